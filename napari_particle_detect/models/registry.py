@@ -1,0 +1,133 @@
+"""Architecture names -> classes, and saving/loading weights with a JSON card beside them.
+
+A saved model is two files: ``NAME.pt`` (a state dict) and ``NAME.json`` (architecture, channels,
+heatmap sigma, normalisation, tuned threshold, trained particle-size range, training data). The card
+is enough to rebuild the network, so a model file explains how to use itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import ParticleDetectError
+from .resnet import ResNetHeatmap
+from .unet import UNet
+
+ARCHITECTURES: dict[str, type[nn.Module]] = {"unet": UNet, "resnet": ResNetHeatmap}
+WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
+PACKAGED_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+
+
+@dataclass
+class ModelCard:
+    architecture: str = "unet"
+    channels: tuple[int, ...] = (16, 32, 64, 112)
+    sigma: float = 1.5
+    threshold: float = 0.4
+    min_distance: int = 2
+    normalisation: str = "percentile 1-99.8 per frame"
+    # Particle diameters (px) seen in training; images are rescaled into this range.
+    trained_diameter_range: tuple[float, float] = (7.0, 18.0)
+    canonical_diameter: float = 12.0
+    training: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelCard":
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for key in ("channels", "trained_diameter_range"):
+            if key in known:
+                known[key] = tuple(known[key])
+        return cls(**known)
+
+
+@dataclass
+class DetectorModel:
+    network: nn.Module
+    card: ModelCard
+    path: Path | None = None
+
+
+def build_network(card: ModelCard) -> nn.Module:
+    try:
+        cls = ARCHITECTURES[card.architecture]
+    except KeyError:
+        raise ParticleDetectError(
+            f"unknown architecture {card.architecture!r}; choose one of {', '.join(ARCHITECTURES)}"
+        ) from None
+    return cls(tuple(card.channels))
+
+
+def default_model_path(architecture: str = "unet") -> Path:
+    """The shipped weights: the repository's ``weights/`` or, when installed, the package copy."""
+    for folder in (WEIGHTS_DIR, PACKAGED_WEIGHTS_DIR):
+        candidate = folder / f"{architecture}.pt"
+        if candidate.exists():
+            return candidate
+    raise ParticleDetectError(f"no shipped weights for {architecture!r} in {WEIGHTS_DIR}")
+
+
+def _card_path(weights: Path) -> Path:
+    return weights.with_suffix(".json")
+
+
+def _atomic_write_bytes(path: Path, writer) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            writer(handle)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_model(model: DetectorModel, path: str | Path) -> Path:
+    """Write ``path`` (.pt) and its .json card, each atomically, card last (it marks completeness)."""
+    path = Path(path).with_suffix(".pt")
+    state = {k: v.detach().cpu() for k, v in model.network.state_dict().items()}
+    _atomic_write_bytes(path, lambda fh: torch.save(state, fh))
+    card = json.dumps(model.card.to_dict(), indent=2).encode()
+    _atomic_write_bytes(_card_path(path), lambda fh: fh.write(card))
+    return path
+
+
+def load_model(path: str | Path | None = None, device: str | torch.device = "cpu") -> DetectorModel:
+    """Load a saved model (default: the shipped UNet) onto ``device``, in eval mode."""
+    path = Path(path) if path is not None else default_model_path()
+    if path.is_dir():
+        path = path / "model.pt"
+    if path.suffix != ".pt":
+        path = path.with_suffix(".pt")
+    if not path.exists():
+        raise ParticleDetectError(f"{path}: model weights file not found")
+    card_file = _card_path(path)
+    if not card_file.exists():
+        raise ParticleDetectError(f"{card_file}: model card (JSON beside the weights) not found")
+    try:
+        card = ModelCard.from_dict(json.loads(card_file.read_text()))
+    except (json.JSONDecodeError, TypeError, ValueError) as exc:
+        raise ParticleDetectError(f"{card_file}: unreadable model card ({exc})") from None
+    network = build_network(card)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        network.load_state_dict(state)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ParticleDetectError(f"{path}: weights do not match the {card.architecture} in its card ({first})") from None
+    except Exception as exc:  # corrupt zip, pickle errors, truncated files
+        raise ParticleDetectError(f"{path}: cannot read model weights ({type(exc).__name__}: {exc})") from None
+    network.to(device).eval()
+    return DetectorModel(network=network, card=card, path=path)

@@ -1,0 +1,217 @@
+"""From frames to heatmaps to centres: tiling, batching, stacks, on the chosen device."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from .devices import select_device
+from .errors import ParticleDetectError
+from .heatmap import decode
+from .models import DetectorModel, load_model
+from .preprocessing import check_frame, normalise
+from .sizing import estimate_diameter, rescale_centres_back, rescale_frame, scale_for_diameter
+
+COLUMNS = ["frame", "y", "x", "score"]
+# Context each tile borrows from its neighbours; must cover half the network's receptive field.
+TILE_MARGIN = 48
+
+
+@dataclass
+class FrameResult:
+    centres: np.ndarray
+    scores: np.ndarray
+    heatmap: np.ndarray  # in the (possibly rescaled) grid the network saw
+    scale: float
+
+
+def _tile_starts(length: int, window: int, step: int) -> list[int]:
+    if length <= window:
+        return [0]
+    starts = list(range(0, length - window, step))
+    starts.append(length - window)
+    return starts
+
+
+def predict_heatmap(
+    network: nn.Module,
+    frame: np.ndarray,
+    device: torch.device | str = "cpu",
+    tile: int = 512,
+    batch_size: int = 4,
+    margin: int = TILE_MARGIN,
+) -> np.ndarray:
+    """Heatmap of one normalised frame, computed in overlapping tiles of at most ``tile`` pixels.
+
+    The frame is reflect-padded by ``margin`` and every tile starts on a multiple of the network's
+    stride, so the kept centre of each tile sees the same context and pooling grid as a whole-image
+    pass would: tiled and untiled results agree to float precision.
+    """
+    device = torch.device(device)
+    stride = getattr(network, "stride", 8)
+    tile = max(int(np.ceil(tile / stride) * stride), 2 * margin + stride)
+    h, w = frame.shape
+    padded = np.pad(frame, margin, mode="reflect" if min(h, w) > margin else "edge")
+    # Grow bottom/right so every tile fits and sizes are multiples of the stride.
+    core = tile - 2 * margin
+    core -= core % stride
+    ph = max(int(np.ceil((h + 2 * margin) / stride) * stride), tile if h + 2 * margin > tile else 0)
+    pw = max(int(np.ceil((w + 2 * margin) / stride) * stride), tile if w + 2 * margin > tile else 0)
+    padded = np.pad(padded, ((0, ph - padded.shape[0]), (0, pw - padded.shape[1])), mode="edge")
+    win_h, win_w = min(tile, ph), min(tile, pw)
+    ys = [min(s - s % stride, ph - win_h) for s in _tile_starts(ph, win_h, core)]
+    xs = [min(s - s % stride, pw - win_w) for s in _tile_starts(pw, win_w, core)]
+    ys = sorted({y - y % stride for y in ys})
+    xs = sorted({x - x % stride for x in xs})
+    out = np.zeros((ph, pw), dtype=np.float32)
+    filled = np.zeros((ph, pw), dtype=bool)
+    boxes = [(y, x) for y in ys for x in xs]
+    use_channels_last = device.type == "cpu"
+    with torch.inference_mode():
+        for i in range(0, len(boxes), batch_size):
+            chunk = boxes[i : i + batch_size]
+            batch = np.stack([padded[y : y + win_h, x : x + win_w] for y, x in chunk])[:, None]
+            tensor = torch.from_numpy(batch).to(device)
+            if use_channels_last:
+                tensor = tensor.contiguous(memory_format=torch.channels_last)
+            pred = network(tensor)[:, 0].float().cpu().numpy()
+            for (y, x), p in zip(chunk, pred):
+                # Keep the tile's interior; tiles at the padded edge keep their outer side too.
+                y0 = 0 if y == 0 else margin
+                x0 = 0 if x == 0 else margin
+                y1 = win_h if y + win_h >= ph else win_h - margin
+                x1 = win_w if x + win_w >= pw else win_w - margin
+                region = (slice(y + y0, y + y1), slice(x + x0, x + x1))
+                todo = ~filled[region]
+                out[region][todo] = p[y0:y1, x0:x1][todo]
+                filled[region] = True
+    return out[margin : margin + h, margin : margin + w]
+
+
+def prepare_network(model: DetectorModel, device: torch.device) -> nn.Module:
+    network = model.network.to(device).eval()
+    if device.type == "cpu":
+        network = network.to(memory_format=torch.channels_last)
+    return network
+
+
+def detect_frame(
+    model: DetectorModel,
+    frame: np.ndarray,
+    device: torch.device | str = "cpu",
+    threshold: float | None = None,
+    scale: float = 1.0,
+    invert: bool = False,
+    tile: int = 512,
+    batch_size: int = 4,
+    name: str = "image",
+) -> FrameResult:
+    """Centres (y, x, original pixel grid) and scores of one 2D frame."""
+    device = torch.device(device)
+    frame = check_frame(frame, name)
+    network = prepare_network(model, device)
+    scaled = rescale_frame(frame, scale) if scale != 1.0 else frame
+    heat = predict_heatmap(network, normalise(scaled, invert=invert), device, tile=tile, batch_size=batch_size)
+    thr = model.card.threshold if threshold is None else float(threshold)
+    centres, scores = decode(heat, thr, model.card.min_distance)
+    if scale != 1.0:
+        centres = rescale_centres_back(centres, scale)
+        inside = (
+            (centres[:, 0] >= -0.5) & (centres[:, 0] <= frame.shape[0] - 0.5)
+            & (centres[:, 1] >= -0.5) & (centres[:, 1] <= frame.shape[1] - 0.5)
+        )
+        centres, scores = centres[inside], scores[inside]
+    return FrameResult(centres=centres, scores=scores, heatmap=heat, scale=scale)
+
+
+def as_frames(image: np.ndarray, name: str = "image") -> np.ndarray:
+    """A (T, Y, X) view of a 2D image or a T/Z stack; anything else is a clear error."""
+    image = np.asarray(image)
+    if image.ndim == 2:
+        return image[None]
+    if image.ndim == 3:
+        if image.shape[-1] in (3, 4) and image.shape[0] > 4:
+            raise ParticleDetectError(
+                f"{name}: looks like an RGB(A) image (shape {image.shape}); convert it to greyscale first"
+            )
+        return image
+    if image.ndim == 4 and image.shape[-1] in (3, 4):
+        raise ParticleDetectError(f"{name}: RGB(A) stacks are not supported (shape {image.shape}); convert to greyscale")
+    raise ParticleDetectError(f"{name}: expected a 2D image or a 3D T/Z stack, got {image.ndim}D shape {image.shape}")
+
+
+def resolve_scale(model: DetectorModel, frames: np.ndarray, diameter: float | None) -> tuple[float, float]:
+    """(diameter in px, rescale factor): the user's diameter, or one estimated from the stack."""
+    if diameter is None:
+        picks = np.unique(np.linspace(0, len(frames) - 1, min(3, len(frames))).astype(int))
+        diameter = float(np.median([estimate_diameter(check_frame(frames[i])) for i in picks]))
+    elif diameter <= 0:
+        raise ParticleDetectError(f"diameter must be positive, got {diameter}")
+    return float(diameter), scale_for_diameter(diameter, model.card)
+
+
+def iter_detect(
+    image: np.ndarray,
+    model: DetectorModel | str | None = None,
+    device: str | torch.device = "auto",
+    threshold: float | None = None,
+    diameter: float | None = None,
+    polarity: str = "auto",
+    frames: list[int] | None = None,
+    tile: int = 512,
+    batch_size: int = 4,
+    name: str = "image",
+) -> Iterator[tuple[int, FrameResult, float]]:
+    """Yield (frame index, result, diameter) per frame, so GUIs and progress bars can follow along."""
+    if polarity not in ("auto", "bright", "dark"):
+        raise ParticleDetectError(f"polarity must be auto, bright or dark, got {polarity!r}")
+    device = select_device(device)
+    if not isinstance(model, DetectorModel):
+        model = load_model(model, device)
+    stack = as_frames(image, name)
+    used_diameter, scale = resolve_scale(model, stack, diameter)
+    for index in range(len(stack)) if frames is None else frames:
+        result = detect_frame(
+            model, stack[index], device, threshold, scale, invert=polarity == "dark", tile=tile,
+            batch_size=batch_size, name=f"{name} frame {index}",
+        )
+        yield index, result, used_diameter
+
+
+def detect(
+    image: np.ndarray,
+    model: DetectorModel | str | None = None,
+    device: str | torch.device = "auto",
+    threshold: float | None = None,
+    diameter: float | None = None,
+    polarity: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
+    **kwargs,
+) -> pd.DataFrame:
+    """Centres of every frame as a ``frame,y,x,score`` table (trackpy's column names).
+
+    ``table.attrs['diameter']`` holds the particle diameter used (given or estimated).
+    """
+    parts = []
+    total = 1 if np.asarray(image).ndim == 2 else len(image)
+    used = float("nan")
+    for count, (index, result, used) in enumerate(
+        iter_detect(image, model, device, threshold, diameter, polarity, **kwargs), start=1
+    ):
+        parts.append(centres_table(index, result.centres, result.scores))
+        if progress is not None:
+            progress(count, total)
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+    table.attrs["diameter"] = used
+    return table
+
+
+def centres_table(frame: int, centres: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"frame": np.full(len(centres), frame, dtype=int), "y": centres[:, 0], "x": centres[:, 1], "score": scores}
+    )
