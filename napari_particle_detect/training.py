@@ -259,9 +259,6 @@ def train(
     best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
     loss_fn = nn.MSELoss()
     started = clock["start"] = time.monotonic()
-    channels_last = device.type == "cpu"
-    if channels_last:
-        network = network.to(memory_format=torch.channels_last)
     stop_early = False
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(source.batch)
@@ -275,8 +272,6 @@ def train(
                 pending = pool.submit(source.batch)
                 x = torch.from_numpy(images).to(device)
                 y = torch.from_numpy(targets).to(device)
-                if channels_last:
-                    x = x.contiguous(memory_format=torch.channels_last)
                 optimiser.zero_grad(set_to_none=True)
                 loss = loss_fn(network(x), y)
                 loss.backward()
