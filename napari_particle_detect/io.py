@@ -40,6 +40,8 @@ def read_image(path: str | Path) -> np.ndarray:
     except Exception as exc:  # tifffile/imageio raise many types on corrupt files
         raise ParticleDetectError(f"{path}: cannot read image ({type(exc).__name__}: {exc})") from None
     data = np.asarray(data)
+    if data.size == 0:
+        raise ParticleDetectError(f"{path}: cannot read image (no pixel data)")
     data = np.squeeze(data) if data.ndim > 2 else data
     if data.ndim == 3 and data.shape[-1] in (3, 4) and suffix in (".png", ".jpg", ".jpeg"):
         raise ParticleDetectError(f"{path}: colour (RGB) image; convert it to greyscale first")

@@ -145,11 +145,13 @@ def as_frames(image: np.ndarray, name: str = "image") -> np.ndarray:
     raise ParticleDetectError(f"{name}: expected a 2D image or a 3D T/Z stack, got {image.ndim}D shape {image.shape}")
 
 
-def resolve_scale(model: DetectorModel, frames: np.ndarray, diameter: float | None) -> tuple[float, float]:
+def resolve_scale(
+    model: DetectorModel, frames: np.ndarray, diameter: float | None, name: str = "image"
+) -> tuple[float, float]:
     """(diameter in px, rescale factor): the user's diameter, or one estimated from the stack."""
     if diameter is None:
         picks = np.unique(np.linspace(0, len(frames) - 1, min(3, len(frames))).astype(int))
-        diameter = float(np.median([estimate_diameter(check_frame(frames[i])) for i in picks]))
+        diameter = float(np.median([estimate_diameter(check_frame(frames[i], f"{name} frame {i}")) for i in picks]))
     elif diameter <= 0:
         raise ParticleDetectError(f"diameter must be positive, got {diameter}")
     return float(diameter), scale_for_diameter(diameter, model.card)
@@ -174,7 +176,7 @@ def iter_detect(
     if not isinstance(model, DetectorModel):
         model = load_model(model, device)
     stack = as_frames(image, name)
-    used_diameter, scale = resolve_scale(model, stack, diameter)
+    used_diameter, scale = resolve_scale(model, stack, diameter, name)
     for index in range(len(stack)) if frames is None else frames:
         result = detect_frame(
             model, stack[index], device, threshold, scale, invert=polarity == "dark", tile=tile,

@@ -123,11 +123,13 @@ def load_model(path: str | Path | None = None, device: str | torch.device = "cpu
     network = build_network(card)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # corrupt zip, pickle errors, truncated files
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ParticleDetectError(f"{path}: cannot read model weights ({type(exc).__name__}: {first})") from None
+    try:
         network.load_state_dict(state)
-    except RuntimeError as exc:
+    except (RuntimeError, TypeError, AttributeError) as exc:
         first = str(exc).strip().splitlines()[0]
         raise ParticleDetectError(f"{path}: weights do not match the {card.architecture} in its card ({first})") from None
-    except Exception as exc:  # corrupt zip, pickle errors, truncated files
-        raise ParticleDetectError(f"{path}: cannot read model weights ({type(exc).__name__}: {exc})") from None
     network.to(device).eval()
     return DetectorModel(network=network, card=card, path=path)

@@ -1,0 +1,170 @@
+"""The command line end to end, and one clear error (no traceback, exit 2, nothing written) per bad input."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import tifffile
+
+from napari_particle_detect.cli import main
+
+from helpers import tiny_model_file
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    return tiny_model_file(tmp_path_factory.mktemp("cli-model"))
+
+
+def run_cli(capsys, *args):
+    code = main(["-q", *map(str, args)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_synth_detect_evaluate_end_to_end(tmp_path):
+    """Through the installed console script, with the shipped model."""
+    exe = Path(sys.executable).with_name("particle-detect")
+    data = tmp_path / "data"
+    subprocess.run([exe, "synth", data, "--n", "2", "--area-fraction", "0.5", "--seed", "77", "--radius", "5", "7",
+                    "--shape", "128", "128"], check=True)
+    assert sorted(p.name for p in data.glob("image_*")) == ["image_000.csv", "image_000.tif", "image_001.csv",
+                                                            "image_001.tif"]
+    out = tmp_path / "pred.csv"
+    overlay = tmp_path / "overlay.png"
+    done = subprocess.run([exe, "detect", data / "image_000.tif", "-o", out, "--overlay", overlay, "--device", "cpu"],
+                          capture_output=True, text=True, check=True)
+    assert "particle diameter" in done.stderr
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["frame", "y", "x", "score"]
+    assert overlay.stat().st_size > 1000
+    result = subprocess.run([exe, "evaluate", out, data / "image_000.csv", "--tolerance", "3", "--json"],
+                            capture_output=True, text=True, check=True)
+    pooled = json.loads(result.stdout)
+    assert pooled["tp"] + pooled["fn"] == len(pd.read_csv(data / "image_000.csv"))
+    assert pooled["f1"] > 0.8
+
+
+def test_stack_and_model_options(tmp_path, capsys, tiny_model):
+    code, _, err = run_cli(capsys, "synth", tmp_path, "--n", "3", "--stack", "--shape", "64", "64")
+    assert code == 0, err
+    assert tifffile.imread(tmp_path / "stack.tif").shape == (3, 64, 64)
+    out = tmp_path / "p.csv"
+    code, _, err = run_cli(capsys, "detect", tmp_path / "stack.tif", "-o", out, "--model", tiny_model,
+                           "--threshold", "0.0", "--diameter", "12", "--device", "cpu")
+    assert code == 0, err
+    assert set(pd.read_csv(out)["frame"]) <= {0, 1, 2}
+    code, stdout, _ = run_cli(capsys, "evaluate", out, tmp_path / "stack.csv")
+    assert code == 0 and "all" in stdout
+
+
+def test_help_for_every_subcommand(capsys):
+    for sub in ("synth", "train", "detect", "evaluate"):
+        with pytest.raises(SystemExit) as exit_info:
+            main([sub, "--help"])
+        assert exit_info.value.code == 0
+        assert "usage: particle-detect " + sub in capsys.readouterr().out
+
+
+def bad_image(tmp_path: Path, kind: str) -> Path:
+    path = tmp_path / f"{kind}.tif"
+    if kind == "corrupt":
+        path.write_bytes(b"II*\x00garbage that is not a tiff")
+    elif kind == "empty-file":
+        path.write_bytes(b"")
+    elif kind == "constant":
+        tifffile.imwrite(path, np.full((64, 64), 7, np.uint8))
+    elif kind == "nan":
+        image = np.random.default_rng(0).random((64, 64)).astype(np.float32)
+        image[3, 3] = np.nan
+        tifffile.imwrite(path, image)
+    elif kind == "inf":
+        image = np.random.default_rng(0).random((64, 64)).astype(np.float32)
+        image[3, 3] = np.inf
+        tifffile.imwrite(path, image)
+    elif kind == "rgb":
+        path = tmp_path / "rgb.png"
+        import imageio.v3 as iio
+
+        iio.imwrite(path, np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8))
+    elif kind == "4d":
+        tifffile.imwrite(path, np.random.default_rng(0).random((2, 3, 16, 16)).astype(np.float32))
+    elif kind == "1d":
+        tifffile.imwrite(path, np.arange(100, dtype=np.uint8))
+    elif kind == "tiny":
+        tifffile.imwrite(path, np.random.default_rng(0).random((4, 4)).astype(np.float32))
+    elif kind == "text":
+        path = tmp_path / "notes.txt"
+        path.write_text("hello")
+    return path
+
+
+@pytest.mark.parametrize(
+    "kind, message",
+    [
+        ("missing", "file not found"),
+        ("corrupt", "cannot read image"),
+        ("empty-file", "cannot read image"),
+        ("constant", "constant"),
+        ("nan", "NaN or infinite"),
+        ("inf", "NaN or infinite"),
+        ("rgb", "RGB"),
+        ("4d", "expected a 2D image or a 3D stack"),
+        ("1d", "expected a 2D image or a 3D stack"),
+        ("tiny", "too small"),
+        ("text", "unsupported file type"),
+    ],
+)
+def test_bad_images_give_one_clear_error(tmp_path, capsys, tiny_model, kind, message):
+    path = tmp_path / "missing.tif" if kind == "missing" else bad_image(tmp_path, kind)
+    out = tmp_path / "out.csv"
+    code, _, err = run_cli(capsys, "detect", path, "-o", out, "--model", tiny_model, "--device", "cpu")
+    assert code == 2
+    assert message in err and str(path.name) in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not out.exists() and not list(tmp_path.glob(".out.csv*"))
+
+
+def test_missing_and_mismatched_weights(tmp_path, capsys, tiny_model):
+    image = tmp_path / "img.tif"
+    tifffile.imwrite(image, np.random.default_rng(0).random((64, 64)).astype(np.float32))
+    out = tmp_path / "out.csv"
+    code, _, err = run_cli(capsys, "detect", image, "-o", out, "--model", tmp_path / "nope.pt")
+    assert code == 2 and "model weights file not found" in err
+    # Weights of another architecture under a UNet card.
+    card = json.loads(Path(tiny_model).with_suffix(".json").read_text())
+    wrong = tmp_path / "wrong.pt"
+    wrong.write_bytes(Path(tiny_model).read_bytes())
+    (tmp_path / "wrong.json").write_text(json.dumps({**card, "architecture": "resnet", "channels": [12, 24, 48, 96]}))
+    code, _, err = run_cli(capsys, "detect", image, "-o", out, "--model", wrong)
+    assert code == 2 and "do not match" in err and "Traceback" not in err
+    truncated = tmp_path / "trunc.pt"
+    truncated.write_bytes(Path(tiny_model).read_bytes()[:500])
+    (tmp_path / "trunc.json").write_text(json.dumps(card))
+    code, _, err = run_cli(capsys, "detect", image, "-o", out, "--model", truncated)
+    assert code == 2 and "cannot read model weights" in err
+    (tmp_path / "nocard.pt").write_bytes(Path(tiny_model).read_bytes())
+    code, _, err = run_cli(capsys, "detect", image, "-o", out, "--model", tmp_path / "nocard.pt")
+    assert code == 2 and "model card" in err
+    assert not out.exists()
+
+
+def test_bad_centre_tables(tmp_path, capsys):
+    good = tmp_path / "good.csv"
+    pd.DataFrame({"y": [1.0], "x": [2.0]}).to_csv(good, index=False)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    code, _, err = run_cli(capsys, "evaluate", bad, good)
+    assert code == 2 and "needs columns y and x" in err
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    code, _, err = run_cli(capsys, "evaluate", good, empty)
+    assert code == 2 and "empty file" in err
+    text = tmp_path / "text.csv"
+    text.write_text("y,x\none,2\n")
+    code, _, err = run_cli(capsys, "evaluate", text, good)
+    assert code == 2 and "non-numeric" in err

@@ -1,0 +1,48 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from napari_particle_detect.evaluation import evaluate_frames, match, score
+
+
+def test_empty_inputs():
+    none = np.zeros((0, 2))
+    s = score(none, none)
+    assert (s.tp, s.fp, s.fn) == (0, 0, 0)
+    s = score(np.array([[1.0, 1.0]]), none)
+    assert (s.tp, s.fp, s.fn, s.precision, s.f1) == (0, 1, 0, 0.0, 0.0)
+    s = score(none, np.array([[1.0, 1.0], [5.0, 5.0]]))
+    assert (s.tp, s.fp, s.fn, s.recall) == (0, 0, 2, 0.0)
+
+
+def test_optimal_not_greedy():
+    # Greedy nearest-first would pair p0-t1 (0.9 px) and leave p1 and t0 unmatched (3.5 px apart).
+    truth = np.array([[0.0, 0.0], [0.0, 2.0]])
+    pred = np.array([[0.0, 1.1], [0.0, 4.5]])
+    pi, ti = match(pred, truth, tolerance=3.0)
+    assert sorted(zip(pi.tolist(), ti.tolist())) == [(0, 0), (1, 1)]
+    s = score(pred, truth, 3.0)
+    assert (s.tp, s.fp, s.fn) == (2, 0, 0)
+    assert s.mean_error == pytest.approx((1.1 + 2.5) / 2)
+    assert s.rms_error == pytest.approx(np.sqrt((1.1**2 + 2.5**2) / 2))
+
+
+def test_ties_give_one_to_one_and_tolerance_is_inclusive():
+    truth = np.array([[0.0, 0.0]])
+    pred = np.array([[0.0, 1.0], [0.0, -1.0], [1.0, 0.0]])
+    s = score(pred, truth, 3.0)
+    assert (s.tp, s.fp, s.fn) == (1, 2, 0)
+    assert s.mean_error == pytest.approx(1.0)
+    assert score(np.array([[0.0, 3.0]]), truth, 3.0).tp == 1
+    assert score(np.array([[0.0, 3.01]]), truth, 3.0).tp == 0
+
+
+def test_per_frame_and_pooled():
+    truth = pd.DataFrame({"frame": [0, 0, 1], "y": [0.0, 10.0, 5.0], "x": [0.0, 10.0, 5.0]})
+    pred = pd.DataFrame({"frame": [0, 1, 1], "y": [0.5, 5.0, 50.0], "x": [0.0, 5.0, 50.0]})
+    table = evaluate_frames(pred, truth, 3.0)
+    assert list(table["frame"]) == [0, 1, "all"]
+    assert list(table["tp"]) == [1, 1, 2]
+    assert list(table["fp"]) == [0, 1, 1]
+    assert list(table["fn"]) == [1, 0, 1]
+    assert table.iloc[-1]["f1"] == pytest.approx(2 / 3)

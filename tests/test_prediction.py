@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+import torch
+
+from napari_particle_detect.devices import select_device
+from napari_particle_detect.errors import ParticleDetectError
+from napari_particle_detect.evaluation import score
+from napari_particle_detect.models import default_model_path, load_model
+from napari_particle_detect.prediction import detect, predict_heatmap
+from napari_particle_detect.preprocessing import normalise
+from napari_particle_detect.synthetic import benchmark_config, synthesize
+
+from helpers import tiny_model_file
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    return load_model(tiny_model_file(tmp_path_factory.mktemp("tiny")))
+
+
+def test_tiled_equals_untiled(tiny_model):
+    torch.set_num_threads(1)
+    image = normalise(synthesize(benchmark_config("fluorescent", 0.6, shape=(300, 260)), seed=8).image)
+    whole = predict_heatmap(tiny_model.network, image, "cpu", tile=1024)
+    tiled = predict_heatmap(tiny_model.network, image, "cpu", tile=160, batch_size=3)
+    assert whole.shape == tiled.shape == image.shape
+    assert np.abs(whole - tiled).max() < 1e-4
+
+
+def test_stack_gives_frame_column(tiny_model):
+    stack = np.stack([synthesize(benchmark_config("fluorescent", 0.3, shape=(64, 64)), seed=s).image for s in (1, 2)])
+    table = detect(stack, tiny_model, device="cpu", threshold=0.0, diameter=12)
+    assert list(table.columns) == ["frame", "y", "x", "score"]
+    assert set(table["frame"]) <= {0, 1}
+    assert table.attrs["diameter"] == 12
+
+
+def test_shipped_model_detects_fresh_synthetic_particles():
+    torch.set_num_threads(2)
+    model = load_model(default_model_path("unet"))
+    sample = synthesize(benchmark_config("fluorescent", 0.5, shape=(160, 160)), seed=424242)
+    table = detect(sample.image, model, device="cpu")
+    s = score(table[["y", "x"]].to_numpy(), sample.centres, 3.0)
+    assert s.f1 >= 0.9, s
+
+
+def test_device_selection():
+    assert select_device("cpu").type == "cpu"
+    assert select_device("auto").type in ("cpu", "cuda", "mps")
+    with pytest.raises(ParticleDetectError, match="unknown device"):
+        select_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ParticleDetectError, match="CUDA"):
+            select_device("cuda")

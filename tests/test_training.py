@@ -1,0 +1,74 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from napari_particle_detect.models import load_model
+from napari_particle_detect.synthetic import benchmark_config, synthesize
+from napari_particle_detect.training import Example, TrainConfig, TrainingCancelled, load_examples, train
+
+from helpers import TINY
+
+
+def test_tiny_training_lowers_the_loss(tmp_path):
+    torch.set_num_threads(1)
+    config = TrainConfig(epochs=4, steps_per_epoch=12, batch_size=4, crop=48, validation_images=2,
+                         validation_size=64, threads=1, device="cpu", learning_rate=3e-3)
+    events = []
+    result = train(config, out=tmp_path / "m", progress=events.append)
+    losses = [e["loss"] for e in events if e["event"] == "epoch"]
+    assert len(losses) == 4
+    assert losses[-1] < 0.6 * losses[0]
+    card = json.loads((tmp_path / "m.json").read_text())
+    assert card["architecture"] == "unet" and 0.2 <= card["threshold"] <= 0.6
+    assert len(card["training"]["history"]) == 4
+    reloaded = load_model(tmp_path / "m.pt")
+    for a, b in zip(reloaded.network.state_dict().values(), result.model.network.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_cancel_stops_and_writes_nothing(tmp_path):
+    calls = {"n": 0}
+
+    def cancel():
+        calls["n"] += 1
+        return calls["n"] > 2
+
+    with pytest.raises(TrainingCancelled):
+        train(TINY, out=tmp_path / "m", cancel=cancel)
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_fine_tune_from_model_on_annotated_examples(tmp_path):
+    base = train(TINY, out=tmp_path / "base")
+    sample = synthesize(benchmark_config("opaque", 0.5, shape=(64, 64)), seed=5)
+    examples = [Example(sample.image, sample.centres)]
+    tuned = train(TINY, examples=examples, init=tmp_path / "base.pt", out=tmp_path / "tuned")
+    assert tuned.model.card.training["annotated_examples"] == 1
+    changed = any(
+        not torch.equal(a, b)
+        for a, b in zip(base.model.network.state_dict().values(), tuned.model.network.state_dict().values())
+    )
+    assert changed
+
+
+def test_resume_continues_from_saved_state(tmp_path):
+    config = TrainConfig(**{**TINY.to_dict(), "epochs": 2})
+    first = train(TrainConfig(**{**TINY.to_dict(), "epochs": 1}), out=tmp_path / "m")
+    assert (tmp_path / "m.state.pt").exists()
+    resumed = train(config, out=tmp_path / "m", resume=True)
+    assert [h["epoch"] for h in resumed.history] == [1, 2]
+    assert first.history[0] == resumed.history[0]
+
+
+def test_load_examples_from_folder(tmp_path):
+    import pandas as pd
+    import tifffile
+
+    sample = synthesize(benchmark_config("fluorescent", 0.3, shape=(64, 64)), seed=1)
+    tifffile.imwrite(tmp_path / "a.tif", sample.image)
+    pd.DataFrame({"y": sample.centres[:, 0], "x": sample.centres[:, 1]}).to_csv(tmp_path / "a.csv", index=False)
+    examples = load_examples([tmp_path])
+    assert len(examples) == 1
+    assert np.allclose(examples[0].centres, sample.centres)
