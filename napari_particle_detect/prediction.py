@@ -115,12 +115,12 @@ def detect_frame(
     device = torch.device(device)
     frame = check_frame(frame, name)
     network = prepare_network(model, device)
-    scaled = rescale_frame(frame, scale) if scale != 1.0 else frame
+    scaled, factors = rescale_frame(frame, scale)
     heat = predict_heatmap(network, normalise(scaled, invert=invert), device, tile=tile, batch_size=batch_size)
     thr = model.card.threshold if threshold is None else float(threshold)
     centres, scores = decode(heat, thr, model.card.min_distance)
     if scale != 1.0:
-        centres = rescale_centres_back(centres, scale)
+        centres = rescale_centres_back(centres, factors)
         inside = (
             (centres[:, 0] >= -0.5) & (centres[:, 0] <= frame.shape[0] - 0.5)
             & (centres[:, 1] >= -0.5) & (centres[:, 1] <= frame.shape[1] - 0.5)

@@ -55,21 +55,28 @@ def scale_for_diameter(diameter: float, card) -> float:
     return float(card.canonical_diameter / diameter)
 
 
-def rescale_frame(frame: np.ndarray, factor: float) -> np.ndarray:
-    """Resample by ``factor`` (>1 enlarges) with the pixel-area convention; Gaussian pre-filter on shrink."""
+def rescale_frame(frame: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Resample by ``factor`` (>1 enlarges), pixel-area convention; Gaussian pre-filter on shrink.
+
+    Returns the image and the per-axis factors actually applied (output sizes are whole pixels),
+    which are what centres must be mapped with.
+    """
     frame = np.asarray(frame, dtype=np.float32)
     if factor == 1.0:
-        return frame
+        return frame, np.ones(2)
     if factor < 1.0:
         frame = ndimage.gaussian_filter(frame, 0.5 * (1.0 / factor - 1.0) ** 0.5 + 1e-3)
     out_shape = tuple(max(1, int(round(s * factor))) for s in frame.shape)
-    zoom = [o / s for o, s in zip(out_shape, frame.shape)]
-    return ndimage.zoom(frame, zoom, order=1, mode="nearest", grid_mode=True).astype(np.float32)
+    zoom = np.array([o / s for o, s in zip(out_shape, frame.shape)])
+    scaled = ndimage.zoom(frame, zoom, order=1, mode="nearest", grid_mode=True).astype(np.float32)
+    return scaled, zoom
 
 
-def rescale_centres(centres: np.ndarray, factor: float) -> np.ndarray:
-    return (np.asarray(centres, dtype=float) + 0.5) * factor - 0.5
+def rescale_centres(centres: np.ndarray, factors: float | np.ndarray) -> np.ndarray:
+    """Map (y, x) centres into a frame rescaled by ``factors`` (scalar or per axis)."""
+    return (np.asarray(centres, dtype=float).reshape(-1, 2) + 0.5) * np.asarray(factors, dtype=float) - 0.5
 
 
-def rescale_centres_back(centres: np.ndarray, factor: float) -> np.ndarray:
-    return (np.asarray(centres, dtype=float) + 0.5) / factor - 0.5
+def rescale_centres_back(centres: np.ndarray, factors: float | np.ndarray) -> np.ndarray:
+    """Inverse of :func:`rescale_centres`."""
+    return (np.asarray(centres, dtype=float).reshape(-1, 2) + 0.5) / np.asarray(factors, dtype=float) - 0.5

@@ -42,8 +42,8 @@ class Example:
     name: str = ""
 
     def prepared(self) -> tuple[np.ndarray, np.ndarray]:
-        image = normalise(rescale_frame(self.image, self.scale))
-        return image, rescale_centres(self.centres, self.scale)
+        image, factors = rescale_frame(self.image, self.scale)
+        return normalise(image), rescale_centres(self.centres, factors)
 
 
 @dataclass
