@@ -1,0 +1,261 @@
+"""One image layer, its project on disk and its centres Points layer, kept in step.
+
+No Qt widgets here: napari layers and their events only. Edits made with napari's own point tools
+arrive as ``layer.events.data`` and are written to the project at once (moves, which fire on every
+mouse step, through ``schedule_save`` so a drag is written once it settles).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from napari.layers import Image, Points
+from napari.layers.base._base_constants import ActionType
+
+from ..errors import ParticleDetectError
+from ..prediction import centres_table
+from ..session import Session, empty_table, normalise_table, project_folder_for_data
+from .layers import points_data, points_features, points_layer_kwargs, shown_mask, table_from_points
+
+METADATA_KEY = "napari_particle_detect"
+
+
+def image_path(layer: Image) -> Path | None:
+    path = getattr(layer.source, "path", None)
+    return Path(path) if path else None
+
+
+def check_image_layer(layer: Image) -> None:
+    if layer.rgb:
+        raise ParticleDetectError(f"{layer.name}: RGB images are not supported; convert to greyscale first")
+    if layer.ndim not in (2, 3):
+        raise ParticleDetectError(f"{layer.name}: expected a 2D image or a TYX/ZYX stack, got {layer.ndim} dimensions")
+
+
+class Annotation:
+    def __init__(self, viewer, image: Image, session: Session,
+                 schedule_save: Callable[[Callable[[], None]], None] | None = None) -> None:
+        check_image_layer(image)
+        self.viewer = viewer
+        self.image = image
+        self.session = session
+        self.threshold = 0.4
+        self.points: Points | None = None
+        self.heatmap_layer: Image | None = None
+        self._heatmap: np.ndarray | None = None
+        self._schedule_save = schedule_save or (lambda save: save())
+        self._quiet = False
+        self._on_disk: dict[int, pd.DataFrame] = {}
+        self.changed_callbacks: list[Callable[[], None]] = []
+        viewer.layers.events.removed.connect(self._on_layer_removed)
+
+    @classmethod
+    def attach(cls, viewer, image: Image, project: str | Path | None = None, **kwargs) -> "Annotation":
+        """Open the image's project (beside its file, or under the user's home for unsaved images)."""
+        check_image_layer(image)
+        path = image_path(image)
+        if project is None:
+            project = path if path is not None else project_folder_for_data(image.name, image.data)
+        n_frames = image.data.shape[0] if image.ndim == 3 else 1
+        session = Session.open(project, image=str(path) if path else image.name, n_frames=n_frames)
+        annotation = cls(viewer, image, session, **kwargs)
+        if session.saved_frames():
+            annotation.ensure_points_layer()
+        return annotation
+
+    def close(self) -> None:
+        self.flush()
+        self.viewer.layers.events.removed.disconnect(self._on_layer_removed)
+
+    # ---- frames ----------------------------------------------------------------------------------
+    @property
+    def is_stack(self) -> bool:
+        return self.image.ndim == 3
+
+    @property
+    def n_frames(self) -> int:
+        return self.image.data.shape[0] if self.is_stack else 1
+
+    def _frame_axis(self) -> int:
+        return self.viewer.dims.ndim - self.image.ndim
+
+    def current_frame(self) -> int:
+        if not self.is_stack:
+            return 0
+        data_point = self.image.world_to_data(self.viewer.dims.point[self._frame_axis():])
+        return int(np.clip(round(float(data_point[0])), 0, self.n_frames - 1))
+
+    def go_to_frame(self, frame: int) -> None:
+        if not self.is_stack:
+            return
+        frame = int(np.clip(frame, 0, self.n_frames - 1))
+        world = self.image.data_to_world([frame, 0, 0])
+        self.viewer.dims.set_point(self._frame_axis(), float(world[0]))
+
+    def frame_data(self, frame: int) -> np.ndarray:
+        return np.asarray(self.image.data[frame] if self.is_stack else self.image.data)
+
+    # ---- the Points layer ------------------------------------------------------------------------
+    @property
+    def points_name(self) -> str:
+        return f"{self.image.name} centres"
+
+    def ensure_points_layer(self) -> Points:
+        """The centres layer, re-created from disk if it does not exist (or the user deleted it)."""
+        if self.points is not None and self.points in self.viewer.layers:
+            return self.points
+        table = self.session.load_all()
+        kwargs = points_layer_kwargs(
+            table, self.points_name, size=self.session.diameter, scale=self.image.scale[-self.image.ndim:],
+            translate=self.image.translate, metadata={METADATA_KEY: {"project": str(self.session.folder)}},
+        )
+        self.points = self.viewer.add_points(points_data(table, self.image.ndim), ndim=self.image.ndim, **kwargs)
+        self.points.shown = shown_mask(self.points.features, self.threshold)
+        self.points.events.data.connect(self._on_data)
+        self._on_disk = {int(f): normalise_table(t) for f, t in table.groupby("frame")} if len(table) else {}
+        self.viewer.layers.selection.active = self.points
+        return self.points
+
+    def table(self) -> pd.DataFrame:
+        if self.points is None:
+            return self.session.load_all()
+        return table_from_points(self.points.data, self.points.features)
+
+    def frame_table(self, frame: int) -> pd.DataFrame:
+        table = self.table()
+        return table[table["frame"] == frame].reset_index(drop=True)
+
+    def visible_table(self) -> pd.DataFrame:
+        """The centres the user sees: everything but network points below the score threshold."""
+        table = self.table()
+        return table[shown_mask(table, self.threshold)].reset_index(drop=True)
+
+    def replace_frames(self, tables: dict[int, pd.DataFrame]) -> None:
+        """Swap the points of whole frames for new ones, save those frames, keep every other frame."""
+        layer = self.ensure_points_layer()
+        current = self.table()
+        kept = current[~current["frame"].isin(list(tables))]
+        new = pd.concat([kept, *(normalise_table(t, f) for f, t in tables.items())], ignore_index=True)
+        new = new.sort_values("frame", kind="stable").reset_index(drop=True)
+        self._quiet = True
+        try:
+            layer.data = points_data(new, self.image.ndim)
+            layer.features = points_features(new)
+            layer.shown = shown_mask(layer.features, self.threshold)
+        finally:
+            self._quiet = False
+        for frame in tables:
+            self._write_frame(frame, new[new["frame"] == frame])
+        self._changed()
+
+    def set_detections(self, frame: int, centres: np.ndarray, scores: np.ndarray) -> bool:
+        """Show the network's centres for a frame; reviewed frames are left alone (returns False)."""
+        if self.session.is_reviewed(frame):
+            return False
+        table = centres_table(frame, np.asarray(centres).reshape(-1, 2), np.asarray(scores)).assign(source="model")
+        self.replace_frames({frame: table})
+        return True
+
+    def accept(self, frame: int) -> pd.DataFrame:
+        """Mark a frame reviewed: hidden (below threshold) network points go, the rest are accepted."""
+        self.ensure_points_layer()
+        table = self.frame_table(frame)
+        table = table[shown_mask(table, self.threshold)]
+        accepted = self.session.accept_frame(frame, table)
+        self.replace_frames({frame: accepted})
+        return accepted
+
+    def unaccept(self, frame: int) -> None:
+        self.session.unaccept_frame(frame)
+        self._changed()
+
+    def set_threshold(self, threshold: float) -> None:
+        self.threshold = float(threshold)
+        if self.points is not None:
+            self.points.shown = shown_mask(self.points.features, self.threshold)
+
+    def set_diameter(self, diameter: float) -> None:
+        if self.points is not None and np.isfinite(diameter) and diameter > 0:
+            self.points.size = diameter
+            self.points.current_size = diameter
+
+    # ---- heatmap -------------------------------------------------------------------------------
+    def show_heatmap(self, frame: int, heat: np.ndarray, factor: float) -> Image:
+        """Put one frame's network output on screen, aligned with the image despite any rescaling."""
+        heat = np.asarray(heat, dtype=np.float32)
+        shape = (self.n_frames, *heat.shape) if self.is_stack else heat.shape
+        if self._heatmap is None or self._heatmap.shape != shape:
+            self._heatmap = np.zeros(shape, dtype=np.float32)
+        if self.is_stack:
+            self._heatmap[frame] = heat
+        else:
+            self._heatmap[...] = heat
+        scale = np.array(self.image.scale, dtype=float)
+        translate = np.array(self.image.translate, dtype=float)
+        # Pixel i of the rescaled grid sits at (i + 0.5) / factor - 0.5 of the original one.
+        translate[-2:] += scale[-2:] * (0.5 / factor - 0.5)
+        scale[-2:] /= factor
+        name = f"{self.image.name} heatmap"
+        if self.heatmap_layer is None or self.heatmap_layer not in self.viewer.layers:
+            self.heatmap_layer = self.viewer.add_image(
+                self._heatmap, name=name, colormap="magma", blending="additive", opacity=0.6,
+                contrast_limits=(0.0, 1.0), scale=scale, translate=translate,
+            )
+            if self.points is not None:  # keep the rings on top
+                self.viewer.layers.move(self.viewer.layers.index(self.points), len(self.viewer.layers))
+        else:
+            self.heatmap_layer.data = self._heatmap
+            self.heatmap_layer.scale, self.heatmap_layer.translate = scale, translate
+            self.heatmap_layer.refresh()
+        return self.heatmap_layer
+
+    def toggle_heatmap(self) -> bool:
+        if self.heatmap_layer is None or self.heatmap_layer not in self.viewer.layers:
+            return False
+        self.heatmap_layer.visible = not self.heatmap_layer.visible
+        return True
+
+    # ---- saving --------------------------------------------------------------------------------
+    def _write_frame(self, frame: int, table: pd.DataFrame) -> None:
+        table = normalise_table(table, int(frame))
+        self.session.save_frame(int(frame), table)
+        self._on_disk[int(frame)] = table
+
+    def flush(self) -> list[int]:
+        """Write every frame whose points differ from what is on disk; returns those frames."""
+        if self.points is None:
+            return []
+        table = self.table()
+        now = {int(f): normalise_table(t) for f, t in table.groupby("frame")} if len(table) else {}
+        written = []
+        for frame in sorted(set(now) | set(self._on_disk)):
+            current = now.get(frame, empty_table())
+            saved = self._on_disk.get(frame)
+            if saved is None or not current.equals(saved):
+                self._write_frame(frame, current)
+                written.append(frame)
+        if written:
+            self._changed()
+        return written
+
+    def _on_data(self, event) -> None:
+        if self._quiet:
+            return
+        if event.action in (ActionType.ADDED, ActionType.REMOVED):
+            self.flush()
+        elif event.action == ActionType.CHANGED:
+            self._schedule_save(self.flush)
+
+    def _on_layer_removed(self, event) -> None:
+        if event.value is self.points:
+            self.points.events.data.disconnect(self._on_data)
+            self.points = None
+        elif event.value is self.heatmap_layer:
+            self.heatmap_layer, self._heatmap = None, None
+
+    def _changed(self) -> None:
+        for callback in list(self.changed_callbacks):
+            callback()

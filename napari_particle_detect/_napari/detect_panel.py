@@ -1,0 +1,231 @@
+"""Detect: run the network in a worker thread, frame by frame, into the centres layer."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import numpy as np
+from napari.qt.threading import create_worker
+from napari.utils.notifications import show_info
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import (
+    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
+    QPushButton, QSlider,
+)
+
+from ..devices import DEVICE_CHOICES
+from ..errors import ParticleDetectError
+from ..models import load_model
+from ..models.registry import ModelCard
+from ..prediction import iter_detect
+from .notify import report, reports_errors
+
+if TYPE_CHECKING:
+    from .widget import ParticleDetectWidget
+
+# Peaks are decoded down to this score, so the threshold slider can show or hide them without re-running
+# the network (decoding at a lower threshold and filtering gives exactly the peaks of the higher one).
+SCORE_FLOOR = 0.1
+SLIDER_STEPS = 100
+
+
+def detect_frames(image, model_path, device: str, diameter: float | None, polarity: str, frames: list[int], name: str):
+    """Worker body: yields (frame, FrameResult, diameter used) as each frame finishes."""
+    model = load_model(model_path, "cpu")
+    yield from iter_detect(image, model, device, SCORE_FLOOR, diameter, polarity, frames=frames, name=name)
+
+
+class DetectPanel(QGroupBox):
+    def __init__(self, host: ParticleDetectWidget) -> None:
+        super().__init__("Detect")
+        self.host = host
+        self.worker = None
+        self._target = None  # the annotation a running detection writes into
+        self._polarity_used = "auto"
+
+        self.model_combo = QComboBox()
+        self.model_combo.setToolTip("Model round to detect with: round-001 is the shipped model")
+        self.load_button = QPushButton("Add…")
+        self.load_button.setToolTip("Add a saved model (.pt with its .json card) to this project as a new round")
+        self.device_combo = QComboBox()
+        self.device_combo.addItems(list(DEVICE_CHOICES))
+        self.polarity_combo = QComboBox()
+        self.polarity_combo.addItems(["auto", "bright", "dark"])
+        self.polarity_combo.setToolTip("auto lets the model handle bright and dark particles; 'dark' inverts first")
+        self.diameter_spin = QDoubleSpinBox()
+        self.diameter_spin.setRange(0.0, 500.0)
+        self.diameter_spin.setDecimals(1)
+        self.diameter_spin.setSuffix(" px")
+        self.diameter_spin.setSpecialValueText("automatic")
+        self.diameter_spin.setToolTip("Typical particle diameter; 'automatic' estimates it from the image")
+        self.estimate_label = QLabel("")
+        self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
+        self.threshold_slider.setRange(int(SCORE_FLOOR * SLIDER_STEPS), SLIDER_STEPS - 1)
+        self.threshold_slider.setValue(40)
+        self.threshold_slider.setToolTip("Hide network centres scoring below this; live, no re-run needed")
+        self.threshold_label = QLabel("0.40")
+        self.scope_combo = QComboBox()
+        self.scope_combo.addItems(["current frame", "all unreviewed frames"])
+        self.heatmap_check = QCheckBox("show heatmap (H)")
+        self.run_button = QPushButton("Detect")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("%v / %m frames")
+        self.progress.setValue(0)
+
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model_combo, 1)
+        model_row.addWidget(self.load_button)
+        diameter_row = QHBoxLayout()
+        diameter_row.addWidget(self.diameter_spin)
+        diameter_row.addWidget(self.estimate_label, 1)
+        threshold_row = QHBoxLayout()
+        threshold_row.addWidget(self.threshold_slider, 1)
+        threshold_row.addWidget(self.threshold_label)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_button, 1)
+        buttons.addWidget(self.stop_button)
+        form = QFormLayout(self)
+        form.addRow("Model", model_row)
+        form.addRow("Device", self.device_combo)
+        form.addRow("Polarity", self.polarity_combo)
+        form.addRow("Diameter", diameter_row)
+        form.addRow("Threshold", threshold_row)
+        form.addRow("Frames", self.scope_combo)
+        form.addRow("", self.heatmap_check)
+        form.addRow(buttons)
+        form.addRow(self.progress)
+
+        self.model_combo.activated.connect(lambda index: self._on_model_chosen(index))
+        self.load_button.clicked.connect(lambda *_: self.add_model_file())
+        self.threshold_slider.valueChanged.connect(lambda *_: self._on_threshold())
+        self.run_button.clicked.connect(lambda *_: self.run())
+        self.stop_button.clicked.connect(lambda *_: self.stop())
+
+    # ---- values ------------------------------------------------------------------------------------
+    def threshold(self) -> float:
+        return self.threshold_slider.value() / SLIDER_STEPS
+
+    def set_threshold(self, value: float) -> None:
+        self.threshold_slider.setValue(int(round(np.clip(value, SCORE_FLOOR, 0.99) * SLIDER_STEPS)))
+
+    def diameter(self) -> float | None:
+        value = self.diameter_spin.value()
+        return value if value > 0 else None
+
+    def running(self) -> bool:
+        return self.worker is not None
+
+    def _on_threshold(self) -> None:
+        self.threshold_label.setText(f"{self.threshold():.2f}")
+        if self.host.annotation is not None:
+            self.host.annotation.set_threshold(self.threshold())
+
+    # ---- models ------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        annotation = self.host.annotation
+        self.model_combo.clear()
+        rounds = annotation.session.rounds if annotation is not None else []
+        if not rounds:
+            self.model_combo.addItem("shipped model" if self.host.default_model is None
+                                     else f"{self.host.default_model.name}", None)
+        for info in rounds:
+            label = f"{info.name} ({info.origin})"
+            if info.f1 is not None:
+                label += f", held-out F1 {info.f1:.2f}"
+            self.model_combo.addItem(label, info.number)
+        current = annotation.session.current_round if annotation is not None else None
+        if current is not None:
+            self.model_combo.setCurrentIndex(self.model_combo.findData(current.number))
+        self.run_button.setEnabled(annotation is not None and not self.running())
+        if annotation is not None and annotation.session.diameter and not self.estimate_label.text():
+            self.estimate_label.setText(f"last used: {annotation.session.diameter:.1f} px")
+
+    @reports_errors
+    def _on_model_chosen(self, index: int) -> None:
+        number = self.model_combo.itemData(index)
+        if number is not None:
+            self.host.use_round(number)
+            self._adopt_card_threshold(number)
+
+    def _adopt_card_threshold(self, number: int) -> None:
+        card_file = self.host.require_annotation().session.round_path(number).with_suffix(".json")
+        self.set_threshold(ModelCard.from_dict(json.loads(card_file.read_text())).threshold)
+
+    @reports_errors
+    def add_model_file(self, path: str | None = None) -> None:
+        session = self.host.require_annotation().session
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Add a saved model", "", "Model weights (*.pt)")
+            if not path:
+                return
+        session.ensure_initial_round(self.host.default_model)
+        info = session.import_model(path)
+        self.host.refresh()
+        self._adopt_card_threshold(info.number)
+        show_info(f"added {path} as {info.name}")
+
+    # ---- running -----------------------------------------------------------------------------------
+    @reports_errors
+    def run(self) -> None:
+        if self.running():
+            return
+        annotation = self.host.require_annotation()
+        session = annotation.session
+        fresh_project = not session.rounds
+        info = self.host.ensure_round()
+        if fresh_project:
+            self._adopt_card_threshold(info.number)
+        if self.scope_combo.currentIndex() == 0:
+            frames = [annotation.current_frame()]
+            if session.is_reviewed(frames[0]):
+                raise ParticleDetectError(f"frame {frames[0]} is reviewed; un-accept it to detect it again")
+        else:
+            frames = [f for f in range(annotation.n_frames) if not session.is_reviewed(f)]
+            if not frames:
+                show_info("every frame is reviewed; nothing to detect")
+                return
+        annotation.ensure_points_layer()
+        self._target = annotation
+        self._polarity_used = self.polarity_combo.currentText()
+        self.progress.setRange(0, len(frames))
+        self.progress.setValue(0)
+        self.worker = create_worker(
+            detect_frames, annotation.image.data, session.round_path(info.number), self.device_combo.currentText(),
+            self.diameter(), self._polarity_used, frames, annotation.image.name, _ignore_errors=True,
+        )
+        self.worker.yielded.connect(self._on_frame_done)
+        self.worker.errored.connect(report)
+        self.worker.finished.connect(self._on_finished)
+        self._set_running(True)
+        self.worker.start()
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.quit()
+
+    def _set_running(self, running: bool) -> None:
+        self.run_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+        self.model_combo.setEnabled(not running)
+
+    def _on_frame_done(self, item) -> None:
+        frame, result, diameter = item
+        annotation = self._target
+        annotation.set_detections(frame, result.centres, result.scores)
+        annotation.set_diameter(diameter)
+        if self.progress.value() == 0:
+            annotation.session.remember_detection(diameter, self._polarity_used)
+            how = "given" if self.diameter() else "estimated"
+            self.estimate_label.setText(f"{how}: {diameter:.1f} px")
+        if self.heatmap_check.isChecked():
+            annotation.show_heatmap(frame, result.heatmap, result.scale)
+        self.progress.setValue(self.progress.value() + 1)
+
+    def _on_finished(self) -> None:
+        self.worker = None
+        self._set_running(False)
+        self.host.refresh()

@@ -1,0 +1,85 @@
+"""Export: every frame's visible centres to one CSV, in pixels and physical units, plus counts per frame."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from napari.utils.notifications import show_info
+from qtpy.QtWidgets import QFileDialog, QGroupBox, QLabel, QPushButton, QVBoxLayout
+
+from ..errors import ParticleDetectError
+from ..io import write_centres
+from ..session import PROJECT_SUFFIX, export_tables
+from .notify import reports_errors
+
+if TYPE_CHECKING:
+    from .annotation import Annotation
+    from .widget import ParticleDetectWidget
+
+
+def unit_suffix(annotation: Annotation) -> str:
+    """Column suffix for physical coordinates: 'um' for micrometres, the unit's symbol otherwise."""
+    units = getattr(annotation.image, "units", None)
+    if not units:
+        return ""
+    symbol = f"{units[-1]:~}".replace("µ", "u").replace(" ", "")
+    return "" if symbol in ("px", "pixel") else symbol
+
+
+def counts_path(path: Path) -> Path:
+    return path.with_name(path.stem + "_counts.csv")
+
+
+def export_annotation(annotation: Annotation, path: str | Path) -> tuple[Path, Path]:
+    """Write ``path`` (frame,y,x,score,source[,y_<unit>,x_<unit>]) and ``<path stem>_counts.csv``."""
+    annotation.flush()
+    scale = tuple(float(s) for s in annotation.image.scale[-2:])
+    centres, counts = export_tables(annotation.visible_table(), scale, unit_suffix(annotation),
+                                    annotation.n_frames, annotation.session.reviewed_frames)
+    path = Path(path)
+    write_centres(centres, path)
+    write_centres(counts, counts_path(path))
+    return path, counts_path(path)
+
+
+class ExportPanel(QGroupBox):
+    def __init__(self, host: ParticleDetectWidget) -> None:
+        super().__init__("Export")
+        self.host = host
+        self.button = QPushButton("Export centres to CSV…")
+        self.button.setToolTip("All frames: frame,y,x,score,source in pixels (and physical units when the "
+                               "layer has a pixel size), plus a count per frame in *_counts.csv")
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.button)
+        layout.addWidget(self.summary)
+        self.button.clicked.connect(lambda *_: self.export())
+
+    def refresh(self) -> None:
+        self.button.setEnabled(self.host.annotation is not None)
+
+    def default_path(self) -> Path:
+        folder = self.host.require_annotation().session.folder
+        return folder.with_name(folder.name.removesuffix(PROJECT_SUFFIX) + "_centres.csv")
+
+    @reports_errors
+    def export(self, path: str | Path | None = None) -> Path | None:
+        annotation = self.host.require_annotation()
+        if annotation.points is None and not annotation.session.saved_frames():
+            raise ParticleDetectError("nothing to export yet: run Detect or add points first")
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Export centres", str(self.default_path()), "CSV (*.csv)")
+            if not path:
+                return None
+        written, counts = export_annotation(annotation, path)
+        table = annotation.visible_table()
+        per_frame = table.groupby("frame").size()
+        self.summary.setText(
+            f"{len(table)} centres in {annotation.n_frames} frame(s)"
+            + (f"; per frame {per_frame.min()}–{per_frame.max()}, median {per_frame.median():.0f}" if len(table) else "")
+            + f"\n→ {written.name}, {counts.name}"
+        )
+        show_info(f"exported {len(table)} centres to {written}")
+        return written

@@ -1,0 +1,64 @@
+"""Centre tables <-> napari Points layers: one look for detections everywhere (dock, reader, samples)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..session import TABLE_COLUMNS, empty_table, normalise_table
+
+SOURCE_COLOURS = {"model": "yellow", "added": "cyan", "accepted": "lime"}
+DEFAULT_SIZE = 10.0
+
+
+def points_data(table: pd.DataFrame, ndim: int) -> np.ndarray:
+    """(frame, y, x) rows for stacks, (y, x) for single images."""
+    columns = ["frame", "y", "x"] if ndim == 3 else ["y", "x"]
+    if not len(table):
+        return np.zeros((0, ndim))
+    return table[columns].to_numpy(float)
+
+
+def points_features(table: pd.DataFrame) -> pd.DataFrame:
+    table = normalise_table(table) if len(table) else empty_table()
+    return pd.DataFrame({"score": table["score"].to_numpy(float), "source": table["source"].astype(str).to_numpy()})
+
+
+def points_layer_kwargs(table: pd.DataFrame, name: str, size: float | None = None, **extra) -> dict:
+    """Keyword arguments for ``viewer.add_points``/a layer-data tuple: rings coloured by source."""
+    return {
+        "name": name,
+        "features": points_features(table),
+        "feature_defaults": {"score": np.nan, "source": "added"},
+        "symbol": "ring",
+        "size": float(size or DEFAULT_SIZE),
+        "face_color": "source",
+        "face_color_cycle": SOURCE_COLOURS,
+        "border_width": 0,
+        "opacity": 0.9,
+        **extra,
+    }
+
+
+def table_from_points(data: np.ndarray, features: pd.DataFrame | None) -> pd.DataFrame:
+    """``frame,y,x,score,source`` from a Points layer's data and features (frame 0 for 2D points)."""
+    data = np.asarray(data, dtype=float)
+    if data.ndim != 2 or data.shape[1] not in (2, 3):
+        raise ValueError(f"expected 2D or 3D points, got data of shape {data.shape}")
+    n = len(data)
+    frames = np.rint(data[:, 0]).astype(int) if data.shape[1] == 3 else np.zeros(n, dtype=int)
+    features = features if features is not None else pd.DataFrame(index=range(n))
+    score = features["score"].to_numpy(float) if "score" in features else np.full(n, np.nan)
+    source = features["source"].astype(str).to_numpy() if "source" in features else np.full(n, "added", dtype=object)
+    table = pd.DataFrame({"frame": frames, "y": data[:, -2], "x": data[:, -1], "score": score, "source": source})
+    return table[TABLE_COLUMNS]
+
+
+def shown_mask(features: pd.DataFrame, threshold: float) -> np.ndarray:
+    """Network points below the score threshold are hidden; the user's points never are."""
+    if not len(features):
+        return np.zeros(0, dtype=bool)
+    from_model = features["source"].astype(str).to_numpy() == "model"
+    score = features["score"].to_numpy(float)
+    return ~from_model | (np.nan_to_num(score, nan=0.0) >= threshold)
+

@@ -1,0 +1,50 @@
+"""Open centre CSVs (ours, napari's Points CSV, trackpy's) as a Points layer of rings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..io import read_centres
+from ..session import normalise_table
+from .layers import points_data, points_layer_kwargs
+
+_CENTRE_COLUMNS = ({"y", "x"}, {"axis-0", "axis-1"})
+
+
+def looks_like_centres(path: Path) -> bool:
+    """A cheap header check, so other plugins still get the CSVs that are not centre tables."""
+    try:
+        header = pd.read_csv(path, nrows=0).columns
+    except Exception:  # unreadable or not CSV: not ours to claim
+        return False
+    columns = {str(c).strip() for c in header}
+    return any(needed <= columns for needed in _CENTRE_COLUMNS)
+
+
+def get_reader(path: str | list[str]):
+    """npe2 reader hook: a reader function for centre CSVs, None for anything else."""
+    paths = [path] if isinstance(path, str) else list(path)
+    if not paths or not all(str(p).lower().endswith(".csv") and looks_like_centres(Path(p)) for p in paths):
+        return None
+    return read_centre_files
+
+
+def centres_layer_data(path: str | Path) -> tuple:
+    """One CSV as (data, kwargs, 'points'): (frame, y, x) points when it has frames, (y, x) otherwise."""
+    path = Path(path)
+    table = read_centres(path)
+    has_frames = "frame" in table.columns
+    if not has_frames:
+        table = table.assign(frame=0)
+    if "source" not in table.columns:
+        table = table.assign(source="added")  # someone else's centres: never hidden by the score threshold
+    table = normalise_table(table)
+    ndim = 3 if has_frames else 2
+    return points_data(table, ndim), points_layer_kwargs(table, path.stem), "points"
+
+
+def read_centre_files(path: str | list[str]) -> list[tuple]:
+    paths = [path] if isinstance(path, str) else list(path)
+    return [centres_layer_data(p) for p in paths]

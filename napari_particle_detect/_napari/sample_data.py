@@ -1,0 +1,53 @@
+"""Sample data: a generated stack of heavily overlapping particles with its truth, and the bundled images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ParticleDetectError
+from ..io import read_image
+from ..synthetic import benchmark_config, synthesize
+
+# The same seeds as sample_data/synthetic_stack.tif, so the generated sample and the file agree.
+SYNTHETIC_SEEDS = (900, 901, 902, 903)
+BULK_WATER_UM_PER_PX = 1 / 2.85
+
+
+def sample_data_folder() -> Path:
+    """``sample_data/`` of a source checkout (it is not part of the installed package)."""
+    return Path(__file__).resolve().parents[2] / "sample_data"
+
+
+def synthetic_stack(shape: tuple[int, int] = (256, 256), area_fraction: float = 0.7) -> list[tuple]:
+    """Fluorescent particles covering 70 % of the field, overlapping heavily; exact centres as a second layer."""
+    samples = [synthesize(benchmark_config("fluorescent", area_fraction, shape), seed) for seed in SYNTHETIC_SEEDS]
+    stack = np.stack([s.image for s in samples])
+    truth = np.concatenate([np.column_stack([np.full(len(s.centres), i), s.centres]) for i, s in enumerate(samples)])
+    return [
+        (stack, {"name": "synthetic particles"}, "image"),
+        (truth, {"name": "synthetic particles truth", "symbol": "cross", "size": 4, "face_color": "magenta",
+                 "border_width": 0, "visible": False}, "points"),
+    ]
+
+
+def _bundled(filename: str, name: str, **kwargs) -> list[tuple]:
+    path = sample_data_folder() / filename
+    if not path.exists():
+        raise ParticleDetectError(f"{filename}: bundled sample data is only available in a source checkout "
+                                  f"(looked in {path.parent})")
+    return [(read_image(path), {"name": name, **kwargs}, "image")]
+
+
+def opaque_discs() -> list[tuple]:
+    return _bundled("seed_demo_opaque_discs_4.tif", "opaque discs")
+
+
+def brightfield_colloids() -> list[tuple]:
+    return _bundled("trackpy_brightfield_3.tif", "bright-field colloids")
+
+
+def bulk_water() -> list[tuple]:
+    return _bundled("trackpy_bulk_water_3.tif", "latex spheres in water",
+                    scale=(1.0, BULK_WATER_UM_PER_PX, BULK_WATER_UM_PER_PX), units=("pixel", "um", "um"))
