@@ -13,6 +13,8 @@ from .preprocessing import normalise
 
 # Scale-normalised LoG of a disc of radius r peaks near sigma = r / sqrt(2).
 DISC_SIGMA_TO_DIAMETER = 2.0 * np.sqrt(2.0)
+# Optics blur adds to the apparent size: d_apparent^2 ~ d^2 + 8 psf_sigma^2; assume psf_sigma ~ 0.7 px.
+TYPICAL_PSF_SIGMA = 0.7
 
 
 def estimate_diameter(frame: np.ndarray, min_diameter: float = 3.0, max_diameter: float = 60.0) -> float:
@@ -42,7 +44,8 @@ def estimate_diameter(frame: np.ndarray, min_diameter: float = 3.0, max_diameter
         sigma = float(np.exp(log_s[best] + np.clip(shift, -0.5, 0.5) * step))
     else:
         sigma = float(sigmas[best])
-    return sigma * DISC_SIGMA_TO_DIAMETER
+    apparent = sigma * DISC_SIGMA_TO_DIAMETER
+    return float(np.sqrt(max(apparent**2 - 8 * TYPICAL_PSF_SIGMA**2, (0.75 * apparent) ** 2)))
 
 
 def scale_for_diameter(diameter: float, card) -> float:

@@ -165,7 +165,7 @@ def render_particles(
             if win is None:
                 continue
             sl, dist = win
-            inside = np.clip(1.0 - (dist / (radii[i] + 0.5)) ** 2, 0.0, None)
+            inside = np.clip(1.0 - (dist / radii[i]) ** 2, 0.0, None)
             canvas[sl] += brightness[i] * inside**config.profile_exponent
     elif config.look == "brightfield":
         width = max(config.rim_width, 0.05)

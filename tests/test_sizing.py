@@ -26,3 +26,16 @@ def test_centre_round_trip_is_subpixel_exact():
     for factors in (0.5, 2.0, np.array([1.37, 0.61])):
         back = rescale_centres_back(rescale_centres(centres, factors), factors)
         assert np.abs(back - centres).max() < 1e-9
+
+
+@pytest.mark.parametrize("look", ["fluorescent", "opaque"])
+@pytest.mark.parametrize("diameter", [4, 6, 9, 14, 20, 30])
+def test_diameter_estimate_within_15_percent(look, diameter):
+    from napari_particle_detect.sizing import estimate_diameter
+    from napari_particle_detect.synthetic import SynthConfig, synthesize
+
+    r = diameter / 2
+    config = SynthConfig(shape=(320, 320), look=look, radius_range=(0.9 * r, 1.1 * r), area_fraction=0.3,
+                         psf_sigma=0.7)
+    estimate = estimate_diameter(synthesize(config, seed=21).image)
+    assert abs(estimate / diameter - 1) < 0.15, estimate
