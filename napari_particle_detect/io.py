@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -83,22 +85,36 @@ def read_centres(path: str | Path) -> pd.DataFrame:
     return table
 
 
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    """Write ``text`` to a temporary file beside ``path`` and rename it over: all or nothing."""
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_bytes(path: str | Path, writer: Callable[[BinaryIO], object]) -> Path:
+    """Let ``writer`` fill a temporary file beside ``path``, then rename it over: all or nothing."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            writer(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        # mkstemp makes owner-only files; give the result the permissions a plain open() would.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
     return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) atomically: readers see the old file or the new one, never a part."""
+    data = text.encode("utf-8")
+    return atomic_write_bytes(path, lambda handle: handle.write(data))
 
 
 def write_centres(table: pd.DataFrame, path: str | Path, float_format: str = "%.3f") -> Path:

@@ -8,8 +8,6 @@ is enough to rebuild the network, so a model file explains how to use itself.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ import torch
 from torch import nn
 
 from ..errors import ParticleDetectError
+from ..io import atomic_write_bytes
 from .resnet import ResNetHeatmap
 from .unet import UNet
 
@@ -81,26 +80,13 @@ def _card_path(weights: Path) -> Path:
     return weights.with_suffix(".json")
 
 
-def _atomic_write_bytes(path: Path, writer) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            writer(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save_model(model: DetectorModel, path: str | Path) -> Path:
     """Write ``path`` (.pt) and its .json card, each atomically, card last (it marks completeness)."""
     path = Path(path).with_suffix(".pt")
     state = {k: v.detach().cpu() for k, v in model.network.state_dict().items()}
-    _atomic_write_bytes(path, lambda fh: torch.save(state, fh))
+    atomic_write_bytes(path, lambda fh: torch.save(state, fh))
     card = json.dumps(model.card.to_dict(), indent=2).encode()
-    _atomic_write_bytes(_card_path(path), lambda fh: fh.write(card))
+    atomic_write_bytes(_card_path(path), lambda fh: fh.write(card))
     return path
 
 
