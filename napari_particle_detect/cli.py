@@ -151,14 +151,14 @@ def cmd_detect(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .devices import select_device
-    from .io import read_image, write_centres
+    from .io import atomic_write_text, read_image, write_centres
     from .models import load_model
     from .prediction import COLUMNS, centres_table, iter_detect
 
     device = select_device(args.device)
     model = load_model(args.model, device)
     images = [(path, read_image(path)) for path in args.inputs]  # read all first: fail before any work
-    tables = []
+    tables, runs = [], []
     for path, image in images:
         n_frames = 1 if image.ndim == 2 else len(image)
         parts = []
@@ -172,6 +172,8 @@ def cmd_detect(args: argparse.Namespace) -> int:
         source = "given" if args.diameter else "estimated"
         log.info("%s: %d centres in %d frame(s); particle diameter %.1f px (%s)", path, len(table), n_frames,
                  diameter, source)
+        runs.append({"file": str(path), "frames": n_frames, "centres": len(table), "diameter_px": round(diameter, 3),
+                     "diameter_source": source, "rescale_factor": result.scale})
         if len(images) > 1:
             table["file"] = str(path)
         tables.append(table)
@@ -182,7 +184,11 @@ def cmd_detect(args: argparse.Namespace) -> int:
             save_overlay(first, table[table["frame"] == 0][["y", "x"]].to_numpy(), args.overlay, diameter)
     out = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=COLUMNS)
     write_centres(out, args.output)
-    log.info("wrote %s", args.output)
+    # What produced these centres, beside them: the particle size used, the model and its threshold.
+    meta = {"model": str(model.path), "threshold": args.threshold if args.threshold is not None else model.card.threshold,
+            "polarity": args.polarity, "device": str(device), "inputs": runs}
+    atomic_write_text(args.output.with_suffix(".json"), json.dumps(meta, indent=2))
+    log.info("wrote %s (and %s)", args.output, args.output.with_suffix(".json").name)
     return 0
 
 

@@ -42,6 +42,9 @@ def test_synth_detect_evaluate_end_to_end(tmp_path):
     table = pd.read_csv(out)
     assert list(table.columns) == ["frame", "y", "x", "score"]
     assert overlay.stat().st_size > 1000
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["inputs"][0]["diameter_source"] == "estimated"
+    assert 8 < meta["inputs"][0]["diameter_px"] < 16  # radii 5-7 px
     result = subprocess.run([exe, "evaluate", out, data / "image_000.csv", "--tolerance", "3", "--json"],
                             capture_output=True, text=True, check=True)
     pooled = json.loads(result.stdout)
