@@ -1,0 +1,323 @@
+"""Detection on real images nobody here made: the three stacks in ``shared/data``.
+
+* ``trackpy_bulk_water_10.tif``: sparse dark spots. Reference: trackpy
+  ``locate(frame, 11, invert=True, minmass=20)`` (the trackpy walkthrough's settings); we report
+  precision, recall and F1 at 3 px against it.
+* ``trackpy_brightfield_10.tif``: five large bright-field colloids a frame. Reference: trackpy
+  ``locate(frame, 15, minmass=300)``; we report frames where all reference particles are found,
+  false positives in total, and F1 at 3 px.
+* ``seed_demo_opaque_discs.tif``: dense, overlapping opaque discs; no reference. We report the
+  count per frame (mean, spread = (max - min) / mean, largest deviation from the mean) and the share
+  of detections closer than half a diameter to another one (duplicates).
+
+Columns: the default model with no parameters (diameter estimated, polarity auto); the same with
+the right diameter (measured once per set, see ``measure_diameter``); and, unless
+``--skip-finetune``, one fine-tuning round on frames 0 and 1 (reference centres as the 'corrected'
+frames; for the seed demo, the default model's own detections) evaluated on the other frames only,
+with the right-diameter column restricted to those frames beside it for comparison.
+
+    .venv/bin/python benchmarks/real.py
+    .venv/bin/python benchmarks/real.py --quick --overlays /tmp/overlays
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import tifffile
+from scipy import ndimage
+from scipy.spatial import cKDTree
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common as C  # noqa: E402
+
+from napari_particle_detect.models import DetectorModel  # noqa: E402
+from napari_particle_detect.prediction import iter_detect  # noqa: E402
+from napari_particle_detect.training import Example, TrainConfig, train  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+TOLERANCE = 3.0
+FINETUNE_FRAMES = (0, 1)
+
+
+@dataclass
+class DataSet:
+    key: str
+    file: str
+    reference: C.TrackpyParams | None
+    note: str
+
+
+SETS = [
+    DataSet("bulk_water", "trackpy_bulk_water_10.tif", C.TrackpyParams(11, None, 20.0, True),
+            "reference trackpy locate(frame, 11, invert=True, minmass=20)"),
+    DataSet("brightfield", "trackpy_brightfield_10.tif", C.TrackpyParams(15, None, 300.0, False),
+            "reference trackpy locate(frame, 15, minmass=300)"),
+    DataSet("seed_demo", "seed_demo_opaque_discs.tif", None, "no reference"),
+]
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--unet", "--model", dest="unet", type=Path, default=C.DEFAULT_UNET,
+                   help="the shipped default model (UNet), default weights/unet.pt")
+    p.add_argument("--resnet", type=Path, default=None,
+                   help="also run this ResNet (no parameters and right diameter); default: skip")
+    p.add_argument("--data", type=Path, default=DATA, help=f"folder with the three TIFFs (default {DATA})")
+    p.add_argument("--sets", nargs="+", choices=[s.key for s in SETS], default=[s.key for s in SETS])
+    p.add_argument("--diameter", nargs="+", default=[], metavar="SET=PX",
+                   help="override the measured right diameter, e.g. bulk_water=7 seed_demo=17")
+    p.add_argument("--skip-finetune", action="store_true", help="no fine-tuning column")
+    p.add_argument("--finetune-seconds", type=float, default=None,
+                   help="wall-time cap of each fine-tuning run (default 100; quick 15)")
+    p.add_argument("--finetune-steps", type=int, nargs=2, default=None, metavar=("EPOCHS", "STEPS"),
+                   help="epochs and steps per epoch of the fine-tuning run (default 4 60; quick 1 8)")
+    p.add_argument("--overlays", type=Path, default=None, help="write overlay PNGs of frame 0 of each set here")
+    C.add_common_args(p)
+    return p.parse_args(argv)
+
+
+# ---------------------------------------------------------------------------------------------
+# The right diameter of each set, measured once from the data (documented in the README).
+
+
+def radial_profile(frame: np.ndarray, centres: np.ndarray, reach: int) -> np.ndarray:
+    """Mean intensity in 1 px rings around the given centres (ring k covers k <= d < k + 1)."""
+    frame = np.asarray(frame, float)
+    total, count = np.zeros(reach), np.zeros(reach)
+    for y, x in centres:
+        y0, y1 = max(int(y) - reach, 0), min(int(y) + reach + 1, frame.shape[0])
+        x0, x1 = max(int(x) - reach, 0), min(int(x) + reach + 1, frame.shape[1])
+        yy, xx = np.mgrid[y0:y1, x0:x1]
+        d = np.hypot(yy - y, xx - x)
+        inside = d < reach
+        np.add.at(total, d[inside].astype(int), frame[y0:y1, x0:x1][inside])
+        np.add.at(count, d[inside].astype(int), 1)
+    return total / np.maximum(count, 1)
+
+
+def measure_diameter(key: str, stack: np.ndarray, reference: list[pd.DataFrame] | None) -> tuple[float, str]:
+    """(diameter in px, how it was measured)."""
+    if key == "bulk_water":
+        # Near-Gaussian dark spots smaller than trackpy's 11 px mask: the radius of gyration trackpy
+        # reports ('size') is meaningful, and a uniform disc of diameter d has Rg = d / (2 sqrt 2).
+        size = float(np.median(np.concatenate([r["size"].to_numpy() for r in reference])))
+        return 2 * np.sqrt(2) * size, f"2*sqrt(2) x median trackpy size (Rg) {size:.2f} px"
+    if key == "brightfield":
+        # Bright core, dark ring: trackpy's Rg only sees the core inside its 15 px mask. The dark
+        # ring's minimum in the mean radial profile marks the particle edge (the generator's
+        # bright-field look puts its rim at the particle radius too).
+        profile = np.mean([radial_profile(stack[i], reference[i][["y", "x"]].to_numpy(), 30)
+                           for i in range(len(reference))], axis=0)
+        k = int(np.argmin(profile[: len(profile) - 1]))
+        a, b, c = profile[k - 1 : k + 2]
+        shift = 0.5 * (a - c) / (a - 2 * b + c) if (a - 2 * b + c) > 0 else 0.0
+        radius = k + 0.5 + shift  # ring k is centred on k + 0.5
+        return 2 * radius, f"2 x radius of the dark ring's minimum in the radial profile ({radius:.1f} px)"
+    if key == "seed_demo":
+        # Opaque discs, one size: threshold half way between disc and background, label, and take
+        # the most common component area (single, isolated discs), d = 2 sqrt(A / pi).
+        areas = []
+        for frame in stack[: min(4, len(stack))]:
+            lo, hi = np.percentile(frame, [2, 98])
+            labels, n = ndimage.label(frame < 0.5 * (lo + hi))
+            areas.append(np.bincount(labels.ravel())[1:])
+        areas = np.concatenate(areas)
+        areas = areas[areas >= 20]
+        hist, edges = np.histogram(np.log(areas), bins=np.arange(np.log(20), np.log(areas.max()) + 0.05, 0.05))
+        k = int(np.argmax(hist))
+        in_mode = areas[(np.log(areas) >= edges[k]) & (np.log(areas) < edges[k + 1])]
+        area = float(np.median(in_mode))
+        return 2 * np.sqrt(area / np.pi), f"2*sqrt(A/pi), A = modal area of dark components {area:.0f} px^2"
+    raise KeyError(key)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    centres: dict[int, np.ndarray]  # frame -> (N, 2)
+    diameter: float
+    scale: float
+    seconds: float
+
+
+def run_detect(model: DetectorModel, stack: np.ndarray, diameter: float | None, frames: list[int]) -> Run:
+    start = time.perf_counter()
+    centres, used, scale = {}, float("nan"), 1.0
+    for index, result, used in iter_detect(stack, model=model, device="cpu", diameter=diameter, frames=frames):
+        centres[index] = result.centres
+        scale = result.scale
+    return Run(centres, used, scale, time.perf_counter() - start)
+
+
+def reference_metrics(run: Run, reference: list[pd.DataFrame], frames: list[int]) -> C.Counts:
+    total = C.Counts()
+    for i in frames:
+        total += C.score_counts(run.centres[i], reference[i][["y", "x"]].to_numpy(), TOLERANCE)
+    return total
+
+
+def duplicate_share(centres: np.ndarray, diameter: float) -> tuple[int, int]:
+    if len(centres) < 2:
+        return 0, len(centres)
+    d, _ = cKDTree(centres).query(centres, k=2)
+    return int((d[:, 1] < 0.5 * diameter).sum()), len(centres)
+
+
+def column_metrics(ds: DataSet, run: Run, reference, frames: list[int], right_d: float) -> dict:
+    """Metric name -> (value, display string) for one method on one set, over ``frames``."""
+    out: dict[str, tuple[float, str]] = {}
+    counts = np.array([len(run.centres[i]) for i in frames])
+    out["frames"] = (len(frames), f"{frames[0]}-{frames[-1]}" if len(frames) > 1 else str(frames[0]))
+    out["diameter used (px)"] = (run.diameter, f"{run.diameter:.1f}")
+    out["count/frame (mean)"] = (counts.mean(), f"{counts.mean():.1f}")
+    if reference is not None:
+        ref_counts = np.array([len(reference[i]) for i in frames])
+        c = reference_metrics(run, reference, frames)
+        out["reference count/frame"] = (ref_counts.mean(), f"{ref_counts.mean():.1f}")
+        out["precision"] = (c.precision, f"{c.precision:.3f}")
+        out["recall"] = (c.recall, f"{c.recall:.3f}")
+        out["F1"] = (c.f1, f"{c.f1:.3f}")
+        out["RMS vs reference (px)"] = (c.rms, f"{c.rms:.2f}")
+        if ds.key == "brightfield":
+            all_found = sum(
+                C.score_counts(run.centres[i], reference[i][["y", "x"]].to_numpy(), TOLERANCE).tp == len(reference[i])
+                for i in frames
+            )
+            out["frames with all found"] = (all_found, f"{all_found}/{len(frames)}")
+            out["false positives (total)"] = (c.fp, str(c.fp))
+    else:
+        mean = counts.mean()
+        spread = 100 * (counts.max() - counts.min()) / mean if mean else float("nan")
+        deviation = 100 * np.abs(counts - mean).max() / mean if mean else float("nan")
+        dup = np.array([duplicate_share(run.centres[i], right_d) for i in frames]).sum(axis=0)
+        share = 100 * dup[0] / max(dup[1], 1)
+        out["count min-max"] = (counts.min(), f"{counts.min()}-{counts.max()}")
+        out["spread (max-min)/mean %"] = (spread, f"{spread:.1f}")
+        out["largest deviation from mean %"] = (deviation, f"{deviation:.1f}")
+        out[f"duplicates % (< d/2 = {right_d / 2:.1f} px)"] = (share, f"{share:.2f}")
+    per_frame = run.seconds / len(run.centres)  # the run may cover more frames than are scored here
+    out["seconds/frame"] = (per_frame, f"{per_frame:.2f}")
+    return out
+
+
+def finetune(model: DetectorModel, stack, targets: dict[int, np.ndarray], scale: float, args) -> tuple[DetectorModel, float, float]:
+    epochs, steps = args.finetune_steps or ((1, 8) if args.quick else (4, 60))
+    seconds = args.finetune_seconds or (15.0 if args.quick else 100.0)
+    config = TrainConfig(epochs=epochs, steps_per_epoch=steps, threads=args.threads, synthetic_fraction=0.5,
+                         learning_rate=5e-4, time_limit_s=seconds, device="cpu", seed=0)
+    examples = [Example(stack[i], targets[i], scale=scale, name=f"frame {i}") for i in FINETUNE_FRAMES]
+    start = time.perf_counter()
+    result = train(config, examples=examples, init=model)
+    return result.model, result.best_f1, time.perf_counter() - start
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    C.setup(args.threads)
+    overrides = {}
+    for item in args.diameter:
+        key, _, value = item.partition("=")
+        overrides[key] = float(value)
+    unet = C.load(args.unet)
+    resnet = C.load(args.resnet) if args.resnet else None
+
+    print("# Real images (napari_particle_detect benchmarks/real.py)")
+    print(C.environment_line())
+    info = C.model_info(unet)
+    print(f"model {info['file']} ({info['architecture']}, {info['params']:,} parameters, threshold {info['threshold']}); "
+          f"match tolerance {TOLERANCE:g} px; data {args.data}")
+
+    blocks, target_rows, started = [], [], time.perf_counter()
+    for ds in [s for s in SETS if s.key in args.sets]:
+        stack = tifffile.imread(args.data / ds.file)
+        if args.quick:
+            stack = stack[:4]
+        frames = list(range(len(stack)))
+        held_out = [i for i in frames if i not in FINETUNE_FRAMES]
+        reference = None
+        if ds.reference is not None:
+            reference = [ds.reference.locate(stack[i], characterize=True) for i in frames]
+        right_d, how = measure_diameter(ds.key, stack, reference)
+        if ds.key in overrides:
+            right_d, how = overrides[ds.key], "given with --diameter"
+        print(f"\n{ds.key}: {ds.file} {stack.shape} {stack.dtype}; {ds.note}; right diameter {right_d:.1f} px ({how})",
+              flush=True)
+
+        runs = {"no parameters": run_detect(unet, stack, None, frames),
+                f"diameter {right_d:.1f}": run_detect(unet, stack, right_d, frames)}
+        if resnet is not None:
+            runs["ResNet no parameters"] = run_detect(resnet, stack, None, frames)
+            runs[f"ResNet diameter {right_d:.1f}"] = run_detect(resnet, stack, right_d, frames)
+        columns = {name: column_metrics(ds, run, reference, frames, right_d) for name, run in runs.items()}
+        right = runs[f"diameter {right_d:.1f}"]
+
+        tuned_model = None
+        if not args.skip_finetune and len(held_out) > 0:
+            if reference is not None:
+                targets = {i: reference[i][["y", "x"]].to_numpy() for i in FINETUNE_FRAMES}
+            else:
+                targets = {i: runs["no parameters"].centres[i] for i in FINETUNE_FRAMES}
+            tuned_model, val_f1, secs = finetune(unet, stack, targets, right.scale, args)
+            print(f"  fine-tuned on frames {FINETUNE_FRAMES} at scale {right.scale:.3f} in {secs:.0f} s "
+                  f"(synthetic validation F1 {val_f1:.3f}, threshold {tuned_model.card.threshold})", flush=True)
+            tuned = run_detect(tuned_model, stack, right_d, held_out)
+            columns[f"diameter {right_d:.1f}, held-out frames"] = column_metrics(ds, right, reference, held_out, right_d)
+            columns["fine-tuned, held-out frames"] = column_metrics(ds, tuned, reference, held_out, right_d)
+            runs["fine-tuned"] = tuned
+
+        metric_names = list(dict.fromkeys(m for col in columns.values() for m in col))
+        table = pd.DataFrame({name: [col.get(m, (None, ""))[1] for m in metric_names] for name, col in columns.items()},
+                             index=pd.Index(metric_names, name=ds.key))
+        blocks.append((ds, table))
+
+        default = columns["no parameters"]
+        if ds.key == "bulk_water":
+            f1 = default["F1"][0]
+            target_rows.append(("bulk water, no parameters: F1 >= 0.95 vs trackpy reference", f1 >= 0.95,
+                                f"F1 {f1:.3f} (P {default['precision'][1]}, R {default['recall'][1]})"))
+        elif ds.key == "brightfield":
+            ok = default["frames with all found"][0] == len(frames) and default["false positives (total)"][0] == 0
+            target_rows.append(("brightfield, no parameters: all 5 in every frame, no false positives", bool(ok),
+                                f"all found in {default['frames with all found'][1]} frames, "
+                                f"{default['false positives (total)'][1]} false positives"))
+        elif ds.key == "seed_demo":
+            dev = default["largest deviation from mean %"][0]
+            dup_key = next(k for k in default if k.startswith("duplicates"))
+            dup = default[dup_key][0]
+            target_rows.append(("seed demo, no parameters: count within +-2 % of the mean in every frame",
+                                bool(dev <= 2.0), f"largest deviation {dev:.1f} % (spread {default['spread (max-min)/mean %'][1]} %,"
+                                f" counts {default['count min-max'][1]})"))
+            target_rows.append(("seed demo, no parameters: < 1 % duplicates", bool(dup < 1.0), f"{dup:.2f} %"))
+
+        if args.overlays is not None:
+            from napari_particle_detect.overlay import save_overlay
+
+            args.overlays.mkdir(parents=True, exist_ok=True)
+            if reference is not None:
+                save_overlay(stack[0], reference[0][["y", "x"]].to_numpy(), args.overlays / f"{ds.key}_reference.png",
+                             right_d, f"{ds.key} frame 0: trackpy reference ({len(reference[0])})")
+            for name, run in runs.items():
+                frame = 0 if 0 in run.centres else min(run.centres)
+                slug = name.replace(" ", "_").replace(",", "").replace(".", "p")
+                save_overlay(stack[frame], run.centres[frame], args.overlays / f"{ds.key}_{slug}.png", run.diameter,
+                             f"{ds.key} frame {frame}: {name} ({len(run.centres[frame])})")
+
+    for ds, table in blocks:
+        C.print_table(table, f"{ds.key} ({ds.file}; {ds.note})")
+    C.print_targets(target_rows, "Targets (default model, no parameters)")
+    print(f"\n(total {time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""Detection speed: images per second and megapixels per second, next to trackpy on the same images.
+
+Synthetic fluorescent images (area fraction 0.5, radius 6 px, so about 12 px diameters) of
+512 x 512 and 2048 x 2048 px. Our full pipeline is ``prediction.detect`` (normalise, tile, network,
+decode) with the diameter given (12 px) and, separately, with the diameter estimated from the image.
+trackpy is ``locate(image, 11, separation=..., minmass=...)`` with separation and minmass tuned for
+F1 on a separate image of the same kind (so it does the same job, not a faster, worse one).
+Each timing is the median of several repeats after one warm-up call; torch uses ``--threads``
+CPU threads (default 2). On a machine with CUDA the network path is timed on the GPU as well.
+
+    .venv/bin/python benchmarks/speed.py            # 512 and 2048 px
+    .venv/bin/python benchmarks/speed.py --quick    # 256 and 512 px, fewer repeats
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common as C  # noqa: E402
+
+from napari_particle_detect import synthetic  # noqa: E402
+from napari_particle_detect.prediction import detect  # noqa: E402
+
+CPU_RATIO_TARGET = 3.0
+GPU_MPS_TARGET = 50.0
+DIAMETER = 12.0
+TRACKPY_DIAMETER = 11
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--unet", "--model", dest="unet", type=Path, default=C.DEFAULT_UNET,
+                   help="the shipped default model (UNet), default weights/unet.pt")
+    p.add_argument("--resnet", type=Path, default=C.DEFAULT_RESNET, help="default weights/resnet.pt ('none' to skip)")
+    p.add_argument("--sizes", type=int, nargs="+", default=None, help="image sides in px (default 512 2048)")
+    p.add_argument("--repeats", type=int, default=None, help="timed repeats per measurement (default 5; quick 2)")
+    p.add_argument("--no-cuda", action="store_true", help="skip the GPU timings even when CUDA is available")
+    C.add_common_args(p)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    C.setup(args.threads)
+    sizes = args.sizes or ([256, 512] if args.quick else [512, 2048])
+    repeats = args.repeats or (2 if args.quick else 5)
+    models = {"UNet": C.load(args.unet)}
+    if str(args.resnet).lower() != "none":
+        models["ResNet"] = C.load(args.resnet)
+    cuda = torch.cuda.is_available() and not args.no_cuda
+
+    print("# Speed (napari_particle_detect benchmarks/speed.py)")
+    print(C.environment_line())
+    print(f"fluorescent, area fraction 0.5, radius 6 px; median of {repeats} repeats after 1 warm-up; "
+          f"torch CPU threads {torch.get_num_threads()}")
+
+    tune = synthetic.synthesize(synthetic.benchmark_config("fluorescent", 0.5, shape=(256, 256)), seed=C.TUNE_SEED_BASE + 900)
+    trackpy_params, tune_f1, _ = C.tune_trackpy(
+        [tune.image], [tune.centres], diameters=(TRACKPY_DIAMETER,), separations=(4, 5, 6, 8, 10, 12),
+        percentiles=(64.0,), border=8.0,
+    )
+    print(f"trackpy: {trackpy_params.describe()} (F1 {tune_f1:.3f} on a 256 px tuning image), "
+          f"engine {'numba' if C.has_numba() else 'python'}")
+
+    rows = []
+    for size in sizes:
+        config = synthetic.benchmark_config("fluorescent", 0.5, shape=(size, size), radius=6.0)
+        image = synthetic.synthesize(config, seed=C.TEST_SEED_BASE + 90_000 + size).image
+        mp = size * size / 1e6
+        n_rep = max(2, repeats // 2) if size >= 2048 else repeats
+
+        def add(method: str, device: str, seconds: float, found: int) -> None:
+            rows.append({"size": f"{size}x{size}", "method": method, "device": device, "s/image": seconds,
+                         "images/s": 1.0 / seconds, "MP/s": mp / seconds, "centres": found})
+
+        t0 = time.perf_counter()
+        found = len(trackpy_params.locate(image))
+        seconds = C.median_time(lambda: trackpy_params.locate(image), n_rep)
+        add("trackpy locate", "cpu", seconds, found)
+        for name, model in models.items():
+            found = len(detect(image, model=model, device="cpu", diameter=DIAMETER))
+            add(f"{name} detect d=12", "cpu",
+                C.median_time(lambda: detect(image, model=model, device="cpu", diameter=DIAMETER), n_rep, warmup=0),
+                found)
+        # Not the default: one tile for the whole image (the default 512 px tile plus its 48 px
+        # margins makes a 512 px image four overlapping tiles). Shown to size that overhead.
+        big_tile = min(2 ** int(np.ceil(np.log2(size + 2 * 48))), 4096)
+        if big_tile > 512:
+            found = len(detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER, tile=big_tile))
+            add(f"UNet detect d=12 tile={big_tile} (not default)", "cpu",
+                C.median_time(lambda: detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER,
+                                             tile=big_tile), n_rep, warmup=0),
+                found)
+        found = len(detect(image, model=models["UNet"], device="cpu", diameter=None))
+        add("UNet detect auto d", "cpu",
+            C.median_time(lambda: detect(image, model=models["UNet"], device="cpu", diameter=None), n_rep, warmup=0),
+            found)
+        if cuda:
+            for name, model in models.items():
+                run = lambda m=model: detect(image, model=m, device="cuda", diameter=DIAMETER)  # noqa: E731
+                found = len(run())
+                add(f"{name} detect d=12", "cuda", C.median_time(run, n_rep), found)
+            run = lambda: detect(image, model=models["UNet"], device="cuda", diameter=None)  # noqa: E731
+            found = len(run())
+            add("UNet detect auto d", "cuda", C.median_time(run, n_rep), found)
+        print(f"  {size}x{size}: done in {time.perf_counter() - t0:.0f} s", flush=True)
+
+    table = pd.DataFrame(rows)
+    tp_time = table[table.method == "trackpy locate"].set_index("size")["s/image"]
+    table["time / trackpy"] = [row["s/image"] / tp_time[row["size"]] for _, row in table.iterrows()]
+    C.print_table(table.set_index(["size", "method", "device"]), "Time per image (full pipeline, seconds) and throughput")
+
+    targets = []
+    for size in sizes:
+        key = f"{size}x{size}"
+        r = table[(table["size"] == key) & (table.method == "UNet detect d=12") & (table.device == "cpu")].iloc[0]
+        targets.append((f"CPU, {key}: UNet no slower than {CPU_RATIO_TARGET:g}x trackpy per image",
+                        bool(r["time / trackpy"] <= CPU_RATIO_TARGET),
+                        f"{r['time / trackpy']:.2f}x ({r['s/image']:.3f} s vs {tp_time[key]:.3f} s)"))
+        r = table[(table["size"] == key) & (table.method == "UNet detect auto d") & (table.device == "cpu")].iloc[0]
+        targets.append((f"CPU, {key}: UNet with auto diameter no slower than {CPU_RATIO_TARGET:g}x trackpy",
+                        bool(r["time / trackpy"] <= CPU_RATIO_TARGET),
+                        f"{r['time / trackpy']:.2f}x ({r['s/image']:.3f} s vs {tp_time[key]:.3f} s)"))
+    if cuda:
+        key = f"{max(sizes)}x{max(sizes)}"
+        r = table[(table["size"] == key) & (table.method == "UNet detect d=12") & (table.device == "cuda")].iloc[0]
+        targets.append((f"GPU ({torch.cuda.get_device_name(0)}), {key}: >= {GPU_MPS_TARGET:g} MP/s",
+                        bool(r["MP/s"] >= GPU_MPS_TARGET), f"{r['MP/s']:.1f} MP/s"))
+    else:
+        targets.append((f"GPU: >= {GPU_MPS_TARGET:g} MP/s", None, "not measured: no CUDA device here"))
+    C.print_targets(targets)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
