@@ -21,6 +21,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -117,9 +118,10 @@ class Session:
     # ---- opening -------------------------------------------------------------------------------
     @classmethod
     def open(cls, target: str | Path, image: str | None = None, n_frames: int | None = None) -> "Session":
-        """Open (or create) the project at ``target``: a project folder, or an image file beside which it lives."""
+        """Open the project at ``target``: a project folder (any existing folder), or an image file beside which
+        it lives. Nothing is written until there is something to keep."""
         target = Path(target)
-        is_project = target.suffix == PROJECT_SUFFIX or (target / "state.json").exists()
+        is_project = target.suffix == PROJECT_SUFFIX or target.is_dir()
         folder = target if is_project else project_folder_for_image(target)
         if not is_project and image is None:
             image = str(target)
@@ -134,17 +136,19 @@ class Session:
         else:
             state = {"version": STATE_VERSION, "image": image, "n_frames": n_frames, "reviewed": [], "rounds": [],
                      "current_round": None, "diameter": None, "polarity": "auto"}
-        session = cls(folder, state)
+        return cls(folder, state)
+
+    @contextmanager
+    def _writing(self):
+        """Disk trouble (full, read-only, permissions) as one clear message instead of a traceback."""
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            if not state_file.exists():
-                session._save_state()
+            yield
         except OSError as exc:
-            raise ParticleDetectError(f"{folder}: cannot create the project folder ({exc.strerror})") from None
-        return session
+            raise ParticleDetectError(f"{self.folder}: cannot save the project ({exc.strerror or exc})") from None
 
     def _save_state(self) -> None:
-        atomic_write_text(self.folder / "state.json", json.dumps(self._state, indent=2))
+        with self._writing():
+            atomic_write_text(self.folder / "state.json", json.dumps(self._state, indent=2))
 
     # ---- frames --------------------------------------------------------------------------------
     def frame_path(self, frame: int) -> Path:
@@ -152,7 +156,10 @@ class Session:
 
     def save_frame(self, frame: int, table: pd.DataFrame) -> Path:
         """Store the centres of one frame as they are now (an empty table is a frame with no particles)."""
-        return write_centres(normalise_table(table, frame), self.frame_path(frame))
+        if not (self.folder / "state.json").exists():
+            self._save_state()  # the folder is only created once there is something to keep
+        with self._writing():
+            return write_centres(normalise_table(table, frame), self.frame_path(frame))
 
     def load_frame(self, frame: int) -> pd.DataFrame | None:
         path = self.frame_path(frame)
@@ -260,8 +267,9 @@ class Session:
     def new_workspace(self) -> Path:
         """A private folder to build a round in; :meth:`commit_round` publishes it in one rename."""
         rounds = self.folder / "rounds"
-        rounds.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(dir=rounds, prefix=".building-"))
+        with self._writing():
+            rounds.mkdir(parents=True, exist_ok=True)
+            return Path(tempfile.mkdtemp(dir=rounds, prefix=".building-"))
 
     def commit_round(self, workspace: Path, info: RoundInfo) -> RoundInfo:
         """Move a finished workspace into place as the next round and switch to it."""

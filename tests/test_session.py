@@ -41,7 +41,12 @@ def _table(frame, n, source="model"):
 def test_project_folder_sits_beside_the_image(tmp_path):
     session = Session.open(tmp_path / "cells.tif")
     assert session.folder == tmp_path / "cells.particle-detect" == project_folder_for_image(tmp_path / "cells.tif")
+    assert not session.folder.exists()  # opening an image alone leaves no trace
+    session.save_frame(0, _table(0, 2))
     assert json.loads((session.folder / "state.json").read_text())["image"] == str(tmp_path / "cells.tif")
+    chosen = tmp_path / "elsewhere"
+    chosen.mkdir()
+    assert Session.open(chosen).folder == chosen  # any folder the user picks is the project itself
 
 
 def test_frames_are_saved_atomically_and_restored_on_reopen(tmp_path):

@@ -18,7 +18,9 @@ from napari.layers.base._base_constants import ActionType
 from ..errors import ParticleDetectError
 from ..prediction import centres_table
 from ..session import Session, empty_table, normalise_table, project_folder_for_data
-from .layers import points_data, points_features, points_layer_kwargs, shown_mask, table_from_points
+from .layers import (
+    ADDED_DEFAULTS, points_data, points_features, points_layer_kwargs, shown_mask, table_from_points,
+)
 
 METADATA_KEY = "napari_particle_detect"
 
@@ -61,10 +63,12 @@ class Annotation:
             project = path if path is not None else project_folder_for_data(image.name, image.data)
         n_frames = image.data.shape[0] if image.ndim == 3 else 1
         session = Session.open(project, image=str(path) if path else image.name, n_frames=n_frames)
-        annotation = cls(viewer, image, session, **kwargs)
-        if session.saved_frames():
-            annotation.ensure_points_layer()
-        return annotation
+        return cls(viewer, image, session, **kwargs)
+
+    def restore(self) -> None:
+        """Bring back the centres saved in the project, if there are any."""
+        if self.session.saved_frames():
+            self.ensure_points_layer()
 
     def close(self) -> None:
         self.flush()
@@ -144,6 +148,7 @@ class Annotation:
         try:
             layer.data = points_data(new, self.image.ndim)
             layer.features = points_features(new)
+            layer.feature_defaults = ADDED_DEFAULTS
             layer.shown = shown_mask(layer.features, self.threshold)
         finally:
             self._quiet = False
@@ -183,7 +188,7 @@ class Annotation:
             self.points.current_size = diameter
 
     # ---- heatmap -------------------------------------------------------------------------------
-    def show_heatmap(self, frame: int, heat: np.ndarray, factor: float) -> Image:
+    def show_heatmap(self, frame: int, heat: np.ndarray) -> Image:
         """Put one frame's network output on screen, aligned with the image despite any rescaling."""
         heat = np.asarray(heat, dtype=np.float32)
         shape = (self.n_frames, *heat.shape) if self.is_stack else heat.shape
@@ -193,11 +198,13 @@ class Annotation:
             self._heatmap[frame] = heat
         else:
             self._heatmap[...] = heat
+        # Per-axis factors actually applied (whole-pixel output sizes), not the nominal rescale factor.
+        factors = np.array(heat.shape, dtype=float) / np.array(self.image.data.shape[-2:], dtype=float)
         scale = np.array(self.image.scale, dtype=float)
         translate = np.array(self.image.translate, dtype=float)
         # Pixel i of the rescaled grid sits at (i + 0.5) / factor - 0.5 of the original one.
-        translate[-2:] += scale[-2:] * (0.5 / factor - 0.5)
-        scale[-2:] /= factor
+        translate[-2:] += scale[-2:] * (0.5 / factors - 0.5)
+        scale[-2:] /= factors
         name = f"{self.image.name} heatmap"
         if self.heatmap_layer is None or self.heatmap_layer not in self.viewer.layers:
             self.heatmap_layer = self.viewer.add_image(
@@ -244,10 +251,29 @@ class Annotation:
     def _on_data(self, event) -> None:
         if self._quiet:
             return
-        if event.action in (ActionType.ADDED, ActionType.REMOVED):
+        if event.action == ActionType.ADDED:
+            self._mark_added(event.data_indices)
+            self.flush()
+        elif event.action == ActionType.REMOVED:
             self.flush()
         elif event.action == ActionType.CHANGED:
             self._schedule_save(self.flush)
+
+    def _mark_added(self, indices) -> None:
+        """Points placed by hand are 'added' with no score, whatever napari copied from the last selection."""
+        layer = self.points
+        rows = np.arange(len(layer.data))[list(indices)]
+        features = layer.features.copy()
+        if (features.loc[rows, "source"] == "added").all() and features.loc[rows, "score"].isna().all():
+            return
+        features.loc[rows, "source"] = "added"
+        features.loc[rows, "score"] = np.nan
+        self._quiet = True
+        try:
+            layer.features = features
+            layer.shown = shown_mask(layer.features, self.threshold)
+        finally:
+            self._quiet = False
 
     def _on_layer_removed(self, event) -> None:
         if event.value is self.points:

@@ -222,7 +222,7 @@ class DetectPanel(QGroupBox):
             how = "given" if self.diameter() else "estimated"
             self.estimate_label.setText(f"{how}: {diameter:.1f} px")
         if self.heatmap_check.isChecked():
-            annotation.show_heatmap(frame, result.heatmap, result.scale)
+            annotation.show_heatmap(frame, result.heatmap)
         self.progress.setValue(self.progress.value() + 1)
 
     def _on_finished(self) -> None:

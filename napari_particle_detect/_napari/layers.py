@@ -9,6 +9,8 @@ from ..session import TABLE_COLUMNS, empty_table, normalise_table
 
 SOURCE_COLOURS = {"model": "yellow", "added": "cyan", "accepted": "lime"}
 DEFAULT_SIZE = 10.0
+# What a point placed with napari's add tool gets.
+ADDED_DEFAULTS = {"score": np.nan, "source": "added"}
 
 
 def points_data(table: pd.DataFrame, ndim: int) -> np.ndarray:
@@ -29,7 +31,7 @@ def points_layer_kwargs(table: pd.DataFrame, name: str, size: float | None = Non
     return {
         "name": name,
         "features": points_features(table),
-        "feature_defaults": {"score": np.nan, "source": "added"},
+        "feature_defaults": ADDED_DEFAULTS,
         "symbol": "ring",
         "size": float(size or DEFAULT_SIZE),
         "face_color": "source",

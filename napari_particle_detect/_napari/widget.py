@@ -123,6 +123,7 @@ class ParticleDetectWidget(QWidget):
                 return
             self._annotations[id(image)] = annotation
         self.set_annotation(annotation)
+        annotation.restore()
 
     @reports_errors
     def choose_project_folder(self, folder: str | Path | None = None) -> None:
@@ -138,6 +139,7 @@ class ParticleDetectWidget(QWidget):
         annotation = Annotation.attach(self.viewer, image, project=folder, schedule_save=self._schedule_save)
         self._annotations[id(image)] = annotation
         self.set_annotation(annotation)
+        annotation.restore()
 
     def set_annotation(self, annotation: Annotation | None) -> None:
         if self.annotation is not None and self.annotation is not annotation:
@@ -216,6 +218,6 @@ def bind_shortcuts(viewer, widget: ParticleDetectWidget) -> None:
         return handler
 
     viewer.bind_key("Enter", call("accept_and_next"), overwrite=True)
-    viewer.bind_key("Period", call("next_frame"), overwrite=True)
-    viewer.bind_key("Comma", call("previous_frame"), overwrite=True)
+    viewer.bind_key(".", call("next_frame"), overwrite=True)
+    viewer.bind_key(",", call("previous_frame"), overwrite=True)
     viewer.bind_key("H", call("toggle_heatmap"), overwrite=True)

@@ -1,0 +1,17 @@
+"""Fixtures shared by the napari plugin tests (nothing here is autouse: engine tests are unaffected)."""
+
+import pytest
+import torch
+
+from napari_particle_detect.training import TrainConfig, train
+
+# Briefly trained: poor detections, but scores spread enough (about 0.3-0.5) for threshold tests.
+LIGHT = TrainConfig(epochs=1, steps_per_epoch=25, batch_size=4, crop=48, validation_images=1, validation_size=48,
+                    threads=1, device="cpu", learning_rate=3e-3)
+
+
+@pytest.fixture(scope="session")
+def light_model(tmp_path_factory):
+    """A real model file, trained for a few seconds; its accuracy is irrelevant."""
+    torch.set_num_threads(1)
+    return train(LIGHT, out=tmp_path_factory.mktemp("light-model") / "light").path

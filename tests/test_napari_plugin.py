@@ -1,0 +1,100 @@
+"""The npe2 contributions: manifest, dock widget, reader, writer, sample data."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from napari_particle_detect._napari.reader import get_reader
+from napari_particle_detect._napari.widget import ParticleDetectWidget
+from napari_particle_detect._napari.writer import write_points
+
+PLUGIN = "napari-particle-detect"
+
+
+def test_manifest_validates():
+    from npe2 import PluginManifest
+
+    manifest = PluginManifest.from_distribution(PLUGIN)
+    assert {w.display_name for w in manifest.contributions.widgets} == {"Particle detection"}
+    assert manifest.contributions.readers[0].filename_patterns == ["*.csv"]
+    assert manifest.contributions.writers[0].layer_types == ["points"]
+    assert len(manifest.contributions.sample_data) == 4
+    npe2 = Path(sys.executable).with_name("npe2")
+    result = subprocess.run([str(npe2), "validate", PLUGIN], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "valid" in result.stdout
+
+
+def test_widget_docks_from_the_plugins_menu(make_napari_viewer):
+    viewer = make_napari_viewer()
+    dock, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Particle detection")
+    assert isinstance(widget, ParticleDetectWidget)
+    assert dock.isVisible() or not viewer.window._qt_window.isVisible()
+    viewer.add_image(np.random.default_rng(0).random((2, 32, 32)), name="cells")
+    assert widget.image_combo.currentText() == "cells"
+    assert widget.annotation is not None and widget.annotation.n_frames == 2
+
+
+def _frame_table():
+    return pd.DataFrame({"frame": [0, 0, 2], "y": [1.5, 10.25, 7.0], "x": [2.0, 3.5, 30.125],
+                         "score": [0.9, np.nan, 0.45], "source": ["model", "added", "accepted"]})
+
+
+def test_reader_and_writer_round_trip(tmp_path, make_napari_viewer):
+    path = tmp_path / "centres.csv"
+    _frame_table().to_csv(path, index=False)
+    viewer = make_napari_viewer()
+    [layer] = viewer.open(path, plugin=PLUGIN)
+    assert layer.data.shape == (3, 3) and str(layer.symbol[0]) == "ring"
+    assert list(layer.features["source"]) == ["model", "added", "accepted"]
+
+    out = tmp_path / "saved.csv"
+    written = viewer.layers.save(str(out), selected=False, plugin=PLUGIN)
+    assert [Path(p) for p in written] == [out]
+    again = pd.read_csv(out)
+    assert list(again.columns) == ["frame", "y", "x", "score", "source"]
+    pd.testing.assert_frame_equal(again, _frame_table(), check_dtype=False)
+
+
+def test_reader_accepts_napari_and_trackpy_columns_and_declines_other_csvs(tmp_path):
+    napari_csv = tmp_path / "napari.csv"
+    pd.DataFrame({"index": [0, 1], "axis-0": [4.0, 5.0], "axis-1": [6.0, 7.0]}).to_csv(napari_csv, index=False)
+    [(data, kwargs, kind)] = get_reader(str(napari_csv))(str(napari_csv))
+    assert kind == "points" and data.tolist() == [[4.0, 6.0], [5.0, 7.0]]
+
+    trackpy_csv = tmp_path / "trackpy.csv"
+    pd.DataFrame({"y": [3.0], "x": [4.0], "mass": [120.0], "size": [2.1], "frame": [5]}).to_csv(trackpy_csv, index=False)
+    [(data, kwargs, kind)] = get_reader(str(trackpy_csv))(str(trackpy_csv))
+    assert data.tolist() == [[5.0, 3.0, 4.0]]
+
+    other = tmp_path / "other.csv"
+    pd.DataFrame({"time": [1], "temperature": [20.0]}).to_csv(other, index=False)
+    assert get_reader(str(other)) is None
+
+
+def test_writer_saves_2d_points_without_a_frame_column(tmp_path):
+    [written] = write_points(str(tmp_path / "p"), np.array([[1.0, 2.0]]), {"features": pd.DataFrame()})
+    table = pd.read_csv(written)
+    assert written.endswith("p.csv") and list(table.columns) == ["y", "x", "score", "source"]
+    assert table[["y", "x"]].values.tolist() == [[1.0, 2.0]]
+
+
+def test_synthetic_sample_opens_with_its_truth(make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "synthetic_stack")
+    image, truth = viewer.layers
+    assert image.data.shape == (4, 256, 256) and truth.data.shape[1] == 3
+    assert len(truth.data) > 4 * 200  # heavily overlapping: hundreds of particles a frame
+    assert set(np.unique(truth.data[:, 0])) == {0, 1, 2, 3}
+
+
+@pytest.mark.parametrize("key", ["opaque_discs", "brightfield_colloids", "bulk_water"])
+def test_bundled_samples_open(make_napari_viewer, key):
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, key)
+    [image] = viewer.layers
+    assert image.ndim == 3 and image.data.dtype == np.uint8

@@ -1,0 +1,208 @@
+"""Detect, correct and export through the dock widget in a real viewer (engine not mocked)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import tifffile
+import torch
+
+from napari_particle_detect._napari.widget import ParticleDetectWidget
+from napari_particle_detect.session import Session
+from napari_particle_detect.synthetic import benchmark_config, synthesize
+
+PLUGIN = "napari-particle-detect"
+
+
+@pytest.fixture(autouse=True)
+def project_home(tmp_path, monkeypatch):
+    """Projects of unsaved images go under a temporary home, never the real one."""
+    torch.set_num_threads(1)
+    monkeypatch.setenv("NAPARI_PARTICLE_DETECT_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def make_widget(viewer, model) -> ParticleDetectWidget:
+    widget = ParticleDetectWidget(viewer, default_model=model)
+    viewer.window.add_dock_widget(widget)
+    widget.detect.device_combo.setCurrentText("cpu")
+    return widget
+
+
+def run_detect(widget, qtbot, scope: int = 1) -> None:
+    widget.detect.scope_combo.setCurrentIndex(scope)
+    widget.detect.run_button.click()
+    assert widget.detect.running()
+    qtbot.waitUntil(lambda: not widget.detect.running(), timeout=60_000)
+
+
+def small_stack(n=3, size=96):
+    samples = [synthesize(benchmark_config("fluorescent", 0.5, (size, size)), seed=s) for s in range(n)]
+    return np.stack([s.image for s in samples])
+
+
+def test_detect_on_the_sample_stack_makes_a_ring_layer_with_scores_per_frame(make_napari_viewer, qtbot, light_model,
+                                                                            project_home):
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "synthetic_stack")
+    widget = make_widget(viewer, light_model)
+    assert widget.image_combo.currentText() == "synthetic particles"
+    widget.detect.heatmap_check.setChecked(True)
+    run_detect(widget, qtbot, scope=1)
+
+    layer = viewer.layers["synthetic particles centres"]
+    assert layer.ndim == 3 and len(layer.data) > 0
+    assert set(np.unique(layer.data[:, 0])) == {0, 1, 2, 3}
+    assert list(layer.features.columns) == ["score", "source"]
+    assert set(layer.features["source"]) == {"model"}
+    assert str(layer.symbol[0]) == "ring"
+    diameter = widget.annotation.session.diameter
+    assert 6 < diameter < 20  # particles are about 12 px across
+    np.testing.assert_allclose(layer.size, diameter)
+    assert "estimated" in widget.detect.estimate_label.text()
+    # Every frame is already on disk, in a project under the (temporary) home: the sample has no file.
+    folder = widget.annotation.session.folder
+    assert folder.parent == project_home / "projects"
+    assert Session.open(folder).saved_frames() == [0, 1, 2, 3]
+
+    heatmap = viewer.layers["synthetic particles heatmap"]
+    assert heatmap.data.shape[0] == 4 and heatmap.data.max() > 0
+    widget.review.toggle_heatmap()
+    assert not heatmap.visible
+    widget.review.toggle_heatmap()
+    assert heatmap.visible
+
+
+def test_threshold_slider_hides_low_scores_without_rerunning(make_napari_viewer, qtbot, light_model):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(2), name="cells")
+    widget = make_widget(viewer, light_model)
+    run_detect(widget, qtbot, scope=1)
+    layer = viewer.layers["cells centres"]
+    data_before = layer.data.copy()
+    scores = layer.features["score"].to_numpy()
+    cut = float(np.median(scores))
+    widget.detect.set_threshold(cut)
+    assert widget.detect.threshold() == pytest.approx(round(cut, 2))
+    np.testing.assert_array_equal(layer.shown, scores >= widget.detect.threshold())
+    assert 0 < layer.shown.sum() < len(scores)
+    widget.detect.set_threshold(0.1)
+    assert layer.shown.all()
+    np.testing.assert_array_equal(layer.data, data_before)  # nothing re-detected
+    # A point the user adds is never hidden, whatever the threshold.
+    widget.detect.set_threshold(0.99)
+    viewer.dims.set_current_step(0, 1)
+    layer.add([[1, 40.0, 40.0]])
+    assert layer.shown[-1] and layer.features["source"].iloc[-1] == "added"
+
+
+def test_edits_are_saved_at_once_and_restored_in_a_new_viewer(make_napari_viewer, qtbot, light_model, tmp_path):
+    path = tmp_path / "movie.tif"
+    tifffile.imwrite(path, small_stack(3))
+    viewer = make_napari_viewer()
+    viewer.open(path, plugin="napari")
+    widget = make_widget(viewer, light_model)
+    session = widget.annotation.session
+    assert session.folder == tmp_path / "movie.particle-detect"
+    assert not session.folder.exists()  # nothing written before there is something to keep
+
+    viewer.dims.set_current_step(0, 0)  # napari opens stacks on the middle frame
+    run_detect(widget, qtbot, scope=0)  # current frame only: frame 0
+    layer = viewer.layers["movie centres"]
+    assert set(layer.data[:, 0]) == {0}
+    widget.detect.set_threshold(0.1)
+
+    layer.add([[0, 20.0, 30.0]])  # an added point is written at once
+    on_disk = session.load_frame(0)
+    assert len(on_disk) == len(layer.data) and (on_disk["source"] == "added").sum() == 1
+
+    layer.selected_data = {0, 1}
+    layer.remove_selected()  # so is a removal
+    assert len(session.load_frame(0)) == len(layer.data)
+
+    moved = layer.data.copy()
+    moved[0, 1:] += 2.0
+    layer.data = moved  # a move is written once it settles
+    qtbot.waitUntil(lambda: np.isclose(session.load_frame(0)["y"].iloc[0], moved[0, 1], atol=1e-3), timeout=3000)
+
+    widget.review.accept_button.click()
+    assert session.reviewed_frames == [0]
+    assert widget.annotation.current_frame() == 1  # accepting moves on to the next frame
+    accepted = session.load_frame(0)
+    assert set(accepted["source"]) <= {"accepted", "added"}
+
+    viewer.dims.set_current_step(0, 2)
+    layer.add([[2, 11.0, 12.0]])  # a frame never detected, annotated by hand
+    saved = widget.annotation.table()
+
+    # A fresh viewer on the same file restores every frame and which ones were reviewed.
+    viewer2 = make_napari_viewer()
+    viewer2.open(path, plugin="napari")
+    widget2 = make_widget(viewer2, light_model)
+    restored = viewer2.layers["movie centres"]
+    assert widget2.annotation.session.reviewed_frames == [0]
+    np.testing.assert_allclose(restored.data, saved[["frame", "y", "x"]].to_numpy(), atol=1e-3)
+    assert list(restored.features["source"]) == list(saved["source"])
+    assert str(restored.symbol[0]) == "ring"
+
+    # Detect on all unreviewed frames leaves the accepted frame 0 exactly as it was.
+    run_detect(widget2, qtbot, scope=1)
+    after = widget2.annotation.frame_table(0)
+    np.testing.assert_allclose(after[["y", "x"]], accepted[["y", "x"]], atol=1e-3)
+    assert set(widget2.annotation.table()["frame"]) == {0, 1, 2}
+
+
+def test_shortcuts_accept_and_move_between_frames(make_napari_viewer, qtbot, light_model):
+    from qtpy.QtCore import Qt
+
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(small_stack(3, 64), name="cells")
+    widget = make_widget(viewer, light_model)
+    viewer.dims.set_current_step(0, 0)
+    run_detect(widget, qtbot, scope=0)
+    canvas = viewer.window._qt_viewer.canvas.native
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    assert widget.annotation.session.reviewed_frames == [0]
+    assert widget.annotation.current_frame() == 1
+    qtbot.keyClick(canvas, ".")
+    assert widget.annotation.current_frame() == 2
+    qtbot.keyClick(canvas, ",")
+    qtbot.keyClick(canvas, ",")
+    assert widget.annotation.current_frame() == 0
+    assert "reviewed" in widget.review.status.text()
+
+
+def test_export_matches_the_layer_with_physical_units(make_napari_viewer, qtbot, light_model, tmp_path):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(3, 64), name="beads", scale=(1.0, 0.5, 0.5), units=("pixel", "um", "um"))
+    widget = make_widget(viewer, light_model)
+    run_detect(widget, qtbot, scope=1)
+    layer = viewer.layers["beads centres"]
+    np.testing.assert_allclose(layer.scale, (1.0, 0.5, 0.5))  # rings sit on the particles in world space
+    widget.detect.set_threshold(float(np.median(layer.features["score"])))
+    viewer.dims.set_current_step(0, 2)
+    layer.add([[2, 5.0, 6.0]])
+
+    out = widget.export.export(tmp_path / "beads.csv")
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["frame", "y", "x", "score", "source", "y_um", "x_um"]
+    visible = layer.data[layer.shown]
+    assert len(table) == len(visible) < len(layer.data)
+    order = np.lexsort((visible[:, 2], visible[:, 1], visible[:, 0]))
+    np.testing.assert_allclose(table[["frame", "y", "x"]].to_numpy(), visible[order], atol=1e-3)
+    np.testing.assert_allclose(table["y_um"], table["y"] * 0.5, atol=1e-3)
+    counts = pd.read_csv(tmp_path / "beads_counts.csv")
+    assert counts["frame"].tolist() == [0, 1, 2]
+    assert counts["count"].tolist() == [int((visible[:, 0] == f).sum()) for f in range(3)]
+    assert "centres in 3 frame(s)" in widget.export.summary.text()
+
+
+def test_single_image_gets_2d_points(make_napari_viewer, qtbot, light_model):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(1, 64)[0], name="still")
+    widget = make_widget(viewer, light_model)
+    run_detect(widget, qtbot, scope=0)
+    layer = viewer.layers["still centres"]
+    assert layer.ndim == 2 and len(layer.data) > 0
+    widget.review.accept_and_next()
+    assert widget.annotation.session.reviewed_frames == [0]
