@@ -99,7 +99,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
     args.outdir.mkdir(parents=True, exist_ok=True)
     samples = [synthesize(config, seed=args.seed + i) for i in range(args.n)]
     if args.stack:
-        tifffile.imwrite(args.outdir / "stack.tif", np.stack([s.image for s in samples]))
+        tifffile.imwrite(args.outdir / "stack.tif", np.stack([s.image for s in samples]), photometric="minisblack")
         table = pd.concat(
             [pd.DataFrame({"frame": i, "y": s.centres[:, 0], "x": s.centres[:, 1]}) for i, s in enumerate(samples)]
         )
@@ -157,7 +157,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
     device = select_device(args.device)
     model = load_model(args.model, device)
-    images = [(path, read_image(path)) for path in args.inputs]  # read all first: fail before any work
+    images = [(path, read_image(path, lazy=True)) for path in args.inputs]  # read all first: fail before any work
     tables, runs = [], []
     for path, image in images:
         n_frames = 1 if image.ndim == 2 else len(image)
@@ -180,7 +180,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
         if args.overlay is not None and len(tables) == 1:
             from .overlay import save_overlay
 
-            first = image if image.ndim == 2 else image[0]
+            first = np.asarray(image if image.ndim == 2 else image[0])
             save_overlay(first, table[table["frame"] == 0][["y", "x"]].to_numpy(), args.overlay, diameter)
     out = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=COLUMNS)
     write_centres(out, args.output)

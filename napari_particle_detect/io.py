@@ -18,8 +18,54 @@ IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg")
 COLUMN_ALIASES = {"axis-0": "frame", "axis-1": "y", "axis-2": "x", "mass": "score", "t": "frame", "z": "frame"}
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """A 2D image or a T/Z stack as a numpy array; every failure is one clear ParticleDetectError."""
+class LazyTiffStack:
+    """A multi-page TIFF stack read one frame at a time, so long stacks need one frame of memory."""
+
+    def __init__(self, path: Path, tif, n_frames: int, frame_shape: tuple[int, int], dtype: np.dtype) -> None:
+        self.path = path
+        self._tif = tif
+        self.shape = (n_frames, *frame_shape)
+        self.ndim = 3
+        self.dtype = dtype
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        if not isinstance(index, (int, np.integer)):
+            return np.stack([self[i] for i in range(len(self))])[index]
+        try:
+            return self._tif.pages[int(index)].asarray()
+        except Exception as exc:
+            raise ParticleDetectError(f"{self.path}: cannot read frame {index} ({type(exc).__name__}: {exc})") from None
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        data = np.stack([self[i] for i in range(len(self))])
+        return data.astype(dtype) if dtype is not None else data
+
+
+def _open_lazy_tiff(path: Path):
+    """A LazyTiffStack when the file is a plain one-page-per-frame stack, else None."""
+    import tifffile
+
+    tif = tifffile.TiffFile(path)
+    series = tif.series[0] if tif.series else None
+    if series is None or len(series.shape) != 3 or len(tif.pages) != series.shape[0]:
+        tif.close()
+        return None
+    page = tif.pages[0]
+    if tuple(page.shape) != tuple(series.shape[1:]):
+        tif.close()
+        return None
+    return LazyTiffStack(path, tif, series.shape[0], tuple(series.shape[1:]), series.dtype)
+
+
+def read_image(path: str | Path, lazy: bool = False) -> np.ndarray | LazyTiffStack:
+    """A 2D image or a T/Z stack; every failure is one clear ParticleDetectError.
+
+    With ``lazy``, a multi-page TIFF stack comes back as a :class:`LazyTiffStack` that reads frames
+    on demand (long stacks in bounded memory); everything else is read whole.
+    """
     path = Path(path)
     if not path.exists():
         raise ParticleDetectError(f"{path}: file not found")
@@ -30,6 +76,9 @@ def read_image(path: str | Path) -> np.ndarray:
         if suffix in (".tif", ".tiff"):
             import tifffile
 
+            stack = _open_lazy_tiff(path) if lazy else None
+            if stack is not None:
+                return stack
             data = tifffile.imread(path)
         elif suffix in (".png", ".jpg", ".jpeg"):
             import imageio.v3 as iio

@@ -130,10 +130,15 @@ def detect_frame(
 
 
 def as_frames(image: np.ndarray, name: str = "image") -> np.ndarray:
-    """A (T, Y, X) view of a 2D image or a T/Z stack; anything else is a clear error."""
-    image = np.asarray(image)
+    """A (T, Y, X) view of a 2D image or a T/Z stack; anything else is a clear error.
+
+    Array-likes with ``ndim``/``shape`` (dask arrays, lazy TIFF stacks) stay lazy: frames are
+    read one at a time.
+    """
+    if not hasattr(image, "shape") or not hasattr(image, "ndim"):
+        image = np.asarray(image)
     if image.ndim == 2:
-        return image[None]
+        return np.asarray(image)[None]
     if image.ndim == 3:
         if image.shape[-1] in (3, 4) and image.shape[0] > 4:
             raise ParticleDetectError(
@@ -151,7 +156,7 @@ def resolve_scale(
     """(diameter in px, rescale factor): the user's diameter, or one estimated from the stack."""
     if diameter is None:
         picks = np.unique(np.linspace(0, len(frames) - 1, min(3, len(frames))).astype(int))
-        diameter = float(np.median([estimate_diameter(check_frame(frames[i], f"{name} frame {i}")) for i in picks]))
+        diameter = float(np.median([estimate_diameter(check_frame(np.asarray(frames[i]), f"{name} frame {i}")) for i in picks]))
     elif diameter <= 0:
         raise ParticleDetectError(f"diameter must be positive, got {diameter}")
     return float(diameter), scale_for_diameter(diameter, model.card)
@@ -179,7 +184,7 @@ def iter_detect(
     used_diameter, scale = resolve_scale(model, stack, diameter, name)
     for index in range(len(stack)) if frames is None else frames:
         result = detect_frame(
-            model, stack[index], device, threshold, scale, invert=polarity == "dark", tile=tile,
+            model, np.asarray(stack[index]), device, threshold, scale, invert=polarity == "dark", tile=tile,
             batch_size=batch_size, name=f"{name} frame {index}",
         )
         yield index, result, used_diameter
@@ -200,7 +205,7 @@ def detect(
     ``table.attrs['diameter']`` holds the particle diameter used (given or estimated).
     """
     parts = []
-    total = 1 if np.asarray(image).ndim == 2 else len(image)
+    total = 1 if getattr(image, "ndim", np.ndim(image)) == 2 else len(image)
     used = float("nan")
     for count, (index, result, used) in enumerate(
         iter_detect(image, model, device, threshold, diameter, polarity, **kwargs), start=1

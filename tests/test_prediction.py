@@ -52,3 +52,18 @@ def test_device_selection():
     if not torch.cuda.is_available():
         with pytest.raises(ParticleDetectError, match="CUDA"):
             select_device("cuda")
+
+
+def test_lazy_tiff_stack_reads_frames_on_demand(tmp_path, tiny_model):
+    import tifffile
+
+    from napari_particle_detect.io import LazyTiffStack, read_image
+
+    frames = np.stack([synthesize(benchmark_config("opaque", 0.3, shape=(64, 80)), seed=s).image for s in range(3)])
+    tifffile.imwrite(tmp_path / "stack.tif", frames, photometric="minisblack")
+    lazy = read_image(tmp_path / "stack.tif", lazy=True)
+    assert isinstance(lazy, LazyTiffStack) and lazy.shape == (3, 64, 80)
+    assert np.array_equal(lazy[2], frames[2])
+    eager = detect(frames, tiny_model, device="cpu", threshold=0.0, diameter=12)
+    streamed = detect(lazy, tiny_model, device="cpu", threshold=0.0, diameter=12)
+    assert eager.equals(streamed)
