@@ -149,9 +149,8 @@ class DetectPanel(QGroupBox):
         number = self.model_combo.itemData(index)
         if number is not None:
             self.host.use_round(number)
-            self._adopt_card_threshold(number)
 
-    def _adopt_card_threshold(self, number: int) -> None:
+    def adopt_card_threshold(self, number: int) -> None:
         card_file = self.host.require_annotation().session.round_path(number).with_suffix(".json")
         self.set_threshold(ModelCard.from_dict(json.loads(card_file.read_text())).threshold)
 
@@ -164,8 +163,7 @@ class DetectPanel(QGroupBox):
                 return
         session.ensure_initial_round(self.host.default_model)
         info = session.import_model(path)
-        self.host.refresh()
-        self._adopt_card_threshold(info.number)
+        self.host.use_round(info.number)
         show_info(f"added {path} as {info.name}")
 
     # ---- running -----------------------------------------------------------------------------------
@@ -178,7 +176,7 @@ class DetectPanel(QGroupBox):
         fresh_project = not session.rounds
         info = self.host.ensure_round()
         if fresh_project:
-            self._adopt_card_threshold(info.number)
+            self.adopt_card_threshold(info.number)
         if self.scope_combo.currentIndex() == 0:
             frames = [annotation.current_frame()]
             if session.is_reviewed(frames[0]):

@@ -176,6 +176,8 @@ class FineTunePanel(QGroupBox):
 
     def _on_done(self, outcome: FineTuneOutcome) -> None:
         info = self._target.session.commit_round(outcome.workspace, outcome.info)
+        if self._target is self.host.annotation:
+            self.host.use_round(info.number)
         self.progress.setValue(self.progress.maximum())
         if info.f1 is not None:
             score = f"held-out F1 {info.f1:.3f} (round-{info.parent:03d}: {info.parent_f1:.3f})"

@@ -167,7 +167,9 @@ class ParticleDetectWidget(QWidget):
         return info
 
     def use_round(self, number: int) -> None:
+        """Detect with this round from now on, at the threshold tuned for it."""
         self.require_annotation().session.set_current_round(number)
+        self.detect.adopt_card_threshold(number)
         self.refresh()
 
     # ---- keeping the panels and the disk up to date --------------------------------------------
