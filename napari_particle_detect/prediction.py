@@ -48,26 +48,23 @@ def predict_heatmap(
 ) -> np.ndarray:
     """Heatmap of one normalised frame, computed in overlapping tiles of at most ``tile`` pixels.
 
-    The frame is reflect-padded by ``margin`` and every tile starts on a multiple of the network's
-    stride, so the kept centre of each tile sees the same context and pooling grid as a whole-image
-    pass would: tiled and untiled results agree to float precision.
+    The image border is left as it is in training (the network's own zero padding), so particles
+    cut by the border look as they did in training. Inside, every tile starts on a multiple of the
+    network's stride and keeps only its centre, ``margin`` away from cuts, so it sees the context
+    and pooling grid a whole-image pass would: tiled and untiled agree to float precision.
     """
     device = torch.device(device)
     stride = getattr(network, "stride", 8)
-    tile = max(int(np.ceil(tile / stride) * stride), 2 * margin + stride)
     h, w = frame.shape
-    padded = np.pad(frame, margin, mode="reflect" if min(h, w) > margin else "edge")
-    # Grow bottom/right so every tile fits and sizes are multiples of the stride.
+    ph, pw = int(np.ceil(h / stride) * stride), int(np.ceil(w / stride) * stride)
+    pad_mode = "reflect" if min(h, w) > stride else "edge"
+    padded = np.pad(frame, ((0, ph - h), (0, pw - w)), mode=pad_mode)
+    tile = max(int(np.ceil(tile / stride) * stride), 2 * margin + stride)
+    win_h, win_w = min(tile, ph), min(tile, pw)
     core = tile - 2 * margin
     core -= core % stride
-    ph = max(int(np.ceil((h + 2 * margin) / stride) * stride), tile if h + 2 * margin > tile else 0)
-    pw = max(int(np.ceil((w + 2 * margin) / stride) * stride), tile if w + 2 * margin > tile else 0)
-    padded = np.pad(padded, ((0, ph - padded.shape[0]), (0, pw - padded.shape[1])), mode="edge")
-    win_h, win_w = min(tile, ph), min(tile, pw)
-    ys = [min(s - s % stride, ph - win_h) for s in _tile_starts(ph, win_h, core)]
-    xs = [min(s - s % stride, pw - win_w) for s in _tile_starts(pw, win_w, core)]
-    ys = sorted({y - y % stride for y in ys})
-    xs = sorted({x - x % stride for x in xs})
+    ys = _tile_starts(ph, win_h, core)
+    xs = _tile_starts(pw, win_w, core)
     out = np.zeros((ph, pw), dtype=np.float32)
     filled = np.zeros((ph, pw), dtype=bool)
     boxes = [(y, x) for y in ys for x in xs]
@@ -76,12 +73,12 @@ def predict_heatmap(
         for i in range(0, len(boxes), batch_size):
             chunk = boxes[i : i + batch_size]
             batch = np.stack([padded[y : y + win_h, x : x + win_w] for y, x in chunk])[:, None]
-            tensor = torch.from_numpy(batch).to(device)
+            tensor = torch.from_numpy(np.ascontiguousarray(batch)).to(device)
             if use_channels_last:
                 tensor = tensor.contiguous(memory_format=torch.channels_last)
             pred = network(tensor)[:, 0].float().cpu().numpy()
             for (y, x), p in zip(chunk, pred):
-                # Keep the tile's interior; tiles at the padded edge keep their outer side too.
+                # Keep the tile's interior; tiles on the image border keep their outer side too.
                 y0 = 0 if y == 0 else margin
                 x0 = 0 if x == 0 else margin
                 y1 = win_h if y + win_h >= ph else win_h - margin
@@ -90,7 +87,7 @@ def predict_heatmap(
                 todo = ~filled[region]
                 out[region][todo] = p[y0:y1, x0:x1][todo]
                 filled[region] = True
-    return out[margin : margin + h, margin : margin + w]
+    return out[:h, :w]
 
 
 def prepare_network(model: DetectorModel, device: torch.device) -> nn.Module:
