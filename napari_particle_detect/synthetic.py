@@ -51,6 +51,8 @@ class SynthConfig:
     out_of_focus_blobs: int = 0
     texture: float = 0.0
     specks: int = 0
+    # Out-of-focus particles (not in the truth), as a fraction of the in-focus count.
+    defocused_fraction: float = 0.0
     peak_photons: float = 500.0
     read_noise: float = 2.0
     bit_depth: Literal[8, 16] = 16
@@ -211,6 +213,26 @@ def _background(config: SynthConfig, rng: np.random.Generator) -> np.ndarray:
     return bg
 
 
+def _add_defocused(signal: np.ndarray, config: SynthConfig, n_particles: int, rng: np.random.Generator) -> np.ndarray:
+    """Particles far out of the focal plane: same kind, much blurrier and fainter, not in the truth.
+
+    Real stacks are full of them; users (and trackpy's minmass) count only the sharp ones.
+    """
+    count = int(round(config.defocused_fraction * max(n_particles, 1)))
+    if count == 0:
+        return signal
+    h, w = config.shape
+    r_lo, r_hi = config.radius_range
+    radii = rng.uniform(r_lo, r_hi * 1.5, count)
+    centres = np.stack([rng.uniform(0, h - 1, count), rng.uniform(0, w - 1, count)], axis=1)
+    layer = render_particles(replace(config, psf_sigma=0.0), centres, radii, rng)
+    layer = ndimage.gaussian_filter(layer, config.psf_sigma + rng.uniform(0.6, 1.2) * np.mean(radii))
+    layer *= rng.uniform(0.25, 0.6) / max(float(np.abs(layer).max()), 1e-9)
+    if config.look == "opaque":
+        return signal + layer * (1.0 - signal)  # partly transmitted, behind the sharp discs
+    return signal + layer
+
+
 def _camera(signal: np.ndarray, config: SynthConfig, rng: np.random.Generator) -> np.ndarray:
     """Shot noise, read noise and quantisation to the configured bit depth."""
     photons = np.clip(signal, 0.0, None) * config.peak_photons
@@ -249,6 +271,8 @@ def synthesize(config: SynthConfig | None = None, seed: int = 0) -> SynthImage:
         config.shape, config.radius_range, config.area_fraction, config.min_separation, rng
     )
     signal = render_particles(config, centres, radii, rng)
+    if config.defocused_fraction > 0:
+        signal = _add_defocused(signal, config, len(radii), rng)
     if config.look == "opaque":
         # Bright background dimmed where discs are: transmitted light.
         signal = 1.0 - signal
@@ -297,6 +321,7 @@ def random_training_config(
         out_of_focus_blobs=int(rng.choice([0, rng.integers(1, 12)], p=[0.6, 0.4])),
         texture=float(rng.choice([0.0, rng.uniform(0.0, 0.15)], p=[0.5, 0.5])),
         specks=int(rng.choice([0, rng.integers(1, 30)], p=[0.6, 0.4])),
+        defocused_fraction=float(rng.choice([0.0, rng.uniform(0.1, 1.0)], p=[0.5, 0.5])),
         peak_photons=float(np.exp(rng.uniform(np.log(30), np.log(3000)))),
         read_noise=float(rng.uniform(0.0, 6.0)),
         bit_depth=bit_depth,
