@@ -306,8 +306,12 @@ def train(
     f1s = validation_f1(network, validation, device, thresholds, card.min_distance, config.tolerance)
     card.threshold = float(thresholds[int(np.argmax(f1s))])
     best_f1 = float(max(f1s))
+    previous = card.training if init is not None else {}
+    lineage = previous.get("lineage", []) + (
+        [{k: previous[k] for k in ("command", "validation_f1", "annotated_examples") if k in previous}] if previous else []
+    )
     card.training = {
-        **card.training,
+        "lineage": lineage,
         **(extra_card or {}),
         "config": config.to_dict(),
         "annotated_examples": len(examples or []),
