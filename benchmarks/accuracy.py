@@ -101,7 +101,7 @@ def main(argv=None) -> int:
     if args.quick:
         grid = dict(diameters=(9, 11, 13), separations=(5, 7, 10), percentiles=(64.0,))
     else:
-        grid = dict(diameters=(7, 9, 11, 13, 15), separations=(4, 5, 6, 8, 10, 12), percentiles=(64.0, 20.0))
+        grid = dict(diameters=(7, 9, 11, 13, 15), separations=(3, 4, 5, 6, 8, 10, 12), percentiles=(64.0, 20.0, 0.0))
 
     rows, tuned_rows = [], []
     started = time.perf_counter()

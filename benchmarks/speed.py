@@ -3,8 +3,8 @@
 Synthetic fluorescent images (area fraction 0.5, radius 6 px, so about 12 px diameters) of
 512 x 512 and 2048 x 2048 px. Our full pipeline is ``prediction.detect`` (normalise, tile, network,
 decode) with the diameter given (12 px) and, separately, with the diameter estimated from the image.
-trackpy is ``locate(image, 11, separation=..., minmass=...)`` with separation and minmass tuned for
-F1 on a separate image of the same kind (so it does the same job, not a faster, worse one).
+trackpy is ``locate(image, 11, separation=..., minmass=...)`` with separation, minmass and
+percentile tuned for F1 on a separate image of the same kind (so it does the same job, not a faster, worse one).
 Each timing is the median of several repeats after one warm-up call; torch uses ``--threads``
 CPU threads (default 2). On a machine with CUDA the network path is timed on the GPU as well.
 
@@ -65,8 +65,8 @@ def main(argv=None) -> int:
 
     tune = synthetic.synthesize(synthetic.benchmark_config("fluorescent", 0.5, shape=(256, 256)), seed=C.TUNE_SEED_BASE + 900)
     trackpy_params, tune_f1, _ = C.tune_trackpy(
-        [tune.image], [tune.centres], diameters=(TRACKPY_DIAMETER,), separations=(4, 5, 6, 8, 10, 12),
-        percentiles=(64.0,), border=8.0,
+        [tune.image], [tune.centres], diameters=(TRACKPY_DIAMETER,), separations=(3, 4, 5, 6, 8, 10, 12),
+        percentiles=(64.0, 20.0, 0.0), border=8.0,
     )
     print(f"trackpy: {trackpy_params.describe()} (F1 {tune_f1:.3f} on a 256 px tuning image), "
           f"engine {'numba' if C.has_numba() else 'python'}")
