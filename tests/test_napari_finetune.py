@@ -83,7 +83,7 @@ def test_fine_tune_runs_in_a_worker_while_the_viewer_stays_responsive(reviewed, 
 
     # The rounds table and the model list show it; an older round can be chosen again.
     assert widget.finetune.table.rowCount() == 2
-    assert widget.finetune.table.item(1, 0).text().startswith("round-002")
+    assert widget.finetune.table.item(1, 0).text() == "002 ◀" and widget.finetune.table.item(1, 1).text() == "001"
     assert widget.finetune.table.item(1, 4).text() == f"{new.f1:.3f}"
     labels = [widget.detect.model_combo.itemText(i) for i in range(widget.detect.model_combo.count())]
     assert labels[0].startswith("round-001") and labels[1].startswith("round-002")

@@ -15,6 +15,17 @@ from napari_particle_detect._napari.writer import write_points
 PLUGIN = "napari-particle-detect"
 
 
+def assert_rings_coloured_by_source(layer):
+    """Transparent discs with a border in the colour of each point's source: thin rings."""
+    from napari.utils.colormaps.standardize_color import transform_color
+
+    from napari_particle_detect._napari.layers import SOURCE_COLOURS
+
+    assert np.all(layer.face_color[:, 3] == 0)
+    expected = np.array([transform_color(SOURCE_COLOURS[s])[0] for s in layer.features["source"]]).reshape(-1, 4)
+    np.testing.assert_allclose(layer.border_color, expected)
+
+
 def test_manifest_validates():
     from npe2 import PluginManifest
 
@@ -49,7 +60,8 @@ def test_reader_and_writer_round_trip(tmp_path, make_napari_viewer):
     _frame_table().to_csv(path, index=False)
     viewer = make_napari_viewer()
     [layer] = viewer.open(path, plugin=PLUGIN)
-    assert layer.data.shape == (3, 3) and str(layer.symbol[0]) == "ring"
+    assert layer.data.shape == (3, 3)
+    assert_rings_coloured_by_source(layer)
     assert list(layer.features["source"]) == ["model", "added", "accepted"]
 
     out = tmp_path / "saved.csv"

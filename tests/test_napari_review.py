@@ -21,6 +21,17 @@ def project_home(tmp_path, monkeypatch):
     return tmp_path / "home"
 
 
+def assert_rings_coloured_by_source(layer):
+    """Transparent discs with a border in the colour of each point's source: thin rings."""
+    from napari.utils.colormaps.standardize_color import transform_color
+
+    from napari_particle_detect._napari.layers import SOURCE_COLOURS
+
+    assert np.all(layer.face_color[:, 3] == 0)
+    expected = np.array([transform_color(SOURCE_COLOURS[s])[0] for s in layer.features["source"]]).reshape(-1, 4)
+    np.testing.assert_allclose(layer.border_color, expected)
+
+
 def make_widget(viewer, model) -> ParticleDetectWidget:
     widget = ParticleDetectWidget(viewer, default_model=model)
     viewer.window.add_dock_widget(widget)
@@ -54,7 +65,7 @@ def test_detect_on_the_sample_stack_makes_a_ring_layer_with_scores_per_frame(mak
     assert set(np.unique(layer.data[:, 0])) == {0, 1, 2, 3}
     assert list(layer.features.columns) == ["score", "source"]
     assert set(layer.features["source"]) == {"model"}
-    assert str(layer.symbol[0]) == "ring"
+    assert_rings_coloured_by_source(layer)
     diameter = widget.annotation.session.diameter
     assert 6 < diameter < 20  # particles are about 12 px across
     np.testing.assert_allclose(layer.size, diameter)
@@ -91,8 +102,11 @@ def test_threshold_slider_hides_low_scores_without_rerunning(make_napari_viewer,
     # A point the user adds is never hidden, whatever the threshold.
     widget.detect.set_threshold(0.99)
     viewer.dims.set_current_step(0, 1)
+    layer.selected_data = {0}  # napari copies a selected point's features to the next one added...
     layer.add([[1, 40.0, 40.0]])
-    assert layer.shown[-1] and layer.features["source"].iloc[-1] == "added"
+    assert layer.shown[-1] and layer.features["source"].iloc[-1] == "added"  # ...but a new point is the user's
+    assert np.isnan(layer.features["score"].iloc[-1])
+    assert_rings_coloured_by_source(layer)
 
 
 def test_edits_are_saved_at_once_and_restored_in_a_new_viewer(make_napari_viewer, qtbot, light_model, tmp_path):
@@ -142,7 +156,7 @@ def test_edits_are_saved_at_once_and_restored_in_a_new_viewer(make_napari_viewer
     assert widget2.annotation.session.reviewed_frames == [0]
     np.testing.assert_allclose(restored.data, saved[["frame", "y", "x"]].to_numpy(), atol=1e-3)
     assert list(restored.features["source"]) == list(saved["source"])
-    assert str(restored.symbol[0]) == "ring"
+    assert_rings_coloured_by_source(restored)
 
     # Detect on all unreviewed frames leaves the accepted frame 0 exactly as it was.
     run_detect(widget2, qtbot, scope=1)

@@ -57,8 +57,9 @@ class DetectPanel(QGroupBox):
         self.diameter_spin.setRange(0.0, 500.0)
         self.diameter_spin.setDecimals(1)
         self.diameter_spin.setSuffix(" px")
-        self.diameter_spin.setSpecialValueText("automatic")
-        self.diameter_spin.setToolTip("Typical particle diameter; 'automatic' estimates it from the image")
+        self.diameter_spin.setSpecialValueText("auto")
+        self.diameter_spin.setToolTip("Typical particle diameter; 'auto' estimates it from the image")
+        self.diameter_spin.setMinimumWidth(120)
         self.estimate_label = QLabel("")
         self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
         self.threshold_slider.setRange(int(SCORE_FLOOR * SLIDER_STEPS), SLIDER_STEPS - 1)
@@ -133,9 +134,7 @@ class DetectPanel(QGroupBox):
             self.model_combo.addItem("shipped model" if self.host.default_model is None
                                      else f"{self.host.default_model.name}", None)
         for info in rounds:
-            label = f"{info.name} ({info.origin})"
-            if info.f1 is not None:
-                label += f", held-out F1 {info.f1:.2f}"
+            label = f"{info.name} ({info.origin if info.f1 is None else f'held-out F1 {info.f1:.2f}'})"
             self.model_combo.addItem(label, info.number)
         current = annotation.session.current_round if annotation is not None else None
         if current is not None:

@@ -11,7 +11,7 @@ from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info
 from qtpy.QtCore import QObject, Signal
 from qtpy.QtWidgets import (
-    QAbstractItemView, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox,
+    QAbstractItemView, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QSpinBox,
     QTableWidget, QTableWidgetItem,
 )
 
@@ -22,7 +22,7 @@ from .notify import report, reports_errors
 if TYPE_CHECKING:
     from .widget import ParticleDetectWidget
 
-ROUND_COLUMNS = ["round", "from", "trained on", "held out", "F1", "before"]
+ROUND_COLUMNS = ["round", "from", "trained", "held out", "F1", "before"]
 HOLD_OUT_NOTE = ("F1: the round on the frame accepted last before it was trained, which was held out of its "
                  "training; 'before': the round it started from, on the same frame.")
 
@@ -70,7 +70,7 @@ class FineTunePanel(QGroupBox):
         self.table.verticalHeader().setVisible(False)
         self.table.setToolTip(HOLD_OUT_NOTE + " Double-click a row to detect with that round.")
         self.table.setMaximumHeight(150)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         note = QLabel(HOLD_OUT_NOTE)
         note.setWordWrap(True)
         note.setStyleSheet("color: gray; font-size: 10px")
@@ -106,8 +106,8 @@ class FineTunePanel(QGroupBox):
         for row, info in enumerate(rounds):
             marker = " ◀" if current is not None and info.number == current.number else ""
             cells = [
-                info.name + marker,
-                f"round-{info.parent:03d}" if info.parent else info.origin,
+                f"{info.number:03d}{marker}",
+                f"{info.parent:03d}" if info.parent else info.origin.split()[0],
                 _frames_text(info.trained_frames),
                 _frames_text(info.held_out_frames),
                 f"{info.f1:.3f}" if info.f1 is not None else "–",
@@ -117,7 +117,6 @@ class FineTunePanel(QGroupBox):
                 item = QTableWidgetItem(text)
                 item.setData(0x0100, info.number)  # Qt.UserRole
                 self.table.setItem(row, col, item)
-        self.table.resizeColumnsToContents()
         n_reviewed = len(annotation.session.reviewed_frames) if annotation is not None else 0
         self.run_button.setText(f"Fine-tune on {n_reviewed} reviewed frame{'s' if n_reviewed != 1 else ''}")
         self.run_button.setEnabled(annotation is not None and n_reviewed > 0 and not self.running())

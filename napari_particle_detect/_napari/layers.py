@@ -9,6 +9,8 @@ from ..session import TABLE_COLUMNS, empty_table, normalise_table
 
 SOURCE_COLOURS = {"model": "yellow", "added": "cyan", "accepted": "lime"}
 DEFAULT_SIZE = 10.0
+RING_SYMBOL = "disc"
+RING_WIDTH = 0.12  # of the marker size
 # What a point placed with napari's add tool gets.
 ADDED_DEFAULTS = {"score": np.nan, "source": "added"}
 
@@ -27,17 +29,22 @@ def points_features(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def points_layer_kwargs(table: pd.DataFrame, name: str, size: float | None = None, **extra) -> dict:
-    """Keyword arguments for ``viewer.add_points``/a layer-data tuple: rings coloured by source."""
+    """Keyword arguments for ``viewer.add_points``/a layer-data tuple: thin rings coloured by source.
+
+    A transparent disc with a coloured border, not napari's 'ring' marker: that one's band is half
+    the radius wide and hides the edges of the very particles being judged.
+    """
     return {
         "name": name,
         "features": points_features(table),
         "feature_defaults": ADDED_DEFAULTS,
-        "symbol": "ring",
+        "symbol": RING_SYMBOL,
         "size": float(size or DEFAULT_SIZE),
-        "face_color": "source",
-        "face_color_cycle": SOURCE_COLOURS,
-        "border_width": 0,
-        "opacity": 0.9,
+        "face_color": "transparent",
+        "border_color": "source",
+        "border_color_cycle": SOURCE_COLOURS,
+        "border_width": RING_WIDTH,
+        "border_width_is_relative": True,
         **extra,
     }
 

@@ -52,10 +52,11 @@ class ReviewPanel(QGroupBox):
             return
         frame, session = annotation.current_frame(), annotation.session
         reviewed = session.is_reviewed(frame)
-        count = len(annotation.frame_table(frame)) if annotation.points is not None else 0
+        visible = annotation.visible_table()
+        count = int((visible["frame"] == frame).sum())
         self.status.setText(
             f"Frame {frame + 1} of {annotation.n_frames} (index {frame}): "
-            f"{'<b>reviewed ✓</b>' if reviewed else 'not reviewed'}, {count} centres · "
+            f"{'<b>reviewed ✓</b>' if reviewed else 'not reviewed'}, {count} centres shown · "
             f"{len(session.reviewed_frames)} of {annotation.n_frames} frames reviewed"
         )
         self.unaccept_button.setEnabled(reviewed)
