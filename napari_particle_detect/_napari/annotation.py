@@ -51,6 +51,7 @@ class Annotation:
         self._schedule_save = schedule_save or (lambda save: save())
         self._quiet = False
         self._on_disk: dict[int, pd.DataFrame] = {}
+        self._touched: set[int] = set()  # frames edited since they were last compared with the disk
         self.changed_callbacks: list[Callable[[], None]] = []
         viewer.layers.events.removed.connect(self._on_layer_removed)
 
@@ -98,9 +99,6 @@ class Annotation:
         frame = int(np.clip(frame, 0, self.n_frames - 1))
         world = self.image.data_to_world([frame, 0, 0])
         self.viewer.dims.set_point(self._frame_axis(), float(world[0]))
-
-    def frame_data(self, frame: int) -> np.ndarray:
-        return np.asarray(self.image.data[frame] if self.is_stack else self.image.data)
 
     # ---- the Points layer ------------------------------------------------------------------------
     @property
@@ -156,13 +154,15 @@ class Annotation:
             self._write_frame(frame, new[new["frame"] == frame])
         self._changed()
 
-    def set_detections(self, frame: int, centres: np.ndarray, scores: np.ndarray) -> bool:
-        """Show the network's centres for a frame; reviewed frames are left alone (returns False)."""
-        if self.session.is_reviewed(frame):
-            return False
-        table = centres_table(frame, np.asarray(centres).reshape(-1, 2), np.asarray(scores)).assign(source="model")
-        self.replace_frames({frame: table})
-        return True
+    def set_detections(self, results: dict[int, tuple[np.ndarray, np.ndarray]]) -> list[int]:
+        """Show the network's (centres, scores) per frame; reviewed frames are left alone. Returns frames shown."""
+        tables = {
+            frame: centres_table(frame, np.asarray(centres).reshape(-1, 2), np.asarray(scores)).assign(source="model")
+            for frame, (centres, scores) in results.items() if not self.session.is_reviewed(frame)
+        }
+        if tables:
+            self.replace_frames(tables)
+        return sorted(tables)
 
     def accept(self, frame: int) -> pd.DataFrame:
         """Mark a frame reviewed: hidden (below threshold) network points go, the rest are accepted."""
@@ -231,33 +231,56 @@ class Annotation:
         self.session.save_frame(int(frame), table)
         self._on_disk[int(frame)] = table
 
-    def flush(self) -> list[int]:
-        """Write every frame whose points differ from what is on disk; returns those frames."""
+    def flush(self, frames: set[int] | None = None) -> list[int]:
+        """Write the frames (default: all) whose points differ from what is on disk; returns those frames."""
         if self.points is None:
             return []
+        if frames is None:
+            frames, self._touched = None, set()
+        else:
+            frames, self._touched = frames | self._touched, set()
         table = self.table()
-        now = {int(f): normalise_table(t) for f, t in table.groupby("frame")} if len(table) else {}
+        if frames is None:
+            now = {int(f): normalise_table(t) for f, t in table.groupby("frame")} if len(table) else {}
+            frames = set(now) | set(self._on_disk)
+        else:
+            now = {f: normalise_table(table[table["frame"] == f]) for f in frames}
         written = []
-        for frame in sorted(set(now) | set(self._on_disk)):
+        for frame in sorted(frames):
             current = now.get(frame, empty_table())
             saved = self._on_disk.get(frame)
-            if saved is None or not current.equals(saved):
+            if (saved is None and len(current)) or (saved is not None and not current.equals(saved)):
                 self._write_frame(frame, current)
                 written.append(frame)
         if written:
             self._changed()
         return written
 
+    def _frames_of(self, indices) -> set[int]:
+        if not self.is_stack:
+            return {0}
+        rows = np.asarray(list(indices), dtype=int)
+        return {int(f) for f in np.rint(self.points.data[rows, 0])} if len(rows) else set()
+
     def _on_data(self, event) -> None:
+        # Edits touch a few frames: only those are compared with the disk, so big stacks stay quick.
         if self._quiet:
             return
-        if event.action == ActionType.ADDED:
-            self._mark_added(event.data_indices)
-            self.flush()
+        whole_layer = len(event.data_indices) == len(self.points.data)
+        if event.action == ActionType.REMOVING:
+            self._touched |= self._frames_of(event.data_indices)
         elif event.action == ActionType.REMOVED:
-            self.flush()
+            self.flush(set())
+        elif event.action == ActionType.ADDED:
+            self._mark_added(event.data_indices)
+            self.flush(None if whole_layer else self._frames_of(event.data_indices))
         elif event.action == ActionType.CHANGED:
-            self._schedule_save(self.flush)
+            frames = None if whole_layer else self._frames_of(event.data_indices)
+            if frames is None:
+                self._schedule_save(self.flush)
+            else:
+                self._touched |= frames
+                self._schedule_save(lambda: self.flush(set()))
 
     def _mark_added(self, indices) -> None:
         """Points placed by hand are 'added' with no score, whatever napari copied from the last selection."""

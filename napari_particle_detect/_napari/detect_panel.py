@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 # the network (decoding at a lower threshold and filtering gives exactly the peaks of the higher one).
 SCORE_FLOOR = 0.1
 SLIDER_STEPS = 100
+APPLY_INTERVAL_S = 0.5
 
 
 def detect_frames(image, model_path, device: str, diameter: float | None, polarity: str, frames: list[int], name: str):
@@ -42,6 +44,8 @@ class DetectPanel(QGroupBox):
         self.host = host
         self.worker = None
         self._target = None  # the annotation a running detection writes into
+        self._pending: dict[int, tuple] = {}  # finished frames not yet on screen
+        self._last_applied = 0.0
         self._polarity_used = "auto"
 
         self.model_combo = QComboBox()
@@ -187,6 +191,7 @@ class DetectPanel(QGroupBox):
                 return
         annotation.ensure_points_layer()
         self._target = annotation
+        self._pending, self._last_applied = {}, 0.0
         self._polarity_used = self.polarity_combo.currentText()
         self.progress.setRange(0, len(frames))
         self.progress.setValue(0)
@@ -212,17 +217,27 @@ class DetectPanel(QGroupBox):
     def _on_frame_done(self, item) -> None:
         frame, result, diameter = item
         annotation = self._target
-        annotation.set_detections(frame, result.centres, result.scores)
-        annotation.set_diameter(diameter)
+        self._pending[frame] = (result.centres, result.scores)
         if self.progress.value() == 0:
             annotation.session.remember_detection(diameter, self._polarity_used)
+            annotation.set_diameter(diameter)
             how = "given" if self.diameter() else "estimated"
             self.estimate_label.setText(f"{how}: {diameter:.1f} px")
         if self.heatmap_check.isChecked():
             annotation.show_heatmap(frame, result.heatmap)
         self.progress.setValue(self.progress.value() + 1)
+        if time.monotonic() - self._last_applied > APPLY_INTERVAL_S:
+            self._apply_pending()
+
+    def _apply_pending(self) -> None:
+        # Frames are put on screen in batches: updating a big layer once per frame would be quadratic.
+        if self._pending and self._target is not None:
+            self._target.set_detections(self._pending)
+        self._pending = {}
+        self._last_applied = time.monotonic()
 
     def _on_finished(self) -> None:
+        self._apply_pending()
         self.worker = None
         self._set_running(False)
         self.host.refresh()

@@ -199,7 +199,14 @@ class ParticleDetectWidget(QWidget):
         for annotation in self._annotations.values():
             annotation.flush()
 
+    def hideEvent(self, event) -> None:
+        # Closing the viewer hides the dock first: the last moments of a drag reach the disk too.
+        self.flush()
+        super().hideEvent(event)
+
     def closeEvent(self, event) -> None:
+        self.finetune.cancel()
+        self.detect.stop()
         self.flush()
         super().closeEvent(event)
 
