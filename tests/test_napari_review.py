@@ -246,3 +246,27 @@ def test_large_image_is_detected_in_tiles_while_the_viewer_stays_responsive(make
     assert layer.data[:, 0].max() > 900 and layer.data[:, 1].max() > 900  # every tile was covered
     assert len(ticks) >= 0.4 * elapsed / 0.020
     assert np.max(np.diff(ticks)) < 1.0
+
+
+def test_problems_become_one_line_notifications_not_tracebacks(make_napari_viewer, qtbot, light_model, tmp_path):
+    from napari.utils.notifications import notification_manager
+
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(2, 64), name="cells")
+    widget = make_widget(viewer, light_model)
+    seen = len(notification_manager.records)
+
+    widget.finetune.run()  # nothing reviewed yet
+    widget.detect.device_combo.setCurrentText("cuda")  # this machine has no CUDA GPU
+    widget.detect.run_button.click()
+    qtbot.waitUntil(lambda: not widget.detect.running(), timeout=30_000)
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"not a model")
+    widget.detect.add_model_file(str(broken))
+
+    messages = [str(n.message) for n in notification_manager.records[seen:]]
+    assert any("accept at least one corrected frame" in m for m in messages), messages
+    assert any("'cuda' requested but no CUDA GPU" in m for m in messages), messages
+    assert any("broken" in m and "not found" in m for m in messages), messages
+    assert all("Traceback" not in m and "\n" not in m for m in messages)
+    assert not widget.detect.running() and widget.detect.run_button.isEnabled()
