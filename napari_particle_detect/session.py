@@ -57,11 +57,14 @@ def project_folder_for_image(path: str | Path) -> Path:
 
 
 def project_folder_for_data(name: str, data: np.ndarray) -> Path:
-    """A stable folder for an unsaved image: its name plus a fingerprint of its pixels."""
-    frames = as_frames(np.asarray(data), name)
-    digest = hashlib.sha1(str(frames.shape).encode())
+    """A stable folder for an unsaved image: its name plus a fingerprint of its pixels.
+
+    Only three frames are read, so lazily loaded stacks are not pulled into memory.
+    """
+    frames = data if np.ndim(data) == 3 else np.asarray(data)[None]
+    digest = hashlib.sha1(str(tuple(np.shape(frames))).encode())
     for index in sorted({0, len(frames) // 2, len(frames) - 1}):
-        digest.update(np.ascontiguousarray(frames[index]).tobytes())
+        digest.update(np.ascontiguousarray(np.asarray(frames[index])).tobytes())
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "image"
     return projects_home() / f"{safe}-{digest.hexdigest()[:10]}{PROJECT_SUFFIX}"
 

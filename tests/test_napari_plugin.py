@@ -79,7 +79,8 @@ def test_reader_accepts_napari_and_trackpy_columns_and_declines_other_csvs(tmp_p
     assert kind == "points" and data.tolist() == [[4.0, 6.0], [5.0, 7.0]]
 
     trackpy_csv = tmp_path / "trackpy.csv"
-    pd.DataFrame({"y": [3.0], "x": [4.0], "mass": [120.0], "size": [2.1], "frame": [5]}).to_csv(trackpy_csv, index=False)
+    trackpy = pd.DataFrame({"y": [3.0], "x": [4.0], "mass": [120.0], "size": [2.1], "frame": [5]})
+    trackpy.to_csv(trackpy_csv, index=False)
     [(data, kwargs, kind)] = get_reader(str(trackpy_csv))(str(trackpy_csv))
     assert data.tolist() == [[5.0, 3.0, 4.0]]
 

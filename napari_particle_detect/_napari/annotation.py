@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from napari.layers import Image, Points
-from napari.layers.base._base_constants import ActionType
+from napari.layers.base import ActionType
 
 from ..errors import ParticleDetectError
 from ..prediction import centres_table
-from ..session import Session, empty_table, normalise_table, project_folder_for_data
+from ..session import Session, empty_table, normalise_table, project_folder_for_data, project_folder_for_image
 from .layers import (
     ADDED_DEFAULTS, points_data, points_features, points_layer_kwargs, shown_mask, table_from_points,
 )
@@ -61,7 +61,11 @@ class Annotation:
         check_image_layer(image)
         path = image_path(image)
         if project is None:
-            project = path if path is not None else project_folder_for_data(image.name, image.data)
+            # Beside the file (or beside the folder a stack was read from), else under the user's home.
+            if path is not None:
+                project = project_folder_for_image(path)
+            else:
+                project = project_folder_for_data(image.name, image.data)
         n_frames = image.data.shape[0] if image.ndim == 3 else 1
         session = Session.open(project, image=str(path) if path else image.name, n_frames=n_frames)
         return cls(viewer, image, session, **kwargs)

@@ -76,10 +76,8 @@ class ExportPanel(QGroupBox):
         written, counts = export_annotation(annotation, path)
         table = annotation.visible_table()
         per_frame = table.groupby("frame").size()
-        self.summary.setText(
-            f"{len(table)} centres in {annotation.n_frames} frame(s)"
-            + (f"; per frame {per_frame.min()}–{per_frame.max()}, median {per_frame.median():.0f}" if len(table) else "")
-            + f"\n→ {written.name}, {counts.name}"
-        )
+        spread = f"; per frame {per_frame.min()}–{per_frame.max()}, median {per_frame.median():.0f}" if len(table) else ""
+        self.summary.setText(f"{len(table)} centres in {annotation.n_frames} frame(s){spread}\n"
+                             f"→ {written.name}, {counts.name}")
         show_info(f"exported {len(table)} centres to {written}")
         return written
