@@ -270,3 +270,16 @@ def test_problems_become_one_line_notifications_not_tracebacks(make_napari_viewe
     assert any("broken" in m and "not found" in m for m in messages), messages
     assert all("Traceback" not in m and "\n" not in m for m in messages)
     assert not widget.detect.running() and widget.detect.run_button.isEnabled()
+
+
+def test_a_chosen_project_folder_holds_the_work(make_napari_viewer, qtbot, light_model, tmp_path):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(2, 64), name="cells")
+    widget = make_widget(viewer, light_model)
+    chosen = tmp_path / "my project"
+    chosen.mkdir()
+    widget.choose_project_folder(chosen)
+    assert widget.annotation.session.folder == chosen and str(chosen) in widget.project_label.text()
+    run_detect(widget, qtbot, scope=1)
+    assert Session.open(chosen).saved_frames() == [0, 1]
+    assert Session.open(chosen).round_path(1).exists()
