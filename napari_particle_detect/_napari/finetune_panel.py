@@ -6,7 +6,6 @@ import os
 import threading
 from typing import TYPE_CHECKING
 
-import numpy as np
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info
 from qtpy.QtCore import QObject, Signal
@@ -144,7 +143,7 @@ class FineTunePanel(QGroupBox):
         self.progress.setValue(0)
         self.status.setText(f"training from {annotation.session.current_round.name}…")
         self.worker = create_worker(
-            fine_tune, annotation.session, np.asarray(annotation.image.data), settings,
+            fine_tune, annotation.session, annotation.image.data, settings,
             self.host.detect.device_combo.currentText(), progress=self._relay.event.emit, cancel=self._cancel.is_set,
             _ignore_errors=True,
         )
