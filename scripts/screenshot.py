@@ -86,11 +86,18 @@ def main() -> None:
     viewer.dims.set_current_step(0, 0)
     save(viewer, widget, app, args.out / "screenshot_napari.png")
 
-    # 2. Review and fine-tune: two frames accepted (one added by hand), a short training round.
+    # 2. Review and fine-tune: frames 0 and 1 corrected to the generator's exact centres (as a careful
+    #    annotator would), accepted, and a short training round; frame 1 is held out to score it.
+    from napari_particle_detect.io import read_centres
+
+    truth = read_centres(SAMPLES / "synthetic_stack_truth.csv")
     layer = widget.annotation.points
-    layer.add([[0, 3.0, 3.0]])
-    widget.review.accept_and_next()
-    widget.review.accept_and_next()
+    for frame in (0, 1):
+        viewer.dims.set_current_step(0, frame)
+        layer.selected_data = set((layer.data[:, 0] == frame).nonzero()[0])
+        layer.remove_selected()
+        layer.add(truth.loc[truth["frame"] == frame, ["frame", "y", "x"]].to_numpy(float))
+        widget.review.accept_and_next()
     quick = replace(widget.finetune.settings, epochs=2, steps_per_epoch=20)
     widget.finetune.run(quick)
     wait_for(lambda: not widget.finetune.running(), app)
