@@ -94,7 +94,7 @@ def test_threshold_slider_hides_low_scores_without_rerunning(make_napari_viewer,
     cut = float(np.median(scores))
     widget.detect.set_threshold(cut)
     assert widget.detect.threshold() == pytest.approx(round(cut, 2))
-    np.testing.assert_array_equal(layer.shown, scores >= widget.detect.threshold())
+    np.testing.assert_array_equal(layer.shown, scores > widget.detect.threshold())
     assert 0 < layer.shown.sum() < len(scores)
     widget.detect.set_threshold(0.1)
     assert layer.shown.all()

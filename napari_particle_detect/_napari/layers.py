@@ -64,10 +64,10 @@ def table_from_points(data: np.ndarray, features: pd.DataFrame | None) -> pd.Dat
 
 
 def shown_mask(features: pd.DataFrame, threshold: float) -> np.ndarray:
-    """Network points below the score threshold are hidden; the user's points never are."""
+    """Network points not above the score threshold are hidden (as the decoder's ``>``); the user's never are."""
     if not len(features):
         return np.zeros(0, dtype=bool)
     from_model = features["source"].astype(str).to_numpy() == "model"
     score = features["score"].to_numpy(float)
-    return ~from_model | (np.nan_to_num(score, nan=0.0) >= threshold)
+    return ~from_model | (np.nan_to_num(score, nan=0.0) > threshold)
 
