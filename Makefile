@@ -17,11 +17,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# napari needs a real X server to draw images in headless tests; pytest-xvfb starts it.
+# napari needs a real X server to draw images in headless tests (pytest-xvfb starts it), and Qt's
+# xcb platform plugin needs these X libraries to start on it.
+XPACKAGES := xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxcb-image0 libxcb-render-util0 \
+	libxkbcommon-x11-0 libxcb-shape0 libxcb-randr0 libxcb-xfixes0 libxcb-cursor0 libgl1 libegl1 libfontconfig1 libdbus-1-3
 xvfb:
-	@command -v Xvfb >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb; \
-	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb; fi; }
+	@missing=$$(for p in $(XPACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
 
 demo: $(STAMP)
 	$(BIN)/particle-detect detect sample_data/seed_demo_opaque_discs_4.tif -o $(OUT)/seed_demo_centres.csv \

@@ -26,11 +26,11 @@ def select_device(requested: str | torch.device | None = "auto") -> torch.device
         return torch.device("cpu")
     if requested.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ParticleDetectError("device 'cuda' requested but no CUDA GPU is available (try --device auto)")
+            raise ParticleDetectError("device 'cuda' requested but no CUDA GPU is available; choose 'auto' or 'cpu'")
         return torch.device(requested)
     if requested == "mps":
         if not mps_available():
-            raise ParticleDetectError("device 'mps' requested but Apple MPS is not available (try --device auto)")
+            raise ParticleDetectError("device 'mps' requested but Apple MPS is not available; choose 'auto' or 'cpu'")
         return torch.device("mps")
     if requested == "cpu":
         return torch.device("cpu")

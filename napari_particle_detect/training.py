@@ -257,6 +257,11 @@ def train(
     validation += [ex.prepared() for ex in (validation_examples or [])]
     source = BatchSource(config, examples, seed=config.seed + 7919 * start_epoch)
     best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
+    if init is not None and not resume:
+        # The starting model is a candidate too: fine-tuning must not hand back something worse.
+        (best_f1,) = validation_f1(network, validation, device, [card.threshold], card.min_distance, config.tolerance)
+        history.append({"event": "epoch", "epoch": 0, "epochs": config.epochs, "loss": float("nan"),
+                        "val_f1": float(best_f1), "seconds": 0.0})
     loss_fn = nn.MSELoss()
     started = clock["start"] = time.monotonic()
     stop_early = False
@@ -302,7 +307,7 @@ def train(
             if stop_early:
                 break
     network.load_state_dict(best_state)
-    thresholds = [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6]
+    thresholds = [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6]
     f1s = validation_f1(network, validation, device, thresholds, card.min_distance, config.tolerance)
     card.threshold = float(thresholds[int(np.argmax(f1s))])
     best_f1 = float(max(f1s))
