@@ -35,7 +35,8 @@ class ModelCard:
     normalisation: str = "percentile 1-99.8 per frame"
     # Particle diameters (px) seen in training; images are rescaled into this range.
     trained_diameter_range: tuple[float, float] = (7.0, 18.0)
-    canonical_diameter: float = 12.0
+    # Images are rescaled so particles have this diameter: crowded particles separate best there.
+    canonical_diameter: float = 15.0
     training: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
