@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="particle diameter in pixels (default: estimated from the image)")
     detect.add_argument("--polarity", choices=("auto", "bright", "dark"), default="auto")
     detect.add_argument("--overlay", type=Path, default=None, help="PNG of the first frame with centres drawn")
-    detect.add_argument("--tile", type=int, default=512, help="tile size in pixels (bounds memory)")
+    detect.add_argument("--tile", type=int, default=1024, help="tile size in pixels (bounds memory)")
 
     evaluate = sub.add_parser("evaluate", help="precision/recall/F1 of predicted centres against truth")
     evaluate.add_argument("predicted", type=Path)
