@@ -248,7 +248,7 @@ def main(argv=None) -> int:
     print(f"model {info['file']} ({info['architecture']}, {info['params']:,} parameters, threshold {info['threshold']}); "
           f"match tolerance {TOLERANCE:g} px; data {args.data}")
 
-    blocks, target_rows, started = [], [], time.perf_counter()
+    target_rows, started = [], time.perf_counter()
     for ds in [s for s in SETS if s.key in args.sets]:
         stack = tifffile.imread(args.data / ds.file)
         if args.quick:
@@ -293,7 +293,8 @@ def main(argv=None) -> int:
         metric_names = list(dict.fromkeys(m for col in columns.values() for m in col))
         table = pd.DataFrame({name: [col.get(m, (None, ""))[1] for m in metric_names] for name, col in columns.items()},
                              index=pd.Index(metric_names, name=ds.key))
-        blocks.append((ds, table))
+        C.print_table(table, f"{ds.key} ({ds.file}; {ds.note})")
+        sys.stdout.flush()
 
         default = columns["no parameters"]
         if ds.key == "bulk_water":
@@ -327,8 +328,6 @@ def main(argv=None) -> int:
                 save_overlay(stack[frame], run.centres[frame], args.overlays / f"{ds.key}_{slug}.png", run.diameter,
                              f"{ds.key} frame {frame}: {name} ({len(run.centres[frame])})")
 
-    for ds, table in blocks:
-        C.print_table(table, f"{ds.key} ({ds.file}; {ds.note})")
     C.print_targets(target_rows, "Targets (default model, no parameters)")
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
     return 0
