@@ -61,6 +61,10 @@ def test_stack_and_model_options(tmp_path, capsys, tiny_model):
                            "--threshold", "0.0", "--diameter", "12", "--device", "cpu")
     assert code == 0, err
     assert set(pd.read_csv(out)["frame"]) <= {0, 1, 2}
+    trackpy = pytest.importorskip("trackpy")
+    trackpy.quiet()
+    linked = trackpy.link(pd.read_csv(out), search_range=5)  # our CSV goes to trackpy unchanged
+    assert "particle" in linked.columns and len(linked) == len(pd.read_csv(out))
     code, stdout, _ = run_cli(capsys, "evaluate", out, tmp_path / "stack.csv")
     assert code == 0 and "all" in stdout
 
