@@ -63,8 +63,12 @@ def test_stack_and_model_options(tmp_path, capsys, tiny_model):
     assert set(pd.read_csv(out)["frame"]) <= {0, 1, 2}
     trackpy = pytest.importorskip("trackpy")
     trackpy.quiet()
-    linked = trackpy.link(pd.read_csv(out), search_range=5)  # our CSV goes to trackpy unchanged
-    assert "particle" in linked.columns and len(linked) == len(pd.read_csv(out))
+    shipped = tmp_path / "shipped.csv"
+    code, _, err = run_cli(capsys, "detect", tmp_path / "stack.tif", "-o", shipped, "--device", "cpu")
+    assert code == 0, err
+    table = pd.read_csv(shipped)
+    linked = trackpy.link(table, search_range=4)  # our CSV goes to trackpy unchanged
+    assert "particle" in linked.columns and len(linked) == len(table) > 0
     code, stdout, _ = run_cli(capsys, "evaluate", out, tmp_path / "stack.csv")
     assert code == 0 and "all" in stdout
 
