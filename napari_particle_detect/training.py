@@ -27,7 +27,7 @@ from .models.registry import ModelCard
 from .prediction import predict_heatmap
 from .preprocessing import normalise
 from .sizing import rescale_centres, rescale_frame
-from .synthetic import SynthConfig, random_training_config, synthesize
+from .synthetic import random_training_config, synthesize
 
 VALIDATION_SEED_BASE = 10_000_000  # training seeds stay below this, so validation images are unseen
 
@@ -366,6 +366,3 @@ def load_examples(paths: list[str | Path]) -> list[Example]:
         raise ParticleDetectError(f"no image + CSV pairs found in {', '.join(map(str, paths))}")
     return examples
 
-
-def synthetic_config_summary() -> dict:
-    return {"defaults": SynthConfig().to_dict()}
