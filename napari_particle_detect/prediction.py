@@ -117,7 +117,7 @@ def detect_frame(
     scaled, factors = rescale_frame(frame, scale)
     heat = predict_heatmap(network, normalise(scaled, invert=invert), device, tile=tile, batch_size=batch_size)
     thr = model.card.threshold if threshold is None else float(threshold)
-    centres, scores = decode(heat, thr, model.card.min_distance)
+    centres, scores = decode(heat, thr, model.card.min_distance, shadow_radius=model.card.canonical_diameter / 2)
     if scale != 1.0:
         centres = rescale_centres_back(centres, factors)
         inside = (

@@ -20,17 +20,29 @@ ESTIMATE_CROP = 512
 
 
 def estimate_diameter(frame: np.ndarray, min_diameter: float = 3.0, max_diameter: float = 60.0) -> float:
-    """Typical particle diameter in pixels from the scale of the strongest blob response.
+    """Typical particle diameter in pixels: the blob scale, widened to the rim for ringed particles.
 
-    Scale-normalised Laplacian-of-Gaussian magnitude, summarised per scale by a high percentile
-    (particles, not background, dominate it); the best scale is refined by a parabola in log-sigma.
-    Bright, dark and ringed particles all respond, since the magnitude ignores the sign.
+    Bright, dark and ringed particles all give a blob response, since its magnitude ignores the
+    sign. A bright-field particle's blob is only its core; when the mean profile around the
+    strongest blobs shows an opposite-signed ring that fades back to background, the ring's
+    extremum marks the particle's edge (as it does in the generator's bright-field look).
     """
     image = normalise(_central_crop(np.asarray(frame), ESTIMATE_CROP))
-    # Work on a reduced copy for big particles: same answer, far less time.
+    blob = blob_diameter(image, min_diameter, max_diameter)
+    ring = ring_diameter(image, blob)
+    return blob if ring is None else ring
+
+
+def blob_diameter(image: np.ndarray, min_diameter: float = 3.0, max_diameter: float = 60.0) -> float:
+    """Diameter from the scale of the strongest scale-normalised Laplacian-of-Gaussian response.
+
+    Summarised per scale by a high percentile (particles, not background, dominate it); the best
+    scale is refined by a parabola in log-sigma and corrected for typical optical blur.
+    """
     sigmas = np.geomspace(min_diameter, max_diameter, 24) / DISC_SIGMA_TO_DIAMETER
     strengths = []
     for sigma in sigmas:
+        # Work on a reduced copy for big particles: same answer, far less time.
         factor = max(1, int(sigma // 3))
         small = image[::factor, ::factor] if factor > 1 else image
         response = np.abs(ndimage.gaussian_laplace(small, sigma / factor)) * (sigma / factor) ** 2
@@ -39,15 +51,69 @@ def estimate_diameter(frame: np.ndarray, min_diameter: float = 3.0, max_diameter
     best = int(np.argmax(strengths))
     log_s = np.log(sigmas)
     if 0 < best < len(sigmas) - 1:
-        a, b, c = strengths[best - 1 : best + 2]
-        denom = a - 2 * b + c
-        shift = 0.5 * (a - c) / denom if denom < 0 else 0.0
-        step = log_s[1] - log_s[0]
-        sigma = float(np.exp(log_s[best] + np.clip(shift, -0.5, 0.5) * step))
+        shift = _parabola_vertex(*strengths[best - 1 : best + 2])
+        sigma = float(np.exp(log_s[best] + shift * (log_s[1] - log_s[0])))
     else:
         sigma = float(sigmas[best])
     apparent = sigma * DISC_SIGMA_TO_DIAMETER
     return float(np.sqrt(max(apparent**2 - 8 * TYPICAL_PSF_SIGMA**2, (0.75 * apparent) ** 2)))
+
+
+def ring_diameter(image: np.ndarray, blob: float) -> float | None:
+    """Twice the radius of an opposite-signed ring around the blobs' cores, or None if there is none.
+
+    A ring counts when it is at least RING_MIN_CONTRAST of the core's contrast, lies within
+    RING_MAX_REACH blob radii, and fades to a quarter of its depth further out: crowded plain
+    discs also show an opposite-signed lobe (the gaps between them), but it never fades.
+    """
+    centres = _strongest_blobs(image, blob, 100)
+    if len(centres) == 0:
+        return None
+    reach = int(np.ceil(RING_MAX_REACH * blob)) + 2
+    contrast = radial_profile(image, centres, reach) - np.median(image)
+    opposite = -np.sign(contrast[0]) * contrast
+    k = int(np.argmax(opposite[: int(RING_MAX_REACH * blob / 2) + 1]))
+    depth = opposite[k]
+    if k == 0 or depth < RING_MIN_CONTRAST * abs(contrast[0]) or not np.any(opposite[k:] <= RING_FADE * depth):
+        return None
+    shift = _parabola_vertex(*opposite[k - 1 : k + 2]) if k + 1 < reach else 0.0
+    return float(2 * (k + 0.5 + shift))  # ring k covers radii [k, k + 1)
+
+
+# A bright-field ring is about half as deep as its core or deeper; noise lobes are far weaker.
+RING_MIN_CONTRAST = 0.4
+# Blob scale reads a ringed particle's core, at most about half its true diameter.
+RING_MAX_REACH = 2.2
+RING_FADE = 0.25
+
+
+def _parabola_vertex(a: float, b: float, c: float) -> float:
+    """Offset of the vertex of the parabola through (-1, a), (0, b), (1, c), clipped to [-0.5, 0.5]."""
+    denom = a - 2 * b + c
+    return float(np.clip(0.5 * (a - c) / denom, -0.5, 0.5)) if denom != 0 else 0.0
+
+
+def _strongest_blobs(image: np.ndarray, diameter: float, count: int) -> np.ndarray:
+    """(y, x) of the ``count`` strongest Laplacian-of-Gaussian extrema at least a radius apart."""
+    magnitude = np.abs(ndimage.gaussian_laplace(image, diameter / DISC_SIGMA_TO_DIAMETER))
+    local_max = ndimage.maximum_filter(magnitude, size=2 * int(diameter / 2) + 1)
+    peaks = np.argwhere((magnitude == local_max) & (magnitude > np.percentile(magnitude, 99)))
+    return peaks[np.argsort(-magnitude[peaks[:, 0], peaks[:, 1]])[:count]]
+
+
+def radial_profile(image: np.ndarray, centres: np.ndarray, reach: int) -> np.ndarray:
+    """Mean intensity in 1 px rings around the given centres (ring k covers k <= r < k + 1)."""
+    image = np.asarray(image, dtype=float)
+    total, count = np.zeros(reach), np.zeros(reach)
+    for y, x in np.asarray(centres).reshape(-1, 2):
+        y0, y1 = max(int(y) - reach, 0), min(int(y) + reach + 1, image.shape[0])
+        x0, x1 = max(int(x) - reach, 0), min(int(x) + reach + 1, image.shape[1])
+        yy, xx = np.mgrid[y0:y1, x0:x1]
+        r = np.hypot(yy - y, xx - x)
+        inside = r < reach
+        np.add.at(total, r[inside].astype(int), image[y0:y1, x0:x1][inside])
+        np.add.at(count, r[inside].astype(int), 1)
+    return total / np.maximum(count, 1)
 
 
 def _central_crop(frame: np.ndarray, size: int) -> np.ndarray:

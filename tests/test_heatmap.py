@@ -37,3 +37,15 @@ def test_peak_on_border_stays_inside():
     found, _ = decode(heat)
     assert len(found) == 2
     assert np.all(found >= 0) and np.all(found <= 31)
+
+
+def test_weak_shadow_beside_a_strong_peak_is_dropped_but_a_real_pair_is_kept():
+    # Two alike peaks 5 px apart (an overlapping pair) and a peak with a 0.3-strength neighbour
+    # 5 px away (a bright-field rim's second response): only the weak one goes.
+    heat = np.maximum(encode(np.array([[20.0, 20.0], [20.0, 25.0], [20.0, 60.0]]), (40, 90)),
+                      0.3 * encode(np.array([[20.0, 65.0]]), (40, 90)))
+    assert len(decode(heat, threshold=0.2)[0]) == 4
+    found, scores = decode(heat, threshold=0.2, shadow_radius=7.5)
+    assert len(found) == 3
+    assert np.abs(found - np.array([[20, 20], [20, 25], [20, 60]])).max() < 0.3
+    assert np.all(scores > 0.9)

@@ -36,8 +36,6 @@ def test_bulk_water_frame_matches_trackpy_count(model):
     assert score(found[["y", "x"]].to_numpy(), reference, 3.0).f1 > 0.8
 
 
-@pytest.mark.xfail(strict=True, reason="known miss (issue 4): all 5 found, but 3 rings also give a second "
-                   "detection on their dark rim: 8 centres on frame 0")
 def test_brightfield_frame_finds_the_five_particles(model):
     frame = tifffile.imread(SAMPLES / "trackpy_brightfield_3.tif")[0]
     reference = trackpy_reference(frame, diameter=15, minmass=300)

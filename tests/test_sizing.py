@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -39,3 +41,26 @@ def test_diameter_estimate_within_15_percent(look, diameter):
                          psf_sigma=0.7)
     estimate = estimate_diameter(synthesize(config, seed=21).image)
     assert abs(estimate / diameter - 1) < 0.15, estimate
+
+
+@pytest.mark.parametrize("diameter", [6, 9, 14, 20, 30])
+def test_ringed_bright_field_diameter_is_the_rim_not_the_core(diameter):
+    # The blob scale alone reads the bright core, about 0.55 of the particle.
+    from napari_particle_detect.sizing import estimate_diameter
+    from napari_particle_detect.synthetic import SynthConfig, synthesize
+
+    r = diameter / 2
+    config = SynthConfig(shape=(320, 320), look="brightfield", radius_range=(0.9 * r, 1.1 * r),
+                         area_fraction=0.3, psf_sigma=0.7)
+    estimate = estimate_diameter(synthesize(config, seed=21).image)
+    assert abs(estimate / diameter - 1) < 0.15, estimate
+
+
+def test_real_bright_field_diameter_is_the_dark_ring():
+    import tifffile
+
+    from napari_particle_detect.sizing import estimate_diameter
+
+    # Measured by hand from the mean radial profile: the dark ring's minimum is at 8.5 px.
+    frame = tifffile.imread(Path(__file__).resolve().parents[1] / "sample_data" / "trackpy_brightfield_3.tif")[0]
+    assert abs(estimate_diameter(frame) / 17.0 - 1) < 0.1
