@@ -41,6 +41,7 @@ import _common as C  # noqa: E402
 from napari_particle_detect.models import DetectorModel  # noqa: E402
 from napari_particle_detect.prediction import iter_detect  # noqa: E402
 from napari_particle_detect.session import FineTuneSettings  # noqa: E402
+from napari_particle_detect.sizing import radial_profile  # noqa: E402
 from napari_particle_detect.training import Example, train  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -87,21 +88,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 # ---------------------------------------------------------------------------------------------
 # The right diameter of each set, measured once from the data (documented in the README).
-
-
-def radial_profile(frame: np.ndarray, centres: np.ndarray, reach: int) -> np.ndarray:
-    """Mean intensity in 1 px rings around the given centres (ring k covers k <= d < k + 1)."""
-    frame = np.asarray(frame, float)
-    total, count = np.zeros(reach), np.zeros(reach)
-    for y, x in centres:
-        y0, y1 = max(int(y) - reach, 0), min(int(y) + reach + 1, frame.shape[0])
-        x0, x1 = max(int(x) - reach, 0), min(int(x) + reach + 1, frame.shape[1])
-        yy, xx = np.mgrid[y0:y1, x0:x1]
-        d = np.hypot(yy - y, xx - x)
-        inside = d < reach
-        np.add.at(total, d[inside].astype(int), frame[y0:y1, x0:x1][inside])
-        np.add.at(count, d[inside].astype(int), 1)
-    return total / np.maximum(count, 1)
 
 
 def measure_diameter(key: str, stack: np.ndarray, reference: list[pd.DataFrame] | None) -> tuple[float, str]:
@@ -174,7 +160,75 @@ def duplicate_share(centres: np.ndarray, diameter: float) -> tuple[int, int]:
     return int((d[:, 1] < 0.5 * diameter).sum()), len(centres)
 
 
-def column_metrics(ds: DataSet, run: Run, reference, frames: list[int], right_d: float) -> dict:
+def close_pairs(centres: np.ndarray, diameter: float) -> np.ndarray:
+    """(K, 2) index pairs of detections closer than half a diameter."""
+    if len(centres) < 2:
+        return np.zeros((0, 2), dtype=int)
+    return cKDTree(centres).query_pairs(0.5 * diameter, output_type="ndarray")
+
+
+def dark_run(mask: np.ndarray, start: np.ndarray, direction: np.ndarray, reach: float) -> float:
+    """Length of the run of ``mask`` through ``start`` along +-``direction`` (0.25 px steps)."""
+    steps = np.arange(-reach, reach + 0.25, 0.25)
+    points = start[:, None] + direction[:, None] * steps[None]
+    inside = ndimage.map_coordinates(mask.astype(float), points, order=1, mode="constant") > 0.5
+    centre = len(steps) // 2
+    if not inside[centre]:
+        return 0.0
+    left = centre - np.argmin(inside[centre::-1]) if not inside[: centre + 1].all() else 0
+    right = centre + np.argmin(inside[centre:]) if not inside[centre:].all() else len(steps)
+    return 0.25 * (right - left)
+
+
+def one_disc_pairs(frame: np.ndarray, centres: np.ndarray, diameter: float) -> tuple[int, int]:
+    """(close pairs on what looks like one disc, close pairs) for dark discs on a bright background.
+
+    Two overlapping discs s apart make a dark blob about d + s long along the pair's axis and d
+    across; one disc seen twice is as long as it is wide. A pair counts as one disc when the blob
+    is less than s / 2 longer than wide. The 'duplicates' target counts every close pair.
+    """
+    pairs = close_pairs(centres, diameter)
+    lo, hi = np.percentile(frame, [2, 98])
+    dark = frame < 0.5 * (lo + hi)
+    single = 0
+    for i, j in pairs:
+        axis = centres[j] - centres[i]
+        separation = float(np.linalg.norm(axis))
+        axis = axis / max(separation, 1e-9)
+        middle = 0.5 * (centres[i] + centres[j])
+        along = dark_run(dark, middle, axis, 1.5 * diameter)
+        across = dark_run(dark, middle, np.array([-axis[1], axis[0]]), 1.5 * diameter)
+        single += along - across < 0.5 * separation
+    return single, len(pairs)
+
+
+def save_close_pairs(frame: np.ndarray, centres: np.ndarray, diameter: float, path: Path, count: int = 28) -> None:
+    """A contact sheet of the first ``count`` close pairs, to judge by eye what the metric counts."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pairs = close_pairs(centres, diameter)[:count]
+    cols = 7
+    rows = max(1, int(np.ceil(len(pairs) / cols)))
+    fig, axes = plt.subplots(rows, cols, figsize=(2 * cols, 2 * rows), squeeze=False)
+    half = int(diameter)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (i, j) in zip(axes.flat, pairs):
+        cy, cx = np.round(0.5 * (centres[i] + centres[j])).astype(int)
+        y0, x0 = max(cy - half, 0), max(cx - half, 0)
+        ax.imshow(frame[y0 : cy + half, x0 : cx + half], cmap="gray")
+        ax.plot(centres[[i, j], 1] - x0, centres[[i, j], 0] - y0, "r+-", ms=8)
+        ax.set_title(f"{np.linalg.norm(centres[i] - centres[j]):.1f} px", fontsize=9)
+    fig.suptitle(f"detections closer than d/2 = {diameter / 2:.1f} px (frame 0)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def column_metrics(ds: DataSet, stack, run: Run, reference, frames: list[int], right_d: float) -> dict:
     """Metric name -> (value, display string) for one method on one set, over ``frames``."""
     out: dict[str, tuple[float, str]] = {}
     counts = np.array([len(run.centres[i]) for i in frames])
@@ -206,6 +260,8 @@ def column_metrics(ds: DataSet, run: Run, reference, frames: list[int], right_d:
         out["spread (max-min)/mean %"] = (spread, f"{spread:.1f}")
         out["largest deviation from mean %"] = (deviation, f"{deviation:.1f}")
         out[f"duplicates % (< d/2 = {right_d / 2:.1f} px)"] = (share, f"{share:.2f}")
+        single, pairs = np.array([one_disc_pairs(stack[i], run.centres[i], right_d) for i in frames]).sum(axis=0)
+        out["close pairs on one disc / all"] = (single, f"{single}/{pairs}")
     per_frame = run.seconds / len(run.centres)  # the run may cover more frames than are scored here
     out["seconds/frame"] = (per_frame, f"{per_frame:.2f}")
     return out
@@ -269,7 +325,7 @@ def main(argv=None) -> int:
         if resnet is not None:
             runs["ResNet no parameters"] = run_detect(resnet, stack, None, frames)
             runs[f"ResNet diameter {right_d:.1f}"] = run_detect(resnet, stack, right_d, frames)
-        columns = {name: column_metrics(ds, run, reference, frames, right_d) for name, run in runs.items()}
+        columns = {name: column_metrics(ds, stack, run, reference, frames, right_d) for name, run in runs.items()}
         right = runs[f"diameter {right_d:.1f}"]
 
         tuned_model = None
@@ -286,8 +342,8 @@ def main(argv=None) -> int:
                   f"validation F1 {val_f1:.3f} (synthetic + the corrected frames), threshold "
                   f"{tuned_model.card.threshold}", flush=True)
             tuned = run_detect(tuned_model, stack, right_d, held_out)
-            columns[f"diameter {right_d:.1f}, held-out frames"] = column_metrics(ds, right, reference, held_out, right_d)
-            columns["fine-tuned, held-out frames"] = column_metrics(ds, tuned, reference, held_out, right_d)
+            columns[f"diameter {right_d:.1f}, held-out frames"] = column_metrics(ds, stack, right, reference, held_out, right_d)
+            columns["fine-tuned, held-out frames"] = column_metrics(ds, stack, tuned, reference, held_out, right_d)
             runs["fine-tuned"] = tuned
 
         metric_names = list(dict.fromkeys(m for col in columns.values() for m in col))
@@ -322,6 +378,9 @@ def main(argv=None) -> int:
             if reference is not None:
                 save_overlay(stack[0], reference[0][["y", "x"]].to_numpy(), args.overlays / f"{ds.key}_reference.png",
                              right_d, f"{ds.key} frame 0: trackpy reference ({len(reference[0])})")
+            if ds.key == "seed_demo":
+                save_close_pairs(stack[0], runs["no parameters"].centres[0], right_d,
+                                 args.overlays / f"{ds.key}_close_pairs.png")
             for name, run in runs.items():
                 frame = 0 if 0 in run.centres else min(run.centres)
                 slug = name.replace(" ", "_").replace(",", "").replace(".", "p")

@@ -22,9 +22,10 @@ def save_overlay(frame: np.ndarray, centres: np.ndarray, path: str | Path, diame
     fig = plt.figure(figsize=(w / dpi * 1.5, h / dpi * 1.5), dpi=dpi)
     ax = fig.add_axes([0, 0, 1, 1])
     ax.imshow(np.clip(normalise(frame), 0, 1), cmap="gray", interpolation="nearest")
+    # Rings drawn at the diameter used, so a wrong size estimate shows at a glance.
     size = (diameter if diameter and np.isfinite(diameter) else 10.0) * 1.5 * 72 / dpi
-    ax.scatter(centres[:, 1], centres[:, 0], s=size**2 * 0.35, facecolors="none", edgecolors="#ff3030",
-               linewidths=0.9)
+    ax.scatter(centres[:, 1], centres[:, 0], s=size**2, facecolors="none", edgecolors="#ff3030",
+               linewidths=0.7)
     ax.plot(centres[:, 1], centres[:, 0], "+", color="#00e0ff", ms=3, mew=0.7)
     if title:
         ax.text(4, 12, title, color="yellow", fontsize=9, va="top")

@@ -201,19 +201,22 @@ def detect(
 ) -> pd.DataFrame:
     """Centres of every frame as a ``frame,y,x,score`` table (trackpy's column names).
 
-    ``table.attrs['diameter']`` holds the particle diameter used (given or estimated).
+    ``table.attrs['diameter']`` holds the particle diameter used (given or estimated) and
+    ``table.attrs['scale']`` the factor frames were resampled by to reach the model's working size.
     """
     parts = []
     total = 1 if getattr(image, "ndim", np.ndim(image)) == 2 else len(image)
-    used = float("nan")
+    used, scale = float("nan"), float("nan")
     for count, (index, result, used) in enumerate(
         iter_detect(image, model, device, threshold, diameter, polarity, **kwargs), start=1
     ):
         parts.append(centres_table(index, result.centres, result.scores))
+        scale = result.scale
         if progress is not None:
             progress(count, total)
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
     table.attrs["diameter"] = used
+    table.attrs["scale"] = scale
     return table
 
 

@@ -33,6 +33,7 @@ def test_stack_gives_frame_column(tiny_model):
     assert list(table.columns) == ["frame", "y", "x", "score"]
     assert set(table["frame"]) <= {0, 1}
     assert table.attrs["diameter"] == 12
+    assert table.attrs["scale"] == pytest.approx(tiny_model.card.canonical_diameter / 12)
 
 
 def test_shipped_model_detects_fresh_synthetic_particles():
