@@ -163,17 +163,17 @@ def cmd_detect(args: argparse.Namespace) -> int:
         n_frames = 1 if image.ndim == 2 else len(image)
         parts = []
         with tqdm(total=n_frames, disable=args.quiet, unit="frame", desc=path.name) as bar:
-            for index, result, diameter in iter_detect(
+            for index, result, sizing in iter_detect(
                 image, model, device, args.threshold, args.diameter, args.polarity, tile=args.tile, name=str(path)
             ):
                 parts.append(centres_table(index, result.centres, result.scores))
                 bar.update(1)
         table = pd.concat(parts, ignore_index=True)
-        source = "given" if args.diameter else "estimated"
-        log.info("%s: %d centres in %d frame(s); particle diameter %.1f px (%s)", path, len(table), n_frames,
-                 diameter, source)
-        runs.append({"file": str(path), "frames": n_frames, "centres": len(table), "diameter_px": round(diameter, 3),
-                     "diameter_source": source, "rescale_factor": result.scale})
+        log.info("%s: %d centres in %d frame(s); particle diameter %.1f px (%s%s)", path, len(table), n_frames,
+                 sizing.diameter, sizing.source, ", ringed" if sizing.ringed else "")
+        runs.append({"file": str(path), "frames": n_frames, "centres": len(table),
+                     "diameter_px": round(sizing.diameter, 3), "diameter_source": sizing.source,
+                     "ringed": sizing.ringed, "rescale_factor": sizing.scale})
         if len(images) > 1:
             table["file"] = str(path)
         tables.append(table)
@@ -181,7 +181,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
             from .overlay import save_overlay
 
             first = np.asarray(image if image.ndim == 2 else image[0])
-            save_overlay(first, table[table["frame"] == 0][["y", "x"]].to_numpy(), args.overlay, diameter)
+            save_overlay(first, table[table["frame"] == 0][["y", "x"]].to_numpy(), args.overlay, sizing.diameter)
     out = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=COLUMNS)
     write_centres(out, args.output)
     # What produced these centres, beside them: the particle size used, the model and its threshold.

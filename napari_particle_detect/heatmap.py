@@ -13,9 +13,6 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 DEFAULT_SIGMA = 1.5
-# A peak weaker than this share of a neighbour within half a particle diameter is that particle's
-# shadow (bright-field rims make them), not a second particle: real overlapping pairs score alike.
-SHADOW_RATIO = 0.4
 
 
 def encode(centres: np.ndarray, shape: tuple[int, int], sigma: float = DEFAULT_SIGMA) -> np.ndarray:
@@ -73,22 +70,26 @@ def refine(heat: np.ndarray, peaks: np.ndarray) -> np.ndarray:
 
 
 def decode(
-    heat: np.ndarray, threshold: float = 0.4, min_distance: int = 2, shadow_radius: float | None = None
+    heat: np.ndarray,
+    threshold: float = 0.4,
+    min_distance: int = 2,
+    shadow_radius: float | None = None,
+    shadow_ratio: float = 0.5,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Centres (N, 2) y, x with subpixel precision and their scores (heatmap value at the peak).
 
-    With ``shadow_radius`` (half a particle diameter), weak shadows of stronger peaks are dropped.
+    With ``shadow_radius``, peaks scoring below ``shadow_ratio`` of a neighbour that close go.
     """
     peaks = find_peaks(heat, threshold, min_distance)
     scores = heat[peaks[:, 0], peaks[:, 1]] if len(peaks) else np.zeros(0, dtype=heat.dtype)
     centres, scores = refine(heat, peaks), scores.astype(np.float64)
     if shadow_radius is not None:
-        keep = ~shadows(centres, scores, shadow_radius)
+        keep = ~shadows(centres, scores, shadow_radius, shadow_ratio)
         centres, scores = centres[keep], scores[keep]
     return centres, scores
 
 
-def shadows(centres: np.ndarray, scores: np.ndarray, radius: float, ratio: float = SHADOW_RATIO) -> np.ndarray:
+def shadows(centres: np.ndarray, scores: np.ndarray, radius: float, ratio: float) -> np.ndarray:
     """Mask of peaks scoring below ``ratio`` times a neighbour closer than ``radius``."""
     mask = np.zeros(len(centres), dtype=bool)
     if len(centres) < 2:

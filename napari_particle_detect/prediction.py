@@ -15,13 +15,17 @@ from .errors import ParticleDetectError
 from .heatmap import decode
 from .models import DetectorModel, load_model
 from .preprocessing import check_frame, normalise
-from .sizing import estimate_diameter, rescale_centres_back, rescale_frame, scale_for_diameter
+from .sizing import estimate_size, rescale_centres_back, rescale_frame, scale_for_diameter
 
 COLUMNS = ["frame", "y", "x", "score"]
 # Context each tile borrows from its neighbours; must cover half the network's receptive field.
 TILE_MARGIN = 48
 # 1024 px tiles waste little on the margins (~20 %) and need a few hundred MB; smaller ones pay more overlap.
 DEFAULT_TILE = 1024
+# Ringed particles' dark rims draw weak responses about a radius out: drop a peak scoring below
+# SHADOW_RATIO of a neighbour closer than SHADOW_REACH diameters. Overlapping pairs score alike.
+SHADOW_RATIO = 0.5
+SHADOW_REACH = 0.65
 
 
 @dataclass
@@ -30,6 +34,14 @@ class FrameResult:
     scores: np.ndarray
     heatmap: np.ndarray  # in the (possibly rescaled) grid the network saw
     scale: float
+
+
+@dataclass(frozen=True)
+class Sizing:
+    diameter: float  # px in the original image
+    scale: float  # resampling factor to the model's working size
+    ringed: bool  # bright-field look: the rims' weak responses are dropped
+    source: str  # "given" or "estimated"
 
 
 def _tile_starts(length: int, window: int, step: int) -> list[int]:
@@ -109,15 +121,20 @@ def detect_frame(
     tile: int = DEFAULT_TILE,
     batch_size: int = 2,
     name: str = "image",
+    ringed: bool = False,
 ) -> FrameResult:
-    """Centres (y, x, original pixel grid) and scores of one 2D frame."""
+    """Centres (y, x, original pixel grid) and scores of one 2D frame.
+
+    ``ringed`` drops the weak responses ringed particles draw on their rims.
+    """
     device = torch.device(device)
     frame = check_frame(frame, name)
     network = prepare_network(model, device)
     scaled, factors = rescale_frame(frame, scale)
     heat = predict_heatmap(network, normalise(scaled, invert=invert), device, tile=tile, batch_size=batch_size)
     thr = model.card.threshold if threshold is None else float(threshold)
-    centres, scores = decode(heat, thr, model.card.min_distance, shadow_radius=model.card.canonical_diameter / 2)
+    shadow_radius = SHADOW_REACH * model.card.canonical_diameter if ringed else None
+    centres, scores = decode(heat, thr, model.card.min_distance, shadow_radius, SHADOW_RATIO)
     if scale != 1.0:
         centres = rescale_centres_back(centres, factors)
         inside = (
@@ -149,16 +166,23 @@ def as_frames(image: np.ndarray, name: str = "image") -> np.ndarray:
     raise ParticleDetectError(f"{name}: expected a 2D image or a 3D T/Z stack, got {image.ndim}D shape {image.shape}")
 
 
-def resolve_scale(
+def resolve_sizing(
     model: DetectorModel, frames: np.ndarray, diameter: float | None, name: str = "image"
-) -> tuple[float, float]:
-    """(diameter in px, rescale factor): the user's diameter, or one estimated from the stack."""
-    if diameter is None:
-        picks = np.unique(np.linspace(0, len(frames) - 1, min(3, len(frames))).astype(int))
-        diameter = float(np.median([estimate_diameter(check_frame(np.asarray(frames[i]), f"{name} frame {i}")) for i in picks]))
-    elif diameter <= 0:
+) -> Sizing:
+    """The user's diameter, or one estimated from up to three frames; and whether particles are ringed."""
+    if diameter is not None and diameter <= 0:
         raise ParticleDetectError(f"diameter must be positive, got {diameter}")
-    return float(diameter), scale_for_diameter(diameter, model.card)
+    # A given diameter still needs the look (ringed or not); one frame tells it.
+    if diameter is not None:
+        picks = [len(frames) // 2]
+    else:
+        picks = np.unique(np.linspace(0, len(frames) - 1, min(3, len(frames))).astype(int))
+    estimates = [estimate_size(check_frame(np.asarray(frames[i]), f"{name} frame {i}")) for i in picks]
+    ringed = 2 * sum(e.ringed for e in estimates) > len(estimates)
+    if diameter is None:
+        used = float(np.median([e.diameter for e in estimates]))
+        return Sizing(used, scale_for_diameter(used, model.card), ringed, "estimated")
+    return Sizing(float(diameter), scale_for_diameter(diameter, model.card), ringed, "given")
 
 
 def iter_detect(
@@ -172,21 +196,21 @@ def iter_detect(
     tile: int = DEFAULT_TILE,
     batch_size: int = 2,
     name: str = "image",
-) -> Iterator[tuple[int, FrameResult, float]]:
-    """Yield (frame index, result, diameter) per frame, so GUIs and progress bars can follow along."""
+) -> Iterator[tuple[int, FrameResult, Sizing]]:
+    """Yield (frame index, result, sizing) per frame, so GUIs and progress bars can follow along."""
     if polarity not in ("auto", "bright", "dark"):
         raise ParticleDetectError(f"polarity must be auto, bright or dark, got {polarity!r}")
     device = select_device(device)
     if not isinstance(model, DetectorModel):
         model = load_model(model, device)
     stack = as_frames(image, name)
-    used_diameter, scale = resolve_scale(model, stack, diameter, name)
+    sizing = resolve_sizing(model, stack, diameter, name)
     for index in range(len(stack)) if frames is None else frames:
         result = detect_frame(
-            model, np.asarray(stack[index]), device, threshold, scale, invert=polarity == "dark", tile=tile,
-            batch_size=batch_size, name=f"{name} frame {index}",
+            model, np.asarray(stack[index]), device, threshold, sizing.scale, invert=polarity == "dark", tile=tile,
+            batch_size=batch_size, name=f"{name} frame {index}", ringed=sizing.ringed,
         )
-        yield index, result, used_diameter
+        yield index, result, sizing
 
 
 def detect(
@@ -201,22 +225,22 @@ def detect(
 ) -> pd.DataFrame:
     """Centres of every frame as a ``frame,y,x,score`` table (trackpy's column names).
 
-    ``table.attrs['diameter']`` holds the particle diameter used (given or estimated) and
-    ``table.attrs['scale']`` the factor frames were resampled by to reach the model's working size.
+    ``table.attrs`` holds the sizing used: ``diameter`` (given or estimated), ``scale`` (the factor
+    frames were resampled by to reach the model's working size) and ``ringed``.
     """
     parts = []
     total = 1 if getattr(image, "ndim", np.ndim(image)) == 2 else len(image)
-    used, scale = float("nan"), float("nan")
-    for count, (index, result, used) in enumerate(
+    sizing = None
+    for count, (index, result, sizing) in enumerate(
         iter_detect(image, model, device, threshold, diameter, polarity, **kwargs), start=1
     ):
         parts.append(centres_table(index, result.centres, result.scores))
-        scale = result.scale
         if progress is not None:
             progress(count, total)
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
-    table.attrs["diameter"] = used
-    table.attrs["scale"] = scale
+    table.attrs["diameter"] = sizing.diameter if sizing else float("nan")
+    table.attrs["scale"] = sizing.scale if sizing else float("nan")
+    table.attrs["ringed"] = sizing.ringed if sizing else False
     return table
 
 

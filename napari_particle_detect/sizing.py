@@ -6,6 +6,8 @@ Rescaling uses the pixel-area convention (pixel i covers [i - 0.5, i + 0.5]), so
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import ndimage
 
@@ -16,10 +18,18 @@ DISC_SIGMA_TO_DIAMETER = 2.0 * np.sqrt(2.0)
 # Optics blur adds to the apparent size: d_apparent^2 ~ d^2 + 8 psf_sigma^2; assume psf_sigma ~ 0.7 px.
 TYPICAL_PSF_SIGMA = 0.7
 # The estimate reads a central crop this big: hundreds of particles, bounded time on huge frames.
-ESTIMATE_CROP = 512
+ESTIMATE_CROP = 384
+# Scales tried between the smallest and largest diameter; the peak is refined between them.
+BLOB_SCALES = 14
 
 
-def estimate_diameter(frame: np.ndarray, min_diameter: float = 3.0, max_diameter: float = 60.0) -> float:
+@dataclass(frozen=True)
+class SizeEstimate:
+    diameter: float  # px
+    ringed: bool  # bright-field look: a core inside an opposite-signed ring
+
+
+def estimate_size(frame: np.ndarray, min_diameter: float = 3.0, max_diameter: float = 60.0) -> SizeEstimate:
     """Typical particle diameter in pixels: the blob scale, widened to the rim for ringed particles.
 
     Bright, dark and ringed particles all give a blob response, since its magnitude ignores the
@@ -30,7 +40,12 @@ def estimate_diameter(frame: np.ndarray, min_diameter: float = 3.0, max_diameter
     image = normalise(_central_crop(np.asarray(frame), ESTIMATE_CROP))
     blob = blob_diameter(image, min_diameter, max_diameter)
     ring = ring_diameter(image, blob)
-    return blob if ring is None else ring
+    return SizeEstimate(blob, False) if ring is None else SizeEstimate(ring, True)
+
+
+def estimate_diameter(frame: np.ndarray, min_diameter: float = 3.0, max_diameter: float = 60.0) -> float:
+    """Typical particle diameter in pixels (see :func:`estimate_size`)."""
+    return estimate_size(frame, min_diameter, max_diameter).diameter
 
 
 def blob_diameter(image: np.ndarray, min_diameter: float = 3.0, max_diameter: float = 60.0) -> float:
@@ -39,7 +54,7 @@ def blob_diameter(image: np.ndarray, min_diameter: float = 3.0, max_diameter: fl
     Summarised per scale by a high percentile (particles, not background, dominate it); the best
     scale is refined by a parabola in log-sigma and corrected for typical optical blur.
     """
-    sigmas = np.geomspace(min_diameter, max_diameter, 24) / DISC_SIGMA_TO_DIAMETER
+    sigmas = np.geomspace(min_diameter, max_diameter, BLOB_SCALES) / DISC_SIGMA_TO_DIAMETER
     strengths = []
     for sigma in sigmas:
         # Work on a reduced copy for big particles: same answer, far less time.
@@ -66,7 +81,7 @@ def ring_diameter(image: np.ndarray, blob: float) -> float | None:
     RING_MAX_REACH blob radii, and fades to a quarter of its depth further out: crowded plain
     discs also show an opposite-signed lobe (the gaps between them), but it never fades.
     """
-    centres = _strongest_blobs(image, blob, 100)
+    centres = _strongest_blobs(image, blob, 60)
     if len(centres) == 0:
         return None
     reach = int(np.ceil(RING_MAX_REACH * blob)) + 2

@@ -33,7 +33,7 @@ APPLY_INTERVAL_S = 0.5
 
 
 def detect_frames(image, model_path, device: str, diameter: float | None, polarity: str, frames: list[int], name: str):
-    """Worker body: yields (frame, FrameResult, diameter used) as each frame finishes."""
+    """Worker body: yields (frame, FrameResult, Sizing used) as each frame finishes."""
     model = load_model(model_path, "cpu")
     yield from iter_detect(image, model, device, SCORE_FLOOR, diameter, polarity, frames=frames, name=name)
 
@@ -215,14 +215,14 @@ class DetectPanel(QGroupBox):
         self.model_combo.setEnabled(not running)
 
     def _on_frame_done(self, item) -> None:
-        frame, result, diameter = item
+        frame, result, sizing = item
         annotation = self._target
         self._pending[frame] = (result.centres, result.scores)
         if self.progress.value() == 0:
-            annotation.session.remember_detection(diameter, self._polarity_used)
-            annotation.set_diameter(diameter)
-            how = "given" if self.diameter() else "estimated"
-            self.estimate_label.setText(f"{how}: {diameter:.1f} px")
+            annotation.session.remember_detection(sizing.diameter, self._polarity_used)
+            annotation.set_diameter(sizing.diameter)
+            look = ", ringed" if sizing.ringed else ""
+            self.estimate_label.setText(f"{sizing.source}: {sizing.diameter:.1f} px{look}")
         if self.heatmap_check.isChecked():
             annotation.show_heatmap(frame, result.heatmap)
         self.progress.setValue(self.progress.value() + 1)
