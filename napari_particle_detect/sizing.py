@@ -78,18 +78,23 @@ def ring_diameter(image: np.ndarray, blob: float) -> float | None:
     """Twice the radius of an opposite-signed ring around the blobs' cores, or None if there is none.
 
     A ring counts when it is at least RING_MIN_CONTRAST of the core's contrast, lies within
-    RING_MAX_REACH blob radii, and fades to a quarter of its depth further out: crowded plain
-    discs also show an opposite-signed lobe (the gaps between them), but it never fades.
+    RING_MAX_REACH blob radii, fades to RING_FADE of its depth further out, and is among the
+    image's extreme values (within RING_EXTREME of the 5-95 % range from its end). Between crowded
+    plain discs the gaps make an opposite-signed lobe too, but one diluted toward mid-grey.
     """
     centres = _strongest_blobs(image, blob, 60)
     if len(centres) == 0:
         return None
     reach = int(np.ceil(RING_MAX_REACH * blob)) + 2
-    contrast = radial_profile(image, centres, reach) - np.median(image)
-    opposite = -np.sign(contrast[0]) * contrast
+    profile = radial_profile(image, centres, reach)
+    sign = np.sign(profile[0] - np.median(image))
+    opposite = -sign * (profile - np.median(image))
     k = int(np.argmax(opposite[: int(RING_MAX_REACH * blob / 2) + 1]))
     depth = opposite[k]
-    if k == 0 or depth < RING_MIN_CONTRAST * abs(contrast[0]) or not np.any(opposite[k:] <= RING_FADE * depth):
+    low, high = np.percentile(image, [5, 95])
+    extreme = profile[k] <= low + RING_EXTREME * (high - low) if sign > 0 else profile[k] >= high - RING_EXTREME * (high - low)
+    if (k == 0 or depth < RING_MIN_CONTRAST * abs(opposite[0]) or not extreme
+            or not np.any(opposite[k:] <= RING_FADE * depth)):
         return None
     shift = _parabola_vertex(*opposite[k - 1 : k + 2]) if k + 1 < reach else 0.0
     return float(2 * (k + 0.5 + shift))  # ring k covers radii [k, k + 1)
@@ -100,6 +105,7 @@ RING_MIN_CONTRAST = 0.4
 # Blob scale reads a ringed particle's core, at most about half its true diameter.
 RING_MAX_REACH = 2.2
 RING_FADE = 0.25
+RING_EXTREME = 0.25
 
 
 def _parabola_vertex(a: float, b: float, c: float) -> float:
