@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as C  # noqa: E402
 
+from napari_particle_detect.evaluation import match  # noqa: E402
 from napari_particle_detect.models import DetectorModel  # noqa: E402
 from napari_particle_detect.prediction import iter_detect  # noqa: E402
 from napari_particle_detect.session import FineTuneSettings  # noqa: E402
@@ -229,6 +230,27 @@ def save_close_pairs(frame: np.ndarray, centres: np.ndarray, diameter: float, pa
     plt.close(fig)
 
 
+def disagreement(run: Run, reference: list[pd.DataFrame], frames: list[int], separation: float) -> tuple[float, float, float]:
+    """Where we and the reference part ways: (% of our unmatched centres within trackpy's
+    ``separation`` of a matched one, which trackpy cannot report by construction; median trackpy
+    mass of the reference centres we miss; and of those we find)."""
+    near, extra, missed_mass, found_mass = 0, 0, [], []
+    for i in frames:
+        ours, ref = run.centres[i], reference[i]
+        pi, ti = match(ours, ref[["y", "x"]].to_numpy(), TOLERANCE)
+        unmatched = np.setdiff1d(np.arange(len(ours)), pi)
+        if len(pi) and len(unmatched):
+            distance, _ = cKDTree(ours[pi]).query(ours[unmatched])
+            near += int((distance < separation).sum())
+        extra += len(unmatched)
+        found = np.zeros(len(ref), bool)
+        found[ti] = True
+        missed_mass += list(ref["mass"].to_numpy()[~found])
+        found_mass += list(ref["mass"].to_numpy()[found])
+    median = lambda values: float(np.median(values)) if values else float("nan")  # noqa: E731
+    return 100 * near / max(extra, 1), median(missed_mass), median(found_mass)
+
+
 def column_metrics(ds: DataSet, stack, run: Run, reference, frames: list[int], right_d: float) -> dict:
     """Metric name -> (value, display string) for one method on one set, over ``frames``."""
     out: dict[str, tuple[float, str]] = {}
@@ -251,6 +273,10 @@ def column_metrics(ds: DataSet, stack, run: Run, reference, frames: list[int], r
             )
             out["frames with all found"] = (all_found, f"{all_found}/{len(frames)}")
             out["false positives (total)"] = (c.fp, str(c.fp))
+        separation = ds.reference.separation or ds.reference.diameter + 1
+        near, missed, found = disagreement(run, reference, frames, separation)
+        out[f"unmatched ours < {separation:g} px from a match %"] = (near, f"{near:.0f}")
+        out["trackpy mass: missed / found (median)"] = (missed, f"{missed:.0f} / {found:.0f}")
     else:
         mean = counts.mean()
         spread = 100 * (counts.max() - counts.min()) / mean if mean else float("nan")
