@@ -54,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, default=None, help="learning rate (default 2e-3, 5e-4 with --from)")
     train.add_argument("--arch", choices=("unet", "resnet"), default="unet")
     train.add_argument("--from", dest="init", type=Path, help="fine-tune from this model")
+    train.add_argument("--validate", nargs="+", type=Path, default=[], metavar="DATA",
+                       help="annotated pairs or folders used only for validation (which epoch is kept, threshold)")
+    train.add_argument("--diameter", type=_positive_float, default=None,
+                       help="particle diameter in px in DATA (default: estimated per file); examples are "
+                            "rescaled to the model's working size, as detect does")
     train.add_argument("--resume", action="store_true", help="continue an interrupted run writing to --output")
     train.add_argument("--synthetic-fraction", type=float, default=0.5,
                        help="share of synthetic images in each batch when DATA is given")
@@ -117,16 +122,24 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .training import TrainConfig, load_examples, train
+    from .models import load_model
+    from .training import TrainConfig, load_examples, train, working_diameter
 
-    examples = load_examples(args.data) if args.data else None
     lr = args.lr if args.lr is not None else (5e-4 if args.init else 2e-3)
     config = TrainConfig(
         architecture=args.arch, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
         batch_size=args.batch_size, crop=args.crop, learning_rate=lr,
-        synthetic_fraction=args.synthetic_fraction if examples else 1.0, seed=args.seed, device=args.device,
+        synthetic_fraction=args.synthetic_fraction if args.data else 1.0, seed=args.seed, device=args.device,
         time_limit_s=args.minutes * 60 if args.minutes else None, threads=args.threads,
     )
+    base = load_model(args.init, "cpu") if args.init else None
+    working = base.card.canonical_diameter if base is not None else working_diameter(config)
+    examples = load_examples(args.data, working, args.diameter) if args.data else None
+    validation = load_examples(args.validate, working, args.diameter) if args.validate else None
+    for ex in (examples or []) + (validation or []):
+        if ex.scale != 1.0:
+            log.info("%s: rescaled by %.3f to the model's working particle size %.1f px", ex.name, ex.scale, working)
+            break
     bar = tqdm(total=args.epochs * args.steps_per_epoch, disable=args.quiet, unit="step")
 
     def progress(event: dict) -> None:
@@ -139,8 +152,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                       f"validation F1 {event['val_f1']:.4f} ({event['seconds']} s)")
 
     command = "particle-detect " + " ".join(sys.argv[1:])
-    result = train(config, examples=examples, init=args.init, out=args.output, progress=progress,
-                   resume=args.resume, extra_card={"command": command})
+    result = train(config, examples=examples, validation_examples=validation, init=base, out=args.output,
+                   progress=progress, resume=args.resume, extra_card={"command": command})
     bar.close()
     log.info("best validation F1 %.4f, threshold %.2f -> %s", result.best_f1, result.model.card.threshold, result.path)
     return 0

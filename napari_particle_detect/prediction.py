@@ -181,8 +181,8 @@ def resolve_sizing(
     ringed = 2 * sum(e.ringed for e in estimates) > len(estimates)
     if diameter is None:
         used = float(np.median([e.diameter for e in estimates]))
-        return Sizing(used, scale_for_diameter(used, model.card), ringed, "estimated")
-    return Sizing(float(diameter), scale_for_diameter(diameter, model.card), ringed, "given")
+        return Sizing(used, scale_for_diameter(used, model.card.canonical_diameter), ringed, "estimated")
+    return Sizing(float(diameter), scale_for_diameter(diameter, model.card.canonical_diameter), ringed, "given")
 
 
 def iter_detect(

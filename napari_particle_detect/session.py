@@ -388,7 +388,7 @@ def fine_tune(
         raise ParticleDetectError("run Detect first, so the particle size of this image is known")
     base = load_model(session.round_path(parent.number), "cpu")
     diameter, polarity = float(session.diameter), session.polarity
-    examples = session.examples(stack, train_frames, scale_for_diameter(diameter, base.card))
+    examples = session.examples(stack, train_frames, scale_for_diameter(diameter, base.card.canonical_diameter))
     workspace = session.new_workspace()
     try:
         # The user's training frames steer which epoch is kept and the tuned threshold; held-out frames stay unseen.

@@ -143,13 +143,13 @@ def _central_crop(frame: np.ndarray, size: int) -> np.ndarray:
     return frame[y0 : y0 + size, x0 : x0 + size]
 
 
-def scale_for_diameter(diameter: float, card) -> float:
+def scale_for_diameter(diameter: float, working_diameter: float) -> float:
     """Factor that brings particles of ``diameter`` to the model's working size.
 
-    The working size (``card.canonical_diameter``) is where the model separates crowded particles
-    best, measured, not the middle of its training range; within 5 % no resampling is done.
+    The working size (a model card's ``canonical_diameter``) is where the model separates crowded
+    particles best, measured, not the middle of its training range; within 5 % no resampling is done.
     """
-    factor = float(card.canonical_diameter / diameter)
+    factor = float(working_diameter / diameter)
     return 1.0 if abs(factor - 1.0) < 0.05 else factor
 
 

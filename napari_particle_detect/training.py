@@ -26,7 +26,7 @@ from .models import DetectorModel, build_network, load_model, save_model
 from .models.registry import ModelCard
 from .prediction import predict_heatmap
 from .preprocessing import normalise
-from .sizing import rescale_centres, rescale_frame
+from .sizing import estimate_diameter, rescale_centres, rescale_frame, scale_for_diameter
 from .synthetic import random_training_config, synthesize
 
 VALIDATION_SEED_BASE = 10_000_000  # training seeds stay below this, so validation images are unseen
@@ -193,6 +193,12 @@ def _state_path(out: Path) -> Path:
     return out.with_suffix(".state.pt")
 
 
+def working_diameter(config: TrainConfig) -> float:
+    """The particle size a new model works at: the upper part of its trained range, measured to
+    separate crowded particles best."""
+    return float(0.85 * 2 * config.radius_range[1])
+
+
 def train(
     config: TrainConfig,
     examples: list[Example] | None = None,
@@ -227,8 +233,8 @@ def train(
             card.channels = tuple(ModelCard().channels) if config.architecture == "unet" else (12, 24, 48, 96)
         network = build_network(card)
     card.trained_diameter_range = (2 * config.radius_range[0], 2 * config.radius_range[1])
-    # Upper part of the trained range: measured to separate crowded particles best.
-    card.canonical_diameter = float(0.85 * card.trained_diameter_range[1])
+    # Fine-tuning keeps the size its examples were rescaled to.
+    card.canonical_diameter = base.card.canonical_diameter if init is not None else working_diameter(config)
     network.to(device).train()
     optimiser = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
     total_steps = config.epochs * config.steps_per_epoch
@@ -321,6 +327,7 @@ def train(
         **(extra_card or {}),
         "config": config.to_dict(),
         "annotated_examples": len(examples or []),
+        "annotated_validation_examples": len(validation_examples or []),
         "validation_f1": best_f1,
         "history": history,
         "generator": "napari_particle_detect.synthetic.random_training_config",
@@ -337,10 +344,14 @@ def _cpu_copy(network: nn.Module, card: ModelCard, state: dict) -> nn.Module:
     return copy.eval()
 
 
-def load_examples(paths: list[str | Path]) -> list[Example]:
+def load_examples(
+    paths: list[str | Path], working_diameter: float | None = None, diameter: float | None = None
+) -> list[Example]:
     """Annotated examples from ``image.tif`` + ``image.csv`` pairs, or folders of them.
 
     A CSV with a ``frame`` column annotates the frames of a stack; without one it annotates a 2D image.
+    With ``working_diameter`` (the model's), each file's examples are rescaled from its particle
+    size, ``diameter`` or else estimated from its first annotated frame, as detection would.
     """
     from .io import read_centres, read_image
 
@@ -357,11 +368,18 @@ def load_examples(paths: list[str | Path]) -> list[Example]:
             stack = read_image(image_path)
             table = read_centres(csv)
             frames = stack[None] if stack.ndim == 2 else stack
-            for index in sorted(set(table["frame"])) if "frame" in table else [0]:
+            indices = sorted(set(table["frame"])) if "frame" in table else [0]
+            for index in indices:
                 if index >= len(frames):
                     raise ParticleDetectError(f"{csv}: frame {index} is beyond the {len(frames)} frames of {image_path.name}")
+            scale = 1.0
+            if working_diameter is not None:
+                size = diameter if diameter is not None else estimate_diameter(frames[indices[0]])
+                scale = scale_for_diameter(size, working_diameter)
+            for index in indices:
                 rows = table[table["frame"] == index] if "frame" in table else table
-                examples.append(Example(frames[index], rows[["y", "x"]].to_numpy(float), name=f"{image_path.name}[{index}]"))
+                examples.append(Example(frames[index], rows[["y", "x"]].to_numpy(float), scale=scale,
+                                        name=f"{image_path.name}[{index}]"))
     if not examples:
         raise ParticleDetectError(f"no image + CSV pairs found in {', '.join(map(str, paths))}")
     return examples

@@ -73,6 +73,26 @@ def test_stack_and_model_options(tmp_path, capsys, tiny_model):
     assert code == 0 and "all" in stdout
 
 
+def test_fine_tune_from_the_command_line_with_validation_data(tmp_path, capsys, tiny_model):
+    from napari_particle_detect.models import load_model
+
+    for name, seed in (("train", 1), ("check", 2)):
+        folder = tmp_path / name
+        code, _, err = run_cli(capsys, "synth", folder, "--n", "1", "--shape", "96", "96", "--radius", "11", "13",
+                               "--seed", seed)
+        assert code == 0, err
+    out = tmp_path / "tuned"
+    code, _, err = run_cli(capsys, "train", tmp_path / "train", "-o", out, "--from", tiny_model, "--epochs", "1",
+                           "--steps-per-epoch", "2", "--batch-size", "2", "--crop", "32", "--threads", "1",
+                           "--device", "cpu", "--validate", tmp_path / "check", "--diameter", "24")
+    assert code == 0, err
+    tuned, start = load_model(out.with_suffix(".pt")), load_model(tiny_model)
+    assert tuned.card.training["annotated_examples"] == 1
+    assert tuned.card.training["annotated_validation_examples"] == 1
+    assert tuned.card.canonical_diameter == start.card.canonical_diameter  # the examples were scaled to it
+    assert len(tuned.card.training["lineage"]) == 1
+
+
 def test_help_for_every_subcommand(capsys):
     for sub in ("synth", "train", "detect", "evaluate"):
         with pytest.raises(SystemExit) as exit_info:

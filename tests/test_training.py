@@ -72,3 +72,20 @@ def test_load_examples_from_folder(tmp_path):
     examples = load_examples([tmp_path])
     assert len(examples) == 1
     assert np.allclose(examples[0].centres, sample.centres)
+
+
+def test_load_examples_rescales_to_the_working_size(tmp_path):
+    import pandas as pd
+    import tifffile
+
+    config = benchmark_config("fluorescent", 0.3, shape=(160, 160), radius=12.0)  # diameter about 24
+    sample = synthesize(config, seed=3)
+    tifffile.imwrite(tmp_path / "big.tif", sample.image)
+    pd.DataFrame({"y": sample.centres[:, 0], "x": sample.centres[:, 1]}).to_csv(tmp_path / "big.csv", index=False)
+    given = load_examples([tmp_path], working_diameter=15.0, diameter=24.0)
+    assert given[0].scale == pytest.approx(15 / 24)
+    estimated = load_examples([tmp_path], working_diameter=15.0)
+    assert estimated[0].scale == pytest.approx(15 / 24, rel=0.15)
+    image, centres = given[0].prepared()
+    assert image.shape == (100, 100)
+    assert np.allclose(centres, (sample.centres + 0.5) * 100 / 160 - 0.5)
