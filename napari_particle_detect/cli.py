@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .devices import DEVICE_CHOICES
+from .devices import DEVICE_CHOICES, PRECISION_CHOICES
 from .errors import ParticleDetectError
 from .synthetic import LOOKS
 
@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("-o", "--output", type=Path, required=True, help="CSV to write (frame,y,x,score)")
     detect.add_argument("--model", type=Path, default=None, help="model .pt (default: shipped UNet)")
     detect.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    detect.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
+                        help="auto: bfloat16 on CPUs that compute it natively, else float32")
     detect.add_argument("--threshold", type=float, default=None, help="heatmap threshold (default: the model's)")
     detect.add_argument("--diameter", type=_positive_float, default=None,
                         help="particle diameter in pixels (default: estimated from the image)")
@@ -163,7 +165,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     import pandas as pd
     from tqdm import tqdm
 
-    from .devices import select_device
+    from .devices import select_device, select_precision
     from .io import atomic_write_text, read_image, write_centres
     from .models import load_model
     from .prediction import COLUMNS, centres_table, iter_detect
@@ -177,7 +179,8 @@ def cmd_detect(args: argparse.Namespace) -> int:
         parts = []
         with tqdm(total=n_frames, disable=args.quiet, unit="frame", desc=path.name) as bar:
             for index, result, sizing in iter_detect(
-                image, model, device, args.threshold, args.diameter, args.polarity, tile=args.tile, name=str(path)
+                image, model, device, args.threshold, args.diameter, args.polarity, tile=args.tile, name=str(path),
+                precision=args.precision,
             ):
                 parts.append(centres_table(index, result.centres, result.scores))
                 bar.update(1)
@@ -199,7 +202,8 @@ def cmd_detect(args: argparse.Namespace) -> int:
     write_centres(out, args.output)
     # What produced these centres, beside them: the particle size used, the model and its threshold.
     meta = {"model": str(model.path), "threshold": args.threshold if args.threshold is not None else model.card.threshold,
-            "polarity": args.polarity, "device": str(device), "inputs": runs}
+            "polarity": args.polarity, "device": str(device),
+            "precision": str(select_precision(args.precision, device)).removeprefix("torch."), "inputs": runs}
     atomic_write_text(args.output.with_suffix(".json"), json.dumps(meta, indent=2))
     log.info("wrote %s (and %s)", args.output, args.output.with_suffix(".json").name)
     return 0

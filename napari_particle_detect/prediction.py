@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -9,8 +10,9 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+from torch.fx.experimental.optimization import fuse
 
-from .devices import select_device
+from .devices import select_device, select_precision
 from .errors import ParticleDetectError
 from .heatmap import decode
 from .models import DetectorModel, load_model
@@ -104,11 +106,31 @@ def predict_heatmap(
     return out[:h, :w]
 
 
-def prepare_network(model: DetectorModel, device: torch.device) -> nn.Module:
-    network = model.network.to(device).eval()
+class InferenceNetwork(nn.Module):
+    """A model's network ready for inference: batch norm folded into the convolutions, channels-last
+    on CPU, and run under autocast when a lower precision is chosen."""
+
+    def __init__(self, network: nn.Module, stride: int, device: torch.device, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.network, self.stride, self.device_type, self.dtype = network, stride, device.type, dtype
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.dtype == torch.float32:
+            return self.network(x)
+        with torch.autocast(self.device_type, dtype=self.dtype):
+            return self.network(x).float()
+
+
+def prepare_network(model: DetectorModel, device: torch.device, precision: str = "auto") -> InferenceNetwork:
+    network = copy.deepcopy(model.network).to(device).eval()
+    try:
+        network = fuse(network)
+    except Exception:  # noqa: BLE001 - a network fx cannot trace still runs, just unfolded
+        pass
     if device.type == "cpu":
         network = network.to(memory_format=torch.channels_last)
-    return network
+    stride = getattr(model.network, "stride", 8)
+    return InferenceNetwork(network, stride, device, select_precision(precision, device))
 
 
 def detect_frame(
@@ -122,14 +144,16 @@ def detect_frame(
     batch_size: int = 2,
     name: str = "image",
     ringed: bool = False,
+    network: nn.Module | None = None,
 ) -> FrameResult:
     """Centres (y, x, original pixel grid) and scores of one 2D frame.
 
-    ``ringed`` drops the weak responses ringed particles draw on their rims.
+    ``ringed`` drops the weak responses ringed particles draw on their rims; ``network`` is the
+    model's :func:`prepare_network` output, made here when not given.
     """
     device = torch.device(device)
     frame = check_frame(frame, name)
-    network = prepare_network(model, device)
+    network = prepare_network(model, device) if network is None else network
     scaled, factors = rescale_frame(frame, scale)
     heat = predict_heatmap(network, normalise(scaled, invert=invert), device, tile=tile, batch_size=batch_size)
     thr = model.card.threshold if threshold is None else float(threshold)
@@ -196,6 +220,7 @@ def iter_detect(
     tile: int = DEFAULT_TILE,
     batch_size: int = 2,
     name: str = "image",
+    precision: str = "auto",
 ) -> Iterator[tuple[int, FrameResult, Sizing]]:
     """Yield (frame index, result, sizing) per frame, so GUIs and progress bars can follow along."""
     if polarity not in ("auto", "bright", "dark"):
@@ -205,10 +230,11 @@ def iter_detect(
         model = load_model(model, device)
     stack = as_frames(image, name)
     sizing = resolve_sizing(model, stack, diameter, name)
+    network = prepare_network(model, device, precision)
     for index in range(len(stack)) if frames is None else frames:
         result = detect_frame(
             model, np.asarray(stack[index]), device, threshold, sizing.scale, invert=polarity == "dark", tile=tile,
-            batch_size=batch_size, name=f"{name} frame {index}", ringed=sizing.ringed,
+            batch_size=batch_size, name=f"{name} frame {index}", ringed=sizing.ringed, network=network,
         )
         yield index, result, sizing
 

@@ -68,3 +68,36 @@ def test_lazy_tiff_stack_reads_frames_on_demand(tmp_path, tiny_model):
     eager = detect(frames, tiny_model, device="cpu", threshold=0.0, diameter=12)
     streamed = detect(lazy, tiny_model, device="cpu", threshold=0.0, diameter=12)
     assert eager.equals(streamed)
+
+
+def test_inference_network_folds_batch_norm_without_changing_the_heatmap():
+    from napari_particle_detect.prediction import prepare_network
+
+    torch.set_num_threads(2)
+    model = load_model(default_model_path("unet"))
+    image = normalise(synthesize(benchmark_config("opaque", 0.6, shape=(96, 96)), seed=5).image)
+    plain = predict_heatmap(model.network.eval(), image, "cpu")
+    folded = prepare_network(model, torch.device("cpu"), "float32")
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    assert np.abs(predict_heatmap(folded, image, "cpu") - plain).max() < 1e-4
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.network.modules())  # the model itself is untouched
+
+
+def test_bfloat16_inference_finds_the_same_centres():
+    torch.set_num_threads(2)
+    model = load_model(default_model_path("unet"))
+    sample = synthesize(benchmark_config("fluorescent", 0.6, shape=(128, 128)), seed=77)
+    full = detect(sample.image, model, device="cpu", diameter=12, precision="float32")[["y", "x"]].to_numpy()
+    half = detect(sample.image, model, device="cpu", diameter=12, precision="bfloat16")[["y", "x"]].to_numpy()
+    assert score(half, full, 0.25).f1 > 0.98
+
+
+def test_precision_choices():
+    from napari_particle_detect.devices import select_precision
+
+    cpu = torch.device("cpu")
+    assert select_precision("float32", cpu) == torch.float32
+    assert select_precision("bfloat16", cpu) == torch.bfloat16
+    assert select_precision("auto", cpu) in (torch.float32, torch.bfloat16)
+    with pytest.raises(ParticleDetectError, match="precision"):
+        select_precision("float8", cpu)
