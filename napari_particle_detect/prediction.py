@@ -196,12 +196,15 @@ def resolve_sizing(
     """The user's diameter, or one estimated from up to three frames; and whether particles are ringed."""
     if diameter is not None and diameter <= 0:
         raise ParticleDetectError(f"diameter must be positive, got {diameter}")
-    # A given diameter still needs the look (ringed or not); one frame tells it.
-    if diameter is not None:
-        picks = [len(frames) // 2]
-    else:
+    if diameter is None:
         picks = np.unique(np.linspace(0, len(frames) - 1, min(3, len(frames))).astype(int))
-    estimates = [estimate_size(check_frame(np.asarray(frames[i]), f"{name} frame {i}")) for i in picks]
+        estimates = [estimate_size(check_frame(np.asarray(frames[i]), f"{name} frame {i}")) for i in picks]
+    else:
+        # A given diameter still needs the look (ringed or not): one frame, and only the scales
+        # a core or a whole particle of that size can have.
+        middle = len(frames) // 2
+        frame = check_frame(np.asarray(frames[middle]), f"{name} frame {middle}")
+        estimates = [estimate_size(frame, 0.4 * diameter, 1.3 * diameter, scales=5)]
     ringed = 2 * sum(e.ringed for e in estimates) > len(estimates)
     if diameter is None:
         used = float(np.median([e.diameter for e in estimates]))

@@ -29,7 +29,9 @@ class SizeEstimate:
     ringed: bool  # bright-field look: a core inside an opposite-signed ring
 
 
-def estimate_size(frame: np.ndarray, min_diameter: float = 3.0, max_diameter: float = 60.0) -> SizeEstimate:
+def estimate_size(
+    frame: np.ndarray, min_diameter: float = 3.0, max_diameter: float = 60.0, scales: int = BLOB_SCALES
+) -> SizeEstimate:
     """Typical particle diameter in pixels: the blob scale, widened to the rim for ringed particles.
 
     Bright, dark and ringed particles all give a blob response, since its magnitude ignores the
@@ -38,7 +40,7 @@ def estimate_size(frame: np.ndarray, min_diameter: float = 3.0, max_diameter: fl
     extremum marks the particle's edge (as it does in the generator's bright-field look).
     """
     image = normalise(_central_crop(np.asarray(frame), ESTIMATE_CROP))
-    blob = blob_diameter(image, min_diameter, max_diameter)
+    blob = blob_diameter(image, min_diameter, max_diameter, scales)
     ring = ring_diameter(image, blob)
     return SizeEstimate(blob, False) if ring is None else SizeEstimate(ring, True)
 
@@ -48,13 +50,15 @@ def estimate_diameter(frame: np.ndarray, min_diameter: float = 3.0, max_diameter
     return estimate_size(frame, min_diameter, max_diameter).diameter
 
 
-def blob_diameter(image: np.ndarray, min_diameter: float = 3.0, max_diameter: float = 60.0) -> float:
+def blob_diameter(
+    image: np.ndarray, min_diameter: float = 3.0, max_diameter: float = 60.0, scales: int = BLOB_SCALES
+) -> float:
     """Diameter from the scale of the strongest scale-normalised Laplacian-of-Gaussian response.
 
     Summarised per scale by a high percentile (particles, not background, dominate it); the best
     scale is refined by a parabola in log-sigma and corrected for typical optical blur.
     """
-    sigmas = np.geomspace(min_diameter, max_diameter, BLOB_SCALES) / DISC_SIGMA_TO_DIAMETER
+    sigmas = np.geomspace(min_diameter, max_diameter, scales) / DISC_SIGMA_TO_DIAMETER
     strengths = []
     for sigma in sigmas:
         # Work on a reduced copy for big particles: same answer, far less time.

@@ -44,6 +44,8 @@ def test_brightfield_frame_finds_the_five_particles(model):
     assert len(reference) == 5
     assert len(found) == 5
     assert score(found[["y", "x"]].to_numpy(), reference, 3.0).tp == 5
+    given = detect(frame, model, device="cpu", diameter=17)  # the look is read even when the size is given
+    assert given.attrs["ringed"] and len(given) == 5
 
 
 def test_opaque_disc_demo_count_is_plausible(model):
