@@ -108,7 +108,10 @@ def ring_diameter(image: np.ndarray, blob: float) -> float | None:
 RING_MIN_CONTRAST = 0.4
 # Blob scale reads a ringed particle's core, at most about half its true diameter.
 RING_MAX_REACH = 2.2
+# A particle's own ring gives way to background; lobes from crowding neighbours persist.
 RING_FADE = 0.25
+# A bright-field rim is among the darkest (or brightest) things in the image; the gaps between
+# crowded plain discs average background with discs, so they sit nearer mid-grey.
 RING_EXTREME = 0.25
 
 
