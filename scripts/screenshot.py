@@ -112,6 +112,13 @@ def main() -> None:
     save(viewer, widget, app, args.out / "screenshot_napari_opaque.png", zoom=1.8, centre=(256.0, 256.0))
     viewer.close()
 
+    # 4. Real bright-field rings: the dock shows the estimated size and that particles read as ringed.
+    viewer, widget, app = open_viewer("trackpy_brightfield_3.tif", args.model)
+    detect_all(widget, app)
+    viewer.dims.set_current_step(0, 0)
+    save(viewer, widget, app, args.out / "screenshot_napari_brightfield.png")
+    viewer.close()
+
 
 if __name__ == "__main__":
     main()
