@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -121,7 +122,24 @@ class InferenceNetwork(nn.Module):
             return self.network(x).float()
 
 
+# Prepared networks per model, so detecting image after image does not fold the network again.
+_prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def prepare_network(model: DetectorModel, device: torch.device, precision: str = "auto") -> InferenceNetwork:
+    """The model's network ready for inference on ``device`` (cached while its weights are unchanged)."""
+    dtype = select_precision(precision, device)
+    # In-place training bumps the parameters' version counters, which retires a cached copy.
+    key = (str(device), dtype, tuple(p._version for p in model.network.parameters()))
+    cached = _prepared.get(model)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    network = _inference_network(model, device, dtype)
+    _prepared[model] = (key, network)
+    return network
+
+
+def _inference_network(model: DetectorModel, device: torch.device, dtype: torch.dtype) -> InferenceNetwork:
     network = copy.deepcopy(model.network).to(device).eval()
     try:
         network = fuse(network)
@@ -130,7 +148,7 @@ def prepare_network(model: DetectorModel, device: torch.device, precision: str =
     if device.type == "cpu":
         network = network.to(memory_format=torch.channels_last)
     stride = getattr(model.network, "stride", 8)
-    return InferenceNetwork(network, stride, device, select_precision(precision, device))
+    return InferenceNetwork(network, stride, device, dtype)
 
 
 def detect_frame(

@@ -101,3 +101,16 @@ def test_precision_choices():
     assert select_precision("auto", cpu) in (torch.float32, torch.bfloat16)
     with pytest.raises(ParticleDetectError, match="precision"):
         select_precision("float8", cpu)
+
+
+def test_prepared_network_is_reused_until_the_weights_change():
+    from napari_particle_detect.prediction import prepare_network
+
+    model = load_model(default_model_path("unet"))
+    cpu = torch.device("cpu")
+    first = prepare_network(model, cpu, "float32")
+    assert prepare_network(model, cpu, "float32") is first
+    assert prepare_network(model, cpu, "bfloat16") is not first
+    with torch.no_grad():
+        next(model.network.parameters()).mul_(1.0)  # in-place, as training would
+    assert prepare_network(model, cpu, "float32") is not first

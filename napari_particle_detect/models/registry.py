@@ -51,7 +51,7 @@ class ModelCard:
         return cls(**known)
 
 
-@dataclass
+@dataclass(eq=False)  # identity, not weights, makes two models the same (and keys caches)
 class DetectorModel:
     network: nn.Module
     card: ModelCard
