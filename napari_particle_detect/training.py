@@ -252,6 +252,12 @@ def train(
     )
     start_epoch, best_f1, history = 0, -1.0, []
     out = Path(out).with_suffix(".pt") if out is not None else None
+    if out is not None:
+        # Fail before any training, not at the first save an epoch later.
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ParticleDetectError(f"{out}: cannot create its folder ({error.strerror})") from error
     if resume:
         if out is None or not _state_path(out).exists():
             raise ParticleDetectError(f"nothing to resume: {out and _state_path(out)} does not exist")

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.models import load_model
 from napari_particle_detect.synthetic import benchmark_config, synthesize
 from napari_particle_detect.training import Example, TrainConfig, TrainingCancelled, load_examples, train
@@ -89,3 +90,14 @@ def test_load_examples_rescales_to_the_working_size(tmp_path):
     image, centres = given[0].prepared()
     assert image.shape == (100, 100)
     assert np.allclose(centres, (sample.centres + 0.5) * 100 / 160 - 0.5)
+
+
+def test_output_folder_is_made_and_an_unusable_one_fails_before_training(tmp_path):
+    result = train(TINY, out=tmp_path / "new" / "deeper" / "m")
+    assert result.path.exists() and result.path.with_suffix(".json").exists()
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    calls = []
+    with pytest.raises(ParticleDetectError, match="cannot create its folder"):
+        train(TINY, out=blocker / "m", progress=calls.append)
+    assert calls == []  # not one step was spent
