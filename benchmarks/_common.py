@@ -31,6 +31,18 @@ TEST_SEED_BASE = 50_000
 TUNE_SEED_BASE = 70_000
 
 
+def add_model_args(parser: argparse.ArgumentParser, resnet_default: Path | None = DEFAULT_RESNET) -> None:
+    """--unet (the shipped default model) and --resnet, the same in every script."""
+    parser.add_argument("--unet", "--model", dest="unet", type=Path, default=DEFAULT_UNET,
+                        help="the shipped default model (UNet), default weights/unet.pt")
+    if resnet_default is None:
+        parser.add_argument("--resnet", type=Path, default=None,
+                            help="also run this ResNet (no parameters and right diameter); default: skip")
+    else:
+        parser.add_argument("--resnet", type=Path, default=resnet_default,
+                            help="default weights/resnet.pt ('none' to skip)")
+
+
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     parser.add_argument("--quick", action="store_true", help="fewer and smaller images, for a smoke run")

@@ -40,9 +40,7 @@ WEIGHTS_MB_TARGET = 5.0
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--unet", "--model", dest="unet", type=Path, default=C.DEFAULT_UNET,
-                   help="the shipped default model (UNet), default weights/unet.pt")
-    p.add_argument("--resnet", type=Path, default=C.DEFAULT_RESNET, help="default weights/resnet.pt ('none' to skip)")
+    C.add_model_args(p)
     p.add_argument("--previous", type=Path, default=None, help="an older model to compare the UNet against")
     p.add_argument("--images", type=int, default=None, help="test images per cell (default 6, quick 2)")
     p.add_argument("--tune-images", type=int, default=None, help="trackpy tuning images per cell (default 2, quick 1)")

@@ -69,10 +69,7 @@ SETS = [
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--unet", "--model", dest="unet", type=Path, default=C.DEFAULT_UNET,
-                   help="the shipped default model (UNet), default weights/unet.pt")
-    p.add_argument("--resnet", type=Path, default=None,
-                   help="also run this ResNet (no parameters and right diameter); default: skip")
+    C.add_model_args(p, resnet_default=None)
     p.add_argument("--data", type=Path, default=DATA, help=f"folder with the three TIFFs (default {DATA})")
     p.add_argument("--sets", nargs="+", choices=[s.key for s in SETS], default=[s.key for s in SETS])
     p.add_argument("--diameter", nargs="+", default=[], metavar="SET=PX",

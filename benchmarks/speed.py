@@ -39,9 +39,7 @@ TRACKPY_DIAMETER = 11
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--unet", "--model", dest="unet", type=Path, default=C.DEFAULT_UNET,
-                   help="the shipped default model (UNet), default weights/unet.pt")
-    p.add_argument("--resnet", type=Path, default=C.DEFAULT_RESNET, help="default weights/resnet.pt ('none' to skip)")
+    C.add_model_args(p)
     p.add_argument("--sizes", type=int, nargs="+", default=None, help="image sides in px (default 512 2048)")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats per measurement (default 5; quick 2)")
     p.add_argument("--no-cuda", action="store_true", help="skip the GPU timings even when CUDA is available")

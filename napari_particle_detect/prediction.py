@@ -224,10 +224,9 @@ def resolve_sizing(
         frame = check_frame(np.asarray(frames[middle]), f"{name} frame {middle}")
         estimates = [estimate_size(frame, 0.4 * diameter, 1.3 * diameter, scales=5)]
     ringed = 2 * sum(e.ringed for e in estimates) > len(estimates)
-    if diameter is None:
-        used = float(np.median([e.diameter for e in estimates]))
-        return Sizing(used, scale_for_diameter(used, model.card.canonical_diameter), ringed, "estimated")
-    return Sizing(float(diameter), scale_for_diameter(diameter, model.card.canonical_diameter), ringed, "given")
+    used = float(np.median([e.diameter for e in estimates])) if diameter is None else float(diameter)
+    source = "estimated" if diameter is None else "given"
+    return Sizing(used, scale_for_diameter(used, model.card.canonical_diameter), ringed, source)
 
 
 def iter_detect(

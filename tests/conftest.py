@@ -15,3 +15,12 @@ def light_model(tmp_path_factory):
     """A real model file, trained for a few seconds; its accuracy is irrelevant."""
     torch.set_num_threads(1)
     return train(LIGHT, out=tmp_path_factory.mktemp("light-model") / "light").path
+
+
+@pytest.fixture
+def project_home(tmp_path, monkeypatch):
+    """Projects of unsaved images go under a temporary home, never the real one."""
+    torch.set_num_threads(1)
+    monkeypatch.setenv("NAPARI_PARTICLE_DETECT_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+

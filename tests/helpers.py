@@ -1,7 +1,9 @@
-"""Shared fixtures' building blocks for the engine tests."""
+"""Shared building blocks for the tests."""
 
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -16,3 +18,19 @@ def tiny_model_file(folder: Path) -> Path:
     """A real but barely trained model saved to disk (fast; its accuracy is irrelevant)."""
     torch.set_num_threads(1)
     return train(TINY, out=folder / "tiny").path
+
+
+@contextmanager
+def event_loop_ticks(interval_ms: int = 20):
+    """Times a main-thread QTimer fired while the block ran: a frozen viewer shows as a gap."""
+    from qtpy.QtCore import QTimer
+
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(interval_ms)
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start()
+    try:
+        yield ticks
+    finally:
+        timer.stop()

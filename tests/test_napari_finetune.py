@@ -5,22 +5,19 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-import torch
-from qtpy.QtCore import QTimer
 
 from napari_particle_detect._napari.widget import ParticleDetectWidget
 from napari_particle_detect.models import load_model
 from napari_particle_detect.session import FineTuneSettings, Session
 from napari_particle_detect.synthetic import benchmark_config, synthesize
 
+from helpers import event_loop_ticks
+
 TINY_TUNE = FineTuneSettings(epochs=2, steps_per_epoch=8, batch_size=2, crop=32, validation_images=1,
                              validation_size=48, threads=1)
 
 
-@pytest.fixture(autouse=True)
-def project_home(tmp_path, monkeypatch):
-    torch.set_num_threads(1)
-    monkeypatch.setenv("NAPARI_PARTICLE_DETECT_HOME", str(tmp_path / "home"))
+pytestmark = pytest.mark.usefixtures("project_home")
 
 
 @pytest.fixture
@@ -53,17 +50,12 @@ def start_fine_tune(widget, settings):
 
 def test_fine_tune_runs_in_a_worker_while_the_viewer_stays_responsive(reviewed, qtbot):
     viewer, widget = reviewed
-    ticks = []
-    timer = QTimer()
-    timer.setInterval(20)
-    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
-    timer.start()
-    started = time.monotonic()
-    # Long enough (a few seconds on 2 cores) that a frozen event loop would show.
-    start_fine_tune(widget, replace(TINY_TUNE, epochs=3, steps_per_epoch=15, batch_size=4, crop=48))
-    qtbot.waitUntil(lambda: not widget.finetune.running(), timeout=120_000)
-    elapsed = time.monotonic() - started
-    timer.stop()
+    with event_loop_ticks() as ticks:
+        started = time.monotonic()
+        # Long enough (a few seconds on 2 cores) that a frozen event loop would show.
+        start_fine_tune(widget, replace(TINY_TUNE, epochs=3, steps_per_epoch=15, batch_size=4, crop=48))
+        qtbot.waitUntil(lambda: not widget.finetune.running(), timeout=120_000)
+        elapsed = time.monotonic() - started
     print(f"training took {elapsed:.1f} s; the main-thread timer fired {len(ticks)} times "
           f"(largest gap {1000 * np.max(np.diff(ticks)):.0f} ms)")
     assert elapsed > 1.0

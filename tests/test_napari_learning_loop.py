@@ -10,7 +10,6 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from napari_particle_detect._napari.widget import ParticleDetectWidget
 from napari_particle_detect.evaluation import evaluate_frames
@@ -27,10 +26,7 @@ TUNE = FineTuneSettings(epochs=3, steps_per_epoch=40, batch_size=8, crop=64, val
                         validation_size=64, threads=1)
 
 
-@pytest.fixture(autouse=True)
-def project_home(tmp_path, monkeypatch):
-    torch.set_num_threads(1)
-    monkeypatch.setenv("NAPARI_PARTICLE_DETECT_HOME", str(tmp_path / "home"))
+pytestmark = pytest.mark.usefixtures("project_home")
 
 
 def f1_on(table: pd.DataFrame, truth: pd.DataFrame, frames: list[int]) -> float:

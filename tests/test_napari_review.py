@@ -4,21 +4,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import tifffile
-import torch
 
 from napari_particle_detect._napari.widget import ParticleDetectWidget
 from napari_particle_detect.session import Session
 from napari_particle_detect.synthetic import benchmark_config, synthesize
 
+from helpers import event_loop_ticks
+
 PLUGIN = "napari-particle-detect"
 
 
-@pytest.fixture(autouse=True)
-def project_home(tmp_path, monkeypatch):
-    """Projects of unsaved images go under a temporary home, never the real one."""
-    torch.set_num_threads(1)
-    monkeypatch.setenv("NAPARI_PARTICLE_DETECT_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
+pytestmark = pytest.mark.usefixtures("project_home")
 
 
 def assert_rings_coloured_by_source(layer):
@@ -225,22 +221,15 @@ def test_single_image_gets_2d_points(make_napari_viewer, qtbot, light_model):
 def test_large_image_is_detected_in_tiles_while_the_viewer_stays_responsive(make_napari_viewer, qtbot, light_model):
     import time
 
-    from qtpy.QtCore import QTimer
-
     viewer = make_napari_viewer()
     big = synthesize(benchmark_config("fluorescent", 0.5, (1024, 1024)), seed=7).image
     viewer.add_image(big, name="big")
     widget = make_widget(viewer, light_model)
     widget.detect.diameter_spin.setValue(12.0)
-    ticks = []
-    timer = QTimer()
-    timer.setInterval(20)
-    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
-    timer.start()
-    started = time.monotonic()
-    run_detect(widget, qtbot, scope=0)
-    elapsed = time.monotonic() - started
-    timer.stop()
+    with event_loop_ticks() as ticks:
+        started = time.monotonic()
+        run_detect(widget, qtbot, scope=0)
+        elapsed = time.monotonic() - started
     print(f"1024 x 1024 detected in {elapsed:.1f} s; timer fired {len(ticks)} times")
     layer = viewer.layers["big centres"]
     assert layer.data[:, 0].max() > 900 and layer.data[:, 1].max() > 900  # every tile was covered
