@@ -35,6 +35,7 @@ CPU_RATIO_TARGET = 3.0
 GPU_MPS_TARGET = 50.0
 DIAMETER = 12.0
 TRACKPY_DIAMETER = 11
+STACK_FRAMES = 10
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -121,6 +122,12 @@ def main(argv=None) -> int:
             run = lambda: detect(image, model=models["UNet"], device="cuda", diameter=None)  # noqa: E731
             found = len(run())
             add("UNet detect auto d", "cuda", C.median_time(run, n_rep), found)
+            # A movie pays the per-call look check (on the host) once, not once per frame.
+            stack = np.stack([image] * STACK_FRAMES)
+            run = lambda: detect(stack, model=models["UNet"], device="cuda", diameter=DIAMETER)  # noqa: E731
+            found = len(run()) // STACK_FRAMES
+            add(f"UNet detect d=12, per frame of a {STACK_FRAMES}-frame stack", "cuda",
+                C.median_time(run, n_rep) / STACK_FRAMES, found)
         print(f"  {size}x{size}: done in {time.perf_counter() - t0:.0f} s", flush=True)
 
     table = pd.DataFrame(rows)
@@ -142,8 +149,10 @@ def main(argv=None) -> int:
     if cuda:
         key = f"{max(sizes)}x{max(sizes)}"
         r = table[(table["size"] == key) & (table.method == "UNet detect d=12") & (table.device == "cuda")].iloc[0]
+        stacked = table[(table["size"] == key) & table.method.str.contains("stack") & (table.device == "cuda")].iloc[0]
         targets.append((f"GPU ({torch.cuda.get_device_name(0)}), {key}: >= {GPU_MPS_TARGET:g} MP/s",
-                        bool(r["MP/s"] >= GPU_MPS_TARGET), f"{r['MP/s']:.1f} MP/s"))
+                        bool(r["MP/s"] >= GPU_MPS_TARGET),
+                        f"{r['MP/s']:.1f} MP/s single image; {stacked['MP/s']:.1f} MP/s per frame of a stack"))
     else:
         targets.append((f"GPU: >= {GPU_MPS_TARGET:g} MP/s", None, "not measured: no CUDA device here"))
     C.print_targets(targets)

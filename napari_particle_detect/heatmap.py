@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 DEFAULT_SIGMA = 1.5
@@ -36,16 +38,25 @@ def find_peaks(heat: np.ndarray, threshold: float, min_distance: int = 2) -> np.
     """Integer (y, x) positions of local maxima above ``threshold``, at least ``min_distance`` apart."""
     size = 2 * int(min_distance) + 1
     local_max = ndimage.maximum_filter(heat, size=size, mode="constant", cval=-np.inf)
-    peaks = (heat == local_max) & (heat > threshold)
-    coords = np.argwhere(peaks)
+    return one_per_plateau(np.argwhere((heat == local_max) & (heat > threshold)))
+
+
+def one_per_plateau(coords: np.ndarray) -> np.ndarray:
+    """The first (in raster order) of each group of touching maxima, from raster-ordered ``coords``.
+
+    Two 8-connected local maxima are necessarily equal, so each connected group is one plateau
+    of a saturated heatmap; grouping the few peaks, not labelling the whole image, keeps this cheap.
+    """
+    coords = np.asarray(coords, dtype=np.intp).reshape(-1, 2)
     if len(coords) < 2:
         return coords
-    # Plateaus give several equal maxima; keep one per connected plateau.
-    labels, n = ndimage.label(peaks, structure=np.ones((3, 3)))
-    if n == len(coords):
+    pairs = cKDTree(coords).query_pairs(1.5, output_type="ndarray")
+    if len(pairs) == 0:
         return coords
-    first = ndimage.minimum_position(np.arange(peaks.size).reshape(peaks.shape), labels, range(1, n + 1))
-    return np.array(first, dtype=np.intp).reshape(-1, 2)
+    links = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(coords), len(coords)))
+    _, plateau = connected_components(links, directed=False)
+    _, first = np.unique(plateau, return_index=True)
+    return coords[np.sort(first)]
 
 
 def refine(heat: np.ndarray, peaks: np.ndarray) -> np.ndarray:
@@ -53,14 +64,12 @@ def refine(heat: np.ndarray, peaks: np.ndarray) -> np.ndarray:
     peaks = np.asarray(peaks, dtype=np.intp).reshape(-1, 2)
     if len(peaks) == 0:
         return np.zeros((0, 2))
-    # NaN outside the image: a peak on the border keeps its integer position on that axis.
-    padded = np.pad(np.log(np.clip(heat, 1e-6, None)), 1, mode="constant", constant_values=np.nan)
-    py, px = peaks[:, 0] + 1, peaks[:, 1] + 1
-    centre = padded[py, px]
+    py, px = peaks[:, 0], peaks[:, 1]
+    centre = _log_at(heat, py, px)
     offsets = []
     for dy, dx in ((1, 0), (0, 1)):
-        minus = padded[py - dy, px - dx]
-        plus = padded[py + dy, px + dx]
+        minus = _log_at(heat, py - dy, px - dx)
+        plus = _log_at(heat, py + dy, px + dx)
         curvature = minus - 2 * centre + plus
         with np.errstate(divide="ignore", invalid="ignore"):
             shift = np.where(curvature < 0, 0.5 * (minus - plus) / curvature, 0.0)
@@ -69,18 +78,29 @@ def refine(heat: np.ndarray, peaks: np.ndarray) -> np.ndarray:
     return peaks + np.stack(offsets, axis=1)
 
 
+def _log_at(heat: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """log(heat) at (y, x); NaN outside the image, so a border peak keeps its integer position on that axis."""
+    inside = (y >= 0) & (y < heat.shape[0]) & (x >= 0) & (x < heat.shape[1])
+    values = np.full(len(y), np.nan, dtype=heat.dtype)
+    values[inside] = np.log(np.clip(heat[y[inside], x[inside]], 1e-6, None))
+    return values
+
+
 def decode(
     heat: np.ndarray,
     threshold: float = 0.4,
     min_distance: int = 2,
     shadow_radius: float | None = None,
     shadow_ratio: float = 0.5,
+    peaks: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Centres (N, 2) y, x with subpixel precision and their scores (heatmap value at the peak).
 
     With ``shadow_radius``, peaks scoring below ``shadow_ratio`` of a neighbour that close go.
+    ``peaks`` are :func:`find_peaks`'s output when it was computed elsewhere (on a GPU).
     """
-    peaks = find_peaks(heat, threshold, min_distance)
+    if peaks is None:
+        peaks = find_peaks(heat, threshold, min_distance)
     scores = heat[peaks[:, 0], peaks[:, 1]] if len(peaks) else np.zeros(0, dtype=heat.dtype)
     centres, scores = refine(heat, peaks), scores.astype(np.float64)
     if shadow_radius is not None:

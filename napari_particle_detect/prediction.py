@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from torch.fx.experimental.optimization import fuse
 
+from . import device_pipeline as on_device
 from .devices import select_device, select_precision
 from .errors import ParticleDetectError
 from .heatmap import decode
@@ -57,43 +58,45 @@ def _tile_starts(length: int, window: int, step: int) -> list[int]:
 
 def predict_heatmap(
     network: nn.Module,
-    frame: np.ndarray,
+    frame: np.ndarray | torch.Tensor,
     device: torch.device | str = "cpu",
     tile: int = DEFAULT_TILE,
     batch_size: int = 2,
     margin: int = TILE_MARGIN,
-) -> np.ndarray:
+) -> np.ndarray | torch.Tensor:
     """Heatmap of one normalised frame, computed in overlapping tiles of at most ``tile`` pixels.
 
     The image border is left as it is in training (the network's own zero padding), so particles
     cut by the border look as they did in training. Inside, every tile starts on a multiple of the
     network's stride and keeps only its centre, ``margin`` away from cuts, so it sees the context
     and pooling grid a whole-image pass would: tiled and untiled agree to float precision.
+    A NumPy frame gives a NumPy heatmap; a tensor (already on ``device``) gives a tensor there.
     """
     device = torch.device(device)
+    as_numpy = isinstance(frame, np.ndarray)
+    source = torch.from_numpy(np.ascontiguousarray(frame, dtype=np.float32)) if as_numpy else frame
     stride = getattr(network, "stride", 8)
-    h, w = frame.shape
+    h, w = source.shape
     ph, pw = int(np.ceil(h / stride) * stride), int(np.ceil(w / stride) * stride)
-    pad_mode = "reflect" if min(h, w) > stride else "edge"
-    padded = np.pad(frame, ((0, ph - h), (0, pw - w)), mode=pad_mode)
+    pad_mode = "reflect" if min(h, w) > stride else "replicate"
+    padded = torch.nn.functional.pad(source[None, None], (0, pw - w, 0, ph - h), mode=pad_mode)[0, 0]
     tile = max(int(np.ceil(tile / stride) * stride), 2 * margin + stride)
     win_h, win_w = min(tile, ph), min(tile, pw)
     core = tile - 2 * margin
     core -= core % stride
     ys = _tile_starts(ph, win_h, core)
     xs = _tile_starts(pw, win_w, core)
-    out = np.zeros((ph, pw), dtype=np.float32)
-    filled = np.zeros((ph, pw), dtype=bool)
+    out = torch.zeros((ph, pw), dtype=torch.float32, device=device)
+    filled = torch.zeros((ph, pw), dtype=torch.bool, device=device)
     boxes = [(y, x) for y in ys for x in xs]
     use_channels_last = device.type == "cpu"
     with torch.inference_mode():
         for i in range(0, len(boxes), batch_size):
             chunk = boxes[i : i + batch_size]
-            batch = np.stack([padded[y : y + win_h, x : x + win_w] for y, x in chunk])[:, None]
-            tensor = torch.from_numpy(np.ascontiguousarray(batch)).to(device)
+            tensor = torch.stack([padded[y : y + win_h, x : x + win_w] for y, x in chunk])[:, None].to(device)
             if use_channels_last:
                 tensor = tensor.contiguous(memory_format=torch.channels_last)
-            pred = network(tensor)[:, 0].float().cpu().numpy()
+            pred = network(tensor)[:, 0].float()
             for (y, x), p in zip(chunk, pred):
                 # Keep the tile's interior; tiles on the image border keep their outer side too.
                 y0 = 0 if y == 0 else margin
@@ -101,10 +104,11 @@ def predict_heatmap(
                 y1 = win_h if y + win_h >= ph else win_h - margin
                 x1 = win_w if x + win_w >= pw else win_w - margin
                 region = (slice(y + y0, y + y1), slice(x + x0, x + x1))
-                todo = ~filled[region]
-                out[region][todo] = p[y0:y1, x0:x1][todo]
+                # Where tiles' interiors overlap, the first tile's value stays.
+                out[region] = torch.where(filled[region], out[region], p[y0:y1, x0:x1])
                 filled[region] = True
-    return out[:h, :w]
+    heat = out[:h, :w]
+    return heat.cpu().numpy() if as_numpy else heat
 
 
 class InferenceNetwork(nn.Module):
@@ -172,11 +176,20 @@ def detect_frame(
     device = torch.device(device)
     frame = check_frame(frame, name)
     network = prepare_network(model, device) if network is None else network
-    scaled, factors = rescale_frame(frame, scale)
-    heat = predict_heatmap(network, normalise(scaled, invert=invert), device, tile=tile, batch_size=batch_size)
     thr = model.card.threshold if threshold is None else float(threshold)
+    if not steps_on_device(device):
+        scaled, factors = rescale_frame(frame, scale)
+        heat = predict_heatmap(network, normalise(scaled, invert=invert), device, tile=tile, batch_size=batch_size)
+        peaks = None
+    else:
+        scaled, factors = on_device.rescale_frame(torch.from_numpy(frame).to(device), scale)
+        heat_on_device = predict_heatmap(
+            network, on_device.normalise(scaled, invert=invert), device, tile=tile, batch_size=batch_size
+        )
+        peaks = on_device.find_peaks(heat_on_device, thr, model.card.min_distance)
+        heat = heat_on_device.cpu().numpy()
     shadow_radius = SHADOW_REACH * model.card.canonical_diameter if ringed else None
-    centres, scores = decode(heat, thr, model.card.min_distance, shadow_radius, SHADOW_RATIO)
+    centres, scores = decode(heat, thr, model.card.min_distance, shadow_radius, SHADOW_RATIO, peaks=peaks)
     if scale != 1.0:
         centres = rescale_centres_back(centres, factors)
         inside = (
@@ -185,6 +198,11 @@ def detect_frame(
         )
         centres, scores = centres[inside], scores[inside]
     return FrameResult(centres=centres, scores=scores, heatmap=heat, scale=scale)
+
+
+def steps_on_device(device: torch.device) -> bool:
+    """Whether normalising, resampling and peak finding run on ``device`` (GPUs) or in NumPy (CPU)."""
+    return device.type != "cpu"
 
 
 def as_frames(image: np.ndarray, name: str = "image") -> np.ndarray:

@@ -139,8 +139,9 @@ def radial_profile(image: np.ndarray, centres: np.ndarray, reach: int) -> np.nda
         yy, xx = np.mgrid[y0:y1, x0:x1]
         r = np.hypot(yy - y, xx - x)
         inside = r < reach
-        np.add.at(total, r[inside].astype(int), image[y0:y1, x0:x1][inside])
-        np.add.at(count, r[inside].astype(int), 1)
+        ring = r[inside].astype(int)
+        total += np.bincount(ring, weights=image[y0:y1, x0:x1][inside], minlength=reach)
+        count += np.bincount(ring, minlength=reach)
     return total / np.maximum(count, 1)
 
 
