@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .heatmap import one_per_plateau
+from .heatmap import one_per_plateau, stencil_indices
 from .preprocessing import PERCENTILES
 
 
@@ -77,3 +77,10 @@ def find_peaks(heat: torch.Tensor, threshold: float, min_distance: int = 2) -> n
     local_max = F.max_pool2d(heat[None, None], size, stride=1, padding=int(min_distance))[0, 0]
     coords = torch.nonzero((heat == local_max) & (heat > threshold)).cpu().numpy()
     return one_per_plateau(coords)
+
+
+def stencil_values(heat: torch.Tensor, peaks: np.ndarray) -> np.ndarray:
+    """``heatmap.stencil_values`` on a tensor: only the peaks' neighbourhoods come back to the host."""
+    ys, xs, inside = stencil_indices(tuple(heat.shape), np.asarray(peaks, dtype=np.intp).reshape(-1, 2))
+    picked = heat[torch.from_numpy(ys).to(heat.device), torch.from_numpy(xs).to(heat.device)].cpu().numpy()
+    return np.where(inside, picked, np.nan).astype(picked.dtype)

@@ -50,7 +50,16 @@ def one_per_plateau(coords: np.ndarray) -> np.ndarray:
     coords = np.asarray(coords, dtype=np.intp).reshape(-1, 2)
     if len(coords) < 2:
         return coords
-    pairs = cKDTree(coords).query_pairs(1.5, output_type="ndarray")
+    # Peaks as sorted integer keys on a grid one wider than the peaks' span, so neighbours never wrap.
+    width = int(coords[:, 1].max()) + 3
+    keys = (coords[:, 0] + 1) * width + coords[:, 1] + 1
+    pairs = []
+    for dy, dx in ((0, 1), (1, -1), (1, 0), (1, 1)):
+        target = keys + dy * width + dx
+        at = np.minimum(np.searchsorted(keys, target), len(keys) - 1)
+        hit = keys[at] == target
+        pairs.append(np.stack([np.nonzero(hit)[0], at[hit]], axis=1))
+    pairs = np.concatenate(pairs)
     if len(pairs) == 0:
         return coords
     links = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(coords), len(coords)))
@@ -59,17 +68,39 @@ def one_per_plateau(coords: np.ndarray) -> np.ndarray:
     return coords[np.sort(first)]
 
 
-def refine(heat: np.ndarray, peaks: np.ndarray) -> np.ndarray:
-    """Subpixel (y, x): per-axis parabola through the log-heatmap at the peak and its neighbours."""
+# A peak and its four neighbours, in the order refine reads them: centre, -y, +y, -x, +x.
+STENCIL = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))
+
+
+def stencil_indices(shape: tuple[int, int], peaks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row and column of every STENCIL point of every peak (clipped to the image), and which are inside it."""
+    offsets = np.array(STENCIL)
+    ys = peaks[None, :, 0] + offsets[:, None, 0]
+    xs = peaks[None, :, 1] + offsets[:, None, 1]
+    inside = (ys >= 0) & (ys < shape[0]) & (xs >= 0) & (xs < shape[1])
+    return np.clip(ys, 0, shape[0] - 1), np.clip(xs, 0, shape[1] - 1), inside
+
+
+def stencil_values(heat: np.ndarray, peaks: np.ndarray) -> np.ndarray:
+    """Heatmap at each peak's STENCIL, shape (5, N); NaN outside the image."""
+    peaks = np.asarray(peaks, dtype=np.intp).reshape(-1, 2)
+    ys, xs, inside = stencil_indices(heat.shape, peaks)
+    return np.where(inside, heat[ys, xs], np.nan).astype(heat.dtype)
+
+
+def refine(peaks: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Subpixel (y, x): per-axis parabola through the log-heatmap at the peak and its neighbours.
+
+    ``values`` are :func:`stencil_values`; NaN outside the image keeps a border peak at its integer
+    position on that axis.
+    """
     peaks = np.asarray(peaks, dtype=np.intp).reshape(-1, 2)
     if len(peaks) == 0:
         return np.zeros((0, 2))
-    py, px = peaks[:, 0], peaks[:, 1]
-    centre = _log_at(heat, py, px)
+    logs = np.log(np.clip(values, 1e-6, None))
+    centre = logs[0]
     offsets = []
-    for dy, dx in ((1, 0), (0, 1)):
-        minus = _log_at(heat, py - dy, px - dx)
-        plus = _log_at(heat, py + dy, px + dx)
+    for minus, plus in ((logs[1], logs[2]), (logs[3], logs[4])):
         curvature = minus - 2 * centre + plus
         with np.errstate(divide="ignore", invalid="ignore"):
             shift = np.where(curvature < 0, 0.5 * (minus - plus) / curvature, 0.0)
@@ -78,31 +109,26 @@ def refine(heat: np.ndarray, peaks: np.ndarray) -> np.ndarray:
     return peaks + np.stack(offsets, axis=1)
 
 
-def _log_at(heat: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """log(heat) at (y, x); NaN outside the image, so a border peak keeps its integer position on that axis."""
-    inside = (y >= 0) & (y < heat.shape[0]) & (x >= 0) & (x < heat.shape[1])
-    values = np.full(len(y), np.nan, dtype=heat.dtype)
-    values[inside] = np.log(np.clip(heat[y[inside], x[inside]], 1e-6, None))
-    return values
-
-
 def decode(
     heat: np.ndarray,
     threshold: float = 0.4,
     min_distance: int = 2,
     shadow_radius: float | None = None,
     shadow_ratio: float = 0.5,
-    peaks: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Centres (N, 2) y, x with subpixel precision and their scores (heatmap value at the peak).
 
     With ``shadow_radius``, peaks scoring below ``shadow_ratio`` of a neighbour that close go.
-    ``peaks`` are :func:`find_peaks`'s output when it was computed elsewhere (on a GPU).
     """
-    if peaks is None:
-        peaks = find_peaks(heat, threshold, min_distance)
-    scores = heat[peaks[:, 0], peaks[:, 1]] if len(peaks) else np.zeros(0, dtype=heat.dtype)
-    centres, scores = refine(heat, peaks), scores.astype(np.float64)
+    peaks = find_peaks(heat, threshold, min_distance)
+    return decode_peaks(peaks, stencil_values(heat, peaks), shadow_radius, shadow_ratio)
+
+
+def decode_peaks(
+    peaks: np.ndarray, values: np.ndarray, shadow_radius: float | None = None, shadow_ratio: float = 0.5
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`decode` from peaks and their :func:`stencil_values`, wherever those were computed."""
+    centres, scores = refine(peaks, values), values[0].astype(np.float64)
     if shadow_radius is not None:
         keep = ~shadows(centres, scores, shadow_radius, shadow_ratio)
         centres, scores = centres[keep], scores[keep]

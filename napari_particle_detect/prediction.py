@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import weakref
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ from torch.fx.experimental.optimization import fuse
 from . import device_pipeline as on_device
 from .devices import select_device, select_precision
 from .errors import ParticleDetectError
-from .heatmap import decode
+from .heatmap import decode_peaks, find_peaks, stencil_values
 from .models import DetectorModel, load_model
 from .preprocessing import check_frame, normalise
 from .sizing import estimate_size, rescale_centres_back, rescale_frame, scale_for_diameter
@@ -30,14 +31,23 @@ DEFAULT_TILE = 1024
 # SHADOW_RATIO of a neighbour closer than SHADOW_REACH diameters. Overlapping pairs score alike.
 SHADOW_RATIO = 0.5
 SHADOW_REACH = 0.65
+# Devices whose convolutions run faster on channels-last tensors.
+CHANNELS_LAST_DEVICES = ("cpu", "cuda")
 
 
 @dataclass
 class FrameResult:
     centres: np.ndarray
     scores: np.ndarray
-    heatmap: np.ndarray  # in the (possibly rescaled) grid the network saw
+    raw_heatmap: np.ndarray | torch.Tensor  # a GPU's stays there until read through .heatmap
     scale: float
+
+    @property
+    def heatmap(self) -> np.ndarray:
+        """The heatmap, in the (possibly rescaled) grid the network saw."""
+        if isinstance(self.raw_heatmap, torch.Tensor):
+            self.raw_heatmap = self.raw_heatmap.cpu().numpy()
+        return self.raw_heatmap
 
 
 @dataclass(frozen=True)
@@ -89,7 +99,7 @@ def predict_heatmap(
     out = torch.zeros((ph, pw), dtype=torch.float32, device=device)
     filled = torch.zeros((ph, pw), dtype=torch.bool, device=device)
     boxes = [(y, x) for y in ys for x in xs]
-    use_channels_last = device.type == "cpu"
+    use_channels_last = device.type in CHANNELS_LAST_DEVICES
     with torch.inference_mode():
         for i in range(0, len(boxes), batch_size):
             chunk = boxes[i : i + batch_size]
@@ -149,7 +159,7 @@ def _inference_network(model: DetectorModel, device: torch.device, dtype: torch.
         network = fuse(network)
     except Exception:  # noqa: BLE001 - a network fx cannot trace still runs, just unfolded
         pass
-    if device.type == "cpu":
+    if device.type in CHANNELS_LAST_DEVICES:
         network = network.to(memory_format=torch.channels_last)
     stride = getattr(model.network, "stride", 8)
     return InferenceNetwork(network, stride, device, dtype)
@@ -165,13 +175,14 @@ def detect_frame(
     tile: int = DEFAULT_TILE,
     batch_size: int = 2,
     name: str = "image",
-    ringed: bool = False,
+    ringed: bool | Callable[[], bool] = False,
     network: nn.Module | None = None,
 ) -> FrameResult:
     """Centres (y, x, original pixel grid) and scores of one 2D frame.
 
-    ``ringed`` drops the weak responses ringed particles draw on their rims; ``network`` is the
-    model's :func:`prepare_network` output, made here when not given.
+    ``ringed`` drops the weak responses ringed particles draw on their rims (a callable is asked
+    only once the heatmap is made); ``network`` is the model's :func:`prepare_network` output,
+    made here when not given.
     """
     device = torch.device(device)
     frame = check_frame(frame, name)
@@ -180,16 +191,17 @@ def detect_frame(
     if not steps_on_device(device):
         scaled, factors = rescale_frame(frame, scale)
         heat = predict_heatmap(network, normalise(scaled, invert=invert), device, tile=tile, batch_size=batch_size)
-        peaks = None
+        peaks = find_peaks(heat, thr, model.card.min_distance)
+        values = stencil_values(heat, peaks)
     else:
         scaled, factors = on_device.rescale_frame(torch.from_numpy(frame).to(device), scale)
-        heat_on_device = predict_heatmap(
-            network, on_device.normalise(scaled, invert=invert), device, tile=tile, batch_size=batch_size
-        )
-        peaks = on_device.find_peaks(heat_on_device, thr, model.card.min_distance)
-        heat = heat_on_device.cpu().numpy()
+        heat = predict_heatmap(network, on_device.normalise(scaled, invert=invert), device, tile=tile,
+                               batch_size=batch_size)
+        peaks = on_device.find_peaks(heat, thr, model.card.min_distance)
+        values = on_device.stencil_values(heat, peaks)
+    ringed = ringed() if callable(ringed) else ringed
     shadow_radius = SHADOW_REACH * model.card.canonical_diameter if ringed else None
-    centres, scores = decode(heat, thr, model.card.min_distance, shadow_radius, SHADOW_RATIO, peaks=peaks)
+    centres, scores = decode_peaks(peaks, values, shadow_radius, SHADOW_RATIO)
     if scale != 1.0:
         centres = rescale_centres_back(centres, factors)
         inside = (
@@ -197,7 +209,7 @@ def detect_frame(
             & (centres[:, 1] >= -0.5) & (centres[:, 1] <= frame.shape[1] - 0.5)
         )
         centres, scores = centres[inside], scores[inside]
-    return FrameResult(centres=centres, scores=scores, heatmap=heat, scale=scale)
+    return FrameResult(centres=centres, scores=scores, raw_heatmap=heat, scale=scale)
 
 
 def steps_on_device(device: torch.device) -> bool:
@@ -230,21 +242,24 @@ def resolve_sizing(
     model: DetectorModel, frames: np.ndarray, diameter: float | None, name: str = "image"
 ) -> Sizing:
     """The user's diameter, or one estimated from up to three frames; and whether particles are ringed."""
-    if diameter is not None and diameter <= 0:
-        raise ParticleDetectError(f"diameter must be positive, got {diameter}")
-    if diameter is None:
-        picks = np.unique(np.linspace(0, len(frames) - 1, min(3, len(frames))).astype(int))
-        estimates = [estimate_size(check_frame(np.asarray(frames[i]), f"{name} frame {i}")) for i in picks]
-    else:
-        # A given diameter still needs the look (ringed or not): one frame, and only the scales
-        # a core or a whole particle of that size can have.
+    if diameter is not None:
         middle = len(frames) // 2
-        frame = check_frame(np.asarray(frames[middle]), f"{name} frame {middle}")
-        estimates = [estimate_size(frame, 0.4 * diameter, 1.3 * diameter, scales=5)]
+        return given_sizing(model, np.asarray(frames[middle]), diameter, f"{name} frame {middle}")
+    picks = np.unique(np.linspace(0, len(frames) - 1, min(3, len(frames))).astype(int))
+    estimates = [estimate_size(check_frame(np.asarray(frames[i]), f"{name} frame {i}")) for i in picks]
     ringed = 2 * sum(e.ringed for e in estimates) > len(estimates)
-    used = float(np.median([e.diameter for e in estimates])) if diameter is None else float(diameter)
-    source = "estimated" if diameter is None else "given"
-    return Sizing(used, scale_for_diameter(used, model.card.canonical_diameter), ringed, source)
+    used = float(np.median([e.diameter for e in estimates]))
+    return Sizing(used, scale_for_diameter(used, model.card.canonical_diameter), ringed, "estimated")
+
+
+def given_sizing(model: DetectorModel, frame: np.ndarray, diameter: float, name: str = "image") -> Sizing:
+    """Sizing for a diameter the user gave. It still needs the look (ringed or not): read from one
+    frame, over only the scales a core or a whole particle of that size can have."""
+    if diameter <= 0:
+        raise ParticleDetectError(f"diameter must be positive, got {diameter}")
+    look = estimate_size(check_frame(frame, name), 0.4 * diameter, 1.3 * diameter, scales=5)
+    return Sizing(float(diameter), scale_for_diameter(float(diameter), model.card.canonical_diameter), look.ringed,
+                  "given")
 
 
 def iter_detect(
@@ -266,15 +281,28 @@ def iter_detect(
     device = select_device(device)
     if not isinstance(model, DetectorModel):
         model = load_model(model, device)
+    if diameter is not None and diameter <= 0:
+        raise ParticleDetectError(f"diameter must be positive, got {diameter}")
     stack = as_frames(image, name)
-    sizing = resolve_sizing(model, stack, diameter, name)
     network = prepare_network(model, device, precision)
-    for index in range(len(stack)) if frames is None else frames:
-        result = detect_frame(
-            model, np.asarray(stack[index]), device, threshold, sizing.scale, invert=polarity == "dark", tile=tile,
-            batch_size=batch_size, name=f"{name} frame {index}", ringed=sizing.ringed, network=network,
-        )
-        yield index, result, sizing
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        if diameter is None:
+            sizing = pool.submit(resolve_sizing, model, stack, None, name)
+            scale = sizing.result().scale
+        else:
+            # A given diameter fixes the scale; the look (ringed or not) is needed only when
+            # decoding, so it is worked out on the host while the first frame is in the network.
+            # Its frame is read here: a lazy stack's file must not be read from two threads at once.
+            middle = len(stack) // 2
+            sizing = pool.submit(given_sizing, model, np.asarray(stack[middle]), diameter, f"{name} frame {middle}")
+            scale = scale_for_diameter(diameter, model.card.canonical_diameter)
+        for index in range(len(stack)) if frames is None else frames:
+            result = detect_frame(
+                model, np.asarray(stack[index]), device, threshold, scale, invert=polarity == "dark", tile=tile,
+                batch_size=batch_size, name=f"{name} frame {index}", ringed=lambda: sizing.result().ringed,
+                network=network,
+            )
+            yield index, result, sizing.result()
 
 
 def detect(

@@ -18,8 +18,9 @@ def check_frame(frame: np.ndarray, name: str = "image") -> np.ndarray:
         raise ParticleDetectError(f"{name}: image is too small ({frame.shape}); need at least 8x8 pixels")
     if not (np.issubdtype(frame.dtype, np.number) or frame.dtype == bool) or np.iscomplexobj(frame):
         raise ParticleDetectError(f"{name}: unsupported pixel type {frame.dtype}")
+    floating = np.issubdtype(frame.dtype, np.floating)
     frame = frame.astype(np.float32, copy=False)
-    if not np.all(np.isfinite(frame)):
+    if floating and not np.all(np.isfinite(frame)):
         raise ParticleDetectError(f"{name}: image contains NaN or infinite values")
     if float(frame.max()) == float(frame.min()):
         raise ParticleDetectError(f"{name}: image is constant (every pixel is {frame.flat[0]:g}); nothing to detect")
