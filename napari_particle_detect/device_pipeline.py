@@ -27,7 +27,7 @@ def percentiles(values: torch.Tensor, qs: tuple[float, ...]) -> list[float]:
     positions = [last * q / 100.0 for q in qs]
     lows = [int(math.floor(p)) for p in positions]
     index = torch.tensor([i for lo in lows for i in (lo, min(lo + 1, last))], device=ordered.device)
-    picked = ordered[index].double().tolist()
+    picked = ordered[index].cpu().double().tolist()  # float64 on the host: MPS has none
     return [a + (b - a) * (p - lo) for a, b, p, lo in zip(picked[0::2], picked[1::2], positions, lows)]
 
 
