@@ -269,9 +269,10 @@ def perturb(frame: np.ndarray, kind: str, rng: np.random.Generator) -> tuple[np.
     return ndimage.gaussian_filter(frame, 0.5), 0.0
 
 
-def self_agreement(ds: DataSet, stack, model: DetectorModel, reference, ours: Run) -> pd.DataFrame:
-    """How well trackpy's reference, and our default, agree with themselves on the same frames
-    after each perturbation: the ceiling any other detector can reach against the reference."""
+def self_agreement(ds: DataSet, stack, model: DetectorModel, reference, ours: dict[str, Run]) -> pd.DataFrame:
+    """How well trackpy's reference, and our runs (name -> run, diameter as used there), agree with
+    themselves on the same frames after each perturbation. trackpy's is the ceiling any other
+    detector can reach against the reference."""
     frames = list(range(min(STABILITY_FRAMES, len(stack))))
     rng = np.random.default_rng(0)
     rows = {}
@@ -279,15 +280,19 @@ def self_agreement(ds: DataSet, stack, model: DetectorModel, reference, ours: Ru
         changed = [perturb(stack[i], kind, rng) for i in frames]
         images = np.stack([image for image, _ in changed])
         offset = changed[0][1]
-        theirs, mine = C.Counts(), C.Counts()
-        again = run_detect(model, images, None, list(range(len(frames))))
+        theirs = C.Counts()
         for k, i in enumerate(frames):
             found = ds.reference.centres(images[k]) + offset
             theirs += C.score_counts(found, reference[i][["y", "x"]].to_numpy(), TOLERANCE)
-            mine += C.score_counts(again.centres[k] + offset, ours.centres[i], TOLERANCE)
         rows[kind] = {"trackpy vs its reference F1": f"{theirs.f1:.3f}",
-                      "(P / R)": f"{theirs.precision:.3f} / {theirs.recall:.3f}",
-                      "ours (no parameters) vs ours F1": f"{mine.f1:.3f}"}
+                      "(P / R)": f"{theirs.precision:.3f} / {theirs.recall:.3f}"}
+        for name, run in ours.items():
+            diameter = None if name == "no parameters" else run.diameter
+            again = run_detect(model, images, diameter, list(range(len(frames))))
+            mine = C.Counts()
+            for k, i in enumerate(frames):
+                mine += C.score_counts(again.centres[k] + offset, run.centres[i], TOLERANCE)
+            rows[kind][f"ours ({name}) vs ours F1"] = f"{mine.f1:.3f}"
     return pd.DataFrame(rows).T.rename_axis(f"{ds.key}, frames 0-{frames[-1]}")
 
 
@@ -424,7 +429,8 @@ def main(argv=None) -> int:
 
         stability = None
         if reference is not None and not args.quick:
-            stability = self_agreement(ds, stack, unet, reference, runs["no parameters"])
+            stability = self_agreement(ds, stack, unet, reference,
+                                       {k: runs[k] for k in ("no parameters", f"diameter {right_d:.1f}")})
             C.print_table(stability, f"{ds.key}: self-agreement after changes that move no particle (F1 at "
                                      f"{TOLERANCE:g} px against the unchanged frames' result)")
             sys.stdout.flush()
