@@ -57,8 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--validate", nargs="+", type=Path, default=[], metavar="DATA",
                        help="annotated pairs or folders used only for validation (which epoch is kept, threshold)")
     train.add_argument("--diameter", type=_positive_float, default=None,
-                       help="particle diameter in px in DATA (default: estimated per file); examples are "
-                            "rescaled to the model's working size, as detect does")
+                       help="particle diameter in px as it appears in DATA (default: estimated per file); "
+                            "examples are rescaled to the model's working size, as detect does")
     train.add_argument("--resume", action="store_true", help="continue an interrupted run writing to --output")
     train.add_argument("--synthetic-fraction", type=float, default=0.5,
                        help="share of synthetic images in each batch when DATA is given")
@@ -76,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="auto: bfloat16 on CPUs that compute it natively, else float32")
     detect.add_argument("--threshold", type=float, default=None, help="heatmap threshold (default: the model's)")
     detect.add_argument("--diameter", type=_positive_float, default=None,
-                        help="particle diameter in pixels (default: estimated from the image)")
+                        help="particle diameter in pixels as it appears in the image, like trackpy's diameter "
+                             "(default: estimated from the image); for particles near the optics' resolution "
+                             "the blob's size, not the physical size")
     detect.add_argument("--polarity", choices=("auto", "bright", "dark"), default="auto")
     detect.add_argument("--overlay", type=Path, default=None, help="PNG of the first frame with centres drawn")
     detect.add_argument("--tile", type=int, default=1024, help="tile size in pixels (bounds memory)")

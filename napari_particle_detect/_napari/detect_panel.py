@@ -62,7 +62,10 @@ class DetectPanel(QGroupBox):
         self.diameter_spin.setDecimals(1)
         self.diameter_spin.setSuffix(" px")
         self.diameter_spin.setSpecialValueText("auto")
-        self.diameter_spin.setToolTip("Typical particle diameter; 'auto' estimates it from the image")
+        self.diameter_spin.setToolTip(
+            "Typical particle diameter as it appears in the image (for particles near the optics' resolution, "
+            "the blob's size, not the physical size); 'auto' estimates it from the image"
+        )
         self.diameter_spin.setMinimumWidth(120)
         self.estimate_label = QLabel("")
         self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
