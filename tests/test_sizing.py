@@ -64,3 +64,27 @@ def test_real_bright_field_diameter_is_the_dark_ring():
     # Measured by hand from the mean radial profile: the dark ring's minimum is at 8.5 px.
     frame = tifffile.imread(Path(__file__).resolve().parents[1] / "sample_data" / "trackpy_brightfield_3.tif")[0]
     assert abs(estimate_diameter(frame) / 17.0 - 1) < 0.1
+
+
+@pytest.mark.parametrize("area_fraction, seed", [(0.3, 300), (0.5, 300), (0.5, 301)])
+def test_crowded_bright_field_is_still_read_as_ringed(area_fraction, seed):
+    # Crowded, the bright cores sit below the background grey; the rims still cross it.
+    from dataclasses import replace
+
+    from napari_particle_detect.sizing import estimate_size
+    from napari_particle_detect.synthetic import benchmark_config, synthesize
+
+    config = replace(benchmark_config("fluorescent", area_fraction, radius=8.0), look="brightfield")
+    estimate = estimate_size(synthesize(config, seed=seed).image)
+    assert estimate.ringed
+    assert abs(estimate.diameter / 16.0 - 1) < 0.15, estimate
+
+
+def test_gaps_between_crowded_dark_discs_are_not_a_ring():
+    # The bright gaps between dark discs reach the background but not beyond it.
+    from napari_particle_detect.sizing import estimate_size
+    from napari_particle_detect.synthetic import benchmark_config, synthesize
+
+    estimate = estimate_size(synthesize(benchmark_config("opaque", 0.6, shape=(384, 384)), seed=7).image)
+    assert not estimate.ringed
+    assert abs(estimate.diameter / 12.0 - 1) < 0.15, estimate
