@@ -50,6 +50,8 @@ def one_per_plateau(coords: np.ndarray) -> np.ndarray:
     coords = np.asarray(coords, dtype=np.intp).reshape(-1, 2)
     if len(coords) < 2:
         return coords
+    if len(coords) > PLATEAU_LABEL_ABOVE:
+        return _first_of_each_plateau_labelled(coords)
     # Peaks as sorted integer keys on a grid one wider than the peaks' span, so neighbours never wrap.
     width = int(coords[:, 1].max()) + 3
     keys = (coords[:, 0] + 1) * width + coords[:, 1] + 1
@@ -65,6 +67,20 @@ def one_per_plateau(coords: np.ndarray) -> np.ndarray:
     links = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(coords), len(coords)))
     _, plateau = connected_components(links, directed=False)
     _, first = np.unique(plateau, return_index=True)
+    return coords[np.sort(first)]
+
+
+# Past this many peaks (a heatmap above threshold nearly everywhere), labelling a mask of them
+# is cheaper than linking them pairwise.
+PLATEAU_LABEL_ABOVE = 50_000
+
+
+def _first_of_each_plateau_labelled(coords: np.ndarray) -> np.ndarray:
+    origin = coords.min(axis=0)
+    mask = np.zeros(tuple(coords.max(axis=0) - origin + 1), dtype=bool)
+    mask[tuple((coords - origin).T)] = True
+    labels, _ = ndimage.label(mask, structure=np.ones((3, 3)))
+    _, first = np.unique(labels[tuple((coords - origin).T)], return_index=True)
     return coords[np.sort(first)]
 
 
@@ -85,7 +101,7 @@ def stencil_values(heat: np.ndarray, peaks: np.ndarray) -> np.ndarray:
     """Heatmap at each peak's STENCIL, shape (5, N); NaN outside the image."""
     peaks = np.asarray(peaks, dtype=np.intp).reshape(-1, 2)
     ys, xs, inside = stencil_indices(heat.shape, peaks)
-    return np.where(inside, heat[ys, xs], np.nan).astype(heat.dtype)
+    return np.where(inside, heat[ys, xs], np.nan).astype(np.result_type(heat.dtype, np.float32))
 
 
 def refine(peaks: np.ndarray, values: np.ndarray) -> np.ndarray:

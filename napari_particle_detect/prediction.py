@@ -194,7 +194,9 @@ def detect_frame(
         peaks = find_peaks(heat, thr, model.card.min_distance)
         values = stencil_values(heat, peaks)
     else:
-        scaled, factors = on_device.rescale_frame(torch.from_numpy(frame).to(device), scale)
+        # torch takes neither negative strides (flipped views) nor read-only memory (memory-mapped files).
+        host = np.require(frame, dtype=np.float32, requirements=("C", "W"))
+        scaled, factors = on_device.rescale_frame(torch.from_numpy(host).to(device), scale)
         heat = predict_heatmap(network, on_device.normalise(scaled, invert=invert), device, tile=tile,
                                batch_size=batch_size)
         peaks = on_device.find_peaks(heat, thr, model.card.min_distance)

@@ -63,7 +63,7 @@ def blob_diameter(
     """
     sigmas = np.geomspace(min_diameter, max_diameter, scales) / DISC_SIGMA_TO_DIAMETER
     # SciPy's filters release the GIL, so the scales run side by side on the host's cores.
-    with ThreadPoolExecutor(max_workers=max(1, min(len(sigmas), os.cpu_count() or 1))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(len(sigmas), _usable_cores()))) as pool:
         strengths = np.asarray(list(pool.map(partial(_blob_strength, image), sigmas)))
     best = int(np.argmax(strengths))
     log_s = np.log(sigmas)
@@ -74,6 +74,14 @@ def blob_diameter(
         sigma = float(sigmas[best])
     apparent = sigma * DISC_SIGMA_TO_DIAMETER
     return float(np.sqrt(max(apparent**2 - 8 * TYPICAL_PSF_SIGMA**2, (0.75 * apparent) ** 2)))
+
+
+def _usable_cores() -> int:
+    """Cores this process may run on (affinity and container limits included where the OS says)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 def _blob_strength(image: np.ndarray, sigma: float) -> float:

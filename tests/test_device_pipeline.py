@@ -76,3 +76,16 @@ def test_detect_with_steps_on_the_device_finds_the_same_centres(image, monkeypat
     matched = score(found[["y", "x"]].to_numpy(), expected[["y", "x"]].to_numpy(), tolerance=0.002)
     assert matched.tp == len(expected) == len(found)
     assert np.abs(np.sort(found.score.to_numpy()) - np.sort(expected.score.to_numpy())).max() < 1e-4
+
+
+def test_flipped_and_read_only_frames_go_to_the_device(image, monkeypatch):
+    torch.set_num_threads(1)
+    model = load_model(default_model_path("unet"))
+    flipped = image[::-1]  # a view with a negative stride
+    read_only = image.copy()
+    read_only.setflags(write=False)  # as a memory-mapped TIFF is
+    expected = prediction.detect(flipped, model, device="cpu", precision="float32", diameter=11.0)
+    monkeypatch.setattr(prediction, "steps_on_device", lambda device: True)
+    found = prediction.detect(flipped, model, device="cpu", precision="float32", diameter=11.0)
+    assert score(found[["y", "x"]].to_numpy(), expected[["y", "x"]].to_numpy(), tolerance=0.002).tp == len(expected)
+    assert len(prediction.detect(read_only, model, device="cpu", precision="float32", diameter=11.0)) > 50

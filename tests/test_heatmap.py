@@ -49,3 +49,22 @@ def test_weak_shadow_beside_a_strong_peak_is_dropped_but_a_real_pair_is_kept():
     assert len(found) == 3
     assert np.abs(found - np.array([[20, 20], [20, 25], [20, 60]])).max() < 0.3
     assert np.all(scores > 0.9)
+
+
+def test_integer_heatmap_border_peak_keeps_its_integer_position():
+    heat = np.zeros((30, 40), dtype=np.uint8)
+    heat[0, 20], heat[1, 20], heat[0, 19], heat[0, 21] = 200, 100, 60, 120
+    found, scores = decode(heat, threshold=50)
+    assert found[0, 0] == 0.0 and 20 < found[0, 1] < 20.5
+    assert scores[0] == 200
+
+
+def test_plateaus_by_labelling_and_by_linking_agree(monkeypatch):
+    from napari_particle_detect import heatmap
+
+    rng = np.random.default_rng(2)
+    coords = np.argwhere(rng.random((80, 90)) > 0.7)
+    linked = heatmap.one_per_plateau(coords)
+    monkeypatch.setattr(heatmap, "PLATEAU_LABEL_ABOVE", 0)
+    assert np.array_equal(heatmap.one_per_plateau(coords), linked)
+    assert np.array_equal(heatmap.one_per_plateau(coords + [5, 7]), linked + [5, 7])
