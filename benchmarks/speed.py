@@ -29,7 +29,7 @@ import _common as C  # noqa: E402
 
 from napari_particle_detect import synthetic  # noqa: E402
 from napari_particle_detect.devices import select_precision  # noqa: E402
-from napari_particle_detect.prediction import detect  # noqa: E402
+from napari_particle_detect.prediction import DEFAULT_TILE, TILE_MARGIN, detect  # noqa: E402
 
 CPU_RATIO_TARGET = 3.0
 GPU_MPS_TARGET = 50.0
@@ -94,10 +94,10 @@ def main(argv=None) -> int:
             add(f"{name} detect d=12", "cpu",
                 C.median_time(lambda: detect(image, model=model, device="cpu", diameter=DIAMETER), n_rep, warmup=0),
                 found)
-        # Not the default: one tile for the whole image (the default 512 px tile plus its 48 px
-        # margins makes a 512 px image four overlapping tiles). Shown to size that overhead.
-        big_tile = min(2 ** int(np.ceil(np.log2(size + 2 * 48))), 4096)
-        if big_tile > 512:
+        # Not the default: one tile for the whole image, where the default tile is smaller than
+        # the image plus its margins. Shown to size the overlap the default tiling costs.
+        big_tile = min(2 ** int(np.ceil(np.log2(size + 2 * TILE_MARGIN))), 4096)
+        if big_tile > DEFAULT_TILE:
             found = len(detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER, tile=big_tile))
             add(f"UNet detect d=12 tile={big_tile} (not default)", "cpu",
                 C.median_time(lambda: detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER,
