@@ -18,7 +18,7 @@ from . import device_pipeline as on_device
 from .devices import select_device, select_precision
 from .errors import ParticleDetectError
 from .heatmap import decode_peaks, find_peaks, stencil_values
-from .models import DetectorModel, load_model
+from .models import DetectorModel, load_model_cached
 from .preprocessing import check_frame, normalise
 from .sizing import estimate_size, rescale_centres_back, rescale_frame, scale_for_diameter
 
@@ -282,7 +282,7 @@ def iter_detect(
         raise ParticleDetectError(f"polarity must be auto, bright or dark, got {polarity!r}")
     device = select_device(device)
     if not isinstance(model, DetectorModel):
-        model = load_model(model, device)
+        model = load_model_cached(model, device)
     if diameter is not None and diameter <= 0:
         raise ParticleDetectError(f"diameter must be positive, got {diameter}")
     stack = as_frames(image, name)

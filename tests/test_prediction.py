@@ -114,3 +114,29 @@ def test_prepared_network_is_reused_until_the_weights_change():
     with torch.no_grad():
         next(model.network.parameters()).mul_(1.0)  # in-place, as training would
     assert prepare_network(model, cpu, "float32") is not first
+
+
+def test_a_model_named_by_path_is_loaded_once_while_its_files_are_unchanged(tmp_path, monkeypatch):
+    import os
+    import shutil
+
+    from napari_particle_detect.models import registry
+
+    torch.set_num_threads(1)
+    source = tiny_model_file(tmp_path / "train")
+    shutil.copy(source, tmp_path / "m.pt")
+    shutil.copy(source.with_suffix(".json"), tmp_path / "m.json")
+    loads = []
+    real_load = registry.load_model
+    monkeypatch.setattr(registry, "load_model", lambda *a, **k: loads.append(a) or real_load(*a, **k))
+    image = synthesize(benchmark_config("fluorescent", 0.3, shape=(64, 64)), seed=4).image
+    first = detect(image, model=tmp_path / "m", device="cpu", diameter=12.0)
+    again = detect(image, model=str(tmp_path / "m.pt"), device="cpu", diameter=12.0)
+    assert len(loads) == 1
+    assert first[["y", "x"]].equals(again[["y", "x"]])
+    stat = os.stat(tmp_path / "m.pt")
+    os.utime(tmp_path / "m.pt", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # rewritten
+    detect(image, model=tmp_path / "m", device="cpu", diameter=12.0)
+    assert len(loads) == 2
+    with pytest.raises(ParticleDetectError, match="not found"):
+        detect(image, model=tmp_path / "missing", device="cpu", diameter=12.0)
