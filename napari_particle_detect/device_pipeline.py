@@ -16,8 +16,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .heatmap import one_per_plateau, stencil_indices
+from .heatmap import one_per_plateau, outside_as_nan, stencil_indices
 from .preprocessing import PERCENTILES
+from .sizing import resampled_shape, shrink_blur
 
 
 def percentiles(values: torch.Tensor, qs: tuple[float, ...]) -> list[float]:
@@ -63,9 +64,8 @@ def rescale_frame(frame: torch.Tensor, factor: float) -> tuple[torch.Tensor, np.
     if factor == 1.0:
         return frame, np.ones(2)
     if factor < 1.0:
-        frame = gaussian_filter(frame, 0.5 * (1.0 / factor - 1.0) ** 0.5 + 1e-3)
-    out_shape = tuple(max(1, int(round(s * factor))) for s in frame.shape)
-    zoom = np.array([o / s for o, s in zip(out_shape, frame.shape)])
+        frame = gaussian_filter(frame, shrink_blur(factor))
+    out_shape, zoom = resampled_shape(tuple(frame.shape), factor)
     scaled = F.interpolate(frame[None, None], size=out_shape, mode="bilinear", align_corners=False)[0, 0]
     return scaled, zoom
 
@@ -83,4 +83,4 @@ def stencil_values(heat: torch.Tensor, peaks: np.ndarray) -> np.ndarray:
     """``heatmap.stencil_values`` on a tensor: only the peaks' neighbourhoods come back to the host."""
     ys, xs, inside = stencil_indices(tuple(heat.shape), np.asarray(peaks, dtype=np.intp).reshape(-1, 2))
     picked = heat[torch.from_numpy(ys).to(heat.device), torch.from_numpy(xs).to(heat.device)].cpu().numpy()
-    return np.where(inside, picked, np.nan).astype(picked.dtype)
+    return outside_as_nan(picked, inside)

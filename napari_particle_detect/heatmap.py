@@ -101,7 +101,12 @@ def stencil_values(heat: np.ndarray, peaks: np.ndarray) -> np.ndarray:
     """Heatmap at each peak's STENCIL, shape (5, N); NaN outside the image."""
     peaks = np.asarray(peaks, dtype=np.intp).reshape(-1, 2)
     ys, xs, inside = stencil_indices(heat.shape, peaks)
-    return np.where(inside, heat[ys, xs], np.nan).astype(np.result_type(heat.dtype, np.float32))
+    return outside_as_nan(heat[ys, xs], inside)
+
+
+def outside_as_nan(values: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """Stencil values with the points outside the image set to NaN (a float type kept or made)."""
+    return np.where(inside, values, np.nan).astype(np.result_type(values.dtype, np.float32))
 
 
 def refine(peaks: np.ndarray, values: np.ndarray) -> np.ndarray:

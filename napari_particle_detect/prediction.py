@@ -254,11 +254,15 @@ def resolve_sizing(
     return Sizing(used, scale_for_diameter(used, model.card.canonical_diameter), ringed, "estimated")
 
 
+def check_diameter(diameter: float) -> None:
+    if diameter <= 0:
+        raise ParticleDetectError(f"diameter must be positive, got {diameter}")
+
+
 def given_sizing(model: DetectorModel, frame: np.ndarray, diameter: float, name: str = "image") -> Sizing:
     """Sizing for a diameter the user gave. It still needs the look (ringed or not): read from one
     frame, over only the scales a core or a whole particle of that size can have."""
-    if diameter <= 0:
-        raise ParticleDetectError(f"diameter must be positive, got {diameter}")
+    check_diameter(diameter)
     look = estimate_size(check_frame(frame, name), 0.4 * diameter, 1.3 * diameter, scales=5)
     return Sizing(float(diameter), scale_for_diameter(float(diameter), model.card.canonical_diameter), look.ringed,
                   "given")
@@ -283,8 +287,8 @@ def iter_detect(
     device = select_device(device)
     if not isinstance(model, DetectorModel):
         model = load_model_cached(model, device)
-    if diameter is not None and diameter <= 0:
-        raise ParticleDetectError(f"diameter must be positive, got {diameter}")
+    if diameter is not None:
+        check_diameter(diameter)  # here, since the scale is taken from it before the look check ends
     stack = as_frames(image, name)
     network = prepare_network(model, device, precision)
     with ThreadPoolExecutor(max_workers=1) as pool:

@@ -208,11 +208,21 @@ def rescale_frame(frame: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndar
     if factor == 1.0:
         return frame, np.ones(2)
     if factor < 1.0:
-        frame = ndimage.gaussian_filter(frame, 0.5 * (1.0 / factor - 1.0) ** 0.5 + 1e-3)
-    out_shape = tuple(max(1, int(round(s * factor))) for s in frame.shape)
-    zoom = np.array([o / s for o, s in zip(out_shape, frame.shape)])
+        frame = ndimage.gaussian_filter(frame, shrink_blur(factor))
+    _, zoom = resampled_shape(frame.shape, factor)
     scaled = ndimage.zoom(frame, zoom, order=1, mode="nearest", grid_mode=True).astype(np.float32)
     return scaled, zoom
+
+
+def shrink_blur(factor: float) -> float:
+    """Gaussian sigma (px) that keeps a shrink by ``factor`` < 1 from aliasing."""
+    return 0.5 * (1.0 / factor - 1.0) ** 0.5 + 1e-3
+
+
+def resampled_shape(shape: tuple[int, ...], factor: float) -> tuple[tuple[int, ...], np.ndarray]:
+    """Whole-pixel output shape of a resample by ``factor``, and the per-axis factors that gives."""
+    out_shape = tuple(max(1, int(round(s * factor))) for s in shape)
+    return out_shape, np.array([o / s for o, s in zip(out_shape, shape)])
 
 
 def rescale_centres(centres: np.ndarray, factors: float | np.ndarray) -> np.ndarray:
