@@ -16,10 +16,11 @@ from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "sample_data"
 SCRATCH = Path(tempfile.mkdtemp(prefix="particle-detect-screens-"))
 os.environ["NAPARI_PARTICLE_DETECT_HOME"] = str(SCRATCH)
 os.environ["NAPARI_CONFIG"] = str(SCRATCH / "napari-settings.yaml")
+
+from napari_particle_detect.shipped import SAMPLE_DATA_DIR as SAMPLES  # noqa: E402  (after the settings paths)
 
 
 def settle(app, seconds: float = 1.0) -> None:
