@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 OUT := out/demo
 SAMPLES := napari_particle_detect/sample_data
 
-.PHONY: setup demo test xvfb screenshots
+.PHONY: setup demo test xvfb screenshots check-wheel
 
 setup: $(STAMP)
 
@@ -43,3 +43,8 @@ test: $(STAMP) xvfb
 
 screenshots: $(STAMP) xvfb
 	xvfb-run -a $(BIN)/python scripts/screenshot.py
+
+# The wheel as users install it: built, installed into a fresh environment that cannot see this
+# checkout, then detect, the plugin's samples and its dock, run from outside the checkout.
+check-wheel:
+	PYTHON=$(PYTHON) scripts/check_wheel.sh
