@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--tolerance", type=_positive_float, default=3.0, help="match radius in pixels")
     evaluate.add_argument("--plot", type=Path, default=None, help="PNG with F1 vs tolerance and error histogram")
     evaluate.add_argument("--json", action="store_true", help="print the pooled scores as JSON")
+
+    gui = sub.add_parser("gui", help="open napari with the Particle detection dock and these images")
+    gui.add_argument("images", nargs="*", type=Path, help="images or stacks (napari's readers) and centre CSVs")
     return parser
 
 
@@ -228,7 +231,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"synth": cmd_synth, "train": cmd_train, "detect": cmd_detect, "evaluate": cmd_evaluate}
+def cmd_gui(args: argparse.Namespace) -> int:
+    from .gui import run
+
+    return run(args.images)
+
+
+COMMANDS = {"synth": cmd_synth, "train": cmd_train, "detect": cmd_detect, "evaluate": cmd_evaluate, "gui": cmd_gui}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,12 +17,11 @@ from torch import nn
 
 from ..errors import ParticleDetectError
 from ..io import atomic_write_bytes
+from ..shipped import WEIGHTS_DIR
 from .resnet import ResNetHeatmap
 from .unet import UNet
 
 ARCHITECTURES: dict[str, type[nn.Module]] = {"unet": UNet, "resnet": ResNetHeatmap}
-WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
-PACKAGED_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 
 
 @dataclass
@@ -69,11 +68,10 @@ def build_network(card: ModelCard) -> nn.Module:
 
 
 def default_model_path(architecture: str = "unet") -> Path:
-    """The shipped weights: the repository's ``weights/`` or, when installed, the package copy."""
-    for folder in (WEIGHTS_DIR, PACKAGED_WEIGHTS_DIR):
-        candidate = folder / f"{architecture}.pt"
-        if candidate.exists():
-            return candidate
+    """The shipped weights, ``napari_particle_detect/weights/ARCHITECTURE.pt`` (package data)."""
+    candidate = WEIGHTS_DIR / f"{architecture}.pt"
+    if candidate.exists():
+        return candidate
     raise ParticleDetectError(f"no shipped weights for {architecture!r} in {WEIGHTS_DIR}")
 
 
