@@ -60,6 +60,22 @@ def _open_lazy_tiff(path: Path):
     return LazyTiffStack(path, tif, series.shape[0], tuple(series.shape[1:]), series.dtype)
 
 
+def _read_tiff(path: Path) -> np.ndarray:
+    """The TIFF's one image or stack; pages saved one by one (several series) are stacked when they agree."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        series = list(tif.series)
+        if len(series) <= 1:
+            return tif.asarray()
+        shapes = [tuple(s.shape) for s in series]
+        if len(set(shapes)) > 1:
+            listed = ", ".join("x".join(map(str, shape)) for shape in shapes[:4]) + (", ..." if len(shapes) > 4 else "")
+            raise ParticleDetectError(f"{path}: its {len(shapes)} images differ in shape ({listed}); "
+                                      "save the frames as one stack of equal size")
+        return np.stack([s.asarray() for s in series])
+
+
 def read_image(path: str | Path, lazy: bool = False) -> np.ndarray | LazyTiffStack:
     """A 2D image or a T/Z stack; every failure is one clear ParticleDetectError.
 
@@ -79,7 +95,7 @@ def read_image(path: str | Path, lazy: bool = False) -> np.ndarray | LazyTiffSta
             stack = _open_lazy_tiff(path) if lazy else None
             if stack is not None:
                 return stack
-            data = tifffile.imread(path)
+            data = _read_tiff(path)
         elif suffix in (".png", ".jpg", ".jpeg"):
             import imageio.v3 as iio
 
@@ -126,11 +142,16 @@ def read_centres(path: str | Path) -> pd.DataFrame:
         table[column] = pd.to_numeric(table[column], errors="coerce")
     if table[["y", "x"]].isna().any().any():
         raise ParticleDetectError(f"{path}: y/x columns contain non-numeric or missing values")
+    if not np.isfinite(table[["y", "x"]].to_numpy(float)).all():
+        raise ParticleDetectError(f"{path}: y/x columns contain infinite values")
     if "frame" in table.columns:
-        table["frame"] = pd.to_numeric(table["frame"], errors="coerce")
-        if table["frame"].isna().any():
+        frames = pd.to_numeric(table["frame"], errors="coerce")
+        if frames.isna().any():
             raise ParticleDetectError(f"{path}: frame column contains non-numeric values")
-        table["frame"] = table["frame"].astype(int)
+        bad = frames[(frames < 0) | (frames != np.round(frames)) | ~np.isfinite(frames)]
+        if len(bad):
+            raise ParticleDetectError(f"{path}: frame numbers must be whole numbers from 0 (got {bad.iloc[0]:g})")
+        table["frame"] = frames.astype(np.int64)
     return table
 
 
@@ -157,7 +178,22 @@ def atomic_write_bytes(path: str | Path, writer: Callable[[BinaryIO], object]) -
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    fsync_directory(path.parent)  # the rename itself survives a power cut only once its folder is synced
     return path
+
+
+def fsync_directory(folder: str | Path) -> None:
+    """Flush a folder's entries (renames, new files) to disk; a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on folders; the file itself is already synced
+    finally:
+        os.close(fd)
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
