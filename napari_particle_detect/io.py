@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -207,3 +209,39 @@ def write_centres(table: pd.DataFrame, path: str | Path, float_format: str = "%.
     first = [c for c in ("frame", "y", "x", "score") if c in table.columns]
     ordered = table[first + [c for c in table.columns if c not in first]]
     return atomic_write_text(path, ordered.to_csv(index=False, float_format=float_format))
+
+
+def save_figure(fig, path: str | Path, **kwargs) -> Path:
+    """Save a matplotlib figure atomically, in the format its suffix names (PNG without one)."""
+    path = Path(path)
+    kind = path.suffix.lower().lstrip(".") or "png"
+    return atomic_write_bytes(path, lambda handle: fig.savefig(handle, format=kind, **kwargs))
+
+
+@contextmanager
+def staged_folder(folder: str | Path) -> Iterator[Path]:
+    """Fill a private folder beside ``folder``; when the block ends well its files move into ``folder``
+    (made if needed), else nothing is left: no partial file, no empty folder."""
+    folder = Path(folder)
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name[:200]}.", suffix=".tmp"))
+    try:
+        yield staging
+        if not folder.exists():
+            os.rename(staging, folder)  # all files appear at once
+        else:
+            for path in sorted(staging.iterdir()):
+                os.replace(path, folder / path.name)
+        fsync_directory(folder.parent)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for path in missing[1:]:  # parents this call made; the folder itself was never made
+            try:
+                path.rmdir()
+            except OSError:
+                break
+        raise
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)

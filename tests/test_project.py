@@ -121,3 +121,81 @@ def test_round_info_round_trips_through_state(tmp_path, tiny_model):
     assert (info.parent, info.trained_frames, info.held_out) == (1, [0, 2], 1)
     assert (info.threshold, info.improved, info.seconds) == (0.3, True, 12.5)
     assert (info.f1, info.parent_f1) == (0.8, 0.6)
+
+
+def test_regions_accept_network_points_inside_the_box_only(tmp_path):
+    project = Project.open(tmp_path / "img.tif", n_frames=3, frame_shape=(64, 64))
+    table = pd.DataFrame({"y": [5.0, 15.0, 40.0, 12.0], "x": [5.0, 15.0, 40.0, 14.0], "score": [0.9, 0.8, 0.7, np.nan],
+                          "source": ["model", "model", "model", "added"]})
+    accepted = project.accept_region(1, (0, 0, 20, 20), table)
+    assert list(accepted["source"]) == ["accepted", "accepted", "model", "added"]
+    assert list(project.load_frame(1)["source"]) == list(accepted["source"])  # the frame was saved as given
+    project.accept_frame(2, _table(2, 3))
+    project.accept_region(1, (30, 30, 50.5, 63.5), accepted)
+    project.accept_region(1, (0, 0, 20, 20), accepted)  # the same box again: moved to the end, not repeated
+    reopened = Project.open(project.folder)
+    assert reopened.reviewed_areas() == [(2, None), (1, Region(1, 30, 30, 50.5, 63.5)), (1, Region(1, 0, 0, 20, 20))]
+    assert reopened.regions(1) == [Region(1, 30, 30, 50.5, 63.5), Region(1, 0, 0, 20, 20)] and reopened.regions(0) == []
+    assert reopened.reviewed_frames == [2] and not reopened.is_reviewed(1)
+    truth = reopened.region_truth(Region(1, 0, 0, 20, 20))
+    assert sorted(truth["y"]) == [5.0, 12.0, 15.0]  # every point inside, whatever its source
+    assert list(reopened.corrections()["frame"].unique()) == [2]  # whole reviewed frames only
+    reopened.unaccept_region(1, (0, 0, 20, 20))
+    assert project.regions() == [Region(1, 30, 30, 50.5, 63.5)]  # the first object sees the second's change
+
+
+@pytest.mark.parametrize("frame, box, problem", [
+    (0, (10, 10, 5, 20), "y0 < y1"), (0, (0, 0, float("nan"), 3), "finite"), (0, (-3, 0, 5, 5), "outside"),
+    (0, (0, 0, 5, 64.5), "outside"), (3, (0, 0, 5, 5), "beyond the 3 frames"), (-1, (0, 0, 5, 5), "whole number"),
+    (0, (1, 2, 3), "four numbers"),
+])
+def test_bad_regions_are_one_clear_error(tmp_path, frame, box, problem):
+    project = Project.open(tmp_path / "img.tif", n_frames=3, frame_shape=(64, 64))
+    with pytest.raises(ParticleDetectError, match=problem):
+        project.accept_region(frame, box, _table(0, 2))
+    assert not project.folder.exists()
+
+
+def test_threshold_and_detection_settings_are_restored(tmp_path):
+    project = Project.open(tmp_path / "img.tif")
+    assert project.threshold is None and project.polarity == "auto"
+    project.remember_threshold(0.35)
+    project.remember_detection(11.5, "dark")
+    reopened = Project.open(project.folder)
+    assert (reopened.threshold, reopened.diameter, reopened.polarity) == (0.35, 11.5, "dark")
+    for bad in (float("nan"), -0.1, 1.5):
+        with pytest.raises(ParticleDetectError, match="threshold"):
+            project.remember_threshold(bad)
+    with pytest.raises(ParticleDetectError, match="polarity"):
+        project.remember_detection(10, "sideways")
+
+
+def test_version_1_state_still_loads(tmp_path, tiny_model):
+    folder = tmp_path / "old.particle-detect"
+    (folder / "rounds" / "round-001").mkdir(parents=True)
+    for suffix in (".pt", ".json"):
+        (folder / "rounds" / "round-001" / f"model{suffix}").write_bytes(tiny_model.with_suffix(suffix).read_bytes())
+    (folder / "state.json").write_text(json.dumps({
+        "version": 1, "image": "old.tif", "n_frames": 5, "reviewed": [3, 1], "current_round": 1,
+        "diameter": 12.0, "polarity": "auto",
+        "rounds": [{"number": 1, "origin": "shipped", "parent": None, "trained_frames": [], "held_out_frames": [],
+                    "f1": None, "parent_f1": None, "created": "2024-01-01 10:00:00"}],
+    }))
+    project = Project.open(folder)
+    assert project.reviewed_frames == [3, 1] and project.current_round.number == 1
+    assert project.current_round.held_out == 0 and project.threshold is None
+    project.accept_frame(0, _table(0, 2))
+    assert json.loads((folder / "state.json").read_text())["version"] == 2
+    assert Project.open(folder).reviewed_frames == [3, 1, 0]
+
+
+def test_a_round_can_be_kept_without_switching_to_it(tmp_path, tiny_model):
+    project = Project.open(tmp_path / "img.tif")
+    project.ensure_initial_round(tiny_model)
+    workspace = project.new_workspace()
+    for suffix in (".pt", ".json"):
+        (workspace / f"model{suffix}").write_bytes(tiny_model.with_suffix(suffix).read_bytes())
+    info = project.commit_round(workspace, RoundInfo(number=0, origin="fine-tuned", parent=1, improved=False),
+                                make_current=False)
+    assert info.number == 2 and project.current_round.number == 1
+    assert json.loads((project.folder / "rounds" / "round-002" / "round.json").read_text())["improved"] is False

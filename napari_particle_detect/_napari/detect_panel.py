@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import TYPE_CHECKING
 
@@ -18,7 +17,7 @@ from qtpy.QtWidgets import (
 from ..devices import DEVICE_CHOICES
 from ..errors import ParticleDetectError
 from ..models import load_model
-from ..models.registry import ModelCard
+from ..models.registry import read_card
 from ..prediction import iter_detect
 from .notify import report, reports_errors
 
@@ -166,7 +165,7 @@ class DetectPanel(QGroupBox):
 
     def adopt_card_threshold(self, number: int) -> None:
         card_file = self.host.require_annotation().project.round_path(number).with_suffix(".json")
-        self.set_threshold(ModelCard.from_dict(json.loads(card_file.read_text())).threshold)
+        self.set_threshold(read_card(card_file).threshold)
 
     @reports_errors
     def add_model_file(self, path: str | None = None) -> None:
