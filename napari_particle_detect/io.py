@@ -92,8 +92,6 @@ def read_image(path: str | Path, lazy: bool = False) -> np.ndarray | LazyTiffSta
     suffix = path.suffix.lower()
     try:
         if suffix in (".tif", ".tiff"):
-            import tifffile
-
             stack = _open_lazy_tiff(path) if lazy else None
             if stack is not None:
                 return stack
