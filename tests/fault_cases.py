@@ -7,7 +7,8 @@ checks the project after every kill. It prints one JSON line with what it found:
 * ``saves``: frames saved, accepted and thresholds remembered in a loop;
 * ``rounds``: round workspaces filled with model files (and a training checkpoint), then committed;
 * ``writers``: two writers at once, each accepting its own 50 frames (no kill; nothing may be lost);
-* ``live``: a workspace another program is building in survives a second opening, until it is killed.
+* ``live``: a workspace another program is building in survives a second opening, until it is killed;
+* ``finetune``: real fine-tuning rounds (a few steps each) of a real model, committed one after another.
 
 ``lost`` counts calls that had returned (so the writer had reported them) but are not on disk;
 ``unreadable`` counts reopenings that failed; ``leftovers_seen`` counts temporary files and abandoned
@@ -34,7 +35,7 @@ import tifffile
 from napari_particle_detect.cli import main
 from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.project import Project, RoundInfo
-from napari_particle_detect.synthetic import SynthConfig, synthesize
+from napari_particle_detect.synthetic import SynthConfig, benchmark_config, synthesize
 
 N_FRAMES = 100
 ROUND_FILES = ("model.pt", "model.json")
@@ -86,6 +87,34 @@ def write_rounds(folder: Path, pipe: int, seed: int, model: Path) -> None:
         (workspace / "model.state.pt").write_bytes(checkpoint)
         (workspace / "model.state.pt").unlink()
         info = project.commit_round(workspace, RoundInfo(number=0, origin=f"writer {seed}", held_out=1, f1=0.5))
+        _report(pipe, {"op": "round", "number": info.number})
+
+
+def prepare_fine_tuning(folder: Path, model: Path) -> np.ndarray:
+    """A project with a starting round and two corrected frames; returns its stack of three frames."""
+    samples = [synthesize(benchmark_config("fluorescent", 0.4, (64, 64)), seed=s) for s in range(3)]
+    project = Project.open(folder, n_frames=3)
+    project.ensure_initial_round(model)
+    project.remember_detection(10.0, "auto")
+    for frame in (0, 1):
+        centres = samples[frame].centres
+        project.accept_frame(frame, pd.DataFrame({"y": centres[:, 0], "x": centres[:, 1]}))
+    return np.stack([s.image for s in samples])
+
+
+def fine_tune_rounds(folder: Path, stack: np.ndarray, pipe: int) -> None:
+    """Fine-tune (a few steps, as the dock does in full) and commit, round after round."""
+    import torch
+
+    from napari_particle_detect.session import FineTuneSettings, fine_tune
+
+    torch.set_num_threads(1)
+    settings = FineTuneSettings(epochs=2, steps_per_epoch=3, batch_size=2, crop=32, validation_images=1,
+                                validation_size=48, threads=1)
+    project = Project.open(folder)
+    while True:
+        outcome = fine_tune(project, stack, settings, device="cpu")
+        info = project.commit_round(outcome.workspace, outcome.info)
         _report(pipe, {"op": "round", "number": info.number})
 
 
@@ -205,12 +234,15 @@ def run(scenario: str, folder: Path, kills: int, seed: int, model: Path | None =
         result["kept"] = len(reviewed)
         result["lost"] = 100 - len(set(reviewed))
     else:
+        stack = prepare_fine_tuning(folder, model) if scenario == "finetune" else None
         for k in range(kills):
             if scenario == "saves":
                 pid, read_end = _fork(lambda pipe, k=k: write_saves(folder, pipe, seed * 1000 + k + 1))
-            else:
+            elif scenario == "rounds":
                 pid, read_end = _fork(lambda pipe, k=k: write_rounds(folder, pipe, k, model))
-            time.sleep(rng.uniform(0.05, 0.4))
+            else:
+                pid, read_end = _fork(lambda pipe: fine_tune_rounds(folder, stack, pipe))
+            time.sleep(rng.uniform(0.5, 6.0) if scenario == "finetune" else rng.uniform(0.05, 0.4))
             os.kill(pid, signal.SIGKILL)
             done = _collect(pid, read_end)
             result["kills"] += 1
@@ -225,7 +257,7 @@ def run(scenario: str, folder: Path, kills: int, seed: int, model: Path | None =
     project = Project.open(folder, n_frames=N_FRAMES)
     result["leftovers_after"] = [str(p.relative_to(folder)) for p in leftovers(folder)]
     result["problems"] = project.problems
-    if scenario == "rounds":  # a round after all those kills still commits, under the next number
+    if scenario in ("rounds", "finetune"):  # a round after all those kills still commits, under the next number
         workspace = project.new_workspace()
         for name in ROUND_FILES:
             shutil.copyfile(model.with_suffix(Path(name).suffix), workspace / name)
@@ -239,6 +271,7 @@ def run(scenario: str, folder: Path, kills: int, seed: int, model: Path | None =
 def make_bad_data(folder: Path) -> Path:
     """Files for :data:`BAD_COMMANDS`: a good image and table, and broken images, tables and model cards."""
     repo = Path(__file__).resolve().parents[1]
+    folder.mkdir(parents=True, exist_ok=True)
     sample = synthesize(SynthConfig(shape=(48, 48), radius_range=(4, 6)), seed=0)
     tifffile.imwrite(folder / "img.tif", sample.image)
     pd.DataFrame({"y": sample.centres[:, 0], "x": sample.centres[:, 1]}).to_csv(folder / "img.csv", index=False)

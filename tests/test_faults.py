@@ -251,7 +251,7 @@ def test_a_pickle_in_a_resume_state_or_weights_runs_nothing(tmp_path, capsys):
     image = tmp_path / "img.tif"
     tifffile.imwrite(image, synthesize(SynthConfig(shape=(32, 32)), seed=0).image)
     assert main(["-q", "detect", str(image), "-o", str(tmp_path / "c.csv"), "--model", str(tmp_path / "evil.pt")]) == 2
-    assert "evil.pt: cannot read model weights" in capsys.readouterr().err
+    assert "evil.pt: refused" in capsys.readouterr().err
     assert not marker.exists()
 
 

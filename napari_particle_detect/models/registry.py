@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -178,7 +179,10 @@ def load_model(path: str | Path | None = None, device: str | torch.device = "cpu
     network = build_network(card)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt zip, pickle errors, truncated files
+    except pickle.UnpicklingError:
+        raise ParticleDetectError(f"{path}: refused: it holds objects other than tensors (loading them could run "
+                                  "code); use weights saved by napari-particle-detect") from None
+    except Exception as exc:  # corrupt zip, truncated files
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise ParticleDetectError(f"{path}: cannot read model weights ({type(exc).__name__}: {first})") from None
     try:
