@@ -67,7 +67,7 @@ def test_fine_tune_runs_in_a_worker_while_the_viewer_stays_responsive(reviewed, 
     assert [r.name for r in project.rounds] == ["round-001", "round-002"]
     assert project.current_round.number == 2
     new = project.round(2)
-    assert new.parent == 1 and new.trained_frames == [0] and new.held_out_frames == [1]
+    assert new.parent == 1 and new.trained_frames == [0] and new.held_out == 1
     assert new.f1 is not None and new.parent_f1 is not None
     assert project.round_path(2).exists() and project.round_path(2).with_suffix(".json").exists()
     assert load_model(project.round_path(2)).card.training["fine_tuned_from"] == "round-001"

@@ -150,6 +150,7 @@ def test_edits_are_saved_at_once_and_restored_in_a_new_viewer(make_napari_viewer
     widget2 = make_widget(viewer2, light_model)
     restored = viewer2.layers["movie centres"]
     assert widget2.annotation.project.reviewed_frames == [0]
+    assert widget2.detect.threshold() == 0.1 and widget2.annotation.threshold == 0.1  # the slider as it was left
     np.testing.assert_allclose(restored.data, saved[["frame", "y", "x"]].to_numpy(), atol=1e-3)
     assert list(restored.features["source"]) == list(saved["source"])
     assert_rings_coloured_by_source(restored)

@@ -108,7 +108,7 @@ class FineTunePanel(QGroupBox):
                 f"{info.number:03d}{marker}",
                 f"{info.parent:03d}" if info.parent else info.origin.split()[0],
                 _frames_text(info.trained_frames),
-                _frames_text(info.held_out_frames),
+                str(info.held_out) if info.held_out else "–",
                 f"{info.f1:.3f}" if info.f1 is not None else "–",
                 f"{info.parent_f1:.3f}" if info.parent_f1 is not None else "–",
             ]
