@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     detect.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
                         help="auto: bfloat16 on CPUs that compute it natively, else float32")
-    detect.add_argument("--threshold", type=number_in(0, 1, low_open=True, high_open=True), default=None,
+    detect.add_argument("--threshold", type=number_in(0, 1, high_open=True), default=None,
                         help="heatmap threshold (default: the model's)")
     detect.add_argument("--diameter", type=DIAMETER, default=None,
                         help="particle diameter in pixels as it appears in the image, like trackpy's diameter "

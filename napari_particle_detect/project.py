@@ -548,9 +548,12 @@ class Project:
                       if p.is_dir() and not p.is_symlink() and not _workspace_in_use(p))
 
     def _temporary_files(self) -> list[Path]:
-        folders = [self.folder, self.folder / "frames", *self._rounds_on_disk().values()]
-        return sorted(p for folder in folders if folder.is_dir() and not folder.is_symlink()
-                      for p in folder.glob(".*.tmp") if p.is_file())
+        """Half-written files of this project's own saves (atomic writes name them .NAME.*.tmp); a folder
+        the user chose as the project may hold other programs' files, which are left alone."""
+        patterns = [(self.folder, ".state.json.*.tmp"), (self.folder / "frames", ".frame-*.csv.*.tmp")]
+        patterns += [(folder, ".round.json.*.tmp") for folder in self._rounds_on_disk().values()]
+        return sorted(p for folder, pattern in patterns if folder.is_dir() and not folder.is_symlink()
+                      for p in folder.glob(pattern) if p.is_file() and not p.is_symlink())
 
     def _stale_workspace_locks(self) -> list[Path]:
         rounds = self.folder / "rounds"

@@ -135,9 +135,11 @@ def test_leftovers_are_cleaned_on_open_but_not_a_workspace_in_use(tmp_path, fake
     temporary = [project.folder / ".state.json.abc.tmp", project.folder / "frames" / ".frame-0001.csv.def.tmp"]
     for path in temporary:
         path.write_text("half")
+    foreign = project.folder / ".another-program.tmp"  # a folder the user chose may hold others' files
+    foreign.write_text("theirs")
     assert project.leftover_workspaces() == [dead]
     second = Project.open(project.folder)  # a second window
-    assert not dead.exists() and not any(p.exists() for p in temporary)
+    assert not dead.exists() and not any(p.exists() for p in temporary) and foreign.exists()
     assert live.exists() and second.leftover_workspaces() == []
     assert project.commit_round(live, RoundInfo(number=0, origin="test")).number == 1
     (project.folder / "rounds" / ".building-again").mkdir()
