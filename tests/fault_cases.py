@@ -34,6 +34,7 @@ import tifffile
 
 from napari_particle_detect.cli import main
 from napari_particle_detect.errors import ParticleDetectError
+from napari_particle_detect.models.registry import default_model_path
 from napari_particle_detect.project import Project, RoundInfo
 from napari_particle_detect.synthetic import SynthConfig, benchmark_config, synthesize
 
@@ -270,7 +271,6 @@ def run(scenario: str, folder: Path, kills: int, seed: int, model: Path | None =
 # ---- inputs a hostile user hands the command line and the project store ---------------------------
 def make_bad_data(folder: Path) -> Path:
     """Files for :data:`BAD_COMMANDS`: a good image and table, and broken images, tables and model cards."""
-    repo = Path(__file__).resolve().parents[1]
     folder.mkdir(parents=True, exist_ok=True)
     sample = synthesize(SynthConfig(shape=(48, 48), radius_range=(4, 6)), seed=0)
     tifffile.imwrite(folder / "img.tif", sample.image)
@@ -286,7 +286,7 @@ def make_bad_data(folder: Path) -> Path:
         tif.write(sample.image)
         tif.write(sample.image[:20, :20])
     (folder / "m.pt").write_bytes(os.urandom(1000))  # never loaded: every case fails before the weights
-    card = json.loads((repo / "weights" / "unet.json").read_text())
+    card = json.loads(default_model_path().with_suffix(".json").read_text())
     (folder / "m.json").write_text(json.dumps(card))
     for name, change in {"empty": None, "threshold5": {"threshold": 5}, "canonical0": {"canonical_diameter": 0},
                          "types": {"channels": "many"}}.items():
@@ -374,6 +374,7 @@ from pathlib import Path
 import pandas as pd
 from napari_particle_detect.cli import main
 from napari_particle_detect.errors import ParticleDetectError
+from napari_particle_detect.models.registry import default_model_path
 from napari_particle_detect.project import Project
 
 folder = Path(sys.argv[1])

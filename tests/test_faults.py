@@ -22,6 +22,7 @@ import torch
 
 from napari_particle_detect.cli import main
 from napari_particle_detect.errors import ParticleDetectError
+from napari_particle_detect.models.registry import default_model_path
 from napari_particle_detect.project import Project, RoundInfo
 from napari_particle_detect.synthetic import SynthConfig, synthesize
 
@@ -248,7 +249,7 @@ def test_a_pickle_in_a_resume_state_or_weights_runs_nothing(tmp_path, capsys):
     assert main(["-q", "train", "-o", str(tmp_path / "m"), "--resume", "--epochs", "1", "--device", "cpu"]) == 2
     err = capsys.readouterr().err.strip()
     assert "m.state.pt: refused" in err and "\n" not in err
-    shutil.copyfile(Path(__file__).parents[1] / "weights" / "unet.json", tmp_path / "evil.json")
+    shutil.copyfile(default_model_path().with_suffix(".json"), tmp_path / "evil.json")
     torch.save({"weight": Payload(marker)}, tmp_path / "evil.pt")
     image = tmp_path / "img.tif"
     tifffile.imwrite(image, synthesize(SynthConfig(shape=(32, 32)), seed=0).image)
