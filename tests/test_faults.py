@@ -307,3 +307,14 @@ def test_a_read_only_project_still_opens_and_says_why_it_cannot_save(tmp_path):
             reopened.accept_frame(1, _table(1))
     finally:
         project.folder.chmod(0o755)
+
+
+def test_tiff_pages_saved_one_by_one_are_all_read(tmp_path):
+    from napari_particle_detect.io import read_image
+
+    frames = [synthesize(SynthConfig(shape=(32, 32)), seed=s).image for s in range(3)]
+    with tifffile.TiffWriter(tmp_path / "pages.tif") as tif:
+        for frame in frames:
+            tif.write(frame)  # three separate images in one file, as some acquisition programs write them
+    for lazy in (False, True):
+        np.testing.assert_array_equal(np.asarray(read_image(tmp_path / "pages.tif", lazy=lazy)), np.stack(frames))
