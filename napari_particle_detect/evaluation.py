@@ -9,6 +9,8 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 
+from .io import save_figure
+
 
 @dataclass
 class Scores:
@@ -208,5 +210,7 @@ def plot_report(
     b.hist(errors, bins=30)
     b.set(xlabel="localisation error (px)", ylabel="matched centres", title="error histogram")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        save_figure(fig, path, dpi=100)
+    finally:
+        plt.close(fig)

@@ -8,6 +8,7 @@ within one step when the ``cancel`` callable returns true.
 from __future__ import annotations
 
 import math
+import pickle
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,10 +24,11 @@ from .devices import select_device
 from .errors import ParticleDetectError
 from .evaluation import score
 from .heatmap import decode, encode
+from .io import atomic_write_bytes
 from .models import DetectorModel, build_network, load_model, save_model
 from .models.registry import ModelCard
 from .prediction import predict_heatmap
-from .preprocessing import normalise
+from .preprocessing import check_frame, normalise
 from .sizing import estimate_diameter, rescale_centres, rescale_frame, scale_for_diameter
 from .synthetic import random_training_config, synthesize
 
@@ -325,11 +327,7 @@ def train(
     if resume:
         if out is None or not _state_path(out).exists():
             raise ParticleDetectError(f"nothing to resume: {out and _state_path(out)} does not exist")
-        state = torch.load(_state_path(out), map_location="cpu", weights_only=False)
-        network.load_state_dict(state["network"])
-        optimiser.load_state_dict(state["optimiser"])
-        scheduler.load_state_dict(state["scheduler"])
-        start_epoch, best_f1, history = state["epoch"], state["best_f1"], state["history"]
+        start_epoch, best_f1, history = _resume(_state_path(out), network, optimiser, scheduler, config)
     validation = [ex.prepared()[:2] for ex in synthetic_validation_set(config)]
     validation += [ex.prepared()[:2] for ex in (validation_examples or [])]
     source = BatchSource(config, examples, seed=config.seed + 7919 * start_epoch)
@@ -354,6 +352,10 @@ def train(
                 x, y, w = (torch.from_numpy(a).to(device) for a in (images, targets, weights))
                 optimiser.zero_grad(set_to_none=True)
                 loss = weighted_mse(network(x), y, w)
+                if not torch.isfinite(loss):
+                    # Saving would hand back a model that finds nothing; say so instead.
+                    raise ParticleDetectError(f"training diverged at epoch {epoch + 1}, step {step + 1} (the loss is "
+                                              f"{loss.item()}); check the images or lower the learning rate")
                 loss.backward()
                 optimiser.step()
                 scheduler.step()
@@ -374,9 +376,10 @@ def train(
                 if out is not None:
                     save_model(DetectorModel(_cpu_copy(network, card, best_state), card), out)
             if out is not None:
-                torch.save({"network": network.state_dict(), "optimiser": optimiser.state_dict(),
-                            "scheduler": scheduler.state_dict(), "epoch": epoch + 1, "best_f1": best_f1,
-                            "history": history}, _state_path(out))
+                resume_state = {"network": network.state_dict(), "optimiser": optimiser.state_dict(),
+                                "scheduler": scheduler.state_dict(), "epoch": epoch + 1, "best_f1": float(best_f1),
+                                "history": history}
+                atomic_write_bytes(_state_path(out), lambda handle: torch.save(resume_state, handle))
             if progress is not None:
                 progress(record)
             if stop_early:
@@ -404,6 +407,36 @@ def train(
     if out is not None:
         save_model(model, out)
     return TrainResult(model=model, best_f1=best_f1, history=history, path=out)
+
+
+def _resume(path: Path, network: nn.Module, optimiser: torch.optim.Optimizer, scheduler,
+            config: TrainConfig) -> tuple[int, float, list[dict]]:
+    """Restore an interrupted run from its ``.state.pt``: tensors and plain values only, never code."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise ParticleDetectError(f"{path}: refused: it holds objects other than tensors and numbers "
+                                  "(loading them could run code); delete it and train without --resume") from None
+    except Exception as exc:  # corrupt or truncated files
+        first = (str(exc).strip().splitlines() or [""])[0][:120]
+        raise ParticleDetectError(f"{path}: not a training state this program wrote ({type(exc).__name__}: {first})") from None
+    try:
+        if not isinstance(state, dict) or not {"network", "optimiser", "scheduler", "epoch", "best_f1", "history"} <= set(state):
+            raise ValueError("keys are missing")
+        epoch, best_f1, history = state["epoch"], state["best_f1"], state["history"]
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch <= config.epochs:
+            raise ValueError(f"epoch {epoch!r:.40} is not between 0 and {config.epochs}")
+        if not isinstance(best_f1, float) or not -1.0 <= best_f1 <= 1.0:
+            raise ValueError(f"best_f1 {best_f1!r:.40} is not a score")
+        if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
+            raise ValueError("history is not a list of records")
+        network.load_state_dict(state["network"])
+        optimiser.load_state_dict(state["optimiser"])
+        scheduler.load_state_dict(state["scheduler"])
+    except (ValueError, KeyError, TypeError, RuntimeError, AttributeError, IndexError) as exc:
+        first = (str(exc).strip().splitlines() or [""])[0][:120]
+        raise ParticleDetectError(f"{path}: cannot resume from it ({first})") from None
+    return epoch, best_f1, history
 
 
 def _cpu_copy(network: nn.Module, card: ModelCard, state: dict) -> nn.Module:
@@ -446,6 +479,8 @@ def load_examples(
                 scale = scale_for_diameter(size, working_diameter)
             for index in indices:
                 rows = table[table["frame"] == index] if "frame" in table else table
+                name = f"{image_path}" + (f" frame {index}" if stack.ndim == 3 else "")
+                check_frame(frames[index], name)  # a NaN or blank image would train a model that finds nothing
                 examples.append(Example(frames[index], rows[["y", "x"]].to_numpy(float), scale=scale,
                                         name=f"{image_path.name}[{index}]"))
     if not examples:

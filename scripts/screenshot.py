@@ -77,7 +77,7 @@ def save(viewer, widget, app, out: Path, zoom: float = 1.0, centre: tuple[float,
         print(f"{out}: frame {widget.annotation.current_frame()}, no centres yet")
         return
     print(f"{out}: frame {widget.annotation.current_frame()}, {int(layer.shown.sum())} centres shown "
-          f"in the stack, diameter {widget.annotation.session.diameter:.1f} px")
+          f"in the stack, diameter {widget.annotation.project.diameter:.1f} px")
 
 
 def gui_entry_point(args) -> None:
