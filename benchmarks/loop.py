@@ -193,9 +193,9 @@ def trackpy_f1(domain: Domain, corrected: list[int]) -> tuple[float, str]:
 
 
 def examples_for(domain: Domain, model: DetectorModel, corrected: dict[int, np.ndarray],
-                 areas: dict[int, np.ndarray] | None = None) -> list[tuple[int, Example]]:
+                 areas: dict[int, np.ndarray] | None = None) -> list[Example]:
     scale = scale_for_diameter(domain.diameter, model.card.canonical_diameter)
-    return [(f, Example(domain.frames[f], centres, scale, f"frame {f}", (areas or {}).get(f)))
+    return [Example(domain.frames[f], centres, scale, f"frame {f}", (areas or {}).get(f))
             for f, centres in corrected.items()]
 
 
@@ -209,7 +209,7 @@ def whole_frame_loop(domain: Domain, shipped: DetectorModel, config: TrainConfig
             corrected[frame] = centres
             clicks += spent + 1
         start = time.monotonic()
-        result = fine_tune(model, examples_for(domain, model, corrected), domain.diameter, config)
+        result = fine_tune(model, examples_for(domain, model, corrected), config)
         seconds = time.monotonic() - start
         switched = result.improved is not False
         if switched:
@@ -229,7 +229,7 @@ def previous_loop(domain: Domain, shipped: DetectorModel, rounds: int) -> list[R
             centres, spent = correct(centres_of(table, k)[0], domain.truth[frame])
             corrected[frame] = centres
             clicks += spent + 1
-        examples = [e for _, e in examples_for(domain, model, corrected)]
+        examples = examples_for(domain, model, corrected)
         start = time.monotonic()
         model = train(PREVIOUS_LOOP, examples=examples, validation_examples=examples, init=model).model
         rows.append(RoundRow("previous loop (stop 7)", number, len(corrected), clicks, unseen_f1(model, domain),
@@ -269,7 +269,7 @@ def region_loop(domain: Domain, shipped: DetectorModel, config: TrainConfig, rou
         if since >= round_clicks or clicks >= CLICK_BUDGET:
             number += 1
             start = time.monotonic()
-            result = fine_tune(model, examples_for(domain, model, corrected, areas), domain.diameter, config)
+            result = fine_tune(model, examples_for(domain, model, corrected, areas), config)
             seconds = time.monotonic() - start
             if result.improved is not False:
                 model = result.model
@@ -287,9 +287,9 @@ def region_loop(domain: Domain, shipped: DetectorModel, config: TrainConfig, rou
 def ceiling(domain: Domain, shipped: DetectorModel, frames: int, steps: int) -> float:
     samples = [synthesize(domain.synthetic, seed=SEED_BASE + 10_000 + i) for i in range(frames)]
     scale = scale_for_diameter(domain.diameter, shipped.card.canonical_diameter)
-    examples = [(10_000 + i, Example(s.image, s.centres, scale, f"ceiling {i}")) for i, s in enumerate(samples)]
+    examples = [Example(s.image, s.centres, scale, f"ceiling {i}") for i, s in enumerate(samples)]
     config = replace(FINE_TUNE, steps_per_epoch=steps)
-    result = fine_tune(shipped, examples, domain.diameter, config, hold_out=0.1)
+    result = fine_tune(shipped, examples, config, hold_out=0.1)
     return unseen_f1(result.model, domain)
 
 
@@ -299,7 +299,7 @@ def round_time_512(shipped: DetectorModel, config: TrainConfig) -> tuple[float, 
     samples = [synthesize(replace(synth, shape=(512, 512)), seed=SEED_BASE + 50_000 + i) for i in range(2)]
     diameter = float(detect(samples[0].image, shipped, "cpu").attrs["diameter"])
     scale = scale_for_diameter(diameter, shipped.card.canonical_diameter)
-    examples = [(i, Example(s.image, s.centres, scale, f"512 frame {i}")) for i, s in enumerate(samples)]
+    examples = [Example(s.image, s.centres, scale, f"512 frame {i}") for i, s in enumerate(samples)]
     phases: dict[str, float] = {}
     last = {"t": time.monotonic(), "phase": "preparing"}
 
@@ -309,7 +309,7 @@ def round_time_512(shipped: DetectorModel, config: TrainConfig) -> tuple[float, 
         last["t"], last["phase"] = now, event["phase"]
 
     start = time.monotonic()
-    result = fine_tune(shipped, examples, diameter, config, progress=progress)
+    result = fine_tune(shipped, examples, config, progress=progress)
     total = time.monotonic() - start
     return total, phases.get("training", 0.0) / total, (result.score.f1 - result.parent_score.f1)
 

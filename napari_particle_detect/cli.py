@@ -43,16 +43,22 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--bit-depth", type=int, choices=(8, 16), default=16)
     synth.add_argument("--stack", action="store_true", help="write one TYX stack (stack.tif + stack.csv with frame)")
 
-    train = sub.add_parser("train", help="train a model, or fine-tune one with --from")
+    train = sub.add_parser(
+        "train", help="train a model, or fine-tune one with --from",
+        description="Without --from: train on the synthetic generator (and DATA, if given). With --from and DATA: "
+                    "one fine-tuning round, as the napari dock runs it: part of every image is held out, and the "
+                    "new model and the one it started from are both scored there.")
     train.add_argument("data", nargs="*", type=Path, help="image.tif + image.csv pairs or folders of them "
                        "(none: synthetic data only)")
     train.add_argument("-o", "--output", type=Path, required=True, help="model path to write (MODEL.pt + MODEL.json)")
-    train.add_argument("--epochs", type=number_in(1, 100_000, whole=True), default=20)
-    train.add_argument("--steps-per-epoch", type=number_in(1, 1_000_000, whole=True), default=200)
-    train.add_argument("--batch-size", type=number_in(1, 4096, whole=True), default=16)
-    train.add_argument("--crop", type=number_in(16, 4096, whole=True), default=96)
+    train.add_argument("--epochs", type=number_in(1, 100_000, whole=True), default=None,
+                       help="default 20; a fine-tuning round is one epoch")
+    train.add_argument("--steps-per-epoch", type=number_in(1, 1_000_000, whole=True), default=None,
+                       help="default 200 (also the length of a fine-tuning round)")
+    train.add_argument("--batch-size", type=number_in(1, 4096, whole=True), default=None, help="default 16 (8 fine-tuning)")
+    train.add_argument("--crop", type=number_in(16, 4096, whole=True), default=None, help="default 96 (64 fine-tuning)")
     train.add_argument("--lr", type=number_in(0, 1, low_open=True), default=None,
-                       help="learning rate (default 2e-3, 5e-4 with --from)")
+                       help="learning rate (default 2e-3; fine-tuning 2e-3, --from without DATA 5e-4)")
     train.add_argument("--arch", choices=("unet", "resnet"), default="unet")
     train.add_argument("--from", dest="init", type=Path, help="fine-tune from this model")
     train.add_argument("--validate", nargs="+", type=Path, default=[], metavar="DATA",
@@ -61,8 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="particle diameter in px as it appears in DATA (default: estimated per file); "
                             "examples are rescaled to the model's working size, as detect does")
     train.add_argument("--resume", action="store_true", help="continue an interrupted run writing to --output")
-    train.add_argument("--synthetic-fraction", type=number_in(0, 1), default=0.5,
-                       help="share of synthetic images in each batch when DATA is given")
+    train.add_argument("--synthetic-fraction", type=number_in(0, 1), default=None,
+                       help="share of synthetic images in each batch when DATA is given (default 0.5; 0 fine-tuning)")
     train.add_argument("--minutes", type=number_in(0, 1e6, low_open=True), default=None,
                        help="stop after this much wall time")
     train.add_argument("--threads", type=number_in(1, 1024, whole=True), default=None, help="CPU threads for torch")
@@ -132,29 +138,53 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from .cli_checks import check_train_outputs
     from .models import load_model
-    from .training import TrainConfig, load_examples, train, working_diameter
+    from .training import load_examples, working_diameter
 
     check_train_outputs(args.output, args.data + args.validate, args.init)
-    lr = args.lr if args.lr is not None else (5e-4 if args.init else 2e-3)
-    config = TrainConfig(
-        architecture=args.arch, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-        batch_size=args.batch_size, crop=args.crop, learning_rate=lr,
-        synthetic_fraction=args.synthetic_fraction if args.data else 1.0, seed=args.seed, device=args.device,
-        time_limit_s=args.minutes * 60 if args.minutes else None, threads=args.threads,
-    )
     base = load_model(args.init, "cpu") if args.init else None
+    if base is not None and args.data:
+        return _fine_tune_round(args, base)
+    config = _train_config(args)
     working = base.card.canonical_diameter if base is not None else working_diameter(config)
     examples = load_examples(args.data, working, args.diameter) if args.data else None
     validation = load_examples(args.validate, working, args.diameter) if args.validate else None
-    for ex in (examples or []) + (validation or []):
+    _log_rescaling((examples or []) + (validation or []), working)
+    return _train(args, config, base, examples, validation)
+
+
+def _train_config(args: argparse.Namespace, preset=None):
+    """The training configuration: the preset (default: TrainConfig's) with the options given."""
+    from dataclasses import fields, replace
+
+    from .training import TrainConfig
+
+    preset = preset or TrainConfig(learning_rate=5e-4 if args.init else 2e-3,
+                                   synthetic_fraction=0.5 if args.data else 1.0)
+    given = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch, "batch_size": args.batch_size,
+             "crop": args.crop, "learning_rate": args.lr, "synthetic_fraction": args.synthetic_fraction,
+             "time_limit_s": args.minutes * 60 if args.minutes else None, "threads": args.threads}
+    given = {k: v for k, v in given.items() if v is not None}
+    if not args.data:
+        given["synthetic_fraction"] = 1.0
+    assert {f.name for f in fields(preset)} >= set(given)
+    return replace(preset, architecture=args.arch, seed=args.seed, device=args.device, **given)
+
+
+def _log_rescaling(examples: list, working: float) -> None:
+    for ex in examples:
         if ex.scale != 1.0:
             log.info("%s: rescaled by %.3f to the model's working particle size %.1f px", ex.name, ex.scale, working)
             break
-    bar = tqdm(total=args.epochs * args.steps_per_epoch, disable=args.quiet, unit="step")
+
+
+def _train(args: argparse.Namespace, config, base, examples, validation) -> int:
+    from tqdm import tqdm
+
+    from .training import train
+
+    bar = tqdm(total=config.epochs * config.steps_per_epoch, disable=args.quiet, unit="step")
 
     def progress(event: dict) -> None:
         if event["event"] == "step":
@@ -170,6 +200,45 @@ def cmd_train(args: argparse.Namespace) -> int:
                    progress=progress, resume=args.resume, extra_card={"command": command})
     bar.close()
     log.info("best validation F1 %.4f, threshold %.2f -> %s", result.best_f1, result.model.card.threshold, result.path)
+    return 0
+
+
+def _fine_tune_round(args: argparse.Namespace, base) -> int:
+    """``train --from MODEL DATA``: the dock's fine-tuning round (finetune.fine_tune) on annotated files."""
+    from tqdm import tqdm
+
+    from .finetune import FINE_TUNE, fine_tune
+    from .models import save_model
+    from .training import load_examples
+
+    if args.resume:
+        raise ParticleDetectError("--resume continues training from scratch; a fine-tuning round (--from with DATA) "
+                                  "is short: run it again")
+    config = _train_config(args, FINE_TUNE)
+    examples = load_examples(args.data, base.card.canonical_diameter, args.diameter)
+    validation = load_examples(args.validate, base.card.canonical_diameter, args.diameter) if args.validate else None
+    _log_rescaling(examples + (validation or []), base.card.canonical_diameter)
+    bar = tqdm(total=config.epochs * config.steps_per_epoch, disable=args.quiet, unit="step")
+
+    def progress(event: dict) -> None:
+        if event["phase"] == "training":
+            bar.n = event["step"]
+            bar.set_postfix(loss=f"{event['loss']:.4f}")
+            bar.refresh()
+        elif event["phase"] != "scoring" or event["done"] == 0:
+            bar.set_description(event["phase"] + (f" ({event['model']})" if "model" in event else ""))
+
+    result = fine_tune(base, examples, config, args.device, progress=progress, validation=validation)
+    bar.close()
+    result.model.card.training["command"] = "particle-detect " + " ".join(sys.argv[1:])
+    path = save_model(result.model, args.output)
+    if result.score is not None:
+        verdict = "better" if result.improved else "NOT better"
+        log.info("held-out F1 %.4f against %.4f for %s on %d held-out tiles: %s; threshold %.2f -> %s",
+                 result.score.f1, result.parent_score.f1, args.init, result.held_out_tiles, verdict,
+                 result.model.card.threshold, path)
+    else:
+        log.info("nothing could be held out to score the round (too little data); saved %s", path)
     return 0
 
 

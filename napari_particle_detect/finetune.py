@@ -24,9 +24,12 @@ import torch
 
 from .devices import select_device
 from .errors import ParticleDetectError
-from .evaluation import Counts, count_in_area
+from .evaluation import Counts, count_in_area, match
 from .models import DetectorModel
 from .prediction import detect_frame, prepare_network
+from .preprocessing import normalise
+from .rescoring import Criterion, candidate_features
+from .sizing import rescale_centres, rescale_frame
 from .training import BatchSource, Example, TrainConfig, TrainingCancelled, weighted_mse
 
 # What a round trains, chosen by measurement (benchmarks/loop.py): every layer, from the user's
@@ -77,34 +80,52 @@ class RoundResult:
         return self.score.f1 > self.parent_score.f1
 
 
-def hold_out_mask(shape: tuple[int, int], frame: int, tile: int, share: float = HOLD_OUT_SHARE) -> np.ndarray:
-    """The held-out pixels of a frame: whole tiles picked by a hash of (frame, tile row, tile column).
+def hold_out_mask(
+    shape: tuple[int, int], key: str, tile: int, share: float = HOLD_OUT_SHARE, reviewed: np.ndarray | None = None
+) -> np.ndarray:
+    """The held-out pixels of a frame: whole tiles picked by a hash of (key, tile row, tile column).
 
-    The same frame always gives the same tiles, so an area once held out is held out in every round.
+    The same frame (key) always gives the same tiles, so an area once held out stays held out in
+    every round. When the reviewed part (default: all) covers three tiles or more and chance picked
+    none of them, the one with the lowest hash is held out, so every such frame or region is scored.
     """
     rows, cols = math.ceil(shape[0] / tile), math.ceil(shape[1] / tile)
-    picked = np.zeros((rows, cols), dtype=bool)
+    draws = np.empty((rows, cols))
     for r in range(rows):
         for c in range(cols):
-            digest = hashlib.blake2b(f"{frame}:{r}:{c}".encode(), digest_size=8).digest()
-            picked[r, c] = int.from_bytes(digest, "little") / 2**64 < share
+            digest = hashlib.blake2b(f"{key}:{r}:{c}".encode(), digest_size=8).digest()
+            draws[r, c] = int.from_bytes(digest, "little") / 2**64
+    covered = np.ones((rows, cols), dtype=bool)
+    if reviewed is not None:
+        padded = np.zeros((rows * tile, cols * tile), dtype=bool)
+        padded[: shape[0], : shape[1]] = reviewed
+        covered = padded.reshape(rows, tile, cols, tile).mean(axis=(1, 3)) > 0.5
+    picked = (draws < share) & covered
+    if not picked.any() and covered.sum() >= 3:
+        picked[np.unravel_index(np.argmin(np.where(covered, draws, np.inf)), draws.shape)] = True
     return np.repeat(np.repeat(picked, tile, axis=0), tile, axis=1)[: shape[0], : shape[1]]
 
 
+def tile_size(shape: tuple[int, int], diameter: float) -> int:
+    """Held-out tiles: TILE_DIAMETERS particles wide, but a third of the image at most, so small
+    images have several."""
+    return int(np.clip(round(TILE_DIAMETERS * diameter), MIN_TILE, max(MIN_TILE, min(shape) // 3)))
+
+
 def split_for_scoring(
-    example: Example, frame: int, diameter: float, share: float = HOLD_OUT_SHARE
+    example: Example, diameter: float, share: float = HOLD_OUT_SHARE
 ) -> tuple[Example | None, Example | None]:
     """(the part to train on, the part held out to score on) of one reviewed frame or region.
 
-    A guard band of one diameter around held-out tiles is used by neither, so no held-out
-    particle's label leaks into training through the edge of its heatmap peak.
+    Tiles are picked by the example's name (a frame's is stable across rounds). A guard band of
+    one diameter around held-out tiles is used by neither, so no held-out particle's label leaks
+    into training through the edge of its heatmap peak.
     """
     from scipy import ndimage
 
     shape = example.image.shape
     reviewed = np.ones(shape, dtype=bool) if example.area is None else np.asarray(example.area, dtype=bool)
-    tile = max(MIN_TILE, int(round(TILE_DIAMETERS * diameter)))
-    held = hold_out_mask(shape, frame, tile, share) & reviewed
+    held = hold_out_mask(shape, example.name, tile_size(shape, diameter), share, reviewed) & reviewed
     guard = ndimage.distance_transform_edt(~held) <= diameter if held.any() else held
     train_area = reviewed & ~guard
     train = replace(example, area=train_area) if train_area.any() else None
@@ -116,7 +137,6 @@ def score_model(
     model: DetectorModel,
     examples: list[Example],
     device: torch.device,
-    tolerance: float,
     ringed: bool = False,
     cancel: Callable[[], bool] | None = None,
     progress: Callable[[int], None] | None = None,
@@ -133,7 +153,8 @@ def score_model(
                               network=network, name=example.name or "example")
         for k, threshold in enumerate(THRESHOLDS):
             keep = result.scores > threshold
-            totals[k] = totals[k] + count_in_area(result.centres[keep], example.centres, example.area, tolerance)
+            totals[k] = totals[k] + count_in_area(result.centres[keep], example.centres, example.area,
+                                                  scoring_tolerance(example_diameter(model, example)))
         if progress is not None:
             progress(done)
     best = int(np.argmax([c.f1 for c in totals]))
@@ -142,22 +163,25 @@ def score_model(
 
 def fine_tune(
     model: DetectorModel,
-    examples: list[tuple[int, Example]],
-    diameter: float,
+    examples: list[Example],
     config: TrainConfig = FINE_TUNE,
     device: str | torch.device = "auto",
     ringed: bool = False,
     hold_out: float = HOLD_OUT_SHARE,
     progress: Callable[[dict], None] | None = None,
     cancel: Callable[[], bool] | None = None,
+    validation: list[Example] | None = None,
 ) -> RoundResult:
-    """Fine-tune ``model`` on ``examples`` ((frame number, example) pairs) and score the round.
+    """Fine-tune ``model`` on ``examples`` and score the round on their held-out tiles.
 
-    ``diameter`` is the particles' size in the examples' pixels (it sizes the held-out tiles and
-    the matching tolerance); each example's ``scale`` brings it to the model's working size, as
-    detection does. Progress events have a ``phase`` (preparing, training, scoring, done); raises
-    :class:`TrainingCancelled` within a step of ``cancel()`` turning true. The input model is
-    left as it was.
+    Each example's ``scale`` brings it to the model's working size, as detection does, so the
+    particles' size in its own pixels is the model's working size over that scale; its ``name``
+    picks its held-out tiles (keep names stable across rounds: "frame 3"). With
+    ``config.learn_criterion``, the round also learns which candidates the user keeps (:mod:`rescoring`) and keeps that rule only
+    where it scores better on the held-out tiles. Progress events have a ``phase`` (preparing,
+    training, criterion, scoring, done); raises :class:`TrainingCancelled` within a step of
+    ``cancel()`` turning true. ``validation`` examples are scored on whole (never trained on). The
+    input model is left as it was.
     """
     started = time.monotonic()
     report = progress or (lambda event: None)
@@ -168,33 +192,92 @@ def fine_tune(
     if config.threads:
         torch.set_num_threads(int(config.threads))
     train_part, held_part = [], []
-    for frame, example in examples:
-        train, held = split_for_scoring(example, frame, diameter, hold_out)
+    for example in examples:
+        train, held = split_for_scoring(example, example_diameter(model, example), hold_out)
         if train is not None:
             train_part.append(train)
         if held is not None:
             held_part.append(held)
     if not train_part:
         raise ParticleDetectError("the reviewed areas are too small to train on; review a larger region or a frame")
-    tolerance = scoring_tolerance(diameter)
+    held_part += list(validation or [])
     history: list[dict] = []
 
-    parent_score = _scoring_phase(model, held_part, device, tolerance, ringed, "parent", report, cancel)
+    parent_score = _scoring_phase(model, held_part, device, ringed, "parent", report, cancel)
     child = train_steps(model, train_part, config, device, report, cancel, history)
-    score = _scoring_phase(child, held_part, device, tolerance, ringed, "new model", report, cancel)
+    score = _scoring_phase(child, held_part, device, ringed, "new model", report, cancel)
+    if config.learn_criterion:
+        report({"phase": "criterion"})
+        judged = learn_criterion(child, train_part, device, ringed, cancel)
+        if judged is not None:
+            judged_score = _scoring_phase(judged, held_part, device, ringed, "new model with criterion", report,
+                                          cancel)
+            if score is None or (judged_score is not None and judged_score.f1 > score.f1):
+                child, score = judged, judged_score
     if score is not None:
         child.card.threshold = score.threshold
+    held_tiles = sum(_tiles(e) for e in held_part)
     child.card.training = {
         **{k: v for k, v in child.card.training.items() if k != "history"},
-        "fine_tuned": {"examples": len(train_part), "held_out_tiles": sum(_tiles(e) for e in held_part),
-                       "config": config.to_dict(), "hold_out": hold_out,
+        "fine_tuned": {"examples": len(train_part), "held_out_tiles": held_tiles, "config": config.to_dict(),
+                       "hold_out": hold_out, "criterion": child.criterion is not None,
                        "f1": score.f1 if score else None, "parent_f1": parent_score.f1 if parent_score else None},
     }
-    result = RoundResult(model=child, trained_examples=len(train_part),
-                         held_out_tiles=sum(_tiles(e) for e in held_part), score=score,
+    result = RoundResult(model=child, trained_examples=len(train_part), held_out_tiles=held_tiles, score=score,
                          parent_score=parent_score, history=history, seconds=time.monotonic() - started)
     report({"phase": "done", "seconds": result.seconds})
     return result
+
+
+def example_diameter(model: DetectorModel, example: Example) -> float:
+    """The particles' size in the example's own pixels."""
+    return model.card.canonical_diameter / example.scale
+
+
+def learn_criterion(
+    model: DetectorModel, examples: list[Example], device: torch.device, ringed: bool = False,
+    cancel: Callable[[], bool] | None = None,
+) -> DetectorModel | None:
+    """``model`` with a criterion learned from its candidates in the examples' areas: a candidate
+    matched to a corrected centre was kept, one deep inside an area with none near was dropped.
+    None when the examples hold too few of either kind to learn a rule from."""
+    from scipy import ndimage
+
+    plain = DetectorModel(model.network, copy.deepcopy(model.card))
+    network = prepare_network(plain, device)
+    features, kept = [], []
+    for example in examples:
+        if cancel is not None and cancel():
+            raise TrainingCancelled("fine-tuning cancelled")
+        result = detect_frame(plain, example.image, device, plain.card.candidate_floor, example.scale, ringed=ringed,
+                              network=network, name=example.name or "example")
+        tolerance = scoring_tolerance(example_diameter(model, example))
+        inside = np.ones(len(result.centres), dtype=bool)
+        if example.area is not None:
+            deep = ndimage.distance_transform_edt(example.area) > tolerance
+            inside = _at(deep, result.centres)
+        matched = np.zeros(len(result.centres), dtype=bool)
+        pi, _ = match(result.centres, example.centres, tolerance)
+        matched[pi] = True
+        scaled, factors = rescale_frame(example.image, example.scale)
+        working = rescale_centres(result.centres, factors)
+        measured = candidate_features(normalise(scaled), working, result.scores, model.card.canonical_diameter)
+        features.append(measured[inside])
+        kept.append(matched[inside])
+    features, kept = np.concatenate(features), np.concatenate(kept)
+    if min(kept.sum(), (~kept).sum()) < MIN_CRITERION_CASES:
+        return None
+    return DetectorModel(model.network, copy.deepcopy(model.card), criterion=Criterion.fit(features, kept))
+
+
+# A criterion needs this many kept and this many dropped candidates to learn from.
+MIN_CRITERION_CASES = 20
+
+
+def _at(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
+    iy = np.clip(np.rint(points[:, 0]).astype(int), 0, mask.shape[0] - 1)
+    ix = np.clip(np.rint(points[:, 1]).astype(int), 0, mask.shape[1] - 1)
+    return mask[iy, ix] if len(points) else np.zeros(0, dtype=bool)
 
 
 def scoring_tolerance(diameter: float) -> float:
@@ -208,11 +291,11 @@ def _tiles(example: Example) -> int:
     return int(ndimage.label(example.area)[1]) if example.area is not None else 1
 
 
-def _scoring_phase(model, held, device, tolerance, ringed, which, report, cancel) -> Scored | None:
+def _scoring_phase(model, held, device, ringed, which, report, cancel) -> Scored | None:
     if not held:
         return None
     report({"phase": "scoring", "model": which, "done": 0, "total": len(held)})
-    return score_model(model, held, device, tolerance, ringed, cancel,
+    return score_model(model, held, device, ringed, cancel,
                        lambda done: report({"phase": "scoring", "model": which, "done": done, "total": len(held)}))
 
 
@@ -230,7 +313,7 @@ def train_steps(
     network = copy.deepcopy(model.network).to(device).train()
     card = copy.deepcopy(model.card)
     optimiser = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
-    steps = max(1, config.epochs * config.steps_per_epoch)
+    steps = config.epochs * config.steps_per_epoch
     warmup = max(1, int(WARMUP_SHARE * steps))
 
     def rate(step: int) -> float:
@@ -248,6 +331,9 @@ def train_steps(
         x, y, w = (torch.from_numpy(a).to(device) for a in (images, targets, weights))
         optimiser.zero_grad(set_to_none=True)
         loss = weighted_mse(network(x), y, w)
+        if not torch.isfinite(loss):
+            raise ParticleDetectError(f"fine-tuning diverged at step {step + 1} (the loss is {loss.item()}); "
+                                      "check the reviewed images")
         loss.backward()
         optimiser.step()
         scheduler.step()

@@ -20,6 +20,7 @@ from .errors import ParticleDetectError
 from .heatmap import decode_peaks, find_peaks, stencil_values
 from .models import DetectorModel, load_model_cached
 from .preprocessing import check_frame, normalise
+from .rescoring import candidate_features
 from .sizing import estimate_size, rescale_centres_back, rescale_frame, scale_for_diameter
 
 COLUMNS = ["frame", "y", "x", "score"]
@@ -188,22 +189,31 @@ def detect_frame(
     frame = check_frame(frame, name)
     network = prepare_network(model, device) if network is None else network
     thr = model.card.threshold if threshold is None else float(threshold)
+    # With a criterion the heatmap only proposes candidates; the criterion's probability is the score.
+    floor = min(thr, model.card.candidate_floor) if model.criterion is not None else thr
     if not steps_on_device(device):
         scaled, factors = rescale_frame(frame, scale)
-        heat = predict_heatmap(network, normalise(scaled, invert=invert), device, tile=tile, batch_size=batch_size)
-        peaks = find_peaks(heat, thr, model.card.min_distance)
+        network_input = normalise(scaled, invert=invert)
+        heat = predict_heatmap(network, network_input, device, tile=tile, batch_size=batch_size)
+        peaks = find_peaks(heat, floor, model.card.min_distance)
         values = stencil_values(heat, peaks)
     else:
         # torch takes neither negative strides (flipped views) nor read-only memory (memory-mapped files).
         host = np.require(frame, dtype=np.float32, requirements=("C", "W"))
         scaled, factors = on_device.rescale_frame(torch.from_numpy(host).to(device), scale)
-        heat = predict_heatmap(network, on_device.normalise(scaled, invert=invert), device, tile=tile,
-                               batch_size=batch_size)
-        peaks = on_device.find_peaks(heat, thr, model.card.min_distance)
+        network_input = on_device.normalise(scaled, invert=invert)
+        heat = predict_heatmap(network, network_input, device, tile=tile, batch_size=batch_size)
+        peaks = on_device.find_peaks(heat, floor, model.card.min_distance)
         values = on_device.stencil_values(heat, peaks)
     ringed = ringed() if callable(ringed) else ringed
     shadow_radius = SHADOW_REACH * model.card.canonical_diameter if ringed else None
     centres, scores = decode_peaks(peaks, values, shadow_radius, SHADOW_RATIO)
+    if model.criterion is not None:
+        image = network_input.cpu().numpy() if isinstance(network_input, torch.Tensor) else network_input
+        scores = model.criterion.probabilities(
+            candidate_features(image, centres, scores, model.card.canonical_diameter))
+        keep = scores > thr
+        centres, scores = centres[keep], scores[keep]
     if scale != 1.0:
         centres = rescale_centres_back(centres, factors)
         inside = (

@@ -95,6 +95,8 @@ class TrainConfig:
     device: str = "auto"
     time_limit_s: float | None = None
     threads: int | None = None
+    # Fine-tuning rounds also learn which candidates the user keeps (rescoring.Criterion).
+    learn_criterion: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)

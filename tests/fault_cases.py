@@ -107,15 +107,17 @@ def fine_tune_rounds(folder: Path, stack: np.ndarray, pipe: int) -> None:
     """Fine-tune (a few steps, as the dock does in full) and commit, round after round."""
     import torch
 
-    from napari_particle_detect.session import FineTuneSettings, fine_tune
+    from dataclasses import replace
+
+    from napari_particle_detect.finetune import FINE_TUNE
+    from napari_particle_detect.rounds import commit, run_round
 
     torch.set_num_threads(1)
-    settings = FineTuneSettings(epochs=2, steps_per_epoch=3, batch_size=2, crop=32, validation_images=1,
-                                validation_size=48, threads=1)
+    settings = replace(FINE_TUNE, steps_per_epoch=6, batch_size=2, crop=32, threads=1)
     project = Project.open(folder)
     while True:
-        outcome = fine_tune(project, stack, settings, device="cpu")
-        info = project.commit_round(outcome.workspace, outcome.info)
+        outcome = run_round(project, stack, settings, device="cpu")
+        info = commit(project, outcome)
         _report(pipe, {"op": "round", "number": info.number})
 
 

@@ -23,6 +23,7 @@ from ..io import atomic_write_bytes
 from ..shipped import WEIGHTS_DIR
 from .resnet import ResNetHeatmap
 from .unet import UNet
+from ..rescoring import Criterion
 
 ARCHITECTURES: dict[str, type[nn.Module]] = {"unet": UNet, "resnet": ResNetHeatmap}
 
@@ -39,6 +40,10 @@ class ModelCard:
     trained_diameter_range: tuple[float, float] = (7.0, 18.0)
     # Images are rescaled so particles have this diameter: crowded particles separate best there.
     canonical_diameter: float = 15.0
+    # The user's criterion learned in a round (file beside the weights), or None: the heatmap decides.
+    criterion: str | None = None
+    # Heatmap score down to which candidates are handed to the criterion.
+    candidate_floor: float = 0.05
     training: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -86,6 +91,9 @@ CARD_CHECKS: dict[str, Callable[[Any], str | None]] = {
     and v[0] <= v[1] else "must be two positive numbers, smallest first",
     "canonical_diameter": lambda v: None if _is_number(v) and 0 < v <= 10_000 else "must be a number above 0 and at most 10000",
     "training": lambda v: None if isinstance(v, dict) else "must be an object",
+    "criterion": lambda v: None if v is None or (isinstance(v, str) and "/" not in v and "\\" not in v
+                                                  and v.endswith(".skops")) else "must be a file name ending .skops",
+    "candidate_floor": lambda v: None if _is_number(v) and 0 < v < 1 else "must be a number between 0 and 1",
 }
 
 
@@ -108,6 +116,7 @@ class DetectorModel:
     network: nn.Module
     card: ModelCard
     path: Path | None = None
+    criterion: Criterion | None = None
 
 
 def build_network(card: ModelCard) -> nn.Module:
@@ -133,10 +142,17 @@ def _card_path(weights: Path) -> Path:
 
 
 def save_model(model: DetectorModel, path: str | Path) -> Path:
-    """Write ``path`` (.pt) and its .json card, each atomically, card last (it marks completeness)."""
+    """Write ``path`` (.pt), its criterion if it has one, and its .json card, each atomically, card
+    last (it marks completeness)."""
     path = Path(path).with_suffix(".pt")
     state = {k: v.detach().cpu() for k, v in model.network.state_dict().items()}
     atomic_write_bytes(path, lambda fh: torch.save(state, fh))
+    model.card.criterion = None
+    if model.criterion is not None:
+        criterion_file = path.with_suffix(".criterion.skops")
+        data = model.criterion.to_bytes()
+        atomic_write_bytes(criterion_file, lambda fh: fh.write(data))
+        model.card.criterion = criterion_file.name
     card = json.dumps(model.card.to_dict(), indent=2).encode()
     atomic_write_bytes(_card_path(path), lambda fh: fh.write(card))
     return path
@@ -191,4 +207,12 @@ def load_model(path: str | Path | None = None, device: str | torch.device = "cpu
         first = str(exc).strip().splitlines()[0]
         raise ParticleDetectError(f"{path}: weights do not match the {card.architecture} in its card ({first})") from None
     network.to(device).eval()
-    return DetectorModel(network=network, card=card, path=path)
+    criterion = None
+    if card.criterion is not None:
+        criterion_file = path.with_name(card.criterion)
+        try:
+            data = criterion_file.read_bytes()
+        except OSError as exc:
+            raise ParticleDetectError(f"{criterion_file}: cannot read the model's criterion ({exc.strerror})") from None
+        criterion = Criterion.from_bytes(data, str(criterion_file))
+    return DetectorModel(network=network, card=card, path=path, criterion=criterion)
