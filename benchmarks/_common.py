@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from napari_particle_detect.evaluation import match
+from napari_particle_detect.evaluation import Counts, match
 from napari_particle_detect.models import DetectorModel, load_model
 from napari_particle_detect.shipped import WEIGHTS_DIR
 
@@ -91,37 +91,6 @@ def centres_of(table: pd.DataFrame) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------
 # Scoring
-
-
-@dataclass
-class Counts:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-    sq_err: float = 0.0  # sum of squared localisation errors of the counted matches
-
-    def __iadd__(self, other: "Counts") -> "Counts":
-        self.tp += other.tp
-        self.fp += other.fp
-        self.fn += other.fn
-        self.sq_err += other.sq_err
-        return self
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-
-    @property
-    def f1(self) -> float:
-        return 2 * self.tp / (2 * self.tp + self.fp + self.fn) if self.tp + self.fp + self.fn else 1.0
-
-    @property
-    def rms(self) -> float:
-        return float(np.sqrt(self.sq_err / self.tp)) if self.tp else float("nan")
 
 
 def score_counts(

@@ -112,10 +112,18 @@ def tile_size(shape: tuple[int, int], diameter: float) -> int:
     return int(np.clip(round(TILE_DIAMETERS * diameter), MIN_TILE, max(MIN_TILE, min(shape) // 3)))
 
 
-def split_for_scoring(
-    example: Example, diameter: float, share: float = HOLD_OUT_SHARE
-) -> tuple[Example | None, Example | None]:
-    """(the part to train on, the part held out to score on) of one reviewed frame or region.
+@dataclass
+class Split:
+    """One reviewed frame or region: where it trains and where it is held out to score on."""
+
+    example: Example
+    train_area: np.ndarray  # may be empty
+    held_area: np.ndarray  # may be empty
+    tolerance: float  # match radius in the example's pixels
+
+
+def split_for_scoring(example: Example, diameter: float, share: float = HOLD_OUT_SHARE) -> Split:
+    """Where one reviewed frame or region trains and where it is held out.
 
     Tiles are picked by the example's name (a frame's is stable across rounds). A guard band of
     one diameter around held-out tiles is used by neither, so no held-out particle's label leaks
@@ -127,36 +135,48 @@ def split_for_scoring(
     reviewed = np.ones(shape, dtype=bool) if example.area is None else np.asarray(example.area, dtype=bool)
     held = hold_out_mask(shape, example.name, tile_size(shape, diameter), share, reviewed) & reviewed
     guard = ndimage.distance_transform_edt(~held) <= diameter if held.any() else held
-    train_area = reviewed & ~guard
-    train = replace(example, area=train_area) if train_area.any() else None
-    scored = replace(example, area=held) if held.any() else None
-    return train, scored
+    return Split(example, reviewed & ~guard, held, scoring_tolerance(diameter))
 
 
-def score_model(
-    model: DetectorModel,
-    examples: list[Example],
-    device: torch.device,
-    ringed: bool = False,
-    cancel: Callable[[], bool] | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> Scored | None:
-    """Pooled F1 inside the examples' areas at the best of THRESHOLDS (one network pass each)."""
-    if not examples:
-        return None
-    network = prepare_network(model, device)
+@dataclass
+class Candidates:
+    """What one model proposes on one example's whole image, down to SCORE_FLOOR."""
+
+    centres: np.ndarray  # (N, 2) in the example's pixels
+    scores: np.ndarray
+    features: np.ndarray | None = None  # rescoring.candidate_features, when a criterion is to be learned
+
+
+def propose(model: DetectorModel, example: Example, device: torch.device, ringed: bool = False,
+            measure: bool = False) -> Candidates:
+    """The model's candidates on the example's whole image (context as in detection), optionally measured."""
+    result = detect_frame(model, example.image, device, SCORE_FLOOR, example.scale, ringed=ringed,
+                          network=prepare_network(model, device), name=example.name or "example")
+    features = None
+    if measure:
+        scaled, factors = rescale_frame(example.image, example.scale)
+        features = candidate_features(normalise(scaled), rescale_centres(result.centres, factors), result.scores,
+                                      model.card.canonical_diameter)
+    return Candidates(result.centres, result.scores, features)
+
+
+def score_in_areas(splits: list[Split], candidates: list[Candidates], scores: list[np.ndarray] | None = None,
+                   area: str = "held_area") -> Scored | None:
+    """Pooled F1 inside each split's ``area`` at the best of THRESHOLDS (``scores`` replace the
+    candidates' own, e.g. a criterion's probabilities)."""
     totals = [Counts() for _ in THRESHOLDS]
-    for done, example in enumerate(examples, start=1):
-        if cancel is not None and cancel():
-            raise TrainingCancelled("fine-tuning cancelled")
-        result = detect_frame(model, example.image, device, SCORE_FLOOR, example.scale, ringed=ringed,
-                              network=network, name=example.name or "example")
-        for k, threshold in enumerate(THRESHOLDS):
-            keep = result.scores > threshold
-            totals[k] = totals[k] + count_in_area(result.centres[keep], example.centres, example.area,
-                                                  scoring_tolerance(example_diameter(model, example)))
-        if progress is not None:
-            progress(done)
+    counted = False
+    for k, (split, found) in enumerate(zip(splits, candidates)):
+        mask = getattr(split, area)
+        if not mask.any():
+            continue
+        counted = True
+        values = found.scores if scores is None else scores[k]
+        for t, threshold in enumerate(THRESHOLDS):
+            keep = values > threshold
+            totals[t] = totals[t] + count_in_area(found.centres[keep], split.example.centres, mask, split.tolerance)
+    if not counted:
+        return None
     best = int(np.argmax([c.f1 for c in totals]))
     return Scored(totals[best].f1, float(THRESHOLDS[best]), totals[best])
 
@@ -176,12 +196,14 @@ def fine_tune(
 
     Each example's ``scale`` brings it to the model's working size, as detection does, so the
     particles' size in its own pixels is the model's working size over that scale; its ``name``
-    picks its held-out tiles (keep names stable across rounds: "frame 3"). With
-    ``config.learn_criterion``, the round also learns which candidates the user keeps (:mod:`rescoring`) and keeps that rule only
-    where it scores better on the held-out tiles. Progress events have a ``phase`` (preparing,
-    training, criterion, scoring, done); raises :class:`TrainingCancelled` within a step of
-    ``cancel()`` turning true. ``validation`` examples are scored on whole (never trained on). The
-    input model is left as it was.
+    picks its held-out tiles (keep names stable across rounds: "frame 3"). Training crops are
+    drawn half around the parent's mistakes there (the points the user had to add, delete or
+    move), half anywhere in the reviewed areas. With ``config.learn_criterion`` the round also
+    learns which candidates the user keeps (:mod:`rescoring`), kept only where it scores better
+    on the held-out tiles. Progress events have a ``phase`` (preparing, scoring, training,
+    criterion, done); raises :class:`TrainingCancelled` within a step of ``cancel()`` turning
+    true. ``validation`` examples are scored on whole, never trained on. The input model is left
+    as it was.
     """
     started = time.monotonic()
     report = progress or (lambda event: None)
@@ -191,42 +213,67 @@ def fine_tune(
     device = select_device(config.device if device == "auto" else device)
     if config.threads:
         torch.set_num_threads(int(config.threads))
-    train_part, held_part = [], []
-    for example in examples:
-        train, held = split_for_scoring(example, example_diameter(model, example), hold_out)
-        if train is not None:
-            train_part.append(train)
-        if held is not None:
-            held_part.append(held)
-    if not train_part:
+    splits = [split_for_scoring(e, example_diameter(model, e), hold_out) for e in examples]
+    splits += [Split(e, np.zeros(e.image.shape, bool), np.ones(e.image.shape, bool) if e.area is None else e.area,
+                     scoring_tolerance(example_diameter(model, e))) for e in validation or []]
+    if not any(s.train_area.any() for s in splits):
         raise ParticleDetectError("the reviewed areas are too small to train on; review a larger region or a frame")
-    held_part += list(validation or [])
     history: list[dict] = []
 
-    parent_score = _scoring_phase(model, held_part, device, ringed, "parent", report, cancel)
-    child = train_steps(model, train_part, config, device, report, cancel, history)
-    score = _scoring_phase(child, held_part, device, ringed, "new model", report, cancel)
+    parents = _propose_all(model, splits, device, ringed, False, "parent", report, cancel)
+    parent_score = score_in_areas(splits, parents)
+    threshold = parent_score.threshold if parent_score else model.card.threshold
+    train_examples = [replace(s.example, area=s.train_area, focus=_mistakes(s, c, threshold))
+                      for s, c in zip(splits, parents) if s.train_area.any()]
+    child = train_steps(model, train_examples, config, device, report, cancel, history)
+    children = _propose_all(child, splits, device, ringed, config.learn_criterion, "new model", report, cancel)
+    score = score_in_areas(splits, children)
     if config.learn_criterion:
         report({"phase": "criterion"})
-        judged = learn_criterion(child, train_part, device, ringed, cancel)
+        judged = learn_criterion(child, splits, children)
         if judged is not None:
-            judged_score = _scoring_phase(judged, held_part, device, ringed, "new model with criterion", report,
-                                          cancel)
-            if score is None or (judged_score is not None and judged_score.f1 > score.f1):
+            probabilities = [judged.criterion.probabilities(c.features) for c in children]
+            judged_score = score_in_areas(splits, children, probabilities)
+            if judged_score is not None and (score is None or judged_score.f1 > score.f1 + CRITERION_MARGIN):
                 child, score = judged, judged_score
     if score is not None:
         child.card.threshold = score.threshold
-    held_tiles = sum(_tiles(e) for e in held_part)
+    held_tiles = sum(_tiles(s.held_area) for s in splits)
     child.card.training = {
         **{k: v for k, v in child.card.training.items() if k != "history"},
-        "fine_tuned": {"examples": len(train_part), "held_out_tiles": held_tiles, "config": config.to_dict(),
+        "fine_tuned": {"examples": len(train_examples), "held_out_tiles": held_tiles, "config": config.to_dict(),
                        "hold_out": hold_out, "criterion": child.criterion is not None,
                        "f1": score.f1 if score else None, "parent_f1": parent_score.f1 if parent_score else None},
     }
-    result = RoundResult(model=child, trained_examples=len(train_part), held_out_tiles=held_tiles, score=score,
+    result = RoundResult(model=child, trained_examples=len(train_examples), held_out_tiles=held_tiles, score=score,
                          parent_score=parent_score, history=history, seconds=time.monotonic() - started)
     report({"phase": "done", "seconds": result.seconds})
     return result
+
+
+def _propose_all(model, splits, device, ringed, measure, which, report, cancel) -> list[Candidates]:
+    out = []
+    for done, split in enumerate(splits):
+        if cancel is not None and cancel():
+            raise TrainingCancelled("fine-tuning cancelled")
+        report({"phase": "scoring", "model": which, "done": done, "total": len(splits)})
+        out.append(propose(model, split.example, device, ringed, measure))
+    report({"phase": "scoring", "model": which, "done": len(splits), "total": len(splits)})
+    return out
+
+
+def _mistakes(split: Split, found: Candidates, threshold: float) -> np.ndarray:
+    """Where the parent was wrong inside the training area: corrected centres it missed or placed
+    badly, and its shown points nobody kept."""
+    shown = found.centres[found.scores > threshold]
+    truth = split.example.centres
+    inside_truth = truth[_at(split.train_area, truth)]
+    inside_shown = shown[_at(split.train_area, shown)]
+    pi, ti = match(inside_shown, inside_truth, split.tolerance)
+    off = np.linalg.norm(inside_shown[pi] - inside_truth[ti], axis=1) > split.tolerance / 3
+    missed = np.setdiff1d(np.arange(len(inside_truth)), ti)
+    spurious = np.setdiff1d(np.arange(len(inside_shown)), pi)
+    return np.concatenate([inside_truth[missed], inside_truth[ti[off]], inside_shown[spurious]]).reshape(-1, 2)
 
 
 def example_diameter(model: DetectorModel, example: Example) -> float:
@@ -234,36 +281,25 @@ def example_diameter(model: DetectorModel, example: Example) -> float:
     return model.card.canonical_diameter / example.scale
 
 
-def learn_criterion(
-    model: DetectorModel, examples: list[Example], device: torch.device, ringed: bool = False,
-    cancel: Callable[[], bool] | None = None,
-) -> DetectorModel | None:
-    """``model`` with a criterion learned from its candidates in the examples' areas: a candidate
+def learn_criterion(model: DetectorModel, splits: list[Split], candidates: list[Candidates]) -> DetectorModel | None:
+    """``model`` with a criterion learned from its measured candidates in the training areas: one
     matched to a corrected centre was kept, one deep inside an area with none near was dropped.
-    None when the examples hold too few of either kind to learn a rule from."""
+    None when there are too few of either kind to learn a rule from."""
     from scipy import ndimage
 
-    plain = DetectorModel(model.network, copy.deepcopy(model.card))
-    network = prepare_network(plain, device)
     features, kept = [], []
-    for example in examples:
-        if cancel is not None and cancel():
-            raise TrainingCancelled("fine-tuning cancelled")
-        result = detect_frame(plain, example.image, device, plain.card.candidate_floor, example.scale, ringed=ringed,
-                              network=network, name=example.name or "example")
-        tolerance = scoring_tolerance(example_diameter(model, example))
-        inside = np.ones(len(result.centres), dtype=bool)
-        if example.area is not None:
-            deep = ndimage.distance_transform_edt(example.area) > tolerance
-            inside = _at(deep, result.centres)
-        matched = np.zeros(len(result.centres), dtype=bool)
-        pi, _ = match(result.centres, example.centres, tolerance)
+    for split, found in zip(splits, candidates):
+        if not split.train_area.any() or found.features is None:
+            continue
+        deep = ndimage.distance_transform_edt(split.train_area) > split.tolerance
+        inside = _at(deep, found.centres)
+        matched = np.zeros(len(found.centres), dtype=bool)
+        pi, _ = match(found.centres, split.example.centres, split.tolerance)
         matched[pi] = True
-        scaled, factors = rescale_frame(example.image, example.scale)
-        working = rescale_centres(result.centres, factors)
-        measured = candidate_features(normalise(scaled), working, result.scores, model.card.canonical_diameter)
-        features.append(measured[inside])
+        features.append(found.features[inside])
         kept.append(matched[inside])
+    if not features:
+        return None
     features, kept = np.concatenate(features), np.concatenate(kept)
     if min(kept.sum(), (~kept).sum()) < MIN_CRITERION_CASES:
         return None
@@ -272,12 +308,18 @@ def learn_criterion(
 
 # A criterion needs this many kept and this many dropped candidates to learn from.
 MIN_CRITERION_CASES = 20
+# ... and must beat the network's own scores by this much F1 on the held-out tiles: a few
+# hundred held-out particles cannot tell smaller differences from chance.
+CRITERION_MARGIN = 0.01
 
 
 def _at(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
+    points = np.asarray(points, dtype=float).reshape(-1, 2)
+    if not len(points):
+        return np.zeros(0, dtype=bool)
     iy = np.clip(np.rint(points[:, 0]).astype(int), 0, mask.shape[0] - 1)
     ix = np.clip(np.rint(points[:, 1]).astype(int), 0, mask.shape[1] - 1)
-    return mask[iy, ix] if len(points) else np.zeros(0, dtype=bool)
+    return mask[iy, ix]
 
 
 def scoring_tolerance(diameter: float) -> float:
@@ -285,18 +327,10 @@ def scoring_tolerance(diameter: float) -> float:
     return max(1.5, diameter / 4.0)
 
 
-def _tiles(example: Example) -> int:
+def _tiles(area: np.ndarray) -> int:
     from scipy import ndimage
 
-    return int(ndimage.label(example.area)[1]) if example.area is not None else 1
-
-
-def _scoring_phase(model, held, device, ringed, which, report, cancel) -> Scored | None:
-    if not held:
-        return None
-    report({"phase": "scoring", "model": which, "done": 0, "total": len(held)})
-    return score_model(model, held, device, ringed, cancel,
-                       lambda done: report({"phase": "scoring", "model": which, "done": done, "total": len(held)}))
+    return int(ndimage.label(area)[1])
 
 
 def train_steps(

@@ -22,7 +22,7 @@ from torch import nn
 
 from .devices import select_device
 from .errors import ParticleDetectError
-from .evaluation import score
+from .evaluation import Counts, count_in_area
 from .heatmap import decode, encode
 from .io import atomic_write_bytes
 from .models import DetectorModel, build_network, load_model, save_model
@@ -41,6 +41,7 @@ class PreparedExample(NamedTuple):
     image: np.ndarray
     centres: np.ndarray
     area: np.ndarray | None  # where the centres are complete; None: everywhere
+    focus: np.ndarray | None = None  # points worth more crops (a parent model's mistakes)
 
 
 @dataclass
@@ -57,6 +58,8 @@ class Example:
     scale: float = 1.0
     name: str = ""
     area: np.ndarray | None = None
+    # (y, x) points where training should look harder: where the model being tuned was wrong.
+    focus: np.ndarray | None = None
 
     def prepared(self) -> PreparedExample:
         image, factors = rescale_frame(self.image, self.scale)
@@ -68,7 +71,8 @@ class Example:
                 rows = _source_index(image.shape[0], factors[0], area.shape[0])
                 cols = _source_index(image.shape[1], factors[1], area.shape[1])
                 area = area[np.ix_(rows, cols)]
-        return PreparedExample(normalise(image), rescale_centres(self.centres, factors), area)
+        focus = rescale_centres(self.focus, factors) if self.focus is not None and len(self.focus) else None
+        return PreparedExample(normalise(image), rescale_centres(self.centres, factors), area, focus)
 
 
 def _source_index(size: int, factor: float, source_size: int) -> np.ndarray:
@@ -181,9 +185,14 @@ def _random_crop(
     return crop, shifted[keep], weight
 
 
+# Share of annotated crops centred near a focus point (a mistake of the model being tuned).
+FOCUS_SHARE = 0.5
+
+
 class BatchSource:
     """Builds training batches (images, target heatmaps, loss weights); synthetic images are drawn
-    fresh, never repeated; annotated ones are cropped inside their reviewed areas."""
+    fresh, never repeated; annotated ones are cropped inside their reviewed areas, half of the
+    time around one of their focus points when they have some."""
 
     def __init__(self, config: TrainConfig, examples: list[Example] | None, seed: int,
                  prepared: list[PreparedExample] | None = None) -> None:
@@ -206,8 +215,13 @@ class BatchSource:
             if self.examples and self.rng.random() >= self.config.synthetic_fraction:
                 k = int(self.rng.integers(len(self.examples)))
                 example = self.examples[k]
+                pixels = self.area_pixels[k]
+                if example.focus is not None and self.rng.random() < FOCUS_SHARE:
+                    point = example.focus[int(self.rng.integers(len(example.focus)))]
+                    y, x = np.clip(np.rint(point).astype(int), 0, np.array(example.image.shape) - 1)
+                    pixels = np.array([y * example.image.shape[1] + x])
                 image, centres, weight = _random_crop(example.image, example.centres, size, self.rng,
-                                                      example.area, self.area_pixels[k])
+                                                      example.area, pixels)
             else:
                 image, centres = self._synthetic()
                 weight = np.ones(image.shape, np.float32)
@@ -245,16 +259,14 @@ def validation_f1(
 ) -> list[float]:
     """Pooled F1 over the validation images for each threshold (one network pass per image)."""
     network.eval()
-    counts = np.zeros((len(thresholds), 3))
+    totals = [Counts() for _ in thresholds]
     for image, truth in validation:
         heat = predict_heatmap(network, image, device, tile=1024)
         for k, thr in enumerate(thresholds):
             pred, _ = decode(heat, thr, min_distance)
-            s = score(pred, truth, tolerance)
-            counts[k] += (s.tp, s.fp, s.fn)
+            totals[k] = totals[k] + count_in_area(pred, truth, None, tolerance)
     network.train()
-    tp, fp, fn = counts.T
-    return list(np.where(tp > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0))
+    return [total.f1 if total.tp else 0.0 for total in totals]
 
 
 def _state_path(out: Path) -> Path:
