@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import ParticleDetectError
 from .finetune import FINE_TUNE, RoundResult, fine_tune
-from .models import load_model, save_model
+from .models import DetectorModel, load_model, save_model
 from .prediction import as_frames
 from .project import Project, RoundInfo
 from .sizing import scale_for_diameter
@@ -68,6 +68,32 @@ def project_examples(project: Project, stack, scale: float) -> list[Example]:
     return examples
 
 
+def prepare_round(project: Project, stack) -> tuple[RoundInfo, DetectorModel, list[Example]]:
+    """(the round in use, its model, the reviewed examples) for the next round; clear errors when
+    there is nothing to train on yet."""
+    parent = project.current_round
+    if parent is None:
+        raise ParticleDetectError("run Detect first: there is no model round to fine-tune yet")
+    if project.diameter is None:
+        raise ParticleDetectError("run Detect first, so the particle size of this image is known")
+    if not project.reviewed_areas():
+        raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")
+    base = load_model(project.round_path(parent.number), "cpu")
+    scale = scale_for_diameter(float(project.diameter), base.card.canonical_diameter)
+    return parent, base, project_examples(project, stack, scale)
+
+
+def round_info(project: Project, parent: RoundInfo, result: RoundResult) -> RoundInfo:
+    """What the project records of a round (its number is given when it is committed)."""
+    return RoundInfo(
+        number=0, origin="fine-tuned", parent=parent.number,
+        trained_frames=sorted(project.reviewed_frames), trained_regions=len(project.regions()),
+        held_out=result.held_out_tiles, f1=result.score.f1 if result.score else None,
+        parent_f1=result.parent_score.f1 if result.parent_score else None,
+        threshold=result.model.card.threshold, improved=result.improved, seconds=round(result.seconds, 1),
+    )
+
+
 def run_round(
     project: Project,
     stack,
@@ -80,27 +106,12 @@ def run_round(
 
     On error or cancel the workspace is removed and the project is as it was.
     """
-    parent = project.current_round
-    if parent is None:
-        raise ParticleDetectError("run Detect first: there is no model round to fine-tune yet")
-    if project.diameter is None:
-        raise ParticleDetectError("run Detect first, so the particle size of this image is known")
-    if not project.reviewed_areas():
-        raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")
-    base = load_model(project.round_path(parent.number), "cpu")
-    examples = project_examples(project, stack, scale_for_diameter(float(project.diameter),
-                                                                   base.card.canonical_diameter))
+    parent, base, examples = prepare_round(project, stack)
     workspace = project.new_workspace()
     try:
         result = fine_tune(base, examples, config, device, progress=progress, cancel=cancel)
         save_model(result.model, workspace / "model")
-        info = RoundInfo(
-            number=0, origin="fine-tuned", parent=parent.number,
-            trained_frames=sorted(project.reviewed_frames), trained_regions=len(project.regions()),
-            held_out=result.held_out_tiles, f1=result.score.f1 if result.score else None,
-            parent_f1=result.parent_score.f1 if result.parent_score else None,
-            threshold=result.model.card.threshold, improved=result.improved, seconds=round(result.seconds, 1),
-        )
+        info = round_info(project, parent, result)
     except BaseException:
         project.discard_workspace(workspace)
         raise
