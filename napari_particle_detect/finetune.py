@@ -32,14 +32,17 @@ from .rescoring import Criterion, candidate_features
 from .sizing import rescale_centres, rescale_frame
 from .training import BatchSource, Example, TrainConfig, TrainingCancelled, weighted_mse
 
-# What a round trains, chosen by measurement (benchmarks/loop.py): every layer, from the user's
-# frames alone (synthetic images in the batch slowed learning on unfamiliar optics and protected
-# nothing the user needs), a short warm-up then a cosine decay.
+# What a round trains, chosen by measurement (benchmarks/loop_options.py): every layer (the
+# decoder alone learned less and saved little time), from the user's frames alone (synthetic
+# images in the batch slowed learning on unfamiliar optics), 200 steps at 2e-3 after a short
+# warm-up, then a cosine decay.
 FINE_TUNE = TrainConfig(
     epochs=1, steps_per_epoch=200, batch_size=8, crop=64, learning_rate=2e-3, synthetic_fraction=0.0,
     validation_images=0, seed=0,
 )
 WARMUP_SHARE = 0.1
+# The encoder's modules in this project's networks (UNet: down; ResNet: stem, stages).
+ENCODER_PARTS = ("down", "stem", "stages")
 # Share of every reviewed area held out of training to score rounds on.
 HOLD_OUT_SHARE = 0.2
 # Held-out tiles are this many particle diameters wide (at least MIN_TILE px): big enough to
@@ -346,7 +349,13 @@ def train_steps(
     torch.manual_seed(config.seed)
     network = copy.deepcopy(model.network).to(device).train()
     card = copy.deepcopy(model.card)
-    optimiser = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
+    encoder = [m for name, m in network.named_children() if name in ENCODER_PARTS]
+    if config.trainable == "decoder":
+        for module in encoder:
+            module.requires_grad_(False)
+    elif config.trainable != "all":
+        raise ParticleDetectError(f"trainable must be 'all' or 'decoder', got {config.trainable!r}")
+    optimiser = torch.optim.Adam([p for p in network.parameters() if p.requires_grad], lr=config.learning_rate)
     steps = config.epochs * config.steps_per_epoch
     warmup = max(1, int(WARMUP_SHARE * steps))
 
@@ -363,6 +372,9 @@ def train_steps(
             raise TrainingCancelled("fine-tuning cancelled")
         images, targets, weights = source.batch()
         x, y, w = (torch.from_numpy(a).to(device) for a in (images, targets, weights))
+        if config.trainable == "decoder":
+            for module in encoder:
+                module.eval()  # frozen means its batch statistics too
         optimiser.zero_grad(set_to_none=True)
         loss = weighted_mse(network(x), y, w)
         if not torch.isfinite(loss):

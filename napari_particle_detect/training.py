@@ -101,6 +101,10 @@ class TrainConfig:
     threads: int | None = None
     # Fine-tuning rounds also learn which candidates the user keeps (rescoring.Criterion).
     learn_criterion: bool = True
+    # Share of annotated crops centred near a focus point (a mistake of the model being tuned).
+    focus_share: float = 0.5
+    # What fine-tuning updates: "all" layers, or only the "decoder" (the encoder frozen).
+    trainable: str = "all"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -185,10 +189,6 @@ def _random_crop(
     return crop, shifted[keep], weight
 
 
-# Share of annotated crops centred near a focus point (a mistake of the model being tuned).
-FOCUS_SHARE = 0.5
-
-
 class BatchSource:
     """Builds training batches (images, target heatmaps, loss weights); synthetic images are drawn
     fresh, never repeated; annotated ones are cropped inside their reviewed areas, half of the
@@ -216,7 +216,7 @@ class BatchSource:
                 k = int(self.rng.integers(len(self.examples)))
                 example = self.examples[k]
                 pixels = self.area_pixels[k]
-                if example.focus is not None and self.rng.random() < FOCUS_SHARE:
+                if example.focus is not None and self.rng.random() < self.config.focus_share:
                     point = example.focus[int(self.rng.integers(len(example.focus)))]
                     y, x = np.clip(np.rint(point).astype(int), 0, np.array(example.image.shape) - 1)
                     pixels = np.array([y * example.image.shape[1] + x])
