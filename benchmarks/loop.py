@@ -166,6 +166,19 @@ def box_mask(shape: tuple[int, int], box: tuple[int, int, int, int]) -> np.ndarr
 # Scoring
 
 
+def user_diameter(domain: Domain, model: DetectorModel) -> tuple[float, str]:
+    """The diameter the annotator detects with: the dock's estimate, unless the rings it draws are
+    plainly the wrong size (more than 30 % off the particles' apparent size), when they type it in."""
+    estimate = float(detect(domain.frames[0], model, "cpu").attrs["diameter"])
+    if domain.synthetic is None:
+        return estimate, "estimated on frame 0, as the dock does"
+    config = domain.synthetic
+    apparent = float(np.hypot(sum(config.radius_range), np.sqrt(8) * config.psf_sigma))
+    if abs(estimate / apparent - 1) > 0.3:
+        return apparent, f"typed in: the estimate {estimate:.1f} px is {estimate / apparent:.2f}x the apparent size"
+    return estimate, f"estimated on frame 0, as the dock does (apparent size {apparent:.1f} px)"
+
+
 def unseen_f1(model: DetectorModel, domain: Domain, threshold: float | None = None) -> float:
     frames = domain.unseen
     table = detect(domain.frames[frames], model, "cpu", threshold=threshold, diameter=domain.diameter)
@@ -330,9 +343,9 @@ def main(argv=None) -> int:
     targets, all_rows = [], []
     for key in args.domains:
         domain = bulk_water_domain(args.data) if key == "bulk_water" else synthetic_domain(key, n_unseen)
-        domain.diameter = float(detect(domain.frames[0], shipped, "cpu").attrs["diameter"])
-        print(f"\n# {key}: {domain.note}\n  diameter used {domain.diameter:.1f} px (estimated on frame 0, "
-              f"as the dock does); {len(domain.unseen)} frames never corrected", flush=True)
+        domain.diameter, how = user_diameter(domain, shipped)
+        print(f"\n# {key}: {domain.note}\n  diameter used {domain.diameter:.1f} px ({how}); "
+              f"{len(domain.unseen)} frames never corrected", flush=True)
         rows = [RoundRow("shipped model", 0, 0, 0, unseen_f1(shipped, domain))]
         rows += whole_frame_loop(domain, shipped, config, rounds=2)
         for row in rows:

@@ -60,7 +60,7 @@ def main(argv=None) -> int:
     for key in args.domains:
         domain = (loop.bulk_water_domain(args.data) if key == "bulk_water"
                   else loop.synthetic_domain(key, 4 if args.quick else 8))
-        domain.diameter = float(detect(domain.frames[0], shipped, "cpu").attrs["diameter"])
+        domain.diameter, _ = loop.user_diameter(domain, shipped)
         corrected = {}
         table = detect(domain.frames[:2], shipped, "cpu", diameter=domain.diameter)
         for frame in (0, 1):
