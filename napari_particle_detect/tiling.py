@@ -56,16 +56,32 @@ def _owned(starts: list[int], window: int, padded: int, margin: int, length: int
     return spans
 
 
+def _core(window: int, stride: int, margin: int) -> int:
+    core = window - 2 * margin
+    return core - core % stride
+
+
+def _balanced(length: int, tile: int, stride: int, margin: int) -> int:
+    """The smallest window (a multiple of the stride, at most ``tile``) that covers ``length`` in as
+    few tiles as ``tile`` would: equal tiles overlap less than full ones plus a last, mostly shared one
+    (a 2560 px side takes three 920 px tiles instead of three of 1024, 19 % fewer pixels each way)."""
+    if length <= tile:
+        return length
+    count = len(_starts(length, tile, _core(tile, stride, margin)))
+    for window in range(-(-(2 * margin + stride) // stride) * stride, tile + 1, stride):
+        if len(_starts(length, window, _core(window, stride, margin))) <= count:
+            return window
+    return tile
+
+
 def plan_tiles(shape: tuple[int, int], stride: int, tile: int, margin: int) -> TilePlan:
     """Tiles of at most ``tile`` px covering a frame of ``shape`` for a network of ``stride``."""
     h, w = int(shape[0]), int(shape[1])
     ph, pw = -(-h // stride) * stride, -(-w // stride) * stride
     tile = max(-(-int(tile) // stride) * stride, 2 * margin + stride)
-    win_h, win_w = min(tile, ph), min(tile, pw)
-    core = tile - 2 * margin
-    core -= core % stride
-    rows = _owned(_starts(ph, win_h, core), win_h, ph, margin, h)
-    cols = _owned(_starts(pw, win_w, core), win_w, pw, margin, w)
+    win_h, win_w = _balanced(ph, tile, stride, margin), _balanced(pw, tile, stride, margin)
+    rows = _owned(_starts(ph, win_h, _core(win_h, stride, margin)), win_h, ph, margin, h)
+    cols = _owned(_starts(pw, win_w, _core(win_w, stride, margin)), win_w, pw, margin, w)
     tiles = []
     for r, (y, y0, y1) in enumerate(rows):
         for x, x0, x1 in cols:
