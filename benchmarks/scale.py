@@ -63,6 +63,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--frames", type=int, nargs="+", default=None, help="stack lengths for peak RSS (default 10 1000)")
     p.add_argument("--frame-size", type=int, default=256, help="side of those frames in px (default 256)")
     p.add_argument("--big", type=int, default=4096, help="side of the single big image for peak RSS (default 4096)")
+    p.add_argument("--big-model", default=None, metavar="MODEL",
+                   help="model for the big image ('narrow': an untrained UNet of 4-8-16-32 channels, whose "
+                        "activations are small, so what is measured is the image's own buffers, in minutes)")
     p.add_argument("--stage-frames", type=int, default=10, help="frames of the stage-timing stack (default 10)")
     p.add_argument("--skip", nargs="*", default=[], choices=("workers", "memory", "stages"))
     p.add_argument("--child-rss", nargs=2, metavar=("IMAGE", "MODEL"), help=argparse.SUPPRESS)
@@ -171,13 +174,34 @@ def memory_table(args, model_path: Path, folder: Path) -> pd.DataFrame:
         tifffile.imwrite(path, big)
         del big
         start = time.perf_counter()
-        rss = peak_rss(path, model_path)
-        rows.append({"input": f"one {args.big}x{args.big} image (uint16)", "frame MB": args.big**2 * 2 / 1e6,
+        big_model = narrow_model(folder) if args.big_model == "narrow" else Path(args.big_model or model_path)
+        rss = peak_rss(path, big_model)
+        label = f"one {args.big}x{args.big} image (uint16)" + (", narrow untrained UNet" if args.big_model == "narrow" else "")
+        rows.append({"input": label, "frame MB": args.big**2 * 2 / 1e6,
                      "peak RSS MB": rss, "seconds": time.perf_counter() - start})
         path.unlink()
     table = pd.DataFrame(rows)
     table["above the process MB"] = table["peak RSS MB"] - import_only
     return table.set_index("input")
+
+
+def narrow_model(folder: Path) -> Path:
+    """An untrained UNet of 4-8-16-32 channels, its threshold above anything it outputs (no peaks:
+    the memory measured is the image's and the heatmap's, not a list of random peaks)."""
+    from dataclasses import replace
+
+    import torch
+
+    from napari_particle_detect.models import DetectorModel, build_network, load_model, save_model
+
+    shipped = load_model(None)
+    card = replace(shipped.card, channels=(4, 8, 16, 32), threshold=0.999)
+    network = build_network(card)
+    with torch.no_grad():
+        network.head.bias.fill_(-20.0)  # sigmoid output near 0 everywhere
+    path = folder / "narrow.pt"
+    save_model(DetectorModel(network, card), path)
+    return path
 
 
 # ------------------------------------------------------------------------------------------------

@@ -51,8 +51,10 @@ def prepare_frame(stack, index: int, steps, scale: float, invert: bool, name: st
     frame = check_frame(raw, f"{name} frame {index}")
     # A frame this process made (a copy, or a fresh read) may be normalised in place.
     owned = frame is not raw or (raw.flags.owndata and raw.flags.writeable and not isinstance(stack, np.ndarray))
-    image, factors = steps.prepare(frame, scale, invert, owned)
-    return PreparedFrame(int(index), tuple(frame.shape), image, factors)
+    shape, held = tuple(frame.shape), [frame]
+    del raw, frame  # the backend lets the frame go once resampled: one big copy at a time
+    image, factors = steps.prepare(held, scale, invert, owned)
+    return PreparedFrame(int(index), shape, image, factors)
 
 
 def prefetched(pool: ThreadPoolExecutor, work: Callable[[T], R], items: Iterable[T], depth: int) -> Iterator[R]:

@@ -18,12 +18,62 @@ from .sizing import rescale_frame
 
 # Rows normalised at a time: bounds the float64 intermediate to a few MB on any frame size.
 NORMALISE_ROWS = 256
+# Above this many pixels percentiles are selected in chunks instead of from a sorted copy of the frame.
+CHUNKED_PERCENTILES_ABOVE = 16 * 1024 * 1024
+PERCENTILE_SAMPLE = 1 << 20
+PERCENTILE_CHUNK = 1 << 22
+
+
+def percentiles(values: np.ndarray, qs: tuple[float, ...], chunked_above: int = CHUNKED_PERCENTILES_ABOVE) -> list:
+    """``np.percentile(values, qs)`` (linear), bit for bit; on big arrays without copying them: each
+    percentile's neighbours are bracketed from a sample, counted and gathered chunk by chunk."""
+    flat = np.ascontiguousarray(values).reshape(-1)
+    n = flat.size
+    if n <= chunked_above:
+        return list(np.percentile(flat, qs))
+    sample = np.sort(flat[:: max(1, n // PERCENTILE_SAMPLE)])
+    out = []
+    for q in qs:
+        virtual = np.asarray(q / 100) * (n - 1)  # as NumPy computes it
+        low = int(np.floor(virtual))
+        a, b = _order_pair(flat, sample, low)
+        out.append(np.float64(_lerp(a, b, virtual - low)))
+    return out
+
+
+def _order_pair(flat: np.ndarray, sample: np.ndarray, k: int) -> tuple:
+    """The k-th and (k+1)-th smallest values of ``flat`` (the last twice at the end)."""
+    n = flat.size
+    want = [k, min(k + 1, n - 1)]
+    where = k / max(n - 1, 1) * (len(sample) - 1)
+    margin = int(8 * np.sqrt(len(sample))) + 16
+    first, last = int(where) - margin, int(where) + margin + 1
+    lo = sample[first] if first > 0 else -np.inf
+    hi = sample[last] if last < len(sample) - 1 else np.inf
+    below, inside = 0, []
+    for start in range(0, n, PERCENTILE_CHUNK):
+        chunk = flat[start : start + PERCENTILE_CHUNK]
+        below += int(np.count_nonzero(chunk < lo))
+        inside.append(chunk[(chunk >= lo) & (chunk <= hi)])
+    inside = np.concatenate(inside)
+    picks = [w - below for w in want]
+    if min(picks) < 0 or max(picks) >= len(inside):  # the sample misjudged: fall back to a full selection
+        part = np.partition(flat.copy(), want)
+        return part[want[0]], part[want[1]]
+    part = np.partition(inside, picks)
+    return part[picks[0]], part[picks[1]]
+
+
+def _lerp(a, b, t):
+    """NumPy's percentile interpolation (``_lerp``), in the same types and order of operations."""
+    diff = b - a
+    return b - diff * (1 - t) if t >= 0.5 else a + diff * t
 
 
 def normalise_in_place(frame: np.ndarray, invert: bool = False) -> np.ndarray:
-    """``preprocessing.normalise`` without its whole-frame float64 copies (same values, bit for bit)."""
+    """``preprocessing.normalise`` without its whole-frame copies (same values, bit for bit)."""
     frame = np.require(frame, dtype=np.float32, requirements=("C", "W"))
-    lo, hi = np.percentile(frame, PERCENTILES)
+    lo, hi = percentiles(frame, PERCENTILES)
     if hi <= lo:
         lo, hi = float(frame.min()), float(frame.max())
     span = max(hi - lo, 1e-12)
@@ -40,12 +90,15 @@ class HostSteps:
     def __init__(self, device: torch.device) -> None:
         self.device = device
 
-    def prepare(self, frame: np.ndarray, scale: float, invert: bool, owned: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """A checked float32 frame resampled by ``scale`` and normalised: what the network reads.
-        An ``owned`` frame (nobody else holds it) is normalised in place when not resampled."""
+    def prepare(self, held: list, scale: float, invert: bool, owned: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The checked float32 frame in ``held`` (a one-item list, emptied here so the frame can be
+        let go as soon as it is resampled) resampled by ``scale`` and normalised: what the network
+        reads. An ``owned`` frame (nobody else holds it) is normalised in place when not resampled."""
+        frame = held.pop()
         scaled, factors = rescale_frame(frame, scale)
         if scaled is frame and not owned:
             scaled = scaled.copy()  # never overwrite the caller's image
+        del frame
         return normalise_in_place(scaled, invert), factors
 
     def window(self, image: np.ndarray, y: int, x: int, size: tuple[int, int], pad_mode: str) -> np.ndarray:
@@ -77,9 +130,9 @@ class DeviceSteps:
     def __init__(self, device: torch.device) -> None:
         self.device = device
 
-    def prepare(self, frame: np.ndarray, scale: float, invert: bool, owned: bool = False) -> tuple[torch.Tensor, np.ndarray]:
+    def prepare(self, held: list, scale: float, invert: bool, owned: bool = False) -> tuple[torch.Tensor, np.ndarray]:
         # torch takes neither negative strides (flipped views) nor read-only memory (memory-mapped files).
-        host = torch.from_numpy(np.require(frame, dtype=np.float32, requirements=("C", "W")))
+        host = torch.from_numpy(np.require(held.pop(), dtype=np.float32, requirements=("C", "W")))
         if self.device.type == "cuda":
             host = host.pin_memory()
         tensor = host.to(self.device, non_blocking=True)

@@ -57,9 +57,24 @@ def test_ome_zarr_reads_its_full_resolution_plane(tmp_path, frames, tiny_model):
 
 def test_dask_arrays_are_read_frame_by_frame(frames, tiny_model):
     da = pytest.importorskip("dask.array")
+    frames = frames.astype(np.float32)  # float32 frames need no conversion: the caller's memory is read as is
+    before = frames.copy()
     lazy = da.from_array(frames, chunks=(1, 72, 88))
-    assert detect(lazy, tiny_model, device="cpu", threshold=0.0, diameter=12).equals(
-        detect(frames, tiny_model, device="cpu", threshold=0.0, diameter=12))
+    working = tiny_model.card.canonical_diameter  # particles already at the model's size: no resampling
+    assert detect(lazy, tiny_model, device="cpu", threshold=0.0, diameter=working).equals(
+        detect(frames, tiny_model, device="cpu", threshold=0.0, diameter=working))
+    single = da.from_array(frames[0], chunks=frames[0].shape)
+    detect(single, tiny_model, device="cpu", threshold=0.0, diameter=working)
+    assert np.array_equal(frames, before)  # never normalised in place
+
+
+def test_big_frames_take_the_same_percentiles_without_a_copy():
+    from napari_particle_detect.steps import percentiles
+
+    rng = np.random.default_rng(4)
+    for values in (rng.random(200_003).astype(np.float32), rng.integers(0, 30, 150_000).astype(np.float32)):
+        for qs in ((1.0, 99.8), (0.0, 100.0), (42.0,)):
+            assert percentiles(values, qs, chunked_above=1000) == list(np.percentile(values, qs))
 
 
 def test_bad_zarr_is_one_clear_error(tmp_path):
