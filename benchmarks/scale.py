@@ -35,12 +35,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _common as C  # noqa: E402
+import _common as C
 
-from napari_particle_detect import synthetic  # noqa: E402
-from napari_particle_detect.distributed import detect_files, local_client, threads_per_worker  # noqa: E402
-from napari_particle_detect.file_detection import DetectOptions, detect_file  # noqa: E402
-from napari_particle_detect.prediction import (  # noqa: E402
+from napari_particle_detect import synthetic
+from napari_particle_detect.distributed import (
+    detect_files,
+    local_client,
+    threads_per_worker,
+)
+from napari_particle_detect.file_detection import DetectOptions, detect_file
+from napari_particle_detect.prediction import (
     TILE_MARGIN,
     detect_frame,
     frame_result,
@@ -48,8 +52,8 @@ from napari_particle_detect.prediction import (  # noqa: E402
     prepare_network,
     steps_for,
 )
-from napari_particle_detect.stages import auto_batch_size, prepare_frame, run_network  # noqa: E402
-from napari_particle_detect.tiling import BandDecoder, plan_tiles  # noqa: E402
+from napari_particle_detect.stages import auto_batch_size, prepare_frame, run_network
+from napari_particle_detect.tiling import BandDecoder, plan_tiles
 
 DIAMETER = 12.0
 WORKER_RATIO_TARGET = 1.7
@@ -67,6 +71,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="model for the big image ('narrow': an untrained UNet of 4-8-16-32 channels, whose "
                         "activations are small, so what is measured is the image's own buffers, in minutes)")
     p.add_argument("--stage-frames", type=int, default=10, help="frames of the stage-timing stack (default 10)")
+    p.add_argument("--stage-sizes", type=int, nargs="+", default=None,
+                   help="frame sides for the stage timings (default 512 2048; quick 256 512)")
+    p.add_argument("--repeats", type=int, default=3, help="timed repeats per stage after a warm-up (default 3)")
     p.add_argument("--skip", nargs="*", default=[], choices=("workers", "memory", "stages"))
     p.add_argument("--child-rss", nargs=2, metavar=("IMAGE", "MODEL"), help=argparse.SUPPRESS)
     C.add_common_args(p)
@@ -192,7 +199,12 @@ def narrow_model(folder: Path) -> Path:
 
     import torch
 
-    from napari_particle_detect.models import DetectorModel, build_network, load_model, save_model
+    from napari_particle_detect.models import (
+        DetectorModel,
+        build_network,
+        load_model,
+        save_model,
+    )
 
     shipped = load_model(None)
     card = replace(shipped.card, channels=(4, 8, 16, 32), threshold=0.999)
@@ -219,7 +231,7 @@ def stage_table(args, model, device: torch.device, sizes: list[int]) -> pd.DataF
         if device.type == "cuda":
             torch.cuda.synchronize()
 
-    def best(fn, repeats: int = 3) -> float:
+    def best(fn, repeats: int = args.repeats) -> float:
         fn()
         sync()
         times = []
@@ -230,7 +242,7 @@ def stage_table(args, model, device: torch.device, sizes: list[int]) -> pd.DataF
             times.append(time.perf_counter() - start)
         return float(np.median(times))
 
-    for size in sizes:
+    def one_size(size: int) -> None:
         stack = np.stack([synthetic_image(size, i % 4) for i in range(n)])
         mp = n * size * size / 1e6
         prepared = [prepare_frame(stack, i, steps, scale, False, "bench") for i in range(n)]
@@ -271,7 +283,8 @@ def stage_table(args, model, device: torch.device, sizes: list[int]) -> pd.DataF
             seconds = best(fn)
             rows.append({"frames": f"{n} x {size}x{size}", "stage": stage, "device": device.type,
                          "s/frame": seconds / n, "MP/s": mp / seconds})
-        del windows, prepared, outputs
+    for size in sizes:
+        one_size(size)
     return pd.DataFrame(rows).set_index(["frames", "stage", "device"])
 
 
@@ -311,7 +324,7 @@ def main(argv=None) -> int:
                                 bool(row["above the process MB"] <= 6 * row["frame MB"]),
                                 f"{row['above the process MB']:.0f} MB for a {row['frame MB']:.0f} MB image"))
     if "stages" not in args.skip:
-        sizes = [256, 512] if args.quick else [512, 2048]
+        sizes = args.stage_sizes or ([256, 512] if args.quick else [512, 2048])
         tables = [stage_table(args, model, torch.device("cpu"), sizes)]
         if torch.cuda.is_available():
             tables.append(stage_table(args, C.load(model_path), torch.device("cuda"), sizes))
