@@ -287,6 +287,10 @@ def given_sizing(model: DetectorModel, frame: np.ndarray, diameter: float, name:
                   "given")
 
 
+# What running out of host or GPU memory raises (torch's CPU allocator raises a RuntimeError, see below).
+OUT_OF_MEMORY = (MemoryError, getattr(torch.cuda, "OutOfMemoryError", MemoryError))
+
+
 def iter_detect(
     image: np.ndarray,
     model: DetectorModel | str | None = None,
@@ -342,7 +346,7 @@ def iter_detect(
                                                       model.card.min_distance, heatmaps):
                 result = frame_result(model, prepared, decoder, scale, lambda: sizing.result().ringed)
                 yield prepared.index, result, sizing.result()
-    except (MemoryError, torch.OutOfMemoryError) as exc:
+    except OUT_OF_MEMORY as exc:
         raise ParticleDetectError(out_of_memory_message(name, stack, device, exc)) from None
     except RuntimeError as exc:
         if "can't allocate memory" not in str(exc) and "out of memory" not in str(exc):
