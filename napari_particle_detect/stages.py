@@ -48,7 +48,7 @@ class PreparedFrame:
 def prepare_frame(stack, index: int, steps, scale: float, invert: bool, name: str) -> PreparedFrame:
     """Read frame ``index`` of ``stack`` and make it ready for the network."""
     raw = np.asarray(stack[index])
-    frame = check_frame(raw, f"{name} frame {index}")
+    frame = check_frame(raw, f"{name} frame {index}", convert=False)  # 16 bit stays 16 bit until resampled
     # A frame this process made (a copy, or a fresh read) may be normalised in place.
     owned = frame is not raw or (raw.flags.owndata and raw.flags.writeable and not isinstance(stack, np.ndarray))
     shape, held = tuple(frame.shape), [frame]

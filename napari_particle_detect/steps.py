@@ -10,11 +10,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import ndimage
 
 from . import device_pipeline as on_device
 from .heatmap import local_maxima, stencil_values
 from .preprocessing import PERCENTILES
-from .sizing import rescale_frame
+from .sizing import rescale_frame, resampled_shape, shrink_blur
 
 # Rows normalised at a time: bounds the float64 intermediate to a few MB on any frame size.
 NORMALISE_ROWS = 256
@@ -70,6 +71,19 @@ def _lerp(a, b, t):
     return b - diff * (1 - t) if t >= 0.5 else a + diff * t
 
 
+def rescale_lean(frame: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """``sizing.rescale_frame`` (same values, bit for bit) without its intermediate copies: 8 and
+    16 bit frames are read as they are (exact in float32) and every filter writes float32 directly."""
+    if factor == 1.0:
+        return frame.astype(np.float32, copy=False), np.ones(2)
+    if not (frame.dtype == np.float32 or np.issubdtype(frame.dtype, np.integer) and frame.dtype.itemsize <= 2):
+        return rescale_frame(frame, factor)
+    if factor < 1.0:
+        frame = ndimage.gaussian_filter(frame, shrink_blur(factor), output=np.float32)
+    _, zoom = resampled_shape(frame.shape, factor)
+    return ndimage.zoom(frame, zoom, order=1, mode="nearest", grid_mode=True, output=np.float32), zoom
+
+
 def normalise_in_place(frame: np.ndarray, invert: bool = False) -> np.ndarray:
     """``preprocessing.normalise`` without its whole-frame copies (same values, bit for bit)."""
     frame = np.require(frame, dtype=np.float32, requirements=("C", "W"))
@@ -95,7 +109,7 @@ class HostSteps:
         let go as soon as it is resampled) resampled by ``scale`` and normalised: what the network
         reads. An ``owned`` frame (nobody else holds it) is normalised in place when not resampled."""
         frame = held.pop()
-        scaled, factors = rescale_frame(frame, scale)
+        scaled, factors = rescale_lean(frame, scale)
         if scaled is frame and not owned:
             scaled = scaled.copy()  # never overwrite the caller's image
         del frame
