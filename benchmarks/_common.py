@@ -20,10 +20,11 @@ import torch
 
 from napari_particle_detect.evaluation import match
 from napari_particle_detect.models import DetectorModel, load_model
+from napari_particle_detect.shipped import WEIGHTS_DIR
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_UNET = REPO / "weights" / "unet.pt"
-DEFAULT_RESNET = REPO / "weights" / "resnet.pt"
+DEFAULT_UNET = WEIGHTS_DIR / "unet.pt"
+DEFAULT_RESNET = WEIGHTS_DIR / "resnet.pt"
 # Seeds of benchmark images. Training draws its synthetic crops from seeds seed * 1_000_003 + n
 # (the shipped models: seeds 1 and 2, so from 1_000_003 and 2_000_006 up) and validates on seeds
 # from 10_000_000, so these ranges are unseen; they also use another generator config.
@@ -34,13 +35,13 @@ TUNE_SEED_BASE = 70_000
 def add_model_args(parser: argparse.ArgumentParser, resnet_default: Path | None = DEFAULT_RESNET) -> None:
     """--unet (the shipped default model) and --resnet, the same in every script."""
     parser.add_argument("--unet", "--model", dest="unet", type=Path, default=DEFAULT_UNET,
-                        help="the shipped default model (UNet), default weights/unet.pt")
+                        help="the shipped default model (UNet), default napari_particle_detect/weights/unet.pt")
     if resnet_default is None:
         parser.add_argument("--resnet", type=Path, default=None,
                             help="also run this ResNet (no parameters and right diameter); default: skip")
     else:
         parser.add_argument("--resnet", type=Path, default=resnet_default,
-                            help="default weights/resnet.pt ('none' to skip)")
+                            help="default napari_particle_detect/weights/resnet.pt ('none' to skip)")
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:

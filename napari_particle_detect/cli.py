@@ -5,30 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from .devices import DEVICE_CHOICES, PRECISION_CHOICES
+from .cli_checks import number_in
 from .errors import ParticleDetectError
 from .synthetic import LOOKS
 
 log = logging.getLogger("particle-detect")
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
+# Ranges checked while parsing: beyond them a run fails late, takes minutes, or runs out of memory.
+DIAMETER = number_in(1.0, 1000.0)  # px
+SEED = number_in(0, 2**31 - 1, whole=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,12 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     synth = sub.add_parser("synth", help="generate synthetic images with ground-truth centres")
     synth.add_argument("outdir", type=Path, help="folder to write image_NNN.tif + image_NNN.csv into")
-    synth.add_argument("--n", type=int, default=4, help="number of images (default 4)")
-    synth.add_argument("--area-fraction", type=_positive_float, default=0.5, help="particle area / image area")
-    synth.add_argument("--seed", type=int, default=0, help="random seed (image i uses seed + i)")
+    synth.add_argument("--n", type=number_in(1, 10_000, whole=True), default=4, help="number of images (default 4)")
+    synth.add_argument("--area-fraction", type=number_in(0, 1.5, low_open=True), default=0.5,
+                       help="particle area / image area")
+    synth.add_argument("--seed", type=SEED, default=0, help="random seed (image i uses seed + i)")
     synth.add_argument("--look", choices=LOOKS, default="fluorescent")
-    synth.add_argument("--radius", type=_positive_float, nargs=2, default=(4.0, 12.0), metavar=("LO", "HI"))
-    synth.add_argument("--shape", type=int, nargs=2, default=(256, 256), metavar=("H", "W"))
+    synth.add_argument("--radius", type=number_in(1.0, 500.0), nargs=2, default=(4.0, 12.0), metavar=("LO", "HI"))
+    synth.add_argument("--shape", type=number_in(16, 8192, whole=True), nargs=2, default=(256, 256), metavar=("H", "W"))
     synth.add_argument("--bit-depth", type=int, choices=(8, 16), default=16)
     synth.add_argument("--stack", action="store_true", help="write one TYX stack (stack.tif + stack.csv with frame)")
 
@@ -54,52 +48,56 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("data", nargs="*", type=Path, help="image.tif + image.csv pairs or folders of them "
                        "(none: synthetic data only)")
     train.add_argument("-o", "--output", type=Path, required=True, help="model path to write (MODEL.pt + MODEL.json)")
-    train.add_argument("--epochs", type=int, default=20)
-    train.add_argument("--steps-per-epoch", type=int, default=200)
-    train.add_argument("--batch-size", type=int, default=16)
-    train.add_argument("--crop", type=int, default=96)
-    train.add_argument("--lr", type=float, default=None, help="learning rate (default 2e-3, 5e-4 with --from)")
+    train.add_argument("--epochs", type=number_in(1, 100_000, whole=True), default=20)
+    train.add_argument("--steps-per-epoch", type=number_in(1, 1_000_000, whole=True), default=200)
+    train.add_argument("--batch-size", type=number_in(1, 4096, whole=True), default=16)
+    train.add_argument("--crop", type=number_in(16, 4096, whole=True), default=96)
+    train.add_argument("--lr", type=number_in(0, 1, low_open=True), default=None,
+                       help="learning rate (default 2e-3, 5e-4 with --from)")
     train.add_argument("--arch", choices=("unet", "resnet"), default="unet")
     train.add_argument("--from", dest="init", type=Path, help="fine-tune from this model")
     train.add_argument("--validate", nargs="+", type=Path, default=[], metavar="DATA",
                        help="annotated pairs or folders used only for validation (which epoch is kept, threshold)")
-    train.add_argument("--diameter", type=_positive_float, default=None,
+    train.add_argument("--diameter", type=DIAMETER, default=None,
                        help="particle diameter in px as it appears in DATA (default: estimated per file); "
                             "examples are rescaled to the model's working size, as detect does")
     train.add_argument("--resume", action="store_true", help="continue an interrupted run writing to --output")
-    train.add_argument("--synthetic-fraction", type=float, default=0.5,
+    train.add_argument("--synthetic-fraction", type=number_in(0, 1), default=0.5,
                        help="share of synthetic images in each batch when DATA is given")
-    train.add_argument("--minutes", type=float, default=None, help="stop after this much wall time")
-    train.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    train.add_argument("--minutes", type=number_in(0, 1e6, low_open=True), default=None,
+                       help="stop after this much wall time")
+    train.add_argument("--threads", type=number_in(1, 1024, whole=True), default=None, help="CPU threads for torch")
     train.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=SEED, default=0)
 
     detect = sub.add_parser("detect", help="find particle centres in images or stacks")
     detect.add_argument("inputs", nargs="+", type=Path,
                         help="TIFF (2D, TYX or ZYX), PNG or zarr/OME-Zarr (.zarr folder) images, folders of them, "
                              "or glob patterns ('data/**/*.tif')")
-    detect.add_argument("-o", "--output", type=Path, required=True,
+    detect.add_argument("-o", "--output", required=True,  # a string: a trailing / names a folder
                         help="a .csv to write (frame,y,x,score; with several inputs one table with a file column), "
                              "or a folder: one CSV per input inside it, an interrupted run resumes")
     detect.add_argument("--model", type=Path, default=None, help="model .pt (default: shipped UNet)")
     detect.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     detect.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
                         help="auto: float32 (lower precisions move some centres by more than 0.05 px)")
-    detect.add_argument("--threshold", type=float, default=None, help="heatmap threshold (default: the model's)")
-    detect.add_argument("--diameter", type=_positive_float, default=None,
+    detect.add_argument("--threshold", type=number_in(0, 1, high_open=True), default=None,
+                        help="heatmap threshold (default: the model's)")
+    detect.add_argument("--diameter", type=DIAMETER, default=None,
                         help="particle diameter in pixels as it appears in the image, like trackpy's diameter "
                              "(default: estimated from the image); for particles near the optics' resolution "
                              "the blob's size, not the physical size")
     detect.add_argument("--polarity", choices=("auto", "bright", "dark"), default="auto")
     detect.add_argument("--overlay", type=Path, default=None, help="PNG of the first frame with centres drawn")
-    detect.add_argument("--tile", type=int, default=1024, help="tile size in pixels (bounds memory)")
-    detect.add_argument("--batch-size", type=_positive_int, default=None,
+    detect.add_argument("--tile", type=number_in(256, 65536, whole=True), default=1024,
+                        help="tile size in pixels (bounds memory)")
+    detect.add_argument("--batch-size", type=number_in(1, 4096, whole=True), default=None,
                         help="tiles per network call, from one or several frames (default: by device)")
     detect.add_argument("--compile", action="store_true",
                         help="compile the network with torch.compile (a warm-up of seconds to a minute first)")
-    detect.add_argument("--workers", type=_positive_int, nargs="?", const=0, default=None, metavar="N",
-                        help="with an output folder: run the files on N local worker processes "
-                             "(dask.distributed; N left out: sized to this machine)")
+    detect.add_argument("--workers", type=number_in(1, 1024, whole=True), nargs="?", const=0, default=None,
+                        metavar="N", help="with an output folder: run the files on N local worker processes "
+                                          "(dask.distributed; N left out: sized to this machine)")
     detect.add_argument("--scheduler", default=None, metavar="ADDRESS",
                         help="with an output folder: run the files on an existing dask.distributed cluster "
                              "(workers must see the input, output and model paths)")
@@ -107,9 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", help="precision/recall/F1 of predicted centres against truth")
     evaluate.add_argument("predicted", type=Path)
     evaluate.add_argument("truth", type=Path)
-    evaluate.add_argument("--tolerance", type=_positive_float, default=3.0, help="match radius in pixels")
+    evaluate.add_argument("--tolerance", type=number_in(0, 1000, low_open=True), default=3.0,
+                          help="match radius in pixels")
     evaluate.add_argument("--plot", type=Path, default=None, help="PNG with F1 vs tolerance and error histogram")
     evaluate.add_argument("--json", action="store_true", help="print the pooled scores as JSON")
+
+    gui = sub.add_parser("gui", help="open napari with the Particle detection dock and these images")
+    gui.add_argument("images", nargs="*", type=Path, help="images or stacks (napari's readers) and centre CSVs")
     return parser
 
 
@@ -117,29 +119,29 @@ def cmd_synth(args: argparse.Namespace) -> int:
     import pandas as pd
     import tifffile
 
-    from .io import write_centres
+    from .cli_checks import check_synth_output
+    from .io import staged_folder, write_centres
     from .synthetic import SynthConfig, synthesize
 
-    if args.n < 1:
-        raise ParticleDetectError(f"--n must be at least 1, got {args.n}")
     config = SynthConfig(
         shape=tuple(args.shape), look=args.look, radius_range=tuple(sorted(args.radius)),
         area_fraction=args.area_fraction, bit_depth=args.bit_depth,
     )
-    args.outdir.mkdir(parents=True, exist_ok=True)
+    check_synth_output(args.outdir, config, args.n)
     samples = [synthesize(config, seed=args.seed + i) for i in range(args.n)]
-    if args.stack:
-        tifffile.imwrite(args.outdir / "stack.tif", np.stack([s.image for s in samples]), photometric="minisblack")
-        table = pd.concat(
-            [pd.DataFrame({"frame": i, "y": s.centres[:, 0], "x": s.centres[:, 1]}) for i, s in enumerate(samples)]
-        )
-        write_centres(table, args.outdir / "stack.csv")
-    else:
-        for i, sample in enumerate(samples):
-            tifffile.imwrite(args.outdir / f"image_{i:03d}.tif", sample.image)
-            write_centres(pd.DataFrame({"y": sample.centres[:, 0], "x": sample.centres[:, 1]}),
-                          args.outdir / f"image_{i:03d}.csv")
-    (args.outdir / "synth.json").write_text(json.dumps({"seed": args.seed, "n": args.n, **config.to_dict()}, indent=2))
+    with staged_folder(args.outdir) as staging:  # all files or none, never a truncated image
+        if args.stack:
+            tifffile.imwrite(staging / "stack.tif", np.stack([s.image for s in samples]), photometric="minisblack")
+            table = pd.concat(
+                [pd.DataFrame({"frame": i, "y": s.centres[:, 0], "x": s.centres[:, 1]}) for i, s in enumerate(samples)]
+            )
+            write_centres(table, staging / "stack.csv")
+        else:
+            for i, sample in enumerate(samples):
+                tifffile.imwrite(staging / f"image_{i:03d}.tif", sample.image)
+                write_centres(pd.DataFrame({"y": sample.centres[:, 0], "x": sample.centres[:, 1]}),
+                              staging / f"image_{i:03d}.csv")
+        (staging / "synth.json").write_text(json.dumps({"seed": args.seed, "n": args.n, **config.to_dict()}, indent=2))
     log.info("wrote %d image(s) with %d centres to %s", args.n, sum(len(s.centres) for s in samples), args.outdir)
     return 0
 
@@ -147,9 +149,11 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from .cli_checks import check_train_outputs
     from .models import load_model
     from .training import TrainConfig, load_examples, train, working_diameter
 
+    check_train_outputs(args.output, args.data + args.validate, args.init)
     lr = args.lr if args.lr is not None else (5e-4 if args.init else 2e-3)
     config = TrainConfig(
         architecture=args.arch, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
@@ -191,27 +195,38 @@ def cmd_detect(args: argparse.Namespace) -> int:
     options = DetectOptions(threshold=args.threshold, diameter=args.diameter, polarity=args.polarity, tile=args.tile,
                             precision=args.precision, device=args.device, batch_size=args.batch_size,
                             compile=args.compile)
-    if _is_folder_output(args.output):
+    folder = _is_folder_output(args.output, args.inputs, inputs)
+    args.output = Path(args.output)
+    if folder:
         return _detect_into_folder(args, inputs, options)
     if args.workers is not None or args.scheduler is not None:
-        raise ParticleDetectError(f"{args.output}: --workers and --scheduler write one CSV per input; "
-                                  "give an output folder instead of a .csv")
+        raise ParticleDetectError(f"{args.output}: --workers and --scheduler write one CSV per input into a "
+                                  "folder; end the output with / to name one")
     return _detect_into_csv(args, inputs, options)
 
 
-def _is_folder_output(output: Path) -> bool:
-    """A folder, or a name ending in a separator or without a suffix; a .csv (or other file name) is one table."""
-    return output.is_dir() or str(output).endswith(("/", "\\")) or output.suffix == ""
+def _is_folder_output(output: str, arguments: list[Path], inputs: list[Path]) -> bool:
+    """An output folder: a name ending in a separator, or, for several inputs (or a folder or glob of
+    them), an existing folder or a name without a suffix. Otherwise one table, as for one image."""
+    from .file_detection import GLOB_CHARACTERS
+
+    if output.endswith(("/", os.sep)):
+        return True
+    many = len(inputs) > 1 or any(Path(a).is_dir() or any(c in str(a) for c in GLOB_CHARACTERS) for a in arguments)
+    path = Path(output)
+    return many and path.suffix.lower() != ".csv" and (path.is_dir() or path.suffix == "")
 
 
 def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> int:
     import pandas as pd
     from tqdm import tqdm
 
+    from .cli_checks import check_detect_outputs
     from .file_detection import detect_file
     from .io import atomic_write_text, read_image, write_centres
     from .prediction import COLUMNS
 
+    check_detect_outputs(args.output, args.overlay, inputs, args.model)
     for path in inputs:
         read_image(path, lazy=True)  # every input opens before any work (frames are read later)
     tables, runs, meta = [], [], {}
@@ -295,9 +310,12 @@ def _log_compile_warmup(args: argparse.Namespace, options) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .cli_checks import FIGURE_SUFFIXES, check_output
     from .evaluation import evaluate_frames, plot_report
     from .io import read_centres
 
+    if args.plot is not None:
+        check_output(args.plot, [args.predicted, args.truth], "plot", FIGURE_SUFFIXES)
     predicted, truth = read_centres(args.predicted), read_centres(args.truth)
     table = evaluate_frames(predicted, truth, args.tolerance)
     pooled = table.iloc[-1].to_dict() if len(table) else {}
@@ -311,7 +329,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"synth": cmd_synth, "train": cmd_train, "detect": cmd_detect, "evaluate": cmd_evaluate}
+def cmd_gui(args: argparse.Namespace) -> int:
+    from .gui import run
+
+    return run(args.images)
+
+
+COMMANDS = {"synth": cmd_synth, "train": cmd_train, "detect": cmd_detect, "evaluate": cmd_evaluate, "gui": cmd_gui}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -321,6 +345,10 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except ParticleDetectError as exc:
         print(f"particle-detect: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # disk full, read-only folder, name too long: the file and the reason
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"particle-detect: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("particle-detect: interrupted", file=sys.stderr)

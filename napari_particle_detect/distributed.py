@@ -17,6 +17,7 @@ from pathlib import Path
 from .file_detection import (
     DetectOptions,
     FileResult,
+    check_targets,
     detect_file,
     is_finished,
     output_paths,
@@ -60,7 +61,9 @@ def detect_files(
     model = str(Path(model_path).resolve()) if model_path is not None else None
     summary = FilesSummary()
     todo: list[tuple[Path, Path]] = []
-    for path, target in zip(paths, output_paths(paths, Path(output))):
+    targets = output_paths(paths, Path(output))
+    check_targets(targets)
+    for path, target in zip(paths, targets):
         if is_finished(path, target, options, model):
             summary.skipped.append(path)
             _tell(progress, path, "skipped")

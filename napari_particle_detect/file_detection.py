@@ -149,6 +149,24 @@ def is_finished(path: Path, output: Path, options: DetectOptions, model_path: st
         return False
 
 
+def check_targets(outputs: list[Path]) -> None:
+    """Refuse to replace a file this command did not write (ground-truth CSVs beside the images, say)."""
+    for output in outputs:
+        output = Path(output)
+        if output.is_dir():
+            raise ParticleDetectError(f"{output}: is a folder, where this input's centres would go; rename one")
+        if output.exists() and not _written_by_us(output):
+            raise ParticleDetectError(f"{output}: exists and is not an earlier output of detect (no {output.stem}.json "
+                                      "with a fingerprint beside it); choose another output folder")
+
+
+def _written_by_us(output: Path) -> bool:
+    try:
+        return "fingerprint" in json.loads(metadata_path(output).read_text())
+    except (OSError, ValueError, TypeError):
+        return False
+
+
 def expand_inputs(arguments: Iterable[str | Path]) -> list[Path]:
     """Files named, images in folders named (not their subfolders), and glob patterns' matches; in order."""
     found: list[Path] = []

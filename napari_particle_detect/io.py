@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -60,6 +62,22 @@ def _open_lazy_tiff(path: Path):
     return LazyTiffStack(path, tif, series.shape[0], tuple(series.shape[1:]), series.dtype)
 
 
+def _read_tiff(path: Path) -> np.ndarray:
+    """The TIFF's one image or stack; pages saved one by one (several series) are stacked when they agree."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        series = list(tif.series)
+        if len(series) <= 1:
+            return tif.asarray()
+        shapes = [tuple(s.shape) for s in series]
+        if len(set(shapes)) > 1:
+            listed = ", ".join("x".join(map(str, shape)) for shape in shapes[:4]) + (", ..." if len(shapes) > 4 else "")
+            raise ParticleDetectError(f"{path}: its {len(shapes)} images differ in shape ({listed}); "
+                                      "save the frames as one stack of equal size")
+        return np.stack([s.asarray() for s in series])
+
+
 def read_image(path: str | Path, lazy: bool = False) -> np.ndarray | LazyTiffStack | ZarrStack:
     """A 2D image or a T/Z stack; every failure is one clear ParticleDetectError.
 
@@ -78,12 +96,10 @@ def read_image(path: str | Path, lazy: bool = False) -> np.ndarray | LazyTiffSta
     suffix = path.suffix.lower()
     try:
         if suffix in (".tif", ".tiff"):
-            import tifffile
-
             stack = _open_lazy_tiff(path) if lazy else None
             if stack is not None:
                 return stack
-            data = tifffile.imread(path)
+            data = _read_tiff(path)
         elif suffix in (".png", ".jpg", ".jpeg"):
             import imageio.v3 as iio
 
@@ -130,11 +146,16 @@ def read_centres(path: str | Path) -> pd.DataFrame:
         table[column] = pd.to_numeric(table[column], errors="coerce")
     if table[["y", "x"]].isna().any().any():
         raise ParticleDetectError(f"{path}: y/x columns contain non-numeric or missing values")
+    if not np.isfinite(table[["y", "x"]].to_numpy(float)).all():
+        raise ParticleDetectError(f"{path}: y/x columns contain infinite values")
     if "frame" in table.columns:
-        table["frame"] = pd.to_numeric(table["frame"], errors="coerce")
-        if table["frame"].isna().any():
+        frames = pd.to_numeric(table["frame"], errors="coerce")
+        if frames.isna().any():
             raise ParticleDetectError(f"{path}: frame column contains non-numeric values")
-        table["frame"] = table["frame"].astype(int)
+        bad = frames[(frames < 0) | (frames != np.round(frames)) | ~np.isfinite(frames)]
+        if len(bad):
+            raise ParticleDetectError(f"{path}: frame numbers must be whole numbers from 0 (got {bad.iloc[0]:g})")
+        table["frame"] = frames.astype(np.int64)
     return table
 
 
@@ -161,7 +182,22 @@ def atomic_write_bytes(path: str | Path, writer: Callable[[BinaryIO], object]) -
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    fsync_directory(path.parent)  # the rename itself survives a power cut only once its folder is synced
     return path
+
+
+def fsync_directory(folder: str | Path) -> None:
+    """Flush a folder's entries (renames, new files) to disk; a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on folders; the file itself is already synced
+    finally:
+        os.close(fd)
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
@@ -175,6 +211,42 @@ def write_centres(table: pd.DataFrame, path: str | Path, float_format: str = "%.
     first = [c for c in ("frame", "y", "x", "score") if c in table.columns]
     ordered = table[first + [c for c in table.columns if c not in first]]
     return atomic_write_text(path, ordered.to_csv(index=False, float_format=float_format))
+
+
+def save_figure(fig, path: str | Path, **kwargs) -> Path:
+    """Save a matplotlib figure atomically, in the format its suffix names (PNG without one)."""
+    path = Path(path)
+    kind = path.suffix.lower().lstrip(".") or "png"
+    return atomic_write_bytes(path, lambda handle: fig.savefig(handle, format=kind, **kwargs))
+
+
+@contextmanager
+def staged_folder(folder: str | Path) -> Iterator[Path]:
+    """Fill a private folder beside ``folder``; when the block ends well its files move into ``folder``
+    (made if needed), else nothing is left: no partial file, no empty folder."""
+    folder = Path(folder)
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name[:200]}.", suffix=".tmp"))
+    try:
+        yield staging
+        if not folder.exists():
+            os.rename(staging, folder)  # all files appear at once
+        else:
+            for path in sorted(staging.iterdir()):
+                os.replace(path, folder / path.name)
+        fsync_directory(folder.parent)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for path in missing[1:]:  # parents this call made; the folder itself was never made
+            try:
+                path.rmdir()
+            except OSError:
+                break
+        raise
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 class ZarrStack:

@@ -115,6 +115,23 @@ def test_a_killed_run_resumes_and_skips_finished_files(tmp_path, tiny_model):
     assert len(other.done) == 2  # other options: not the same output any more
 
 
+def test_an_output_folder_never_replaces_files_detect_did_not_write(tmp_path, tiny_model, capsys):
+    paths = write_images(tmp_path / "data", 2)
+    truth = tmp_path / "data" / "image_00.csv"
+    truth.write_text("y,x\n1,2\n")  # ground truth beside its image
+    code = main(["-q", "detect", str(tmp_path / "data"), "-o", str(tmp_path / "data"), "--model", str(tiny_model),
+                 "--device", "cpu", "--diameter", "12"])
+    assert code == 2 and "image_00.csv: exists and is not an earlier output of detect" in capsys.readouterr().err
+    assert truth.read_text() == "y,x\n1,2\n" and not (tmp_path / "data" / "image_01.csv").exists()
+    # One input: -o an existing folder is not a table's name (as before); a trailing / makes it the output folder.
+    (tmp_path / "out").mkdir()
+    code = main(["-q", "detect", str(paths[1]), "-o", str(tmp_path / "out"), "--model", str(tiny_model), "--device", "cpu"])
+    assert code == 2 and "is a folder" in capsys.readouterr().err
+    code = main(["-q", "detect", str(paths[1]), "-o", str(tmp_path / "out") + "/", "--model", str(tiny_model),
+                 "--device", "cpu", "--diameter", "12"])
+    assert code == 0 and (tmp_path / "out" / "image_01.csv").exists()
+
+
 def test_inputs_from_folders_globs_and_zarr(tmp_path):
     zarr = pytest.importorskip("zarr")
     paths = write_images(tmp_path / "a", 2)

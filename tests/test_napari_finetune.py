@@ -8,7 +8,8 @@ import pytest
 
 from napari_particle_detect._napari.widget import ParticleDetectWidget
 from napari_particle_detect.models import load_model
-from napari_particle_detect.session import FineTuneSettings, Session
+from napari_particle_detect.project import Project
+from napari_particle_detect.session import FineTuneSettings
 from napari_particle_detect.synthetic import benchmark_config, synthesize
 
 from helpers import event_loop_ticks
@@ -35,7 +36,7 @@ def reviewed(make_napari_viewer, qtbot, light_model):
     viewer.dims.set_current_step(0, 0)
     widget.review.accept_and_next()
     widget.review.accept_and_next()
-    assert widget.annotation.session.reviewed_frames == [0, 1]
+    assert widget.annotation.project.reviewed_frames == [0, 1]
     return viewer, widget
 
 
@@ -62,14 +63,14 @@ def test_fine_tune_runs_in_a_worker_while_the_viewer_stays_responsive(reviewed, 
     assert len(ticks) >= 0.4 * elapsed / 0.020  # the event loop kept running throughout
     assert np.max(np.diff(ticks)) < 1.0  # and never stalled for a second
 
-    session = widget.annotation.session
-    assert [r.name for r in session.rounds] == ["round-001", "round-002"]
-    assert session.current_round.number == 2
-    new = session.round(2)
-    assert new.parent == 1 and new.trained_frames == [0] and new.held_out_frames == [1]
+    project = widget.annotation.project
+    assert [r.name for r in project.rounds] == ["round-001", "round-002"]
+    assert project.current_round.number == 2
+    new = project.round(2)
+    assert new.parent == 1 and new.trained_frames == [0] and new.held_out == 1
     assert new.f1 is not None and new.parent_f1 is not None
-    assert session.round_path(2).exists() and session.round_path(2).with_suffix(".json").exists()
-    assert load_model(session.round_path(2)).card.training["fine_tuned_from"] == "round-001"
+    assert project.round_path(2).exists() and project.round_path(2).with_suffix(".json").exists()
+    assert load_model(project.round_path(2)).card.training["fine_tuned_from"] == "round-001"
     assert "round-002 ready" in widget.finetune.status.text()
     assert widget.finetune.progress.value() == widget.finetune.progress.maximum()
 
@@ -80,9 +81,9 @@ def test_fine_tune_runs_in_a_worker_while_the_viewer_stays_responsive(reviewed, 
     labels = [widget.detect.model_combo.itemText(i) for i in range(widget.detect.model_combo.count())]
     assert labels[0].startswith("round-001") and labels[1].startswith("round-002")
     widget.detect._on_model_chosen(0)
-    assert Session.open(session.folder).current_round.number == 1
+    assert Project.open(project.folder).current_round.number == 1
     widget.finetune._use_row(1)
-    assert session.current_round.number == 2
+    assert project.current_round.number == 2
 
     # Detect on the unreviewed frame uses the new round and leaves reviewed frames alone.
     before = widget.annotation.frame_table(0)
@@ -103,8 +104,8 @@ def test_cancel_stops_within_seconds_and_keeps_the_previous_model(reviewed, qtbo
     qtbot.waitUntil(lambda: not widget.finetune.running(), timeout=10_000)
     print(f"stopped {time.monotonic() - cancelled_at:.2f} s after Cancel")
     assert time.monotonic() - cancelled_at < 5.0
-    session = widget.annotation.session
-    assert [r.number for r in session.rounds] == [1] and session.current_round.number == 1
-    assert not session.leftover_workspaces()
+    project = widget.annotation.project
+    assert [r.number for r in project.rounds] == [1] and project.current_round.number == 1
+    assert not project.leftover_workspaces()
     assert "cancelled" in widget.finetune.status.text()
     assert widget.finetune.run_button.isEnabled()

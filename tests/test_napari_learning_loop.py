@@ -64,17 +64,17 @@ def test_fine_tuning_on_two_corrected_frames_improves_the_others(make_napari_vie
         layer.remove_selected()
         layer.add(truth.loc[truth["frame"] == frame, ["frame", "y", "x"]].to_numpy(float))
         widget.review.accept_and_next()
-    assert widget.annotation.session.reviewed_frames == list(CORRECTED)
+    assert widget.annotation.project.reviewed_frames == list(CORRECTED)
 
     widget.finetune.settings = replace(TUNE)
     widget.finetune.epochs_spin.setValue(TUNE.epochs)
     widget.finetune.steps_spin.setValue(TUNE.steps_per_epoch)
     widget.finetune.run_button.click()
     qtbot.waitUntil(lambda: not widget.finetune.running(), timeout=300_000)
-    session = widget.annotation.session
-    assert session.current_round.name == "round-002", widget.finetune.status.text()
-    new_round = session.current_round
-    assert new_round.trained_frames == [0, 1] and new_round.held_out_frames == [2]
+    project = widget.annotation.project
+    assert project.current_round.name == "round-002", widget.finetune.status.text()
+    new_round = project.current_round
+    assert new_round.trained_frames == [0, 1] and new_round.held_out == 1
 
     detect(widget, qtbot)  # reviewed frames are kept; 3, 4 and 5 are detected again with round 2
     after = f1_on(widget.annotation.visible_table(), truth, UNSEEN)

@@ -6,7 +6,7 @@ import pytest
 import tifffile
 
 from napari_particle_detect._napari.widget import ParticleDetectWidget
-from napari_particle_detect.session import Session
+from napari_particle_detect.project import Project
 from napari_particle_detect.synthetic import benchmark_config, synthesize
 
 from helpers import event_loop_ticks
@@ -62,14 +62,14 @@ def test_detect_on_the_sample_stack_makes_a_ring_layer_with_scores_per_frame(mak
     assert list(layer.features.columns) == ["score", "source"]
     assert set(layer.features["source"]) == {"model"}
     assert_rings_coloured_by_source(layer)
-    diameter = widget.annotation.session.diameter
+    diameter = widget.annotation.project.diameter
     assert 6 < diameter < 20  # particles are about 12 px across
     np.testing.assert_allclose(layer.size, diameter)
     assert "estimated" in widget.detect.estimate_label.text()
     # Every frame is already on disk, in a project under the (temporary) home: the sample has no file.
-    folder = widget.annotation.session.folder
+    folder = widget.annotation.project.folder
     assert folder.parent == project_home / "projects"
-    assert Session.open(folder).saved_frames() == [0, 1, 2, 3]
+    assert Project.open(folder).saved_frames() == [0, 1, 2, 3]
 
     heatmap = viewer.layers["synthetic particles heatmap"]
     assert heatmap.data.shape[0] == 4 and heatmap.data.max() > 0
@@ -111,9 +111,9 @@ def test_edits_are_saved_at_once_and_restored_in_a_new_viewer(make_napari_viewer
     viewer = make_napari_viewer()
     viewer.open(path, plugin="napari")
     widget = make_widget(viewer, light_model)
-    session = widget.annotation.session
-    assert session.folder == tmp_path / "movie.particle-detect"
-    assert not session.folder.exists()  # nothing written before there is something to keep
+    project = widget.annotation.project
+    assert project.folder == tmp_path / "movie.particle-detect"
+    assert not project.folder.exists()  # nothing written before there is something to keep
 
     viewer.dims.set_current_step(0, 0)  # napari opens stacks on the middle frame
     run_detect(widget, qtbot, scope=0)  # current frame only: frame 0
@@ -122,22 +122,22 @@ def test_edits_are_saved_at_once_and_restored_in_a_new_viewer(make_napari_viewer
     widget.detect.set_threshold(0.1)
 
     layer.add([[0, 20.0, 30.0]])  # an added point is written at once
-    on_disk = session.load_frame(0)
+    on_disk = project.load_frame(0)
     assert len(on_disk) == len(layer.data) and (on_disk["source"] == "added").sum() == 1
 
     layer.selected_data = {0, 1}
     layer.remove_selected()  # so is a removal
-    assert len(session.load_frame(0)) == len(layer.data)
+    assert len(project.load_frame(0)) == len(layer.data)
 
     moved = layer.data.copy()
     moved[0, 1:] += 2.0
     layer.data = moved  # a move is written once it settles
-    qtbot.waitUntil(lambda: np.isclose(session.load_frame(0)["y"].iloc[0], moved[0, 1], atol=1e-3), timeout=3000)
+    qtbot.waitUntil(lambda: np.isclose(project.load_frame(0)["y"].iloc[0], moved[0, 1], atol=1e-3), timeout=3000)
 
     widget.review.accept_button.click()
-    assert session.reviewed_frames == [0]
+    assert project.reviewed_frames == [0]
     assert widget.annotation.current_frame() == 1  # accepting moves on to the next frame
-    accepted = session.load_frame(0)
+    accepted = project.load_frame(0)
     assert set(accepted["source"]) <= {"accepted", "added"}
 
     viewer.dims.set_current_step(0, 2)
@@ -149,7 +149,8 @@ def test_edits_are_saved_at_once_and_restored_in_a_new_viewer(make_napari_viewer
     viewer2.open(path, plugin="napari")
     widget2 = make_widget(viewer2, light_model)
     restored = viewer2.layers["movie centres"]
-    assert widget2.annotation.session.reviewed_frames == [0]
+    assert widget2.annotation.project.reviewed_frames == [0]
+    assert widget2.detect.threshold() == 0.1 and widget2.annotation.threshold == 0.1  # the slider as it was left
     np.testing.assert_allclose(restored.data, saved[["frame", "y", "x"]].to_numpy(), atol=1e-3)
     assert list(restored.features["source"]) == list(saved["source"])
     assert_rings_coloured_by_source(restored)
@@ -172,7 +173,7 @@ def test_shortcuts_accept_and_move_between_frames(make_napari_viewer, qtbot, lig
     canvas = viewer.window._qt_viewer.canvas.native
     canvas.setFocus()
     qtbot.keyClick(canvas, Qt.Key.Key_Return)
-    assert widget.annotation.session.reviewed_frames == [0]
+    assert widget.annotation.project.reviewed_frames == [0]
     assert widget.annotation.current_frame() == 1
     qtbot.keyClick(canvas, ".")
     assert widget.annotation.current_frame() == 2
@@ -215,7 +216,7 @@ def test_single_image_gets_2d_points(make_napari_viewer, qtbot, light_model):
     layer = viewer.layers["still centres"]
     assert layer.ndim == 2 and len(layer.data) > 0
     widget.review.accept_and_next()
-    assert widget.annotation.session.reviewed_frames == [0]
+    assert widget.annotation.project.reviewed_frames == [0]
 
 
 def test_large_image_is_detected_in_tiles_while_the_viewer_stays_responsive(make_napari_viewer, qtbot, light_model):
@@ -268,7 +269,7 @@ def test_a_chosen_project_folder_holds_the_work(make_napari_viewer, qtbot, light
     chosen = tmp_path / "my project"
     chosen.mkdir()
     widget.choose_project_folder(chosen)
-    assert widget.annotation.session.folder == chosen and str(chosen) in widget.project_label.text()
+    assert widget.annotation.project.folder == chosen and str(chosen) in widget.project_label.text()
     run_detect(widget, qtbot, scope=1)
-    assert Session.open(chosen).saved_frames() == [0, 1]
-    assert Session.open(chosen).round_path(1).exists()
+    assert Project.open(chosen).saved_frames() == [0, 1]
+    assert Project.open(chosen).round_path(1).exists()

@@ -17,7 +17,8 @@ from napari.layers.base import ActionType
 
 from ..errors import ParticleDetectError
 from ..prediction import centres_table
-from ..session import Session, empty_table, normalise_table, project_folder_for_data, project_folder_for_image
+from ..project import Project, project_folder_for_data, project_folder_for_image
+from ..tables import empty_table, normalise_table
 from .layers import (
     ADDED_DEFAULTS, points_data, points_features, points_layer_kwargs, shown_mask, table_from_points,
 )
@@ -38,12 +39,12 @@ def check_image_layer(layer: Image) -> None:
 
 
 class Annotation:
-    def __init__(self, viewer, image: Image, session: Session,
+    def __init__(self, viewer, image: Image, project: Project,
                  schedule_save: Callable[[Callable[[], None]], None] | None = None) -> None:
         check_image_layer(image)
         self.viewer = viewer
         self.image = image
-        self.session = session
+        self.project = project
         self.threshold = 0.4
         self.points: Points | None = None
         self.heatmap_layer: Image | None = None
@@ -67,12 +68,13 @@ class Annotation:
             else:
                 project = project_folder_for_data(image.name, image.data)
         n_frames = image.data.shape[0] if image.ndim == 3 else 1
-        session = Session.open(project, image=str(path) if path else image.name, n_frames=n_frames)
-        return cls(viewer, image, session, **kwargs)
+        project = Project.open(project, image=str(path) if path else image.name, n_frames=n_frames,
+                               frame_shape=tuple(image.data.shape[-2:]))
+        return cls(viewer, image, project, **kwargs)
 
     def restore(self) -> None:
         """Bring back the centres saved in the project, if there are any."""
-        if self.session.saved_frames():
+        if self.project.saved_frames():
             self.ensure_points_layer()
 
     def close(self) -> None:
@@ -113,10 +115,10 @@ class Annotation:
         """The centres layer, re-created from disk if it does not exist (or the user deleted it)."""
         if self.points is not None and self.points in self.viewer.layers:
             return self.points
-        table = self.session.load_all()
+        table = self.project.load_all()
         kwargs = points_layer_kwargs(
-            table, self.points_name, size=self.session.diameter, scale=self.image.scale[-self.image.ndim:],
-            translate=self.image.translate, metadata={METADATA_KEY: {"project": str(self.session.folder)}},
+            table, self.points_name, size=self.project.diameter, scale=self.image.scale[-self.image.ndim:],
+            translate=self.image.translate, metadata={METADATA_KEY: {"project": str(self.project.folder)}},
         )
         self.points = self.viewer.add_points(points_data(table, self.image.ndim), ndim=self.image.ndim, **kwargs)
         self.points.shown = shown_mask(self.points.features, self.threshold)
@@ -127,7 +129,7 @@ class Annotation:
 
     def table(self) -> pd.DataFrame:
         if self.points is None:
-            return self.session.load_all()
+            return self.project.load_all()
         return table_from_points(self.points.data, self.points.features)
 
     def frame_table(self, frame: int) -> pd.DataFrame:
@@ -162,7 +164,7 @@ class Annotation:
         """Show the network's (centres, scores) per frame; reviewed frames are left alone. Returns frames shown."""
         tables = {
             frame: centres_table(frame, np.asarray(centres).reshape(-1, 2), np.asarray(scores)).assign(source="model")
-            for frame, (centres, scores) in results.items() if not self.session.is_reviewed(frame)
+            for frame, (centres, scores) in results.items() if not self.project.is_reviewed(frame)
         }
         if tables:
             self.replace_frames(tables)
@@ -173,12 +175,12 @@ class Annotation:
         self.ensure_points_layer()
         table = self.frame_table(frame)
         table = table[shown_mask(table, self.threshold)]
-        accepted = self.session.accept_frame(frame, table)
+        accepted = self.project.accept_frame(frame, table)
         self.replace_frames({frame: accepted})
         return accepted
 
     def unaccept(self, frame: int) -> None:
-        self.session.unaccept_frame(frame)
+        self.project.unaccept_frame(frame)
         self._changed()
 
     def set_threshold(self, threshold: float) -> None:
@@ -232,7 +234,7 @@ class Annotation:
     # ---- saving --------------------------------------------------------------------------------
     def _write_frame(self, frame: int, table: pd.DataFrame) -> None:
         table = normalise_table(table, int(frame))
-        self.session.save_frame(int(frame), table)
+        self.project.save_frame(int(frame), table)
         self._on_disk[int(frame)] = table
 
     def flush(self, frames: set[int] | None = None) -> list[int]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import TYPE_CHECKING
 
@@ -18,7 +17,7 @@ from qtpy.QtWidgets import (
 from ..devices import DEVICE_CHOICES
 from ..errors import ParticleDetectError
 from ..models import load_model
-from ..models.registry import ModelCard
+from ..models.registry import read_card
 from ..prediction import iter_detect
 from .notify import report, reports_errors
 
@@ -110,6 +109,7 @@ class DetectPanel(QGroupBox):
         self.model_combo.activated.connect(lambda index: self._on_model_chosen(index))
         self.load_button.clicked.connect(lambda *_: self.add_model_file())
         self.threshold_slider.valueChanged.connect(lambda *_: self._on_threshold())
+        self.threshold_slider.sliderReleased.connect(lambda *_: self._remember_threshold())
         self.run_button.clicked.connect(lambda *_: self.run())
         self.stop_button.clicked.connect(lambda *_: self.stop())
 
@@ -131,24 +131,31 @@ class DetectPanel(QGroupBox):
         self.threshold_label.setText(f"{self.threshold():.2f}")
         if self.host.annotation is not None:
             self.host.annotation.set_threshold(self.threshold())
+            if not self.threshold_slider.isSliderDown():  # a drag is remembered once, when released
+                self._remember_threshold()
+
+    @reports_errors
+    def _remember_threshold(self) -> None:
+        if self.host.annotation is not None:
+            self.host.annotation.project.remember_threshold(self.threshold())
 
     # ---- models ------------------------------------------------------------------------------------
     def refresh(self) -> None:
         annotation = self.host.annotation
         self.model_combo.clear()
-        rounds = annotation.session.rounds if annotation is not None else []
+        rounds = annotation.project.rounds if annotation is not None else []
         if not rounds:
             self.model_combo.addItem("shipped model" if self.host.default_model is None
                                      else f"{self.host.default_model.name}", None)
         for info in rounds:
             label = f"{info.name} ({info.origin if info.f1 is None else f'held-out F1 {info.f1:.2f}'})"
             self.model_combo.addItem(label, info.number)
-        current = annotation.session.current_round if annotation is not None else None
+        current = annotation.project.current_round if annotation is not None else None
         if current is not None:
             self.model_combo.setCurrentIndex(self.model_combo.findData(current.number))
         self.run_button.setEnabled(annotation is not None and not self.running())
-        if annotation is not None and annotation.session.diameter and not self.estimate_label.text():
-            self.estimate_label.setText(f"last used: {annotation.session.diameter:.1f} px")
+        if annotation is not None and annotation.project.diameter and not self.estimate_label.text():
+            self.estimate_label.setText(f"last used: {annotation.project.diameter:.1f} px")
 
     @reports_errors
     def _on_model_chosen(self, index: int) -> None:
@@ -157,18 +164,18 @@ class DetectPanel(QGroupBox):
             self.host.use_round(number)
 
     def adopt_card_threshold(self, number: int) -> None:
-        card_file = self.host.require_annotation().session.round_path(number).with_suffix(".json")
-        self.set_threshold(ModelCard.from_dict(json.loads(card_file.read_text())).threshold)
+        card_file = self.host.require_annotation().project.round_path(number).with_suffix(".json")
+        self.set_threshold(read_card(card_file).threshold)
 
     @reports_errors
     def add_model_file(self, path: str | None = None) -> None:
-        session = self.host.require_annotation().session
+        project = self.host.require_annotation().project
         if path is None:
             path, _ = QFileDialog.getOpenFileName(self, "Add a saved model", "", "Model weights (*.pt)")
             if not path:
                 return
-        session.ensure_initial_round(self.host.default_model)
-        info = session.import_model(path)
+        project.ensure_initial_round(self.host.default_model)
+        info = project.import_model(path)
         self.host.use_round(info.number)
         show_info(f"added {path} as {info.name}")
 
@@ -178,17 +185,17 @@ class DetectPanel(QGroupBox):
         if self.running():
             return
         annotation = self.host.require_annotation()
-        session = annotation.session
-        fresh_project = not session.rounds
+        project = annotation.project
+        fresh_project = not project.rounds
         info = self.host.ensure_round()
         if fresh_project:
             self.adopt_card_threshold(info.number)
         if self.scope_combo.currentIndex() == 0:
             frames = [annotation.current_frame()]
-            if session.is_reviewed(frames[0]):
+            if project.is_reviewed(frames[0]):
                 raise ParticleDetectError(f"frame {frames[0]} is reviewed; un-accept it to detect it again")
         else:
-            frames = [f for f in range(annotation.n_frames) if not session.is_reviewed(f)]
+            frames = [f for f in range(annotation.n_frames) if not project.is_reviewed(f)]
             if not frames:
                 show_info("every frame is reviewed; nothing to detect")
                 return
@@ -199,7 +206,7 @@ class DetectPanel(QGroupBox):
         self.progress.setRange(0, len(frames))
         self.progress.setValue(0)
         self.worker = create_worker(
-            detect_frames, annotation.image.data, session.round_path(info.number), self.device_combo.currentText(),
+            detect_frames, annotation.image.data, project.round_path(info.number), self.device_combo.currentText(),
             self.diameter(), self._polarity_used, frames, annotation.image.name, _ignore_errors=True,
         )
         self.worker.yielded.connect(self._on_frame_done)
@@ -222,7 +229,7 @@ class DetectPanel(QGroupBox):
         annotation = self._target
         self._pending[frame] = (result.centres, result.scores)
         if self.progress.value() == 0:
-            annotation.session.remember_detection(sizing.diameter, self._polarity_used)
+            annotation.project.remember_detection(sizing.diameter, self._polarity_used)
             annotation.set_diameter(sizing.diameter)
             look = ", ringed" if sizing.ringed else ""
             self.estimate_label.setText(f"{sizing.source}: {sizing.diameter:.1f} px{look}")

@@ -10,7 +10,8 @@ from qtpy.QtWidgets import QFileDialog, QGroupBox, QLabel, QPushButton, QVBoxLay
 
 from ..errors import ParticleDetectError
 from ..io import write_centres
-from ..session import PROJECT_SUFFIX, export_tables
+from ..project import PROJECT_SUFFIX
+from ..tables import export_tables
 from .notify import reports_errors
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ def export_annotation(annotation: Annotation, path: str | Path) -> tuple[Path, P
     annotation.flush()
     scale = tuple(float(s) for s in annotation.image.scale[-2:])
     centres, counts = export_tables(annotation.visible_table(), scale, unit_suffix(annotation),
-                                    annotation.n_frames, annotation.session.reviewed_frames)
+                                    annotation.n_frames, annotation.project.reviewed_frames)
     path = Path(path)
     write_centres(centres, path)
     write_centres(counts, counts_path(path))
@@ -61,13 +62,13 @@ class ExportPanel(QGroupBox):
         self.button.setEnabled(self.host.annotation is not None)
 
     def default_path(self) -> Path:
-        folder = self.host.require_annotation().session.folder
+        folder = self.host.require_annotation().project.folder
         return folder.with_name(folder.name.removesuffix(PROJECT_SUFFIX) + "_centres.csv")
 
     @reports_errors
     def export(self, path: str | Path | None = None) -> Path | None:
         annotation = self.host.require_annotation()
-        if annotation.points is None and not annotation.session.saved_frames():
+        if annotation.points is None and not annotation.project.saved_frames():
             raise ParticleDetectError("nothing to export yet: run Detect or add points first")
         if path is None:
             path, _ = QFileDialog.getSaveFileName(self, "Export centres", str(self.default_path()), "CSV (*.csv)")

@@ -99,8 +99,8 @@ class FineTunePanel(QGroupBox):
 
     def refresh(self) -> None:
         annotation = self.host.annotation
-        rounds = annotation.session.rounds if annotation is not None else []
-        current = annotation.session.current_round if annotation is not None else None
+        rounds = annotation.project.rounds if annotation is not None else []
+        current = annotation.project.current_round if annotation is not None else None
         self.table.setRowCount(len(rounds))
         for row, info in enumerate(rounds):
             marker = " ◀" if current is not None and info.number == current.number else ""
@@ -108,7 +108,7 @@ class FineTunePanel(QGroupBox):
                 f"{info.number:03d}{marker}",
                 f"{info.parent:03d}" if info.parent else info.origin.split()[0],
                 _frames_text(info.trained_frames),
-                _frames_text(info.held_out_frames),
+                str(info.held_out) if info.held_out else "–",
                 f"{info.f1:.3f}" if info.f1 is not None else "–",
                 f"{info.parent_f1:.3f}" if info.parent_f1 is not None else "–",
             ]
@@ -116,7 +116,7 @@ class FineTunePanel(QGroupBox):
                 item = QTableWidgetItem(text)
                 item.setData(0x0100, info.number)  # Qt.UserRole
                 self.table.setItem(row, col, item)
-        n_reviewed = len(annotation.session.reviewed_frames) if annotation is not None else 0
+        n_reviewed = len(annotation.project.reviewed_frames) if annotation is not None else 0
         self.run_button.setText(f"Fine-tune on {n_reviewed} reviewed frame{'s' if n_reviewed != 1 else ''}")
         self.run_button.setEnabled(annotation is not None and n_reviewed > 0 and not self.running())
 
@@ -141,9 +141,9 @@ class FineTunePanel(QGroupBox):
         self._target = annotation
         self.progress.setRange(0, settings.epochs * settings.steps_per_epoch)
         self.progress.setValue(0)
-        self.status.setText(f"training from {annotation.session.current_round.name}…")
+        self.status.setText(f"training from {annotation.project.current_round.name}…")
         self.worker = create_worker(
-            fine_tune, annotation.session, annotation.image.data, settings,
+            fine_tune, annotation.project, annotation.image.data, settings,
             self.host.detect.device_combo.currentText(), progress=self._relay.event.emit, cancel=self._cancel.is_set,
             _ignore_errors=True,
         )
@@ -173,7 +173,7 @@ class FineTunePanel(QGroupBox):
                                 f"validation F1 {event['val_f1']:.3f} ({event['seconds']:.0f} s)")
 
     def _on_done(self, outcome: FineTuneOutcome) -> None:
-        info = self._target.session.commit_round(outcome.workspace, outcome.info)
+        info = self._target.project.commit_round(outcome.workspace, outcome.info)
         if self._target is self.host.annotation:
             self.host.use_round(info.number)
         self.progress.setValue(self.progress.maximum())
@@ -185,7 +185,7 @@ class FineTunePanel(QGroupBox):
         show_info(f"{info.name} ready: {score}")
 
     def _on_error(self, exc: BaseException) -> None:
-        current = self._target.session.current_round
+        current = self._target.project.current_round
         if isinstance(exc, TrainingCancelled):
             self.status.setText(f"cancelled; still using {current.name}")
             show_info(f"fine-tuning cancelled; still using {current.name}")

@@ -50,14 +50,14 @@ class ReviewPanel(QGroupBox):
         if annotation is None:
             self.status.setText("")
             return
-        frame, session = annotation.current_frame(), annotation.session
-        reviewed = session.is_reviewed(frame)
+        frame, project = annotation.current_frame(), annotation.project
+        reviewed = project.is_reviewed(frame)
         visible = annotation.visible_table()
         count = int((visible["frame"] == frame).sum())
         self.status.setText(
             f"Frame {frame + 1} of {annotation.n_frames} (index {frame}): "
             f"{'<b>reviewed ✓</b>' if reviewed else 'not reviewed'}, {count} centres shown · "
-            f"{len(session.reviewed_frames)} of {annotation.n_frames} frames reviewed"
+            f"{len(project.reviewed_frames)} of {annotation.n_frames} frames reviewed"
         )
         self.unaccept_button.setEnabled(reviewed)
 

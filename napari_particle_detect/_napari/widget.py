@@ -12,7 +12,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..errors import ParticleDetectError
-from ..session import RoundInfo
+from ..project import RoundInfo
 from .annotation import METADATA_KEY, Annotation
 from .detect_panel import DetectPanel
 from .export_panel import ExportPanel
@@ -148,8 +148,10 @@ class ParticleDetectWidget(QWidget):
         self.annotation = annotation
         if annotation is not None:
             annotation.changed_callbacks.append(self.refresh)
+            if annotation.project.threshold is not None:  # the slider as the user left it in this project
+                self.detect.set_threshold(annotation.project.threshold)
             annotation.set_threshold(self.detect.threshold())
-            self.project_label.setText(f"Project: {annotation.session.folder}")
+            self.project_label.setText(f"Project: {annotation.project.folder}")
         else:
             self.project_label.setText("open an image (File > Open, or File > Open Sample) to start")
         self.refresh()
@@ -161,14 +163,14 @@ class ParticleDetectWidget(QWidget):
 
     def ensure_round(self) -> RoundInfo:
         """The model in use; a new project first copies the starting model in as round 1."""
-        session = self.require_annotation().session
-        info = session.ensure_initial_round(self.default_model)
+        project = self.require_annotation().project
+        info = project.ensure_initial_round(self.default_model)
         self.refresh()
         return info
 
     def use_round(self, number: int) -> None:
         """Detect with this round from now on, at the threshold tuned for it."""
-        self.require_annotation().session.set_current_round(number)
+        self.require_annotation().project.set_current_round(number)
         self.detect.adopt_card_threshold(number)
         self.refresh()
 
