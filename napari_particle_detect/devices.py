@@ -38,12 +38,6 @@ def select_device(requested: str | torch.device | None = "auto") -> torch.device
     raise ParticleDetectError(f"unknown device {requested!r}; choose one of {', '.join(DEVICE_CHOICES)}")
 
 
-def cpu_has_fast_bfloat16() -> bool:
-    """True where the CPU computes bfloat16 natively (AVX512-BF16 or AMX); elsewhere it is emulated, slowly."""
-    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
-
-
 def select_precision(requested: str | None, device: torch.device) -> torch.dtype:
     """Number format for inference. 'auto' is float32 on every device: a lower precision would be
     kept only where every centre stays within 0.05 px of float32's on the speed benchmark, and on a

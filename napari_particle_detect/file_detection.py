@@ -21,7 +21,7 @@ import pandas as pd
 from .errors import ParticleDetectError
 from .io import IMAGE_SUFFIXES, atomic_write_text, is_zarr, read_image, write_centres
 
-DEFAULT_TILE = 1024
+DEFAULT_TILE = 1024  # prediction.DEFAULT_TILE, named here so that options import without torch
 GLOB_CHARACTERS = "*?["
 
 
