@@ -168,12 +168,13 @@ class TrackpyParams:
     invert: bool = False
     percentile: float = 64.0
 
-    def locate(self, image: np.ndarray, characterize: bool = False) -> pd.DataFrame:
+    def locate(self, image: np.ndarray, characterize: bool = False, engine: str = "auto") -> pd.DataFrame:
+        """trackpy's ``locate``; ``engine`` 'auto' is numba when it is installed, as trackpy users run it."""
         import trackpy
 
         return trackpy.locate(
             image, self.diameter, minmass=self.minmass, separation=self.separation, invert=self.invert,
-            percentile=self.percentile, characterize=characterize,
+            percentile=self.percentile, characterize=characterize, engine=engine,
         )
 
     def centres(self, image: np.ndarray) -> np.ndarray:

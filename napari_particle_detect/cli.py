@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -76,12 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=SEED, default=0)
 
     detect = sub.add_parser("detect", help="find particle centres in images or stacks")
-    detect.add_argument("inputs", nargs="+", type=Path, help="TIFF (2D, TYX or ZYX) or PNG files")
-    detect.add_argument("-o", "--output", type=Path, required=True, help="CSV to write (frame,y,x,score)")
+    detect.add_argument("inputs", nargs="+", type=Path,
+                        help="TIFF (2D, TYX or ZYX), PNG or zarr/OME-Zarr (.zarr folder) images, folders of them, "
+                             "or glob patterns ('data/**/*.tif')")
+    detect.add_argument("-o", "--output", required=True,  # a string: a trailing / names a folder
+                        help="a .csv to write (frame,y,x,score; with several inputs one table with a file column), "
+                             "or a folder: one CSV per input inside it, an interrupted run resumes")
     detect.add_argument("--model", type=Path, default=None, help="model .pt (default: shipped UNet)")
     detect.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     detect.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
-                        help="auto: bfloat16 on CPUs that compute it natively, else float32")
+                        help="auto: float32 (lower precisions move some centres by more than 0.05 px)")
     detect.add_argument("--threshold", type=number_in(0, 1, high_open=True), default=None,
                         help="heatmap threshold (default: the model's)")
     detect.add_argument("--diameter", type=DIAMETER, default=None,
@@ -92,6 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--overlay", type=Path, default=None, help="PNG of the first frame with centres drawn")
     detect.add_argument("--tile", type=number_in(256, 65536, whole=True), default=1024,
                         help="tile size in pixels (bounds memory)")
+    detect.add_argument("--batch-size", type=number_in(1, 4096, whole=True), default=None,
+                        help="tiles per network call, from one or several frames (default: by device)")
+    detect.add_argument("--compile", action="store_true",
+                        help="compile the network with torch.compile (a warm-up of seconds to a minute first)")
+    detect.add_argument("--workers", type=number_in(1, 1024, whole=True), nargs="?", const=0, default=None,
+                        metavar="N", help="with an output folder: run the files on N local worker processes "
+                                          "(dask.distributed; N left out: sized to this machine)")
+    detect.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="with an output folder: run the files on an existing dask.distributed cluster "
+                             "(workers must see the input, output and model paths)")
 
     evaluate = sub.add_parser("evaluate", help="precision/recall/F1 of predicted centres against truth")
     evaluate.add_argument("predicted", type=Path)
@@ -243,53 +258,124 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
+    from .file_detection import DetectOptions, expand_inputs
+
+    inputs = expand_inputs(args.inputs)
+    options = DetectOptions(threshold=args.threshold, diameter=args.diameter, polarity=args.polarity, tile=args.tile,
+                            precision=args.precision, device=args.device, batch_size=args.batch_size,
+                            compile=args.compile)
+    folder = _is_folder_output(args.output, args.inputs, inputs)
+    args.output = Path(args.output)
+    if folder:
+        return _detect_into_folder(args, inputs, options)
+    if args.workers is not None or args.scheduler is not None:
+        raise ParticleDetectError(f"{args.output}: --workers and --scheduler write one CSV per input into a "
+                                  "folder; end the output with / to name one")
+    return _detect_into_csv(args, inputs, options)
+
+
+def _is_folder_output(output: str, arguments: list[Path], inputs: list[Path]) -> bool:
+    """An output folder: a name ending in a separator, or, for several inputs (or a folder or glob of
+    them), an existing folder or a name without a suffix. Otherwise one table, as for one image."""
+    from .file_detection import GLOB_CHARACTERS
+
+    if output.endswith(("/", os.sep)):
+        return True
+    many = len(inputs) > 1 or any(Path(a).is_dir() or any(c in str(a) for c in GLOB_CHARACTERS) for a in arguments)
+    path = Path(output)
+    return many and path.suffix.lower() != ".csv" and (path.is_dir() or path.suffix == "")
+
+
+def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> int:
     import pandas as pd
     from tqdm import tqdm
 
     from .cli_checks import check_detect_outputs
-    from .devices import select_device, select_precision
+    from .file_detection import detect_file
     from .io import atomic_write_text, read_image, write_centres
-    from .models import load_model
-    from .prediction import COLUMNS, centres_table, iter_detect
+    from .prediction import COLUMNS
 
-    check_detect_outputs(args.output, args.overlay, args.inputs, args.model)
-    device = select_device(args.device)
-    model = load_model(args.model, device)
-    images = [(path, read_image(path, lazy=True)) for path in args.inputs]  # read all first: fail before any work
-    tables, runs = [], []
-    for path, image in images:
-        n_frames = 1 if image.ndim == 2 else len(image)
-        parts = []
-        with tqdm(total=n_frames, disable=args.quiet, unit="frame", desc=path.name) as bar:
-            for index, result, sizing in iter_detect(
-                image, model, device, args.threshold, args.diameter, args.polarity, tile=args.tile, name=str(path),
-                precision=args.precision,
-            ):
-                parts.append(centres_table(index, result.centres, result.scores))
+    check_detect_outputs(args.output, args.overlay, inputs, args.model)
+    for path in inputs:
+        read_image(path, lazy=True)  # every input opens before any work (frames are read later)
+    tables, runs, meta = [], [], {}
+    for path in inputs:
+        with tqdm(disable=args.quiet, unit="frame", desc=path.name) as bar:
+            def progress(count: int, total: int, bar=bar) -> None:
+                bar.total = total
                 bar.update(1)
-        table = pd.concat(parts, ignore_index=True)
-        log.info("%s: %d centres in %d frame(s); particle diameter %.1f px (%s%s)", path, len(table), n_frames,
-                 sizing.diameter, sizing.source, ", ringed" if sizing.ringed else "")
-        runs.append({"file": str(path), "frames": n_frames, "centres": len(table),
-                     "diameter_px": round(sizing.diameter, 3), "diameter_source": sizing.source,
-                     "ringed": sizing.ringed, "rescale_factor": sizing.scale})
-        if len(images) > 1:
+
+            result = detect_file(path, options, args.model, progress=progress)
+        record, table, meta = result.record, result.table, result.meta
+        log.info("%s: %d centres in %d frame(s); particle diameter %.1f px (%s%s)", path, len(table), record["frames"],
+                 record["diameter_px"], record["diameter_source"], ", ringed" if record["ringed"] else "")
+        runs.append(record)
+        if len(inputs) > 1:
             table["file"] = str(path)
         tables.append(table)
         if args.overlay is not None and len(tables) == 1:
             from .overlay import save_overlay
 
+            image = read_image(path, lazy=True)
             first = np.asarray(image if image.ndim == 2 else image[0])
-            save_overlay(first, table[table["frame"] == 0][["y", "x"]].to_numpy(), args.overlay, sizing.diameter)
+            save_overlay(first, table[table["frame"] == 0][["y", "x"]].to_numpy(), args.overlay, record["diameter_px"])
+    _log_compile_warmup(args, options)
     out = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=COLUMNS)
     write_centres(out, args.output)
     # What produced these centres, beside them: the particle size used, the model and its threshold.
-    meta = {"model": str(model.path), "threshold": args.threshold if args.threshold is not None else model.card.threshold,
-            "polarity": args.polarity, "device": str(device),
-            "precision": str(select_precision(args.precision, device)).removeprefix("torch."), "inputs": runs}
+    meta = {**meta, "inputs": runs}
     atomic_write_text(args.output.with_suffix(".json"), json.dumps(meta, indent=2))
     log.info("wrote %s (and %s)", args.output, args.output.with_suffix(".json").name)
     return 0
+
+
+def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -> int:
+    from dataclasses import replace
+
+    from tqdm import tqdm
+
+    from .distributed import detect_files, local_client, threads_per_worker
+
+    if args.overlay is not None:
+        raise ParticleDetectError(f"{args.overlay}: --overlay goes with a single .csv output, not a folder")
+    client = None
+    if args.scheduler is not None:
+        from distributed import Client
+
+        try:
+            client = Client(args.scheduler, timeout="20s")
+        except OSError as exc:
+            raise ParticleDetectError(f"{args.scheduler}: cannot reach the dask scheduler ({exc})") from None
+    elif args.workers is not None:
+        client = local_client(args.workers or None)
+        options = replace(options, threads=threads_per_worker(len(client.scheduler_info()["workers"])))
+    try:
+        with tqdm(total=len(inputs), disable=args.quiet, unit="file") as bar:
+            summary = detect_files(inputs, args.output, options, args.model, client,
+                                   progress=lambda path, status: bar.update(1))
+    finally:
+        if client is not None:
+            cluster = client.cluster if args.scheduler is None else None
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    log.info("%d file(s) into %s: %s", len(inputs), args.output, summary.describe())
+    for line in summary.failed.values():
+        print(f"particle-detect: failed: {line}", file=sys.stderr)
+    return 0 if summary.ok else 1
+
+
+def _log_compile_warmup(args: argparse.Namespace, options) -> None:
+    if not options.compile:
+        return
+    from .devices import select_device
+    from .models import load_model_cached
+    from .prediction import prepare_network
+
+    device = select_device(options.device)
+    network = prepare_network(load_model_cached(args.model, device), device, options.precision, compile=True)
+    if network.warmup_seconds is not None:
+        log.info("torch.compile: first network call (compiling) took %.1f s", network.warmup_seconds)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -154,7 +154,7 @@ def propose(model: DetectorModel, example: Example, device: torch.device, ringed
             measure: bool = False) -> Candidates:
     """The model's candidates on the example's whole image (context as in detection), optionally measured."""
     result = detect_frame(model, example.image, device, SCORE_FLOOR, example.scale, ringed=ringed,
-                          network=prepare_network(model, device), name=example.name or "example")
+                          network=prepare_network(model, device), name=example.name or "example", heatmap=False)
     features = None
     if measure:
         scaled, factors = rescale_frame(example.image, example.scale)

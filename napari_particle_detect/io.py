@@ -15,7 +15,7 @@ import pandas as pd
 
 from .errors import ParticleDetectError
 
-IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg")
+IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".zarr")
 # Column names other tools use, mapped to ours (napari's Points CSV, trackpy).
 COLUMN_ALIASES = {"axis-0": "frame", "axis-1": "y", "axis-2": "x", "mass": "score", "t": "frame", "z": "frame"}
 
@@ -78,15 +78,19 @@ def _read_tiff(path: Path) -> np.ndarray:
         return np.stack([s.asarray() for s in series])
 
 
-def read_image(path: str | Path, lazy: bool = False) -> np.ndarray | LazyTiffStack:
+def read_image(path: str | Path, lazy: bool = False) -> np.ndarray | LazyTiffStack | ZarrStack:
     """A 2D image or a T/Z stack; every failure is one clear ParticleDetectError.
 
-    With ``lazy``, a multi-page TIFF stack comes back as a :class:`LazyTiffStack` that reads frames
-    on demand (long stacks in bounded memory); everything else is read whole.
+    With ``lazy``, a multi-page TIFF stack comes back as a :class:`LazyTiffStack` and a zarr or
+    OME-Zarr folder (``.zarr``) as a :class:`ZarrStack`, both reading frames on demand (long stacks
+    in bounded memory); everything else is read whole.
     """
     path = Path(path)
     if not path.exists():
         raise ParticleDetectError(f"{path}: file not found")
+    if is_zarr(path):
+        stack = open_zarr(path)
+        return stack if lazy else np.asarray(stack)
     if path.is_dir():
         raise ParticleDetectError(f"{path}: is a folder, not an image")
     suffix = path.suffix.lower()
@@ -243,3 +247,75 @@ def staged_folder(folder: str | Path) -> Iterator[Path]:
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+class ZarrStack:
+    """A zarr array read one frame (its chunks only) at a time, with any length-1 axes left out
+    (OME-Zarr's t, c, z axes of one plane), so it looks like a 2D image or a T/Z stack."""
+
+    def __init__(self, path: Path, array) -> None:
+        self.path = path
+        self._array = array
+        self._kept = [i for i, n in enumerate(array.shape) if n != 1][-3:]
+        if len(self._kept) < 2 or any(array.shape[i] != 1 for i in range(len(array.shape))
+                                      if i not in self._kept):
+            raise ParticleDetectError(f"{path}: expected a 2D image or a 3D stack, got zarr shape {array.shape}")
+        self.shape = tuple(int(array.shape[i]) for i in self._kept)
+        self.ndim = len(self.shape)
+        self.dtype = np.dtype(array.dtype)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def _full_index(self, index) -> tuple:
+        full = [0] * len(self._array.shape)
+        for axis, part in zip(self._kept, index):
+            full[axis] = part
+        return tuple(full)
+
+    def __getitem__(self, index) -> np.ndarray:
+        index = index if isinstance(index, tuple) else (index,)
+        index = index + (slice(None),) * (self.ndim - len(index))
+        try:
+            return np.asarray(self._array[self._full_index(index)])
+        except Exception as exc:  # codecs and stores raise many types on corrupt chunks
+            raise ParticleDetectError(f"{self.path}: cannot read zarr data ({type(exc).__name__}: {exc})") from None
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        data = self[(slice(None),) * self.ndim]
+        return data.astype(dtype) if dtype is not None else data
+
+
+def is_zarr(path: Path) -> bool:
+    """A folder holding a zarr array or group (v2 or v3 metadata)."""
+    return path.is_dir() and any((path / name).exists() for name in (".zarray", ".zgroup", "zarr.json"))
+
+
+def open_zarr(path: Path) -> ZarrStack:
+    """The full-resolution array of a zarr or OME-Zarr folder, read lazily."""
+    try:
+        import zarr
+
+        node = zarr.open(str(path), mode="r")
+        if isinstance(node, zarr.Group):
+            node = node[_zarr_image_path(path, node)]
+    except ParticleDetectError:
+        raise
+    except Exception as exc:
+        raise ParticleDetectError(f"{path}: cannot read zarr ({type(exc).__name__}: {exc})") from None
+    if not np.issubdtype(np.dtype(node.dtype), np.number) or 0 in node.shape:
+        raise ParticleDetectError(f"{path}: cannot read image (zarr array of {node.dtype}, shape {node.shape})")
+    return ZarrStack(path, node)
+
+
+def _zarr_image_path(path: Path, group) -> str:
+    """OME-Zarr: the first (full-resolution) dataset of the first multiscale; else the group's only array."""
+    attrs = dict(group.attrs)
+    multiscales = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
+    if multiscales:
+        return multiscales[0]["datasets"][0]["path"]
+    arrays = sorted(name for name, _ in group.arrays())
+    if len(arrays) != 1:
+        raise ParticleDetectError(f"{path}: zarr group with {len(arrays)} arrays and no OME-Zarr multiscales; "
+                                  "give the array's folder")
+    return arrays[0]
