@@ -149,6 +149,11 @@ class Criterion:
             raise
         except Exception as exc:  # corrupt or truncated files
             raise ParticleDetectError(f"{source}: cannot read the criterion ({type(exc).__name__})") from None
-        if not hasattr(classifier, "predict_proba"):
-            raise ParticleDetectError(f"{source}: not a criterion")
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        if not isinstance(classifier, HistGradientBoostingClassifier) or not hasattr(classifier, "n_features_in_"):
+            raise ParticleDetectError(f"{source}: not a criterion (a fitted classifier of candidates)")
+        if classifier.n_features_in_ != len(FEATURES):
+            raise ParticleDetectError(f"{source}: a criterion of {classifier.n_features_in_} measurements, "
+                                      f"this version makes {len(FEATURES)}")
         return cls(classifier)

@@ -169,3 +169,33 @@ def test_the_cli_fine_tunes_through_the_same_round(tmp_path, tiny_model):
                  "--batch-size", "2", "--crop", "32", "--threads", "1", "--diameter", "12", "--device", "cpu"]) == 0
     card = load_model(out.with_suffix(".pt")).card
     assert card.training["fine_tuned"]["examples"] == 2 and card.training["fine_tuned"]["parent_f1"] is not None
+
+
+def test_a_learned_criterion_travels_with_the_model_and_nothing_else_loads(tmp_path):
+    """Saved beside the weights, read back, used by detection (its probability is the score); a
+    criterion file holding anything but the classifier is refused before it is read."""
+    import os
+
+    import skops.io
+
+    from napari_particle_detect.errors import ParticleDetectError
+    from napari_particle_detect.finetune import learn_criterion, propose, split_for_scoring
+    from napari_particle_detect.models import save_model
+
+    torch.set_num_threads(2)
+    shipped = load_model(WEIGHTS_DIR / "unet.pt")
+    sample = synthesize(SHIFTED, seed=11)  # unfamiliar optics: plenty of candidates kept and dropped
+    example = Example(sample.image, sample.centres, shipped.card.canonical_diameter / 9.7, "frame 0")
+    split = split_for_scoring(example, 9.7, share=0.0)
+    judged = learn_criterion(shipped, [split], [propose(shipped, example, torch.device("cpu"), measure=True)])
+    assert judged is not None and judged.criterion is not None
+    path = save_model(judged, tmp_path / "judged")
+    loaded = load_model(path)
+    assert loaded.criterion is not None and loaded.card.criterion == "judged.criterion.skops"
+    first = detect(sample.image, judged, "cpu", diameter=9.7)
+    again = detect(sample.image, loaded, "cpu", diameter=9.7)
+    assert len(first) > 0 and np.allclose(first[["y", "x", "score"]], again[["y", "x", "score"]])
+    assert first["score"].between(0, 1).all() and first["score"].gt(loaded.card.threshold).all()
+    (tmp_path / "judged.criterion.skops").write_bytes(skops.io.dumps({"payload": os.system}))
+    with pytest.raises(ParticleDetectError, match="refused"):
+        load_model(path)
