@@ -225,11 +225,13 @@ def whole_frame_loop(domain: Domain, shipped: DetectorModel, config: TrainConfig
         result = fine_tune(model, examples_for(domain, model, corrected), config)
         seconds = time.monotonic() - start
         switched = result.improved is not False
+        held = (f"{result.parent_score.f1:.3f} -> {result.score.f1:.3f}" if result.score is not None else "-")
+        note = "switched in" if switched else (
+            f"not better: kept the parent (the round itself: {unseen_f1(result.model, domain):.3f})")
         if switched:
             model = result.model
-        held = (f"{result.parent_score.f1:.3f} -> {result.score.f1:.3f}" if result.score is not None else "-")
         rows.append(RoundRow("this loop, whole frames", number, len(corrected), clicks, unseen_f1(model, domain),
-                             held, seconds, "switched in" if switched else "not better: kept the parent"))
+                             held, seconds, note))
     return rows
 
 
@@ -252,7 +254,7 @@ def previous_loop(domain: Domain, shipped: DetectorModel, rounds: int) -> list[R
 
 def region_loop(domain: Domain, shipped: DetectorModel, config: TrainConfig, round_clicks: int) -> list[RoundRow]:
     """Uncertainty-ordered region review, a round every ``round_clicks`` clicks, up to the budget."""
-    model, clicks, since, rows, number = shipped, 0, 0, [], 0
+    model, clicks, since, rows, number, regions_reviewed = shipped, 0, 0, [], 0, 0
     corrected: dict[int, np.ndarray] = {}
     areas: dict[int, np.ndarray] = {}
     shape = domain.frames.shape[1:]
@@ -275,6 +277,7 @@ def region_loop(domain: Domain, shipped: DetectorModel, config: TrainConfig, rou
         fixed, spent = correct(shown, truth[in_box(truth, box)])
         clicks += spent + 1
         since += spent + 1
+        regions_reviewed += 1
         area = areas.get(frame, np.zeros(shape, dtype=bool))
         earlier = corrected.get(frame, np.zeros((0, 2)))
         corrected[frame] = np.concatenate([earlier[~in_box(earlier, box)], fixed])
@@ -284,14 +287,15 @@ def region_loop(domain: Domain, shipped: DetectorModel, config: TrainConfig, rou
             start = time.monotonic()
             result = fine_tune(model, examples_for(domain, model, corrected, areas), config)
             seconds = time.monotonic() - start
-            if result.improved is not False:
+            switched = result.improved is not False
+            note = f"{sum(a.mean() for a in areas.values()):.2f} frames' area reviewed" + (
+                "" if switched else f"; not better: kept the parent (the round itself: "
+                                    f"{unseen_f1(result.model, domain):.3f})")
+            if switched:
                 model = result.model
-            regions = sum(1 for _ in areas)
             held = (f"{result.parent_score.f1:.3f} -> {result.score.f1:.3f}" if result.score is not None else "-")
-            reviewed = sum(a.mean() for a in areas.values())
-            rows.append(RoundRow("this loop, regions by uncertainty", number, regions, clicks,
-                                 unseen_f1(model, domain), held, seconds,
-                                 f"{reviewed:.2f} frames' area reviewed"))
+            rows.append(RoundRow("this loop, regions by uncertainty", number, regions_reviewed, clicks,
+                                 unseen_f1(model, domain), held, seconds, note))
             since = 0
             found = detections(model)
     return rows

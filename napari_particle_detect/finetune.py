@@ -46,8 +46,13 @@ ENCODER_PARTS = ("down", "stem", "stages")
 # Share of every reviewed area held out of training to score rounds on.
 HOLD_OUT_SHARE = 0.2
 # Held-out tiles are this many particle diameters wide (at least MIN_TILE px): big enough to
-# hold whole particles with context, small enough that a region of a frame has several.
-TILE_DIAMETERS = 6.0
+# hold whole particles with context, small enough that a proposed region (review.py: eight
+# diameters) spans several.
+TILE_DIAMETERS = 4.0
+# Neither trained on nor scored: a band this many diameters wide around held-out tiles. A target
+# peak reaches about 0.3 diameters (three heatmap sigmas at the working size), so no held-out
+# particle's label leaks into training.
+GUARD_DIAMETERS = 0.5
 MIN_TILE = 32
 # Heatmap score down to which candidates are decoded when tuning a threshold.
 SCORE_FLOOR = 0.05
@@ -128,16 +133,15 @@ class Split:
 def split_for_scoring(example: Example, diameter: float, share: float = HOLD_OUT_SHARE) -> Split:
     """Where one reviewed frame or region trains and where it is held out.
 
-    Tiles are picked by the example's name (a frame's is stable across rounds). A guard band of
-    one diameter around held-out tiles is used by neither, so no held-out particle's label leaks
-    into training through the edge of its heatmap peak.
+    Tiles are picked by the example's name (a frame's is stable across rounds); a guard band
+    around them (GUARD_DIAMETERS) is used by neither.
     """
     from scipy import ndimage
 
     shape = example.image.shape
     reviewed = np.ones(shape, dtype=bool) if example.area is None else np.asarray(example.area, dtype=bool)
     held = hold_out_mask(shape, example.name, tile_size(shape, diameter), share, reviewed) & reviewed
-    guard = ndimage.distance_transform_edt(~held) <= diameter if held.any() else held
+    guard = ndimage.distance_transform_edt(~held) <= GUARD_DIAMETERS * diameter if held.any() else held
     return Split(example, reviewed & ~guard, held, scoring_tolerance(diameter))
 
 
