@@ -130,12 +130,12 @@ class RegionLayers:
             )
             self.accepted.editable = False  # what was accepted changes through the dock, not by dragging
         else:
-            self.accepted.selected_data = set()
-            self.accepted.data = shapes
-            self.accepted.shape_type = ["rectangle"] * len(shapes)
-            self.accepted.edge_color = ACCEPTED_COLOUR
-            self.accepted.face_color = "transparent"
-            self.accepted.edge_width = self.edge_width
+            layer = self.accepted
+            layer.selected_data = set(range(len(layer.data)))
+            layer.remove_selected()  # (napari cannot be given an empty list of shapes as data)
+            if shapes:
+                layer.add_rectangles(shapes, edge_color=ACCEPTED_COLOUR, face_color="transparent",
+                                     edge_width=self.edge_width)
 
     def selected_accepted(self) -> list[Region]:
         """The accepted regions selected in their layer."""
