@@ -2,6 +2,7 @@
 'what to review next' (N), which jumps to where the model hesitates most and says why."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import tifffile
 from qtpy.QtCore import Qt
@@ -72,6 +73,16 @@ def test_a_drawn_box_is_accepted_as_a_region_restored_on_reopening_and_can_be_un
     assert viewer.layers.selection.active is annotation.points  # the point tools act on the centres again
     assert "1 region reviewed" in widget.review.status.text()
     assert widget.finetune.run_button.text() == "Fine-tune on 1 region"
+
+    # Detecting again replaces the network's points outside the region, never the reviewed ones inside.
+    annotation.points.add([[1, 40.0, 50.0]])  # a correction inside the region
+    reviewed_inside = annotation.frame_table(1)
+    reviewed_inside = reviewed_inside[region.contains(reviewed_inside["y"], reviewed_inside["x"])]
+    run_detect(widget, qtbot, scope=1)
+    again = annotation.frame_table(1)
+    kept = again[region.contains(again["y"], again["x"])].sort_values(["y", "x"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, reviewed_inside.sort_values(["y", "x"]).reset_index(drop=True))
+    assert len(again[~region.contains(again["y"], again["x"])]) > 0
 
     # Reopened in a new viewer: the region is back, outlined.
     viewer2 = make_napari_viewer()

@@ -198,14 +198,29 @@ class Annotation:
         self._changed()
 
     def set_detections(self, results: dict[int, tuple[np.ndarray, np.ndarray]]) -> list[int]:
-        """Show the network's (centres, scores) per frame; reviewed frames are left alone. Returns frames shown."""
-        tables = {
-            frame: centres_table(frame, np.asarray(centres).reshape(-1, 2), np.asarray(scores)).assign(source="model")
-            for frame, (centres, scores) in results.items() if not self.project.is_reviewed(frame)
-        }
+        """Show the network's (centres, scores) per frame; reviewed frames, and the reviewed regions of
+        other frames, are left as they are. Returns the frames shown."""
+        tables = {}
+        for frame, (centres, scores) in results.items():
+            if self.project.is_reviewed(frame):
+                continue
+            new = centres_table(frame, np.asarray(centres).reshape(-1, 2), np.asarray(scores)).assign(source="model")
+            regions = self.project.regions(frame)
+            if regions:
+                kept = self.frame_table(frame)
+                kept = kept[self._in_any(regions, kept)]
+                new = pd.concat([kept, new[~self._in_any(regions, new)]], ignore_index=True)
+            tables[frame] = new
         if tables:
             self.replace_frames(tables)
         return sorted(tables)
+
+    @staticmethod
+    def _in_any(regions: list[Region], table: pd.DataFrame) -> np.ndarray:
+        inside = np.zeros(len(table), dtype=bool)
+        for region in regions:
+            inside |= region.contains(table["y"], table["x"])
+        return inside
 
     def has_centres(self, frame: int) -> bool:
         """Whether ``frame`` was detected or edited (an empty detected frame counts: it holds no particles)."""

@@ -88,8 +88,9 @@ class DetectPanel(QGroupBox):
         self.stop_button.setEnabled(False)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
-        self.progress.setFormat("%v / %m frames")
+        self.progress.setRange(0, 1)
         self.progress.setValue(0)
+        self.progress.setFormat("")  # until the first run
 
         model_row = QHBoxLayout()
         model_row.addWidget(self.model_combo, 1)
@@ -229,6 +230,7 @@ class DetectPanel(QGroupBox):
         self._polarity_used = self.polarity_combo.currentText()
         self.progress.setRange(0, len(frames))
         self.progress.setValue(0)
+        self.progress.setFormat("%v / %m frames")
         self._stop, self._ended = threading.Event(), threading.Event()
         self.worker = create_worker(
             detect_frames, annotation.image.data, project.round_path(info.number), self.device_combo.currentText(),

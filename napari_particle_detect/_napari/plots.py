@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import AutoLocator
 
 from ..project import RoundInfo
 
@@ -41,11 +42,18 @@ class LossPlot(SmallPlot):
         self.losses: list[float] = []
         (self.line,) = self.axes.plot([], [], color=BETTER, linewidth=1.2)
         self.axes.set_xlabel("step", fontsize=7, color=INK)
+        self._placeholder = self.axes.text(0.5, 0.5, "shown while a round trains", ha="center", va="center",
+                                           fontsize=7, color=INK, transform=self.axes.transAxes)
+        self.axes.set_xticks([])
+        self.axes.set_yticks([])
 
     def start(self, steps: int) -> None:
         self.steps, self.losses = [], []
         self.line.set_data([], [])
+        self._placeholder.set_visible(False)
         self.axes.set_xlim(0, max(1, steps))
+        self.axes.xaxis.set_major_locator(AutoLocator())
+        self.axes.yaxis.set_major_locator(AutoLocator())
         self.draw_idle()
 
     def add(self, step: int, loss: float) -> None:

@@ -210,11 +210,11 @@ class ReviewPanel(QGroupBox):
         box = proposal_box(proposal)
         if box is None:
             self.viewer.reset_view()
-            hint = "correct it, then Enter to accept the frame"
+            hint = "Correct it, then Enter to accept the frame"
         else:
             annotation.regions.propose(proposal.frame, box)
             zoom_to_box(self.viewer, annotation.image, box)
-            hint = "correct inside the orange box, then Shift+Enter to accept it"
+            hint = "Correct inside the orange box, then Shift+Enter to accept it"
         if annotation.points is not None:
             self.viewer.layers.selection.active = annotation.points
         self.suggestion.setText(f"Next: {proposal.why}. {hint}.")
