@@ -83,6 +83,14 @@ def save(viewer, widget, app, out: Path, zoom: float = 1.0, centre: tuple[float,
           f"in the stack, diameter {widget.annotation.project.diameter:.1f} px")
 
 
+def shoot(viewer, app, out: Path) -> None:
+    """The window as it is (no reset of the view)."""
+    settle(app)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    viewer.screenshot(str(out), canvas_only=False, flash=False)
+    print(f"{out}: camera at {tuple(round(v, 1) for v in viewer.camera.center[-2:])} x{viewer.camera.zoom:.1f}")
+
+
 def gui_entry_point(args) -> None:
     """The window ``particle-detect gui seed_demo_opaque_discs_4.tif`` opens: the dock docked, the image open."""
     from napari.settings import get_settings
@@ -188,13 +196,15 @@ def learning_loop(args) -> None:
     widget.review.accept_region()  # Shift+Enter
     fine_tune(widget, app)
     detect_all(widget, app)
-    widget.review.review_next()
-    settle(app)
-    centre = viewer.camera.center[-2:]
-    zoom = viewer.camera.zoom
-    out = args.out / "screenshot_napari_review.png"
-    viewer.screenshot(str(out), canvas_only=False, flash=False)
-    print(f"{out}: frame {widget.annotation.current_frame()}, camera at {centre} x{zoom:.1f}")
+    # The accepted region (green outline; accepted points green, added cyan) among new detections.
+    from napari_particle_detect._napari.regions import zoom_to_box
+
+    viewer.dims.set_current_step(0, frame)
+    y0, x0, y1, x1 = box
+    zoom_to_box(viewer, widget.annotation.image, (y0 - 30, x0 - 30, y1 + 30, x1 + 30), fill=0.9)
+    shoot(viewer, app, args.out / "screenshot_napari_review.png")
+    widget.review.review_next()  # and what to review next, with the reason
+    shoot(viewer, app, args.out / "screenshot_napari_next.png")
     project = widget.annotation.project
     before = {"rounds": [(r.number, r.f1, r.improved) for r in project.rounds],
               "current": project.current_round.number, "reviewed": project.reviewed_frames,

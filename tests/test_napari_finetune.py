@@ -157,3 +157,15 @@ def test_closing_the_viewer_during_a_round_cancels_it_and_leaves_nothing_behind(
     project = Project.open(folder)
     assert [r.number for r in project.rounds] == [1]
     assert not list((folder / "rounds").glob(".building-*")) and not project.leftover_workspaces()
+
+
+def test_closing_the_dock_during_a_round_cancels_it(reviewed, qtbot):
+    viewer, widget = reviewed
+    folder = widget.annotation.project.folder
+    start_round(widget, replace(FINE_TUNE, steps_per_epoch=5000, threads=1))
+    qtbot.waitUntil(lambda: "training" in widget.finetune.phases, timeout=60_000)
+    viewer.window.remove_dock_widget(widget)  # the dock's X
+    assert widget.finetune._ended.is_set()
+    qtbot.waitUntil(lambda: not widget.finetune.running(), timeout=10_000)
+    assert [r.number for r in Project.open(folder).rounds] == [1]
+    assert not list((folder / "rounds").glob(".building-*"))

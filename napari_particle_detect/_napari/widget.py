@@ -280,6 +280,12 @@ class ParticleDetectWidget(QWidget):
         self._watch_window(self.window())  # the window the dock ended up in
         super().showEvent(event)
 
+    def event(self, event) -> bool:
+        # Closing the dock (its X) takes the widget out of the window: it will not be back.
+        if event.type() == QEvent.Type.ParentChange and self.parent() is None and self._watched_window is not None:
+            self.shut_down()
+        return super().event(event)
+
     def hideEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         # Closing the viewer hides the dock first: the last moments of a drag reach the disk too.
         self.flush()
