@@ -54,7 +54,7 @@ def open_viewer(image_file: str, model: Path | None):
 
     get_settings().application.gui_notification_level = "error"  # no info/warning toasts over the canvas
     viewer = napari.Viewer(show=True, title="napari-particle-detect")
-    viewer.window._qt_window.resize(1500, 1080)
+    viewer.window._qt_window.resize(1700, 1080)
     viewer.add_image(read_image(SAMPLES / image_file), name=Path(image_file).stem)
     widget = ParticleDetectWidget(viewer, default_model=model)
     viewer.window.add_dock_widget(widget, name="Particle detection", area="right")
@@ -165,7 +165,7 @@ def learning_loop(args) -> None:
 
     def open_project():
         viewer = napari.Viewer(show=True, title="napari-particle-detect")
-        viewer.window._qt_window.resize(1500, 1180)
+        viewer.window._qt_window.resize(1800, 1180)
         viewer.open(path, plugin="napari")
         widget = ParticleDetectWidget(viewer, default_model=args.model)
         viewer.window.add_dock_widget(widget, name="Particle detection", area="right")

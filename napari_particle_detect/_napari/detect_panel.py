@@ -228,7 +228,10 @@ class DetectPanel(QGroupBox):
         self._target = annotation
         self._pending, self._last_applied = {}, 0.0
         self._polarity_used = self.polarity_combo.currentText()
-        self.progress.setRange(0, len(frames))
+        if len(frames) == 1:  # no count to show until the frame is done: a busy bar, not a stuck one
+            self.progress.setRange(0, 0)
+        else:
+            self.progress.setRange(0, len(frames))
         self.progress.setValue(0)
         self.progress.setFormat("%v / %m frames")
         self._stop, self._ended = threading.Event(), threading.Event()
@@ -279,6 +282,8 @@ class DetectPanel(QGroupBox):
                 self.estimate_label.setText(annotation.estimate)
         if self.heatmap_check.isChecked():
             annotation.show_heatmap(frame, result.heatmap)
+        if self.progress.maximum() == 0:
+            self.progress.setRange(0, 1)
         self.progress.setValue(self.progress.value() + 1)
         if time.monotonic() - self._last_applied > APPLY_INTERVAL_S:
             self._apply_pending()

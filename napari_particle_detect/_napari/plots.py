@@ -41,7 +41,6 @@ class LossPlot(SmallPlot):
         self.steps: list[int] = []
         self.losses: list[float] = []
         (self.line,) = self.axes.plot([], [], color=BETTER, linewidth=1.2)
-        self.axes.set_xlabel("step", fontsize=7, color=INK)
         self._placeholder = self.axes.text(0.5, 0.5, "shown while a round trains", ha="center", va="center",
                                            fontsize=7, color=INK, transform=self.axes.transAxes)
         self.axes.set_xticks([])
@@ -51,6 +50,7 @@ class LossPlot(SmallPlot):
         self.steps, self.losses = [], []
         self.line.set_data([], [])
         self._placeholder.set_visible(False)
+        self.axes.set_xlabel("step", fontsize=7, color=INK)
         self.axes.set_xlim(0, max(1, steps))
         self.axes.xaxis.set_major_locator(AutoLocator())
         self.axes.yaxis.set_major_locator(AutoLocator())

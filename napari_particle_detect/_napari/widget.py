@@ -120,7 +120,6 @@ class ParticleDetectWidget(QWidget):
         if app is not None:
             app.aboutToQuit.connect(self.shut_down)
         bind_shortcuts(self.viewer, self)
-        self._watch_window(getattr(getattr(napari_viewer, "window", None), "_qt_window", None))
         self._refresh_images()
         self._show_project(self.state.annotation)
 
@@ -267,9 +266,11 @@ class ParticleDetectWidget(QWidget):
         return self.state.is_busy()
 
     # ---- closing -----------------------------------------------------------------------------------
-    def _watch_window(self, window) -> None:
+    def _watch_window(self) -> None:
+        """Hear when the window the dock sits in closes (a dock widget gets no close event of its own)."""
+        window = self.window()
         watched = self._watched_window() if self._watched_window is not None else None
-        if window is not None and window is not self and window is not watched:
+        if window is not self and window is not watched:
             if watched is not None:
                 watched.removeEventFilter(self._close_watcher)
             window.installEventFilter(self._close_watcher)
@@ -277,13 +278,15 @@ class ParticleDetectWidget(QWidget):
             self._watched_window = weakref.ref(window)
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        self._watch_window(self.window())  # the window the dock ended up in
+        self._watch_window()
         super().showEvent(event)
 
     def event(self, event) -> bool:
-        # Closing the dock (its X) takes the widget out of the window: it will not be back.
-        if event.type() == QEvent.Type.ParentChange and self.parent() is None and self._watched_window is not None:
-            self.shut_down()
+        if event.type() == QEvent.Type.ParentChange:
+            if self.parent() is None and self._watched_window is not None:
+                self.shut_down()  # closing the dock (its X) takes the widget out of the window for good
+            elif self.parent() is not None:
+                QTimer.singleShot(0, self._watch_window)  # once the dock it went into is in the window
         return super().event(event)
 
     def hideEvent(self, event) -> None:  # noqa: N802 (Qt's name)
