@@ -19,6 +19,10 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRATCH = Path(tempfile.mkdtemp(prefix="particle-detect-screens-"))
@@ -118,7 +122,7 @@ def detect_sample(args) -> None:
     viewer.close()
 
 
-def shifted_stack(folder: Path) -> tuple[Path, "pd.DataFrame"]:
+def shifted_stack(folder: Path) -> tuple[Path, pd.DataFrame]:
     """Dim, blurred, crowded fluorescent particles (outside the shipped model's training range) and their truth."""
     import numpy as np
     import pandas as pd

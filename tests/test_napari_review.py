@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 import tifffile
 
-from napari_particle_detect._napari.widget import ParticleDetectWidget
 from napari_particle_detect.project import Project
 from napari_particle_detect.synthetic import benchmark_config, synthesize
 

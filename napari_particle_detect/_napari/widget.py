@@ -62,6 +62,7 @@ class ParticleDetectWidget(QWidget):
         self._close_watcher = _CloseWatcher(self.shut_down)
         self._watched_window = None
         self._shut = False
+        self._chosen: Image | None = None  # the layer the panels were last set up for
 
         self.image_combo = QComboBox()
         self.image_combo.setToolTip("The image or T/Z stack to work on")
@@ -149,7 +150,7 @@ class ParticleDetectWidget(QWidget):
             ready = [i for i, layer in enumerate(layers) if layer_kind(layer) == "ready"]
             self.image_combo.setCurrentIndex(ready[0] if ready else 0)
         self.image_combo.blockSignals(False)
-        if chosen not in layers or self.state.annotation is None or self.state.annotation.image is not chosen:
+        if self.selected_image() is not self._chosen:
             self._on_image_chosen()
 
     def selected_image(self) -> Image | None:
@@ -157,7 +158,7 @@ class ParticleDetectWidget(QWidget):
         return next((layer for layer in self.image_layers() if id(layer) == key), None)
 
     def _on_image_chosen(self) -> None:
-        image = self.selected_image()
+        image = self._chosen = self.selected_image()
         self._show_views(image)
         if image is None or layer_kind(image) != "ready":
             self.state.set_annotation(None)
