@@ -169,3 +169,20 @@ def test_closing_the_dock_during_a_round_cancels_it(reviewed, qtbot):
     qtbot.waitUntil(lambda: not widget.finetune.running(), timeout=10_000)
     assert [r.number for r in Project.open(folder).rounds] == [1]
     assert not list((folder / "rounds").glob(".building-*"))
+
+
+def test_a_round_can_train_on_a_dask_worker(reviewed, qtbot):
+    distributed = pytest.importorskip("distributed")
+    viewer, widget = reviewed
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        widget.finetune.where_edit.setText(cluster.scheduler_address)
+        start_round(widget, TINY_TUNE)
+        qtbot.waitUntil(lambda: not widget.finetune.running(), timeout=120_000)
+    phases = widget.finetune.phases
+    assert phases[0] == "preparing" and "training" in phases and phases[-1] == "done", phases
+    project = widget.annotation.project
+    new = project.round(2)
+    assert new.parent == 1 and new.held_out > 0
+    assert widget.finetune.status.text().startswith(verdict(new, project.current_round))
+    assert not list((project.folder / "rounds").glob(".building-*"))

@@ -11,8 +11,8 @@ from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info
 from qtpy.QtCore import QObject, Qt, Signal
 from qtpy.QtWidgets import (
-    QAbstractItemView, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QSpinBox,
-    QTableWidget, QTableWidgetItem,
+    QAbstractItemView, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton,
+    QSpinBox, QTableWidget, QTableWidgetItem,
 )
 
 from ..errors import ParticleDetectError
@@ -56,6 +56,10 @@ class FineTunePanel(QGroupBox):
         self.steps_spin.setSingleStep(50)
         self.steps_spin.setValue(self.config.steps_per_epoch)
         self.steps_spin.setToolTip("Training steps per round (batches of the reviewed areas)")
+        self.where_edit = QLineEdit()
+        self.where_edit.setPlaceholderText("this computer")
+        self.where_edit.setToolTip("Blank: train here. Or a dask scheduler's address (tcp://gpu-node:8786): the round "
+                                   "trains on one of its workers, on its GPU if it has one")
         self.run_button = QPushButton("Fine-tune")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
@@ -83,7 +87,8 @@ class FineTunePanel(QGroupBox):
         size_row = QHBoxLayout()
         size_row.addWidget(QLabel("steps"))
         size_row.addWidget(self.steps_spin)
-        size_row.addStretch(1)
+        size_row.addWidget(QLabel("train on"))
+        size_row.addWidget(self.where_edit, 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button, 1)
         buttons.addWidget(self.cancel_button)
@@ -172,10 +177,14 @@ class FineTunePanel(QGroupBox):
         self._target = annotation
         self.phases = []
         self.loss_plot.start(config.epochs * config.steps_per_epoch)
-        self.status.setText(f"fine-tuning {annotation.project.current_round.name}…")
+        scheduler = self.where_edit.text().strip() or None
+        self.status.setText(f"fine-tuning {annotation.project.current_round.name}"
+                            f"{f' on {scheduler}' if scheduler else ''}…")
         self.worker = create_worker(
-            train_round, annotation.project, annotation.image.data, config, self.state.device,
-            progress=self._relay.event.emit, cancel=self._cancel.is_set, ended=self._ended, _ignore_errors=True,
+            train_round, annotation.project, annotation.image.data, config,
+            "auto" if scheduler else self.state.device,  # a remote round uses the worker's own device
+            progress=self._relay.event.emit, cancel=self._cancel.is_set, ended=self._ended, scheduler=scheduler,
+            _ignore_errors=True,
         )
         self.worker.returned.connect(self._on_done)
         self.worker.errored.connect(self._on_error)
@@ -194,6 +203,7 @@ class FineTunePanel(QGroupBox):
     def _set_running(self, running: bool) -> None:
         self.cancel_button.setEnabled(running)
         self.steps_spin.setEnabled(not running)
+        self.where_edit.setEnabled(not running)
         self.state.set_busy("fine-tuning", running)
 
     def _on_progress(self, event: dict) -> None:

@@ -29,7 +29,8 @@ def describe(event: dict) -> Progress:
     """One progress event of :func:`rounds.run_round` in words."""
     phase = event.get("phase")
     if phase == "preparing":
-        return Progress("preparing the reviewed frames and regions…")
+        where = f" for {event['where']}" if event.get("where") else ""
+        return Progress(f"preparing the reviewed frames and regions{where}…")
     if phase == "scoring":
         done, total = int(event.get("done", 0)), int(event.get("total", 0))
         which = SCORED_MODELS.get(event.get("model", ""), event.get("model", "a model"))
@@ -82,15 +83,21 @@ def train_round(
     progress: Callable[[dict], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     ended: threading.Event | None = None,
+    scheduler: str | None = None,
 ) -> RoundInfo:
     """The worker's job: a round fine-tuned on everything reviewed and recorded in the project (in use
-    only if it beat its parent). Cancelled, it leaves the project as it was; ``ended`` is set when it
-    stops, whichever way."""
+    only if it beat its parent), here or, given a dask ``scheduler`` address, on one of its workers.
+    Cancelled, it leaves the project as it was; ``ended`` is set when it stops, whichever way."""
     report = progress or (lambda event: None)
     stop = cancel or (lambda: False)
     try:
         report({"phase": "preparing"})
-        outcome = rounds.run_round(project, stack, config, device, progress=report, cancel=stop)
+        if scheduler:
+            from ..remote import run_round_remote
+
+            outcome = run_round_remote(project, stack, scheduler, config, device, progress=report, cancel=stop)
+        else:
+            outcome = rounds.run_round(project, stack, config, device, progress=report, cancel=stop)
         if stop():  # too late for the round to notice; it is not wanted any more
             project.discard_workspace(outcome.workspace)
             raise TrainingCancelled("fine-tuning cancelled")
