@@ -5,11 +5,10 @@ import pandas as pd
 import pytest
 import tifffile
 
-from napari_particle_detect._napari.widget import ParticleDetectWidget
 from napari_particle_detect.project import Project
 from napari_particle_detect.synthetic import benchmark_config, synthesize
 
-from helpers import event_loop_ticks
+from helpers import event_loop_ticks, make_widget, notification_count, notifications_since, run_detect, small_stack
 
 PLUGIN = "napari-particle-detect"
 
@@ -26,25 +25,6 @@ def assert_rings_coloured_by_source(layer):
     assert np.all(layer.face_color[:, 3] == 0)
     expected = np.array([transform_color(SOURCE_COLOURS[s])[0] for s in layer.features["source"]]).reshape(-1, 4)
     np.testing.assert_allclose(layer.border_color, expected)
-
-
-def make_widget(viewer, model) -> ParticleDetectWidget:
-    widget = ParticleDetectWidget(viewer, default_model=model)
-    viewer.window.add_dock_widget(widget)
-    widget.detect.device_combo.setCurrentText("cpu")
-    return widget
-
-
-def run_detect(widget, qtbot, scope: int = 1) -> None:
-    widget.detect.scope_combo.setCurrentIndex(scope)
-    widget.detect.run_button.click()
-    assert widget.detect.running()
-    qtbot.waitUntil(lambda: not widget.detect.running(), timeout=60_000)
-
-
-def small_stack(n=3, size=96):
-    samples = [synthesize(benchmark_config("fluorescent", 0.5, (size, size)), seed=s) for s in range(n)]
-    return np.stack([s.image for s in samples])
 
 
 def test_detect_on_the_sample_stack_makes_a_ring_layer_with_scores_per_frame(make_napari_viewer, qtbot, light_model,
@@ -273,3 +253,75 @@ def test_a_chosen_project_folder_holds_the_work(make_napari_viewer, qtbot, light
     run_detect(widget, qtbot, scope=1)
     assert Project.open(chosen).saved_frames() == [0, 1]
     assert Project.open(chosen).round_path(1).exists()
+
+
+# ---- defects found by trying the dock as a new user would ------------------------------------------
+def test_accept_after_a_selection_on_another_frame_then_detect_does_not_crash(make_napari_viewer, qtbot, light_model):
+    """Select a point on the last frame, step back with ',', Enter, Detect: napari kept the stale
+    selection after Accept dropped hidden points, and Detect failed with an index error."""
+    from qtpy.QtCore import Qt
+
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(small_stack(3, 64), name="cells")
+    widget = make_widget(viewer, light_model)
+    run_detect(widget, qtbot, scope=1)
+    layer = widget.annotation.points
+    widget.detect.set_threshold(float(np.median(layer.features["score"])))  # frame 0 has hidden points
+    viewer.dims.set_current_step(0, 2)
+    layer.mode = "select"
+    layer.selected_data = {len(layer.data) - 1}  # the last point, on frame 2
+    canvas = viewer.window._qt_viewer.canvas.native
+    canvas.setFocus()
+    qtbot.keyClick(canvas, ",")
+    qtbot.keyClick(canvas, ",")
+    assert widget.annotation.current_frame() == 0
+    total = len(layer.data)
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    assert widget.annotation.project.reviewed_frames == [0]
+    assert len(layer.data) < total  # hidden points of frame 0 were dropped
+    run_detect(widget, qtbot, scope=0)  # frame 1, where Accept moved on to
+    assert widget.annotation.points is layer and len(layer.data) > 0
+    assert set(np.unique(layer.data[:, 0])) == {0, 1, 2}
+
+
+def test_a_reopened_project_detects_and_accepts_at_the_threshold_it_was_left_at(make_napari_viewer, qtbot,
+                                                                               light_model, tmp_path):
+    path = tmp_path / "movie.tif"
+    tifffile.imwrite(path, small_stack(2, 64))
+    viewer = make_napari_viewer()
+    viewer.open(path, plugin="napari")
+    widget = make_widget(viewer, light_model)
+    run_detect(widget, qtbot, scope=1)
+    scores = widget.annotation.points.features["score"].to_numpy()
+    left_at = round(float(np.quantile(scores, 0.3)), 2)
+    widget.detect.set_threshold(left_at)
+
+    viewer2 = make_napari_viewer()
+    viewer2.open(path, plugin="napari")
+    widget2 = make_widget(viewer2, light_model)
+    assert widget2.detect.threshold() == left_at and widget2.state.threshold == left_at
+    layer = widget2.annotation.points
+    np.testing.assert_array_equal(layer.shown, layer.features["score"].to_numpy() > left_at)
+    viewer2.dims.set_current_step(0, 0)
+    shown = int(((layer.data[:, 0] == 0) & layer.shown).sum())
+    widget2.review.accept_and_next()
+    assert len(widget2.annotation.project.load_frame(0)) == shown  # accepted what was shown, no more, no fewer
+
+
+def test_enter_on_a_frame_never_detected_nor_edited_is_refused(make_napari_viewer, qtbot, light_model):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(3, 64), name="cells")
+    widget = make_widget(viewer, light_model)
+    viewer.dims.set_current_step(0, 0)
+    run_detect(widget, qtbot, scope=0)
+    viewer.dims.set_current_step(0, 2)
+    seen = notification_count()
+    widget.review.accept_and_next()
+    assert widget.annotation.project.reviewed_frames == []
+    assert widget.annotation.current_frame() == 2
+    assert any("frame 2 was never detected or edited" in m for m in notifications_since(seen))
+    assert "not detected yet" in widget.review.status.text()
+    widget.annotation.points.add([[2, 20.0, 20.0]])  # annotated by hand: now it can be accepted
+    widget.review.accept_and_next()
+    assert widget.annotation.project.reviewed_frames == [2]
+    assert len(widget.annotation.project.load_frame(2)) == 1

@@ -13,6 +13,8 @@ RING_SYMBOL = "disc"
 RING_WIDTH = 0.12  # of the marker size
 # What a point placed with napari's add tool gets.
 ADDED_DEFAULTS = {"score": np.nan, "source": "added"}
+# One rule for File > Save and Export, stated in both dialogs.
+SAVE_RULE = "saves the centres shown: network points hidden by the threshold are left out"
 
 
 def points_data(table: pd.DataFrame, ndim: int) -> np.ndarray:
