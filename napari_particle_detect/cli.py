@@ -409,7 +409,8 @@ COMMANDS = {"synth": cmd_synth, "train": cmd_train, "detect": cmd_detect, "evalu
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    # force: a second main() in one process (tests, notebooks) logs to today's stderr, not a closed one.
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s", force=True)
     try:
         return COMMANDS[args.command](args)
     except ParticleDetectError as exc:
