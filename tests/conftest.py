@@ -1,9 +1,10 @@
 """Fixtures shared by the napari plugin tests (nothing here is autouse: engine tests are unaffected)."""
 
 import pytest
-import torch
 
-from napari_particle_detect.training import TrainConfig, train
+from napari_particle_detect.training import TrainConfig, train  # first: it sets torch's OpenMP waiting policy
+
+import torch  # noqa: E402, I001
 
 # Briefly trained: poor detections, but scores spread enough (about 0.3-0.5) for threshold tests.
 LIGHT = TrainConfig(epochs=1, steps_per_epoch=25, batch_size=4, crop=48, validation_images=1, validation_size=48,
