@@ -5,15 +5,19 @@ camera are written out separately, so a benchmark on these images measures what 
 images it was not built around. Every scene is a 12-bit image (0-4095) with Gaussian read noise
 of ``noise`` grey levels (default 20) on a flat background, particles placed uniformly at random.
 
-* ``gaussian_spots``: isotropic Gaussian spots of standard deviation ``sigma``; their size as it
-  appears (``--diameter``; a Gaussian's Laplacian-of-Gaussian scale is ``sigma``, which the
-  project's estimate reads as 2 sqrt(2) sigma) is ``2 sqrt(2) sigma``: "size 4 px" is sigma 1.41.
+* ``gaussian_spots``: isotropic Gaussian spots of standard deviation ``sigma``. "Size 4 px" is read
+  as the optics' 1/e^2 radius, 2 sigma, so sigma 2 px. Their size as it appears (what
+  ``--diameter`` means: a disc with the same Laplacian-of-Gaussian scale) is 2 sqrt(2) sigma.
 * ``airy_spots``: the Airy pattern (2 J1(v)/v)^2 with its first dark ring at ``ring_radius``,
   the in-focus image of a point through a circular aperture; the faint first bright ring is shown.
-* ``brightfield_particles``: a bright core and a dark ring out to ``radius``, on mid grey (a
-  defocused transparent bead seen in transmitted light).
+* ``brightfield_particles``: a bright core inside a dark ring of ``radius`` (its darkest circle, the
+  size a bright-field user measures), on mid grey: a transparent bead in transmitted light.
 * ``opaque_discs``: dark flat discs of ``radius`` on a bright background, edges blurred.
-* ``fluorescent_discs``: bright projected spheres (sqrt(1 - (r/R)^2)) on a dark background.
+* ``fluorescent_discs``: bright projected spheres (sqrt(1 - (r/R)^2)) on a dark background; they
+  appear smaller than their radius says (about 0.88 of it), their edges being faint.
+
+A bright-field particle's size is its dark ring's diameter (what the project measures on real
+bright-field images); every other's is :func:`log_diameter`.
 """
 
 from __future__ import annotations
@@ -30,8 +34,21 @@ FULL_SCALE = 4095  # 12 bits
 class Scene:
     image: np.ndarray  # uint16, 12-bit values
     centres: np.ndarray  # (N, 2) y, x; pixel (0, 0)'s centre is (0, 0)
-    diameter: float  # the particles' size as it appears, what --diameter should be
+    diameter: float  # the particles' size as it appears, what --diameter should be (see log_diameter)
     name: str
+
+
+def log_diameter(profile, reach: float) -> float:
+    """The size a particle appears to have: the diameter of the flat disc whose scale-normalised
+    Laplacian of Gaussian peaks at the same scale (sigma x 2 sqrt 2), measured on one noise-free
+    particle of radial ``profile``, blurred as the scenes are. This is what ``--diameter`` means
+    (a Gaussian spot of sigma s: 2 sqrt(2) s; a flat disc: its diameter, widened by the blur)."""
+    half = int(np.ceil(reach)) + 40
+    yy, xx = np.mgrid[-half : half + 1, -half : half + 1]
+    image = profile(np.hypot(yy, xx))
+    sigmas = np.geomspace(0.5, reach, 200)
+    strength = [abs(ndimage.gaussian_laplace(image, s)[half, half]) * s * s for s in sigmas]
+    return float(sigmas[int(np.argmax(strength))] * 2 * np.sqrt(2))
 
 
 def place(count: int, shape: tuple[int, int], rng: np.random.Generator, min_distance: float = 0.0,
@@ -68,20 +85,19 @@ def _camera(signal: np.ndarray, noise: float, rng: np.random.Generator) -> np.nd
     return np.clip(np.round(noisy), 0, FULL_SCALE).astype(np.uint16)
 
 
-def gaussian_spots(count: int, size: float = 4.0, seed: int = 0, shape=(256, 256), noise: float = 20.0,
-                   background: float = 300.0, amplitude: tuple[float, float] = (300.0, 600.0)) -> Scene:
-    """Gaussian spots whose apparent diameter is ``size`` (sigma = size / 2 sqrt 2), no minimum spacing."""
+def gaussian_spots(count: int, sigma: float = 2.0, seed: int = 0, shape=(256, 256), noise: float = 20.0,
+                   background: float = 300.0, amplitude: tuple[float, float] = (200.0, 600.0)) -> Scene:
+    """Gaussian spots of ``sigma``, peaks 10-30 noise levels high, uniformly placed (no minimum spacing)."""
     rng = np.random.default_rng(seed)
-    sigma = size / (2 * np.sqrt(2))
     centres = place(count, shape, rng)
     amps = rng.uniform(*amplitude, len(centres))
     signal = background + _render(shape, centres, amps, 5 * sigma, lambda r: np.exp(-0.5 * (r / sigma) ** 2))
-    return Scene(_camera(signal, noise, rng), centres, size, f"Gaussian spots size {size:g}")
+    return Scene(_camera(signal, noise, rng), centres, 2 * np.sqrt(2) * sigma, f"Gaussian spots sigma {sigma:g}")
 
 
 def airy_spots(count: int, ring_radius: float = 4.0, seed: int = 0, shape=(256, 256), noise: float = 20.0,
                background: float = 300.0, amplitude: tuple[float, float] = (400.0, 800.0)) -> Scene:
-    """Airy patterns, first dark ring at ``ring_radius``; apparent size about 1.2 x that radius."""
+    """Airy patterns, first dark ring at ``ring_radius``, at least that far apart."""
     rng = np.random.default_rng(seed)
     first_zero = 3.8317  # first zero of J1
     centres = place(count, shape, rng, min_distance=ring_radius)
@@ -92,24 +108,23 @@ def airy_spots(count: int, ring_radius: float = 4.0, seed: int = 0, shape=(256, 
 
     amps = rng.uniform(*amplitude, len(centres))
     signal = background + _render(shape, centres, amps, 3 * ring_radius, airy)
-    # Airy core ~ Gaussian of sigma 0.42 lambda/(2 NA) = 0.42 * ring_radius / 1.22
-    size = 2 * np.sqrt(2) * 0.42 * ring_radius / 1.22
-    return Scene(_camera(signal, noise, rng), centres, float(size), f"Airy spots ring {ring_radius:g}")
+    return Scene(_camera(signal, noise, rng), centres, log_diameter(airy, 2 * ring_radius),
+                 f"Airy spots ring {ring_radius:g}")
 
 
 def brightfield_particles(count: int, radius: float = 6.0, seed: int = 0, shape=(256, 256), noise: float = 20.0,
-                          background: float = 2000.0, contrast: float = 300.0) -> Scene:
-    """Bright core, dark ring reaching ``radius``, on mid grey; blurred by a 1 px PSF."""
+                          background: float = 2000.0, contrast: float = 150.0) -> Scene:
+    """Bright core, dark ring darkest at ``radius``, on mid grey; blurred by a 1 px PSF."""
     rng = np.random.default_rng(seed)
-    centres = place(count, shape, rng, min_distance=1.6 * radius)
+    centres = place(count, shape, rng, min_distance=2.0 * radius)
 
     def bead(r):
-        core = 0.5 * (1 - np.tanh((r - 0.45 * radius) / 0.8))
-        ring = 0.5 * (1 - np.tanh((np.abs(r - 0.8 * radius) - 0.22 * radius) / 0.8))
+        core = 0.5 * (1 - np.tanh((r - 0.5 * radius) / 0.8))
+        ring = 0.5 * (1 - np.tanh((np.abs(r - radius) - 0.2 * radius) / 0.8))
         return core - 1.1 * ring
 
     amps = contrast * rng.uniform(0.8, 1.2, len(centres))
-    signal = ndimage.gaussian_filter(_render(shape, centres, amps, radius + 4, bead), 1.0) + background
+    signal = ndimage.gaussian_filter(_render(shape, centres, amps, 1.3 * radius + 4, bead), 1.0) + background
     return Scene(_camera(signal, noise, rng), centres, 2 * radius, f"bright-field radius {radius:g}")
 
 
@@ -127,7 +142,8 @@ def opaque_discs(count: int, radius: float = 6.0, seed: int = 0, shape=(256, 256
         disc = np.clip(radius + 0.5 - np.hypot(yy - y, xx - x), 0, 1)
         cover[y0:y1, x0:x1] = np.maximum(cover[y0:y1, x0:x1], disc)
     signal = background - contrast * ndimage.gaussian_filter(cover, 1.0)
-    return Scene(_camera(signal, noise, rng), centres, 2 * radius, f"opaque discs radius {radius:g}")
+    apparent = log_diameter(lambda r: ndimage.gaussian_filter(np.clip(radius + 0.5 - r, 0, 1), 1.0), 2 * radius)
+    return Scene(_camera(signal, noise, rng), centres, apparent, f"opaque discs radius {radius:g}")
 
 
 def fluorescent_discs(count: int, radius: float = 6.0, seed: int = 0, shape=(256, 256), noise: float = 20.0,
@@ -136,6 +152,10 @@ def fluorescent_discs(count: int, radius: float = 6.0, seed: int = 0, shape=(256
     rng = np.random.default_rng(seed)
     centres = place(count, shape, rng, min_distance=radius)
     amps = contrast * rng.uniform(0.7, 1.3, len(centres))
-    signal = _render(shape, centres, amps, radius + 1, lambda r: np.sqrt(np.clip(1 - (r / radius) ** 2, 0, None)))
-    signal = ndimage.gaussian_filter(signal, 1.0) + background
-    return Scene(_camera(signal, noise, rng), centres, 2 * radius, f"fluorescent discs radius {radius:g}")
+
+    def sphere(r):
+        return np.sqrt(np.clip(1 - (r / radius) ** 2, 0, None))
+
+    signal = ndimage.gaussian_filter(_render(shape, centres, amps, radius + 1, sphere), 1.0) + background
+    apparent = log_diameter(lambda r: ndimage.gaussian_filter(sphere(r), 1.0), 2 * radius)
+    return Scene(_camera(signal, noise, rng), centres, apparent, f"fluorescent spheres radius {radius:g}")

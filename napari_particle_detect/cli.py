@@ -187,11 +187,14 @@ def cmd_detect(args: argparse.Namespace) -> int:
                 parts.append(centres_table(index, result.centres, result.scores))
                 bar.update(1)
         table = pd.concat(parts, ignore_index=True)
-        log.info("%s: %d centres in %d frame(s); particle diameter %.1f px (%s%s)", path, len(table), n_frames,
-                 sizing.diameter, sizing.source, ", ringed" if sizing.ringed else "")
+        # A doubtful estimate is a warning, so it shows even with --quiet.
+        (log.warning if sizing.confidence == "low" else log.info)(
+            "%s: %d centres in %d frame(s); particle diameter %.1f px (%s%s)%s", path, len(table), n_frames,
+            sizing.diameter, sizing.source, ", ringed" if sizing.ringed else "",
+            f"; low confidence: {sizing.reason}; give --diameter" if sizing.confidence == "low" else "")
         runs.append({"file": str(path), "frames": n_frames, "centres": len(table),
                      "diameter_px": round(sizing.diameter, 3), "diameter_source": sizing.source,
-                     "ringed": sizing.ringed, "rescale_factor": sizing.scale})
+                     "diameter_confidence": sizing.confidence, "ringed": sizing.ringed, "rescale_factor": sizing.scale})
         if len(images) > 1:
             table["file"] = str(path)
         tables.append(table)

@@ -30,6 +30,9 @@ BLOB_SCALES = 14
 class SizeEstimate:
     diameter: float  # px
     ringed: bool  # bright-field look: a core inside an opposite-signed ring
+    confident: bool = True  # enough particle-like blobs of about this size stand out of the noise
+    reason: str = ""  # why not, when not confident
+    blobs: int = 0  # particle-like blobs found (scale-space maxima well above the noise)
 
 
 def estimate_size(
@@ -37,15 +40,64 @@ def estimate_size(
 ) -> SizeEstimate:
     """Typical particle diameter in pixels: the blob scale, widened to the rim for ringed particles.
 
+    Particles are found as blobs: maxima over position and scale of the scale-normalised
+    Laplacian-of-Gaussian magnitude that are round (not a ridge) and stand BLOB_MIN_CONTRAST times
+    above the response the image's own pixel noise gives at that scale. Where they are few and
+    apart (a sparse field), their own scales give the size, so neither noise nor the fine structure
+    of a few particles can outvote them. Where they crowd, each one's response is disturbed by its
+    neighbours, and the scale whose response is strongest over the image (a high percentile) reads
+    the size better. Either way, fewer than MIN_CONVINCING_BLOBS blobs near the chosen size make
+    the estimate a guess, and it says so (``confident`` False, with the ``reason``).
+
     Bright, dark and ringed particles all give a blob response, since its magnitude ignores the
     sign. A bright-field particle's blob is only its core; when the mean profile around the
     strongest blobs shows an opposite-signed ring that fades back to background, the ring's
     extremum marks the particle's edge (as it does in the generator's bright-field look).
     """
     image = normalise(_central_crop(np.asarray(frame), ESTIMATE_CROP))
-    blob = blob_diameter(image, min_diameter, max_diameter, scales)
-    ring = ring_diameter(image, blob)
-    return SizeEstimate(blob, False) if ring is None else SizeEstimate(ring, True)
+    sigmas = np.geomspace(min_diameter, max_diameter, scales) / DISC_SIGMA_TO_DIAMETER
+    space = ScaleSpace.of(image, sigmas)
+    blobs = space.blobs(BLOB_MIN_CONTRAST)
+    sigma = space.percentile_sigma()
+    crowding = 1.0
+    if blobs:
+        # From the blobs' own scales where they are few and apart, to the percentile where they crowd.
+        own = _weighted_median([b.sigma for b in blobs], [b.response for b in blobs])
+        coverage = blob_coverage(blobs, own, image.shape)
+        crowding = max(_ramp(coverage, SPARSE_COVERAGE, CROWDED_COVERAGE),
+                       _ramp(space.busyness(own), QUIET_BACKGROUND, BUSY_BACKGROUND))
+        sigma = float(np.exp((1.0 - crowding) * np.log(own) + crowding * np.log(sigma)))
+    centres = np.array([(b.y, b.x) for b in blobs[:RING_PROFILE_BLOBS]]) if crowding < 0.5 else None
+    blob = _without_typical_blur(sigma * DISC_SIGMA_TO_DIAMETER)
+    near = sum(1 for b in blobs if abs(np.log(b.sigma / sigma)) < np.log(BLOB_SIZE_AGREEMENT))
+    confident = near >= MIN_CONVINCING_BLOBS
+    reason = "" if confident else (
+        f"only {near} particle-like blob(s) of about {blob:.1f} px stand out of the noise"
+        + (f" ({len(blobs)} of any size)" if len(blobs) != near else "")
+    )
+    ring = ring_diameter(image, blob, centres)
+    diameter, ringed = (blob, False) if ring is None else (ring, True)
+    return SizeEstimate(diameter, ringed, confident, reason, len(blobs))
+
+
+# A particle's blob response stands at least this many noise levels above the noise's own response
+# at its scale (white noise gives maxima of about 4-5 over a whole image).
+BLOB_MIN_CONTRAST = 10.0
+# Fewer particle-like blobs than this, within BLOB_SIZE_AGREEMENT of the chosen size: a guess.
+MIN_CONVINCING_BLOBS = 4
+BLOB_SIZE_AGREEMENT = 1.3
+# Particles of about the typical size covering up to SPARSE_COVERAGE of the image, on a background
+# whose response at their scale is plain noise (at most QUIET_BACKGROUND times white noise's), are
+# apart: their own scales give the size. From CROWDED_COVERAGE, or from BUSY_BACKGROUND (particles,
+# texture or compression everywhere), they crowd and disturb each other's responses, and the
+# percentile, as tuned on crowded and real images, reads the size. In between, the two blend
+# (geometrically).
+SPARSE_COVERAGE = 0.08
+CROWDED_COVERAGE = 0.2
+QUIET_BACKGROUND = 2.5
+BUSY_BACKGROUND = 4.0
+# Blobs whose mean radial profile decides whether particles are ringed.
+RING_PROFILE_BLOBS = 60
 
 
 def estimate_diameter(frame: np.ndarray, min_diameter: float = 3.0, max_diameter: float = 60.0) -> float:
@@ -53,27 +105,27 @@ def estimate_diameter(frame: np.ndarray, min_diameter: float = 3.0, max_diameter
     return estimate_size(frame, min_diameter, max_diameter).diameter
 
 
-def blob_diameter(
-    image: np.ndarray, min_diameter: float = 3.0, max_diameter: float = 60.0, scales: int = BLOB_SCALES
-) -> float:
-    """Diameter from the scale of the strongest scale-normalised Laplacian-of-Gaussian response.
+def blob_coverage(blobs: list[Blob], sigma: float, shape: tuple[int, int]) -> float:
+    """Share of the image covered by the blobs of about scale ``sigma``, as discs of that size.
 
-    Summarised per scale by a high percentile (particles, not background, dominate it); the best
-    scale is refined by a parabola in log-sigma and corrected for typical optical blur.
-    """
-    sigmas = np.geomspace(min_diameter, max_diameter, scales) / DISC_SIGMA_TO_DIAMETER
-    # SciPy's filters release the GIL, so the scales run side by side on the host's cores.
-    with ThreadPoolExecutor(max_workers=max(1, min(len(sigmas), _usable_cores()))) as pool:
-        strengths = np.asarray(list(pool.map(partial(_blob_strength, image), sigmas)))
-    best = int(np.argmax(strengths))
-    log_s = np.log(sigmas)
-    if 0 < best < len(sigmas) - 1:
-        shift = _parabola_vertex(*strengths[best - 1 : best + 2])
-        sigma = float(np.exp(log_s[best] + shift * (log_s[1] - log_s[0])))
-    else:
-        sigma = float(sigmas[best])
-    apparent = sigma * DISC_SIGMA_TO_DIAMETER
+    Blobs of other sizes (a gradient's or a cluster's broad response, specks) do not count: a few
+    broad ones would otherwise outweigh many particles."""
+    near = sum(1 for b in blobs if abs(np.log(b.sigma / sigma)) < np.log(BLOB_SIZE_AGREEMENT))
+    return float(near * np.pi * (sigma * DISC_SIGMA_TO_DIAMETER / 2) ** 2 / (shape[0] * shape[1]))
+
+
+def _ramp(value: float, low: float, high: float) -> float:
+    return float(np.clip((value - low) / (high - low), 0.0, 1.0))
+
+
+def _without_typical_blur(apparent: float) -> float:
     return float(np.sqrt(max(apparent**2 - 8 * TYPICAL_PSF_SIGMA**2, (0.75 * apparent) ** 2)))
+
+
+def _weighted_median(values: list[float], weights: list[float]) -> float:
+    order = np.argsort(values)
+    cumulative = np.cumsum(np.asarray(weights, dtype=float)[order])
+    return float(np.asarray(values)[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
 
 
 def _usable_cores() -> int:
@@ -84,17 +136,159 @@ def _usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _blob_strength(image: np.ndarray, sigma: float) -> float:
-    """High percentile of the scale-normalised |LoG| response at ``sigma``."""
-    # Work on a reduced copy for big particles: same answer, far less time.
+@dataclass(frozen=True)
+class Blob:
+    y: float
+    x: float
+    sigma: float  # scale of the strongest response, refined between scales (px)
+    response: float  # scale-normalised |LoG| there
+    contrast: float  # response over the response white pixel noise gives at that scale
+
+
+@dataclass
+class ScaleSpace:
+    """Scale-normalised Laplacian-of-Gaussian responses of one image at several scales.
+
+    Large scales are computed on a reduced copy (``factors``): same answer, far less time.
+    """
+
+    sigmas: np.ndarray
+    factors: list[int]
+    responses: list[np.ndarray]  # signed: bright blobs negative
+    blob_like: list[np.ndarray]  # the Hessian's eigenvalues share a sign and are not far apart
+    noise: np.ndarray  # per scale: the response's standard deviation for the image's pixel noise
+    shape: tuple[int, int]
+
+    @classmethod
+    def of(cls, image: np.ndarray, sigmas: np.ndarray) -> "ScaleSpace":
+        pixel_noise = pixel_noise_level(image)
+        with ThreadPoolExecutor(max_workers=max(1, min(len(sigmas), _usable_cores()))) as pool:
+            parts = list(pool.map(partial(_hessian_response, image), sigmas))
+        factors = [p[0] for p in parts]
+        noise = np.array([pixel_noise * _white_noise_gain(float(s / f)) for s, f in zip(sigmas, factors)])
+        return cls(np.asarray(sigmas), factors, [p[1] for p in parts], [p[2] for p in parts], noise, image.shape)
+
+    def percentile_sigma(self) -> float:
+        """The scale whose 99th percentile of |response| is highest (crowded particles, not
+        background, dominate it), refined by a parabola in log-sigma."""
+        strengths = np.array([np.percentile(np.abs(r), 99.0) for r in self.responses])
+        best = int(np.argmax(strengths))
+        log_s = np.log(self.sigmas)
+        if 0 < best < len(self.sigmas) - 1:
+            shift = _parabola_vertex(*strengths[best - 1 : best + 2])
+            return float(np.exp(log_s[best] + shift * (log_s[1] - log_s[0])))
+        return float(self.sigmas[best])
+
+    def busyness(self, sigma: float) -> float:
+        """Spread of the response at the scale nearest ``sigma`` over the pixel noise's alone: about
+        1 where particles sit apart on a flat background, far more where structure is everywhere."""
+        i = int(np.argmin(np.abs(np.log(self.sigmas / sigma))))
+        response = self.responses[i]
+        spread = 1.4826 * np.median(np.abs(response - np.median(response)))
+        return float(spread / max(self.noise[i], 1e-12))
+
+    def blobs(self, min_contrast: float) -> list[Blob]:
+        """Scale-space maxima of |response| that are blob-like and ``min_contrast`` noise levels strong,
+        strongest first, none within another's radius."""
+        magnitude = [np.abs(r) for r in self.responses]
+        neighbourhood = [ndimage.maximum_filter(m, size=3) for m in magnitude]
+        log_s = np.log(self.sigmas)
+        found = []
+        for i, (m, f) in enumerate(zip(magnitude, self.factors)):
+            peak = (m == neighbourhood[i]) & self.blob_like[i] & (m >= min_contrast * self.noise[i])
+            ys, xs = np.nonzero(peak)
+            if len(ys) == 0:
+                continue
+            full_y, full_x = ys * f, xs * f
+            values = m[ys, xs]
+            below = [self._sample(neighbourhood, j, full_y, full_x) for j in (i - 1, i + 1)]
+            keep = np.ones(len(ys), bool)
+            for b in below:
+                if b is not None:
+                    keep &= values >= b
+            lower = self._sample(magnitude, i - 1, full_y, full_x)
+            upper = self._sample(magnitude, i + 1, full_y, full_x)
+            for k in np.nonzero(keep)[0]:
+                shift = 0.0
+                if lower is not None and upper is not None:
+                    shift = _parabola_vertex(lower[k], values[k], upper[k])
+                sigma = float(np.exp(log_s[i] + shift * (log_s[1] - log_s[0])))
+                found.append(Blob(float(full_y[k]), float(full_x[k]), sigma, float(values[k]),
+                                  float(values[k] / self.noise[i])))
+        return _prune(found)
+
+    def _sample(self, arrays: list[np.ndarray], j: int, y: np.ndarray, x: np.ndarray) -> np.ndarray | None:
+        if j < 0 or j >= len(arrays):
+            return None
+        f = self.factors[j]
+        a = arrays[j]
+        return a[np.minimum(y // f, a.shape[0] - 1), np.minimum(x // f, a.shape[1] - 1)]
+
+
+def _prune(blobs: list[Blob]) -> list[Blob]:
+    """Strongest first; a blob whose centre lies inside a stronger one's radius goes."""
+    blobs = sorted(blobs, key=lambda b: -b.response)
+    kept: list[Blob] = []
+    ky, kx, kr = [], [], []
+    for b in blobs:
+        radius = b.sigma * DISC_SIGMA_TO_DIAMETER / 2
+        if kept:
+            d2 = (np.asarray(ky) - b.y) ** 2 + (np.asarray(kx) - b.x) ** 2
+            if np.any(d2 < np.maximum(np.asarray(kr), radius) ** 2):
+                continue
+        kept.append(b)
+        ky.append(b.y)
+        kx.append(b.x)
+        kr.append(radius)
+    return kept
+
+
+def _hessian_response(image: np.ndarray, sigma: float) -> tuple[int, np.ndarray, np.ndarray]:
     factor = max(1, int(sigma // 3))
     small = image[::factor, ::factor] if factor > 1 else image
-    response = np.abs(ndimage.gaussian_laplace(small, sigma / factor)) * (sigma / factor) ** 2
-    return float(np.percentile(response, 99.0))
+    s = sigma / factor
+    hyy = ndimage.gaussian_filter(small, s, order=(2, 0))
+    hxx = ndimage.gaussian_filter(small, s, order=(0, 2))
+    hxy = ndimage.gaussian_filter(small, s, order=(1, 1))
+    trace = hyy + hxx
+    det = hyy * hxx - hxy**2
+    # Eigenvalue ratio at most BLOB_MAX_ELONGATION: tr^2 / det <= (r + 1)^2 / r, det > 0.
+    r = BLOB_MAX_ELONGATION
+    blob_like = (det > 0) & (trace**2 * r <= det * (r + 1) ** 2)
+    return factor, trace * s * s, blob_like
 
 
-def ring_diameter(image: np.ndarray, blob: float) -> float | None:
+def pixel_noise_level(image: np.ndarray) -> float:
+    """Standard deviation of white pixel noise, from a mask blind to planes (Immerkaer), robustly."""
+    mask = np.array([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]])
+    filtered = ndimage.convolve(np.asarray(image, dtype=np.float32), mask, mode="reflect")
+    return float(np.median(np.abs(filtered)) / (0.6745 * 6.0))
+
+
+_GAINS: dict[float, float] = {}
+
+
+def _white_noise_gain(sigma: float) -> float:
+    """Standard deviation of the scale-normalised LoG response to unit white noise at ``sigma``."""
+    key = round(sigma, 4)
+    if key not in _GAINS:
+        half = int(np.ceil(4 * sigma)) + 2
+        delta = np.zeros((2 * half + 1, 2 * half + 1))
+        delta[half, half] = 1.0
+        kernel = ndimage.gaussian_laplace(delta, sigma) * sigma**2
+        _GAINS[key] = float(np.sqrt(np.sum(kernel**2)))
+    return _GAINS[key]
+
+
+# A ridge (a ring's arc, a line) is no particle: its Hessian has one large eigenvalue.
+BLOB_MAX_ELONGATION = 4.0
+
+
+def ring_diameter(image: np.ndarray, blob: float, centres: np.ndarray | None = None) -> float | None:
     """Twice the radius of an opposite-signed ring around the blobs' cores, or None if there is none.
+
+    ``centres`` are the cores' (y, x); by default the strongest Laplacian-of-Gaussian extrema at
+    the ``blob`` scale.
 
     A ring counts when it is at least RING_MIN_CONTRAST of the core's contrast, lies within
     RING_MAX_REACH blob radii, fades to RING_FADE of its depth further out, is among the image's
@@ -102,7 +296,8 @@ def ring_diameter(image: np.ndarray, blob: float) -> float | None:
     background (RING_BEYOND_BACKGROUND). Between crowded plain discs the gaps make an
     opposite-signed lobe too, but one diluted toward mid-grey, or at most background.
     """
-    centres = _strongest_blobs(image, blob, 60)
+    if centres is None:
+        centres = _strongest_blobs(image, blob, RING_PROFILE_BLOBS)
     if len(centres) == 0:
         return None
     reach = int(np.ceil(RING_MAX_REACH * blob)) + 2
