@@ -159,3 +159,19 @@ def fluorescent_discs(count: int, radius: float = 6.0, seed: int = 0, shape=(256
     signal = ndimage.gaussian_filter(_render(shape, centres, amps, radius + 1, sphere), 1.0) + background
     apparent = log_diameter(lambda r: ndimage.gaussian_filter(sphere(r), 1.0), 2 * radius)
     return Scene(_camera(signal, noise, rng), centres, apparent, f"fluorescent spheres radius {radius:g}")
+
+
+# The looks the benchmarks draw, each with the size the issue's images had (radius 6 px; Gaussian
+# spots "size 4 px"), as ``count, seed -> Scene``.
+LOOKS = {
+    "bright-field": lambda count, seed: brightfield_particles(count, 6.0, seed),
+    "Gaussian spots": lambda count, seed: gaussian_spots(count, 2.0, seed),
+    "Airy spots": lambda count, seed: airy_spots(count, 5.5, seed),
+    "opaque discs": lambda count, seed: opaque_discs(count, 6.0, seed),
+    "fluorescent spheres": lambda count, seed: fluorescent_discs(count, 6.0, seed),
+}
+# The issue's table: bright-field at 15 / 30 / 80 / 140 per image, Gaussian spots at 100 / 300 / 600.
+ISSUE_ROWS = [("bright-field", n) for n in (15, 30, 80, 140)] + [("Gaussian spots", n) for n in (100, 300, 600)]
+# Sparse fields of every look, and Gaussian spots from sparse to crowded (per 256 x 256 image).
+SPARSE_COUNTS = (5, 15, 40)
+SPOT_COUNTS = (100, 300, 600)

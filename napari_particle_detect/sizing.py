@@ -13,6 +13,7 @@ from functools import partial
 
 import numpy as np
 from scipy import ndimage
+from scipy.spatial import cKDTree
 
 from .preprocessing import normalise
 
@@ -20,8 +21,10 @@ from .preprocessing import normalise
 DISC_SIGMA_TO_DIAMETER = 2.0 * np.sqrt(2.0)
 # Optics blur adds to the apparent size: d_apparent^2 ~ d^2 + 8 psf_sigma^2; assume psf_sigma ~ 0.7 px.
 TYPICAL_PSF_SIGMA = 0.7
-# The estimate reads a central crop this big: hundreds of particles, bounded time on huge frames.
+# The estimate reads a central crop this big: hundreds of particles, bounded time on huge frames;
+# one this big when the first holds too few particles.
 ESTIMATE_CROP = 384
+SPARSE_ESTIMATE_CROP = 1024
 # Scales tried between the smallest and largest diameter; the peak is refined between them.
 BLOB_SCALES = 14
 
@@ -54,22 +57,30 @@ def estimate_size(
     strongest blobs shows an opposite-signed ring that fades back to background, the ring's
     extremum marks the particle's edge (as it does in the generator's bright-field look).
     """
-    image = normalise(_central_crop(np.asarray(frame), ESTIMATE_CROP))
+    frame = np.asarray(frame)
     sigmas = np.geomspace(min_diameter, max_diameter, scales) / DISC_SIGMA_TO_DIAMETER
-    space = ScaleSpace.of(image, sigmas)
-    blobs = space.blobs(BLOB_MIN_CONTRAST)
+    estimate = _estimate_in(normalise(_central_crop(frame, ESTIMATE_CROP)), sigmas)
+    if not estimate.confident and max(frame.shape) > ESTIMATE_CROP:
+        # Few particles in the centre: look further out before giving up.
+        estimate = _estimate_in(normalise(_central_crop(frame, SPARSE_ESTIMATE_CROP)), sigmas)
+    return estimate
+
+
+def _estimate_in(image: np.ndarray, sigmas: np.ndarray) -> SizeEstimate:
+    space = ScaleSpace.of(image, sigmas, BLOB_MIN_CONTRAST)
+    blobs = space.blobs()
     sigma = space.percentile_sigma()
     crowding = 1.0
-    if blobs:
+    if len(blobs):
         # From the blobs' own scales where they are few and apart, to the percentile where they crowd.
-        own = _weighted_median([b.sigma for b in blobs], [b.response for b in blobs])
+        own = _weighted_median(blobs.sigma, blobs.response)
         coverage = blob_coverage(blobs, own, image.shape)
         crowding = max(_ramp(coverage, SPARSE_COVERAGE, CROWDED_COVERAGE),
                        _ramp(space.busyness(own), QUIET_BACKGROUND, BUSY_BACKGROUND))
         sigma = float(np.exp((1.0 - crowding) * np.log(own) + crowding * np.log(sigma)))
-    centres = np.array([(b.y, b.x) for b in blobs[:RING_PROFILE_BLOBS]]) if crowding < 0.5 else None
+    centres = blobs[:RING_PROFILE_BLOBS].centres() if crowding < 0.5 else None
     blob = _without_typical_blur(sigma * DISC_SIGMA_TO_DIAMETER)
-    near = sum(1 for b in blobs if abs(np.log(b.sigma / sigma)) < np.log(BLOB_SIZE_AGREEMENT))
+    near = _near(blobs, sigma)
     confident = near >= MIN_CONVINCING_BLOBS
     reason = "" if confident else (
         f"only {near} particle-like blob(s) of about {blob:.1f} px stand out of the noise"
@@ -105,13 +116,17 @@ def estimate_diameter(frame: np.ndarray, min_diameter: float = 3.0, max_diameter
     return estimate_size(frame, min_diameter, max_diameter).diameter
 
 
-def blob_coverage(blobs: list[Blob], sigma: float, shape: tuple[int, int]) -> float:
+def blob_coverage(blobs: Blobs, sigma: float, shape: tuple[int, int]) -> float:
     """Share of the image covered by the blobs of about scale ``sigma``, as discs of that size.
 
     Blobs of other sizes (a gradient's or a cluster's broad response, specks) do not count: a few
     broad ones would otherwise outweigh many particles."""
-    near = sum(1 for b in blobs if abs(np.log(b.sigma / sigma)) < np.log(BLOB_SIZE_AGREEMENT))
-    return float(near * np.pi * (sigma * DISC_SIGMA_TO_DIAMETER / 2) ** 2 / (shape[0] * shape[1]))
+    return float(_near(blobs, sigma) * np.pi * (sigma * DISC_SIGMA_TO_DIAMETER / 2) ** 2 / (shape[0] * shape[1]))
+
+
+def _near(blobs: Blobs, sigma: float) -> int:
+    """How many blobs are within BLOB_SIZE_AGREEMENT of scale ``sigma``."""
+    return int(np.sum(np.abs(np.log(blobs.sigma / sigma)) < np.log(BLOB_SIZE_AGREEMENT)))
 
 
 def _ramp(value: float, low: float, high: float) -> float:
@@ -122,7 +137,7 @@ def _without_typical_blur(apparent: float) -> float:
     return float(np.sqrt(max(apparent**2 - 8 * TYPICAL_PSF_SIGMA**2, (0.75 * apparent) ** 2)))
 
 
-def _weighted_median(values: list[float], weights: list[float]) -> float:
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     order = np.argsort(values)
     cumulative = np.cumsum(np.asarray(weights, dtype=float)[order])
     return float(np.asarray(values)[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
@@ -137,47 +152,63 @@ def _usable_cores() -> int:
 
 
 @dataclass(frozen=True)
-class Blob:
-    y: float
-    x: float
-    sigma: float  # scale of the strongest response, refined between scales (px)
-    response: float  # scale-normalised |LoG| there
-    contrast: float  # response over the response white pixel noise gives at that scale
+class Blobs:
+    """Particle-like blobs, strongest first: centres (px), scale (px, refined between scales), the
+    scale-normalised |LoG| response there and that over the white pixel noise's at that scale."""
+
+    y: np.ndarray
+    x: np.ndarray
+    sigma: np.ndarray
+    response: np.ndarray
+    contrast: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, keep) -> "Blobs":
+        return Blobs(self.y[keep], self.x[keep], self.sigma[keep], self.response[keep], self.contrast[keep])
+
+    def centres(self) -> np.ndarray:
+        return np.stack([self.y, self.x], axis=1)
 
 
 @dataclass
 class ScaleSpace:
-    """Scale-normalised Laplacian-of-Gaussian responses of one image at several scales.
+    """Scale-normalised Laplacian-of-Gaussian responses of one image at several scales, and their
+    local maxima at least ``min_contrast`` times the pixel noise's response.
 
     Large scales are computed on a reduced copy (``factors``): same answer, far less time.
     """
 
+    image: np.ndarray
     sigmas: np.ndarray
     factors: list[int]
     responses: list[np.ndarray]  # signed: bright blobs negative
-    blob_like: list[np.ndarray]  # the Hessian's eigenvalues share a sign and are not far apart
+    peaks: list[np.ndarray]  # (y, x) on each scale's grid
+    neighbourhoods: list[np.ndarray]  # largest |response| in each 3 x 3 neighbourhood
     noise: np.ndarray  # per scale: the response's standard deviation for the image's pixel noise
-    shape: tuple[int, int]
 
     @classmethod
-    def of(cls, image: np.ndarray, sigmas: np.ndarray) -> "ScaleSpace":
-        pixel_noise = pixel_noise_level(image)
+    def of(cls, image: np.ndarray, sigmas: np.ndarray, min_contrast: float) -> "ScaleSpace":
+        work = partial(_scale_response, image, pixel_noise_level(image), min_contrast)
+        # SciPy's filters release the GIL, so the scales run side by side on the host's cores.
         with ThreadPoolExecutor(max_workers=max(1, min(len(sigmas), _usable_cores()))) as pool:
-            parts = list(pool.map(partial(_hessian_response, image), sigmas))
-        factors = [p[0] for p in parts]
-        noise = np.array([pixel_noise * _white_noise_gain(float(s / f)) for s, f in zip(sigmas, factors)])
-        return cls(np.asarray(sigmas), factors, [p[1] for p in parts], [p[2] for p in parts], noise, image.shape)
+            parts = list(pool.map(work, sigmas))
+        return cls(image, np.asarray(sigmas), *([p[k] for p in parts] for k in range(4)),
+                   np.array([p[4] for p in parts]))
 
     def percentile_sigma(self) -> float:
         """The scale whose 99th percentile of |response| is highest (crowded particles, not
         background, dominate it), refined by a parabola in log-sigma."""
         strengths = np.array([np.percentile(np.abs(r), 99.0) for r in self.responses])
         best = int(np.argmax(strengths))
-        log_s = np.log(self.sigmas)
         if 0 < best < len(self.sigmas) - 1:
-            shift = _parabola_vertex(*strengths[best - 1 : best + 2])
-            return float(np.exp(log_s[best] + shift * (log_s[1] - log_s[0])))
+            return self._refined(best, _parabola_vertex(*strengths[best - 1 : best + 2]))
         return float(self.sigmas[best])
+
+    def _refined(self, index, shift):
+        log_s = np.log(self.sigmas)
+        return np.exp(log_s[index] + shift * (log_s[1] - log_s[0]))
 
     def busyness(self, sigma: float) -> float:
         """Spread of the response at the scale nearest ``sigma`` over the pixel noise's alone: about
@@ -187,75 +218,100 @@ class ScaleSpace:
         spread = 1.4826 * np.median(np.abs(response - np.median(response)))
         return float(spread / max(self.noise[i], 1e-12))
 
-    def blobs(self, min_contrast: float) -> list[Blob]:
-        """Scale-space maxima of |response| that are blob-like and ``min_contrast`` noise levels strong,
-        strongest first, none within another's radius."""
-        magnitude = [np.abs(r) for r in self.responses]
-        neighbourhood = [ndimage.maximum_filter(m, size=3) for m in magnitude]
-        log_s = np.log(self.sigmas)
-        found = []
-        for i, (m, f) in enumerate(zip(magnitude, self.factors)):
-            peak = (m == neighbourhood[i]) & self.blob_like[i] & (m >= min_contrast * self.noise[i])
-            ys, xs = np.nonzero(peak)
+    def blobs(self) -> Blobs:
+        """The peaks that are maxima over scale too and blob-like (not a ridge), strongest first,
+        none inside a stronger one's radius."""
+        parts = []
+        for i, f in enumerate(self.factors):
+            ys, xs = self.peaks[i].T
             if len(ys) == 0:
                 continue
             full_y, full_x = ys * f, xs * f
-            values = m[ys, xs]
-            below = [self._sample(neighbourhood, j, full_y, full_x) for j in (i - 1, i + 1)]
+            values = np.abs(self.responses[i][ys, xs])
             keep = np.ones(len(ys), bool)
-            for b in below:
-                if b is not None:
-                    keep &= values >= b
-            lower = self._sample(magnitude, i - 1, full_y, full_x)
-            upper = self._sample(magnitude, i + 1, full_y, full_x)
-            for k in np.nonzero(keep)[0]:
-                shift = 0.0
-                if lower is not None and upper is not None:
-                    shift = _parabola_vertex(lower[k], values[k], upper[k])
-                sigma = float(np.exp(log_s[i] + shift * (log_s[1] - log_s[0])))
-                found.append(Blob(float(full_y[k]), float(full_x[k]), sigma, float(values[k]),
-                                  float(values[k] / self.noise[i])))
-        return _prune(found)
+            for j in (i - 1, i + 1):
+                if 0 <= j < len(self.factors):
+                    keep &= values >= self._sample(self.neighbourhoods, j, full_y, full_x)
+            keep[keep] = _blob_like(self.image[::f, ::f], self.sigmas[i] / f, ys[keep], xs[keep])
+            full_y, full_x, values = full_y[keep], full_x[keep], values[keep]
+            shift = np.zeros(len(values))
+            if 0 < i < len(self.factors) - 1:
+                lower = np.abs(self._sample(self.responses, i - 1, full_y, full_x))
+                upper = np.abs(self._sample(self.responses, i + 1, full_y, full_x))
+                shift = _parabola_vertices(lower, values, upper)
+            parts.append((full_y, full_x, self._refined(i, shift), values, values / self.noise[i]))
+        if not parts:
+            return Blobs(*(np.zeros(0) for _ in range(5)))
+        found = Blobs(*(np.concatenate(column).astype(float) for column in zip(*parts)))
+        return _prune(found[np.argsort(-found.response, kind="stable")])
 
-    def _sample(self, arrays: list[np.ndarray], j: int, y: np.ndarray, x: np.ndarray) -> np.ndarray | None:
-        if j < 0 or j >= len(arrays):
-            return None
-        f = self.factors[j]
-        a = arrays[j]
+    def _sample(self, arrays: list[np.ndarray], j: int, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+        f, a = self.factors[j], arrays[j]
         return a[np.minimum(y // f, a.shape[0] - 1), np.minimum(x // f, a.shape[1] - 1)]
 
 
-def _prune(blobs: list[Blob]) -> list[Blob]:
-    """Strongest first; a blob whose centre lies inside a stronger one's radius goes."""
-    blobs = sorted(blobs, key=lambda b: -b.response)
-    kept: list[Blob] = []
-    ky, kx, kr = [], [], []
-    for b in blobs:
-        radius = b.sigma * DISC_SIGMA_TO_DIAMETER / 2
-        if kept:
-            d2 = (np.asarray(ky) - b.y) ** 2 + (np.asarray(kx) - b.x) ** 2
-            if np.any(d2 < np.maximum(np.asarray(kr), radius) ** 2):
-                continue
-        kept.append(b)
-        ky.append(b.y)
-        kx.append(b.x)
-        kr.append(radius)
-    return kept
+def _prune(blobs: Blobs) -> Blobs:
+    """From the strongest down, a blob whose centre lies inside a kept one's radius (or whose radius
+    holds a kept one's centre) goes."""
+    if len(blobs) < 2:
+        return blobs
+    radius = blobs.sigma * DISC_SIGMA_TO_DIAMETER / 2
+    centres = blobs.centres()
+    pairs = cKDTree(centres).query_pairs(float(radius.max()), output_type="ndarray")
+    if len(pairs):
+        d = np.linalg.norm(centres[pairs[:, 0]] - centres[pairs[:, 1]], axis=1)
+        pairs = pairs[d < np.maximum(radius[pairs[:, 0]], radius[pairs[:, 1]])]
+    # Blobs are sorted strongest first, so in each pair the smaller index is the stronger.
+    weaker = [[] for _ in range(len(blobs))]
+    for a, b in np.sort(pairs, axis=1):
+        weaker[a].append(b)
+    gone = np.zeros(len(blobs), bool)
+    for i in range(len(blobs)):
+        if not gone[i] and weaker[i]:
+            gone[weaker[i]] = True
+    return blobs[~gone]
 
 
-def _hessian_response(image: np.ndarray, sigma: float) -> tuple[int, np.ndarray, np.ndarray]:
+def _scale_response(image: np.ndarray, pixel_noise: float, min_contrast: float, sigma: float
+                    ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, float]:
+    """At ``sigma``: the reduction factor, the scale-normalised LoG, the local maxima of its
+    magnitude at least ``min_contrast`` times the pixel noise's response (as (y, x) on the reduced
+    grid), the 3 x 3 neighbourhood maximum of that magnitude, and the noise's response."""
     factor = max(1, int(sigma // 3))
     small = image[::factor, ::factor] if factor > 1 else image
     s = sigma / factor
-    hyy = ndimage.gaussian_filter(small, s, order=(2, 0))
-    hxx = ndimage.gaussian_filter(small, s, order=(0, 2))
-    hxy = ndimage.gaussian_filter(small, s, order=(1, 1))
-    trace = hyy + hxx
-    det = hyy * hxx - hxy**2
-    # Eigenvalue ratio at most BLOB_MAX_ELONGATION: tr^2 / det <= (r + 1)^2 / r, det > 0.
+    norm = s * s
+    response = ndimage.gaussian_laplace(small, s) * norm
+    magnitude = np.abs(response)
+    neighbourhood = ndimage.maximum_filter(magnitude, size=3)
+    noise = pixel_noise * _white_noise_gain(s)
+    ys, xs = np.nonzero((magnitude == neighbourhood) & (magnitude >= min_contrast * noise))
+    return factor, response, np.stack([ys, xs], axis=1), neighbourhood, noise
+
+
+def _blob_like(image: np.ndarray, sigma: float, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Whether the Hessian at scale ``sigma`` is a blob's at each (y, x): eigenvalues of one sign, at
+    most BLOB_MAX_ELONGATION apart (a ridge, such as a ring's arc, has one large eigenvalue).
+    Computed at those points only, with the Gaussian derivative kernels SciPy's filters use."""
+    if len(ys) == 0:
+        return np.zeros(0, bool)
+    radius = int(4.0 * sigma + 0.5)
+    t = np.arange(-radius, radius + 1, dtype=float)
+    g = np.exp(-0.5 * (t / sigma) ** 2)
+    g /= g.sum()
+    g1 = -t / sigma**2 * g
+    g2 = (t**2 / sigma**4 - 1 / sigma**2) * g
+    g2 -= g2.mean() * (g > 0)  # a flat image has no curvature
+    padded = np.pad(image, radius, mode="symmetric")
+    offsets = np.arange(2 * radius + 1)
+    windows = padded[ys[:, None, None] + offsets[None, :, None], xs[:, None, None] + offsets[None, None, :]]
+    hyy = np.einsum("kij,i,j->k", windows, g2, g)
+    hxx = np.einsum("kij,i,j->k", windows, g, g2)
+    hxy = np.einsum("kij,i,j->k", windows, g1, g1)
+    trace, det = hyy + hxx, hyy * hxx - hxy**2
+    # Eigenvalue ratio at most r: tr^2 / det <= (r + 1)^2 / r, with det > 0.
     r = BLOB_MAX_ELONGATION
-    blob_like = (det > 0) & (trace**2 * r <= det * (r + 1) ** 2)
-    return factor, trace * s * s, blob_like
+    return (det > 0) & (trace**2 * r <= det * (r + 1) ** 2)
 
 
 def pixel_noise_level(image: np.ndarray) -> float:
@@ -345,6 +401,14 @@ def background_level(image: np.ndarray, low: float, high: float) -> float:
                                  range=(low - 0.2 * span, high + 0.2 * span))
     peak = int(np.argmax(counts))
     return float(0.5 * (edges[peak] + edges[peak + 1]))
+
+
+def _parabola_vertices(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """:func:`_parabola_vertex` of many triples at once."""
+    denom = a - 2 * b + c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.where(denom != 0, 0.5 * (a - c) / denom, 0.0)
+    return np.clip(np.nan_to_num(shift), -0.5, 0.5)
 
 
 def _parabola_vertex(a: float, b: float, c: float) -> float:

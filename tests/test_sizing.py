@@ -180,3 +180,18 @@ def test_low_confidence_reaches_the_detection_table():
     assert sparse.attrs["diameter_reason"] == ""
     given = detect(noise, device="cpu", diameter=10)
     assert given.attrs["diameter_confidence"] == "high"
+
+
+def test_a_large_sparse_frame_is_read_beyond_its_centre():
+    # Eight discs, none in the central crop the estimate reads first.
+    from napari_particle_detect.sizing import ESTIMATE_CROP, estimate_size
+
+    frame = np.full((800, 800), 2000.0)
+    yy, xx = np.mgrid[0:800, 0:800]
+    for y, x in [(120, 120), (120, 400), (120, 680), (400, 120), (400, 680), (680, 120), (680, 400), (680, 680)]:
+        frame -= 600.0 * np.clip(6.5 - np.hypot(yy - y, xx - x), 0, 1)
+    frame += 20 * np.random.default_rng(8).standard_normal(frame.shape)
+    assert 400 - ESTIMATE_CROP // 2 > 120 + 7  # all outside the central crop
+    estimate = estimate_size(frame)
+    assert estimate.confident, estimate.reason
+    assert abs(estimate.diameter / 12.0 - 1) < 0.15, estimate
