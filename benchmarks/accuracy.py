@@ -206,8 +206,8 @@ def main(argv=None) -> int:
 def scene_section(model, n_test: int, quick: bool) -> list[tuple[str, bool | None, str]]:
     """Sparse fields of every look and Gaussian spots at 100-600 per image, beside trackpy given
     the right diameter; returns their targets."""
-    grid = (dict(separations=(3, 6), percentiles=(64.0,), minmass_steps=20) if quick
-            else dict(separations=(2, 3, 4, 6, 8), percentiles=(64.0, 20.0), minmass_steps=30))
+    grid = ({"separations": (3, 6), "percentiles": (64.0,), "minmass_steps": 20} if quick
+            else {"separations": (2, 3, 4, 6, 8), "percentiles": (64.0, 20.0), "minmass_steps": 30})
     cases = [(look, n) for look in S.LOOKS for n in S.SPARSE_COUNTS] + [("Gaussian spots", n) for n in S.SPOT_COUNTS]
     rows = []
     for k, (look, count) in enumerate(cases):

@@ -165,7 +165,7 @@ class Blobs:
     def __len__(self) -> int:
         return len(self.y)
 
-    def __getitem__(self, keep) -> "Blobs":
+    def __getitem__(self, keep) -> Blobs:
         return Blobs(self.y[keep], self.x[keep], self.sigma[keep], self.response[keep], self.contrast[keep])
 
     def centres(self) -> np.ndarray:
@@ -189,7 +189,7 @@ class ScaleSpace:
     noise: np.ndarray  # per scale: the response's standard deviation for the image's pixel noise
 
     @classmethod
-    def of(cls, image: np.ndarray, sigmas: np.ndarray, min_contrast: float) -> "ScaleSpace":
+    def of(cls, image: np.ndarray, sigmas: np.ndarray, min_contrast: float) -> ScaleSpace:
         work = partial(_scale_response, image, pixel_noise_level(image), min_contrast)
         # SciPy's filters release the GIL, so the scales run side by side on the host's cores.
         with ThreadPoolExecutor(max_workers=max(1, min(len(sigmas), _usable_cores()))) as pool:
