@@ -329,14 +329,14 @@ def random_training_config(
     """A widely varied config: look, polarity, optics, background and camera all drawn at random.
 
     The spread is deliberate: the model should key on particle shape, not on one microscope. Beside
-    crowded fields, one in five is sparse (a few isolated particles, or none, in much empty
+    crowded fields, about one in seven is sparse (a few isolated particles, or none, in much empty
     background) and one in four has a flat grey background and nothing else, as simple images do.
     """
-    look = str(rng.choice(LOOKS, p=[0.26, 0.22, 0.26, 0.16, 0.10]))
+    look = str(rng.choice(LOOKS, p=[0.28, 0.25, 0.25, 0.14, 0.08]))
     r_lo = rng.uniform(*radius_range)
     r_hi = min(r_lo * rng.uniform(1.0, 1.5), radius_range[1])
     area_fraction = float(rng.choice([rng.uniform(0.003, 0.03), rng.uniform(0.02, 0.3), rng.uniform(0.3, 1.0)],
-                                     p=[0.2, 0.28, 0.52]))
+                                     p=[0.15, 0.25, 0.6]))
     bit_depth = int(rng.choice([8, 16]))
     config = SynthConfig(
         shape=shape,

@@ -30,9 +30,11 @@ from .sizing import estimate_diameter, rescale_centres, rescale_frame, scale_for
 from .synthetic import random_training_config, synthesize
 
 VALIDATION_SEED_BASE = 10_000_000  # training seeds stay below this, so validation images are unseen
-# Share of synthetic images drawn small and enlarged by a factor in ENLARGED_FACTORS, as detection
-# enlarges images of small particles.
-ENLARGED_SHARE = 0.3
+# Share of the less crowded synthetic images drawn small and enlarged by a factor in
+# ENLARGED_FACTORS, as detection enlarges images of small particles (crowded ones stay sharp:
+# enlarged, they teach too little and cost the crowded accuracy).
+ENLARGED_SHARE = 0.5
+ENLARGED_BELOW_AREA_FRACTION = 0.3
 ENLARGED_FACTORS = (1.5, 3.5)
 
 
@@ -142,7 +144,7 @@ class BatchSource:
         crop = self.config.crop
         cfg = random_training_config(self.rng, shape=(crop, crop), radius_range=self.config.radius_range)
         self.next_seed = (self.next_seed + 1) % VALIDATION_SEED_BASE
-        if self.rng.random() >= ENLARGED_SHARE:
+        if cfg.area_fraction >= ENLARGED_BELOW_AREA_FRACTION or self.rng.random() >= ENLARGED_SHARE:
             sample = synthesize(cfg, seed=self.next_seed)
             return normalise(sample.image), sample.centres
         # Small particles are enlarged before detection, and the camera's noise with them, which
