@@ -62,6 +62,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--csv", type=Path, default=None, help="also write the full per-cell table here")
     p.add_argument("--scene-images", type=int, default=None, help="test images per scene case (default 4, quick 1)")
     p.add_argument("--no-scenes", action="store_true", help="skip the sparse and Gaussian-spot scenes")
+    p.add_argument("--only-scenes", action="store_true", help="only the sparse and Gaussian-spot scenes")
     C.add_common_args(p)
     return p.parse_args(argv)
 
@@ -95,6 +96,13 @@ def main(argv=None) -> int:
     n_test = args.images or (2 if args.quick else 6)
     n_tune = args.tune_images or (1 if args.quick else 2)
     diameter = 2 * args.radius
+    if args.only_scenes:
+        print("# Accuracy on sparse and Gaussian-spot scenes (napari_particle_detect benchmarks/accuracy.py)")
+        print(C.environment_line())
+        model = C.load(args.unet)
+        print(f"model {C.model_info(model)['file']}")
+        C.print_targets(scene_section(model, args.scene_images or (1 if args.quick else 4), args.quick))
+        return 0
 
     models = {"UNet": C.load(args.unet)}
     if str(args.resnet).lower() != "none":
