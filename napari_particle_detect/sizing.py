@@ -232,13 +232,21 @@ def _central_crop(frame: np.ndarray, size: int) -> np.ndarray:
 
 
 def scale_for_diameter(diameter: float, working_diameter: float) -> float:
-    """Factor that brings particles of ``diameter`` to the model's working size.
+    """Factor that brings particles of ``diameter`` to the model's working size, enlarging at most
+    MAX_ENLARGEMENT times.
 
     The working size (a model card's ``canonical_diameter``) is where the model separates crowded
     particles best, measured, not the middle of its training range; within 5 % no resampling is done.
     """
-    factor = float(working_diameter / diameter)
+    factor = min(float(working_diameter / diameter), MAX_ENLARGEMENT)
     return 1.0 if abs(factor - 1.0) < 0.05 else factor
+
+
+# Enlarging further turns the camera's pixel noise into soft blobs the size of small particles,
+# and the network finds some. Small particles then reach the network smaller than its working
+# size, which costs it little: on the generator's sparse images of 4-5 px particles (Gaussian,
+# Airy, fluorescent, opaque), F1 0.91-0.99 when enlarged 3-4.2x, 0.99-1.00 at 2x.
+MAX_ENLARGEMENT = 2.0
 
 
 def rescale_frame(frame: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:

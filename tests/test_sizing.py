@@ -195,3 +195,14 @@ def test_a_large_sparse_frame_is_read_beyond_its_centre():
     estimate = estimate_size(frame)
     assert estimate.confident, estimate.reason
     assert abs(estimate.diameter / 12.0 - 1) < 0.15, estimate
+
+
+def test_small_particles_are_enlarged_at_most_twice():
+    # Enlarged further, interpolated camera noise becomes particle-sized blobs.
+    from napari_particle_detect.sizing import MAX_ENLARGEMENT, scale_for_diameter
+
+    assert MAX_ENLARGEMENT == 2.0
+    assert scale_for_diameter(5.0, 15.0) == 2.0
+    assert scale_for_diameter(12.0, 15.0) == 1.25
+    assert scale_for_diameter(30.0, 15.0) == 0.5
+    assert scale_for_diameter(14.6, 15.0) == 1.0
