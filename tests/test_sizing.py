@@ -199,9 +199,8 @@ def test_a_large_sparse_frame_is_read_beyond_its_centre():
 
 def test_small_particles_are_enlarged_at_most_twice():
     # Enlarged further, interpolated camera noise becomes particle-sized blobs.
-    from napari_particle_detect.sizing import MAX_ENLARGEMENT, scale_for_diameter
+    from napari_particle_detect.sizing import scale_for_diameter
 
-    assert MAX_ENLARGEMENT == 2.0
     assert scale_for_diameter(5.0, 15.0) == 2.0
     assert scale_for_diameter(12.0, 15.0) == 1.25
     assert scale_for_diameter(30.0, 15.0) == 0.5
