@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT := out/demo
+SAMPLES := napari_particle_detect/sample_data
 
-.PHONY: setup demo test xvfb screenshots
+.PHONY: setup demo test xvfb screenshots check-wheel
 
 setup: $(STAMP)
 
@@ -29,11 +30,11 @@ xvfb:
 	fi
 
 demo: $(STAMP)
-	$(BIN)/particle-detect detect sample_data/seed_demo_opaque_discs_4.tif -o $(OUT)/seed_demo_centres.csv \
+	$(BIN)/particle-detect detect $(SAMPLES)/seed_demo_opaque_discs_4.tif -o $(OUT)/seed_demo_centres.csv \
 	    --overlay $(OUT)/seed_demo_overlay.png
-	$(BIN)/particle-detect detect sample_data/synthetic_stack.tif -o $(OUT)/synthetic_centres.csv \
+	$(BIN)/particle-detect detect $(SAMPLES)/synthetic_stack.tif -o $(OUT)/synthetic_centres.csv \
 	    --overlay $(OUT)/synthetic_overlay.png
-	$(BIN)/particle-detect evaluate $(OUT)/synthetic_centres.csv sample_data/synthetic_stack_truth.csv \
+	$(BIN)/particle-detect evaluate $(OUT)/synthetic_centres.csv $(SAMPLES)/synthetic_stack_truth.csv \
 	    --plot $(OUT)/synthetic_evaluation.png
 	@echo "demo outputs in $(OUT)/"
 
@@ -42,3 +43,8 @@ test: $(STAMP) xvfb
 
 screenshots: $(STAMP) xvfb
 	xvfb-run -a $(BIN)/python scripts/screenshot.py
+
+# The wheel as users install it: built, installed into a fresh environment that cannot see this
+# checkout, then detect, the plugin's samples and its dock, run from outside the checkout.
+check-wheel:
+	PYTHON=$(PYTHON) scripts/check_wheel.sh

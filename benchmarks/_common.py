@@ -18,12 +18,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from napari_particle_detect.evaluation import match
+from napari_particle_detect.evaluation import Counts, match
 from napari_particle_detect.models import DetectorModel, load_model
+from napari_particle_detect.shipped import WEIGHTS_DIR
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_UNET = REPO / "weights" / "unet.pt"
-DEFAULT_RESNET = REPO / "weights" / "resnet.pt"
+DEFAULT_UNET = WEIGHTS_DIR / "unet.pt"
+DEFAULT_RESNET = WEIGHTS_DIR / "resnet.pt"
 # Seeds of benchmark images. Training draws its synthetic crops from seeds seed * 1_000_003 + n
 # (the shipped models: seeds 1 and 2, so from 1_000_003 and 2_000_006 up) and validates on seeds
 # from 10_000_000, so these ranges are unseen; they also use another generator config.
@@ -34,13 +35,13 @@ TUNE_SEED_BASE = 70_000
 def add_model_args(parser: argparse.ArgumentParser, resnet_default: Path | None = DEFAULT_RESNET) -> None:
     """--unet (the shipped default model) and --resnet, the same in every script."""
     parser.add_argument("--unet", "--model", dest="unet", type=Path, default=DEFAULT_UNET,
-                        help="the shipped default model (UNet), default weights/unet.pt")
+                        help="the shipped default model (UNet), default napari_particle_detect/weights/unet.pt")
     if resnet_default is None:
         parser.add_argument("--resnet", type=Path, default=None,
                             help="also run this ResNet (no parameters and right diameter); default: skip")
     else:
         parser.add_argument("--resnet", type=Path, default=resnet_default,
-                            help="default weights/resnet.pt ('none' to skip)")
+                            help="default napari_particle_detect/weights/resnet.pt ('none' to skip)")
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -90,37 +91,6 @@ def centres_of(table: pd.DataFrame) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------
 # Scoring
-
-
-@dataclass
-class Counts:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-    sq_err: float = 0.0  # sum of squared localisation errors of the counted matches
-
-    def __iadd__(self, other: "Counts") -> "Counts":
-        self.tp += other.tp
-        self.fp += other.fp
-        self.fn += other.fn
-        self.sq_err += other.sq_err
-        return self
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-
-    @property
-    def f1(self) -> float:
-        return 2 * self.tp / (2 * self.tp + self.fp + self.fn) if self.tp + self.fp + self.fn else 1.0
-
-    @property
-    def rms(self) -> float:
-        return float(np.sqrt(self.sq_err / self.tp)) if self.tp else float("nan")
 
 
 def score_counts(
@@ -198,12 +168,13 @@ class TrackpyParams:
     invert: bool = False
     percentile: float = 64.0
 
-    def locate(self, image: np.ndarray, characterize: bool = False) -> pd.DataFrame:
+    def locate(self, image: np.ndarray, characterize: bool = False, engine: str = "auto") -> pd.DataFrame:
+        """trackpy's ``locate``; ``engine`` 'auto' is numba when it is installed, as trackpy users run it."""
         import trackpy
 
         return trackpy.locate(
             image, self.diameter, minmass=self.minmass, separation=self.separation, invert=self.invert,
-            percentile=self.percentile, characterize=characterize,
+            percentile=self.percentile, characterize=characterize, engine=engine,
         )
 
     def centres(self, image: np.ndarray) -> np.ndarray:

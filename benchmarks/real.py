@@ -30,7 +30,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -46,9 +46,9 @@ import _common as C  # noqa: E402
 from napari_particle_detect.evaluation import match  # noqa: E402
 from napari_particle_detect.models import DetectorModel  # noqa: E402
 from napari_particle_detect.prediction import iter_detect  # noqa: E402
-from napari_particle_detect.session import FineTuneSettings  # noqa: E402
+from napari_particle_detect.finetune import FINE_TUNE, fine_tune  # noqa: E402
 from napari_particle_detect.sizing import radial_profile  # noqa: E402
-from napari_particle_detect.training import Example, train  # noqa: E402
+from napari_particle_detect.training import Example  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 TOLERANCE = 3.0
@@ -80,10 +80,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--diameter", nargs="+", default=[], metavar="SET=PX",
                    help="override the measured right diameter, e.g. bulk_water=7 seed_demo=17")
     p.add_argument("--skip-finetune", action="store_true", help="no fine-tuning column")
-    p.add_argument("--finetune-seconds", type=float, default=None,
-                   help="wall-time cap of each fine-tuning run (default 100; quick 15)")
-    p.add_argument("--finetune-steps", type=int, nargs=2, default=None, metavar=("EPOCHS", "STEPS"),
-                   help="epochs and steps per epoch of the fine-tuning run (default: the plugin's; quick 1 8)")
+    p.add_argument("--finetune-steps", type=int, default=None, metavar="STEPS",
+                   help="steps of the fine-tuning round (default: the dock's FINE_TUNE preset; quick 8)")
     p.add_argument("--overlays", type=Path, default=None, help="write overlay PNGs of frame 0 of each set here")
     C.add_common_args(p)
     return p.parse_args(argv)
@@ -342,25 +340,14 @@ def column_metrics(ds: DataSet, stack, run: Run, reference, frames: list[int], r
     return out
 
 
-def finetune(model: DetectorModel, stack, targets: dict[int, np.ndarray], scale: float, args) -> tuple[DetectorModel, float, float]:
-    """One fine-tuning round as the napari plugin runs it (``session.fine_tune``).
-
-    Same settings (``FineTuneSettings``: learning rate 5e-4, half of every batch synthetic, ...)
-    and, like the plugin, the corrected frames double as validation examples, so they steer which
-    epoch is kept and the threshold; the frames scored afterwards are never seen. Capped in wall
-    time (and, on request, in epochs and steps) so a round takes about two minutes on 2 cores.
-    """
-    settings = FineTuneSettings(threads=args.threads, seed=0)
-    config = settings.train_config("cpu")
-    config.synthetic_fraction = 0.5
-    config.learning_rate = 5e-4
+def finetune(model: DetectorModel, stack, targets: dict[int, np.ndarray], scale: float, args):
+    """One fine-tuning round as the napari dock runs it (``finetune.fine_tune``, the FINE_TUNE preset):
+    the corrected frames' held-out tiles score the new model against the one it started from."""
+    config = replace(FINE_TUNE, threads=args.threads)
     if args.finetune_steps or args.quick:
-        config.epochs, config.steps_per_epoch = args.finetune_steps or (1, 8)
-    config.time_limit_s = args.finetune_seconds or (15.0 if args.quick else 100.0)
+        config = replace(config, steps_per_epoch=args.finetune_steps or 8)
     examples = [Example(stack[i], targets[i], scale=scale, name=f"frame {i}") for i in FINETUNE_FRAMES]
-    start = time.perf_counter()
-    result = train(config, examples=examples, validation_examples=examples, init=model)
-    return result.model, result.best_f1, time.perf_counter() - start
+    return fine_tune(model, examples, config, "cpu")
 
 
 def main(argv=None) -> int:
@@ -409,13 +396,12 @@ def main(argv=None) -> int:
                 targets = {i: reference[i][["y", "x"]].to_numpy() for i in FINETUNE_FRAMES}
             else:
                 targets = {i: runs["no parameters"].centres[i] for i in FINETUNE_FRAMES}
-            tuned_model, val_f1, secs = finetune(unet, stack, targets, right.scale, args)
-            history = tuned_model.card.training.get("history", [])
-            kept = max(history, key=lambda h: h["val_f1"])["epoch"] if history else "?"
-            print(f"  fine-tuned on frames {FINETUNE_FRAMES} at scale {right.scale:.3f} in {secs:.0f} s: "
-                  f"{sum(1 for h in history if h['epoch'] > 0)} epochs, kept epoch {kept} (0 = the starting model), "
-                  f"validation F1 {val_f1:.3f} (synthetic + the corrected frames), threshold "
-                  f"{tuned_model.card.threshold}", flush=True)
+            result = finetune(unet, stack, targets, right.scale, args)
+            tuned_model = result.model
+            print(f"  fine-tuned on frames {FINETUNE_FRAMES} at scale {right.scale:.3f} in {result.seconds:.0f} s: "
+                  f"held-out F1 {result.score.f1:.3f} against {result.parent_score.f1:.3f} for the shipped model "
+                  f"on {result.held_out_tiles} held-out tiles; criterion learned: {tuned_model.criterion is not None}; "
+                  f"threshold {tuned_model.card.threshold}", flush=True)
             tuned = run_detect(tuned_model, stack, right_d, held_out)
             columns[f"diameter {right_d:.1f}, held-out frames"] = column_metrics(ds, stack, right, reference, held_out, right_d)
             columns["fine-tuned, held-out frames"] = column_metrics(ds, stack, tuned, reference, held_out, right_d)

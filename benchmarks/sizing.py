@@ -48,7 +48,7 @@ ESTIMATE_COUNTS = (5, 15, 40, 100, 300, 600)
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--unet", "--model", dest="unet", type=Path, default=C.DEFAULT_UNET,
-                   help="the model to size for, default weights/unet.pt")
+                   help="the model to size for, default napari_particle_detect/weights/unet.pt")
     C.add_common_args(p)
     return p.parse_args(argv)
 

@@ -4,9 +4,14 @@ Synthetic fluorescent images (area fraction 0.5, radius 6 px, so about 12 px dia
 512 x 512 and 2048 x 2048 px. Our full pipeline is ``prediction.detect`` (normalise, tile, network,
 decode) with the diameter given (12 px) and, separately, with the diameter estimated from the image.
 trackpy is ``locate(image, 11, separation=..., minmass=...)`` with separation, minmass and
-percentile tuned for F1 on a separate image of the same kind (so it does the same job, not a faster, worse one).
+percentile tuned for F1 on a separate image of the same kind (so it does the same job, not a faster, worse one),
+run with numba (what trackpy users run: ``pip install numba``) and, for reference, its pure Python engine.
 Each timing is the median of several repeats after one warm-up call; torch uses ``--threads``
 CPU threads (default 2). On a machine with CUDA the network path is timed on the GPU as well.
+
+Precision check: every lower precision the device runs (bfloat16, float16) against float32 on the
+same image: centres gained or lost and how far matched ones moved. ``auto`` keeps float32 unless
+every centre stays within 0.05 px. ``--compile`` adds torch.compile rows with their warm-up.
 
     .venv/bin/python benchmarks/speed.py            # 512 and 2048 px
     .venv/bin/python benchmarks/speed.py --quick    # 256 and 512 px, fewer repeats
@@ -29,13 +34,15 @@ import _common as C  # noqa: E402
 
 from napari_particle_detect import synthetic  # noqa: E402
 from napari_particle_detect.devices import select_precision  # noqa: E402
-from napari_particle_detect.prediction import DEFAULT_TILE, TILE_MARGIN, detect  # noqa: E402
+from napari_particle_detect.evaluation import match  # noqa: E402
+from napari_particle_detect.prediction import DEFAULT_TILE, TILE_MARGIN, detect, prepare_network  # noqa: E402
 
 CPU_RATIO_TARGET = 3.0
 GPU_MPS_TARGET = 50.0
 DIAMETER = 12.0
 TRACKPY_DIAMETER = 11
 STACK_FRAMES = 10
+PRECISION_SHIFT_PX = 0.05
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -44,6 +51,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--sizes", type=int, nargs="+", default=None, help="image sides in px (default 512 2048)")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats per measurement (default 5; quick 2)")
     p.add_argument("--no-cuda", action="store_true", help="skip the GPU timings even when CUDA is available")
+    p.add_argument("--compile", action="store_true", help="also time torch.compile (a warm-up of up to minutes)")
     C.add_common_args(p)
     return p.parse_args(argv)
 
@@ -73,8 +81,8 @@ def main(argv=None) -> int:
 
     auto_precision = select_precision("auto", torch.device("cpu"))
     print(f"CPU inference precision (auto): {str(auto_precision).removeprefix('torch.')}; batch norm folded into "
-          "the convolutions")
-    rows = []
+          "the convolutions; stacks batch tiles of several frames per network call")
+    rows, checks = [], []
     for size in sizes:
         config = synthetic.benchmark_config("fluorescent", 0.5, shape=(size, size), radius=6.0)
         image = synthetic.synthesize(config, seed=C.TEST_SEED_BASE + 90_000 + size).image
@@ -89,6 +97,10 @@ def main(argv=None) -> int:
         found = len(trackpy_params.locate(image))
         seconds = C.median_time(lambda: trackpy_params.locate(image), n_rep)
         add("trackpy locate", "cpu", seconds, found)
+        if C.has_numba():
+            found = len(trackpy_params.locate(image, engine="python"))
+            add("trackpy locate, python engine (not numba)", "cpu",
+                C.median_time(lambda: trackpy_params.locate(image, engine="python"), n_rep), found)
         for name, model in models.items():
             found = len(detect(image, model=model, device="cpu", diameter=DIAMETER))
             add(f"{name} detect d=12", "cpu",
@@ -103,13 +115,21 @@ def main(argv=None) -> int:
                 C.median_time(lambda: detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER,
                                              tile=big_tile), n_rep, warmup=0),
                 found)
-        if auto_precision != torch.float32:
-            # The previous default, side by side: what the automatic bfloat16 choice buys.
-            found = len(detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER, precision="float32"))
-            add("UNet detect d=12 float32 (not default here)", "cpu",
-                C.median_time(lambda: detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER,
-                                             precision="float32"), n_rep, warmup=0),
-                found)
+        reference = C.centres_of(detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER,
+                                        precision="float32"))
+        for precision in ("bfloat16", "float16"):
+            run = lambda p=precision: detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER,  # noqa: E731
+                                             precision=p)
+            found = run()
+            add(f"UNet detect d=12 {precision} (not default)", "cpu", C.median_time(run, n_rep, warmup=0), len(found))
+            checks.append(precision_check(f"{size}x{size}", "cpu", precision, reference, C.centres_of(found)))
+        stack = np.stack([image] * STACK_FRAMES)
+        run = lambda: detect(stack, model=models["UNet"], device="cpu", diameter=DIAMETER)  # noqa: E731
+        found = len(run()) // STACK_FRAMES
+        add(f"UNet detect d=12, per frame of a {STACK_FRAMES}-frame stack", "cpu",
+            C.median_time(run, max(1, n_rep // 2), warmup=0) / STACK_FRAMES, found)
+        if args.compile:
+            add_compiled(add, image, models["UNet"], "cpu", n_rep)
         found = len(detect(image, model=models["UNet"], device="cpu", diameter=None))
         add("UNet detect auto d", "cpu",
             C.median_time(lambda: detect(image, model=models["UNet"], device="cpu", diameter=None), n_rep, warmup=0),
@@ -122,6 +142,16 @@ def main(argv=None) -> int:
             run = lambda: detect(image, model=models["UNet"], device="cuda", diameter=None)  # noqa: E731
             found = len(run())
             add("UNet detect auto d", "cuda", C.median_time(run, n_rep), found)
+            reference = C.centres_of(detect(image, model=models["UNet"], device="cuda", diameter=DIAMETER,
+                                            precision="float32"))
+            for precision in ("bfloat16", "float16"):
+                run = lambda p=precision: detect(image, model=models["UNet"], device="cuda",  # noqa: E731
+                                                 diameter=DIAMETER, precision=p)
+                found = run()
+                add(f"UNet detect d=12 {precision} (not default)", "cuda", C.median_time(run, n_rep), len(found))
+                checks.append(precision_check(f"{size}x{size}", "cuda", precision, reference, C.centres_of(found)))
+            if args.compile:
+                add_compiled(add, image, models["UNet"], "cuda", n_rep)
             # A movie pays the per-call look check (on the host) once, not once per frame.
             stack = np.stack([image] * STACK_FRAMES)
             run = lambda: detect(stack, model=models["UNet"], device="cuda", diameter=DIAMETER)  # noqa: E731
@@ -134,6 +164,9 @@ def main(argv=None) -> int:
     tp_time = table[table.method == "trackpy locate"].set_index("size")["s/image"]
     table["time / trackpy"] = [row["s/image"] / tp_time[row["size"]] for _, row in table.iterrows()]
     C.print_table(table.set_index(["size", "method", "device"]), "Time per image (full pipeline, seconds) and throughput")
+    C.print_table(pd.DataFrame(checks).set_index(["size", "device", "precision"]),
+                  f"Precision check against float32 (kept for auto only if every centre stays within "
+                  f"{PRECISION_SHIFT_PX:g} px)")
 
     targets = []
     for size in sizes:
@@ -157,6 +190,31 @@ def main(argv=None) -> int:
         targets.append((f"GPU: >= {GPU_MPS_TARGET:g} MP/s", None, "not measured: no CUDA device here"))
     C.print_targets(targets)
     return 0
+
+
+def precision_check(size: str, device: str, precision: str, reference: np.ndarray, found: np.ndarray) -> dict:
+    """How far a lower precision moves the centres float32 finds on the same image."""
+    pi, ti = match(found, reference, 1.0)
+    shift = np.linalg.norm(found[pi] - reference[ti], axis=1) if len(pi) else np.zeros(0)
+    unmatched = len(found) - len(pi) + len(reference) - len(ti)
+    within = bool(unmatched == 0 and (shift <= PRECISION_SHIFT_PX).all())
+    return {"size": size, "device": device, "precision": precision, "centres (float32)": len(reference),
+            "gained or lost": unmatched, "max shift px": float(shift.max()) if len(shift) else 0.0,
+            "p99 shift px": float(np.percentile(shift, 99)) if len(shift) else 0.0,
+            f"share > {PRECISION_SHIFT_PX:g} px": float((shift > PRECISION_SHIFT_PX).mean()) if len(shift) else 0.0,
+            "passes": within}
+
+
+def add_compiled(add, image: np.ndarray, model, device: str, repeats: int) -> None:
+    """torch.compile rows: the first call (compiling) apart from the timed ones."""
+    network = prepare_network(model, torch.device(device), "auto", compile=True)
+    start = time.perf_counter()
+    found = len(detect(image, model=model, device=device, diameter=DIAMETER, compile=True))
+    warmup = time.perf_counter() - start
+    seconds = C.median_time(lambda: detect(image, model=model, device=device, diameter=DIAMETER, compile=True),
+                            repeats, warmup=0)
+    add(f"UNet detect d=12 torch.compile (warm-up {warmup:.0f} s; first network call {network.warmup_seconds or 0:.0f} s)",
+        device, seconds, found)
 
 
 if __name__ == "__main__":

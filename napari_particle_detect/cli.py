@@ -5,23 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from .devices import DEVICE_CHOICES, PRECISION_CHOICES
+from .cli_checks import number_in
 from .errors import ParticleDetectError
 from .synthetic import LOOKS
 
 log = logging.getLogger("particle-detect")
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
+# Ranges checked while parsing: beyond them a run fails late, takes minutes, or runs out of memory.
+DIAMETER = number_in(1.0, 1000.0)  # px
+SEED = number_in(0, 2**31 - 1, whole=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,61 +34,90 @@ def build_parser() -> argparse.ArgumentParser:
 
     synth = sub.add_parser("synth", help="generate synthetic images with ground-truth centres")
     synth.add_argument("outdir", type=Path, help="folder to write image_NNN.tif + image_NNN.csv into")
-    synth.add_argument("--n", type=int, default=4, help="number of images (default 4)")
-    synth.add_argument("--area-fraction", type=_positive_float, default=0.5, help="particle area / image area")
-    synth.add_argument("--seed", type=int, default=0, help="random seed (image i uses seed + i)")
+    synth.add_argument("--n", type=number_in(1, 10_000, whole=True), default=4, help="number of images (default 4)")
+    synth.add_argument("--area-fraction", type=number_in(0, 1.5, low_open=True), default=0.5,
+                       help="particle area / image area")
+    synth.add_argument("--seed", type=SEED, default=0, help="random seed (image i uses seed + i)")
     synth.add_argument("--look", choices=LOOKS, default="fluorescent")
-    synth.add_argument("--radius", type=_positive_float, nargs=2, default=(4.0, 12.0), metavar=("LO", "HI"))
-    synth.add_argument("--shape", type=int, nargs=2, default=(256, 256), metavar=("H", "W"))
+    synth.add_argument("--radius", type=number_in(1.0, 500.0), nargs=2, default=(4.0, 12.0), metavar=("LO", "HI"))
+    synth.add_argument("--shape", type=number_in(16, 8192, whole=True), nargs=2, default=(256, 256), metavar=("H", "W"))
     synth.add_argument("--bit-depth", type=int, choices=(8, 16), default=16)
     synth.add_argument("--stack", action="store_true", help="write one TYX stack (stack.tif + stack.csv with frame)")
 
-    train = sub.add_parser("train", help="train a model, or fine-tune one with --from")
+    train = sub.add_parser(
+        "train", help="train a model, or fine-tune one with --from",
+        description="Without --from: train on the synthetic generator (and DATA, if given). With --from and DATA: "
+                    "one fine-tuning round, as the napari dock runs it: part of every image is held out, and the "
+                    "new model and the one it started from are both scored there.")
     train.add_argument("data", nargs="*", type=Path, help="image.tif + image.csv pairs or folders of them "
                        "(none: synthetic data only)")
     train.add_argument("-o", "--output", type=Path, required=True, help="model path to write (MODEL.pt + MODEL.json)")
-    train.add_argument("--epochs", type=int, default=20)
-    train.add_argument("--steps-per-epoch", type=int, default=200)
-    train.add_argument("--batch-size", type=int, default=16)
-    train.add_argument("--crop", type=int, default=96)
-    train.add_argument("--lr", type=float, default=None, help="learning rate (default 2e-3, 5e-4 with --from)")
+    train.add_argument("--epochs", type=number_in(1, 100_000, whole=True), default=None,
+                       help="default 20; a fine-tuning round is one epoch")
+    train.add_argument("--steps-per-epoch", type=number_in(1, 1_000_000, whole=True), default=None,
+                       help="default 200 (also the length of a fine-tuning round)")
+    train.add_argument("--batch-size", type=number_in(1, 4096, whole=True), default=None, help="default 16 (8 fine-tuning)")
+    train.add_argument("--crop", type=number_in(16, 4096, whole=True), default=None, help="default 96 (64 fine-tuning)")
+    train.add_argument("--lr", type=number_in(0, 1, low_open=True), default=None,
+                       help="learning rate (default 2e-3; fine-tuning 2e-3, --from without DATA 5e-4)")
     train.add_argument("--arch", choices=("unet", "resnet"), default="unet")
     train.add_argument("--from", dest="init", type=Path, help="fine-tune from this model")
     train.add_argument("--validate", nargs="+", type=Path, default=[], metavar="DATA",
                        help="annotated pairs or folders used only for validation (which epoch is kept, threshold)")
-    train.add_argument("--diameter", type=_positive_float, default=None,
+    train.add_argument("--diameter", type=DIAMETER, default=None,
                        help="particle diameter in px as it appears in DATA (default: estimated per file); "
                             "examples are rescaled to the model's working size, as detect does")
     train.add_argument("--resume", action="store_true", help="continue an interrupted run writing to --output")
-    train.add_argument("--synthetic-fraction", type=float, default=0.5,
-                       help="share of synthetic images in each batch when DATA is given")
-    train.add_argument("--minutes", type=float, default=None, help="stop after this much wall time")
-    train.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    train.add_argument("--synthetic-fraction", type=number_in(0, 1), default=None,
+                       help="share of synthetic images in each batch when DATA is given (default 0.5; 0 fine-tuning)")
+    train.add_argument("--minutes", type=number_in(0, 1e6, low_open=True), default=None,
+                       help="stop after this much wall time")
+    train.add_argument("--threads", type=number_in(1, 1024, whole=True), default=None, help="CPU threads for torch")
     train.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=SEED, default=0)
 
     detect = sub.add_parser("detect", help="find particle centres in images or stacks")
-    detect.add_argument("inputs", nargs="+", type=Path, help="TIFF (2D, TYX or ZYX) or PNG files")
-    detect.add_argument("-o", "--output", type=Path, required=True, help="CSV to write (frame,y,x,score)")
+    detect.add_argument("inputs", nargs="+", type=Path,
+                        help="TIFF (2D, TYX or ZYX), PNG or zarr/OME-Zarr (.zarr folder) images, folders of them, "
+                             "or glob patterns ('data/**/*.tif')")
+    detect.add_argument("-o", "--output", required=True,  # a string: a trailing / names a folder
+                        help="a .csv to write (frame,y,x,score; with several inputs one table with a file column), "
+                             "or a folder: one CSV per input inside it, an interrupted run resumes")
     detect.add_argument("--model", type=Path, default=None, help="model .pt (default: shipped UNet)")
     detect.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     detect.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
-                        help="auto: bfloat16 on CPUs that compute it natively, else float32")
-    detect.add_argument("--threshold", type=float, default=None, help="heatmap threshold (default: the model's)")
-    detect.add_argument("--diameter", type=_positive_float, default=None,
+                        help="auto: float32 (lower precisions move some centres by more than 0.05 px)")
+    detect.add_argument("--threshold", type=number_in(0, 1, high_open=True), default=None,
+                        help="heatmap threshold (default: the model's)")
+    detect.add_argument("--diameter", type=DIAMETER, default=None,
                         help="particle diameter in pixels as it appears in the image, like trackpy's diameter "
                              "(default: estimated from the image); for particles near the optics' resolution "
                              "the blob's size, not the physical size")
     detect.add_argument("--polarity", choices=("auto", "bright", "dark"), default="auto")
     detect.add_argument("--overlay", type=Path, default=None, help="PNG of the first frame with centres drawn")
-    detect.add_argument("--tile", type=int, default=1024, help="tile size in pixels (bounds memory)")
+    detect.add_argument("--tile", type=number_in(256, 65536, whole=True), default=1024,
+                        help="tile size in pixels (bounds memory)")
+    detect.add_argument("--batch-size", type=number_in(1, 4096, whole=True), default=None,
+                        help="tiles per network call, from one or several frames (default: by device)")
+    detect.add_argument("--compile", action="store_true",
+                        help="compile the network with torch.compile (a warm-up of seconds to a minute first)")
+    detect.add_argument("--workers", type=number_in(1, 1024, whole=True), nargs="?", const=0, default=None,
+                        metavar="N", help="with an output folder: run the files on N local worker processes "
+                                          "(dask.distributed; N left out: sized to this machine)")
+    detect.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="with an output folder: run the files on an existing dask.distributed cluster "
+                             "(workers must see the input, output and model paths)")
 
     evaluate = sub.add_parser("evaluate", help="precision/recall/F1 of predicted centres against truth")
     evaluate.add_argument("predicted", type=Path)
     evaluate.add_argument("truth", type=Path)
-    evaluate.add_argument("--tolerance", type=_positive_float, default=3.0, help="match radius in pixels")
+    evaluate.add_argument("--tolerance", type=number_in(0, 1000, low_open=True), default=3.0,
+                          help="match radius in pixels")
     evaluate.add_argument("--plot", type=Path, default=None, help="PNG with F1 vs tolerance and error histogram")
     evaluate.add_argument("--json", action="store_true", help="print the pooled scores as JSON")
+
+    gui = sub.add_parser("gui", help="open napari with the Particle detection dock and these images")
+    gui.add_argument("images", nargs="*", type=Path, help="images or stacks (napari's readers) and centre CSVs")
     return parser
 
 
@@ -96,55 +125,81 @@ def cmd_synth(args: argparse.Namespace) -> int:
     import pandas as pd
     import tifffile
 
-    from .io import write_centres
+    from .cli_checks import check_synth_output
+    from .io import staged_folder, write_centres
     from .synthetic import SynthConfig, synthesize
 
-    if args.n < 1:
-        raise ParticleDetectError(f"--n must be at least 1, got {args.n}")
     config = SynthConfig(
         shape=tuple(args.shape), look=args.look, radius_range=tuple(sorted(args.radius)),
         area_fraction=args.area_fraction, bit_depth=args.bit_depth,
     )
-    args.outdir.mkdir(parents=True, exist_ok=True)
+    check_synth_output(args.outdir, config, args.n)
     samples = [synthesize(config, seed=args.seed + i) for i in range(args.n)]
-    if args.stack:
-        tifffile.imwrite(args.outdir / "stack.tif", np.stack([s.image for s in samples]), photometric="minisblack")
-        table = pd.concat(
-            [pd.DataFrame({"frame": i, "y": s.centres[:, 0], "x": s.centres[:, 1]}) for i, s in enumerate(samples)]
-        )
-        write_centres(table, args.outdir / "stack.csv")
-    else:
-        for i, sample in enumerate(samples):
-            tifffile.imwrite(args.outdir / f"image_{i:03d}.tif", sample.image)
-            write_centres(pd.DataFrame({"y": sample.centres[:, 0], "x": sample.centres[:, 1]}),
-                          args.outdir / f"image_{i:03d}.csv")
-    (args.outdir / "synth.json").write_text(json.dumps({"seed": args.seed, "n": args.n, **config.to_dict()}, indent=2))
+    with staged_folder(args.outdir) as staging:  # all files or none, never a truncated image
+        if args.stack:
+            tifffile.imwrite(staging / "stack.tif", np.stack([s.image for s in samples]), photometric="minisblack")
+            table = pd.concat(
+                [pd.DataFrame({"frame": i, "y": s.centres[:, 0], "x": s.centres[:, 1]}) for i, s in enumerate(samples)]
+            )
+            write_centres(table, staging / "stack.csv")
+        else:
+            for i, sample in enumerate(samples):
+                tifffile.imwrite(staging / f"image_{i:03d}.tif", sample.image)
+                write_centres(pd.DataFrame({"y": sample.centres[:, 0], "x": sample.centres[:, 1]}),
+                              staging / f"image_{i:03d}.csv")
+        (staging / "synth.json").write_text(json.dumps({"seed": args.seed, "n": args.n, **config.to_dict()}, indent=2))
     log.info("wrote %d image(s) with %d centres to %s", args.n, sum(len(s.centres) for s in samples), args.outdir)
     return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
+    from .cli_checks import check_train_outputs
     from .models import load_model
-    from .training import TrainConfig, load_examples, train, working_diameter
+    from .training import load_examples, working_diameter
 
-    lr = args.lr if args.lr is not None else (5e-4 if args.init else 2e-3)
-    config = TrainConfig(
-        architecture=args.arch, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-        batch_size=args.batch_size, crop=args.crop, learning_rate=lr,
-        synthetic_fraction=args.synthetic_fraction if args.data else 1.0, seed=args.seed, device=args.device,
-        time_limit_s=args.minutes * 60 if args.minutes else None, threads=args.threads,
-    )
+    check_train_outputs(args.output, args.data + args.validate, args.init)
     base = load_model(args.init, "cpu") if args.init else None
+    if base is not None and args.data:
+        return _fine_tune_round(args, base)
+    config = _train_config(args)
     working = base.card.canonical_diameter if base is not None else working_diameter(config)
     examples = load_examples(args.data, working, args.diameter) if args.data else None
     validation = load_examples(args.validate, working, args.diameter) if args.validate else None
-    for ex in (examples or []) + (validation or []):
+    _log_rescaling((examples or []) + (validation or []), working)
+    return _train(args, config, base, examples, validation)
+
+
+def _train_config(args: argparse.Namespace, preset=None):
+    """The training configuration: the preset (default: TrainConfig's) with the options given."""
+    from dataclasses import fields, replace
+
+    from .training import TrainConfig
+
+    preset = preset or TrainConfig(learning_rate=5e-4 if args.init else 2e-3,
+                                   synthetic_fraction=0.5 if args.data else 1.0)
+    given = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch, "batch_size": args.batch_size,
+             "crop": args.crop, "learning_rate": args.lr, "synthetic_fraction": args.synthetic_fraction,
+             "time_limit_s": args.minutes * 60 if args.minutes else None, "threads": args.threads}
+    given = {k: v for k, v in given.items() if v is not None}
+    if not args.data:
+        given["synthetic_fraction"] = 1.0
+    assert {f.name for f in fields(preset)} >= set(given)
+    return replace(preset, architecture=args.arch, seed=args.seed, device=args.device, **given)
+
+
+def _log_rescaling(examples: list, working: float) -> None:
+    for ex in examples:
         if ex.scale != 1.0:
             log.info("%s: rescaled by %.3f to the model's working particle size %.1f px", ex.name, ex.scale, working)
             break
-    bar = tqdm(total=args.epochs * args.steps_per_epoch, disable=args.quiet, unit="step")
+
+
+def _train(args: argparse.Namespace, config, base, examples, validation) -> int:
+    from tqdm import tqdm
+
+    from .training import train
+
+    bar = tqdm(total=config.epochs * config.steps_per_epoch, disable=args.quiet, unit="step")
 
     def progress(event: dict) -> None:
         if event["event"] == "step":
@@ -163,61 +218,177 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fine_tune_round(args: argparse.Namespace, base) -> int:
+    """``train --from MODEL DATA``: the dock's fine-tuning round (finetune.fine_tune) on annotated files."""
+    from tqdm import tqdm
+
+    from .finetune import FINE_TUNE, fine_tune
+    from .models import save_model
+    from .training import load_examples
+
+    if args.resume:
+        raise ParticleDetectError("--resume continues training from scratch; a fine-tuning round (--from with DATA) "
+                                  "is short: run it again")
+    config = _train_config(args, FINE_TUNE)
+    examples = load_examples(args.data, base.card.canonical_diameter, args.diameter)
+    validation = load_examples(args.validate, base.card.canonical_diameter, args.diameter) if args.validate else None
+    _log_rescaling(examples + (validation or []), base.card.canonical_diameter)
+    bar = tqdm(total=config.epochs * config.steps_per_epoch, disable=args.quiet, unit="step")
+
+    def progress(event: dict) -> None:
+        if event["phase"] == "training":
+            bar.n = event["step"]
+            bar.set_postfix(loss=f"{event['loss']:.4f}")
+            bar.refresh()
+        elif event["phase"] != "scoring" or event["done"] == 0:
+            bar.set_description(event["phase"] + (f" ({event['model']})" if "model" in event else ""))
+
+    result = fine_tune(base, examples, config, args.device, progress=progress, validation=validation)
+    bar.close()
+    result.model.card.training["command"] = "particle-detect " + " ".join(sys.argv[1:])
+    path = save_model(result.model, args.output)
+    if result.score is not None:
+        verdict = "better" if result.improved else "NOT better"
+        log.info("held-out F1 %.4f against %.4f for %s on %d held-out tiles: %s; threshold %.2f -> %s",
+                 result.score.f1, result.parent_score.f1, args.init, result.held_out_tiles, verdict,
+                 result.model.card.threshold, path)
+    else:
+        log.info("nothing could be held out to score the round (too little data); saved %s", path)
+    return 0
+
+
 def cmd_detect(args: argparse.Namespace) -> int:
+    from .file_detection import DetectOptions, expand_inputs
+
+    inputs = expand_inputs(args.inputs)
+    options = DetectOptions(threshold=args.threshold, diameter=args.diameter, polarity=args.polarity, tile=args.tile,
+                            precision=args.precision, device=args.device, batch_size=args.batch_size,
+                            compile=args.compile)
+    folder = _is_folder_output(args.output, args.inputs, inputs)
+    args.output = Path(args.output)
+    if folder:
+        return _detect_into_folder(args, inputs, options)
+    if args.workers is not None or args.scheduler is not None:
+        raise ParticleDetectError(f"{args.output}: --workers and --scheduler write one CSV per input into a "
+                                  "folder; end the output with / to name one")
+    return _detect_into_csv(args, inputs, options)
+
+
+def _is_folder_output(output: str, arguments: list[Path], inputs: list[Path]) -> bool:
+    """An output folder: a name ending in a separator, or, for several inputs (or a folder or glob of
+    them), an existing folder or a name without a suffix. Otherwise one table, as for one image."""
+    from .file_detection import GLOB_CHARACTERS
+
+    if output.endswith(("/", os.sep)):
+        return True
+    many = len(inputs) > 1 or any(Path(a).is_dir() or any(c in str(a) for c in GLOB_CHARACTERS) for a in arguments)
+    path = Path(output)
+    return many and path.suffix.lower() != ".csv" and (path.is_dir() or path.suffix == "")
+
+
+def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> int:
     import pandas as pd
     from tqdm import tqdm
 
-    from .devices import select_device, select_precision
+    from .cli_checks import check_detect_outputs
+    from .file_detection import detect_file
     from .io import atomic_write_text, read_image, write_centres
-    from .models import load_model
-    from .prediction import COLUMNS, centres_table, iter_detect
+    from .prediction import COLUMNS
 
-    device = select_device(args.device)
-    model = load_model(args.model, device)
-    images = [(path, read_image(path, lazy=True)) for path in args.inputs]  # read all first: fail before any work
-    tables, runs = [], []
-    for path, image in images:
-        n_frames = 1 if image.ndim == 2 else len(image)
-        parts = []
-        with tqdm(total=n_frames, disable=args.quiet, unit="frame", desc=path.name) as bar:
-            for index, result, sizing in iter_detect(
-                image, model, device, args.threshold, args.diameter, args.polarity, tile=args.tile, name=str(path),
-                precision=args.precision,
-            ):
-                parts.append(centres_table(index, result.centres, result.scores))
+    check_detect_outputs(args.output, args.overlay, inputs, args.model)
+    for path in inputs:
+        read_image(path, lazy=True)  # every input opens before any work (frames are read later)
+    tables, runs, meta = [], [], {}
+    for path in inputs:
+        with tqdm(disable=args.quiet, unit="frame", desc=path.name) as bar:
+            def progress(count: int, total: int, bar=bar) -> None:
+                bar.total = total
                 bar.update(1)
-        table = pd.concat(parts, ignore_index=True)
+
+            result = detect_file(path, options, args.model, progress=progress)
+        record, table, meta = result.record, result.table, result.meta
+        low = record["diameter_confidence"] == "low"
         # A doubtful estimate is a warning, so it shows even with --quiet.
-        (log.warning if sizing.confidence == "low" else log.info)(
-            "%s: %d centres in %d frame(s); particle diameter %.1f px (%s%s)%s", path, len(table), n_frames,
-            sizing.diameter, sizing.source, ", ringed" if sizing.ringed else "",
-            f"; low confidence: {sizing.reason}; give --diameter" if sizing.confidence == "low" else "")
-        runs.append({"file": str(path), "frames": n_frames, "centres": len(table),
-                     "diameter_px": round(sizing.diameter, 3), "diameter_source": sizing.source,
-                     "diameter_confidence": sizing.confidence, "ringed": sizing.ringed, "rescale_factor": sizing.scale})
-        if len(images) > 1:
+        (log.warning if low else log.info)(
+            "%s: %d centres in %d frame(s); particle diameter %.1f px (%s%s)%s", path, len(table), record["frames"],
+            record["diameter_px"], record["diameter_source"], ", ringed" if record["ringed"] else "",
+            f"; low confidence: {record['diameter_reason']}; give --diameter" if low else "")
+        runs.append(record)
+        if len(inputs) > 1:
             table["file"] = str(path)
         tables.append(table)
         if args.overlay is not None and len(tables) == 1:
             from .overlay import save_overlay
 
+            image = read_image(path, lazy=True)
             first = np.asarray(image if image.ndim == 2 else image[0])
-            save_overlay(first, table[table["frame"] == 0][["y", "x"]].to_numpy(), args.overlay, sizing.diameter)
+            save_overlay(first, table[table["frame"] == 0][["y", "x"]].to_numpy(), args.overlay, record["diameter_px"])
+    _log_compile_warmup(args, options)
     out = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=COLUMNS)
     write_centres(out, args.output)
     # What produced these centres, beside them: the particle size used, the model and its threshold.
-    meta = {"model": str(model.path), "threshold": args.threshold if args.threshold is not None else model.card.threshold,
-            "polarity": args.polarity, "device": str(device),
-            "precision": str(select_precision(args.precision, device)).removeprefix("torch."), "inputs": runs}
+    meta = {**meta, "inputs": runs}
     atomic_write_text(args.output.with_suffix(".json"), json.dumps(meta, indent=2))
     log.info("wrote %s (and %s)", args.output, args.output.with_suffix(".json").name)
     return 0
 
 
+def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -> int:
+    from dataclasses import replace
+
+    from tqdm import tqdm
+
+    from .distributed import detect_files, local_client, threads_per_worker
+
+    if args.overlay is not None:
+        raise ParticleDetectError(f"{args.overlay}: --overlay goes with a single .csv output, not a folder")
+    client = None
+    if args.scheduler is not None:
+        from distributed import Client
+
+        try:
+            client = Client(args.scheduler, timeout="20s")
+        except OSError as exc:
+            raise ParticleDetectError(f"{args.scheduler}: cannot reach the dask scheduler ({exc})") from None
+    elif args.workers is not None:
+        client = local_client(args.workers or None)
+        options = replace(options, threads=threads_per_worker(len(client.scheduler_info()["workers"])))
+    try:
+        with tqdm(total=len(inputs), disable=args.quiet, unit="file") as bar:
+            summary = detect_files(inputs, args.output, options, args.model, client,
+                                   progress=lambda path, status: bar.update(1))
+    finally:
+        if client is not None:
+            cluster = client.cluster if args.scheduler is None else None
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    log.info("%d file(s) into %s: %s", len(inputs), args.output, summary.describe())
+    for line in summary.failed.values():
+        print(f"particle-detect: failed: {line}", file=sys.stderr)
+    return 0 if summary.ok else 1
+
+
+def _log_compile_warmup(args: argparse.Namespace, options) -> None:
+    if not options.compile:
+        return
+    from .devices import select_device
+    from .models import load_model_cached
+    from .prediction import prepare_network
+
+    device = select_device(options.device)
+    network = prepare_network(load_model_cached(args.model, device), device, options.precision, compile=True)
+    if network.warmup_seconds is not None:
+        log.info("torch.compile: first network call (compiling) took %.1f s", network.warmup_seconds)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .cli_checks import FIGURE_SUFFIXES, check_output
     from .evaluation import evaluate_frames, plot_report
     from .io import read_centres
 
+    if args.plot is not None:
+        check_output(args.plot, [args.predicted, args.truth], "plot", FIGURE_SUFFIXES)
     predicted, truth = read_centres(args.predicted), read_centres(args.truth)
     table = evaluate_frames(predicted, truth, args.tolerance)
     pooled = table.iloc[-1].to_dict() if len(table) else {}
@@ -231,7 +402,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"synth": cmd_synth, "train": cmd_train, "detect": cmd_detect, "evaluate": cmd_evaluate}
+def cmd_gui(args: argparse.Namespace) -> int:
+    from .gui import run
+
+    return run(args.images)
+
+
+COMMANDS = {"synth": cmd_synth, "train": cmd_train, "detect": cmd_detect, "evaluate": cmd_evaluate, "gui": cmd_gui}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,6 +418,10 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except ParticleDetectError as exc:
         print(f"particle-detect: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # disk full, read-only folder, name too long: the file and the reason
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"particle-detect: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("particle-detect: interrupted", file=sys.stderr)

@@ -72,11 +72,15 @@ def rescale_frame(frame: torch.Tensor, factor: float) -> tuple[torch.Tensor, np.
 
 def find_peaks(heat: torch.Tensor, threshold: float, min_distance: int = 2) -> np.ndarray:
     """``heatmap.find_peaks`` on a tensor; only the peaks' positions come back to the host."""
+    return one_per_plateau(local_maxima(heat, threshold, min_distance))
+
+
+def local_maxima(heat: torch.Tensor, threshold: float, min_distance: int = 2) -> np.ndarray:
+    """``heatmap.local_maxima`` on a tensor, returned to the host."""
     size = 2 * int(min_distance) + 1
     # max_pool2d pads with -inf, as find_peaks' maximum filter does.
     local_max = F.max_pool2d(heat[None, None], size, stride=1, padding=int(min_distance))[0, 0]
-    coords = torch.nonzero((heat == local_max) & (heat > threshold)).cpu().numpy()
-    return one_per_plateau(coords)
+    return torch.nonzero((heat == local_max) & (heat > threshold)).cpu().numpy()
 
 
 def stencil_values(heat: torch.Tensor, peaks: np.ndarray) -> np.ndarray:

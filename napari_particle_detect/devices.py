@@ -7,7 +7,7 @@ import torch
 from .errors import ParticleDetectError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
-PRECISION_CHOICES = ("auto", "float32", "bfloat16")
+PRECISION_CHOICES = ("auto", "float32", "bfloat16", "float16")
 
 
 def mps_available() -> bool:
@@ -38,22 +38,18 @@ def select_device(requested: str | torch.device | None = "auto") -> torch.device
     raise ParticleDetectError(f"unknown device {requested!r}; choose one of {', '.join(DEVICE_CHOICES)}")
 
 
-def cpu_has_fast_bfloat16() -> bool:
-    """True where the CPU computes bfloat16 natively (AVX512-BF16 or AMX); elsewhere it is emulated, slowly."""
-    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
-
-
 def select_precision(requested: str | None, device: torch.device) -> torch.dtype:
-    """Number format for inference. 'auto' is bfloat16 on CPUs that compute it natively (about twice
-    as fast here, same centres: benchmarks/speed.py) and float32 everywhere else."""
+    """Number format for inference. 'auto' is float32 on every device: a lower precision would be
+    kept only where every centre stays within 0.05 px of float32's on the speed benchmark, and on a
+    CPU bfloat16 moved 1.6 % of them further (up to 0.46 px), float16 0.3 % (up to 0.14 px).
+    benchmarks/speed.py prints this check for each device it runs on (GPUs included)."""
     requested = (requested or "auto").lower()
-    if requested == "auto":
-        return torch.bfloat16 if device.type == "cpu" and cpu_has_fast_bfloat16() else torch.float32
-    if requested == "float32":
+    if requested in ("auto", "float32"):
         return torch.float32
     if requested == "bfloat16":
         if device.type not in ("cpu", "cuda"):
             raise ParticleDetectError(f"precision 'bfloat16' is not supported on {device.type}; choose 'float32'")
         return torch.bfloat16
+    if requested == "float16":
+        return torch.float16
     raise ParticleDetectError(f"unknown precision {requested!r}; choose one of {', '.join(PRECISION_CHOICES)}")

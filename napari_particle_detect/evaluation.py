@@ -9,6 +9,8 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 
+from .io import save_figure
+
 
 @dataclass
 class Scores:
@@ -51,6 +53,83 @@ def match(predicted: np.ndarray, truth: np.ndarray, tolerance: float = 3.0) -> t
     return rows[r[keep]], cols[c[keep]]
 
 
+def f1_score(tp: float, fp: float, fn: float) -> float:
+    """The one F1 of this project: 2TP / (2TP + FP + FN); 1 when there is nothing to find and nothing found."""
+    total = 2 * tp + fp + fn
+    return float(2 * tp / total) if total else 1.0
+
+
+@dataclass
+class Counts:
+    """Matches, false positives and misses, pooled over images or regions (add them up with ``+``)."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    sq_err: float = 0.0  # sum of squared localisation errors of the matches
+
+    def __add__(self, other: "Counts") -> "Counts":
+        return Counts(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn, self.sq_err + other.sq_err)
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        return f1_score(self.tp, self.fp, self.fn)
+
+    @property
+    def rms(self) -> float:
+        return float(np.sqrt(self.sq_err / self.tp)) if self.tp else float("nan")
+
+
+def count_in_area(
+    predicted: np.ndarray, truth: np.ndarray, area: np.ndarray | None = None, tolerance: float = 3.0
+) -> Counts:
+    """Counts of ``predicted`` against ``truth`` where ``truth`` is complete only inside ``area``.
+
+    ``area`` is a boolean mask in pixels (None: the whole image, everything counts). A true centre
+    inside the area is matched to any prediction within the tolerance, also one just outside; an
+    unmatched prediction counts as false only when it lies at least the tolerance inside the
+    area, since near the edge it may belong to a particle outside, which nobody has reviewed.
+    """
+    predicted = np.asarray(predicted, dtype=float).reshape(-1, 2)
+    truth = np.asarray(truth, dtype=float).reshape(-1, 2)
+    if area is None:
+        pi, ti = match(predicted, truth, tolerance)
+        err = predicted[pi] - truth[ti]
+        return Counts(len(pi), len(predicted) - len(pi), len(truth) - len(ti), float((err**2).sum()))
+    from scipy import ndimage
+
+    area = np.asarray(area, dtype=bool)
+    depth = ndimage.distance_transform_edt(area)  # distance to the nearest pixel outside the area
+    reach = ndimage.distance_transform_edt(~area)  # distance to the area, outside it
+    truth = truth[_lookup(area, truth)]
+    near = predicted[_lookup(reach <= tolerance + 0.5, predicted)]
+    pi, ti = match(near, truth, tolerance)
+    unmatched = np.ones(len(near), dtype=bool)
+    unmatched[pi] = False
+    deep = _lookup(depth > tolerance, near)
+    err = near[pi] - truth[ti]
+    return Counts(len(pi), int((unmatched & deep).sum()), len(truth) - len(ti), float((err**2).sum()))
+
+
+def _lookup(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """``mask`` at each point's nearest pixel (False outside the image)."""
+    if not len(points):
+        return np.zeros(0, dtype=bool)
+    iy, ix = np.rint(points[:, 0]).astype(int), np.rint(points[:, 1]).astype(int)
+    inside = (iy >= 0) & (iy < mask.shape[0]) & (ix >= 0) & (ix < mask.shape[1])
+    out = np.zeros(len(points), dtype=bool)
+    out[inside] = mask[iy[inside], ix[inside]]
+    return out
+
+
 def score(predicted: np.ndarray, truth: np.ndarray, tolerance: float = 3.0) -> Scores:
     predicted = np.asarray(predicted, dtype=float).reshape(-1, 2)
     truth = np.asarray(truth, dtype=float).reshape(-1, 2)
@@ -61,7 +140,7 @@ def score(predicted: np.ndarray, truth: np.ndarray, tolerance: float = 3.0) -> S
 def _scores(tp: int, fp: int, fn: int, offsets: np.ndarray) -> Scores:
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    f1 = f1_score(tp, fp, fn)
     err = np.linalg.norm(offsets, axis=1) if len(offsets) else np.zeros(0)
     return Scores(
         tp=tp,
@@ -131,5 +210,7 @@ def plot_report(
     b.hist(errors, bins=30)
     b.set(xlabel="localisation error (px)", ylabel="matched centres", title="error histogram")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        save_figure(fig, path, dpi=100)
+    finally:
+        plt.close(fig)

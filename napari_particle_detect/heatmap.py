@@ -36,9 +36,15 @@ def encode(centres: np.ndarray, shape: tuple[int, int], sigma: float = DEFAULT_S
 
 def find_peaks(heat: np.ndarray, threshold: float, min_distance: int = 2) -> np.ndarray:
     """Integer (y, x) positions of local maxima above ``threshold``, at least ``min_distance`` apart."""
+    return one_per_plateau(local_maxima(heat, threshold, min_distance))
+
+
+def local_maxima(heat: np.ndarray, threshold: float, min_distance: int = 2) -> np.ndarray:
+    """Every pixel above ``threshold`` that is the maximum within ``min_distance``, in raster order
+    (plateaus not yet reduced to one pixel: see :func:`one_per_plateau`)."""
     size = 2 * int(min_distance) + 1
     local_max = ndimage.maximum_filter(heat, size=size, mode="constant", cval=-np.inf)
-    return one_per_plateau(np.argwhere((heat == local_max) & (heat > threshold)))
+    return np.argwhere((heat == local_max) & (heat > threshold))
 
 
 def one_per_plateau(coords: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .io import save_figure
 from .preprocessing import normalise
 
 
@@ -32,8 +33,7 @@ def save_overlay(frame: np.ndarray, centres: np.ndarray, path: str | Path, diame
     ax.set_xlim(-0.5, w - 0.5)
     ax.set_ylim(h - 0.5, -0.5)
     ax.axis("off")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
-    return path
+    try:
+        return save_figure(fig, path, dpi=dpi)
+    finally:
+        plt.close(fig)

@@ -1,8 +1,15 @@
-"""From frames to heatmaps to centres: tiling, batching, stacks, on the chosen device."""
+"""From frames to heatmaps to centres: tiling, batching, stacks, on the chosen device.
+
+The work runs in the stages of :mod:`stages` (prepare frames on a host thread, network on batches
+of tiles from several frames, decode per frame) with the array steps of one backend (:mod:`steps`):
+NumPy/SciPy on a CPU, torch on a GPU. This module is the public face: :func:`detect`,
+:func:`iter_detect`, :func:`detect_frame`, and the network prepared for inference.
+"""
 
 from __future__ import annotations
 
 import copy
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,13 +21,24 @@ import torch
 from torch import nn
 from torch.fx.experimental.optimization import fuse
 
-from . import device_pipeline as on_device
 from .devices import select_device, select_precision
 from .errors import ParticleDetectError
-from .heatmap import decode_peaks, find_peaks, stencil_values
+from .heatmap import decode_peaks
 from .models import DetectorModel, load_model_cached
-from .preprocessing import check_frame, normalise
-from .sizing import estimate_size, rescale_centres_back, rescale_frame, scale_for_diameter
+from .preprocessing import check_frame
+from .rescoring import candidate_features
+from .sizing import estimate_size, rescale_centres_back, scale_for_diameter
+from .stages import (
+    CHANNELS_LAST_DEVICES,
+    PreparedFrame,
+    decoded_heatmaps,
+    prefetch_depth,
+    prefetched,
+    prepare_frame,
+    run_network,
+)
+from .steps import DeviceSteps, HostSteps
+from .tiling import BandDecoder, plan_tiles
 
 COLUMNS = ["frame", "y", "x", "score"]
 # Context each tile borrows from its neighbours; must cover half the network's receptive field.
@@ -31,20 +49,18 @@ DEFAULT_TILE = 1024
 # SHADOW_RATIO of a neighbour closer than SHADOW_REACH diameters. Overlapping pairs score alike.
 SHADOW_RATIO = 0.5
 SHADOW_REACH = 0.65
-# Devices whose convolutions run faster on channels-last tensors.
-CHANNELS_LAST_DEVICES = ("cpu", "cuda")
 
 
 @dataclass
 class FrameResult:
     centres: np.ndarray
     scores: np.ndarray
-    raw_heatmap: np.ndarray | torch.Tensor  # a GPU's stays there until read through .heatmap
+    raw_heatmap: np.ndarray | torch.Tensor | None  # a GPU's stays there until read; None when not kept
     scale: float
 
     @property
-    def heatmap(self) -> np.ndarray:
-        """The heatmap, in the (possibly rescaled) grid the network saw."""
+    def heatmap(self) -> np.ndarray | None:
+        """The heatmap, in the (possibly rescaled) grid the network saw (None when not kept)."""
         if isinstance(self.raw_heatmap, torch.Tensor):
             self.raw_heatmap = self.raw_heatmap.cpu().numpy()
         return self.raw_heatmap
@@ -60,12 +76,9 @@ class Sizing:
     reason: str = ""  # why the confidence is low
 
 
-def _tile_starts(length: int, window: int, step: int) -> list[int]:
-    if length <= window:
-        return [0]
-    starts = list(range(0, length - window, step))
-    starts.append(length - window)
-    return starts
+def steps_for(device: torch.device) -> HostSteps | DeviceSteps:
+    """The backend for the array work around the network on ``device``."""
+    return DeviceSteps(device) if steps_on_device(device) else HostSteps(device)
 
 
 def predict_heatmap(
@@ -85,53 +98,47 @@ def predict_heatmap(
     A NumPy frame gives a NumPy heatmap; a tensor (already on ``device``) gives a tensor there.
     """
     device = torch.device(device)
-    as_numpy = isinstance(frame, np.ndarray)
-    source = torch.from_numpy(np.ascontiguousarray(frame, dtype=np.float32)) if as_numpy else frame
-    stride = getattr(network, "stride", 8)
-    h, w = source.shape
-    ph, pw = int(np.ceil(h / stride) * stride), int(np.ceil(w / stride) * stride)
-    pad_mode = "reflect" if min(h, w) > stride else "replicate"
-    padded = torch.nn.functional.pad(source[None, None], (0, pw - w, 0, ph - h), mode=pad_mode)[0, 0]
-    tile = max(int(np.ceil(tile / stride) * stride), 2 * margin + stride)
-    win_h, win_w = min(tile, ph), min(tile, pw)
-    core = tile - 2 * margin
-    core -= core % stride
-    ys = _tile_starts(ph, win_h, core)
-    xs = _tile_starts(pw, win_w, core)
-    out = torch.zeros((ph, pw), dtype=torch.float32, device=device)
-    filled = torch.zeros((ph, pw), dtype=torch.bool, device=device)
-    boxes = [(y, x) for y in ys for x in xs]
-    use_channels_last = device.type in CHANNELS_LAST_DEVICES
-    with torch.inference_mode():
-        for i in range(0, len(boxes), batch_size):
-            chunk = boxes[i : i + batch_size]
-            tensor = torch.stack([padded[y : y + win_h, x : x + win_w] for y, x in chunk])[:, None].to(device)
-            if use_channels_last:
-                tensor = tensor.contiguous(memory_format=torch.channels_last)
-            pred = network(tensor)[:, 0].float()
-            for (y, x), p in zip(chunk, pred):
-                # Keep the tile's interior; tiles on the image border keep their outer side too.
-                y0 = 0 if y == 0 else margin
-                x0 = 0 if x == 0 else margin
-                y1 = win_h if y + win_h >= ph else win_h - margin
-                x1 = win_w if x + win_w >= pw else win_w - margin
-                region = (slice(y + y0, y + y1), slice(x + x0, x + x1))
-                # Where tiles' interiors overlap, the first tile's value stays.
-                out[region] = torch.where(filled[region], out[region], p[y0:y1, x0:x1])
-                filled[region] = True
-    heat = out[:h, :w]
-    return heat.cpu().numpy() if as_numpy else heat
+    if isinstance(frame, np.ndarray):
+        steps: HostSteps | DeviceSteps = HostSteps(device)
+        frame = np.ascontiguousarray(frame, dtype=np.float32)
+    else:
+        steps = DeviceSteps(device)
+    plan = plan_tiles(tuple(frame.shape), getattr(network, "stride", 8), tile, margin)
+    out = steps.empty(plan.shape)
+    for i in range(0, len(plan.tiles), max(1, int(batch_size))):
+        chunk = plan.tiles[i : i + max(1, int(batch_size))]
+        windows = [steps.window(frame, t.y, t.x, plan.window, plan.pad_mode) for t in chunk]
+        heat = steps.outputs(run_network(network, steps.batch(windows), device))
+        for t, h in zip(chunk, heat):
+            out[t.dest] = h[t.keep]
+    return out
 
 
 class InferenceNetwork(nn.Module):
     """A model's network ready for inference: batch norm folded into the convolutions, channels-last
-    on CPU, and run under autocast when a lower precision is chosen."""
+    on CPU and CUDA, run under autocast when a lower precision is chosen, optionally compiled.
 
-    def __init__(self, network: nn.Module, stride: int, device: torch.device, dtype: torch.dtype) -> None:
+    ``warmup_seconds`` is the time of the first call (torch.compile compiles then), ``None`` before.
+    """
+
+    def __init__(self, network: nn.Module, stride: int, device: torch.device, dtype: torch.dtype,
+                 compiled: bool = False) -> None:
         super().__init__()
         self.network, self.stride, self.device_type, self.dtype = network, stride, device.type, dtype
+        self.compiled = compiled
+        self.warmup_seconds: float | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.warmup_seconds is None:
+            start = time.perf_counter()
+            out = self._forward(x)
+            if self.device_type == "cuda":
+                torch.cuda.synchronize()
+            self.warmup_seconds = time.perf_counter() - start
+            return out
+        return self._forward(x)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.dtype == torch.float32:
             return self.network(x)
         with torch.autocast(self.device_type, dtype=self.dtype):
@@ -142,20 +149,32 @@ class InferenceNetwork(nn.Module):
 _prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def prepare_network(model: DetectorModel, device: torch.device, precision: str = "auto") -> InferenceNetwork:
-    """The model's network ready for inference on ``device`` (cached while its weights are unchanged)."""
+def prepare_network(
+    model: DetectorModel, device: torch.device, precision: str = "auto", compile: bool = False
+) -> InferenceNetwork:
+    """The model's network ready for inference on ``device`` (cached while its weights are unchanged).
+
+    ``compile`` runs it through ``torch.compile`` (needs a C++ compiler on CPUs; the first call of
+    each batch shape compiles, which takes seconds to a minute: ``warmup_seconds``).
+    """
+    device = torch.device(device)
     dtype = select_precision(precision, device)
     # In-place training bumps the parameters' version counters, which retires a cached copy.
-    key = (str(device), dtype, tuple(p._version for p in model.network.parameters()))
+    key = (str(device), dtype, bool(compile), tuple(p._version for p in model.network.parameters()))
     cached = _prepared.get(model)
     if cached is not None and cached[0] == key:
         return cached[1]
-    network = _inference_network(model, device, dtype)
+    network = _inference_network(model, device, dtype, compile)
     _prepared[model] = (key, network)
     return network
 
 
-def _inference_network(model: DetectorModel, device: torch.device, dtype: torch.dtype) -> InferenceNetwork:
+# torch.compile's mode per device: autotuned kernels on CUDA (CUDA graphs off: batch shapes vary).
+COMPILE_MODES = {"cuda": "max-autotune-no-cudagraphs"}
+
+
+def _inference_network(model: DetectorModel, device: torch.device, dtype: torch.dtype,
+                       compile: bool = False) -> InferenceNetwork:
     network = copy.deepcopy(model.network).to(device).eval()
     try:
         network = fuse(network)
@@ -163,8 +182,10 @@ def _inference_network(model: DetectorModel, device: torch.device, dtype: torch.
         pass
     if device.type in CHANNELS_LAST_DEVICES:
         network = network.to(memory_format=torch.channels_last)
+    if compile:
+        network = torch.compile(network, mode=COMPILE_MODES.get(device.type), dynamic=False)
     stride = getattr(model.network, "stride", 8)
-    return InferenceNetwork(network, stride, device, dtype)
+    return InferenceNetwork(network, stride, device, dtype, compiled=compile)
 
 
 def detect_frame(
@@ -175,45 +196,56 @@ def detect_frame(
     scale: float = 1.0,
     invert: bool = False,
     tile: int = DEFAULT_TILE,
-    batch_size: int = 2,
+    batch_size: int | None = None,
     name: str = "image",
     ringed: bool | Callable[[], bool] = False,
     network: nn.Module | None = None,
+    heatmap: bool = True,
 ) -> FrameResult:
     """Centres (y, x, original pixel grid) and scores of one 2D frame.
 
     ``ringed`` drops the weak responses ringed particles draw on their rims (a callable is asked
     only once the heatmap is made); ``network`` is the model's :func:`prepare_network` output,
-    made here when not given.
+    made here when not given; ``heatmap`` keeps the whole heatmap in the result.
     """
     device = torch.device(device)
-    frame = check_frame(frame, name)
     network = prepare_network(model, device) if network is None else network
+    steps = steps_for(device)
+    ready = prepare_frame(np.asarray(frame)[None], 0, steps, scale, invert, name)
     thr = model.card.threshold if threshold is None else float(threshold)
-    if not steps_on_device(device):
-        scaled, factors = rescale_frame(frame, scale)
-        heat = predict_heatmap(network, normalise(scaled, invert=invert), device, tile=tile, batch_size=batch_size)
-        peaks = find_peaks(heat, thr, model.card.min_distance)
-        values = stencil_values(heat, peaks)
-    else:
-        # torch takes neither negative strides (flipped views) nor read-only memory (memory-mapped files).
-        host = np.require(frame, dtype=np.float32, requirements=("C", "W"))
-        scaled, factors = on_device.rescale_frame(torch.from_numpy(host).to(device), scale)
-        heat = predict_heatmap(network, on_device.normalise(scaled, invert=invert), device, tile=tile,
-                               batch_size=batch_size)
-        peaks = on_device.find_peaks(heat, thr, model.card.min_distance)
-        values = on_device.stencil_values(heat, peaks)
+    for prepared, decoder in decoded_heatmaps([ready], network, steps, tile, TILE_MARGIN, batch_size,
+                                              candidate_floor(model, thr), model.card.min_distance, heatmap):
+        return frame_result(model, prepared, decoder, scale, ringed, thr)
+    raise AssertionError("a frame went in and none came out")
+
+
+def candidate_floor(model: DetectorModel, threshold: float) -> float:
+    """Heatmap score down to which peaks are decoded: the threshold itself, or with a criterion
+    (whose probability is then the score) the model's candidate floor."""
+    return min(threshold, model.card.candidate_floor) if model.criterion is not None else threshold
+
+
+def frame_result(
+    model: DetectorModel, prepared: PreparedFrame, decoder: BandDecoder, scale: float,
+    ringed: bool | Callable[[], bool], threshold: float,
+) -> FrameResult:
+    """Centres in the original frame's pixels from its decoded heatmap (the per-frame last stage)."""
+    peaks, values = decoder.peaks()
     ringed = ringed() if callable(ringed) else ringed
     shadow_radius = SHADOW_REACH * model.card.canonical_diameter if ringed else None
     centres, scores = decode_peaks(peaks, values, shadow_radius, SHADOW_RATIO)
+    if model.criterion is not None:
+        image = prepared.image.cpu().numpy() if isinstance(prepared.image, torch.Tensor) else prepared.image
+        scores = model.criterion.probabilities(
+            candidate_features(image, centres, scores, model.card.canonical_diameter))
+        keep = scores > threshold
+        centres, scores = centres[keep], scores[keep]
     if scale != 1.0:
-        centres = rescale_centres_back(centres, factors)
-        inside = (
-            (centres[:, 0] >= -0.5) & (centres[:, 0] <= frame.shape[0] - 0.5)
-            & (centres[:, 1] >= -0.5) & (centres[:, 1] <= frame.shape[1] - 0.5)
-        )
+        h, w = prepared.shape
+        centres = rescale_centres_back(centres, prepared.factors)
+        inside = (centres[:, 0] >= -0.5) & (centres[:, 0] <= h - 0.5) & (centres[:, 1] >= -0.5) & (centres[:, 1] <= w - 0.5)
         centres, scores = centres[inside], scores[inside]
-    return FrameResult(centres=centres, scores=scores, raw_heatmap=heat, scale=scale)
+    return FrameResult(centres=centres, scores=scores, raw_heatmap=decoder.heatmap, scale=scale)
 
 
 def steps_on_device(device: torch.device) -> bool:
@@ -278,6 +310,10 @@ def given_sizing(model: DetectorModel, frame: np.ndarray, diameter: float, name:
                   "given")
 
 
+# What running out of host or GPU memory raises (torch's CPU allocator raises a RuntimeError, see below).
+OUT_OF_MEMORY = (MemoryError, getattr(torch.cuda, "OutOfMemoryError", MemoryError))
+
+
 def iter_detect(
     image: np.ndarray,
     model: DetectorModel | str | None = None,
@@ -287,11 +323,19 @@ def iter_detect(
     polarity: str = "auto",
     frames: list[int] | None = None,
     tile: int = DEFAULT_TILE,
-    batch_size: int = 2,
+    batch_size: int | None = None,
     name: str = "image",
     precision: str = "auto",
+    heatmaps: bool = True,
+    compile: bool = False,
 ) -> Iterator[tuple[int, FrameResult, Sizing]]:
-    """Yield (frame index, result, sizing) per frame, so GUIs and progress bars can follow along."""
+    """Yield (frame index, result, sizing) per frame, in order, so GUIs and progress bars can follow along.
+
+    Frames are read and prepared a few ahead on a host thread and their tiles batched into network
+    calls across frames (``batch_size`` tiles per call; default by device). ``heatmaps=False``
+    keeps no whole heatmap (results' ``heatmap`` is None): memory then holds bands of rows only.
+    ``compile`` runs the network through ``torch.compile`` (a warm-up on the first batch).
+    """
     if polarity not in ("auto", "bright", "dark"):
         raise ParticleDetectError(f"polarity must be auto, bright or dark, got {polarity!r}")
     device = select_device(device)
@@ -300,25 +344,45 @@ def iter_detect(
     if diameter is not None:
         check_diameter(diameter)  # here, since the scale is taken from it before the look check ends
     stack = as_frames(image, name)
-    network = prepare_network(model, device, precision)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        if diameter is None:
-            sizing = pool.submit(resolve_sizing, model, stack, None, name)
-            scale = sizing.result().scale
-        else:
-            # A given diameter fixes the scale; the look (ringed or not) is needed only when
-            # decoding, so it is worked out on the host while the first frame is in the network.
-            # Its frame is read here: a lazy stack's file must not be read from two threads at once.
-            middle = len(stack) // 2
-            sizing = pool.submit(given_sizing, model, np.asarray(stack[middle]), diameter, f"{name} frame {middle}")
-            scale = scale_for_diameter(diameter, model.card.canonical_diameter)
-        for index in range(len(stack)) if frames is None else frames:
-            result = detect_frame(
-                model, np.asarray(stack[index]), device, threshold, scale, invert=polarity == "dark", tile=tile,
-                batch_size=batch_size, name=f"{name} frame {index}", ringed=lambda: sizing.result().ringed,
-                network=network,
-            )
-            yield index, result, sizing.result()
+    network = prepare_network(model, device, precision, compile=compile)
+    steps = steps_for(device)
+    thr = model.card.threshold if threshold is None else float(threshold)
+    indices = list(range(len(stack)) if frames is None else frames)
+    try:
+        # One reader thread: a lazy stack's file is never read from two threads at once.
+        with ThreadPoolExecutor(max_workers=1) as reader, ThreadPoolExecutor(max_workers=1) as looker:
+            if diameter is None:
+                sizing = looker.submit(resolve_sizing, model, stack, None, name)
+                scale = sizing.result().scale
+            else:
+                # A given diameter fixes the scale; the look (ringed or not) is needed only when
+                # decoding, so it is worked out while the first frames are in the network.
+                middle = len(stack) // 2
+                middle_frame = reader.submit(lambda: np.asarray(stack[middle]))
+                sizing = looker.submit(lambda: given_sizing(model, middle_frame.result(), diameter,
+                                                            f"{name} frame {middle}"))
+                scale = scale_for_diameter(diameter, model.card.canonical_diameter)
+            prepare = lambda index: prepare_frame(stack, index, steps, scale, polarity == "dark", name)
+            depth = prefetch_depth(tuple(stack.shape[-2:]), scale)
+            ready = prefetched(reader, prepare, indices, depth)
+            for prepared, decoder in decoded_heatmaps(ready, network, steps, tile, TILE_MARGIN, batch_size,
+                                                      candidate_floor(model, thr),
+                                                      model.card.min_distance, heatmaps):
+                result = frame_result(model, prepared, decoder, scale, lambda: sizing.result().ringed, thr)
+                yield prepared.index, result, sizing.result()
+    except OUT_OF_MEMORY as exc:
+        raise ParticleDetectError(out_of_memory_message(name, stack, device, exc)) from None
+    except RuntimeError as exc:
+        if "can't allocate memory" not in str(exc) and "out of memory" not in str(exc):
+            raise
+        raise ParticleDetectError(out_of_memory_message(name, stack, device, exc)) from None
+
+
+def out_of_memory_message(name: str, stack, device: torch.device, exc: BaseException) -> str:
+    shape = "x".join(map(str, stack.shape[-2:]))
+    where = "GPU" if device.type != "cpu" else "host"
+    return (f"{name}: out of {where} memory on a {shape} px frame; free memory, use a smaller --tile or a "
+            f"smaller --batch-size, or another device ({type(exc).__name__})")
 
 
 def detect(
@@ -341,6 +405,7 @@ def detect(
     parts = []
     total = 1 if getattr(image, "ndim", np.ndim(image)) == 2 else len(image)
     sizing = None
+    kwargs.setdefault("heatmaps", False)  # a table needs no heatmaps: memory holds bands of rows only
     for count, (index, result, sizing) in enumerate(
         iter_detect(image, model, device, threshold, diameter, polarity, **kwargs), start=1
     ):

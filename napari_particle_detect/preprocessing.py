@@ -9,8 +9,11 @@ from .errors import ParticleDetectError
 PERCENTILES = (1.0, 99.8)
 
 
-def check_frame(frame: np.ndarray, name: str = "image") -> np.ndarray:
-    """A finite, non-constant 2D float32 array, or a ParticleDetectError saying what is wrong."""
+def check_frame(frame: np.ndarray, name: str = "image", convert: bool = True) -> np.ndarray:
+    """A finite, non-constant 2D float32 array, or a ParticleDetectError saying what is wrong.
+
+    ``convert=False`` keeps small integer pixels (8 and 16 bit, exact in float32) as they are, so a
+    big frame is not copied before it is resampled; anything else is still converted."""
     frame = np.asarray(frame)
     if frame.ndim != 2:
         raise ParticleDetectError(f"{name}: expected a 2D frame, got shape {frame.shape}")
@@ -19,7 +22,8 @@ def check_frame(frame: np.ndarray, name: str = "image") -> np.ndarray:
     if not (np.issubdtype(frame.dtype, np.number) or frame.dtype == bool) or np.iscomplexobj(frame):
         raise ParticleDetectError(f"{name}: unsupported pixel type {frame.dtype}")
     floating = np.issubdtype(frame.dtype, np.floating)
-    frame = frame.astype(np.float32, copy=False)
+    if convert or not (np.issubdtype(frame.dtype, np.integer) and frame.dtype.itemsize <= 2):
+        frame = frame.astype(np.float32, copy=False)
     if floating and not np.all(np.isfinite(frame)):
         raise ParticleDetectError(f"{name}: image contains NaN or infinite values")
     if float(frame.max()) == float(frame.min()):

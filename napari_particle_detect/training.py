@@ -8,11 +8,13 @@ within one step when the ``cancel`` callable returns true.
 from __future__ import annotations
 
 import math
+import pickle
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -20,12 +22,13 @@ from torch import nn
 
 from .devices import select_device
 from .errors import ParticleDetectError
-from .evaluation import score
+from .evaluation import Counts, count_in_area
 from .heatmap import decode, encode
+from .io import atomic_write_bytes
 from .models import DetectorModel, build_network, load_model, save_model
 from .models.registry import ModelCard
 from .prediction import predict_heatmap
-from .preprocessing import normalise
+from .preprocessing import check_frame, normalise
 from .sizing import estimate_diameter, rescale_centres, rescale_frame, scale_for_diameter
 from .synthetic import random_training_config, synthesize
 
@@ -38,18 +41,48 @@ ENLARGED_BELOW_AREA_FRACTION = 0.3
 ENLARGED_FACTORS = (1.5, 3.5)
 
 
+class PreparedExample(NamedTuple):
+    """An example as the network sees it: normalised, at the model's working scale."""
+
+    image: np.ndarray
+    centres: np.ndarray
+    area: np.ndarray | None  # where the centres are complete; None: everywhere
+    focus: np.ndarray | None = None  # points worth more crops (a parent model's mistakes)
+
+
 @dataclass
 class Example:
-    """One annotated frame: an image and its particle centres (y, x), optionally rescaled for the model."""
+    """One annotated frame: an image and its particle centres (y, x), optionally rescaled for the model.
+
+    ``area`` (a boolean mask of the image's pixels) says where ``centres`` are the whole truth: a
+    region the user reviewed. Outside it nothing is known, so training neither rewards nor punishes
+    the network there. None means the whole image was reviewed.
+    """
 
     image: np.ndarray
     centres: np.ndarray
     scale: float = 1.0
     name: str = ""
+    area: np.ndarray | None = None
+    # (y, x) points where training should look harder: where the model being tuned was wrong.
+    focus: np.ndarray | None = None
 
-    def prepared(self) -> tuple[np.ndarray, np.ndarray]:
+    def prepared(self) -> PreparedExample:
         image, factors = rescale_frame(self.image, self.scale)
-        return normalise(image), rescale_centres(self.centres, factors)
+        area = None
+        if self.area is not None:
+            area = np.asarray(self.area, dtype=bool)
+            if factors is not None and tuple(image.shape) != area.shape:
+                # Nearest pixel of the original grid for every pixel of the rescaled one.
+                rows = _source_index(image.shape[0], factors[0], area.shape[0])
+                cols = _source_index(image.shape[1], factors[1], area.shape[1])
+                area = area[np.ix_(rows, cols)]
+        focus = rescale_centres(self.focus, factors) if self.focus is not None and len(self.focus) else None
+        return PreparedExample(normalise(image), rescale_centres(self.centres, factors), area, focus)
+
+
+def _source_index(size: int, factor: float, source_size: int) -> np.ndarray:
+    return np.clip(np.floor((np.arange(size) + 0.5) / factor).astype(int), 0, source_size - 1)
 
 
 @dataclass
@@ -72,6 +105,12 @@ class TrainConfig:
     device: str = "auto"
     time_limit_s: float | None = None
     threads: int | None = None
+    # Fine-tuning rounds also learn which candidates the user keeps (rescoring.Criterion).
+    learn_criterion: bool = True
+    # Share of annotated crops centred near a focus point (a mistake of the model being tuned).
+    focus_share: float = 0.5
+    # What fine-tuning updates: "all" layers, or only the "decoder" (the encoder frozen).
+    trainable: str = "all"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -90,18 +129,22 @@ class TrainingCancelled(Exception):
     """Raised out of :func:`train` when the cancel flag was set; nothing new is saved."""
 
 
-def _augment(image: np.ndarray, centres: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Random flips, 90 degree rotations, polarity, gamma and added noise; centres follow."""
+def _augment(
+    image: np.ndarray, centres: np.ndarray, rng: np.random.Generator, weight: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random flips, 90 degree rotations, polarity, gamma and added noise; centres (and weights) follow."""
     h, w = image.shape
     centres = centres.copy()
     k = int(rng.integers(4))
     for _ in range(k):
         # rot90 counter-clockwise: (y, x) -> (W - 1 - x, y)
         image = np.rot90(image)
+        weight = np.rot90(weight) if weight is not None else None
         centres = np.stack([w - 1 - centres[:, 1], centres[:, 0]], axis=1) if len(centres) else centres
         h, w = w, h
     if rng.random() < 0.5:
         image = image[:, ::-1]
+        weight = weight[:, ::-1] if weight is not None else None
         if len(centres):
             centres[:, 1] = w - 1 - centres[:, 1]
     image = np.ascontiguousarray(image, dtype=np.float32)
@@ -112,31 +155,56 @@ def _augment(image: np.ndarray, centres: np.ndarray, rng: np.random.Generator) -
         image = np.clip(image, 0, None) ** gamma
     if rng.random() < 0.2:
         image = image + rng.uniform(0.0, 0.08) * rng.standard_normal(image.shape).astype(np.float32)
-    return image, centres
+    if weight is None:
+        return image, centres
+    return image, centres, np.ascontiguousarray(weight, dtype=np.float32)
 
 
 def _random_crop(
-    image: np.ndarray, centres: np.ndarray, size: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+    image: np.ndarray, centres: np.ndarray, size: int, rng: np.random.Generator,
+    area: np.ndarray | None = None, area_pixels: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A ``size`` square crop, its centres and its loss weights (1 inside the reviewed area, else 0).
+
+    With an area, the crop is centred on a random pixel of it (``area_pixels``: its flat indices),
+    so every crop teaches something.
+    """
     h, w = image.shape
+    target = None
+    if area_pixels is not None and len(area_pixels):
+        target = divmod(int(area_pixels[rng.integers(len(area_pixels))]), w)
     if h < size or w < size:
         ph, pw = max(size - h, 0), max(size - w, 0)
-        image = np.pad(image, ((0, ph), (0, pw)), mode="reflect" if min(h, w) > max(ph, pw) else "edge")
+        mode = "reflect" if min(h, w) > max(ph, pw) else "edge"
+        image = np.pad(image, ((0, ph), (0, pw)), mode=mode)
+        if area is not None:
+            area = np.pad(area, ((0, ph), (0, pw)), mode="constant")
         h, w = image.shape
-    y0 = int(rng.integers(0, h - size + 1))
-    x0 = int(rng.integers(0, w - size + 1))
+    if target is not None:
+        cy, cx = target
+        y0 = int(np.clip(cy - size // 2 + rng.integers(-size // 4, size // 4 + 1), 0, h - size))
+        x0 = int(np.clip(cx - size // 2 + rng.integers(-size // 4, size // 4 + 1), 0, w - size))
+    else:
+        y0 = int(rng.integers(0, h - size + 1))
+        x0 = int(rng.integers(0, w - size + 1))
     crop = image[y0 : y0 + size, x0 : x0 + size]
+    weight = (area[y0 : y0 + size, x0 : x0 + size].astype(np.float32) if area is not None
+              else np.ones((size, size), np.float32))
     shifted = centres - (y0, x0) if len(centres) else centres.reshape(0, 2)
     keep = (shifted[:, 0] >= -0.5) & (shifted[:, 0] < size - 0.5) & (shifted[:, 1] >= -0.5) & (shifted[:, 1] < size - 0.5)
-    return crop, shifted[keep]
+    return crop, shifted[keep], weight
 
 
 class BatchSource:
-    """Builds training batches; synthetic images are drawn fresh, never repeated."""
+    """Builds training batches (images, target heatmaps, loss weights); synthetic images are drawn
+    fresh, never repeated; annotated ones are cropped inside their reviewed areas, half of the
+    time around one of their focus points when they have some."""
 
-    def __init__(self, config: TrainConfig, examples: list[Example] | None, seed: int) -> None:
+    def __init__(self, config: TrainConfig, examples: list[Example] | None, seed: int,
+                 prepared: list[PreparedExample] | None = None) -> None:
         self.config = config
-        self.examples = [ex.prepared() for ex in (examples or [])]
+        self.examples = prepared if prepared is not None else [ex.prepared() for ex in (examples or [])]
+        self.area_pixels = [np.flatnonzero(ex.area) if ex.area is not None else None for ex in self.examples]
         self.rng = np.random.default_rng(seed)
         self.next_seed = int(seed) * 1_000_003 % VALIDATION_SEED_BASE
 
@@ -159,19 +227,33 @@ class BatchSource:
         inside = np.all((centres >= -0.5) & (centres < crop - 0.5), axis=1)
         return normalise(image[:crop, :crop]), centres[inside]
 
-    def batch(self) -> tuple[np.ndarray, np.ndarray]:
-        images, targets = [], []
+    def batch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        images, targets, weights = [], [], []
         size = self.config.crop
         for _ in range(self.config.batch_size):
             if self.examples and self.rng.random() >= self.config.synthetic_fraction:
-                image, centres = self.examples[int(self.rng.integers(len(self.examples)))]
-                image, centres = _random_crop(image, centres, size, self.rng)
+                k = int(self.rng.integers(len(self.examples)))
+                example = self.examples[k]
+                pixels = self.area_pixels[k]
+                if example.focus is not None and self.rng.random() < self.config.focus_share:
+                    point = example.focus[int(self.rng.integers(len(example.focus)))]
+                    y, x = np.clip(np.rint(point).astype(int), 0, np.array(example.image.shape) - 1)
+                    pixels = np.array([y * example.image.shape[1] + x])
+                image, centres, weight = _random_crop(example.image, example.centres, size, self.rng,
+                                                      example.area, pixels)
             else:
                 image, centres = self._synthetic()
-            image, centres = _augment(image, centres, self.rng)
+                weight = np.ones(image.shape, np.float32)
+            image, centres, weight = _augment(image, centres, self.rng, weight)
             images.append(image)
             targets.append(encode(centres, image.shape, self.config.sigma))
-        return np.stack(images)[:, None], np.stack(targets)[:, None]
+            weights.append(weight)
+        return np.stack(images)[:, None], np.stack(targets)[:, None], np.stack(weights)[:, None]
+
+
+def weighted_mse(prediction: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over the pixels whose weight is not zero (unreviewed pixels teach nothing)."""
+    return ((prediction - target) ** 2 * weight).sum() / weight.sum().clamp(min=1.0)
 
 
 def synthetic_validation_set(config: TrainConfig) -> list[Example]:
@@ -196,16 +278,14 @@ def validation_f1(
 ) -> list[float]:
     """Pooled F1 over the validation images for each threshold (one network pass per image)."""
     network.eval()
-    counts = np.zeros((len(thresholds), 3))
+    totals = [Counts() for _ in thresholds]
     for image, truth in validation:
         heat = predict_heatmap(network, image, device, tile=1024)
         for k, thr in enumerate(thresholds):
             pred, _ = decode(heat, thr, min_distance)
-            s = score(pred, truth, tolerance)
-            counts[k] += (s.tp, s.fp, s.fn)
+            totals[k] = totals[k] + count_in_area(pred, truth, None, tolerance)
     network.train()
-    tp, fp, fn = counts.T
-    return list(np.where(tp > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0))
+    return [total.f1 if total.tp else 0.0 for total in totals]
 
 
 def _state_path(out: Path) -> Path:
@@ -280,13 +360,9 @@ def train(
     if resume:
         if out is None or not _state_path(out).exists():
             raise ParticleDetectError(f"nothing to resume: {out and _state_path(out)} does not exist")
-        state = torch.load(_state_path(out), map_location="cpu", weights_only=False)
-        network.load_state_dict(state["network"])
-        optimiser.load_state_dict(state["optimiser"])
-        scheduler.load_state_dict(state["scheduler"])
-        start_epoch, best_f1, history = state["epoch"], state["best_f1"], state["history"]
-    validation = [ex.prepared() for ex in synthetic_validation_set(config)]
-    validation += [ex.prepared() for ex in (validation_examples or [])]
+        start_epoch, best_f1, history = _resume(_state_path(out), network, optimiser, scheduler, config)
+    validation = [ex.prepared()[:2] for ex in synthetic_validation_set(config)]
+    validation += [ex.prepared()[:2] for ex in (validation_examples or [])]
     source = BatchSource(config, examples, seed=config.seed + 7919 * start_epoch)
     best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
     if init is not None and not resume:
@@ -294,7 +370,6 @@ def train(
         (best_f1,) = validation_f1(network, validation, device, [card.threshold], card.min_distance, config.tolerance)
         history.append({"event": "epoch", "epoch": 0, "epochs": config.epochs, "loss": float("nan"),
                         "val_f1": float(best_f1), "seconds": 0.0})
-    loss_fn = nn.MSELoss()
     started = clock["start"] = time.monotonic()
     stop_early = False
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -305,12 +380,15 @@ def train(
                 if cancel is not None and cancel():
                     pending.cancel()
                     raise TrainingCancelled("training cancelled")
-                images, targets = pending.result()
+                images, targets, weights = pending.result()
                 pending = pool.submit(source.batch)
-                x = torch.from_numpy(images).to(device)
-                y = torch.from_numpy(targets).to(device)
+                x, y, w = (torch.from_numpy(a).to(device) for a in (images, targets, weights))
                 optimiser.zero_grad(set_to_none=True)
-                loss = loss_fn(network(x), y)
+                loss = weighted_mse(network(x), y, w)
+                if not torch.isfinite(loss):
+                    # Saving would hand back a model that finds nothing; say so instead.
+                    raise ParticleDetectError(f"training diverged at epoch {epoch + 1}, step {step + 1} (the loss is "
+                                              f"{loss.item()}); check the images or lower the learning rate")
                 loss.backward()
                 optimiser.step()
                 scheduler.step()
@@ -331,9 +409,10 @@ def train(
                 if out is not None:
                     save_model(DetectorModel(_cpu_copy(network, card, best_state), card), out)
             if out is not None:
-                torch.save({"network": network.state_dict(), "optimiser": optimiser.state_dict(),
-                            "scheduler": scheduler.state_dict(), "epoch": epoch + 1, "best_f1": best_f1,
-                            "history": history}, _state_path(out))
+                resume_state = {"network": network.state_dict(), "optimiser": optimiser.state_dict(),
+                                "scheduler": scheduler.state_dict(), "epoch": epoch + 1, "best_f1": float(best_f1),
+                                "history": history}
+                atomic_write_bytes(_state_path(out), lambda handle: torch.save(resume_state, handle))
             if progress is not None:
                 progress(record)
             if stop_early:
@@ -361,6 +440,36 @@ def train(
     if out is not None:
         save_model(model, out)
     return TrainResult(model=model, best_f1=best_f1, history=history, path=out)
+
+
+def _resume(path: Path, network: nn.Module, optimiser: torch.optim.Optimizer, scheduler,
+            config: TrainConfig) -> tuple[int, float, list[dict]]:
+    """Restore an interrupted run from its ``.state.pt``: tensors and plain values only, never code."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise ParticleDetectError(f"{path}: refused: it holds objects other than tensors and numbers "
+                                  "(loading them could run code); delete it and train without --resume") from None
+    except Exception as exc:  # corrupt or truncated files
+        first = (str(exc).strip().splitlines() or [""])[0][:120]
+        raise ParticleDetectError(f"{path}: not a training state this program wrote ({type(exc).__name__}: {first})") from None
+    try:
+        if not isinstance(state, dict) or not {"network", "optimiser", "scheduler", "epoch", "best_f1", "history"} <= set(state):
+            raise ValueError("keys are missing")
+        epoch, best_f1, history = state["epoch"], state["best_f1"], state["history"]
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch <= config.epochs:
+            raise ValueError(f"epoch {epoch!r:.40} is not between 0 and {config.epochs}")
+        if not isinstance(best_f1, float) or not -1.0 <= best_f1 <= 1.0:
+            raise ValueError(f"best_f1 {best_f1!r:.40} is not a score")
+        if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
+            raise ValueError("history is not a list of records")
+        network.load_state_dict(state["network"])
+        optimiser.load_state_dict(state["optimiser"])
+        scheduler.load_state_dict(state["scheduler"])
+    except (ValueError, KeyError, TypeError, RuntimeError, AttributeError, IndexError) as exc:
+        first = (str(exc).strip().splitlines() or [""])[0][:120]
+        raise ParticleDetectError(f"{path}: cannot resume from it ({first})") from None
+    return epoch, best_f1, history
 
 
 def _cpu_copy(network: nn.Module, card: ModelCard, state: dict) -> nn.Module:
@@ -403,6 +512,8 @@ def load_examples(
                 scale = scale_for_diameter(size, working_diameter)
             for index in indices:
                 rows = table[table["frame"] == index] if "frame" in table else table
+                name = f"{image_path}" + (f" frame {index}" if stack.ndim == 3 else "")
+                check_frame(frames[index], name)  # a NaN or blank image would train a model that finds nothing
                 examples.append(Example(frames[index], rows[["y", "x"]].to_numpy(float), scale=scale,
                                         name=f"{image_path.name}[{index}]"))
     if not examples:

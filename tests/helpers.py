@@ -34,3 +34,43 @@ def event_loop_ticks(interval_ms: int = 20):
         yield ticks
     finally:
         timer.stop()
+
+
+# ---- the dock in a viewer ----------------------------------------------------------------------
+def small_stack(n: int = 3, size: int = 96):
+    """A few frames of overlapping fluorescent particles."""
+    import numpy as np
+
+    from napari_particle_detect.synthetic import benchmark_config, synthesize
+
+    return np.stack([synthesize(benchmark_config("fluorescent", 0.5, (size, size)), seed=s).image for s in range(n)])
+
+
+def make_widget(viewer, model):
+    """The dock, docked, detecting on the CPU."""
+    from napari_particle_detect._napari.widget import ParticleDetectWidget
+
+    widget = ParticleDetectWidget(viewer, default_model=model)
+    viewer.window.add_dock_widget(widget)
+    widget.detect.device_combo.setCurrentText("cpu")
+    return widget
+
+
+def run_detect(widget, qtbot, scope: int = 1) -> None:
+    """Detect (0: the current frame, 1: every unreviewed frame) and wait for it."""
+    widget.detect.scope_combo.setCurrentIndex(scope)
+    widget.detect.run_button.click()
+    assert widget.detect.running()
+    qtbot.waitUntil(lambda: not widget.detect.running(), timeout=60_000)
+
+
+def notifications_since(start: int) -> list[str]:
+    from napari.utils.notifications import notification_manager
+
+    return [str(n.message) for n in notification_manager.records[start:]]
+
+
+def notification_count() -> int:
+    from napari.utils.notifications import notification_manager
+
+    return len(notification_manager.records)

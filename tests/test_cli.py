@@ -100,10 +100,10 @@ def test_fine_tune_from_the_command_line_with_validation_data(tmp_path, capsys, 
                            "--device", "cpu", "--validate", tmp_path / "check", "--diameter", "24")
     assert code == 0, err
     tuned, start = load_model(out.with_suffix(".pt")), load_model(tiny_model)
-    assert tuned.card.training["annotated_examples"] == 1
-    assert tuned.card.training["annotated_validation_examples"] == 1
+    round_ = tuned.card.training["fine_tuned"]
+    assert round_["examples"] == 1  # the training image; the validation image is only scored
+    assert round_["parent_f1"] is not None and round_["f1"] is not None
     assert tuned.card.canonical_diameter == start.card.canonical_diameter  # the examples were scaled to it
-    assert len(tuned.card.training["lineage"]) == 1
 
 
 def test_help_for_every_subcommand(capsys):

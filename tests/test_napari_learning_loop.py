@@ -14,16 +14,15 @@ import pytest
 from napari_particle_detect._napari.widget import ParticleDetectWidget
 from napari_particle_detect.evaluation import evaluate_frames
 from napari_particle_detect.models.registry import WEIGHTS_DIR
-from napari_particle_detect.session import FineTuneSettings
+from napari_particle_detect.finetune import FINE_TUNE
 from napari_particle_detect.synthetic import benchmark_config, synthesize
 
 SHIPPED = WEIGHTS_DIR / "unet.pt"
 SHIFTED = replace(benchmark_config("fluorescent", 0.9, (128, 128), radius=5.0), psf_sigma=3.0, peak_photons=60.0)
-CORRECTED = (0, 1, 2)  # 0 and 1 are trained on; 2, accepted last, is held out to score the round
+CORRECTED = (0, 1, 2)  # trained on, except tiles held out of every round to score it
 UNSEEN = [3, 4, 5]
 TOLERANCE = 3.0
-TUNE = FineTuneSettings(epochs=3, steps_per_epoch=40, batch_size=8, crop=64, validation_images=2,
-                        validation_size=64, threads=1)
+TUNE = replace(FINE_TUNE, steps_per_epoch=60, threads=1)
 
 
 pytestmark = pytest.mark.usefixtures("project_home")
@@ -64,22 +63,20 @@ def test_fine_tuning_on_two_corrected_frames_improves_the_others(make_napari_vie
         layer.remove_selected()
         layer.add(truth.loc[truth["frame"] == frame, ["frame", "y", "x"]].to_numpy(float))
         widget.review.accept_and_next()
-    assert widget.annotation.session.reviewed_frames == list(CORRECTED)
+    assert widget.annotation.project.reviewed_frames == list(CORRECTED)
 
-    widget.finetune.settings = replace(TUNE)
-    widget.finetune.epochs_spin.setValue(TUNE.epochs)
-    widget.finetune.steps_spin.setValue(TUNE.steps_per_epoch)
-    widget.finetune.run_button.click()
+    widget.finetune.run(TUNE)
     qtbot.waitUntil(lambda: not widget.finetune.running(), timeout=300_000)
-    session = widget.annotation.session
-    assert session.current_round.name == "round-002", widget.finetune.status.text()
-    new_round = session.current_round
-    assert new_round.trained_frames == [0, 1] and new_round.held_out_frames == [2]
+    project = widget.annotation.project
+    assert project.current_round.name == "round-002", widget.finetune.status.text()
+    new_round = project.current_round
+    assert new_round.trained_frames == list(CORRECTED) and new_round.held_out > 0 and new_round.improved
+    assert widget.finetune.status.text().startswith(f"round-002: held-out F1 {new_round.f1:.3f} vs ")
 
     detect(widget, qtbot)  # reviewed frames are kept; 3, 4 and 5 are detected again with round 2
     after = f1_on(widget.annotation.visible_table(), truth, UNSEEN)
     print(f"\nF1 on unseen frames {UNSEEN}: {before:.3f} with the shipped model -> {after:.3f} after fine-tuning "
-          f"on frames 0-1; held-out frame 2: {new_round.parent_f1:.3f} -> {new_round.f1:.3f} "
+          f"on frames 0-2; held-out tiles: {new_round.parent_f1:.3f} -> {new_round.f1:.3f} "
           f"({time.monotonic() - started:.0f} s)")
     assert after > before + 0.05
     assert f1_on(widget.annotation.visible_table(), truth, list(CORRECTED)) == pytest.approx(1.0)

@@ -5,11 +5,10 @@ import pandas as pd
 import pytest
 import tifffile
 
-from napari_particle_detect._napari.widget import ParticleDetectWidget
-from napari_particle_detect.session import Session
+from napari_particle_detect.project import Project
 from napari_particle_detect.synthetic import benchmark_config, synthesize
 
-from helpers import event_loop_ticks
+from helpers import event_loop_ticks, make_widget, notification_count, notifications_since, run_detect, small_stack
 
 PLUGIN = "napari-particle-detect"
 
@@ -28,25 +27,6 @@ def assert_rings_coloured_by_source(layer):
     np.testing.assert_allclose(layer.border_color, expected)
 
 
-def make_widget(viewer, model) -> ParticleDetectWidget:
-    widget = ParticleDetectWidget(viewer, default_model=model)
-    viewer.window.add_dock_widget(widget)
-    widget.detect.device_combo.setCurrentText("cpu")
-    return widget
-
-
-def run_detect(widget, qtbot, scope: int = 1) -> None:
-    widget.detect.scope_combo.setCurrentIndex(scope)
-    widget.detect.run_button.click()
-    assert widget.detect.running()
-    qtbot.waitUntil(lambda: not widget.detect.running(), timeout=60_000)
-
-
-def small_stack(n=3, size=96):
-    samples = [synthesize(benchmark_config("fluorescent", 0.5, (size, size)), seed=s) for s in range(n)]
-    return np.stack([s.image for s in samples])
-
-
 def test_detect_on_the_sample_stack_makes_a_ring_layer_with_scores_per_frame(make_napari_viewer, qtbot, light_model,
                                                                             project_home):
     viewer = make_napari_viewer()
@@ -62,14 +42,14 @@ def test_detect_on_the_sample_stack_makes_a_ring_layer_with_scores_per_frame(mak
     assert list(layer.features.columns) == ["score", "source"]
     assert set(layer.features["source"]) == {"model"}
     assert_rings_coloured_by_source(layer)
-    diameter = widget.annotation.session.diameter
+    diameter = widget.annotation.project.diameter
     assert 6 < diameter < 20  # particles are about 12 px across
     np.testing.assert_allclose(layer.size, diameter)
     assert "estimated" in widget.detect.estimate_label.text()
     # Every frame is already on disk, in a project under the (temporary) home: the sample has no file.
-    folder = widget.annotation.session.folder
+    folder = widget.annotation.project.folder
     assert folder.parent == project_home / "projects"
-    assert Session.open(folder).saved_frames() == [0, 1, 2, 3]
+    assert Project.open(folder).saved_frames() == [0, 1, 2, 3]
 
     heatmap = viewer.layers["synthetic particles heatmap"]
     assert heatmap.data.shape[0] == 4 and heatmap.data.max() > 0
@@ -111,9 +91,9 @@ def test_edits_are_saved_at_once_and_restored_in_a_new_viewer(make_napari_viewer
     viewer = make_napari_viewer()
     viewer.open(path, plugin="napari")
     widget = make_widget(viewer, light_model)
-    session = widget.annotation.session
-    assert session.folder == tmp_path / "movie.particle-detect"
-    assert not session.folder.exists()  # nothing written before there is something to keep
+    project = widget.annotation.project
+    assert project.folder == tmp_path / "movie.particle-detect"
+    assert not project.folder.exists()  # nothing written before there is something to keep
 
     viewer.dims.set_current_step(0, 0)  # napari opens stacks on the middle frame
     run_detect(widget, qtbot, scope=0)  # current frame only: frame 0
@@ -122,22 +102,22 @@ def test_edits_are_saved_at_once_and_restored_in_a_new_viewer(make_napari_viewer
     widget.detect.set_threshold(0.1)
 
     layer.add([[0, 20.0, 30.0]])  # an added point is written at once
-    on_disk = session.load_frame(0)
+    on_disk = project.load_frame(0)
     assert len(on_disk) == len(layer.data) and (on_disk["source"] == "added").sum() == 1
 
     layer.selected_data = {0, 1}
     layer.remove_selected()  # so is a removal
-    assert len(session.load_frame(0)) == len(layer.data)
+    assert len(project.load_frame(0)) == len(layer.data)
 
     moved = layer.data.copy()
     moved[0, 1:] += 2.0
     layer.data = moved  # a move is written once it settles
-    qtbot.waitUntil(lambda: np.isclose(session.load_frame(0)["y"].iloc[0], moved[0, 1], atol=1e-3), timeout=3000)
+    qtbot.waitUntil(lambda: np.isclose(project.load_frame(0)["y"].iloc[0], moved[0, 1], atol=1e-3), timeout=3000)
 
     widget.review.accept_button.click()
-    assert session.reviewed_frames == [0]
+    assert project.reviewed_frames == [0]
     assert widget.annotation.current_frame() == 1  # accepting moves on to the next frame
-    accepted = session.load_frame(0)
+    accepted = project.load_frame(0)
     assert set(accepted["source"]) <= {"accepted", "added"}
 
     viewer.dims.set_current_step(0, 2)
@@ -149,7 +129,8 @@ def test_edits_are_saved_at_once_and_restored_in_a_new_viewer(make_napari_viewer
     viewer2.open(path, plugin="napari")
     widget2 = make_widget(viewer2, light_model)
     restored = viewer2.layers["movie centres"]
-    assert widget2.annotation.session.reviewed_frames == [0]
+    assert widget2.annotation.project.reviewed_frames == [0]
+    assert widget2.detect.threshold() == 0.1 and widget2.annotation.threshold == 0.1  # the slider as it was left
     np.testing.assert_allclose(restored.data, saved[["frame", "y", "x"]].to_numpy(), atol=1e-3)
     assert list(restored.features["source"]) == list(saved["source"])
     assert_rings_coloured_by_source(restored)
@@ -172,7 +153,7 @@ def test_shortcuts_accept_and_move_between_frames(make_napari_viewer, qtbot, lig
     canvas = viewer.window._qt_viewer.canvas.native
     canvas.setFocus()
     qtbot.keyClick(canvas, Qt.Key.Key_Return)
-    assert widget.annotation.session.reviewed_frames == [0]
+    assert widget.annotation.project.reviewed_frames == [0]
     assert widget.annotation.current_frame() == 1
     qtbot.keyClick(canvas, ".")
     assert widget.annotation.current_frame() == 2
@@ -215,7 +196,7 @@ def test_single_image_gets_2d_points(make_napari_viewer, qtbot, light_model):
     layer = viewer.layers["still centres"]
     assert layer.ndim == 2 and len(layer.data) > 0
     widget.review.accept_and_next()
-    assert widget.annotation.session.reviewed_frames == [0]
+    assert widget.annotation.project.reviewed_frames == [0]
 
 
 def test_large_image_is_detected_in_tiles_while_the_viewer_stays_responsive(make_napari_viewer, qtbot, light_model):
@@ -268,7 +249,79 @@ def test_a_chosen_project_folder_holds_the_work(make_napari_viewer, qtbot, light
     chosen = tmp_path / "my project"
     chosen.mkdir()
     widget.choose_project_folder(chosen)
-    assert widget.annotation.session.folder == chosen and str(chosen) in widget.project_label.text()
+    assert widget.annotation.project.folder == chosen and str(chosen) in widget.project_label.text()
     run_detect(widget, qtbot, scope=1)
-    assert Session.open(chosen).saved_frames() == [0, 1]
-    assert Session.open(chosen).round_path(1).exists()
+    assert Project.open(chosen).saved_frames() == [0, 1]
+    assert Project.open(chosen).round_path(1).exists()
+
+
+# ---- defects found by trying the dock as a new user would ------------------------------------------
+def test_accept_after_a_selection_on_another_frame_then_detect_does_not_crash(make_napari_viewer, qtbot, light_model):
+    """Select a point on the last frame, step back with ',', Enter, Detect: napari kept the stale
+    selection after Accept dropped hidden points, and Detect failed with an index error."""
+    from qtpy.QtCore import Qt
+
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(small_stack(3, 64), name="cells")
+    widget = make_widget(viewer, light_model)
+    run_detect(widget, qtbot, scope=1)
+    layer = widget.annotation.points
+    widget.detect.set_threshold(float(np.median(layer.features["score"])))  # frame 0 has hidden points
+    viewer.dims.set_current_step(0, 2)
+    layer.mode = "select"
+    layer.selected_data = {len(layer.data) - 1}  # the last point, on frame 2
+    canvas = viewer.window._qt_viewer.canvas.native
+    canvas.setFocus()
+    qtbot.keyClick(canvas, ",")
+    qtbot.keyClick(canvas, ",")
+    assert widget.annotation.current_frame() == 0
+    total = len(layer.data)
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    assert widget.annotation.project.reviewed_frames == [0]
+    assert len(layer.data) < total  # hidden points of frame 0 were dropped
+    run_detect(widget, qtbot, scope=0)  # frame 1, where Accept moved on to
+    assert widget.annotation.points is layer and len(layer.data) > 0
+    assert set(np.unique(layer.data[:, 0])) == {0, 1, 2}
+
+
+def test_a_reopened_project_detects_and_accepts_at_the_threshold_it_was_left_at(make_napari_viewer, qtbot,
+                                                                               light_model, tmp_path):
+    path = tmp_path / "movie.tif"
+    tifffile.imwrite(path, small_stack(2, 64))
+    viewer = make_napari_viewer()
+    viewer.open(path, plugin="napari")
+    widget = make_widget(viewer, light_model)
+    run_detect(widget, qtbot, scope=1)
+    scores = widget.annotation.points.features["score"].to_numpy()
+    left_at = round(float(np.quantile(scores, 0.3)), 2)
+    widget.detect.set_threshold(left_at)
+
+    viewer2 = make_napari_viewer()
+    viewer2.open(path, plugin="napari")
+    widget2 = make_widget(viewer2, light_model)
+    assert widget2.detect.threshold() == left_at and widget2.state.threshold == left_at
+    layer = widget2.annotation.points
+    np.testing.assert_array_equal(layer.shown, layer.features["score"].to_numpy() > left_at)
+    viewer2.dims.set_current_step(0, 0)
+    shown = int(((layer.data[:, 0] == 0) & layer.shown).sum())
+    widget2.review.accept_and_next()
+    assert len(widget2.annotation.project.load_frame(0)) == shown  # accepted what was shown, no more, no fewer
+
+
+def test_enter_on_a_frame_never_detected_nor_edited_is_refused(make_napari_viewer, qtbot, light_model):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(3, 64), name="cells")
+    widget = make_widget(viewer, light_model)
+    viewer.dims.set_current_step(0, 0)
+    run_detect(widget, qtbot, scope=0)
+    viewer.dims.set_current_step(0, 2)
+    seen = notification_count()
+    widget.review.accept_and_next()
+    assert widget.annotation.project.reviewed_frames == []
+    assert widget.annotation.current_frame() == 2
+    assert any("frame 2 was never detected or edited" in m for m in notifications_since(seen))
+    assert "not detected yet" in widget.review.status.text()
+    widget.annotation.points.add([[2, 20.0, 20.0]])  # annotated by hand: now it can be accepted
+    widget.review.accept_and_next()
+    assert widget.annotation.project.reviewed_frames == [2]
+    assert len(widget.annotation.project.load_frame(2)) == 1

@@ -1,17 +1,14 @@
 """The shipped model on images nobody here made, with no parameters, and its invariances."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import tifffile
 import torch
 
 from napari_particle_detect import detect, load_model, score
+from napari_particle_detect.shipped import SAMPLE_DATA_DIR as SAMPLES
 from napari_particle_detect.sizing import rescale_centres_back, rescale_frame
 from napari_particle_detect.synthetic import benchmark_config, synthesize
-
-SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"
 
 
 @pytest.fixture(scope="module")

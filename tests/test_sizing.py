@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -75,10 +73,11 @@ def test_ringed_bright_field_diameter_is_the_rim_not_the_core(diameter):
 def test_real_bright_field_diameter_is_the_dark_ring():
     import tifffile
 
+    from napari_particle_detect.shipped import SAMPLE_DATA_DIR
     from napari_particle_detect.sizing import estimate_diameter
 
     # Measured by hand from the mean radial profile: the dark ring's minimum is at 8.5 px.
-    frame = tifffile.imread(Path(__file__).resolve().parents[1] / "sample_data" / "trackpy_brightfield_3.tif")[0]
+    frame = tifffile.imread(SAMPLE_DATA_DIR / "trackpy_brightfield_3.tif")[0]
     assert abs(estimate_diameter(frame) / 17.0 - 1) < 0.1
 
 

@@ -88,7 +88,7 @@ def test_load_examples_rescales_to_the_working_size(tmp_path):
     assert given[0].scale == pytest.approx(15 / 24)
     estimated = load_examples([tmp_path], working_diameter=15.0)
     assert estimated[0].scale == pytest.approx(15 / 24, rel=0.15)
-    image, centres = given[0].prepared()
+    image, centres = given[0].prepared()[:2]
     assert image.shape == (100, 100)
     assert np.allclose(centres, (sample.centres + 0.5) * 100 / 160 - 0.5)
 

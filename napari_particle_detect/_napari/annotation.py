@@ -17,33 +17,43 @@ from napari.layers.base import ActionType
 
 from ..errors import ParticleDetectError
 from ..prediction import centres_table
-from ..session import Session, empty_table, normalise_table, project_folder_for_data, project_folder_for_image
+from ..project import Project, Region, project_folder_for_data, project_folder_for_image
+from ..tables import empty_table, normalise_table
+from .history import FrameHistory
+from .image_views import explain, layer_kind, source_path
 from .layers import (
     ADDED_DEFAULTS, points_data, points_features, points_layer_kwargs, shown_mask, table_from_points,
 )
+from .regions import Box, RegionLayers, clip_box
 
 METADATA_KEY = "napari_particle_detect"
 
 
 def image_path(layer: Image) -> Path | None:
-    path = getattr(layer.source, "path", None)
-    return Path(path) if path else None
+    return source_path(layer)
 
 
 def check_image_layer(layer: Image) -> None:
-    if layer.rgb:
-        raise ParticleDetectError(f"{layer.name}: RGB images are not supported; convert to greyscale first")
-    if layer.ndim not in (2, 3):
-        raise ParticleDetectError(f"{layer.name}: expected a 2D image or a TYX/ZYX stack, got {layer.ndim} dimensions")
+    if layer_kind(layer) != "ready":
+        raise ParticleDetectError(explain(layer))
+
+
+def placement(image: Image) -> dict:
+    """Scale, translate and units that put another layer exactly over ``image``'s pixels."""
+    kwargs = {"scale": image.scale[-image.ndim:], "translate": image.translate[-image.ndim:]}
+    units = tuple(getattr(image, "units", ()) or ())
+    if len(units) == image.ndim:
+        kwargs["units"] = units
+    return kwargs
 
 
 class Annotation:
-    def __init__(self, viewer, image: Image, session: Session,
+    def __init__(self, viewer, image: Image, project: Project,
                  schedule_save: Callable[[Callable[[], None]], None] | None = None) -> None:
         check_image_layer(image)
         self.viewer = viewer
         self.image = image
-        self.session = session
+        self.project = project
         self.threshold = 0.4
         self.points: Points | None = None
         self.heatmap_layer: Image | None = None
@@ -52,6 +62,10 @@ class Annotation:
         self._quiet = False
         self._on_disk: dict[int, pd.DataFrame] = {}
         self._touched: set[int] = set()  # frames edited since they were last compared with the disk
+        self.history = FrameHistory()
+        self.regions = RegionLayers(viewer, image, placement(image))
+        # What the dock last said about this image's particle size ("estimated: 6.0 px").
+        self.estimate = ""
         self.changed_callbacks: list[Callable[[], None]] = []
         viewer.layers.events.removed.connect(self._on_layer_removed)
 
@@ -67,17 +81,34 @@ class Annotation:
             else:
                 project = project_folder_for_data(image.name, image.data)
         n_frames = image.data.shape[0] if image.ndim == 3 else 1
-        session = Session.open(project, image=str(path) if path else image.name, n_frames=n_frames)
-        return cls(viewer, image, session, **kwargs)
+        project = Project.open(project, image=str(path) if path else image.name, n_frames=n_frames,
+                               frame_shape=tuple(image.data.shape[-2:]))
+        return cls(viewer, image, project, **kwargs)
 
     def restore(self) -> None:
-        """Bring back the centres saved in the project, if there are any."""
-        if self.session.saved_frames():
+        """Bring back the centres and the accepted regions saved in the project, if there are any."""
+        if self.project.saved_frames():
             self.ensure_points_layer()
+        self.regions.show_accepted(self.project.regions())
+        if self.points is not None:
+            self.viewer.layers.selection.active = self.points
 
     def close(self) -> None:
         self.flush()
         self.viewer.layers.events.removed.disconnect(self._on_layer_removed)
+
+    def detach(self) -> list[str]:
+        """The image layer is gone: take its centres, heatmap and region layers with it (all saved in
+        the project, and back when the image is opened again). Returns the names removed."""
+        self.close()
+        removed = []
+        for layer in (self.points, self.heatmap_layer, self.regions.draft, self.regions.accepted):
+            if layer is not None and layer in self.viewer.layers:
+                removed.append(layer.name)
+                self.viewer.layers.remove(layer)
+        self.points = self.heatmap_layer = None
+        self.regions.draft = self.regions.accepted = None
+        return removed
 
     # ---- frames ----------------------------------------------------------------------------------
     @property
@@ -113,10 +144,10 @@ class Annotation:
         """The centres layer, re-created from disk if it does not exist (or the user deleted it)."""
         if self.points is not None and self.points in self.viewer.layers:
             return self.points
-        table = self.session.load_all()
+        table = self.project.load_all()
         kwargs = points_layer_kwargs(
-            table, self.points_name, size=self.session.diameter, scale=self.image.scale[-self.image.ndim:],
-            translate=self.image.translate, metadata={METADATA_KEY: {"project": str(self.session.folder)}},
+            table, self.points_name, size=self.project.diameter, **placement(self.image),
+            metadata={METADATA_KEY: {"project": str(self.project.folder)}},
         )
         self.points = self.viewer.add_points(points_data(table, self.image.ndim), ndim=self.image.ndim, **kwargs)
         self.points.shown = shown_mask(self.points.features, self.threshold)
@@ -127,7 +158,7 @@ class Annotation:
 
     def table(self) -> pd.DataFrame:
         if self.points is None:
-            return self.session.load_all()
+            return self.project.load_all()
         return table_from_points(self.points.data, self.points.features)
 
     def frame_table(self, frame: int) -> pd.DataFrame:
@@ -139,8 +170,12 @@ class Annotation:
         table = self.table()
         return table[shown_mask(table, self.threshold)].reset_index(drop=True)
 
-    def replace_frames(self, tables: dict[int, pd.DataFrame]) -> None:
-        """Swap the points of whole frames for new ones, save those frames, keep every other frame."""
+    def replace_frames(self, tables: dict[int, pd.DataFrame], history: str = "forget") -> None:
+        """Swap the points of whole frames for new ones, save those frames, keep every other frame.
+
+        ``history``: 'forget' the frames' undo steps (a new detection, an acceptance), 'record' this
+        as one more step, or 'keep' them as they are (an undo or redo itself).
+        """
         layer = self.ensure_points_layer()
         current = self.table()
         kept = current[~current["frame"].isin(list(tables))]
@@ -148,6 +183,8 @@ class Annotation:
         new = new.sort_values("frame", kind="stable").reset_index(drop=True)
         self._quiet = True
         try:
+            # Indices of a selection would point at other points, or past the end, once the data change.
+            layer.selected_data = set()
             layer.data = points_data(new, self.image.ndim)
             layer.features = points_features(new)
             layer.feature_defaults = ADDED_DEFAULTS
@@ -155,31 +192,120 @@ class Annotation:
         finally:
             self._quiet = False
         for frame in tables:
-            self._write_frame(frame, new[new["frame"] == frame])
+            if history == "forget":
+                self.history.forget(frame)
+            self._write_frame(frame, new[new["frame"] == frame], record=history == "record")
         self._changed()
 
     def set_detections(self, results: dict[int, tuple[np.ndarray, np.ndarray]]) -> list[int]:
-        """Show the network's (centres, scores) per frame; reviewed frames are left alone. Returns frames shown."""
-        tables = {
-            frame: centres_table(frame, np.asarray(centres).reshape(-1, 2), np.asarray(scores)).assign(source="model")
-            for frame, (centres, scores) in results.items() if not self.session.is_reviewed(frame)
-        }
+        """Show the network's (centres, scores) per frame; reviewed frames, and the reviewed regions of
+        other frames, are left as they are. Returns the frames shown."""
+        tables = {}
+        for frame, (centres, scores) in results.items():
+            if self.project.is_reviewed(frame):
+                continue
+            new = centres_table(frame, np.asarray(centres).reshape(-1, 2), np.asarray(scores)).assign(source="model")
+            regions = self.project.regions(frame)
+            if regions:
+                kept = self.frame_table(frame)
+                kept = kept[self._in_any(regions, kept)]
+                new = pd.concat([kept, new[~self._in_any(regions, new)]], ignore_index=True)
+            tables[frame] = new
         if tables:
             self.replace_frames(tables)
         return sorted(tables)
 
+    @staticmethod
+    def _in_any(regions: list[Region], table: pd.DataFrame) -> np.ndarray:
+        inside = np.zeros(len(table), dtype=bool)
+        for region in regions:
+            inside |= region.contains(table["y"], table["x"])
+        return inside
+
+    def has_centres(self, frame: int) -> bool:
+        """Whether ``frame`` was detected or edited (an empty detected frame counts: it holds no particles)."""
+        return int(frame) in self._on_disk or int(frame) in self.project.saved_frames()
+
+    def _check_reviewable(self, frame: int) -> None:
+        if not self.has_centres(frame):
+            raise ParticleDetectError(f"frame {frame} was never detected or edited: run Detect on it, or add its "
+                                      "centres, before accepting it")
+
     def accept(self, frame: int) -> pd.DataFrame:
         """Mark a frame reviewed: hidden (below threshold) network points go, the rest are accepted."""
+        self.flush()
+        self._check_reviewable(frame)
         self.ensure_points_layer()
         table = self.frame_table(frame)
         table = table[shown_mask(table, self.threshold)]
-        accepted = self.session.accept_frame(frame, table)
+        accepted = self.project.accept_frame(frame, table)
         self.replace_frames({frame: accepted})
         return accepted
 
     def unaccept(self, frame: int) -> None:
-        self.session.unaccept_frame(frame)
+        self.project.unaccept_frame(frame)
         self._changed()
+
+    # ---- regions -------------------------------------------------------------------------------
+    def accept_region(self, frame: int, box: Box) -> tuple[Region, pd.DataFrame]:
+        """Mark a box of a frame reviewed: hidden network points inside it go, those shown are accepted;
+        the rest of the frame is left as it is. Returns the region and the centres inside it."""
+        clipped = clip_box(box, self.regions.shape)
+        if clipped is None:
+            raise ParticleDetectError(f"the box on frame {frame} lies outside the image")
+        if self.project.is_reviewed(frame):
+            raise ParticleDetectError(f"frame {frame} is already reviewed as a whole")
+        self.flush()
+        self._check_reviewable(frame)
+        self.ensure_points_layer()
+        table = self.frame_table(frame)
+        region = Region(int(frame), *clipped)
+        hidden_inside = region.contains(table["y"], table["x"]) & ~shown_mask(table, self.threshold)
+        saved = self.project.accept_region(frame, clipped, table[~hidden_inside])
+        self.replace_frames({frame: saved})
+        self.regions.clear_draft(frame)
+        self.regions.show_accepted(self.project.regions())
+        self.viewer.layers.selection.active = self.points
+        return region, saved[region.contains(saved["y"], saved["x"])]
+
+    def unaccept_region(self, region: Region) -> None:
+        self.project.unaccept_region(region.frame, region)
+        self.regions.show_accepted(self.project.regions())
+        self._changed()
+
+    def reviewed_masks(self) -> dict[int, np.ndarray]:
+        """Each frame's pixels inside accepted regions (frames reviewed whole are not listed)."""
+        masks: dict[int, np.ndarray] = {}
+        for region in self.project.regions():
+            mask = masks.setdefault(region.frame, np.zeros(self.regions.shape, dtype=bool))
+            rows = slice(max(0, int(np.ceil(region.y0))), max(0, int(np.ceil(region.y1))))
+            cols = slice(max(0, int(np.ceil(region.x0))), max(0, int(np.ceil(region.x1))))
+            mask[rows, cols] = True
+        return masks
+
+    def detections(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """The network's scored centres, hidden ones included, of every frame not reviewed as a whole."""
+        table = self.table()
+        table = table[np.isfinite(table["score"].to_numpy(float))]
+        reviewed = set(self.project.reviewed_frames)
+        return {int(f): (t[["y", "x"]].to_numpy(float), t["score"].to_numpy(float))
+                for f, t in table.groupby("frame") if int(f) not in reviewed}
+
+    # ---- undo ----------------------------------------------------------------------------------
+    def undo(self, frame: int) -> bool:
+        """Take back the last edit of ``frame``; False when there is none."""
+        return self._step(frame, self.history.undo)
+
+    def redo(self, frame: int) -> bool:
+        return self._step(frame, self.history.redo)
+
+    def _step(self, frame: int, take) -> bool:
+        self.flush()
+        table = take(frame, self._on_disk.get(frame, empty_table()))
+        if table is None:
+            return False
+        self.replace_frames({frame: table}, history="keep")
+        return True
 
     def set_threshold(self, threshold: float) -> None:
         self.threshold = float(threshold)
@@ -188,6 +314,7 @@ class Annotation:
 
     def set_diameter(self, diameter: float) -> None:
         if self.points is not None and np.isfinite(diameter) and diameter > 0:
+            self.points.selected_data = set()  # napari gives the new size to the selected points too
             self.points.size = diameter
             self.points.current_size = diameter
 
@@ -215,8 +342,9 @@ class Annotation:
                 self._heatmap, name=name, colormap="magma", blending="additive", opacity=0.6,
                 contrast_limits=(0.0, 1.0), scale=scale, translate=translate,
             )
-            if self.points is not None:  # keep the rings on top
+            if self.points is not None:  # keep the rings on top, and the point tools acting on them
                 self.viewer.layers.move(self.viewer.layers.index(self.points), len(self.viewer.layers))
+                self.viewer.layers.selection.active = self.points
         else:
             self.heatmap_layer.data = self._heatmap
             self.heatmap_layer.scale, self.heatmap_layer.translate = scale, translate
@@ -230,9 +358,13 @@ class Annotation:
         return True
 
     # ---- saving --------------------------------------------------------------------------------
-    def _write_frame(self, frame: int, table: pd.DataFrame) -> None:
+    def _write_frame(self, frame: int, table: pd.DataFrame, record: bool = False) -> None:
+        """Save one frame; ``record`` keeps what it replaces as an undo step."""
         table = normalise_table(table, int(frame))
-        self.session.save_frame(int(frame), table)
+        before = self._on_disk.get(int(frame), empty_table())
+        self.project.save_frame(int(frame), table)
+        if record:
+            self.history.record(int(frame), before)
         self._on_disk[int(frame)] = table
 
     def flush(self, frames: set[int] | None = None) -> list[int]:
@@ -254,7 +386,7 @@ class Annotation:
             current = now.get(frame, empty_table())
             saved = self._on_disk.get(frame)
             if (saved is None and len(current)) or (saved is not None and not current.equals(saved)):
-                self._write_frame(frame, current)
+                self._write_frame(frame, current, record=True)
                 written.append(frame)
         if written:
             self._changed()
@@ -308,6 +440,8 @@ class Annotation:
             self.points = None
         elif event.value is self.heatmap_layer:
             self.heatmap_layer, self._heatmap = None, None
+        elif self.regions.owns(event.value):
+            self.regions.forget(event.value)
 
     def _changed(self) -> None:
         for callback in list(self.changed_callbacks):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
+import threading
 import time
-from typing import TYPE_CHECKING
 
 import numpy as np
 from napari.qt.threading import create_worker
@@ -18,12 +17,9 @@ from qtpy.QtWidgets import (
 from ..devices import DEVICE_CHOICES
 from ..errors import ParticleDetectError
 from ..models import load_model
-from ..models.registry import ModelCard
 from ..prediction import iter_detect
 from .notify import report, reports_errors
-
-if TYPE_CHECKING:
-    from .widget import ParticleDetectWidget
+from .state import DockState
 
 # Peaks are decoded down to this score, so the threshold slider can show or hide them without re-running
 # the network (decoding at a lower threshold and filtering gives exactly the peaks of the higher one).
@@ -32,17 +28,28 @@ SLIDER_STEPS = 100
 APPLY_INTERVAL_S = 0.5
 
 
-def detect_frames(image, model_path, device: str, diameter: float | None, polarity: str, frames: list[int], name: str):
-    """Worker body: yields (frame, FrameResult, Sizing used) as each frame finishes."""
-    model = load_model(model_path, "cpu")
-    yield from iter_detect(image, model, device, SCORE_FLOOR, diameter, polarity, frames=frames, name=name)
+def detect_frames(image, model_path, device: str, diameter: float | None, polarity: str, frames: list[int], name: str,
+                  stop: threading.Event, ended: threading.Event):
+    """Worker body: yields (frame, FrameResult, Sizing used) as each frame finishes, until ``stop`` is set;
+    sets ``ended`` when it is done (the generator is always run to its end, never dropped half-way)."""
+    try:
+        model = load_model(model_path, "cpu")
+        for item in iter_detect(image, model, device, SCORE_FLOOR, diameter, polarity, frames=frames, name=name):
+            if stop.is_set():
+                return
+            yield item
+    finally:
+        ended.set()
 
 
 class DetectPanel(QGroupBox):
-    def __init__(self, host: ParticleDetectWidget) -> None:
+    def __init__(self, state: DockState) -> None:
         super().__init__("Detect")
-        self.host = host
+        self.state = state
         self.worker = None
+        self._stop = threading.Event()
+        self._ended = threading.Event()
+        self._ended.set()
         self._target = None  # the annotation a running detection writes into
         self._pending: dict[int, tuple] = {}  # finished frames not yet on screen
         self._last_applied = 0.0
@@ -70,9 +77,9 @@ class DetectPanel(QGroupBox):
         self.estimate_label = QLabel("")
         self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
         self.threshold_slider.setRange(int(SCORE_FLOOR * SLIDER_STEPS), SLIDER_STEPS - 1)
-        self.threshold_slider.setValue(40)
+        self.threshold_slider.setValue(int(round(state.threshold * SLIDER_STEPS)))
         self.threshold_slider.setToolTip("Hide network centres scoring below this; live, no re-run needed")
-        self.threshold_label = QLabel("0.40")
+        self.threshold_label = QLabel(f"{state.threshold:.2f}")
         self.scope_combo = QComboBox()
         self.scope_combo.addItems(["current frame", "all unreviewed frames"])
         self.heatmap_check = QCheckBox("show heatmap (H)")
@@ -81,8 +88,9 @@ class DetectPanel(QGroupBox):
         self.stop_button.setEnabled(False)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
-        self.progress.setFormat("%v / %m frames")
+        self.progress.setRange(0, 1)
         self.progress.setValue(0)
+        self.progress.setFormat("")  # until the first run
 
         model_row = QHBoxLayout()
         model_row.addWidget(self.model_combo, 1)
@@ -109,9 +117,15 @@ class DetectPanel(QGroupBox):
 
         self.model_combo.activated.connect(lambda index: self._on_model_chosen(index))
         self.load_button.clicked.connect(lambda *_: self.add_model_file())
+        self.device_combo.currentTextChanged.connect(self._on_device)
         self.threshold_slider.valueChanged.connect(lambda *_: self._on_threshold())
+        self.threshold_slider.sliderReleased.connect(lambda *_: self._remember_threshold())
         self.run_button.clicked.connect(lambda *_: self.run())
         self.stop_button.clicked.connect(lambda *_: self.stop())
+        state.threshold_changed.connect(self._show_threshold)
+        state.project_changed.connect(self.refresh)
+        state.annotation_changed.connect(lambda *_: self._show_estimate())
+        state.busy_changed.connect(self.refresh)
 
     # ---- values ------------------------------------------------------------------------------------
     def threshold(self) -> float:
@@ -127,49 +141,70 @@ class DetectPanel(QGroupBox):
     def running(self) -> bool:
         return self.worker is not None
 
+    def _on_device(self, device: str) -> None:
+        self.state.device = device
+
+    @reports_errors
     def _on_threshold(self) -> None:
         self.threshold_label.setText(f"{self.threshold():.2f}")
-        if self.host.annotation is not None:
-            self.host.annotation.set_threshold(self.threshold())
+        # A drag is remembered once, when released.
+        self.state.set_threshold(self.threshold(), remember=not self.threshold_slider.isSliderDown())
+
+    def _show_threshold(self, value: float) -> None:
+        if abs(value - self.threshold()) > 1e-9:
+            self.threshold_slider.blockSignals(True)
+            self.set_threshold(value)
+            self.threshold_slider.blockSignals(False)
+        self.threshold_label.setText(f"{value:.2f}")
+
+    @reports_errors
+    def _remember_threshold(self) -> None:
+        self.state.remember_threshold()
+
+    def _show_estimate(self) -> None:
+        annotation = self.state.annotation
+        text = ""
+        if annotation is not None:
+            text = annotation.estimate or (f"last used: {annotation.project.diameter:.1f} px"
+                                           if annotation.project.diameter else "")
+        self.estimate_label.setText(text)
 
     # ---- models ------------------------------------------------------------------------------------
     def refresh(self) -> None:
-        annotation = self.host.annotation
+        annotation = self.state.annotation
         self.model_combo.clear()
-        rounds = annotation.session.rounds if annotation is not None else []
+        rounds = annotation.project.rounds if annotation is not None else []
         if not rounds:
-            self.model_combo.addItem("shipped model" if self.host.default_model is None
-                                     else f"{self.host.default_model.name}", None)
+            default = self.state.default_model
+            self.model_combo.addItem("shipped model" if default is None else default.name, None)
+        current = annotation.project.current_round if annotation is not None else None
         for info in rounds:
-            label = f"{info.name} ({info.origin if info.f1 is None else f'held-out F1 {info.f1:.2f}'})"
+            if info.f1 is None:
+                label = f"{info.name} ({info.origin})"
+            else:
+                label = f"{info.name} (held-out F1 {info.f1:.2f}{'' if info.improved is not False else ', not better'})"
             self.model_combo.addItem(label, info.number)
-        current = annotation.session.current_round if annotation is not None else None
         if current is not None:
             self.model_combo.setCurrentIndex(self.model_combo.findData(current.number))
         self.run_button.setEnabled(annotation is not None and not self.running())
-        if annotation is not None and annotation.session.diameter and not self.estimate_label.text():
-            self.estimate_label.setText(f"last used: {annotation.session.diameter:.1f} px")
+        self.model_combo.setEnabled(not self.running())
 
     @reports_errors
     def _on_model_chosen(self, index: int) -> None:
         number = self.model_combo.itemData(index)
         if number is not None:
-            self.host.use_round(number)
-
-    def adopt_card_threshold(self, number: int) -> None:
-        card_file = self.host.require_annotation().session.round_path(number).with_suffix(".json")
-        self.set_threshold(ModelCard.from_dict(json.loads(card_file.read_text())).threshold)
+            self.state.use_round(number)
 
     @reports_errors
     def add_model_file(self, path: str | None = None) -> None:
-        session = self.host.require_annotation().session
+        project = self.state.require_annotation().project
         if path is None:
             path, _ = QFileDialog.getOpenFileName(self, "Add a saved model", "", "Model weights (*.pt)")
             if not path:
                 return
-        session.ensure_initial_round(self.host.default_model)
-        info = session.import_model(path)
-        self.host.use_round(info.number)
+        self.state.ensure_round()
+        info = project.import_model(path)
+        self.state.use_round(info.number)
         show_info(f"added {path} as {info.name}")
 
     # ---- running -----------------------------------------------------------------------------------
@@ -177,18 +212,15 @@ class DetectPanel(QGroupBox):
     def run(self) -> None:
         if self.running():
             return
-        annotation = self.host.require_annotation()
-        session = annotation.session
-        fresh_project = not session.rounds
-        info = self.host.ensure_round()
-        if fresh_project:
-            self.adopt_card_threshold(info.number)
+        annotation = self.state.require_annotation()
+        project = annotation.project
+        info = self.state.ensure_round()
         if self.scope_combo.currentIndex() == 0:
             frames = [annotation.current_frame()]
-            if session.is_reviewed(frames[0]):
+            if project.is_reviewed(frames[0]):
                 raise ParticleDetectError(f"frame {frames[0]} is reviewed; un-accept it to detect it again")
         else:
-            frames = [f for f in range(annotation.n_frames) if not session.is_reviewed(f)]
+            frames = [f for f in range(annotation.n_frames) if not project.is_reviewed(f)]
             if not frames:
                 show_info("every frame is reviewed; nothing to detect")
                 return
@@ -196,38 +228,62 @@ class DetectPanel(QGroupBox):
         self._target = annotation
         self._pending, self._last_applied = {}, 0.0
         self._polarity_used = self.polarity_combo.currentText()
-        self.progress.setRange(0, len(frames))
+        if len(frames) == 1:  # no count to show until the frame is done: a busy bar, not a stuck one
+            self.progress.setRange(0, 0)
+        else:
+            self.progress.setRange(0, len(frames))
         self.progress.setValue(0)
+        self.progress.setFormat("%v / %m frames")
+        self._stop, self._ended = threading.Event(), threading.Event()
         self.worker = create_worker(
-            detect_frames, annotation.image.data, session.round_path(info.number), self.device_combo.currentText(),
-            self.diameter(), self._polarity_used, frames, annotation.image.name, _ignore_errors=True,
+            detect_frames, annotation.image.data, project.round_path(info.number), self.device_combo.currentText(),
+            self.diameter(), self._polarity_used, frames, annotation.image.name, self._stop, self._ended,
+            _ignore_errors=True,
         )
         self.worker.yielded.connect(self._on_frame_done)
         self.worker.errored.connect(report)
         self.worker.finished.connect(self._on_finished)
-        self._set_running(True)
         self.worker.start()
+        self._set_running(True)
 
-    def stop(self) -> None:
+    def stop(self, wait_s: float = 0.0) -> bool:
+        """Ask a running detection to stop after its current frame; ``wait_s``: wait that long for it.
+        Returns whether nothing runs any more."""
         if self.worker is not None:
-            self.worker.quit()
+            self._stop.set()
+        return self._ended.wait(wait_s) if wait_s else self._ended.is_set()
+
+    def abandon(self, annotation) -> bool:
+        """Stop a detection writing into ``annotation`` (its image was closed) and drop what it has not
+        shown yet; returns whether one was running."""
+        if self.worker is None or self._target is not annotation:
+            return False
+        self._target, self._pending = None, {}
+        self.stop()
+        return True
 
     def _set_running(self, running: bool) -> None:
-        self.run_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
-        self.model_combo.setEnabled(not running)
+        self.state.set_busy("detecting", running)
+        self.refresh()
 
     def _on_frame_done(self, item) -> None:
         frame, result, sizing = item
         annotation = self._target
+        if annotation is None:
+            return  # its image was closed
         self._pending[frame] = (result.centres, result.scores)
         if self.progress.value() == 0:
-            annotation.session.remember_detection(sizing.diameter, self._polarity_used)
+            annotation.project.remember_detection(sizing.diameter, self._polarity_used)
             annotation.set_diameter(sizing.diameter)
             look = ", ringed" if sizing.ringed else ""
-            self.estimate_label.setText(f"{sizing.source}: {sizing.diameter:.1f} px{look}")
+            annotation.estimate = f"{sizing.source}: {sizing.diameter:.1f} px{look}"
+            if annotation is self.state.annotation:
+                self.estimate_label.setText(annotation.estimate)
         if self.heatmap_check.isChecked():
             annotation.show_heatmap(frame, result.heatmap)
+        if self.progress.maximum() == 0:
+            self.progress.setRange(0, 1)
         self.progress.setValue(self.progress.value() + 1)
         if time.monotonic() - self._last_applied > APPLY_INTERVAL_S:
             self._apply_pending()
@@ -241,6 +297,5 @@ class DetectPanel(QGroupBox):
 
     def _on_finished(self) -> None:
         self._apply_pending()
-        self.worker = None
+        self.worker, self._target = None, None
         self._set_running(False)
-        self.host.refresh()

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from napari.utils.notifications import show_info
 from qtpy.QtWidgets import QFileDialog, QGroupBox, QLabel, QPushButton, QVBoxLayout
 
 from ..errors import ParticleDetectError
 from ..io import write_centres
-from ..session import PROJECT_SUFFIX, export_tables
+from ..tables import export_tables
+from .annotation import Annotation, image_path
+from .layers import SAVE_RULE
 from .notify import reports_errors
-
-if TYPE_CHECKING:
-    from .annotation import Annotation
-    from .widget import ParticleDetectWidget
+from .state import DockState
 
 
 def unit_suffix(annotation: Annotation) -> str:
@@ -36,41 +34,51 @@ def export_annotation(annotation: Annotation, path: str | Path) -> tuple[Path, P
     annotation.flush()
     scale = tuple(float(s) for s in annotation.image.scale[-2:])
     centres, counts = export_tables(annotation.visible_table(), scale, unit_suffix(annotation),
-                                    annotation.n_frames, annotation.session.reviewed_frames)
+                                    annotation.n_frames, annotation.project.reviewed_frames)
     path = Path(path)
     write_centres(centres, path)
     write_centres(counts, counts_path(path))
     return path, counts_path(path)
 
 
+def default_export_path(annotation: Annotation, working_folder: Path | None = None) -> Path:
+    """Beside the image file; for an image without one (a sample, a view), in the working folder."""
+    path = image_path(annotation.image)
+    stem = path.stem if path is not None else annotation.image.name
+    folder = path.parent if path is not None else (working_folder or Path.cwd())
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem).strip("._") or "image"
+    return folder / f"{safe}_centres.csv"
+
+
 class ExportPanel(QGroupBox):
-    def __init__(self, host: ParticleDetectWidget) -> None:
+    def __init__(self, state: DockState) -> None:
         super().__init__("Export")
-        self.host = host
+        self.state = state
         self.button = QPushButton("Export centres to CSV…")
         self.button.setToolTip("All frames: frame,y,x,score,source in pixels (and physical units when the "
-                               "layer has a pixel size), plus a count per frame in *_counts.csv")
+                               f"layer has a pixel size), plus a count per frame in *_counts.csv. {SAVE_RULE}")
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.button)
         layout.addWidget(self.summary)
         self.button.clicked.connect(lambda *_: self.export())
+        state.annotation_changed.connect(lambda *_: self.refresh())
 
     def refresh(self) -> None:
-        self.button.setEnabled(self.host.annotation is not None)
+        self.button.setEnabled(self.state.annotation is not None)
 
     def default_path(self) -> Path:
-        folder = self.host.require_annotation().session.folder
-        return folder.with_name(folder.name.removesuffix(PROJECT_SUFFIX) + "_centres.csv")
+        return default_export_path(self.state.require_annotation())
 
     @reports_errors
     def export(self, path: str | Path | None = None) -> Path | None:
-        annotation = self.host.require_annotation()
-        if annotation.points is None and not annotation.session.saved_frames():
+        annotation = self.state.require_annotation()
+        if annotation.points is None and not annotation.project.saved_frames():
             raise ParticleDetectError("nothing to export yet: run Detect or add points first")
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Export centres", str(self.default_path()), "CSV (*.csv)")
+            path, _ = QFileDialog.getSaveFileName(self, f"Export centres ({SAVE_RULE})", str(self.default_path()),
+                                                  "CSV (*.csv)")
             if not path:
                 return None
         written, counts = export_annotation(annotation, path)

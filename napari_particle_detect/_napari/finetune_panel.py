@@ -1,199 +1,249 @@
-"""Fine-tune: train a new round on the accepted frames in a worker; swap it in only when it is done."""
+"""Fine-tune: a round on the reviewed frames and regions in a worker, its progress through every
+phase, a live loss curve, and the rounds with their held-out F1, before and after."""
 
 from __future__ import annotations
 
 import os
 import threading
-from typing import TYPE_CHECKING
+from dataclasses import replace
 
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info
-from qtpy.QtCore import QObject, Signal
+from qtpy.QtCore import QObject, Qt, Signal
 from qtpy.QtWidgets import (
-    QAbstractItemView, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QSpinBox,
-    QTableWidget, QTableWidgetItem,
+    QAbstractItemView, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton,
+    QSpinBox, QTableWidget, QTableWidgetItem,
 )
 
-from ..session import FineTuneOutcome, FineTuneSettings, fine_tune
-from ..training import TrainingCancelled
+from ..errors import ParticleDetectError
+from ..finetune import FINE_TUNE
+from ..project import RoundInfo
+from ..training import TrainConfig, TrainingCancelled
 from .notify import report, reports_errors
+from .plots import LossPlot, RoundsPlot
+from .round_progress import areas_text, describe, train_round, trained_text, verdict
+from .state import DockState
 
-if TYPE_CHECKING:
-    from .widget import ParticleDetectWidget
-
-ROUND_COLUMNS = ["round", "from", "trained", "held out", "F1", "before"]
-HOLD_OUT_NOTE = ("F1: the round on the frame accepted last before it was trained, which was held out of its "
-                 "training; 'before': the round it started from, on the same frame.")
+ROUND_COLUMNS = ["round", "from", "trained", "held out", "F1 before", "F1 after", "result"]
+HOLD_OUT_NOTE = ("Each round is scored on tiles of the reviewed areas that no round ever trains on: 'F1 before' "
+                 "is the round it started from, 'F1 after' the new one, each at its best threshold. A round "
+                 "that is not better is kept but not used; double-click a row to detect with that round.")
+ROUND_ROLE = Qt.ItemDataRole.UserRole
 
 
 class _ProgressRelay(QObject):
-    """Carries training progress from the worker thread to the main thread (queued signal)."""
+    """Carries progress events from the worker thread to the main thread (a queued signal)."""
 
     event = Signal(dict)
 
 
-def _frames_text(frames: list[int]) -> str:
-    if len(frames) > 6:
-        return f"{len(frames)} frames"
-    return ", ".join(map(str, frames)) or "–"
-
-
 class FineTunePanel(QGroupBox):
-    def __init__(self, host: ParticleDetectWidget) -> None:
+    def __init__(self, state: DockState) -> None:
         super().__init__("Fine-tune")
-        self.host = host
+        self.state = state
         self.worker = None
-        self._target = None  # the annotation whose project a running fine-tune belongs to
-        self.settings = FineTuneSettings(threads=max(1, (os.cpu_count() or 2) - 1))
+        self._target = None  # the annotation whose project a running round belongs to
+        self.config = replace(FINE_TUNE, threads=max(1, (os.cpu_count() or 2) - 1))
         self._cancel = threading.Event()
+        self._ended = threading.Event()
+        self._ended.set()
         self._relay = _ProgressRelay()
         self._relay.event.connect(self._on_progress)
+        self.phases: list[str] = []  # the phases the running (or last) round went through
 
-        self.epochs_spin = QSpinBox()
-        self.epochs_spin.setRange(1, 200)
-        self.epochs_spin.setValue(self.settings.epochs)
         self.steps_spin = QSpinBox()
-        self.steps_spin.setRange(1, 5000)
-        self.steps_spin.setValue(self.settings.steps_per_epoch)
-        self.run_button = QPushButton("Fine-tune on reviewed frames")
+        self.steps_spin.setRange(5, 5000)
+        self.steps_spin.setSingleStep(50)
+        self.steps_spin.setValue(self.config.steps_per_epoch)
+        self.steps_spin.setToolTip("Training steps per round (batches of the reviewed areas)")
+        self.where_edit = QLineEdit()
+        self.where_edit.setPlaceholderText("this computer")
+        self.where_edit.setToolTip("Blank: train here. Or a dask scheduler's address (tcp://gpu-node:8786): the round "
+                                   "trains on one of its workers, on its GPU if it has one")
+        self.run_button = QPushButton("Fine-tune")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
         self.progress.setValue(0)
+        self.progress.setTextVisible(False)
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.loss_plot = LossPlot()
+        self.rounds_plot = RoundsPlot()
         self.table = QTableWidget(0, len(ROUND_COLUMNS))
         self.table.setHorizontalHeaderLabels(ROUND_COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
-        self.table.setToolTip(HOLD_OUT_NOTE + " Double-click a row to detect with that round.")
+        self.table.setToolTip(HOLD_OUT_NOTE)
         self.table.setMaximumHeight(150)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         note = QLabel(HOLD_OUT_NOTE)
         note.setWordWrap(True)
         note.setStyleSheet("color: gray; font-size: 10px")
 
-        sizes = QHBoxLayout()
-        sizes.addWidget(QLabel("epochs"))
-        sizes.addWidget(self.epochs_spin)
-        sizes.addWidget(QLabel("steps/epoch"))
-        sizes.addWidget(self.steps_spin)
+        size_row = QHBoxLayout()
+        size_row.addWidget(QLabel("steps"))
+        size_row.addWidget(self.steps_spin)
+        size_row.addWidget(QLabel("train on"))
+        size_row.addWidget(self.where_edit, 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button, 1)
         buttons.addWidget(self.cancel_button)
+        plots = QHBoxLayout()
+        plots.addWidget(self.loss_plot)
+        plots.addWidget(self.rounds_plot)
         form = QFormLayout(self)
-        form.addRow(sizes)
+        form.addRow(size_row)
         form.addRow(buttons)
         form.addRow(self.progress)
         form.addRow(self.status)
+        form.addRow(plots)
         form.addRow(self.table)
         form.addRow(note)
 
         self.run_button.clicked.connect(lambda *_: self.run())
         self.cancel_button.clicked.connect(lambda *_: self.cancel())
         self.table.cellDoubleClicked.connect(lambda row, _col: self._use_row(row))
+        state.project_changed.connect(self.refresh)
+        state.busy_changed.connect(self.refresh)
 
     def running(self) -> bool:
         return self.worker is not None
 
+    # ---- the rounds ------------------------------------------------------------------------------
     def refresh(self) -> None:
-        annotation = self.host.annotation
-        rounds = annotation.session.rounds if annotation is not None else []
-        current = annotation.session.current_round if annotation is not None else None
+        annotation = self.state.annotation
+        project = annotation.project if annotation is not None else None
+        rounds = project.rounds if project is not None else []
+        current = project.current_round if project is not None else None
         self.table.setRowCount(len(rounds))
         for row, info in enumerate(rounds):
-            marker = " ◀" if current is not None and info.number == current.number else ""
-            cells = [
-                f"{info.number:03d}{marker}",
-                f"{info.parent:03d}" if info.parent else info.origin.split()[0],
-                _frames_text(info.trained_frames),
-                _frames_text(info.held_out_frames),
-                f"{info.f1:.3f}" if info.f1 is not None else "–",
-                f"{info.parent_f1:.3f}" if info.parent_f1 is not None else "–",
-            ]
-            for col, text in enumerate(cells):
+            in_use = current is not None and info.number == current.number
+            for col, text in enumerate(self._cells(info, in_use)):
                 item = QTableWidgetItem(text)
-                item.setData(0x0100, info.number)  # Qt.UserRole
+                item.setData(ROUND_ROLE, info.number)
+                if info.improved is False:
+                    item.setToolTip(f"{info.name} did not beat round-{info.parent:03d} on the held-out tiles, so it "
+                                    "was not switched in; double-click to detect with it anyway")
                 self.table.setItem(row, col, item)
-        n_reviewed = len(annotation.session.reviewed_frames) if annotation is not None else 0
-        self.run_button.setText(f"Fine-tune on {n_reviewed} reviewed frame{'s' if n_reviewed != 1 else ''}")
-        self.run_button.setEnabled(annotation is not None and n_reviewed > 0 and not self.running())
+        self.rounds_plot.show_rounds(rounds)
+        areas = project.reviewed_areas() if project is not None else []
+        frames = sum(1 for _, region in areas if region is None)
+        regions = len(areas) - frames
+        self.run_button.setText(f"Fine-tune on {areas_text(frames, regions)}" if areas
+                                else "Fine-tune (accept frames or regions first)")
+        self.run_button.setEnabled(bool(areas) and not self.running())
+
+    @staticmethod
+    def _cells(info: RoundInfo, in_use: bool) -> list[str]:
+        if info.parent is None:
+            result = ""
+        elif info.improved is None:
+            result = "unscored"
+        else:
+            result = "better" if info.improved else "not better"
+        return [
+            f"{info.number:03d}{' ◀' if in_use else ''}",
+            f"{info.parent:03d}" if info.parent else info.origin.split()[0],
+            trained_text(info) if info.parent else "–",
+            f"{info.held_out} tiles" if info.held_out else "–",
+            f"{info.parent_f1:.3f}" if info.parent_f1 is not None else "–",
+            f"{info.f1:.3f}" if info.f1 is not None else "–",
+            result,
+        ]
 
     @reports_errors
     def _use_row(self, row: int) -> None:
-        number = self.table.item(row, 0).data(0x0100)
-        self.host.use_round(number)
+        number = self.table.item(row, 0).data(ROUND_ROLE)
+        self.state.use_round(number)
         show_info(f"detecting with round-{number:03d} from now on")
 
+    # ---- running ---------------------------------------------------------------------------------
     @reports_errors
-    def run(self, settings: FineTuneSettings | None = None) -> None:
-        """Start training in a worker; ``settings`` overrides the panel's (tests use tiny ones)."""
+    def run(self, config: TrainConfig | None = None) -> None:
+        """Start a round in a worker; ``config`` overrides the panel's (tests use tiny ones)."""
         if self.running():
             return
-        annotation = self.host.require_annotation()
-        self.host.flush()
-        self.host.ensure_round()
-        if settings is None:
-            self.settings.epochs, self.settings.steps_per_epoch = self.epochs_spin.value(), self.steps_spin.value()
-            settings = self.settings
-        self._cancel.clear()
+        annotation = self.state.require_annotation()
+        annotation.flush()
+        if not annotation.project.reviewed_areas():
+            raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")
+        self.state.ensure_round()
+        config = config or replace(self.config, steps_per_epoch=self.steps_spin.value())
+        self._cancel, self._ended = threading.Event(), threading.Event()
         self._target = annotation
-        self.progress.setRange(0, settings.epochs * settings.steps_per_epoch)
-        self.progress.setValue(0)
-        self.status.setText(f"training from {annotation.session.current_round.name}…")
+        self.phases = []
+        self.loss_plot.start(config.epochs * config.steps_per_epoch)
+        scheduler = self.where_edit.text().strip() or None
+        self.status.setText(f"fine-tuning {annotation.project.current_round.name}"
+                            f"{f' on {scheduler}' if scheduler else ''}…")
         self.worker = create_worker(
-            fine_tune, annotation.session, annotation.image.data, settings,
-            self.host.detect.device_combo.currentText(), progress=self._relay.event.emit, cancel=self._cancel.is_set,
+            train_round, annotation.project, annotation.image.data, config,
+            "auto" if scheduler else self.state.device,  # a remote round uses the worker's own device
+            progress=self._relay.event.emit, cancel=self._cancel.is_set, ended=self._ended, scheduler=scheduler,
             _ignore_errors=True,
         )
         self.worker.returned.connect(self._on_done)
         self.worker.errored.connect(self._on_error)
         self.worker.finished.connect(self._on_finished)
-        self._set_running(True)
         self.worker.start()
+        self._set_running(True)
 
-    def cancel(self) -> None:
-        if self.running():
+    def cancel(self, wait_s: float = 0.0) -> bool:
+        """Ask a running round to stop (it does within a training step); ``wait_s``: wait that long for it.
+        Returns whether nothing runs any more."""
+        if self.running() and not self._cancel.is_set():
             self._cancel.set()
             self.status.setText("cancelling…")
+        return self._ended.wait(wait_s) if wait_s else self._ended.is_set()
 
     def _set_running(self, running: bool) -> None:
-        self.run_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
+        self.steps_spin.setEnabled(not running)
+        self.where_edit.setEnabled(not running)
+        self.state.set_busy("fine-tuning", running)
 
     def _on_progress(self, event: dict) -> None:
-        if event["event"] == "step":
-            self.progress.setValue((event["epoch"] - 1) * event["steps"] + event["step"])
-            self.status.setText(f"epoch {event['epoch']}/{event['epochs']}, step {event['step']}/{event['steps']}: "
-                                f"loss {event['loss']:.4f}")
-        else:
-            self.progress.setValue(event["epoch"] * self.progress.maximum() // max(event["epochs"], 1))
-            self.status.setText(f"epoch {event['epoch']}/{event['epochs']}: loss {event['loss']:.4f}, "
-                                f"validation F1 {event['val_f1']:.3f} ({event['seconds']:.0f} s)")
+        if self._cancel.is_set():
+            return
+        phase = event.get("phase", "")
+        if not self.phases or self.phases[-1] != phase:
+            self.phases.append(phase)
+        shown = describe(event)
+        self.progress.setRange(0, shown.maximum)
+        self.progress.setValue(shown.value)
+        self.status.setText(shown.text)
+        if phase == "training":
+            self.loss_plot.add(event["step"], event["loss"])
 
-    def _on_done(self, outcome: FineTuneOutcome) -> None:
-        info = self._target.session.commit_round(outcome.workspace, outcome.info)
-        if self._target is self.host.annotation:
-            self.host.use_round(info.number)
-        self.progress.setValue(self.progress.maximum())
-        if info.f1 is not None:
-            score = f"held-out F1 {info.f1:.3f} (round-{info.parent:03d}: {info.parent_f1:.3f})"
-        else:
-            score = "no held-out frame yet (accept two or more frames to score rounds)"
-        self.status.setText(f"{info.name} ready and in use: {score}. Run Detect on unreviewed frames to use it.")
-        show_info(f"{info.name} ready: {score}")
+    def _on_done(self, info: RoundInfo) -> None:
+        project = self._target.project
+        if self._target is self.state.annotation and info.improved is not False:
+            self.state.use_round(info.number)  # and the threshold tuned for it
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        message = verdict(info, project.current_round)
+        if info.improved is not False:
+            message += ". Run Detect on the unreviewed frames to use it."
+        self.status.setText(message)
+        show_info(message)
 
     def _on_error(self, exc: BaseException) -> None:
-        current = self._target.session.current_round
+        current = self._target.project.current_round
+        name = current.name if current is not None else "the model as it was"
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
         if isinstance(exc, TrainingCancelled):
-            self.status.setText(f"cancelled; still using {current.name}")
-            show_info(f"fine-tuning cancelled; still using {current.name}")
+            self.status.setText(f"cancelled; still using {name}")
+            show_info(f"fine-tuning cancelled; still using {name}")
         else:
-            self.status.setText(f"failed; still using {current.name}")
+            self.status.setText(f"failed; still using {name}")
             report(exc)
 
     def _on_finished(self) -> None:
-        self.worker = None
+        self.worker, self._target = None, None
         self._set_running(False)
-        self.host.refresh()
+        self.state.project_changed.emit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..session import TABLE_COLUMNS, empty_table, normalise_table
+from ..tables import TABLE_COLUMNS, empty_table, normalise_table
 
 SOURCE_COLOURS = {"model": "yellow", "added": "cyan", "accepted": "lime"}
 DEFAULT_SIZE = 10.0
@@ -13,6 +13,8 @@ RING_SYMBOL = "disc"
 RING_WIDTH = 0.12  # of the marker size
 # What a point placed with napari's add tool gets.
 ADDED_DEFAULTS = {"score": np.nan, "source": "added"}
+# One rule for File > Save and Export, stated in both dialogs.
+SAVE_RULE = "saves the centres shown: network points hidden by the threshold are left out"
 
 
 def points_data(table: pd.DataFrame, ndim: int) -> np.ndarray:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..io import read_centres
-from ..session import normalise_table
+from ..tables import normalise_table
 from .layers import points_data, points_layer_kwargs
 
 _CENTRE_COLUMNS = ({"y", "x"}, {"axis-0", "axis-1"})

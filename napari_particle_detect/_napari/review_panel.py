@@ -1,89 +1,221 @@
-"""Review: step through frames and accept them; accepted frames are the training data."""
+"""Review: accept whole frames or drawn regions as training data, and ask what to review next."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from napari.utils.notifications import show_info
-from qtpy.QtWidgets import QGridLayout, QGroupBox, QLabel, QPushButton
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QComboBox, QGridLayout, QGroupBox, QLabel, QPushButton
 
+from ..errors import ParticleDetectError
 from .notify import reports_errors
+from .proposals import MODES, key, next_proposal, proposal_box
+from .regions import zoom_to_box
+from .state import DockState
 
-if TYPE_CHECKING:
-    from .widget import ParticleDetectWidget
-
-SHORTCUTS = ("Enter: accept frame and go to the next · , / . : previous / next frame · H: heatmap on/off\n"
-             "Edit with the Points tools: P add, S select, Delete remove, drag to move. Every edit is saved at once.")
+SHORTCUTS = (
+    "Enter: accept frame, go to the next · , / . : previous / next frame · Ctrl+Z / Ctrl+Shift+Z: undo / redo "
+    "this frame's edits · H: heatmap on/off\n"
+    "R: draw a review box · Shift+Enter: accept the box · N: what to review next\n"
+    "Edit with the Points tools: P add, S select, Delete remove, drag to move. Every edit is saved at once."
+)
 
 
 class ReviewPanel(QGroupBox):
-    def __init__(self, host: ParticleDetectWidget) -> None:
+    def __init__(self, state: DockState, viewer) -> None:
         super().__init__("Review")
-        self.host = host
+        self.state = state
+        self.viewer = viewer
+        self._passed: set = set()  # proposals already shown (N again moves on to the next)
+
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.previous_button = QPushButton("◀ Previous")
         self.accept_button = QPushButton("Accept frame")
         self.accept_button.setToolTip("This frame's centres are right: keep them as training data (Enter)")
         self.next_button = QPushButton("Next ▶")
-        self.unaccept_button = QPushButton("Un-accept")
+        self.unaccept_button = QPushButton("Un-accept frame")
         self.unaccept_button.setToolTip("Back to unreviewed: Detect may then replace this frame's centres")
+        self.draw_button = QPushButton("Draw box")
+        self.draw_button.setToolTip("Drag a rectangle around the part of the frame you have checked (R)")
+        self.accept_region_button = QPushButton("Accept box")
+        self.accept_region_button.setToolTip(
+            "The centres inside the box are right (hidden ones inside it are dropped): keep that region as "
+            "training data; the rest of the frame is not learned from (Shift+Enter)")
+        self.unaccept_region_button = QPushButton("Un-accept region")
+        self.unaccept_region_button.setToolTip(
+            "Un-accept the regions selected in the 'reviewed regions' layer, or else the last one accepted on "
+            "this frame")
+        self.suggest_button = QPushButton("Review next (N)")
+        self.suggest_button.setToolTip("Go to where the model hesitates most: centres scored near the threshold")
+        self.mode_combo = QComboBox()
+        self.mode_combo.addItems([f"by {mode}" for mode in MODES])
+        self.mode_combo.setToolTip("Propose a region to check (a few dozen particles) or a whole frame")
+        self.suggestion = QLabel("")
+        self.suggestion.setWordWrap(True)
         hint = QLabel(SHORTCUTS)
         hint.setWordWrap(True)
         hint.setStyleSheet("color: gray; font-size: 10px")
+
         grid = QGridLayout(self)
         grid.addWidget(self.status, 0, 0, 1, 4)
         grid.addWidget(self.previous_button, 1, 0)
         grid.addWidget(self.accept_button, 1, 1, 1, 2)
         grid.addWidget(self.next_button, 1, 3)
         grid.addWidget(self.unaccept_button, 2, 1, 1, 2)
-        grid.addWidget(hint, 3, 0, 1, 4)
+        grid.addWidget(QLabel("Regions"), 3, 0)
+        grid.addWidget(self.draw_button, 3, 1)
+        grid.addWidget(self.accept_region_button, 3, 2)
+        grid.addWidget(self.unaccept_region_button, 3, 3)
+        grid.addWidget(self.suggest_button, 4, 0, 1, 3)
+        grid.addWidget(self.mode_combo, 4, 3)
+        grid.addWidget(self.suggestion, 5, 0, 1, 4)
+        grid.addWidget(hint, 6, 0, 1, 4)
+        self.suggestion.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
         self.previous_button.clicked.connect(lambda *_: self.previous_frame())
         self.next_button.clicked.connect(lambda *_: self.next_frame())
         self.accept_button.clicked.connect(lambda *_: self.accept_and_next())
         self.unaccept_button.clicked.connect(lambda *_: self.unaccept())
+        self.draw_button.clicked.connect(lambda *_: self.draw_box())
+        self.accept_region_button.clicked.connect(lambda *_: self.accept_region())
+        self.unaccept_region_button.clicked.connect(lambda *_: self.unaccept_region())
+        self.suggest_button.clicked.connect(lambda *_: self.review_next())
+        state.project_changed.connect(self.refresh)
+        state.frame_changed.connect(lambda *_: self.refresh())
+        state.annotation_changed.connect(lambda *_: self._passed.clear())
+        state.threshold_changed.connect(lambda *_: self.refresh())
+
+    @property
+    def mode(self) -> str:
+        return MODES[self.mode_combo.currentIndex()]
 
     def refresh(self) -> None:
-        annotation = self.host.annotation
-        for button in (self.previous_button, self.accept_button, self.next_button, self.unaccept_button):
+        annotation = self.state.annotation
+        buttons = (self.previous_button, self.accept_button, self.next_button, self.unaccept_button, self.draw_button,
+                   self.accept_region_button, self.unaccept_region_button, self.suggest_button)
+        for button in buttons:
             button.setEnabled(annotation is not None)
         if annotation is None:
             self.status.setText("")
             return
-        frame, session = annotation.current_frame(), annotation.session
-        reviewed = session.is_reviewed(frame)
+        frame, project = annotation.current_frame(), annotation.project
+        reviewed = project.is_reviewed(frame)
         visible = annotation.visible_table()
         count = int((visible["frame"] == frame).sum())
+        regions = project.regions(frame)
+        if reviewed:
+            review = "<b>reviewed ✓</b>"
+        elif regions:
+            review = f"<b>{len(regions)} region{'s' if len(regions) != 1 else ''} reviewed</b>"
+        elif annotation.has_centres(frame):
+            review = "not reviewed"
+        else:
+            review = "not detected yet"
+        all_regions = len(project.regions())
         self.status.setText(
-            f"Frame {frame + 1} of {annotation.n_frames} (index {frame}): "
-            f"{'<b>reviewed ✓</b>' if reviewed else 'not reviewed'}, {count} centres shown · "
-            f"{len(session.reviewed_frames)} of {annotation.n_frames} frames reviewed"
+            f"Frame {frame + 1} of {annotation.n_frames} (index {frame}): {review}, {count} centres shown · "
+            f"{len(project.reviewed_frames)} of {annotation.n_frames} frames"
+            + (f" and {all_regions} region{'s' if all_regions != 1 else ''}" if all_regions else "") + " reviewed"
         )
         self.unaccept_button.setEnabled(reviewed)
+        self.unaccept_region_button.setEnabled(bool(regions))
+        self.accept_region_button.setEnabled(not reviewed)
 
+    # ---- whole frames ------------------------------------------------------------------------
     @reports_errors
     def accept_and_next(self) -> None:
-        annotation = self.host.require_annotation()
+        annotation = self.state.require_annotation()
         frame = annotation.current_frame()
         accepted = annotation.accept(frame)
         show_info(f"frame {frame} accepted with {len(accepted)} centres")
         if frame + 1 < annotation.n_frames:
             annotation.go_to_frame(frame + 1)
-        self.host.refresh()
+        self.state.project_changed.emit()
 
     @reports_errors
     def unaccept(self) -> None:
-        annotation = self.host.require_annotation()
+        annotation = self.state.require_annotation()
         annotation.unaccept(annotation.current_frame())
 
     def next_frame(self) -> None:
-        if self.host.annotation is not None:
-            self.host.annotation.go_to_frame(self.host.annotation.current_frame() + 1)
+        if self.state.annotation is not None:
+            self.state.annotation.go_to_frame(self.state.annotation.current_frame() + 1)
 
     def previous_frame(self) -> None:
-        if self.host.annotation is not None:
-            self.host.annotation.go_to_frame(self.host.annotation.current_frame() - 1)
+        if self.state.annotation is not None:
+            self.state.annotation.go_to_frame(self.state.annotation.current_frame() - 1)
+
+    @reports_errors
+    def undo(self) -> None:
+        annotation = self.state.require_annotation()
+        frame = annotation.current_frame()
+        if not annotation.undo(frame):
+            show_info(f"nothing to undo on frame {frame}")
+
+    @reports_errors
+    def redo(self) -> None:
+        annotation = self.state.require_annotation()
+        frame = annotation.current_frame()
+        if not annotation.redo(frame):
+            show_info(f"nothing to redo on frame {frame}")
 
     def toggle_heatmap(self) -> None:
-        if self.host.annotation is not None and not self.host.annotation.toggle_heatmap():
+        if self.state.annotation is not None and not self.state.annotation.toggle_heatmap():
             show_info("no heatmap yet: tick 'show heatmap' and run Detect")
+
+    # ---- regions -----------------------------------------------------------------------------
+    @reports_errors
+    def draw_box(self) -> None:
+        self.state.require_annotation().regions.start_drawing()
+
+    @reports_errors
+    def accept_region(self) -> None:
+        annotation = self.state.require_annotation()
+        frame = annotation.current_frame()
+        box = annotation.regions.draft_box(frame)
+        if box is None:
+            raise ParticleDetectError(f"draw a box on frame {frame} first (R, or Draw box), or press N for a "
+                                      "proposed one")
+        region, inside = annotation.accept_region(frame, box)
+        self.suggestion.setText("")
+        show_info(f"region y {region.y0:.0f}-{region.y1:.0f}, x {region.x0:.0f}-{region.x1:.0f} of frame {frame} "
+                  f"accepted with {len(inside)} centres")
+
+    @reports_errors
+    def unaccept_region(self) -> None:
+        annotation = self.state.require_annotation()
+        frame = annotation.current_frame()
+        chosen = annotation.regions.selected_accepted() or annotation.project.regions(frame)[-1:]
+        if not chosen:
+            raise ParticleDetectError(f"frame {frame} has no accepted region")
+        for region in chosen:
+            annotation.unaccept_region(region)
+        show_info(f"{len(chosen)} region{'s' if len(chosen) != 1 else ''} un-accepted")
+
+    # ---- what next -----------------------------------------------------------------------------
+    @reports_errors
+    def review_next(self) -> None:
+        """Jump to where the model hesitates most (not shown before), with the reason."""
+        annotation = self.state.require_annotation()
+        annotation.flush()
+        try:
+            proposal = next_proposal(annotation, self.state.threshold, self.mode, self._passed)
+        except ParticleDetectError:
+            if not self._passed:
+                raise
+            self._passed.clear()  # every proposal was passed over: start again from the top
+            proposal = next_proposal(annotation, self.state.threshold, self.mode)
+        self._passed.add(key(proposal))
+        annotation.go_to_frame(proposal.frame)
+        box = proposal_box(proposal)
+        if box is None:
+            self.viewer.reset_view()
+            hint = "Correct it, then Enter to accept the frame"
+        else:
+            annotation.regions.propose(proposal.frame, box)
+            zoom_to_box(self.viewer, annotation.image, box)
+            hint = "Correct inside the orange box, then Shift+Enter to accept it"
+        if annotation.points is not None:
+            self.viewer.layers.selection.active = annotation.points
+        self.suggestion.setText(f"Next: {proposal.why}. {hint}.")
+        self.refresh()

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import ParticleDetectError
 from ..io import read_image
+from ..shipped import SAMPLE_DATA_DIR
 from ..synthetic import benchmark_config, synthesize
 
 # The same seeds as sample_data/synthetic_stack.tif, so the generated sample and the file agree.
 SYNTHETIC_SEEDS = (900, 901, 902, 903)
 BULK_WATER_UM_PER_PX = 1 / 2.85
-
-
-def sample_data_folder() -> Path:
-    """``sample_data/`` of a source checkout (it is not part of the installed package)."""
-    return Path(__file__).resolve().parents[2] / "sample_data"
 
 
 def synthetic_stack(shape: tuple[int, int] = (256, 256), area_fraction: float = 0.7) -> list[tuple]:
@@ -33,10 +28,9 @@ def synthetic_stack(shape: tuple[int, int] = (256, 256), area_fraction: float = 
 
 
 def _bundled(filename: str, name: str, **kwargs) -> list[tuple]:
-    path = sample_data_folder() / filename
+    path = SAMPLE_DATA_DIR / filename
     if not path.exists():
-        raise ParticleDetectError(f"{filename}: bundled sample data is only available in a source checkout "
-                                  f"(looked in {path.parent})")
+        raise ParticleDetectError(f"{path}: bundled sample image missing from the installed package")
     return [(read_image(path), {"name": name, **kwargs}, "image")]
 
 

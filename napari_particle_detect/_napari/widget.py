@@ -1,4 +1,8 @@
-"""The dock widget: pick an image, then Detect, Review, Fine-tune and Export in one column."""
+"""The dock widget: pick an image, then Detect, Review, Fine-tune and Export in one column.
+
+It owns the :class:`DockState` the panels share, turns viewer events (layers added or removed,
+frame changes, keys, the window closing) into calls on it and on the panels, and nothing else.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,40 @@ import weakref
 from pathlib import Path
 
 from napari.layers import Image
-from qtpy.QtCore import QTimer
+from napari.utils.notifications import show_info
+from qtpy.QtCore import QEvent, QObject, QTimer
 from qtpy.QtWidgets import (
     QApplication, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget,
 )
 
 from ..errors import ParticleDetectError
-from ..session import RoundInfo
 from .annotation import METADATA_KEY, Annotation
 from .detect_panel import DetectPanel
 from .export_panel import ExportPanel
 from .finetune_panel import FineTunePanel
+from .image_views import explain, layer_kind, view_data, view_layer_kwargs, views
 from .notify import report, reports_errors
 from .review_panel import ReviewPanel
+from .state import DockState
 
 # A dragged point fires an event per mouse step; write it to disk once the drag pauses this long.
 MOVE_SAVE_DELAY_MS = 150
+# On closing, how long to wait for a running detection or round to notice it was stopped.
+STOP_WAIT_S = 10.0
+START_HINT = "open an image (File > Open, or File > Open Sample) to start"
+
+
+class _CloseWatcher(QObject):
+    """Calls back when the window holding the dock is about to close (the dock gets no closeEvent)."""
+
+    def __init__(self, callback) -> None:
+        super().__init__()
+        self._callback = callback
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.Close:
+            self._callback()
+        return False
 
 
 class ParticleDetectWidget(QWidget):
@@ -30,36 +52,50 @@ class ParticleDetectWidget(QWidget):
     def __init__(self, napari_viewer, default_model: str | Path | None = None) -> None:
         super().__init__()
         self.viewer = napari_viewer
-        # The model a new project starts from (round 1); None means the shipped weights.
-        self.default_model = Path(default_model) if default_model is not None else None
-        self.annotation: Annotation | None = None
+        self.state = DockState(default_model)
         self._annotations: dict[int, Annotation] = {}
         self._save_timer = QTimer(self)
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(MOVE_SAVE_DELAY_MS)
         self._pending_save = None
         self._save_timer.timeout.connect(self._run_pending_save)
+        self._close_watcher = _CloseWatcher(self.shut_down)
+        self._watched_window = None
+        self._shut = False
+        self._chosen: Image | None = None  # the layer the panels were last set up for
 
         self.image_combo = QComboBox()
-        self.image_combo.setToolTip("The image or TYX/ZYX stack to work on")
-        self.project_label = QLabel("no project yet")
+        self.image_combo.setToolTip("The image or T/Z stack to work on")
+        self.image_note = QLabel("")
+        self.image_note.setWordWrap(True)
+        self.view_combo = QComboBox()
+        self.view_button = QPushButton("Use")
+        self.view_button.setToolTip("Add the chosen greyscale image or stack as a new layer and work on it")
+        self.project_label = QLabel(START_HINT)
         self.project_label.setWordWrap(True)
         self.project_label.setStyleSheet("color: gray")
         self.project_button = QPushButton("Folder…")
         self.project_button.setToolTip("Keep this image's corrections and models in another folder")
-        self.detect = DetectPanel(self)
-        self.review = ReviewPanel(self)
-        self.finetune = FineTunePanel(self)
-        self.export = ExportPanel(self)
+        self.detect = DetectPanel(self.state)
+        self.review = ReviewPanel(self.state, napari_viewer)
+        self.finetune = FineTunePanel(self.state)
+        self.export = ExportPanel(self.state)
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Image"))
         top.addWidget(self.image_combo, 1)
+        view_row = QHBoxLayout()
+        view_row.addWidget(self.view_combo, 1)
+        view_row.addWidget(self.view_button)
+        self._view_row = QWidget()
+        self._view_row.setLayout(view_row)
         project = QHBoxLayout()
         project.addWidget(self.project_label, 1)
         project.addWidget(self.project_button)
         column = QVBoxLayout()
         column.addLayout(top)
+        column.addWidget(self.image_note)
+        column.addWidget(self._view_row)
         column.addLayout(project)
         for panel in (self.detect, self.review, self.finetune, self.export):
             column.addWidget(panel)
@@ -72,36 +108,49 @@ class ParticleDetectWidget(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
-        self.setMinimumWidth(340)
+        self.setMinimumWidth(380)
 
         self.image_combo.currentIndexChanged.connect(lambda *_: self._on_image_chosen())
+        self.view_button.clicked.connect(lambda *_: self.use_view())
         self.project_button.clicked.connect(lambda *_: self.choose_project_folder())
-        for event in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
-            event.connect(self._refresh_images)
+        self.viewer.layers.events.inserted.connect(self._refresh_images)
+        self.viewer.layers.events.removed.connect(self._on_layer_removed)
         self.viewer.dims.events.current_step.connect(self._on_frame_changed)
+        self.state.annotation_changed.connect(self._show_project)
         app = QApplication.instance()
         if app is not None:
-            app.aboutToQuit.connect(self.flush)
+            app.aboutToQuit.connect(self.shut_down)
         bind_shortcuts(self.viewer, self)
         self._refresh_images()
+        self._show_project(self.state.annotation)
 
-    # ---- images and their projects -------------------------------------------------------------
+    # ---- the images offered ----------------------------------------------------------------------
     def image_layers(self) -> list[Image]:
+        """Image layers the dock can work on or convert (not its own heatmaps)."""
         return [layer for layer in self.viewer.layers
-                if isinstance(layer, Image) and not layer.rgb and layer.ndim in (2, 3)
-                and METADATA_KEY not in layer.metadata and not layer.name.endswith(" heatmap")]
+                if isinstance(layer, Image) and METADATA_KEY not in layer.metadata
+                and not layer.name.endswith(" heatmap")]
+
+    @property
+    def annotation(self) -> Annotation | None:
+        return self.state.annotation
 
     def _refresh_images(self, event=None) -> None:
         layers = self.image_layers()
-        chosen = self.annotation.image if self.annotation is not None else None
+        chosen = self.selected_image()
         self.image_combo.blockSignals(True)
         self.image_combo.clear()
         for layer in layers:
-            self.image_combo.addItem(layer.name, id(layer))
+            kind = layer_kind(layer)
+            suffix = {"rgb": " (colour)", "4d": " (4D)", "unsupported": " (not supported)"}.get(kind, "")
+            self.image_combo.addItem(layer.name + suffix, id(layer))
         if chosen in layers:
             self.image_combo.setCurrentIndex(layers.index(chosen))
+        elif layers:
+            ready = [i for i, layer in enumerate(layers) if layer_kind(layer) == "ready"]
+            self.image_combo.setCurrentIndex(ready[0] if ready else 0)
         self.image_combo.blockSignals(False)
-        if chosen not in layers:
+        if self.selected_image() is not self._chosen:
             self._on_image_chosen()
 
     def selected_image(self) -> Image | None:
@@ -109,9 +158,10 @@ class ParticleDetectWidget(QWidget):
         return next((layer for layer in self.image_layers() if id(layer) == key), None)
 
     def _on_image_chosen(self) -> None:
-        image = self.selected_image()
-        if image is None:
-            self.set_annotation(None)
+        image = self._chosen = self.selected_image()
+        self._show_views(image)
+        if image is None or layer_kind(image) != "ready":
+            self.state.set_annotation(None)
             return
         annotation = self._annotations.get(id(image))
         if annotation is None or annotation.image is not image:
@@ -119,66 +169,80 @@ class ParticleDetectWidget(QWidget):
                 annotation = Annotation.attach(self.viewer, image, schedule_save=self._schedule_save)
             except ParticleDetectError as exc:
                 report(exc)
-                self.set_annotation(None)
+                self.state.set_annotation(None)
                 return
             self._annotations[id(image)] = annotation
-        self.set_annotation(annotation)
+        self.state.set_annotation(annotation)
         annotation.restore()
+
+    def _show_views(self, image: Image | None) -> None:
+        """For a colour or 4D layer: why it is not used as it is, and what can be used instead."""
+        note = explain(image) if image is not None else ""
+        self.image_note.setText(note)
+        self.image_note.setVisible(bool(note))
+        offered = views(image, self._current_index(image)) if image is not None else []
+        self.view_combo.clear()
+        for view in offered:
+            self.view_combo.addItem(view.label, view)
+        self._view_row.setVisible(bool(offered))
+
+    def _current_index(self, image: Image) -> tuple[int, ...]:
+        """The data index of the viewer's current position along the image's non-displayed axes."""
+        point = self.viewer.dims.point[self.viewer.dims.ndim - image.ndim:]
+        return tuple(int(round(float(v))) for v in image.world_to_data(point))
+
+    @reports_errors
+    def use_view(self) -> Image | None:
+        """Add the chosen greyscale view of a colour or 4D layer as a new layer and work on it."""
+        image, view = self.selected_image(), self.view_combo.currentData()
+        if image is None or view is None:
+            raise ParticleDetectError("choose a colour or 4D image layer first")
+        layer = self.viewer.add_image(view_data(image, view), **view_layer_kwargs(image, view))
+        image.visible = False  # the new layer lies exactly over it
+        self.image_combo.setCurrentIndex(self.image_layers().index(layer))
+        show_info(f"working on '{layer.name}', made from '{image.name}'")
+        return layer
+
+    def _show_project(self, annotation: Annotation | None) -> None:
+        if annotation is not None:
+            self.project_label.setText(f"Project: {annotation.project.folder}")
+            problems = annotation.project.problems
+            if problems:
+                show_info(f"{annotation.project.folder.name}: {len(problems)} problem(s): {problems[0]}")
+        elif self.selected_image() is None:
+            self.project_label.setText(START_HINT)
+        else:
+            self.project_label.setText("")
 
     @reports_errors
     def choose_project_folder(self, folder: str | Path | None = None) -> None:
         image = self.selected_image()
-        if image is None:
+        if image is None or layer_kind(image) != "ready":
             raise ParticleDetectError("open an image first")
         if folder is None:
             folder = QFileDialog.getExistingDirectory(self, "Project folder for this image")
             if not folder:
                 return
-        if self.annotation is not None:
-            self.annotation.close()
+        if self.state.annotation is not None:
+            self.state.annotation.close()
         annotation = Annotation.attach(self.viewer, image, project=folder, schedule_save=self._schedule_save)
         self._annotations[id(image)] = annotation
-        self.set_annotation(annotation)
+        self.state.set_annotation(annotation)
         annotation.restore()
 
-    def set_annotation(self, annotation: Annotation | None) -> None:
-        if self.annotation is not None and self.annotation is not annotation:
-            self.annotation.flush()
-            self.annotation.changed_callbacks.clear()
-        self.annotation = annotation
-        if annotation is not None:
-            annotation.changed_callbacks.append(self.refresh)
-            annotation.set_threshold(self.detect.threshold())
-            self.project_label.setText(f"Project: {annotation.session.folder}")
-        else:
-            self.project_label.setText("open an image (File > Open, or File > Open Sample) to start")
-        self.refresh()
+    def _on_layer_removed(self, event) -> None:
+        annotation = self._annotations.pop(id(event.value), None)
+        if annotation is not None and annotation.image is event.value:
+            stopped = self.detect.abandon(annotation)
+            annotation.detach()
+            show_info(f"'{event.value.name}' was closed{': detection stopped' if stopped else ''}; its centres and "
+                      "reviews are kept in its project and come back when it is opened again")
+        self._refresh_images()
 
-    def require_annotation(self) -> Annotation:
-        if self.annotation is None:
-            raise ParticleDetectError("open an image first (File > Open, or a sample from File > Open Sample)")
-        return self.annotation
-
-    def ensure_round(self) -> RoundInfo:
-        """The model in use; a new project first copies the starting model in as round 1."""
-        session = self.require_annotation().session
-        info = session.ensure_initial_round(self.default_model)
-        self.refresh()
-        return info
-
-    def use_round(self, number: int) -> None:
-        """Detect with this round from now on, at the threshold tuned for it."""
-        self.require_annotation().session.set_current_round(number)
-        self.detect.adopt_card_threshold(number)
-        self.refresh()
-
-    # ---- keeping the panels and the disk up to date --------------------------------------------
-    def refresh(self) -> None:
-        for panel in (self.detect, self.review, self.finetune, self.export):
-            panel.refresh()
-
+    # ---- keeping the disk up to date ---------------------------------------------------------------
     def _on_frame_changed(self, event=None) -> None:
-        self.review.refresh()
+        if self.state.annotation is not None:
+            self.state.frame_changed.emit(self.state.annotation.current_frame())
 
     def _schedule_save(self, save) -> None:
         self._pending_save = save
@@ -199,19 +263,55 @@ class ParticleDetectWidget(QWidget):
         for annotation in self._annotations.values():
             annotation.flush()
 
-    def hideEvent(self, event) -> None:
+    def busy(self) -> bool:
+        return self.state.is_busy()
+
+    # ---- closing -----------------------------------------------------------------------------------
+    def _watch_window(self) -> None:
+        """Hear when the window the dock sits in closes (a dock widget gets no close event of its own)."""
+        window = self.window()
+        watched = self._watched_window() if self._watched_window is not None else None
+        if window is not self and window is not watched:
+            if watched is not None:
+                watched.removeEventFilter(self._close_watcher)
+            window.installEventFilter(self._close_watcher)
+            # Weakly: the dock must not keep a closed window (and the whole viewer) alive.
+            self._watched_window = weakref.ref(window)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self._watch_window()
+        super().showEvent(event)
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ParentChange:
+            if self.parent() is None and self._watched_window is not None:
+                self.shut_down()  # closing the dock (its X) takes the widget out of the window for good
+            elif self.parent() is not None:
+                QTimer.singleShot(0, self._watch_window)  # once the dock it went into is in the window
+        return super().event(event)
+
+    def hideEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         # Closing the viewer hides the dock first: the last moments of a drag reach the disk too.
         self.flush()
         super().hideEvent(event)
 
-    def closeEvent(self, event) -> None:
-        self.finetune.cancel()
-        self.detect.stop()
-        self.flush()
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.shut_down()
         super().closeEvent(event)
 
-    def busy(self) -> bool:
-        return self.detect.running() or self.finetune.running()
+    def shut_down(self) -> None:
+        """The window is closing: stop a running round and detection (and wait for them, so nothing
+        is left half-built in the project and no thread outlives the viewer), and save every edit."""
+        if self._shut:
+            return
+        self._shut = True
+        self.viewer.layers.events.removed.disconnect(self._on_layer_removed)  # layers go with the window
+        self.finetune.cancel(wait_s=STOP_WAIT_S)
+        self.detect.stop(wait_s=STOP_WAIT_S)
+        try:
+            self.flush()
+        except ParticleDetectError as exc:
+            report(exc)
 
 
 def bind_shortcuts(viewer, widget: ParticleDetectWidget) -> None:
@@ -226,7 +326,9 @@ def bind_shortcuts(viewer, widget: ParticleDetectWidget) -> None:
         handler.__name__ = action
         return handler
 
-    viewer.bind_key("Enter", call("accept_and_next"), overwrite=True)
-    viewer.bind_key(".", call("next_frame"), overwrite=True)
-    viewer.bind_key(",", call("previous_frame"), overwrite=True)
-    viewer.bind_key("H", call("toggle_heatmap"), overwrite=True)
+    keys = {
+        "Enter": "accept_and_next", "Shift-Enter": "accept_region", ".": "next_frame", ",": "previous_frame",
+        "H": "toggle_heatmap", "N": "review_next", "R": "draw_box", "Control-Z": "undo", "Control-Shift-Z": "redo",
+    }
+    for key, action in keys.items():
+        viewer.bind_key(key, call(action), overwrite=True)

@@ -13,11 +13,14 @@ from .layers import table_from_points
 
 
 def write_points(path: str, data: Any, meta: dict) -> list[str]:
-    """npe2 single-layer writer for Points layers."""
+    """npe2 single-layer writer for Points layers: the points shown (as Export), not those hidden."""
     data = np.asarray(data, dtype=float).reshape(-1, np.shape(data)[-1] if np.ndim(data) == 2 else 2)
     if data.shape[1] not in (2, 3):
         raise ParticleDetectError(f"can only save 2D (y, x) or 3D (frame, y, x) points, not {data.shape[1]}D")
     table = table_from_points(data, meta.get("features"))
+    shown = meta.get("shown")
+    if shown is not None and len(shown) == len(table):
+        table = table[np.asarray(shown, dtype=bool)].reset_index(drop=True)
     if data.shape[1] == 2:
         table = table.drop(columns="frame")
     target = Path(path)

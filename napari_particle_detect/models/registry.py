@@ -8,6 +8,9 @@ is enough to rebuild the network, so a model file explains how to use itself.
 from __future__ import annotations
 
 import json
+import math
+import pickle
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,12 +20,12 @@ from torch import nn
 
 from ..errors import ParticleDetectError
 from ..io import atomic_write_bytes
+from ..shipped import WEIGHTS_DIR
 from .resnet import ResNetHeatmap
 from .unet import UNet
+from ..rescoring import Criterion
 
 ARCHITECTURES: dict[str, type[nn.Module]] = {"unet": UNet, "resnet": ResNetHeatmap}
-WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
-PACKAGED_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 
 
 @dataclass
@@ -37,18 +40,75 @@ class ModelCard:
     trained_diameter_range: tuple[float, float] = (7.0, 18.0)
     # Images are rescaled so particles have this diameter: crowded particles separate best there.
     canonical_diameter: float = 15.0
+    # The user's criterion learned in a round (file beside the weights), or None: the heatmap decides.
+    criterion: str | None = None
+    # Heatmap score down to which candidates are handed to the criterion.
+    candidate_floor: float = 0.05
     training: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ModelCard":
+    def from_dict(cls, data: dict, source: str | Path = "model card") -> "ModelCard":
+        """A card from its JSON form, every field checked: one ParticleDetectError naming ``source`` otherwise."""
+        if not isinstance(data, dict):
+            raise ParticleDetectError(f"{source}: not a model card (expected a JSON object, got {type(data).__name__})")
+        missing = [k for k in REQUIRED_CARD_FIELDS if k not in data]
+        if missing:
+            raise ParticleDetectError(f"{source}: not a model card (no {', '.join(missing)})")
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for key, check in CARD_CHECKS.items():
+            if key in known:
+                problem = check(known[key])
+                if problem:
+                    raise ParticleDetectError(f"{source}: {key} {problem}, got {known[key]!r:.60}")
         for key in ("channels", "trained_diameter_range"):
             if key in known:
                 known[key] = tuple(known[key])
         return cls(**known)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# What a card needs to rebuild its network; everything else has a safe default.
+REQUIRED_CARD_FIELDS = ("architecture", "channels", "threshold", "canonical_diameter")
+CARD_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "architecture": lambda v: None if isinstance(v, str) else "must be text",
+    "channels": lambda v: None if isinstance(v, list) and 1 <= len(v) <= 8
+    and all(_is_whole(c) and 1 <= c <= 4096 for c in v) else "must be a list of 1 to 8 whole numbers from 1 to 4096",
+    "sigma": lambda v: None if _is_number(v) and 0 < v <= 100 else "must be a number above 0 and at most 100",
+    "threshold": lambda v: None if _is_number(v) and 0 < v < 1 else "must be a number between 0 and 1",
+    "min_distance": lambda v: None if _is_whole(v) and 1 <= v <= 1000 else "must be a whole number from 1 to 1000",
+    "normalisation": lambda v: None if isinstance(v, str) else "must be text",
+    "trained_diameter_range": lambda v: None if isinstance(v, list) and len(v) == 2 and all(_is_number(d) and d > 0 for d in v)
+    and v[0] <= v[1] else "must be two positive numbers, smallest first",
+    "canonical_diameter": lambda v: None if _is_number(v) and 0 < v <= 10_000 else "must be a number above 0 and at most 10000",
+    "training": lambda v: None if isinstance(v, dict) else "must be an object",
+    "criterion": lambda v: None if v is None or (isinstance(v, str) and "/" not in v and "\\" not in v
+                                                  and v.endswith(".skops")) else "must be a file name ending .skops",
+    "candidate_floor": lambda v: None if _is_number(v) and 0 < v < 1 else "must be a number between 0 and 1",
+}
+
+
+def read_card(path: str | Path) -> ModelCard:
+    """The model card at ``path`` (a .json beside the weights), checked; one clear error otherwise."""
+    path = Path(path)
+    if not path.exists():
+        raise ParticleDetectError(f"{path}: model card (JSON beside the weights) not found")
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ParticleDetectError(f"{path}: unreadable model card (not UTF-8 text)") from None
+    except (OSError, json.JSONDecodeError, RecursionError) as exc:
+        raise ParticleDetectError(f"{path}: unreadable model card ({str(exc)[:80]})") from None
+    return ModelCard.from_dict(data, path)
 
 
 @dataclass(eq=False)  # identity, not weights, makes two models the same (and keys caches)
@@ -56,6 +116,7 @@ class DetectorModel:
     network: nn.Module
     card: ModelCard
     path: Path | None = None
+    criterion: Criterion | None = None
 
 
 def build_network(card: ModelCard) -> nn.Module:
@@ -69,11 +130,10 @@ def build_network(card: ModelCard) -> nn.Module:
 
 
 def default_model_path(architecture: str = "unet") -> Path:
-    """The shipped weights: the repository's ``weights/`` or, when installed, the package copy."""
-    for folder in (WEIGHTS_DIR, PACKAGED_WEIGHTS_DIR):
-        candidate = folder / f"{architecture}.pt"
-        if candidate.exists():
-            return candidate
+    """The shipped weights, ``napari_particle_detect/weights/ARCHITECTURE.pt`` (package data)."""
+    candidate = WEIGHTS_DIR / f"{architecture}.pt"
+    if candidate.exists():
+        return candidate
     raise ParticleDetectError(f"no shipped weights for {architecture!r} in {WEIGHTS_DIR}")
 
 
@@ -82,10 +142,17 @@ def _card_path(weights: Path) -> Path:
 
 
 def save_model(model: DetectorModel, path: str | Path) -> Path:
-    """Write ``path`` (.pt) and its .json card, each atomically, card last (it marks completeness)."""
+    """Write ``path`` (.pt), its criterion if it has one, and its .json card, each atomically, card
+    last (it marks completeness)."""
     path = Path(path).with_suffix(".pt")
     state = {k: v.detach().cpu() for k, v in model.network.state_dict().items()}
     atomic_write_bytes(path, lambda fh: torch.save(state, fh))
+    model.card.criterion = None
+    if model.criterion is not None:
+        criterion_file = path.with_suffix(".criterion.skops")
+        data = model.criterion.to_bytes()
+        atomic_write_bytes(criterion_file, lambda fh: fh.write(data))
+        model.card.criterion = criterion_file.name
     card = json.dumps(model.card.to_dict(), indent=2).encode()
     atomic_write_bytes(_card_path(path), lambda fh: fh.write(card))
     return path
@@ -124,17 +191,14 @@ def load_model(path: str | Path | None = None, device: str | torch.device = "cpu
     path = weights_path(path)
     if not path.exists():
         raise ParticleDetectError(f"{path}: model weights file not found")
-    card_file = _card_path(path)
-    if not card_file.exists():
-        raise ParticleDetectError(f"{card_file}: model card (JSON beside the weights) not found")
-    try:
-        card = ModelCard.from_dict(json.loads(card_file.read_text()))
-    except (json.JSONDecodeError, TypeError, ValueError) as exc:
-        raise ParticleDetectError(f"{card_file}: unreadable model card ({exc})") from None
+    card = read_card(_card_path(path))
     network = build_network(card)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt zip, pickle errors, truncated files
+    except pickle.UnpicklingError:
+        raise ParticleDetectError(f"{path}: refused: it holds objects other than tensors (loading them could run "
+                                  "code); use weights saved by napari-particle-detect") from None
+    except Exception as exc:  # corrupt zip, truncated files
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise ParticleDetectError(f"{path}: cannot read model weights ({type(exc).__name__}: {first})") from None
     try:
@@ -143,4 +207,12 @@ def load_model(path: str | Path | None = None, device: str | torch.device = "cpu
         first = str(exc).strip().splitlines()[0]
         raise ParticleDetectError(f"{path}: weights do not match the {card.architecture} in its card ({first})") from None
     network.to(device).eval()
-    return DetectorModel(network=network, card=card, path=path)
+    criterion = None
+    if card.criterion is not None:
+        criterion_file = path.with_name(card.criterion)
+        try:
+            data = criterion_file.read_bytes()
+        except OSError as exc:
+            raise ParticleDetectError(f"{criterion_file}: cannot read the model's criterion ({exc.strerror})") from None
+        criterion = Criterion.from_bytes(data, str(criterion_file))
+    return DetectorModel(network=network, card=card, path=path, criterion=criterion)

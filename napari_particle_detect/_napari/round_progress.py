@@ -1,0 +1,107 @@
+"""A fine-tuning round as the dock runs and reports it: the worker's job, each progress event as a
+line and a bar, and the plain verdict at the end. No Qt here."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .. import rounds
+from ..finetune import FINE_TUNE
+from ..project import Project, RoundInfo
+from ..training import TrainConfig, TrainingCancelled
+
+SCORED_MODELS = {"parent": "the current round", "new model": "the new round",
+                 "new model with criterion": "the new round with your keep/drop rule"}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the bar and the line under it show; ``maximum`` 0 is a busy bar (no count to show)."""
+
+    text: str
+    value: int = 0
+    maximum: int = 0
+
+
+def describe(event: dict) -> Progress:
+    """One progress event of :func:`rounds.run_round` in words."""
+    phase = event.get("phase")
+    if phase == "preparing":
+        where = f" for {event['where']}" if event.get("where") else ""
+        return Progress(f"preparing the reviewed frames and regions{where}…")
+    if phase == "scoring":
+        done, total = int(event.get("done", 0)), int(event.get("total", 0))
+        which = SCORED_MODELS.get(event.get("model", ""), event.get("model", "a model"))
+        return Progress(f"scoring {which} on the held-out tiles: {done} of {total} areas", done, total)
+    if phase == "training":
+        step, steps = int(event["step"]), int(event["steps"])
+        return Progress(f"training: step {step} of {steps}, loss {event['loss']:.4f}", step, steps)
+    if phase == "criterion":
+        return Progress("learning which candidates you keep and which you delete…")
+    if phase == "done":
+        return Progress(f"finished in {event.get('seconds', 0):.0f} s", 1, 1)
+    return Progress(str(phase or "working…"))
+
+
+def areas_text(frames: int, regions: int) -> str:
+    """'2 frames, 3 regions'."""
+    parts = []
+    if frames:
+        parts.append(f"{frames} frame{'s' if frames != 1 else ''}")
+    if regions:
+        parts.append(f"{regions} region{'s' if regions != 1 else ''}")
+    return ", ".join(parts) or "–"
+
+
+def trained_text(info: RoundInfo) -> str:
+    """What a round was trained on."""
+    return areas_text(len(info.trained_frames), info.trained_regions)
+
+
+def verdict(info: RoundInfo, in_use: RoundInfo | None) -> str:
+    """The honest one-line result of a finished round."""
+    parent = f"round-{info.parent:03d}" if info.parent else "its parent"
+    if info.f1 is None or info.parent_f1 is None:
+        return (f"{info.name}: nothing could be held out to score it (review more frames or larger regions); "
+                f"in use, unscored")
+    tiles = f"{info.held_out} held-out tile{'s' if info.held_out != 1 else ''}"
+    scores = f"{info.name}: held-out F1 {info.f1:.3f} vs {info.parent_f1:.3f} for {parent} on {tiles}"
+    if info.improved:
+        return f"{scores}: in use"
+    still = in_use.name if in_use is not None else parent
+    return (f"{scores}: not better than {parent}, so still using {still} "
+            f"(double-click {info.name} in the table to use it anyway)")
+
+
+def train_round(
+    project: Project,
+    stack,
+    config: TrainConfig = FINE_TUNE,
+    device: str = "auto",
+    progress: Callable[[dict], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+    ended: threading.Event | None = None,
+    scheduler: str | None = None,
+) -> RoundInfo:
+    """The worker's job: a round fine-tuned on everything reviewed and recorded in the project (in use
+    only if it beat its parent), here or, given a dask ``scheduler`` address, on one of its workers.
+    Cancelled, it leaves the project as it was; ``ended`` is set when it stops, whichever way."""
+    report = progress or (lambda event: None)
+    stop = cancel or (lambda: False)
+    try:
+        report({"phase": "preparing"})
+        if scheduler:
+            from ..remote import run_round_remote
+
+            outcome = run_round_remote(project, stack, scheduler, config, device, progress=report, cancel=stop)
+        else:
+            outcome = rounds.run_round(project, stack, config, device, progress=report, cancel=stop)
+        if stop():  # too late for the round to notice; it is not wanted any more
+            project.discard_workspace(outcome.workspace)
+            raise TrainingCancelled("fine-tuning cancelled")
+        return rounds.commit(project, outcome)
+    finally:
+        if ended is not None:
+            ended.set()

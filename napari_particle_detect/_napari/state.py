@@ -1,0 +1,128 @@
+"""What the dock's panels share: the image being worked on, the threshold, the device, who is busy.
+
+No Qt here. Panels take this object, read it and listen to its events; none of them imports
+another panel or the widget that holds them (as napari-animation hands its widgets the animation's
+key frames). Changes that touch the project go through here, so every panel hears of them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from psygnal import Signal
+
+from ..errors import ParticleDetectError
+from ..models.registry import read_card
+from ..project import RoundInfo
+from .annotation import Annotation
+
+DEFAULT_THRESHOLD = 0.4
+MIN_THRESHOLD, MAX_THRESHOLD = 0.1, 0.99
+
+
+class DockState:
+    """The dock's shared state. Events:
+
+    - ``annotation_changed(annotation | None)``: another image (and its project) is worked on
+    - ``threshold_changed(float)``: the score threshold below which network points are hidden
+    - ``project_changed()``: reviewed frames or regions, rounds or the round in use changed
+    - ``frame_changed(int)``: the viewer shows another frame
+    - ``busy_changed()``: detection or fine-tuning started or ended
+    """
+
+    annotation_changed = Signal(object)
+    threshold_changed = Signal(float)
+    project_changed = Signal()
+    frame_changed = Signal(int)
+    busy_changed = Signal()
+
+    def __init__(self, default_model: str | Path | None = None, device: str = "auto") -> None:
+        # The model a new project starts from (its round 1); None: the shipped weights.
+        self.default_model = Path(default_model) if default_model is not None else None
+        self.device = device
+        self.annotation: Annotation | None = None
+        self.threshold = DEFAULT_THRESHOLD
+        self._busy: dict[str, bool] = {"detecting": False, "fine-tuning": False}
+
+    # ---- the image worked on -----------------------------------------------------------------
+    def set_annotation(self, annotation: Annotation | None) -> None:
+        """Work on another image; its project's threshold (or its model's) comes with it."""
+        if self.annotation is not None and self.annotation is not annotation:
+            self.annotation.flush()
+            self.annotation.changed_callbacks.remove(self.project_changed.emit)
+        changed = annotation is not self.annotation
+        self.annotation = annotation
+        if annotation is not None and changed:
+            annotation.changed_callbacks.append(self.project_changed.emit)
+        if annotation is not None:
+            self.set_threshold(self.project_threshold(), remember=False)
+        if changed:
+            self.annotation_changed.emit(annotation)
+        self.project_changed.emit()
+
+    def require_annotation(self) -> Annotation:
+        if self.annotation is None:
+            raise ParticleDetectError("open an image first (File > Open, or a sample from File > Open Sample)")
+        return self.annotation
+
+    def project_threshold(self) -> float:
+        """The threshold the user left this project at; else the one tuned for its model; else the default."""
+        project = self.require_annotation().project
+        if project.threshold is not None:
+            return project.threshold
+        current = project.current_round
+        if current is not None:
+            try:
+                return read_card(project.round_path(current.number).with_suffix(".json")).threshold
+            except ParticleDetectError:
+                pass  # a damaged card is reported when the round is used
+        return DEFAULT_THRESHOLD
+
+    # ---- threshold ---------------------------------------------------------------------------
+    def set_threshold(self, value: float, remember: bool = True) -> None:
+        """Show network points scoring above ``value``; ``remember`` keeps it in the project."""
+        value = round(min(max(float(value), MIN_THRESHOLD), MAX_THRESHOLD), 2)
+        changed = value != self.threshold
+        self.threshold = value
+        if self.annotation is not None:
+            self.annotation.set_threshold(value)
+            if remember:
+                self.annotation.project.remember_threshold(value)
+        if changed:
+            self.threshold_changed.emit(value)
+
+    def remember_threshold(self) -> None:
+        if self.annotation is not None:
+            self.annotation.project.remember_threshold(self.threshold)
+
+    # ---- model rounds ------------------------------------------------------------------------
+    def ensure_round(self) -> RoundInfo:
+        """The round in use; a new project first copies the starting model in as round 1 and takes
+        the threshold tuned for it."""
+        project = self.require_annotation().project
+        fresh = not project.rounds
+        info = project.ensure_initial_round(self.default_model)
+        if fresh:
+            self.adopt_round_threshold(info.number)
+            self.project_changed.emit()
+        return info
+
+    def use_round(self, number: int) -> RoundInfo:
+        """Detect with this round from now on, at the threshold tuned for it."""
+        info = self.require_annotation().project.set_current_round(number)
+        self.adopt_round_threshold(number)
+        self.project_changed.emit()
+        return info
+
+    def adopt_round_threshold(self, number: int) -> None:
+        card = read_card(self.require_annotation().project.round_path(number).with_suffix(".json"))
+        self.set_threshold(card.threshold)
+
+    # ---- who is busy -------------------------------------------------------------------------
+    def set_busy(self, what: str, busy: bool) -> None:
+        if self._busy.get(what) != busy:
+            self._busy[what] = busy
+            self.busy_changed.emit()
+
+    def is_busy(self, what: str | None = None) -> bool:
+        return any(self._busy.values()) if what is None else self._busy.get(what, False)

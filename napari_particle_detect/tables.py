@@ -1,0 +1,52 @@
+"""The centre table every part of the project shares, and its export.
+
+One row per particle centre: ``frame, y, x, score, source`` (pixels, pixel (0, 0)'s centre at 0.0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+TABLE_COLUMNS = ["frame", "y", "x", "score", "source"]
+# Where points come from: the network, the user, or the network and then confirmed by the user.
+SOURCES = ("model", "added", "accepted")
+
+
+def empty_table() -> pd.DataFrame:
+    return pd.DataFrame({"frame": pd.Series(dtype=int), "y": pd.Series(dtype=float), "x": pd.Series(dtype=float),
+                         "score": pd.Series(dtype=float), "source": pd.Series(dtype=object)})
+
+
+def normalise_table(table: pd.DataFrame, frame: int | None = None) -> pd.DataFrame:
+    """``frame,y,x,score,source`` with the right types; missing score is NaN, missing source 'added'."""
+    table = table.copy()
+    if frame is not None:
+        table["frame"] = frame
+    if "score" not in table.columns:
+        table["score"] = np.nan
+    if "source" not in table.columns:
+        table["source"] = "added"
+    table["source"] = table["source"].fillna("added").astype(str)
+    out = table[TABLE_COLUMNS].reset_index(drop=True)
+    out["frame"] = out["frame"].astype(int)
+    out[["y", "x", "score"]] = out[["y", "x", "score"]].astype(float)
+    return out
+
+
+def export_tables(table: pd.DataFrame, scale: tuple[float, float] = (1.0, 1.0), unit: str = "",
+                  n_frames: int | None = None, reviewed: list[int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(centres in pixels, plus physical ``y_<unit>, x_<unit>`` where the pixel size is not 1; count per frame)."""
+    out = normalise_table(table).sort_values(["frame", "y", "x"], kind="stable").reset_index(drop=True)
+    sy, sx = (float(s) for s in scale)
+    if (sy, sx) != (1.0, 1.0):
+        suffix = unit or "scaled"
+        out[f"y_{suffix}"] = out["y"] * sy
+        out[f"x_{suffix}"] = out["x"] * sx
+    frames = range(n_frames) if n_frames is not None else sorted(set(out["frame"]))
+    counts = out.groupby("frame").size()
+    reviewed = set(reviewed or [])
+    summary = pd.DataFrame({"frame": list(frames)})
+    summary["count"] = [int(counts.get(f, 0)) for f in summary["frame"]]
+    summary["reviewed"] = [f in reviewed for f in summary["frame"]]
+    return out, summary

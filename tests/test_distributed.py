@@ -1,0 +1,152 @@
+"""Many files: one job per file on dask.distributed or in process, a bad file reported, resuming after a kill."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import tifffile
+
+from napari_particle_detect.cli import main
+from napari_particle_detect.distributed import detect_files, local_client
+from napari_particle_detect.file_detection import DetectOptions, detect_file, expand_inputs, output_paths
+from napari_particle_detect.synthetic import benchmark_config, synthesize
+
+from helpers import tiny_model_file
+
+OPTIONS = DetectOptions(threshold=0.0, diameter=12.0, device="cpu", threads=1)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    return tiny_model_file(tmp_path_factory.mktemp("tiny"))
+
+
+def write_images(folder: Path, n: int, corrupt: int | None = None) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        path = folder / f"image_{i:02d}.tif"
+        if i == corrupt:
+            path.write_bytes(b"not a TIFF at all")
+        else:
+            tifffile.imwrite(path, synthesize(benchmark_config("fluorescent", 0.4, shape=(96, 80)), seed=i).image)
+        paths.append(path)
+    return paths
+
+
+def test_two_worker_processes_over_six_files_one_corrupt(tmp_path, tiny_model):
+    paths = write_images(tmp_path / "in", 6, corrupt=3)
+    client = local_client(2)
+    try:
+        assert len(client.scheduler_info()["workers"]) == 2
+        seen = []
+        summary = detect_files(paths, tmp_path / "out", OPTIONS, tiny_model, client,
+                               progress=lambda path, status: seen.append((path.name, status)))
+    finally:
+        cluster = client.cluster
+        client.close()
+        cluster.close()
+    assert [r.path for r in summary.done] == [p for i, p in enumerate(paths) if i != 3]
+    assert list(summary.failed) == [paths[3]] and "image_03.tif: cannot read image" in summary.failed[paths[3]]
+    assert sorted(seen) == sorted((p.name, "failed" if i == 3 else "done") for i, p in enumerate(paths))
+    for i, path in enumerate(paths):
+        output = tmp_path / "out" / f"image_{i:02d}.csv"
+        if i == 3:
+            assert not output.exists() and not output.with_suffix(".json").exists()
+            continue
+        alone = detect_file(path, OPTIONS, tiny_model).table
+        written = pd.read_csv(output)
+        assert len(written) == len(alone) > 0
+        assert np.abs(written[["y", "x", "score"]].to_numpy() - alone[["y", "x", "score"]].to_numpy()).max() <= 5e-4
+    assert not list((tmp_path / "out").glob(".*tmp"))
+
+
+def test_cli_folder_output_reports_the_bad_file_and_goes_on(tmp_path, tiny_model, capsys):
+    write_images(tmp_path / "in", 3, corrupt=1)
+    code = main(["-q", "detect", str(tmp_path / "in" / "*.tif"), "-o", str(tmp_path / "out"), "--model",
+                 str(tiny_model), "--device", "cpu", "--diameter", "12"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "image_01.tif: cannot read image" in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["image_00.csv", "image_00.json",
+                                                                   "image_02.csv", "image_02.json"]
+
+
+def test_a_killed_run_resumes_and_skips_finished_files(tmp_path, tiny_model):
+    paths = write_images(tmp_path / "in", 6)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "napari_particle_detect.cli", "-q", "detect", str(tmp_path / "in"), "-o",
+               str(out), "--model", str(tiny_model), "--device", "cpu", "--diameter", "12", "--threshold", "0"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.Popen(command, env=env)
+    deadline = time.monotonic() + 120
+    while not list(out.glob("*.json")) and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.02)
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    finished = {p.with_suffix(".tif").name for p in out.glob("*.json")}
+    assert finished, "the run was killed before any file was finished"
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.glob("image_*")}
+    changed = paths[-1]
+    changed.write_bytes(changed.read_bytes())  # rewritten: must be done again even if it was finished
+    os.utime(changed, ns=(time.time_ns(), time.time_ns() + 10**9))
+    seen = {}
+    summary = detect_files(paths, out, DetectOptions(threshold=0.0, diameter=12.0, device="cpu", threads=1),
+                           tiny_model, progress=lambda path, status: seen.__setitem__(path.name, status))
+    assert summary.ok and len(summary.done) + len(summary.skipped) == 6
+    for path in paths:
+        expected = "done" if path.name not in finished or path == changed else "skipped"
+        assert seen[path.name] == expected, path.name
+        if expected == "skipped":
+            for suffix in (".csv", ".json"):
+                name = path.with_suffix(suffix).name
+                assert (out / name).stat().st_mtime_ns == stamps[name]  # untouched
+    assert sorted(p.name for p in out.glob("*.csv")) == [p.with_suffix(".csv").name for p in paths]
+    assert not list(out.glob(".*tmp"))
+    again = detect_files(paths, out, DetectOptions(threshold=0.0, diameter=12.0, device="cpu"), tiny_model)
+    assert not again.done and len(again.skipped) == 6
+    other = detect_files(paths[:2], out, DetectOptions(threshold=0.5, diameter=12.0, device="cpu"), tiny_model)
+    assert len(other.done) == 2  # other options: not the same output any more
+
+
+def test_an_output_folder_never_replaces_files_detect_did_not_write(tmp_path, tiny_model, capsys):
+    paths = write_images(tmp_path / "data", 2)
+    truth = tmp_path / "data" / "image_00.csv"
+    truth.write_text("y,x\n1,2\n")  # ground truth beside its image
+    code = main(["-q", "detect", str(tmp_path / "data"), "-o", str(tmp_path / "data"), "--model", str(tiny_model),
+                 "--device", "cpu", "--diameter", "12"])
+    assert code == 2 and "image_00.csv: exists and is not an earlier output of detect" in capsys.readouterr().err
+    assert truth.read_text() == "y,x\n1,2\n" and not (tmp_path / "data" / "image_01.csv").exists()
+    # One input: -o an existing folder is not a table's name (as before); a trailing / makes it the output folder.
+    (tmp_path / "out").mkdir()
+    code = main(["-q", "detect", str(paths[1]), "-o", str(tmp_path / "out"), "--model", str(tiny_model), "--device", "cpu"])
+    assert code == 2 and "is a folder" in capsys.readouterr().err
+    code = main(["-q", "detect", str(paths[1]), "-o", str(tmp_path / "out") + "/", "--model", str(tiny_model),
+                 "--device", "cpu", "--diameter", "12"])
+    assert code == 0 and (tmp_path / "out" / "image_01.csv").exists()
+
+
+def test_inputs_from_folders_globs_and_zarr(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    paths = write_images(tmp_path / "a", 2)
+    write_images(tmp_path / "b", 1)
+    zarr.open(str(tmp_path / "a" / "movie.zarr"), mode="w", shape=(2, 16, 16), dtype="u1")
+    (tmp_path / "a" / "notes.txt").write_text("not an image")
+    found = expand_inputs([tmp_path / "a", str(tmp_path / "b" / "*.tif"), paths[0]])
+    assert [p.name for p in found] == ["image_00.tif", "image_01.tif", "movie.zarr", "image_00.tif"]
+    outputs = output_paths(found, tmp_path / "out")
+    assert [str(p.relative_to(tmp_path / "out")) for p in outputs] == [
+        "a/image_00.csv", "a/image_01.csv", "a/movie.csv", "b/image_00.csv"]
+    from napari_particle_detect.errors import ParticleDetectError
+
+    with pytest.raises(ParticleDetectError, match="no image files match"):
+        expand_inputs([str(tmp_path / "c" / "*.tif")])
+    tifffile.imwrite(tmp_path / "a" / "image_00.tiff", np.zeros((8, 8), np.uint8))
+    with pytest.raises(ParticleDetectError, match="would also be"):
+        output_paths(expand_inputs([tmp_path / "a"]), tmp_path / "out")

@@ -1,0 +1,101 @@
+"""Big inputs read lazily: zarr, OME-Zarr and dask arrays give the same centres as the same data in TIFF."""
+
+import numpy as np
+import pytest
+import tifffile
+import torch
+
+from napari_particle_detect.errors import ParticleDetectError
+from napari_particle_detect.io import ZarrStack, read_image
+from napari_particle_detect.models import load_model
+from napari_particle_detect.prediction import detect
+from napari_particle_detect.synthetic import benchmark_config, synthesize
+
+from helpers import tiny_model_file
+
+zarr = pytest.importorskip("zarr")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    return load_model(tiny_model_file(tmp_path_factory.mktemp("tiny")))
+
+
+@pytest.fixture(scope="module")
+def frames() -> np.ndarray:
+    return np.stack([synthesize(benchmark_config("fluorescent", 0.4, shape=(72, 88)), seed=s).image for s in range(3)])
+
+
+def test_zarr_stack_gives_the_same_centres_as_tiff(tmp_path, frames, tiny_model):
+    torch.set_num_threads(1)
+    tifffile.imwrite(tmp_path / "stack.tif", frames, photometric="minisblack")
+    array = zarr.open(str(tmp_path / "stack.zarr"), mode="w", shape=frames.shape, chunks=(1, 40, 40),
+                      dtype=frames.dtype)
+    array[:] = frames
+    lazy = read_image(tmp_path / "stack.zarr", lazy=True)
+    assert isinstance(lazy, ZarrStack) and lazy.shape == frames.shape
+    assert np.array_equal(lazy[1], frames[1])
+    assert np.array_equal(read_image(tmp_path / "stack.zarr"), frames)
+    from_tiff = detect(read_image(tmp_path / "stack.tif", lazy=True), tiny_model, device="cpu", threshold=0.0,
+                       diameter=12)
+    from_zarr = detect(lazy, tiny_model, device="cpu", threshold=0.0, diameter=12)
+    assert len(from_tiff) > 0 and from_zarr.equals(from_tiff)
+
+
+def test_ome_zarr_reads_its_full_resolution_plane(tmp_path, frames, tiny_model):
+    group = zarr.open_group(str(tmp_path / "image.ome.zarr"), mode="w")
+    group.attrs["multiscales"] = [{"version": "0.4", "axes": [{"name": n} for n in "tczyx"],
+                                   "datasets": [{"path": "0"}, {"path": "1"}]}]
+    full = group.create_array("0", shape=(1, 1, 1, 72, 88), chunks=(1, 1, 1, 36, 44), dtype=frames.dtype)
+    full[0, 0, 0] = frames[0]
+    group.create_array("1", shape=(1, 1, 1, 36, 44), dtype=frames.dtype)
+    image = read_image(tmp_path / "image.ome.zarr", lazy=True)
+    assert image.shape == (72, 88) and image.ndim == 2
+    found = detect(image, tiny_model, device="cpu", threshold=0.0, diameter=12)
+    assert found.equals(detect(frames[0], tiny_model, device="cpu", threshold=0.0, diameter=12))
+
+
+def test_dask_arrays_are_read_frame_by_frame(frames, tiny_model):
+    da = pytest.importorskip("dask.array")
+    frames = frames.astype(np.float32)  # float32 frames need no conversion: the caller's memory is read as is
+    before = frames.copy()
+    lazy = da.from_array(frames, chunks=(1, 72, 88))
+    working = tiny_model.card.canonical_diameter  # particles already at the model's size: no resampling
+    assert detect(lazy, tiny_model, device="cpu", threshold=0.0, diameter=working).equals(
+        detect(frames, tiny_model, device="cpu", threshold=0.0, diameter=working))
+    single = da.from_array(frames[0], chunks=frames[0].shape)
+    detect(single, tiny_model, device="cpu", threshold=0.0, diameter=working)
+    assert np.array_equal(frames, before)  # never normalised in place
+
+
+def test_big_frames_take_the_same_percentiles_without_a_copy():
+    from napari_particle_detect.steps import percentiles
+
+    rng = np.random.default_rng(4)
+    for values in (rng.random(200_003).astype(np.float32), rng.integers(0, 30, 150_000).astype(np.float32)):
+        for qs in ((1.0, 99.8), (0.0, 100.0), (42.0,)):
+            assert percentiles(values, qs, chunked_above=1000) == list(np.percentile(values, qs))
+
+
+def test_bad_zarr_is_one_clear_error(tmp_path):
+    group = zarr.open_group(str(tmp_path / "two.zarr"), mode="w")
+    group.create_array("a", shape=(8, 8), dtype="u1")
+    group.create_array("b", shape=(8, 8), dtype="u1")
+    with pytest.raises(ParticleDetectError, match="two.zarr: zarr group with 2 arrays"):
+        read_image(tmp_path / "two.zarr")
+    zarr.open(str(tmp_path / "4d.zarr"), mode="w", shape=(2, 3, 16, 16), dtype="u1")
+    with pytest.raises(ParticleDetectError, match="4d.zarr: expected a 2D image or a 3D stack"):
+        read_image(tmp_path / "4d.zarr")
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.float32, np.float64])
+@pytest.mark.parametrize("factor", [0.37, 0.8, 1.0, 1.27, 2.5])
+def test_resampling_without_copies_gives_the_same_pixels(dtype, factor):
+    from napari_particle_detect.sizing import rescale_frame
+    from napari_particle_detect.steps import rescale_lean
+
+    frame = (np.random.default_rng(2).random((61, 47)) * 200).astype(dtype)
+    expected, expected_zoom = rescale_frame(frame, factor)
+    got, zoom = rescale_lean(frame, factor)
+    assert got.dtype == np.float32 and np.array_equal(zoom, expected_zoom)
+    assert np.array_equal(got, expected)

@@ -1,0 +1,203 @@
+"""Images users actually open (colour, 4D, µm-scaled), and the dock's rough edges around them:
+heatmap focus, units, the size estimate per image, one saving rule, closing an image mid-run,
+undo and redo, and where Export suggests saving."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from qtpy.QtCore import Qt
+
+from napari_particle_detect._napari.layers import SAVE_RULE
+from napari_particle_detect.project import PROJECT_SUFFIX
+
+from helpers import make_widget, notification_count, notifications_since, run_detect, small_stack
+
+PLUGIN = "napari-particle-detect"
+pytestmark = pytest.mark.usefixtures("project_home")
+
+
+def test_a_colour_image_offers_greyscale_or_a_channel(make_napari_viewer, qtbot, light_model):
+    viewer = make_napari_viewer()
+    grey = small_stack(1, 64)[0]
+    rgb = np.stack([grey * 0.2, grey, grey * 0.5], axis=-1).astype(np.float32)
+    viewer.add_image(rgb, name="photo", rgb=True)
+    widget = make_widget(viewer, light_model)
+    assert widget.image_combo.currentText() == "photo (colour)"
+    assert widget.annotation is None
+    assert "colour (RGB) image" in widget.image_note.text() and "pick greyscale or a channel" in widget.image_note.text()
+    offered = [widget.view_combo.itemText(i) for i in range(widget.view_combo.count())]
+    assert offered == ["greyscale (mean of the channels)", "red channel", "green channel", "blue channel"]
+
+    widget.view_combo.setCurrentIndex(2)
+    layer = widget.use_view()
+    assert layer.name == "photo (green)" and viewer.layers["photo"].visible is False
+    np.testing.assert_array_equal(layer.data, rgb[..., 1])
+    assert widget.image_combo.currentText() == "photo (green)" and widget.annotation.image is layer
+    assert not widget.image_note.isVisibleTo(widget)
+    run_detect(widget, qtbot, scope=0)
+    assert len(viewer.layers["photo (green) centres"].data) > 0
+
+    widget.image_combo.setCurrentIndex(0)
+    widget.view_combo.setCurrentIndex(0)
+    np.testing.assert_allclose(widget.use_view().data, rgb.mean(axis=-1), rtol=1e-6)
+
+
+def test_a_4d_layer_offers_its_frames_along_either_axis(make_napari_viewer, qtbot, light_model):
+    viewer = make_napari_viewer()
+    data = np.random.default_rng(0).random((3, 2, 32, 32)).astype(np.float32)
+    viewer.add_image(data, name="volume", axis_labels=("t", "z", "y", "x"))
+    viewer.dims.set_current_step(0, 0)
+    viewer.dims.set_current_step(1, 1)  # looking at t = 0, z = 1
+    widget = make_widget(viewer, light_model)
+    assert widget.image_combo.currentText() == "volume (4D)" and widget.annotation is None
+    assert "4 dimensions (3 x 2 x 32 x 32)" in widget.image_note.text()
+    offered = [widget.view_combo.itemText(i) for i in range(widget.view_combo.count())]
+    assert offered == ["frames along t (3), z = 1", "frames along z (2), t = 0"]
+    widget.view_combo.setCurrentIndex(0)
+    layer = widget.use_view()
+    np.testing.assert_array_equal(layer.data, data[:, 1])
+    assert widget.annotation.image is layer and widget.annotation.n_frames == 3
+    widget.image_combo.setCurrentIndex(0)
+    widget.view_combo.setCurrentIndex(1)
+    np.testing.assert_array_equal(widget.use_view().data, data[0])
+
+
+def test_what_cannot_be_used_is_said_plainly(make_napari_viewer, light_model):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((2, 2, 2, 16, 16)), name="hyper")
+    widget = make_widget(viewer, light_model)
+    assert widget.image_combo.currentText() == "hyper (not supported)"
+    assert "a 5D image (2 x 2 x 2 x 16 x 16) is not supported" in widget.image_note.text()
+    assert widget.view_combo.count() == 0 and not widget._view_row.isVisibleTo(widget)
+    assert widget.annotation is None and not widget.detect.run_button.isEnabled()
+
+
+def test_a_micrometre_image_gets_centres_in_its_units_without_a_warning(make_napari_viewer, qtbot, light_model):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(2, 64), name="beads", scale=(1.0, 0.5, 0.5), units=("pixel", "um", "um"))
+    widget = make_widget(viewer, light_model)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_detect(widget, qtbot, scope=1)
+    assert not [w for w in caught if "Inconsistent units" in str(w.message)]
+    assert tuple(str(u) for u in viewer.layers["beads centres"].units) == ("pixel", "micrometer", "micrometer")
+
+
+def test_showing_the_heatmap_keeps_the_centres_the_active_layer(make_napari_viewer, qtbot, light_model):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(2, 64), name="cells")
+    widget = make_widget(viewer, light_model)
+    widget.detect.heatmap_check.setChecked(True)
+    run_detect(widget, qtbot, scope=1)
+    assert "cells heatmap" in viewer.layers
+    assert viewer.layers.selection.active is viewer.layers["cells centres"]  # P, S, Delete still edit centres
+
+
+def test_the_size_estimate_is_shown_for_its_own_image(make_napari_viewer, qtbot, light_model):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(1, 64)[0], name="first")
+    viewer.add_image(small_stack(2, 96)[1], name="second")
+    widget = make_widget(viewer, light_model)
+    widget.image_combo.setCurrentIndex(0)
+    run_detect(widget, qtbot, scope=0)
+    first = widget.detect.estimate_label.text()
+    assert first.startswith("estimated: ")
+    widget.image_combo.setCurrentIndex(1)
+    assert widget.detect.estimate_label.text() == ""  # nothing estimated for this one yet
+    widget.detect.diameter_spin.setValue(9.0)
+    run_detect(widget, qtbot, scope=0)
+    assert widget.detect.estimate_label.text().startswith("given: 9.0 px")
+    widget.image_combo.setCurrentIndex(0)
+    assert widget.detect.estimate_label.text() == first
+
+
+def test_file_save_and_export_keep_the_same_points(make_napari_viewer, qtbot, light_model, tmp_path):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(2, 64), name="cells")
+    widget = make_widget(viewer, light_model)
+    run_detect(widget, qtbot, scope=1)
+    layer = widget.annotation.points
+    widget.detect.set_threshold(float(np.median(layer.features["score"])))
+    assert 0 < layer.shown.sum() < len(layer.data)
+    saved = layer.save(str(tmp_path / "saved.csv"), plugin=PLUGIN)
+    exported = widget.export.export(tmp_path / "exported.csv")
+    on_save, on_export = pd.read_csv(saved[0]), pd.read_csv(exported)
+    assert len(on_save) == len(on_export) == int(layer.shown.sum())
+    key = ["frame", "y", "x"]
+    pd.testing.assert_frame_equal(on_save.sort_values(key).reset_index(drop=True)[key],
+                                  on_export.sort_values(key).reset_index(drop=True)[key])
+    from npe2 import PluginManifest
+
+    [writer] = PluginManifest.from_distribution(PLUGIN).contributions.writers
+    assert "hidden ones are left out" in writer.display_name  # the rule, in napari's save dialog
+    assert "hidden by the threshold are left out" in SAVE_RULE and SAVE_RULE in widget.export.button.toolTip()
+
+
+def test_closing_the_image_during_detection_stops_it_and_takes_its_layers(make_napari_viewer, qtbot, light_model):
+    viewer = make_napari_viewer()
+    frames = small_stack(4, 96)
+    viewer.add_image(np.concatenate([frames] * 10), name="cells")  # 40 frames: tiles are batched across frames
+    widget = make_widget(viewer, light_model)
+    widget.detect.heatmap_check.setChecked(True)
+    seen = notification_count()
+    folder = widget.annotation.project.folder
+    widget.detect.scope_combo.setCurrentIndex(1)
+    widget.detect.run_button.click()
+    # The user closes the image as soon as the first frame is on screen.
+    widget.detect.worker.yielded.connect(lambda *_: "cells" in viewer.layers and viewer.layers.remove("cells"))
+    qtbot.waitUntil(lambda: not widget.detect.running(), timeout=60_000)
+    assert widget.detect.progress.value() == 1  # nothing after it was put on screen
+    assert [layer.name for layer in viewer.layers] == []  # no orphan centres or heatmap
+    assert any("'cells' was closed: detection stopped" in m for m in notifications_since(seen))
+    assert widget.annotation is None and not widget.detect.run_button.isEnabled()
+    assert folder.name.endswith(PROJECT_SUFFIX) and (folder / "frames").is_dir()  # what was found is kept
+
+
+def test_ctrl_z_undoes_and_redoes_point_edits_frame_by_frame(make_napari_viewer, qtbot, light_model):
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(small_stack(2, 64), name="cells")
+    widget = make_widget(viewer, light_model)
+    run_detect(widget, qtbot, scope=1)
+    annotation, layer = widget.annotation, widget.annotation.points
+    project = annotation.project
+    detected = {f: annotation.frame_table(f) for f in (0, 1)}
+    viewer.dims.set_current_step(0, 1)
+    layer.add([[1, 30.0, 30.0]])
+    layer.selected_data = set(np.flatnonzero(layer.data[:, 0] == 1)[:2])
+    layer.remove_selected()
+    edited = annotation.frame_table(1)
+    canvas = viewer.window._qt_viewer.canvas.native
+    canvas.setFocus()
+
+    def frame_on_disk(frame):
+        return project.load_frame(frame)[["y", "x"]].to_numpy()
+
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the removal is undone
+    assert len(annotation.frame_table(1)) == len(detected[1]) + 1
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # then the addition
+    np.testing.assert_allclose(frame_on_disk(1), detected[1][["y", "x"]].to_numpy(), atol=1e-3)
+    np.testing.assert_allclose(annotation.frame_table(1)[["y", "x"]], detected[1][["y", "x"]], atol=1e-3)
+    seen = notification_count()
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert any("nothing to undo on frame 1" in m for m in notifications_since(seen))
+    redo = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, redo)
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, redo)
+    np.testing.assert_allclose(frame_on_disk(1), edited[["y", "x"]].to_numpy(), atol=1e-3)
+    assert list(annotation.frame_table(1)["source"]).count("added") == 1
+    np.testing.assert_allclose(annotation.frame_table(0)[["y", "x"]], detected[0][["y", "x"]])  # frame 0 untouched
+    viewer.dims.set_current_step(0, 0)
+    widget.review.undo()  # frame 0 has its own (empty) history
+    np.testing.assert_allclose(annotation.frame_table(1)[["y", "x"]], edited[["y", "x"]], atol=1e-3)
+
+
+def test_export_suggests_the_working_folder_for_an_image_without_a_file(make_napari_viewer, light_model, tmp_path,
+                                                                         monkeypatch, project_home):
+    monkeypatch.chdir(tmp_path)
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "synthetic_stack")
+    widget = make_widget(viewer, light_model)
+    assert widget.annotation.project.folder.parent == project_home / "projects"  # the hidden projects folder...
+    assert widget.export.default_path() == tmp_path / "synthetic_particles_centres.csv"  # ...is not suggested

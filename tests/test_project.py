@@ -1,0 +1,201 @@
+"""The review project on disk (Qt-free): frames, reviews, regions, rounds, export."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from napari_particle_detect.errors import ParticleDetectError
+from napari_particle_detect.models import load_model
+from napari_particle_detect.project import (
+    Project, Region, RoundInfo, project_folder_for_data, project_folder_for_image,
+)
+from napari_particle_detect.tables import export_tables
+
+from helpers import tiny_model_file
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    return tiny_model_file(tmp_path_factory.mktemp("model"))
+
+
+def _table(frame, n, source="model"):
+    rng = np.random.default_rng(frame)
+    return pd.DataFrame({"frame": frame, "y": rng.uniform(0, 60, n), "x": rng.uniform(0, 60, n),
+                         "score": rng.uniform(0.3, 1, n), "source": source})
+
+
+def test_project_folder_sits_beside_the_image(tmp_path):
+    project = Project.open(tmp_path / "cells.tif")
+    assert project.folder == tmp_path / "cells.particle-detect" == project_folder_for_image(tmp_path / "cells.tif")
+    assert not project.folder.exists()  # opening an image alone leaves no trace
+    project.save_frame(0, _table(0, 2))
+    assert json.loads((project.folder / "state.json").read_text())["image"] == str(tmp_path / "cells.tif")
+    chosen = tmp_path / "elsewhere"
+    chosen.mkdir()
+    assert Project.open(chosen).folder == chosen  # any folder the user picks is the project itself
+
+
+def test_frames_are_saved_atomically_and_restored_on_reopen(tmp_path):
+    project = Project.open(tmp_path / "img.tif", n_frames=5)
+    project.save_frame(3, _table(3, 7))
+    project.save_frame(1, _table(1, 0))  # a frame the user emptied is a real, empty frame
+    assert (project.folder / "frames" / "frame-0003.csv").exists()
+    assert not list(project.folder.rglob("*.tmp"))
+    accepted = project.accept_frame(3, _table(3, 7).assign(source=["model"] * 6 + ["added"]))
+    assert list(accepted["source"]) == ["accepted"] * 6 + ["added"]
+
+    reopened = Project.open(tmp_path / "img.tif")
+    assert reopened.saved_frames() == [1, 3]
+    assert reopened.reviewed_frames == [3]
+    assert len(reopened.load_frame(1)) == 0
+    restored = reopened.load_frame(3)
+    np.testing.assert_allclose(restored[["y", "x"]], accepted[["y", "x"]], atol=5e-4)
+    assert list(restored["source"]) == list(accepted["source"])
+
+
+def test_reviewed_frames_keep_acceptance_order_and_the_latest_is_held_out(tmp_path):
+    project = Project.open(tmp_path / "img.tif")
+    assert project.training_split() == ([], [])
+    project.accept_frame(4, _table(4, 3))
+    assert project.training_split() == ([4], [])  # one frame: train on it, nothing to score on
+    project.accept_frame(0, _table(0, 3))
+    project.accept_frame(2, _table(2, 3))
+    project.accept_frame(4, _table(4, 3))  # re-accepting moves it to the end
+    assert project.reviewed_frames == [0, 2, 4]
+    assert project.training_split() == ([0, 2], [4])
+    assert project.training_split(hold_out=False) == ([0, 2, 4], [])
+    project.unaccept_frame(2)
+    assert Project.open(project.folder).reviewed_frames == [0, 4]
+
+
+def test_rounds_start_from_a_copy_and_are_numbered(tmp_path, tiny_model):
+    project = Project.open(tmp_path / "img.tif")
+    first = project.ensure_initial_round(tiny_model)
+    assert first.name == "round-001" and project.round_path(1).exists()
+    assert project.round_path(1).with_suffix(".json").exists()
+    assert project.ensure_initial_round(tiny_model).number == 1  # idempotent
+    second = project.import_model(tiny_model)
+    assert second.number == 2 and project.current_round.number == 2
+    project.set_current_round(1)
+    assert Project.open(project.folder).current_round.number == 1
+    with pytest.raises(ParticleDetectError):
+        project.set_current_round(9)
+    assert not project.leftover_workspaces()
+
+
+def test_unsaved_images_get_a_stable_folder_under_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("NAPARI_PARTICLE_DETECT_HOME", str(tmp_path))
+    data = np.arange(3 * 16 * 16, dtype=np.uint16).reshape(3, 16, 16)
+    folder = project_folder_for_data("my image", data)
+    assert folder.parent == tmp_path / "projects"
+    assert folder == project_folder_for_data("my image", data.copy())
+    assert folder != project_folder_for_data("my image", data + 1)
+
+
+def test_export_adds_physical_units_and_counts_every_frame():
+    table = pd.concat([_table(0, 3), _table(2, 5, "added")])
+    centres, counts = export_tables(table, scale=(0.5, 0.25), unit="um", n_frames=4, reviewed=[2])
+    assert list(centres.columns) == ["frame", "y", "x", "score", "source", "y_um", "x_um"]
+    np.testing.assert_allclose(centres["y_um"], centres["y"] * 0.5)
+    np.testing.assert_allclose(centres["x_um"], centres["x"] * 0.25)
+    assert counts.to_dict("list") == {"frame": [0, 1, 2, 3], "count": [3, 0, 5, 0],
+                                      "reviewed": [False, False, True, False]}
+    plain, _ = export_tables(table)
+    assert list(plain.columns) == ["frame", "y", "x", "score", "source"]
+
+
+def test_round_info_round_trips_through_state(tmp_path, tiny_model):
+    project = Project.open(tmp_path / "img.tif")
+    project.ensure_initial_round(tiny_model)
+    workspace = project.new_workspace()
+    load_model(tiny_model)  # sanity: the model is readable
+    for suffix in (".pt", ".json"):
+        (workspace / f"model{suffix}").write_bytes(tiny_model.with_suffix(suffix).read_bytes())
+    project.commit_round(workspace, RoundInfo(number=0, origin="fine-tuned", parent=1, trained_frames=[0, 2],
+                                              held_out=1, f1=0.8, parent_f1=0.6, threshold=0.3,
+                                              improved=True, seconds=12.5))
+    info = Project.open(project.folder).round(2)
+    assert (info.parent, info.trained_frames, info.held_out) == (1, [0, 2], 1)
+    assert (info.threshold, info.improved, info.seconds) == (0.3, True, 12.5)
+    assert (info.f1, info.parent_f1) == (0.8, 0.6)
+
+
+def test_regions_accept_network_points_inside_the_box_only(tmp_path):
+    project = Project.open(tmp_path / "img.tif", n_frames=3, frame_shape=(64, 64))
+    table = pd.DataFrame({"y": [5.0, 15.0, 40.0, 12.0], "x": [5.0, 15.0, 40.0, 14.0], "score": [0.9, 0.8, 0.7, np.nan],
+                          "source": ["model", "model", "model", "added"]})
+    accepted = project.accept_region(1, (0, 0, 20, 20), table)
+    assert list(accepted["source"]) == ["accepted", "accepted", "model", "added"]
+    assert list(project.load_frame(1)["source"]) == list(accepted["source"])  # the frame was saved as given
+    project.accept_frame(2, _table(2, 3))
+    project.accept_region(1, (30, 30, 50.5, 63.5), accepted)
+    project.accept_region(1, (0, 0, 20, 20), accepted)  # the same box again: moved to the end, not repeated
+    reopened = Project.open(project.folder)
+    assert reopened.reviewed_areas() == [(2, None), (1, Region(1, 30, 30, 50.5, 63.5)), (1, Region(1, 0, 0, 20, 20))]
+    assert reopened.regions(1) == [Region(1, 30, 30, 50.5, 63.5), Region(1, 0, 0, 20, 20)] and reopened.regions(0) == []
+    assert reopened.reviewed_frames == [2] and not reopened.is_reviewed(1)
+    truth = reopened.region_truth(Region(1, 0, 0, 20, 20))
+    assert sorted(truth["y"]) == [5.0, 12.0, 15.0]  # every point inside, whatever its source
+    assert list(reopened.corrections()["frame"].unique()) == [2]  # whole reviewed frames only
+    reopened.unaccept_region(1, (0, 0, 20, 20))
+    assert project.regions() == [Region(1, 30, 30, 50.5, 63.5)]  # the first object sees the second's change
+
+
+@pytest.mark.parametrize("frame, box, problem", [
+    (0, (10, 10, 5, 20), "y0 < y1"), (0, (0, 0, float("nan"), 3), "finite"), (0, (-3, 0, 5, 5), "outside"),
+    (0, (0, 0, 5, 64.5), "outside"), (3, (0, 0, 5, 5), "beyond the 3 frames"), (-1, (0, 0, 5, 5), "whole number"),
+    (0, (1, 2, 3), "four numbers"),
+])
+def test_bad_regions_are_one_clear_error(tmp_path, frame, box, problem):
+    project = Project.open(tmp_path / "img.tif", n_frames=3, frame_shape=(64, 64))
+    with pytest.raises(ParticleDetectError, match=problem):
+        project.accept_region(frame, box, _table(0, 2))
+    assert not project.folder.exists()
+
+
+def test_threshold_and_detection_settings_are_restored(tmp_path):
+    project = Project.open(tmp_path / "img.tif")
+    assert project.threshold is None and project.polarity == "auto"
+    project.remember_threshold(0.35)
+    project.remember_detection(11.5, "dark")
+    reopened = Project.open(project.folder)
+    assert (reopened.threshold, reopened.diameter, reopened.polarity) == (0.35, 11.5, "dark")
+    for bad in (float("nan"), -0.1, 1.5):
+        with pytest.raises(ParticleDetectError, match="threshold"):
+            project.remember_threshold(bad)
+    with pytest.raises(ParticleDetectError, match="polarity"):
+        project.remember_detection(10, "sideways")
+
+
+def test_version_1_state_still_loads(tmp_path, tiny_model):
+    folder = tmp_path / "old.particle-detect"
+    (folder / "rounds" / "round-001").mkdir(parents=True)
+    for suffix in (".pt", ".json"):
+        (folder / "rounds" / "round-001" / f"model{suffix}").write_bytes(tiny_model.with_suffix(suffix).read_bytes())
+    (folder / "state.json").write_text(json.dumps({
+        "version": 1, "image": "old.tif", "n_frames": 5, "reviewed": [3, 1], "current_round": 1,
+        "diameter": 12.0, "polarity": "auto",
+        "rounds": [{"number": 1, "origin": "shipped", "parent": None, "trained_frames": [], "held_out_frames": [],
+                    "f1": None, "parent_f1": None, "created": "2024-01-01 10:00:00"}],
+    }))
+    project = Project.open(folder)
+    assert project.reviewed_frames == [3, 1] and project.current_round.number == 1
+    assert project.current_round.held_out == 0 and project.threshold is None
+    project.accept_frame(0, _table(0, 2))
+    assert json.loads((folder / "state.json").read_text())["version"] == 2
+    assert Project.open(folder).reviewed_frames == [3, 1, 0]
+
+
+def test_a_round_can_be_kept_without_switching_to_it(tmp_path, tiny_model):
+    project = Project.open(tmp_path / "img.tif")
+    project.ensure_initial_round(tiny_model)
+    workspace = project.new_workspace()
+    for suffix in (".pt", ".json"):
+        (workspace / f"model{suffix}").write_bytes(tiny_model.with_suffix(suffix).read_bytes())
+    info = project.commit_round(workspace, RoundInfo(number=0, origin="fine-tuned", parent=1, improved=False),
+                                make_current=False)
+    assert info.number == 2 and project.current_round.number == 1
+    assert json.loads((project.folder / "rounds" / "round-002" / "round.json").read_text())["improved"] is False

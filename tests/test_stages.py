@@ -1,0 +1,111 @@
+"""The staged pipeline: band-by-band decoding, tiles from several frames per network call, bounded memory."""
+
+import numpy as np
+import pytest
+import torch
+
+from napari_particle_detect import prediction
+from napari_particle_detect.errors import ParticleDetectError
+from napari_particle_detect.evaluation import score
+from napari_particle_detect.heatmap import encode, find_peaks, stencil_values
+from napari_particle_detect.models import default_model_path, load_model
+from napari_particle_detect.steps import DeviceSteps, HostSteps
+from napari_particle_detect.synthetic import benchmark_config, synthesize
+from napari_particle_detect.tiling import BandDecoder, plan_tiles
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model(default_model_path("unet"))
+
+
+@pytest.fixture(scope="module")
+def stack() -> np.ndarray:
+    return np.stack([synthesize(benchmark_config("fluorescent", 0.5, shape=(136, 120)), seed=s).image
+                     for s in range(31, 35)])
+
+
+def crowded_heatmap() -> np.ndarray:
+    rng = np.random.default_rng(9)
+    heat = encode(rng.uniform(0, [301, 250], size=(400, 2)), (301, 250))
+    heat[100:104, 40:47] = 0.95  # plateaus, one across a band boundary
+    heat[150:160, 200:203] = 0.9
+    return heat
+
+
+@pytest.mark.parametrize("steps", [HostSteps(torch.device("cpu")), DeviceSteps(torch.device("cpu"))],
+                         ids=["host", "device-on-cpu-tensors"])
+@pytest.mark.parametrize("tile", [104, 160, 1024])
+def test_band_by_band_peaks_equal_whole_heatmap_peaks(steps, tile):
+    heat = crowded_heatmap()
+    plan = plan_tiles(heat.shape, 8, tile, 24)
+    decoder = BandDecoder(steps, plan, 0.3, 2, keep_heatmap=True)
+    padded = np.pad(heat, ((0, plan.window[0]), (0, plan.window[1])))
+    as_steps = (lambda a: a) if isinstance(steps, HostSteps) else torch.from_numpy
+    for t in plan.tiles:  # the "network" returns the known heatmap's window
+        decoder.add(t, as_steps(padded[t.y : t.y + plan.window[0], t.x : t.x + plan.window[1]].copy()))
+    assert decoder.done
+    peaks, values = decoder.peaks()
+    expected = find_peaks(heat, 0.3, 2)
+    assert len(plan.band_ends) > 1 or tile == 1024
+    assert np.array_equal(peaks, expected)
+    assert np.array_equal(values, stencil_values(heat, expected), equal_nan=True)
+    kept = decoder.heatmap if isinstance(decoder.heatmap, np.ndarray) else decoder.heatmap.numpy()
+    assert np.array_equal(kept, heat)
+
+
+def test_tiles_own_every_pixel_once():
+    for shape, tile in (((301, 250), 104), ((64, 700), 160), ((9, 9), 1024)):
+        plan = plan_tiles(shape, 8, tile, 24)
+        count = np.zeros(shape, int)
+        for t in plan.tiles:
+            count[t.dest] += 1
+        assert (count == 1).all(), shape
+
+
+def test_batched_frames_agree_with_frame_by_frame(model, stack):
+    torch.set_num_threads(2)
+    network = prediction.prepare_network(model, torch.device("cpu"), "float32")
+    scale = model.card.canonical_diameter / 11.0
+    for tile, batch in ((1024, 3), (160, 5)):  # one tile a frame, and several with batches across frames
+        batched = list(prediction.iter_detect(stack, model, "cpu", diameter=11.0, precision="float32", tile=tile,
+                                              batch_size=batch, heatmaps=False))
+        assert [i for i, _, _ in batched] == [0, 1, 2, 3]
+        for index, result, _ in batched:
+            alone = prediction.detect_frame(model, stack[index], "cpu", scale=scale, tile=tile, batch_size=1,
+                                            network=network)
+            assert len(alone.centres) > 20 and len(result.centres) == len(alone.centres)
+            assert score(result.centres, alone.centres, tolerance=0.002).tp == len(alone.centres)
+            assert np.abs(np.sort(result.scores) - np.sort(alone.scores)).max() < 1e-4
+            assert result.heatmap is None and alone.heatmap is not None
+
+
+def test_batched_frames_on_the_device_steps_agree_with_the_host(model, stack, monkeypatch):
+    torch.set_num_threads(2)
+    host = prediction.detect(stack, model, device="cpu", precision="float32", diameter=11.0, batch_size=1)
+    monkeypatch.setattr(prediction, "steps_on_device", lambda device: True)
+    device = prediction.detect(stack, model, device="cpu", precision="float32", diameter=11.0, batch_size=4)
+    assert len(host) > 80 and len(device) == len(host)
+    for frame in range(len(stack)):
+        a, b = host[host.frame == frame], device[device.frame == frame]
+        assert score(b[["y", "x"]].to_numpy(), a[["y", "x"]].to_numpy(), tolerance=0.002).tp == len(a)
+
+
+def test_frames_are_yielded_in_the_order_asked(model, stack):
+    order = [3, 0, 2]
+    got = [i for i, _, _ in prediction.iter_detect(stack, model, "cpu", diameter=11.0, frames=order, batch_size=2)]
+    assert got == order
+
+
+def test_stopping_early_leaves_no_reader_running(model, stack):
+    frames = prediction.iter_detect(stack, model, "cpu", diameter=11.0, batch_size=1)
+    next(frames)
+    frames.close()  # as a cancelled GUI worker does
+
+
+def test_running_out_of_memory_is_one_clear_line(model):
+    da = pytest.importorskip("dask.array")
+    # A terabyte frame: reading it fails to allocate, as a too-big image on a small machine does.
+    huge = da.zeros((1, 1_000_000, 1_000_000), dtype=np.uint8, chunks=(1, 100_000, 100_000))
+    with pytest.raises(ParticleDetectError, match="huge.zarr: out of host memory on a 1000000x1000000 px frame"):
+        prediction.detect(huge, model, device="cpu", diameter=12.0, name="huge.zarr")
