@@ -307,8 +307,12 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
 
             result = detect_file(path, options, args.model, progress=progress)
         record, table, meta = result.record, result.table, result.meta
-        log.info("%s: %d centres in %d frame(s); particle diameter %.1f px (%s%s)", path, len(table), record["frames"],
-                 record["diameter_px"], record["diameter_source"], ", ringed" if record["ringed"] else "")
+        low = record["diameter_confidence"] == "low"
+        # A doubtful estimate is a warning, so it shows even with --quiet.
+        (log.warning if low else log.info)(
+            "%s: %d centres in %d frame(s); particle diameter %.1f px (%s%s)%s", path, len(table), record["frames"],
+            record["diameter_px"], record["diameter_source"], ", ringed" if record["ringed"] else "",
+            f"; low confidence: {record['diameter_reason']}; give --diameter" if low else "")
         runs.append(record)
         if len(inputs) > 1:
             table["file"] = str(path)

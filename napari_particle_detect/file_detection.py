@@ -96,6 +96,7 @@ def detect_file(
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
     record = {"file": str(path), "frames": n_frames, "centres": len(table),
               "diameter_px": round(sizing.diameter, 3), "diameter_source": sizing.source,
+              "diameter_confidence": sizing.confidence, "diameter_reason": sizing.reason,
               "ringed": sizing.ringed, "rescale_factor": sizing.scale}
     meta = {"model": str(model.path), "threshold": options.threshold if options.threshold is not None
             else model.card.threshold, "polarity": options.polarity, "device": str(device),

@@ -72,6 +72,8 @@ class Sizing:
     scale: float  # resampling factor to the model's working size
     ringed: bool  # bright-field look: the rims' weak responses are dropped
     source: str  # "given" or "estimated"
+    confidence: str = "high"  # "low": too few particle-like blobs to trust the estimate; give a diameter
+    reason: str = ""  # why the confidence is low
 
 
 def steps_for(device: torch.device) -> HostSteps | DeviceSteps:
@@ -283,7 +285,15 @@ def resolve_sizing(
     estimates = [estimate_size(check_frame(np.asarray(frames[i]), f"{name} frame {i}")) for i in picks]
     ringed = 2 * sum(e.ringed for e in estimates) > len(estimates)
     used = float(np.median([e.diameter for e in estimates]))
-    return Sizing(used, scale_for_diameter(used, model.card.canonical_diameter), ringed, "estimated")
+    doubtful = [(i, e) for i, e in zip(picks, estimates) if not e.confident]
+    reason = ""
+    if 2 * len(doubtful) >= len(estimates):
+        index, estimate = doubtful[0]
+        reason = estimate.reason + (f" (frame {index})" if len(frames) > 1 else "")
+    elif len(estimates) > 1 and max(e.diameter for e in estimates) > 1.3 * min(e.diameter for e in estimates):
+        reason = "frames disagree: " + ", ".join(f"{e.diameter:.1f}" for e in estimates) + " px"
+    return Sizing(used, scale_for_diameter(used, model.card.canonical_diameter), ringed, "estimated",
+                  "low" if reason else "high", reason)
 
 
 def check_diameter(diameter: float) -> None:
@@ -388,7 +398,9 @@ def detect(
     """Centres of every frame as a ``frame,y,x,score`` table (trackpy's column names).
 
     ``table.attrs`` holds the sizing used: ``diameter`` (given or estimated), ``scale`` (the factor
-    frames were resampled by to reach the model's working size) and ``ringed``.
+    frames were resampled by to reach the model's working size), ``ringed``, and
+    ``diameter_confidence`` ("high", or "low" when too few particle-like blobs stood out of the
+    noise to trust an estimate: give the diameter) with ``diameter_reason``.
     """
     parts = []
     total = 1 if getattr(image, "ndim", np.ndim(image)) == 2 else len(image)
@@ -404,6 +416,8 @@ def detect(
     table.attrs["diameter"] = sizing.diameter if sizing else float("nan")
     table.attrs["scale"] = sizing.scale if sizing else float("nan")
     table.attrs["ringed"] = sizing.ringed if sizing else False
+    table.attrs["diameter_confidence"] = sizing.confidence if sizing else "low"
+    table.attrs["diameter_reason"] = sizing.reason if sizing else ""
     return table
 
 

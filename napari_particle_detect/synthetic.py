@@ -1,13 +1,19 @@
 """Synthetic microscopy images of overlapping particles, with exact ground-truth centres.
 
 The generator is data, not a script: a :class:`SynthConfig` says what to draw and a seed makes it
-repeatable. Three looks cover what users bring:
+repeatable. Five looks cover what users bring:
 
 * ``fluorescent``: bright projected spheres on a dark background, overlapping *additively*;
 * ``opaque``: dark opaque discs on a bright background that *occlude* each other (the original
   project's data);
 * ``brightfield``: a radial profile with a core and a rim of independent sign, e.g. a bright centre
-  with a dark ring (bright-field colloids), a dark disc with a bright halo, or a plain dark spot.
+  with a dark ring (bright-field colloids), a dark disc with a bright halo, or a plain dark spot;
+* ``gaussian``: diffraction-limited spots, an isotropic Gaussian (single molecules, small beads);
+* ``airy``: the Airy pattern of a point through a circular aperture, its faint bright rings
+  strengthened at will (slight defocus).
+
+A particle's radius is its size as it appears: a disc's radius, and for the spots the radius the
+scale-space blob size reads (a Gaussian of sigma r / sqrt 2; an Airy core of about that width).
 
 Optics (profile, PSF blur), background (gradient, out-of-focus blobs, texture, specks) and camera
 (shot noise, read noise, bit depth, compression) are all parameters, and
@@ -21,10 +27,15 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, special
 
-Look = Literal["fluorescent", "opaque", "brightfield"]
-LOOKS: tuple[str, ...] = ("fluorescent", "opaque", "brightfield")
+Look = Literal["fluorescent", "opaque", "brightfield", "gaussian", "airy"]
+LOOKS: tuple[str, ...] = ("fluorescent", "opaque", "brightfield", "gaussian", "airy")
+# Airy pattern: first zero of J1, and the first dark ring's radius per particle radius (its core is
+# close to a Gaussian of sigma 0.344 x the dark ring's radius, which is r / sqrt 2).
+J1_FIRST_ZERO = 3.8317
+AIRY_RING_PER_RADIUS = 1.0 / (np.sqrt(2.0) * 0.344)
+AIRY_SECOND_ZERO = 7.0156 / J1_FIRST_ZERO  # in first-ring radii
 
 
 @dataclass
@@ -45,6 +56,9 @@ class SynthConfig:
     core_amplitude: float = 0.8
     rim_amplitude: float = -1.0
     rim_width: float = 0.25
+    # Airy spots: the pattern (2 J1(v) / v)^2 raised to this power; 1 is the in-focus pattern (first
+    # bright ring 1.7 % of the peak), 0.5 strengthens the rings to 13 %.
+    airy_exponent: float = 1.0
     invert: bool = False
     background_level: float = 0.1
     background_gradient: float = 0.1
@@ -181,6 +195,24 @@ def render_particles(
             core = np.exp(-0.5 * (rel / 0.45) ** 2)
             rim = np.exp(-0.5 * ((rel - 1.0) / width) ** 2)
             canvas[sl] += brightness[i] * (config.core_amplitude * core + config.rim_amplitude * rim)
+    elif config.look == "gaussian":
+        for i in range(len(radii)):
+            sigma = radii[i] / np.sqrt(2.0)
+            win = _windows(centres[i], 4 * sigma + 1.5, shape)
+            if win is None:
+                continue
+            sl, dist = win
+            canvas[sl] += brightness[i] * np.exp(-0.5 * (dist / sigma) ** 2)
+    elif config.look == "airy":
+        for i in range(len(radii)):
+            ring = AIRY_RING_PER_RADIUS * radii[i]
+            # Up to the second dark ring, where the pattern is zero: no step at the window's edge.
+            win = _windows(centres[i], AIRY_SECOND_ZERO * ring, shape)
+            if win is None:
+                continue
+            sl, dist = win
+            v = J1_FIRST_ZERO * np.maximum(dist, 1e-6) / ring
+            canvas[sl] += brightness[i] * np.abs(2 * special.j1(v) / v) ** (2 * config.airy_exponent)
     else:
         raise ValueError(f"unknown look {config.look!r}; choose one of {', '.join(LOOKS)}")
     if config.psf_sigma > 0:
@@ -296,16 +328,19 @@ def random_training_config(
 ) -> SynthConfig:
     """A widely varied config: look, polarity, optics, background and camera all drawn at random.
 
-    The spread is deliberate: the model should key on particle shape, not on one microscope.
+    The spread is deliberate: the model should key on particle shape, not on one microscope. Beside
+    crowded fields, about one in seven is sparse (a few isolated particles, or none, in much empty
+    background) and one in four has a flat grey background and nothing else, as simple images do.
     """
-    look = rng.choice(LOOKS, p=[0.35, 0.3, 0.35])
+    look = str(rng.choice(LOOKS, p=[0.28, 0.25, 0.25, 0.14, 0.08]))
     r_lo = rng.uniform(*radius_range)
     r_hi = min(r_lo * rng.uniform(1.0, 1.5), radius_range[1])
-    area_fraction = float(rng.choice([rng.uniform(0.02, 0.3), rng.uniform(0.3, 1.0)], p=[0.35, 0.65]))
+    area_fraction = float(rng.choice([rng.uniform(0.003, 0.03), rng.uniform(0.02, 0.3), rng.uniform(0.3, 1.0)],
+                                     p=[0.15, 0.25, 0.6]))
     bit_depth = int(rng.choice([8, 16]))
-    return SynthConfig(
+    config = SynthConfig(
         shape=shape,
-        look=str(look),
+        look=look,
         radius_range=(float(r_lo), float(r_hi)),
         area_fraction=area_fraction,
         min_separation=float(rng.uniform(0.7, 1.2)),
@@ -315,6 +350,7 @@ def random_training_config(
         core_amplitude=float(rng.choice([rng.uniform(0.3, 1.2), rng.uniform(-1.0, 0.0)], p=[0.7, 0.3])),
         rim_amplitude=float(rng.choice([rng.uniform(-1.2, -0.3), rng.uniform(-0.3, 0.8)], p=[0.7, 0.3])),
         rim_width=float(rng.uniform(0.1, 0.4)),
+        airy_exponent=float(rng.uniform(0.5, 1.0)),
         invert=bool(rng.random() < (0.5 if look != "opaque" else 0.2)),
         background_level=float(rng.uniform(0.0, 0.4)),
         background_gradient=float(rng.choice([0.0, rng.uniform(0.0, 1.0)])),
@@ -327,6 +363,14 @@ def random_training_config(
         bit_depth=bit_depth,
         jpeg_quality=int(rng.integers(40, 95)) if bit_depth == 8 and rng.random() < 0.2 else None,
     )
+    if rng.random() < 0.25:
+        # Particles on flat grey: a raised offset, so they are a small step on a noisy level.
+        # Enough photons that a particle still stands about four noise levels above it.
+        level = float(rng.uniform(0.3, 0.85))
+        photons = float(np.exp(rng.uniform(np.log(max(30.0, 16.0 / (1.0 - level) ** 2)), np.log(3000))))
+        config = replace(config, background_level=level, background_gradient=0.0, out_of_focus_blobs=0,
+                         texture=0.0, specks=0, defocused_fraction=0.0, peak_photons=photons)
+    return config
 
 
 def benchmark_config(

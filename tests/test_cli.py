@@ -44,12 +44,25 @@ def test_synth_detect_evaluate_end_to_end(tmp_path):
     assert overlay.stat().st_size > 1000
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["inputs"][0]["diameter_source"] == "estimated"
+    assert meta["inputs"][0]["diameter_confidence"] == "high"
     assert 8 < meta["inputs"][0]["diameter_px"] < 16  # radii 5-7 px
     result = subprocess.run([exe, "evaluate", out, data / "image_000.csv", "--tolerance", "3", "--json"],
                             capture_output=True, text=True, check=True)
     pooled = json.loads(result.stdout)
     assert pooled["tp"] + pooled["fn"] == len(pd.read_csv(data / "image_000.csv"))
     assert pooled["f1"] > 0.8
+
+
+def test_a_doubtful_diameter_is_flagged_in_the_json(tmp_path, capsys, tiny_model):
+    noise = (2000 + 20 * np.random.default_rng(0).standard_normal((96, 96))).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "noise.tif", noise)
+    code, _, _ = run_cli(capsys, "detect", tmp_path / "noise.tif", "-o", tmp_path / "c.csv", "--model", tiny_model,
+                         "--device", "cpu")
+    assert code == 0
+    assert json.loads((tmp_path / "c.json").read_text())["inputs"][0]["diameter_confidence"] == "low"
+    run_cli(capsys, "detect", tmp_path / "noise.tif", "-o", tmp_path / "g.csv", "--model", tiny_model,
+            "--device", "cpu", "--diameter", "9")
+    assert json.loads((tmp_path / "g.json").read_text())["inputs"][0]["diameter_confidence"] == "high"
 
 
 def test_stack_and_model_options(tmp_path, capsys, tiny_model):

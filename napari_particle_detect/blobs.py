@@ -1,0 +1,226 @@
+"""Particles as blobs in scale space: round maxima, over position and scale, of the
+scale-normalised Laplacian of Gaussian, weighed against the response the image's own pixel noise
+gives at each scale.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+from scipy import ndimage
+from scipy.spatial import cKDTree
+
+# Scale-normalised LoG of a disc of radius r peaks near sigma = r / sqrt(2).
+DISC_SIGMA_TO_DIAMETER = 2.0 * np.sqrt(2.0)
+# A ridge (a ring's arc, a line) is no particle: its Hessian has one large eigenvalue.
+BLOB_MAX_ELONGATION = 4.0
+
+
+@dataclass(frozen=True)
+class Blobs:
+    """Particle-like blobs, strongest first: centres (px), scale (px, refined between scales) and
+    the scale-normalised |LoG| response there."""
+
+    y: np.ndarray
+    x: np.ndarray
+    sigma: np.ndarray
+    response: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, keep) -> Blobs:
+        return Blobs(self.y[keep], self.x[keep], self.sigma[keep], self.response[keep])
+
+    def centres(self) -> np.ndarray:
+        return np.stack([self.y, self.x], axis=1)
+
+
+@dataclass
+class ScaleSpace:
+    """Scale-normalised Laplacian-of-Gaussian responses of one image at several scales, and their
+    local maxima at least ``min_contrast`` times the pixel noise's response.
+
+    Large scales are computed on a reduced copy (``factors``): same answer, far less time.
+    """
+
+    image: np.ndarray
+    sigmas: np.ndarray
+    factors: list[int]
+    responses: list[np.ndarray]  # signed: bright blobs negative
+    peaks: list[np.ndarray]  # (y, x) on each scale's grid
+    neighbourhoods: list[np.ndarray]  # largest |response| in each 3 x 3 neighbourhood
+    noise: np.ndarray  # per scale: the response's standard deviation for the image's pixel noise
+
+    @classmethod
+    def of(cls, image: np.ndarray, sigmas: np.ndarray, min_contrast: float) -> ScaleSpace:
+        work = partial(_scale_response, image, pixel_noise_level(image), min_contrast)
+        # SciPy's filters release the GIL, so the scales run side by side on the host's cores.
+        with ThreadPoolExecutor(max_workers=max(1, min(len(sigmas), _usable_cores()))) as pool:
+            parts = list(pool.map(work, sigmas))
+        return cls(image, np.asarray(sigmas), *([p[k] for p in parts] for k in range(4)),
+                   np.array([p[4] for p in parts]))
+
+    def percentile_sigma(self) -> float:
+        """The scale whose 99th percentile of |response| is highest (crowded particles, not
+        background, dominate it), refined by a parabola in log-sigma."""
+        strengths = np.array([np.percentile(np.abs(r), 99.0) for r in self.responses])
+        best = int(np.argmax(strengths))
+        if 0 < best < len(self.sigmas) - 1:
+            return self._refined(best, parabola_vertex(*strengths[best - 1 : best + 2]))
+        return float(self.sigmas[best])
+
+    def _refined(self, index, shift):
+        log_s = np.log(self.sigmas)
+        return np.exp(log_s[index] + shift * (log_s[1] - log_s[0]))
+
+    def busyness(self, sigma: float) -> float:
+        """Spread of the response at the scale nearest ``sigma`` over the pixel noise's alone: about
+        1 where particles sit apart on a flat background, far more where structure is everywhere."""
+        i = int(np.argmin(np.abs(np.log(self.sigmas / sigma))))
+        response = self.responses[i]
+        spread = 1.4826 * np.median(np.abs(response - np.median(response)))
+        return float(spread / max(self.noise[i], 1e-12))
+
+    def blobs(self) -> Blobs:
+        """The peaks that are maxima over scale too and blob-like (not a ridge), strongest first,
+        none inside a stronger one's radius."""
+        parts = []
+        for i, f in enumerate(self.factors):
+            ys, xs = self.peaks[i].T
+            if len(ys) == 0:
+                continue
+            full_y, full_x = ys * f, xs * f
+            values = np.abs(self.responses[i][ys, xs])
+            keep = np.ones(len(ys), bool)
+            for j in (i - 1, i + 1):
+                if 0 <= j < len(self.factors):
+                    keep &= values >= self._sample(self.neighbourhoods, j, full_y, full_x)
+            keep[keep] = _blob_like(self.image[::f, ::f], self.sigmas[i] / f, ys[keep], xs[keep])
+            full_y, full_x, values = full_y[keep], full_x[keep], values[keep]
+            shift = np.zeros(len(values))
+            if 0 < i < len(self.factors) - 1:
+                lower = np.abs(self._sample(self.responses, i - 1, full_y, full_x))
+                upper = np.abs(self._sample(self.responses, i + 1, full_y, full_x))
+                shift = parabola_vertices(lower, values, upper)
+            parts.append((full_y, full_x, self._refined(i, shift), values))
+        if not parts:
+            return Blobs(*(np.zeros(0) for _ in range(4)))
+        found = Blobs(*(np.concatenate(column).astype(float) for column in zip(*parts)))
+        return _prune(found[np.argsort(-found.response, kind="stable")])
+
+    def _sample(self, arrays: list[np.ndarray], j: int, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+        f, a = self.factors[j], arrays[j]
+        return a[np.minimum(y // f, a.shape[0] - 1), np.minimum(x // f, a.shape[1] - 1)]
+
+
+def _prune(blobs: Blobs) -> Blobs:
+    """From the strongest down, a blob whose centre lies inside a kept one's radius (or whose radius
+    holds a kept one's centre) goes."""
+    if len(blobs) < 2:
+        return blobs
+    radius = blobs.sigma * DISC_SIGMA_TO_DIAMETER / 2
+    centres = blobs.centres()
+    pairs = cKDTree(centres).query_pairs(float(radius.max()), output_type="ndarray")
+    if len(pairs):
+        d = np.linalg.norm(centres[pairs[:, 0]] - centres[pairs[:, 1]], axis=1)
+        pairs = pairs[d < np.maximum(radius[pairs[:, 0]], radius[pairs[:, 1]])]
+    # Blobs are sorted strongest first, so in each pair the smaller index is the stronger.
+    weaker = [[] for _ in range(len(blobs))]
+    for a, b in np.sort(pairs, axis=1):
+        weaker[a].append(b)
+    gone = np.zeros(len(blobs), bool)
+    for i in range(len(blobs)):
+        if not gone[i] and weaker[i]:
+            gone[weaker[i]] = True
+    return blobs[~gone]
+
+
+def _scale_response(image: np.ndarray, pixel_noise: float, min_contrast: float, sigma: float
+                    ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, float]:
+    """At ``sigma``: the reduction factor, the scale-normalised LoG, the local maxima of its
+    magnitude at least ``min_contrast`` times the pixel noise's response (as (y, x) on the reduced
+    grid), the 3 x 3 neighbourhood maximum of that magnitude, and the noise's response."""
+    factor = max(1, int(sigma // 3))
+    small = image[::factor, ::factor] if factor > 1 else image
+    s = sigma / factor
+    norm = s * s
+    response = ndimage.gaussian_laplace(small, s) * norm
+    magnitude = np.abs(response)
+    neighbourhood = ndimage.maximum_filter(magnitude, size=3)
+    noise = pixel_noise * _white_noise_gain(s)
+    ys, xs = np.nonzero((magnitude == neighbourhood) & (magnitude >= min_contrast * noise))
+    return factor, response, np.stack([ys, xs], axis=1), neighbourhood, noise
+
+
+def _blob_like(image: np.ndarray, sigma: float, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Whether the Hessian at scale ``sigma`` is a blob's at each (y, x): eigenvalues of one sign, at
+    most BLOB_MAX_ELONGATION apart (a ridge, such as a ring's arc, has one large eigenvalue).
+    Computed at those points only, with the Gaussian derivative kernels SciPy's filters use."""
+    if len(ys) == 0:
+        return np.zeros(0, bool)
+    radius = int(4.0 * sigma + 0.5)
+    t = np.arange(-radius, radius + 1, dtype=float)
+    g = np.exp(-0.5 * (t / sigma) ** 2)
+    g /= g.sum()
+    g1 = -t / sigma**2 * g
+    g2 = (t**2 / sigma**4 - 1 / sigma**2) * g
+    g2 -= g2.mean()  # a flat image has no curvature
+    padded = np.pad(image, radius, mode="symmetric")
+    offsets = np.arange(2 * radius + 1)
+    windows = padded[ys[:, None, None] + offsets[None, :, None], xs[:, None, None] + offsets[None, None, :]]
+    hyy = np.einsum("kij,i,j->k", windows, g2, g)
+    hxx = np.einsum("kij,i,j->k", windows, g, g2)
+    hxy = np.einsum("kij,i,j->k", windows, g1, g1)
+    trace, det = hyy + hxx, hyy * hxx - hxy**2
+    # Eigenvalue ratio at most r: tr^2 / det <= (r + 1)^2 / r, with det > 0.
+    r = BLOB_MAX_ELONGATION
+    return (det > 0) & (trace**2 * r <= det * (r + 1) ** 2)
+
+
+def pixel_noise_level(image: np.ndarray) -> float:
+    """Standard deviation of white pixel noise, from a mask blind to planes (Immerkaer), robustly."""
+    mask = np.array([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]])
+    filtered = ndimage.convolve(np.asarray(image, dtype=np.float32), mask, mode="reflect")
+    return float(np.median(np.abs(filtered)) / (0.6745 * 6.0))
+
+
+_GAINS: dict[float, float] = {}
+
+
+def _white_noise_gain(sigma: float) -> float:
+    """Standard deviation of the scale-normalised LoG response to unit white noise at ``sigma``."""
+    key = round(sigma, 4)
+    if key not in _GAINS:
+        half = int(np.ceil(4 * sigma)) + 2
+        delta = np.zeros((2 * half + 1, 2 * half + 1))
+        delta[half, half] = 1.0
+        kernel = ndimage.gaussian_laplace(delta, sigma) * sigma**2
+        _GAINS[key] = float(np.sqrt(np.sum(kernel**2)))
+    return _GAINS[key]
+
+
+def parabola_vertices(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """:func:`parabola_vertex` of many triples at once."""
+    denom = a - 2 * b + c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.where(denom != 0, 0.5 * (a - c) / denom, 0.0)
+    return np.clip(np.nan_to_num(shift), -0.5, 0.5)
+
+
+def parabola_vertex(a: float, b: float, c: float) -> float:
+    """Offset of the vertex of the parabola through (-1, a), (0, b), (1, c), clipped to [-0.5, 0.5]."""
+    denom = a - 2 * b + c
+    return float(np.clip(0.5 * (a - c) / denom, -0.5, 0.5)) if denom != 0 else 0.0
+
+
+def _usable_cores() -> int:
+    """Cores this process may run on (affinity and container limits included where the OS says)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
