@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -44,6 +45,18 @@ class LazyTiffStack:
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         data = np.stack([self[i] for i in range(len(self))])
         return data.astype(dtype) if dtype is not None else data
+
+
+@contextmanager
+def _quiet_tifffile() -> Iterator[None]:
+    """tifffile logs its own complaints about a corrupt file; ours is the one line the user sees."""
+    tifffile_log = logging.getLogger("tifffile")
+    level = tifffile_log.level
+    tifffile_log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        tifffile_log.setLevel(level)
 
 
 def _open_lazy_tiff(path: Path):
@@ -95,17 +108,18 @@ def read_image(path: str | Path, lazy: bool = False) -> np.ndarray | LazyTiffSta
         raise ParticleDetectError(f"{path}: is a folder, not an image")
     suffix = path.suffix.lower()
     try:
-        if suffix in (".tif", ".tiff"):
-            stack = _open_lazy_tiff(path) if lazy else None
-            if stack is not None:
-                return stack
-            data = _read_tiff(path)
-        elif suffix in (".png", ".jpg", ".jpeg"):
-            import imageio.v3 as iio
+        with _quiet_tifffile():
+            if suffix in (".tif", ".tiff"):
+                stack = _open_lazy_tiff(path) if lazy else None
+                if stack is not None:
+                    return stack
+                data = _read_tiff(path)
+            elif suffix in (".png", ".jpg", ".jpeg"):
+                import imageio.v3 as iio
 
-            data = iio.imread(path)
-        else:
-            raise ParticleDetectError(f"{path}: unsupported file type {suffix!r}; use TIFF or PNG")
+                data = iio.imread(path)
+            else:
+                raise ParticleDetectError(f"{path}: unsupported file type {suffix!r}; use TIFF or PNG")
     except ParticleDetectError:
         raise
     except Exception as exc:  # tifffile/imageio raise many types on corrupt files
