@@ -308,6 +308,30 @@ def test_a_reopened_project_detects_and_accepts_at_the_threshold_it_was_left_at(
     assert len(widget2.annotation.project.load_frame(0)) == shown  # accepted what was shown, no more, no fewer
 
 
+def test_a_reopened_project_detects_at_the_diameter_it_was_last_detected_with(make_napari_viewer, qtbot,
+                                                                              light_model, tmp_path):
+    path = tmp_path / "movie.tif"
+    tifffile.imwrite(path, small_stack(2, 64))
+    viewer = make_napari_viewer()
+    viewer.open(path, plugin="napari")
+    widget = make_widget(viewer, light_model)
+    assert widget.detect.diameter() is None  # a new image: auto
+    widget.detect.diameter_spin.setValue(9.0)  # the user's diameter, not the estimate
+    widget.detect.polarity_combo.setCurrentText("bright")
+    run_detect(widget, qtbot, scope=1)
+    assert widget.annotation.project.diameter == 9.0
+
+    viewer2 = make_napari_viewer()
+    viewer2.open(path, plugin="napari")
+    widget2 = make_widget(viewer2, light_model)
+    # Its rounds were trained at 9 px: a fresh estimate would detect at another scale.
+    assert widget2.detect.diameter() == 9.0
+    assert widget2.detect.polarity_combo.currentText() == "bright"
+    run_detect(widget2, qtbot, scope=0)
+    assert widget2.annotation.project.diameter == 9.0
+    np.testing.assert_allclose(widget2.annotation.points.size, 9.0)
+
+
 def test_enter_on_a_frame_never_detected_nor_edited_is_refused(make_napari_viewer, qtbot, light_model):
     viewer = make_napari_viewer()
     viewer.add_image(small_stack(3, 64), name="cells")

@@ -124,7 +124,7 @@ class DetectPanel(QGroupBox):
         self.stop_button.clicked.connect(lambda *_: self.stop())
         state.threshold_changed.connect(self._show_threshold)
         state.project_changed.connect(self.refresh)
-        state.annotation_changed.connect(lambda *_: self._show_estimate())
+        state.annotation_changed.connect(lambda *_: self._show_image_settings())
         state.busy_changed.connect(self.refresh)
 
     # ---- values ------------------------------------------------------------------------------------
@@ -160,6 +160,16 @@ class DetectPanel(QGroupBox):
     @reports_errors
     def _remember_threshold(self) -> None:
         self.state.remember_threshold()
+
+    def _show_image_settings(self) -> None:
+        """The diameter and polarity this image's project last detected with: its rounds were trained at
+        that scale, so a reopened project must not detect at a fresh (different) estimate."""
+        annotation = self.state.annotation
+        if annotation is not None:
+            self.diameter_spin.setValue(annotation.project.diameter or 0.0)
+            if self.polarity_combo.findText(annotation.project.polarity) >= 0:
+                self.polarity_combo.setCurrentText(annotation.project.polarity)
+        self._show_estimate()
 
     def _show_estimate(self) -> None:
         annotation = self.state.annotation
