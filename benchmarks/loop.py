@@ -97,6 +97,12 @@ class RoundRow:
     seconds: float = float("nan")
     note: str = ""
 
+    def __str__(self) -> str:
+        extra = ", ".join(x for x in (f"held-out {self.held_out}" if self.held_out else "",
+                                      f"{self.seconds:.0f} s" if self.seconds == self.seconds else "", self.note) if x)
+        return (f"{self.method}, round {self.round}: F1 {self.f1:.3f} after {self.frames} frames, "
+                f"{self.clicks} clicks" + (f" ({extra})" if extra else ""))
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
