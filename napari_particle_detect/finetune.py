@@ -56,6 +56,7 @@ GUARD_DIAMETERS = 0.5
 MIN_TILE = 32
 # Heatmap score down to which candidates are decoded when tuning a threshold.
 SCORE_FLOOR = 0.05
+TIE = 1e-9  # F1s this close are equal
 THRESHOLDS = tuple(np.round(np.arange(0.1, 0.71, 0.05), 2))
 
 
@@ -66,6 +67,8 @@ class Scored:
     f1: float
     threshold: float
     counts: Counts
+    # Mean F1 over THRESHOLDS: breaks a tie at the best threshold, common when few particles are held out.
+    f1_across_thresholds: float = 0.0
 
 
 @dataclass
@@ -82,10 +85,13 @@ class RoundResult:
 
     @property
     def improved(self) -> bool | None:
-        """Whether the round beats its parent on the held-out areas (None: nothing to tell by)."""
+        """Whether the round beats its parent on the held-out areas (None: nothing to tell by): a higher
+        F1 at its best threshold or, tied there, a higher F1 across the thresholds."""
         if self.score is None or self.parent_score is None:
             return None
-        return self.score.f1 > self.parent_score.f1
+        if abs(self.score.f1 - self.parent_score.f1) > TIE:
+            return self.score.f1 > self.parent_score.f1
+        return self.score.f1_across_thresholds > self.parent_score.f1_across_thresholds + TIE
 
 
 def hold_out_mask(
@@ -184,8 +190,9 @@ def score_in_areas(splits: list[Split], candidates: list[Candidates], scores: li
             totals[t] = totals[t] + count_in_area(found.centres[keep], split.example.centres, mask, split.tolerance)
     if not counted:
         return None
-    best = int(np.argmax([c.f1 for c in totals]))
-    return Scored(totals[best].f1, float(THRESHOLDS[best]), totals[best])
+    f1s = [c.f1 for c in totals]
+    best = int(np.argmax(f1s))
+    return Scored(totals[best].f1, float(THRESHOLDS[best]), totals[best], float(np.mean(f1s)))
 
 
 def fine_tune(

@@ -200,3 +200,29 @@ def test_a_learned_criterion_travels_with_the_model_and_nothing_else_loads(tmp_p
     (tmp_path / "judged.criterion.skops").write_bytes(skops.io.dumps({"payload": os.system}))
     with pytest.raises(ParticleDetectError, match="refused"):
         load_model(path)
+
+
+def test_a_tie_at_the_best_threshold_goes_to_the_round_better_across_thresholds():
+    from napari_particle_detect.finetune import RoundResult, Scored
+
+    def result(child: Scored, parent: Scored) -> RoundResult:
+        return RoundResult(model=None, trained_examples=2, held_out_tiles=3, score=child, parent_score=parent)
+
+    parent = Scored(0.989, 0.4, Counts(), f1_across_thresholds=0.90)
+    assert result(Scored(0.989, 0.3, Counts(), f1_across_thresholds=0.95), parent).improved is True
+    assert result(Scored(0.989, 0.3, Counts(), f1_across_thresholds=0.85), parent).improved is False
+    assert result(Scored(0.989, 0.4, Counts(), f1_across_thresholds=0.90), parent).improved is False  # the same
+    # Away from a tie the best-threshold F1 alone decides, whatever the spread.
+    assert result(Scored(0.990, 0.3, Counts(), f1_across_thresholds=0.50), parent).improved is True
+    assert result(Scored(0.980, 0.3, Counts(), f1_across_thresholds=0.99), parent).improved is False
+
+
+def test_the_verdict_of_a_tied_round_says_why_it_is_in_use():
+    from napari_particle_detect._napari.round_progress import verdict
+    from napari_particle_detect.project_state import RoundInfo
+
+    tied = RoundInfo(3, "fine-tune", parent=2, held_out=5, f1=0.989, parent_f1=0.989, improved=True)
+    assert verdict(tied, tied) == ("round-003: held-out F1 0.989 vs 0.989 for round-002 on 5 held-out tiles "
+                                   "(tied at the best threshold, better across thresholds): in use")
+    better = RoundInfo(3, "fine-tune", parent=2, held_out=5, f1=0.99, parent_f1=0.95, improved=True)
+    assert verdict(better, better).endswith("on 5 held-out tiles: in use")
