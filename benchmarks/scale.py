@@ -268,7 +268,7 @@ def stage_table(args, model, device: torch.device, sizes: list[int]) -> pd.DataF
                 decoder = BandDecoder(steps, plan, thr, md)
                 for t in plan.tiles:
                     decoder.add(t, next(tiles))
-                frame_result(model, p, decoder, scale, False)
+                frame_result(model, p, decoder, scale, False, thr)
 
         def batched() -> None:
             for _ in iter_detect(stack, model, device, diameter=DIAMETER, heatmaps=False):
