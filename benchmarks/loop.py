@@ -218,15 +218,22 @@ def examples_for(domain: Domain, model: DetectorModel, corrected: dict[int, np.n
             for f, centres in corrected.items()]
 
 
+def correct_next_two(domain: Domain, model: DetectorModel, corrected: dict[int, np.ndarray], number: int) -> int:
+    """Round ``number``'s two frames detected with ``model`` and corrected into ``corrected``; the clicks
+    spent (each accepted frame is one more)."""
+    frames = domain.correctable[2 * (number - 1): 2 * number]
+    table = detect(domain.frames[frames], model, "cpu", diameter=domain.diameter)
+    clicks = 0
+    for k, frame in enumerate(frames):
+        corrected[frame], spent = correct(centres_of(table, k)[0], domain.truth[frame])
+        clicks += spent + 1
+    return clicks
+
+
 def whole_frame_loop(domain: Domain, shipped: DetectorModel, config: TrainConfig, rounds: int) -> list[RoundRow]:
     model, corrected, clicks, rows = shipped, {}, 0, []
     for number in range(1, rounds + 1):
-        frames = domain.correctable[2 * (number - 1): 2 * number]
-        table = detect(domain.frames[frames], model, "cpu", diameter=domain.diameter)
-        for k, frame in enumerate(frames):
-            centres, spent = correct(centres_of(table, k)[0], domain.truth[frame])
-            corrected[frame] = centres
-            clicks += spent + 1
+        clicks += correct_next_two(domain, model, corrected, number)
         start = time.monotonic()
         result = fine_tune(model, examples_for(domain, model, corrected), config)
         seconds = time.monotonic() - start
@@ -244,12 +251,7 @@ def whole_frame_loop(domain: Domain, shipped: DetectorModel, config: TrainConfig
 def previous_loop(domain: Domain, shipped: DetectorModel, rounds: int) -> list[RoundRow]:
     model, corrected, clicks, rows = shipped, {}, 0, []
     for number in range(1, rounds + 1):
-        frames = domain.correctable[2 * (number - 1): 2 * number]
-        table = detect(domain.frames[frames], model, "cpu", diameter=domain.diameter)
-        for k, frame in enumerate(frames):
-            centres, spent = correct(centres_of(table, k)[0], domain.truth[frame])
-            corrected[frame] = centres
-            clicks += spent + 1
+        clicks += correct_next_two(domain, model, corrected, number)
         examples = examples_for(domain, model, corrected)
         start = time.monotonic()
         model = train(PREVIOUS_LOOP, examples=examples, validation_examples=examples, init=model).model

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import rounds
-from ..finetune import FINE_TUNE
+from ..finetune import FINE_TUNE, TIE
 from ..project import Project, RoundInfo
 from ..training import TrainConfig, TrainingCancelled
 
@@ -69,7 +69,7 @@ def verdict(info: RoundInfo, in_use: RoundInfo | None) -> str:
     tiles = f"{info.held_out} held-out tile{'s' if info.held_out != 1 else ''}"
     scores = f"{info.name}: held-out F1 {info.f1:.3f} vs {info.parent_f1:.3f} for {parent} on {tiles}"
     if info.improved:
-        tied = " (tied at the best threshold, better across thresholds)" if abs(info.f1 - info.parent_f1) < 5e-4 else ""
+        tied = " (tied at the best threshold, better across thresholds)" if abs(info.f1 - info.parent_f1) <= TIE else ""
         return f"{scores}{tied}: in use"
     still = in_use.name if in_use is not None else parent
     return (f"{scores}: not better than {parent}, so still using {still} "
