@@ -125,10 +125,8 @@ def test_edits_are_saved_at_once_and_restored_in_a_new_viewer(make_napari_viewer
     saved = widget.annotation.table()
 
     # A fresh viewer on the same file restores every frame and which ones were reviewed.
-    viewer2 = make_napari_viewer()
-    viewer2.open(path, plugin="napari")
-    widget2 = make_widget(viewer2, light_model)
-    restored = viewer2.layers["movie centres"]
+    widget2 = open_in_dock(make_napari_viewer, path, light_model)
+    restored = widget2.viewer.layers["movie centres"]
     assert widget2.annotation.project.reviewed_frames == [0]
     assert widget2.detect.threshold() == 0.1 and widget2.annotation.threshold == 0.1  # the slider as it was left
     np.testing.assert_allclose(restored.data, saved[["frame", "y", "x"]].to_numpy(), atol=1e-3)
@@ -284,25 +282,28 @@ def test_accept_after_a_selection_on_another_frame_then_detect_does_not_crash(ma
     assert set(np.unique(layer.data[:, 0])) == {0, 1, 2}
 
 
+def open_in_dock(make_napari_viewer, path, model):
+    """A new viewer with the file opened as a user would and the dock on it."""
+    viewer = make_napari_viewer()
+    viewer.open(path, plugin="napari")
+    return make_widget(viewer, model)
+
+
 def test_a_reopened_project_detects_and_accepts_at_the_threshold_it_was_left_at(make_napari_viewer, qtbot,
                                                                                light_model, tmp_path):
     path = tmp_path / "movie.tif"
     tifffile.imwrite(path, small_stack(2, 64))
-    viewer = make_napari_viewer()
-    viewer.open(path, plugin="napari")
-    widget = make_widget(viewer, light_model)
+    widget = open_in_dock(make_napari_viewer, path, light_model)
     run_detect(widget, qtbot, scope=1)
     scores = widget.annotation.points.features["score"].to_numpy()
     left_at = round(float(np.quantile(scores, 0.3)), 2)
     widget.detect.set_threshold(left_at)
 
-    viewer2 = make_napari_viewer()
-    viewer2.open(path, plugin="napari")
-    widget2 = make_widget(viewer2, light_model)
+    widget2 = open_in_dock(make_napari_viewer, path, light_model)  # reopened in a new viewer
     assert widget2.detect.threshold() == left_at and widget2.state.threshold == left_at
     layer = widget2.annotation.points
     np.testing.assert_array_equal(layer.shown, layer.features["score"].to_numpy() > left_at)
-    viewer2.dims.set_current_step(0, 0)
+    widget2.viewer.dims.set_current_step(0, 0)
     shown = int(((layer.data[:, 0] == 0) & layer.shown).sum())
     widget2.review.accept_and_next()
     assert len(widget2.annotation.project.load_frame(0)) == shown  # accepted what was shown, no more, no fewer
@@ -312,18 +313,14 @@ def test_a_reopened_project_detects_at_the_diameter_it_was_last_detected_with(ma
                                                                               light_model, tmp_path):
     path = tmp_path / "movie.tif"
     tifffile.imwrite(path, small_stack(2, 64))
-    viewer = make_napari_viewer()
-    viewer.open(path, plugin="napari")
-    widget = make_widget(viewer, light_model)
+    widget = open_in_dock(make_napari_viewer, path, light_model)
     assert widget.detect.diameter() is None  # a new image: auto
     widget.detect.diameter_spin.setValue(9.0)  # the user's diameter, not the estimate
     widget.detect.polarity_combo.setCurrentText("bright")
     run_detect(widget, qtbot, scope=1)
     assert widget.annotation.project.diameter == 9.0
 
-    viewer2 = make_napari_viewer()
-    viewer2.open(path, plugin="napari")
-    widget2 = make_widget(viewer2, light_model)
+    widget2 = open_in_dock(make_napari_viewer, path, light_model)  # reopened in a new viewer
     # Its rounds were trained at 9 px: a fresh estimate would detect at another scale.
     assert widget2.detect.diameter() == 9.0
     assert widget2.detect.polarity_combo.currentText() == "bright"
