@@ -7,7 +7,7 @@ import torch
 from .errors import ParticleDetectError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
-PRECISION_CHOICES = ("auto", "float32", "bfloat16", "float16")
+PRECISION_CHOICES = ("auto", "float32", "bfloat16", "float16", "int8")  # int8: ONNX Runtime only
 
 
 def mps_available() -> bool:

@@ -37,12 +37,13 @@ class DetectOptions:
     device: str = "auto"
     batch_size: int | None = None
     compile: bool = False
+    runtime: str = "auto"
     threads: int | None = None  # torch CPU threads of the process running the job (None: leave as is)
 
     def affecting_results(self) -> dict:
         """The options that change the centres found (device, batching and threads do not)."""
         return {"threshold": self.threshold, "diameter": self.diameter, "polarity": self.polarity,
-                "tile": self.tile, "precision": self.precision}
+                "tile": self.tile, "precision": self.precision, "runtime": self.runtime}
 
 
 @dataclass
@@ -73,6 +74,7 @@ def detect_file(
     from .devices import select_device, select_precision
     from .models import load_model_cached
     from .prediction import COLUMNS, centres_table, iter_detect
+    from .runtimes import resolve_runtime
 
     start = time.perf_counter()
     options = options or DetectOptions()
@@ -88,7 +90,7 @@ def detect_file(
     for count, (index, result, sizing) in enumerate(iter_detect(
         image, model, device, options.threshold, options.diameter, options.polarity, tile=options.tile,
         batch_size=options.batch_size, name=str(path), precision=options.precision, heatmaps=False,
-        compile=options.compile,
+        compile=options.compile, runtime=options.runtime,
     ), start=1):
         parts.append(centres_table(index, result.centres, result.scores))
         if progress is not None:
@@ -100,7 +102,10 @@ def detect_file(
               "ringed": sizing.ringed, "rescale_factor": sizing.scale}
     meta = {"model": str(model.path), "threshold": options.threshold if options.threshold is not None
             else model.card.threshold, "polarity": options.polarity, "device": str(device),
-            "precision": str(select_precision(options.precision, device)).removeprefix("torch."), "inputs": [record]}
+            "inputs": [record]}
+    meta["runtime"], precision = resolve_runtime(options.runtime, options.precision, device, options.compile)
+    meta["precision"] = precision if meta["runtime"] == "onnx" else \
+        str(select_precision(precision, device)).removeprefix("torch.")
     if output is None:
         return FileResult(path, None, record, table, time.perf_counter() - start, meta)
     output = Path(output)

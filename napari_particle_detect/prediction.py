@@ -27,6 +27,7 @@ from .heatmap import decode_peaks
 from .models import DetectorModel, load_model_cached
 from .preprocessing import check_frame
 from .rescoring import candidate_features
+from .runtimes import OnnxNetwork, onnx_network, resolve_runtime
 from .sizing import estimate_size, rescale_centres_back, scale_for_diameter
 from .stages import (
     CHANNELS_LAST_DEVICES,
@@ -150,21 +151,30 @@ _prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def prepare_network(
-    model: DetectorModel, device: torch.device, precision: str = "auto", compile: bool = False
-) -> InferenceNetwork:
+    model: DetectorModel, device: torch.device, precision: str = "auto", compile: bool = False,
+    runtime: str = "torch",
+) -> InferenceNetwork | OnnxNetwork:
     """The model's network ready for inference on ``device`` (cached while its weights are unchanged).
 
-    ``compile`` runs it through ``torch.compile`` (needs a C++ compiler on CPUs; the first call of
-    each batch shape compiles, which takes seconds to a minute: ``warmup_seconds``).
+    ``runtime`` "torch" (the default here: training and scoring rounds use it), "onnx" (ONNX
+    Runtime, CPU only, float32 or int8) or "auto" (ONNX Runtime on a CPU where installed; what
+    detection uses). ``compile`` runs torch's network through ``torch.compile`` (needs a C++ compiler
+    on CPUs; the first call of each batch shape compiles, which takes seconds to a minute:
+    ``warmup_seconds``).
     """
     device = torch.device(device)
-    dtype = select_precision(precision, device)
+    runtime, precision = resolve_runtime(runtime, precision, device, compile)
+    dtype = None if runtime == "onnx" else select_precision(precision, device)
     # In-place training bumps the parameters' version counters, which retires a cached copy.
-    key = (str(device), dtype, bool(compile), tuple(p._version for p in model.network.parameters()))
+    key = (str(device), runtime, precision, dtype, bool(compile), torch.get_num_threads(),
+           tuple(p._version for p in model.network.parameters()))
     cached = _prepared.get(model)
     if cached is not None and cached[0] == key:
         return cached[1]
-    network = _inference_network(model, device, dtype, compile)
+    if runtime == "onnx":
+        network = onnx_network(model, precision)
+    else:
+        network = _inference_network(model, device, dtype, compile)
     _prepared[model] = (key, network)
     return network
 
@@ -328,6 +338,7 @@ def iter_detect(
     precision: str = "auto",
     heatmaps: bool = True,
     compile: bool = False,
+    runtime: str = "auto",
 ) -> Iterator[tuple[int, FrameResult, Sizing]]:
     """Yield (frame index, result, sizing) per frame, in order, so GUIs and progress bars can follow along.
 
@@ -335,6 +346,8 @@ def iter_detect(
     calls across frames (``batch_size`` tiles per call; default by device). ``heatmaps=False``
     keeps no whole heatmap (results' ``heatmap`` is None): memory then holds bands of rows only.
     ``compile`` runs the network through ``torch.compile`` (a warm-up on the first batch).
+    ``runtime``: "auto" runs the network on ONNX Runtime on a CPU where it is installed (float32, or
+    int8 with ``precision="int8"``), on torch otherwise; "torch" or "onnx" to choose.
     """
     if polarity not in ("auto", "bright", "dark"):
         raise ParticleDetectError(f"polarity must be auto, bright or dark, got {polarity!r}")
@@ -344,7 +357,7 @@ def iter_detect(
     if diameter is not None:
         check_diameter(diameter)  # here, since the scale is taken from it before the look check ends
     stack = as_frames(image, name)
-    network = prepare_network(model, device, precision, compile=compile)
+    network = prepare_network(model, device, precision, compile=compile, runtime=runtime)
     steps = steps_for(device)
     thr = model.card.threshold if threshold is None else float(threshold)
     indices = list(range(len(stack)) if frames is None else frames)

@@ -87,7 +87,7 @@ def auto_batch_size(window: tuple[int, int], device: torch.device) -> int:
 def run_network(network: nn.Module, batch: torch.Tensor, device: torch.device) -> torch.Tensor:
     """Heatmaps (N, H, W) of a batch of windows (N, 1, H, W), float32 whatever the network computes in."""
     batch = batch.to(device, non_blocking=True)
-    if device.type in CHANNELS_LAST_DEVICES:
+    if device.type in CHANNELS_LAST_DEVICES and getattr(network, "channels_last", True):
         batch = batch.contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
         return network(batch)[:, 0].float()

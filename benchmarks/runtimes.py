@@ -1,0 +1,177 @@
+"""Which runtime and precision ``--runtime auto`` / ``--precision auto`` may pick on a CPU: accuracy and speed side by side.
+
+Every runtime and precision runs the same shipped UNet on the images of ``accuracy.py`` (fluorescent
+and opaque at area fractions 0.3 / 0.6 / 0.9, 256 x 256, diameter 12, the same test seeds and
+scoring) and on the sparse and Gaussian-spot scenes of its second table. A form may be chosen
+automatically only where, on every row, its F1 is within 0.002 of torch float32's and its RMS
+localisation error within 0.02 px. Then the time per image at 512 and 2048 px, next to trackpy with
+numba tuned as in ``speed.py``, and the export times (once per model and precision, then cached).
+
+    .venv/bin/python benchmarks/runtimes.py            # 6 test images per cell, 512 and 2048 px
+    .venv/bin/python benchmarks/runtimes.py --quick    # 2 test images per cell, 256 and 512 px
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common as C  # noqa: E402
+import _scenes as S  # noqa: E402
+from accuracy import AREA_FRACTIONS, LOOKS, cell_images  # noqa: E402
+
+from napari_particle_detect import runtimes, synthetic  # noqa: E402
+from napari_particle_detect.evaluation import Counts  # noqa: E402
+from napari_particle_detect.prediction import detect  # noqa: E402
+
+F1_TOLERANCE = 0.002
+RMS_TOLERANCE = 0.02
+DIAMETER = 12.0
+TRACKPY_DIAMETER = 11
+FORMS = (("torch", "float32"), ("onnx", "float32"), ("onnx", "int8"))
+REFERENCE = ("torch", "float32")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    C.add_model_args(p)
+    p.add_argument("--images", type=int, default=None, help="test images per cell (default 6, quick 2)")
+    p.add_argument("--sizes", type=int, nargs="+", default=None, help="image sides timed (default 512 2048)")
+    p.add_argument("--repeats", type=int, default=None, help="timed repeats (default 5, quick 2)")
+    p.add_argument("--no-scenes", action="store_true", help="skip the sparse and Gaussian-spot scenes")
+    p.add_argument("--no-speed", action="store_true", help="accuracy only (its figures do not depend on load)")
+    p.add_argument("--no-accuracy", action="store_true", help="timings only")
+    C.add_common_args(p)
+    return p.parse_args(argv)
+
+
+def label(form: tuple[str, str]) -> str:
+    return f"{form[0]} {form[1]}"
+
+
+def run(image: np.ndarray, model, form: tuple[str, str], diameter: float | None = DIAMETER) -> pd.DataFrame:
+    return detect(image, model=model, device="cpu", diameter=diameter, runtime=form[0], precision=form[1])
+
+
+def accuracy_rows(model, n_test: int, scenes: bool) -> pd.DataFrame:
+    """F1 and RMS per form on accuracy.py's cells (and its scenes), one row per cell and form."""
+    rows = []
+    cells = [(look, af) for look in LOOKS for af in AREA_FRACTIONS]
+    for cell, (look, af) in enumerate(cells):
+        tests = cell_images(look, af, cell, n_test, C.TEST_SEED_BASE, 256, 6.0)
+        for form in FORMS:
+            counts = Counts()
+            for sample in tests:
+                counts += C.score_counts(C.centres_of(run(sample.image, model, form)), sample.centres, 3.0)
+            rows.append({"case": f"{look} {af:.1f}", "form": label(form), "F1": counts.f1, "RMS": counts.rms})
+        print(f"  {look} {af:.1f} done", flush=True)
+    if scenes:
+        for case, images in scene_images(n_test):
+            for form in FORMS:
+                counts = Counts()
+                for image, truth in images:
+                    counts += C.score_counts(C.centres_of(run(image, model, form, diameter=None)), truth, 3.0)
+                rows.append({"case": case, "form": label(form), "F1": counts.f1, "RMS": counts.rms})
+            print(f"  {case} done", flush=True)
+    return pd.DataFrame(rows)
+
+
+SCENES = (("Gaussian spots", 100), ("Gaussian spots", 600), ("bright-field", 30), ("Airy spots", 15),
+          ("opaque discs", 5))
+
+
+def scene_images(n: int) -> list[tuple[str, list[tuple[np.ndarray, np.ndarray]]]]:
+    """Scenes of accuracy.py's second table (drawn by _scenes.py), detected with no parameters."""
+    cases = []
+    for look, count in SCENES:
+        scenes = [S.LOOKS[look](count, C.TEST_SEED_BASE + 7000 + 10 * count + i) for i in range(n)]
+        cases.append((f"{look} {count}/img, no parameters", [(s.image, s.centres) for s in scenes]))
+    return cases
+
+
+def gate(table: pd.DataFrame) -> pd.DataFrame:
+    """Per form: the largest F1 drop and RMS rise against the reference over all rows, and the verdict."""
+    ref = table[table.form == label(REFERENCE)].set_index("case")
+    out = []
+    for form in FORMS[1:]:
+        mine = table[table.form == label(form)].set_index("case")
+        f1_drop = float((ref.F1 - mine.F1).max())
+        rms_rise = float((mine.RMS - ref.RMS).max())
+        out.append({"form": label(form), "worst F1 drop": f1_drop, "worst RMS rise px": rms_rise,
+                    "auto may pick it": bool(f1_drop <= F1_TOLERANCE and rms_rise <= RMS_TOLERANCE)})
+    return pd.DataFrame(out).set_index("form")
+
+
+def speed_rows(model, sizes: list[int], repeats: int) -> pd.DataFrame:
+    tune = synthetic.synthesize(synthetic.benchmark_config("fluorescent", 0.5, shape=(256, 256)),
+                                seed=C.TUNE_SEED_BASE + 900)
+    params, _, _ = C.tune_trackpy([tune.image], [tune.centres], diameters=(TRACKPY_DIAMETER,),
+                                  separations=(3, 4, 5, 6, 8, 10, 12), percentiles=(64.0, 20.0, 0.0), border=8.0)
+    rows = []
+    for size in sizes:
+        config = synthetic.benchmark_config("fluorescent", 0.5, shape=(size, size), radius=6.0)
+        image = synthetic.synthesize(config, seed=C.TEST_SEED_BASE + 90_000 + size).image
+        n_rep = max(2, repeats // 2) if size >= 2048 else repeats
+        tp = C.median_time(lambda: params.locate(image), n_rep)
+        rows.append({"size": f"{size}x{size}", "method": "trackpy locate (numba)" if C.has_numba() else
+                     "trackpy locate", "s/image": tp, "time / trackpy": 1.0})
+        for form in FORMS:
+            run(image, model, form)
+            seconds = C.median_time(lambda f=form: run(image, model, f), n_rep, warmup=0)
+            rows.append({"size": f"{size}x{size}", "method": f"UNet detect d=12, {label(form)}", "s/image": seconds,
+                         "time / trackpy": seconds / tp})
+        seconds = C.median_time(lambda: detect(image, model=model, device="cpu", diameter=None), n_rep, warmup=0)
+        rows.append({"size": f"{size}x{size}", "method": "UNet detect auto d, default runtime", "s/image": seconds,
+                     "time / trackpy": seconds / tp})
+        print(f"  {size}x{size} timed", flush=True)
+    return pd.DataFrame(rows).set_index(["size", "method"])
+
+
+def export_rows(model) -> pd.DataFrame:
+    rows = []
+    for precision in runtimes.ONNX_PRECISIONS:
+        path = runtimes.exported_path(model, precision)
+        path.unlink(missing_ok=True)
+        start = time.perf_counter()
+        runtimes.export(model, precision)
+        rows.append({"precision": precision, "export s (once, then cached)": time.perf_counter() - start,
+                     "file MB": path.stat().st_size / 1e6})
+    return pd.DataFrame(rows).set_index("precision")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    C.setup(args.threads)
+    model = C.load(args.unet)
+    n_test = args.images or (2 if args.quick else 6)
+    sizes = args.sizes or ([256, 512] if args.quick else [512, 2048])
+    repeats = args.repeats or (2 if args.quick else 5)
+    print("# CPU runtimes and precisions (napari_particle_detect benchmarks/runtimes.py)")
+    print(C.environment_line())
+    import onnxruntime
+
+    print(f"onnxruntime {onnxruntime.__version__}; torch CPU threads {torch.get_num_threads()}; "
+          f"auto picks: onnx {runtimes.AUTO_ONNX_PRECISION}")
+    C.print_table(export_rows(model), "Export (the torch network to ONNX, int8 calibrated on "
+                  f"{runtimes.CALIBRATION_IMAGES} generator images)")
+    if not args.no_accuracy:
+        table = accuracy_rows(model, n_test, not args.no_scenes)
+        wide = table.pivot(index="case", columns="form", values=["F1", "RMS"])
+        C.print_table(wide, f"Accuracy per form on accuracy.py's cells ({n_test} test images each) and scenes")
+        C.print_table(gate(table), f"Gate: auto may pick a form only if F1 within {F1_TOLERANCE} and RMS within "
+                      f"{RMS_TOLERANCE} px of {label(REFERENCE)} on every row")
+    if not args.no_speed:
+        C.print_table(speed_rows(model, sizes, repeats), "Time per image (full pipeline), median")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

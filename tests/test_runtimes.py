@@ -1,0 +1,145 @@
+"""The network on ONNX Runtime: the same centres as torch, exported once per weights, chosen by rule."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from napari_particle_detect import runtimes
+from napari_particle_detect.errors import ParticleDetectError
+from napari_particle_detect.models import load_model, save_model
+from napari_particle_detect.prediction import detect, prepare_network
+from napari_particle_detect.preprocessing import normalise
+from napari_particle_detect.runtimes import OnnxNetwork, resolve_runtime
+from napari_particle_detect.synthetic import benchmark_config, synthesize
+
+from napari_particle_detect.cli import main
+
+from helpers import tiny_model_file
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def tiny_file(tmp_path_factory):
+    return tiny_model_file(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture
+def tiny(tmp_path, tiny_file):
+    """A fresh copy of one barely trained model per test: tests change its weights and its folder."""
+    torch.set_num_threads(1)
+    return load_model(save_model(load_model(tiny_file), tmp_path / "tiny.pt"))
+
+
+def test_onnx_float32_finds_the_centres_torch_finds():
+    torch.set_num_threads(1)
+    model = load_model()
+    image = synthesize(benchmark_config("fluorescent", 0.5, shape=(96, 128)), seed=5).image
+    by_torch = detect(image, model, device="cpu", diameter=12, runtime="torch")
+    by_onnx = detect(image, model, device="cpu", diameter=12, runtime="onnx")
+    assert len(by_torch) > 30
+    assert len(by_onnx) == len(by_torch)
+    assert np.abs(by_onnx[["y", "x"]].to_numpy() - by_torch[["y", "x"]].to_numpy()).max() < 1e-3
+    assert np.abs(by_onnx.score.to_numpy() - by_torch.score.to_numpy()).max() < 1e-4
+
+
+def test_export_is_cached_beside_the_weights_and_keyed_by_them(tiny):
+    first = prepare_network(tiny, CPU, runtime="onnx")
+    assert isinstance(first, OnnxNetwork)
+    assert first.path.parent == tiny.path.parent and first.path.suffix == ".onnx"
+    stamp = first.path.stat().st_mtime_ns
+    runtimes.onnx_network(tiny, "float32")  # a new session from the cached file, not a new export
+    assert first.path.stat().st_mtime_ns == stamp
+    with torch.no_grad():  # a fine-tuned round: other weights, another exported file
+        next(tiny.network.parameters()).add_(0.01)
+    second = prepare_network(tiny, CPU, runtime="onnx")
+    assert second.path != first.path and second.path.exists()
+
+
+def test_a_damaged_cached_export_is_made_again(tiny):
+    path = runtimes.export(tiny, "float32")
+    path.write_bytes(b"not an onnx file")
+    network = runtimes.onnx_network(tiny, "float32")
+    out = network(torch.zeros(1, 1, 32, 32))
+    assert out.shape == (1, 1, 32, 32)
+
+
+def test_int8_keeps_the_heatmap_head_in_float(tiny, monkeypatch):
+    monkeypatch.setattr(runtimes, "CALIBRATION_IMAGES", 2)
+    monkeypatch.setattr(runtimes, "CALIBRATION_SIDE", 64)
+    network = runtimes.onnx_network(tiny, "int8")
+    import onnx
+
+    graph = onnx.load(str(network.path)).graph
+    ops = [node.op_type for node in graph.node]
+    assert "QuantizeLinear" in ops  # quantized inside
+    assert ops[-1] == "Sigmoid" and graph.node[-2].op_type == "Conv"  # the head left in float32
+    image = normalise(synthesize(benchmark_config("fluorescent", 0.5, shape=(64, 64)), seed=2).image)
+    batch = torch.from_numpy(image)[None, None]
+    with torch.inference_mode():
+        reference = tiny.network(batch)
+    assert (network(batch) - reference).abs().max() < 0.02
+
+
+def test_runtime_rules():
+    cpu, gpu = CPU, torch.device("cuda")
+    assert resolve_runtime("auto", "auto", cpu) == ("onnx", runtimes.AUTO_ONNX_PRECISION)
+    assert resolve_runtime("auto", "int8", cpu) == ("onnx", "int8")
+    assert resolve_runtime("auto", "auto", gpu) == ("torch", "auto")
+    assert resolve_runtime("auto", "bfloat16", cpu) == ("torch", "bfloat16")
+    assert resolve_runtime("auto", "auto", cpu, compile=True) == ("torch", "auto")
+    assert resolve_runtime("torch", "float32", cpu) == ("torch", "float32")
+    for runtime, precision, device, words in [
+        ("onnx", "auto", gpu, "runs on the CPU"),
+        ("onnx", "float16", cpu, "not an ONNX Runtime precision"),
+        ("torch", "int8", cpu, "ONNX Runtime only"),
+        ("auto", "int8", gpu, "CPU only"),
+        ("tpu-rt", "auto", cpu, "unknown runtime"),
+    ]:
+        with pytest.raises(ParticleDetectError, match=words):
+            resolve_runtime(runtime, precision, device)
+
+
+def test_without_onnxruntime_auto_falls_back_to_torch(monkeypatch):
+    monkeypatch.setattr(runtimes, "onnx_available", lambda: False)
+    assert resolve_runtime("auto", "auto", CPU) == ("torch", "auto")
+    with pytest.raises(ParticleDetectError, match="pip install onnxruntime"):
+        resolve_runtime("onnx", "auto", CPU)
+
+
+def test_read_only_model_folder_exports_to_the_cache(tmp_path, monkeypatch, tiny):
+    folder = tmp_path / "readonly"
+    folder.mkdir()
+    path = save_model(tiny, folder / "m.pt")
+    model = load_model(path)
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(folder) else True)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    exported = runtimes.export(model, "float32")
+    assert exported.parent == tmp_path / "cache" / "napari-particle-detect" / "onnx"
+
+
+def run_cli(capsys, *args):
+    code = main(["-q", *map(str, args)])
+    captured = capsys.readouterr()
+    return code, captured.err
+
+
+def test_cli_records_the_runtime(tmp_path, capsys):
+    image = tmp_path / "img.tif"
+    import tifffile
+
+    tifffile.imwrite(image, synthesize(benchmark_config("fluorescent", 0.3, shape=(96, 96)), seed=1).image)
+    model = tiny_model_file(tmp_path / "m")
+    out = tmp_path / "out" / "img.csv"
+    code, err = run_cli(capsys, "detect", image, "-o", str(tmp_path / "out") + "/", "--model", model,
+                        "--runtime", "onnx", "--diameter", "12")
+    assert code == 0, err
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert (meta["runtime"], meta["precision"]) == ("onnx", "float32")
+    code, err = run_cli(capsys, "detect", image, "-o", tmp_path / "bad.csv", "--model", model,
+                        "--runtime", "torch", "--precision", "int8")
+    assert code == 2 and "ONNX Runtime only" in err
+    assert not (tmp_path / "bad.csv").exists()
