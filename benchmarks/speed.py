@@ -9,9 +9,11 @@ run with numba (what trackpy users run: ``pip install numba``) and, for referenc
 Each timing is the median of several repeats after one warm-up call; torch uses ``--threads``
 CPU threads (default 2). On a machine with CUDA the network path is timed on the GPU as well.
 
-Precision check: every lower precision the device runs (bfloat16, float16) against float32 on the
-same image: centres gained or lost and how far matched ones moved. ``auto`` keeps float32 unless
-every centre stays within 0.05 px. ``--compile`` adds torch.compile rows with their warm-up.
+Runtimes: the default (``--runtime auto``: ONNX Runtime on a CPU) beside torch float32 (the pipeline
+before it) and ONNX Runtime int8. Precision check: every other runtime and precision (ONNX float32
+and int8, torch bfloat16 and float16) against torch float32 on the same image: centres gained or
+lost and how far matched ones moved. Which form ``auto`` may pick is decided on accuracy by
+``runtimes.py``; this table shows how far each moves centres. ``--compile`` adds torch.compile rows with their warm-up.
 
     .venv/bin/python benchmarks/speed.py            # 512 and 2048 px
     .venv/bin/python benchmarks/speed.py --quick    # 256 and 512 px, fewer repeats
@@ -33,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
 from napari_particle_detect import synthetic  # noqa: E402
-from napari_particle_detect.devices import select_precision  # noqa: E402
+from napari_particle_detect.runtimes import resolve_runtime  # noqa: E402
 from napari_particle_detect.evaluation import match  # noqa: E402
 from napari_particle_detect.prediction import DEFAULT_TILE, TILE_MARGIN, detect, prepare_network  # noqa: E402
 
@@ -79,9 +81,9 @@ def main(argv=None) -> int:
     print(f"trackpy: {trackpy_params.describe()} (F1 {tune_f1:.3f} on a 256 px tuning image), "
           f"engine {'numba' if C.has_numba() else 'python'}")
 
-    auto_precision = select_precision("auto", torch.device("cpu"))
-    print(f"CPU inference precision (auto): {str(auto_precision).removeprefix('torch.')}; batch norm folded into "
-          "the convolutions; stacks batch tiles of several frames per network call")
+    auto_runtime, auto_precision = resolve_runtime("auto", "auto", torch.device("cpu"))
+    print(f"CPU inference (auto): {auto_runtime} {auto_precision if auto_runtime == 'onnx' else 'float32'}; "
+          "batch norm folded into the convolutions; the network exported once per model and cached")
     rows, checks = [], []
     for size in sizes:
         config = synthetic.benchmark_config("fluorescent", 0.5, shape=(size, size), radius=6.0)
@@ -106,6 +108,20 @@ def main(argv=None) -> int:
             add(f"{name} detect d=12", "cpu",
                 C.median_time(lambda: detect(image, model=model, device="cpu", diameter=DIAMETER), n_rep, warmup=0),
                 found)
+        # The runtimes and precisions side by side: torch float32 (the pipeline before ONNX Runtime)
+        # and int8, which auto picks only where benchmarks/runtimes.py's accuracy gate passes.
+        reference = C.centres_of(detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER,
+                                        runtime="torch", precision="float32"))
+        for runtime, precision in (("torch", "float32"), ("onnx", "float32"), ("onnx", "int8")):
+            run = lambda r=runtime, p=precision: detect(image, model=models["UNet"], device="cpu",  # noqa: E731
+                                                        diameter=DIAMETER, runtime=r, precision=p)
+            found = run()
+            chosen = resolve_runtime("auto", "auto", torch.device("cpu")) == (runtime, precision)
+            add(f"UNet detect d=12 {runtime} {precision}{'' if chosen else ' (not default)'}", "cpu",
+                C.median_time(run, n_rep, warmup=0), len(found))
+            if runtime == "onnx":
+                checks.append(precision_check(f"{size}x{size}", "cpu", f"{runtime} {precision}", reference,
+                                              C.centres_of(found)))
         # Not the default: one tile for the whole image, where the default tile is smaller than
         # the image plus its margins. Shown to size the overlap the default tiling costs.
         big_tile = min(2 ** int(np.ceil(np.log2(size + 2 * TILE_MARGIN))), 4096)
@@ -115,14 +131,14 @@ def main(argv=None) -> int:
                 C.median_time(lambda: detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER,
                                              tile=big_tile), n_rep, warmup=0),
                 found)
-        reference = C.centres_of(detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER,
-                                        precision="float32"))
         for precision in ("bfloat16", "float16"):
             run = lambda p=precision: detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER,  # noqa: E731
                                              precision=p)
             found = run()
-            add(f"UNet detect d=12 {precision} (not default)", "cpu", C.median_time(run, n_rep, warmup=0), len(found))
-            checks.append(precision_check(f"{size}x{size}", "cpu", precision, reference, C.centres_of(found)))
+            add(f"UNet detect d=12 torch {precision} (not default)", "cpu", C.median_time(run, n_rep, warmup=0),
+                len(found))
+            checks.append(precision_check(f"{size}x{size}", "cpu", f"torch {precision}", reference,
+                                          C.centres_of(found)))
         stack = np.stack([image] * STACK_FRAMES)
         run = lambda: detect(stack, model=models["UNet"], device="cpu", diameter=DIAMETER)  # noqa: E731
         found = len(run()) // STACK_FRAMES
