@@ -77,6 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     train.add_argument("--seed", type=SEED, default=0)
 
+    recipe = sub.add_parser(
+        "recipe", help="run or resume a training recipe (phases, checkpoints, lineage)",
+        description="Train as a recipe file says, phase after phase, into runs/NAME beside it; each epoch leaves "
+                    "a checkpoint, so running it again (later, elsewhere) resumes where it stopped.")
+    recipe.add_argument("file", type=Path, help="a recipe .toml (see recipes/ in the repository)")
+    recipe.add_argument("--minutes", type=number_in(0, 1e6, low_open=True), default=None,
+                        help="pause after this much wall time (within one step); run again to resume")
+    recipe.add_argument("--threads", type=number_in(1, 1024, whole=True), default=None, help="CPU threads for torch")
+    recipe.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+
     detect = sub.add_parser("detect", help="find particle centres in images or stacks")
     detect.add_argument("inputs", nargs="+", type=Path,
                         help="TIFF (2D, TYX or ZYX), PNG or zarr/OME-Zarr (.zarr folder) images, folders of them, "
@@ -413,7 +423,20 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return run(args.images)
 
 
-COMMANDS = {"synth": cmd_synth, "train": cmd_train, "detect": cmd_detect, "evaluate": cmd_evaluate, "gui": cmd_gui}
+def cmd_recipe(args: argparse.Namespace) -> int:
+    from .recipes import run_recipe
+
+    def progress(record: dict) -> None:
+        if record.get("event") == "epoch":
+            log.info("phase %s: epoch %d/%d, loss %.4f, validation F1 %.3f", record["phase"], record["epoch"],
+                     record["epochs"], record["loss"], record["val_f1"])
+
+    status = run_recipe(args.file, minutes=args.minutes, device=args.device, threads=args.threads, progress=progress)
+    log.info("%s", status.describe())
+    return 0
+
+
+COMMANDS = {"synth": cmd_synth, "train": cmd_train, "recipe": cmd_recipe, "detect": cmd_detect, "evaluate": cmd_evaluate, "gui": cmd_gui}
 
 
 def main(argv: list[str] | None = None) -> int:

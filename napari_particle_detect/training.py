@@ -363,8 +363,11 @@ def train(
         start_epoch, best_f1, history = _resume(_state_path(out), network, optimiser, scheduler, config)
     validation = [ex.prepared()[:2] for ex in synthetic_validation_set(config)]
     validation += [ex.prepared()[:2] for ex in (validation_examples or [])]
-    source = BatchSource(config, examples, seed=config.seed + 7919 * start_epoch)
+    prepared = [ex.prepared() for ex in (examples or [])]
     best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
+    if resume and out.exists():
+        # The best epoch so far is the saved model, not the last epoch's state the run resumes from.
+        best_state = {k: v.detach().clone() for k, v in load_model(out, "cpu").network.state_dict().items()}
     if init is not None and not resume:
         # The starting model is a candidate too: fine-tuning must not hand back something worse.
         (best_f1,) = validation_f1(network, validation, device, [card.threshold], card.min_distance, config.tolerance)
@@ -373,15 +376,19 @@ def train(
     started = clock["start"] = time.monotonic()
     stop_early = False
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(source.batch)
         for epoch in range(start_epoch, config.epochs):
+            # Each epoch's batches come from its own seed, so a run resumed at an epoch draws what an
+            # uninterrupted run would have drawn there: the two end with the same weights.
+            source = BatchSource(config, None, seed=config.seed + 7919 * epoch, prepared=prepared)
+            pending = pool.submit(source.batch)
             losses = []
             for step in range(config.steps_per_epoch):
                 if cancel is not None and cancel():
                     pending.cancel()
                     raise TrainingCancelled("training cancelled")
                 images, targets, weights = pending.result()
-                pending = pool.submit(source.batch)
+                if step + 1 < config.steps_per_epoch:
+                    pending = pool.submit(source.batch)
                 x, y, w = (torch.from_numpy(a).to(device) for a in (images, targets, weights))
                 optimiser.zero_grad(set_to_none=True)
                 loss = weighted_mse(network(x), y, w)

@@ -1,0 +1,116 @@
+"""Training recipes: phases run into a run folder, resumed across sessions to the same weights, lineage written."""
+
+import json
+
+import pytest
+import torch
+
+from napari_particle_detect.cli import main
+from napari_particle_detect.errors import ParticleDetectError
+from napari_particle_detect.models import load_model
+from napari_particle_detect.recipes import final_model_path, load_recipe, phase_files, run_recipe
+
+RECIPE = """
+name = "{name}"
+architecture = "unet"
+channels = [4, 8]
+
+[validation]
+images = 1
+size = 48
+
+[[phase]]
+name = "start"
+epochs = 2
+steps_per_epoch = 2
+batch_size = 2
+crop = 32
+learning_rate = 3e-3
+seed = 1
+
+[[phase]]
+name = "lower-lr"
+epochs = 2
+steps_per_epoch = 2
+batch_size = 2
+crop = 32
+learning_rate = 1e-3
+seed = 2
+note = "the second half"
+"""
+
+
+def write(folder, name="tiny-run", text=RECIPE):
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.toml"
+    path.write_text(text.format(name=name))
+    return path
+
+
+def weights(path):
+    return load_model(path, "cpu").network.state_dict()
+
+
+def test_a_run_paused_and_resumed_ends_with_the_weights_of_one_uninterrupted_run(tmp_path):
+    torch.set_num_threads(1)
+    straight = run_recipe(write(tmp_path / "a"), threads=1)
+    assert straight.model == final_model_path(load_recipe(tmp_path / "a" / "tiny-run.toml"))
+
+    recipe = write(tmp_path / "b")
+    epochs_seen = []
+
+    def stop_after_three_epochs() -> bool:
+        return len(epochs_seen) >= 3
+
+    # Session 1 stops within phase 2 (after 3 of its 4 epochs), session 2 resumes it.
+    paused = run_recipe(recipe, threads=1, cancel=stop_after_three_epochs,
+                        progress=lambda r: epochs_seen.append(r) if r.get("event") == "epoch" else None)
+    assert paused.paused and paused.finished_phases == ["start"] and paused.current == "lower-lr"
+    assert "run the recipe again to resume" in paused.describe()
+    done = run_recipe(recipe, threads=1)
+    assert done.model is not None and not done.paused
+
+    a, b = weights(straight.model), weights(done.model)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    card = json.loads(done.model.with_suffix(".json").read_text())["training"]
+    assert [step["phase"] for step in card["lineage"]] == ["start", "lower-lr"]
+    assert card["lineage"][1]["note"] == "the second half" and card["lineage"][1]["learning_rate"] == 1e-3
+    assert card["recipe"] == "tiny-run.toml" and len(card["recipe_sha256"]) == 64
+    record = json.loads(phase_files(load_recipe(recipe), 1)[1].read_text())
+    assert record["resumed"] is True
+
+
+def test_a_finished_phase_of_a_changed_recipe_is_refused(tmp_path):
+    torch.set_num_threads(1)
+    path = write(tmp_path, text=RECIPE.replace("epochs = 2\nsteps_per_epoch = 2\nbatch_size = 2\ncrop = 32\n"
+                                               "learning_rate = 1e-3", "epochs = 1\nsteps_per_epoch = 1\n"
+                                               "batch_size = 2\ncrop = 32\nlearning_rate = 1e-3")
+                 .replace("epochs = 2\nsteps_per_epoch = 2", "epochs = 1\nsteps_per_epoch = 1", 1))
+    run_recipe(path, threads=1)
+    path.write_text(path.read_text().replace("learning_rate = 3e-3", "learning_rate = 5e-3"))
+    with pytest.raises(ParticleDetectError, match="ran from another recipe"):
+        run_recipe(path, threads=1)
+
+
+@pytest.mark.parametrize("text, words", [
+    ('name = "x"\n', "no \\[\\[phase\\]\\]"),
+    ('name = "x"\n[[phase]]\nname = "a"\nepochs = 0\n', "epochs must be a whole number of at least 1"),
+    ('name = "x"\n[[phase]]\nname = "a"\nlr = 1\n', "unknown key\\(s\\) lr"),
+    ('name = "x"\n[[phase]]\nname = "a"\n[[phase]]\nname = "a"\n', "phase names must differ"),
+    ('name = "a/b"\n[[phase]]\nname = "a"\n', "without slashes"),
+    ('name = [\n', "unreadable recipe"),
+])
+def test_bad_recipes_get_one_line(tmp_path, text, words):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ParticleDetectError, match=words):
+        load_recipe(path)
+
+
+def test_cli_runs_a_recipe(tmp_path, capsys):
+    torch.set_num_threads(1)
+    path = write(tmp_path, text=RECIPE.replace("epochs = 2", "epochs = 1"))
+    assert main(["recipe", str(path), "--threads", "1"]) == 0
+    assert final_model_path(load_recipe(path)).exists()
+    assert main(["recipe", str(tmp_path / "missing.toml")]) == 2
+    assert "recipe not found" in capsys.readouterr().err
