@@ -84,8 +84,9 @@ def accuracy_rows(model, n_test: int, scenes: bool) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-SCENES = (("Gaussian spots", 100), ("Gaussian spots", 600), ("bright-field", 30), ("Airy spots", 15),
-          ("opaque discs", 5))
+# accuracy.py's second table: sparse fields of every look, and Gaussian spots from sparse to crowded.
+SCENES = tuple((look, n) for look in S.LOOKS for n in S.SPARSE_COUNTS) + tuple(("Gaussian spots", n)
+                                                                               for n in S.SPOT_COUNTS)
 
 
 def scene_images(n: int) -> list[tuple[str, list[tuple[np.ndarray, np.ndarray]]]]:

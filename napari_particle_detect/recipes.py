@@ -31,7 +31,7 @@ else:  # pragma: no cover - Python 3.10
 
 # TrainConfig fields a phase may set (the rest are the run's: device, threads, validation).
 PHASE_FIELDS = ("epochs", "steps_per_epoch", "batch_size", "crop", "learning_rate", "synthetic_fraction",
-                "radius_range", "seed", "sigma", "focus_share")
+                "radius_range", "seed", "sigma", "focus_share", "teacher", "teacher_weight")
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,9 @@ def _check_settings(settings: dict, problem) -> None:
     for key in ("learning_rate", "sigma"):
         if key in settings and not (isinstance(settings[key], (int, float)) and 0 < settings[key] < 100):
             raise problem(f"{key} must be a positive number")
-    for key in ("synthetic_fraction", "focus_share"):
+    if "teacher" in settings and not isinstance(settings["teacher"], str):
+        raise problem("teacher must be the path of a model (.pt), relative to the recipe")
+    for key in ("synthetic_fraction", "focus_share", "teacher_weight"):
         if key in settings and not (isinstance(settings[key], (int, float)) and 0 <= settings[key] <= 1):
             raise problem(f"{key} must be between 0 and 1")
     if "radius_range" in settings:
@@ -221,6 +223,8 @@ def run_recipe(
                              validation_images=recipe.validation_images, validation_size=recipe.validation_size,
                              device=device, threads=threads)
         config = replace(config, **phase.settings)
+        if config.teacher:
+            config = replace(config, teacher=str(recipe.resolve(config.teacher)))
         # Annotated images are rescaled to the particle size the network works at, as detect does.
         size = read_card(Path(previous).with_suffix(".json")).canonical_diameter if previous else \
             working_diameter(config)

@@ -111,6 +111,10 @@ class TrainConfig:
     focus_share: float = 0.5
     # What fine-tuning updates: "all" layers, or only the "decoder" (the encoder frozen).
     trainable: str = "all"
+    # Distillation: a trained model whose heatmap is mixed into the targets with this weight (the
+    # rest is the truth's), so a smaller network learns the teacher's calibrated scores too.
+    teacher: str | None = None
+    teacher_weight: float = 0.5
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -373,6 +377,7 @@ def train(
         (best_f1,) = validation_f1(network, validation, device, [card.threshold], card.min_distance, config.tolerance)
         history.append({"event": "epoch", "epoch": 0, "epochs": config.epochs, "loss": float("nan"),
                         "val_f1": float(best_f1), "seconds": 0.0})
+    teacher = _teacher_network(config, device)
     started = clock["start"] = time.monotonic()
     stop_early = False
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -390,6 +395,9 @@ def train(
                 if step + 1 < config.steps_per_epoch:
                     pending = pool.submit(source.batch)
                 x, y, w = (torch.from_numpy(a).to(device) for a in (images, targets, weights))
+                if teacher is not None:
+                    with torch.no_grad():
+                        y = (1 - config.teacher_weight) * y + config.teacher_weight * teacher(x)
                 optimiser.zero_grad(set_to_none=True)
                 loss = weighted_mse(network(x), y, w)
                 if not torch.isfinite(loss):
@@ -447,6 +455,16 @@ def train(
     if out is not None:
         save_model(model, out)
     return TrainResult(model=model, best_f1=best_f1, history=history, path=out)
+
+
+def _teacher_network(config: TrainConfig, device: torch.device) -> nn.Module | None:
+    """The teacher's network for distillation, frozen. It reads the same crops as the student."""
+    if not config.teacher:
+        return None
+    network = load_model(config.teacher, "cpu").network.to(device).eval()
+    for parameter in network.parameters():
+        parameter.requires_grad_(False)
+    return network
 
 
 def _resume(path: Path, network: nn.Module, optimiser: torch.optim.Optimizer, scheduler,

@@ -114,3 +114,20 @@ def test_cli_runs_a_recipe(tmp_path, capsys):
     assert final_model_path(load_recipe(path)).exists()
     assert main(["recipe", str(tmp_path / "missing.toml")]) == 2
     assert "recipe not found" in capsys.readouterr().err
+
+
+def test_distillation_trains_towards_the_teacher_heatmap(tmp_path):
+    """A student starting as the teacher, with the whole target taken from the teacher, has almost nothing
+    to learn; with the truth as target it has the teacher's whole error to learn."""
+    from napari_particle_detect.training import TrainConfig, train
+
+    torch.set_num_threads(1)
+    small = dict(channels=(4, 8), epochs=1, batch_size=2, crop=32, validation_images=1, validation_size=48)
+    teacher = train(TrainConfig(**small, steps_per_epoch=4, seed=5, learning_rate=1e-2), out=tmp_path / "t").path
+    losses = {}
+    for weight in (0.0, 1.0):
+        config = TrainConfig(**small, steps_per_epoch=3, seed=1, learning_rate=1e-5, teacher=str(teacher),
+                             teacher_weight=weight)
+        history = train(config, init=teacher).history
+        losses[weight] = [h["loss"] for h in history if h.get("event") == "epoch" and h["epoch"] == 1][0]
+    assert losses[1.0] < 0.3 * losses[0.0]
