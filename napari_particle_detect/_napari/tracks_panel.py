@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.ticker import NullFormatter
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info
 from qtpy.QtWidgets import (
@@ -59,7 +60,7 @@ class MsdPlot(SmallPlot):
     """The ensemble MSD against lag time, log-log, with its power-law fit."""
 
     def __init__(self) -> None:
-        super().__init__("mean squared displacement", height=1.8)
+        super().__init__("mean squared displacement", height=2.0)
         self.show_msd(None, None, "")
 
     def show_msd(self, msd: pd.DataFrame | None, fit: tuple[float, float] | None, units: str) -> None:
@@ -81,6 +82,8 @@ class MsdPlot(SmallPlot):
             axes.loglog(lags, amplitude * lags ** exponent, color=INK, linewidth=0.8,
                         label=f"{amplitude:.3g} t^{exponent:.2f}")
             axes.legend(fontsize=7, frameon=False, labelcolor=INK)
+        for axis in (axes.xaxis, axes.yaxis):  # decades only: minor labels crowd a plot this small
+            axis.set_minor_formatter(NullFormatter())
         space, time_unit = units.split("|") if "|" in units else ("px", "frames")
         axes.set_xlabel(f"lag time ({time_unit})", fontsize=7, color=INK)
         axes.set_ylabel(f"MSD ({space}²)", fontsize=7, color=INK)
@@ -100,7 +103,6 @@ class TracksPanel(QGroupBox):
         self.range_spin = QDoubleSpinBox()
         self.range_spin.setRange(0.5, 500.0)
         self.range_spin.setValue(5.0)
-        self.range_spin.setSuffix(" px")
         self.range_spin.setToolTip("How far a particle may move between frames (trackpy's search_range)")
         self.memory_spin = QSpinBox()
         self.memory_spin.setRange(0, 1000)
@@ -133,7 +135,7 @@ class TracksPanel(QGroupBox):
         self.plot = MsdPlot()
 
         link_row = QHBoxLayout()
-        link_row.addWidget(QLabel("search"))
+        link_row.addWidget(QLabel("search px"))
         link_row.addWidget(self.range_spin)
         link_row.addWidget(QLabel("memory"))
         link_row.addWidget(self.memory_spin)
@@ -158,6 +160,7 @@ class TracksPanel(QGroupBox):
         self.link_button.clicked.connect(lambda *_: self.link())
         self.export_button.clicked.connect(lambda *_: self.export())
         state.annotation_changed.connect(lambda *_: self._forget())
+        viewer.layers.events.removed.connect(self._on_layer_removed)
 
     def running(self) -> bool:
         return self.worker is not None
@@ -170,6 +173,14 @@ class TracksPanel(QGroupBox):
         self.export_button.setEnabled(False)
         self.status.setText("")
         self.plot.show_msd(None, None, "")
+
+    def _on_layer_removed(self, event) -> None:
+        """Closing an image takes its tracks with it, as it takes its centres."""
+        name = f"{event.value.name} tracks"
+        for layer in [layer for layer in self.viewer.layers if layer.name == name]:
+            self.viewer.layers.remove(layer)
+        if self.layer is not None and self.layer not in self.viewer.layers:
+            self.layer = None
 
     def options(self) -> LinkOptions:
         return LinkOptions(self.range_spin.value(), self.memory_spin.value(), self.length_spin.value())
