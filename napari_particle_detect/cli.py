@@ -140,6 +140,19 @@ def build_parser() -> argparse.ArgumentParser:
     link.add_argument("--max-lag", type=number_in(1, 1_000_000, whole=True), default=100,
                       help="longest lag for the MSD, frames (default 100)")
 
+    rounds = sub.add_parser("rounds", help="list a review project's model rounds; export one as a model file, "
+                                           "or delete one",
+                            description="The rounds the napari dock trained on an image. --export writes round N "
+                                        "as MODEL.pt + MODEL.json (+ its criterion), for detect --model or the "
+                                        "dock's Add... in another project.")
+    rounds.add_argument("project", type=Path, help="the project folder (IMAGE.particle-detect) or its image")
+    action = rounds.add_mutually_exclusive_group()
+    action.add_argument("--export", type=number_in(1, 99_999, whole=True), metavar="N", help="export round N")
+    action.add_argument("--delete", type=number_in(1, 99_999, whole=True), metavar="N",
+                        help="delete round N (not the one in use, not the shipped model)")
+    rounds.add_argument("-o", "--output", type=Path, default=None, help="with --export: the model file to write (.pt)")
+    rounds.add_argument("--name", default=None, help="with --export: a name for the model, kept in its card")
+
     gui = sub.add_parser("gui", help="open napari with the Particle detection dock and these images")
     gui.add_argument("images", nargs="*", type=Path, help="images or stacks (napari's readers) and centre CSVs")
     return parser
@@ -452,6 +465,41 @@ def cmd_link(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rounds(args: argparse.Namespace) -> int:
+    from .project import PROJECT_SUFFIX, Project, project_folder_for_image
+    from .round_files import delete_round, export_round
+
+    folder = args.project if args.project.is_dir() else project_folder_for_image(args.project)
+    if not folder.is_dir() or not (folder / "state.json").is_file():
+        raise ParticleDetectError(f"{args.project}: no review project there (expected a folder like "
+                                  f"IMAGE{PROJECT_SUFFIX} with a state.json)")
+    project = Project.open(folder)
+    if (args.output is not None or args.name is not None) and args.export is None:
+        raise ParticleDetectError("-o and --name go with --export N")
+    if args.export is not None:
+        if args.output is None:
+            raise ParticleDetectError("--export N needs -o MODEL.pt")
+        path = export_round(project, args.export, args.output, args.name)
+        log.info("round-%03d of %s -> %s (+ .json card)", args.export, folder, path)
+        return 0
+    if args.delete is not None:
+        info = delete_round(project, args.delete)
+        log.info("deleted %s of %s", info.name, folder)
+        return 0
+    current = project.current_round
+    print("round  from        trained  held-out F1 before/after  result")
+    for info in project.rounds:
+        scores = (f"{info.parent_f1:.3f} / {info.f1:.3f}" if info.f1 is not None and info.parent_f1 is not None
+                  else "-")
+        result = "" if info.parent is None else ("unscored" if info.improved is None
+                                                  else "better" if info.improved else "not better")
+        origin = f"{info.parent:03d}" if info.parent else info.origin.split()[0]
+        trained = f"{len(info.trained_frames)}f {info.trained_regions}r" if info.parent else "-"
+        in_use = "  (in use)" if current is not None and current.number == info.number else ""
+        print(f"{info.number:03d}    {origin:<10}  {trained:<7}  {scores:<24}  {result}{in_use}")
+    return 0
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     from .gui import run
 
@@ -459,7 +507,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"synth": cmd_synth, "train": cmd_train, "detect": cmd_detect, "evaluate": cmd_evaluate, "gui": cmd_gui,
-            "link": cmd_link}
+            "link": cmd_link, "rounds": cmd_rounds}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -80,3 +80,18 @@ def test_rounds_in_use_or_shipped_are_not_deleted_others_are(tmp_path, models):
     assert [r.number for r in reopened.rounds] == [2] and not reopened.problems
     with pytest.raises(ParticleDetectError, match="no model round 1"):
         export_round(reopened, 1, tmp_path / "gone.pt")
+
+
+def test_cli_rounds_lists_exports_and_deletes(tmp_path, models, capsys):
+    project = _project_with_rounds(tmp_path, models)
+    assert cli.main(["rounds", str(tmp_path / "img.tif")]) == 0
+    listing = capsys.readouterr().out
+    assert "001" in listing and "002" in listing and "(in use)" in listing
+    assert cli.main(["-q", "rounds", str(project.folder), "--export", "2", "-o", str(tmp_path / "m.pt"),
+                     "--name", "beads"]) == 0
+    assert load_model(tmp_path / "m.pt").criterion is not None
+    assert cli.main(["-q", "rounds", str(project.folder), "--delete", "2"]) == 2  # in use
+    assert "in use" in capsys.readouterr().err
+    assert cli.main(["-q", "rounds", str(project.folder), "--delete", "1"]) == 0
+    assert [r.number for r in Project.open(project.folder).rounds] == [2]
+    assert cli.main(["-q", "rounds", str(tmp_path / "nothing.tif")]) == 2
