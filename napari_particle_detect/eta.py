@@ -14,10 +14,10 @@ from collections.abc import Callable
 
 
 def eta_text(seconds: float | None) -> str:
-    """'about 40 s left', 'about 3 min left', '' when unknown."""
-    if seconds is None:
+    """'about 40 s left', 'about 3 min left', '' when unknown or done."""
+    if seconds is None or seconds <= 0:
         return ""
-    seconds = max(0.0, float(seconds))
+    seconds = float(seconds)
     if seconds < 1.5:
         return "about 1 s left"
     if seconds < 90:

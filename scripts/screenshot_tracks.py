@@ -121,6 +121,42 @@ def main() -> None:
     print("exported", written, pd.read_csv(written).columns.tolist())
     print("msd head:\n", pd.read_csv(SCRATCH / "movie_tracks_msd.csv").head(3))
     print("true per-axis step 0.8 px -> MSD per frame", 2 * (0.8 * 0.35) ** 2, "um^2 at lag 0.1 s")
+
+    # 3. A round on the movie: the time left shown while it runs.
+    viewer.dims.set_current_step(0, 0)
+    widget.review.accept_and_next()
+    widget.review.accept_and_next()
+    texts: list[str] = []
+    from qtpy.QtCore import QTimer
+
+    poll = QTimer()
+    poll.timeout.connect(lambda: texts.append(widget.finetune.status.text()))
+    poll.start(1000)
+    started = time.monotonic()
+    widget.finetune.run_button.click()
+    shot = False
+    while widget.finetune.running():
+        app.processEvents()
+        time.sleep(0.02)
+        if not shot and "left" in widget.finetune.status.text() and "training" in widget.finetune.status.text():
+            shoot(out / "round_time_left.png", widget.finetune)
+            shot = True
+    poll.stop()
+    print(f"round took {time.monotonic() - started:.0f} s (under load); status every second:")
+    for text in dict.fromkeys(texts):
+        print("   ", text)
+    print("final:", widget.finetune.status.text())
+
+    # 4. Real Brownian motion: trackpy's bulk water sample (µm scale), File > Open Sample.
+    viewer.layers.remove(viewer.layers["diffusing_movie"])
+    viewer.open_sample("napari-particle-detect", "bulk_water")
+    settle(app)
+    print(f"bulk water: detect took {detect_all():.1f} s; µm/px prefilled: {widget.tracks.mpp_spin.value():.4f}")
+    widget.tracks.drift_check.setChecked(False)
+    widget.tracks.length_spin.setValue(3)
+    widget.tracks.fps_spin.setValue(24.0)
+    link()
+    shoot(out / "bulk_water_tracks.png", widget.tracks)
     np.save(SCRATCH / "done.npy", np.zeros(1))
     viewer.close()
 

@@ -104,7 +104,7 @@ def test_time_left_from_the_rate_so_far():
     now[0] = 7.0
     assert eta.left(2, 10) == pytest.approx(16.0)
     assert eta.left(10, 10) == 0.0
-    assert eta_text(16.2) == "about 16 s left" and eta_text(400) == "about 7 min left" and eta_text(None) == ""
+    assert eta_text(16.2) == "about 16 s left" and eta_text(400) == "about 7 min left" and eta_text(None) == eta_text(0) == ""
 
     clock = [0.0]
     round_eta = RoundEta(lambda: clock[0])

@@ -16,7 +16,7 @@ from qtpy.QtWidgets import (
 
 from ..devices import DEVICE_CHOICES
 from ..errors import ParticleDetectError
-from ..eta import Eta, eta_text
+from ..eta import Eta
 from ..models import load_model
 from ..prediction import iter_detect
 from .notify import report, reports_errors
@@ -298,7 +298,7 @@ class DetectPanel(QGroupBox):
             self.progress.setRange(0, 1)
         self.progress.setValue(self.progress.value() + 1)
         left = self._eta.text(self.progress.value(), self.progress.maximum())
-        self.progress.setFormat(f"%v / %m frames, {left}" if left and left != eta_text(0) else "%v / %m frames")
+        self.progress.setFormat(f"%v / %m frames, {left}" if left else "%v / %m frames")
         if time.monotonic() - self._last_applied > APPLY_INTERVAL_S:
             self._apply_pending()
 

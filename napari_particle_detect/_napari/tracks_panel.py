@@ -24,6 +24,7 @@ from ..tracks import (
     tracks_layer_data,
 )
 from .annotation import image_path, placement
+from .export_panel import unit_suffix
 from .notify import report, reports_errors
 from .plots import BETTER, INK, SmallPlot
 from .state import DockState
@@ -173,6 +174,9 @@ class TracksPanel(QGroupBox):
         self.export_button.setEnabled(False)
         self.status.setText("")
         self.plot.show_msd(None, None, "")
+        annotation = self.state.annotation
+        if annotation is not None and unit_suffix(annotation) == "um":
+            self.mpp_spin.setValue(float(annotation.image.scale[-1]))  # the image knows its pixel size
 
     def _on_layer_removed(self, event) -> None:
         """Closing an image takes its tracks with it, as it takes its centres."""
