@@ -61,12 +61,15 @@ def test_measure_colour_link_and_export_tracks(make_napari_viewer, qtbot, tmp_pa
     viewer.add_image(stack, name="movie")
     widget = make_widget(viewer, None)
     widget.detect.diameter_spin.setValue(9.0)
+    widget.measure.measure_check.setChecked(True)  # before Detect: the detections arrive measured
     run_detect(widget, qtbot)
     points = widget.annotation.points
-
-    widget.measure.measure_check.setChecked(True)
     assert set(MEASUREMENT_COLUMNS) <= set(points.features.columns)
     assert points.features["mass"].notna().all() and len(points.features) == len(points.data)
+    shown, threshold = points.shown.copy(), widget.state.threshold
+    widget.detect.set_threshold(0.9)
+    widget.detect.set_threshold(threshold)
+    np.testing.assert_array_equal(points.shown, shown)  # measuring leaves the threshold's work alone
     widget.measure.colour_combo.setCurrentText("mass")
     colours = np.asarray(points.border_color)
     assert len(np.unique(colours.round(3), axis=0)) > 3  # coloured by mass, not by source

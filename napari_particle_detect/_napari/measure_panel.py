@@ -16,7 +16,7 @@ from qtpy.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel
 from ..errors import ParticleDetectError
 from ..measurements import MEASUREMENT_COLUMNS, FrameMeasurer, describe_columns
 from .layers import SOURCE_COLOURS
-from .notify import reports_errors
+from .notify import report
 from .state import DockState
 
 COLOUR_CHOICES = ("source", "score", *MEASUREMENT_COLUMNS)
@@ -45,6 +45,7 @@ class MeasurePanel(QGroupBox):
         super().__init__("Measurements")
         self.state = state
         self._watched = None  # the annotation whose changes re-measure
+        self._recoloured = False  # whether the rings show something other than their source
         self.measure_check = QCheckBox("trackpy's mass, size, ecc, signal, raw_mass per centre")
         self.measure_check.setToolTip("Measured on the original image at each centre, as trackpy.locate measures "
                                       "its features; shown as point features, and in Export. "
@@ -89,9 +90,21 @@ class MeasurePanel(QGroupBox):
                                      {"dark": True, "bright": False}.get(polarity))
         return measurer
 
-    @reports_errors
     def apply(self) -> None:
-        """Measure (when asked) and colour the current image's centres; called after every change."""
+        """Measure (when asked) and colour the current image's centres; called after every change.
+        A failure here is reported and measuring stops: it must never break the edit that called it."""
+        try:
+            self._apply()
+        except Exception as exc:  # noqa: BLE001 (reported, not swallowed)
+            if self.measuring():
+                self.measure_check.blockSignals(True)
+                self.measure_check.setChecked(False)
+                self.measure_check.blockSignals(False)
+                if self.state.annotation is not None:
+                    self.state.annotation.measurer = None
+            report(exc)
+
+    def _apply(self) -> None:
         annotation = self.state.annotation
         if annotation is None:
             self.legend.setText("")
@@ -99,15 +112,13 @@ class MeasurePanel(QGroupBox):
         layer = annotation.points
         if not self.measuring():
             annotation.measurer = None  # Export leaves the columns out
+            if self.colour_combo.currentText() == "source" and not self._recoloured:
+                return  # nothing to do: the layer looks as the dock made it
         if layer is None or layer not in annotation.viewer.layers:
             return
         features = layer.features
         if self.measuring():
-            try:
-                annotation.measurer = self._measurer(annotation)
-            except ParticleDetectError:
-                self.measure_check.setChecked(False)  # back to how it was (this runs apply again)
-                raise
+            annotation.measurer = self._measurer(annotation)
             table = annotation.table()
             measured = annotation.measurer.measure(table)
             features = layer.features.reset_index(drop=True).copy()
@@ -125,14 +136,17 @@ class MeasurePanel(QGroupBox):
             self.legend.setText(f"tick the box above to measure {by}")
             by = "source"
         if by == "source":
-            layer.border_color_cycle = SOURCE_COLOURS
-            layer.border_color = "source"
+            if self._recoloured:
+                layer.border_color_cycle = SOURCE_COLOURS
+                layer.border_color = "source"
+                self._recoloured = False
             if self.colour_combo.currentText() == "source":
                 self.legend.setText("yellow: network, lime: accepted, cyan: added")
             return
         colours, limits = feature_colours(features[by].to_numpy(float))
         if len(colours):
             layer.border_color = colours
+            self._recoloured = True
         text = f"{by}: {limits[0]:.4g} (purple) to {limits[1]:.4g} (yellow)" if limits else f"no {by} values"
         self.legend.setText(text + ("; grey: none (added by hand)" if by == "score" else ""))
 
