@@ -479,6 +479,9 @@ def cmd_rounds(args: argparse.Namespace) -> int:
     if args.export is not None:
         if args.output is None:
             raise ParticleDetectError("--export N needs -o MODEL.pt")
+        from .cli_checks import check_output
+
+        check_output(args.output, [], "model", (".pt",))
         path = export_round(project, args.export, args.output, args.name)
         log.info("round-%03d of %s -> %s (+ .json card)", args.export, folder, path)
         return 0

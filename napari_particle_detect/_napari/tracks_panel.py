@@ -182,7 +182,10 @@ class TracksPanel(QGroupBox):
         """Closing an image takes its tracks with it, as it takes its centres."""
         name = f"{event.value.name} tracks"
         for layer in [layer for layer in self.viewer.layers if layer.name == name]:
-            self.viewer.layers.remove(layer)
+            try:
+                self.viewer.layers.remove(layer)
+            except ValueError:
+                pass  # the viewer is closing and took it already
         if self.layer is not None and self.layer not in self.viewer.layers:
             self.layer = None
 
