@@ -431,7 +431,6 @@ class Project:
     def import_model(self, path: str | Path, origin: str | None = None) -> RoundInfo:
         """Copy a saved model into the project as the next round and make it current."""
         from .models import load_model
-
         from .round_files import copy_model
 
         model = load_model(path, "cpu")  # validates the files before anything is copied
@@ -445,8 +444,9 @@ class Project:
         return self.commit_round(workspace, RoundInfo(number=0, origin=origin or f"imported from {model.path}"))
 
     def delete_round(self, number: int) -> RoundInfo:
-        """Remove a round that is not in use: its row first, then its folder (moved aside under the
-        lock, so a crash in between leaves a leftover that opening tidies, never a row without files)."""
+        """Remove a round that is not in use: its row first, then its folder, moved aside under the lock
+        and removed after. A crash never leaves a row without files: before the move, the next opening
+        recovers the round; after it, the moved-aside folder is a leftover that opening tidies away."""
         with self._writing(), self._locked():
             state = self._read_state(fresh=True)
             info = next((r for r in state.rounds if r.number == int(number)), None)

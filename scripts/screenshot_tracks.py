@@ -69,6 +69,9 @@ def main() -> None:
 
     def shoot(name: Path, panel) -> None:
         scroll.ensureWidgetVisible(panel, 0, 0)
+        if panel is widget.tracks:  # the last panel: all of it, down to the MSD plot's axis label
+            settle(app, 0.3)
+            scroll.verticalScrollBar().setValue(scroll.verticalScrollBar().maximum())
         settle(app, 1.5)
         viewer.screenshot(str(name), canvas_only=False, flash=False)
         print("saved", name)

@@ -52,6 +52,7 @@ class FineTunePanel(QGroupBox):
         self._relay = _ProgressRelay()
         self._relay.event.connect(self._on_progress)
         self.phases: list[str] = []  # the phases the running (or last) round went through
+        self._eta = RoundEta()  # time left in the running round
 
         self.steps_spin = QSpinBox()
         self.steps_spin.setRange(5, 5000)
@@ -220,7 +221,7 @@ class FineTunePanel(QGroupBox):
         shown = describe(event)
         self.progress.setRange(0, shown.maximum)
         self.progress.setValue(shown.value)
-        left = eta_text(self._eta.update(event)) if hasattr(self, "_eta") else ""
+        left = eta_text(self._eta.update(event))
         self.status.setText(f"{shown.text} ({left})" if left and phase != "done" else shown.text)
         if phase == "training":
             self.loss_plot.add(event["step"], event["loss"])

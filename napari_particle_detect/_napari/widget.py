@@ -21,8 +21,8 @@ from .annotation import METADATA_KEY, Annotation
 from .detect_panel import DetectPanel
 from .export_panel import ExportPanel
 from .finetune_panel import FineTunePanel
-from .measure_panel import MeasurePanel
 from .image_views import explain, layer_kind, view_data, view_layer_kwargs, views
+from .measure_panel import MeasurePanel
 from .notify import report, reports_errors
 from .review_panel import ReviewPanel
 from .state import DockState
