@@ -137,14 +137,15 @@ def measure_table(stack, table: pd.DataFrame, diameter: float, invert: bool | No
 
 
 class FrameMeasurer:
-    """Measurements of one image's centres, remembered per frame while the frame's centres stay
-    where they were: the dock re-measures after every edit, and only the edited frames cost anything."""
+    """Measurements of one image's centres, remembered point by point (a centre's measurements depend
+    on the image and where it is, not on the other centres): the dock re-measures after every edit
+    and threshold move, and only centres it has not seen where they are now cost anything."""
 
     def __init__(self, stack, diameter: float, invert: bool | None = None) -> None:
         self.stack = stack
         self.diameter = float(diameter)
         self.invert = invert
-        self._cache: dict[int, tuple[bytes, pd.DataFrame]] = {}
+        self._cache: dict[int, tuple[bytes, pd.DataFrame]] = {}  # frame -> (positions asked, y, x + values)
 
     def measure(self, table: pd.DataFrame) -> pd.DataFrame:
         """The measurement columns for ``table``'s rows (same order and length)."""
@@ -157,15 +158,24 @@ class FrameMeasurer:
         if self.invert is None:
             first = int(numbers[0])
             self.invert = particles_are_dark(np.asarray(frames[first]), positions[numbers == first])
+        columns = list(MEASUREMENT_COLUMNS)
         for number in np.unique(numbers):
             rows = np.flatnonzero(numbers == number)
             here = np.ascontiguousarray(positions[rows])
             key = here.tobytes()
             cached = self._cache.get(int(number))
-            if cached is None or cached[0] != key:
-                values = measure_frame(np.asarray(frames[int(number)]), here, self.diameter, self.invert)
-                cached = self._cache[int(number)] = (key, values)
-            result.iloc[rows] = cached[1].to_numpy()
+            if cached is not None and cached[0] == key:  # the frame as last asked: nothing moved
+                result.iloc[rows] = cached[1][columns].to_numpy()
+                continue
+            asked = pd.DataFrame(here, columns=["y", "x"])
+            known = cached[1] if cached is not None else pd.DataFrame(columns=["y", "x", *columns], dtype=float)
+            found = asked.merge(known.drop_duplicates(["y", "x"]), on=["y", "x"], how="left", indicator=True)
+            new = (found.pop("_merge") == "left_only").to_numpy()  # not measured where it is now
+            if new.any():
+                measured = measure_frame(np.asarray(frames[int(number)]), here[new], self.diameter, self.invert)
+                found.loc[new, columns] = measured.to_numpy()
+            self._cache[int(number)] = (key, found)
+            result.iloc[rows] = found[columns].to_numpy(float)
         return result
 
 

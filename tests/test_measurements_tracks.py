@@ -42,7 +42,16 @@ def test_dark_particles_are_measured_inverted_and_edges_do_not_fail():
     assert np.isfinite(measured[["mass", "raw_mass"]].to_numpy()).all()
     assert np.median(measured["mass"]) > 0  # inverted: dark discs have mass, as trackpy's invert=True gives
     measurer = FrameMeasurer(sample.image, 10)
-    np.testing.assert_allclose(measurer.measure(table).to_numpy(), measured[list(MEASUREMENT_COLUMNS)].to_numpy())
+    expected = measured[list(MEASUREMENT_COLUMNS)].to_numpy()
+    np.testing.assert_allclose(measurer.measure(table).to_numpy(), expected)
+    # Point by point: a subset, a moved point and a reordering give each point its own measurements.
+    moved = table.iloc[::-1].copy()
+    moved.iloc[0, moved.columns.get_loc("y")] += 3.0
+    again = measurer.measure(moved).to_numpy()
+    np.testing.assert_allclose(again[1:], expected[::-1][1:])
+    np.testing.assert_allclose(again[:1], measure_table(sample.image, moved.iloc[:1], 10, measurer.invert)[list(MEASUREMENT_COLUMNS)]
+                               .to_numpy())
+    np.testing.assert_allclose(measurer.measure(table.iloc[:5]).to_numpy(), expected[:5])
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from qtpy.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel
 
 from ..errors import ParticleDetectError
 from ..measurements import MEASUREMENT_COLUMNS, FrameMeasurer, describe_columns
-from .layers import SOURCE_COLOURS
+from .layers import SOURCE_COLOURS, table_from_points
 from .notify import report
 from .state import DockState
 
@@ -64,6 +64,8 @@ class MeasurePanel(QGroupBox):
         self.measure_check.toggled.connect(lambda *_: self.apply())
         self.colour_combo.currentTextChanged.connect(lambda *_: self.apply())
         state.annotation_changed.connect(self._on_annotation)
+        # A threshold move may rebuild the layer's points (and so their features and colours).
+        state.threshold_changed.connect(lambda *_: self.apply())
 
     # ---- following the image worked on -------------------------------------------------------------
     def _on_annotation(self, annotation) -> None:
@@ -119,7 +121,8 @@ class MeasurePanel(QGroupBox):
         features = layer.features
         if self.measuring():
             annotation.measurer = self._measurer(annotation)
-            table = annotation.table()
+            # The layer's own rows (not the annotation's whole table): the features go row by row.
+            table = table_from_points(layer.data, layer.features)
             measured = annotation.measurer.measure(table)
             features = layer.features.reset_index(drop=True).copy()
             for column in MEASUREMENT_COLUMNS:
