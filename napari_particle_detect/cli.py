@@ -116,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="tiles per network call, from one or several frames (default: by device)")
     detect.add_argument("--compile", action="store_true",
                         help="compile the network with torch.compile (a warm-up of seconds to a minute first)")
+    detect.add_argument("--measure", action="store_true",
+                        help="add trackpy's mass, size, ecc, signal and raw_mass of each centre, measured on the "
+                             "original image at our centres (columns after frame,y,x,score)")
     detect.add_argument("--workers", type=number_in(1, 1024, whole=True), nargs="?", const=0, default=None,
                         metavar="N", help="with an output folder: run the files on N local worker processes "
                                           "(dask.distributed; N left out: sized to this machine)")
@@ -130,6 +133,40 @@ def build_parser() -> argparse.ArgumentParser:
                           help="match radius in pixels")
     evaluate.add_argument("--plot", type=Path, default=None, help="PNG with F1 vs tolerance and error histogram")
     evaluate.add_argument("--json", action="store_true", help="print the pooled scores as JSON")
+
+    link = sub.add_parser("link", help="link centres into trajectories with trackpy (drift, MSD)",
+                          description="trackpy.link on a centre table (frame,y,x,...): writes it back with a "
+                                      "particle column; --drift adds drift-corrected y_corrected,x_corrected; "
+                                      "--msd writes the ensemble mean squared displacement (lagt,msd,N).")
+    link.add_argument("centres", type=Path, help="centre CSV with frame,y,x (detect's output, or trackpy's)")
+    link.add_argument("-o", "--output", type=Path, required=True, help="tracks CSV to write")
+    link.add_argument("--search-range", type=number_in(0, 1000, low_open=True), default=5.0,
+                      help="how far a particle may move between frames, px (default 5)")
+    link.add_argument("--memory", type=number_in(0, 1000, whole=True), default=3,
+                      help="frames a particle may vanish for and still be the same one (default 3)")
+    link.add_argument("--min-length", type=number_in(1, 1_000_000, whole=True), default=1,
+                      help="drop tracks seen in fewer frames (trackpy's filter_stubs; default 1: keep all)")
+    link.add_argument("--drift", action="store_true", help="subtract the field's drift (trackpy.compute_drift)")
+    link.add_argument("--msd", type=Path, default=None, help="CSV of the ensemble MSD (trackpy.emsd)")
+    link.add_argument("--mpp", type=number_in(0, 1e6, low_open=True), default=1.0,
+                      help="microns per pixel, for the MSD (default 1: pixels)")
+    link.add_argument("--fps", type=number_in(0, 1e9, low_open=True), default=1.0,
+                      help="frames per second, for the MSD (default 1: frames)")
+    link.add_argument("--max-lag", type=number_in(1, 1_000_000, whole=True), default=100,
+                      help="longest lag for the MSD, frames (default 100)")
+
+    rounds = sub.add_parser("rounds", help="list a review project's model rounds; export one as a model file, "
+                                           "or delete one",
+                            description="The rounds the napari dock trained on an image. --export writes round N "
+                                        "as MODEL.pt + MODEL.json (+ its criterion), for detect --model or the "
+                                        "dock's Add... in another project.")
+    rounds.add_argument("project", type=Path, help="the project folder (IMAGE.particle-detect) or its image")
+    action = rounds.add_mutually_exclusive_group()
+    action.add_argument("--export", type=number_in(1, 99_999, whole=True), metavar="N", help="export round N")
+    action.add_argument("--delete", type=number_in(1, 99_999, whole=True), metavar="N",
+                        help="delete round N (not the one in use, not the shipped model)")
+    rounds.add_argument("-o", "--output", type=Path, default=None, help="with --export: the model file to write (.pt)")
+    rounds.add_argument("--name", default=None, help="with --export: a name for the model, kept in its card")
 
     gui = sub.add_parser("gui", help="open napari with the Particle detection dock and these images")
     gui.add_argument("images", nargs="*", type=Path, help="images or stacks (napari's readers) and centre CSVs")
@@ -278,7 +315,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     inputs = expand_inputs(args.inputs)
     options = DetectOptions(threshold=args.threshold, diameter=args.diameter, polarity=args.polarity, tile=args.tile,
                             precision=args.precision, device=args.device, batch_size=args.batch_size,
-                            compile=args.compile, runtime=args.runtime)
+                            compile=args.compile, runtime=args.runtime, measure=args.measure)
     folder = _is_folder_output(args.output, args.inputs, inputs)
     args.output = Path(args.output)
     if folder:
@@ -417,6 +454,70 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_link(args: argparse.Namespace) -> int:
+    from .cli_checks import check_output
+    from .io import read_centres, write_centres
+    from .tracks import LinkOptions, compute_drift, describe_tracks, ensemble_msd, fit_power_law, link_centres, subtract_drift
+
+    check_output(args.output, [args.centres], "tracks", (".csv",))
+    if args.msd is not None:
+        check_output(args.msd, [args.centres], "MSD", (".csv",))
+        if args.msd.resolve() == args.output.resolve():
+            raise ParticleDetectError(f"{args.msd}: the MSD and the tracks need two files")
+    table = read_centres(args.centres)
+    if "frame" not in table.columns:
+        raise ParticleDetectError(f"{args.centres}: no frame column; linking needs centres of several frames")
+    tracks = link_centres(table, LinkOptions(args.search_range, args.memory, args.min_length))
+    if args.drift:
+        tracks = subtract_drift(tracks, compute_drift(tracks))
+    msd = ensemble_msd(tracks, args.mpp, args.fps, args.max_lag) if args.msd is not None else None
+    write_centres(tracks, args.output)
+    log.info("%s: %s -> %s", args.centres, describe_tracks(tracks), args.output)
+    if msd is not None:
+        write_centres(msd, args.msd, float_format="%.6g")
+        fit = fit_power_law(msd)
+        log.info("MSD -> %s%s", args.msd, f" (MSD = {fit[1]:.4g} t^{fit[0]:.2f})" if fit else "")
+    return 0
+
+
+def cmd_rounds(args: argparse.Namespace) -> int:
+    from .project import PROJECT_SUFFIX, Project, project_folder_for_image
+    from .round_files import delete_round, export_round
+
+    folder = args.project if args.project.is_dir() else project_folder_for_image(args.project)
+    if not folder.is_dir() or not (folder / "state.json").is_file():
+        raise ParticleDetectError(f"{args.project}: no review project there (expected a folder like "
+                                  f"IMAGE{PROJECT_SUFFIX} with a state.json)")
+    project = Project.open(folder)
+    if (args.output is not None or args.name is not None) and args.export is None:
+        raise ParticleDetectError("-o and --name go with --export N")
+    if args.export is not None:
+        if args.output is None:
+            raise ParticleDetectError("--export N needs -o MODEL.pt")
+        from .cli_checks import check_output
+
+        check_output(args.output, [], "model", (".pt",))
+        path = export_round(project, args.export, args.output, args.name)
+        log.info("round-%03d of %s -> %s (+ .json card)", args.export, folder, path)
+        return 0
+    if args.delete is not None:
+        info = delete_round(project, args.delete)
+        log.info("deleted %s of %s", info.name, folder)
+        return 0
+    current = project.current_round
+    print("round  from        trained  held-out F1 before/after  result")
+    for info in project.rounds:
+        scores = (f"{info.parent_f1:.3f} / {info.f1:.3f}" if info.f1 is not None and info.parent_f1 is not None
+                  else "-")
+        result = "" if info.parent is None else ("unscored" if info.improved is None
+                                                  else "better" if info.improved else "not better")
+        origin = f"{info.parent:03d}" if info.parent else info.origin.split()[0]
+        trained = f"{len(info.trained_frames)}f {info.trained_regions}r" if info.parent else "-"
+        in_use = "  (in use)" if current is not None and current.number == info.number else ""
+        print(f"{info.number:03d}    {origin:<10}  {trained:<7}  {scores:<24}  {result}{in_use}")
+    return 0
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     from .gui import run
 
@@ -436,7 +537,8 @@ def cmd_recipe(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"synth": cmd_synth, "train": cmd_train, "recipe": cmd_recipe, "detect": cmd_detect, "evaluate": cmd_evaluate, "gui": cmd_gui}
+COMMANDS = {"synth": cmd_synth, "train": cmd_train, "recipe": cmd_recipe, "detect": cmd_detect, "evaluate": cmd_evaluate,
+            "gui": cmd_gui, "link": cmd_link, "rounds": cmd_rounds}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,11 +39,13 @@ class DetectOptions:
     compile: bool = False
     runtime: str = "auto"
     threads: int | None = None  # torch CPU threads of the process running the job (None: leave as is)
+    measure: bool = False  # add trackpy's mass, size, ecc, signal, raw_mass per centre (measurements.py)
 
     def affecting_results(self) -> dict:
         """The options that change the centres found (device, batching and threads do not)."""
         return {"threshold": self.threshold, "diameter": self.diameter, "polarity": self.polarity,
-                "tile": self.tile, "precision": self.precision, "runtime": self.runtime}
+                "tile": self.tile, "precision": self.precision, "runtime": self.runtime,
+                **({"measure": True} if self.measure else {})}
 
 
 @dataclass
@@ -96,6 +98,11 @@ def detect_file(
         if progress is not None:
             progress(count, n_frames)
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+    if options.measure:
+        from .measurements import measure_table
+
+        invert = {"dark": True, "bright": False}.get(options.polarity)  # auto: judged from the particles
+        table = measure_table(image, table, sizing.diameter, invert)
     record = {"file": str(path), "frames": n_frames, "centres": len(table),
               "diameter_px": round(sizing.diameter, 3), "diameter_source": sizing.source,
               "diameter_confidence": sizing.confidence, "diameter_reason": sizing.reason,

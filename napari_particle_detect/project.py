@@ -431,17 +431,40 @@ class Project:
     def import_model(self, path: str | Path, origin: str | None = None) -> RoundInfo:
         """Copy a saved model into the project as the next round and make it current."""
         from .models import load_model
+        from .round_files import copy_model
 
         model = load_model(path, "cpu")  # validates the files before anything is copied
         workspace = self.new_workspace()
         try:
             with self._writing():
-                shutil.copyfile(model.path, workspace / "model.pt")
-                shutil.copyfile(model.path.with_suffix(".json"), workspace / "model.json")
+                copy_model(model.path, workspace / "model.pt")  # with the criterion its card names
         except BaseException:
             self.discard_workspace(workspace)
             raise
         return self.commit_round(workspace, RoundInfo(number=0, origin=origin or f"imported from {model.path}"))
+
+    def delete_round(self, number: int) -> RoundInfo:
+        """Remove a round that is not in use: its row first, then its folder, moved aside under the lock
+        and removed after. A crash never leaves a row without files: before the move, the next opening
+        recovers the round; after it, the moved-aside folder is a leftover that opening tidies away."""
+        with self._writing(), self._locked():
+            state = self._read_state(fresh=True)
+            info = next((r for r in state.rounds if r.number == int(number)), None)
+            if info is None:
+                raise ParticleDetectError(f"{self.folder}: no model round {number}")
+            if state.current_round == info.number:
+                raise ParticleDetectError(f"{info.name} is the round in use; switch to another round first")
+            state.rounds = [r for r in state.rounds if r.number != info.number]
+            self._write_state(state)
+            folder = self._rounds_on_disk().get(info.number)
+            doomed = None
+            if folder is not None:
+                doomed = folder.with_name(f"{_WORKSPACE_PREFIX}deleted-{folder.name}-{os.getpid()}")
+                os.rename(folder, doomed)
+                fsync_directory(folder.parent)
+        if doomed is not None:
+            shutil.rmtree(doomed, ignore_errors=True)
+        return info
 
     def new_workspace(self) -> Path:
         """A private folder to build a round in, locked while this object builds there (another window

@@ -16,6 +16,7 @@ from qtpy.QtWidgets import (
 
 from ..devices import DEVICE_CHOICES
 from ..errors import ParticleDetectError
+from ..eta import Eta
 from ..models import load_model
 from ..prediction import iter_detect
 from .notify import report, reports_errors
@@ -244,6 +245,7 @@ class DetectPanel(QGroupBox):
             self.progress.setRange(0, len(frames))
         self.progress.setValue(0)
         self.progress.setFormat("%v / %m frames")
+        self._eta = Eta()
         self._stop, self._ended = threading.Event(), threading.Event()
         self.worker = create_worker(
             detect_frames, annotation.image.data, project.round_path(info.number), self.device_combo.currentText(),
@@ -295,6 +297,8 @@ class DetectPanel(QGroupBox):
         if self.progress.maximum() == 0:
             self.progress.setRange(0, 1)
         self.progress.setValue(self.progress.value() + 1)
+        left = self._eta.text(self.progress.value(), self.progress.maximum())
+        self.progress.setFormat(f"%v / %m frames, {left}" if left else "%v / %m frames")
         if time.monotonic() - self._last_applied > APPLY_INTERVAL_S:
             self._apply_pending()
 

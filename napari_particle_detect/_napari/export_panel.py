@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 from napari.utils.notifications import show_info
 from qtpy.QtWidgets import QFileDialog, QGroupBox, QLabel, QPushButton, QVBoxLayout
 
@@ -35,6 +36,9 @@ def export_annotation(annotation: Annotation, path: str | Path) -> tuple[Path, P
     scale = tuple(float(s) for s in annotation.image.scale[-2:])
     centres, counts = export_tables(annotation.visible_table(), scale, unit_suffix(annotation),
                                     annotation.n_frames, annotation.project.reviewed_frames)
+    measurer = getattr(annotation, "measurer", None)  # set while the Measurements panel measures
+    if measurer is not None and len(centres):
+        centres = pd.concat([centres, measurer.measure(centres)], axis=1)
     path = Path(path)
     write_centres(centres, path)
     write_centres(counts, counts_path(path))

@@ -16,11 +16,13 @@ from qtpy.QtWidgets import (
 )
 
 from ..errors import ParticleDetectError
+from ..eta import RoundEta, eta_text
 from ..finetune import FINE_TUNE
 from ..project import RoundInfo
 from ..training import TrainConfig, TrainingCancelled
 from .notify import report, reports_errors
 from .plots import LossPlot, RoundsPlot
+from .round_actions import RoundActions
 from .round_progress import areas_text, describe, train_round, trained_text, verdict
 from .state import DockState
 
@@ -50,6 +52,7 @@ class FineTunePanel(QGroupBox):
         self._relay = _ProgressRelay()
         self._relay.event.connect(self._on_progress)
         self.phases: list[str] = []  # the phases the running (or last) round went through
+        self._eta = RoundEta()  # time left in the running round
 
         self.steps_spin = QSpinBox()
         self.steps_spin.setRange(5, 5000)
@@ -102,6 +105,8 @@ class FineTunePanel(QGroupBox):
         form.addRow(self.status)
         form.addRow(plots)
         form.addRow(self.table)
+        self.round_actions = RoundActions(state, self.table)
+        form.addRow(self.round_actions)
         form.addRow(note)
 
         self.run_button.clicked.connect(lambda *_: self.run())
@@ -176,6 +181,7 @@ class FineTunePanel(QGroupBox):
         self._cancel, self._ended = threading.Event(), threading.Event()
         self._target = annotation
         self.phases = []
+        self._eta = RoundEta()
         self.loss_plot.start(config.epochs * config.steps_per_epoch)
         scheduler = self.where_edit.text().strip() or None
         self.status.setText(f"fine-tuning {annotation.project.current_round.name}"
@@ -215,7 +221,8 @@ class FineTunePanel(QGroupBox):
         shown = describe(event)
         self.progress.setRange(0, shown.maximum)
         self.progress.setValue(shown.value)
-        self.status.setText(shown.text)
+        left = eta_text(self._eta.update(event))
+        self.status.setText(f"{shown.text} ({left})" if left and phase != "done" else shown.text)
         if phase == "training":
             self.loss_plot.add(event["step"], event["loss"])
 

@@ -22,9 +22,11 @@ from .detect_panel import DetectPanel
 from .export_panel import ExportPanel
 from .finetune_panel import FineTunePanel
 from .image_views import explain, layer_kind, view_data, view_layer_kwargs, views
+from .measure_panel import MeasurePanel
 from .notify import report, reports_errors
 from .review_panel import ReviewPanel
 from .state import DockState
+from .tracks_panel import TracksPanel
 
 # A dragged point fires an event per mouse step; write it to disk once the drag pauses this long.
 MOVE_SAVE_DELAY_MS = 150
@@ -80,6 +82,8 @@ class ParticleDetectWidget(QWidget):
         self.review = ReviewPanel(self.state, napari_viewer)
         self.finetune = FineTunePanel(self.state)
         self.export = ExportPanel(self.state)
+        self.measure = MeasurePanel(self.state)
+        self.tracks = TracksPanel(self.state, napari_viewer)
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Image"))
@@ -97,7 +101,7 @@ class ParticleDetectWidget(QWidget):
         column.addWidget(self.image_note)
         column.addWidget(self._view_row)
         column.addLayout(project)
-        for panel in (self.detect, self.review, self.finetune, self.export):
+        for panel in (self.detect, self.review, self.finetune, self.export, self.measure, self.tracks):
             column.addWidget(panel)
         column.addStretch(1)
         inner = QWidget()

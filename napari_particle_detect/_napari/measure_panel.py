@@ -1,0 +1,156 @@
+"""Measurements: trackpy's mass, size, ecc, signal and raw_mass beside each centre, as point features,
+and the points coloured by the score or any feature.
+
+The measurements are derived data (the image and the centres decide them), so they live on the
+Points layer, not in the project: after every edit or detection the edited frames are measured again
+(:class:`measurements.FrameMeasurer` remembers the others), and Export adds them as columns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from qtpy.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel
+
+from ..errors import ParticleDetectError
+from ..measurements import MEASUREMENT_COLUMNS, FrameMeasurer, describe_columns
+from .layers import SOURCE_COLOURS, table_from_points
+from .notify import report
+from .state import DockState
+
+COLOUR_CHOICES = ("source", "score", *MEASUREMENT_COLUMNS)
+COLORMAP = "viridis"
+MISSING = (0.6, 0.6, 0.6, 1.0)  # points without the value (added by hand: no score)
+
+
+def feature_colours(values: np.ndarray, colormap: str = COLORMAP) -> tuple[np.ndarray, tuple[float, float] | None]:
+    """RGBA per value on ``colormap`` between the 2nd and 98th percentiles (one outlier does not wash
+    out the rest); grey where a value is missing. Returns (colours, the limits used)."""
+    values = np.asarray(values, dtype=float)
+    colours = np.tile(np.asarray(MISSING), (len(values), 1))
+    finite = np.isfinite(values)
+    if not finite.any():
+        return colours, None
+    low, high = np.percentile(values[finite], [2, 98])
+    if high <= low:
+        high = low + 1e-9
+    scaled = np.clip((values[finite] - low) / (high - low), 0.0, 1.0)
+    colours[finite] = colormaps[colormap](scaled)
+    return colours, (float(low), float(high))
+
+
+class MeasurePanel(QGroupBox):
+    def __init__(self, state: DockState) -> None:
+        super().__init__("Measurements")
+        self.state = state
+        self._watched = None  # the annotation whose changes re-measure
+        self._recoloured = False  # whether the rings show something other than their source
+        self.measure_check = QCheckBox("trackpy's mass, size, ecc, signal, raw_mass per centre")
+        self.measure_check.setToolTip("Measured on the original image at each centre, as trackpy.locate measures "
+                                      "its features; shown as point features, and in Export. "
+                                      + describe_columns())
+        self.colour_combo = QComboBox()
+        self.colour_combo.addItems(list(COLOUR_CHOICES))
+        self.colour_combo.setToolTip("Colour the centres' rings by their source, score or a measurement")
+        self.legend = QLabel("")
+        self.legend.setWordWrap(True)
+        self.legend.setStyleSheet("color: gray; font-size: 10px")
+        form = QFormLayout(self)
+        form.addRow(self.measure_check)
+        form.addRow("Colour by", self.colour_combo)
+        form.addRow(self.legend)
+
+        self.measure_check.toggled.connect(lambda *_: self.apply())
+        self.colour_combo.currentTextChanged.connect(lambda *_: self.apply())
+        state.annotation_changed.connect(self._on_annotation)
+        # A threshold move may rebuild the layer's points (and so their features and colours).
+        state.threshold_changed.connect(lambda *_: self.apply())
+
+    # ---- following the image worked on -------------------------------------------------------------
+    def _on_annotation(self, annotation) -> None:
+        if self._watched is not None and self.apply in self._watched.changed_callbacks:
+            self._watched.changed_callbacks.remove(self.apply)
+        self._watched = annotation
+        if annotation is not None:
+            annotation.changed_callbacks.append(self.apply)
+        self.apply()
+
+    def measuring(self) -> bool:
+        return self.measure_check.isChecked()
+
+    # ---- measuring and colouring ----------------------------------------------------------------
+    def _measurer(self, annotation) -> FrameMeasurer | None:
+        """The annotation's measurer for its image at the project's diameter (a new one if that changed)."""
+        diameter = annotation.project.diameter
+        if diameter is None:
+            raise ParticleDetectError("run Detect first: measurements need the particle size it finds")
+        measurer = getattr(annotation, "measurer", None)
+        if measurer is None or measurer.diameter != float(diameter) or measurer.stack is not annotation.image.data:
+            polarity = annotation.project.polarity
+            measurer = FrameMeasurer(annotation.image.data, float(diameter),
+                                     {"dark": True, "bright": False}.get(polarity))
+        return measurer
+
+    def apply(self) -> None:
+        """Measure (when asked) and colour the current image's centres; called after every change.
+        A failure here is reported and measuring stops: it must never break the edit that called it."""
+        try:
+            self._apply()
+        except Exception as exc:  # noqa: BLE001 (reported, not swallowed)
+            if self.measuring():
+                self.measure_check.blockSignals(True)
+                self.measure_check.setChecked(False)
+                self.measure_check.blockSignals(False)
+                if self.state.annotation is not None:
+                    self.state.annotation.measurer = None
+            report(exc)
+
+    def _apply(self) -> None:
+        annotation = self.state.annotation
+        if annotation is None:
+            self.legend.setText("")
+            return
+        layer = annotation.points
+        if not self.measuring():
+            annotation.measurer = None  # Export leaves the columns out
+            if self.colour_combo.currentText() == "source" and not self._recoloured:
+                return  # nothing to do: the layer looks as the dock made it
+        if layer is None or layer not in annotation.viewer.layers:
+            return
+        features = layer.features
+        if self.measuring():
+            annotation.measurer = self._measurer(annotation)
+            # The layer's own rows (not the annotation's whole table): the features go row by row.
+            table = table_from_points(layer.data, layer.features)
+            measured = annotation.measurer.measure(table)
+            features = layer.features.reset_index(drop=True).copy()
+            for column in MEASUREMENT_COLUMNS:
+                features[column] = measured[column].to_numpy()
+            layer.features = features
+            # What napari gives a point added by hand: no measurement until the next pass.
+            layer.feature_defaults = {**{c: layer.feature_defaults[c].iloc[0] for c in ("score", "source")},
+                                      **{c: np.nan for c in MEASUREMENT_COLUMNS}}
+        self._colour(layer, features)
+
+    def _colour(self, layer, features: pd.DataFrame) -> None:
+        by = self.colour_combo.currentText()
+        if by in MEASUREMENT_COLUMNS and by not in features:
+            self.legend.setText(f"tick the box above to measure {by}")
+            by = "source"
+        if by == "source":
+            if self._recoloured:
+                layer.border_color_cycle = SOURCE_COLOURS
+                layer.border_color = "source"
+                self._recoloured = False
+            if self.colour_combo.currentText() == "source":
+                self.legend.setText("yellow: network, lime: accepted, cyan: added")
+            return
+        colours, limits = feature_colours(features[by].to_numpy(float))
+        if len(colours):
+            layer.border_color = colours
+            self._recoloured = True
+        text = f"{by}: {limits[0]:.4g} (purple) to {limits[1]:.4g} (yellow)" if limits else f"no {by} values"
+        self.legend.setText(text + ("; grey: none (added by hand)" if by == "score" else ""))
+
+

@@ -1,0 +1,292 @@
+"""Tracks: the centres shown linked into trajectories with trackpy (search range, memory), drawn as
+a napari Tracks layer, the field's drift subtracted, the ensemble MSD plotted, all exported as CSV.
+
+The library does the work (:mod:`tracks`); this panel runs it in a worker and shows the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.ticker import NullFormatter
+from napari.qt.threading import create_worker
+from napari.utils.notifications import show_info
+from qtpy.QtWidgets import (
+    QCheckBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox,
+)
+
+from ..errors import ParticleDetectError
+from ..io import write_centres
+from ..tracks import (
+    LinkOptions, compute_drift, describe_tracks, ensemble_msd, fit_power_law, link_centres, subtract_drift,
+    tracks_layer_data,
+)
+from .annotation import image_path, placement
+from .export_panel import unit_suffix
+from .notify import report, reports_errors
+from .plots import BETTER, INK, SmallPlot
+from .state import DockState
+
+MAX_LAG = 100
+
+
+@dataclass
+class Linked:
+    """What one Link produced: the tracks (``particle`` column; ``y_corrected, x_corrected`` with the
+    drift taken off), the drift per frame (or None) and the ensemble MSD (or None: nothing moved)."""
+
+    tracks: pd.DataFrame
+    drift: pd.DataFrame | None
+    msd: pd.DataFrame | None
+    fit: tuple[float, float] | None
+
+
+def link_and_measure(table: pd.DataFrame, options: LinkOptions, drift: bool, microns_per_pixel: float,
+                     frames_per_second: float) -> Linked:
+    """The worker's job: link, subtract the drift if asked, and the MSD of what moved."""
+    tracks = link_centres(table, options)
+    field_drift = compute_drift(tracks) if drift and len(tracks) else None
+    if field_drift is not None:
+        tracks = subtract_drift(tracks, field_drift)
+    try:
+        msd = ensemble_msd(tracks, microns_per_pixel, frames_per_second, MAX_LAG)
+    except ParticleDetectError:
+        msd = None  # no track spans two frames: the panel says so
+    return Linked(tracks, field_drift, msd, fit_power_law(msd) if msd is not None else None)
+
+
+class MsdPlot(SmallPlot):
+    """The ensemble MSD against lag time, log-log, with its power-law fit."""
+
+    def __init__(self) -> None:
+        super().__init__("mean squared displacement", height=2.0)
+        self.show_msd(None, None, "")
+
+    def show_msd(self, msd: pd.DataFrame | None, fit: tuple[float, float] | None, units: str) -> None:
+        axes = self.axes
+        axes.clear()
+        self._style()
+        if msd is None or not len(msd):
+            axes.text(0.5, 0.5, "shown after Link", ha="center", va="center", fontsize=7, color=INK,
+                      transform=axes.transAxes)
+            axes.set_xticks([])
+            axes.set_yticks([])
+            self.draw_idle()
+            return
+        shown = msd[(msd["lagt"] > 0) & (msd["msd"] > 0)]
+        axes.loglog(shown["lagt"], shown["msd"], "o", markersize=3, color=BETTER)
+        if fit is not None:
+            exponent, amplitude = fit
+            lags = shown["lagt"].to_numpy(float)
+            axes.loglog(lags, amplitude * lags ** exponent, color=INK, linewidth=0.8,
+                        label=f"{amplitude:.3g} t^{exponent:.2f}")
+            axes.legend(fontsize=7, frameon=False, labelcolor=INK)
+        for axis in (axes.xaxis, axes.yaxis):  # decades only: minor labels crowd a plot this small
+            axis.set_minor_formatter(NullFormatter())
+        space, time_unit = units.split("|") if "|" in units else ("px", "frames")
+        axes.set_xlabel(f"lag time ({time_unit})", fontsize=7, color=INK)
+        axes.set_ylabel(f"MSD ({space}²)", fontsize=7, color=INK)
+        self.draw_idle()
+
+
+class TracksPanel(QGroupBox):
+    def __init__(self, state: DockState, viewer) -> None:
+        super().__init__("Tracks")
+        self.state = state
+        self.viewer = viewer
+        self.worker = None
+        self.linked: Linked | None = None
+        self.layer = None  # the Tracks layer last drawn
+        self._annotation = None  # the image the tracks belong to
+
+        self.range_spin = QDoubleSpinBox()
+        self.range_spin.setRange(0.5, 500.0)
+        self.range_spin.setValue(5.0)
+        self.range_spin.setToolTip("How far a particle may move between frames (trackpy's search_range)")
+        self.memory_spin = QSpinBox()
+        self.memory_spin.setRange(0, 1000)
+        self.memory_spin.setValue(3)
+        self.memory_spin.setToolTip("For how many frames a particle may vanish and still be the same one")
+        self.length_spin = QSpinBox()
+        self.length_spin.setRange(1, 100_000)
+        self.length_spin.setValue(1)
+        self.length_spin.setToolTip("Drop tracks seen in fewer frames (trackpy's filter_stubs)")
+        self.drift_check = QCheckBox("subtract drift")
+        self.drift_check.setToolTip("Take the whole field's motion off before the MSD (trackpy's compute_drift)")
+        self.mpp_spin = QDoubleSpinBox()
+        self.mpp_spin.setDecimals(4)
+        self.mpp_spin.setRange(0.0001, 10_000.0)
+        self.mpp_spin.setValue(1.0)
+        self.mpp_spin.setToolTip("Microns per pixel, for the MSD (1: pixels)")
+        self.fps_spin = QDoubleSpinBox()
+        self.fps_spin.setDecimals(3)
+        self.fps_spin.setRange(0.001, 1_000_000.0)
+        self.fps_spin.setValue(1.0)
+        self.fps_spin.setToolTip("Frames per second, for the MSD (1: frames)")
+        self.link_button = QPushButton("Link")
+        self.link_button.setToolTip("Link the centres shown (hidden ones are left out) into trajectories")
+        self.export_button = QPushButton("Export tracks…")
+        self.export_button.setToolTip("frame,y,x,score,source,...,particle (and the drift-corrected positions), "
+                                      "plus the MSD in *_msd.csv")
+        self.export_button.setEnabled(False)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.plot = MsdPlot()
+
+        link_row = QHBoxLayout()
+        link_row.addWidget(QLabel("search px"))
+        link_row.addWidget(self.range_spin)
+        link_row.addWidget(QLabel("memory"))
+        link_row.addWidget(self.memory_spin)
+        link_row.addWidget(QLabel("min length"))
+        link_row.addWidget(self.length_spin)
+        units_row = QHBoxLayout()
+        units_row.addWidget(QLabel("µm/px"))
+        units_row.addWidget(self.mpp_spin)
+        units_row.addWidget(QLabel("fps"))
+        units_row.addWidget(self.fps_spin)
+        units_row.addWidget(self.drift_check)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.link_button, 1)
+        buttons.addWidget(self.export_button)
+        form = QFormLayout(self)
+        form.addRow(link_row)
+        form.addRow(units_row)
+        form.addRow(buttons)
+        form.addRow(self.status)
+        form.addRow(self.plot)
+
+        self.link_button.clicked.connect(lambda *_: self.link())
+        self.export_button.clicked.connect(lambda *_: self.export())
+        state.annotation_changed.connect(lambda *_: self._forget())
+        viewer.layers.events.removed.connect(self._on_layer_removed)
+
+    def running(self) -> bool:
+        return self.worker is not None
+
+    def _forget(self) -> None:
+        """Another image: its tracks are not these (the layer stays in the viewer, named for its image)."""
+        if self.running():
+            return
+        self.linked, self._annotation = None, None
+        self.export_button.setEnabled(False)
+        self.status.setText("")
+        self.plot.show_msd(None, None, "")
+        annotation = self.state.annotation
+        if annotation is not None and unit_suffix(annotation) == "um":
+            self.mpp_spin.setValue(float(annotation.image.scale[-1]))  # the image knows its pixel size
+
+    def _on_layer_removed(self, event) -> None:
+        """Closing an image takes its tracks with it, as it takes its centres."""
+        name = f"{event.value.name} tracks"
+        for layer in [layer for layer in self.viewer.layers if layer.name == name]:
+            try:
+                self.viewer.layers.remove(layer)
+            except ValueError:
+                pass  # the viewer is closing and took it already
+        if self.layer is not None and self.layer not in self.viewer.layers:
+            self.layer = None
+
+    def options(self) -> LinkOptions:
+        return LinkOptions(self.range_spin.value(), self.memory_spin.value(), self.length_spin.value())
+
+    def _units(self) -> str:
+        space = "µm" if self.mpp_spin.value() != 1.0 else "px"
+        time_unit = "s" if self.fps_spin.value() != 1.0 else "frames"
+        return f"{space}|{time_unit}"
+
+    # ---- linking ---------------------------------------------------------------------------------
+    @reports_errors
+    def link(self) -> None:
+        if self.running():
+            return
+        annotation = self.state.require_annotation()
+        if not annotation.is_stack:
+            raise ParticleDetectError("linking needs a stack of frames (T, Y, X); this image is a single frame")
+        annotation.flush()
+        table = annotation.visible_table()
+        measurer = getattr(annotation, "measurer", None)
+        if measurer is not None and len(table):
+            table = pd.concat([table, measurer.measure(table)], axis=1)
+        if table["frame"].nunique() < 2:
+            raise ParticleDetectError("run Detect on all frames first: linking needs centres in at least two frames")
+        self._annotation = annotation
+        self.status.setText(f"linking {len(table)} centres in {table['frame'].nunique()} frames…")
+        self.worker = create_worker(link_and_measure, table, self.options(), self.drift_check.isChecked(),
+                                    self.mpp_spin.value(), self.fps_spin.value(), _ignore_errors=True)
+        self.worker.returned.connect(self._on_linked)
+        self.worker.errored.connect(self._on_error)
+        self.worker.finished.connect(self._on_finished)
+        self.link_button.setEnabled(False)
+        self.worker.start()
+
+    def _on_linked(self, linked: Linked) -> None:
+        annotation = self._annotation
+        if annotation is None or annotation is not self.state.annotation or annotation.image not in self.viewer.layers:
+            return  # the image changed or was closed meanwhile
+        self.linked = linked
+        self.layer = self._show(annotation, linked.tracks)
+        drift = ""
+        if linked.drift is not None and len(linked.drift):
+            last = linked.drift.iloc[-1]
+            drift = f"; drift over the stack y {last['y']:+.1f} px, x {last['x']:+.1f} px (subtracted)"
+        fit = f"; MSD ∝ t^{linked.fit[0]:.2f}" if linked.fit is not None else ""
+        moved = "" if linked.msd is not None else "; no track spans two frames, so no MSD"
+        self.status.setText(f"{describe_tracks(linked.tracks)}{drift}{fit}{moved}")
+        self.plot.show_msd(linked.msd, linked.fit, self._units())
+        self.export_button.setEnabled(True)
+
+    def _show(self, annotation, tracks: pd.DataFrame):
+        """The image's Tracks layer, made or refreshed (napari needs at least one point to draw one)."""
+        name = f"{annotation.image.name} tracks"
+        data = tracks_layer_data(tracks)
+        existing = next((layer for layer in self.viewer.layers if layer.name == name), None)
+        if existing is not None:
+            self.viewer.layers.remove(existing)
+        if not len(data):
+            return None
+        layer = self.viewer.add_tracks(data, name=name, tail_length=int(max(2, annotation.n_frames)),
+                                       tail_width=2, colormap="turbo", **placement(annotation.image))
+        if annotation.points is not None and annotation.points in self.viewer.layers:
+            self.viewer.layers.selection.active = annotation.points  # the point tools keep acting on the centres
+        return layer
+
+    def _on_error(self, exc: BaseException) -> None:
+        self.status.setText("linking failed")
+        report(exc)
+
+    def _on_finished(self) -> None:
+        self.worker = None
+        self.link_button.setEnabled(True)
+
+    # ---- export ----------------------------------------------------------------------------------
+    def default_path(self) -> Path:
+        annotation = self.state.require_annotation()
+        path = image_path(annotation.image)
+        stem = path.stem if path is not None else annotation.image.name
+        folder = path.parent if path is not None else Path.cwd()
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem).strip("._") or "image"
+        return folder / f"{safe}_tracks.csv"
+
+    @reports_errors
+    def export(self, path: str | Path | None = None) -> Path | None:
+        if self.linked is None:
+            raise ParticleDetectError("nothing to export yet: Link first")
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Export tracks", str(self.default_path()), "CSV (*.csv)")
+            if not path:
+                return None
+        path = Path(path)
+        written = write_centres(self.linked.tracks, path)
+        if self.linked.msd is not None:
+            write_centres(self.linked.msd, msd_path(path), float_format="%.6g")
+        show_info(f"exported {self.linked.tracks['particle'].nunique()} tracks to {written}")
+        return written
+
+
+def msd_path(path: Path) -> Path:
+    return Path(path).with_name(Path(path).stem + "_msd.csv")
+
+

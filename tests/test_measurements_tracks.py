@@ -1,0 +1,128 @@
+"""trackpy's measurements at our centres, linking into tracks (drift, MSD), and time-left estimates."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import trackpy
+
+from napari_particle_detect import cli
+from napari_particle_detect.errors import ParticleDetectError
+from napari_particle_detect.eta import Eta, RoundEta, eta_text
+from napari_particle_detect.io import read_centres, write_centres
+from napari_particle_detect.measurements import MEASUREMENT_COLUMNS, FrameMeasurer, measure_table, trackpy_diameter
+from napari_particle_detect.synthetic import SynthConfig, synthesize
+from napari_particle_detect.synthetic_motion import diffusing_stack
+from napari_particle_detect.tracks import (
+    LinkOptions, compute_drift, ensemble_msd, fit_power_law, link_centres, subtract_drift, tracks_layer_data,
+)
+
+
+def test_measurements_are_trackpys_own_at_its_centres():
+    image = synthesize(SynthConfig(shape=(128, 128), area_fraction=0.2, radius_range=(4, 6)), seed=3).image
+    found = trackpy.locate(image, 11, engine="python")
+    table = found[["y", "x"]].assign(frame=0)
+    measured = measure_table(image, table, 11)
+    assert list(measured.columns[-5:]) == list(MEASUREMENT_COLUMNS) and len(measured) == len(found)
+    # locate characterises each feature on the pixel its refined centre ends on: ours is the nearest pixel
+    # of the centre given, mostly the same pixel.
+    same = np.isclose(measured["mass"], found["mass"], rtol=1e-6)
+    assert same.mean() > 0.6
+    for column in MEASUREMENT_COLUMNS:
+        assert np.allclose(measured.loc[same, column], found.loc[same, column], rtol=1e-6, equal_nan=True)
+    assert trackpy_diameter(10.0) == 11 and trackpy_diameter(11.2) == 13 and trackpy_diameter(1) == 3
+
+
+def test_dark_particles_are_measured_inverted_and_edges_do_not_fail():
+    sample = synthesize(SynthConfig(shape=(96, 96), area_fraction=0.2, radius_range=(4, 6), look="opaque"), seed=2)
+    centres = np.vstack([sample.centres, [[0.2, 0.4], [95.0, 95.0]]])
+    table = pd.DataFrame({"frame": 0, "y": centres[:, 0], "x": centres[:, 1]})
+    measured = measure_table(sample.image, table, 10)
+    values = measured[list(MEASUREMENT_COLUMNS)]
+    assert np.isfinite(values[measured["mass"] > 0].to_numpy()).all()  # size is 0/0 where nothing stands out
+    assert np.isfinite(measured[["mass", "raw_mass"]].to_numpy()).all()
+    assert np.median(measured["mass"]) > 0  # inverted: dark discs have mass, as trackpy's invert=True gives
+    measurer = FrameMeasurer(sample.image, 10)
+    expected = measured[list(MEASUREMENT_COLUMNS)].to_numpy()
+    np.testing.assert_allclose(measurer.measure(table).to_numpy(), expected)
+    # Point by point: a subset, a moved point and a reordering give each point its own measurements.
+    moved = table.iloc[::-1].copy()
+    moved.iloc[0, moved.columns.get_loc("y")] += 3.0
+    again = measurer.measure(moved).to_numpy()
+    np.testing.assert_allclose(again[1:], expected[::-1][1:])
+    np.testing.assert_allclose(again[:1], measure_table(sample.image, moved.iloc[:1], 10, measurer.invert)[list(MEASUREMENT_COLUMNS)]
+                               .to_numpy())
+    np.testing.assert_allclose(measurer.measure(table.iloc[:5]).to_numpy(), expected[:5])
+
+
+@pytest.fixture(scope="module")
+def movie():
+    return diffusing_stack(SynthConfig(shape=(128, 128), area_fraction=0.12, radius_range=(4, 5)), n_frames=8,
+                           step=0.7, drift=(0.8, -0.5), seed=2)
+
+
+def test_linking_recovers_the_true_tracks_and_drift_leaves_free_diffusion(movie):
+    _, truth = movie
+    tracks = link_centres(truth.drop(columns="particle").sample(frac=1, random_state=0), LinkOptions(4.0, 1, 1))
+    assert tracks["particle"].nunique() == truth["particle"].nunique()
+    # every found track is one true particle
+    assert (tracks.merge(truth, on=["frame", "y", "x"]).groupby("particle_x")["particle_y"].nunique() == 1).all()
+    drift = compute_drift(tracks)
+    np.testing.assert_allclose(drift.loc[7].to_numpy(), [7 * 0.8, 7 * -0.5], atol=0.6)
+    corrected = ensemble_msd(subtract_drift(tracks, drift), 1.0, 1.0, 4)
+    exponent, amplitude = fit_power_law(corrected)
+    assert 0.8 < exponent < 1.2 and 0.7 < amplitude < 1.4  # 2 x 0.7^2 px^2 per frame
+    raw_exponent, _ = fit_power_law(ensemble_msd(tracks, 1.0, 1.0, 4))
+    assert raw_exponent > exponent + 0.2  # the drift makes the motion look ballistic
+    layer = tracks_layer_data(tracks)
+    assert layer.shape == (len(tracks), 4)
+    assert len(link_centres(truth.drop(columns="particle"), LinkOptions(4.0, 1, 8))) == (
+        truth.groupby("particle").filter(lambda g: len(g) >= 8).shape[0])
+    with pytest.raises(ParticleDetectError, match="search range"):
+        link_centres(truth, LinkOptions(0, 1, 1))
+
+
+def test_cli_link_writes_particle_and_msd_and_detect_measures(tmp_path, movie):
+    stack, truth = movie
+    write_centres(truth.drop(columns="particle"), tmp_path / "centres.csv")
+    assert cli.main(["-q", "link", str(tmp_path / "centres.csv"), "-o", str(tmp_path / "tracks.csv"),
+                     "--search-range", "4", "--memory", "1", "--drift", "--msd", str(tmp_path / "msd.csv"),
+                     "--mpp", "0.5", "--fps", "10"]) == 0
+    tracks = pd.read_csv(tmp_path / "tracks.csv")
+    assert {"frame", "y", "x", "particle", "y_corrected", "x_corrected"} <= set(tracks.columns)
+    assert tracks["particle"].nunique() == truth["particle"].nunique()
+    msd = pd.read_csv(tmp_path / "msd.csv")
+    assert list(msd.columns) == ["lagt", "msd", "N"] and msd["lagt"].iloc[0] == pytest.approx(0.1)
+    assert cli.main(["-q", "link", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "t2.csv")]) == 2
+    assert not (tmp_path / "t2.csv").exists()
+
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "movie.tif", stack[:2])
+    assert cli.main(["-q", "detect", str(tmp_path / "movie.tif"), "-o", str(tmp_path / "m.csv"), "--measure",
+                     "--diameter", "9", "--device", "cpu"]) == 0
+    measured = read_centres(tmp_path / "m.csv")
+    assert list(measured.columns[:4]) == ["frame", "y", "x", "score"]
+    assert set(MEASUREMENT_COLUMNS) <= set(measured.columns) and measured["mass"].notna().all()
+
+
+def test_time_left_from_the_rate_so_far():
+    now = [0.0]
+    eta = Eta(lambda: now[0])
+    now[0] = 5.0
+    assert eta.left(1, 10) is None  # the first frame carries the start-up
+    now[0] = 7.0
+    assert eta.left(2, 10) == pytest.approx(16.0)
+    assert eta.left(10, 10) == 0.0
+    assert eta_text(16.2) == "about 16 s left" and eta_text(400) == "about 7 min left" and eta_text(None) == eta_text(0) == ""
+
+    clock = [0.0]
+    round_eta = RoundEta(lambda: clock[0])
+    for done, t in ((0, 0.0), (2, 4.0)):
+        clock[0] = t
+        assert round_eta.update({"phase": "scoring", "model": "parent", "done": done, "total": 2}) is None
+    for step, t in ((1, 5.0), (11, 15.0)):
+        clock[0] = t
+        left = round_eta.update({"phase": "training", "step": step, "steps": 21, "loss": 0.1})
+    assert left == pytest.approx(10 * 1.0 + 4.0)  # 10 steps at 1 s, then scoring the new round as long as the parent
+    clock[0] = 26.0
+    assert round_eta.update({"phase": "scoring", "model": "new model", "done": 1, "total": 2}) == pytest.approx(2.0)
