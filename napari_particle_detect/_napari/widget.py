@@ -174,6 +174,8 @@ class ParticleDetectWidget(QWidget):
             self._annotations[id(image)] = annotation
         self.state.set_annotation(annotation)
         annotation.restore()
+        # napari makes a layer just opened the active one after telling us of it: take the keys back.
+        QTimer.singleShot(0, annotation.activate_points)
 
     def _show_views(self, image: Image | None) -> None:
         """For a colour or 4D layer: why it is not used as it is, and what can be used instead."""
@@ -328,7 +330,7 @@ def bind_shortcuts(viewer, widget: ParticleDetectWidget) -> None:
 
     keys = {
         "Enter": "accept_and_next", "Shift-Enter": "accept_region", ".": "next_frame", ",": "previous_frame",
-        "H": "toggle_heatmap", "N": "review_next", "R": "draw_box", "Control-Z": "undo", "Control-Shift-Z": "redo",
+        "H": "toggle_heatmap", "N": "review_next", "R": "draw_box", "U": "unaccept", "Control-Z": "undo", "Control-Shift-Z": "redo",
     }
     for key, action in keys.items():
         viewer.bind_key(key, call(action), overwrite=True)
