@@ -252,3 +252,22 @@ def test_micrometre_images_give_no_unit_warning_and_the_dock_fits_1000_px(make_n
     table_bottom = table.mapTo(inner, table.rect().bottomLeft()).y()
     print("dock content height", inner.sizeHint().height(), "rounds table bottom", table_bottom)
     assert table_bottom <= 890
+
+
+def test_the_dock_opened_from_the_plugin_menu_works_on_the_viewer_without_private_access_warnings(
+        make_napari_viewer, qtbot):
+    """napari hands plugin docks a PublicOnlyProxy: through it a deleted centres layer went unnoticed
+    (`is` never held between a proxy and its layer) and napari warned of private attribute access."""
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(2, 64), name="cells")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, widget = viewer.window.add_plugin_dock_widget("napari-particle-detect", "Particle detection")
+        assert widget.viewer is viewer
+        annotation = widget.annotation
+        annotation.replace_frames({0: pd.DataFrame({"y": [10.0], "x": [12.0], "source": "added"})})
+        widget.review.accept_and_next()
+        viewer.layers.remove(annotation.points)
+        assert annotation.points is None
+        widget.review.undo()
+    assert not [w for w in caught if "Private attribute" in str(w.message)], [str(w.message) for w in caught]

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from napari.layers import Image, Points
 from napari.layers.base import ActionType
+from napari.utils.notifications import show_info
 
 from ..errors import ParticleDetectError
 from ..prediction import centres_table
@@ -333,6 +334,8 @@ class Annotation:
         for region in regions:
             self.project.unaccept_region(region.frame, region)
         self.regions.show_accepted(self.project.regions())
+        show_info(f"{len(regions)} reviewed region{'s' if len(regions) != 1 else ''} deleted from the outlines: "
+                  "un-accepted (Draw box and Shift+Enter accept one again)")
         self._changed()
 
     def reviewed_masks(self) -> dict[int, np.ndarray]:

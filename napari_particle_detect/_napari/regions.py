@@ -202,5 +202,7 @@ def zoom_to_box(viewer, image: Image, box: Box, fill: float = 0.7) -> None:
     centre = translate + scale * np.array([(y0 + y1) / 2, (x0 + x1) / 2])
     size = scale * np.array([max(y1 - y0, 1.0), max(x1 - x0, 1.0)])
     canvas = np.asarray(viewer.canvas.size, dtype=float)
-    viewer.camera.center = (*viewer.camera.center[:-2], *centre) if len(viewer.camera.center) == 3 else tuple(centre)
-    viewer.camera.zoom = float(fill * np.min(canvas / size))
+    scene = getattr(viewer, "scene", None)  # napari 0.9 moved the camera there (viewer.camera warns)
+    camera = scene.camera if scene is not None and hasattr(scene, "camera") else viewer.camera
+    camera.center = (*camera.center[:-2], *centre) if len(camera.center) == 3 else tuple(centre)
+    camera.zoom = float(fill * np.min(canvas / size))
