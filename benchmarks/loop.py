@@ -237,7 +237,7 @@ def whole_frame_loop(domain: Domain, shipped: DetectorModel, config: TrainConfig
         start = time.monotonic()
         result = fine_tune(model, examples_for(domain, model, corrected), config)
         seconds = time.monotonic() - start
-        switched = result.improved is not False
+        switched = result.improved is True  # as rounds.commit: unscored rounds are not used
         held = (f"{result.parent_score.f1:.3f} -> {result.score.f1:.3f}" if result.score is not None else "-")
         note = "switched in" if switched else (
             f"not better: kept the parent (the round itself: {unseen_f1(result.model, domain):.3f})")
@@ -295,7 +295,7 @@ def region_loop(domain: Domain, shipped: DetectorModel, config: TrainConfig, rou
             start = time.monotonic()
             result = fine_tune(model, examples_for(domain, model, corrected, areas), config)
             seconds = time.monotonic() - start
-            switched = result.improved is not False
+            switched = result.improved is True  # as rounds.commit: unscored rounds are not used
             note = f"{sum(a.mean() for a in areas.values()):.2f} frames' area reviewed" + (
                 "" if switched else f"; not better: kept the parent (the round itself: "
                                     f"{unseen_f1(result.model, domain):.3f})")

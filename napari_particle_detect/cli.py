@@ -33,16 +33,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or info messages")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    synth = sub.add_parser("synth", help="generate synthetic images with ground-truth centres")
+    synth = sub.add_parser("synth", help="generate synthetic images with ground-truth centres",
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     synth.add_argument("outdir", type=Path, help="folder to write image_NNN.tif + image_NNN.csv into")
-    synth.add_argument("--n", type=number_in(1, 10_000, whole=True), default=4, help="number of images (default 4)")
+    synth.add_argument("--n", type=number_in(1, 10_000, whole=True), default=4, help="number of images")
     synth.add_argument("--area-fraction", type=number_in(0, 1.5, low_open=True), default=0.5,
                        help="particle area / image area")
     synth.add_argument("--seed", type=SEED, default=0, help="random seed (image i uses seed + i)")
-    synth.add_argument("--look", choices=LOOKS, default="fluorescent")
-    synth.add_argument("--radius", type=number_in(1.0, 500.0), nargs=2, default=(4.0, 12.0), metavar=("LO", "HI"))
-    synth.add_argument("--shape", type=number_in(16, 8192, whole=True), nargs=2, default=(256, 256), metavar=("H", "W"))
-    synth.add_argument("--bit-depth", type=int, choices=(8, 16), default=16)
+    synth.add_argument("--look", choices=LOOKS, default="fluorescent", help="optics the images imitate")
+    synth.add_argument("--radius", type=number_in(1.0, 500.0), nargs=2, default=(4.0, 12.0), metavar=("LO", "HI"),
+                       help="particle radii drawn from LO to HI px")
+    synth.add_argument("--shape", type=number_in(16, 8192, whole=True), nargs=2, default=(256, 256), metavar=("H", "W"),
+                       help="image height and width in px")
+    synth.add_argument("--bit-depth", type=int, choices=(8, 16), default=16, help="bits per pixel of the TIFFs")
     synth.add_argument("--stack", action="store_true", help="write one TYX stack (stack.tif + stack.csv with frame)")
 
     train = sub.add_parser(
@@ -305,7 +308,7 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
                  result.score.f1, result.parent_score.f1, args.init, result.held_out_tiles, verdict,
                  result.model.card.threshold, path)
     else:
-        log.info("nothing could be held out to score the round (too little data); saved %s", path)
+        log.info("nothing to score the round on (no held-out area, or no particle in it); saved %s", path)
     return 0
 
 

@@ -7,7 +7,11 @@ Honest scoring: a fixed share of every reviewed area is held out of training, in
 a fixed rule from the frame number and the tile's position, so the same tiles stay out in every
 round and no round ever trains on them. The new model and the model it started from are both
 scored there, each at the threshold that suits it best, against the user's corrections. A round
-that does not beat its parent there says so (``RoundResult.improved``).
+that does not beat its parent there says so (``RoundResult.improved``). Held-out tiles with no
+corrected particle in them score nothing: F1 there is 1 for a model that finds nothing and 0 for
+one that finds anything, so a round whose held-out tiles hold no particle is unscored, never
+"better" (a frame accepted empty by mistake would otherwise teach a model to find nothing and
+switch it in).
 """
 
 from __future__ import annotations
@@ -176,7 +180,8 @@ def propose(model: DetectorModel, example: Example, device: torch.device, ringed
 def score_in_areas(splits: list[Split], candidates: list[Candidates], scores: list[np.ndarray] | None = None,
                    area: str = "held_area") -> Scored | None:
     """Pooled F1 inside each split's ``area`` at the best of THRESHOLDS (``scores`` replace the
-    candidates' own, e.g. a criterion's probabilities)."""
+    candidates' own, e.g. a criterion's probabilities). None when the areas hold no corrected
+    particle: there, finding nothing would score 1 and finding anything 0, which tells nothing."""
     totals = [Counts() for _ in THRESHOLDS]
     counted = False
     for k, (split, found) in enumerate(zip(splits, candidates)):
@@ -188,7 +193,7 @@ def score_in_areas(splits: list[Split], candidates: list[Candidates], scores: li
         for t, threshold in enumerate(THRESHOLDS):
             keep = values > threshold
             totals[t] = totals[t] + count_in_area(found.centres[keep], split.example.centres, mask, split.tolerance)
-    if not counted:
+    if not counted or totals[0].tp + totals[0].fn == 0:
         return None
     f1s = [c.f1 for c in totals]
     best = int(np.argmax(f1s))

@@ -119,6 +119,7 @@ def run_round(
 
 
 def commit(project: Project, outcome: RoundOutcome) -> RoundInfo:
-    """Publish a finished round; it becomes the one in use only if it beat its parent (or nothing
-    could tell: no held-out area yet)."""
-    return project.commit_round(outcome.workspace, outcome.info, make_current=outcome.info.improved is not False)
+    """Publish a finished round; it becomes the one in use only if it beat its parent on held-out
+    particles. An unscored round (nothing held out, or no particle in what was) is kept, not used:
+    nothing says it is better, and a round trained on a frame accepted empty would find nothing."""
+    return project.commit_round(outcome.workspace, outcome.info, make_current=outcome.info.improved is True)

@@ -47,13 +47,37 @@ def small_stack(n: int = 3, size: int = 96):
 
 
 def make_widget(viewer, model):
-    """The dock, docked, detecting on the CPU."""
+    """The dock, docked, detecting on the CPU, with a user who answers its questions (see answer_questions)."""
     from napari_particle_detect._napari.widget import ParticleDetectWidget
 
     widget = ParticleDetectWidget(viewer, default_model=model)
     viewer.window.add_dock_widget(widget)
     widget.detect.device_combo.setCurrentText("cpu")
+    answer_questions(widget)
     return widget
+
+
+def answer_questions(widget) -> None:
+    """Click an answer in each dialog the review panel opens ("accept a frame that drops most of its
+    centres?"), as a user would: the next of ``widget.answers`` (True: Yes), Yes when none is left.
+    The questions asked are kept in ``widget.questions``."""
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QMessageBox
+
+    widget.answers, widget.questions = [], []
+
+    def tick():
+        box = widget.review.dialog
+        if box is not None and box.isVisible() and box.property("answered") is None:
+            box.setProperty("answered", True)
+            widget.questions.append(box.text())
+            yes = widget.answers.pop(0) if widget.answers else True
+            box.button(QMessageBox.StandardButton.Yes if yes else QMessageBox.StandardButton.No).click()
+
+    timer = QTimer(widget)
+    timer.setInterval(20)
+    timer.timeout.connect(tick)
+    timer.start()
 
 
 def run_detect(widget, qtbot, scope: int = 1) -> None:

@@ -114,6 +114,15 @@ def test_help_for_every_subcommand(capsys):
         assert "usage: particle-detect " + sub in capsys.readouterr().out
 
 
+def test_synth_help_shows_the_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["synth", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for default in ("(default: 4)", "(default: 0.5)", "(default: fluorescent)", "(default: (4.0, 12.0))",
+                    "(default: (256, 256))", "(default: 16)"):
+        assert default in out
+
+
 def bad_image(tmp_path: Path, kind: str) -> Path:
     path = tmp_path / f"{kind}.tif"
     if kind == "corrupt":

@@ -226,3 +226,58 @@ def test_the_verdict_of_a_tied_round_says_why_it_is_in_use():
                                    "(tied at the best threshold, better across thresholds): in use")
     better = RoundInfo(3, "fine-tune", parent=2, held_out=5, f1=0.99, parent_f1=0.95, improved=True)
     assert verdict(better, better).endswith("on 5 held-out tiles: in use")
+
+
+def test_held_out_tiles_without_a_particle_score_nothing_not_one_against_zero():
+    """Finding nothing where nothing was kept is not an F1 of 1.000 against 0.000 for finding anything."""
+    from napari_particle_detect.finetune import Candidates, Split, score_in_areas
+
+    image = np.zeros((64, 64), np.float32)
+    held = np.zeros((64, 64), bool)
+    held[:32, :32] = True
+    empty = Split(Example(image, np.zeros((0, 2)), name="frame 0"), ~held, held, 2.0)
+    nothing = Candidates(np.zeros((0, 2)), np.zeros(0))
+    anything = Candidates(np.array([[10.0, 10.0], [20.0, 20.0]]), np.array([0.9, 0.8]))
+    assert score_in_areas([empty], [nothing]) is None
+    assert score_in_areas([empty], [anything]) is None
+    # One held-out particle is enough to score.
+    one = Split(Example(image, np.array([[10.0, 10.0]]), name="frame 0"), ~held, held, 2.0)
+    assert score_in_areas([one], [anything]).f1 == pytest.approx(2 / 3)
+
+
+def test_a_round_on_frames_accepted_empty_is_unscored_and_not_switched_in(tmp_path, tiny_model, stack):
+    """Frames accepted with every centre hidden: the round's verdict would rest on no particle, so the
+    parent stays in use."""
+    torch.set_num_threads(1)
+    project = Project.open(tmp_path / "img.tif", n_frames=3, frame_shape=(64, 64))
+    project.ensure_initial_round(tiny_model)
+    project.remember_detection(10.0, "auto")
+    for frame in (0, 1):
+        project.accept_frame(frame, pd.DataFrame({"y": [], "x": []}))
+    outcome = run_round(project, stack, replace(TINY, steps_per_epoch=2, learn_criterion=False), device="cpu")
+    assert outcome.info.held_out >= 1 and outcome.info.f1 is None and outcome.info.improved is None
+    info = commit(project, outcome)
+    assert project.current_round.number == 1 and [r.number for r in project.rounds] == [1, 2]
+    from napari_particle_detect._napari.round_progress import verdict
+
+    said = verdict(info, project.current_round)
+    assert "hold no corrected particle" in said and "kept but not used, still using round-001" in said
+
+
+def test_a_round_with_nothing_held_out_is_not_switched_in(tmp_path, tiny_model):
+    """A 20 x 20 image: nothing can be held out, so nothing says the round is better; the parent stays."""
+    torch.set_num_threads(1)
+    image = synthesize(benchmark_config("fluorescent", 0.4, (20, 20)), seed=1)
+    project = Project.open(tmp_path / "small.tif", n_frames=1, frame_shape=(20, 20))
+    project.ensure_initial_round(tiny_model)
+    project.remember_detection(10.0, "auto")
+    project.accept_frame(0, pd.DataFrame({"y": image.centres[:, 0], "x": image.centres[:, 1]}))
+    outcome = run_round(project, image.image[None], replace(TINY, steps_per_epoch=2, learn_criterion=False),
+                        device="cpu")
+    assert outcome.info.held_out == 0 and outcome.info.improved is None
+    info = commit(project, outcome)
+    assert project.current_round.number == 1
+    from napari_particle_detect._napari.round_progress import verdict
+
+    assert "nothing could be held out" in verdict(info, project.current_round)
+    assert "kept but not used" in verdict(info, project.current_round)

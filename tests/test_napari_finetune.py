@@ -14,7 +14,7 @@ from napari_particle_detect.models import load_model
 from napari_particle_detect.project import Project
 from napari_particle_detect.synthetic import benchmark_config, synthesize
 
-from helpers import event_loop_ticks
+from helpers import answer_questions, event_loop_ticks
 
 TINY_TUNE = replace(FINE_TUNE, steps_per_epoch=5, batch_size=2, crop=32, threads=1)
 
@@ -31,6 +31,7 @@ def reviewed(make_napari_viewer, qtbot, light_model):
     widget = ParticleDetectWidget(viewer, default_model=light_model)
     viewer.window.add_dock_widget(widget)
     widget.detect.device_combo.setCurrentText("cpu")
+    answer_questions(widget)
     widget.detect.scope_combo.setCurrentIndex(1)
     widget.detect.run_button.click()
     qtbot.waitUntil(lambda: not widget.detect.running(), timeout=60_000)

@@ -17,6 +17,8 @@ from napari_particle_detect.models.registry import WEIGHTS_DIR
 from napari_particle_detect.finetune import FINE_TUNE
 from napari_particle_detect.synthetic import benchmark_config, synthesize
 
+from helpers import answer_questions
+
 SHIPPED = WEIGHTS_DIR / "unet.pt"
 SHIFTED = replace(benchmark_config("fluorescent", 0.9, (128, 128), radius=5.0), psf_sigma=3.0, peak_photons=60.0)
 CORRECTED = (0, 1, 2)  # trained on, except tiles held out of every round to score it
@@ -50,6 +52,7 @@ def test_fine_tuning_on_two_corrected_frames_improves_the_others(make_napari_vie
     widget = ParticleDetectWidget(viewer)  # starts from the shipped model
     viewer.window.add_dock_widget(widget)
     widget.detect.device_combo.setCurrentText("cpu")
+    answer_questions(widget)
     widget.detect.diameter_spin.setValue(10.0)  # the user knows the particle size; the estimate is off here
 
     detect(widget, qtbot)

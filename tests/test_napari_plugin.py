@@ -89,11 +89,11 @@ def test_reader_accepts_napari_and_trackpy_columns_and_declines_other_csvs(tmp_p
     assert get_reader(str(other)) is None
 
 
-def test_writer_saves_2d_points_without_a_frame_column(tmp_path):
+def test_writer_saves_2d_points_with_frame_0_as_export_does(tmp_path):
     [written] = write_points(str(tmp_path / "p"), np.array([[1.0, 2.0]]), {"features": pd.DataFrame()})
     table = pd.read_csv(written)
-    assert written.endswith("p.csv") and list(table.columns) == ["y", "x", "score", "source"]
-    assert table[["y", "x"]].values.tolist() == [[1.0, 2.0]]
+    assert written.endswith("p.csv") and list(table.columns) == ["frame", "y", "x", "score", "source"]
+    assert table[["frame", "y", "x"]].values.tolist() == [[0, 1.0, 2.0]]
 
 
 def test_synthetic_sample_opens_with_its_truth(make_napari_viewer):

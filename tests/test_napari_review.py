@@ -44,7 +44,9 @@ def test_detect_on_the_sample_stack_makes_a_ring_layer_with_scores_per_frame(mak
     assert_rings_coloured_by_source(layer)
     diameter = widget.annotation.project.diameter
     assert 6 < diameter < 20  # particles are about 12 px across
-    np.testing.assert_allclose(layer.size, diameter)
+    from napari_particle_detect._napari.layers import marker_size
+
+    np.testing.assert_allclose(layer.size, marker_size(diameter))
     assert "estimated" in widget.detect.estimate_label.text()
     # Every frame is already on disk, in a project under the (temporary) home: the sample has no file.
     folder = widget.annotation.project.folder
@@ -59,29 +61,39 @@ def test_detect_on_the_sample_stack_makes_a_ring_layer_with_scores_per_frame(mak
     assert heatmap.visible
 
 
+def rows(data):
+    """A layer's points as a sorted list of tuples (the layer's order is not part of what it shows)."""
+    return sorted(map(tuple, np.round(np.asarray(data), 6)))
+
+
 def test_threshold_slider_hides_low_scores_without_rerunning(make_napari_viewer, qtbot, light_model):
     viewer = make_napari_viewer()
     viewer.add_image(small_stack(2), name="cells")
     widget = make_widget(viewer, light_model)
     run_detect(widget, qtbot, scope=1)
     layer = viewer.layers["cells centres"]
-    data_before = layer.data.copy()
+    widget.detect.set_threshold(0.1)
+    everything = rows(layer.data)
     scores = layer.features["score"].to_numpy()
     cut = float(np.median(scores))
     widget.detect.set_threshold(cut)
-    assert widget.detect.threshold() == pytest.approx(round(cut, 2))
-    np.testing.assert_array_equal(layer.shown, scores > widget.detect.threshold())
-    assert 0 < layer.shown.sum() < len(scores)
+    threshold = widget.detect.threshold()
+    assert threshold == pytest.approx(round(cut, 2))
+    # Hidden points are out of the layer: what it holds is what the canvas draws and Export writes.
+    assert 0 < len(layer.data) == int((scores > threshold).sum()) < len(scores)
+    assert (layer.features["score"] > threshold).all()
+    assert len(widget.annotation.visible_table()) == len(layer.data)
     widget.detect.set_threshold(0.1)
-    assert layer.shown.all()
-    np.testing.assert_array_equal(layer.data, data_before)  # nothing re-detected
+    assert rows(layer.data) == everything  # all back, nothing re-detected
     # A point the user adds is never hidden, whatever the threshold.
-    widget.detect.set_threshold(0.99)
+    widget.detect.set_threshold(cut)
     viewer.dims.set_current_step(0, 1)
     layer.selected_data = {0}  # napari copies a selected point's features to the next one added...
     layer.add([[1, 40.0, 40.0]])
-    assert layer.shown[-1] and layer.features["source"].iloc[-1] == "added"  # ...but a new point is the user's
+    assert layer.features["source"].iloc[-1] == "added"  # ...but a new point is the user's
     assert np.isnan(layer.features["score"].iloc[-1])
+    widget.detect.set_threshold(0.99)
+    assert (1.0, 40.0, 40.0) in rows(layer.data)
     assert_rings_coloured_by_source(layer)
 
 
@@ -175,8 +187,8 @@ def test_export_matches_the_layer_with_physical_units(make_napari_viewer, qtbot,
     out = widget.export.export(tmp_path / "beads.csv")
     table = pd.read_csv(out)
     assert list(table.columns) == ["frame", "y", "x", "score", "source", "y_um", "x_um"]
-    visible = layer.data[layer.shown]
-    assert len(table) == len(visible) < len(layer.data)
+    visible = layer.data
+    assert len(table) == len(visible) < len(widget.annotation.table())
     order = np.lexsort((visible[:, 2], visible[:, 1], visible[:, 0]))
     np.testing.assert_allclose(table[["frame", "y", "x"]].to_numpy(), visible[order], atol=1e-3)
     np.testing.assert_allclose(table["y_um"], table["y"] * 0.5, atol=1e-3)
@@ -264,7 +276,7 @@ def test_accept_after_a_selection_on_another_frame_then_detect_does_not_crash(ma
     widget = make_widget(viewer, light_model)
     run_detect(widget, qtbot, scope=1)
     layer = widget.annotation.points
-    widget.detect.set_threshold(float(np.median(layer.features["score"])))  # frame 0 has hidden points
+    widget.detect.set_threshold(float(np.median(widget.annotation.table()["score"])))  # frame 0 has hidden points
     viewer.dims.set_current_step(0, 2)
     layer.mode = "select"
     layer.selected_data = {len(layer.data) - 1}  # the last point, on frame 2
@@ -273,10 +285,10 @@ def test_accept_after_a_selection_on_another_frame_then_detect_does_not_crash(ma
     qtbot.keyClick(canvas, ",")
     qtbot.keyClick(canvas, ",")
     assert widget.annotation.current_frame() == 0
-    total = len(layer.data)
+    total = len(widget.annotation.table())
     qtbot.keyClick(canvas, Qt.Key.Key_Return)
     assert widget.annotation.project.reviewed_frames == [0]
-    assert len(layer.data) < total  # hidden points of frame 0 were dropped
+    assert len(widget.annotation.table()) < total  # hidden points of frame 0 were dropped
     run_detect(widget, qtbot, scope=0)  # frame 1, where Accept moved on to
     assert widget.annotation.points is layer and len(layer.data) > 0
     assert set(np.unique(layer.data[:, 0])) == {0, 1, 2}
@@ -326,7 +338,7 @@ def test_a_reopened_project_detects_at_the_diameter_it_was_last_detected_with(ma
     assert widget2.detect.polarity_combo.currentText() == "bright"
     run_detect(widget2, qtbot, scope=0)
     assert widget2.annotation.project.diameter == 9.0
-    np.testing.assert_allclose(widget2.annotation.points.size, 9.0)
+    np.testing.assert_allclose(widget2.annotation.points.size, 4.5)  # rings half the diameter: see layers.marker_size
 
 
 def test_enter_on_a_frame_never_detected_nor_edited_is_refused(make_napari_viewer, qtbot, light_model):

@@ -1,5 +1,10 @@
 """One image layer, its project on disk and its centres Points layer, kept in step.
 
+What is shown is what is kept: network points scoring under the threshold are not in the Points
+layer at all (napari versions differ in honouring a layer's ``shown`` mask: 0.9.2 ignores it for
+2D points); they wait in :attr:`Annotation.hidden`, with the project, and come back into the layer
+when the threshold moves down. So the canvas, Export, File > Save and Enter all see one set.
+
 No Qt widgets here: napari layers and their events only. Edits made with napari's own point tools
 arrive as ``layer.events.data`` and are written to the project at once (moves, which fire on every
 mouse step, through ``schedule_save`` so a drag is written once it settles).
@@ -14,15 +19,17 @@ import numpy as np
 import pandas as pd
 from napari.layers import Image, Points
 from napari.layers.base import ActionType
+from napari.utils.notifications import show_info
 
 from ..errors import ParticleDetectError
 from ..prediction import centres_table
 from ..project import Project, Region, project_folder_for_data, project_folder_for_image
 from ..tables import empty_table, normalise_table
+from ..acceptance import AcceptCheck, check_accept
 from .history import FrameHistory
 from .image_views import explain, layer_kind, source_path
 from .layers import (
-    ADDED_DEFAULTS, points_data, points_features, points_layer_kwargs, shown_mask, table_from_points,
+    ADDED_DEFAULTS, marker_size, points_data, points_features, points_layer_kwargs, shown_mask, table_from_points,
 )
 from .regions import Box, RegionLayers, clip_box
 
@@ -61,11 +68,17 @@ class Annotation:
         self._schedule_save = schedule_save or (lambda save: save())
         self._quiet = False
         self._on_disk: dict[int, pd.DataFrame] = {}
+        # Network points under the threshold, of every frame: kept (and saved) but not in the layer.
+        self.hidden: pd.DataFrame = empty_table()
+        # Each accepted frame's table as it was before its last acceptance (all points, hidden ones
+        # included), so an accidental Enter can be taken back; this session only.
+        self._before_accept: dict[int, pd.DataFrame] = {}
         self._touched: set[int] = set()  # frames edited since they were last compared with the disk
         self.history = FrameHistory()
-        self.regions = RegionLayers(viewer, image, placement(image))
+        self.regions = RegionLayers(viewer, image, placement(image), on_deleted=self._regions_deleted)
         # What the dock last said about this image's particle size ("estimated: 6.0 px").
         self.estimate = ""
+        self.estimate_warning = ""  # and why not to trust it, when the estimate is a guess
         self.changed_callbacks: list[Callable[[], None]] = []
         viewer.layers.events.removed.connect(self._on_layer_removed)
 
@@ -90,7 +103,11 @@ class Annotation:
         if self.project.saved_frames():
             self.ensure_points_layer()
         self.regions.show_accepted(self.project.regions())
-        if self.points is not None:
+        self.activate_points()
+
+    def activate_points(self) -> None:
+        """Make the centres layer the active one, so the point keys (P, S, Delete) act on it."""
+        if self.points is not None and self.points in self.viewer.layers:
             self.viewer.layers.selection.active = self.points
 
     def close(self) -> None:
@@ -145,21 +162,50 @@ class Annotation:
         if self.points is not None and self.points in self.viewer.layers:
             return self.points
         table = self.project.load_all()
+        shown = self._split(table)
         kwargs = points_layer_kwargs(
-            table, self.points_name, size=self.project.diameter, **placement(self.image),
+            shown, self.points_name, size=self.project.diameter, **placement(self.image),
             metadata={METADATA_KEY: {"project": str(self.project.folder)}},
         )
-        self.points = self.viewer.add_points(points_data(table, self.image.ndim), ndim=self.image.ndim, **kwargs)
-        self.points.shown = shown_mask(self.points.features, self.threshold)
+        self.points = self.viewer.add_points(points_data(shown, self.image.ndim), ndim=self.image.ndim, **kwargs)
         self.points.events.data.connect(self._on_data)
         self._on_disk = {int(f): normalise_table(t) for f, t in table.groupby("frame")} if len(table) else {}
         self.viewer.layers.selection.active = self.points
         return self.points
 
+    def _split(self, table: pd.DataFrame) -> pd.DataFrame:
+        """Keep the points under the threshold in :attr:`hidden`; returns those to put in the layer."""
+        table = normalise_table(table) if len(table) else empty_table()
+        mask = shown_mask(table, self.threshold)
+        self.hidden = table[~mask].reset_index(drop=True)
+        return table[mask].reset_index(drop=True)
+
+    def _fill_layer(self, table: pd.DataFrame) -> None:
+        """Put ``table`` (every frame, hidden points included) into the layer as the threshold says."""
+        layer = self.points
+        shown = self._split(table)
+        self._quiet = True
+        try:
+            # Indices of a selection would point at other points, or past the end, once the data change.
+            layer.selected_data = set()
+            layer.data = points_data(shown, self.image.ndim)
+            layer.features = points_features(shown)
+            layer.feature_defaults = ADDED_DEFAULTS
+        finally:
+            self._quiet = False
+
+    def layer_table(self) -> pd.DataFrame:
+        """The centres in the layer: those the canvas draws."""
+        if self.points is None:
+            return empty_table()
+        return table_from_points(self.points.data, self.points.features)
+
     def table(self) -> pd.DataFrame:
+        """Every centre, those hidden by the threshold included, frame by frame."""
         if self.points is None:
             return self.project.load_all()
-        return table_from_points(self.points.data, self.points.features)
+        table = pd.concat([self.layer_table(), self.hidden], ignore_index=True)
+        return table.sort_values("frame", kind="stable").reset_index(drop=True)
 
     def frame_table(self, frame: int) -> pd.DataFrame:
         table = self.table()
@@ -176,21 +222,12 @@ class Annotation:
         ``history``: 'forget' the frames' undo steps (a new detection, an acceptance), 'record' this
         as one more step, or 'keep' them as they are (an undo or redo itself).
         """
-        layer = self.ensure_points_layer()
+        self.ensure_points_layer()
         current = self.table()
         kept = current[~current["frame"].isin(list(tables))]
         new = pd.concat([kept, *(normalise_table(t, f) for f, t in tables.items())], ignore_index=True)
         new = new.sort_values("frame", kind="stable").reset_index(drop=True)
-        self._quiet = True
-        try:
-            # Indices of a selection would point at other points, or past the end, once the data change.
-            layer.selected_data = set()
-            layer.data = points_data(new, self.image.ndim)
-            layer.features = points_features(new)
-            layer.feature_defaults = ADDED_DEFAULTS
-            layer.shown = shown_mask(layer.features, self.threshold)
-        finally:
-            self._quiet = False
+        self._fill_layer(new)
         for frame in tables:
             if history == "forget":
                 self.history.forget(frame)
@@ -231,20 +268,39 @@ class Annotation:
             raise ParticleDetectError(f"frame {frame} was never detected or edited: run Detect on it, or add its "
                                       "centres, before accepting it")
 
+    def check_accept(self, frame: int, detected_threshold: float) -> AcceptCheck:
+        """What accepting ``frame`` now would keep and drop (see :func:`..acceptance.check_accept`)."""
+        self.flush()
+        return check_accept(self.frame_table(frame), self.threshold, detected_threshold)
+
     def accept(self, frame: int) -> pd.DataFrame:
-        """Mark a frame reviewed: hidden (below threshold) network points go, the rest are accepted."""
+        """Mark a frame reviewed: hidden (below threshold) network points go, the rest are accepted.
+        :meth:`unaccept` brings the frame back as it was."""
         self.flush()
         self._check_reviewable(frame)
         self.ensure_points_layer()
-        table = self.frame_table(frame)
-        table = table[shown_mask(table, self.threshold)]
+        before = self.frame_table(frame)
+        table = before[shown_mask(before, self.threshold)]
         accepted = self.project.accept_frame(frame, table)
+        self._before_accept[int(frame)] = before
         self.replace_frames({frame: accepted})
         return accepted
 
-    def unaccept(self, frame: int) -> None:
+    def can_restore(self, frame: int) -> bool:
+        """Whether un-accepting ``frame`` brings back its points as they were before it was accepted."""
+        return int(frame) in self._before_accept
+
+    def unaccept(self, frame: int) -> bool:
+        """Back to unreviewed; the points it had before its acceptance come back when this session
+        accepted it (hidden ones included). Returns whether they did."""
+        self.flush()
         self.project.unaccept_frame(frame)
-        self._changed()
+        before = self._before_accept.pop(int(frame), None)
+        if before is not None:
+            self.replace_frames({int(frame): before})
+        else:
+            self._changed()
+        return before is not None
 
     # ---- regions -------------------------------------------------------------------------------
     def accept_region(self, frame: int, box: Box) -> tuple[Region, pd.DataFrame]:
@@ -271,6 +327,15 @@ class Annotation:
     def unaccept_region(self, region: Region) -> None:
         self.project.unaccept_region(region.frame, region)
         self.regions.show_accepted(self.project.regions())
+        self._changed()
+
+    def _regions_deleted(self, regions: list[Region]) -> None:
+        """Outlines deleted in the reviewed-regions layer: those regions are no longer accepted."""
+        for region in regions:
+            self.project.unaccept_region(region.frame, region)
+        self.regions.show_accepted(self.project.regions())
+        show_info(f"{len(regions)} reviewed region{'s' if len(regions) != 1 else ''} deleted from the outlines: "
+                  "un-accepted (Draw box and Shift+Enter accept one again)")
         self._changed()
 
     def reviewed_masks(self) -> dict[int, np.ndarray]:
@@ -308,15 +373,21 @@ class Annotation:
         return True
 
     def set_threshold(self, threshold: float) -> None:
+        """Move the threshold: points now under it leave the layer, hidden ones now over it come back;
+        the user's edits stay as they are."""
+        if self.points is None:
+            self.threshold = float(threshold)
+            return
+        table = self.table()
         self.threshold = float(threshold)
-        if self.points is not None:
-            self.points.shown = shown_mask(self.points.features, self.threshold)
+        if len(self.hidden) or not shown_mask(self.layer_table(), self.threshold).all():
+            self._fill_layer(table)
 
     def set_diameter(self, diameter: float) -> None:
         if self.points is not None and np.isfinite(diameter) and diameter > 0:
             self.points.selected_data = set()  # napari gives the new size to the selected points too
-            self.points.size = diameter
-            self.points.current_size = diameter
+            self.points.size = marker_size(diameter)
+            self.points.current_size = marker_size(diameter)
 
     # ---- heatmap -------------------------------------------------------------------------------
     def show_heatmap(self, frame: int, heat: np.ndarray) -> Image:
@@ -341,6 +412,7 @@ class Annotation:
             self.heatmap_layer = self.viewer.add_image(
                 self._heatmap, name=name, colormap="magma", blending="additive", opacity=0.6,
                 contrast_limits=(0.0, 1.0), scale=scale, translate=translate,
+                **{k: v for k, v in placement(self.image).items() if k == "units"},  # µm images: no unit warning
             )
             if self.points is not None:  # keep the rings on top, and the point tools acting on them
                 self.viewer.layers.move(self.viewer.layers.index(self.points), len(self.viewer.layers))
@@ -385,7 +457,7 @@ class Annotation:
         for frame in sorted(frames):
             current = now.get(frame, empty_table())
             saved = self._on_disk.get(frame)
-            if (saved is None and len(current)) or (saved is not None and not current.equals(saved)):
+            if (saved is None and len(current)) or (saved is not None and not _same_points(current, saved)):
                 self._write_frame(frame, current, record=True)
                 written.append(frame)
         if written:
@@ -430,7 +502,6 @@ class Annotation:
         self._quiet = True
         try:
             layer.features = features
-            layer.shown = shown_mask(layer.features, self.threshold)
         finally:
             self._quiet = False
 
@@ -438,6 +509,7 @@ class Annotation:
         if event.value is self.points:
             self.points.events.data.disconnect(self._on_data)
             self.points = None
+            self.hidden = empty_table()  # the layer comes back from the project, hidden points with it
         elif event.value is self.heatmap_layer:
             self.heatmap_layer, self._heatmap = None, None
         elif self.regions.owns(event.value):
@@ -446,3 +518,12 @@ class Annotation:
     def _changed(self) -> None:
         for callback in list(self.changed_callbacks):
             callback()
+
+
+def _same_points(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """The same centres, in whatever order (the layer holds the shown ones first, then the hidden)."""
+    if len(a) != len(b):
+        return False
+    order = ["y", "x", "score", "source"]
+    return (a.sort_values(order, kind="stable").reset_index(drop=True)
+            .equals(b.sort_values(order, kind="stable").reset_index(drop=True)))

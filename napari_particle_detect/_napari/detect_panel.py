@@ -76,6 +76,12 @@ class DetectPanel(QGroupBox):
         )
         self.diameter_spin.setMinimumWidth(120)
         self.estimate_label = QLabel("")
+        # A diameter guessed from too few particle-like blobs (flat noise, an empty field) must not
+        # look like a confident result: its reason, in warning colours, under the field.
+        self.estimate_warning = QLabel("")
+        self.estimate_warning.setWordWrap(True)
+        self.estimate_warning.setStyleSheet("color: #ffb74d")
+        self.estimate_warning.setVisible(False)
         self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
         self.threshold_slider.setRange(int(SCORE_FLOOR * SLIDER_STEPS), SLIDER_STEPS - 1)
         self.threshold_slider.setValue(int(round(state.threshold * SLIDER_STEPS)))
@@ -105,14 +111,21 @@ class DetectPanel(QGroupBox):
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button, 1)
         buttons.addWidget(self.stop_button)
+        # Two settings to a row: the whole dock, rounds table included, fits a 1000 px high window.
+        device_row = QHBoxLayout()
+        device_row.addWidget(self.device_combo, 1)
+        device_row.addWidget(QLabel("Polarity"))
+        device_row.addWidget(self.polarity_combo, 1)
+        frames_row = QHBoxLayout()
+        frames_row.addWidget(self.scope_combo, 1)
+        frames_row.addWidget(self.heatmap_check)
         form = QFormLayout(self)
         form.addRow("Model", model_row)
-        form.addRow("Device", self.device_combo)
-        form.addRow("Polarity", self.polarity_combo)
+        form.addRow("Device", device_row)
         form.addRow("Diameter", diameter_row)
+        form.addRow(self.estimate_warning)
         form.addRow("Threshold", threshold_row)
-        form.addRow("Frames", self.scope_combo)
-        form.addRow("", self.heatmap_check)
+        form.addRow("Frames", frames_row)
         form.addRow(buttons)
         form.addRow(self.progress)
 
@@ -174,11 +187,22 @@ class DetectPanel(QGroupBox):
 
     def _show_estimate(self) -> None:
         annotation = self.state.annotation
-        text = ""
+        text = warning = ""
         if annotation is not None:
             text = annotation.estimate or (f"last used: {annotation.project.diameter:.1f} px"
                                            if annotation.project.diameter else "")
+            warning = annotation.estimate_warning
         self.estimate_label.setText(text)
+        self.estimate_warning.setText(warning)
+        self.estimate_warning.setVisible(bool(warning))
+        if annotation is None or not self.running():
+            self._reset_progress()
+
+    def _reset_progress(self) -> None:
+        """An empty bar: what it said was about another image."""
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("")
 
     # ---- models ------------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -289,9 +313,13 @@ class DetectPanel(QGroupBox):
             annotation.project.remember_detection(sizing.diameter, self._polarity_used)
             annotation.set_diameter(sizing.diameter)
             look = ", ringed" if sizing.ringed else ""
-            annotation.estimate = f"{sizing.source}: {sizing.diameter:.1f} px{look}"
+            low = sizing.source == "estimated" and getattr(sizing, "confidence", "high") == "low"
+            annotation.estimate = f"{sizing.source}: {sizing.diameter:.1f} px{look}{', low confidence' if low else ''}"
+            annotation.estimate_warning = (
+                f"⚠ Low confidence in the estimated diameter: {sizing.reason or 'few particle-like blobs'}. "
+                "The centres may be noise: give the particles' diameter and Detect again." if low else "")
             if annotation is self.state.annotation:
-                self.estimate_label.setText(annotation.estimate)
+                self._show_estimate()
         if self.heatmap_check.isChecked():
             annotation.show_heatmap(frame, result.heatmap)
         if self.progress.maximum() == 0:

@@ -81,11 +81,8 @@ class FineTunePanel(QGroupBox):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
         self.table.setToolTip(HOLD_OUT_NOTE)
-        self.table.setMaximumHeight(150)
+        self.table.setMaximumHeight(130)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        note = QLabel(HOLD_OUT_NOTE)
-        note.setWordWrap(True)
-        note.setStyleSheet("color: gray; font-size: 10px")
 
         size_row = QHBoxLayout()
         size_row.addWidget(QLabel("steps"))
@@ -103,20 +100,31 @@ class FineTunePanel(QGroupBox):
         form.addRow(buttons)
         form.addRow(self.progress)
         form.addRow(self.status)
-        form.addRow(plots)
-        form.addRow(self.table)
+        form.addRow(self.table)  # HOLD_OUT_NOTE is its tooltip: the dock fits a 1000 px high window
         self.round_actions = RoundActions(state, self.table)
         form.addRow(self.round_actions)
-        form.addRow(note)
+        form.addRow(plots)
 
         self.run_button.clicked.connect(lambda *_: self.run())
         self.cancel_button.clicked.connect(lambda *_: self.cancel())
         self.table.cellDoubleClicked.connect(lambda row, _col: self._use_row(row))
         state.project_changed.connect(self.refresh)
         state.busy_changed.connect(self.refresh)
+        state.annotation_changed.connect(lambda *_: self._forget_image())
 
     def running(self) -> bool:
         return self.worker is not None
+
+    def _forget_image(self) -> None:
+        """Another image (or none): the last image's verdict, bar and loss curve go (a round still
+        running for it keeps reporting, as it is about that image)."""
+        if self.running():
+            return
+        self.status.setText("")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.loss_plot.clear()
+        self.phases = []
 
     # ---- the rounds ------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -133,6 +141,9 @@ class FineTunePanel(QGroupBox):
                 if info.improved is False:
                     item.setToolTip(f"{info.name} did not beat round-{info.parent:03d} on the held-out tiles, so it "
                                     "was not switched in; double-click to detect with it anyway")
+                elif info.improved is None and info.parent is not None:
+                    item.setToolTip(f"{info.name} could not be scored (no held-out particle), so it was not switched "
+                                    "in; double-click to detect with it anyway")
                 self.table.setItem(row, col, item)
         self.rounds_plot.show_rounds(rounds)
         areas = project.reviewed_areas() if project is not None else []
@@ -228,12 +239,12 @@ class FineTunePanel(QGroupBox):
 
     def _on_done(self, info: RoundInfo) -> None:
         project = self._target.project
-        if self._target is self.state.annotation and info.improved is not False:
+        if self._target is self.state.annotation and info.improved is True:
             self.state.use_round(info.number)  # and the threshold tuned for it
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         message = verdict(info, project.current_round)
-        if info.improved is not False:
+        if info.improved is True:
             message += ". Run Detect on the unreviewed frames to use it."
         self.status.setText(message)
         show_info(message)

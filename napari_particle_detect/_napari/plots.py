@@ -15,7 +15,7 @@ BETTER, WORSE, BEFORE = "#4caf50", "#e57373", "#9a9a9a"
 
 
 class SmallPlot(FigureCanvasQTAgg):
-    def __init__(self, title: str, height: float = 1.5) -> None:
+    def __init__(self, title: str, height: float = 1.25) -> None:
         figure = Figure(figsize=(3.2, height), dpi=90, layout="constrained")
         figure.patch.set_alpha(0.0)
         super().__init__(figure)
@@ -45,6 +45,16 @@ class LossPlot(SmallPlot):
                                            fontsize=7, color=INK, transform=self.axes.transAxes)
         self.axes.set_xticks([])
         self.axes.set_yticks([])
+
+    def clear(self) -> None:
+        """Back to the placeholder, as before any round."""
+        self.steps, self.losses = [], []
+        self.line.set_data([], [])
+        self._placeholder.set_visible(True)
+        self.axes.set_xlabel("")
+        self.axes.set_xticks([])
+        self.axes.set_yticks([])
+        self.draw_idle()
 
     def start(self, steps: int) -> None:
         self.steps, self.losses = [], []

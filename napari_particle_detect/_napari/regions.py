@@ -8,8 +8,11 @@ as :class:`~napari_particle_detect.project.Region` keeps them: a point is inside
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from napari.layers import Image, Shapes
+from napari.layers.base import ActionType
 
 from ..project import Region
 
@@ -33,6 +36,13 @@ def clip_box(box: Box, shape: tuple[int, int]) -> Box | None:
     return (y0, x0, y1, x1) if y1 > y0 and x1 > x0 else None
 
 
+def box_text(box: Box) -> str:
+    """'y 0-140, x 80-160': the pixel rows and columns a box spans, half-open as proposals say them
+    (a box drawn from a frame's edge starts at -0.5, which must not read '-0')."""
+    y0, x0, y1, x1 = (int(np.ceil(v)) for v in box)
+    return f"y {max(y0, 0)}-{y1}, x {max(x0, 0)}-{x1}"
+
+
 def rectangle(frame: int, box: Box, stack: bool) -> np.ndarray:
     """A Shapes rectangle's four corners ((frame,) y, x) for ``box``."""
     y0, x0, y1, x1 = box
@@ -48,7 +58,8 @@ def bounding_box(vertices: np.ndarray) -> Box:
 class RegionLayers:
     """The review box (drawn by the user or proposed) and the accepted regions of one image."""
 
-    def __init__(self, viewer, image: Image, layer_kwargs: dict) -> None:
+    def __init__(self, viewer, image: Image, layer_kwargs: dict,
+                 on_deleted: Callable[[list[Region]], None] | None = None) -> None:
         self.viewer = viewer
         self.image = image
         self.stack = image.ndim == 3
@@ -58,6 +69,11 @@ class RegionLayers:
         self.draft: Shapes | None = None
         self.accepted: Shapes | None = None
         self._accepted_regions: list[Region] = []
+        # Outlines deleted in their layer (select, Delete) are un-accepted through this: the outline
+        # layer never shows other regions than those accepted.
+        self._on_deleted = on_deleted
+        self._quiet = False
+        self._deleting: list[Region] = []
 
     @property
     def edge_width(self) -> float:
@@ -129,13 +145,31 @@ class RegionLayers:
                 **self._layer_kwargs,
             )
             self.accepted.editable = False  # what was accepted changes through the dock, not by dragging
+            self.accepted.events.data.connect(self._on_accepted_data)
         else:
             layer = self.accepted
-            layer.selected_data = set(range(len(layer.data)))
-            layer.remove_selected()  # (napari cannot be given an empty list of shapes as data)
-            if shapes:
-                layer.add_rectangles(shapes, edge_color=ACCEPTED_COLOUR, face_color="transparent",
-                                     edge_width=self.edge_width)
+            self._quiet = True
+            try:
+                layer.selected_data = set(range(len(layer.data)))
+                layer.remove_selected()  # (napari cannot be given an empty list of shapes as data)
+                if shapes:
+                    layer.add_rectangles(shapes, edge_color=ACCEPTED_COLOUR, face_color="transparent",
+                                         edge_width=self.edge_width)
+            finally:
+                self._quiet = False
+
+    def _on_accepted_data(self, event) -> None:
+        if self._quiet:
+            return
+        action = getattr(event, "action", None)
+        if action == ActionType.REMOVING:
+            indices = getattr(event, "data_indices", ()) or ()
+            self._deleting = [self._accepted_regions[i] for i in indices if 0 <= i < len(self._accepted_regions)]
+        elif action == ActionType.REMOVED:
+            deleted, self._deleting = self._deleting, []
+            self._accepted_regions = [r for r in self._accepted_regions if r not in deleted]
+            if deleted and self._on_deleted is not None:
+                self._on_deleted(deleted)
 
     def selected_accepted(self) -> list[Region]:
         """The accepted regions selected in their layer."""
@@ -168,5 +202,7 @@ def zoom_to_box(viewer, image: Image, box: Box, fill: float = 0.7) -> None:
     centre = translate + scale * np.array([(y0 + y1) / 2, (x0 + x1) / 2])
     size = scale * np.array([max(y1 - y0, 1.0), max(x1 - x0, 1.0)])
     canvas = np.asarray(viewer.canvas.size, dtype=float)
-    viewer.camera.center = (*viewer.camera.center[:-2], *centre) if len(viewer.camera.center) == 3 else tuple(centre)
-    viewer.camera.zoom = float(fill * np.min(canvas / size))
+    scene = getattr(viewer, "scene", None)  # napari 0.9 moved the camera there (viewer.camera warns)
+    camera = scene.camera if scene is not None and hasattr(scene, "camera") else viewer.camera
+    camera.center = (*camera.center[:-2], *centre) if len(camera.center) == 3 else tuple(centre)
+    camera.zoom = float(fill * np.min(canvas / size))

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from napari.layers.base import ActionType
 from napari.utils.notifications import show_info
-from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QComboBox, QGridLayout, QGroupBox, QLabel, QPushButton
+from qtpy.QtCore import Qt, QTimer
+from qtpy.QtWidgets import QApplication, QComboBox, QGridLayout, QGroupBox, QLabel, QMessageBox, QPushButton
 
 from ..errors import ParticleDetectError
 from .notify import reports_errors
 from .proposals import MODES, key, next_proposal, proposal_box
-from .regions import zoom_to_box
+from .regions import box_text, zoom_to_box
 from .state import DockState
 
+# Under the buttons: the keys a user needs first; all of them in its tooltip.
+SHORT_HINT = ("Enter accept · U un-accept · , . frames · R box, Shift+Enter accept it · N next · P add, S select, "
+              "Delete · Ctrl+Z undo (hover: all keys)")
 SHORTCUTS = (
-    "Enter: accept frame, go to the next · , / . : previous / next frame · Ctrl+Z / Ctrl+Shift+Z: undo / redo "
-    "this frame's edits · H: heatmap on/off\n"
+    "Enter: accept frame, go to the next · U: un-accept (the frame just accepted) · , / . : previous / next frame · "
+    "Ctrl+Z / Ctrl+Shift+Z: undo / redo this frame's edits · H: heatmap on/off\n"
     "R: draw a review box · Shift+Enter: accept the box · N: what to review next\n"
     "Edit with the Points tools: P add, S select, Delete remove, drag to move. Every edit is saved at once."
 )
@@ -26,6 +30,10 @@ class ReviewPanel(QGroupBox):
         self.state = state
         self.viewer = viewer
         self._passed: set = set()  # proposals already shown (N again moves on to the next)
+        self._proposed: tuple | None = None  # (annotation, frame) of the last proposed box
+        self._last_accepted: int | None = None  # the frame Enter last accepted (U takes it back)
+        self._watched_drafts: set[int] = set()  # review-box layers whose drawing we follow
+        self.dialog: QMessageBox | None = None  # the question being asked, if any
 
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -34,8 +42,9 @@ class ReviewPanel(QGroupBox):
         self.accept_button.setToolTip("This frame's centres are right: keep them as training data (Enter)")
         self.next_button = QPushButton("Next ▶")
         self.unaccept_button = QPushButton("Un-accept frame")
-        self.unaccept_button.setToolTip("Back to unreviewed: Detect may then replace this frame's centres")
-        self.draw_button = QPushButton("Draw box")
+        self.unaccept_button.setToolTip("Back to unreviewed, with the points it had before it was accepted (U; "
+                                        "right after Enter: the frame just accepted)")
+        self.draw_button = QPushButton("Draw box (R)")
         self.draw_button.setToolTip("Drag a rectangle around the part of the frame you have checked (R)")
         self.accept_region_button = QPushButton("Accept box")
         self.accept_region_button.setToolTip(
@@ -52,20 +61,20 @@ class ReviewPanel(QGroupBox):
         self.mode_combo.setToolTip("Propose a region to check (a few dozen particles) or a whole frame")
         self.suggestion = QLabel("")
         self.suggestion.setWordWrap(True)
-        hint = QLabel(SHORTCUTS)
+        hint = QLabel(SHORT_HINT)
+        hint.setToolTip(SHORTCUTS)
         hint.setWordWrap(True)
         hint.setStyleSheet("color: gray; font-size: 10px")
 
         grid = QGridLayout(self)
         grid.addWidget(self.status, 0, 0, 1, 4)
         grid.addWidget(self.previous_button, 1, 0)
-        grid.addWidget(self.accept_button, 1, 1, 1, 2)
+        grid.addWidget(self.accept_button, 1, 1)
+        grid.addWidget(self.unaccept_button, 1, 2)
         grid.addWidget(self.next_button, 1, 3)
-        grid.addWidget(self.unaccept_button, 2, 1, 1, 2)
-        grid.addWidget(QLabel("Regions"), 3, 0)
-        grid.addWidget(self.draw_button, 3, 1)
-        grid.addWidget(self.accept_region_button, 3, 2)
-        grid.addWidget(self.unaccept_region_button, 3, 3)
+        grid.addWidget(self.draw_button, 3, 0)
+        grid.addWidget(self.accept_region_button, 3, 1)
+        grid.addWidget(self.unaccept_region_button, 3, 2, 1, 2)
         grid.addWidget(self.suggest_button, 4, 0, 1, 3)
         grid.addWidget(self.mode_combo, 4, 3)
         grid.addWidget(self.suggestion, 5, 0, 1, 4)
@@ -82,8 +91,14 @@ class ReviewPanel(QGroupBox):
         self.suggest_button.clicked.connect(lambda *_: self.review_next())
         state.project_changed.connect(self.refresh)
         state.frame_changed.connect(lambda *_: self.refresh())
-        state.annotation_changed.connect(lambda *_: self._passed.clear())
+        state.annotation_changed.connect(lambda *_: self._forget_image())
         state.threshold_changed.connect(lambda *_: self.refresh())
+
+    def _forget_image(self) -> None:
+        """Another image (or none): nothing said about the last one stays."""
+        self._passed.clear()
+        self._proposed, self._last_accepted = None, None
+        self.suggestion.setText("")
 
     @property
     def mode(self) -> str:
@@ -117,7 +132,7 @@ class ReviewPanel(QGroupBox):
             f"{len(project.reviewed_frames)} of {annotation.n_frames} frames"
             + (f" and {all_regions} region{'s' if all_regions != 1 else ''}" if all_regions else "") + " reviewed"
         )
-        self.unaccept_button.setEnabled(reviewed)
+        self.unaccept_button.setEnabled(reviewed or self._undoable_accept() is not None)
         self.unaccept_region_button.setEnabled(bool(regions))
         self.accept_region_button.setEnabled(not reviewed)
 
@@ -126,16 +141,51 @@ class ReviewPanel(QGroupBox):
     def accept_and_next(self) -> None:
         annotation = self.state.require_annotation()
         frame = annotation.current_frame()
+        check = annotation.check_accept(frame, self.state.model_threshold())
+        if check.needs_confirmation and not self.confirm("Accept frame?", check.question(frame, self.state.threshold)):
+            show_info(f"frame {frame} not accepted: lower the threshold to see the hidden centres")
+            return
         accepted = annotation.accept(frame)
-        show_info(f"frame {frame} accepted with {len(accepted)} centres")
+        self._last_accepted = frame
+        show_info(f"frame {frame} accepted with {len(accepted)} centres (U takes it back)")
         if frame + 1 < annotation.n_frames:
             annotation.go_to_frame(frame + 1)
         self.state.project_changed.emit()
 
+    def confirm(self, title: str, text: str) -> bool:
+        """Ask a yes/no question in a dialog; No is the default (an Enter held down accepts nothing)."""
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text,
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        self.dialog = box
+        try:
+            return box.exec() == QMessageBox.StandardButton.Yes
+        finally:
+            self.dialog = None
+            box.deleteLater()
+
+    def _undoable_accept(self) -> int | None:
+        """The frame Enter last accepted, while it is still accepted."""
+        annotation, frame = self.state.annotation, self._last_accepted
+        if annotation is None or frame is None or not annotation.project.is_reviewed(frame):
+            return None
+        return frame
+
     @reports_errors
     def unaccept(self) -> None:
+        """Un-accept the current frame; on a frame not accepted (Enter moved on), the one just accepted."""
         annotation = self.state.require_annotation()
-        annotation.unaccept(annotation.current_frame())
+        frame = annotation.current_frame()
+        if not annotation.project.is_reviewed(frame):
+            frame = self._undoable_accept()
+            if frame is None:
+                raise ParticleDetectError(f"frame {annotation.current_frame()} is not accepted")
+            annotation.go_to_frame(frame)
+        restored = annotation.unaccept(frame)
+        if self._last_accepted == frame:
+            self._last_accepted = None
+        show_info(f"frame {frame} un-accepted" + (", its points as they were before" if restored else ""))
+        self.refresh()
 
     def next_frame(self) -> None:
         if self.state.annotation is not None:
@@ -166,7 +216,28 @@ class ReviewPanel(QGroupBox):
     # ---- regions -----------------------------------------------------------------------------
     @reports_errors
     def draw_box(self) -> None:
-        self.state.require_annotation().regions.start_drawing()
+        layer = self.state.require_annotation().regions.start_drawing()
+        if id(layer) not in self._watched_drafts:
+            self._watched_drafts.add(id(layer))
+            layer.events.data.connect(self._on_box_data)
+
+    def _on_box_data(self, event) -> None:
+        # A box was drawn: give the keys back to the centres layer (Enter, P, S), once the mouse is up.
+        if getattr(event, "action", None) == ActionType.ADDED:
+            QTimer.singleShot(0, self._back_to_centres)
+
+    def _back_to_centres(self) -> None:
+        if QApplication.mouseButtons() != Qt.MouseButton.NoButton:
+            QTimer.singleShot(50, self._back_to_centres)  # still dragging the box out
+            return
+        annotation = self.state.annotation
+        if annotation is None:
+            return
+        draft = annotation.regions.draft
+        if draft is not None and draft.mode == "add_rectangle":
+            draft.mode = "select"  # the box stays adjustable; a new one is R again
+        if annotation.points is not None and annotation.points in self.viewer.layers:
+            self.viewer.layers.selection.active = annotation.points
 
     @reports_errors
     def accept_region(self) -> None:
@@ -178,8 +249,8 @@ class ReviewPanel(QGroupBox):
                                       "proposed one")
         region, inside = annotation.accept_region(frame, box)
         self.suggestion.setText("")
-        show_info(f"region y {region.y0:.0f}-{region.y1:.0f}, x {region.x0:.0f}-{region.x1:.0f} of frame {frame} "
-                  f"accepted with {len(inside)} centres")
+        self._proposed = None
+        show_info(f"region {box_text(region.box)} of frame {frame} accepted with {len(inside)} centres")
 
     @reports_errors
     def unaccept_region(self) -> None:
@@ -206,6 +277,9 @@ class ReviewPanel(QGroupBox):
             self._passed.clear()  # every proposal was passed over: start again from the top
             proposal = next_proposal(annotation, self.state.threshold, self.mode)
         self._passed.add(key(proposal))
+        if self._proposed is not None and self._proposed[0] is annotation:
+            annotation.regions.clear_draft(self._proposed[1])  # the box passed over goes
+        self._proposed = (annotation, proposal.frame)
         annotation.go_to_frame(proposal.frame)
         box = proposal_box(proposal)
         if box is None:

@@ -63,15 +63,18 @@ def trained_text(info: RoundInfo) -> str:
 def verdict(info: RoundInfo, in_use: RoundInfo | None) -> str:
     """The honest one-line result of a finished round."""
     parent = f"round-{info.parent:03d}" if info.parent else "its parent"
+    still = in_use.name if in_use is not None else parent
     if info.f1 is None or info.parent_f1 is None:
-        return (f"{info.name}: nothing could be held out to score it (review more frames or larger regions); "
-                f"in use, unscored")
+        why = ("nothing could be held out to score it (review more frames or larger regions)" if not info.held_out
+               else f"its {info.held_out} held-out tile{'s' if info.held_out != 1 else ''} hold no corrected particle, "
+                    "so nothing tells whether it is better (was a frame accepted with its centres hidden?)")
+        return (f"{info.name}: {why}; kept but not used, still using {still} "
+                f"(double-click {info.name} in the table to use it anyway)")
     tiles = f"{info.held_out} held-out tile{'s' if info.held_out != 1 else ''}"
     scores = f"{info.name}: held-out F1 {info.f1:.3f} vs {info.parent_f1:.3f} for {parent} on {tiles}"
     if info.improved:
         tied = " (tied at the best threshold, better across thresholds)" if abs(info.f1 - info.parent_f1) <= TIE else ""
         return f"{scores}{tied}: in use"
-    still = in_use.name if in_use is not None else parent
     return (f"{scores}: not better than {parent}, so still using {still} "
             f"(double-click {info.name} in the table to use it anyway)")
 

@@ -70,6 +70,11 @@ class DockState:
         project = self.require_annotation().project
         if project.threshold is not None:
             return project.threshold
+        return self.model_threshold()
+
+    def model_threshold(self) -> float:
+        """The threshold tuned for the round in use (what the model itself calls detected); else the default."""
+        project = self.require_annotation().project
         current = project.current_round
         if current is not None:
             try:

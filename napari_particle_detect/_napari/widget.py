@@ -53,7 +53,12 @@ class ParticleDetectWidget(QWidget):
 
     def __init__(self, napari_viewer, default_model: str | Path | None = None) -> None:
         super().__init__()
-        self.viewer = napari_viewer
+        # napari hands a plugin dock a PublicOnlyProxy of the viewer. Every layer reached through it is
+        # a proxy too, so `event.value is self.points` never held (a deleted centres layer was not
+        # noticed) and libraries touching our layers' private attributes made napari warn "Private
+        # attribute access" in the viewer. The dock is one module of this package over public API:
+        # it works on the viewer itself.
+        self.viewer = napari_viewer = getattr(napari_viewer, "__wrapped__", napari_viewer)
         self.state = DockState(default_model)
         self._annotations: dict[int, Annotation] = {}
         self._save_timer = QTimer(self)
@@ -178,6 +183,8 @@ class ParticleDetectWidget(QWidget):
             self._annotations[id(image)] = annotation
         self.state.set_annotation(annotation)
         annotation.restore()
+        # napari makes a layer just opened the active one after telling us of it: take the keys back.
+        QTimer.singleShot(0, annotation.activate_points)
 
     def _show_views(self, image: Image | None) -> None:
         """For a colour or 4D layer: why it is not used as it is, and what can be used instead."""
@@ -332,7 +339,8 @@ def bind_shortcuts(viewer, widget: ParticleDetectWidget) -> None:
 
     keys = {
         "Enter": "accept_and_next", "Shift-Enter": "accept_region", ".": "next_frame", ",": "previous_frame",
-        "H": "toggle_heatmap", "N": "review_next", "R": "draw_box", "Control-Z": "undo", "Control-Shift-Z": "redo",
+        "H": "toggle_heatmap", "N": "review_next", "R": "draw_box", "U": "unaccept",
+        "Control-Z": "undo", "Control-Shift-Z": "redo",
     }
     for key, action in keys.items():
         viewer.bind_key(key, call(action), overwrite=True)

@@ -1,4 +1,4 @@
-"""Save a Points layer as a centre CSV: frame,y,x,score,source (y,x,... for 2D points)."""
+"""Save a Points layer as a centre CSV: frame,y,x,score,source, as Export writes (frame 0 for 2D points)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,6 @@ def write_points(path: str, data: Any, meta: dict) -> list[str]:
     shown = meta.get("shown")
     if shown is not None and len(shown) == len(table):
         table = table[np.asarray(shown, dtype=bool)].reset_index(drop=True)
-    if data.shape[1] == 2:
-        table = table.drop(columns="frame")
     target = Path(path)
     if target.suffix.lower() != ".csv":
         target = target.with_suffix(".csv")
