@@ -13,6 +13,7 @@ import numpy as np
 
 from .devices import DEVICE_CHOICES, PRECISION_CHOICES
 from .cli_checks import number_in
+from . import volume_cli
 from .errors import ParticleDetectError
 from .synthetic import LOOKS
 
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--shape", type=number_in(16, 8192, whole=True), nargs=2, default=(256, 256), metavar=("H", "W"))
     synth.add_argument("--bit-depth", type=int, choices=(8, 16), default=16)
     synth.add_argument("--stack", action="store_true", help="write one TYX stack (stack.tif + stack.csv with frame)")
+    volume_cli.add_synth_options(synth, number_in(0, 0.58, low_open=True), number_in(0, 1e6, low_open=True))
 
     train = sub.add_parser(
         "train", help="train a model, or fine-tune one with --from",
@@ -89,10 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="auto: float32 (lower precisions move some centres by more than 0.05 px)")
     detect.add_argument("--threshold", type=number_in(0, 1, high_open=True), default=None,
                         help="heatmap threshold (default: the model's)")
-    detect.add_argument("--diameter", type=DIAMETER, default=None,
+    detect.add_argument("--diameter", type=DIAMETER, default=None, nargs="+", action=volume_cli.DiameterAction,
                         help="particle diameter in pixels as it appears in the image, like trackpy's diameter "
                              "(default: estimated from the image); for particles near the optics' resolution "
-                             "the blob's size, not the physical size")
+                             "the blob's size, not the physical size. Volumes: one value (xy) or three (z y x voxels)")
+    volume_cli.add_detect_options(detect, number_in(0, 1e6, low_open=True))
     detect.add_argument("--polarity", choices=("auto", "bright", "dark"), default="auto")
     detect.add_argument("--overlay", type=Path, default=None, help="PNG of the first frame with centres drawn")
     detect.add_argument("--tile", type=number_in(256, 65536, whole=True), default=1024,
@@ -115,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="match radius in pixels")
     evaluate.add_argument("--plot", type=Path, default=None, help="PNG with F1 vs tolerance and error histogram")
     evaluate.add_argument("--json", action="store_true", help="print the pooled scores as JSON")
+    volume_cli.add_evaluate_options(evaluate, number_in(0, 1e6, low_open=True))
 
     gui = sub.add_parser("gui", help="open napari with the Particle detection dock and these images")
     gui.add_argument("images", nargs="*", type=Path, help="images or stacks (napari's readers) and centre CSVs")
@@ -122,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
+    if args.volume:
+        return volume_cli.cmd_synth_volumes(args)
     import pandas as pd
     import tifffile
 
@@ -261,6 +267,9 @@ def cmd_detect(args: argparse.Namespace) -> int:
     from .file_detection import DetectOptions, expand_inputs
 
     inputs = expand_inputs(args.inputs)
+    handled = volume_cli.detect_volumes_if_any(args, inputs)  # volumes (by --axes or metadata) go their own way
+    if handled is not None:
+        return handled
     options = DetectOptions(threshold=args.threshold, diameter=args.diameter, polarity=args.polarity, tile=args.tile,
                             precision=args.precision, device=args.device, batch_size=args.batch_size,
                             compile=args.compile)
@@ -390,6 +399,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.plot is not None:
         check_output(args.plot, [args.predicted, args.truth], "plot", FIGURE_SUFFIXES)
     predicted, truth = read_centres(args.predicted), read_centres(args.truth)
+    handled = volume_cli.evaluate_if_volumes(args, predicted, truth)
+    if handled is not None:
+        return handled
     table = evaluate_frames(predicted, truth, args.tolerance)
     pooled = table.iloc[-1].to_dict() if len(table) else {}
     if args.json:
