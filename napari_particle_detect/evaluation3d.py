@@ -59,12 +59,31 @@ class Scores3D:
 
 
 def score_nd(predicted: np.ndarray, truth: np.ndarray, tolerance: float,
-             scale: tuple[float, ...] | None = None) -> Scores3D:
-    """Precision, recall, F1 and the RMS error per axis (in voxels) of (z, y, x) centres."""
+             scale: tuple[float, ...] | None = None, shape: tuple[int, ...] | None = None,
+             margin: tuple[float, ...] | None = None) -> Scores3D:
+    """Precision, recall, F1 and the RMS error per axis (in voxels) of (z, y, x) centres.
+
+    With ``shape`` and ``margin`` (voxels per axis), only the inner box ``margin`` away from the faces
+    counts: its true centres must be found (by a prediction anywhere), and a prediction unmatched is
+    false only inside it, since near a face the truth (centres inside the volume) is a convention.
+    """
     predicted = np.asarray(predicted, dtype=float).reshape(-1, 3)
     truth = np.asarray(truth, dtype=float).reshape(-1, 3)
+    if shape is None or margin is None:
+        pi, ti = match_nd(predicted, truth, tolerance, scale)
+        return _scores(len(pi), len(predicted) - len(pi), len(truth) - len(ti), predicted[pi] - truth[ti])
+    lo, hi = np.asarray(margin, float) - 0.5, np.asarray(shape, float) - 0.5 - np.asarray(margin, float)
+    inner_t = np.all((truth >= lo) & (truth <= hi), axis=1)
+    inner_p = np.all((predicted >= lo) & (predicted <= hi), axis=1)
     pi, ti = match_nd(predicted, truth, tolerance, scale)
-    return _scores(len(pi), len(predicted) - len(pi), len(truth) - len(ti), predicted[pi] - truth[ti])
+    found = np.zeros(len(truth), bool)
+    found[ti] = True
+    used = np.zeros(len(predicted), bool)
+    used[pi] = True
+    keep = inner_t[ti]
+    tp = int(keep.sum())
+    return _scores(tp, int((inner_p & ~used).sum()), int((inner_t & ~found).sum()),
+                   predicted[pi[keep]] - truth[ti[keep]])
 
 
 def _scores(tp: int, fp: int, fn: int, offsets: np.ndarray) -> Scores3D:

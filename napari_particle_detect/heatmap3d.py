@@ -49,9 +49,13 @@ def find_peaks3d(heat: np.ndarray, threshold: float, min_distance: int = 2) -> n
     return coords[np.sort(first)]
 
 
-def refine3d(heat: np.ndarray, peaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Subpixel (z, y, x) of integer ``peaks`` and their scores; a peak on the border keeps its whole
-    coordinate along that axis."""
+def refine3d(heat: np.ndarray, peaks: np.ndarray, sigma: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Subpixel (z, y, x) of integer ``peaks`` and their scores.
+
+    A peak on the volume's face has one neighbour along that axis. With the target's ``sigma``
+    known, the log-ratio to that neighbour still places the Gaussian's centre, also outside the
+    volume (a sphere cut by the face): callers drop those. Without ``sigma`` it stays put there.
+    """
     peaks = np.asarray(peaks, dtype=np.intp).reshape(-1, 3)
     if not len(peaks):
         return np.zeros((0, 3)), np.zeros(0)
@@ -72,10 +76,22 @@ def refine3d(heat: np.ndarray, peaks: np.ndarray) -> tuple[np.ndarray, np.ndarra
             with np.errstate(divide="ignore", invalid="ignore"):
                 s = np.where(curvature < 0, 0.5 * (minus - plus) / curvature, 0.0)
             shift[inside] = np.clip(np.nan_to_num(s), -0.5, 0.5)
+        if sigma is not None and heat.shape[axis] > 1:
+            # log h(0) - log h(1) = (1 - 2c) / (2 sigma^2) for a Gaussian centred at c, on either face.
+            for face, step in ((0, 1), (heat.shape[axis] - 1, -1)):
+                on = peaks[:, axis] == face
+                if on.any():
+                    nb = peaks[on].copy()
+                    nb[:, axis] += step
+                    drop = log_c[on] - np.log(np.clip(heat[tuple(nb.T)], 1e-6, None))
+                    c = 0.5 - sigma**2 * drop  # distance from the face towards the inside
+                    shift[on] = np.clip(c, -3 * sigma, 0.5) * step
         out[:, axis] += shift
     return out, centre_values
 
 
-def decode3d(heat: np.ndarray, threshold: float = 0.4, min_distance: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """Centres (N, 3) z, y, x with subpixel precision and their scores (heatmap value at the peak)."""
-    return refine3d(heat, find_peaks3d(heat, threshold, min_distance))
+def decode3d(heat: np.ndarray, threshold: float = 0.4, min_distance: int = 2,
+             sigma: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Centres (N, 3) z, y, x with subpixel precision and their scores (heatmap value at the peak);
+    with ``sigma``, peaks on the faces are placed by the known Gaussian width (possibly outside)."""
+    return refine3d(heat, find_peaks3d(heat, threshold, min_distance), sigma)

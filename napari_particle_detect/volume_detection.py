@@ -122,9 +122,12 @@ def detect_volume(volume: np.ndarray, model, options: VolumeOptions, name: str =
                              window=options.window, device=device)
     del working
     threshold = model.card.threshold if options.threshold is None else options.threshold
-    centres, scores = decode3d(heat, threshold, model.card.min_distance)
+    centres, scores = decode3d(heat, threshold, model.card.min_distance, sigma=model.card.sigma)
     centres = from_working(centres, applied)
-    return centres, scores, sizing
+    # Spheres cut by a face whose centre lies outside the volume are not this volume's particles.
+    shape = np.array(heat.shape) / applied
+    inside = np.all((centres >= -0.5) & (centres <= shape - 0.5), axis=1)
+    return centres[inside], scores[inside], sizing
 
 
 def load_volume_model(model_path: str | Path | None, device: str = "cpu"):

@@ -43,7 +43,7 @@ def write_pool(folder: Path, first_seed: int, count: int) -> None:
         sample = pool_volume(seed)
         tmp = folder / f".vol_{seed:07d}.tmp.npz"
         np.savez(tmp, image=sample.image, centres=sample.centres,
-                 diameter=np.array(sample.config.diameter_voxels), phi=sample.volume_fraction,
+                 diameter=np.array(sample.config.diameter_voxels), phi=sample.volume_fraction, cut=sample.cut,
                  config=json.dumps(sample.config.to_dict()))
         tmp.rename(path)
 
@@ -61,7 +61,8 @@ class VolumeTrainConfig:
     sigma: float = DEFAULT_SIGMA_3D
 
 
-def load_pool_volume(path: Path, rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray]:
+def load_pool_volume(path: Path, rng: np.random.Generator | None,
+                     with_cut: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """A pool volume on the working grid, normalised, and its centres there. With ``rng``, the
     diameter used to resample is off by up to 15 % in xy and 25 % in z, as an estimate may be."""
     data = np.load(path)
@@ -71,7 +72,11 @@ def load_pool_volume(path: Path, rng: np.random.Generator | None) -> tuple[np.nd
         diameter = diameter * np.array([rng.uniform(0.8, 1.25), xy, xy])
     factors = working_factors(diameter, WORKING_DIAMETER)
     volume, applied = resample_volume(data["image"], factors)
-    return normalise_volume(volume), to_working(data["centres"], applied)
+    centres = data["centres"]
+    if with_cut and "cut" in data.files and len(data["cut"]):
+        # Spheres cut by the faces get their (partial) peaks too, as inside a crop's faces.
+        centres = np.concatenate([centres, data["cut"].reshape(-1, 3)])
+    return normalise_volume(volume), to_working(centres, applied)
 
 
 def _crop(volume: np.ndarray, centres: np.ndarray, size: int, rng: np.random.Generator, sigma: float):
@@ -102,7 +107,8 @@ def validation_scores(network, volumes: list, thresholds=(0.2, 0.3, 0.4, 0.5, 0.
     for volume, truth in volumes:
         heat = predict_heatmap3d(network, volume)
         for t in thresholds:
-            found, _ = decode3d(heat, t)
+            found, _ = decode3d(heat, t, sigma=DEFAULT_SIGMA_3D)
+            found = found[np.all((found >= -0.5) & (found <= np.array(heat.shape) - 0.5), axis=1)]
             pi, ti = match_nd(found, truth, WORKING_DIAMETER / 2)
             c = counts[t]
             c[0] += len(pi); c[1] += len(found) - len(pi); c[2] += len(truth) - len(ti)
@@ -110,7 +116,7 @@ def validation_scores(network, volumes: list, thresholds=(0.2, 0.3, 0.4, 0.5, 0.
 
 
 def train_volumes(pool: Path, validation: Path, out: Path, config: VolumeTrainConfig,
-                  resume: bool = False, log=print) -> Path:
+                  resume: bool = False, log=print, init: Path | None = None) -> Path:
     """Train the 3D UNet for ``config.minutes`` of wall time; the best validation round goes to ``out``."""
     import torch
 
@@ -127,7 +133,10 @@ def train_volumes(pool: Path, validation: Path, out: Path, config: VolumeTrainCo
         state = torch.load(state_file, weights_only=False)
         network.load_state_dict(state["network"]); optimiser.load_state_dict(state["optimiser"])
         step, best, elapsed0 = state["step"], state["best"], state["elapsed"]
-    val = [load_pool_volume(p, None) for p in sorted(validation.glob("vol_*.npz"))]
+    if init is not None:
+        network.load_state_dict(torch.load(init, weights_only=True))
+    # Validation truth: the volumes' own spheres only (cut spheres' centres lie outside).
+    val = [load_pool_volume(p, None, with_cut=False) for p in sorted(validation.glob("vol_*.npz"))]
     cache: list = []
     start = time.perf_counter()
     losses = []
@@ -183,8 +192,11 @@ if __name__ == "__main__" and len(__import__("sys").argv) > 1 and __import__("sy
     import torch
 
     torch.set_num_threads(1)
-    cfg = VolumeTrainConfig(minutes=float(sys.argv[5]) if len(sys.argv) > 5 else 20.0)
-    train_volumes(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), cfg, resume="--resume" in sys.argv)
+    cfg = VolumeTrainConfig(minutes=float(sys.argv[5]) if len(sys.argv) > 5 else 20.0,
+                            learning_rate=float(sys.argv[6]) if len(sys.argv) > 6 else 2e-3)
+    init = Path(sys.argv[7]) if len(sys.argv) > 7 else None
+    train_volumes(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), cfg, resume="--resume" in sys.argv,
+                  init=init)
 elif __name__ == "__main__":
     import sys
 

@@ -62,6 +62,9 @@ class VolumeSample:
     diameters: np.ndarray  # (N,) xy pixels
     volume_fraction: float  # reached by the packing
     config: VolumeConfig
+    # Spheres cut by a face of the volume whose centres lie outside it (voxels): not this volume's
+    # particles, but partly visible, so training must know where they are.
+    cut: np.ndarray | None = None
 
 
 def _diameters(rng: np.random.Generator, n: int, mean: float, polydispersity: float) -> np.ndarray:
@@ -276,7 +279,9 @@ def synthesize_volume(config: VolumeConfig, seed: int = 0) -> VolumeSample:
     voxel = np.array(config.voxel_size)
     centres = positions / voxel - 0.5
     inside = np.all((centres >= -0.5) & (centres < np.array(config.shape) - 0.5), axis=1)
-    return VolumeSample(image, centres[inside], diameters[inside], reached, config)
+    reach = (diameters / 2)[:, None] / voxel
+    visible = np.all((centres >= -0.5 - reach) & (centres < np.array(config.shape) - 0.5 + reach), axis=1)
+    return VolumeSample(image, centres[inside], diameters[inside], reached, config, centres[visible & ~inside])
 
 
 def random_volume_config(rng: np.random.Generator, shape: tuple[int, int, int] = (32, 64, 64)) -> VolumeConfig:
