@@ -62,6 +62,7 @@ def trackpy_grid(volume: np.ndarray):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             found = trackpy.locate(volume, (dz, dxy, dxy), separation=separation, minmass=0)
+        found = found[np.isfinite(found[["z", "y", "x"]]).all(axis=1)]  # trackpy gives NaN positions at times
         yield (dz, dxy, sep), found
 
 
@@ -84,7 +85,8 @@ def run_trackpy(volume: np.ndarray, params: dict) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         found = trackpy.locate(volume, params["diameter"], separation=separation, minmass=params["minmass"])
-    return found[["z", "y", "x"]].to_numpy()
+    found = found[["z", "y", "x"]].to_numpy()
+    return found[np.isfinite(found).all(axis=1)]
 
 
 def big_row() -> dict:
