@@ -23,8 +23,7 @@ def volume_points_kwargs(table: pd.DataFrame, name: str, ndim: int, scale, size:
     """Points data ((z, y, x) or (frame, z, y, x)) and layer keywords for a table of 3D centres."""
     columns = ["z", "y", "x"] if ndim == 3 else ["frame", "z", "y", "x"]
     data = table[columns].to_numpy(float) if len(table) else np.zeros((0, ndim))
-    kwargs = points_layer_kwargs(table.assign(source="model"), name, size, ndim=ndim, scale=tuple(scale),
-                                 out_of_slice_display=True)
+    kwargs = points_layer_kwargs(table.assign(source="model"), name, size, ndim=ndim, scale=tuple(scale))
     return data, kwargs
 
 
@@ -134,7 +133,7 @@ class VolumeDetectWidget(QWidget):
 
         def done(result) -> None:
             table, sizing = result
-            self.show_points(layer, table, sizing.diameter[1])
+            self.show_points(layer, table, sizing.diameter[1], sizing.diameter[0])
             z, y, x = sizing.diameter
             self.status.setText(f"{len(table)} centres; diameter z {z:.1f}, y {y:.1f}, x {x:.1f} voxels "
                                 f"({sizing.source})")
@@ -148,9 +147,18 @@ class VolumeDetectWidget(QWidget):
         self.worker.finished.connect(lambda: self.button.setEnabled(True))
         self.worker.start()
 
-    def show_points(self, layer: Image, table: pd.DataFrame, size: float):
+    def show_points(self, layer: Image, table: pd.DataFrame, size: float, size_z: float | None = None):
+        """The centres as points on ``layer``; each drawn on the slices its sphere crosses (the z
+        slab one diameter thick), shrinking away from its centre."""
         name = f"{layer.name} 3D centres"
         data, kwargs = volume_points_kwargs(table, name, layer.ndim, layer.scale, size)
         if name in self.viewer.layers:
             self.viewer.layers.remove(name)
-        return self.viewer.add_points(data, **kwargs)
+        points = self.viewer.add_points(data, **kwargs)
+        points.projection_mode = "rescale_spherical"
+        if size_z is not None:
+            axis = self.viewer.dims.ndim - 3  # z in world axes (the points' and the image's last three)
+            thickness = list(self.viewer.dims.thickness)
+            thickness[axis] = float(size_z * layer.scale[-3])
+            self.viewer.dims.thickness = tuple(thickness)
+        return points
