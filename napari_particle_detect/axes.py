@@ -157,11 +157,25 @@ def file_axes(path: str | Path, given: str | None = None) -> Axes:
 def read_volumes(path: str | Path, axes: Axes):
     """The file as a (T, Z, Y, X) array-like (T = 1 for ZYX), each volume checked: at least 2 slices
     along Z and 8 voxels along Y and X, finite voxels. Reads lazily where the format allows."""
-    from .io import is_zarr, open_zarr
+    from .io import is_zarr
 
     path = Path(path)
     if is_zarr(path):
-        data = open_zarr(path)
+        # All of the array's axes but the length-1 ones (io's ZarrStack keeps three at most; TZYX has four).
+        try:
+            import zarr
+
+            from .io import _zarr_image_path
+
+            node = zarr.open(str(path), mode="r")
+            if isinstance(node, zarr.Group):
+                node = node[_zarr_image_path(path, node)]
+            data = np.asarray(node[...])
+        except ParticleDetectError:
+            raise
+        except Exception as exc:
+            raise ParticleDetectError(f"{path}: cannot read zarr ({type(exc).__name__}: {exc})") from None
+        data = data.reshape([n for i, n in enumerate(data.shape) if n != 1 or i >= data.ndim - 2])
     else:
         import tifffile
 

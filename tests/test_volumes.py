@@ -144,3 +144,20 @@ def test_detect_a_synthetic_volume_with_the_shipped_3d_model(tmp_path, capsys):
     # Two time points of the same volume link into tracks along z, y, x.
     linked = trackpy.link(pd.concat([table, table.assign(frame=1)]), 5, pos_columns=["z", "y", "x"])
     assert linked["particle"].nunique() == len(table)
+
+
+def test_ome_zarr_axes_and_scale_make_a_time_series_of_volumes(tmp_path):
+    import zarr
+
+    from napari_particle_detect.axes import read_volumes
+
+    group = zarr.open_group(str(tmp_path / "v.ome.zarr"), mode="w")
+    group.attrs["multiscales"] = [{"version": "0.4", "axes": [{"name": n} for n in "tczyx"],
+                                   "datasets": [{"path": "0", "coordinateTransformations": [
+                                       {"type": "scale", "scale": [1.0, 1.0, 2.0, 0.5, 0.5]}]}]}]
+    array = group.create_array("0", shape=(2, 1, 6, 16, 16), dtype=np.uint16)
+    array[:] = np.arange(2 * 6 * 16 * 16, dtype=np.uint16).reshape(2, 1, 6, 16, 16)
+    axes = file_axes(tmp_path / "v.ome.zarr")
+    assert (axes.axes, axes.source, axes.voxel_size) == ("TZYX", "metadata", (2.0, 0.5, 0.5))
+    volumes = read_volumes(tmp_path / "v.ome.zarr", axes)
+    assert volumes.shape == (2, 6, 16, 16) and volumes[1, 0, 0, 0] == 6 * 16 * 16
