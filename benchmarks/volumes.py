@@ -42,7 +42,22 @@ MARGIN = (2.5, 5.0, 5.0)
 
 def scores(found: np.ndarray, sample) -> dict:
     inner = score_nd(found, sample.centres, TOLERANCE, VOXEL, sample.image.shape, MARGIN).to_dict()
-    return {**inner, "f1_whole": score_nd(found, sample.centres, TOLERANCE, VOXEL).f1}
+    return {**inner, "f1_whole": whole_volume_f1(found, sample), "f1_strict": score_nd(found, sample.centres, TOLERANCE, VOXEL).f1}
+
+
+def whole_volume_f1(found: np.ndarray, sample) -> float:
+    """F1 over the whole volume, where a detection of a sphere cut by a face whose centre lies just
+    outside (often by less than a voxel) is neither right nor wrong: matched against the volume's
+    spheres and the cut ones together, the latter's matches are left out."""
+    from napari_particle_detect.evaluation import f1_score
+    from napari_particle_detect.evaluation3d import match_nd
+
+    cut = sample.cut if sample.cut is not None else np.zeros((0, 3))
+    everything = np.concatenate([sample.centres, cut])
+    pi, ti = match_nd(found, everything, TOLERANCE, VOXEL)
+    own = ti < len(sample.centres)
+    tp = int(own.sum())
+    return f1_score(tp, len(found) - len(pi), len(sample.centres) - tp)
 
 
 def config(phi: float, shape=(48, 128, 128)) -> VolumeConfig:
@@ -155,15 +170,16 @@ def main() -> None:
     table = pd.DataFrame(rows)
     summary = table.groupby(["phi", "method"], sort=False).agg(
         volumes=("n", "size"), spheres=("n", "sum"), tp=("tp", "sum"), fp=("fp", "sum"), fn=("fn", "sum"),
-        f1_whole=("f1_whole", "mean"), rms_z=("rms_z", "mean"), rms_y=("rms_y", "mean"), rms_x=("rms_x", "mean"), s_per_volume=("seconds", "mean"),
+        f1_whole=("f1_whole", "mean"), f1_strict=("f1_strict", "mean"), rms_z=("rms_z", "mean"), rms_y=("rms_y", "mean"), rms_x=("rms_x", "mean"), s_per_volume=("seconds", "mean"),
         d_zyx=("d_zyx", "first"))
     summary["precision"] = summary.tp / (summary.tp + summary.fp)
     summary["recall"] = summary.tp / (summary.tp + summary.fn)
     summary["f1"] = 2 * summary.tp / (2 * summary.tp + summary.fp + summary.fn)
-    summary = summary[["volumes", "spheres", "precision", "recall", "f1", "f1_whole", "rms_z", "rms_y", "rms_x", "s_per_volume", "d_zyx"]]
+    summary = summary[["volumes", "spheres", "precision", "recall", "f1", "f1_whole", "f1_strict", "rms_z", "rms_y", "rms_x", "s_per_volume", "d_zyx"]]
     lines.append("")
     lines.append("## 48x128x128 voxels, z step 2, PSF z/xy 2.5; RMS in voxels per axis; seconds per volume (under load); "
-                 "P/R/F1 in the box half a diameter inside the faces, f1_whole over the whole volume")
+                 "P/R/F1 in the box half a diameter inside the faces; f1_whole over the whole volume with detections "
+                 "of spheres cut by a face (centre outside) neither right nor wrong; f1_strict counts those as false")
     lines.append(summary.to_string(float_format=lambda v: f"{v:.3f}"))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines.append(f"peak RSS of this process (all rows, trackpy included): {peak:.0f} MB")
