@@ -28,6 +28,8 @@ APPARENT_Z_WIDENING = 1.65
 # A slice cuts most spheres off their equator, so the 2D estimate on one slice reads small: 0.84 of
 # the diameter (median over 30 generator volumes of varied optics and density).
 SECTION_FACTOR = 0.84
+# Estimated xy diameters are kept within the 3D model's training range (7-14 px), widened a little.
+ESTIMATE_RANGE = (5.0, 20.0)
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,13 @@ def volume_sizing(volume: np.ndarray, diameter: tuple[float, ...] | None,
             confident, reason = False, doubtful[0].reason
         elif max(sizes) > 1.3 * min(sizes):
             confident, reason = False, "slices disagree: " + ", ".join(f"{d:.1f}" for d in sizes) + " px"
+        if not ESTIMATE_RANGE[0] <= xy <= ESTIMATE_RANGE[1]:
+            # On dim, noisy volumes the 2D estimate can read noise grains as particles (2.7 px for 10 px
+            # shells at 60 photons): enlarged to the working size, they cost minutes and gigabytes.
+            clamped = float(np.clip(xy, *ESTIMATE_RANGE))
+            confident, reason = False, (f"estimated {xy:.1f} px, outside what the 3D model knows; used "
+                                        f"{clamped:.1f} px")
+            xy = clamped
     if voxel_size is not None:
         z = xy * voxel_size[1] / voxel_size[0]
         return VolumeSizing((z, xy, xy), source if diameter is not None else "estimated xy, z from voxel size",
