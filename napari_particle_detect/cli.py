@@ -13,6 +13,7 @@ import numpy as np
 
 from .devices import DEVICE_CHOICES, PRECISION_CHOICES
 from .cli_checks import number_in
+from . import volume_cli
 from .errors import ParticleDetectError
 from .runtimes import RUNTIME_CHOICES
 from .synthetic import LOOKS
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="image height and width in px")
     synth.add_argument("--bit-depth", type=int, choices=(8, 16), default=16, help="bits per pixel of the TIFFs")
     synth.add_argument("--stack", action="store_true", help="write one TYX stack (stack.tif + stack.csv with frame)")
+    volume_cli.add_synth_options(synth, number_in(0, 0.58, low_open=True), number_in(0, 1e6, low_open=True))
 
     train = sub.add_parser(
         "train", help="train a model, or fine-tune one with --from",
@@ -107,10 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "its weights), torch on GPUs")
     detect.add_argument("--threshold", type=number_in(0, 1, high_open=True), default=None,
                         help="heatmap threshold (default: the model's)")
-    detect.add_argument("--diameter", type=DIAMETER, default=None,
+    detect.add_argument("--diameter", type=DIAMETER, default=None, nargs="+", action=volume_cli.DiameterAction,
                         help="particle diameter in pixels as it appears in the image, like trackpy's diameter "
                              "(default: estimated from the image); for particles near the optics' resolution "
-                             "the blob's size, not the physical size")
+                             "the blob's size, not the physical size. Volumes: one value (xy) or three (z y x voxels)")
+    volume_cli.add_detect_options(detect, number_in(0, 1e6, low_open=True))
     detect.add_argument("--polarity", choices=("auto", "bright", "dark"), default="auto")
     detect.add_argument("--overlay", type=Path, default=None, help="PNG of the first frame with centres drawn")
     detect.add_argument("--tile", type=number_in(256, 65536, whole=True), default=1024,
@@ -136,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="match radius in pixels")
     evaluate.add_argument("--plot", type=Path, default=None, help="PNG with F1 vs tolerance and error histogram")
     evaluate.add_argument("--json", action="store_true", help="print the pooled scores as JSON")
+    volume_cli.add_evaluate_options(evaluate, number_in(0, 1e6, low_open=True))
 
     link = sub.add_parser("link", help="link centres into trajectories with trackpy (drift, MSD)",
                           description="trackpy.link on a centre table (frame,y,x,...): writes it back with a "
@@ -177,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
+    if args.volume:
+        return volume_cli.cmd_synth_volumes(args)
     import pandas as pd
     import tifffile
 
@@ -316,6 +322,9 @@ def cmd_detect(args: argparse.Namespace) -> int:
     from .file_detection import DetectOptions, expand_inputs
 
     inputs = expand_inputs(args.inputs)
+    handled = volume_cli.detect_volumes_if_any(args, inputs)  # volumes (by --axes or metadata) go their own way
+    if handled is not None:
+        return handled
     options = DetectOptions(threshold=args.threshold, diameter=args.diameter, polarity=args.polarity, tile=args.tile,
                             precision=args.precision, device=args.device, batch_size=args.batch_size,
                             compile=args.compile, runtime=args.runtime, measure=args.measure)
@@ -445,6 +454,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.plot is not None:
         check_output(args.plot, [args.predicted, args.truth], "plot", FIGURE_SUFFIXES)
     predicted, truth = read_centres(args.predicted), read_centres(args.truth)
+    handled = volume_cli.evaluate_if_volumes(args, predicted, truth)
+    if handled is not None:
+        return handled
     table = evaluate_frames(predicted, truth, args.tolerance)
     pooled = table.iloc[-1].to_dict() if len(table) else {}
     if args.json:

@@ -30,7 +30,7 @@ def test_manifest_validates():
     from npe2 import PluginManifest
 
     manifest = PluginManifest.from_distribution(PLUGIN)
-    assert {w.display_name for w in manifest.contributions.widgets} == {"Particle detection"}
+    assert {w.display_name for w in manifest.contributions.widgets} == {"Particle detection", "Volume detection (3D)"}
     assert manifest.contributions.readers[0].filename_patterns == ["*.csv"]
     assert manifest.contributions.writers[0].layer_types == ["points"]
     assert len(manifest.contributions.sample_data) == 4

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..io import read_centres
@@ -35,6 +36,8 @@ def centres_layer_data(path: str | Path) -> tuple:
     """One CSV as (data, kwargs, 'points'): (frame, y, x) points when it has frames, (y, x) otherwise."""
     path = Path(path)
     table = read_centres(path)
+    if "z" in table.columns:
+        return volume_centres_layer_data(path, table)
     has_frames = "frame" in table.columns
     if not has_frames:
         table = table.assign(frame=0)
@@ -48,3 +51,22 @@ def centres_layer_data(path: str | Path) -> tuple:
 def read_centre_files(path: str | list[str]) -> list[tuple]:
     paths = [path] if isinstance(path, str) else list(path)
     return [centres_layer_data(p) for p in paths]
+
+
+def volume_centres_layer_data(path: Path, table: pd.DataFrame) -> tuple:
+    """A 3D centre table (``z`` column) as (z, y, x) points, or (frame, z, y, x) for several volumes,
+    drawn on every slice they cross; voxel units, like the image they came from."""
+    from .volume_panel import volume_points_kwargs
+
+    table = table.assign(z=pd.to_numeric(table["z"], errors="coerce"))
+    if table["z"].isna().any():
+        from ..errors import ParticleDetectError
+
+        raise ParticleDetectError(f"{path}: z column contains non-numeric or missing values")
+    frames = table["frame"] if "frame" in table.columns else pd.Series(0, index=table.index)
+    ndim = 4 if frames.nunique() > 1 else 3
+    table = table.assign(frame=frames)
+    if "score" not in table.columns:
+        table = table.assign(score=np.nan)
+    data, kwargs = volume_points_kwargs(table, path.stem, ndim, (1.0,) * ndim, 10.0)
+    return data, kwargs, "points"

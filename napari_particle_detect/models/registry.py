@@ -23,9 +23,10 @@ from ..io import atomic_write_bytes
 from ..shipped import WEIGHTS_DIR
 from .resnet import ResNetHeatmap
 from .unet import UNet
+from .unet3d import UNet3D
 from ..rescoring import Criterion
 
-ARCHITECTURES: dict[str, type[nn.Module]] = {"unet": UNet, "resnet": ResNetHeatmap}
+ARCHITECTURES: dict[str, type[nn.Module]] = {"unet": UNet, "resnet": ResNetHeatmap, "unet3d": UNet3D}
 
 
 @dataclass
@@ -44,6 +45,9 @@ class ModelCard:
     criterion: str | None = None
     # Heatmap score down to which candidates are handed to the criterion.
     candidate_floor: float = 0.05
+    # 2: frames (y, x); 3: volumes (z, y, x) on a grid where particles are canonical_diameter voxels
+    # across along every axis (volume_detection).
+    spatial_dims: int = 2
     training: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -93,6 +97,7 @@ CARD_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "training": lambda v: None if isinstance(v, dict) else "must be an object",
     "criterion": lambda v: None if v is None or (isinstance(v, str) and "/" not in v and "\\" not in v
                                                   and v.endswith(".skops")) else "must be a file name ending .skops",
+    "spatial_dims": lambda v: None if v in (2, 3) and _is_whole(v) else "must be 2 or 3",
     "candidate_floor": lambda v: None if _is_number(v) and 0 < v < 1 else "must be a number between 0 and 1",
 }
 

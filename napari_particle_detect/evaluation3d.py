@@ -1,0 +1,111 @@
+"""Detection accuracy in 2 or 3 dimensions: one-to-one matching in physical space.
+
+Volumes have voxels longer in z than in xy, so positions are scaled by the voxel size before
+matching: a tolerance of half a diameter means the same physical distance along every axis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+from scipy.spatial import cKDTree
+
+from .evaluation import f1_score
+
+
+def match_nd(predicted: np.ndarray, truth: np.ndarray, tolerance: float,
+             scale: tuple[float, ...] | np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (pred, truth) of the largest, then closest, one-to-one matching within ``tolerance``,
+    distances measured after multiplying coordinates by ``scale`` (per axis; None: 1)."""
+    truth = np.asarray(truth, dtype=float)
+    ndim = truth.shape[1] if truth.ndim == 2 and truth.shape[1] else np.asarray(predicted).reshape(len(predicted), -1).shape[1] if len(predicted) else 3
+    predicted = np.asarray(predicted, dtype=float).reshape(-1, ndim)
+    truth = truth.reshape(-1, ndim)
+    empty = np.zeros(0, dtype=int)
+    if len(predicted) == 0 or len(truth) == 0:
+        return empty, empty
+    s = np.ones(ndim) if scale is None else np.asarray(scale, dtype=float)
+    p, t = predicted * s, truth * s
+    pairs = cKDTree(p).query_ball_tree(cKDTree(t), r=tolerance)
+    rows = np.array([i for i, js in enumerate(pairs) if js], dtype=int)
+    if len(rows) == 0:
+        return empty, empty
+    cols = np.unique(np.concatenate([pairs[i] for i in rows])).astype(int)
+    dist = np.linalg.norm(p[rows, None, :] - t[None, cols, :], axis=2)
+    forbidden = dist > tolerance
+    cost = np.where(forbidden, 1e6, dist - 1e3)  # any feasible match beats none; distance breaks ties
+    r, c = linear_sum_assignment(cost)
+    keep = ~forbidden[r, c]
+    return rows[r[keep]], cols[c[keep]]
+
+
+@dataclass
+class Scores3D:
+    tp: int
+    fp: int
+    fn: int
+    precision: float
+    recall: float
+    f1: float
+    rms_z: float  # voxels
+    rms_y: float
+    rms_x: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def score_nd(predicted: np.ndarray, truth: np.ndarray, tolerance: float,
+             scale: tuple[float, ...] | None = None, shape: tuple[int, ...] | None = None,
+             margin: tuple[float, ...] | None = None) -> Scores3D:
+    """Precision, recall, F1 and the RMS error per axis (in voxels) of (z, y, x) centres.
+
+    With ``shape`` and ``margin`` (voxels per axis), only the inner box ``margin`` away from the faces
+    counts: its true centres must be found (by a prediction anywhere), and a prediction unmatched is
+    false only inside it, since near a face the truth (centres inside the volume) is a convention.
+    """
+    predicted = np.asarray(predicted, dtype=float).reshape(-1, 3)
+    truth = np.asarray(truth, dtype=float).reshape(-1, 3)
+    if shape is None or margin is None:
+        pi, ti = match_nd(predicted, truth, tolerance, scale)
+        return _scores(len(pi), len(predicted) - len(pi), len(truth) - len(ti), predicted[pi] - truth[ti])
+    lo, hi = np.asarray(margin, float) - 0.5, np.asarray(shape, float) - 0.5 - np.asarray(margin, float)
+    inner_t = np.all((truth >= lo) & (truth <= hi), axis=1)
+    inner_p = np.all((predicted >= lo) & (predicted <= hi), axis=1)
+    pi, ti = match_nd(predicted, truth, tolerance, scale)
+    found = np.zeros(len(truth), bool)
+    found[ti] = True
+    used = np.zeros(len(predicted), bool)
+    used[pi] = True
+    keep = inner_t[ti]
+    tp = int(keep.sum())
+    return _scores(tp, int((inner_p & ~used).sum()), int((inner_t & ~found).sum()),
+                   predicted[pi[keep]] - truth[ti[keep]])
+
+
+def _scores(tp: int, fp: int, fn: int, offsets: np.ndarray) -> Scores3D:
+    rms = np.sqrt((offsets**2).mean(axis=0)) if len(offsets) else np.full(3, np.nan)
+    return Scores3D(tp, fp, fn, tp / (tp + fp) if tp + fp else 1.0, tp / (tp + fn) if tp + fn else 1.0,
+                    f1_score(tp, fp, fn), float(rms[0]), float(rms[1]), float(rms[2]))
+
+
+def evaluate_volumes(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: float,
+                     scale: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> pd.DataFrame:
+    """Per-frame (per-volume) scores and a pooled ``all`` row, from two ``frame,z,y,x`` tables."""
+    predicted = predicted if "frame" in predicted.columns else predicted.assign(frame=0)
+    truth = truth if "frame" in truth.columns else truth.assign(frame=0)
+    rows, offsets = [], []
+    for frame in sorted(set(predicted["frame"]).union(truth["frame"])):
+        p = predicted.loc[predicted["frame"] == frame, ["z", "y", "x"]].to_numpy(float)
+        t = truth.loc[truth["frame"] == frame, ["z", "y", "x"]].to_numpy(float)
+        pi, ti = match_nd(p, t, tolerance, scale)
+        offsets.append(p[pi] - t[ti])
+        rows.append({"frame": frame, **_scores(len(pi), len(p) - len(pi), len(t) - len(ti), p[pi] - t[ti]).to_dict()})
+    table = pd.DataFrame(rows)
+    if len(table):
+        pooled = _scores(int(table.tp.sum()), int(table.fp.sum()), int(table.fn.sum()), np.concatenate(offsets))
+        table = pd.concat([table, pd.DataFrame([{"frame": "all", **pooled.to_dict()}])], ignore_index=True)
+    return table

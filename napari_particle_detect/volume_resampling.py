@@ -1,0 +1,49 @@
+"""Bringing a volume to the 3D model's working grid, where particles are about the same number of
+voxels across along every axis, and centres back to the volume's voxels."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from .preprocessing import PERCENTILES
+
+
+def working_factors(diameter_voxels: tuple[float, float, float], working_diameter: float) -> np.ndarray:
+    """Per-axis zoom factors that make particles of ``diameter_voxels`` (z, y, x) ``working_diameter``
+    voxels across."""
+    return working_diameter / np.asarray(diameter_voxels, dtype=float)
+
+
+def resample_volume(volume: np.ndarray, factors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Linear resampling by per-axis ``factors`` (Gaussian pre-filter on the axes that shrink);
+    returns the float32 volume and the factors actually applied (whole voxels)."""
+    volume = np.asarray(volume, dtype=np.float32)
+    factors = np.asarray(factors, dtype=float)
+    shape = np.maximum(1, np.rint(np.array(volume.shape) * factors)).astype(int)
+    applied = shape / np.array(volume.shape)
+    if np.allclose(applied, 1.0):
+        return volume, np.ones(3)
+    blur = np.where(applied < 1.0, 0.5 * np.sqrt(np.clip(1.0 / applied - 1.0, 0, None)), 0.0)
+    if np.any(blur > 0):
+        volume = ndimage.gaussian_filter(volume, blur)
+    out = ndimage.zoom(volume, applied, order=1, mode="nearest", grid_mode=True).astype(np.float32)
+    return out, applied
+
+
+def to_working(centres: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    return (np.asarray(centres, dtype=float).reshape(-1, 3) + 0.5) * np.asarray(factors, dtype=float) - 0.5
+
+
+def from_working(centres: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    return (np.asarray(centres, dtype=float).reshape(-1, 3) + 0.5) / np.asarray(factors, dtype=float) - 0.5
+
+
+def normalise_volume(volume: np.ndarray) -> np.ndarray:
+    """Percentile scaling of the whole volume to about [0, 1] (the 2D rule, over all voxels)."""
+    volume = np.asarray(volume, dtype=np.float32)
+    sample = volume.ravel()[:: max(1, volume.size // 2_000_000)]  # percentiles of a big volume from a subsample
+    lo, hi = np.percentile(sample, PERCENTILES)
+    if hi <= lo:
+        lo, hi = float(volume.min()), float(volume.max())
+    return ((volume - lo) / max(float(hi - lo), 1e-12)).astype(np.float32)

@@ -1,0 +1,163 @@
+"""Volumes (issue 20): axes from flags and metadata, bad input, the packing generator, the 3D
+encoding, matching in physical space, and detect on a synthetic volume with the shipped 3D model."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import tifffile
+from scipy.spatial.distance import pdist
+
+from napari_particle_detect.axes import file_axes
+from napari_particle_detect.cli import main
+from napari_particle_detect.evaluation3d import match_nd, score_nd
+from napari_particle_detect.heatmap3d import decode3d, encode3d
+from napari_particle_detect.volumes_synthetic import VolumeConfig, pack_spheres, synthesize_volume
+
+
+def run_cli(capsys, *args):
+    code = main(["-q", *map(str, args)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_axes_come_from_the_flag_then_imagej_and_ome_metadata_then_default(tmp_path):
+    data = np.zeros((5, 16, 16), np.uint16)
+    tifffile.imwrite(tmp_path / "plain.tif", data)
+    tifffile.imwrite(tmp_path / "ij.tif", data, imagej=True, resolution=(2.0, 2.0),
+                     metadata={"axes": "ZYX", "spacing": 1.5, "unit": "um"})
+    tifffile.imwrite(tmp_path / "t.tif", np.zeros((2, 5, 16, 16), np.uint16), imagej=True, metadata={"axes": "TZYX"})
+    tifffile.imwrite(tmp_path / "o.ome.tif", data, metadata={"axes": "ZYX", "PhysicalSizeZ": 2.0,
+                                                             "PhysicalSizeY": 0.5, "PhysicalSizeX": 0.5})
+    assert file_axes(tmp_path / "plain.tif").source == "default"
+    assert file_axes(tmp_path / "plain.tif", "zyx").axes == "ZYX"
+    ij = file_axes(tmp_path / "ij.tif")
+    assert (ij.axes, ij.source, ij.voxel_size) == ("ZYX", "metadata", (1.5, 0.5, 0.5))
+    assert file_axes(tmp_path / "t.tif").axes == "TZYX"
+    assert file_axes(tmp_path / "o.ome.tif").voxel_size == (2.0, 0.5, 0.5)
+    assert file_axes(tmp_path / "ij.tif", "TYX").axes == "TYX"  # the flag wins
+
+
+def test_a_3d_tiff_without_axes_is_frames_and_the_log_names_the_flag(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    tifffile.imwrite(tmp_path / "s.tif", (rng.random((2, 32, 32)) * 1000).astype(np.uint16))
+    code = main(["detect", str(tmp_path / "s.tif"), "-o", str(tmp_path / "s.csv"), "--diameter", "8",
+                 "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert [line for line in err.splitlines() if "--axes ZYX" in line] == [
+        f"{tmp_path / 's.tif'}: read as a stack of 2 2D frames (its metadata names no axes); "
+        "give --axes ZYX if it is one volume"]
+
+
+@pytest.mark.parametrize("case", ["2d", "mismatch", "one slice", "nan"])
+def test_bad_volume_input_is_one_line_and_nothing_written(tmp_path, capsys, case):
+    rng = np.random.default_rng(1)
+    path, axes, problem = tmp_path / "in.tif", "ZYX", ""
+    if case == "2d":
+        tifffile.imwrite(path, rng.random((32, 32)).astype(np.float32))
+        problem = "--axes ZYX names 3 axes, but the image has 2 (shape 32x32)"
+    elif case == "mismatch":
+        tifffile.imwrite(path, rng.random((4, 32, 32)).astype(np.float32))
+        axes, problem = "TZYX", "--axes TZYX names 4 axes, but the image has 3 (shape 4x32x32)"
+    elif case == "one slice":
+        tifffile.imwrite(path, rng.random((1, 32, 32)).astype(np.float32))
+        problem = "a volume needs at least 2 slices along Z, this one has 1"
+    else:
+        volume = rng.random((4, 32, 32)).astype(np.float32)
+        volume[2, 3, 4] = np.nan
+        tifffile.imwrite(path, volume)
+        problem = "volume contains NaN or infinite voxels"
+    code, _, err = run_cli(capsys, "detect", path, "-o", tmp_path / "out.csv", "--axes", axes)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and problem in err and str(path) in err
+    assert not (tmp_path / "out.csv").exists() and not (tmp_path / "out.json").exists()
+
+
+def test_packing_reaches_dense_fractions_without_overlaps():
+    rng = np.random.default_rng(3)
+    box = (40.0, 40.0, 40.0)
+    positions, diameters, reached = pack_spheres(box, 0.55, 8.0, 0.07, rng)
+    assert reached == pytest.approx(0.55, abs=0.005)
+    assert 0.05 < diameters.std() / diameters.mean() < 0.09
+    # Periodic distances: no two spheres overlap (beyond rounding).
+    delta = np.abs(positions[:, None] - positions[None])
+    delta = np.minimum(delta, np.array(box) - delta)
+    dist = np.sqrt((delta**2).sum(-1))
+    contact = (diameters[:, None] + diameters[None]) / 2
+    np.fill_diagonal(dist, np.inf)
+    assert np.all(dist >= contact - 1e-6)
+    assert np.mean(np.min(dist / contact, axis=1) < 1.05) > 0.5  # touching neighbours, not a dilute gas
+
+
+def test_generator_truth_lies_on_its_spheres():
+    config = VolumeConfig(shape=(16, 40, 40), volume_fraction=0.3, diameter=8.0, z_step=2.0, photons=2000,
+                          read_noise=1.0, background=0.0, depth_decay=1.0)
+    sample = synthesize_volume(config, seed=5)
+    assert sample.image.dtype == np.uint16 and sample.image.shape == (16, 40, 40)
+    assert sample.volume_fraction == pytest.approx(0.3, abs=0.005)
+    physical = sample.centres * np.array([2.0, 1.0, 1.0])
+    assert pdist(physical).min() >= 0.7 * 8.0
+    inner = np.all((sample.centres > 2) & (sample.centres < np.array([13, 37, 37])), axis=1)
+    z, y, x = np.rint(sample.centres[inner]).astype(int).T
+    centre_values = sample.image[z, y, x].astype(float)
+    assert np.median(centre_values) > np.percentile(sample.image, 60)  # bright at every true centre
+
+
+def test_encode_decode_3d_round_trip_is_subvoxel_exact():
+    rng = np.random.default_rng(2)
+    grid = np.stack(np.meshgrid(*[np.arange(5, 35, 7.0)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    centres = grid + rng.uniform(-0.5, 0.5, grid.shape)
+    found, scores = decode3d(encode3d(centres, (40, 40, 40), 1.2), 0.4)
+    result = score_nd(found, centres, 2.0)
+    assert result.f1 == 1.0 and max(result.rms_z, result.rms_y, result.rms_x) < 0.02
+    assert np.all(scores > 0.75)  # a voxel at most half a voxel off the centre along each axis
+
+
+def test_matching_is_in_physical_space():
+    truth = np.array([[10.0, 10.0, 10.0]])
+    predicted = np.array([[12.0, 10.0, 10.0]])  # two z voxels off
+    assert len(match_nd(predicted, truth, 3.0)[0]) == 1  # isotropic voxels: 2 < 3
+    assert len(match_nd(predicted, truth, 3.0, scale=(2.0, 1.0, 1.0))[0]) == 0  # z voxel twice as long: 4 > 3
+
+
+def test_detect_a_synthetic_volume_with_the_shipped_3d_model(tmp_path, capsys):
+    trackpy = pytest.importorskip("trackpy")
+    code, _, _ = run_cli(capsys, "synth", tmp_path / "v", "--volume", "--n", "1", "--volume-shape", "20", "64", "64",
+                         "--volume-fraction", "0.3", "--seed", "11")
+    assert code == 0
+    out = tmp_path / "pred.csv"
+    code, _, err = run_cli(capsys, "detect", tmp_path / "v" / "volume_000.tif", "-o", out, "--device", "cpu")
+    assert code == 0, err
+    table = pd.read_csv(out)
+    assert list(table.columns[:5]) == ["frame", "z", "y", "x", "score"]
+    assert {"z_um", "y_um", "x_um"} <= set(table.columns)  # the ImageJ metadata gives the voxel size
+    truth = pd.read_csv(tmp_path / "v" / "volume_000.csv")
+    code, printed, _ = run_cli(capsys, "evaluate", out, tmp_path / "v" / "volume_000.csv", "--tolerance", "5",
+                               "--voxel-size", "2", "1", "1", "--json")
+    import json
+
+    scores = json.loads(printed)
+    assert scores["f1"] > 0.85, scores
+    assert len(truth) > 20
+    # Two time points of the same volume link into tracks along z, y, x.
+    linked = trackpy.link(pd.concat([table, table.assign(frame=1)]), 5, pos_columns=["z", "y", "x"])
+    assert linked["particle"].nunique() == len(table)
+
+
+def test_ome_zarr_axes_and_scale_make_a_time_series_of_volumes(tmp_path):
+    import zarr
+
+    from napari_particle_detect.axes import read_volumes
+
+    group = zarr.open_group(str(tmp_path / "v.ome.zarr"), mode="w")
+    group.attrs["multiscales"] = [{"version": "0.4", "axes": [{"name": n} for n in "tczyx"],
+                                   "datasets": [{"path": "0", "coordinateTransformations": [
+                                       {"type": "scale", "scale": [1.0, 1.0, 2.0, 0.5, 0.5]}]}]}]
+    array = group.create_array("0", shape=(2, 1, 6, 16, 16), dtype=np.uint16)
+    array[:] = np.arange(2 * 6 * 16 * 16, dtype=np.uint16).reshape(2, 1, 6, 16, 16)
+    axes = file_axes(tmp_path / "v.ome.zarr")
+    assert (axes.axes, axes.source, axes.voxel_size) == ("TZYX", "metadata", (2.0, 0.5, 0.5))
+    volumes = read_volumes(tmp_path / "v.ome.zarr", axes)
+    assert volumes.shape == (2, 6, 16, 16) and volumes[1, 0, 0, 0] == 6 * 16 * 16
