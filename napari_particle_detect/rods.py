@@ -1,0 +1,254 @@
+"""Rods and ellipsoids as one encoding: table -> maps for training, maps -> table for decoding,
+their table's columns and checks, and their matching metric.
+
+Maps (the model card's ``heads``, in this order):
+
+* ``centre``: a Gaussian at every object's centre, combined by maximum (as :mod:`heatmap`);
+* ``cos2``, ``sin2``: the doubled angle, so 0 and 180 degrees are one value and nothing wraps;
+* ``log_length``, ``log_width``: log of length / LENGTH_UNIT and width / WIDTH_UNIT;
+* ``tips``: a Gaussian at both tips, which a network sees locally even for rods longer than its reach.
+
+The orientation and size maps are taught only near centres (REGRESSION_RADIUS), where decoding reads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from .errors import ParticleDetectError
+from .evaluation import f1_score, match
+from .heatmap import find_peaks, refine, stencil_values
+from .synthetic_rods import ROD_COLUMNS, rod_table
+
+HEADS = ("centre", "cos2", "sin2", "log_length", "log_width", "tips")
+COLUMNS = ["frame", "y", "x", "angle", "length", "width", "y1", "x1", "y2", "x2", "score"]
+CENTRE_SIGMA = 2.0
+TIP_SIGMA = 1.5
+REGRESSION_RADIUS = 3.0
+LENGTH_UNIT = 24.0
+WIDTH_UNIT = 8.0
+
+
+def gaussians(points: np.ndarray, shape: tuple[int, int], sigma: float) -> np.ndarray:
+    """Max-combined unit Gaussians at (y, x) points."""
+    heat = np.zeros(shape, np.float32)
+    reach = int(np.ceil(3.5 * sigma))
+    for y, x in np.asarray(points, float).reshape(-1, 2):
+        iy, ix = int(round(y)), int(round(x))
+        y0, y1, x0, x1 = max(iy - reach, 0), min(iy + reach + 1, shape[0]), max(ix - reach, 0), min(ix + reach + 1, shape[1])
+        if y0 >= y1 or x0 >= x1:
+            continue
+        blob = np.exp(-((np.arange(y0, y1)[:, None] - y) ** 2 + (np.arange(x0, x1)[None] - x) ** 2) / (2 * sigma**2))
+        np.maximum(heat[y0:y1, x0:x1], blob.astype(np.float32), out=heat[y0:y1, x0:x1])
+    return heat
+
+
+def encode(table: pd.DataFrame, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(maps (6, H, W), regression mask (H, W)) for a rods table (ROD_COLUMNS) in this frame's pixels."""
+    maps = np.zeros((len(HEADS),) + tuple(shape), np.float32)
+    mask = np.zeros(shape, np.float32)
+    centres = table[["y", "x"]].to_numpy(float).reshape(-1, 2)
+    maps[0] = gaussians(centres, shape, CENTRE_SIGMA)
+    tip_points = np.concatenate([table[["y1", "x1"]].to_numpy(float), table[["y2", "x2"]].to_numpy(float)])
+    maps[5] = gaussians(tip_points, shape, TIP_SIGMA)
+    if len(centres):
+        yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
+        pixels = np.stack([yy.ravel(), xx.ravel()], axis=1)
+        dist, nearest = cKDTree(centres).query(pixels, distance_upper_bound=REGRESSION_RADIUS)
+        near = np.isfinite(dist)
+        idx = nearest[near]
+        theta = np.radians(table["angle"].to_numpy(float))[idx]
+        flat = [m.reshape(-1) for m in maps]
+        flat[1][near] = np.cos(2 * theta)
+        flat[2][near] = np.sin(2 * theta)
+        flat[3][near] = np.log(table["length"].to_numpy(float)[idx] / LENGTH_UNIT)
+        flat[4][near] = np.log(table["width"].to_numpy(float)[idx] / WIDTH_UNIT)
+        mask.reshape(-1)[near] = 1.0
+    return maps, mask
+
+
+def _read(maps: np.ndarray, head: int, peaks: np.ndarray) -> np.ndarray:
+    """A head's value at each peak, the mean over its 3x3 neighbourhood (clipped to the frame)."""
+    h, w = maps.shape[1:]
+    total = np.zeros(len(peaks))
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            total += maps[head, np.clip(peaks[:, 0] + dy, 0, h - 1), np.clip(peaks[:, 1] + dx, 0, w - 1)]
+    return total / 9.0
+
+
+def decode(maps: np.ndarray, threshold: float = 0.4, min_distance: int = 2, frame: int = 0,
+           use_tips: bool = True) -> pd.DataFrame:
+    """One row per object (COLUMNS) from a model's maps (6, H, W) of one frame."""
+    peaks = find_peaks(maps[0], threshold, min_distance)
+    if len(peaks) == 0:
+        return empty_table()
+    values = stencil_values(maps[0], peaks)
+    centres, scores = refine(peaks, values), values[0].astype(float)
+    cos2, sin2 = _read(maps, 1, peaks), _read(maps, 2, peaks)
+    angle = np.degrees(0.5 * np.arctan2(sin2, cos2))
+    length = LENGTH_UNIT * np.exp(_read(maps, 3, peaks))
+    width = WIDTH_UNIT * np.exp(_read(maps, 4, peaks))
+    if use_tips:
+        length, angle = refine_with_tips(maps[5], centres, angle, length, width)
+    length = np.maximum(length, width)
+    table = rod_table(centres[:, 0], centres[:, 1], angle, length, width)
+    table.insert(0, "frame", int(frame))
+    table["score"] = scores
+    return table[COLUMNS]
+
+
+def refine_with_tips(tips: np.ndarray, centres: np.ndarray, angle: np.ndarray, length: np.ndarray,
+                     width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Length and angle from the tip heatmap where both tips stand out near where the regression
+    puts them: tips are local, so long rods are measured as well as short ones."""
+    h, w = tips.shape
+    length, angle = length.copy(), angle.copy()
+    for i, (c, a, L, wd) in enumerate(zip(centres, angle, length, width)):
+        theta = np.radians(a)
+        u = np.array([np.sin(theta), np.cos(theta)])
+        found = []
+        for sign in (-1, 1):
+            guess = c + sign * 0.5 * L * u
+            reach = int(np.ceil(0.15 * L + 2))
+            gy, gx = int(round(guess[0])), int(round(guess[1]))
+            y0, y1, x0, x1 = max(gy - reach, 0), min(gy + reach + 1, h), max(gx - reach, 0), min(gx + reach + 1, w)
+            if y0 >= y1 or x0 >= x1:
+                break
+            window = tips[y0:y1, x0:x1]
+            k = np.unravel_index(int(np.argmax(window)), window.shape)
+            if window[k] < 0.3 or k[0] in (0, window.shape[0] - 1) and y0 > 0 or k[1] in (0, window.shape[1] - 1) and x0 > 0:
+                break
+            peak = np.array([[y0 + k[0], x0 + k[1]]])
+            found.append(refine(peak, stencil_values(tips, peak))[0])
+        if len(found) == 2:
+            vec = found[1] - found[0]
+            tip_length = float(np.hypot(*vec))
+            # Accept only tips consistent with the rod: about the regressed length, on its axis.
+            off_centre = np.hypot(*(0.5 * (found[0] + found[1]) - c))
+            if (0.8 * L < tip_length < 1.2 * L and abs(np.dot(vec / max(tip_length, 1e-9), u)) > np.cos(np.radians(8))
+                    and off_centre < 0.1 * L + 1.5):
+                length[i] = tip_length
+                angle[i] = np.degrees(np.arctan2(vec[0], vec[1]))
+    return length, angle
+
+
+def empty_table() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=int if c == "frame" else float) for c in COLUMNS})
+
+
+def check_table(table: pd.DataFrame, source: str) -> pd.DataFrame:
+    """A rods table with the right columns and values, or one ParticleDetectError naming ``source``."""
+    missing = [c for c in ("y", "x", "angle", "length") if c not in table.columns]
+    if missing:
+        hint = " (it looks like a chains table)" if {"chain", "index"} <= set(table.columns) else ""
+        raise ParticleDetectError(f"{source}: not a rods table: no {', '.join(missing)} column{hint}")
+    for column in ("y", "x", "angle", "length", "width"):
+        if column in table.columns and (not pd.api.types.is_numeric_dtype(table[column])
+                                        or (column != "width" and table[column].isna().any())):
+            raise ParticleDetectError(f"{source}: column {column} holds missing values or non-numbers")
+    angle = table["angle"].to_numpy(float)
+    bad = ~((angle >= 0) & (angle < 180))
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise ParticleDetectError(f"{source}: angle {angle[row]:g} on row {row + 1} is out of range [0, 180) degrees")
+    length = table["length"].to_numpy(float)
+    if np.any(~(length > 0)):
+        row = int(np.argmax(~(length > 0)))
+        raise ParticleDetectError(f"{source}: length {length[row]:g} on row {row + 1} is not positive")
+    table = table.copy()
+    if "width" not in table.columns:
+        table["width"] = np.nan
+    if "frame" not in table.columns:
+        table.insert(0, "frame", 0)
+    if not {"y1", "x1", "y2", "x2"} <= set(table.columns):
+        full = rod_table(table["y"], table["x"], table["angle"], table["length"], table["width"])
+        for c in ("y1", "x1", "y2", "x2"):
+            table[c] = full[c].to_numpy()
+    return table
+
+
+@dataclass
+class RodScores:
+    tp: int
+    fp: int
+    fn: int
+    f1: float
+    angle_median: float  # degrees, min(|d|, 180 - |d|)
+    angle_p90: float
+    length_error_median: float  # |predicted - true| / true
+    width_error_median: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def angle_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Orientation difference in degrees, min(|a - b|, 180 - |a - b|), for angles in [0, 180)."""
+    d = np.abs(np.mod(np.asarray(a, float), 180.0) - np.mod(np.asarray(b, float), 180.0))
+    return np.minimum(d, 180.0 - d)
+
+
+def match_rods(predicted: pd.DataFrame, truth: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """One-to-one matching of centres within max(3 px, a quarter of the true length) (pred, truth indices)."""
+    p = predicted[["y", "x"]].to_numpy(float).reshape(-1, 2)
+    t = truth[["y", "x"]].to_numpy(float).reshape(-1, 2)
+    if len(p) == 0 or len(t) == 0:
+        return np.zeros(0, int), np.zeros(0, int)
+    reach = np.maximum(3.0, truth["length"].to_numpy(float) / 4)
+    # Scale each truth's reach to 1: match within a per-object tolerance, nearest first.
+    rows, cols = match(p, t, float(reach.max()))
+    ok = np.hypot(*(p[rows] - t[cols]).T) <= reach[cols]
+    if ok.all():
+        return rows, cols
+    # Rare: a match beyond its own object's reach; redo with only allowed pairs.
+    from scipy.optimize import linear_sum_assignment
+
+    dist = np.hypot(p[:, None, 0] - t[None, :, 0], p[:, None, 1] - t[None, :, 1])
+    forbidden = dist > reach[None, :]
+    r, c = linear_sum_assignment(np.where(forbidden, 1e6, dist - 1e3))
+    keep = ~forbidden[r, c]
+    return r[keep], c[keep]
+
+
+def evaluate_rods(predicted: pd.DataFrame, truth: pd.DataFrame) -> tuple[RodScores, dict]:
+    """Pooled scores over frames, and the raw per-match errors (for pooling across images)."""
+    errors = {"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0}
+    frames = sorted(set(predicted.get("frame", pd.Series([0]))) | set(truth.get("frame", pd.Series([0]))))
+    for f in frames:
+        p = predicted[predicted["frame"] == f] if "frame" in predicted else predicted
+        t = truth[truth["frame"] == f] if "frame" in truth else truth
+        add_errors(errors, p.reset_index(drop=True), t.reset_index(drop=True))
+    return scores_from(errors), errors
+
+
+def add_errors(errors: dict, predicted: pd.DataFrame, truth: pd.DataFrame) -> None:
+    rows, cols = match_rods(predicted, truth)
+    errors["tp"] += len(rows)
+    errors["fp"] += len(predicted) - len(rows)
+    errors["fn"] += len(truth) - len(rows)
+    errors["angle"] += list(angle_error(predicted["angle"].to_numpy(float)[rows], truth["angle"].to_numpy(float)[cols]))
+    tl = truth["length"].to_numpy(float)[cols]
+    errors["length"] += list(np.abs(predicted["length"].to_numpy(float)[rows] - tl) / tl)
+    if "width" in truth and "width" in predicted:
+        tw = truth["width"].to_numpy(float)[cols]
+        errors["width"] += list(np.abs(predicted["width"].to_numpy(float)[rows] - tw) / tw)
+
+
+def scores_from(errors: dict) -> RodScores:
+    def stat(values, q):
+        values = np.asarray(values, float)
+        values = values[np.isfinite(values)]
+        return float(np.percentile(values, q)) if len(values) else float("nan")
+
+    return RodScores(errors["tp"], errors["fp"], errors["fn"], f1_score(errors["tp"], errors["fp"], errors["fn"]),
+                     stat(errors["angle"], 50), stat(errors["angle"], 90), stat(errors["length"], 50),
+                     stat(errors["width"], 50))
+
+
+def truth_columns() -> list[str]:
+    return list(ROD_COLUMNS)
