@@ -16,6 +16,8 @@ from .cli_checks import number_in
 from .errors import ParticleDetectError
 from .synthetic import LOOKS
 
+KIND_NAMES = ("spheres", "rods", "chains")  # kinds.KIND_NAMES, without importing torch to parse
+
 log = logging.getLogger("particle-detect")
 
 
@@ -43,6 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--shape", type=number_in(16, 8192, whole=True), nargs=2, default=(256, 256), metavar=("H", "W"))
     synth.add_argument("--bit-depth", type=int, choices=(8, 16), default=16)
     synth.add_argument("--stack", action="store_true", help="write one TYX stack (stack.tif + stack.csv with frame)")
+    # Kinds of object (kinds_cli.py): --radius is the beads' radius for chains.
+    synth.add_argument("--kind", choices=("spheres", "rods", "ellipsoids", "chains"), default="spheres")
+    synth.add_argument("--width", type=number_in(1.0, 500.0), nargs=2, default=(4.0, 14.0), metavar=("LO", "HI"),
+                       help="rods/ellipsoids: width range in px")
+    synth.add_argument("--aspect", type=number_in(1.0, 100.0), nargs=2, default=(1.5, 20.0), metavar=("LO", "HI"),
+                       help="rods/ellipsoids: length/width range")
+    synth.add_argument("--alignment", choices=("random", "nematic"), default="random")
+    synth.add_argument("--beads", type=number_in(1, 1000, whole=True), nargs=2, default=(3, 50), metavar=("LO", "HI"),
+                       help="chains: beads per chain")
 
     train = sub.add_parser(
         "train", help="train a model, or fine-tune one with --from",
@@ -75,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=number_in(1, 1024, whole=True), default=None, help="CPU threads for torch")
     train.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     train.add_argument("--seed", type=SEED, default=0)
+    train.add_argument("--kind", choices=KIND_NAMES, default="spheres", help="train a rods or chains model's heads")
 
     detect = sub.add_parser("detect", help="find particle centres in images or stacks")
     detect.add_argument("inputs", nargs="+", type=Path,
@@ -94,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: estimated from the image); for particles near the optics' resolution "
                              "the blob's size, not the physical size")
     detect.add_argument("--polarity", choices=("auto", "bright", "dark"), default="auto")
+    detect.add_argument("--kind", choices=KIND_NAMES, default="spheres",
+                        help="what to find (default spheres); rods and chains use their shipped models")
     detect.add_argument("--overlay", type=Path, default=None, help="PNG of the first frame with centres drawn")
     detect.add_argument("--tile", type=number_in(256, 65536, whole=True), default=1024,
                         help="tile size in pixels (bounds memory)")
@@ -115,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="match radius in pixels")
     evaluate.add_argument("--plot", type=Path, default=None, help="PNG with F1 vs tolerance and error histogram")
     evaluate.add_argument("--json", action="store_true", help="print the pooled scores as JSON")
+    evaluate.add_argument("--kind", choices=KIND_NAMES, default="spheres", help="the tables' kind and its metrics")
 
     gui = sub.add_parser("gui", help="open napari with the Particle detection dock and these images")
     gui.add_argument("images", nargs="*", type=Path, help="images or stacks (napari's readers) and centre CSVs")
@@ -125,6 +140,10 @@ def cmd_synth(args: argparse.Namespace) -> int:
     import pandas as pd
     import tifffile
 
+    if args.kind != "spheres":
+        from .kinds_cli import cmd_synth_kind
+
+        return cmd_synth_kind(args)
     from .cli_checks import check_synth_output
     from .io import staged_folder, write_centres
     from .synthetic import SynthConfig, synthesize
@@ -158,6 +177,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .training import load_examples, working_diameter
 
     check_train_outputs(args.output, args.data + args.validate, args.init)
+    if args.kind != "spheres":
+        from .kinds_cli import cmd_train_kind
+
+        return cmd_train_kind(args)
     base = load_model(args.init, "cpu") if args.init else None
     if base is not None and args.data:
         return _fine_tune_round(args, base)
@@ -263,7 +286,9 @@ def cmd_detect(args: argparse.Namespace) -> int:
     inputs = expand_inputs(args.inputs)
     options = DetectOptions(threshold=args.threshold, diameter=args.diameter, polarity=args.polarity, tile=args.tile,
                             precision=args.precision, device=args.device, batch_size=args.batch_size,
-                            compile=args.compile)
+                            compile=args.compile, kind=args.kind)
+    if args.kind != "spheres" and args.overlay is not None:
+        raise ParticleDetectError(f"{args.overlay}: --overlay draws sphere centres; not with --kind {args.kind}")
     folder = _is_folder_output(args.output, args.inputs, inputs)
     args.output = Path(args.output)
     if folder:
@@ -307,6 +332,12 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
 
             result = detect_file(path, options, args.model, progress=progress)
         record, table, meta = result.record, result.table, result.meta
+        if args.kind != "spheres":
+            log.info("%s: %d %s (%d rows) in %d frame(s)", path, record["objects"], args.kind, record["rows"],
+                     record["frames"])
+            runs.append(record)
+            tables.append(table.assign(file=str(path)) if len(inputs) > 1 else table)
+            continue
         low = record["diameter_confidence"] == "low"
         # A doubtful estimate is a warning, so it shows even with --quiet.
         (log.warning if low else log.info)(
@@ -325,7 +356,12 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
             save_overlay(first, table[table["frame"] == 0][["y", "x"]].to_numpy(), args.overlay, record["diameter_px"])
     _log_compile_warmup(args, options)
     out = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=COLUMNS)
-    write_centres(out, args.output)
+    if args.kind != "spheres":
+        from .kinds import write_kind_table
+
+        write_kind_table(out, args.output, args.kind)
+    else:
+        write_centres(out, args.output)
     # What produced these centres, beside them: the particle size used, the model and its threshold.
     meta = {**meta, "inputs": runs}
     atomic_write_text(args.output.with_suffix(".json"), json.dumps(meta, indent=2))
@@ -387,6 +423,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import evaluate_frames, plot_report
     from .io import read_centres
 
+    if args.kind != "spheres":
+        from .kinds_cli import cmd_evaluate_kind
+
+        return cmd_evaluate_kind(args)
     if args.plot is not None:
         check_output(args.plot, [args.predicted, args.truth], "plot", FIGURE_SUFFIXES)
     predicted, truth = read_centres(args.predicted), read_centres(args.truth)
