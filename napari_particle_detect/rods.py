@@ -48,26 +48,40 @@ def gaussians(points: np.ndarray, shape: tuple[int, int], sigma: float) -> np.nd
 
 
 def encode(table: pd.DataFrame, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """(maps (6, H, W), regression mask (H, W)) for a rods table (ROD_COLUMNS) in this frame's pixels."""
+    """(maps (6, H, W), regression mask (H, W)) for a rods table (ROD_COLUMNS) in this frame's pixels.
+
+    The centre map is a Gaussian stretched along each object (sigma L/8 along, w/4 across, at least
+    CENTRE_SIGMA and 1.5 px): every pixel of a rod says how near its middle it is, a target a network
+    learns far faster than a small spot it must place from both far ends. The orientation and size
+    maps are taught over each object's body (the object whose axis is nearest where bodies overlap).
+    """
     maps = np.zeros((len(HEADS),) + tuple(shape), np.float32)
     mask = np.zeros(shape, np.float32)
-    centres = table[["y", "x"]].to_numpy(float).reshape(-1, 2)
-    maps[0] = gaussians(centres, shape, CENTRE_SIGMA)
+    nearest = np.full(shape, np.inf, np.float32)
     tip_points = np.concatenate([table[["y1", "x1"]].to_numpy(float), table[["y2", "x2"]].to_numpy(float)])
     maps[5] = gaussians(tip_points, shape, TIP_SIGMA)
-    if len(centres):
-        yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
-        pixels = np.stack([yy.ravel(), xx.ravel()], axis=1)
-        dist, nearest = cKDTree(centres).query(pixels, distance_upper_bound=REGRESSION_RADIUS)
-        near = np.isfinite(dist)
-        idx = nearest[near]
-        theta = np.radians(table["angle"].to_numpy(float))[idx]
-        flat = [m.reshape(-1) for m in maps]
-        flat[1][near] = np.cos(2 * theta)
-        flat[2][near] = np.sin(2 * theta)
-        flat[3][near] = np.log(table["length"].to_numpy(float)[idx] / LENGTH_UNIT)
-        flat[4][near] = np.log(table["width"].to_numpy(float)[idx] / WIDTH_UNIT)
-        mask.reshape(-1)[near] = 1.0
+    for row in table.itertuples(index=False):
+        half = 0.5 * row.length + 2
+        y0, y1 = max(int(np.floor(row.y - half)), 0), min(int(np.ceil(row.y + half)) + 1, shape[0])
+        x0, x1 = max(int(np.floor(row.x - half)), 0), min(int(np.ceil(row.x + half)) + 1, shape[1])
+        if y0 >= y1 or x0 >= x1:
+            continue
+        yy, xx = np.mgrid[y0:y1, x0:x1]
+        theta = np.radians(row.angle)
+        along = (yy - row.y) * np.sin(theta) + (xx - row.x) * np.cos(theta)
+        across = -(yy - row.y) * np.cos(theta) + (xx - row.x) * np.sin(theta)
+        s_along, s_across = max(CENTRE_SIGMA, row.length / 8), max(1.5, row.width / 4)
+        blob = np.exp(-0.5 * ((along / s_along) ** 2 + (across / s_across) ** 2)).astype(np.float32)
+        window = (slice(y0, y1), slice(x0, x1))
+        np.maximum(maps[0][window], blob, out=maps[0][window])
+        radius = 0.5 * row.width
+        axis_dist = np.hypot(np.clip(np.abs(along) - max(0.5 * row.length - radius, 0), 0, None), across)
+        body = (axis_dist <= max(radius, REGRESSION_RADIUS)) & (axis_dist < nearest[window])
+        nearest[window][body] = axis_dist[body]
+        for k, value in ((1, np.cos(2 * theta)), (2, np.sin(2 * theta)), (3, np.log(row.length / LENGTH_UNIT)),
+                         (4, np.log(row.width / WIDTH_UNIT))):
+            maps[k][window][body] = value
+        mask[window][body] = 1.0
     return maps, mask
 
 
@@ -96,10 +110,34 @@ def decode(maps: np.ndarray, threshold: float = 0.4, min_distance: int = 2, fram
     if use_tips:
         length, angle = refine_with_tips(maps[5], centres, angle, length, width)
     length = np.maximum(length, width)
+    keep = ~duplicates(centres, scores, angle, length, width)
+    centres, scores, angle, length, width = centres[keep], scores[keep], angle[keep], length[keep], width[keep]
     table = rod_table(centres[:, 0], centres[:, 1], angle, length, width)
     table.insert(0, "frame", int(frame))
     table["score"] = scores
     return table[COLUMNS]
+
+
+def duplicates(centres: np.ndarray, scores: np.ndarray, angle: np.ndarray, length: np.ndarray,
+               width: np.ndarray) -> np.ndarray:
+    """Mask of weaker peaks on the same object as a stronger one: within a quarter of its length along
+    its axis, half its width across, and within 15 degrees of its angle (crossing rods differ in angle)."""
+    drop = np.zeros(len(centres), bool)
+    if len(centres) < 2:
+        return drop
+    tree = cKDTree(centres)
+    for i in np.argsort(-scores):
+        if drop[i]:
+            continue
+        theta = np.radians(angle[i])
+        for j in tree.query_ball_point(centres[i], 0.25 * length[i] + 1):
+            if j == i or drop[j] or scores[j] > scores[i]:
+                continue
+            d = centres[j] - centres[i]
+            across = abs(-d[0] * np.cos(theta) + d[1] * np.sin(theta))
+            if across <= max(0.5 * width[i], 2.0) and angle_error(angle[i], angle[j]) < 15:
+                drop[j] = True
+    return drop
 
 
 def refine_with_tips(tips: np.ndarray, centres: np.ndarray, angle: np.ndarray, length: np.ndarray,

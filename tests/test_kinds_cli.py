@@ -1,0 +1,65 @@
+"""``--kind rods|chains`` on the command line with the shipped weights, and one line per bad table."""
+
+import json
+
+import pandas as pd
+import pytest
+import tifffile
+
+from napari_particle_detect import chains, rods
+from napari_particle_detect.cli import main
+from napari_particle_detect.synthetic_chains import benchmark_chain_config, synthesize_chains
+from napari_particle_detect.synthetic_rods import benchmark_rod_config, rod_table, synthesize_rods
+
+
+def run_cli(capsys, *args):
+    code = main(["-q", *map(str, args)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_detect_rods_with_the_shipped_model(tmp_path, capsys):
+    sample = synthesize_rods(benchmark_rod_config("fluorescent", 0.15, shape=(128, 128)), seed=123)
+    tifffile.imwrite(tmp_path / "rods.tif", sample.image)
+    code, _, err = run_cli(capsys, "detect", tmp_path / "rods.tif", "--kind", "rods", "-o", tmp_path / "out.csv",
+                           "--device", "cpu")
+    assert code == 0, err
+    found = pd.read_csv(tmp_path / "out.csv")
+    assert list(found.columns) == rods.COLUMNS
+    assert ((found["angle"] >= 0) & (found["angle"] < 180)).all()
+    scores, _ = rods.evaluate_rods(found, sample.table.assign(frame=0))
+    assert scores.f1 > 0.7 and scores.angle_median < 10
+
+
+def test_detect_chains_with_the_shipped_model_and_evaluate(tmp_path, capsys):
+    sample = synthesize_chains(benchmark_chain_config("fluorescent", 0.25, shape=(128, 128)), seed=124)
+    tifffile.imwrite(tmp_path / "chains.tif", sample.image)
+    sample.table.to_csv(tmp_path / "truth.csv", index=False)
+    code, _, err = run_cli(capsys, "detect", tmp_path / "chains.tif", "--kind", "chains", "-o", tmp_path / "out.csv",
+                           "--device", "cpu")
+    assert code == 0, err
+    found = pd.read_csv(tmp_path / "out.csv")
+    assert list(found.columns) == chains.COLUMNS
+    assert list(pd.read_csv(tmp_path / "out.chains.csv").columns) == chains.CHAIN_SUMMARY_COLUMNS
+    code, out, _ = run_cli(capsys, "evaluate", tmp_path / "out.csv", tmp_path / "truth.csv", "--kind", "chains", "--json")
+    assert code == 0
+    scores = json.loads(out)
+    assert scores["bead_f1"] > 0.8 and scores["bond_f1"] > 0.6
+
+
+def _write(path, table):
+    table.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("kind, table, problem", [
+    ("chains", rod_table([1.0], [2.0], [10.0], [20.0], [4.0]), "not a chains table: no chain, index column"),
+    ("rods", rod_table([1.0], [2.0], [10.0], [20.0], [4.0]).assign(angle=-5.0), "angle -5 on row 1 is out of range"),
+    ("chains", pd.DataFrame({"y": [1.0, 2.0, 3.0], "x": [1.0, 2.0, 3.0], "chain": [0, 0, 0], "index": [0, 1, 3]}),
+     "chain 0 (frame 0) has a gap or repeat in its index at 2"),
+])
+def test_bad_tables_fail_in_one_line_naming_the_file(tmp_path, capsys, kind, table, problem):
+    bad = _write(tmp_path / "bad.csv", table)
+    code, out, err = run_cli(capsys, "evaluate", bad, bad, "--kind", kind)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and str(bad) in err and problem in err
