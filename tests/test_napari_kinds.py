@@ -56,3 +56,27 @@ def test_kind_samples_open_with_their_truth(make_napari_viewer, key, layers):
     viewer = make_napari_viewer()
     viewer.open_sample(PLUGIN, key)
     assert len(viewer.layers) == layers and viewer.layers[0].data.shape == (256, 256)
+
+
+def test_dock_detects_chains_into_beads_and_paths(make_napari_viewer, qtbot):
+    from napari_particle_detect._napari.kinds_widget import KindsWidget
+    from napari_particle_detect.synthetic_chains import benchmark_chain_config, synthesize_chains
+
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Rods and chains")
+    assert isinstance(widget, KindsWidget)
+    sample = synthesize_chains(benchmark_chain_config("fluorescent", 0.25, shape=(128, 128)), seed=31)
+    viewer.add_image(sample.image, name="beads")
+    widget.kind_combo.setCurrentText("chains")
+    widget.detect()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    beads, paths = viewer.layers["beads beads"], viewer.layers["beads chains"]
+    assert len(beads.data) >= 0.8 * len(sample.table)
+    assert {"chain", "index", "score", "source"} <= set(beads.features.columns)
+    assert paths.nshapes >= 1
+    before = paths.nshapes
+    # Deleting the beads of one chain takes its path away.
+    chain = beads.features["chain"].value_counts().index[0]
+    beads.selected_data = set(np.flatnonzero(beads.features["chain"].to_numpy() == chain).tolist())
+    beads.remove_selected()
+    assert paths.nshapes == before - 1
