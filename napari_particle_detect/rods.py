@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from .errors import ParticleDetectError
@@ -120,8 +121,8 @@ def decode(maps: np.ndarray, threshold: float = 0.4, min_distance: int = 2, fram
 
 def duplicates(centres: np.ndarray, scores: np.ndarray, angle: np.ndarray, length: np.ndarray,
                width: np.ndarray) -> np.ndarray:
-    """Mask of weaker peaks on the same object as a stronger one: within a quarter of its length along
-    its axis, half its width across, and within 15 degrees of its angle (crossing rods differ in angle)."""
+    """Mask of weaker peaks on the same object as a stronger one: inside its body (half its length
+    along its axis, half its width across) and within 15 degrees of its angle (crossing rods differ)."""
     drop = np.zeros(len(centres), bool)
     if len(centres) < 2:
         return drop
@@ -130,49 +131,88 @@ def duplicates(centres: np.ndarray, scores: np.ndarray, angle: np.ndarray, lengt
         if drop[i]:
             continue
         theta = np.radians(angle[i])
-        for j in tree.query_ball_point(centres[i], 0.25 * length[i] + 1):
+        for j in tree.query_ball_point(centres[i], 0.5 * length[i] + 1):
             if j == i or drop[j] or scores[j] > scores[i]:
                 continue
             d = centres[j] - centres[i]
+            along = abs(d[0] * np.sin(theta) + d[1] * np.cos(theta))
             across = abs(-d[0] * np.cos(theta) + d[1] * np.sin(theta))
-            if across <= max(0.5 * width[i], 2.0) and angle_error(angle[i], angle[j]) < 15:
+            # Inside the stronger rod's body (a rod touching it end to end has its centre further out).
+            if along < 0.5 * length[i] and across <= max(0.5 * width[i], 2.0) and angle_error(angle[i], angle[j]) < 15:
                 drop[j] = True
     return drop
 
 
+TIP_FLOOR = 0.3  # tip map value a tip must reach
+TIP_SHARE = 0.5  # ... and this share of the strongest tip response along the walk (faint body responses are not tips)
+
+
 def refine_with_tips(tips: np.ndarray, centres: np.ndarray, angle: np.ndarray, length: np.ndarray,
                      width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Length and angle from the tip heatmap where both tips stand out near where the regression
-    puts them: tips are local, so long rods are measured as well as short ones."""
+    """Length from the tip map, and ``centres`` (changed in place) moved between the tips: from each
+    centre, walk out along the rod's axis both ways and take the first clear tip peak on each side.
+    Tips are local, so this measures long rods as well as short ones, whatever the regressed length
+    (used only to bound the walk) says."""
     h, w = tips.shape
     length, angle = length.copy(), angle.copy()
+    centres = centres  # moved in place to the middle between the tips found
+    across = np.array([-1.0, 0.0, 1.0])
     for i, (c, a, L, wd) in enumerate(zip(centres, angle, length, width)):
         theta = np.radians(a)
         u = np.array([np.sin(theta), np.cos(theta)])
+        n = np.array([-np.cos(theta), np.sin(theta)])
+        t = np.arange(max(0.25 * wd, 1.0), 1.2 * L + 12.0, 0.5)
         found = []
-        for sign in (-1, 1):
-            guess = c + sign * 0.5 * L * u
-            reach = int(np.ceil(0.15 * L + 2))
-            gy, gx = int(round(guess[0])), int(round(guess[1]))
-            y0, y1, x0, x1 = max(gy - reach, 0), min(gy + reach + 1, h), max(gx - reach, 0), min(gx + reach + 1, w)
-            if y0 >= y1 or x0 >= x1:
+        for sign in (-1.0, 1.0):
+            pts = c[None, None, :] + sign * t[:, None, None] * u + across[None, :, None] * n
+            inside = (pts[..., 0] > -0.5) & (pts[..., 0] < h - 0.5) & (pts[..., 1] > -0.5) & (pts[..., 1] < w - 0.5)
+            values = ndimage.map_coordinates(tips, [pts[..., 0].ravel(), pts[..., 1].ravel()], order=1, mode="nearest")
+            profile = np.where(inside, values.reshape(pts.shape[:2]), 0.0).max(axis=1)
+            peak = _first_peak(profile, max(TIP_FLOOR, TIP_SHARE * float(profile.max())), reach=6)
+            if peak is None:
                 break
-            window = tips[y0:y1, x0:x1]
-            k = np.unravel_index(int(np.argmax(window)), window.shape)
-            if window[k] < 0.3 or k[0] in (0, window.shape[0] - 1) and y0 > 0 or k[1] in (0, window.shape[1] - 1) and x0 > 0:
-                break
-            peak = np.array([[y0 + k[0], x0 + k[1]]])
-            found.append(refine(peak, stencil_values(tips, peak))[0])
+            found.append(_tip_position(tips, c + sign * float(np.interp(peak, np.arange(len(t)), t)) * u))
         if len(found) == 2:
             vec = found[1] - found[0]
             tip_length = float(np.hypot(*vec))
-            # Accept only tips consistent with the rod: about the regressed length, on its axis.
-            off_centre = np.hypot(*(0.5 * (found[0] + found[1]) - c))
-            if (0.8 * L < tip_length < 1.2 * L and abs(np.dot(vec / max(tip_length, 1e-9), u)) > np.cos(np.radians(8))
-                    and off_centre < 0.1 * L + 1.5):
+            middle = 0.5 * (found[0] + found[1])
+            tip_angle = np.degrees(np.arctan2(vec[0], vec[1]))
+            # The rod lies between its tips: a peak off its middle (long rods can draw two) moves there,
+            # and two tips a rod length apart give its angle better than the map at one pixel.
+            if (tip_length > 0.6 * wd and np.hypot(*(middle - c)) < 0.35 * tip_length
+                    and angle_error(tip_angle % 180, a % 180) < 10):
                 length[i] = tip_length
-                angle[i] = np.degrees(np.arctan2(vec[0], vec[1]))
+                centres[i] = middle
+                if tip_length > 2 * wd:
+                    angle[i] = tip_angle
     return length, angle
+
+
+def _tip_position(tips: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """The tip map's subpixel maximum within 2 px of ``point``."""
+    h, w = tips.shape
+    y, x = int(round(point[0])), int(round(point[1]))
+    y0, y1, x0, x1 = max(y - 2, 0), min(y + 3, h), max(x - 2, 0), min(x + 3, w)
+    if y0 >= y1 or x0 >= x1:
+        return point
+    window = tips[y0:y1, x0:x1]
+    k = np.unravel_index(int(np.argmax(window)), window.shape)
+    peak = np.array([[y0 + k[0], x0 + k[1]]])
+    return refine(peak, stencil_values(tips, peak))[0]
+
+
+def _first_peak(profile: np.ndarray, floor: float, reach: int) -> float | None:
+    """Index (subsample, parabola) of the first value above ``floor`` that is the maximum within ``reach``."""
+    above = np.flatnonzero(profile > floor)
+    for k in above:
+        lo, hi = max(k - reach, 0), min(k + reach + 1, len(profile))
+        if profile[k] >= profile[lo:hi].max():
+            if 0 < k < len(profile) - 1:
+                a, b, c = profile[k - 1], profile[k], profile[k + 1]
+                curvature = a - 2 * b + c
+                return k + (0.5 * (a - c) / curvature if curvature < 0 else 0.0)
+            return float(k)
+    return None
 
 
 def empty_table() -> pd.DataFrame:
