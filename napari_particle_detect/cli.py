@@ -289,6 +289,9 @@ def cmd_detect(args: argparse.Namespace) -> int:
                             compile=args.compile, kind=args.kind)
     if args.kind != "spheres" and args.overlay is not None:
         raise ParticleDetectError(f"{args.overlay}: --overlay draws sphere centres; not with --kind {args.kind}")
+    if args.kind != "spheres" and args.diameter is not None:
+        raise ParticleDetectError(f"--diameter is the size of spheres; --kind {args.kind} works at the image's own "
+                                  "pixel scale (widths and beads of about 4-18 px)")
     folder = _is_folder_output(args.output, args.inputs, inputs)
     args.output = Path(args.output)
     if folder:
