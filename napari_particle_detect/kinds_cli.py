@@ -64,12 +64,15 @@ def _ordered(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def cmd_train_kind(args: argparse.Namespace) -> int:
-    from .kinds_training import KindTrainConfig, train_kind
+    from .kinds_training import KindTrainConfig, load_kind_examples, train_kind
 
-    if args.data:
-        raise ParticleDetectError(f"{args.data[0]}: training --kind {args.kind} on annotated files is not supported "
-                                  "yet; it trains on the generator")
+    # With DATA (image + the kind's CSV pairs) and --from: a round on corrected frames, mixed with the
+    # generator's; --validate frames, held out, then alone score it (the starting model included).
+    examples = load_kind_examples(args.data, args.kind) if args.data else None
+    validation = load_kind_examples(args.validate, args.kind) if args.validate else None
     config = KindTrainConfig(kind=args.kind, seed=args.seed, threads=args.threads or 1)
+    if args.synthetic_fraction is not None:
+        config = replace(config, synthetic_fraction=args.synthetic_fraction)
     if args.epochs is not None:
         config = replace(config, epochs=args.epochs)
     if args.steps_per_epoch is not None:
@@ -82,7 +85,7 @@ def cmd_train_kind(args: argparse.Namespace) -> int:
         config = replace(config, learning_rate=args.lr)
     if args.minutes is not None:
         config = replace(config, time_limit_s=60.0 * args.minutes)
-    model = train_kind(config, args.output, init=args.init,
+    model = train_kind(config, args.output, init=args.init, examples=examples, validation_examples=validation,
                        progress=lambda r: log.info("epoch %d: loss %.4f, validation %.4f at threshold %.2f (%.0f s)",
                                                    r["epoch"], r["loss"], r["score"], r["threshold"], r["seconds"]))
     log.info("saved %s (%s model, validation score %.4f)", model.path, args.kind,

@@ -42,15 +42,39 @@ class KindTrainConfig:
     seed: int = 0
     time_limit_s: float | None = None
     threads: int | None = 1
+    # Share of each batch drawn from the generator when annotated examples are given (a round).
+    synthetic_fraction: float = 0.5
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def batch(kind: Kind, rng: np.random.Generator, size: int, crop: int, seed: int) -> tuple[np.ndarray, ...]:
+def _annotated_crop(example: tuple[np.ndarray, pd.DataFrame], crop: int,
+                    rng: np.random.Generator) -> tuple[np.ndarray, pd.DataFrame]:
+    """A random ``crop`` square of an annotated frame and its whole table shifted into it (objects
+    reaching outside stay in the table, so a chain cut by the crop keeps its bonds right)."""
+    image, table = example
+    h, w = image.shape
+    if h < crop or w < crop:
+        image = np.pad(image, ((0, max(crop - h, 0)), (0, max(crop - w, 0))), mode="reflect")
+        h, w = image.shape
+    y0, x0 = int(rng.integers(0, h - crop + 1)), int(rng.integers(0, w - crop + 1))
+    shifted = table.copy()
+    for y, x in (("y", "x"), ("y1", "x1"), ("y2", "x2")):
+        if y in shifted:
+            shifted[y] = shifted[y] - y0
+            shifted[x] = shifted[x] - x0
+    return image[y0 : y0 + crop, x0 : x0 + crop], shifted
+
+
+def batch(kind: Kind, rng: np.random.Generator, size: int, crop: int, seed: int,
+          examples: list | None = None, synthetic_fraction: float = 1.0) -> tuple[np.ndarray, ...]:
     images, targets, masks = [], [], []
     for k in range(size):
-        image, table = kind.example(rng, crop, seed + k)
+        if examples and rng.random() >= synthetic_fraction:
+            image, table = _annotated_crop(examples[int(rng.integers(len(examples)))], crop, rng)
+        else:
+            image, table = kind.example(rng, crop, seed + k)
         image = normalise(image)
         image, points = _augment(image, kind.points(table), rng)
         table = kind.rebuild(table, points)
@@ -102,8 +126,14 @@ def validation_score(kind: Kind, network, validation, thresholds=THRESHOLDS) -> 
     return out
 
 
-def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict], None] | None = None) -> DetectorModel:
-    """Train the kind's heads (from ``init``, a model of this kind, or else the shipped sphere UNet's body)."""
+def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict], None] | None = None,
+               examples: list | None = None, validation_examples: list | None = None) -> DetectorModel:
+    """Train the kind's heads (from ``init``, a model of this kind, or else the shipped sphere UNet's body).
+
+    ``examples``: annotated (image, table) frames mixed into the batches (a fine-tuning round);
+    ``validation_examples``: held-out annotated frames that alone then score the epochs. From
+    ``init``, the starting model is scored first and a result no better than it is not saved.
+    """
     if config.threads:
         torch.set_num_threads(int(config.threads))
     torch.manual_seed(config.seed)
@@ -123,18 +153,36 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
         network.start_from_spheres(sphere.network.state_dict())
     network.train()
     optimiser = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
-    validation = validation_set(kind, config)
+    validation = list(validation_examples) if validation_examples else validation_set(kind, config)
     rng = np.random.default_rng(config.seed)
     best, history, started = -np.inf, [], time.monotonic()
+    previous = dict(card.training) if init is not None else {}
+
+    def record(score: float) -> dict:
+        return {**previous, "config": config.to_dict(), "validation_score": float(score), "history": history,
+                "annotated_examples": len(examples or []),
+                "annotated_validation_examples": len(validation_examples or []),
+                "generator": f"napari_particle_detect.kinds.KINDS[{kind.name!r}].example",
+                "init": str(init) if init is not None else "shipped sphere UNet (weights/unet.pt)"}
+
+    if init is not None:
+        # The starting model is a candidate too: a round must not hand back something worse.
+        best = float(max(validation_score(kind, network, validation)))
+        history.append({"epoch": 0, "loss": float("nan"), "score": best, "threshold": card.threshold, "seconds": 0.0})
+        if progress is not None:
+            progress(history[-1])
+        card.training = record(best)
+        save_model(DetectorModel(network, card), out)
+    mix = (examples, config.synthetic_fraction) if examples else (None, 1.0)
     seed = config.seed * 1_000_003 % VALIDATION_SEED_BASE
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(batch, kind, rng, config.batch_size, crop, seed)
+        pending = pool.submit(batch, kind, rng, config.batch_size, crop, seed, *mix)
         for epoch in range(config.epochs):
             losses = []
             for step in range(config.steps_per_epoch):
                 images, targets, masks = pending.result()
                 seed = (seed + config.batch_size) % VALIDATION_SEED_BASE
-                pending = pool.submit(batch, kind, rng, config.batch_size, crop, seed)
+                pending = pool.submit(batch, kind, rng, config.batch_size, crop, seed, *mix)
                 x, y, m = (torch.from_numpy(a) for a in (images, targets, masks))
                 optimiser.zero_grad(set_to_none=True)
                 loss = loss_of(kind, network(x), y, m, config.regression_weight)
@@ -153,10 +201,39 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
             if scores[k] > best:
                 best = scores[k]
                 card.threshold = float(THRESHOLDS[k])
-                card.training = {"config": config.to_dict(), "validation_score": float(best), "history": history,
-                                 "generator": f"napari_particle_detect.kinds.KINDS[{kind.name!r}].example",
-                                 "init": str(init) if init is not None else "shipped sphere UNet (weights/unet.pt)"}
+                card.training = record(best)
                 save_model(DetectorModel(network, card), out)
             if config.time_limit_s and time.monotonic() - started > config.time_limit_s:
                 break
     return load_model(out, "cpu")
+
+
+def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.DataFrame]]:
+    """Annotated (frame, table) pairs from ``image.tif`` + ``image.csv`` (the kind's table) pairs, or
+    folders of them; a ``frame`` column annotates the frames of a stack."""
+    from pathlib import Path
+
+    from .errors import ParticleDetectError
+    from .io import read_image
+    from .kinds import read_kind_table
+
+    out = []
+    for path in map(Path, paths):
+        images = sorted(p for p in path.iterdir() if p.suffix.lower() in (".tif", ".tiff", ".png")) if path.is_dir() else [path]
+        for image_path in images:
+            csv = image_path.with_suffix(".csv")
+            if not csv.exists():
+                if path.is_dir():
+                    continue
+                raise ParticleDetectError(f"{image_path}: no {kind} table {csv.name} beside it")
+            stack = read_image(image_path)
+            frames = stack[None] if stack.ndim == 2 else stack
+            table = read_kind_table(csv, kind)
+            for index in sorted(set(table["frame"])):
+                if index >= len(frames):
+                    raise ParticleDetectError(f"{csv}: frame {index} is beyond the {len(frames)} frames of {image_path.name}")
+                rows = table[table["frame"] == index].reset_index(drop=True)
+                out.append((np.asarray(frames[index]), rows))
+    if not out:
+        raise ParticleDetectError(f"no image + {kind} CSV pairs found in {', '.join(map(str, paths))}")
+    return out

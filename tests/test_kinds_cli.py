@@ -63,3 +63,20 @@ def test_bad_tables_fail_in_one_line_naming_the_file(tmp_path, capsys, kind, tab
     code, out, err = run_cli(capsys, "evaluate", bad, bad, "--kind", kind)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and str(bad) in err and problem in err
+
+
+def test_a_round_on_corrected_chains_frames_from_the_shipped_model(tmp_path, capsys):
+    from napari_particle_detect.kinds_prediction import shipped_model_path
+    from napari_particle_detect.models import load_model
+
+    data = tmp_path / "data"
+    code, _, err = run_cli(capsys, "synth", data, "--kind", "chains", "--n", "2", "--shape", "96", "96",
+                           "--radius", "5", "6", "--beads", "3", "10", "--area-fraction", "0.3")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "train", "--kind", "chains", data / "image_000.tif", "--validate",
+                           data / "image_001.tif", "--from", shipped_model_path("chains"), "-o", tmp_path / "round",
+                           "--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "2", "--crop", "64")
+    assert code == 0, err
+    card = load_model(tmp_path / "round.pt").card
+    assert card.kind == "chains" and card.training["history"][0]["epoch"] == 0  # the starting model scored first
+    assert card.training["annotated_examples"] == 1 and card.training["annotated_validation_examples"] == 1
