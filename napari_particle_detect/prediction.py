@@ -409,6 +409,9 @@ def detect(
     if kind != "spheres":
         from .kinds_prediction import detect_kind
 
+        if diameter is not None:
+            raise ParticleDetectError(f"diameter is the size of spheres; kind={kind!r} works at the image's own "
+                                      "pixel scale")
         kwargs.pop("heatmaps", None)
         return detect_kind(image, kind, model, device, threshold, polarity, progress=progress, **kwargs)
     parts = []
