@@ -97,7 +97,7 @@ def _read(maps: np.ndarray, head: int, peaks: np.ndarray) -> np.ndarray:
 
 
 def decode(maps: np.ndarray, threshold: float = 0.4, min_distance: int = 2, frame: int = 0,
-           use_tips: bool = True) -> pd.DataFrame:
+           use_tips: bool = True, merge: bool = True) -> pd.DataFrame:
     """One row per object (COLUMNS) from a model's maps (6, H, W) of one frame."""
     peaks = find_peaks(maps[0], threshold, min_distance)
     if len(peaks) == 0:
@@ -113,10 +113,50 @@ def decode(maps: np.ndarray, threshold: float = 0.4, min_distance: int = 2, fram
     length = np.maximum(length, width)
     keep = ~duplicates(centres, scores, angle, length, width)
     centres, scores, angle, length, width = centres[keep], scores[keep], angle[keep], length[keep], width[keep]
+    if merge:
+        centres, scores, angle, length, width = merge_pieces(maps[0], centres, scores, angle, length, width)
     table = rod_table(centres[:, 0], centres[:, 1], angle, length, width)
     table.insert(0, "frame", int(frame))
     table["score"] = scores
     return table[COLUMNS]
+
+
+def merge_pieces(centre_map: np.ndarray, centres, scores, angle, length, width):
+    """One rod from collinear pieces the centre map joins without a dip: a long rod can draw a ridge
+    of centre peaks, decoded as two or three shorter rods end to end along one axis."""
+    centres, scores, angle, length, width = (np.array(v, dtype=float, copy=True) for v in (centres, scores, angle, length, width))
+    alive = np.ones(len(centres), bool)
+    changed = True
+    while changed:
+        changed = False
+        order = [i for i in np.argsort(-scores) if alive[i]]
+        for i in order:
+            theta = np.radians(angle[i])
+            u = np.array([np.sin(theta), np.cos(theta)])
+            for j in order:
+                if j == i or not alive[j] or not alive[i] or angle_error(angle[i], angle[j]) > 8:
+                    continue
+                d = centres[j] - centres[i]
+                along = float(np.dot(d, u))
+                across = abs(float(-d[0] * u[1] + d[1] * u[0]))
+                gap = abs(along) - 0.5 * (length[i] + length[j])
+                if across > 0.5 * max(width[i], width[j]) or gap > 0.5 * max(width[i], width[j]) or abs(along) < 1:
+                    continue
+                steps = np.linspace(0, 1, max(int(abs(along)), 2))
+                pts = centres[i] + steps[:, None] * d
+                ridge = ndimage.map_coordinates(centre_map, pts.T, order=1, mode="nearest")
+                if ridge.min() < 0.8 * min(scores[i], scores[j]):
+                    continue  # the centre map dips between them: two rods
+                ends = np.concatenate([centres[i] + np.array([-0.5, 0.5])[:, None] * length[i] * u,
+                                       centres[j] + np.array([-0.5, 0.5])[:, None] * length[j] * u])
+                t = (ends - centres[i]) @ u
+                lo, hi = ends[np.argmin(t)], ends[np.argmax(t)]
+                centres[i] = 0.5 * (lo + hi)
+                length[i] = float(np.hypot(*(hi - lo)))
+                width[i] = max(width[i], width[j])
+                alive[j] = False
+                changed = True
+    return centres[alive], scores[alive], angle[alive], length[alive], width[alive]
 
 
 def duplicates(centres: np.ndarray, scores: np.ndarray, angle: np.ndarray, length: np.ndarray,
