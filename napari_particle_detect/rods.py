@@ -130,10 +130,13 @@ def merge_pieces(centre_map: np.ndarray, centres, scores, angle, length, width):
     while changed:
         changed = False
         order = [i for i in np.argsort(-scores) if alive[i]]
+        tree = cKDTree(centres) if len(centres) else None
+        reach = 0.5 * float(length.max(initial=0.0)) + float(width.max(initial=0.0))
         for i in order:
             theta = np.radians(angle[i])
             u = np.array([np.sin(theta), np.cos(theta)])
-            for j in order:
+            # Only pieces whose ends can meet: within half of both lengths and a width.
+            for j in tree.query_ball_point(centres[i], 0.5 * length[i] + reach):
                 if j == i or not alive[j] or not alive[i] or angle_error(angle[i], angle[j]) > 8:
                     continue
                 d = centres[j] - centres[i]
