@@ -158,7 +158,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
     best, history, started = -np.inf, [], time.monotonic()
     previous = dict(card.training) if init is not None else {}
 
-    def record(score: float) -> dict:
+    def training_record(score: float) -> dict:
         return {**previous, "config": config.to_dict(), "validation_score": float(score), "history": history,
                 "annotated_examples": len(examples or []),
                 "annotated_validation_examples": len(validation_examples or []),
@@ -171,7 +171,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
         history.append({"epoch": 0, "loss": float("nan"), "score": best, "threshold": card.threshold, "seconds": 0.0})
         if progress is not None:
             progress(history[-1])
-        card.training = record(best)
+        card.training = training_record(best)
         save_model(DetectorModel(network, card), out)
     mix = (examples, config.synthetic_fraction) if examples else (None, 1.0)
     seed = config.seed * 1_000_003 % VALIDATION_SEED_BASE
@@ -201,7 +201,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
             if scores[k] > best:
                 best = scores[k]
                 card.threshold = float(THRESHOLDS[k])
-                card.training = record(best)
+                card.training = training_record(best)
                 save_model(DetectorModel(network, card), out)
             if config.time_limit_s and time.monotonic() - started > config.time_limit_s:
                 break

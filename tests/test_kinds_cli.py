@@ -80,3 +80,13 @@ def test_a_round_on_corrected_chains_frames_from_the_shipped_model(tmp_path, cap
     card = load_model(tmp_path / "round.pt").card
     assert card.kind == "chains" and card.training["history"][0]["epoch"] == 0  # the starting model scored first
     assert card.training["annotated_examples"] == 1 and card.training["annotated_validation_examples"] == 1
+
+
+def test_fresh_training_of_a_kind_saves_a_card_naming_it(tmp_path):
+    from napari_particle_detect.kinds_training import KindTrainConfig, train_kind
+
+    config = KindTrainConfig(kind="rods", steps_per_epoch=1, epochs=1, batch_size=2, crop=64, validation_images=1,
+                             validation_size=64)
+    model = train_kind(config, tmp_path / "rods.pt")
+    assert model.card.kind == "rods" and model.card.heads == ("centre", "cos2", "sin2", "log_length", "log_width", "tips")
+    assert model.card.training["history"][0]["epoch"] == 1 and model.card.training["annotated_examples"] == 0
