@@ -18,6 +18,8 @@ from .errors import ParticleDetectError
 from .runtimes import RUNTIME_CHOICES
 from .synthetic import LOOKS
 
+KIND_NAMES = ("spheres", "rods", "chains")  # kinds.KIND_NAMES, without importing torch to parse
+
 log = logging.getLogger("particle-detect")
 
 
@@ -49,6 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--bit-depth", type=int, choices=(8, 16), default=16, help="bits per pixel of the TIFFs")
     synth.add_argument("--stack", action="store_true", help="write one TYX stack (stack.tif + stack.csv with frame)")
     volume_cli.add_synth_options(synth, number_in(0, 0.58, low_open=True), number_in(0, 1e6, low_open=True))
+    # Kinds of object (kinds_cli.py): --radius is the beads' radius for chains.
+    synth.add_argument("--kind", choices=("spheres", "rods", "ellipsoids", "chains"), default="spheres")
+    synth.add_argument("--width", type=number_in(1.0, 500.0), nargs=2, default=(4.0, 14.0), metavar=("LO", "HI"),
+                       help="rods/ellipsoids: width range in px")
+    synth.add_argument("--aspect", type=number_in(1.0, 100.0), nargs=2, default=(1.5, 20.0), metavar=("LO", "HI"),
+                       help="rods/ellipsoids: length/width range")
+    synth.add_argument("--alignment", choices=("random", "nematic"), default="random")
+    synth.add_argument("--beads", type=number_in(1, 1000, whole=True), nargs=2, default=(3, 50), metavar=("LO", "HI"),
+                       help="chains: beads per chain")
 
     train = sub.add_parser(
         "train", help="train a model, or fine-tune one with --from",
@@ -81,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=number_in(1, 1024, whole=True), default=None, help="CPU threads for torch")
     train.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     train.add_argument("--seed", type=SEED, default=0)
+    train.add_argument("--kind", choices=KIND_NAMES, default="spheres", help="train a rods or chains model's heads")
 
     recipe = sub.add_parser(
         "recipe", help="run or resume a training recipe (phases, checkpoints, lineage)",
@@ -115,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "the blob's size, not the physical size. Volumes: one value (xy) or three (z y x voxels)")
     volume_cli.add_detect_options(detect, number_in(0, 1e6, low_open=True))
     detect.add_argument("--polarity", choices=("auto", "bright", "dark"), default="auto")
+    detect.add_argument("--kind", choices=KIND_NAMES, default="spheres",
+                        help="what to find (default spheres); rods and chains use their shipped models")
     detect.add_argument("--overlay", type=Path, default=None, help="PNG of the first frame with centres drawn")
     detect.add_argument("--tile", type=number_in(256, 65536, whole=True), default=1024,
                         help="tile size in pixels (bounds memory)")
@@ -139,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="match radius in pixels")
     evaluate.add_argument("--plot", type=Path, default=None, help="PNG with F1 vs tolerance and error histogram")
     evaluate.add_argument("--json", action="store_true", help="print the pooled scores as JSON")
+    evaluate.add_argument("--kind", choices=KIND_NAMES, default="spheres", help="the tables' kind and its metrics")
     volume_cli.add_evaluate_options(evaluate, number_in(0, 1e6, low_open=True))
 
     link = sub.add_parser("link", help="link centres into trajectories with trackpy (drift, MSD)",
@@ -186,6 +201,10 @@ def cmd_synth(args: argparse.Namespace) -> int:
     import pandas as pd
     import tifffile
 
+    if args.kind != "spheres":
+        from .kinds_cli import cmd_synth_kind
+
+        return cmd_synth_kind(args)
     from .cli_checks import check_synth_output
     from .io import staged_folder, write_centres
     from .synthetic import SynthConfig, synthesize
@@ -219,6 +238,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .training import load_examples, working_diameter
 
     check_train_outputs(args.output, args.data + args.validate, args.init)
+    if args.kind != "spheres":
+        from .kinds_cli import cmd_train_kind
+
+        return cmd_train_kind(args)
     base = load_model(args.init, "cpu") if args.init else None
     if base is not None and args.data:
         return _fine_tune_round(args, base)
@@ -327,7 +350,14 @@ def cmd_detect(args: argparse.Namespace) -> int:
         return handled
     options = DetectOptions(threshold=args.threshold, diameter=args.diameter, polarity=args.polarity, tile=args.tile,
                             precision=args.precision, device=args.device, batch_size=args.batch_size,
-                            compile=args.compile, runtime=args.runtime, measure=args.measure)
+                            compile=args.compile, runtime=args.runtime, measure=args.measure, kind=args.kind)
+    if args.kind != "spheres" and args.overlay is not None:
+        raise ParticleDetectError(f"{args.overlay}: --overlay draws sphere centres; not with --kind {args.kind}")
+    if args.kind != "spheres" and args.diameter is not None:
+        raise ParticleDetectError(f"--diameter is the size of spheres; --kind {args.kind} works at the image's own "
+                                  "pixel scale (widths and beads of about 4-18 px)")
+    if args.kind != "spheres" and args.measure:
+        raise ParticleDetectError(f"--measure measures sphere centres; not with --kind {args.kind}")
     folder = _is_folder_output(args.output, args.inputs, inputs)
     args.output = Path(args.output)
     if folder:
@@ -371,6 +401,12 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
 
             result = detect_file(path, options, args.model, progress=progress)
         record, table, meta = result.record, result.table, result.meta
+        if args.kind != "spheres":
+            log.info("%s: %d %s (%d rows) in %d frame(s)", path, record["objects"], args.kind, record["rows"],
+                     record["frames"])
+            runs.append(record)
+            tables.append(table.assign(file=str(path)) if len(inputs) > 1 else table)
+            continue
         low = record["diameter_confidence"] == "low"
         # A doubtful estimate is a warning, so it shows even with --quiet.
         (log.warning if low else log.info)(
@@ -389,7 +425,12 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
             save_overlay(first, table[table["frame"] == 0][["y", "x"]].to_numpy(), args.overlay, record["diameter_px"])
     _log_compile_warmup(args, options)
     out = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=COLUMNS)
-    write_centres(out, args.output)
+    if args.kind != "spheres":
+        from .kinds import write_kind_table
+
+        write_kind_table(out, args.output, args.kind)
+    else:
+        write_centres(out, args.output)
     # What produced these centres, beside them: the particle size used, the model and its threshold.
     meta = {**meta, "inputs": runs}
     atomic_write_text(args.output.with_suffix(".json"), json.dumps(meta, indent=2))
@@ -451,6 +492,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import evaluate_frames, plot_report
     from .io import read_centres
 
+    if args.kind != "spheres":
+        from .kinds_cli import cmd_evaluate_kind
+
+        return cmd_evaluate_kind(args)
     if args.plot is not None:
         check_output(args.plot, [args.predicted, args.truth], "plot", FIGURE_SUFFIXES)
     predicted, truth = read_centres(args.predicted), read_centres(args.truth)

@@ -40,11 +40,12 @@ class DetectOptions:
     runtime: str = "auto"
     threads: int | None = None  # torch CPU threads of the process running the job (None: leave as is)
     measure: bool = False  # add trackpy's mass, size, ecc, signal, raw_mass per centre (measurements.py)
+    kind: str = "spheres"  # what to find: spheres, rods or chains (kinds.py)
 
     def affecting_results(self) -> dict:
         """The options that change the centres found (device, batching and threads do not)."""
         return {"threshold": self.threshold, "diameter": self.diameter, "polarity": self.polarity,
-                "tile": self.tile, "precision": self.precision, "runtime": self.runtime,
+                "tile": self.tile, "precision": self.precision, "runtime": self.runtime, "kind": self.kind,
                 **({"measure": True} if self.measure else {})}
 
 
@@ -84,8 +85,13 @@ def detect_file(
     if options.threads:
         torch.set_num_threads(int(options.threads))
     device = select_device(options.device)
-    model = load_model_cached(model_path, device)
     fingerprint = job_fingerprint(path, options, model_path) if output is not None else None
+    if options.kind != "spheres":
+        from .kinds_prediction import detect_kind_file
+
+        table, record, meta = detect_kind_file(path, options, model_path, device, progress)
+        return _finish(path, output, record, table, meta, fingerprint, start)
+    model = load_model_cached(model_path, device)
     image = read_image(path, lazy=True)
     n_frames = 1 if image.ndim == 2 else len(image)
     parts, sizing = [], None
@@ -113,10 +119,21 @@ def detect_file(
     meta["runtime"], precision = resolve_runtime(options.runtime, options.precision, device, options.compile)
     meta["precision"] = precision if meta["runtime"] == "onnx" else \
         str(select_precision(precision, device)).removeprefix("torch.")
+    return _finish(path, output, record, table, meta, fingerprint, start)
+
+
+def _finish(path: Path, output: str | Path | None, record: dict, table: pd.DataFrame, meta: dict,
+            fingerprint: dict | None, start: float) -> FileResult:
+    """The result, or with ``output`` the table and its metadata written there (metadata last)."""
     if output is None:
         return FileResult(path, None, record, table, time.perf_counter() - start, meta)
     output = Path(output)
-    write_centres(table, output)
+    if record.get("kind", "spheres") != "spheres":
+        from .kinds import write_kind_table
+
+        write_kind_table(table, output, record["kind"])
+    else:
+        write_centres(table, output)
     # The metadata, with the fingerprint, goes last: its presence marks the output as finished.
     atomic_write_text(metadata_path(output), json.dumps({**meta, "fingerprint": fingerprint}, indent=2))
     return FileResult(path, output, record, None, time.perf_counter() - start, meta)
@@ -144,6 +161,10 @@ def job_fingerprint(path: Path, options: DetectOptions, model_path: str | Path |
     """What a finished output was made from: the input's signature, the options, the model's files."""
     from .models.registry import weights_path
 
+    if model_path is None and options.kind != "spheres":
+        from .shipped import WEIGHTS_DIR
+
+        model_path = WEIGHTS_DIR / f"{options.kind}.pt"
     model = weights_path(model_path)
     model_files = {p.name: input_signature(p) for p in (model, model.with_suffix(".json")) if p.exists()}
     return {"input": {"path": str(Path(path).resolve()), **input_signature(path)},

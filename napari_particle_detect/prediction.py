@@ -406,15 +406,27 @@ def detect(
     diameter: float | None = None,
     polarity: str = "auto",
     progress: Callable[[int, int], None] | None = None,
+    kind: str = "spheres",
     **kwargs,
 ) -> pd.DataFrame:
     """Centres of every frame as a ``frame,y,x,score`` table (trackpy's column names).
+
+    ``kind="rods"`` or ``"chains"`` gives those kinds' tables instead (kinds_prediction.detect_kind:
+    rods.COLUMNS, chains.COLUMNS), with their shipped models unless ``model`` is given.
 
     ``table.attrs`` holds the sizing used: ``diameter`` (given or estimated), ``scale`` (the factor
     frames were resampled by to reach the model's working size), ``ringed``, and
     ``diameter_confidence`` ("high", or "low" when too few particle-like blobs stood out of the
     noise to trust an estimate: give the diameter) with ``diameter_reason``.
     """
+    if kind != "spheres":
+        from .kinds_prediction import detect_kind
+
+        if diameter is not None:
+            raise ParticleDetectError(f"diameter is the size of spheres; kind={kind!r} works at the image's own "
+                                      "pixel scale")
+        kwargs.pop("heatmaps", None)
+        return detect_kind(image, kind, model, device, threshold, polarity, progress=progress, **kwargs)
     parts = []
     total = 1 if getattr(image, "ndim", np.ndim(image)) == 2 else len(image)
     sizing = None

@@ -30,10 +30,11 @@ def test_manifest_validates():
     from npe2 import PluginManifest
 
     manifest = PluginManifest.from_distribution(PLUGIN)
-    assert {w.display_name for w in manifest.contributions.widgets} == {"Particle detection", "Volume detection (3D)"}
+    assert {w.display_name for w in manifest.contributions.widgets} == {"Particle detection", "Volume detection (3D)",
+                                                                          "Rods and chains"}
     assert manifest.contributions.readers[0].filename_patterns == ["*.csv"]
     assert manifest.contributions.writers[0].layer_types == ["points"]
-    assert len(manifest.contributions.sample_data) == 4
+    assert len(manifest.contributions.sample_data) == 6  # 4 of spheres, rods, chains
     npe2 = Path(sys.executable).with_name("npe2")
     result = subprocess.run([str(npe2), "validate", PLUGIN], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -50,7 +50,37 @@ def centres_layer_data(path: str | Path) -> tuple:
 
 def read_centre_files(path: str | list[str]) -> list[tuple]:
     paths = [path] if isinstance(path, str) else list(path)
-    return [centres_layer_data(p) for p in paths]
+    layers = []
+    for p in paths:
+        kind = table_kind(Path(p))
+        layers += [centres_layer_data(p)] if kind == "spheres" else kind_layers_data(Path(p), kind)
+    return layers
+
+
+def table_kind(path: Path) -> str:
+    """rods (angle and length columns), chains (chain and index) or spheres, from the header."""
+    try:
+        columns = {str(c).strip() for c in pd.read_csv(path, nrows=0).columns}
+    except Exception:  # noqa: BLE001 - read_centres says what is wrong with it
+        return "spheres"
+    if {"angle", "length"} <= columns:
+        return "rods"
+    return "chains" if {"chain", "index"} <= columns else "spheres"
+
+
+def kind_layers_data(path: Path, kind: str) -> list[tuple]:
+    """A rods CSV as a Shapes layer of lines; a chains CSV as beads (Points) and paths (Shapes)."""
+    from ..kinds import read_kind_table
+    from .kind_layers import chain_layers_data, rods_layer_data
+
+    columns = set(pd.read_csv(path, nrows=0).columns)
+    table = read_kind_table(path, kind)
+    if "source" not in table.columns:
+        table = table.assign(source="added")
+    ndim = 3 if "frame" in columns else 2
+    if kind == "rods":
+        return [rods_layer_data(table, path.stem, ndim)]
+    return chain_layers_data(table, path.stem, ndim)
 
 
 def volume_centres_layer_data(path: Path, table: pd.DataFrame) -> tuple:

@@ -45,3 +45,24 @@ def brightfield_colloids() -> list[tuple]:
 def bulk_water() -> list[tuple]:
     return _bundled("trackpy_bulk_water_3.tif", "latex spheres in water",
                     scale=(1.0, BULK_WATER_UM_PER_PX, BULK_WATER_UM_PER_PX), units=("pixel", "um", "um"))
+
+
+def rods_sample() -> list[tuple]:
+    """Fluorescent rods (aspect 2-10) at area fraction 0.2, with their exact lines as a hidden layer."""
+    from ..synthetic_rods import benchmark_rod_config, synthesize_rods
+    from .kind_layers import rods_layer_data
+
+    sample = synthesize_rods(benchmark_rod_config("fluorescent", 0.2), seed=910)
+    lines, kwargs, kind = rods_layer_data(sample.table.assign(source="added"), "rods truth")
+    return [(sample.image, {"name": "synthetic rods"}, "image"), (lines, {**kwargs, "visible": False}, kind)]
+
+
+def chains_sample() -> list[tuple]:
+    """Fluorescent bead chains (3-20 beads) packed until they touch, with their exact chains hidden."""
+    from ..synthetic_chains import benchmark_chain_config, synthesize_chains
+    from .kind_layers import chain_layers_data
+
+    sample = synthesize_chains(benchmark_chain_config("fluorescent", 0.3), seed=911)
+    layers = chain_layers_data(sample.table.assign(source="added", score=np.nan), "chains truth")
+    return [(sample.image, {"name": "synthetic bead chains"}, "image")] + [
+        (data, {**kwargs, "visible": False}, kind) for data, kwargs, kind in layers]

@@ -21,12 +21,16 @@ from torch import nn
 from ..errors import ParticleDetectError
 from ..io import atomic_write_bytes
 from ..shipped import WEIGHTS_DIR
+from .heads import KNOWN_HEADS, HeadsUNet
 from .resnet import ResNetHeatmap
 from .unet import UNet
 from .unet3d import UNet3D
 from ..rescoring import Criterion
 
-ARCHITECTURES: dict[str, type[nn.Module]] = {"unet": UNet, "resnet": ResNetHeatmap, "unet3d": UNet3D}
+ARCHITECTURES: dict[str, type[nn.Module]] = {"unet": UNet, "resnet": ResNetHeatmap, "unet3d": UNet3D,
+                                              "unet_heads": HeadsUNet}
+# What a model finds (its card's ``kind``): round particles, or the kinds of kinds.py.
+MODEL_KINDS = ("spheres", "rods", "chains")
 
 
 @dataclass
@@ -48,6 +52,9 @@ class ModelCard:
     # 2: frames (y, x); 3: volumes (z, y, x) on a grid where particles are canonical_diameter voxels
     # across along every axis (volume_detection).
     spatial_dims: int = 2
+    # What the model finds, and its output maps in order (models/heads.py); spheres: one centre heatmap.
+    kind: str = "spheres"
+    heads: tuple[str, ...] = ("centre",)
     training: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -67,7 +74,7 @@ class ModelCard:
                 problem = check(known[key])
                 if problem:
                     raise ParticleDetectError(f"{source}: {key} {problem}, got {known[key]!r:.60}")
-        for key in ("channels", "trained_diameter_range"):
+        for key in ("channels", "trained_diameter_range", "heads"):
             if key in known:
                 known[key] = tuple(known[key])
         return cls(**known)
@@ -99,6 +106,9 @@ CARD_CHECKS: dict[str, Callable[[Any], str | None]] = {
                                                   and v.endswith(".skops")) else "must be a file name ending .skops",
     "spatial_dims": lambda v: None if v in (2, 3) and _is_whole(v) else "must be 2 or 3",
     "candidate_floor": lambda v: None if _is_number(v) and 0 < v < 1 else "must be a number between 0 and 1",
+    "kind": lambda v: None if v in MODEL_KINDS else f"must be one of {', '.join(MODEL_KINDS)}",
+    "heads": lambda v: None if isinstance(v, list) and 1 <= len(v) <= 8 and all(h in KNOWN_HEADS for h in v)
+    else f"must be a list of heads from {', '.join(KNOWN_HEADS)}",
 }
 
 
@@ -131,6 +141,8 @@ def build_network(card: ModelCard) -> nn.Module:
         raise ParticleDetectError(
             f"unknown architecture {card.architecture!r}; choose one of {', '.join(ARCHITECTURES)}"
         ) from None
+    if cls is HeadsUNet:
+        return cls(tuple(card.channels), heads=tuple(card.heads))
     return cls(tuple(card.channels))
 
 

@@ -1,0 +1,123 @@
+"""Rods and chains tables <-> napari layers (the kinds' layer adaptors, thin over rods.py and chains.py).
+
+* Rods: a Shapes layer of lines, tip to tip. Dragging a tip changes the rod's length and angle, a new
+  line is a new rod, deleting a line removes it: the table is rebuilt from the lines.
+* Chains: a Points layer of beads (features ``chain``, ``index``, ``score``, ``source``) holding the
+  data, and a Shapes layer of paths drawn through each chain's beads (a ring's path closes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..synthetic_rods import rod_table
+from .layers import SOURCE_COLOURS
+
+ROD_EDGE_WIDTH = 2.0
+
+
+def _with_frame(table: pd.DataFrame) -> pd.DataFrame:
+    return table if "frame" in table else table.assign(frame=0)
+
+
+def rods_layer_data(table: pd.DataFrame, name: str, ndim: int = 2) -> tuple:
+    """(lines, kwargs, 'shapes'): one line per rod from tip 1 to tip 2 ((frame, y, x) vertices for stacks)."""
+    table = _with_frame(table).reset_index(drop=True)
+    lines = []
+    for _, r in table.iterrows():
+        ends = np.array([[r.y1, r.x1], [r.y2, r.x2]], float)
+        lines.append(np.column_stack([np.full(2, r.frame), ends]) if ndim == 3 else ends)
+    source = table["source"].astype(str) if "source" in table else pd.Series(["model"] * len(table), dtype=object)
+    features = pd.DataFrame({"score": table["score"].to_numpy(float) if "score" in table else np.full(len(table), np.nan),
+                             "width": table["width"].to_numpy(float) if "width" in table else np.full(len(table), np.nan),
+                             "source": source.to_numpy()})
+    kwargs = {"name": name, "shape_type": "line", "features": features,
+              "feature_defaults": {"score": np.nan, "width": np.nan, "source": "added"},
+              "edge_width": ROD_EDGE_WIDTH,
+              # One colour per line by source (Shapes take no colour-cycle dictionary); new lines: 'added'.
+              "edge_color": [SOURCE_COLOURS.get(s, "cyan") for s in source] if len(table) else SOURCE_COLOURS["added"]}
+    return lines, kwargs, "shapes"
+
+
+def table_from_rod_lines(data: list, features: pd.DataFrame | None, shape_types: list[str] | None = None) -> pd.DataFrame:
+    """The rods table (frame, y, x, angle, length, width, tips, score, source) from a Shapes layer's lines."""
+    rows = []
+    n = len(data)
+    features = features if features is not None else pd.DataFrame(index=range(n))
+    for i, vertices in enumerate(data):
+        if shape_types is not None and shape_types[i] != "line":
+            continue  # rectangles or polygons drawn by mistake are not rods
+        v = np.asarray(vertices, float)
+        frame = int(round(v[0, 0])) if v.shape[1] == 3 else 0
+        (y1, x1), (y2, x2) = v[0, -2:], v[-1, -2:]
+        rows.append({"frame": frame, "y": (y1 + y2) / 2, "x": (x1 + x2) / 2,
+                     "angle": np.degrees(np.arctan2(y2 - y1, x2 - x1)), "length": float(np.hypot(y2 - y1, x2 - x1)),
+                     "width": float(features["width"].iloc[i]) if "width" in features else np.nan,
+                     "score": float(features["score"].iloc[i]) if "score" in features else np.nan,
+                     "source": str(features["source"].iloc[i]) if "source" in features else "added"})
+    if not rows:
+        return pd.DataFrame(columns=["frame", "y", "x", "angle", "length", "width", "y1", "x1", "y2", "x2", "score",
+                                     "source"])
+    table = pd.DataFrame(rows)
+    geometry = rod_table(table["y"], table["x"], table["angle"], table["length"], table["width"])
+    return pd.concat([table[["frame"]], geometry, table[["score", "source"]]], axis=1)
+
+
+def chain_layers_data(table: pd.DataFrame, name: str, ndim: int = 2) -> list[tuple]:
+    """[(beads, kwargs, 'points'), (paths, kwargs, 'shapes')] for a chains table."""
+    table = _with_frame(table).sort_values(["frame", "chain", "index"]).reset_index(drop=True)
+    columns = ["frame", "y", "x"] if ndim == 3 else ["y", "x"]
+    source = table["source"].astype(str) if "source" in table else pd.Series(["model"] * len(table), dtype=object)
+    features = pd.DataFrame({"chain": table["chain"].to_numpy(int), "index": table["index"].to_numpy(int),
+                             "score": table["score"].to_numpy(float) if "score" in table else np.full(len(table), np.nan),
+                             "source": source.to_numpy(),
+                             "closed": table["closed"].to_numpy(int) if "closed" in table else np.zeros(len(table), int)})
+    beads = (table[columns].to_numpy(float).reshape(-1, ndim),
+             {"name": f"{name} beads", "features": features, "size": 6.0, "face_color": "transparent",
+              "border_color": "source", "border_color_cycle": SOURCE_COLOURS, "border_width": 0.15,
+              "feature_defaults": {"chain": -1, "index": 0, "score": np.nan, "source": "added", "closed": 0}},
+             "points")
+    return [beads, (chain_paths(table, ndim), {"name": f"{name} chains", "shape_type": "path", "edge_width": 1.5,
+                                               "edge_color": "orange"}, "shapes")]
+
+
+def chain_paths(table: pd.DataFrame, ndim: int = 2) -> list[np.ndarray]:
+    """One path per chain of two or more beads, in index order; a ring's path ends where it began."""
+    columns = ["frame", "y", "x"] if ndim == 3 else ["y", "x"]
+    paths = []
+    for _, group in _with_frame(table).groupby(["frame", "chain"], sort=True):
+        group = group.sort_values("index")
+        if len(group) < 2:
+            continue
+        pts = group[columns].to_numpy(float)
+        if "closed" in group and int(group["closed"].iloc[0]):
+            pts = np.vstack([pts, pts[:1]])
+        paths.append(pts)
+    return paths
+
+
+def table_from_beads(data: np.ndarray, features: pd.DataFrame | None) -> pd.DataFrame:
+    """The chains table (frame, y, x, score, chain, index, closed, source) from a beads Points layer.
+
+    Beads the user added (chain -1) become chains of one; each chain's indices are renumbered 0..n-1
+    in their order, so a deleted bead leaves no gap.
+    """
+    data = np.asarray(data, float).reshape(-1, np.shape(data)[-1] if np.ndim(data) == 2 else 2)
+    n = len(data)
+    features = features if features is not None else pd.DataFrame(index=range(n))
+    table = pd.DataFrame({
+        "frame": np.rint(data[:, 0]).astype(int) if data.shape[1] == 3 else np.zeros(n, int),
+        "y": data[:, -2], "x": data[:, -1],
+        "score": features["score"].to_numpy(float) if "score" in features else np.full(n, np.nan),
+        "chain": features["chain"].to_numpy(int) if "chain" in features else np.full(n, -1),
+        "index": features["index"].to_numpy(int) if "index" in features else np.zeros(n, int),
+        "closed": features["closed"].to_numpy(int) if "closed" in features else np.zeros(n, int),
+        "source": features["source"].astype(str).to_numpy() if "source" in features else np.full(n, "added"),
+    })
+    free = table["chain"] < 0
+    start = int(table["chain"].max()) + 1 if (~free).any() else 0
+    table.loc[free, "chain"] = np.arange(start, start + int(free.sum()))
+    table = table.sort_values(["frame", "chain", "index"], kind="stable").reset_index(drop=True)
+    table["index"] = table.groupby(["frame", "chain"]).cumcount()
+    return table[["frame", "y", "x", "score", "chain", "index", "closed", "source"]]

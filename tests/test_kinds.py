@@ -1,0 +1,129 @@
+"""Rods, ellipsoids and bead chains: generator truth, encode/decode round trips, metrics, table checks."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from napari_particle_detect import chains, rods
+from napari_particle_detect.errors import ParticleDetectError
+from napari_particle_detect.synthetic import SynthConfig
+from napari_particle_detect.synthetic_chains import ChainConfig, bonds_of, synthesize_chains
+from napari_particle_detect.synthetic_rods import (RodConfig, benchmark_rod_config, render_rods, rod_table,
+                                                   synthesize_rods)
+
+
+def test_angle_convention_rows_down_and_wrap():
+    # Tip 2 down and right of tip 1 (rows grow downwards): 45 degrees; down and left: 135.
+    t = rod_table([10, 10], [10, 10], [45, 135], [20, 20], [4, 4])
+    for _, row in t.iterrows():
+        assert np.degrees(np.arctan2(row.y2 - row.y1, row.x2 - row.x1)) % 180 == pytest.approx(row.angle)
+    assert t.loc[0, "y2"] > t.loc[0, "y1"] and t.loc[0, "x2"] > t.loc[0, "x1"]
+    assert t.loc[1, "y2"] > t.loc[1, "y1"] and t.loc[1, "x2"] < t.loc[1, "x1"]
+    # Angles wrap into [0, 180): 180 is 0, -10 is 170, and the same rod either way round.
+    wrapped = rod_table([0, 0, 0], [0, 0, 0], [180, -10, 360 - 1e-12], [10, 10, 10], [2, 2, 2])["angle"]
+    assert ((wrapped >= 0) & (wrapped < 180)).all()
+    assert wrapped[0] == 0 and wrapped[1] == pytest.approx(170)
+    assert rods.angle_error(np.array([1.0, 90.0]), np.array([179.0, 0.0])).tolist() == pytest.approx([2.0, 90.0])
+
+
+@pytest.mark.parametrize("angle", [0.0, 30.0, 90.0, 150.0])
+def test_drawn_rod_is_as_long_as_its_table_says_caps_included(angle):
+    optics = SynthConfig(shape=(96, 96), look="opaque", psf_sigma=0.0)
+    table = rod_table([48.0], [48.0], [angle], [50.0], [10.0])
+    signal = render_rods(optics, table, "rods", np.random.default_rng(0))
+    yy, xx = np.nonzero(signal > 0.4)
+    theta = np.radians(angle)
+    along = (yy - 48) * np.sin(theta) + (xx - 48) * np.cos(theta)
+    across = -(yy - 48) * np.cos(theta) + (xx - 48) * np.sin(theta)
+    # The covered pixels' extent: between the outermost pixel centres, plus one pixel.
+    assert along.max() - along.min() + 1 == pytest.approx(50.0, abs=1.5)
+    assert across.max() - across.min() + 1 == pytest.approx(10.0, abs=1.5)
+
+
+def test_generated_rods_and_ellipsoids_have_exact_tables():
+    for shape in ("rods", "ellipsoids"):
+        sample = synthesize_rods(RodConfig(optics=SynthConfig(shape=(96, 96)), shape=shape, aspect_range=(2, 6),
+                                           width_range=(5, 8), area_fraction=0.2), seed=3)
+        t = sample.table
+        assert len(t) > 3 and sample.image.shape == (96, 96)
+        assert ((t.angle >= 0) & (t.angle < 180)).all()
+        assert np.allclose(np.hypot(t.y2 - t.y1, t.x2 - t.x1), t.length)
+        assert ((t.length / t.width >= 2 - 1e-9) & (t.length / t.width <= 6 + 1e-9)).all()
+
+
+def test_chains_generator_bonds_are_about_one_diameter():
+    sample = synthesize_chains(ChainConfig(optics=SynthConfig(shape=(128, 128), radius_range=(5, 5)),
+                                           beads_range=(3, 12), area_fraction=0.3), seed=4)
+    t = sample.table
+    pairs = bonds_of(t)
+    length = np.hypot(*(t[["y", "x"]].to_numpy()[pairs[:, 0]] - t[["y", "x"]].to_numpy()[pairs[:, 1]]).T)
+    assert len(pairs) > 10 and np.all((length > 0.85 * 10) & (length < 1.05 * 10))
+    chains.check_table(t, "truth")  # indices 0..n-1 in every chain
+
+
+def test_rods_encode_decode_round_trip():
+    sample = synthesize_rods(benchmark_rod_config("fluorescent", 0.3, shape=(160, 160)), seed=5)
+    maps, mask = rods.encode(sample.table, sample.image.shape)
+    assert maps.shape == (len(rods.HEADS), 160, 160) and mask.sum() > 0
+    scores, _ = rods.evaluate_rods(rods.decode(maps, 0.4), sample.table.assign(frame=0))
+    assert scores.f1 == 1.0
+    assert scores.angle_median < 0.5 and scores.length_error_median < 0.01
+
+
+def _two_touching_chains() -> pd.DataFrame:
+    # Two straight chains of 6 beads side by side, beads of one touching beads of the other.
+    xs = 20.0 + 10.0 * np.arange(6)
+    rows = [(30.0, x, 0, i) for i, x in enumerate(xs)] + [(40.0, x, 1, i) for i, x in enumerate(xs)]
+    return pd.DataFrame(rows, columns=["y", "x", "chain", "index"])
+
+
+def test_touching_chains_stay_two_from_bond_evidence():
+    truth = _two_touching_chains()
+    maps, _ = chains.encode(truth, (80, 100))
+    found = chains.decode(maps)
+    assert found["chain"].nunique() == 2
+    assert sorted(found.groupby("chain").size()) == [6, 6]
+    scores, _ = chains.evaluate_chains(found, truth)
+    assert (scores.bead_f1, scores.bond_f1, scores.chains_exact, scores.beads_right_chain) == (1.0, 1.0, 1.0, 1.0)
+    # A ring decodes closed, and its summary says so.
+    t = np.linspace(0, 2 * np.pi, 8, endpoint=False)
+    ring = pd.DataFrame({"y": 40 + 13 * np.sin(t), "x": 40 + 13 * np.cos(t), "chain": 0, "index": range(8), "closed": 1})
+    decoded = chains.decode(chains.encode(ring, (80, 80))[0])
+    summary = chains.chain_summary(decoded)
+    assert summary["closed"].tolist() == [True] and summary["beads"].tolist() == [8]
+    assert summary["contour_length"][0] == pytest.approx(8 * 2 * 13 * np.sin(np.pi / 8), rel=0.05)
+
+
+def test_chain_metrics_see_a_merged_chain():
+    truth = _two_touching_chains()
+    merged = truth.copy()
+    merged.loc[merged.chain == 1, "index"] = 11 - merged.loc[merged.chain == 1, "index"] + 0
+    merged.loc[merged.chain == 1, "index"] = merged.loc[merged.chain == 1, "index"]  # 6..11 reversed: one chain
+    merged["chain"] = 0
+    scores, counts = chains.evaluate_chains(merged.assign(frame=0), truth)
+    assert scores.bead_f1 == 1.0
+    assert counts["bond_fp"] == 1 and counts["bond_fn"] == 0  # the false bond joining the two
+    assert scores.chains_exact == 0.0
+
+
+def test_rod_matching_tolerance_is_a_quarter_length():
+    truth = rod_table([50.0], [50.0], [0.0], [40.0], [8.0]).assign(frame=0)
+    near = rod_table([50.0], [59.0], [3.0], [42.0], [8.0]).assign(frame=0)  # 9 px off: within 40 / 4
+    far = rod_table([50.0], [61.0], [3.0], [42.0], [8.0]).assign(frame=0)
+    assert rods.evaluate_rods(near, truth)[0].f1 == 1.0
+    assert rods.evaluate_rods(near, truth)[0].angle_median == pytest.approx(3.0)
+    assert rods.evaluate_rods(far, truth)[0].f1 == 0.0
+
+
+def test_bad_tables_are_one_line_naming_the_problem():
+    rod_rows = rod_table([1.0], [2.0], [10.0], [20.0], [4.0])
+    with pytest.raises(ParticleDetectError, match="r.csv: not a chains table: no chain, index column"):
+        chains.check_table(rod_rows, "r.csv")
+    with pytest.raises(ParticleDetectError, match=r"r.csv: angle 180 on row 1 is out of range \[0, 180\)"):
+        rods.check_table(rod_rows.assign(angle=180.0), "r.csv")
+    gap = _two_touching_chains()
+    gap = gap[~((gap.chain == 1) & (gap["index"] == 2))]
+    with pytest.raises(ParticleDetectError, match="c.csv: chain 1 .* gap or repeat in its index at 2"):
+        chains.check_table(gap, "c.csv")
+    with pytest.raises(ParticleDetectError, match="looks like a chains table"):
+        rods.check_table(_two_touching_chains(), "c.csv")

@@ -1,0 +1,92 @@
+"""``--kind rods|chains`` on the command line with the shipped weights, and one line per bad table."""
+
+import json
+
+import pandas as pd
+import pytest
+import tifffile
+
+from napari_particle_detect import chains, rods
+from napari_particle_detect.cli import main
+from napari_particle_detect.synthetic_chains import benchmark_chain_config, synthesize_chains
+from napari_particle_detect.synthetic_rods import benchmark_rod_config, rod_table, synthesize_rods
+
+
+def run_cli(capsys, *args):
+    code = main(["-q", *map(str, args)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_detect_rods_with_the_shipped_model(tmp_path, capsys):
+    sample = synthesize_rods(benchmark_rod_config("fluorescent", 0.15, shape=(128, 128)), seed=123)
+    tifffile.imwrite(tmp_path / "rods.tif", sample.image)
+    code, _, err = run_cli(capsys, "detect", tmp_path / "rods.tif", "--kind", "rods", "-o", tmp_path / "out.csv",
+                           "--device", "cpu")
+    assert code == 0, err
+    found = pd.read_csv(tmp_path / "out.csv")
+    assert list(found.columns) == rods.COLUMNS
+    assert ((found["angle"] >= 0) & (found["angle"] < 180)).all()
+    scores, _ = rods.evaluate_rods(found, sample.table.assign(frame=0))
+    assert scores.f1 > 0.7 and scores.angle_median < 10
+
+
+def test_detect_chains_with_the_shipped_model_and_evaluate(tmp_path, capsys):
+    sample = synthesize_chains(benchmark_chain_config("fluorescent", 0.25, shape=(128, 128)), seed=124)
+    tifffile.imwrite(tmp_path / "chains.tif", sample.image)
+    sample.table.to_csv(tmp_path / "truth.csv", index=False)
+    code, _, err = run_cli(capsys, "detect", tmp_path / "chains.tif", "--kind", "chains", "-o", tmp_path / "out.csv",
+                           "--device", "cpu")
+    assert code == 0, err
+    found = pd.read_csv(tmp_path / "out.csv")
+    assert list(found.columns) == chains.COLUMNS
+    assert list(pd.read_csv(tmp_path / "out.chains.csv").columns) == chains.CHAIN_SUMMARY_COLUMNS
+    code, out, _ = run_cli(capsys, "evaluate", tmp_path / "out.csv", tmp_path / "truth.csv", "--kind", "chains", "--json")
+    assert code == 0
+    scores = json.loads(out)
+    assert scores["bead_f1"] > 0.8 and scores["bond_f1"] > 0.6
+
+
+def _write(path, table):
+    table.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("kind, table, problem", [
+    ("chains", rod_table([1.0], [2.0], [10.0], [20.0], [4.0]), "not a chains table: no chain, index column"),
+    ("rods", rod_table([1.0], [2.0], [10.0], [20.0], [4.0]).assign(angle=-5.0), "angle -5 on row 1 is out of range"),
+    ("chains", pd.DataFrame({"y": [1.0, 2.0, 3.0], "x": [1.0, 2.0, 3.0], "chain": [0, 0, 0], "index": [0, 1, 3]}),
+     "chain 0 (frame 0) has a gap or repeat in its index at 2"),
+])
+def test_bad_tables_fail_in_one_line_naming_the_file(tmp_path, capsys, kind, table, problem):
+    bad = _write(tmp_path / "bad.csv", table)
+    code, out, err = run_cli(capsys, "evaluate", bad, bad, "--kind", kind)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and str(bad) in err and problem in err
+
+
+def test_a_round_on_corrected_chains_frames_from_the_shipped_model(tmp_path, capsys):
+    from napari_particle_detect.kinds_prediction import shipped_model_path
+    from napari_particle_detect.models import load_model
+
+    data = tmp_path / "data"
+    code, _, err = run_cli(capsys, "synth", data, "--kind", "chains", "--n", "2", "--shape", "96", "96",
+                           "--radius", "5", "6", "--beads", "3", "10", "--area-fraction", "0.3")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "train", "--kind", "chains", data / "image_000.tif", "--validate",
+                           data / "image_001.tif", "--from", shipped_model_path("chains"), "-o", tmp_path / "round",
+                           "--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "2", "--crop", "64")
+    assert code == 0, err
+    card = load_model(tmp_path / "round.pt").card
+    assert card.kind == "chains" and card.training["history"][0]["epoch"] == 0  # the starting model scored first
+    assert card.training["annotated_examples"] == 1 and card.training["annotated_validation_examples"] == 1
+
+
+def test_fresh_training_of_a_kind_saves_a_card_naming_it(tmp_path):
+    from napari_particle_detect.kinds_training import KindTrainConfig, train_kind
+
+    config = KindTrainConfig(kind="rods", steps_per_epoch=1, epochs=1, batch_size=2, crop=64, validation_images=1,
+                             validation_size=64)
+    model = train_kind(config, tmp_path / "rods.pt")
+    assert model.card.kind == "rods" and model.card.heads == ("centre", "cos2", "sin2", "log_length", "log_width", "tips")
+    assert model.card.training["history"][0]["epoch"] == 1 and model.card.training["annotated_examples"] == 0

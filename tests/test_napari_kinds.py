@@ -1,0 +1,82 @@
+"""Rods and chains in napari: reader and writer round trips through their layers, samples, the dock."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from napari_particle_detect.synthetic_rods import rod_table
+
+PLUGIN = "napari-particle-detect"
+
+
+def test_rods_csv_opens_as_lines_and_an_edited_tip_saves_its_new_length_and_angle(tmp_path, make_napari_viewer):
+    path = tmp_path / "rods.csv"
+    table = rod_table([20.0, 40.0], [20.0, 50.0], [0.0, 90.0], [20.0, 30.0], [5.0, 6.0])
+    table.assign(frame=[0, 1], score=[0.9, 0.8]).to_csv(path, index=False)
+    viewer = make_napari_viewer()
+    [layer] = viewer.open(path, plugin=PLUGIN)
+    assert layer._type_string == "shapes" and layer.nshapes == 2 and set(layer.shape_type) == {"line"}
+    lines = [np.array(d) for d in layer.data]
+    lines[0][1, 1:] = [20.0, 40.0]  # drag tip 2 of rod 0 from (20, 30) to (20, 40): now 30 long, still 0 degrees
+    lines[1][1, 1:] = [55.0, 65.0]  # rod 1's tip 2 from (55, 50) to (55, 65): 45 degrees
+    layer.data = lines
+    layer.shape_type = ["line", "line"]
+    out = tmp_path / "saved.csv"
+    viewer.layers.save(str(out), selected=False, plugin=PLUGIN)
+    again = pd.read_csv(out)
+    assert list(again.columns[:11]) == ["frame", "y", "x", "angle", "length", "width", "y1", "x1", "y2", "x2", "score"]
+    assert again["length"].tolist() == pytest.approx([30.0, np.hypot(30, 15)])
+    assert again["angle"].tolist() == pytest.approx([0.0, np.degrees(np.arctan2(30, 15))])
+    assert again["frame"].tolist() == [0, 1] and again["width"].tolist() == [5.0, 6.0]
+
+
+def test_chains_csv_opens_as_beads_and_paths_and_saves_back(tmp_path, make_napari_viewer):
+    path = tmp_path / "chains.csv"
+    beads = pd.DataFrame({"y": [10.0, 10.0, 10.0, 30.0], "x": [10.0, 20.0, 30.0, 30.0], "chain": [0, 0, 0, 1],
+                          "index": [0, 1, 2, 0], "score": [0.9, 0.8, 0.7, 0.6]})
+    beads.to_csv(path, index=False)
+    viewer = make_napari_viewer()
+    points, paths = viewer.open(path, plugin=PLUGIN)
+    assert len(points.data) == 4 and list(points.features["chain"]) == [0, 0, 0, 1]
+    assert paths.nshapes == 1 and paths.shape_type == ["path"]  # the free bead draws no path
+    points.selected_data = {1}
+    points.remove_selected()  # the middle bead goes: chain 0 keeps indices 0, 1 (no gap)
+    out = tmp_path / "saved.csv"
+    viewer.layers.selection.active = points
+    viewer.layers.save(str(out), selected=True, plugin=PLUGIN)
+    again = pd.read_csv(out)
+    assert again[["chain", "index"]].values.tolist() == [[0, 0], [0, 1], [1, 0]]
+    assert Path(str(out).replace(".csv", ".chains.csv")).exists()
+
+
+@pytest.mark.parametrize("key, layers", [("rods", 2), ("chains", 3)])
+def test_kind_samples_open_with_their_truth(make_napari_viewer, key, layers):
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, key)
+    assert len(viewer.layers) == layers and viewer.layers[0].data.shape == (256, 256)
+
+
+def test_dock_detects_chains_into_beads_and_paths(make_napari_viewer, qtbot):
+    from napari_particle_detect._napari.kinds_widget import KindsWidget
+    from napari_particle_detect.synthetic_chains import benchmark_chain_config, synthesize_chains
+
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Rods and chains")
+    assert isinstance(widget, KindsWidget)
+    sample = synthesize_chains(benchmark_chain_config("fluorescent", 0.25, shape=(128, 128)), seed=31)
+    viewer.add_image(sample.image, name="beads")
+    widget.kind_combo.setCurrentText("chains")
+    widget.detect()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    beads, paths = viewer.layers["beads beads"], viewer.layers["beads chains"]
+    assert len(beads.data) >= 0.8 * len(sample.table)
+    assert {"chain", "index", "score", "source"} <= set(beads.features.columns)
+    assert paths.nshapes >= 1
+    before = paths.nshapes
+    # Deleting the beads of one chain takes its path away.
+    chain = beads.features["chain"].value_counts().index[0]
+    beads.selected_data = set(np.flatnonzero(beads.features["chain"].to_numpy() == chain).tolist())
+    beads.remove_selected()
+    assert paths.nshapes == before - 1
