@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .axes import AXES_CHOICES, STACK_HINT, file_axes
+from .axes import AXES_CHOICES, STACK_HINT, Axes, file_axes
 from .errors import ParticleDetectError
 
 log = logging.getLogger("particle-detect")
@@ -86,7 +86,7 @@ def detect_volumes_if_any(args: argparse.Namespace, inputs: list[Path]) -> int |
     from .io import read_image
 
     given = getattr(args, "axes", None)
-    found = [file_axes(path, given) for path in inputs]
+    found = [_axes_unless_unreadable(path, given) for path in inputs]
     volumes = [a.is_volume for a in found]
     if not any(volumes):
         if getattr(args, "diameter_zyx", None) is not None:
@@ -102,7 +102,10 @@ def detect_volumes_if_any(args: argparse.Namespace, inputs: list[Path]) -> int |
                                           "give --axes ZYX (or TZYX) if it is a volume")
         for path, axes in zip(inputs, found):
             if axes.source == "default":
-                shape = getattr(read_image(path, lazy=True), "shape", ())
+                try:
+                    shape = getattr(read_image(path, lazy=True), "shape", ())
+                except ParticleDetectError:
+                    continue  # the per-file runner reports it, and goes on with the others
                 if len(shape) == 3:
                     log.info("%s: read as a stack of %d 2D frames (its metadata names no axes); %s",
                              path, shape[0], STACK_HINT)
@@ -111,6 +114,17 @@ def detect_volumes_if_any(args: argparse.Namespace, inputs: list[Path]) -> int |
         flat = inputs[volumes.index(False)]
         raise ParticleDetectError(f"{flat}: a 2D image or stack among volumes; run volumes and 2D images separately")
     return _detect_volumes(args, inputs, found)
+
+
+def _axes_unless_unreadable(path: Path, given: str | None) -> Axes:
+    """The file's axes; a file whose metadata cannot be read counts as 2D here when no --axes was
+    given, so that among many files the runner reports it at the end and goes on with the rest."""
+    try:
+        return file_axes(path, given)
+    except ParticleDetectError:
+        if given is not None:
+            raise
+        return Axes("", "default", None)
 
 
 def _detect_volumes(args, inputs, found) -> int:
