@@ -222,9 +222,10 @@ def fine_tune(
     as it was.
 
     ``unlabelled``: frames nobody reviewed (Examples with no centres; an ``area`` says where they
-    may be labelled), or a callable giving ``n`` of them. With ``config.unlabelled_frames`` > 0 the
-    parent, as a teacher, pseudo-labels up to that many (spread over a list; phase "teacher") and
-    ``config.pseudo_share`` of the training crops come from them (:mod:`pseudo_labels`). A frame
+    may be labelled), or a callable giving ``n`` of them. With ``config.unlabelled_frames`` > 0 a
+    teacher pseudo-labels up to that many (spread over a list; phase "teacher"): the student after
+    ``config.pseudo_teacher_at`` of the steps (0: the parent), and ``config.pseudo_share`` of the
+    training crops come from them from then on (:mod:`pseudo_labels`). A frame
     named like a reviewed example is labelled only outside its reviewed area and its held-out
     tiles' guard bands; pseudo-labels never reach the held-out scores.
     """
@@ -248,8 +249,14 @@ def fine_tune(
     threshold = parent_score.threshold if parent_score else model.card.threshold
     train_examples = [replace(s.example, area=s.train_area, focus=_mistakes(s, c, threshold))
                       for s, c in zip(splits, parents) if s.train_area.any()]
-    pseudo = pseudo_examples(model, splits, unlabelled, config, device, report, cancel)
-    child = train_steps(model, train_examples, config, device, report, cancel, history, pseudo)
+    frames = unreviewed_frames(model, splits, unlabelled, config)
+    pseudo: list[Example] = []
+
+    def teach(teacher: DetectorModel) -> list[Example]:
+        pseudo.extend(label_unreviewed(teacher, frames, config, device, report, cancel))
+        return pseudo
+
+    child = train_steps(model, train_examples, config, device, report, cancel, history, teach if frames else None)
     children = _propose_all(child, splits, device, ringed, config.learn_criterion, "new model", report, cancel)
     score = score_in_areas(splits, children)
     if config.learn_criterion:
@@ -277,34 +284,46 @@ def fine_tune(
     return result
 
 
-def pseudo_examples(
-    model: DetectorModel, splits: list[Split], unlabelled, config: TrainConfig, device: torch.device,
-    report: Callable[[dict], None], cancel: Callable[[], bool] | None,
-) -> list[Example]:
-    """The teacher's pass: pseudo-labelled Examples of up to ``config.unlabelled_frames`` unreviewed
-    frames, none of them inside a reviewed area, a held-out tile or its guard band."""
-    from .pseudo_labels import label_frames, spread
+def unreviewed_frames(model: DetectorModel, splits: list[Split], unlabelled, config: TrainConfig) -> list[Example]:
+    """Up to ``config.unlabelled_frames`` unreviewed frames, each with the area a teacher may label:
+    never inside a reviewed area, a held-out tile or its guard band (matched by the example's name)."""
+    from .pseudo_labels import spread
 
     count = int(config.unlabelled_frames)
     if count <= 0 or unlabelled is None:
         return []
     frames = list(unlabelled(count) if callable(unlabelled) else unlabelled)
-    frames = [frames[i] for i in spread(count, range(len(frames)))]
-    if not frames:
-        return []
     reviewed = {s.example.name: s for s in splits if s.example.name}
     ready = []
-    for frame in frames:
+    for frame in (frames[i] for i in spread(count, range(len(frames)))):
         allowed = np.ones(frame.image.shape, bool) if frame.area is None else np.asarray(frame.area, bool)
         split = reviewed.get(frame.name) if frame.name else None
         if split is not None:
             allowed = allowed & ~reviewed_and_guarded(split, example_diameter(model, split.example))
         if allowed.any():
             ready.append(replace(frame, centres=np.zeros((0, 2)), area=allowed, focus=None))
-    labels = label_frames(model, ready, device, config.pseudo_high, config.pseudo_low,
+    return ready
+
+
+def label_unreviewed(teacher: DetectorModel, frames: list[Example], config: TrainConfig, device: torch.device,
+                     report: Callable[[dict], None], cancel: Callable[[], bool] | None) -> list[Example]:
+    """The teacher's pass (phase "teacher"): ``frames`` pseudo-labelled (pseudo_labels.label_frames)."""
+    from .pseudo_labels import label_frames
+
+    labels = label_frames(teacher, frames, device, config.pseudo_high, config.pseudo_low,
                           progress=lambda done, total: report({"phase": "teacher", "done": done, "total": total}),
                           cancel=cancel)
     return [label.example for label in labels]
+
+
+def pseudo_examples(
+    model: DetectorModel, splits: list[Split], unlabelled, config: TrainConfig, device: torch.device,
+    report: Callable[[dict], None], cancel: Callable[[], bool] | None,
+) -> list[Example]:
+    """``model``'s pseudo-labels on up to ``config.unlabelled_frames`` unreviewed frames, none of them
+    inside a reviewed area, a held-out tile or its guard band."""
+    return label_unreviewed(model, unreviewed_frames(model, splits, unlabelled, config), config, device, report,
+                            cancel)
 
 
 def reviewed_and_guarded(split: Split, diameter: float) -> np.ndarray:
@@ -416,9 +435,12 @@ def train_steps(
     report: Callable[[dict], None],
     cancel: Callable[[], bool] | None,
     history: list[dict],
-    pseudo: list[Example] | None = None,
+    teach: Callable[[DetectorModel], list[Example]] | None = None,
 ) -> DetectorModel:
-    """A copy of ``model`` trained for ``config``'s steps on ``examples`` (warm-up, cosine decay)."""
+    """A copy of ``model`` trained for ``config``'s steps on ``examples`` (warm-up, cosine decay).
+
+    With ``teach``, after ``config.pseudo_teacher_at`` of the steps the student so far is handed to
+    it and the pseudo-labelled examples it returns join the batches from then on."""
     torch.manual_seed(config.seed)
     network = copy.deepcopy(model.network).to(device).train()
     card = copy.deepcopy(model.card)
@@ -438,11 +460,16 @@ def train_steps(
         return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, rate)
-    source = BatchSource(config, examples, seed=config.seed, pseudo=pseudo)
+    source = BatchSource(config, examples, seed=config.seed)
+    teach_at = int(round(float(np.clip(config.pseudo_teacher_at, 0.0, 1.0)) * steps)) if teach else -1
     losses: list[float] = []
     for step in range(steps):
         if cancel is not None and cancel():
             raise TrainingCancelled("fine-tuning cancelled")
+        if step == teach_at:
+            network.eval()
+            source.set_pseudo(teach(DetectorModel(network, card, criterion=model.criterion if step == 0 else None)))
+            network.train()
         images, targets, weights = source.batch()
         x, y, w = (torch.from_numpy(a).to(device) for a in (images, targets, weights))
         if config.trainable == "decoder":

@@ -121,6 +121,9 @@ class TrainConfig:
     pseudo_low: float = 0.15
     # Which unreviewed frames: "spread" over the stack, or "confident" (those review.py ranks least uncertain).
     pseudo_choice: str = "spread"
+    # Share of the round's steps trained on the reviewed areas alone before the teacher labels the
+    # unreviewed frames: the teacher is the student so far (0: the parent, before any training).
+    pseudo_teacher_at: float = 0.5
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -215,12 +218,16 @@ class BatchSource:
         self.config = config
         self.examples = prepared if prepared is not None else [ex.prepared() for ex in (examples or [])]
         self.area_pixels = [np.flatnonzero(ex.area) if ex.area is not None else None for ex in self.examples]
-        # Pseudo-labelled examples (pseudo_labels.py): config.pseudo_share of the crops, strongly augmented.
-        self.pseudo = [ex.prepared() for ex in (pseudo or [])]
-        self.pseudo = [ex for ex in self.pseudo if ex.area is None or ex.area.any()]
-        self.pseudo_pixels = [np.flatnonzero(ex.area) if ex.area is not None else None for ex in self.pseudo]
         self.rng = np.random.default_rng(seed)
         self.next_seed = int(seed) * 1_000_003 % VALIDATION_SEED_BASE
+        self.set_pseudo(pseudo or [])
+
+    def set_pseudo(self, pseudo: list[Example]) -> None:
+        """Pseudo-labelled examples (pseudo_labels.py): config.pseudo_share of the crops from now on,
+        strongly augmented."""
+        self.pseudo = [ex.prepared() for ex in pseudo]
+        self.pseudo = [ex for ex in self.pseudo if ex.area is None or ex.area.any()]
+        self.pseudo_pixels = [np.flatnonzero(ex.area) if ex.area is not None else None for ex in self.pseudo]
 
     def _synthetic(self) -> tuple[np.ndarray, np.ndarray]:
         crop = self.config.crop
