@@ -8,9 +8,10 @@ above ``low`` that no confident particle explains) nothing is known, and the los
 there, as it is outside a reviewed region. Reviewed areas are never pseudo-labelled: the caller
 passes them (and the held-out tiles with their guard bands) as ``exclude``; their own labels win.
 
-The student sees these crops under strong augmentation (:func:`strong_augment`: noise, blur,
-brightness and contrast, small shifts), so it must give the teacher's clean-view answer on a
-harder view, not copy the teacher. No Qt, no files.
+The student can see these crops under strong augmentation (:func:`strong_augment`: noise, blur,
+brightness and contrast, small shifts; ``TrainConfig.pseudo_strong``), so it must give the
+teacher's clean-view answer on a harder view; measured, that did worse than the ordinary
+augmentation (benchmarks/results/loop_semi.txt), so it is off by default. No Qt, no files.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from .training import Example
 
 # Unreviewed frames a round labels when asked to and no count is given (train --unlabelled).
 DEFAULT_FRAMES = 8
-# Teacher thresholds and the masked band's reach, chosen by measurement (benchmarks/loop.py --semi).
+# Teacher thresholds (TrainConfig.pseudo_high / pseudo_low use the same) and the masked band's reach.
 HIGH = 0.5
 LOW = 0.15
 # Around a hesitant candidate this many particle radii are masked out of the loss.

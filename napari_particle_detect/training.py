@@ -124,6 +124,9 @@ class TrainConfig:
     # Share of the round's steps trained on the reviewed areas alone before the teacher labels the
     # unreviewed frames: the teacher is the student so far (0: the parent, before any training).
     pseudo_teacher_at: float = 0.5
+    # Pseudo-labelled crops seen under strong augmentation (pseudo_labels.strong_augment): off,
+    # measured worse (benchmarks/results/loop_semi.txt: dim spheres 0.871 vs 0.878, bright-field 0.876 vs 0.883).
+    pseudo_strong: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -259,7 +262,8 @@ class BatchSource:
                 example = self.pseudo[k]
                 image, centres, weight = _random_crop(example.image, example.centres, size, self.rng,
                                                       example.area, self.pseudo_pixels[k])
-                image, centres, weight = strong_augment(image, centres, weight, self.rng)
+                if self.config.pseudo_strong:
+                    image, centres, weight = strong_augment(image, centres, weight, self.rng)
             elif self.examples and self.rng.random() >= self.config.synthetic_fraction:
                 k = int(self.rng.integers(len(self.examples)))
                 example = self.examples[k]

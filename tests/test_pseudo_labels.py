@@ -99,10 +99,13 @@ def test_reviewed_areas_and_held_out_tiles_are_never_pseudo_labelled(tiny_model)
     guarded = ndimage.distance_transform_edt(~split.held_area) <= GUARD_DIAMETERS * diameter
     assert not (labelled[0].area & (region | guarded)).any()  # reviewed labels win; held-out tiles stay out
     assert [e["done"] for e in events if e["phase"] == "teacher"] == [0, 1, 2]
-    # Pseudo crops make up their share of a batch.
-    source = BatchSource(replace(SEMI, pseudo_share=1.0, crop=32, batch_size=4), [reviewed], seed=0, pseudo=labelled)
+    # Pseudo crops make up their share of a batch, under strong augmentation when asked (the mask shifts
+    # with the image, staying a mask).
+    source = BatchSource(replace(SEMI, pseudo_share=1.0, crop=32, batch_size=4, pseudo_strong=True), [reviewed],
+                         seed=0, pseudo=labelled)
     images, targets, weights = source.batch()
     assert images.shape == (4, 1, 32, 32) and np.isfinite(images).all()
+    assert set(np.unique(weights)) <= {0.0, 1.0}
 
 
 def test_a_round_with_unlabelled_frames_is_scored_on_reviewed_held_out_tiles_only(tiny_model):
