@@ -14,6 +14,12 @@ frames nobody corrected, and F1 at 3 px against the truth is printed, beside:
 * region review: the annotator corrects the regions the model is least sure of, in that order,
   and a round runs every ``--region-round-clicks`` clicks, up to 150.
 
+Semi-supervised rows ("+ unlabelled frames"; skip them with ``--skip semi``, today's with
+``--skip supervised``) run the same loops with ``--unlabelled-frames`` frames of the stack the
+user did not correct pseudo-labelled by the round's teacher (pseudo_labels.py); ``--option
+FIELD=VALUE`` changes one TrainConfig field for them; ``--stack-frames 24 --size 512`` gives the
+longer stacks; every domain prints its clicks-to-0.95 curve. Results: results/loop_semi.txt.
+
 Round times are wall seconds on this machine with ``--threads`` torch threads; a separate row
 times a round on two 512 x 512 frames. Run from the repository root:
 
