@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--diameter", type=DIAMETER, default=None,
                        help="particle diameter in px as it appears in DATA (default: estimated per file); "
                             "examples are rescaled to the model's working size, as detect does")
+    train.add_argument("--unlabelled", nargs="+", type=Path, default=[], metavar="IMAGE",
+                       help="with --from and DATA: images or stacks nobody annotated; the round also learns from "
+                            "the starting model's confident answers on some of their frames (pseudo-labels)")
+    train.add_argument("--unlabelled-frames", type=number_in(0, 1_000_000, whole=True), default=None, metavar="N",
+                       help="how many --unlabelled frames to pseudo-label, spread over them (default 8; 0: none)")
     train.add_argument("--resume", action="store_true", help="continue an interrupted run writing to --output")
     train.add_argument("--synthetic-fraction", type=number_in(0, 1), default=None,
                        help="share of synthetic images in each batch when DATA is given (default 0.5; 0 fine-tuning)")
@@ -245,6 +250,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     base = load_model(args.init, "cpu") if args.init else None
     if base is not None and args.data:
         return _fine_tune_round(args, base)
+    if args.unlabelled or args.unlabelled_frames is not None:
+        raise ParticleDetectError("--unlabelled and --unlabelled-frames belong to a fine-tuning round: "
+                                  "give --from MODEL and annotated DATA too")
     config = _train_config(args)
     working = base.card.canonical_diameter if base is not None else working_diameter(config)
     examples = load_examples(args.data, working, args.diameter) if args.data else None
@@ -314,6 +322,16 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
         raise ParticleDetectError("--resume continues training from scratch; a fine-tuning round (--from with DATA) "
                                   "is short: run it again")
     config = _train_config(args, FINE_TUNE)
+    unlabelled = None
+    if args.unlabelled:
+        from dataclasses import replace
+
+        from .pseudo_labels import DEFAULT_FRAMES, read_unlabelled
+
+        count = args.unlabelled_frames if args.unlabelled_frames is not None else (
+            config.unlabelled_frames or DEFAULT_FRAMES)
+        config = replace(config, unlabelled_frames=int(count))
+        unlabelled = read_unlabelled(args.unlabelled, base.card.canonical_diameter, args.diameter)
     examples = load_examples(args.data, base.card.canonical_diameter, args.diameter)
     validation = load_examples(args.validate, base.card.canonical_diameter, args.diameter) if args.validate else None
     _log_rescaling(examples + (validation or []), base.card.canonical_diameter)
@@ -324,10 +342,13 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
             bar.n = event["step"]
             bar.set_postfix(loss=f"{event['loss']:.4f}")
             bar.refresh()
+        elif event["phase"] == "teacher":
+            bar.set_description(f"teacher pass {event['done']} / {event['total']} frames")
         elif event["phase"] != "scoring" or event["done"] == 0:
             bar.set_description(event["phase"] + (f" ({event['model']})" if "model" in event else ""))
 
-    result = fine_tune(base, examples, config, args.device, progress=progress, validation=validation)
+    result = fine_tune(base, examples, config, args.device, progress=progress, validation=validation,
+                       unlabelled=unlabelled)
     bar.close()
     result.model.card.training["command"] = "particle-detect " + " ".join(sys.argv[1:])
     path = save_model(result.model, args.output)

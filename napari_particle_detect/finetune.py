@@ -20,7 +20,7 @@ import copy
 import hashlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -86,6 +86,7 @@ class RoundResult:
     parent_score: Scored | None
     history: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    pseudo_frames: int = 0  # unreviewed frames the teacher labelled for this round
 
     @property
     def improved(self) -> bool | None:
@@ -210,6 +211,7 @@ def fine_tune(
     progress: Callable[[dict], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     validation: list[Example] | None = None,
+    unlabelled: Sequence[Example] | Callable[[int], Sequence[Example]] | None = None,
 ) -> RoundResult:
     """Fine-tune ``model`` on ``examples`` and score the round on their held-out tiles.
 
@@ -223,6 +225,14 @@ def fine_tune(
     criterion, done); raises :class:`TrainingCancelled` within a step of ``cancel()`` turning
     true. ``validation`` examples are scored on whole, never trained on. The input model is left
     as it was.
+
+    ``unlabelled``: frames nobody reviewed (Examples with no centres; an ``area`` says where they
+    may be labelled), or a callable giving ``n`` of them. With ``config.unlabelled_frames`` > 0 a
+    teacher pseudo-labels up to that many (spread over a list; phase "teacher"): the student after
+    ``config.pseudo_teacher_at`` of the steps (0: the parent), and ``config.pseudo_share`` of the
+    training crops come from them from then on (:mod:`pseudo_labels`). A frame
+    named like a reviewed example is labelled only outside its reviewed area and its held-out
+    tiles' guard bands; pseudo-labels never reach the held-out scores.
     """
     started = time.monotonic()
     report = progress or (lambda event: None)
@@ -244,7 +254,14 @@ def fine_tune(
     threshold = parent_score.threshold if parent_score else model.card.threshold
     train_examples = [replace(s.example, area=s.train_area, focus=_mistakes(s, c, threshold))
                       for s, c in zip(splits, parents) if s.train_area.any()]
-    child = train_steps(model, train_examples, config, device, report, cancel, history)
+    frames = unreviewed_frames(model, splits, unlabelled, config)
+    pseudo: list[Example] = []
+
+    def teach(teacher: DetectorModel) -> list[Example]:
+        pseudo.extend(label_unreviewed(teacher, frames, config, device, report, cancel))
+        return pseudo
+
+    child = train_steps(model, train_examples, config, device, report, cancel, history, teach if frames else None)
     children = _propose_all(child, splits, device, ringed, config.learn_criterion, "new model", report, cancel)
     score = score_in_areas(splits, children)
     if config.learn_criterion:
@@ -262,12 +279,68 @@ def fine_tune(
         **{k: v for k, v in child.card.training.items() if k != "history"},
         "fine_tuned": {"examples": len(train_examples), "held_out_tiles": held_tiles, "config": config.to_dict(),
                        "hold_out": hold_out, "criterion": child.criterion is not None,
-                       "f1": score.f1 if score else None, "parent_f1": parent_score.f1 if parent_score else None},
+                       "f1": score.f1 if score else None, "parent_f1": parent_score.f1 if parent_score else None,
+                       "pseudo_labelled_frames": len(pseudo)},
     }
     result = RoundResult(model=child, trained_examples=len(train_examples), held_out_tiles=held_tiles, score=score,
-                         parent_score=parent_score, history=history, seconds=time.monotonic() - started)
+                         parent_score=parent_score, history=history, seconds=time.monotonic() - started,
+                         pseudo_frames=len(pseudo))
     report({"phase": "done", "seconds": result.seconds})
     return result
+
+
+def unreviewed_frames(model: DetectorModel, splits: list[Split], unlabelled, config: TrainConfig) -> list[Example]:
+    """Up to ``config.unlabelled_frames`` unreviewed frames, each with the area a teacher may label:
+    never inside a reviewed area, a held-out tile or its guard band (matched by the example's name)."""
+    from .pseudo_labels import spread
+
+    count = int(config.unlabelled_frames)
+    if count <= 0 or unlabelled is None:
+        return []
+    frames = list(unlabelled(count) if callable(unlabelled) else unlabelled)
+    reviewed = {s.example.name: s for s in splits if s.example.name}
+    ready = []
+    for frame in (frames[i] for i in spread(count, range(len(frames)))):
+        allowed = np.ones(frame.image.shape, bool) if frame.area is None else np.asarray(frame.area, bool)
+        split = reviewed.get(frame.name) if frame.name else None
+        if split is not None:
+            allowed = allowed & ~reviewed_and_guarded(split, example_diameter(model, split.example))
+        if allowed.any():
+            ready.append(replace(frame, centres=np.zeros((0, 2)), area=allowed, focus=None))
+    return ready
+
+
+def label_unreviewed(teacher: DetectorModel, frames: list[Example], config: TrainConfig, device: torch.device,
+                     report: Callable[[dict], None], cancel: Callable[[], bool] | None) -> list[Example]:
+    """The teacher's pass (phase "teacher"): ``frames`` pseudo-labelled (pseudo_labels.label_frames)."""
+    from .pseudo_labels import label_frames
+
+    labels = label_frames(teacher, frames, device, config.pseudo_high, config.pseudo_low,
+                          progress=lambda done, total: report({"phase": "teacher", "done": done, "total": total}),
+                          cancel=cancel)
+    return [label.example for label in labels]
+
+
+def pseudo_examples(
+    model: DetectorModel, splits: list[Split], unlabelled, config: TrainConfig, device: torch.device,
+    report: Callable[[dict], None], cancel: Callable[[], bool] | None,
+) -> list[Example]:
+    """``model``'s pseudo-labels on up to ``config.unlabelled_frames`` unreviewed frames, none of them
+    inside a reviewed area, a held-out tile or its guard band."""
+    return label_unreviewed(model, unreviewed_frames(model, splits, unlabelled, config), config, device, report,
+                            cancel)
+
+
+def reviewed_and_guarded(split: Split, diameter: float) -> np.ndarray:
+    """A reviewed example's pixels no pseudo-label may touch: its reviewed area, and its held-out
+    tiles with their guard bands (which may reach past a reviewed region's edge)."""
+    from scipy import ndimage
+
+    shape = split.example.image.shape
+    reviewed = np.ones(shape, bool) if split.example.area is None else np.asarray(split.example.area, bool)
+    if not split.held_area.any():
+        return reviewed
+    return reviewed | (ndimage.distance_transform_edt(~split.held_area) <= GUARD_DIAMETERS * diameter)
 
 
 def _propose_all(model, splits, device, ringed, measure, which, report, cancel) -> list[Candidates]:
@@ -367,8 +440,12 @@ def train_steps(
     report: Callable[[dict], None],
     cancel: Callable[[], bool] | None,
     history: list[dict],
+    teach: Callable[[DetectorModel], list[Example]] | None = None,
 ) -> DetectorModel:
-    """A copy of ``model`` trained for ``config``'s steps on ``examples`` (warm-up, cosine decay)."""
+    """A copy of ``model`` trained for ``config``'s steps on ``examples`` (warm-up, cosine decay).
+
+    With ``teach``, after ``config.pseudo_teacher_at`` of the steps the student so far is handed to
+    it and the pseudo-labelled examples it returns join the batches from then on."""
     torch.manual_seed(config.seed)
     network = copy.deepcopy(model.network).to(device).train()
     card = copy.deepcopy(model.card)
@@ -389,10 +466,15 @@ def train_steps(
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, rate)
     source = BatchSource(config, examples, seed=config.seed)
+    teach_at = int(round(float(np.clip(config.pseudo_teacher_at, 0.0, 1.0)) * steps)) if teach else -1
     losses: list[float] = []
     for step in range(steps):
         if cancel is not None and cancel():
             raise TrainingCancelled("fine-tuning cancelled")
+        if step == teach_at:
+            network.eval()
+            source.set_pseudo(teach(DetectorModel(network, card, criterion=model.criterion if step == 0 else None)))
+            network.train()
         images, targets, weights = source.batch()
         x, y, w = (torch.from_numpy(a).to(device) for a in (images, targets, weights))
         if config.trainable == "decoder":

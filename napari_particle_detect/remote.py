@@ -19,7 +19,7 @@ from .models import DetectorModel, save_model
 from .models.registry import ModelCard, build_network
 from .project import Project
 from .rescoring import Criterion
-from .rounds import RoundOutcome, prepare_round, round_info
+from .rounds import RoundOutcome, prepare_round, round_info, unlabelled_frames
 from .training import Example, TrainConfig, TrainingCancelled
 
 # How often the laptop side looks for progress and for the user's Cancel.
@@ -41,16 +41,18 @@ def unpack_model(packed: dict) -> DetectorModel:
     return DetectorModel(network.eval(), card, criterion=criterion)
 
 
-def remote_fine_tune(packed: dict, examples: list[Example], config: TrainConfig, device: str, key: str) -> dict:
-    """Runs on the worker: the round, with progress to the Queue and cancel from the Event named by ``key``."""
+def remote_fine_tune(packed: dict, examples: list[Example], config: TrainConfig, device: str, key: str,
+                     unlabelled: list[Example] | None = None) -> dict:
+    """Runs on the worker: the round, with progress to the Queue and cancel from the Event named by
+    ``key``; ``unlabelled``: the unreviewed frames its teacher pseudo-labels."""
     from distributed import Event, Queue
 
     events, stop = Queue(f"progress-{key}"), Event(f"cancel-{key}")
     result = fine_tune(unpack_model(packed), examples, config, device,
-                       progress=lambda event: events.put(event), cancel=stop.is_set)
+                       progress=lambda event: events.put(event), cancel=stop.is_set, unlabelled=unlabelled)
     return {"model": pack_model(result.model), "trained_examples": result.trained_examples,
             "held_out_tiles": result.held_out_tiles, "score": result.score, "parent_score": result.parent_score,
-            "history": result.history, "seconds": result.seconds}
+            "history": result.history, "seconds": result.seconds, "pseudo_frames": result.pseudo_frames}
 
 
 def run_round_remote(
@@ -78,7 +80,11 @@ def run_round_remote(
     try:
         events, stop = Queue(f"progress-{key}", client=client), Event(f"cancel-{key}", client=client)
         report({"phase": "preparing", "where": str(getattr(client, "scheduler", scheduler))})
-        future = client.submit(remote_fine_tune, pack_model(base), examples, config, device, key, pure=False)
+        # The unreviewed frames travel with the examples (read here, where the stack is).
+        unlabelled = (unlabelled_frames(project, stack, examples[0].scale, config.pseudo_choice)(
+            config.unlabelled_frames) if config.unlabelled_frames > 0 and examples else None)
+        future = client.submit(remote_fine_tune, pack_model(base), examples, config, device, key, unlabelled,
+                               pure=False)
         while not future.done():
             for event in _drain(events, POLL_S):
                 report(event)
@@ -99,7 +105,7 @@ def run_round_remote(
         result = RoundResult(model=unpack_model(returned["model"]), trained_examples=returned["trained_examples"],
                              held_out_tiles=returned["held_out_tiles"], score=returned["score"],
                              parent_score=returned["parent_score"], history=returned["history"],
-                             seconds=returned["seconds"])
+                             seconds=returned["seconds"], pseudo_frames=returned.get("pseudo_frames", 0))
         workspace = project.new_workspace()
         save_model(result.model, workspace / "model")
         return RoundOutcome(workspace, round_info(project, parent, result), result)

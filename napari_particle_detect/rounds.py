@@ -68,6 +68,35 @@ def project_examples(project: Project, stack, scale: float) -> list[Example]:
     return examples
 
 
+def unlabelled_frames(project: Project, stack, scale: float, how: str = "spread") -> Callable[[int], list[Example]]:
+    """A callable giving ``n`` frames nobody reviewed whole (read only when asked), for the teacher
+    to pseudo-label: spread over the stack, or (``how="confident"``) those the saved detections
+    rank least uncertain. A frame with reviewed regions is among them: the round labels it only
+    outside its regions and held-out tiles (finetune.fine_tune matches it by name)."""
+    from .pseudo_labels import choose_frames
+
+    frames = as_frames(stack)
+
+    def give(count: int) -> list[Example]:
+        detections = None
+        if how == "confident" and project.threshold is not None:
+            detections = {}
+            for frame in project.saved_frames():
+                table = project.load_frame(frame)
+                if table is not None and "score" in table:
+                    detections[frame] = (table[["y", "x"]].to_numpy(float), table["score"].to_numpy(float))
+        chosen = choose_frames(len(frames), count, set(project.reviewed_frames), how, detections,
+                               project.threshold or 0.5)
+        out = []
+        for frame in chosen:
+            image = np.asarray(frames[frame], dtype=np.float32)
+            out.append(Example(-image if project.polarity == "dark" else image, np.zeros((0, 2)), scale=scale,
+                               name=f"frame {frame}"))
+        return out
+
+    return give
+
+
 def prepare_round(project: Project, stack) -> tuple[RoundInfo, DetectorModel, list[Example]]:
     """(the round in use, its model, the reviewed examples) for the next round; clear errors when
     there is nothing to train on yet."""
@@ -109,7 +138,8 @@ def run_round(
     parent, base, examples = prepare_round(project, stack)
     workspace = project.new_workspace()
     try:
-        result = fine_tune(base, examples, config, device, progress=progress, cancel=cancel)
+        unlabelled = unlabelled_frames(project, stack, examples[0].scale, config.pseudo_choice) if examples else None
+        result = fine_tune(base, examples, config, device, progress=progress, cancel=cancel, unlabelled=unlabelled)
         save_model(result.model, workspace / "model")
         info = round_info(project, parent, result)
     except BaseException:

@@ -115,6 +115,22 @@ class TrainConfig:
     # rest is the truth's), so a smaller network learns the teacher's calibrated scores too.
     teacher: str | None = None
     teacher_weight: float = 0.5
+    # Fine-tuning rounds: how many unreviewed frames the teacher pseudo-labels (0: none;
+    # pseudo_labels.py), the share of each batch cropped from them (seen under strong
+    # augmentation), and the teacher's thresholds: a particle at or above pseudo_high, background
+    # under pseudo_low, masked out between.
+    unlabelled_frames: int = 0
+    pseudo_share: float = 0.5
+    pseudo_high: float = 0.5
+    pseudo_low: float = 0.15
+    # Which unreviewed frames: "spread" over the stack, or "confident" (those review.py ranks least uncertain).
+    pseudo_choice: str = "spread"
+    # Share of the round's steps trained on the reviewed areas alone before the teacher labels the
+    # unreviewed frames: the teacher is the student so far (0: the parent, before any training).
+    pseudo_teacher_at: float = 0.5
+    # Pseudo-labelled crops seen under strong augmentation (pseudo_labels.strong_augment): off,
+    # measured worse (benchmarks/results/loop_semi.txt: dim spheres 0.871 vs 0.878, bright-field 0.876 vs 0.883).
+    pseudo_strong: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -205,12 +221,20 @@ class BatchSource:
     time around one of their focus points when they have some."""
 
     def __init__(self, config: TrainConfig, examples: list[Example] | None, seed: int,
-                 prepared: list[PreparedExample] | None = None) -> None:
+                 prepared: list[PreparedExample] | None = None, pseudo: list[Example] | None = None) -> None:
         self.config = config
         self.examples = prepared if prepared is not None else [ex.prepared() for ex in (examples or [])]
         self.area_pixels = [np.flatnonzero(ex.area) if ex.area is not None else None for ex in self.examples]
         self.rng = np.random.default_rng(seed)
         self.next_seed = int(seed) * 1_000_003 % VALIDATION_SEED_BASE
+        self.set_pseudo(pseudo or [])
+
+    def set_pseudo(self, pseudo: list[Example]) -> None:
+        """Pseudo-labelled examples (pseudo_labels.py): config.pseudo_share of the crops from now on,
+        strongly augmented."""
+        self.pseudo = [ex.prepared() for ex in pseudo]
+        self.pseudo = [ex for ex in self.pseudo if ex.area is None or ex.area.any()]
+        self.pseudo_pixels = [np.flatnonzero(ex.area) if ex.area is not None else None for ex in self.pseudo]
 
     def _synthetic(self) -> tuple[np.ndarray, np.ndarray]:
         crop = self.config.crop
@@ -235,7 +259,16 @@ class BatchSource:
         images, targets, weights = [], [], []
         size = self.config.crop
         for _ in range(self.config.batch_size):
-            if self.examples and self.rng.random() >= self.config.synthetic_fraction:
+            if self.pseudo and (not self.examples or self.rng.random() < self.config.pseudo_share):
+                from .pseudo_labels import strong_augment
+
+                k = int(self.rng.integers(len(self.pseudo)))
+                example = self.pseudo[k]
+                image, centres, weight = _random_crop(example.image, example.centres, size, self.rng,
+                                                      example.area, self.pseudo_pixels[k])
+                if self.config.pseudo_strong:
+                    image, centres, weight = strong_augment(image, centres, weight, self.rng)
+            elif self.examples and self.rng.random() >= self.config.synthetic_fraction:
                 k = int(self.rng.integers(len(self.examples)))
                 example = self.examples[k]
                 pixels = self.area_pixels[k]

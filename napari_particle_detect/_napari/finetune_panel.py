@@ -11,13 +11,14 @@ from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info
 from qtpy.QtCore import QObject, Qt, Signal
 from qtpy.QtWidgets import (
-    QAbstractItemView, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton,
+    QAbstractItemView, QCheckBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton,
     QSpinBox, QTableWidget, QTableWidgetItem,
 )
 
 from ..errors import ParticleDetectError
 from ..eta import RoundEta, eta_text
 from ..finetune import FINE_TUNE
+from ..pseudo_labels import DEFAULT_FRAMES
 from ..project import RoundInfo
 from ..training import TrainConfig, TrainingCancelled
 from .notify import report, reports_errors
@@ -59,6 +60,19 @@ class FineTunePanel(QGroupBox):
         self.steps_spin.setSingleStep(50)
         self.steps_spin.setValue(self.config.steps_per_epoch)
         self.steps_spin.setToolTip("Training steps per round (batches of the reviewed areas)")
+        # Semi-supervised rounds (pseudo_labels.py): on by default as FINE_TUNE is.
+        self.unlabelled_check = QCheckBox("also learn from unreviewed frames")
+        self.unlabelled_check.setChecked(self.config.unlabelled_frames > 0)
+        self.unlabelled_check.setToolTip("The current round labels the unreviewed frames it is sure of (confident "
+                                         "particles and background; where it hesitates nothing is learned) and the "
+                                         "new round learns from them too. Rounds are still scored on your reviewed "
+                                         "tiles only")
+        self.unlabelled_spin = QSpinBox()
+        self.unlabelled_spin.setRange(1, 1000)
+        self.unlabelled_spin.setValue(self.config.unlabelled_frames or DEFAULT_FRAMES)
+        self.unlabelled_spin.setToolTip("How many unreviewed frames, spread over the stack")
+        self.unlabelled_spin.setEnabled(self.unlabelled_check.isChecked())
+        self.unlabelled_check.toggled.connect(lambda on: self.unlabelled_spin.setEnabled(on and not self.running()))
         self.where_edit = QLineEdit()
         self.where_edit.setPlaceholderText("this computer")
         self.where_edit.setToolTip("Blank: train here. Or a dask scheduler's address (tcp://gpu-node:8786): the round "
@@ -89,6 +103,10 @@ class FineTunePanel(QGroupBox):
         size_row.addWidget(self.steps_spin)
         size_row.addWidget(QLabel("train on"))
         size_row.addWidget(self.where_edit, 1)
+        unlabelled_row = QHBoxLayout()
+        unlabelled_row.addWidget(self.unlabelled_check)
+        unlabelled_row.addWidget(self.unlabelled_spin)
+        unlabelled_row.addWidget(QLabel("frames"), 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button, 1)
         buttons.addWidget(self.cancel_button)
@@ -97,6 +115,7 @@ class FineTunePanel(QGroupBox):
         plots.addWidget(self.rounds_plot)
         form = QFormLayout(self)
         form.addRow(size_row)
+        form.addRow(unlabelled_row)
         form.addRow(buttons)
         form.addRow(self.progress)
         form.addRow(self.status)
@@ -188,7 +207,7 @@ class FineTunePanel(QGroupBox):
         if not annotation.project.reviewed_areas():
             raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")
         self.state.ensure_round()
-        config = config or replace(self.config, steps_per_epoch=self.steps_spin.value())
+        config = config or self.round_config(replace(self.config, steps_per_epoch=self.steps_spin.value()))
         self._cancel, self._ended = threading.Event(), threading.Event()
         self._target = annotation
         self.phases = []
@@ -209,6 +228,10 @@ class FineTunePanel(QGroupBox):
         self.worker.start()
         self._set_running(True)
 
+    def round_config(self, base: TrainConfig) -> TrainConfig:
+        """``base`` with the panel's choice of unreviewed frames to learn from (0: none)."""
+        return replace(base, unlabelled_frames=self.unlabelled_spin.value() if self.unlabelled_check.isChecked() else 0)
+
     def cancel(self, wait_s: float = 0.0) -> bool:
         """Ask a running round to stop (it does within a training step); ``wait_s``: wait that long for it.
         Returns whether nothing runs any more."""
@@ -220,6 +243,8 @@ class FineTunePanel(QGroupBox):
     def _set_running(self, running: bool) -> None:
         self.cancel_button.setEnabled(running)
         self.steps_spin.setEnabled(not running)
+        self.unlabelled_check.setEnabled(not running)
+        self.unlabelled_spin.setEnabled(not running and self.unlabelled_check.isChecked())
         self.where_edit.setEnabled(not running)
         self.state.set_busy("fine-tuning", running)
 

@@ -35,6 +35,10 @@ def describe(event: dict) -> Progress:
         done, total = int(event.get("done", 0)), int(event.get("total", 0))
         which = SCORED_MODELS.get(event.get("model", ""), event.get("model", "a model"))
         return Progress(f"scoring {which} on the held-out tiles: {done} of {total} areas", done, total)
+    if phase == "teacher":
+        done, total = int(event.get("done", 0)), int(event.get("total", 0))
+        return Progress(f"teacher pass {done} / {total} frames: labelling the unreviewed frames it is sure of",
+                        done, total)
     if phase == "training":
         step, steps = int(event["step"]), int(event["steps"])
         return Progress(f"training: step {step} of {steps}, loss {event['loss']:.4f}", step, steps)
