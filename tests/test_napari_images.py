@@ -131,7 +131,8 @@ def test_file_save_and_export_keep_the_same_points(make_napari_viewer, qtbot, li
                                   on_export.sort_values(key).reset_index(drop=True)[key])
     from npe2 import PluginManifest
 
-    [writer] = PluginManifest.from_distribution(PLUGIN).contributions.writers
+    [writer] = [w for w in PluginManifest.from_distribution(PLUGIN).contributions.writers
+                if [str(t) for t in w.layer_types] == ["points"]]
     assert "hidden ones are left out" in writer.display_name  # the rule, in napari's save dialog
     assert "hidden by the threshold are left out" in SAVE_RULE and SAVE_RULE in widget.export.button.toolTip()
 
