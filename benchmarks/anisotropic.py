@@ -104,29 +104,13 @@ def distance_chains(centres: np.ndarray, reach: float) -> list[tuple[list[int], 
     pairs = cKDTree(centres).query_pairs(reach * spacing, output_type="ndarray")
     length = np.hypot(*(centres[pairs[:, 0]] - centres[pairs[:, 1]]).T) if len(pairs) else np.zeros(0)
     # The decoder's linking with "evidence" = closeness: the same paths-and-rings walk.
-    fake = np.zeros((1, 1))
     neighbours = [[] for _ in range(n)]
     for k in np.argsort(length):
         a, b = (int(v) for v in pairs[k])
         if len(neighbours[a]) < 2 and len(neighbours[b]) < 2:
             neighbours[a].append(b)
             neighbours[b].append(a)
-    del fake
-    out, seen = [], np.zeros(n, bool)
-    for start in [i for i in range(n) if len(neighbours[i]) < 2] + list(range(n)):
-        if seen[start]:
-            continue
-        order, prev, cur = [start], -1, start
-        seen[start] = True
-        while True:
-            nxt = [j for j in neighbours[cur] if j != prev and not seen[j]]
-            if not nxt:
-                break
-            prev, cur = cur, nxt[0]
-            seen[cur] = True
-            order.append(cur)
-        out.append((order, len(order) > 2 and all(len(neighbours[i]) == 2 for i in order)))
-    return out
+    return chains.walk_chains(neighbours)
 
 
 def trackpy_chains(image, params: C.TrackpyParams, reach: float) -> pd.DataFrame:

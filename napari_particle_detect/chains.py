@@ -103,6 +103,12 @@ def link(centres: np.ndarray, bond_map: np.ndarray, bond_threshold: float = BOND
                 continue  # a weak bond that would fold a chain back on itself: a contact, not a bond
             neighbours[a].append(b)
             neighbours[b].append(a)
+    return walk_chains(neighbours)
+
+
+def walk_chains(neighbours: list[list[int]]) -> list[tuple[list[int], bool]]:
+    """Chains (bead order, closed) from each bead's at most two bonded partners."""
+    n = len(neighbours)
     chains, seen = [], np.zeros(n, bool)
     # Paths first, walked from one end; what is left with every bead bonded twice are rings.
     for start in [i for i in range(n) if len(neighbours[i]) < 2] + list(range(n)):

@@ -359,8 +359,8 @@ def _mistakes(split: Split, found: Candidates, threshold: float) -> np.ndarray:
     badly, and its shown points nobody kept."""
     shown = found.centres[found.scores > threshold]
     truth = split.example.centres
-    inside_truth = truth[_at(split.train_area, truth)]
-    inside_shown = shown[_at(split.train_area, shown)]
+    inside_truth = truth[mask_at(split.train_area, truth)]
+    inside_shown = shown[mask_at(split.train_area, shown)]
     pi, ti = match(inside_shown, inside_truth, split.tolerance)
     off = np.linalg.norm(inside_shown[pi] - inside_truth[ti], axis=1) > split.tolerance / 3
     missed = np.setdiff1d(np.arange(len(inside_truth)), ti)
@@ -384,7 +384,7 @@ def learn_criterion(model: DetectorModel, splits: list[Split], candidates: list[
         if not split.train_area.any() or found.features is None:
             continue
         deep = ndimage.distance_transform_edt(split.train_area) > split.tolerance
-        inside = _at(deep, found.centres)
+        inside = mask_at(deep, found.centres)
         matched = np.zeros(len(found.centres), dtype=bool)
         pi, _ = match(found.centres, split.example.centres, split.tolerance)
         matched[pi] = True
@@ -405,7 +405,8 @@ MIN_CRITERION_CASES = 20
 CRITERION_MARGIN = 0.01
 
 
-def _at(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
+def mask_at(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The boolean ``mask`` at each (y, x) point's nearest pixel (points outside take the edge's)."""
     points = np.asarray(points, dtype=float).reshape(-1, 2)
     if not len(points):
         return np.zeros(0, dtype=bool)

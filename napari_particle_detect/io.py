@@ -135,17 +135,23 @@ def read_image(path: str | Path, lazy: bool = False) -> np.ndarray | LazyTiffSta
     return data
 
 
-def read_centres(path: str | Path) -> pd.DataFrame:
-    """A centre table with columns ``y, x`` and, where present, ``frame`` and ``score``."""
+def read_csv_table(path: str | Path, expected: str) -> pd.DataFrame:
+    """A CSV as a table, or one ParticleDetectError naming the file (``expected``: the header it should have)."""
     path = Path(path)
     if not path.exists():
         raise ParticleDetectError(f"{path}: file not found")
     try:
-        table = pd.read_csv(path)
+        return pd.read_csv(path)
     except pd.errors.EmptyDataError:
-        raise ParticleDetectError(f"{path}: empty file (expected a header with y,x columns)") from None
-    except Exception as exc:
-        raise ParticleDetectError(f"{path}: cannot read CSV ({type(exc).__name__}: {exc})") from None
+        raise ParticleDetectError(f"{path}: empty file (expected a header with {expected})") from None
+    except Exception as exc:  # noqa: BLE001 - any parser failure is one line about this file
+        raise ParticleDetectError(f"{path}: cannot read CSV ({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+def read_centres(path: str | Path) -> pd.DataFrame:
+    """A centre table with columns ``y, x`` and, where present, ``frame`` and ``score``."""
+    path = Path(path)
+    table = read_csv_table(path, "y,x columns")
     table = table.rename(columns={c: c.strip() for c in table.columns})
     if not {"y", "x"} <= set(table.columns):
         renamed = table.rename(columns=COLUMN_ALIASES)

@@ -106,14 +106,9 @@ def read_kind_table(path, kind: str) -> pd.DataFrame:
     """A rods or chains CSV, checked: one ParticleDetectError naming the file and the problem otherwise."""
     from pathlib import Path
 
+    from .io import read_csv_table
+
     path = Path(path)
-    if not path.exists():
-        raise ParticleDetectError(f"{path}: file not found")
-    try:
-        table = pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        raise ParticleDetectError(f"{path}: empty file (expected a header with the {kind} columns)") from None
-    except Exception as exc:  # noqa: BLE001 - any parser failure is one line about this file
-        raise ParticleDetectError(f"{path}: cannot read CSV ({type(exc).__name__}: {str(exc)[:80]})") from None
+    table = read_csv_table(path, f"the {kind} columns")
     table = table.rename(columns={c: str(c).strip() for c in table.columns})
     return get_kind(kind).check_table(table, str(path))

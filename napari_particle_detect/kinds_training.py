@@ -211,29 +211,21 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
 def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.DataFrame]]:
     """Annotated (frame, table) pairs from ``image.tif`` + ``image.csv`` (the kind's table) pairs, or
     folders of them; a ``frame`` column annotates the frames of a stack."""
-    from pathlib import Path
-
     from .errors import ParticleDetectError
     from .io import read_image
     from .kinds import read_kind_table
+    from .training import annotated_files
 
     out = []
-    for path in map(Path, paths):
-        images = sorted(p for p in path.iterdir() if p.suffix.lower() in (".tif", ".tiff", ".png")) if path.is_dir() else [path]
-        for image_path in images:
-            csv = image_path.with_suffix(".csv")
-            if not csv.exists():
-                if path.is_dir():
-                    continue
-                raise ParticleDetectError(f"{image_path}: no {kind} table {csv.name} beside it")
-            stack = read_image(image_path)
-            frames = stack[None] if stack.ndim == 2 else stack
-            table = read_kind_table(csv, kind)
-            for index in sorted(set(table["frame"])):
-                if index >= len(frames):
-                    raise ParticleDetectError(f"{csv}: frame {index} is beyond the {len(frames)} frames of {image_path.name}")
-                rows = table[table["frame"] == index].reset_index(drop=True)
-                out.append((np.asarray(frames[index]), rows))
+    for image_path, csv in annotated_files(paths, f"{kind} table"):
+        stack = read_image(image_path)
+        frames = stack[None] if stack.ndim == 2 else stack
+        table = read_kind_table(csv, kind)
+        for index in sorted(set(table["frame"])):
+            if index >= len(frames):
+                raise ParticleDetectError(f"{csv}: frame {index} is beyond the {len(frames)} frames of {image_path.name}")
+            rows = table[table["frame"] == index].reset_index(drop=True)
+            out.append((np.asarray(frames[index]), rows))
     if not out:
         raise ParticleDetectError(f"no image + {kind} CSV pairs found in {', '.join(map(str, paths))}")
     return out

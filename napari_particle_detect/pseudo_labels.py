@@ -24,6 +24,7 @@ import torch
 from scipy import ndimage
 
 from .errors import ParticleDetectError
+from .finetune import mask_at
 from .models import DetectorModel
 from .prediction import detect_frame, prepare_network
 from .review import rank_frames
@@ -78,7 +79,7 @@ def label_frame(
     centres, area = pseudo_targets(found.centres, found.scores, heat, radius, high, low, exclude)
     allowed = image.size if exclude is None else int((~np.asarray(exclude, bool)).sum())
     sure = found.scores >= high
-    return PseudoLabel(Example(image, centres, scale, name, area), int((sure & _at(area, found.centres)).sum()),
+    return PseudoLabel(Example(image, centres, scale, name, area), int((sure & mask_at(area, found.centres)).sum()),
                        int(((found.scores >= low) & ~sure).sum()), float(1.0 - area.sum() / max(allowed, 1)))
 
 
@@ -243,12 +244,3 @@ def _near(points: np.ndarray, shape: tuple[int, int], radius: float) -> np.ndarr
     ix = np.clip(np.rint(points[:, 1]).astype(int), 0, shape[1] - 1)
     seeds[iy, ix] = True
     return ndimage.distance_transform_edt(~seeds) <= radius
-
-
-def _at(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
-    points = np.asarray(points, dtype=float).reshape(-1, 2)
-    if not len(points):
-        return np.zeros(0, dtype=bool)
-    iy = np.clip(np.rint(points[:, 0]).astype(int), 0, mask.shape[0] - 1)
-    ix = np.clip(np.rint(points[:, 1]).astype(int), 0, mask.shape[1] - 1)
-    return mask[iy, ix]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import pickle
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -536,6 +536,19 @@ def _cpu_copy(network: nn.Module, card: ModelCard, state: dict) -> nn.Module:
     return copy.eval()
 
 
+def annotated_files(paths: list[str | Path], table: str = "centre table") -> Iterator[tuple[Path, Path]]:
+    """(image, CSV beside it) pairs from image files and folders of them; a named image without its
+    CSV is one error (``table`` says what was expected), an image in a folder without one is skipped."""
+    for path in map(Path, paths):
+        images = sorted(p for p in path.iterdir() if p.suffix.lower() in (".tif", ".tiff", ".png")) if path.is_dir() else [path]
+        for image_path in images:
+            csv = image_path.with_suffix(".csv")
+            if csv.exists():
+                yield image_path, csv
+            elif not path.is_dir():
+                raise ParticleDetectError(f"{image_path}: no {table} {csv.name} beside it")
+
+
 def load_examples(
     paths: list[str | Path], working_diameter: float | None = None, diameter: float | None = None
 ) -> list[Example]:
@@ -548,32 +561,24 @@ def load_examples(
     from .io import read_centres, read_image
 
     examples = []
-    for path in paths:
-        path = Path(path)
-        images = sorted(p for p in path.iterdir() if p.suffix.lower() in (".tif", ".tiff", ".png")) if path.is_dir() else [path]
-        for image_path in images:
-            csv = image_path.with_suffix(".csv")
-            if not csv.exists():
-                if path.is_dir():
-                    continue
-                raise ParticleDetectError(f"{image_path}: no centre table {csv.name} beside it")
-            stack = read_image(image_path)
-            table = read_centres(csv)
-            frames = stack[None] if stack.ndim == 2 else stack
-            indices = sorted(set(table["frame"])) if "frame" in table else [0]
-            for index in indices:
-                if index >= len(frames):
-                    raise ParticleDetectError(f"{csv}: frame {index} is beyond the {len(frames)} frames of {image_path.name}")
-            scale = 1.0
-            if working_diameter is not None:
-                size = diameter if diameter is not None else estimate_diameter(frames[indices[0]])
-                scale = scale_for_diameter(size, working_diameter)
-            for index in indices:
-                rows = table[table["frame"] == index] if "frame" in table else table
-                name = f"{image_path}" + (f" frame {index}" if stack.ndim == 3 else "")
-                check_frame(frames[index], name)  # a NaN or blank image would train a model that finds nothing
-                examples.append(Example(frames[index], rows[["y", "x"]].to_numpy(float), scale=scale,
-                                        name=f"{image_path.name}[{index}]"))
+    for image_path, csv in annotated_files(paths, "centre table"):
+        stack = read_image(image_path)
+        table = read_centres(csv)
+        frames = stack[None] if stack.ndim == 2 else stack
+        indices = sorted(set(table["frame"])) if "frame" in table else [0]
+        for index in indices:
+            if index >= len(frames):
+                raise ParticleDetectError(f"{csv}: frame {index} is beyond the {len(frames)} frames of {image_path.name}")
+        scale = 1.0
+        if working_diameter is not None:
+            size = diameter if diameter is not None else estimate_diameter(frames[indices[0]])
+            scale = scale_for_diameter(size, working_diameter)
+        for index in indices:
+            rows = table[table["frame"] == index] if "frame" in table else table
+            name = f"{image_path}" + (f" frame {index}" if stack.ndim == 3 else "")
+            check_frame(frames[index], name)  # a NaN or blank image would train a model that finds nothing
+            examples.append(Example(frames[index], rows[["y", "x"]].to_numpy(float), scale=scale,
+                                    name=f"{image_path.name}[{index}]"))
     if not examples:
         raise ParticleDetectError(f"no image + CSV pairs found in {', '.join(map(str, paths))}")
     return examples
