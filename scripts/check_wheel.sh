@@ -61,10 +61,15 @@ manager = PluginManager.instance()
 manager.discover()
 samples = manager.get_manifest("napari-particle-detect").contributions.sample_data
 assert len(samples) >= 4, samples
+def size(data) -> str:
+    """An array's shape, or how many shapes a Shapes layer's list holds (its lines differ in length)."""
+    return f"{len(data)} shapes" if isinstance(data, list) else str(np.shape(data))
+
+
 for sample in samples:
     layers = sample.open()
-    assert layers and all(np.size(data) for data, _, _ in layers), sample.key
-    print(f"sample {sample.key}: " + ", ".join(f"{kind} {np.shape(data)}" for data, _, kind in layers))
+    assert layers and all(len(data) if isinstance(data, list) else np.size(data) for data, _, _ in layers), sample.key
+    print(f"sample {sample.key}: " + ", ".join(f"{kind} {size(data)}" for data, _, kind in layers))
 
 import napari_particle_detect._napari.widget  # noqa: F401  (Qt widgets import without a display)
 EOF
