@@ -130,7 +130,7 @@ def train_volumes(pool: Path, validation: Path, out: Path, config: VolumeTrainCo
     state_file = out.with_suffix(".state.pt")
     step, best, elapsed0 = 0, -1.0, 0.0
     if resume and state_file.exists():
-        state = torch.load(state_file, weights_only=False)
+        state = torch.load(state_file, weights_only=True)  # tensors and numbers only: never code
         network.load_state_dict(state["network"]); optimiser.load_state_dict(state["optimiser"])
         step, best, elapsed0 = state["step"], state["best"], state["elapsed"]
     if init is not None:
