@@ -35,6 +35,11 @@ def match(predicted: np.ndarray, truth: np.ndarray, tolerance: float = 3.0) -> t
     """
     predicted = np.asarray(predicted, dtype=float).reshape(-1, 2)
     truth = np.asarray(truth, dtype=float).reshape(-1, 2)
+    return match_points(predicted, truth, tolerance)
+
+
+def match_points(predicted: np.ndarray, truth: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`match` for (N, D) points in any number of dimensions D (already in the units of ``tolerance``)."""
     empty = np.zeros(0, dtype=int)
     if len(predicted) == 0 or len(truth) == 0:
         return empty, empty

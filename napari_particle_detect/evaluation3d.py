@@ -10,10 +10,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
-from scipy.spatial import cKDTree
-
-from .evaluation import f1_score
+from .evaluation import f1_score, match_points
 
 
 def match_nd(predicted: np.ndarray, truth: np.ndarray, tolerance: float,
@@ -24,22 +21,8 @@ def match_nd(predicted: np.ndarray, truth: np.ndarray, tolerance: float,
     ndim = truth.shape[1] if truth.ndim == 2 and truth.shape[1] else np.asarray(predicted).reshape(len(predicted), -1).shape[1] if len(predicted) else 3
     predicted = np.asarray(predicted, dtype=float).reshape(-1, ndim)
     truth = truth.reshape(-1, ndim)
-    empty = np.zeros(0, dtype=int)
-    if len(predicted) == 0 or len(truth) == 0:
-        return empty, empty
     s = np.ones(ndim) if scale is None else np.asarray(scale, dtype=float)
-    p, t = predicted * s, truth * s
-    pairs = cKDTree(p).query_ball_tree(cKDTree(t), r=tolerance)
-    rows = np.array([i for i, js in enumerate(pairs) if js], dtype=int)
-    if len(rows) == 0:
-        return empty, empty
-    cols = np.unique(np.concatenate([pairs[i] for i in rows])).astype(int)
-    dist = np.linalg.norm(p[rows, None, :] - t[None, cols, :], axis=2)
-    forbidden = dist > tolerance
-    cost = np.where(forbidden, 1e6, dist - 1e3)  # any feasible match beats none; distance breaks ties
-    r, c = linear_sum_assignment(cost)
-    keep = ~forbidden[r, c]
-    return rows[r[keep]], cols[c[keep]]
+    return match_points(predicted * s, truth * s, tolerance)
 
 
 @dataclass

@@ -34,15 +34,7 @@ class HeadsUNet(UNet):
                              persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        skips = []
-        for i, block in enumerate(self.down):
-            if i:
-                x = nn.functional.max_pool2d(x, 2)
-            x = block(x)
-            skips.append(x)
-        for up, merge, skip in zip(self.up, self.merge, reversed(skips[:-1])):
-            x = merge(torch.cat([up(x), skip], dim=1))
-        raw = self.head(x)
+        raw = self.head(self.features(x))
         return torch.where(self.sigmoid_mask, torch.sigmoid(raw), torch.where(self.tanh_mask, torch.tanh(raw), raw))
 
     def start_from_spheres(self, state: dict) -> None:

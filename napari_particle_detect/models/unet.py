@@ -41,6 +41,10 @@ class UNet(nn.Module):
         return 2 ** (len(self.channels) - 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.head(self.features(x)))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The full-resolution features the head reads (the encoder-decoder without its last 1x1)."""
         skips = []
         for i, block in enumerate(self.down):
             if i:
@@ -49,4 +53,4 @@ class UNet(nn.Module):
             skips.append(x)
         for up, merge, skip in zip(self.up, self.merge, reversed(skips[:-1])):
             x = merge(torch.cat([up(x), skip], dim=1))
-        return torch.sigmoid(self.head(x))
+        return x
