@@ -138,6 +138,9 @@ def export(model: DetectorModel, precision: str = "float32", path: Path | None =
     """The model's network as an ONNX file in ``precision`` (made now unless already cached)."""
     if precision not in ONNX_PRECISIONS:
         raise ParticleDetectError(f"unknown ONNX precision {precision!r}; choose {' or '.join(ONNX_PRECISIONS)}")
+    if precision == "int8" and network_dims(model) == 3:
+        # Its calibration images are 2D, and no benchmark has checked int8 on volumes.
+        raise ParticleDetectError("precision 'int8' is for 2D models; a 3D model runs in float32")
     path = Path(path) if path is not None else exported_path(model, precision)
     if path.exists():
         return path
@@ -164,14 +167,21 @@ def _export_float32(model: DetectorModel, path: Path) -> None:
     except Exception:  # noqa: BLE001 - a network fx cannot trace exports unfolded
         pass
     stride = int(getattr(model.network, "stride", 8))
-    example = torch.zeros(1, 1, 4 * stride, 4 * stride)
-    axes = {0: "batch", 2: "height", 3: "width"}
+    dims = network_dims(model)
+    example = torch.zeros(1, 1, *[4 * stride] * dims)
+    axes = {0: "batch", **{2 + i: name for i, name in enumerate(("depth", "height", "width")[3 - dims:])}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice: it is the one that
         # exports this plain convolutional network without onnxscript
         torch.onnx.export(network, (example,), str(path), dynamo=False, opset_version=OPSET,
                           input_names=["image"], output_names=["maps"],
                           dynamic_axes={"image": axes, "maps": axes})
+
+
+def network_dims(model: DetectorModel) -> int:
+    """2 for a network over images, 3 for one over volumes (its first convolution says which)."""
+    first = next((m for m in model.network.modules() if isinstance(m, (nn.Conv2d, nn.Conv3d))), None)
+    return 3 if isinstance(first, nn.Conv3d) else 2
 
 
 def _cpu_copy(network: nn.Module) -> nn.Module:

@@ -139,8 +139,11 @@ def _detect_volumes(args, inputs, found) -> int:
     if args.workers is not None or args.scheduler is not None:
         raise ParticleDetectError("--workers/--scheduler run 2D images; run volumes without them")
     diameter = getattr(args, "diameter_zyx", None) or ((args.diameter,) if args.diameter is not None else None)
+    if getattr(args, "precision", "auto") not in ("auto", "float32"):
+        raise ParticleDetectError(f"--precision {args.precision} is for 2D images; volumes run in float32")
     options = VolumeOptions(threshold=args.threshold, diameter=diameter,
-                            voxel_size=tuple(args.voxel_size) if args.voxel_size else None, device=args.device)
+                            voxel_size=tuple(args.voxel_size) if args.voxel_size else None, device=args.device,
+                            runtime=getattr(args, "runtime", "auto"))
     output = Path(args.output)
     folder = str(args.output).endswith("/") or output.is_dir()
     if not folder and output.suffix.lower() != ".csv":

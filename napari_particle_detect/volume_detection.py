@@ -40,6 +40,7 @@ class VolumeOptions:
     device: str = "auto"
     window: int = 96
     threads: int | None = None
+    runtime: str = "auto"  # "auto": ONNX Runtime float32 on a CPU (about 1.5x torch on a 96^3 tile), torch on a GPU
 
 
 @dataclass
@@ -112,6 +113,16 @@ def _apparent_anisotropy(volume: np.ndarray) -> float:
     return half(corr[:, 0, 0]) / max(half(corr[0, :, 0]), 1e-6)
 
 
+def volume_network(model, device, runtime: str = "auto", threads: int | None = None):
+    """The 3D network on the runtime asked for: ONNX Runtime float32 on a CPU under "auto"."""
+    from .runtimes import onnx_network, resolve_runtime
+
+    chosen, precision = resolve_runtime(runtime, "float32", device)
+    if chosen == "onnx":
+        return onnx_network(model, precision, threads=threads)
+    return model.network.to(device)
+
+
 def detect_volume(volume: np.ndarray, model, options: VolumeOptions, name: str = "volume",
                   sizing: VolumeSizing | None = None) -> tuple[np.ndarray, np.ndarray, VolumeSizing]:
     """Centres (N, 3) z, y, x in voxels of one volume, their scores, and the sizing used."""
@@ -131,7 +142,7 @@ def detect_volume(volume: np.ndarray, model, options: VolumeOptions, name: str =
     device = torch.device("cpu") if options.device in ("auto", "cpu") else torch.device(options.device)
     if options.device == "auto" and torch.cuda.is_available():
         device = torch.device("cuda")
-    network = model.network.to(device)
+    network = volume_network(model, device, options.runtime, options.threads)
     heat = predict_heatmap3d(network, working, stride=2 ** (len(model.card.channels) - 1),
                              window=options.window, device=device)
     del working
@@ -181,7 +192,8 @@ def detect_volume_file(path: str | Path, axes: Axes, options: VolumeOptions, mod
     check_volume(np.asarray(data[0]), f"{path}")  # bad voxels named before the model loads
     model = load_volume_model(model_path)
     voxel = options.voxel_size or axes.voxel_size
-    opts = VolumeOptions(options.threshold, options.diameter, voxel, options.device, options.window, options.threads)
+    opts = VolumeOptions(options.threshold, options.diameter, voxel, options.device, options.window, options.threads,
+                         options.runtime)
     parts, sizing = [], None
     for t in range(data.shape[0]):
         name = f"{path}" + (f" volume {t}" if data.shape[0] > 1 else "")

@@ -161,3 +161,31 @@ def test_ome_zarr_axes_and_scale_make_a_time_series_of_volumes(tmp_path):
     assert (axes.axes, axes.source, axes.voxel_size) == ("TZYX", "metadata", (2.0, 0.5, 0.5))
     volumes = read_volumes(tmp_path / "v.ome.zarr", axes)
     assert volumes.shape == (2, 6, 16, 16) and volumes[1, 0, 0, 0] == 6 * 16 * 16
+
+
+def test_onnx_runtime_finds_the_centres_torch_finds_in_a_volume(tmp_path):
+    pytest.importorskip("onnxruntime")
+    import torch
+
+    from napari_particle_detect.errors import ParticleDetectError
+    from napari_particle_detect.models import load_model, save_model
+    from napari_particle_detect.runtimes import OnnxNetwork, export
+    from napari_particle_detect.volume_detection import VolumeOptions, detect_volume, load_volume_model, volume_network
+    from napari_particle_detect.volumes_synthetic import VolumeConfig, synthesize_volume
+
+    torch.set_num_threads(1)
+    # A copy in tmp_path: its exported form is cached beside it, not in the package.
+    model = load_model(save_model(load_volume_model(None), tmp_path / "unet3d.pt"))
+    assert isinstance(volume_network(model, torch.device("cpu")), OnnxNetwork)  # auto on a CPU
+    assert not isinstance(volume_network(model, torch.device("cpu"), "torch"), OnnxNetwork)
+    volume = synthesize_volume(VolumeConfig(shape=(20, 48, 48), volume_fraction=0.3), seed=3).image
+    found = {runtime: detect_volume(volume, model, VolumeOptions(voxel_size=(2.0, 1.0, 1.0),
+                                                                  runtime=runtime))
+             for runtime in ("torch", "onnx")}
+    (torch_centres, torch_scores, _), (onnx_centres, onnx_scores, _) = found["torch"], found["onnx"]
+    assert len(torch_centres) > 5 and len(onnx_centres) == len(torch_centres)
+    assert np.abs(onnx_centres - torch_centres).max() < 1e-3
+    assert np.abs(onnx_scores - torch_scores).max() < 1e-4
+    assert list(tmp_path.glob("unet3d.*.float32.onnx"))
+    with pytest.raises(ParticleDetectError, match="3D model runs in float32"):
+        export(model, "int8")
