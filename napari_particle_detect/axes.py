@@ -155,8 +155,9 @@ def file_axes(path: str | Path, given: str | None = None) -> Axes:
 
 
 def read_volumes(path: str | Path, axes: Axes):
-    """The file as a (T, Z, Y, X) array-like (T = 1 for ZYX), each volume checked: at least 2 slices
-    along Z and 8 voxels along Y and X, finite voxels. Reads lazily where the format allows."""
+    """The file as a (T, Z, Y, X) array-like (T = 1 for ZYX): a memory map (uncompressed TIFF), a dask
+    array (zarr) or an array (compressed TIFF), so ``data[t]`` reads one volume. At least 2 slices along
+    Z and 8 voxels along Y and X are checked here; finite voxels per volume, as each is detected."""
     from .io import is_zarr
 
     path = Path(path)
@@ -170,7 +171,9 @@ def read_volumes(path: str | Path, axes: Axes):
             node = zarr.open(str(path), mode="r")
             if isinstance(node, zarr.Group):
                 node = node[_zarr_image_path(path, node)]
-            data = np.asarray(node[...])
+            import dask.array as da
+
+            data = da.from_zarr(node)  # read chunk by chunk, as each volume is detected
         except ParticleDetectError:
             raise
         except Exception as exc:
@@ -183,7 +186,12 @@ def read_volumes(path: str | Path, axes: Axes):
 
         try:
             with _quiet_tifffile(), tifffile.TiffFile(path) as tif:
-                data = tif.series[0].asarray()
+                series = tif.series[0]
+                # Uncompressed, contiguous pixels (ImageJ hyperstacks, most confocal exports) are mapped,
+                # not read: a long TZYX series holds one volume in memory at a time.
+                data = None if series.dataoffset is not None else series.asarray()
+            if data is None:
+                data = tifffile.memmap(path, series=0, mode="r")
         except Exception as exc:
             raise ParticleDetectError(f"{path}: cannot read image ({type(exc).__name__}: {exc})") from None
     shape = tuple(data.shape)
@@ -191,14 +199,14 @@ def read_volumes(path: str | Path, axes: Axes):
     if len(shape) != want:
         squeezed = [n for i, n in enumerate(shape) if n != 1 or i >= len(shape) - 2]
         if len(squeezed) == want:
-            data = np.asarray(data).reshape(squeezed)
+            data = data.reshape(squeezed)
         elif len(shape) < want and want - len(shape) == 1 and axes.axes == "TZYX":
-            data = np.asarray(data)[None]
+            data = data[None]
         else:
             raise ParticleDetectError(f"{path}: axes {axes.axes} name {want} axes, but the image has "
                                       f"{len(shape)} (shape {'x'.join(map(str, shape))})")
     if axes.axes == "ZYX":
-        data = np.asarray(data)[None]
+        data = data[None]
     nz, ny, nx = data.shape[1:]
     if nz < 2:
         raise ParticleDetectError(f"{path}: a volume needs at least 2 slices along Z, this one has {nz}; "

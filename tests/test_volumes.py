@@ -161,6 +161,22 @@ def test_ome_zarr_axes_and_scale_make_a_time_series_of_volumes(tmp_path):
     assert (axes.axes, axes.source, axes.voxel_size) == ("TZYX", "metadata", (2.0, 0.5, 0.5))
     volumes = read_volumes(tmp_path / "v.ome.zarr", axes)
     assert volumes.shape == (2, 6, 16, 16) and volumes[1, 0, 0, 0] == 6 * 16 * 16
+    assert not isinstance(volumes, np.ndarray)  # read a chunk at a time, not all at once
+
+
+def test_a_tzyx_tiff_is_mapped_not_read_and_a_compressed_one_is_read(tmp_path):
+    from napari_particle_detect.axes import read_volumes
+
+    data = np.arange(3 * 4 * 16 * 16, dtype=np.uint16).reshape(3, 4, 16, 16)
+    tifffile.imwrite(tmp_path / "t.tif", data, imagej=True, metadata={"axes": "TZYX"})
+    tifffile.imwrite(tmp_path / "c.tif", data, compression="zlib")
+    mapped = read_volumes(tmp_path / "t.tif", file_axes(tmp_path / "t.tif"))
+    assert isinstance(mapped, np.memmap) and mapped.shape == (3, 4, 16, 16)
+    assert np.array_equal(np.asarray(mapped[2]), data[2])
+    read = read_volumes(tmp_path / "c.tif", file_axes(tmp_path / "c.tif", "TZYX"))
+    assert not isinstance(read, np.memmap) and np.array_equal(read, data)
+    one = read_volumes(tmp_path / "t.tif", file_axes(tmp_path / "t.tif", "TZYX"))
+    assert np.array_equal(np.asarray(one[1]), data[1])
 
 
 def test_onnx_runtime_finds_the_centres_torch_finds_in_a_volume(tmp_path):
