@@ -31,8 +31,8 @@ from .heatmap3d import decode3d, encode3d
 from .models import DetectorModel
 from .training import Example, TrainingCancelled
 
-# Held-out cubes are at least this many working voxels wide (about 2.7 particles).
-MIN_TILE_3D = 16
+# Held-out cubes are at least this many working voxels wide (two particles).
+MIN_TILE_3D = 12
 
 
 @dataclass(frozen=True)
@@ -64,10 +64,11 @@ def volume_example(volume: np.ndarray, centres: np.ndarray, name: str, area: np.
 
 def split_volume(example: Example, diameter: float, share: float = HOLD_OUT_SHARE) -> Split:
     """Where one reviewed volume trains and where it is held out (finetune.split_for_scoring in 3D):
-    tiles TILE_DIAMETERS particles wide, a guard band GUARD_DIAMETERS wide around them."""
+    cubes TILE_DIAMETERS particles wide, a guard band GUARD_DIAMETERS wide around them."""
     shape = example.image.shape
     reviewed = np.ones(shape, bool) if example.area is None else np.asarray(example.area, bool)
-    tile = int(max(MIN_TILE_3D, round(TILE_DIAMETERS * diameter)))
+    # TILE_DIAMETERS particles wide, but a third of the volume at most, so small boxes have several.
+    tile = int(np.clip(round(TILE_DIAMETERS * diameter), MIN_TILE_3D, max(MIN_TILE_3D, min(shape) // 3)))
     held = hold_out_mask(shape, example.name, tile, share, reviewed) & reviewed
     guard = ndimage.distance_transform_edt(~held) <= GUARD_DIAMETERS * diameter if held.any() else held
     return Split(example, reviewed & ~guard, held, diameter / 2)  # matched within half a diameter, as evaluate
