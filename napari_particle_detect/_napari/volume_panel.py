@@ -85,6 +85,7 @@ class VolumeDetectWidget(QWidget):
         self.layer_combo.currentTextChanged.connect(self._layer_changed)
         self.axes_combo.currentTextChanged.connect(lambda *_: self._open_review())
         self.viewer.dims.events.current_step.connect(lambda *_: self.review_panel.update_status())
+        self.viewer.dims.events.ndisplay.connect(lambda *_: self.review_panel.show_accepted())
         self.button.clicked.connect(self.detect)
         self.viewer.layers.events.inserted.connect(self._refresh)
         self.viewer.layers.events.removed.connect(self._refresh)
@@ -251,6 +252,8 @@ class VolumeDetectWidget(QWidget):
             return
         settings = read_settings(project)
         diameter = settings.diameter if settings else (5.0, 10.0, 10.0)
+        if settings is not None and not self.diameter.value():
+            self.diameter.setValue(float(diameter[1]))  # detecting again sizes as the review did
         self.show_points(layer, project.load_all(), diameter[1], diameter[0])
         self.status.setText(f"{len(project.load_all())} saved centres of {len(project.saved_frames())} volume(s) "
                             f"from the project {project.folder.name}")

@@ -95,7 +95,7 @@ class VolumeReviewPanel(QGroupBox):
                                  face_color="transparent", edge_width=1.5)
 
     def show_accepted(self) -> None:
-        """Each accepted 3D box outlined on every slice it spans (green), in its volume."""
+        """Each accepted 3D box outlined on every slice it spans (green; in the 3D view its top and bottom)."""
         review, viewer, image = self.host.review, self.host.viewer, self.host.layer()
         if review is None or image is None:
             return
@@ -103,7 +103,10 @@ class VolumeReviewPanel(QGroupBox):
         for region in review.project.regions():
             z0, z1 = region.z_range or (-0.5, review.shape[0] - 0.5)
             prefix = [region.frame] if image.ndim == 4 else []
-            for z in range(int(np.ceil(z0)), int(np.ceil(z1))):
+            slices = range(int(np.ceil(z0)), int(np.ceil(z1)))
+            if viewer.dims.ndisplay == 3:  # in 3D, outlines on every slice would be a solid slab: top and bottom
+                slices = sorted({slices[0], slices[-1]})
+            for z in slices:
                 corners = [(region.y0, region.x0), (region.y0, region.x1), (region.y1, region.x1), (region.y1, region.x0)]
                 shapes.append(np.array([[*prefix, z, y, x] for y, x in corners]))
         if ACCEPTED_LAYER in viewer.layers:  # updated in place: adding a layer moves the dims, which refresh
