@@ -22,7 +22,7 @@ import pandas as pd
 from . import rounds
 from .errors import ParticleDetectError
 from .io import atomic_write_text
-from .project import Project, Region, RoundInfo
+from .project import PROJECT_SUFFIX, Project, Region, RoundInfo, project_folder_for_image
 from .project_state import FieldChecker
 from .review import hesitation
 from .training import Example, TrainingCancelled
@@ -53,10 +53,22 @@ def as_volumes(data) -> np.ndarray:
     return data
 
 
+def volume_project_folder(image: str | Path) -> Path:
+    """``IMAGE.volumes.particle-detect`` beside the image: its review as volumes never mixes with a
+    review of the same file as 2D frames (``IMAGE.particle-detect``, the Particle detection dock's)."""
+    image = Path(image)
+    return project_folder_for_image(image.with_name(f"{image.stem}.volumes{image.suffix}"))
+
+
 def open_volume_project(target: str | Path, volumes) -> Project:
-    """The project of a ZYX/TZYX image: frames are its volumes, regions 3D boxes."""
+    """The project of a ZYX/TZYX image (``target``: the image file, or a project folder): frames are
+    its volumes, regions 3D boxes."""
     volumes = as_volumes(volumes)
-    return Project.open(target, n_frames=volumes.shape[0], frame_shape=tuple(volumes.shape[2:]))
+    target = Path(target)
+    image = None
+    if not (target.suffix == PROJECT_SUFFIX or target.is_dir()):
+        image, target = str(target), volume_project_folder(target)
+    return Project.open(target, image=image, n_frames=volumes.shape[0], frame_shape=tuple(volumes.shape[2:]))
 
 
 def settings_path(project: Project) -> Path:

@@ -41,7 +41,8 @@ def test_volume_and_3d_box_are_saved_with_z_and_undone(tmp_path, sample):
     table = table_of(sample)
     region = make_region(0, (-0.5, -0.5, 20, 20), z_range=(2, 9))
     project.accept_region(0, region, table)
-    again = Project.open(tmp_path / "v.tif")  # from disk, as a new window would read it
+    assert project.folder.name == "v.volumes.particle-detect"  # apart from the 2D dock's v.particle-detect
+    again = Project.open(project.folder)  # from disk, as a new window would read it
     assert again.regions() == [region] and again.regions()[0].z_range == (2.0, 9.0)
     saved = again.load_frame(0)
     assert list(saved.columns[:4]) == ["frame", "z", "y", "x"]
@@ -55,7 +56,7 @@ def test_volume_and_3d_box_are_saved_with_z_and_undone(tmp_path, sample):
     assert again.reviewed_areas() == []
     with pytest.raises(ParticleDetectError, match="z range 9, 2"):
         make_region(0, (0, 0, 5, 5), z_range=(9, 2))
-    assert not list((tmp_path / "v.particle-detect").rglob("*.tmp"))
+    assert not list(project.folder.rglob("*.tmp"))
 
 
 def test_a_box_teaches_only_inside_and_held_out_cubes_are_never_trained_on(tmp_path, sample):

@@ -19,10 +19,12 @@ from napari.qt.threading import thread_worker
 from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QPushButton, QWidget
 
 from ..errors import ParticleDetectError
-from ..project import project_folder_for_data, project_folder_for_image
+from ..project import project_folder_for_data
 from ..volume_detection import VolumeOptions, detect_volume, load_volume_model, volume_table
 from ..volume_review import VolumeReview
-from ..volume_rounds import VolumeSettings, ensure_volume_round, open_volume_project, read_settings, remember_settings
+from ..volume_rounds import (
+    VolumeSettings, ensure_volume_round, open_volume_project, read_settings, remember_settings, volume_project_folder,
+)
 from .annotation import image_path
 from .layers import points_layer_kwargs
 from .notify import report
@@ -233,8 +235,10 @@ class VolumeDetectWidget(QWidget):
         else:
             volumes = self.volumes()
             path = image_path(layer)
-            target = path if path is not None else project_folder_for_data(layer.name, np.asarray(layer.data))
-            folder = project_folder_for_image(path) if path is not None else target
+            # Named apart from the 2D dock's project of the same image: frames there are slices.
+            target = path if path is not None else project_folder_for_data(f"{layer.name}.volumes",
+                                                                           np.asarray(layer.data))
+            folder = volume_project_folder(path) if path is not None else target
             if self.review is None or self.review.project.folder != folder:
                 try:
                     self.review = VolumeReview(open_volume_project(target, volumes), tuple(volumes.shape[1:]))
