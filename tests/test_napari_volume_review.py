@@ -75,3 +75,21 @@ def test_volume_review_loop_in_the_dock(make_napari_viewer, qtbot, project_home,
     assert "accepted" in again.review_panel.status.text()
     again.review_panel.undo()  # after a restart Undo still takes back the newest acceptance
     assert again.review.project.reviewed_frames == []
+
+
+def test_a_time_series_of_volumes_is_reviewed_per_time_point(make_napari_viewer, qtbot, project_home, tmp_path):
+    viewer = make_napari_viewer()
+    config = VolumeConfig(shape=(12, 40, 40), volume_fraction=0.3, diameter=10.0, z_step=2.0)
+    series = np.stack([synthesize_volume(config, seed=s).image for s in (5, 6)])
+    viewer.add_image(series, name="vol", scale=(1.0, 2.0, 1.0, 1.0))
+    dock = VolumeDetectWidget(viewer)
+    assert dock.axes_combo.currentText() == "TZYX"
+    points = detect(dock, viewer, qtbot)
+    assert points.ndim == 4 and set(np.rint(points.data[:, 0]).astype(int)) == {0, 1}
+    viewer.dims.set_current_step(0, 1)
+    assert dock.current_frame() == 1
+    dock.review_panel.accept_volume()
+    assert dock.review.project.reviewed_frames == [1]
+    assert dock.review_panel.review_next().startswith("volume 0")  # the unreviewed time point
+    table = pd.read_csv(dock.review_panel.export(tmp_path / "series.csv"))
+    assert set(table["frame"]) == {0, 1} and len(table) == len(points.data)
