@@ -126,6 +126,9 @@ class VolumeReviewPanel(QGroupBox):
         review = self.host.require_review()
         frame = self.host.current_frame()
         review.accept_volume(frame, self.host.table_of(frame))
+        layer = self._box_layer(create=False)
+        if layer is not None:
+            layer.data = []  # a proposed or drawn box there is settled by accepting the whole volume
         self.host.reload_points()
         self.refresh()
         show_info(f"volume {frame} accepted")
