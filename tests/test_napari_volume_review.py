@@ -88,6 +88,9 @@ def test_a_time_series_of_volumes_is_reviewed_per_time_point(make_napari_viewer,
     assert points.ndim == 4 and set(np.rint(points.data[:, 0]).astype(int)) == {0, 1}
     viewer.dims.set_current_step(0, 1)
     assert dock.current_frame() == 1
+    before = len(dock.review.project.load_frame(1))
+    points.add([[1.0, 6.0, 20.0, 20.0]])  # an edit of time point 1 is saved there
+    assert len(dock.review.project.load_frame(1)) == before + 1
     dock.review_panel.accept_volume()
     assert dock.review.project.reviewed_frames == [1]
     assert dock.review_panel.review_next().startswith("volume 0")  # the unreviewed time point

@@ -355,8 +355,12 @@ class VolumeDetectWidget(QWidget):
                 self.points.features = features
             finally:
                 self._quiet = False
+        frames = range(self.volumes().shape[0])
+        if event.action != ActionType.REMOVED and self.points.ndim == 4:  # only the time points edited
+            rows = np.asarray(list(event.data_indices), dtype=int)
+            frames = sorted({int(f) for f in np.rint(self.points.data[rows, 0])}) if len(rows) else frames
         try:
-            for frame in range(self.volumes().shape[0]):
+            for frame in frames:
                 self.review.save_edits(frame, self.table_of(frame))
         except ParticleDetectError as exc:
             report(exc)
