@@ -150,3 +150,16 @@ def test_bad_3d_round_input_is_one_line_and_nothing_written(tmp_path, sample, ca
                 "no z": "needs a z column"}[case]
     assert expected in err[0]
     assert not list(Path(tmp_path).glob("m*"))
+
+
+def test_damaged_volume_settings_and_z_ranges_are_one_clear_line(tmp_path, sample):
+    project = open_volume_project(tmp_path / "v.tif", sample.image)
+    remember_settings(project, VolumeSettings((5.0, 10.0, 10.0), None, sample.image.shape))
+    (project.folder / "volume.json").write_text('{"diameter": [5, -1, 10]}')
+    with pytest.raises(ParticleDetectError, match=r"volume\.json: diameter must be above 0"):
+        read_settings(project)
+    project.accept_region(0, make_region(0, (0, 0, 10, 10), z_range=(1, 4)), table_of(sample))
+    state = project.state_path.read_text().replace('"z": [\n        1.0,\n        4.0\n      ]', '"z": [4, "x"]')
+    project.state_path.write_text(state)
+    with pytest.raises(ParticleDetectError, match=r"state\.json: accepted\[0\]\.z must be a number"):
+        Project.open(project.folder)
