@@ -98,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     train.add_argument("--seed", type=SEED, default=0)
     train.add_argument("--kind", choices=KIND_NAMES, default="spheres", help="train a rods or chains model's heads")
+    volume_cli.add_train_options(train, number_in(0, 1e6, low_open=True))  # --axes ZYX: a 3D round
 
     recipe = sub.add_parser(
         "recipe", help="run or resume a training recipe (phases, checkpoints, lineage)",
@@ -243,6 +244,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .training import load_examples, working_diameter
 
     check_train_outputs(args.output, args.data + args.validate, args.init)
+    handled = volume_cli.train_volumes_if_any(args)  # a 3D round (--axes ZYX, or --from a 3D model)
+    if handled is not None:
+        return handled
     if args.kind != "spheres":
         from .kinds_cli import cmd_train_kind
 

@@ -98,13 +98,15 @@ def count_in_area(
 ) -> Counts:
     """Counts of ``predicted`` against ``truth`` where ``truth`` is complete only inside ``area``.
 
-    ``area`` is a boolean mask in pixels (None: the whole image, everything counts). A true centre
+    ``area`` is a boolean mask in pixels (None: the whole image, everything counts); a 3D mask
+    takes (z, y, x) points (a volume's reviewed box on an isotropic grid). A true centre
     inside the area is matched to any prediction within the tolerance, also one just outside; an
     unmatched prediction counts as false only when it lies at least the tolerance inside the
     area, since near the edge it may belong to a particle outside, which nobody has reviewed.
     """
-    predicted = np.asarray(predicted, dtype=float).reshape(-1, 2)
-    truth = np.asarray(truth, dtype=float).reshape(-1, 2)
+    ndim = 2 if area is None else np.ndim(area)
+    predicted = np.asarray(predicted, dtype=float).reshape(-1, ndim)
+    truth = np.asarray(truth, dtype=float).reshape(-1, ndim)
     if area is None:
         pi, ti = match(predicted, truth, tolerance)
         err = predicted[pi] - truth[ti]
@@ -116,7 +118,7 @@ def count_in_area(
     reach = ndimage.distance_transform_edt(~area)  # distance to the area, outside it
     truth = truth[_lookup(area, truth)]
     near = predicted[_lookup(reach <= tolerance + 0.5, predicted)]
-    pi, ti = match(near, truth, tolerance)
+    pi, ti = match_points(near, truth, tolerance)
     unmatched = np.ones(len(near), dtype=bool)
     unmatched[pi] = False
     deep = _lookup(depth > tolerance, near)
@@ -125,13 +127,13 @@ def count_in_area(
 
 
 def _lookup(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """``mask`` at each point's nearest pixel (False outside the image)."""
+    """``mask`` at each point's nearest pixel (False outside the image); points have one coordinate per mask axis."""
     if not len(points):
         return np.zeros(0, dtype=bool)
-    iy, ix = np.rint(points[:, 0]).astype(int), np.rint(points[:, 1]).astype(int)
-    inside = (iy >= 0) & (iy < mask.shape[0]) & (ix >= 0) & (ix < mask.shape[1])
+    index = np.rint(points[:, : mask.ndim]).astype(int)
+    inside = np.all((index >= 0) & (index < np.array(mask.shape)), axis=1)
     out = np.zeros(len(points), dtype=bool)
-    out[inside] = mask[iy[inside], ix[inside]]
+    out[inside] = mask[tuple(index[inside].T)]
     return out
 
 

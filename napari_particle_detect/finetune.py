@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -100,29 +101,31 @@ class RoundResult:
 
 
 def hold_out_mask(
-    shape: tuple[int, int], key: str, tile: int, share: float = HOLD_OUT_SHARE, reviewed: np.ndarray | None = None
+    shape: tuple[int, ...], key: str, tile: int, share: float = HOLD_OUT_SHARE, reviewed: np.ndarray | None = None
 ) -> np.ndarray:
     """The held-out pixels of a frame: whole tiles picked by a hash of (key, tile row, tile column).
 
     The same frame (key) always gives the same tiles, so an area once held out stays held out in
     every round. When the reviewed part (default: all) covers three tiles or more and chance picked
     none of them, the one with the lowest hash is held out, so every such frame or region is scored.
+    A 3D ``shape`` (a volume) is cut into cubic tiles the same way, hashed by (key, slab, row, column).
     """
-    rows, cols = math.ceil(shape[0] / tile), math.ceil(shape[1] / tile)
-    draws = np.empty((rows, cols))
-    for r in range(rows):
-        for c in range(cols):
-            digest = hashlib.blake2b(f"{key}:{r}:{c}".encode(), digest_size=8).digest()
-            draws[r, c] = int.from_bytes(digest, "little") / 2**64
-    covered = np.ones((rows, cols), dtype=bool)
+    grid = tuple(math.ceil(n / tile) for n in shape)
+    draws = np.empty(grid)
+    for index in itertools.product(*(range(n) for n in grid)):
+        digest = hashlib.blake2b(":".join(map(str, (key, *index))).encode(), digest_size=8).digest()
+        draws[index] = int.from_bytes(digest, "little") / 2**64
+    covered = np.ones(grid, dtype=bool)
     if reviewed is not None:
-        padded = np.zeros((rows * tile, cols * tile), dtype=bool)
-        padded[: shape[0], : shape[1]] = reviewed
-        covered = padded.reshape(rows, tile, cols, tile).mean(axis=(1, 3)) > 0.5
+        padded = np.zeros(tuple(n * tile for n in grid), dtype=bool)
+        padded[tuple(slice(0, n) for n in shape)] = reviewed
+        covered = padded.reshape([v for n in grid for v in (n, tile)]).mean(axis=tuple(range(1, 2 * len(grid), 2))) > 0.5
     picked = (draws < share) & covered
     if not picked.any() and covered.sum() >= 3:
         picked[np.unravel_index(np.argmin(np.where(covered, draws, np.inf)), draws.shape)] = True
-    return np.repeat(np.repeat(picked, tile, axis=0), tile, axis=1)[: shape[0], : shape[1]]
+    for axis in range(len(grid)):
+        picked = np.repeat(picked, tile, axis=axis)
+    return picked[tuple(slice(0, n) for n in shape)]
 
 
 def tile_size(shape: tuple[int, int], diameter: float) -> int:

@@ -227,8 +227,8 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 
 
 def write_centres(table: pd.DataFrame, path: str | Path, float_format: str = "%.3f") -> Path:
-    """Write a centre table as CSV atomically (columns ``frame,y,x,score`` first, extras after)."""
-    first = [c for c in ("frame", "y", "x", "score") if c in table.columns]
+    """Write a centre table as CSV atomically (columns ``frame,(z,)y,x,score`` first, extras after)."""
+    first = [c for c in ("frame", "z", "y", "x", "score") if c in table.columns]
     ordered = table[first + [c for c in table.columns if c not in first]]
     return atomic_write_text(path, ordered.to_csv(index=False, float_format=float_format))
 

@@ -228,8 +228,9 @@ class Project:
 
     def _write_frame(self, frame: int, table: pd.DataFrame) -> Path:
         table = normalise_table(table, frame)
-        if not np.isfinite(table[["y", "x"]].to_numpy(float)).all():
-            raise ParticleDetectError(f"frame {frame}: centres must have finite y and x")
+        axes = [c for c in ("z", "y", "x") if c in table.columns]  # z: a volume's frame
+        if not np.isfinite(table[axes].to_numpy(float)).all():
+            raise ParticleDetectError(f"frame {frame}: centres must have finite {', '.join(axes)}")
         self._subfolder("frames")
         return write_centres(table, self._inside(self.frame_path(frame)))
 
@@ -322,7 +323,7 @@ class Project:
         state = self.state()
         region = make_region(frame, box, state.n_frames, state.frame_shape, str(self.folder))
         table = normalise_table(table, region.frame)
-        inside = region.contains(table["y"], table["x"]) & (table["source"] == "model").to_numpy()
+        inside = region.contains(table["y"], table["x"], table.get("z")) & (table["source"] == "model").to_numpy()
         table.loc[inside, "source"] = "accepted"
 
         def change(state: ProjectState) -> None:
@@ -350,7 +351,7 @@ class Project:
         table = self._load_or_report(region.frame)
         if table is None:
             return empty_table()
-        return table[region.contains(table["y"], table["x"])].reset_index(drop=True)
+        return table[region.contains(table["y"], table["x"], table.get("z"))].reset_index(drop=True)
 
     def training_split(self, hold_out: bool = True) -> tuple[list[int], list[int]]:
         """(frames to train on, frames to score on): the most recently accepted frame is held out

@@ -31,6 +31,7 @@ class Region:
     """An accepted rectangle of one frame, in image pixels: rows ``y0 <= y < y1``, columns ``x0 <= x < x1``.
 
     Pixel (0, 0)'s centre is at (0.0, 0.0), so a frame of H x W pixels spans -0.5 .. H - 0.5 (as in napari).
+    In a volume (a frame is a ZYX volume) a region is a 3D box: slices ``z0 <= z < z1`` too; in 2D both are None.
     """
 
     frame: int
@@ -38,14 +39,24 @@ class Region:
     x0: float
     y1: float
     x1: float
+    z0: float | None = None
+    z1: float | None = None
 
     @property
     def box(self) -> tuple[float, float, float, float]:
         return (self.y0, self.x0, self.y1, self.x1)
 
-    def contains(self, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    @property
+    def z_range(self) -> tuple[float, float] | None:
+        return None if self.z0 is None else (self.z0, self.z1)
+
+    def contains(self, y: np.ndarray, x: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
         y, x = np.asarray(y, dtype=float), np.asarray(x, dtype=float)
-        return (y >= self.y0) & (y < self.y1) & (x >= self.x0) & (x < self.x1)
+        inside = (y >= self.y0) & (y < self.y1) & (x >= self.x0) & (x < self.x1)
+        if self.z0 is not None and z is not None:
+            z = np.asarray(z, dtype=float)
+            inside &= (z >= self.z0) & (z < self.z1)
+        return inside
 
 
 @dataclass
@@ -93,7 +104,9 @@ class ProjectState:
         return {
             "version": STATE_VERSION, "image": self.image, "n_frames": self.n_frames,
             "frame_shape": list(self.frame_shape) if self.frame_shape else None,
-            "accepted": [{"frame": f} if r is None else {"frame": f, "box": list(r.box)} for f, r in self.accepted],
+            "accepted": [{"frame": f} if r is None else {"frame": f, "box": list(r.box),
+                                                         **({"z": list(r.z_range)} if r.z_range else {})}
+                         for f, r in self.accepted],
             "rounds": [r.to_dict() for r in self.rounds], "current_round": self.current_round,
             "diameter": self.diameter, "polarity": self.polarity, "threshold": self.threshold,
         }
@@ -157,10 +170,21 @@ class FieldChecker:
 
 
 def make_region(frame: int, box: Sequence[float] | Region, n_frames: int | None = None,
-                frame_shape: tuple[int, int] | None = None, source: str = "region") -> Region:
-    """A validated :class:`Region` from ``(y0, x0, y1, x1)``: finite, ordered, inside the frame."""
+                frame_shape: tuple[int, int] | None = None, source: str = "region",
+                z_range: Sequence[float] | None = None) -> Region:
+    """A validated :class:`Region` from ``(y0, x0, y1, x1)``: finite, ordered, inside the frame; with
+    ``z_range`` (z0, z1) a 3D box of a volume (a Region given keeps its own z range)."""
     if isinstance(box, Region):
+        z_range = box.z_range if z_range is None else z_range
         box = box.box
+    z0 = z1 = None
+    if z_range is not None:
+        try:
+            z0, z1 = (float(v) for v in z_range)
+        except (TypeError, ValueError):
+            raise ParticleDetectError(f"{source}: a z range is two numbers z0, z1, got {z_range!r:.60}") from None
+        if not (math.isfinite(z0) and math.isfinite(z1) and -0.5 <= z0 < z1):
+            raise ParticleDetectError(f"{source}: z range {z0:g}, {z1:g} must be finite with -0.5 <= z0 < z1")
     try:
         y0, x0, y1, x1 = (float(v) for v in box)
     except (TypeError, ValueError):
@@ -172,7 +196,7 @@ def make_region(frame: int, box: Sequence[float] | Region, n_frames: int | None 
     if y0 < -0.5 or x0 < -0.5 or y1 > h - 0.5 or x1 > w - 0.5:
         raise ParticleDetectError(f"{source}: box {y0:g}, {x0:g}, {y1:g}, {x1:g} reaches outside the frame "
                                   f"(-0.5 .. {h - 0.5:g}, -0.5 .. {w - 0.5:g})")
-    return Region(frame, y0, x0, y1, x1)
+    return Region(frame, y0, x0, y1, x1, z0, z1)
 
 
 def check_frame_number(frame: Any, n_frames: int | None, source: str) -> int:
@@ -247,7 +271,14 @@ def parse_state(data: Any, source: Path) -> ProjectState:
                     raise check.fail(f"accepted[{i}].box", "must be four numbers y0, x0, y1, x1")
                 for v in box:
                     check.number(v, f"accepted[{i}].box", -1e9, 1e9)
-                region = make_region(frame, box, n_frames, shape, f"{source}: accepted[{i}]")
+                z = entry.get("z")
+                if z is not None:
+                    z = check.array(z, f"accepted[{i}].z")
+                    if len(z) != 2:
+                        raise check.fail(f"accepted[{i}].z", "must be two numbers z0, z1")
+                    for v in z:
+                        check.number(v, f"accepted[{i}].z", -1e9, 1e9)
+                region = make_region(frame, box, n_frames, shape, f"{source}: accepted[{i}]", z)
             if (frame, region) not in accepted:
                 accepted.append((frame, region))
     rounds = [parse_round(r, i, check) for i, r in enumerate(check.array(data.get("rounds", []), "rounds"))]

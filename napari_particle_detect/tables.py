@@ -19,7 +19,8 @@ def empty_table() -> pd.DataFrame:
 
 
 def normalise_table(table: pd.DataFrame, frame: int | None = None) -> pd.DataFrame:
-    """``frame,y,x,score,source`` with the right types; missing score is NaN, missing source 'added'."""
+    """``frame,y,x,score,source`` with the right types; missing score is NaN, missing source 'added'.
+    A volume's table keeps its ``z`` column (``frame,z,y,x,score,source``)."""
     table = table.copy()
     if frame is not None:
         table["frame"] = frame
@@ -28,9 +29,11 @@ def normalise_table(table: pd.DataFrame, frame: int | None = None) -> pd.DataFra
     if "source" not in table.columns:
         table["source"] = "added"
     table["source"] = table["source"].fillna("added").astype(str)
-    out = table[TABLE_COLUMNS].reset_index(drop=True)
+    columns = TABLE_COLUMNS[:1] + ["z"] + TABLE_COLUMNS[1:] if "z" in table.columns else TABLE_COLUMNS
+    out = table[columns].reset_index(drop=True)
     out["frame"] = out["frame"].astype(int)
-    out[["y", "x", "score"]] = out[["y", "x", "score"]].astype(float)
+    floats = [c for c in ("z", "y", "x", "score") if c in columns]
+    out[floats] = out[floats].astype(float)
     return out
 
 

@@ -209,3 +209,129 @@ def evaluate_if_volumes(args: argparse.Namespace, predicted, truth) -> int | Non
     else:
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     return 0
+
+
+# ---- train --from MODEL --axes ZYX DATA: one 3D fine-tuning round ----------------------------------
+def add_train_options(train: argparse.ArgumentParser, positive) -> None:
+    train.add_argument("--axes", choices=("ZYX", "TZYX"), default=None, type=str.upper,
+                       help="with --from a 3D model: DATA are volumes (volume.tif + volume.csv frame,z,y,x); "
+                            "default: from the files' metadata")
+    train.add_argument("--voxel-size", type=positive, nargs=3, default=None, metavar=("Z", "Y", "X"),
+                       help="with volumes: voxel size (default: from the metadata); gives the z diameter from --diameter")
+
+
+def train_volumes_if_any(args: argparse.Namespace) -> int | None:
+    """``train`` here when it is a 3D round (``--axes ZYX``/``TZYX``, or ``--from`` a 3D model) and
+    return its exit status; None for 2D training."""
+    from .models.registry import read_card, weights_path
+
+    init_3d = False
+    if args.init is not None:
+        card = weights_path(args.init).with_suffix(".json")
+        init_3d = card.exists() and read_card(card).spatial_dims == 3
+    if args.axes is None and not init_3d:
+        if args.voxel_size is not None:
+            raise ParticleDetectError("--voxel-size is for volumes (--axes ZYX or TZYX with --from a 3D model)")
+        return None
+    if args.init is None:
+        raise ParticleDetectError(f"--axes {args.axes}: a 3D round fine-tunes a 3D model; give --from MODEL "
+                                  "(e.g. the shipped napari_particle_detect/weights/unet3d.pt or a project's round)")
+    if not init_3d:
+        raise ParticleDetectError(f"{args.init}: a 2D model; --axes {args.axes} fine-tunes a 3D model (unet3d)")
+    if not args.data:
+        raise ParticleDetectError("a 3D round needs corrected volumes: give DATA (volume.tif + volume.csv with "
+                                  "frame,z,y,x)")
+    for flag, given in (("--kind", args.kind != "spheres"), ("--unlabelled", bool(args.unlabelled)),
+                        ("--unlabelled-frames", args.unlabelled_frames is not None), ("--validate", bool(args.validate)),
+                        ("--resume", args.resume), ("--synthetic-fraction", args.synthetic_fraction is not None),
+                        ("--epochs", args.epochs is not None), ("--minutes", args.minutes is not None)):
+        if given:
+            raise ParticleDetectError(f"{flag} is for 2D training; a 3D round takes --steps-per-epoch, --batch-size, "
+                                      "--crop, --lr, --threads, --seed, --diameter, --voxel-size")
+    return _volume_round(args)
+
+
+def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: float,
+                         diameter: float | None, voxel_size: tuple[float, float, float] | None) -> list:
+    """Every volume of ``volume.tif`` + ``volume.csv`` pairs (whole volumes, corrected), on the model's
+    working grid; the CSV's ``frame`` says which volume of a TZYX file (none: volume 0)."""
+    from .axes import check_volume, read_volumes
+    from .io import read_centres
+    from .training import annotated_files
+    from .volume_detection import volume_sizing
+    from .volume_finetune import volume_example
+    from .volume_resampling import normalise_volume, resample_volume, to_working, working_factors
+
+    examples = []
+    for image_path, csv in annotated_files(paths, "centre table (frame,z,y,x)"):
+        found = file_axes(image_path, axes)
+        if not found.is_volume:
+            raise ParticleDetectError(f"{image_path}: read as {found.axes or '2D'} ({found.source}); give --axes ZYX "
+                                      "(or TZYX) if it is a volume")
+        data = read_volumes(image_path, found)
+        table = read_centres(csv)
+        if "z" not in table.columns:
+            raise ParticleDetectError(f"{csv}: needs a z column (frame,z,y,x) for a volume")
+        z = pd_numeric(table["z"])
+        if not np.all(np.isfinite(z)):
+            raise ParticleDetectError(f"{csv}: z column contains non-numeric or missing values")
+        table = table.assign(z=z, frame=table["frame"] if "frame" in table else 0)
+        frames = sorted(set(int(f) for f in table["frame"])) or [0]
+        if frames[-1] >= data.shape[0]:
+            raise ParticleDetectError(f"{csv}: frame {frames[-1]}, but {image_path} holds {data.shape[0]} volume(s)")
+        voxel = voxel_size or found.voxel_size
+        sizing = None
+        for t in frames:
+            volume = check_volume(np.asarray(data[t]), f"{image_path} volume {t}")
+            sizing = sizing or volume_sizing(volume, (diameter,) if diameter else None, voxel)
+            working, applied = resample_volume(volume, working_factors(sizing.diameter, working_diameter))
+            centres = table.loc[table["frame"] == t, ["z", "y", "x"]].to_numpy(float)
+            examples.append(volume_example(normalise_volume(working), to_working(centres, applied),
+                                           f"{image_path.name} volume {t}"))
+        log.info("%s: %d volume(s), diameter z %.1f, y %.1f, x %.1f voxels (%s)", image_path, len(frames),
+                 *sizing.diameter, sizing.source)
+    return examples
+
+
+def pd_numeric(values):
+    import pandas as pd
+
+    return pd.to_numeric(values, errors="coerce").to_numpy(float)
+
+
+def _volume_round(args: argparse.Namespace) -> int:
+    import sys
+
+    from tqdm import tqdm
+
+    from .models import load_model, save_model
+    from .volume_finetune import VOLUME_FINE_TUNE, fine_tune_volumes, with_config
+
+    base = load_model(args.init, "cpu")
+    examples = load_volume_examples(args.data, args.axes, base.card.canonical_diameter, args.diameter,
+                                    tuple(args.voxel_size) if args.voxel_size else None)
+    config = with_config(VOLUME_FINE_TUNE, steps=args.steps_per_epoch, batch_size=args.batch_size, crop=args.crop,
+                         learning_rate=args.lr, threads=args.threads, seed=args.seed)
+    if config.crop % base.network.stride:
+        raise ParticleDetectError(f"--crop {config.crop}: must be a multiple of {base.network.stride} for this model")
+    bar = tqdm(total=config.steps, disable=args.quiet, unit="step")
+
+    def progress(event: dict) -> None:
+        if event["phase"] == "training":
+            bar.n = event["step"]
+            bar.set_postfix(loss=f"{event['loss']:.4f}")
+            bar.refresh()
+        elif event["phase"] != "scoring" or event["done"] == 0:
+            bar.set_description(event["phase"] + (f" ({event['model']})" if "model" in event else ""))
+
+    result = fine_tune_volumes(base, examples, config, "cuda" if args.device == "cuda" else "cpu", progress=progress)
+    bar.close()
+    result.model.card.training["command"] = "particle-detect " + " ".join(sys.argv[1:])
+    path = save_model(result.model, args.output)
+    if result.score is not None and result.parent_score is not None:
+        log.info("held-out F1 %.4f against %.4f for %s on %d held-out 3D tiles: %s; threshold %.2f -> %s",
+                 result.score.f1, result.parent_score.f1, args.init, result.held_out_tiles,
+                 "better" if result.improved else "NOT better", result.model.card.threshold, path)
+    else:
+        log.info("nothing to score the round on (no held-out tile, or no particle in it); saved %s", path)
+    return 0

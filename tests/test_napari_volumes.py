@@ -9,7 +9,7 @@ from napari_particle_detect.evaluation3d import score_nd
 from napari_particle_detect.volumes_synthetic import VolumeConfig, synthesize_volume
 
 
-def test_volume_dock_detects_3d_points_drawn_on_the_slices_they_cross(make_napari_viewer, qtbot):
+def test_volume_dock_detects_3d_points_drawn_on_the_slices_they_cross(make_napari_viewer, qtbot, project_home):
     viewer = make_napari_viewer()
     sample = synthesize_volume(VolumeConfig(shape=(16, 48, 48), volume_fraction=0.3, diameter=10.0, z_step=2.0), seed=4)
     viewer.add_image(sample.image, name="vol", scale=(2.0, 1.0, 1.0))

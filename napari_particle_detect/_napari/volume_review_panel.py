@@ -1,0 +1,223 @@
+"""The volume dock's Review box: accept a whole volume or a 3D box (a rectangle drawn in 2D slicing over
+the z range set beside it), Undo, Review next, Export. A thin skin over :mod:`volume_review`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from napari.utils.notifications import show_info
+from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QGroupBox, QLabel, QPushButton
+
+from ..errors import ParticleDetectError
+from .notify import reports_errors
+from .regions import bounding_box, box_text
+
+BOX_LAYER = "3D review box"
+ACCEPTED_LAYER = "accepted 3D boxes"
+
+
+class VolumeReviewPanel(QGroupBox):
+    def __init__(self, host) -> None:
+        super().__init__("Review (3D)")
+        self.host = host  # the VolumeDetectWidget: its review, points, image and current volume
+        self.status = QLabel("detect first; then edit the points (P add, S select, Delete) – every edit is saved")
+        self.status.setWordWrap(True)
+        self.accept_volume_button = QPushButton("Accept volume")
+        self.accept_volume_button.setToolTip("This volume's centres are right: all of it becomes training data")
+        self.draw_button = QPushButton("Draw box")
+        self.draw_button.setToolTip("Drag a rectangle on the slice; the box spans the z range set beside it")
+        self.z_from, self.z_to = QDoubleSpinBox(), QDoubleSpinBox()
+        for spin in (self.z_from, self.z_to):
+            spin.setDecimals(0)
+            spin.setRange(0, 1e5)
+            spin.setToolTip("slices the 3D box spans (both included)")
+        self.accept_box_button = QPushButton("Accept box")
+        self.accept_box_button.setToolTip("The centres inside the 3D box are right; only the box becomes training data")
+        self.undo_button = QPushButton("Undo accept")
+        self.undo_button.setToolTip("Take back the newest acceptance; its points come back as they were")
+        self.next_button = QPushButton("Review next")
+        self.next_button.setToolTip("Go to where the model hesitates most: centres scored near its threshold")
+        self.mode_combo = QComboBox()
+        self.mode_combo.addItems(["by box", "by volume"])
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setToolTip("frame,z,y,x,score (voxels), z_um,y_um,x_um when the voxel size is known")
+        grid = QGridLayout(self)
+        grid.addWidget(self.status, 0, 0, 1, 4)
+        grid.addWidget(self.accept_volume_button, 1, 0, 1, 2)
+        grid.addWidget(self.undo_button, 1, 2, 1, 2)
+        grid.addWidget(self.draw_button, 2, 0)
+        grid.addWidget(QLabel("z"), 2, 1)
+        grid.addWidget(self.z_from, 2, 2)
+        grid.addWidget(self.z_to, 2, 3)
+        grid.addWidget(self.accept_box_button, 3, 0, 1, 4)
+        grid.addWidget(self.next_button, 4, 0, 1, 3)
+        grid.addWidget(self.mode_combo, 4, 3)
+        grid.addWidget(self.export_button, 5, 0, 1, 4)
+        self.accept_volume_button.clicked.connect(lambda *_: self.accept_volume())
+        self.draw_button.clicked.connect(lambda *_: self.draw_box())
+        self.accept_box_button.clicked.connect(lambda *_: self.accept_box())
+        self.undo_button.clicked.connect(lambda *_: self.undo())
+        self.next_button.clicked.connect(lambda *_: self.review_next())
+        self.export_button.clicked.connect(lambda *_: self.export())
+        self.refresh()
+
+    # ---- state -----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """The buttons, the status line and the accepted boxes' outlines as the project has them."""
+        self.update_status()
+        self.show_accepted()
+
+    def update_status(self) -> None:
+        review = self.host.review
+        for button in (self.accept_volume_button, self.draw_button, self.accept_box_button, self.undo_button,
+                       self.next_button, self.export_button):
+            button.setEnabled(review is not None)
+        if review is None:
+            return
+        frame = self.host.current_frame()
+        project = review.project
+        boxes = [r for r in project.regions() if r.frame == frame]
+        whole = project.is_reviewed(frame)
+        total = len(project.reviewed_areas())
+        self.status.setText(f"volume {frame}: {'accepted' if whole else 'not accepted'}"
+                            f"{f', {len(boxes)} accepted box(es)' if boxes else ''}; "
+                            f"{total} accepted area(s) in this project")
+
+    def _box_layer(self, create: bool = True):
+        viewer = self.host.viewer
+        if BOX_LAYER in viewer.layers:
+            return viewer.layers[BOX_LAYER]
+        if not create:
+            return None
+        image = self.host.layer()
+        return viewer.add_shapes(ndim=image.ndim, name=BOX_LAYER, scale=image.scale, edge_color="yellow",
+                                 face_color="transparent", edge_width=1.5)
+
+    def show_accepted(self) -> None:
+        """Each accepted 3D box outlined on every slice it spans (green; in the 3D view its top and bottom)."""
+        review, viewer, image = self.host.review, self.host.viewer, self.host.layer()
+        if review is None or image is None:
+            return
+        shapes = []
+        for region in review.project.regions():
+            z0, z1 = region.z_range or (-0.5, review.shape[0] - 0.5)
+            prefix = [region.frame] if image.ndim == 4 else []
+            slices = range(int(np.ceil(z0)), int(np.ceil(z1)))
+            if viewer.dims.ndisplay == 3:  # in 3D, outlines on every slice would be a solid slab: top and bottom
+                slices = sorted({slices[0], slices[-1]})
+            for z in slices:
+                corners = [(region.y0, region.x0), (region.y0, region.x1), (region.y1, region.x1), (region.y1, region.x0)]
+                shapes.append(np.array([[*prefix, z, y, x] for y, x in corners]))
+        if ACCEPTED_LAYER in viewer.layers:  # updated in place: adding a layer moves the dims, which refresh
+            layer = viewer.layers[ACCEPTED_LAYER]
+            layer.data = []
+            if shapes:
+                layer.add_rectangles(shapes, edge_width=1.0, edge_color="lime", face_color="transparent")
+        elif shapes:
+            viewer.add_shapes(shapes, shape_type="rectangle", ndim=image.ndim, name=ACCEPTED_LAYER, scale=image.scale,
+                              edge_color="lime", face_color="transparent", edge_width=1.0, opacity=0.8)
+            if self.host.points is not None:
+                viewer.layers.selection.active = self.host.points
+
+    # ---- actions ---------------------------------------------------------------------------------
+    @reports_errors
+    def accept_volume(self) -> None:
+        review = self.host.require_review()
+        frame = self.host.current_frame()
+        review.accept_volume(frame, self.host.table_of(frame))
+        layer = self._box_layer(create=False)
+        if layer is not None:
+            layer.data = []  # a proposed or drawn box there is settled by accepting the whole volume
+        self.host.reload_points()
+        self.refresh()
+        show_info(f"volume {frame} accepted")
+
+    def draw_box(self) -> None:
+        layer = self._box_layer()
+        self.host.viewer.layers.selection.active = layer
+        layer.mode = "add_rectangle"
+        if self.z_to.value() <= self.z_from.value():
+            self.set_z_range(*self.default_z_range())
+
+    def default_z_range(self) -> tuple[float, float]:
+        """About four particles deep around the slice shown."""
+        review = self.host.require_review()
+        z = self.host.current_slice()
+        half = max(2.0, 2.0 * self.host.diameter_zyx()[0])
+        return max(0.0, z - half), min(review.shape[0] - 1.0, z + half)
+
+    def set_z_range(self, z0: float, z1: float) -> None:
+        self.z_from.setValue(round(z0))
+        self.z_to.setValue(round(z1))
+
+    @reports_errors
+    def accept_box(self, box: tuple[float, float, float, float] | None = None) -> None:
+        """Accept ``box`` (y0, x0, y1, x1), default the last rectangle drawn, over the z range set."""
+        review = self.host.require_review()
+        frame = self.host.current_frame()
+        if box is None:
+            layer = self._box_layer(create=False)
+            if layer is None or not len(layer.data):
+                raise ParticleDetectError("draw a box first (Draw box, then drag on the slice)")
+            box = bounding_box(np.asarray(layer.data[-1])[:, -2:])
+        z0, z1 = self.z_from.value(), self.z_to.value()
+        if z1 < z0:
+            raise ParticleDetectError(f"the z range {z0:g}-{z1:g} is empty; set the first slice before the last")
+        region = review.accept_box(frame, box, (z0 - 0.5, z1 + 0.5), self.host.table_of(frame))
+        layer = self._box_layer(create=False)
+        if layer is not None:
+            layer.data = []
+        self.host.reload_points()
+        self.refresh()
+        show_info(f"volume {frame}: box z {region.z0 + 0.5:.0f}-{region.z1 - 0.5:.0f}, {box_text(region.box)} accepted")
+
+    @reports_errors
+    def undo(self) -> None:
+        review = self.host.require_review()
+        undone = review.undo()
+        if undone is None:
+            show_info("nothing accepted to undo")
+            return
+        self.host.go_to(undone.frame)
+        self.host.reload_points()
+        self.refresh()
+        what = "volume" if undone.region is None else "box"
+        restored = "points restored" if undone.before is not None else "points as saved"
+        show_info(f"volume {undone.frame}: {what} un-accepted ({restored})")
+
+    @reports_errors
+    def review_next(self) -> str:
+        review = self.host.require_review()
+        boxes = self.mode_combo.currentIndex() == 0
+        proposal = review.next_area(self.host.review_threshold(), boxes)
+        if proposal is None:
+            message = "nothing left to propose: every volume with hesitant centres is reviewed"
+            self.status.setText(message)
+            return message
+        self.host.go_to(proposal.frame)
+        if proposal.box is not None:
+            z0, y0, x0, z1, y1, x1 = proposal.box
+            self.set_z_range(z0 + 0.5, z1 - 0.5)
+            self.host.go_to_slice((z0 + z1) / 2)
+            layer = self._box_layer()
+            prefix = [proposal.frame] if self.host.layer().ndim == 4 else []
+            z = round((z0 + z1) / 2)
+            layer.data = [np.array([[*prefix, z, y, x] for y, x in ((y0, x0), (y0, x1), (y1, x1), (y1, x0))])]
+            if self.host.points is not None:
+                self.host.viewer.layers.selection.active = self.host.points
+        self.status.setText(f"next: {proposal.why}")
+        return proposal.why
+
+    @reports_errors
+    def export(self, path: str | Path | None = None) -> Path | None:
+        review = self.host.require_review()
+        if path is None:
+            start = str(self.host.default_export_path())
+            path, _ = QFileDialog.getSaveFileName(self, "Export 3D centres", start, "CSV (*.csv)")
+            if not path:
+                return None
+        written = review.export(path)
+        show_info(f"exported the centres of every volume to {written}")
+        self.status.setText(f"exported to {written}")
+        return written

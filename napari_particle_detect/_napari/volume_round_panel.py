@@ -1,0 +1,148 @@
+"""The volume dock's Fine-tune box: a 3D round on the accepted volumes and boxes in napari's worker
+thread, its progress, Cancel (within one step) and the honest verdict (round_progress.verdict)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+from napari.qt.threading import create_worker
+from napari.utils.notifications import show_info
+from qtpy.QtCore import QObject, Signal
+from qtpy.QtWidgets import QGridLayout, QGroupBox, QLabel, QProgressBar, QPushButton, QSpinBox
+
+from ..errors import ParticleDetectError
+from ..project import RoundInfo
+from ..training import TrainingCancelled
+from ..volume_finetune import VOLUME_FINE_TUNE, VolumeRoundConfig
+from ..volume_rounds import train_volume_round
+from .notify import report, reports_errors
+from .round_progress import describe, verdict
+
+
+class _Relay(QObject):
+    """Progress events from the worker thread, delivered on the GUI thread."""
+
+    event = Signal(dict)
+
+
+class VolumeRoundPanel(QGroupBox):
+    def __init__(self, host) -> None:
+        super().__init__("Fine-tune (3D)")
+        self.host = host
+        self.worker = None
+        self.phases: list[str] = []
+        self._cancel, self._ended = threading.Event(), threading.Event()
+        self._ended.set()
+        self._relay = _Relay()
+        self._relay.event.connect(self._on_progress)
+        self.steps_spin = QSpinBox()
+        self.steps_spin.setRange(10, 5000)
+        self.steps_spin.setValue(VOLUME_FINE_TUNE.steps)
+        self.steps_spin.setSuffix(" steps")
+        self.run_button = QPushButton("Fine-tune")
+        self.run_button.setToolTip("Train the 3D model on the accepted volumes and boxes; part of them is held out "
+                                   "to judge the new round, used only if it beats the current one there")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.rounds_label = QLabel("")
+        self.rounds_label.setWordWrap(True)
+        grid = QGridLayout(self)
+        grid.addWidget(self.steps_spin, 0, 0)
+        grid.addWidget(self.run_button, 0, 1)
+        grid.addWidget(self.cancel_button, 0, 2)
+        grid.addWidget(self.progress, 1, 0, 1, 3)
+        grid.addWidget(self.status, 2, 0, 1, 3)
+        grid.addWidget(self.rounds_label, 3, 0, 1, 3)
+        self.run_button.clicked.connect(lambda *_: self.run())
+        self.cancel_button.clicked.connect(lambda *_: self.cancel())
+        self.refresh()
+
+    def running(self) -> bool:
+        return not self._ended.is_set()
+
+    def refresh(self) -> None:
+        review = self.host.review
+        self.run_button.setEnabled(review is not None and not self.running())
+        if review is None:
+            self.rounds_label.setText("")
+            return
+        project = review.project
+        current = project.current_round
+        lines = []
+        for info in project.rounds:
+            score = f", held-out F1 {info.f1:.3f} vs {info.parent_f1:.3f}" if info.f1 is not None and info.parent_f1 is not None else ""
+            lines.append(f"{'▶ ' if current and info.number == current.number else '   '}{info.name}: {info.origin}{score}")
+        self.rounds_label.setText("\n".join(lines))
+        if not self.status.text() and project.rounds and project.rounds[-1].origin == "fine-tuned":
+            self.status.setText(verdict(project.rounds[-1], current))  # the last verdict, after a restart too
+
+    @reports_errors
+    def run(self, config: VolumeRoundConfig | None = None) -> None:
+        """Start a round in a worker; ``config`` overrides the panel's (tests use tiny ones)."""
+        if self.running():
+            return
+        review = self.host.require_review()
+        if not review.project.reviewed_areas():
+            raise ParticleDetectError("accept at least one corrected volume or 3D box before fine-tuning")
+        config = config or replace(VOLUME_FINE_TUNE, steps=self.steps_spin.value(), threads=1)
+        self._cancel, self._ended = threading.Event(), threading.Event()
+        self.phases = []
+        self.status.setText(f"fine-tuning {review.project.current_round.name}…")
+        self.worker = create_worker(train_volume_round, review.project, self.host.volumes(), config, "cpu",
+                                    progress=self._relay.event.emit, cancel=self._cancel.is_set, ended=self._ended,
+                                    _ignore_errors=True)
+        self.worker.returned.connect(self._on_done)
+        self.worker.errored.connect(self._on_error)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.start()
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+
+    def cancel(self, wait_s: float = 0.0) -> bool:
+        """Ask a running round to stop (it does within a training step); returns whether nothing runs."""
+        if self.running() and not self._cancel.is_set():
+            self._cancel.set()
+            self.status.setText("cancelling…")
+        return self._ended.wait(wait_s) if wait_s else self._ended.is_set()
+
+    def _on_progress(self, event: dict) -> None:
+        if self._cancel.is_set():
+            return
+        phase = event.get("phase", "")
+        if not self.phases or self.phases[-1] != phase:
+            self.phases.append(phase)
+        shown = describe(event)
+        self.progress.setRange(0, shown.maximum)
+        self.progress.setValue(shown.value)
+        self.status.setText(shown.text.replace("frames", "volumes"))
+
+    def _on_done(self, info: RoundInfo) -> None:
+        project = self.host.review.project
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        message = verdict(info, project.current_round).replace("(double-click ", "(").replace(
+            " in the table to use it anyway)", " stays in the project, not used)")
+        if info.improved:
+            message += ". Detect again to use it."
+        self.status.setText(message)
+        show_info(message)
+
+    def _on_error(self, exc: BaseException) -> None:
+        current = self.host.review.project.current_round if self.host.review else None
+        name = current.name if current is not None else "the model as it was"
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        if isinstance(exc, TrainingCancelled):
+            self.status.setText(f"cancelled; still using {name}")
+        else:
+            self.status.setText(f"failed; still using {name}")
+            report(exc)
+
+    def _on_finished(self) -> None:
+        self.worker = None
+        self.cancel_button.setEnabled(False)
+        self.refresh()

@@ -1,0 +1,165 @@
+"""3D human in the loop (issue 20, item 5): volumes and 3D boxes accepted into a project (z kept,
+undo), a masked 3D round with held-out cubes and the honest verdict, cancel, review-next, and the
+round through ``train --from MODEL --axes ZYX``."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import tifffile
+import torch
+
+from napari_particle_detect.cli import main
+from napari_particle_detect.errors import ParticleDetectError
+from napari_particle_detect.models.registry import default_model_path
+from napari_particle_detect.project import Project
+from napari_particle_detect.project_state import make_region
+from napari_particle_detect.training import TrainingCancelled
+from napari_particle_detect.volume_finetune import CropSource, VolumeRoundConfig, split_volume, volume_example
+from napari_particle_detect.volume_rounds import (
+    VolumeSettings, ensure_volume_round, open_volume_project, project_volume_examples, rank_volume_areas,
+    read_settings, remember_settings, train_volume_round,
+)
+from napari_particle_detect.volumes_synthetic import VolumeConfig, synthesize_volume
+
+TINY = VolumeRoundConfig(steps=3, batch_size=2, crop=16, threads=1)
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return synthesize_volume(VolumeConfig(shape=(16, 48, 48), volume_fraction=0.3), seed=3)
+
+
+def table_of(sample, source="model"):
+    c = sample.centres
+    return pd.DataFrame({"z": c[:, 0], "y": c[:, 1], "x": c[:, 2], "score": 0.9, "source": source})
+
+
+def test_volume_and_3d_box_are_saved_with_z_and_undone(tmp_path, sample):
+    project = open_volume_project(tmp_path / "v.tif", sample.image)
+    table = table_of(sample)
+    region = make_region(0, (-0.5, -0.5, 20, 20), z_range=(2, 9))
+    project.accept_region(0, region, table)
+    assert project.folder.name == "v.volumes.particle-detect"  # apart from the 2D dock's v.particle-detect
+    again = Project.open(project.folder)  # from disk, as a new window would read it
+    assert again.regions() == [region] and again.regions()[0].z_range == (2.0, 9.0)
+    saved = again.load_frame(0)
+    assert list(saved.columns[:4]) == ["frame", "z", "y", "x"]
+    inside = region.contains(table["y"], table["x"], table["z"])
+    assert 0 < inside.sum() < len(table)
+    assert (saved["source"] == "accepted").sum() == inside.sum()  # only points inside the box in z too
+    project.accept_frame(0, saved)
+    assert again.reviewed_frames == [0]
+    project.unaccept_frame(0)
+    project.unaccept_region(0, region)
+    assert again.reviewed_areas() == []
+    with pytest.raises(ParticleDetectError, match="z range 9, 2"):
+        make_region(0, (0, 0, 5, 5), z_range=(9, 2))
+    assert not list(project.folder.rglob("*.tmp"))
+
+
+def test_a_box_teaches_only_inside_and_held_out_cubes_are_never_trained_on(tmp_path, sample):
+    project = open_volume_project(tmp_path / "v.tif", sample.image)
+    remember_settings(project, VolumeSettings((5.0, 10.0, 10.0), (2.0, 1.0, 1.0), sample.image.shape))
+    assert read_settings(project).voxel_size == (2.0, 1.0, 1.0)
+    project.accept_region(0, make_region(0, (-0.5, -0.5, 23.5, 47.5), z_range=(-0.5, 15.5)), table_of(sample))
+    [example] = project_volume_examples(project, sample.image, (5.0, 10.0, 10.0), 6.0)
+    assert example.area.any() and not example.area.all()
+    assert example.area[:, : example.area.shape[1] // 2 - 1].all() and not example.area[:, -1].any()
+    split = split_volume(example, 6.0)
+    assert split.held_area.any() and not (split.held_area & ~example.area).any()
+    assert not (split.train_area & split.held_area).any() and not (split.train_area & ~example.area).any()
+    # The loss weights are zero outside the training area, through every flip and transpose.
+    area = np.zeros((24, 24, 24), bool)
+    area[4:14, 6:20, 2:12] = True
+    source = CropSource([volume_example(area.astype(np.float32), np.zeros((0, 3)), "a")], [area], [np.zeros((0, 3))],
+                        VolumeRoundConfig(batch_size=6, crop=16), 1.2)
+    x, _, w = source.batch()
+    assert torch.equal(w > 0, x > 0.5)
+
+
+def test_a_round_is_recorded_with_its_verdict_and_cancel_leaves_the_project_as_it_was(tmp_path, sample):
+    torch.set_num_threads(1)
+    project = open_volume_project(tmp_path / "v.tif", sample.image)
+    with pytest.raises(ParticleDetectError, match="run Detect first"):
+        train_volume_round(project, sample.image, TINY)
+    ensure_volume_round(project)
+    remember_settings(project, VolumeSettings((5.0, 10.0, 10.0), None, sample.image.shape))
+    with pytest.raises(ParticleDetectError, match="accept at least one"):
+        train_volume_round(project, sample.image, TINY)
+    project.accept_frame(0, table_of(sample))
+    with pytest.raises(TrainingCancelled):
+        train_volume_round(project, sample.image, TINY, cancel=lambda: True)
+    assert [r.number for r in project.rounds] == [1] and not project.leftover_workspaces()
+    assert not list((project.folder / "rounds").glob(".building-*"))
+    events = []
+    info = train_volume_round(project, sample.image, TINY, progress=events.append)
+    assert info.number == 2 and info.parent == 1 and info.held_out >= 1 and info.trained_frames == [0]
+    assert info.f1 is not None and info.parent_f1 is not None
+    assert (project.current_round.number == 2) is bool(info.improved)  # switched in only when strictly better
+    assert {"preparing", "scoring", "training", "done"} <= {e["phase"] for e in events}
+    assert (project.folder / "rounds" / "round-002" / "model.pt").is_file()
+
+
+def test_review_next_ranks_unreviewed_volumes_and_boxes_by_hesitation(tmp_path, sample):
+    volumes = np.stack([sample.image] * 3)
+    project = open_volume_project(tmp_path / "t.tif", volumes)
+    remember_settings(project, VolumeSettings((4.0, 8.0, 8.0), None, sample.image.shape))
+    sure, unsure = table_of(sample).assign(score=0.95), table_of(sample).assign(score=0.5)
+    for frame, table in enumerate((sure, unsure, unsure)):
+        project.save_frame(frame, table)
+    project.accept_frame(2, unsure)
+    ranked = rank_volume_areas(project, sample.image.shape, 0.5, boxes=False)
+    assert [p.frame for p in ranked] == [1, 0] and ranked[0].hesitant == len(sample.centres)
+    boxes = rank_volume_areas(project, sample.image.shape, 0.5)
+    assert boxes and all(p.frame == 1 for p in boxes) and boxes[0].box is not None
+    first = boxes[0].box
+    project.accept_region(1, make_region(1, (first[1], first[2], first[4], first[5]), z_range=(first[0], first[3])),
+                          unsure)
+    assert first not in [p.box for p in rank_volume_areas(project, sample.image.shape, 0.5)]
+
+
+def test_train_from_a_3d_model_with_axes_zyx_runs_a_round(tmp_path, sample, capsys):
+    torch.set_num_threads(1)
+    tifffile.imwrite(tmp_path / "vol.tif", sample.image)
+    c = sample.centres
+    pd.DataFrame({"frame": 0, "z": c[:, 0], "y": c[:, 1], "x": c[:, 2]}).to_csv(tmp_path / "vol.csv", index=False)
+    shipped = default_model_path("unet3d")
+    out = tmp_path / "tuned"
+    code = main(["train", str(tmp_path / "vol.tif"), "--from", str(shipped), "--axes", "ZYX", "--diameter", "10",
+                 "--voxel-size", "2", "1", "1", "-o", str(out), "--steps-per-epoch", "3", "--batch-size", "2",
+                 "--crop", "16", "--threads", "1"])
+    assert code == 0 and out.with_suffix(".pt").is_file() and out.with_suffix(".json").is_file()
+    assert "held-out 3D tiles" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("case", ["no from", "2d model", "2d image", "no z"])
+def test_bad_3d_round_input_is_one_line_and_nothing_written(tmp_path, sample, capsys, case):
+    image = tmp_path / "vol.tif"
+    tifffile.imwrite(image, sample.image if case != "2d image" else sample.image[0])
+    c = sample.centres
+    table = pd.DataFrame({"frame": 0, "z": c[:, 0], "y": c[:, 1], "x": c[:, 2]})
+    table.drop(columns=["z"] if case == "no z" else []).to_csv(tmp_path / "vol.csv", index=False)
+    model = {"no from": None, "2d model": default_model_path("unet")}.get(case, default_model_path("unet3d"))
+    args = ["train", str(image), "--axes", "ZYX", "-o", str(tmp_path / "m"), "--steps-per-epoch", "2"]
+    code = main(args + (["--from", str(model)] if model else []))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1, err
+    expected = {"no from": "give --from MODEL", "2d model": "a 2D model", "2d image": "the image has 2",
+                "no z": "needs a z column"}[case]
+    assert expected in err[0]
+    assert not list(Path(tmp_path).glob("m*"))
+
+
+def test_damaged_volume_settings_and_z_ranges_are_one_clear_line(tmp_path, sample):
+    project = open_volume_project(tmp_path / "v.tif", sample.image)
+    remember_settings(project, VolumeSettings((5.0, 10.0, 10.0), None, sample.image.shape))
+    (project.folder / "volume.json").write_text('{"diameter": [5, -1, 10]}')
+    with pytest.raises(ParticleDetectError, match=r"volume\.json: diameter must be above 0"):
+        read_settings(project)
+    project.accept_region(0, make_region(0, (0, 0, 10, 10), z_range=(1, 4)), table_of(sample))
+    state = project.state_path.read_text().replace('"z": [\n        1.0,\n        4.0\n      ]', '"z": [4, "x"]')
+    project.state_path.write_text(state)
+    with pytest.raises(ParticleDetectError, match=r"state\.json: accepted\[0\]\.z must be a number"):
+        Project.open(project.folder)
