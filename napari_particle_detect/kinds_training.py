@@ -48,6 +48,10 @@ class KindTrainConfig:
     # limit, whichever ends first); 1.0 keeps it constant. A decayed rate settles the regression heads,
     # which a constant 1e-3 leaves noisy (measured: see weights/rods.json).
     final_lr_fraction: float = 1.0
+    # Extra weight of heatmap pixels by their target value (1 + positive_weight * target). 9 helps sparse
+    # rod maps start learning; a chains bond map so weighted rises at contacts between chains too, and
+    # the shipped chains model was trained (and is fine-tuned) with 0.
+    positive_weight: float = 9.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -89,10 +93,11 @@ def batch(kind: Kind, rng: np.random.Generator, size: int, crop: int, seed: int,
     return np.stack(images)[:, None], np.stack(targets), np.stack(masks)[:, None]
 
 
-def loss_of(kind: Kind, output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, weight: float) -> torch.Tensor:
+def loss_of(kind: Kind, output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, weight: float,
+            positive_weight: float = 9.0) -> torch.Tensor:
     heat = torch.tensor([h in HEATMAP_HEADS for h in kind.heads])
     # Object pixels weigh ten times the background: with few steps, sparse maps otherwise learn "nothing".
-    loss = ((output[:, heat] - target[:, heat]) ** 2 * (1 + 9 * target[:, heat])).mean() * heat.sum()
+    loss = ((output[:, heat] - target[:, heat]) ** 2 * (1 + positive_weight * target[:, heat])).mean() * heat.sum()
     if (~heat).any():
         err = torch.nn.functional.smooth_l1_loss(output[:, ~heat], target[:, ~heat], reduction="none", beta=0.1)
         loss = loss + weight * (err * mask).sum() / mask.sum().clamp(min=1.0)
@@ -194,7 +199,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
                         group["lr"] = _scheduled_lr(config, done / total_steps, time.monotonic() - started)
                 done += 1
                 optimiser.zero_grad(set_to_none=True)
-                loss = loss_of(kind, network(x), y, m, config.regression_weight)
+                loss = loss_of(kind, network(x), y, m, config.regression_weight, config.positive_weight)
                 loss.backward()
                 optimiser.step()
                 losses.append(loss.item())
