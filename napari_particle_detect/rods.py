@@ -157,8 +157,8 @@ def read_along_axis(maps: np.ndarray, centres: np.ndarray, angle: np.ndarray, le
         c2 = np.where(agree, sample[0], 0.0).sum(axis=1)
         s2 = np.where(agree, sample[1], 0.0).sum(axis=1)
         angle = np.degrees(0.5 * np.arctan2(s2, c2))
-        log_length = np.array([np.median(v[a]) for v, a in zip(sample[2], agree)])
-        log_width = np.array([np.median(v[a]) for v, a in zip(sample[3], agree)])
+        log_length = np.nanmedian(np.where(agree, sample[2], np.nan), axis=1)
+        log_width = np.nanmedian(np.where(agree, sample[3], np.nan), axis=1)
         length, width = LENGTH_UNIT * np.exp(log_length), WIDTH_UNIT * np.exp(log_width)
     return angle, length, width
 
@@ -284,12 +284,14 @@ def refine_with_tips(tips: np.ndarray, centres: np.ndarray, angle: np.ndarray, l
     length, angle = length.copy(), angle.copy()
     centres = centres  # moved in place to the middle between the tips found
     across = np.array([-1.0, 0.0, 1.0])
+    # First the rough tip on each side of every rod (a walk each), then all tips refined at once.
+    rough, owners = [], []
     for i, (c, a, L, wd) in enumerate(zip(centres, angle, length, width)):
         theta = np.radians(a)
         u = np.array([np.sin(theta), np.cos(theta)])
         n = np.array([-np.cos(theta), np.sin(theta)])
         t = np.arange(max(0.25 * wd, 1.0), 1.2 * L + 12.0, 0.5)
-        found = []
+        sides = []
         for sign in (-1.0, 1.0):
             pts = c[None, None, :] + sign * t[:, None, None] * u + across[None, :, None] * n
             inside = (pts[..., 0] > -0.5) & (pts[..., 0] < h - 0.5) & (pts[..., 1] > -0.5) & (pts[..., 1] < w - 0.5)
@@ -298,34 +300,43 @@ def refine_with_tips(tips: np.ndarray, centres: np.ndarray, angle: np.ndarray, l
             peak = _first_peak(profile, max(TIP_FLOOR, TIP_SHARE * float(profile.max())), reach=6)
             if peak is None:
                 break
-            found.append(_tip_position(tips, c + sign * float(np.interp(peak, np.arange(len(t)), t)) * u))
-        if len(found) == 2:
-            vec = found[1] - found[0]
-            tip_length = float(np.hypot(*vec))
-            middle = 0.5 * (found[0] + found[1])
-            tip_angle = np.degrees(np.arctan2(vec[0], vec[1]))
-            # The rod lies between its tips: a peak off its middle (long rods can draw two) moves there,
-            # and two tips a rod length apart give its angle better than the map at one pixel.
-            if (tip_length > 0.6 * wd and np.hypot(*(middle - c)) < 0.35 * tip_length
-                    and angle_error(tip_angle % 180, a % 180) < 10):
-                length[i] = tip_length
-                centres[i] = middle
-                if tip_length > 2 * wd:
-                    angle[i] = tip_angle
+            sides.append(c + sign * float(np.interp(peak, np.arange(len(t)), t)) * u)
+        if len(sides) == 2:
+            rough += sides
+            owners.append(i)
+    refined = _tip_positions(tips, np.asarray(rough, float).reshape(-1, 2))
+    for k, i in enumerate(owners):
+        c, a, wd = centres[i], angle[i], width[i]
+        found = refined[2 * k : 2 * k + 2]
+        vec = found[1] - found[0]
+        tip_length = float(np.hypot(*vec))
+        middle = 0.5 * (found[0] + found[1])
+        tip_angle = np.degrees(np.arctan2(vec[0], vec[1]))
+        # The rod lies between its tips: a peak off its middle (long rods can draw two) moves there,
+        # and two tips a rod length apart give its angle better than the map at one pixel.
+        if (tip_length > 0.6 * wd and np.hypot(*(middle - c)) < 0.35 * tip_length
+                and angle_error(tip_angle % 180, a % 180) < 10):
+            length[i] = tip_length
+            centres[i] = middle
+            if tip_length > 2 * wd:
+                angle[i] = tip_angle
     return length, angle
 
 
-def _tip_position(tips: np.ndarray, point: np.ndarray) -> np.ndarray:
-    """The tip map's subpixel maximum within 2 px of ``point``."""
+def _tip_positions(tips: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The tip map's subpixel maximum within 2 px of each point (N, 2), all at once."""
     h, w = tips.shape
-    y, x = int(round(point[0])), int(round(point[1]))
-    y0, y1, x0, x1 = max(y - 2, 0), min(y + 3, h), max(x - 2, 0), min(x + 3, w)
-    if y0 >= y1 or x0 >= x1:
-        return point
-    window = tips[y0:y1, x0:x1]
-    k = np.unravel_index(int(np.argmax(window)), window.shape)
-    peak = np.array([[y0 + k[0], x0 + k[1]]])
-    return refine(peak, stencil_values(tips, peak))[0]
+    if len(points) == 0:
+        return points
+    offsets = np.arange(-2, 3)
+    ys = np.clip(np.rint(points[:, 0]).astype(int)[:, None, None] + offsets[None, :, None], 0, h - 1)
+    xs = np.clip(np.rint(points[:, 1]).astype(int)[:, None, None] + offsets[None, None, :], 0, w - 1)
+    ys, xs = np.broadcast_arrays(ys, xs)
+    window = tips[ys, xs].reshape(len(points), -1)
+    best = np.argmax(window, axis=1)
+    peaks = np.stack([ys.reshape(len(points), -1)[np.arange(len(points)), best],
+                      xs.reshape(len(points), -1)[np.arange(len(points)), best]], axis=1)
+    return refine(peaks, stencil_values(tips, peaks))
 
 
 def _first_peak(profile: np.ndarray, floor: float, reach: int) -> float | None:
