@@ -203,9 +203,27 @@ def _tips_between(tips: np.ndarray, a: np.ndarray, b: np.ndarray, u: np.ndarray,
     return bool(values.max() >= TIP_FLOOR)
 
 
+def _crossing_rod(point: np.ndarray, own_angle: float, centres: np.ndarray, angle: np.ndarray, length: np.ndarray,
+                  width: np.ndarray, alive: np.ndarray, tree, reach: float, exclude: tuple[int, ...]) -> int | None:
+    """A live rod at least 25 degrees off ``own_angle`` whose straight body passes over ``point``, or None."""
+    for k in tree.query_ball_point(point, reach):
+        if k in exclude or not alive[k] or angle_error(angle[k], own_angle) < 25:
+            continue
+        theta = np.radians(angle[k])
+        d = point - centres[k]
+        along = abs(d[0] * np.sin(theta) + d[1] * np.cos(theta))
+        across = abs(-d[0] * np.cos(theta) + d[1] * np.sin(theta))
+        if along < 0.5 * (length[k] - width[k]) and across < 0.5 * width[k] + 2.0:
+            return int(k)
+    return None
+
+
 def merge_pieces(centre_map: np.ndarray, centres, scores, angle, length, width, tips: np.ndarray | None = None):
-    """One rod from collinear pieces the centre map joins without a dip: a long rod can draw a ridge
-    of centre peaks, decoded as two or three shorter rods end to end along one axis."""
+    """One rod from collinear pieces end to end along one axis: a long rod can draw a ridge of centre
+    peaks, and a rod crossed by another is often cut there into two pieces (measured on the benchmark's
+    rods with the first shipped model: most false positives were such halves). Pieces merge when the
+    centre map joins them without a dip, when no tips face each other across a dip, or when another
+    rod crosses where they meet."""
     centres, scores, angle, length, width = (np.array(v, dtype=float, copy=True) for v in (centres, scores, angle, length, width))
     alive = np.ones(len(centres), bool)
     changed = True
@@ -225,15 +243,25 @@ def merge_pieces(centre_map: np.ndarray, centres, scores, angle, length, width, 
                 along = float(np.dot(d, u))
                 across = abs(float(-d[0] * u[1] + d[1] * u[0]))
                 gap = abs(along) - 0.5 * (length[i] + length[j])
-                if across > 0.5 * max(width[i], width[j]) or gap > 0.5 * max(width[i], width[j]) or abs(along) < 1:
+                if across > 0.5 * max(width[i], width[j]) or abs(along) < 1:
                     continue
-                steps = np.linspace(0, 1, max(int(abs(along)), 2))
-                pts = centres[i] + steps[:, None] * d
-                ridge = ndimage.map_coordinates(centre_map, pts.T, order=1, mode="nearest")
-                if ridge.min() < 0.8 * min(scores[i], scores[j]) and (tips is None or _tips_between(tips, centres[i], centres[j], u, length[i], length[j], along)):
-                    # The centre map dips between them and (where the tip map is given) tips mark the
-                    # meeting ends: two rods. A rod crossed in its middle dips there too, but shows no tips.
-                    continue
+                sign = 1.0 if along > 0 else -1.0
+                junction = 0.5 * (centres[i] + sign * 0.5 * length[i] * u + centres[j] - sign * 0.5 * length[j] * u)
+                crossing = _crossing_rod(junction, angle[i], centres, angle, length, width, alive, tree, reach, (i, j))
+                if crossing is not None:
+                    # A rod crossing there explains both a dip and the gap (its width) between the pieces.
+                    if gap > width[crossing] + 0.5 * max(width[i], width[j]):
+                        continue
+                else:
+                    if gap > 0.5 * max(width[i], width[j]):
+                        continue
+                    steps = np.linspace(0, 1, max(int(abs(along)), 2))
+                    pts = centres[i] + steps[:, None] * d
+                    ridge = ndimage.map_coordinates(centre_map, pts.T, order=1, mode="nearest")
+                    if ridge.min() < 0.8 * min(scores[i], scores[j]) and (tips is None or _tips_between(tips, centres[i], centres[j], u, length[i], length[j], along)):
+                        # The centre map dips between them and (where the tip map is given) tips mark the
+                        # meeting ends: two rods.
+                        continue
                 ends = np.concatenate([centres[i] + np.array([-0.5, 0.5])[:, None] * length[i] * u,
                                        centres[j] + np.array([-0.5, 0.5])[:, None] * length[j] * u])
                 t = (ends - centres[i]) @ u
