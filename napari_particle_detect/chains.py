@@ -3,13 +3,14 @@ columns and checks, the per-chain table, and the chain metrics.
 
 Maps (the card's ``heads``): ``centre``, a Gaussian at every bead (as :mod:`heatmap`), and ``bond``, a
 Gaussian at the midpoint of every bonded pair. Decoding finds the beads, reads the bond map at the
-midpoint of every pair of near neighbours, and links the best-supported bonds, at most two per bead,
-into paths and rings. Two touching chains stay two because their contact has no bond evidence, not
-because of a distance rule.
+midpoint of every pair of near neighbours, and links the best-supported bonds (evidence, less for a
+sharp turn), at most two per bead, into paths and rings. Two touching chains stay two because their
+contact has no bond evidence (or would turn a chain sharply), not because of a distance rule.
 """
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -28,12 +29,15 @@ CHAIN_SUMMARY_COLUMNS = ["frame", "chain", "beads", "contour_length", "end_to_en
 BOND_SIGMA = 1.5
 # Measured on held-out images with the shipped model (bond F1 0.98-0.99 at 0.15-0.2, 0.94-0.96 at 0.4):
 # its bond peaks are lower than its bead peaks.
-BOND_THRESHOLD = 0.15
-# A weak bond turning a chain more than MAX_TURN degrees is a contact (semi-flexible chains turn far
-# less per bond; rings of 6 or more beads 60 degrees at most). Measured on held-out images (seeds
-# 800-802, 3 looks): bond F1 +0.002-0.011, chains exactly right +5-12 points against no such rule.
-MAX_TURN = 70.0
-SURE_BOND = 0.5
+BOND_THRESHOLD = 0.1
+# A bond that would turn a chain by more than FREE_TURN degrees loses support as a Gaussian in the excess
+# (TURN_SCALE degrees): semi-flexible chains turn little per bond, while two chains touching end to end
+# or side by side meet at any angle. Both this soft rule and the constants were chosen on tuning images
+# (seeds 900000+, 3 looks, the benchmark's chains config), against a hard "weak bonds may not turn more
+# than 70 degrees" rule: chains exactly right 0.74 (hard rule) -> 0.84 (soft rule), bond F1 0.975 -> 0.984
+# with the first shipped model; re-measured with each retrained model (see weights/chains.json).
+FREE_TURN = 30.0
+TURN_SCALE = 20.0
 # Candidate partners: within this many typical neighbour distances.
 NEIGHBOUR_REACH = 1.45
 
@@ -70,14 +74,14 @@ def _turn(centres: np.ndarray, a: int, b: int, neighbours: list[list[int]]) -> f
 
 
 def link(centres: np.ndarray, bond_map: np.ndarray, bond_threshold: float = BOND_THRESHOLD,
-         spacing: float | None = None, max_turn: float | None = None,
-         sure_bond: float | None = None) -> list[tuple[list[int], bool]]:
+         spacing: float | None = None, free_turn: float = FREE_TURN,
+         turn_scale: float = TURN_SCALE) -> list[tuple[list[int], bool]]:
     """Chains as (bead indices in order, closed) from bead centres and the bond map.
 
-    Bonds are taken strongest first, at most two per bead; a bond weaker than ``sure_bond`` that
-    would turn a chain by more than ``max_turn`` degrees is taken for a contact between chains."""
-    max_turn = MAX_TURN if max_turn is None else max_turn
-    sure_bond = SURE_BOND if sure_bond is None else sure_bond
+    Candidate bonds (near neighbours with bond evidence of at least ``bond_threshold``) are taken best
+    first, at most two per bead, where a bond's support is its evidence times a penalty for the turn it
+    would make at either bead given the bonds already taken (see FREE_TURN). Supports change as bonds
+    are taken, so a heap holds them and a stale entry is re-scored when it comes up."""
     n = len(centres)
     if n == 0:
         return []
@@ -89,20 +93,38 @@ def link(centres: np.ndarray, bond_map: np.ndarray, bond_threshold: float = BOND
             spacing = 1.0
     pairs = cKDTree(centres).query_pairs(NEIGHBOUR_REACH * spacing, output_type="ndarray") if n > 1 else np.zeros((0, 2), int)
     neighbours: list[list[int]] = [[] for _ in range(n)]
-    if len(pairs):
-        evidence = bond_evidence(bond_map, centres, pairs)
-        order = np.argsort(-evidence)
-        for k in order:
-            if evidence[k] < bond_threshold:
-                break
-            a, b = (int(v) for v in pairs[k])
-            if len(neighbours[a]) >= 2 or len(neighbours[b]) >= 2:
-                continue
-            if evidence[k] < sure_bond and (_turn(centres, a, b, neighbours) > max_turn
-                                            or _turn(centres, b, a, neighbours) > max_turn):
-                continue  # a weak bond that would fold a chain back on itself: a contact, not a bond
-            neighbours[a].append(b)
-            neighbours[b].append(a)
+    if not len(pairs):
+        return walk_chains(neighbours)
+    evidence = bond_evidence(bond_map, centres, pairs)
+    keep = evidence >= bond_threshold
+    pairs, evidence = pairs[keep], evidence[keep]
+
+    def support(k: int) -> float:
+        a, b = (int(v) for v in pairs[k])
+        value = float(evidence[k])
+        for turn in (_turn(centres, a, b, neighbours), _turn(centres, b, a, neighbours)):
+            if turn > free_turn:
+                value *= float(np.exp(-0.5 * ((turn - free_turn) / turn_scale) ** 2))
+        return value
+
+    # Entries: (-support, pair, versions of both beads when scored); a bead's version counts its bonds.
+    version = np.zeros(n, int)
+    heap = [(-float(evidence[k]), k, 0, 0) for k in range(len(pairs))]
+    heapq.heapify(heap)
+    while heap:
+        value, k, va, vb = heapq.heappop(heap)
+        a, b = (int(v) for v in pairs[k])
+        if len(neighbours[a]) >= 2 or len(neighbours[b]) >= 2:
+            continue
+        if va != version[a] or vb != version[b]:
+            heapq.heappush(heap, (-support(k), k, int(version[a]), int(version[b])))
+            continue
+        if -value < bond_threshold:
+            break  # the best remaining support is too weak, and supports only fall
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+        version[a] += 1
+        version[b] += 1
     return walk_chains(neighbours)
 
 

@@ -44,6 +44,14 @@ class KindTrainConfig:
     threads: int | None = 1
     # Share of each batch drawn from the generator when annotated examples are given (a round).
     synthetic_fraction: float = 0.5
+    # Learning rate at the end, as a share of learning_rate (cosine decay over the epochs or the time
+    # limit, whichever ends first); 1.0 keeps it constant. A decayed rate settles the regression heads,
+    # which a constant 1e-3 leaves noisy (measured: see weights/rods.json).
+    final_lr_fraction: float = 1.0
+    # Extra weight of heatmap pixels by their target value (1 + positive_weight * target). 9 helps sparse
+    # rod maps start learning; a chains bond map so weighted rises at contacts between chains too, and
+    # the shipped chains model was trained (and is fine-tuned) with 0.
+    positive_weight: float = 9.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,10 +93,11 @@ def batch(kind: Kind, rng: np.random.Generator, size: int, crop: int, seed: int,
     return np.stack(images)[:, None], np.stack(targets), np.stack(masks)[:, None]
 
 
-def loss_of(kind: Kind, output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, weight: float) -> torch.Tensor:
+def loss_of(kind: Kind, output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, weight: float,
+            positive_weight: float = 9.0) -> torch.Tensor:
     heat = torch.tensor([h in HEATMAP_HEADS for h in kind.heads])
     # Object pixels weigh ten times the background: with few steps, sparse maps otherwise learn "nothing".
-    loss = ((output[:, heat] - target[:, heat]) ** 2 * (1 + 9 * target[:, heat])).mean() * heat.sum()
+    loss = ((output[:, heat] - target[:, heat]) ** 2 * (1 + positive_weight * target[:, heat])).mean() * heat.sum()
     if (~heat).any():
         err = torch.nn.functional.smooth_l1_loss(output[:, ~heat], target[:, ~heat], reduction="none", beta=0.1)
         loss = loss + weight * (err * mask).sum() / mask.sum().clamp(min=1.0)
@@ -175,6 +184,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
         save_model(DetectorModel(network, card), out)
     mix = (examples, config.synthetic_fraction) if examples else (None, 1.0)
     seed = config.seed * 1_000_003 % VALIDATION_SEED_BASE
+    total_steps, done = max(config.epochs * config.steps_per_epoch, 1), 0
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(batch, kind, rng, config.batch_size, crop, seed, *mix)
         for epoch in range(config.epochs):
@@ -184,8 +194,12 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
                 seed = (seed + config.batch_size) % VALIDATION_SEED_BASE
                 pending = pool.submit(batch, kind, rng, config.batch_size, crop, seed, *mix)
                 x, y, m = (torch.from_numpy(a) for a in (images, targets, masks))
+                if config.final_lr_fraction != 1.0:
+                    for group in optimiser.param_groups:
+                        group["lr"] = _scheduled_lr(config, done / total_steps, time.monotonic() - started)
+                done += 1
                 optimiser.zero_grad(set_to_none=True)
-                loss = loss_of(kind, network(x), y, m, config.regression_weight)
+                loss = loss_of(kind, network(x), y, m, config.regression_weight, config.positive_weight)
                 loss.backward()
                 optimiser.step()
                 losses.append(loss.item())
@@ -206,6 +220,16 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
             if config.time_limit_s and time.monotonic() - started > config.time_limit_s:
                 break
     return load_model(out, "cpu")
+
+
+def _scheduled_lr(config: KindTrainConfig, step_share: float, elapsed_s: float) -> float:
+    """Cosine from learning_rate down to final_lr_fraction of it, by the share of steps or of the time
+    limit spent, whichever is further along."""
+    progress = step_share
+    if config.time_limit_s:
+        progress = max(progress, elapsed_s / config.time_limit_s)
+    low = config.final_lr_fraction
+    return config.learning_rate * (low + (1.0 - low) * 0.5 * (1.0 + np.cos(np.pi * min(progress, 1.0))))
 
 
 def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.DataFrame]]:

@@ -97,7 +97,8 @@ def _read(maps: np.ndarray, head: int, peaks: np.ndarray) -> np.ndarray:
 
 
 def decode(maps: np.ndarray, threshold: float = 0.4, min_distance: int = 2, frame: int = 0,
-           use_tips: bool = True, merge: bool = True) -> pd.DataFrame:
+           use_tips: bool = True, merge: bool = True, along_axis: bool = True,
+           drop_fragments: bool = True, merge_by_tips: bool = True) -> pd.DataFrame:
     """One row per object (COLUMNS) from a model's maps (6, H, W) of one frame."""
     peaks = find_peaks(maps[0], threshold, min_distance)
     if len(peaks) == 0:
@@ -108,22 +109,121 @@ def decode(maps: np.ndarray, threshold: float = 0.4, min_distance: int = 2, fram
     angle = np.degrees(0.5 * np.arctan2(sin2, cos2))
     length = LENGTH_UNIT * np.exp(_read(maps, 3, peaks))
     width = WIDTH_UNIT * np.exp(_read(maps, 4, peaks))
+    if along_axis:
+        angle, length, width = read_along_axis(maps, centres, angle, length, width)
     if use_tips:
         length, angle = refine_with_tips(maps[5], centres, angle, length, width)
     length = np.maximum(length, width)
     keep = ~duplicates(centres, scores, angle, length, width)
     centres, scores, angle, length, width = centres[keep], scores[keep], angle[keep], length[keep], width[keep]
     if merge:
-        centres, scores, angle, length, width = merge_pieces(maps[0], centres, scores, angle, length, width)
+        centres, scores, angle, length, width = merge_pieces(maps[0], centres, scores, angle, length, width,
+                                                             maps[5] if merge_by_tips else None)
+    if drop_fragments:
+        keep = ~fragments(centres, angle, length, width)
+        centres, scores, angle, length, width = centres[keep], scores[keep], angle[keep], length[keep], width[keep]
     table = rod_table(centres[:, 0], centres[:, 1], angle, length, width)
     table.insert(0, "frame", int(frame))
     table["score"] = scores
     return table[COLUMNS]
 
 
-def merge_pieces(centre_map: np.ndarray, centres, scores, angle, length, width):
-    """One rod from collinear pieces the centre map joins without a dip: a long rod can draw a ridge
-    of centre peaks, decoded as two or three shorter rods end to end along one axis."""
+AXIS_AGREEMENT = 20.0  # degrees: orientation samples further off belong to a crossing rod
+
+
+def read_along_axis(maps: np.ndarray, centres: np.ndarray, angle: np.ndarray, length: np.ndarray,
+                    width: np.ndarray, rounds: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Orientation and sizes read along each object's axis instead of at its peak alone.
+
+    The centre of a rod is where crossing rods most often lie over it, and one pixel there says little
+    (measured on the benchmark's rods with the first shipped model: at the true centres the orientation
+    map is off by 15-20 degrees at the 90th percentile, the length map by 40 % at the median). Along
+    the middle half of the axis, samples that agree with the current estimate within AXIS_AGREEMENT
+    degrees are averaged (doubled angles) and their log sizes take the median; twice, as the axis moves."""
+    h, w = maps.shape[1:]
+    angle, length, width = angle.copy(), length.copy(), width.copy()
+    offsets = np.linspace(-1.0, 1.0, 9)
+    for _ in range(rounds):
+        theta = np.radians(angle)
+        u = np.stack([np.sin(theta), np.cos(theta)], axis=1)
+        reach = np.maximum(0.25 * (length - width), 0.0)  # the middle half of the straight part
+        pts = centres[:, None, :] + (offsets[None, :, None] * reach[:, None, None]) * u[:, None, :]
+        ys, xs = np.clip(pts[..., 0], 0, h - 1), np.clip(pts[..., 1], 0, w - 1)
+        sample = [ndimage.map_coordinates(maps[k], [ys.ravel(), xs.ravel()], order=1).reshape(ys.shape)
+                  for k in (1, 2, 3, 4)]
+        doubled = np.degrees(np.arctan2(sample[1], sample[0]))
+        agree = np.abs((doubled - 2 * angle[:, None] + 180.0) % 360.0 - 180.0) <= 2 * AXIS_AGREEMENT
+        agree[:, len(offsets) // 2] = True  # the centre itself always counts
+        c2 = np.where(agree, sample[0], 0.0).sum(axis=1)
+        s2 = np.where(agree, sample[1], 0.0).sum(axis=1)
+        angle = np.degrees(0.5 * np.arctan2(s2, c2))
+        log_length = np.nanmedian(np.where(agree, sample[2], np.nan), axis=1)
+        log_width = np.nanmedian(np.where(agree, sample[3], np.nan), axis=1)
+        length, width = LENGTH_UNIT * np.exp(log_length), WIDTH_UNIT * np.exp(log_width)
+    return angle, length, width
+
+
+def fragments(centres: np.ndarray, angle: np.ndarray, length: np.ndarray, width: np.ndarray,
+              max_angle: float = 15.0) -> np.ndarray:
+    """Mask of objects lying wholly inside a longer one along its axis (a piece of it, whatever its score).
+
+    Measured on the benchmark's rods (first shipped model): 50-75 % of false positives were such
+    pieces, their centres a quarter of the rod from its middle and half its length, beside a
+    correct detection of the whole rod that :func:`duplicates` keeps because the piece scores higher."""
+    drop = np.zeros(len(centres), bool)
+    if len(centres) < 2:
+        return drop
+    tree = cKDTree(centres)
+    for i in np.argsort(-length):
+        if drop[i]:
+            continue
+        theta = np.radians(angle[i])
+        u = np.array([np.sin(theta), np.cos(theta)])
+        for j in tree.query_ball_point(centres[i], 0.5 * length[i]):
+            if j == i or drop[j] or length[j] > length[i] or angle_error(angle[i], angle[j]) > max_angle:
+                continue
+            d = centres[j] - centres[i]
+            along = abs(float(np.dot(d, u)))
+            across = abs(float(-d[0] * u[1] + d[1] * u[0]))
+            tol = 0.25 * width[i]
+            if across <= max(0.5 * width[i], 2.0) and along + 0.5 * length[j] <= 0.5 * length[i] + tol:
+                drop[j] = True
+    return drop
+
+
+def _tips_between(tips: np.ndarray, a: np.ndarray, b: np.ndarray, u: np.ndarray, length_a: float, length_b: float,
+                  along: float) -> bool:
+    """Whether the tip map shows a tip at either of the two facing ends of pieces ``a`` and ``b`` (b lies
+    ``along`` from a on axis ``u``)."""
+    sign = 1.0 if along > 0 else -1.0
+    ends = np.array([a + sign * 0.5 * length_a * u, b - sign * 0.5 * length_b * u])
+    # A few pixels either way along the axis: the pieces' ends are estimates.
+    pts = (ends[:, None, :] + np.arange(-3.0, 3.5, 1.0)[None, :, None] * u).reshape(-1, 2)
+    values = ndimage.map_coordinates(tips, pts.T, order=1, mode="nearest")
+    return bool(values.max() >= TIP_FLOOR)
+
+
+def _crossing_rod(point: np.ndarray, own_angle: float, centres: np.ndarray, angle: np.ndarray, length: np.ndarray,
+                  width: np.ndarray, alive: np.ndarray, tree, reach: float, exclude: tuple[int, ...]) -> int | None:
+    """A live rod at least 25 degrees off ``own_angle`` whose straight body passes over ``point``, or None."""
+    for k in tree.query_ball_point(point, reach):
+        if k in exclude or not alive[k] or angle_error(angle[k], own_angle) < 25:
+            continue
+        theta = np.radians(angle[k])
+        d = point - centres[k]
+        along = abs(d[0] * np.sin(theta) + d[1] * np.cos(theta))
+        across = abs(-d[0] * np.cos(theta) + d[1] * np.sin(theta))
+        if along < 0.5 * (length[k] - width[k]) and across < 0.5 * width[k] + 2.0:
+            return int(k)
+    return None
+
+
+def merge_pieces(centre_map: np.ndarray, centres, scores, angle, length, width, tips: np.ndarray | None = None):
+    """One rod from collinear pieces end to end along one axis: a long rod can draw a ridge of centre
+    peaks, and a rod crossed by another is often cut there into two pieces (measured on the benchmark's
+    rods with the first shipped model: most false positives were such halves). Pieces merge when the
+    centre map joins them without a dip, when no tips face each other across a dip, or when another
+    rod crosses where they meet."""
     centres, scores, angle, length, width = (np.array(v, dtype=float, copy=True) for v in (centres, scores, angle, length, width))
     alive = np.ones(len(centres), bool)
     changed = True
@@ -143,13 +243,25 @@ def merge_pieces(centre_map: np.ndarray, centres, scores, angle, length, width):
                 along = float(np.dot(d, u))
                 across = abs(float(-d[0] * u[1] + d[1] * u[0]))
                 gap = abs(along) - 0.5 * (length[i] + length[j])
-                if across > 0.5 * max(width[i], width[j]) or gap > 0.5 * max(width[i], width[j]) or abs(along) < 1:
+                if across > 0.5 * max(width[i], width[j]) or abs(along) < 1:
                     continue
-                steps = np.linspace(0, 1, max(int(abs(along)), 2))
-                pts = centres[i] + steps[:, None] * d
-                ridge = ndimage.map_coordinates(centre_map, pts.T, order=1, mode="nearest")
-                if ridge.min() < 0.8 * min(scores[i], scores[j]):
-                    continue  # the centre map dips between them: two rods
+                sign = 1.0 if along > 0 else -1.0
+                junction = 0.5 * (centres[i] + sign * 0.5 * length[i] * u + centres[j] - sign * 0.5 * length[j] * u)
+                crossing = _crossing_rod(junction, angle[i], centres, angle, length, width, alive, tree, reach, (i, j))
+                if crossing is not None:
+                    # A rod crossing there explains both a dip and the gap (its width) between the pieces.
+                    if gap > width[crossing] + 0.5 * max(width[i], width[j]):
+                        continue
+                else:
+                    if gap > 0.5 * max(width[i], width[j]):
+                        continue
+                    steps = np.linspace(0, 1, max(int(abs(along)), 2))
+                    pts = centres[i] + steps[:, None] * d
+                    ridge = ndimage.map_coordinates(centre_map, pts.T, order=1, mode="nearest")
+                    if ridge.min() < 0.8 * min(scores[i], scores[j]) and (tips is None or _tips_between(tips, centres[i], centres[j], u, length[i], length[j], along)):
+                        # The centre map dips between them and (where the tip map is given) tips mark the
+                        # meeting ends: two rods.
+                        continue
                 ends = np.concatenate([centres[i] + np.array([-0.5, 0.5])[:, None] * length[i] * u,
                                        centres[j] + np.array([-0.5, 0.5])[:, None] * length[j] * u])
                 t = (ends - centres[i]) @ u
@@ -200,12 +312,14 @@ def refine_with_tips(tips: np.ndarray, centres: np.ndarray, angle: np.ndarray, l
     length, angle = length.copy(), angle.copy()
     centres = centres  # moved in place to the middle between the tips found
     across = np.array([-1.0, 0.0, 1.0])
+    # First the rough tip on each side of every rod (a walk each), then all tips refined at once.
+    rough, owners = [], []
     for i, (c, a, L, wd) in enumerate(zip(centres, angle, length, width)):
         theta = np.radians(a)
         u = np.array([np.sin(theta), np.cos(theta)])
         n = np.array([-np.cos(theta), np.sin(theta)])
         t = np.arange(max(0.25 * wd, 1.0), 1.2 * L + 12.0, 0.5)
-        found = []
+        sides = []
         for sign in (-1.0, 1.0):
             pts = c[None, None, :] + sign * t[:, None, None] * u + across[None, :, None] * n
             inside = (pts[..., 0] > -0.5) & (pts[..., 0] < h - 0.5) & (pts[..., 1] > -0.5) & (pts[..., 1] < w - 0.5)
@@ -214,34 +328,43 @@ def refine_with_tips(tips: np.ndarray, centres: np.ndarray, angle: np.ndarray, l
             peak = _first_peak(profile, max(TIP_FLOOR, TIP_SHARE * float(profile.max())), reach=6)
             if peak is None:
                 break
-            found.append(_tip_position(tips, c + sign * float(np.interp(peak, np.arange(len(t)), t)) * u))
-        if len(found) == 2:
-            vec = found[1] - found[0]
-            tip_length = float(np.hypot(*vec))
-            middle = 0.5 * (found[0] + found[1])
-            tip_angle = np.degrees(np.arctan2(vec[0], vec[1]))
-            # The rod lies between its tips: a peak off its middle (long rods can draw two) moves there,
-            # and two tips a rod length apart give its angle better than the map at one pixel.
-            if (tip_length > 0.6 * wd and np.hypot(*(middle - c)) < 0.35 * tip_length
-                    and angle_error(tip_angle % 180, a % 180) < 10):
-                length[i] = tip_length
-                centres[i] = middle
-                if tip_length > 2 * wd:
-                    angle[i] = tip_angle
+            sides.append(c + sign * float(np.interp(peak, np.arange(len(t)), t)) * u)
+        if len(sides) == 2:
+            rough += sides
+            owners.append(i)
+    refined = _tip_positions(tips, np.asarray(rough, float).reshape(-1, 2))
+    for k, i in enumerate(owners):
+        c, a, wd = centres[i], angle[i], width[i]
+        found = refined[2 * k : 2 * k + 2]
+        vec = found[1] - found[0]
+        tip_length = float(np.hypot(*vec))
+        middle = 0.5 * (found[0] + found[1])
+        tip_angle = np.degrees(np.arctan2(vec[0], vec[1]))
+        # The rod lies between its tips: a peak off its middle (long rods can draw two) moves there,
+        # and two tips a rod length apart give its angle better than the map at one pixel.
+        if (tip_length > 0.6 * wd and np.hypot(*(middle - c)) < 0.35 * tip_length
+                and angle_error(tip_angle % 180, a % 180) < 10):
+            length[i] = tip_length
+            centres[i] = middle
+            if tip_length > 2 * wd:
+                angle[i] = tip_angle
     return length, angle
 
 
-def _tip_position(tips: np.ndarray, point: np.ndarray) -> np.ndarray:
-    """The tip map's subpixel maximum within 2 px of ``point``."""
+def _tip_positions(tips: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The tip map's subpixel maximum within 2 px of each point (N, 2), all at once."""
     h, w = tips.shape
-    y, x = int(round(point[0])), int(round(point[1]))
-    y0, y1, x0, x1 = max(y - 2, 0), min(y + 3, h), max(x - 2, 0), min(x + 3, w)
-    if y0 >= y1 or x0 >= x1:
-        return point
-    window = tips[y0:y1, x0:x1]
-    k = np.unravel_index(int(np.argmax(window)), window.shape)
-    peak = np.array([[y0 + k[0], x0 + k[1]]])
-    return refine(peak, stencil_values(tips, peak))[0]
+    if len(points) == 0:
+        return points
+    offsets = np.arange(-2, 3)
+    ys = np.clip(np.rint(points[:, 0]).astype(int)[:, None, None] + offsets[None, :, None], 0, h - 1)
+    xs = np.clip(np.rint(points[:, 1]).astype(int)[:, None, None] + offsets[None, None, :], 0, w - 1)
+    ys, xs = np.broadcast_arrays(ys, xs)
+    window = tips[ys, xs].reshape(len(points), -1)
+    best = np.argmax(window, axis=1)
+    peaks = np.stack([ys.reshape(len(points), -1)[np.arange(len(points)), best],
+                      xs.reshape(len(points), -1)[np.arange(len(points)), best]], axis=1)
+    return refine(peaks, stencil_values(tips, peaks))
 
 
 def _first_peak(profile: np.ndarray, floor: float, reach: int) -> float | None:

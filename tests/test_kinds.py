@@ -127,3 +127,39 @@ def test_bad_tables_are_one_line_naming_the_problem():
         chains.check_table(gap, "c.csv")
     with pytest.raises(ParticleDetectError, match="looks like a chains table"):
         rods.check_table(_two_touching_chains(), "c.csv")
+
+
+def test_contact_at_a_sharp_turn_is_not_a_bond_even_with_some_evidence():
+    # Chain 0 runs right along y=30; chain 1 runs down from just below its last bead: end to end, a
+    # 90 degree turn. The bond map is the truth's plus a spot of evidence (0.45) at the contact, as a
+    # model unsure of a touching pair draws it: the turn penalty keeps the two chains apart.
+    xs = 20.0 + 10.0 * np.arange(5)
+    rows = [(30.0, x, 0, i) for i, x in enumerate(xs)] + [(40.0 + 10.0 * i, 60.0, 1, i) for i in range(5)]
+    truth = pd.DataFrame(rows, columns=["y", "x", "chain", "index"])
+    maps, _ = chains.encode(truth, (100, 100))
+    contact = np.array([[35.0, 60.0]])  # between (30, 60) and (40, 60)
+    maps[1] = np.maximum(maps[1], 0.45 * rods.gaussians(contact, (100, 100), chains.BOND_SIGMA))
+    found = chains.decode(maps)
+    scores, _ = chains.evaluate_chains(found, truth)
+    assert scores.chains_exact == 1.0 and scores.bond_f1 == 1.0
+    # Without the turn penalty the contact would join them.
+    centres = found[["y", "x"]].to_numpy(float)
+    joined = chains.link(centres, maps[1], free_turn=180.0)
+    assert sorted(len(order) for order, _ in joined) == [10]
+
+
+def test_a_piece_inside_a_longer_collinear_rod_is_dropped_a_crossing_rod_is_not():
+    centres = np.array([[50.0, 50.0], [50.0, 40.0], [50.0, 50.0]])
+    angle = np.array([0.0, 2.0, 90.0])  # the whole rod, a half of it, a rod crossing it
+    length = np.array([40.0, 20.0, 30.0])
+    width = np.array([8.0, 8.0, 8.0])
+    assert rods.fragments(centres, angle, length, width).tolist() == [False, True, False]
+
+
+def test_learning_rate_decays_by_steps_or_time_whichever_is_further():
+    from napari_particle_detect.kinds_training import KindTrainConfig, _scheduled_lr
+
+    config = KindTrainConfig(learning_rate=1e-3, final_lr_fraction=0.1, time_limit_s=100.0)
+    assert _scheduled_lr(config, 0.0, 0.0) == pytest.approx(1e-3)
+    assert _scheduled_lr(config, 0.5, 10.0) == pytest.approx(0.55e-3)
+    assert _scheduled_lr(config, 0.1, 100.0) == pytest.approx(1e-4)
