@@ -80,6 +80,8 @@ def load_kind_frame(project: Project, frame: int) -> pd.DataFrame | None:
     table = project.load_frame(frame)
     if table is None:
         return None
+    if not len(table):  # a frame accepted empty: its header alone reads back as text columns
+        table = table.astype({c: float for c in table.columns if c not in ("frame", "source")})
     return get_kind(project_kind(project)).check_table(table, str(project.frame_path(frame)))
 
 
