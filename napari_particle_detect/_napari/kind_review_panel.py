@@ -1,0 +1,150 @@
+"""The Rods and chains dock's Review box: accept a frame or a drawn box, undo, review next, export.
+A thin skin over kind_review.KindSession."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from napari.utils.notifications import show_info
+from qtpy.QtWidgets import QComboBox, QFileDialog, QGridLayout, QGroupBox, QLabel, QPushButton
+
+from ..errors import ParticleDetectError
+from ..kinds import write_kind_table
+from .annotation import image_path
+from .kind_review import KindSession
+from .notify import reports_errors
+from .proposals import MODES
+from .regions import box_text
+
+HINT = {
+    "rods": "Edit the rods layer: select a line and drag a tip to fix its length and angle, draw a line (L) "
+            "to add a rod, select and Delete to remove one. Every edit is saved at once.",
+    "chains": "Edit the beads layer: drag a bead, add one (P; it starts a chain of its own), select and Delete. "
+              "Paths follow the beads. Every edit is saved at once.",
+}
+
+
+class KindReviewPanel(QGroupBox):
+    def __init__(self, session: Callable[[], KindSession | None], threshold: Callable[[], float]) -> None:
+        super().__init__("Review")
+        self._session, self._threshold = session, threshold
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.hint = QLabel("")
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: gray; font-size: 10px")
+        self.accept_button = QPushButton("Accept frame")
+        self.accept_button.setToolTip("This frame's objects are right: keep them as training data")
+        self.draw_button = QPushButton("Draw box")
+        self.draw_button.setToolTip("Drag a rectangle around the part of the frame you have checked")
+        self.accept_region_button = QPushButton("Accept box")
+        self.accept_region_button.setToolTip("The objects centred inside the box are right: keep that region as "
+                                             "training data (the rest of the frame is not learned from)")
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setToolTip("Take back the last acceptance (un-accept) or the last edit")
+        self.next_button = QPushButton("Review next")
+        self.next_button.setToolTip("Go to where the model hesitates most: objects scored near the threshold")
+        self.mode_combo = QComboBox()
+        self.mode_combo.addItems([f"by {mode}" for mode in MODES])
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setToolTip("Every frame's objects as the kind's CSV (chains: with the per-chain table "
+                                      "beside it, NAME.chains.csv)")
+        grid = QGridLayout(self)
+        grid.addWidget(self.status, 0, 0, 1, 3)
+        grid.addWidget(self.accept_button, 1, 0)
+        grid.addWidget(self.draw_button, 1, 1)
+        grid.addWidget(self.accept_region_button, 1, 2)
+        grid.addWidget(self.undo_button, 2, 0)
+        grid.addWidget(self.next_button, 2, 1)
+        grid.addWidget(self.mode_combo, 2, 2)
+        grid.addWidget(self.export_button, 3, 0, 1, 3)
+        grid.addWidget(self.hint, 4, 0, 1, 3)
+        self.accept_button.clicked.connect(lambda *_: self.accept_frame())
+        self.draw_button.clicked.connect(lambda *_: self.draw_box())
+        self.accept_region_button.clicked.connect(lambda *_: self.accept_region())
+        self.undo_button.clicked.connect(lambda *_: self.undo())
+        self.next_button.clicked.connect(lambda *_: self.review_next())
+        self.export_button.clicked.connect(lambda *_: self.export())
+        self.refresh()
+
+    def session(self) -> KindSession:
+        session = self._session()
+        if session is None:
+            raise ParticleDetectError("choose an image and run Detect first")
+        return session
+
+    def refresh(self) -> None:
+        session = self._session()
+        for button in (self.accept_button, self.draw_button, self.accept_region_button, self.undo_button,
+                       self.next_button, self.export_button):
+            button.setEnabled(session is not None)
+        if session is None:
+            self.status.setText("")
+            self.hint.setText("")
+            return
+        project = session.project
+        frames, regions = len(project.reviewed_frames), len(project.regions())
+        here = session.current_frame()
+        state = "reviewed" if project.is_reviewed(here) else "not reviewed"
+        self.status.setText(f"frame {here}: {state} · reviewed so far: {frames} frame{'s' * (frames != 1)}, "
+                            f"{regions} region{'s' * (regions != 1)} · project {project.folder.name}")
+        self.hint.setText(HINT[session.kind])
+        self.undo_button.setEnabled(bool(session.actions))
+
+    @reports_errors
+    def accept_frame(self) -> None:
+        session = self.session()
+        frame = session.current_frame()
+        table = session.accept_frame(frame)
+        self.refresh()
+        self.status.setText(f"frame {frame} accepted with {len(table)} {_objects(session.kind)}; " + self.status.text())
+
+    @reports_errors
+    def draw_box(self) -> None:
+        self.session().regions.start_drawing()
+
+    @reports_errors
+    def accept_region(self) -> None:
+        session = self.session()
+        region = session.accept_region(session.current_frame())
+        self.refresh()
+        show_info(f"region {box_text(region.box)} of frame {region.frame} accepted")
+
+    @reports_errors
+    def undo(self) -> None:
+        what = self.session().undo()
+        self.refresh()
+        show_info(what)
+
+    @reports_errors
+    def review_next(self) -> None:
+        session = self.session()
+        mode = self.mode_combo.currentText().removeprefix("by ")
+        proposal = session.next_proposal(self._threshold(), mode)
+        session.show_proposal(proposal)
+        self.refresh()
+        what = proposal.why.replace("centre", _objects(session.kind)[:-1])
+        self.status.setText(f"next: {what}; correct it, then {'Accept box' if proposal.box else 'Accept frame'}")
+
+    @reports_errors
+    def export(self, path: str | Path | None = None) -> Path | None:
+        session = self.session()
+        if path is None:
+            image = image_path(session.image)
+            folder = image.parent if image is not None else Path.cwd()
+            stem = image.stem if image is not None else session.image.name
+            path, _ = QFileDialog.getSaveFileName(self, f"Export the {session.kind}", str(folder / f"{stem}.{session.kind}.csv"),
+                                                  "CSV (*.csv)")
+            if not path:
+                return None
+        session.sync()
+        path = Path(path)
+        write_kind_table(session.whole_table(), path, session.kind)
+        extra = f" and {path.with_suffix('.chains.csv').name}" if session.kind == "chains" else ""
+        show_info(f"{session.kind} written to {path}{extra}")
+        return path
+
+
+def _objects(kind: str) -> str:
+    return "rods" if kind == "rods" else "beads"

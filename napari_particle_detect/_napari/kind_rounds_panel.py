@@ -1,0 +1,192 @@
+"""The Rods and chains dock's Fine-tune box: a round of the kind's heads on the reviewed frames and
+regions in a worker (progress, cancel, the verdict), and the project's rounds (double-click: use one).
+A thin skin over kinds_rounds.train_kind_round; words from round_progress, as the sphere dock's."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+
+from napari.qt.threading import create_worker
+from napari.utils.notifications import show_info
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import (
+    QAbstractItemView, QGridLayout, QGroupBox, QHeaderView, QLabel, QProgressBar, QPushButton, QSpinBox, QTableWidget,
+    QTableWidgetItem,
+)
+
+from ..errors import ParticleDetectError
+from ..kinds_rounds import KIND_ROUND, train_kind_round
+from ..kinds_training import KindTrainConfig
+from ..project import RoundInfo
+from ..training import TrainingCancelled
+from .finetune_panel import _ProgressRelay
+from .kind_review import KindSession
+from .notify import report, reports_errors
+from .round_progress import describe, trained_text, verdict
+
+COLUMNS = ["round", "from", "trained", "held out", "before", "after", "result"]
+METRIC = {"rods": "F1", "chains": "mean of bead F1 and bond F1"}
+ROUND_ROLE = Qt.ItemDataRole.UserRole
+
+
+class KindRoundsPanel(QGroupBox):
+    def __init__(self, session: Callable[[], KindSession | None], on_round: Callable[[], None]) -> None:
+        super().__init__("Fine-tune")
+        self._session, self._on_round = session, on_round
+        self.worker = None
+        self._target: KindSession | None = None
+        self._cancel, self._ended = threading.Event(), threading.Event()
+        self._ended.set()
+        self._relay = _ProgressRelay()
+        self._relay.event.connect(self._on_progress)
+        self.steps_spin = QSpinBox()
+        self.steps_spin.setRange(5, 5000)
+        self.steps_spin.setSingleStep(50)
+        self.steps_spin.setValue(KIND_ROUND.steps_per_epoch)
+        self.steps_spin.setPrefix("steps ")
+        self.run_button = QPushButton("Fine-tune")
+        self.run_button.setToolTip("Train the model in use on the reviewed frames and regions; tiles of them are "
+                                   "held out to score it, and it is used only if it beats the round it started from")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setMaximumHeight(150)
+        self.table.cellDoubleClicked.connect(lambda row, _col: self.use_row(row))
+        grid = QGridLayout(self)
+        grid.addWidget(self.steps_spin, 0, 0)
+        grid.addWidget(self.run_button, 0, 1)
+        grid.addWidget(self.cancel_button, 0, 2)
+        grid.addWidget(self.progress, 1, 0, 1, 3)
+        grid.addWidget(self.status, 2, 0, 1, 3)
+        grid.addWidget(self.table, 3, 0, 1, 3)
+        self.run_button.clicked.connect(lambda *_: self.run())
+        self.cancel_button.clicked.connect(lambda *_: self.cancel())
+        self.refresh()
+
+    def running(self) -> bool:
+        return self.worker is not None
+
+    def refresh(self) -> None:
+        session = self._session()
+        self.run_button.setEnabled(session is not None and not self.running())
+        self.table.setRowCount(0)
+        if session is None:
+            return
+        project = session.project
+        in_use = project.state().current_round
+        self.table.setToolTip(f"Scored on held-out tiles with the {session.kind}' {METRIC[session.kind]}, each round at "
+                              "its best threshold; double-click a row to detect with that round")
+        for info in project.rounds:
+            row = self.table.rowCount()
+            self.table.insertRow(row)
+            for col, text in enumerate(_cells(info, info.number == in_use)):
+                item = QTableWidgetItem(text)
+                item.setData(ROUND_ROLE, info.number)
+                self.table.setItem(row, col, item)
+
+    @reports_errors
+    def use_row(self, row: int) -> None:
+        session = self._session()
+        if session is None or self.running():
+            return
+        number = self.table.item(row, 0).data(ROUND_ROLE)
+        session.project.set_current_round(number)
+        self.refresh()
+        self._on_round()
+        show_info(f"detecting with round-{number:03d} from now on")
+
+    @reports_errors
+    def run(self, config: KindTrainConfig | None = None) -> None:
+        """Start a round in a worker; ``config`` overrides the panel's (tests use tiny ones)."""
+        if self.running():
+            return
+        session = self._session()
+        if session is None:
+            raise ParticleDetectError("choose an image and run Detect first")
+        session.sync()
+        if not session.project.reviewed_areas():
+            raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")
+        session.model_path()  # round 1 (the shipped weights) exists before the worker starts
+        config = config or replace(KIND_ROUND, steps_per_epoch=self.steps_spin.value())
+        self._cancel, self._ended = threading.Event(), threading.Event()
+        self._target = session
+        self.status.setText(f"fine-tuning {session.project.current_round.name}…")
+        self.worker = create_worker(_job, session.project, session.image.data, config, self._relay.event.emit,
+                                    self._cancel.is_set, self._ended, _ignore_errors=True)
+        self.worker.returned.connect(self._on_done)
+        self.worker.errored.connect(self._on_error)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.start()
+        self._set_running(True)
+
+    def cancel(self, wait_s: float = 0.0) -> bool:
+        """Ask a running round to stop (it does within a step); returns whether nothing runs any more."""
+        if self.running() and not self._cancel.is_set():
+            self._cancel.set()
+            self.status.setText("cancelling…")
+        return self._ended.wait(wait_s) if wait_s else self._ended.is_set()
+
+    def _set_running(self, running: bool) -> None:
+        self.cancel_button.setEnabled(running)
+        self.run_button.setEnabled(not running)
+        self.steps_spin.setEnabled(not running)
+
+    def _on_progress(self, event: dict) -> None:
+        if self._cancel.is_set():
+            return
+        shown = describe(event)
+        self.progress.setRange(0, shown.maximum)
+        self.progress.setValue(shown.value)
+        self.status.setText(shown.text)
+
+    def _on_done(self, info: RoundInfo) -> None:
+        project = self._target.project
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        message = verdict(info, project.current_round).replace("F1", METRIC[self._target.kind])
+        if info.improved is True:
+            message += ". Run Detect on the unreviewed frames to use it."
+        self.status.setText(message)
+        show_info(message)
+
+    def _on_error(self, exc: BaseException) -> None:
+        current = self._target.project.current_round
+        name = current.name if current is not None else "the model as it was"
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        if isinstance(exc, TrainingCancelled):
+            self.status.setText(f"cancelled; still using {name}")
+        else:
+            self.status.setText(f"failed; still using {name}")
+            report(exc)
+
+    def _on_finished(self) -> None:
+        self.worker, self._target = None, None
+        self._set_running(False)
+        self.refresh()
+        self._on_round()
+
+
+def _job(project, stack, config, progress, cancel, ended) -> RoundInfo:
+    try:
+        return train_kind_round(project, stack, config, "auto", progress=progress, cancel=cancel)
+    finally:
+        ended.set()
+
+
+def _cells(info: RoundInfo, in_use: bool) -> list[str]:
+    score = (lambda v: f"{v:.3f}" if v is not None else "–")
+    result = "in use" if in_use else ("better, not used" if info.improved else
+                                      "not better" if info.improved is False else "unscored" if info.parent else "")
+    return [info.name + (" ✓" if in_use else ""), info.origin if not info.parent else f"round-{info.parent:03d}",
+            trained_text(info) if info.parent else "–", str(info.held_out) if info.parent else "–",
+            score(info.parent_f1), score(info.f1), result]
