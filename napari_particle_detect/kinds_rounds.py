@@ -263,6 +263,8 @@ def run_kind_round(project: Project, stack, config: KindTrainConfig = KIND_ROUND
         raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")
     base = load_model(project.round_path(parent.number), "cpu")
     reviewed = reviewed_examples(project, stack)
+    # Each round its own draw of crops: asking again after a round that was not better tries anew.
+    config = replace(config, seed=config.seed + len(project.rounds))
     workspace = project.new_workspace()
     try:
         result = fine_tune_kind(base, reviewed, config, device, progress=progress, cancel=cancel)

@@ -39,7 +39,11 @@ class KindSession:
         self.viewer, self.image, self.kind = viewer, image, kind
         self.stack = image.ndim == 3
         self.project = open_kind_project(kind, image_path(image), image.name, image.data)
-        self.regions = RegionLayers(viewer, image, placement(image), on_deleted=self._regions_deleted)
+        label = f"{image.name} {kind}"
+        for stale in (f"{label} review box", f"{label} reviewed regions"):  # left by a dock closed before
+            if stale in viewer.layers:
+                viewer.layers.remove(stale)
+        self.regions = RegionLayers(viewer, image, placement(image), on_deleted=self._regions_deleted, label=label)
         self.history = FrameHistory()
         # What Undo takes back, last first: ("accept", frame, region or None, table before) or ("edit", frame).
         self.actions: list[tuple] = []
@@ -106,9 +110,32 @@ class KindSession:
         return table[table["frame"] == int(frame)].reset_index(drop=True)
 
     def _on_data(self, event) -> None:
-        if self._quiet or getattr(event, "action", ActionType.CHANGED) not in DONE_ACTIONS:
+        action = getattr(event, "action", ActionType.CHANGED)
+        if self._quiet or action not in DONE_ACTIONS:
             return
+        if action == ActionType.ADDED:
+            self._mark_added(getattr(event, "data_indices", ()) or ())
         self.sync()
+
+    def _mark_added(self, indices) -> None:
+        """A rod drawn or a bead placed by hand is 'added', unscored, and a bead a chain of its own,
+        whatever napari copied from the last selection into the new one's features."""
+        layer = self.main_layer
+        rows = np.arange(len(layer.data))[list(indices)]
+        if not len(rows):
+            return
+        features = layer.features.copy()
+        features.loc[rows, "source"] = "added"
+        features.loc[rows, "score"] = np.nan
+        if self.kind == "chains":
+            features.loc[rows, "chain"] = -1
+            features.loc[rows, "index"] = 0
+            features.loc[rows, "closed"] = 0
+        self._quiet = True
+        try:
+            layer.features = features
+        finally:
+            self._quiet = False
 
     def sync(self) -> list[int]:
         """Save every frame whose rods or beads the user changed; returns those frames."""

@@ -26,7 +26,8 @@ from .kind_review import KindSession
 from .notify import report, reports_errors
 from .round_progress import describe, trained_text, verdict
 
-COLUMNS = ["round", "from", "trained", "held out", "before", "after", "result"]
+# Narrow enough for the dock: where a round came from and what it learned from are in each row's tooltip.
+COLUMNS = ["round", "before", "after", "tiles", "result"]
 METRIC = {"rods": "F1", "chains": "mean of bead F1 and bond F1"}
 ROUND_ROLE = Qt.ItemDataRole.UserRole
 
@@ -88,10 +89,18 @@ class KindRoundsPanel(QGroupBox):
         for info in project.rounds:
             row = self.table.rowCount()
             self.table.insertRow(row)
+            tip = (f"{info.name}: {info.origin}" if not info.parent else
+                   f"{info.name}: from round-{info.parent:03d}, trained on {trained_text(info)}, scored on "
+                   f"{info.held_out} held-out tiles ('before': round-{info.parent:03d}, 'after': {info.name})")
             for col, text in enumerate(_cells(info, info.number == in_use)):
                 item = QTableWidgetItem(text)
                 item.setData(ROUND_ROLE, info.number)
+                item.setToolTip(tip)
                 self.table.setItem(row, col, item)
+        last = project.rounds[-1] if project.rounds else None
+        if not self.running() and not self.status.text() and last is not None and last.parent:
+            # Reopened: the last round's verdict, as it was said when it ended.
+            self.status.setText(verdict(last, project.current_round).replace("F1", METRIC[session.kind]))
 
     @reports_errors
     def use_row(self, row: int) -> None:
@@ -185,8 +194,7 @@ def _job(project, stack, config, progress, cancel, ended) -> RoundInfo:
 
 def _cells(info: RoundInfo, in_use: bool) -> list[str]:
     score = (lambda v: f"{v:.3f}" if v is not None else "–")
-    result = "in use" if in_use else ("better, not used" if info.improved else
-                                      "not better" if info.improved is False else "unscored" if info.parent else "")
-    return [info.name + (" ✓" if in_use else ""), info.origin if not info.parent else f"round-{info.parent:03d}",
-            trained_text(info) if info.parent else "–", str(info.held_out) if info.parent else "–",
-            score(info.parent_f1), score(info.f1), result]
+    result = "in use" if in_use else ("kept" if info.improved else
+                                      "worse" if info.improved is False else "unscored" if info.parent else "")
+    return [info.name + (" ✓" if in_use else ""), score(info.parent_f1), score(info.f1),
+            str(info.held_out) if info.parent else "–", result or info.origin]

@@ -90,6 +90,7 @@ class KindsWidget(QWidget):
                 and self.session.image in self.viewer.layers:
             return self.session
         self.session = None
+        self.rounds.status.setText("")
         if name and name in self.viewer.layers and not self.rounds.running():
             try:
                 self.session = KindSession(self.viewer, self.viewer.layers[name], kind)
