@@ -22,6 +22,7 @@ seen within one step. Nothing here imports Qt.
 from __future__ import annotations
 
 import copy
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -34,7 +35,7 @@ from . import chains, rods
 from .devices import select_device
 from .errors import ParticleDetectError
 from .evaluation import Counts
-from .finetune import RoundResult, Scored, Split, _tiles, mask_at, split_for_scoring
+from .finetune import RoundResult, Scored, Split, _tiles, mask_at, split_for_scoring, train_steps
 from .kinds import Kind, get_kind
 from .kinds_prediction import predict_maps
 from .kinds_project import kind_model_path, load_kind_frame, project_kind, typical_size
@@ -43,14 +44,13 @@ from .models import DetectorModel, load_model, save_model
 from .preprocessing import normalise
 from .project import Project, RoundInfo
 from .rounds import RoundOutcome, commit, project_examples, round_info
-from .training import Example, TrainingCancelled, _augment
+from .training import Example, TrainConfig, TrainingCancelled, _augment
 
 # A round: the decoder and heads see the user's crops three times in four, the generator's once
 # (a small share keeps the heads from forgetting the kinds' variety on two frames); steps and rate
 # as the command line's round (benchmarks/anisotropic_round.py).
 KIND_ROUND = KindTrainConfig(steps_per_epoch=150, epochs=1, batch_size=4, learning_rate=5e-4,
                              synthetic_fraction=0.25, validation_images=0, threads=1)
-WARMUP_SHARE = 0.1
 DEFAULT_WIDTH = 6.0  # px, for hand-drawn rods on a frame with no measured width
 
 
@@ -166,54 +166,39 @@ def reviewed_batch(kind: Kind, reviewed: list[tuple[np.ndarray, pd.DataFrame, np
 
 def train_heads(model: DetectorModel, kind: Kind, reviewed: list[tuple[np.ndarray, pd.DataFrame, np.ndarray]],
                 config: KindTrainConfig, device: torch.device, report: Callable[[dict], None],
-                cancel: Callable[[], bool] | None, history: list[dict]) -> DetectorModel:
-    """A copy of ``model`` trained for ``config``'s steps (warm-up, cosine decay) on crops of the
-    reviewed areas (loss masked outside them) and, ``config.synthetic_fraction`` of each batch, the
-    kind's generator."""
-    torch.manual_seed(config.seed)
+                cancel: Callable[[], bool] | None, history: list[dict], trainable: str = "all") -> DetectorModel:
+    """A copy of ``model`` trained for ``config``'s steps on crops of the reviewed areas (loss masked
+    outside them) and, ``config.synthetic_fraction`` of each batch, the kind's generator: the
+    spheres' round loop (finetune.train_steps: warm-up, cosine decay, cancel, progress) with the
+    kind's batches and loss. ``trainable`` "decoder" keeps the encoder as it was."""
     rng = np.random.default_rng(config.seed)
-    network = copy.deepcopy(model.network).to(device).train()
-    optimiser = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
-    steps = max(1, config.epochs * config.steps_per_epoch)
-    warmup = max(1, int(WARMUP_SHARE * steps))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: (s + 1) / warmup if s < warmup else
-                                                  0.5 * (1 + np.cos(np.pi * (s - warmup) / max(1, steps - warmup))))
     crop = config.crop or kind.crop
     synthetic = int(round(config.synthetic_fraction * config.batch_size))
-    losses: list[float] = []
-    for step in range(steps):
-        if cancel is not None and cancel():
-            raise TrainingCancelled("fine-tuning cancelled")
-        images, targets, masks, areas = reviewed_batch(kind, reviewed, config.batch_size - synthetic, crop, rng)
+    drawn = itertools.count()
+
+    def batches() -> tuple[np.ndarray, ...]:
+        parts = reviewed_batch(kind, reviewed, config.batch_size - synthetic, crop, rng)
         if synthetic:
-            more = batch(kind, rng, synthetic, crop, config.seed * 7919 + step * synthetic)
-            images, targets, masks = (np.concatenate([a, b.astype(a.dtype)]) for a, b in zip((images, targets, masks), more))
-            areas = np.concatenate([areas, np.ones((synthetic, 1, crop, crop), np.float32)])
-        x, y, m, a = (torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)).to(device)
-                      for v in (images, targets, masks, areas))
-        optimiser.zero_grad(set_to_none=True)
+            more = batch(kind, rng, synthetic, crop, config.seed * 7919 + next(drawn) * synthetic)
+            more += (np.ones((synthetic, 1, crop, crop), np.float32),)  # the generator's crops are known everywhere
+            parts = tuple(np.concatenate([a, b.astype(np.float32)]) for a, b in zip(parts, more))
+        return tuple(np.ascontiguousarray(v, dtype=np.float32) for v in parts)
+
+    def masked_loss(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, area: torch.Tensor) -> torch.Tensor:
         # Outside the reviewed areas output and target are both zero: neither rewarded nor punished.
-        loss = loss_of(kind, network(x) * a, y * a, m * a, config.regression_weight)
-        if not torch.isfinite(loss):
-            raise ParticleDetectError(f"fine-tuning diverged at step {step + 1}; check the reviewed images")
-        loss.backward()
-        optimiser.step()
-        scheduler.step()
-        losses.append(float(loss.item()))
-        if step % 5 == 4 or step == steps - 1:
-            event = {"phase": "training", "step": step + 1, "steps": steps, "loss": float(np.mean(losses[-5:]))}
-            history.append(event)
-            report(event)
-    network.eval()
-    return DetectorModel(network.cpu(), copy.deepcopy(model.card))
+        return loss_of(kind, output * area, target * area, mask * area, config.regression_weight)
+
+    loop = TrainConfig(epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, batch_size=config.batch_size,
+                       learning_rate=config.learning_rate, seed=config.seed, trainable=trainable)
+    return train_steps(model, [], loop, device, report, cancel, history, batches=batches, loss_of=masked_loss)
 
 
 def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindTrainConfig = KIND_ROUND,
                    device: str | torch.device = "auto", progress: Callable[[dict], None] | None = None,
-                   cancel: Callable[[], bool] | None = None) -> RoundResult:
+                   cancel: Callable[[], bool] | None = None, trainable: str = "all") -> RoundResult:
     """Fine-tune a rods or chains ``model`` on reviewed frames/regions; score it and its parent on the
     held-out tiles. The input model is left as it was; raises TrainingCancelled within a step of
-    ``cancel()``."""
+    ``cancel()``. ``trainable``: "all" layers or the "decoder" and heads only."""
     started = time.monotonic()
     report = progress or (lambda event: None)
     if not reviewed:
@@ -232,7 +217,8 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
                               model.card.min_distance)
     training = [(normalise(s.example.image), t, s.train_area) for s, t in zip(splits, tables) if s.train_area.any()]
     history: list[dict] = []
-    child = train_heads(model, kind, training, replace(config, kind=kind.name), device, report, cancel, history)
+    child = train_heads(model, kind, training, replace(config, kind=kind.name), device, report, cancel, history,
+                        trainable)
     score = kind_score(kind, splits, tables, held_out_maps(child, splits, device, "new model", report, cancel),
                        child.card.min_distance)
     if score is not None:
@@ -255,7 +241,7 @@ def run_kind_round(project: Project, stack, config: KindTrainConfig = KIND_ROUND
                    progress: Callable[[dict], None] | None = None,
                    cancel: Callable[[], bool] | None = None) -> RoundOutcome:
     """Fine-tune the project's round in use (round 1: the shipped weights) on everything reviewed, into
-    a workspace; on error or cancel the workspace is removed and the project is as it was."""
+    a workspace; on error or cancel the project is as it was."""
     project_kind(project)
     kind_model_path(project)  # round 1 exists
     parent = project.current_round
@@ -265,15 +251,15 @@ def run_kind_round(project: Project, stack, config: KindTrainConfig = KIND_ROUND
     reviewed = reviewed_examples(project, stack)
     # Each round its own draw of crops: asking again after a round that was not better tries anew.
     config = replace(config, seed=config.seed + len(project.rounds))
+    result = fine_tune_kind(base, reviewed, config, device, progress=progress, cancel=cancel)
+    # Only a finished round takes a workspace; a failed save leaves none behind.
     workspace = project.new_workspace()
     try:
-        result = fine_tune_kind(base, reviewed, config, device, progress=progress, cancel=cancel)
         save_model(result.model, workspace / "model")
-        info = round_info(project, parent, result)
     except BaseException:
         project.discard_workspace(workspace)
         raise
-    return RoundOutcome(workspace, info, result)
+    return RoundOutcome(workspace, round_info(project, parent, result), result)
 
 
 def train_kind_round(project: Project, stack, config: KindTrainConfig = KIND_ROUND, device: str = "auto",

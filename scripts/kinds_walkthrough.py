@@ -10,44 +10,19 @@ reopening, ``screenshot_napari_<kind>_round.png`` after the rounds); a line per 
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
-SCRATCH = Path(tempfile.mkdtemp(prefix="particle-detect-kinds-walkthrough-"))
-os.environ["NAPARI_PARTICLE_DETECT_HOME"] = str(SCRATCH)
-os.environ["NAPARI_CONFIG"] = str(SCRATCH / "napari-settings.yaml")
+# The walkthrough's scratch home, settings and checks are dock_walkthrough's (importing it sets them).
+from dock_walkthrough import CHECKS, SCRATCH, check, settle, wait_for  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = int(sys.argv[1]) if len(sys.argv) > 1 else None
-CHECKS: list[str] = []
-
-
-def check(condition: bool, what: str) -> None:
-    CHECKS.append(f"{'ok  ' if condition else 'FAIL'} {what}")
-    print(CHECKS[-1], flush=True)
-
-
-def settle(app, seconds: float = 0.5) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.02)
-
-
-def wait_for(condition, app, timeout: float = 900.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the worker did not finish in time")
-        app.processEvents()
-        time.sleep(0.05)
 
 
 def correct_rods(viewer, session) -> None:

@@ -70,6 +70,11 @@ def test_rods_dock_edits_accepts_undoes_fine_tunes_exports_and_comes_back(make_n
     assert widget.rounds.table.rowCount() == 2
     text = widget.rounds.status.text()
     assert "round-002" in text and ("in use" in text or "still using round-001" in text)
+    # Cancel stops a long round within a step and leaves the project as it was.
+    widget.rounds.run(replace(TINY, steps_per_epoch=5000))
+    assert widget.rounds.cancel(wait_s=60)
+    qtbot.waitUntil(lambda: not widget.rounds.running(), timeout=60_000)
+    assert "cancelled; still using" in widget.rounds.status.text() and len(project.rounds) == 2
     # Export: the reader reads it back with the same rods.
     out = tmp_path / "rods.csv"
     widget.review.export(out)

@@ -34,38 +34,31 @@ class KindReviewPanel(QGroupBox):
         self.hint = QLabel("")
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet("color: gray; font-size: 10px")
-        self.accept_button = QPushButton("Accept frame")
-        self.accept_button.setToolTip("This frame's objects are right: keep them as training data")
-        self.draw_button = QPushButton("Draw box")
-        self.draw_button.setToolTip("Drag a rectangle around the part of the frame you have checked")
-        self.accept_region_button = QPushButton("Accept box")
-        self.accept_region_button.setToolTip("The objects centred inside the box are right: keep that region as "
-                                             "training data (the rest of the frame is not learned from)")
-        self.undo_button = QPushButton("Undo")
-        self.undo_button.setToolTip("Take back the last acceptance (un-accept) or the last edit")
-        self.next_button = QPushButton("Review next")
-        self.next_button.setToolTip("Go to where the model hesitates most: objects scored near the threshold")
-        self.mode_combo = QComboBox()
-        self.mode_combo.addItems([f"by {mode}" for mode in MODES])
-        self.export_button = QPushButton("Export CSV…")
-        self.export_button.setToolTip("Every frame's objects as the kind's CSV (chains: with the per-chain table "
-                                      "beside it, NAME.chains.csv)")
+        # (label, action, tooltip, row, column, columns spanned): the buttons in their grid.
+        buttons = [
+            ("Accept frame", self.accept_frame, "This frame's objects are right: keep them as training data", 1, 0, 1),
+            ("Draw box", self.draw_box, "Drag a rectangle around the part of the frame you have checked", 1, 1, 1),
+            ("Accept box", self.accept_region, "The objects centred inside the box are right: keep that region as "
+             "training data (the rest of the frame is not learned from)", 1, 2, 1),
+            ("Undo", self.undo, "Take back the last acceptance (un-accept) or the last edit", 2, 0, 1),
+            ("Review next", self.review_next, "Go to where the model hesitates most: objects scored near the "
+             "threshold", 2, 1, 1),
+            ("Export CSV…", self.export, "Every frame's objects as the kind's CSV (chains: with the per-chain table "
+             "beside it, NAME.chains.csv)", 3, 0, 3),
+        ]
         grid = QGridLayout(self)
         grid.addWidget(self.status, 0, 0, 1, 3)
-        grid.addWidget(self.accept_button, 1, 0)
-        grid.addWidget(self.draw_button, 1, 1)
-        grid.addWidget(self.accept_region_button, 1, 2)
-        grid.addWidget(self.undo_button, 2, 0)
-        grid.addWidget(self.next_button, 2, 1)
+        self.buttons: dict[str, QPushButton] = {}
+        for label, action, tip, row, column, span in buttons:
+            button = self.buttons[label] = QPushButton(label)
+            button.setToolTip(tip)
+            button.clicked.connect(lambda *_, action=action: action())
+            grid.addWidget(button, row, column, 1, span)
+        self.mode_combo = QComboBox()
+        self.mode_combo.addItems([f"by {mode}" for mode in MODES])
         grid.addWidget(self.mode_combo, 2, 2)
-        grid.addWidget(self.export_button, 3, 0, 1, 3)
         grid.addWidget(self.hint, 4, 0, 1, 3)
-        self.accept_button.clicked.connect(lambda *_: self.accept_frame())
-        self.draw_button.clicked.connect(lambda *_: self.draw_box())
-        self.accept_region_button.clicked.connect(lambda *_: self.accept_region())
-        self.undo_button.clicked.connect(lambda *_: self.undo())
-        self.next_button.clicked.connect(lambda *_: self.review_next())
-        self.export_button.clicked.connect(lambda *_: self.export())
+        self.undo_button = self.buttons["Undo"]
         self.refresh()
 
     def session(self) -> KindSession:
@@ -76,8 +69,7 @@ class KindReviewPanel(QGroupBox):
 
     def refresh(self) -> None:
         session = self._session()
-        for button in (self.accept_button, self.draw_button, self.accept_region_button, self.undo_button,
-                       self.next_button, self.export_button):
+        for button in self.buttons.values():
             button.setEnabled(session is not None)
         if session is None:
             self.status.setText("")

@@ -20,11 +20,11 @@ from ..errors import ParticleDetectError
 from ..kinds_rounds import KIND_ROUND, train_kind_round
 from ..kinds_training import KindTrainConfig
 from ..project import RoundInfo
-from ..training import TrainingCancelled
 from .finetune_panel import _ProgressRelay
 from .kind_review import KindSession
-from .notify import report, reports_errors
+from .notify import reports_errors
 from .round_progress import describe, trained_text, verdict
+from .round_reports import RoundReports
 
 # Narrow enough for the dock: where a round came from and what it learned from are in each row's tooltip.
 COLUMNS = ["round", "before", "after", "tiles", "result"]
@@ -32,7 +32,7 @@ METRIC = {"rods": "F1", "chains": "mean of bead F1 and bond F1"}
 ROUND_ROLE = Qt.ItemDataRole.UserRole
 
 
-class KindRoundsPanel(QGroupBox):
+class KindRoundsPanel(RoundReports, QGroupBox):
     def __init__(self, session: Callable[[], KindSession | None], on_round: Callable[[], None]) -> None:
         super().__init__("Fine-tune")
         self._session, self._on_round = session, on_round
@@ -137,13 +137,6 @@ class KindRoundsPanel(QGroupBox):
         self.worker.start()
         self._set_running(True)
 
-    def cancel(self, wait_s: float = 0.0) -> bool:
-        """Ask a running round to stop (it does within a step); returns whether nothing runs any more."""
-        if self.running() and not self._cancel.is_set():
-            self._cancel.set()
-            self.status.setText("cancelling…")
-        return self._ended.wait(wait_s) if wait_s else self._ended.is_set()
-
     def _set_running(self, running: bool) -> None:
         self.cancel_button.setEnabled(running)
         self.run_button.setEnabled(not running)
@@ -158,25 +151,10 @@ class KindRoundsPanel(QGroupBox):
         self.status.setText(shown.text)
 
     def _on_done(self, info: RoundInfo) -> None:
-        project = self._target.project
-        self.progress.setRange(0, 1)
-        self.progress.setValue(1)
-        message = verdict(info, project.current_round).replace("F1", METRIC[self._target.kind])
-        if info.improved is True:
-            message += ". Run Detect on the unreviewed frames to use it."
-        self.status.setText(message)
-        show_info(message)
+        self.show_verdict(info, self._target.project.current_round, METRIC[self._target.kind])
 
     def _on_error(self, exc: BaseException) -> None:
-        current = self._target.project.current_round
-        name = current.name if current is not None else "the model as it was"
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        if isinstance(exc, TrainingCancelled):
-            self.status.setText(f"cancelled; still using {name}")
-        else:
-            self.status.setText(f"failed; still using {name}")
-            report(exc)
+        self.show_failure(exc, self._target.project.current_round)
 
     def _on_finished(self) -> None:
         self.worker, self._target = None, None
