@@ -47,6 +47,11 @@ def test_rods_dock_edits_accepts_undoes_fine_tunes_exports_and_comes_back(make_n
     saved = session.tables[0]
     assert len(saved) == found and (saved["source"] == "added").sum() == 1
     assert saved.loc[saved["source"] == "added", "length"].item() == pytest.approx(20.0)
+    lines = [np.array(d) for d in layer.data]
+    lines[-1][1, 1:] = [10.0, 40.0]  # its tip dragged on: 30 px long now
+    layer.data = lines
+    saved = session.tables[0]
+    assert saved.loc[saved["source"] == "added", "length"].item() == pytest.approx(30.0)
     # Accept frame 0; on frame 1 detect and accept a box; undo takes the box back.
     widget.review.accept_frame()
     assert session.project.reviewed_frames == [0]
