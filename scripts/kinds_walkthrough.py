@@ -72,6 +72,18 @@ def walk(kind: str, app) -> None:
     after = session.tables[0]
     check((after["source"] == "added").sum() == 1 and len(after) == len(before),
           f"{kind}: a deletion, a move and an addition are saved at once ({len(after)} rows, 1 added)")
+    if kind == "chains":
+        layer = viewer.layers[session.names[0]]
+        features = layer.features
+        chains = [c for c, g in features.groupby("chain") if len(g) >= 2 and not g["closed"].any()][:2]
+        layer.selected_data = {int(np.flatnonzero(((features["chain"] == c) & (features["index"] == 0)).to_numpy())[0])
+                               for c in chains}
+        count = session.tables[0]["chain"].nunique()
+        widget.review.link()
+        linked = session.tables[0]["chain"].nunique()
+        widget.review.cut()
+        check(linked == count - 1 and session.tables[0]["chain"].nunique() == count,
+              f"chains: Link 2 ends joins two chains ({count} -> {linked}), Cut between 2 parts them again")
     session.regions.propose(0, (-0.5, -0.5, 127.5, 127.5))
     widget.review.accept_region()
     check(len(session.project.regions(0)) == 1, f"{kind}: a box accepted")

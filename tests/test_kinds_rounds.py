@@ -113,3 +113,25 @@ def test_the_loss_outside_reviewed_areas_is_nothing():
     assert loss_of(kind, wrong * area, target * area, mask * area, 0.1).item() == 0.0
     area[..., :24, :] = 1
     assert loss_of(kind, wrong * area, target * area, mask * area, 0.1).item() > 0.0
+
+
+def test_linking_two_chain_ends_and_cutting_a_bond():
+    from napari_particle_detect.chain_edits import cut_bond, link_ends
+
+    # Rows in a layer's order: chain 0 is rows 2, 0, 1 (indices 0, 1, 2); chain 1 is rows 3, 4; row 5 was added.
+    beads = pd.DataFrame({"chain": [0, 0, 0, 1, 1, -1], "index": [1, 2, 0, 0, 1, 0], "closed": 0})
+    joined = link_ends(beads, 1, 4)  # chain 0's last bead to chain 1's last: one chain of five
+    assert joined["chain"].nunique() == 2 and sorted(joined.loc[:4, "index"]) == [0, 1, 2, 3, 4]
+    assert joined.at[1, "index"] + 1 == joined.at[4, "index"]
+    grown = link_ends(joined, 5, 2)  # a bead placed by hand onto the new chain's first end
+    assert grown["chain"].nunique() == 1 and abs(grown.at[5, "index"] - grown.at[2, "index"]) == 1
+    ring = link_ends(grown, *grown["index"].to_numpy().argsort()[[0, -1]])
+    assert set(ring["closed"]) == {1}
+    opened = cut_bond(ring, 0, 1)
+    assert set(opened["closed"]) == {0} and {opened.at[0, "index"], opened.at[1, "index"]} == {0, 5}
+    split = cut_bond(beads, 0, 1)  # chain 0's bond between index 1 and 2
+    assert split.loc[[2, 0], "chain"].nunique() == 1 and split.at[1, "chain"] not in (0, 1)
+    with pytest.raises(ParticleDetectError, match="chain ends"):
+        link_ends(beads, 0, 3)  # row 0 is inside chain 0
+    with pytest.raises(ParticleDetectError, match="neighbouring"):
+        cut_bond(beads, 2, 1)

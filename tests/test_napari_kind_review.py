@@ -107,6 +107,16 @@ def test_chains_dock_accepts_a_frame_and_exports_beads_with_the_chain_table(make
     beads.add(np.array([[5.0, 5.0]]))  # a bead added by hand is a chain of its own
     table = widget.session.tables[0]
     assert len(table) == n + 1 and table.loc[table["source"] == "added", "index"].tolist() == [0]
+    # Link the first beads of two chains into one chain, then cut that bond again.
+    features = beads.features
+    open_chains = [c for c, g in features.groupby("chain") if len(g) >= 2 and not g["closed"].any()][:2]
+    ends = {int(np.flatnonzero(((features["chain"] == c) & (features["index"] == 0)).to_numpy())[0]) for c in open_chains}
+    beads.selected_data = ends
+    chains = widget.session.tables[0]["chain"].nunique()
+    widget.review.link()
+    assert widget.session.tables[0]["chain"].nunique() == chains - 1
+    widget.review.cut()
+    assert widget.session.tables[0]["chain"].nunique() == chains
     widget.review.accept_frame()
     assert widget.session.project.reviewed_frames == [0]
     assert set(widget.session.tables[0]["source"]) <= {"accepted", "added"}

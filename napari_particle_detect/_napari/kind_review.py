@@ -156,6 +156,32 @@ class KindSession:
             self._redraw_paths()
         return changed
 
+    def relink(self, how: str) -> int:
+        """Link (``how`` "link") two chain ends, or "cut" the bond between two neighbours, of the two
+        beads selected in the beads layer; saved at once. Returns the frame changed."""
+        from ..chain_edits import cut_bond, link_ends
+
+        layer = self.main_layer
+        if self.kind != "chains" or layer is None:
+            raise ParticleDetectError("link and cut are for chains: detect chains first")
+        rows = sorted(layer.selected_data)
+        if len(rows) != 2:
+            raise ParticleDetectError(f"select exactly two beads in '{layer.name}' (select mode, click one, "
+                                      f"Shift+click the other); {len(rows)} selected")
+        data = np.asarray(layer.data)
+        beads = layer.features.assign(frame=np.rint(data[:, 0]).astype(int) if data.shape[1] == 3 else 0)
+        changed = (link_ends if how == "link" else cut_bond)(beads, *rows)
+        features = layer.features.copy()
+        for column in ("chain", "index", "closed"):
+            features[column] = changed[column].to_numpy()
+        self._quiet = True
+        try:
+            layer.features = features
+        finally:
+            self._quiet = False
+        self.sync()
+        return int(changed.at[rows[0], "frame"])
+
     def _redraw_paths(self) -> None:
         name = self.names[1]
         if name not in self.viewer.layers:
@@ -268,9 +294,11 @@ class KindSession:
 
     def next_proposal(self, threshold: float, mode: str = "region") -> Proposal:
         """The unreviewed region (or frame) where the model's rods or beads score nearest the threshold."""
-        found = {f: d for f, d in detections(self.project).items() if not self.project.is_reviewed(f)}
+        detected = detections(self.project)
+        found = {f: d for f, d in detected.items() if not self.project.is_reviewed(f)}
         if not found:
-            raise ParticleDetectError("nothing to rank yet: run Detect on the unreviewed frames first")
+            raise ParticleDetectError("every detected frame is reviewed: run Detect on another frame" if detected
+                                      else "nothing to rank yet: run Detect first")
         if mode == "frame":
             ranked = rank_frames(found, threshold)
         else:

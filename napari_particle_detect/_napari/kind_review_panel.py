@@ -20,8 +20,9 @@ from .regions import box_text
 HINT = {
     "rods": "Edit the rods layer: select a line and drag a tip to fix its length and angle, draw a line (L) "
             "to add a rod, select and Delete to remove one. Every edit is saved at once.",
-    "chains": "Edit the beads layer: drag a bead, add one (P; it starts a chain of its own), select and Delete. "
-              "Paths follow the beads. Every edit is saved at once.",
+    "chains": "Edit the beads layer: drag a bead, add one (P; it starts a chain of its own), select and Delete; "
+              "select two beads to link two chain ends or cut the bond between neighbours. Paths follow the "
+              "beads. Every edit is saved at once.",
 }
 
 
@@ -43,8 +44,12 @@ class KindReviewPanel(QGroupBox):
             ("Undo", self.undo, "Take back the last acceptance (un-accept) or the last edit", 2, 0, 1),
             ("Review next", self.review_next, "Go to where the model hesitates most: objects scored near the "
              "threshold", 2, 1, 1),
+            ("Link 2 ends", self.link, "Bond the two selected beads, each an end of its chain or a free bead: "
+             "two chains become one (the two ends of one chain close a ring)", 3, 0, 1),
+            ("Cut between 2", self.cut, "Remove the bond between the two selected neighbouring beads: the chain "
+             "becomes two (a ring opens)", 3, 1, 1),
             ("Export CSV…", self.export, "Every frame's objects as the kind's CSV (chains: with the per-chain table "
-             "beside it, NAME.chains.csv)", 3, 0, 3),
+             "beside it, NAME.chains.csv)", 5, 0, 3),
         ]
         grid = QGridLayout(self)
         grid.addWidget(self.status, 0, 0, 1, 3)
@@ -57,7 +62,7 @@ class KindReviewPanel(QGroupBox):
         self.mode_combo = QComboBox()
         self.mode_combo.addItems([f"by {mode}" for mode in MODES])
         grid.addWidget(self.mode_combo, 2, 2)
-        grid.addWidget(self.hint, 4, 0, 1, 3)
+        grid.addWidget(self.hint, 6, 0, 1, 3)
         self.undo_button = self.buttons["Undo"]
         self.refresh()
 
@@ -71,6 +76,8 @@ class KindReviewPanel(QGroupBox):
         session = self._session()
         for button in self.buttons.values():
             button.setEnabled(session is not None)
+        for label in ("Link 2 ends", "Cut between 2"):
+            self.buttons[label].setVisible(session is not None and session.kind == "chains")
         if session is None:
             self.status.setText("")
             self.hint.setText("")
@@ -108,6 +115,18 @@ class KindReviewPanel(QGroupBox):
         what = self.session().undo()
         self.refresh()
         show_info(what)
+
+    @reports_errors
+    def link(self) -> None:
+        frame = self.session().relink("link")
+        self.refresh()
+        show_info(f"linked: frame {frame}'s chains saved")
+
+    @reports_errors
+    def cut(self) -> None:
+        frame = self.session().relink("cut")
+        self.refresh()
+        show_info(f"cut: frame {frame}'s chains saved")
 
     @reports_errors
     def review_next(self) -> None:
