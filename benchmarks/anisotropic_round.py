@@ -6,7 +6,7 @@ outside what trains); a spheres round on two frames (finetune.FINE_TUNE) is time
 the same load, for the round time budget.
 
     .venv/bin/python benchmarks/anisotropic_round.py [--steps 150] [--lr 5e-4] [--synthetic 0.25]
-                                                     [--trainable all|decoder] [--threads 1]
+                                                     [--trainable decoder|all] [--threads 1]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import _common as C  # noqa: E402
 
 from napari_particle_detect import rods  # noqa: E402
 from napari_particle_detect.kinds_prediction import detect_kind, shipped_model_path  # noqa: E402
-from napari_particle_detect.kinds_rounds import KIND_ROUND, Reviewed, fine_tune_kind  # noqa: E402
+from napari_particle_detect.kinds_rounds import KIND_ROUND, KIND_TRAINABLE, Reviewed, fine_tune_kind  # noqa: E402
 from napari_particle_detect.models import load_model  # noqa: E402
 from napari_particle_detect.synthetic_rods import benchmark_rod_config, synthesize_rods  # noqa: E402
 from napari_particle_detect.training import Example  # noqa: E402
@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=KIND_ROUND.learning_rate)
     parser.add_argument("--synthetic", type=float, default=KIND_ROUND.synthetic_fraction,
                         help="share of each batch from the generator")
-    parser.add_argument("--trainable", choices=("all", "decoder"), default="all")
+    parser.add_argument("--trainable", choices=("all", "decoder"), default=KIND_TRAINABLE)
     parser.add_argument("--unseen", type=int, default=4)
     parser.add_argument("--no-spheres", action="store_true", help="skip timing a spheres round beside it")
     C.add_common_args(parser)

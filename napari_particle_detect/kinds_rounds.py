@@ -46,11 +46,15 @@ from .project import Project, RoundInfo
 from .rounds import RoundOutcome, commit, project_examples, round_info
 from .training import Example, TrainConfig, TrainingCancelled, _augment
 
-# A round: the decoder and heads see the user's crops three times in four, the generator's once
-# (a small share keeps the heads from forgetting the kinds' variety on two frames); steps and rate
-# as the command line's round (benchmarks/anisotropic_round.py).
+# A round, chosen by measurement (benchmarks/anisotropic_round.py: two corrected frames of rods in
+# optics the shipped model never saw, F1 on unseen frames; one run each, under load): 150 steps at
+# 5e-4 with a quarter of each batch from the generator (none: half the gain; 300 steps at 1e-3 or
+# 200 at 2.5e-4: a third or less of it), training the decoder and heads only (KIND_TRAINABLE: nearly
+# the gain of all layers in a quarter of the time; the encoder's features of rods carry over to new
+# optics, and its batch statistics stay those of the many images it learned from).
 KIND_ROUND = KindTrainConfig(steps_per_epoch=150, epochs=1, batch_size=4, learning_rate=5e-4,
                              synthetic_fraction=0.25, validation_images=0, threads=1)
+KIND_TRAINABLE = "decoder"
 DEFAULT_WIDTH = 6.0  # px, for hand-drawn rods on a frame with no measured width
 
 
@@ -166,7 +170,8 @@ def reviewed_batch(kind: Kind, reviewed: list[tuple[np.ndarray, pd.DataFrame, np
 
 def train_heads(model: DetectorModel, kind: Kind, reviewed: list[tuple[np.ndarray, pd.DataFrame, np.ndarray]],
                 config: KindTrainConfig, device: torch.device, report: Callable[[dict], None],
-                cancel: Callable[[], bool] | None, history: list[dict], trainable: str = "all") -> DetectorModel:
+                cancel: Callable[[], bool] | None, history: list[dict],
+                trainable: str = KIND_TRAINABLE) -> DetectorModel:
     """A copy of ``model`` trained for ``config``'s steps on crops of the reviewed areas (loss masked
     outside them) and, ``config.synthetic_fraction`` of each batch, the kind's generator: the
     spheres' round loop (finetune.train_steps: warm-up, cosine decay, cancel, progress) with the
@@ -195,7 +200,7 @@ def train_heads(model: DetectorModel, kind: Kind, reviewed: list[tuple[np.ndarra
 
 def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindTrainConfig = KIND_ROUND,
                    device: str | torch.device = "auto", progress: Callable[[dict], None] | None = None,
-                   cancel: Callable[[], bool] | None = None, trainable: str = "all") -> RoundResult:
+                   cancel: Callable[[], bool] | None = None, trainable: str = KIND_TRAINABLE) -> RoundResult:
     """Fine-tune a rods or chains ``model`` on reviewed frames/regions; score it and its parent on the
     held-out tiles. The input model is left as it was; raises TrainingCancelled within a step of
     ``cancel()``. ``trainable``: "all" layers or the "decoder" and heads only."""
@@ -227,6 +232,7 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
     child.card.training = {
         **{k: v for k, v in child.card.training.items() if k != "history"},
         "fine_tuned": {"examples": len(training), "held_out_tiles": held_tiles, "config": config.to_dict(),
+                       "trainable": trainable,
                        "metric": "F1" if kind.name == "rods" else "mean of bead F1 and bond F1",
                        "score": score.f1 if score else None, "parent_score": parent_score.f1 if parent_score else None},
     }

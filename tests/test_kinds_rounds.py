@@ -37,7 +37,8 @@ def test_rods_and_chains_frames_keep_their_columns_and_the_project_its_kind(proj
     assert set(accepted["source"]) == {"accepted"}
     again = load_kind_frame(project, 0)
     assert list(again.columns[:5]) == ["frame", "y", "x", "score", "source"]
-    assert again[["angle", "length", "y1", "x2"]].to_numpy() == pytest.approx(tables[0][["angle", "length", "y1", "x2"]].to_numpy(), abs=1e-3)
+    columns = ["angle", "length", "y1", "x2"]
+    assert again[columns].to_numpy() == pytest.approx(tables[0][columns].to_numpy(), abs=1e-3)
     accept_kind_region(project, 1, (0, 0, 50, 50), tables[1])
     assert project.reviewed_areas()[0] == (0, None) and project.regions(1)
     saved = load_kind_frame(project, 1)

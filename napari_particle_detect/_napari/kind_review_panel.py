@@ -145,7 +145,8 @@ class KindReviewPanel(QGroupBox):
             image = image_path(session.image)
             folder = image.parent if image is not None else Path.cwd()
             stem = image.stem if image is not None else session.image.name
-            path, _ = QFileDialog.getSaveFileName(self, f"Export the {session.kind}", str(folder / f"{stem}.{session.kind}.csv"),
+            suggested = str(folder / f"{stem}.{session.kind}.csv")
+            path, _ = QFileDialog.getSaveFileName(self, f"Export the {session.kind}", suggested,
                                                   "CSV (*.csv)")
             if not path:
                 return None

@@ -84,8 +84,8 @@ class KindRoundsPanel(RoundReports, QGroupBox):
             return
         project = session.project
         in_use = project.state().current_round
-        self.table.setToolTip(f"Scored on held-out tiles with the {session.kind}' {METRIC[session.kind]}, each round at "
-                              "its best threshold; double-click a row to detect with that round")
+        self.table.setToolTip(f"Scored on held-out tiles with the {session.kind}' {METRIC[session.kind]}, "
+                              "each round at its best threshold; double-click a row to detect with that round")
         for info in project.rounds:
             row = self.table.rowCount()
             self.table.insertRow(row)
