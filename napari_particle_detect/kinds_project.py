@@ -38,16 +38,27 @@ def open_kind_project(kind: str, image_path: str | Path | None = None, name: str
     (in projects_home, by a fingerprint of the pixels). A project of another kind there is refused."""
     if kind not in KINDS:
         raise ParticleDetectError(f"unknown kind {kind!r} for a review project; choose one of {', '.join(KINDS)}")
-    if image_path is not None:
-        folder, image = kind_folder(project_folder_for_image(image_path), kind), str(image_path)
-    elif data is not None:
-        folder, image = kind_folder(project_folder_for_data(name, data), kind), None
-    else:
+    if image_path is None and data is None:
         raise ParticleDetectError("a kind project needs an image file or the image's pixels")
+    folder, image = kind_folder_of(kind, image_path, name, data), str(image_path) if image_path else None
     shape = np.shape(data) if data is not None else None
     n_frames = (shape[0] if len(shape) == 3 else 1) if shape is not None else None
     frame_shape = tuple(int(v) for v in shape[-2:]) if shape is not None else None
     return Project.open(folder, image=image, n_frames=n_frames, frame_shape=frame_shape, kind=kind)
+
+
+def kind_folder_of(kind: str, image_path: str | Path | None = None, name: str = "image",
+                   data: np.ndarray | None = None) -> Path:
+    """Where the ``kind`` project of an image file or of unsaved pixels lives (nothing is opened)."""
+    if image_path is not None:
+        return kind_folder(project_folder_for_image(image_path), kind)
+    return kind_folder(project_folder_for_data(name, data), kind)
+
+
+def existing_kinds(image_path: str | Path | None = None, name: str = "image",
+                   data: np.ndarray | None = None) -> list[str]:
+    """The kinds whose project an image (a file, or unsaved pixels) already has."""
+    return [k for k in KINDS if (kind_folder_of(k, image_path, name, data) / "state.json").exists()]
 
 
 def project_kind(project: Project) -> str:

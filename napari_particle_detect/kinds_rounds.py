@@ -25,6 +25,7 @@ import copy
 import itertools
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -181,7 +182,7 @@ def train_heads(model: DetectorModel, kind: Kind, reviewed: list[tuple[np.ndarra
     synthetic = int(round(config.synthetic_fraction * config.batch_size))
     drawn = itertools.count()
 
-    def batches() -> tuple[np.ndarray, ...]:
+    def draw() -> tuple[np.ndarray, ...]:
         parts = reviewed_batch(kind, reviewed, config.batch_size - synthetic, crop, rng)
         if synthetic:
             more = batch(kind, rng, synthetic, crop, config.seed * 7919 + next(drawn) * synthetic)
@@ -195,7 +196,16 @@ def train_heads(model: DetectorModel, kind: Kind, reviewed: list[tuple[np.ndarra
 
     loop = TrainConfig(epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, batch_size=config.batch_size,
                        learning_rate=config.learning_rate, seed=config.seed, trainable=trainable)
-    return train_steps(model, [], loop, device, report, cancel, history, batches=batches, loss_of=masked_loss)
+    # The next batch is drawn (crops, generator, maps) while the network trains on this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = [pool.submit(draw)]
+
+        def batches() -> tuple[np.ndarray, ...]:
+            ready = pending[0].result()
+            pending[0] = pool.submit(draw)
+            return ready
+
+        return train_steps(model, [], loop, device, report, cancel, history, batches=batches, loss_of=masked_loss)
 
 
 def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindTrainConfig = KIND_ROUND,

@@ -90,7 +90,8 @@ def test_rods_dock_edits_accepts_undoes_fine_tunes_exports_and_comes_back(make_n
     # Close the dock, remove the layers, open it again: the project brings everything back.
     viewer.window.remove_dock_widget("all")
     viewer.layers.remove("rods img rods")
-    widget = open_dock(viewer, "rods")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Rods and chains")  # the image's kind is found
+    assert widget.kind_combo.currentText() == "rods"
     assert "rods img rods" in viewer.layers and viewer.layers["rods img rods"].nshapes == len(again)
     assert widget.rounds.table.rowCount() == 2 and widget.session.project.reviewed_frames == [0]
 
@@ -126,3 +127,7 @@ def test_chains_dock_accepts_a_frame_and_exports_beads_with_the_chain_table(make
     summary = pd.read_csv(tmp_path / "chains.chains.csv")
     assert summary["beads"].sum() == n + 1
     assert viewer.layers["beads chains"].nshapes == (summary["beads"] >= 2).sum()
+    # Opened again, the dock finds the image's chains project and picks its kind.
+    viewer.window.remove_dock_widget("all")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Rods and chains")
+    assert widget.kind_combo.currentText() == "chains" and widget.session.project.reviewed_frames == [0]

@@ -62,7 +62,7 @@ class KindsWidget(QWidget):
         self.detect_button.clicked.connect(self.detect)
         self.viewer.layers.events.inserted.connect(self._refresh_images)
         self.viewer.layers.events.removed.connect(self._refresh_images)
-        self.image_combo.currentTextChanged.connect(lambda *_: self.attach())
+        self.image_combo.currentTextChanged.connect(lambda *_: self._image_chosen())
         self.kind_combo.currentTextChanged.connect(lambda *_: self.attach())
         self.viewer.dims.events.current_step.connect(lambda *_: self.review.refresh())
         self._refresh_images()
@@ -81,7 +81,21 @@ class KindsWidget(QWidget):
             self.image_combo.setCurrentText(current)
         self.image_combo.blockSignals(False)
         if self.image_combo.currentText() != current or self.session is None:
-            self.attach()
+            self._image_chosen()
+
+    def _image_chosen(self) -> None:
+        """A new image: the kind of the project it already has (when it has one kind's only), then attach."""
+        name = self.image_combo.currentText()
+        if name and name in self.viewer.layers:
+            from ..kinds_project import existing_kinds
+            from .annotation import image_path
+
+            layer = self.viewer.layers[name]
+            found = existing_kinds(image_path(layer), name, layer.data)
+            if len(found) == 1 and found[0] != self.kind_combo.currentText():
+                self.kind_combo.setCurrentText(found[0])  # attaches
+                return
+        self.attach()
 
     def attach(self) -> KindSession | None:
         """Open the chosen image's project for the chosen kind (its saved layers come back)."""
