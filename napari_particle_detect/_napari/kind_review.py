@@ -70,6 +70,8 @@ class KindSession:
         if self.tables:
             self.redraw()
         self.regions.show_accepted(self.project.regions())
+        if self.main_layer is not None:
+            self.viewer.layers.selection.active = self.main_layer  # ready to edit, not the outlines
 
     def whole_table(self) -> pd.DataFrame:
         parts = [t for t in self.tables.values() if len(t)]

@@ -46,7 +46,8 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         self.steps_spin.setRange(5, 5000)
         self.steps_spin.setSingleStep(50)
         self.steps_spin.setValue(KIND_ROUND.steps_per_epoch)
-        self.steps_spin.setPrefix("steps ")
+        self.steps_spin.setSuffix(" steps")
+        self.steps_spin.setMinimumWidth(110)  # "150 steps" whole
         self.run_button = QPushButton("Fine-tune")
         self.run_button.setToolTip("Train the model in use on the reviewed frames and regions; tiles of them are "
                                    "held out to score it, and it is used only if it beats the round it started from")
