@@ -445,11 +445,15 @@ def train_steps(
     cancel: Callable[[], bool] | None,
     history: list[dict],
     teach: Callable[[DetectorModel], list[Example]] | None = None,
+    batches: Callable[[], tuple[np.ndarray, ...]] | None = None,
+    loss_of: Callable[..., torch.Tensor] | None = None,
 ) -> DetectorModel:
     """A copy of ``model`` trained for ``config``'s steps on ``examples`` (warm-up, cosine decay).
 
     With ``teach``, after ``config.pseudo_teacher_at`` of the steps the student so far is handed to
-    it and the pseudo-labelled examples it returns join the batches from then on."""
+    it and the pseudo-labelled examples it returns join the batches from then on. Other kinds
+    (kinds_rounds.py) bring their own ``batches`` (arrays, the images first) and ``loss_of(output,
+    *the other arrays as tensors)`` instead of ``examples`` and the heatmap's weighted error."""
     torch.manual_seed(config.seed)
     network = copy.deepcopy(model.network).to(device).train()
     card = copy.deepcopy(model.card)
@@ -469,7 +473,7 @@ def train_steps(
         return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, rate)
-    source = BatchSource(config, examples, seed=config.seed)
+    source = BatchSource(config, examples, seed=config.seed) if batches is None else None
     teach_at = int(round(float(np.clip(config.pseudo_teacher_at, 0.0, 1.0)) * steps)) if teach else -1
     losses: list[float] = []
     for step in range(steps):
@@ -479,13 +483,12 @@ def train_steps(
             network.eval()
             source.set_pseudo(teach(DetectorModel(network, card, criterion=model.criterion if step == 0 else None)))
             network.train()
-        images, targets, weights = source.batch()
-        x, y, w = (torch.from_numpy(a).to(device) for a in (images, targets, weights))
+        x, *rest = (torch.from_numpy(a).to(device) for a in (source.batch() if batches is None else batches()))
         if config.trainable == "decoder":
             for module in encoder:
                 module.eval()  # frozen means its batch statistics too
         optimiser.zero_grad(set_to_none=True)
-        loss = weighted_mse(network(x), y, w)
+        loss = (weighted_mse if loss_of is None else loss_of)(network(x), *rest)
         if not torch.isfinite(loss):
             raise ParticleDetectError(f"fine-tuning diverged at step {step + 1} (the loss is {loss.item()}); "
                                       "check the reviewed images")

@@ -113,22 +113,24 @@ class Project:
     # ---- opening -------------------------------------------------------------------------------
     @classmethod
     def open(cls, target: str | Path, image: str | None = None, n_frames: int | None = None,
-             frame_shape: tuple[int, int] | None = None) -> "Project":
+             frame_shape: tuple[int, int] | None = None, kind: str = "spheres") -> "Project":
         """Open the project at ``target``: a project folder (any existing folder), or an image file beside which
-        it lives. Nothing is written until there is something to keep, except tidying after a crash."""
+        it lives. Nothing is written until there is something to keep, except tidying after a crash.
+        ``kind``: what its frames hold (a project of another kind is refused: kinds_project.py)."""
         target = Path(target)
         is_project = target.suffix == PROJECT_SUFFIX or target.is_dir()
         folder = target if is_project else project_folder_for_image(target)
         if not is_project and image is None:
             image = str(target)
         defaults = ProjectState(image=image, n_frames=int(n_frames) if n_frames else None,
-                                frame_shape=tuple(int(v) for v in frame_shape) if frame_shape else None)
+                                frame_shape=tuple(int(v) for v in frame_shape) if frame_shape else None, kind=kind)
         project = cls(folder, defaults)
         if folder.exists() and not folder.is_dir():
             raise ParticleDetectError(f"{folder}: is a file, not a project folder")
         for part in ("state.json", "frames", "rounds", ".lock"):
             project._refuse_link(folder / part)
-        project.state()  # a damaged state is reported now, not at the first click
+        if project.state().kind != kind:  # a damaged state is reported now, not at the first click
+            raise ParticleDetectError(f"{folder}: this project holds {project.state().kind}, not {kind}")
         project._tidy()
         return project
 

@@ -20,6 +20,8 @@ from .errors import ParticleDetectError
 
 STATE_VERSION = 2
 POLARITIES = ("auto", "bright", "dark")
+# What a project's frames hold: sphere centres (the original), rods or bead chains (kinds.py).
+PROJECT_KINDS = ("spheres", "rods", "chains")
 # Bounds that no real project reaches; anything beyond them in state.json is corruption, not data.
 MAX_FRAMES = 10_000_000
 MAX_ROUND = 99_999
@@ -99,6 +101,7 @@ class ProjectState:
     diameter: float | None = None
     polarity: str = "auto"
     threshold: float | None = None
+    kind: str = "spheres"
 
     def to_dict(self) -> dict:
         return {
@@ -109,6 +112,7 @@ class ProjectState:
                          for f, r in self.accepted],
             "rounds": [r.to_dict() for r in self.rounds], "current_round": self.current_round,
             "diameter": self.diameter, "polarity": self.polarity, "threshold": self.threshold,
+            "kind": self.kind,
         }
 
 
@@ -299,6 +303,7 @@ def parse_state(data: Any, source: Path) -> ProjectState:
         diameter=check.number(data.get("diameter"), "diameter", 0.0, MAX_DIAMETER, optional=True, open_low=True),
         polarity=check.text(data.get("polarity", "auto"), "polarity", choices=POLARITIES),
         threshold=check.number(data.get("threshold"), "threshold", 0.0, 1.0, optional=True),
+        kind=check.text(data.get("kind", "spheres"), "kind", choices=PROJECT_KINDS),
     )
 
 

@@ -11,6 +11,9 @@ import pandas as pd
 TABLE_COLUMNS = ["frame", "y", "x", "score", "source"]
 # Where points come from: the network, the user, or the network and then confirmed by the user.
 SOURCES = ("model", "added", "accepted")
+# Columns of the other kinds (rods.COLUMNS, chains.COLUMNS) a table keeps when it has them, so a
+# rods or chains project saves its frames whole.
+KIND_COLUMNS = ("angle", "length", "width", "y1", "x1", "y2", "x2", "chain", "index", "closed")
 
 
 def empty_table() -> pd.DataFrame:
@@ -30,7 +33,7 @@ def normalise_table(table: pd.DataFrame, frame: int | None = None) -> pd.DataFra
         table["source"] = "added"
     table["source"] = table["source"].fillna("added").astype(str)
     columns = TABLE_COLUMNS[:1] + ["z"] + TABLE_COLUMNS[1:] if "z" in table.columns else TABLE_COLUMNS
-    out = table[columns].reset_index(drop=True)
+    out = table[columns + [c for c in KIND_COLUMNS if c in table.columns]].reset_index(drop=True)
     out["frame"] = out["frame"].astype(int)
     floats = [c for c in ("z", "y", "x", "score") if c in columns]
     out[floats] = out[floats].astype(float)

@@ -20,11 +20,12 @@ from ..eta import RoundEta, eta_text
 from ..finetune import FINE_TUNE
 from ..pseudo_labels import DEFAULT_FRAMES
 from ..project import RoundInfo
-from ..training import TrainConfig, TrainingCancelled
-from .notify import report, reports_errors
+from ..training import TrainConfig
+from .notify import reports_errors
 from .plots import LossPlot, RoundsPlot
 from .round_actions import RoundActions
-from .round_progress import areas_text, describe, train_round, trained_text, verdict
+from .round_progress import areas_text, describe, train_round, trained_text
+from .round_reports import RoundReports
 from .state import DockState
 
 ROUND_COLUMNS = ["round", "from", "trained", "held out", "F1 before", "F1 after", "result"]
@@ -40,7 +41,7 @@ class _ProgressRelay(QObject):
     event = Signal(dict)
 
 
-class FineTunePanel(QGroupBox):
+class FineTunePanel(RoundReports, QGroupBox):
     def __init__(self, state: DockState) -> None:
         super().__init__("Fine-tune")
         self.state = state
@@ -232,14 +233,6 @@ class FineTunePanel(QGroupBox):
         """``base`` with the panel's choice of unreviewed frames to learn from (0: none)."""
         return replace(base, unlabelled_frames=self.unlabelled_spin.value() if self.unlabelled_check.isChecked() else 0)
 
-    def cancel(self, wait_s: float = 0.0) -> bool:
-        """Ask a running round to stop (it does within a training step); ``wait_s``: wait that long for it.
-        Returns whether nothing runs any more."""
-        if self.running() and not self._cancel.is_set():
-            self._cancel.set()
-            self.status.setText("cancelling…")
-        return self._ended.wait(wait_s) if wait_s else self._ended.is_set()
-
     def _set_running(self, running: bool) -> None:
         self.cancel_button.setEnabled(running)
         self.steps_spin.setEnabled(not running)
@@ -266,25 +259,10 @@ class FineTunePanel(QGroupBox):
         project = self._target.project
         if self._target is self.state.annotation and info.improved is True:
             self.state.use_round(info.number)  # and the threshold tuned for it
-        self.progress.setRange(0, 1)
-        self.progress.setValue(1)
-        message = verdict(info, project.current_round)
-        if info.improved is True:
-            message += ". Run Detect on the unreviewed frames to use it."
-        self.status.setText(message)
-        show_info(message)
+        self.show_verdict(info, project.current_round)
 
     def _on_error(self, exc: BaseException) -> None:
-        current = self._target.project.current_round
-        name = current.name if current is not None else "the model as it was"
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        if isinstance(exc, TrainingCancelled):
-            self.status.setText(f"cancelled; still using {name}")
-            show_info(f"fine-tuning cancelled; still using {name}")
-        else:
-            self.status.setText(f"failed; still using {name}")
-            report(exc)
+        self.show_failure(exc, self._target.project.current_round)
 
     def _on_finished(self) -> None:
         self.worker, self._target = None, None

@@ -1,6 +1,11 @@
-"""The Rods and chains dock: detect rods or bead chains in an image with the shipped kind models,
-into editable layers (rods: lines; chains: beads and paths), in a worker thread. A thin skin over
-kinds_prediction.detect_kind; the layers are those of kind_layers, which the reader and writer share.
+"""The Rods and chains dock: detect rods or bead chains with the kind's model in use (the shipped
+one, or a fine-tuned round of the image's project) into editable layers (rods: lines; chains: beads
+and paths), review them (accept a frame or a box, undo, review next), fine-tune, export.
+
+A thin skin: kinds_prediction.detect_kind finds, kind_review.KindSession keeps the image's rods or
+chains project and its layers in step, kind_review_panel and kind_rounds_panel are its two boxes.
+Choosing an image and a kind opens that project, so what was reviewed comes back when the dock
+(or napari) is opened again.
 """
 
 from __future__ import annotations
@@ -9,16 +14,19 @@ import numpy as np
 from napari.qt.threading import create_worker
 from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from .kind_layers import chain_layers_data, chain_paths, rods_layer_data, table_from_beads
+from ..errors import ParticleDetectError
+from .kind_review import KindSession
+from .kind_review_panel import KindReviewPanel
+from .kind_rounds_panel import KindRoundsPanel
 from .notify import report
 
 
-def detect_in(image: np.ndarray, kind: str, threshold: float | None, frame: int | None):
+def detect_in(image: np.ndarray, kind: str, model, threshold: float | None, frame: int | None):
     """Worker body: the kind's table for one frame (a stack's ``frame``) or the image."""
     from ..kinds_prediction import detect_kind
 
     frames = None if frame is None else [frame]
-    return detect_kind(image, kind, None, "cpu", threshold, frames=frames)
+    return detect_kind(image, kind, model, "cpu", threshold, frames=frames)
 
 
 class KindsWidget(QWidget):
@@ -26,6 +34,7 @@ class KindsWidget(QWidget):
         super().__init__()
         self.viewer = napari_viewer
         self.worker = None
+        self.session: KindSession | None = None
         self.image_combo = QComboBox()
         self.kind_combo = QComboBox()
         self.kind_combo.addItems(["rods", "chains"])
@@ -37,6 +46,8 @@ class KindsWidget(QWidget):
         self.detect_button = QPushButton("Detect (this frame)")
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        self.review = KindReviewPanel(lambda: self.session, self.review_threshold)
+        self.rounds = KindRoundsPanel(lambda: self.session, self._round_changed)
         form = QFormLayout()
         form.addRow("Image", self.image_combo)
         form.addRow("Kind", self.kind_combo)
@@ -45,10 +56,15 @@ class KindsWidget(QWidget):
         layout.addLayout(form)
         layout.addWidget(self.detect_button)
         layout.addWidget(self.status)
+        layout.addWidget(self.review)
+        layout.addWidget(self.rounds)
         layout.addStretch(1)
         self.detect_button.clicked.connect(self.detect)
         self.viewer.layers.events.inserted.connect(self._refresh_images)
         self.viewer.layers.events.removed.connect(self._refresh_images)
+        self.image_combo.currentTextChanged.connect(lambda *_: self._image_chosen())
+        self.kind_combo.currentTextChanged.connect(lambda *_: self.attach())
+        self.viewer.dims.events.current_step.connect(lambda *_: self.review.refresh())
         self._refresh_images()
 
     def _refresh_images(self, event=None) -> None:
@@ -56,24 +72,81 @@ class KindsWidget(QWidget):
 
         current = self.image_combo.currentText()
         names = [layer.name for layer in self.viewer.layers if isinstance(layer, Image) and not layer.rgb]
+        if names == [self.image_combo.itemText(i) for i in range(self.image_combo.count())]:
+            return
+        self.image_combo.blockSignals(True)
         self.image_combo.clear()
         self.image_combo.addItems(names)
         if current in names:
             self.image_combo.setCurrentText(current)
+        self.image_combo.blockSignals(False)
+        if self.image_combo.currentText() != current or self.session is None:
+            self._image_chosen()
+
+    def _image_chosen(self) -> None:
+        """A new image: the kind of the project it already has (when it has one kind's only), then attach."""
+        name = self.image_combo.currentText()
+        if name and name in self.viewer.layers:
+            from ..kinds_project import existing_kinds
+            from .annotation import image_path
+
+            layer = self.viewer.layers[name]
+            found = existing_kinds(image_path(layer), name, layer.data)
+            if len(found) == 1 and found[0] != self.kind_combo.currentText():
+                self.kind_combo.setCurrentText(found[0])  # attaches
+                return
+        self.attach()
+
+    def attach(self) -> KindSession | None:
+        """Open the chosen image's project for the chosen kind (its saved layers come back)."""
+        name, kind = self.image_combo.currentText(), self.kind_combo.currentText()
+        if self.session is not None and self.session.image.name == name and self.session.kind == kind \
+                and self.session.image in self.viewer.layers:
+            return self.session
+        self.session = None
+        self.rounds.status.setText("")
+        if name and name in self.viewer.layers and not self.rounds.running():
+            try:
+                self.session = KindSession(self.viewer, self.viewer.layers[name], kind)
+            except ParticleDetectError as exc:
+                report(exc)
+        if self.session is not None:
+            rounds = self.session.project.rounds
+            saved = self.session.project.saved_frames()
+            self.status.setText(f"{kind} project of {name}: {len(saved)} frame{'s' * (len(saved) != 1)} saved, "
+                                f"{len(rounds)} round{'s' * (len(rounds) != 1)}" if saved or rounds else
+                                f"Detect finds {kind} in {name} with the shipped model")
+        self.review.refresh()
+        self.rounds.refresh()
+        return self.session
+
+    def _round_changed(self) -> None:
+        self.review.refresh()
+
+    def review_threshold(self) -> float:
+        if self.threshold_spin.value():
+            return float(self.threshold_spin.value())
+        from ..models import load_model
+
+        return float(load_model(self.session.model_path(), "cpu").card.threshold)
 
     def detect(self) -> None:
-        name = self.image_combo.currentText()
-        if not name or self.worker is not None:
+        session = self.attach()
+        if session is None or self.worker is not None:
             return
-        layer = self.viewer.layers[name]
-        data = layer.data
-        frame = int(self.viewer.dims.current_step[0]) if data.ndim == 3 else None
-        kind = self.kind_combo.currentText()
+        data = session.image.data
+        frame = session.current_frame() if data.ndim == 3 else None
         threshold = self.threshold_spin.value() or None
-        self.status.setText(f"finding {kind} in {name}…")
+        try:
+            model = str(session.model_path())
+        except ParticleDetectError as exc:
+            report(exc)
+            return
+        round_name = session.project.current_round.name
+        self.status.setText(f"finding {session.kind} in {session.image.name} with {round_name}…")
         self.detect_button.setEnabled(False)
-        self.worker = create_worker(detect_in, data, kind, threshold, frame)
-        self.worker.returned.connect(lambda table: self._show(table, kind, name, data.ndim))
+        self.worker = create_worker(detect_in, data, session.kind, model, threshold, frame)
+        self.worker.returned.connect(lambda table: self._show(session, table, round_name))
         self.worker.errored.connect(report)
         self.worker.finished.connect(self._finished)
         self.worker.start()
@@ -82,31 +155,17 @@ class KindsWidget(QWidget):
         self.worker = None
         self.detect_button.setEnabled(True)
 
-    def _show(self, table, kind: str, name: str, ndim: int) -> None:
-        table = table.assign(source="model")
-        if kind == "rods":
-            layers = [rods_layer_data(table, f"{name} rods", ndim)]
-            self.status.setText(f"{len(table)} rods: drag a tip to fix a rod, draw a line to add one, delete to remove")
+    def _show(self, session: KindSession, table, round_name: str) -> None:
+        frames = sorted(set(table["frame"].astype(int))) or [session.current_frame()]
+        kept = session.set_detections(table)
+        skipped = [f for f in frames if f not in kept]
+        note = f" (frame {skipped[0]} is reviewed: kept as you accepted it)" if skipped else ""
+        if session.kind == "rods":
+            self.status.setText(f"{len(table)} rods with {round_name}{note}: drag a tip to fix a rod, draw a line "
+                                "to add one, select and Delete to remove")
         else:
-            layers = chain_layers_data(table, f"{name}", ndim)
             chains = table["chain"].nunique() if len(table) else 0
-            self.status.setText(f"{len(table)} beads in {chains} chains (free beads are chains of one)")
-        for data, kwargs, layer_type in layers:
-            if kwargs["name"] in self.viewer.layers:
-                self.viewer.layers.remove(kwargs["name"])
-            added = getattr(self.viewer, f"add_{layer_type}")(data, **kwargs)
-            if layer_type == "points":
-                beads = added
-        if kind == "chains":
-            paths = self.viewer.layers[f"{name} chains"]
-            # The beads hold the data; the paths follow them when beads are moved, added or deleted.
-            beads.events.data.connect(lambda event: _redraw_paths(beads, paths))
-
-
-def _redraw_paths(beads, paths) -> None:
-    table = table_from_beads(beads.data, beads.features)
-    ndim = beads.data.shape[1] if len(beads.data) else paths.ndim
-    drawn = chain_paths(table, ndim)
-    paths.data = drawn
-    if drawn:
-        paths.shape_type = ["path"] * len(drawn)
+            self.status.setText(f"{len(table)} beads in {chains} chains with {round_name}{note} "
+                                "(free beads are chains of one)")
+        self.review.refresh()
+        self.rounds.refresh()

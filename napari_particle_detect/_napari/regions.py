@@ -59,9 +59,11 @@ class RegionLayers:
     """The review box (drawn by the user or proposed) and the accepted regions of one image."""
 
     def __init__(self, viewer, image: Image, layer_kwargs: dict,
-                 on_deleted: Callable[[list[Region]], None] | None = None) -> None:
+                 on_deleted: Callable[[list[Region]], None] | None = None, label: str | None = None) -> None:
         self.viewer = viewer
         self.image = image
+        # The layers' names start with this (default: the image's name; the rods and chains dock adds its kind).
+        self.label = label or image.name
         self.stack = image.ndim == 3
         self.shape = tuple(int(v) for v in image.data.shape[-2:])
         # Placed like the image (scale, translate, units), so shape coordinates are its pixels.
@@ -86,7 +88,7 @@ class RegionLayers:
     def ensure_draft(self) -> Shapes:
         if not self._live(self.draft):
             self.draft = self.viewer.add_shapes(
-                ndim=self.image.ndim, name=f"{self.image.name} review box", edge_color=DRAFT_COLOUR,
+                ndim=self.image.ndim, name=f"{self.label} review box", edge_color=DRAFT_COLOUR,
                 face_color="transparent", edge_width=self.edge_width, **self._layer_kwargs,
             )
             self.draft.current_edge_color = DRAFT_COLOUR
@@ -140,7 +142,7 @@ class RegionLayers:
         shapes = [rectangle(r.frame, r.box, self.stack) for r in regions]
         if not self._live(self.accepted):
             self.accepted = self.viewer.add_shapes(
-                shapes, shape_type="rectangle", ndim=self.image.ndim, name=f"{self.image.name} reviewed regions",
+                shapes, shape_type="rectangle", ndim=self.image.ndim, name=f"{self.label} reviewed regions",
                 edge_color=ACCEPTED_COLOUR, face_color="transparent", edge_width=self.edge_width,
                 **self._layer_kwargs,
             )

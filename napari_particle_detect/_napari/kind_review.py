@@ -1,0 +1,345 @@
+"""Reviewing rods or chains of one image in napari: its project (kinds_project), the editable layers
+(kind_layers) kept in step with it, accepted frames and regions, undo and what to review next.
+No Qt widgets here: the dock (kind_review_panel) drives it, tests can too.
+
+Every edit is saved at once: a Shapes or Points change ends in the frame's table rebuilt from the
+layer, checked by the kind's rules, written atomically. The layers are drawn from the project, so
+closing the dock (or napari) and opening it again brings back what was there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from napari.layers import Image
+from napari.layers.base import ActionType
+
+from ..errors import ParticleDetectError
+from ..kinds_project import (
+    accept_kind_frame, accept_kind_region, all_kind_frames, detections, kind_model_path, load_kind_frame,
+    open_kind_project, save_kind_frame, typical_size,
+)
+from ..project import Region
+from ..review import Proposal, rank_frames, rank_regions
+from .annotation import image_path, placement
+from .history import FrameHistory
+from .kind_layers import chain_layers_data, chain_paths, rods_layer_data, table_from_beads, table_from_rod_lines
+from .proposals import key, proposal_box
+from .regions import Box, RegionLayers, zoom_to_box
+
+# Layer changes that end an edit (napari also reports each step of a drag, which is not saved).
+DONE_ACTIONS = {ActionType.ADDED, ActionType.REMOVED, ActionType.CHANGED}
+COMPARED = {"rods": ["y", "x", "angle", "length", "width"], "chains": ["y", "x", "chain", "index", "closed"]}
+
+
+class KindSession:
+    """One image reviewed for one kind: the project, its layers, the acceptance history."""
+
+    def __init__(self, viewer, image: Image, kind: str) -> None:
+        self.viewer, self.image, self.kind = viewer, image, kind
+        self.stack = image.ndim == 3
+        self.project = open_kind_project(kind, image_path(image), image.name, image.data)
+        label = f"{image.name} {kind}"
+        for stale in (f"{label} review box", f"{label} reviewed regions"):  # left by a dock closed before
+            if stale in viewer.layers:
+                viewer.layers.remove(stale)
+        self.regions = RegionLayers(viewer, image, placement(image), on_deleted=self._regions_deleted, label=label)
+        self.history = FrameHistory()
+        # What Undo takes back, last first: ("accept", frame, region or None, table before) or ("edit", frame).
+        self.actions: list[tuple] = []
+        self.tables: dict[int, pd.DataFrame] = {}
+        self._quiet = False
+        self._passed: set = set()
+        self.restore()
+
+    # ---- layers ------------------------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        name = self.image.name
+        return [f"{name} rods"] if self.kind == "rods" else [f"{name} beads", f"{name} chains"]
+
+    @property
+    def main_layer(self):
+        """The layer that holds the data (rods' lines, chains' beads), None before the first detection."""
+        name = self.names[0]
+        return self.viewer.layers[name] if name in self.viewer.layers else None
+
+    def restore(self) -> None:
+        """Layers and region outlines as the project holds them."""
+        self.tables = {f: t for f in self.project.saved_frames() if (t := load_kind_frame(self.project, f)) is not None}
+        if self.tables:
+            self.redraw()
+        self.regions.show_accepted(self.project.regions())
+        if self.main_layer is not None:
+            self.viewer.layers.selection.active = self.main_layer  # ready to edit, not the outlines
+
+    def whole_table(self) -> pd.DataFrame:
+        parts = [t for t in self.tables.values() if len(t)]
+        return pd.concat(parts, ignore_index=True) if parts else all_kind_frames(self.project)
+
+    def redraw(self) -> None:
+        """(Re)draw the layers from the saved tables, keeping the layers (and their place in the list)."""
+        table = self.whole_table()
+        ndim = self.image.ndim
+        layers = [rods_layer_data(table, self.names[0], ndim)] if self.kind == "rods" else \
+            chain_layers_data(table, self.image.name, ndim)
+        self._quiet = True
+        try:
+            for data, kwargs, layer_type in layers:
+                name = kwargs["name"]
+                if name in self.viewer.layers:
+                    self.viewer.layers.remove(name)
+                layer = getattr(self.viewer, f"add_{layer_type}")(data, ndim=ndim, **kwargs, **placement(self.image))
+                if layer_type == "shapes" and self.kind == "rods":
+                    layer.current_edge_color = "cyan"  # a line drawn by hand is an 'added' rod
+                if name == self.names[0]:
+                    layer.events.data.connect(self._on_data)
+        finally:
+            self._quiet = False
+        self.viewer.layers.selection.active = self.main_layer
+
+    def layer_table(self) -> pd.DataFrame:
+        """Every frame's rods or beads as the layer shows them now."""
+        layer = self.main_layer
+        if layer is None:
+            return self.whole_table().iloc[:0]
+        if self.kind == "rods":
+            return table_from_rod_lines(layer.data, layer.features, list(layer.shape_type))
+        return table_from_beads(layer.data, layer.features)
+
+    def frame_table(self, frame: int) -> pd.DataFrame:
+        table = self.layer_table()
+        return table[table["frame"] == int(frame)].reset_index(drop=True)
+
+    def _on_data(self, event) -> None:
+        action = getattr(event, "action", ActionType.CHANGED)
+        if self._quiet or action not in DONE_ACTIONS:
+            return
+        if action == ActionType.ADDED:
+            self._mark_added(getattr(event, "data_indices", ()) or ())
+        self.sync()
+
+    def _mark_added(self, indices) -> None:
+        """A rod drawn or a bead placed by hand is 'added', unscored, and a bead a chain of its own,
+        whatever napari copied from the last selection into the new one's features."""
+        layer = self.main_layer
+        rows = np.arange(len(layer.data))[list(indices)]
+        if not len(rows):
+            return
+        features = layer.features.copy()
+        features.loc[rows, "source"] = "added"
+        features.loc[rows, "score"] = np.nan
+        if self.kind == "chains":
+            features.loc[rows, "chain"] = -1
+            features.loc[rows, "index"] = 0
+            features.loc[rows, "closed"] = 0
+        self._quiet = True
+        try:
+            layer.features = features
+        finally:
+            self._quiet = False
+
+    def sync(self) -> list[int]:
+        """Save every frame whose rods or beads the user changed; returns those frames."""
+        table = self.layer_table()
+        changed = []
+        for frame in sorted(set(self.tables) | set(table["frame"].astype(int))):
+            now = table[table["frame"] == frame].reset_index(drop=True)
+            before = self.tables.get(frame)
+            if before is not None and _same(before, now, COMPARED[self.kind]):
+                continue
+            if before is None and not len(now):
+                continue
+            self.history.record(frame, before if before is not None else now.iloc[:0])
+            self._save(frame, now)
+            self.actions.append(("edit", frame))
+            changed.append(frame)
+        if changed and self.kind == "chains":
+            self._redraw_paths()
+        return changed
+
+    def relink(self, how: str) -> int:
+        """Link (``how`` "link") two chain ends, or "cut" the bond between two neighbours, of the two
+        beads selected in the beads layer; saved at once. Returns the frame changed."""
+        from ..chain_edits import cut_bond, link_ends
+
+        layer = self.main_layer
+        if self.kind != "chains" or layer is None:
+            raise ParticleDetectError("link and cut are for chains: detect chains first")
+        rows = sorted(layer.selected_data)
+        if len(rows) != 2:
+            raise ParticleDetectError(f"select exactly two beads in '{layer.name}' (select mode, click one, "
+                                      f"Shift+click the other); {len(rows)} selected")
+        data = np.asarray(layer.data)
+        beads = layer.features.assign(frame=np.rint(data[:, 0]).astype(int) if data.shape[1] == 3 else 0)
+        changed = (link_ends if how == "link" else cut_bond)(beads, *rows)
+        features = layer.features.copy()
+        for column in ("chain", "index", "closed"):
+            features[column] = changed[column].to_numpy()
+        self._quiet = True
+        try:
+            layer.features = features
+        finally:
+            self._quiet = False
+        self.sync()
+        return int(changed.at[rows[0], "frame"])
+
+    def _redraw_paths(self) -> None:
+        name = self.names[1]
+        if name not in self.viewer.layers:
+            return
+        paths = self.viewer.layers[name]
+        drawn = chain_paths(self.whole_table(), self.image.ndim)
+        paths.data = drawn
+        if drawn:
+            paths.shape_type = ["path"] * len(drawn)
+
+    def _save(self, frame: int, table: pd.DataFrame) -> None:
+        save_kind_frame(self.project, frame, table)
+        self.tables[frame] = load_kind_frame(self.project, frame)
+
+    # ---- detection ---------------------------------------------------------------------------
+    def model_path(self):
+        return kind_model_path(self.project)
+
+    def set_detections(self, table: pd.DataFrame) -> list[int]:
+        """The model's rods or beads into the project and layers, frame by frame. A frame reviewed whole
+        is left as reviewed; on a frame with accepted regions what is inside them stays."""
+        kept = []
+        for frame, found in table.assign(source="model").groupby("frame"):
+            frame = int(frame)
+            if self.project.is_reviewed(frame):
+                continue
+            found = found.reset_index(drop=True)
+            regions = self.project.regions(frame)
+            saved = self.tables.get(frame)
+            if regions and saved is not None:
+                inside = np.zeros(len(saved), bool)
+                outside = np.ones(len(found), bool)
+                for region in regions:
+                    inside |= region.contains(saved["y"], saved["x"])
+                    outside &= ~region.contains(found["y"], found["x"])
+                found = self._joined(saved[inside], found[outside])
+            self.history.forget(frame)
+            self._save(frame, found)
+            kept.append(frame)
+        self.redraw()
+        return kept
+
+    def _joined(self, keep: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+        if self.kind == "chains" and len(keep):
+            new = new.assign(chain=new["chain"] + int(keep["chain"].max()) + 1)
+        return pd.concat([keep, new], ignore_index=True)
+
+    # ---- reviewing ---------------------------------------------------------------------------
+    def accept_frame(self, frame: int) -> pd.DataFrame:
+        self.sync()
+        before = self.tables.get(frame, self.frame_table(frame).iloc[:0])
+        accepted = accept_kind_frame(self.project, frame, self.frame_table(frame))
+        self.tables[frame] = load_kind_frame(self.project, frame)
+        self.actions.append(("accept", frame, None, before))
+        self.redraw()
+        return accepted
+
+    def accept_region(self, frame: int, box: Box | None = None) -> Region:
+        """Accept the review box drawn (or proposed) on ``frame`` (or ``box``)."""
+        self.sync()
+        box = box if box is not None else self.regions.draft_box(frame)
+        if box is None:
+            raise ParticleDetectError("draw a box around what you checked first (Draw box)")
+        before = self.tables.get(frame, self.frame_table(frame).iloc[:0])
+        accept_kind_region(self.project, frame, box, self.frame_table(frame))
+        region = self.project.regions(frame)[-1]
+        self.tables[frame] = load_kind_frame(self.project, frame)
+        self.actions.append(("accept", frame, region, before))
+        self.regions.clear_draft(frame)
+        self.regions.show_accepted(self.project.regions())
+        self.redraw()
+        return region
+
+    def undo(self) -> str:
+        """Take back the last acceptance or edit of this session; says what it did."""
+        if not self.actions:
+            raise ParticleDetectError("nothing to undo")
+        action = self.actions.pop()
+        frame = action[1]
+        if action[0] == "accept":
+            _, frame, region, before = action
+            if region is None:
+                self.project.unaccept_frame(frame)
+            else:
+                self.project.unaccept_region(frame, region)
+            self._save(frame, before)
+            what = f"frame {frame} un-accepted" if region is None else f"a region of frame {frame} un-accepted"
+        else:
+            restored = self.history.undo(frame, self.tables.get(frame, self.frame_table(frame).iloc[:0]))
+            if restored is None:
+                raise ParticleDetectError("nothing to undo")
+            self._save(frame, restored)
+            what = f"the last edit of frame {frame} undone"
+        self.regions.show_accepted(self.project.regions())
+        self.redraw()
+        return what
+
+    def _regions_deleted(self, regions: list[Region]) -> None:
+        for region in regions:
+            self.project.unaccept_region(region.frame, region)
+        self.regions.show_accepted(self.project.regions())
+
+    def reviewed_masks(self) -> dict[int, np.ndarray]:
+        masks: dict[int, np.ndarray] = {}
+        for region in self.project.regions():
+            mask = masks.setdefault(region.frame, np.zeros(self.regions.shape, dtype=bool))
+            mask[max(0, int(np.ceil(region.y0))):max(0, int(np.ceil(region.y1))),
+                 max(0, int(np.ceil(region.x0))):max(0, int(np.ceil(region.x1)))] = True
+        return masks
+
+    def next_proposal(self, threshold: float, mode: str = "region") -> Proposal:
+        """The unreviewed region (or frame) where the model's rods or beads score nearest the threshold."""
+        detected = detections(self.project)
+        found = {f: d for f, d in detected.items() if not self.project.is_reviewed(f)}
+        if not found:
+            raise ParticleDetectError("every detected frame is reviewed: run Detect on another frame" if detected
+                                      else "nothing to rank yet: run Detect first")
+        if mode == "frame":
+            ranked = rank_frames(found, threshold)
+        else:
+            size = typical_size(self.kind, self.whole_table())
+            # Regions of about four rod lengths (eight bead diameters), as sphere regions hold a few dozen objects.
+            size = size / 2 if self.kind == "rods" else size
+            ranked = rank_regions(found, self.regions.shape, threshold, size, self.reviewed_masks())
+        if not ranked:
+            raise ParticleDetectError("every detected frame is reviewed" if mode == "frame"
+                                      else "no unreviewed region left in the detected frames")
+        for proposal in ranked:
+            if key(proposal) not in self._passed:
+                self._passed.add(key(proposal))
+                return proposal
+        self._passed.clear()  # every one shown once: start again from the most uncertain
+        raise ParticleDetectError("every unreviewed region was proposed once; ask again to start over")
+
+    def show_proposal(self, proposal: Proposal) -> None:
+        if self.stack:
+            step = list(self.viewer.dims.current_step)
+            step[0] = proposal.frame
+            self.viewer.dims.current_step = tuple(step)
+        box = proposal_box(proposal)
+        if box is not None:
+            self.regions.propose(proposal.frame, box)
+            zoom_to_box(self.viewer, self.image, box)
+        self.viewer.layers.selection.active = self.main_layer
+
+    def current_frame(self) -> int:
+        return int(self.viewer.dims.current_step[0]) if self.stack else 0
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame, columns: list[str]) -> bool:
+    if len(a) != len(b):
+        return False
+    if not len(a):
+        return True
+    order = ["y", "x"]
+    a, b = a.sort_values(order).reset_index(drop=True), b.sort_values(order).reset_index(drop=True)
+    values = [np.asarray(t[columns], float) for t in (a, b)]
+    return bool(np.allclose(values[0], values[1], atol=1e-3, equal_nan=True)) and \
+        list(a["source"].astype(str)) == list(b["source"].astype(str))

@@ -1,0 +1,162 @@
+"""The Rods and chains dock's Review box: accept a frame or a drawn box, undo, review next, export.
+A thin skin over kind_review.KindSession."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from napari.utils.notifications import show_info
+from qtpy.QtWidgets import QComboBox, QFileDialog, QGridLayout, QGroupBox, QLabel, QPushButton
+
+from ..errors import ParticleDetectError
+from ..kinds import write_kind_table
+from .annotation import image_path
+from .kind_review import KindSession
+from .notify import reports_errors
+from .proposals import MODES
+from .regions import box_text
+
+HINT = {
+    "rods": "Edit the rods layer: select a line and drag a tip to fix its length and angle, draw a line (L) "
+            "to add a rod, select and Delete to remove one. Every edit is saved at once.",
+    "chains": "Edit the beads layer: drag a bead, add one (P; it starts a chain of its own), select and Delete; "
+              "select two beads to link two chain ends or cut the bond between neighbours. Paths follow the "
+              "beads. Every edit is saved at once.",
+}
+
+
+class KindReviewPanel(QGroupBox):
+    def __init__(self, session: Callable[[], KindSession | None], threshold: Callable[[], float]) -> None:
+        super().__init__("Review")
+        self._session, self._threshold = session, threshold
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.hint = QLabel("")
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: gray; font-size: 10px")
+        # (label, action, tooltip, row, column, columns spanned): the buttons in their grid.
+        buttons = [
+            ("Accept frame", self.accept_frame, "This frame's objects are right: keep them as training data", 1, 0, 1),
+            ("Draw box", self.draw_box, "Drag a rectangle around the part of the frame you have checked", 1, 1, 1),
+            ("Accept box", self.accept_region, "The objects centred inside the box are right: keep that region as "
+             "training data (the rest of the frame is not learned from)", 1, 2, 1),
+            ("Undo", self.undo, "Take back the last acceptance (un-accept) or the last edit", 2, 0, 1),
+            ("Review next", self.review_next, "Go to where the model hesitates most: objects scored near the "
+             "threshold", 2, 1, 1),
+            ("Link 2 ends", self.link, "Bond the two selected beads, each an end of its chain or a free bead: "
+             "two chains become one (the two ends of one chain close a ring)", 3, 0, 1),
+            ("Cut between 2", self.cut, "Remove the bond between the two selected neighbouring beads: the chain "
+             "becomes two (a ring opens)", 3, 1, 1),
+            ("Export CSV…", self.export, "Every frame's objects as the kind's CSV (chains: with the per-chain table "
+             "beside it, NAME.chains.csv)", 5, 0, 3),
+        ]
+        grid = QGridLayout(self)
+        grid.addWidget(self.status, 0, 0, 1, 3)
+        self.buttons: dict[str, QPushButton] = {}
+        for label, action, tip, row, column, span in buttons:
+            button = self.buttons[label] = QPushButton(label)
+            button.setToolTip(tip)
+            button.clicked.connect(lambda *_, action=action: action())
+            grid.addWidget(button, row, column, 1, span)
+        self.mode_combo = QComboBox()
+        self.mode_combo.addItems([f"by {mode}" for mode in MODES])
+        grid.addWidget(self.mode_combo, 2, 2)
+        grid.addWidget(self.hint, 6, 0, 1, 3)
+        self.undo_button = self.buttons["Undo"]
+        self.refresh()
+
+    def session(self) -> KindSession:
+        session = self._session()
+        if session is None:
+            raise ParticleDetectError("choose an image and run Detect first")
+        return session
+
+    def refresh(self) -> None:
+        session = self._session()
+        for button in self.buttons.values():
+            button.setEnabled(session is not None)
+        for label in ("Link 2 ends", "Cut between 2"):
+            self.buttons[label].setVisible(session is not None and session.kind == "chains")
+        if session is None:
+            self.status.setText("")
+            self.hint.setText("")
+            return
+        project = session.project
+        frames, regions = len(project.reviewed_frames), len(project.regions())
+        here = session.current_frame()
+        state = "reviewed" if project.is_reviewed(here) else "not reviewed"
+        self.status.setText(f"frame {here}: {state} · reviewed so far: {frames} frame{'s' * (frames != 1)}, "
+                            f"{regions} region{'s' * (regions != 1)} · project {project.folder.name}")
+        self.hint.setText(HINT[session.kind])
+        self.undo_button.setEnabled(bool(session.actions))
+
+    @reports_errors
+    def accept_frame(self) -> None:
+        session = self.session()
+        frame = session.current_frame()
+        table = session.accept_frame(frame)
+        self.refresh()
+        self.status.setText(f"frame {frame} accepted with {len(table)} {_objects(session.kind)}; " + self.status.text())
+
+    @reports_errors
+    def draw_box(self) -> None:
+        self.session().regions.start_drawing()
+
+    @reports_errors
+    def accept_region(self) -> None:
+        session = self.session()
+        region = session.accept_region(session.current_frame())
+        self.refresh()
+        show_info(f"region {box_text(region.box)} of frame {region.frame} accepted")
+
+    @reports_errors
+    def undo(self) -> None:
+        what = self.session().undo()
+        self.refresh()
+        show_info(what)
+
+    @reports_errors
+    def link(self) -> None:
+        frame = self.session().relink("link")
+        self.refresh()
+        show_info(f"linked: frame {frame}'s chains saved")
+
+    @reports_errors
+    def cut(self) -> None:
+        frame = self.session().relink("cut")
+        self.refresh()
+        show_info(f"cut: frame {frame}'s chains saved")
+
+    @reports_errors
+    def review_next(self) -> None:
+        session = self.session()
+        mode = self.mode_combo.currentText().removeprefix("by ")
+        proposal = session.next_proposal(self._threshold(), mode)
+        session.show_proposal(proposal)
+        self.refresh()
+        what = proposal.why.replace("centre", _objects(session.kind)[:-1])
+        self.status.setText(f"next: {what}; correct it, then {'Accept box' if proposal.box else 'Accept frame'}")
+
+    @reports_errors
+    def export(self, path: str | Path | None = None) -> Path | None:
+        session = self.session()
+        if path is None:
+            image = image_path(session.image)
+            folder = image.parent if image is not None else Path.cwd()
+            stem = image.stem if image is not None else session.image.name
+            suggested = str(folder / f"{stem}.{session.kind}.csv")
+            path, _ = QFileDialog.getSaveFileName(self, f"Export the {session.kind}", suggested,
+                                                  "CSV (*.csv)")
+            if not path:
+                return None
+        session.sync()
+        path = Path(path)
+        write_kind_table(session.whole_table(), path, session.kind)
+        extra = f" and {path.with_suffix('.chains.csv').name}" if session.kind == "chains" else ""
+        show_info(f"{session.kind} written to {path}{extra}")
+        return path
+
+
+def _objects(kind: str) -> str:
+    return "rods" if kind == "rods" else "beads"

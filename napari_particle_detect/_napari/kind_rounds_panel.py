@@ -1,0 +1,179 @@
+"""The Rods and chains dock's Fine-tune box: a round of the kind's heads on the reviewed frames and
+regions in a worker (progress, cancel, the verdict), and the project's rounds (double-click: use one).
+A thin skin over kinds_rounds.train_kind_round; words from round_progress, as the sphere dock's."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+
+from napari.qt.threading import create_worker
+from napari.utils.notifications import show_info
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import (
+    QAbstractItemView, QGridLayout, QGroupBox, QHeaderView, QLabel, QProgressBar, QPushButton, QSpinBox, QTableWidget,
+    QTableWidgetItem,
+)
+
+from ..errors import ParticleDetectError
+from ..kinds_rounds import KIND_ROUND, train_kind_round
+from ..kinds_training import KindTrainConfig
+from ..project import RoundInfo
+from .finetune_panel import _ProgressRelay
+from .kind_review import KindSession
+from .notify import reports_errors
+from .round_progress import describe, trained_text, verdict
+from .round_reports import RoundReports
+
+# Narrow enough for the dock: where a round came from and what it learned from are in each row's tooltip.
+COLUMNS = ["round", "before", "after", "tiles", "result"]
+METRIC = {"rods": "F1", "chains": "mean of bead F1 and bond F1"}
+ROUND_ROLE = Qt.ItemDataRole.UserRole
+
+
+class KindRoundsPanel(RoundReports, QGroupBox):
+    def __init__(self, session: Callable[[], KindSession | None], on_round: Callable[[], None]) -> None:
+        super().__init__("Fine-tune")
+        self._session, self._on_round = session, on_round
+        self.worker = None
+        self._target: KindSession | None = None
+        self._cancel, self._ended = threading.Event(), threading.Event()
+        self._ended.set()
+        self._relay = _ProgressRelay()
+        self._relay.event.connect(self._on_progress)
+        self.steps_spin = QSpinBox()
+        self.steps_spin.setRange(5, 5000)
+        self.steps_spin.setSingleStep(50)
+        self.steps_spin.setValue(KIND_ROUND.steps_per_epoch)
+        self.steps_spin.setToolTip("Training steps of a round")
+        self.run_button = QPushButton("Fine-tune")
+        self.run_button.setToolTip("Train the model in use on the reviewed frames and regions; tiles of them are "
+                                   "held out to score it, and it is used only if it beats the round it started from")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setMaximumHeight(150)
+        self.table.cellDoubleClicked.connect(lambda row, _col: self.use_row(row))
+        grid = QGridLayout(self)
+        grid.addWidget(QLabel("Steps"), 0, 0)
+        grid.addWidget(self.steps_spin, 0, 1)
+        grid.addWidget(self.run_button, 0, 2)
+        grid.addWidget(self.cancel_button, 0, 3)
+        grid.addWidget(self.progress, 1, 0, 1, 4)
+        grid.addWidget(self.status, 2, 0, 1, 4)
+        grid.addWidget(self.table, 3, 0, 1, 4)
+        self.run_button.clicked.connect(lambda *_: self.run())
+        self.cancel_button.clicked.connect(lambda *_: self.cancel())
+        self.refresh()
+
+    def running(self) -> bool:
+        return self.worker is not None
+
+    def refresh(self) -> None:
+        session = self._session()
+        self.run_button.setEnabled(session is not None and not self.running())
+        self.table.setRowCount(0)
+        if session is None:
+            return
+        project = session.project
+        in_use = project.state().current_round
+        self.table.setToolTip(f"Scored on held-out tiles with the {session.kind}' {METRIC[session.kind]}, "
+                              "each round at its best threshold; double-click a row to detect with that round")
+        for info in project.rounds:
+            row = self.table.rowCount()
+            self.table.insertRow(row)
+            tip = (f"{info.name}: {info.origin}" if not info.parent else
+                   f"{info.name}: from round-{info.parent:03d}, trained on {trained_text(info)}, scored on "
+                   f"{info.held_out} held-out tiles ('before': round-{info.parent:03d}, 'after': {info.name})")
+            for col, text in enumerate(_cells(info, info.number == in_use)):
+                item = QTableWidgetItem(text)
+                item.setData(ROUND_ROLE, info.number)
+                item.setToolTip(tip)
+                self.table.setItem(row, col, item)
+        last = project.rounds[-1] if project.rounds else None
+        if not self.running() and not self.status.text() and last is not None and last.parent:
+            # Reopened: the last round's verdict, as it was said when it ended.
+            self.status.setText(verdict(last, project.current_round).replace("F1", METRIC[session.kind]))
+
+    @reports_errors
+    def use_row(self, row: int) -> None:
+        session = self._session()
+        if session is None or self.running():
+            return
+        number = self.table.item(row, 0).data(ROUND_ROLE)
+        session.project.set_current_round(number)
+        self.refresh()
+        self._on_round()
+        show_info(f"detecting with round-{number:03d} from now on")
+
+    @reports_errors
+    def run(self, config: KindTrainConfig | None = None) -> None:
+        """Start a round in a worker; ``config`` overrides the panel's (tests use tiny ones)."""
+        if self.running():
+            return
+        session = self._session()
+        if session is None:
+            raise ParticleDetectError("choose an image and run Detect first")
+        session.sync()
+        if not session.project.reviewed_areas():
+            raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")
+        session.model_path()  # round 1 (the shipped weights) exists before the worker starts
+        config = config or replace(KIND_ROUND, steps_per_epoch=self.steps_spin.value())
+        self._cancel, self._ended = threading.Event(), threading.Event()
+        self._target = session
+        self.status.setText(f"fine-tuning {session.project.current_round.name}…")
+        self.worker = create_worker(_job, session.project, session.image.data, config, self._relay.event.emit,
+                                    self._cancel.is_set, self._ended, _ignore_errors=True)
+        self.worker.returned.connect(self._on_done)
+        self.worker.errored.connect(self._on_error)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.start()
+        self._set_running(True)
+
+    def _set_running(self, running: bool) -> None:
+        self.cancel_button.setEnabled(running)
+        self.run_button.setEnabled(not running)
+        self.steps_spin.setEnabled(not running)
+
+    def _on_progress(self, event: dict) -> None:
+        if self._cancel.is_set():
+            return
+        shown = describe(event)
+        self.progress.setRange(0, shown.maximum)
+        self.progress.setValue(shown.value)
+        self.status.setText(shown.text)
+
+    def _on_done(self, info: RoundInfo) -> None:
+        self.show_verdict(info, self._target.project.current_round, METRIC[self._target.kind])
+
+    def _on_error(self, exc: BaseException) -> None:
+        self.show_failure(exc, self._target.project.current_round)
+
+    def _on_finished(self) -> None:
+        self.worker, self._target = None, None
+        self._set_running(False)
+        self.refresh()
+        self._on_round()
+
+
+def _job(project, stack, config, progress, cancel, ended) -> RoundInfo:
+    try:
+        return train_kind_round(project, stack, config, "auto", progress=progress, cancel=cancel)
+    finally:
+        ended.set()
+
+
+def _cells(info: RoundInfo, in_use: bool) -> list[str]:
+    score = (lambda v: f"{v:.3f}" if v is not None else "–")
+    result = "in use" if in_use else ("kept" if info.improved else
+                                      "worse" if info.improved is False else "unscored" if info.parent else "")
+    return [info.name + (" ✓" if in_use else ""), score(info.parent_f1), score(info.f1),
+            str(info.held_out) if info.parent else "–", result or info.origin]

@@ -1,0 +1,46 @@
+"""What the Fine-tune boxes of the sphere dock and the rods and chains dock share: Cancel, and how a
+finished or failed round is told (the bar full or empty, the verdict or the failure in the status
+line and a notification). A mixin for a panel with ``progress`` (QProgressBar), ``status`` (QLabel),
+``running()`` and the events ``_cancel`` (set to stop the round) and ``_ended`` (set when it stopped)."""
+
+from __future__ import annotations
+
+from napari.utils.notifications import show_info
+
+from ..project import RoundInfo
+from ..training import TrainingCancelled
+from .notify import report
+from .round_progress import verdict
+
+
+class RoundReports:
+    def cancel(self, wait_s: float = 0.0) -> bool:
+        """Ask a running round to stop (it does within a training step); ``wait_s``: wait that long for it.
+        Returns whether nothing runs any more."""
+        if self.running() and not self._cancel.is_set():
+            self._cancel.set()
+            self.status.setText("cancelling…")
+        return self._ended.wait(wait_s) if wait_s else self._ended.is_set()
+
+    def show_verdict(self, info: RoundInfo, in_use: RoundInfo | None, metric: str = "F1") -> str:
+        """The round's honest verdict (``metric`` names the score: the kinds' are not all F1)."""
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        message = verdict(info, in_use).replace("F1", metric)
+        if info.improved is True:
+            message += ". Run Detect on the unreviewed frames to use it."
+        self.status.setText(message)
+        show_info(message)
+        return message
+
+    def show_failure(self, exc: BaseException, in_use: RoundInfo | None) -> None:
+        """Cancelled or failed: nothing changed, and which round is still used."""
+        name = in_use.name if in_use is not None else "the model as it was"
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        if isinstance(exc, TrainingCancelled):
+            self.status.setText(f"cancelled; still using {name}")
+            show_info(f"fine-tuning cancelled; still using {name}")
+        else:
+            self.status.setText(f"failed; still using {name}")
+            report(exc)

@@ -1,0 +1,138 @@
+"""Rods and chains review projects and their fine-tuning rounds (no Qt): frames kept with the kind's
+columns, accept/un-accept, a round that is honest about its held-out tiles, cancel, masking."""
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from napari_particle_detect.errors import ParticleDetectError
+from napari_particle_detect.kinds import get_kind
+from napari_particle_detect.kinds_project import (
+    accept_kind_frame, accept_kind_region, load_kind_frame, open_kind_project, save_kind_frame,
+)
+from napari_particle_detect.kinds_rounds import KIND_ROUND, train_kind_round
+from napari_particle_detect.kinds_training import loss_of
+from napari_particle_detect.synthetic_chains import benchmark_chain_config, synthesize_chains
+from napari_particle_detect.synthetic_rods import benchmark_rod_config, rod_table, synthesize_rods
+from napari_particle_detect.training import TrainingCancelled
+
+TINY = replace(KIND_ROUND, steps_per_epoch=3, batch_size=2, crop=64)
+
+
+def rod_stack(n=2, size=96):
+    config = benchmark_rod_config("fluorescent", 0.15)
+    config = replace(config, optics=replace(config.optics, shape=(size, size)))
+    samples = [synthesize_rods(config, seed=70 + i) for i in range(n)]
+    return np.stack([s.image for s in samples]), [s.table.assign(score=0.9, source="model") for s in samples]
+
+
+def test_rods_and_chains_frames_keep_their_columns_and_the_project_its_kind(project_home):
+    stack, tables = rod_stack()
+    project = open_kind_project("rods", name="r", data=stack)
+    accepted = accept_kind_frame(project, 0, tables[0])
+    assert set(accepted["source"]) == {"accepted"}
+    again = load_kind_frame(project, 0)
+    assert list(again.columns[:5]) == ["frame", "y", "x", "score", "source"]
+    columns = ["angle", "length", "y1", "x2"]
+    assert again[columns].to_numpy() == pytest.approx(tables[0][columns].to_numpy(), abs=1e-3)
+    accept_kind_region(project, 1, (0, 0, 50, 50), tables[1])
+    assert project.reviewed_areas()[0] == (0, None) and project.regions(1)
+    saved = load_kind_frame(project, 1)
+    inside = (saved["y"] < 50) & (saved["x"] < 50)
+    assert set(saved.loc[inside, "source"]) <= {"accepted"} and set(saved.loc[~inside, "source"]) <= {"model"}
+    project.unaccept_frame(0)
+    project.unaccept_region(1, (0, 0, 50, 50))
+    assert project.reviewed_areas() == []
+    assert json.loads((project.folder / "state.json").read_text())["kind"] == "rods"
+    assert project.folder.name.endswith(".rods.particle-detect")
+    # The same image as chains is another project; a rods folder opened as chains is refused.
+    assert open_kind_project("chains", name="r", data=stack).folder != project.folder
+    from napari_particle_detect.project import Project
+
+    with pytest.raises(ParticleDetectError, match="holds rods, not chains"):
+        Project.open(project.folder, kind="chains")
+    # Bad rows are refused whole: an angle out of range, a chain with a gap.
+    with pytest.raises(ParticleDetectError, match="angle"):
+        save_kind_frame(project, 0, tables[0].assign(angle=200.0))
+    chains = open_kind_project("chains", name="c", data=stack)
+    gap = pd.DataFrame({"y": [5.0, 9.0], "x": [5.0, 9.0], "chain": [0, 0], "index": [0, 2], "score": 0.5})
+    with pytest.raises(ParticleDetectError, match="gap"):
+        save_kind_frame(chains, 0, gap)
+    assert chains.saved_frames() == []
+
+
+def test_a_rods_round_trains_from_the_shipped_heads_and_says_whether_it_is_better(project_home):
+    stack, tables = rod_stack()
+    project = open_kind_project("rods", name="round", data=stack)
+    accept_kind_frame(project, 0, tables[0])
+    accept_kind_region(project, 1, (-0.5, -0.5, 95.5, 60), tables[1])
+    events = []
+    info = train_kind_round(project, stack, TINY, "cpu", progress=events.append)
+    phases = [e["phase"] for e in events]
+    assert phases[0] == "preparing" and "training" in phases and phases[-1] == "done"
+    assert [r.number for r in project.rounds] == [1, 2] and project.rounds[0].origin == "shipped"
+    assert info.parent == 1 and info.held_out > 0 and info.f1 is not None and info.parent_f1 is not None
+    # Used only when it strictly beat its parent on the held-out tiles.
+    assert (project.current_round.number == 2) == (info.improved is True)
+    if info.f1 != info.parent_f1:
+        assert info.improved == (info.f1 > info.parent_f1)
+
+
+def test_a_round_with_nothing_held_out_is_kept_not_used_and_cancel_leaves_the_project_as_it_was(project_home):
+    stack, tables = rod_stack(1)
+    project = open_kind_project("rods", name="empty", data=stack)
+    # Accepted empty: held-out tiles with no rod in them score nothing.
+    accept_kind_frame(project, 0, tables[0].iloc[:0])
+    info = train_kind_round(project, stack, TINY, "cpu")
+    assert info.f1 is None and info.improved is None and project.current_round.number == 1
+    with pytest.raises(TrainingCancelled):
+        train_kind_round(project, stack, TINY, "cpu", cancel=lambda: True)
+    assert [r.number for r in project.rounds] == [1, 2]
+    assert not list((project.folder / "rounds").glob(".building-*/"))
+
+
+def test_a_chains_round_scores_bonds_and_beads(project_home):
+    sample = synthesize_chains(benchmark_chain_config("fluorescent", 0.2, shape=(96, 96)), seed=5)
+    stack = sample.image[None]
+    project = open_kind_project("chains", name="beads", data=stack)
+    accept_kind_frame(project, 0, sample.table.assign(score=0.9, source="model"))
+    info = train_kind_round(project, stack, replace(TINY, crop=48), "cpu")
+    assert info.held_out > 0 and 0 <= info.f1 <= 1 and 0 <= info.parent_f1 <= 1
+
+
+def test_the_loss_outside_reviewed_areas_is_nothing():
+    kind = get_kind("rods")
+    table = rod_table([20.0], [20.0], [30.0], [20.0], [5.0])
+    maps, mask = kind.encode(table, (48, 48))
+    target, mask = torch.from_numpy(maps)[None], torch.from_numpy(mask)[None, None]
+    wrong = torch.rand_like(target)
+    area = torch.zeros(1, 1, 48, 48)
+    assert loss_of(kind, wrong * area, target * area, mask * area, 0.1).item() == 0.0
+    area[..., :24, :] = 1
+    assert loss_of(kind, wrong * area, target * area, mask * area, 0.1).item() > 0.0
+
+
+def test_linking_two_chain_ends_and_cutting_a_bond():
+    from napari_particle_detect.chain_edits import cut_bond, link_ends
+
+    # Rows in a layer's order: chain 0 is rows 2, 0, 1 (indices 0, 1, 2); chain 1 is rows 3, 4; row 5 was added.
+    beads = pd.DataFrame({"chain": [0, 0, 0, 1, 1, -1], "index": [1, 2, 0, 0, 1, 0], "closed": 0})
+    joined = link_ends(beads, 1, 4)  # chain 0's last bead to chain 1's last: one chain of five
+    assert joined["chain"].nunique() == 2 and sorted(joined.loc[:4, "index"]) == [0, 1, 2, 3, 4]
+    assert joined.at[1, "index"] + 1 == joined.at[4, "index"]
+    grown = link_ends(joined, 5, 2)  # a bead placed by hand onto the new chain's first end
+    assert grown["chain"].nunique() == 1 and abs(grown.at[5, "index"] - grown.at[2, "index"]) == 1
+    ring = link_ends(grown, *grown["index"].to_numpy().argsort()[[0, -1]])
+    assert set(ring["closed"]) == {1}
+    opened = cut_bond(ring, 0, 1)
+    assert set(opened["closed"]) == {0} and {opened.at[0, "index"], opened.at[1, "index"]} == {0, 5}
+    split = cut_bond(beads, 0, 1)  # chain 0's bond between index 1 and 2
+    assert split.loc[[2, 0], "chain"].nunique() == 1 and split.at[1, "chain"] not in (0, 1)
+    with pytest.raises(ParticleDetectError, match="chain ends"):
+        link_ends(beads, 0, 3)  # row 0 is inside chain 0
+    with pytest.raises(ParticleDetectError, match="neighbouring"):
+        cut_bond(beads, 2, 1)

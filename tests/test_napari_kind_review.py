@@ -1,0 +1,133 @@
+"""The Rods and chains dock's review loop, for real in napari: detect, edit, accept a frame and a box,
+undo, review next, a fine-tuning round, export, and everything back after the dock is closed."""
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from napari_particle_detect.kinds import read_kind_table
+from napari_particle_detect.kinds_rounds import KIND_ROUND
+from napari_particle_detect.synthetic_chains import benchmark_chain_config, synthesize_chains
+from napari_particle_detect.synthetic_rods import benchmark_rod_config, synthesize_rods
+
+PLUGIN = "napari-particle-detect"
+TINY = replace(KIND_ROUND, steps_per_epoch=3, batch_size=2, crop=64)
+
+
+def open_dock(viewer, kind):
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Rods and chains")
+    widget.kind_combo.setCurrentText(kind)
+    return widget
+
+
+def detect(widget, qtbot):
+    widget.detect()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+
+
+def test_rods_dock_edits_accepts_undoes_fine_tunes_exports_and_comes_back(make_napari_viewer, qtbot, project_home,
+                                                                          tmp_path):
+    config = benchmark_rod_config("fluorescent", 0.15)
+    config = replace(config, optics=replace(config.optics, shape=(96, 96)))
+    stack = np.stack([synthesize_rods(config, seed=90 + i).image for i in range(2)])
+    viewer = make_napari_viewer()
+    viewer.add_image(stack, name="rods img")
+    widget = open_dock(viewer, "rods")
+    detect(widget, qtbot)
+    session = widget.session
+    layer = viewer.layers["rods img rods"]
+    found = layer.nshapes
+    assert found >= 3 and session.project.saved_frames() == [0]
+    # Edit: delete one rod, draw a new one; each is saved at once.
+    layer.selected_data = {0}
+    layer.remove_selected()
+    layer.add_lines(np.array([[0.0, 10.0, 10.0], [0.0, 10.0, 30.0]]))
+    saved = session.tables[0]
+    assert len(saved) == found and (saved["source"] == "added").sum() == 1
+    assert saved.loc[saved["source"] == "added", "length"].item() == pytest.approx(20.0)
+    lines = [np.array(d) for d in layer.data]
+    lines[-1][1, 1:] = [10.0, 40.0]  # its tip dragged on: 30 px long now
+    layer.data = lines
+    saved = session.tables[0]
+    assert saved.loc[saved["source"] == "added", "length"].item() == pytest.approx(30.0)
+    # Accept frame 0; on frame 1 detect and accept a box; undo takes the box back.
+    widget.review.accept_frame()
+    assert session.project.reviewed_frames == [0]
+    viewer.dims.current_step = (1, 0, 0)
+    detect(widget, qtbot)
+    session.regions.propose(1, (-0.5, -0.5, 40.0, 95.5))
+    widget.review.accept_region()
+    assert len(session.project.regions(1)) == 1
+    widget.review.undo()
+    assert session.project.regions(1) == []
+    session.regions.propose(1, (-0.5, -0.5, 40.0, 95.5))
+    widget.review.accept_region()
+    # Review next proposes an unreviewed region of frame 1 (frame 0 is reviewed whole).
+    widget.review.review_next()
+    assert "next: frame 1" in widget.review.status.text()
+    # A round: it is listed with its verdict; not better means kept, not used.
+    widget.rounds.run(TINY)
+    qtbot.waitUntil(lambda: not widget.rounds.running(), timeout=60_000)
+    project = session.project
+    assert [r.number for r in project.rounds] == [1, 2]
+    assert widget.rounds.table.rowCount() == 2
+    text = widget.rounds.status.text()
+    assert "round-002" in text and ("in use" in text or "still using round-001" in text)
+    # Cancel stops a long round within a step and leaves the project as it was.
+    widget.rounds.run(replace(TINY, steps_per_epoch=5000))
+    assert widget.rounds.cancel(wait_s=60)
+    qtbot.waitUntil(lambda: not widget.rounds.running(), timeout=60_000)
+    assert "cancelled; still using" in widget.rounds.status.text() and len(project.rounds) == 2
+    # Export: the reader reads it back with the same rods.
+    out = tmp_path / "rods.csv"
+    widget.review.export(out)
+    again = read_kind_table(out, "rods")
+    assert len(again) == len(session.whole_table()) and {"angle", "length", "y1", "x2", "score", "source"} <= set(again)
+    [opened] = viewer.open(out, plugin=PLUGIN)
+    assert opened.nshapes == len(again)
+    # Close the dock, remove the layers, open it again: the project brings everything back.
+    viewer.window.remove_dock_widget("all")
+    viewer.layers.remove("rods img rods")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Rods and chains")  # the image's kind is found
+    assert widget.kind_combo.currentText() == "rods"
+    assert "rods img rods" in viewer.layers and viewer.layers["rods img rods"].nshapes == len(again)
+    assert widget.rounds.table.rowCount() == 2 and widget.session.project.reviewed_frames == [0]
+
+
+def test_chains_dock_accepts_a_frame_and_exports_beads_with_the_chain_table(make_napari_viewer, qtbot, project_home,
+                                                                           tmp_path):
+    sample = synthesize_chains(benchmark_chain_config("fluorescent", 0.2, shape=(96, 96)), seed=12)
+    viewer = make_napari_viewer()
+    viewer.add_image(sample.image, name="beads")
+    widget = open_dock(viewer, "chains")
+    detect(widget, qtbot)
+    beads = viewer.layers["beads beads"]
+    n = len(beads.data)
+    beads.add(np.array([[5.0, 5.0]]))  # a bead added by hand is a chain of its own
+    table = widget.session.tables[0]
+    assert len(table) == n + 1 and table.loc[table["source"] == "added", "index"].tolist() == [0]
+    # Link the first beads of two chains into one chain, then cut that bond again.
+    features = beads.features
+    open_chains = [c for c, g in features.groupby("chain") if len(g) >= 2 and not g["closed"].any()][:2]
+    ends = {int(np.flatnonzero(((features["chain"] == c) & (features["index"] == 0)).to_numpy())[0]) for c in open_chains}
+    beads.selected_data = ends
+    chains = widget.session.tables[0]["chain"].nunique()
+    widget.review.link()
+    assert widget.session.tables[0]["chain"].nunique() == chains - 1
+    widget.review.cut()
+    assert widget.session.tables[0]["chain"].nunique() == chains
+    widget.review.accept_frame()
+    assert widget.session.project.reviewed_frames == [0]
+    assert set(widget.session.tables[0]["source"]) <= {"accepted", "added"}
+    out = tmp_path / "chains.csv"
+    widget.review.export(out)
+    assert list(pd.read_csv(out).columns[:6]) == ["frame", "y", "x", "score", "chain", "index"]
+    summary = pd.read_csv(tmp_path / "chains.chains.csv")
+    assert summary["beads"].sum() == n + 1
+    assert viewer.layers["beads chains"].nshapes == (summary["beads"] >= 2).sum()
+    # Opened again, the dock finds the image's chains project and picks its kind.
+    viewer.window.remove_dock_widget("all")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Rods and chains")
+    assert widget.kind_combo.currentText() == "chains" and widget.session.project.reviewed_frames == [0]
