@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -66,8 +67,11 @@ def _ordered(table: pd.DataFrame) -> pd.DataFrame:
 def cmd_train_kind(args: argparse.Namespace) -> int:
     from .kinds_training import KindTrainConfig, load_kind_examples, train_kind
 
-    # With DATA (image + the kind's CSV pairs) and --from: a round on corrected frames, mixed with the
-    # generator's; --validate frames, held out, then alone score it (the starting model included).
+    # With DATA (image + the kind's CSV pairs) and --from but no --validate: the dock's round (tiles
+    # held out of the corrected frames, the honest verdict). With --validate: training mixed with the
+    # generator's images, scored on the --validate frames alone.
+    if args.init is not None and args.data and not args.validate:
+        return _kind_round(args)
     examples = load_kind_examples(args.data, args.kind) if args.data else None
     validation = load_kind_examples(args.validate, args.kind) if args.validate else None
     config = KindTrainConfig(kind=args.kind, seed=args.seed, threads=args.threads or 1)
@@ -90,6 +94,36 @@ def cmd_train_kind(args: argparse.Namespace) -> int:
                                                    r["epoch"], r["loss"], r["score"], r["threshold"], r["seconds"]))
     log.info("saved %s (%s model, validation score %.4f)", model.path, args.kind,
              model.card.training.get("validation_score", float("nan")))
+    return 0
+
+
+def _kind_round(args: argparse.Namespace) -> int:
+    """A round on corrected frames, exactly as the dock runs it (kinds_rounds.fine_tune_kind)."""
+    from .kinds_rounds import KIND_ROUND, Reviewed, fine_tune_kind
+    from .kinds_training import load_kind_examples
+    from .models import load_model, save_model
+    from .training import Example
+
+    base = load_model(args.init, "cpu")
+    if base.card.kind != args.kind:
+        raise ParticleDetectError(f"{args.init}: a {base.card.kind} model, not a {args.kind} one; "
+                                  f"give --kind {base.card.kind} or a {args.kind} model")
+    reviewed = [Reviewed(Example(image, table[["y", "x"]].to_numpy(float), name=f"frame {i}"), table)
+                for i, (image, table) in enumerate(load_kind_examples(args.data, args.kind))]
+    given = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch, "batch_size": args.batch_size,
+             "crop": args.crop, "learning_rate": args.lr, "synthetic_fraction": args.synthetic_fraction,
+             "threads": args.threads}
+    config = replace(KIND_ROUND, kind=args.kind, seed=args.seed, **{k: v for k, v in given.items() if v is not None})
+    result = fine_tune_kind(base, reviewed, config, args.device,
+                            progress=lambda e: log.debug("%s", e))
+    result.model.card.training["command"] = "particle-detect " + " ".join(sys.argv[1:])
+    path = save_model(result.model, args.output)
+    if result.score is not None and result.parent_score is not None:
+        log.info("held-out score %.4f against %.4f for %s on %d held-out tiles: %s; threshold %.2f -> %s",
+                 result.score.f1, result.parent_score.f1, args.init, result.held_out_tiles,
+                 "better" if result.improved else "NOT better", result.model.card.threshold, path)
+    else:
+        log.info("nothing to score the round on (no held-out area, or nothing in it); saved %s", path)
     return 0
 
 

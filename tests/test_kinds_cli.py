@@ -82,6 +82,25 @@ def test_a_round_on_corrected_chains_frames_from_the_shipped_model(tmp_path, cap
     assert card.training["annotated_examples"] == 1 and card.training["annotated_validation_examples"] == 1
 
 
+def test_a_round_without_validate_is_the_docks_round_with_its_held_out_verdict(tmp_path, capsys):
+    from napari_particle_detect.kinds_prediction import shipped_model_path
+    from napari_particle_detect.models import load_model
+
+    data = tmp_path / "data"
+    code, _, err = run_cli(capsys, "synth", data, "--kind", "rods", "--n", "2", "--shape", "128", "128",
+                           "--area-fraction", "0.15", "--seed", "3")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "train", "--kind", "chains", data, "--from", shipped_model_path("rods"),
+                           "-o", tmp_path / "wrong")
+    assert code == 2 and "a rods model, not a chains one" in err and not list(tmp_path.glob("wrong*"))
+    code, _, err = run_cli(capsys, "train", "--kind", "rods", data, "--from", shipped_model_path("rods"),
+                           "-o", tmp_path / "round", "--steps-per-epoch", "2", "--batch-size", "2")
+    assert code == 0, err
+    tuned = load_model(tmp_path / "round.pt").card.training["fine_tuned"]
+    assert tuned["examples"] == 2 and tuned["trainable"] == "decoder" and tuned["config"]["steps_per_epoch"] == 2
+    assert tuned["held_out_tiles"] >= 1 and tuned["parent_score"] is not None
+
+
 def test_fresh_training_of_a_kind_saves_a_card_naming_it(tmp_path):
     from napari_particle_detect.kinds_training import KindTrainConfig, train_kind
 
