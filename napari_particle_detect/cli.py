@@ -318,8 +318,8 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
     """``train --from MODEL DATA``: the dock's fine-tuning round (finetune.fine_tune) on annotated files."""
     from tqdm import tqdm
 
+    from .cli_rounds import save_round
     from .finetune import FINE_TUNE, fine_tune
-    from .models import save_model
     from .training import load_examples
 
     if args.resume:
@@ -354,15 +354,7 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
     result = fine_tune(base, examples, config, args.device, progress=progress, validation=validation,
                        unlabelled=unlabelled)
     bar.close()
-    result.model.card.training["command"] = "particle-detect " + " ".join(sys.argv[1:])
-    path = save_model(result.model, args.output)
-    if result.score is not None:
-        verdict = "better" if result.improved else "NOT better"
-        log.info("held-out F1 %.4f against %.4f for %s on %d held-out tiles: %s; threshold %.2f -> %s",
-                 result.score.f1, result.parent_score.f1, args.init, result.held_out_tiles, verdict,
-                 result.model.card.threshold, path)
-    else:
-        log.info("nothing to score the round on (no held-out area, or no particle in it); saved %s", path)
+    save_round(result, args.init, args.output)
     return 0
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 from dataclasses import replace
 
 import numpy as np
@@ -101,7 +100,8 @@ def _kind_round(args: argparse.Namespace) -> int:
     """A round on corrected frames, exactly as the dock runs it (kinds_rounds.fine_tune_kind)."""
     from .kinds_rounds import KIND_ROUND, Reviewed, fine_tune_kind
     from .kinds_training import load_kind_examples
-    from .models import load_model, save_model
+    from .cli_rounds import save_round
+    from .models import load_model
     from .training import Example
 
     base = load_model(args.init, "cpu")
@@ -116,14 +116,7 @@ def _kind_round(args: argparse.Namespace) -> int:
     config = replace(KIND_ROUND, kind=args.kind, seed=args.seed, **{k: v for k, v in given.items() if v is not None})
     result = fine_tune_kind(base, reviewed, config, args.device,
                             progress=lambda e: log.debug("%s", e))
-    result.model.card.training["command"] = "particle-detect " + " ".join(sys.argv[1:])
-    path = save_model(result.model, args.output)
-    if result.score is not None and result.parent_score is not None:
-        log.info("held-out score %.4f against %.4f for %s on %d held-out tiles: %s; threshold %.2f -> %s",
-                 result.score.f1, result.parent_score.f1, args.init, result.held_out_tiles,
-                 "better" if result.improved else "NOT better", result.model.card.threshold, path)
-    else:
-        log.info("nothing to score the round on (no held-out area, or nothing in it); saved %s", path)
+    save_round(result, args.init, args.output, score="score")
     return 0
 
 

@@ -44,7 +44,7 @@ from .kinds_training import THRESHOLDS, KindTrainConfig, batch, loss_of
 from .models import DetectorModel, load_model, save_model
 from .preprocessing import normalise
 from .project import Project, RoundInfo
-from .rounds import RoundOutcome, commit, project_examples, round_info
+from .rounds import RoundOutcome, commit_unless_cancelled, project_examples, round_info
 from .training import Example, TrainConfig, TrainingCancelled, _augment
 
 # A round, chosen by measurement (benchmarks/anisotropic_round.py: two corrected frames of rods in
@@ -285,7 +285,4 @@ def train_kind_round(project: Project, stack, config: KindTrainConfig = KIND_ROU
     dock's worker job. Cancelled, even after training, it leaves the project as it was."""
     stop = cancel or (lambda: False)
     outcome = run_kind_round(project, stack, config, device, progress, stop)
-    if stop():
-        project.discard_workspace(outcome.workspace)
-        raise TrainingCancelled("fine-tuning cancelled")
-    return commit(project, outcome)
+    return commit_unless_cancelled(project, outcome, stop)

@@ -19,7 +19,7 @@ from .models import DetectorModel, load_model, save_model
 from .prediction import as_frames
 from .project import Project, RoundInfo
 from .sizing import scale_for_diameter
-from .training import Example, TrainConfig
+from .training import Example, TrainConfig, TrainingCancelled
 
 
 @dataclass
@@ -153,3 +153,12 @@ def commit(project: Project, outcome: RoundOutcome) -> RoundInfo:
     particles. An unscored round (nothing held out, or no particle in what was) is kept, not used:
     nothing says it is better, and a round trained on a frame accepted empty would find nothing."""
     return project.commit_round(outcome.workspace, outcome.info, make_current=outcome.info.improved is True)
+
+
+def commit_unless_cancelled(project: Project, outcome: RoundOutcome, cancel: Callable[[], bool]) -> RoundInfo:
+    """:func:`commit`, unless ``cancel()`` came too late for the round to notice: then its workspace is
+    dropped and TrainingCancelled raised, leaving the project as it was."""
+    if cancel():
+        project.discard_workspace(outcome.workspace)
+        raise TrainingCancelled("fine-tuning cancelled")
+    return commit(project, outcome)

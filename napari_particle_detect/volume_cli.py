@@ -300,11 +300,10 @@ def pd_numeric(values):
 
 
 def _volume_round(args: argparse.Namespace) -> int:
-    import sys
-
     from tqdm import tqdm
 
-    from .models import load_model, save_model
+    from .cli_rounds import save_round
+    from .models import load_model
     from .volume_finetune import VOLUME_FINE_TUNE, fine_tune_volumes, with_config
 
     base = load_model(args.init, "cpu")
@@ -326,12 +325,5 @@ def _volume_round(args: argparse.Namespace) -> int:
 
     result = fine_tune_volumes(base, examples, config, "cuda" if args.device == "cuda" else "cpu", progress=progress)
     bar.close()
-    result.model.card.training["command"] = "particle-detect " + " ".join(sys.argv[1:])
-    path = save_model(result.model, args.output)
-    if result.score is not None and result.parent_score is not None:
-        log.info("held-out F1 %.4f against %.4f for %s on %d held-out 3D tiles: %s; threshold %.2f -> %s",
-                 result.score.f1, result.parent_score.f1, args.init, result.held_out_tiles,
-                 "better" if result.improved else "NOT better", result.model.card.threshold, path)
-    else:
-        log.info("nothing to score the round on (no held-out tile, or no particle in it); saved %s", path)
+    save_round(result, args.init, args.output, tiles="held-out 3D tiles")
     return 0

@@ -25,7 +25,7 @@ from .io import atomic_write_text
 from .project import PROJECT_SUFFIX, Project, Region, RoundInfo, project_folder_for_image
 from .project_state import FieldChecker
 from .review import hesitation
-from .training import Example, TrainingCancelled
+from .training import Example
 from .volume_finetune import VOLUME_FINE_TUNE, VolumeRoundConfig, fine_tune_volumes, volume_example
 from .volume_resampling import normalise_volume, resample_volume, to_working, working_factors
 
@@ -212,10 +212,7 @@ def train_volume_round(project: Project, volumes, config: VolumeRoundConfig = VO
     stop = cancel or (lambda: False)
     try:
         outcome = run_volume_round(project, volumes, config, device, progress, stop)
-        if stop():  # too late for the round to notice; it is not wanted any more
-            project.discard_workspace(outcome.workspace)
-            raise TrainingCancelled("fine-tuning cancelled")
-        return rounds.commit(project, outcome)
+        return rounds.commit_unless_cancelled(project, outcome, stop)
     finally:
         if ended is not None:
             ended.set()

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info
-from qtpy.QtCore import QObject, Qt, Signal
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QAbstractItemView, QCheckBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton,
     QSpinBox, QTableWidget, QTableWidgetItem,
@@ -24,8 +24,8 @@ from ..training import TrainConfig
 from .notify import reports_errors
 from .plots import LossPlot, RoundsPlot
 from .round_actions import RoundActions
-from .round_progress import areas_text, describe, train_round, trained_text
-from .round_reports import RoundReports
+from .round_progress import areas_text, train_round, trained_text
+from .round_reports import ProgressRelay, RoundReports
 from .state import DockState
 
 ROUND_COLUMNS = ["round", "from", "trained", "held out", "F1 before", "F1 after", "result"]
@@ -33,12 +33,6 @@ HOLD_OUT_NOTE = ("Each round is scored on tiles of the reviewed areas that no ro
                  "is the round it started from, 'F1 after' the new one, each at its best threshold. A round "
                  "that is not better is kept but not used; double-click a row to detect with that round.")
 ROUND_ROLE = Qt.ItemDataRole.UserRole
-
-
-class _ProgressRelay(QObject):
-    """Carries progress events from the worker thread to the main thread (a queued signal)."""
-
-    event = Signal(dict)
 
 
 class FineTunePanel(RoundReports, QGroupBox):
@@ -51,7 +45,7 @@ class FineTunePanel(RoundReports, QGroupBox):
         self._cancel = threading.Event()
         self._ended = threading.Event()
         self._ended.set()
-        self._relay = _ProgressRelay()
+        self._relay = ProgressRelay()
         self._relay.event.connect(self._on_progress)
         self.phases: list[str] = []  # the phases the running (or last) round went through
         self._eta = RoundEta()  # time left in the running round
@@ -242,14 +236,10 @@ class FineTunePanel(RoundReports, QGroupBox):
         self.state.set_busy("fine-tuning", running)
 
     def _on_progress(self, event: dict) -> None:
-        if self._cancel.is_set():
+        shown = self.show_progress(event)
+        if shown is None:
             return
         phase = event.get("phase", "")
-        if not self.phases or self.phases[-1] != phase:
-            self.phases.append(phase)
-        shown = describe(event)
-        self.progress.setRange(0, shown.maximum)
-        self.progress.setValue(shown.value)
         left = eta_text(self._eta.update(event))
         self.status.setText(f"{shown.text} ({left})" if left and phase != "done" else shown.text)
         if phase == "training":

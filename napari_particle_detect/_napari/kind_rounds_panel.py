@@ -20,11 +20,10 @@ from ..errors import ParticleDetectError
 from ..kinds_rounds import KIND_ROUND, train_kind_round
 from ..kinds_training import KindTrainConfig
 from ..project import RoundInfo
-from .finetune_panel import _ProgressRelay
 from .kind_review import KindSession
 from .notify import reports_errors
-from .round_progress import describe, trained_text, verdict
-from .round_reports import RoundReports
+from .round_progress import trained_text, verdict
+from .round_reports import ProgressRelay, RoundReports
 
 # Narrow enough for the dock: where a round came from and what it learned from are in each row's tooltip.
 COLUMNS = ["round", "before", "after", "tiles", "result"]
@@ -40,7 +39,8 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         self._target: KindSession | None = None
         self._cancel, self._ended = threading.Event(), threading.Event()
         self._ended.set()
-        self._relay = _ProgressRelay()
+        self._relay = ProgressRelay()
+        self.phases: list[str] = []  # the phases the running (or last) round went through
         self._relay.event.connect(self._on_progress)
         self.steps_spin = QSpinBox()
         self.steps_spin.setRange(5, 5000)
@@ -128,6 +128,7 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         session.model_path()  # round 1 (the shipped weights) exists before the worker starts
         config = config or replace(KIND_ROUND, steps_per_epoch=self.steps_spin.value())
         self._cancel, self._ended = threading.Event(), threading.Event()
+        self.phases = []
         self._target = session
         self.status.setText(f"fine-tuning {session.project.current_round.name}…")
         self.worker = create_worker(_job, session.project, session.image.data, config, self._relay.event.emit,
@@ -144,12 +145,9 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         self.steps_spin.setEnabled(not running)
 
     def _on_progress(self, event: dict) -> None:
-        if self._cancel.is_set():
-            return
-        shown = describe(event)
-        self.progress.setRange(0, shown.maximum)
-        self.progress.setValue(shown.value)
-        self.status.setText(shown.text)
+        shown = self.show_progress(event)
+        if shown is not None:
+            self.status.setText(shown.text)
 
     def _on_done(self, info: RoundInfo) -> None:
         self.show_verdict(info, self._target.project.current_round, METRIC[self._target.kind])

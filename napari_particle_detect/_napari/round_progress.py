@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from .. import rounds
 from ..finetune import FINE_TUNE, TIE
 from ..project import Project, RoundInfo
-from ..training import TrainConfig, TrainingCancelled
+from ..training import TrainConfig
 
 SCORED_MODELS = {"parent": "the current round", "new model": "the new round",
                  "new model with criterion": "the new round with your keep/drop rule"}
@@ -106,10 +106,7 @@ def train_round(
             outcome = run_round_remote(project, stack, scheduler, config, device, progress=report, cancel=stop)
         else:
             outcome = rounds.run_round(project, stack, config, device, progress=report, cancel=stop)
-        if stop():  # too late for the round to notice; it is not wanted any more
-            project.discard_workspace(outcome.workspace)
-            raise TrainingCancelled("fine-tuning cancelled")
-        return rounds.commit(project, outcome)
+        return rounds.commit_unless_cancelled(project, outcome, stop)
     finally:
         if ended is not None:
             ended.set()

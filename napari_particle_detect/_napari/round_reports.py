@@ -1,16 +1,24 @@
-"""What the Fine-tune boxes of the sphere dock and the rods and chains dock share: Cancel, and how a
-finished or failed round is told (the bar full or empty, the verdict or the failure in the status
-line and a notification). A mixin for a panel with ``progress`` (QProgressBar), ``status`` (QLabel),
+"""What the Fine-tune boxes of the sphere, rods and chains, and volume docks share: progress events
+relayed to the GUI thread, the bar and the phases seen, Cancel, and how a finished or failed round
+is told (the bar full or empty, the verdict or the failure in the status line and a notification).
+A mixin for a panel with ``progress`` (QProgressBar), ``status`` (QLabel), ``phases`` (list),
 ``running()`` and the events ``_cancel`` (set to stop the round) and ``_ended`` (set when it stopped)."""
 
 from __future__ import annotations
 
 from napari.utils.notifications import show_info
+from qtpy.QtCore import QObject, Signal
 
 from ..project import RoundInfo
 from ..training import TrainingCancelled
 from .notify import report
-from .round_progress import verdict
+from .round_progress import Progress, describe, verdict
+
+
+class ProgressRelay(QObject):
+    """Carries progress events from the worker thread to the main thread (a queued signal)."""
+
+    event = Signal(dict)
 
 
 class RoundReports:
@@ -22,13 +30,30 @@ class RoundReports:
             self.status.setText("cancelling…")
         return self._ended.wait(wait_s) if wait_s else self._ended.is_set()
 
-    def show_verdict(self, info: RoundInfo, in_use: RoundInfo | None, metric: str = "F1") -> str:
-        """The round's honest verdict (``metric`` names the score: the kinds' are not all F1)."""
+    def show_progress(self, event: dict) -> Progress | None:
+        """The bar and the phases seen for one progress event; what to say of it (None once cancelled)."""
+        if self._cancel.is_set():
+            return None
+        phase = event.get("phase", "")
+        if not self.phases or self.phases[-1] != phase:
+            self.phases.append(phase)
+        shown = describe(event)
+        self.progress.setRange(0, shown.maximum)
+        self.progress.setValue(shown.value)
+        return shown
+
+    def show_verdict(self, info: RoundInfo, in_use: RoundInfo | None, metric: str = "F1",
+                     to_use: str = "Run Detect on the unreviewed frames to use it.", table: bool = True) -> str:
+        """The round's honest verdict (``metric`` names the score: the kinds' are not all F1; without a
+        rounds ``table`` a round not used is said to stay in the project)."""
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         message = verdict(info, in_use).replace("F1", metric)
+        if not table:
+            message = message.replace("(double-click ", "(").replace(" in the table to use it anyway)",
+                                                                     " stays in the project, not used)")
         if info.improved is True:
-            message += ". Run Detect on the unreviewed frames to use it."
+            message += ". " + to_use
         self.status.setText(message)
         show_info(message)
         return message

@@ -7,26 +7,18 @@ import threading
 from dataclasses import replace
 
 from napari.qt.threading import create_worker
-from napari.utils.notifications import show_info
-from qtpy.QtCore import QObject, Signal
 from qtpy.QtWidgets import QGridLayout, QGroupBox, QLabel, QProgressBar, QPushButton, QSpinBox
 
 from ..errors import ParticleDetectError
 from ..project import RoundInfo
-from ..training import TrainingCancelled
 from ..volume_finetune import VOLUME_FINE_TUNE, VolumeRoundConfig
 from ..volume_rounds import train_volume_round
-from .notify import report, reports_errors
-from .round_progress import describe, verdict
+from .notify import reports_errors
+from .round_progress import verdict
+from .round_reports import ProgressRelay, RoundReports
 
 
-class _Relay(QObject):
-    """Progress events from the worker thread, delivered on the GUI thread."""
-
-    event = Signal(dict)
-
-
-class VolumeRoundPanel(QGroupBox):
+class VolumeRoundPanel(RoundReports, QGroupBox):
     def __init__(self, host) -> None:
         super().__init__("Fine-tune (3D)")
         self.host = host
@@ -34,7 +26,7 @@ class VolumeRoundPanel(QGroupBox):
         self.phases: list[str] = []
         self._cancel, self._ended = threading.Event(), threading.Event()
         self._ended.set()
-        self._relay = _Relay()
+        self._relay = ProgressRelay()
         self._relay.event.connect(self._on_progress)
         self.steps_spin = QSpinBox()
         self.steps_spin.setRange(10, 5000)
@@ -102,45 +94,16 @@ class VolumeRoundPanel(QGroupBox):
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
 
-    def cancel(self, wait_s: float = 0.0) -> bool:
-        """Ask a running round to stop (it does within a training step); returns whether nothing runs."""
-        if self.running() and not self._cancel.is_set():
-            self._cancel.set()
-            self.status.setText("cancelling…")
-        return self._ended.wait(wait_s) if wait_s else self._ended.is_set()
-
     def _on_progress(self, event: dict) -> None:
-        if self._cancel.is_set():
-            return
-        phase = event.get("phase", "")
-        if not self.phases or self.phases[-1] != phase:
-            self.phases.append(phase)
-        shown = describe(event)
-        self.progress.setRange(0, shown.maximum)
-        self.progress.setValue(shown.value)
-        self.status.setText(shown.text.replace("frames", "volumes"))
+        shown = self.show_progress(event)
+        if shown is not None:
+            self.status.setText(shown.text.replace("frames", "volumes"))
 
     def _on_done(self, info: RoundInfo) -> None:
-        project = self.host.review.project
-        self.progress.setRange(0, 1)
-        self.progress.setValue(1)
-        message = verdict(info, project.current_round).replace("(double-click ", "(").replace(
-            " in the table to use it anyway)", " stays in the project, not used)")
-        if info.improved:
-            message += ". Detect again to use it."
-        self.status.setText(message)
-        show_info(message)
+        self.show_verdict(info, self.host.review.project.current_round, to_use="Detect again to use it.", table=False)
 
     def _on_error(self, exc: BaseException) -> None:
-        current = self.host.review.project.current_round if self.host.review else None
-        name = current.name if current is not None else "the model as it was"
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        if isinstance(exc, TrainingCancelled):
-            self.status.setText(f"cancelled; still using {name}")
-        else:
-            self.status.setText(f"failed; still using {name}")
-            report(exc)
+        self.show_failure(exc, self.host.review.project.current_round if self.host.review else None)
 
     def _on_finished(self) -> None:
         self.worker = None
