@@ -57,6 +57,9 @@ MAX_NAME = 255  # bytes in one file name on common filesystems
 _FRAME_FILE = re.compile(r"frame-(\d+)\.csv$")
 _ROUND_DIR = re.compile(r"round-(\d+)$")
 _WORKSPACE_PREFIX = ".building-"
+# Files other modules keep in a project folder, written atomically (volume_rounds.SETTINGS_FILE): a
+# write killed half-way leaves a temporary the next opening tidies away.
+SIDE_FILES = ("volume.json",)
 T = TypeVar("T")
 
 
@@ -509,7 +512,7 @@ class Project:
 
         def change(state: ProjectState) -> RoundInfo:
             self._recover_orphans(state)
-            number = max([r.number for r in state.rounds] + list(self._rounds_on_disk()), default=0) + 1
+            number = max([r.number for r in state.rounds] + list(self._rounds_on_disk()) + [state.last_round]) + 1
             if number > MAX_ROUND:
                 raise ParticleDetectError(f"{self.folder}: no round numbers left")
             recorded = replace(info, number=number, created=info.created or time.strftime("%Y-%m-%d %H:%M:%S"))
@@ -521,6 +524,7 @@ class Project:
             os.rename(workspace, target)  # the number is free on disk: the rename cannot land inside another round
             fsync_directory(rounds)
             state.rounds.append(recorded)
+            state.last_round = max(state.last_round, number)
             if make_current:
                 state.current_round = number
             return recorded
@@ -576,7 +580,8 @@ class Project:
     def _temporary_files(self) -> list[Path]:
         """Half-written files of this project's own saves (atomic writes name them .NAME.*.tmp); a folder
         the user chose as the project may hold other programs' files, which are left alone."""
-        patterns = [(self.folder, ".state.json.*.tmp"), (self.folder / "frames", ".frame-*.csv.*.tmp")]
+        patterns = [(self.folder, f".{name}.*.tmp") for name in ("state.json", *SIDE_FILES)]
+        patterns += [(self.folder / "frames", ".frame-*.csv.*.tmp")]
         patterns += [(folder, ".round.json.*.tmp") for folder in self._rounds_on_disk().values()]
         return sorted(p for folder, pattern in patterns if folder.is_dir() and not folder.is_symlink()
                       for p in folder.glob(pattern) if p.is_file() and not p.is_symlink())

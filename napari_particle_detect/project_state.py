@@ -102,6 +102,9 @@ class ProjectState:
     polarity: str = "auto"
     threshold: float | None = None
     kind: str = "spheres"
+    # The highest round number ever given, deleted rounds included: a number names one model for good
+    # (a CSV's or a card's "round-003" must not come to mean another model after a delete).
+    last_round: int = 0
 
     def to_dict(self) -> dict:
         return {
@@ -112,7 +115,7 @@ class ProjectState:
                          for f, r in self.accepted],
             "rounds": [r.to_dict() for r in self.rounds], "current_round": self.current_round,
             "diameter": self.diameter, "polarity": self.polarity, "threshold": self.threshold,
-            "kind": self.kind,
+            "kind": self.kind, "last_round": self.last_round,
         }
 
 
@@ -304,6 +307,7 @@ def parse_state(data: Any, source: Path) -> ProjectState:
         polarity=check.text(data.get("polarity", "auto"), "polarity", choices=POLARITIES),
         threshold=check.number(data.get("threshold"), "threshold", 0.0, 1.0, optional=True),
         kind=check.text(data.get("kind", "spheres"), "kind", choices=PROJECT_KINDS),
+        last_round=max([check.integer(data.get("last_round", 0), "last_round", 0, MAX_ROUND)] + numbers),
     )
 
 

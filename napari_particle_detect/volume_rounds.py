@@ -29,7 +29,7 @@ from .training import Example
 from .volume_finetune import VOLUME_FINE_TUNE, VolumeRoundConfig, fine_tune_volumes, volume_example
 from .volume_resampling import normalise_volume, resample_volume, to_working, working_factors
 
-SETTINGS_FILE = "volume.json"
+SETTINGS_FILE = "volume.json"  # listed in project.SIDE_FILES, so a half-written one is tidied away
 # A proposed box is this many particle diameters along every axis: a few dozen spheres.
 BOX_DIAMETERS = 5.0
 

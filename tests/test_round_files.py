@@ -95,3 +95,21 @@ def test_cli_rounds_lists_exports_and_deletes(tmp_path, models, capsys):
     assert cli.main(["-q", "rounds", str(project.folder), "--delete", "1"]) == 0
     assert [r.number for r in Project.open(project.folder).rounds] == [2]
     assert cli.main(["-q", "rounds", str(tmp_path / "nothing.tif")]) == 2
+
+
+def test_a_deleted_highest_round_keeps_its_number(tmp_path, models):
+    project = _project_with_rounds(tmp_path, models)
+    project.import_model(models[0])  # round 3, in use
+    project.set_current_round(2)
+    delete_round(project, 3)
+    reopened = Project.open(project.folder)
+    assert reopened.import_model(models[0]).number == 4  # "round-003" never names another model
+    assert [r.number for r in reopened.rounds] == [1, 2, 4]
+
+
+def test_a_half_written_volume_settings_file_is_tidied_away(tmp_path, models):
+    project = _project_with_rounds(tmp_path, models)
+    leftover = project.folder / ".volume.json.abc123.tmp"
+    leftover.write_text("{")
+    assert leftover in project.clean_leftovers()
+    assert not leftover.exists()
