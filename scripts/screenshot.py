@@ -74,8 +74,8 @@ def detect_all(widget, app) -> None:
 def save(viewer, widget, app, out: Path, zoom: float = 1.0, centre: tuple[float, float] | None = None) -> None:
     viewer.reset_view()
     if centre is not None:
-        viewer.camera.center = (0.0, *centre)
-    viewer.camera.zoom *= zoom
+        viewer.scene.camera.center = (0.0, *centre)
+    viewer.scene.camera.zoom *= zoom
     settle(app)
     out.parent.mkdir(parents=True, exist_ok=True)
     viewer.screenshot(str(out), canvas_only=False, flash=False)
@@ -92,7 +92,7 @@ def shoot(viewer, app, out: Path) -> None:
     settle(app)
     out.parent.mkdir(parents=True, exist_ok=True)
     viewer.screenshot(str(out), canvas_only=False, flash=False)
-    print(f"{out}: camera at {tuple(round(v, 1) for v in viewer.camera.center[-2:])} x{viewer.camera.zoom:.1f}")
+    print(f"{out}: camera at {tuple(round(v, 1) for v in viewer.scene.camera.center[-2:])} x{viewer.scene.camera.zoom:.1f}")
 
 
 def gui_entry_point(args) -> None:

@@ -50,8 +50,8 @@ def main() -> None:
     viewer.dims.ndisplay = 3
     points.size = 4.0  # every centre at once: smaller markers, so the packing shows through
     layer.rendering = "attenuated_mip"
-    viewer.camera.angles = (0, -35, 75)
-    viewer.camera.zoom = 2.6
+    viewer.scene.camera.angles = (0, -35, 75)
+    viewer.scene.camera.zoom = 2.6
     for _ in range(5):
         app.processEvents()
     view3d = viewer.screenshot(canvas_only=True, flash=False)

@@ -128,7 +128,7 @@ def main() -> None:
     print("points back:", len(viewer.layers["confocal 3D centres"].data), flush=True)
     grab(viewer, "volume_dock_reopened.png")
     viewer.dims.ndisplay = 3
-    viewer.camera.angles = (15, 30, 60)
+    viewer.scene.camera.angles = (15, 30, 60)
     grab(viewer, "volume_dock_3d_view.png")
     viewer.close()
 
