@@ -170,6 +170,15 @@ class FieldChecker:
             raise self.fail(what, f"must be a list, got {type(value).__name__}")
         return value
 
+    def numbers(self, value: Any, what: str, described: str, count: int) -> list:
+        """A list of ``count`` finite numbers (``described`` says which, in the error)."""
+        value = self.array(value, what)
+        if len(value) != count:
+            raise self.fail(what, f"must be {described}")
+        for v in value:
+            self.number(v, what, -1e9, 1e9)
+        return value
+
     def mapping(self, value: Any, what: str) -> dict:
         if not isinstance(value, dict):
             raise self.fail(what, f"must be an object, got {type(value).__name__}")
@@ -273,18 +282,10 @@ def parse_state(data: Any, source: Path) -> ProjectState:
             box = entry.get("box")
             region = None
             if box is not None:
-                box = check.array(box, f"accepted[{i}].box")
-                if len(box) != 4:
-                    raise check.fail(f"accepted[{i}].box", "must be four numbers y0, x0, y1, x1")
-                for v in box:
-                    check.number(v, f"accepted[{i}].box", -1e9, 1e9)
+                box = check.numbers(box, f"accepted[{i}].box", "four numbers y0, x0, y1, x1", 4)
                 z = entry.get("z")
                 if z is not None:
-                    z = check.array(z, f"accepted[{i}].z")
-                    if len(z) != 2:
-                        raise check.fail(f"accepted[{i}].z", "must be two numbers z0, z1")
-                    for v in z:
-                        check.number(v, f"accepted[{i}].z", -1e9, 1e9)
+                    z = check.numbers(z, f"accepted[{i}].z", "two numbers z0, z1", 2)
                 region = make_region(frame, box, n_frames, shape, f"{source}: accepted[{i}]", z)
             if (frame, region) not in accepted:
                 accepted.append((frame, region))
