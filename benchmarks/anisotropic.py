@@ -137,7 +137,7 @@ def tune_trackpy_chains(samples) -> tuple[C.TrackpyParams, float]:
 
 # ---- the tables --------------------------------------------------------------------------------
 
-def rods_table(args, rods_model, sphere_model) -> tuple[pd.DataFrame, list]:
+def rods_table(args, rods_model, sphere_model, previous_model=None) -> tuple[pd.DataFrame, list]:
     rows, times = [], []
     for look, af in itertools.product(LOOKS, AREA_FRACTIONS):
         tests = rods_images(look, af, args.images, SEED_BASE + int(af * 1000) + 10_000 * LOOKS.index(look))
@@ -146,23 +146,35 @@ def rods_table(args, rods_model, sphere_model) -> tuple[pd.DataFrame, list]:
         ours = {"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0}
         base = {"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0}
         sphere = {"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0}
+        ours_in, base_in, prev = ({"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0} for _ in range(3))
         for s in tests:
             start = time.perf_counter()
             found = detect_kind(s.image, "rods", rods_model, "cpu")
             times.append(time.perf_counter() - start)
             rods.add_errors(ours, found, s.table)
-            rods.add_errors(base, regionprops_rods(s.image, level, dark, min_area, factor), s.table)
+            baseline = regionprops_rods(s.image, level, dark, min_area, factor)
+            rods.add_errors(base, baseline, s.table)
+            rods.add_errors(ours_in, found, s.table, inside=s.image.shape)
+            if previous_model is not None:
+                rods.add_errors(prev, detect_kind(s.image, "rods", previous_model, "cpu"), s.table)
+            rods.add_errors(base_in, baseline, s.table, inside=s.image.shape)
             centres = detect(s.image, sphere_model, "cpu")
             # Centres only: no orientation or length; scored for detection (F1) alone.
             fake = rod_table(centres["y"], centres["x"], np.zeros(len(centres)), np.ones(len(centres)), np.ones(len(centres)))
             rods.add_errors(sphere, fake, s.table)
         o, b, sp = rods.scores_from(ours), rods.scores_from(base), rods.scores_from(sphere)
+        oi, bi = rods.scores_from(ours_in), rods.scores_from(base_in)
         rows.append({"look": look, "area fraction": af, "rods": o.tp + o.fn,
                      "F1 ours": o.f1, "F1 regionprops": b.f1, "F1 sphere model": sp.f1,
+                     "F1 ours inside": oi.f1, "F1 rp inside": bi.f1,
                      "angle med ours": o.angle_median, "angle p90 ours": o.angle_p90,
                      "angle med rp": b.angle_median, "angle p90 rp": b.angle_p90,
                      "len err med ours": o.length_error_median, "len err med rp": b.length_error_median})
-        print(f"  rods {look} {af}: ours F1 {o.f1:.3f} angle {o.angle_median:.2f}/{o.angle_p90:.2f} len "
+        if previous_model is not None:
+            p = rods.scores_from(prev)
+            rows[-1].update({"F1 previous": p.f1, "angle p90 previous": p.angle_p90,
+                             "len err med previous": p.length_error_median})
+        print(f"  rods {look} {af}: ours F1 {o.f1:.3f} (inside {oi.f1:.3f}) angle {o.angle_median:.2f}/{o.angle_p90:.2f} len "
               f"{o.length_error_median:.3f}; regionprops F1 {b.f1:.3f} (level {level:.2f}, dark {dark}); "
               f"sphere F1 {sp.f1:.3f}", flush=True)
     return pd.DataFrame(rows), times
@@ -236,6 +248,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rods-model", type=Path, default=None, help="default: shipped weights/rods.pt")
     parser.add_argument("--chains-model", type=Path, default=None, help="default: shipped weights/chains.pt")
+    parser.add_argument("--previous-rods-model", type=Path, default=None,
+                        help="a second rods model scored side by side on the same images (e.g. the one shipped before)")
     parser.add_argument("--images", type=int, default=4)
     parser.add_argument("--tune", type=int, default=2)
     parser.add_argument("--only", choices=("rods", "ellipsoids", "chains", "all"), default="all")
@@ -257,13 +271,14 @@ def main() -> None:
           "2-core machine), not idle figures")
     targets = []
     if args.only in ("rods", "all"):
-        table, rod_times = rods_table(args, rods_model, sphere_model)
+        previous = model_for("rods", args.previous_rods_model, cpu) if args.previous_rods_model else None
+        table, rod_times = rods_table(args, rods_model, sphere_model, previous)
         C.print_table(table.set_index(["look", "area fraction"]), "Rods (aspect 2-10, width 6-9 px)")
         for _, r in table.iterrows():
             name = f"rods {r['look']} af {r['area fraction']}"
             targets += [
                 (f"{name}: F1 >= {ROD_F1_TARGETS[r['area fraction']]}", r["F1 ours"] >= ROD_F1_TARGETS[r["area fraction"]],
-                 f"{r['F1 ours']:.3f}"),
+                 f"{r['F1 ours']:.3f} (rods wholly inside the frame: {r['F1 ours inside']:.3f})"),
                 (f"{name}: angle median <= 2, p90 <= 6 deg", r["angle med ours"] <= 2 and r["angle p90 ours"] <= 6,
                  f"{r['angle med ours']:.2f} / {r['angle p90 ours']:.2f}"),
                 (f"{name}: median length error <= 5 %", r["len err med ours"] <= 0.05, f"{100 * r['len err med ours']:.1f} %"),

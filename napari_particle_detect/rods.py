@@ -470,8 +470,32 @@ def evaluate_rods(predicted: pd.DataFrame, truth: pd.DataFrame) -> tuple[RodScor
     return scores_from(errors), errors
 
 
-def add_errors(errors: dict, predicted: pd.DataFrame, truth: pd.DataFrame) -> None:
+def cut_by_frame(table: pd.DataFrame, shape: tuple[int, int], margin: float = 1.0) -> np.ndarray:
+    """Mask of objects with a tip outside the frame (or within ``margin`` px of its edge)."""
+    h, w = shape
+    ys, xs = table[["y1", "y2"]].to_numpy(float), table[["x1", "x2"]].to_numpy(float)
+    return ((ys < margin) | (ys > h - 1 - margin) | (xs < margin) | (xs > w - 1 - margin)).any(axis=1)
+
+
+def add_errors(errors: dict, predicted: pd.DataFrame, truth: pd.DataFrame,
+               inside: tuple[int, int] | None = None) -> None:
+    """Add one frame's matches and errors to ``errors``.
+
+    ``inside``: the frame's shape, to score only objects wholly inside it. A rod cut by the frame edge
+    shows only part of itself, so its true centre (off the visible part) cannot be found from the
+    image; such rods and the detections matched to them count neither way, nor do unmatched
+    detections that themselves reach the edge (as the sphere benchmarks score only centres away from
+    the border)."""
     rows, cols = match_rods(predicted, truth)
+    if inside is not None:
+        cut_truth = cut_by_frame(truth, inside)
+        keep = ~cut_truth[cols]
+        unmatched = np.ones(len(predicted), bool)
+        unmatched[rows] = False
+        ignored_predictions = unmatched & cut_by_frame(predicted, inside) if len(predicted) else unmatched
+        predicted = predicted[~ignored_predictions & ~np.isin(np.arange(len(predicted)), rows[~keep])].reset_index(drop=True)
+        truth = truth[~cut_truth].reset_index(drop=True)
+        rows, cols = match_rods(predicted, truth)
     errors["tp"] += len(rows)
     errors["fp"] += len(predicted) - len(rows)
     errors["fn"] += len(truth) - len(rows)
