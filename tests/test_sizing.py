@@ -204,3 +204,18 @@ def test_small_particles_are_enlarged_at_most_twice():
     assert scale_for_diameter(12.0, 15.0) == 1.25
     assert scale_for_diameter(30.0, 15.0) == 0.5
     assert scale_for_diameter(14.6, 15.0) == 1.0
+
+
+@pytest.mark.parametrize("count, flagged", [(100, False), (600, True)])
+def test_crowded_spots_whose_size_readings_disagree_are_flagged(count, flagged):
+    # 600 Gaussian spots per 256^2 overlap so much that the strongest scale over the image reads
+    # about 20 % too large; the spots' own blob scales disagree with it, and the estimate says so.
+    # 100 such spots stand apart: one reading, confident and within 15 %.
+    from napari_particle_detect.sizing import estimate_size
+
+    estimate = estimate_size(_sparse_scene(count, _spot, 6, seed=count))
+    assert estimate.confident is not flagged, estimate
+    if flagged:
+        assert "disagree" in estimate.reason and "give the diameter" in estimate.reason
+    else:
+        assert abs(estimate.diameter / 5.66 - 1) < 0.15, estimate
