@@ -395,6 +395,17 @@ class Project:
         if self.state().threshold != value:
             self._update(lambda state: setattr(state, "threshold", value))
 
+    def save_side_file(self, name: str, text: str) -> Path:
+        """Write ``text`` to the file ``name`` in the project folder (a setting a skin of this project
+        keeps beside its state) atomically, under the project lock, creating the state first so the
+        folder is a project."""
+        path = self.folder / name
+        with self._writing(), self._locked():
+            if not self.state_path.exists():
+                self._write_state(self.state())
+            atomic_write_text(self._inside(path), text)
+        return path
+
     # ---- model rounds --------------------------------------------------------------------------
     @property
     def rounds(self) -> list[RoundInfo]:

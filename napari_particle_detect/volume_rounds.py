@@ -21,7 +21,6 @@ import pandas as pd
 
 from . import rounds
 from .errors import ParticleDetectError
-from .io import atomic_write_text
 from .project import PROJECT_SUFFIX, Project, Region, RoundInfo, project_folder_for_image
 from .project_state import FieldChecker
 from .review import hesitation
@@ -110,10 +109,7 @@ def remember_settings(project: Project, settings: VolumeSettings) -> None:
     data = {"diameter": list(map(float, settings.diameter)),
             "voxel_size": list(map(float, settings.voxel_size)) if settings.voxel_size else None,
             "volume_shape": list(map(int, settings.volume_shape)) if settings.volume_shape else None}
-    with project._writing(), project._locked():
-        if not project.state_path.exists():
-            project._write_state(project.state())
-        atomic_write_text(project._inside(settings_path(project)), json.dumps(data, indent=2))
+    project.save_side_file(SETTINGS_FILE, json.dumps(data, indent=2))
     project.remember_detection(float(settings.diameter[1]), "bright")
 
 
