@@ -81,15 +81,22 @@ def relative_length(centres: np.ndarray, pairs: np.ndarray, evidence: np.ndarray
     """Each pair's length over the median length of the other strong candidates at its two beads
     (over ``spacing`` where there are none)."""
     length = np.hypot(*(centres[pairs[:, 0]] - centres[pairs[:, 1]]).T)
-    strong: dict[int, list[int]] = {}
-    for k in np.flatnonzero(evidence >= STRONG_EVIDENCE):
-        for bead in pairs[k]:
-            strong.setdefault(int(bead), []).append(int(k))
+    strong = np.flatnonzero(evidence >= STRONG_EVIDENCE)
+    if not len(strong):
+        return length / spacing
+    # Per bead, the strong candidates touching it (their index, NaN-padded lengths), in one table.
+    ends = np.concatenate([pairs[strong, 0], pairs[strong, 1]])
+    ids = np.concatenate([strong, strong])
+    order = np.argsort(ends, kind="stable")
+    ends, ids = ends[order], ids[order]
+    slot = np.arange(len(ends)) - np.searchsorted(ends, ends)
+    index = np.full((len(centres), int(slot.max()) + 1), -1)
+    index[ends, slot] = ids
+    both = np.concatenate([index[pairs[:, 0]], index[pairs[:, 1]]], axis=1)
+    others = np.where((both >= 0) & (both != np.arange(len(pairs))[:, None]), length[both], np.nan)
+    counted = np.isfinite(others).any(axis=1)
     reference = np.full(len(pairs), float(spacing))
-    for k, (a, b) in enumerate(pairs):
-        others = [length[j] for j in strong.get(int(a), []) + strong.get(int(b), []) if j != k]
-        if others:
-            reference[k] = float(np.median(others))
+    reference[counted] = np.nanmedian(others[counted], axis=1)
     return length / reference
 
 
