@@ -147,12 +147,12 @@ def diagnose_chains(network, threshold: float, images: int, base: int) -> None:
                               "end to end": between and true_degree[ta] <= 1 and true_degree[tb] <= 1})
         sc = chains.scores_from(total)
         print(f"\n== chains {look}: exactly right {sc.chains_exact:.3f} ({total['chains_exact']}/{total['chains']}), "
-              f"bond F1 {sc.bond_f1:.3f}")
+              f"bead F1 {sc.bead_f1:.3f}, bond F1 {sc.bond_f1:.3f}, beads in the right chain {sc.beads_right_chain:.3f}")
         if missed:
             m = pd.DataFrame(missed).fillna(False)
             print(f"  missed bonds {len(m)}: a bead missing {int(m['bead missing'].sum())}, evidence below "
                   f"{chains.BOND_THRESHOLD} {int(m.get('weak', pd.Series(dtype=bool)).sum())}, a partner already "
-                  f"bonded twice {int(m.get('partner full', pd.Series(dtype=bool)).sum())}, the rest refused by the turn rule")
+                  f"bonded twice {int(m.get('partner full', pd.Series(dtype=bool)).sum())}, the rest refused by the length or turn rule")
         if false:
             f = pd.DataFrame(false)
             print(f"  false bonds {len(f)}: between two chains {int(f['between chains'].sum())}, of them end to end "

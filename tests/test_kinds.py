@@ -163,3 +163,33 @@ def test_learning_rate_decays_by_steps_or_time_whichever_is_further():
     assert _scheduled_lr(config, 0.0, 0.0) == pytest.approx(1e-3)
     assert _scheduled_lr(config, 0.5, 10.0) == pytest.approx(0.55e-3)
     assert _scheduled_lr(config, 0.1, 100.0) == pytest.approx(1e-4)
+
+
+def test_chains_touching_end_to_end_in_line_stay_two_by_the_length_rule():
+    # Two straight chains in one line, end to end: no turn to tell them apart. Chain 0's bonds are
+    # 10 px, chain 1's 11 px (bond lengths differ from chain to chain), and their end beads are 12.5 px
+    # apart, as beads of two chains that touch without being bonded. The bond map is the truth's plus
+    # a contact spot (0.6) between the two ends, as the model draws an unsure contact.
+    xs0 = 15.0 + 10.0 * np.arange(5)  # 15 .. 55
+    xs1 = 67.5 + 11.0 * np.arange(5)  # 67.5 .. 111.5
+    rows = [(40.0, x, 0, i) for i, x in enumerate(xs0)] + [(40.0, x, 1, i) for i, x in enumerate(xs1)]
+    truth = pd.DataFrame(rows, columns=["y", "x", "chain", "index"])
+    maps, _ = chains.encode(truth, (80, 130))
+    contact = np.array([[40.0, 0.5 * (xs0[-1] + xs1[0])]])
+    maps[1] = np.maximum(maps[1], 0.6 * rods.gaussians(contact, (80, 130), chains.BOND_SIGMA))
+    found = chains.decode(maps)
+    scores, _ = chains.evaluate_chains(found, truth)
+    assert (scores.bond_f1, scores.chains_exact) == (1.0, 1.0)
+    assert sorted(found.groupby("chain").size()) == [5, 5]
+    # Without the length rule the contact joins them into one chain of ten.
+    centres = found[["y", "x"]].to_numpy(float)
+    joined = chains.link(centres, maps[1], length_scale=np.inf)
+    assert sorted(len(order) for order, _ in joined) == [10]
+    # The reference length is each pair's neighbours', not the image's: chain 1's 11 px bonds keep
+    # their full support though 10 px is the image's usual bond (11 / 10 would keep 4 % of it).
+    pairs = np.array([[3, 4], [4, 5], [5, 6], [6, 7], [7, 8], [8, 9]])  # chain 0's last bond, the contact, chain 1
+    evidence = np.array([0.8, 0.6, 0.8, 0.8, 0.8, 0.8])
+    relative = chains.relative_length(truth[["y", "x"]].to_numpy(float), pairs, evidence, 10.0)
+    kept = chains.length_penalty(relative)
+    assert kept[[0, 2, 3, 4, 5]].min() > 0.99 and kept[1] < 0.01
+    assert chains.length_penalty(np.array([11.0 / 10.0]))[0] < 0.05
