@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from napari_particle_detect.evaluation import Counts, match
+from napari_particle_detect.kinds.evaluation import Counts, match
 from napari_particle_detect.models import DetectorModel, load_model
 from napari_particle_detect.shipped import WEIGHTS_DIR
 
@@ -252,7 +252,7 @@ def scene_row(model, make, count: int, n_test: int, n_tune: int, seed: int, grid
     """One scene case: our model with no parameters and with the right diameter, and trackpy given
     the right diameter (its other settings grid-searched on separate tuning images), pooled over
     ``n_test`` images; plus the size estimate's error and confidence per image."""
-    from napari_particle_detect.prediction import detect
+    from napari_particle_detect.detection.prediction import detect
 
     tests = [make(count, seed + i) for i in range(n_test)]
     tunes = [make(count, seed + 500 + i) for i in range(n_tune)]

@@ -1,6 +1,6 @@
 """Test images drawn independently of the library's generator, as a new user's own script would.
 
-Nothing here imports ``napari_particle_detect.synthetic``: profiles, placement, background and
+Nothing here imports ``napari_particle_detect.synthetic.spheres``: profiles, placement, background and
 camera are written out separately, so a benchmark on these images measures what the model does on
 images it was not built around. Every scene is a 12-bit image (0-4095) with Gaussian read noise
 of ``noise`` grey levels (default 20) on a flat background, particles placed uniformly at random.

@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 import _scenes as S  # noqa: E402
 
-from napari_particle_detect import synthetic  # noqa: E402
-from napari_particle_detect.prediction import detect  # noqa: E402
+from napari_particle_detect.synthetic import spheres as synthetic  # noqa: E402
+from napari_particle_detect.detection.prediction import detect  # noqa: E402
 
 LOOKS = ("fluorescent", "opaque")
 AREA_FRACTIONS = (0.3, 0.6, 0.9)

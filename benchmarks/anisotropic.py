@@ -32,11 +32,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as C  # noqa: E402
 
-from napari_particle_detect import chains, rods  # noqa: E402
-from napari_particle_detect.kinds_prediction import detect_kind  # noqa: E402
-from napari_particle_detect.prediction import detect  # noqa: E402
-from napari_particle_detect.synthetic_chains import benchmark_chain_config, synthesize_chains  # noqa: E402
-from napari_particle_detect.synthetic_rods import benchmark_rod_config, rod_table, synthesize_rods  # noqa: E402
+from napari_particle_detect.kinds import chains  # noqa: E402
+from napari_particle_detect.kinds import rods  # noqa: E402
+from napari_particle_detect.detection.kinds_prediction import detect_kind  # noqa: E402
+from napari_particle_detect.detection.prediction import detect  # noqa: E402
+from napari_particle_detect.synthetic.chains import benchmark_chain_config, synthesize_chains  # noqa: E402
+from napari_particle_detect.synthetic.rods import benchmark_rod_config, rod_table, synthesize_rods  # noqa: E402
 
 LOOKS = ("fluorescent", "opaque", "brightfield")
 AREA_FRACTIONS = (0.15, 0.30)
@@ -258,7 +259,7 @@ def main() -> None:
     if args.quick:
         args.images, args.tune = 2, 1
     C.setup(args.threads)
-    from napari_particle_detect.kinds_prediction import model_for
+    from napari_particle_detect.detection.kinds_prediction import model_for
     import torch
 
     cpu = torch.device("cpu")

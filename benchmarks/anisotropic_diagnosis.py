@@ -30,12 +30,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from anisotropic import LOOKS, rods_images  # noqa: E402
 
-from napari_particle_detect import chains, rods  # noqa: E402
-from napari_particle_detect.evaluation import match  # noqa: E402
-from napari_particle_detect.kinds_prediction import model_for, predict_maps  # noqa: E402
-from napari_particle_detect.prediction import prepare_network  # noqa: E402
-from napari_particle_detect.preprocessing import normalise  # noqa: E402
-from napari_particle_detect.synthetic_chains import benchmark_chain_config, bonds_of, synthesize_chains  # noqa: E402
+from napari_particle_detect.kinds import chains  # noqa: E402
+from napari_particle_detect.kinds import rods  # noqa: E402
+from napari_particle_detect.kinds.evaluation import match  # noqa: E402
+from napari_particle_detect.detection.kinds_prediction import model_for, predict_maps  # noqa: E402
+from napari_particle_detect.detection.prediction import prepare_network  # noqa: E402
+from napari_particle_detect.detection.preprocessing import normalise  # noqa: E402
+from napari_particle_detect.synthetic.chains import benchmark_chain_config, bonds_of, synthesize_chains  # noqa: E402
 
 VARIANTS = {"as shipped": {}, "no tips": {"use_tips": False}, "no merge": {"merge": False},
             "no along-axis read": {"along_axis": False}, "no fragment drop": {"drop_fragments": False}}

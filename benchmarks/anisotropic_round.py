@@ -21,12 +21,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as C  # noqa: E402
 
-from napari_particle_detect import rods  # noqa: E402
-from napari_particle_detect.kinds_prediction import detect_kind, shipped_model_path  # noqa: E402
-from napari_particle_detect.kinds_rounds import KIND_ROUND, KIND_TRAINABLE, Reviewed, fine_tune_kind  # noqa: E402
+from napari_particle_detect.kinds import rods  # noqa: E402
+from napari_particle_detect.detection.kinds_prediction import detect_kind, shipped_model_path  # noqa: E402
+from napari_particle_detect.learning.kinds_rounds import KIND_ROUND, KIND_TRAINABLE, Reviewed, fine_tune_kind  # noqa: E402
 from napari_particle_detect.models import load_model  # noqa: E402
-from napari_particle_detect.synthetic_rods import benchmark_rod_config, synthesize_rods  # noqa: E402
-from napari_particle_detect.training import Example  # noqa: E402
+from napari_particle_detect.synthetic.rods import benchmark_rod_config, synthesize_rods  # noqa: E402
+from napari_particle_detect.learning.training import Example  # noqa: E402
 
 SEED = 480_000
 
@@ -40,8 +40,8 @@ def f1_on(samples, model) -> rods.RodScores:
 
 def sphere_round_seconds() -> float:
     """A spheres round (the dock's defaults) on two corrected 256 x 256 frames, timed."""
-    from napari_particle_detect.finetune import FINE_TUNE, fine_tune
-    from napari_particle_detect.synthetic import benchmark_config, synthesize
+    from napari_particle_detect.learning.finetune import FINE_TUNE, fine_tune
+    from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
     frames = [synthesize(benchmark_config("fluorescent", 0.15, (256, 256)), seed=SEED + 300 + i) for i in range(2)]
     examples = [Example(f.image, f.centres, name=f"frame {i}") for i, f in enumerate(frames)]

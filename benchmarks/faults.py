@@ -40,11 +40,11 @@ from fault_cases import (  # noqa: E402
     BAD_COMMANDS, CRAFTED_STATES, DISK_FULL, command_is_clean, make_bad_data, try_command, try_crafted_state,
 )
 
-from napari_particle_detect.cli import main  # noqa: E402
+from napari_particle_detect.cli.main import main  # noqa: E402
 from napari_particle_detect.errors import ParticleDetectError  # noqa: E402
 from napari_particle_detect.models import load_model  # noqa: E402
 from napari_particle_detect.models.registry import default_model_path  # noqa: E402
-from napari_particle_detect.project import Project, RoundInfo  # noqa: E402
+from napari_particle_detect.projects.project import Project, RoundInfo  # noqa: E402
 
 ROW = dict.fromkeys(["tried", "handled cleanly", "lost updates", "leftovers seen after kills",
                      "leftover or partial files after reopening", "code executed"], 0)

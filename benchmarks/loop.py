@@ -16,7 +16,7 @@ frames nobody corrected, and F1 at 3 px against the truth is printed, beside:
 
 Semi-supervised rows ("+ unlabelled frames"; skip them with ``--skip semi``, today's with
 ``--skip supervised``) run the same loops with ``--unlabelled-frames`` frames of the stack the
-user did not correct pseudo-labelled by the round's teacher (pseudo_labels.py); ``--option
+user did not correct pseudo-labelled by the round's teacher (learning/pseudo_labels.py); ``--option
 FIELD=VALUE`` changes one TrainConfig field for them; ``--stack-frames 24 --size 512`` gives the
 longer stacks; every domain prints its clicks-to-0.95 curve. Results: results/loop_semi.txt.
 
@@ -44,14 +44,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as C  # noqa: E402
 
-from napari_particle_detect.evaluation import Counts, count_in_area, match  # noqa: E402
-from napari_particle_detect.finetune import FINE_TUNE, fine_tune  # noqa: E402
+from napari_particle_detect.kinds.evaluation import Counts, count_in_area, match  # noqa: E402
+from napari_particle_detect.learning.finetune import FINE_TUNE, fine_tune  # noqa: E402
 from napari_particle_detect.models import DetectorModel  # noqa: E402
-from napari_particle_detect.prediction import detect  # noqa: E402
-from napari_particle_detect.review import rank_regions  # noqa: E402
-from napari_particle_detect.sizing import scale_for_diameter  # noqa: E402
-from napari_particle_detect.synthetic import SynthConfig, synthesize  # noqa: E402
-from napari_particle_detect.training import Example, TrainConfig, train  # noqa: E402
+from napari_particle_detect.detection.prediction import detect  # noqa: E402
+from napari_particle_detect.projects.review import rank_regions  # noqa: E402
+from napari_particle_detect.detection.sizing import scale_for_diameter  # noqa: E402
+from napari_particle_detect.synthetic.spheres import SynthConfig, synthesize  # noqa: E402
+from napari_particle_detect.learning.training import Example, TrainConfig, train  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 TOLERANCE = 3.0

@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 import loop  # noqa: E402
 
-from napari_particle_detect.finetune import FINE_TUNE, fine_tune  # noqa: E402
-from napari_particle_detect.prediction import detect  # noqa: E402
+from napari_particle_detect.learning.finetune import FINE_TUNE, fine_tune  # noqa: E402
+from napari_particle_detect.detection.prediction import detect  # noqa: E402
 
 OPTIONS = {
     "chosen (FINE_TUNE)": {},

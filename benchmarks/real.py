@@ -43,12 +43,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as C  # noqa: E402
 
-from napari_particle_detect.evaluation import match  # noqa: E402
+from napari_particle_detect.kinds.evaluation import match  # noqa: E402
 from napari_particle_detect.models import DetectorModel  # noqa: E402
-from napari_particle_detect.prediction import iter_detect  # noqa: E402
-from napari_particle_detect.finetune import FINE_TUNE, fine_tune  # noqa: E402
-from napari_particle_detect.sizing import radial_profile  # noqa: E402
-from napari_particle_detect.training import Example  # noqa: E402
+from napari_particle_detect.detection.prediction import iter_detect  # noqa: E402
+from napari_particle_detect.learning.finetune import FINE_TUNE, fine_tune  # noqa: E402
+from napari_particle_detect.detection.sizing import radial_profile  # noqa: E402
+from napari_particle_detect.learning.training import Example  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 TOLERANCE = 3.0
@@ -446,7 +446,7 @@ def main(argv=None) -> int:
                                 f"{default['duplicates judged by shape %'][1]} %)"))
 
         if args.overlays is not None:
-            from napari_particle_detect.overlay import save_overlay
+            from napari_particle_detect.files.overlay import save_overlay
 
             args.overlays.mkdir(parents=True, exist_ok=True)
             if reference is not None:

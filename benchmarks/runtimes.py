@@ -28,9 +28,10 @@ import _common as C  # noqa: E402
 import _scenes as S  # noqa: E402
 from accuracy import AREA_FRACTIONS, LOOKS, cell_images  # noqa: E402
 
-from napari_particle_detect import runtimes, synthetic  # noqa: E402
-from napari_particle_detect.evaluation import Counts  # noqa: E402
-from napari_particle_detect.prediction import detect  # noqa: E402
+from napari_particle_detect.detection import runtimes  # noqa: E402
+from napari_particle_detect.synthetic import spheres as synthetic  # noqa: E402
+from napari_particle_detect.kinds.evaluation import Counts  # noqa: E402
+from napari_particle_detect.detection.prediction import detect  # noqa: E402
 
 F1_TOLERANCE = 0.002
 RMS_TOLERANCE = 0.02

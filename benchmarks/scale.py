@@ -37,14 +37,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as C
 
-from napari_particle_detect import synthetic
-from napari_particle_detect.distributed import (
+from napari_particle_detect.synthetic import spheres as synthetic
+from napari_particle_detect.files.distributed import (
     detect_files,
     local_client,
     threads_per_worker,
 )
-from napari_particle_detect.file_detection import DetectOptions, detect_file
-from napari_particle_detect.prediction import (
+from napari_particle_detect.files.file_detection import DetectOptions, detect_file
+from napari_particle_detect.detection.prediction import (
     TILE_MARGIN,
     detect_frame,
     frame_result,
@@ -52,8 +52,8 @@ from napari_particle_detect.prediction import (
     prepare_network,
     steps_for,
 )
-from napari_particle_detect.stages import auto_batch_size, prepare_frame, run_network
-from napari_particle_detect.tiling import BandDecoder, plan_tiles
+from napari_particle_detect.detection.stages import auto_batch_size, prepare_frame, run_network
+from napari_particle_detect.detection.tiling import BandDecoder, plan_tiles
 
 DIAMETER = 12.0
 WORKER_RATIO_TARGET = 1.7

@@ -34,9 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 import _scenes as S  # noqa: E402
 
-from napari_particle_detect import synthetic  # noqa: E402
-from napari_particle_detect.prediction import detect  # noqa: E402
-from napari_particle_detect.sizing import estimate_size  # noqa: E402
+from napari_particle_detect.synthetic import spheres as synthetic  # noqa: E402
+from napari_particle_detect.detection.prediction import detect  # noqa: E402
+from napari_particle_detect.detection.sizing import estimate_size  # noqa: E402
 
 CASES = [(1.5, 2.0), (2.0, 1.5), (2.0, 2.5), (3.0, 2.0)]  # (radius, PSF sigma) in px
 IMAGES = 3

@@ -34,10 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as C  # noqa: E402
 
-from napari_particle_detect import synthetic  # noqa: E402
-from napari_particle_detect.runtimes import resolve_runtime  # noqa: E402
-from napari_particle_detect.evaluation import match  # noqa: E402
-from napari_particle_detect.prediction import DEFAULT_TILE, TILE_MARGIN, detect, prepare_network  # noqa: E402
+from napari_particle_detect.synthetic import spheres as synthetic  # noqa: E402
+from napari_particle_detect.detection.runtimes import resolve_runtime  # noqa: E402
+from napari_particle_detect.kinds.evaluation import match  # noqa: E402
+from napari_particle_detect.detection.prediction import DEFAULT_TILE, TILE_MARGIN, detect, prepare_network  # noqa: E402
 
 CPU_RATIO_TARGET = 3.0
 GPU_MPS_TARGET = 50.0

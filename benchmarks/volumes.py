@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from napari_particle_detect.evaluation3d import score_nd
-from napari_particle_detect.volume_detection import VolumeOptions, detect_volume, load_volume_model
-from napari_particle_detect.volumes_synthetic import VolumeConfig, synthesize_volume
+from napari_particle_detect.kinds.evaluation3d import score_nd
+from napari_particle_detect.detection.volume_detection import VolumeOptions, detect_volume, load_volume_model
+from napari_particle_detect.synthetic.volumes import VolumeConfig, synthesize_volume
 
 TEST_SEED = 500_000
 TUNE_SEED = 700_000
@@ -49,8 +49,8 @@ def whole_volume_f1(found: np.ndarray, sample) -> float:
     """F1 over the whole volume, where a detection of a sphere cut by a face whose centre lies just
     outside (often by less than a voxel) is neither right nor wrong: matched against the volume's
     spheres and the cut ones together, the latter's matches are left out."""
-    from napari_particle_detect.evaluation import f1_score
-    from napari_particle_detect.evaluation3d import match_nd
+    from napari_particle_detect.kinds.evaluation import f1_score
+    from napari_particle_detect.kinds.evaluation3d import match_nd
 
     cut = sample.cut if sample.cut is not None else np.zeros((0, 3))
     everything = np.concatenate([sample.centres, cut])
@@ -116,9 +116,9 @@ def big_row(runtime: str = "auto") -> dict:
     export, made once per weights and cached, is made before the clock starts)."""
     import torch
 
-    from napari_particle_detect.volume_detection import volume_network
+    from napari_particle_detect.detection.volume_detection import volume_network
 
-    from napari_particle_detect import volumes_synthetic as vs
+    from napari_particle_detect.synthetic import volumes as vs
 
     torch.set_num_threads(2)
     cfg = config(0.55, shape=(128, 128, 128))

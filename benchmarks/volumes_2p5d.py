@@ -37,11 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import volumes as vb  # noqa: E402  (benchmarks/volumes.py: test volumes, scoring)
 
-from napari_particle_detect import volume_training as vt  # noqa: E402
+from napari_particle_detect.learning import volume_training as vt  # noqa: E402
 from napari_particle_detect.models.registry import DetectorModel, ModelCard  # noqa: E402
 from napari_particle_detect.models.unet import UNet, conv_block  # noqa: E402
 from napari_particle_detect.models.unet3d import UNet3D  # noqa: E402
-from napari_particle_detect.volume_detection import VolumeOptions, detect_volume, load_volume_model  # noqa: E402
+from napari_particle_detect.detection.volume_detection import VolumeOptions, detect_volume, load_volume_model  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 K = 5  # slices in, the slice and 2 either side

@@ -21,8 +21,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import volumes as vb  # noqa: E402  (benchmarks/volumes.py: test volumes, scoring)
 
-from napari_particle_detect.volume_detection import VolumeOptions, detect_volume, load_volume_model  # noqa: E402
-from napari_particle_detect.volumes_synthetic import synthesize_volume  # noqa: E402
+from napari_particle_detect.detection.volume_detection import VolumeOptions, detect_volume, load_volume_model  # noqa: E402
+from napari_particle_detect.synthetic.volumes import synthesize_volume  # noqa: E402
 
 
 def main() -> None:

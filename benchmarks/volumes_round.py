@@ -35,15 +35,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import volumes as bench  # noqa: E402  (benchmarks/volumes.py: optics, scoring)
 
 from napari_particle_detect.models import load_model, save_model  # noqa: E402
-from napari_particle_detect.volume_detection import VolumeOptions, detect_volume, load_volume_model  # noqa: E402
-from napari_particle_detect.volume_finetune import (  # noqa: E402
+from napari_particle_detect.detection.volume_detection import VolumeOptions, detect_volume, load_volume_model  # noqa: E402
+from napari_particle_detect.learning.volume_finetune import (  # noqa: E402
     VOLUME_FINE_TUNE, VolumeRoundConfig, fine_tune_volumes, volume_example, with_config,
 )
-from napari_particle_detect.volume_resampling import normalise_volume, resample_volume, to_working, working_factors  # noqa: E402
-from napari_particle_detect.volume_rounds import (  # noqa: E402
+from napari_particle_detect.detection.volume_resampling import normalise_volume, resample_volume, to_working, working_factors  # noqa: E402
+from napari_particle_detect.learning.volume_rounds import (  # noqa: E402
     VolumeSettings, ensure_volume_round, open_volume_project, remember_settings, train_volume_round,
 )
-from napari_particle_detect.volumes_synthetic import synthesize_volume  # noqa: E402
+from napari_particle_detect.synthetic.volumes import synthesize_volume  # noqa: E402
 
 PHI = 0.45
 CORRECTED_SEED = 800_000
@@ -68,7 +68,7 @@ def threshold_tuned(model, sample) -> object:
     gives without training): tells how much of a round's gain is only its new threshold."""
     import copy
 
-    from napari_particle_detect.finetune import THRESHOLDS
+    from napari_particle_detect.learning.finetune import THRESHOLDS
 
     def f1_at(t: float) -> float:
         options = VolumeOptions(threshold=float(t), diameter=DIAMETER, voxel_size=bench.VOXEL)

@@ -15,11 +15,11 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .errors import ParticleDetectError  # noqa: E402
-from .evaluation import evaluate_frames, match, score  # noqa: E402
+from .kinds.evaluation import evaluate_frames, match, score  # noqa: E402
 from .models import load_model, save_model  # noqa: E402
-from .prediction import detect  # noqa: E402
-from .synthetic import SynthConfig, synthesize  # noqa: E402
-from .training import Example, TrainConfig, train  # noqa: E402
+from .detection.prediction import detect  # noqa: E402
+from .synthetic.spheres import SynthConfig, synthesize  # noqa: E402
+from .learning.training import Example, TrainConfig, train  # noqa: E402
 
 __all__ = [
     "Example",

@@ -111,8 +111,8 @@ def main() -> int:
     from qtpy.QtWidgets import QApplication
 
     from napari_particle_detect._napari.regions import rectangle
-    from napari_particle_detect.finetune import FINE_TUNE
-    from napari_particle_detect.io import read_image
+    from napari_particle_detect.learning.finetune import FINE_TUNE
+    from napari_particle_detect.files.io import read_image
 
     get_settings().application.gui_notification_level = "error"
     viewer = napari.Viewer(show=True, title="napari-particle-detect")

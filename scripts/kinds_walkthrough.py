@@ -51,8 +51,8 @@ def correct_chains(viewer, session) -> None:
 def walk(kind: str, app) -> None:
     import napari
 
-    from napari_particle_detect.kinds import read_kind_table
-    from napari_particle_detect.kinds_rounds import KIND_ROUND
+    from napari_particle_detect.kinds.registry import read_kind_table
+    from napari_particle_detect.learning.kinds_rounds import KIND_ROUND
 
     viewer = napari.Viewer(show=True, title="napari-particle-detect")
     viewer.window._qt_window.resize(1400, 950)

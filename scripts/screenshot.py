@@ -54,7 +54,7 @@ def open_viewer(image_file: str, model: Path | None):
     from qtpy.QtWidgets import QApplication
 
     from napari_particle_detect._napari.widget import ParticleDetectWidget
-    from napari_particle_detect.io import read_image
+    from napari_particle_detect.files.io import read_image
 
     get_settings().application.gui_notification_level = "error"  # no info/warning toasts over the canvas
     viewer = napari.Viewer(show=True, title="napari-particle-detect")
@@ -101,7 +101,7 @@ def gui_entry_point(args) -> None:
     from qtpy.QtWidgets import QApplication
 
     from napari_particle_detect._napari.widget import ParticleDetectWidget
-    from napari_particle_detect.gui import build_viewer
+    from napari_particle_detect.cli.gui import build_viewer
 
     get_settings().application.gui_notification_level = "error"
     # A copy, so the project folder the dock keeps beside an image goes to the scratch folder.
@@ -128,7 +128,7 @@ def shifted_stack(folder: Path) -> tuple[Path, pd.DataFrame]:
     import pandas as pd
     import tifffile
 
-    from napari_particle_detect.synthetic import benchmark_config, synthesize
+    from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
     config = replace(benchmark_config("fluorescent", 0.8, (256, 256), radius=5.0), psf_sigma=2.5, peak_photons=60.0)
     samples = [synthesize(config, seed=200 + i) for i in range(6)]
@@ -143,7 +143,7 @@ def correct(layer, truth, frame: int, box=None) -> None:
     """What a careful annotator ends with: the frame's (or the box's) points are the true centres."""
     import numpy as np
 
-    from napari_particle_detect.project import Region
+    from napari_particle_detect.projects.project import Region
 
     on_frame = layer.data[:, 0] == frame
     mine = truth[truth["frame"] == frame]

@@ -32,11 +32,11 @@ def main() -> None:
     from napari.settings import get_settings
     from qtpy.QtWidgets import QApplication, QScrollArea
 
-    from napari_particle_detect import cli
+    from napari_particle_detect.cli import main as cli
     from napari_particle_detect._napari.widget import ParticleDetectWidget
     from napari_particle_detect.shipped import SAMPLE_DATA_DIR
-    from napari_particle_detect.synthetic import SynthConfig
-    from napari_particle_detect.synthetic_motion import diffusing_stack
+    from napari_particle_detect.synthetic.spheres import SynthConfig
+    from napari_particle_detect.synthetic.motion import diffusing_stack
 
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "out" / "screens"
     out.mkdir(parents=True, exist_ok=True)

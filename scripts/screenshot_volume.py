@@ -19,8 +19,8 @@ def main() -> None:
     from qtpy.QtWidgets import QApplication
 
     from napari_particle_detect._napari.volume_panel import VolumeDetectWidget
-    from napari_particle_detect.volume_detection import VolumeOptions, detect_volume, load_volume_model, volume_table
-    from napari_particle_detect.volumes_synthetic import VolumeConfig, synthesize_volume
+    from napari_particle_detect.detection.volume_detection import VolumeOptions, detect_volume, load_volume_model, volume_table
+    from napari_particle_detect.synthetic.volumes import VolumeConfig, synthesize_volume
 
     torch.set_num_threads(1)
     sample = synthesize_volume(VolumeConfig(shape=(40, 128, 128), volume_fraction=0.45), seed=123)

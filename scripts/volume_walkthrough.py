@@ -27,8 +27,8 @@ import trackpy  # noqa: E402
 from qtpy.QtWidgets import QApplication  # noqa: E402
 
 from napari_particle_detect._napari.volume_panel import VolumeDetectWidget  # noqa: E402
-from napari_particle_detect.volume_finetune import VolumeRoundConfig  # noqa: E402
-from napari_particle_detect.volumes_synthetic import VolumeConfig, synthesize_volume  # noqa: E402
+from napari_particle_detect.learning.volume_finetune import VolumeRoundConfig  # noqa: E402
+from napari_particle_detect.synthetic.volumes import VolumeConfig, synthesize_volume  # noqa: E402
 
 torch.set_num_threads(1)
 STEPS = int(sys.argv[1]) if len(sys.argv) > 1 else 40

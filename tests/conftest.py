@@ -2,7 +2,7 @@
 
 import pytest
 
-from napari_particle_detect.training import TrainConfig, train  # first: it sets torch's OpenMP waiting policy
+from napari_particle_detect.learning.training import TrainConfig, train  # first: it sets torch's OpenMP waiting policy
 
 import torch  # noqa: E402, I001
 

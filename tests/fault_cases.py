@@ -32,11 +32,11 @@ import numpy as np
 import pandas as pd
 import tifffile
 
-from napari_particle_detect.cli import main
+from napari_particle_detect.cli.main import main
 from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.models.registry import default_model_path
-from napari_particle_detect.project import Project, RoundInfo
-from napari_particle_detect.synthetic import SynthConfig, benchmark_config, synthesize
+from napari_particle_detect.projects.project import Project, RoundInfo
+from napari_particle_detect.synthetic.spheres import SynthConfig, benchmark_config, synthesize
 
 N_FRAMES = 100
 ROUND_FILES = ("model.pt", "model.json")
@@ -109,8 +109,8 @@ def fine_tune_rounds(folder: Path, stack: np.ndarray, pipe: int) -> None:
 
     from dataclasses import replace
 
-    from napari_particle_detect.finetune import FINE_TUNE
-    from napari_particle_detect.rounds import commit, run_round
+    from napari_particle_detect.learning.finetune import FINE_TUNE
+    from napari_particle_detect.learning.rounds import commit, run_round
 
     torch.set_num_threads(1)
     settings = replace(FINE_TUNE, steps_per_epoch=6, batch_size=2, crop=32, threads=1)
@@ -374,10 +374,10 @@ DISK_FULL = """
 import json, resource, signal, sys
 from pathlib import Path
 import pandas as pd
-from napari_particle_detect.cli import main
+from napari_particle_detect.cli.main import main
 from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.models.registry import default_model_path
-from napari_particle_detect.project import Project
+from napari_particle_detect.projects.project import Project
 
 folder = Path(sys.argv[1])
 project = Project.open(folder / "img.tif")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from napari_particle_detect.training import TrainConfig, train
+from napari_particle_detect.learning.training import TrainConfig, train
 
 TINY = TrainConfig(epochs=1, steps_per_epoch=3, batch_size=2, crop=32, validation_images=2, validation_size=64,
                    threads=1, device="cpu")
@@ -41,7 +41,7 @@ def small_stack(n: int = 3, size: int = 96):
     """A few frames of overlapping fluorescent particles."""
     import numpy as np
 
-    from napari_particle_detect.synthetic import benchmark_config, synthesize
+    from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
     return np.stack([synthesize(benchmark_config("fluorescent", 0.5, (size, size)), seed=s).image for s in range(n)])
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import tifffile
 
-from napari_particle_detect.cli import main
+from napari_particle_detect.cli.main import main
 
 from helpers import tiny_model_file
 

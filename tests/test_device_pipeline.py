@@ -5,14 +5,14 @@ import pytest
 import torch
 from scipy import ndimage
 
-from napari_particle_detect import device_pipeline as on_device
-from napari_particle_detect import prediction
-from napari_particle_detect.evaluation import score
-from napari_particle_detect.heatmap import encode, find_peaks, one_per_plateau
+from napari_particle_detect.detection import device_pipeline as on_device
+from napari_particle_detect.detection import prediction
+from napari_particle_detect.kinds.evaluation import score
+from napari_particle_detect.kinds.heatmap import encode, find_peaks, one_per_plateau
 from napari_particle_detect.models import default_model_path, load_model
-from napari_particle_detect.preprocessing import PERCENTILES, normalise
-from napari_particle_detect.sizing import rescale_frame
-from napari_particle_detect.synthetic import benchmark_config, synthesize
+from napari_particle_detect.detection.preprocessing import PERCENTILES, normalise
+from napari_particle_detect.detection.sizing import rescale_frame
+from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 import tifffile
 
-from napari_particle_detect.cli import main
-from napari_particle_detect.distributed import detect_files, local_client
-from napari_particle_detect.file_detection import DetectOptions, detect_file, expand_inputs, output_paths
-from napari_particle_detect.synthetic import benchmark_config, synthesize
+from napari_particle_detect.cli.main import main
+from napari_particle_detect.files.distributed import detect_files, local_client
+from napari_particle_detect.files.file_detection import DetectOptions, detect_file, expand_inputs, output_paths
+from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
 from helpers import tiny_model_file
 
@@ -81,7 +81,7 @@ def test_cli_folder_output_reports_the_bad_file_and_goes_on(tmp_path, tiny_model
 def test_a_killed_run_resumes_and_skips_finished_files(tmp_path, tiny_model):
     paths = write_images(tmp_path / "in", 6)
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "napari_particle_detect.cli", "-q", "detect", str(tmp_path / "in"), "-o",
+    command = [sys.executable, "-m", "napari_particle_detect.cli.main", "-q", "detect", str(tmp_path / "in"), "-o",
                str(out), "--model", str(tiny_model), "--device", "cpu", "--diameter", "12", "--threshold", "0"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
     run = subprocess.Popen(command, env=env)

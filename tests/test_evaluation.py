@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from napari_particle_detect.evaluation import evaluate_frames, match, score
+from napari_particle_detect.kinds.evaluation import evaluate_frames, match, score
 
 
 def test_empty_inputs():

@@ -20,11 +20,11 @@ import pytest
 import tifffile
 import torch
 
-from napari_particle_detect.cli import main
+from napari_particle_detect.cli.main import main
 from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.models.registry import default_model_path
-from napari_particle_detect.project import Project, RoundInfo
-from napari_particle_detect.synthetic import SynthConfig, synthesize
+from napari_particle_detect.projects.project import Project, RoundInfo
+from napari_particle_detect.synthetic.spheres import SynthConfig, synthesize
 
 from fault_cases import (
     BAD_COMMANDS, CRAFTED_STATES, DISK_FULL, command_is_clean, make_bad_data, try_command, try_crafted_state,
@@ -310,7 +310,7 @@ def test_a_read_only_project_still_opens_and_says_why_it_cannot_save(tmp_path):
 
 
 def test_tiff_pages_saved_one_by_one_are_all_read(tmp_path):
-    from napari_particle_detect.io import read_image
+    from napari_particle_detect.files.io import read_image
 
     frames = [synthesize(SynthConfig(shape=(32, 32)), seed=s).image for s in range(3)]
     with tifffile.TiffWriter(tmp_path / "pages.tif") as tif:

@@ -9,15 +9,15 @@ import pytest
 import torch
 
 from napari_particle_detect.errors import ParticleDetectError
-from napari_particle_detect.evaluation import Counts, count_in_area
-from napari_particle_detect.finetune import FINE_TUNE, fine_tune, hold_out_mask, split_for_scoring
+from napari_particle_detect.kinds.evaluation import Counts, count_in_area
+from napari_particle_detect.learning.finetune import FINE_TUNE, fine_tune, hold_out_mask, split_for_scoring
 from napari_particle_detect.models import load_model
 from napari_particle_detect.models.registry import WEIGHTS_DIR
-from napari_particle_detect.prediction import detect
-from napari_particle_detect.project import Project
-from napari_particle_detect.rounds import commit, project_examples, run_round
-from napari_particle_detect.synthetic import SynthConfig, benchmark_config, synthesize
-from napari_particle_detect.training import Example, TrainingCancelled
+from napari_particle_detect.detection.prediction import detect
+from napari_particle_detect.projects.project import Project
+from napari_particle_detect.learning.rounds import commit, project_examples, run_round
+from napari_particle_detect.synthetic.spheres import SynthConfig, benchmark_config, synthesize
+from napari_particle_detect.learning.training import Example, TrainingCancelled
 
 from helpers import tiny_model_file
 
@@ -127,8 +127,8 @@ def test_regions_teach_only_inside_them(tmp_path):
     The same corrections (the top-left quarter only) trained as a region keep the model finding the
     particles elsewhere; claimed as a whole reviewed frame, they teach it that those are background.
     """
-    from napari_particle_detect.finetune import train_steps
-    from napari_particle_detect.prediction import detect_frame
+    from napari_particle_detect.learning.finetune import train_steps
+    from napari_particle_detect.detection.prediction import detect_frame
 
     torch.set_num_threads(1)
     shipped = load_model(WEIGHTS_DIR / "unet.pt")
@@ -155,7 +155,7 @@ def test_regions_teach_only_inside_them(tmp_path):
 
 def test_the_cli_fine_tunes_through_the_same_round(tmp_path, tiny_model):
     """`train --from MODEL DATA` runs finetune.fine_tune: held-out F1 of parent and child reported."""
-    from napari_particle_detect.cli import main
+    from napari_particle_detect.cli.main import main
 
     import tifffile
 
@@ -180,7 +180,7 @@ def test_a_learned_criterion_travels_with_the_model_and_nothing_else_loads(tmp_p
     import skops.io
 
     from napari_particle_detect.errors import ParticleDetectError
-    from napari_particle_detect.finetune import learn_criterion, propose, split_for_scoring
+    from napari_particle_detect.learning.finetune import learn_criterion, propose, split_for_scoring
     from napari_particle_detect.models import save_model
 
     torch.set_num_threads(1)
@@ -203,7 +203,7 @@ def test_a_learned_criterion_travels_with_the_model_and_nothing_else_loads(tmp_p
 
 
 def test_a_tie_at_the_best_threshold_goes_to_the_round_better_across_thresholds():
-    from napari_particle_detect.finetune import RoundResult, Scored
+    from napari_particle_detect.learning.finetune import RoundResult, Scored
 
     def result(child: Scored, parent: Scored) -> RoundResult:
         return RoundResult(model=None, trained_examples=2, held_out_tiles=3, score=child, parent_score=parent)
@@ -219,7 +219,7 @@ def test_a_tie_at_the_best_threshold_goes_to_the_round_better_across_thresholds(
 
 def test_the_verdict_of_a_tied_round_says_why_it_is_in_use():
     from napari_particle_detect._napari.round_progress import verdict
-    from napari_particle_detect.project_state import RoundInfo
+    from napari_particle_detect.projects.project_state import RoundInfo
 
     tied = RoundInfo(3, "fine-tune", parent=2, held_out=5, f1=0.989, parent_f1=0.989, improved=True)
     assert verdict(tied, tied) == ("round-003: held-out F1 0.989 vs 0.989 for round-002 on 5 held-out tiles "
@@ -230,7 +230,7 @@ def test_the_verdict_of_a_tied_round_says_why_it_is_in_use():
 
 def test_held_out_tiles_without_a_particle_score_nothing_not_one_against_zero():
     """Finding nothing where nothing was kept is not an F1 of 1.000 against 0.000 for finding anything."""
-    from napari_particle_detect.finetune import Candidates, Split, score_in_areas
+    from napari_particle_detect.learning.finetune import Candidates, Split, score_in_areas
 
     image = np.zeros((64, 64), np.float32)
     held = np.zeros((64, 64), bool)

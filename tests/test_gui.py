@@ -7,9 +7,9 @@ import pytest
 from napari.layers import Image, Points
 
 from napari_particle_detect._napari.widget import ParticleDetectWidget
-from napari_particle_detect.cli import main
+from napari_particle_detect.cli.main import main
 from napari_particle_detect.errors import ParticleDetectError
-from napari_particle_detect.gui import build_viewer
+from napari_particle_detect.cli.gui import build_viewer
 from napari_particle_detect.shipped import SAMPLE_DATA_DIR
 
 

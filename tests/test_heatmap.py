@@ -1,6 +1,6 @@
 import numpy as np
 
-from napari_particle_detect.heatmap import decode, encode
+from napari_particle_detect.kinds.heatmap import decode, encode
 
 
 def test_round_trip_subpixel_including_close_pairs():
@@ -60,7 +60,7 @@ def test_integer_heatmap_border_peak_keeps_its_integer_position():
 
 
 def test_plateaus_by_labelling_and_by_linking_agree(monkeypatch):
-    from napari_particle_detect import heatmap
+    from napari_particle_detect.kinds import heatmap
 
     rng = np.random.default_rng(2)
     coords = np.argwhere(rng.random((80, 90)) > 0.7)

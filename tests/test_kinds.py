@@ -4,11 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from napari_particle_detect import chains, rods
+from napari_particle_detect.kinds import chains
+from napari_particle_detect.kinds import rods
 from napari_particle_detect.errors import ParticleDetectError
-from napari_particle_detect.synthetic import SynthConfig
-from napari_particle_detect.synthetic_chains import ChainConfig, bonds_of, synthesize_chains
-from napari_particle_detect.synthetic_rods import (RodConfig, benchmark_rod_config, render_rods, rod_table,
+from napari_particle_detect.synthetic.spheres import SynthConfig
+from napari_particle_detect.synthetic.chains import ChainConfig, bonds_of, synthesize_chains
+from napari_particle_detect.synthetic.rods import (RodConfig, benchmark_rod_config, render_rods, rod_table,
                                                    synthesize_rods)
 
 
@@ -157,7 +158,7 @@ def test_a_piece_inside_a_longer_collinear_rod_is_dropped_a_crossing_rod_is_not(
 
 
 def test_learning_rate_decays_by_steps_or_time_whichever_is_further():
-    from napari_particle_detect.kinds_training import KindTrainConfig, _scheduled_lr
+    from napari_particle_detect.learning.kinds_training import KindTrainConfig, _scheduled_lr
 
     config = KindTrainConfig(learning_rate=1e-3, final_lr_fraction=0.1, time_limit_s=100.0)
     assert _scheduled_lr(config, 0.0, 0.0) == pytest.approx(1e-3)

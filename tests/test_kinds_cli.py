@@ -6,10 +6,11 @@ import pandas as pd
 import pytest
 import tifffile
 
-from napari_particle_detect import chains, rods
-from napari_particle_detect.cli import main
-from napari_particle_detect.synthetic_chains import benchmark_chain_config, synthesize_chains
-from napari_particle_detect.synthetic_rods import benchmark_rod_config, rod_table, synthesize_rods
+from napari_particle_detect.kinds import chains
+from napari_particle_detect.kinds import rods
+from napari_particle_detect.cli.main import main
+from napari_particle_detect.synthetic.chains import benchmark_chain_config, synthesize_chains
+from napari_particle_detect.synthetic.rods import benchmark_rod_config, rod_table, synthesize_rods
 
 
 def run_cli(capsys, *args):
@@ -66,7 +67,7 @@ def test_bad_tables_fail_in_one_line_naming_the_file(tmp_path, capsys, kind, tab
 
 
 def test_a_round_on_corrected_chains_frames_from_the_shipped_model(tmp_path, capsys):
-    from napari_particle_detect.kinds_prediction import shipped_model_path
+    from napari_particle_detect.detection.kinds_prediction import shipped_model_path
     from napari_particle_detect.models import load_model
 
     data = tmp_path / "data"
@@ -83,7 +84,7 @@ def test_a_round_on_corrected_chains_frames_from_the_shipped_model(tmp_path, cap
 
 
 def test_a_round_without_validate_is_the_docks_round_with_its_held_out_verdict(tmp_path, capsys):
-    from napari_particle_detect.kinds_prediction import shipped_model_path
+    from napari_particle_detect.detection.kinds_prediction import shipped_model_path
     from napari_particle_detect.models import load_model
 
     data = tmp_path / "data"
@@ -102,7 +103,7 @@ def test_a_round_without_validate_is_the_docks_round_with_its_held_out_verdict(t
 
 
 def test_fresh_training_of_a_kind_saves_a_card_naming_it(tmp_path):
-    from napari_particle_detect.kinds_training import KindTrainConfig, train_kind
+    from napari_particle_detect.learning.kinds_training import KindTrainConfig, train_kind
 
     config = KindTrainConfig(kind="rods", steps_per_epoch=1, epochs=1, batch_size=2, crop=64, validation_images=1,
                              validation_size=64)

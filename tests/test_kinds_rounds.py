@@ -10,15 +10,15 @@ import pytest
 import torch
 
 from napari_particle_detect.errors import ParticleDetectError
-from napari_particle_detect.kinds import get_kind
-from napari_particle_detect.kinds_project import (
+from napari_particle_detect.kinds.registry import get_kind
+from napari_particle_detect.projects.kinds_project import (
     accept_kind_frame, accept_kind_region, load_kind_frame, open_kind_project, save_kind_frame,
 )
-from napari_particle_detect.kinds_rounds import KIND_ROUND, train_kind_round
-from napari_particle_detect.kinds_training import loss_of
-from napari_particle_detect.synthetic_chains import benchmark_chain_config, synthesize_chains
-from napari_particle_detect.synthetic_rods import benchmark_rod_config, rod_table, synthesize_rods
-from napari_particle_detect.training import TrainingCancelled
+from napari_particle_detect.learning.kinds_rounds import KIND_ROUND, train_kind_round
+from napari_particle_detect.learning.kinds_training import loss_of
+from napari_particle_detect.synthetic.chains import benchmark_chain_config, synthesize_chains
+from napari_particle_detect.synthetic.rods import benchmark_rod_config, rod_table, synthesize_rods
+from napari_particle_detect.learning.training import TrainingCancelled
 
 TINY = replace(KIND_ROUND, steps_per_epoch=3, batch_size=2, crop=64)
 
@@ -51,7 +51,7 @@ def test_rods_and_chains_frames_keep_their_columns_and_the_project_its_kind(proj
     assert project.folder.name.endswith(".rods.particle-detect")
     # The same image as chains is another project; a rods folder opened as chains is refused.
     assert open_kind_project("chains", name="r", data=stack).folder != project.folder
-    from napari_particle_detect.project import Project
+    from napari_particle_detect.projects.project import Project
 
     with pytest.raises(ParticleDetectError, match="holds rods, not chains"):
         Project.open(project.folder, kind="chains")
@@ -117,7 +117,7 @@ def test_the_loss_outside_reviewed_areas_is_nothing():
 
 
 def test_linking_two_chain_ends_and_cutting_a_bond():
-    from napari_particle_detect.chain_edits import cut_bond, link_ends
+    from napari_particle_detect.projects.chain_edits import cut_bond, link_ends
 
     # Rows in a layer's order: chain 0 is rows 2, 0, 1 (indices 0, 1, 2); chain 1 is rows 3, 4; row 5 was added.
     beads = pd.DataFrame({"chain": [0, 0, 0, 1, 1, -1], "index": [1, 2, 0, 0, 1, 0], "closed": 0})

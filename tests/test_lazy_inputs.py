@@ -6,10 +6,10 @@ import tifffile
 import torch
 
 from napari_particle_detect.errors import ParticleDetectError
-from napari_particle_detect.io import ZarrStack, read_image
+from napari_particle_detect.files.io import ZarrStack, read_image
 from napari_particle_detect.models import load_model
-from napari_particle_detect.prediction import detect
-from napari_particle_detect.synthetic import benchmark_config, synthesize
+from napari_particle_detect.detection.prediction import detect
+from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
 from helpers import tiny_model_file
 
@@ -69,7 +69,7 @@ def test_dask_arrays_are_read_frame_by_frame(frames, tiny_model):
 
 
 def test_big_frames_take_the_same_percentiles_without_a_copy():
-    from napari_particle_detect.steps import percentiles
+    from napari_particle_detect.detection.steps import percentiles
 
     rng = np.random.default_rng(4)
     for values in (rng.random(200_003).astype(np.float32), rng.integers(0, 30, 150_000).astype(np.float32)):
@@ -91,8 +91,8 @@ def test_bad_zarr_is_one_clear_error(tmp_path):
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.float32, np.float64])
 @pytest.mark.parametrize("factor", [0.37, 0.8, 1.0, 1.27, 2.5])
 def test_resampling_without_copies_gives_the_same_pixels(dtype, factor):
-    from napari_particle_detect.sizing import rescale_frame
-    from napari_particle_detect.steps import rescale_lean
+    from napari_particle_detect.detection.sizing import rescale_frame
+    from napari_particle_detect.detection.steps import rescale_lean
 
     frame = (np.random.default_rng(2).random((61, 47)) * 200).astype(dtype)
     expected, expected_zoom = rescale_frame(frame, factor)

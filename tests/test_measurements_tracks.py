@@ -5,14 +5,14 @@ import pandas as pd
 import pytest
 import trackpy
 
-from napari_particle_detect import cli
+from napari_particle_detect.cli import main as cli
 from napari_particle_detect.errors import ParticleDetectError
-from napari_particle_detect.eta import Eta, RoundEta, eta_text
-from napari_particle_detect.io import read_centres, write_centres
-from napari_particle_detect.measurements import MEASUREMENT_COLUMNS, FrameMeasurer, measure_table, trackpy_diameter
-from napari_particle_detect.synthetic import SynthConfig, synthesize
-from napari_particle_detect.synthetic_motion import diffusing_stack
-from napari_particle_detect.tracks import (
+from napari_particle_detect.learning.eta import Eta, RoundEta, eta_text
+from napari_particle_detect.files.io import read_centres, write_centres
+from napari_particle_detect.detection.measurements import MEASUREMENT_COLUMNS, FrameMeasurer, measure_table, trackpy_diameter
+from napari_particle_detect.synthetic.spheres import SynthConfig, synthesize
+from napari_particle_detect.synthetic.motion import diffusing_stack
+from napari_particle_detect.files.tracks import (
     LinkOptions, compute_drift, ensemble_msd, fit_power_law, link_centres, subtract_drift, tracks_layer_data,
 )
 

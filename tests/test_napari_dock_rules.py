@@ -12,7 +12,7 @@ from qtpy.QtCore import Qt
 
 from napari_particle_detect._napari.layers import marker_size
 from napari_particle_detect._napari.regions import rectangle
-from napari_particle_detect.project import Project
+from napari_particle_detect.projects.project import Project
 
 from helpers import make_widget, notification_count, notifications_since, run_detect, small_stack
 

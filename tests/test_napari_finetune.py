@@ -9,10 +9,10 @@ import pytest
 
 from napari_particle_detect._napari.round_progress import verdict
 from napari_particle_detect._napari.widget import ParticleDetectWidget
-from napari_particle_detect.finetune import FINE_TUNE
+from napari_particle_detect.learning.finetune import FINE_TUNE
 from napari_particle_detect.models import load_model
-from napari_particle_detect.project import Project
-from napari_particle_detect.synthetic import benchmark_config, synthesize
+from napari_particle_detect.projects.project import Project
+from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
 from helpers import answer_questions, event_loop_ticks
 

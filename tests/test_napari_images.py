@@ -10,7 +10,7 @@ import pytest
 from qtpy.QtCore import Qt
 
 from napari_particle_detect._napari.layers import SAVE_RULE
-from napari_particle_detect.project import PROJECT_SUFFIX
+from napari_particle_detect.projects.project import PROJECT_SUFFIX
 
 from helpers import make_widget, notification_count, notifications_since, run_detect, small_stack
 

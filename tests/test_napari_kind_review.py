@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from napari_particle_detect.kinds import read_kind_table
-from napari_particle_detect.kinds_rounds import KIND_ROUND
-from napari_particle_detect.synthetic_chains import benchmark_chain_config, synthesize_chains
-from napari_particle_detect.synthetic_rods import benchmark_rod_config, synthesize_rods
+from napari_particle_detect.kinds.registry import read_kind_table
+from napari_particle_detect.learning.kinds_rounds import KIND_ROUND
+from napari_particle_detect.synthetic.chains import benchmark_chain_config, synthesize_chains
+from napari_particle_detect.synthetic.rods import benchmark_rod_config, synthesize_rods
 
 PLUGIN = "napari-particle-detect"
 TINY = replace(KIND_ROUND, steps_per_epoch=3, batch_size=2, crop=64)

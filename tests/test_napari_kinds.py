@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from napari_particle_detect.synthetic_rods import rod_table
+from napari_particle_detect.synthetic.rods import rod_table
 
 PLUGIN = "napari-particle-detect"
 
@@ -60,7 +60,7 @@ def test_kind_samples_open_with_their_truth(make_napari_viewer, key, layers):
 
 def test_dock_detects_chains_into_beads_and_paths(make_napari_viewer, qtbot):
     from napari_particle_detect._napari.kinds_widget import KindsWidget
-    from napari_particle_detect.synthetic_chains import benchmark_chain_config, synthesize_chains
+    from napari_particle_detect.synthetic.chains import benchmark_chain_config, synthesize_chains
 
     viewer = make_napari_viewer()
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Rods and chains")

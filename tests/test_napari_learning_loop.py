@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from napari_particle_detect._napari.widget import ParticleDetectWidget
-from napari_particle_detect.evaluation import evaluate_frames
+from napari_particle_detect.kinds.evaluation import evaluate_frames
 from napari_particle_detect.models.registry import WEIGHTS_DIR
-from napari_particle_detect.finetune import FINE_TUNE
-from napari_particle_detect.synthetic import benchmark_config, synthesize
+from napari_particle_detect.learning.finetune import FINE_TUNE
+from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
 from helpers import answer_questions
 

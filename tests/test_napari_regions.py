@@ -9,8 +9,8 @@ from qtpy.QtCore import Qt
 
 from napari_particle_detect._napari.layers import shown_mask
 from napari_particle_detect._napari.regions import rectangle
-from napari_particle_detect.project import Project, Region
-from napari_particle_detect.review import rank_frames, rank_regions
+from napari_particle_detect.projects.project import Project, Region
+from napari_particle_detect.projects.review import rank_frames, rank_regions
 
 from helpers import make_widget, notification_count, notifications_since, run_detect, small_stack
 

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 import tifffile
 
-from napari_particle_detect.project import Project
-from napari_particle_detect.synthetic import benchmark_config, synthesize
+from napari_particle_detect.projects.project import Project
+from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
 from helpers import event_loop_ticks, make_widget, notification_count, notifications_since, run_detect, small_stack
 

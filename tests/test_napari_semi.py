@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from napari_particle_detect._napari.round_progress import describe
-from napari_particle_detect.finetune import FINE_TUNE
+from napari_particle_detect.learning.finetune import FINE_TUNE
 from napari_particle_detect.models import load_model
 
 from helpers import make_widget, run_detect, small_stack

@@ -5,12 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from napari_particle_detect import cli
-from napari_particle_detect.measurements import MEASUREMENT_COLUMNS
+from napari_particle_detect.cli import main as cli
+from napari_particle_detect.detection.measurements import MEASUREMENT_COLUMNS
 from napari_particle_detect.models import load_model
 from napari_particle_detect.models.registry import default_model_path
-from napari_particle_detect.synthetic import SynthConfig
-from napari_particle_detect.synthetic_motion import diffusing_stack
+from napari_particle_detect.synthetic.spheres import SynthConfig
+from napari_particle_detect.synthetic.motion import diffusing_stack
 
 from helpers import make_widget, run_detect
 

@@ -7,8 +7,8 @@ import pandas as pd
 import trackpy
 
 from napari_particle_detect._napari.volume_panel import VolumeDetectWidget
-from napari_particle_detect.volume_finetune import VolumeRoundConfig
-from napari_particle_detect.volumes_synthetic import VolumeConfig, synthesize_volume
+from napari_particle_detect.learning.volume_finetune import VolumeRoundConfig
+from napari_particle_detect.synthetic.volumes import VolumeConfig, synthesize_volume
 
 TINY = VolumeRoundConfig(steps=3, batch_size=2, crop=16, threads=1)
 

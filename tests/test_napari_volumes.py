@@ -5,8 +5,8 @@ import pandas as pd
 
 from napari_particle_detect._napari.reader import get_reader
 from napari_particle_detect._napari.volume_panel import VolumeDetectWidget
-from napari_particle_detect.evaluation3d import score_nd
-from napari_particle_detect.volumes_synthetic import VolumeConfig, synthesize_volume
+from napari_particle_detect.kinds.evaluation3d import score_nd
+from napari_particle_detect.synthetic.volumes import VolumeConfig, synthesize_volume
 
 
 def test_volume_dock_detects_3d_points_drawn_on_the_slices_they_cross(make_napari_viewer, qtbot, project_home):

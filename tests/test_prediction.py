@@ -2,13 +2,13 @@ import numpy as np
 import pytest
 import torch
 
-from napari_particle_detect.devices import select_device
+from napari_particle_detect.detection.devices import select_device
 from napari_particle_detect.errors import ParticleDetectError
-from napari_particle_detect.evaluation import score
+from napari_particle_detect.kinds.evaluation import score
 from napari_particle_detect.models import default_model_path, load_model
-from napari_particle_detect.prediction import detect, predict_heatmap
-from napari_particle_detect.preprocessing import normalise
-from napari_particle_detect.synthetic import benchmark_config, synthesize
+from napari_particle_detect.detection.prediction import detect, predict_heatmap
+from napari_particle_detect.detection.preprocessing import normalise
+from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
 from helpers import tiny_model_file
 
@@ -58,7 +58,7 @@ def test_device_selection():
 def test_lazy_tiff_stack_reads_frames_on_demand(tmp_path, tiny_model):
     import tifffile
 
-    from napari_particle_detect.io import LazyTiffStack, read_image
+    from napari_particle_detect.files.io import LazyTiffStack, read_image
 
     frames = np.stack([synthesize(benchmark_config("opaque", 0.3, shape=(64, 80)), seed=s).image for s in range(3)])
     tifffile.imwrite(tmp_path / "stack.tif", frames, photometric="minisblack")
@@ -71,7 +71,7 @@ def test_lazy_tiff_stack_reads_frames_on_demand(tmp_path, tiny_model):
 
 
 def test_inference_network_folds_batch_norm_without_changing_the_heatmap():
-    from napari_particle_detect.prediction import prepare_network
+    from napari_particle_detect.detection.prediction import prepare_network
 
     torch.set_num_threads(2)
     model = load_model(default_model_path("unet"))
@@ -93,7 +93,7 @@ def test_bfloat16_inference_finds_the_same_centres():
 
 
 def test_precision_choices():
-    from napari_particle_detect.devices import select_precision
+    from napari_particle_detect.detection.devices import select_precision
 
     cpu = torch.device("cpu")
     assert select_precision("float32", cpu) == torch.float32
@@ -104,7 +104,7 @@ def test_precision_choices():
 
 
 def test_prepared_network_is_reused_until_the_weights_change():
-    from napari_particle_detect.prediction import prepare_network
+    from napari_particle_detect.detection.prediction import prepare_network
 
     model = load_model(default_model_path("unet"))
     cpu = torch.device("cpu")

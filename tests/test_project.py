@@ -8,10 +8,10 @@ import pytest
 
 from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.models import load_model
-from napari_particle_detect.project import (
+from napari_particle_detect.projects.project import (
     Project, Region, RoundInfo, project_folder_for_data, project_folder_for_image,
 )
-from napari_particle_detect.tables import export_tables
+from napari_particle_detect.files.tables import export_tables
 
 from helpers import tiny_model_file
 

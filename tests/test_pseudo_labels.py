@@ -11,15 +11,15 @@ import torch
 from scipy import ndimage
 
 from napari_particle_detect.errors import ParticleDetectError
-from napari_particle_detect.evaluation import count_in_area
-from napari_particle_detect.finetune import (
+from napari_particle_detect.kinds.evaluation import count_in_area
+from napari_particle_detect.learning.finetune import (
     FINE_TUNE, GUARD_DIAMETERS, example_diameter, fine_tune, pseudo_examples, split_for_scoring,
 )
 from napari_particle_detect.models import load_model
 from napari_particle_detect.models.registry import WEIGHTS_DIR
-from napari_particle_detect.pseudo_labels import choose_frames, label_frame, pseudo_targets, spread
-from napari_particle_detect.synthetic import SynthConfig, benchmark_config, synthesize
-from napari_particle_detect.training import BatchSource, Example, TrainingCancelled
+from napari_particle_detect.learning.pseudo_labels import choose_frames, label_frame, pseudo_targets, spread
+from napari_particle_detect.synthetic.spheres import SynthConfig, benchmark_config, synthesize
+from napari_particle_detect.learning.training import BatchSource, Example, TrainingCancelled
 
 from helpers import tiny_model_file
 
@@ -144,7 +144,7 @@ def test_cancel_during_the_teacher_pass_stops_before_training(tiny_model):
 def test_the_cli_learns_from_unlabelled_images(tmp_path, tiny_model):
     import tifffile
 
-    from napari_particle_detect.cli import main
+    from napari_particle_detect.cli.main import main
     from napari_particle_detect.models import save_model
 
     model_path = save_model(tiny_model, tmp_path / "tiny")

@@ -7,8 +7,8 @@ import torch
 
 from napari_particle_detect import detect, load_model, score
 from napari_particle_detect.shipped import SAMPLE_DATA_DIR as SAMPLES
-from napari_particle_detect.sizing import rescale_centres_back, rescale_frame
-from napari_particle_detect.synthetic import benchmark_config, synthesize
+from napari_particle_detect.detection.sizing import rescale_centres_back, rescale_frame
+from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
 
 @pytest.fixture(scope="module")

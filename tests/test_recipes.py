@@ -5,10 +5,10 @@ import json
 import pytest
 import torch
 
-from napari_particle_detect.cli import main
+from napari_particle_detect.cli.main import main
 from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.models import load_model
-from napari_particle_detect.recipes import final_model_path, load_recipe, phase_files, run_recipe
+from napari_particle_detect.learning.recipes import final_model_path, load_recipe, phase_files, run_recipe
 
 RECIPE = """
 name = "{name}"
@@ -119,7 +119,7 @@ def test_cli_runs_a_recipe(tmp_path, capsys):
 def test_distillation_trains_towards_the_teacher_heatmap(tmp_path):
     """A student starting as the teacher, with the whole target taken from the teacher, has almost nothing
     to learn; with the truth as target it has the teacher's whole error to learn."""
-    from napari_particle_detect.training import TrainConfig, train
+    from napari_particle_detect.learning.training import TrainConfig, train
 
     torch.set_num_threads(1)
     small = dict(channels=(4, 8), epochs=1, batch_size=2, crop=32, validation_images=1, validation_size=48)

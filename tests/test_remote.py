@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 import torch
 
-from napari_particle_detect.finetune import FINE_TUNE
+from napari_particle_detect.learning.finetune import FINE_TUNE
 from napari_particle_detect.models import load_model
-from napari_particle_detect.project import Project
-from napari_particle_detect.remote import run_round_remote
-from napari_particle_detect.rounds import commit
-from napari_particle_detect.synthetic import benchmark_config, synthesize
-from napari_particle_detect.training import TrainingCancelled
+from napari_particle_detect.projects.project import Project
+from napari_particle_detect.learning.remote import run_round_remote
+from napari_particle_detect.learning.rounds import commit
+from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
+from napari_particle_detect.learning.training import TrainingCancelled
 
 from helpers import tiny_model_file
 

@@ -5,14 +5,14 @@ import json
 import numpy as np
 import pytest
 
-from napari_particle_detect import cli
+from napari_particle_detect.cli import main as cli
 from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.models import load_model, save_model
 from napari_particle_detect.models.registry import default_model_path
-from napari_particle_detect.project import Project
-from napari_particle_detect.rescoring import FEATURES, Criterion
-from napari_particle_detect.round_files import delete_round, deletable, export_round
-from napari_particle_detect.synthetic import SynthConfig, synthesize
+from napari_particle_detect.projects.project import Project
+from napari_particle_detect.detection.rescoring import FEATURES, Criterion
+from napari_particle_detect.projects.round_files import delete_round, deletable, export_round
+from napari_particle_detect.synthetic.spheres import SynthConfig, synthesize
 
 
 

@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-from napari_particle_detect import runtimes
+from napari_particle_detect.detection import runtimes
 from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.models import load_model, save_model
-from napari_particle_detect.prediction import detect, prepare_network
-from napari_particle_detect.preprocessing import normalise
-from napari_particle_detect.runtimes import OnnxNetwork, resolve_runtime
-from napari_particle_detect.synthetic import benchmark_config, synthesize
+from napari_particle_detect.detection.prediction import detect, prepare_network
+from napari_particle_detect.detection.preprocessing import normalise
+from napari_particle_detect.detection.runtimes import OnnxNetwork, resolve_runtime
+from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
-from napari_particle_detect.cli import main
+from napari_particle_detect.cli.main import main
 
 from helpers import tiny_model_file
 

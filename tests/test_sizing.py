@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from napari_particle_detect.sizing import rescale_centres, rescale_centres_back, rescale_frame
+from napari_particle_detect.detection.sizing import rescale_centres, rescale_centres_back, rescale_frame
 
 
 @pytest.mark.parametrize("factor", [0.37, 0.5, 0.83, 1.7, 2.4])
@@ -31,8 +31,8 @@ def test_centre_round_trip_is_subpixel_exact():
 @pytest.mark.parametrize("look", ["fluorescent", "opaque"])
 @pytest.mark.parametrize("diameter", [4, 6, 9, 14, 20, 30])
 def test_diameter_estimate_within_15_percent(look, diameter):
-    from napari_particle_detect.sizing import estimate_diameter
-    from napari_particle_detect.synthetic import SynthConfig, synthesize
+    from napari_particle_detect.detection.sizing import estimate_diameter
+    from napari_particle_detect.synthetic.spheres import SynthConfig, synthesize
 
     r = diameter / 2
     config = SynthConfig(shape=(320, 320), look=look, radius_range=(0.9 * r, 1.1 * r), area_fraction=0.3,
@@ -46,8 +46,8 @@ def test_diameter_estimate_within_15_percent(look, diameter):
 def test_sparse_spots_diameter_within_15_percent(look, diameter):
     # A spot of radius r appears 2r across (the generator's convention). Crowded spots read
     # larger (the percentile counts merged neighbours): a known limit.
-    from napari_particle_detect.sizing import estimate_size
-    from napari_particle_detect.synthetic import SynthConfig, synthesize
+    from napari_particle_detect.detection.sizing import estimate_size
+    from napari_particle_detect.synthetic.spheres import SynthConfig, synthesize
 
     r = diameter / 2
     config = SynthConfig(shape=(320, 320), look=look, radius_range=(0.9 * r, 1.1 * r), area_fraction=0.05,
@@ -60,8 +60,8 @@ def test_sparse_spots_diameter_within_15_percent(look, diameter):
 @pytest.mark.parametrize("diameter", [6, 9, 14, 20, 30])
 def test_ringed_bright_field_diameter_is_the_rim_not_the_core(diameter):
     # The blob scale alone reads the bright core, about 0.55 of the particle.
-    from napari_particle_detect.sizing import estimate_diameter
-    from napari_particle_detect.synthetic import SynthConfig, synthesize
+    from napari_particle_detect.detection.sizing import estimate_diameter
+    from napari_particle_detect.synthetic.spheres import SynthConfig, synthesize
 
     r = diameter / 2
     config = SynthConfig(shape=(320, 320), look="brightfield", radius_range=(0.9 * r, 1.1 * r),
@@ -74,7 +74,7 @@ def test_real_bright_field_diameter_is_the_dark_ring():
     import tifffile
 
     from napari_particle_detect.shipped import SAMPLE_DATA_DIR
-    from napari_particle_detect.sizing import estimate_diameter
+    from napari_particle_detect.detection.sizing import estimate_diameter
 
     # Measured by hand from the mean radial profile: the dark ring's minimum is at 8.5 px.
     frame = tifffile.imread(SAMPLE_DATA_DIR / "trackpy_brightfield_3.tif")[0]
@@ -86,8 +86,8 @@ def test_crowded_bright_field_is_still_read_as_ringed(area_fraction, seed):
     # Crowded, the bright cores sit below the background grey; the rims still cross it.
     from dataclasses import replace
 
-    from napari_particle_detect.sizing import estimate_size
-    from napari_particle_detect.synthetic import benchmark_config, synthesize
+    from napari_particle_detect.detection.sizing import estimate_size
+    from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
     config = replace(benchmark_config("fluorescent", area_fraction, radius=8.0), look="brightfield")
     estimate = estimate_size(synthesize(config, seed=seed).image)
@@ -97,8 +97,8 @@ def test_crowded_bright_field_is_still_read_as_ringed(area_fraction, seed):
 
 def test_gaps_between_crowded_dark_discs_are_not_a_ring():
     # The bright gaps between dark discs reach the background but not beyond it.
-    from napari_particle_detect.sizing import estimate_size
-    from napari_particle_detect.synthetic import benchmark_config, synthesize
+    from napari_particle_detect.detection.sizing import estimate_size
+    from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
     estimate = estimate_size(synthesize(benchmark_config("opaque", 0.6, shape=(384, 384)), seed=7).image)
     assert not estimate.ringed
@@ -142,7 +142,7 @@ def _dark_disc(r):  # opaque disc of radius 6, blurred edge
 def test_few_particles_in_noise_are_sized_confidently(count, profile, diameter, ringed, spacing):
     # A few particles on flat grey: noise and the particles' own fine structure (a bright-field
     # ring's arcs) must not outvote them. Before, 15 bright-field particles read as 4.8 px.
-    from napari_particle_detect.sizing import estimate_size
+    from napari_particle_detect.detection.sizing import estimate_size
 
     estimate = estimate_size(_sparse_scene(count, profile, 12, seed=count, spacing=spacing))
     assert estimate.confident, estimate.reason
@@ -152,7 +152,7 @@ def test_few_particles_in_noise_are_sized_confidently(count, profile, diameter, 
 
 @pytest.mark.parametrize("image", ["noise", "noise on a gradient", "two particles"])
 def test_too_few_particles_are_flagged_low_confidence(image):
-    from napari_particle_detect.sizing import MIN_CONVINCING_BLOBS, estimate_size
+    from napari_particle_detect.detection.sizing import MIN_CONVINCING_BLOBS, estimate_size
 
     rng = np.random.default_rng(3)
     if image == "two particles":
@@ -183,7 +183,7 @@ def test_low_confidence_reaches_the_detection_table():
 
 def test_a_large_sparse_frame_is_read_beyond_its_centre():
     # Eight discs, none in the central crop the estimate reads first.
-    from napari_particle_detect.sizing import ESTIMATE_CROP, estimate_size
+    from napari_particle_detect.detection.sizing import ESTIMATE_CROP, estimate_size
 
     frame = np.full((800, 800), 2000.0)
     yy, xx = np.mgrid[0:800, 0:800]
@@ -198,7 +198,7 @@ def test_a_large_sparse_frame_is_read_beyond_its_centre():
 
 def test_small_particles_are_enlarged_at_most_twice():
     # Enlarged further, interpolated camera noise becomes particle-sized blobs.
-    from napari_particle_detect.sizing import scale_for_diameter
+    from napari_particle_detect.detection.sizing import scale_for_diameter
 
     assert scale_for_diameter(5.0, 15.0) == 2.0
     assert scale_for_diameter(12.0, 15.0) == 1.25
@@ -211,7 +211,7 @@ def test_crowded_spots_whose_size_readings_disagree_are_flagged(count, flagged):
     # 600 Gaussian spots per 256^2 overlap so much that the strongest scale over the image reads
     # about 20 % too large; the spots' own blob scales disagree with it, and the estimate says so.
     # 100 such spots stand apart: one reading, confident and within 15 %.
-    from napari_particle_detect.sizing import estimate_size
+    from napari_particle_detect.detection.sizing import estimate_size
 
     estimate = estimate_size(_sparse_scene(count, _spot, 6, seed=count))
     assert estimate.confident is not flagged, estimate

@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from napari_particle_detect import prediction
+from napari_particle_detect.detection import prediction
 from napari_particle_detect.errors import ParticleDetectError
-from napari_particle_detect.evaluation import score
-from napari_particle_detect.heatmap import encode, find_peaks, stencil_values
+from napari_particle_detect.kinds.evaluation import score
+from napari_particle_detect.kinds.heatmap import encode, find_peaks, stencil_values
 from napari_particle_detect.models import default_model_path, load_model
-from napari_particle_detect.steps import DeviceSteps, HostSteps
-from napari_particle_detect.synthetic import benchmark_config, synthesize
-from napari_particle_detect.tiling import BandDecoder, plan_tiles
+from napari_particle_detect.detection.steps import DeviceSteps, HostSteps
+from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
+from napari_particle_detect.detection.tiling import BandDecoder, plan_tiles
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from napari_particle_detect.synthetic import LOOKS, SynthConfig, benchmark_config, random_training_config, synthesize
+from napari_particle_detect.synthetic.spheres import LOOKS, SynthConfig, benchmark_config, random_training_config, synthesize
 
 
 @pytest.mark.parametrize("look", LOOKS)

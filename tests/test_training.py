@@ -6,8 +6,8 @@ import torch
 
 from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.models import load_model
-from napari_particle_detect.synthetic import benchmark_config, synthesize
-from napari_particle_detect.training import Example, TrainConfig, TrainingCancelled, load_examples, train
+from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
+from napari_particle_detect.learning.training import Example, TrainConfig, TrainingCancelled, load_examples, train
 
 from helpers import TINY
 
@@ -106,8 +106,8 @@ def test_output_folder_is_made_and_an_unusable_one_fails_before_training(tmp_pat
 
 def test_enlarged_training_images_keep_their_centres_on_the_particles(monkeypatch):
     # Drawn small and enlarged as detection enlarges small particles: the centres must follow.
-    import napari_particle_detect.training as training
-    from napari_particle_detect.synthetic import SynthConfig
+    import napari_particle_detect.learning.training as training
+    from napari_particle_detect.synthetic.spheres import SynthConfig
 
     monkeypatch.setattr(training, "ENLARGED_SHARE", 1.0)
     monkeypatch.setattr(training, "random_training_config", lambda rng, shape, radius_range: SynthConfig(

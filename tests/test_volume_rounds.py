@@ -10,18 +10,18 @@ import pytest
 import tifffile
 import torch
 
-from napari_particle_detect.cli import main
+from napari_particle_detect.cli.main import main
 from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.models.registry import default_model_path
-from napari_particle_detect.project import Project
-from napari_particle_detect.project_state import make_region
-from napari_particle_detect.training import TrainingCancelled
-from napari_particle_detect.volume_finetune import CropSource, VolumeRoundConfig, split_volume, volume_example
-from napari_particle_detect.volume_rounds import (
+from napari_particle_detect.projects.project import Project
+from napari_particle_detect.projects.project_state import make_region
+from napari_particle_detect.learning.training import TrainingCancelled
+from napari_particle_detect.learning.volume_finetune import CropSource, VolumeRoundConfig, split_volume, volume_example
+from napari_particle_detect.learning.volume_rounds import (
     VolumeSettings, ensure_volume_round, open_volume_project, project_volume_examples, rank_volume_areas,
     read_settings, remember_settings, train_volume_round,
 )
-from napari_particle_detect.volumes_synthetic import VolumeConfig, synthesize_volume
+from napari_particle_detect.synthetic.volumes import VolumeConfig, synthesize_volume
 
 TINY = VolumeRoundConfig(steps=3, batch_size=2, crop=16, threads=1)
 

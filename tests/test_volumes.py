@@ -9,11 +9,11 @@ import pytest
 import tifffile
 from scipy.spatial.distance import pdist
 
-from napari_particle_detect.axes import file_axes
-from napari_particle_detect.cli import main
-from napari_particle_detect.evaluation3d import match_nd, score_nd
-from napari_particle_detect.heatmap3d import decode3d, encode3d
-from napari_particle_detect.volumes_synthetic import VolumeConfig, pack_spheres, synthesize_volume
+from napari_particle_detect.files.axes import file_axes
+from napari_particle_detect.cli.main import main
+from napari_particle_detect.kinds.evaluation3d import match_nd, score_nd
+from napari_particle_detect.kinds.heatmap3d import decode3d, encode3d
+from napari_particle_detect.synthetic.volumes import VolumeConfig, pack_spheres, synthesize_volume
 
 
 def run_cli(capsys, *args):
@@ -149,7 +149,7 @@ def test_detect_a_synthetic_volume_with_the_shipped_3d_model(tmp_path, capsys):
 def test_ome_zarr_axes_and_scale_make_a_time_series_of_volumes(tmp_path):
     import zarr
 
-    from napari_particle_detect.axes import read_volumes
+    from napari_particle_detect.files.axes import read_volumes
 
     group = zarr.open_group(str(tmp_path / "v.ome.zarr"), mode="w")
     group.attrs["multiscales"] = [{"version": "0.4", "axes": [{"name": n} for n in "tczyx"],
@@ -165,7 +165,7 @@ def test_ome_zarr_axes_and_scale_make_a_time_series_of_volumes(tmp_path):
 
 
 def test_a_tzyx_tiff_is_mapped_not_read_and_a_compressed_one_is_read(tmp_path):
-    from napari_particle_detect.axes import read_volumes
+    from napari_particle_detect.files.axes import read_volumes
 
     data = np.arange(3 * 4 * 16 * 16, dtype=np.uint16).reshape(3, 4, 16, 16)
     tifffile.imwrite(tmp_path / "t.tif", data, imagej=True, metadata={"axes": "TZYX"})
@@ -185,9 +185,9 @@ def test_onnx_runtime_finds_the_centres_torch_finds_in_a_volume(tmp_path):
 
     from napari_particle_detect.errors import ParticleDetectError
     from napari_particle_detect.models import load_model, save_model
-    from napari_particle_detect.runtimes import OnnxNetwork, export
-    from napari_particle_detect.volume_detection import VolumeOptions, detect_volume, load_volume_model, volume_network
-    from napari_particle_detect.volumes_synthetic import VolumeConfig, synthesize_volume
+    from napari_particle_detect.detection.runtimes import OnnxNetwork, export
+    from napari_particle_detect.detection.volume_detection import VolumeOptions, detect_volume, load_volume_model, volume_network
+    from napari_particle_detect.synthetic.volumes import VolumeConfig, synthesize_volume
 
     torch.set_num_threads(1)
     # A copy in tmp_path: its exported form is cached beside it, not in the package.

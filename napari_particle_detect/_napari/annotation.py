@@ -22,10 +22,10 @@ from napari.layers.base import ActionType
 from napari.utils.notifications import show_info
 
 from ..errors import ParticleDetectError
-from ..prediction import centres_table
-from ..project import Project, Region, project_folder_for_data, project_folder_for_image
-from ..tables import empty_table, normalise_table
-from ..acceptance import AcceptCheck, check_accept
+from ..detection.prediction import centres_table
+from ..projects.project import Project, Region, project_folder_for_data, project_folder_for_image
+from ..files.tables import empty_table, normalise_table
+from ..projects.acceptance import AcceptCheck, check_accept
 from .history import FrameHistory
 from .image_views import explain, layer_kind, source_path
 from .layers import (

@@ -14,11 +14,11 @@ from qtpy.QtWidgets import (
     QPushButton, QSlider,
 )
 
-from ..devices import DEVICE_CHOICES
+from ..detection.devices import DEVICE_CHOICES
 from ..errors import ParticleDetectError
-from ..eta import Eta
+from ..learning.eta import Eta
 from ..models import load_model
-from ..prediction import iter_detect
+from ..detection.prediction import iter_detect
 from .notify import report, reports_errors
 from .state import DockState
 

@@ -9,8 +9,8 @@ from napari.utils.notifications import show_info
 from qtpy.QtWidgets import QFileDialog, QGroupBox, QLabel, QPushButton, QVBoxLayout
 
 from ..errors import ParticleDetectError
-from ..io import write_centres
-from ..tables import export_tables
+from ..files.io import write_centres
+from ..files.tables import export_tables
 from .annotation import Annotation, image_path
 from .layers import SAVE_RULE
 from .notify import reports_errors

@@ -16,11 +16,11 @@ from qtpy.QtWidgets import (
 )
 
 from ..errors import ParticleDetectError
-from ..eta import RoundEta, eta_text
-from ..finetune import FINE_TUNE
-from ..pseudo_labels import DEFAULT_FRAMES
-from ..project import RoundInfo
-from ..training import TrainConfig
+from ..learning.eta import RoundEta, eta_text
+from ..learning.finetune import FINE_TUNE
+from ..learning.pseudo_labels import DEFAULT_FRAMES
+from ..projects.project import RoundInfo
+from ..learning.training import TrainConfig
 from .notify import reports_errors
 from .plots import LossPlot, RoundsPlot
 from .round_actions import RoundActions
@@ -55,7 +55,7 @@ class FineTunePanel(RoundReports, QGroupBox):
         self.steps_spin.setSingleStep(50)
         self.steps_spin.setValue(self.config.steps_per_epoch)
         self.steps_spin.setToolTip("Training steps per round (batches of the reviewed areas)")
-        # Semi-supervised rounds (pseudo_labels.py): on by default as FINE_TUNE is.
+        # Semi-supervised rounds (learning/pseudo_labels.py): on by default as FINE_TUNE is.
         self.unlabelled_check = QCheckBox("also learn from unreviewed frames")
         self.unlabelled_check.setChecked(self.config.unlabelled_frames > 0)
         self.unlabelled_check.setToolTip("The current round labels the unreviewed frames it is sure of (confident "

@@ -1,4 +1,4 @@
-"""Rods and chains tables <-> napari layers (the kinds' layer adaptors, thin over rods.py and chains.py).
+"""Rods and chains tables <-> napari layers (the kinds' layer adaptors, thin over kinds/rods.py and kinds/chains.py).
 
 * Rods: a Shapes layer of lines, tip to tip. Dragging a tip changes the rod's length and angle, a new
   line is a new rod, deleting a line removes it: the table is rebuilt from the lines.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..synthetic_rods import rod_table
+from ..synthetic.rods import rod_table
 from .layers import SOURCE_COLOURS
 
 ROD_EDGE_WIDTH = 2.0

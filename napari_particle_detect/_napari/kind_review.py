@@ -15,12 +15,12 @@ from napari.layers import Image
 from napari.layers.base import ActionType
 
 from ..errors import ParticleDetectError
-from ..kinds_project import (
+from ..projects.kinds_project import (
     accept_kind_frame, accept_kind_region, all_kind_frames, detections, kind_model_path, load_kind_frame,
     open_kind_project, save_kind_frame, typical_size,
 )
-from ..project import Region
-from ..review import Proposal, rank_frames, rank_regions
+from ..projects.project import Region
+from ..projects.review import Proposal, rank_frames, rank_regions
 from .annotation import image_path, placement
 from .history import FrameHistory
 from .kind_layers import chain_layers_data, chain_paths, rods_layer_data, table_from_beads, table_from_rod_lines
@@ -161,7 +161,7 @@ class KindSession:
     def relink(self, how: str) -> int:
         """Link (``how`` "link") two chain ends, or "cut" the bond between two neighbours, of the two
         beads selected in the beads layer; saved at once. Returns the frame changed."""
-        from ..chain_edits import cut_bond, link_ends
+        from ..projects.chain_edits import cut_bond, link_ends
 
         layer = self.main_layer
         if self.kind != "chains" or layer is None:

@@ -10,7 +10,7 @@ from napari.utils.notifications import show_info
 from qtpy.QtWidgets import QComboBox, QFileDialog, QGridLayout, QGroupBox, QLabel, QPushButton
 
 from ..errors import ParticleDetectError
-from ..kinds import write_kind_table
+from ..kinds.registry import write_kind_table
 from .annotation import image_path
 from .kind_review import KindSession
 from .notify import reports_errors

@@ -17,9 +17,9 @@ from qtpy.QtWidgets import (
 )
 
 from ..errors import ParticleDetectError
-from ..kinds_rounds import KIND_ROUND, train_kind_round
-from ..kinds_training import KindTrainConfig
-from ..project import RoundInfo
+from ..learning.kinds_rounds import KIND_ROUND, train_kind_round
+from ..learning.kinds_training import KindTrainConfig
+from ..projects.project import RoundInfo
 from .kind_review import KindSession
 from .notify import reports_errors
 from .round_progress import trained_text, verdict

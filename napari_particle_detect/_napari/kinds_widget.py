@@ -23,7 +23,7 @@ from .notify import report
 
 def detect_in(image: np.ndarray, kind: str, model, threshold: float | None, frame: int | None):
     """Worker body: the kind's table for one frame (a stack's ``frame``) or the image."""
-    from ..kinds_prediction import detect_kind
+    from ..detection.kinds_prediction import detect_kind
 
     frames = None if frame is None else [frame]
     return detect_kind(image, kind, model, "cpu", threshold, frames=frames)
@@ -87,7 +87,7 @@ class KindsWidget(QWidget):
         """A new image: the kind of the project it already has (when it has one kind's only), then attach."""
         name = self.image_combo.currentText()
         if name and name in self.viewer.layers:
-            from ..kinds_project import existing_kinds
+            from ..projects.kinds_project import existing_kinds
             from .annotation import image_path
 
             layer = self.viewer.layers[name]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..tables import TABLE_COLUMNS, empty_table, normalise_table
+from ..files.tables import TABLE_COLUMNS, empty_table, normalise_table
 
 SOURCE_COLOURS = {"model": "yellow", "added": "cyan", "accepted": "lime"}
 DEFAULT_SIZE = 10.0

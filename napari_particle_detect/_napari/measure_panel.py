@@ -14,7 +14,7 @@ from matplotlib import colormaps
 from qtpy.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel
 
 from ..errors import ParticleDetectError
-from ..measurements import MEASUREMENT_COLUMNS, FrameMeasurer, describe_columns
+from ..detection.measurements import MEASUREMENT_COLUMNS, FrameMeasurer, describe_columns
 from .layers import SOURCE_COLOURS, table_from_points
 from .notify import report
 from .state import DockState

@@ -7,7 +7,7 @@ from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import AutoLocator
 
-from ..project import RoundInfo
+from ..projects.project import RoundInfo
 
 # Readable on napari's dark and light themes alike.
 INK = "#9a9a9a"

@@ -4,7 +4,7 @@ screen, turned into a box or frame to jump to. No Qt here."""
 from __future__ import annotations
 
 from ..errors import ParticleDetectError
-from ..review import Proposal, rank_frames, rank_regions
+from ..projects.review import Proposal, rank_frames, rank_regions
 from .annotation import Annotation
 
 MODES = ("region", "frame")

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import read_centres
-from ..tables import normalise_table
+from ..files.io import read_centres
+from ..files.tables import normalise_table
 from .layers import points_data, points_layer_kwargs
 
 _CENTRE_COLUMNS = ({"y", "x"}, {"axis-0", "axis-1"})
@@ -70,7 +70,7 @@ def table_kind(path: Path) -> str:
 
 def kind_layers_data(path: Path, kind: str) -> list[tuple]:
     """A rods CSV as a Shapes layer of lines; a chains CSV as beads (Points) and paths (Shapes)."""
-    from ..kinds import read_kind_table
+    from ..kinds.registry import read_kind_table
     from .kind_layers import chain_layers_data, rods_layer_data
 
     columns = set(pd.read_csv(path, nrows=0).columns)

@@ -2,7 +2,7 @@
 already accepted, as two napari Shapes layers. No Qt widgets here.
 
 Boxes are ``(y0, x0, y1, x1)`` in the image's pixel coordinates, pixel centres at whole numbers,
-as :class:`~napari_particle_detect.project.Region` keeps them: a point is inside when
+as :class:`~napari_particle_detect.projects.project.Region` keeps them: a point is inside when
 ``y0 <= y < y1`` and ``x0 <= x < x1``, so a drawn rectangle holds exactly the points seen inside it.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 from napari.layers import Image, Shapes
 from napari.layers.base import ActionType
 
-from ..project import Region
+from ..projects.project import Region
 
 DRAFT_COLOUR = "orange"
 ACCEPTED_COLOUR = "lime"

@@ -10,7 +10,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QMessageBox, QPushButton, QTableWidget, QWidget
 
 from ..errors import ParticleDetectError
-from ..round_files import deletable, delete_round, export_round
+from ..projects.round_files import deletable, delete_round, export_round
 from .annotation import image_path
 from .notify import reports_errors
 from .state import DockState

@@ -7,10 +7,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .. import rounds
-from ..finetune import FINE_TUNE, TIE
-from ..project import Project, RoundInfo
-from ..training import TrainConfig
+from ..learning import rounds
+from ..learning.finetune import FINE_TUNE, TIE
+from ..projects.project import Project, RoundInfo
+from ..learning.training import TrainConfig
 
 SCORED_MODELS = {"parent": "the current round", "new model": "the new round",
                  "new model with criterion": "the new round with your keep/drop rule"}
@@ -101,7 +101,7 @@ def train_round(
     try:
         report({"phase": "preparing"})
         if scheduler:
-            from ..remote import run_round_remote
+            from ..learning.remote import run_round_remote
 
             outcome = run_round_remote(project, stack, scheduler, config, device, progress=report, cancel=stop)
         else:

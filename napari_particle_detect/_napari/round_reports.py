@@ -9,8 +9,8 @@ from __future__ import annotations
 from napari.utils.notifications import show_info
 from qtpy.QtCore import QObject, Signal
 
-from ..project import RoundInfo
-from ..training import TrainingCancelled
+from ..projects.project import RoundInfo
+from ..learning.training import TrainingCancelled
 from .notify import report
 from .round_progress import Progress, describe, verdict
 

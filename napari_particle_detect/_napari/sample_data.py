@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParticleDetectError
-from ..io import read_image
+from ..files.io import read_image
 from ..shipped import SAMPLE_DATA_DIR
-from ..synthetic import benchmark_config, synthesize
+from ..synthetic.spheres import benchmark_config, synthesize
 
 # The same seeds as sample_data/synthetic_stack.tif, so the generated sample and the file agree.
 SYNTHETIC_SEEDS = (900, 901, 902, 903)
@@ -49,7 +49,7 @@ def bulk_water() -> list[tuple]:
 
 def rods_sample() -> list[tuple]:
     """Fluorescent rods (aspect 2-10) at area fraction 0.2, with their exact lines as a hidden layer."""
-    from ..synthetic_rods import benchmark_rod_config, synthesize_rods
+    from ..synthetic.rods import benchmark_rod_config, synthesize_rods
     from .kind_layers import rods_layer_data
 
     sample = synthesize_rods(benchmark_rod_config("fluorescent", 0.2), seed=910)
@@ -59,7 +59,7 @@ def rods_sample() -> list[tuple]:
 
 def chains_sample() -> list[tuple]:
     """Fluorescent bead chains (3-20 beads) packed until they touch, with their exact chains hidden."""
-    from ..synthetic_chains import benchmark_chain_config, synthesize_chains
+    from ..synthetic.chains import benchmark_chain_config, synthesize_chains
     from .kind_layers import chain_layers_data
 
     sample = synthesize_chains(benchmark_chain_config("fluorescent", 0.3), seed=911)

@@ -13,7 +13,7 @@ from psygnal import Signal
 
 from ..errors import ParticleDetectError
 from ..models.registry import read_card
-from ..project import RoundInfo
+from ..projects.project import RoundInfo
 from .annotation import Annotation
 
 DEFAULT_THRESHOLD = 0.4

@@ -18,8 +18,8 @@ from qtpy.QtWidgets import (
 )
 
 from ..errors import ParticleDetectError
-from ..io import write_centres
-from ..tracks import (
+from ..files.io import write_centres
+from ..files.tracks import (
     LinkOptions, compute_drift, describe_tracks, ensemble_msd, fit_power_law, link_centres, subtract_drift,
     tracks_layer_data,
 )

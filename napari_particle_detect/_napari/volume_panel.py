@@ -19,10 +19,10 @@ from napari.qt.threading import thread_worker
 from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QPushButton, QWidget
 
 from ..errors import ParticleDetectError
-from ..project import project_folder_for_data
-from ..volume_detection import VolumeOptions, detect_volume, load_volume_model, volume_table
-from ..volume_review import VolumeReview
-from ..volume_rounds import (
+from ..projects.project import project_folder_for_data
+from ..detection.volume_detection import VolumeOptions, detect_volume, load_volume_model, volume_table
+from ..projects.volume_review import VolumeReview
+from ..learning.volume_rounds import (
     VolumeSettings, ensure_volume_round, open_volume_project, read_settings, remember_settings, volume_project_folder,
 )
 from .annotation import image_path

@@ -10,9 +10,9 @@ from napari.qt.threading import create_worker
 from qtpy.QtWidgets import QGridLayout, QGroupBox, QLabel, QProgressBar, QPushButton, QSpinBox
 
 from ..errors import ParticleDetectError
-from ..project import RoundInfo
-from ..volume_finetune import VOLUME_FINE_TUNE, VolumeRoundConfig
-from ..volume_rounds import train_volume_round
+from ..projects.project import RoundInfo
+from ..learning.volume_finetune import VOLUME_FINE_TUNE, VolumeRoundConfig
+from ..learning.volume_rounds import train_volume_round
 from .notify import reports_errors
 from .round_progress import verdict
 from .round_reports import ProgressRelay, RoundReports

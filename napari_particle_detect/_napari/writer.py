@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ParticleDetectError
-from ..io import write_centres
+from ..files.io import write_centres
 from .layers import table_from_points
 
 
@@ -33,7 +33,7 @@ def write_points(path: str, data: Any, meta: dict) -> list[str]:
 
 def _write_chain_beads(path: str, data: np.ndarray, features) -> list[str]:
     """A beads layer (features chain, index) as a chains CSV, with its per-chain table beside it."""
-    from ..kinds import write_kind_table
+    from ..kinds.registry import write_kind_table
     from .kind_layers import table_from_beads
 
     table = table_from_beads(data, features)
@@ -46,7 +46,7 @@ def _write_chain_beads(path: str, data: np.ndarray, features) -> list[str]:
 
 def write_rod_lines(path: str, data: Any, meta: dict) -> list[str]:
     """npe2 single-layer writer for Shapes layers of lines: a rods CSV (one row per line)."""
-    from ..kinds import write_kind_table
+    from ..kinds.registry import write_kind_table
     from .kind_layers import table_from_rod_lines
 
     table = table_from_rod_lines(list(data), meta.get("features"), meta.get("shape_type"))

@@ -19,17 +19,17 @@ import torch
 from torch import nn
 
 from ..errors import ParticleDetectError
-from ..io import atomic_write_bytes
+from ..files.io import atomic_write_bytes
 from ..shipped import WEIGHTS_DIR
 from .heads import KNOWN_HEADS, HeadsUNet
 from .resnet import ResNetHeatmap
 from .unet import UNet
 from .unet3d import UNet3D
-from ..rescoring import Criterion
+from ..detection.rescoring import Criterion
 
 ARCHITECTURES: dict[str, type[nn.Module]] = {"unet": UNet, "resnet": ResNetHeatmap, "unet3d": UNet3D,
                                               "unet_heads": HeadsUNet}
-# What a model finds (its card's ``kind``): round particles, or the kinds of kinds.py.
+# What a model finds (its card's ``kind``): round particles, or the kinds of kinds/registry.py.
 MODEL_KINDS = ("spheres", "rods", "chains")
 
 

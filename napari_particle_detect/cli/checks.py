@@ -1,0 +1,158 @@
+"""Checks the command line makes before any work: option ranges, and output paths that are safe to write.
+
+Options are checked while parsing (argparse prints ``usage`` and the range, exit 2); output paths are
+checked before the first image is read, so a bad ``-o`` never costs a run and never destroys an input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from ..errors import ParticleDetectError
+
+# What matplotlib writes by name; a figure path must say which one.
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".tif", ".tiff")
+
+
+def number_in(lo: float, hi: float, *, whole: bool = False, low_open: bool = False,
+              high_open: bool = False) -> Callable[[str], float | int]:
+    """An argparse ``type``: a finite number within [lo, hi] (bounds excluded where open), e.g. ``--tile``."""
+    low, high = "(" if low_open else "[", ")" if high_open else "]"
+    kind = "a whole number" if whole else "a number"
+    expected = f"{kind} in {low}{lo:g}, {hi:g}{high}"
+
+    def parse(text: str) -> float | int:
+        try:
+            value = int(text) if whole else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if (not math.isfinite(value) or value < lo or value > hi or (low_open and value == lo)
+                or (high_open and value == hi)):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
+        return value
+
+    parse.__name__ = kind  # argparse names the type in its message
+    return parse
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def check_output(path: Path, inputs: Iterable[Path] = (), what: str = "output",
+                 suffixes: tuple[str, ...] | None = None) -> Path:
+    """``path`` if a file can be written there without destroying anything: it is no input, no folder,
+    its folder is not a file and is writable. One ParticleDetectError naming the path otherwise."""
+    path = Path(path)
+    if path.is_dir():
+        raise ParticleDetectError(f"{path}: is a folder; give the {what} a file name inside it")
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        raise ParticleDetectError(f"{path}: the {what} must end in {', '.join(suffixes)}")
+    for other in inputs:
+        if _same_file(path, Path(other)):
+            raise ParticleDetectError(f"{path}: the {what} would overwrite an input file; choose another name")
+    ancestor = path.parent
+    while not ancestor.exists():
+        if ancestor.is_symlink():
+            raise ParticleDetectError(f"{path}: its folder {ancestor} is a broken link")
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ParticleDetectError(f"{path}: cannot write there: {ancestor} is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ParticleDetectError(f"{path}: cannot write into {ancestor} (permission denied)")
+    if len(path.name.encode()) > 255:
+        raise ParticleDetectError(f"{path.name[:40]}...: file name too long ({len(path.name.encode())} bytes, at most 255)")
+    return path
+
+
+def check_distinct(outputs: dict[str, Path]) -> None:
+    """No two outputs of one command may be the same file (the second would replace the first)."""
+    seen: dict[Path, str] = {}
+    for what, path in outputs.items():
+        key = Path(path).resolve()
+        if key in seen:
+            raise ParticleDetectError(f"{path}: the {what} would replace the {seen[key]}; choose another name")
+        seen[key] = what
+
+
+def input_files(paths: Iterable[Path]) -> list[Path]:
+    """The files that paths name: a file itself, a folder's files (the inputs an output must not replace)."""
+    files = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files.extend(p for p in path.iterdir() if p.is_file())
+        else:
+            files.append(path)
+    return files
+
+
+def model_files(model: Path | None) -> list[Path]:
+    """The weights and card of a ``--model``/``--from`` argument (default: the shipped model)."""
+    from ..models.registry import default_model_path, weights_path
+
+    try:
+        weights = weights_path(model) if model is not None else default_model_path()
+    except ParticleDetectError:
+        return []
+    return [weights, weights.with_suffix(".json")]
+
+
+# A synthetic image places particles one by one in Python: beyond this many a run takes hours.
+MAX_SYNTH_PARTICLES = 200_000
+
+
+def check_synth_output(outdir: Path, config, n: int) -> None:
+    """``synth``: the folder can be written, and the images are of a size that finishes."""
+    outdir = Path(outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise ParticleDetectError(f"{outdir}: is a file; synth writes into a folder")
+    check_output(outdir / "synth.json", what="output folder")
+    r_lo, r_hi = config.radius_range
+    mean_area = math.pi * (r_lo**2 + r_lo * r_hi + r_hi**2) / 3.0
+    h, w = config.shape
+    expected = config.area_fraction * (h + 2 * r_hi) * (w + 2 * r_hi) / mean_area
+    if expected > MAX_SYNTH_PARTICLES:
+        raise ParticleDetectError(f"--shape {h} {w} with --radius {r_lo:g} {r_hi:g} would place about {expected:,.0f} "
+                                  f"particles per image (at most {MAX_SYNTH_PARTICLES:,}); use larger particles or "
+                                  "smaller images")
+
+
+def check_train_outputs(output: Path, data: list[Path], init: Path | None) -> None:
+    """``train -o``: the weights, card and resume state it writes replace no input and are no folder."""
+    output = Path(output)
+    if output.is_dir():
+        raise ParticleDetectError(f"{output}: is a folder; name the model inside it, e.g. {output / 'model'}")
+    inputs = input_files(data)
+    inputs += [p.with_suffix(".csv") for p in inputs if p.suffix.lower() in (".tif", ".tiff", ".png")]
+    if init is not None:
+        inputs += model_files(init)
+    weights = output.with_suffix(".pt")
+    for what, path in {"model weights": weights, "model card": weights.with_suffix(".json"),
+                       "training state": weights.with_suffix(".state.pt")}.items():
+        check_output(path, inputs, what)
+
+
+def check_detect_outputs(output: Path, overlay: Path | None, inputs: list[Path], model: Path | None) -> None:
+    """``detect``: the centres CSV, its metadata (.json beside it) and the overlay replace no input, the
+    model's card or each other."""
+    output = Path(output)
+    protected = input_files(inputs) + model_files(model)
+    meta = output.with_suffix(".json")
+    if meta == output:
+        raise ParticleDetectError(f"{output}: the run's metadata is written to OUTPUT.json; name the centres "
+                                  "file .csv")
+    check_output(output, protected, "output CSV")
+    check_output(meta, protected, "metadata file (the output's .json)")
+    outputs = {"output CSV": output, "metadata file (the output's .json)": meta}
+    if overlay is not None:
+        outputs["overlay"] = check_output(overlay, protected, "overlay", FIGURE_SUFFIXES)
+    check_distinct(outputs)

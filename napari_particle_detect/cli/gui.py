@@ -1,0 +1,93 @@
+"""``particle-detect gui``: napari with the Particle detection dock docked and the given images open.
+
+The same as ``napari IMAGE ... -w napari-particle-detect``, except that centre CSVs go to this
+plugin's reader (napari's own CSV reader would otherwise ask which one to use) and a file that
+cannot be opened is one error line, not a dialog.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import ParticleDetectError
+
+PLUGIN = "napari-particle-detect"
+DOCK = "Particle detection"
+INSTALL_HINT = "pip install 'napari-particle-detect[napari]'"
+
+
+def _napari():
+    try:
+        import napari
+    except ImportError as exc:
+        raise ParticleDetectError(f"napari is not installed ({exc}); install it with {INSTALL_HINT}") from None
+    return napari
+
+
+def _check_display() -> None:
+    """Qt aborts the process without a display; say so before it starts."""
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
+    ):
+        raise ParticleDetectError("no display to open napari on (DISPLAY is not set); "
+                                  "use the command line (particle-detect detect) or run under xvfb-run")
+
+
+def open_images(viewer, images: Sequence[str | Path]) -> list:
+    """Open each file with napari's readers; centre CSVs with this plugin's. Returns the new layers."""
+    from napari.errors import MultipleReaderError, NoAvailableReaderError, ReaderPluginError
+
+    from .._napari.reader import get_reader
+
+    layers = []
+    for image in images:
+        path = str(image)
+        try:
+            if get_reader(path) is not None:
+                layers += viewer.open(path, plugin=PLUGIN)
+                continue
+            try:
+                layers += viewer.open(path, plugin=None)  # the user's preferred reader, or the only one
+            except MultipleReaderError:
+                layers += viewer.open(path, plugin="napari")
+        except NoAvailableReaderError:
+            raise ParticleDetectError(f"{path}: no napari reader opens this kind of file") from None
+        except ReaderPluginError as exc:
+            cause = exc.original_error or exc
+            raise ParticleDetectError(f"{path}: cannot open ({type(cause).__name__}: {cause})") from None
+        except (OSError, ValueError) as exc:
+            raise ParticleDetectError(f"{path}: cannot open ({type(exc).__name__}: {exc})") from None
+    return layers
+
+
+def _check_files(images: Sequence[str | Path]) -> None:
+    for image in images:
+        if not Path(image).exists():
+            raise ParticleDetectError(f"{image}: no such file")
+
+
+def build_viewer(images: Sequence[str | Path] = (), show: bool = True):
+    """A napari viewer with the dock on the right and ``images`` open (the first image is picked)."""
+    _check_files(images)
+    napari = _napari()
+    viewer = napari.Viewer(show=show, title="napari-particle-detect")
+    try:
+        viewer.window.add_plugin_dock_widget(PLUGIN, DOCK)
+        open_images(viewer, images)
+    except BaseException:
+        viewer.close()
+        raise
+    return viewer
+
+
+def run(images: Sequence[str | Path] = ()) -> int:
+    """Open the viewer and run napari's event loop until its window is closed."""
+    _check_files(images)
+    _check_display()
+    napari = _napari()
+    viewer = build_viewer(images)  # noqa: F841  (kept referenced while napari runs)
+    napari.run()
+    return 0

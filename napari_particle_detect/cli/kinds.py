@@ -1,0 +1,138 @@
+"""The command line's ``--kind rods|ellipsoids|chains`` branches of synth, train and evaluate (detect
+goes through file_detection with ``DetectOptions.kind``). A thin skin over kinds*.py and synthetic_*.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParticleDetectError
+
+log = logging.getLogger("napari_particle_detect")
+
+
+def cmd_synth_kind(args: argparse.Namespace) -> int:
+    import tifffile
+
+    from .checks import check_synth_output
+    from ..files.io import atomic_write_text, staged_folder
+    from ..synthetic.spheres import SynthConfig
+    from ..synthetic.chains import ChainConfig, synthesize_chains
+    from ..synthetic.rods import ROD_LOOKS, RodConfig, synthesize_rods
+
+    optics = SynthConfig(shape=tuple(args.shape), look=args.look, radius_range=tuple(sorted(args.radius)),
+                         area_fraction=args.area_fraction, bit_depth=args.bit_depth)
+    if args.kind == "chains":
+        config = ChainConfig(optics=optics, area_fraction=min(args.area_fraction, 0.6),
+                             beads_range=tuple(int(b) for b in sorted(args.beads)))
+        make = synthesize_chains
+    else:
+        if args.look not in ROD_LOOKS:
+            raise ParticleDetectError(f"--look {args.look}: {args.kind} are drawn in {', '.join(ROD_LOOKS)}")
+        config = RodConfig(optics=optics, shape=args.kind, width_range=tuple(sorted(args.width)),
+                           aspect_range=tuple(sorted(args.aspect)), area_fraction=min(args.area_fraction, 0.6),
+                           alignment=args.alignment)
+        make = synthesize_rods
+    check_synth_output(args.outdir, optics, args.n)
+    samples = [make(config, seed=args.seed + i) for i in range(args.n)]
+    with staged_folder(args.outdir) as staging:  # all files or none
+        if args.stack:
+            tifffile.imwrite(staging / "stack.tif", np.stack([s.image for s in samples]), photometric="minisblack")
+            table = pd.concat([s.table.assign(frame=i) for i, s in enumerate(samples)], ignore_index=True)
+            atomic_write_text(staging / "stack.csv", _ordered(table).to_csv(index=False, float_format="%.3f"))
+        else:
+            for i, sample in enumerate(samples):
+                tifffile.imwrite(staging / f"image_{i:03d}.tif", sample.image)
+                atomic_write_text(staging / f"image_{i:03d}.csv",
+                                  _ordered(sample.table).to_csv(index=False, float_format="%.3f"))
+        (staging / "synth.json").write_text(json.dumps({"seed": args.seed, "n": args.n, "kind": args.kind,
+                                                        **config.to_dict()}, indent=2, default=str))
+    log.info("wrote %d image(s) with %d %s to %s", args.n, sum(len(s.table) for s in samples),
+             "beads" if args.kind == "chains" else args.kind, args.outdir)
+    return 0
+
+
+def _ordered(table: pd.DataFrame) -> pd.DataFrame:
+    first = [c for c in ("frame",) if c in table]
+    return table[first + [c for c in table if c not in first]]
+
+
+def cmd_train_kind(args: argparse.Namespace) -> int:
+    from ..learning.kinds_training import KindTrainConfig, load_kind_examples, train_kind
+
+    # With DATA (image + the kind's CSV pairs) and --from but no --validate: the dock's round (tiles
+    # held out of the corrected frames, the honest verdict). With --validate: training mixed with the
+    # generator's images, scored on the --validate frames alone.
+    if args.init is not None and args.data and not args.validate:
+        return _kind_round(args)
+    examples = load_kind_examples(args.data, args.kind) if args.data else None
+    validation = load_kind_examples(args.validate, args.kind) if args.validate else None
+    config = KindTrainConfig(kind=args.kind, seed=args.seed, threads=args.threads or 1)
+    if args.synthetic_fraction is not None:
+        config = replace(config, synthetic_fraction=args.synthetic_fraction)
+    if args.epochs is not None:
+        config = replace(config, epochs=args.epochs)
+    if args.steps_per_epoch is not None:
+        config = replace(config, steps_per_epoch=args.steps_per_epoch)
+    if args.batch_size is not None:
+        config = replace(config, batch_size=args.batch_size)
+    if args.crop is not None:
+        config = replace(config, crop=args.crop)
+    if args.lr is not None:
+        config = replace(config, learning_rate=args.lr)
+    if args.minutes is not None:
+        config = replace(config, time_limit_s=60.0 * args.minutes)
+    model = train_kind(config, args.output, init=args.init, examples=examples, validation_examples=validation,
+                       progress=lambda r: log.info("epoch %d: loss %.4f, validation %.4f at threshold %.2f (%.0f s)",
+                                                   r["epoch"], r["loss"], r["score"], r["threshold"], r["seconds"]))
+    log.info("saved %s (%s model, validation score %.4f)", model.path, args.kind,
+             model.card.training.get("validation_score", float("nan")))
+    return 0
+
+
+def _kind_round(args: argparse.Namespace) -> int:
+    """A round on corrected frames, exactly as the dock runs it (kinds_rounds.fine_tune_kind)."""
+    from ..learning.kinds_rounds import KIND_ROUND, Reviewed, fine_tune_kind
+    from ..learning.kinds_training import load_kind_examples
+    from .rounds import save_round
+    from ..models import load_model
+    from ..learning.training import Example
+
+    base = load_model(args.init, "cpu")
+    if base.card.kind != args.kind:
+        raise ParticleDetectError(f"{args.init}: a {base.card.kind} model, not a {args.kind} one; "
+                                  f"give --kind {base.card.kind} or a {args.kind} model")
+    reviewed = [Reviewed(Example(image, table[["y", "x"]].to_numpy(float), name=f"frame {i}"), table)
+                for i, (image, table) in enumerate(load_kind_examples(args.data, args.kind))]
+    given = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch, "batch_size": args.batch_size,
+             "crop": args.crop, "learning_rate": args.lr, "synthetic_fraction": args.synthetic_fraction,
+             "threads": args.threads}
+    config = replace(KIND_ROUND, kind=args.kind, seed=args.seed, **{k: v for k, v in given.items() if v is not None})
+    result = fine_tune_kind(base, reviewed, config, args.device,
+                            progress=lambda e: log.debug("%s", e))
+    save_round(result, args.init, args.output, score="score")
+    return 0
+
+
+def cmd_evaluate_kind(args: argparse.Namespace) -> int:
+    from ..kinds import chains
+    from ..kinds import rods
+    from ..kinds.registry import read_kind_table
+
+    predicted, truth = read_kind_table(args.predicted, args.kind), read_kind_table(args.truth, args.kind)
+    if args.kind == "rods":
+        scores, _ = rods.evaluate_rods(predicted, truth)
+    else:
+        scores, _ = chains.evaluate_chains(predicted, truth, args.tolerance)
+    pooled = scores.to_dict()
+    if args.json:
+        print(json.dumps(pooled))
+    else:
+        print("\n".join(f"{k:>22}  {v:.4f}" if isinstance(v, float) else f"{k:>22}  {v}" for k, v in pooled.items()))
+    return 0

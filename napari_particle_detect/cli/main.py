@@ -1,0 +1,640 @@
+"""``particle-detect``: the command-line skin over the library (synth, train, detect, evaluate)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..detection.devices import DEVICE_CHOICES, PRECISION_CHOICES
+from .checks import number_in
+from . import volumes as volume_cli
+from ..errors import ParticleDetectError
+from ..detection.runtimes import RUNTIME_CHOICES
+from ..synthetic.spheres import LOOKS
+
+KIND_NAMES = ("spheres", "rods", "chains")  # kinds.KIND_NAMES, without importing torch to parse
+
+log = logging.getLogger("particle-detect")
+
+
+# Ranges checked while parsing: beyond them a run fails late, takes minutes, or runs out of memory.
+DIAMETER = number_in(1.0, 1000.0)  # px
+SEED = number_in(0, 2**31 - 1, whole=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="particle-detect",
+        description="Find centres of overlapping particles in microscopy images with a lightweight CNN.",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or info messages")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    synth = sub.add_parser("synth", help="generate synthetic images with ground-truth centres",
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    synth.add_argument("outdir", type=Path, help="folder to write image_NNN.tif + image_NNN.csv into")
+    synth.add_argument("--n", type=number_in(1, 10_000, whole=True), default=4, help="number of images")
+    synth.add_argument("--area-fraction", type=number_in(0, 1.5, low_open=True), default=0.5,
+                       help="particle area / image area")
+    synth.add_argument("--seed", type=SEED, default=0, help="random seed (image i uses seed + i)")
+    synth.add_argument("--look", choices=LOOKS, default="fluorescent", help="optics the images imitate")
+    synth.add_argument("--radius", type=number_in(1.0, 500.0), nargs=2, default=(4.0, 12.0), metavar=("LO", "HI"),
+                       help="particle radii drawn from LO to HI px")
+    synth.add_argument("--shape", type=number_in(16, 8192, whole=True), nargs=2, default=(256, 256), metavar=("H", "W"),
+                       help="image height and width in px")
+    synth.add_argument("--bit-depth", type=int, choices=(8, 16), default=16, help="bits per pixel of the TIFFs")
+    synth.add_argument("--stack", action="store_true", help="write one TYX stack (stack.tif + stack.csv with frame)")
+    volume_cli.add_synth_options(synth, number_in(0, 0.58, low_open=True), number_in(0, 1e6, low_open=True))
+    # Kinds of object (cli/kinds.py): --radius is the beads' radius for chains.
+    synth.add_argument("--kind", choices=("spheres", "rods", "ellipsoids", "chains"), default="spheres")
+    synth.add_argument("--width", type=number_in(1.0, 500.0), nargs=2, default=(4.0, 14.0), metavar=("LO", "HI"),
+                       help="rods/ellipsoids: width range in px")
+    synth.add_argument("--aspect", type=number_in(1.0, 100.0), nargs=2, default=(1.5, 20.0), metavar=("LO", "HI"),
+                       help="rods/ellipsoids: length/width range")
+    synth.add_argument("--alignment", choices=("random", "nematic"), default="random")
+    synth.add_argument("--beads", type=number_in(1, 1000, whole=True), nargs=2, default=(3, 50), metavar=("LO", "HI"),
+                       help="chains: beads per chain")
+
+    train = sub.add_parser(
+        "train", help="train a model, or fine-tune one with --from",
+        description="Without --from: train on the synthetic generator (and DATA, if given). With --from and DATA: "
+                    "one fine-tuning round, as the napari dock runs it: part of every image is held out, and the "
+                    "new model and the one it started from are both scored there.")
+    train.add_argument("data", nargs="*", type=Path, help="image.tif + image.csv pairs or folders of them "
+                       "(none: synthetic data only)")
+    train.add_argument("-o", "--output", type=Path, required=True, help="model path to write (MODEL.pt + MODEL.json)")
+    train.add_argument("--epochs", type=number_in(1, 100_000, whole=True), default=None,
+                       help="default 20; a fine-tuning round is one epoch")
+    train.add_argument("--steps-per-epoch", type=number_in(1, 1_000_000, whole=True), default=None,
+                       help="default 200 (also the length of a fine-tuning round)")
+    train.add_argument("--batch-size", type=number_in(1, 4096, whole=True), default=None, help="default 16 (8 fine-tuning)")
+    train.add_argument("--crop", type=number_in(16, 4096, whole=True), default=None, help="default 96 (64 fine-tuning)")
+    train.add_argument("--lr", type=number_in(0, 1, low_open=True), default=None,
+                       help="learning rate (default 2e-3; fine-tuning 2e-3, --from without DATA 5e-4)")
+    train.add_argument("--arch", choices=("unet", "resnet"), default="unet")
+    train.add_argument("--from", dest="init", type=Path, help="fine-tune from this model")
+    train.add_argument("--validate", nargs="+", type=Path, default=[], metavar="DATA",
+                       help="annotated pairs or folders used only for validation (which epoch is kept, threshold)")
+    train.add_argument("--diameter", type=DIAMETER, default=None,
+                       help="particle diameter in px as it appears in DATA (default: estimated per file); "
+                            "examples are rescaled to the model's working size, as detect does")
+    train.add_argument("--unlabelled", nargs="+", type=Path, default=[], metavar="IMAGE",
+                       help="with --from and DATA: images or stacks nobody annotated; the round also learns from "
+                            "the starting model's confident answers on some of their frames (pseudo-labels)")
+    train.add_argument("--unlabelled-frames", type=number_in(0, 1_000_000, whole=True), default=None, metavar="N",
+                       help="how many --unlabelled frames to pseudo-label, spread over them (default 8; 0: none)")
+    train.add_argument("--resume", action="store_true", help="continue an interrupted run writing to --output")
+    train.add_argument("--synthetic-fraction", type=number_in(0, 1), default=None,
+                       help="share of synthetic images in each batch when DATA is given (default 0.5; 0 fine-tuning)")
+    train.add_argument("--minutes", type=number_in(0, 1e6, low_open=True), default=None,
+                       help="stop after this much wall time")
+    train.add_argument("--threads", type=number_in(1, 1024, whole=True), default=None, help="CPU threads for torch")
+    train.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    train.add_argument("--seed", type=SEED, default=0)
+    train.add_argument("--kind", choices=KIND_NAMES, default="spheres", help="train a rods or chains model's heads")
+    volume_cli.add_train_options(train, number_in(0, 1e6, low_open=True))  # --axes ZYX: a 3D round
+
+    recipe = sub.add_parser(
+        "recipe", help="run or resume a training recipe (phases, checkpoints, lineage)",
+        description="Train as a recipe file says, phase after phase, into runs/NAME beside it; each epoch leaves "
+                    "a checkpoint, so running it again (later, elsewhere) resumes where it stopped.")
+    recipe.add_argument("file", type=Path, help="a recipe .toml (see recipes/ in the repository)")
+    recipe.add_argument("--minutes", type=number_in(0, 1e6, low_open=True), default=None,
+                        help="pause after this much wall time (within one step); run again to resume")
+    recipe.add_argument("--threads", type=number_in(1, 1024, whole=True), default=None, help="CPU threads for torch")
+    recipe.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+
+    detect = sub.add_parser("detect", help="find particle centres in images or stacks")
+    detect.add_argument("inputs", nargs="+", type=Path,
+                        help="TIFF (2D, TYX or ZYX), PNG or zarr/OME-Zarr (.zarr folder) images, folders of them, "
+                             "or glob patterns ('data/**/*.tif')")
+    detect.add_argument("-o", "--output", required=True,  # a string: a trailing / names a folder
+                        help="a .csv to write (frame,y,x,score; with several inputs one table with a file column), "
+                             "or a folder: one CSV per input inside it, an interrupted run resumes")
+    detect.add_argument("--model", type=Path, default=None, help="model .pt (default: shipped UNet)")
+    detect.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    detect.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
+                        help="auto: float32 (bfloat16/float16 move some centres by more than 0.05 px); "
+                             "int8 on ONNX Runtime (CPU)")
+    detect.add_argument("--runtime", choices=RUNTIME_CHOICES, default="auto",
+                        help="auto: ONNX Runtime on a CPU (faster; the network exported once and cached beside "
+                             "its weights), torch on GPUs")
+    detect.add_argument("--threshold", type=number_in(0, 1, high_open=True), default=None,
+                        help="heatmap threshold (default: the model's)")
+    detect.add_argument("--diameter", type=DIAMETER, default=None, nargs="+", action=volume_cli.DiameterAction,
+                        help="particle diameter in pixels as it appears in the image, like trackpy's diameter "
+                             "(default: estimated from the image); for particles near the optics' resolution "
+                             "the blob's size, not the physical size. Volumes: one value (xy) or three (z y x voxels)")
+    volume_cli.add_detect_options(detect, number_in(0, 1e6, low_open=True))
+    detect.add_argument("--polarity", choices=("auto", "bright", "dark"), default="auto")
+    detect.add_argument("--kind", choices=KIND_NAMES, default="spheres",
+                        help="what to find (default spheres); rods and chains use their shipped models")
+    detect.add_argument("--overlay", type=Path, default=None, help="PNG of the first frame with centres drawn")
+    detect.add_argument("--tile", type=number_in(256, 65536, whole=True), default=1024,
+                        help="tile size in pixels (bounds memory)")
+    detect.add_argument("--batch-size", type=number_in(1, 4096, whole=True), default=None,
+                        help="tiles per network call, from one or several frames (default: by device)")
+    detect.add_argument("--compile", action="store_true",
+                        help="compile the network with torch.compile (a warm-up of seconds to a minute first)")
+    detect.add_argument("--measure", action="store_true",
+                        help="add trackpy's mass, size, ecc, signal and raw_mass of each centre, measured on the "
+                             "original image at our centres (columns after frame,y,x,score)")
+    detect.add_argument("--workers", type=number_in(1, 1024, whole=True), nargs="?", const=0, default=None,
+                        metavar="N", help="with an output folder: run the files on N local worker processes "
+                                          "(dask.distributed; N left out: sized to this machine)")
+    detect.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="with an output folder: run the files on an existing dask.distributed cluster "
+                             "(workers must see the input, output and model paths)")
+
+    evaluate = sub.add_parser("evaluate", help="precision/recall/F1 of predicted centres against truth")
+    evaluate.add_argument("predicted", type=Path)
+    evaluate.add_argument("truth", type=Path)
+    evaluate.add_argument("--tolerance", type=number_in(0, 1000, low_open=True), default=3.0,
+                          help="match radius in pixels")
+    evaluate.add_argument("--plot", type=Path, default=None, help="PNG with F1 vs tolerance and error histogram")
+    evaluate.add_argument("--json", action="store_true", help="print the pooled scores as JSON")
+    evaluate.add_argument("--kind", choices=KIND_NAMES, default="spheres", help="the tables' kind and its metrics")
+    volume_cli.add_evaluate_options(evaluate, number_in(0, 1e6, low_open=True))
+
+    link = sub.add_parser("link", help="link centres into trajectories with trackpy (drift, MSD)",
+                          description="trackpy.link on a centre table (frame,y,x,...): writes it back with a "
+                                      "particle column; --drift adds drift-corrected y_corrected,x_corrected; "
+                                      "--msd writes the ensemble mean squared displacement (lagt,msd,N).")
+    link.add_argument("centres", type=Path, help="centre CSV with frame,y,x (detect's output, or trackpy's)")
+    link.add_argument("-o", "--output", type=Path, required=True, help="tracks CSV to write")
+    link.add_argument("--search-range", type=number_in(0, 1000, low_open=True), default=5.0,
+                      help="how far a particle may move between frames, px (default 5)")
+    link.add_argument("--memory", type=number_in(0, 1000, whole=True), default=3,
+                      help="frames a particle may vanish for and still be the same one (default 3)")
+    link.add_argument("--min-length", type=number_in(1, 1_000_000, whole=True), default=1,
+                      help="drop tracks seen in fewer frames (trackpy's filter_stubs; default 1: keep all)")
+    link.add_argument("--drift", action="store_true", help="subtract the field's drift (trackpy.compute_drift)")
+    link.add_argument("--msd", type=Path, default=None, help="CSV of the ensemble MSD (trackpy.emsd)")
+    link.add_argument("--mpp", type=number_in(0, 1e6, low_open=True), default=1.0,
+                      help="microns per pixel, for the MSD (default 1: pixels)")
+    link.add_argument("--fps", type=number_in(0, 1e9, low_open=True), default=1.0,
+                      help="frames per second, for the MSD (default 1: frames)")
+    link.add_argument("--max-lag", type=number_in(1, 1_000_000, whole=True), default=100,
+                      help="longest lag for the MSD, frames (default 100)")
+
+    rounds = sub.add_parser("rounds", help="list a review project's model rounds; export one as a model file, "
+                                           "or delete one",
+                            description="The rounds the napari dock trained on an image. --export writes round N "
+                                        "as MODEL.pt + MODEL.json (+ its criterion), for detect --model or the "
+                                        "dock's Add... in another project.")
+    rounds.add_argument("project", type=Path, help="the project folder (IMAGE.particle-detect) or its image")
+    action = rounds.add_mutually_exclusive_group()
+    action.add_argument("--export", type=number_in(1, 99_999, whole=True), metavar="N", help="export round N")
+    action.add_argument("--delete", type=number_in(1, 99_999, whole=True), metavar="N",
+                        help="delete round N (not the one in use, not the shipped model)")
+    rounds.add_argument("-o", "--output", type=Path, default=None, help="with --export: the model file to write (.pt)")
+    rounds.add_argument("--name", default=None, help="with --export: a name for the model, kept in its card")
+
+    gui = sub.add_parser("gui", help="open napari with the Particle detection dock and these images")
+    gui.add_argument("images", nargs="*", type=Path, help="images or stacks (napari's readers) and centre CSVs")
+    return parser
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    if args.volume:
+        return volume_cli.cmd_synth_volumes(args)
+    import pandas as pd
+    import tifffile
+
+    if args.kind != "spheres":
+        from .kinds import cmd_synth_kind
+
+        return cmd_synth_kind(args)
+    from .checks import check_synth_output
+    from ..files.io import staged_folder, write_centres
+    from ..synthetic.spheres import SynthConfig, synthesize
+
+    config = SynthConfig(
+        shape=tuple(args.shape), look=args.look, radius_range=tuple(sorted(args.radius)),
+        area_fraction=args.area_fraction, bit_depth=args.bit_depth,
+    )
+    check_synth_output(args.outdir, config, args.n)
+    samples = [synthesize(config, seed=args.seed + i) for i in range(args.n)]
+    with staged_folder(args.outdir) as staging:  # all files or none, never a truncated image
+        if args.stack:
+            tifffile.imwrite(staging / "stack.tif", np.stack([s.image for s in samples]), photometric="minisblack")
+            table = pd.concat(
+                [pd.DataFrame({"frame": i, "y": s.centres[:, 0], "x": s.centres[:, 1]}) for i, s in enumerate(samples)]
+            )
+            write_centres(table, staging / "stack.csv")
+        else:
+            for i, sample in enumerate(samples):
+                tifffile.imwrite(staging / f"image_{i:03d}.tif", sample.image)
+                write_centres(pd.DataFrame({"y": sample.centres[:, 0], "x": sample.centres[:, 1]}),
+                              staging / f"image_{i:03d}.csv")
+        (staging / "synth.json").write_text(json.dumps({"seed": args.seed, "n": args.n, **config.to_dict()}, indent=2))
+    log.info("wrote %d image(s) with %d centres to %s", args.n, sum(len(s.centres) for s in samples), args.outdir)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .checks import check_train_outputs
+    from ..models import load_model
+    from ..learning.training import load_examples, working_diameter
+
+    check_train_outputs(args.output, args.data + args.validate, args.init)
+    handled = volume_cli.train_volumes_if_any(args)  # a 3D round (--axes ZYX, or --from a 3D model)
+    if handled is not None:
+        return handled
+    if args.kind != "spheres":
+        from .kinds import cmd_train_kind
+
+        return cmd_train_kind(args)
+    base = load_model(args.init, "cpu") if args.init else None
+    if base is not None and args.data:
+        return _fine_tune_round(args, base)
+    if args.unlabelled or args.unlabelled_frames is not None:
+        raise ParticleDetectError("--unlabelled and --unlabelled-frames belong to a fine-tuning round: "
+                                  "give --from MODEL and annotated DATA too")
+    config = _train_config(args)
+    working = base.card.canonical_diameter if base is not None else working_diameter(config)
+    examples = load_examples(args.data, working, args.diameter) if args.data else None
+    validation = load_examples(args.validate, working, args.diameter) if args.validate else None
+    _log_rescaling((examples or []) + (validation or []), working)
+    return _train(args, config, base, examples, validation)
+
+
+def _train_config(args: argparse.Namespace, preset=None):
+    """The training configuration: the preset (default: TrainConfig's) with the options given."""
+    from dataclasses import fields, replace
+
+    from ..learning.training import TrainConfig
+
+    preset = preset or TrainConfig(learning_rate=5e-4 if args.init else 2e-3,
+                                   synthetic_fraction=0.5 if args.data else 1.0)
+    given = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch, "batch_size": args.batch_size,
+             "crop": args.crop, "learning_rate": args.lr, "synthetic_fraction": args.synthetic_fraction,
+             "time_limit_s": args.minutes * 60 if args.minutes else None, "threads": args.threads}
+    given = {k: v for k, v in given.items() if v is not None}
+    if not args.data:
+        given["synthetic_fraction"] = 1.0
+    assert {f.name for f in fields(preset)} >= set(given)
+    return replace(preset, architecture=args.arch, seed=args.seed, device=args.device, **given)
+
+
+def _log_rescaling(examples: list, working: float) -> None:
+    for ex in examples:
+        if ex.scale != 1.0:
+            log.info("%s: rescaled by %.3f to the model's working particle size %.1f px", ex.name, ex.scale, working)
+            break
+
+
+def _train(args: argparse.Namespace, config, base, examples, validation) -> int:
+    from tqdm import tqdm
+
+    from ..learning.training import train
+
+    bar = tqdm(total=config.epochs * config.steps_per_epoch, disable=args.quiet, unit="step")
+
+    def progress(event: dict) -> None:
+        if event["event"] == "step":
+            bar.n = (event["epoch"] - 1) * event["steps"] + event["step"]
+            bar.set_postfix(epoch=event["epoch"], loss=f"{event['loss']:.4f}")
+            bar.refresh()
+        else:
+            bar.write(f"epoch {event['epoch']}/{event['epochs']}: loss {event['loss']:.5f}, "
+                      f"validation F1 {event['val_f1']:.4f} ({event['seconds']} s)")
+
+    command = "particle-detect " + " ".join(sys.argv[1:])
+    result = train(config, examples=examples, validation_examples=validation, init=base, out=args.output,
+                   progress=progress, resume=args.resume, extra_card={"command": command})
+    bar.close()
+    log.info("best validation F1 %.4f, threshold %.2f -> %s", result.best_f1, result.model.card.threshold, result.path)
+    return 0
+
+
+def _fine_tune_round(args: argparse.Namespace, base) -> int:
+    """``train --from MODEL DATA``: the dock's fine-tuning round (finetune.fine_tune) on annotated files."""
+    from tqdm import tqdm
+
+    from .rounds import save_round
+    from ..learning.finetune import FINE_TUNE, fine_tune
+    from ..learning.training import load_examples
+
+    if args.resume:
+        raise ParticleDetectError("--resume continues training from scratch; a fine-tuning round (--from with DATA) "
+                                  "is short: run it again")
+    config = _train_config(args, FINE_TUNE)
+    unlabelled = None
+    if args.unlabelled:
+        from dataclasses import replace
+
+        from ..learning.pseudo_labels import DEFAULT_FRAMES, read_unlabelled
+
+        count = args.unlabelled_frames if args.unlabelled_frames is not None else (
+            config.unlabelled_frames or DEFAULT_FRAMES)
+        config = replace(config, unlabelled_frames=int(count))
+        unlabelled = read_unlabelled(args.unlabelled, base.card.canonical_diameter, args.diameter)
+    examples = load_examples(args.data, base.card.canonical_diameter, args.diameter)
+    validation = load_examples(args.validate, base.card.canonical_diameter, args.diameter) if args.validate else None
+    _log_rescaling(examples + (validation or []), base.card.canonical_diameter)
+    bar = tqdm(total=config.epochs * config.steps_per_epoch, disable=args.quiet, unit="step")
+
+    def progress(event: dict) -> None:
+        if event["phase"] == "training":
+            bar.n = event["step"]
+            bar.set_postfix(loss=f"{event['loss']:.4f}")
+            bar.refresh()
+        elif event["phase"] == "teacher":
+            bar.set_description(f"teacher pass {event['done']} / {event['total']} frames")
+        elif event["phase"] != "scoring" or event["done"] == 0:
+            bar.set_description(event["phase"] + (f" ({event['model']})" if "model" in event else ""))
+
+    result = fine_tune(base, examples, config, args.device, progress=progress, validation=validation,
+                       unlabelled=unlabelled)
+    bar.close()
+    save_round(result, args.init, args.output)
+    return 0
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    from ..files.file_detection import DetectOptions, expand_inputs
+
+    inputs = expand_inputs(args.inputs)
+    handled = volume_cli.detect_volumes_if_any(args, inputs)  # volumes (by --axes or metadata) go their own way
+    if handled is not None:
+        return handled
+    options = DetectOptions(threshold=args.threshold, diameter=args.diameter, polarity=args.polarity, tile=args.tile,
+                            precision=args.precision, device=args.device, batch_size=args.batch_size,
+                            compile=args.compile, runtime=args.runtime, measure=args.measure, kind=args.kind)
+    if args.kind != "spheres" and args.overlay is not None:
+        raise ParticleDetectError(f"{args.overlay}: --overlay draws sphere centres; not with --kind {args.kind}")
+    if args.kind != "spheres" and args.diameter is not None:
+        raise ParticleDetectError(f"--diameter is the size of spheres; --kind {args.kind} works at the image's own "
+                                  "pixel scale (widths and beads of about 4-18 px)")
+    if args.kind != "spheres" and args.measure:
+        raise ParticleDetectError(f"--measure measures sphere centres; not with --kind {args.kind}")
+    folder = _is_folder_output(args.output, args.inputs, inputs)
+    args.output = Path(args.output)
+    if folder:
+        return _detect_into_folder(args, inputs, options)
+    if args.workers is not None or args.scheduler is not None:
+        raise ParticleDetectError(f"{args.output}: --workers and --scheduler write one CSV per input into a "
+                                  "folder; end the output with / to name one")
+    return _detect_into_csv(args, inputs, options)
+
+
+def _is_folder_output(output: str, arguments: list[Path], inputs: list[Path]) -> bool:
+    """An output folder: a name ending in a separator, or, for several inputs (or a folder or glob of
+    them), an existing folder or a name without a suffix. Otherwise one table, as for one image."""
+    from ..files.file_detection import GLOB_CHARACTERS
+
+    if output.endswith(("/", os.sep)):
+        return True
+    many = len(inputs) > 1 or any(Path(a).is_dir() or any(c in str(a) for c in GLOB_CHARACTERS) for a in arguments)
+    path = Path(output)
+    return many and path.suffix.lower() != ".csv" and (path.is_dir() or path.suffix == "")
+
+
+def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> int:
+    import pandas as pd
+    from tqdm import tqdm
+
+    from .checks import check_detect_outputs
+    from ..files.file_detection import detect_file
+    from ..files.io import atomic_write_text, read_image, write_centres
+    from ..detection.prediction import COLUMNS
+
+    check_detect_outputs(args.output, args.overlay, inputs, args.model)
+    for path in inputs:
+        read_image(path, lazy=True)  # every input opens before any work (frames are read later)
+    tables, runs, meta = [], [], {}
+    for path in inputs:
+        with tqdm(disable=args.quiet, unit="frame", desc=path.name) as bar:
+            def progress(count: int, total: int, bar=bar) -> None:
+                bar.total = total
+                bar.update(1)
+
+            result = detect_file(path, options, args.model, progress=progress)
+        record, table, meta = result.record, result.table, result.meta
+        if args.kind != "spheres":
+            log.info("%s: %d %s (%d rows) in %d frame(s)", path, record["objects"], args.kind, record["rows"],
+                     record["frames"])
+            runs.append(record)
+            tables.append(table.assign(file=str(path)) if len(inputs) > 1 else table)
+            continue
+        low = record["diameter_confidence"] == "low"
+        # A doubtful estimate is a warning, so it shows even with --quiet.
+        (log.warning if low else log.info)(
+            "%s: %d centres in %d frame(s); particle diameter %.1f px (%s%s)%s", path, len(table), record["frames"],
+            record["diameter_px"], record["diameter_source"], ", ringed" if record["ringed"] else "",
+            f"; low confidence: {record['diameter_reason']}; give --diameter" if low else "")
+        runs.append(record)
+        if len(inputs) > 1:
+            table["file"] = str(path)
+        tables.append(table)
+        if args.overlay is not None and len(tables) == 1:
+            from ..files.overlay import save_overlay
+
+            image = read_image(path, lazy=True)
+            first = np.asarray(image if image.ndim == 2 else image[0])
+            save_overlay(first, table[table["frame"] == 0][["y", "x"]].to_numpy(), args.overlay, record["diameter_px"])
+    _log_compile_warmup(args, options)
+    out = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=COLUMNS)
+    if args.kind != "spheres":
+        from ..kinds.registry import write_kind_table
+
+        write_kind_table(out, args.output, args.kind)
+    else:
+        write_centres(out, args.output)
+    # What produced these centres, beside them: the particle size used, the model and its threshold.
+    meta = {**meta, "inputs": runs}
+    atomic_write_text(args.output.with_suffix(".json"), json.dumps(meta, indent=2))
+    log.info("wrote %s (and %s)", args.output, args.output.with_suffix(".json").name)
+    return 0
+
+
+def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -> int:
+    from dataclasses import replace
+
+    from tqdm import tqdm
+
+    from ..files.distributed import detect_files, local_client, threads_per_worker
+
+    if args.overlay is not None:
+        raise ParticleDetectError(f"{args.overlay}: --overlay goes with a single .csv output, not a folder")
+    client = None
+    if args.scheduler is not None:
+        from distributed import Client
+
+        try:
+            client = Client(args.scheduler, timeout="20s")
+        except OSError as exc:
+            raise ParticleDetectError(f"{args.scheduler}: cannot reach the dask scheduler ({exc})") from None
+    elif args.workers is not None:
+        client = local_client(args.workers or None)
+        options = replace(options, threads=threads_per_worker(len(client.scheduler_info()["workers"])))
+    try:
+        with tqdm(total=len(inputs), disable=args.quiet, unit="file") as bar:
+            summary = detect_files(inputs, args.output, options, args.model, client,
+                                   progress=lambda path, status: bar.update(1))
+    finally:
+        if client is not None:
+            cluster = client.cluster if args.scheduler is None else None
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    log.info("%d file(s) into %s: %s", len(inputs), args.output, summary.describe())
+    for line in summary.failed.values():
+        print(f"particle-detect: failed: {line}", file=sys.stderr)
+    return 0 if summary.ok else 1
+
+
+def _log_compile_warmup(args: argparse.Namespace, options) -> None:
+    if not options.compile:
+        return
+    from ..detection.devices import select_device
+    from ..models import load_model_cached
+    from ..detection.prediction import prepare_network
+
+    device = select_device(options.device)
+    network = prepare_network(load_model_cached(args.model, device), device, options.precision, compile=True)
+    if network.warmup_seconds is not None:
+        log.info("torch.compile: first network call (compiling) took %.1f s", network.warmup_seconds)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .checks import FIGURE_SUFFIXES, check_output
+    from ..kinds.evaluation import evaluate_frames, plot_report
+    from ..files.io import read_centres
+
+    if args.kind != "spheres":
+        from .kinds import cmd_evaluate_kind
+
+        return cmd_evaluate_kind(args)
+    if args.plot is not None:
+        check_output(args.plot, [args.predicted, args.truth], "plot", FIGURE_SUFFIXES)
+    predicted, truth = read_centres(args.predicted), read_centres(args.truth)
+    handled = volume_cli.evaluate_if_volumes(args, predicted, truth)
+    if handled is not None:
+        return handled
+    table = evaluate_frames(predicted, truth, args.tolerance)
+    pooled = table.iloc[-1].to_dict() if len(table) else {}
+    if args.json:
+        print(json.dumps({k: (v if not isinstance(v, np.generic) else v.item()) for k, v in pooled.items()}))
+    else:
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if args.plot is not None:
+        plot_report(predicted, truth, str(args.plot))
+        log.info("wrote %s", args.plot)
+    return 0
+
+
+def cmd_link(args: argparse.Namespace) -> int:
+    from .checks import check_output
+    from ..files.io import read_centres, write_centres
+    from ..files.tracks import LinkOptions, compute_drift, describe_tracks, ensemble_msd, fit_power_law, link_centres, subtract_drift
+
+    check_output(args.output, [args.centres], "tracks", (".csv",))
+    if args.msd is not None:
+        check_output(args.msd, [args.centres], "MSD", (".csv",))
+        if args.msd.resolve() == args.output.resolve():
+            raise ParticleDetectError(f"{args.msd}: the MSD and the tracks need two files")
+    table = read_centres(args.centres)
+    if "frame" not in table.columns:
+        raise ParticleDetectError(f"{args.centres}: no frame column; linking needs centres of several frames")
+    tracks = link_centres(table, LinkOptions(args.search_range, args.memory, args.min_length))
+    if args.drift:
+        tracks = subtract_drift(tracks, compute_drift(tracks))
+    msd = ensemble_msd(tracks, args.mpp, args.fps, args.max_lag) if args.msd is not None else None
+    write_centres(tracks, args.output)
+    log.info("%s: %s -> %s", args.centres, describe_tracks(tracks), args.output)
+    if msd is not None:
+        write_centres(msd, args.msd, float_format="%.6g")
+        fit = fit_power_law(msd)
+        log.info("MSD -> %s%s", args.msd, f" (MSD = {fit[1]:.4g} t^{fit[0]:.2f})" if fit else "")
+    return 0
+
+
+def cmd_rounds(args: argparse.Namespace) -> int:
+    from ..projects.project import PROJECT_SUFFIX, Project, project_folder_for_image
+    from ..projects.round_files import delete_round, export_round
+
+    folder = args.project if args.project.is_dir() else project_folder_for_image(args.project)
+    if not folder.is_dir() or not (folder / "state.json").is_file():
+        raise ParticleDetectError(f"{args.project}: no review project there (expected a folder like "
+                                  f"IMAGE{PROJECT_SUFFIX} with a state.json)")
+    project = Project.open(folder)
+    if (args.output is not None or args.name is not None) and args.export is None:
+        raise ParticleDetectError("-o and --name go with --export N")
+    if args.export is not None:
+        if args.output is None:
+            raise ParticleDetectError("--export N needs -o MODEL.pt")
+        from .checks import check_output
+
+        check_output(args.output, [], "model", (".pt",))
+        path = export_round(project, args.export, args.output, args.name)
+        log.info("round-%03d of %s -> %s (+ .json card)", args.export, folder, path)
+        return 0
+    if args.delete is not None:
+        info = delete_round(project, args.delete)
+        log.info("deleted %s of %s", info.name, folder)
+        return 0
+    current = project.current_round
+    print("round  from        trained  held-out F1 before/after  result")
+    for info in project.rounds:
+        scores = (f"{info.parent_f1:.3f} / {info.f1:.3f}" if info.f1 is not None and info.parent_f1 is not None
+                  else "-")
+        result = "" if info.parent is None else ("unscored" if info.improved is None
+                                                  else "better" if info.improved else "not better")
+        origin = f"{info.parent:03d}" if info.parent else info.origin.split()[0]
+        trained = f"{len(info.trained_frames)}f {info.trained_regions}r" if info.parent else "-"
+        in_use = "  (in use)" if current is not None and current.number == info.number else ""
+        print(f"{info.number:03d}    {origin:<10}  {trained:<7}  {scores:<24}  {result}{in_use}")
+    return 0
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from .gui import run
+
+    return run(args.images)
+
+
+def cmd_recipe(args: argparse.Namespace) -> int:
+    from ..learning.recipes import run_recipe
+
+    def progress(record: dict) -> None:
+        if record.get("event") == "epoch":
+            log.info("phase %s: epoch %d/%d, loss %.4f, validation F1 %.3f", record["phase"], record["epoch"],
+                     record["epochs"], record["loss"], record["val_f1"])
+
+    status = run_recipe(args.file, minutes=args.minutes, device=args.device, threads=args.threads, progress=progress)
+    log.info("%s", status.describe())
+    return 0
+
+
+COMMANDS = {"synth": cmd_synth, "train": cmd_train, "recipe": cmd_recipe, "detect": cmd_detect, "evaluate": cmd_evaluate,
+            "gui": cmd_gui, "link": cmd_link, "rounds": cmd_rounds}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # force: a second main() in one process (tests, notebooks) logs to today's stderr, not a closed one.
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s", force=True)
+    try:
+        return COMMANDS[args.command](args)
+    except ParticleDetectError as exc:
+        print(f"particle-detect: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # disk full, read-only folder, name too long: the file and the reason
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"particle-detect: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("particle-detect: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

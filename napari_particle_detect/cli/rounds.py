@@ -1,0 +1,27 @@
+"""What the command line does with a round it ran (spheres, rods and chains, volumes): the round's
+model saved with the command that made it, and one log line with its honest verdict."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from ..learning.finetune import RoundResult
+from ..models import save_model
+
+log = logging.getLogger("napari_particle_detect")
+
+
+def save_round(result: RoundResult, parent: str | Path, output: str | Path, score: str = "F1",
+               tiles: str = "held-out tiles") -> Path:
+    """Save ``result``'s model at ``output`` and log whether it beat ``parent`` on the held-out tiles."""
+    result.model.card.training["command"] = "particle-detect " + " ".join(sys.argv[1:])
+    path = save_model(result.model, output)
+    if result.score is not None and result.parent_score is not None:
+        log.info("held-out %s %.4f against %.4f for %s on %d %s: %s; threshold %.2f -> %s",
+                 score, result.score.f1, result.parent_score.f1, parent, result.held_out_tiles, tiles,
+                 "better" if result.improved else "NOT better", result.model.card.threshold, path)
+    else:
+        log.info("nothing to score the round on (no held-out area, or nothing in it); saved %s", path)
+    return path

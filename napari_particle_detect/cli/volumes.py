@@ -1,0 +1,329 @@
+"""The command line's volume paths, kept out of cli/main.py: ``detect --axes``/``--voxel-size`` on
+volumes, ``synth --volume``, and ``evaluate`` on ``frame,z,y,x`` tables."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ..files.axes import AXES_CHOICES, STACK_HINT, Axes, file_axes
+from ..errors import ParticleDetectError
+
+log = logging.getLogger("particle-detect")
+
+
+class DiameterAction(argparse.Action):
+    """``--diameter D`` (xy, as in 2D) or ``--diameter Z Y X`` (voxels, volumes only)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if len(values) not in (1, 3):
+            parser.error(f"{option_string}: give one diameter (px) or three (z y x, voxels), got {len(values)}")
+        namespace.diameter = values[0] if len(values) == 1 else None
+        namespace.diameter_zyx = tuple(values) if len(values) == 3 else None
+
+
+def add_detect_options(detect: argparse.ArgumentParser, positive) -> None:
+    detect.add_argument("--axes", choices=AXES_CHOICES, default=None, type=str.upper,
+                        help="what the image's axes are (default: from the file's metadata; a 3D TIFF without "
+                             "axes metadata is a stack of 2D frames); ZYX and TZYX find centres in 3D")
+    detect.add_argument("--voxel-size", type=positive, nargs=3, default=None, metavar=("Z", "Y", "X"),
+                        help="voxel size of a volume (e.g. micrometres; default: from the metadata): gives the "
+                             "z diameter from the xy one, and adds z_um,y_um,x_um columns")
+
+
+def add_synth_options(synth: argparse.ArgumentParser, fraction, positive) -> None:
+    synth.add_argument("--volume", action="store_true",
+                       help="confocal ZYX volumes of packed spheres (volume_NNN.tif with ImageJ axes + "
+                            "volume_NNN.csv frame,z,y,x)")
+    synth.add_argument("--volume-fraction", type=fraction, default=0.45, help="with --volume (up to 0.58)")
+    synth.add_argument("--volume-shape", type=int, nargs=3, default=(48, 128, 128), metavar=("Z", "Y", "X"))
+    synth.add_argument("--z-step", type=positive, default=2.0, help="with --volume: z voxel size in xy pixels")
+    synth.add_argument("--psf-z-ratio", type=positive, default=2.5, help="with --volume: PSF length z over xy")
+    synth.add_argument("--dye", choices=("volume", "shell"), default="volume")
+    synth.add_argument("--sphere-diameter", type=positive, default=10.0, help="with --volume: xy pixels")
+
+
+def cmd_synth_volumes(args: argparse.Namespace) -> int:
+    import pandas as pd
+    import tifffile
+
+    from ..files.io import staged_folder
+    from ..synthetic.volumes import VolumeConfig, synthesize_volume
+
+    if args.volume_fraction > 0.58:
+        raise ParticleDetectError(f"--volume-fraction {args.volume_fraction}: the packing reaches 0.58 at most")
+    if min(args.volume_shape) < 2 or min(args.volume_shape[1:]) < 8 or max(args.volume_shape) > 1024:
+        raise ParticleDetectError(f"--volume-shape {args.volume_shape}: need 2-1024 slices and 8-1024 voxels in y, x")
+    config = VolumeConfig(shape=tuple(args.volume_shape), volume_fraction=args.volume_fraction,
+                          diameter=args.sphere_diameter, z_step=args.z_step, psf_z_ratio=args.psf_z_ratio, dye=args.dye)
+    if Path(args.outdir).exists() and any(Path(args.outdir).glob("volume_*")):
+        raise ParticleDetectError(f"{args.outdir}: already holds volume_* files; choose an empty folder")
+    with staged_folder(args.outdir) as staging:
+        total = 0
+        for i in range(args.n):
+            sample = synthesize_volume(config, seed=args.seed + i)
+            # ImageJ hyperstack metadata: axes, z spacing and pixel size (xy pixel = 1 unit).
+            tifffile.imwrite(staging / f"volume_{i:03d}.tif", sample.image, imagej=True, resolution=(1.0, 1.0),
+                             metadata={"axes": "ZYX", "spacing": config.z_step, "unit": "pixel"})
+            c = sample.centres
+            truth = pd.DataFrame({"frame": 0, "z": c[:, 0], "y": c[:, 1], "x": c[:, 2]})
+            (staging / f"volume_{i:03d}.csv").write_text(truth.to_csv(index=False, float_format="%.3f"))
+            total += len(c)
+            log.info("volume_%03d: %d spheres, volume fraction %.3f", i, len(c), sample.volume_fraction)
+        (staging / "synth.json").write_text(json.dumps({"seed": args.seed, "n": args.n, **config.to_dict()}, indent=2))
+    log.info("wrote %d volume(s) with %d centres to %s", args.n, total, args.outdir)
+    return 0
+
+
+def detect_volumes_if_any(args: argparse.Namespace, inputs: list[Path]) -> int | None:
+    """Run ``detect`` here when the inputs are volumes (by --axes or metadata) and return its exit
+    status; None when they are 2D images or stacks of frames (after saying so for 3D TIFFs whose
+    metadata names no axes)."""
+    from ..files.io import read_image
+
+    given = getattr(args, "axes", None)
+    found = [_axes_unless_unreadable(path, given) for path in inputs]
+    volumes = [a.is_volume for a in found]
+    if not any(volumes):
+        if getattr(args, "diameter_zyx", None) is not None:
+            raise ParticleDetectError("--diameter Z Y X (three values) is for volumes; give one diameter for 2D images")
+        if args.voxel_size is not None:
+            raise ParticleDetectError("--voxel-size is for volumes (--axes ZYX or TZYX)")
+        if args.model is not None:
+            from ..models.registry import read_card, weights_path
+
+            card = weights_path(args.model).with_suffix(".json")
+            if card.exists() and read_card(card).spatial_dims == 3:
+                raise ParticleDetectError(f"{args.model}: a model for volumes, and {inputs[0]} is read as 2D; "
+                                          "give --axes ZYX (or TZYX) if it is a volume")
+        for path, axes in zip(inputs, found):
+            if axes.source == "default":
+                try:
+                    shape = getattr(read_image(path, lazy=True), "shape", ())
+                except ParticleDetectError:
+                    continue  # the per-file runner reports it, and goes on with the others
+                if len(shape) == 3:
+                    log.info("%s: read as a stack of %d 2D frames (its metadata names no axes); %s",
+                             path, shape[0], STACK_HINT)
+        return None
+    if not all(volumes):
+        flat = inputs[volumes.index(False)]
+        raise ParticleDetectError(f"{flat}: a 2D image or stack among volumes; run volumes and 2D images separately")
+    return _detect_volumes(args, inputs, found)
+
+
+def _axes_unless_unreadable(path: Path, given: str | None) -> Axes:
+    """The file's axes; a file whose metadata cannot be read counts as 2D here when no --axes was
+    given, so that among many files the runner reports it at the end and goes on with the rest."""
+    try:
+        return file_axes(path, given)
+    except ParticleDetectError:
+        if given is not None:
+            raise
+        return Axes("", "default", None)
+
+
+def _detect_volumes(args, inputs, found) -> int:
+    import pandas as pd
+
+    from ..files.file_detection import metadata_path, output_paths
+    from ..files.io import atomic_write_text
+    from ..detection.volume_detection import VOLUME_COLUMNS, VolumeOptions, detect_volume_file
+
+    if args.overlay is not None:
+        raise ParticleDetectError(f"{args.overlay}: --overlay is for 2D images, not volumes")
+    if args.workers is not None or args.scheduler is not None:
+        raise ParticleDetectError("--workers/--scheduler run 2D images; run volumes without them")
+    diameter = getattr(args, "diameter_zyx", None) or ((args.diameter,) if args.diameter is not None else None)
+    if getattr(args, "precision", "auto") not in ("auto", "float32"):
+        raise ParticleDetectError(f"--precision {args.precision} is for 2D images; volumes run in float32")
+    options = VolumeOptions(threshold=args.threshold, diameter=diameter,
+                            voxel_size=tuple(args.voxel_size) if args.voxel_size else None, device=args.device,
+                            runtime=getattr(args, "runtime", "auto"))
+    output = Path(args.output)
+    folder = str(args.output).endswith("/") or output.is_dir()
+    if not folder and output.suffix.lower() != ".csv":
+        raise ParticleDetectError(f"{output}: the output must end in .csv (or / for a folder)")
+    for path in inputs:
+        if output.resolve() == Path(path).resolve():
+            raise ParticleDetectError(f"{output}: is an input")
+    tables, records = [], []
+    targets = output_paths(inputs, output) if folder else [None] * len(inputs)
+    for path, axes, target in zip(inputs, found, targets):
+        table, record = detect_volume_file(path, axes, options, args.model)
+        z, y, x = record["diameter_voxels_zyx"]
+        low = record["diameter_confidence"] == "low"
+        (log.warning if low else log.info)(
+            "%s: %d centres in %d volume(s) (axes %s from %s); diameter z %.1f, y %.1f, x %.1f voxels (%s)%s",
+            path, len(table), record["volumes"], axes.axes, axes.source, z, y, x, record["diameter_source"],
+            f"; low confidence: {record['diameter_reason']}; give --diameter" if low else "")
+        columns = VOLUME_COLUMNS + [c for c in table.columns if c not in VOLUME_COLUMNS]
+        if target is not None:
+            atomic_write_text(target, table[columns].to_csv(index=False, float_format="%.3f"))
+            atomic_write_text(metadata_path(target), json.dumps({"inputs": [record]}, indent=2))
+        else:
+            if len(inputs) > 1:
+                table["file"] = str(path)
+            tables.append(table[columns + (["file"] if len(inputs) > 1 else [])])
+        records.append(record)
+    if not folder:
+        out = pd.concat(tables, ignore_index=True)
+        atomic_write_text(output, out.to_csv(index=False, float_format="%.3f"))
+        atomic_write_text(output.with_suffix(".json"), json.dumps({"inputs": records}, indent=2))
+    log.info("wrote %s", output)
+    return 0
+
+
+def add_evaluate_options(evaluate: argparse.ArgumentParser, positive) -> None:
+    evaluate.add_argument("--voxel-size", type=positive, nargs=3, default=None, metavar=("Z", "Y", "X"),
+                          help="for frame,z,y,x tables: voxel size, so matching is in physical space (default 1 1 1; "
+                               "the tolerance is in units of the y voxel)")
+
+
+def evaluate_if_volumes(args: argparse.Namespace, predicted, truth) -> int | None:
+    """``evaluate`` on two tables with a z column: 3D matching, P/R/F1 and RMS per axis; else None."""
+    has_z = ["z" in predicted.columns, "z" in truth.columns]
+    if not any(has_z):
+        return None
+    if not all(has_z):
+        which = args.truth if has_z[0] else args.predicted
+        raise ParticleDetectError(f"{which}: has no z column, the other table has; compare 3D with 3D")
+    from ..kinds.evaluation3d import evaluate_volumes
+
+    for name, table in ((args.predicted, predicted), (args.truth, truth)):
+        values = np.asarray(table["z"], dtype=float) if len(table) else np.zeros(0)
+        if not np.all(np.isfinite(values)):
+            raise ParticleDetectError(f"{name}: z column contains non-numeric or missing values")
+    voxel = np.array(args.voxel_size if args.voxel_size else (1.0, 1.0, 1.0), dtype=float)
+    table = evaluate_volumes(predicted.assign(z=predicted["z"].astype(float)), truth.assign(z=truth["z"].astype(float)),
+                             args.tolerance, tuple(voxel / voxel[1]))
+    if args.plot is not None:
+        raise ParticleDetectError(f"{args.plot}: --plot is for 2D tables")
+    if args.json:
+        pooled = table.iloc[-1].to_dict() if len(table) else {}
+        print(json.dumps({k: (v.item() if isinstance(v, np.generic) else v) for k, v in pooled.items()}))
+    else:
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    return 0
+
+
+# ---- train --from MODEL --axes ZYX DATA: one 3D fine-tuning round ----------------------------------
+def add_train_options(train: argparse.ArgumentParser, positive) -> None:
+    train.add_argument("--axes", choices=("ZYX", "TZYX"), default=None, type=str.upper,
+                       help="with --from a 3D model: DATA are volumes (volume.tif + volume.csv frame,z,y,x); "
+                            "default: from the files' metadata")
+    train.add_argument("--voxel-size", type=positive, nargs=3, default=None, metavar=("Z", "Y", "X"),
+                       help="with volumes: voxel size (default: from the metadata); gives the z diameter from --diameter")
+
+
+def train_volumes_if_any(args: argparse.Namespace) -> int | None:
+    """``train`` here when it is a 3D round (``--axes ZYX``/``TZYX``, or ``--from`` a 3D model) and
+    return its exit status; None for 2D training."""
+    from ..models.registry import read_card, weights_path
+
+    init_3d = False
+    if args.init is not None:
+        card = weights_path(args.init).with_suffix(".json")
+        init_3d = card.exists() and read_card(card).spatial_dims == 3
+    if args.axes is None and not init_3d:
+        if args.voxel_size is not None:
+            raise ParticleDetectError("--voxel-size is for volumes (--axes ZYX or TZYX with --from a 3D model)")
+        return None
+    if args.init is None:
+        raise ParticleDetectError(f"--axes {args.axes}: a 3D round fine-tunes a 3D model; give --from MODEL "
+                                  "(e.g. the shipped napari_particle_detect/weights/unet3d.pt or a project's round)")
+    if not init_3d:
+        raise ParticleDetectError(f"{args.init}: a 2D model; --axes {args.axes} fine-tunes a 3D model (unet3d)")
+    if not args.data:
+        raise ParticleDetectError("a 3D round needs corrected volumes: give DATA (volume.tif + volume.csv with "
+                                  "frame,z,y,x)")
+    for flag, given in (("--kind", args.kind != "spheres"), ("--unlabelled", bool(args.unlabelled)),
+                        ("--unlabelled-frames", args.unlabelled_frames is not None), ("--validate", bool(args.validate)),
+                        ("--resume", args.resume), ("--synthetic-fraction", args.synthetic_fraction is not None),
+                        ("--epochs", args.epochs is not None), ("--minutes", args.minutes is not None)):
+        if given:
+            raise ParticleDetectError(f"{flag} is for 2D training; a 3D round takes --steps-per-epoch, --batch-size, "
+                                      "--crop, --lr, --threads, --seed, --diameter, --voxel-size")
+    return _volume_round(args)
+
+
+def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: float,
+                         diameter: float | None, voxel_size: tuple[float, float, float] | None) -> list:
+    """Every volume of ``volume.tif`` + ``volume.csv`` pairs (whole volumes, corrected), on the model's
+    working grid; the CSV's ``frame`` says which volume of a TZYX file (none: volume 0)."""
+    from ..files.axes import check_volume, read_volumes
+    from ..files.io import read_centres
+    from ..learning.training import annotated_files
+    from ..detection.volume_detection import volume_sizing
+    from ..learning.volume_finetune import volume_example
+    from ..detection.volume_resampling import normalise_volume, resample_volume, to_working, working_factors
+
+    examples = []
+    for image_path, csv in annotated_files(paths, "centre table (frame,z,y,x)"):
+        found = file_axes(image_path, axes)
+        if not found.is_volume:
+            raise ParticleDetectError(f"{image_path}: read as {found.axes or '2D'} ({found.source}); give --axes ZYX "
+                                      "(or TZYX) if it is a volume")
+        data = read_volumes(image_path, found)
+        table = read_centres(csv)
+        if "z" not in table.columns:
+            raise ParticleDetectError(f"{csv}: needs a z column (frame,z,y,x) for a volume")
+        z = pd_numeric(table["z"])
+        if not np.all(np.isfinite(z)):
+            raise ParticleDetectError(f"{csv}: z column contains non-numeric or missing values")
+        table = table.assign(z=z, frame=table["frame"] if "frame" in table else 0)
+        frames = sorted(set(int(f) for f in table["frame"])) or [0]
+        if frames[-1] >= data.shape[0]:
+            raise ParticleDetectError(f"{csv}: frame {frames[-1]}, but {image_path} holds {data.shape[0]} volume(s)")
+        voxel = voxel_size or found.voxel_size
+        sizing = None
+        for t in frames:
+            volume = check_volume(np.asarray(data[t]), f"{image_path} volume {t}")
+            sizing = sizing or volume_sizing(volume, (diameter,) if diameter else None, voxel)
+            working, applied = resample_volume(volume, working_factors(sizing.diameter, working_diameter))
+            centres = table.loc[table["frame"] == t, ["z", "y", "x"]].to_numpy(float)
+            examples.append(volume_example(normalise_volume(working), to_working(centres, applied),
+                                           f"{image_path.name} volume {t}"))
+        log.info("%s: %d volume(s), diameter z %.1f, y %.1f, x %.1f voxels (%s)", image_path, len(frames),
+                 *sizing.diameter, sizing.source)
+    return examples
+
+
+def pd_numeric(values):
+    import pandas as pd
+
+    return pd.to_numeric(values, errors="coerce").to_numpy(float)
+
+
+def _volume_round(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .rounds import save_round
+    from ..models import load_model
+    from ..learning.volume_finetune import VOLUME_FINE_TUNE, fine_tune_volumes, with_config
+
+    base = load_model(args.init, "cpu")
+    examples = load_volume_examples(args.data, args.axes, base.card.canonical_diameter, args.diameter,
+                                    tuple(args.voxel_size) if args.voxel_size else None)
+    config = with_config(VOLUME_FINE_TUNE, steps=args.steps_per_epoch, batch_size=args.batch_size, crop=args.crop,
+                         learning_rate=args.lr, threads=args.threads, seed=args.seed)
+    if config.crop % base.network.stride:
+        raise ParticleDetectError(f"--crop {config.crop}: must be a multiple of {base.network.stride} for this model")
+    bar = tqdm(total=config.steps, disable=args.quiet, unit="step")
+
+    def progress(event: dict) -> None:
+        if event["phase"] == "training":
+            bar.n = event["step"]
+            bar.set_postfix(loss=f"{event['loss']:.4f}")
+            bar.refresh()
+        elif event["phase"] != "scoring" or event["done"] == 0:
+            bar.set_description(event["phase"] + (f" ({event['model']})" if "model" in event else ""))
+
+    result = fine_tune_volumes(base, examples, config, "cuda" if args.device == "cuda" else "cpu", progress=progress)
+    bar.close()
+    save_round(result, args.init, args.output, tiles="held-out 3D tiles")
+    return 0

@@ -1,0 +1,90 @@
+"""The steps around the network, done in torch on the inference device when that is a GPU.
+
+On a GPU the network itself takes milliseconds, while normalising, resampling and peak finding
+in NumPy/SciPy on the host take ten times longer and would cap throughput at a few megapixels per
+second. Each function here mirrors its NumPy/SciPy counterpart (``preprocessing.normalise``,
+``sizing.rescale_frame``, ``heatmap.find_peaks``) to float rounding, so the centres found do not
+depend on the device (tests/test_device_pipeline.py). The CPU keeps the NumPy/SciPy steps, which
+are the faster ones there.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..kinds.heatmap import one_per_plateau, outside_as_nan, stencil_indices
+from .preprocessing import PERCENTILES
+from .sizing import resampled_shape, shrink_blur
+
+
+def percentiles(values: torch.Tensor, qs: tuple[float, ...]) -> list[float]:
+    """NumPy's default (linear) percentiles of all elements; ``torch.quantile`` refuses large inputs."""
+    ordered = torch.sort(values.reshape(-1)).values
+    last = ordered.numel() - 1
+    positions = [last * q / 100.0 for q in qs]
+    lows = [int(math.floor(p)) for p in positions]
+    index = torch.tensor([i for lo in lows for i in (lo, min(lo + 1, last))], device=ordered.device)
+    picked = ordered[index].cpu().double().tolist()  # float64 on the host: MPS has none
+    return [a + (b - a) * (p - lo) for a, b, p, lo in zip(picked[0::2], picked[1::2], positions, lows)]
+
+
+def normalise(frame: torch.Tensor, invert: bool = False) -> torch.Tensor:
+    """``preprocessing.normalise`` on a tensor."""
+    lo, hi = percentiles(frame, PERCENTILES)
+    if hi <= lo:
+        lo, hi = float(frame.min()), float(frame.max())
+    scaled = (frame - lo) / max(hi - lo, 1e-12)
+    return 1.0 - scaled if invert else scaled
+
+
+def gaussian_filter(frame: torch.Tensor, sigma: float, truncate: float = 4.0) -> torch.Tensor:
+    """``scipy.ndimage.gaussian_filter`` (mode 'reflect': edge pixels repeated) on a 2D tensor."""
+    radius = int(truncate * sigma + 0.5)
+    taps = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    kernel = torch.exp(-0.5 * (taps / sigma) ** 2)
+    kernel = (kernel / kernel.sum()).to(frame)
+    out = frame
+    for axis in (0, 1):
+        length = out.shape[axis]
+        # SciPy's 'reflect' repeats with period 2 * length: ... c b a | a b c ... c | c b a ...
+        index = torch.arange(-radius, length + radius, device=frame.device) % (2 * length)
+        index = torch.where(index >= length, 2 * length - 1 - index, index)
+        padded = out.index_select(axis, index)
+        weights = kernel.view(1, 1, -1, 1) if axis == 0 else kernel.view(1, 1, 1, -1)
+        out = F.conv2d(padded[None, None], weights)[0, 0]
+    return out
+
+
+def rescale_frame(frame: torch.Tensor, factor: float) -> tuple[torch.Tensor, np.ndarray]:
+    """``sizing.rescale_frame`` on a tensor: bilinear, pixel-area convention, edge values extended."""
+    if factor == 1.0:
+        return frame, np.ones(2)
+    if factor < 1.0:
+        frame = gaussian_filter(frame, shrink_blur(factor))
+    out_shape, zoom = resampled_shape(tuple(frame.shape), factor)
+    scaled = F.interpolate(frame[None, None], size=out_shape, mode="bilinear", align_corners=False)[0, 0]
+    return scaled, zoom
+
+
+def find_peaks(heat: torch.Tensor, threshold: float, min_distance: int = 2) -> np.ndarray:
+    """``heatmap.find_peaks`` on a tensor; only the peaks' positions come back to the host."""
+    return one_per_plateau(local_maxima(heat, threshold, min_distance))
+
+
+def local_maxima(heat: torch.Tensor, threshold: float, min_distance: int = 2) -> np.ndarray:
+    """``heatmap.local_maxima`` on a tensor, returned to the host."""
+    size = 2 * int(min_distance) + 1
+    # max_pool2d pads with -inf, as find_peaks' maximum filter does.
+    local_max = F.max_pool2d(heat[None, None], size, stride=1, padding=int(min_distance))[0, 0]
+    return torch.nonzero((heat == local_max) & (heat > threshold)).cpu().numpy()
+
+
+def stencil_values(heat: torch.Tensor, peaks: np.ndarray) -> np.ndarray:
+    """``heatmap.stencil_values`` on a tensor: only the peaks' neighbourhoods come back to the host."""
+    ys, xs, inside = stencil_indices(tuple(heat.shape), np.asarray(peaks, dtype=np.intp).reshape(-1, 2))
+    picked = heat[torch.from_numpy(ys).to(heat.device), torch.from_numpy(xs).to(heat.device)].cpu().numpy()
+    return outside_as_nan(picked, inside)

@@ -1,0 +1,127 @@
+"""Detection for the kinds beyond spheres: frames -> the model's maps (all heads) -> the kind's table.
+
+Frames are normalised as for spheres and run through the network in the same overlapping tiles
+(:func:`tiling.plan_tiles`), at the pixel scale they come in (rods and chains models are trained on
+widths and bead sizes of 4-18 px, so no resampling). The kind's module decodes each frame's maps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from .devices import select_device
+from ..errors import ParticleDetectError
+from ..kinds.registry import get_kind
+from ..models import DetectorModel, load_model_cached
+from .preprocessing import check_frame, normalise
+from ..shipped import WEIGHTS_DIR
+from .stages import CHANNELS_LAST_DEVICES
+from .tiling import plan_tiles
+
+TILE_MARGIN = 64  # rods reach further than spheres: more context per tile
+DEFAULT_TILE = 1024
+
+
+def shipped_model_path(kind: str):
+    """The shipped weights for a kind (``weights/rods.pt``, ``weights/chains.pt``)."""
+    path = WEIGHTS_DIR / f"{kind}.pt"
+    if not path.exists():
+        raise ParticleDetectError(f"no shipped weights for kind {kind!r} in {WEIGHTS_DIR}")
+    return path
+
+
+def predict_maps(network: nn.Module, frame: np.ndarray, device: torch.device | str = "cpu",
+                 tile: int = DEFAULT_TILE, margin: int = TILE_MARGIN) -> np.ndarray:
+    """All output maps (C, H, W) of one normalised frame, in overlapping tiles."""
+    device = torch.device(device)
+    frame = np.ascontiguousarray(frame, dtype=np.float32)
+    stride = getattr(network, "stride", 8)
+    plan = plan_tiles(tuple(frame.shape), stride, tile, margin)
+    out = None
+    for t in plan.tiles:
+        part = frame[t.y : t.y + plan.window[0], t.x : t.x + plan.window[1]]
+        short = (plan.window[0] - part.shape[0], plan.window[1] - part.shape[1])
+        if short != (0, 0):
+            part = np.pad(part, ((0, short[0]), (0, short[1])), mode="reflect" if plan.pad_mode == "reflect" else "edge")
+        batch = torch.from_numpy(np.ascontiguousarray(part))[None, None].to(device)
+        if device.type in CHANNELS_LAST_DEVICES:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            maps = network(batch)[0].float().cpu().numpy()
+        if out is None:
+            out = np.zeros((maps.shape[0],) + plan.shape, np.float32)
+        out[(slice(None),) + t.dest] = maps[(slice(None),) + t.keep]
+    return out
+
+
+def model_for(kind: str, model: DetectorModel | str | None, device: torch.device) -> DetectorModel:
+    if not isinstance(model, DetectorModel):
+        model = load_model_cached(model if model is not None else shipped_model_path(kind), device)
+    if model.card.kind != kind:
+        source = model.path or "the model"
+        raise ParticleDetectError(f"{source}: this model finds {model.card.kind}, not {kind}; "
+                                  f"give a {kind} model or --kind {model.card.kind}")
+    return model
+
+
+def detect_kind(
+    image: np.ndarray,
+    kind: str,
+    model: DetectorModel | str | None = None,
+    device: str | torch.device = "auto",
+    threshold: float | None = None,
+    polarity: str = "auto",
+    frames: list[int] | None = None,
+    tile: int = DEFAULT_TILE,
+    name: str = "image",
+    progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
+    """The kind's table (rods.COLUMNS or chains.COLUMNS) for every frame of a 2D image or a stack."""
+    from .prediction import as_frames
+
+    if polarity not in ("auto", "bright", "dark"):
+        raise ParticleDetectError(f"polarity must be auto, bright or dark, got {polarity!r}")
+    spec = get_kind(kind)
+    device = select_device(device)
+    model = model_for(kind, model, device)
+    from .prediction import prepare_network
+
+    # As for spheres: batch norm folded into the convolutions, channels-last (the same outputs, faster).
+    network = prepare_network(model, device)
+    thr = model.card.threshold if threshold is None else float(threshold)
+    stack = as_frames(image, name)
+    indices = list(range(len(stack))) if frames is None else list(frames)
+    parts = []
+    for count, index in enumerate(indices, start=1):
+        frame = check_frame(np.asarray(stack[index]), f"{name} frame {index}")
+        maps = predict_maps(network, normalise(frame, invert=polarity == "dark"), device, tile)
+        parts.append(spec.decode(maps, thr, model.card.min_distance, frame=index))
+        if progress is not None:
+            progress(count, len(indices))
+    parts = [p for p in parts if len(p)]
+    table = pd.concat(parts, ignore_index=True) if parts else spec.decode(np.zeros((len(spec.heads), 8, 8), np.float32), 1.0)
+    table.attrs.update({"kind": kind, "threshold": thr})
+    return table
+
+
+def detect_kind_file(path, options, model_path, device: torch.device,
+                     progress: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, dict, dict]:
+    """(table, record, metadata) of one image file for ``options.kind`` (file_detection.detect_file's
+    other branch)."""
+    from ..files.io import read_image
+
+    model = model_for(options.kind, model_path, device)
+    image = read_image(path, lazy=True)
+    n_frames = 1 if image.ndim == 2 else len(image)
+    table = detect_kind(image, options.kind, model, device, options.threshold, options.polarity,
+                        tile=options.tile, name=str(path), progress=progress)
+    count = int(table["chain"].nunique()) if options.kind == "chains" and len(table) else len(table)
+    record = {"file": str(path), "frames": n_frames, "kind": options.kind, "objects": count, "rows": len(table)}
+    meta = {"model": str(model.path), "kind": options.kind, "threshold": table.attrs["threshold"],
+            "polarity": options.polarity, "device": str(device), "inputs": [record]}
+    return table, record, meta

@@ -1,0 +1,452 @@
+"""From frames to heatmaps to centres: tiling, batching, stacks, on the chosen device.
+
+The work runs in the stages of :mod:`stages` (prepare frames on a host thread, network on batches
+of tiles from several frames, decode per frame) with the array steps of one backend (:mod:`steps`):
+NumPy/SciPy on a CPU, torch on a GPU. This module is the public face: :func:`detect`,
+:func:`iter_detect`, :func:`detect_frame`, and the network prepared for inference.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.fx.experimental.optimization import fuse
+
+from .devices import select_device, select_precision
+from ..errors import ParticleDetectError
+from ..kinds.heatmap import decode_peaks
+from ..models import DetectorModel, load_model_cached
+from .preprocessing import check_frame
+from .rescoring import candidate_features
+from .runtimes import OnnxNetwork, onnx_network, resolve_runtime
+from .sizing import estimate_size, rescale_centres_back, scale_for_diameter
+from .stages import (
+    CHANNELS_LAST_DEVICES,
+    PreparedFrame,
+    decoded_heatmaps,
+    prefetch_depth,
+    prefetched,
+    prepare_frame,
+    run_network,
+)
+from .steps import DeviceSteps, HostSteps
+from .tiling import BandDecoder, plan_tiles
+
+COLUMNS = ["frame", "y", "x", "score"]
+# Context each tile borrows from its neighbours; must cover half the network's receptive field.
+TILE_MARGIN = 48
+# 1024 px tiles waste little on the margins (~20 %) and need a few hundred MB; smaller ones pay more overlap.
+DEFAULT_TILE = 1024
+# Ringed particles' dark rims draw weak responses about a radius out: drop a peak scoring below
+# SHADOW_RATIO of a neighbour closer than SHADOW_REACH diameters. Overlapping pairs score alike.
+SHADOW_RATIO = 0.5
+SHADOW_REACH = 0.65
+
+
+@dataclass
+class FrameResult:
+    centres: np.ndarray
+    scores: np.ndarray
+    raw_heatmap: np.ndarray | torch.Tensor | None  # a GPU's stays there until read; None when not kept
+    scale: float
+
+    @property
+    def heatmap(self) -> np.ndarray | None:
+        """The heatmap, in the (possibly rescaled) grid the network saw (None when not kept)."""
+        if isinstance(self.raw_heatmap, torch.Tensor):
+            self.raw_heatmap = self.raw_heatmap.cpu().numpy()
+        return self.raw_heatmap
+
+
+@dataclass(frozen=True)
+class Sizing:
+    diameter: float  # px in the original image
+    scale: float  # resampling factor to the model's working size
+    ringed: bool  # bright-field look: the rims' weak responses are dropped
+    source: str  # "given" or "estimated"
+    confidence: str = "high"  # "low": too few particle-like blobs to trust the estimate; give a diameter
+    reason: str = ""  # why the confidence is low
+
+
+def steps_for(device: torch.device) -> HostSteps | DeviceSteps:
+    """The backend for the array work around the network on ``device``."""
+    return DeviceSteps(device) if steps_on_device(device) else HostSteps(device)
+
+
+def predict_heatmap(
+    network: nn.Module,
+    frame: np.ndarray | torch.Tensor,
+    device: torch.device | str = "cpu",
+    tile: int = DEFAULT_TILE,
+    batch_size: int = 2,
+    margin: int = TILE_MARGIN,
+) -> np.ndarray | torch.Tensor:
+    """Heatmap of one normalised frame, computed in overlapping tiles of at most ``tile`` pixels.
+
+    The image border is left as it is in training (the network's own zero padding), so particles
+    cut by the border look as they did in training. Inside, every tile starts on a multiple of the
+    network's stride and keeps only its centre, ``margin`` away from cuts, so it sees the context
+    and pooling grid a whole-image pass would: tiled and untiled agree to float precision.
+    A NumPy frame gives a NumPy heatmap; a tensor (already on ``device``) gives a tensor there.
+    """
+    device = torch.device(device)
+    if isinstance(frame, np.ndarray):
+        steps: HostSteps | DeviceSteps = HostSteps(device)
+        frame = np.ascontiguousarray(frame, dtype=np.float32)
+    else:
+        steps = DeviceSteps(device)
+    plan = plan_tiles(tuple(frame.shape), getattr(network, "stride", 8), tile, margin)
+    out = steps.empty(plan.shape)
+    for i in range(0, len(plan.tiles), max(1, int(batch_size))):
+        chunk = plan.tiles[i : i + max(1, int(batch_size))]
+        windows = [steps.window(frame, t.y, t.x, plan.window, plan.pad_mode) for t in chunk]
+        heat = steps.outputs(run_network(network, steps.batch(windows), device))
+        for t, h in zip(chunk, heat):
+            out[t.dest] = h[t.keep]
+    return out
+
+
+class InferenceNetwork(nn.Module):
+    """A model's network ready for inference: batch norm folded into the convolutions, channels-last
+    on CPU and CUDA, run under autocast when a lower precision is chosen, optionally compiled.
+
+    ``warmup_seconds`` is the time of the first call (torch.compile compiles then), ``None`` before.
+    """
+
+    def __init__(self, network: nn.Module, stride: int, device: torch.device, dtype: torch.dtype,
+                 compiled: bool = False) -> None:
+        super().__init__()
+        self.network, self.stride, self.device_type, self.dtype = network, stride, device.type, dtype
+        self.compiled = compiled
+        self.warmup_seconds: float | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.warmup_seconds is None:
+            start = time.perf_counter()
+            out = self._forward(x)
+            if self.device_type == "cuda":
+                torch.cuda.synchronize()
+            self.warmup_seconds = time.perf_counter() - start
+            return out
+        return self._forward(x)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.dtype == torch.float32:
+            return self.network(x)
+        with torch.autocast(self.device_type, dtype=self.dtype):
+            return self.network(x).float()
+
+
+# Prepared networks per model, so detecting image after image does not fold the network again.
+_prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def prepare_network(
+    model: DetectorModel, device: torch.device, precision: str = "auto", compile: bool = False,
+    runtime: str = "torch",
+) -> InferenceNetwork | OnnxNetwork:
+    """The model's network ready for inference on ``device`` (cached while its weights are unchanged).
+
+    ``runtime`` "torch" (the default here: training and scoring rounds use it), "onnx" (ONNX
+    Runtime, CPU only, float32 or int8) or "auto" (ONNX Runtime on a CPU where installed; what
+    detection uses). ``compile`` runs torch's network through ``torch.compile`` (needs a C++ compiler
+    on CPUs; the first call of each batch shape compiles, which takes seconds to a minute:
+    ``warmup_seconds``).
+    """
+    device = torch.device(device)
+    runtime, precision = resolve_runtime(runtime, precision, device, compile)
+    dtype = None if runtime == "onnx" else select_precision(precision, device)
+    # In-place training bumps the parameters' version counters, which retires a cached copy.
+    key = (str(device), runtime, precision, dtype, bool(compile), torch.get_num_threads(),
+           tuple(p._version for p in model.network.parameters()))
+    cached = _prepared.get(model)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    if runtime == "onnx":
+        network = onnx_network(model, precision)
+    else:
+        network = _inference_network(model, device, dtype, compile)
+    _prepared[model] = (key, network)
+    return network
+
+
+# torch.compile's mode per device: autotuned kernels on CUDA (CUDA graphs off: batch shapes vary).
+COMPILE_MODES = {"cuda": "max-autotune-no-cudagraphs"}
+
+
+def _inference_network(model: DetectorModel, device: torch.device, dtype: torch.dtype,
+                       compile: bool = False) -> InferenceNetwork:
+    network = copy.deepcopy(model.network).to(device).eval()
+    try:
+        network = fuse(network)
+    except Exception:  # noqa: BLE001 - a network fx cannot trace still runs, just unfolded
+        pass
+    if device.type in CHANNELS_LAST_DEVICES:
+        network = network.to(memory_format=torch.channels_last)
+    if compile:
+        network = torch.compile(network, mode=COMPILE_MODES.get(device.type), dynamic=False)
+    stride = getattr(model.network, "stride", 8)
+    return InferenceNetwork(network, stride, device, dtype, compiled=compile)
+
+
+def detect_frame(
+    model: DetectorModel,
+    frame: np.ndarray,
+    device: torch.device | str = "cpu",
+    threshold: float | None = None,
+    scale: float = 1.0,
+    invert: bool = False,
+    tile: int = DEFAULT_TILE,
+    batch_size: int | None = None,
+    name: str = "image",
+    ringed: bool | Callable[[], bool] = False,
+    network: nn.Module | None = None,
+    heatmap: bool = True,
+) -> FrameResult:
+    """Centres (y, x, original pixel grid) and scores of one 2D frame.
+
+    ``ringed`` drops the weak responses ringed particles draw on their rims (a callable is asked
+    only once the heatmap is made); ``network`` is the model's :func:`prepare_network` output,
+    made here when not given; ``heatmap`` keeps the whole heatmap in the result.
+    """
+    device = torch.device(device)
+    network = prepare_network(model, device) if network is None else network
+    steps = steps_for(device)
+    ready = prepare_frame(np.asarray(frame)[None], 0, steps, scale, invert, name)
+    thr = model.card.threshold if threshold is None else float(threshold)
+    for prepared, decoder in decoded_heatmaps([ready], network, steps, tile, TILE_MARGIN, batch_size,
+                                              candidate_floor(model, thr), model.card.min_distance, heatmap):
+        return frame_result(model, prepared, decoder, scale, ringed, thr)
+    raise AssertionError("a frame went in and none came out")
+
+
+def candidate_floor(model: DetectorModel, threshold: float) -> float:
+    """Heatmap score down to which peaks are decoded: the threshold itself, or with a criterion
+    (whose probability is then the score) the model's candidate floor."""
+    return min(threshold, model.card.candidate_floor) if model.criterion is not None else threshold
+
+
+def frame_result(
+    model: DetectorModel, prepared: PreparedFrame, decoder: BandDecoder, scale: float,
+    ringed: bool | Callable[[], bool], threshold: float,
+) -> FrameResult:
+    """Centres in the original frame's pixels from its decoded heatmap (the per-frame last stage)."""
+    peaks, values = decoder.peaks()
+    ringed = ringed() if callable(ringed) else ringed
+    shadow_radius = SHADOW_REACH * model.card.canonical_diameter if ringed else None
+    centres, scores = decode_peaks(peaks, values, shadow_radius, SHADOW_RATIO)
+    if model.criterion is not None:
+        image = prepared.image.cpu().numpy() if isinstance(prepared.image, torch.Tensor) else prepared.image
+        scores = model.criterion.probabilities(
+            candidate_features(image, centres, scores, model.card.canonical_diameter))
+        keep = scores > threshold
+        centres, scores = centres[keep], scores[keep]
+    if scale != 1.0:
+        h, w = prepared.shape
+        centres = rescale_centres_back(centres, prepared.factors)
+        inside = (centres[:, 0] >= -0.5) & (centres[:, 0] <= h - 0.5) & (centres[:, 1] >= -0.5) & (centres[:, 1] <= w - 0.5)
+        centres, scores = centres[inside], scores[inside]
+    return FrameResult(centres=centres, scores=scores, raw_heatmap=decoder.heatmap, scale=scale)
+
+
+def steps_on_device(device: torch.device) -> bool:
+    """Whether normalising, resampling and peak finding run on ``device`` (GPUs) or in NumPy (CPU)."""
+    return device.type != "cpu"
+
+
+def as_frames(image: np.ndarray, name: str = "image") -> np.ndarray:
+    """A (T, Y, X) view of a 2D image or a T/Z stack; anything else is a clear error.
+
+    Array-likes with ``ndim``/``shape`` (dask arrays, lazy TIFF stacks) stay lazy: frames are
+    read one at a time.
+    """
+    if not hasattr(image, "shape") or not hasattr(image, "ndim"):
+        image = np.asarray(image)
+    if image.ndim == 2:
+        return np.asarray(image)[None]
+    if image.ndim == 3:
+        if image.shape[-1] in (3, 4) and image.shape[0] > 4:
+            raise ParticleDetectError(
+                f"{name}: looks like an RGB(A) image (shape {image.shape}); convert it to greyscale first"
+            )
+        return image
+    if image.ndim == 4 and image.shape[-1] in (3, 4):
+        raise ParticleDetectError(f"{name}: RGB(A) stacks are not supported (shape {image.shape}); convert to greyscale")
+    raise ParticleDetectError(f"{name}: expected a 2D image or a 3D T/Z stack, got {image.ndim}D shape {image.shape}")
+
+
+def resolve_sizing(
+    model: DetectorModel, frames: np.ndarray, diameter: float | None, name: str = "image"
+) -> Sizing:
+    """The user's diameter, or one estimated from up to three frames; and whether particles are ringed."""
+    if diameter is not None:
+        middle = len(frames) // 2
+        return given_sizing(model, np.asarray(frames[middle]), diameter, f"{name} frame {middle}")
+    picks = np.unique(np.linspace(0, len(frames) - 1, min(3, len(frames))).astype(int))
+    estimates = [estimate_size(check_frame(np.asarray(frames[i]), f"{name} frame {i}")) for i in picks]
+    ringed = 2 * sum(e.ringed for e in estimates) > len(estimates)
+    used = float(np.median([e.diameter for e in estimates]))
+    doubtful = [(i, e) for i, e in zip(picks, estimates) if not e.confident]
+    reason = ""
+    if 2 * len(doubtful) >= len(estimates):
+        index, estimate = doubtful[0]
+        reason = estimate.reason + (f" (frame {index})" if len(frames) > 1 else "")
+    elif len(estimates) > 1 and max(e.diameter for e in estimates) > 1.3 * min(e.diameter for e in estimates):
+        reason = "frames disagree: " + ", ".join(f"{e.diameter:.1f}" for e in estimates) + " px"
+    return Sizing(used, scale_for_diameter(used, model.card.canonical_diameter), ringed, "estimated",
+                  "low" if reason else "high", reason)
+
+
+def check_diameter(diameter: float) -> None:
+    if diameter <= 0:
+        raise ParticleDetectError(f"diameter must be positive, got {diameter}")
+
+
+def given_sizing(model: DetectorModel, frame: np.ndarray, diameter: float, name: str = "image") -> Sizing:
+    """Sizing for a diameter the user gave. It still needs the look (ringed or not): read from one
+    frame, over only the scales a core or a whole particle of that size can have."""
+    check_diameter(diameter)
+    look = estimate_size(check_frame(frame, name), 0.4 * diameter, 1.3 * diameter, scales=5)
+    return Sizing(float(diameter), scale_for_diameter(float(diameter), model.card.canonical_diameter), look.ringed,
+                  "given")
+
+
+# What running out of host or GPU memory raises (torch's CPU allocator raises a RuntimeError, see below).
+OUT_OF_MEMORY = (MemoryError, getattr(torch.cuda, "OutOfMemoryError", MemoryError))
+
+
+def iter_detect(
+    image: np.ndarray,
+    model: DetectorModel | str | None = None,
+    device: str | torch.device = "auto",
+    threshold: float | None = None,
+    diameter: float | None = None,
+    polarity: str = "auto",
+    frames: list[int] | None = None,
+    tile: int = DEFAULT_TILE,
+    batch_size: int | None = None,
+    name: str = "image",
+    precision: str = "auto",
+    heatmaps: bool = True,
+    compile: bool = False,
+    runtime: str = "auto",
+) -> Iterator[tuple[int, FrameResult, Sizing]]:
+    """Yield (frame index, result, sizing) per frame, in order, so GUIs and progress bars can follow along.
+
+    Frames are read and prepared a few ahead on a host thread and their tiles batched into network
+    calls across frames (``batch_size`` tiles per call; default by device). ``heatmaps=False``
+    keeps no whole heatmap (results' ``heatmap`` is None): memory then holds bands of rows only.
+    ``compile`` runs the network through ``torch.compile`` (a warm-up on the first batch).
+    ``runtime``: "auto" runs the network on ONNX Runtime on a CPU where it is installed (float32, or
+    int8 with ``precision="int8"``), on torch otherwise; "torch" or "onnx" to choose.
+    """
+    if polarity not in ("auto", "bright", "dark"):
+        raise ParticleDetectError(f"polarity must be auto, bright or dark, got {polarity!r}")
+    device = select_device(device)
+    if not isinstance(model, DetectorModel):
+        model = load_model_cached(model, device)
+    if diameter is not None:
+        check_diameter(diameter)  # here, since the scale is taken from it before the look check ends
+    stack = as_frames(image, name)
+    network = prepare_network(model, device, precision, compile=compile, runtime=runtime)
+    steps = steps_for(device)
+    thr = model.card.threshold if threshold is None else float(threshold)
+    indices = list(range(len(stack)) if frames is None else frames)
+    try:
+        # One reader thread: a lazy stack's file is never read from two threads at once.
+        with ThreadPoolExecutor(max_workers=1) as reader, ThreadPoolExecutor(max_workers=1) as looker:
+            if diameter is None:
+                sizing = looker.submit(resolve_sizing, model, stack, None, name)
+                scale = sizing.result().scale
+            else:
+                # A given diameter fixes the scale; the look (ringed or not) is needed only when
+                # decoding, so it is worked out while the first frames are in the network.
+                middle = len(stack) // 2
+                middle_frame = reader.submit(lambda: np.asarray(stack[middle]))
+                sizing = looker.submit(lambda: given_sizing(model, middle_frame.result(), diameter,
+                                                            f"{name} frame {middle}"))
+                scale = scale_for_diameter(diameter, model.card.canonical_diameter)
+            prepare = lambda index: prepare_frame(stack, index, steps, scale, polarity == "dark", name)
+            depth = prefetch_depth(tuple(stack.shape[-2:]), scale)
+            ready = prefetched(reader, prepare, indices, depth)
+            for prepared, decoder in decoded_heatmaps(ready, network, steps, tile, TILE_MARGIN, batch_size,
+                                                      candidate_floor(model, thr),
+                                                      model.card.min_distance, heatmaps):
+                result = frame_result(model, prepared, decoder, scale, lambda: sizing.result().ringed, thr)
+                yield prepared.index, result, sizing.result()
+    except OUT_OF_MEMORY as exc:
+        raise ParticleDetectError(out_of_memory_message(name, stack, device, exc)) from None
+    except RuntimeError as exc:
+        if "can't allocate memory" not in str(exc) and "out of memory" not in str(exc):
+            raise
+        raise ParticleDetectError(out_of_memory_message(name, stack, device, exc)) from None
+
+
+def out_of_memory_message(name: str, stack, device: torch.device, exc: BaseException) -> str:
+    shape = "x".join(map(str, stack.shape[-2:]))
+    where = "GPU" if device.type != "cpu" else "host"
+    return (f"{name}: out of {where} memory on a {shape} px frame; free memory, use a smaller --tile or a "
+            f"smaller --batch-size, or another device ({type(exc).__name__})")
+
+
+def detect(
+    image: np.ndarray,
+    model: DetectorModel | str | None = None,
+    device: str | torch.device = "auto",
+    threshold: float | None = None,
+    diameter: float | None = None,
+    polarity: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
+    kind: str = "spheres",
+    **kwargs,
+) -> pd.DataFrame:
+    """Centres of every frame as a ``frame,y,x,score`` table (trackpy's column names).
+
+    ``kind="rods"`` or ``"chains"`` gives those kinds' tables instead (kinds_prediction.detect_kind:
+    rods.COLUMNS, chains.COLUMNS), with their shipped models unless ``model`` is given.
+
+    ``table.attrs`` holds the sizing used: ``diameter`` (given or estimated), ``scale`` (the factor
+    frames were resampled by to reach the model's working size), ``ringed``, and
+    ``diameter_confidence`` ("high", or "low" when too few particle-like blobs stood out of the
+    noise to trust an estimate: give the diameter) with ``diameter_reason``.
+    """
+    if kind != "spheres":
+        from .kinds_prediction import detect_kind
+
+        if diameter is not None:
+            raise ParticleDetectError(f"diameter is the size of spheres; kind={kind!r} works at the image's own "
+                                      "pixel scale")
+        kwargs.pop("heatmaps", None)
+        return detect_kind(image, kind, model, device, threshold, polarity, progress=progress, **kwargs)
+    parts = []
+    total = 1 if getattr(image, "ndim", np.ndim(image)) == 2 else len(image)
+    sizing = None
+    kwargs.setdefault("heatmaps", False)  # a table needs no heatmaps: memory holds bands of rows only
+    for count, (index, result, sizing) in enumerate(
+        iter_detect(image, model, device, threshold, diameter, polarity, **kwargs), start=1
+    ):
+        parts.append(centres_table(index, result.centres, result.scores))
+        if progress is not None:
+            progress(count, total)
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+    table.attrs["diameter"] = sizing.diameter if sizing else float("nan")
+    table.attrs["scale"] = sizing.scale if sizing else float("nan")
+    table.attrs["ringed"] = sizing.ringed if sizing else False
+    table.attrs["diameter_confidence"] = sizing.confidence if sizing else "low"
+    table.attrs["diameter_reason"] = sizing.reason if sizing else ""
+    return table
+
+
+def centres_table(frame: int, centres: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"frame": np.full(len(centres), frame, dtype=int), "y": centres[:, 0], "x": centres[:, 1], "score": scores}
+    )

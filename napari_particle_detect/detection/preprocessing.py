@@ -1,0 +1,41 @@
+"""Turning whatever the user loaded into the float image the network expects."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ParticleDetectError
+
+PERCENTILES = (1.0, 99.8)
+
+
+def check_frame(frame: np.ndarray, name: str = "image", convert: bool = True) -> np.ndarray:
+    """A finite, non-constant 2D float32 array, or a ParticleDetectError saying what is wrong.
+
+    ``convert=False`` keeps small integer pixels (8 and 16 bit, exact in float32) as they are, so a
+    big frame is not copied before it is resampled; anything else is still converted."""
+    frame = np.asarray(frame)
+    if frame.ndim != 2:
+        raise ParticleDetectError(f"{name}: expected a 2D frame, got shape {frame.shape}")
+    if frame.size == 0 or min(frame.shape) < 8:
+        raise ParticleDetectError(f"{name}: image is too small ({frame.shape}); need at least 8x8 pixels")
+    if not (np.issubdtype(frame.dtype, np.number) or frame.dtype == bool) or np.iscomplexobj(frame):
+        raise ParticleDetectError(f"{name}: unsupported pixel type {frame.dtype}")
+    floating = np.issubdtype(frame.dtype, np.floating)
+    if convert or not (np.issubdtype(frame.dtype, np.integer) and frame.dtype.itemsize <= 2):
+        frame = frame.astype(np.float32, copy=False)
+    if floating and not np.all(np.isfinite(frame)):
+        raise ParticleDetectError(f"{name}: image contains NaN or infinite values")
+    if float(frame.max()) == float(frame.min()):
+        raise ParticleDetectError(f"{name}: image is constant (every pixel is {frame.flat[0]:g}); nothing to detect")
+    return frame
+
+
+def normalise(frame: np.ndarray, invert: bool = False) -> np.ndarray:
+    """Robust percentile scaling to about [0, 1], so 8-bit, 16-bit and float images look alike."""
+    frame = np.asarray(frame, dtype=np.float32)
+    lo, hi = np.percentile(frame, PERCENTILES)
+    if hi <= lo:
+        lo, hi = float(frame.min()), float(frame.max())
+    scaled = (frame - lo) / max(hi - lo, 1e-12)
+    return (1.0 - scaled if invert else scaled).astype(np.float32)

@@ -1,0 +1,269 @@
+"""The network on a runtime made for CPUs: ONNX Runtime, in float32 or int8, exported from the torch model.
+
+torch stays the runtime for training and for GPUs. On a CPU, ONNX Runtime runs the same network
+faster (its convolution kernels and graph fusions are tuned for inference), and its static int8
+form faster again. A model's exported form is made on first use and cached beside its weights
+(or, where that folder cannot be written, in the user's cache folder), keyed by a hash of the
+weights, so a fine-tuned round gets its own exported form as the shipped model does.
+
+int8 needs calibration: the ranges of the activations are measured on images from the synthetic
+generator at the model's working particle size (fixed seeds, so every export of the same weights
+is the same file).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import importlib.util
+import logging
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import ParticleDetectError
+from ..models import DetectorModel
+
+log = logging.getLogger(__name__)
+
+RUNTIME_CHOICES = ("auto", "torch", "onnx")
+ONNX_PRECISIONS = ("float32", "int8")
+# What --precision auto means on ONNX Runtime. int8 only where benchmarks/accuracy.py shows held-out
+# F1 within 0.002 and RMS within 0.02 px of float32 on every row (see ONNX_AUTO_EVIDENCE).
+AUTO_ONNX_PRECISION = "float32"
+ONNX_AUTO_EVIDENCE = "benchmarks/results/runtimes.txt"
+OPSET = 17
+# Calibration images for int8: few are enough for per-channel weight ranges and MinMax activations.
+CALIBRATION_IMAGES = 16
+CALIBRATION_SIDE = 256
+# Activation ranges from the 99.99th percentile, not the extremes: MinMax let rare large activations
+# stretch the range, and a sparse field of opaque discs lost a particle (F1 1.000 -> 0.984).
+CALIBRATION_PERCENTILE = 99.99
+CACHE_ENV = "NAPARI_PARTICLE_DETECT_CACHE"
+
+
+def onnx_available() -> bool:
+    """Whether ONNX Runtime and the exporter's ``onnx`` package are installed."""
+    return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
+
+
+def resolve_runtime(runtime: str | None, precision: str | None, device: torch.device,
+                    compile: bool = False) -> tuple[str, str]:
+    """(runtime, precision) to run with: ``("onnx", "float32"|"int8")`` or ``("torch", precision)``.
+
+    ``auto`` picks ONNX Runtime on a CPU when it is installed and the precision asked for is one it
+    runs (auto, float32, int8), and torch otherwise (GPUs, bfloat16/float16, ``compile``).
+    """
+    runtime = (runtime or "auto").lower()
+    precision = (precision or "auto").lower()
+    if runtime not in RUNTIME_CHOICES:
+        raise ParticleDetectError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIME_CHOICES)}")
+    onnx_precision = precision in ("auto", *ONNX_PRECISIONS)
+    if runtime == "auto":
+        usable = device.type == "cpu" and onnx_precision and not compile and onnx_available()
+        if precision == "int8" and not usable:
+            raise ParticleDetectError("precision 'int8' runs on ONNX Runtime on a CPU only; "
+                                      + ("install onnxruntime and onnx" if not onnx_available() else
+                                         "choose --device cpu" if device.type != "cpu" else "leave out --compile"))
+        runtime = "onnx" if usable else "torch"
+    if runtime == "onnx":
+        if not onnx_available():
+            raise ParticleDetectError("runtime 'onnx' needs the onnxruntime and onnx packages: "
+                                      "pip install onnxruntime onnx")
+        if device.type != "cpu":
+            raise ParticleDetectError(f"runtime 'onnx' runs on the CPU; on {device.type} use --runtime torch")
+        if not onnx_precision:
+            raise ParticleDetectError(f"precision {precision!r} is not an ONNX Runtime precision; choose "
+                                      f"{' or '.join(ONNX_PRECISIONS)}, or --runtime torch")
+        if compile:
+            raise ParticleDetectError("--compile is torch's; leave it out with --runtime onnx")
+        return "onnx", AUTO_ONNX_PRECISION if precision == "auto" else precision
+    if precision == "int8":
+        raise ParticleDetectError("precision 'int8' runs on ONNX Runtime only; use --runtime onnx or auto")
+    return "torch", precision
+
+
+class OnnxNetwork(nn.Module):
+    """A model's network as an ONNX Runtime session, called like the torch network it came from.
+
+    Tensors in and out share memory with NumPy arrays on the CPU, so the stages around the network
+    need not know which runtime ran it.
+    """
+
+    def __init__(self, session, stride: int, precision: str, path: Path) -> None:
+        super().__init__()
+        self.session, self.stride, self.precision, self.path = session, stride, precision, path
+        self.input_name = session.get_inputs()[0].name
+        self.warmup_seconds: float | None = None
+        self.channels_last = False  # ONNX Runtime reads plain NCHW arrays
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        array = np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)
+        return torch.from_numpy(self.session.run(None, {self.input_name: array})[0])
+
+
+def weights_digest(model: DetectorModel) -> str:
+    """A hash of the network's weights, architecture and export recipe: the key of its exported forms."""
+    recipe = f"{model.card.architecture}{tuple(model.card.channels)} opset {OPSET} calibration " \
+             f"{CALIBRATION_IMAGES}x{CALIBRATION_SIDE} p{CALIBRATION_PERCENTILE}"
+    digest = hashlib.sha256(recipe.encode())
+    for name, tensor in model.network.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def cache_folder(model: DetectorModel) -> Path:
+    """Beside the model's weights where that folder can be written, else the user's cache folder."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    if model.path is not None and os.access(Path(model.path).parent, os.W_OK):
+        return Path(model.path).parent
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "napari-particle-detect" / "onnx"
+
+
+def exported_path(model: DetectorModel, precision: str) -> Path:
+    stem = Path(model.path).stem if model.path is not None else "model"
+    return cache_folder(model) / f"{stem}.{weights_digest(model)}.{precision}.onnx"
+
+
+def export(model: DetectorModel, precision: str = "float32", path: Path | None = None) -> Path:
+    """The model's network as an ONNX file in ``precision`` (made now unless already cached)."""
+    if precision not in ONNX_PRECISIONS:
+        raise ParticleDetectError(f"unknown ONNX precision {precision!r}; choose {' or '.join(ONNX_PRECISIONS)}")
+    if precision == "int8" and network_dims(model) == 3:
+        # Its calibration images are 2D, and no benchmark has checked int8 on volumes.
+        raise ParticleDetectError("precision 'int8' is for 2D models; a 3D model runs in float32")
+    path = Path(path) if path is not None else exported_path(model, precision)
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written under a temporary name and renamed: two workers exporting at once each leave a whole file.
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as tmp:
+        float_file = Path(tmp) / "float32.onnx"
+        _export_float32(model, float_file)
+        made = float_file
+        if precision == "int8":
+            made = Path(tmp) / "int8.onnx"
+            _quantize_int8(model, float_file, made)
+        os.replace(made, path)
+    log.info("exported %s to ONNX (%s): %s", model.path or "the model", precision, path)
+    return path
+
+
+def _export_float32(model: DetectorModel, path: Path) -> None:
+    from torch.fx.experimental.optimization import fuse
+
+    network = _cpu_copy(model.network)
+    try:
+        network = fuse(network)  # batch norm folded: a smaller graph for the quantizer too
+    except Exception:  # noqa: BLE001 - a network fx cannot trace exports unfolded
+        pass
+    stride = int(getattr(model.network, "stride", 8))
+    dims = network_dims(model)
+    example = torch.zeros(1, 1, *[4 * stride] * dims)
+    axes = {0: "batch", **{2 + i: name for i, name in enumerate(("depth", "height", "width")[3 - dims:])}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice: it is the one that
+        # exports this plain convolutional network without onnxscript
+        torch.onnx.export(network, (example,), str(path), dynamo=False, opset_version=OPSET,
+                          input_names=["image"], output_names=["maps"],
+                          dynamic_axes={"image": axes, "maps": axes})
+
+
+def network_dims(model: DetectorModel) -> int:
+    """2 for a network over images, 3 for one over volumes (its first convolution says which)."""
+    first = next((m for m in model.network.modules() if isinstance(m, (nn.Conv2d, nn.Conv3d))), None)
+    return 3 if isinstance(first, nn.Conv3d) else 2
+
+
+def _cpu_copy(network: nn.Module) -> nn.Module:
+    import copy
+
+    return copy.deepcopy(network).to("cpu").float().eval()
+
+
+def calibration_images(model: DetectorModel, count: int | None = None, side: int | None = None) -> list[np.ndarray]:
+    """Normalised generator images at the model's working particle size, as the network sees them."""
+    from ..synthetic import spheres as synthetic
+    from .preprocessing import normalise
+
+    count = CALIBRATION_IMAGES if count is None else count
+    side = CALIBRATION_SIDE if side is None else side
+    radius = model.card.canonical_diameter / 2
+    rng = np.random.default_rng(20261202)
+    images = []
+    for index in range(count):
+        config = synthetic.random_training_config(rng, shape=(side, side),
+                                                  radius_range=(0.8 * radius, 1.2 * radius))
+        sample = synthetic.synthesize(config, seed=index)
+        images.append(normalise(sample.image.astype(np.float32), invert=config.invert)[None, None].astype(np.float32))
+    return images
+
+
+def _quantize_int8(model: DetectorModel, float_file: Path, out: Path) -> None:
+    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
+                                          quantize_static)
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    images = calibration_images(model)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.items = iter(images)
+
+        def get_next(self):
+            item = next(self.items, None)
+            return None if item is None else {"image": item}
+
+    prepared = float_file.with_name("prepared.onnx")
+    # Symbolic shape inference cannot follow the dynamic height and width; ONNX's own inference can.
+    quant_pre_process(str(float_file), str(prepared), skip_symbolic_shape=True)
+    # The percentile calibrator prints its range to standard output, which is the CLI's.
+    with contextlib.redirect_stdout(io.StringIO()):
+        quantize_static(str(prepared), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        nodes_to_exclude=float_ends(prepared), calibrate_method=CalibrationMethod.Percentile,
+                        extra_options={"CalibPercentile": CALIBRATION_PERCENTILE})
+
+
+def float_ends(path: Path) -> list[str]:
+    """The nodes kept in float32: the first convolution (the image in, with its full range) and the
+    head from the last convolution on. A heatmap of 256 levels would blunt the subpixel fit of its
+    peaks; both ends are a small share of the work (one input channel; one output channel)."""
+    import onnx
+
+    nodes = list(onnx.load(str(path)).graph.node)
+    convs = [i for i, node in enumerate(nodes) if node.op_type == "Conv"]
+    if not convs:
+        return []
+    return [nodes[convs[0]].name] + [node.name for node in nodes[convs[-1]:]]
+
+
+def onnx_network(model: DetectorModel, precision: str = "float32", threads: int | None = None) -> OnnxNetwork:
+    """An ONNX Runtime session of the model's network in ``precision``, exported first if need be."""
+    import onnxruntime as ort
+
+    path = export(model, precision)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = int(threads or torch.get_num_threads())
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Threads that spin while waiting for work slow a busy laptop down (see __init__'s OMP_WAIT_POLICY).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    try:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - a damaged cache file: export again once
+        log.warning("%s: cannot load the exported network (%s); exporting it again", path, str(exc)[:80])
+        path.unlink(missing_ok=True)
+        path = export(model, precision)
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return OnnxNetwork(session, int(getattr(model.network, "stride", 8)), precision, path)

@@ -1,0 +1,176 @@
+"""The array work around the network, in one of two backends with the same methods.
+
+``HostSteps`` uses NumPy/SciPy, the faster choice on a CPU. ``DeviceSteps`` keeps frames,
+heatmaps and peak finding on a GPU in torch (``device_pipeline``), so only peaks come back. The
+prediction pipeline calls these methods and never asks which backend it has.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import ndimage
+
+from . import device_pipeline as on_device
+from ..kinds.heatmap import local_maxima, stencil_values
+from .preprocessing import PERCENTILES
+from .sizing import rescale_frame, resampled_shape, shrink_blur
+
+# Rows normalised at a time: bounds the float64 intermediate to a few MB on any frame size.
+NORMALISE_ROWS = 256
+# Above this many pixels percentiles are selected in chunks instead of from a sorted copy of the frame.
+CHUNKED_PERCENTILES_ABOVE = 16 * 1024 * 1024
+PERCENTILE_SAMPLE = 1 << 20
+PERCENTILE_CHUNK = 1 << 22
+
+
+def percentiles(values: np.ndarray, qs: tuple[float, ...], chunked_above: int = CHUNKED_PERCENTILES_ABOVE) -> list:
+    """``np.percentile(values, qs)`` (linear), bit for bit; on big arrays without copying them: each
+    percentile's neighbours are bracketed from a sample, counted and gathered chunk by chunk."""
+    flat = np.ascontiguousarray(values).reshape(-1)
+    n = flat.size
+    if n <= chunked_above:
+        return list(np.percentile(flat, qs))
+    sample = np.sort(flat[:: max(1, n // PERCENTILE_SAMPLE)])
+    out = []
+    for q in qs:
+        virtual = np.asarray(q / 100) * (n - 1)  # as NumPy computes it
+        low = int(np.floor(virtual))
+        a, b = _order_pair(flat, sample, low)
+        out.append(np.float64(_lerp(a, b, virtual - low)))
+    return out
+
+
+def _order_pair(flat: np.ndarray, sample: np.ndarray, k: int) -> tuple:
+    """The k-th and (k+1)-th smallest values of ``flat`` (the last twice at the end)."""
+    n = flat.size
+    want = [k, min(k + 1, n - 1)]
+    where = k / max(n - 1, 1) * (len(sample) - 1)
+    margin = int(8 * np.sqrt(len(sample))) + 16
+    first, last = int(where) - margin, int(where) + margin + 1
+    lo = sample[first] if first > 0 else -np.inf
+    hi = sample[last] if last < len(sample) - 1 else np.inf
+    below, inside = 0, []
+    for start in range(0, n, PERCENTILE_CHUNK):
+        chunk = flat[start : start + PERCENTILE_CHUNK]
+        below += int(np.count_nonzero(chunk < lo))
+        inside.append(chunk[(chunk >= lo) & (chunk <= hi)])
+    inside = np.concatenate(inside)
+    picks = [w - below for w in want]
+    if min(picks) < 0 or max(picks) >= len(inside):  # the sample misjudged: fall back to a full selection
+        part = np.partition(flat.copy(), want)
+        return part[want[0]], part[want[1]]
+    part = np.partition(inside, picks)
+    return part[picks[0]], part[picks[1]]
+
+
+def _lerp(a, b, t):
+    """NumPy's percentile interpolation (``_lerp``), in the same types and order of operations."""
+    diff = b - a
+    return b - diff * (1 - t) if t >= 0.5 else a + diff * t
+
+
+def rescale_lean(frame: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """``sizing.rescale_frame`` (same values, bit for bit) without its intermediate copies: 8 and
+    16 bit frames are read as they are (exact in float32) and every filter writes float32 directly."""
+    if factor == 1.0:
+        return frame.astype(np.float32, copy=False), np.ones(2)
+    if not (frame.dtype == np.float32 or np.issubdtype(frame.dtype, np.integer) and frame.dtype.itemsize <= 2):
+        return rescale_frame(frame, factor)
+    if factor < 1.0:
+        frame = ndimage.gaussian_filter(frame, shrink_blur(factor), output=np.float32)
+    _, zoom = resampled_shape(frame.shape, factor)
+    return ndimage.zoom(frame, zoom, order=1, mode="nearest", grid_mode=True, output=np.float32), zoom
+
+
+def normalise_in_place(frame: np.ndarray, invert: bool = False) -> np.ndarray:
+    """``preprocessing.normalise`` without its whole-frame copies (same values, bit for bit)."""
+    frame = np.require(frame, dtype=np.float32, requirements=("C", "W"))
+    lo, hi = percentiles(frame, PERCENTILES)
+    if hi <= lo:
+        lo, hi = float(frame.min()), float(frame.max())
+    span = max(hi - lo, 1e-12)
+    for start in range(0, frame.shape[0], NORMALISE_ROWS):
+        rows = frame[start : start + NORMALISE_ROWS]
+        scaled = (rows - lo) / span
+        rows[...] = 1.0 - scaled if invert else scaled
+    return frame
+
+
+class HostSteps:
+    """NumPy/SciPy on the host; the network runs on ``device`` (the CPU) with tensors sharing memory."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+
+    def prepare(self, held: list, scale: float, invert: bool, owned: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The checked float32 frame in ``held`` (a one-item list, emptied here so the frame can be
+        let go as soon as it is resampled) resampled by ``scale`` and normalised: what the network
+        reads. An ``owned`` frame (nobody else holds it) is normalised in place when not resampled."""
+        frame = held.pop()
+        scaled, factors = rescale_lean(frame, scale)
+        if scaled is frame and not owned:
+            scaled = scaled.copy()  # never overwrite the caller's image
+        del frame
+        return normalise_in_place(scaled, invert), factors
+
+    def window(self, image: np.ndarray, y: int, x: int, size: tuple[int, int], pad_mode: str) -> np.ndarray:
+        part = image[y : y + size[0], x : x + size[1]]
+        short = (size[0] - part.shape[0], size[1] - part.shape[1])
+        if short == (0, 0):
+            return part
+        return np.pad(part, ((0, short[0]), (0, short[1])), mode="reflect" if pad_mode == "reflect" else "edge")
+
+    def batch(self, windows: list) -> torch.Tensor:
+        return torch.from_numpy(np.stack(windows)[:, None])
+
+    def outputs(self, heat: torch.Tensor) -> np.ndarray:
+        return heat.numpy()
+
+    def empty(self, shape: tuple[int, int]) -> np.ndarray:
+        return np.zeros(shape, dtype=np.float32)
+
+    def local_maxima(self, heat: np.ndarray, threshold: float, min_distance: int) -> np.ndarray:
+        return local_maxima(heat, threshold, min_distance)
+
+    def stencil_values(self, heat: np.ndarray, peaks: np.ndarray) -> np.ndarray:
+        return stencil_values(heat, peaks)
+
+
+class DeviceSteps:
+    """torch on ``device``: frames are copied there once (through pinned memory on CUDA) and stay."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+
+    def prepare(self, held: list, scale: float, invert: bool, owned: bool = False) -> tuple[torch.Tensor, np.ndarray]:
+        # torch takes neither negative strides (flipped views) nor read-only memory (memory-mapped files).
+        host = torch.from_numpy(np.require(held.pop(), dtype=np.float32, requirements=("C", "W")))
+        if self.device.type == "cuda":
+            host = host.pin_memory()
+        tensor = host.to(self.device, non_blocking=True)
+        scaled, factors = on_device.rescale_frame(tensor, scale)
+        return on_device.normalise(scaled, invert=invert), factors
+
+    def window(self, image: torch.Tensor, y: int, x: int, size: tuple[int, int], pad_mode: str) -> torch.Tensor:
+        part = image[y : y + size[0], x : x + size[1]]
+        short = (size[0] - part.shape[0], size[1] - part.shape[1])
+        if short == (0, 0):
+            return part
+        return F.pad(part[None, None], (0, short[1], 0, short[0]), mode=pad_mode)[0, 0]
+
+    def batch(self, windows: list) -> torch.Tensor:
+        return torch.stack(windows)[:, None]
+
+    def outputs(self, heat: torch.Tensor) -> torch.Tensor:
+        return heat
+
+    def empty(self, shape: tuple[int, int]) -> torch.Tensor:
+        return torch.zeros(shape, dtype=torch.float32, device=self.device)
+
+    def local_maxima(self, heat: torch.Tensor, threshold: float, min_distance: int) -> np.ndarray:
+        return on_device.local_maxima(heat, threshold, min_distance)
+
+    def stencil_values(self, heat: torch.Tensor, peaks: np.ndarray) -> np.ndarray:
+        return on_device.stencil_values(heat, peaks)

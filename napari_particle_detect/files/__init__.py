@@ -1,0 +1,1 @@
+"""Files: images and tables in and out, many files and clusters (dask.distributed), tracks, overlays."""

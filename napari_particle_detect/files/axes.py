@@ -1,0 +1,229 @@
+"""What each axis of an image file means: from ``--axes``, else from the file's metadata (ImageJ
+hyperstack, OME-TIFF, OME-Zarr), else the old rule (a 3D image is a stack of 2D frames).
+
+Also the voxel size the metadata gives (ImageJ ``spacing`` and resolution, OME ``PhysicalSize*``,
+OME-Zarr ``scale``), and a reader that keeps every axis (a one-slice volume stays a volume, so it
+can be refused by name rather than silently read as one frame).
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ParticleDetectError
+
+AXES_CHOICES = ("YX", "TYX", "ZYX", "TZYX")
+# The hint logged when a 3D image is read as frames for lack of axes in its metadata.
+STACK_HINT = "give --axes ZYX if it is one volume"
+
+
+@dataclass(frozen=True)
+class Axes:
+    """The axes of an image file (one of AXES_CHOICES), where they came from, and the voxel size
+    (z, y, x) in micrometres where the metadata gives it."""
+
+    axes: str
+    source: str  # "--axes", "metadata" or "default"
+    voxel_size: tuple[float, float, float] | None = None
+
+    @property
+    def is_volume(self) -> bool:
+        return "Z" in self.axes
+
+
+def _tiff_metadata(path: Path) -> tuple[str | None, tuple[int, ...], tuple[float, float, float] | None]:
+    """(axes from the metadata or None, the series' shape, voxel size or None) of a TIFF."""
+    import tifffile
+
+    from .io import _quiet_tifffile
+
+    try:
+        with _quiet_tifffile(), tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            raw, shape = series.axes.upper(), tuple(series.shape)
+            voxel = _ome_voxel(tif.ome_metadata) if tif.is_ome else _imagej_voxel(tif)
+    except Exception as exc:  # corrupt files: the reader names them
+        raise ParticleDetectError(f"{path}: cannot read image ({type(exc).__name__}: {exc})") from None
+    # Length-1 axes other than Y, X say nothing (an OME-TIFF of one time point is still ZYX).
+    kept = "".join(a for a, n in zip(raw, shape) if n != 1 or a in "YX")
+    # Q (unknown) and I (a plain page sequence) are what files without axes metadata give.
+    known = kept if kept in AXES_CHOICES else None
+    return known, shape, voxel
+
+
+def _imagej_voxel(tif) -> tuple[float, float, float] | None:
+    meta = tif.imagej_metadata or {}
+    if "spacing" not in meta:
+        return None
+    tag = tif.pages[0].tags.get("XResolution")
+    pixel = 1.0
+    if tag is not None:
+        num, den = tag.value
+        pixel = den / num if num else 1.0
+    return (float(meta["spacing"]), pixel, pixel)
+
+
+def _ome_voxel(xml: str | None) -> tuple[float, float, float] | None:
+    if not xml:
+        return None
+    try:
+        root = ElementTree.fromstring(xml)
+    except ElementTree.ParseError:
+        return None
+    for element in root.iter():
+        if element.tag.endswith("Pixels"):
+            sizes = [element.get(f"PhysicalSize{a}") for a in "ZYX"]
+            if all(sizes):
+                return tuple(float(s) for s in sizes)
+    return None
+
+
+def _zarr_metadata(path: Path) -> tuple[str | None, tuple[float, float, float] | None]:
+    """OME-Zarr axes (the non-singleton ones) and z, y, x scale of its full-resolution level."""
+    for name in ("zarr.json", ".zattrs"):
+        meta_file = path / name
+        if meta_file.exists():
+            try:
+                attrs = json.loads(meta_file.read_text())
+            except (OSError, ValueError):
+                return None, None
+            attrs = attrs.get("attributes", attrs)
+            attrs = attrs.get("ome", attrs)
+            multiscales = attrs.get("multiscales")
+            if not multiscales:
+                return None, None
+            ms = multiscales[0]
+            names = [(a["name"] if isinstance(a, dict) else str(a)).upper() for a in ms.get("axes", [])]
+            if not names:
+                return None, None
+            scale = None
+            for transform in ms["datasets"][0].get("coordinateTransformations", []):
+                if transform.get("type") == "scale":
+                    scale = dict(zip(names, transform["scale"]))
+            try:
+                import zarr
+
+                shape = zarr.open(str(path / ms["datasets"][0]["path"]), mode="r").shape
+            except Exception:
+                return None, None
+            kept = "".join(a for a, n in zip(names, shape) if n != 1 or a in "YX")
+            voxel = tuple(float(scale[a]) for a in "ZYX") if scale and all(a in scale for a in "ZYX") else None
+            return (kept if kept in AXES_CHOICES else None), voxel
+    return None, None
+
+
+def file_axes(path: str | Path, given: str | None = None) -> Axes:
+    """The axes of ``path``: ``given`` (``--axes``), else the metadata's, else 2D/TYX by dimensions.
+
+    ``given`` must match the data's dimensions (length-1 axes count), else one ParticleDetectError.
+    """
+    from .io import is_zarr
+
+    path = Path(path)
+    if not path.exists():
+        raise ParticleDetectError(f"{path}: file not found")
+    known, voxel, shape = None, None, None
+    suffix = path.suffix.lower()
+    if is_zarr(path):
+        known, voxel = _zarr_metadata(path)
+    elif suffix in (".tif", ".tiff"):
+        known, shape, voxel = _tiff_metadata(path)
+    if given is not None:
+        given = given.upper()
+        if given not in AXES_CHOICES:
+            raise ParticleDetectError(f"{path}: --axes {given} is not one of {', '.join(AXES_CHOICES)}")
+        if shape is None:
+            from .io import read_image
+
+            shape = tuple(read_image(path, lazy=True).shape)
+        dims = tuple(n for n in shape)
+        # The data's own axes: length-1 axes other than the last two may be dropped (a one-time-point TZYX).
+        if len(dims) != len(given):
+            squeezed = tuple(n for i, n in enumerate(dims) if n != 1 or i >= len(dims) - 2)
+            if len(squeezed) != len(given):
+                raise ParticleDetectError(f"{path}: --axes {given} names {len(given)} axes, but the image has "
+                                          f"{len(squeezed)} (shape {'x'.join(map(str, squeezed))})")
+        return Axes(given, "--axes", voxel)
+    if known is not None:
+        return Axes(known, "metadata", voxel)
+    return Axes("", "default", voxel)
+
+
+def read_volumes(path: str | Path, axes: Axes):
+    """The file as a (T, Z, Y, X) array-like (T = 1 for ZYX): a memory map (uncompressed TIFF), a dask
+    array (zarr) or an array (compressed TIFF), so ``data[t]`` reads one volume. At least 2 slices along
+    Z and 8 voxels along Y and X are checked here; finite voxels per volume, as each is detected."""
+    from .io import is_zarr
+
+    path = Path(path)
+    if is_zarr(path):
+        # All of the array's axes but the length-1 ones (io's ZarrStack keeps three at most; TZYX has four).
+        try:
+            import zarr
+
+            from .io import _zarr_image_path
+
+            node = zarr.open(str(path), mode="r")
+            if isinstance(node, zarr.Group):
+                node = node[_zarr_image_path(path, node)]
+            import dask.array as da
+
+            data = da.from_zarr(node)  # read chunk by chunk, as each volume is detected
+        except ParticleDetectError:
+            raise
+        except Exception as exc:
+            raise ParticleDetectError(f"{path}: cannot read zarr ({type(exc).__name__}: {exc})") from None
+        data = data.reshape([n for i, n in enumerate(data.shape) if n != 1 or i >= data.ndim - 2])
+    else:
+        import tifffile
+
+        from .io import _quiet_tifffile
+
+        try:
+            with _quiet_tifffile(), tifffile.TiffFile(path) as tif:
+                series = tif.series[0]
+                # Uncompressed, contiguous pixels (ImageJ hyperstacks, most confocal exports) are mapped,
+                # not read: a long TZYX series holds one volume in memory at a time.
+                data = None if series.dataoffset is not None else series.asarray()
+            if data is None:
+                data = tifffile.memmap(path, series=0, mode="r")
+        except Exception as exc:
+            raise ParticleDetectError(f"{path}: cannot read image ({type(exc).__name__}: {exc})") from None
+    shape = tuple(data.shape)
+    want = len(axes.axes)
+    if len(shape) != want:
+        squeezed = [n for i, n in enumerate(shape) if n != 1 or i >= len(shape) - 2]
+        if len(squeezed) == want:
+            data = data.reshape(squeezed)
+        elif len(shape) < want and want - len(shape) == 1 and axes.axes == "TZYX":
+            data = data[None]
+        else:
+            raise ParticleDetectError(f"{path}: axes {axes.axes} name {want} axes, but the image has "
+                                      f"{len(shape)} (shape {'x'.join(map(str, shape))})")
+    if axes.axes == "ZYX":
+        data = data[None]
+    nz, ny, nx = data.shape[1:]
+    if nz < 2:
+        raise ParticleDetectError(f"{path}: a volume needs at least 2 slices along Z, this one has {nz}; "
+                                  "use --axes YX or TYX for 2D images")
+    if min(ny, nx) < 8:
+        raise ParticleDetectError(f"{path}: volume slices are too small ({ny}x{nx}); need at least 8x8 voxels")
+    return data
+
+
+def check_volume(volume: np.ndarray, name: str) -> np.ndarray:
+    """A finite, non-constant float32 volume, or one ParticleDetectError naming ``name``."""
+    volume = np.asarray(volume)
+    if not np.issubdtype(volume.dtype, np.number) or np.iscomplexobj(volume):
+        raise ParticleDetectError(f"{name}: unsupported voxel type {volume.dtype}")
+    volume = volume.astype(np.float32, copy=False)
+    if not np.all(np.isfinite(volume)):
+        raise ParticleDetectError(f"{name}: volume contains NaN or infinite voxels")
+    if float(volume.max()) == float(volume.min()):
+        raise ParticleDetectError(f"{name}: volume is constant; nothing to detect")
+    return volume

@@ -1,0 +1,148 @@
+"""Detection over many files on dask.distributed: one task per file, each reading its own input and
+writing its own output; the driver only maps and gathers.
+
+Without a client the same jobs run one after another in this process. Finished outputs whose input,
+options and model are unchanged are skipped, so an interrupted run resumes where it stopped; a file
+that fails is reported and the others go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .file_detection import (
+    DetectOptions,
+    FileResult,
+    check_targets,
+    detect_file,
+    is_finished,
+    output_paths,
+)
+
+# Memory a worker process needs beyond torch itself for everyday images; bounds the default count.
+WORKER_MEMORY_BYTES = 2 * 1024**3
+
+
+@dataclass
+class FilesSummary:
+    done: list[FileResult] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)  # finished before and unchanged
+    failed: dict[Path, str] = field(default_factory=dict)  # input -> one-line reason
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def describe(self) -> str:
+        return f"{len(self.done)} done, {len(self.skipped)} unchanged and skipped, {len(self.failed)} failed"
+
+
+def detect_files(
+    paths: Iterable[str | Path],
+    output: str | Path,
+    options: DetectOptions | None = None,
+    model_path: str | Path | None = None,
+    client=None,
+    progress: Callable[[Path, str], None] | None = None,
+) -> FilesSummary:
+    """Detect in every file of ``paths``, writing one CSV (and its .json) per input into the folder
+    ``output`` (inputs' subfolders mirrored below their common folder).
+
+    ``client``: a ``dask.distributed.Client`` to run the files on its workers (each loads the model
+    once); None runs them here, one after another. ``progress(path, status)`` is called once per file
+    with status ``done``, ``skipped`` or ``failed``.
+    """
+    paths = [Path(p) for p in paths]
+    options = options or DetectOptions()
+    model = str(Path(model_path).resolve()) if model_path is not None else None
+    summary = FilesSummary()
+    todo: list[tuple[Path, Path]] = []
+    targets = output_paths(paths, Path(output))
+    check_targets(targets)
+    for path, target in zip(paths, targets):
+        if is_finished(path, target, options, model):
+            summary.skipped.append(path)
+            _tell(progress, path, "skipped")
+        else:
+            todo.append((path, target))
+    if client is None:
+        for path, target in todo:
+            try:
+                summary.done.append(detect_file(path, options, model, target))
+                _tell(progress, path, "done")
+            except Exception as exc:  # noqa: BLE001 - one bad file is reported; the rest go on
+                summary.failed[path] = failure_line(path, exc)
+                _tell(progress, path, "failed")
+        return summary
+    from distributed import as_completed
+
+    # pure=False: a file's task runs again if asked again (its input may have changed on disk).
+    futures = client.map(detect_file, [p for p, _ in todo], [options] * len(todo), [model] * len(todo),
+                         [t for _, t in todo], pure=False)
+    source = {future.key: path for future, (path, _) in zip(futures, todo)}
+    for future in as_completed(futures):
+        path = source[future.key]
+        if future.status == "finished":
+            summary.done.append(future.result())
+            _tell(progress, path, "done")
+        else:
+            summary.failed[path] = failure_line(path, future.exception())
+            _tell(progress, path, "failed")
+        future.release()
+    summary.done.sort(key=lambda r: paths.index(r.path))
+    return summary
+
+
+def _tell(progress: Callable[[Path, str], None] | None, path: Path, status: str) -> None:
+    if progress is not None:
+        progress(path, status)
+
+
+def failure_line(path: Path, exc: BaseException | None) -> str:
+    """One line: our own errors already name the file; anything else gets its name and type."""
+    from ..errors import ParticleDetectError
+
+    if isinstance(exc, ParticleDetectError):
+        return str(exc)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{path}: {type(exc).__name__}{': ' + text if text else ''}"
+
+
+def default_workers() -> int:
+    """Worker processes for this machine: one per usable core, fewer where memory is short."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    try:
+        import psutil
+
+        by_memory = int(psutil.virtual_memory().available // WORKER_MEMORY_BYTES)
+    except Exception:  # noqa: BLE001 - without psutil, trust the cores
+        by_memory = cores
+    return max(1, min(cores, by_memory))
+
+
+def local_client(workers: int | None = None):
+    """A ``dask.distributed`` client on a LocalCluster of ``workers`` processes (default: sized to
+    the machine), one thread each; close it (``client.close(); client.cluster.close()``) when done."""
+    from distributed import Client, LocalCluster
+
+    workers = workers or default_workers()
+    logging.getLogger("distributed").setLevel(logging.ERROR)  # its start-up and shut-down chatter is not ours
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                           scheduler_kwargs={"dashboard": False}, silence_logs=logging.CRITICAL)
+    return Client(cluster)
+
+
+def threads_per_worker(workers: int) -> int:
+    """torch CPU threads per worker so that the workers together use every core once."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    return max(1, cores // max(1, workers))

@@ -1,0 +1,247 @@
+"""Detection as a job on one file: read it, detect, write its own CSV and metadata atomically.
+
+:func:`detect_file` is a plain, picklable function of (path, options, model path), so the command
+line, :mod:`distributed` and any other scheduler run the same thing. Its metadata file holds a
+fingerprint of the input, the options and the model, written last: a finished output whose
+fingerprint still matches is skipped when an interrupted run starts again.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import ParticleDetectError
+from .io import IMAGE_SUFFIXES, atomic_write_text, is_zarr, read_image, write_centres
+
+DEFAULT_TILE = 1024  # prediction.DEFAULT_TILE, named here so that options import without torch
+GLOB_CHARACTERS = "*?["
+
+
+@dataclass(frozen=True)
+class DetectOptions:
+    """What :func:`detect_file` passes to :func:`prediction.iter_detect` (see there)."""
+
+    threshold: float | None = None
+    diameter: float | None = None
+    polarity: str = "auto"
+    tile: int = DEFAULT_TILE
+    precision: str = "auto"
+    device: str = "auto"
+    batch_size: int | None = None
+    compile: bool = False
+    runtime: str = "auto"
+    threads: int | None = None  # torch CPU threads of the process running the job (None: leave as is)
+    measure: bool = False  # add trackpy's mass, size, ecc, signal, raw_mass per centre (detection/measurements.py)
+    kind: str = "spheres"  # what to find: spheres, rods or chains (kinds/registry.py)
+
+    def affecting_results(self) -> dict:
+        """The options that change the centres found (device, batching and threads do not)."""
+        return {"threshold": self.threshold, "diameter": self.diameter, "polarity": self.polarity,
+                "tile": self.tile, "precision": self.precision, "runtime": self.runtime, "kind": self.kind,
+                **({"measure": True} if self.measure else {})}
+
+
+@dataclass
+class FileResult:
+    path: Path
+    output: Path | None
+    record: dict  # file, frames, centres, diameter and how it was found
+    table: pd.DataFrame | None = None  # the centres, when not written to ``output``
+    seconds: float = 0.0
+    meta: dict = field(default_factory=dict)
+
+
+def detect_file(
+    path: str | Path,
+    options: DetectOptions | None = None,
+    model_path: str | Path | None = None,
+    output: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> FileResult:
+    """Centres of every frame of one image file; with ``output``, written there as CSV with a
+    ``.json`` of metadata beside it (both atomically, the metadata last).
+
+    The model is loaded once per process while its files are unchanged, so a worker running many
+    files loads it once.
+    """
+    import torch
+
+    from ..detection.devices import select_device, select_precision
+    from ..models import load_model_cached
+    from ..detection.prediction import COLUMNS, centres_table, iter_detect
+    from ..detection.runtimes import resolve_runtime
+
+    start = time.perf_counter()
+    options = options or DetectOptions()
+    path = Path(path)
+    if options.threads:
+        torch.set_num_threads(int(options.threads))
+    device = select_device(options.device)
+    fingerprint = job_fingerprint(path, options, model_path) if output is not None else None
+    if options.kind != "spheres":
+        from ..detection.kinds_prediction import detect_kind_file
+
+        table, record, meta = detect_kind_file(path, options, model_path, device, progress)
+        return _finish(path, output, record, table, meta, fingerprint, start)
+    model = load_model_cached(model_path, device)
+    image = read_image(path, lazy=True)
+    n_frames = 1 if image.ndim == 2 else len(image)
+    parts, sizing = [], None
+    for count, (index, result, sizing) in enumerate(iter_detect(
+        image, model, device, options.threshold, options.diameter, options.polarity, tile=options.tile,
+        batch_size=options.batch_size, name=str(path), precision=options.precision, heatmaps=False,
+        compile=options.compile, runtime=options.runtime,
+    ), start=1):
+        parts.append(centres_table(index, result.centres, result.scores))
+        if progress is not None:
+            progress(count, n_frames)
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+    if options.measure:
+        from ..detection.measurements import measure_table
+
+        invert = {"dark": True, "bright": False}.get(options.polarity)  # auto: judged from the particles
+        table = measure_table(image, table, sizing.diameter, invert)
+    record = {"file": str(path), "frames": n_frames, "centres": len(table),
+              "diameter_px": round(sizing.diameter, 3), "diameter_source": sizing.source,
+              "diameter_confidence": sizing.confidence, "diameter_reason": sizing.reason,
+              "ringed": sizing.ringed, "rescale_factor": sizing.scale}
+    meta = {"model": str(model.path), "threshold": options.threshold if options.threshold is not None
+            else model.card.threshold, "polarity": options.polarity, "device": str(device),
+            "inputs": [record]}
+    meta["runtime"], precision = resolve_runtime(options.runtime, options.precision, device, options.compile)
+    meta["precision"] = precision if meta["runtime"] == "onnx" else \
+        str(select_precision(precision, device)).removeprefix("torch.")
+    return _finish(path, output, record, table, meta, fingerprint, start)
+
+
+def _finish(path: Path, output: str | Path | None, record: dict, table: pd.DataFrame, meta: dict,
+            fingerprint: dict | None, start: float) -> FileResult:
+    """The result, or with ``output`` the table and its metadata written there (metadata last)."""
+    if output is None:
+        return FileResult(path, None, record, table, time.perf_counter() - start, meta)
+    output = Path(output)
+    if record.get("kind", "spheres") != "spheres":
+        from ..kinds.registry import write_kind_table
+
+        write_kind_table(table, output, record["kind"])
+    else:
+        write_centres(table, output)
+    # The metadata, with the fingerprint, goes last: its presence marks the output as finished.
+    atomic_write_text(metadata_path(output), json.dumps({**meta, "fingerprint": fingerprint}, indent=2))
+    return FileResult(path, output, record, None, time.perf_counter() - start, meta)
+
+
+def metadata_path(output: Path) -> Path:
+    return Path(output).with_suffix(".json")
+
+
+def input_signature(path: Path) -> dict:
+    """Size and modification time of a file, or of every file in a folder (a zarr store)."""
+    path = Path(path)
+    if path.is_dir():
+        size, latest, count = 0, 0, 0
+        for root, _, names in os.walk(path):
+            for name in names:
+                stat = os.stat(os.path.join(root, name))
+                size, latest, count = size + stat.st_size, max(latest, stat.st_mtime_ns), count + 1
+        return {"size": size, "mtime_ns": latest, "files": count}
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def job_fingerprint(path: Path, options: DetectOptions, model_path: str | Path | None) -> dict:
+    """What a finished output was made from: the input's signature, the options, the model's files."""
+    from ..models.registry import weights_path
+
+    if model_path is None and options.kind != "spheres":
+        from ..shipped import WEIGHTS_DIR
+
+        model_path = WEIGHTS_DIR / f"{options.kind}.pt"
+    model = weights_path(model_path)
+    model_files = {p.name: input_signature(p) for p in (model, model.with_suffix(".json")) if p.exists()}
+    return {"input": {"path": str(Path(path).resolve()), **input_signature(path)},
+            "options": options.affecting_results(), "model": {"path": str(model.resolve()), **model_files}}
+
+
+def is_finished(path: Path, output: Path, options: DetectOptions, model_path: str | Path | None) -> bool:
+    """Whether ``output`` and its metadata exist and were made from this input, options and model."""
+    meta = metadata_path(output)
+    if not (Path(output).exists() and meta.exists()):
+        return False
+    try:
+        recorded = json.loads(meta.read_text()).get("fingerprint")
+        return recorded == json.loads(json.dumps(job_fingerprint(path, options, model_path)))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def check_targets(outputs: list[Path]) -> None:
+    """Refuse to replace a file this command did not write (ground-truth CSVs beside the images, say)."""
+    for output in outputs:
+        output = Path(output)
+        if output.is_dir():
+            raise ParticleDetectError(f"{output}: is a folder, where this input's centres would go; rename one")
+        if output.exists() and not _written_by_us(output):
+            raise ParticleDetectError(f"{output}: exists and is not an earlier output of detect (no {output.stem}.json "
+                                      "with a fingerprint beside it); choose another output folder")
+
+
+def _written_by_us(output: Path) -> bool:
+    try:
+        return "fingerprint" in json.loads(metadata_path(output).read_text())
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def expand_inputs(arguments: Iterable[str | Path]) -> list[Path]:
+    """Files named, images in folders named (not their subfolders), and glob patterns' matches; in order."""
+    found: list[Path] = []
+    for argument in arguments:
+        path = Path(argument)
+        text = str(argument)
+        if path.exists() and (not path.is_dir() or is_zarr(path)):
+            found.append(path)
+        elif path.is_dir():
+            images = sorted(p for p in path.iterdir() if _is_image(p))
+            if not images:
+                raise ParticleDetectError(f"{path}: folder holds no images ({', '.join(IMAGE_SUFFIXES)})")
+            found.extend(images)
+        elif any(c in text for c in GLOB_CHARACTERS):
+            matches = sorted(Path(p) for p in glob.glob(text, recursive=True) if _is_image(Path(p)))
+            if not matches:
+                raise ParticleDetectError(f"{text}: no image files match")
+            found.extend(matches)
+        else:
+            found.append(path)  # missing: reported by the reader, one line
+    return list(dict.fromkeys(found))
+
+
+def _is_image(path: Path) -> bool:
+    if path.name.startswith("."):
+        return False
+    if path.suffix.lower() == ".zarr":
+        return is_zarr(path)
+    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def output_paths(inputs: list[Path], folder: Path) -> list[Path]:
+    """One CSV per input inside ``folder``, mirroring the inputs' folders below their common one."""
+    if not inputs:
+        return []
+    parents = [p.resolve().parent for p in inputs]
+    root = Path(os.path.commonpath(parents))
+    outputs = [Path(folder) / p.resolve().relative_to(root).with_suffix(".csv") for p in inputs]
+    seen: dict[Path, Path] = {}
+    for source, target in zip(inputs, outputs):
+        if target in seen:
+            raise ParticleDetectError(f"{source}: its output {target} would also be {seen[target]}'s; rename one")
+        seen[target] = source
+    return outputs

@@ -1,0 +1,341 @@
+"""Reading images and centre tables, writing centre tables atomically."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParticleDetectError
+
+IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".zarr")
+# Column names other tools use, mapped to ours (napari's Points CSV, trackpy).
+COLUMN_ALIASES = {"axis-0": "frame", "axis-1": "y", "axis-2": "x", "mass": "score", "t": "frame", "z": "frame"}
+
+
+class LazyTiffStack:
+    """A multi-page TIFF stack read one frame at a time, so long stacks need one frame of memory."""
+
+    def __init__(self, path: Path, tif, n_frames: int, frame_shape: tuple[int, int], dtype: np.dtype) -> None:
+        self.path = path
+        self._tif = tif
+        self.shape = (n_frames, *frame_shape)
+        self.ndim = 3
+        self.dtype = dtype
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        if not isinstance(index, (int, np.integer)):
+            return np.stack([self[i] for i in range(len(self))])[index]
+        try:
+            return self._tif.pages[int(index)].asarray()
+        except Exception as exc:
+            raise ParticleDetectError(f"{self.path}: cannot read frame {index} ({type(exc).__name__}: {exc})") from None
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        data = np.stack([self[i] for i in range(len(self))])
+        return data.astype(dtype) if dtype is not None else data
+
+
+@contextmanager
+def _quiet_tifffile() -> Iterator[None]:
+    """tifffile logs its own complaints about a corrupt file; ours is the one line the user sees."""
+    tifffile_log = logging.getLogger("tifffile")
+    level = tifffile_log.level
+    tifffile_log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        tifffile_log.setLevel(level)
+
+
+def _open_lazy_tiff(path: Path):
+    """A LazyTiffStack when the file is a plain one-page-per-frame stack, else None."""
+    import tifffile
+
+    tif = tifffile.TiffFile(path)
+    series = tif.series[0] if tif.series else None
+    if series is None or len(series.shape) != 3 or len(tif.pages) != series.shape[0]:
+        tif.close()
+        return None
+    page = tif.pages[0]
+    if tuple(page.shape) != tuple(series.shape[1:]):
+        tif.close()
+        return None
+    return LazyTiffStack(path, tif, series.shape[0], tuple(series.shape[1:]), series.dtype)
+
+
+def _read_tiff(path: Path) -> np.ndarray:
+    """The TIFF's one image or stack; pages saved one by one (several series) are stacked when they agree."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        series = list(tif.series)
+        if len(series) <= 1:
+            return tif.asarray()
+        shapes = [tuple(s.shape) for s in series]
+        if len(set(shapes)) > 1:
+            listed = ", ".join("x".join(map(str, shape)) for shape in shapes[:4]) + (", ..." if len(shapes) > 4 else "")
+            raise ParticleDetectError(f"{path}: its {len(shapes)} images differ in shape ({listed}); "
+                                      "save the frames as one stack of equal size")
+        return np.stack([s.asarray() for s in series])
+
+
+def read_image(path: str | Path, lazy: bool = False) -> np.ndarray | LazyTiffStack | ZarrStack:
+    """A 2D image or a T/Z stack; every failure is one clear ParticleDetectError.
+
+    With ``lazy``, a multi-page TIFF stack comes back as a :class:`LazyTiffStack` and a zarr or
+    OME-Zarr folder (``.zarr``) as a :class:`ZarrStack`, both reading frames on demand (long stacks
+    in bounded memory); everything else is read whole.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ParticleDetectError(f"{path}: file not found")
+    if is_zarr(path):
+        stack = open_zarr(path)
+        return stack if lazy else np.asarray(stack)
+    if path.is_dir():
+        raise ParticleDetectError(f"{path}: is a folder, not an image")
+    suffix = path.suffix.lower()
+    try:
+        with _quiet_tifffile():
+            if suffix in (".tif", ".tiff"):
+                stack = _open_lazy_tiff(path) if lazy else None
+                if stack is not None:
+                    return stack
+                data = _read_tiff(path)
+            elif suffix in (".png", ".jpg", ".jpeg"):
+                import imageio.v3 as iio
+
+                data = iio.imread(path)
+            else:
+                raise ParticleDetectError(f"{path}: unsupported file type {suffix!r}; use TIFF or PNG")
+    except ParticleDetectError:
+        raise
+    except Exception as exc:  # tifffile/imageio raise many types on corrupt files
+        raise ParticleDetectError(f"{path}: cannot read image ({type(exc).__name__}: {exc})") from None
+    data = np.asarray(data)
+    if data.size == 0:
+        raise ParticleDetectError(f"{path}: cannot read image (no pixel data)")
+    data = np.squeeze(data) if data.ndim > 2 else data
+    if data.ndim == 3 and data.shape[-1] in (3, 4) and suffix in (".png", ".jpg", ".jpeg"):
+        raise ParticleDetectError(f"{path}: colour (RGB) image; convert it to greyscale first")
+    if data.ndim not in (2, 3):
+        raise ParticleDetectError(f"{path}: expected a 2D image or a 3D stack, got shape {data.shape}")
+    return data
+
+
+def read_csv_table(path: str | Path, expected: str) -> pd.DataFrame:
+    """A CSV as a table, or one ParticleDetectError naming the file (``expected``: the header it should have)."""
+    path = Path(path)
+    if not path.exists():
+        raise ParticleDetectError(f"{path}: file not found")
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise ParticleDetectError(f"{path}: empty file (expected a header with {expected})") from None
+    except Exception as exc:  # noqa: BLE001 - any parser failure is one line about this file
+        raise ParticleDetectError(f"{path}: cannot read CSV ({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+def read_centres(path: str | Path) -> pd.DataFrame:
+    """A centre table with columns ``y, x`` and, where present, ``frame`` and ``score``."""
+    path = Path(path)
+    table = read_csv_table(path, "y,x columns")
+    table = table.rename(columns={c: c.strip() for c in table.columns})
+    if not {"y", "x"} <= set(table.columns):
+        renamed = table.rename(columns=COLUMN_ALIASES)
+        if {"y", "x"} <= set(renamed.columns):
+            table = renamed
+        elif {"axis-0", "axis-1"} <= set(table.columns):
+            # A 2D napari Points CSV: axis-0 is y, axis-1 is x.
+            table = table.rename(columns={"axis-0": "y", "axis-1": "x"})
+        else:
+            raise ParticleDetectError(f"{path}: needs columns y and x (got {', '.join(map(str, table.columns))})")
+    for column in ("y", "x"):
+        table[column] = pd.to_numeric(table[column], errors="coerce")
+    if table[["y", "x"]].isna().any().any():
+        raise ParticleDetectError(f"{path}: y/x columns contain non-numeric or missing values")
+    if not np.isfinite(table[["y", "x"]].to_numpy(float)).all():
+        raise ParticleDetectError(f"{path}: y/x columns contain infinite values")
+    if "frame" in table.columns:
+        frames = pd.to_numeric(table["frame"], errors="coerce")
+        if frames.isna().any():
+            raise ParticleDetectError(f"{path}: frame column contains non-numeric values")
+        bad = frames[(frames < 0) | (frames != np.round(frames)) | ~np.isfinite(frames)]
+        if len(bad):
+            raise ParticleDetectError(f"{path}: frame numbers must be whole numbers from 0 (got {bad.iloc[0]:g})")
+        table["frame"] = frames.astype(np.int64)
+    return table
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_bytes(path: str | Path, writer: Callable[[BinaryIO], object]) -> Path:
+    """Let ``writer`` fill a temporary file beside ``path``, then rename it over: all or nothing."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            writer(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # mkstemp makes owner-only files; give the result the permissions a plain open() would.
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    fsync_directory(path.parent)  # the rename itself survives a power cut only once its folder is synced
+    return path
+
+
+def fsync_directory(folder: str | Path) -> None:
+    """Flush a folder's entries (renames, new files) to disk; a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on folders; the file itself is already synced
+    finally:
+        os.close(fd)
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) atomically: readers see the old file or the new one, never a part."""
+    data = text.encode("utf-8")
+    return atomic_write_bytes(path, lambda handle: handle.write(data))
+
+
+def write_centres(table: pd.DataFrame, path: str | Path, float_format: str = "%.3f") -> Path:
+    """Write a centre table as CSV atomically (columns ``frame,(z,)y,x,score`` first, extras after)."""
+    first = [c for c in ("frame", "z", "y", "x", "score") if c in table.columns]
+    ordered = table[first + [c for c in table.columns if c not in first]]
+    return atomic_write_text(path, ordered.to_csv(index=False, float_format=float_format))
+
+
+def save_figure(fig, path: str | Path, **kwargs) -> Path:
+    """Save a matplotlib figure atomically, in the format its suffix names (PNG without one)."""
+    path = Path(path)
+    kind = path.suffix.lower().lstrip(".") or "png"
+    return atomic_write_bytes(path, lambda handle: fig.savefig(handle, format=kind, **kwargs))
+
+
+@contextmanager
+def staged_folder(folder: str | Path) -> Iterator[Path]:
+    """Fill a private folder beside ``folder``; when the block ends well its files move into ``folder``
+    (made if needed), else nothing is left: no partial file, no empty folder."""
+    folder = Path(folder)
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name[:200]}.", suffix=".tmp"))
+    try:
+        yield staging
+        if not folder.exists():
+            os.rename(staging, folder)  # all files appear at once
+        else:
+            for path in sorted(staging.iterdir()):
+                os.replace(path, folder / path.name)
+        fsync_directory(folder.parent)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for path in missing[1:]:  # parents this call made; the folder itself was never made
+            try:
+                path.rmdir()
+            except OSError:
+                break
+        raise
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+class ZarrStack:
+    """A zarr array read one frame (its chunks only) at a time, with any length-1 axes left out
+    (OME-Zarr's t, c, z axes of one plane), so it looks like a 2D image or a T/Z stack."""
+
+    def __init__(self, path: Path, array) -> None:
+        self.path = path
+        self._array = array
+        self._kept = [i for i, n in enumerate(array.shape) if n != 1][-3:]
+        if len(self._kept) < 2 or any(array.shape[i] != 1 for i in range(len(array.shape))
+                                      if i not in self._kept):
+            raise ParticleDetectError(f"{path}: expected a 2D image or a 3D stack, got zarr shape {array.shape}")
+        self.shape = tuple(int(array.shape[i]) for i in self._kept)
+        self.ndim = len(self.shape)
+        self.dtype = np.dtype(array.dtype)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def _full_index(self, index) -> tuple:
+        full = [0] * len(self._array.shape)
+        for axis, part in zip(self._kept, index):
+            full[axis] = part
+        return tuple(full)
+
+    def __getitem__(self, index) -> np.ndarray:
+        index = index if isinstance(index, tuple) else (index,)
+        index = index + (slice(None),) * (self.ndim - len(index))
+        try:
+            return np.asarray(self._array[self._full_index(index)])
+        except Exception as exc:  # codecs and stores raise many types on corrupt chunks
+            raise ParticleDetectError(f"{self.path}: cannot read zarr data ({type(exc).__name__}: {exc})") from None
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        data = self[(slice(None),) * self.ndim]
+        return data.astype(dtype) if dtype is not None else data
+
+
+def is_zarr(path: Path) -> bool:
+    """A folder holding a zarr array or group (v2 or v3 metadata)."""
+    return path.is_dir() and any((path / name).exists() for name in (".zarray", ".zgroup", "zarr.json"))
+
+
+def open_zarr(path: Path) -> ZarrStack:
+    """The full-resolution array of a zarr or OME-Zarr folder, read lazily."""
+    try:
+        import zarr
+
+        node = zarr.open(str(path), mode="r")
+        if isinstance(node, zarr.Group):
+            node = node[_zarr_image_path(path, node)]
+    except ParticleDetectError:
+        raise
+    except Exception as exc:
+        raise ParticleDetectError(f"{path}: cannot read zarr ({type(exc).__name__}: {exc})") from None
+    if not np.issubdtype(np.dtype(node.dtype), np.number) or 0 in node.shape:
+        raise ParticleDetectError(f"{path}: cannot read image (zarr array of {node.dtype}, shape {node.shape})")
+    return ZarrStack(path, node)
+
+
+def _zarr_image_path(path: Path, group) -> str:
+    """OME-Zarr: the first (full-resolution) dataset of the first multiscale; else the group's only array."""
+    attrs = dict(group.attrs)
+    multiscales = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
+    if multiscales:
+        return multiscales[0]["datasets"][0]["path"]
+    arrays = sorted(name for name, _ in group.arrays())
+    if len(arrays) != 1:
+        raise ParticleDetectError(f"{path}: zarr group with {len(arrays)} arrays and no OME-Zarr multiscales; "
+                                  "give the array's folder")
+    return arrays[0]

@@ -1,0 +1,39 @@
+"""A PNG of a frame with detected centres drawn as rings, for reports and the README."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .io import save_figure
+from ..detection.preprocessing import normalise
+
+
+def save_overlay(frame: np.ndarray, centres: np.ndarray, path: str | Path, diameter: float | None = None,
+                 title: str | None = None) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frame = np.asarray(frame, dtype=np.float32)
+    h, w = frame.shape
+    dpi = 100
+    fig = plt.figure(figsize=(w / dpi * 1.5, h / dpi * 1.5), dpi=dpi)
+    ax = fig.add_axes([0, 0, 1, 1])
+    ax.imshow(np.clip(normalise(frame), 0, 1), cmap="gray", interpolation="nearest")
+    # Rings drawn at the diameter used, so a wrong size estimate shows at a glance.
+    size = (diameter if diameter and np.isfinite(diameter) else 10.0) * 1.5 * 72 / dpi
+    ax.scatter(centres[:, 1], centres[:, 0], s=size**2, facecolors="none", edgecolors="#ff3030",
+               linewidths=0.7)
+    ax.plot(centres[:, 1], centres[:, 0], "+", color="#00e0ff", ms=3, mew=0.7)
+    if title:
+        ax.text(4, 12, title, color="yellow", fontsize=9, va="top")
+    ax.set_xlim(-0.5, w - 0.5)
+    ax.set_ylim(h - 0.5, -0.5)
+    ax.axis("off")
+    try:
+        return save_figure(fig, path, dpi=dpi)
+    finally:
+        plt.close(fig)

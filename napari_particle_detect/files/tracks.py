@@ -1,0 +1,180 @@
+"""Centres linked into trajectories with trackpy, the ensemble drift, and the mean squared displacement.
+
+What colloid users do next with the centres (trackpy's walkthrough): ``trackpy.link`` with a search
+range and a memory, short stubs dropped (``filter_stubs``), the drift of the whole field
+subtracted (``compute_drift``/``subtract_drift``), and the ensemble MSD (``emsd``) with its power
+law fitted (``MSD = A t^n``; n is 1 for free diffusion). Positions stay in pixels and frames until
+the MSD, which is in the microns per pixel and frames per second given. A table from several files
+(a ``file`` column) is linked file by file. No Qt or torch here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParticleDetectError
+
+CORRECTED = ("y_corrected", "x_corrected")
+
+
+@dataclass(frozen=True)
+class LinkOptions:
+    """``search_range``: how far (px) a particle may move between frames; ``memory``: for how many
+    frames it may vanish and still be the same particle; ``min_length``: tracks seen in fewer frames
+    are dropped (trackpy's ``filter_stubs``)."""
+
+    search_range: float = 5.0
+    memory: int = 3
+    min_length: int = 1
+
+    def check(self) -> None:
+        if not np.isfinite(self.search_range) or self.search_range <= 0:
+            raise ParticleDetectError(f"search range must be a positive number of pixels, got {self.search_range}")
+        if int(self.memory) != self.memory or self.memory < 0:
+            raise ParticleDetectError(f"memory must be a whole number of frames from 0, got {self.memory}")
+        if int(self.min_length) != self.min_length or self.min_length < 1:
+            raise ParticleDetectError(f"minimum track length must be a whole number from 1, got {self.min_length}")
+
+
+def _quiet_trackpy() -> None:
+    # trackpy logs a line per frame while linking; the dock and the CLI say what matters themselves.
+    # (Importing trackpy sets its level, so it is imported first.)
+    import trackpy
+
+    trackpy.quiet()
+
+
+def _link_one(table: pd.DataFrame, options: LinkOptions) -> pd.DataFrame:
+    import trackpy
+    from trackpy.linking import SubnetOversizeException
+
+    try:
+        # adaptive_stop: in crowded frames trackpy narrows the search where a subnetwork is too big to
+        # solve instead of giving up on the whole table.
+        linked = trackpy.link(table, float(options.search_range), memory=int(options.memory), pos_columns=["y", "x"],
+                              adaptive_stop=min(0.5, float(options.search_range) / 2), adaptive_step=0.9)
+    except SubnetOversizeException:
+        raise ParticleDetectError(f"search range {options.search_range:g} px is too large for centres this crowded "
+                                  "(trackpy could not solve who went where); give a smaller one") from None
+    if options.min_length > 1:
+        lengths = linked.groupby("particle")["frame"].transform("size")
+        linked = linked[lengths >= options.min_length]
+    return linked
+
+
+def link_centres(table: pd.DataFrame, options: LinkOptions = LinkOptions()) -> pd.DataFrame:
+    """``table`` (``frame, y, x, ...``) with a ``particle`` column: the trajectory each centre belongs
+    to, numbered 0, 1, ... in order of first appearance. Rows of tracks shorter than
+    ``options.min_length`` frames are dropped; the rest are sorted by particle, then frame."""
+    options.check()
+    missing = {"frame", "y", "x"} - set(table.columns)
+    if missing:
+        raise ParticleDetectError(f"linking needs columns frame, y and x (missing {', '.join(sorted(missing))})")
+    if "particle" in table.columns:
+        table = table.drop(columns="particle")
+    _quiet_trackpy()
+    if not len(table):
+        return table.assign(particle=pd.Series(dtype=np.int64))
+    groups = [table] if "file" not in table.columns else [g for _, g in table.groupby("file", sort=False)]
+    parts, offset = [], 0
+    for group in groups:
+        linked = _link_one(group.reset_index(drop=True), options)
+        if len(linked):
+            # Renumbered by first appearance (trackpy's numbers have gaps once stubs are dropped).
+            first = linked.sort_values(["frame", "y", "x"], kind="stable")["particle"].drop_duplicates()
+            numbers = {old: offset + new for new, old in enumerate(first)}
+            linked = linked.assign(particle=linked["particle"].map(numbers).astype(np.int64))
+            offset += len(numbers)
+        parts.append(linked)
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["particle", "frame"], kind="stable").reset_index(drop=True)
+
+
+def compute_drift(tracks: pd.DataFrame, smoothing: int = 0) -> pd.DataFrame:
+    """The field's drift since the first frame (trackpy's ``compute_drift``): columns ``y, x`` per
+    ``frame`` (every frame of the tracks, 0 before any drift is known)."""
+    import trackpy
+
+    if "file" in tracks.columns and tracks["file"].nunique() > 1:
+        raise ParticleDetectError("drift is computed per image: link the centres of one file at a time")
+    frames = np.arange(int(tracks["frame"].min()), int(tracks["frame"].max()) + 1) if len(tracks) else np.zeros(0, int)
+    if len(tracks) < 2:
+        return pd.DataFrame({"y": np.zeros(len(frames)), "x": np.zeros(len(frames))}, index=pd.Index(frames, name="frame"))
+    drift = trackpy.compute_drift(tracks[["frame", "particle", "y", "x"]], smoothing=int(smoothing),
+                                  pos_columns=["y", "x"])
+    # Frames without a particle seen in the frame before keep the drift reached so far.
+    drift = drift.reindex(frames).ffill().fillna(0.0)
+    drift.index.name = "frame"
+    return drift[["y", "x"]]
+
+
+def subtract_drift(tracks: pd.DataFrame, drift: pd.DataFrame) -> pd.DataFrame:
+    """``tracks`` with ``y_corrected, x_corrected``: the positions with the field's drift taken off
+    (``y, x`` stay where the particles are in the image)."""
+    shift = drift.reindex(tracks["frame"].to_numpy()).fillna(0.0)
+    out = tracks.copy()
+    out[CORRECTED[0]] = tracks["y"].to_numpy(float) - shift["y"].to_numpy(float)
+    out[CORRECTED[1]] = tracks["x"].to_numpy(float) - shift["x"].to_numpy(float)
+    return out
+
+
+def ensemble_msd(tracks: pd.DataFrame, microns_per_pixel: float = 1.0, frames_per_second: float = 1.0,
+                 max_lag: int = 100) -> pd.DataFrame:
+    """The ensemble mean squared displacement (trackpy's ``emsd``): columns ``lagt`` (s), ``msd``
+    (um^2, or px^2 with 1 um per px) and ``N`` (independent displacements behind each value). Uses
+    the drift-corrected positions when ``tracks`` has them."""
+    import trackpy
+
+    for value, what in ((microns_per_pixel, "microns per pixel"), (frames_per_second, "frames per second")):
+        if not np.isfinite(value) or value <= 0:
+            raise ParticleDetectError(f"{what} must be a positive number, got {value}")
+    if int(max_lag) != max_lag or max_lag < 1:
+        raise ParticleDetectError(f"maximum lag must be a whole number of frames from 1, got {max_lag}")
+    if "file" in tracks.columns and tracks["file"].nunique() > 1:
+        raise ParticleDetectError("the MSD is computed per image: link the centres of one file at a time")
+    positions = tracks[["frame", "particle"]].copy()
+    corrected = all(c in tracks.columns for c in CORRECTED)
+    positions["y"] = tracks[CORRECTED[0] if corrected else "y"].to_numpy(float)
+    positions["x"] = tracks[CORRECTED[1] if corrected else "x"].to_numpy(float)
+    moving = positions.groupby("particle")["frame"].transform("nunique") > 1
+    if not moving.any():
+        raise ParticleDetectError("no track spans two frames: nothing moved to measure (try a larger search "
+                                  "range or memory)")
+    result = trackpy.emsd(positions[moving], float(microns_per_pixel), float(frames_per_second),
+                          max_lagtime=int(max_lag), detail=True, pos_columns=["y", "x"])
+    result = result[result["N"] > 0]
+    out = pd.DataFrame({"lagt": result["lagt"].to_numpy(float), "msd": result["msd"].to_numpy(float),
+                        "N": result["N"].to_numpy(float)})
+    return out.reset_index(drop=True)
+
+
+def fit_power_law(msd: pd.DataFrame) -> tuple[float, float] | None:
+    """(n, A) of ``MSD = A * lagt^n`` fitted in log space over the positive values (trackpy's
+    ``fit_powerlaw``); None with fewer than two."""
+    from scipy import stats
+
+    usable = msd[(msd["lagt"] > 0) & (msd["msd"] > 0)]
+    if len(usable) < 2:
+        return None
+    fit = stats.linregress(np.log(usable["lagt"].to_numpy(float)), np.log(usable["msd"].to_numpy(float)))
+    return float(fit.slope), float(np.exp(fit.intercept))
+
+
+def tracks_layer_data(tracks: pd.DataFrame) -> np.ndarray:
+    """(track id, frame, y, x) rows, as napari's Tracks layer takes them (sorted by track, then frame)."""
+    if not len(tracks):
+        return np.zeros((0, 4))
+    ordered = tracks.sort_values(["particle", "frame"], kind="stable")
+    return ordered[["particle", "frame", "y", "x"]].to_numpy(float)
+
+
+def describe_tracks(tracks: pd.DataFrame) -> str:
+    """'37 tracks, 4-10 frames long (median 10)'."""
+    if not len(tracks):
+        return "no tracks"
+    lengths = tracks.groupby("particle").size()
+    return (f"{len(lengths)} track{'s' if len(lengths) != 1 else ''}, {lengths.min()}-{lengths.max()} frames long "
+            f"(median {lengths.median():g})")

@@ -1,0 +1,338 @@
+"""Bead chains as one encoding: table -> maps for training, maps -> table for decoding, their table's
+columns and checks, the per-chain table, and the chain metrics.
+
+Maps (the card's ``heads``): ``centre``, a Gaussian at every bead (as :mod:`heatmap`), and ``bond``, a
+Gaussian at the midpoint of every bonded pair. Decoding finds the beads, reads the bond map at the
+midpoint of every pair of near neighbours, and links the best-supported bonds (evidence, less for a
+pair further apart than the bonds beside it, less for a sharp turn), at most two per bead, into paths
+and rings. Two touching chains stay two because their contact has no bond evidence, is longer than
+their bonds, or would turn a chain sharply.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from ..errors import ParticleDetectError
+from .evaluation import f1_score, match
+from .heatmap import DEFAULT_SIGMA, find_peaks, refine, stencil_values
+from .rods import gaussians
+from ..synthetic.chains import bonds_of
+
+HEADS = ("centre", "bond")
+COLUMNS = ["frame", "y", "x", "score", "chain", "index", "closed"]
+CHAIN_SUMMARY_COLUMNS = ["frame", "chain", "beads", "contour_length", "end_to_end", "radius_of_gyration", "closed"]
+BOND_SIGMA = 1.5
+# Measured on held-out images with the shipped model (bond F1 0.98-0.99 at 0.15-0.2, 0.94-0.96 at 0.4):
+# its bond peaks are lower than its bead peaks.
+BOND_THRESHOLD = 0.1
+# A bond that would turn a chain by more than FREE_TURN degrees loses support as a Gaussian in the excess
+# (TURN_SCALE degrees): semi-flexible chains turn little per bond, while two chains touching end to end
+# or side by side meet at any angle. Both this soft rule and the constants were chosen on tuning images
+# (seeds 900000+, 3 looks, the benchmark's chains config), against a hard "weak bonds may not turn more
+# than 70 degrees" rule: chains exactly right 0.74 (hard rule) -> 0.84 (soft rule), bond F1 0.975 -> 0.984
+# with the first shipped model; re-measured with each retrained model (see weights/chains.json). With the
+# length rule below, a scale of 30 (was 20) measured better: chains exactly right 0.872 -> 0.880 (mean of
+# the 3 looks, 24 tuning images each); FREE_TURN 20-35 with TURN_SCALE 25-35 all lie within 0.86-0.88.
+FREE_TURN = 30.0
+TURN_SCALE = 30.0
+# Bonded beads touch, so a bond is about as long as the bonds beside it, while beads of two chains that
+# touch end to end or side by side are that far apart or further. A candidate longer than the median of
+# the strong candidates (evidence >= STRONG_EVIDENCE) at its two beads by more than LENGTH_FREE times
+# loses support as a Gaussian in the excess (LENGTH_SCALE, a fraction of that median). The median is
+# local because bond lengths differ from chain to chain (and bead sizes across an image). Measured on
+# tuning images (seeds 900000+ and 920000+, 24 per look, the benchmark's config, the shipped model):
+# chains exactly right 0.779/0.820/0.777 -> 0.880/0.903/0.856 (fluorescent/opaque/brightfield, with
+# TURN_SCALE 30; 16 more images, seeds 940000+: 0.782/0.831/0.759 -> 0.870/0.900/0.839), false
+# bonds 74/66/73 -> 26/29/38; the image's median neighbour distance as the reference instead: 0.86-0.87.
+LENGTH_FREE = 1.0
+LENGTH_SCALE = 0.04
+STRONG_EVIDENCE = 0.5
+# Candidate partners: within this many typical neighbour distances.
+NEIGHBOUR_REACH = 1.45
+
+
+def encode(table: pd.DataFrame, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(maps (2, H, W), mask (H, W) of ones) for a chains table (y, x, chain, index[, closed])."""
+    table = table.reset_index(drop=True)
+    centres = table[["y", "x"]].to_numpy(float).reshape(-1, 2)
+    pairs = bonds_of(table)
+    mids = 0.5 * (centres[pairs[:, 0]] + centres[pairs[:, 1]]) if len(pairs) else np.zeros((0, 2))
+    maps = np.stack([gaussians(centres, shape, DEFAULT_SIGMA), gaussians(mids, shape, BOND_SIGMA)])
+    return maps, np.ones(shape, np.float32)
+
+
+def bond_evidence(bond_map: np.ndarray, centres: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """The bond map's maximum over the 3x3 pixels around each pair's midpoint."""
+    h, w = bond_map.shape
+    mid = np.rint(0.5 * (centres[pairs[:, 0]] + centres[pairs[:, 1]])).astype(int)
+    best = np.zeros(len(pairs))
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            best = np.maximum(best, bond_map[np.clip(mid[:, 0] + dy, 0, h - 1), np.clip(mid[:, 1] + dx, 0, w - 1)])
+    return best
+
+
+def relative_length(centres: np.ndarray, pairs: np.ndarray, evidence: np.ndarray, spacing: float) -> np.ndarray:
+    """Each pair's length over the median length of the other strong candidates at its two beads
+    (over ``spacing`` where there are none)."""
+    length = np.hypot(*(centres[pairs[:, 0]] - centres[pairs[:, 1]]).T)
+    strong = np.flatnonzero(evidence >= STRONG_EVIDENCE)
+    if not len(strong):
+        return length / spacing
+    # Per bead, the strong candidates touching it (their index, NaN-padded lengths), in one table.
+    ends = np.concatenate([pairs[strong, 0], pairs[strong, 1]])
+    ids = np.concatenate([strong, strong])
+    order = np.argsort(ends, kind="stable")
+    ends, ids = ends[order], ids[order]
+    slot = np.arange(len(ends)) - np.searchsorted(ends, ends)
+    index = np.full((len(centres), int(slot.max()) + 1), -1)
+    index[ends, slot] = ids
+    both = np.concatenate([index[pairs[:, 0]], index[pairs[:, 1]]], axis=1)
+    others = np.where((both >= 0) & (both != np.arange(len(pairs))[:, None]), length[both], np.nan)
+    counted = np.isfinite(others).any(axis=1)
+    reference = np.full(len(pairs), float(spacing))
+    reference[counted] = np.nanmedian(others[counted], axis=1)
+    return length / reference
+
+
+def length_penalty(relative: np.ndarray, length_scale: float = LENGTH_SCALE) -> np.ndarray:
+    """Support kept by a pair of this relative length (see LENGTH_FREE)."""
+    excess = np.clip(relative - LENGTH_FREE, 0.0, None)
+    return np.exp(-0.5 * (excess / length_scale) ** 2)
+
+
+def _turn(centres: np.ndarray, a: int, b: int, neighbours: list[list[int]]) -> float:
+    """Degrees the chain through ``a`` would turn going on to ``b`` (0 when ``a`` has no bond yet)."""
+    if not neighbours[a]:
+        return 0.0
+    before = centres[a] - centres[neighbours[a][0]]
+    after = centres[b] - centres[a]
+    cos = np.dot(before, after) / max(np.linalg.norm(before) * np.linalg.norm(after), 1e-9)
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+
+
+def link(centres: np.ndarray, bond_map: np.ndarray, bond_threshold: float = BOND_THRESHOLD,
+         spacing: float | None = None, free_turn: float = FREE_TURN,
+         turn_scale: float = TURN_SCALE, length_scale: float = LENGTH_SCALE) -> list[tuple[list[int], bool]]:
+    """Chains as (bead indices in order, closed) from bead centres and the bond map.
+
+    Candidate bonds (near neighbours with bond evidence of at least ``bond_threshold``) are taken best
+    first, at most two per bead, where a bond's support is its evidence times a penalty for its length
+    (see LENGTH_FREE) and one for the turn it would make at either bead given the bonds already taken
+    (see FREE_TURN). Supports change as bonds are taken, so a heap holds them and a stale entry is
+    re-scored when it comes up. (Choosing the bond set that maximises the summed log support globally,
+    by local search from this greedy set, measured no better: 0.880 -> 0.877 chains exactly right.)"""
+    n = len(centres)
+    if n == 0:
+        return []
+    if spacing is None:
+        if n > 1:
+            d, _ = cKDTree(centres).query(centres, k=2)
+            spacing = float(np.median(d[:, 1]))
+        else:
+            spacing = 1.0
+    pairs = cKDTree(centres).query_pairs(NEIGHBOUR_REACH * spacing, output_type="ndarray") if n > 1 else np.zeros((0, 2), int)
+    neighbours: list[list[int]] = [[] for _ in range(n)]
+    if not len(pairs):
+        return walk_chains(neighbours)
+    evidence = bond_evidence(bond_map, centres, pairs)
+    keep = evidence >= bond_threshold
+    pairs, evidence = pairs[keep], evidence[keep]
+    base = evidence * length_penalty(relative_length(centres, pairs, evidence, spacing), length_scale)
+
+    def support(k: int) -> float:
+        a, b = (int(v) for v in pairs[k])
+        value = float(base[k])
+        for turn in (_turn(centres, a, b, neighbours), _turn(centres, b, a, neighbours)):
+            if turn > free_turn:
+                value *= float(np.exp(-0.5 * ((turn - free_turn) / turn_scale) ** 2))
+        return value
+
+    # Entries: (-support, pair, versions of both beads when scored); a bead's version counts its bonds.
+    version = np.zeros(n, int)
+    heap = [(-float(base[k]), k, 0, 0) for k in range(len(pairs))]
+    heapq.heapify(heap)
+    while heap:
+        value, k, va, vb = heapq.heappop(heap)
+        a, b = (int(v) for v in pairs[k])
+        if len(neighbours[a]) >= 2 or len(neighbours[b]) >= 2:
+            continue
+        if va != version[a] or vb != version[b]:
+            heapq.heappush(heap, (-support(k), k, int(version[a]), int(version[b])))
+            continue
+        if -value < bond_threshold:
+            break  # the best remaining support is too weak, and supports only fall
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+        version[a] += 1
+        version[b] += 1
+    return walk_chains(neighbours)
+
+
+def walk_chains(neighbours: list[list[int]]) -> list[tuple[list[int], bool]]:
+    """Chains (bead order, closed) from each bead's at most two bonded partners."""
+    n = len(neighbours)
+    chains, seen = [], np.zeros(n, bool)
+    # Paths first, walked from one end; what is left with every bead bonded twice are rings.
+    for start in [i for i in range(n) if len(neighbours[i]) < 2] + list(range(n)):
+        if seen[start]:
+            continue
+        order, prev, cur = [start], -1, start
+        seen[start] = True
+        while True:
+            nxt = [j for j in neighbours[cur] if j != prev and not seen[j]]
+            if not nxt:
+                break
+            prev, cur = cur, nxt[0]
+            seen[cur] = True
+            order.append(cur)
+        closed = len(order) > 2 and all(len(neighbours[i]) == 2 for i in order)
+        chains.append((order, closed))
+    return chains
+
+
+def decode(maps: np.ndarray, threshold: float = 0.4, min_distance: int = 2, frame: int = 0,
+           bond_threshold: float = BOND_THRESHOLD) -> pd.DataFrame:
+    """One row per bead (COLUMNS) from a model's maps (2, H, W) of one frame."""
+    peaks = find_peaks(maps[0], threshold, min_distance)
+    if len(peaks) == 0:
+        return empty_table()
+    values = stencil_values(maps[0], peaks)
+    centres, scores = refine(peaks, values), values[0].astype(float)
+    return chain_rows(centres, scores, link(centres, maps[1], bond_threshold), frame)
+
+
+def chain_rows(centres: np.ndarray, scores: np.ndarray, chains: list[tuple[list[int], bool]], frame: int = 0) -> pd.DataFrame:
+    rows = []
+    for chain_id, (order, closed) in enumerate(chains):
+        for index, bead in enumerate(order):
+            rows.append((int(frame), centres[bead, 0], centres[bead, 1], scores[bead], chain_id, index, int(closed)))
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    return table.astype({"frame": int, "chain": int, "index": int, "closed": int})
+
+
+def empty_table() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=float if c in ("y", "x", "score") else int) for c in COLUMNS})
+
+
+def chain_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per chain: beads, contour length (along its bonds, a ring's closing bond included), end-to-end
+    distance (first to last bead), radius of gyration, closed or not."""
+    rows = []
+    if "frame" not in table:
+        table = table.assign(frame=0)
+    for (frame, chain), group in table.groupby(["frame", "chain"], sort=True):
+        group = group.sort_values("index")
+        pts = group[["y", "x"]].to_numpy(float)
+        closed = bool(int(group["closed"].iloc[0])) if "closed" in group else False
+        steps = np.hypot(*np.diff(pts, axis=0).T) if len(pts) > 1 else np.zeros(0)
+        contour = float(steps.sum() + (np.hypot(*(pts[0] - pts[-1])) if closed else 0.0))
+        rg = float(np.sqrt(((pts - pts.mean(axis=0)) ** 2).sum(axis=1).mean()))
+        rows.append((int(frame), int(chain), len(pts), contour, float(np.hypot(*(pts[-1] - pts[0]))), rg, closed))
+    return pd.DataFrame(rows, columns=CHAIN_SUMMARY_COLUMNS)
+
+
+def check_table(table: pd.DataFrame, source: str) -> pd.DataFrame:
+    """A chains table with the right columns, and every chain's indices 0..n-1 without a gap."""
+    missing = [c for c in ("y", "x", "chain", "index") if c not in table.columns]
+    if missing:
+        hint = " (it looks like a rods table)" if "angle" in table.columns else ""
+        raise ParticleDetectError(f"{source}: not a chains table: no {', '.join(missing)} column{hint}")
+    for column in ("y", "x", "chain", "index"):
+        if not pd.api.types.is_numeric_dtype(table[column]) or table[column].isna().any():
+            raise ParticleDetectError(f"{source}: column {column} holds missing values or non-numbers")
+    table = table.copy()
+    if "frame" not in table.columns:
+        table.insert(0, "frame", 0)
+    if "closed" not in table.columns:
+        table["closed"] = 0
+    for (frame, chain), group in table.groupby(["frame", "chain"]):
+        index = np.sort(group["index"].to_numpy())
+        if not np.array_equal(index, np.arange(len(index))):
+            gap = next((i for i, v in enumerate(index) if v != i), len(index))
+            raise ParticleDetectError(f"{source}: chain {chain} (frame {frame}) has a gap or repeat in its index "
+                                      f"at {gap} (indices must run 0..{len(index) - 1})")
+    return table
+
+
+@dataclass
+class ChainScores:
+    bead_f1: float
+    bond_f1: float
+    chains_exact: float  # share of true chains of two or more beads recovered exactly
+    beads_right_chain: float  # share of true beads matched and given their chain's predicted chain
+    beads: int
+    bonds: int
+    chains: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _bond_set(table: pd.DataFrame) -> set[tuple[int, int]]:
+    return {tuple(sorted(p)) for p in bonds_of(table).tolist()}
+
+
+def chain_counts(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: float = 3.0) -> dict:
+    """Raw counts for one frame (add them up across frames and images, then :func:`scores_from`)."""
+    predicted, truth = predicted.reset_index(drop=True), truth.reset_index(drop=True)
+    rows, cols = match(predicted[["y", "x"]].to_numpy(float), truth[["y", "x"]].to_numpy(float), tolerance)
+    to_pred = dict(zip(cols.tolist(), rows.tolist()))
+    true_bonds, pred_bonds = _bond_set(truth), _bond_set(predicted)
+    found = sum(1 for a, b in true_bonds if a in to_pred and b in to_pred
+                and tuple(sorted((to_pred[a], to_pred[b]))) in pred_bonds)
+    counts = {"bead_tp": len(rows), "bead_fp": len(predicted) - len(rows), "bead_fn": len(truth) - len(rows),
+              "bond_tp": found, "bond_fp": len(pred_bonds) - found, "bond_fn": len(true_bonds) - found,
+              "chains": 0, "chains_exact": 0, "beads": len(truth), "beads_right": 0}
+    pred_chain = predicted["chain"].to_numpy()
+    pred_sizes = predicted.groupby("chain").size().to_dict()
+    # Each true chain's predicted chain: where most of its matched beads went; and the reverse.
+    best_pred, best_true = {}, {}
+    pairs = pd.DataFrame({"true": truth["chain"].to_numpy()[cols], "pred": pred_chain[rows]})
+    if len(pairs):
+        tally = pairs.groupby(["true", "pred"]).size().reset_index(name="n")
+        best_pred = tally.sort_values("n", ascending=False).drop_duplicates("true").set_index("true")["pred"].to_dict()
+        best_true = tally.sort_values("n", ascending=False).drop_duplicates("pred").set_index("pred")["true"].to_dict()
+    for chain, group in truth.groupby("chain"):
+        members = group.index.tolist()
+        right = [m for m in members if m in to_pred and pred_chain[to_pred[m]] == best_pred.get(chain)
+                 and best_true.get(best_pred.get(chain)) == chain]
+        counts["beads_right"] += len(right)
+        if len(members) < 2:
+            continue
+        counts["chains"] += 1
+        chain_bonds = {b for b in true_bonds if b[0] in members}
+        exact = (len(right) == len(members) and pred_sizes.get(best_pred.get(chain)) == len(members)
+                 and all(a in to_pred and b in to_pred and tuple(sorted((to_pred[a], to_pred[b]))) in pred_bonds
+                         for a, b in chain_bonds))
+        counts["chains_exact"] += int(exact)
+    return counts
+
+
+def add_counts(total: dict, more: dict) -> dict:
+    return {k: total.get(k, 0) + v for k, v in more.items()}
+
+
+def scores_from(c: dict) -> ChainScores:
+    return ChainScores(
+        f1_score(c["bead_tp"], c["bead_fp"], c["bead_fn"]), f1_score(c["bond_tp"], c["bond_fp"], c["bond_fn"]),
+        c["chains_exact"] / c["chains"] if c["chains"] else 1.0, c["beads_right"] / c["beads"] if c["beads"] else 1.0,
+        c["beads"], c["bond_tp"] + c["bond_fn"], c["chains"])
+
+
+def evaluate_chains(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: float = 3.0) -> tuple[ChainScores, dict]:
+    """Pooled scores over the frames of two chains tables, and the raw counts."""
+    total: dict = {}
+    pf = predicted["frame"] if "frame" in predicted else pd.Series(0, index=predicted.index)
+    tf = truth["frame"] if "frame" in truth else pd.Series(0, index=truth.index)
+    for f in sorted(set(pf) | set(tf)):
+        total = add_counts(total, chain_counts(predicted[pf == f], truth[tf == f], tolerance))
+    if not total:
+        total = chain_counts(predicted.iloc[:0], truth.iloc[:0], tolerance)
+    return scores_from(total), total

@@ -1,0 +1,223 @@
+"""Detection accuracy: optimal one-to-one matching within a tolerance, and the usual metrics."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+from scipy.spatial import cKDTree
+
+from ..files.io import save_figure
+
+
+@dataclass
+class Scores:
+    tp: int
+    fp: int
+    fn: int
+    precision: float
+    recall: float
+    f1: float
+    mean_error: float
+    rms_error: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def match(predicted: np.ndarray, truth: np.ndarray, tolerance: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (pred_idx, truth_idx) of the minimum-total-distance matching within ``tolerance``.
+
+    Pairs farther apart than the tolerance are forbidden, not merely expensive, so the assignment
+    maximises the number of matches first and then minimises their total distance.
+    """
+    predicted = np.asarray(predicted, dtype=float).reshape(-1, 2)
+    truth = np.asarray(truth, dtype=float).reshape(-1, 2)
+    return match_points(predicted, truth, tolerance)
+
+
+def match_points(predicted: np.ndarray, truth: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`match` for (N, D) points in any number of dimensions D (already in the units of ``tolerance``)."""
+    empty = np.zeros(0, dtype=int)
+    if len(predicted) == 0 or len(truth) == 0:
+        return empty, empty
+    # Sparse candidate pairs keep large images cheap; only connected rows/columns enter the solver.
+    pairs = cKDTree(predicted).query_ball_tree(cKDTree(truth), r=tolerance)
+    rows = np.array([i for i, js in enumerate(pairs) if js], dtype=int)
+    if len(rows) == 0:
+        return empty, empty
+    cols = np.unique(np.concatenate([pairs[i] for i in rows])).astype(int)
+    dist = np.linalg.norm(predicted[rows, None, :] - truth[None, cols, :], axis=2)
+    forbidden = dist > tolerance
+    # Big constant so any feasible match beats no match; distances break the ties.
+    cost = np.where(forbidden, 1e6, dist - 1e3)
+    r, c = linear_sum_assignment(cost)
+    keep = ~forbidden[r, c]
+    return rows[r[keep]], cols[c[keep]]
+
+
+def f1_score(tp: float, fp: float, fn: float) -> float:
+    """The one F1 of this project: 2TP / (2TP + FP + FN); 1 when there is nothing to find and nothing found."""
+    total = 2 * tp + fp + fn
+    return float(2 * tp / total) if total else 1.0
+
+
+@dataclass
+class Counts:
+    """Matches, false positives and misses, pooled over images or regions (add them up with ``+``)."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    sq_err: float = 0.0  # sum of squared localisation errors of the matches
+
+    def __add__(self, other: "Counts") -> "Counts":
+        return Counts(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn, self.sq_err + other.sq_err)
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        return f1_score(self.tp, self.fp, self.fn)
+
+    @property
+    def rms(self) -> float:
+        return float(np.sqrt(self.sq_err / self.tp)) if self.tp else float("nan")
+
+
+def count_in_area(
+    predicted: np.ndarray, truth: np.ndarray, area: np.ndarray | None = None, tolerance: float = 3.0
+) -> Counts:
+    """Counts of ``predicted`` against ``truth`` where ``truth`` is complete only inside ``area``.
+
+    ``area`` is a boolean mask in pixels (None: the whole image, everything counts); a 3D mask
+    takes (z, y, x) points (a volume's reviewed box on an isotropic grid). A true centre
+    inside the area is matched to any prediction within the tolerance, also one just outside; an
+    unmatched prediction counts as false only when it lies at least the tolerance inside the
+    area, since near the edge it may belong to a particle outside, which nobody has reviewed.
+    """
+    ndim = 2 if area is None else np.ndim(area)
+    predicted = np.asarray(predicted, dtype=float).reshape(-1, ndim)
+    truth = np.asarray(truth, dtype=float).reshape(-1, ndim)
+    if area is None:
+        pi, ti = match(predicted, truth, tolerance)
+        err = predicted[pi] - truth[ti]
+        return Counts(len(pi), len(predicted) - len(pi), len(truth) - len(ti), float((err**2).sum()))
+    from scipy import ndimage
+
+    area = np.asarray(area, dtype=bool)
+    depth = ndimage.distance_transform_edt(area)  # distance to the nearest pixel outside the area
+    reach = ndimage.distance_transform_edt(~area)  # distance to the area, outside it
+    truth = truth[_lookup(area, truth)]
+    near = predicted[_lookup(reach <= tolerance + 0.5, predicted)]
+    pi, ti = match_points(near, truth, tolerance)
+    unmatched = np.ones(len(near), dtype=bool)
+    unmatched[pi] = False
+    deep = _lookup(depth > tolerance, near)
+    err = near[pi] - truth[ti]
+    return Counts(len(pi), int((unmatched & deep).sum()), len(truth) - len(ti), float((err**2).sum()))
+
+
+def _lookup(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """``mask`` at each point's nearest pixel (False outside the image); points have one coordinate per mask axis."""
+    if not len(points):
+        return np.zeros(0, dtype=bool)
+    index = np.rint(points[:, : mask.ndim]).astype(int)
+    inside = np.all((index >= 0) & (index < np.array(mask.shape)), axis=1)
+    out = np.zeros(len(points), dtype=bool)
+    out[inside] = mask[tuple(index[inside].T)]
+    return out
+
+
+def score(predicted: np.ndarray, truth: np.ndarray, tolerance: float = 3.0) -> Scores:
+    predicted = np.asarray(predicted, dtype=float).reshape(-1, 2)
+    truth = np.asarray(truth, dtype=float).reshape(-1, 2)
+    pi, ti = match(predicted, truth, tolerance)
+    return _scores(len(pi), len(predicted) - len(pi), len(truth) - len(ti), predicted[pi] - truth[ti])
+
+
+def _scores(tp: int, fp: int, fn: int, offsets: np.ndarray) -> Scores:
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = f1_score(tp, fp, fn)
+    err = np.linalg.norm(offsets, axis=1) if len(offsets) else np.zeros(0)
+    return Scores(
+        tp=tp,
+        fp=fp,
+        fn=fn,
+        precision=precision,
+        recall=recall,
+        f1=f1,
+        mean_error=float(err.mean()) if len(err) else float("nan"),
+        rms_error=float(np.sqrt((err**2).mean())) if len(err) else float("nan"),
+    )
+
+
+def evaluate_frames(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: float = 3.0) -> pd.DataFrame:
+    """Per-frame scores and a pooled ``all`` row, from two ``frame,y,x`` tables."""
+    predicted = _with_frame(predicted)
+    truth = _with_frame(truth)
+    frames = sorted(set(predicted["frame"]).union(truth["frame"]))
+    rows, offsets = [], []
+    for frame in frames:
+        p = predicted.loc[predicted["frame"] == frame, ["y", "x"]].to_numpy()
+        t = truth.loc[truth["frame"] == frame, ["y", "x"]].to_numpy()
+        pi, ti = match(p, t, tolerance)
+        offsets.append(p[pi] - t[ti])
+        rows.append({"frame": frame, **_scores(len(pi), len(p) - len(pi), len(t) - len(ti), p[pi] - t[ti]).to_dict()})
+    table = pd.DataFrame(rows)
+    if len(table):
+        pooled = _scores(int(table.tp.sum()), int(table.fp.sum()), int(table.fn.sum()), np.concatenate(offsets))
+        table = pd.concat([table, pd.DataFrame([{"frame": "all", **pooled.to_dict()}])], ignore_index=True)
+    return table
+
+
+def _with_frame(table: pd.DataFrame) -> pd.DataFrame:
+    if "frame" in table.columns:
+        return table
+    return table.assign(frame=0)
+
+
+def matched_offsets(predicted: np.ndarray, truth: np.ndarray, tolerance: float = 3.0) -> np.ndarray:
+    pi, ti = match(predicted, truth, tolerance)
+    return np.asarray(predicted, float).reshape(-1, 2)[pi] - np.asarray(truth, float).reshape(-1, 2)[ti]
+
+
+def plot_report(
+    predicted: pd.DataFrame, truth: pd.DataFrame, path: str, tolerances: tuple[float, ...] = (0.5, 1, 1.5, 2, 3, 4, 5)
+) -> None:
+    """F1 against tolerance and a histogram of localisation errors, saved as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    f1s = [float(evaluate_frames(predicted, truth, t).iloc[-1]["f1"]) for t in tolerances]
+    predicted, truth = _with_frame(predicted), _with_frame(truth)
+    errors = []
+    for frame in sorted(set(predicted["frame"]).union(truth["frame"])):
+        off = matched_offsets(
+            predicted.loc[predicted["frame"] == frame, ["y", "x"]].to_numpy(),
+            truth.loc[truth["frame"] == frame, ["y", "x"]].to_numpy(),
+            max(tolerances),
+        )
+        errors.append(np.linalg.norm(off, axis=1))
+    errors = np.concatenate(errors) if errors else np.zeros(0)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
+    a.plot(tolerances, f1s, "o-")
+    a.set(xlabel="tolerance (px)", ylabel="F1", ylim=(0, 1.02), title="F1 vs matching tolerance")
+    b.hist(errors, bins=30)
+    b.set(xlabel="localisation error (px)", ylabel="matched centres", title="error histogram")
+    fig.tight_layout()
+    try:
+        save_figure(fig, path, dpi=100)
+    finally:
+        plt.close(fig)

@@ -1,0 +1,115 @@
+"""The kinds of object a model can find, each one encoding module (see kinds/rods.py, kinds/chains.py).
+
+Nothing else names a kind: the engine asks this table for a kind's heads, maps, decoding, columns,
+table checks, metric and synthetic examples. Spheres are the project's original path
+(detection/prediction.py, kinds/heatmap.py) and are not listed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from . import chains
+from . import rods
+from ..errors import ParticleDetectError
+from ..synthetic.chains import random_chain_config, synthesize_chains
+from ..synthetic.rods import random_rod_config, synthesize_rods
+
+KIND_NAMES = ("spheres", "rods", "chains")
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    heads: tuple[str, ...]
+    columns: list[str]
+    encode: Callable[[pd.DataFrame, tuple[int, int]], tuple[np.ndarray, np.ndarray]]
+    decode: Callable[..., pd.DataFrame]
+    check_table: Callable[[pd.DataFrame, str], pd.DataFrame]
+    # (image, truth table) of one varied training example of this side.
+    example: Callable[[np.random.Generator, int, int], tuple[np.ndarray, pd.DataFrame]]
+    # Points that move with the image under flips and rotations, and the table rebuilt from them.
+    points: Callable[[pd.DataFrame], np.ndarray]
+    rebuild: Callable[[pd.DataFrame, np.ndarray], pd.DataFrame]
+    crop: int
+
+
+def _rod_example(rng: np.random.Generator, crop: int, seed: int) -> tuple[np.ndarray, pd.DataFrame]:
+    sample = synthesize_rods(random_rod_config(rng, shape=(crop, crop)), seed=seed)
+    return sample.image, sample.table
+
+
+def _chain_example(rng: np.random.Generator, crop: int, seed: int) -> tuple[np.ndarray, pd.DataFrame]:
+    sample = synthesize_chains(random_chain_config(rng, shape=(crop, crop)), seed=seed)
+    return sample.image, sample.table
+
+
+def _rod_points(table: pd.DataFrame) -> np.ndarray:
+    return np.concatenate([table[["y", "x"]], table[["y1", "x1"]], table[["y2", "x2"]]]).astype(float)
+
+
+def _rod_rebuild(table: pd.DataFrame, points: np.ndarray) -> pd.DataFrame:
+    n = len(table)
+    c, t1, t2 = points[:n], points[n : 2 * n], points[2 * n :]
+    angle = np.degrees(np.arctan2(t2[:, 0] - t1[:, 0], t2[:, 1] - t1[:, 1]))
+    from ..synthetic.rods import rod_table
+
+    return rod_table(c[:, 0], c[:, 1], angle, table["length"], table["width"])
+
+
+def _chain_points(table: pd.DataFrame) -> np.ndarray:
+    return table[["y", "x"]].to_numpy(float).reshape(-1, 2)
+
+
+def _chain_rebuild(table: pd.DataFrame, points: np.ndarray) -> pd.DataFrame:
+    return table.assign(y=points[:, 0], x=points[:, 1])
+
+
+KINDS: dict[str, Kind] = {
+    "rods": Kind("rods", rods.HEADS, rods.COLUMNS, rods.encode, rods.decode, rods.check_table, _rod_example,
+                 _rod_points, _rod_rebuild, crop=128),
+    "chains": Kind("chains", chains.HEADS, chains.COLUMNS, chains.encode, chains.decode, chains.check_table,
+                   _chain_example, _chain_points, _chain_rebuild, crop=96),
+}
+
+
+def get_kind(name: str) -> Kind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise ParticleDetectError(f"unknown kind {name!r}; choose one of {', '.join(KIND_NAMES)}") from None
+
+
+def write_kind_table(table: pd.DataFrame, path, kind: str) -> None:
+    """The kind's table as CSV (its columns first, extras such as ``file`` after), atomically; for
+    chains also the per-chain table beside it, ``NAME.chains.csv``."""
+    from pathlib import Path
+
+    from ..files.io import atomic_write_text
+
+    spec = get_kind(kind)
+    path = Path(path)
+    ordered = table[[c for c in spec.columns if c in table] + [c for c in table if c not in spec.columns]]
+    if kind == "chains":
+        keys = ["file"] if "file" in table else []
+        parts = [chains.chain_summary(group).assign(**dict(zip(keys, key if isinstance(key, tuple) else (key,))))
+                 for key, group in (table.groupby(keys) if keys else [((), table)])] if len(table) else []
+        summary = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=chains.CHAIN_SUMMARY_COLUMNS)
+        atomic_write_text(path.with_suffix(".chains.csv"), summary.to_csv(index=False, float_format="%.3f"))
+    atomic_write_text(path, ordered.to_csv(index=False, float_format="%.3f"))
+
+
+def read_kind_table(path, kind: str) -> pd.DataFrame:
+    """A rods or chains CSV, checked: one ParticleDetectError naming the file and the problem otherwise."""
+    from pathlib import Path
+
+    from ..files.io import read_csv_table
+
+    path = Path(path)
+    table = read_csv_table(path, f"the {kind} columns")
+    table = table.rename(columns={c: str(c).strip() for c in table.columns})
+    return get_kind(kind).check_table(table, str(path))

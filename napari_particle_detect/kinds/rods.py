@@ -1,0 +1,522 @@
+"""Rods and ellipsoids as one encoding: table -> maps for training, maps -> table for decoding,
+their table's columns and checks, and their matching metric.
+
+Maps (the model card's ``heads``, in this order):
+
+* ``centre``: a Gaussian at every object's centre, combined by maximum (as :mod:`heatmap`);
+* ``cos2``, ``sin2``: the doubled angle, so 0 and 180 degrees are one value and nothing wraps;
+* ``log_length``, ``log_width``: log of length / LENGTH_UNIT and width / WIDTH_UNIT;
+* ``tips``: a Gaussian at both tips, which a network sees locally even for rods longer than its reach.
+
+The orientation and size maps are taught only near centres (REGRESSION_RADIUS), where decoding reads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import ndimage
+from scipy.spatial import cKDTree
+
+from ..errors import ParticleDetectError
+from .evaluation import f1_score, match
+from .heatmap import find_peaks, refine, stencil_values
+from ..synthetic.rods import ROD_COLUMNS, rod_table
+
+HEADS = ("centre", "cos2", "sin2", "log_length", "log_width", "tips")
+COLUMNS = ["frame", "y", "x", "angle", "length", "width", "y1", "x1", "y2", "x2", "score"]
+CENTRE_SIGMA = 2.0
+TIP_SIGMA = 1.5
+REGRESSION_RADIUS = 3.0
+LENGTH_UNIT = 24.0
+WIDTH_UNIT = 8.0
+
+
+def gaussians(points: np.ndarray, shape: tuple[int, int], sigma: float) -> np.ndarray:
+    """Max-combined unit Gaussians at (y, x) points."""
+    heat = np.zeros(shape, np.float32)
+    reach = int(np.ceil(3.5 * sigma))
+    for y, x in np.asarray(points, float).reshape(-1, 2):
+        iy, ix = int(round(y)), int(round(x))
+        y0, y1, x0, x1 = max(iy - reach, 0), min(iy + reach + 1, shape[0]), max(ix - reach, 0), min(ix + reach + 1, shape[1])
+        if y0 >= y1 or x0 >= x1:
+            continue
+        blob = np.exp(-((np.arange(y0, y1)[:, None] - y) ** 2 + (np.arange(x0, x1)[None] - x) ** 2) / (2 * sigma**2))
+        np.maximum(heat[y0:y1, x0:x1], blob.astype(np.float32), out=heat[y0:y1, x0:x1])
+    return heat
+
+
+def encode(table: pd.DataFrame, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(maps (6, H, W), regression mask (H, W)) for a rods table (ROD_COLUMNS) in this frame's pixels.
+
+    The centre map is a Gaussian stretched along each object (sigma L/8 along, w/4 across, at least
+    CENTRE_SIGMA and 1.5 px): every pixel of a rod says how near its middle it is, a target a network
+    learns far faster than a small spot it must place from both far ends. The orientation and size
+    maps are taught over each object's body (the object whose axis is nearest where bodies overlap).
+    """
+    maps = np.zeros((len(HEADS),) + tuple(shape), np.float32)
+    mask = np.zeros(shape, np.float32)
+    nearest = np.full(shape, np.inf, np.float32)
+    tip_points = np.concatenate([table[["y1", "x1"]].to_numpy(float), table[["y2", "x2"]].to_numpy(float)])
+    maps[5] = gaussians(tip_points, shape, TIP_SIGMA)
+    for row in table.itertuples(index=False):
+        half = 0.5 * row.length + 2
+        y0, y1 = max(int(np.floor(row.y - half)), 0), min(int(np.ceil(row.y + half)) + 1, shape[0])
+        x0, x1 = max(int(np.floor(row.x - half)), 0), min(int(np.ceil(row.x + half)) + 1, shape[1])
+        if y0 >= y1 or x0 >= x1:
+            continue
+        yy, xx = np.mgrid[y0:y1, x0:x1]
+        theta = np.radians(row.angle)
+        along = (yy - row.y) * np.sin(theta) + (xx - row.x) * np.cos(theta)
+        across = -(yy - row.y) * np.cos(theta) + (xx - row.x) * np.sin(theta)
+        s_along, s_across = max(CENTRE_SIGMA, row.length / 8), max(1.5, row.width / 4)
+        blob = np.exp(-0.5 * ((along / s_along) ** 2 + (across / s_across) ** 2)).astype(np.float32)
+        window = (slice(y0, y1), slice(x0, x1))
+        np.maximum(maps[0][window], blob, out=maps[0][window])
+        radius = 0.5 * row.width
+        axis_dist = np.hypot(np.clip(np.abs(along) - max(0.5 * row.length - radius, 0), 0, None), across)
+        body = (axis_dist <= max(radius, REGRESSION_RADIUS)) & (axis_dist < nearest[window])
+        nearest[window][body] = axis_dist[body]
+        for k, value in ((1, np.cos(2 * theta)), (2, np.sin(2 * theta)), (3, np.log(row.length / LENGTH_UNIT)),
+                         (4, np.log(row.width / WIDTH_UNIT))):
+            maps[k][window][body] = value
+        mask[window][body] = 1.0
+    return maps, mask
+
+
+def _read(maps: np.ndarray, head: int, peaks: np.ndarray) -> np.ndarray:
+    """A head's value at each peak, the mean over its 3x3 neighbourhood (clipped to the frame)."""
+    h, w = maps.shape[1:]
+    total = np.zeros(len(peaks))
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            total += maps[head, np.clip(peaks[:, 0] + dy, 0, h - 1), np.clip(peaks[:, 1] + dx, 0, w - 1)]
+    return total / 9.0
+
+
+def decode(maps: np.ndarray, threshold: float = 0.4, min_distance: int = 2, frame: int = 0,
+           use_tips: bool = True, merge: bool = True, along_axis: bool = True,
+           drop_fragments: bool = True, merge_by_tips: bool = True) -> pd.DataFrame:
+    """One row per object (COLUMNS) from a model's maps (6, H, W) of one frame."""
+    peaks = find_peaks(maps[0], threshold, min_distance)
+    if len(peaks) == 0:
+        return empty_table()
+    values = stencil_values(maps[0], peaks)
+    centres, scores = refine(peaks, values), values[0].astype(float)
+    cos2, sin2 = _read(maps, 1, peaks), _read(maps, 2, peaks)
+    angle = np.degrees(0.5 * np.arctan2(sin2, cos2))
+    length = LENGTH_UNIT * np.exp(_read(maps, 3, peaks))
+    width = WIDTH_UNIT * np.exp(_read(maps, 4, peaks))
+    if along_axis:
+        angle, length, width = read_along_axis(maps, centres, angle, length, width)
+    if use_tips:
+        length, angle = refine_with_tips(maps[5], centres, angle, length, width)
+    length = np.maximum(length, width)
+    keep = ~duplicates(centres, scores, angle, length, width)
+    centres, scores, angle, length, width = centres[keep], scores[keep], angle[keep], length[keep], width[keep]
+    if merge:
+        centres, scores, angle, length, width = merge_pieces(maps[0], centres, scores, angle, length, width,
+                                                             maps[5] if merge_by_tips else None)
+    if drop_fragments:
+        keep = ~fragments(centres, angle, length, width)
+        centres, scores, angle, length, width = centres[keep], scores[keep], angle[keep], length[keep], width[keep]
+    table = rod_table(centres[:, 0], centres[:, 1], angle, length, width)
+    table.insert(0, "frame", int(frame))
+    table["score"] = scores
+    return table[COLUMNS]
+
+
+AXIS_AGREEMENT = 20.0  # degrees: orientation samples further off belong to a crossing rod
+
+
+def read_along_axis(maps: np.ndarray, centres: np.ndarray, angle: np.ndarray, length: np.ndarray,
+                    width: np.ndarray, rounds: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Orientation and sizes read along each object's axis instead of at its peak alone.
+
+    The centre of a rod is where crossing rods most often lie over it, and one pixel there says little
+    (measured on the benchmark's rods with the first shipped model: at the true centres the orientation
+    map is off by 15-20 degrees at the 90th percentile, the length map by 40 % at the median). Along
+    the middle half of the axis, samples that agree with the current estimate within AXIS_AGREEMENT
+    degrees are averaged (doubled angles) and their log sizes take the median; twice, as the axis moves."""
+    h, w = maps.shape[1:]
+    angle, length, width = angle.copy(), length.copy(), width.copy()
+    offsets = np.linspace(-1.0, 1.0, 9)
+    for _ in range(rounds):
+        theta = np.radians(angle)
+        u = np.stack([np.sin(theta), np.cos(theta)], axis=1)
+        reach = np.maximum(0.25 * (length - width), 0.0)  # the middle half of the straight part
+        pts = centres[:, None, :] + (offsets[None, :, None] * reach[:, None, None]) * u[:, None, :]
+        ys, xs = np.clip(pts[..., 0], 0, h - 1), np.clip(pts[..., 1], 0, w - 1)
+        sample = [ndimage.map_coordinates(maps[k], [ys.ravel(), xs.ravel()], order=1).reshape(ys.shape)
+                  for k in (1, 2, 3, 4)]
+        doubled = np.degrees(np.arctan2(sample[1], sample[0]))
+        agree = np.abs((doubled - 2 * angle[:, None] + 180.0) % 360.0 - 180.0) <= 2 * AXIS_AGREEMENT
+        agree[:, len(offsets) // 2] = True  # the centre itself always counts
+        c2 = np.where(agree, sample[0], 0.0).sum(axis=1)
+        s2 = np.where(agree, sample[1], 0.0).sum(axis=1)
+        angle = np.degrees(0.5 * np.arctan2(s2, c2))
+        log_length = np.nanmedian(np.where(agree, sample[2], np.nan), axis=1)
+        log_width = np.nanmedian(np.where(agree, sample[3], np.nan), axis=1)
+        length, width = LENGTH_UNIT * np.exp(log_length), WIDTH_UNIT * np.exp(log_width)
+    return angle, length, width
+
+
+def fragments(centres: np.ndarray, angle: np.ndarray, length: np.ndarray, width: np.ndarray,
+              max_angle: float = 15.0) -> np.ndarray:
+    """Mask of objects lying wholly inside a longer one along its axis (a piece of it, whatever its score).
+
+    Measured on the benchmark's rods (first shipped model): 50-75 % of false positives were such
+    pieces, their centres a quarter of the rod from its middle and half its length, beside a
+    correct detection of the whole rod that :func:`duplicates` keeps because the piece scores higher."""
+    drop = np.zeros(len(centres), bool)
+    if len(centres) < 2:
+        return drop
+    tree = cKDTree(centres)
+    for i in np.argsort(-length):
+        if drop[i]:
+            continue
+        theta = np.radians(angle[i])
+        u = np.array([np.sin(theta), np.cos(theta)])
+        for j in tree.query_ball_point(centres[i], 0.5 * length[i]):
+            if j == i or drop[j] or length[j] > length[i] or angle_error(angle[i], angle[j]) > max_angle:
+                continue
+            d = centres[j] - centres[i]
+            along = abs(float(np.dot(d, u)))
+            across = abs(float(-d[0] * u[1] + d[1] * u[0]))
+            tol = 0.25 * width[i]
+            if across <= max(0.5 * width[i], 2.0) and along + 0.5 * length[j] <= 0.5 * length[i] + tol:
+                drop[j] = True
+    return drop
+
+
+def _tips_between(tips: np.ndarray, a: np.ndarray, b: np.ndarray, u: np.ndarray, length_a: float, length_b: float,
+                  along: float) -> bool:
+    """Whether the tip map shows a tip at either of the two facing ends of pieces ``a`` and ``b`` (b lies
+    ``along`` from a on axis ``u``)."""
+    sign = 1.0 if along > 0 else -1.0
+    ends = np.array([a + sign * 0.5 * length_a * u, b - sign * 0.5 * length_b * u])
+    # A few pixels either way along the axis: the pieces' ends are estimates.
+    pts = (ends[:, None, :] + np.arange(-3.0, 3.5, 1.0)[None, :, None] * u).reshape(-1, 2)
+    values = ndimage.map_coordinates(tips, pts.T, order=1, mode="nearest")
+    return bool(values.max() >= TIP_FLOOR)
+
+
+def _crossing_rod(point: np.ndarray, own_angle: float, centres: np.ndarray, angle: np.ndarray, length: np.ndarray,
+                  width: np.ndarray, alive: np.ndarray, tree, reach: float, exclude: tuple[int, ...]) -> int | None:
+    """A live rod at least 25 degrees off ``own_angle`` whose straight body passes over ``point``, or None."""
+    for k in tree.query_ball_point(point, reach):
+        if k in exclude or not alive[k] or angle_error(angle[k], own_angle) < 25:
+            continue
+        theta = np.radians(angle[k])
+        d = point - centres[k]
+        along = abs(d[0] * np.sin(theta) + d[1] * np.cos(theta))
+        across = abs(-d[0] * np.cos(theta) + d[1] * np.sin(theta))
+        if along < 0.5 * (length[k] - width[k]) and across < 0.5 * width[k] + 2.0:
+            return int(k)
+    return None
+
+
+def merge_pieces(centre_map: np.ndarray, centres, scores, angle, length, width, tips: np.ndarray | None = None):
+    """One rod from collinear pieces end to end along one axis: a long rod can draw a ridge of centre
+    peaks, and a rod crossed by another is often cut there into two pieces (measured on the benchmark's
+    rods with the first shipped model: most false positives were such halves). Pieces merge when the
+    centre map joins them without a dip, when no tips face each other across a dip, or when another
+    rod crosses where they meet."""
+    centres, scores, angle, length, width = (np.array(v, dtype=float, copy=True) for v in (centres, scores, angle, length, width))
+    alive = np.ones(len(centres), bool)
+    changed = True
+    while changed:
+        changed = False
+        order = [i for i in np.argsort(-scores) if alive[i]]
+        tree = cKDTree(centres) if len(centres) else None
+        reach = 0.5 * float(length.max(initial=0.0)) + float(width.max(initial=0.0))
+        for i in order:
+            theta = np.radians(angle[i])
+            u = np.array([np.sin(theta), np.cos(theta)])
+            # Only pieces whose ends can meet: within half of both lengths and a width.
+            for j in tree.query_ball_point(centres[i], 0.5 * length[i] + reach):
+                if j == i or not alive[j] or not alive[i] or angle_error(angle[i], angle[j]) > 8:
+                    continue
+                d = centres[j] - centres[i]
+                along = float(np.dot(d, u))
+                across = abs(float(-d[0] * u[1] + d[1] * u[0]))
+                gap = abs(along) - 0.5 * (length[i] + length[j])
+                if across > 0.5 * max(width[i], width[j]) or abs(along) < 1:
+                    continue
+                sign = 1.0 if along > 0 else -1.0
+                junction = 0.5 * (centres[i] + sign * 0.5 * length[i] * u + centres[j] - sign * 0.5 * length[j] * u)
+                crossing = _crossing_rod(junction, angle[i], centres, angle, length, width, alive, tree, reach, (i, j))
+                if crossing is not None:
+                    # A rod crossing there explains both a dip and the gap (its width) between the pieces.
+                    if gap > width[crossing] + 0.5 * max(width[i], width[j]):
+                        continue
+                else:
+                    if gap > 0.5 * max(width[i], width[j]):
+                        continue
+                    steps = np.linspace(0, 1, max(int(abs(along)), 2))
+                    pts = centres[i] + steps[:, None] * d
+                    ridge = ndimage.map_coordinates(centre_map, pts.T, order=1, mode="nearest")
+                    if ridge.min() < 0.8 * min(scores[i], scores[j]) and (tips is None or _tips_between(tips, centres[i], centres[j], u, length[i], length[j], along)):
+                        # The centre map dips between them and (where the tip map is given) tips mark the
+                        # meeting ends: two rods.
+                        continue
+                ends = np.concatenate([centres[i] + np.array([-0.5, 0.5])[:, None] * length[i] * u,
+                                       centres[j] + np.array([-0.5, 0.5])[:, None] * length[j] * u])
+                t = (ends - centres[i]) @ u
+                lo, hi = ends[np.argmin(t)], ends[np.argmax(t)]
+                centres[i] = 0.5 * (lo + hi)
+                length[i] = float(np.hypot(*(hi - lo)))
+                width[i] = max(width[i], width[j])
+                alive[j] = False
+                changed = True
+    return centres[alive], scores[alive], angle[alive], length[alive], width[alive]
+
+
+def duplicates(centres: np.ndarray, scores: np.ndarray, angle: np.ndarray, length: np.ndarray,
+               width: np.ndarray) -> np.ndarray:
+    """Mask of weaker peaks on the same object as a stronger one: inside its body (half its length
+    along its axis, half its width across) and within 15 degrees of its angle (crossing rods differ)."""
+    drop = np.zeros(len(centres), bool)
+    if len(centres) < 2:
+        return drop
+    tree = cKDTree(centres)
+    for i in np.argsort(-scores):
+        if drop[i]:
+            continue
+        theta = np.radians(angle[i])
+        for j in tree.query_ball_point(centres[i], 0.5 * length[i] + 1):
+            if j == i or drop[j] or scores[j] > scores[i]:
+                continue
+            d = centres[j] - centres[i]
+            along = abs(d[0] * np.sin(theta) + d[1] * np.cos(theta))
+            across = abs(-d[0] * np.cos(theta) + d[1] * np.sin(theta))
+            # Inside the stronger rod's body (a rod touching it end to end has its centre further out).
+            if along < 0.5 * length[i] and across <= max(0.5 * width[i], 2.0) and angle_error(angle[i], angle[j]) < 15:
+                drop[j] = True
+    return drop
+
+
+TIP_FLOOR = 0.3  # tip map value a tip must reach
+TIP_SHARE = 0.5  # ... and this share of the strongest tip response along the walk (faint body responses are not tips)
+
+
+def refine_with_tips(tips: np.ndarray, centres: np.ndarray, angle: np.ndarray, length: np.ndarray,
+                     width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Length from the tip map, and ``centres`` (changed in place) moved between the tips: from each
+    centre, walk out along the rod's axis both ways and take the first clear tip peak on each side.
+    Tips are local, so this measures long rods as well as short ones, whatever the regressed length
+    (used only to bound the walk) says."""
+    h, w = tips.shape
+    length, angle = length.copy(), angle.copy()
+    centres = centres  # moved in place to the middle between the tips found
+    across = np.array([-1.0, 0.0, 1.0])
+    # First the rough tip on each side of every rod (a walk each), then all tips refined at once.
+    rough, owners = [], []
+    for i, (c, a, L, wd) in enumerate(zip(centres, angle, length, width)):
+        theta = np.radians(a)
+        u = np.array([np.sin(theta), np.cos(theta)])
+        n = np.array([-np.cos(theta), np.sin(theta)])
+        t = np.arange(max(0.25 * wd, 1.0), 1.2 * L + 12.0, 0.5)
+        sides = []
+        for sign in (-1.0, 1.0):
+            pts = c[None, None, :] + sign * t[:, None, None] * u + across[None, :, None] * n
+            inside = (pts[..., 0] > -0.5) & (pts[..., 0] < h - 0.5) & (pts[..., 1] > -0.5) & (pts[..., 1] < w - 0.5)
+            values = ndimage.map_coordinates(tips, [pts[..., 0].ravel(), pts[..., 1].ravel()], order=1, mode="nearest")
+            profile = np.where(inside, values.reshape(pts.shape[:2]), 0.0).max(axis=1)
+            peak = _first_peak(profile, max(TIP_FLOOR, TIP_SHARE * float(profile.max())), reach=6)
+            if peak is None:
+                break
+            sides.append(c + sign * float(np.interp(peak, np.arange(len(t)), t)) * u)
+        if len(sides) == 2:
+            rough += sides
+            owners.append(i)
+    refined = _tip_positions(tips, np.asarray(rough, float).reshape(-1, 2))
+    for k, i in enumerate(owners):
+        c, a, wd = centres[i], angle[i], width[i]
+        found = refined[2 * k : 2 * k + 2]
+        vec = found[1] - found[0]
+        tip_length = float(np.hypot(*vec))
+        middle = 0.5 * (found[0] + found[1])
+        tip_angle = np.degrees(np.arctan2(vec[0], vec[1]))
+        # The rod lies between its tips: a peak off its middle (long rods can draw two) moves there,
+        # and two tips a rod length apart give its angle better than the map at one pixel.
+        if (tip_length > 0.6 * wd and np.hypot(*(middle - c)) < 0.35 * tip_length
+                and angle_error(tip_angle % 180, a % 180) < 10):
+            length[i] = tip_length
+            centres[i] = middle
+            if tip_length > 2 * wd:
+                angle[i] = tip_angle
+    return length, angle
+
+
+def _tip_positions(tips: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The tip map's subpixel maximum within 2 px of each point (N, 2), all at once."""
+    h, w = tips.shape
+    if len(points) == 0:
+        return points
+    offsets = np.arange(-2, 3)
+    ys = np.clip(np.rint(points[:, 0]).astype(int)[:, None, None] + offsets[None, :, None], 0, h - 1)
+    xs = np.clip(np.rint(points[:, 1]).astype(int)[:, None, None] + offsets[None, None, :], 0, w - 1)
+    ys, xs = np.broadcast_arrays(ys, xs)
+    window = tips[ys, xs].reshape(len(points), -1)
+    best = np.argmax(window, axis=1)
+    peaks = np.stack([ys.reshape(len(points), -1)[np.arange(len(points)), best],
+                      xs.reshape(len(points), -1)[np.arange(len(points)), best]], axis=1)
+    return refine(peaks, stencil_values(tips, peaks))
+
+
+def _first_peak(profile: np.ndarray, floor: float, reach: int) -> float | None:
+    """Index (subsample, parabola) of the first value above ``floor`` that is the maximum within ``reach``."""
+    above = np.flatnonzero(profile > floor)
+    for k in above:
+        lo, hi = max(k - reach, 0), min(k + reach + 1, len(profile))
+        if profile[k] >= profile[lo:hi].max():
+            if 0 < k < len(profile) - 1:
+                a, b, c = profile[k - 1], profile[k], profile[k + 1]
+                curvature = a - 2 * b + c
+                return k + (0.5 * (a - c) / curvature if curvature < 0 else 0.0)
+            return float(k)
+    return None
+
+
+def empty_table() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=int if c == "frame" else float) for c in COLUMNS})
+
+
+def check_table(table: pd.DataFrame, source: str) -> pd.DataFrame:
+    """A rods table with the right columns and values, or one ParticleDetectError naming ``source``."""
+    missing = [c for c in ("y", "x", "angle", "length") if c not in table.columns]
+    if missing:
+        hint = " (it looks like a chains table)" if {"chain", "index"} <= set(table.columns) else ""
+        raise ParticleDetectError(f"{source}: not a rods table: no {', '.join(missing)} column{hint}")
+    for column in ("y", "x", "angle", "length", "width"):
+        if column in table.columns and (not pd.api.types.is_numeric_dtype(table[column])
+                                        or (column != "width" and table[column].isna().any())):
+            raise ParticleDetectError(f"{source}: column {column} holds missing values or non-numbers")
+    angle = table["angle"].to_numpy(float)
+    bad = ~((angle >= 0) & (angle < 180))
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise ParticleDetectError(f"{source}: angle {angle[row]:g} on row {row + 1} is out of range [0, 180) degrees")
+    length = table["length"].to_numpy(float)
+    if np.any(~(length > 0)):
+        row = int(np.argmax(~(length > 0)))
+        raise ParticleDetectError(f"{source}: length {length[row]:g} on row {row + 1} is not positive")
+    table = table.copy()
+    if "width" not in table.columns:
+        table["width"] = np.nan
+    if "frame" not in table.columns:
+        table.insert(0, "frame", 0)
+    if not {"y1", "x1", "y2", "x2"} <= set(table.columns):
+        full = rod_table(table["y"], table["x"], table["angle"], table["length"], table["width"])
+        for c in ("y1", "x1", "y2", "x2"):
+            table[c] = full[c].to_numpy()
+    return table
+
+
+@dataclass
+class RodScores:
+    tp: int
+    fp: int
+    fn: int
+    f1: float
+    angle_median: float  # degrees, min(|d|, 180 - |d|)
+    angle_p90: float
+    length_error_median: float  # |predicted - true| / true
+    width_error_median: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def angle_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Orientation difference in degrees, min(|a - b|, 180 - |a - b|), for angles in [0, 180)."""
+    d = np.abs(np.mod(np.asarray(a, float), 180.0) - np.mod(np.asarray(b, float), 180.0))
+    return np.minimum(d, 180.0 - d)
+
+
+def match_rods(predicted: pd.DataFrame, truth: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """One-to-one matching of centres within max(3 px, a quarter of the true length) (pred, truth indices)."""
+    p = predicted[["y", "x"]].to_numpy(float).reshape(-1, 2)
+    t = truth[["y", "x"]].to_numpy(float).reshape(-1, 2)
+    if len(p) == 0 or len(t) == 0:
+        return np.zeros(0, int), np.zeros(0, int)
+    reach = np.maximum(3.0, truth["length"].to_numpy(float) / 4)
+    # Scale each truth's reach to 1: match within a per-object tolerance, nearest first.
+    rows, cols = match(p, t, float(reach.max()))
+    ok = np.hypot(*(p[rows] - t[cols]).T) <= reach[cols]
+    if ok.all():
+        return rows, cols
+    # Rare: a match beyond its own object's reach; redo with only allowed pairs.
+    from scipy.optimize import linear_sum_assignment
+
+    dist = np.hypot(p[:, None, 0] - t[None, :, 0], p[:, None, 1] - t[None, :, 1])
+    forbidden = dist > reach[None, :]
+    r, c = linear_sum_assignment(np.where(forbidden, 1e6, dist - 1e3))
+    keep = ~forbidden[r, c]
+    return r[keep], c[keep]
+
+
+def evaluate_rods(predicted: pd.DataFrame, truth: pd.DataFrame) -> tuple[RodScores, dict]:
+    """Pooled scores over frames, and the raw per-match errors (for pooling across images)."""
+    errors = {"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0}
+    frames = sorted(set(predicted.get("frame", pd.Series([0]))) | set(truth.get("frame", pd.Series([0]))))
+    for f in frames:
+        p = predicted[predicted["frame"] == f] if "frame" in predicted else predicted
+        t = truth[truth["frame"] == f] if "frame" in truth else truth
+        add_errors(errors, p.reset_index(drop=True), t.reset_index(drop=True))
+    return scores_from(errors), errors
+
+
+def cut_by_frame(table: pd.DataFrame, shape: tuple[int, int], margin: float = 1.0) -> np.ndarray:
+    """Mask of objects with a tip outside the frame (or within ``margin`` px of its edge)."""
+    h, w = shape
+    ys, xs = table[["y1", "y2"]].to_numpy(float), table[["x1", "x2"]].to_numpy(float)
+    return ((ys < margin) | (ys > h - 1 - margin) | (xs < margin) | (xs > w - 1 - margin)).any(axis=1)
+
+
+def add_errors(errors: dict, predicted: pd.DataFrame, truth: pd.DataFrame,
+               inside: tuple[int, int] | None = None) -> None:
+    """Add one frame's matches and errors to ``errors``.
+
+    ``inside``: the frame's shape, to score only objects wholly inside it. A rod cut by the frame edge
+    shows only part of itself, so its true centre (off the visible part) cannot be found from the
+    image; such rods and the detections matched to them count neither way, nor do unmatched
+    detections that themselves reach the edge (as the sphere benchmarks score only centres away from
+    the border)."""
+    rows, cols = match_rods(predicted, truth)
+    if inside is not None:
+        cut_truth = cut_by_frame(truth, inside)
+        keep = ~cut_truth[cols]
+        unmatched = np.ones(len(predicted), bool)
+        unmatched[rows] = False
+        ignored_predictions = unmatched & cut_by_frame(predicted, inside) if len(predicted) else unmatched
+        predicted = predicted[~ignored_predictions & ~np.isin(np.arange(len(predicted)), rows[~keep])].reset_index(drop=True)
+        truth = truth[~cut_truth].reset_index(drop=True)
+        rows, cols = match_rods(predicted, truth)
+    errors["tp"] += len(rows)
+    errors["fp"] += len(predicted) - len(rows)
+    errors["fn"] += len(truth) - len(rows)
+    errors["angle"] += list(angle_error(predicted["angle"].to_numpy(float)[rows], truth["angle"].to_numpy(float)[cols]))
+    tl = truth["length"].to_numpy(float)[cols]
+    errors["length"] += list(np.abs(predicted["length"].to_numpy(float)[rows] - tl) / tl)
+    if "width" in truth and "width" in predicted:
+        tw = truth["width"].to_numpy(float)[cols]
+        errors["width"] += list(np.abs(predicted["width"].to_numpy(float)[rows] - tw) / tw)
+
+
+def scores_from(errors: dict) -> RodScores:
+    def stat(values, q):
+        values = np.asarray(values, float)
+        values = values[np.isfinite(values)]
+        return float(np.percentile(values, q)) if len(values) else float("nan")
+
+    return RodScores(errors["tp"], errors["fp"], errors["fn"], f1_score(errors["tp"], errors["fp"], errors["fn"]),
+                     stat(errors["angle"], 50), stat(errors["angle"], 90), stat(errors["length"], 50),
+                     stat(errors["width"], 50))
+
+
+def truth_columns() -> list[str]:
+    return list(ROD_COLUMNS)

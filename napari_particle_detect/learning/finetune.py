@@ -1,0 +1,505 @@
+"""A fine-tuning round: a model and the user's annotated examples in, a scored model out.
+
+Knows nothing of projects, napari or files, so the dock, the command line (``train --from``) and
+the benchmarks run the same round.
+
+Honest scoring: a fixed share of every reviewed area is held out of training, in tiles chosen by
+a fixed rule from the frame number and the tile's position, so the same tiles stay out in every
+round and no round ever trains on them. The new model and the model it started from are both
+scored there, each at the threshold that suits it best, against the user's corrections. A round
+that does not beat its parent there says so (``RoundResult.improved``). Held-out tiles with no
+corrected particle in them score nothing: F1 there is 1 for a model that finds nothing and 0 for
+one that finds anything, so a round whose held-out tiles hold no particle is unscored, never
+"better" (a frame accepted empty by mistake would otherwise teach a model to find nothing and
+switch it in).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+
+from ..detection.devices import select_device
+from ..errors import ParticleDetectError
+from ..kinds.evaluation import Counts, count_in_area, match
+from ..models import DetectorModel
+from ..detection.prediction import detect_frame, prepare_network
+from ..detection.preprocessing import normalise
+from ..detection.rescoring import Criterion, candidate_features
+from ..detection.sizing import rescale_centres, rescale_frame
+from .training import BatchSource, Example, TrainConfig, TrainingCancelled, weighted_mse
+
+# What a round trains, chosen by measurement (benchmarks/loop_options.py): every layer (the
+# decoder alone learned less and saved little time), from the user's frames alone (synthetic
+# images in the batch slowed learning on unfamiliar optics), 200 steps at 2e-3 after a short
+# warm-up, then a cosine decay.
+FINE_TUNE = TrainConfig(
+    epochs=1, steps_per_epoch=200, batch_size=8, crop=64, learning_rate=2e-3, synthetic_fraction=0.0,
+    validation_images=0, seed=0,
+)
+WARMUP_SHARE = 0.1
+# The encoder's modules in this project's networks (UNet: down; ResNet: stem, stages).
+ENCODER_PARTS = ("down", "stem", "stages")
+# Share of every reviewed area held out of training to score rounds on.
+HOLD_OUT_SHARE = 0.2
+# Held-out tiles are this many particle diameters wide (at least MIN_TILE px): big enough to
+# hold whole particles with context, small enough that a proposed region (projects/review.py: eight
+# diameters) spans several.
+TILE_DIAMETERS = 4.0
+# Neither trained on nor scored: a band this many diameters wide around held-out tiles. A target
+# peak reaches about 0.3 diameters (three heatmap sigmas at the working size), so no held-out
+# particle's label leaks into training.
+GUARD_DIAMETERS = 0.5
+MIN_TILE = 32
+# Heatmap score down to which candidates are decoded when tuning a threshold.
+SCORE_FLOOR = 0.05
+TIE = 1e-9  # F1s this close are equal
+THRESHOLDS = tuple(np.round(np.arange(0.1, 0.71, 0.05), 2))
+
+
+@dataclass
+class Scored:
+    """A model's result on the held-out areas at its best threshold."""
+
+    f1: float
+    threshold: float
+    counts: Counts
+    # Mean F1 over THRESHOLDS: breaks a tie at the best threshold, common when few particles are held out.
+    f1_across_thresholds: float = 0.0
+
+
+@dataclass
+class RoundResult:
+    """A fine-tuned model and how it and its parent score on the same held-out areas."""
+
+    model: DetectorModel
+    trained_examples: int
+    held_out_tiles: int
+    score: Scored | None  # None when nothing could be held out (too little reviewed)
+    parent_score: Scored | None
+    history: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    pseudo_frames: int = 0  # unreviewed frames the teacher labelled for this round
+
+    @property
+    def improved(self) -> bool | None:
+        """Whether the round beats its parent on the held-out areas (None: nothing to tell by): a higher
+        F1 at its best threshold or, tied there, a higher F1 across the thresholds."""
+        if self.score is None or self.parent_score is None:
+            return None
+        if abs(self.score.f1 - self.parent_score.f1) > TIE:
+            return self.score.f1 > self.parent_score.f1
+        return self.score.f1_across_thresholds > self.parent_score.f1_across_thresholds + TIE
+
+
+def hold_out_mask(
+    shape: tuple[int, ...], key: str, tile: int, share: float = HOLD_OUT_SHARE, reviewed: np.ndarray | None = None
+) -> np.ndarray:
+    """The held-out pixels of a frame: whole tiles picked by a hash of (key, tile row, tile column).
+
+    The same frame (key) always gives the same tiles, so an area once held out stays held out in
+    every round. When the reviewed part (default: all) covers three tiles or more and chance picked
+    none of them, the one with the lowest hash is held out, so every such frame or region is scored.
+    A 3D ``shape`` (a volume) is cut into cubic tiles the same way, hashed by (key, slab, row, column).
+    """
+    grid = tuple(math.ceil(n / tile) for n in shape)
+    draws = np.empty(grid)
+    for index in itertools.product(*(range(n) for n in grid)):
+        digest = hashlib.blake2b(":".join(map(str, (key, *index))).encode(), digest_size=8).digest()
+        draws[index] = int.from_bytes(digest, "little") / 2**64
+    covered = np.ones(grid, dtype=bool)
+    if reviewed is not None:
+        padded = np.zeros(tuple(n * tile for n in grid), dtype=bool)
+        padded[tuple(slice(0, n) for n in shape)] = reviewed
+        covered = padded.reshape([v for n in grid for v in (n, tile)]).mean(axis=tuple(range(1, 2 * len(grid), 2))) > 0.5
+    picked = (draws < share) & covered
+    if not picked.any() and covered.sum() >= 3:
+        picked[np.unravel_index(np.argmin(np.where(covered, draws, np.inf)), draws.shape)] = True
+    for axis in range(len(grid)):
+        picked = np.repeat(picked, tile, axis=axis)
+    return picked[tuple(slice(0, n) for n in shape)]
+
+
+def tile_size(shape: tuple[int, int], diameter: float) -> int:
+    """Held-out tiles: TILE_DIAMETERS particles wide, but a third of the image at most, so small
+    images have several."""
+    return int(np.clip(round(TILE_DIAMETERS * diameter), MIN_TILE, max(MIN_TILE, min(shape) // 3)))
+
+
+@dataclass
+class Split:
+    """One reviewed frame or region: where it trains and where it is held out to score on."""
+
+    example: Example
+    train_area: np.ndarray  # may be empty
+    held_area: np.ndarray  # may be empty
+    tolerance: float  # match radius in the example's pixels
+
+
+def split_for_scoring(example: Example, diameter: float, share: float = HOLD_OUT_SHARE) -> Split:
+    """Where one reviewed frame or region trains and where it is held out.
+
+    Tiles are picked by the example's name (a frame's is stable across rounds); a guard band
+    around them (GUARD_DIAMETERS) is used by neither.
+    """
+    from scipy import ndimage
+
+    shape = example.image.shape
+    reviewed = np.ones(shape, dtype=bool) if example.area is None else np.asarray(example.area, dtype=bool)
+    held = hold_out_mask(shape, example.name, tile_size(shape, diameter), share, reviewed) & reviewed
+    guard = ndimage.distance_transform_edt(~held) <= GUARD_DIAMETERS * diameter if held.any() else held
+    return Split(example, reviewed & ~guard, held, scoring_tolerance(diameter))
+
+
+@dataclass
+class Candidates:
+    """What one model proposes on one example's whole image, down to SCORE_FLOOR."""
+
+    centres: np.ndarray  # (N, 2) in the example's pixels
+    scores: np.ndarray
+    features: np.ndarray | None = None  # rescoring.candidate_features, when a criterion is to be learned
+
+
+def propose(model: DetectorModel, example: Example, device: torch.device, ringed: bool = False,
+            measure: bool = False) -> Candidates:
+    """The model's candidates on the example's whole image (context as in detection), optionally measured."""
+    result = detect_frame(model, example.image, device, SCORE_FLOOR, example.scale, ringed=ringed,
+                          network=prepare_network(model, device), name=example.name or "example", heatmap=False)
+    features = None
+    if measure:
+        scaled, factors = rescale_frame(example.image, example.scale)
+        features = candidate_features(normalise(scaled), rescale_centres(result.centres, factors), result.scores,
+                                      model.card.canonical_diameter)
+    return Candidates(result.centres, result.scores, features)
+
+
+def score_in_areas(splits: list[Split], candidates: list[Candidates], scores: list[np.ndarray] | None = None,
+                   area: str = "held_area") -> Scored | None:
+    """Pooled F1 inside each split's ``area`` at the best of THRESHOLDS (``scores`` replace the
+    candidates' own, e.g. a criterion's probabilities). None when the areas hold no corrected
+    particle: there, finding nothing would score 1 and finding anything 0, which tells nothing."""
+    totals = [Counts() for _ in THRESHOLDS]
+    counted = False
+    for k, (split, found) in enumerate(zip(splits, candidates)):
+        mask = getattr(split, area)
+        if not mask.any():
+            continue
+        counted = True
+        values = found.scores if scores is None else scores[k]
+        for t, threshold in enumerate(THRESHOLDS):
+            keep = values > threshold
+            totals[t] = totals[t] + count_in_area(found.centres[keep], split.example.centres, mask, split.tolerance)
+    if not counted or totals[0].tp + totals[0].fn == 0:
+        return None
+    f1s = [c.f1 for c in totals]
+    best = int(np.argmax(f1s))
+    return Scored(totals[best].f1, float(THRESHOLDS[best]), totals[best], float(np.mean(f1s)))
+
+
+def fine_tune(
+    model: DetectorModel,
+    examples: list[Example],
+    config: TrainConfig = FINE_TUNE,
+    device: str | torch.device = "auto",
+    ringed: bool = False,
+    hold_out: float = HOLD_OUT_SHARE,
+    progress: Callable[[dict], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+    validation: list[Example] | None = None,
+    unlabelled: Sequence[Example] | Callable[[int], Sequence[Example]] | None = None,
+) -> RoundResult:
+    """Fine-tune ``model`` on ``examples`` and score the round on their held-out tiles.
+
+    Each example's ``scale`` brings it to the model's working size, as detection does, so the
+    particles' size in its own pixels is the model's working size over that scale; its ``name``
+    picks its held-out tiles (keep names stable across rounds: "frame 3"). Training crops are
+    drawn half around the parent's mistakes there (the points the user had to add, delete or
+    move), half anywhere in the reviewed areas. With ``config.learn_criterion`` the round also
+    learns which candidates the user keeps (:mod:`rescoring`), kept only where it scores better
+    on the held-out tiles. Progress events have a ``phase`` (preparing, scoring, training,
+    criterion, done); raises :class:`TrainingCancelled` within a step of ``cancel()`` turning
+    true. ``validation`` examples are scored on whole, never trained on. The input model is left
+    as it was.
+
+    ``unlabelled``: frames nobody reviewed (Examples with no centres; an ``area`` says where they
+    may be labelled), or a callable giving ``n`` of them. With ``config.unlabelled_frames`` > 0 a
+    teacher pseudo-labels up to that many (spread over a list; phase "teacher"): the student after
+    ``config.pseudo_teacher_at`` of the steps (0: the parent), and ``config.pseudo_share`` of the
+    training crops come from them from then on (:mod:`pseudo_labels`). A frame
+    named like a reviewed example is labelled only outside its reviewed area and its held-out
+    tiles' guard bands; pseudo-labels never reach the held-out scores.
+    """
+    started = time.monotonic()
+    report = progress or (lambda event: None)
+    if not examples:
+        raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")
+    report({"phase": "preparing"})
+    device = select_device(config.device if device == "auto" else device)
+    if config.threads:
+        torch.set_num_threads(int(config.threads))
+    splits = [split_for_scoring(e, example_diameter(model, e), hold_out) for e in examples]
+    splits += [Split(e, np.zeros(e.image.shape, bool), np.ones(e.image.shape, bool) if e.area is None else e.area,
+                     scoring_tolerance(example_diameter(model, e))) for e in validation or []]
+    if not any(s.train_area.any() for s in splits):
+        raise ParticleDetectError("the reviewed areas are too small to train on; review a larger region or a frame")
+    history: list[dict] = []
+
+    parents = _propose_all(model, splits, device, ringed, False, "parent", report, cancel)
+    parent_score = score_in_areas(splits, parents)
+    threshold = parent_score.threshold if parent_score else model.card.threshold
+    train_examples = [replace(s.example, area=s.train_area, focus=_mistakes(s, c, threshold))
+                      for s, c in zip(splits, parents) if s.train_area.any()]
+    frames = unreviewed_frames(model, splits, unlabelled, config)
+    pseudo: list[Example] = []
+
+    def teach(teacher: DetectorModel) -> list[Example]:
+        pseudo.extend(label_unreviewed(teacher, frames, config, device, report, cancel))
+        return pseudo
+
+    child = train_steps(model, train_examples, config, device, report, cancel, history, teach if frames else None)
+    children = _propose_all(child, splits, device, ringed, config.learn_criterion, "new model", report, cancel)
+    score = score_in_areas(splits, children)
+    if config.learn_criterion:
+        report({"phase": "criterion"})
+        judged = learn_criterion(child, splits, children)
+        if judged is not None:
+            probabilities = [judged.criterion.probabilities(c.features) for c in children]
+            judged_score = score_in_areas(splits, children, probabilities)
+            if judged_score is not None and (score is None or judged_score.f1 > score.f1 + CRITERION_MARGIN):
+                child, score = judged, judged_score
+    if score is not None:
+        child.card.threshold = score.threshold
+    held_tiles = sum(_tiles(s.held_area) for s in splits)
+    child.card.training = {
+        **{k: v for k, v in child.card.training.items() if k != "history"},
+        "fine_tuned": {"examples": len(train_examples), "held_out_tiles": held_tiles, "config": config.to_dict(),
+                       "hold_out": hold_out, "criterion": child.criterion is not None,
+                       "f1": score.f1 if score else None, "parent_f1": parent_score.f1 if parent_score else None,
+                       "pseudo_labelled_frames": len(pseudo)},
+    }
+    result = RoundResult(model=child, trained_examples=len(train_examples), held_out_tiles=held_tiles, score=score,
+                         parent_score=parent_score, history=history, seconds=time.monotonic() - started,
+                         pseudo_frames=len(pseudo))
+    report({"phase": "done", "seconds": result.seconds})
+    return result
+
+
+def unreviewed_frames(model: DetectorModel, splits: list[Split], unlabelled, config: TrainConfig) -> list[Example]:
+    """Up to ``config.unlabelled_frames`` unreviewed frames, each with the area a teacher may label:
+    never inside a reviewed area, a held-out tile or its guard band (matched by the example's name)."""
+    from .pseudo_labels import spread
+
+    count = int(config.unlabelled_frames)
+    if count <= 0 or unlabelled is None:
+        return []
+    frames = list(unlabelled(count) if callable(unlabelled) else unlabelled)
+    reviewed = {s.example.name: s for s in splits if s.example.name}
+    ready = []
+    for frame in (frames[i] for i in spread(count, range(len(frames)))):
+        allowed = np.ones(frame.image.shape, bool) if frame.area is None else np.asarray(frame.area, bool)
+        split = reviewed.get(frame.name) if frame.name else None
+        if split is not None:
+            allowed = allowed & ~reviewed_and_guarded(split, example_diameter(model, split.example))
+        if allowed.any():
+            ready.append(replace(frame, centres=np.zeros((0, 2)), area=allowed, focus=None))
+    return ready
+
+
+def label_unreviewed(teacher: DetectorModel, frames: list[Example], config: TrainConfig, device: torch.device,
+                     report: Callable[[dict], None], cancel: Callable[[], bool] | None) -> list[Example]:
+    """The teacher's pass (phase "teacher"): ``frames`` pseudo-labelled (pseudo_labels.label_frames)."""
+    from .pseudo_labels import label_frames
+
+    labels = label_frames(teacher, frames, device, config.pseudo_high, config.pseudo_low,
+                          progress=lambda done, total: report({"phase": "teacher", "done": done, "total": total}),
+                          cancel=cancel)
+    return [label.example for label in labels]
+
+
+def pseudo_examples(
+    model: DetectorModel, splits: list[Split], unlabelled, config: TrainConfig, device: torch.device,
+    report: Callable[[dict], None], cancel: Callable[[], bool] | None,
+) -> list[Example]:
+    """``model``'s pseudo-labels on up to ``config.unlabelled_frames`` unreviewed frames, none of them
+    inside a reviewed area, a held-out tile or its guard band."""
+    return label_unreviewed(model, unreviewed_frames(model, splits, unlabelled, config), config, device, report,
+                            cancel)
+
+
+def reviewed_and_guarded(split: Split, diameter: float) -> np.ndarray:
+    """A reviewed example's pixels no pseudo-label may touch: its reviewed area, and its held-out
+    tiles with their guard bands (which may reach past a reviewed region's edge)."""
+    from scipy import ndimage
+
+    shape = split.example.image.shape
+    reviewed = np.ones(shape, bool) if split.example.area is None else np.asarray(split.example.area, bool)
+    if not split.held_area.any():
+        return reviewed
+    return reviewed | (ndimage.distance_transform_edt(~split.held_area) <= GUARD_DIAMETERS * diameter)
+
+
+def _propose_all(model, splits, device, ringed, measure, which, report, cancel) -> list[Candidates]:
+    out = []
+    for done, split in enumerate(splits):
+        if cancel is not None and cancel():
+            raise TrainingCancelled("fine-tuning cancelled")
+        report({"phase": "scoring", "model": which, "done": done, "total": len(splits)})
+        out.append(propose(model, split.example, device, ringed, measure))
+    report({"phase": "scoring", "model": which, "done": len(splits), "total": len(splits)})
+    return out
+
+
+def _mistakes(split: Split, found: Candidates, threshold: float) -> np.ndarray:
+    """Where the parent was wrong inside the training area: corrected centres it missed or placed
+    badly, and its shown points nobody kept."""
+    shown = found.centres[found.scores > threshold]
+    truth = split.example.centres
+    inside_truth = truth[mask_at(split.train_area, truth)]
+    inside_shown = shown[mask_at(split.train_area, shown)]
+    pi, ti = match(inside_shown, inside_truth, split.tolerance)
+    off = np.linalg.norm(inside_shown[pi] - inside_truth[ti], axis=1) > split.tolerance / 3
+    missed = np.setdiff1d(np.arange(len(inside_truth)), ti)
+    spurious = np.setdiff1d(np.arange(len(inside_shown)), pi)
+    return np.concatenate([inside_truth[missed], inside_truth[ti[off]], inside_shown[spurious]]).reshape(-1, 2)
+
+
+def example_diameter(model: DetectorModel, example: Example) -> float:
+    """The particles' size in the example's own pixels."""
+    return model.card.canonical_diameter / example.scale
+
+
+def learn_criterion(model: DetectorModel, splits: list[Split], candidates: list[Candidates]) -> DetectorModel | None:
+    """``model`` with a criterion learned from its measured candidates in the training areas: one
+    matched to a corrected centre was kept, one deep inside an area with none near was dropped.
+    None when there are too few of either kind to learn a rule from."""
+    from scipy import ndimage
+
+    features, kept = [], []
+    for split, found in zip(splits, candidates):
+        if not split.train_area.any() or found.features is None:
+            continue
+        deep = ndimage.distance_transform_edt(split.train_area) > split.tolerance
+        inside = mask_at(deep, found.centres)
+        matched = np.zeros(len(found.centres), dtype=bool)
+        pi, _ = match(found.centres, split.example.centres, split.tolerance)
+        matched[pi] = True
+        features.append(found.features[inside])
+        kept.append(matched[inside])
+    if not features:
+        return None
+    features, kept = np.concatenate(features), np.concatenate(kept)
+    if min(kept.sum(), (~kept).sum()) < MIN_CRITERION_CASES:
+        return None
+    return DetectorModel(model.network, copy.deepcopy(model.card), criterion=Criterion.fit(features, kept))
+
+
+# A criterion needs this many kept and this many dropped candidates to learn from.
+MIN_CRITERION_CASES = 20
+# ... and must beat the network's own scores by this much F1 on the held-out tiles: a few
+# hundred held-out particles cannot tell smaller differences from chance.
+CRITERION_MARGIN = 0.01
+
+
+def mask_at(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The boolean ``mask`` at each (y, x) point's nearest pixel (points outside take the edge's)."""
+    points = np.asarray(points, dtype=float).reshape(-1, 2)
+    if not len(points):
+        return np.zeros(0, dtype=bool)
+    iy = np.clip(np.rint(points[:, 0]).astype(int), 0, mask.shape[0] - 1)
+    ix = np.clip(np.rint(points[:, 1]).astype(int), 0, mask.shape[1] - 1)
+    return mask[iy, ix]
+
+
+def scoring_tolerance(diameter: float) -> float:
+    """Match radius for scoring rounds: a quarter particle diameter, from 1.5 to 3 px.
+
+    Capped, so a round that places large particles better is seen to be better: at a quarter of a
+    28 px particle, centres 6 px off still count as found (benchmarks/loop.py scores at 3 px).
+    """
+    return float(np.clip(diameter / 4.0, MIN_TOLERANCE, MAX_TOLERANCE))
+
+
+MIN_TOLERANCE, MAX_TOLERANCE = 1.5, 3.0
+
+
+def _tiles(area: np.ndarray) -> int:
+    from scipy import ndimage
+
+    return int(ndimage.label(area)[1])
+
+
+def train_steps(
+    model: DetectorModel,
+    examples: list[Example],
+    config: TrainConfig,
+    device: torch.device,
+    report: Callable[[dict], None],
+    cancel: Callable[[], bool] | None,
+    history: list[dict],
+    teach: Callable[[DetectorModel], list[Example]] | None = None,
+    batches: Callable[[], tuple[np.ndarray, ...]] | None = None,
+    loss_of: Callable[..., torch.Tensor] | None = None,
+) -> DetectorModel:
+    """A copy of ``model`` trained for ``config``'s steps on ``examples`` (warm-up, cosine decay).
+
+    With ``teach``, after ``config.pseudo_teacher_at`` of the steps the student so far is handed to
+    it and the pseudo-labelled examples it returns join the batches from then on. Other kinds
+    (learning/kinds_rounds.py) bring their own ``batches`` (arrays, the images first) and ``loss_of(output,
+    *the other arrays as tensors)`` instead of ``examples`` and the heatmap's weighted error."""
+    torch.manual_seed(config.seed)
+    network = copy.deepcopy(model.network).to(device).train()
+    card = copy.deepcopy(model.card)
+    encoder = [m for name, m in network.named_children() if name in ENCODER_PARTS]
+    if config.trainable == "decoder":
+        for module in encoder:
+            module.requires_grad_(False)
+    elif config.trainable != "all":
+        raise ParticleDetectError(f"trainable must be 'all' or 'decoder', got {config.trainable!r}")
+    optimiser = torch.optim.Adam([p for p in network.parameters() if p.requires_grad], lr=config.learning_rate)
+    steps = config.epochs * config.steps_per_epoch
+    warmup = max(1, int(WARMUP_SHARE * steps))
+
+    def rate(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, rate)
+    source = BatchSource(config, examples, seed=config.seed) if batches is None else None
+    teach_at = int(round(float(np.clip(config.pseudo_teacher_at, 0.0, 1.0)) * steps)) if teach else -1
+    losses: list[float] = []
+    for step in range(steps):
+        if cancel is not None and cancel():
+            raise TrainingCancelled("fine-tuning cancelled")
+        if step == teach_at:
+            network.eval()
+            source.set_pseudo(teach(DetectorModel(network, card, criterion=model.criterion if step == 0 else None)))
+            network.train()
+        x, *rest = (torch.from_numpy(a).to(device) for a in (source.batch() if batches is None else batches()))
+        if config.trainable == "decoder":
+            for module in encoder:
+                module.eval()  # frozen means its batch statistics too
+        optimiser.zero_grad(set_to_none=True)
+        loss = (weighted_mse if loss_of is None else loss_of)(network(x), *rest)
+        if not torch.isfinite(loss):
+            raise ParticleDetectError(f"fine-tuning diverged at step {step + 1} (the loss is {loss.item()}); "
+                                      "check the reviewed images")
+        loss.backward()
+        optimiser.step()
+        scheduler.step()
+        losses.append(float(loss.item()))
+        if step % 5 == 4 or step == steps - 1:
+            event = {"phase": "training", "step": step + 1, "steps": steps, "loss": float(np.mean(losses[-5:]))}
+            history.append(event)
+            report(event)
+    network.eval()
+    trained = copy.deepcopy(network).cpu() if device.type != "cpu" else network
+    return DetectorModel(trained, card)

@@ -1,0 +1,289 @@
+"""A fine-tuning round of a rods or chains project: the heads of the round in use trained on the
+reviewed frames and regions, scored honestly on held-out tiles, committed into the project.
+
+The same round as for spheres (learning/rounds.py, learning/finetune.py), with the kind's encoding and metric:
+
+* what is reviewed: rounds.project_examples (whole frames, regions as areas), each paired with
+  the frame's saved rods or beads;
+* what is held out: finetune.split_for_scoring, with tiles and guard bands sized by the objects
+  (a rod's length, a chain's bond), so a held-out rod's or bead's maps never reach training;
+* training: the kind's loss (kinds_training.loss_of) on crops of the training areas, with the
+  heatmaps, the size and orientation maps all masked to zero outside them (nothing is known
+  there), mixed with a share of the kind's generator (kinds_training.batch);
+* the verdict: the parent and the new round are scored on the held-out tiles with the kind's
+  metric (rods: F1 of rods.match_rods; chains: the mean of bead F1 and bond F1), each at its best
+  threshold, and the round is used only when it strictly beats its parent there
+  (finetune.RoundResult.improved). Held-out tiles with nothing in them score nothing.
+
+Progress events are those of finetune.fine_tune (round_progress.describe reads them); cancel is
+seen within one step. Nothing here imports Qt.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..kinds import chains
+from ..kinds import rods
+from ..detection.devices import select_device
+from ..errors import ParticleDetectError
+from ..kinds.evaluation import Counts
+from .finetune import RoundResult, Scored, Split, _tiles, mask_at, split_for_scoring, train_steps
+from ..kinds.registry import Kind, get_kind
+from ..detection.kinds_prediction import predict_maps
+from ..projects.kinds_project import kind_model_path, load_kind_frame, project_kind, typical_size
+from .kinds_training import THRESHOLDS, KindTrainConfig, batch, loss_of
+from ..models import DetectorModel, load_model, save_model
+from ..detection.preprocessing import normalise
+from ..projects.project import Project, RoundInfo
+from .rounds import RoundOutcome, commit_unless_cancelled, project_examples, round_info
+from .training import Example, TrainConfig, TrainingCancelled, _augment
+
+# A round, chosen by measurement (benchmarks/anisotropic_round.py: two corrected frames of rods in
+# optics the shipped model never saw, F1 on unseen frames; one run each, under load): 150 steps at
+# 5e-4 with a quarter of each batch from the generator (none: half the gain; 300 steps at 1e-3 or
+# 200 at 2.5e-4: a third or less of it), training the decoder and heads only (KIND_TRAINABLE: nearly
+# the gain of all layers in a quarter of the time; the encoder's features of rods carry over to new
+# optics, and its batch statistics stay those of the many images it learned from).
+KIND_ROUND = KindTrainConfig(steps_per_epoch=150, epochs=1, batch_size=4, learning_rate=5e-4,
+                             synthetic_fraction=0.25, validation_images=0, threads=1)
+KIND_TRAINABLE = "decoder"
+DEFAULT_WIDTH = 6.0  # px, for hand-drawn rods on a frame with no measured width
+
+
+@dataclass
+class Reviewed:
+    """One reviewed frame or region: its Example (image, centres, area, name) and the kind's table."""
+
+    example: Example
+    table: pd.DataFrame
+
+
+def reviewed_examples(project: Project, stack) -> list[Reviewed]:
+    """Every reviewed frame and frame with reviewed regions, with its saved rods or beads."""
+    out = []
+    for example in project_examples(project, stack, 1.0):  # kinds' models work at the image's own scale
+        frame = int(example.name.split()[-1])
+        table = load_kind_frame(project, frame)
+        if table is None:
+            continue
+        if "width" in table:  # a rod drawn by hand has no width: its frame's typical one
+            known = table["width"].to_numpy(float)
+            known = known[np.isfinite(known)]
+            table["width"] = table["width"].fillna(float(np.median(known)) if len(known) else DEFAULT_WIDTH)
+        out.append(Reviewed(example, table))
+    return out
+
+
+# ---- scoring on held-out tiles ------------------------------------------------------------------
+def held_out_maps(model: DetectorModel, splits: list[Split], device: torch.device, which: str,
+                  report: Callable[[dict], None], cancel: Callable[[], bool] | None) -> list[np.ndarray | None]:
+    """The model's maps of each example that has held-out tiles (None for the others)."""
+    network = copy.deepcopy(model.network).to(device).eval()
+    out = []
+    for done, split in enumerate(splits):
+        if cancel is not None and cancel():
+            raise TrainingCancelled("fine-tuning cancelled")
+        report({"phase": "scoring", "model": which, "done": done, "total": len(splits)})
+        out.append(predict_maps(network, normalise(split.example.image), device) if split.held_area.any() else None)
+    report({"phase": "scoring", "model": which, "done": len(splits), "total": len(splits)})
+    return out
+
+
+def _inside(table: pd.DataFrame, area: np.ndarray) -> pd.DataFrame:
+    return table[mask_at(area, table[["y", "x"]].to_numpy(float))].reset_index(drop=True)
+
+
+def kind_score(kind: Kind, splits: list[Split], tables: list[pd.DataFrame], maps: list[np.ndarray | None],
+               min_distance: int = 2) -> Scored | None:
+    """The kind's score on the held-out tiles at the best of THRESHOLDS: rods, F1; chains, the mean of
+    bead F1 and bond F1. None when the tiles hold no reviewed rod or bead: there, finding nothing
+    would score 1 and finding anything 0, which tells nothing."""
+    truths = [_inside(t, s.held_area) if m is not None else None for s, t, m in zip(splits, tables, maps)]
+    if sum(len(t) for t in truths if t is not None) == 0:
+        return None
+    values, counts = [], []
+    for threshold in THRESHOLDS:
+        errors = {"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0}
+        total: dict = {}
+        for split, truth, m in zip(splits, truths, maps):
+            if m is None:
+                continue
+            found = _inside(kind.decode(m, threshold, min_distance), split.held_area)
+            if kind.name == "rods":
+                rods.add_errors(errors, found, truth)
+            else:
+                total = chains.add_counts(total, chains.chain_counts(found, truth))
+        if kind.name == "rods":
+            values.append(rods.scores_from(errors).f1)
+            counts.append(Counts(errors["tp"], errors["fp"], errors["fn"]))
+        else:
+            s = chains.scores_from(total)
+            values.append(0.5 * (s.bead_f1 + s.bond_f1))
+            counts.append(Counts(total["bead_tp"], total["bead_fp"], total["bead_fn"]))
+    best = int(np.argmax(values))
+    return Scored(float(values[best]), float(THRESHOLDS[best]), counts[best], float(np.mean(values)))
+
+
+# ---- training -----------------------------------------------------------------------------------
+def reviewed_crop(image: np.ndarray, table: pd.DataFrame, area: np.ndarray, crop: int,
+                  rng: np.random.Generator) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+    """A ``crop`` square around a random pixel of the training ``area`` (reflect-padded at the
+    image's edges, which the area marks unknown), the table shifted into it, and the area cut alike."""
+    pad = crop // 2
+    image = np.pad(image, pad, mode="reflect")
+    area = np.pad(area, pad)
+    ys, xs = np.nonzero(area)
+    k = int(rng.integers(len(ys)))
+    y0 = int(np.clip(ys[k] - pad + rng.integers(-pad // 2, pad // 2 + 1), 0, image.shape[0] - crop))
+    x0 = int(np.clip(xs[k] - pad + rng.integers(-pad // 2, pad // 2 + 1), 0, image.shape[1] - crop))
+    shifted = table.copy()
+    for y, x in (("y", "x"), ("y1", "x1"), ("y2", "x2")):
+        if y in shifted:
+            shifted[y] = shifted[y] - y0 + pad
+            shifted[x] = shifted[x] - x0 + pad
+    return image[y0 : y0 + crop, x0 : x0 + crop], shifted, area[y0 : y0 + crop, x0 : x0 + crop]
+
+
+def reviewed_batch(kind: Kind, reviewed: list[tuple[np.ndarray, pd.DataFrame, np.ndarray]], size: int, crop: int,
+                   rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """(images, targets, regression masks, areas) of ``size`` augmented crops of the reviewed frames."""
+    images, targets, masks, areas = [], [], [], []
+    for _ in range(size):
+        image, table, area = reviewed_crop(*reviewed[int(rng.integers(len(reviewed)))], crop, rng)
+        image, points, area = _augment(image, kind.points(table), rng, weight=area.astype(np.float32))
+        table = kind.rebuild(table, points)
+        maps, mask = kind.encode(table, image.shape)
+        images.append(image)
+        targets.append(maps)
+        masks.append(mask)
+        areas.append(area)
+    return np.stack(images)[:, None], np.stack(targets), np.stack(masks)[:, None], np.stack(areas)[:, None]
+
+
+def train_heads(model: DetectorModel, kind: Kind, reviewed: list[tuple[np.ndarray, pd.DataFrame, np.ndarray]],
+                config: KindTrainConfig, device: torch.device, report: Callable[[dict], None],
+                cancel: Callable[[], bool] | None, history: list[dict],
+                trainable: str = KIND_TRAINABLE) -> DetectorModel:
+    """A copy of ``model`` trained for ``config``'s steps on crops of the reviewed areas (loss masked
+    outside them) and, ``config.synthetic_fraction`` of each batch, the kind's generator: the
+    spheres' round loop (finetune.train_steps: warm-up, cosine decay, cancel, progress) with the
+    kind's batches and loss. ``trainable`` "decoder" keeps the encoder as it was."""
+    rng = np.random.default_rng(config.seed)
+    crop = config.crop or kind.crop
+    synthetic = int(round(config.synthetic_fraction * config.batch_size))
+    drawn = itertools.count()
+
+    def draw() -> tuple[np.ndarray, ...]:
+        parts = reviewed_batch(kind, reviewed, config.batch_size - synthetic, crop, rng)
+        if synthetic:
+            more = batch(kind, rng, synthetic, crop, config.seed * 7919 + next(drawn) * synthetic)
+            more += (np.ones((synthetic, 1, crop, crop), np.float32),)  # the generator's crops are known everywhere
+            parts = tuple(np.concatenate([a, b.astype(np.float32)]) for a, b in zip(parts, more))
+        return tuple(np.ascontiguousarray(v, dtype=np.float32) for v in parts)
+
+    def masked_loss(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, area: torch.Tensor) -> torch.Tensor:
+        # Outside the reviewed areas output and target are both zero: neither rewarded nor punished.
+        return loss_of(kind, output * area, target * area, mask * area, config.regression_weight)
+
+    loop = TrainConfig(epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, batch_size=config.batch_size,
+                       learning_rate=config.learning_rate, seed=config.seed, trainable=trainable)
+    # The next batch is drawn (crops, generator, maps) while the network trains on this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = [pool.submit(draw)]
+
+        def batches() -> tuple[np.ndarray, ...]:
+            ready = pending[0].result()
+            pending[0] = pool.submit(draw)
+            return ready
+
+        return train_steps(model, [], loop, device, report, cancel, history, batches=batches, loss_of=masked_loss)
+
+
+def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindTrainConfig = KIND_ROUND,
+                   device: str | torch.device = "auto", progress: Callable[[dict], None] | None = None,
+                   cancel: Callable[[], bool] | None = None, trainable: str = KIND_TRAINABLE) -> RoundResult:
+    """Fine-tune a rods or chains ``model`` on reviewed frames/regions; score it and its parent on the
+    held-out tiles. The input model is left as it was; raises TrainingCancelled within a step of
+    ``cancel()``. ``trainable``: "all" layers or the "decoder" and heads only."""
+    started = time.monotonic()
+    report = progress or (lambda event: None)
+    if not reviewed:
+        raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")
+    kind = get_kind(model.card.kind)
+    report({"phase": "preparing"})
+    device = select_device(device)
+    if config.threads:
+        torch.set_num_threads(int(config.threads))
+    size = typical_size(kind.name, pd.concat([r.table for r in reviewed], ignore_index=True))
+    splits = [split_for_scoring(r.example, size) for r in reviewed]
+    if not any(s.train_area.any() for s in splits):
+        raise ParticleDetectError("the reviewed areas are too small to train on; review a larger region or a frame")
+    tables = [r.table for r in reviewed]
+    parent_score = kind_score(kind, splits, tables, held_out_maps(model, splits, device, "parent", report, cancel),
+                              model.card.min_distance)
+    training = [(normalise(s.example.image), t, s.train_area) for s, t in zip(splits, tables) if s.train_area.any()]
+    history: list[dict] = []
+    child = train_heads(model, kind, training, replace(config, kind=kind.name), device, report, cancel, history,
+                        trainable)
+    score = kind_score(kind, splits, tables, held_out_maps(child, splits, device, "new model", report, cancel),
+                       child.card.min_distance)
+    if score is not None:
+        child.card.threshold = score.threshold
+    held_tiles = sum(_tiles(s.held_area) for s in splits)
+    child.card.training = {
+        **{k: v for k, v in child.card.training.items() if k != "history"},
+        "fine_tuned": {"examples": len(training), "held_out_tiles": held_tiles, "config": config.to_dict(),
+                       "trainable": trainable,
+                       "metric": "F1" if kind.name == "rods" else "mean of bead F1 and bond F1",
+                       "score": score.f1 if score else None, "parent_score": parent_score.f1 if parent_score else None},
+    }
+    result = RoundResult(model=child, trained_examples=len(training), held_out_tiles=held_tiles, score=score,
+                         parent_score=parent_score, history=history, seconds=time.monotonic() - started)
+    report({"phase": "done", "seconds": result.seconds})
+    return result
+
+
+# ---- a project's round --------------------------------------------------------------------------
+def run_kind_round(project: Project, stack, config: KindTrainConfig = KIND_ROUND, device: str = "auto",
+                   progress: Callable[[dict], None] | None = None,
+                   cancel: Callable[[], bool] | None = None) -> RoundOutcome:
+    """Fine-tune the project's round in use (round 1: the shipped weights) on everything reviewed, into
+    a workspace; on error or cancel the project is as it was."""
+    project_kind(project)
+    kind_model_path(project)  # round 1 exists
+    parent = project.current_round
+    if not project.reviewed_areas():
+        raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")
+    base = load_model(project.round_path(parent.number), "cpu")
+    reviewed = reviewed_examples(project, stack)
+    # Each round its own draw of crops: asking again after a round that was not better tries anew.
+    config = replace(config, seed=config.seed + len(project.rounds))
+    result = fine_tune_kind(base, reviewed, config, device, progress=progress, cancel=cancel)
+    # Only a finished round takes a workspace; a failed save leaves none behind.
+    workspace = project.new_workspace()
+    try:
+        save_model(result.model, workspace / "model")
+    except BaseException:
+        project.discard_workspace(workspace)
+        raise
+    return RoundOutcome(workspace, round_info(project, parent, result), result)
+
+
+def train_kind_round(project: Project, stack, config: KindTrainConfig = KIND_ROUND, device: str = "auto",
+                     progress: Callable[[dict], None] | None = None,
+                     cancel: Callable[[], bool] | None = None) -> RoundInfo:
+    """Run and commit a round (in use only when it beat its parent on the held-out tiles); the
+    dock's worker job. Cancelled, even after training, it leaves the project as it was."""
+    stop = cancel or (lambda: False)
+    outcome = run_kind_round(project, stack, config, device, progress, stop)
+    return commit_unless_cancelled(project, outcome, stop)

@@ -1,0 +1,256 @@
+"""Training the heads of a kind (rods, chains) on its synthetic generator.
+
+The network (models/heads.py) starts from the shipped sphere UNet's body, so it begins knowing
+particles; the loss is the heatmaps' squared error everywhere plus the orientation and size maps'
+error near centres only (the kind's encode gives that mask). The best epoch by a validation score
+on unseen seeds is kept and saved with a card naming the kind and its heads.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..kinds.registry import Kind, get_kind
+from ..models import DetectorModel, build_network, default_model_path, load_model, save_model
+from ..models.heads import HEATMAP_HEADS
+from ..models.registry import ModelCard
+from ..detection.kinds_prediction import predict_maps
+from ..detection.preprocessing import normalise
+from .training import VALIDATION_SEED_BASE, _augment
+
+THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55)
+
+
+@dataclass
+class KindTrainConfig:
+    kind: str = "rods"
+    steps_per_epoch: int = 100
+    epochs: int = 100
+    batch_size: int = 8
+    crop: int | None = None  # default: the kind's
+    learning_rate: float = 1e-3
+    regression_weight: float = 0.1
+    validation_images: int = 8
+    validation_size: int = 192
+    seed: int = 0
+    time_limit_s: float | None = None
+    threads: int | None = 1
+    # Share of each batch drawn from the generator when annotated examples are given (a round).
+    synthetic_fraction: float = 0.5
+    # Learning rate at the end, as a share of learning_rate (cosine decay over the epochs or the time
+    # limit, whichever ends first); 1.0 keeps it constant. A decayed rate settles the regression heads,
+    # which a constant 1e-3 leaves noisy (measured: see weights/rods.json).
+    final_lr_fraction: float = 1.0
+    # Extra weight of heatmap pixels by their target value (1 + positive_weight * target). 9 helps sparse
+    # rod maps start learning; a chains bond map so weighted rises at contacts between chains too, and
+    # the shipped chains model was trained (and is fine-tuned) with 0.
+    positive_weight: float = 9.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _annotated_crop(example: tuple[np.ndarray, pd.DataFrame], crop: int,
+                    rng: np.random.Generator) -> tuple[np.ndarray, pd.DataFrame]:
+    """A random ``crop`` square of an annotated frame and its whole table shifted into it (objects
+    reaching outside stay in the table, so a chain cut by the crop keeps its bonds right)."""
+    image, table = example
+    h, w = image.shape
+    if h < crop or w < crop:
+        image = np.pad(image, ((0, max(crop - h, 0)), (0, max(crop - w, 0))), mode="reflect")
+        h, w = image.shape
+    y0, x0 = int(rng.integers(0, h - crop + 1)), int(rng.integers(0, w - crop + 1))
+    shifted = table.copy()
+    for y, x in (("y", "x"), ("y1", "x1"), ("y2", "x2")):
+        if y in shifted:
+            shifted[y] = shifted[y] - y0
+            shifted[x] = shifted[x] - x0
+    return image[y0 : y0 + crop, x0 : x0 + crop], shifted
+
+
+def batch(kind: Kind, rng: np.random.Generator, size: int, crop: int, seed: int,
+          examples: list | None = None, synthetic_fraction: float = 1.0) -> tuple[np.ndarray, ...]:
+    images, targets, masks = [], [], []
+    for k in range(size):
+        if examples and rng.random() >= synthetic_fraction:
+            image, table = _annotated_crop(examples[int(rng.integers(len(examples)))], crop, rng)
+        else:
+            image, table = kind.example(rng, crop, seed + k)
+        image = normalise(image)
+        image, points = _augment(image, kind.points(table), rng)
+        table = kind.rebuild(table, points)
+        maps, mask = kind.encode(table, image.shape)
+        images.append(image)
+        targets.append(maps)
+        masks.append(mask)
+    return np.stack(images)[:, None], np.stack(targets), np.stack(masks)[:, None]
+
+
+def loss_of(kind: Kind, output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, weight: float,
+            positive_weight: float = 9.0) -> torch.Tensor:
+    heat = torch.tensor([h in HEATMAP_HEADS for h in kind.heads])
+    # Object pixels weigh ten times the background: with few steps, sparse maps otherwise learn "nothing".
+    loss = ((output[:, heat] - target[:, heat]) ** 2 * (1 + positive_weight * target[:, heat])).mean() * heat.sum()
+    if (~heat).any():
+        err = torch.nn.functional.smooth_l1_loss(output[:, ~heat], target[:, ~heat], reduction="none", beta=0.1)
+        loss = loss + weight * (err * mask).sum() / mask.sum().clamp(min=1.0)
+    return loss
+
+
+def validation_set(kind: Kind, config: KindTrainConfig) -> list[tuple[np.ndarray, pd.DataFrame]]:
+    rng = np.random.default_rng(VALIDATION_SEED_BASE + 1)
+    return [kind.example(rng, config.validation_size, VALIDATION_SEED_BASE + i) for i in range(config.validation_images)]
+
+
+def validation_score(kind: Kind, network, validation, thresholds=THRESHOLDS) -> list[float]:
+    """Per threshold: rods, F1 minus the median orientation error / 20 degrees; chains, the mean of
+    bead F1 and bond F1."""
+    from ..kinds import chains
+    from ..kinds import rods
+
+    network.eval()
+    maps = [predict_maps(network, normalise(image)) for image, _ in validation]
+    network.train()
+    out = []
+    for thr in thresholds:
+        if kind.name == "rods":
+            errors = {"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0}
+            for m, (_, truth) in zip(maps, validation):
+                rods.add_errors(errors, rods.decode(m, thr), truth)
+            s = rods.scores_from(errors)
+            out.append(s.f1 - (s.angle_median / 20 if np.isfinite(s.angle_median) else 1.0)
+                       - (s.length_error_median if np.isfinite(s.length_error_median) else 1.0))
+        else:
+            total: dict = {}
+            for m, (_, truth) in zip(maps, validation):
+                total = chains.add_counts(total, chains.chain_counts(chains.decode(m, thr), truth))
+            s = chains.scores_from(total)
+            out.append(0.5 * (s.bead_f1 + s.bond_f1))
+    return out
+
+
+def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict], None] | None = None,
+               examples: list | None = None, validation_examples: list | None = None) -> DetectorModel:
+    """Train the kind's heads (from ``init``, a model of this kind, or else the shipped sphere UNet's body).
+
+    ``examples``: annotated (image, table) frames mixed into the batches (a fine-tuning round);
+    ``validation_examples``: held-out annotated frames that alone then score the epochs. From
+    ``init``, the starting model is scored first and a result no better than it is not saved.
+    """
+    if config.threads:
+        torch.set_num_threads(int(config.threads))
+    torch.manual_seed(config.seed)
+    kind = get_kind(config.kind)
+    crop = config.crop or kind.crop
+    if init is not None:
+        base = load_model(init, "cpu")
+        card = base.card
+        network = build_network(card)
+        network.load_state_dict(base.network.state_dict())
+    else:
+        sphere = load_model(default_model_path(), "cpu")
+        card = ModelCard(architecture="unet_heads", channels=tuple(sphere.card.channels), kind=kind.name,
+                         heads=tuple(kind.heads), sigma=sphere.card.sigma, threshold=0.4,
+                         trained_diameter_range=(4.0, 18.0), canonical_diameter=sphere.card.canonical_diameter)
+        network = build_network(card)
+        network.start_from_spheres(sphere.network.state_dict())
+    network.train()
+    optimiser = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
+    validation = list(validation_examples) if validation_examples else validation_set(kind, config)
+    rng = np.random.default_rng(config.seed)
+    best, history, started = -np.inf, [], time.monotonic()
+    previous = dict(card.training) if init is not None else {}
+
+    def training_record(score: float) -> dict:
+        return {**previous, "config": config.to_dict(), "validation_score": float(score), "history": history,
+                "annotated_examples": len(examples or []),
+                "annotated_validation_examples": len(validation_examples or []),
+                "generator": f"napari_particle_detect.kinds.registry.KINDS[{kind.name!r}].example",
+                "init": str(init) if init is not None else "shipped sphere UNet (weights/unet.pt)"}
+
+    if init is not None:
+        # The starting model is a candidate too: a round must not hand back something worse.
+        best = float(max(validation_score(kind, network, validation)))
+        history.append({"epoch": 0, "loss": float("nan"), "score": best, "threshold": card.threshold, "seconds": 0.0})
+        if progress is not None:
+            progress(history[-1])
+        card.training = training_record(best)
+        save_model(DetectorModel(network, card), out)
+    mix = (examples, config.synthetic_fraction) if examples else (None, 1.0)
+    seed = config.seed * 1_000_003 % VALIDATION_SEED_BASE
+    total_steps, done = max(config.epochs * config.steps_per_epoch, 1), 0
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(batch, kind, rng, config.batch_size, crop, seed, *mix)
+        for epoch in range(config.epochs):
+            losses = []
+            for step in range(config.steps_per_epoch):
+                images, targets, masks = pending.result()
+                seed = (seed + config.batch_size) % VALIDATION_SEED_BASE
+                pending = pool.submit(batch, kind, rng, config.batch_size, crop, seed, *mix)
+                x, y, m = (torch.from_numpy(a) for a in (images, targets, masks))
+                if config.final_lr_fraction != 1.0:
+                    for group in optimiser.param_groups:
+                        group["lr"] = _scheduled_lr(config, done / total_steps, time.monotonic() - started)
+                done += 1
+                optimiser.zero_grad(set_to_none=True)
+                loss = loss_of(kind, network(x), y, m, config.regression_weight, config.positive_weight)
+                loss.backward()
+                optimiser.step()
+                losses.append(loss.item())
+                if config.time_limit_s and time.monotonic() - started > config.time_limit_s:
+                    break
+            scores = validation_score(kind, network, validation)
+            k = int(np.argmax(scores))
+            record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "score": float(scores[k]),
+                      "threshold": THRESHOLDS[k], "seconds": round(time.monotonic() - started, 1)}
+            history.append(record)
+            if progress is not None:
+                progress(record)
+            if scores[k] > best:
+                best = scores[k]
+                card.threshold = float(THRESHOLDS[k])
+                card.training = training_record(best)
+                save_model(DetectorModel(network, card), out)
+            if config.time_limit_s and time.monotonic() - started > config.time_limit_s:
+                break
+    return load_model(out, "cpu")
+
+
+def _scheduled_lr(config: KindTrainConfig, step_share: float, elapsed_s: float) -> float:
+    """Cosine from learning_rate down to final_lr_fraction of it, by the share of steps or of the time
+    limit spent, whichever is further along."""
+    progress = step_share
+    if config.time_limit_s:
+        progress = max(progress, elapsed_s / config.time_limit_s)
+    low = config.final_lr_fraction
+    return config.learning_rate * (low + (1.0 - low) * 0.5 * (1.0 + np.cos(np.pi * min(progress, 1.0))))
+
+
+def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.DataFrame]]:
+    """Annotated (frame, table) pairs from ``image.tif`` + ``image.csv`` (the kind's table) pairs, or
+    folders of them; a ``frame`` column annotates the frames of a stack."""
+    from ..errors import ParticleDetectError
+    from ..files.io import read_image
+    from ..kinds.registry import read_kind_table
+    from .training import annotated_files
+
+    out = []
+    for image_path, csv in annotated_files(paths, f"{kind} table"):
+        stack = read_image(image_path)
+        frames = stack[None] if stack.ndim == 2 else stack
+        table = read_kind_table(csv, kind)
+        for index in sorted(set(table["frame"])):
+            if index >= len(frames):
+                raise ParticleDetectError(f"{csv}: frame {index} is beyond the {len(frames)} frames of {image_path.name}")
+            rows = table[table["frame"] == index].reset_index(drop=True)
+            out.append((np.asarray(frames[index]), rows))
+    if not out:
+        raise ParticleDetectError(f"no image + {kind} CSV pairs found in {', '.join(map(str, paths))}")
+    return out

@@ -1,0 +1,285 @@
+"""A training run described by a recipe file, run in phases that outlive a session.
+
+A recipe (TOML, kept in the repository) names the network, where it starts from, the validation
+set and a list of phases, each with its data mix, length, learning rate and seed. Running it trains
+phase after phase into a run folder beside the recipe: every epoch leaves a checkpoint (the best
+model so far and a resume state), every finished phase a ``.done.json``. Running the same recipe
+again, in this session or a later one, on this machine or a GPU node, skips the finished phases and
+resumes the unfinished one at its last epoch; since each epoch draws its batches from its own seed,
+the run ends with the weights a single uninterrupted run would have. The final model's card carries
+its lineage, written from the recipe and the phases' records, not by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ..errors import ParticleDetectError
+from ..files.io import atomic_write_text
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+# TrainConfig fields a phase may set (the rest are the run's: device, threads, validation).
+PHASE_FIELDS = ("epochs", "steps_per_epoch", "batch_size", "crop", "learning_rate", "synthetic_fraction",
+                "radius_range", "seed", "sigma", "focus_share", "teacher", "teacher_weight")
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    settings: dict[str, Any]  # TrainConfig fields
+    data: tuple[str, ...] = ()  # annotated image + CSV pairs (or folders), relative to the recipe
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    path: Path
+    name: str
+    architecture: str = "unet"
+    channels: tuple[int, ...] | None = None
+    init: str | None = None  # a model to start from (relative to the recipe), or None: from scratch
+    validation_images: int = 24
+    validation_size: int = 128
+    validate: tuple[str, ...] = ()  # annotated pairs used only for scoring
+    phases: tuple[Phase, ...] = field(default_factory=tuple)
+    output: str | None = None  # the run folder (relative to the recipe); default runs/NAME beside it
+
+    @property
+    def run_folder(self) -> Path:
+        return self.path.parent / (self.output or f"runs/{self.name}")
+
+    def resolve(self, relative: str) -> Path:
+        return (self.path.parent / relative).resolve()
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """The recipe at ``path``, every field checked; one ParticleDetectError naming the file otherwise."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ParticleDetectError(f"{path}: recipe not found") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ParticleDetectError(f"{path}: unreadable recipe ({str(exc)[:100]})") from None
+
+    def problem(text: str) -> ParticleDetectError:
+        return ParticleDetectError(f"{path}: {text}")
+
+    known = {"name", "architecture", "channels", "init", "output", "validation", "phase"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise problem(f"unknown key(s) {', '.join(unknown)}; a recipe has {', '.join(sorted(known))}")
+    name = data.get("name")
+    if not isinstance(name, str) or not name or "/" in name or "\\" in name:
+        raise problem("name must be a non-empty text without slashes (it names the run folder)")
+    validation = data.get("validation", {})
+    if not isinstance(validation, dict) or set(validation) - {"images", "size", "data"}:
+        raise problem("[validation] may set images, size and data only")
+    phases_data = data.get("phase")
+    if not isinstance(phases_data, list) or not phases_data:
+        raise problem("no [[phase]]: a recipe needs at least one phase")
+    phases = []
+    for number, item in enumerate(phases_data, start=1):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
+            raise problem(f"phase {number} needs a name")
+        extra = set(item) - {"name", "data", "note", *PHASE_FIELDS}
+        if extra:
+            raise problem(f"phase {item['name']!r}: unknown key(s) {', '.join(sorted(extra))}; a phase sets "
+                          f"{', '.join(PHASE_FIELDS)}, data, note")
+        settings = {k: item[k] for k in PHASE_FIELDS if k in item}
+        _check_settings(settings, lambda text, n=item["name"]: problem(f"phase {n!r}: {text}"))
+        phases.append(Phase(item["name"], settings, tuple(_strings(item.get("data", []), problem)),
+                            str(item.get("note", ""))))
+    if len({p.name for p in phases}) != len(phases):
+        raise problem("phase names must differ (they name the phases' checkpoints)")
+    channels = data.get("channels")
+    if channels is not None and not (isinstance(channels, list) and channels
+                                     and all(isinstance(c, int) and 1 <= c <= 4096 for c in channels)):
+        raise problem("channels must be a list of whole numbers from 1 to 4096")
+    for key in ("images", "size"):
+        value = validation.get(key)
+        if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+            raise problem(f"validation {key} must be a whole number")
+    return Recipe(path=path.resolve(), name=name, architecture=str(data.get("architecture", "unet")),
+                  channels=tuple(channels) if channels else None, init=data.get("init"),
+                  validation_images=int(validation.get("images", 24)),
+                  validation_size=int(validation.get("size", 128)),
+                  validate=tuple(_strings(validation.get("data", []), problem)), phases=tuple(phases),
+                  output=data.get("output"))
+
+
+def _strings(values: Any, problem) -> list[str]:
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise problem("data must be a list of paths")
+    return list(values)
+
+
+def _check_settings(settings: dict, problem) -> None:
+    whole = ("epochs", "steps_per_epoch", "batch_size", "crop", "seed")
+    for key in whole:
+        if key in settings and not (isinstance(settings[key], int) and not isinstance(settings[key], bool)
+                                    and settings[key] >= (0 if key == "seed" else 1)):
+            raise problem(f"{key} must be a whole number{' of at least 1' if key != 'seed' else ''}")
+    for key in ("learning_rate", "sigma"):
+        if key in settings and not (isinstance(settings[key], (int, float)) and 0 < settings[key] < 100):
+            raise problem(f"{key} must be a positive number")
+    if "teacher" in settings and not isinstance(settings["teacher"], str):
+        raise problem("teacher must be the path of a model (.pt), relative to the recipe")
+    for key in ("synthetic_fraction", "focus_share", "teacher_weight"):
+        if key in settings and not (isinstance(settings[key], (int, float)) and 0 <= settings[key] <= 1):
+            raise problem(f"{key} must be between 0 and 1")
+    if "radius_range" in settings:
+        value = settings["radius_range"]
+        if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) and v > 0
+                                                                     for v in value) and value[0] <= value[1]):
+            raise problem("radius_range must be two positive numbers, smallest first")
+        settings["radius_range"] = tuple(float(v) for v in value)
+
+
+def phase_fingerprint(recipe: Recipe, index: int) -> str:
+    """What decides a phase's result: the network, its start and every phase up to it."""
+    spec = {"architecture": recipe.architecture, "channels": recipe.channels, "init": recipe.init,
+            "validation": [recipe.validation_images, recipe.validation_size, list(recipe.validate)],
+            "phases": [asdict(p) | {"note": ""} for p in recipe.phases[: index + 1]]}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=list).encode()).hexdigest()[:16]
+
+
+def phase_files(recipe: Recipe, index: int) -> tuple[Path, Path]:
+    """(model .pt, done marker) of phase ``index``; the resume state is the model's ``.state.pt``."""
+    stem = recipe.run_folder / f"phase-{index + 1}-{recipe.phases[index].name}"
+    return stem.with_suffix(".pt"), stem.with_suffix(".done.json")
+
+
+def final_model_path(recipe: Recipe) -> Path:
+    return recipe.run_folder / "model.pt"
+
+
+@dataclass
+class RunStatus:
+    recipe: Recipe
+    finished_phases: list[str]
+    current: str | None  # the phase that was running when the run stopped, or None when all are done
+    paused: bool  # stopped by its time limit or a cancel; run the recipe again to resume
+    model: Path | None  # the final model, once every phase is done
+
+    def describe(self) -> str:
+        if self.model is not None:
+            return f"{self.recipe.name}: all {len(self.recipe.phases)} phases done -> {self.model}"
+        return (f"{self.recipe.name}: {len(self.finished_phases)}/{len(self.recipe.phases)} phases done; "
+                f"paused in phase {self.current!r} at its last finished epoch: run the recipe again to resume")
+
+
+def run_recipe(
+    path: str | Path,
+    minutes: float | None = None,
+    device: str = "auto",
+    threads: int | None = None,
+    progress: Callable[[dict], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> RunStatus:
+    """Run (or resume) the recipe at ``path``; stop within one step once ``minutes`` have passed.
+
+    A phase already done is checked against the recipe (its fingerprint) and skipped; a phase with
+    a resume state continues from its last finished epoch.
+    """
+    from ..models.registry import read_card
+    from .training import TrainConfig, TrainingCancelled, load_examples, train, working_diameter
+
+    recipe = load_recipe(path)
+    recipe.run_folder.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + minutes * 60 if minutes else None
+
+    def should_stop() -> bool:
+        return (deadline is not None and time.monotonic() > deadline) or (cancel is not None and cancel())
+
+    previous = recipe.resolve(recipe.init) if recipe.init else None
+    finished = []
+    for index, phase in enumerate(recipe.phases):
+        model_file, done_file = phase_files(recipe, index)
+        fingerprint = phase_fingerprint(recipe, index)
+        if done_file.exists():
+            record = _read_done(done_file)
+            if record.get("fingerprint") != fingerprint:
+                raise ParticleDetectError(
+                    f"{done_file}: phase {phase.name!r} ran from another recipe (it or an earlier phase changed "
+                    "since); give the recipe a new name to start a new run, or delete the run folder")
+            finished.append(phase.name)
+            previous = model_file
+            continue
+        if should_stop():
+            return RunStatus(recipe, finished, phase.name, True, None)
+        config = TrainConfig(architecture=recipe.architecture, channels=recipe.channels,
+                             validation_images=recipe.validation_images, validation_size=recipe.validation_size,
+                             device=device, threads=threads)
+        config = replace(config, **phase.settings)
+        if config.teacher:
+            config = replace(config, teacher=str(recipe.resolve(config.teacher)))
+        # Annotated images are rescaled to the particle size the network works at, as detect does.
+        size = read_card(Path(previous).with_suffix(".json")).canonical_diameter if previous else \
+            working_diameter(config)
+        examples = load_examples([recipe.resolve(d) for d in phase.data], size) if phase.data else None
+        validate = load_examples([recipe.resolve(d) for d in recipe.validate], size) if recipe.validate else None
+        resume = model_file.with_suffix(".state.pt").exists()
+        started = time.monotonic()
+        try:
+            result = train(config, examples=examples, validation_examples=validate, init=previous, out=model_file,
+                           progress=(lambda r, n=phase.name: progress({**r, "phase": n})) if progress else None,
+                           cancel=should_stop, resume=resume,
+                           extra_card={"recipe": recipe.path.name, "phase": phase.name})
+        except TrainingCancelled:
+            return RunStatus(recipe, finished, phase.name, True, None)
+        record = {"phase": phase.name, "fingerprint": fingerprint, "validation_f1": result.best_f1,
+                  "epochs": config.epochs, "steps_per_epoch": config.steps_per_epoch,
+                  "learning_rate": config.learning_rate, "seed": config.seed, "resumed": resume,
+                  "seconds_this_session": round(time.monotonic() - started, 1),
+                  "weights_sha256": _sha256(model_file), "note": phase.note}
+        atomic_write_text(done_file, json.dumps(record, indent=2))
+        finished.append(phase.name)
+        previous = model_file
+    final = write_final_model(recipe)
+    return RunStatus(recipe, finished, None, False, final)
+
+
+def write_final_model(recipe: Recipe) -> Path:
+    """The last phase's model as the run's ``model.pt``, its card's lineage written from the records."""
+    from ..models import load_model, save_model
+
+    last_model, _ = phase_files(recipe, len(recipe.phases) - 1)
+    model = load_model(last_model, "cpu")
+    lineage = []
+    for index, phase in enumerate(recipe.phases):
+        record = _read_done(phase_files(recipe, index)[1])
+        lineage.append({"phase": phase.name, **{k: record.get(k) for k in
+                        ("validation_f1", "epochs", "steps_per_epoch", "learning_rate", "seed",
+                         "weights_sha256", "note")}, "data": list(phase.data)})
+    model.card.training = {**model.card.training, "recipe": str(recipe.path.name),
+                           "recipe_sha256": _sha256(recipe.path), "init": recipe.init, "lineage": lineage,
+                           "command": f"particle-detect recipe {recipe.path.name}"}
+    model.card.training.pop("phase", None)
+    return save_model(model, final_model_path(recipe))
+
+
+def _read_done(path: Path) -> dict:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ParticleDetectError(f"{path}: unreadable phase record ({str(exc)[:80]}); delete it to rerun the phase") from None
+    if not isinstance(record, dict):
+        raise ParticleDetectError(f"{path}: not a phase record; delete it to rerun the phase")
+    return record
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+

@@ -1,0 +1,131 @@
+"""A fine-tuning round on another machine (a GPU node) through a dask.distributed scheduler.
+
+The viewer stays on the laptop: the round's examples and the parent model travel to a worker,
+which runs the same :func:`finetune.fine_tune` as a local round; its progress events come back
+through a distributed Queue, Cancel sets a distributed Event the worker polls every step, and the
+trained model comes back as tensors, a card and the criterion's bytes, to be written into a
+workspace and committed like a local round (:func:`rounds.commit`).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+
+from ..errors import ParticleDetectError
+from .finetune import FINE_TUNE, RoundResult, fine_tune
+from ..models import DetectorModel, save_model
+from ..models.registry import ModelCard, build_network
+from ..projects.project import Project
+from ..detection.rescoring import Criterion
+from .rounds import RoundOutcome, prepare_round, round_info, unlabelled_frames
+from .training import Example, TrainConfig, TrainingCancelled
+
+# How often the laptop side looks for progress and for the user's Cancel.
+POLL_S = 0.2
+
+
+def pack_model(model: DetectorModel) -> dict:
+    """A model as plain data (tensors, a card's fields, the criterion's bytes) to send to a worker."""
+    return {"state": {k: v.detach().cpu() for k, v in model.network.state_dict().items()},
+            "card": json.dumps(model.card.to_dict()),
+            "criterion": model.criterion.to_bytes() if model.criterion is not None else None}
+
+
+def unpack_model(packed: dict) -> DetectorModel:
+    card = ModelCard.from_dict({**json.loads(packed["card"]), "criterion": None}, "remote model")
+    network = build_network(card)
+    network.load_state_dict(packed["state"])
+    criterion = Criterion.from_bytes(packed["criterion"], "remote criterion") if packed["criterion"] else None
+    return DetectorModel(network.eval(), card, criterion=criterion)
+
+
+def remote_fine_tune(packed: dict, examples: list[Example], config: TrainConfig, device: str, key: str,
+                     unlabelled: list[Example] | None = None) -> dict:
+    """Runs on the worker: the round, with progress to the Queue and cancel from the Event named by
+    ``key``; ``unlabelled``: the unreviewed frames its teacher pseudo-labels."""
+    from distributed import Event, Queue
+
+    events, stop = Queue(f"progress-{key}"), Event(f"cancel-{key}")
+    result = fine_tune(unpack_model(packed), examples, config, device,
+                       progress=lambda event: events.put(event), cancel=stop.is_set, unlabelled=unlabelled)
+    return {"model": pack_model(result.model), "trained_examples": result.trained_examples,
+            "held_out_tiles": result.held_out_tiles, "score": result.score, "parent_score": result.parent_score,
+            "history": result.history, "seconds": result.seconds, "pseudo_frames": result.pseudo_frames}
+
+
+def run_round_remote(
+    project: Project,
+    stack,
+    scheduler: str | object,
+    config: TrainConfig = FINE_TUNE,
+    device: str = "auto",
+    progress: Callable[[dict], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> RoundOutcome:
+    """:func:`rounds.run_round` with the training on a dask worker; ``scheduler`` is an address
+    ("tcp://gpu-node:8786") or a ``distributed.Client``. ``device`` is the worker's ("auto": its GPU if it has one)."""
+    from distributed import Client, Event, Queue
+
+    report = progress or (lambda event: None)
+    parent, base, examples = prepare_round(project, stack)
+    own_client = not hasattr(scheduler, "submit")
+    try:
+        client = Client(scheduler, timeout="10s") if own_client else scheduler
+    except OSError as exc:
+        raise ParticleDetectError(f"{scheduler}: cannot reach the dask scheduler ({exc})") from None
+    key = uuid.uuid4().hex
+    workspace = None
+    try:
+        events, stop = Queue(f"progress-{key}", client=client), Event(f"cancel-{key}", client=client)
+        report({"phase": "preparing", "where": str(getattr(client, "scheduler", scheduler))})
+        # The unreviewed frames travel with the examples (read here, where the stack is).
+        unlabelled = (unlabelled_frames(project, stack, examples[0].scale, config.pseudo_choice)(
+            config.unlabelled_frames) if config.unlabelled_frames > 0 and examples else None)
+        future = client.submit(remote_fine_tune, pack_model(base), examples, config, device, key, unlabelled,
+                               pure=False)
+        while not future.done():
+            for event in _drain(events, POLL_S):
+                report(event)
+            if cancel is not None and cancel():
+                stop.set()
+                future.cancel()
+                raise TrainingCancelled("fine-tuning cancelled")
+        for event in _drain(events, 0):
+            report(event)
+        try:
+            returned = future.result()
+        except TrainingCancelled:
+            raise
+        except ParticleDetectError:
+            raise
+        except Exception as exc:  # the worker's error, raised here
+            raise ParticleDetectError(f"the remote fine-tuning round failed: {type(exc).__name__}: {exc}") from None
+        result = RoundResult(model=unpack_model(returned["model"]), trained_examples=returned["trained_examples"],
+                             held_out_tiles=returned["held_out_tiles"], score=returned["score"],
+                             parent_score=returned["parent_score"], history=returned["history"],
+                             seconds=returned["seconds"], pseudo_frames=returned.get("pseudo_frames", 0))
+        workspace = project.new_workspace()
+        save_model(result.model, workspace / "model")
+        return RoundOutcome(workspace, round_info(project, parent, result), result)
+    except BaseException:
+        if workspace is not None:
+            project.discard_workspace(workspace)
+        raise
+    finally:
+        if own_client:
+            client.close()
+
+
+def _drain(events, timeout: float) -> list[dict]:
+    """Every event waiting in the Queue, after waiting up to ``timeout`` for the first."""
+    out = []
+    try:
+        out.append(events.get(timeout=timeout) if timeout else events.get(timeout=0.01))
+        while events.qsize():
+            out.append(events.get(timeout=0.01))
+    except Exception:  # the Queue's time-out: nothing (more) to read  # noqa: BLE001
+        pass
+    return out
+

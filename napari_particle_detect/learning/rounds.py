@@ -1,0 +1,164 @@
+"""A project's next model round: the user's reviewed frames and regions as examples, a fine-tuning
+round on them (:mod:`finetune`), and its commit into the project.
+
+Safe to run off the main thread: building a round only reads the project, and the round waits in
+a workspace of its own until :func:`commit` publishes it in one step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ParticleDetectError
+from .finetune import FINE_TUNE, RoundResult, fine_tune
+from ..models import DetectorModel, load_model, save_model
+from ..detection.prediction import as_frames
+from ..projects.project import Project, RoundInfo
+from ..detection.sizing import scale_for_diameter
+from .training import Example, TrainConfig, TrainingCancelled
+
+
+@dataclass
+class RoundOutcome:
+    """A trained round waiting in its workspace; nothing in the project points at it yet."""
+
+    workspace: Path
+    info: RoundInfo
+    result: RoundResult
+
+
+def project_examples(project: Project, stack, scale: float) -> list[Example]:
+    """Every reviewed frame, and every frame with reviewed regions, as one example each.
+
+    A whole reviewed frame teaches everywhere; a frame with regions only inside them (its
+    ``area``), with the centres saved there. Dark particles are inverted as detection inverted them.
+    """
+    frames = as_frames(stack)
+    shape = tuple(frames.shape[1:])
+    whole = set(project.reviewed_frames)
+    by_frame: dict[int, np.ndarray | None] = {}
+    for frame, region in project.reviewed_areas():
+        if frame in whole:
+            by_frame[frame] = None
+            continue
+        area = by_frame.get(frame)
+        if area is None:
+            area = np.zeros(shape, dtype=bool)
+        rows = slice(max(0, int(np.ceil(region.y0))), max(0, int(np.ceil(region.y1))))
+        cols = slice(max(0, int(np.ceil(region.x0))), max(0, int(np.ceil(region.x1))))
+        area[rows, cols] = True
+        by_frame[frame] = area
+    examples = []
+    for frame in sorted(by_frame):
+        table = project.load_frame(frame)
+        if table is None:
+            continue  # reported in project.problems
+        if by_frame[frame] is not None and project.threshold is not None:
+            # Outside its regions a frame still holds the network's points; hidden ones are not particles.
+            table = table[(table["source"] != "model") | (table["score"] > project.threshold)]
+        image = np.asarray(frames[frame], dtype=np.float32)
+        if project.polarity == "dark":
+            image = -image
+        examples.append(Example(image, table[["y", "x"]].to_numpy(float), scale=scale, name=f"frame {frame}",
+                                area=by_frame[frame]))
+    return examples
+
+
+def unlabelled_frames(project: Project, stack, scale: float, how: str = "spread") -> Callable[[int], list[Example]]:
+    """A callable giving ``n`` frames nobody reviewed whole (read only when asked), for the teacher
+    to pseudo-label: spread over the stack, or (``how="confident"``) those the saved detections
+    rank least uncertain. A frame with reviewed regions is among them: the round labels it only
+    outside its regions and held-out tiles (finetune.fine_tune matches it by name)."""
+    from .pseudo_labels import choose_frames
+
+    frames = as_frames(stack)
+
+    def give(count: int) -> list[Example]:
+        detections = None
+        if how == "confident" and project.threshold is not None:
+            detections = {}
+            for frame in project.saved_frames():
+                table = project.load_frame(frame)
+                if table is not None and "score" in table:
+                    detections[frame] = (table[["y", "x"]].to_numpy(float), table["score"].to_numpy(float))
+        chosen = choose_frames(len(frames), count, set(project.reviewed_frames), how, detections,
+                               project.threshold or 0.5)
+        out = []
+        for frame in chosen:
+            image = np.asarray(frames[frame], dtype=np.float32)
+            out.append(Example(-image if project.polarity == "dark" else image, np.zeros((0, 2)), scale=scale,
+                               name=f"frame {frame}"))
+        return out
+
+    return give
+
+
+def prepare_round(project: Project, stack) -> tuple[RoundInfo, DetectorModel, list[Example]]:
+    """(the round in use, its model, the reviewed examples) for the next round; clear errors when
+    there is nothing to train on yet."""
+    parent = project.current_round
+    if parent is None:
+        raise ParticleDetectError("run Detect first: there is no model round to fine-tune yet")
+    if project.diameter is None:
+        raise ParticleDetectError("run Detect first, so the particle size of this image is known")
+    if not project.reviewed_areas():
+        raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")
+    base = load_model(project.round_path(parent.number), "cpu")
+    scale = scale_for_diameter(float(project.diameter), base.card.canonical_diameter)
+    return parent, base, project_examples(project, stack, scale)
+
+
+def round_info(project: Project, parent: RoundInfo, result: RoundResult) -> RoundInfo:
+    """What the project records of a round (its number is given when it is committed)."""
+    return RoundInfo(
+        number=0, origin="fine-tuned", parent=parent.number,
+        trained_frames=sorted(project.reviewed_frames), trained_regions=len(project.regions()),
+        held_out=result.held_out_tiles, f1=result.score.f1 if result.score else None,
+        parent_f1=result.parent_score.f1 if result.parent_score else None,
+        threshold=result.model.card.threshold, improved=result.improved, seconds=round(result.seconds, 1),
+    )
+
+
+def run_round(
+    project: Project,
+    stack,
+    config: TrainConfig = FINE_TUNE,
+    device: str = "auto",
+    progress: Callable[[dict], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> RoundOutcome:
+    """Fine-tune the project's current round on everything reviewed, into a workspace.
+
+    On error or cancel the workspace is removed and the project is as it was.
+    """
+    parent, base, examples = prepare_round(project, stack)
+    workspace = project.new_workspace()
+    try:
+        unlabelled = unlabelled_frames(project, stack, examples[0].scale, config.pseudo_choice) if examples else None
+        result = fine_tune(base, examples, config, device, progress=progress, cancel=cancel, unlabelled=unlabelled)
+        save_model(result.model, workspace / "model")
+        info = round_info(project, parent, result)
+    except BaseException:
+        project.discard_workspace(workspace)
+        raise
+    return RoundOutcome(workspace, info, result)
+
+
+def commit(project: Project, outcome: RoundOutcome) -> RoundInfo:
+    """Publish a finished round; it becomes the one in use only if it beat its parent on held-out
+    particles. An unscored round (nothing held out, or no particle in what was) is kept, not used:
+    nothing says it is better, and a round trained on a frame accepted empty would find nothing."""
+    return project.commit_round(outcome.workspace, outcome.info, make_current=outcome.info.improved is True)
+
+
+def commit_unless_cancelled(project: Project, outcome: RoundOutcome, cancel: Callable[[], bool]) -> RoundInfo:
+    """:func:`commit`, unless ``cancel()`` came too late for the round to notice: then its workspace is
+    dropped and TrainingCancelled raised, leaving the project as it was."""
+    if cancel():
+        project.discard_workspace(outcome.workspace)
+        raise TrainingCancelled("fine-tuning cancelled")
+    return commit(project, outcome)

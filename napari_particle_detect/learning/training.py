@@ -1,0 +1,585 @@
+"""Training and fine-tuning: synthetic and/or annotated examples, validation F1, best checkpoint.
+
+One loop serves the command line (fresh training, ``--from`` fine-tuning, ``--resume``) and the
+napari worker (fine-tuning on corrected frames). It reports progress through a callback and stops
+within one step when the ``cancel`` callable returns true.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..detection.devices import select_device
+from ..errors import ParticleDetectError
+from ..kinds.evaluation import Counts, count_in_area
+from ..kinds.heatmap import decode, encode
+from ..files.io import atomic_write_bytes
+from ..models import DetectorModel, build_network, load_model, save_model
+from ..models.registry import ModelCard
+from ..detection.prediction import predict_heatmap
+from ..detection.preprocessing import check_frame, normalise
+from ..detection.sizing import estimate_diameter, rescale_centres, rescale_frame, scale_for_diameter
+from ..synthetic.spheres import random_training_config, synthesize
+
+VALIDATION_SEED_BASE = 10_000_000  # training seeds stay below this, so validation images are unseen
+# Share of the less crowded synthetic images drawn small and enlarged by a factor in
+# ENLARGED_FACTORS, as detection enlarges images of small particles (crowded ones stay sharp:
+# enlarged, they teach too little and cost the crowded accuracy).
+ENLARGED_SHARE = 0.5
+ENLARGED_BELOW_AREA_FRACTION = 0.3
+ENLARGED_FACTORS = (1.5, 3.5)
+
+
+class PreparedExample(NamedTuple):
+    """An example as the network sees it: normalised, at the model's working scale."""
+
+    image: np.ndarray
+    centres: np.ndarray
+    area: np.ndarray | None  # where the centres are complete; None: everywhere
+    focus: np.ndarray | None = None  # points worth more crops (a parent model's mistakes)
+
+
+@dataclass
+class Example:
+    """One annotated frame: an image and its particle centres (y, x), optionally rescaled for the model.
+
+    ``area`` (a boolean mask of the image's pixels) says where ``centres`` are the whole truth: a
+    region the user reviewed. Outside it nothing is known, so training neither rewards nor punishes
+    the network there. None means the whole image was reviewed.
+    """
+
+    image: np.ndarray
+    centres: np.ndarray
+    scale: float = 1.0
+    name: str = ""
+    area: np.ndarray | None = None
+    # (y, x) points where training should look harder: where the model being tuned was wrong.
+    focus: np.ndarray | None = None
+
+    def prepared(self) -> PreparedExample:
+        image, factors = rescale_frame(self.image, self.scale)
+        area = None
+        if self.area is not None:
+            area = np.asarray(self.area, dtype=bool)
+            if factors is not None and tuple(image.shape) != area.shape:
+                # Nearest pixel of the original grid for every pixel of the rescaled one.
+                rows = _source_index(image.shape[0], factors[0], area.shape[0])
+                cols = _source_index(image.shape[1], factors[1], area.shape[1])
+                area = area[np.ix_(rows, cols)]
+        focus = rescale_centres(self.focus, factors) if self.focus is not None and len(self.focus) else None
+        return PreparedExample(normalise(image), rescale_centres(self.centres, factors), area, focus)
+
+
+def _source_index(size: int, factor: float, source_size: int) -> np.ndarray:
+    return np.clip(np.floor((np.arange(size) + 0.5) / factor).astype(int), 0, source_size - 1)
+
+
+@dataclass
+class TrainConfig:
+    architecture: str = "unet"
+    channels: tuple[int, ...] | None = None
+    epochs: int = 20
+    steps_per_epoch: int = 200
+    batch_size: int = 16
+    crop: int = 96
+    learning_rate: float = 2e-3
+    sigma: float = 1.5
+    # Share of each batch drawn from the generator when annotated examples are given.
+    synthetic_fraction: float = 0.5
+    radius_range: tuple[float, float] = (3.5, 9.0)
+    validation_images: int = 24
+    validation_size: int = 128
+    tolerance: float = 3.0
+    seed: int = 0
+    device: str = "auto"
+    time_limit_s: float | None = None
+    threads: int | None = None
+    # Fine-tuning rounds also learn which candidates the user keeps (rescoring.Criterion).
+    learn_criterion: bool = True
+    # Share of annotated crops centred near a focus point (a mistake of the model being tuned).
+    focus_share: float = 0.5
+    # What fine-tuning updates: "all" layers, or only the "decoder" (the encoder frozen).
+    trainable: str = "all"
+    # Distillation: a trained model whose heatmap is mixed into the targets with this weight (the
+    # rest is the truth's), so a smaller network learns the teacher's calibrated scores too.
+    teacher: str | None = None
+    teacher_weight: float = 0.5
+    # Fine-tuning rounds: how many unreviewed frames the teacher pseudo-labels (0: none;
+    # learning/pseudo_labels.py), the share of each batch cropped from them (seen under strong
+    # augmentation), and the teacher's thresholds: a particle at or above pseudo_high, background
+    # under pseudo_low, masked out between.
+    unlabelled_frames: int = 0
+    pseudo_share: float = 0.5
+    pseudo_high: float = 0.5
+    pseudo_low: float = 0.15
+    # Which unreviewed frames: "spread" over the stack, or "confident" (those projects/review.py ranks least uncertain).
+    pseudo_choice: str = "spread"
+    # Share of the round's steps trained on the reviewed areas alone before the teacher labels the
+    # unreviewed frames: the teacher is the student so far (0: the parent, before any training).
+    pseudo_teacher_at: float = 0.5
+    # Pseudo-labelled crops seen under strong augmentation (pseudo_labels.strong_augment): off,
+    # measured worse (benchmarks/results/loop_semi.txt: dim spheres 0.871 vs 0.878, bright-field 0.876 vs 0.883).
+    pseudo_strong: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    model: DetectorModel
+    best_f1: float
+    history: list[dict] = field(default_factory=list)
+    cancelled: bool = False
+    path: Path | None = None
+
+
+class TrainingCancelled(Exception):
+    """Raised out of :func:`train` when the cancel flag was set; nothing new is saved."""
+
+
+def _augment(
+    image: np.ndarray, centres: np.ndarray, rng: np.random.Generator, weight: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random flips, 90 degree rotations, polarity, gamma and added noise; centres (and weights) follow."""
+    h, w = image.shape
+    centres = centres.copy()
+    k = int(rng.integers(4))
+    for _ in range(k):
+        # rot90 counter-clockwise: (y, x) -> (W - 1 - x, y)
+        image = np.rot90(image)
+        weight = np.rot90(weight) if weight is not None else None
+        centres = np.stack([w - 1 - centres[:, 1], centres[:, 0]], axis=1) if len(centres) else centres
+        h, w = w, h
+    if rng.random() < 0.5:
+        image = image[:, ::-1]
+        weight = weight[:, ::-1] if weight is not None else None
+        if len(centres):
+            centres[:, 1] = w - 1 - centres[:, 1]
+    image = np.ascontiguousarray(image, dtype=np.float32)
+    if rng.random() < 0.25:
+        image = 1.0 - image
+    if rng.random() < 0.3:
+        gamma = float(np.exp(rng.uniform(-0.4, 0.4)))
+        image = np.clip(image, 0, None) ** gamma
+    if rng.random() < 0.2:
+        image = image + rng.uniform(0.0, 0.08) * rng.standard_normal(image.shape).astype(np.float32)
+    if weight is None:
+        return image, centres
+    return image, centres, np.ascontiguousarray(weight, dtype=np.float32)
+
+
+def _random_crop(
+    image: np.ndarray, centres: np.ndarray, size: int, rng: np.random.Generator,
+    area: np.ndarray | None = None, area_pixels: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A ``size`` square crop, its centres and its loss weights (1 inside the reviewed area, else 0).
+
+    With an area, the crop is centred on a random pixel of it (``area_pixels``: its flat indices),
+    so every crop teaches something.
+    """
+    h, w = image.shape
+    target = None
+    if area_pixels is not None and len(area_pixels):
+        target = divmod(int(area_pixels[rng.integers(len(area_pixels))]), w)
+    if h < size or w < size:
+        ph, pw = max(size - h, 0), max(size - w, 0)
+        mode = "reflect" if min(h, w) > max(ph, pw) else "edge"
+        image = np.pad(image, ((0, ph), (0, pw)), mode=mode)
+        if area is not None:
+            area = np.pad(area, ((0, ph), (0, pw)), mode="constant")
+        h, w = image.shape
+    if target is not None:
+        cy, cx = target
+        y0 = int(np.clip(cy - size // 2 + rng.integers(-size // 4, size // 4 + 1), 0, h - size))
+        x0 = int(np.clip(cx - size // 2 + rng.integers(-size // 4, size // 4 + 1), 0, w - size))
+    else:
+        y0 = int(rng.integers(0, h - size + 1))
+        x0 = int(rng.integers(0, w - size + 1))
+    crop = image[y0 : y0 + size, x0 : x0 + size]
+    weight = (area[y0 : y0 + size, x0 : x0 + size].astype(np.float32) if area is not None
+              else np.ones((size, size), np.float32))
+    shifted = centres - (y0, x0) if len(centres) else centres.reshape(0, 2)
+    keep = (shifted[:, 0] >= -0.5) & (shifted[:, 0] < size - 0.5) & (shifted[:, 1] >= -0.5) & (shifted[:, 1] < size - 0.5)
+    return crop, shifted[keep], weight
+
+
+class BatchSource:
+    """Builds training batches (images, target heatmaps, loss weights); synthetic images are drawn
+    fresh, never repeated; annotated ones are cropped inside their reviewed areas, half of the
+    time around one of their focus points when they have some."""
+
+    def __init__(self, config: TrainConfig, examples: list[Example] | None, seed: int,
+                 prepared: list[PreparedExample] | None = None, pseudo: list[Example] | None = None) -> None:
+        self.config = config
+        self.examples = prepared if prepared is not None else [ex.prepared() for ex in (examples or [])]
+        self.area_pixels = [np.flatnonzero(ex.area) if ex.area is not None else None for ex in self.examples]
+        self.rng = np.random.default_rng(seed)
+        self.next_seed = int(seed) * 1_000_003 % VALIDATION_SEED_BASE
+        self.set_pseudo(pseudo or [])
+
+    def set_pseudo(self, pseudo: list[Example]) -> None:
+        """Pseudo-labelled examples (learning/pseudo_labels.py): config.pseudo_share of the crops from now on,
+        strongly augmented."""
+        self.pseudo = [ex.prepared() for ex in pseudo]
+        self.pseudo = [ex for ex in self.pseudo if ex.area is None or ex.area.any()]
+        self.pseudo_pixels = [np.flatnonzero(ex.area) if ex.area is not None else None for ex in self.pseudo]
+
+    def _synthetic(self) -> tuple[np.ndarray, np.ndarray]:
+        crop = self.config.crop
+        cfg = random_training_config(self.rng, shape=(crop, crop), radius_range=self.config.radius_range)
+        self.next_seed = (self.next_seed + 1) % VALIDATION_SEED_BASE
+        if cfg.area_fraction >= ENLARGED_BELOW_AREA_FRACTION or self.rng.random() >= ENLARGED_SHARE:
+            sample = synthesize(cfg, seed=self.next_seed)
+            return normalise(sample.image), sample.centres
+        # Small particles are enlarged before detection, and the camera's noise with them, which
+        # interpolation turns into soft blobs: draw the same scene small and enlarge it likewise.
+        factor = float(np.exp(self.rng.uniform(*np.log(ENLARGED_FACTORS))))
+        small = int(np.ceil(crop / factor))
+        cfg = replace(cfg, shape=(small, small), radius_range=tuple(r / factor for r in cfg.radius_range),
+                      psf_sigma=max(cfg.psf_sigma / factor, 0.3))
+        sample = synthesize(cfg, seed=self.next_seed)
+        image, factors = rescale_frame(sample.image, factor)
+        centres = rescale_centres(sample.centres, factors)
+        inside = np.all((centres >= -0.5) & (centres < crop - 0.5), axis=1)
+        return normalise(image[:crop, :crop]), centres[inside]
+
+    def batch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        images, targets, weights = [], [], []
+        size = self.config.crop
+        for _ in range(self.config.batch_size):
+            if self.pseudo and (not self.examples or self.rng.random() < self.config.pseudo_share):
+                from .pseudo_labels import strong_augment
+
+                k = int(self.rng.integers(len(self.pseudo)))
+                example = self.pseudo[k]
+                image, centres, weight = _random_crop(example.image, example.centres, size, self.rng,
+                                                      example.area, self.pseudo_pixels[k])
+                if self.config.pseudo_strong:
+                    image, centres, weight = strong_augment(image, centres, weight, self.rng)
+            elif self.examples and self.rng.random() >= self.config.synthetic_fraction:
+                k = int(self.rng.integers(len(self.examples)))
+                example = self.examples[k]
+                pixels = self.area_pixels[k]
+                if example.focus is not None and self.rng.random() < self.config.focus_share:
+                    point = example.focus[int(self.rng.integers(len(example.focus)))]
+                    y, x = np.clip(np.rint(point).astype(int), 0, np.array(example.image.shape) - 1)
+                    pixels = np.array([y * example.image.shape[1] + x])
+                image, centres, weight = _random_crop(example.image, example.centres, size, self.rng,
+                                                      example.area, pixels)
+            else:
+                image, centres = self._synthetic()
+                weight = np.ones(image.shape, np.float32)
+            image, centres, weight = _augment(image, centres, self.rng, weight)
+            images.append(image)
+            targets.append(encode(centres, image.shape, self.config.sigma))
+            weights.append(weight)
+        return np.stack(images)[:, None], np.stack(targets)[:, None], np.stack(weights)[:, None]
+
+
+def weighted_mse(prediction: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over the pixels whose weight is not zero (unreviewed pixels teach nothing)."""
+    return ((prediction - target) ** 2 * weight).sum() / weight.sum().clamp(min=1.0)
+
+
+def synthetic_validation_set(config: TrainConfig) -> list[Example]:
+    """Fixed, varied synthetic images from seeds no training batch uses."""
+    rng = np.random.default_rng(VALIDATION_SEED_BASE)
+    shape = (config.validation_size, config.validation_size)
+    out = []
+    for i in range(config.validation_images):
+        cfg = random_training_config(rng, shape=shape, radius_range=config.radius_range)
+        sample = synthesize(cfg, seed=VALIDATION_SEED_BASE + i)
+        out.append(Example(sample.image, sample.centres, name=f"synthetic-val-{i}"))
+    return out
+
+
+def validation_f1(
+    network: nn.Module,
+    validation: list[tuple[np.ndarray, np.ndarray]],
+    device: torch.device,
+    thresholds: list[float],
+    min_distance: int,
+    tolerance: float,
+) -> list[float]:
+    """Pooled F1 over the validation images for each threshold (one network pass per image)."""
+    network.eval()
+    totals = [Counts() for _ in thresholds]
+    for image, truth in validation:
+        heat = predict_heatmap(network, image, device, tile=1024)
+        for k, thr in enumerate(thresholds):
+            pred, _ = decode(heat, thr, min_distance)
+            totals[k] = totals[k] + count_in_area(pred, truth, None, tolerance)
+    network.train()
+    return [total.f1 if total.tp else 0.0 for total in totals]
+
+
+def _state_path(out: Path) -> Path:
+    return out.with_suffix(".state.pt")
+
+
+def working_diameter(config: TrainConfig) -> float:
+    """The particle size a new model works at: the upper part of its trained range, measured to
+    separate crowded particles best."""
+    return float(0.85 * 2 * config.radius_range[1])
+
+
+def train(
+    config: TrainConfig,
+    examples: list[Example] | None = None,
+    validation_examples: list[Example] | None = None,
+    init: DetectorModel | str | Path | None = None,
+    out: str | Path | None = None,
+    progress: Callable[[dict], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+    resume: bool = False,
+    extra_card: dict | None = None,
+) -> TrainResult:
+    """Train (or fine-tune from ``init``) and return the best model by validation F1.
+
+    With ``out``, the best model so far is saved there after every improving epoch, plus a
+    ``.state.pt`` with optimiser state for ``resume``. Raises :class:`TrainingCancelled` when
+    ``cancel()`` becomes true; whatever was saved before stays as it was.
+    """
+    if config.threads:
+        torch.set_num_threads(int(config.threads))
+    device = select_device(config.device)
+    torch.manual_seed(config.seed)
+    if init is not None:
+        base = init if isinstance(init, DetectorModel) else load_model(init, "cpu")
+        card = replace(base.card)
+        network = build_network(card)
+        network.load_state_dict(base.network.state_dict())
+    else:
+        card = ModelCard(architecture=config.architecture, sigma=config.sigma)
+        if config.channels:
+            card.channels = tuple(config.channels)
+        else:
+            card.channels = tuple(ModelCard().channels) if config.architecture == "unet" else (12, 24, 48, 96)
+        network = build_network(card)
+    card.trained_diameter_range = (2 * config.radius_range[0], 2 * config.radius_range[1])
+    # Fine-tuning keeps the size its examples were rescaled to.
+    card.canonical_diameter = base.card.canonical_diameter if init is not None else working_diameter(config)
+    network.to(device).train()
+    optimiser = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
+    total_steps = config.epochs * config.steps_per_epoch
+    clock = {"start": time.monotonic()}
+
+    def fraction_done(step: int) -> float:
+        # With a time limit, anneal by whichever runs out first: steps or wall time.
+        done = step / max(total_steps, 1)
+        if config.time_limit_s:
+            done = max(done, (time.monotonic() - clock["start"]) / config.time_limit_s)
+        return min(done, 1.0)
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * fraction_done(step)))
+    )
+    start_epoch, best_f1, history = 0, -1.0, []
+    out = Path(out).with_suffix(".pt") if out is not None else None
+    if out is not None:
+        # Fail before any training, not at the first save an epoch later.
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ParticleDetectError(f"{out}: cannot create its folder ({error.strerror})") from error
+    if resume:
+        if out is None or not _state_path(out).exists():
+            raise ParticleDetectError(f"nothing to resume: {out and _state_path(out)} does not exist")
+        start_epoch, best_f1, history = _resume(_state_path(out), network, optimiser, scheduler, config)
+    validation = [ex.prepared()[:2] for ex in synthetic_validation_set(config)]
+    validation += [ex.prepared()[:2] for ex in (validation_examples or [])]
+    prepared = [ex.prepared() for ex in (examples or [])]
+    best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
+    if resume and out.exists():
+        # The best epoch so far is the saved model, not the last epoch's state the run resumes from.
+        best_state = {k: v.detach().clone() for k, v in load_model(out, "cpu").network.state_dict().items()}
+    if init is not None and not resume:
+        # The starting model is a candidate too: fine-tuning must not hand back something worse.
+        (best_f1,) = validation_f1(network, validation, device, [card.threshold], card.min_distance, config.tolerance)
+        history.append({"event": "epoch", "epoch": 0, "epochs": config.epochs, "loss": float("nan"),
+                        "val_f1": float(best_f1), "seconds": 0.0})
+    teacher = _teacher_network(config, device)
+    started = clock["start"] = time.monotonic()
+    stop_early = False
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for epoch in range(start_epoch, config.epochs):
+            # Each epoch's batches come from its own seed, so a run resumed at an epoch draws what an
+            # uninterrupted run would have drawn there: the two end with the same weights.
+            source = BatchSource(config, None, seed=config.seed + 7919 * epoch, prepared=prepared)
+            pending = pool.submit(source.batch)
+            losses = []
+            for step in range(config.steps_per_epoch):
+                if cancel is not None and cancel():
+                    pending.cancel()
+                    raise TrainingCancelled("training cancelled")
+                images, targets, weights = pending.result()
+                if step + 1 < config.steps_per_epoch:
+                    pending = pool.submit(source.batch)
+                x, y, w = (torch.from_numpy(a).to(device) for a in (images, targets, weights))
+                if teacher is not None:
+                    with torch.no_grad():
+                        y = (1 - config.teacher_weight) * y + config.teacher_weight * teacher(x)
+                optimiser.zero_grad(set_to_none=True)
+                loss = weighted_mse(network(x), y, w)
+                if not torch.isfinite(loss):
+                    # Saving would hand back a model that finds nothing; say so instead.
+                    raise ParticleDetectError(f"training diverged at epoch {epoch + 1}, step {step + 1} (the loss is "
+                                              f"{loss.item()}); check the images or lower the learning rate")
+                loss.backward()
+                optimiser.step()
+                scheduler.step()
+                losses.append(loss.item())
+                if progress is not None and step % 10 == 0:
+                    progress({"event": "step", "epoch": epoch + 1, "epochs": config.epochs, "step": step + 1,
+                              "steps": config.steps_per_epoch, "loss": float(np.mean(losses[-10:]))})
+                if config.time_limit_s and time.monotonic() - started > config.time_limit_s:
+                    stop_early = True
+                    break
+            (f1,) = validation_f1(network, validation, device, [card.threshold], card.min_distance, config.tolerance)
+            record = {"event": "epoch", "epoch": epoch + 1, "epochs": config.epochs, "loss": float(np.mean(losses)),
+                      "val_f1": float(f1), "seconds": round(time.monotonic() - started, 1)}
+            history.append(record)
+            if f1 > best_f1:
+                best_f1 = float(f1)
+                best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
+                if out is not None:
+                    save_model(DetectorModel(_cpu_copy(network, card, best_state), card), out)
+            if out is not None:
+                resume_state = {"network": network.state_dict(), "optimiser": optimiser.state_dict(),
+                                "scheduler": scheduler.state_dict(), "epoch": epoch + 1, "best_f1": float(best_f1),
+                                "history": history}
+                atomic_write_bytes(_state_path(out), lambda handle: torch.save(resume_state, handle))
+            if progress is not None:
+                progress(record)
+            if stop_early:
+                break
+    network.load_state_dict(best_state)
+    thresholds = [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6]
+    f1s = validation_f1(network, validation, device, thresholds, card.min_distance, config.tolerance)
+    card.threshold = float(thresholds[int(np.argmax(f1s))])
+    best_f1 = float(max(f1s))
+    previous = card.training if init is not None else {}
+    lineage = previous.get("lineage", []) + (
+        [{k: previous[k] for k in ("command", "validation_f1", "annotated_examples") if k in previous}] if previous else []
+    )
+    card.training = {
+        "lineage": lineage,
+        **(extra_card or {}),
+        "config": config.to_dict(),
+        "annotated_examples": len(examples or []),
+        "annotated_validation_examples": len(validation_examples or []),
+        "validation_f1": best_f1,
+        "history": history,
+        "generator": "napari_particle_detect.synthetic.spheres.random_training_config",
+    }
+    model = DetectorModel(_cpu_copy(network, card, best_state), card)
+    if out is not None:
+        save_model(model, out)
+    return TrainResult(model=model, best_f1=best_f1, history=history, path=out)
+
+
+def _teacher_network(config: TrainConfig, device: torch.device) -> nn.Module | None:
+    """The teacher's network for distillation, frozen. It reads the same crops as the student."""
+    if not config.teacher:
+        return None
+    network = load_model(config.teacher, "cpu").network.to(device).eval()
+    for parameter in network.parameters():
+        parameter.requires_grad_(False)
+    return network
+
+
+def _resume(path: Path, network: nn.Module, optimiser: torch.optim.Optimizer, scheduler,
+            config: TrainConfig) -> tuple[int, float, list[dict]]:
+    """Restore an interrupted run from its ``.state.pt``: tensors and plain values only, never code."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise ParticleDetectError(f"{path}: refused: it holds objects other than tensors and numbers "
+                                  "(loading them could run code); delete it and train without --resume") from None
+    except Exception as exc:  # corrupt or truncated files
+        first = (str(exc).strip().splitlines() or [""])[0][:120]
+        raise ParticleDetectError(f"{path}: not a training state this program wrote ({type(exc).__name__}: {first})") from None
+    try:
+        if not isinstance(state, dict) or not {"network", "optimiser", "scheduler", "epoch", "best_f1", "history"} <= set(state):
+            raise ValueError("keys are missing")
+        epoch, best_f1, history = state["epoch"], state["best_f1"], state["history"]
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch <= config.epochs:
+            raise ValueError(f"epoch {epoch!r:.40} is not between 0 and {config.epochs}")
+        if not isinstance(best_f1, float) or not -1.0 <= best_f1 <= 1.0:
+            raise ValueError(f"best_f1 {best_f1!r:.40} is not a score")
+        if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
+            raise ValueError("history is not a list of records")
+        network.load_state_dict(state["network"])
+        optimiser.load_state_dict(state["optimiser"])
+        scheduler.load_state_dict(state["scheduler"])
+    except (ValueError, KeyError, TypeError, RuntimeError, AttributeError, IndexError) as exc:
+        first = (str(exc).strip().splitlines() or [""])[0][:120]
+        raise ParticleDetectError(f"{path}: cannot resume from it ({first})") from None
+    return epoch, best_f1, history
+
+
+def _cpu_copy(network: nn.Module, card: ModelCard, state: dict) -> nn.Module:
+    copy = build_network(card)
+    copy.load_state_dict({k: v.detach().cpu() for k, v in state.items()})
+    return copy.eval()
+
+
+def annotated_files(paths: list[str | Path], table: str = "centre table") -> Iterator[tuple[Path, Path]]:
+    """(image, CSV beside it) pairs from image files and folders of them; a named image without its
+    CSV is one error (``table`` says what was expected), an image in a folder without one is skipped."""
+    for path in map(Path, paths):
+        images = sorted(p for p in path.iterdir() if p.suffix.lower() in (".tif", ".tiff", ".png")) if path.is_dir() else [path]
+        for image_path in images:
+            csv = image_path.with_suffix(".csv")
+            if csv.exists():
+                yield image_path, csv
+            elif not path.is_dir():
+                raise ParticleDetectError(f"{image_path}: no {table} {csv.name} beside it")
+
+
+def load_examples(
+    paths: list[str | Path], working_diameter: float | None = None, diameter: float | None = None
+) -> list[Example]:
+    """Annotated examples from ``image.tif`` + ``image.csv`` pairs, or folders of them.
+
+    A CSV with a ``frame`` column annotates the frames of a stack; without one it annotates a 2D image.
+    With ``working_diameter`` (the model's), each file's examples are rescaled from its particle
+    size, ``diameter`` or else estimated from its first annotated frame, as detection would.
+    """
+    from ..files.io import read_centres, read_image
+
+    examples = []
+    for image_path, csv in annotated_files(paths, "centre table"):
+        stack = read_image(image_path)
+        table = read_centres(csv)
+        frames = stack[None] if stack.ndim == 2 else stack
+        indices = sorted(set(table["frame"])) if "frame" in table else [0]
+        for index in indices:
+            if index >= len(frames):
+                raise ParticleDetectError(f"{csv}: frame {index} is beyond the {len(frames)} frames of {image_path.name}")
+        scale = 1.0
+        if working_diameter is not None:
+            size = diameter if diameter is not None else estimate_diameter(frames[indices[0]])
+            scale = scale_for_diameter(size, working_diameter)
+        for index in indices:
+            rows = table[table["frame"] == index] if "frame" in table else table
+            name = f"{image_path}" + (f" frame {index}" if stack.ndim == 3 else "")
+            check_frame(frames[index], name)  # a NaN or blank image would train a model that finds nothing
+            examples.append(Example(frames[index], rows[["y", "x"]].to_numpy(float), scale=scale,
+                                    name=f"{image_path.name}[{index}]"))
+    if not examples:
+        raise ParticleDetectError(f"no image + CSV pairs found in {', '.join(map(str, paths))}")
+    return examples
+

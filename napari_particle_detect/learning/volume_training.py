@@ -1,0 +1,203 @@
+"""Training the 3D model on the volume generator: a pool of synthetic volumes (written by one
+process, read by the trainer as it grows), random crops on the working grid, weighted MSE on 3D
+Gaussian heatmaps, a checkpoint after every block of steps, the best validation F1 kept."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..kinds.heatmap3d import DEFAULT_SIGMA_3D, decode3d, encode3d
+from ..detection.volume_resampling import normalise_volume, resample_volume, to_working, working_factors
+from ..synthetic.volumes import random_volume_config, synthesize_volume
+
+WORKING_DIAMETER = 6.0  # voxels across a particle on the 3D model's grid
+POOL_CANONICAL_SHAPE = (44, 56, 56)  # about this many working voxels per pool volume
+
+
+def pool_volume(seed: int):
+    """One training volume of varied optics and density, sized to about POOL_CANONICAL_SHAPE on the
+    working grid."""
+    rng = np.random.default_rng(seed)
+    base = random_volume_config(rng)
+    d, s = base.diameter, base.z_step
+    shape = (int(round(POOL_CANONICAL_SHAPE[0] * d / (WORKING_DIAMETER * s))),
+             int(round(POOL_CANONICAL_SHAPE[1] * d / WORKING_DIAMETER)),
+             int(round(POOL_CANONICAL_SHAPE[2] * d / WORKING_DIAMETER)))
+    from dataclasses import replace
+
+    return synthesize_volume(replace(base, shape=shape), seed=seed)
+
+
+def write_pool(folder: Path, first_seed: int, count: int) -> None:
+    """Write ``count`` pool volumes (npz: image, centres, diameter per axis) into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for seed in range(first_seed, first_seed + count):
+        path = folder / f"vol_{seed:07d}.npz"
+        if path.exists():
+            continue
+        sample = pool_volume(seed)
+        tmp = folder / f".vol_{seed:07d}.tmp.npz"
+        np.savez(tmp, image=sample.image, centres=sample.centres,
+                 diameter=np.array(sample.config.diameter_voxels), phi=sample.volume_fraction, cut=sample.cut,
+                 config=json.dumps(sample.config.to_dict()))
+        tmp.rename(path)
+
+
+@dataclass
+class VolumeTrainConfig:
+    channels: tuple[int, ...] = (8, 16, 32)
+    crop: int = 32
+    batch_size: int = 4
+    learning_rate: float = 2e-3
+    minutes: float = 20.0
+    validate_every: int = 100
+    cache: int = 12  # resampled pool volumes kept; one replaced every step
+    seed: int = 0
+    sigma: float = DEFAULT_SIGMA_3D
+
+
+def load_pool_volume(path: Path, rng: np.random.Generator | None,
+                     with_cut: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """A pool volume on the working grid, normalised, and its centres there. With ``rng``, the
+    diameter used to resample is off by up to 15 % in xy and 25 % in z, as an estimate may be."""
+    data = np.load(path)
+    diameter = np.array(data["diameter"], dtype=float)
+    if rng is not None:
+        xy = rng.uniform(0.87, 1.15)
+        diameter = diameter * np.array([rng.uniform(0.8, 1.25), xy, xy])
+    factors = working_factors(diameter, WORKING_DIAMETER)
+    volume, applied = resample_volume(data["image"], factors)
+    centres = data["centres"]
+    if with_cut and "cut" in data.files and len(data["cut"]):
+        # Spheres cut by the faces get their (partial) peaks too, as inside a crop's faces.
+        centres = np.concatenate([centres, data["cut"].reshape(-1, 3)])
+    return normalise_volume(volume), to_working(centres, applied)
+
+
+def _crop(volume: np.ndarray, centres: np.ndarray, size: int, rng: np.random.Generator, sigma: float):
+    pad = [(0, max(0, size - n)) for n in volume.shape]
+    if any(p[1] for p in pad):
+        volume = np.pad(volume, pad, mode="reflect")
+    start = np.array([rng.integers(0, n - size + 1) for n in volume.shape])
+    crop = volume[start[0]:start[0] + size, start[1]:start[1] + size, start[2]:start[2] + size]
+    local = centres - start
+    near = np.all((local > -4) & (local < size + 3), axis=1)
+    target = encode3d(local[near], (size, size, size), sigma)
+    for axis in range(3):  # flips along every axis, and y <-> x: the optics are symmetric there
+        if rng.random() < 0.5:
+            crop, target = np.flip(crop, axis), np.flip(target, axis)
+    if rng.random() < 0.5:
+        crop, target = crop.transpose(0, 2, 1), target.transpose(0, 2, 1)
+    crop = crop * rng.uniform(0.8, 1.25) + rng.uniform(-0.1, 0.1)
+    return np.ascontiguousarray(crop), np.ascontiguousarray(target)
+
+
+def validation_scores(network, volumes: list, thresholds=(0.2, 0.3, 0.4, 0.5, 0.6)) -> dict[float, float]:
+    """Pooled F1 on the working grid (matching within half a diameter) at each threshold."""
+    from ..kinds.evaluation import f1_score
+    from ..kinds.evaluation3d import match_nd
+    from ..detection.volume_inference import predict_heatmap3d
+
+    counts = {t: [0, 0, 0] for t in thresholds}
+    for volume, truth in volumes:
+        heat = predict_heatmap3d(network, volume)
+        for t in thresholds:
+            found, _ = decode3d(heat, t, sigma=DEFAULT_SIGMA_3D)
+            found = found[np.all((found >= -0.5) & (found <= np.array(heat.shape) - 0.5), axis=1)]
+            pi, ti = match_nd(found, truth, WORKING_DIAMETER / 2)
+            c = counts[t]
+            c[0] += len(pi); c[1] += len(found) - len(pi); c[2] += len(truth) - len(ti)
+    return {t: f1_score(*c) for t, c in counts.items()}
+
+
+def train_volumes(pool: Path, validation: Path, out: Path, config: VolumeTrainConfig,
+                  resume: bool = False, log=print, init: Path | None = None) -> Path:
+    """Train the 3D UNet for ``config.minutes`` of wall time; the best validation round goes to ``out``."""
+    import torch
+
+    from ..models.registry import DetectorModel, ModelCard, save_model
+    from ..models.unet3d import UNet3D
+
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    network = UNet3D(config.channels)
+    optimiser = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
+    state_file = out.with_suffix(".state.pt")
+    step, best, elapsed0 = 0, -1.0, 0.0
+    if resume and state_file.exists():
+        state = torch.load(state_file, weights_only=True)  # tensors and numbers only: never code
+        network.load_state_dict(state["network"]); optimiser.load_state_dict(state["optimiser"])
+        step, best, elapsed0 = state["step"], state["best"], state["elapsed"]
+    if init is not None:
+        network.load_state_dict(torch.load(init, weights_only=True))
+    # Validation truth: the volumes' own spheres only (cut spheres' centres lie outside).
+    val = [load_pool_volume(p, None, with_cut=False) for p in sorted(validation.glob("vol_*.npz"))]
+    cache: list = []
+    start = time.perf_counter()
+    losses = []
+    card = ModelCard(architecture="unet3d", channels=tuple(config.channels), sigma=config.sigma, threshold=0.4,
+                     min_distance=2, normalisation="percentile 1-99.8 per volume",
+                     trained_diameter_range=(7.0, 14.0), canonical_diameter=WORKING_DIAMETER, spatial_dims=3)
+    while True:
+        elapsed = elapsed0 + time.perf_counter() - start
+        fraction = elapsed / (config.minutes * 60)
+        files = sorted(pool.glob("vol_*.npz"))
+        if len(cache) < config.cache or rng.random() < 0.5:
+            entry = load_pool_volume(files[rng.integers(len(files))], rng)
+            if len(cache) < config.cache:
+                cache.append(entry)
+            else:
+                cache[rng.integers(len(cache))] = entry
+        lr = config.learning_rate * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * min(fraction, 1.0))))
+        for group in optimiser.param_groups:
+            group["lr"] = lr
+        batch = [_crop(*cache[rng.integers(len(cache))], config.crop, rng, config.sigma) for _ in range(config.batch_size)]
+        x = torch.from_numpy(np.stack([b[0] for b in batch])[:, None])
+        y = torch.from_numpy(np.stack([b[1] for b in batch])[:, None])
+        network.train()
+        weight = 1.0 + 4.0 * (y > 0.05).float()  # the few voxels near centres count more
+        loss = (((network(x) - y) ** 2) * weight).mean()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+        step += 1
+        done = fraction >= 1.0
+        if step % config.validate_every == 0 or done:
+            scores = validation_scores(network, val)
+            threshold, f1 = max(scores.items(), key=lambda kv: kv[1])
+            log(f"step {step} ({elapsed / 60:.1f} min): loss {np.mean(losses[-50:]):.5f}, validation F1 "
+                f"{f1:.4f} at threshold {threshold} ({len(files)} pool volumes)")
+            if f1 > best:
+                best = f1
+                card.threshold = float(threshold)
+                card.training = {"steps": step, "minutes": round(elapsed / 60, 1), "validation_f1": round(f1, 4),
+                                 "data": "volumes_synthetic pool (random_volume_config), working grid 6 voxels/diameter",
+                                 "crop": config.crop, "batch_size": config.batch_size}
+                save_model(DetectorModel(network=network, card=card), out)
+            torch.save({"network": network.state_dict(), "optimiser": optimiser.state_dict(), "step": step,
+                        "best": best, "elapsed": elapsed}, state_file)
+        if done:
+            return out
+
+
+if __name__ == "__main__" and len(__import__("sys").argv) > 1 and __import__("sys").argv[1] == "train":
+    import sys
+
+    import torch
+
+    torch.set_num_threads(1)
+    cfg = VolumeTrainConfig(minutes=float(sys.argv[5]) if len(sys.argv) > 5 else 20.0,
+                            learning_rate=float(sys.argv[6]) if len(sys.argv) > 6 else 2e-3)
+    init = Path(sys.argv[7]) if len(sys.argv) > 7 else None
+    train_volumes(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), cfg, resume="--resume" in sys.argv,
+                  init=init)
+elif __name__ == "__main__":
+    import sys
+
+    write_pool(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))

@@ -1,0 +1,167 @@
+"""Review projects of rods and bead chains: the same project (projects/project.py) as sphere centres, with the
+kind recorded in its state and the kind's columns kept in its frame files.
+
+A rods or chains project lives beside the image's sphere project, ``<stem>.rods.particle-detect/``
+(or ``.chains.``), so one image can be reviewed for several kinds without one overwriting the other.
+Frames hold one row per rod (``frame,y,x,score,source`` plus ``angle,length,width,y1,x1,y2,x2``) or
+per bead (plus ``chain,index,closed``); ``y,x`` is the rod's centre or the bead, so accepting a region
+takes the rods centred and the beads lying inside it. Every table is checked by the kind's own rules
+(rods.check_table, chains.check_table) before it is saved and after it is read. No Qt here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParticleDetectError
+from ..kinds.registry import get_kind
+from .project import PROJECT_SUFFIX, Project, RoundInfo, project_folder_for_data, project_folder_for_image
+from ..files.tables import SOURCES
+
+KINDS = ("rods", "chains")
+
+
+def kind_folder(sphere_folder: str | Path, kind: str) -> Path:
+    """``<stem>.<kind>.particle-detect`` beside the sphere project folder ``<stem>.particle-detect``."""
+    sphere_folder = Path(sphere_folder)
+    stem = sphere_folder.name[: -len(PROJECT_SUFFIX)] if sphere_folder.name.endswith(PROJECT_SUFFIX) \
+        else sphere_folder.name
+    return sphere_folder.with_name(f"{stem}.{kind}{PROJECT_SUFFIX}")
+
+
+def open_kind_project(kind: str, image_path: str | Path | None = None, name: str = "image",
+                      data: np.ndarray | None = None) -> Project:
+    """The ``kind`` project of an image file (beside it) or of unsaved pixels ``data`` named ``name``
+    (in projects_home, by a fingerprint of the pixels). A project of another kind there is refused."""
+    if kind not in KINDS:
+        raise ParticleDetectError(f"unknown kind {kind!r} for a review project; choose one of {', '.join(KINDS)}")
+    if image_path is None and data is None:
+        raise ParticleDetectError("a kind project needs an image file or the image's pixels")
+    folder, image = kind_folder_of(kind, image_path, name, data), str(image_path) if image_path else None
+    shape = np.shape(data) if data is not None else None
+    n_frames = (shape[0] if len(shape) == 3 else 1) if shape is not None else None
+    frame_shape = tuple(int(v) for v in shape[-2:]) if shape is not None else None
+    return Project.open(folder, image=image, n_frames=n_frames, frame_shape=frame_shape, kind=kind)
+
+
+def kind_folder_of(kind: str, image_path: str | Path | None = None, name: str = "image",
+                   data: np.ndarray | None = None) -> Path:
+    """Where the ``kind`` project of an image file or of unsaved pixels lives (nothing is opened)."""
+    if image_path is not None:
+        return kind_folder(project_folder_for_image(image_path), kind)
+    return kind_folder(project_folder_for_data(name, data), kind)
+
+
+def existing_kinds(image_path: str | Path | None = None, name: str = "image",
+                   data: np.ndarray | None = None) -> list[str]:
+    """The kinds whose project an image (a file, or unsaved pixels) already has."""
+    return [k for k in KINDS if (kind_folder_of(k, image_path, name, data) / "state.json").exists()]
+
+
+def project_kind(project: Project) -> str:
+    kind = project.state().kind
+    if kind not in KINDS:
+        raise ParticleDetectError(f"{project.folder}: a {kind} project, not a rods or chains one")
+    return kind
+
+
+def check_kind_frame(project: Project, table: pd.DataFrame, frame: int) -> pd.DataFrame:
+    """``table`` checked by the kind's rules (angles in range, chains without gaps), with a source per row."""
+    kind = project_kind(project)
+    table = table.assign(frame=int(frame))
+    if "source" not in table:
+        table["source"] = "added"
+    table = get_kind(kind).check_table(table.reset_index(drop=True), f"{project.folder}: frame {frame}")
+    unknown = sorted(set(table["source"].astype(str)) - set(SOURCES))
+    if unknown:
+        raise ParticleDetectError(f"{project.folder}: frame {frame}: unknown source {unknown[0]!r:.40}")
+    return table
+
+
+def save_kind_frame(project: Project, frame: int, table: pd.DataFrame) -> Path:
+    """Store one frame's rods or beads as edited now (checked first: nothing is written half)."""
+    return project.save_frame(frame, check_kind_frame(project, table, frame))
+
+
+def load_kind_frame(project: Project, frame: int) -> pd.DataFrame | None:
+    """The saved rods or beads of ``frame`` (None if never saved), checked by the kind's rules."""
+    table = project.load_frame(frame)
+    if table is None:
+        return None
+    if not len(table):  # a frame accepted empty: its header alone reads back as text columns
+        table = table.astype({c: float for c in table.columns if c not in ("frame", "source")})
+    return get_kind(project_kind(project)).check_table(table, str(project.frame_path(frame)))
+
+
+def accept_kind_frame(project: Project, frame: int, table: pd.DataFrame) -> pd.DataFrame:
+    """Mark ``frame`` reviewed with these rods or beads (the model's become 'accepted'), saved at once."""
+    return project.accept_frame(frame, check_kind_frame(project, table, frame))
+
+
+def accept_kind_region(project: Project, frame: int, box, table: pd.DataFrame) -> pd.DataFrame:
+    """Mark the box (y0, x0, y1, x1) of ``frame`` reviewed; ``table`` is the frame's whole table."""
+    return project.accept_region(frame, box, check_kind_frame(project, table, frame))
+
+
+def ensure_kind_round(project: Project, model_path: str | Path | None = None) -> RoundInfo:
+    """Round 1: a copy of the model review starts from (default: the kind's shipped weights)."""
+    if project.rounds:
+        return project.current_round or project.rounds[-1]
+    from ..detection.kinds_prediction import shipped_model_path
+    from ..models import load_model
+
+    kind = project_kind(project)
+    source = Path(model_path) if model_path is not None else shipped_model_path(kind)
+    found = load_model(source, "cpu").card.kind
+    if found != kind:
+        raise ParticleDetectError(f"{source}: this model finds {found}, not {kind}")
+    return project.import_model(source, origin="shipped" if model_path is None else f"from {source}")
+
+
+def kind_model_path(project: Project) -> Path:
+    """The weights of the round in use (round 1, the shipped model, made when there is none yet)."""
+    info = project.current_round or ensure_kind_round(project)
+    return project.round_path(info.number)
+
+
+def all_kind_frames(project: Project) -> pd.DataFrame:
+    """Every saved frame's table, in the kind's columns (then score, source)."""
+    kind = project_kind(project)
+    parts = [t for t in (load_kind_frame(project, f) for f in project.saved_frames()) if t is not None and len(t)]
+    if not parts:
+        from ..kinds import chains
+        from ..kinds import rods
+
+        empty = rods.empty_table() if kind == "rods" else chains.empty_table()
+        return empty.assign(source=pd.Series(dtype=object))
+    return pd.concat(parts, ignore_index=True)
+
+
+def detections(project: Project) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Per saved frame, the model's rows (centres, scores): what review.rank_frames/rank_regions rank
+    by uncertainty (objects the user added or accepted are sure)."""
+    out = {}
+    for frame in project.saved_frames():
+        table = project.load_frame(frame)
+        if table is None:
+            continue
+        model = table[table["source"] == "model"]
+        out[frame] = (model[["y", "x"]].to_numpy(float).reshape(-1, 2), model["score"].to_numpy(float))
+    return out
+
+
+def typical_size(kind: str, table: pd.DataFrame) -> float:
+    """The objects' size in pixels: a rod's median length, a chain's median bond (about a bead's
+    diameter); for held-out tiles, guard bands and review regions."""
+    if kind == "rods":
+        lengths = table["length"].to_numpy(float) if "length" in table and len(table) else np.zeros(0)
+        lengths = lengths[np.isfinite(lengths)]
+        return float(np.median(lengths)) if len(lengths) else 24.0
+    steps = []
+    for _, group in table.groupby(["frame", "chain"]) if len(table) else []:
+        pts = group.sort_values("index")[["y", "x"]].to_numpy(float)
+        steps += list(np.hypot(*np.diff(pts, axis=0).T)) if len(pts) > 1 else []
+    return float(np.median(steps)) if steps else 8.0

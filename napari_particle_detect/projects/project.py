@@ -1,0 +1,666 @@
+"""A review project on disk: corrected centres per frame, reviewed frames and regions, model rounds.
+
+Layout of a project folder (``<image stem>.particle-detect/`` beside the image)::
+
+    state.json                      what was reviewed (in acceptance order), rounds, settings: ProjectState
+    frames/frame-0003.csv           centres of frame 3 as last edited: frame,y,x,score,source
+    rounds/round-001/model.pt+json  the model the review started from (a copy of the shipped one)
+    rounds/round-002/...            later rounds; round.json beside the model repeats its RoundInfo
+    rounds/.building-*/             a round being built (locked by its builder while it lives)
+    .lock                           taken by every change, so two programs never lose each other's
+
+Every change takes the project lock, re-reads ``state.json``, applies itself and writes atomically
+(temporary file, fsync, rename, fsync of the folder), so a crash, a power cut or a second napari
+window loses nothing. Reads pick up changes made by others. Opening a project removes what killed
+programs left behind (temporary files, abandoned round workspaces) and recovers a round that was
+moved into place but not yet recorded. Nothing in ``state.json`` is ever used as a path: frames and
+rounds are validated numbers, and symbolic links inside the project are refused.
+Nothing here imports Qt or napari.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import pandas as pd
+from filelock import FileLock, Timeout
+
+from ..errors import ParticleDetectError
+from ..files.io import atomic_write_text, fsync_directory, read_centres, write_centres
+from .project_state import (  # Region, RoundInfo and ProjectState are this module's API too
+    MAX_DIAMETER, MAX_FRAMES, MAX_ROUND, POLARITIES, FieldChecker, ProjectState, Region, RoundInfo,
+    check_frame_number, make_region, parse_round, read_state_file,
+)
+from ..files.tables import SOURCES, empty_table, normalise_table
+
+__all__ = ["PROJECT_SUFFIX", "Project", "ProjectState", "Region", "RoundInfo", "project_folder_for_data",
+           "project_folder_for_image", "projects_home"]
+
+PROJECT_SUFFIX = ".particle-detect"
+HOME_ENV = "NAPARI_PARTICLE_DETECT_HOME"
+# How long a change waits for another program's change to finish before saying the project is busy.
+LOCK_TIMEOUT_S = 30.0
+MAX_NAME = 255  # bytes in one file name on common filesystems
+_FRAME_FILE = re.compile(r"frame-(\d+)\.csv$")
+_ROUND_DIR = re.compile(r"round-(\d+)$")
+_WORKSPACE_PREFIX = ".building-"
+# Files other modules keep in a project folder, written atomically (volume_rounds.SETTINGS_FILE): a
+# write killed half-way leaves a temporary the next opening tidies away.
+SIDE_FILES = ("volume.json",)
+T = TypeVar("T")
+
+
+# ---- where projects live ------------------------------------------------------------------------
+def projects_home() -> Path:
+    """Where projects of images without a file live (override with $NAPARI_PARTICLE_DETECT_HOME)."""
+    return Path(os.environ.get(HOME_ENV) or Path.home() / ".napari-particle-detect") / "projects"
+
+
+def _fit_name(stem: str, suffix: str) -> str:
+    """``stem + suffix``, with a long stem shortened and fingerprinted so the name fits the filesystem."""
+    name = stem + suffix
+    if len(name.encode()) <= MAX_NAME:
+        return name
+    digest = hashlib.sha1(stem.encode()).hexdigest()[:10]
+    keep = stem.encode()[: MAX_NAME - len(suffix.encode()) - 11].decode(errors="ignore")
+    return f"{keep}-{digest}{suffix}"
+
+
+def project_folder_for_image(path: str | Path) -> Path:
+    path = Path(path)
+    return path.with_name(_fit_name(path.stem, PROJECT_SUFFIX))
+
+
+def project_folder_for_data(name: str, data: np.ndarray) -> Path:
+    """A stable folder for an unsaved image: its name plus a fingerprint of its pixels.
+
+    Only three frames are read, so lazily loaded stacks are not pulled into memory.
+    """
+    frames = data if np.ndim(data) == 3 else np.asarray(data)[None]
+    digest = hashlib.sha1(str(tuple(np.shape(frames))).encode())
+    for index in sorted({0, len(frames) // 2, len(frames) - 1}):
+        digest.update(np.ascontiguousarray(np.asarray(frames[index])).tobytes())
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._")[:100] or "image"
+    return projects_home() / f"{safe}-{digest.hexdigest()[:10]}{PROJECT_SUFFIX}"
+
+
+# ---- the project --------------------------------------------------------------------------------
+class Project:
+    """The project folder of one image; every mutating call is on disk when it returns.
+
+    ``problems`` lists what could not be read or tidied (a damaged frame file, an incomplete round
+    folder); the rest of the project stays usable. Each problem is also issued as a warning.
+    """
+
+    def __init__(self, folder: Path, defaults: ProjectState) -> None:
+        self.folder = Path(folder)
+        self.problems: list[str] = []
+        self._defaults = defaults
+        self._cached: tuple[tuple, ProjectState] | None = None
+        self._lock = FileLock(str(self.folder / ".lock"), timeout=LOCK_TIMEOUT_S)
+        self._workspace_locks: dict[Path, FileLock] = {}
+
+    # ---- opening -------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, target: str | Path, image: str | None = None, n_frames: int | None = None,
+             frame_shape: tuple[int, int] | None = None, kind: str = "spheres") -> "Project":
+        """Open the project at ``target``: a project folder (any existing folder), or an image file beside which
+        it lives. Nothing is written until there is something to keep, except tidying after a crash.
+        ``kind``: what its frames hold (a project of another kind is refused: projects/kinds_project.py)."""
+        target = Path(target)
+        is_project = target.suffix == PROJECT_SUFFIX or target.is_dir()
+        folder = target if is_project else project_folder_for_image(target)
+        if not is_project and image is None:
+            image = str(target)
+        defaults = ProjectState(image=image, n_frames=int(n_frames) if n_frames else None,
+                                frame_shape=tuple(int(v) for v in frame_shape) if frame_shape else None, kind=kind)
+        project = cls(folder, defaults)
+        if folder.exists() and not folder.is_dir():
+            raise ParticleDetectError(f"{folder}: is a file, not a project folder")
+        for part in ("state.json", "frames", "rounds", ".lock"):
+            project._refuse_link(folder / part)
+        if project.state().kind != kind:  # a damaged state is reported now, not at the first click
+            raise ParticleDetectError(f"{folder}: this project holds {project.state().kind}, not {kind}")
+        project._tidy()
+        return project
+
+    def _refuse_link(self, path: Path) -> None:
+        if path.is_symlink():
+            raise ParticleDetectError(f"{path}: is a symbolic link; a project never reads or writes through links")
+
+    def _inside(self, path: Path) -> Path:
+        """``path`` after checking that nothing between the project folder and it is a symbolic link."""
+        current = self.folder
+        for part in path.relative_to(self.folder).parts:
+            current = current / part
+            self._refuse_link(current)
+        return path
+
+    def _subfolder(self, name: str) -> Path:
+        folder = self._inside(self.folder / name)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def _problem(self, text: str) -> None:
+        if text not in self.problems:
+            self.problems.append(text)
+            warnings.warn(text, stacklevel=3)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Disk trouble (full, read-only, permissions) as one clear message instead of a traceback."""
+        try:
+            yield
+        except OSError as exc:
+            raise ParticleDetectError(f"{self.folder}: cannot save the project ({exc.strerror or exc})") from None
+
+    @contextmanager
+    def _locked(self, timeout: float | None = None) -> Iterator[None]:
+        """Hold the project lock: no other program (or Project object) changes the project meanwhile."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self._lock.acquire(timeout=LOCK_TIMEOUT_S if timeout is None else timeout)
+        except Timeout:
+            raise ParticleDetectError(f"{self.folder}: the project is busy in another program; try again") from None
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    # ---- state ---------------------------------------------------------------------------------
+    @property
+    def state_path(self) -> Path:
+        return self.folder / "state.json"
+
+    def state(self) -> ProjectState:
+        """The state as on disk now (re-read when another program changed it); a copy to read, not to edit."""
+        return self._read_state(fresh=False)
+
+    def _read_state(self, fresh: bool) -> ProjectState:
+        path = self._inside(self.state_path)
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            return replace(self._defaults, accepted=[], rounds=[])
+        except OSError as exc:
+            raise ParticleDetectError(f"{path}: cannot read the project state ({exc.strerror or exc})") from None
+        stamp = (info.st_ino, info.st_mtime_ns, info.st_size, info.st_ctime_ns)
+        if fresh or self._cached is None or self._cached[0] != stamp:
+            state = read_state_file(path)
+            state.image = state.image or self._defaults.image
+            state.n_frames = state.n_frames or self._defaults.n_frames
+            state.frame_shape = state.frame_shape or self._defaults.frame_shape
+            self._cached = (stamp, state)
+        state = self._cached[1]
+        return replace(state, accepted=list(state.accepted), rounds=[replace(r) for r in state.rounds])
+
+    def _write_state(self, state: ProjectState) -> None:
+        atomic_write_text(self._inside(self.state_path), json.dumps(state.to_dict(), indent=2))
+        self._cached = None
+
+    def _update(self, change: Callable[[ProjectState], T]) -> T:
+        """Apply ``change`` to the state as on disk, under the lock, and write it back atomically."""
+        with self._writing(), self._locked():
+            state = self._read_state(fresh=True)  # what others wrote up to now is kept
+            result = change(state)
+            self._write_state(state)
+            return result
+
+    # ---- frames --------------------------------------------------------------------------------
+    def frame_path(self, frame: int) -> Path:
+        return self.folder / "frames" / f"frame-{check_frame_number(frame, None, str(self.folder)):04d}.csv"
+
+    def save_frame(self, frame: int, table: pd.DataFrame) -> Path:
+        """Store the centres of one frame as they are now (an empty table is a frame with no particles)."""
+        frame = self._check_frame(frame)
+        with self._writing(), self._locked():
+            if not self.state_path.exists():
+                self._write_state(self.state())  # the folder is only created once there is something to keep
+            return self._write_frame(frame, table)
+
+    def _write_frame(self, frame: int, table: pd.DataFrame) -> Path:
+        table = normalise_table(table, frame)
+        axes = [c for c in ("z", "y", "x") if c in table.columns]  # z: a volume's frame
+        if not np.isfinite(table[axes].to_numpy(float)).all():
+            raise ParticleDetectError(f"frame {frame}: centres must have finite {', '.join(axes)}")
+        self._subfolder("frames")
+        return write_centres(table, self._inside(self.frame_path(frame)))
+
+    def load_frame(self, frame: int) -> pd.DataFrame | None:
+        """The saved centres of ``frame`` (None if never saved); a damaged file is a ParticleDetectError."""
+        path = self._inside(self.frame_path(frame))
+        if not path.exists():
+            return None
+        table = read_centres(path)
+        table = normalise_table(table, int(frame))
+        unknown = sorted(set(table["source"]) - set(SOURCES))
+        if unknown:
+            raise ParticleDetectError(f"{path}: unknown source {unknown[0]!r:.40} (expected {', '.join(SOURCES)})")
+        return table
+
+    def _load_or_report(self, frame: int) -> pd.DataFrame | None:
+        try:
+            return self.load_frame(frame)
+        except ParticleDetectError as exc:
+            self._problem(f"{exc} (frame {frame} left out)")
+            return None
+
+    def saved_frames(self) -> list[int]:
+        folder = self._inside(self.folder / "frames")
+        if not folder.exists():
+            return []
+        limit = self.state().n_frames or MAX_FRAMES
+        frames = []
+        for path in folder.iterdir():
+            match = _FRAME_FILE.match(path.name)
+            if match is None:
+                continue
+            if int(match.group(1)) >= limit:
+                self._problem(f"{path}: frame {int(match.group(1))} is beyond the {limit} frames of this image (left out)")
+                continue
+            frames.append(int(match.group(1)))
+        return sorted(frames)
+
+    def load_all(self) -> pd.DataFrame:
+        """Every saved frame's centres; a damaged frame file is reported in ``problems`` and left out."""
+        parts = [self._load_or_report(f) for f in self.saved_frames()]
+        parts = [p for p in parts if p is not None and len(p)]
+        return pd.concat(parts, ignore_index=True) if parts else empty_table()
+
+    def _check_frame(self, frame: int) -> int:
+        return check_frame_number(frame, self.state().n_frames, str(self.folder))
+
+    # ---- reviewing: whole frames and regions ---------------------------------------------------
+    @property
+    def reviewed_frames(self) -> list[int]:
+        """Frames accepted whole, oldest acceptance first."""
+        return [f for f, region in self.state().accepted if region is None]
+
+    def is_reviewed(self, frame: int) -> bool:
+        return (int(frame), None) in self.state().accepted
+
+    def reviewed_areas(self) -> list[tuple[int, Region | None]]:
+        """Every accepted frame (region None: the whole frame) and region, oldest acceptance first."""
+        return self.state().accepted
+
+    def regions(self, frame: int | None = None) -> list[Region]:
+        """Accepted regions (of one frame, or all), oldest acceptance first."""
+        return [r for f, r in self.state().accepted if r is not None and (frame is None or f == int(frame))]
+
+    def accept_frame(self, frame: int, table: pd.DataFrame) -> pd.DataFrame:
+        """Mark a frame reviewed with these centres; network points in it become 'accepted'.
+        Accepting it again moves it to the end of the acceptance order."""
+        frame = self._check_frame(frame)
+        table = normalise_table(table, frame)
+        table.loc[table["source"] == "model", "source"] = "accepted"
+
+        def change(state: ProjectState) -> None:
+            self._write_frame(frame, table)
+            state.accepted = [a for a in state.accepted if a != (frame, None)] + [(frame, None)]
+
+        self._update(change)
+        return table
+
+    def unaccept_frame(self, frame: int) -> None:
+        frame = int(frame)
+        self._update(lambda state: setattr(state, "accepted", [a for a in state.accepted if a != (frame, None)]))
+
+    def accept_region(self, frame: int, box: Sequence[float] | Region, table: pd.DataFrame) -> pd.DataFrame:
+        """Mark the rectangle ``box`` = (y0, x0, y1, x1) of ``frame`` reviewed.
+
+        ``table`` is the frame's full current table: its network points inside the box become
+        'accepted', the frame is saved as it is, and the region is recorded (accepting the same box
+        again moves it to the end of the acceptance order instead of adding it twice).
+        """
+        state = self.state()
+        region = make_region(frame, box, state.n_frames, state.frame_shape, str(self.folder))
+        table = normalise_table(table, region.frame)
+        inside = region.contains(table["y"], table["x"], table.get("z")) & (table["source"] == "model").to_numpy()
+        table.loc[inside, "source"] = "accepted"
+
+        def change(state: ProjectState) -> None:
+            self._write_frame(region.frame, table)
+            entry = (region.frame, region)
+            state.accepted = [a for a in state.accepted if a != entry] + [entry]
+
+        self._update(change)
+        return table
+
+    def unaccept_region(self, frame: int, box: Sequence[float] | Region) -> None:
+        region = make_region(frame, box, source=str(self.folder))
+        self._update(lambda state: setattr(state, "accepted",
+                                           [a for a in state.accepted if a != (region.frame, region)]))
+
+    def corrections(self, frames: list[int] | None = None) -> pd.DataFrame:
+        """The reviewed centres (the user's ground truth) of whole ``frames`` (default: all reviewed)."""
+        frames = self.reviewed_frames if frames is None else frames
+        parts = [self._load_or_report(f) for f in frames]
+        parts = [p for p in parts if p is not None]
+        return pd.concat(parts, ignore_index=True) if parts else empty_table()
+
+    def region_truth(self, region: Region) -> pd.DataFrame:
+        """The saved centres inside an accepted region (the user's ground truth there)."""
+        table = self._load_or_report(region.frame)
+        if table is None:
+            return empty_table()
+        return table[region.contains(table["y"], table["x"], table.get("z"))].reset_index(drop=True)
+
+    def training_split(self, hold_out: bool = True) -> tuple[list[int], list[int]]:
+        """(frames to train on, frames to score on): the most recently accepted frame is held out
+        when there are at least two reviewed frames, so every round is scored on a frame it never saw."""
+        reviewed = self.reviewed_frames
+        if hold_out and len(reviewed) >= 2:
+            return sorted(reviewed[:-1]), [reviewed[-1]]
+        return sorted(reviewed), []
+
+    # ---- settings remembered between sessions --------------------------------------------------
+    @property
+    def diameter(self) -> float | None:
+        return self.state().diameter
+
+    @property
+    def polarity(self) -> str:
+        return self.state().polarity
+
+    @property
+    def threshold(self) -> float | None:
+        """The review threshold last chosen (the dock's slider), None until one was."""
+        return self.state().threshold
+
+    def remember_detection(self, diameter: float, polarity: str) -> None:
+        check = FieldChecker(self.folder)
+        diameter = check.number(diameter, "diameter", 0.0, MAX_DIAMETER, open_low=True)
+        polarity = check.text(polarity, "polarity", choices=POLARITIES)
+
+        def change(state: ProjectState) -> None:
+            state.diameter, state.polarity = diameter, polarity
+
+        self._update(change)
+
+    def remember_threshold(self, value: float) -> None:
+        value = FieldChecker(self.folder).number(value, "threshold", 0.0, 1.0)
+        if self.state().threshold != value:
+            self._update(lambda state: setattr(state, "threshold", value))
+
+    def save_side_file(self, name: str, text: str) -> Path:
+        """Write ``text`` to the file ``name`` in the project folder (a setting a skin of this project
+        keeps beside its state) atomically, under the project lock, creating the state first so the
+        folder is a project."""
+        path = self.folder / name
+        with self._writing(), self._locked():
+            if not self.state_path.exists():
+                self._write_state(self.state())
+            atomic_write_text(self._inside(path), text)
+        return path
+
+    # ---- model rounds --------------------------------------------------------------------------
+    @property
+    def rounds(self) -> list[RoundInfo]:
+        return self.state().rounds
+
+    def round(self, number: int) -> RoundInfo:
+        for info in self.rounds:
+            if info.number == number:
+                return info
+        raise ParticleDetectError(f"{self.folder}: no model round {number}")
+
+    def round_path(self, number: int) -> Path:
+        number = FieldChecker(self.folder).integer(number, "round", 1, MAX_ROUND)
+        return self._inside(self.folder / "rounds" / f"round-{number:03d}" / "model.pt")
+
+    @property
+    def current_round(self) -> RoundInfo | None:
+        state = self.state()
+        return self.round(state.current_round) if state.current_round is not None else None
+
+    def set_current_round(self, number: int) -> RoundInfo:
+        info = self.round(number)
+        self._update(lambda state: setattr(state, "current_round", self._known_round(state, number)))
+        return info
+
+    def _known_round(self, state: ProjectState, number: int) -> int:
+        if number not in {r.number for r in state.rounds}:
+            raise ParticleDetectError(f"{self.folder}: no model round {number}")
+        return number
+
+    def ensure_initial_round(self, model_path: str | Path | None = None) -> RoundInfo:
+        """Round 1 is a copy of the model reviewing started from (default: the shipped one)."""
+        if self.rounds:
+            return self.current_round or self.rounds[-1]
+        from ..models.registry import default_model_path
+
+        source = Path(model_path) if model_path is not None else default_model_path()
+        return self.import_model(source, origin="shipped" if model_path is None else f"from {source}")
+
+    def import_model(self, path: str | Path, origin: str | None = None) -> RoundInfo:
+        """Copy a saved model into the project as the next round and make it current."""
+        from ..models import load_model
+        from .round_files import copy_model
+
+        model = load_model(path, "cpu")  # validates the files before anything is copied
+        workspace = self.new_workspace()
+        try:
+            with self._writing():
+                copy_model(model.path, workspace / "model.pt")  # with the criterion its card names
+        except BaseException:
+            self.discard_workspace(workspace)
+            raise
+        return self.commit_round(workspace, RoundInfo(number=0, origin=origin or f"imported from {model.path}"))
+
+    def delete_round(self, number: int) -> RoundInfo:
+        """Remove a round that is not in use: its row first, then its folder, moved aside under the lock
+        and removed after. A crash never leaves a row without files: before the move, the next opening
+        recovers the round; after it, the moved-aside folder is a leftover that opening tidies away."""
+        with self._writing(), self._locked():
+            state = self._read_state(fresh=True)
+            info = next((r for r in state.rounds if r.number == int(number)), None)
+            if info is None:
+                raise ParticleDetectError(f"{self.folder}: no model round {number}")
+            if state.current_round == info.number:
+                raise ParticleDetectError(f"{info.name} is the round in use; switch to another round first")
+            state.rounds = [r for r in state.rounds if r.number != info.number]
+            self._write_state(state)
+            folder = self._rounds_on_disk().get(info.number)
+            doomed = None
+            if folder is not None:
+                doomed = folder.with_name(f"{_WORKSPACE_PREFIX}deleted-{folder.name}-{os.getpid()}")
+                os.rename(folder, doomed)
+                fsync_directory(folder.parent)
+        if doomed is not None:
+            shutil.rmtree(doomed, ignore_errors=True)
+        return info
+
+    def new_workspace(self) -> Path:
+        """A private folder to build a round in, locked while this object builds there (another window
+        will not tidy it away); :meth:`commit_round` publishes it in one rename, :meth:`discard_workspace`
+        drops it."""
+        with self._writing(), self._locked():
+            rounds = self._subfolder("rounds")
+            # Made and locked under the project lock, so tidying never sees it unlocked.
+            workspace = Path(tempfile.mkdtemp(dir=rounds, prefix=_WORKSPACE_PREFIX))
+            lock = FileLock(str(_workspace_lock_path(workspace)), thread_local=False)
+            lock.acquire(timeout=0)
+            self._workspace_locks[workspace] = lock
+            return workspace
+
+    def discard_workspace(self, workspace: Path) -> None:
+        """Remove a workspace and its lock (after an error or a cancel)."""
+        workspace = Path(workspace)
+        shutil.rmtree(workspace, ignore_errors=True)
+        self._release_workspace(workspace)
+
+    def _release_workspace(self, workspace: Path) -> None:
+        lock = self._workspace_locks.pop(Path(workspace), None)
+        lock_path = _workspace_lock_path(Path(workspace))
+        if lock is not None:
+            try:
+                lock_path.unlink(missing_ok=True)  # still ours: nobody can be waiting on a fresh workspace's lock
+            except OSError:
+                pass
+            lock.release()
+
+    def commit_round(self, workspace: Path, info: RoundInfo, make_current: bool = True) -> RoundInfo:
+        """Move a finished workspace into place as the next free round (on disk and in the state) and
+        record it; with ``make_current`` detection switches to it. Returns the info as recorded."""
+        workspace = Path(workspace)
+        rounds = self.folder / "rounds"
+        if (workspace.parent != rounds or not workspace.name.startswith(_WORKSPACE_PREFIX) or workspace.is_symlink()
+                or not workspace.is_dir()):
+            raise ParticleDetectError(f"{workspace}: not a round workspace of {self.folder}")
+
+        def change(state: ProjectState) -> RoundInfo:
+            self._recover_orphans(state)
+            number = max([r.number for r in state.rounds] + list(self._rounds_on_disk()) + [state.last_round]) + 1
+            if number > MAX_ROUND:
+                raise ParticleDetectError(f"{self.folder}: no round numbers left")
+            recorded = replace(info, number=number, created=info.created or time.strftime("%Y-%m-%d %H:%M:%S"))
+            # The info travels with the model, so a crash before the state is written loses nothing.
+            atomic_write_text(workspace / "round.json", json.dumps(recorded.to_dict(), indent=2))
+            for path in workspace.iterdir():
+                _fsync_file(path)
+            target = self._inside(rounds / recorded.name)
+            os.rename(workspace, target)  # the number is free on disk: the rename cannot land inside another round
+            fsync_directory(rounds)
+            state.rounds.append(recorded)
+            state.last_round = max(state.last_round, number)
+            if make_current:
+                state.current_round = number
+            return recorded
+
+        recorded = self._update(change)
+        self._release_workspace(workspace)
+        return recorded
+
+    def _rounds_on_disk(self) -> dict[int, Path]:
+        folder = self._inside(self.folder / "rounds")
+        if not folder.is_dir():
+            return {}
+        found = {}
+        for path in folder.iterdir():
+            match = _ROUND_DIR.match(path.name)
+            if match and 1 <= int(match.group(1)) <= MAX_ROUND:
+                found[int(match.group(1))] = path
+        return found
+
+    def _recover_orphans(self, state: ProjectState) -> list[int]:
+        """Record rounds that are on disk but not in ``state`` (a crash between rename and state write)."""
+        known = {r.number for r in state.rounds}
+        recovered = []
+        for number, path in sorted(self._rounds_on_disk().items()):
+            if number in known:
+                continue
+            if path.is_symlink() or not (path / "model.pt").is_file() or not (path / "model.json").is_file():
+                self._problem(f"{path}: incomplete round folder (left out; its number is not reused)")
+                continue
+            info = RoundInfo(number=number, origin="recovered after an interruption")
+            try:
+                saved = parse_round(json.loads((path / "round.json").read_text("utf-8")), 0, FieldChecker(path / "round.json"))
+                info = replace(saved, number=number)
+            except (OSError, ValueError, ParticleDetectError):
+                pass  # an older round without round.json: the model itself is what matters
+            if info.parent is not None and info.parent not in known | {number}:
+                info.parent = None
+            state.rounds.append(info)
+            known.add(number)
+            recovered.append(number)
+        state.rounds.sort(key=lambda r: r.number)
+        return recovered
+
+    # ---- leftovers of killed programs ----------------------------------------------------------
+    def leftover_workspaces(self) -> list[Path]:
+        """Round workspaces nobody is building in any more (their program ended or was killed)."""
+        rounds = self.folder / "rounds"
+        if not rounds.is_dir() or rounds.is_symlink():
+            return []
+        return sorted(p for p in rounds.glob(_WORKSPACE_PREFIX + "*")
+                      if p.is_dir() and not p.is_symlink() and not _workspace_in_use(p))
+
+    def _temporary_files(self) -> list[Path]:
+        """Half-written files of this project's own saves (atomic writes name them .NAME.*.tmp); a folder
+        the user chose as the project may hold other programs' files, which are left alone."""
+        patterns = [(self.folder, f".{name}.*.tmp") for name in ("state.json", *SIDE_FILES)]
+        patterns += [(self.folder / "frames", ".frame-*.csv.*.tmp")]
+        patterns += [(folder, ".round.json.*.tmp") for folder in self._rounds_on_disk().values()]
+        return sorted(p for folder, pattern in patterns if folder.is_dir() and not folder.is_symlink()
+                      for p in folder.glob(pattern) if p.is_file() and not p.is_symlink())
+
+    def _stale_workspace_locks(self) -> list[Path]:
+        rounds = self.folder / "rounds"
+        if not rounds.is_dir() or rounds.is_symlink():
+            return []
+        return sorted(p for p in rounds.glob(_WORKSPACE_PREFIX + "*.lock")
+                      if not p.with_suffix("").is_dir() and not _workspace_in_use(p.with_suffix("")))
+
+    def clean_leftovers(self) -> list[Path]:
+        """Remove what killed programs left behind: abandoned round workspaces, half-written temporary
+        files and round folders missing from the state are recovered. Returns the paths removed."""
+        with self._writing(), self._locked():
+            removed = []
+            # Under the project lock no save is half-way, so every temporary file is a dead one.
+            for path in self._temporary_files():
+                path.unlink(missing_ok=True)
+                removed.append(path)
+            for workspace in self.leftover_workspaces():
+                shutil.rmtree(workspace, ignore_errors=True)
+                _workspace_lock_path(workspace).unlink(missing_ok=True)
+                removed.append(workspace)
+            for lock in self._stale_workspace_locks():
+                lock.unlink(missing_ok=True)
+            state = self._read_state(fresh=True)
+            recovered = self._recover_orphans(state)
+            if recovered:
+                self._write_state(state)
+            return removed
+
+    def _tidy(self) -> None:
+        """On open: clean and recover when there is something to, reporting (not raising) trouble."""
+        try:
+            needed = bool(self._temporary_files() or self.leftover_workspaces() or self._stale_workspace_locks()
+                          or set(self._rounds_on_disk()) - {r.number for r in self.state().rounds})
+        except OSError:
+            return
+        if not needed:
+            return
+        try:
+            self.clean_leftovers()
+        except ParticleDetectError as exc:
+            self._problem(f"could not tidy the project: {exc}")
+
+
+def _workspace_lock_path(workspace: Path) -> Path:
+    return workspace.with_name(workspace.name + ".lock")
+
+
+def _workspace_in_use(workspace: Path) -> bool:
+    """Whether some program (this one included) holds the workspace's lock."""
+    lock_path = _workspace_lock_path(workspace)
+    if not lock_path.exists():
+        return False
+    probe = FileLock(str(lock_path), thread_local=False)
+    try:
+        probe.acquire(timeout=0)
+    except Timeout:
+        return True
+    except OSError:
+        return False
+    probe.release()
+    return False
+
+
+def _fsync_file(path: Path) -> None:
+    if path.is_file():
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())

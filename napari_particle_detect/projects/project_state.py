@@ -1,0 +1,327 @@
+"""The typed contents of a project's ``state.json``: what was reviewed, the model rounds, the settings.
+
+Everything is checked on load: a wrong type, a negative or absurd number, a frame or round that does
+not exist, text that is not UTF-8 or JSON is one ParticleDetectError naming the file. Numbers here are
+never used as paths without these checks, so a crafted state cannot reach outside its project.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ParticleDetectError
+
+STATE_VERSION = 2
+POLARITIES = ("auto", "bright", "dark")
+# What a project's frames hold: sphere centres (the original), rods or bead chains (kinds/registry.py).
+PROJECT_KINDS = ("spheres", "rods", "chains")
+# Bounds that no real project reaches; anything beyond them in state.json is corruption, not data.
+MAX_FRAMES = 10_000_000
+MAX_ROUND = 99_999
+MAX_DIAMETER = 10_000.0
+
+
+@dataclass(frozen=True)
+class Region:
+    """An accepted rectangle of one frame, in image pixels: rows ``y0 <= y < y1``, columns ``x0 <= x < x1``.
+
+    Pixel (0, 0)'s centre is at (0.0, 0.0), so a frame of H x W pixels spans -0.5 .. H - 0.5 (as in napari).
+    In a volume (a frame is a ZYX volume) a region is a 3D box: slices ``z0 <= z < z1`` too; in 2D both are None.
+    """
+
+    frame: int
+    y0: float
+    x0: float
+    y1: float
+    x1: float
+    z0: float | None = None
+    z1: float | None = None
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        return (self.y0, self.x0, self.y1, self.x1)
+
+    @property
+    def z_range(self) -> tuple[float, float] | None:
+        return None if self.z0 is None else (self.z0, self.z1)
+
+    def contains(self, y: np.ndarray, x: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
+        y, x = np.asarray(y, dtype=float), np.asarray(x, dtype=float)
+        inside = (y >= self.y0) & (y < self.y1) & (x >= self.x0) & (x < self.x1)
+        if self.z0 is not None and z is not None:
+            z = np.asarray(z, dtype=float)
+            inside &= (z >= self.z0) & (z < self.z1)
+        return inside
+
+
+@dataclass
+class RoundInfo:
+    """One model in the project's history; ``f1``/``parent_f1`` are scored on ``held_out`` frames/regions."""
+
+    number: int
+    origin: str
+    parent: int | None = None
+    created: str = ""
+    trained_frames: list[int] = field(default_factory=list)
+    trained_regions: int = 0
+    held_out: int = 0
+    f1: float | None = None
+    parent_f1: float | None = None
+    threshold: float | None = None
+    improved: bool | None = None
+    seconds: float | None = None
+
+    @property
+    def name(self) -> str:
+        return f"round-{self.number:03d}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ProjectState:
+    """Everything ``state.json`` holds, checked on load (see :func:`parse_state`)."""
+
+    version: int = STATE_VERSION
+    image: str | None = None
+    n_frames: int | None = None
+    frame_shape: tuple[int, int] | None = None
+    # Reviewed areas, oldest acceptance first: (frame, None) is the whole frame, (frame, region) a rectangle.
+    accepted: list[tuple[int, Region | None]] = field(default_factory=list)
+    rounds: list[RoundInfo] = field(default_factory=list)
+    current_round: int | None = None
+    diameter: float | None = None
+    polarity: str = "auto"
+    threshold: float | None = None
+    kind: str = "spheres"
+    # The highest round number ever given, deleted rounds included: a number names one model for good
+    # (a CSV's or a card's "round-003" must not come to mean another model after a delete).
+    last_round: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "version": STATE_VERSION, "image": self.image, "n_frames": self.n_frames,
+            "frame_shape": list(self.frame_shape) if self.frame_shape else None,
+            "accepted": [{"frame": f} if r is None else {"frame": f, "box": list(r.box),
+                                                         **({"z": list(r.z_range)} if r.z_range else {})}
+                         for f, r in self.accepted],
+            "rounds": [r.to_dict() for r in self.rounds], "current_round": self.current_round,
+            "diameter": self.diameter, "polarity": self.polarity, "threshold": self.threshold,
+            "kind": self.kind, "last_round": self.last_round,
+        }
+
+
+class FieldChecker:
+    """Type and range checks that name the file and the field in one line."""
+
+    def __init__(self, source: Path) -> None:
+        self.source = source
+
+    def fail(self, what: str, problem: str) -> ParticleDetectError:
+        return ParticleDetectError(f"{self.source}: {what} {problem}")
+
+    def integer(self, value: Any, what: str, lo: int, hi: int, optional: bool = False) -> int | None:
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(what, f"must be a whole number, got {value!r:.40}")
+        if not lo <= value <= hi:
+            raise self.fail(what, f"must be between {lo} and {hi}, got {value}")
+        return value
+
+    def number(self, value: Any, what: str, lo: float, hi: float, optional: bool = False,
+               open_low: bool = False) -> float | None:
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(what, f"must be a number, got {value!r:.40}")
+        value = float(value)
+        if not math.isfinite(value) or value < lo or value > hi or (open_low and value == lo):
+            raise self.fail(what, f"must be {'above' if open_low else 'at least'} {lo:g} and at most {hi:g}, "
+                                  f"got {value:g}")
+        return value
+
+    def text(self, value: Any, what: str, optional: bool = False, choices: Sequence[str] | None = None) -> str | None:
+        if value is None and optional:
+            return None
+        if not isinstance(value, str):
+            raise self.fail(what, f"must be text, got {value!r:.40}")
+        if choices is not None and value not in choices:
+            raise self.fail(what, f"must be one of {', '.join(choices)}, got {value!r:.40}")
+        return value
+
+    def boolean(self, value: Any, what: str, optional: bool = False) -> bool | None:
+        if value is None and optional:
+            return None
+        if not isinstance(value, bool):
+            raise self.fail(what, f"must be true or false, got {value!r:.40}")
+        return value
+
+    def array(self, value: Any, what: str) -> list:
+        if not isinstance(value, list):
+            raise self.fail(what, f"must be a list, got {type(value).__name__}")
+        return value
+
+    def numbers(self, value: Any, what: str, described: str, count: int) -> list:
+        """A list of ``count`` finite numbers (``described`` says which, in the error)."""
+        value = self.array(value, what)
+        if len(value) != count:
+            raise self.fail(what, f"must be {described}")
+        for v in value:
+            self.number(v, what, -1e9, 1e9)
+        return value
+
+    def mapping(self, value: Any, what: str) -> dict:
+        if not isinstance(value, dict):
+            raise self.fail(what, f"must be an object, got {type(value).__name__}")
+        return value
+
+
+def make_region(frame: int, box: Sequence[float] | Region, n_frames: int | None = None,
+                frame_shape: tuple[int, int] | None = None, source: str = "region",
+                z_range: Sequence[float] | None = None) -> Region:
+    """A validated :class:`Region` from ``(y0, x0, y1, x1)``: finite, ordered, inside the frame; with
+    ``z_range`` (z0, z1) a 3D box of a volume (a Region given keeps its own z range)."""
+    if isinstance(box, Region):
+        z_range = box.z_range if z_range is None else z_range
+        box = box.box
+    z0 = z1 = None
+    if z_range is not None:
+        try:
+            z0, z1 = (float(v) for v in z_range)
+        except (TypeError, ValueError):
+            raise ParticleDetectError(f"{source}: a z range is two numbers z0, z1, got {z_range!r:.60}") from None
+        if not (math.isfinite(z0) and math.isfinite(z1) and -0.5 <= z0 < z1):
+            raise ParticleDetectError(f"{source}: z range {z0:g}, {z1:g} must be finite with -0.5 <= z0 < z1")
+    try:
+        y0, x0, y1, x1 = (float(v) for v in box)
+    except (TypeError, ValueError):
+        raise ParticleDetectError(f"{source}: a box is four numbers y0, x0, y1, x1, got {box!r:.60}") from None
+    frame = check_frame_number(frame, n_frames, source)
+    if not all(math.isfinite(v) for v in (y0, x0, y1, x1)) or not (y0 < y1 and x0 < x1):
+        raise ParticleDetectError(f"{source}: box {y0:g}, {x0:g}, {y1:g}, {x1:g} must be finite with y0 < y1 and x0 < x1")
+    h, w = frame_shape if frame_shape else (math.inf, math.inf)
+    if y0 < -0.5 or x0 < -0.5 or y1 > h - 0.5 or x1 > w - 0.5:
+        raise ParticleDetectError(f"{source}: box {y0:g}, {x0:g}, {y1:g}, {x1:g} reaches outside the frame "
+                                  f"(-0.5 .. {h - 0.5:g}, -0.5 .. {w - 0.5:g})")
+    return Region(frame, y0, x0, y1, x1, z0, z1)
+
+
+def check_frame_number(frame: Any, n_frames: int | None, source: str) -> int:
+    if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)) or frame < 0:
+        if isinstance(frame, (float, np.floating)) and float(frame).is_integer() and frame >= 0:
+            frame = int(frame)
+        else:
+            raise ParticleDetectError(f"{source}: frame must be a whole number from 0, got {frame!r:.40}")
+    limit = n_frames if n_frames is not None else MAX_FRAMES
+    if int(frame) >= limit:
+        raise ParticleDetectError(f"{source}: frame {int(frame)} is beyond the {limit} frames of this image")
+    return int(frame)
+
+
+def parse_round(data: Any, index: int, check: FieldChecker) -> RoundInfo:
+    where = f"rounds[{index}]"
+    data = check.mapping(data, where)
+    kept = {k: data[k] for k in data if k in {f.name for f in fields(RoundInfo)}}
+    if "held_out_frames" in data and "held_out" not in data:  # version 1 listed the held-out frames
+        kept["held_out"] = len(check.array(data["held_out_frames"], f"{where}.held_out_frames"))
+    if "number" not in kept or "origin" not in kept:
+        raise check.fail(where, "needs a number and an origin")
+    trained = check.array(kept.get("trained_frames", []), f"{where}.trained_frames")
+    return RoundInfo(
+        number=check.integer(kept["number"], f"{where}.number", 1, MAX_ROUND),
+        origin=check.text(kept["origin"], f"{where}.origin"),
+        parent=check.integer(kept.get("parent"), f"{where}.parent", 1, MAX_ROUND, optional=True),
+        created=check.text(kept.get("created", ""), f"{where}.created"),
+        trained_frames=[check.integer(f, f"{where}.trained_frames", 0, MAX_FRAMES) for f in trained],
+        trained_regions=check.integer(kept.get("trained_regions", 0), f"{where}.trained_regions", 0, MAX_FRAMES),
+        held_out=check.integer(kept.get("held_out", 0), f"{where}.held_out", 0, MAX_FRAMES),
+        f1=check.number(kept.get("f1"), f"{where}.f1", 0.0, 1.0, optional=True),
+        parent_f1=check.number(kept.get("parent_f1"), f"{where}.parent_f1", 0.0, 1.0, optional=True),
+        threshold=check.number(kept.get("threshold"), f"{where}.threshold", 0.0, 1.0, optional=True),
+        improved=check.boolean(kept.get("improved"), f"{where}.improved", optional=True),
+        seconds=check.number(kept.get("seconds"), f"{where}.seconds", 0.0, 1e9, optional=True),
+    )
+
+
+def parse_state(data: Any, source: Path) -> ProjectState:
+    """A :class:`ProjectState` from decoded JSON (version 1 or 2), or one ParticleDetectError naming ``source``."""
+    check = FieldChecker(source)
+    if not isinstance(data, dict):
+        raise ParticleDetectError(f"{source}: not a project state (expected a JSON object, got {type(data).__name__})")
+    if "version" not in data:
+        raise ParticleDetectError(f"{source}: not a project state (no version)")
+    version = check.integer(data["version"], "version", 1, 10**6)
+    if version > STATE_VERSION:
+        raise ParticleDetectError(f"{source}: made by a newer napari-particle-detect; please upgrade")
+    n_frames = check.integer(data.get("n_frames"), "n_frames", 1, MAX_FRAMES, optional=True)
+    shape = data.get("frame_shape")
+    if shape is not None:
+        shape = check.array(shape, "frame_shape")
+        if len(shape) != 2:
+            raise check.fail("frame_shape", f"must be [height, width], got {shape!r:.40}")
+        shape = tuple(check.integer(v, "frame_shape", 1, 10**7) for v in shape)
+    accepted: list[tuple[int, Region | None]] = []
+    if version == 1:
+        for frame in check.array(data.get("reviewed", []), "reviewed"):
+            entry = (check.integer(frame, "reviewed", 0, (n_frames or MAX_FRAMES) - 1), None)
+            if entry not in accepted:
+                accepted.append(entry)
+    else:
+        for i, entry in enumerate(check.array(data.get("accepted", []), "accepted")):
+            entry = check.mapping(entry, f"accepted[{i}]")
+            frame = check.integer(entry.get("frame"), f"accepted[{i}].frame", 0, (n_frames or MAX_FRAMES) - 1)
+            box = entry.get("box")
+            region = None
+            if box is not None:
+                box = check.numbers(box, f"accepted[{i}].box", "four numbers y0, x0, y1, x1", 4)
+                z = entry.get("z")
+                if z is not None:
+                    z = check.numbers(z, f"accepted[{i}].z", "two numbers z0, z1", 2)
+                region = make_region(frame, box, n_frames, shape, f"{source}: accepted[{i}]", z)
+            if (frame, region) not in accepted:
+                accepted.append((frame, region))
+    rounds = [parse_round(r, i, check) for i, r in enumerate(check.array(data.get("rounds", []), "rounds"))]
+    numbers = [r.number for r in rounds]
+    if len(set(numbers)) != len(numbers):
+        raise check.fail("rounds", "repeat a round number")
+    current = check.integer(data.get("current_round"), "current_round", 1, MAX_ROUND, optional=True)
+    if current is not None and current not in numbers:
+        raise check.fail("current_round", f"names round {current}, which is not in rounds")
+    return ProjectState(
+        version=STATE_VERSION,
+        image=check.text(data.get("image"), "image", optional=True),
+        n_frames=n_frames,
+        frame_shape=shape,
+        accepted=accepted,
+        rounds=sorted(rounds, key=lambda r: r.number),
+        current_round=current,
+        diameter=check.number(data.get("diameter"), "diameter", 0.0, MAX_DIAMETER, optional=True, open_low=True),
+        polarity=check.text(data.get("polarity", "auto"), "polarity", choices=POLARITIES),
+        threshold=check.number(data.get("threshold"), "threshold", 0.0, 1.0, optional=True),
+        kind=check.text(data.get("kind", "spheres"), "kind", choices=PROJECT_KINDS),
+        last_round=max([check.integer(data.get("last_round", 0), "last_round", 0, MAX_ROUND)] + numbers),
+    )
+
+
+def read_state_file(path: Path) -> ProjectState:
+    """Decode and check a ``state.json``; every problem is one ParticleDetectError naming the file."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ParticleDetectError(f"{path}: cannot read the project state ({exc.strerror or exc})") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ParticleDetectError(f"{path}: not a project state (not UTF-8 text)") from None
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ParticleDetectError(f"{path}: unreadable project state ({str(exc)[:80]})") from None
+    return parse_state(data, path)

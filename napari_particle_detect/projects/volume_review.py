@@ -1,0 +1,134 @@
+"""Reviewing volumes: the edits, acceptances, undo and review-next of the volume dock, without Qt.
+
+Every call is on disk when it returns (the Project's atomic writes under its lock). Accepting keeps
+the table it replaced, so Undo takes the acceptance back and restores the points as they were; after
+a restart (no such memory) Undo still takes back the newest acceptance, points as saved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParticleDetectError
+from ..files.io import atomic_write_text
+from .project import Project, Region
+from .project_state import make_region
+from ..files.tables import normalise_table
+from ..learning.volume_rounds import VolumeProposal, rank_volume_areas, read_settings
+
+EXPORT_COLUMNS = ["frame", "z", "y", "x", "score"]
+
+
+@dataclass
+class Acceptance:
+    frame: int
+    region: Region | None  # None: the whole volume
+    before: pd.DataFrame | None  # the volume's table before (None: not known, e.g. after a restart)
+
+
+@dataclass
+class VolumeReview:
+    """One volume image's review: its project and the acceptances of this session (for undo)."""
+
+    project: Project
+    shape: tuple[int, int, int]  # z, y, x voxels of one volume
+    accepted: list[Acceptance] = field(default_factory=list)
+    passed: set = field(default_factory=set)  # proposals already shown (review-next moves on)
+
+    def table(self, frame: int) -> pd.DataFrame:
+        saved = self.project.load_frame(frame)
+        if saved is None:
+            return normalise_table(pd.DataFrame({"frame": [], "z": [], "y": [], "x": []}), frame)
+        return saved
+
+    def save_edits(self, frame: int, table: pd.DataFrame) -> None:
+        """The user's edit of one volume's centres, saved at once (an accepted volume stays accepted)."""
+        _check_zyx(table, f"volume {frame}")
+        self.project.save_frame(frame, table)
+
+    def accept_volume(self, frame: int, table: pd.DataFrame) -> pd.DataFrame:
+        """The volume's centres are right: all of them become training data."""
+        _check_zyx(table, f"volume {frame}")
+        before = self.project.load_frame(frame)
+        saved = self.project.accept_frame(frame, table)
+        self.accepted.append(Acceptance(frame, None, before))
+        return saved
+
+    def accept_box(self, frame: int, box: tuple[float, float, float, float], z_range: tuple[float, float],
+                   table: pd.DataFrame) -> Region:
+        """The centres inside the 3D box (y0, x0, y1, x1 over slices z0..z1) are right."""
+        _check_zyx(table, f"volume {frame}")
+        z0, z1 = max(-0.5, float(z_range[0])), min(self.shape[0] - 0.5, float(z_range[1]))
+        if not z0 < z1:
+            raise ParticleDetectError(f"volume {frame}: the box's z range {z_range[0]:g}-{z_range[1]:g} is empty "
+                                      f"within the volume's {self.shape[0]} slices")
+        y0, x0, y1, x1 = box
+        clipped = (max(-0.5, y0), max(-0.5, x0), min(self.shape[1] - 0.5, y1), min(self.shape[2] - 0.5, x1))
+        region = make_region(frame, clipped, source=f"volume {frame}", z_range=(z0, z1))
+        before = self.project.load_frame(frame)
+        self.project.accept_region(frame, region, table)
+        self.accepted.append(Acceptance(frame, region, before))
+        return region
+
+    def undo(self) -> Acceptance | None:
+        """Take back the newest acceptance: un-accepted, the points restored as they were before it.
+        None when nothing is accepted."""
+        if self.accepted:
+            last = self.accepted.pop()
+        else:
+            areas = self.project.reviewed_areas()
+            if not areas:
+                return None
+            last = Acceptance(areas[-1][0], areas[-1][1], None)
+        if last.region is None:
+            self.project.unaccept_frame(last.frame)
+        else:
+            self.project.unaccept_region(last.frame, last.region)
+        if last.before is not None:
+            self.project.save_frame(last.frame, last.before)
+        return last
+
+    def next_area(self, threshold: float, boxes: bool = True) -> VolumeProposal | None:
+        """The next unreviewed volume or 3D box where the model hesitates most (not shown before)."""
+        for proposal in rank_volume_areas(self.project, self.shape, threshold, boxes):
+            key = (proposal.frame, proposal.box)
+            if key not in self.passed:
+                self.passed.add(key)
+                return proposal
+        return None
+
+    def export(self, path: str | Path, tables: pd.DataFrame | None = None) -> Path:
+        """Every saved volume's centres to one CSV: frame,z,y,x,score (voxels), z_um,y_um,x_um beside them
+        when the voxel size is known, then source; ``trackpy.link(df, r, pos_columns=["z","y","x"])`` reads it."""
+        table = self.project.load_all() if tables is None else tables
+        settings = read_settings(self.project)
+        return export_volume_table(table, path, settings.voxel_size if settings else None)
+
+
+def export_volume_table(table: pd.DataFrame, path: str | Path, voxel_size: tuple[float, float, float] | None) -> Path:
+    """Write ``table`` (frame,z,y,x[,score,source]) as the volume CSV, atomically."""
+    path = Path(path)
+    if path.suffix.lower() != ".csv":
+        raise ParticleDetectError(f"{path}: the export must end in .csv")
+    if len(table) and "z" not in table.columns:
+        raise ParticleDetectError(f"{path}: these centres have no z; export 2D centres from the Particle detection dock")
+    out = normalise_table(table if len(table) else pd.DataFrame({"frame": [], "z": [], "y": [], "x": []}))
+    out = out.sort_values(["frame", "z", "y", "x"], kind="stable").reset_index(drop=True)
+    columns = list(EXPORT_COLUMNS)
+    if voxel_size is not None:
+        for axis, size in zip("zyx", voxel_size):
+            out[f"{axis}_um"] = out[axis] * float(size)
+        columns += ["z_um", "y_um", "x_um"]
+    return atomic_write_text(path, out[columns + ["source"]].to_csv(index=False, float_format="%.4f"))
+
+
+def _check_zyx(table: pd.DataFrame, what: str) -> None:
+    if "z" not in table.columns:
+        raise ParticleDetectError(f"{what}: centres without z; a volume's centres are z, y, x")
+    values = table[["z", "y", "x"]].to_numpy(float) if len(table) else np.zeros((0, 3))
+    if not np.all(np.isfinite(values)):
+        raise ParticleDetectError(f"{what}: centres must have finite z, y and x")

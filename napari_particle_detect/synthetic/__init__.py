@@ -1,0 +1,1 @@
+"""Synthetic images with exact truth: spheres, rods and ellipsoids, bead chains, moving particles, confocal volumes."""

@@ -1,0 +1,215 @@
+"""Synthetic flexible bead chains, with exact truth: every bead's centre, its chain and its place in it.
+
+Chains are semi-flexible walks of touching beads (bond about one diameter, the direction turning by a
+random angle each step, stiffer or floppier per chain), rings, and free beads between them. Beads of
+different chains may touch (that is what makes chains hard to tell apart) and some chains cross
+others, as in a thin slab seen from above. Beads are drawn by :func:`synthetic.render_particles`, so
+every look and the optics and camera of :mod:`synthetic` apply.
+
+Truth table: ``y, x, chain, index, closed`` (index from one end; a ring's ``closed`` is 1 and its last
+bead is bonded to its first; a free bead is a chain of one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from .spheres import SynthConfig, benchmark_config, random_training_config, render_particles
+from .rods import finish
+
+CHAIN_COLUMNS = ["y", "x", "chain", "index"]
+
+
+@dataclass
+class ChainConfig:
+    optics: SynthConfig = field(default_factory=SynthConfig)  # radius_range: the beads' radii
+    beads_range: tuple[int, int] = (3, 50)
+    # Bond length (centre to centre) in bead diameters.
+    bond: tuple[float, float] = (0.92, 1.0)
+    # Random turn per bond, radians (standard deviation): small is stiff, large is floppy.
+    bending: tuple[float, float] = (0.1, 0.5)
+    ring_share: float = 0.1
+    free_beads_share: float = 0.3  # free beads per chain
+    crossing_share: float = 0.1  # chains allowed to cross others
+    area_fraction: float = 0.25  # beads' covered area (discs)
+    # Non-bonded beads closer than this (in the pair's mean diameter) only when chains cross.
+    contact: float = 0.95
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ChainImage:
+    image: np.ndarray
+    table: pd.DataFrame  # y, x, chain, index, closed
+    radii: np.ndarray
+    config: ChainConfig = field(repr=False)
+
+
+class _Beads:
+    """The beads placed so far, with a grid for fast clash tests."""
+
+    def __init__(self, cell: float) -> None:
+        self.cell, self.grid, self.points, self.radii, self.owner = cell, {}, [], [], []
+
+    def clashes(self, p: np.ndarray, r: float, contact: float, ignore_owner: int | None, skip: set[int]) -> bool:
+        gy, gx = int(p[0] // self.cell), int(p[1] // self.cell)
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                for j in self.grid.get((gy + dy, gx + dx), ()):
+                    if j in skip or self.owner[j] == ignore_owner:
+                        continue
+                    q = self.points[j]
+                    if (q[0] - p[0]) ** 2 + (q[1] - p[1]) ** 2 < (contact * (r + self.radii[j])) ** 2:
+                        return True
+        return False
+
+    def add(self, p: np.ndarray, r: float, owner: int) -> int:
+        self.points.append(p)
+        self.radii.append(r)
+        self.owner.append(owner)
+        self.grid.setdefault((int(p[0] // self.cell), int(p[1] // self.cell)), []).append(len(self.points) - 1)
+        return len(self.points) - 1
+
+
+def _inside(p: np.ndarray, r: float, shape: tuple[int, int]) -> bool:
+    return r <= p[0] <= shape[0] - 1 - r and r <= p[1] <= shape[1] - 1 - r
+
+
+def _walk(config: ChainConfig, beads: _Beads, owner: int, r: float, n: int, crossing: bool,
+          rng: np.random.Generator) -> list[np.ndarray] | None:
+    shape = config.optics.shape
+    start = rng.uniform([r, r], [shape[0] - 1 - r, shape[1] - 1 - r])
+    if beads.clashes(start, r, config.contact, None, set()):
+        return None
+    bond = 2 * r * rng.uniform(*config.bond)
+    bend = rng.uniform(*config.bending)
+    phi = rng.uniform(0, 2 * np.pi)
+    points = [start]
+    while len(points) < n:
+        for _ in range(12):
+            turn = phi + rng.normal(0, bend)
+            p = points[-1] + bond * np.array([np.sin(turn), np.cos(turn)])
+            own = [q for q in points[:-1] if np.hypot(*(q - p)) < config.contact * 2 * r]
+            if _inside(p, r, shape) and not own and (crossing or not beads.clashes(p, r, config.contact, owner, set())):
+                phi = turn
+                points.append(p)
+                break
+        else:
+            break
+    return points
+
+
+def _ring(config: ChainConfig, beads: _Beads, r: float, rng: np.random.Generator) -> list[np.ndarray] | None:
+    shape = config.optics.shape
+    n = int(rng.integers(6, 21))
+    bond = 2 * r * rng.uniform(*config.bond)
+    radius = bond / (2 * np.sin(np.pi / n))
+    # A circle squashed a little and turned: rings in a slab are not perfect.
+    squash = rng.uniform(0.8, 1.0)
+    centre = rng.uniform([radius + r, radius + r], [shape[0] - 1 - radius - r, shape[1] - 1 - radius - r]) \
+        if min(shape) > 2 * (radius + r) + 2 else None
+    if centre is None:
+        return None
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False) + rng.uniform(0, 2 * np.pi)
+    pts = np.stack([radius * squash * np.sin(t), radius * np.cos(t)], axis=1)
+    # Re-space the beads along the squashed outline so every bond is about the same length.
+    pts = centre + pts
+    steps = np.hypot(*np.diff(np.vstack([pts, pts[:1]]), axis=0).T)
+    pts = centre + (pts - centre) * (bond / steps.mean())
+    points = [p for p in pts]
+    if any(not _inside(p, r, shape) or beads.clashes(p, r, config.contact, None, set()) for p in points):
+        return None
+    return points
+
+
+def place_chains(config: ChainConfig, rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray]:
+    """Chains, rings and free beads until the beads cover the area fraction (or nothing more fits)."""
+    shape = config.optics.shape
+    r_lo, r_hi = config.optics.radius_range
+    beads = _Beads(cell=2 * r_hi)
+    rows, radii = [], []
+    covered, target, failures, chain = 0.0, config.area_fraction * shape[0] * shape[1], 0, 0
+    lo, hi = config.beads_range
+    while covered < target and failures < 300:
+        r = rng.uniform(r_lo, r_hi)
+        kind = rng.random()
+        if kind < config.ring_share:
+            points, closed = _ring(config, beads, r, rng), True
+        elif kind < config.ring_share + config.free_beads_share / (1 + config.free_beads_share):
+            p = rng.uniform([r, r], [shape[0] - 1 - r, shape[1] - 1 - r])
+            points, closed = (None if beads.clashes(p, r, config.contact, None, set()) else [p]), False
+        else:
+            n = int(rng.integers(lo, hi + 1))
+            points, closed = _walk(config, beads, chain, r, n, rng.random() < config.crossing_share, rng), False
+            if points is not None and len(points) < min(3, lo):
+                points = None
+        if points is None:
+            failures += 1
+            continue
+        failures = 0
+        for index, p in enumerate(points):
+            beads.add(p, r, chain)
+            rows.append((p[0], p[1], chain, index, int(closed)))
+            radii.append(r)
+        covered += len(points) * np.pi * r * r
+        chain += 1
+    table = pd.DataFrame(rows, columns=["y", "x", "chain", "index", "closed"])
+    table = table.astype({"chain": int, "index": int, "closed": int})
+    return table, np.asarray(radii, dtype=float)
+
+
+def synthesize_chains(config: ChainConfig | None = None, seed: int = 0) -> ChainImage:
+    """One image of bead chains and its exact table (deterministic for a seed)."""
+    config = config or ChainConfig()
+    if config.area_fraction <= 0:
+        raise ValueError("area_fraction must be positive")
+    if not 1 <= config.beads_range[0] <= config.beads_range[1]:
+        raise ValueError(f"beads_range must be 1 <= low <= high, got {config.beads_range}")
+    rng = np.random.default_rng(seed)
+    table, radii = place_chains(config, rng)
+    centres = table[["y", "x"]].to_numpy(float).reshape(-1, 2)
+    signal = render_particles(config.optics, centres, radii, rng)
+    image = finish(signal, config.optics, rng)
+    return ChainImage(image=image, table=table, radii=radii, config=config)
+
+
+def bonds_of(table: pd.DataFrame) -> np.ndarray:
+    """Row-index pairs (i, j) of bonded beads in a chain table (consecutive indices, and a ring's
+    last to first)."""
+    pairs = []
+    order = table.reset_index(drop=True)
+    for _, group in order.groupby("chain", sort=False):
+        group = group.sort_values("index")
+        idx = group.index.to_numpy()
+        pairs += list(zip(idx[:-1], idx[1:]))
+        if "closed" in group and len(idx) > 2 and int(group["closed"].iloc[0]):
+            pairs.append((idx[-1], idx[0]))
+    return np.asarray(pairs, dtype=int).reshape(-1, 2)
+
+
+def random_chain_config(rng: np.random.Generator, shape: tuple[int, int] = (128, 128)) -> ChainConfig:
+    """Widely varied optics (synthetic.random_training_config) and chains, for training."""
+    optics = random_training_config(rng, shape=shape, radius_range=(3.5, 9.0))
+    r_lo = optics.radius_range[0]
+    optics = replace(optics, radius_range=(r_lo, r_lo * rng.uniform(1.0, 1.1)))
+    return ChainConfig(
+        optics=optics, beads_range=(3, int(rng.choice([8, 20, 50]))),
+        bending=(0.05, float(rng.uniform(0.2, 0.7))),
+        ring_share=float(rng.uniform(0.0, 0.2)), free_beads_share=float(rng.uniform(0.0, 0.5)),
+        crossing_share=float(rng.uniform(0.0, 0.2)), area_fraction=float(rng.uniform(0.05, 0.45)),
+    )
+
+
+def benchmark_chain_config(look: str, area_fraction: float = 0.3, shape: tuple[int, int] = (256, 256),
+                           radius: float = 6.0, beads_range: tuple[int, int] = (3, 20)) -> ChainConfig:
+    """Moderate optics (as synthetic.benchmark_config), chains of 3-20 beads packed until they touch."""
+    optics = benchmark_config(look, area_fraction, shape, radius)
+    optics = replace(optics, radius_range=(radius * 0.95, radius * 1.05))
+    return ChainConfig(optics=optics, beads_range=beads_range, area_fraction=area_fraction,
+                       ring_share=0.05, free_beads_share=0.1, crossing_share=0.0)
