@@ -35,7 +35,7 @@ from ..detection.prediction import detect_frame, prepare_network
 from ..detection.preprocessing import normalise
 from ..detection.rescoring import Criterion, candidate_features
 from ..detection.sizing import rescale_centres, rescale_frame
-from .training import BatchSource, Example, TrainConfig, TrainingCancelled, weighted_mse
+from .training import BatchSource, Example, TrainConfig, TrainingCancelled, mask_at, weighted_mse
 
 # What a round trains, chosen by measurement (benchmarks/loop_options.py): every layer (the
 # decoder alone learned less and saved little time), from the user's frames alone (synthetic
@@ -406,16 +406,6 @@ MIN_CRITERION_CASES = 20
 # ... and must beat the network's own scores by this much F1 on the held-out tiles: a few
 # hundred held-out particles cannot tell smaller differences from chance.
 CRITERION_MARGIN = 0.01
-
-
-def mask_at(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """The boolean ``mask`` at each (y, x) point's nearest pixel (points outside take the edge's)."""
-    points = np.asarray(points, dtype=float).reshape(-1, 2)
-    if not len(points):
-        return np.zeros(0, dtype=bool)
-    iy = np.clip(np.rint(points[:, 0]).astype(int), 0, mask.shape[0] - 1)
-    ix = np.clip(np.rint(points[:, 1]).astype(int), 0, mask.shape[1] - 1)
-    return mask[iy, ix]
 
 
 def scoring_tolerance(diameter: float) -> float:

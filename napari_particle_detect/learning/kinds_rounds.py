@@ -37,7 +37,7 @@ from ..kinds import rods
 from ..detection.devices import select_device
 from ..errors import ParticleDetectError
 from ..kinds.evaluation import Counts
-from .finetune import RoundResult, Scored, Split, _tiles, mask_at, split_for_scoring, train_steps
+from .finetune import RoundResult, Scored, Split, _tiles, split_for_scoring, train_steps
 from ..kinds.registry import Kind, get_kind
 from ..detection.kinds_prediction import predict_maps
 from ..projects.kinds_project import kind_model_path, load_kind_frame, project_kind, typical_size
@@ -46,7 +46,7 @@ from ..models import DetectorModel, load_model, save_model
 from ..detection.preprocessing import normalise
 from ..projects.project import Project, RoundInfo
 from .rounds import RoundOutcome, commit_unless_cancelled, project_examples, round_info
-from .training import Example, TrainConfig, TrainingCancelled, _augment
+from .training import Example, TrainConfig, TrainingCancelled, _augment, mask_at
 
 # A round, chosen by measurement (benchmarks/anisotropic_round.py: two corrected frames of rods in
 # optics the shipped model never saw, F1 on unseen frames; one run each, under load): 150 steps at

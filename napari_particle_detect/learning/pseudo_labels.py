@@ -8,7 +8,7 @@ above ``low`` that no confident particle explains) nothing is known, and the los
 there, as it is outside a reviewed region. Reviewed areas are never pseudo-labelled: the caller
 passes them (and the held-out tiles with their guard bands) as ``exclude``; their own labels win.
 
-The student can see these crops under strong augmentation (:func:`strong_augment`: noise, blur,
+The student can see these crops under strong augmentation (:func:`training.strong_augment`: noise, blur,
 brightness and contrast, small shifts; ``TrainConfig.pseudo_strong``), so it must give the
 teacher's clean-view answer on a harder view; measured, that did worse than the ordinary
 augmentation (benchmarks/results/loop_semi.txt), so it is off by default. No Qt, no files.
@@ -24,12 +24,11 @@ import torch
 from scipy import ndimage
 
 from ..errors import ParticleDetectError
-from .finetune import mask_at
 from ..models import DetectorModel
 from ..detection.prediction import detect_frame, prepare_network
 from ..projects.review import rank_frames
 from ..detection.sizing import resampled_shape
-from .training import Example
+from .training import Example, mask_at
 
 # Unreviewed frames a round labels when asked to and no count is given (train --unlabelled).
 DEFAULT_FRAMES = 8
@@ -201,21 +200,6 @@ def choose_frames(
     ranked = [p.frame for p in reversed(rank_frames(known, threshold))][:count]
     rest = [f for f in available if f not in known]
     return sorted(ranked + spread(count - len(ranked), rest))
-
-
-def strong_augment(image: np.ndarray, centres: np.ndarray, weight: np.ndarray,
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A harder view of a pseudo-labelled crop (a normalised image): a small shift (image, targets and
-    mask together), blur, brightness and contrast, and noise. The targets stay the teacher's."""
-    shift = rng.uniform(-2.0, 2.0, size=2)
-    image = ndimage.shift(image, shift, order=1, mode="reflect")
-    weight = ndimage.shift(weight, shift, order=0, mode="constant", cval=0.0)
-    centres = centres + shift if len(centres) else centres
-    if rng.random() < 0.5:
-        image = ndimage.gaussian_filter(image, rng.uniform(0.4, 1.2))
-    image = image * float(np.exp(rng.uniform(-0.35, 0.35))) + float(rng.uniform(-0.15, 0.15))
-    image = image + rng.uniform(0.02, 0.1) * rng.standard_normal(image.shape)
-    return image.astype(np.float32), centres, weight.astype(np.float32)
 
 
 def _on_grid(heat: np.ndarray, shape: tuple[int, int], scale: float) -> np.ndarray:

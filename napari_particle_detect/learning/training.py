@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
+from scipy import ndimage
 from torch import nn
 
 from ..detection.devices import select_device
@@ -128,7 +129,7 @@ class TrainConfig:
     # Share of the round's steps trained on the reviewed areas alone before the teacher labels the
     # unreviewed frames: the teacher is the student so far (0: the parent, before any training).
     pseudo_teacher_at: float = 0.5
-    # Pseudo-labelled crops seen under strong augmentation (pseudo_labels.strong_augment): off,
+    # Pseudo-labelled crops seen under strong augmentation (strong_augment below): off,
     # measured worse (benchmarks/results/loop_semi.txt: dim spheres 0.871 vs 0.878, bright-field 0.876 vs 0.883).
     pseudo_strong: bool = False
 
@@ -260,7 +261,6 @@ class BatchSource:
         size = self.config.crop
         for _ in range(self.config.batch_size):
             if self.pseudo and (not self.examples or self.rng.random() < self.config.pseudo_share):
-                from .pseudo_labels import strong_augment
 
                 k = int(self.rng.integers(len(self.pseudo)))
                 example = self.pseudo[k]
@@ -583,3 +583,27 @@ def load_examples(
         raise ParticleDetectError(f"no image + CSV pairs found in {', '.join(map(str, paths))}")
     return examples
 
+
+def mask_at(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The boolean ``mask`` at each (y, x) point's nearest pixel (points outside take the edge's)."""
+    points = np.asarray(points, dtype=float).reshape(-1, 2)
+    if not len(points):
+        return np.zeros(0, dtype=bool)
+    iy = np.clip(np.rint(points[:, 0]).astype(int), 0, mask.shape[0] - 1)
+    ix = np.clip(np.rint(points[:, 1]).astype(int), 0, mask.shape[1] - 1)
+    return mask[iy, ix]
+
+
+def strong_augment(image: np.ndarray, centres: np.ndarray, weight: np.ndarray,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A harder view of a pseudo-labelled crop (a normalised image): a small shift (image, targets and
+    mask together), blur, brightness and contrast, and noise. The targets stay the teacher's."""
+    shift = rng.uniform(-2.0, 2.0, size=2)
+    image = ndimage.shift(image, shift, order=1, mode="reflect")
+    weight = ndimage.shift(weight, shift, order=0, mode="constant", cval=0.0)
+    centres = centres + shift if len(centres) else centres
+    if rng.random() < 0.5:
+        image = ndimage.gaussian_filter(image, rng.uniform(0.4, 1.2))
+    image = image * float(np.exp(rng.uniform(-0.35, 0.35))) + float(rng.uniform(-0.15, 0.15))
+    image = image + rng.uniform(0.02, 0.1) * rng.standard_normal(image.shape)
+    return image.astype(np.float32), centres, weight.astype(np.float32)

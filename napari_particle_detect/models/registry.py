@@ -233,3 +233,34 @@ def load_model(path: str | Path | None = None, device: str | torch.device = "cpu
             raise ParticleDetectError(f"{criterion_file}: cannot read the model's criterion ({exc.strerror})") from None
         criterion = Criterion.from_bytes(data, str(criterion_file))
     return DetectorModel(network=network, card=card, path=path, criterion=criterion)
+
+
+CRITERION_SUFFIX = ".criterion.skops"
+
+
+def copy_model(source: str | Path, destination: str | Path, note: dict | None = None) -> Path:
+    """Copy the saved model at ``source`` (.pt) to ``destination`` (.pt): weights, then its criterion
+    renamed after the destination, then its card (naming that criterion, with ``note`` added to its
+    ``training``) last, each atomically; the card's presence marks a complete model."""
+    source = Path(source).with_suffix(".pt")
+    destination = Path(destination)
+    if destination.suffix != ".pt":
+        destination = destination.with_name(destination.name + ".pt")
+    model = load_model(source, "cpu")  # every file is checked before anything is written
+    if destination.resolve() == source.resolve():
+        raise ParticleDetectError(f"{destination}: is the model being copied")
+    if destination.is_dir():
+        raise ParticleDetectError(f"{destination}: is a folder")
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    card = json.loads(source.with_suffix(".json").read_text("utf-8"))
+    atomic_write_bytes(destination, lambda fh: fh.write(source.read_bytes()))
+    if model.card.criterion is not None:
+        criterion = destination.with_name(destination.stem + CRITERION_SUFFIX)
+        data = source.with_name(model.card.criterion).read_bytes()
+        atomic_write_bytes(criterion, lambda fh: fh.write(data))
+        card["criterion"] = criterion.name
+    if note:
+        card["training"] = {**card.get("training", {}), **note}
+    text = json.dumps(card, indent=2).encode()
+    atomic_write_bytes(destination.with_suffix(".json"), lambda fh: fh.write(text))
+    return destination

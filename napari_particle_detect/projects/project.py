@@ -448,7 +448,7 @@ class Project:
     def import_model(self, path: str | Path, origin: str | None = None) -> RoundInfo:
         """Copy a saved model into the project as the next round and make it current."""
         from ..models import load_model
-        from .round_files import copy_model
+        from ..models.registry import copy_model
 
         model = load_model(path, "cpu")  # validates the files before anything is copied
         workspace = self.new_workspace()

@@ -8,58 +8,12 @@ project take it. The card records where it came from (project, round, held-out F
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 from ..errors import ParticleDetectError
-from ..files.io import atomic_write_bytes
+from ..models.registry import copy_model
 from .project import Project, RoundInfo
-
-CRITERION_SUFFIX = ".criterion.skops"
-
-
-def model_files(weights: Path) -> list[Path]:
-    """The files of a saved model: weights, card, and the criterion its card names (if any)."""
-    from ..models.registry import read_card
-
-    weights = Path(weights)
-    card = read_card(weights.with_suffix(".json"))
-    files = [weights, weights.with_suffix(".json")]
-    if card.criterion is not None:
-        files.append(weights.with_name(card.criterion))
-    return files
-
-
-def copy_model(source: str | Path, destination: str | Path, note: dict | None = None) -> Path:
-    """Copy the saved model at ``source`` (.pt) to ``destination`` (.pt): weights, then its criterion
-    renamed after the destination, then its card (naming that criterion, with ``note`` added to its
-    ``training``) last, each atomically; the card's presence marks a complete model."""
-    from ..models import load_model
-
-    source = Path(source).with_suffix(".pt")
-    destination = Path(destination)
-    if destination.suffix != ".pt":
-        destination = destination.with_name(destination.name + ".pt")
-    model = load_model(source, "cpu")  # every file is checked before anything is written
-    if destination.resolve() == source.resolve():
-        raise ParticleDetectError(f"{destination}: is the model being copied")
-    if destination.is_dir():
-        raise ParticleDetectError(f"{destination}: is a folder")
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    card = json.loads(source.with_suffix(".json").read_text("utf-8"))
-    atomic_write_bytes(destination, lambda fh: fh.write(source.read_bytes()))
-    if model.card.criterion is not None:
-        criterion = destination.with_name(destination.stem + CRITERION_SUFFIX)
-        data = source.with_name(model.card.criterion).read_bytes()
-        atomic_write_bytes(criterion, lambda fh: fh.write(data))
-        card["criterion"] = criterion.name
-    if note:
-        card["training"] = {**card.get("training", {}), **note}
-    text = json.dumps(card, indent=2).encode()
-    atomic_write_bytes(destination.with_suffix(".json"), lambda fh: fh.write(text))
-    return destination
-
 
 def export_round(project: Project, number: int, destination: str | Path, name: str | None = None) -> Path:
     """Write round ``number`` of ``project`` as the model ``destination`` (.pt, .json[, .criterion.skops]).
@@ -99,4 +53,4 @@ def delete_round(project: Project, number: int) -> RoundInfo:
     return project.delete_round(number)
 
 
-__all__ = ["copy_model", "delete_round", "deletable", "export_round", "model_files"]
+__all__ = ["delete_round", "deletable", "export_round"]
