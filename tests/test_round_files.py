@@ -113,3 +113,21 @@ def test_a_half_written_volume_settings_file_is_tidied_away(tmp_path, models):
     leftover.write_text("{")
     assert leftover in project.clean_leftovers()
     assert not leftover.exists()
+
+
+@pytest.mark.parametrize("across, verdict", [(0.8, "better (tied at the best threshold; across thresholds 0.8000 against 0.7000)"),
+                                             (0.6, "NOT better (tied at the best threshold; across thresholds 0.6000 against 0.7000)")])
+def test_a_tied_round_says_how_the_tie_was_broken(tmp_path, caplog, across, verdict):
+    # "held-out F1 0.9758 against 0.9758 ...: better" read as a contradiction; the log now says why.
+    import logging
+
+    from napari_particle_detect.cli.rounds import save_round
+    from napari_particle_detect.kinds.evaluation import Counts
+    from napari_particle_detect.learning.finetune import RoundResult, Scored
+    from napari_particle_detect.models import load_model
+
+    model = load_model(None, "cpu")
+    result = RoundResult(model, 2, 3, Scored(0.9, 0.4, Counts(), across), Scored(0.9, 0.4, Counts(), 0.7))
+    with caplog.at_level(logging.INFO, logger="napari_particle_detect"):
+        save_round(result, "parent.pt", tmp_path / "round.pt")
+    assert f"held-out F1 0.9000 against 0.9000 for parent.pt on 3 held-out tiles: {verdict}" in caplog.text

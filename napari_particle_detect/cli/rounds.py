@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from ..learning.finetune import RoundResult
+from ..learning.finetune import TIE, RoundResult
 from ..models import save_model
 
 log = logging.getLogger("napari_particle_detect")
@@ -19,9 +19,14 @@ def save_round(result: RoundResult, parent: str | Path, output: str | Path, scor
     result.model.card.training["command"] = "particle-detect " + " ".join(sys.argv[1:])
     path = save_model(result.model, output)
     if result.score is not None and result.parent_score is not None:
+        verdict = "better" if result.improved else "NOT better"
+        if abs(result.score.f1 - result.parent_score.f1) <= TIE:
+            # As the dock says it: equal at the best threshold, so the mean F1 across thresholds decided.
+            verdict += (f" (tied at the best threshold; across thresholds {result.score.f1_across_thresholds:.4f} "
+                        f"against {result.parent_score.f1_across_thresholds:.4f})")
         log.info("held-out %s %.4f against %.4f for %s on %d %s: %s; threshold %.2f -> %s",
                  score, result.score.f1, result.parent_score.f1, parent, result.held_out_tiles, tiles,
-                 "better" if result.improved else "NOT better", result.model.card.threshold, path)
+                 verdict, result.model.card.threshold, path)
     else:
         log.info("nothing to score the round on (no held-out area, or nothing in it); saved %s", path)
     return path
