@@ -173,9 +173,16 @@ def evaluate_frames(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: flo
         pi, ti = match(p, t, tolerance)
         offsets.append(p[pi] - t[ti])
         rows.append({"frame": frame, **_scores(len(pi), len(p) - len(pi), len(t) - len(ti), p[pi] - t[ti]).to_dict()})
+    return with_pooled_row(rows, offsets)
+
+
+def with_pooled_row(rows: list[dict], offsets: list[np.ndarray], scores=None) -> pd.DataFrame:
+    """The per-frame score rows as a table, with a last row ``frame == "all"`` pooled over them
+    (its RMS from every frame's matched offsets); ``scores(tp, fp, fn, offsets)`` makes a row
+    (default: 2D scores)."""
     table = pd.DataFrame(rows)
     if len(table):
-        pooled = _scores(int(table.tp.sum()), int(table.fp.sum()), int(table.fn.sum()), np.concatenate(offsets))
+        pooled = (scores or _scores)(int(table.tp.sum()), int(table.fp.sum()), int(table.fn.sum()), np.concatenate(offsets))
         table = pd.concat([table, pd.DataFrame([{"frame": "all", **pooled.to_dict()}])], ignore_index=True)
     return table
 

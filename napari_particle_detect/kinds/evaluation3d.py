@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from .evaluation import f1_score, match_points
+from .evaluation import f1_score, match_points, with_pooled_row
 
 
 def match_nd(predicted: np.ndarray, truth: np.ndarray, tolerance: float,
@@ -87,8 +87,4 @@ def evaluate_volumes(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: fl
         pi, ti = match_nd(p, t, tolerance, scale)
         offsets.append(p[pi] - t[ti])
         rows.append({"frame": frame, **_scores(len(pi), len(p) - len(pi), len(t) - len(ti), p[pi] - t[ti]).to_dict()})
-    table = pd.DataFrame(rows)
-    if len(table):
-        pooled = _scores(int(table.tp.sum()), int(table.fp.sum()), int(table.fn.sum()), np.concatenate(offsets))
-        table = pd.concat([table, pd.DataFrame([{"frame": "all", **pooled.to_dict()}])], ignore_index=True)
-    return table
+    return with_pooled_row(rows, offsets, _scores)
