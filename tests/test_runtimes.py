@@ -1,5 +1,6 @@
 """The network on ONNX Runtime: the same centres as torch, exported once per weights, chosen by rule."""
 
+import dataclasses
 import json
 import os
 
@@ -68,8 +69,7 @@ def test_a_damaged_cached_export_is_made_again(tiny):
 
 
 def test_int8_keeps_the_heatmap_head_in_float(tiny, monkeypatch):
-    monkeypatch.setattr(runtimes, "CALIBRATION_IMAGES", 2)
-    monkeypatch.setattr(runtimes, "CALIBRATION_SIDE", 64)
+    monkeypatch.setattr(runtimes, "INT8", dataclasses.replace(runtimes.INT8, images=2, side=64))
     network = runtimes.onnx_network(tiny, "int8")
     import onnx
 
@@ -82,6 +82,32 @@ def test_int8_keeps_the_heatmap_head_in_float(tiny, monkeypatch):
     with torch.inference_mode():
         reference = tiny.network(batch)
     assert (network(batch) - reference).abs().max() < 0.02
+
+
+def test_an_other_int8_recipe_is_an_other_exported_file(tiny, monkeypatch):
+    shipped = runtimes.exported_path(tiny, "int8")
+    monkeypatch.setattr(runtimes, "INT8", dataclasses.replace(runtimes.INT8, calibration="minmax"))
+    assert runtimes.exported_path(tiny, "int8") != shipped
+    with pytest.raises(ParticleDetectError, match="unknown calibration"):
+        runtimes.Int8Recipe(calibration="median")
+    with pytest.raises(ParticleDetectError, match="unknown float layers"):
+        runtimes.Int8Recipe(keep_float=("head",))
+
+
+def test_float_nodes_name_the_layers_kept_in_float(tiny):
+    import onnx
+
+    path = runtimes.export(tiny, "float32")
+    nodes = onnx.load(str(path)).graph.node
+    convs = [n.name for n in nodes if n.op_type == "Conv"]
+    ends = runtimes.float_nodes(path, ("ends",))
+    assert ends[0] == convs[0] and convs[-1] in ends and nodes[-1].name in ends
+    assert convs[1] not in ends and convs[-2] not in ends
+    block = runtimes.float_nodes(path, ("ends", "last block"))
+    last_up = [n.name for n in nodes if n.op_type == "ConvTranspose"][-1]
+    assert set(ends) < set(block) and last_up in block and convs[-2] in block and convs[-4] not in block
+    joins = runtimes.float_nodes(path, ("ends", "concat"))
+    assert {n.name for n in nodes if n.op_type == "Concat"} == set(joins) - set(ends)
 
 
 def test_runtime_rules():
