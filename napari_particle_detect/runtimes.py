@@ -35,9 +35,9 @@ log = logging.getLogger(__name__)
 
 CALIBRATION_METHODS = ("minmax", "percentile", "entropy")
 # Layers that int8 may keep in float32: "ends" (the first convolution and the head), "last block"
-# (the full-resolution decoder block: its upsampling, skip join and two convolutions), "concat"
-# (every skip join: int8 there forces the two branches into one scale).
-KEEP_FLOAT_CHOICES = ("ends", "last block", "concat")
+# (the full-resolution decoder block: its upsampling, skip join and two convolutions). Excluding the
+# skip joins (Concat) was tried: onnxruntime 1.32 wrote the same file byte for byte, so it is no choice.
+KEEP_FLOAT_CHOICES = ("ends", "last block")
 
 
 @dataclass(frozen=True)
@@ -284,8 +284,6 @@ def float_nodes(path: Path, keep: tuple[str, ...] = ("ends",)) -> list[str]:
         ups = [i for i, node in enumerate(nodes) if node.op_type == "ConvTranspose"]
         if ups:
             names += [node.name for node in nodes[ups[-1]:]]
-    if "concat" in keep:
-        names += [node.name for node in nodes if node.op_type == "Concat"]
     return list(dict.fromkeys(names))
 
 
