@@ -110,7 +110,8 @@ def test_float_nodes_name_the_layers_kept_in_float(tiny):
 
 def test_runtime_rules():
     cpu, gpu = CPU, torch.device("cuda")
-    assert resolve_runtime("auto", "auto", cpu) == ("onnx", runtimes.AUTO_ONNX_PRECISION)
+    # float32: int8 misses the accuracy gate (RMS +0.039 px on sparse opaque discs; results/runtimes.txt)
+    assert resolve_runtime("auto", "auto", cpu) == ("onnx", "float32")
     assert resolve_runtime("auto", "int8", cpu) == ("onnx", "int8")
     assert resolve_runtime("auto", "auto", gpu) == ("torch", "auto")
     assert resolve_runtime("auto", "bfloat16", cpu) == ("torch", "bfloat16")
