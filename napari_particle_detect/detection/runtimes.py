@@ -21,6 +21,7 @@ import logging
 import os
 import tempfile
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,19 +33,50 @@ from ..models import DetectorModel
 
 log = logging.getLogger(__name__)
 
+CALIBRATION_METHODS = ("minmax", "percentile", "entropy")
+# Layers that int8 may keep in float32: "ends" (the first convolution and the head), "last block"
+# (the full-resolution decoder block: its upsampling, skip join and two convolutions). Excluding the
+# skip joins (Concat) was tried: onnxruntime 1.32 wrote the same file byte for byte, so it is no choice.
+KEEP_FLOAT_CHOICES = ("ends", "last block")
+
+
+@dataclass(frozen=True)
+class Int8Recipe:
+    """How the int8 form is made. Part of the exported file's key: a changed recipe exports anew."""
+
+    calibration: str = "percentile"
+    images: int = 16
+    side: int = 256
+    percentile: float = 99.99
+    per_channel: bool = True
+    reduce_range: bool = False
+    keep_float: tuple[str, ...] = ("ends",)
+
+    def __post_init__(self) -> None:
+        if self.calibration not in CALIBRATION_METHODS:
+            raise ParticleDetectError(f"unknown calibration {self.calibration!r}; choose {', '.join(CALIBRATION_METHODS)}")
+        unknown = set(self.keep_float) - set(KEEP_FLOAT_CHOICES)
+        if unknown:
+            raise ParticleDetectError(f"unknown float layers {sorted(unknown)}; choose from {', '.join(KEEP_FLOAT_CHOICES)}")
+
+
+# Activation ranges from the 99.99th percentile, not the extremes: with MinMax (and Entropy, whose
+# file onnxruntime 1.32 wrote byte for byte the same) rare large activations stretch the range, and
+# sparse opaque discs lost particles (F1 0.985 against torch's 0.997 over 300). No other recipe did
+# better on the gate (benchmarks/results/runtimes.txt): 8 or 32 calibration images, per-tensor
+# weights, 7-bit weights (reduce_range), the last decoder block kept float.
+INT8 = Int8Recipe()
+
 RUNTIME_CHOICES = ("auto", "torch", "onnx")
 ONNX_PRECISIONS = ("float32", "int8")
-# What --precision auto means on ONNX Runtime. int8 only where benchmarks/accuracy.py shows held-out
-# F1 within 0.002 and RMS within 0.02 px of float32 on every row (see ONNX_AUTO_EVIDENCE).
+# What --precision auto means on ONNX Runtime. int8 only where benchmarks/runtimes.py shows held-out
+# F1 within 0.002 and RMS within 0.02 px of torch float32 on every row (see ONNX_AUTO_EVIDENCE).
+# int8 misses it, on RMS: sparse opaque discs (5 a 256 px image, 600 particles) are placed 0.305 px
+# off against torch's 0.266 (+0.039), the same 600 particles found by both; F1 is within 0.001
+# everywhere. reduce_range (+0.033) and the last decoder block in float (+0.037) miss it too.
 AUTO_ONNX_PRECISION = "float32"
 ONNX_AUTO_EVIDENCE = "benchmarks/results/runtimes.txt"
 OPSET = 17
-# Calibration images for int8: few are enough for per-channel weight ranges and MinMax activations.
-CALIBRATION_IMAGES = 16
-CALIBRATION_SIDE = 256
-# Activation ranges from the 99.99th percentile, not the extremes: MinMax let rare large activations
-# stretch the range, and a sparse field of opaque discs lost a particle (F1 1.000 -> 0.984).
-CALIBRATION_PERCENTILE = 99.99
 CACHE_ENV = "NAPARI_PARTICLE_DETECT_CACHE"
 
 
@@ -110,8 +142,7 @@ class OnnxNetwork(nn.Module):
 
 def weights_digest(model: DetectorModel) -> str:
     """A hash of the network's weights, architecture and export recipe: the key of its exported forms."""
-    recipe = f"{model.card.architecture}{tuple(model.card.channels)} opset {OPSET} calibration " \
-             f"{CALIBRATION_IMAGES}x{CALIBRATION_SIDE} p{CALIBRATION_PERCENTILE}"
+    recipe = f"{model.card.architecture}{tuple(model.card.channels)} opset {OPSET} {INT8!r}"
     digest = hashlib.sha256(recipe.encode())
     for name, tensor in model.network.state_dict().items():
         digest.update(name.encode())
@@ -195,8 +226,8 @@ def calibration_images(model: DetectorModel, count: int | None = None, side: int
     from ..synthetic import spheres as synthetic
     from .preprocessing import normalise
 
-    count = CALIBRATION_IMAGES if count is None else count
-    side = CALIBRATION_SIDE if side is None else side
+    count = INT8.images if count is None else count
+    side = INT8.side if side is None else side
     radius = model.card.canonical_diameter / 2
     rng = np.random.default_rng(20261202)
     images = []
@@ -213,7 +244,8 @@ def _quantize_int8(model: DetectorModel, float_file: Path, out: Path) -> None:
                                           quantize_static)
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    images = calibration_images(model)
+    recipe = INT8
+    images = calibration_images(model, recipe.images, recipe.side)
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
@@ -226,25 +258,39 @@ def _quantize_int8(model: DetectorModel, float_file: Path, out: Path) -> None:
     prepared = float_file.with_name("prepared.onnx")
     # Symbolic shape inference cannot follow the dynamic height and width; ONNX's own inference can.
     quant_pre_process(str(float_file), str(prepared), skip_symbolic_shape=True)
+    methods = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
+               "entropy": CalibrationMethod.Entropy}
+    extra = {"CalibPercentile": recipe.percentile} if recipe.calibration == "percentile" else {}
     # The percentile calibrator prints its range to standard output, which is the CLI's.
     with contextlib.redirect_stdout(io.StringIO()):
-        quantize_static(str(prepared), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+        quantize_static(str(prepared), str(out), Reader(), quant_format=QuantFormat.QDQ,
+                        per_channel=recipe.per_channel, reduce_range=recipe.reduce_range,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        nodes_to_exclude=float_ends(prepared), calibrate_method=CalibrationMethod.Percentile,
-                        extra_options={"CalibPercentile": CALIBRATION_PERCENTILE})
+                        nodes_to_exclude=float_nodes(prepared, recipe.keep_float),
+                        calibrate_method=methods[recipe.calibration], extra_options=extra)
 
 
-def float_ends(path: Path) -> list[str]:
-    """The nodes kept in float32: the first convolution (the image in, with its full range) and the
-    head from the last convolution on. A heatmap of 256 levels would blunt the subpixel fit of its
-    peaks; both ends are a small share of the work (one input channel; one output channel)."""
+def float_nodes(path: Path, keep: tuple[str, ...] = ("ends",)) -> list[str]:
+    """The nodes int8 keeps in float32 (see KEEP_FLOAT_CHOICES).
+
+    "ends": the first convolution (the image in, with its full range) and the head from the last
+    convolution on. A heatmap of 256 levels would blunt the subpixel fit of its peaks; both ends are
+    a small share of the work (one input channel; one output channel).
+    """
     import onnx
 
     nodes = list(onnx.load(str(path)).graph.node)
     convs = [i for i, node in enumerate(nodes) if node.op_type == "Conv"]
     if not convs:
         return []
-    return [nodes[convs[0]].name] + [node.name for node in nodes[convs[-1]:]]
+    names: list[str] = []
+    if "ends" in keep:
+        names += [nodes[convs[0]].name] + [node.name for node in nodes[convs[-1]:]]
+    if "last block" in keep:
+        ups = [i for i, node in enumerate(nodes) if node.op_type == "ConvTranspose"]
+        if ups:
+            names += [node.name for node in nodes[ups[-1]:]]
+    return list(dict.fromkeys(names))
 
 
 def onnx_network(model: DetectorModel, precision: str = "float32", threads: int | None = None) -> OnnxNetwork:
