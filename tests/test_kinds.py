@@ -194,3 +194,20 @@ def test_chains_touching_end_to_end_in_line_stay_two_by_the_length_rule():
     kept = chains.length_penalty(relative)
     assert kept[[0, 2, 3, 4, 5]].min() > 0.99 and kept[1] < 0.01
     assert chains.length_penalty(np.array([11.0 / 10.0]))[0] < 0.05
+
+
+def test_rods_cut_by_the_frame_count_neither_way_when_scoring_inside():
+    # One rod wholly inside (found), one reaching past the left edge (found off its true centre), and a
+    # stray detection reaching the top edge: whole-image scoring counts the cut rod's miss and both
+    # extras; scoring inside the frame counts only the rod inside.
+    from napari_particle_detect.synthetic.rods import rod_table
+
+    truth = rod_table([50.0, 30.0], [50.0, 2.0], [0.0, 0.0], [20.0, 20.0], [6.0, 6.0]).assign(frame=0)
+    found = rod_table([50.0, 30.0, 3.0], [50.5, 9.0, 60.0], [0.0, 0.0, 90.0], [20.0, 18.0, 10.0],
+                      [6.0, 6.0, 6.0]).assign(frame=0)
+    whole = {"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0}
+    inside = {"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0}
+    rods.add_errors(whole, found, truth)
+    rods.add_errors(inside, found, truth, inside=(100, 100))
+    assert (whole["tp"], whole["fp"], whole["fn"]) == (1, 2, 1)
+    assert (inside["tp"], inside["fp"], inside["fn"]) == (1, 0, 0)

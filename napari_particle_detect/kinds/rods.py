@@ -489,11 +489,12 @@ def add_errors(errors: dict, predicted: pd.DataFrame, truth: pd.DataFrame,
     rows, cols = match_rods(predicted, truth)
     if inside is not None:
         cut_truth = cut_by_frame(truth, inside)
-        keep = ~cut_truth[cols]
-        unmatched = np.ones(len(predicted), bool)
-        unmatched[rows] = False
-        ignored_predictions = unmatched & cut_by_frame(predicted, inside) if len(predicted) else unmatched
-        predicted = predicted[~ignored_predictions & ~np.isin(np.arange(len(predicted)), rows[~keep])].reset_index(drop=True)
+        ignored = np.zeros(len(predicted), bool)
+        if len(predicted):
+            ignored = cut_by_frame(predicted, inside)
+            ignored[rows] = False  # a matched detection counts unless its rod is cut (next line)
+        ignored[rows[cut_truth[cols]]] = True
+        predicted = predicted[~ignored].reset_index(drop=True)
         truth = truth[~cut_truth].reset_index(drop=True)
         rows, cols = match_rods(predicted, truth)
     errors["tp"] += len(rows)
