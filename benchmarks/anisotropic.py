@@ -77,7 +77,7 @@ def regionprops_rods(image: np.ndarray, level: float, dark: bool, min_area: int,
 def tune_regionprops(samples) -> tuple[tuple, float]:
     best, best_f1 = None, -1.0
     for level, dark, min_area in itertools.product(np.linspace(0.15, 0.7, 12), (False, True), (5, 15, 30)):
-        errors = {"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0}
+        errors = rods.empty_errors()
         ratios = []
         for s in samples:
             found = regionprops_rods(s.image, level, dark, min_area, 1.0)
@@ -144,10 +144,10 @@ def rods_table(args, rods_model, sphere_model, previous_model=None) -> tuple[pd.
         tests = rods_images(look, af, args.images, SEED_BASE + int(af * 1000) + 10_000 * LOOKS.index(look))
         tunes = rods_images(look, af, args.tune, TUNE_BASE + int(af * 1000) + 10_000 * LOOKS.index(look))
         (level, dark, min_area, factor), _ = tune_regionprops(tunes)
-        ours = {"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0}
-        base = {"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0}
-        sphere = {"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0}
-        ours_in, base_in, prev = ({"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0} for _ in range(3))
+        ours = rods.empty_errors()
+        base = rods.empty_errors()
+        sphere = rods.empty_errors()
+        ours_in, base_in, prev = (rods.empty_errors() for _ in range(3))
         for s in tests:
             start = time.perf_counter()
             found = detect_kind(s.image, "rods", rods_model, "cpu")
@@ -189,8 +189,8 @@ def ellipsoids_table(args, rods_model) -> pd.DataFrame:
         tunes = rods_images(look, 0.15, args.tune, TUNE_BASE + 50_000 + 10_000 * LOOKS.index(look), "ellipsoids",
                             (1.5, 5.0))
         (level, dark, min_area, factor), _ = tune_regionprops(tunes)
-        ours = {"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0}
-        base = {"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0}
+        ours = rods.empty_errors()
+        base = rods.empty_errors()
         for s in tests:
             rods.add_errors(ours, detect_kind(s.image, "rods", rods_model, "cpu"), s.table)
             rods.add_errors(base, regionprops_rods(s.image, level, dark, min_area, factor), s.table)

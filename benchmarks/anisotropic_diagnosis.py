@@ -66,7 +66,7 @@ def crossing(table: pd.DataFrame) -> np.ndarray:
 def diagnose_rods(network, threshold: float, images: int, base: int) -> None:
     for look, af in itertools.product(LOOKS, (0.15, 0.3)):
         samples = rods_images(look, af, images, base + int(af * 1000) + 10_000 * LOOKS.index(look))
-        errors = {k: {"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0} for k in VARIANTS}
+        errors = {k: rods.empty_errors() for k in VARIANTS}
         misses, extras, at_truth = [], [], {"angle": [], "length": []}
         for s in samples:
             maps = predict_maps(network, normalise(s.image))

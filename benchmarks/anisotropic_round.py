@@ -32,7 +32,7 @@ SEED = 480_000
 
 
 def f1_on(samples, model) -> rods.RodScores:
-    errors = {"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0}
+    errors = rods.empty_errors()
     for s in samples:
         rods.add_errors(errors, detect_kind(s.image, "rods", model, "cpu"), s.table)
     return rods.scores_from(errors)

@@ -205,8 +205,8 @@ def test_rods_cut_by_the_frame_count_neither_way_when_scoring_inside():
     truth = rod_table([50.0, 30.0], [50.0, 2.0], [0.0, 0.0], [20.0, 20.0], [6.0, 6.0]).assign(frame=0)
     found = rod_table([50.0, 30.0, 3.0], [50.5, 9.0, 60.0], [0.0, 0.0, 90.0], [20.0, 18.0, 10.0],
                       [6.0, 6.0, 6.0]).assign(frame=0)
-    whole = {"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0}
-    inside = {"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0}
+    whole = rods.empty_errors()
+    inside = rods.empty_errors()
     rods.add_errors(whole, found, truth)
     rods.add_errors(inside, found, truth, inside=(100, 100))
     assert (whole["tp"], whole["fp"], whole["fn"]) == (1, 2, 1)

@@ -459,9 +459,14 @@ def match_rods(predicted: pd.DataFrame, truth: pd.DataFrame) -> tuple[np.ndarray
     return r[keep], c[keep]
 
 
+def empty_errors() -> dict:
+    """A fresh pool of matches and per-match errors for :func:`add_errors` (and :func:`scores_from`)."""
+    return {"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0}
+
+
 def evaluate_rods(predicted: pd.DataFrame, truth: pd.DataFrame) -> tuple[RodScores, dict]:
     """Pooled scores over frames, and the raw per-match errors (for pooling across images)."""
-    errors = {"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0}
+    errors = empty_errors()
     frames = sorted(set(predicted.get("frame", pd.Series([0]))) | set(truth.get("frame", pd.Series([0]))))
     for f in frames:
         p = predicted[predicted["frame"] == f] if "frame" in predicted else predicted

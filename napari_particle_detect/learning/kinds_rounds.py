@@ -113,7 +113,7 @@ def kind_score(kind: Kind, splits: list[Split], tables: list[pd.DataFrame], maps
         return None
     values, counts = [], []
     for threshold in THRESHOLDS:
-        errors = {"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0}
+        errors = rods.empty_errors()
         total: dict = {}
         for split, truth, m in zip(splits, truths, maps):
             if m is None:

@@ -121,7 +121,7 @@ def validation_score(kind: Kind, network, validation, thresholds=THRESHOLDS) -> 
     out = []
     for thr in thresholds:
         if kind.name == "rods":
-            errors = {"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0}
+            errors = rods.empty_errors()
             for m, (_, truth) in zip(maps, validation):
                 rods.add_errors(errors, rods.decode(m, thr), truth)
             s = rods.scores_from(errors)
