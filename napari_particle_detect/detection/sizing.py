@@ -74,7 +74,7 @@ def _estimate_in(image: np.ndarray, sigmas: np.ndarray) -> SizeEstimate:
                        _ramp(space.busyness(own), QUIET_BACKGROUND, BUSY_BACKGROUND))
         sigma = float(np.exp((1.0 - crowding) * np.log(own) + crowding * np.log(sigma)))
     centres = blobs[:RING_PROFILE_BLOBS].centres() if crowding < 0.5 else None
-    blob = _without_typical_blur(sigma * DISC_SIGMA_TO_DIAMETER)
+    blob = _scale_diameter(sigma)
     near = _near(blobs, sigma)
     confident = near >= MIN_CONVINCING_BLOBS
     reason = "" if confident else (
