@@ -46,3 +46,19 @@ def test_per_frame_and_pooled():
     assert list(table["fp"]) == [0, 1, 1]
     assert list(table["fn"]) == [1, 0, 1]
     assert table.iloc[-1]["f1"] == pytest.approx(2 / 3)
+
+
+def test_counts_by_threshold_are_count_in_area_at_each_threshold():
+    from napari_particle_detect.kinds.evaluation import count_in_area, counts_by_threshold
+
+    rng = np.random.default_rng(4)
+    truth = rng.uniform(0, 64, (60, 2))
+    predicted = np.concatenate([truth[:45] + rng.normal(0, 1.0, (45, 2)), rng.uniform(0, 64, (20, 2))])
+    scores = rng.uniform(0, 1, len(predicted))
+    area = np.zeros((64, 64), bool)
+    area[8:40, 10:50] = True
+    thresholds = (0.1, 0.4, 0.7)
+    fast = counts_by_threshold(predicted, scores, truth, area, thresholds, 2.0)
+    slow = [count_in_area(predicted[scores > t], truth, area, 2.0) for t in thresholds]
+    assert fast == slow
+    assert fast[0].tp > fast[2].tp > 0  # the thresholds really select

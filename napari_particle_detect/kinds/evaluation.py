@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -106,24 +107,43 @@ def count_in_area(
     """
     ndim = 2 if area is None else np.ndim(area)
     predicted = np.asarray(predicted, dtype=float).reshape(-1, ndim)
-    truth = np.asarray(truth, dtype=float).reshape(-1, ndim)
     if area is None:
+        truth = np.asarray(truth, dtype=float).reshape(-1, ndim)
         pi, ti = match(predicted, truth, tolerance)
         err = predicted[pi] - truth[ti]
         return Counts(len(pi), len(predicted) - len(pi), len(truth) - len(ti), float((err**2).sum()))
+    return counts_by_threshold(predicted, np.ones(len(predicted)), truth, area, (0.0,), tolerance)[0]
+
+
+def counts_by_threshold(
+    predicted: np.ndarray, scores: np.ndarray, truth: np.ndarray, area: np.ndarray,
+    thresholds: Sequence[float], tolerance: float = 3.0,
+) -> list[Counts]:
+    """:func:`count_in_area` of the predictions scoring above each threshold, the area's distance
+    maps computed once (a round scores its held-out tiles at a dozen thresholds)."""
     from scipy import ndimage
 
     area = np.asarray(area, dtype=bool)
+    ndim = area.ndim
+    predicted = np.asarray(predicted, dtype=float).reshape(-1, ndim)
+    scores = np.asarray(scores, dtype=float).reshape(-1)
+    truth = np.asarray(truth, dtype=float).reshape(-1, ndim)
     depth = ndimage.distance_transform_edt(area)  # distance to the nearest pixel outside the area
     reach = ndimage.distance_transform_edt(~area)  # distance to the area, outside it
     truth = truth[_lookup(area, truth)]
-    near = predicted[_lookup(reach <= tolerance + 0.5, predicted)]
-    pi, ti = match_points(near, truth, tolerance)
-    unmatched = np.ones(len(near), dtype=bool)
-    unmatched[pi] = False
+    close = _lookup(reach <= tolerance + 0.5, predicted)
+    near, near_scores = predicted[close], scores[close]
     deep = _lookup(depth > tolerance, near)
-    err = near[pi] - truth[ti]
-    return Counts(len(pi), int((unmatched & deep).sum()), len(truth) - len(ti), float((err**2).sum()))
+    out = []
+    for threshold in thresholds:
+        keep = near_scores > threshold
+        points = near[keep]
+        pi, ti = match_points(points, truth, tolerance)
+        unmatched = np.ones(len(points), dtype=bool)
+        unmatched[pi] = False
+        err = points[pi] - truth[ti]
+        out.append(Counts(len(pi), int((unmatched & deep[keep]).sum()), len(truth) - len(ti), float((err**2).sum())))
+    return out
 
 
 def _lookup(mask: np.ndarray, points: np.ndarray) -> np.ndarray:

@@ -29,7 +29,7 @@ import torch
 
 from ..detection.devices import select_device
 from ..errors import ParticleDetectError
-from ..kinds.evaluation import Counts, count_in_area, match
+from ..kinds.evaluation import Counts, counts_by_threshold, match
 from ..models import DetectorModel
 from ..detection.prediction import detect_frame, prepare_network
 from ..detection.preprocessing import normalise
@@ -194,9 +194,8 @@ def score_in_areas(splits: list[Split], candidates: list[Candidates], scores: li
             continue
         counted = True
         values = found.scores if scores is None else scores[k]
-        for t, threshold in enumerate(THRESHOLDS):
-            keep = values > threshold
-            totals[t] = totals[t] + count_in_area(found.centres[keep], split.example.centres, mask, split.tolerance)
+        counts = counts_by_threshold(found.centres, values, split.example.centres, mask, THRESHOLDS, split.tolerance)
+        totals = [total + c for total, c in zip(totals, counts)]
     if not counted or totals[0].tp + totals[0].fn == 0:
         return None
     f1s = [c.f1 for c in totals]
