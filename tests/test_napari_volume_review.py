@@ -30,6 +30,10 @@ def test_volume_review_loop_in_the_dock(make_napari_viewer, qtbot, project_home,
     points = detect(dock, viewer, qtbot)
     project = review.project
     assert project.current_round.origin == "shipped unet3d" and len(project.load_frame(0)) == len(points.data)
+    threshold = dock.review_threshold()
+    hidden = review.hidden()  # the near misses review-next weighs, none of them on screen
+    assert ((hidden["score"] <= threshold) & (hidden["score"] > threshold - 0.2)).all()
+    assert (project.load_frame(0)["score"] > threshold).all()
 
     points.add([[8.0, 40.0, 40.0]])  # an edit: saved at once, as the user's
     saved = project.load_frame(0)

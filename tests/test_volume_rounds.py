@@ -163,3 +163,40 @@ def test_damaged_volume_settings_and_z_ranges_are_one_clear_line(tmp_path, sampl
     project.state_path.write_text(state)
     with pytest.raises(ParticleDetectError, match=r"state\.json: accepted\[0\]\.z must be a number"):
         Project.open(project.folder)
+
+
+def test_detect_for_review_keeps_the_shown_centres_and_hides_the_near_misses(sample):
+    from napari_particle_detect.detection.volume_detection import VolumeOptions, detect_volume, load_volume_model
+    from napari_particle_detect.projects.volume_review import detect_for_review
+
+    model = load_volume_model(None)
+    options = VolumeOptions(threshold=0.6, diameter=(4.0, 8.0, 8.0), threads=1)
+    centres, scores, _ = detect_volume(sample.image, model, options)
+    shown, hidden, _ = detect_for_review(sample.image, model, options, frame=2)
+    assert np.allclose(shown[["z", "y", "x"]].to_numpy(), centres) and np.allclose(shown["score"], scores)
+    assert len(hidden) and (hidden["score"] <= 0.6).all() and (hidden["score"] > 0.4).all()
+    assert (shown["frame"] == 2).all() and (hidden["frame"] == 2).all()
+
+
+def test_review_next_weighs_hidden_candidates_under_the_threshold(tmp_path, sample):
+    from napari_particle_detect.projects.volume_review import HIDDEN_FILE, VolumeReview
+
+    volumes = np.stack([sample.image] * 2)
+    project = open_volume_project(tmp_path / "t.tif", volumes)
+    remember_settings(project, VolumeSettings((4.0, 8.0, 8.0), None, sample.image.shape))
+    sure = table_of(sample).assign(score=0.95)
+    project.save_frame(0, sure)
+    project.save_frame(1, sure.iloc[:-3])  # volume 1 shows all but three, which scored just under
+    review = VolumeReview(project, sample.image.shape)
+    assert review.next_area(0.5, boxes=False).hesitant == 0  # nothing hesitant on screen
+    missed = table_of(sample).iloc[-3:].assign(frame=1, score=0.45)
+    settled = table_of(sample).iloc[:2].assign(frame=0, score=0.45)  # under points already shown
+    review.remember_hidden(pd.concat([missed, settled])[["frame", "z", "y", "x", "score"]])
+    review = VolumeReview(project, sample.image.shape)
+    first, second = review.next_area(0.5, boxes=False), review.next_area(0.5, boxes=False)
+    assert (first.frame, first.hesitant) == (1, 3)
+    assert (second.frame, second.hesitant) == (0, 0)  # volume 0's near misses sit on shown centres
+    assert review.next_area(0.5).box is not None  # boxes too: the missed three's
+    (project.folder / HIDDEN_FILE).write_text("frame,z,y\n0,1,2\n")
+    with pytest.raises(ParticleDetectError, match=HIDDEN_FILE):
+        review.next_area(0.5, boxes=False)

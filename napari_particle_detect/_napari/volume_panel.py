@@ -20,8 +20,8 @@ from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QPush
 
 from ..errors import ParticleDetectError
 from ..projects.project import project_folder_for_data
-from ..detection.volume_detection import VolumeOptions, detect_volume, load_volume_model, volume_table
-from ..projects.volume_review import VolumeReview
+from ..detection.volume_detection import VolumeOptions, load_volume_model
+from ..projects.volume_review import VolumeReview, detect_for_review
 from ..learning.volume_rounds import (
     VolumeSettings, ensure_volume_round, open_volume_project, read_settings, remember_settings, volume_project_folder,
 )
@@ -166,17 +166,19 @@ class VolumeDetectWidget(QWidget):
         @thread_worker
         def run():
             model = load_volume_model(model_path)
-            parts, sizing = [], None
+            parts, hidden, sizing = [], [], None
             for t, volume in enumerate(volumes):
-                centres, scores, sizing = detect_volume(volume, model, options, f"{layer.name} volume {t}", sizing)
-                parts.append(volume_table(t, centres, scores, options.voxel_size))
-            return pd.concat(parts, ignore_index=True), sizing
+                shown, near, sizing = detect_for_review(volume, model, options, t, f"{layer.name} volume {t}", sizing)
+                parts.append(shown)
+                hidden.append(near)
+            return pd.concat(parts, ignore_index=True), pd.concat(hidden, ignore_index=True), sizing
 
         def done(result) -> None:
-            table, sizing = result
+            table, hidden, sizing = result
             try:
                 remember_settings(review.project, VolumeSettings(sizing.diameter, options.voxel_size,
                                                                  tuple(volumes.shape[1:])))
+                review.remember_hidden(hidden)
                 table = self._keep_reviewed(review, table)
             except ParticleDetectError as exc:
                 report(exc)

@@ -7,7 +7,7 @@ a restart (no such memory) Undo still takes back the newest acceptance, points a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +19,27 @@ from .project import Project, Region
 from .project_state import make_region
 from ..files.tables import normalise_table
 from ..learning.volume_rounds import VolumeProposal, rank_volume_areas, read_settings
+from .review import HESITATION_WIDTH
 
 EXPORT_COLUMNS = ["frame", "z", "y", "x", "score"]
+# The candidates scored just under the threshold at the last Detect: not shown, but review-next
+# weighs them as the 2D dock weighs its hidden points (a particle the model nearly found).
+HIDDEN_FILE = "volume_hidden_candidates.csv"
+
+
+def detect_for_review(volume: np.ndarray, model, options, frame: int, name: str = "volume",
+                      sizing=None) -> tuple[pd.DataFrame, pd.DataFrame, object]:
+    """One volume's centres above the threshold (shown), those within HESITATION_WIDTH under it
+    (hidden), both as ``frame,z,y,x,score`` tables, and the sizing used. Decoding lower keeps the
+    shown set as it is: a weaker peak never suppresses a stronger one."""
+    from ..detection.volume_detection import detect_volume, volume_table
+
+    threshold = model.card.threshold if options.threshold is None else float(options.threshold)
+    floor = max(float(model.card.candidate_floor or 0.0), threshold - HESITATION_WIDTH)
+    centres, scores, sizing = detect_volume(volume, model, replace(options, threshold=floor), name, sizing)
+    shown = scores > threshold
+    return (volume_table(frame, centres[shown], scores[shown], options.voxel_size),
+            volume_table(frame, centres[~shown], scores[~shown], options.voxel_size), sizing)
 
 
 @dataclass
@@ -92,9 +111,53 @@ class VolumeReview:
             self.project.save_frame(last.frame, last.before)
         return last
 
+    def remember_hidden(self, table: pd.DataFrame) -> Path:
+        """The candidates Detect found just under the threshold (``frame,z,y,x,score``), kept for
+        review-next in place of the last Detect's."""
+        columns = ["frame", "z", "y", "x", "score"]
+        out = table[columns] if len(table) else pd.DataFrame(columns=columns)
+        return self.project.save_side_file(HIDDEN_FILE, out.to_csv(index=False, float_format="%.4f"))
+
+    def hidden(self) -> pd.DataFrame:
+        """The hidden candidates of the last Detect (an empty table before any)."""
+        path = self.project.folder / HIDDEN_FILE
+        columns = ["frame", "z", "y", "x", "score"]
+        if not path.exists():
+            return pd.DataFrame(columns=columns)
+        try:
+            table = pd.read_csv(path)
+            values = table[columns].to_numpy(float)
+        except (ValueError, KeyError, pd.errors.ParserError) as exc:
+            raise ParticleDetectError(f"{path}: unreadable ({exc}); press Detect to write it again") from exc
+        if not np.all(np.isfinite(values)):
+            raise ParticleDetectError(f"{path}: non-finite values; press Detect to write it again")
+        return table[columns]
+
+    def ranked_tables(self) -> dict[int, pd.DataFrame]:
+        """Per saved volume, what review-next ranks: its saved centres and the hidden candidates
+        farther than half a particle from all of them (one the user placed a point on is settled)."""
+        settings = read_settings(self.project)
+        diameter = np.array(settings.diameter if settings else (5.0, 10.0, 10.0), float)
+        hidden = self.hidden()
+        out = {}
+        for frame in self.project.saved_frames():
+            saved = self.project.load_frame(frame)
+            if saved is None:
+                continue
+            extra = hidden[hidden["frame"] == frame]
+            if len(extra) and len(saved):
+                from scipy.spatial import cKDTree
+
+                near = cKDTree(saved[["z", "y", "x"]].to_numpy(float) / diameter).query(
+                    extra[["z", "y", "x"]].to_numpy(float) / diameter, distance_upper_bound=0.5)[0]
+                extra = extra[~np.isfinite(near)]
+            out[frame] = pd.concat([saved, extra.assign(source="model")], ignore_index=True) if len(extra) else saved
+        return out
+
     def next_area(self, threshold: float, boxes: bool = True) -> VolumeProposal | None:
-        """The next unreviewed volume or 3D box where the model hesitates most (not shown before)."""
-        for proposal in rank_volume_areas(self.project, self.shape, threshold, boxes):
+        """The next unreviewed volume or 3D box where the model hesitates most (not shown before),
+        weighing the hidden candidates just under the threshold as well as the centres shown."""
+        for proposal in rank_volume_areas(self.project, self.shape, threshold, boxes, self.ranked_tables()):
             key = (proposal.frame, proposal.box)
             if key not in self.passed:
                 self.passed.add(key)
