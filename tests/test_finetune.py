@@ -281,3 +281,13 @@ def test_a_round_with_nothing_held_out_is_not_switched_in(tmp_path, tiny_model):
 
     assert "nothing could be held out" in verdict(info, project.current_round)
     assert "kept but not used" in verdict(info, project.current_round)
+
+
+def test_a_round_is_as_long_as_the_device_affords(monkeypatch):
+    import torch
+
+    from napari_particle_detect.learning import finetune
+
+    assert finetune.round_steps("cpu") == finetune.FINE_TUNE.steps_per_epoch == 200
+    monkeypatch.setattr(finetune, "select_device", lambda requested: torch.device("cuda"))
+    assert finetune.round_steps("auto") == finetune.GPU_ROUND_STEPS == 2000

@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=number_in(1, 100_000, whole=True), default=None,
                        help="default 20; a fine-tuning round is one epoch")
     train.add_argument("--steps-per-epoch", type=number_in(1, 1_000_000, whole=True), default=None,
-                       help="default 200 (also the length of a fine-tuning round)")
+                       help="default 200 (a fine-tuning round: 200 on a CPU, 2000 on a GPU)")
     train.add_argument("--batch-size", type=number_in(1, 4096, whole=True), default=None, help="default 16 (8 fine-tuning)")
     train.add_argument("--crop", type=number_in(16, 4096, whole=True), default=None, help="default 96 (64 fine-tuning)")
     train.add_argument("--lr", type=number_in(0, 1, low_open=True), default=None,
@@ -316,20 +316,24 @@ def _train(args: argparse.Namespace, config, base, examples, validation) -> int:
 
 def _fine_tune_round(args: argparse.Namespace, base) -> int:
     """``train --from MODEL DATA``: the dock's fine-tuning round (finetune.fine_tune) on annotated files."""
+    from dataclasses import replace
+
     from tqdm import tqdm
 
     from .rounds import save_round
-    from ..learning.finetune import FINE_TUNE, fine_tune
+    from ..learning.finetune import FINE_TUNE, fine_tune, round_steps
     from ..learning.training import load_examples
 
     if args.resume:
         raise ParticleDetectError("--resume continues training from scratch; a fine-tuning round (--from with DATA) "
                                   "is short: run it again")
+    from dataclasses import replace
+
     config = _train_config(args, FINE_TUNE)
+    if args.steps_per_epoch is None:
+        config = replace(config, steps_per_epoch=round_steps(config.device))
     unlabelled = None
     if args.unlabelled:
-        from dataclasses import replace
-
         from ..learning.pseudo_labels import DEFAULT_FRAMES, read_unlabelled
 
         count = args.unlabelled_frames if args.unlabelled_frames is not None else (
