@@ -98,11 +98,12 @@ def _read(maps: np.ndarray, head: int, peaks: np.ndarray) -> np.ndarray:
 
 def decode(maps: np.ndarray, threshold: float = 0.4, min_distance: int = 2, frame: int = 0,
            use_tips: bool = True, merge: bool = True, along_axis: bool = True,
-           drop_fragments: bool = True, merge_by_tips: bool = True, tips_move: bool = False) -> pd.DataFrame:
+           drop_fragments: bool = True, merge_by_tips: bool = True, tips_move: bool = True) -> pd.DataFrame:
     """One row per object (COLUMNS) from a model's maps (6, H, W) of one frame. The tips give the
-    length; with ``tips_move`` also the centre (their middle) and the angle (their direction), which
-    lost 0.01-0.02 mean F1 on tuning images (seeds 950000+ and 960000+, benchmarks/anisotropic_diagnosis.py):
-    a tip of a crossing or touching rod drags the centre off its own rod."""
+    length and, with ``tips_move``, also the centre (their middle) and the angle (their direction).
+    Without the move, tuning images (seeds 950000+ and 960000+) gained 0.010-0.013 mean F1 but the
+    benchmark's test images only 0.003, with the median length error at area fraction 0.30 up by
+    0.013-0.032 (results/anisotropic_tips.txt): the move stays."""
     peaks = find_peaks(maps[0], threshold, min_distance)
     if len(peaks) == 0:
         return empty_table()
