@@ -38,7 +38,7 @@ import _common as C  # noqa: E402
 import _scenes as S  # noqa: E402
 from accuracy import AREA_FRACTIONS, LOOKS, cell_images  # noqa: E402
 
-from napari_particle_detect.detection import prediction, runtimes  # noqa: E402
+from napari_particle_detect.detection import networks, runtimes  # noqa: E402
 from napari_particle_detect.synthetic import spheres as synthetic  # noqa: E402
 from napari_particle_detect.kinds.evaluation import Counts  # noqa: E402
 from napari_particle_detect.detection.prediction import detect  # noqa: E402
@@ -101,7 +101,7 @@ def label(form: tuple) -> str:
 def use(model, form: tuple) -> None:
     """Make ``form``'s int8 recipe the one exported and run (a new session: the cache keys no recipe)."""
     runtimes.INT8 = form[2] if len(form) > 2 else SHIPPED
-    prediction._prepared.pop(model, None)
+    networks._prepared.pop(model, None)
 
 
 SHIPPED = runtimes.INT8

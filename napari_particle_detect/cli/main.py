@@ -500,7 +500,7 @@ def _log_compile_warmup(args: argparse.Namespace, options) -> None:
         return
     from ..detection.devices import select_device
     from ..models import load_model_cached
-    from ..detection.prediction import prepare_network
+    from ..detection.networks import prepare_network
 
     device = select_device(options.device)
     network = prepare_network(load_model_cached(args.model, device), device, options.precision, compile=True)

@@ -18,7 +18,8 @@ from .devices import select_device
 from ..errors import ParticleDetectError
 from ..kinds.registry import get_kind
 from ..models import DetectorModel, load_model_cached
-from .preprocessing import check_frame, normalise
+from .networks import prepare_network
+from .preprocessing import as_frames, check_frame, normalise
 from ..shipped import WEIGHTS_DIR
 from .stages import CHANNELS_LAST_DEVICES
 from .tiling import plan_tiles
@@ -82,14 +83,11 @@ def detect_kind(
     progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """The kind's table (rods.COLUMNS or chains.COLUMNS) for every frame of a 2D image or a stack."""
-    from .prediction import as_frames
-
     if polarity not in ("auto", "bright", "dark"):
         raise ParticleDetectError(f"polarity must be auto, bright or dark, got {polarity!r}")
     spec = get_kind(kind)
     device = select_device(device)
     model = model_for(kind, model, device)
-    from .prediction import prepare_network
 
     # As for spheres: batch norm folded into the convolutions, channels-last (the same outputs, faster).
     network = prepare_network(model, device)

@@ -39,3 +39,24 @@ def normalise(frame: np.ndarray, invert: bool = False) -> np.ndarray:
         lo, hi = float(frame.min()), float(frame.max())
     scaled = (frame - lo) / max(hi - lo, 1e-12)
     return (1.0 - scaled if invert else scaled).astype(np.float32)
+
+
+def as_frames(image: np.ndarray, name: str = "image") -> np.ndarray:
+    """A (T, Y, X) view of a 2D image or a T/Z stack; anything else is a clear error.
+
+    Array-likes with ``ndim``/``shape`` (dask arrays, lazy TIFF stacks) stay lazy: frames are
+    read one at a time.
+    """
+    if not hasattr(image, "shape") or not hasattr(image, "ndim"):
+        image = np.asarray(image)
+    if image.ndim == 2:
+        return np.asarray(image)[None]
+    if image.ndim == 3:
+        if image.shape[-1] in (3, 4) and image.shape[0] > 4:
+            raise ParticleDetectError(
+                f"{name}: looks like an RGB(A) image (shape {image.shape}); convert it to greyscale first"
+            )
+        return image
+    if image.ndim == 4 and image.shape[-1] in (3, 4):
+        raise ParticleDetectError(f"{name}: RGB(A) stacks are not supported (shape {image.shape}); convert to greyscale")
+    raise ParticleDetectError(f"{name}: expected a 2D image or a 3D T/Z stack, got {image.ndim}D shape {image.shape}")

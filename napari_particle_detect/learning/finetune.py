@@ -31,7 +31,8 @@ from ..detection.devices import select_device
 from ..errors import ParticleDetectError
 from ..kinds.evaluation import Counts, counts_by_threshold, match
 from ..models import DetectorModel
-from ..detection.prediction import detect_frame, prepare_network
+from ..detection.networks import prepare_network
+from ..detection.prediction import detect_frame
 from ..detection.preprocessing import normalise
 from ..detection.rescoring import Criterion, candidate_features
 from ..detection.sizing import rescale_centres, rescale_frame

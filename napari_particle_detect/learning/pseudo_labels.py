@@ -25,7 +25,8 @@ from scipy import ndimage
 
 from ..errors import ParticleDetectError
 from ..models import DetectorModel
-from ..detection.prediction import detect_frame, prepare_network
+from ..detection.networks import prepare_network
+from ..detection.prediction import detect_frame
 from ..projects.review import rank_frames
 from ..detection.sizing import resampled_shape
 from .training import Example, mask_at
@@ -145,7 +146,7 @@ def read_unlabelled(paths: Sequence, working_diameter: float,
 
     from ..errors import ParticleDetectError
     from ..files.io import read_image
-    from ..detection.prediction import as_frames
+    from ..detection.preprocessing import as_frames
     from ..detection.sizing import estimate_diameter, scale_for_diameter
 
     where = []  # (frames, index, scale, name)

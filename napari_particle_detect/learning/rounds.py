@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import ParticleDetectError
 from .finetune import FINE_TUNE, RoundResult, fine_tune
 from ..models import DetectorModel, load_model, save_model
-from ..detection.prediction import as_frames
+from ..detection.preprocessing import as_frames
 from ..projects.project import Project, RoundInfo
 from ..detection.sizing import scale_for_diameter
 from .training import Example, TrainConfig, TrainingCancelled
