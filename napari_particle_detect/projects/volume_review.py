@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from ..errors import ParticleDetectError
 from ..files.io import atomic_write_text
@@ -25,6 +26,7 @@ EXPORT_COLUMNS = ["frame", "z", "y", "x", "score"]
 # The candidates scored just under the threshold at the last Detect: not shown, but review-next
 # weighs them as the 2D dock weighs its hidden points (a particle the model nearly found).
 HIDDEN_FILE = "volume_hidden_candidates.csv"
+HIDDEN_COLUMNS = ["frame", "z", "y", "x", "score"]
 
 
 def detect_for_review(volume: np.ndarray, model, options, frame: int, name: str = "volume",
@@ -114,24 +116,22 @@ class VolumeReview:
     def remember_hidden(self, table: pd.DataFrame) -> Path:
         """The candidates Detect found just under the threshold (``frame,z,y,x,score``), kept for
         review-next in place of the last Detect's."""
-        columns = ["frame", "z", "y", "x", "score"]
-        out = table[columns] if len(table) else pd.DataFrame(columns=columns)
+        out = table[HIDDEN_COLUMNS] if len(table) else pd.DataFrame(columns=HIDDEN_COLUMNS)
         return self.project.save_side_file(HIDDEN_FILE, out.to_csv(index=False, float_format="%.4f"))
 
     def hidden(self) -> pd.DataFrame:
         """The hidden candidates of the last Detect (an empty table before any)."""
         path = self.project.folder / HIDDEN_FILE
-        columns = ["frame", "z", "y", "x", "score"]
         if not path.exists():
-            return pd.DataFrame(columns=columns)
+            return pd.DataFrame(columns=HIDDEN_COLUMNS)
         try:
             table = pd.read_csv(path)
-            values = table[columns].to_numpy(float)
+            values = table[HIDDEN_COLUMNS].to_numpy(float)
         except (ValueError, KeyError, pd.errors.ParserError) as exc:
             raise ParticleDetectError(f"{path}: unreadable ({exc}); press Detect to write it again") from exc
         if not np.all(np.isfinite(values)):
             raise ParticleDetectError(f"{path}: non-finite values; press Detect to write it again")
-        return table[columns]
+        return table[HIDDEN_COLUMNS]
 
     def ranked_tables(self) -> dict[int, pd.DataFrame]:
         """Per saved volume, what review-next ranks: its saved centres and the hidden candidates
@@ -146,8 +146,6 @@ class VolumeReview:
                 continue
             extra = hidden[hidden["frame"] == frame]
             if len(extra) and len(saved):
-                from scipy.spatial import cKDTree
-
                 near = cKDTree(saved[["z", "y", "x"]].to_numpy(float) / diameter).query(
                     extra[["z", "y", "x"]].to_numpy(float) / diameter, distance_upper_bound=0.5)[0]
                 extra = extra[~np.isfinite(near)]
