@@ -289,5 +289,7 @@ def test_a_round_is_as_long_as_the_device_affords(monkeypatch):
     from napari_particle_detect.learning import finetune
 
     assert finetune.round_steps("cpu") == finetune.FINE_TUNE.steps_per_epoch == 200
+    assert finetune.round_unlabelled_frames("cpu") == 0  # no pseudo-labels in a short CPU round
     monkeypatch.setattr(finetune, "select_device", lambda requested: torch.device("cuda"))
     assert finetune.round_steps("auto") == finetune.GPU_ROUND_STEPS == 2000
+    assert finetune.round_unlabelled_frames("auto") == finetune.GPU_ROUND_UNLABELLED == 8

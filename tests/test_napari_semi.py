@@ -48,3 +48,18 @@ def test_the_dock_learns_from_unreviewed_frames_and_shows_the_teacher_pass(make_
     assert panel.unlabelled_check.isEnabled() and panel.unlabelled_spin.isEnabled()
     assert describe({"phase": "teacher", "done": 3, "total": 8}).maximum == 8
     assert np.isfinite(project.round(2).f1)
+
+
+def test_on_a_gpu_the_dock_offers_the_longer_round_with_unreviewed_frames(make_napari_viewer, monkeypatch,
+                                                                          light_model):
+    import torch
+
+    from napari_particle_detect.learning import finetune
+
+    monkeypatch.setattr(finetune, "select_device", lambda requested="auto": torch.device("cuda"))
+    gpu = make_widget(make_napari_viewer(), light_model).finetune
+    assert gpu.steps_spin.value() == 2000
+    assert gpu.unlabelled_check.isChecked() and gpu.unlabelled_spin.value() == 8
+    monkeypatch.setattr(finetune, "select_device", lambda requested="auto": torch.device("cpu"))
+    cpu = make_widget(make_napari_viewer(), light_model).finetune
+    assert cpu.steps_spin.value() == 200 and not cpu.unlabelled_check.isChecked()

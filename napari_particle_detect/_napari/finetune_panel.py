@@ -17,7 +17,7 @@ from qtpy.QtWidgets import (
 
 from ..errors import ParticleDetectError
 from ..learning.eta import RoundEta, eta_text
-from ..learning.finetune import FINE_TUNE, round_steps
+from ..learning.finetune import FINE_TUNE, round_steps, round_unlabelled_frames
 from ..learning.pseudo_labels import DEFAULT_FRAMES
 from ..projects.project import RoundInfo
 from ..learning.training import TrainConfig
@@ -41,7 +41,8 @@ class FineTunePanel(RoundReports, QGroupBox):
         self.state = state
         self.worker = None
         self._target = None  # the annotation whose project a running round belongs to
-        self.config = replace(FINE_TUNE, threads=max(1, (os.cpu_count() or 2) - 1), steps_per_epoch=round_steps())
+        self.config = replace(FINE_TUNE, threads=max(1, (os.cpu_count() or 2) - 1), steps_per_epoch=round_steps(),
+                              unlabelled_frames=round_unlabelled_frames())
         self._cancel = threading.Event()
         self._ended = threading.Event()
         self._ended.set()
@@ -56,7 +57,8 @@ class FineTunePanel(RoundReports, QGroupBox):
         self.steps_spin.setValue(self.config.steps_per_epoch)
         self.steps_spin.setToolTip("Training steps per round (batches of the reviewed areas): 200 on a CPU, "
                                    "2000 on a GPU by default; more steps learn more from the same corrections")
-        # Semi-supervised rounds (learning/pseudo_labels.py): on by default as FINE_TUNE is.
+        # Semi-supervised rounds (learning/pseudo_labels.py): on by default where they measured better,
+        # in the longer rounds of a GPU (finetune.round_unlabelled_frames).
         self.unlabelled_check = QCheckBox("also learn from unreviewed frames")
         self.unlabelled_check.setChecked(self.config.unlabelled_frames > 0)
         self.unlabelled_check.setToolTip("The current round labels the unreviewed frames it is sure of (confident "

@@ -50,14 +50,23 @@ WARMUP_SHARE = 0.1
 # A round's length is what the device affords, not what the user's frames hold: 2000 steps on the
 # same two corrected frames took dim spheres from 0.876 to 0.902 on unseen frames (ceiling 0.909;
 # benchmarks/results/loop_steps.txt). On a CPU that is minutes, so 200 stay the default there; a
-# GPU takes the 2000 (the ceiling's own count in benchmarks/loop.py).
+# GPU takes the 2000 (the ceiling's own count in benchmarks/loop.py). At 2000 steps the unreviewed
+# frames pay too (bright-field rims 0.901 -> 0.915, large absorbing spheres 0.956 -> 0.960, bulk
+# water 0.867 -> 0.870, dim spheres 0.902 -> 0.900), at 200 they did not (results/loop_semi.txt):
+# a GPU round learns from GPU_ROUND_UNLABELLED of them by default.
 GPU_ROUND_STEPS = 2000
+GPU_ROUND_UNLABELLED = 8
 
 
 def round_steps(device: str | torch.device = "auto") -> int:
     """Default training steps of a round on ``device``: FINE_TUNE's on a CPU, GPU_ROUND_STEPS on a GPU."""
-    chosen = select_device(device)
-    return FINE_TUNE.steps_per_epoch if chosen.type == "cpu" else GPU_ROUND_STEPS
+    return FINE_TUNE.steps_per_epoch if select_device(device).type == "cpu" else GPU_ROUND_STEPS
+
+
+def round_unlabelled_frames(device: str | torch.device = "auto") -> int:
+    """Default number of unreviewed frames a round learns from on ``device``: none on a CPU,
+    GPU_ROUND_UNLABELLED on a GPU."""
+    return FINE_TUNE.unlabelled_frames if select_device(device).type == "cpu" else GPU_ROUND_UNLABELLED
 # The encoder's modules in this project's networks (UNet: down; ResNet: stem, stages).
 ENCODER_PARTS = ("down", "stem", "stages")
 # Share of every reviewed area held out of training to score rounds on.
