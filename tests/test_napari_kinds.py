@@ -80,3 +80,14 @@ def test_dock_detects_chains_into_beads_and_paths(make_napari_viewer, qtbot):
     beads.selected_data = set(np.flatnonzero(beads.features["chain"].to_numpy() == chain).tolist())
     beads.remove_selected()
     assert paths.nshapes == before - 1
+
+
+def test_the_kinds_rounds_table_calls_a_tied_round_not_better_rather_than_worse():
+    from napari_particle_detect._napari.kind_rounds_panel import _cells
+    from napari_particle_detect.projects.project_state import RoundInfo
+
+    tied = RoundInfo(2, "fine-tuned", parent=1, held_out=6, f1=0.948, parent_f1=0.948, improved=False)
+    assert _cells(tied, in_use=False)[-1] == "not better"
+    assert _cells(RoundInfo(3, "fine-tuned", parent=2, held_out=6, f1=0.95, parent_f1=0.9, improved=True), False)[-1] == "kept"
+    lower = RoundInfo(4, "fine-tuned", parent=1, held_out=2, f1=0.867, parent_f1=0.966, improved=False)
+    assert _cells(lower, in_use=False)[-1] == "worse"

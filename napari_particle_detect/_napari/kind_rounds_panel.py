@@ -171,7 +171,9 @@ def _job(project, stack, config, progress, cancel, ended) -> RoundInfo:
 
 def _cells(info: RoundInfo, in_use: bool) -> list[str]:
     score = (lambda v: f"{v:.3f}" if v is not None else "–")
+    lower = info.f1 is not None and info.parent_f1 is not None and info.f1 < info.parent_f1
     result = "in use" if in_use else ("kept" if info.improved else
-                                      "worse" if info.improved is False else "unscored" if info.parent else "")
+                                      ("worse" if lower else "not better") if info.improved is False
+                                      else "unscored" if info.parent else "")
     return [info.name + (" ✓" if in_use else ""), score(info.parent_f1), score(info.f1),
             str(info.held_out) if info.parent else "–", result or info.origin]
