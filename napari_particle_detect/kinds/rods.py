@@ -307,7 +307,7 @@ TIP_SHARE = 0.5  # ... and this share of the strongest tip response along the wa
 
 
 def refine_with_tips(tips: np.ndarray, centres: np.ndarray, angle: np.ndarray, length: np.ndarray,
-                     width: np.ndarray, move: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                     width: np.ndarray, move: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Length from the tip map (and with ``move``, ``centres`` changed in place to the middle between
     the tips, the angle theirs): from each centre, walk out along the rod's axis both ways and take
     the first clear tip peak on each side. Tips are local, so this measures long rods as well as

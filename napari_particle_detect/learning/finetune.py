@@ -60,13 +60,17 @@ GPU_ROUND_UNLABELLED = 8
 
 def round_steps(device: str | torch.device = "auto") -> int:
     """Default training steps of a round on ``device``: FINE_TUNE's on a CPU, GPU_ROUND_STEPS on a GPU."""
-    return FINE_TUNE.steps_per_epoch if select_device(device).type == "cpu" else GPU_ROUND_STEPS
+    return GPU_ROUND_STEPS if _on_gpu(device) else FINE_TUNE.steps_per_epoch
 
 
 def round_unlabelled_frames(device: str | torch.device = "auto") -> int:
     """Default number of unreviewed frames a round learns from on ``device``: none on a CPU,
     GPU_ROUND_UNLABELLED on a GPU."""
-    return FINE_TUNE.unlabelled_frames if select_device(device).type == "cpu" else GPU_ROUND_UNLABELLED
+    return GPU_ROUND_UNLABELLED if _on_gpu(device) else FINE_TUNE.unlabelled_frames
+
+
+def _on_gpu(device: str | torch.device) -> bool:
+    return select_device(device).type != "cpu"
 # The encoder's modules in this project's networks (UNet: down; ResNet: stem, stages).
 ENCODER_PARTS = ("down", "stem", "stages")
 # Share of every reviewed area held out of training to score rounds on.

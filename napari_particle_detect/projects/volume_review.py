@@ -19,6 +19,7 @@ from ..files.io import atomic_write_text
 from .project import Project, Region
 from .project_state import make_region
 from ..files.tables import normalise_table
+from ..detection.volume_detection import VolumeOptions, VolumeSizing, detect_volume, volume_table
 from ..learning.volume_rounds import VolumeProposal, rank_volume_areas, read_settings
 from .review import HESITATION_WIDTH
 
@@ -29,13 +30,11 @@ HIDDEN_FILE = "volume_hidden_candidates.csv"
 HIDDEN_COLUMNS = ["frame", "z", "y", "x", "score"]
 
 
-def detect_for_review(volume: np.ndarray, model, options, frame: int, name: str = "volume",
-                      sizing=None) -> tuple[pd.DataFrame, pd.DataFrame, object]:
+def detect_for_review(volume: np.ndarray, model, options: VolumeOptions, frame: int, name: str = "volume",
+                      sizing: VolumeSizing | None = None) -> tuple[pd.DataFrame, pd.DataFrame, VolumeSizing]:
     """One volume's centres above the threshold (shown), those within HESITATION_WIDTH under it
     (hidden), both as ``frame,z,y,x,score`` tables, and the sizing used. Decoding lower keeps the
     shown set as it is: a weaker peak never suppresses a stronger one."""
-    from ..detection.volume_detection import detect_volume, volume_table
-
     threshold = model.card.threshold if options.threshold is None else float(options.threshold)
     floor = max(float(model.card.candidate_floor or 0.0), threshold - HESITATION_WIDTH)
     centres, scores, sizing = detect_volume(volume, model, replace(options, threshold=floor), name, sizing)
