@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from napari_particle_detect.kinds.evaluation import evaluate_frames, match, score
+from napari_particle_detect.kinds.evaluation import evaluate_frames, match, match_points, score
 
 
 def test_empty_inputs():
@@ -62,3 +62,28 @@ def test_counts_by_threshold_are_count_in_area_at_each_threshold():
     slow = [count_in_area(predicted[scores > t], truth, area, 2.0) for t in thresholds]
     assert fast == slow
     assert fast[0].tp > fast[2].tp > 0  # the thresholds really select
+
+
+def _dense_matching(pred: np.ndarray, truth: np.ndarray, tolerance: float) -> tuple[int, float]:
+    from scipy.optimize import linear_sum_assignment
+
+    dist = np.linalg.norm(pred[:, None] - truth[None], axis=-1)
+    r, c = linear_sum_assignment(np.where(dist > tolerance, 1e6, dist - 1e3))
+    keep = dist[r, c] <= tolerance
+    return int(keep.sum()), float(dist[r, c][keep].sum())
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_groupwise_matching_equals_one_dense_assignment(dims):
+    # Crowded enough that many groups hold several candidates; some points coincide exactly.
+    rng = np.random.default_rng(dims)
+    for trial in range(20):
+        truth = rng.uniform(0, 40, (120, dims))
+        pred = np.concatenate([truth[:30] + rng.normal(0, 1.5, (30, dims)), rng.uniform(0, 40, (90, dims)), truth[30:35]])
+        pi, ti = match_points(pred, truth, 3.0)
+        assert len(set(pi.tolist())) == len(pi) and len(set(ti.tolist())) == len(ti)
+        assert (np.linalg.norm(pred[pi] - truth[ti], axis=1) <= 3.0).all()
+        assert list(pi) == sorted(pi)
+        count, total = _dense_matching(pred, truth, 3.0)
+        assert len(pi) == count
+        assert np.linalg.norm(pred[pi] - truth[ti], axis=1).sum() == pytest.approx(total)
