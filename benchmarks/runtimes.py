@@ -231,7 +231,8 @@ def main(argv=None) -> int:
     import onnxruntime
 
     print(f"onnxruntime {onnxruntime.__version__}; torch CPU threads {torch.get_num_threads()}; "
-          f"auto picks: onnx {runtimes.AUTO_ONNX_PRECISION}")
+          f"auto picks for this model: onnx {runtimes.auto_onnx_precision(model)} (int8 only for weights in "
+          "runtimes.INT8_GATE_PASSED)")
     print(f"shipped int8 recipe: {runtimes.INT8}")
     C.print_table(export_rows(model, forms), "Export (the torch network to ONNX, int8 calibrated on "
                   f"{runtimes.INT8.images} generator images)")

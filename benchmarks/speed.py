@@ -81,7 +81,7 @@ def main(argv=None) -> int:
     print(f"trackpy: {trackpy_params.describe()} (F1 {tune_f1:.3f} on a 256 px tuning image), "
           f"engine {'numba' if C.has_numba() else 'python'}")
 
-    auto_runtime, auto_precision = resolve_runtime("auto", "auto", torch.device("cpu"))
+    auto_runtime, auto_precision = resolve_runtime("auto", "auto", torch.device("cpu"), model=models["UNet"])
     print(f"CPU inference (auto): {auto_runtime} {auto_precision if auto_runtime == 'onnx' else 'float32'}; "
           "batch norm folded into the convolutions; the network exported once per model and cached")
     rows, checks = [], []
@@ -116,7 +116,7 @@ def main(argv=None) -> int:
             run = lambda r=runtime, p=precision: detect(image, model=models["UNet"], device="cpu",  # noqa: E731
                                                         diameter=DIAMETER, runtime=r, precision=p)
             found = run()
-            chosen = resolve_runtime("auto", "auto", torch.device("cpu")) == (runtime, precision)
+            chosen = (auto_runtime, auto_precision) == (runtime, precision)
             add(f"UNet detect d=12 {runtime} {precision}{'' if chosen else ' (not default)'}", "cpu",
                 C.median_time(run, n_rep, warmup=0), len(found))
             if runtime == "onnx":

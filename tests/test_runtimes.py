@@ -40,11 +40,35 @@ def test_onnx_float32_finds_the_centres_torch_finds():
     model = load_model()
     image = synthesize(benchmark_config("fluorescent", 0.5, shape=(96, 128)), seed=5).image
     by_torch = detect(image, model, device="cpu", diameter=12, runtime="torch")
-    by_onnx = detect(image, model, device="cpu", diameter=12, runtime="onnx")
+    by_onnx = detect(image, model, device="cpu", diameter=12, runtime="onnx", precision="float32")
     assert len(by_torch) > 30
     assert len(by_onnx) == len(by_torch)
     assert np.abs(by_onnx[["y", "x"]].to_numpy() - by_torch[["y", "x"]].to_numpy()).max() < 1e-3
     assert np.abs(by_onnx.score.to_numpy() - by_torch.score.to_numpy()).max() < 1e-4
+
+
+def test_the_shipped_unet_runs_in_int8_by_default_and_finds_what_float32_finds():
+    # Its weights passed benchmarks/runtimes.py's gate; new weights must pass it again to be listed.
+    torch.set_num_threads(1)
+    model = load_model()
+    assert runtimes.weights_digest(model) in runtimes.INT8_GATE_PASSED
+    assert resolve_runtime("auto", "auto", CPU, model=model) == ("onnx", "int8")
+    # Shipped beside the weights, so the first detection does not calibrate for seconds.
+    assert runtimes.exported_path(model, "int8").exists()
+    image = synthesize(benchmark_config("opaque", 0.3, shape=(128, 128)), seed=6).image
+    by_float = detect(image, model, device="cpu", diameter=12, runtime="torch", precision="float32")
+    by_default = detect(image, model, device="cpu", diameter=12)
+    assert prepare_network(model, CPU, runtime="auto").precision == "int8"
+    pairs = _matched(by_default, by_float)
+    assert len(by_float) > 20 and len(pairs[0]) >= len(by_float) - 1 and len(by_default) <= len(by_float) + 1
+    shifts = np.linalg.norm(by_default[["y", "x"]].to_numpy()[pairs[0]] - by_float[["y", "x"]].to_numpy()[pairs[1]], axis=1)
+    assert np.median(shifts) < 0.05 and shifts.max() < 0.5
+
+
+def _matched(a, b):
+    from napari_particle_detect.kinds.evaluation import match
+
+    return match(a[["y", "x"]].to_numpy(), b[["y", "x"]].to_numpy(), 1.0)
 
 
 def test_export_is_cached_beside_the_weights_and_keyed_by_them(tiny):
@@ -110,7 +134,7 @@ def test_float_nodes_name_the_layers_kept_in_float(tiny):
 
 def test_runtime_rules():
     cpu, gpu = CPU, torch.device("cuda")
-    # float32: int8 misses the accuracy gate (RMS +0.039 px on sparse opaque discs; results/runtimes.txt)
+    # float32 without a model, or for weights that have not passed the int8 accuracy gate
     assert resolve_runtime("auto", "auto", cpu) == ("onnx", "float32")
     assert resolve_runtime("auto", "int8", cpu) == ("onnx", "int8")
     assert resolve_runtime("auto", "auto", gpu) == ("torch", "auto")
@@ -126,6 +150,16 @@ def test_runtime_rules():
     ]:
         with pytest.raises(ParticleDetectError, match=words):
             resolve_runtime(runtime, precision, device)
+
+
+def test_auto_precision_is_int8_only_for_weights_that_passed_the_gate(tiny, monkeypatch):
+    assert resolve_runtime("auto", "auto", CPU, model=tiny) == ("onnx", "float32")
+    monkeypatch.setitem(runtimes.INT8_GATE_PASSED, runtimes.weights_digest(tiny), "a test")
+    assert resolve_runtime("auto", "auto", CPU, model=tiny) == ("onnx", "int8")
+    assert resolve_runtime("auto", "float32", CPU, model=tiny) == ("onnx", "float32")
+    with torch.no_grad():  # a fine-tuned round: other weights, unchecked in int8
+        next(tiny.network.parameters()).add_(0.01)
+    assert resolve_runtime("auto", "auto", CPU, model=tiny) == ("onnx", "float32")
 
 
 def test_without_onnxruntime_auto_falls_back_to_torch(monkeypatch):

@@ -66,7 +66,7 @@ def prepare_network(
     ``warmup_seconds``).
     """
     device = torch.device(device)
-    runtime, precision = resolve_runtime(runtime, precision, device, compile)
+    runtime, precision = resolve_runtime(runtime, precision, device, compile, model)
     dtype = None if runtime == "onnx" else select_precision(precision, device)
     # In-place training bumps the parameters' version counters, which retires a cached copy.
     key = (str(device), runtime, precision, dtype, bool(compile), torch.get_num_threads(),

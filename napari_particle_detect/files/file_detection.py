@@ -116,7 +116,7 @@ def detect_file(
     meta = {"model": str(model.path), "threshold": options.threshold if options.threshold is not None
             else model.card.threshold, "polarity": options.polarity, "device": str(device),
             "inputs": [record]}
-    meta["runtime"], precision = resolve_runtime(options.runtime, options.precision, device, options.compile)
+    meta["runtime"], precision = resolve_runtime(options.runtime, options.precision, device, options.compile, model)
     meta["precision"] = precision if meta["runtime"] == "onnx" else \
         str(select_precision(precision, device)).removeprefix("torch.")
     return _finish(path, output, record, table, meta, fingerprint, start)
