@@ -131,3 +131,61 @@ def test_distillation_trains_towards_the_teacher_heatmap(tmp_path):
         history = train(config, init=teacher).history
         losses[weight] = [h["loss"] for h in history if h.get("event") == "epoch" and h["epoch"] == 1][0]
     assert losses[1.0] < 0.3 * losses[0.0]
+
+
+RODS_RECIPE = """
+name = "{name}"
+kind = "rods"
+
+[validation]
+images = 1
+size = 64
+
+[[phase]]
+name = "heads"
+epochs = 1
+steps_per_epoch = 2
+batch_size = 2
+crop = 64
+learning_rate = 1e-3
+seed = 3
+
+[[phase]]
+name = "settle"
+epochs = 3
+steps_per_epoch = 2
+batch_size = 2
+crop = 64
+learning_rate = 5e-4
+final_lr_fraction = 0.2
+seed = 4
+"""
+
+
+def test_a_rods_recipe_paused_and_resumed_ends_with_the_weights_of_one_uninterrupted_run(tmp_path):
+    torch.set_num_threads(1)
+    straight = run_recipe(write(tmp_path / "a", "rods-run", RODS_RECIPE), threads=1)
+    recipe = write(tmp_path / "b", "rods-run", RODS_RECIPE)
+    epochs_seen = []
+    paused = run_recipe(recipe, threads=1, cancel=lambda: len(epochs_seen) >= 2,
+                        progress=lambda r: epochs_seen.append(r) if r.get("epoch") else None)
+    assert paused.paused and paused.finished_phases == ["heads"] and paused.current == "settle"
+    done = run_recipe(recipe, threads=1)
+    assert done.model is not None
+    a, b = weights(straight.model), weights(done.model)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    model = load_model(done.model, "cpu")
+    assert model.card.kind == "rods" and tuple(model.card.heads) == ("centre", "cos2", "sin2", "log_length", "log_width", "tips")
+    lineage = model.card.training["lineage"]
+    assert [step["phase"] for step in lineage] == ["heads", "settle"] and "validation_score" in lineage[1]
+    assert json.loads(phase_files(load_recipe(recipe), 1)[1].read_text())["resumed"] is True
+
+
+def test_a_kind_recipe_takes_only_the_kind_s_settings(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('name = "x"\nkind = "rods"\n[[phase]]\nname = "a"\nradius_range = [3, 5]\n')
+    with pytest.raises(ParticleDetectError, match="unknown key\\(s\\) radius_range; a phase of a rods recipe"):
+        load_recipe(path)
+    path.write_text('name = "x"\nkind = "cubes"\n[[phase]]\nname = "a"\n')
+    with pytest.raises(ParticleDetectError, match="kind must be one of spheres, rods, chains"):
+        load_recipe(path)

@@ -612,6 +612,9 @@ def cmd_recipe(args: argparse.Namespace) -> int:
         if record.get("event") == "epoch":
             log.info("phase %s: epoch %d/%d, loss %.4f, validation F1 %.3f", record["phase"], record["epoch"],
                      record["epochs"], record["loss"], record["val_f1"])
+        elif "score" in record:  # a rods or chains recipe: its kind's validation score
+            log.info("phase %s: epoch %d, loss %.4f, validation score %.3f (threshold %.2f)", record["phase"],
+                     record["epoch"], record["loss"], record["score"], record["threshold"])
 
     status = run_recipe(args.file, minutes=args.minutes, device=args.device, threads=args.threads, progress=progress)
     log.info("%s", status.describe())

@@ -9,9 +9,10 @@ on unseen seeds is kept and saved with a card naming the kind and its heads.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,10 @@ from ..models.heads import HEATMAP_HEADS
 from ..models.registry import ModelCard
 from ..detection.kinds_prediction import predict_maps
 from ..detection.preprocessing import normalise
-from .training import VALIDATION_SEED_BASE, _augment
+from ..detection.devices import select_device
+from ..errors import ParticleDetectError
+from ..files.io import atomic_write_bytes
+from .training import VALIDATION_SEED_BASE, TrainingCancelled, _augment, read_training_state, resume_state_path
 
 THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55)
 
@@ -109,14 +113,15 @@ def validation_set(kind: Kind, config: KindTrainConfig) -> list[tuple[np.ndarray
     return [kind.example(rng, config.validation_size, VALIDATION_SEED_BASE + i) for i in range(config.validation_images)]
 
 
-def validation_score(kind: Kind, network, validation, thresholds=THRESHOLDS) -> list[float]:
+def validation_score(kind: Kind, network, validation, device: torch.device | str = "cpu",
+                     thresholds=THRESHOLDS) -> list[float]:
     """Per threshold: rods, F1 minus the median orientation error / 20 degrees; chains, the mean of
     bead F1 and bond F1."""
     from ..kinds import chains
     from ..kinds import rods
 
     network.eval()
-    maps = [predict_maps(network, normalise(image)) for image, _ in validation]
+    maps = [predict_maps(network, normalise(image), device) for image, _ in validation]
     network.train()
     out = []
     for thr in thresholds:
@@ -137,18 +142,28 @@ def validation_score(kind: Kind, network, validation, thresholds=THRESHOLDS) -> 
 
 
 def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict], None] | None = None,
-               examples: list | None = None, validation_examples: list | None = None) -> DetectorModel:
+               examples: list | None = None, validation_examples: list | None = None,
+               device: str | torch.device = "cpu", cancel: Callable[[], bool] | None = None,
+               resume: bool = False, extra_card: dict | None = None) -> DetectorModel:
     """Train the kind's heads (from ``init``, a model of this kind, or else the shipped sphere UNet's body).
 
     ``examples``: annotated (image, table) frames mixed into the batches (a fine-tuning round);
     ``validation_examples``: held-out annotated frames that alone then score the epochs. From
     ``init``, the starting model is scored first and a result no better than it is not saved.
+
+    Every epoch leaves a resume state beside ``out`` (``.state.pt``); ``resume`` continues from it at
+    the next epoch. Each epoch draws its batches from its own seed and the learning rate follows the
+    steps (unless a time limit is set), so a run stopped by ``cancel`` (within one step:
+    :class:`TrainingCancelled`) and resumed, in this session or a later one, on this machine or a
+    GPU, ends with the weights one uninterrupted run would have.
     """
     if config.threads:
         torch.set_num_threads(int(config.threads))
     torch.manual_seed(config.seed)
+    device = select_device(device)
     kind = get_kind(config.kind)
     crop = config.crop or kind.crop
+    out = Path(out)
     if init is not None:
         base = load_model(init, "cpu")
         card = base.card
@@ -161,44 +176,43 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
                          trained_diameter_range=(4.0, 18.0), canonical_diameter=sphere.card.canonical_diameter)
         network = build_network(card)
         network.start_from_spheres(sphere.network.state_dict())
-    network.train()
+    network.to(device).train()
     optimiser = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
     validation = list(validation_examples) if validation_examples else validation_set(kind, config)
-    rng = np.random.default_rng(config.seed)
-    best, history, started = -np.inf, [], time.monotonic()
+    best, history, started, first_epoch = -np.inf, [], time.monotonic(), 0
     previous = dict(card.training) if init is not None else {}
 
     def training_record(score: float) -> dict:
-        return {**previous, "config": config.to_dict(), "validation_score": float(score), "history": history,
-                "annotated_examples": len(examples or []),
+        return {**previous, **(extra_card or {}), "config": config.to_dict(), "validation_score": float(score),
+                "history": history, "annotated_examples": len(examples or []),
                 "annotated_validation_examples": len(validation_examples or []),
                 "generator": f"napari_particle_detect.kinds.registry.KINDS[{kind.name!r}].example",
                 "init": str(init) if init is not None else "shipped sphere UNet (weights/unet.pt)"}
 
-    if init is not None:
+    if resume:
+        first_epoch, best, history, card.threshold = _resume_kind(resume_state_path(out), network, optimiser, config)
+    elif init is not None:
         # The starting model is a candidate too: a round must not hand back something worse.
-        best = float(max(validation_score(kind, network, validation)))
+        best = float(max(validation_score(kind, network, validation, device)))
         history.append({"epoch": 0, "loss": float("nan"), "score": best, "threshold": card.threshold, "seconds": 0.0})
         if progress is not None:
             progress(history[-1])
         card.training = training_record(best)
-        save_model(DetectorModel(network, card), out)
+        save_model(DetectorModel(_on_cpu(network), card), out)
     mix = (examples, config.synthetic_fraction) if examples else (None, 1.0)
-    seed = config.seed * 1_000_003 % VALIDATION_SEED_BASE
-    total_steps, done = max(config.epochs * config.steps_per_epoch, 1), 0
+    total_steps = max(config.epochs * config.steps_per_epoch, 1)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(batch, kind, rng, config.batch_size, crop, seed, *mix)
-        for epoch in range(config.epochs):
+        for epoch in range(first_epoch, config.epochs):
             losses = []
-            for step in range(config.steps_per_epoch):
-                images, targets, masks = pending.result()
-                seed = (seed + config.batch_size) % VALIDATION_SEED_BASE
-                pending = pool.submit(batch, kind, rng, config.batch_size, crop, seed, *mix)
-                x, y, m = (torch.from_numpy(a) for a in (images, targets, masks))
+            for step, (images, targets, masks) in enumerate(_epoch_batches(pool, kind, config, crop, epoch, mix)):
+                if cancel is not None and cancel():
+                    raise TrainingCancelled(f"training stopped in epoch {epoch + 1}; the state after epoch "
+                                            f"{epoch} is kept: resume to go on")
+                x, y, m = (torch.from_numpy(a).to(device) for a in (images, targets, masks))
                 if config.final_lr_fraction != 1.0:
+                    done = epoch * config.steps_per_epoch + step
                     for group in optimiser.param_groups:
                         group["lr"] = _scheduled_lr(config, done / total_steps, time.monotonic() - started)
-                done += 1
                 optimiser.zero_grad(set_to_none=True)
                 loss = loss_of(kind, network(x), y, m, config.regression_weight, config.positive_weight)
                 loss.backward()
@@ -206,21 +220,67 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
                 losses.append(loss.item())
                 if config.time_limit_s and time.monotonic() - started > config.time_limit_s:
                     break
-            scores = validation_score(kind, network, validation)
+            scores = validation_score(kind, network, validation, device)
             k = int(np.argmax(scores))
             record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "score": float(scores[k]),
                       "threshold": THRESHOLDS[k], "seconds": round(time.monotonic() - started, 1)}
             history.append(record)
-            if progress is not None:
-                progress(record)
             if scores[k] > best:
                 best = scores[k]
                 card.threshold = float(THRESHOLDS[k])
                 card.training = training_record(best)
-                save_model(DetectorModel(network, card), out)
+                save_model(DetectorModel(_on_cpu(network), card), out)
+            state = {"network": network.state_dict(), "optimiser": optimiser.state_dict(), "epoch": epoch + 1,
+                     "best_score": float(best), "threshold": float(card.threshold), "history": history}
+            atomic_write_bytes(resume_state_path(out), lambda handle: torch.save(state, handle))
+            if progress is not None:
+                progress(record)
             if config.time_limit_s and time.monotonic() - started > config.time_limit_s:
                 break
     return load_model(out, "cpu")
+
+
+def _epoch_batches(pool: ThreadPoolExecutor, kind: Kind, config: KindTrainConfig, crop: int, epoch: int,
+                   mix: tuple) -> Iterator[tuple[np.ndarray, ...]]:
+    """The epoch's batches, each made on the pool while the one before trains. The epoch's own
+    random stream and image seeds make them the same whenever the epoch runs."""
+    rng = np.random.default_rng([config.seed, epoch])
+    first = config.seed * 1_000_003 + epoch * config.steps_per_epoch * config.batch_size
+    seeds = [(first + step * config.batch_size) % VALIDATION_SEED_BASE for step in range(config.steps_per_epoch)]
+    pending = pool.submit(batch, kind, rng, config.batch_size, crop, seeds[0], *mix)
+    for step in range(config.steps_per_epoch):
+        ready = pending.result()
+        if step + 1 < len(seeds):
+            pending = pool.submit(batch, kind, rng, config.batch_size, crop, seeds[step + 1], *mix)
+        yield ready
+
+
+def _on_cpu(network: torch.nn.Module) -> torch.nn.Module:
+    """The network to save: itself on a CPU, a CPU copy from a GPU (training goes on there)."""
+    import copy
+
+    return network if next(network.parameters()).device.type == "cpu" else copy.deepcopy(network).cpu()
+
+
+def _resume_kind(path: Path, network: torch.nn.Module, optimiser: torch.optim.Optimizer,
+                 config: KindTrainConfig) -> tuple[int, float, list[dict], float]:
+    """(next epoch, best score, history, threshold of the best) from a kind run's resume state."""
+    if not path.exists():
+        raise ParticleDetectError(f"nothing to resume: {path} does not exist")
+    state = read_training_state(path)
+    try:
+        epoch, best, history = state["epoch"], state["best_score"], state["history"]
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch <= config.epochs:
+            raise ValueError(f"epoch {epoch!r:.40} is not between 0 and {config.epochs}")
+        if not isinstance(best, float) or not isinstance(history, list):
+            raise ValueError("the best score or the history is malformed")
+        network.load_state_dict(state["network"])
+        optimiser.load_state_dict(state["optimiser"])
+        threshold = float(state["threshold"])
+    except (ValueError, KeyError, TypeError, RuntimeError, AttributeError, IndexError) as exc:
+        first = (str(exc).strip().splitlines() or [""])[0][:120]
+        raise ParticleDetectError(f"{path}: cannot resume from it ({first})") from None
+    return epoch, best, history, threshold
 
 
 def _scheduled_lr(config: KindTrainConfig, step_share: float, elapsed_s: float) -> float:
@@ -230,13 +290,13 @@ def _scheduled_lr(config: KindTrainConfig, step_share: float, elapsed_s: float) 
     if config.time_limit_s:
         progress = max(progress, elapsed_s / config.time_limit_s)
     low = config.final_lr_fraction
-    return config.learning_rate * (low + (1.0 - low) * 0.5 * (1.0 + np.cos(np.pi * min(progress, 1.0))))
+    # A plain float: the optimiser's state is saved for resuming, and loading it takes no NumPy objects.
+    return float(config.learning_rate * (low + (1.0 - low) * 0.5 * (1.0 + np.cos(np.pi * min(progress, 1.0)))))
 
 
 def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.DataFrame]]:
     """Annotated (frame, table) pairs from ``image.tif`` + ``image.csv`` (the kind's table) pairs, or
     folders of them; a ``frame`` column annotates the frames of a stack."""
-    from ..errors import ParticleDetectError
     from ..files.io import read_image
     from ..kinds.registry import read_kind_table
     from .training import annotated_files

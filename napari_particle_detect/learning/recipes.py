@@ -23,6 +23,7 @@ from typing import Any
 
 from ..errors import ParticleDetectError
 from ..files.io import atomic_write_text
+from ..kinds.registry import KINDS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,6 +33,9 @@ else:  # pragma: no cover - Python 3.10
 # TrainConfig fields a phase may set (the rest are the run's: device, threads, validation).
 PHASE_FIELDS = ("epochs", "steps_per_epoch", "batch_size", "crop", "learning_rate", "synthetic_fraction",
                 "radius_range", "seed", "sigma", "focus_share", "teacher", "teacher_weight")
+# ... and the KindTrainConfig fields a phase of a rods or chains recipe (``kind = "rods"``) may set.
+KIND_PHASE_FIELDS = ("epochs", "steps_per_epoch", "batch_size", "crop", "learning_rate", "synthetic_fraction",
+                     "seed", "final_lr_fraction", "positive_weight", "regression_weight")
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class Phase:
 class Recipe:
     path: Path
     name: str
+    kind: str = "spheres"  # or a kind of kinds/registry.py: its heads, trained by learning/kinds_training.py
     architecture: str = "unet"
     channels: tuple[int, ...] | None = None
     init: str | None = None  # a model to start from (relative to the recipe), or None: from scratch
@@ -76,7 +81,7 @@ def load_recipe(path: str | Path) -> Recipe:
     def problem(text: str) -> ParticleDetectError:
         return ParticleDetectError(f"{path}: {text}")
 
-    known = {"name", "architecture", "channels", "init", "output", "validation", "phase"}
+    known = {"name", "kind", "architecture", "channels", "init", "output", "validation", "phase"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise problem(f"unknown key(s) {', '.join(unknown)}; a recipe has {', '.join(sorted(known))}")
@@ -86,6 +91,11 @@ def load_recipe(path: str | Path) -> Recipe:
     validation = data.get("validation", {})
     if not isinstance(validation, dict) or set(validation) - {"images", "size", "data"}:
         raise problem("[validation] may set images, size and data only")
+    kind = data.get("kind", "spheres")
+    kinds = ("spheres", *KINDS)
+    if kind not in kinds:
+        raise problem(f"kind must be one of {', '.join(kinds)}, got {kind!r:.40}")
+    fields = PHASE_FIELDS if kind == "spheres" else KIND_PHASE_FIELDS
     phases_data = data.get("phase")
     if not isinstance(phases_data, list) or not phases_data:
         raise problem("no [[phase]]: a recipe needs at least one phase")
@@ -93,11 +103,11 @@ def load_recipe(path: str | Path) -> Recipe:
     for number, item in enumerate(phases_data, start=1):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
             raise problem(f"phase {number} needs a name")
-        extra = set(item) - {"name", "data", "note", *PHASE_FIELDS}
+        extra = set(item) - {"name", "data", "note", *fields}
         if extra:
-            raise problem(f"phase {item['name']!r}: unknown key(s) {', '.join(sorted(extra))}; a phase sets "
-                          f"{', '.join(PHASE_FIELDS)}, data, note")
-        settings = {k: item[k] for k in PHASE_FIELDS if k in item}
+            raise problem(f"phase {item['name']!r}: unknown key(s) {', '.join(sorted(extra))}; a phase "
+                          f"{'' if kind == 'spheres' else f'of a {kind} recipe '}sets {', '.join(fields)}, data, note")
+        settings = {k: item[k] for k in fields if k in item}
         _check_settings(settings, lambda text, n=item["name"]: problem(f"phase {n!r}: {text}"))
         phases.append(Phase(item["name"], settings, tuple(_strings(item.get("data", []), problem)),
                             str(item.get("note", ""))))
@@ -111,7 +121,7 @@ def load_recipe(path: str | Path) -> Recipe:
         value = validation.get(key)
         if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
             raise problem(f"validation {key} must be a whole number")
-    return Recipe(path=path.resolve(), name=name, architecture=str(data.get("architecture", "unet")),
+    return Recipe(path=path.resolve(), name=name, kind=kind, architecture=str(data.get("architecture", "unet")),
                   channels=tuple(channels) if channels else None, init=data.get("init"),
                   validation_images=int(validation.get("images", 24)),
                   validation_size=int(validation.get("size", 128)),
@@ -136,9 +146,12 @@ def _check_settings(settings: dict, problem) -> None:
             raise problem(f"{key} must be a positive number")
     if "teacher" in settings and not isinstance(settings["teacher"], str):
         raise problem("teacher must be the path of a model (.pt), relative to the recipe")
-    for key in ("synthetic_fraction", "focus_share", "teacher_weight"):
+    for key in ("synthetic_fraction", "focus_share", "teacher_weight", "final_lr_fraction"):
         if key in settings and not (isinstance(settings[key], (int, float)) and 0 <= settings[key] <= 1):
             raise problem(f"{key} must be between 0 and 1")
+    for key in ("positive_weight", "regression_weight"):
+        if key in settings and not (isinstance(settings[key], (int, float)) and 0 <= settings[key] < 1000):
+            raise problem(f"{key} must be a number from 0")
     if "radius_range" in settings:
         value = settings["radius_range"]
         if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) and v > 0
@@ -152,6 +165,8 @@ def phase_fingerprint(recipe: Recipe, index: int) -> str:
     spec = {"architecture": recipe.architecture, "channels": recipe.channels, "init": recipe.init,
             "validation": [recipe.validation_images, recipe.validation_size, list(recipe.validate)],
             "phases": [asdict(p) | {"note": ""} for p in recipe.phases[: index + 1]]}
+    if recipe.kind != "spheres":  # so the sphere runs' fingerprints stay what they were
+        spec["kind"] = recipe.kind
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=list).encode()).hexdigest()[:16]
 
 
@@ -219,6 +234,15 @@ def run_recipe(
             continue
         if should_stop():
             return RunStatus(recipe, finished, phase.name, True, None)
+        if recipe.kind != "spheres":
+            try:
+                record = _run_kind_phase(recipe, index, previous, device, threads, progress, should_stop)
+            except TrainingCancelled:
+                return RunStatus(recipe, finished, phase.name, True, None)
+            atomic_write_text(done_file, json.dumps({**record, "fingerprint": fingerprint}, indent=2))
+            finished.append(phase.name)
+            previous = model_file
+            continue
         config = TrainConfig(architecture=recipe.architecture, channels=recipe.channels,
                              validation_images=recipe.validation_images, validation_size=recipe.validation_size,
                              device=device, threads=threads)
@@ -251,6 +275,31 @@ def run_recipe(
     return RunStatus(recipe, finished, None, False, final)
 
 
+def _run_kind_phase(recipe: Recipe, index: int, previous: Path | None, device: str, threads: int | None,
+                    progress: Callable[[dict], None] | None, should_stop: Callable[[], bool]) -> dict:
+    """Train (or resume) phase ``index`` of a rods or chains recipe; its done record."""
+    from .kinds_training import KindTrainConfig, load_kind_examples, train_kind
+    from .training import resume_state_path
+
+    phase = recipe.phases[index]
+    model_file, _ = phase_files(recipe, index)
+    config = KindTrainConfig(kind=recipe.kind, validation_images=recipe.validation_images,
+                             validation_size=recipe.validation_size, threads=threads, **phase.settings)
+    examples = load_kind_examples([recipe.resolve(d) for d in phase.data], recipe.kind) if phase.data else None
+    validate = load_kind_examples([recipe.resolve(d) for d in recipe.validate], recipe.kind) if recipe.validate else None
+    resume = resume_state_path(model_file).exists()
+    started = time.monotonic()
+    model = train_kind(config, model_file, init=previous, examples=examples, validation_examples=validate,
+                       progress=(lambda r, n=phase.name: progress({**r, "phase": n})) if progress else None,
+                       device=device, cancel=should_stop, resume=resume,
+                       extra_card={"recipe": recipe.path.name, "phase": phase.name})
+    return {"phase": phase.name, "validation_score": model.card.training.get("validation_score"),
+            "epochs": config.epochs, "steps_per_epoch": config.steps_per_epoch,
+            "learning_rate": config.learning_rate, "seed": config.seed, "resumed": resume,
+            "seconds_this_session": round(time.monotonic() - started, 1),
+            "weights_sha256": _sha256(model_file), "note": phase.note}
+
+
 def write_final_model(recipe: Recipe) -> Path:
     """The last phase's model as the run's ``model.pt``, its card's lineage written from the records."""
     from ..models import load_model, save_model
@@ -260,8 +309,9 @@ def write_final_model(recipe: Recipe) -> Path:
     lineage = []
     for index, phase in enumerate(recipe.phases):
         record = _read_done(phase_files(recipe, index)[1])
+        score = "validation_f1" if recipe.kind == "spheres" else "validation_score"
         lineage.append({"phase": phase.name, **{k: record.get(k) for k in
-                        ("validation_f1", "epochs", "steps_per_epoch", "learning_rate", "seed",
+                        (score, "epochs", "steps_per_epoch", "learning_rate", "seed",
                          "weights_sha256", "note")}, "data": list(phase.data)})
     model.card.training = {**model.card.training, "recipe": str(recipe.path.name),
                            "recipe_sha256": _sha256(recipe.path), "init": recipe.init, "lineage": lineage,

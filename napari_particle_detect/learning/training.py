@@ -325,7 +325,7 @@ def validation_f1(
     return [total.f1 if total.tp else 0.0 for total in totals]
 
 
-def _state_path(out: Path) -> Path:
+def resume_state_path(out: Path) -> Path:
     return out.with_suffix(".state.pt")
 
 
@@ -395,9 +395,9 @@ def train(
         except OSError as error:
             raise ParticleDetectError(f"{out}: cannot create its folder ({error.strerror})") from error
     if resume:
-        if out is None or not _state_path(out).exists():
-            raise ParticleDetectError(f"nothing to resume: {out and _state_path(out)} does not exist")
-        start_epoch, best_f1, history = _resume(_state_path(out), network, optimiser, scheduler, config)
+        if out is None or not resume_state_path(out).exists():
+            raise ParticleDetectError(f"nothing to resume: {out and resume_state_path(out)} does not exist")
+        start_epoch, best_f1, history = _resume(resume_state_path(out), network, optimiser, scheduler, config)
     validation = [ex.prepared()[:2] for ex in synthetic_validation_set(config)]
     validation += [ex.prepared()[:2] for ex in (validation_examples or [])]
     prepared = [ex.prepared() for ex in (examples or [])]
@@ -460,7 +460,7 @@ def train(
                 resume_state = {"network": network.state_dict(), "optimiser": optimiser.state_dict(),
                                 "scheduler": scheduler.state_dict(), "epoch": epoch + 1, "best_f1": float(best_f1),
                                 "history": history}
-                atomic_write_bytes(_state_path(out), lambda handle: torch.save(resume_state, handle))
+                atomic_write_bytes(resume_state_path(out), lambda handle: torch.save(resume_state, handle))
             if progress is not None:
                 progress(record)
             if stop_early:
@@ -500,9 +500,8 @@ def _teacher_network(config: TrainConfig, device: torch.device) -> nn.Module | N
     return network
 
 
-def _resume(path: Path, network: nn.Module, optimiser: torch.optim.Optimizer, scheduler,
-            config: TrainConfig) -> tuple[int, float, list[dict]]:
-    """Restore an interrupted run from its ``.state.pt``: tensors and plain values only, never code."""
+def read_training_state(path: Path) -> dict:
+    """A resume state as written by a training loop here: tensors and plain values only, never code."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
@@ -511,6 +510,13 @@ def _resume(path: Path, network: nn.Module, optimiser: torch.optim.Optimizer, sc
     except Exception as exc:  # corrupt or truncated files
         first = (str(exc).strip().splitlines() or [""])[0][:120]
         raise ParticleDetectError(f"{path}: not a training state this program wrote ({type(exc).__name__}: {first})") from None
+    return state
+
+
+def _resume(path: Path, network: nn.Module, optimiser: torch.optim.Optimizer, scheduler,
+            config: TrainConfig) -> tuple[int, float, list[dict]]:
+    """Restore an interrupted run from its ``.state.pt``: tensors and plain values only, never code."""
+    state = read_training_state(path)
     try:
         if not isinstance(state, dict) or not {"network", "optimiser", "scheduler", "epoch", "best_f1", "history"} <= set(state):
             raise ValueError("keys are missing")
