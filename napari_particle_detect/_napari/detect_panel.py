@@ -315,9 +315,13 @@ class DetectPanel(QGroupBox):
             look = ", ringed" if sizing.ringed else ""
             low = sizing.source == "estimated" and getattr(sizing, "confidence", "high") == "low"
             annotation.estimate = f"{sizing.source}: {sizing.diameter:.1f} px{look}{', low confidence' if low else ''}"
+            reason = sizing.reason or "few particle-like blobs"
+            # Crowded particles that are surely there already get their advice in the reason; few blobs
+            # over noise may mean there is nothing to find.
+            advice = "" if "give the diameter" in reason else \
+                " The centres may be noise: give the particles' diameter and Detect again."
             annotation.estimate_warning = (
-                f"⚠ Low confidence in the estimated diameter: {sizing.reason or 'few particle-like blobs'}. "
-                "The centres may be noise: give the particles' diameter and Detect again." if low else "")
+                f"⚠ Low confidence in the estimated diameter: {reason}.{advice}" if low else "")
             if annotation is self.state.annotation:
                 self._show_estimate()
         if self.heatmap_check.isChecked():
