@@ -110,3 +110,18 @@ def test_fresh_training_of_a_kind_saves_a_card_naming_it(tmp_path):
     model = train_kind(config, tmp_path / "rods.pt")
     assert model.card.kind == "rods" and model.card.heads == ("centre", "cos2", "sin2", "log_length", "log_width", "tips")
     assert model.card.training["history"][0]["epoch"] == 1 and model.card.training["annotated_examples"] == 0
+
+
+def test_an_interrupted_kind_training_resumes_from_the_command_line(tmp_path, capsys):
+    from napari_particle_detect.cli.main import main
+
+    out = tmp_path / "chains.pt"
+    common = ["train", "--kind", "chains", "-o", str(out), "--steps-per-epoch", "1", "--batch-size", "2",
+              "--crop", "48", "--threads", "1", "--device", "cpu"]
+    assert main(common + ["--epochs", "1"]) == 0
+    assert out.with_suffix(".state.pt").exists() and "epoch 1:" in capsys.readouterr().err
+    assert main(common + ["--epochs", "2", "--resume"]) == 0
+    resumed = capsys.readouterr().err
+    assert "epoch 2:" in resumed and "epoch 1:" not in resumed  # the first epoch is not trained again
+    assert main(common + ["--epochs", "3", "--resume", "-o", str(tmp_path / "none.pt")]) == 2
+    assert "nothing to resume" in capsys.readouterr().err

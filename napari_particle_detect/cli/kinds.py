@@ -89,6 +89,7 @@ def cmd_train_kind(args: argparse.Namespace) -> int:
     if args.minutes is not None:
         config = replace(config, time_limit_s=60.0 * args.minutes)
     model = train_kind(config, args.output, init=args.init, examples=examples, validation_examples=validation,
+                       device=args.device, resume=args.resume,
                        progress=lambda r: log.info("epoch %d: loss %.4f, validation %.4f at threshold %.2f (%.0f s)",
                                                    r["epoch"], r["loss"], r["score"], r["threshold"], r["seconds"]))
     log.info("saved %s (%s model, validation score %.4f)", model.path, args.kind,
