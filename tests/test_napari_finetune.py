@@ -187,3 +187,23 @@ def test_a_round_can_train_on_a_dask_worker(reviewed, qtbot):
     assert new.parent == 1 and new.held_out > 0
     assert widget.finetune.status.text().startswith(verdict(new, project.current_round))
     assert not list((project.folder / "rounds").glob(".building-*"))
+
+
+def test_a_dask_worker_trains_its_own_round_length_while_the_boxes_hold_this_computer_s(reviewed, qtbot, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    from napari_particle_detect.learning import finetune
+
+    viewer, widget = reviewed
+    steps_here = widget.finetune.steps_spin.value()
+    # The in-process worker trains "on a GPU", whose default round here is 7 steps (2000 for real).
+    monkeypatch.setattr(finetune, "_on_gpu", lambda device: True)
+    monkeypatch.setattr(finetune, "GPU_ROUND_STEPS", 7)
+    monkeypatch.setattr(finetune, "GPU_ROUND_UNLABELLED", 0)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        widget.finetune.where_edit.setText(cluster.scheduler_address)
+        widget.finetune.run()
+        qtbot.waitUntil(lambda: not widget.finetune.running(), timeout=120_000)
+    assert steps_here != 7 and widget.finetune.steps_spin.value() == steps_here  # the box keeps this computer's
+    assert widget.finetune.loss_plot.axes.get_xlim()[1] == 7 and max(widget.finetune.loss_plot.steps) == 7
+    assert widget.annotation.project.round(2).parent == 1

@@ -65,3 +65,31 @@ def test_cancelling_a_remote_round_stops_it_and_leaves_nothing(client, project):
     assert not project.leftover_workspaces() and [r.number for r in project.rounds] == [1]
     # The worker stopped too: it is free for the next task at once.
     assert client.submit(lambda: 1 + 1, pure=False).result(timeout=30) == 2
+
+
+def _pretend_gpu_defaults(on: bool) -> None:
+    """On the worker: round defaults as if it trained on a GPU (12 steps, 1 frame: short for a test)."""
+    from napari_particle_detect.learning import finetune
+
+    if on:
+        finetune._saved_defaults = (finetune._on_gpu, finetune.GPU_ROUND_STEPS, finetune.GPU_ROUND_UNLABELLED)
+        finetune._on_gpu, finetune.GPU_ROUND_STEPS, finetune.GPU_ROUND_UNLABELLED = (lambda device: True), 12, 1
+    else:
+        finetune._on_gpu, finetune.GPU_ROUND_STEPS, finetune.GPU_ROUND_UNLABELLED = finetune._saved_defaults
+
+
+def test_a_remote_round_at_the_dock_s_defaults_trains_as_many_steps_as_the_worker_takes(client, project):
+    project, stack = project
+    client.run(_pretend_gpu_defaults, True)
+    try:
+        events = []
+        config = replace(FINE_TUNE, steps_per_epoch=10, batch_size=2, crop=32, threads=1)
+        run_round_remote(project, stack, client, config, device="cpu", progress=events.append, worker_defaults=True)
+        assert max(e["step"] for e in events if e["phase"] == "training") == 12
+        assert any(e["phase"] == "preparing" and e.get("steps") == 12 and e.get("unlabelled_frames") == 1
+                   for e in events)
+        events.clear()
+        run_round_remote(project, stack, client, config, device="cpu", progress=events.append)
+        assert max(e["step"] for e in events if e["phase"] == "training") == 10  # the user's own count
+    finally:
+        client.run(_pretend_gpu_defaults, False)

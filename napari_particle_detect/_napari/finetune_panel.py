@@ -218,13 +218,19 @@ class FineTunePanel(RoundReports, QGroupBox):
             train_round, annotation.project, annotation.image.data, config,
             "auto" if scheduler else self.state.device,  # a remote round uses the worker's own device
             progress=self._relay.event.emit, cancel=self._cancel.is_set, ended=self._ended, scheduler=scheduler,
-            _ignore_errors=True,
+            worker_defaults=bool(scheduler) and self._at_defaults(config), _ignore_errors=True,
         )
         self.worker.returned.connect(self._on_done)
         self.worker.errored.connect(self._on_error)
         self.worker.finished.connect(self._on_finished)
         self.worker.start()
         self._set_running(True)
+
+    def _at_defaults(self, config: TrainConfig) -> bool:
+        """Whether the round's steps and unreviewed frames are still this computer's defaults (then a
+        remote worker takes its own)."""
+        return (config.steps_per_epoch == self.config.steps_per_epoch
+                and config.unlabelled_frames == self.config.unlabelled_frames)
 
     def round_config(self, base: TrainConfig) -> TrainConfig:
         """``base`` with the panel's choice of unreviewed frames to learn from (0: none)."""
@@ -239,6 +245,8 @@ class FineTunePanel(RoundReports, QGroupBox):
         self.state.set_busy("fine-tuning", running)
 
     def _on_progress(self, event: dict) -> None:
+        if event.get("phase") == "preparing" and "steps" in event:
+            self.loss_plot.start(event["steps"])  # a remote worker may train its own number of steps
         shown = self.show_progress(event)
         if shown is None:
             return

@@ -92,6 +92,7 @@ def train_round(
     cancel: Callable[[], bool] | None = None,
     ended: threading.Event | None = None,
     scheduler: str | None = None,
+    worker_defaults: bool = False,
 ) -> RoundInfo:
     """The worker's job: a round fine-tuned on everything reviewed and recorded in the project (in use
     only if it beat its parent), here or, given a dask ``scheduler`` address, on one of its workers.
@@ -103,7 +104,8 @@ def train_round(
         if scheduler:
             from ..learning.remote import run_round_remote
 
-            outcome = run_round_remote(project, stack, scheduler, config, device, progress=report, cancel=stop)
+            outcome = run_round_remote(project, stack, scheduler, config, device, progress=report, cancel=stop,
+                                       worker_defaults=worker_defaults)
         else:
             outcome = rounds.run_round(project, stack, config, device, progress=report, cancel=stop)
         return rounds.commit_unless_cancelled(project, outcome, stop)
