@@ -2,9 +2,11 @@
 
 Every runtime and precision runs the same shipped UNet on the images of ``accuracy.py`` (fluorescent
 and opaque at area fractions 0.3 / 0.6 / 0.9, 256 x 256, diameter 12, the same test seeds and
-scoring) and on the sparse and Gaussian-spot scenes of its second table. A form may be chosen
-automatically only where, on every row, its F1 is within 0.002 of torch float32's and its RMS
-localisation error within 0.02 px. Then the time per image at 512 and 2048 px, next to trackpy with
+scoring), on the sparse and Gaussian-spot scenes of its second table, and on the never-corrected
+frames of ``loop.py``'s three synthetic domains (optics the model was not trained for, at the
+diameter the dock would use: where users' own images are). A form may be chosen automatically
+only where, on every row, its F1 is within 0.002 of torch float32's and its RMS localisation error
+within 0.02 px. Then the time per image at 512 and 2048 px, next to trackpy with
 numba tuned as in ``speed.py``, and the export times (once per model and precision, then cached).
 
     .venv/bin/python benchmarks/runtimes.py            # 6 test images per cell, 512 and 2048 px
@@ -60,6 +62,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=None, help="timed repeats (default 5, quick 2)")
     p.add_argument("--no-scenes", action="store_true", help="skip the sparse and Gaussian-spot scenes")
     p.add_argument("--no-speed", action="store_true", help="accuracy only (its figures do not depend on load)")
+    p.add_argument("--no-unfamiliar", action="store_true", help="skip loop.py's unfamiliar optics")
     p.add_argument("--no-accuracy", action="store_true", help="timings only")
     p.add_argument("--min-objects", type=int, default=MIN_OBJECTS,
                    help=f"particles per scene row at least (images added; default {MIN_OBJECTS})")
@@ -111,9 +114,10 @@ def run(image: np.ndarray, model, form: tuple, diameter: float | None = DIAMETER
     return detect(image, model=model, device="cpu", diameter=diameter, runtime=form[0], precision=form[1])
 
 
-def accuracy_rows(model, n_test: int, scenes: bool, forms=FORMS, min_objects: int = MIN_OBJECTS) -> pd.DataFrame:
-    """F1 and RMS per form on accuracy.py's cells (and its scenes), one row per cell and form,
-    with the images and true particles each row counts."""
+def accuracy_rows(model, n_test: int, scenes: bool, forms=FORMS, min_objects: int = MIN_OBJECTS,
+                  unfamiliar: bool = True) -> pd.DataFrame:
+    """F1 and RMS per form on accuracy.py's cells (and its scenes, and loop.py's unfamiliar optics),
+    one row per cell and form, with the images and true particles each row counts."""
     cases = []
     cells = [(look, af) for look in LOOKS for af in AREA_FRACTIONS]
     for cell, (look, af) in enumerate(cells):
@@ -121,6 +125,8 @@ def accuracy_rows(model, n_test: int, scenes: bool, forms=FORMS, min_objects: in
         cases.append((f"{look} {af:.1f}", [(s.image, s.centres) for s in tests], DIAMETER))
     if scenes:
         cases += [(case, images, None) for case, images in scene_images(n_test, min_objects)]
+    if unfamiliar:
+        cases += unfamiliar_cases(model)
     rows = []
     for case, images, diameter in cases:
         for form in forms:
@@ -133,6 +139,19 @@ def accuracy_rows(model, n_test: int, scenes: bool, forms=FORMS, min_objects: in
         print(f"  {case} done", flush=True)
     use(model, REFERENCE)
     return pd.DataFrame(rows)
+
+
+def unfamiliar_cases(model) -> list[tuple[str, list[tuple[np.ndarray, np.ndarray]], float]]:
+    """loop.py's synthetic domains: their 8 never-corrected frames, at the diameter the loop uses."""
+    import loop
+
+    cases = []
+    for key in loop.DOMAINS:
+        domain = loop.synthetic_domain(key, 8, 256)
+        domain.diameter, _ = loop.user_diameter(domain, model)
+        images = [(domain.frames[f], domain.truth[f]) for f in domain.unseen]
+        cases.append((f"unfamiliar: {key} (loop.py)", images, domain.diameter))
+    return cases
 
 
 # accuracy.py's second table: sparse fields of every look, and Gaussian spots from sparse to crowded.
@@ -237,7 +256,7 @@ def main(argv=None) -> int:
     C.print_table(export_rows(model, forms), "Export (the torch network to ONNX, int8 calibrated on "
                   f"{runtimes.INT8.images} generator images)")
     if not args.no_accuracy:
-        table = accuracy_rows(model, n_test, not args.no_scenes, forms, args.min_objects)
+        table = accuracy_rows(model, n_test, not args.no_scenes, forms, args.min_objects, not args.no_unfamiliar)
         wide = table.pivot(index="case", columns="form", values=["F1", "RMS"])
         sizes_of = table.drop_duplicates("case").set_index("case")[["images", "objects"]]
         wide.columns = [f"{value} {form}" for value, form in wide.columns]

@@ -47,21 +47,19 @@ def test_onnx_float32_finds_the_centres_torch_finds():
     assert np.abs(by_onnx.score.to_numpy() - by_torch.score.to_numpy()).max() < 1e-4
 
 
-def test_the_shipped_unet_runs_in_int8_by_default_and_finds_what_float32_finds():
-    # Its weights passed benchmarks/runtimes.py's gate; new weights must pass it again to be listed.
+def test_the_shipped_unet_runs_in_float32_by_default_and_its_int8_form_finds_what_float32_finds():
+    # Its int8 form passed accuracy.py's rows but not loop.py's unfamiliar optics (results/runtimes.txt).
     torch.set_num_threads(1)
     model = load_model()
-    assert runtimes.weights_digest(model) in runtimes.INT8_GATE_PASSED
-    assert resolve_runtime("auto", "auto", CPU, model=model) == ("onnx", "int8")
-    # Shipped beside the weights, so the first detection does not calibrate for seconds.
-    assert runtimes.exported_path(model, "int8").exists()
+    assert runtimes.weights_digest(model) not in runtimes.INT8_GATE_PASSED
+    assert resolve_runtime("auto", "auto", CPU, model=model) == ("onnx", "float32")
     image = synthesize(benchmark_config("opaque", 0.3, shape=(128, 128)), seed=6).image
     by_float = detect(image, model, device="cpu", diameter=12, runtime="torch", precision="float32")
-    by_default = detect(image, model, device="cpu", diameter=12)
-    assert prepare_network(model, CPU, runtime="auto").precision == "int8"
-    pairs = _matched(by_default, by_float)
-    assert len(by_float) > 20 and len(pairs[0]) >= len(by_float) - 1 and len(by_default) <= len(by_float) + 1
-    shifts = np.linalg.norm(by_default[["y", "x"]].to_numpy()[pairs[0]] - by_float[["y", "x"]].to_numpy()[pairs[1]], axis=1)
+    by_int8 = detect(image, model, device="cpu", diameter=12, precision="int8")
+    assert prepare_network(model, CPU, runtime="auto", precision="int8").precision == "int8"
+    pairs = _matched(by_int8, by_float)
+    assert len(by_float) > 20 and len(pairs[0]) >= len(by_float) - 1 and len(by_int8) <= len(by_float) + 1
+    shifts = np.linalg.norm(by_int8[["y", "x"]].to_numpy()[pairs[0]] - by_float[["y", "x"]].to_numpy()[pairs[1]], axis=1)
     assert np.median(shifts) < 0.05 and shifts.max() < 0.5
 
 
