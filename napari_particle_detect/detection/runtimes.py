@@ -78,7 +78,6 @@ ONNX_PRECISIONS = ("float32", "int8")
 # spheres; the phase-3 UNet before it placed sparse opaque discs 0.039 px worse.
 AUTO_ONNX_PRECISION = "float32"
 INT8_GATE_PASSED: dict[str, str] = {}  # weights_digest -> the results file that shows it passed
-ONNX_AUTO_EVIDENCE = "benchmarks/results/runtimes.txt"
 OPSET = 17
 CACHE_ENV = "NAPARI_PARTICLE_DETECT_CACHE"
 
@@ -90,7 +89,8 @@ def onnx_available() -> bool:
 
 def auto_onnx_precision(model: DetectorModel | None) -> str:
     """int8 for a model whose weights passed the accuracy gate (INT8_GATE_PASSED), else float32."""
-    if model is None or network_dims(model) != 2:
+    # Hashing the weights costs milliseconds on every prepared network: only when something is listed.
+    if model is None or not INT8_GATE_PASSED or network_dims(model) != 2:
         return AUTO_ONNX_PRECISION
     return "int8" if weights_digest(model) in INT8_GATE_PASSED else AUTO_ONNX_PRECISION
 
