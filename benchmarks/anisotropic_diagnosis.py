@@ -38,7 +38,7 @@ from napari_particle_detect.detection.prediction import prepare_network  # noqa:
 from napari_particle_detect.detection.preprocessing import normalise  # noqa: E402
 from napari_particle_detect.synthetic.chains import benchmark_chain_config, bonds_of, synthesize_chains  # noqa: E402
 
-VARIANTS = {"as shipped": {}, "no tips": {"use_tips": False}, "tips keep centres": {"tips_move": False},
+VARIANTS = {"as shipped": {}, "no tips": {"use_tips": False}, "tips move centres": {"tips_move": True},
             "no merge": {"merge": False}, "no along-axis read": {"along_axis": False}, "no fragment drop": {"drop_fragments": False}}
 
 

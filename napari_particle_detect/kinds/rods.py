@@ -98,12 +98,15 @@ def _read(maps: np.ndarray, head: int, peaks: np.ndarray) -> np.ndarray:
 
 def decode(maps: np.ndarray, threshold: float = 0.4, min_distance: int = 2, frame: int = 0,
            use_tips: bool = True, merge: bool = True, along_axis: bool = True,
-           drop_fragments: bool = True, merge_by_tips: bool = True, tips_move: bool = True) -> pd.DataFrame:
+           drop_fragments: bool = True, merge_by_tips: bool = True, tips_move: bool = False) -> pd.DataFrame:
     """One row per object (COLUMNS) from a model's maps (6, H, W) of one frame. The tips give the
     length and, with ``tips_move``, also the centre (their middle) and the angle (their direction).
-    Without the move, tuning images (seeds 950000+ and 960000+) gained 0.010-0.013 mean F1 but the
-    benchmark's test images only 0.003, with the median length error at area fraction 0.30 up by
-    0.013-0.032 (results/anisotropic_tips.txt): the move stays."""
+    The centre stays at the centre map's peak by default: a tip pair that belongs partly to a
+    touching or crossing rod moves a right centre off its rod. With the rods model shipped on
+    2026-12-03 (and the one before it), keeping the centres gained 0.010-0.019 mean F1 on tuning
+    images (seeds 950000+ and 960000+) and 0.006 on the benchmark's test images, with a better
+    orientation p90 on average (results/anisotropic_tips.txt); with the first model it gained only
+    0.003 on the test images, so the move was the default until then."""
     peaks = find_peaks(maps[0], threshold, min_distance)
     if len(peaks) == 0:
         return empty_table()
