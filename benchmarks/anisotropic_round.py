@@ -5,8 +5,8 @@ the two frames reviewed whole, a fifth of them held out in tiles for its verdict
 outside what trains); a spheres round on two frames (finetune.FINE_TUNE) is timed beside it, under
 the same load, for the round time budget.
 
-    .venv/bin/python benchmarks/anisotropic_round.py [--steps 150] [--lr 5e-4] [--synthetic 0.25]
-                                                     [--trainable decoder|all] [--threads 1]
+    .venv/bin/python benchmarks/anisotropic_round.py [--steps 150] [--lr 1e-4] [--synthetic 0.25]
+                                                     [--trainable all|decoder] [--threads 1] [--seed 480000]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import _common as C  # noqa: E402
 
 from napari_particle_detect.kinds import rods  # noqa: E402
 from napari_particle_detect.detection.kinds_prediction import detect_kind, shipped_model_path  # noqa: E402
-from napari_particle_detect.learning.kinds_rounds import KIND_ROUND, KIND_TRAINABLE, Reviewed, fine_tune_kind  # noqa: E402
+from napari_particle_detect.learning.kinds_rounds import Reviewed, fine_tune_kind, round_config, round_trainable  # noqa: E402
 from napari_particle_detect.models import load_model  # noqa: E402
 from napari_particle_detect.synthetic.rods import benchmark_rod_config, synthesize_rods  # noqa: E402
 from napari_particle_detect.learning.training import Example  # noqa: E402
@@ -52,28 +52,31 @@ def sphere_round_seconds() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=KIND_ROUND.steps_per_epoch)
-    parser.add_argument("--lr", type=float, default=KIND_ROUND.learning_rate)
-    parser.add_argument("--synthetic", type=float, default=KIND_ROUND.synthetic_fraction,
+    rods_round = round_config("rods")
+    parser.add_argument("--steps", type=int, default=rods_round.steps_per_epoch)
+    parser.add_argument("--lr", type=float, default=rods_round.learning_rate)
+    parser.add_argument("--synthetic", type=float, default=rods_round.synthetic_fraction,
                         help="share of each batch from the generator")
-    parser.add_argument("--trainable", choices=("all", "decoder"), default=KIND_TRAINABLE)
+    parser.add_argument("--trainable", choices=("all", "decoder"), default=round_trainable("rods"))
     parser.add_argument("--unseen", type=int, default=4)
     parser.add_argument("--no-spheres", action="store_true", help="skip timing a spheres round beside it")
+    parser.add_argument("--seed", type=int, default=SEED,
+                        help=f"first seed of the frames (default {SEED}: the benchmark's; others to tune the round on)")
     C.add_common_args(parser)
     args = parser.parse_args()
     C.setup(args.threads)
     base = benchmark_rod_config("fluorescent", 0.15)
     shifted = replace(base, optics=replace(base.optics, psf_sigma=2.5, peak_photons=60.0))
-    ceiling = [synthesize_rods(base, seed=SEED + i) for i in range(args.unseen)]
-    corrected = [synthesize_rods(shifted, seed=SEED + 100 + i) for i in range(2)]
-    unseen = [synthesize_rods(shifted, seed=SEED + 200 + i) for i in range(args.unseen)]
+    ceiling = [synthesize_rods(base, seed=args.seed + i) for i in range(args.unseen)]
+    corrected = [synthesize_rods(shifted, seed=args.seed + 100 + i) for i in range(2)]
+    unseen = [synthesize_rods(shifted, seed=args.seed + 200 + i) for i in range(args.unseen)]
     shipped = load_model(shipped_model_path("rods"), "cpu")
     inside, before = f1_on(ceiling, shipped), f1_on(unseen, shipped)
     # The user's two corrected frames, accepted whole (their truth is what correcting would give).
     reviewed = [Reviewed(Example(s.image, s.table[["y", "x"]].to_numpy(float), name=f"frame {i}"),
                          s.table.assign(score=1.0, source="accepted")) for i, s in enumerate(corrected)]
-    config = replace(KIND_ROUND, steps_per_epoch=args.steps, learning_rate=args.lr,
-                     synthetic_fraction=args.synthetic, threads=args.threads)
+    config = round_config("rods", steps_per_epoch=args.steps, learning_rate=args.lr,
+                          synthetic_fraction=args.synthetic, threads=args.threads)
     start = time.perf_counter()
     result = fine_tune_kind(shipped, reviewed, config, "cpu", trainable=args.trainable)
     seconds = time.perf_counter() - start

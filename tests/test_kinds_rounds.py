@@ -14,7 +14,13 @@ from napari_particle_detect.kinds.registry import get_kind
 from napari_particle_detect.projects.kinds_project import (
     accept_kind_frame, accept_kind_region, load_kind_frame, open_kind_project, save_kind_frame,
 )
-from napari_particle_detect.learning.kinds_rounds import KIND_ROUND, train_kind_round
+from napari_particle_detect.learning.kinds_rounds import (
+    KIND_ROUND, Reviewed, fine_tune_kind, round_config, train_kind_round,
+)
+from napari_particle_detect.learning.finetune import ENCODER_PARTS
+from napari_particle_detect.learning.training import Example
+from napari_particle_detect.models import load_model
+from napari_particle_detect.detection.kinds_prediction import shipped_model_path
 from napari_particle_detect.learning.kinds_training import loss_of
 from napari_particle_detect.synthetic.chains import benchmark_chain_config, synthesize_chains
 from napari_particle_detect.synthetic.rods import benchmark_rod_config, rod_table, synthesize_rods
@@ -102,6 +108,30 @@ def test_a_chains_round_scores_bonds_and_beads(project_home):
     accept_kind_frame(project, 0, sample.table.assign(score=0.9, source="model"))
     info = train_kind_round(project, stack, replace(TINY, crop=48), "cpu")
     assert info.held_out > 0 and 0 <= info.f1 <= 1 and 0 <= info.parent_f1 <= 1
+
+
+@pytest.mark.parametrize("kind, encoder_moves", [("rods", True), ("chains", False)])
+def test_a_round_trains_the_layers_and_rate_measured_for_its_kind(kind, encoder_moves):
+    # Rods rounds train all layers at 1e-4 (results/anisotropic_round.txt), chains the decoder at 5e-4.
+    if kind == "rods":
+        _, tables = rod_stack(1)
+        image = rod_stack(1)[0][0]
+    else:
+        sample = synthesize_chains(benchmark_chain_config("fluorescent", 0.2, shape=(96, 96)), seed=5)
+        image, tables = sample.image, [sample.table]
+    table = tables[0].assign(score=1.0, source="accepted", frame=0)
+    model = load_model(shipped_model_path(kind), "cpu")
+    reviewed = [Reviewed(Example(image, table[["y", "x"]].to_numpy(float), name="frame 0"), table)]
+    config = round_config(kind, steps_per_epoch=2, batch_size=2, crop=48 if kind == "chains" else 64)
+    assert config.kind == kind and config.learning_rate == (1e-4 if kind == "rods" else 5e-4)
+    result = fine_tune_kind(model, reviewed, config, "cpu")
+    assert result.model.card.training["fine_tuned"]["trainable"] == ("all" if kind == "rods" else "decoder")
+    before, after = model.network.state_dict(), result.model.network.state_dict()
+    encoder = [k for k in before if k.split(".")[0] in ENCODER_PARTS and before[k].is_floating_point()]
+    decoder = [k for k in before if k.split(".")[0] not in ENCODER_PARTS and before[k].is_floating_point()]
+    assert encoder and decoder
+    assert any(not torch.equal(before[k], after[k]) for k in decoder)
+    assert any(not torch.equal(before[k], after[k]) for k in encoder) == encoder_moves
 
 
 def test_the_loss_outside_reviewed_areas_is_nothing():

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info
@@ -17,7 +16,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..errors import ParticleDetectError
-from ..learning.kinds_rounds import KIND_ROUND, train_kind_round
+from ..learning.kinds_rounds import KIND_ROUND, round_config, train_kind_round
 from ..learning.kinds_training import KindTrainConfig
 from ..projects.project import RoundInfo
 from .kind_review import KindSession
@@ -126,7 +125,7 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         if not session.project.reviewed_areas():
             raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")
         session.model_path()  # round 1 (the shipped weights) exists before the worker starts
-        config = config or replace(KIND_ROUND, steps_per_epoch=self.steps_spin.value())
+        config = config or round_config(session.kind, steps_per_epoch=self.steps_spin.value())
         self._cancel, self._ended = threading.Event(), threading.Event()
         self.phases = []
         self._target = session

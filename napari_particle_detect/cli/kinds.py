@@ -99,7 +99,7 @@ def cmd_train_kind(args: argparse.Namespace) -> int:
 
 def _kind_round(args: argparse.Namespace) -> int:
     """A round on corrected frames, exactly as the dock runs it (kinds_rounds.fine_tune_kind)."""
-    from ..learning.kinds_rounds import KIND_ROUND, Reviewed, fine_tune_kind
+    from ..learning.kinds_rounds import Reviewed, fine_tune_kind, round_config
     from ..learning.kinds_training import load_kind_examples
     from .rounds import save_round
     from ..models import load_model
@@ -114,7 +114,7 @@ def _kind_round(args: argparse.Namespace) -> int:
     given = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch, "batch_size": args.batch_size,
              "crop": args.crop, "learning_rate": args.lr, "synthetic_fraction": args.synthetic_fraction,
              "threads": args.threads}
-    config = replace(KIND_ROUND, kind=args.kind, seed=args.seed, **{k: v for k, v in given.items() if v is not None})
+    config = round_config(args.kind, seed=args.seed, **{k: v for k, v in given.items() if v is not None})
     result = fine_tune_kind(base, reviewed, config, args.device,
                             progress=lambda e: log.debug("%s", e))
     save_round(result, args.init, args.output, score="score")

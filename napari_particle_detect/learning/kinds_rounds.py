@@ -49,14 +49,30 @@ from .rounds import RoundOutcome, commit_unless_cancelled, project_examples, rou
 from .training import Example, TrainConfig, TrainingCancelled, _augment, mask_at
 
 # A round, chosen by measurement (benchmarks/anisotropic_round.py: two corrected frames of rods in
-# optics the shipped model never saw, F1 on unseen frames; one run each, under load): 150 steps at
-# 5e-4 with a quarter of each batch from the generator (none: half the gain; 300 steps at 1e-3 or
-# 200 at 2.5e-4: a third or less of it), training the decoder and heads only (KIND_TRAINABLE: nearly
-# the gain of all layers in a quarter of the time; the encoder's features of rods carry over to new
-# optics, and its batch statistics stay those of the many images it learned from).
+# optics the shipped model never saw, F1 on unseen frames; one run each, under load). With the first
+# rods model: 150 steps at 5e-4 with a quarter of each batch from the generator (none: half the gain;
+# 300 steps at 1e-3 or 200 at 2.5e-4: a third or less of it), training the decoder and heads only
+# (nearly the gain of all layers in far less time). That stays the chains' round. With the rods model
+# shipped on 2026-12-03 afternoon it cost F1 on unseen frames on all three tuning sets (seeds 490000,
+# 500000, 510000: -0.006 / -0.014 / -0.032, the last one switched in by its verdict), while all layers
+# at 1e-4 changed them by -0.005 / +0.012 / +0.003 (at 2e-4: +0.006 / +0.003 / -0.007), and on the
+# benchmark's seeds +0.010 against -0.027 (results/anisotropic_round.txt): rods rounds train all layers at 1e-4.
 KIND_ROUND = KindTrainConfig(steps_per_epoch=150, epochs=1, batch_size=4, learning_rate=5e-4,
                              synthetic_fraction=0.25, validation_images=0, threads=1)
-KIND_TRAINABLE = "decoder"
+ROUND_CHANGES: dict[str, dict] = {"rods": {"learning_rate": 1e-4}}
+ROUND_TRAINABLE = {"rods": "all", "chains": "decoder"}
+
+
+def round_config(kind: str, **changes) -> KindTrainConfig:
+    """The round's settings for ``kind`` ("rods" or "chains"), with ``changes`` (e.g. a user's steps) on top."""
+    return replace(KIND_ROUND, kind=kind, **{**ROUND_CHANGES.get(kind, {}), **changes})
+
+
+def round_trainable(kind: str) -> str:
+    """Which layers a round of ``kind`` trains: "all", or the "decoder" and heads only."""
+    return ROUND_TRAINABLE.get(kind, "decoder")
+
+
 DEFAULT_WIDTH = 6.0  # px, for hand-drawn rods on a frame with no measured width
 
 
@@ -173,7 +189,7 @@ def reviewed_batch(kind: Kind, reviewed: list[tuple[np.ndarray, pd.DataFrame, np
 def train_heads(model: DetectorModel, kind: Kind, reviewed: list[tuple[np.ndarray, pd.DataFrame, np.ndarray]],
                 config: KindTrainConfig, device: torch.device, report: Callable[[dict], None],
                 cancel: Callable[[], bool] | None, history: list[dict],
-                trainable: str = KIND_TRAINABLE) -> DetectorModel:
+                trainable: str = "decoder") -> DetectorModel:
     """A copy of ``model`` trained for ``config``'s steps on crops of the reviewed areas (loss masked
     outside them) and, ``config.synthetic_fraction`` of each batch, the kind's generator: the
     spheres' round loop (finetune.train_steps: warm-up, cosine decay, cancel, progress) with the
@@ -209,17 +225,20 @@ def train_heads(model: DetectorModel, kind: Kind, reviewed: list[tuple[np.ndarra
         return train_steps(model, [], loop, device, report, cancel, history, batches=batches, loss_of=masked_loss)
 
 
-def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindTrainConfig = KIND_ROUND,
+def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindTrainConfig | None = None,
                    device: str | torch.device = "auto", progress: Callable[[dict], None] | None = None,
-                   cancel: Callable[[], bool] | None = None, trainable: str = KIND_TRAINABLE) -> RoundResult:
+                   cancel: Callable[[], bool] | None = None, trainable: str | None = None) -> RoundResult:
     """Fine-tune a rods or chains ``model`` on reviewed frames/regions; score it and its parent on the
     held-out tiles. The input model is left as it was; raises TrainingCancelled within a step of
-    ``cancel()``. ``trainable``: "all" layers or the "decoder" and heads only."""
+    ``cancel()``. ``config`` and ``trainable`` ("all" layers or the "decoder" and heads only) default
+    to the model's kind's round (:func:`round_config`, :func:`round_trainable`)."""
     started = time.monotonic()
     report = progress or (lambda event: None)
     if not reviewed:
         raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")
     kind = get_kind(model.card.kind)
+    config = round_config(kind.name) if config is None else config
+    trainable = round_trainable(kind.name) if trainable is None else trainable
     report({"phase": "preparing"})
     device = select_device(device)
     if config.threads:
@@ -254,12 +273,13 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
 
 
 # ---- a project's round --------------------------------------------------------------------------
-def run_kind_round(project: Project, stack, config: KindTrainConfig = KIND_ROUND, device: str = "auto",
+def run_kind_round(project: Project, stack, config: KindTrainConfig | None = None, device: str = "auto",
                    progress: Callable[[dict], None] | None = None,
                    cancel: Callable[[], bool] | None = None) -> RoundOutcome:
     """Fine-tune the project's round in use (round 1: the shipped weights) on everything reviewed, into
-    a workspace; on error or cancel the project is as it was."""
-    project_kind(project)
+    a workspace; on error or cancel the project is as it was. ``config``: default the kind's round."""
+    kind = project_kind(project)
+    config = round_config(kind) if config is None else config
     kind_model_path(project)  # round 1 exists
     parent = project.current_round
     if not project.reviewed_areas():
@@ -279,7 +299,7 @@ def run_kind_round(project: Project, stack, config: KindTrainConfig = KIND_ROUND
     return RoundOutcome(workspace, round_info(project, parent, result), result)
 
 
-def train_kind_round(project: Project, stack, config: KindTrainConfig = KIND_ROUND, device: str = "auto",
+def train_kind_round(project: Project, stack, config: KindTrainConfig | None = None, device: str = "auto",
                      progress: Callable[[dict], None] | None = None,
                      cancel: Callable[[], bool] | None = None) -> RoundInfo:
     """Run and commit a round (in use only when it beat its parent on the held-out tiles); the
