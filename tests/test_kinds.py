@@ -71,6 +71,21 @@ def test_rods_encode_decode_round_trip():
     assert scores.angle_median < 0.5 and scores.length_error_median < 0.01
 
 
+def test_a_long_rod_whose_middle_is_outside_the_frame_is_left_out_a_short_object_at_the_edge_stays():
+    from napari_particle_detect.synthetic.rods import rod_table
+
+    # Maps of a wider canvas cut at x = 21: the long rod's middle (x 20) falls just outside the cut, so
+    # its centre map rises up to the cut's edge; the short object's middle is 1 px inside it.
+    table = rod_table([30.0, 70.0], [20.0, 22.0], [0.0, 90.0], [40.0, 12.0], [6.0, 6.0])
+    maps, _ = rods.encode(table, (96, 96))
+    cut = np.ascontiguousarray(maps[:, :, 21:])
+    kept = rods.decode(cut, 0.4)
+    everything = rods.decode(cut, 0.4, edge_margin=0.0)
+    assert len(everything) == 2 and everything["x"].min() < 2  # both peak within 2 px of the edge
+    assert len(kept) == 1 and kept["length"].iloc[0] < 3 * kept["width"].iloc[0]
+    assert abs(kept["y"].iloc[0] - 70.0) < 1 and abs(kept["x"].iloc[0] - 1.0) < 1
+
+
 def _two_touching_chains() -> pd.DataFrame:
     # Two straight chains of 6 beads side by side, beads of one touching beads of the other.
     xs = 20.0 + 10.0 * np.arange(6)
