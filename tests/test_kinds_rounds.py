@@ -114,8 +114,8 @@ def test_a_chains_round_scores_bonds_and_beads(project_home):
 def test_a_round_trains_the_layers_and_rate_measured_for_its_kind(kind, encoder_moves):
     # Rods rounds train all layers at 1e-4 (results/anisotropic_round.txt), chains the decoder at 5e-4.
     if kind == "rods":
-        _, tables = rod_stack(1)
-        image = rod_stack(1)[0][0]
+        stack, tables = rod_stack(1)
+        image = stack[0]
     else:
         sample = synthesize_chains(benchmark_chain_config("fluorescent", 0.2, shape=(96, 96)), seed=5)
         image, tables = sample.image, [sample.table]
