@@ -137,22 +137,31 @@ def decode(maps: np.ndarray, threshold: float = 0.4, min_distance: int = 2, fram
     if use_tips:
         length, angle = refine_with_tips(maps[5], centres, angle, length, width, tips_move)
     length = np.maximum(length, width)
-    keep = ~duplicates(centres, scores, angle, length, width)
-    centres, scores, angle, length, width = centres[keep], scores[keep], angle[keep], length[keep], width[keep]
+    objects = _select(~duplicates(centres, scores, angle, length, width), centres, scores, angle, length, width)
     if merge:
-        centres, scores, angle, length, width = merge_pieces(maps[0], centres, scores, angle, length, width,
-                                                             maps[5] if merge_by_tips else None)
+        objects = merge_pieces(maps[0], *objects, maps[5] if merge_by_tips else None)
+    centres, scores, angle, length, width = objects
     if drop_fragments:
-        keep = ~fragments(centres, angle, length, width)
-        centres, scores, angle, length, width = centres[keep], scores[keep], angle[keep], length[keep], width[keep]
-    h, w = maps.shape[1:]
-    edge = np.minimum.reduce([centres[:, 0], centres[:, 1], h - 1 - centres[:, 0], w - 1 - centres[:, 1]])
-    keep = (edge >= edge_margin) | (length < EDGE_MIN_ASPECT * width)
-    centres, scores, angle, length, width = centres[keep], scores[keep], angle[keep], length[keep], width[keep]
+        objects = _select(~fragments(centres, angle, length, width), *objects)
+        centres, scores, angle, length, width = objects
+    centres, scores, angle, length, width = _select(~long_at_edge(centres, length, width, maps.shape[1:], edge_margin),
+                                                    *objects)
     table = rod_table(centres[:, 0], centres[:, 1], angle, length, width)
     table.insert(0, "frame", int(frame))
     table["score"] = scores
     return table[COLUMNS]
+
+
+def _select(keep: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    return tuple(a[keep] for a in arrays)
+
+
+def long_at_edge(centres: np.ndarray, length: np.ndarray, width: np.ndarray, shape: tuple[int, int],
+                 margin: float = EDGE_MARGIN) -> np.ndarray:
+    """Mask of objects of aspect EDGE_MIN_ASPECT or more whose centre lies within ``margin`` px of the frame's edge."""
+    h, w = shape
+    edge = np.minimum.reduce([centres[:, 0], centres[:, 1], h - 1 - centres[:, 0], w - 1 - centres[:, 1]])
+    return (edge < margin) & (length >= EDGE_MIN_ASPECT * width)
 
 
 AXIS_AGREEMENT = 20.0  # degrees: orientation samples further off belong to a crossing rod

@@ -188,8 +188,7 @@ def reviewed_batch(kind: Kind, reviewed: list[tuple[np.ndarray, pd.DataFrame, np
 
 def train_heads(model: DetectorModel, kind: Kind, reviewed: list[tuple[np.ndarray, pd.DataFrame, np.ndarray]],
                 config: KindTrainConfig, device: torch.device, report: Callable[[dict], None],
-                cancel: Callable[[], bool] | None, history: list[dict],
-                trainable: str = "decoder") -> DetectorModel:
+                cancel: Callable[[], bool] | None, history: list[dict], trainable: str) -> DetectorModel:
     """A copy of ``model`` trained for ``config``'s steps on crops of the reviewed areas (loss masked
     outside them) and, ``config.synthetic_fraction`` of each batch, the kind's generator: the
     spheres' round loop (finetune.train_steps: warm-up, cosine decay, cancel, progress) with the
