@@ -15,11 +15,33 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .errors import ParticleDetectError  # noqa: E402
-from .kinds.evaluation import evaluate_frames, match, score  # noqa: E402
-from .models import load_model, save_model  # noqa: E402
-from .detection.prediction import detect  # noqa: E402
-from .synthetic.spheres import SynthConfig, synthesize  # noqa: E402
-from .learning.training import Example, TrainConfig, train  # noqa: E402
+
+# The public names load their modules on first use (PEP 562): `particle-detect synth` or `evaluate`
+# need neither torch nor the models, and importing torch costs 2-3 s of every command's start.
+_PUBLIC = {
+    "evaluate_frames": ".kinds.evaluation",
+    "match": ".kinds.evaluation",
+    "score": ".kinds.evaluation",
+    "load_model": ".models",
+    "save_model": ".models",
+    "detect": ".detection.prediction",
+    "SynthConfig": ".synthetic.spheres",
+    "synthesize": ".synthetic.spheres",
+    "Example": ".learning.training",
+    "TrainConfig": ".learning.training",
+    "train": ".learning.training",
+}
+
+
+def __getattr__(name: str):
+    if name in _PUBLIC:
+        import importlib
+
+        value = getattr(importlib.import_module(_PUBLIC[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Example",

@@ -24,7 +24,7 @@ SHIFTED = replace(benchmark_config("fluorescent", 0.9, (128, 128), radius=5.0), 
 CORRECTED = (0, 1, 2)  # trained on, except tiles held out of every round to score it
 UNSEEN = [3, 4, 5]
 TOLERANCE = 3.0
-TUNE = replace(FINE_TUNE, steps_per_epoch=60, threads=1)
+TUNE = replace(FINE_TUNE, steps_per_epoch=25, threads=1)
 
 
 pytestmark = pytest.mark.usefixtures("project_home")

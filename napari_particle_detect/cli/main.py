@@ -11,11 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..detection.devices import DEVICE_CHOICES, PRECISION_CHOICES
+from ..detection.choices import DEVICE_CHOICES, PRECISION_CHOICES, RUNTIME_CHOICES
 from .checks import number_in
 from . import volumes as volume_cli
 from ..errors import ParticleDetectError
-from ..detection.runtimes import RUNTIME_CHOICES
 from ..synthetic.spheres import LOOKS
 
 KIND_NAMES = ("spheres", "rods", "chains")  # kinds.KIND_NAMES, without importing torch to parse

@@ -5,9 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import ParticleDetectError
-
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
-PRECISION_CHOICES = ("auto", "float32", "bfloat16", "float16", "int8")  # int8: ONNX Runtime only
+from .choices import DEVICE_CHOICES, PRECISION_CHOICES
 
 
 def mps_available() -> bool:

@@ -30,6 +30,7 @@ from torch import nn
 
 from ..errors import ParticleDetectError
 from ..models import DetectorModel
+from .choices import RUNTIME_CHOICES
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,6 @@ class Int8Recipe:
 # weights, 7-bit weights (reduce_range), the last decoder block kept float.
 INT8 = Int8Recipe()
 
-RUNTIME_CHOICES = ("auto", "torch", "onnx")
 ONNX_PRECISIONS = ("float32", "int8")
 # What --precision auto means on ONNX Runtime: int8 for a model whose weights passed
 # benchmarks/runtimes.py's gate (held-out F1 within 0.002 and RMS within 0.02 px of torch float32 on

@@ -182,15 +182,22 @@ def synthesize_chains(config: ChainConfig | None = None, seed: int = 0) -> Chain
 def bonds_of(table: pd.DataFrame) -> np.ndarray:
     """Row-index pairs (i, j) of bonded beads in a chain table (consecutive indices, and a ring's
     last to first)."""
-    pairs = []
-    order = table.reset_index(drop=True)
-    for _, group in order.groupby("chain", sort=False):
-        group = group.sort_values("index")
-        idx = group.index.to_numpy()
-        pairs += list(zip(idx[:-1], idx[1:]))
-        if "closed" in group and len(idx) > 2 and int(group["closed"].iloc[0]):
-            pairs.append((idx[-1], idx[0]))
-    return np.asarray(pairs, dtype=int).reshape(-1, 2)
+    if len(table) == 0:
+        return np.zeros((0, 2), dtype=int)
+    # Vectorised: an untrained model's table can hold thousands of one-bead chains (validation).
+    chain = pd.factorize(table["chain"].to_numpy())[0]
+    index = table["index"].to_numpy()
+    order = np.lexsort((index, chain))
+    same = chain[order[1:]] == chain[order[:-1]]
+    pairs = [np.stack([order[:-1][same], order[1:][same]], axis=1)]
+    if "closed" in table:
+        first = np.r_[True, ~same]  # the first row of each chain in sorted order
+        last = np.r_[~same, True]
+        starts, ends = order[first], order[last]
+        sizes = np.diff(np.r_[np.flatnonzero(first), len(order)])
+        ring = (sizes > 2) & (table["closed"].to_numpy()[starts].astype(int) != 0)
+        pairs.append(np.stack([ends[ring], starts[ring]], axis=1))
+    return np.concatenate(pairs).astype(int).reshape(-1, 2)
 
 
 def random_chain_config(rng: np.random.Generator, shape: tuple[int, int] = (128, 128)) -> ChainConfig:
