@@ -6,7 +6,8 @@ outside what trains); a spheres round on two frames (finetune.FINE_TUNE) is time
 the same load, for the round time budget.
 
     .venv/bin/python benchmarks/anisotropic_round.py [--steps 150] [--lr 1e-4] [--synthetic 0.25]
-                                                     [--trainable all|decoder] [--threads 1] [--seed 480000]
+                                                     [--trainable all|decoder] [--crop 128] [--threads 1]
+                                                     [--seed 480000]
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
 from napari_particle_detect.kinds import rods  # noqa: E402
+from napari_particle_detect.kinds.registry import get_kind  # noqa: E402
 from napari_particle_detect.detection.kinds_prediction import detect_kind, shipped_model_path  # noqa: E402
 from napari_particle_detect.learning.kinds_rounds import Reviewed, fine_tune_kind, round_config, round_trainable  # noqa: E402
 from napari_particle_detect.models import load_model  # noqa: E402
@@ -58,6 +60,8 @@ def main() -> None:
     parser.add_argument("--synthetic", type=float, default=rods_round.synthetic_fraction,
                         help="share of each batch from the generator")
     parser.add_argument("--trainable", choices=("all", "decoder"), default=round_trainable("rods"))
+    parser.add_argument("--crop", type=int, default=rods_round.crop or None,
+                        help="side of the training crops (default: the kind's)")
     parser.add_argument("--unseen", type=int, default=4)
     parser.add_argument("--no-spheres", action="store_true", help="skip timing a spheres round beside it")
     parser.add_argument("--seed", type=int, default=SEED,
@@ -76,7 +80,7 @@ def main() -> None:
     reviewed = [Reviewed(Example(s.image, s.table[["y", "x"]].to_numpy(float), name=f"frame {i}"),
                          s.table.assign(score=1.0, source="accepted")) for i, s in enumerate(corrected)]
     config = round_config("rods", steps_per_epoch=args.steps, learning_rate=args.lr,
-                          synthetic_fraction=args.synthetic, threads=args.threads)
+                          synthetic_fraction=args.synthetic, threads=args.threads, crop=args.crop)
     start = time.perf_counter()
     result = fine_tune_kind(shipped, reviewed, config, "cpu", trainable=args.trainable)
     seconds = time.perf_counter() - start
@@ -87,7 +91,8 @@ def main() -> None:
             f"{'used' if result.improved else 'not used'}") if result.score and result.parent_score else "unscored"
     print("# One round of the rods model on two corrected frames of unseen optics (PSF sigma 2.5, 60 photons)\n")
     print(C.environment_line())
-    print(f"round: {args.steps} steps at {args.lr:g}, {args.synthetic:g} of each batch synthetic, "
+    print(f"round: {args.steps} steps at {args.lr:g} on {config.crop or get_kind('rods').crop} px crops, "
+          f"{args.synthetic:g} of each batch synthetic, "
           f"{args.trainable} layers trained; {held}")
     print(f"in-domain ceiling F1 {inside.f1:.3f}; unseen optics before {before.f1:.3f} (angle {before.angle_median:.2f}), "
           f"after the round {after.f1:.3f} (angle {after.angle_median:.2f}); round {seconds:.0f} s under load"
