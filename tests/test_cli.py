@@ -53,6 +53,18 @@ def test_synth_detect_evaluate_end_to_end(tmp_path):
     assert pooled["f1"] > 0.8
 
 
+def test_commands_without_a_network_start_without_torch(tmp_path):
+    """Importing torch costs seconds: synth and evaluate must not pay it (the package loads lazily)."""
+    code = ("import sys; from napari_particle_detect.cli.main import main; "
+            f"assert main(['synth', {str(tmp_path)!r}, '--n', '1', '--shape', '48', '48']) == 0; "
+            f"path = {str(tmp_path / 'image_000.csv')!r}; "
+            "assert main(['evaluate', path, path, '--json']) == 0; "
+            "assert 'torch' not in sys.modules, 'torch was imported'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1])["f1"] == 1.0
+
+
 def test_a_doubtful_diameter_is_flagged_in_the_json(tmp_path, capsys, tiny_model):
     noise = (2000 + 20 * np.random.default_rng(0).standard_normal((96, 96))).astype(np.uint16)
     tifffile.imwrite(tmp_path / "noise.tif", noise)

@@ -62,6 +62,16 @@ def test_chains_generator_bonds_are_about_one_diameter():
     chains.check_table(t, "truth")  # indices 0..n-1 in every chain
 
 
+def test_bonds_follow_the_indices_in_any_row_order_and_close_rings():
+    table = pd.DataFrame({"y": np.arange(9.0), "x": 0.0, "chain": [7, 7, 7, 3, 3, 3, 3, 5, 9],
+                          "index": [2, 0, 1, 3, 1, 0, 2, 0, 0], "closed": [0, 0, 0, 1, 1, 1, 1, 0, 0]},
+                         index=np.arange(100, 109))  # a table's own index never matters: row positions do
+    pairs = {tuple(p) for p in bonds_of(table).tolist()}
+    assert pairs == {(1, 2), (2, 0), (5, 4), (4, 6), (6, 3), (3, 5)}  # chain 7 open; chain 3 a ring of four
+    assert sorted(bonds_of(table.drop(columns="closed")).tolist()) == [[1, 2], [2, 0], [4, 6], [5, 4], [6, 3]]
+    assert bonds_of(table.iloc[:0]).shape == (0, 2)
+
+
 def test_rods_encode_decode_round_trip():
     sample = synthesize_rods(benchmark_rod_config("fluorescent", 0.3, shape=(160, 160)), seed=5)
     maps, mask = rods.encode(sample.table, sample.image.shape)
