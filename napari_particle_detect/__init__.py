@@ -43,6 +43,10 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))  # tab completion sees the names not loaded yet
+
+
 __all__ = [
     "Example",
     "ParticleDetectError",
