@@ -67,6 +67,7 @@ def test_a_run_paused_and_resumed_ends_with_the_weights_of_one_uninterrupted_run
                         progress=lambda r: epochs_seen.append(r) if r.get("event") == "epoch" else None)
     assert paused.paused and paused.finished_phases == ["start"] and paused.current == "lower-lr"
     assert "run the recipe again to resume" in paused.describe()
+    assert [p.name for p in (tmp_path / "b").rglob("*.state.pt")] == ["phase-2-lower-lr.state.pt"]
     done = run_recipe(recipe, threads=1)
     assert done.model is not None and not done.paused
 
@@ -78,6 +79,7 @@ def test_a_run_paused_and_resumed_ends_with_the_weights_of_one_uninterrupted_run
     assert card["recipe"] == "tiny-run.toml" and len(card["recipe_sha256"]) == 64
     record = json.loads(phase_files(load_recipe(recipe), 1)[1].read_text())
     assert record["resumed"] is True
+    assert not list((tmp_path / "b").rglob("*.state.pt"))  # finished phases keep no resume state
 
 
 def test_a_finished_phase_of_a_changed_recipe_is_refused(tmp_path):
@@ -179,6 +181,7 @@ def test_a_rods_recipe_paused_and_resumed_ends_with_the_weights_of_one_uninterru
     lineage = model.card.training["lineage"]
     assert [step["phase"] for step in lineage] == ["heads", "settle"] and "validation_score" in lineage[1]
     assert json.loads(phase_files(load_recipe(recipe), 1)[1].read_text())["resumed"] is True
+    assert not list((tmp_path / "b").rglob("*.state.pt"))
 
 
 def test_a_kind_recipe_takes_only_the_kind_s_settings(tmp_path):

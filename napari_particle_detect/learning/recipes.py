@@ -240,6 +240,7 @@ def run_recipe(
             except TrainingCancelled:
                 return RunStatus(recipe, finished, phase.name, True, None)
             atomic_write_text(done_file, json.dumps({**record, "fingerprint": fingerprint}, indent=2))
+            _drop_resume_state(model_file)
             finished.append(phase.name)
             previous = model_file
             continue
@@ -269,10 +270,18 @@ def run_recipe(
                   "seconds_this_session": round(time.monotonic() - started, 1),
                   "weights_sha256": _sha256(model_file), "note": phase.note}
         atomic_write_text(done_file, json.dumps(record, indent=2))
+        _drop_resume_state(model_file)
         finished.append(phase.name)
         previous = model_file
     final = write_final_model(recipe)
     return RunStatus(recipe, finished, None, False, final)
+
+
+def _drop_resume_state(model_file: Path) -> None:
+    # A finished phase never resumes (its done marker is read instead), and its resume state (the
+    # optimiser's moments: three times the weights) would only weigh on the repository the runs are
+    # committed to; the device machine takes at most 64 MiB of it.
+    model_file.with_suffix(".state.pt").unlink(missing_ok=True)
 
 
 def _run_kind_phase(recipe: Recipe, index: int, previous: Path | None, device: str, threads: int | None,
