@@ -10,6 +10,7 @@ Screenshots (whole window) and a line per check go to OUT_FOLDER (default: a tem
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -27,7 +28,15 @@ import tifffile  # noqa: E402
 
 from napari_particle_detect.shipped import SAMPLE_DATA_DIR  # noqa: E402
 
-OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else SCRATCH / "shots"
+
+def _out_folder() -> Path:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", nargs="?", type=Path, default=SCRATCH / "shots", help="screenshots go here")
+    return parser.parse_args().out
+
+
+# Read from the command line only when run: the other walkthroughs import this module with their own arguments.
+OUT = _out_folder() if __name__ == "__main__" else SCRATCH / "shots"
 CHECKS: list[str] = []
 
 

@@ -10,6 +10,7 @@ reopening, ``screenshot_napari_<kind>_round.png`` after the rounds); a line per 
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from dataclasses import replace
@@ -22,7 +23,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-STEPS = int(sys.argv[1]) if len(sys.argv) > 1 else None
+_parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+_parser.add_argument("steps", nargs="?", type=int, default=None, help="training steps of each round (default: the dock's)")
+STEPS = _parser.parse_args().steps
 
 
 def correct_rods(viewer, session) -> None:

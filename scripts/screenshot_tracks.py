@@ -10,8 +10,8 @@ draws, so nothing in it moves) with the drift subtracted, and saves the window t
 
 from __future__ import annotations
 
+import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -38,7 +38,9 @@ def main() -> None:
     from napari_particle_detect.synthetic.spheres import SynthConfig
     from napari_particle_detect.synthetic.motion import diffusing_stack
 
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "out" / "screens"
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", nargs="?", type=Path, default=ROOT / "out" / "screens", help="other screenshots go here")
+    out = parser.parse_args().out
     out.mkdir(parents=True, exist_ok=True)
     get_settings().application.gui_notification_level = "error"
     viewer = napari.Viewer(show=True, title="napari-particle-detect")

@@ -9,8 +9,8 @@ close the dock and open it again. Projects go to a temporary home; screenshots t
 
 from __future__ import annotations
 
+import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,7 +31,9 @@ from napari_particle_detect.learning.volume_finetune import VolumeRoundConfig  #
 from napari_particle_detect.synthetic.volumes import VolumeConfig, synthesize_volume  # noqa: E402
 
 torch.set_num_threads(1)
-STEPS = int(sys.argv[1]) if len(sys.argv) > 1 else 40
+_parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+_parser.add_argument("steps", nargs="?", type=int, default=40, help="training steps of each round (default 40)")
+STEPS = _parser.parse_args().steps
 
 
 def wait(condition, timeout=600.0) -> None:
