@@ -33,7 +33,7 @@ _PUBLIC = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _PUBLIC:
         import importlib
 

@@ -195,7 +195,8 @@ def bonds_of(table: pd.DataFrame) -> np.ndarray:
         last = np.r_[~same, True]
         starts, ends = order[first], order[last]
         sizes = np.diff(np.r_[np.flatnonzero(first), len(order)])
-        ring = (sizes > 2) & (table["closed"].to_numpy()[starts].astype(int) != 0)
+        closed = table["closed"].fillna(0).to_numpy(dtype=float) != 0  # an empty cell: not a ring
+        ring = (sizes > 2) & closed[starts]
         pairs.append(np.stack([ends[ring], starts[ring]], axis=1))
     return np.concatenate(pairs).astype(int).reshape(-1, 2)
 
