@@ -60,8 +60,8 @@ def main() -> None:
     parser.add_argument("--synthetic", type=float, default=rods_round.synthetic_fraction,
                         help="share of each batch from the generator")
     parser.add_argument("--trainable", choices=("all", "decoder"), default=round_trainable("rods"))
-    parser.add_argument("--crop", type=int, default=rods_round.crop or None,
-                        help="side of the training crops (default: the kind's)")
+    parser.add_argument("--crop", type=int, default=rods_round.crop or get_kind("rods").crop,
+                        help="side of the training crops (default: the round's)")
     parser.add_argument("--unseen", type=int, default=4)
     parser.add_argument("--no-spheres", action="store_true", help="skip timing a spheres round beside it")
     parser.add_argument("--seed", type=int, default=SEED,
@@ -91,7 +91,7 @@ def main() -> None:
             f"{'used' if result.improved else 'not used'}") if result.score and result.parent_score else "unscored"
     print("# One round of the rods model on two corrected frames of unseen optics (PSF sigma 2.5, 60 photons)\n")
     print(C.environment_line())
-    print(f"round: {args.steps} steps at {args.lr:g} on {config.crop or get_kind('rods').crop} px crops, "
+    print(f"round: {args.steps} steps at {args.lr:g} on {args.crop} px crops, "
           f"{args.synthetic:g} of each batch synthetic, "
           f"{args.trainable} layers trained; {held}")
     print(f"in-domain ceiling F1 {inside.f1:.3f}; unseen optics before {before.f1:.3f} (angle {before.angle_median:.2f}), "

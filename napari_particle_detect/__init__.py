@@ -7,6 +7,7 @@ The public API works without Qt:
 >>> table = detect(sample.image)           # frame, y, x, score
 """
 
+import importlib
 import os
 
 # OpenMP threads that wait for work by spinning turn a busy laptop into a crawl: torch's CPU
@@ -35,8 +36,6 @@ _PUBLIC = {
 
 def __getattr__(name: str) -> object:
     if name in _PUBLIC:
-        import importlib
-
         value = getattr(importlib.import_module(_PUBLIC[name], __name__), name)
         globals()[name] = value
         return value
