@@ -101,6 +101,9 @@ def test_a_finished_phase_of_a_changed_recipe_is_refused(tmp_path):
     ('name = "x"\n[[phase]]\nname = "a"\n[[phase]]\nname = "a"\n', "phase names must differ"),
     ('name = "a/b"\n[[phase]]\nname = "a"\n', "without slashes"),
     ('name = [\n', "unreadable recipe"),
+    ('name = "x"\n[[phase]]\nname = "a"\nspot_min_separation = [1.2, 0.35]\n',
+     "spot_min_separation must be two positive numbers, smallest first"),
+    ('name = "x"\n[[phase]]\nname = "a"\nspot_share = 2\n', "spot_share must be between 0 and 1"),
 ])
 def test_bad_recipes_get_one_line(tmp_path, text, words):
     path = tmp_path / "bad.toml"

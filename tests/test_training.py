@@ -126,3 +126,29 @@ def test_enlarged_training_images_keep_their_centres_on_the_particles(monkeypatc
             assert abs(py - 3) <= 1 and abs(px - 3) <= 1
             found += 1
     assert found >= 4
+
+
+def test_spot_options_turn_crops_into_close_spots_and_leave_the_default_draws_alone():
+    import napari_particle_detect.learning.training as training
+    from napari_particle_detect.synthetic.spheres import random_training_config
+
+    base = random_training_config(np.random.default_rng(5), shape=(32, 32))
+    rng = np.random.default_rng(9)
+    assert training.with_spot_options(base, TrainConfig(), rng) is base
+    assert rng.random() == np.random.default_rng(9).random()  # nothing was drawn
+
+    spots = TrainConfig(spot_share=1.0, spot_min_separation=(0.35, 0.4))
+    drawn = [training.with_spot_options(base, spots, rng) for _ in range(20)]
+    assert {c.look for c in drawn} == set(training.SPOT_LOOKS)
+    assert all(0.35 <= c.min_separation <= 0.4 for c in drawn)
+    assert all(c.area_fraction == base.area_fraction for c in drawn)
+
+
+def test_spot_options_change_only_the_validation_images_they_turn_into_spots():
+    import napari_particle_detect.learning.training as training
+
+    plain = training.synthetic_validation_set(TrainConfig(validation_images=8, validation_size=48))
+    spotted = training.synthetic_validation_set(TrainConfig(validation_images=8, validation_size=48, spot_share=0.5,
+                                                            spot_min_separation=(0.35, 1.2)))
+    same = [np.array_equal(a.image, b.image) for a, b in zip(plain, spotted)]
+    assert 0 < sum(same) < len(same)

@@ -32,7 +32,8 @@ else:  # pragma: no cover - Python 3.10
 
 # TrainConfig fields a phase may set (the rest are the run's: device, threads, validation).
 PHASE_FIELDS = ("epochs", "steps_per_epoch", "batch_size", "crop", "learning_rate", "synthetic_fraction",
-                "radius_range", "seed", "sigma", "focus_share", "teacher", "teacher_weight")
+                "radius_range", "seed", "sigma", "focus_share", "teacher", "teacher_weight", "spot_share",
+                "spot_min_separation")
 # ... and the KindTrainConfig fields a phase of a rods or chains recipe (``kind = "rods"``) may set.
 KIND_PHASE_FIELDS = ("epochs", "steps_per_epoch", "batch_size", "crop", "learning_rate", "synthetic_fraction",
                      "seed", "final_lr_fraction", "positive_weight", "regression_weight")
@@ -146,18 +147,19 @@ def _check_settings(settings: dict, problem) -> None:
             raise problem(f"{key} must be a positive number")
     if "teacher" in settings and not isinstance(settings["teacher"], str):
         raise problem("teacher must be the path of a model (.pt), relative to the recipe")
-    for key in ("synthetic_fraction", "focus_share", "teacher_weight", "final_lr_fraction"):
+    for key in ("synthetic_fraction", "focus_share", "teacher_weight", "final_lr_fraction", "spot_share"):
         if key in settings and not (isinstance(settings[key], (int, float)) and 0 <= settings[key] <= 1):
             raise problem(f"{key} must be between 0 and 1")
     for key in ("positive_weight", "regression_weight"):
         if key in settings and not (isinstance(settings[key], (int, float)) and 0 <= settings[key] < 1000):
             raise problem(f"{key} must be a number from 0")
-    if "radius_range" in settings:
-        value = settings["radius_range"]
-        if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) and v > 0
-                                                                     for v in value) and value[0] <= value[1]):
-            raise problem("radius_range must be two positive numbers, smallest first")
-        settings["radius_range"] = tuple(float(v) for v in value)
+    for key in ("radius_range", "spot_min_separation"):
+        if key in settings:
+            value = settings[key]
+            if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) and v > 0
+                                                                         for v in value) and value[0] <= value[1]):
+                raise problem(f"{key} must be two positive numbers, smallest first")
+            settings[key] = tuple(float(v) for v in value)
 
 
 def phase_fingerprint(recipe: Recipe, index: int) -> str:

@@ -31,7 +31,7 @@ from ..models.registry import ModelCard
 from ..detection.prediction import predict_heatmap
 from ..detection.preprocessing import check_frame, normalise
 from ..detection.sizing import estimate_diameter, rescale_centres, rescale_frame, scale_for_diameter
-from ..synthetic.spheres import random_training_config, synthesize
+from ..synthetic.spheres import SynthConfig, random_training_config, synthesize
 
 VALIDATION_SEED_BASE = 10_000_000  # training seeds stay below this, so validation images are unseen
 # Share of the less crowded synthetic images drawn small and enlarged by a factor in
@@ -132,6 +132,11 @@ class TrainConfig:
     # Pseudo-labelled crops seen under strong augmentation (strong_augment below): off,
     # measured worse (benchmarks/results/loop_semi.txt: dim spheres 0.871 vs 0.878, bright-field 0.876 vs 0.883).
     pseudo_strong: bool = False
+    # Diffraction-limited spots: the share of synthetic crops drawn as Gaussian or Airy spots whatever
+    # the look drawn, and the range their closest pairs may come to (x mean radius; None: the
+    # generator's 0.7-1.2), so a run can teach splitting spots closer than other particles come.
+    spot_share: float = 0.0
+    spot_min_separation: tuple[float, float] | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -240,6 +245,7 @@ class BatchSource:
     def _synthetic(self) -> tuple[np.ndarray, np.ndarray]:
         crop = self.config.crop
         cfg = random_training_config(self.rng, shape=(crop, crop), radius_range=self.config.radius_range)
+        cfg = with_spot_options(cfg, self.config, self.rng)
         self.next_seed = (self.next_seed + 1) % VALIDATION_SEED_BASE
         if cfg.area_fraction >= ENLARGED_BELOW_AREA_FRACTION or self.rng.random() >= ENLARGED_SHARE:
             sample = synthesize(cfg, seed=self.next_seed)
@@ -293,13 +299,29 @@ def weighted_mse(prediction: torch.Tensor, target: torch.Tensor, weight: torch.T
     return ((prediction - target) ** 2 * weight).sum() / weight.sum().clamp(min=1.0)
 
 
+SPOT_LOOKS = ("gaussian", "airy")
+
+
+def with_spot_options(cfg: SynthConfig, config: TrainConfig, rng: np.random.Generator) -> SynthConfig:
+    """``cfg`` turned into spots for ``config.spot_share`` of the draws, and spots' closest pairs drawn
+    from ``config.spot_min_separation``; with neither option set, ``cfg`` itself and no draw from ``rng``."""
+    if config.spot_share and rng.random() < config.spot_share:
+        cfg = replace(cfg, look=str(rng.choice(SPOT_LOOKS)))
+    if config.spot_min_separation and cfg.look in SPOT_LOOKS:
+        cfg = replace(cfg, min_separation=float(rng.uniform(*config.spot_min_separation)))
+    return cfg
+
+
 def synthetic_validation_set(config: TrainConfig) -> list[Example]:
     """Fixed, varied synthetic images from seeds no training batch uses."""
     rng = np.random.default_rng(VALIDATION_SEED_BASE)
+    # The spot options draw from their own stream, so without them the set is what it always was.
+    spot_rng = np.random.default_rng(VALIDATION_SEED_BASE + 1)
     shape = (config.validation_size, config.validation_size)
     out = []
     for i in range(config.validation_images):
-        cfg = random_training_config(rng, shape=shape, radius_range=config.radius_range)
+        cfg = with_spot_options(random_training_config(rng, shape=shape, radius_range=config.radius_range),
+                                config, spot_rng)
         sample = synthesize(cfg, seed=VALIDATION_SEED_BASE + i)
         out.append(Example(sample.image, sample.centres, name=f"synthetic-val-{i}"))
     return out
