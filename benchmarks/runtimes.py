@@ -41,6 +41,7 @@ import _scenes as S  # noqa: E402
 from accuracy import AREA_FRACTIONS, LOOKS, cell_images  # noqa: E402
 
 from napari_particle_detect.detection import networks, runtimes  # noqa: E402
+from napari_particle_detect.detection.openvino_runtime import native_bfloat16, openvino_available  # noqa: E402
 from napari_particle_detect.synthetic import spheres as synthetic  # noqa: E402
 from napari_particle_detect.kinds.evaluation import Counts  # noqa: E402
 from napari_particle_detect.detection.prediction import detect  # noqa: E402
@@ -50,6 +51,9 @@ RMS_TOLERANCE = 0.02
 DIAMETER = 12.0
 TRACKPY_DIAMETER = 11
 FORMS = (("torch", "float32"), ("onnx", "float32"), ("onnx", "int8"))
+# OpenVINO's forms where it is installed (bfloat16 is fast only on CPUs that have it natively).
+if openvino_available():
+    FORMS += (("openvino", "float32"), ("openvino", "bfloat16"), ("openvino", "int8"))
 REFERENCE = ("torch", "float32")
 MIN_OBJECTS = 600
 
@@ -70,6 +74,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="an int8 recipe to measure beside the shipped forms, e.g. 'calibration=minmax;images=32' "
                         "(repeatable)")
     p.add_argument("--no-onnx-float32", action="store_true", help="leave onnx float32 out (int8 recipes only)")
+    p.add_argument("--forms", nargs="+", default=None, metavar="'RUNTIME PRECISION'",
+                   help="measure only these forms (torch float32, the reference, always), e.g. 'openvino bfloat16'")
     C.add_common_args(p)
     return p.parse_args(argv)
 
@@ -195,7 +201,7 @@ def gate(table: pd.DataFrame, forms=FORMS) -> pd.DataFrame:
     return pd.DataFrame(out).set_index("form")
 
 
-def speed_rows(model, sizes: list[int], repeats: int) -> pd.DataFrame:
+def speed_rows(model, sizes: list[int], repeats: int, forms=FORMS) -> pd.DataFrame:
     tune = synthetic.synthesize(synthetic.benchmark_config("fluorescent", 0.5, shape=(256, 256)),
                                 seed=C.TUNE_SEED_BASE + 900)
     params, _, _ = C.tune_trackpy([tune.image], [tune.centres], diameters=(TRACKPY_DIAMETER,),
@@ -208,7 +214,8 @@ def speed_rows(model, sizes: list[int], repeats: int) -> pd.DataFrame:
         tp = C.median_time(lambda: params.locate(image), n_rep)
         rows.append({"size": f"{size}x{size}", "method": "trackpy locate (numba)" if C.has_numba() else
                      "trackpy locate", "s/image": tp, "time / trackpy": 1.0})
-        for form in FORMS:
+        for form in forms:
+            use(model, form)
             run(image, model, form)
             seconds = C.median_time(lambda f=form: run(image, model, f), n_rep, warmup=0)
             rows.append({"size": f"{size}x{size}", "method": f"UNet detect d=12, {label(form)}", "s/image": seconds,
@@ -244,6 +251,8 @@ def main(argv=None) -> int:
     sizes = args.sizes or ([256, 512] if args.quick else [512, 2048])
     repeats = args.repeats or (2 if args.quick else 5)
     forms = [form for form in FORMS if not (args.no_onnx_float32 and form == ("onnx", "float32"))]
+    if args.forms:
+        forms = [REFERENCE] + [tuple(spec.split()) for spec in args.forms if tuple(spec.split()) != REFERENCE]
     forms += [("onnx", "int8", recipe(spec)) for spec in args.int8 or []]
     print("# CPU runtimes and precisions (napari_particle_detect benchmarks/runtimes.py)")
     print(C.environment_line())
@@ -252,9 +261,16 @@ def main(argv=None) -> int:
     print(f"onnxruntime {onnxruntime.__version__}; torch CPU threads {torch.get_num_threads()}; "
           f"auto picks for this model: onnx {runtimes.auto_onnx_precision(model)} (int8 only for weights in "
           "runtimes.INT8_GATE_PASSED)")
+    if openvino_available():
+        import openvino
+
+        print(f"openvino {openvino.__version__}; native bfloat16 on this CPU: {native_bfloat16()}; auto picks: "
+              f"{' '.join(runtimes.resolve_runtime('auto', 'auto', torch.device('cpu'), model=model))} (OpenVINO "
+              "bfloat16 only for weights in runtimes.BFLOAT16_GATE_PASSED)")
     print(f"shipped int8 recipe: {runtimes.INT8}")
-    C.print_table(export_rows(model, forms), "Export (the torch network to ONNX, int8 calibrated on "
-                  f"{runtimes.INT8.images} generator images)")
+    if any(form[0] == "onnx" for form in forms):
+        C.print_table(export_rows(model, forms), "Export (the torch network to ONNX, int8 calibrated on "
+                      f"{runtimes.INT8.images} generator images)")
     if not args.no_accuracy:
         table = accuracy_rows(model, n_test, not args.no_scenes, forms, args.min_objects, not args.no_unfamiliar)
         wide = table.pivot(index="case", columns="form", values=["F1", "RMS"])
@@ -266,7 +282,7 @@ def main(argv=None) -> int:
         C.print_table(gate(table, forms), f"Gate: auto may pick a form only if F1 within {F1_TOLERANCE} and RMS "
                       f"within {RMS_TOLERANCE} px of {label(REFERENCE)} on every row")
     if not args.no_speed:
-        C.print_table(speed_rows(model, sizes, repeats), "Time per image (full pipeline), median")
+        C.print_table(speed_rows(model, sizes, repeats, forms), "Time per image (full pipeline), median")
     return 0
 
 

@@ -120,10 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     detect.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
                         help="auto: float32 (bfloat16/float16 move some centres by more than 0.05 px); "
-                             "int8 on ONNX Runtime (CPU)")
+                             "int8 on ONNX Runtime or OpenVINO (CPU)")
     detect.add_argument("--runtime", choices=RUNTIME_CHOICES, default="auto",
                         help="auto: ONNX Runtime on a CPU (faster; the network exported once and cached beside "
-                             "its weights), torch on GPUs")
+                             "its weights), torch on GPUs; openvino (pip install openvino) runs bfloat16 fast "
+                             "on CPUs that have it")
     detect.add_argument("--threshold", type=number_in(0, 1, high_open=True), default=None,
                         help="heatmap threshold (default: the model's)")
     detect.add_argument("--diameter", type=DIAMETER, default=None, nargs="+", action=volume_cli.DiameterAction,

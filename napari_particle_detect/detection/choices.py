@@ -2,5 +2,5 @@
 (the command line parses its arguments before it knows whether the command needs a network)."""
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
-PRECISION_CHOICES = ("auto", "float32", "bfloat16", "float16", "int8")  # int8: ONNX Runtime only
-RUNTIME_CHOICES = ("auto", "torch", "onnx")
+PRECISION_CHOICES = ("auto", "float32", "bfloat16", "float16", "int8")  # int8: ONNX Runtime or OpenVINO
+RUNTIME_CHOICES = ("auto", "torch", "onnx", "openvino")

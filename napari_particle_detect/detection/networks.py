@@ -14,6 +14,7 @@ from torch.fx.experimental.optimization import fuse
 
 from .devices import select_precision
 from ..models import DetectorModel
+from .openvino_runtime import OpenVinoNetwork, openvino_network
 from .runtimes import OnnxNetwork, onnx_network, resolve_runtime
 from .stages import CHANNELS_LAST_DEVICES
 
@@ -56,18 +57,18 @@ _prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def prepare_network(
     model: DetectorModel, device: torch.device, precision: str = "auto", compile: bool = False,
     runtime: str = "torch",
-) -> InferenceNetwork | OnnxNetwork:
+) -> InferenceNetwork | OnnxNetwork | OpenVinoNetwork:
     """The model's network ready for inference on ``device`` (cached while its weights are unchanged).
 
     ``runtime`` "torch" (the default here: training and scoring rounds use it), "onnx" (ONNX
-    Runtime, CPU only, float32 or int8) or "auto" (ONNX Runtime on a CPU where installed; what
-    detection uses). ``compile`` runs torch's network through ``torch.compile`` (needs a C++ compiler
+    Runtime, CPU only, float32 or int8), "openvino" (CPU only, float32, bfloat16 or int8) or "auto"
+    (what detection uses: see runtimes.resolve_runtime). ``compile`` runs torch's network through ``torch.compile`` (needs a C++ compiler
     on CPUs; the first call of each batch shape compiles, which takes seconds to a minute:
     ``warmup_seconds``).
     """
     device = torch.device(device)
     runtime, precision = resolve_runtime(runtime, precision, device, compile, model)
-    dtype = None if runtime == "onnx" else select_precision(precision, device)
+    dtype = None if runtime in ("onnx", "openvino") else select_precision(precision, device)
     # In-place training bumps the parameters' version counters, which retires a cached copy.
     key = (str(device), runtime, precision, dtype, bool(compile), torch.get_num_threads(),
            tuple(p._version for p in model.network.parameters()))
@@ -76,6 +77,8 @@ def prepare_network(
         return cached[1]
     if runtime == "onnx":
         network = onnx_network(model, precision)
+    elif runtime == "openvino":
+        network = openvino_network(model, precision)
     else:
         network = _inference_network(model, device, dtype, compile)
     _prepared[model] = (key, network)

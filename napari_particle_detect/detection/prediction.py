@@ -238,7 +238,8 @@ def iter_detect(
     keeps no whole heatmap (results' ``heatmap`` is None): memory then holds bands of rows only.
     ``compile`` runs the network through ``torch.compile`` (a warm-up on the first batch).
     ``runtime``: "auto" runs the network on ONNX Runtime on a CPU where it is installed (float32, or
-    int8 with ``precision="int8"``), on torch otherwise; "torch" or "onnx" to choose.
+    int8 with ``precision="int8"``), on OpenVINO in bfloat16 where runtimes.resolve_runtime says so,
+    on torch otherwise; "torch", "onnx" or "openvino" to choose.
     """
     if polarity not in ("auto", "bright", "dark"):
         raise ParticleDetectError(f"polarity must be auto, bright or dark, got {polarity!r}")

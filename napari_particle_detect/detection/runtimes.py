@@ -31,6 +31,7 @@ from torch import nn
 from ..errors import ParticleDetectError
 from ..models import DetectorModel
 from .choices import RUNTIME_CHOICES
+from .openvino_runtime import OPENVINO_PRECISIONS, native_bfloat16, openvino_available
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,9 @@ ONNX_PRECISIONS = ("float32", "int8")
 # spheres; the phase-3 UNet before it placed sparse opaque discs 0.039 px worse.
 AUTO_ONNX_PRECISION = "float32"
 INT8_GATE_PASSED: dict[str, str] = {}  # weights_digest -> the results file that shows it passed
+# The same gate for OpenVINO's bfloat16 form, which auto picks on a CPU with native bfloat16
+# (openvino_runtime.native_bfloat16) for weights listed here.
+BFLOAT16_GATE_PASSED: dict[str, str] = {}
 OPSET = 17
 CACHE_ENV = "NAPARI_PARTICLE_DETECT_CACHE"
 
@@ -95,19 +99,33 @@ def auto_onnx_precision(model: DetectorModel | None) -> str:
     return "int8" if weights_digest(model) in INT8_GATE_PASSED else AUTO_ONNX_PRECISION
 
 
+def bfloat16_gate_passed(model: DetectorModel | None) -> bool:
+    """Whether ``model``'s weights passed the accuracy gate in OpenVINO's bfloat16 (BFLOAT16_GATE_PASSED)."""
+    return model is not None and bool(BFLOAT16_GATE_PASSED) and network_dims(model) == 2 \
+        and weights_digest(model) in BFLOAT16_GATE_PASSED
+
+
 def resolve_runtime(runtime: str | None, precision: str | None, device: torch.device,
                     compile: bool = False, model: DetectorModel | None = None) -> tuple[str, str]:
-    """(runtime, precision) to run with: ``("onnx", "float32"|"int8")`` or ``("torch", precision)``.
+    """(runtime, precision) to run with: ``("onnx", "float32"|"int8")``, ``("openvino",
+    "float32"|"bfloat16"|"int8")`` or ``("torch", precision)``.
 
-    ``auto`` picks ONNX Runtime on a CPU when it is installed and the precision asked for is one it
-    runs (auto, float32, int8), and torch otherwise (GPUs, bfloat16/float16, ``compile``). Precision
-    auto on ONNX Runtime is :func:`auto_onnx_precision` of ``model`` (float32 without one).
+    ``auto`` on a CPU picks OpenVINO in bfloat16 where it is installed, the CPU computes in bfloat16
+    natively and precision is bfloat16, or auto for a model whose bfloat16 form passed the accuracy
+    gate; else ONNX Runtime when it is installed and the precision asked for is one it runs (auto,
+    float32, int8); torch otherwise (GPUs, float16, ``compile``). Precision auto on ONNX Runtime is
+    :func:`auto_onnx_precision` of ``model`` (float32 without one).
     """
     runtime = (runtime or "auto").lower()
     precision = (precision or "auto").lower()
     if runtime not in RUNTIME_CHOICES:
         raise ParticleDetectError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIME_CHOICES)}")
     onnx_precision = precision in ("auto", *ONNX_PRECISIONS)
+    if runtime == "auto" and device.type == "cpu" and not compile and openvino_available() and native_bfloat16() \
+            and (precision == "bfloat16" or (precision == "auto" and bfloat16_gate_passed(model))):
+        return "openvino", "bfloat16"
+    if runtime == "openvino":
+        return "openvino", _openvino_precision(precision, device, compile, model)
     if runtime == "auto":
         usable = device.type == "cpu" and onnx_precision and not compile and onnx_available()
         if precision == "int8" and not usable:
@@ -128,8 +146,26 @@ def resolve_runtime(runtime: str | None, precision: str | None, device: torch.de
             raise ParticleDetectError("--compile is torch's; leave it out with --runtime onnx")
         return "onnx", auto_onnx_precision(model) if precision == "auto" else precision
     if precision == "int8":
-        raise ParticleDetectError("precision 'int8' runs on ONNX Runtime only; use --runtime onnx or auto")
+        raise ParticleDetectError("precision 'int8' runs on ONNX Runtime or OpenVINO only; use --runtime onnx, "
+                                  "openvino or auto")
     return "torch", precision
+
+
+def _openvino_precision(precision: str, device: torch.device, compile: bool, model: DetectorModel | None) -> str:
+    if not openvino_available():
+        raise ParticleDetectError("runtime 'openvino' needs the openvino package: pip install openvino")
+    if device.type != "cpu":
+        raise ParticleDetectError(f"runtime 'openvino' runs on the CPU; on {device.type} use --runtime torch")
+    if precision not in ("auto", *OPENVINO_PRECISIONS):
+        raise ParticleDetectError(f"precision {precision!r} is not an OpenVINO precision; choose "
+                                  f"{', '.join(OPENVINO_PRECISIONS)}, or --runtime torch")
+    if compile:
+        raise ParticleDetectError("--compile is torch's; leave it out with --runtime openvino")
+    if precision == "int8" and model is not None and network_dims(model) == 3:
+        raise ParticleDetectError("precision 'int8' is for 2D models; a 3D model runs in float32")
+    if precision == "auto":
+        return "bfloat16" if native_bfloat16() and bfloat16_gate_passed(model) else "float32"
+    return precision
 
 
 class OnnxNetwork(nn.Module):

@@ -117,7 +117,7 @@ def detect_file(
             else model.card.threshold, "polarity": options.polarity, "device": str(device),
             "inputs": [record]}
     meta["runtime"], precision = resolve_runtime(options.runtime, options.precision, device, options.compile, model)
-    meta["precision"] = precision if meta["runtime"] == "onnx" else \
+    meta["precision"] = precision if meta["runtime"] in ("onnx", "openvino") else \
         str(select_precision(precision, device)).removeprefix("torch.")
     return _finish(path, output, record, table, meta, fingerprint, start)
 

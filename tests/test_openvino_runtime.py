@@ -1,0 +1,110 @@
+"""The network on OpenVINO: the centres ONNX Runtime finds, bfloat16 picked only where the CPU has it and the
+weights passed the accuracy gate."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from napari_particle_detect.cli.main import main
+from napari_particle_detect.detection import runtimes
+from napari_particle_detect.detection.openvino_runtime import OpenVinoNetwork
+from napari_particle_detect.detection.prediction import detect, prepare_network
+from napari_particle_detect.detection.runtimes import resolve_runtime
+from napari_particle_detect.errors import ParticleDetectError
+from napari_particle_detect.kinds.evaluation import match
+from napari_particle_detect.models import load_model, save_model
+from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
+
+from helpers import tiny_model_file
+
+pytest.importorskip("openvino")
+CPU = torch.device("cpu")
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    torch.set_num_threads(1)
+    return load_model(save_model(load_model(tiny_model_file(tmp_path / "t")), tmp_path / "tiny.pt"))
+
+
+def test_openvino_float32_finds_the_centres_onnx_runtime_finds():
+    torch.set_num_threads(1)
+    model = load_model()
+    image = synthesize(benchmark_config("fluorescent", 0.5, shape=(96, 128)), seed=5).image
+    by_onnx = detect(image, model, device="cpu", diameter=12, runtime="onnx", precision="float32")
+    by_openvino = detect(image, model, device="cpu", diameter=12, runtime="openvino", precision="float32")
+    assert isinstance(prepare_network(model, CPU, "float32", runtime="openvino"), OpenVinoNetwork)
+    assert len(by_onnx) > 30 and len(by_openvino) == len(by_onnx)
+    assert np.abs(by_openvino[["y", "x"]].to_numpy() - by_onnx[["y", "x"]].to_numpy()).max() < 1e-3
+
+
+def test_openvino_bfloat16_and_int8_find_what_float32_finds():
+    torch.set_num_threads(1)
+    model = load_model()
+    image = synthesize(benchmark_config("opaque", 0.3, shape=(128, 128)), seed=6).image
+    by_float = detect(image, model, device="cpu", diameter=12, runtime="openvino", precision="float32")
+    for precision in ("bfloat16", "int8"):
+        found = detect(image, model, device="cpu", diameter=12, runtime="openvino", precision=precision)
+        pairs = match(found[["y", "x"]].to_numpy(), by_float[["y", "x"]].to_numpy(), 1.0)
+        assert len(by_float) > 20 and len(pairs[0]) >= len(by_float) - 1 and len(found) <= len(by_float) + 1
+        shifts = np.linalg.norm(found[["y", "x"]].to_numpy()[pairs[0]] - by_float[["y", "x"]].to_numpy()[pairs[1]],
+                                axis=1)
+        assert np.median(shifts) < 0.05 and shifts.max() < 0.5, precision
+
+
+def test_openvino_rules(tiny, monkeypatch):
+    gpu = torch.device("cuda")
+    for precision, device, compile, words in [
+        ("auto", gpu, False, "runs on the CPU"),
+        ("float16", CPU, False, "not an OpenVINO precision"),
+        ("auto", CPU, True, "--compile is torch's"),
+    ]:
+        with pytest.raises(ParticleDetectError, match=words):
+            resolve_runtime("openvino", precision, device, compile)
+    monkeypatch.setattr(runtimes, "native_bfloat16", lambda: True)
+    # bfloat16 asked for on a CPU that has it: OpenVINO's, not torch's autocast
+    assert resolve_runtime("auto", "bfloat16", CPU) == ("openvino", "bfloat16")
+    assert resolve_runtime("auto", "bfloat16", gpu) == ("torch", "bfloat16")
+    # precision auto: bfloat16 only for weights that passed the gate
+    assert resolve_runtime("auto", "auto", CPU, model=tiny) == ("onnx", "float32")
+    assert resolve_runtime("openvino", "auto", CPU, model=tiny) == ("openvino", "float32")
+    monkeypatch.setitem(runtimes.BFLOAT16_GATE_PASSED, runtimes.weights_digest(tiny), "a test")
+    assert resolve_runtime("auto", "auto", CPU, model=tiny) == ("openvino", "bfloat16")
+    assert resolve_runtime("openvino", "auto", CPU, model=tiny) == ("openvino", "bfloat16")
+    assert resolve_runtime("auto", "float32", CPU, model=tiny) == ("onnx", "float32")
+    with torch.no_grad():  # a fine-tuned round: other weights, unchecked in bfloat16
+        next(tiny.network.parameters()).add_(0.01)
+    assert resolve_runtime("auto", "auto", CPU, model=tiny) == ("onnx", "float32")
+    # a CPU without native bfloat16 gains nothing from it: auto stays on ONNX Runtime
+    monkeypatch.setattr(runtimes, "native_bfloat16", lambda: False)
+    assert resolve_runtime("auto", "bfloat16", CPU) == ("torch", "bfloat16")
+
+
+def test_without_openvino_its_runtime_says_how_to_get_it(monkeypatch):
+    monkeypatch.setattr(runtimes, "openvino_available", lambda: False)
+    monkeypatch.setattr(runtimes, "native_bfloat16", lambda: True)
+    assert resolve_runtime("auto", "bfloat16", CPU) == ("torch", "bfloat16")
+    with pytest.raises(ParticleDetectError, match="pip install openvino"):
+        resolve_runtime("openvino", "auto", CPU)
+
+
+def test_cli_records_the_openvino_runtime(tmp_path, capsys):
+    import tifffile
+
+    image = tmp_path / "img.tif"
+    tifffile.imwrite(image, synthesize(benchmark_config("fluorescent", 0.3, shape=(96, 96)), seed=1).image)
+    out = tmp_path / "img.csv"
+    code = main(["-q", "detect", str(image), "-o", str(out), "--model", str(tiny_model_file(tmp_path / "m")),
+                 "--runtime", "openvino", "--precision", "bfloat16", "--diameter", "12"])
+    assert code == 0, capsys.readouterr().err
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert (meta["runtime"], meta["precision"]) == ("openvino", "bfloat16")
+
+
+def test_a_damaged_cached_export_is_made_again_for_openvino(tiny):
+    path = runtimes.export(tiny, "float32")
+    path.write_bytes(b"not a network")
+    network = prepare_network(tiny, CPU, "float32", runtime="openvino")
+    assert isinstance(network, OpenVinoNetwork) and path.stat().st_size > 1000
