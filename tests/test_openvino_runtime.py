@@ -108,3 +108,13 @@ def test_a_damaged_cached_export_is_made_again_for_openvino(tiny):
     path.write_bytes(b"not a network")
     network = prepare_network(tiny, CPU, "float32", runtime="openvino")
     assert isinstance(network, OpenVinoNetwork) and path.stat().st_size > 1000
+
+
+def test_the_shipped_unet_runs_on_openvino_bfloat16_where_the_cpu_has_it(monkeypatch):
+    # It passed the gate in bfloat16 (benchmarks/results/runtimes_openvino.txt).
+    model = load_model()
+    assert runtimes.weights_digest(model) in runtimes.BFLOAT16_GATE_PASSED
+    monkeypatch.setattr(runtimes, "native_bfloat16", lambda: True)
+    assert resolve_runtime("auto", "auto", CPU, model=model) == ("openvino", "bfloat16")
+    monkeypatch.setattr(runtimes, "native_bfloat16", lambda: False)
+    assert resolve_runtime("auto", "auto", CPU, model=model) == ("onnx", "float32")
