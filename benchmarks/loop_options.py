@@ -38,6 +38,8 @@ OPTIONS = {
     "lr 4e-3": {"learning_rate": 4e-3},
     "crops anywhere (no focus)": {"focus_share": 0.0},
     "no criterion": {"learn_criterion": False},
+    "float32 forward": {"precision": "float32"},
+    "bfloat16 forward": {"precision": "bfloat16"},
 }
 
 

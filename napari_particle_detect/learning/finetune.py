@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from ..detection.devices import select_device
+from ..detection.devices import select_device, training_dtype
 from ..errors import ParticleDetectError
 from ..kinds.evaluation import Counts, counts_by_threshold, match
 from ..models import DetectorModel
@@ -487,6 +487,7 @@ def train_steps(
         return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, rate)
+    dtype = training_dtype(config.precision, device)
     source = BatchSource(config, examples, seed=config.seed) if batches is None else None
     teach_at = int(round(float(np.clip(config.pseudo_teacher_at, 0.0, 1.0)) * steps)) if teach else -1
     losses: list[float] = []
@@ -502,7 +503,9 @@ def train_steps(
             for module in encoder:
                 module.eval()  # frozen means its batch statistics too
         optimiser.zero_grad(set_to_none=True)
-        loss = (weighted_mse if loss_of is None else loss_of)(network(x), *rest)
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
+            output = network(x)
+        loss = (weighted_mse if loss_of is None else loss_of)(output.float(), *rest)
         if not torch.isfinite(loss):
             raise ParticleDetectError(f"fine-tuning diverged at step {step + 1} (the loss is {loss.item()}); "
                                       "check the reviewed images")

@@ -137,6 +137,9 @@ class TrainConfig:
     # generator's 0.7-1.2), so a run can teach splitting spots closer than other particles come.
     spot_share: float = 0.0
     spot_min_separation: tuple[float, float] | None = None
+    # Number format of the forward pass in fine-tuning rounds (devices.training_dtype): float32, bfloat16,
+    # or auto (bfloat16 on a CPU that computes in it natively).
+    precision: str = "float32"
 
     def to_dict(self) -> dict:
         return asdict(self)
