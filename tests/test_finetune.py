@@ -293,3 +293,31 @@ def test_a_round_is_as_long_as_the_device_affords(monkeypatch):
     monkeypatch.setattr(finetune, "select_device", lambda requested: torch.device("cuda"))
     assert finetune.round_steps("auto") == finetune.GPU_ROUND_STEPS == 2000
     assert finetune.round_unlabelled_frames("auto") == finetune.GPU_ROUND_UNLABELLED == 8
+
+
+def test_training_precision_rules(monkeypatch):
+    from napari_particle_detect.detection import devices
+
+    cpu = torch.device("cpu")
+    assert devices.training_dtype("float32", cpu) == torch.float32
+    assert devices.training_dtype("bfloat16", cpu) == torch.bfloat16
+    monkeypatch.setattr(devices, "native_bfloat16_cpu", lambda: True)
+    assert devices.training_dtype("auto", cpu) == torch.bfloat16
+    assert devices.training_dtype("auto", torch.device("cuda")) == torch.float32
+    monkeypatch.setattr(devices, "native_bfloat16_cpu", lambda: False)  # emulated bfloat16 is slower: float32
+    assert devices.training_dtype("auto", cpu) == torch.float32
+    with pytest.raises(ParticleDetectError, match="unknown training precision 'half'"):
+        devices.training_dtype("half", cpu)
+
+
+def test_a_round_with_a_bfloat16_forward_pass_learns_and_keeps_float32_weights(tiny_model):
+    torch.set_num_threads(1)
+    model = load_model(tiny_model)
+    samples = [synthesize(benchmark_config("fluorescent", 0.4, (64, 64)), seed=s) for s in range(3)]
+    examples = [Example(s.image, s.centres, 1.0, f"frame {i}") for i, s in enumerate(samples)]
+    result = fine_tune(model, examples, replace(TINY, precision="bfloat16", steps_per_epoch=6), "cpu")
+    losses = [e["loss"] for e in result.history if e.get("phase") == "training"]
+    assert losses and all(np.isfinite(losses))
+    after = result.model.network.state_dict()
+    assert all(t.dtype == torch.float32 for t in after.values() if t.is_floating_point())
+    assert any(not torch.equal(after[k], v) for k, v in model.network.state_dict().items() if v.is_floating_point())
