@@ -206,7 +206,7 @@ def given_sizing(model: DetectorModel, frame: np.ndarray, diameter: float, name:
     """Sizing for a diameter the user gave. It still needs the look (ringed or not): read from one
     frame, over only the scales a core or a whole particle of that size can have."""
     check_diameter(diameter)
-    look = estimate_size(check_frame(frame, name), 0.4 * diameter, 1.3 * diameter, scales=5)
+    look = estimate_size(check_frame(frame, name), 0.4 * diameter, 1.3 * diameter, scales=5, look_only=True)
     return Sizing(float(diameter), scale_for_diameter(float(diameter), model.card.canonical_diameter), look.ringed,
                   "given")
 

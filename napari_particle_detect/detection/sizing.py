@@ -34,7 +34,8 @@ class SizeEstimate:
 
 
 def estimate_size(
-    frame: np.ndarray, min_diameter: float = 3.0, max_diameter: float = 60.0, scales: int = BLOB_SCALES
+    frame: np.ndarray, min_diameter: float = 3.0, max_diameter: float = 60.0, scales: int = BLOB_SCALES,
+    look_only: bool = False,
 ) -> SizeEstimate:
     """Typical particle diameter in pixels: the blob scale, widened to the rim for ringed particles.
 
@@ -51,11 +52,16 @@ def estimate_size(
     sign. A bright-field particle's blob is only its core; when the mean profile around the
     strongest blobs shows an opposite-signed ring that fades back to background, the ring's
     extremum marks the particle's edge (as it does in the generator's bright-field look).
+
+    ``look_only``: only ``ringed`` is wanted (the user gave the diameter), so the central crop decides
+    unless it holds too few blobs to read a ring from; a crowded crop whose two size readings disagree
+    is not read again further out (that doubled the work on large frames, beside the network).
     """
     frame = np.asarray(frame)
     sigmas = np.geomspace(min_diameter, max_diameter, scales) / DISC_SIGMA_TO_DIAMETER
     estimate = _estimate_in(normalise(_central_crop(frame, ESTIMATE_CROP)), sigmas)
-    if not estimate.confident and max(frame.shape) > ESTIMATE_CROP:
+    too_few = estimate.blobs < MIN_CONVINCING_BLOBS if look_only else not estimate.confident
+    if too_few and max(frame.shape) > ESTIMATE_CROP:
         # Few particles in the centre: look further out before giving up.
         estimate = _estimate_in(normalise(_central_crop(frame, SPARSE_ESTIMATE_CROP)), sigmas)
     return estimate
