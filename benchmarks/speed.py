@@ -9,8 +9,9 @@ run with numba (what trackpy users run: ``pip install numba``) and, for referenc
 Each timing is the median of several repeats after one warm-up call; torch uses ``--threads``
 CPU threads (default 2). On a machine with CUDA the network path is timed on the GPU as well.
 
-Runtimes: the default (``--runtime auto``: ONNX Runtime on a CPU) beside torch float32 (the pipeline
-before it) and ONNX Runtime int8. Precision check: every other runtime and precision (ONNX float32
+Runtimes: the default (``--runtime auto``: ONNX Runtime on a CPU, OpenVINO bfloat16 on one with native
+bfloat16) beside torch float32 (the pipeline before it), ONNX Runtime int8 and OpenVINO's float32,
+bfloat16 and int8 where it is installed. Precision check: every other runtime and precision (ONNX float32
 and int8, torch bfloat16 and float16) against torch float32 on the same image: centres gained or
 lost and how far matched ones moved. Which form ``auto`` may pick is decided on accuracy by
 ``runtimes.py``; this table shows how far each moves centres. ``--compile`` adds torch.compile rows with their warm-up.
@@ -35,7 +36,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
 from napari_particle_detect.synthetic import spheres as synthetic  # noqa: E402
+from napari_particle_detect.detection.openvino_runtime import openvino_available  # noqa: E402
 from napari_particle_detect.detection.runtimes import resolve_runtime  # noqa: E402
+
+# Every CPU runtime and precision (OpenVINO's where it is installed).
+CPU_FORMS = (("torch", "float32"), ("onnx", "float32"), ("onnx", "int8")) + (
+    (("openvino", "float32"), ("openvino", "bfloat16"), ("openvino", "int8")) if openvino_available() else ())
 from napari_particle_detect.kinds.evaluation import match  # noqa: E402
 from napari_particle_detect.detection.prediction import DEFAULT_TILE, TILE_MARGIN, detect, prepare_network  # noqa: E402
 
@@ -82,7 +88,7 @@ def main(argv=None) -> int:
           f"engine {'numba' if C.has_numba() else 'python'}")
 
     auto_runtime, auto_precision = resolve_runtime("auto", "auto", torch.device("cpu"), model=models["UNet"])
-    print(f"CPU inference (auto): {auto_runtime} {auto_precision if auto_runtime == 'onnx' else 'float32'}; "
+    print(f"CPU inference (auto): {auto_runtime} {auto_precision if auto_runtime != 'torch' else 'float32'}; "
           "batch norm folded into the convolutions; the network exported once per model and cached")
     rows, checks = [], []
     for size in sizes:
@@ -112,14 +118,14 @@ def main(argv=None) -> int:
         # and int8, which auto picks only where benchmarks/runtimes.py's accuracy gate passes.
         reference = C.centres_of(detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER,
                                         runtime="torch", precision="float32"))
-        for runtime, precision in (("torch", "float32"), ("onnx", "float32"), ("onnx", "int8")):
+        for runtime, precision in CPU_FORMS:
             run = lambda r=runtime, p=precision: detect(image, model=models["UNet"], device="cpu",  # noqa: E731
                                                         diameter=DIAMETER, runtime=r, precision=p)
             found = run()
             chosen = (auto_runtime, auto_precision) == (runtime, precision)
             add(f"UNet detect d=12 {runtime} {precision}{'' if chosen else ' (not default)'}", "cpu",
                 C.median_time(run, n_rep, warmup=0), len(found))
-            if runtime == "onnx":
+            if runtime != "torch":
                 checks.append(precision_check(f"{size}x{size}", "cpu", f"{runtime} {precision}", reference,
                                               C.centres_of(found)))
         # Not the default: one tile for the whole image, where the default tile is smaller than
