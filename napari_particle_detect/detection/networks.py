@@ -14,8 +14,8 @@ from torch.fx.experimental.optimization import fuse
 
 from .devices import select_precision
 from ..models import DetectorModel
-from .openvino_runtime import OpenVinoNetwork, openvino_network
-from .runtimes import OnnxNetwork, onnx_network, resolve_runtime
+from .openvino_runtime import OpenVinoNetwork
+from .runtimes import OnnxNetwork, onnx_network, openvino_network, resolve_runtime
 from .stages import CHANNELS_LAST_DEVICES
 
 

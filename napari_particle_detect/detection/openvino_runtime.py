@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import logging
 import time
 from pathlib import Path
 
@@ -19,9 +18,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..models import DetectorModel
-
-log = logging.getLogger(__name__)
 
 OPENVINO_PRECISIONS = ("float32", "bfloat16", "int8")
 # OpenVINO's name of each precision's inference type; int8 runs the int8 file, its float parts in float32.
@@ -60,21 +56,10 @@ class OpenVinoNetwork(nn.Module):
         return torch.from_numpy(out)
 
 
-def openvino_network(model: DetectorModel, precision: str = "float32", threads: int | None = None) -> OpenVinoNetwork:
-    """The model's network on OpenVINO in ``precision``, from its exported ONNX form (made first if need be)."""
+def compile_openvino(path: Path, precision: str, stride: int, threads: int | None = None) -> OpenVinoNetwork:
+    """The exported ONNX network at ``path`` compiled by OpenVINO to run in ``precision`` on the CPU."""
     import openvino as ov
 
-    from .runtimes import export
-
-    form = "int8" if precision == "int8" else "float32"
-    path = export(model, form)
     config = {"INFERENCE_NUM_THREADS": int(threads or torch.get_num_threads()), "PERFORMANCE_HINT": "LATENCY",
               "INFERENCE_PRECISION_HINT": _HINTS[precision]}
-    try:
-        compiled = ov.Core().compile_model(str(path), "CPU", config)
-    except Exception as exc:  # noqa: BLE001 - a damaged cache file: export again once
-        log.warning("%s: cannot load the exported network (%s); exporting it again", path, str(exc)[:80])
-        path.unlink(missing_ok=True)
-        path = export(model, form)
-        compiled = ov.Core().compile_model(str(path), "CPU", config)
-    return OpenVinoNetwork(compiled, int(getattr(model.network, "stride", 8)), precision, path)
+    return OpenVinoNetwork(ov.Core().compile_model(str(path), "CPU", config), stride, precision, path)

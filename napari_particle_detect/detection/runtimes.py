@@ -31,7 +31,7 @@ from torch import nn
 from ..errors import ParticleDetectError
 from ..models import DetectorModel
 from .choices import RUNTIME_CHOICES
-from .openvino_runtime import OPENVINO_PRECISIONS, native_bfloat16, openvino_available
+from .openvino_runtime import OPENVINO_PRECISIONS, OpenVinoNetwork, compile_openvino, native_bfloat16, openvino_available
 
 log = logging.getLogger(__name__)
 
@@ -363,3 +363,16 @@ def onnx_network(model: DetectorModel, precision: str = "float32", threads: int 
         path = export(model, precision)
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     return OnnxNetwork(session, int(getattr(model.network, "stride", 8)), precision, path)
+
+
+def openvino_network(model: DetectorModel, precision: str = "float32", threads: int | None = None) -> OpenVinoNetwork:
+    """The model's network on OpenVINO in ``precision``, from its exported ONNX form (made first if need be;
+    int8 runs the int8 file, float32 and bfloat16 the float32 one)."""
+    form = "int8" if precision == "int8" else "float32"
+    path, stride = export(model, form), int(getattr(model.network, "stride", 8))
+    try:
+        return compile_openvino(path, precision, stride, threads)
+    except Exception as exc:  # noqa: BLE001 - a damaged cache file: export again once
+        log.warning("%s: cannot load the exported network (%s); exporting it again", path, str(exc)[:80])
+        path.unlink(missing_ok=True)
+        return compile_openvino(export(model, form), precision, stride, threads)

@@ -115,8 +115,7 @@ def _apparent_anisotropy(volume: np.ndarray) -> float:
 
 def volume_network(model, device, runtime: str = "auto", threads: int | None = None):
     """The 3D network on the runtime asked for: ONNX Runtime float32 on a CPU under "auto"."""
-    from .openvino_runtime import openvino_network
-    from .runtimes import onnx_network, resolve_runtime
+    from .runtimes import onnx_network, openvino_network, resolve_runtime
 
     chosen, precision = resolve_runtime(runtime, "float32", device)
     if chosen == "onnx":
