@@ -104,6 +104,7 @@ def test_a_finished_phase_of_a_changed_recipe_is_refused(tmp_path):
     ('name = "x"\n[[phase]]\nname = "a"\nspot_min_separation = [1.2, 0.35]\n',
      "spot_min_separation must be two positive numbers, smallest first"),
     ('name = "x"\n[[phase]]\nname = "a"\nspot_share = 2\n', "spot_share must be between 0 and 1"),
+    ('name = "x"\n[[phase]]\nname = "a"\nprecision = "auto"\n', "precision must be float32 or bfloat16"),
 ])
 def test_bad_recipes_get_one_line(tmp_path, text, words):
     path = tmp_path / "bad.toml"

@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -152,3 +153,11 @@ def test_spot_options_change_only_the_validation_images_they_turn_into_spots():
                                                             spot_min_separation=(0.35, 1.2)))
     same = [np.array_equal(a.image, b.image) for a, b in zip(plain, spotted)]
     assert 0 < sum(same) < len(same)
+
+
+def test_a_bfloat16_forward_pass_trains_float32_weights(tmp_path):
+    torch.set_num_threads(1)
+    result = train(replace(TINY, precision="bfloat16"), out=tmp_path / "m.pt")
+    assert all(t.dtype == torch.float32 for t in result.model.network.state_dict().values() if t.is_floating_point())
+    losses = [e["loss"] for e in result.history if e.get("event") == "epoch" and e["epoch"] > 0]
+    assert losses and all(np.isfinite(losses))

@@ -33,7 +33,7 @@ else:  # pragma: no cover - Python 3.10
 # TrainConfig fields a phase may set (the rest are the run's: device, threads, validation).
 PHASE_FIELDS = ("epochs", "steps_per_epoch", "batch_size", "crop", "learning_rate", "synthetic_fraction",
                 "radius_range", "seed", "sigma", "focus_share", "teacher", "teacher_weight", "spot_share",
-                "spot_min_separation")
+                "spot_min_separation", "precision")
 # ... and the KindTrainConfig fields a phase of a rods or chains recipe (``kind = "rods"``) may set.
 KIND_PHASE_FIELDS = ("epochs", "steps_per_epoch", "batch_size", "crop", "learning_rate", "synthetic_fraction",
                      "seed", "final_lr_fraction", "positive_weight", "regression_weight")
@@ -145,6 +145,9 @@ def _check_settings(settings: dict, problem) -> None:
     for key in ("learning_rate", "sigma"):
         if key in settings and not (isinstance(settings[key], (int, float)) and 0 < settings[key] < 100):
             raise problem(f"{key} must be a positive number")
+    # Not auto: a phase's result must not depend on the machine it resumes on.
+    if "precision" in settings and settings["precision"] not in ("float32", "bfloat16"):
+        raise problem("precision must be float32 or bfloat16")
     if "teacher" in settings and not isinstance(settings["teacher"], str):
         raise problem("teacher must be the path of a model (.pt), relative to the recipe")
     for key in ("synthetic_fraction", "focus_share", "teacher_weight", "final_lr_fraction", "spot_share"):

@@ -21,7 +21,7 @@ import torch
 from scipy import ndimage
 from torch import nn
 
-from ..detection.devices import select_device
+from ..detection.devices import select_device, training_dtype
 from ..errors import ParticleDetectError
 from ..kinds.evaluation import Counts, count_in_area
 from ..kinds.heatmap import decode, encode
@@ -137,8 +137,8 @@ class TrainConfig:
     # generator's 0.7-1.2), so a run can teach splitting spots closer than other particles come.
     spot_share: float = 0.0
     spot_min_separation: tuple[float, float] | None = None
-    # Number format of the forward pass in fine-tuning rounds (devices.training_dtype): float32, bfloat16,
-    # or auto (bfloat16 on a CPU that computes in it natively).
+    # Number format of the forward pass (devices.training_dtype): float32, bfloat16, or auto (bfloat16 on a
+    # CPU that computes in it natively). Rounds use auto (finetune.FINE_TUNE); a recipe's phase may set it.
     precision: str = "float32"
 
     def to_dict(self) -> dict:
@@ -436,6 +436,7 @@ def train(
         history.append({"event": "epoch", "epoch": 0, "epochs": config.epochs, "loss": float("nan"),
                         "val_f1": float(best_f1), "seconds": 0.0})
     teacher = _teacher_network(config, device)
+    dtype = training_dtype(config.precision, device)
     started = clock["start"] = time.monotonic()
     stop_early = False
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -457,7 +458,9 @@ def train(
                     with torch.no_grad():
                         y = (1 - config.teacher_weight) * y + config.teacher_weight * teacher(x)
                 optimiser.zero_grad(set_to_none=True)
-                loss = weighted_mse(network(x), y, w)
+                with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
+                    output = network(x)
+                loss = weighted_mse(output.float(), y, w)
                 if not torch.isfinite(loss):
                     # Saving would hand back a model that finds nothing; say so instead.
                     raise ParticleDetectError(f"training diverged at epoch {epoch + 1}, step {step + 1} (the loss is "
