@@ -30,6 +30,15 @@ def test_detect_rods_with_the_shipped_model(tmp_path, capsys):
     assert ((found["angle"] >= 0) & (found["angle"] < 180)).all()
     scores, _ = rods.evaluate_rods(found, sample.table.assign(frame=0))
     assert scores.f1 > 0.7 and scores.angle_median < 10
+    meta = json.loads((tmp_path / "out.json").read_text())
+    assert meta["runtime"] in ("onnx", "openvino") and meta["precision"] in ("float32", "bfloat16")
+    # the runtime asked for is the one run, and torch finds the same rods
+    code, _, err = run_cli(capsys, "detect", tmp_path / "rods.tif", "--kind", "rods", "-o", tmp_path / "torch.csv",
+                           "--device", "cpu", "--runtime", "torch")
+    assert code == 0, err
+    assert (json.loads((tmp_path / "torch.json").read_text())["runtime"], "torch") == ("torch", "torch")
+    if meta["precision"] == "float32":
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "torch.csv"), found, atol=1e-3, check_dtype=False)
 
 
 def test_detect_chains_with_the_shipped_model_and_evaluate(tmp_path, capsys):

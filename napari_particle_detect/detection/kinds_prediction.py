@@ -14,11 +14,12 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .devices import select_device
+from .devices import select_device, select_precision
 from ..errors import ParticleDetectError
 from ..kinds.registry import get_kind
 from ..models import DetectorModel, load_model_cached
 from .networks import prepare_network
+from .runtimes import resolve_runtime
 from .preprocessing import as_frames, check_frame, normalise
 from ..shipped import WEIGHTS_DIR
 from .stages import CHANNELS_LAST_DEVICES
@@ -50,7 +51,7 @@ def predict_maps(network: nn.Module, frame: np.ndarray, device: torch.device | s
         if short != (0, 0):
             part = np.pad(part, ((0, short[0]), (0, short[1])), mode="reflect" if plan.pad_mode == "reflect" else "edge")
         batch = torch.from_numpy(np.ascontiguousarray(part))[None, None].to(device)
-        if device.type in CHANNELS_LAST_DEVICES:
+        if device.type in CHANNELS_LAST_DEVICES and getattr(network, "channels_last", True):
             batch = batch.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
             maps = network(batch)[0].float().cpu().numpy()
@@ -81,16 +82,21 @@ def detect_kind(
     tile: int = DEFAULT_TILE,
     name: str = "image",
     progress: Callable[[int, int], None] | None = None,
+    runtime: str = "auto",
+    precision: str = "auto",
 ) -> pd.DataFrame:
-    """The kind's table (rods.COLUMNS or chains.COLUMNS) for every frame of a 2D image or a stack."""
+    """The kind's table (rods.COLUMNS or chains.COLUMNS) for every frame of a 2D image or a stack.
+
+    ``runtime`` and ``precision`` as for spheres (runtimes.resolve_runtime): on a CPU, ONNX Runtime
+    float32 by default."""
     if polarity not in ("auto", "bright", "dark"):
         raise ParticleDetectError(f"polarity must be auto, bright or dark, got {polarity!r}")
     spec = get_kind(kind)
     device = select_device(device)
     model = model_for(kind, model, device)
 
-    # As for spheres: batch norm folded into the convolutions, channels-last (the same outputs, faster).
-    network = prepare_network(model, device)
+    # As for spheres: batch norm folded into the convolutions, on the runtime made for the device.
+    network = prepare_network(model, device, precision, runtime=runtime)
     thr = model.card.threshold if threshold is None else float(threshold)
     stack = as_frames(image, name)
     indices = list(range(len(stack))) if frames is None else list(frames)
@@ -117,9 +123,13 @@ def detect_kind_file(path, options, model_path, device: torch.device,
     image = read_image(path, lazy=True)
     n_frames = 1 if image.ndim == 2 else len(image)
     table = detect_kind(image, options.kind, model, device, options.threshold, options.polarity,
-                        tile=options.tile, name=str(path), progress=progress)
+                        tile=options.tile, name=str(path), progress=progress, runtime=options.runtime,
+                        precision=options.precision)
     count = int(table["chain"].nunique()) if options.kind == "chains" and len(table) else len(table)
     record = {"file": str(path), "frames": n_frames, "kind": options.kind, "objects": count, "rows": len(table)}
+    runtime, precision = resolve_runtime(options.runtime, options.precision, device, model=model)
     meta = {"model": str(model.path), "kind": options.kind, "threshold": table.attrs["threshold"],
-            "polarity": options.polarity, "device": str(device), "inputs": [record]}
+            "polarity": options.polarity, "device": str(device), "runtime": runtime,
+            "precision": precision if runtime != "torch" else str(select_precision(precision, device)).removeprefix("torch."),
+            "inputs": [record]}
     return table, record, meta

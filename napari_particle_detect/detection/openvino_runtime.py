@@ -3,7 +3,7 @@
 On a CPU with native bfloat16 (AVX-512 BF16 or AMX: recent Xeon, AMD Zen 4 and later) OpenVINO runs
 the network in bfloat16 about twice as fast as ONNX Runtime in float32, and its int8 form (the
 calibrated QDQ file of :mod:`runtimes`) faster again with VNNI; elsewhere its float32 is about ONNX
-Runtime's (benchmarks/results/runtimes.txt). It is optional (``pip install openvino``): without it,
+Runtime's (benchmarks/results/runtimes_openvino.txt). It is optional (``pip install openvino``): without it,
 nothing changes.
 """
 
