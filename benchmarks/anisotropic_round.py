@@ -63,6 +63,8 @@ def main() -> None:
     parser.add_argument("--crop", type=int, default=rods_round.crop or get_kind("rods").crop,
                         help="side of the training crops (default: the round's)")
     parser.add_argument("--unseen", type=int, default=4)
+    parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default=rods_round.precision,
+                        help="the round's forward passes (default: the round's)")
     parser.add_argument("--no-spheres", action="store_true", help="skip timing a spheres round beside it")
     parser.add_argument("--seed", type=int, default=SEED,
                         help=f"first seed of the frames (default {SEED}: the benchmark's; others to tune the round on)")
@@ -80,7 +82,8 @@ def main() -> None:
     reviewed = [Reviewed(Example(s.image, s.table[["y", "x"]].to_numpy(float), name=f"frame {i}"),
                          s.table.assign(score=1.0, source="accepted")) for i, s in enumerate(corrected)]
     config = round_config("rods", steps_per_epoch=args.steps, learning_rate=args.lr,
-                          synthetic_fraction=args.synthetic, threads=args.threads, crop=args.crop)
+                          synthetic_fraction=args.synthetic, threads=args.threads, crop=args.crop,
+                          precision=args.precision)
     start = time.perf_counter()
     result = fine_tune_kind(shipped, reviewed, config, "cpu", trainable=args.trainable)
     seconds = time.perf_counter() - start
@@ -93,7 +96,7 @@ def main() -> None:
     print(C.environment_line())
     print(f"round: {args.steps} steps at {args.lr:g} on {args.crop} px crops, "
           f"{args.synthetic:g} of each batch synthetic, "
-          f"{args.trainable} layers trained; {held}")
+          f"{args.trainable} layers trained, {args.precision} forward passes; {held}")
     print(f"in-domain ceiling F1 {inside.f1:.3f}; unseen optics before {before.f1:.3f} (angle {before.angle_median:.2f}), "
           f"after the round {after.f1:.3f} (angle {after.angle_median:.2f}); round {seconds:.0f} s under load"
           + (f", a spheres round on two frames {spheres:.0f} s under the same load" if spheres else ""))

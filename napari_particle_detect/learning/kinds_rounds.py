@@ -57,8 +57,10 @@ from .training import Example, TrainConfig, TrainingCancelled, _augment, mask_at
 # 500000, 510000: -0.006 / -0.014 / -0.032, the last one switched in by its verdict), while all layers
 # at 1e-4 changed them by -0.005 / +0.012 / +0.003 (at 2e-4: +0.006 / +0.003 / -0.007), and on the
 # benchmark's seeds +0.010 against -0.027 (results/anisotropic_round.txt): rods rounds train all layers at 1e-4.
+# Forward passes in bfloat16 where the CPU computes in it natively, as for spheres: the same rods round F1 (0.864 on the
+# benchmark's unseen frames either way), 38 s against 52 s side by side (benchmarks/results/anisotropic_round.txt).
 KIND_ROUND = KindTrainConfig(steps_per_epoch=150, epochs=1, batch_size=4, learning_rate=5e-4,
-                             synthetic_fraction=0.25, validation_images=0, threads=1)
+                             synthetic_fraction=0.25, validation_images=0, threads=1, precision="auto")
 ROUND_CHANGES: dict[str, dict] = {"rods": {"learning_rate": 1e-4}}
 ROUND_TRAINABLE = {"rods": "all", "chains": "decoder"}
 
@@ -211,7 +213,7 @@ def train_heads(model: DetectorModel, kind: Kind, reviewed: list[tuple[np.ndarra
         return loss_of(kind, output * area, target * area, mask * area, config.regression_weight)
 
     loop = TrainConfig(epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, batch_size=config.batch_size,
-                       learning_rate=config.learning_rate, seed=config.seed, trainable=trainable)
+                       learning_rate=config.learning_rate, seed=config.seed, trainable=trainable, precision=config.precision)
     # The next batch is drawn (crops, generator, maps) while the network trains on this one.
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = [pool.submit(draw)]

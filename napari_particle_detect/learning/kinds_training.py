@@ -56,6 +56,8 @@ class KindTrainConfig:
     # rod maps start learning; a chains bond map so weighted rises at contacts between chains too, and
     # the shipped chains model was trained (and is fine-tuned) with 0.
     positive_weight: float = 9.0
+    # Number format of the forward pass in rounds (devices.training_dtype; TrainConfig.precision).
+    precision: str = "float32"
 
     def to_dict(self) -> dict:
         return asdict(self)
