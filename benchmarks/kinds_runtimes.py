@@ -40,15 +40,16 @@ RODS_BASE, CHAINS_BASE = 950_000, 900_000
 def rods_scores(form: tuple[str, str], images: int) -> dict:
     model = model_for("rods", None, "cpu")
     errors, ellipsoids = rods.empty_errors(), rods.empty_errors()
+
+    def add(into: dict, samples) -> None:
+        for s in samples:
+            rods.add_errors(into, detect_kind(s.image, "rods", model, "cpu", runtime=form[0], precision=form[1]), s.table)
+
     for look in LOOKS:
         for af in (0.15, 0.3):
-            for s in rods_images(look, af, images, RODS_BASE + int(af * 1000) + 10_000 * LOOKS.index(look)):
-                rods.add_errors(errors, detect_kind(s.image, "rods", model, "cpu", runtime=form[0], precision=form[1]),
-                                s.table)
-        for s in rods_images(look, 0.15, images, RODS_BASE + 50_000 + 10_000 * LOOKS.index(look), "ellipsoids",
-                             aspect=(1.5, 5.0)):
-            rods.add_errors(ellipsoids, detect_kind(s.image, "rods", model, "cpu", runtime=form[0], precision=form[1]),
-                            s.table)
+            add(errors, rods_images(look, af, images, RODS_BASE + int(af * 1000) + 10_000 * LOOKS.index(look)))
+        add(ellipsoids, rods_images(look, 0.15, images, RODS_BASE + 50_000 + 10_000 * LOOKS.index(look), "ellipsoids",
+                                    aspect=(1.5, 5.0)))
     r, e = rods.scores_from(errors), rods.scores_from(ellipsoids)
     return {"rods F1": r.f1, "ellipsoids F1": e.f1, "rods angle p90": r.angle_p90,
             "rods length error": r.length_error_median}

@@ -41,7 +41,8 @@ import _scenes as S  # noqa: E402
 from accuracy import AREA_FRACTIONS, LOOKS, cell_images  # noqa: E402
 
 from napari_particle_detect.detection import networks, runtimes  # noqa: E402
-from napari_particle_detect.detection.openvino_runtime import native_bfloat16, openvino_available  # noqa: E402
+from napari_particle_detect.detection.devices import native_bfloat16_cpu  # noqa: E402
+from napari_particle_detect.detection.openvino_runtime import openvino_available  # noqa: E402
 from napari_particle_detect.synthetic import spheres as synthetic  # noqa: E402
 from napari_particle_detect.kinds.evaluation import Counts  # noqa: E402
 from napari_particle_detect.detection.prediction import detect  # noqa: E402
@@ -50,10 +51,7 @@ F1_TOLERANCE = 0.002
 RMS_TOLERANCE = 0.02
 DIAMETER = 12.0
 TRACKPY_DIAMETER = 11
-FORMS = (("torch", "float32"), ("onnx", "float32"), ("onnx", "int8"))
-# OpenVINO's forms where it is installed (bfloat16 is fast only on CPUs that have it natively).
-if openvino_available():
-    FORMS += (("openvino", "float32"), ("openvino", "bfloat16"), ("openvino", "int8"))
+FORMS = runtimes.cpu_forms()  # OpenVINO's where it is installed (its bfloat16 is fast only where the CPU has it)
 REFERENCE = ("torch", "float32")
 MIN_OBJECTS = 600
 
@@ -264,7 +262,7 @@ def main(argv=None) -> int:
     if openvino_available():
         import openvino
 
-        print(f"openvino {openvino.__version__}; native bfloat16 on this CPU: {native_bfloat16()}; auto picks: "
+        print(f"openvino {openvino.__version__}; native bfloat16 on this CPU: {native_bfloat16_cpu()}; auto picks: "
               f"{' '.join(runtimes.resolve_runtime('auto', 'auto', torch.device('cpu'), model=model))} (OpenVINO "
               "bfloat16 only for weights in runtimes.BFLOAT16_GATE_PASSED)")
     print(f"shipped int8 recipe: {runtimes.INT8}")

@@ -36,12 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
 from napari_particle_detect.synthetic import spheres as synthetic  # noqa: E402
-from napari_particle_detect.detection.openvino_runtime import openvino_available  # noqa: E402
-from napari_particle_detect.detection.runtimes import resolve_runtime  # noqa: E402
-
-# Every CPU runtime and precision (OpenVINO's where it is installed).
-CPU_FORMS = (("torch", "float32"), ("onnx", "float32"), ("onnx", "int8")) + (
-    (("openvino", "float32"), ("openvino", "bfloat16"), ("openvino", "int8")) if openvino_available() else ())
+from napari_particle_detect.detection.runtimes import cpu_forms, resolve_runtime  # noqa: E402
 from napari_particle_detect.kinds.evaluation import match  # noqa: E402
 from napari_particle_detect.detection.prediction import DEFAULT_TILE, TILE_MARGIN, detect, prepare_network  # noqa: E402
 
@@ -118,7 +113,7 @@ def main(argv=None) -> int:
         # and int8, which auto picks only where benchmarks/runtimes.py's accuracy gate passes.
         reference = C.centres_of(detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER,
                                         runtime="torch", precision="float32"))
-        for runtime, precision in CPU_FORMS:
+        for runtime, precision in cpu_forms():
             run = lambda r=runtime, p=precision: detect(image, model=models["UNet"], device="cpu",  # noqa: E731
                                                         diameter=DIAMETER, runtime=r, precision=p)
             found = run()

@@ -9,9 +9,8 @@ import torch
 
 from napari_particle_detect.cli.main import main
 from napari_particle_detect.detection import runtimes
-from napari_particle_detect.detection.openvino_runtime import OpenVinoNetwork
 from napari_particle_detect.detection.prediction import detect, prepare_network
-from napari_particle_detect.detection.runtimes import resolve_runtime
+from napari_particle_detect.detection.runtimes import OpenVinoNetwork, resolve_runtime
 from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.kinds.evaluation import match
 from napari_particle_detect.models import load_model, save_model
@@ -63,7 +62,7 @@ def test_openvino_rules(tiny, monkeypatch):
     ]:
         with pytest.raises(ParticleDetectError, match=words):
             resolve_runtime("openvino", precision, device, compile)
-    monkeypatch.setattr(runtimes, "native_bfloat16", lambda: True)
+    monkeypatch.setattr(runtimes, "native_bfloat16_cpu", lambda: True)
     # bfloat16 asked for on a CPU that has it: OpenVINO's, not torch's autocast
     assert resolve_runtime("auto", "bfloat16", CPU) == ("openvino", "bfloat16")
     assert resolve_runtime("auto", "bfloat16", gpu) == ("torch", "bfloat16")
@@ -78,13 +77,13 @@ def test_openvino_rules(tiny, monkeypatch):
         next(tiny.network.parameters()).add_(0.01)
     assert resolve_runtime("auto", "auto", CPU, model=tiny) == ("onnx", "float32")
     # a CPU without native bfloat16 gains nothing from it: auto stays on ONNX Runtime
-    monkeypatch.setattr(runtimes, "native_bfloat16", lambda: False)
+    monkeypatch.setattr(runtimes, "native_bfloat16_cpu", lambda: False)
     assert resolve_runtime("auto", "bfloat16", CPU) == ("torch", "bfloat16")
 
 
 def test_without_openvino_its_runtime_says_how_to_get_it(monkeypatch):
     monkeypatch.setattr(runtimes, "openvino_available", lambda: False)
-    monkeypatch.setattr(runtimes, "native_bfloat16", lambda: True)
+    monkeypatch.setattr(runtimes, "native_bfloat16_cpu", lambda: True)
     assert resolve_runtime("auto", "bfloat16", CPU) == ("torch", "bfloat16")
     with pytest.raises(ParticleDetectError, match="pip install openvino"):
         resolve_runtime("openvino", "auto", CPU)
@@ -114,7 +113,7 @@ def test_the_shipped_unet_runs_on_openvino_bfloat16_where_the_cpu_has_it(monkeyp
     # It passed the gate in bfloat16 (benchmarks/results/runtimes_openvino.txt).
     model = load_model()
     assert runtimes.weights_digest(model) in runtimes.BFLOAT16_GATE_PASSED
-    monkeypatch.setattr(runtimes, "native_bfloat16", lambda: True)
+    monkeypatch.setattr(runtimes, "native_bfloat16_cpu", lambda: True)
     assert resolve_runtime("auto", "auto", CPU, model=model) == ("openvino", "bfloat16")
-    monkeypatch.setattr(runtimes, "native_bfloat16", lambda: False)
+    monkeypatch.setattr(runtimes, "native_bfloat16_cpu", lambda: False)
     assert resolve_runtime("auto", "auto", CPU, model=model) == ("onnx", "float32")

@@ -49,7 +49,7 @@ def test_onnx_float32_finds_the_centres_torch_finds():
 
 def test_the_shipped_unet_runs_in_float32_by_default_and_its_int8_form_finds_what_float32_finds(monkeypatch):
     # Its int8 form passed accuracy.py's rows but not loop.py's unfamiliar optics (results/runtimes.txt).
-    monkeypatch.setattr(runtimes, "native_bfloat16", lambda: False)
+    monkeypatch.setattr(runtimes, "native_bfloat16_cpu", lambda: False)
     torch.set_num_threads(1)
     model = load_model()
     assert runtimes.weights_digest(model) not in runtimes.INT8_GATE_PASSED
@@ -133,7 +133,7 @@ def test_float_nodes_name_the_layers_kept_in_float(tiny):
 
 def test_runtime_rules(monkeypatch):
     # (on a CPU without native bfloat16: tests/test_openvino_runtime.py has the rules where it has)
-    monkeypatch.setattr(runtimes, "native_bfloat16", lambda: False)
+    monkeypatch.setattr(runtimes, "native_bfloat16_cpu", lambda: False)
     cpu, gpu = CPU, torch.device("cuda")
     # float32 without a model, or for weights that have not passed the int8 accuracy gate
     assert resolve_runtime("auto", "auto", cpu) == ("onnx", "float32")

@@ -14,12 +14,12 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .devices import select_device, select_precision
+from .devices import select_device
 from ..errors import ParticleDetectError
 from ..kinds.registry import get_kind
 from ..models import DetectorModel, load_model_cached
 from .networks import prepare_network
-from .runtimes import resolve_runtime
+from .runtimes import runtime_record
 from .preprocessing import as_frames, check_frame, normalise
 from ..shipped import WEIGHTS_DIR
 from .stages import CHANNELS_LAST_DEVICES
@@ -127,9 +127,8 @@ def detect_kind_file(path, options, model_path, device: torch.device,
                         precision=options.precision)
     count = int(table["chain"].nunique()) if options.kind == "chains" and len(table) else len(table)
     record = {"file": str(path), "frames": n_frames, "kind": options.kind, "objects": count, "rows": len(table)}
-    runtime, precision = resolve_runtime(options.runtime, options.precision, device, model=model)
+    runtime, precision = runtime_record(options.runtime, options.precision, device, model=model)
     meta = {"model": str(model.path), "kind": options.kind, "threshold": table.attrs["threshold"],
-            "polarity": options.polarity, "device": str(device), "runtime": runtime,
-            "precision": precision if runtime != "torch" else str(select_precision(precision, device)).removeprefix("torch."),
+            "polarity": options.polarity, "device": str(device), "runtime": runtime, "precision": precision,
             "inputs": [record]}
     return table, record, meta

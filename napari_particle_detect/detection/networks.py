@@ -14,8 +14,7 @@ from torch.fx.experimental.optimization import fuse
 
 from .devices import select_precision
 from ..models import DetectorModel
-from .openvino_runtime import OpenVinoNetwork
-from .runtimes import OnnxNetwork, onnx_network, openvino_network, resolve_runtime
+from .runtimes import ExportedNetwork, onnx_network, openvino_network, resolve_runtime
 from .stages import CHANNELS_LAST_DEVICES
 
 
@@ -57,7 +56,7 @@ _prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def prepare_network(
     model: DetectorModel, device: torch.device, precision: str = "auto", compile: bool = False,
     runtime: str = "torch",
-) -> InferenceNetwork | OnnxNetwork | OpenVinoNetwork:
+) -> InferenceNetwork | ExportedNetwork:
     """The model's network ready for inference on ``device`` (cached while its weights are unchanged).
 
     ``runtime`` "torch" (the default here: training and scoring rounds use it), "onnx" (ONNX

@@ -31,7 +31,8 @@ from torch import nn
 from ..errors import ParticleDetectError
 from ..models import DetectorModel
 from .choices import RUNTIME_CHOICES
-from .openvino_runtime import OPENVINO_PRECISIONS, OpenVinoNetwork, compile_openvino, native_bfloat16, openvino_available
+from .devices import native_bfloat16_cpu, select_precision
+from .openvino_runtime import OPENVINO_PRECISIONS, compile_openvino, openvino_available
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ ONNX_PRECISIONS = ("float32", "int8")
 AUTO_ONNX_PRECISION = "float32"
 INT8_GATE_PASSED: dict[str, str] = {}  # weights_digest -> the results file that shows it passed
 # The same gate for OpenVINO's bfloat16 form, which auto picks on a CPU with native bfloat16
-# (openvino_runtime.native_bfloat16) for weights listed here.
+# (devices.native_bfloat16_cpu) for weights listed here.
 BFLOAT16_GATE_PASSED: dict[str, str] = {
     # the UNet shipped on 2026-12-03: worst F1 drop 0.001, RMS rise 0.007 px
     "a1a3149a267e94a8": "benchmarks/results/runtimes_openvino.txt",
@@ -89,6 +90,13 @@ BFLOAT16_GATE_PASSED: dict[str, str] = {
 }
 OPSET = 17
 CACHE_ENV = "NAPARI_PARTICLE_DETECT_CACHE"
+
+
+def cpu_forms() -> tuple[tuple[str, str], ...]:
+    """Every (runtime, precision) a CPU can run in float32 or lower without autocast: torch float32, ONNX
+    Runtime's forms and, where it is installed, OpenVINO's (what the benchmarks compare)."""
+    return (("torch", "float32"), *(("onnx", p) for p in ONNX_PRECISIONS),
+            *((("openvino", p) for p in OPENVINO_PRECISIONS) if openvino_available() else ()))
 
 
 def onnx_available() -> bool:
@@ -126,7 +134,7 @@ def resolve_runtime(runtime: str | None, precision: str | None, device: torch.de
     if runtime not in RUNTIME_CHOICES:
         raise ParticleDetectError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIME_CHOICES)}")
     onnx_precision = precision in ("auto", *ONNX_PRECISIONS)
-    if runtime == "auto" and device.type == "cpu" and not compile and openvino_available() and native_bfloat16() \
+    if runtime == "auto" and device.type == "cpu" and not compile and openvino_available() and native_bfloat16_cpu() \
             and (precision == "bfloat16" or (precision == "auto" and bfloat16_gate_passed(model))):
         return "openvino", "bfloat16"
     if runtime == "openvino":
@@ -156,6 +164,16 @@ def resolve_runtime(runtime: str | None, precision: str | None, device: torch.de
     return "torch", precision
 
 
+def runtime_record(runtime: str | None, precision: str | None, device: torch.device, compile: bool = False,
+                   model: DetectorModel | None = None) -> tuple[str, str]:
+    """(runtime, precision) as a run's metadata names them: :func:`resolve_runtime`'s, with torch's precision
+    the number format it resolves to."""
+    chosen, precision = resolve_runtime(runtime, precision, device, compile, model)
+    if chosen == "torch":
+        precision = str(select_precision(precision, device)).removeprefix("torch.")
+    return chosen, precision
+
+
 def _openvino_precision(precision: str, device: torch.device, compile: bool, model: DetectorModel | None) -> str:
     if not openvino_available():
         raise ParticleDetectError("runtime 'openvino' needs the openvino package: pip install openvino")
@@ -169,27 +187,51 @@ def _openvino_precision(precision: str, device: torch.device, compile: bool, mod
     if precision == "int8" and model is not None and network_dims(model) == 3:
         raise ParticleDetectError("precision 'int8' is for 2D models; a 3D model runs in float32")
     if precision == "auto":
-        return "bfloat16" if native_bfloat16() and bfloat16_gate_passed(model) else "float32"
+        return "bfloat16" if native_bfloat16_cpu() and bfloat16_gate_passed(model) else "float32"
     return precision
 
 
-class OnnxNetwork(nn.Module):
-    """A model's network as an ONNX Runtime session, called like the torch network it came from.
+class ExportedNetwork(nn.Module):
+    """A model's exported network on an inference runtime, called like the torch network it came from.
 
     Tensors in and out share memory with NumPy arrays on the CPU, so the stages around the network
     need not know which runtime ran it.
     """
 
-    def __init__(self, session, stride: int, precision: str, path: Path) -> None:
+    warmup_seconds: float | None = None  # torch.compile's; nothing compiles here
+    channels_last = False  # the runtimes read plain NCHW arrays
+
+    def __init__(self, stride: int, precision: str, path: Path) -> None:
         super().__init__()
-        self.session, self.stride, self.precision, self.path = session, stride, precision, path
-        self.input_name = session.get_inputs()[0].name
-        self.warmup_seconds: float | None = None
-        self.channels_last = False  # ONNX Runtime reads plain NCHW arrays
+        self.stride, self.precision, self.path = stride, precision, path
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        array = np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)
-        return torch.from_numpy(self.session.run(None, {self.input_name: array})[0])
+        return torch.from_numpy(self.run(np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)))
+
+    def run(self, array: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class OnnxNetwork(ExportedNetwork):
+    """The exported network as an ONNX Runtime session."""
+
+    def __init__(self, session, stride: int, precision: str, path: Path) -> None:
+        super().__init__(stride, precision, path)
+        self.session, self.input_name = session, session.get_inputs()[0].name
+
+    def run(self, array: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: array})[0]
+
+
+class OpenVinoNetwork(ExportedNetwork):
+    """The exported network compiled by OpenVINO."""
+
+    def __init__(self, compiled, stride: int, precision: str, path: Path) -> None:
+        super().__init__(stride, precision, path)
+        self.compiled = compiled
+
+    def run(self, array: np.ndarray) -> np.ndarray:
+        return np.array(self.compiled(array)[0], dtype=np.float32)  # a copy: the request reuses its buffer
 
 
 def weights_digest(model: DetectorModel) -> str:
@@ -373,8 +415,10 @@ def openvino_network(model: DetectorModel, precision: str = "float32", threads: 
     form = "int8" if precision == "int8" else "float32"
     path, stride = export(model, form), int(getattr(model.network, "stride", 8))
     try:
-        return compile_openvino(path, precision, stride, threads)
+        compiled = compile_openvino(path, precision, threads)
     except Exception as exc:  # noqa: BLE001 - a damaged cache file: export again once
         log.warning("%s: cannot load the exported network (%s); exporting it again", path, str(exc)[:80])
         path.unlink(missing_ok=True)
-        return compile_openvino(export(model, form), precision, stride, threads)
+        path = export(model, form)
+        compiled = compile_openvino(path, precision, threads)
+    return OpenVinoNetwork(compiled, stride, precision, path)

@@ -74,10 +74,10 @@ def detect_file(
     """
     import torch
 
-    from ..detection.devices import select_device, select_precision
+    from ..detection.devices import select_device
     from ..models import load_model_cached
     from ..detection.prediction import COLUMNS, centres_table, iter_detect
-    from ..detection.runtimes import resolve_runtime
+    from ..detection.runtimes import runtime_record
 
     start = time.perf_counter()
     options = options or DetectOptions()
@@ -116,9 +116,8 @@ def detect_file(
     meta = {"model": str(model.path), "threshold": options.threshold if options.threshold is not None
             else model.card.threshold, "polarity": options.polarity, "device": str(device),
             "inputs": [record]}
-    meta["runtime"], precision = resolve_runtime(options.runtime, options.precision, device, options.compile, model)
-    meta["precision"] = precision if meta["runtime"] in ("onnx", "openvino") else \
-        str(select_precision(precision, device)).removeprefix("torch.")
+    meta["runtime"], meta["precision"] = runtime_record(options.runtime, options.precision, device, options.compile,
+                                                        model)
     return _finish(path, output, record, table, meta, fingerprint, start)
 
 

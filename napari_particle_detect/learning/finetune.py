@@ -36,7 +36,7 @@ from ..detection.prediction import detect_frame
 from ..detection.preprocessing import normalise
 from ..detection.rescoring import Criterion, candidate_features
 from ..detection.sizing import rescale_centres, rescale_frame
-from .training import BatchSource, Example, TrainConfig, TrainingCancelled, mask_at, weighted_mse
+from .training import BatchSource, Example, TrainConfig, TrainingCancelled, forward_in, mask_at, weighted_mse
 
 # What a round trains, chosen by measurement (benchmarks/loop_options.py): every layer (the
 # decoder alone learned less and saved little time), from the user's frames alone (synthetic
@@ -507,9 +507,7 @@ def train_steps(
             for module in encoder:
                 module.eval()  # frozen means its batch statistics too
         optimiser.zero_grad(set_to_none=True)
-        with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
-            output = network(x)
-        loss = (weighted_mse if loss_of is None else loss_of)(output.float(), *rest)
+        loss = (weighted_mse if loss_of is None else loss_of)(forward_in(network, x, dtype), *rest)
         if not torch.isfinite(loss):
             raise ParticleDetectError(f"fine-tuning diverged at step {step + 1} (the loss is {loss.item()}); "
                                       "check the reviewed images")

@@ -297,6 +297,12 @@ class BatchSource:
         return np.stack(images)[:, None], np.stack(targets)[:, None], np.stack(weights)[:, None]
 
 
+def forward_in(network: nn.Module, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """The network's output in float32, its forward pass run in ``dtype`` (devices.training_dtype)."""
+    with torch.autocast(x.device.type, dtype=dtype, enabled=dtype != torch.float32):
+        return network(x).float()
+
+
 def weighted_mse(prediction: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """Mean squared error over the pixels whose weight is not zero (unreviewed pixels teach nothing)."""
     return ((prediction - target) ** 2 * weight).sum() / weight.sum().clamp(min=1.0)
@@ -458,9 +464,7 @@ def train(
                     with torch.no_grad():
                         y = (1 - config.teacher_weight) * y + config.teacher_weight * teacher(x)
                 optimiser.zero_grad(set_to_none=True)
-                with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
-                    output = network(x)
-                loss = weighted_mse(output.float(), y, w)
+                loss = weighted_mse(forward_in(network, x, dtype), y, w)
                 if not torch.isfinite(loss):
                     # Saving would hand back a model that finds nothing; say so instead.
                     raise ParticleDetectError(f"training diverged at epoch {epoch + 1}, step {step + 1} (the loss is "
