@@ -27,7 +27,8 @@ from ..detection.preprocessing import normalise
 from ..detection.devices import select_device
 from ..errors import ParticleDetectError
 from ..files.io import atomic_write_bytes
-from .training import VALIDATION_SEED_BASE, TrainingCancelled, _augment, read_training_state, resume_state_path
+from .training import (VALIDATION_SEED_BASE, TrainingCancelled, _augment, read_training_state, resume_state_path,
+                       training_input, training_layout)
 
 THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55)
 
@@ -178,7 +179,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
                          trained_diameter_range=(4.0, 18.0), canonical_diameter=sphere.card.canonical_diameter)
         network = build_network(card)
         network.start_from_spheres(sphere.network.state_dict())
-    network.to(device).train()
+    training_layout(network.to(device).train(), device)
     optimiser = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
     validation = list(validation_examples) if validation_examples else validation_set(kind, config)
     best, history, started, first_epoch = -np.inf, [], time.monotonic(), 0
@@ -216,7 +217,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
                     for group in optimiser.param_groups:
                         group["lr"] = _scheduled_lr(config, done / total_steps, time.monotonic() - started)
                 optimiser.zero_grad(set_to_none=True)
-                loss = loss_of(kind, network(x), y, m, config.regression_weight, config.positive_weight)
+                loss = loss_of(kind, network(training_input(x)), y, m, config.regression_weight, config.positive_weight)
                 loss.backward()
                 optimiser.step()
                 losses.append(loss.item())

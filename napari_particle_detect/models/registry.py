@@ -162,7 +162,7 @@ def save_model(model: DetectorModel, path: str | Path) -> Path:
     """Write ``path`` (.pt), its criterion if it has one, and its .json card, each atomically, card
     last (it marks completeness)."""
     path = Path(path).with_suffix(".pt")
-    state = {k: v.detach().cpu() for k, v in model.network.state_dict().items()}
+    state = {k: v.detach().cpu().contiguous() for k, v in model.network.state_dict().items()}
     atomic_write_bytes(path, lambda fh: torch.save(state, fh))
     model.card.criterion = None
     if model.criterion is not None:

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# What a lent GPU machine's minutes are for (issues 17 and 18), as one command that ends in about
+# five minutes, leaving time to rerun it within the session's fifteen.
+#
+# Here, once per checkout:  bash scripts/device_wheels.sh   (the wheels the device image lacks, into .whl/)
+# Then with the device tool, in the repository root:
+#     run(command="bash scripts/device_checks.sh", carry=[".whl"], timeout_s=600), then give_back.
+# Under $OUT it leaves:
+#   gpu.txt    nvidia-smi, torch and CUDA versions
+#   speed.txt  benchmarks/speed.py --gpu-only: trackpy, the GPU rows and the 500 MP/s target, judged on
+#              one detect() call over a stack of 100 frames of 512 x 512
+#   round.txt  benchmarks/round_time.py --device cuda: rounds with the dock's GPU defaults (2000 steps;
+#              the 24-frame stack with 8 pseudo-labelled frames against the 10 s target)
+#   train.txt, runs.tar  only with TRAIN_MINUTES > 0: the recipes in TRAIN_RECIPES trained on for that
+#              many minutes each, resumed from recipes/runs/ (unpack runs.tar over the checkout here and
+#              commit). Training is fed by the CPU generator, so a GPU minute teaches about what a few
+#              CPU-thread minutes do; the timings above come first.
+# A dry run here (no GPU): OUT=out/device DEVICE=cpu bash scripts/device_checks.sh
+# Each part has its own time limit, so one that hangs leaves the others their minutes.
+set -u
+cd "$(dirname "$0")/.."
+OUT=${OUT:-out/device}
+DEVICE=${DEVICE:-cuda}
+TRAIN_MINUTES=${TRAIN_MINUTES:-0}
+TRAIN_RECIPES=${TRAIN_RECIPES:-recipes/chains-long.toml}
+PY=${PYTHON:-python3}
+mkdir -p "$OUT"
+export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
+if ls .whl/*.whl >/dev/null 2>&1; then
+    $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+    export PYTHONPATH=/tmp/site:$PWD
+fi
+{ date; nvidia-smi 2>&1; $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"; } > "$OUT/gpu.txt" 2>&1
+cuda_flag=$([ "$DEVICE" = cuda ] || echo --no-cuda)
+timeout 170 $PY benchmarks/speed.py --gpu-only --resnet none $cuda_flag > "$OUT/speed.txt" 2>&1
+echo "speed.py exit $?" >> "$OUT/gpu.txt"
+timeout 100 $PY benchmarks/round_time.py --device "$DEVICE" > "$OUT/round.txt" 2>&1
+echo "round_time.py exit $?" >> "$OUT/gpu.txt"
+if [ "$TRAIN_MINUTES" != 0 ]; then
+    for recipe in $TRAIN_RECIPES; do
+        timeout $((TRAIN_MINUTES * 60 + 90)) $PY -c 'import sys; from napari_particle_detect.cli.main import main; sys.exit(main())' \
+            recipe "$recipe" --device "$DEVICE" --minutes "$TRAIN_MINUTES" >> "$OUT/train.txt" 2>&1
+        echo "$recipe exit $?" >> "$OUT/gpu.txt"
+    done
+    tar cf "$OUT/runs.tar" recipes/runs
+fi
+cat "$OUT/gpu.txt"
