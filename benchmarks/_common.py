@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import napari_particle_detect  # noqa: F401 - before torch: its OpenMP wait policy, as users run it
 import torch
 
 from napari_particle_detect.kinds.evaluation import Counts, match

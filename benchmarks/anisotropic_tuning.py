@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pandas as pd  # noqa: E402
+import napari_particle_detect  # noqa: F401 - before torch: its OpenMP wait policy, as users run it
 import torch  # noqa: E402
 
 from anisotropic import LOOKS, rods_images  # noqa: E402

@@ -31,6 +31,7 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
+import napari_particle_detect  # noqa: F401 - before torch: its OpenMP wait policy, as users run it
 import torch
 
 REPO = Path(__file__).resolve().parents[1]

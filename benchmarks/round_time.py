@@ -21,9 +21,13 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
+# The environment as given, before the package's import sets torch's OpenMP wait policy in it: each
+# checkout compared sets its own.
+ORIGINAL_ENVIRONMENT = dict(os.environ)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as C  # noqa: E402
@@ -45,6 +49,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="the rounds' training precision (default FINE_TUNE's: auto)")
     p.add_argument("--compare", type=Path, default=None,
                    help="a checkout of another commit whose rounds alternate with this one's")
+    p.add_argument("--rest", type=float, default=0.0,
+                   help="with --compare: seconds of nothing before each run. This 2-core VM slows down under "
+                        "sustained load (back-to-back rounds took 17-18 s, the same rounds after a minute's rest 10-13 s)")
     p.add_argument("--label", default="this checkout", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -99,9 +106,10 @@ def main(argv=None) -> int:
               "--unet", str(args.unet.resolve())] + (["--precision", args.precision] if args.precision else [])
     for _ in range(args.repeats):
         for root, label in ((args.compare.resolve(), str(args.compare)), (here, "this checkout")):
+            time.sleep(args.rest)
             # The benchmark code is this checkout's; the package is the one at root.
             subprocess.run([sys.executable, str(Path(__file__).resolve()), *common, "--label", label], cwd=root,
-                           env={**os.environ, "PYTHONPATH": str(root)}, check=True)
+                           env={**ORIGINAL_ENVIRONMENT, "PYTHONPATH": str(root)}, check=True)
     return 0
 
 

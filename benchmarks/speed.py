@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import napari_particle_detect  # noqa: F401 - before torch: its OpenMP wait policy, as users run it
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import napari_particle_detect  # noqa: F401 - before torch: its OpenMP wait policy, as users run it
 import torch
 from torch import nn
 

@@ -9,11 +9,21 @@ The public API works without Qt:
 
 import importlib
 import os
+import sys
 
-# OpenMP threads that wait for work by spinning turn a busy laptop into a crawl: torch's CPU
-# training ran 15x slower with two threads beside one other busy process (2.96 s a step against
-# 0.21 s with passive waiting; one thread: 0.18 s). Read when torch loads, so set before it does.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# How torch's OpenMP threads wait for work; read when torch loads, so set before it does, and only
+# where the user has not chosen. Spinning long turns a busy machine into a crawl (two threads beside
+# another job trained 15x slower once), and never spinning makes an idle one pay a wake-up for every
+# small operation. On Linux torch's libgomp spins briefly (1000 rounds), then sleeps: a fine-tuning
+# round on two 512 px frames took 16.9-17.8 s idle against 20.3-21.9 s waiting passively, and a step
+# beside busy jobs took as long as passive's (benchmarks/wait_policy.py; 10000 rounds: 13.4 s idle,
+# but 1.3-1.7x slower beside others). Elsewhere (other OpenMP runtimes, not measured) threads wait
+# passively.
+if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+    if sys.platform.startswith("linux"):
+        os.environ["GOMP_SPINCOUNT"] = "1000"
+    else:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 
 from .errors import ParticleDetectError  # noqa: E402
 

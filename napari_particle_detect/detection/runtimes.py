@@ -396,7 +396,7 @@ def onnx_network(model: DetectorModel, precision: str = "float32", threads: int 
     options.intra_op_num_threads = int(threads or torch.get_num_threads())
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # Threads that spin while waiting for work slow a busy laptop down (see __init__'s OMP_WAIT_POLICY).
+    # Threads that spin while waiting for work slow a busy laptop down (see __init__'s OpenMP wait policy).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
     try:

@@ -1,0 +1,29 @@
+"""How torch's OpenMP threads wait: set by the package's import, before torch loads, unless the user chose."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+PROBE = ("import json, os, napari_particle_detect, torch; "
+         "print(json.dumps({k: os.environ.get(k) for k in ('GOMP_SPINCOUNT', 'OMP_WAIT_POLICY')}))")
+
+
+def _policy(**env: str) -> dict:
+    clean = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    out = subprocess.run([sys.executable, "-c", PROBE], env={**clean, **env}, capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="libgomp's spin count is set on Linux only")
+def test_threads_spin_briefly_then_sleep_by_default_on_linux():
+    assert _policy() == {"GOMP_SPINCOUNT": "1000", "OMP_WAIT_POLICY": None}
+
+
+@pytest.mark.parametrize("env", [{"OMP_WAIT_POLICY": "ACTIVE"}, {"GOMP_SPINCOUNT": "300000"}])
+def test_a_users_own_setting_is_left_alone(env):
+    policy = _policy(**env)
+    assert {k: v for k, v in policy.items() if v is not None} == env
