@@ -11,7 +11,7 @@ import torch
 from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.kinds.evaluation import Counts, count_in_area
 from napari_particle_detect.learning.finetune import FINE_TUNE, fine_tune, hold_out_mask, split_for_scoring
-from napari_particle_detect.models import load_model
+from napari_particle_detect.models import load_model, save_model
 from napari_particle_detect.models.registry import WEIGHTS_DIR
 from napari_particle_detect.detection.prediction import detect
 from napari_particle_detect.projects.project import Project
@@ -321,3 +321,29 @@ def test_a_round_with_a_bfloat16_forward_pass_learns_and_keeps_float32_weights(t
     after = result.model.network.state_dict()
     assert all(t.dtype == torch.float32 for t in after.values() if t.is_floating_point())
     assert any(not torch.equal(after[k], v) for k, v in model.network.state_dict().items() if v.is_floating_point())
+
+
+def test_a_round_trains_channels_last_and_hands_back_the_usual_layout(tiny_model, tmp_path):
+    # Rounds train channels-last (faster on CPUs); exports, fx folding and saved files expect the usual layout.
+    torch.set_num_threads(1)
+    model = load_model(tiny_model)
+    samples = [synthesize(benchmark_config("fluorescent", 0.4, (64, 64)), seed=s) for s in range(3)]
+    examples = [Example(s.image, s.centres, 1.0, f"frame {i}") for i, s in enumerate(samples)]
+    seen = []
+    network_forward = type(model.network).forward
+
+    def spy(self, x):
+        if self.training:  # the training steps, not the scoring passes
+            wide = [p for p in self.parameters() if p.dim() == 4 and p.shape[1] > 1 and p.shape[2] > 1]
+            seen.append(all(p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous()
+                            for p in wide) and bool(wide))
+        return network_forward(self, x)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(type(model.network), "forward", spy)
+        result = fine_tune(model, examples, replace(TINY, steps_per_epoch=4), "cpu")
+    assert seen and all(seen), "a training step ran on weights not laid out channels-last"
+    weights = [p for p in result.model.network.parameters() if p.dim() == 4]
+    assert weights and all(p.is_contiguous() for p in weights)
+    save_model(result.model, tmp_path / "round.pt")
+    assert all(t.is_contiguous() for t in torch.load(tmp_path / "round.pt").values())
