@@ -13,6 +13,7 @@ window shown, the event loop running), both with the same settings. Run it under
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -30,6 +31,7 @@ import loop  # noqa: E402
 
 from napari_particle_detect.learning.finetune import FINE_TUNE  # noqa: E402
 from napari_particle_detect.learning.rounds import run_round  # noqa: E402
+from napari_particle_detect.projects.project import HOME_ENV  # noqa: E402
 from napari_particle_detect.synthetic.spheres import synthesize  # noqa: E402
 
 
@@ -60,6 +62,8 @@ def main(argv=None) -> int:
     stack = np.stack([synthesize(replace(synth, shape=(512, 512)), seed=loop.SEED_BASE + 50_000 + i).image
                       for i in range(2)])
     folder = Path(tempfile.mkdtemp(prefix="dock-round-"))
+    # The added array's project goes under a home of its own, not the user's.
+    os.environ[HOME_ENV] = str(folder / "home")
     path = folder / "dim_spheres.tif"
     tifffile.imwrite(path, stack)
     viewer = napari.Viewer(show=True)
