@@ -112,53 +112,7 @@ def main(argv=None) -> int:
             add("trackpy locate, python engine (not numba)", "cpu",
                 C.median_time(lambda: trackpy_params.locate(image, engine="python"), n_rep), found)
         if not args.gpu_only:
-            for name, model in models.items():
-                found = len(detect(image, model=model, device="cpu", diameter=DIAMETER))
-                add(f"{name} detect d=12", "cpu",
-                    C.median_time(lambda: detect(image, model=model, device="cpu", diameter=DIAMETER), n_rep, warmup=0),
-                    found)
-            # The runtimes and precisions side by side: torch float32 (the pipeline before ONNX Runtime)
-            # and int8, which auto picks only where benchmarks/runtimes.py's accuracy gate passes.
-            reference = C.centres_of(detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER,
-                                            runtime="torch", precision="float32"))
-            for runtime, precision in cpu_forms():
-                run = lambda r=runtime, p=precision: detect(image, model=models["UNet"], device="cpu",  # noqa: E731
-                                                            diameter=DIAMETER, runtime=r, precision=p)
-                found = run()
-                chosen = (auto_runtime, auto_precision) == (runtime, precision)
-                add(f"UNet detect d=12 {runtime} {precision}{'' if chosen else ' (not default)'}", "cpu",
-                    C.median_time(run, n_rep, warmup=0), len(found))
-                if runtime != "torch":
-                    checks.append(precision_check(f"{size}x{size}", "cpu", f"{runtime} {precision}", reference,
-                                                  C.centres_of(found)))
-            # Not the default: one tile for the whole image, where the default tile is smaller than
-            # the image plus its margins. Shown to size the overlap the default tiling costs.
-            big_tile = min(2 ** int(np.ceil(np.log2(size + 2 * TILE_MARGIN))), 4096)
-            if big_tile > DEFAULT_TILE:
-                found = len(detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER, tile=big_tile))
-                add(f"UNet detect d=12 tile={big_tile} (not default)", "cpu",
-                    C.median_time(lambda: detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER,
-                                                 tile=big_tile), n_rep, warmup=0),
-                    found)
-            for precision in ("bfloat16", "float16"):
-                run = lambda p=precision: detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER,  # noqa: E731
-                                                 precision=p)
-                found = run()
-                add(f"UNet detect d=12 torch {precision} (not default)", "cpu", C.median_time(run, n_rep, warmup=0),
-                    len(found))
-                checks.append(precision_check(f"{size}x{size}", "cpu", f"torch {precision}", reference,
-                                              C.centres_of(found)))
-            stack = np.stack([image] * STACK_FRAMES)
-            run = lambda: detect(stack, model=models["UNet"], device="cpu", diameter=DIAMETER)  # noqa: E731
-            found = len(run()) // STACK_FRAMES
-            add(f"UNet detect d=12, per frame of a {STACK_FRAMES}-frame stack", "cpu",
-                C.median_time(run, max(1, n_rep // 2), warmup=0) / STACK_FRAMES, found)
-            if args.compile:
-                add_compiled(add, image, models["UNet"], "cpu", n_rep)
-            found = len(detect(image, model=models["UNet"], device="cpu", diameter=None))
-            add("UNet detect auto d", "cpu",
-                C.median_time(lambda: detect(image, model=models["UNet"], device="cpu", diameter=None), n_rep, warmup=0),
-                found)
+            add_cpu_rows(add, checks, image, size, models, (auto_runtime, auto_precision), n_rep, args.compile)
         if cuda:
             for name, model in models.items():
                 run = lambda m=model: detect(image, model=m, device="cuda", diameter=DIAMETER)  # noqa: E731
@@ -216,6 +170,58 @@ def main(argv=None) -> int:
         targets.append((f"GPU: >= {GPU_MPS_TARGET:g} MP/s", None, "not measured: no CUDA device here"))
     C.print_targets(targets)
     return 0
+
+
+def add_cpu_rows(add, checks: list, image: np.ndarray, size: int, models: dict, auto: tuple[str, str],
+                 n_rep: int, compile: bool) -> None:
+    """The CPU rows of one image: each model, every runtime and precision, the tiling, a stack, the estimate."""
+    for name, model in models.items():
+        found = len(detect(image, model=model, device="cpu", diameter=DIAMETER))
+        add(f"{name} detect d=12", "cpu",
+            C.median_time(lambda: detect(image, model=model, device="cpu", diameter=DIAMETER), n_rep, warmup=0),
+            found)
+    # The runtimes and precisions side by side: torch float32 (the pipeline before ONNX Runtime)
+    # and int8, which auto picks only where benchmarks/runtimes.py's accuracy gate passes.
+    reference = C.centres_of(detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER,
+                                    runtime="torch", precision="float32"))
+    for runtime, precision in cpu_forms():
+        run = lambda r=runtime, p=precision: detect(image, model=models["UNet"], device="cpu",  # noqa: E731
+                                                    diameter=DIAMETER, runtime=r, precision=p)
+        found = run()
+        chosen = auto == (runtime, precision)
+        add(f"UNet detect d=12 {runtime} {precision}{'' if chosen else ' (not default)'}", "cpu",
+            C.median_time(run, n_rep, warmup=0), len(found))
+        if runtime != "torch":
+            checks.append(precision_check(f"{size}x{size}", "cpu", f"{runtime} {precision}", reference,
+                                          C.centres_of(found)))
+    # Not the default: one tile for the whole image, where the default tile is smaller than
+    # the image plus its margins. Shown to size the overlap the default tiling costs.
+    big_tile = min(2 ** int(np.ceil(np.log2(size + 2 * TILE_MARGIN))), 4096)
+    if big_tile > DEFAULT_TILE:
+        found = len(detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER, tile=big_tile))
+        add(f"UNet detect d=12 tile={big_tile} (not default)", "cpu",
+            C.median_time(lambda: detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER,
+                                         tile=big_tile), n_rep, warmup=0),
+            found)
+    for precision in ("bfloat16", "float16"):
+        run = lambda p=precision: detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER,  # noqa: E731
+                                         precision=p)
+        found = run()
+        add(f"UNet detect d=12 torch {precision} (not default)", "cpu", C.median_time(run, n_rep, warmup=0),
+            len(found))
+        checks.append(precision_check(f"{size}x{size}", "cpu", f"torch {precision}", reference,
+                                      C.centres_of(found)))
+    stack = np.stack([image] * STACK_FRAMES)
+    run = lambda: detect(stack, model=models["UNet"], device="cpu", diameter=DIAMETER)  # noqa: E731
+    found = len(run()) // STACK_FRAMES
+    add(f"UNet detect d=12, per frame of a {STACK_FRAMES}-frame stack", "cpu",
+        C.median_time(run, max(1, n_rep // 2), warmup=0) / STACK_FRAMES, found)
+    if compile:
+        add_compiled(add, image, models["UNet"], "cpu", n_rep)
+    found = len(detect(image, model=models["UNet"], device="cpu", diameter=None))
+    add("UNet detect auto d", "cpu",
+        C.median_time(lambda: detect(image, model=models["UNet"], device="cpu", diameter=None), n_rep, warmup=0),
+        found)
 
 
 GPU_STACK_KEY = f"{GPU_STACK_FRAMES}x{GPU_STACK_SIZE}x{GPU_STACK_SIZE}"

@@ -22,7 +22,7 @@ from .networks import prepare_network
 from .runtimes import runtime_record
 from .preprocessing import as_frames, check_frame, normalise
 from ..shipped import WEIGHTS_DIR
-from .stages import CHANNELS_LAST_DEVICES
+from .stages import laid_out_for
 from .tiling import plan_tiles
 
 TILE_MARGIN = 64  # rods reach further than spheres: more context per tile
@@ -50,9 +50,7 @@ def predict_maps(network: nn.Module, frame: np.ndarray, device: torch.device | s
         short = (plan.window[0] - part.shape[0], plan.window[1] - part.shape[1])
         if short != (0, 0):
             part = np.pad(part, ((0, short[0]), (0, short[1])), mode="reflect" if plan.pad_mode == "reflect" else "edge")
-        batch = torch.from_numpy(np.ascontiguousarray(part))[None, None].to(device)
-        if device.type in CHANNELS_LAST_DEVICES and getattr(network, "channels_last", True):
-            batch = batch.contiguous(memory_format=torch.channels_last)
+        batch = laid_out_for(network, torch.from_numpy(np.ascontiguousarray(part))[None, None].to(device))
         with torch.inference_mode():
             maps = network(batch)[0].float().cpu().numpy()
         if out is None:

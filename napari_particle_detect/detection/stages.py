@@ -84,11 +84,17 @@ def auto_batch_size(window: tuple[int, int], device: torch.device) -> int:
     return max(1, budget // (int(window[0]) * int(window[1])))
 
 
+def laid_out_for(network: nn.Module, batch: torch.Tensor) -> torch.Tensor:
+    """``batch`` (N, C, H, W, on its device) in the memory layout ``network`` reads fastest: channels-last on
+    CPUs and CUDA, except for an exported network (ONNX Runtime, OpenVINO), which reads plain arrays."""
+    if batch.dim() == 4 and batch.device.type in CHANNELS_LAST_DEVICES and getattr(network, "channels_last", True):
+        return batch.contiguous(memory_format=torch.channels_last)
+    return batch
+
+
 def run_network(network: nn.Module, batch: torch.Tensor, device: torch.device) -> torch.Tensor:
     """Heatmaps (N, H, W) of a batch of windows (N, 1, H, W), float32 whatever the network computes in."""
-    batch = batch.to(device, non_blocking=True)
-    if device.type in CHANNELS_LAST_DEVICES and getattr(network, "channels_last", True):
-        batch = batch.contiguous(memory_format=torch.channels_last)
+    batch = laid_out_for(network, batch.to(device, non_blocking=True))
     with torch.inference_mode():
         return network(batch)[:, 0].float()
 

@@ -27,8 +27,9 @@ from ..detection.preprocessing import normalise
 from ..detection.devices import select_device
 from ..errors import ParticleDetectError
 from ..files.io import atomic_write_bytes
+from ..detection.stages import laid_out_for
 from .training import (VALIDATION_SEED_BASE, TrainingCancelled, _augment, read_training_state, resume_state_path,
-                       training_input, training_layout)
+                       training_layout)
 
 THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55)
 
@@ -217,7 +218,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
                     for group in optimiser.param_groups:
                         group["lr"] = _scheduled_lr(config, done / total_steps, time.monotonic() - started)
                 optimiser.zero_grad(set_to_none=True)
-                loss = loss_of(kind, network(training_input(x)), y, m, config.regression_weight, config.positive_weight)
+                loss = loss_of(kind, network(laid_out_for(network, x)), y, m, config.regression_weight, config.positive_weight)
                 loss.backward()
                 optimiser.step()
                 losses.append(loss.item())

@@ -31,7 +31,7 @@ from ..models.registry import ModelCard
 from ..detection.prediction import predict_heatmap
 from ..detection.preprocessing import check_frame, normalise
 from ..detection.sizing import estimate_diameter, rescale_centres, rescale_frame, scale_for_diameter
-from ..detection.stages import CHANNELS_LAST_DEVICES
+from ..detection.stages import CHANNELS_LAST_DEVICES, laid_out_for
 from ..synthetic.spheres import SynthConfig, random_training_config, synthesize
 
 VALIDATION_SEED_BASE = 10_000_000  # training seeds stay below this, so validation images are unseen
@@ -300,17 +300,10 @@ class BatchSource:
 
 def forward_in(network: nn.Module, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """The network's output in float32, its forward pass run in ``dtype`` (devices.training_dtype) on
-    ``x`` laid out as :func:`training_layout` lays out the network."""
-    x = training_input(x)
+    ``x`` laid out as the network is (:func:`training_layout`)."""
+    x = laid_out_for(network, x)
     with torch.autocast(x.device.type, dtype=dtype, enabled=dtype != torch.float32):
         return network(x).float()
-
-
-def training_input(x: torch.Tensor) -> torch.Tensor:
-    """A batch laid out as :func:`training_layout` lays out the network that reads it."""
-    if x.dim() == 4 and x.device.type in CHANNELS_LAST_DEVICES:
-        return x.contiguous(memory_format=torch.channels_last)
-    return x
 
 
 def training_layout(network: nn.Module, device: torch.device) -> nn.Module:
