@@ -204,8 +204,9 @@ def add_cpu_rows(add, checks: list, image: np.ndarray, size: int, models: dict, 
                                          tile=big_tile), n_rep, warmup=0),
             found)
     for precision in ("bfloat16", "float16"):
+        # runtime="torch": under auto a bfloat16 request runs OpenVINO where the CPU computes in bfloat16.
         run = lambda p=precision: detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER,  # noqa: E731
-                                         precision=p)
+                                         runtime="torch", precision=p)
         found = run()
         add(f"UNet detect d=12 torch {precision} (not default)", "cpu", C.median_time(run, n_rep, warmup=0),
             len(found))
