@@ -129,6 +129,22 @@ def test_a_round_with_unlabelled_frames_is_scored_on_reviewed_held_out_tiles_onl
     assert "training" in phases[:teacher] and "training" in phases[teacher:]
 
 
+def test_batches_drawn_ahead_never_cross_the_teachers_step(tiny_model, monkeypatch):
+    """Batches are made on a worker while the step before trains; none made before the teacher's
+    labels arrive may be used after them, and no batch is drawn that no step uses."""
+    samples = frames(4, 64, seed=55)
+    examples = [Example(s.image, s.centres, 1.0, f"frame {i}") for i, s in enumerate(samples[:2])]
+    unlabelled = [Example(s.image, np.zeros((0, 2)), 1.0, f"frame {i + 2}") for i, s in enumerate(samples[2:])]
+    events = []
+    batch, set_pseudo = BatchSource.batch, BatchSource.set_pseudo
+    monkeypatch.setattr(BatchSource, "batch", lambda self: events.append("batch") or batch(self))
+    monkeypatch.setattr(BatchSource, "set_pseudo", lambda self, p: events.append("labels") or set_pseudo(self, p))
+    config = replace(SEMI, steps_per_epoch=10, pseudo_teacher_at=0.5)
+    result = fine_tune(tiny_model, examples, config, "cpu", unlabelled=unlabelled)
+    assert result.pseudo_frames == 2
+    assert events == ["labels"] + ["batch"] * 5 + ["labels"] + ["batch"] * 5
+
+
 def test_cancel_during_the_teacher_pass_stops_before_training(tiny_model):
     samples = frames(4, 64, seed=60)
     examples = [Example(s.image, s.centres, 1.0, f"frame {i}") for i, s in enumerate(samples[:2])]

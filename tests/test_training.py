@@ -8,7 +8,8 @@ import torch
 from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.models import load_model
 from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
-from napari_particle_detect.learning.training import Example, TrainConfig, TrainingCancelled, load_examples, train
+from napari_particle_detect.learning.training import (Example, TrainConfig, TrainingCancelled, adam, load_examples,
+                                                      made_ahead, train)
 
 from helpers import TINY
 
@@ -161,3 +162,50 @@ def test_a_bfloat16_forward_pass_trains_float32_weights(tmp_path):
     assert all(t.dtype == torch.float32 for t in result.model.network.state_dict().values() if t.is_floating_point())
     losses = [e["loss"] for e in result.history if e.get("event") == "epoch" and e["epoch"] > 0]
     assert losses and all(np.isfinite(losses))
+
+
+def test_batches_made_ahead_come_in_the_order_a_plain_loop_makes_them_and_on_the_worker():
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    def maker(seed):
+        rng = np.random.default_rng(seed)
+        threads = []
+
+        def make():
+            threads.append(threading.get_ident())
+            return rng.random(3)
+        return make, threads
+
+    plain, _ = maker(4)
+    expected = [plain() for _ in range(6)]
+    ahead, threads = maker(4)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for k, batch in enumerate(made_ahead(pool, ahead, 6), 1):
+            assert np.array_equal(batch, expected[k - 1])
+            # While batch k is in use, batch k + 1 is made without being asked for; none past the count.
+            deadline = time.monotonic() + 10
+            while len(threads) < min(k + 1, 6) and time.monotonic() < deadline:
+                time.sleep(0.001)
+            assert len(threads) == min(k + 1, 6)
+    assert threading.get_ident() not in threads
+    assert list(made_ahead(None, ahead, 0)) == []
+
+
+def test_adam_is_fused_on_a_cpu_and_updates_as_the_plain_one_does():
+    torch.manual_seed(0)
+    weights = [torch.nn.Parameter(torch.randn(5, 3)), torch.nn.Parameter(torch.randn(7))]
+    start = [w.detach().clone() for w in weights]
+    twins = [torch.nn.Parameter(w.detach().clone()) for w in weights]
+    fused, plain = adam(weights, 1e-2), torch.optim.Adam(twins, lr=1e-2, foreach=False)
+    assert fused.defaults["fused"] and not plain.defaults["fused"]
+    for _ in range(20):
+        for a, b in zip(weights, twins):
+            grad = torch.randn_like(a)
+            a.grad, b.grad = grad, grad.clone()
+        fused.step()
+        plain.step()
+    for a, b, s in zip(weights, twins, start):
+        assert torch.allclose(a, b, atol=1e-6)
+        assert (a - s).abs().max() > 0.05

@@ -22,6 +22,7 @@ import itertools
 import math
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -36,8 +37,8 @@ from ..detection.prediction import detect_frame
 from ..detection.preprocessing import normalise
 from ..detection.rescoring import Criterion, candidate_features
 from ..detection.sizing import rescale_centres, rescale_frame
-from .training import (BatchSource, Example, TrainConfig, TrainingCancelled, forward_in, mask_at, standard_layout,
-                       training_layout, weighted_mse)
+from .training import (BatchSource, Example, TrainConfig, TrainingCancelled, adam, forward_in, made_ahead, mask_at,
+                       standard_layout, training_layout, weighted_mse)
 
 # What a round trains, chosen by measurement (benchmarks/loop_options.py): every layer (the
 # decoder alone learned less and saved little time), from the user's frames alone (synthetic
@@ -487,7 +488,7 @@ def train_steps(
             module.requires_grad_(False)
     elif config.trainable != "all":
         raise ParticleDetectError(f"trainable must be 'all' or 'decoder', got {config.trainable!r}")
-    optimiser = torch.optim.Adam([p for p in network.parameters() if p.requires_grad], lr=config.learning_rate)
+    optimiser = adam((p for p in network.parameters() if p.requires_grad), config.learning_rate)
     steps = config.epochs * config.steps_per_epoch
     warmup = max(1, int(WARMUP_SHARE * steps))
 
@@ -500,31 +501,36 @@ def train_steps(
     dtype = training_dtype(config.precision, device)
     source = BatchSource(config, examples, seed=config.seed) if batches is None else None
     teach_at = int(round(float(np.clip(config.pseudo_teacher_at, 0.0, 1.0)) * steps)) if teach else -1
+    make = source.batch if batches is None else batches
     losses: list[float] = []
-    for step in range(steps):
-        if cancel is not None and cancel():
-            raise TrainingCancelled("fine-tuning cancelled")
-        if step == teach_at:
-            network.eval()
-            source.set_pseudo(teach(DetectorModel(network, card, criterion=model.criterion if step == 0 else None)))
-            network.train()
-        x, *rest = (torch.from_numpy(a).to(device) for a in (source.batch() if batches is None else batches()))
-        if config.trainable == "decoder":
-            for module in encoder:
-                module.eval()  # frozen means its batch statistics too
-        optimiser.zero_grad(set_to_none=True)
-        loss = (weighted_mse if loss_of is None else loss_of)(forward_in(network, x, dtype), *rest)
-        if not torch.isfinite(loss):
-            raise ParticleDetectError(f"fine-tuning diverged at step {step + 1} (the loss is {loss.item()}); "
-                                      "check the reviewed images")
-        loss.backward()
-        optimiser.step()
-        scheduler.step()
-        losses.append(float(loss.item()))
-        if step % 5 == 4 or step == steps - 1:
-            event = {"phase": "training", "step": step + 1, "steps": steps, "loss": float(np.mean(losses[-5:]))}
-            history.append(event)
-            report(event)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for step in range(steps):
+            if cancel is not None and cancel():
+                raise TrainingCancelled("fine-tuning cancelled")
+            if step == teach_at:
+                network.eval()
+                source.set_pseudo(teach(DetectorModel(network, card, criterion=model.criterion if step == 0 else None)))
+                network.train()
+            if step in (0, teach_at):
+                # Batches are drawn ahead only up to the teacher's step: from there on they hold its labels.
+                upcoming = made_ahead(pool, make, (teach_at if step < teach_at else steps) - step)
+            x, *rest = (torch.from_numpy(a).to(device) for a in next(upcoming))
+            if config.trainable == "decoder":
+                for module in encoder:
+                    module.eval()  # frozen means its batch statistics too
+            optimiser.zero_grad(set_to_none=True)
+            loss = (weighted_mse if loss_of is None else loss_of)(forward_in(network, x, dtype), *rest)
+            if not torch.isfinite(loss):
+                raise ParticleDetectError(f"fine-tuning diverged at step {step + 1} (the loss is {loss.item()}); "
+                                          "check the reviewed images")
+            loss.backward()
+            optimiser.step()
+            scheduler.step()
+            losses.append(float(loss.item()))
+            if step % 5 == 4 or step == steps - 1:
+                event = {"phase": "training", "step": step + 1, "steps": steps, "loss": float(np.mean(losses[-5:]))}
+                history.append(event)
+                report(event)
     network = standard_layout(network).eval()
     trained = copy.deepcopy(network).cpu() if device.type != "cpu" else network
     return DetectorModel(trained, card)

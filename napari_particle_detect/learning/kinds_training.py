@@ -28,8 +28,8 @@ from ..detection.devices import select_device
 from ..errors import ParticleDetectError
 from ..files.io import atomic_write_bytes
 from ..detection.stages import laid_out_for
-from .training import (VALIDATION_SEED_BASE, TrainingCancelled, _augment, read_training_state, resume_state_path,
-                       training_layout)
+from .training import (VALIDATION_SEED_BASE, TrainingCancelled, _augment, adam, made_ahead, read_training_state,
+                       resume_state_path, training_layout)
 
 THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55)
 
@@ -181,7 +181,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
         network = build_network(card)
         network.start_from_spheres(sphere.network.state_dict())
     training_layout(network.to(device).train(), device)
-    optimiser = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
+    optimiser = adam(network.parameters(), config.learning_rate)
     validation = list(validation_examples) if validation_examples else validation_set(kind, config)
     best, history, started, first_epoch = -np.inf, [], time.monotonic(), 0
     previous = dict(card.training) if init is not None else {}
@@ -251,12 +251,9 @@ def _epoch_batches(pool: ThreadPoolExecutor, kind: Kind, config: KindTrainConfig
     rng = np.random.default_rng([config.seed, epoch])
     first = config.seed * 1_000_003 + epoch * config.steps_per_epoch * config.batch_size
     seeds = [(first + step * config.batch_size) % VALIDATION_SEED_BASE for step in range(config.steps_per_epoch)]
-    pending = pool.submit(batch, kind, rng, config.batch_size, crop, seeds[0], *mix)
-    for step in range(config.steps_per_epoch):
-        ready = pending.result()
-        if step + 1 < len(seeds):
-            pending = pool.submit(batch, kind, rng, config.batch_size, crop, seeds[step + 1], *mix)
-        yield ready
+    upcoming = iter(seeds)
+    yield from made_ahead(pool, lambda: batch(kind, rng, config.batch_size, crop, next(upcoming), *mix),
+                          config.steps_per_epoch)
 
 
 def _on_cpu(network: torch.nn.Module) -> torch.nn.Module:

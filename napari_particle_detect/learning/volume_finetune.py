@@ -29,7 +29,7 @@ from .finetune import (
 )
 from ..kinds.heatmap3d import decode3d, encode3d
 from ..models import DetectorModel
-from .training import Example, TrainingCancelled
+from .training import Example, TrainingCancelled, adam
 
 # Held-out cubes are at least this many working voxels wide (two particles).
 MIN_TILE_3D = 12
@@ -156,7 +156,7 @@ def train_steps3d(model: DetectorModel, source: CropSource, config: VolumeRoundC
     """A copy of ``model`` trained ``config.steps`` steps on masked crops (warm-up, cosine decay)."""
     torch.manual_seed(config.seed)
     network = copy.deepcopy(model.network).to(device).train()
-    optimiser = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
+    optimiser = adam(network.parameters(), config.learning_rate)
     warmup = max(1, int(WARMUP_SHARE * config.steps))
 
     def rate(step: int) -> float:

@@ -122,11 +122,12 @@ def train_volumes(pool: Path, validation: Path, out: Path, config: VolumeTrainCo
 
     from ..models.registry import DetectorModel, ModelCard, save_model
     from ..models.unet3d import UNet3D
+    from .training import adam
 
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     network = UNet3D(config.channels)
-    optimiser = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
+    optimiser = adam(network.parameters(), config.learning_rate)
     state_file = out.with_suffix(".state.pt")
     step, best, elapsed0 = 0, -1.0, 0.0
     if resume and state_file.exists():
