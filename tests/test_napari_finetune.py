@@ -207,3 +207,42 @@ def test_a_dask_worker_trains_its_own_round_length_while_the_boxes_hold_this_com
     assert steps_here != 7 and widget.finetune.steps_spin.value() == steps_here  # the box keeps this computer's
     assert widget.finetune.loss_plot.axes.get_xlim()[1] == 7 and max(widget.finetune.loss_plot.steps) == 7
     assert widget.annotation.project.round(2).parent == 1
+
+
+def test_training_steps_repaint_the_dock_sparingly_and_lose_no_loss_point(make_napari_viewer, qtbot, light_model):
+    """A round's 40 training events come four a second; each shown line or loss curve repaints the
+    window (6 ms of the interface thread under software OpenGL, 35 ms for the curve): shown at most
+    every PROGRESS_SHOWN_EVERY_S and LOSS_REDRAW_MS, every loss point kept, a new phase at once."""
+    import threading
+
+    from napari_particle_detect._napari import plots
+    from napari_particle_detect._napari.round_reports import PROGRESS_SHOWN_EVERY_S
+    from napari_particle_detect.learning.eta import RoundEta
+
+    viewer = make_napari_viewer()
+    widget = ParticleDetectWidget(viewer, default_model=light_model)
+    viewer.window.add_dock_widget(widget)
+    panel = widget.finetune
+    panel._cancel, panel._eta, panel.phases = threading.Event(), RoundEta(), []
+    texts, draws = [], []
+    panel.status.setText = texts.append
+    draw = panel.loss_plot.draw
+    panel.loss_plot.draw = lambda: draws.append(time.monotonic()) or draw()
+    panel.loss_plot.start(200)
+    qtbot.wait(50)
+    started = time.monotonic()
+    panel._on_progress({"phase": "preparing"})
+    for step in range(5, 205, 5):
+        panel._on_progress({"phase": "training", "step": step, "steps": 200, "loss": 1.0 / step})
+    fed = time.monotonic() - started
+    panel._on_progress({"phase": "scoring", "model": "new model", "done": 0, "total": 2})
+    assert fed < PROGRESS_SHOWN_EVERY_S  # else this test says nothing
+    assert len(panel.loss_plot.losses) == 40 and panel.loss_plot.steps[-1] == 200
+    assert [t.split(":")[0].split(" ")[0] for t in texts] == ["preparing", "training", "scoring"], texts
+    assert panel.phases == ["preparing", "training", "scoring"]
+    drawn_before = len(draws)
+    qtbot.waitUntil(lambda: len(draws) > drawn_before, timeout=plots.LOSS_REDRAW_MS + 2000)
+    qtbot.wait(300)
+    assert len(draws) - drawn_before == 1  # forty points, one redraw
+    assert draws[-1] - started >= plots.LOSS_REDRAW_MS / 1000 - 0.05
+    assert panel.loss_plot.line.get_xdata()[-1] == 200

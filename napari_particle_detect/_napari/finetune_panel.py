@@ -247,14 +247,14 @@ class FineTunePanel(RoundReports, QGroupBox):
     def _on_progress(self, event: dict) -> None:
         if event.get("phase") == "preparing" and "steps" in event:
             self.loss_plot.start(event["steps"])  # a remote worker may train its own number of steps
+        phase = event.get("phase", "")
+        left = eta_text(self._eta.update(event))
+        if phase == "training" and not self._cancel.is_set():
+            self.loss_plot.add(event["step"], event["loss"])
         shown = self.show_progress(event)
         if shown is None:
             return
-        phase = event.get("phase", "")
-        left = eta_text(self._eta.update(event))
         self.status.setText(f"{shown.text} ({left})" if left and phase != "done" else shown.text)
-        if phase == "training":
-            self.loss_plot.add(event["step"], event["loss"])
 
     def _on_done(self, info: RoundInfo) -> None:
         project = self._target.project

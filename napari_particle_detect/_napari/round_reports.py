@@ -6,6 +6,8 @@ A mixin for a panel with ``progress`` (QProgressBar), ``status`` (QLabel), ``pha
 
 from __future__ import annotations
 
+import time
+
 from napari.utils.notifications import show_info
 from qtpy.QtCore import QObject, Signal
 
@@ -13,6 +15,13 @@ from ..projects.project import RoundInfo
 from ..learning.training import TrainingCancelled
 from .notify import report
 from .round_progress import Progress, describe, verdict
+
+
+# Training steps are shown at most this often (other phases' events are few and all shown): each
+# change of the line or the bar repaints the window, which under software OpenGL (napari's canvas
+# makes Qt compose the whole window through it) took about 6 ms of the interface thread, four
+# times a second through a round.
+PROGRESS_SHOWN_EVERY_S = 0.5
 
 
 class ProgressRelay(QObject):
@@ -31,12 +40,19 @@ class RoundReports:
         return self._ended.wait(wait_s) if wait_s else self._ended.is_set()
 
     def show_progress(self, event: dict) -> Progress | None:
-        """The bar and the phases seen for one progress event; what to say of it (None once cancelled)."""
+        """The bar and the phases seen for one progress event; what to say of it (None once cancelled, or
+        for a training step less than PROGRESS_SHOWN_EVERY_S after the last one shown)."""
         if self._cancel.is_set():
             return None
         phase = event.get("phase", "")
-        if not self.phases or self.phases[-1] != phase:
+        new_phase = not self.phases or self.phases[-1] != phase
+        if new_phase:
             self.phases.append(phase)
+        now = time.monotonic()
+        if (phase == "training" and not new_phase
+                and now - getattr(self, "_shown_at", -float("inf")) < PROGRESS_SHOWN_EVERY_S):
+            return None
+        self._shown_at = now
         shown = describe(event)
         self.progress.setRange(0, shown.maximum)
         self.progress.setValue(shown.value)
