@@ -197,7 +197,14 @@ def main() -> int:
     viewer.dims.set_current_step(0, 1)
     press(viewer, app, Qt.Key.Key_Return)
     started = time.monotonic()
-    widget.finetune.run(replace(FINE_TUNE, steps_per_epoch=20, batch_size=4, threads=1))
+    widget.finetune.run(replace(FINE_TUNE, steps_per_epoch=60, batch_size=4, threads=1))
+    wait_for(lambda: len(widget.finetune.loss_plot.losses) >= 3 or not widget.finetune.running(), app)
+    settle(app, 1.7)  # the loss curve redraws at most every 1.5 s
+    during = widget.finetune.status.text()
+    drawn = len(widget.finetune.loss_plot.line.get_xdata())
+    check(widget.finetune.running() and during.startswith("training: step") and drawn >= 3,
+          f"mid-round: '{during[:60]}', the loss curve holds {drawn} points")
+    shoot(viewer, app, "stack_mid_round.png")
     wait_for(lambda: not widget.finetune.running(), app)
     project = annotation.project
     latest = project.rounds[-1]
