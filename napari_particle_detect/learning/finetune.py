@@ -38,7 +38,7 @@ from ..detection.preprocessing import normalise
 from ..detection.rescoring import Criterion, candidate_features
 from ..detection.sizing import rescale_centres, rescale_frame
 from .training import (BatchSource, Example, TrainConfig, TrainingCancelled, adam, forward_in, made_ahead, mask_at,
-                       standard_layout, training_layout, weighted_mse)
+                       standard_layout, take_step, training_layout, weighted_mse)
 
 # What a round trains, chosen by measurement (benchmarks/loop_options.py): every layer (the
 # decoder alone learned less and saved little time), from the user's frames alone (synthetic
@@ -490,14 +490,7 @@ def train_steps(
         raise ParticleDetectError(f"trainable must be 'all' or 'decoder', got {config.trainable!r}")
     optimiser = adam((p for p in network.parameters() if p.requires_grad), config.learning_rate)
     steps = config.epochs * config.steps_per_epoch
-    warmup = max(1, int(WARMUP_SHARE * steps))
-
-    def rate(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, rate)
+    scheduler = warm_cosine(optimiser, steps)
     dtype = training_dtype(config.precision, device)
     source = BatchSource(config, examples, seed=config.seed) if batches is None else None
     teach_at = int(round(float(np.clip(config.pseudo_teacher_at, 0.0, 1.0)) * steps)) if teach else -1
@@ -520,17 +513,30 @@ def train_steps(
                     module.eval()  # frozen means its batch statistics too
             optimiser.zero_grad(set_to_none=True)
             loss = (weighted_mse if loss_of is None else loss_of)(forward_in(network, x, dtype), *rest)
-            if not torch.isfinite(loss):
-                raise ParticleDetectError(f"fine-tuning diverged at step {step + 1} (the loss is {loss.item()}); "
-                                          "check the reviewed images")
-            loss.backward()
-            optimiser.step()
-            scheduler.step()
-            losses.append(float(loss.item()))
-            if step % 5 == 4 or step == steps - 1:
-                event = {"phase": "training", "step": step + 1, "steps": steps, "loss": float(np.mean(losses[-5:]))}
-                history.append(event)
-                report(event)
+            losses.append(take_step(loss, optimiser, scheduler, f"fine-tuning diverged at step {step + 1}",
+                                    "check the reviewed images"))
+            report_training(step, steps, losses, history, report)
     network = standard_layout(network).eval()
     trained = copy.deepcopy(network).cpu() if device.type != "cpu" else network
     return DetectorModel(trained, card)
+
+
+def warm_cosine(optimiser: torch.optim.Optimizer, steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """A round's learning rate: up over its first WARMUP_SHARE of ``steps``, then down a half cosine to 0."""
+    warmup = max(1, int(WARMUP_SHARE * steps))
+
+    def rate(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimiser, rate)
+
+
+def report_training(step: int, steps: int, losses: list[float], history: list[dict],
+                    report: Callable[[dict], None]) -> None:
+    """Every fifth step and the last: a "training" event with the mean loss since the last one."""
+    if step % 5 == 4 or step == steps - 1:
+        event = {"phase": "training", "step": step + 1, "steps": steps, "loss": float(np.mean(losses[-5:]))}
+        history.append(event)
+        report(event)

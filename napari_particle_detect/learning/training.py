@@ -334,6 +334,17 @@ def adam(parameters: Iterable[nn.Parameter], learning_rate: float) -> torch.opti
     return torch.optim.Adam(parameters, lr=learning_rate, fused=fused or None)
 
 
+def take_step(loss: torch.Tensor, optimiser: torch.optim.Optimizer, scheduler, diverged: str, advice: str) -> float:
+    """One optimiser and schedule step on ``loss``; its value. A loss that is not finite stops training
+    with "``diverged`` (the loss is nan); ``advice``": saving would hand back a model that finds nothing."""
+    if not torch.isfinite(loss):
+        raise ParticleDetectError(f"{diverged} (the loss is {loss.item()}); {advice}")
+    loss.backward()
+    optimiser.step()
+    scheduler.step()
+    return float(loss.item())
+
+
 def made_ahead(pool: ThreadPoolExecutor, make: Callable[[], T], count: int) -> Iterator[T]:
     """``count`` results of ``make()``, each made on ``pool`` while the one before is in use: the next
     batch is drawn while a step trains. ``make`` runs on the pool's thread, one call at a time, in
@@ -503,14 +514,8 @@ def train(
                         y = (1 - config.teacher_weight) * y + config.teacher_weight * teacher(x)
                 optimiser.zero_grad(set_to_none=True)
                 loss = weighted_mse(forward_in(network, x, dtype), y, w)
-                if not torch.isfinite(loss):
-                    # Saving would hand back a model that finds nothing; say so instead.
-                    raise ParticleDetectError(f"training diverged at epoch {epoch + 1}, step {step + 1} (the loss is "
-                                              f"{loss.item()}); check the images or lower the learning rate")
-                loss.backward()
-                optimiser.step()
-                scheduler.step()
-                losses.append(loss.item())
+                losses.append(take_step(loss, optimiser, scheduler, f"training diverged at epoch {epoch + 1}, step "
+                                        f"{step + 1}", "check the images or lower the learning rate"))
                 if progress is not None and step % 10 == 0:
                     progress({"event": "step", "epoch": epoch + 1, "epochs": config.epochs, "step": step + 1,
                               "steps": config.steps_per_epoch, "loss": float(np.mean(losses[-10:]))})

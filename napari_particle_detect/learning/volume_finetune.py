@@ -12,7 +12,6 @@ of projects, napari or files: the dock, ``train --from MODEL --axes ZYX`` and th
 from __future__ import annotations
 
 import copy
-import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -24,12 +23,12 @@ from scipy import ndimage
 from ..errors import ParticleDetectError
 from ..kinds.evaluation import match_points
 from .finetune import (
-    GUARD_DIAMETERS, HOLD_OUT_SHARE, SCORE_FLOOR, TILE_DIAMETERS, WARMUP_SHARE, Candidates, RoundResult, Split,
-    hold_out_mask, score_in_areas,
+    GUARD_DIAMETERS, HOLD_OUT_SHARE, SCORE_FLOOR, TILE_DIAMETERS, Candidates, RoundResult, Split, hold_out_mask,
+    report_training, score_in_areas, warm_cosine,
 )
 from ..kinds.heatmap3d import decode3d, encode3d
 from ..models import DetectorModel
-from .training import Example, TrainingCancelled, adam
+from .training import Example, TrainingCancelled, adam, take_step
 
 # Held-out cubes are at least this many working voxels wide (two particles).
 MIN_TILE_3D = 12
@@ -157,14 +156,7 @@ def train_steps3d(model: DetectorModel, source: CropSource, config: VolumeRoundC
     torch.manual_seed(config.seed)
     network = copy.deepcopy(model.network).to(device).train()
     optimiser = adam(network.parameters(), config.learning_rate)
-    warmup = max(1, int(WARMUP_SHARE * config.steps))
-
-    def rate(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, config.steps - warmup)))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, rate)
+    scheduler = warm_cosine(optimiser, config.steps)
     losses: list[float] = []
     for step in range(config.steps):
         if cancel is not None and cancel():
@@ -172,17 +164,9 @@ def train_steps3d(model: DetectorModel, source: CropSource, config: VolumeRoundC
         x, y, w = (t.to(device) for t in source.batch())
         optimiser.zero_grad(set_to_none=True)
         loss = (((network(x) - y) ** 2) * w).sum() / w.sum().clamp(min=1.0)
-        if not torch.isfinite(loss):
-            raise ParticleDetectError(f"fine-tuning diverged at step {step + 1} (the loss is {loss.item()}); "
-                                      "check the reviewed volumes")
-        loss.backward()
-        optimiser.step()
-        scheduler.step()
-        losses.append(float(loss.item()))
-        if step % 5 == 4 or step == config.steps - 1:
-            event = {"phase": "training", "step": step + 1, "steps": config.steps, "loss": float(np.mean(losses[-5:]))}
-            history.append(event)
-            report(event)
+        losses.append(take_step(loss, optimiser, scheduler, f"fine-tuning diverged at step {step + 1}",
+                                "check the reviewed volumes"))
+        report_training(step, config.steps, losses, history, report)
     network.eval()
     return DetectorModel(copy.deepcopy(network).cpu() if device.type != "cpu" else network, copy.deepcopy(model.card))
 
