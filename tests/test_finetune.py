@@ -347,3 +347,20 @@ def test_a_round_trains_channels_last_and_hands_back_the_usual_layout(tiny_model
     assert weights and all(p.is_contiguous() for p in weights)
     save_model(result.model, tmp_path / "round.pt")
     assert all(t.is_contiguous() for t in torch.load(tmp_path / "round.pt").values())
+
+
+def test_a_round_whose_loss_stops_being_finite_says_so_and_hands_back_nothing(tiny_model):
+    from napari_particle_detect.learning.finetune import train_steps
+
+    crops = np.random.default_rng(0).random((2, 1, 32, 32)).astype(np.float32)
+    history, calls = [], []
+
+    def loss_of(output):
+        calls.append(len(calls))
+        return output.mean() * (float("nan") if len(calls) == 3 else 1.0)
+
+    with pytest.raises(ParticleDetectError, match=r"fine-tuning diverged at step 3 \(the loss is nan\); check the "
+                                                  r"reviewed images"):
+        train_steps(load_model(tiny_model), [], replace(FINE_TUNE, steps_per_epoch=10, threads=1), torch.device("cpu"),
+                    lambda event: None, None, history, batches=lambda: (crops,), loss_of=loss_of)
+    assert len(calls) == 3
