@@ -364,3 +364,23 @@ def test_a_round_whose_loss_stops_being_finite_says_so_and_hands_back_nothing(ti
         train_steps(load_model(tiny_model), [], replace(FINE_TUNE, steps_per_epoch=10, threads=1), torch.device("cpu"),
                     lambda event: None, None, history, batches=lambda: (crops,), loss_of=loss_of)
     assert len(calls) == 3
+
+
+def test_a_round_puts_torchs_thread_count_back_however_it_ends(tiny_model):
+    """A round sets its own threads; whatever ran before it (or runs after it on the same thread:
+    napari reuses its worker threads for Detect) keeps its own."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        samples = [synthesize(benchmark_config("fluorescent", 0.4, (64, 64)), seed=s) for s in range(2)]
+        examples = [Example(s.image, s.centres, 1.0, f"frame {i}") for i, s in enumerate(samples)]
+        seen = []
+        fine_tune(load_model(tiny_model), examples, replace(TINY, threads=1), "cpu",
+                  progress=lambda event: seen.append(torch.get_num_threads()))
+        assert 1 in seen and torch.get_num_threads() == 3
+        with pytest.raises(TrainingCancelled):
+            fine_tune(load_model(tiny_model), examples, replace(TINY, threads=2), "cpu",
+                      cancel=lambda: torch.get_num_threads() == 2)
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)

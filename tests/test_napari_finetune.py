@@ -244,5 +244,29 @@ def test_training_steps_repaint_the_dock_sparingly_and_lose_no_loss_point(make_n
     qtbot.waitUntil(lambda: len(draws) > drawn_before, timeout=plots.LOSS_REDRAW_MS + 2000)
     qtbot.wait(300)
     assert len(draws) - drawn_before == 1  # forty points, one redraw
-    assert draws[-1] - started >= plots.LOSS_REDRAW_MS / 1000 - 0.05
+    assert draws[-1] - started >= 0.9 * plots.LOSS_REDRAW_MS / 1000  # Qt's coarse timers may fire 5 % early
     assert panel.loss_plot.line.get_xdata()[-1] == 200
+
+
+def test_detect_after_a_round_runs_on_as_many_threads_as_before(reviewed, qtbot, monkeypatch):
+    """napari reuses its worker threads, and torch keeps its thread count per thread: a round that set
+    its own count (one, in the dock on a 2-core machine) used to leave it to every later Detect on that
+    pool thread, which compiled its network for it."""
+    import torch
+
+    from napari_particle_detect.detection import prediction
+
+    viewer, widget = reviewed
+    assert widget.finetune.config.threads is None  # a round in the dock uses torch's own count
+    seen = []
+    prepare = prediction.prepare_network
+    monkeypatch.setattr(prediction, "prepare_network",
+                        lambda *a, **k: seen.append(torch.get_num_threads()) or prepare(*a, **k))
+    widget.detect.run_button.click()  # frame 2, the one not reviewed
+    qtbot.waitUntil(lambda: not widget.detect.running(), timeout=60_000)
+    for _ in range(2):  # twice: the pool may hand the next job another thread
+        widget.finetune.run(replace(TINY_TUNE, threads=torch.get_num_threads() + 1))
+        qtbot.waitUntil(lambda: not widget.finetune.running(), timeout=120_000)
+        widget.detect.run_button.click()
+        qtbot.waitUntil(lambda: not widget.detect.running(), timeout=60_000)
+    assert len(seen) >= 3 and len(set(seen)) == 1 and seen[0] == torch.get_num_threads(), seen

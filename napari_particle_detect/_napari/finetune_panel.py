@@ -3,7 +3,6 @@ phase, a live loss curve, and the rounds with their held-out F1, before and afte
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import replace
 
@@ -41,8 +40,10 @@ class FineTunePanel(RoundReports, QGroupBox):
         self.state = state
         self.worker = None
         self._target = None  # the annotation whose project a running round belongs to
-        self.config = replace(FINE_TUNE, threads=max(1, (os.cpu_count() or 2) - 1), steps_per_epoch=round_steps(),
-                              unlabelled_frames=round_unlabelled_frames())
+        # torch's own thread count (the physical cores): the interface takes about 5 % of a core while a
+        # round trains (benchmarks/dock_round.py), and a core kept back for it cost a 2-core machine half
+        # its speed.
+        self.config = replace(FINE_TUNE, steps_per_epoch=round_steps(), unlabelled_frames=round_unlabelled_frames())
         self._cancel = threading.Event()
         self._ended = threading.Event()
         self._ended.set()

@@ -80,7 +80,7 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
         review = self.host.require_review()
         if not review.project.reviewed_areas():
             raise ParticleDetectError("accept at least one corrected volume or 3D box before fine-tuning")
-        config = config or replace(VOLUME_FINE_TUNE, steps=self.steps_spin.value(), threads=1)
+        config = config or replace(VOLUME_FINE_TUNE, steps=self.steps_spin.value())
         self._cancel, self._ended = threading.Event(), threading.Event()
         self.phases = []
         self.status.setText(f"fine-tuning {review.project.current_round.name}…")

@@ -19,6 +19,7 @@ from ..files.axes import Axes, check_volume, read_volumes
 from ..errors import ParticleDetectError
 from ..kinds.heatmap3d import decode3d
 from .volume_resampling import from_working, normalise_volume, resample_volume, working_factors
+from .threads import keeps_torch_threads
 
 VOLUME_COLUMNS = ["frame", "z", "y", "x", "score"]
 DEFAULT_VOLUME_MODEL = "unet3d"
@@ -180,6 +181,7 @@ def volume_table(frame: int, centres: np.ndarray, scores: np.ndarray,
     return table
 
 
+@keeps_torch_threads
 def detect_volume_file(path: str | Path, axes: Axes, options: VolumeOptions, model_path: str | Path | None = None,
                        progress=None) -> tuple[pd.DataFrame, dict]:
     """Centres of every volume of one ZYX or TZYX file, as ``frame,z,y,x,score`` (+ ``*_um``), and a

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..errors import ParticleDetectError
 from .io import IMAGE_SUFFIXES, atomic_write_text, is_zarr, read_image, write_centres
+from ..detection.threads import keeps_torch_threads
 
 DEFAULT_TILE = 1024  # prediction.DEFAULT_TILE, named here so that options import without torch
 GLOB_CHARACTERS = "*?["
@@ -59,6 +60,7 @@ class FileResult:
     meta: dict = field(default_factory=dict)
 
 
+@keeps_torch_threads
 def detect_file(
     path: str | Path,
     options: DetectOptions | None = None,

@@ -39,6 +39,7 @@ from ..detection.rescoring import Criterion, candidate_features
 from ..detection.sizing import rescale_centres, rescale_frame
 from .training import (BatchSource, Example, TrainConfig, TrainingCancelled, adam, forward_in, made_ahead, mask_at,
                        standard_layout, take_step, training_layout, weighted_mse)
+from ..detection.threads import keeps_torch_threads
 
 # What a round trains, chosen by measurement (benchmarks/loop_options.py): every layer (the
 # decoder alone learned less and saved little time), from the user's frames alone (synthetic
@@ -239,6 +240,7 @@ def score_in_areas(splits: list[Split], candidates: list[Candidates], scores: li
     return Scored(totals[best].f1, float(THRESHOLDS[best]), totals[best], float(np.mean(f1s)))
 
 
+@keeps_torch_threads
 def fine_tune(
     model: DetectorModel,
     examples: list[Example],

@@ -47,6 +47,7 @@ from ..detection.preprocessing import normalise
 from ..projects.project import Project, RoundInfo
 from .rounds import RoundOutcome, commit_unless_cancelled, project_examples, round_info
 from .training import Example, TrainConfig, TrainingCancelled, _augment, mask_at
+from ..detection.threads import keeps_torch_threads
 
 # A round, chosen by measurement (benchmarks/anisotropic_round.py: two corrected frames of rods in
 # optics the shipped model never saw, F1 on unseen frames; one run each, under load). With the first
@@ -60,7 +61,7 @@ from .training import Example, TrainConfig, TrainingCancelled, _augment, mask_at
 # Forward passes in bfloat16 where the CPU computes in it natively, as for spheres: the same rods round F1 (0.864 on the
 # benchmark's unseen frames either way), 38 s against 52 s side by side (benchmarks/results/anisotropic_round.txt).
 KIND_ROUND = KindTrainConfig(steps_per_epoch=150, epochs=1, batch_size=4, learning_rate=5e-4,
-                             synthetic_fraction=0.25, validation_images=0, threads=1, precision="auto")
+                             synthetic_fraction=0.25, validation_images=0, threads=None, precision="auto")
 ROUND_CHANGES: dict[str, dict] = {"rods": {"learning_rate": 1e-4}}
 ROUND_TRAINABLE = {"rods": "all", "chains": "decoder"}
 
@@ -226,6 +227,7 @@ def train_heads(model: DetectorModel, kind: Kind, reviewed: list[tuple[np.ndarra
         return train_steps(model, [], loop, device, report, cancel, history, batches=batches, loss_of=masked_loss)
 
 
+@keeps_torch_threads
 def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindTrainConfig | None = None,
                    device: str | torch.device = "auto", progress: Callable[[dict], None] | None = None,
                    cancel: Callable[[], bool] | None = None, trainable: str | None = None) -> RoundResult:

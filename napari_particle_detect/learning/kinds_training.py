@@ -30,6 +30,7 @@ from ..files.io import atomic_write_bytes
 from ..detection.stages import laid_out_for
 from .training import (VALIDATION_SEED_BASE, TrainingCancelled, _augment, adam, made_ahead, read_training_state,
                        resume_state_path, training_layout)
+from ..detection.threads import keeps_torch_threads
 
 THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55)
 
@@ -145,6 +146,7 @@ def validation_score(kind: Kind, network, validation, device: torch.device | str
     return out
 
 
+@keeps_torch_threads
 def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict], None] | None = None,
                examples: list | None = None, validation_examples: list | None = None,
                device: str | torch.device = "cpu", cancel: Callable[[], bool] | None = None,

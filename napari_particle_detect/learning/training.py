@@ -33,6 +33,7 @@ from ..detection.preprocessing import check_frame, normalise
 from ..detection.sizing import estimate_diameter, rescale_centres, rescale_frame, scale_for_diameter
 from ..detection.stages import CHANNELS_LAST_DEVICES, laid_out_for
 from ..synthetic.spheres import SynthConfig, random_training_config, synthesize
+from ..detection.threads import keeps_torch_threads
 
 T = TypeVar("T")
 VALIDATION_SEED_BASE = 10_000_000  # training seeds stay below this, so validation images are unseen
@@ -420,6 +421,7 @@ def working_diameter(config: TrainConfig) -> float:
     return float(0.85 * 2 * config.radius_range[1])
 
 
+@keeps_torch_threads
 def train(
     config: TrainConfig,
     examples: list[Example] | None = None,

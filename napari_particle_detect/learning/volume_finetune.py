@@ -29,6 +29,7 @@ from .finetune import (
 from ..kinds.heatmap3d import decode3d, encode3d
 from ..models import DetectorModel
 from .training import Example, TrainingCancelled, adam, take_step
+from ..detection.threads import keeps_torch_threads
 
 # Held-out cubes are at least this many working voxels wide (two particles).
 MIN_TILE_3D = 12
@@ -171,6 +172,7 @@ def train_steps3d(model: DetectorModel, source: CropSource, config: VolumeRoundC
     return DetectorModel(copy.deepcopy(network).cpu() if device.type != "cpu" else network, copy.deepcopy(model.card))
 
 
+@keeps_torch_threads
 def fine_tune_volumes(
     model: DetectorModel,
     examples: list[Example],
