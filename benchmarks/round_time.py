@@ -52,6 +52,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--rest", type=float, default=0.0,
                    help="with --compare: seconds of nothing before each run. This 2-core VM slows down under "
                         "sustained load (back-to-back rounds took 17-18 s, the same rounds after a minute's rest 10-13 s)")
+    p.add_argument("--round-threads", default=None,
+                   help="the round's own threads: a number, or 'auto' for what the CPU's load leaves free (the dock's "
+                        "default, detection/threads.py); default: --threads")
     p.add_argument("--label", default="this checkout", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -65,7 +68,9 @@ def time_rounds(args: argparse.Namespace) -> list[tuple[str, float, float, float
     C.setup(args.threads)
     shipped = C.load(args.unet)
     device = torch.device(args.device)
-    config = replace(FINE_TUNE, threads=args.threads, device=args.device, steps_per_epoch=round_steps(device))
+    threads = args.threads if args.round_threads is None else (None if args.round_threads == "auto"
+                                                                 else int(args.round_threads))
+    config = replace(FINE_TUNE, threads=threads, device=args.device, steps_per_epoch=round_steps(device))
     if args.precision:
         config = replace(config, precision=args.precision)
     configs = {"supervised": replace(config, unlabelled_frames=0),

@@ -366,7 +366,7 @@ def test_a_round_whose_loss_stops_being_finite_says_so_and_hands_back_nothing(ti
     assert len(calls) == 3
 
 
-def test_a_round_puts_torchs_thread_count_back_however_it_ends(tiny_model):
+def test_a_round_puts_torchs_thread_count_back_however_it_ends(tiny_model, monkeypatch):
     """A round sets its own threads; whatever ran before it (or runs after it on the same thread:
     napari reuses its worker threads for Detect) keeps its own."""
     before = torch.get_num_threads()
@@ -382,5 +382,13 @@ def test_a_round_puts_torchs_thread_count_back_however_it_ends(tiny_model):
             fine_tune(load_model(tiny_model), examples, replace(TINY, threads=2), "cpu",
                       cancel=lambda: torch.get_num_threads() == 2)
         assert torch.get_num_threads() == 3
+        # No count asked for: the round takes what the CPU's load leaves free (detection.threads).
+        import napari_particle_detect.learning.finetune as finetune
+
+        monkeypatch.setattr(finetune, "round_threads", lambda requested: requested or 2)
+        seen.clear()
+        fine_tune(load_model(tiny_model), examples, replace(TINY, threads=None), "cpu",
+                  progress=lambda event: seen.append(torch.get_num_threads()))
+        assert set(seen[1:]) == {2} and torch.get_num_threads() == 3
     finally:
         torch.set_num_threads(before)

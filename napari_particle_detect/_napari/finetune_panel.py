@@ -40,9 +40,8 @@ class FineTunePanel(RoundReports, QGroupBox):
         self.state = state
         self.worker = None
         self._target = None  # the annotation whose project a running round belongs to
-        # torch's own thread count (the physical cores): the interface takes about 5 % of a core while a
-        # round trains (benchmarks/dock_round.py), and a core kept back for it cost a 2-core machine half
-        # its speed.
+        # No thread count: the round takes the cores the machine's load leaves free (detection.threads;
+        # the interface itself takes about 5 % of a core while a round trains, benchmarks/dock_round.py).
         self.config = replace(FINE_TUNE, steps_per_epoch=round_steps(), unlabelled_frames=round_unlabelled_frames())
         self._cancel = threading.Event()
         self._ended = threading.Event()

@@ -39,7 +39,7 @@ from ..detection.rescoring import Criterion, candidate_features
 from ..detection.sizing import rescale_centres, rescale_frame
 from .training import (BatchSource, Example, TrainConfig, TrainingCancelled, adam, forward_in, made_ahead, mask_at,
                        standard_layout, take_step, training_layout, weighted_mse)
-from ..detection.threads import keeps_torch_threads
+from ..detection.threads import keeps_torch_threads, round_threads
 
 # What a round trains, chosen by measurement (benchmarks/loop_options.py): every layer (the
 # decoder alone learned less and saved little time), from the user's frames alone (synthetic
@@ -280,8 +280,7 @@ def fine_tune(
         raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")
     report({"phase": "preparing"})
     device = select_device(config.device if device == "auto" else device)
-    if config.threads:
-        torch.set_num_threads(int(config.threads))
+    torch.set_num_threads(round_threads(config.threads))
     splits = [split_for_scoring(e, example_diameter(model, e), hold_out) for e in examples]
     splits += [Split(e, np.zeros(e.image.shape, bool), np.ones(e.image.shape, bool) if e.area is None else e.area,
                      scoring_tolerance(example_diameter(model, e))) for e in validation or []]

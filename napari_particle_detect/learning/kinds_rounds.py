@@ -47,7 +47,7 @@ from ..detection.preprocessing import normalise
 from ..projects.project import Project, RoundInfo
 from .rounds import RoundOutcome, commit_unless_cancelled, project_examples, round_info
 from .training import Example, TrainConfig, TrainingCancelled, _augment, mask_at
-from ..detection.threads import keeps_torch_threads
+from ..detection.threads import keeps_torch_threads, round_threads
 
 # A round, chosen by measurement (benchmarks/anisotropic_round.py: two corrected frames of rods in
 # optics the shipped model never saw, F1 on unseen frames; one run each, under load). With the first
@@ -244,8 +244,7 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
     trainable = round_trainable(kind.name) if trainable is None else trainable
     report({"phase": "preparing"})
     device = select_device(device)
-    if config.threads:
-        torch.set_num_threads(int(config.threads))
+    torch.set_num_threads(round_threads(config.threads))
     size = typical_size(kind.name, pd.concat([r.table for r in reviewed], ignore_index=True))
     splits = [split_for_scoring(r.example, size) for r in reviewed]
     if not any(s.train_area.any() for s in splits):

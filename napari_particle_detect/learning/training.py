@@ -108,6 +108,8 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     time_limit_s: float | None = None
+    # torch CPU threads; None: torch's count in training, what the CPU's load leaves free in a round
+    # (detection.threads.round_threads).
     threads: int | None = None
     # Fine-tuning rounds also learn which candidates the user keeps (rescoring.Criterion).
     learn_criterion: bool = True

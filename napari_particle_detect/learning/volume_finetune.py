@@ -29,7 +29,7 @@ from .finetune import (
 from ..kinds.heatmap3d import decode3d, encode3d
 from ..models import DetectorModel
 from .training import Example, TrainingCancelled, adam, take_step
-from ..detection.threads import keeps_torch_threads
+from ..detection.threads import keeps_torch_threads, round_threads
 
 # Held-out cubes are at least this many working voxels wide (two particles).
 MIN_TILE_3D = 12
@@ -196,8 +196,7 @@ def fine_tune_volumes(
     device = torch.device(device) if not isinstance(device, torch.device) else device
     if device.type == "cuda" and not torch.cuda.is_available():
         device = torch.device("cpu")
-    if config.threads:
-        torch.set_num_threads(int(config.threads))
+    torch.set_num_threads(round_threads(config.threads))
     diameter = float(model.card.canonical_diameter)
     splits = [split_volume(e, diameter, hold_out) for e in examples]
     if not any(s.train_area.any() for s in splits):
