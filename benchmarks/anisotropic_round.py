@@ -40,15 +40,15 @@ def f1_on(samples, model) -> rods.RodScores:
     return rods.scores_from(errors)
 
 
-def sphere_round_seconds() -> float:
-    """A spheres round (the dock's defaults) on two corrected 256 x 256 frames, timed."""
+def sphere_round_seconds(threads: int) -> float:
+    """A spheres round (the dock's defaults) on two corrected 256 x 256 frames, timed, on the rods round's threads."""
     from napari_particle_detect.learning.finetune import FINE_TUNE, fine_tune
     from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
     frames = [synthesize(benchmark_config("fluorescent", 0.15, (256, 256)), seed=SEED + 300 + i) for i in range(2)]
     examples = [Example(f.image, f.centres, name=f"frame {i}") for i, f in enumerate(frames)]
     start = time.perf_counter()
-    fine_tune(load_model(C.DEFAULT_UNET, "cpu"), examples, replace(FINE_TUNE, threads=1), "cpu")
+    fine_tune(load_model(C.DEFAULT_UNET, "cpu"), examples, replace(FINE_TUNE, threads=threads), "cpu")
     return time.perf_counter() - start
 
 
@@ -62,6 +62,7 @@ def main() -> None:
     parser.add_argument("--trainable", choices=("all", "decoder"), default=round_trainable("rods"))
     parser.add_argument("--crop", type=int, default=rods_round.crop or get_kind("rods").crop,
                         help="side of the training crops (default: the round's)")
+    parser.add_argument("--batch", type=int, default=rods_round.batch_size, help="crops per step")
     parser.add_argument("--unseen", type=int, default=4)
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default=rods_round.precision,
                         help="the round's forward passes (default: the round's)")
@@ -82,19 +83,19 @@ def main() -> None:
     reviewed = [Reviewed(Example(s.image, s.table[["y", "x"]].to_numpy(float), name=f"frame {i}"),
                          s.table.assign(score=1.0, source="accepted")) for i, s in enumerate(corrected)]
     config = round_config("rods", steps_per_epoch=args.steps, learning_rate=args.lr,
-                          synthetic_fraction=args.synthetic, threads=args.threads, crop=args.crop,
+                          synthetic_fraction=args.synthetic, threads=args.threads, crop=args.crop, batch_size=args.batch,
                           precision=args.precision)
     start = time.perf_counter()
     result = fine_tune_kind(shipped, reviewed, config, "cpu", trainable=args.trainable)
     seconds = time.perf_counter() - start
     after = f1_on(unseen, result.model)
-    spheres = None if args.no_spheres else sphere_round_seconds()
+    spheres = None if args.no_spheres else sphere_round_seconds(args.threads)
     gap, gained = inside.f1 - before.f1, after.f1 - before.f1
     held = (f"held-out verdict {result.score.f1:.3f} vs {result.parent_score.f1:.3f} for the shipped model: "
             f"{'used' if result.improved else 'not used'}") if result.score and result.parent_score else "unscored"
     print("# One round of the rods model on two corrected frames of unseen optics (PSF sigma 2.5, 60 photons)\n")
     print(C.environment_line())
-    print(f"round: {args.steps} steps at {args.lr:g} on {args.crop} px crops, "
+    print(f"round: {args.steps} steps of {args.batch} crops of {args.crop} px at {args.lr:g}, "
           f"{args.synthetic:g} of each batch synthetic, "
           f"{args.trainable} layers trained, {args.precision} forward passes; {held}")
     print(f"in-domain ceiling F1 {inside.f1:.3f}; unseen optics before {before.f1:.3f} (angle {before.angle_median:.2f}), "
