@@ -87,3 +87,12 @@ def test_groupwise_matching_equals_one_dense_assignment(dims):
         count, total = _dense_matching(pred, truth, 3.0)
         assert len(pi) == count
         assert np.linalg.norm(pred[pi] - truth[ti], axis=1).sum() == pytest.approx(total)
+
+
+def test_best_threshold_index_takes_a_single_best_and_the_middle_of_a_tie():
+    from napari_particle_detect.kinds.evaluation import best_threshold_index
+
+    assert best_threshold_index([0.5, 0.9, 0.7]) == 1
+    assert best_threshold_index([0.8, 0.9, 0.9, 0.9, 0.6]) == 2
+    assert best_threshold_index([1.0] * 13) == 6
+    assert best_threshold_index([0.9, 0.9]) == 1

@@ -392,3 +392,21 @@ def test_a_round_puts_torchs_thread_count_back_however_it_ends(tiny_model, monke
         assert set(seen[1:]) == {2} and torch.get_num_threads() == 3
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_round_tied_over_many_thresholds_takes_the_middle_of_them_not_the_lowest():
+    """One held-out particle found at score 0.9 and nothing else: F1 1.000 from 0.10 to 0.70. The lowest
+    threshold would show every faint candidate on the next frames; the round takes the middle one."""
+    from napari_particle_detect.learning.finetune import THRESHOLDS, Candidates, Split, score_in_areas
+
+    image = np.zeros((64, 64), np.float32)
+    held = np.zeros((64, 64), bool)
+    held[:32, :32] = True
+    one = Split(Example(image, np.array([[10.0, 10.0]]), name="frame 0"), ~held, held, 2.0)
+    scored = score_in_areas([one], [Candidates(np.array([[10.0, 10.0]]), np.array([0.9]))])
+    assert scored.f1 == 1.0 and scored.threshold == pytest.approx(THRESHOLDS[len(THRESHOLDS) // 2])
+    # A faint spurious candidate at 0.25 moves the tie to 0.25-0.70: the middle of that range.
+    with_faint = Candidates(np.array([[10.0, 10.0], [25.0, 25.0]]), np.array([0.9, 0.25]))
+    scored = score_in_areas([one], [with_faint])
+    tied = [t for t in THRESHOLDS if t >= 0.25]
+    assert scored.f1 == 1.0 and scored.threshold == pytest.approx(tied[len(tied) // 2])

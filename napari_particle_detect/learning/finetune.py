@@ -30,7 +30,7 @@ import torch
 
 from ..detection.devices import select_device, training_dtype
 from ..errors import ParticleDetectError
-from ..kinds.evaluation import Counts, counts_by_threshold, match
+from ..kinds.evaluation import Counts, best_threshold_index, counts_by_threshold, match
 from ..models import DetectorModel
 from ..detection.networks import prepare_network
 from ..detection.prediction import detect_frame
@@ -236,7 +236,7 @@ def score_in_areas(splits: list[Split], candidates: list[Candidates], scores: li
     if not counted or totals[0].tp + totals[0].fn == 0:
         return None
     f1s = [c.f1 for c in totals]
-    best = int(np.argmax(f1s))
+    best = best_threshold_index(f1s, TIE)
     return Scored(totals[best].f1, float(THRESHOLDS[best]), totals[best], float(np.mean(f1s)))
 
 

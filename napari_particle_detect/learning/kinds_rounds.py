@@ -36,7 +36,7 @@ from ..kinds import chains
 from ..kinds import rods
 from ..detection.devices import select_device
 from ..errors import ParticleDetectError
-from ..kinds.evaluation import Counts
+from ..kinds.evaluation import Counts, best_threshold_index
 from .finetune import RoundResult, Scored, Split, _tiles, split_for_scoring, train_steps
 from ..kinds.registry import Kind, get_kind
 from ..detection.kinds_prediction import predict_maps
@@ -149,7 +149,7 @@ def kind_score(kind: Kind, splits: list[Split], tables: list[pd.DataFrame], maps
             s = chains.scores_from(total)
             values.append(0.5 * (s.bead_f1 + s.bond_f1))
             counts.append(Counts(total["bead_tp"], total["bead_fp"], total["bead_fn"]))
-    best = int(np.argmax(values))
+    best = best_threshold_index(values)
     return Scored(float(values[best]), float(THRESHOLDS[best]), counts[best], float(np.mean(values)))
 
 

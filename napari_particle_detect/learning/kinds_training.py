@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..kinds.evaluation import best_threshold_index
 from ..kinds.registry import Kind, get_kind
 from ..models import DetectorModel, build_network, default_model_path, load_model, save_model
 from ..models.heads import HEATMAP_HEADS
@@ -227,7 +228,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
                 if config.time_limit_s and time.monotonic() - started > config.time_limit_s:
                     break
             scores = validation_score(kind, network, validation, device)
-            k = int(np.argmax(scores))
+            k = best_threshold_index(scores)
             record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "score": float(scores[k]),
                       "threshold": THRESHOLDS[k], "seconds": round(time.monotonic() - started, 1)}
             history.append(record)

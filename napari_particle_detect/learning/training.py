@@ -23,7 +23,7 @@ from torch import nn
 
 from ..detection.devices import select_device, training_dtype
 from ..errors import ParticleDetectError
-from ..kinds.evaluation import Counts, count_in_area
+from ..kinds.evaluation import Counts, best_threshold_index, count_in_area
 from ..kinds.heatmap import decode, encode
 from ..files.io import atomic_write_bytes
 from ..models import DetectorModel, build_network, load_model, save_model
@@ -547,7 +547,7 @@ def train(
     network.load_state_dict(best_state)
     thresholds = [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6]
     f1s = validation_f1(network, validation, device, thresholds, card.min_distance, config.tolerance)
-    card.threshold = float(thresholds[int(np.argmax(f1s))])
+    card.threshold = float(thresholds[best_threshold_index(f1s)])
     best_f1 = float(max(f1s))
     previous = card.training if init is not None else {}
     lineage = previous.get("lineage", []) + (
