@@ -271,3 +271,18 @@ def test_the_dock_opened_from_the_plugin_menu_works_on_the_viewer_without_privat
         assert annotation.points is None
         widget.review.undo()
     assert not [w for w in caught if "Private attribute" in str(w.message)], [str(w.message) for w in caught]
+
+
+def test_the_dock_opens_wide_enough_for_its_rows(make_napari_viewer, qtbot):
+    """Docked from the Plugins menu in a 1500 px window, napari's style applied: every row of the panels fits
+    (under Qt 6 the dock first opened narrower and hid the threshold value and "Next" behind a sideways scroll)."""
+    from qtpy.QtWidgets import QScrollArea
+
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(1500, 1000)
+    _, widget = viewer.window.add_plugin_dock_widget("napari-particle-detect", "Particle detection")
+    scroll = widget.findChild(QScrollArea)
+    qtbot.waitUntil(lambda: scroll.viewport().width() > 0)
+    qtbot.wait(50)
+    assert scroll.viewport().width() >= scroll.widget().minimumSizeHint().width()
+    assert not scroll.horizontalScrollBar().isVisible()

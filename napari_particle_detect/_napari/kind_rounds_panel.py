@@ -58,6 +58,7 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().setVisible(False)  # the round column names each row: its numbers pushed 'result' out of view
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setMaximumHeight(150)
         self.table.cellDoubleClicked.connect(lambda row, _col: self.use_row(row))

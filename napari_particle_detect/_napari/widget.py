@@ -117,6 +117,7 @@ class ParticleDetectWidget(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
+        self._scroll = scroll
         self.setMinimumWidth(380)
 
         self.image_combo.currentIndexChanged.connect(lambda *_: self._on_image_chosen())
@@ -291,7 +292,17 @@ class ParticleDetectWidget(QWidget):
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self._watch_window()
+        self._fit_width()
         super().showEvent(event)
+
+    def _fit_width(self) -> None:
+        """As wide as the panels' rows. Measured once shown, in napari's style (larger than Qt's
+        default): under Qt 6 napari's dock otherwise starts narrower than them and hides the
+        threshold value, "show heatmap" and "Next" behind a sideways scroll."""
+        scroll = self._scroll
+        needed = (scroll.widget().minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+                  + 2 * scroll.frameWidth())
+        self.setMinimumWidth(max(380, needed))
 
     def event(self, event) -> bool:
         if event.type() == QEvent.Type.ParentChange:
