@@ -286,3 +286,19 @@ def test_the_dock_opens_wide_enough_for_its_rows(make_napari_viewer, qtbot):
     qtbot.wait(50)
     assert scroll.viewport().width() >= scroll.widget().minimumSizeHint().width()
     assert not scroll.horizontalScrollBar().isVisible()
+
+
+def test_a_new_image_shows_the_models_own_threshold_before_and_after_the_first_detect(make_napari_viewer, qtbot,
+                                                                                      project_home):
+    """Before the first Detect the slider showed 0.40, then jumped to the shipped model's 0.35 when Detect made
+    round 1: it shows the model's threshold from the start, and Detect leaves it there."""
+    from napari_particle_detect._napari.widget import ParticleDetectWidget
+    from napari_particle_detect.models.registry import default_model_path, read_card
+
+    shipped = read_card(default_model_path().with_suffix(".json")).threshold
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(small_stack(1, 96)[0], name="still")
+    widget = ParticleDetectWidget(viewer)
+    assert widget.detect.threshold() == pytest.approx(shipped) and widget.detect.threshold_label.text() == f"{shipped:.2f}"
+    run_detect(widget, qtbot, scope=0)
+    assert widget.detect.threshold() == pytest.approx(shipped)

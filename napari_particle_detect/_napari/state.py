@@ -12,7 +12,7 @@ from pathlib import Path
 from psygnal import Signal
 
 from ..errors import ParticleDetectError
-from ..models.registry import read_card
+from ..models.registry import read_card, weights_path
 from ..projects.project import RoundInfo
 from .annotation import Annotation
 
@@ -73,15 +73,17 @@ class DockState:
         return self.model_threshold()
 
     def model_threshold(self) -> float:
-        """The threshold tuned for the round in use (what the model itself calls detected); else the default."""
+        """The threshold tuned for the round in use (what the model itself calls detected); before the
+        first Detect, that of the model the project will start from (the slider showed 0.40 and jumped
+        to the shipped model's 0.35 at the first Detect); else the default."""
         project = self.require_annotation().project
         current = project.current_round
-        if current is not None:
-            try:
+        try:
+            if current is not None:
                 return read_card(project.round_path(current.number).with_suffix(".json")).threshold
-            except ParticleDetectError:
-                pass  # a damaged card is reported when the round is used
-        return DEFAULT_THRESHOLD
+            return read_card(weights_path(self.default_model).with_suffix(".json")).threshold
+        except ParticleDetectError:
+            return DEFAULT_THRESHOLD  # a damaged or missing card is reported when the model is used
 
     # ---- threshold ---------------------------------------------------------------------------
     def set_threshold(self, value: float, remember: bool = True) -> None:
