@@ -236,3 +236,30 @@ def test_rods_cut_by_the_frame_count_neither_way_when_scoring_inside():
     rods.add_errors(inside, found, truth, inside=(100, 100))
     assert (whole["tp"], whole["fp"], whole["fn"]) == (1, 2, 1)
     assert (inside["tp"], inside["fp"], inside["fn"]) == (1, 0, 0)
+
+
+@pytest.mark.parametrize("kind", ["rods", "chains"])
+def test_training_examples_are_drawn_in_the_looks_asked_for(kind, monkeypatch):
+    """The generator gets configs in the looks asked for, as often as they are listed; with none asked for
+    it keeps its own spread (the same draws as before looks existed)."""
+    from napari_particle_detect.kinds import registry
+    from napari_particle_detect.learning.kinds_training import KindTrainConfig, train_kind
+
+    spec = registry.KINDS[kind]
+    plain = [spec.example(np.random.default_rng(s), 64, s, ())[0] for s in range(4)]
+    drawn = []
+    name = "synthesize_rods" if kind == "rods" else "synthesize_chains"
+    real = getattr(registry, name)
+    monkeypatch.setattr(registry, name, lambda config, seed: drawn.append(config.optics.look) or real(config, seed))
+    again = [spec.example(np.random.default_rng(s), 64, s)[0] for s in range(4)]
+    assert all(np.array_equal(a, b) for a, b in zip(plain, again))
+    drawn.clear()
+    for s in range(8):
+        spec.example(np.random.default_rng(s), 64, s, ("opaque",))
+    assert drawn == ["opaque"] * 8
+    drawn.clear()
+    for s in range(60):
+        spec.example(np.random.default_rng(s), 48, s, ("brightfield", "brightfield", "fluorescent"))
+    assert set(drawn) == {"brightfield", "fluorescent"} and 0.5 < drawn.count("brightfield") / 60 < 0.85
+    with pytest.raises(ParticleDetectError, match="looks sepia"):
+        train_kind(KindTrainConfig(kind=kind, looks=("sepia",), epochs=1, steps_per_epoch=1), "unused")

@@ -196,3 +196,16 @@ def test_a_kind_recipe_takes_only_the_kind_s_settings(tmp_path):
     path.write_text('name = "x"\nkind = "cubes"\n[[phase]]\nname = "a"\n')
     with pytest.raises(ParticleDetectError, match="kind must be one of spheres, rods, chains"):
         load_recipe(path)
+
+
+def test_a_kind_recipe_phase_can_weight_the_generators_looks(tmp_path):
+    path = tmp_path / "looks.toml"
+    path.write_text('name = "x"\nkind = "chains"\n[[phase]]\nname = "a"\nlooks = ["brightfield", "brightfield", "opaque"]\n')
+    assert load_recipe(path).phases[0].settings["looks"] == ("brightfield", "brightfield", "opaque")
+    for bad in ('["sepia"]', '[]', '"brightfield"'):
+        path.write_text(f'name = "x"\nkind = "rods"\n[[phase]]\nname = "a"\nlooks = {bad}\n')
+        with pytest.raises(ParticleDetectError, match="looks must be a list of the rods generator's looks"):
+            load_recipe(path)
+    path.write_text('name = "x"\nkind = "rods"\n[[phase]]\nname = "a"\nlooks = ["gaussian"]\n')
+    with pytest.raises(ParticleDetectError, match="fluorescent, opaque, brightfield"):
+        load_recipe(path)

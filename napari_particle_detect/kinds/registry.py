@@ -7,7 +7,7 @@ table checks, metric and synthetic examples. Spheres are the project's original 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from collections.abc import Callable
 
 import numpy as np
@@ -17,7 +17,8 @@ from . import chains
 from . import rods
 from ..errors import ParticleDetectError
 from ..synthetic.chains import random_chain_config, synthesize_chains
-from ..synthetic.rods import random_rod_config, synthesize_rods
+from ..synthetic.rods import ROD_LOOKS, random_rod_config, synthesize_rods
+from ..synthetic.spheres import LOOKS
 
 KIND_NAMES = ("spheres", "rods", "chains")
 
@@ -30,21 +31,32 @@ class Kind:
     encode: Callable[[pd.DataFrame, tuple[int, int]], tuple[np.ndarray, np.ndarray]]
     decode: Callable[..., pd.DataFrame]
     check_table: Callable[[pd.DataFrame, str], pd.DataFrame]
-    # (image, truth table) of one varied training example of this side.
-    example: Callable[[np.random.Generator, int, int], tuple[np.ndarray, pd.DataFrame]]
+    # (image, truth table) of one varied training example of this side: (rng, crop, seed, looks), looks
+    # () for the generator's own spread of looks or the looks to draw from.
+    example: Callable[[np.random.Generator, int, int, tuple[str, ...]], tuple[np.ndarray, pd.DataFrame]]
     # Points that move with the image under flips and rotations, and the table rebuilt from them.
     points: Callable[[pd.DataFrame], np.ndarray]
     rebuild: Callable[[pd.DataFrame, np.ndarray], pd.DataFrame]
     crop: int
+    looks: tuple[str, ...]  # the looks its generator can draw
 
 
-def _rod_example(rng: np.random.Generator, crop: int, seed: int) -> tuple[np.ndarray, pd.DataFrame]:
-    sample = synthesize_rods(random_rod_config(rng, shape=(crop, crop)), seed=seed)
+def _in_look(config, looks: tuple[str, ...], rng: np.random.Generator):
+    """``config`` drawn in one of ``looks`` (its other optics as drawn), or as it is for no looks."""
+    if not looks:
+        return config
+    return replace(config, optics=replace(config.optics, look=str(looks[int(rng.integers(len(looks)))])))
+
+
+def _rod_example(rng: np.random.Generator, crop: int, seed: int,
+                 looks: tuple[str, ...] = ()) -> tuple[np.ndarray, pd.DataFrame]:
+    sample = synthesize_rods(_in_look(random_rod_config(rng, shape=(crop, crop)), looks, rng), seed=seed)
     return sample.image, sample.table
 
 
-def _chain_example(rng: np.random.Generator, crop: int, seed: int) -> tuple[np.ndarray, pd.DataFrame]:
-    sample = synthesize_chains(random_chain_config(rng, shape=(crop, crop)), seed=seed)
+def _chain_example(rng: np.random.Generator, crop: int, seed: int,
+                   looks: tuple[str, ...] = ()) -> tuple[np.ndarray, pd.DataFrame]:
+    sample = synthesize_chains(_in_look(random_chain_config(rng, shape=(crop, crop)), looks, rng), seed=seed)
     return sample.image, sample.table
 
 
@@ -71,9 +83,9 @@ def _chain_rebuild(table: pd.DataFrame, points: np.ndarray) -> pd.DataFrame:
 
 KINDS: dict[str, Kind] = {
     "rods": Kind("rods", rods.HEADS, rods.COLUMNS, rods.encode, rods.decode, rods.check_table, _rod_example,
-                 _rod_points, _rod_rebuild, crop=128),
+                 _rod_points, _rod_rebuild, crop=128, looks=ROD_LOOKS),
     "chains": Kind("chains", chains.HEADS, chains.COLUMNS, chains.encode, chains.decode, chains.check_table,
-                   _chain_example, _chain_points, _chain_rebuild, crop=96),
+                   _chain_example, _chain_points, _chain_rebuild, crop=96, looks=LOOKS),
 }
 
 

@@ -62,6 +62,9 @@ class KindTrainConfig:
     positive_weight: float = 9.0
     # Number format of the forward pass in rounds (devices.training_dtype; TrainConfig.precision).
     precision: str = "float32"
+    # Looks the generator's examples are drawn in, each equally often (repeat one to weight it, e.g.
+    # bright-field chains, the look furthest from its target); empty: the generator's own spread.
+    looks: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -86,13 +89,14 @@ def _annotated_crop(example: tuple[np.ndarray, pd.DataFrame], crop: int,
 
 
 def batch(kind: Kind, rng: np.random.Generator, size: int, crop: int, seed: int,
-          examples: list | None = None, synthetic_fraction: float = 1.0) -> tuple[np.ndarray, ...]:
+          examples: list | None = None, synthetic_fraction: float = 1.0,
+          looks: tuple[str, ...] = ()) -> tuple[np.ndarray, ...]:
     images, targets, masks = [], [], []
     for k in range(size):
         if examples and rng.random() >= synthetic_fraction:
             image, table = _annotated_crop(examples[int(rng.integers(len(examples)))], crop, rng)
         else:
-            image, table = kind.example(rng, crop, seed + k)
+            image, table = kind.example(rng, crop, seed + k, looks)
         image = normalise(image)
         image, points = _augment(image, kind.points(table), rng)
         table = kind.rebuild(table, points)
@@ -169,6 +173,10 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
     torch.manual_seed(config.seed)
     device = select_device(device)
     kind = get_kind(config.kind)
+    unknown = sorted(set(config.looks) - set(kind.looks))
+    if unknown:
+        raise ParticleDetectError(f"looks {', '.join(unknown)}: the {kind.name} generator draws "
+                                  f"{', '.join(kind.looks)}")
     crop = config.crop or kind.crop
     out = Path(out)
     if init is not None:
@@ -255,8 +263,8 @@ def _epoch_batches(pool: ThreadPoolExecutor, kind: Kind, config: KindTrainConfig
     first = config.seed * 1_000_003 + epoch * config.steps_per_epoch * config.batch_size
     seeds = [(first + step * config.batch_size) % VALIDATION_SEED_BASE for step in range(config.steps_per_epoch)]
     upcoming = iter(seeds)
-    yield from made_ahead(pool, lambda: batch(kind, rng, config.batch_size, crop, next(upcoming), *mix),
-                          config.steps_per_epoch)
+    yield from made_ahead(pool, lambda: batch(kind, rng, config.batch_size, crop, next(upcoming), *mix,
+                                              tuple(config.looks)), config.steps_per_epoch)
 
 
 def _on_cpu(network: torch.nn.Module) -> torch.nn.Module:

@@ -36,7 +36,7 @@ PHASE_FIELDS = ("epochs", "steps_per_epoch", "batch_size", "crop", "learning_rat
                 "spot_min_separation", "precision")
 # ... and the KindTrainConfig fields a phase of a rods or chains recipe (``kind = "rods"``) may set.
 KIND_PHASE_FIELDS = ("epochs", "steps_per_epoch", "batch_size", "crop", "learning_rate", "synthetic_fraction",
-                     "seed", "final_lr_fraction", "positive_weight", "regression_weight")
+                     "seed", "final_lr_fraction", "positive_weight", "regression_weight", "looks")
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,13 @@ def load_recipe(path: str | Path) -> Recipe:
                           f"{'' if kind == 'spheres' else f'of a {kind} recipe '}sets {', '.join(fields)}, data, note")
         settings = {k: item[k] for k in fields if k in item}
         _check_settings(settings, lambda text, n=item["name"]: problem(f"phase {n!r}: {text}"))
+        if "looks" in settings:
+            known = KINDS[kind].looks
+            looks = settings["looks"]
+            if not (isinstance(looks, list) and looks and all(isinstance(v, str) and v in known for v in looks)):
+                raise problem(f"phase {item['name']!r}: looks must be a list of the {kind} generator's looks "
+                              f"({', '.join(known)}), repeated to weight one")
+            settings["looks"] = tuple(looks)
         phases.append(Phase(item["name"], settings, tuple(_strings(item.get("data", []), problem)),
                             str(item.get("note", ""))))
     if len({p.name for p in phases}) != len(phases):
