@@ -80,6 +80,34 @@ def test_a_run_paused_and_resumed_ends_with_the_weights_of_one_uninterrupted_run
     record = json.loads(phase_files(load_recipe(recipe), 1)[1].read_text())
     assert record["resumed"] is True
     assert not list((tmp_path / "b").rglob("*.state.pt"))  # finished phases keep no resume state
+    # Where each phase trained comes from its epochs: this machine's CPU on one thread, epoch by epoch.
+    for step in card["lineage"]:
+        sessions = step["sessions"]
+        assert sessions and all(s["device"] == "cpu" and s["threads"] == 1 and s["hours"] >= 0 for s in sessions)
+        assert sessions[0]["epochs"][0] == 1
+        assert all(a["epochs"][1] + 1 == b["epochs"][0] for a, b in zip(sessions, sessions[1:]))
+
+    # The note is the recipe's as it stands: rewording it reruns nothing and the lineage follows.
+    recipe.write_text(recipe.read_text().replace('note = "the second half"', 'note = "the second half, reworded"'))
+    again = run_recipe(recipe, threads=1)
+    card = json.loads(again.model.with_suffix(".json").read_text())["training"]
+    assert card["lineage"][1]["note"] == "the second half, reworded"
+    assert weights(again.model).keys() == b.keys() and all(torch.equal(weights(again.model)[k], b[k]) for k in b)
+
+
+def test_sessions_are_read_from_the_epochs_including_those_from_before_they_were_recorded():
+    from napari_particle_detect.learning.recipes import sessions_of
+
+    old = [{"epoch": 0, "seconds": 0.0}, {"epoch": 1, "seconds": 1800.0}, {"epoch": 2, "seconds": 3600.0},
+           {"epoch": 3, "seconds": 1800.0}]  # the clock restarted: a resumed run
+    new = [{"epoch": 4, "seconds": 900.0, "session": "2026-12-04T15:00:00+00:00", "device": "cpu", "threads": 1},
+           {"epoch": 5, "seconds": 1800.0, "session": "2026-12-04T15:00:00+00:00", "device": "cpu", "threads": 1},
+           {"epoch": 6, "seconds": 360.0, "session": "2026-12-05T09:00:00+00:00", "device": "cuda", "threads": None}]
+    assert sessions_of(old + new) == [
+        {"session": "not recorded", "device": "not recorded", "threads": None, "epochs": [1, 3], "hours_at_least": 1.5},
+        {"session": "2026-12-04T15:00:00+00:00", "device": "cpu", "threads": 1, "epochs": [4, 5], "hours": 0.5},
+        {"session": "2026-12-05T09:00:00+00:00", "device": "cuda", "threads": None, "epochs": [6, 6], "hours": 0.1}]
+    assert sessions_of([]) == []
 
 
 def test_a_finished_phase_of_a_changed_recipe_is_refused(tmp_path):
@@ -184,6 +212,7 @@ def test_a_rods_recipe_paused_and_resumed_ends_with_the_weights_of_one_uninterru
     assert model.card.kind == "rods" and tuple(model.card.heads) == ("centre", "cos2", "sin2", "log_length", "log_width", "tips")
     lineage = model.card.training["lineage"]
     assert [step["phase"] for step in lineage] == ["heads", "settle"] and "validation_score" in lineage[1]
+    assert all(s["device"] == "cpu" and s["threads"] == 1 for step in lineage for s in step["sessions"])
     assert json.loads(phase_files(load_recipe(recipe), 1)[1].read_text())["resumed"] is True
     assert not list((tmp_path / "b").rglob("*.state.pt"))
 

@@ -30,7 +30,7 @@ from ..errors import ParticleDetectError
 from ..files.io import atomic_write_bytes
 from ..detection.stages import laid_out_for
 from .training import (VALIDATION_SEED_BASE, TrainingCancelled, _augment, adam, made_ahead, read_training_state,
-                       resume_state_path, training_layout)
+                       resume_state_path, session_fields, training_layout)
 from ..detection.threads import keeps_torch_threads
 
 THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55)
@@ -195,6 +195,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
     optimiser = adam(network.parameters(), config.learning_rate)
     validation = list(validation_examples) if validation_examples else validation_set(kind, config)
     best, history, started, first_epoch = -np.inf, [], time.monotonic(), 0
+    session = session_fields(device)
     previous = dict(card.training) if init is not None else {}
 
     def training_record(score: float) -> dict:
@@ -238,7 +239,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
             scores = validation_score(kind, network, validation, device)
             k = best_threshold_index(scores)
             record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "score": float(scores[k]),
-                      "threshold": THRESHOLDS[k], "seconds": round(time.monotonic() - started, 1)}
+                      "threshold": THRESHOLDS[k], "seconds": round(time.monotonic() - started, 1), **session}
             history.append(record)
             if scores[k] > best:
                 best = scores[k]

@@ -324,21 +324,55 @@ def _run_kind_phase(recipe: Recipe, index: int, previous: Path | None, device: s
 def write_final_model(recipe: Recipe) -> Path:
     """The last phase's model as the run's ``model.pt``, its card's lineage written from the records."""
     from ..models import load_model, save_model
+    from ..models.registry import read_card
 
     last_model, _ = phase_files(recipe, len(recipe.phases) - 1)
     model = load_model(last_model, "cpu")
     lineage = []
     for index, phase in enumerate(recipe.phases):
-        record = _read_done(phase_files(recipe, index)[1])
+        phase_model, done_file = phase_files(recipe, index)
+        record = _read_done(done_file)
         score = "validation_f1" if recipe.kind == "spheres" else "validation_score"
+        # The note is the recipe's as it stands (it is no part of the fingerprint, and recipe_sha256 below
+        # is this file's); where and how long the phase trained is read from its model's epochs.
+        history = read_card(phase_model.with_suffix(".json")).training.get("history", [])
         lineage.append({"phase": phase.name, **{k: record.get(k) for k in
-                        (score, "epochs", "steps_per_epoch", "learning_rate", "seed",
-                         "weights_sha256", "note")}, "data": list(phase.data)})
+                        (score, "epochs", "steps_per_epoch", "learning_rate", "seed", "weights_sha256")},
+                        "note": phase.note, "sessions": sessions_of(history), "data": list(phase.data)})
     model.card.training = {**model.card.training, "recipe": str(recipe.path.name),
                            "recipe_sha256": _sha256(recipe.path), "init": recipe.init, "lineage": lineage,
                            "command": f"particle-detect recipe {recipe.path.name}"}
     model.card.training.pop("phase", None)
     return save_model(model, final_model_path(recipe))
+
+
+def sessions_of(history: list[dict]) -> list[dict]:
+    """The training sessions behind a model, from its epoch records (up to the epoch it was saved at):
+    per session its first and last epoch, hours, device and CPU threads. Records from before sessions
+    were written down (no ``session``) are one entry with the device unrecorded; their hours add up
+    each stretch of the epoch clock (it restarts when a run resumes)."""
+    sessions: list[dict] = []
+    last_seconds = None
+    for record in history:
+        epoch, seconds = record.get("epoch"), float(record.get("seconds") or 0.0)
+        if not epoch:
+            continue  # the starting model's score, not training
+        key = record.get("session")
+        current = sessions[-1] if sessions else None
+        if current is None or current["session"] != key:
+            current = {"session": key, "device": record.get("device"), "threads": record.get("threads"),
+                       "epochs": [epoch, epoch], "seconds": 0.0, "_clock": 0.0}
+            sessions.append(current)
+            last_seconds = None
+        if key is None and last_seconds is not None and seconds < last_seconds:
+            current["seconds"] += current["_clock"]  # a resumed stretch: its clock started again
+        current["_clock"], last_seconds = seconds, seconds
+        current["epochs"][1] = epoch
+    # Unrecorded stretches that resumed within a first epoch's time of the last are not seen: at least.
+    return [{"session": s["session"] or "not recorded", "device": s["device"] or "not recorded",
+             "threads": s["threads"], "epochs": s["epochs"],
+             "hours" if s["session"] else "hours_at_least": round((s["seconds"] + s["_clock"]) / 3600, 2)}
+            for s in sessions]
 
 
 def _read_done(path: Path) -> dict:

@@ -417,6 +417,16 @@ def resume_state_path(out: Path) -> Path:
     return out.with_suffix(".state.pt")
 
 
+def session_fields(device: torch.device) -> dict:
+    """What every epoch record of this session carries, so a model's lineage can say where and how
+    long it trained (a run resumed over several sessions and machines): the session's start (UTC),
+    the device and, on a CPU, the torch threads."""
+    from datetime import datetime, timezone
+
+    return {"session": datetime.now(timezone.utc).isoformat(timespec="seconds"), "device": device.type,
+            "threads": torch.get_num_threads() if device.type == "cpu" else None}
+
+
 def working_diameter(config: TrainConfig) -> float:
     """The particle size a new model works at: the upper part of its trained range, measured to
     separate crowded particles best."""
@@ -502,6 +512,7 @@ def train(
     teacher = _teacher_network(config, device)
     dtype = training_dtype(config.precision, device)
     started = clock["start"] = time.monotonic()
+    session = session_fields(device)
     stop_early = False
     with ThreadPoolExecutor(max_workers=1) as pool:
         for epoch in range(start_epoch, config.epochs):
@@ -528,7 +539,7 @@ def train(
                     break
             (f1,) = validation_f1(network, validation, device, [card.threshold], card.min_distance, config.tolerance)
             record = {"event": "epoch", "epoch": epoch + 1, "epochs": config.epochs, "loss": float(np.mean(losses)),
-                      "val_f1": float(f1), "seconds": round(time.monotonic() - started, 1)}
+                      "val_f1": float(f1), "seconds": round(time.monotonic() - started, 1), **session}
             history.append(record)
             if f1 > best_f1:
                 best_f1 = float(f1)
