@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-out/device}
 DEVICE=${DEVICE:-cuda}
 TRAIN_MINUTES=${TRAIN_MINUTES:-0}
-TRAIN_RECIPES=${TRAIN_RECIPES:-recipes/chains-bf.toml recipes/rods-long2.toml}
+TRAIN_RECIPES=${TRAIN_RECIPES:-recipes/rods-long3.toml}
 PY=${PYTHON:-python3}
 mkdir -p "$OUT"
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
