@@ -25,6 +25,7 @@ from .plots import LossPlot, RoundsPlot
 from .round_actions import RoundActions
 from .round_progress import areas_text, train_round, trained_text
 from .round_reports import ProgressRelay, RoundReports
+from .warm_up import warm_up_training
 from .state import DockState
 
 ROUND_COLUMNS = ["round", "from", "trained", "held out", "F1 before", "F1 after", "result"]
@@ -50,6 +51,7 @@ class FineTunePanel(RoundReports, QGroupBox):
         self._relay.event.connect(self._on_progress)
         self.phases: list[str] = []  # the phases the running (or last) round went through
         self._eta = RoundEta()  # time left in the running round
+        warm_up_training()  # while the user reviews, so the first round starts as quickly as later ones
 
         self.steps_spin = QSpinBox()
         self.steps_spin.setRange(5, 5000)

@@ -23,6 +23,7 @@ from .kind_review import KindSession
 from .notify import reports_errors
 from .round_progress import trained_text, verdict
 from .round_reports import ProgressRelay, RoundReports
+from .warm_up import warm_up_training
 
 # Narrow enough for the dock: where a round came from and what it learned from are in each row's tooltip.
 COLUMNS = ["round", "before", "after", "tiles", "result"]
@@ -41,6 +42,7 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         self._relay = ProgressRelay()
         self.phases: list[str] = []  # the phases the running (or last) round went through
         self._relay.event.connect(self._on_progress)
+        warm_up_training()  # while the user reviews, so the first round starts as quickly as later ones
         self.steps_spin = QSpinBox()
         self.steps_spin.setRange(5, 5000)
         self.steps_spin.setSingleStep(50)

@@ -16,6 +16,7 @@ from ..learning.volume_rounds import train_volume_round
 from .notify import reports_errors
 from .round_progress import verdict
 from .round_reports import ProgressRelay, RoundReports
+from .warm_up import warm_up_training
 
 
 class VolumeRoundPanel(RoundReports, QGroupBox):
@@ -28,6 +29,7 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
         self._ended.set()
         self._relay = ProgressRelay()
         self._relay.event.connect(self._on_progress)
+        warm_up_training()  # while the user reviews, so the first round starts as quickly as later ones
         self.steps_spin = QSpinBox()
         self.steps_spin.setRange(10, 5000)
         self.steps_spin.setValue(VOLUME_FINE_TUNE.steps)
