@@ -17,11 +17,18 @@ import sys
 # small operation. On Linux torch's libgomp spins briefly (1000 rounds), then sleeps: a fine-tuning
 # round on two 512 px frames took 16.9-17.8 s idle against 20.3-21.9 s waiting passively, and a step
 # beside busy jobs took as long as passive's (benchmarks/wait_policy.py; 10000 rounds: 13.4 s idle,
-# but 1.3-1.7x slower beside others). Elsewhere (other OpenMP runtimes, not measured) threads wait
-# passively.
+# but 1.3-1.7x slower beside others). OMP_WAIT_POLICY=ACTIVE beside it keeps those 1000 rounds when
+# libgomp's threads outnumber the cores, as they do as soon as a second thread runs torch (the docks'
+# workers beside the interface thread): without a policy libgomp then cuts spinning to 100 rounds,
+# and the dock's round ran as if passive (the same round in a worker thread 12.6-14.0 s against
+# 9.7-10.2 s in the main thread; with ACTIVE 9.3-10.2 s in both). ACTIVE is only a spin count to
+# libgomp; KMP_BLOCKTIME=0 keeps an LLVM or Intel OpenMP runtime, should one load, from reading it as
+# "spin forever". Elsewhere (other OpenMP runtimes, not measured) threads wait passively.
 if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
     if sys.platform.startswith("linux"):
         os.environ["GOMP_SPINCOUNT"] = "1000"
+        os.environ["OMP_WAIT_POLICY"] = "ACTIVE"
+        os.environ.setdefault("KMP_BLOCKTIME", "0")
     else:
         os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 
