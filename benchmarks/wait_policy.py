@@ -4,7 +4,9 @@ idle machine and beside busy neighbours, each case in a fresh process (the polic
 A step is the fine-tuning round's (8 crops of 64 px, the shipped UNet, channels-last, the round's
 forward precision). Neighbours: ``yes`` on one core, and a torch job with two threads of its own
 (waiting passively) doing matrix products. The package's choice (napari_particle_detect/__init__.py)
-is the row ``GOMP_SPINCOUNT=1000``: about the default's speed when idle, about passive's beside others.
+is the row ``ACTIVE + GOMP_SPINCOUNT=1000`` (ACTIVE keeps the 1000 rounds when libgomp's threads outnumber the
+cores: results/worker_thread_round.txt); ``GOMP_SPINCOUNT=1000`` alone was: about the default's speed when idle,
+about passive's beside others.
 
     .venv/bin/python benchmarks/wait_policy.py            # about 2 minutes
 """
@@ -19,8 +21,11 @@ import time
 
 POLICIES = {
     "OMP_WAIT_POLICY=PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE"},
-    "libgomp default": {},
-    "GOMP_SPINCOUNT=1000 (the package's)": {"GOMP_SPINCOUNT": "1000"},
+    # libgomp's own default spin count, given explicitly: with neither variable set the package's import sets its own.
+    "libgomp default": {"GOMP_SPINCOUNT": "300000"},
+    "GOMP_SPINCOUNT=1000 (the package's until 2026-12-04)": {"GOMP_SPINCOUNT": "1000"},
+    "ACTIVE + GOMP_SPINCOUNT=1000 (the package's)": {"GOMP_SPINCOUNT": "1000", "OMP_WAIT_POLICY": "ACTIVE",
+                                                     "KMP_BLOCKTIME": "0"},
     "GOMP_SPINCOUNT=10000": {"GOMP_SPINCOUNT": "10000"},
 }
 STEP = r"""
