@@ -34,6 +34,7 @@ from napari_particle_detect.learning.kinds_rounds import Reviewed, fine_tune_kin
 from napari_particle_detect.models import load_model  # noqa: E402
 from napari_particle_detect.synthetic.rods import benchmark_rod_config, synthesize_rods  # noqa: E402
 from napari_particle_detect.learning.training import Example  # noqa: E402
+from napari_particle_detect.learning.warm_up import prepare_training  # noqa: E402
 
 SEED = 480_000
 
@@ -105,9 +106,9 @@ def main() -> None:
     C.add_common_args(parser)
     args = parser.parse_args()
     C.setup(args.threads)
-    # The first optimiser a process builds imports torch._dynamo (about 2 s here): paid before either
-    # round is timed, so the rods rounds, run first, are not charged for it and the spheres round not spared.
-    import torch._dynamo  # noqa: F401
+    # What the first optimiser of a process imports (about 2 s here), paid before either round is timed, so
+    # the rods rounds, run first, are not charged for it and the spheres round not spared.
+    prepare_training()
     seeds = args.seeds or [args.seed]
     runs = [one_round(args, seed) for seed in seeds]
     spheres = None if args.no_spheres else sphere_round_seconds(args.threads)

@@ -13,6 +13,7 @@ its lineage, written from the recipe and the phases' records, not by hand.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import sys
 import time
@@ -350,29 +351,18 @@ def sessions_of(history: list[dict]) -> list[dict]:
     """The training sessions behind a model, from its epoch records (up to the epoch it was saved at):
     per session its first and last epoch, hours, device and CPU threads. Records from before sessions
     were written down (no ``session``) are one entry with the device unrecorded; their hours add up
-    each stretch of the epoch clock (it restarts when a run resumes)."""
-    sessions: list[dict] = []
-    last_seconds = None
-    for record in history:
-        epoch, seconds = record.get("epoch"), float(record.get("seconds") or 0.0)
-        if not epoch:
-            continue  # the starting model's score, not training
-        key = record.get("session")
-        current = sessions[-1] if sessions else None
-        if current is None or current["session"] != key:
-            current = {"session": key, "device": record.get("device"), "threads": record.get("threads"),
-                       "epochs": [epoch, epoch], "seconds": 0.0, "_clock": 0.0}
-            sessions.append(current)
-            last_seconds = None
-        if key is None and last_seconds is not None and seconds < last_seconds:
-            current["seconds"] += current["_clock"]  # a resumed stretch: its clock started again
-        current["_clock"], last_seconds = seconds, seconds
-        current["epochs"][1] = epoch
-    # Unrecorded stretches that resumed within a first epoch's time of the last are not seen: at least.
-    return [{"session": s["session"] or "not recorded", "device": s["device"] or "not recorded",
-             "threads": s["threads"], "epochs": s["epochs"],
-             "hours" if s["session"] else "hours_at_least": round((s["seconds"] + s["_clock"]) / 3600, 2)}
-            for s in sessions]
+    each stretch of the epoch clock (it restarts when a run resumes; a stretch that resumed within a
+    first epoch's time of the last is not seen, so those hours are a lower bound)."""
+    sessions = []
+    trained = [r for r in history if r.get("epoch")]  # epoch 0 is the starting model's score, not training
+    for key, group in itertools.groupby(trained, key=lambda r: r.get("session")):
+        records = list(group)
+        clock = [float(r.get("seconds") or 0.0) for r in records]
+        seconds = clock[-1] + sum(a for a, b in zip(clock, clock[1:]) if b < a)
+        sessions.append({"session": key or "not recorded", "device": records[0].get("device") or "not recorded",
+                         "threads": records[0].get("threads"), "epochs": [records[0]["epoch"], records[-1]["epoch"]],
+                         "hours" if key else "hours_at_least": round(seconds / 3600, 2)})
+    return sessions
 
 
 def _read_done(path: Path) -> dict:

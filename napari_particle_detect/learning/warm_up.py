@@ -10,19 +10,17 @@ open, while the user is still reviewing.
 
 from __future__ import annotations
 
+import importlib
 import sys
 
-FIRST_OPTIMISER_IMPORTS = ("torch._dynamo",)
+FIRST_OPTIMISER_IMPORT = "torch._dynamo"
 
 
 def training_prepared() -> bool:
     """Whether this process has already imported what its first optimiser would."""
-    return all(name in sys.modules for name in FIRST_OPTIMISER_IMPORTS)
+    return FIRST_OPTIMISER_IMPORT in sys.modules
 
 
 def prepare_training() -> None:
     """Import what the process's first optimiser would import (idempotent, and quick once done)."""
-    import importlib
-
-    for name in FIRST_OPTIMISER_IMPORTS:
-        importlib.import_module(name)
+    importlib.import_module(FIRST_OPTIMISER_IMPORT)
