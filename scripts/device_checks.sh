@@ -9,12 +9,16 @@
 #   gpu.txt    nvidia-smi, torch and CUDA versions
 #   speed.txt  benchmarks/speed.py --gpu-only: trackpy, the GPU rows and the 500 MP/s target, judged on
 #              one detect() call over a stack of 100 frames of 512 x 512
+#   profile.txt  benchmarks/gpu_profile.py: where that stack's time goes (batch sizes, precisions, the
+#              network alone, the copy, the decode, torch.profiler's busiest operations)
 #   round.txt  benchmarks/round_time.py --device cuda: rounds with the dock's GPU defaults (2000 steps;
 #              the 24-frame stack with 8 pseudo-labelled frames against the 10 s target)
-#   train.txt, runs.tar  only with TRAIN_MINUTES > 0: the recipes in TRAIN_RECIPES trained on for that
-#              many minutes each, resumed from recipes/runs/ (unpack runs.tar over the checkout here and
-#              commit). Training is fed by the CPU generator, so a GPU minute teaches about what a few
-#              CPU-thread minutes do; the timings above come first.
+#   train.txt, runs.tar  only with TRAIN_MINUTES > 0 or TRAIN_UNTIL > 0: the recipes in TRAIN_RECIPES
+#              trained on for TRAIN_MINUTES each, or (TRAIN_UNTIL) until that many seconds after this
+#              script started, less a minute for the last epoch's validation and the copy back; resumed
+#              from recipes/runs/ (unpack runs.tar over the checkout here and commit). Training is fed by
+#              the CPU generator, so a GPU minute teaches about what a few CPU-thread minutes do; the
+#              timings above come first.
 # A dry run here (no GPU): OUT=out/device DEVICE=cpu bash scripts/device_checks.sh
 # Each part has its own time limit, so one that hangs leaves the others their minutes.
 set -u
@@ -22,6 +26,7 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-out/device}
 DEVICE=${DEVICE:-cuda}
 TRAIN_MINUTES=${TRAIN_MINUTES:-0}
+TRAIN_UNTIL=${TRAIN_UNTIL:-0}
 TRAIN_RECIPES=${TRAIN_RECIPES:-recipes/rods-long3.toml}
 PY=${PYTHON:-python3}
 mkdir -p "$OUT"
@@ -33,15 +38,25 @@ fi
 { date; nvidia-smi 2>&1; $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"; } > "$OUT/gpu.txt" 2>&1
 cuda_flag=$([ "$DEVICE" = cuda ] || echo --no-cuda)
 timeout 170 $PY benchmarks/speed.py --gpu-only --resnet none $cuda_flag > "$OUT/speed.txt" 2>&1
-echo "speed.py exit $?" >> "$OUT/gpu.txt"
+echo "speed.py exit $? at ${SECONDS} s" >> "$OUT/gpu.txt"
+timeout 120 $PY benchmarks/gpu_profile.py --device "$DEVICE" > "$OUT/profile.txt" 2>&1
+echo "gpu_profile.py exit $? at ${SECONDS} s" >> "$OUT/gpu.txt"
 timeout 200 $PY benchmarks/round_time.py --device "$DEVICE" > "$OUT/round.txt" 2>&1
-echo "round_time.py exit $?" >> "$OUT/gpu.txt"
-if [ "$TRAIN_MINUTES" != 0 ]; then
+echo "round_time.py exit $? at ${SECONDS} s" >> "$OUT/gpu.txt"
+train_seconds=$((TRAIN_MINUTES * 60))
+if [ "$TRAIN_UNTIL" != 0 ]; then
+    train_seconds=$(( (TRAIN_UNTIL - SECONDS - 60) / $(echo $TRAIN_RECIPES | wc -w) ))
+fi
+if [ "$train_seconds" -gt 30 ]; then
+    echo "training $train_seconds s per recipe" >> "$OUT/gpu.txt"
+    runs=""
     for recipe in $TRAIN_RECIPES; do
-        timeout $((TRAIN_MINUTES * 60 + 90)) $PY -c 'import sys; from napari_particle_detect.cli.main import main; sys.exit(main())' \
-            recipe "$recipe" --device "$DEVICE" --minutes "$TRAIN_MINUTES" >> "$OUT/train.txt" 2>&1
-        echo "$recipe exit $?" >> "$OUT/gpu.txt"
+        timeout $((train_seconds + 45)) $PY -c 'import sys; from napari_particle_detect.cli.main import main; sys.exit(main())' \
+            recipe "$recipe" --device "$DEVICE" --minutes "$(awk "BEGIN {print $train_seconds / 60}")" >> "$OUT/train.txt" 2>&1
+        echo "$recipe exit $? at ${SECONDS} s" >> "$OUT/gpu.txt"
+        runs="$runs recipes/runs/$(basename "$recipe" .toml)"
     done
-    tar cf "$OUT/runs.tar" recipes/runs
+    # The trained runs alone: every run together is over the 16 MiB a file brought back may hold.
+    tar cf "$OUT/runs.tar" $runs
 fi
 cat "$OUT/gpu.txt"

@@ -1,0 +1,146 @@
+"""Where a GPU's detection time goes: the 100 x 512 x 512 stack of issue 18's 500 MP/s target, split.
+
+speed.py judges the target on one ``detect`` call; this shows what bounds that call, so the next
+session without a GPU knows what to change. Rows, each the median of a few calls after a warm-up:
+
+- ``detect`` end to end with its defaults, then with other batch sizes and precisions;
+- the network alone on batches of tiles already on the device (the ceiling the pipeline can reach);
+- the stack's move to the device, and the decode alone on heatmaps already there;
+- torch.profiler's busiest operations of one default ``detect`` call (host time and device time).
+
+    python3 benchmarks/gpu_profile.py                  # on a GPU (scripts/device_checks.sh)
+    .venv/bin/python benchmarks/gpu_profile.py --device cpu --frames 4   # a dry run of the script here
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import napari_particle_detect  # noqa: F401 - before torch: its OpenMP wait policy, as users run it
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common as C  # noqa: E402
+
+from napari_particle_detect.detection.networks import prepare_network  # noqa: E402
+from napari_particle_detect.detection.prediction import (  # noqa: E402
+    DEFAULT_TILE, TILE_MARGIN, candidate_floor, detect, predict_heatmap, steps_for,
+)
+from napari_particle_detect.detection.stages import laid_out_for  # noqa: E402
+from napari_particle_detect.detection.tiling import plan_tiles  # noqa: E402
+from napari_particle_detect.synthetic import spheres as synthetic  # noqa: E402
+
+SIZE = 512
+DIAMETER = 12.0
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    C.add_model_args(p, resnet_default=None)
+    p.add_argument("--device", default="cuda")
+    p.add_argument("--frames", type=int, default=100)
+    p.add_argument("--repeats", type=int, default=3)
+    C.add_common_args(p)
+    return p.parse_args(argv)
+
+
+def synchronised(device: torch.device, fn):
+    def run():
+        out = fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        return out
+    return run
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    C.setup(args.threads)
+    device = torch.device(args.device)
+    model = C.load(args.unet)
+    config = synthetic.benchmark_config("fluorescent", 0.5, shape=(SIZE, SIZE), radius=6.0)
+    frames = [synthetic.synthesize(config, seed=C.TEST_SEED_BASE + 95_000 + i).image for i in range(10)]
+    stack = np.stack([frames[i % len(frames)] for i in range(args.frames)]).astype(np.float32)
+    megapixels = stack.size / 1e6
+    print("# GPU profile (napari_particle_detect benchmarks/gpu_profile.py)")
+    print(C.environment_line())
+    print(f"{args.frames} frames of {SIZE} x {SIZE} ({megapixels:.1f} MP), diameter {DIAMETER:g} px given; "
+          f"median of {args.repeats} after one warm-up")
+    rows = []
+
+    def add(what: str, seconds: float, pixels: float = megapixels) -> None:
+        rows.append({"what": what, "s": seconds, "MP/s": pixels / seconds})
+        print(f"  {what}: {seconds:.4f} s", flush=True)
+
+    for label, kwargs in [("detect, defaults", {}), ("detect, batch_size 8", {"batch_size": 8}),
+                          ("detect, batch_size 64", {"batch_size": 64}),
+                          ("detect, precision float32", {"precision": "float32"}),
+                          ("detect, precision bfloat16", {"precision": "bfloat16"}),
+                          ("detect, precision float16", {"precision": "float16"})]:
+        run = synchronised(device, lambda k=kwargs: detect(stack, model=model, device=device, diameter=DIAMETER, **k))
+        try:
+            add(label, C.median_time(run, args.repeats))
+        except Exception as exc:  # noqa: BLE001 - one variant failing leaves the others their rows
+            print(f"  {label}: failed ({type(exc).__name__}: {exc})", flush=True)
+
+    plan = plan_tiles((SIZE, SIZE), 8, DEFAULT_TILE, TILE_MARGIN)
+    window = plan.window
+    for precision in ("float32", "bfloat16"):
+        network = prepare_network(model, device, precision)
+        for batch in (8, 32, 100):
+            count = min(batch, args.frames)
+            x = torch.randn(count, 1, *window, device=device)
+            x = laid_out_for(network, x)
+
+            def forward(n=network, x=x):
+                with torch.inference_mode():
+                    return n(x)
+            add(f"network alone, {precision}, batch {count} of {window[0]}x{window[1]} windows",
+                C.median_time(synchronised(device, forward), args.repeats), count * SIZE * SIZE / 1e6)
+
+    add("stack to the device (float32)", C.median_time(synchronised(device, lambda: torch.from_numpy(stack).to(device)),
+                                                       args.repeats))
+    # Real heatmaps of the ten distinct frames, decoded as the pipeline does, one frame at a time.
+    network = prepare_network(model, device)
+    steps = steps_for(device)
+    heat = []
+    for frame in frames:
+        tensor = torch.from_numpy(frame.astype(np.float32)).to(device)
+        h = predict_heatmap(network, (tensor - tensor.mean()) / tensor.std(), device)
+        heat.append(h if steps.device.type == "cuda" else h.cpu().numpy())
+    threshold, spacing = candidate_floor(model, model.card.threshold), model.card.min_distance
+
+    def decode_all():
+        for i in range(args.frames):
+            peaks = steps.local_maxima(heat[i % len(heat)], threshold, spacing)
+            steps.stencil_values(heat[i % len(heat)], peaks)
+    add("peaks and stencils alone, heatmaps on the device, frame by frame",
+        C.median_time(synchronised(device, decode_all), args.repeats))
+
+    C.print_table(pd.DataFrame(rows).set_index("what"), "Seconds and MP/s (of the stack's pixels, or of the batch's)")
+
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    if device.type == "cuda":
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
+    with torch.profiler.profile(activities=activities) as prof:
+        synchronised(device, lambda: detect(stack, model=model, device=device, diameter=DIAMETER))()
+    averages = prof.key_averages()
+    print("\n## One default detect call: busiest operations by host time\n")
+    print(averages.table(sort_by="self_cpu_time_total", row_limit=25, max_name_column_width=60))
+    if device.type == "cuda":
+        print("\n## The same call: busiest operations by device time\n")
+        print(averages.table(sort_by="self_cuda_time_total", row_limit=20, max_name_column_width=60))
+    return 0
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    code = main()
+    print(f"\n(done in {time.perf_counter() - started:.0f} s)")
+    sys.exit(code)
