@@ -38,16 +38,21 @@ fi
 { date; nvidia-smi 2>&1; $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"; } > "$OUT/gpu.txt" 2>&1
 cuda_flag=$([ "$DEVICE" = cuda ] || echo --no-cuda)
 timeout 170 $PY benchmarks/speed.py --gpu-only --resnet none $cuda_flag > "$OUT/speed.txt" 2>&1
-echo "speed.py exit $? at ${SECONDS} s" >> "$OUT/gpu.txt"
+speed_exit=$?
+echo "speed.py exit $speed_exit at ${SECONDS} s" >> "$OUT/gpu.txt"
 timeout 120 $PY benchmarks/gpu_profile.py --device "$DEVICE" > "$OUT/profile.txt" 2>&1
 echo "gpu_profile.py exit $? at ${SECONDS} s" >> "$OUT/gpu.txt"
 timeout 200 $PY benchmarks/round_time.py --device "$DEVICE" > "$OUT/round.txt" 2>&1
-echo "round_time.py exit $? at ${SECONDS} s" >> "$OUT/gpu.txt"
+round_exit=$?
+echo "round_time.py exit $round_exit at ${SECONDS} s" >> "$OUT/gpu.txt"
 train_seconds=$((TRAIN_MINUTES * 60))
 if [ "$TRAIN_UNTIL" != 0 ]; then
     train_seconds=$(( (TRAIN_UNTIL - SECONDS - 60) / $(echo $TRAIN_RECIPES | wc -w) ))
 fi
-if [ "$train_seconds" -gt 30 ]; then
+if [ "$speed_exit" != 0 ] || [ "$round_exit" != 0 ]; then
+    # A timing that failed is what the session's minutes are for: end now, so there is time to fix and rerun.
+    echo "no training: a timing failed" >> "$OUT/gpu.txt"
+elif [ "$train_seconds" -gt 30 ]; then
     echo "training $train_seconds s per recipe" >> "$OUT/gpu.txt"
     runs=""
     for recipe in $TRAIN_RECIPES; do
