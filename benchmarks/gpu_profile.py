@@ -6,7 +6,8 @@ session without a GPU knows what to change. Rows, each the median of a few calls
 - ``detect`` end to end with its defaults, then with other batch sizes and precisions;
 - the network alone on batches of tiles already on the device (the ceiling the pipeline can reach);
 - the stack's move to the device, and the decode alone on heatmaps already there;
-- torch.profiler's busiest operations of one default ``detect`` call (host time and device time).
+- torch.profiler's busiest operations of one default ``detect`` call (host time and device time);
+- a fine-tuning round's cost per training step (two round lengths apart) and its busiest operations.
 
     python3 benchmarks/gpu_profile.py                  # on a GPU (scripts/device_checks.sh)
     .venv/bin/python benchmarks/gpu_profile.py --device cpu --frames 4   # a dry run of the script here
@@ -46,6 +47,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--device", default="cuda")
     p.add_argument("--frames", type=int, default=100)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--round-steps", type=int, nargs=2, default=(100, 400),
+                   help="two round lengths whose difference gives a step's cost (0 0: no round)")
     C.add_common_args(p)
     return p.parse_args(argv)
 
@@ -118,8 +121,7 @@ def main(argv=None) -> int:
 
     def decode_all():
         for i in range(args.frames):
-            peaks = steps.local_maxima(heat[i % len(heat)], threshold, spacing)
-            steps.stencil_values(heat[i % len(heat)], peaks)
+            steps.maxima_and_stencils(heat[i % len(heat)], threshold, spacing, (0, SIZE))
     add("peaks and stencils alone, heatmaps on the device, frame by frame",
         C.median_time(synchronised(device, decode_all), args.repeats))
 
@@ -136,7 +138,31 @@ def main(argv=None) -> int:
     if device.type == "cuda":
         print("\n## The same call: busiest operations by device time\n")
         print(averages.table(sort_by="self_cuda_time_total", row_limit=20, max_name_column_width=60))
+    if args.round_steps and args.round_steps[1] > args.round_steps[0]:
+        profile_round(model, device, args.round_steps, activities)
     return 0
+
+
+def profile_round(model, device: torch.device, steps: tuple[int, int], activities: list) -> None:
+    """What one training step of a supervised round (loop.py's two 512 px frames) costs, from two
+    round lengths, and the busiest operations of the shorter round."""
+    from dataclasses import replace
+
+    import loop
+    from napari_particle_detect.learning.finetune import FINE_TUNE
+
+    config = replace(FINE_TUNE, device=str(device), unlabelled_frames=0)
+    loop.round_time_512(model, replace(config, steps_per_epoch=5))  # warm-up
+    short, long = (loop.round_time_512(model, replace(config, steps_per_epoch=n))[0] for n in steps)
+    print(f"\n## Round: {steps[0]} steps {short:.2f} s, {steps[1]} steps {long:.2f} s: "
+          f"{(long - short) / (steps[1] - steps[0]) * 1e3:.2f} ms a step (batch {config.batch_size} of {config.crop} px, "
+          f"precision {config.precision})\n")
+    with torch.profiler.profile(activities=activities) as prof:
+        loop.round_time_512(model, replace(config, steps_per_epoch=steps[0]))
+    averages = prof.key_averages()
+    print(averages.table(sort_by="self_cpu_time_total", row_limit=25, max_name_column_width=60))
+    if device.type == "cuda":
+        print(averages.table(sort_by="self_cuda_time_total", row_limit=12, max_name_column_width=60))
 
 
 if __name__ == "__main__":

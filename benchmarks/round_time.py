@@ -55,6 +55,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--round-threads", default=None,
                    help="the round's own threads: a number, or 'auto' for what the CPU's load leaves free (the dock's "
                         "default, detection/threads.py); default: --threads")
+    p.add_argument("--steps", type=int, default=None,
+                   help="the rounds' training steps (default the device's: finetune.round_steps)")
+    p.add_argument("--batch-size", type=int, default=None, help="crops per step (default FINE_TUNE's)")
     p.add_argument("--label", default="this checkout", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -73,6 +76,12 @@ def time_rounds(args: argparse.Namespace) -> list[tuple[str, float, float, float
     config = replace(FINE_TUNE, threads=threads, device=args.device, steps_per_epoch=round_steps(device))
     if args.precision:
         config = replace(config, precision=args.precision)
+    if args.steps:
+        config = replace(config, steps_per_epoch=args.steps)
+    if args.batch_size:
+        config = replace(config, batch_size=args.batch_size)
+    print(f"  {args.label}: {config.steps_per_epoch} steps of {config.batch_size} crops, precision {config.precision}",
+          flush=True)
     configs = {"supervised": replace(config, unlabelled_frames=0),
                "semi": replace(config, unlabelled_frames=round_unlabelled_frames(device) or SEMI_UNLABELLED)}
     loop.round_time_512(shipped, replace(configs["supervised"], steps_per_epoch=10))  # warm-up

@@ -12,6 +12,7 @@ from napari_particle_detect.kinds.heatmap import encode, find_peaks, one_per_pla
 from napari_particle_detect.models import default_model_path, load_model
 from napari_particle_detect.detection.preprocessing import PERCENTILES, normalise
 from napari_particle_detect.detection.sizing import rescale_frame
+from napari_particle_detect.detection.steps import HostSteps
 from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
 
@@ -55,6 +56,19 @@ def test_find_peaks_matches_including_plateaus():
     expected = find_peaks(heat, 0.3, 2)
     assert [20, 40] in expected.tolist() and [5, 5] in expected.tolist() and len(expected) == 6
     assert np.array_equal(on_device.find_peaks(torch.from_numpy(heat), 0.3, 2), expected)
+
+
+def test_maxima_and_stencils_match_the_host_steps_in_the_rows_asked_for():
+    # Peaks on every edge (stencils reaching out of the heatmap read NaN) and inside.
+    heat = encode(np.array([[0.0, 7.0], [39.0, 20.0], [15.0, 0.0], [22.0, 59.0], [18.0, 30.0], [30.0, 45.5]]), (40, 60))
+    for rows in ((0, 40), (10, 35), (0, 1), (39, 40), (5, 5)):
+        expected = HostSteps(torch.device("cpu")).maxima_and_stencils(heat, 0.3, 2, rows)
+        found = on_device.maxima_and_stencils(torch.from_numpy(heat), 0.3, 2, rows)
+        assert np.array_equal(found[0], expected[0]) and found[0].dtype == expected[0].dtype
+        assert np.array_equal(found[1], expected[1], equal_nan=True) and found[1].dtype == expected[1].dtype
+        assert found[1].shape == (5, len(found[0]))
+    everything = on_device.maxima_and_stencils(torch.from_numpy(heat), 0.3, 2, (0, 40))
+    assert len(everything[0]) == 7 and np.isnan(everything[1]).any()  # the peak at x 45.5: a two-pixel plateau
 
 
 def test_one_per_plateau_agrees_with_labelling():

@@ -326,10 +326,10 @@ def detect(
     for count, (index, result, sizing) in enumerate(
         iter_detect(image, model, device, threshold, diameter, polarity, **kwargs), start=1
     ):
-        parts.append(centres_table(index, result.centres, result.scores))
+        parts.append((index, result.centres, result.scores))
         if progress is not None:
             progress(count, total)
-    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+    table = frames_table(parts)
     table.attrs["diameter"] = sizing.diameter if sizing else float("nan")
     table.attrs["scale"] = sizing.scale if sizing else float("nan")
     table.attrs["ringed"] = sizing.ringed if sizing else False
@@ -339,6 +339,17 @@ def detect(
 
 
 def centres_table(frame: int, centres: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame(
-        {"frame": np.full(len(centres), frame, dtype=int), "y": centres[:, 0], "x": centres[:, 1], "score": scores}
-    )
+    return frames_table([(frame, centres, scores)])
+
+
+def frames_table(parts: list[tuple[int, np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    """One ``frame,y,x,score`` table from each frame's (index, centres, scores), built once: a table
+    per frame costs more than a GPU's work on the frame."""
+    if not parts:
+        return pd.DataFrame(columns=COLUMNS)
+    centres = np.concatenate([np.asarray(c, dtype=float).reshape(-1, 2) for _, c, _ in parts])
+    return pd.DataFrame({
+        "frame": np.concatenate([np.full(len(c), index, dtype=int) for index, c, _ in parts]),
+        "y": centres[:, 0], "x": centres[:, 1],
+        "score": np.concatenate([np.asarray(s, dtype=float).reshape(-1) for _, _, s in parts]),
+    })

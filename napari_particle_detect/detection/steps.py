@@ -131,11 +131,12 @@ class HostSteps:
     def empty(self, shape: tuple[int, int]) -> np.ndarray:
         return np.zeros(shape, dtype=np.float32)
 
-    def local_maxima(self, heat: np.ndarray, threshold: float, min_distance: int) -> np.ndarray:
-        return local_maxima(heat, threshold, min_distance)
-
-    def stencil_values(self, heat: np.ndarray, peaks: np.ndarray) -> np.ndarray:
-        return stencil_values(heat, peaks)
+    def maxima_and_stencils(self, heat: np.ndarray, threshold: float, min_distance: int,
+                            rows: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Local maxima whose row is in ``rows`` [start, stop), and their stencil values."""
+        found = local_maxima(heat, threshold, min_distance)
+        found = found[(found[:, 0] >= rows[0]) & (found[:, 0] < rows[1])]
+        return found, stencil_values(heat, found)
 
 
 class DeviceSteps:
@@ -169,8 +170,6 @@ class DeviceSteps:
     def empty(self, shape: tuple[int, int]) -> torch.Tensor:
         return torch.zeros(shape, dtype=torch.float32, device=self.device)
 
-    def local_maxima(self, heat: torch.Tensor, threshold: float, min_distance: int) -> np.ndarray:
-        return on_device.local_maxima(heat, threshold, min_distance)
-
-    def stencil_values(self, heat: torch.Tensor, peaks: np.ndarray) -> np.ndarray:
-        return on_device.stencil_values(heat, peaks)
+    def maxima_and_stencils(self, heat: torch.Tensor, threshold: float, min_distance: int,
+                            rows: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        return on_device.maxima_and_stencils(heat, threshold, min_distance, rows)

@@ -154,10 +154,9 @@ class BandDecoder:
         lo = max(self._decided - self._halo, self._band_start)
         hi = min(until + self._halo, self._band_start + self._band.shape[0])
         view = self._band[lo - self._band_start : hi - self._band_start]
-        found = self.steps.local_maxima(view, self.threshold, self.min_distance)
-        own = (found[:, 0] >= self._decided - lo) & (found[:, 0] < until - lo)
-        found = found[own]
-        self._values.append(self.steps.stencil_values(view, found))
+        found, values = self.steps.maxima_and_stencils(view, self.threshold, self.min_distance,
+                                                        (self._decided - lo, until - lo))
+        self._values.append(values)
         found[:, 0] += lo
         self._peaks.append(found)
         self._decided = until

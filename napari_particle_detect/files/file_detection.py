@@ -78,7 +78,7 @@ def detect_file(
 
     from ..detection.devices import select_device
     from ..models import load_model_cached
-    from ..detection.prediction import COLUMNS, centres_table, iter_detect
+    from ..detection.prediction import frames_table, iter_detect
     from ..detection.runtimes import runtime_record
 
     start = time.perf_counter()
@@ -102,10 +102,10 @@ def detect_file(
         batch_size=options.batch_size, name=str(path), precision=options.precision, heatmaps=False,
         compile=options.compile, runtime=options.runtime,
     ), start=1):
-        parts.append(centres_table(index, result.centres, result.scores))
+        parts.append((index, result.centres, result.scores))
         if progress is not None:
             progress(count, n_frames)
-    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+    table = frames_table(parts)
     if options.measure:
         from ..detection.measurements import measure_table
 
