@@ -40,6 +40,11 @@ OPTIONS = {
     "no criterion": {"learn_criterion": False},
     "float32 forward": {"precision": "float32"},
     "bfloat16 forward": {"precision": "bfloat16"},
+    # A GPU's round (finetune.GPU_ROUND_STEPS) and the same crops in fewer, larger steps, which a GPU
+    # runs in about the same time each (benchmarks/results/round_time_gpu_h200.txt).
+    "2000 steps of 8 crops": {"steps_per_epoch": 2000},
+    "1000 steps of 16 crops": {"steps_per_epoch": 1000, "batch_size": 16},
+    "500 steps of 32 crops": {"steps_per_epoch": 500, "batch_size": 32},
 }
 
 

@@ -16,43 +16,28 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..kinds.heatmap import STENCIL, one_per_plateau
+from ..kinds.heatmap import one_per_plateau, outside_as_nan, stencil_indices
 from .preprocessing import PERCENTILES
 from .sizing import resampled_shape, shrink_blur
 
 
 def percentiles(values: torch.Tensor, qs: tuple[float, ...]) -> list[float]:
     """NumPy's default (linear) percentiles of all elements; ``torch.quantile`` refuses large inputs."""
-    return [float(v) for v in percentile_tensor(values, qs).cpu()]
-
-
-def percentile_tensor(values: torch.Tensor, qs: tuple[float, ...]) -> torch.Tensor:
-    """:func:`percentiles` as a float64 tensor on ``values``' device, read without waiting for it
-    (MPS has no float64: there they are worked out on the host)."""
     ordered = torch.sort(values.reshape(-1)).values
     last = ordered.numel() - 1
     positions = [last * q / 100.0 for q in qs]
     lows = [int(math.floor(p)) for p in positions]
-    index = torch.tensor([i for lo in lows for i in (lo, min(lo + 1, last))]).to(ordered.device, non_blocking=True)
-    picked = ordered[index]
-    weights = torch.tensor([p - lo for p, lo in zip(positions, lows)], dtype=torch.float64)
-    if ordered.device.type == "mps":
-        picked = picked.cpu()
-    else:
-        weights = weights.to(ordered.device, non_blocking=True)
-    picked = picked.double()
-    return picked[0::2] + (picked[1::2] - picked[0::2]) * weights
+    index = torch.tensor([i for lo in lows for i in (lo, min(lo + 1, last))], device=ordered.device)
+    picked = ordered[index].cpu().double().tolist()  # float64 on the host: MPS has none
+    return [a + (b - a) * (p - lo) for a, b, p, lo in zip(picked[0::2], picked[1::2], positions, lows)]
 
 
 def normalise(frame: torch.Tensor, invert: bool = False) -> torch.Tensor:
-    """``preprocessing.normalise`` on a tensor, queued on the device with no wait for its result
-    (a wait per frame would hold the next frames back until the network's batch is done)."""
-    lo, hi = percentile_tensor(frame, PERCENTILES).to(frame.device)
-    flat = hi <= lo
-    lo = torch.where(flat, frame.min().double(), lo)
-    hi = torch.where(flat, frame.max().double(), hi)
-    # As a float scalar would: the offset in the frame's precision, the scale worked out in float64.
-    scaled = (frame - lo.to(frame.dtype)) / torch.clamp(hi - lo, min=1e-12).to(frame.dtype)
+    """``preprocessing.normalise`` on a tensor."""
+    lo, hi = percentiles(frame, PERCENTILES)
+    if hi <= lo:
+        lo, hi = float(frame.min()), float(frame.max())
+    scaled = (frame - lo) / max(hi - lo, 1e-12)
     return 1.0 - scaled if invert else scaled
 
 
@@ -92,33 +77,27 @@ def find_peaks(heat: torch.Tensor, threshold: float, min_distance: int = 2) -> n
 
 def local_maxima(heat: torch.Tensor, threshold: float, min_distance: int = 2) -> np.ndarray:
     """``heatmap.local_maxima`` on a tensor, returned to the host."""
-    return _maxima_on_device(heat, threshold, min_distance).cpu().numpy()
-
-
-def _maxima_on_device(heat: torch.Tensor, threshold: float, min_distance: int) -> torch.Tensor:
     size = 2 * int(min_distance) + 1
     # max_pool2d pads with -inf, as find_peaks' maximum filter does.
     local_max = F.max_pool2d(heat[None, None], size, stride=1, padding=int(min_distance))[0, 0]
-    return torch.nonzero((heat == local_max) & (heat > threshold))
+    return torch.nonzero((heat == local_max) & (heat > threshold)).cpu().numpy()
+
+
+def stencil_values(heat: torch.Tensor, peaks: np.ndarray) -> np.ndarray:
+    """``heatmap.stencil_values`` on a tensor: only the peaks' neighbourhoods come back to the host."""
+    ys, xs, inside = stencil_indices(tuple(heat.shape), np.asarray(peaks, dtype=np.intp).reshape(-1, 2))
+    picked = heat[torch.from_numpy(ys).to(heat.device), torch.from_numpy(xs).to(heat.device)].cpu().numpy()
+    return outside_as_nan(picked, inside)
 
 
 def maxima_and_stencils(heat: torch.Tensor, threshold: float, min_distance: int, rows: tuple[int, int]
                         ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`local_maxima` whose row lies in ``rows`` [start, stop) and their :func:`stencil_values`,
-    found and read on the device and brought to the host in one copy: one wait for the device
-    besides the one finding the peaks takes, instead of four."""
-    peaks = _maxima_on_device(heat, threshold, min_distance)
-    offsets = torch.tensor(STENCIL).to(heat.device, non_blocking=True)
-    ys = peaks[None, :, 0] + offsets[:, None, 0]
-    xs = peaks[None, :, 1] + offsets[:, None, 1]
-    inside = (ys >= 0) & (ys < heat.shape[0]) & (xs >= 0) & (xs < heat.shape[1])
-    picked = heat[ys.clamp(0, heat.shape[0] - 1), xs.clamp(0, heat.shape[1] - 1)]
-    picked = torch.where(inside, picked, torch.full_like(picked, float("nan")))
-    if heat.device.type == "mps":  # no float64 there
-        found, values = peaks.cpu().numpy().astype(np.intp), picked.cpu().numpy().astype(np.float32)
-    else:  # positions and values in one float64 block (exact for both)
-        both = torch.cat([peaks.T.double(), picked.double()]).cpu().numpy()
-        found, values = both[:2].T.astype(np.intp), both[2:].astype(np.float32)
-    # Rows chosen here, not there: a mask on the device would wait for it once more.
-    own = (found[:, 0] >= rows[0]) & (found[:, 0] < rows[1])
-    return found[own], values[:, own]
+    """:func:`local_maxima` whose row lies in ``rows`` [start, stop) and their :func:`stencil_values`.
+
+    The rows are chosen and the stencil's indices worked out on the host: on an H200 under this
+    workplace's sandbox each kernel launch costs ~8 us of host time, and doing it all on the device
+    (a dozen more small kernels, one copy back) took 0.81 ms a frame against 0.29 ms this way
+    (benchmarks/results/gpu_profile_h200.txt)."""
+    found = local_maxima(heat, threshold, min_distance)
+    found = found[(found[:, 0] >= rows[0]) & (found[:, 0] < rows[1])]
+    return found, stencil_values(heat, found)
