@@ -7,7 +7,11 @@ session without a GPU knows what to change. Rows, each the median of a few calls
 - the network alone on batches of tiles already on the device (the ceiling the pipeline can reach);
 - the stack's move to the device, and the decode alone on heatmaps already there;
 - torch.profiler's busiest operations of one default ``detect`` call (host time and device time);
-- a fine-tuning round's cost per training step (two round lengths apart) and its busiest operations.
+- a fine-tuning round's cost per training step (two round lengths apart) and its busiest operations;
+- a prototype (this file only, not the pipeline) of detection done a chunk of frames at a time: one copy,
+  one sort, one network call and one peak search per chunk, one copy back. It skips what a stack of
+  equal, small frames does not need (tiles, bands, the look check, plateaus) and shows how far fewer
+  and larger steps would take the pipeline.
 
     python3 benchmarks/gpu_profile.py                  # on a GPU (scripts/device_checks.sh)
     .venv/bin/python benchmarks/gpu_profile.py --device cpu --frames 4   # a dry run of the script here
@@ -31,8 +35,12 @@ import _common as C  # noqa: E402
 
 from napari_particle_detect.detection.networks import prepare_network  # noqa: E402
 from napari_particle_detect.detection.prediction import (  # noqa: E402
-    DEFAULT_TILE, TILE_MARGIN, candidate_floor, detect, predict_heatmap, steps_for,
+    DEFAULT_TILE, TILE_MARGIN, candidate_floor, detect, frames_table, predict_heatmap, steps_for,
 )
+from napari_particle_detect.detection.preprocessing import PERCENTILES  # noqa: E402
+from napari_particle_detect.detection.sizing import rescale_centres_back, resampled_shape, scale_for_diameter  # noqa: E402
+from napari_particle_detect.detection.stages import run_network  # noqa: E402
+from napari_particle_detect.kinds.heatmap import STENCIL, refine  # noqa: E402
 from napari_particle_detect.detection.stages import laid_out_for  # noqa: E402
 from napari_particle_detect.detection.tiling import plan_tiles  # noqa: E402
 from napari_particle_detect.synthetic import spheres as synthetic  # noqa: E402
@@ -92,8 +100,9 @@ def main(argv=None) -> int:
         except Exception as exc:  # noqa: BLE001 - one variant failing leaves the others their rows
             print(f"  {label}: failed ({type(exc).__name__}: {exc})", flush=True)
 
-    plan = plan_tiles((SIZE, SIZE), 8, DEFAULT_TILE, TILE_MARGIN)
-    window = plan.window
+    # The frames as the network sees them: enlarged to the model's working diameter first.
+    working, _ = resampled_shape((SIZE, SIZE), scale_for_diameter(DIAMETER, model.card.canonical_diameter))
+    window = plan_tiles(working, 8, DEFAULT_TILE, TILE_MARGIN).window
     for precision in ("float32", "bfloat16"):
         network = prepare_network(model, device, precision)
         for batch in (8, 32, 100):
@@ -104,9 +113,16 @@ def main(argv=None) -> int:
             def forward(n=network, x=x):
                 with torch.inference_mode():
                     return n(x)
-            add(f"network alone, {precision}, batch {count} of {window[0]}x{window[1]} windows",
+            add(f"network alone, {precision}, batch {count} of {window[0]}x{window[1]} windows (MP/s of frames' pixels)",
                 C.median_time(synchronised(device, forward), args.repeats), count * SIZE * SIZE / 1e6)
 
+    reference = detect(stack, model=model, device=device, diameter=DIAMETER)
+    network = prepare_network(model, device)
+    for chunk in (25, 100):
+        run = synchronised(device, lambda c=chunk: chunked_detect(model, network, stack, device, DIAMETER, c))
+        found = run()
+        add(f"prototype: {chunk} frames a step ({len(found)} centres; detect {len(reference)})",
+            C.median_time(run, args.repeats))
     add("stack to the device (float32)", C.median_time(synchronised(device, lambda: torch.from_numpy(stack).to(device)),
                                                        args.repeats))
     # Real heatmaps of the ten distinct frames, decoded as the pipeline does, one frame at a time.
@@ -141,6 +157,46 @@ def main(argv=None) -> int:
     if args.round_steps and args.round_steps[1] > args.round_steps[0]:
         profile_round(model, device, args.round_steps, activities)
     return 0
+
+
+def chunked_detect(model, network, stack: np.ndarray, device: torch.device, diameter: float,
+                   chunk: int) -> pd.DataFrame:
+    """Detection a chunk of frames at a time, with the pipeline's arithmetic (percentile
+    normalisation, bilinear enlargement, the network, local maxima, the log-parabola refinement)."""
+    scale = scale_for_diameter(diameter, model.card.canonical_diameter)
+    if scale < 1.0:
+        raise ValueError("the prototype only enlarges")
+    (height, width), factors = resampled_shape(tuple(stack.shape[1:]), scale)
+    threshold, spacing = model.card.threshold, int(model.card.min_distance)
+    host = torch.from_numpy(np.ascontiguousarray(stack, dtype=np.float32))
+    offsets = torch.tensor(STENCIL, device=device)
+    parts = []
+    for start in range(0, len(stack), chunk):
+        x = host[start : start + chunk]
+        x = (x.pin_memory() if device.type == "cuda" else x).to(device, non_blocking=True)
+        if scale != 1.0:  # enlarged first, then normalised, as the pipeline does
+            x = torch.nn.functional.interpolate(x[:, None], size=(height, width), mode="bilinear", align_corners=False)[:, 0]
+        count = len(x)
+        ordered = x.reshape(count, -1).sort(dim=1).values
+        last = ordered.shape[1] - 1
+        bounds = []
+        for q in PERCENTILES:
+            position = last * q / 100.0
+            low = int(np.floor(position))
+            a, b = ordered[:, low].double(), ordered[:, min(low + 1, last)].double()
+            bounds.append(a + (b - a) * (position - low))
+        lo, hi = bounds
+        x = (x - lo.float()[:, None, None]) / torch.clamp(hi - lo, min=1e-12).float()[:, None, None]
+        heat = run_network(network, x[:, None], device)
+        pooled = torch.nn.functional.max_pool2d(heat[:, None], 2 * spacing + 1, stride=1, padding=spacing)[:, 0]
+        peaks = torch.nonzero((heat == pooled) & (heat > threshold))
+        padded = torch.nn.functional.pad(heat, (1, 1, 1, 1), value=float("nan"))
+        values = padded[peaks[:, :1].T, peaks[:, 1:2].T + 1 + offsets[:, :1], peaks[:, 2:].T + 1 + offsets[:, 1:]]
+        both = torch.cat([peaks.T.double(), values.double()]).cpu().numpy()
+        centres = rescale_centres_back(refine(both[1:3].T.astype(np.intp), both[3:]), factors)
+        frames = both[0].astype(int) + start
+        parts.extend((int(f), centres[frames == f], both[3][frames == f]) for f in np.unique(frames))
+    return frames_table(parts)
 
 
 def profile_round(model, device: torch.device, steps: tuple[int, int], activities: list) -> None:

@@ -40,7 +40,7 @@ cuda_flag=$([ "$DEVICE" = cuda ] || echo --no-cuda)
 timeout 170 $PY benchmarks/speed.py --gpu-only --resnet none $cuda_flag > "$OUT/speed.txt" 2>&1
 speed_exit=$?
 echo "speed.py exit $speed_exit at ${SECONDS} s" >> "$OUT/gpu.txt"
-timeout 120 $PY benchmarks/gpu_profile.py --device "$DEVICE" > "$OUT/profile.txt" 2>&1
+timeout 150 $PY benchmarks/gpu_profile.py --device "$DEVICE" > "$OUT/profile.txt" 2>&1
 echo "gpu_profile.py exit $? at ${SECONDS} s" >> "$OUT/gpu.txt"
 timeout 200 $PY benchmarks/round_time.py --device "$DEVICE" > "$OUT/round.txt" 2>&1
 round_exit=$?
