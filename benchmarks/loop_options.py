@@ -45,6 +45,7 @@ OPTIONS = {
     "2000 steps of 8 crops": {"steps_per_epoch": 2000},
     "1000 steps of 16 crops": {"steps_per_epoch": 1000, "batch_size": 16},
     "500 steps of 32 crops": {"steps_per_epoch": 500, "batch_size": 32},
+    "500 steps of 32 crops, lr 4e-3": {"steps_per_epoch": 500, "batch_size": 32, "learning_rate": 4e-3},
 }
 
 

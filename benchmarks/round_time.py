@@ -3,8 +3,8 @@
 The rounds are loop.py's (``loop.round_time_512``): two corrected 512 x 512 frames in dim_small optics,
 and the semi-supervised round on a 24-frame stack of them (2 corrected, the teacher labelling
 ``unlabelled_frames`` of the other 22). Each round runs with the defaults of the device it runs on
-(``finetune.round_steps`` and ``round_unlabelled_frames``: 200 steps and no unreviewed frames on a
-CPU, 2000 steps and 8 unreviewed frames on a GPU), after one short warm-up round, so the first
+(``finetune.round_defaults``: 200 steps of 8 crops and no unreviewed frames on a CPU, 500 steps of 32
+crops at twice the learning rate and 8 unreviewed frames on a GPU), after one short warm-up round, so the first
 call's set-up is not counted.
 
 With ``--compare PATH`` the same rounds of the package found at PATH (a checkout of another commit)
@@ -56,7 +56,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="the round's own threads: a number, or 'auto' for what the CPU's load leaves free (the dock's "
                         "default, detection/threads.py); default: --threads")
     p.add_argument("--steps", type=int, default=None,
-                   help="the rounds' training steps (default the device's: finetune.round_steps)")
+                   help="the rounds' training steps (default the device's: finetune.round_defaults)")
     p.add_argument("--batch-size", type=int, default=None, help="crops per step (default FINE_TUNE's)")
     p.add_argument("--label", default="this checkout", help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -66,14 +66,15 @@ def time_rounds(args: argparse.Namespace) -> list[tuple[str, float, float, float
     import torch
 
     import loop
-    from napari_particle_detect.learning.finetune import FINE_TUNE, round_steps, round_unlabelled_frames
+    from napari_particle_detect.learning.finetune import FINE_TUNE, round_defaults
 
     C.setup(args.threads)
     shipped = C.load(args.unet)
     device = torch.device(args.device)
     threads = args.threads if args.round_threads is None else (None if args.round_threads == "auto"
                                                                  else int(args.round_threads))
-    config = replace(FINE_TUNE, threads=threads, device=args.device, steps_per_epoch=round_steps(device))
+    defaults = round_defaults(device)
+    config = replace(FINE_TUNE, threads=threads, device=args.device, **defaults)
     if args.precision:
         config = replace(config, precision=args.precision)
     if args.steps:
@@ -83,7 +84,7 @@ def time_rounds(args: argparse.Namespace) -> list[tuple[str, float, float, float
     print(f"  {args.label}: {config.steps_per_epoch} steps of {config.batch_size} crops, precision {config.precision}",
           flush=True)
     configs = {"supervised": replace(config, unlabelled_frames=0),
-               "semi": replace(config, unlabelled_frames=round_unlabelled_frames(device) or SEMI_UNLABELLED)}
+               "semi": replace(config, unlabelled_frames=defaults["unlabelled_frames"] or SEMI_UNLABELLED)}
     loop.round_time_512(shipped, replace(configs["supervised"], steps_per_epoch=10))  # warm-up
     out = []
     for _ in range(args.repeats):

@@ -288,11 +288,15 @@ def test_a_round_is_as_long_as_the_device_affords(monkeypatch):
 
     from napari_particle_detect.learning import finetune
 
-    assert finetune.round_steps("cpu") == finetune.FINE_TUNE.steps_per_epoch == 200
-    assert finetune.round_unlabelled_frames("cpu") == 0  # no pseudo-labels in a short CPU round
+    on_cpu = finetune.round_defaults("cpu")
+    assert on_cpu["steps_per_epoch"] == finetune.FINE_TUNE.steps_per_epoch == 200
+    assert on_cpu["unlabelled_frames"] == 0  # no pseudo-labels in a short CPU round
+    assert replace(finetune.FINE_TUNE, **on_cpu) == finetune.FINE_TUNE
     monkeypatch.setattr(finetune, "select_device", lambda requested: torch.device("cuda"))
-    assert finetune.round_steps("auto") == finetune.GPU_ROUND_STEPS == 2000
-    assert finetune.round_unlabelled_frames("auto") == finetune.GPU_ROUND_UNLABELLED == 8
+    on_gpu = replace(finetune.FINE_TUNE, **finetune.round_defaults("auto"))
+    # The same crops as 2000 steps of 8, in larger steps that a GPU takes in about the same time each.
+    assert (on_gpu.steps_per_epoch, on_gpu.batch_size, on_gpu.learning_rate, on_gpu.unlabelled_frames) == (500, 32, 4e-3, 8)
+    assert on_gpu.crop == finetune.FINE_TUNE.crop
 
 
 def test_training_precision_rules(monkeypatch):

@@ -195,9 +195,10 @@ def test_a_dask_worker_trains_its_own_round_length_while_the_boxes_hold_this_com
 
     viewer, widget = reviewed
     steps_here = widget.finetune.steps_spin.value()
-    # The in-process worker trains "on a GPU", whose default round here is 7 steps (2000 for real).
+    # The in-process worker trains "on a GPU", whose default round here is 7 steps of 2 crops (500 of 32 for real).
     monkeypatch.setattr(finetune, "_on_gpu", lambda device: True)
     monkeypatch.setattr(finetune, "GPU_ROUND_STEPS", 7)
+    monkeypatch.setattr(finetune, "GPU_ROUND_BATCH", 2)
     monkeypatch.setattr(finetune, "GPU_ROUND_UNLABELLED", 0)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster:

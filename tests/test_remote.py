@@ -72,10 +72,13 @@ def _pretend_gpu_defaults(on: bool) -> None:
     from napari_particle_detect.learning import finetune
 
     if on:
-        finetune._saved_defaults = (finetune._on_gpu, finetune.GPU_ROUND_STEPS, finetune.GPU_ROUND_UNLABELLED)
-        finetune._on_gpu, finetune.GPU_ROUND_STEPS, finetune.GPU_ROUND_UNLABELLED = (lambda device: True), 12, 1
+        finetune._saved_defaults = (finetune._on_gpu, finetune.GPU_ROUND_STEPS, finetune.GPU_ROUND_BATCH,
+                                    finetune.GPU_ROUND_UNLABELLED)
+        finetune._on_gpu, finetune.GPU_ROUND_STEPS, finetune.GPU_ROUND_BATCH, finetune.GPU_ROUND_UNLABELLED = (
+            (lambda device: True), 12, 2, 1)
     else:
-        finetune._on_gpu, finetune.GPU_ROUND_STEPS, finetune.GPU_ROUND_UNLABELLED = finetune._saved_defaults
+        (finetune._on_gpu, finetune.GPU_ROUND_STEPS, finetune.GPU_ROUND_BATCH,
+         finetune.GPU_ROUND_UNLABELLED) = finetune._saved_defaults
 
 
 def test_a_remote_round_at_the_dock_s_defaults_trains_as_many_steps_as_the_worker_takes(client, project):

@@ -16,7 +16,7 @@ from qtpy.QtWidgets import (
 
 from ..errors import ParticleDetectError
 from ..learning.eta import RoundEta, eta_text
-from ..learning.finetune import FINE_TUNE, round_steps, round_unlabelled_frames
+from ..learning.finetune import FINE_TUNE, round_defaults
 from ..learning.pseudo_labels import DEFAULT_FRAMES
 from ..projects.project import RoundInfo
 from ..learning.training import TrainConfig
@@ -43,7 +43,7 @@ class FineTunePanel(RoundReports, QGroupBox):
         self._target = None  # the annotation whose project a running round belongs to
         # No thread count: the round takes the cores the machine's load leaves free (detection.threads;
         # the interface itself takes about 5 % of a core while a round trains, benchmarks/dock_round.py).
-        self.config = replace(FINE_TUNE, steps_per_epoch=round_steps(), unlabelled_frames=round_unlabelled_frames())
+        self.config = replace(FINE_TUNE, **round_defaults())
         self._cancel = threading.Event()
         self._ended = threading.Event()
         self._ended.set()
@@ -58,9 +58,9 @@ class FineTunePanel(RoundReports, QGroupBox):
         self.steps_spin.setSingleStep(50)
         self.steps_spin.setValue(self.config.steps_per_epoch)
         self.steps_spin.setToolTip("Training steps per round (batches of the reviewed areas): 200 on a CPU, "
-                                   "2000 on a GPU by default; more steps learn more from the same corrections")
+                                   "500 of 32 crops on a GPU by default; more steps learn more from the same corrections")
         # Semi-supervised rounds (learning/pseudo_labels.py): on by default where they measured better,
-        # in the longer rounds of a GPU (finetune.round_unlabelled_frames).
+        # in the longer rounds of a GPU (finetune.round_defaults).
         self.unlabelled_check = QCheckBox("also learn from unreviewed frames")
         self.unlabelled_check.setChecked(self.config.unlabelled_frames > 0)
         self.unlabelled_check.setToolTip("The current round labels the unreviewed frames it is sure of (confident "

@@ -71,11 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=number_in(1, 100_000, whole=True), default=None,
                        help="default 20; a fine-tuning round is one epoch")
     train.add_argument("--steps-per-epoch", type=number_in(1, 1_000_000, whole=True), default=None,
-                       help="default 200 (a fine-tuning round: 200 on a CPU, 2000 on a GPU)")
-    train.add_argument("--batch-size", type=number_in(1, 4096, whole=True), default=None, help="default 16 (8 fine-tuning)")
+                       help="default 200 (a fine-tuning round: 200 on a CPU, 500 on a GPU)")
+    train.add_argument("--batch-size", type=number_in(1, 4096, whole=True), default=None,
+                       help="default 16 (fine-tuning: 8 on a CPU, 32 on a GPU)")
     train.add_argument("--crop", type=number_in(16, 4096, whole=True), default=None, help="default 96 (64 fine-tuning)")
     train.add_argument("--lr", type=number_in(0, 1, low_open=True), default=None,
-                       help="learning rate (default 2e-3; fine-tuning 2e-3, --from without DATA 5e-4)")
+                       help="learning rate (default 2e-3; fine-tuning 2e-3 on a CPU, 4e-3 on a GPU; --from without DATA 5e-4)")
     train.add_argument("--arch", choices=("unet", "resnet"), default="unet")
     train.add_argument("--from", dest="init", type=Path, help="fine-tune from this model")
     train.add_argument("--validate", nargs="+", type=Path, default=[], metavar="DATA",
@@ -321,7 +322,7 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
     from tqdm import tqdm
 
     from .rounds import save_round
-    from ..learning.finetune import FINE_TUNE, fine_tune, round_steps
+    from ..learning.finetune import FINE_TUNE, fine_tune, round_defaults
     from ..learning.training import load_examples
 
     if args.resume:
@@ -330,8 +331,10 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
     from dataclasses import replace
 
     config = _train_config(args, FINE_TUNE)
-    if args.steps_per_epoch is None:
-        config = replace(config, steps_per_epoch=round_steps(config.device))
+    # What the device affords (a GPU: more crops a step), where the command line does not say.
+    given = {"steps_per_epoch": args.steps_per_epoch, "batch_size": args.batch_size, "learning_rate": args.lr}
+    config = replace(config, **{name: value for name, value in round_defaults(config.device).items()
+                                if name in given and given[name] is None})
     unlabelled = None
     if args.unlabelled:
         from ..learning.pseudo_labels import DEFAULT_FRAMES, read_unlabelled

@@ -57,23 +57,27 @@ WARMUP_SHARE = 0.1
 # A round's length is what the device affords, not what the user's frames hold: 2000 steps on the
 # same two corrected frames took dim spheres from 0.876 to 0.902 on unseen frames (ceiling 0.909;
 # benchmarks/results/loop_steps.txt). On a CPU that is minutes, so 200 stay the default there; a
-# GPU takes the 2000 (the ceiling's own count in benchmarks/loop.py). At 2000 steps the unreviewed
-# frames pay too (bright-field rims 0.901 -> 0.915, large absorbing spheres 0.956 -> 0.960, bulk
-# water 0.867 -> 0.870, dim spheres 0.902 -> 0.900), at 200 they did not (results/loop_semi.txt):
-# a GPU round learns from GPU_ROUND_UNLABELLED of them by default.
-GPU_ROUND_STEPS = 2000
+# GPU takes the same number of crops (16,000) in 500 steps of 32 at twice the learning rate: on an
+# H200 a step costs about the same at 8 or 32 crops, the round took 11.0 s against 19.2 s for 2000
+# steps of 8, with unseen F1 as good (benchmarks/results/round_time_gpu_h200.txt, loop_gpu_round.txt).
+# With that many steps the unreviewed frames pay too (bright-field rims 0.901 -> 0.915, large
+# absorbing spheres 0.956 -> 0.960, bulk water 0.867 -> 0.870, dim spheres 0.902 -> 0.900), at 200
+# they did not (results/loop_semi.txt): a GPU round learns from GPU_ROUND_UNLABELLED of them by default.
+GPU_ROUND_STEPS = 500
+GPU_ROUND_BATCH = 32
+GPU_ROUND_LEARNING_RATE = 4e-3
 GPU_ROUND_UNLABELLED = 8
 
 
-def round_steps(device: str | torch.device = "auto") -> int:
-    """Default training steps of a round on ``device``: FINE_TUNE's on a CPU, GPU_ROUND_STEPS on a GPU."""
-    return GPU_ROUND_STEPS if _on_gpu(device) else FINE_TUNE.steps_per_epoch
-
-
-def round_unlabelled_frames(device: str | torch.device = "auto") -> int:
-    """Default number of unreviewed frames a round learns from on ``device``: none on a CPU,
-    GPU_ROUND_UNLABELLED on a GPU."""
-    return GPU_ROUND_UNLABELLED if _on_gpu(device) else FINE_TUNE.unlabelled_frames
+def round_defaults(device: str | torch.device = "auto") -> dict[str, int | float]:
+    """The TrainConfig fields a round takes by default on ``device`` (``replace(FINE_TUNE, **...)``):
+    FINE_TUNE's own on a CPU; on a GPU GPU_ROUND_STEPS of GPU_ROUND_BATCH crops at
+    GPU_ROUND_LEARNING_RATE, learning from GPU_ROUND_UNLABELLED unreviewed frames."""
+    if _on_gpu(device):
+        return {"steps_per_epoch": GPU_ROUND_STEPS, "batch_size": GPU_ROUND_BATCH,
+                "learning_rate": GPU_ROUND_LEARNING_RATE, "unlabelled_frames": GPU_ROUND_UNLABELLED}
+    return {"steps_per_epoch": FINE_TUNE.steps_per_epoch, "batch_size": FINE_TUNE.batch_size,
+            "learning_rate": FINE_TUNE.learning_rate, "unlabelled_frames": FINE_TUNE.unlabelled_frames}
 
 
 def _on_gpu(device: str | torch.device) -> bool:

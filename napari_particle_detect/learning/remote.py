@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from ..errors import ParticleDetectError
-from .finetune import FINE_TUNE, RoundResult, fine_tune, round_steps, round_unlabelled_frames
+from .finetune import FINE_TUNE, RoundResult, fine_tune, round_defaults
 from ..models import DetectorModel, save_model
 from ..models.registry import ModelCard, build_network
 from ..projects.project import Project
@@ -56,10 +56,10 @@ def remote_fine_tune(packed: dict, examples: list[Example], config: TrainConfig,
             "history": result.history, "seconds": result.seconds, "pseudo_frames": result.pseudo_frames}
 
 
-def worker_round_defaults(device: str) -> tuple[int, int]:
-    """Runs on the worker: the training steps and unreviewed frames a round takes by default there
-    (finetune.round_steps, round_unlabelled_frames: a GPU's long rounds, a CPU's short ones)."""
-    return round_steps(device), round_unlabelled_frames(device)
+def worker_round_defaults(device: str) -> dict[str, int | float]:
+    """Runs on the worker: the round settings it takes by default there (finetune.round_defaults:
+    a GPU's long rounds, a CPU's short ones)."""
+    return round_defaults(device)
 
 
 def run_round_remote(
@@ -74,7 +74,7 @@ def run_round_remote(
 ) -> RoundOutcome:
     """:func:`rounds.run_round` with the training on a dask worker; ``scheduler`` is an address
     ("tcp://gpu-node:8786") or a ``distributed.Client``. ``device`` is the worker's ("auto": its GPU if it has one).
-    ``worker_defaults``: the round's steps and unreviewed frames are the worker's defaults, not ``config``'s
+    ``worker_defaults``: the round's steps, crops per step, learning rate and unreviewed frames are the worker's defaults, not ``config``'s
     (the dock asks for that while its boxes hold this computer's defaults: a laptop's 200 steps are not
     what a GPU worker should train)."""
     from distributed import Client, Event, Queue
@@ -91,8 +91,7 @@ def run_round_remote(
     try:
         events, stop = Queue(f"progress-{key}", client=client), Event(f"cancel-{key}", client=client)
         if worker_defaults:
-            steps, frames = client.submit(worker_round_defaults, device, pure=False).result()
-            config = replace(config, steps_per_epoch=steps, unlabelled_frames=frames)
+            config = replace(config, **client.submit(worker_round_defaults, device, pure=False).result())
         report({"phase": "preparing", "where": str(getattr(client, "scheduler", scheduler)),
                 "steps": config.epochs * config.steps_per_epoch, "unlabelled_frames": config.unlabelled_frames})
         # The unreviewed frames travel with the examples (read here, where the stack is).
