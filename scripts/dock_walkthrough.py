@@ -197,7 +197,8 @@ def main() -> int:
     viewer.dims.set_current_step(0, 1)
     press(viewer, app, Qt.Key.Key_Return)
     started = time.monotonic()
-    widget.finetune.run(replace(FINE_TUNE, steps_per_epoch=60, batch_size=4, threads=1))
+    # Long enough to be seen mid-round on a fast machine (60 steps ended within the 1.7 s wait below).
+    widget.finetune.run(replace(FINE_TUNE, steps_per_epoch=200, batch_size=4, threads=1))
     wait_for(lambda: len(widget.finetune.loss_plot.losses) >= 3 or not widget.finetune.running(), app)
     settle(app, 1.7)  # the loss curve redraws at most every 1.5 s
     during = widget.finetune.status.text()
