@@ -58,8 +58,9 @@ def test_on_a_gpu_the_dock_offers_the_longer_round_with_unreviewed_frames(make_n
 
     monkeypatch.setattr(finetune, "select_device", lambda requested="auto": torch.device("cuda"))
     gpu = make_widget(make_napari_viewer(), light_model).finetune
-    assert gpu.steps_spin.value() == 2000
+    assert gpu.steps_spin.value() == 500 and (gpu.config.batch_size, gpu.config.learning_rate) == (32, 4e-3)
     assert gpu.unlabelled_check.isChecked() and gpu.unlabelled_spin.value() == 8
     monkeypatch.setattr(finetune, "select_device", lambda requested="auto": torch.device("cpu"))
     cpu = make_widget(make_napari_viewer(), light_model).finetune
     assert cpu.steps_spin.value() == 200 and not cpu.unlabelled_check.isChecked()
+    assert (cpu.config.batch_size, cpu.config.learning_rate) == (8, 2e-3)
