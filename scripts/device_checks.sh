@@ -27,7 +27,7 @@ OUT=${OUT:-out/device}
 DEVICE=${DEVICE:-cuda}
 TRAIN_MINUTES=${TRAIN_MINUTES:-0}
 TRAIN_UNTIL=${TRAIN_UNTIL:-0}
-TRAIN_RECIPES=${TRAIN_RECIPES:-recipes/rods-long3.toml}
+TRAIN_RECIPES=${TRAIN_RECIPES:-recipes/rods-long4.toml}
 PY=${PYTHON:-python3}
 mkdir -p "$OUT"
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
