@@ -39,9 +39,8 @@ from napari_particle_detect.detection.prediction import (  # noqa: E402
 )
 from napari_particle_detect.detection.preprocessing import PERCENTILES  # noqa: E402
 from napari_particle_detect.detection.sizing import rescale_centres_back, resampled_shape, scale_for_diameter  # noqa: E402
-from napari_particle_detect.detection.stages import run_network  # noqa: E402
 from napari_particle_detect.kinds.heatmap import STENCIL, refine  # noqa: E402
-from napari_particle_detect.detection.stages import laid_out_for  # noqa: E402
+from napari_particle_detect.detection.stages import laid_out_for, run_network  # noqa: E402
 from napari_particle_detect.detection.tiling import plan_tiles  # noqa: E402
 from napari_particle_detect.synthetic import spheres as synthetic  # noqa: E402
 

@@ -56,12 +56,6 @@ def remote_fine_tune(packed: dict, examples: list[Example], config: TrainConfig,
             "history": result.history, "seconds": result.seconds, "pseudo_frames": result.pseudo_frames}
 
 
-def worker_round_defaults(device: str) -> dict[str, int | float]:
-    """Runs on the worker: the round settings it takes by default there (finetune.round_defaults:
-    a GPU's long rounds, a CPU's short ones)."""
-    return round_defaults(device)
-
-
 def run_round_remote(
     project: Project,
     stack,
@@ -91,7 +85,8 @@ def run_round_remote(
     try:
         events, stop = Queue(f"progress-{key}", client=client), Event(f"cancel-{key}", client=client)
         if worker_defaults:
-            config = replace(config, **client.submit(worker_round_defaults, device, pure=False).result())
+            # Asked on the worker: a GPU's long rounds there, whatever this computer has.
+            config = replace(config, **client.submit(round_defaults, device, pure=False).result())
         report({"phase": "preparing", "where": str(getattr(client, "scheduler", scheduler)),
                 "steps": config.epochs * config.steps_per_epoch, "unlabelled_frames": config.unlabelled_frames})
         # The unreviewed frames travel with the examples (read here, where the stack is).
