@@ -182,6 +182,27 @@ def test_a_piece_inside_a_longer_collinear_rod_is_dropped_a_crossing_rod_is_not(
     assert rods.fragments(centres, angle, length, width).tolist() == [False, True, False]
 
 
+def test_a_crossing_rods_tip_on_the_axis_does_not_cut_a_long_rod_short():
+    # A short rod ends on the long rod's axis 15 px right of its centre: walking out, that tip comes
+    # first on the right (15 px) while the left tip is 35 px out; the even pair (35, 35) is the rod.
+    truth = rod_table([64.0, 74.0], [64.0, 79.0], [0.0, 90.0], [70.0, 20.0], [8.0, 8.0])
+    maps, _ = rods.encode(truth, (128, 128))
+    found = rods.decode(maps, 0.4)
+    assert len(found) == 2
+    long_rod = found.iloc[int(np.argmax(found.length.to_numpy()))]
+    assert long_rod.length == pytest.approx(70.0, abs=1.0) and long_rod.x == pytest.approx(64.0, abs=1.0)
+    assert found.length.min() == pytest.approx(20.0, abs=1.0)
+
+
+def test_a_short_rod_at_a_slight_angle_over_a_long_ones_end_is_not_taken_for_a_second_peak_of_it():
+    centres = np.array([[34.0, 55.0], [30.6, 83.4], [34.0, 70.0]])
+    angle = np.array([0.0, 12.0, 1.0])  # a long rod, a short one leaving its body, a second peak of the long one
+    length = np.array([70.0, 24.0, 68.0])
+    width = np.array([7.5, 8.0, 7.5])
+    scores = np.array([1.0, 0.97, 0.9])
+    assert rods.duplicates(centres, scores, angle, length, width).tolist() == [False, False, True]
+
+
 def test_learning_rate_decays_by_steps_or_time_whichever_is_further():
     from napari_particle_detect.learning.kinds_training import KindTrainConfig, _scheduled_lr
 
