@@ -125,8 +125,8 @@ def validation_set(kind: Kind, config: KindTrainConfig) -> list[tuple[np.ndarray
 
 def validation_score(kind: Kind, network, validation, device: torch.device | str = "cpu",
                      thresholds=THRESHOLDS) -> list[float]:
-    """Per threshold: rods, F1 minus the median orientation error / 20 degrees; chains, the mean of
-    bead F1 and bond F1."""
+    """Per threshold: rods, F1 minus the median orientation error / 20 degrees minus the median relative
+    length error; chains, the mean of bead F1 and bond F1."""
     from ..kinds import chains
     from ..kinds import rods
 
