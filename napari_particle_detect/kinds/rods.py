@@ -122,10 +122,10 @@ def decode(maps: np.ndarray, threshold: float = 0.4, min_distance: int = 2, fram
     0.003 on the test images, so the move was the default until then.
 
     The tips measure the objects that are left once pieces, duplicates and fragments are settled with
-    the length the maps regress: settled with the tips' lengths instead (a tip pair that belongs partly
-    to a crossing rod makes a piece look whole, or a whole rod look like a piece), mean F1 was 0.003
-    lower on 96 tuning images (seeds 950000+ to 980000+, 15 of 24 cells better, 7 worse; the rods
-    model of 2026-12-04) at the same length and orientation errors (results/anisotropic_tips.txt).
+    the length the maps regress. Settling them with the tips' lengths (as before 2026-12-04 night: a tip
+    pair that belongs partly to a crossing rod makes a piece look whole, or a whole rod look like a
+    piece) gave 0.003 lower mean F1 on 96 tuning images (seeds 950000+ to 980000+; this order better in
+    15 of 24 cells, worse in 7) at the same length and orientation errors (results/anisotropic_tips.txt).
 
     Objects of aspect EDGE_MIN_ASPECT or more whose centre lies within ``edge_margin`` px of the frame's
     edge are left out (see EDGE_MARGIN)."""
@@ -352,8 +352,9 @@ def refine_with_tips(tips: np.ndarray, centres: np.ndarray, angle: np.ndarray, l
                      width: np.ndarray, move: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Length from the tip map (and with ``move``, ``centres`` changed in place to the middle between
     the tips, the angle theirs): from each centre, walk out along the rod's axis both ways and take
-    the clear tip peaks on each side (which pair: _tip_pair). Tips are local, so this measures long rods as well as
-    short ones; the regressed length bounds the walk and settles which tips when the nearest disagree."""
+    the clear tip peaks on each side (which pair: _tip_pair). Tips are local, so this measures long rods
+    as well as short ones; the regressed length bounds the walk and settles which tips where the nearest
+    disagree with it."""
     h, w = tips.shape
     length, angle = length.copy(), angle.copy()
     across = np.array([-1.0, 0.0, 1.0])
@@ -405,7 +406,7 @@ def _mean_orientation(a: float, b: float) -> float:
     the axis and the tips' direction err differently (a crossing rod bends the map; a tip a pixel off
     turns a short pair): on 96 tuning images (seeds 950000+ to 980000+) their mean lowered the median
     orientation error in all six cells (fluorescent 0.30: 1.51 -> 1.33 deg) and the 90th percentile in
-    five (fluorescent 0.30 7.30 -> 6.57, bright-field 0.30 8.09 -> 8.54), against the map alone."""
+    five (fluorescent 0.30: 7.30 -> 6.57; it rose in bright-field 0.30, 8.09 -> 8.54), against the map alone."""
     doubled = np.radians(2.0 * np.array([a, b]))
     return float(0.5 * np.degrees(np.arctan2(np.sin(doubled).sum(), np.cos(doubled).sum())))
 
@@ -440,7 +441,8 @@ def _tip_pair(back: np.ndarray, ahead: np.ndarray, length: float, width: float) 
     """Distances from the centre to the rod's two tips, from the candidate tips found behind and ahead
     (each nearest first) and the regressed ``length``."""
     a, b = back[0], ahead[0]
-    if abs(a - b) <= max(LOPSIDED_WIDTHS * width, LOPSIDED_SHARE * (a + b)) and abs(a + b - length) <= LENGTH_DISAGREES * length:
+    even = abs(a - b) <= max(LOPSIDED_WIDTHS * width, LOPSIDED_SHARE * (a + b))
+    if even and abs(a + b - length) <= LENGTH_DISAGREES * length:
         return float(a), float(b)
     cost = np.abs(back[:, None] - ahead[None, :]) + np.abs(back[:, None] + ahead[None, :] - length)
     i, j = np.unravel_index(np.argmin(cost), cost.shape)
