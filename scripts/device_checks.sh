@@ -11,7 +11,7 @@
 #              one detect() call over a stack of 100 frames of 512 x 512
 #   profile.txt  benchmarks/gpu_profile.py: where that stack's time goes (batch sizes, precisions, the
 #              network alone, the copy, the decode, torch.profiler's busiest operations)
-#   round.txt  benchmarks/round_time.py --device cuda: rounds with the dock's GPU defaults (2000 steps;
+#   round.txt  benchmarks/round_time.py --device cuda: rounds with the dock's GPU defaults (finetune.round_defaults;
 #              the 24-frame stack with 8 pseudo-labelled frames against the 10 s target)
 #   train.txt, runs.tar  only with TRAIN_MINUTES > 0 or TRAIN_UNTIL > 0: the recipes in TRAIN_RECIPES
 #              trained on for TRAIN_MINUTES each, or (TRAIN_UNTIL) until that many seconds after this
@@ -27,7 +27,8 @@ OUT=${OUT:-out/device}
 DEVICE=${DEVICE:-cuda}
 TRAIN_MINUTES=${TRAIN_MINUTES:-0}
 TRAIN_UNTIL=${TRAIN_UNTIL:-0}
-TRAIN_RECIPES=${TRAIN_RECIPES:-recipes/rods-long4.toml}
+# rods-long4 (the last default) is done; name a recipe to train one (its runs come back in runs.tar).
+TRAIN_RECIPES=${TRAIN_RECIPES:-}
 PY=${PYTHON:-python3}
 mkdir -p "$OUT"
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
@@ -52,6 +53,8 @@ fi
 if [ "$speed_exit" != 0 ] || [ "$round_exit" != 0 ]; then
     # A timing that failed is what the session's minutes are for: end now, so there is time to fix and rerun.
     echo "no training: a timing failed" >> "$OUT/gpu.txt"
+elif [ -z "$TRAIN_RECIPES" ]; then
+    echo "no training: TRAIN_RECIPES is empty" >> "$OUT/gpu.txt"
 elif [ "$train_seconds" -gt 30 ]; then
     echo "training $train_seconds s per recipe" >> "$OUT/gpu.txt"
     runs=""
