@@ -1,0 +1,122 @@
+"""Particles the sphere decoder leaves in the heatmap: a second look at what its peaks do not explain.
+
+The decoder takes the heatmap's local maxima. Two particles closer than the network can separate
+(Gaussian spots 2-3 px apart, crowded spheres) come out as one broad, elongated peak, and the second
+particle is lost although the heatmap still shows more than one particle's worth there. This
+measures a candidate decoder step, not built into ``detect`` yet: render every found peak as the
+network draws an isolated particle (a Gaussian of ``width`` x the card's sigma, its height the
+peak's), subtract that from the heatmap, and take the residual's peaks above ``level`` that lie at
+least ``apart`` px (working scale) from every found one as more particles.
+
+F1 at 3 px per row, the shipped UNet, no parameters for the scenes (``_scenes.py``: Gaussian spots,
+bright-field, opaque discs; the diameter estimated as ``detect`` does), diameter 12 for the
+generator's cells (as ``accuracy.py``). Tuning seeds only (spots 90000+, cells 80000+, scenes
+95000+ / 96000+), never ``accuracy.py``'s test seeds.
+
+    .venv/bin/python benchmarks/residual_peaks.py [--images 3] [--seed-offset 0] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common as C  # noqa: E402
+import _scenes as S  # noqa: E402
+
+from napari_particle_detect.detection.prediction import detect_frame, given_sizing, resolve_sizing  # noqa: E402
+from napari_particle_detect.detection.sizing import rescale_centres_back  # noqa: E402
+from napari_particle_detect.kinds.heatmap import find_peaks, refine, stencil_values  # noqa: E402
+from napari_particle_detect.synthetic import spheres as synthetic  # noqa: E402
+
+# (level, width, apart): None is the decoder as shipped.
+VARIANTS = [None, (0.3, 1.3, 2.0), (0.3, 1.5, 2.0), (0.35, 1.3, 2.0), (0.35, 1.5, 2.0), (0.4, 1.5, 2.0)]
+
+
+def rows(images: int, offset: int) -> list[tuple[str, list, float | None]]:
+    """(row name, scenes with .image and .centres, diameter given or None for no parameters)."""
+    out = [(f"Gaussian spots {n}", [S.gaussian_spots(n, 2.0, 90000 + offset + 1000 * k + i) for i in range(images)], None)
+           for k, n in enumerate((100, 300, 600))]
+    for look in ("fluorescent", "opaque"):
+        for af in (0.3, 0.6, 0.9):
+            config = synthetic.benchmark_config(look, af, (256, 256))
+            seeds = [80000 + offset + int(af * 100) + 1000 * (look == "opaque") + i for i in range(images)]
+            out.append((f"{look} {af}", [synthetic.synthesize(config, seed=s) for s in seeds], 12.0))
+    out.append(("bright-field 80", [S.brightfield_particles(80, 6.0, 95000 + offset + i) for i in range(images)], None))
+    out.append(("opaque discs 40", [S.opaque_discs(40, 6.0, 96000 + offset + i) for i in range(images)], None))
+    return out
+
+
+def render(shape: tuple[int, int], points: np.ndarray, heights: np.ndarray, sigma: float) -> np.ndarray:
+    """The maximum of Gaussians of ``sigma`` at ``points`` with ``heights`` (as the training targets are drawn)."""
+    out = np.zeros(shape, np.float32)
+    reach = int(np.ceil(4 * sigma))
+    for (y, x), height in zip(points, heights):
+        y0, y1 = max(int(y) - reach, 0), min(int(y) + reach + 2, shape[0])
+        x0, x1 = max(int(x) - reach, 0), min(int(x) + reach + 2, shape[1])
+        yy, xx = np.mgrid[y0:y1, x0:x1]
+        blob = height * np.exp(-0.5 * ((yy - y) ** 2 + (xx - x) ** 2) / sigma**2)
+        np.maximum(out[y0:y1, x0:x1], blob, out=out[y0:y1, x0:x1])
+    return out
+
+
+def with_residual_peaks(heat: np.ndarray, factors: np.ndarray, centres: np.ndarray, sigma: float,
+                        variant: tuple[float, float, float] | None) -> np.ndarray:
+    """``centres`` (original pixels) and, with ``variant``, the residual's peaks added."""
+    if variant is None:
+        return centres
+    level, width, apart = variant
+    work = (centres + 0.5) * factors - 0.5
+    iy, ix = np.clip(np.rint(work).astype(int), 0, np.array(heat.shape) - 1).T
+    residual = heat - render(heat.shape, work, heat[iy, ix], width * sigma)
+    peaks = find_peaks(residual, level, 2)
+    if not len(peaks):
+        return centres
+    more = refine(peaks, stencil_values(residual, peaks))
+    if len(work):
+        nearest = np.min(np.hypot(*(more[:, None, :] - work[None]).transpose(2, 0, 1)), axis=1)
+        more = more[nearest >= apart]
+    return np.concatenate([centres, rescale_centres_back(more, factors)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=3, help="images per row")
+    parser.add_argument("--seed-offset", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    C.setup(args.threads)
+    print(C.environment_line())
+    model = C.load(C.DEFAULT_UNET)
+    sigma = float(model.card.sigma)
+    print(f"{args.images} images a row, seed offset {args.seed_offset}; variants: (level, width x sigma {sigma:g}, apart px)")
+    table = {}
+    for name, scenes, diameter in rows(args.images, args.seed_offset):
+        first = scenes[0].image
+        sizing = given_sizing(model, first, diameter) if diameter else resolve_sizing(model, first[None], None)
+        found = []
+        for s in scenes:
+            result = detect_frame(model, s.image, scale=sizing.scale, ringed=sizing.ringed)
+            heat = np.asarray(result.raw_heatmap, np.float32)
+            found.append((heat, np.array(heat.shape) / np.array(s.image.shape), result.centres, s.centres))
+        for variant in VARIANTS:
+            counts = C.score_counts(np.zeros((0, 2)), np.zeros((0, 2)), 3.0)
+            for heat, factors, centres, truth in found:
+                counts = counts + C.score_counts(with_residual_peaks(heat, factors, centres, sigma, variant), truth, 3.0)
+            table[(name, variant)] = counts
+        print(f"  {name}: " + "  ".join(f"{v}: {table[(name, v)].f1:.4f}" for v in VARIANTS), flush=True)
+    names = list(dict.fromkeys(n for n, _ in table))
+    print("\n## F1 per row (first line: the decoder as shipped); last column: the worst change against it\n")
+    print("variant".ljust(20) + "".join(n.replace("Gaussian ", "")[:13].rjust(14) for n in names) + "   worst")
+    for v in VARIANTS:
+        worst = min(table[(n, v)].f1 - table[(n, None)].f1 for n in names)
+        print(str(v).ljust(20) + "".join(f"{table[(n, v)].f1:14.4f}" for n in names) + f"   {worst:+.4f}")
+
+
+if __name__ == "__main__":
+    main()
