@@ -3,7 +3,7 @@
 The decoder takes the heatmap's local maxima. Two particles closer than the network can separate
 (Gaussian spots 2-3 px apart, crowded spheres) come out as one broad, elongated peak, and the second
 particle is lost although the heatmap still shows more than one particle's worth there. This
-measures a candidate decoder step, not built into ``detect`` yet: render every found peak as the
+measures the decoder step ``detect`` now takes (heatmap.ResidualRule; variants of it here): render every found peak as the
 network draws an isolated particle (a Gaussian of ``width`` x the card's sigma, its height the
 peak's), subtract that from the heatmap, and take the residual's peaks above ``level`` that lie at
 least ``apart`` px (working scale) from every found one as more particles.
@@ -14,6 +14,7 @@ generator's cells (as ``accuracy.py``). Tuning seeds only (spots 90000+, cells 8
 95000+ / 96000+), never ``accuracy.py``'s test seeds.
 
     .venv/bin/python benchmarks/residual_peaks.py [--images 3] [--seed-offset 0] [--threads 2]
+    .venv/bin/python benchmarks/residual_peaks.py --test-seeds --images 6   # the once-only check on test seeds
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import _scenes as S  # noqa: E402
 
 from napari_particle_detect.detection.prediction import detect_frame, given_sizing, resolve_sizing  # noqa: E402
 from napari_particle_detect.detection.sizing import rescale_centres_back  # noqa: E402
-from napari_particle_detect.kinds.heatmap import find_peaks, refine, stencil_values  # noqa: E402
+from napari_particle_detect.kinds.heatmap import RESIDUAL, find_peaks, refine, stencil_values  # noqa: E402
 from napari_particle_detect.synthetic import spheres as synthetic  # noqa: E402
 
 # (level, width, apart): None is the decoder as shipped.
@@ -84,15 +85,55 @@ def with_residual_peaks(heat: np.ndarray, factors: np.ndarray, centres: np.ndarr
     return np.concatenate([centres, rescale_centres_back(more, factors)])
 
 
+def test_seed_check(model, images: int, scene_images: int) -> None:
+    """``detect`` as shipped (with the residual rule) against the peaks alone, on accuracy.py's test
+    images: its six cells (diameter 12, scored 8 px inside the border) and its scenes table (no
+    parameters); the check made once a rule is chosen on the tuning seeds."""
+    import accuracy as A
+    from napari_particle_detect.detection import prediction
+
+    rule, rows_out = prediction.RESIDUAL_PEAKS, []
+    cells = [(look, af) for look in A.LOOKS for af in A.AREA_FRACTIONS]
+    cases = [(f"{look} {af}", A.cell_images(look, af, k, images, C.TEST_SEED_BASE, 256, 6.0), 12.0, 8.0)
+             for k, (look, af) in enumerate(cells)]
+    scenes = [(look, n) for look in S.LOOKS for n in S.SPARSE_COUNTS] + [("Gaussian spots", n) for n in S.SPOT_COUNTS]
+    for k, (look, n) in enumerate(scenes):
+        made = [S.LOOKS[look](n, A.SCENE_SEED_BASE + 1000 * k + i) for i in range(scene_images)]
+        cases.append((f"{look} {n}/img", made, None, 0.0))
+    for name, samples, diameter, border in cases:
+        counts = {}
+        for label, used in (("peaks alone", None), ("with residual", rule)):
+            prediction.RESIDUAL_PEAKS = used
+            total = C.score_counts(np.zeros((0, 2)), np.zeros((0, 2)))
+            for sample in samples:
+                found = C.centres_of(prediction.detect(sample.image, model=model, device="cpu", diameter=diameter))
+                total = total + C.score_counts(found, sample.centres, 3.0, sample.image.shape, border)
+            counts[label] = total
+        prediction.RESIDUAL_PEAKS = rule
+        a, b = counts["peaks alone"], counts["with residual"]
+        rows_out.append((name, a.f1, b.f1, a.rms, b.rms))
+        print(f"  {name:<28} F1 {a.f1:.4f} -> {b.f1:.4f} ({b.f1 - a.f1:+.4f}), RMS {a.rms:.3f} -> {b.rms:.3f}", flush=True)
+    worst = min(rows_out, key=lambda r: r[2] - r[1])
+    print(f"\nrows: {len(rows_out)}; higher {sum(r[2] > r[1] for r in rows_out)}, lower {sum(r[2] < r[1] for r in rows_out)}; "
+          f"worst {worst[0]} {worst[2] - worst[1]:+.4f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=3, help="images per row")
     parser.add_argument("--seed-offset", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--test-seeds", action="store_true",
+                        help="instead: detect with and without the shipped rule on accuracy.py's test images")
+    parser.add_argument("--scene-images", type=int, default=4, help="with --test-seeds: images per scene row")
     args = parser.parse_args()
     C.setup(args.threads)
     print(C.environment_line())
     model = C.load(C.DEFAULT_UNET)
+    if args.test_seeds:
+        print(f"accuracy.py's test images: {args.images} a cell, {args.scene_images} a scene row; the rule {RESIDUAL}")
+        test_seed_check(model, args.images, args.scene_images)
+        return
     sigma = float(model.card.sigma)
     print(f"{args.images} images a row, seed offset {args.seed_offset}; variants: (level, width x sigma {sigma:g}, apart px)")
     table = {}

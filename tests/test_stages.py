@@ -7,7 +7,7 @@ import torch
 from napari_particle_detect.detection import prediction
 from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.kinds.evaluation import score
-from napari_particle_detect.kinds.heatmap import encode, find_peaks, stencil_values
+from napari_particle_detect.kinds.heatmap import RESIDUAL, encode, find_peaks, refine, stencil_values
 from napari_particle_detect.models import default_model_path, load_model
 from napari_particle_detect.detection.steps import DeviceSteps, HostSteps
 from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
@@ -52,6 +52,52 @@ def test_band_by_band_peaks_equal_whole_heatmap_peaks(steps, tile):
     assert np.array_equal(values, stencil_values(heat, expected), equal_nan=True)
     kept = decoder.heatmap if isinstance(decoder.heatmap, np.ndarray) else decoder.heatmap.numpy()
     assert np.array_equal(kept, heat)
+
+
+def merged_pairs_heatmap() -> np.ndarray:
+    """Broad peaks, many of them two particles 3-4 px apart that draw one maximum (as a network does)."""
+    rng = np.random.default_rng(4)
+    first = rng.uniform(0, [301, 250], size=(150, 2))
+    second = first + 3.5 * np.stack([np.cos(a := rng.uniform(0, np.pi, 150)), np.sin(a)], axis=1)
+    heat = sum(encode(p[None], (301, 250), 2.0) for p in np.concatenate([first, second]))
+    return np.clip(heat * 0.6, 0, 1).astype(np.float32)
+
+
+def decode_in_tiles(steps, heat: np.ndarray, tile: int, residual) -> tuple[np.ndarray, np.ndarray]:
+    plan = plan_tiles(heat.shape, 8, tile, 24)
+    decoder = BandDecoder(steps, plan, 0.3, 2, residual=residual, sigma=1.5)
+    padded = np.pad(heat, ((0, plan.window[0]), (0, plan.window[1])))
+    as_steps = (lambda a: a) if isinstance(steps, HostSteps) else torch.from_numpy
+    for t in plan.tiles:
+        decoder.add(t, as_steps(padded[t.y : t.y + plan.window[0], t.x : t.x + plan.window[1]].copy()))
+    return decoder.peaks()
+
+
+@pytest.mark.parametrize("steps", [HostSteps(torch.device("cpu")), DeviceSteps(torch.device("cpu"))],
+                         ids=["host", "device-on-cpu-tensors"])
+@pytest.mark.parametrize("tile", [104, 160])
+def test_particles_left_in_the_residual_are_the_same_band_by_band(steps, tile):
+    heat = merged_pairs_heatmap()
+    whole, whole_values = decode_in_tiles(HostSteps(torch.device("cpu")), heat, 1024, RESIDUAL)
+    plain, _ = decode_in_tiles(HostSteps(torch.device("cpu")), heat, 1024, None)
+    assert len(whole) > len(plain) + 10  # the residual holds many of the merged pairs' second particles
+    assert np.array_equal(plain, whole[: len(plain)])  # the heatmap's own peaks come first, unchanged
+    peaks, values = decode_in_tiles(steps, heat, tile, RESIDUAL)
+    assert np.array_equal(peaks, whole)
+    assert np.allclose(values, whole_values, equal_nan=True, atol=1e-6)
+
+
+def test_a_lone_peak_leaves_nothing_and_a_hidden_neighbour_is_found():
+    steps = HostSteps(torch.device("cpu"))
+    lone = encode(np.array([[40.0, 40.0]]), (80, 80), 1.5)
+    assert len(decode_in_tiles(steps, lone, 1024, RESIDUAL)[0]) == 1
+    # A dimmer particle 3 px from a brighter one is no local maximum (the bright one's flank is higher
+    # within min_distance of it): a shoulder the residual shows.
+    pair = encode(np.array([[40.0, 38.0], [40.0, 41.0]]), (80, 80), 1.5, heights=np.array([1.0, 0.8]))
+    assert len(find_peaks(pair, 0.3, 2)) == 1
+    peaks, values = decode_in_tiles(steps, pair, 1024, RESIDUAL)
+    assert len(peaks) == 2
+    assert np.allclose(refine(peaks, values)[1], [40.0, 41.0], atol=0.75)
 
 
 def test_tiles_own_every_pixel_once():

@@ -83,6 +83,26 @@ def local_maxima(heat: torch.Tensor, threshold: float, min_distance: int = 2) ->
     return torch.nonzero((heat == local_max) & (heat > threshold)).cpu().numpy()
 
 
+def draw_peaks(shape: tuple[int, int], centres: np.ndarray, heights: np.ndarray, sigma: float,
+               device: torch.device) -> torch.Tensor:
+    """``heatmap.encode`` with ``heights`` on ``device``: only the centres and heights go there."""
+    out = torch.zeros(shape[0] * shape[1], dtype=torch.float32, device=device)
+    if not len(centres):
+        return out.reshape(shape)
+    c = torch.as_tensor(np.asarray(centres, dtype=np.float64).reshape(-1, 2), device=device)
+    offsets = torch.arange(-math.ceil(4 * sigma), math.ceil(4 * sigma) + 1, device=device)
+    ys = torch.round(c[:, :1]).long() + offsets
+    xs = torch.round(c[:, 1:]).long() + offsets
+    gy = torch.exp(-((ys - c[:, :1]) ** 2) / (2 * sigma**2))
+    gx = torch.exp(-((xs - c[:, 1:]) ** 2) / (2 * sigma**2))
+    height = torch.as_tensor(np.asarray(heights, dtype=np.float64).reshape(-1, 1, 1), device=device)
+    blobs = (gy[:, :, None] * gx[:, None, :] * height).float()
+    rows, cols = torch.broadcast_tensors(ys[:, :, None], xs[:, None, :])
+    inside = (rows >= 0) & (rows < shape[0]) & (cols >= 0) & (cols < shape[1])
+    out.scatter_reduce_(0, (rows * shape[1] + cols)[inside], blobs[inside], reduce="amax")
+    return out.reshape(shape)
+
+
 def stencil_values(heat: torch.Tensor, peaks: np.ndarray) -> np.ndarray:
     """``heatmap.stencil_values`` on a tensor: only the peaks' neighbourhoods come back to the host."""
     ys, xs, inside = stencil_indices(tuple(heat.shape), np.asarray(peaks, dtype=np.intp).reshape(-1, 2))

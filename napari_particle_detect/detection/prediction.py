@@ -19,7 +19,7 @@ from torch import nn
 
 from .devices import select_device
 from ..errors import ParticleDetectError
-from ..kinds.heatmap import decode_peaks
+from ..kinds.heatmap import RESIDUAL, decode_peaks
 from ..models import DetectorModel, load_model_cached
 from .networks import prepare_network
 from .preprocessing import as_frames, check_frame
@@ -45,6 +45,9 @@ DEFAULT_TILE = 1024
 # SHADOW_RATIO of a neighbour closer than SHADOW_REACH diameters. Overlapping pairs score alike.
 SHADOW_RATIO = 0.5
 SHADOW_REACH = 0.65
+# Particles the heatmap's peaks leave unexplained (heatmap.ResidualRule); None decodes the peaks
+# alone (as before 2026-12-04 night; benchmarks compare the two side by side).
+RESIDUAL_PEAKS = RESIDUAL
 
 
 @dataclass
@@ -136,7 +139,8 @@ def detect_frame(
     ready = prepare_frame(np.asarray(frame)[None], 0, steps, scale, invert, name)
     thr = model.card.threshold if threshold is None else float(threshold)
     for prepared, decoder in decoded_heatmaps([ready], network, steps, tile, TILE_MARGIN, batch_size,
-                                              candidate_floor(model, thr), model.card.min_distance, heatmap):
+                                              candidate_floor(model, thr), model.card.min_distance, heatmap,
+                                              RESIDUAL_PEAKS, model.card.sigma):
         return frame_result(model, prepared, decoder, scale, ringed, thr)
     raise AssertionError("a frame went in and none came out")
 
@@ -272,7 +276,8 @@ def iter_detect(
             ready = prefetched(reader, prepare, indices, depth)
             for prepared, decoder in decoded_heatmaps(ready, network, steps, tile, TILE_MARGIN, batch_size,
                                                       candidate_floor(model, thr),
-                                                      model.card.min_distance, heatmaps):
+                                                      model.card.min_distance, heatmaps,
+                                                      RESIDUAL_PEAKS, model.card.sigma):
                 result = frame_result(model, prepared, decoder, scale, lambda: sizing.result().ringed, thr)
                 yield prepared.index, result, sizing.result()
     except OUT_OF_MEMORY as exc:

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from .preprocessing import check_frame
+from ..kinds.heatmap import DEFAULT_SIGMA, ResidualRule
 from .tiling import BandDecoder, TilePlan, plan_tiles
 
 # Input pixels per network call by device type. A CPU gains nothing from batching and loses cache:
@@ -109,9 +110,12 @@ def decoded_heatmaps(
     threshold: float,
     min_distance: int,
     keep_heatmaps: bool = False,
+    residual: ResidualRule | None = None,
+    sigma: float = DEFAULT_SIGMA,
 ) -> Iterator[tuple[PreparedFrame, BandDecoder]]:
     """Each prepared frame with its decoded heatmap (peaks found), in order, the network fed batches
-    of ``batch_size`` tiles (default: by device, see BATCH_PIXELS) drawn from consecutive frames."""
+    of ``batch_size`` tiles (default: by device, see BATCH_PIXELS) drawn from consecutive frames;
+    ``residual`` and ``sigma`` as BandDecoder's."""
     stride = getattr(network, "stride", 8)
     in_flight: deque[tuple[PreparedFrame, BandDecoder]] = deque()
     pending: list = []  # (decoder, tile, window) waiting for the network
@@ -137,7 +141,7 @@ def decoded_heatmaps(
             yield from finished()
         window = plan.window
         size = batch_size or auto_batch_size(window, steps.device)
-        decoder = BandDecoder(steps, plan, threshold, min_distance, keep_heatmaps)
+        decoder = BandDecoder(steps, plan, threshold, min_distance, keep_heatmaps, residual, sigma)
         in_flight.append((frame, decoder))
         for tile_ in plan.tiles:
             pending.append((decoder, tile_, steps.window(frame.image, tile_.y, tile_.x, plan.window, plan.pad_mode)))

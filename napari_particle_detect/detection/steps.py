@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from scipy import ndimage
 
 from . import device_pipeline as on_device
-from ..kinds.heatmap import local_maxima, stencil_values
+from ..kinds.heatmap import local_maxima, residual_maxima, stencil_values
 from .preprocessing import PERCENTILES
 from .sizing import rescale_frame, resampled_shape, shrink_blur
 
@@ -138,6 +138,11 @@ class HostSteps:
         found = found[(found[:, 0] >= rows[0]) & (found[:, 0] < rows[1])]
         return found, stencil_values(heat, found)
 
+    def residual_maxima(self, heat: np.ndarray, centres: np.ndarray, heights: np.ndarray, sigma: float,
+                        level: float, min_distance: int, rows: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Local maxima above ``level`` of ``heat`` less the peaks at ``centres`` drawn (heatmap.residual_maxima)."""
+        return residual_maxima(heat, centres, heights, sigma, level, min_distance, rows)
+
 
 class DeviceSteps:
     """torch on ``device``: frames are copied there once (through pinned memory on CUDA) and stay."""
@@ -173,3 +178,8 @@ class DeviceSteps:
     def maxima_and_stencils(self, heat: torch.Tensor, threshold: float, min_distance: int,
                             rows: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         return on_device.maxima_and_stencils(heat, threshold, min_distance, rows)
+
+    def residual_maxima(self, heat: torch.Tensor, centres: np.ndarray, heights: np.ndarray, sigma: float,
+                        level: float, min_distance: int, rows: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        drawing = on_device.draw_peaks(tuple(heat.shape), centres, heights, sigma, self.device)
+        return on_device.maxima_and_stencils(heat - drawing, level, min_distance, rows)

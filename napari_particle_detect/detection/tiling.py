@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from ..kinds.heatmap import one_per_plateau
+from scipy.spatial import cKDTree
+
+from ..kinds.heatmap import DEFAULT_SIGMA, ResidualRule, one_per_plateau, refine
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,10 @@ class BandDecoder:
     threshold: float
     min_distance: int
     keep_heatmap: bool = False
+    # With a rule, the particles the peaks leave unexplained are found too (heatmap.ResidualRule),
+    # their peaks drawn as Gaussians of the rule's width times ``sigma`` (the model card's).
+    residual: ResidualRule | None = None
+    sigma: float = DEFAULT_SIGMA
     heatmap: Any = None
     _band: Any = None
     _band_start: int = 0  # first frame row the band holds
@@ -112,11 +118,16 @@ class BandDecoder:
     _waiting: dict[int, int] = field(default_factory=dict)  # tiles still missing per tile row
     _peaks: list = field(default_factory=list)
     _values: list = field(default_factory=list)
+    _more_peaks: list = field(default_factory=list)  # found in the residual (see ``residual``)
+    _more_values: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for t in self.plan.tiles:
             self._waiting[t.row] = self._waiting.get(t.row, 0) + 1
         self._halo = max(int(self.min_distance), 1)  # context rows a peak test and its stencil need
+        if self.residual is not None:
+            # ... and the drawings of the peaks that far out, which reach into the rows decided.
+            self._halo += self.residual.reach(self.sigma) + 1
         if self.keep_heatmap:
             self.heatmap = self.steps.empty(self.plan.shape)
 
@@ -154,20 +165,54 @@ class BandDecoder:
         lo = max(self._decided - self._halo, self._band_start)
         hi = min(until + self._halo, self._band_start + self._band.shape[0])
         view = self._band[lo - self._band_start : hi - self._band_start]
-        found, values = self.steps.maxima_and_stencils(view, self.threshold, self.min_distance,
-                                                        (self._decided - lo, until - lo))
+        rows = (self._decided - lo, until - lo)
+        if self.residual is None:
+            found, values = self.steps.maxima_and_stencils(view, self.threshold, self.min_distance, rows)
+        else:
+            found, values = self._with_residual(view, rows, lo)
         self._values.append(values)
         found[:, 0] += lo
         self._peaks.append(found)
         self._decided = until
 
+    def _with_residual(self, view, rows: tuple[int, int], lo: int) -> tuple[np.ndarray, np.ndarray]:
+        """The peaks in ``rows`` of ``view`` as :meth:`_decide` finds them; the residual's peaks there
+        (see ``residual``) go to ``_more_peaks`` (frame rows) and ``_more_values``.
+
+        What is drawn and what counts as more depend on the rule's level, not on ``threshold``, so a
+        frame scored at a low threshold (a round's held-out tiles) finds the particles detection
+        finds at a higher one (those of them that score above it)."""
+        rule = self.residual
+        floor = min(self.threshold, rule.level)
+        everywhere, values = self.steps.maxima_and_stencils(view, floor, self.min_distance, (0, view.shape[0]))
+        centres = refine(everywhere, values)
+        drawn = values[0] > rule.level
+        more, more_values = self.steps.residual_maxima(view, centres[drawn], values[0][drawn], rule.width * self.sigma,
+                                                       max(rule.level, self.threshold), self.min_distance, rows)
+        if len(more) and len(centres):
+            apart = cKDTree(centres).query(refine(more, more_values))[0] >= rule.apart
+            more, more_values = more[apart], more_values[:, apart]
+        more[:, 0] += lo
+        self._more_peaks.append(more)
+        self._more_values.append(more_values)
+        found = (everywhere[:, 0] >= rows[0]) & (everywhere[:, 0] < rows[1]) & (values[0] > self.threshold)
+        return everywhere[found], values[:, found]
+
     def peaks(self) -> tuple[np.ndarray, np.ndarray]:
-        """Integer peaks of the whole frame (one per plateau) and their stencil values (5, N)."""
-        peaks = np.concatenate(self._peaks) if self._peaks else np.zeros((0, 2), np.intp)
-        values = np.concatenate(self._values, axis=1) if self._values else np.zeros((5, 0), np.float32)
+        """Integer peaks of the whole frame (one per plateau) and their stencil values (5, N): the
+        heatmap's, then (with ``residual``) the residual's, whose values are the residual's."""
+        peaks, values = self._one_per_plateau(self._peaks, self._values)
+        if self.residual is not None:
+            more, more_values = self._one_per_plateau(self._more_peaks, self._more_values)
+            peaks, values = np.concatenate([peaks, more]), np.concatenate([values, more_values], axis=1)
+        self._band = None
+        return peaks, values
+
+    def _one_per_plateau(self, parts: list, value_parts: list) -> tuple[np.ndarray, np.ndarray]:
+        peaks = np.concatenate(parts) if parts else np.zeros((0, 2), np.intp)
+        values = np.concatenate(value_parts, axis=1) if value_parts else np.zeros((5, 0), np.float32)
         kept = one_per_plateau(peaks)
         if len(kept) < len(peaks):
             keys = peaks[:, 0] * self.plan.shape[1] + peaks[:, 1]
             values = values[:, np.searchsorted(keys, kept[:, 0] * self.plan.shape[1] + kept[:, 1])]
-        self._band = None
         return kept, values
