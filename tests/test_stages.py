@@ -63,9 +63,9 @@ def merged_pairs_heatmap() -> np.ndarray:
     return np.clip(heat * 0.6, 0, 1).astype(np.float32)
 
 
-def decode_in_tiles(steps, heat: np.ndarray, tile: int, residual) -> tuple[np.ndarray, np.ndarray]:
+def decode_in_tiles(steps, heat: np.ndarray, tile: int, residual, threshold: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
     plan = plan_tiles(heat.shape, 8, tile, 24)
-    decoder = BandDecoder(steps, plan, 0.3, 2, residual=residual, sigma=1.5)
+    decoder = BandDecoder(steps, plan, threshold, 2, residual=residual, sigma=1.5)
     padded = np.pad(heat, ((0, plan.window[0]), (0, plan.window[1])))
     as_steps = (lambda a: a) if isinstance(steps, HostSteps) else torch.from_numpy
     for t in plan.tiles:
@@ -85,6 +85,18 @@ def test_particles_left_in_the_residual_are_the_same_band_by_band(steps, tile):
     peaks, values = decode_in_tiles(steps, heat, tile, RESIDUAL)
     assert np.array_equal(peaks, whole)
     assert np.allclose(values, whole_values, equal_nan=True, atol=1e-6)
+
+
+def test_residual_particles_do_not_depend_on_the_threshold_scored_at():
+    # A round scores its held-out tiles at a low threshold and then picks one: what passes there must
+    # be what detection at that threshold finds.
+    heat, host = merged_pairs_heatmap(), HostSteps(torch.device("cpu"))
+    high, high_values = decode_in_tiles(host, heat, 160, RESIDUAL, threshold=0.5)
+    low, low_values = decode_in_tiles(host, heat, 160, RESIDUAL, threshold=0.05)
+    passing = low_values[0] > 0.5
+    assert 0 < passing.sum() < len(low)
+    key = lambda p: sorted(map(tuple, p.tolist()))  # noqa: E731
+    assert key(low[passing]) == key(high)
 
 
 def test_a_lone_peak_leaves_nothing_and_a_hidden_neighbour_is_found():

@@ -189,8 +189,10 @@ class BandDecoder:
         drawn = values[0] > rule.level
         more, more_values = self.steps.residual_maxima(view, centres[drawn], values[0][drawn], rule.width * self.sigma,
                                                        max(rule.level, self.threshold), self.min_distance, rows)
-        if len(more) and len(centres):
-            apart = cKDTree(centres).query(refine(more, more_values))[0] >= rule.apart
+        if len(more) and drawn.any():
+            # Apart from the peaks drawn: a weaker peak within ``apart`` would not be a local maximum
+            # beside a pixel above the level, so none is left out of this.
+            apart = cKDTree(centres[drawn]).query(refine(more, more_values))[0] >= rule.apart
             more, more_values = more[apart], more_values[:, apart]
         more[:, 0] += lo
         self._more_peaks.append(more)
