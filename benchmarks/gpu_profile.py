@@ -33,7 +33,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as C  # noqa: E402
 
-from napari_particle_detect.detection import prediction  # noqa: E402
 from napari_particle_detect.detection.networks import prepare_network  # noqa: E402
 from napari_particle_detect.detection.prediction import (  # noqa: E402
     DEFAULT_TILE, TILE_MARGIN, candidate_floor, detect, frames_table, predict_heatmap, steps_for,
@@ -99,12 +98,10 @@ def main(argv=None) -> int:
             add(label, C.median_time(run, args.repeats))
         except Exception as exc:  # noqa: BLE001 - one variant failing leaves the others their rows
             print(f"  {label}: failed ({type(exc).__name__}: {exc})", flush=True)
-    # What the residual peaks (heatmap.ResidualRule, on by default since 2026-12-04 night) cost here.
-    shipped_rule, prediction.RESIDUAL_PEAKS = prediction.RESIDUAL_PEAKS, None
-    add("detect, defaults but the peaks alone (no residual peaks)",
-        C.median_time(synchronised(device, lambda: detect(stack, model=model, device=device, diameter=DIAMETER)),
-                      args.repeats))
-    prediction.RESIDUAL_PEAKS = shipped_rule
+    # What the residual peaks (heatmap.ResidualRule; split_close, off by default) cost here.
+    add("detect, defaults and split_close",
+        C.median_time(synchronised(device, lambda: detect(stack, model=model, device=device, diameter=DIAMETER,
+                                                          split_close=True)), args.repeats))
 
     # The frames as the network sees them: enlarged to the model's working diameter first.
     working, _ = resampled_shape((SIZE, SIZE), scale_for_diameter(DIAMETER, model.card.canonical_diameter))

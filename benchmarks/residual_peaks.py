@@ -3,7 +3,7 @@
 The decoder takes the heatmap's local maxima. Two particles closer than the network can separate
 (Gaussian spots 2-3 px apart, crowded spheres) come out as one broad, elongated peak, and the second
 particle is lost although the heatmap still shows more than one particle's worth there. This
-measures the decoder step ``detect`` now takes (heatmap.ResidualRule; variants of it here): render every found peak as the
+measures the decoder step ``detect(..., split_close=True)`` takes (heatmap.ResidualRule; variants of it here): render every found peak as the
 network draws an isolated particle (a Gaussian of ``width`` x the card's sigma, its height the
 peak's), subtract that from the heatmap, and take the residual's peaks above ``level`` that lie at
 least ``apart`` px (working scale) from every found one as more particles.
@@ -86,13 +86,13 @@ def with_residual_peaks(heat: np.ndarray, factors: np.ndarray, centres: np.ndarr
 
 
 def test_seed_check(model, images: int, scene_images: int) -> None:
-    """``detect`` as shipped (with the residual rule) against the peaks alone, on accuracy.py's test
+    """``detect`` with ``split_close`` (heatmap.RESIDUAL) against the peaks alone (the default), on accuracy.py's test
     images: its six cells (diameter 12, scored 8 px inside the border) and its scenes table (no
     parameters); the check made once a rule is chosen on the tuning seeds."""
     import accuracy as A
     from napari_particle_detect.detection import prediction
 
-    rule, rows_out = prediction.RESIDUAL_PEAKS, []
+    rows_out = []
     cells = [(look, af) for look in A.LOOKS for af in A.AREA_FRACTIONS]
     cases = [(f"{look} {af}", A.cell_images(look, af, k, images, C.TEST_SEED_BASE, 256, 6.0), 12.0, 8.0)
              for k, (look, af) in enumerate(cells)]
@@ -102,15 +102,14 @@ def test_seed_check(model, images: int, scene_images: int) -> None:
         cases.append((f"{look} {n}/img", made, None, 0.0))
     for name, samples, diameter, border in cases:
         counts = {}
-        for label, used in (("peaks alone", None), ("with residual", rule)):
-            prediction.RESIDUAL_PEAKS = used
+        for split in (False, True):
             total = C.score_counts(np.zeros((0, 2)), np.zeros((0, 2)))
             for sample in samples:
-                found = C.centres_of(prediction.detect(sample.image, model=model, device="cpu", diameter=diameter))
+                found = C.centres_of(prediction.detect(sample.image, model=model, device="cpu", diameter=diameter,
+                                                       split_close=split))
                 total = total + C.score_counts(found, sample.centres, 3.0, sample.image.shape, border)
-            counts[label] = total
-        prediction.RESIDUAL_PEAKS = rule
-        a, b = counts["peaks alone"], counts["with residual"]
+            counts[split] = total
+        a, b = counts[False], counts[True]
         rows_out.append((name, a.f1, b.f1, a.rms, b.rms))
         print(f"  {name:<28} F1 {a.f1:.4f} -> {b.f1:.4f} ({b.f1 - a.f1:+.4f}), RMS {a.rms:.3f} -> {b.rms:.3f}", flush=True)
     worst = min(rows_out, key=lambda r: r[2] - r[1])
@@ -124,7 +123,7 @@ def main() -> None:
     parser.add_argument("--seed-offset", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--test-seeds", action="store_true",
-                        help="instead: detect with and without the shipped rule on accuracy.py's test images")
+                        help="instead: detect with and without split_close on accuracy.py's test images")
     parser.add_argument("--scene-images", type=int, default=4, help="with --test-seeds: images per scene row")
     args = parser.parse_args()
     C.setup(args.threads)

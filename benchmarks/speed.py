@@ -40,7 +40,6 @@ import _common as C  # noqa: E402
 from napari_particle_detect.synthetic import spheres as synthetic  # noqa: E402
 from napari_particle_detect.detection.runtimes import cpu_forms, resolve_runtime  # noqa: E402
 from napari_particle_detect.kinds.evaluation import match  # noqa: E402
-from napari_particle_detect.detection import prediction  # noqa: E402
 from napari_particle_detect.detection.prediction import DEFAULT_TILE, TILE_MARGIN, detect, prepare_network  # noqa: E402
 
 CPU_RATIO_TARGET = 3.0
@@ -181,15 +180,10 @@ def add_cpu_rows(add, checks: list, image: np.ndarray, size: int, models: dict, 
         add(f"{name} detect d=12", "cpu",
             C.median_time(lambda: detect(image, model=model, device="cpu", diameter=DIAMETER), n_rep, warmup=0),
             found)
-    # The decoder's residual peaks (heatmap.ResidualRule, on by default) against the peaks alone.
-    shipped_rule, prediction.RESIDUAL_PEAKS = prediction.RESIDUAL_PEAKS, None
-    try:
-        run = lambda: detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER)  # noqa: E731
-        found = len(run())
-        add("UNet detect d=12, peaks alone (no residual peaks; not default)", "cpu", C.median_time(run, n_rep, warmup=0),
-            found)
-    finally:
-        prediction.RESIDUAL_PEAKS = shipped_rule
+    # The decoder's residual peaks (heatmap.ResidualRule, split_close=True, off by default) beside it.
+    run = lambda: detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER, split_close=True)  # noqa: E731
+    found = len(run())
+    add("UNet detect d=12, split_close (not default)", "cpu", C.median_time(run, n_rep, warmup=0), found)
     # The runtimes and precisions side by side: torch float32 (the pipeline before ONNX Runtime)
     # and int8, which auto picks only where benchmarks/runtimes.py's accuracy gate passes.
     reference = C.centres_of(detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER,

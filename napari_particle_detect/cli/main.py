@@ -128,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "on CPUs that have it")
     detect.add_argument("--threshold", type=number_in(0, 1, high_open=True), default=None,
                         help="heatmap threshold (default: the model's)")
+    detect.add_argument("--split-close", action="store_true",
+                        help="spheres: also find particles the heatmap's peaks leave (a dimmer one on a brighter "
+                             "one's flank): crowded spots gain, real images lose a little (README)")
     detect.add_argument("--diameter", type=DIAMETER, default=None, nargs="+", action=volume_cli.DiameterAction,
                         help="particle diameter in pixels as it appears in the image, like trackpy's diameter "
                              "(default: estimated from the image); for particles near the optics' resolution "
@@ -374,7 +377,8 @@ def cmd_detect(args: argparse.Namespace) -> int:
         return handled
     options = DetectOptions(threshold=args.threshold, diameter=args.diameter, polarity=args.polarity, tile=args.tile,
                             precision=args.precision, device=args.device, batch_size=args.batch_size,
-                            compile=args.compile, runtime=args.runtime, measure=args.measure, kind=args.kind)
+                            compile=args.compile, runtime=args.runtime, measure=args.measure, kind=args.kind,
+                            split_close=args.split_close)
     if args.kind != "spheres" and args.overlay is not None:
         raise ParticleDetectError(f"{args.overlay}: --overlay draws sphere centres; not with --kind {args.kind}")
     if args.kind != "spheres" and args.diameter is not None:
@@ -382,6 +386,8 @@ def cmd_detect(args: argparse.Namespace) -> int:
                                   "pixel scale (widths and beads of about 4-18 px)")
     if args.kind != "spheres" and args.measure:
         raise ParticleDetectError(f"--measure measures sphere centres; not with --kind {args.kind}")
+    if args.kind != "spheres" and args.split_close:
+        raise ParticleDetectError(f"--split-close splits sphere peaks; not with --kind {args.kind}")
     folder = _is_folder_output(args.output, args.inputs, inputs)
     args.output = Path(args.output)
     if folder:

@@ -42,12 +42,13 @@ class DetectOptions:
     threads: int | None = None  # torch CPU threads of the process running the job (None: leave as is)
     measure: bool = False  # add trackpy's mass, size, ecc, signal, raw_mass per centre (detection/measurements.py)
     kind: str = "spheres"  # what to find: spheres, rods or chains (kinds/registry.py)
+    split_close: bool = False  # also the particles the heatmap's peaks leave (prediction.iter_detect)
 
     def affecting_results(self) -> dict:
         """The options that change the centres found (device, batching and threads do not)."""
         return {"threshold": self.threshold, "diameter": self.diameter, "polarity": self.polarity,
                 "tile": self.tile, "precision": self.precision, "runtime": self.runtime, "kind": self.kind,
-                **({"measure": True} if self.measure else {})}
+                **({"measure": True} if self.measure else {}), **({"split_close": True} if self.split_close else {})}
 
 
 @dataclass
@@ -100,7 +101,7 @@ def detect_file(
     for count, (index, result, sizing) in enumerate(iter_detect(
         image, model, device, options.threshold, options.diameter, options.polarity, tile=options.tile,
         batch_size=options.batch_size, name=str(path), precision=options.precision, heatmaps=False,
-        compile=options.compile, runtime=options.runtime,
+        compile=options.compile, runtime=options.runtime, split_close=options.split_close,
     ), start=1):
         parts.append((index, result.centres, result.scores))
         if progress is not None:

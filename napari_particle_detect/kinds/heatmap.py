@@ -62,7 +62,11 @@ class ResidualRule:
     opaque 0.3 and 0.9 0.001), no row of the generator's cells or the sparse scenes lower by more
     than 0.0001. Checked once on accuracy.py's test images (``--test-seeds``): spots 300 / 600
     +0.004 / +0.007, fluorescent 0.6 +0.0015, opaque 0.3 +0.001, opaque 0.6 -0.001, the other 19
-    rows unchanged; a 2048 px frame's detection 13 % slower on this CPU, a 512 px one no slower."""
+    rows unchanged; a 2048 px frame's detection up to 13 % slower on this CPU, a 512 px one no slower.
+    But on real images it adds a few detections that do not help (benchmarks/real.py: bulk water
+    with no parameters 0.644 -> 0.641 against trackpy's result; the seed demo's per-frame counts
+    spread further, largest deviation 1.8 -> 2.1 %, over its 2 % target), so detection takes it only
+    when asked (``split_close``, ``--split-close``)."""
 
     level: float = 0.35
     width: float = 1.5
