@@ -3,7 +3,7 @@
 The decoder takes the heatmap's local maxima. Two particles closer than the network can separate
 (Gaussian spots 2-3 px apart, crowded spheres) come out as one broad, elongated peak, and the second
 particle is lost although the heatmap still shows more than one particle's worth there. This
-measures the decoder step ``detect(..., split_close=True)`` takes (heatmap.ResidualRule; variants of it here): render every found peak as the
+measures the decoder step ``detect(..., split_close=True)`` takes (heatmap.ResidualRule; variants of it here): draw every found peak as the
 network draws an isolated particle (a Gaussian of ``width`` x the card's sigma, its height the
 peak's), subtract that from the heatmap, and take the residual's peaks above ``level`` that lie at
 least ``apart`` px (working scale) from every found one as more particles.
@@ -32,7 +32,7 @@ import _scenes as S  # noqa: E402
 
 from napari_particle_detect.detection.prediction import detect_frame, given_sizing, resolve_sizing  # noqa: E402
 from napari_particle_detect.detection.sizing import rescale_centres_back  # noqa: E402
-from napari_particle_detect.kinds.heatmap import RESIDUAL, find_peaks, refine, stencil_values  # noqa: E402
+from napari_particle_detect.kinds.heatmap import RESIDUAL, encode, find_peaks, refine, stencil_values  # noqa: E402
 from napari_particle_detect.synthetic import spheres as synthetic  # noqa: E402
 
 # (level, width, apart): None is the decoder as shipped.
@@ -53,19 +53,6 @@ def rows(images: int, offset: int) -> list[tuple[str, list, float | None]]:
     return out
 
 
-def render(shape: tuple[int, int], points: np.ndarray, heights: np.ndarray, sigma: float) -> np.ndarray:
-    """The maximum of Gaussians of ``sigma`` at ``points`` with ``heights`` (as the training targets are drawn)."""
-    out = np.zeros(shape, np.float32)
-    reach = int(np.ceil(4 * sigma))
-    for (y, x), height in zip(points, heights):
-        y0, y1 = max(int(y) - reach, 0), min(int(y) + reach + 2, shape[0])
-        x0, x1 = max(int(x) - reach, 0), min(int(x) + reach + 2, shape[1])
-        yy, xx = np.mgrid[y0:y1, x0:x1]
-        blob = height * np.exp(-0.5 * ((yy - y) ** 2 + (xx - x) ** 2) / sigma**2)
-        np.maximum(out[y0:y1, x0:x1], blob, out=out[y0:y1, x0:x1])
-    return out
-
-
 def with_residual_peaks(heat: np.ndarray, factors: np.ndarray, centres: np.ndarray, sigma: float,
                         variant: tuple[float, float, float] | None) -> np.ndarray:
     """``centres`` (original pixels) and, with ``variant``, the residual's peaks added."""
@@ -74,7 +61,7 @@ def with_residual_peaks(heat: np.ndarray, factors: np.ndarray, centres: np.ndarr
     level, width, apart = variant
     work = (centres + 0.5) * factors - 0.5
     iy, ix = np.clip(np.rint(work).astype(int), 0, np.array(heat.shape) - 1).T
-    residual = heat - render(heat.shape, work, heat[iy, ix], width * sigma)
+    residual = heat - encode(work, heat.shape, width * sigma, heat[iy, ix])
     peaks = find_peaks(residual, level, 2)
     if not len(peaks):
         return centres

@@ -104,27 +104,18 @@ def residual_maxima(heat: np.ndarray, centres: np.ndarray, heights: np.ndarray, 
     ys, xs, inside = stencil_indices(heat.shape, found)
     missing = inside & ~above[ys, xs]
     if missing.any():
-        points = np.stack([ys[missing], xs[missing]], axis=1).astype(np.float64)
-        values[missing] = heat[ys[missing], xs[missing]] - drawn_at(points, centres, heights, sigma)
+        # Drawn again at those points alone, from the peaks whose windows reach them.
+        at = np.zeros(heat.shape, bool)
+        at[ys[missing], xs[missing]] = True
+        points = np.stack([ys[missing], xs[missing]], axis=1)
+        reach = np.sqrt(2) * np.ceil(4 * sigma)  # encode's square window, by its diagonal
+        near = np.unique(np.concatenate([np.asarray(n, int) for n in
+                                         cKDTree(np.rint(np.asarray(centres, float).reshape(-1, 2)))
+                                         .query_ball_point(points, reach)] + [np.zeros(0, int)]))
+        drawing = encode(np.asarray(centres, float).reshape(-1, 2)[near], heat.shape, sigma,
+                         np.asarray(heights, float)[near], at)
+        values[missing] = heat[ys[missing], xs[missing]] - drawing[ys[missing], xs[missing]]
     return found, values
-
-
-def drawn_at(points: np.ndarray, centres: np.ndarray, heights: np.ndarray, sigma: float) -> np.ndarray:
-    """What :func:`encode` draws at integer ``points`` (N, 2) for these peaks, computed there alone."""
-    out = np.zeros(len(points), np.float32)
-    if not len(centres):
-        return out
-    centres = np.asarray(centres, dtype=np.float64).reshape(-1, 2)
-    reach = int(np.ceil(4 * sigma))
-    nearest = np.rint(centres)
-    for k, near in enumerate(cKDTree(nearest).query_ball_point(points, np.sqrt(2) * reach + 1e-9)):
-        near = [j for j in near if np.all(np.abs(points[k] - nearest[j]) <= reach)]  # encode's square window
-        if near:
-            d2 = ((points[k] - centres[near]) ** 2)
-            values = np.asarray(heights, dtype=np.float64)[near] * np.exp(-d2[:, 0] / (2 * sigma**2)) * np.exp(
-                -d2[:, 1] / (2 * sigma**2))
-            out[k] = np.float32(values).max()
-    return out
 
 
 def find_peaks(heat: np.ndarray, threshold: float, min_distance: int = 2) -> np.ndarray:

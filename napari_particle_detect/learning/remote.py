@@ -68,9 +68,9 @@ def run_round_remote(
 ) -> RoundOutcome:
     """:func:`rounds.run_round` with the training on a dask worker; ``scheduler`` is an address
     ("tcp://gpu-node:8786") or a ``distributed.Client``. ``device`` is the worker's ("auto": its GPU if it has one).
-    ``worker_defaults``: the round's steps, crops per step, learning rate and unreviewed frames are the worker's defaults, not ``config``'s
-    (the dock asks for that while its boxes hold this computer's defaults: a laptop's 200 steps are not
-    what a GPU worker should train)."""
+    ``worker_defaults``: the round's steps, crops per step, learning rate and unreviewed frames are the
+    worker's defaults, not ``config``'s (the dock asks for that while its boxes hold this computer's
+    defaults: a laptop's 200 steps are not what a GPU worker should train)."""
     from distributed import Client, Event, Queue
 
     report = progress or (lambda event: None)
