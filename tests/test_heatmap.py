@@ -68,3 +68,35 @@ def test_plateaus_by_labelling_and_by_linking_agree(monkeypatch):
     monkeypatch.setattr(heatmap, "PLATEAU_LABEL_ABOVE", 0)
     assert np.array_equal(heatmap.one_per_plateau(coords), linked)
     assert np.array_equal(heatmap.one_per_plateau(coords + [5, 7]), linked + [5, 7])
+
+
+def test_local_maxima_are_the_maximum_filters_bit_for_bit():
+    """The sparse neighbour test (pixels above the threshold only) and one maximum filter over the
+    image find the same maxima in the same order: borders, plateaus, ties, dense and empty maps."""
+    from scipy import ndimage
+
+    from napari_particle_detect.kinds import heatmap
+
+    def by_filter(heat, threshold, reach):
+        local_max = ndimage.maximum_filter(heat, size=2 * reach + 1, mode="constant", cval=-np.inf)
+        return np.argwhere((heat == local_max) & (heat > threshold))
+
+    rng = np.random.default_rng(3)
+    centres = rng.uniform(-3, 123, (60, 2))
+    sparse = encode(centres, (90, 120), sigma=1.5) + rng.normal(0, 0.02, (90, 120)).astype(np.float32)
+    plateau = sparse.copy()
+    plateau[0:3, 0:3] = 2.0  # a plateau in the corner
+    plateau[40:43, 60:62] = 1.5
+    plateau[-1, -1] = 3.0
+    quantised = np.round(sparse * 8) / 8  # many equal neighbours
+    dense = rng.random((40, 50)).astype(np.float32)  # nearly every pixel above the threshold
+    for heat in (sparse, plateau, quantised, dense, np.full((5, 7), 0.5, np.float32), rng.random((1, 30)),
+                 np.zeros((0, 4), np.float32)):
+        for reach in (0, 1, 2, 3):
+            for threshold in (0.05, 0.35, 0.9):
+                expected = by_filter(heat, threshold, reach)
+                found = heatmap.local_maxima(heat, threshold, reach)
+                assert found.dtype == np.intp and found.shape == (len(expected), 2)
+                np.testing.assert_array_equal(found, expected)
+    # The sparse path is the one a real heatmap takes.
+    assert (sparse > 0.35).mean() < heatmap.DENSE_CANDIDATES < (dense > 0.05).mean()

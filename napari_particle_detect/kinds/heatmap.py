@@ -8,6 +8,7 @@ exact for an isolated Gaussian.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,9 +127,32 @@ def find_peaks(heat: np.ndarray, threshold: float, min_distance: int = 2) -> np.
 def local_maxima(heat: np.ndarray, threshold: float, min_distance: int = 2) -> np.ndarray:
     """Every pixel above ``threshold`` that is the maximum within ``min_distance``, in raster order
     (plateaus not yet reduced to one pixel: see :func:`one_per_plateau`)."""
-    size = 2 * int(min_distance) + 1
-    local_max = ndimage.maximum_filter(heat, size=size, mode="constant", cval=-np.inf)
-    return np.argwhere((heat == local_max) & (heat > threshold))
+    reach = int(min_distance)
+    ys, xs = np.nonzero(heat > threshold)
+    if reach < 1 or len(ys) > DENSE_CANDIDATES * heat.size:
+        local_max = ndimage.maximum_filter(heat, size=2 * max(reach, 0) + 1, mode="constant", cval=-np.inf)
+        return np.argwhere((heat == local_max) & (heat > threshold))
+    # A heatmap is mostly background: testing the few pixels above the threshold against their
+    # neighbours, nearest first (they reject most), costs a quarter of a maximum filter over the
+    # whole image (a 2560 x 904 band: 10 ms against 45). An index clipped at the border lands on a
+    # pixel inside the same window, so the test is the filter's, bit for bit.
+    h, w = heat.shape
+    values = heat[ys, xs]
+    for dy, dx in _neighbour_offsets(reach):
+        kept = heat[np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)] <= values
+        ys, xs, values = ys[kept], xs[kept], values[kept]
+    return np.stack([ys, xs], axis=1).astype(np.intp)
+
+
+# Above this share of pixels over the threshold, one maximum filter over the image is cheaper.
+DENSE_CANDIDATES = 0.2
+
+
+@functools.lru_cache(maxsize=8)
+def _neighbour_offsets(reach: int) -> tuple[tuple[int, int], ...]:
+    """(dy, dx) of a square window of ``reach`` less its centre, nearest first."""
+    offsets = [(dy, dx) for dy in range(-reach, reach + 1) for dx in range(-reach, reach + 1) if dy or dx]
+    return tuple(sorted(offsets, key=lambda o: o[0] ** 2 + o[1] ** 2))
 
 
 def one_per_plateau(coords: np.ndarray) -> np.ndarray:
