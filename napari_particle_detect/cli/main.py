@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..detection.choices import DEVICE_CHOICES, PRECISION_CHOICES, RUNTIME_CHOICES
+from ..detection.choices import DEFAULT_TILE, DEVICE_CHOICES, PRECISION_CHOICES, RUNTIME_CHOICES
 from .checks import number_in
 from . import volumes as volume_cli
 from ..errors import ParticleDetectError
@@ -140,8 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--kind", choices=KIND_NAMES, default="spheres",
                         help="what to find (default spheres); rods and chains use their shipped models")
     detect.add_argument("--overlay", type=Path, default=None, help="PNG of the first frame with centres drawn")
-    detect.add_argument("--tile", type=number_in(256, 65536, whole=True), default=1024,
-                        help="tile size in pixels (bounds memory)")
+    detect.add_argument("--tile", type=number_in(256, 65536, whole=True), default=DEFAULT_TILE,
+                        help=f"tile size in pixels (bounds memory; default {DEFAULT_TILE})")
     detect.add_argument("--batch-size", type=number_in(1, 4096, whole=True), default=None,
                         help="tiles per network call, from one or several frames (default: by device)")
     detect.add_argument("--compile", action="store_true",

@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from .choices import DEFAULT_TILE
 from .devices import select_device
 from ..errors import ParticleDetectError
 from ..kinds.registry import get_kind
@@ -26,7 +27,6 @@ from .stages import laid_out_for
 from .tiling import plan_tiles
 
 TILE_MARGIN = 64  # rods reach further than spheres: more context per tile
-DEFAULT_TILE = 1024
 
 
 def shipped_model_path(kind: str):

@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from .choices import DEFAULT_TILE
 from .devices import select_device
 from ..errors import ParticleDetectError
 from ..kinds.heatmap import RESIDUAL, decode_peaks
@@ -39,8 +40,6 @@ from .tiling import BandDecoder, plan_tiles
 COLUMNS = ["frame", "y", "x", "score"]
 # Context each tile borrows from its neighbours; must cover half the network's receptive field.
 TILE_MARGIN = 48
-# 1024 px tiles waste little on the margins (~20 %) and need a few hundred MB; smaller ones pay more overlap.
-DEFAULT_TILE = 1024
 # Ringed particles' dark rims draw weak responses about a radius out: drop a peak scoring below
 # SHADOW_RATIO of a neighbour closer than SHADOW_REACH diameters. Overlapping pairs score alike.
 SHADOW_RATIO = 0.5

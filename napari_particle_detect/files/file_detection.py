@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..detection.choices import DEFAULT_TILE
 from ..errors import ParticleDetectError
 from .io import IMAGE_SUFFIXES, atomic_write_text, is_zarr, read_image, write_centres
 from ..detection.threads import keeps_torch_threads
 
-DEFAULT_TILE = 1024  # prediction.DEFAULT_TILE, named here so that options import without torch
 GLOB_CHARACTERS = "*?["
 
 
