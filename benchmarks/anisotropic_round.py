@@ -3,11 +3,13 @@ on (a wider PSF, a dimmer signal), scored on unseen frames of the same optics, b
 ceiling (the benchmark optics of ``anisotropic.py``). The round is the dock's (kinds_rounds.fine_tune_kind:
 the two frames reviewed whole, a fifth of them held out in tiles for its verdict, the loss masked
 outside what trains); a spheres round on two frames (finetune.FINE_TUNE) is timed beside it, under
-the same load, for the round time budget.
+the same load, for the round time budget. The round also reads ``--unlabelled`` frames of the same optics
+that nobody reviewed (not the unseen ones it is scored on), as the dock passes the rest of a stack: their
+images feed its batch-norm statistics candidate (learning/batch_norm_adaptation.py).
 
     .venv/bin/python benchmarks/anisotropic_round.py [--steps 150] [--lr 1e-4] [--synthetic 0.25]
                                                      [--trainable all|decoder] [--crop 128] [--threads 1]
-                                                     [--seed 480000] [--seeds 480000 520000 530000]
+                                                     [--seed 480000] [--seeds 480000 520000 530000] [--unlabelled 8]
 
 With --seeds, the round is run once per seed set (each its own corrected, unseen and in-domain frames)
 and the target is judged on the mean gap and the mean gain, so one set's few rods do not decide it.
@@ -30,7 +32,8 @@ import _common as C  # noqa: E402
 from napari_particle_detect.kinds import rods  # noqa: E402
 from napari_particle_detect.kinds.registry import get_kind  # noqa: E402
 from napari_particle_detect.detection.kinds_prediction import detect_kind, shipped_model_path  # noqa: E402
-from napari_particle_detect.learning.kinds_rounds import Reviewed, fine_tune_kind, round_config, round_trainable  # noqa: E402
+from napari_particle_detect.learning.kinds_rounds import (  # noqa: E402
+    STATISTICS_FRAMES, Reviewed, fine_tune_kind, round_config, round_trainable)
 from napari_particle_detect.models import load_model  # noqa: E402
 from napari_particle_detect.synthetic.rods import benchmark_rod_config, synthesize_rods  # noqa: E402
 from napari_particle_detect.learning.training import Example  # noqa: E402
@@ -74,11 +77,15 @@ def one_round(args, seed: int) -> dict:
                           synthetic_fraction=args.synthetic, threads=args.threads, crop=args.crop, batch_size=args.batch,
                           precision=args.precision)
     start = time.perf_counter()
-    result = fine_tune_kind(shipped, reviewed, config, "cpu", trainable=args.trainable)
+    # The rest of the user's stack: frames of the same optics nobody reviewed (not the unseen ones scored
+    # below), whose images the round's batch-norm statistics candidate reads, as the dock passes them.
+    unlabelled = [synthesize_rods(shifted, seed=seed + 300 + i).image for i in range(args.unlabelled)]
+    result = fine_tune_kind(shipped, reviewed, config, "cpu", trainable=args.trainable, unlabelled=unlabelled)
     seconds = time.perf_counter() - start
     after = f1_on(unseen, result.model)
-    held = (f"held-out verdict {result.score.f1:.3f} vs {result.parent_score.f1:.3f} for the shipped model: "
-            f"{'used' if result.improved else 'not used'}") if result.score and result.parent_score else "unscored"
+    candidate = result.model.card.training.get("fine_tuned", {}).get("candidate", "trained")
+    held = (f"held-out verdict {result.score.f1:.3f} ({candidate}) vs {result.parent_score.f1:.3f} for the shipped "
+            f"model: {'used' if result.improved else 'not used'}") if result.score and result.parent_score else "unscored"
     # What the user works with after the round: the round's model only where its verdict switched it in.
     kept = after if result.improved else before
     return {"seed": seed, "inside": inside, "before": before, "after": after, "kept": kept, "seconds": seconds, "held": held}
@@ -96,6 +103,9 @@ def main() -> None:
                         help="side of the training crops (default: the round's)")
     parser.add_argument("--batch", type=int, default=rods_round.batch_size, help="crops per step")
     parser.add_argument("--unseen", type=int, default=4)
+    parser.add_argument("--unlabelled", type=int, default=STATISTICS_FRAMES,
+                        help=f"unreviewed frames of the same optics the round may read (default {STATISTICS_FRAMES}, "
+                             "as the dock passes)")
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default=rods_round.precision,
                         help="the round's forward passes (default: the round's)")
     parser.add_argument("--no-spheres", action="store_true", help="skip timing a spheres round beside it")

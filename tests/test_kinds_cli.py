@@ -111,6 +111,22 @@ def test_a_round_without_validate_is_the_docks_round_with_its_held_out_verdict(t
     assert tuned["examples"] == 2 and tuned["trainable"] == "all" and tuned["config"]["steps_per_epoch"] == 2
     assert tuned["config"]["learning_rate"] == 1e-4
     assert tuned["held_out_tiles"] >= 1 and tuned["parent_score"] is not None
+    assert tuned["statistics_frames"] == 2  # its two corrected frames
+    # Unannotated frames lend their images to the round's batch-norm statistics candidate.
+    more = tmp_path / "more"
+    code, _, err = run_cli(capsys, "synth", more, "--kind", "rods", "--n", "3", "--shape", "128", "128", "--seed", "9")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "train", "--kind", "rods", data, "--from", shipped_model_path("rods"),
+                           "-o", tmp_path / "round2", "--steps-per-epoch", "1", "--batch-size", "2",
+                           "--unlabelled", *sorted(more.glob("image_*.tif")), "--unlabelled-frames", "2")
+    assert code == 0, err
+    assert load_model(tmp_path / "round2.pt").card.training["fine_tuned"]["statistics_frames"] == 4
+    code, _, err = run_cli(capsys, "train", "--kind", "rods", data, "--from", shipped_model_path("rods"),
+                           "-o", tmp_path / "round3", "--unlabelled", tmp_path / "missing.tif")
+    assert code == 2 and "missing.tif" in err and err.count("\n") == 1 and not list(tmp_path.glob("round3*"))
+    code, _, err = run_cli(capsys, "train", "--kind", "rods", data, "-o", tmp_path / "fresh",
+                           "--unlabelled", *sorted(more.glob("image_*.tif")))
+    assert code == 2 and "belong to a fine-tuning round" in err and not list(tmp_path.glob("fresh*"))
 
 
 def test_fresh_training_of_a_kind_saves_a_card_naming_it(tmp_path):

@@ -14,6 +14,9 @@ from napari_particle_detect.kinds.registry import get_kind
 from napari_particle_detect.projects.kinds_project import (
     accept_kind_frame, accept_kind_region, load_kind_frame, open_kind_project, save_kind_frame,
 )
+from napari_particle_detect.learning import kinds_rounds
+from napari_particle_detect.learning.finetune import Scored
+from napari_particle_detect.kinds.evaluation import Counts
 from napari_particle_detect.learning.kinds_rounds import (
     KIND_ROUND, Reviewed, fine_tune_kind, round_config, train_kind_round,
 )
@@ -111,7 +114,9 @@ def test_a_chains_round_scores_bonds_and_beads(project_home):
 
 
 @pytest.mark.parametrize("kind, encoder_moves", [("rods", True), ("chains", False)])
-def test_a_round_trains_the_layers_and_rate_measured_for_its_kind(kind, encoder_moves):
+def test_a_round_trains_the_layers_and_rate_measured_for_its_kind(kind, encoder_moves, monkeypatch):
+    # What training moves: the batch-norm statistics candidate (which moves every layer's statistics) aside.
+    monkeypatch.setattr(kinds_rounds, "statistics_candidate", lambda *args: None)
     # Rods rounds train all layers at 1e-4 (results/anisotropic_round.txt), chains the decoder at 5e-4.
     if kind == "rods":
         stack, tables = rod_stack(1)
@@ -166,3 +171,73 @@ def test_linking_two_chain_ends_and_cutting_a_bond():
         link_ends(beads, 0, 3)  # row 0 is inside chain 0
     with pytest.raises(ParticleDetectError, match="neighbouring"):
         cut_bond(beads, 2, 1)
+
+
+@pytest.mark.parametrize("adapted_f1, chosen", [(0.9, kinds_rounds.ADAPTED), (0.6, kinds_rounds.TRAINED),
+                                                (0.7, kinds_rounds.TRAINED)])
+def test_a_round_takes_the_frames_statistics_only_where_they_score_higher_on_the_held_out_tiles(
+        adapted_f1, chosen, monkeypatch):
+    stack, tables = rod_stack(1)
+    table = tables[0].assign(score=1.0, source="accepted", frame=0)
+    model = load_model(shipped_model_path("rods"), "cpu")
+    reviewed = [Reviewed(Example(stack[0], table[["y", "x"]].to_numpy(float), name="frame 0"), table)]
+    # Each candidate's held-out maps stand for its name, scored as the case says: parent 0.5, trained 0.7.
+    monkeypatch.setattr(kinds_rounds, "held_out_maps", lambda model, splits, device, which, *rest: [which] * len(splits))
+    f1s = {"parent": 0.5, "new model": 0.7, "adapted model": adapted_f1}
+    monkeypatch.setattr(kinds_rounds, "kind_score",
+                        lambda kind, splits, tables, maps, *rest: Scored(f1s[maps[0]], 0.4, Counts(1, 0, 0)))
+    unlabelled = [rod_stack(2)[0][1]]
+    result = fine_tune_kind(model, reviewed, replace(TINY, kind="rods"), "cpu", unlabelled=unlabelled)
+    card = result.model.card.training["fine_tuned"]
+    assert card["candidate"] == chosen and card["statistics_frames"] == 2
+    assert result.score.f1 == max(0.7, adapted_f1) and result.parent_score.f1 == 0.5 and result.improved
+    weights = result.model.network.state_dict()
+    shipped = model.network.state_dict()
+    convolutions = [k for k in shipped if k.endswith("weight") and shipped[k].dim() == 4]
+    statistics = [k for k in shipped if k.endswith("running_mean")]
+    # Both candidates are trained (their weights moved); the second has the statistics of the two frames
+    # alone (the reviewed one and the unlabelled one: one batch each), the first its training's.
+    assert any(not torch.equal(weights[k], shipped[k]) for k in statistics)
+    assert not all(torch.equal(weights[k], shipped[k]) for k in convolutions)
+    batches = {int(weights[k]) - (0 if chosen == kinds_rounds.ADAPTED else int(shipped[k]))
+               for k in weights if k.endswith("num_batches_tracked")}
+    assert batches == ({2} if chosen == kinds_rounds.ADAPTED else {TINY.steps_per_epoch})
+
+
+def test_the_batch_norm_statistics_are_the_frames_own_and_the_network_is_left_alone():
+    from torch import nn
+
+    from napari_particle_detect.learning.batch_norm_adaptation import ADAPTATION_SIDE, with_frame_statistics
+
+    torch.manual_seed(0)
+    network = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1, bias=False), nn.BatchNorm2d(3), nn.ReLU())
+    before = {k: v.clone() for k, v in network.state_dict().items()}
+    rng = np.random.default_rng(1)
+    frames = [rng.normal(2.0, 0.5, (64, 80)).astype(np.float32), rng.normal(-1.0, 2.0, (40, 48)).astype(np.float32)]
+    adapted = with_frame_statistics(network, frames)
+    assert not adapted.training and all(torch.equal(before[k], v) for k, v in network.state_dict().items())
+    with torch.no_grad():
+        per_frame = [network[0](torch.from_numpy(f)[None, None]) for f in frames]
+    means = torch.stack([a.mean(dim=(0, 2, 3)) for a in per_frame]).mean(0)
+    variances = torch.stack([a.var(dim=(0, 2, 3)) for a in per_frame]).mean(0)
+    torch.testing.assert_close(adapted[1].running_mean, means, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(adapted[1].running_var, variances, rtol=1e-4, atol=1e-5)
+    # Convolution weights are the network's; no batch norm, or no frame big enough: nothing to offer.
+    assert torch.equal(adapted[0].weight, network[0].weight)
+    assert with_frame_statistics(nn.Sequential(nn.Conv2d(1, 1, 3)), frames) is None
+    assert with_frame_statistics(network, [np.zeros((4, 4), np.float32)]) is None
+    # A large frame adds its central crop only (a bounded forward pass in training mode).
+    big = np.zeros((3 * ADAPTATION_SIDE, ADAPTATION_SIDE + 40), np.float32)
+    big[ADAPTATION_SIDE:2 * ADAPTATION_SIDE, 20:ADAPTATION_SIDE + 20] = 1.0  # exactly the central crop
+    on_big = with_frame_statistics(network, [big])
+    inside = with_frame_statistics(network, [np.ones((ADAPTATION_SIDE, ADAPTATION_SIDE), np.float32)])
+    torch.testing.assert_close(on_big[1].running_mean, inside[1].running_mean)
+
+
+def test_a_projects_round_lends_unreviewed_frames_to_the_statistics(project_home):
+    stack, tables = rod_stack(4)
+    project = open_kind_project("rods", name="lend", data=stack)
+    accept_kind_frame(project, 0, tables[0])
+    train_kind_round(project, stack, TINY, "cpu")
+    card = load_model(project.round_path(2), "cpu").card
+    assert card.training["fine_tuned"]["statistics_frames"] == 4  # the reviewed frame and the three others

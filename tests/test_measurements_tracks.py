@@ -126,3 +126,11 @@ def test_time_left_from_the_rate_so_far():
     assert left == pytest.approx(10 * 1.0 + 4.0)  # 10 steps at 1 s, then scoring the new round as long as the parent
     clock[0] = 26.0
     assert round_eta.update({"phase": "scoring", "model": "new model", "done": 1, "total": 2}) == pytest.approx(2.0)
+    # A kinds round scores a second candidate next: read at the parent's pace until it has its own, then at
+    # that (1 s an area here), not at a rate taken from the other candidate's count.
+    clock[0] = 28.0
+    round_eta.update({"phase": "scoring", "model": "new model", "done": 2, "total": 2})
+    for done, t, expected in ((1, 29.0, 3.0), (2, 30.0, 2.0)):
+        clock[0] = t
+        left = round_eta.update({"phase": "scoring", "model": "adapted model", "done": done, "total": 4})
+        assert left == pytest.approx(expected)

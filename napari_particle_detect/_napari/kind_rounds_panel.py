@@ -93,7 +93,7 @@ class KindRoundsPanel(RoundReports, QGroupBox):
             row = self.table.rowCount()
             self.table.insertRow(row)
             tip = (f"{info.name}: {info.origin}" if not info.parent else
-                   f"{info.name}: from round-{info.parent:03d}, trained on {trained_text(info)}, scored on "
+                   f"{info.name}: {info.origin} from round-{info.parent:03d}, trained on {trained_text(info)}, scored on "
                    f"{info.held_out} held-out tiles ('before': round-{info.parent:03d}, 'after': {info.name})")
             for col, text in enumerate(_cells(info, info.number == in_use)):
                 item = QTableWidgetItem(text)

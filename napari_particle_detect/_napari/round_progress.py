@@ -13,7 +13,8 @@ from ..projects.project import Project, RoundInfo
 from ..learning.training import TrainConfig
 
 SCORED_MODELS = {"parent": "the current round", "new model": "the new round",
-                 "new model with criterion": "the new round with your keep/drop rule"}
+                 "new model with criterion": "the new round with your keep/drop rule",
+                 "adapted model": "the new round with this stack's batch-norm statistics"}
 
 
 @dataclass(frozen=True)

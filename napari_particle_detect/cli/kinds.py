@@ -8,6 +8,7 @@ import argparse
 import json
 import logging
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -71,6 +72,9 @@ def cmd_train_kind(args: argparse.Namespace) -> int:
     # generator's images, scored on the --validate frames alone.
     if args.init is not None and args.data and not args.validate:
         return _kind_round(args)
+    if args.unlabelled or args.unlabelled_frames is not None:
+        raise ParticleDetectError("--unlabelled and --unlabelled-frames belong to a fine-tuning round: "
+                                  "give --from MODEL and annotated DATA (and no --validate)")
     examples = load_kind_examples(args.data, args.kind) if args.data else None
     validation = load_kind_examples(args.validate, args.kind) if args.validate else None
     config = KindTrainConfig(kind=args.kind, seed=args.seed, threads=args.threads or 1)
@@ -99,7 +103,7 @@ def cmd_train_kind(args: argparse.Namespace) -> int:
 
 def _kind_round(args: argparse.Namespace) -> int:
     """A round on corrected frames, exactly as the dock runs it (kinds_rounds.fine_tune_kind)."""
-    from ..learning.kinds_rounds import Reviewed, fine_tune_kind, round_config
+    from ..learning.kinds_rounds import STATISTICS_FRAMES, Reviewed, fine_tune_kind, round_config
     from ..learning.kinds_training import load_kind_examples
     from .rounds import save_round
     from ..models import load_model
@@ -115,10 +119,29 @@ def _kind_round(args: argparse.Namespace) -> int:
              "crop": args.crop, "learning_rate": args.lr, "synthetic_fraction": args.synthetic_fraction,
              "threads": args.threads}
     config = round_config(args.kind, seed=args.seed, **{k: v for k, v in given.items() if v is not None})
+    count = STATISTICS_FRAMES if args.unlabelled_frames is None else args.unlabelled_frames
+    unlabelled = unlabelled_images(args.unlabelled, count) if args.unlabelled else None
     result = fine_tune_kind(base, reviewed, config, args.device,
-                            progress=lambda e: log.debug("%s", e))
+                            progress=lambda e: log.debug("%s", e), unlabelled=unlabelled)
     save_round(result, args.init, args.output, score="score")
     return 0
+
+
+def unlabelled_images(paths: list, count: int) -> list[np.ndarray]:
+    """``count`` frames spread over the images or stacks at ``paths`` (read only then), as they are: a
+    kinds round reads their images for its batch-norm statistics candidate. Bad files fail here."""
+    from ..detection.preprocessing import as_frames, check_frame
+    from ..files.io import read_image
+    from ..learning.pseudo_labels import spread
+
+    where = []
+    for path in map(Path, paths):
+        frames = as_frames(read_image(path, lazy=True), str(path))
+        if not len(frames):
+            raise ParticleDetectError(f"{path}: holds no frames")
+        where += [(path, frames, index) for index in range(len(frames))]
+    return [check_frame(np.asarray(frames[index]), f"{path} frame {index}")
+            for path, frames, index in (where[k] for k in spread(count, range(len(where))))]
 
 
 def cmd_evaluate_kind(args: argparse.Namespace) -> int:

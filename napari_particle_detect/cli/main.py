@@ -86,9 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "examples are rescaled to the model's working size, as detect does")
     train.add_argument("--unlabelled", nargs="+", type=Path, default=[], metavar="IMAGE",
                        help="with --from and DATA: images or stacks nobody annotated; the round also learns from "
-                            "the starting model's confident answers on some of their frames (pseudo-labels)")
+                            "the starting model's confident answers on some of their frames (pseudo-labels; "
+                            "rods and chains: their images give the batch-norm statistics of the round's second candidate)")
     train.add_argument("--unlabelled-frames", type=number_in(0, 1_000_000, whole=True), default=None, metavar="N",
-                       help="how many --unlabelled frames to pseudo-label, spread over them (default 8; 0: none)")
+                       help="how many --unlabelled frames to use, spread over them (default 8; 0: none)")
     train.add_argument("--resume", action="store_true", help="continue an interrupted run writing to --output")
     train.add_argument("--synthetic-fraction", type=number_in(0, 1), default=None,
                        help="share of synthetic images in each batch when DATA is given (default 0.5; 0 fine-tuning)")

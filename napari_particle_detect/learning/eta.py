@@ -62,7 +62,7 @@ class RoundEta:
         self._scoring_started: dict[str, float] = {}
         self._scoring_took: dict[str, float] = {}
         self._training = Eta(clock)
-        self._new_scoring = Eta(clock)
+        self._new_scorings: dict[str, Eta] = {}  # each candidate's own rate (a kinds round scores two)
 
     def update(self, event: dict) -> float | None:
         now = self._clock()
@@ -75,7 +75,7 @@ class RoundEta:
                 self._scoring_took[which] = now - self._scoring_started[which]
             if which == "parent":
                 return None  # the training ahead has no rate yet
-            left = self._new_scoring.left(done, total)
+            left = self._new_scorings.setdefault(which, Eta(self._clock)).left(done, total)
             if left is None and "parent" in self._scoring_took and total:
                 left = self._scoring_took["parent"] * (total - done) / total
             return left
