@@ -123,6 +123,8 @@ def _kind_round(args: argparse.Namespace) -> int:
     unlabelled = unlabelled_images(args.unlabelled, count) if args.unlabelled else None
     result = fine_tune_kind(base, reviewed, config, args.device,
                             progress=lambda e: log.debug("%s", e), unlabelled=unlabelled)
+    tuned = result.model.card.training["fine_tuned"]
+    log.info("the round's model: %s (statistics candidate from %d frames)", tuned["candidate"], tuned["statistics_frames"])
     save_round(result, args.init, args.output, score="score")
     return 0
 
