@@ -75,6 +75,10 @@ def test_rods_dock_edits_accepts_undoes_fine_tunes_exports_and_comes_back(make_n
     assert widget.rounds.table.rowCount() == 2
     text = widget.rounds.status.text()
     assert "round-002" in text and ("in use" in text or "still using round-001" in text)
+    # Its row says which candidate it is: trained, or trained and then given the frames' batch-norm statistics.
+    info = project.rounds[1]
+    assert info.origin.startswith("fine-tuned") and widget.rounds.table.item(1, 0).toolTip().startswith(
+        f"round-002: {info.origin} from round-001, trained on")
     # Cancel stops a long round within a step and leaves the project as it was.
     widget.rounds.run(replace(TINY, steps_per_epoch=5000))
     assert widget.rounds.cancel(wait_s=60)
