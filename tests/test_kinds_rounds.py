@@ -232,6 +232,12 @@ def test_the_batch_norm_statistics_are_the_frames_own_and_the_network_is_left_al
     on_big = with_frame_statistics(network, [big])
     inside = with_frame_statistics(network, [np.ones((ADAPTATION_SIDE, ADAPTATION_SIDE), np.float32)])
     torch.testing.assert_close(on_big[1].running_mean, inside[1].running_mean)
+    # Frames are read one at a time, and cancel is seen before each.
+    read = []
+    lazily = (read.append(k) or f for k, f in enumerate(frames))
+    with pytest.raises(TrainingCancelled):
+        with_frame_statistics(network, lazily, cancel=lambda: len(read) >= 1)
+    assert read == [0]
 
 
 def test_a_projects_round_lends_unreviewed_frames_to_the_statistics(project_home):

@@ -13,23 +13,26 @@ held-out verdict has to pick (learning/kinds_rounds.py), and sphere rounds do no
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import torch
 from torch import nn
+
+from .training import TrainingCancelled
 
 # Each frame adds its central crop at most this big: enough activations for the statistics, and a
 # bounded forward pass in training mode (which keeps every layer's activations) on large frames.
 ADAPTATION_SIDE = 512
 
 
-def with_frame_statistics(network: nn.Module, frames: Iterable[np.ndarray],
-                          device: torch.device | str = "cpu") -> nn.Module | None:
+def with_frame_statistics(network: nn.Module, frames: Iterable[np.ndarray], device: torch.device | str = "cpu",
+                          cancel: Callable[[], bool] | None = None) -> nn.Module | None:
     """A copy of ``network`` (in eval mode, on ``device``) whose batch-norm running means and variances
     are those of its activations over ``frames`` (normalised 2D images as the network reads them,
-    one batch each, averaged over the frames); None when the network has no batch norm or no frame
-    is large enough to pass through it. ``network`` itself is left as it was."""
+    one batch each, averaged over the frames; read one at a time); None when the network has no
+    batch norm or no frame is large enough to pass through it. ``network`` itself is left as it was.
+    Raises TrainingCancelled before a frame once ``cancel()`` says so."""
     adapted = copy.deepcopy(network).to(device)
     norms = [m for m in adapted.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not norms:
@@ -42,6 +45,8 @@ def with_frame_statistics(network: nn.Module, frames: Iterable[np.ndarray],
     seen = 0
     with torch.no_grad():
         for frame in frames:
+            if cancel is not None and cancel():
+                raise TrainingCancelled("fine-tuning cancelled")
             part = _central(np.asarray(frame, dtype=np.float32), ADAPTATION_SIDE, stride)
             if part is None:
                 continue

@@ -27,7 +27,7 @@ from __future__ import annotations
 import copy
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -47,9 +47,10 @@ from ..detection.kinds_prediction import predict_maps
 from ..projects.kinds_project import kind_model_path, load_kind_frame, project_kind, typical_size
 from .kinds_training import THRESHOLDS, KindTrainConfig, batch, loss_of
 from ..models import DetectorModel, load_model, save_model
-from ..detection.preprocessing import normalise
+from ..detection.preprocessing import as_frames, normalise
 from ..projects.project import Project, RoundInfo
-from .rounds import RoundOutcome, commit_unless_cancelled, project_examples, round_info, unlabelled_frames
+from .pseudo_labels import choose_frames
+from .rounds import RoundOutcome, commit_unless_cancelled, project_examples, round_info
 from .training import Example, TrainConfig, TrainingCancelled, _augment, mask_at
 from ..detection.threads import keeps_torch_threads, round_threads
 
@@ -242,7 +243,7 @@ def train_heads(model: DetectorModel, kind: Kind, reviewed: list[tuple[np.ndarra
 def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindTrainConfig | None = None,
                    device: str | torch.device = "auto", progress: Callable[[dict], None] | None = None,
                    cancel: Callable[[], bool] | None = None, trainable: str | None = None,
-                   unlabelled: list[np.ndarray] | None = None) -> RoundResult:
+                   unlabelled: Iterable[np.ndarray] | None = None) -> RoundResult:
     """Fine-tune a rods or chains ``model`` on reviewed frames/regions; score it and its parent on the
     held-out tiles. The input model is left as it was; raises TrainingCancelled within a step of
     ``cancel()``. ``config`` and ``trainable`` ("all" layers or the "decoder" and heads only) default
@@ -276,7 +277,10 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
     score = kind_score(kind, splits, tables, held_out_maps(child, splits, device, "new model", report, cancel),
                        child.card.min_distance)
     candidate = TRAINED
-    adapted = statistics_candidate(child, [r.example.image for r in reviewed] + list(unlabelled or []), device)
+    counted = []  # the frames the statistics read, counted as they go by (``unlabelled`` may be read lazily)
+    frames = (counted.append(image) or image for image in
+              itertools.chain((r.example.image for r in reviewed), unlabelled or ()))
+    adapted = statistics_candidate(child, frames, device, cancel)
     if adapted is not None:
         adapted_score = kind_score(kind, splits, tables,
                                    held_out_maps(adapted, splits, device, "adapted model", report, cancel),
@@ -290,7 +294,7 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
         **{k: v for k, v in child.card.training.items() if k != "history"},
         "fine_tuned": {"examples": len(training), "held_out_tiles": held_tiles, "config": config.to_dict(),
                        "trainable": trainable, "candidate": candidate,
-                       "statistics_frames": len(reviewed) + len(unlabelled or []),
+                       "statistics_frames": len(counted),
                        "metric": "F1" if kind.name == "rods" else "mean of bead F1 and bond F1",
                        "score": score.f1 if score else None, "parent_score": parent_score.f1 if parent_score else None},
     }
@@ -300,10 +304,11 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
     return result
 
 
-def statistics_candidate(model: DetectorModel, images: list[np.ndarray], device: torch.device) -> DetectorModel | None:
+def statistics_candidate(model: DetectorModel, images: Iterable[np.ndarray], device: torch.device,
+                         cancel: Callable[[], bool] | None = None) -> DetectorModel | None:
     """``model`` with the batch-norm statistics of ``images`` (each normalised as detection reads it), or None
     where it has no batch norm."""
-    network = with_frame_statistics(model.network, [normalise(image) for image in images], device)
+    network = with_frame_statistics(model.network, (normalise(image) for image in images), device, cancel)
     if network is None:
         return None
     card = copy.deepcopy(model.card)
@@ -312,6 +317,16 @@ def statistics_candidate(model: DetectorModel, images: list[np.ndarray], device:
 
 
 # ---- a project's round --------------------------------------------------------------------------
+def unreviewed_images(project: Project, stack, count: int) -> Iterator[np.ndarray]:
+    """Up to ``count`` frames nobody reviewed whole, spread over the stack, read one at a time, as the
+    reviewed examples hold their images (negated for a dark project)."""
+    frames = as_frames(stack)
+    for frame in choose_frames(len(frames), count, set(project.reviewed_frames)):
+        image = np.asarray(frames[frame], dtype=np.float32)
+        yield -image if project.polarity == "dark" else image
+
+
+
 def run_kind_round(project: Project, stack, config: KindTrainConfig | None = None, device: str = "auto",
                    progress: Callable[[dict], None] | None = None,
                    cancel: Callable[[], bool] | None = None) -> RoundOutcome:
@@ -328,7 +343,7 @@ def run_kind_round(project: Project, stack, config: KindTrainConfig | None = Non
     # Each round its own draw of crops: asking again after a round that was not better tries anew.
     config = replace(config, seed=config.seed + len(project.rounds))
     # Frames nobody reviewed lend their images (not labels) to the batch-norm statistics candidate.
-    unlabelled = [example.image for example in unlabelled_frames(project, stack, 1.0)(STATISTICS_FRAMES)]
+    unlabelled = unreviewed_images(project, stack, STATISTICS_FRAMES)
     result = fine_tune_kind(base, reviewed, config, device, progress=progress, cancel=cancel, unlabelled=unlabelled)
     # Only a finished round takes a workspace; a failed save leaves none behind.
     workspace = project.new_workspace()
