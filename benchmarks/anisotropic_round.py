@@ -7,8 +7,8 @@ the same load, for the round time budget. The round also reads ``--unlabelled`` 
 that nobody reviewed (not the unseen ones it is scored on), as the dock passes the rest of a stack: their
 images feed its batch-norm statistics candidate (learning/batch_norm_adaptation.py).
 
-    .venv/bin/python benchmarks/anisotropic_round.py [--steps 150] [--lr 1e-4] [--synthetic 0.25]
-                                                     [--trainable all|decoder] [--crop 128] [--threads 1]
+    .venv/bin/python benchmarks/anisotropic_round.py [--steps 100] [--lr 1.5e-4] [--synthetic 0.25]
+                                                     [--trainable all|decoder] [--crop 96] [--threads 1]
                                                      [--seed 480000] [--seeds 480000 520000 530000] [--unlabelled 8]
 
 With --seeds, the round is run once per seed set (each its own corrected, unseen and in-domain frames)

@@ -107,9 +107,9 @@ def test_a_round_without_validate_is_the_docks_round_with_its_held_out_verdict(t
                            "-o", tmp_path / "round", "--steps-per-epoch", "2", "--batch-size", "2")
     assert code == 0, err
     tuned = load_model(tmp_path / "round.pt").card.training["fine_tuned"]
-    # The dock's rods round: all layers at 1e-4 (kinds_rounds.round_config), the given steps.
+    # The dock's rods round: all layers at 1.5e-4 on 96 px crops (kinds_rounds.round_config), the given steps.
     assert tuned["examples"] == 2 and tuned["trainable"] == "all" and tuned["config"]["steps_per_epoch"] == 2
-    assert tuned["config"]["learning_rate"] == 1e-4
+    assert tuned["config"]["learning_rate"] == 1.5e-4 and tuned["config"]["crop"] == 96
     assert tuned["held_out_tiles"] >= 1 and tuned["parent_score"] is not None
     assert tuned["statistics_frames"] == 2  # its two corrected frames
     # Unannotated frames lend their images to the round's batch-norm statistics candidate.

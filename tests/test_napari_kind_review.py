@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from napari_particle_detect.kinds.registry import read_kind_table
-from napari_particle_detect.learning.kinds_rounds import KIND_ROUND
+from napari_particle_detect.learning.kinds_rounds import KIND_ROUND, round_config
 from napari_particle_detect.synthetic.chains import benchmark_chain_config, synthesize_chains
 from napari_particle_detect.synthetic.rods import benchmark_rod_config, synthesize_rods
 
@@ -67,7 +67,9 @@ def test_rods_dock_edits_accepts_undoes_fine_tunes_exports_and_comes_back(make_n
     # Review next proposes an unreviewed region of frame 1 (frame 0 is reviewed whole).
     widget.review.review_next()
     assert "next: frame 1" in widget.review.status.text()
-    # A round: it is listed with its verdict; not better means kept, not used.
+    # A round: it is listed with its verdict; not better means kept, not used. Its steps box shows the rods'
+    # round's own default.
+    assert widget.rounds.steps_spin.value() == round_config("rods").steps_per_epoch == 100
     widget.rounds.run(TINY)
     qtbot.waitUntil(lambda: not widget.rounds.running(), timeout=60_000)
     project = session.project
@@ -106,6 +108,7 @@ def test_chains_dock_accepts_a_frame_and_exports_beads_with_the_chain_table(make
     viewer = make_napari_viewer()
     viewer.add_image(sample.image, name="beads")
     widget = open_dock(viewer, "chains")
+    assert widget.rounds.steps_spin.value() == round_config("chains").steps_per_epoch == 150  # the chains' own
     detect(widget, qtbot)
     beads = viewer.layers["beads beads"]
     n = len(beads.data)

@@ -47,7 +47,8 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         self.steps_spin.setRange(5, 5000)
         self.steps_spin.setSingleStep(50)
         self.steps_spin.setValue(KIND_ROUND.steps_per_epoch)
-        self.steps_spin.setToolTip("Training steps of a round")
+        self.steps_spin.setToolTip("Training steps of a round (each kind's measured default until you change it)")
+        self._steps_kind: str | None = None  # the kind whose default steps the box shows
         self.run_button = QPushButton("Fine-tune")
         self.run_button.setToolTip("Train the model in use on the reviewed frames and regions; tiles of them are "
                                    "held out to score it, and it is used only if it beats the round it started from")
@@ -85,6 +86,9 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         self.table.setRowCount(0)
         if session is None:
             return
+        if session.kind != self._steps_kind:
+            self._steps_kind = session.kind
+            self.steps_spin.setValue(round_config(session.kind).steps_per_epoch)
         project = session.project
         in_use = project.state().current_round
         self.table.setToolTip(f"Scored on held-out tiles with the {session.kind}' {METRIC[session.kind]}, "
