@@ -9,10 +9,11 @@ images feed its batch-norm statistics candidate (learning/batch_norm_adaptation.
 
     .venv/bin/python benchmarks/anisotropic_round.py [--steps 100] [--lr 1.5e-4] [--synthetic 0.25]
                                                      [--trainable all|decoder] [--crop 96] [--threads 1]
-                                                     [--seed 480000] [--seeds 480000 520000 530000] [--unlabelled 8]
+                                                     [--seed 490000 | --seeds 490000 500000 510000] [--unlabelled 8]
 
-With --seeds, the round is run once per seed set (each its own corrected, unseen and in-domain frames)
-and the target is judged on the mean gap and the mean gain, so one set's few rods do not decide it.
+The round is run once per seed set (each its own corrected, unseen and in-domain frames; by default the
+nine of BENCHMARK_SEEDS, about 2 min idle) and the target is judged on the mean gap and the mean gain, so
+one set's few rods do not decide it; --seeds or --seed choose others.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ from napari_particle_detect.learning.training import Example  # noqa: E402
 from napari_particle_detect.learning.warm_up import prepare_training  # noqa: E402
 
 SEED = 480_000
+# The sets the target is judged on by default: the three of the earlier runs and six no choice of the round looked at
+# (one set's gain moved from -0.01 to +0.03 for the same round: results/anisotropic_round.txt). Tuning sets:
+# 490000-510000 and 540000-560000.
+BENCHMARK_SEEDS = (480_000, 520_000, 530_000, 570_000, 580_000, 590_000, 600_000, 610_000, 620_000)
 
 
 def f1_on(samples, model) -> rods.RodScores:
@@ -102,15 +107,15 @@ def main() -> None:
     parser.add_argument("--crop", type=int, default=rods_round.crop or get_kind("rods").crop,
                         help="side of the training crops (default: the round's)")
     parser.add_argument("--batch", type=int, default=rods_round.batch_size, help="crops per step")
-    parser.add_argument("--unseen", type=int, default=4)
+    parser.add_argument("--unseen", type=int, default=8, help="unseen frames scored per set (default 8)")
     parser.add_argument("--unlabelled", type=int, default=STATISTICS_FRAMES,
                         help=f"unreviewed frames of the same optics the round may read (default {STATISTICS_FRAMES}, "
                              "as the dock passes)")
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default=rods_round.precision,
                         help="the round's forward passes (default: the round's)")
     parser.add_argument("--no-spheres", action="store_true", help="skip timing a spheres round beside it")
-    parser.add_argument("--seed", type=int, default=SEED,
-                        help=f"first seed of the frames (default {SEED}: the benchmark's; others to tune the round on)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="one set only, from this first seed of its frames (others than the benchmark's to tune on)")
     parser.add_argument("--seeds", type=int, nargs="+",
                         help="several seed sets, one round each; the target is judged on their means")
     C.add_common_args(parser)
@@ -119,7 +124,7 @@ def main() -> None:
     # What the first optimiser of a process imports (about 2 s here), paid before either round is timed, so
     # the rods rounds, run first, are not charged for it and the spheres round not spared.
     prepare_training()
-    seeds = args.seeds or [args.seed]
+    seeds = args.seeds or ([args.seed] if args.seed is not None else list(BENCHMARK_SEEDS))
     runs = [one_round(args, seed) for seed in seeds]
     spheres = None if args.no_spheres else sphere_round_seconds(args.threads)
     print("# One round of the rods model on two corrected frames of unseen optics (PSF sigma 2.5, 60 photons)\n")
