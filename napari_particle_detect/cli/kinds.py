@@ -8,7 +8,6 @@ import argparse
 import json
 import logging
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -132,16 +131,10 @@ def _kind_round(args: argparse.Namespace) -> int:
 def unlabelled_images(paths: list, count: int) -> list[np.ndarray]:
     """``count`` frames spread over the images or stacks at ``paths`` (read only then), as they are: a
     kinds round reads their images for its batch-norm statistics candidate. Bad files fail here."""
-    from ..detection.preprocessing import as_frames, check_frame
-    from ..files.io import read_image
-    from ..learning.pseudo_labels import spread
+    from ..detection.preprocessing import check_frame
+    from ..learning.pseudo_labels import spread, stacks_at
 
-    where = []
-    for path in map(Path, paths):
-        frames = as_frames(read_image(path, lazy=True), str(path))
-        if not len(frames):
-            raise ParticleDetectError(f"{path}: holds no frames")
-        where += [(path, frames, index) for index in range(len(frames))]
+    where = [(path, frames, index) for path, frames in stacks_at(paths) for index in range(len(frames))]
     return [check_frame(np.asarray(frames[index]), f"{path} frame {index}")
             for path, frames, index in (where[k] for k in spread(count, range(len(where))))]
 

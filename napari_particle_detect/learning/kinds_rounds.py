@@ -50,7 +50,7 @@ from ..models import DetectorModel, load_model, save_model
 from ..detection.preprocessing import as_frames, normalise
 from ..projects.project import Project, RoundInfo
 from .pseudo_labels import choose_frames
-from .rounds import RoundOutcome, commit_unless_cancelled, project_examples, round_info
+from .rounds import RoundOutcome, commit_unless_cancelled, project_examples, round_image, round_info
 from .training import Example, TrainConfig, TrainingCancelled, _augment, mask_at
 from ..detection.threads import keeps_torch_threads, round_threads
 
@@ -322,12 +322,11 @@ def statistics_candidate(model: DetectorModel, images: Iterable[np.ndarray], dev
 
 # ---- a project's round --------------------------------------------------------------------------
 def unreviewed_images(project: Project, stack, count: int) -> Iterator[np.ndarray]:
-    """Up to ``count`` frames nobody reviewed whole, spread over the stack, read one at a time, as the
-    reviewed examples hold their images (negated for a dark project)."""
+    """Up to ``count`` frames nobody reviewed whole, spread over the stack, read one at a time
+    (rounds.round_image, as the reviewed examples hold theirs)."""
     frames = as_frames(stack)
     for frame in choose_frames(len(frames), count, set(project.reviewed_frames)):
-        image = np.asarray(frames[frame], dtype=np.float32)
-        yield -image if project.polarity == "dark" else image
+        yield round_image(project, frames, frame)
 
 
 

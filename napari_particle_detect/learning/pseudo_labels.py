@@ -16,6 +16,8 @@ augmentation (benchmarks/results/loop_semi.txt), so it is off by default. No Qt,
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -142,19 +144,10 @@ def read_unlabelled(paths: Sequence, working_diameter: float,
     from ``diameter`` or each file's estimate on its first frame, and named as
     training.load_examples names them, so a frame also annotated there is pseudo-labelled only
     where it was not reviewed. Bad files fail here, before any training."""
-    from pathlib import Path
-
-    from ..errors import ParticleDetectError
-    from ..files.io import read_image
-    from ..detection.preprocessing import as_frames
     from ..detection.sizing import estimate_diameter, scale_for_diameter
 
     where = []  # (frames, index, scale, name)
-    for path in map(Path, paths):
-        stack = read_image(path, lazy=True)
-        frames = as_frames(stack)
-        if not len(frames):
-            raise ParticleDetectError(f"{path}: holds no frames")
+    for path, frames in stacks_at(paths):
         size = diameter if diameter is not None else estimate_diameter(np.asarray(frames[0], dtype=np.float32))
         scale = scale_for_diameter(size, working_diameter)
         for index in range(len(frames)):
@@ -165,6 +158,22 @@ def read_unlabelled(paths: Sequence, working_diameter: float,
                         where[k][3]) for k in spread(count, range(len(where)))]
 
     return give
+
+
+def stacks_at(paths: Sequence) -> list[tuple[Path, np.ndarray]]:
+    """(path, its frames as a lazy (T, Y, X) stack) of each image or stack at ``paths``; a file that
+    cannot be read or holds no frame fails here, naming it."""
+    from ..errors import ParticleDetectError
+    from ..files.io import read_image
+    from ..detection.preprocessing import as_frames
+
+    out = []
+    for path in map(Path, paths):
+        frames = as_frames(read_image(path, lazy=True), str(path))
+        if not len(frames):
+            raise ParticleDetectError(f"{path}: holds no frames")
+        out.append((path, frames))
+    return out
 
 
 def spread(count: int, available: Sequence[int]) -> list[int]:

@@ -60,12 +60,16 @@ def project_examples(project: Project, stack, scale: float) -> list[Example]:
         if by_frame[frame] is not None and project.threshold is not None:
             # Outside its regions a frame still holds the network's points; hidden ones are not particles.
             table = table[(table["source"] != "model") | (table["score"] > project.threshold)]
-        image = np.asarray(frames[frame], dtype=np.float32)
-        if project.polarity == "dark":
-            image = -image
-        examples.append(Example(image, table[["y", "x"]].to_numpy(float), scale=scale, name=f"frame {frame}",
-                                area=by_frame[frame]))
+        examples.append(Example(round_image(project, frames, frame), table[["y", "x"]].to_numpy(float), scale=scale,
+                                name=f"frame {frame}", area=by_frame[frame]))
     return examples
+
+
+def round_image(project: Project, frames, frame: int) -> np.ndarray:
+    """Frame ``frame`` of ``frames`` as a round reads it: float32, dark particles inverted as detection
+    inverted them."""
+    image = np.asarray(frames[frame], dtype=np.float32)
+    return -image if project.polarity == "dark" else image
 
 
 def unlabelled_frames(project: Project, stack, scale: float, how: str = "spread") -> Callable[[int], list[Example]]:
@@ -87,12 +91,8 @@ def unlabelled_frames(project: Project, stack, scale: float, how: str = "spread"
                     detections[frame] = (table[["y", "x"]].to_numpy(float), table["score"].to_numpy(float))
         chosen = choose_frames(len(frames), count, set(project.reviewed_frames), how, detections,
                                project.threshold or 0.5)
-        out = []
-        for frame in chosen:
-            image = np.asarray(frames[frame], dtype=np.float32)
-            out.append(Example(-image if project.polarity == "dark" else image, np.zeros((0, 2)), scale=scale,
-                               name=f"frame {frame}"))
-        return out
+        return [Example(round_image(project, frames, frame), np.zeros((0, 2)), scale=scale, name=f"frame {frame}")
+                for frame in chosen]
 
     return give
 
