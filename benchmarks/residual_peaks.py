@@ -125,7 +125,7 @@ def main() -> None:
     table = {}
     for name, scenes, diameter in rows(args.images, args.seed_offset):
         first = scenes[0].image
-        sizing = given_sizing(model, first, diameter) if diameter else resolve_sizing(model, first[None], None)
+        sizing = given_sizing(model, diameter) if diameter else resolve_sizing(model, first[None], None)
         found = []
         for s in scenes:
             result = detect_frame(model, s.image, scale=sizing.scale, ringed=sizing.ringed)

@@ -219,30 +219,3 @@ def test_crowded_spots_whose_size_readings_disagree_are_flagged(count, flagged):
         assert "disagree" in estimate.reason and "give the diameter" in estimate.reason
     else:
         assert abs(estimate.diameter / 5.66 - 1) < 0.15, estimate
-
-
-def test_the_look_alone_is_read_from_the_centre_unless_it_is_empty(monkeypatch):
-    # A given diameter needs only the look: a crowded centre decides it without a second, larger read,
-    # and sparse rings outside the centre are still found.
-    from napari_particle_detect.detection import sizing
-    from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
-
-    reads = []
-    original = sizing._estimate_in
-    monkeypatch.setattr(sizing, "_estimate_in", lambda image, sigmas: reads.append(image.shape) or original(image, sigmas))
-    crowded = synthesize(benchmark_config("fluorescent", 0.9, shape=(700, 700)), seed=3).image
-    assert not sizing.estimate_size(crowded, 4.8, 15.6, scales=5).confident  # its two readings disagree
-    assert len(reads) == 2
-    reads.clear()
-    assert not sizing.estimate_size(crowded, 4.8, 15.6, scales=5, look_only=True).ringed
-    assert reads == [(sizing.ESTIMATE_CROP, sizing.ESTIMATE_CROP)]
-
-    frame = np.full((800, 800), 2000.0)
-    yy, xx = np.mgrid[0:800, 0:800]
-    for y, x in [(120, 120), (120, 680), (680, 120), (680, 680), (400, 120), (120, 400)]:
-        r = np.hypot(yy - y, xx - x)
-        frame += 500.0 * np.exp(-(r / 3.0) ** 2) - 400.0 * np.exp(-((r - 6.0) / 1.5) ** 2)  # bright cores in dark rings
-    frame += 20 * np.random.default_rng(8).standard_normal(frame.shape)
-    reads.clear()
-    assert sizing.estimate_size(frame, 4.8, 15.6, scales=5, look_only=True).ringed
-    assert len(reads) == 2

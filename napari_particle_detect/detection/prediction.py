@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ from .devices import select_device
 from ..errors import ParticleDetectError
 from ..kinds.heatmap import RESIDUAL, decode_peaks
 from ..models import DetectorModel, load_model_cached
+from .look import StackLook
 from .networks import prepare_network
 from .preprocessing import as_frames, check_frame
 from .rescoring import candidate_features
@@ -44,6 +45,10 @@ TILE_MARGIN = 48
 # SHADOW_RATIO of a neighbour closer than SHADOW_REACH diameters. Overlapping pairs score alike.
 SHADOW_RATIO = 0.5
 SHADOW_REACH = 0.65
+
+
+# Whether particles are ringed, from the image the network read, its peaks and their scores.
+Look = Callable[[np.ndarray | torch.Tensor, np.ndarray, np.ndarray], bool]
 
 
 @dataclass
@@ -119,15 +124,16 @@ def detect_frame(
     tile: int = DEFAULT_TILE,
     batch_size: int | None = None,
     name: str = "image",
-    ringed: bool | Callable[[], bool] = False,
+    ringed: bool | Look = False,
     network: nn.Module | None = None,
     heatmap: bool = True,
     split_close: bool = False,
 ) -> FrameResult:
     """Centres (y, x, original pixel grid) and scores of one 2D frame.
 
-    ``ringed`` drops the weak responses ringed particles draw on their rims (a callable is asked
-    only once the heatmap is made); ``network`` is the model's :func:`prepare_network` output,
+    ``ringed`` drops the weak responses ringed particles draw on their rims (a callable, such as a
+    look.StackLook, is asked with the image the network read, the peaks and their scores);
+    ``network`` is the model's :func:`prepare_network` output,
     made here when not given; ``heatmap`` keeps the whole heatmap in the result; ``split_close`` as
     :func:`iter_detect`'s.
     """
@@ -151,11 +157,11 @@ def candidate_floor(model: DetectorModel, threshold: float) -> float:
 
 def frame_result(
     model: DetectorModel, prepared: PreparedFrame, decoder: BandDecoder, scale: float,
-    ringed: bool | Callable[[], bool], threshold: float,
+    ringed: bool | Look, threshold: float,
 ) -> FrameResult:
     """Centres in the original frame's pixels from its decoded heatmap (the per-frame last stage)."""
     peaks, values = decoder.peaks()
-    ringed = ringed() if callable(ringed) else ringed
+    ringed = ringed(prepared.image, peaks, values[0]) if callable(ringed) else ringed
     shadow_radius = SHADOW_REACH * model.card.canonical_diameter if ringed else None
     centres, scores = decode_peaks(peaks, values, shadow_radius, SHADOW_RATIO)
     if model.criterion is not None:
@@ -180,10 +186,10 @@ def steps_on_device(device: torch.device) -> bool:
 def resolve_sizing(
     model: DetectorModel, frames: np.ndarray, diameter: float | None, name: str = "image"
 ) -> Sizing:
-    """The user's diameter, or one estimated from up to three frames; and whether particles are ringed."""
+    """The user's diameter, or one estimated from up to three frames and whether particles are ringed
+    (with a given diameter, the look is read once the first frame is detected: look.StackLook)."""
     if diameter is not None:
-        middle = len(frames) // 2
-        return given_sizing(model, np.asarray(frames[middle]), diameter, f"{name} frame {middle}")
+        return given_sizing(model, diameter)
     picks = np.unique(np.linspace(0, len(frames) - 1, min(3, len(frames))).astype(int))
     estimates = [estimate_size(check_frame(np.asarray(frames[i]), f"{name} frame {i}")) for i in picks]
     ringed = 2 * sum(e.ringed for e in estimates) > len(estimates)
@@ -204,13 +210,10 @@ def check_diameter(diameter: float) -> None:
         raise ParticleDetectError(f"diameter must be positive, got {diameter}")
 
 
-def given_sizing(model: DetectorModel, frame: np.ndarray, diameter: float, name: str = "image") -> Sizing:
-    """Sizing for a diameter the user gave. It still needs the look (ringed or not): read from one
-    frame, over only the scales a core or a whole particle of that size can have."""
+def given_sizing(model: DetectorModel, diameter: float, ringed: bool = False) -> Sizing:
+    """Sizing for a diameter the user gave; its look (``ringed``) is read around the detections."""
     check_diameter(diameter)
-    look = estimate_size(check_frame(frame, name), 0.4 * diameter, 1.3 * diameter, scales=5, look_only=True)
-    return Sizing(float(diameter), scale_for_diameter(float(diameter), model.card.canonical_diameter), look.ringed,
-                  "given")
+    return Sizing(float(diameter), scale_for_diameter(float(diameter), model.card.canonical_diameter), ringed, "given")
 
 
 # What running out of host or GPU memory raises (torch's CPU allocator raises a RuntimeError, see below).
@@ -261,19 +264,13 @@ def iter_detect(
     thr = model.card.threshold if threshold is None else float(threshold)
     indices = list(range(len(stack)) if frames is None else frames)
     try:
+        sizing = resolve_sizing(model, stack, diameter, name)
+        scale = sizing.scale
+        # A given diameter fixes the scale; the look (ringed or not) is read around the first
+        # frame's peaks, in the pixels the network reads.
+        look = sizing.ringed if diameter is None else StackLook(diameter * scale)
         # One reader thread: a lazy stack's file is never read from two threads at once.
-        with ThreadPoolExecutor(max_workers=1) as reader, ThreadPoolExecutor(max_workers=1) as looker:
-            if diameter is None:
-                sizing = looker.submit(resolve_sizing, model, stack, None, name)
-                scale = sizing.result().scale
-            else:
-                # A given diameter fixes the scale; the look (ringed or not) is needed only when
-                # decoding, so it is worked out while the first frames are in the network.
-                middle = len(stack) // 2
-                middle_frame = reader.submit(lambda: np.asarray(stack[middle]))
-                sizing = looker.submit(lambda: given_sizing(model, middle_frame.result(), diameter,
-                                                            f"{name} frame {middle}"))
-                scale = scale_for_diameter(diameter, model.card.canonical_diameter)
+        with ThreadPoolExecutor(max_workers=1) as reader:
             prepare = lambda index: prepare_frame(stack, index, steps, scale, polarity == "dark", name)
             depth = prefetch_depth(tuple(stack.shape[-2:]), scale)
             ready = prefetched(reader, prepare, indices, depth)
@@ -281,8 +278,10 @@ def iter_detect(
                                                       candidate_floor(model, thr),
                                                       model.card.min_distance, heatmaps,
                                                       RESIDUAL if split_close else None, model.card.sigma):
-                result = frame_result(model, prepared, decoder, scale, lambda: sizing.result().ringed, thr)
-                yield prepared.index, result, sizing.result()
+                result = frame_result(model, prepared, decoder, scale, look, thr)
+                if isinstance(look, StackLook):
+                    sizing = replace(sizing, ringed=bool(look.ringed))
+                yield prepared.index, result, sizing
     except OUT_OF_MEMORY as exc:
         raise ParticleDetectError(out_of_memory_message(name, stack, device, exc)) from None
     except RuntimeError as exc:

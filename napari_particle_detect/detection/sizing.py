@@ -35,7 +35,6 @@ class SizeEstimate:
 
 def estimate_size(
     frame: np.ndarray, min_diameter: float = 3.0, max_diameter: float = 60.0, scales: int = BLOB_SCALES,
-    look_only: bool = False,
 ) -> SizeEstimate:
     """Typical particle diameter in pixels: the blob scale, widened to the rim for ringed particles.
 
@@ -52,16 +51,11 @@ def estimate_size(
     sign. A bright-field particle's blob is only its core; when the mean profile around the
     strongest blobs shows an opposite-signed ring that fades back to background, the ring's
     extremum marks the particle's edge (as it does in the generator's bright-field look).
-
-    ``look_only``: only ``ringed`` is wanted (the user gave the diameter), so the central crop decides
-    unless it holds too few blobs to read a ring from; a crowded crop whose two size readings disagree
-    is not read again further out (that doubled the work on large frames, beside the network).
     """
     frame = np.asarray(frame)
     sigmas = np.geomspace(min_diameter, max_diameter, scales) / DISC_SIGMA_TO_DIAMETER
     estimate = _estimate_in(normalise(_central_crop(frame, ESTIMATE_CROP)), sigmas)
-    too_few = estimate.blobs < MIN_CONVINCING_BLOBS if look_only else not estimate.confident
-    if too_few and max(frame.shape) > ESTIMATE_CROP:
+    if not estimate.confident and max(frame.shape) > ESTIMATE_CROP:
         # Few particles in the centre: look further out before giving up.
         estimate = _estimate_in(normalise(_central_crop(frame, SPARSE_ESTIMATE_CROP)), sigmas)
     return estimate
@@ -159,11 +153,27 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     return float(np.asarray(values)[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
 
 
-def ring_diameter(image: np.ndarray, blob: float, centres: np.ndarray | None = None) -> float | None:
+@dataclass(frozen=True)
+class GreyLevels:
+    """An image's grey levels that a ring is judged against."""
+
+    median: float
+    low: float  # 5th percentile
+    high: float  # 95th percentile
+    background: float  # background_level
+
+    @classmethod
+    def of(cls, image: np.ndarray) -> GreyLevels:
+        low, median, high = np.percentile(image, [5, 50, 95])
+        return cls(float(median), float(low), float(high), background_level(image, low, high))
+
+
+def ring_diameter(image: np.ndarray, blob: float, centres: np.ndarray | None = None,
+                  levels: GreyLevels | None = None) -> float | None:
     """Twice the radius of an opposite-signed ring around the blobs' cores, or None if there is none.
 
     ``centres`` are the cores' (y, x); by default the strongest Laplacian-of-Gaussian extrema at
-    the ``blob`` scale.
+    the ``blob`` scale. ``levels``: the image's (GreyLevels.of it by default).
 
     A ring counts when it is at least RING_MIN_CONTRAST of the core's contrast, lies within
     RING_MAX_REACH blob radii, fades to RING_FADE of its depth further out, is among the image's
@@ -177,16 +187,17 @@ def ring_diameter(image: np.ndarray, blob: float, centres: np.ndarray | None = N
         return None
     reach = int(np.ceil(RING_MAX_REACH * blob)) + 2
     profile = radial_profile(image, centres, reach)
-    median = np.median(image)
+    levels = GreyLevels.of(image) if levels is None else levels
+    median = levels.median
     # The core's sign against its own surroundings: in crowded bright-field the core can sit on
     # the image's median while still standing out from the ring around it.
     sign = np.sign(profile[0] - np.mean(profile[-3:]))
     opposite = -sign * (profile - median)
     k = int(np.argmax(opposite[: int(RING_MAX_REACH * blob / 2) + 1]))
     depth = opposite[k]
-    low, high = np.percentile(image, [5, 95])
+    low, high = levels.low, levels.high
     extreme = profile[k] <= low + RING_EXTREME * (high - low) if sign > 0 else profile[k] >= high - RING_EXTREME * (high - low)
-    beyond = -sign * (profile[k] - background_level(image, low, high)) >= RING_BEYOND_BACKGROUND * (high - low)
+    beyond = -sign * (profile[k] - levels.background) >= RING_BEYOND_BACKGROUND * (high - low)
     if (k == 0 or depth < RING_MIN_CONTRAST * abs(opposite[0]) or not extreme or not beyond
             or not np.any(opposite[k:] <= RING_FADE * depth)):
         return None
@@ -231,18 +242,20 @@ def _strongest_blobs(image: np.ndarray, diameter: float, count: int) -> np.ndarr
 
 
 def radial_profile(image: np.ndarray, centres: np.ndarray, reach: int) -> np.ndarray:
-    """Mean intensity in 1 px rings around the given centres (ring k covers k <= r < k + 1)."""
-    image = np.asarray(image, dtype=float)
-    total, count = np.zeros(reach), np.zeros(reach)
-    for y, x in np.asarray(centres).reshape(-1, 2):
-        y0, y1 = max(int(y) - reach, 0), min(int(y) + reach + 1, image.shape[0])
-        x0, x1 = max(int(x) - reach, 0), min(int(x) + reach + 1, image.shape[1])
-        yy, xx = np.mgrid[y0:y1, x0:x1]
-        r = np.hypot(yy - y, xx - x)
-        inside = r < reach
-        ring = r[inside].astype(int)
-        total += np.bincount(ring, weights=image[y0:y1, x0:x1][inside], minlength=reach)
-        count += np.bincount(ring, minlength=reach)
+    """Mean intensity in 1 px rings around the given whole-pixel centres (ring k covers k <= r < k + 1)."""
+    image = np.asarray(image)
+    centres = np.rint(np.asarray(centres, dtype=float)).astype(int).reshape(-1, 2)
+    dy, dx = np.mgrid[-reach : reach + 1, -reach : reach + 1]
+    r = np.hypot(dy, dx)
+    near = r < reach
+    dy, dx, ring = dy[near], dx[near], r[near].astype(int)
+    # Every centre's window at once (centres x window pixels), summed over the centres per pixel.
+    ys, xs = centres[:, :1] + dy, centres[:, 1:] + dx
+    h, w = image.shape
+    valid = (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
+    values = np.ravel(image).take(np.clip(ys, 0, h - 1) * w + np.clip(xs, 0, w - 1))
+    total = np.bincount(ring, weights=np.where(valid, values, 0.0).sum(axis=0, dtype=float), minlength=reach)
+    count = np.bincount(ring, weights=valid.sum(axis=0), minlength=reach)
     return total / np.maximum(count, 1)
 
 
