@@ -203,3 +203,17 @@ def test_cli_records_the_runtime(tmp_path, capsys):
                         "--runtime", "torch", "--precision", "int8")
     assert code == 2 and "ONNX Runtime or OpenVINO only" in err
     assert not (tmp_path / "bad.csv").exists()
+
+
+def test_weights_digest_follows_every_change_to_the_weights_and_statistics(tiny):
+    first = runtimes.weights_digest(tiny)
+    assert runtimes.weights_digest(tiny) == first
+    saved = {k: v.clone() for k, v in tiny.network.state_dict().items()}
+    tiny.network.train()
+    with torch.no_grad():  # batch-norm statistics move in a training pass, the parameters do not
+        tiny.network(torch.rand(2, 1, 32, 32))
+    tiny.network.eval()
+    moved = runtimes.weights_digest(tiny)
+    assert moved != first
+    tiny.network.load_state_dict(saved)  # copied into the same tensors
+    assert runtimes.weights_digest(tiny) == first

@@ -21,6 +21,7 @@ import logging
 import os
 import tempfile
 import warnings
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -234,14 +235,26 @@ class OpenVinoNetwork(ExportedNetwork):
         return np.array(self.compiled(array)[0], dtype=np.float32)  # a copy: the request reuses its buffer
 
 
+# Each model's digest while its tensors are the same objects at the same versions (training in place
+# bumps a tensor's version): hashing the weights took 2 ms of every 60 ms detection of a 512 px image.
+_digests: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def weights_digest(model: DetectorModel) -> str:
     """A hash of the network's weights, architecture and export recipe: the key of its exported forms."""
     recipe = f"{model.card.architecture}{tuple(model.card.channels)} opset {OPSET} {INT8!r}"
+    tensors = model.network.state_dict(keep_vars=True)
+    key = (recipe, tuple((name, id(t), t._version) for name, t in tensors.items()))
+    cached = _digests.get(model)
+    if cached is not None and cached[0] == key:
+        return cached[1]
     digest = hashlib.sha256(recipe.encode())
-    for name, tensor in model.network.state_dict().items():
+    for name, tensor in tensors.items():
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()[:16]
+    value = digest.hexdigest()[:16]
+    _digests[model] = (key, value)
+    return value
 
 
 def cache_folder(model: DetectorModel) -> Path:
