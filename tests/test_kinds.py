@@ -284,3 +284,36 @@ def test_training_examples_are_drawn_in_the_looks_asked_for(kind, monkeypatch):
     assert set(drawn) == {"brightfield", "fluorescent"} and 0.5 < drawn.count("brightfield") / 60 < 0.85
     with pytest.raises(ParticleDetectError, match="looks sepia"):
         train_kind(KindTrainConfig(kind=kind, looks=("sepia",), epochs=1, steps_per_epoch=1), "unused")
+
+
+def test_tip_peaks_of_many_profiles_at_once_are_each_profiles_own():
+    from napari_particle_detect.kinds.rods import _peaks_each
+
+    def one(profile, floor, reach):  # the walk's peaks, one profile at a time
+        found = []
+        for k in np.flatnonzero(profile > floor):
+            if profile[k] >= profile[max(k - reach, 0) : k + reach + 1].max():
+                if 0 < k < len(profile) - 1:
+                    a, b, c = profile[k - 1], profile[k], profile[k + 1]
+                    curvature = a - 2 * b + c
+                    found.append(k + (0.5 * (a - c) / curvature if curvature < 0 else 0.0))
+                else:
+                    found.append(float(k))
+        return found
+
+    rng = np.random.default_rng(3)
+    profiles = [rng.random(int(n)).astype(np.float32) for n in rng.integers(1, 40, 300)]
+    profiles += [np.zeros(5, np.float32), np.array([0.9, 0.9, 0.1], np.float32), np.array([1.0], np.float32)]
+    floors = [max(0.3, 0.5 * float(p.max())) for p in profiles]
+    assert _peaks_each(profiles, floors, 6) == [one(p, f, 6) for p, f in zip(profiles, floors)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_median_of_the_agreeing_samples_is_numpys_nanmedian(dtype):
+    rng = np.random.default_rng(4)
+    values = rng.normal(size=(500, 9)).astype(dtype)
+    agree = rng.random(values.shape) < 0.6
+    agree[:, 4] = True  # the centre always counts
+    expected = np.nanmedian(np.where(agree, values, np.nan), axis=1)
+    got = rods.median_of_agreeing(values, agree)
+    assert got.dtype == expected.dtype and np.array_equal(got, expected)

@@ -479,8 +479,8 @@ def _tip_pair(back: np.ndarray, ahead: np.ndarray, length: float, width: float) 
 
 
 def _peaks_each(profiles: list[np.ndarray], floors: list[float], reach: int) -> list[list[float]]:
-    """:func:`_peaks` of each profile with its own floor (the same values), all found at once: the
-    profiles laid end to end, ``reach`` empty samples apart."""
+    """Per profile, the indices (subsample, by a parabola) of its values above its floor that are the
+    maximum within ``reach``, in order; all profiles at once, laid end to end ``reach`` empty samples apart."""
     if not profiles:
         return []
     counts = np.array([len(p) for p in profiles])
@@ -501,20 +501,6 @@ def _peaks_each(profiles: list[np.ndarray], floors: list[float], reach: int) -> 
     shift[bend] = 0.5 * (a[bend] - c[bend]) / curvature[bend]
     found = local + shift
     return [found[owner == i].tolist() for i in range(len(profiles))]
-
-
-def _peaks(profile: np.ndarray, floor: float, reach: int) -> list[float]:
-    """Indices (subsample, parabola) of the values above ``floor`` that are the maximum within ``reach``, in order."""
-    # The window's maximum, clipped at the ends ('nearest' repeats an end value, already in the window).
-    top = ndimage.maximum_filter1d(profile, 2 * reach + 1, mode="nearest")
-    k = np.flatnonzero((profile > floor) & (profile >= top))
-    inner = (k > 0) & (k < len(profile) - 1)
-    a, b, c = profile[np.maximum(k - 1, 0)], profile[k], profile[np.minimum(k + 1, len(profile) - 1)]
-    curvature = a - 2 * b + c
-    bend = inner & (curvature < 0)
-    shift = np.zeros(len(k))
-    shift[bend] = 0.5 * (a[bend] - c[bend]) / curvature[bend]
-    return (k + shift).tolist()
 
 
 def empty_table() -> pd.DataFrame:
