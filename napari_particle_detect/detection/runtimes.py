@@ -86,8 +86,12 @@ INT8_GATE_PASSED: dict[str, str] = {}  # weights_digest -> the results file that
 BFLOAT16_GATE_PASSED: dict[str, str] = {
     # the UNet shipped on 2026-12-03: worst F1 drop 0.001, RMS rise 0.007 px
     "a1a3149a267e94a8": "benchmarks/results/runtimes_openvino.txt",
-    # the shipped chains model: the same bead and bond F1 and chains exactly right as float32
-    "58613f6242766269": "benchmarks/results/kinds_runtimes.txt",
+    # the shipped rods model (epoch 75 of rods-long3), 8 images a cell: rods F1 +0.0009, ellipsoids -0.0009,
+    # orientation p90 -0.03 deg, length error -0.0005 (on 4 a cell, p90 0.20 deg better: past the two-sided 0.1)
+    "37e9beb44b5794ee": "benchmarks/results/kinds_runtimes.txt",
+    # the shipped chains model (epoch 143 of chains-long): the same bead and bond F1 and chains exactly right
+    # as float32 (the entry before it, 58613f6242766269, was the chains model of stop 28's gate)
+    "ae726f12b22bf01c": "benchmarks/results/kinds_runtimes.txt",
 }
 OPSET = 17
 CACHE_ENV = "NAPARI_PARTICLE_DETECT_CACHE"

@@ -377,7 +377,7 @@ def refine_with_tips(tips: np.ndarray, centres: np.ndarray, angle: np.ndarray, l
     theta = np.radians(np.asarray(angle, float))
     axes = np.stack([np.sin(theta), np.cos(theta)], axis=1)
     rough, owners = [], []
-    for i, (c, u, L, wd) in enumerate(zip(centres, axes, length, width)):
+    for i, (c, u, L, wd) in enumerate(zip(centres, axes, length.tolist(), width.tolist())):
         t = steps[i]
         sides = [np.interp(peaks, np.arange(len(t)), t) for peaks in found_peaks[2 * i : 2 * i + 2] if peaks]
         if len(sides) == 2:
@@ -412,7 +412,7 @@ def _tip_walks(tips: np.ndarray, centres: np.ndarray, angle: np.ndarray, length:
     along the walk behind, then ahead (the largest of three samples across the axis, 0 outside the
     frame): every walk's points made and interpolated at once."""
     h, w = tips.shape
-    steps = [np.arange(max(0.25 * wd, 1.0), 1.2 * L + 12.0, 0.5) for L, wd in zip(length, width)]
+    steps = [np.arange(max(0.25 * wd, 1.0), 1.2 * L + 12.0, 0.5) for L, wd in zip(length.tolist(), width.tolist())]
     if not steps:
         return [], []
     counts = np.array([len(t) for t in steps])
