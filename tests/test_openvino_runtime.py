@@ -117,3 +117,14 @@ def test_the_shipped_unet_runs_on_openvino_bfloat16_where_the_cpu_has_it(monkeyp
     assert resolve_runtime("auto", "auto", CPU, model=model) == ("openvino", "bfloat16")
     monkeypatch.setattr(runtimes, "native_bfloat16_cpu", lambda: False)
     assert resolve_runtime("auto", "auto", CPU, model=model) == ("onnx", "float32")
+
+
+@pytest.mark.parametrize("kind", ["rods", "chains"])
+def test_the_shipped_kind_models_are_the_weights_their_gate_passed(kind, monkeypatch):
+    # benchmarks/results/kinds_runtimes.txt: a retrained model must pass it again before auto runs it in bfloat16.
+    from napari_particle_detect.detection.kinds_prediction import model_for
+
+    model = model_for(kind, None, CPU)
+    assert runtimes.weights_digest(model) in runtimes.BFLOAT16_GATE_PASSED
+    monkeypatch.setattr(runtimes, "native_bfloat16_cpu", lambda: True)
+    assert resolve_runtime("auto", "auto", CPU, model=model) == ("openvino", "bfloat16")
