@@ -128,3 +128,31 @@ def test_the_shipped_kind_models_are_the_weights_their_gate_passed(kind, monkeyp
     assert runtimes.weights_digest(model) in runtimes.BFLOAT16_GATE_PASSED
     monkeypatch.setattr(runtimes, "native_bfloat16_cpu", lambda: True)
     assert resolve_runtime("auto", "auto", CPU, model=model) == ("openvino", "bfloat16")
+
+
+def test_a_rounds_model_keeps_its_gated_parents_bfloat16_verdict(tiny, monkeypatch, tmp_path):
+    # runtimes.BFLOAT16_INHERITED: a few hundred steps from gated weights keep their verdict (training from a
+    # model, as recipes do, writes a card of its own without it).
+    from dataclasses import replace
+
+    from napari_particle_detect.learning.finetune import FINE_TUNE, fine_tune
+    from napari_particle_detect.learning.training import Example
+    from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
+
+    monkeypatch.setattr(runtimes, "native_bfloat16_cpu", lambda: True)
+    samples = [synthesize(benchmark_config("fluorescent", 0.4, (64, 64)), seed=s) for s in range(3)]
+    examples = [Example(s.image, s.centres, 1.0, f"frame {i}") for i, s in enumerate(samples)]
+    config = replace(FINE_TUNE, steps_per_epoch=3, batch_size=2, crop=32, threads=1)
+    ungated = fine_tune(tiny, examples, config, "cpu").model
+    assert runtimes.BFLOAT16_INHERITED not in ungated.card.training
+    assert resolve_runtime("auto", "auto", CPU, model=ungated)[0] != "openvino"
+
+    monkeypatch.setitem(runtimes.BFLOAT16_GATE_PASSED, runtimes.weights_digest(tiny), "a test")
+    child = fine_tune(tiny, examples, config, "cpu").model
+    grandchild = fine_tune(child, examples, config, "cpu").model
+    for model in (child, grandchild):
+        assert runtimes.weights_digest(model) not in runtimes.BFLOAT16_GATE_PASSED  # other weights...
+        assert model.card.training[runtimes.BFLOAT16_INHERITED] == runtimes.weights_digest(tiny)
+        assert resolve_runtime("auto", "auto", CPU, model=model) == ("openvino", "bfloat16")  # ...the same verdict
+    monkeypatch.delitem(runtimes.BFLOAT16_GATE_PASSED, runtimes.weights_digest(tiny))
+    assert resolve_runtime("auto", "auto", CPU, model=grandchild)[0] != "openvino"  # withdrawn with its ancestor's

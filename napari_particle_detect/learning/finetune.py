@@ -36,6 +36,7 @@ from ..detection.networks import prepare_network
 from ..detection.prediction import detect_frame
 from ..detection.preprocessing import normalise
 from ..detection.rescoring import Criterion, candidate_features
+from ..detection.runtimes import inherit_bfloat16_gate
 from ..detection.sizing import rescale_centres, rescale_frame
 from .training import (BatchSource, Example, TrainConfig, TrainingCancelled, adam, forward_in, made_ahead, mask_at,
                        standard_layout, take_step, training_layout, weighted_mse)
@@ -325,6 +326,7 @@ def fine_tune(
                        "f1": score.f1 if score else None, "parent_f1": parent_score.f1 if parent_score else None,
                        "pseudo_labelled_frames": len(pseudo)},
     }
+    inherit_bfloat16_gate(model, child)
     result = RoundResult(model=child, trained_examples=len(train_examples), held_out_tiles=held_tiles, score=score,
                          parent_score=parent_score, history=history, seconds=time.monotonic() - started,
                          pseudo_frames=len(pseudo))

@@ -48,6 +48,7 @@ from ..projects.kinds_project import kind_model_path, load_kind_frame, project_k
 from .kinds_training import THRESHOLDS, KindTrainConfig, batch, loss_of
 from ..models import DetectorModel, load_model, save_model
 from ..detection.preprocessing import as_frames, normalise
+from ..detection.runtimes import inherit_bfloat16_gate
 from ..projects.project import Project, RoundInfo
 from .pseudo_labels import choose_frames
 from .rounds import RoundOutcome, commit_unless_cancelled, project_examples, round_image, round_info
@@ -302,6 +303,7 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
                        "metric": "F1" if kind.name == "rods" else "mean of bead F1 and bond F1",
                        "score": score.f1 if score else None, "parent_score": parent_score.f1 if parent_score else None},
     }
+    inherit_bfloat16_gate(model, child)
     result = RoundResult(model=child, trained_examples=len(training), held_out_tiles=held_tiles, score=score,
                          parent_score=parent_score, history=history, seconds=time.monotonic() - started)
     report({"phase": "done", "seconds": result.seconds})
