@@ -75,6 +75,10 @@ def test_big_frames_take_the_same_percentiles_without_a_copy():
     for values in (rng.random(200_003).astype(np.float32), rng.integers(0, 30, 150_000).astype(np.float32)):
         for qs in ((1.0, 99.8), (0.0, 100.0), (42.0,)):
             assert percentiles(values, qs, chunked_above=1000) == list(np.percentile(values, qs))
+    # A 512 px frame at the working size takes the chunked path by default, with the same values.
+    frame = (rng.gamma(2.0, 300.0, (640, 640)) + 100 * (rng.random((640, 640)) < 0.01)).astype(np.float32)
+    for qs in ((1.0, 99.8), (0.0, 100.0), (50.0,)):
+        assert percentiles(frame, qs) == list(np.percentile(frame, qs))
 
 
 def test_bad_zarr_is_one_clear_error(tmp_path):
