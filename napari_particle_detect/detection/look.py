@@ -6,8 +6,8 @@ prediction.SHADOW_RATIO), so it is needed only once the first frame's peaks are 
 there, from the mean radial profile around the strongest peaks, replaces a scale-space search for
 particle-like blobs that cost 0.06-0.07 s of CPU on every call, beside the network (0.04 s on a 512 px
 image), for the same answer where it matters: on 500 random images of the generator's spread
-(benchmarks/look_check.py) it reads 82 of 130 rimmed ones as ringed against the blob search's 55,
-and 3 of 370 plain ones against 0, at the same F1 (the rule moves little where the reads differ).
+(benchmarks/look_check.py) it reads 80 of 130 rimmed ones as ringed against the blob search's 55,
+and none of 370 plain ones (none), at the same F1 (the rule moves little where the reads differ).
 """
 
 from __future__ import annotations

@@ -210,10 +210,10 @@ def check_diameter(diameter: float) -> None:
         raise ParticleDetectError(f"diameter must be positive, got {diameter}")
 
 
-def given_sizing(model: DetectorModel, diameter: float, ringed: bool = False) -> Sizing:
-    """Sizing for a diameter the user gave; its look (``ringed``) is read around the detections."""
+def given_sizing(model: DetectorModel, diameter: float) -> Sizing:
+    """Sizing for a diameter the user gave; its look (``ringed``) is read around the detections (look.StackLook)."""
     check_diameter(diameter)
-    return Sizing(float(diameter), scale_for_diameter(float(diameter), model.card.canonical_diameter), ringed, "given")
+    return Sizing(float(diameter), scale_for_diameter(float(diameter), model.card.canonical_diameter), False, "given")
 
 
 # What running out of host or GPU memory raises (torch's CPU allocator raises a RuntimeError, see below).

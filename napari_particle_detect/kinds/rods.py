@@ -488,7 +488,8 @@ def _peaks_each(profiles: list[np.ndarray], floors: list[float], reach: int) -> 
     # In the profiles' own type: the parabola's arithmetic must be theirs (float32 from the maps).
     gap = np.full(reach, -np.inf, dtype=profiles[0].dtype)
     flat = np.concatenate([part for p in profiles for part in (p, gap)])
-    floor = np.concatenate([part for p, f in zip(profiles, floors) for part in (np.full(len(p), f, p.dtype), gap * -1)])
+    never = np.full(reach, np.inf, dtype=profiles[0].dtype)
+    floor = np.concatenate([part for p, f in zip(profiles, floors) for part in (np.full(len(p), f, p.dtype), never)])
     top = ndimage.maximum_filter1d(flat, 2 * reach + 1, mode="nearest")
     k = np.flatnonzero((flat > floor) & (flat >= top))
     owner = np.searchsorted(starts, k, side="right") - 1
