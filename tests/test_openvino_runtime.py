@@ -154,5 +154,9 @@ def test_a_rounds_model_keeps_its_gated_parents_bfloat16_verdict(tiny, monkeypat
         assert runtimes.weights_digest(model) not in runtimes.BFLOAT16_GATE_PASSED  # other weights...
         assert model.card.training[runtimes.BFLOAT16_INHERITED] == runtimes.weights_digest(tiny)
         assert resolve_runtime("auto", "auto", CPU, model=model) == ("openvino", "bfloat16")  # ...the same verdict
+    from napari_particle_detect.models import load_model, save_model
+
+    reloaded = load_model(save_model(grandchild, tmp_path / "round-003.pt"))  # a later session's
+    assert resolve_runtime("auto", "auto", CPU, model=reloaded) == ("openvino", "bfloat16")
     monkeypatch.delitem(runtimes.BFLOAT16_GATE_PASSED, runtimes.weights_digest(tiny))
     assert resolve_runtime("auto", "auto", CPU, model=grandchild)[0] != "openvino"  # withdrawn with its ancestor's
