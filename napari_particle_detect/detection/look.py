@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .sizing import MIN_CONVINCING_BLOBS, GreyLevels, ring_diameter
+from .sizing import MIN_CONVINCING_BLOBS, GreyLevels, central_corner, ring_diameter
 
 # The strongest peaks whose mean profile is read: hundreds of particles, bounded time.
 LOOK_PEAKS = 200
@@ -29,13 +29,12 @@ def ringed_around(image: np.ndarray | torch.Tensor, peaks: np.ndarray, scores: n
     """Whether particles of ``diameter`` px at integer ``peaks`` (y, x) of ``image`` (what the network
     read: a NumPy array or a device tensor) sit in opposite-signed rings; None where fewer than
     MIN_CONVINCING_BLOBS peaks leave nothing to tell."""
-    h, w = image.shape[-2:]
     side = int(LOOK_CROP_DIAMETERS * diameter)
-    y0, x0 = max((h - side) // 2, 0), max((w - side) // 2, 0)
+    y0, x0 = central_corner(image.shape, (side, side))
     peaks = np.asarray(peaks).reshape(-1, 2)
     inside = (peaks[:, 0] >= y0) & (peaks[:, 0] < y0 + side) & (peaks[:, 1] >= x0) & (peaks[:, 1] < x0 + side)
     if inside.sum() < MIN_CONVINCING_BLOBS:
-        y0, x0, side, inside = 0, 0, max(h, w), np.ones(len(peaks), bool)
+        y0, x0, side, inside = 0, 0, max(image.shape[-2:]), np.ones(len(peaks), bool)
     if inside.sum() < MIN_CONVINCING_BLOBS:
         return None
     strongest = np.argsort(-np.asarray(scores)[inside], kind="stable")[:LOOK_PEAKS]

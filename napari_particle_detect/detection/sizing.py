@@ -259,9 +259,14 @@ def radial_profile(image: np.ndarray, centres: np.ndarray, reach: int) -> np.nda
     return total / np.maximum(count, 1)
 
 
+def central_corner(shape: tuple[int, ...], size: tuple[int, int]) -> tuple[int, int]:
+    """(y0, x0) of a window of ``size`` (at most the frame's) centred in a frame of ``shape`` (its last two axes)."""
+    h, w = shape[-2:]
+    return max((h - size[0]) // 2, 0), max((w - size[1]) // 2, 0)
+
+
 def _central_crop(frame: np.ndarray, size: int) -> np.ndarray:
-    h, w = frame.shape
-    y0, x0 = max((h - size) // 2, 0), max((w - size) // 2, 0)
+    y0, x0 = central_corner(frame.shape, (size, size))
     return frame[y0 : y0 + size, x0 : x0 + size]
 
 

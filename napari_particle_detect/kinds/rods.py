@@ -372,10 +372,10 @@ def refine_with_tips(tips: np.ndarray, centres: np.ndarray, angle: np.ndarray, l
     length, angle = length.copy(), angle.copy()
     # First the rough tip on each side of every rod (a walk each, all sampled at once), then all tips
     # refined at once.
-    steps, profiles = _tip_walks(tips, centres, angle, length, width)
-    found_peaks = _peaks_each(profiles, [max(TIP_FLOOR, TIP_SHARE * float(p.max())) for p in profiles], reach=6)
     theta = np.radians(np.asarray(angle, float))
     axes = np.stack([np.sin(theta), np.cos(theta)], axis=1)
+    steps, profiles = _tip_walks(tips, centres, axes, length, width)
+    found_peaks = _peaks_each(profiles, [max(TIP_FLOOR, TIP_SHARE * float(p.max())) for p in profiles], reach=6)
     rough, owners = [], []
     for i, (c, u, L, wd) in enumerate(zip(centres, axes, length.tolist(), width.tolist())):
         t = steps[i]
@@ -406,11 +406,11 @@ def refine_with_tips(tips: np.ndarray, centres: np.ndarray, angle: np.ndarray, l
     return length, angle
 
 
-def _tip_walks(tips: np.ndarray, centres: np.ndarray, angle: np.ndarray, length: np.ndarray,
+def _tip_walks(tips: np.ndarray, centres: np.ndarray, axes: np.ndarray, length: np.ndarray,
                width: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per object, the steps (px) of its walk out along its axis; and per object the tip map's profile
-    along the walk behind, then ahead (the largest of three samples across the axis, 0 outside the
-    frame): every walk's points made and interpolated at once."""
+    """Per object, the steps (px) of its walk out along its axis ((sin, cos) of its angle, in ``axes``); and
+    per object the tip map's profile along the walk behind, then ahead (the largest of three samples
+    across the axis, 0 outside the frame): every walk's points made and interpolated at once."""
     h, w = tips.shape
     steps = [np.arange(max(0.25 * wd, 1.0), 1.2 * L + 12.0, 0.5) for L, wd in zip(length.tolist(), width.tolist())]
     if not steps:
@@ -418,9 +418,8 @@ def _tip_walks(tips: np.ndarray, centres: np.ndarray, angle: np.ndarray, length:
     counts = np.array([len(t) for t in steps])
     owner = np.repeat(np.arange(len(steps)), counts)
     t = np.concatenate(steps)[:, None, None]
-    theta = np.radians(np.asarray(angle, float))
-    u = np.stack([np.sin(theta), np.cos(theta)], axis=1)[owner][:, None, :]
-    n = np.stack([-np.cos(theta), np.sin(theta)], axis=1)[owner][:, None, :]
+    u = axes[owner][:, None, :]
+    n = np.stack([-axes[:, 1], axes[:, 0]], axis=1)[owner][:, None, :]  # across the axis
     c = np.asarray(centres, float)[owner][:, None, :]
     across = np.array([-1.0, 0.0, 1.0])[None, :, None]
     pts = np.concatenate([(c + sign * t * u + across * n).reshape(-1, 2) for sign in (-1.0, 1.0)])
@@ -500,8 +499,8 @@ def _peaks_each(profiles: list[np.ndarray], floors: list[float], reach: int) -> 
     bend = inner & (curvature < 0)
     shift = np.zeros(len(k))
     shift[bend] = 0.5 * (a[bend] - c[bend]) / curvature[bend]
-    found = local + shift
-    return [found[owner == i].tolist() for i in range(len(profiles))]
+    found = local + shift  # in profile order, as ``k`` is
+    return [part.tolist() for part in np.split(found, np.searchsorted(owner, np.arange(1, len(profiles))))]
 
 
 def empty_table() -> pd.DataFrame:

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..detection.sizing import central_corner
 from .training import TrainingCancelled
 
 # Each frame adds its central crop at most this big: enough activations for the statistics, and a
@@ -61,5 +62,5 @@ def _central(frame: np.ndarray, side: int, stride: int) -> np.ndarray | None:
     h, w = (min(n, side) // stride * stride for n in frame.shape)
     if h < stride or w < stride:
         return None
-    y0, x0 = (frame.shape[0] - h) // 2, (frame.shape[1] - w) // 2
+    y0, x0 = central_corner(frame.shape, (h, w))
     return frame[y0 : y0 + h, x0 : x0 + w]

@@ -331,7 +331,6 @@ def unreviewed_images(project: Project, stack, count: int) -> Iterator[np.ndarra
         yield round_image(project, frames, frame)
 
 
-
 def run_kind_round(project: Project, stack, config: KindTrainConfig | None = None, device: str = "auto",
                    progress: Callable[[dict], None] | None = None,
                    cancel: Callable[[], bool] | None = None) -> RoundOutcome:

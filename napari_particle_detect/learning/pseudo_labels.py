@@ -16,10 +16,9 @@ augmentation (benchmarks/results/loop_semi.txt), so it is off by default. No Qt,
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
