@@ -150,3 +150,16 @@ def test_inputs_from_folders_globs_and_zarr(tmp_path):
     tifffile.imwrite(tmp_path / "a" / "image_00.tiff", np.zeros((8, 8), np.uint8))
     with pytest.raises(ParticleDetectError, match="would also be"):
         output_paths(expand_inputs([tmp_path / "a"]), tmp_path / "out")
+
+
+def test_a_rerun_clears_what_a_killed_run_left_half_written_and_nothing_else(tmp_path, tiny_model):
+    paths = write_images(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    out.mkdir()
+    leftovers = [out / ".image_00.csv.k1ll3d.tmp", out / ".image_00.json.k1ll3d.tmp"]
+    others = [out / ".image_000.csv.other.tmp", out / ".notes.txt"]  # not this run's outputs
+    for path in leftovers + others:
+        path.write_text("half")
+    summary = detect_files(paths, out, DetectOptions(threshold=0.0, diameter=12.0, device="cpu", threads=1), tiny_model)
+    assert summary.ok and len(summary.done) == 2
+    assert not any(p.exists() for p in leftovers) and all(p.exists() for p in others)

@@ -22,6 +22,7 @@ from .file_detection import (
     is_finished,
     output_paths,
 )
+from .io import remove_stale_temporaries
 
 # Memory a worker process needs beyond torch itself for everyday images; bounds the default count.
 WORKER_MEMORY_BYTES = 2 * 1024**3
@@ -69,6 +70,10 @@ def detect_files(
             _tell(progress, path, "skipped")
         else:
             todo.append((path, target))
+    # A killed run can leave a half-written temporary beside an output it was writing: this run writes
+    # that output again, so the leftover goes before any work starts.
+    for _, target in todo:
+        remove_stale_temporaries(target)
     if client is None:
         for path, target in todo:
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 import shutil
@@ -204,6 +205,18 @@ def atomic_write_bytes(path: str | Path, writer: Callable[[BinaryIO], object]) -
         raise
     fsync_directory(path.parent)  # the rename itself survives a power cut only once its folder is synced
     return path
+
+
+def remove_stale_temporaries(path: str | Path) -> list[Path]:
+    """Delete the temporary files :func:`atomic_write_bytes` left beside the outputs named ``path``'s stem
+    (``path``, its metadata, a kind's extra tables) when a run was killed mid-write; the paths removed.
+    Only for outputs this process is about to write again: another process's live temporary would go too."""
+    path = Path(path)
+    stale = sorted(path.parent.glob(f".{glob.escape(path.stem)}.*.tmp"))
+    for leftover in stale:
+        if leftover.is_file():
+            leftover.unlink(missing_ok=True)
+    return stale
 
 
 def fsync_directory(folder: str | Path) -> None:
