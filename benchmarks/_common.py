@@ -303,6 +303,24 @@ def median_time(fn, repeats: int, warmup: int = 1) -> float:
     return float(np.median(times))
 
 
+# Timings on a shared VM drift by 10-20 % within a minute: what is compared is timed in turn, several rounds each.
+TIMING_ROUNDS, TIMING_REPEATS = 6, 5
+
+
+def interleaved_medians(runs: list, rounds: int = TIMING_ROUNDS, repeats: int = TIMING_REPEATS) -> list[float]:
+    """Median seconds of each call, timed ``repeats`` at a time in ``rounds`` rounds, taken in turn."""
+    times = [[] for _ in runs]
+    for run in runs:
+        run()  # warm-up
+    for _ in range(rounds):
+        for run, spent in zip(runs, times):
+            for _ in range(repeats):
+                start = time.perf_counter()
+                run()
+                spent.append(time.perf_counter() - start)
+    return [float(np.median(spent)) for spent in times]
+
+
 def print_table(table: pd.DataFrame, title: str, float_format: str = "{:.3f}") -> None:
     print(f"\n## {title}\n")
     print(table.to_string(float_format=lambda v: float_format.format(v)))

@@ -306,35 +306,17 @@ def main() -> None:
             ]
     if args.only == "all":
         image = synthesize_rods(benchmark_rod_config("fluorescent", 0.3), seed=SEED_BASE - 1).image
-        spheres_s, rods_s, chains_s = interleaved_medians([
+        spheres_s, rods_s, chains_s = C.interleaved_medians([
             lambda: detect(image, sphere_model, "cpu", diameter=12.0),
             lambda: detect_kind(image, "rods", rods_model, "cpu"),
             lambda: detect_kind(image, "chains", chains_model, "cpu")])
         timing = pd.DataFrame({"kind": ["spheres", "rods", "chains"], "s per 256x256 frame (under load)":
                                [spheres_s, rods_s, chains_s], "x spheres": [1.0, rods_s / spheres_s, chains_s / spheres_s]})
-        C.print_table(timing.set_index("kind"), f"Detection time per frame, one image, median of {TIMING_ROUNDS} x "
-                      f"{TIMING_REPEATS}, the kinds taken in turn ({torch.get_num_threads()} threads)")
+        C.print_table(timing.set_index("kind"), f"Detection time per frame, one image, median of {C.TIMING_ROUNDS} x "
+                      f"{C.TIMING_REPEATS}, the kinds taken in turn ({torch.get_num_threads()} threads)")
         targets += [("rods time <= 1.3x spheres", rods_s <= 1.3 * spheres_s, f"{rods_s / spheres_s:.2f}x"),
                      ("chains time <= 1.3x spheres", chains_s <= 1.3 * spheres_s, f"{chains_s / spheres_s:.2f}x")]
     C.print_targets(targets)
-
-
-# Timings on a shared VM drift by 10-20 % within a minute: the kinds are timed in turn, several rounds each.
-TIMING_ROUNDS, TIMING_REPEATS = 6, 5
-
-
-def interleaved_medians(runs: list) -> list[float]:
-    """Median seconds of each call, timed TIMING_REPEATS at a time in TIMING_ROUNDS rounds, taken in turn."""
-    times = [[] for _ in runs]
-    for run in runs:
-        run()  # warm-up
-    for _ in range(TIMING_ROUNDS):
-        for run, spent in zip(runs, times):
-            for _ in range(TIMING_REPEATS):
-                start = time.perf_counter()
-                run()
-                spent.append(time.perf_counter() - start)
-    return [float(np.median(spent)) for spent in times]
 
 
 if __name__ == "__main__":

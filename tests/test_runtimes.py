@@ -83,6 +83,39 @@ def test_export_is_cached_beside_the_weights_and_keyed_by_them(tiny):
     assert second.path != first.path and second.path.exists()
 
 
+@pytest.mark.parametrize("heads", [None, ("centre", "cos2", "sin2", "log_length")])
+def test_the_concat_free_form_computes_what_the_network_computes(heads):
+    from napari_particle_detect.models.heads import HeadsUNet
+    from napari_particle_detect.models.unet import SplitMerge, UNet
+
+    torch.manual_seed(0)
+    network = UNet((4, 8, 12)) if heads is None else HeadsUNet((4, 8, 12), heads)
+    network.train()
+    for _ in range(3):  # batch norm statistics away from their defaults
+        network(torch.rand(2, 1, 32, 32))
+    network.eval()
+    x = torch.rand(2, 1, 40, 56)
+    with torch.no_grad():
+        expected = network(x)
+        free = network.concat_free()
+        got = free(x)
+    assert all(isinstance(m, SplitMerge) for m in free.merge) and not free.training
+    assert not any(isinstance(m, SplitMerge) for m in network.merge)  # the network itself is left as it was
+    assert torch.allclose(got, expected, atol=1e-5)
+
+
+def test_an_export_of_an_earlier_form_is_not_read(tiny):
+    import onnx
+
+    path = runtimes.export(tiny, "float32")
+    assert f".form{runtimes.EXPORT_FORM}." in path.name
+    assert "Concat" not in {n.op_type for n in onnx.load(str(path)).graph.node}
+    old = path.with_name(path.name.replace(f".form{runtimes.EXPORT_FORM}", ""))
+    old.write_bytes(b"an earlier form")  # as a cache holds it from before
+    assert runtimes.exported_path(tiny, "float32") == path
+    assert runtimes.onnx_network(tiny, "float32")(torch.zeros(1, 1, 32, 32)).shape == (1, 1, 32, 32)
+
+
 def test_a_damaged_cached_export_is_made_again(tiny):
     path = runtimes.export(tiny, "float32")
     path.write_bytes(b"not an onnx file")
@@ -128,7 +161,8 @@ def test_float_nodes_name_the_layers_kept_in_float(tiny):
     assert convs[1] not in ends and convs[-2] not in ends
     block = runtimes.float_nodes(path, ("ends", "last block"))
     last_up = [n.name for n in nodes if n.op_type == "ConvTranspose"][-1]
-    assert set(ends) < set(block) and last_up in block and convs[-2] in block and convs[-4] not in block
+    # After the last upsampling: the merge's two split convolutions, its second one and the head (UNet.concat_free).
+    assert set(ends) < set(block) and last_up in block and convs[-4] in block and convs[-5] not in block
 
 
 def test_runtime_rules(monkeypatch):
