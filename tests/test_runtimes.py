@@ -83,8 +83,8 @@ def test_export_is_cached_beside_the_weights_and_keyed_by_them(tiny):
     assert second.path != first.path and second.path.exists()
 
 
-@pytest.mark.parametrize("heads", [None, ("centre", "cos2", "sin2", "log_length")])
-def test_the_concat_free_form_computes_what_the_network_computes(heads):
+@pytest.mark.parametrize("heads", [None, ("centre", "cos2", "sin2", "log_length", "log_width", "tips")])
+def test_the_export_form_computes_what_the_network_computes(heads):
     from napari_particle_detect.models.heads import HeadsUNet
     from napari_particle_detect.models.unet import SplitMerge, UNet
 
@@ -94,14 +94,19 @@ def test_the_concat_free_form_computes_what_the_network_computes(heads):
     for _ in range(3):  # batch norm statistics away from their defaults
         network(torch.rand(2, 1, 32, 32))
     network.eval()
+    with torch.no_grad():
+        network.head.weight.normal_(0.0, 300.0)  # activations over their whole range, saturated ones included
+    head = network.head.weight.clone()
     x = torch.rand(2, 1, 40, 56)
     with torch.no_grad():
         expected = network(x)
-        free = network.concat_free()
+        free = network.export_form()
         got = free(x)
     assert all(isinstance(m, SplitMerge) for m in free.merge) and not free.training
-    assert not any(isinstance(m, SplitMerge) for m in network.merge)  # the network itself is left as it was
-    assert torch.allclose(got, expected, atol=1e-5)
+    # The network itself is left as it was.
+    assert not any(isinstance(m, SplitMerge) for m in network.merge) and torch.equal(network.head.weight, head)
+    assert not getattr(network, "one_sigmoid", False)
+    assert expected.abs().max() > 0.9 and torch.allclose(got, expected, atol=1e-5)
 
 
 def test_an_export_of_an_earlier_form_is_not_read(tiny):
@@ -161,7 +166,7 @@ def test_float_nodes_name_the_layers_kept_in_float(tiny):
     assert convs[1] not in ends and convs[-2] not in ends
     block = runtimes.float_nodes(path, ("ends", "last block"))
     last_up = [n.name for n in nodes if n.op_type == "ConvTranspose"][-1]
-    # After the last upsampling: the merge's two split convolutions, its second one and the head (UNet.concat_free).
+    # After the last upsampling: the merge's two split convolutions, its second one and the head (UNet.export_form).
     assert set(ends) < set(block) and last_up in block and convs[-4] in block and convs[-5] not in block
 
 

@@ -303,8 +303,8 @@ def cache_folder(model: DetectorModel) -> Path:
 
 
 # The exported graph's form, in the cached file's name: files of an earlier form are not read again.
-# 2: a UNet's merges without concatenation (UNet.concat_free).
-EXPORT_FORM = 2
+# 2: a UNet's merges without concatenation; 3: and a heads UNet's activations as one sigmoid (UNet.export_form).
+EXPORT_FORM = 3
 
 
 def exported_path(model: DetectorModel, precision: str) -> Path:
@@ -341,7 +341,7 @@ def _export_float32(model: DetectorModel, path: Path) -> None:
 
     network = _cpu_copy(model.network)
     if isinstance(network, UNet):
-        network = network.concat_free()
+        network = network.export_form()
     try:
         network = fuse(network)  # batch norm folded: a smaller graph for the quantizer too
     except Exception:  # noqa: BLE001 - a network fx cannot trace exports unfolded
