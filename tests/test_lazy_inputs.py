@@ -69,7 +69,7 @@ def test_dask_arrays_are_read_frame_by_frame(frames, tiny_model):
 
 
 def test_big_frames_take_the_same_percentiles_without_a_copy():
-    from napari_particle_detect.detection.steps import percentiles
+    from napari_particle_detect.detection.percentiles import percentiles
 
     rng = np.random.default_rng(4)
     for values in (rng.random(200_003).astype(np.float32), rng.integers(0, 30, 150_000).astype(np.float32)):
@@ -79,6 +79,9 @@ def test_big_frames_take_the_same_percentiles_without_a_copy():
     frame = (rng.gamma(2.0, 300.0, (640, 640)) + 100 * (rng.random((640, 640)) < 0.01)).astype(np.float32)
     for qs in ((1.0, 99.8), (0.0, 100.0), (50.0,)):
         assert percentiles(frame, qs) == list(np.percentile(frame, qs))
+    # The size estimate's strongest scale: the 99th percentile of a 384 px crop's |response|.
+    response = np.abs(rng.normal(0, 1, (384, 384)).astype(np.float32) * rng.random((384, 384), dtype=np.float32))
+    assert percentiles(response, (99.0,)) == list(np.percentile(response, (99.0,)))
 
 
 def test_bad_zarr_is_one_clear_error(tmp_path):

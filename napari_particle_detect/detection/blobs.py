@@ -14,6 +14,8 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from .percentiles import percentiles
+
 # Scale-normalised LoG of a disc of radius r peaks near sigma = r / sqrt(2).
 DISC_SIGMA_TO_DIAMETER = 2.0 * np.sqrt(2.0)
 # A ridge (a ring's arc, a line) is no particle: its Hessian has one large eigenvalue.
@@ -68,7 +70,7 @@ class ScaleSpace:
     def percentile_sigma(self) -> float:
         """The scale whose 99th percentile of |response| is highest (crowded particles, not
         background, dominate it), refined by a parabola in log-sigma."""
-        strengths = np.array([np.percentile(np.abs(r), 99.0) for r in self.responses])
+        strengths = np.array([percentiles(np.abs(r), (99.0,))[0] for r in self.responses])
         best = int(np.argmax(strengths))
         if 0 < best < len(self.sigmas) - 1:
             return self._refined(best, parabola_vertex(*strengths[best - 1 : best + 2]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParticleDetectError
+from .percentiles import percentiles
 
 PERCENTILES = (1.0, 99.8)
 
@@ -34,7 +35,7 @@ def check_frame(frame: np.ndarray, name: str = "image", convert: bool = True) ->
 def normalise(frame: np.ndarray, invert: bool = False) -> np.ndarray:
     """Robust percentile scaling to about [0, 1], so 8-bit, 16-bit and float images look alike."""
     frame = np.asarray(frame, dtype=np.float32)
-    lo, hi = np.percentile(frame, PERCENTILES)
+    lo, hi = percentiles(frame, PERCENTILES)
     if hi <= lo:
         lo, hi = float(frame.min()), float(frame.max())
     scaled = (frame - lo) / max(hi - lo, 1e-12)

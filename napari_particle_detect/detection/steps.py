@@ -13,64 +13,9 @@ import torch.nn.functional as F
 
 from . import device_pipeline as on_device
 from ..kinds.heatmap import local_maxima, residual_maxima, stencil_values
+from .percentiles import percentiles
 from .preprocessing import PERCENTILES
 from .sizing import rescale_frame
-
-# Above this many pixels percentiles are selected from what a sample brackets, chunk by chunk, instead of
-# from a partitioned copy of the frame: the same values, no copy, and faster (a 512 px frame at its working
-# size, 640 px: 1.2 ms against 4.6; 2560 px: 18 ms against 54).
-CHUNKED_PERCENTILES_ABOVE = 1 << 17
-PERCENTILE_SAMPLE = 1 << 20
-# At least every this many pixels go into the sample (a smaller frame's sample would be all of it).
-PERCENTILE_SAMPLE_STEP = 8
-PERCENTILE_CHUNK = 1 << 22
-
-
-def percentiles(values: np.ndarray, qs: tuple[float, ...], chunked_above: int = CHUNKED_PERCENTILES_ABOVE) -> list:
-    """``np.percentile(values, qs)`` (linear), bit for bit; on big arrays without copying them: each
-    percentile's neighbours are bracketed from a sample, counted and gathered chunk by chunk."""
-    flat = np.ascontiguousarray(values).reshape(-1)
-    n = flat.size
-    if n <= chunked_above:
-        return list(np.percentile(flat, qs))
-    sample = np.sort(flat[:: max(PERCENTILE_SAMPLE_STEP, n // PERCENTILE_SAMPLE)])
-    out = []
-    for q in qs:
-        virtual = np.asarray(q / 100) * (n - 1)  # as NumPy computes it
-        low = int(np.floor(virtual))
-        a, b = _order_pair(flat, sample, low)
-        out.append(np.float64(_lerp(a, b, virtual - low)))
-    return out
-
-
-def _order_pair(flat: np.ndarray, sample: np.ndarray, k: int) -> tuple:
-    """The k-th and (k+1)-th smallest values of ``flat`` (the last twice at the end)."""
-    n = flat.size
-    want = [k, min(k + 1, n - 1)]
-    where = k / max(n - 1, 1) * (len(sample) - 1)
-    margin = int(8 * np.sqrt(len(sample))) + 16
-    first, last = int(where) - margin, int(where) + margin + 1
-    lo = sample[first] if first > 0 else -np.inf
-    hi = sample[last] if last < len(sample) - 1 else np.inf
-    below, inside = 0, []
-    for start in range(0, n, PERCENTILE_CHUNK):
-        chunk = flat[start : start + PERCENTILE_CHUNK]
-        below += int(np.count_nonzero(chunk < lo))
-        inside.append(chunk[(chunk >= lo) & (chunk <= hi)])
-    inside = np.concatenate(inside)
-    picks = [w - below for w in want]
-    if min(picks) < 0 or max(picks) >= len(inside):  # the sample misjudged: fall back to a full selection
-        part = np.partition(flat.copy(), want)
-        return part[want[0]], part[want[1]]
-    part = np.partition(inside, picks)
-    return part[picks[0]], part[picks[1]]
-
-
-def _lerp(a, b, t):
-    """NumPy's percentile interpolation (``_lerp``), in the same types and order of operations."""
-    diff = b - a
-    return b - diff * (1 - t) if t >= 0.5 else a + diff * t
-
 
 def normalise_in_place(frame: np.ndarray, invert: bool = False) -> np.ndarray:
     """``preprocessing.normalise`` without copies, in float32 arithmetic as on a GPU (the same values to
