@@ -236,3 +236,12 @@ def test_resampling_gives_scipys_bilinear_pixels_for_every_pixel_type(dtype, fac
     assert got.dtype == np.float32 and got.shape == shape
     assert np.allclose(zoom, np.array(shape) / frame.shape)
     assert np.abs(got - expected).max() < 1e-3
+
+
+def test_the_scale_space_neighbourhood_maximum_is_scipys_filter():
+    from napari_particle_detect.detection.blobs import maximum_3x3
+
+    rng = np.random.default_rng(5)
+    for shape in ((61, 47), (1, 9), (9, 1), (2, 2), (1, 1)):
+        for values in (rng.random(shape).astype(np.float32), np.round(rng.random(shape) * 3)):  # ties too
+            assert np.array_equal(maximum_3x3(values), ndimage.maximum_filter(values, size=3))

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from scipy import ndimage
 
 from .blobs import DISC_SIGMA_TO_DIAMETER, Blobs, ScaleSpace, parabola_vertex
+from .percentiles import percentiles
 from .preprocessing import normalise
 
 # Optics blur adds to the apparent size: d_apparent^2 ~ d^2 + 8 psf_sigma^2; assume psf_sigma ~ 0.7 px.
@@ -166,7 +167,7 @@ class GreyLevels:
 
     @classmethod
     def of(cls, image: np.ndarray) -> GreyLevels:
-        low, median, high = np.percentile(image, [5, 50, 95])
+        low, median, high = percentiles(image, (5.0, 50.0, 95.0))
         return cls(float(median), float(low), float(high), background_level(image, low, high))
 
 
