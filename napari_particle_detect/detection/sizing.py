@@ -298,7 +298,9 @@ def rescale_frame(frame: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndar
     pixels), which are what centres must be mapped with. The bilinear step is torch's on the CPU:
     the values of ``ndimage.zoom(order=1, mode="nearest", grid_mode=True)`` to float rounding
     (its source coordinates are float32: within 1e-4 px at 2560 px) and 15x faster (a 512 px
-    frame enlarged to 640 px: 0.3 ms against 4.6). 8 and 16 bit frames are read as they are.
+    frame enlarged to 640 px: 0.3 ms against 4.6). The shrinking blur reads 8 and 16 bit frames as
+    they are; the interpolation takes a float32 copy (a 4096 px 16-bit image still peaked 522 MB
+    above the process against 601 MB with SciPy's zoom: benchmarks/results/scale.txt).
     """
     if factor == 1.0:
         return np.asarray(frame, dtype=np.float32), np.ones(2)
