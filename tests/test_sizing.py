@@ -245,3 +245,15 @@ def test_the_scale_space_neighbourhood_maximum_is_scipys_filter():
     for shape in ((61, 47), (1, 9), (9, 1), (2, 2), (1, 1)):
         for values in (rng.random(shape).astype(np.float32), np.round(rng.random(shape) * 3)):  # ties too
             assert np.array_equal(maximum_3x3(values), ndimage.maximum_filter(values, size=3))
+
+
+def test_big_integer_frames_are_resampled_without_a_float_copy(monkeypatch):
+    from napari_particle_detect.detection import sizing
+
+    frame = (np.random.default_rng(6).random((61, 47)) * 4000).astype(np.uint16)
+    torch_pixels, zoom = sizing.rescale_frame(frame, 1.27)
+    monkeypatch.setattr(sizing, "COPY_FREE_ABOVE", frame.size - 1)  # as if this frame were huge
+    got, _ = sizing.rescale_frame(frame, 1.27)
+    expected = ndimage.zoom(frame, zoom, order=1, mode="nearest", grid_mode=True, output=np.float32)
+    assert got.dtype == np.float32 and np.array_equal(got, expected)  # SciPy's own pixels: its path was taken
+    assert np.abs(got - torch_pixels).max() < 1e-5 * frame.max()  # torch's to float rounding
