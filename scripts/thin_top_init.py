@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -24,7 +25,6 @@ sys.path.insert(0, str(ROOT))
 
 from napari_particle_detect.models import load_model, save_model  # noqa: E402
 from napari_particle_detect.models.registry import DetectorModel, build_network  # noqa: E402
-from dataclasses import replace  # noqa: E402
 
 
 def used_most(weight: torch.Tensor, keep: int) -> torch.Tensor:
@@ -47,8 +47,9 @@ def thinned(model: DetectorModel, width: int) -> DetectorModel:
 
     card = replace(model.card, channels=(width, *net.channels[1:]))
     small = build_network(card).eval()
-    state = {k: v.clone() for k, v in net.state_dict().items()}
-    out = small.state_dict()
+    state = net.state_dict()
+    # Every tensor the thinning leaves its shape keeps its weights (the deeper layers); the rest are cut below.
+    out = {k: (state[k] if state[k].shape == v.shape else v).clone() for k, v in small.state_dict().items()}
 
     def take(prefix: str, outs: torch.Tensor | None, ins: torch.Tensor | None) -> None:
         for k in [k for k in out if k.startswith(prefix)]:
@@ -64,9 +65,6 @@ def thinned(model: DetectorModel, width: int) -> DetectorModel:
     take("down.0.3.", skip, first)
     take("down.0.4.", skip, None)
     take("down.1.0.", None, skip)
-    for k in [k for k in out if k.startswith(("down.1.", "down.2.", "down.3.", "up.0.", "up.1.", "merge.0.", "merge.1."))
-              and not k.startswith("down.1.0.")]:
-        out[k] = state[k].clone()
     last_up = f"up.{len(net.up) - 1}."
     out[last_up + "weight"] = state[last_up + "weight"][:, upsampled].clone()  # ConvTranspose: (in, out, ...)
     out[last_up + "bias"] = state[last_up + "bias"][upsampled].clone()

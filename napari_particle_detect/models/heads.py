@@ -38,8 +38,8 @@ class HeadsUNet(UNet):
         raw = self.head(self.features(x))
         if self.one_sigmoid:
             # tanh(r) = 2 sigmoid(2 r) - 1, the 2 inside folded into the head's orientation channels
-            twice = 1.0 + self.tanh_mask.float()
-            return torch.where(self.sigmoid_mask | self.tanh_mask, torch.sigmoid(raw) * twice - self.tanh_mask.float(), raw)
+            return torch.where(self.sigmoid_mask | self.tanh_mask,
+                               torch.sigmoid(raw) * self._doubled() - self.tanh_mask.float(), raw)
         return torch.where(self.sigmoid_mask, torch.sigmoid(raw), torch.where(self.tanh_mask, torch.tanh(raw), raw))
 
     def export_form(self) -> HeadsUNet:
@@ -47,12 +47,16 @@ class HeadsUNet(UNet):
         choice between them: OpenVINO computed both activations over all channels (a third of a rods pass
         over a 256 px tile went on them), and this pass is about 10 % faster. The same maps to float rounding."""
         network = super().export_form()
+        twice = network._doubled().view(-1)
         with torch.no_grad():
-            twice = 1.0 + network.tanh_mask.float().view(-1)
             network.head.weight.mul_(twice.view(-1, 1, 1, 1))
             network.head.bias.mul_(twice)
         network.one_sigmoid = True
         return network
+
+    def _doubled(self) -> torch.Tensor:
+        """2 for the orientation channels, 1 for the others (1, C, 1, 1)."""
+        return 1.0 + self.tanh_mask.float()
 
     def start_from_spheres(self, state: dict) -> None:
         """Take a sphere UNet's weights: the whole body, and its centre heatmap for every heatmap head
