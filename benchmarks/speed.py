@@ -8,8 +8,10 @@ percentile tuned for F1 on a separate image of the same kind (so it does the sam
 run with numba (what trackpy users run: ``pip install numba``) and, for reference, its pure Python engine.
 Each timing is the median of several repeats after one warm-up call; torch uses ``--threads``
 CPU threads (default 2). The CPU targets are judged on trackpy, the pipeline with the diameter given
-and with it estimated timed again in turn (6 rounds of 5 at 512 px, 3 of 2 at 2048 px): this VM's
-speed drifts 10-20 % within a minute, which moved the sequential rows' ratios by as much. On a
+and with it estimated timed again in turn (6 rounds of 5 at 512 px, 3 of 2 at 2048 px; this VM's
+speed drifts 10-20 % within a minute, which moved the sequential rows' ratios by as much); the model
+shipped before (``--previous``, default the 16-32-64-112 UNet, weights/unet-wide.pt) is timed in those
+turns too, so the two models' ratio comes from one run. On a
 machine with CUDA the network path is timed on the GPU as well, and the GPU target (issue 18:
 500 MP/s) is judged on one call over a stack of 100 frames of 512 x 512, end to end.
 
@@ -55,6 +57,8 @@ TRACKPY_DIAMETER = 11
 STACK_FRAMES = 10
 # What the CPU targets compare, timed in turn.
 IN_TURN = ("trackpy locate", "UNet detect d=12", "UNet detect auto d")
+# The model shipped before (timed in turn beside them, not judged): the 16-32-64-112 UNet.
+PREVIOUS = "previous UNet detect d=12"
 PRECISION_SHIFT_PX = 0.05
 
 
@@ -62,6 +66,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     C.add_model_args(p)
     p.add_argument("--sizes", type=int, nargs="+", default=None, help="image sides in px (default 512 2048)")
+    p.add_argument("--previous", type=Path, default=C.WEIGHTS_DIR / "unet-wide.pt",
+                   help="the model shipped before, timed in turn beside the default ('none' to skip; "
+                        "default napari_particle_detect/weights/unet-wide.pt)")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats per measurement (default 5; quick 2)")
     p.add_argument("--no-cuda", action="store_true", help="skip the GPU timings even when CUDA is available")
     p.add_argument("--gpu-only", action="store_true",
@@ -77,6 +84,7 @@ def main(argv=None) -> int:
     sizes = args.sizes or ([256, 512] if args.quick else [512, 2048])
     repeats = args.repeats or (2 if args.quick else 5)
     models = {"UNet": C.load(args.unet)}
+    previous = C.load(args.previous) if str(args.previous).lower() != "none" else None
     if str(args.resnet).lower() != "none":
         models["ResNet"] = C.load(args.resnet)
     cuda = torch.cuda.is_available() and not args.no_cuda
@@ -120,11 +128,14 @@ def main(argv=None) -> int:
             add_cpu_rows(add, checks, image, size, models, (auto_runtime, auto_precision), n_rep, args.compile)
             # The targets' three timings again, taken in turn (this VM drifts 10-20 % within a minute).
             rounds, each = (C.TIMING_ROUNDS, C.TIMING_REPEATS) if size < 2048 else (3, 2)
-            in_turn.append({"size": f"{size}x{size}", **dict(zip(IN_TURN, C.interleaved_medians([
-                lambda: trackpy_params.locate(image),
-                lambda: detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER),
-                lambda: detect(image, model=models["UNet"], device="cpu", diameter=None)], rounds, each))),
-                "rounds": f"{rounds} x {each}"})
+            timed = {IN_TURN[0]: lambda: trackpy_params.locate(image),
+                     IN_TURN[1]: lambda: detect(image, model=models["UNet"], device="cpu", diameter=DIAMETER),
+                     IN_TURN[2]: lambda: detect(image, model=models["UNet"], device="cpu", diameter=None)}
+            if previous is not None:
+                timed[PREVIOUS] = lambda: detect(image, model=previous, device="cpu", diameter=DIAMETER)
+            in_turn.append({"size": f"{size}x{size}",
+                            **dict(zip(timed, C.interleaved_medians(list(timed.values()), rounds, each))),
+                            "rounds": f"{rounds} x {each}"})
         if cuda:
             for name, model in models.items():
                 run = lambda m=model: detect(image, model=m, device="cuda", diameter=DIAMETER)  # noqa: E731
@@ -166,8 +177,10 @@ def main(argv=None) -> int:
     targets = []
     if in_turn:
         turns = pd.DataFrame(in_turn).set_index("size")
-        for method in IN_TURN[1:]:
+        for method in [*IN_TURN[1:], *([PREVIOUS] if previous is not None else [])]:
             turns[f"{method} / trackpy"] = turns[method] / turns[IN_TURN[0]]
+        if previous is not None:
+            turns[f"{PREVIOUS} / {IN_TURN[1]}"] = turns[PREVIOUS] / turns[IN_TURN[1]]
         C.print_table(turns, "The targets' timings taken in turn (seconds per image, median of rounds x repeats)")
         for key, r in turns.iterrows():
             for method, what in zip(IN_TURN[1:], ("UNet", "UNet with auto diameter")):

@@ -140,3 +140,17 @@ def test_a_model_named_by_path_is_loaded_once_while_its_files_are_unchanged(tmp_
     assert len(loads) == 2
     with pytest.raises(ParticleDetectError, match="not found"):
         detect(image, model=tmp_path / "missing", device="cpu", diameter=12.0)
+
+
+def test_a_bare_name_picks_the_shipped_weights_of_that_name_unless_a_file_here_has_it(tmp_path, monkeypatch):
+    from napari_particle_detect.models.registry import weights_path
+    from napari_particle_detect.shipped import WEIGHTS_DIR
+
+    monkeypatch.chdir(tmp_path)
+    assert weights_path("unet-wide") == WEIGHTS_DIR / "unet-wide.pt"
+    wide, thin = load_model("unet-wide"), load_model()
+    assert wide.card.channels[0] == 2 * thin.card.channels[0]  # the UNet shipped before the thin-top one
+    (tmp_path / "unet-wide.pt").write_bytes(b"")
+    assert weights_path("unet-wide").resolve() == tmp_path / "unet-wide.pt"  # a file here wins
+    with pytest.raises(ParticleDetectError, match="not found"):
+        load_model("no-such-model")

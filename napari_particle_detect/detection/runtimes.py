@@ -85,7 +85,9 @@ INT8_GATE_PASSED: dict[str, str] = {}  # weights_digest -> the results file that
 # The same gate for OpenVINO's bfloat16 form, which auto picks on a CPU with native bfloat16
 # (devices.native_bfloat16_cpu) for weights listed here.
 BFLOAT16_GATE_PASSED: dict[str, str] = {
-    # the UNet shipped on 2026-12-03: worst F1 drop 0.001, RMS rise 0.007 px (0.004 for export form 2)
+    # the thin-top UNet shipped on 2026-12-05 (recipes/unet-thin8-distilled.toml): worst F1 drop 0.001, RMS rise 0.002 px
+    "a1f6f6a25b2afdaa": "benchmarks/results/runtimes_thin8.txt",
+    # the UNet shipped on 2026-12-03, now weights/unet-wide.pt: worst F1 drop 0.001, RMS rise 0.007 px (0.004 for export form 2)
     "a1a3149a267e94a8": "benchmarks/results/runtimes_openvino.txt",
     # the shipped rods model (epoch 75 of rods-long3), 8 images a cell: rods F1 +0.0009, ellipsoids -0.0009,
     # orientation p90 -0.03 deg, length error -0.0005 (on 4 a cell, p90 0.20 deg better: past the two-sided 0.1);

@@ -176,11 +176,15 @@ def save_model(model: DetectorModel, path: str | Path) -> Path:
 
 
 def weights_path(path: str | Path | None = None) -> Path:
-    """The weights file a model path names (default: the shipped UNet; a folder means its model.pt)."""
+    """The weights file a model path names (default: the shipped UNet; a folder means its model.pt;
+    a bare name such as ``unet-wide`` that names no file here, the shipped weights of that name)."""
     path = Path(path) if path is not None else default_model_path()
     if path.is_dir():
         path = path / "model.pt"
-    return path if path.suffix == ".pt" else path.with_suffix(".pt")
+    path = path if path.suffix == ".pt" else path.with_suffix(".pt")
+    if len(path.parts) == 1 and not path.exists() and (WEIGHTS_DIR / path.name).exists():
+        return WEIGHTS_DIR / path.name
+    return path
 
 
 # One model named by path is kept while its files are unchanged, so detecting image after image
