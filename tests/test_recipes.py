@@ -238,3 +238,22 @@ def test_a_kind_recipe_phase_can_weight_the_generators_looks(tmp_path):
     path.write_text('name = "x"\nkind = "rods"\n[[phase]]\nname = "a"\nlooks = ["gaussian"]\n')
     with pytest.raises(ParticleDetectError, match="fluorescent, opaque, brightfield"):
         load_recipe(path)
+
+
+def test_the_final_threshold_can_be_tuned_on_more_validation_images_than_the_phases_use(tmp_path):
+    torch.set_num_threads(1)
+    text = RECIPE.replace("epochs = 2", "epochs = 1").replace("size = 48", "size = 48\nthreshold_images = 3")
+    path = write(tmp_path, text=text)
+    run_recipe(path, threads=1)
+    final = load_model(final_model_path(load_recipe(path)))
+    tuning = final.card.training["threshold_tuning"]
+    assert tuning["images"] == 3 and len(tuning["f1_by_threshold"]) == 11
+    f1s = tuning["f1_by_threshold"]
+    assert f1s[f"{final.card.threshold:g}"] == max(f1s.values())
+    last_phase, _ = phase_files(load_recipe(path), 1)
+    assert tuning["threshold_before"] == load_model(last_phase).card.threshold
+    assert torch.equal(next(iter(weights(last_phase).values())), next(iter(final.network.state_dict().values())))
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\nkind = "rods"\n[validation]\nthreshold_images = 5\n[[phase]]\nname = "a"\n')
+    with pytest.raises(ParticleDetectError, match="threshold_images is for sphere recipes"):
+        load_recipe(bad)

@@ -209,3 +209,20 @@ def test_adam_is_fused_on_a_cpu_and_updates_as_the_plain_one_does():
     for a, b, s in zip(weights, twins, start):
         assert torch.allclose(a, b, atol=1e-6)
         assert (a - s).abs().max() > 0.05
+
+
+def test_keep_last_hands_back_the_last_epoch_whatever_the_validation_says(tmp_path):
+    from napari_particle_detect.learning.training import resume_state_path
+
+    base = train(TINY, out=tmp_path / "base")
+    config = TrainConfig(**{**TINY.to_dict(), "epochs": 3, "keep": "last"})
+    last = train(config, init=tmp_path / "base.pt", out=tmp_path / "last")
+    final_state = torch.load(resume_state_path(tmp_path / "last.pt"), weights_only=False)["network"]
+    assert [h["epoch"] for h in last.history] == [0, 1, 2, 3]
+    for name, tensor in last.model.network.state_dict().items():
+        assert torch.equal(tensor, final_state[name].cpu()), name
+    saved = load_model(tmp_path / "last.pt").network.state_dict()
+    assert all(torch.equal(saved[k], v) for k, v in last.model.network.state_dict().items())
+    # ... and not the start, which "best" keeps as a candidate
+    assert any(not torch.equal(a, b) for a, b in zip(base.model.network.state_dict().values(),
+                                                     last.model.network.state_dict().values()))

@@ -22,16 +22,21 @@ LOOK_PEAKS = 200
 # The profile is read in a central square this many particle diameters wide (about the 384 px the
 # blob search read on 12 px particles); the whole frame where it holds too few peaks.
 LOOK_CROP_DIAMETERS = 32
+# Only peaks scoring this much tell the look: a frame of camera noise alone draws a few weaker ones
+# (0.3-0.5), enough to count as a frame with particles and lock a stack's look as plain.
+LOOK_MIN_SCORE = 0.5
 
 
 def ringed_around(image: np.ndarray | torch.Tensor, peaks: np.ndarray, scores: np.ndarray,
                   diameter: float) -> bool | None:
     """Whether particles of ``diameter`` px at integer ``peaks`` (y, x) of ``image`` (what the network
     read: a NumPy array or a device tensor) sit in opposite-signed rings; None where fewer than
-    MIN_CONVINCING_BLOBS peaks leave nothing to tell."""
+    MIN_CONVINCING_BLOBS peaks scoring at least LOOK_MIN_SCORE leave nothing to tell."""
     side = int(LOOK_CROP_DIAMETERS * diameter)
     y0, x0 = central_corner(image.shape, (side, side))
-    peaks = np.asarray(peaks).reshape(-1, 2)
+    scores = np.asarray(scores).reshape(-1)
+    confident = scores >= LOOK_MIN_SCORE
+    peaks, scores = np.asarray(peaks).reshape(-1, 2)[confident], scores[confident]
     inside = (peaks[:, 0] >= y0) & (peaks[:, 0] < y0 + side) & (peaks[:, 1] >= x0) & (peaks[:, 1] < x0 + side)
     if inside.sum() < MIN_CONVINCING_BLOBS:
         y0, x0, side, inside = 0, 0, max(image.shape[-2:]), np.ones(len(peaks), bool)
@@ -47,8 +52,8 @@ def ringed_around(image: np.ndarray | torch.Tensor, peaks: np.ndarray, scores: n
 
 
 class StackLook:
-    """The look of one stack, read once: on the first frame that has enough peaks to tell (frames
-    before it, with fewer than MIN_CONVINCING_BLOBS peaks, have no rims to drop)."""
+    """The look of one stack, read once: on the first frame that has enough confident peaks to tell
+    (frames before it, with fewer than MIN_CONVINCING_BLOBS, have no rims to drop)."""
 
     def __init__(self, diameter: float):
         self.diameter = float(diameter)  # in the pixels the network reads

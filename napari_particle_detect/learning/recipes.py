@@ -34,7 +34,7 @@ else:  # pragma: no cover - Python 3.10
 # TrainConfig fields a phase may set (the rest are the run's: device, threads, validation).
 PHASE_FIELDS = ("epochs", "steps_per_epoch", "batch_size", "crop", "learning_rate", "synthetic_fraction",
                 "radius_range", "seed", "sigma", "focus_share", "teacher", "teacher_weight", "spot_share",
-                "spot_min_separation", "precision")
+                "spot_min_separation", "precision", "keep")
 # ... and the KindTrainConfig fields a phase of a rods or chains recipe (``kind = "rods"``) may set.
 KIND_PHASE_FIELDS = ("epochs", "steps_per_epoch", "batch_size", "crop", "learning_rate", "synthetic_fraction",
                      "seed", "final_lr_fraction", "positive_weight", "regression_weight", "looks")
@@ -59,6 +59,9 @@ class Recipe:
     validation_images: int = 24
     validation_size: int = 128
     validate: tuple[str, ...] = ()  # annotated pairs used only for scoring
+    # The final model's threshold is tuned again on this many of the generator's validation images (0: it
+    # keeps the last phase's, tuned on the validation_images, which can be too few to tell thresholds apart).
+    threshold_images: int = 0
     phases: tuple[Phase, ...] = field(default_factory=tuple)
     output: str | None = None  # the run folder (relative to the recipe); default runs/NAME beside it
 
@@ -91,8 +94,8 @@ def load_recipe(path: str | Path) -> Recipe:
     if not isinstance(name, str) or not name or "/" in name or "\\" in name:
         raise problem("name must be a non-empty text without slashes (it names the run folder)")
     validation = data.get("validation", {})
-    if not isinstance(validation, dict) or set(validation) - {"images", "size", "data"}:
-        raise problem("[validation] may set images, size and data only")
+    if not isinstance(validation, dict) or set(validation) - {"images", "size", "data", "threshold_images"}:
+        raise problem("[validation] may set images, size, data and threshold_images only")
     kind = data.get("kind", "spheres")
     kinds = ("spheres", *KINDS)
     if kind not in kinds:
@@ -126,7 +129,9 @@ def load_recipe(path: str | Path) -> Recipe:
     if channels is not None and not (isinstance(channels, list) and channels
                                      and all(isinstance(c, int) and 1 <= c <= 4096 for c in channels)):
         raise problem("channels must be a list of whole numbers from 1 to 4096")
-    for key in ("images", "size"):
+    if validation.get("threshold_images") and kind != "spheres":
+        raise problem("threshold_images is for sphere recipes (a kind's threshold is tuned with its heads)")
+    for key in ("images", "size", "threshold_images"):
         value = validation.get(key)
         if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
             raise problem(f"validation {key} must be a whole number")
@@ -134,7 +139,8 @@ def load_recipe(path: str | Path) -> Recipe:
                   channels=tuple(channels) if channels else None, init=data.get("init"),
                   validation_images=int(validation.get("images", 24)),
                   validation_size=int(validation.get("size", 128)),
-                  validate=tuple(_strings(validation.get("data", []), problem)), phases=tuple(phases),
+                  validate=tuple(_strings(validation.get("data", []), problem)),
+                  threshold_images=int(validation.get("threshold_images", 0)), phases=tuple(phases),
                   output=data.get("output"))
 
 
@@ -156,6 +162,8 @@ def _check_settings(settings: dict, problem) -> None:
     # Not auto: a phase's result must not depend on the machine it resumes on.
     if "precision" in settings and settings["precision"] not in ("float32", "bfloat16"):
         raise problem("precision must be float32 or bfloat16")
+    if "keep" in settings and settings["keep"] not in ("best", "last"):
+        raise problem("keep must be best (the best epoch on the validation set) or last")
     if "teacher" in settings and not isinstance(settings["teacher"], str):
         raise problem("teacher must be the path of a model (.pt), relative to the recipe")
     for key in ("synthetic_fraction", "focus_share", "teacher_weight", "final_lr_fraction", "spot_share"):
@@ -343,8 +351,30 @@ def write_final_model(recipe: Recipe) -> Path:
     model.card.training = {**model.card.training, "recipe": str(recipe.path.name),
                            "recipe_sha256": _sha256(recipe.path), "init": recipe.init, "lineage": lineage,
                            "command": f"particle-detect recipe {recipe.path.name}"}
+    if recipe.threshold_images:
+        model.card.training["threshold_tuning"] = _retune_threshold(model, recipe)
     model.card.training.pop("phase", None)
     return save_model(model, final_model_path(recipe))
+
+
+def _retune_threshold(model, recipe: Recipe) -> dict:
+    """Set ``model``'s threshold to the best F1 on ``recipe.threshold_images`` of the generator's validation
+    images (the middle of a tie); what each threshold scored, for the card."""
+    import torch
+
+    from ..kinds.evaluation import best_threshold_index
+    from .training import TRAINING_THRESHOLDS, TrainConfig, synthetic_validation_set, validation_f1
+
+    config = TrainConfig(validation_images=recipe.threshold_images, validation_size=recipe.validation_size)
+    images = [example.prepared()[:2] for example in synthetic_validation_set(config)]
+    f1s = validation_f1(model.network, images, torch.device("cpu"), list(TRAINING_THRESHOLDS),
+                        model.card.min_distance, config.tolerance)
+    model.network.eval()  # validation_f1 hands a network back in training mode
+    before = model.card.threshold
+    model.card.threshold = float(TRAINING_THRESHOLDS[best_threshold_index(f1s)])
+    return {"images": recipe.threshold_images, "size": recipe.validation_size, "threshold_before": before,
+            "threshold": model.card.threshold,
+            "f1_by_threshold": {f"{t:g}": round(float(f), 4) for t, f in zip(TRAINING_THRESHOLDS, f1s)}}
 
 
 def sessions_of(history: list[dict]) -> list[dict]:

@@ -145,6 +145,9 @@ class TrainConfig:
     # Number format of the forward pass (devices.training_dtype): float32, bfloat16, or auto (bfloat16 on a
     # CPU that computes in it natively). Rounds use auto (finetune.FINE_TUNE); a recipe's phase may set it.
     precision: str = "float32"
+    # Which epoch the run hands back: the "best" on the validation images (the start too, when fine-tuning), or
+    # the "last": for a settling phase whose validation set can no longer tell its epochs apart.
+    keep: str = "best"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -378,6 +381,10 @@ def with_spot_options(cfg: SynthConfig, config: TrainConfig, rng: np.random.Gene
     return cfg
 
 
+# The thresholds a trained model's own is chosen from, on its validation images.
+TRAINING_THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+
+
 def synthetic_validation_set(config: TrainConfig) -> list[Example]:
     """Fixed, varied synthetic images from seeds no training batch uses."""
     rng = np.random.default_rng(VALIDATION_SEED_BASE)
@@ -445,7 +452,8 @@ def train(
     resume: bool = False,
     extra_card: dict | None = None,
 ) -> TrainResult:
-    """Train (or fine-tune from ``init``) and return the best model by validation F1.
+    """Train (or fine-tune from ``init``) and return the best model by validation F1 (the last epoch's with
+    ``config.keep == "last"``).
 
     With ``out``, the best model so far is saved there after every improving epoch, plus a
     ``.state.pt`` with optimiser state for ``resume``. Raises :class:`TrainingCancelled` when
@@ -541,7 +549,7 @@ def train(
             record = {"event": "epoch", "epoch": epoch + 1, "epochs": config.epochs, "loss": float(np.mean(losses)),
                       "val_f1": float(f1), "seconds": round(time.monotonic() - started, 1), **session}
             history.append(record)
-            if f1 > best_f1:
+            if f1 > best_f1 or config.keep == "last":
                 best_f1 = float(f1)
                 best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
                 if out is not None:
@@ -556,9 +564,8 @@ def train(
             if stop_early:
                 break
     network.load_state_dict(best_state)
-    thresholds = [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6]
-    f1s = validation_f1(network, validation, device, thresholds, card.min_distance, config.tolerance)
-    card.threshold = float(thresholds[best_threshold_index(f1s)])
+    f1s = validation_f1(network, validation, device, list(TRAINING_THRESHOLDS), card.min_distance, config.tolerance)
+    card.threshold = float(TRAINING_THRESHOLDS[best_threshold_index(f1s)])
     best_f1 = float(max(f1s))
     previous = card.training if init is not None else {}
     lineage = previous.get("lineage", []) + (
