@@ -226,3 +226,18 @@ def test_keep_last_hands_back_the_last_epoch_whatever_the_validation_says(tmp_pa
     # ... and not the start, which "best" keeps as a candidate
     assert any(not torch.equal(a, b) for a, b in zip(base.model.network.state_dict().values(),
                                                      last.model.network.state_dict().values()))
+
+
+def test_a_teacher_taught_near_particles_only_leaves_the_background_to_the_truth():
+    from napari_particle_detect.learning.training import TEACHER_NEAR, distilled_target
+
+    truth = torch.zeros(1, 1, 32, 32)
+    yy, xx = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
+    truth[0, 0] = torch.exp(-((yy - 10) ** 2 + (xx - 10) ** 2) / (2 * 1.5**2))  # one particle at (10, 10)
+    taught = torch.full_like(truth, 0.4)  # a teacher responding everywhere, noise included
+    config = TrainConfig(teacher_weight=0.5)
+    everywhere = distilled_target(truth, taught, config)
+    near = distilled_target(truth, taught, replace(config, teacher_near_particles=True))
+    assert torch.allclose(everywhere, 0.5 * truth + 0.2)
+    assert near[0, 0, 28, 28] == 0 and near[0, 0, 10, 10] == everywhere[0, 0, 10, 10]
+    assert torch.allclose(near, 0.5 * truth + 0.2 * (truth > TEACHER_NEAR))

@@ -34,7 +34,7 @@ else:  # pragma: no cover - Python 3.10
 # TrainConfig fields a phase may set (the rest are the run's: device, threads, validation).
 PHASE_FIELDS = ("epochs", "steps_per_epoch", "batch_size", "crop", "learning_rate", "synthetic_fraction",
                 "radius_range", "seed", "sigma", "focus_share", "teacher", "teacher_weight", "spot_share",
-                "spot_min_separation", "precision", "keep")
+                "spot_min_separation", "precision", "keep", "teacher_near_particles")
 # ... and the KindTrainConfig fields a phase of a rods or chains recipe (``kind = "rods"``) may set.
 KIND_PHASE_FIELDS = ("epochs", "steps_per_epoch", "batch_size", "crop", "learning_rate", "synthetic_fraction",
                      "seed", "final_lr_fraction", "positive_weight", "regression_weight", "looks")
@@ -162,6 +162,8 @@ def _check_settings(settings: dict, problem) -> None:
     # Not auto: a phase's result must not depend on the machine it resumes on.
     if "precision" in settings and settings["precision"] not in ("float32", "bfloat16"):
         raise problem("precision must be float32 or bfloat16")
+    if "teacher_near_particles" in settings and not isinstance(settings["teacher_near_particles"], bool):
+        raise problem("teacher_near_particles must be true or false")
     if "keep" in settings and settings["keep"] not in ("best", "last"):
         raise problem("keep must be best (the best epoch on the validation set) or last")
     if "teacher" in settings and not isinstance(settings["teacher"], str):

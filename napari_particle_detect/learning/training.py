@@ -121,6 +121,9 @@ class TrainConfig:
     # rest is the truth's), so a smaller network learns the teacher's calibrated scores too.
     teacher: str | None = None
     teacher_weight: float = 0.5
+    # Only near the true particles (where the truth's heatmap exceeds TEACHER_NEAR): the teacher's shapes
+    # and overlaps are taught, not its faint responses to empty background and noise.
+    teacher_near_particles: bool = False
     # Fine-tuning rounds: how many unreviewed frames the teacher pseudo-labels (0: none;
     # learning/pseudo_labels.py), the share of each batch cropped from them (seen under strong
     # augmentation), and the teacher's thresholds: a particle at or above pseudo_high, background
@@ -363,6 +366,14 @@ def made_ahead(pool: ThreadPoolExecutor, make: Callable[[], T], count: int) -> I
         yield ready
 
 
+def distilled_target(truth: torch.Tensor, taught: torch.Tensor, config: TrainConfig) -> torch.Tensor:
+    """The truth's heatmap mixed with the teacher's (``config.teacher_weight`` of it), the teacher's only near
+    true particles where ``config.teacher_near_particles``."""
+    if config.teacher_near_particles:
+        taught = taught * (truth > TEACHER_NEAR)
+    return (1 - config.teacher_weight) * truth + config.teacher_weight * taught
+
+
 def weighted_mse(prediction: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """Mean squared error over the pixels whose weight is not zero (unreviewed pixels teach nothing)."""
     return ((prediction - target) ** 2 * weight).sum() / weight.sum().clamp(min=1.0)
@@ -381,6 +392,9 @@ def with_spot_options(cfg: SynthConfig, config: TrainConfig, rng: np.random.Gene
     return cfg
 
 
+# Where the truth's heatmap (a Gaussian of the model's sigma at each centre) exceeds this, a particle is
+# near: within about 3 sigma (4.5 px at sigma 1.5) of a centre.
+TEACHER_NEAR = 0.01
 # The thresholds a trained model's own is chosen from, on its validation images.
 TRAINING_THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
 
@@ -534,7 +548,7 @@ def train(
                 x, y, w = (torch.from_numpy(a).to(device) for a in (images, targets, weights))
                 if teacher is not None:
                     with torch.no_grad():
-                        y = (1 - config.teacher_weight) * y + config.teacher_weight * teacher(x)
+                        y = distilled_target(y, teacher(x), config)
                 optimiser.zero_grad(set_to_none=True)
                 loss = weighted_mse(forward_in(network, x, dtype), y, w)
                 losses.append(take_step(loss, optimiser, scheduler, f"training diverged at epoch {epoch + 1}, step "
