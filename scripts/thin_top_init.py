@@ -1,5 +1,6 @@
-"""The starting weights of recipes/unet-thin8-distilled.toml: the shipped sphere UNet with its full-resolution
-layers thinned from 16 to 8 channels, every deeper layer kept.
+"""The starting weights of recipes/unet-thin8-distilled.toml: the 16-32-64-112 sphere UNet (shipped until
+2026-12-05, now weights/unet-wide.pt) with its full-resolution layers thinned from 16 to 8 channels, every
+deeper layer kept.
 
 Why: OpenVINO bfloat16 on a 640 px tile (a 512 px image at d = 12) spends 17 of its 37-40 ms in the five
 full-resolution layers; channels (8, 32, 64, 112) take 31.6 ms against 44.0 ms for the shipped (16, 32, 64,
@@ -83,7 +84,7 @@ def thinned(model: DetectorModel, width: int) -> DetectorModel:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", type=Path, default=ROOT / "napari_particle_detect" / "weights" / "unet.pt")
+    p.add_argument("--model", type=Path, default=ROOT / "napari_particle_detect" / "weights" / "unet-wide.pt")
     p.add_argument("--width", type=int, default=8)
     p.add_argument("-o", "--out", type=Path, default=ROOT / "weights" / "history" / "unet-thin8-init.pt")
     args = p.parse_args(argv)

@@ -291,6 +291,10 @@ def scale_for_diameter(diameter: float, working_diameter: float) -> float:
 MAX_ENLARGEMENT = 2.0
 
 
+# Pixels above which an 8 or 16 bit frame is resampled without a float32 copy (see rescale_frame).
+COPY_FREE_ABOVE = 4096 * 4096
+
+
 def rescale_frame(frame: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
     """Resample by ``factor`` (>1 enlarges), pixel-area convention; Gaussian pre-filter on shrink.
 
@@ -313,10 +317,6 @@ def rescale_frame(frame: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndar
     # torch takes neither negative strides nor read-only memory (a memory-mapped file's frame).
     tensor = torch.from_numpy(np.require(frame, dtype=np.float32, requirements=("C", "W")))
     return resample_bilinear(tensor, out_shape).numpy(), zoom
-
-
-# Pixels above which an 8 or 16 bit frame is resampled without a float32 copy (see rescale_frame).
-COPY_FREE_ABOVE = 4096 * 4096
 
 
 def resample_bilinear(frame: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:

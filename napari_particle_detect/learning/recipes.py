@@ -364,16 +364,14 @@ def _retune_threshold(model, recipe: Recipe) -> dict:
     images (the middle of a tie); what each threshold scored, for the card."""
     import torch
 
-    from ..kinds.evaluation import best_threshold_index
-    from .training import TRAINING_THRESHOLDS, TrainConfig, synthetic_validation_set, validation_f1
+    from .training import TRAINING_THRESHOLDS, TrainConfig, synthetic_validation_set, tuned_threshold
 
     config = TrainConfig(validation_images=recipe.threshold_images, validation_size=recipe.validation_size)
     images = [example.prepared()[:2] for example in synthetic_validation_set(config)]
-    f1s = validation_f1(model.network, images, torch.device("cpu"), list(TRAINING_THRESHOLDS),
-                        model.card.min_distance, config.tolerance)
-    model.network.eval()  # validation_f1 hands a network back in training mode
     before = model.card.threshold
-    model.card.threshold = float(TRAINING_THRESHOLDS[best_threshold_index(f1s)])
+    model.card.threshold, f1s = tuned_threshold(model.network, images, torch.device("cpu"), model.card.min_distance,
+                                                config.tolerance)
+    model.network.eval()  # validation_f1 hands a network back in training mode
     return {"images": recipe.threshold_images, "size": recipe.validation_size, "threshold_before": before,
             "threshold": model.card.threshold,
             "f1_by_threshold": {f"{t:g}": round(float(f), 4) for t, f in zip(TRAINING_THRESHOLDS, f1s)}}
