@@ -33,6 +33,9 @@ if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
         os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 
 from .errors import ParticleDetectError  # noqa: E402
+from . import memory_allocator  # noqa: E402
+
+memory_allocator.reuse_freed_blocks()
 
 # The public names load their modules on first use (PEP 562): `particle-detect synth` or `evaluate`
 # need neither torch nor the models, and importing torch costs 2-3 s of every command's start.
