@@ -23,7 +23,7 @@ from scipy.spatial import cKDTree
 from ..errors import ParticleDetectError
 from .evaluation import f1_score, match
 from .heatmap import find_peaks, refine, stencil_values
-from ..synthetic.rods import ROD_COLUMNS, rod_table
+from ..synthetic.rods import ROD_COLUMNS, rod_columns, rod_table
 
 HEADS = ("centre", "cos2", "sin2", "log_length", "log_width", "tips")
 COLUMNS = ["frame", "y", "x", "angle", "length", "width", "y1", "x1", "y2", "x2", "score"]
@@ -86,13 +86,16 @@ def encode(table: pd.DataFrame, shape: tuple[int, int]) -> tuple[np.ndarray, np.
     return maps, mask
 
 
-def _read(maps: np.ndarray, head: int, peaks: np.ndarray) -> np.ndarray:
-    """A head's value at each peak, the mean over its 3x3 neighbourhood (clipped to the frame)."""
+def _read(maps: np.ndarray, heads: slice, peaks: np.ndarray) -> np.ndarray:
+    """The ``heads``' values at each peak (heads x peaks), each the mean over the peak's 3x3 neighbourhood
+    (clipped to the frame)."""
     h, w = maps.shape[1:]
-    total = np.zeros(len(peaks))
+    chosen = maps[heads]
+    total = np.zeros((len(chosen), len(peaks)))
     for dy in (-1, 0, 1):
+        ys = np.clip(peaks[:, 0] + dy, 0, h - 1)
         for dx in (-1, 0, 1):
-            total += maps[head, np.clip(peaks[:, 0] + dy, 0, h - 1), np.clip(peaks[:, 1] + dx, 0, w - 1)]
+            total += chosen[:, ys, np.clip(peaks[:, 1] + dx, 0, w - 1)]
     return total / 9.0
 
 
@@ -134,10 +137,10 @@ def decode(maps: np.ndarray, threshold: float = 0.4, min_distance: int = 2, fram
         return empty_table()
     values = stencil_values(maps[0], peaks)
     centres, scores = refine(peaks, values), values[0].astype(float)
-    cos2, sin2 = _read(maps, 1, peaks), _read(maps, 2, peaks)
+    cos2, sin2, log_length, log_width = _read(maps, slice(1, 5), peaks)
     angle = np.degrees(0.5 * np.arctan2(sin2, cos2))
-    length = LENGTH_UNIT * np.exp(_read(maps, 3, peaks))
-    width = WIDTH_UNIT * np.exp(_read(maps, 4, peaks))
+    length = LENGTH_UNIT * np.exp(log_length)
+    width = WIDTH_UNIT * np.exp(log_width)
     if along_axis:
         angle, length, width = read_along_axis(maps, centres, angle, length, width)
     length = np.maximum(length, width)
@@ -153,10 +156,9 @@ def decode(maps: np.ndarray, threshold: float = 0.4, min_distance: int = 2, fram
     if use_tips:
         length, angle = refine_with_tips(maps[5], centres, angle, length, width, tips_move)
         length = np.maximum(length, width)
-    table = rod_table(centres[:, 0], centres[:, 1], angle, length, width)
-    table.insert(0, "frame", int(frame))
-    table["score"] = scores
-    return table[COLUMNS]
+    columns = rod_columns(centres[:, 0], centres[:, 1], angle, length, width)
+    return pd.DataFrame({"frame": np.full(len(scores), int(frame), dtype=np.int64), **columns, "score": scores},
+                        columns=COLUMNS)
 
 
 def _select(keep: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -226,13 +228,15 @@ def fragments(centres: np.ndarray, angle: np.ndarray, length: np.ndarray, width:
     drop = np.zeros(len(centres), bool)
     if len(centres) < 2:
         return drop
-    tree = cKDTree(centres)
-    for i in np.argsort(-length):
+    order = np.argsort(-length)
+    # Every object's neighbours in one query (as each one's own would list them): a query per object cost more.
+    near = cKDTree(centres).query_ball_point(centres[order], 0.5 * length[order], return_sorted=False)
+    for i, neighbours in zip(order.tolist(), near):
         if drop[i]:
             continue
         theta = np.radians(angle[i])
         u = np.array([np.sin(theta), np.cos(theta)])
-        for j in tree.query_ball_point(centres[i], 0.5 * length[i]):
+        for j in neighbours:
             if j == i or drop[j] or length[j] > length[i] or angle_gap(angle[i], angle[j]) > max_angle:
                 continue
             d = centres[j] - centres[i]
@@ -279,21 +283,29 @@ def merge_pieces(centre_map: np.ndarray, centres, scores, angle, length, width, 
     rod crosses where they meet."""
     centres, scores, angle, length, width = (np.array(v, dtype=float, copy=True) for v in (centres, scores, angle, length, width))
     alive = np.ones(len(centres), bool)
+    theta = np.radians(angle)  # merging never turns a piece
+    axes = np.stack([np.sin(theta), np.cos(theta)], axis=1)
     changed = True
     while changed:
         changed = False
-        order = [i for i in np.argsort(-scores) if alive[i]]
-        tree = cKDTree(centres) if len(centres) else None
+        order = np.array([i for i in np.argsort(-scores) if alive[i]], dtype=int)
+        if len(order) == 0:
+            break
+        tree = cKDTree(centres)
         reach = 0.5 * float(length.max(initial=0.0)) + float(width.max(initial=0.0))
-        for i in order:
+        # Only pieces whose ends can meet: within half of both lengths and a width, and at most 8 degrees
+        # off. All tested at once (this loop runs thousands of times a frame): an object's centre and length
+        # change only in its own turn, after its query.
+        near = tree.query_ball_point(centres[order], 0.5 * length[order] + reach, return_sorted=False)
+        owner = np.repeat(np.arange(len(order)), [len(n) for n in near])
+        flat = np.concatenate([np.asarray(n, dtype=int) for n in near])
+        aligned = ~(angle_error(angle[order][owner], angle[flat]) > 8)
+        candidates = np.split(flat[aligned], np.cumsum(np.bincount(owner[aligned], minlength=len(order)))[:-1])
+        for i, near in zip(order.tolist(), candidates):
             if not alive[i]:
                 continue
-            theta = np.radians(angle[i])
-            u = np.array([np.sin(theta), np.cos(theta)])
-            # Only pieces whose ends can meet: within half of both lengths and a width, and at most 8
-            # degrees off (tested for all of them at once: this loop runs thousands of times a frame).
-            near = np.asarray(tree.query_ball_point(centres[i], 0.5 * length[i] + reach), dtype=int)
-            for j in near[~(angle_error(angle[i], angle[near]) > 8)].tolist():
+            u = axes[i]
+            for j in near.tolist():
                 if j == i or not alive[j] or not alive[i]:
                     continue
                 d = centres[j] - centres[i]
@@ -338,12 +350,13 @@ def duplicates(centres: np.ndarray, scores: np.ndarray, angle: np.ndarray, lengt
     drop = np.zeros(len(centres), bool)
     if len(centres) < 2:
         return drop
-    tree = cKDTree(centres)
-    for i in np.argsort(-scores):
+    order = np.argsort(-scores)
+    near = cKDTree(centres).query_ball_point(centres[order], 0.5 * length[order] + 1, return_sorted=False)
+    for i, neighbours in zip(order.tolist(), near):
         if drop[i]:
             continue
         theta = np.radians(angle[i])
-        for j in tree.query_ball_point(centres[i], 0.5 * length[i] + 1):
+        for j in neighbours:
             if j == i or drop[j] or scores[j] > scores[i]:
                 continue
             d = centres[j] - centres[i]
@@ -374,69 +387,152 @@ def refine_with_tips(tips: np.ndarray, centres: np.ndarray, angle: np.ndarray, l
     # refined at once.
     theta = np.radians(np.asarray(angle, float))
     axes = np.stack([np.sin(theta), np.cos(theta)], axis=1)
-    steps, profiles = _tip_walks(tips, centres, axes, length, width)
-    found_peaks = _peaks_each(profiles, [max(TIP_FLOOR, TIP_SHARE * float(p.max())) for p in profiles], reach=6)
-    rough, owners = [], []
-    for i, (c, u, L, wd) in enumerate(zip(centres, axes, length.tolist(), width.tolist())):
-        t = steps[i]
-        sides = [np.interp(peaks, np.arange(len(t)), t) for peaks in found_peaks[2 * i : 2 * i + 2] if peaks]
-        if len(sides) == 2:
-            back, ahead = _tip_pair(sides[0], sides[1], L, wd)
-            rough += [c - back * u, c + ahead * u]
+    steps, walks = _tip_walks(tips, centres, axes, length, width)
+    found_peaks = walks.peaks(TIP_FLOOR, TIP_SHARE)
+    owners, reaches = [], []  # the objects with tips found on both sides, and how far out they lie
+    index = np.arange(max((len(t) for t in steps), default=0), dtype=float)
+    lengths, widths = length.tolist(), width.tolist()
+    for i, t in enumerate(steps):
+        behind, ahead = found_peaks[2 * i], found_peaks[2 * i + 1]
+        if behind and ahead:
+            reaches.append(_tip_pair(np.interp(behind, index[: len(t)], t), np.interp(ahead, index[: len(t)], t),
+                                     lengths[i], widths[i]))
             owners.append(i)
-    refined = _tip_positions(tips, np.asarray(rough, float).reshape(-1, 2))
-    for k, i in enumerate(owners):
-        c, a, wd = centres[i], angle[i], width[i]
-        found = refined[2 * k : 2 * k + 2]
-        vec = found[1] - found[0]
-        tip_length = float(np.hypot(*vec))
-        middle = 0.5 * (found[0] + found[1])
-        tip_angle = np.degrees(np.arctan2(vec[0], vec[1]))
-        # The rod lies between its tips: a peak off its middle (long rods can draw two) moves there (with
-        # ``move``), and two tips a rod length apart tell its angle (alone with ``move``, else with the map).
-        if (tip_length > 0.6 * wd and np.hypot(*(middle - c)) < 0.35 * tip_length
-                and angle_gap(tip_angle % 180, a % 180) < 10):
-            length[i] = tip_length
-            if move:
-                centres[i] = middle
-                if tip_length > 2 * wd:
-                    angle[i] = tip_angle
-            elif tip_length > 2 * wd:
-                angle[i] = _mean_orientation(a, tip_angle)
+    owners = np.asarray(owners, dtype=int)
+    back, ahead = np.asarray(reaches, dtype=float).reshape(-1, 2).T
+    c, u = centres[owners], axes[owners]
+    rough = np.stack([c - back[:, None] * u, c + ahead[:, None] * u], axis=1)
+    refined = _tip_positions(tips, rough.reshape(-1, 2)).reshape(-1, 2, 2)
+    vec = refined[:, 1] - refined[:, 0]
+    tip_length = np.hypot(vec[:, 0], vec[:, 1])
+    middle = 0.5 * (refined[:, 0] + refined[:, 1])
+    tip_angle = np.degrees(np.arctan2(vec[:, 0], vec[:, 1]))
+    off_middle = middle - centres[owners]
+    a, wd = angle[owners], width[owners]
+    # The rod lies between its tips: a peak off its middle (long rods can draw two) moves there (with
+    # ``move``), and two tips a rod length apart tell its angle (alone with ``move``, else with the map).
+    agree = ((tip_length > 0.6 * wd) & (np.hypot(off_middle[:, 0], off_middle[:, 1]) < 0.35 * tip_length)
+             & (angle_error(tip_angle % 180, a % 180) < 10))
+    length[owners[agree]] = tip_length[agree]
+    turn = agree & (tip_length > 2 * wd)
+    if move:
+        centres[owners[agree]] = middle[agree]
+        angle[owners[turn]] = tip_angle[turn]
+    else:
+        angle[owners[turn]] = _mean_orientation(a[turn], tip_angle[turn])
     return length, angle
 
 
+TIP_REACH = 6  # samples: a tip peak is the profile's maximum within this many either way
+
+
 def _tip_walks(tips: np.ndarray, centres: np.ndarray, axes: np.ndarray, length: np.ndarray,
-               width: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+               width: np.ndarray) -> tuple[list[np.ndarray], Profiles]:
     """Per object, the steps (px) of its walk out along its axis ((sin, cos) of its angle, in ``axes``); and
-    per object the tip map's profile along the walk behind, then ahead (the largest of three samples
+    the tip map's profiles along the walks, behind then ahead of each object (the largest of three samples
     across the axis, 0 outside the frame): every walk's points made and interpolated at once."""
     h, w = tips.shape
     steps = [np.arange(max(0.25 * wd, 1.0), 1.2 * L + 12.0, 0.5) for L, wd in zip(length.tolist(), width.tolist())]
     if not steps:
-        return [], []
+        return [], Profiles.empty(tips.dtype, TIP_REACH)
     counts = np.array([len(t) for t in steps])
     owner = np.repeat(np.arange(len(steps)), counts)
-    t = np.concatenate(steps)[:, None, None]
-    u = axes[owner][:, None, :]
-    n = np.stack([-axes[:, 1], axes[:, 0]], axis=1)[owner][:, None, :]  # across the axis
-    c = np.asarray(centres, float)[owner][:, None, :]
-    across = np.array([-1.0, 0.0, 1.0])[None, :, None]
-    pts = np.concatenate([(c + sign * t * u + across * n).reshape(-1, 2) for sign in (-1.0, 1.0)])
-    inside = (pts[:, 0] > -0.5) & (pts[:, 0] < h - 0.5) & (pts[:, 1] > -0.5) & (pts[:, 1] < w - 0.5)
-    values = np.where(inside, ndimage.map_coordinates(tips, pts.T, order=1, mode="nearest"), 0.0)
-    behind, ahead = (np.split(v.reshape(-1, 3).max(axis=1), np.cumsum(counts)[:-1]) for v in np.split(values, 2))
-    return steps, [p for pair in zip(behind, ahead) for p in pair]
+    t = np.concatenate(steps)
+    across = np.array([-1.0, 0.0, 1.0])
+    normals = np.stack([-axes[:, 1], axes[:, 0]], axis=1)  # across the axis
+    centres = np.asarray(centres, float)
+    # Each coordinate (y, then x) of every point: behind, then ahead; per object, per step, 3 across.
+    points = np.empty((2, 2, len(t), 3))
+    for d in (0, 1):
+        along = t * axes[owner, d]
+        sideways = across[None, :] * normals[owner, d][:, None]
+        np.add((centres[owner, d] - along)[:, None], sideways, out=points[d, 0])
+        np.add((centres[owner, d] + along)[:, None], sideways, out=points[d, 1])
+    points = points.reshape(2, -1)
+    inside = (points[0] > -0.5) & (points[0] < h - 0.5) & (points[1] > -0.5) & (points[1] < w - 0.5)
+    values = np.where(inside, ndimage.map_coordinates(tips, points, order=1, mode="nearest"), 0.0)
+    behind, ahead = values.reshape(2, -1, 3).max(axis=2)
+    return steps, Profiles.laid_out(behind, ahead, counts, TIP_REACH)
 
 
-def _mean_orientation(a: float, b: float) -> float:
-    """The mean of two orientations in degrees (doubled angles averaged). The orientation map read along
-    the axis and the tips' direction err differently (a crossing rod bends the map; a tip a pixel off
-    turns a short pair): on 96 tuning images (seeds 950000+ to 980000+) their mean lowered the median
+@dataclass(frozen=True)
+class Profiles:
+    """Many profiles laid end to end in one array, each followed by ``reach`` samples of -inf, so that one
+    maximum filter over it finds every profile's own peaks (a peak's window never reaches the next one)."""
+
+    flat: np.ndarray
+    starts: np.ndarray
+    counts: np.ndarray
+    reach: int
+
+    @classmethod
+    def empty(cls, dtype, reach: int) -> Profiles:
+        return cls(np.zeros(0, dtype), np.zeros(0, int), np.zeros(0, int), reach)
+
+    @classmethod
+    def of(cls, profiles: list[np.ndarray], reach: int) -> Profiles:
+        if not profiles:
+            return cls.empty(np.float32, reach)
+        gap = np.full(reach, -np.inf, dtype=profiles[0].dtype)
+        counts = np.array([len(p) for p in profiles])
+        return cls(np.concatenate([part for p in profiles for part in (p, gap)]), _starts(counts, reach), counts, reach)
+
+    @classmethod
+    def laid_out(cls, behind: np.ndarray, ahead: np.ndarray, counts: np.ndarray, reach: int) -> Profiles:
+        """Profiles behind and ahead of each object (``counts`` samples each, end to end in ``behind`` and
+        ``ahead``) in the order behind 0, ahead 0, behind 1, ..."""
+        both = np.repeat(counts, 2)
+        starts = _starts(both, reach)
+        flat = np.full(int(both.sum()) + reach * len(both), -np.inf, dtype=behind.dtype)
+        local = np.arange(len(behind)) - np.repeat(np.cumsum(counts) - counts, counts)
+        for side, values in enumerate((behind, ahead)):
+            flat[np.repeat(starts[side::2], counts) + local] = values
+        return cls(flat, starts, both, reach)
+
+    def peaks(self, floor: float, share: float) -> list[list[float]]:
+        """Per profile, the indices (subsample, by a parabola) of its values above max(``floor``, ``share`` of
+        its largest) that are the maximum within ``reach``, in order."""
+        if len(self.counts) == 0:
+            return []
+        largest = np.maximum.reduceat(self.flat, self.starts).astype(float)
+        return self.peaks_above(np.maximum(floor, share * largest))
+
+    def peaks_above(self, floors: np.ndarray) -> list[list[float]]:
+        """As :meth:`peaks`, each profile's floor given."""
+        if len(self.counts) == 0:
+            return []
+        flat, starts, counts, reach = self.flat, self.starts, self.counts, self.reach
+        # In the profiles' own type: the parabola's arithmetic must be theirs (float32 from the maps).
+        floor = np.full(len(flat), np.inf, dtype=flat.dtype)
+        owners = np.repeat(np.arange(len(counts)), counts)
+        floor[np.repeat(starts, counts) + np.arange(len(owners)) - np.repeat(np.cumsum(counts) - counts, counts)] = \
+            np.asarray(floors, dtype=float)[owners].astype(flat.dtype)
+        top = ndimage.maximum_filter1d(flat, 2 * reach + 1, mode="nearest")
+        k = np.flatnonzero((flat > floor) & (flat >= top))
+        owner = np.searchsorted(starts, k, side="right") - 1
+        local = k - starts[owner]
+        inner = (local > 0) & (local < counts[owner] - 1)
+        a, b, c = flat[np.maximum(k - 1, 0)], flat[k], flat[k + 1]
+        curvature = a - 2 * b + c
+        bend = inner & (curvature < 0)
+        shift = np.zeros(len(k))
+        shift[bend] = 0.5 * (a[bend] - c[bend]) / curvature[bend]
+        found = local + shift  # in profile order, as ``k`` is
+        return [part.tolist() for part in np.split(found, np.searchsorted(owner, np.arange(1, len(counts))))]
+
+
+def _starts(counts: np.ndarray, reach: int) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(counts + reach)[:-1]]).astype(int)
+
+
+def _mean_orientation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The mean of two orientations in degrees (doubled angles averaged), element by element. The orientation
+    map read along the axis and the tips' direction err differently (a crossing rod bends the map; a tip a
+    pixel off turns a short pair): on 96 tuning images (seeds 950000+ to 980000+) their mean lowered the median
     orientation error in all six cells (fluorescent 0.30: 1.51 -> 1.33 deg) and the 90th percentile in
     five (fluorescent 0.30: 7.30 -> 6.57; it rose in bright-field 0.30, 8.09 -> 8.54), against the map alone."""
-    doubled = np.radians(2.0 * np.array([a, b]))
-    return float(0.5 * np.degrees(np.arctan2(np.sin(doubled).sum(), np.cos(doubled).sum())))
+    doubled_a, doubled_b = np.radians(2.0 * np.asarray(a, float)), np.radians(2.0 * np.asarray(b, float))
+    return 0.5 * np.degrees(np.arctan2(np.sin(doubled_a) + np.sin(doubled_b), np.cos(doubled_a) + np.cos(doubled_b)))
 
 
 def _tip_positions(tips: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -479,28 +575,8 @@ def _tip_pair(back: np.ndarray, ahead: np.ndarray, length: float, width: float) 
 
 def _peaks_each(profiles: list[np.ndarray], floors: list[float], reach: int) -> list[list[float]]:
     """Per profile, the indices (subsample, by a parabola) of its values above its floor that are the
-    maximum within ``reach``, in order; all profiles at once, laid end to end ``reach`` empty samples apart."""
-    if not profiles:
-        return []
-    counts = np.array([len(p) for p in profiles])
-    starts = np.concatenate([[0], np.cumsum(counts + reach)[:-1]])
-    # In the profiles' own type: the parabola's arithmetic must be theirs (float32 from the maps).
-    gap = np.full(reach, -np.inf, dtype=profiles[0].dtype)
-    flat = np.concatenate([part for p in profiles for part in (p, gap)])
-    never = np.full(reach, np.inf, dtype=profiles[0].dtype)
-    floor = np.concatenate([part for p, f in zip(profiles, floors) for part in (np.full(len(p), f, p.dtype), never)])
-    top = ndimage.maximum_filter1d(flat, 2 * reach + 1, mode="nearest")
-    k = np.flatnonzero((flat > floor) & (flat >= top))
-    owner = np.searchsorted(starts, k, side="right") - 1
-    local = k - starts[owner]
-    inner = (local > 0) & (local < counts[owner] - 1)
-    a, b, c = flat[np.maximum(k - 1, 0)], flat[k], flat[k + 1]
-    curvature = a - 2 * b + c
-    bend = inner & (curvature < 0)
-    shift = np.zeros(len(k))
-    shift[bend] = 0.5 * (a[bend] - c[bend]) / curvature[bend]
-    found = local + shift  # in profile order, as ``k`` is
-    return [part.tolist() for part in np.split(found, np.searchsorted(owner, np.arange(1, len(profiles))))]
+    maximum within ``reach``, in order (Profiles.peaks_above, the profiles given as a list)."""
+    return Profiles.of(profiles, reach).peaks_above(np.asarray(floors, dtype=float))
 
 
 def empty_table() -> pd.DataFrame:

@@ -61,12 +61,16 @@ def tips(y: np.ndarray, x: np.ndarray, angle_deg: np.ndarray, length: np.ndarray
 
 def rod_table(y, x, angle, length, width) -> pd.DataFrame:
     """The truth/prediction table of objects from their centre, angle (any degrees), length and width."""
+    return pd.DataFrame(rod_columns(y, x, angle, length, width))
+
+
+def rod_columns(y, x, angle, length, width) -> dict[str, np.ndarray]:
+    """:func:`rod_table`'s columns (ROD_COLUMNS), as arrays."""
     y, x, length, width = (np.asarray(v, dtype=float) for v in (y, x, length, width))
     angle = np.mod(np.asarray(angle, dtype=float), 180.0)
     angle = np.where(angle >= 180.0, 0.0, angle)  # -1e-17 mod 180 rounds to 180.0
     y1, x1, y2, x2 = tips(y, x, angle, length)
-    return pd.DataFrame({"y": y, "x": x, "angle": angle, "length": length, "width": width,
-                         "y1": y1, "x1": x1, "y2": y2, "x2": x2})
+    return {"y": y, "x": x, "angle": angle, "length": length, "width": width, "y1": y1, "x1": x1, "y2": y2, "x2": x2}
 
 
 def place_rods(config: RodConfig, rng: np.random.Generator) -> pd.DataFrame:
