@@ -287,7 +287,7 @@ def test_training_examples_are_drawn_in_the_looks_asked_for(kind, monkeypatch):
 
 
 def test_tip_peaks_of_many_profiles_at_once_are_each_profiles_own():
-    from napari_particle_detect.kinds.rods import _peaks_each
+    from napari_particle_detect.kinds.rods import Profiles
 
     def one(profile, floor, reach):  # the walk's peaks, one profile at a time
         found = []
@@ -305,7 +305,15 @@ def test_tip_peaks_of_many_profiles_at_once_are_each_profiles_own():
     profiles = [rng.random(int(n)).astype(np.float32) for n in rng.integers(1, 40, 300)]
     profiles += [np.zeros(5, np.float32), np.array([0.9, 0.9, 0.1], np.float32), np.array([1.0], np.float32)]
     floors = [max(0.3, 0.5 * float(p.max())) for p in profiles]
-    assert _peaks_each(profiles, floors, 6) == [one(p, f, 6) for p, f in zip(profiles, floors)]
+    expected = [one(p, f, 6) for p, f in zip(profiles, floors)]
+    assert Profiles.of(profiles, 6).peaks_above(np.array(floors)) == expected
+    assert Profiles.of(profiles, 6).peaks(0.3, 0.5) == expected  # each floor from its own profile's largest value
+    # Laid out from the walks behind and ahead of each object, as the decoder does: the same peaks.
+    behind = profiles[:300]
+    ahead = [rng.random(len(p)).astype(np.float32) for p in behind]
+    walks = Profiles.laid_out(np.concatenate(behind), np.concatenate(ahead), np.array([len(p) for p in behind]), 6)
+    pairs = [p for pair in zip(behind, ahead) for p in pair]
+    assert walks.peaks(0.3, 0.5) == [one(p, max(0.3, 0.5 * float(p.max())), 6) for p in pairs]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

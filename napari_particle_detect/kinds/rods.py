@@ -301,11 +301,11 @@ def merge_pieces(centre_map: np.ndarray, centres, scores, angle, length, width, 
         flat = np.concatenate([np.asarray(n, dtype=int) for n in near])
         aligned = ~(angle_error(angle[order][owner], angle[flat]) > 8)
         candidates = np.split(flat[aligned], np.cumsum(np.bincount(owner[aligned], minlength=len(order)))[:-1])
-        for i, near in zip(order.tolist(), candidates):
+        for i, partners in zip(order.tolist(), candidates):
             if not alive[i]:
                 continue
             u = axes[i]
-            for j in near.tolist():
+            for j in partners.tolist():
                 if j == i or not alive[j] or not alive[i]:
                     continue
                 d = centres[j] - centres[i]
@@ -484,9 +484,8 @@ class Profiles:
         both = np.repeat(counts, 2)
         starts = _starts(both, reach)
         flat = np.full(int(both.sum()) + reach * len(both), -np.inf, dtype=behind.dtype)
-        local = np.arange(len(behind)) - np.repeat(np.cumsum(counts) - counts, counts)
         for side, values in enumerate((behind, ahead)):
-            flat[np.repeat(starts[side::2], counts) + local] = values
+            flat[_sample_positions(starts[side::2], counts)] = values
         return cls(flat, starts, both, reach)
 
     def peaks(self, floor: float, share: float) -> list[list[float]]:
@@ -504,9 +503,7 @@ class Profiles:
         flat, starts, counts, reach = self.flat, self.starts, self.counts, self.reach
         # In the profiles' own type: the parabola's arithmetic must be theirs (float32 from the maps).
         floor = np.full(len(flat), np.inf, dtype=flat.dtype)
-        owners = np.repeat(np.arange(len(counts)), counts)
-        floor[np.repeat(starts, counts) + np.arange(len(owners)) - np.repeat(np.cumsum(counts) - counts, counts)] = \
-            np.asarray(floors, dtype=float)[owners].astype(flat.dtype)
+        floor[_sample_positions(starts, counts)] = np.repeat(np.asarray(floors, dtype=float), counts).astype(flat.dtype)
         top = ndimage.maximum_filter1d(flat, 2 * reach + 1, mode="nearest")
         k = np.flatnonzero((flat > floor) & (flat >= top))
         owner = np.searchsorted(starts, k, side="right") - 1
@@ -523,6 +520,11 @@ class Profiles:
 
 def _starts(counts: np.ndarray, reach: int) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(counts + reach)[:-1]]).astype(int)
+
+
+def _sample_positions(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Where in the flat array the samples of profiles starting at ``starts`` (``counts`` long) lie, in order."""
+    return np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
 
 
 def _mean_orientation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -571,12 +573,6 @@ def _tip_pair(back: np.ndarray, ahead: np.ndarray, length: float, width: float) 
     cost = np.abs(back[:, None] - ahead[None, :]) + np.abs(back[:, None] + ahead[None, :] - length)
     i, j = np.unravel_index(np.argmin(cost), cost.shape)
     return float(back[i]), float(ahead[j])
-
-
-def _peaks_each(profiles: list[np.ndarray], floors: list[float], reach: int) -> list[list[float]]:
-    """Per profile, the indices (subsample, by a parabola) of its values above its floor that are the
-    maximum within ``reach``, in order (Profiles.peaks_above, the profiles given as a list)."""
-    return Profiles.of(profiles, reach).peaks_above(np.asarray(floors, dtype=float))
 
 
 def empty_table() -> pd.DataFrame:
