@@ -24,9 +24,7 @@ GLIBC_DEFAULTS = {"NAPARI_PARTICLE_DETECT_MALLOC": "glibc"}
 def measure(threads: int) -> dict:
     """One process's medians (ms) and peak memory (MB)."""
     import resource
-    import time
 
-    import numpy as np
     import napari_particle_detect  # noqa: F401 - before torch, as users run it
     import torch
 
@@ -36,17 +34,14 @@ def measure(threads: int) -> dict:
     from napari_particle_detect.synthetic.rods import benchmark_rod_config, synthesize_rods
     from napari_particle_detect.synthetic.spheres import SynthConfig, synthesize
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import _common as C
+
     torch.set_num_threads(threads)
     spheres, rods = load_model("unet"), load_model("rods")
 
     def median_ms(run, repeats: int) -> float:
-        run()
-        spent = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            run()
-            spent.append(time.perf_counter() - start)
-        return float(np.median(spent) * 1e3)
+        return C.median_time(run, repeats) * 1e3
 
     rod_image = synthesize_rods(benchmark_rod_config("fluorescent", 0.3), seed=399_999).image
     row = {"spheres 256 px, d given": median_ms(lambda: detect(rod_image, spheres, "cpu", diameter=12.0), 25),
