@@ -287,7 +287,12 @@ def test_training_examples_are_drawn_in_the_looks_asked_for(kind, monkeypatch):
 
 
 def test_tip_peaks_of_many_profiles_at_once_are_each_profiles_own():
-    from napari_particle_detect.kinds.rods import Profiles
+    from napari_particle_detect.kinds.rods import Profiles, _starts
+
+    def laid_end_to_end(profiles, reach):  # each profile followed by reach samples of -inf
+        gap = np.full(reach, -np.inf, dtype=np.float32)
+        counts = np.array([len(p) for p in profiles])
+        return Profiles(np.concatenate([part for p in profiles for part in (p, gap)]), _starts(counts, reach), counts, reach)
 
     def one(profile, floor, reach):  # the walk's peaks, one profile at a time
         found = []
@@ -306,8 +311,8 @@ def test_tip_peaks_of_many_profiles_at_once_are_each_profiles_own():
     profiles += [np.zeros(5, np.float32), np.array([0.9, 0.9, 0.1], np.float32), np.array([1.0], np.float32)]
     floors = [max(0.3, 0.5 * float(p.max())) for p in profiles]
     expected = [one(p, f, 6) for p, f in zip(profiles, floors)]
-    assert Profiles.of(profiles, 6).peaks_above(np.array(floors)) == expected
-    assert Profiles.of(profiles, 6).peaks(0.3, 0.5) == expected  # each floor from its own profile's largest value
+    assert laid_end_to_end(profiles, 6).peaks_above(np.array(floors)) == expected
+    assert laid_end_to_end(profiles, 6).peaks(0.3, 0.5) == expected  # each floor from its own profile's largest value
     # Laid out from the walks behind and ahead of each object, as the decoder does: the same peaks.
     behind = profiles[:300]
     ahead = [rng.random(len(p)).astype(np.float32) for p in behind]

@@ -288,7 +288,8 @@ def merge_pieces(centre_map: np.ndarray, centres, scores, angle, length, width, 
     changed = True
     while changed:
         changed = False
-        order = np.array([i for i in np.argsort(-scores) if alive[i]], dtype=int)
+        ranked = np.argsort(-scores)
+        order = ranked[alive[ranked]]
         if len(order) == 0:
             break
         tree = cKDTree(centres)
@@ -468,14 +469,6 @@ class Profiles:
     @classmethod
     def empty(cls, dtype, reach: int) -> Profiles:
         return cls(np.zeros(0, dtype), np.zeros(0, int), np.zeros(0, int), reach)
-
-    @classmethod
-    def of(cls, profiles: list[np.ndarray], reach: int) -> Profiles:
-        if not profiles:
-            return cls.empty(np.float32, reach)
-        gap = np.full(reach, -np.inf, dtype=profiles[0].dtype)
-        counts = np.array([len(p) for p in profiles])
-        return cls(np.concatenate([part for p in profiles for part in (p, gap)]), _starts(counts, reach), counts, reach)
 
     @classmethod
     def laid_out(cls, behind: np.ndarray, ahead: np.ndarray, counts: np.ndarray, reach: int) -> Profiles:
