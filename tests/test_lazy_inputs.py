@@ -68,6 +68,30 @@ def test_dask_arrays_are_read_frame_by_frame(frames, tiny_model):
     assert np.array_equal(frames, before)  # never normalised in place
 
 
+def test_a_zarr_array_opened_by_the_user_is_detected_as_a_stack(tmp_path, frames, tiny_model):
+    # zarr 3 arrays have a shape but no len(): the stack's length comes from its shape.
+    array = zarr.open(str(tmp_path / "user.zarr"), mode="w", shape=frames.shape, chunks=(1, 72, 88),
+                      dtype=frames.dtype)
+    array[:] = frames
+    reopened = zarr.open(str(tmp_path / "user.zarr"), mode="r")
+    found = detect(reopened, tiny_model, device="cpu", threshold=0.0, diameter=12)
+    assert sorted(found["frame"].unique()) == [0, 1, 2]
+    assert found.equals(detect(frames, tiny_model, device="cpu", threshold=0.0, diameter=12))
+
+
+def test_detect_refuses_what_the_command_line_refuses(frames, tiny_model):
+    with pytest.raises(ParticleDetectError, match=r"threshold must be a number in \[0, 1\), got 2"):
+        detect(frames[0], tiny_model, device="cpu", threshold=2)
+    with pytest.raises(ParticleDetectError, match="not a file name .'image.tif'."):
+        detect("image.tif", tiny_model, device="cpu")
+    with pytest.raises(TypeError, match="detect.. got an unexpected keyword argument 'foo'; .*batch_size"):
+        detect(frames[0], tiny_model, device="cpu", foo=1)
+    with pytest.raises(ParticleDetectError, match="batch_size is an option of sphere detection; not with kind='rods'"):
+        detect(frames[0], kind="rods", device="cpu", batch_size=2)
+    with pytest.raises(ParticleDetectError, match="diameter must be a positive number, got nan"):
+        detect(frames[0], tiny_model, device="cpu", diameter=float("nan"))
+
+
 def test_big_frames_take_the_same_percentiles_without_a_copy():
     from napari_particle_detect.detection.percentiles import percentiles
 

@@ -21,6 +21,7 @@ from ..kinds.registry import get_kind
 from ..models import DetectorModel, load_model_cached
 from .networks import prepare_network
 from .runtimes import runtime_record
+from .prediction import check_threshold
 from .preprocessing import as_frames, check_frame, normalise
 from ..shipped import WEIGHTS_DIR
 from .stages import laid_out_for
@@ -89,6 +90,7 @@ def detect_kind(
     float32 by default."""
     if polarity not in ("auto", "bright", "dark"):
         raise ParticleDetectError(f"polarity must be auto, bright or dark, got {polarity!r}")
+    check_threshold(threshold)
     spec = get_kind(kind)
     device = select_device(device)
     model = model_for(kind, model, device)
@@ -97,7 +99,7 @@ def detect_kind(
     network = prepare_network(model, device, precision, runtime=runtime)
     thr = model.card.threshold if threshold is None else float(threshold)
     stack = as_frames(image, name)
-    indices = list(range(len(stack))) if frames is None else list(frames)
+    indices = list(range(stack.shape[0])) if frames is None else list(frames)
     parts = []
     for count, index in enumerate(indices, start=1):
         frame = check_frame(np.asarray(stack[index]), f"{name} frame {index}")
@@ -119,7 +121,7 @@ def detect_kind_file(path, options, model_path, device: torch.device,
 
     model = model_for(options.kind, model_path, device)
     image = read_image(path, lazy=True)
-    n_frames = 1 if image.ndim == 2 else len(image)
+    n_frames = 1 if image.ndim == 2 else image.shape[0]
     table = detect_kind(image, options.kind, model, device, options.threshold, options.polarity,
                         tile=options.tile, name=str(path), progress=progress, runtime=options.runtime,
                         precision=options.precision)

@@ -8,6 +8,8 @@ NumPy/SciPy on a CPU, torch on a GPU. This module is the public face: :func:`det
 
 from __future__ import annotations
 
+import inspect
+
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -190,7 +192,8 @@ def resolve_sizing(
     (with a given diameter, the look is read once the first frame is detected: look.StackLook)."""
     if diameter is not None:
         return given_sizing(model, diameter)
-    picks = np.unique(np.linspace(0, len(frames) - 1, min(3, len(frames))).astype(int))
+    count = frames.shape[0]
+    picks = np.unique(np.linspace(0, count - 1, min(3, count)).astype(int))
     estimates = [estimate_size(check_frame(np.asarray(frames[i]), f"{name} frame {i}")) for i in picks]
     ringed = 2 * sum(e.ringed for e in estimates) > len(estimates)
     used = float(np.median([e.diameter for e in estimates]))
@@ -198,7 +201,7 @@ def resolve_sizing(
     reason = ""
     if 2 * len(doubtful) >= len(estimates):
         index, estimate = doubtful[0]
-        reason = estimate.reason + (f" (frame {index})" if len(frames) > 1 else "")
+        reason = estimate.reason + (f" (frame {index})" if count > 1 else "")
     elif len(estimates) > 1 and max(e.diameter for e in estimates) > 1.3 * min(e.diameter for e in estimates):
         reason = "frames disagree: " + ", ".join(f"{e.diameter:.1f}" for e in estimates) + " px"
     return Sizing(used, scale_for_diameter(used, model.card.canonical_diameter), ringed, "estimated",
@@ -206,8 +209,14 @@ def resolve_sizing(
 
 
 def check_diameter(diameter: float) -> None:
-    if diameter <= 0:
-        raise ParticleDetectError(f"diameter must be positive, got {diameter}")
+    if not diameter > 0 or not np.isfinite(diameter):
+        raise ParticleDetectError(f"diameter must be a positive number, got {diameter}")
+
+
+def check_threshold(threshold: float | None) -> None:
+    """A score threshold is in [0, 1), as the command line's ``--threshold``; None is the model's own."""
+    if threshold is not None and not 0.0 <= float(threshold) < 1.0:
+        raise ParticleDetectError(f"threshold must be a number in [0, 1), got {threshold}")
 
 
 def given_sizing(model: DetectorModel, diameter: float) -> Sizing:
@@ -258,11 +267,12 @@ def iter_detect(
         model = load_model_cached(model, device)
     if diameter is not None:
         check_diameter(diameter)  # here, since the scale is taken from it before the look check ends
+    check_threshold(threshold)
     stack = as_frames(image, name)
     network = prepare_network(model, device, precision, compile=compile, runtime=runtime)
     steps = steps_for(device)
     thr = model.card.threshold if threshold is None else float(threshold)
-    indices = list(range(len(stack)) if frames is None else frames)
+    indices = list(range(stack.shape[0]) if frames is None else frames)
     try:
         sizing = resolve_sizing(model, stack, diameter, name)
         scale = sizing.scale
@@ -288,6 +298,12 @@ def iter_detect(
         if "can't allocate memory" not in str(exc) and "out of memory" not in str(exc):
             raise
         raise ParticleDetectError(out_of_memory_message(name, stack, device, exc)) from None
+
+
+# detect's keyword options beyond its named parameters: iter_detect's for spheres, fewer for the other kinds.
+SPHERE_OPTIONS = frozenset(inspect.signature(iter_detect).parameters) - {
+    "image", "model", "device", "threshold", "diameter", "polarity"}
+KIND_OPTIONS = frozenset({"frames", "tile", "name", "runtime", "precision"})
 
 
 def out_of_memory_message(name: str, stack, device: torch.device, exc: BaseException) -> str:
@@ -318,6 +334,10 @@ def detect(
     ``diameter_confidence`` ("high", or "low" when too few particle-like blobs stood out of the
     noise to trust an estimate: give the diameter) with ``diameter_reason``.
     """
+    unknown = sorted(set(kwargs) - SPHERE_OPTIONS)
+    if unknown:
+        raise TypeError(f"detect() got an unexpected keyword argument {unknown[0]!r}; its options beyond the "
+                        f"named ones: {', '.join(sorted(SPHERE_OPTIONS))}")
     if kind != "spheres":
         from .kinds_prediction import detect_kind
 
@@ -327,9 +347,12 @@ def detect(
         kwargs.pop("heatmaps", None)
         if kwargs.pop("split_close", False):
             raise ParticleDetectError(f"split_close splits sphere peaks; not with kind={kind!r}")
+        spheres_only = sorted(set(kwargs) - KIND_OPTIONS)
+        if spheres_only:
+            raise ParticleDetectError(f"{spheres_only[0]} is an option of sphere detection; not with kind={kind!r}")
         return detect_kind(image, kind, model, device, threshold, polarity, progress=progress, **kwargs)
     parts = []
-    total = 1 if getattr(image, "ndim", np.ndim(image)) == 2 else len(image)
+    total = as_frames(image, kwargs.get("name", "image")).shape[0]
     sizing = None
     kwargs.setdefault("heatmaps", False)  # a table needs no heatmaps: memory holds bands of rows only
     for count, (index, result, sizing) in enumerate(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ..errors import ParticleDetectError
@@ -48,6 +50,9 @@ def as_frames(image: np.ndarray, name: str = "image") -> np.ndarray:
     Array-likes with ``ndim``/``shape`` (dask arrays, lazy TIFF stacks) stay lazy: frames are
     read one at a time.
     """
+    if isinstance(image, (str, os.PathLike)):
+        raise ParticleDetectError(f"{name}: detect takes an image array, not a file name ({str(image)!r}); read it "
+                                  "first (napari_particle_detect.files.io.read_image) or run detect_files on paths")
     if not hasattr(image, "shape") or not hasattr(image, "ndim"):
         image = np.asarray(image)
     if image.ndim == 2:

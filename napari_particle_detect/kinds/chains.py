@@ -223,7 +223,7 @@ def empty_table() -> pd.DataFrame:
 
 def chain_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per chain: beads, contour length (along its bonds, a ring's closing bond included), end-to-end
-    distance (first to last bead), radius of gyration, closed or not."""
+    distance (first to last bead), radius of gyration, closed (1 for a ring, as in the beads table)."""
     rows = []
     if "frame" not in table:
         table = table.assign(frame=0)
@@ -234,7 +234,7 @@ def chain_summary(table: pd.DataFrame) -> pd.DataFrame:
         steps = np.hypot(*np.diff(pts, axis=0).T) if len(pts) > 1 else np.zeros(0)
         contour = float(steps.sum() + (np.hypot(*(pts[0] - pts[-1])) if closed else 0.0))
         rg = float(np.sqrt(((pts - pts.mean(axis=0)) ** 2).sum(axis=1).mean()))
-        rows.append((int(frame), int(chain), len(pts), contour, float(np.hypot(*(pts[-1] - pts[0]))), rg, closed))
+        rows.append((int(frame), int(chain), len(pts), contour, float(np.hypot(*(pts[-1] - pts[0]))), rg, int(closed)))
     return pd.DataFrame(rows, columns=CHAIN_SUMMARY_COLUMNS)
 
 
