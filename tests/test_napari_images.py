@@ -204,3 +204,48 @@ def test_export_suggests_the_working_folder_for_an_image_without_a_file(make_nap
     widget = make_widget(viewer, light_model)
     assert widget.annotation.project.folder.parent == project_home / "projects"  # the hidden projects folder...
     assert widget.export.default_path() == tmp_path / "synthetic_particles_centres.csv"  # ...is not suggested
+
+
+def test_detect_again_over_edits_keeps_them_one_undo_away(make_napari_viewer, qtbot, light_model):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(2, 64), name="cells")
+    widget = make_widget(viewer, light_model)
+    run_detect(widget, qtbot, scope=1)
+    annotation, layer = widget.annotation, widget.annotation.points
+    viewer.dims.set_current_step(0, 1)
+    layer.add([[1, 30.0, 31.0]])
+    layer.selected_data = set(np.flatnonzero(layer.data[:, 0] == 1)[:1])
+    layer.remove_selected()
+    edited = annotation.frame_table(1)
+    seen = notification_count()
+    run_detect(widget, qtbot, scope=1)  # both frames again: frame 1 had edits, frame 0 none
+    assert "added" not in set(annotation.frame_table(1)["source"])
+    said = notifications_since(seen)
+    assert any("detected again over your edits on frame(s) 1:" in m for m in said), said
+    assert widget.annotation.undo(1)  # the edits come back, on screen and on disk
+    np.testing.assert_allclose(annotation.frame_table(1)[["y", "x"]], edited[["y", "x"]], atol=1e-3)
+    assert (annotation.project.load_frame(1)["source"] == "added").sum() == 1
+    assert not widget.annotation.undo(0)  # frame 0 had nothing of the user's to keep
+    seen = notification_count()
+    run_detect(widget, qtbot, scope=1)  # no new edits since: nothing to warn of
+    assert not any("over your edits" in m for m in notifications_since(seen))
+
+
+def test_closing_the_dock_puts_its_layers_away_and_reopening_brings_them_back(make_napari_viewer, qtbot, light_model):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(2, 64), name="cells")
+    widget = make_widget(viewer, light_model)
+    run_detect(widget, qtbot, scope=1)
+    widget.annotation.points.add([[1, 30.0, 31.0]])
+    project = widget.annotation.project
+    viewer.window.remove_dock_widget(widget)  # the dock's X
+    assert [layer.name for layer in viewer.layers] == ["cells"]  # no centres left that nothing saves
+    assert widget.closed
+    reopened = make_widget(viewer, light_model)
+    assert [layer.name for layer in viewer.layers] == ["cells", "cells centres"]  # one layer, not a second '[1]'
+    layer = reopened.annotation.points
+    assert (layer.features["source"] == "added").sum() == 1  # the edit made before closing is back
+    layer.add([[0, 12.0, 13.0]])  # and edits on it reach the project
+    assert (project.load_frame(0)["source"] == "added").sum() == 1
+    reopened.detect.set_threshold(0.9)
+    assert len(layer.data) == len(reopened.annotation.visible_table())

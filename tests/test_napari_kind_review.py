@@ -12,6 +12,8 @@ from napari_particle_detect.learning.kinds_rounds import KIND_ROUND, round_confi
 from napari_particle_detect.synthetic.chains import benchmark_chain_config, synthesize_chains
 from napari_particle_detect.synthetic.rods import benchmark_rod_config, synthesize_rods
 
+from helpers import notification_count, notifications_since
+
 PLUGIN = "napari-particle-detect"
 TINY = replace(KIND_ROUND, steps_per_epoch=3, batch_size=2, crop=64)
 
@@ -138,3 +140,38 @@ def test_chains_dock_accepts_a_frame_and_exports_beads_with_the_chain_table(make
     viewer.window.remove_dock_widget("all")
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Rods and chains")
     assert widget.kind_combo.currentText() == "chains" and widget.session.project.reviewed_frames == [0]
+
+
+def test_rods_detected_again_over_edits_keep_them_one_undo_away_and_an_undetected_frame_is_refused(
+        make_napari_viewer, qtbot, project_home):
+    config = benchmark_rod_config("fluorescent", 0.15)
+    config = replace(config, optics=replace(config.optics, shape=(96, 96)))
+    stack = np.stack([synthesize_rods(config, seed=90 + i).image for i in range(2)])
+    viewer = make_napari_viewer()
+    viewer.add_image(stack, name="rods img")
+    widget = open_dock(viewer, "rods")
+    viewer.dims.current_step = (1, 0, 0)
+    seen = notification_count()
+    widget.review.accept_frame()  # frame 1 was never detected: refused, nothing accepted
+    assert widget.session.project.reviewed_frames == []
+    assert any("frame 1 was never detected or edited: run Detect on it, or draw its rods" in m
+               for m in notifications_since(seen))
+    viewer.dims.current_step = (0, 0, 0)
+    detect(widget, qtbot)
+    session, layer = widget.session, viewer.layers["rods img rods"]
+    found = layer.nshapes
+    layer.selected_data = {0}
+    layer.remove_selected()
+    assert len(session.tables[0]) == found - 1
+    detect(widget, qtbot)  # the deleted rod is back from the model; the deletion one Undo away
+    assert len(session.tables[0]) == found
+    assert "detected over your edits on frame 0: Undo brings them back" in widget.status.text()
+    widget.review.undo()
+    assert len(session.tables[0]) == found - 1 and layer.nshapes == found - 1
+    # A frame detected with nothing on it is saved empty, and may be accepted as holding no rods.
+    blank = np.full((96, 96), 10.0, np.float32) + np.random.default_rng(0).normal(0, 1, (96, 96)).astype(np.float32)
+    viewer.add_image(blank, name="blank")
+    widget.image_combo.setCurrentText("blank")
+    detect(widget, qtbot)
+    widget.review.accept_frame()
+    assert widget.session.project.reviewed_frames == [0]

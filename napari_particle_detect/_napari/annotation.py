@@ -74,6 +74,7 @@ class Annotation:
         # included), so an accidental Enter can be taken back; this session only.
         self._before_accept: dict[int, pd.DataFrame] = {}
         self._touched: set[int] = set()  # frames edited since they were last compared with the disk
+        self._edited: set[int] = set()  # frames the user edited since they were last detected
         self.history = FrameHistory()
         self.regions = RegionLayers(viewer, image, placement(image), on_deleted=self._regions_deleted)
         # What the dock last said about this image's particle size ("estimated: 6.0 px").
@@ -216,11 +217,12 @@ class Annotation:
         table = self.table()
         return table[shown_mask(table, self.threshold)].reset_index(drop=True)
 
-    def replace_frames(self, tables: dict[int, pd.DataFrame], history: str = "forget") -> None:
+    def replace_frames(self, tables: dict[int, pd.DataFrame], history: str | dict[int, str] = "forget") -> None:
         """Swap the points of whole frames for new ones, save those frames, keep every other frame.
 
-        ``history``: 'forget' the frames' undo steps (a new detection, an acceptance), 'record' this
-        as one more step, or 'keep' them as they are (an undo or redo itself).
+        ``history`` (one for all frames, or per frame): 'forget' the frames' undo steps (a new
+        detection, an acceptance), 'record' this as one more step, or 'keep' them as they are (an
+        undo or redo itself).
         """
         self.ensure_points_layer()
         current = self.table()
@@ -229,14 +231,17 @@ class Annotation:
         new = new.sort_values("frame", kind="stable").reset_index(drop=True)
         self._fill_layer(new)
         for frame in tables:
-            if history == "forget":
+            how = history.get(frame, "forget") if isinstance(history, dict) else history
+            if how == "forget":
                 self.history.forget(frame)
-            self._write_frame(frame, new[new["frame"] == frame], record=history == "record")
+            self._write_frame(frame, new[new["frame"] == frame], record=how == "record")
         self._changed()
 
     def set_detections(self, results: dict[int, tuple[np.ndarray, np.ndarray]]) -> list[int]:
         """Show the network's (centres, scores) per frame; reviewed frames, and the reviewed regions of
-        other frames, are left as they are. Returns the frames shown."""
+        other frames, are left as they are. Returns the frames shown.
+
+        A frame the user had edited since it was last detected keeps those edits one undo away."""
         tables = {}
         for frame, (centres, scores) in results.items():
             if self.project.is_reviewed(frame):
@@ -249,8 +254,15 @@ class Annotation:
                 new = pd.concat([kept, new[~self._in_any(regions, new)]], ignore_index=True)
             tables[frame] = new
         if tables:
-            self.replace_frames(tables)
+            self.flush()
+            self.replace_frames(tables, {f: "record" if f in self._edited else "forget" for f in tables})
+            self._edited -= set(tables)
         return sorted(tables)
+
+    def edited_frames(self, frames) -> list[int]:
+        """Those of ``frames`` the user edited since they were last detected."""
+        self.flush()
+        return sorted(int(f) for f in frames if int(f) in self._edited)
 
     @staticmethod
     def _in_any(regions: list[Region], table: pd.DataFrame) -> np.ndarray:
@@ -459,6 +471,7 @@ class Annotation:
             saved = self._on_disk.get(frame)
             if (saved is None and len(current)) or (saved is not None and not _same_points(current, saved)):
                 self._write_frame(frame, current, record=True)
+                self._edited.add(frame)
                 written.append(frame)
         if written:
             self._changed()

@@ -337,7 +337,12 @@ class DetectPanel(QGroupBox):
     def _apply_pending(self) -> None:
         # Frames are put on screen in batches: updating a big layer once per frame would be quadratic.
         if self._pending and self._target is not None:
+            edited = [f for f in self._target.edited_frames(self._pending) if not self._target.project.is_reviewed(f)]
             self._target.set_detections(self._pending)
+            if edited:
+                frames = ", ".join(str(f) for f in edited[:5]) + (" …" if len(edited) > 5 else "")
+                show_info(f"detected again over your edits on frame(s) {frames}: Ctrl+Z on a frame brings its "
+                          "edits back")
         self._pending = {}
         self._last_applied = time.monotonic()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..kinds import rods
 from ..synthetic.rods import rod_table
 from .layers import SOURCE_COLOURS
 
@@ -56,9 +57,8 @@ def table_from_rod_lines(data: list, features: pd.DataFrame | None, shape_types:
                      "width": float(features["width"].iloc[i]) if "width" in features else np.nan,
                      "score": float(features["score"].iloc[i]) if "score" in features else np.nan,
                      "source": str(features["source"].iloc[i]) if "source" in features else "added"})
-    if not rows:
-        return pd.DataFrame(columns=["frame", "y", "x", "angle", "length", "width", "y1", "x1", "y2", "x2", "score",
-                                     "source"])
+    if not rows:  # typed columns: an empty frame is still a valid rods table (accepted as holding none)
+        return rods.empty_table().assign(source=pd.Series(dtype=object))
     table = pd.DataFrame(rows)
     geometry = rod_table(table["y"], table["x"], table["angle"], table["length"], table["width"])
     return pd.concat([table[["frame"]], geometry, table[["score", "source"]]], axis=1)

@@ -48,6 +48,8 @@ class KindSession:
         # What Undo takes back, last first: ("accept", frame, region or None, table before) or ("edit", frame).
         self.actions: list[tuple] = []
         self.tables: dict[int, pd.DataFrame] = {}
+        self._edited: set[int] = set()  # frames the user edited since they were last detected
+        self.replaced_edits: list[int] = []  # of those, the frames the last detection replaced
         self._quiet = False
         self._passed: set = set()
         self.restore()
@@ -152,6 +154,7 @@ class KindSession:
                 continue
             self.history.record(frame, before if before is not None else now.iloc[:0])
             self._save(frame, now)
+            self._edited.add(frame)
             self.actions.append(("edit", frame))
             changed.append(frame)
         if changed and self.kind == "chains":
@@ -202,15 +205,18 @@ class KindSession:
     def model_path(self):
         return kind_model_path(self.project)
 
-    def set_detections(self, table: pd.DataFrame) -> list[int]:
+    def set_detections(self, table: pd.DataFrame, frames: list[int] | None = None) -> list[int]:
         """The model's rods or beads into the project and layers, frame by frame. A frame reviewed whole
-        is left as reviewed; on a frame with accepted regions what is inside them stays."""
-        kept = []
-        for frame, found in table.assign(source="model").groupby("frame"):
-            frame = int(frame)
+        is left as reviewed; on a frame with accepted regions what is inside them stays. A frame the
+        user had edited since it was last detected keeps those edits one Undo away (``replaced_edits``)."""
+        self.sync()
+        kept, self.replaced_edits = [], []
+        table = table.assign(source="model")
+        # A frame detected empty is saved empty: it was detected (and may be accepted as holding nothing).
+        for frame in sorted(set(table["frame"].astype(int)) if frames is None else set(map(int, frames))):
             if self.project.is_reviewed(frame):
                 continue
-            found = found.reset_index(drop=True)
+            found = table[table["frame"] == frame].reset_index(drop=True)
             regions = self.project.regions(frame)
             saved = self.tables.get(frame)
             if regions and saved is not None:
@@ -220,7 +226,13 @@ class KindSession:
                     inside |= region.contains(saved["y"], saved["x"])
                     outside &= ~region.contains(found["y"], found["x"])
                 found = self._joined(saved[inside], found[outside])
-            self.history.forget(frame)
+            if frame in self._edited and saved is not None:
+                self.history.record(frame, saved)
+                self.actions.append(("edit", frame))
+                self.replaced_edits.append(frame)
+            else:
+                self.history.forget(frame)
+            self._edited.discard(frame)
             self._save(frame, found)
             kept.append(frame)
         self.redraw()
@@ -232,8 +244,15 @@ class KindSession:
         return pd.concat([keep, new], ignore_index=True)
 
     # ---- reviewing ---------------------------------------------------------------------------
+    def _check_reviewable(self, frame: int) -> None:
+        if int(frame) not in self.tables:
+            what = "rods" if self.kind == "rods" else "beads"
+            raise ParticleDetectError(f"frame {frame} was never detected or edited: run Detect on it, or draw its "
+                                      f"{what}, before accepting it")
+
     def accept_frame(self, frame: int) -> pd.DataFrame:
         self.sync()
+        self._check_reviewable(frame)
         before = self.tables.get(frame, self.frame_table(frame).iloc[:0])
         accepted = accept_kind_frame(self.project, frame, self.frame_table(frame))
         self.tables[frame] = load_kind_frame(self.project, frame)
@@ -247,6 +266,7 @@ class KindSession:
         box = box if box is not None else self.regions.draft_box(frame)
         if box is None:
             raise ParticleDetectError("draw a box around what you checked first (Draw box)")
+        self._check_reviewable(frame)
         before = self.tables.get(frame, self.frame_table(frame).iloc[:0])
         accept_kind_region(self.project, frame, box, self.frame_table(frame))
         region = self.project.regions(frame)[-1]

@@ -157,9 +157,11 @@ class KindsWidget(QWidget):
 
     def _show(self, session: KindSession, table, round_name: str) -> None:
         frames = sorted(set(table["frame"].astype(int))) or [session.current_frame()]
-        kept = session.set_detections(table)
+        kept = session.set_detections(table, frames)
         skipped = [f for f in frames if f not in kept]
         note = f" (frame {skipped[0]} is reviewed: kept as you accepted it)" if skipped else ""
+        if session.replaced_edits:
+            note += f" (detected over your edits on frame {session.replaced_edits[0]}: Undo brings them back)"
         if session.kind == "rods":
             self.status.setText(f"{len(table)} rods with {round_name}{note}: drag a tip to fix a rod, draw a line "
                                 "to add one, select and Delete to remove")

@@ -236,7 +236,7 @@ class ParticleDetectWidget(QWidget):
             if not folder:
                 return
         if self.state.annotation is not None:
-            self.state.annotation.close()
+            self.state.annotation.detach()  # its layers show the old project's centres
         annotation = Annotation.attach(self.viewer, image, project=folder, schedule_save=self._schedule_save)
         self._annotations[id(image)] = annotation
         self.state.set_annotation(annotation)
@@ -275,6 +275,11 @@ class ParticleDetectWidget(QWidget):
         for annotation in self._annotations.values():
             annotation.flush()
 
+    @property
+    def closed(self) -> bool:
+        """Shut down: the dock or its window closed."""
+        return self._shut
+
     def busy(self) -> bool:
         return self.state.is_busy()
 
@@ -307,7 +312,9 @@ class ParticleDetectWidget(QWidget):
     def event(self, event) -> bool:
         if event.type() == QEvent.Type.ParentChange:
             if self.parent() is None and self._watched_window is not None:
-                self.shut_down()  # closing the dock (its X) takes the widget out of the window for good
+                # Closing the dock (its X) takes the widget out of the window for good; its layers go
+                # with it, or edits on them would reach no project (and a reopened dock would add a second).
+                self.shut_down(put_layers_away=True)
             elif self.parent() is not None:
                 QTimer.singleShot(0, self._watch_window)  # once the dock it went into is in the window
         return super().event(event)
@@ -321,19 +328,31 @@ class ParticleDetectWidget(QWidget):
         self.shut_down()
         super().closeEvent(event)
 
-    def shut_down(self) -> None:
-        """The window is closing: stop a running round and detection (and wait for them, so nothing
-        is left half-built in the project and no thread outlives the viewer), and save every edit."""
+    def shut_down(self, put_layers_away: bool = False) -> None:
+        """The window or the dock is closing: stop a running round and detection (and wait for them, so
+        nothing is left half-built in the project and no thread outlives the viewer), and save every
+        edit. ``put_layers_away``: the dock alone closes, so its centres, heatmap and region layers
+        leave the viewer too (saved in their projects: a reopened dock brings them back)."""
         if self._shut:
             return
         self._shut = True
         self.viewer.layers.events.removed.disconnect(self._on_layer_removed)  # layers go with the window
+        self.viewer.layers.events.inserted.disconnect(self._refresh_images)
+        self.viewer.dims.events.current_step.disconnect(self._on_frame_changed)
         self.finetune.cancel(wait_s=STOP_WAIT_S)
         self.detect.stop(wait_s=STOP_WAIT_S)
         try:
             self.flush()
         except ParticleDetectError as exc:
             report(exc)
+        if put_layers_away:
+            removed = [name for annotation in self._annotations.values() for name in annotation.detach()]
+            self._annotations.clear()
+            self.state.set_annotation(None)
+            if removed:
+                show_info("the Particle detection dock was closed: its layers are put away (" + ", ".join(
+                    f"'{name}'" for name in removed[:3]) + (" …" if len(removed) > 3 else "") + "), their centres "
+                    "and reviews kept in their projects; they come back when the dock is opened again")
 
 
 def bind_shortcuts(viewer, widget: ParticleDetectWidget) -> None:
@@ -343,7 +362,7 @@ def bind_shortcuts(viewer, widget: ParticleDetectWidget) -> None:
     def call(action):
         def handler(viewer_):
             target = ref()
-            if target is not None:
+            if target is not None and not target.closed:
                 getattr(target.review, action)()
         handler.__name__ = action
         return handler
