@@ -90,6 +90,10 @@ def test_detect_refuses_what_the_command_line_refuses(frames, tiny_model):
         detect(frames[0], kind="rods", device="cpu", batch_size=2)
     with pytest.raises(ParticleDetectError, match="diameter must be a positive number, got nan"):
         detect(frames[0], tiny_model, device="cpu", diameter=float("nan"))
+    from napari_particle_detect.detection.kinds_prediction import shipped_model_path
+
+    with pytest.raises(ParticleDetectError, match="this model finds rods, not spheres; give a sphere model or --kind rods"):
+        detect(frames[0], shipped_model_path("rods"), device="cpu")
 
 
 def test_big_frames_take_the_same_percentiles_without_a_copy():

@@ -36,6 +36,25 @@ def test_stack_gives_frame_column(tiny_model):
     assert table.attrs["scale"] == pytest.approx(tiny_model.card.canonical_diameter / 12)
 
 
+def test_a_blank_frame_in_a_stack_gets_no_centres_and_the_rest_are_detected(tiny_model, caplog):
+    frames = [synthesize(benchmark_config("fluorescent", 0.3, shape=(64, 64)), seed=s).image for s in (1, 2, 3)]
+    with_blank = np.stack([frames[0], np.zeros_like(frames[0]), frames[1], frames[2]])
+    alone = detect(np.stack(frames), tiny_model, device="cpu", threshold=0.0, diameter=12)
+    with caplog.at_level("WARNING"):
+        found = detect(with_blank, tiny_model, device="cpu", threshold=0.0, diameter=12)
+    assert "image frame 1: every pixel is 0 (a blank frame): no centres" in caplog.text
+    assert 1 not in set(found["frame"]) and len(alone) > 0
+    renumbered = found.assign(frame=found["frame"].map({0: 0, 2: 1, 3: 2}))
+    assert renumbered.reset_index(drop=True).equals(alone.reset_index(drop=True))
+    # The size estimate reads the frames that are not blank (the middle one it would pick is).
+    estimated = detect(np.stack([frames[0], np.zeros_like(frames[0]), frames[1]]), tiny_model, device="cpu")
+    assert set(estimated["frame"]) == {0, 2} and estimated.attrs["diameter"] > 0
+    with pytest.raises(ParticleDetectError, match="image: every frame is constant; nothing to detect"):
+        detect(np.zeros((2, 64, 64), np.float32), tiny_model, device="cpu")
+    with pytest.raises(ParticleDetectError, match="image is constant"):
+        detect(np.zeros((64, 64), np.float32), tiny_model, device="cpu")  # one frame: nothing at all to detect
+
+
 def test_shipped_model_detects_fresh_synthetic_particles():
     torch.set_num_threads(2)
     model = load_model(default_model_path("unet"))

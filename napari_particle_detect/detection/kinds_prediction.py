@@ -7,6 +7,7 @@ widths and bead sizes of 4-18 px, so no resampling). The kind's module decodes e
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import numpy as np
@@ -22,11 +23,12 @@ from ..models import DetectorModel, load_model_cached
 from .networks import prepare_network
 from .runtimes import runtime_record
 from .prediction import check_threshold
-from .preprocessing import as_frames, check_frame, normalise
+from .preprocessing import ConstantFrameError, as_frames, check_frame, normalise
 from ..shipped import WEIGHTS_DIR
 from .stages import laid_out_for
 from .tiling import plan_tiles
 
+log = logging.getLogger(__name__)
 TILE_MARGIN = 64  # rods reach further than spheres: more context per tile
 
 
@@ -102,9 +104,16 @@ def detect_kind(
     indices = list(range(stack.shape[0])) if frames is None else list(frames)
     parts = []
     for count, index in enumerate(indices, start=1):
-        frame = check_frame(np.asarray(stack[index]), f"{name} frame {index}")
-        maps = predict_maps(network, normalise(frame, invert=polarity == "dark"), device, tile)
-        parts.append(spec.decode(maps, thr, model.card.min_distance, frame=index))
+        try:
+            frame = check_frame(np.asarray(stack[index]), f"{name} frame {index}")
+        except ConstantFrameError:
+            if stack.shape[0] == 1:
+                raise
+            log.warning("%s frame %d: every pixel is %g (a blank frame): nothing found; the rest of the stack is "
+                        "detected", name, index, np.asarray(stack[index]).flat[0])
+        else:
+            maps = predict_maps(network, normalise(frame, invert=polarity == "dark"), device, tile)
+            parts.append(spec.decode(maps, thr, model.card.min_distance, frame=index))
         if progress is not None:
             progress(count, len(indices))
     parts = [p for p in parts if len(p)]

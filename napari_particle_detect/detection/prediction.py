@@ -9,6 +9,7 @@ NumPy/SciPy on a CPU, torch on a GPU. This module is the public face: :func:`det
 from __future__ import annotations
 
 import inspect
+import logging
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +27,7 @@ from ..kinds.heatmap import RESIDUAL, decode_peaks
 from ..models import DetectorModel, load_model_cached
 from .look import StackLook
 from .networks import prepare_network
-from .preprocessing import as_frames, check_frame
+from .preprocessing import ConstantFrameError, as_frames, check_frame
 from .rescoring import candidate_features
 from .sizing import estimate_size, rescale_centres_back, scale_for_diameter
 from .stages import (
@@ -40,6 +41,7 @@ from .stages import (
 from .steps import DeviceSteps, HostSteps
 from .tiling import BandDecoder, plan_tiles
 
+log = logging.getLogger(__name__)
 COLUMNS = ["frame", "y", "x", "score"]
 # Context each tile borrows from its neighbours; must cover half the network's receptive field.
 TILE_MARGIN = 48
@@ -163,6 +165,9 @@ def frame_result(
 ) -> FrameResult:
     """Centres in the original frame's pixels from its decoded heatmap (the per-frame last stage)."""
     peaks, values = decoder.peaks()
+    if prepared.blank:
+        log.warning("%s (a blank frame): no centres; the rest of the stack is detected", prepared.blank)
+        return FrameResult(centres=np.zeros((0, 2)), scores=np.zeros(0), raw_heatmap=decoder.heatmap, scale=scale)
     ringed = ringed(prepared.image, peaks, values[0]) if callable(ringed) else ringed
     shadow_radius = SHADOW_REACH * model.card.canonical_diameter if ringed else None
     centres, scores = decode_peaks(peaks, values, shadow_radius, SHADOW_RATIO)
@@ -194,7 +199,17 @@ def resolve_sizing(
         return given_sizing(model, diameter)
     count = frames.shape[0]
     picks = np.unique(np.linspace(0, count - 1, min(3, count)).astype(int))
-    estimates = [estimate_size(check_frame(np.asarray(frames[i]), f"{name} frame {i}")) for i in picks]
+    picked = []  # (frame, its estimate); a blank (constant) frame of a stack has none
+    for i in picks:
+        try:
+            picked.append((i, estimate_size(check_frame(np.asarray(frames[i]), f"{name} frame {i}"))))
+        except ConstantFrameError:
+            if count == 1:
+                raise
+    if not picked:  # the frames picked were blank: the first that is not
+        i = next_unblank_frame(frames, name)
+        picked = [(i, estimate_size(check_frame(np.asarray(frames[i]), f"{name} frame {i}")))]
+    picks, estimates = [i for i, _ in picked], [e for _, e in picked]
     ringed = 2 * sum(e.ringed for e in estimates) > len(estimates)
     used = float(np.median([e.diameter for e in estimates]))
     doubtful = [(i, e) for i, e in zip(picks, estimates) if not e.confident]
@@ -206,6 +221,17 @@ def resolve_sizing(
         reason = "frames disagree: " + ", ".join(f"{e.diameter:.1f}" for e in estimates) + " px"
     return Sizing(used, scale_for_diameter(used, model.card.canonical_diameter), ringed, "estimated",
                   "low" if reason else "high", reason)
+
+
+def next_unblank_frame(frames, name: str) -> int:
+    """The first frame that is not constant; a ParticleDetectError when every frame is."""
+    for i in range(frames.shape[0]):
+        try:
+            check_frame(np.asarray(frames[i]), f"{name} frame {i}")
+            return i
+        except ConstantFrameError:
+            continue
+    raise ParticleDetectError(f"{name}: every frame is constant; nothing to detect")
 
 
 def check_diameter(diameter: float) -> None:
@@ -265,6 +291,9 @@ def iter_detect(
     device = select_device(device)
     if not isinstance(model, DetectorModel):
         model = load_model_cached(model, device)
+    if model.card.kind != "spheres":
+        raise ParticleDetectError(f"{model.path or 'the model'}: this model finds {model.card.kind}, not spheres; "
+                                  f"give a sphere model or --kind {model.card.kind}")
     if diameter is not None:
         check_diameter(diameter)  # here, since the scale is taken from it before the look check ends
     check_threshold(threshold)

@@ -12,6 +12,10 @@ from .percentiles import percentiles
 PERCENTILES = (1.0, 99.8)
 
 
+class ConstantFrameError(ParticleDetectError):
+    """A frame with one value in every pixel: nothing to detect (a dropped or shutter frame in a stack)."""
+
+
 def check_frame(frame: np.ndarray, name: str = "image", convert: bool = True) -> np.ndarray:
     """A finite, non-constant 2D float32 array, or a ParticleDetectError saying what is wrong.
 
@@ -30,7 +34,7 @@ def check_frame(frame: np.ndarray, name: str = "image", convert: bool = True) ->
     if floating and not np.all(np.isfinite(frame)):
         raise ParticleDetectError(f"{name}: image contains NaN or infinite values")
     if float(frame.max()) == float(frame.min()):
-        raise ParticleDetectError(f"{name}: image is constant (every pixel is {frame.flat[0]:g}); nothing to detect")
+        raise ConstantFrameError(f"{name}: image is constant (every pixel is {frame.flat[0]:g}); nothing to detect")
     return frame
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .preprocessing import check_frame
+from .preprocessing import ConstantFrameError, check_frame
 from ..kinds.heatmap import DEFAULT_SIGMA, ResidualRule
 from .tiling import BandDecoder, TilePlan, plan_tiles
 
@@ -45,18 +45,28 @@ class PreparedFrame:
     shape: tuple[int, int]  # the original frame's
     image: Any  # normalised and resampled, NumPy or a device tensor: what the network reads
     factors: np.ndarray  # per-axis resampling factors applied
+    blank: str = ""  # why the frame holds nothing to detect (a constant frame of a stack), else empty
 
 
 def prepare_frame(stack, index: int, steps, scale: float, invert: bool, name: str) -> PreparedFrame:
-    """Read frame ``index`` of ``stack`` and make it ready for the network."""
+    """Read frame ``index`` of ``stack`` and make it ready for the network.
+
+    A constant frame of a stack (a dropped or shutter frame) goes through as zeros and is marked
+    ``blank``: it gets no centres, and the rest of the stack is still detected."""
     raw = np.asarray(stack[index])
-    frame = check_frame(raw, f"{name} frame {index}", convert=False)  # 16 bit stays 16 bit until resampled
+    blank = ""
+    try:
+        frame = check_frame(raw, f"{name} frame {index}", convert=False)  # 16 bit stays 16 bit until resampled
+    except ConstantFrameError:
+        if stack.shape[0] == 1:
+            raise
+        frame, blank = np.zeros(raw.shape, np.float32), f"{name} frame {index}: every pixel is {raw.flat[0]:g}"
     # A frame this process made (a copy, or a fresh read) may be normalised in place.
     owned = frame is not raw or (raw.flags.owndata and raw.flags.writeable and not isinstance(stack, np.ndarray))
     shape, held = tuple(frame.shape), [frame]
     del raw, frame  # the backend lets the frame go once resampled: one big copy at a time
     image, factors = steps.prepare(held, scale, invert, owned)
-    return PreparedFrame(int(index), shape, image, factors)
+    return PreparedFrame(int(index), shape, image, factors, blank)
 
 
 def prefetched(pool: ThreadPoolExecutor, work: Callable[[T], R], items: Iterable[T], depth: int) -> Iterator[R]:
