@@ -271,3 +271,16 @@ def test_detect_after_a_round_runs_on_as_many_threads_as_before(reviewed, qtbot,
         widget.detect.run_button.click()
         qtbot.waitUntil(lambda: not widget.detect.running(), timeout=60_000)
     assert len(seen) >= 3 and len(set(seen)) == 1 and seen[0] == torch.get_num_threads(), seen
+
+
+def test_a_round_of_another_image_says_whose_it_is(reviewed, qtbot):
+    viewer, widget = reviewed
+    start_round(widget, replace(TINY_TUNE, steps_per_epoch=60))
+    viewer.add_image(np.random.default_rng(1).normal(10, 1, (2, 64, 64)).astype(np.float32), name="other")
+    widget.image_combo.setCurrentText("other")
+    assert widget.annotation.image.name == "other"
+    qtbot.waitUntil(lambda: not widget.finetune.running(), timeout=120_000)
+    text = widget.finetune.status.text()
+    assert text.startswith("'cells': round-002"), text  # the verdict names the image it is about
+    widget.image_combo.setCurrentText("cells")
+    assert widget.finetune.status.text() == ""  # and is not repeated under the image it was made for

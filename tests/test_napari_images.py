@@ -249,3 +249,64 @@ def test_closing_the_dock_puts_its_layers_away_and_reopening_brings_them_back(ma
     assert (project.load_frame(0)["source"] == "added").sum() == 1
     reopened.detect.set_threshold(0.9)
     assert len(layer.data) == len(reopened.annotation.visible_table())
+
+
+def test_a_shorter_stack_chosen_brings_the_frame_slider_onto_it(make_napari_viewer, qtbot, light_model):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(6, 64), name="long")
+    viewer.add_image(small_stack(2, 64), name="short")
+    widget = make_widget(viewer, light_model)
+    widget.image_combo.setCurrentText("long")
+    viewer.dims.set_current_step(0, 5)
+    widget.image_combo.setCurrentText("short")
+    assert viewer.dims.current_step[0] == 1  # its last frame, the one the dock describes, is the one drawn
+    assert widget.review.status.text().startswith("Frame 2 of 2 (index 1)")
+
+
+def test_a_closed_centres_layer_is_not_counted_nor_accepted_unseen(make_napari_viewer, qtbot, light_model):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(2, 64), name="cells")
+    widget = make_widget(viewer, light_model)
+    run_detect(widget, qtbot, scope=1)
+    viewer.dims.set_current_step(0, 0)
+    viewer.layers.remove("cells centres")
+    assert "centres layer closed" in widget.review.status.text()
+    seen = notification_count()
+    widget.review.accept_and_next()  # refused: the layer comes back first, to be looked at
+    assert widget.annotation.project.reviewed_frames == []
+    assert "cells centres" in viewer.layers
+    assert any("'cells centres' was closed: it is back" in m for m in notifications_since(seen))
+    widget.review.accept_and_next()  # now seen: accepted
+    assert widget.annotation.project.reviewed_frames == [0]
+
+
+def test_a_refused_detection_leaves_no_empty_layer_and_use_twice_makes_one_view(make_napari_viewer, qtbot, light_model):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((64, 64), np.float32), name="zeros")
+    widget = make_widget(viewer, light_model)
+    seen = notification_count()
+    widget.detect.run_button.click()
+    qtbot.waitUntil(lambda: not widget.detect.running(), timeout=60_000)
+    assert any("image is constant" in m for m in notifications_since(seen))
+    assert [layer.name for layer in viewer.layers] == ["zeros"]
+    grey = small_stack(1, 64)[0]
+    viewer.add_image(np.stack([grey, grey * 0.5, grey * 0.2], axis=-1).astype(np.float32), name="photo", rgb=True)
+    widget.image_combo.setCurrentText("photo (colour)")
+    first = widget.use_view()
+    widget.image_combo.setCurrentText("photo (colour)")
+    assert widget.use_view() is first
+    assert [layer.name for layer in viewer.layers].count(first.name) == 1
+
+
+def test_closing_the_image_mid_detection_empties_the_progress_bar(make_napari_viewer, qtbot, light_model):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(12, 96), name="movie")
+    viewer.add_image(small_stack(1, 64)[0], name="still")
+    widget = make_widget(viewer, light_model)
+    widget.image_combo.setCurrentText("movie")
+    widget.detect.scope_combo.setCurrentIndex(1)
+    widget.detect.run_button.click()
+    qtbot.waitUntil(lambda: widget.detect.progress.value() >= 1, timeout=60_000)
+    viewer.layers.remove("movie")
+    qtbot.waitUntil(lambda: not widget.detect.running(), timeout=60_000)
+    assert widget.detect.progress.format() == "" and widget.detect.progress.value() == 0

@@ -175,3 +175,22 @@ def test_rods_detected_again_over_edits_keep_them_one_undo_away_and_an_undetecte
     detect(widget, qtbot)
     widget.review.accept_frame()
     assert widget.session.project.reviewed_frames == [0]
+
+
+def test_switching_kind_puts_the_other_kinds_layers_away_and_back(make_napari_viewer, qtbot, project_home):
+    config = benchmark_rod_config("fluorescent", 0.15)
+    config = replace(config, optics=replace(config.optics, shape=(96, 96)))
+    viewer = make_napari_viewer()
+    viewer.add_image(synthesize_rods(config, seed=91).image, name="img")
+    widget = open_dock(viewer, "rods")
+    detect(widget, qtbot)
+    found = viewer.layers["img rods"].nshapes
+    widget.kind_combo.setCurrentText("chains")
+    assert "img rods" not in viewer.layers  # not drawn over the chains being reviewed
+    widget.kind_combo.setCurrentText("rods")
+    assert viewer.layers["img rods"].nshapes == found  # its project brings it back
+    # A detection that ends after another kind was chosen is kept, not drawn over the other kind.
+    widget.detect()
+    widget.kind_combo.setCurrentText("chains")
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    assert "img rods" not in viewer.layers and "kept in its project" in widget.status.text()

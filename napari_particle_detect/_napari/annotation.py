@@ -146,6 +146,15 @@ class Annotation:
         data_point = self.image.world_to_data(self.viewer.dims.point[self._frame_axis():])
         return int(np.clip(round(float(data_point[0])), 0, self.n_frames - 1))
 
+    def bring_into_view(self) -> None:
+        """Move the frame slider onto this stack when it stands past its last frame (a longer stack set it
+        there): the frame the dock describes is then the one drawn."""
+        if not self.is_stack:
+            return
+        data_point = self.image.world_to_data(self.viewer.dims.point[self._frame_axis():])
+        if round(float(data_point[0])) != self.current_frame():
+            self.go_to_frame(self.current_frame())
+
     def go_to_frame(self, frame: int) -> None:
         if not self.is_stack:
             return
@@ -280,14 +289,29 @@ class Annotation:
             raise ParticleDetectError(f"frame {frame} was never detected or edited: run Detect on it, or add its "
                                       "centres, before accepting it")
 
+    @property
+    def layer_closed(self) -> bool:
+        """The user closed the centres layer; its centres stay in the project."""
+        return self.points is None and bool(self.project.saved_frames())
+
+    def _require_layer(self) -> None:
+        """Nothing is accepted unseen: a closed centres layer comes back first, and the user looks again."""
+        if self.layer_closed:
+            self.ensure_points_layer()
+            self._changed()
+            raise ParticleDetectError(f"'{self.points_name}' was closed: it is back with the centres kept in the "
+                                      "project; look at them, then accept")
+
     def check_accept(self, frame: int, detected_threshold: float) -> AcceptCheck:
         """What accepting ``frame`` now would keep and drop (see :func:`..acceptance.check_accept`)."""
+        self._require_layer()
         self.flush()
         return check_accept(self.frame_table(frame), self.threshold, detected_threshold)
 
     def accept(self, frame: int) -> pd.DataFrame:
         """Mark a frame reviewed: hidden (below threshold) network points go, the rest are accepted.
         :meth:`unaccept` brings the frame back as it was."""
+        self._require_layer()
         self.flush()
         self._check_reviewable(frame)
         self.ensure_points_layer()
@@ -323,6 +347,7 @@ class Annotation:
             raise ParticleDetectError(f"the box on frame {frame} lies outside the image")
         if self.project.is_reviewed(frame):
             raise ParticleDetectError(f"frame {frame} is already reviewed as a whole")
+        self._require_layer()
         self.flush()
         self._check_reviewable(frame)
         self.ensure_points_layer()
@@ -523,6 +548,7 @@ class Annotation:
             self.points.events.data.disconnect(self._on_data)
             self.points = None
             self.hidden = empty_table()  # the layer comes back from the project, hidden points with it
+            self._changed()  # the dock stops counting centres nobody sees
         elif event.value is self.heatmap_layer:
             self.heatmap_layer, self._heatmap = None, None
         elif self.regions.owns(event.value):

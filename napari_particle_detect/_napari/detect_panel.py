@@ -259,8 +259,7 @@ class DetectPanel(QGroupBox):
             if not frames:
                 show_info("every frame is reviewed; nothing to detect")
                 return
-        annotation.ensure_points_layer()
-        self._target = annotation
+        self._target = annotation  # its centres layer comes with the first frame's centres, not before a failure
         self._pending, self._last_applied = {}, 0.0
         self._polarity_used = self.polarity_combo.currentText()
         if len(frames) == 1:  # no count to show until the frame is done: a busy bar, not a stuck one
@@ -296,6 +295,7 @@ class DetectPanel(QGroupBox):
             return False
         self._target, self._pending = None, {}
         self.stop()
+        self._reset_progress()  # the bar was about the closed image; its last frames are not counted
         return True
 
     def _set_running(self, running: bool) -> None:

@@ -256,16 +256,22 @@ class FineTunePanel(RoundReports, QGroupBox):
         shown = self.show_progress(event)
         if shown is None:
             return
-        self.status.setText(f"{shown.text} ({left})" if left and phase != "done" else shown.text)
+        text = f"{shown.text} ({left})" if left and phase != "done" else shown.text
+        self.status.setText(f"{self._subject()}: {text}" if self._subject() else text)
+
+    def _subject(self) -> str:
+        """The image a running round is for, quoted, when the dock now shows another one; else empty."""
+        target = self._target
+        return f"'{target.image.name}'" if target is not None and target is not self.state.annotation else ""
 
     def _on_done(self, info: RoundInfo) -> None:
         project = self._target.project
         if self._target is self.state.annotation and info.improved is True:
             self.state.use_round(info.number)  # and the threshold tuned for it
-        self.show_verdict(info, project.current_round)
+        self.show_verdict(info, project.current_round, subject=self._subject())
 
     def _on_error(self, exc: BaseException) -> None:
-        self.show_failure(exc, self._target.project.current_round)
+        self.show_failure(exc, self._target.project.current_round, subject=self._subject())
 
     def _on_finished(self) -> None:
         self.worker, self._target = None, None

@@ -110,6 +110,9 @@ class KindSession:
         return table_from_beads(layer.data, layer.features)
 
     def frame_table(self, frame: int) -> pd.DataFrame:
+        if self.main_layer is None:  # closed: the frame as saved
+            saved = self.tables.get(int(frame))
+            return saved.reset_index(drop=True) if saved is not None else self.whole_table().iloc[:0]
         table = self.layer_table()
         return table[table["frame"] == int(frame)].reset_index(drop=True)
 
@@ -142,7 +145,10 @@ class KindSession:
             self._quiet = False
 
     def sync(self) -> list[int]:
-        """Save every frame whose rods or beads the user changed; returns those frames."""
+        """Save every frame whose rods or beads the user changed; returns those frames. Without the layer
+        (closed by the user, or put away) there is nothing to compare: the saved tables stand."""
+        if self.main_layer is None:
+            return []
         table = self.layer_table()
         changed = []
         for frame in sorted(set(self.tables) | set(table["frame"].astype(int))):
@@ -205,7 +211,7 @@ class KindSession:
     def model_path(self):
         return kind_model_path(self.project)
 
-    def set_detections(self, table: pd.DataFrame, frames: list[int] | None = None) -> list[int]:
+    def set_detections(self, table: pd.DataFrame, frames: list[int] | None = None, draw: bool = True) -> list[int]:
         """The model's rods or beads into the project and layers, frame by frame. A frame reviewed whole
         is left as reviewed; on a frame with accepted regions what is inside them stays. A frame the
         user had edited since it was last detected keeps those edits one Undo away (``replaced_edits``)."""
@@ -235,8 +241,20 @@ class KindSession:
             self._edited.discard(frame)
             self._save(frame, found)
             kept.append(frame)
-        self.redraw()
+        if draw:
+            self.redraw()
         return kept
+
+    def put_away(self) -> None:
+        """Another image or kind is worked on: save the edits and take this session's layers off the
+        canvas (its project brings them back when it is chosen again)."""
+        if self.image in self.viewer.layers:
+            self.sync()
+        for layer in [self.viewer.layers[n] for n in self.names if n in self.viewer.layers] + [
+                self.regions.draft, self.regions.accepted]:
+            if layer is not None and layer in self.viewer.layers:
+                self.viewer.layers.remove(layer)
+        self.regions.draft = self.regions.accepted = None
 
     def _joined(self, keep: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
         if self.kind == "chains" and len(keep):
@@ -245,6 +263,10 @@ class KindSession:
 
     # ---- reviewing ---------------------------------------------------------------------------
     def _check_reviewable(self, frame: int) -> None:
+        if self.main_layer is None and self.tables:  # nothing is accepted unseen
+            self.redraw()
+            raise ParticleDetectError(f"'{self.names[0]}' was closed: it is back with what the project keeps; look "
+                                      "at it, then accept")
         if int(frame) not in self.tables:
             what = "rods" if self.kind == "rods" else "beads"
             raise ParticleDetectError(f"frame {frame} was never detected or edited: run Detect on it, or draw its "

@@ -103,6 +103,8 @@ class KindsWidget(QWidget):
         if self.session is not None and self.session.image.name == name and self.session.kind == kind \
                 and self.session.image in self.viewer.layers:
             return self.session
+        if self.session is not None:
+            self.session.put_away()  # its layers would lie over the next image or kind
         self.session = None
         self.rounds.status.setText("")
         if name and name in self.viewer.layers and not self.rounds.running():
@@ -157,6 +159,11 @@ class KindsWidget(QWidget):
 
     def _show(self, session: KindSession, table, round_name: str) -> None:
         frames = sorted(set(table["frame"].astype(int))) or [session.current_frame()]
+        if session is not self.session:  # another image or kind was chosen meanwhile: saved, not drawn over it
+            session.set_detections(table, frames, draw=False)
+            self.status.setText(f"{len(table)} {session.kind} found in {session.image.name} with {round_name}: kept in "
+                                "its project, shown when it is chosen again")
+            return
         kept = session.set_detections(table, frames)
         skipped = [f for f in frames if f not in kept]
         note = f" (frame {skipped[0]} is reviewed: kept as you accepted it)" if skipped else ""

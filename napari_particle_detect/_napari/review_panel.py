@@ -127,8 +127,10 @@ class ReviewPanel(QGroupBox):
         else:
             review = "not detected yet"
         all_regions = len(project.regions())
+        shown = (f"centres layer closed ({count} kept; Detect or Accept brings it back)" if annotation.layer_closed
+                 else f"{count} centres shown")
         self.status.setText(
-            f"Frame {frame + 1} of {annotation.n_frames} (index {frame}): {review}, {count} centres shown · "
+            f"Frame {frame + 1} of {annotation.n_frames} (index {frame}): {review}, {shown} · "
             f"{len(project.reviewed_frames)} of {annotation.n_frames} frames"
             + (f" and {all_regions} region{'s' if all_regions != 1 else ''}" if all_regions else "") + " reviewed"
         )

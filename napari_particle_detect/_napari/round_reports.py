@@ -59,9 +59,11 @@ class RoundReports:
         return shown
 
     def show_verdict(self, info: RoundInfo, in_use: RoundInfo | None, metric: str = "F1",
-                     to_use: str = "Run Detect on the unreviewed frames to use it.", table: bool = True) -> str:
+                     to_use: str = "Run Detect on the unreviewed frames to use it.", table: bool = True,
+                     subject: str = "") -> str:
         """The round's honest verdict (``metric`` names the score: the kinds' are not all F1; without a
-        rounds ``table`` a round not used is said to stay in the project)."""
+        rounds ``table`` a round not used is said to stay in the project). ``subject``: the image the
+        round was for, named when the dock shows another one by then."""
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         message = verdict(info, in_use).replace("F1", metric)
@@ -70,13 +72,15 @@ class RoundReports:
                                                                      " stays in the project, not used)")
         if info.improved is True:
             message += ". " + to_use
+        message = f"{subject}: {message}" if subject else message
         self.status.setText(message)
         show_info(message)
         return message
 
-    def show_failure(self, exc: BaseException, in_use: RoundInfo | None) -> None:
-        """Cancelled or failed: nothing changed, and which round is still used."""
+    def show_failure(self, exc: BaseException, in_use: RoundInfo | None, subject: str = "") -> None:
+        """Cancelled or failed: nothing changed, and which round is still used (of ``subject``, when named)."""
         name = in_use.name if in_use is not None else "the model as it was"
+        name = f"{name} for {subject}" if subject else name
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         if isinstance(exc, TrainingCancelled):

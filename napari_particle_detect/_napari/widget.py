@@ -21,7 +21,7 @@ from .annotation import METADATA_KEY, Annotation
 from .detect_panel import DetectPanel
 from .export_panel import ExportPanel
 from .finetune_panel import FineTunePanel
-from .image_views import explain, layer_kind, view_data, view_layer_kwargs, views
+from .image_views import VIEW_KEY, explain, layer_kind, view_data, view_layer_kwargs, views
 from .measure_panel import MeasurePanel
 from .notify import report, reports_errors
 from .review_panel import ReviewPanel
@@ -182,6 +182,7 @@ class ParticleDetectWidget(QWidget):
                 self.state.set_annotation(None)
                 return
             self._annotations[id(image)] = annotation
+        annotation.bring_into_view()
         self.state.set_annotation(annotation)
         annotation.restore()
         # napari makes a layer just opened the active one after telling us of it: take the keys back.
@@ -209,7 +210,14 @@ class ParticleDetectWidget(QWidget):
         image, view = self.selected_image(), self.view_combo.currentData()
         if image is None or view is None:
             raise ParticleDetectError("choose a colour or 4D image layer first")
-        layer = self.viewer.add_image(view_data(image, view), **view_layer_kwargs(image, view))
+        kwargs = view_layer_kwargs(image, view)
+        made = next((layer for layer in self.image_layers() if layer.name == kwargs["name"]
+                     and layer.metadata.get(VIEW_KEY) == kwargs["metadata"][VIEW_KEY]), None)
+        if made is not None:  # a second click: the view made before, with its project, not a copy of it
+            self.image_combo.setCurrentIndex(self.image_layers().index(made))
+            show_info(f"working on '{made.name}', made from '{image.name}' before")
+            return made
+        layer = self.viewer.add_image(view_data(image, view), **kwargs)
         image.visible = False  # the new layer lies exactly over it
         self.image_combo.setCurrentIndex(self.image_layers().index(layer))
         show_info(f"working on '{layer.name}', made from '{image.name}'")
