@@ -168,6 +168,16 @@ def test_rods_detected_again_over_edits_keep_them_one_undo_away_and_an_undetecte
     assert "detected over your edits on frame 0: Undo brings them back" in widget.status.text()
     widget.review.undo()
     assert len(session.tables[0]) == found - 1 and layer.nshapes == found - 1
+    assert viewer.layers["rods img rods"] is layer  # refilled in place, not replaced
+    layer.add_lines(np.array([[0.0, 10.0, 10.0], [0.0, 10.0, 40.0]]))  # drawn by hand: 'added', in its colour
+    from napari.utils.colormaps.standardize_color import transform_color
+
+    from napari_particle_detect._napari.layers import SOURCE_COLOURS
+
+    widget.review.accept_frame()
+    sources = list(layer.features["source"])
+    assert layer.nshapes == found and sources.count("added") == 1
+    np.testing.assert_allclose(layer.edge_color, [transform_color(SOURCE_COLOURS[s])[0] for s in sources])
     # A frame detected with nothing on it is saved empty, and may be accepted as holding no rods.
     blank = np.full((96, 96), 10.0, np.float32) + np.random.default_rng(0).normal(0, 1, (96, 96)).astype(np.float32)
     viewer.add_image(blank, name="blank")

@@ -121,3 +121,22 @@ def table_from_beads(data: np.ndarray, features: pd.DataFrame | None) -> pd.Data
     table = table.sort_values(["frame", "chain", "index"], kind="stable").reset_index(drop=True)
     table["index"] = table.groupby(["frame", "chain"]).cumcount()
     return table[["frame", "y", "x", "score", "chain", "index", "closed", "source"]]
+
+
+def refill(layer, data, kwargs: dict, layer_type: str) -> None:
+    """Give an existing layer the data and per-object looks of ``rods_layer_data`` or ``chain_layers_data``."""
+    layer.selected_data = set()
+    if layer_type == "points":
+        layer.data = data
+        layer.features = kwargs["features"]
+        layer.feature_defaults = kwargs["feature_defaults"]
+        layer.refresh_colors()
+        return
+    layer.data = (list(data), [kwargs["shape_type"]] * len(data)) if len(data) else []
+    if "features" in kwargs:
+        layer.features = kwargs["features"]
+        layer.feature_defaults = kwargs["feature_defaults"]
+    if len(data):
+        layer.edge_width = kwargs["edge_width"]
+        colour = kwargs["edge_color"]
+        layer.edge_color = colour if isinstance(colour, str) else list(colour)

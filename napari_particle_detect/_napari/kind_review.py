@@ -23,7 +23,9 @@ from ..projects.project import Region
 from ..projects.review import Proposal, rank_frames, rank_regions
 from .annotation import image_path, placement
 from .history import FrameHistory
-from .kind_layers import chain_layers_data, chain_paths, rods_layer_data, table_from_beads, table_from_rod_lines
+from .kind_layers import (
+    chain_layers_data, chain_paths, refill, rods_layer_data, table_from_beads, table_from_rod_lines,
+)
 from .proposals import key, proposal_box
 from .regions import Box, RegionLayers, zoom_to_box
 
@@ -90,7 +92,11 @@ class KindSession:
             for data, kwargs, layer_type in layers:
                 name = kwargs["name"]
                 if name in self.viewer.layers:
-                    self.viewer.layers.remove(name)
+                    # Refilled, not replaced: the layer keeps its place and the user's settings, and napari's
+                    # canvas can crash under software OpenGL when a layer just drawn in is removed
+                    # (scripts/napari_points_removal_segfault.py).
+                    refill(self.viewer.layers[name], data, kwargs, layer_type)
+                    continue
                 layer = getattr(self.viewer, f"add_{layer_type}")(data, ndim=ndim, **kwargs, **placement(self.image))
                 if layer_type == "shapes" and self.kind == "rods":
                     layer.current_edge_color = "cyan"  # a line drawn by hand is an 'added' rod
