@@ -4,7 +4,8 @@ Run headless with ``xvfb-run -a .venv/bin/python scripts/dock_walkthrough.py [OU
 2D image: Detect, move the threshold (the canvas changes), Export; Enter at threshold 0.99 (the dock
 asks; No, then Yes), U (the points come back). A stack: Detect, draw and accept a box, N twice
 (one proposal box at a time), accept a frame, a short round, close the image (no text of it stays),
-open it again (the centres layer active). Flat noise: the diameter's low confidence is shown.
+open it again (the centres layer active); an edit, Detect again and Ctrl+Z; the dock closed with its
+X and reopened; another round. Flat noise: the diameter's low confidence is shown.
 Screenshots (whole window) and a line per check go to OUT_FOLDER (default: a temporary folder).
 """
 
@@ -226,6 +227,46 @@ def main() -> int:
     check(viewer.layers.selection.active is widget.annotation.points
           and len(widget.annotation.project.regions()) >= 1, "reopened: centres active, regions back")
     shoot(viewer, app, "stack_reopened.png")
+
+    # ---- edits, Detect again, the dock closed and reopened, another round ---------------------------
+    from napari.utils.notifications import notification_manager
+    from qtpy.QtWidgets import QDockWidget
+
+    annotation = widget.annotation
+    viewer.dims.set_current_step(0, 2)
+    settle(app)
+    annotation.points.add([[2, 30.0, 30.0]])
+    settle(app)
+    edited = annotation.frame_table(2)
+    seen = len(notification_manager.records)
+    detect(widget, app, 0)
+    said = [str(n.message) for n in notification_manager.records[seen:]]
+    annotation.undo(2)
+    settle(app)
+    check(any("over your edits on frame(s) 2" in m for m in said) and len(annotation.frame_table(2)) == len(edited),
+          "Detect again over frame 2's edits says so; Ctrl+Z brings the edits back")
+    dock = next(d for d in viewer.window._qt_window.findChildren(QDockWidget) if "Particle detection" in d.windowTitle())
+    dock.title.close_button.click()  # the dock's X
+    settle(app)
+    left = [layer.name for layer in viewer.layers]
+    check(not any(name.endswith((" centres", " heatmap", " regions", " box")) for name in left),
+          f"dock closed (its X): its layers put away, left {left}")
+    shoot(viewer, app, "dock_closed.png")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-particle-detect", "Particle detection")
+    widget.detect.device_combo.setCurrentText("cpu")
+    choose(widget, app, "movie")
+    names = [layer.name for layer in viewer.layers]
+    check(names.count("movie centres") == 1 and not any("[1]" in n for n in names)
+          and len(widget.annotation.frame_table(2)) == len(edited),
+          f"dock reopened: one centres layer, the edits there ({names})")
+    viewer.dims.set_current_step(0, 2)
+    press(viewer, app, Qt.Key.Key_Return)
+    rounds_before = len(widget.annotation.project.rounds)
+    widget.finetune.run(replace(FINE_TUNE, steps_per_epoch=60, batch_size=4, threads=1))
+    wait_for(lambda: not widget.finetune.running(), app)
+    check(len(widget.annotation.project.rounds) == rounds_before + 1 and widget.finetune.status.text().startswith("round-"),
+          f"a round after the reopen: {widget.finetune.status.text()[:110]}")
+    shoot(viewer, app, "reopened_dock_round.png")
 
     # ---- flat noise -------------------------------------------------------------------------------
     noise = SCRATCH / "noise.tif"
