@@ -9,13 +9,32 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import NoReturn
 
 from ..errors import ParticleDetectError
 
 # What matplotlib writes by name; a figure path must say which one.
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".tif", ".tiff")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with its errors on one line: the usage block before them buried the line that matters
+    (``--help`` shows it)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where it depends on other options (None; the help says it)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None:
+            return action.help or ""
+        return super()._get_help_string(action)
 
 
 def number_in(lo: float, hi: float, *, whole: bool = False, low_open: bool = False,
@@ -67,11 +86,38 @@ def check_output(path: Path, inputs: Iterable[Path] = (), what: str = "output",
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         raise ParticleDetectError(f"{path}: cannot write there: {ancestor} is a file, not a folder")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise ParticleDetectError(f"{path}: cannot write into {ancestor} (permission denied)")
+    if not _writable(ancestor):
+        raise ParticleDetectError(f"{path}: cannot write into {ancestor} (read-only or permission denied)")
     if len(path.name.encode()) > 255:
         raise ParticleDetectError(f"{path.name[:40]}...: file name too long ({len(path.name.encode())} bytes, at most 255)")
     return path
+
+
+def _writable(folder: Path) -> bool:
+    """Whether a file can be made in ``folder``, by making one: os.access says yes to root on read-only
+    and pseudo filesystems (/sys, /proc), where the write failed only after the work."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    try:
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=".particle-detect-probe.", suffix=".tmp")
+    except OSError:
+        return False
+    os.close(handle)
+    try:
+        os.unlink(probe)
+    except OSError:
+        pass
+    return True
+
+
+def check_model_path(model: Path | None, option: str = "--model") -> None:
+    """A model named by its weights (.pt), a bare name (a shipped model) or a folder: any other suffix
+    was read as NAME.pt, and the error named a file the user never gave."""
+    if model is None:
+        return
+    model = Path(model)
+    if model.suffix and model.suffix.lower() != ".pt" and not model.is_dir():
+        raise ParticleDetectError(f"{model}: {option} takes a model's weights file (.pt, its .json card beside it)")
 
 
 def check_distinct(outputs: dict[str, Path]) -> None:
@@ -108,22 +154,38 @@ def model_files(model: Path | None) -> list[Path]:
 
 # A synthetic image places particles one by one in Python: beyond this many a run takes hours.
 MAX_SYNTH_PARTICLES = 200_000
+# A synthetic volume packs its spheres by Monte-Carlo sweeps (about 1.3 ms a sphere): this many take a minute.
+MAX_SYNTH_SPHERES_3D = 50_000
+
+
+def check_synth_folder(outdir: Path) -> None:
+    """``synth``: a new or empty folder that can be written (a dataset mixed into another one, or over
+    the user's files, cannot be told apart afterwards)."""
+    outdir = Path(outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise ParticleDetectError(f"{outdir}: is a file; synth writes into a folder")
+    if outdir.is_dir() and any(outdir.iterdir()):
+        raise ParticleDetectError(f"{outdir}: the folder is not empty; synth writes a dataset into a new or empty "
+                                  "folder")
+    check_output_folder(outdir)
+
+
+def check_synth_count(expected: float, what: str, hint: str, limit: int = MAX_SYNTH_PARTICLES) -> None:
+    """Refuse an image whose particles would take hours to place, before any is placed."""
+    if expected > limit:
+        raise ParticleDetectError(f"{what} would place about {expected:,.0f} particles per image (at most "
+                                  f"{limit:,}); {hint}")
 
 
 def check_synth_output(outdir: Path, config, n: int) -> None:
     """``synth``: the folder can be written, and the images are of a size that finishes."""
-    outdir = Path(outdir)
-    if outdir.exists() and not outdir.is_dir():
-        raise ParticleDetectError(f"{outdir}: is a file; synth writes into a folder")
-    check_output(outdir / "synth.json", what="output folder")
+    check_synth_folder(outdir)
     r_lo, r_hi = config.radius_range
     mean_area = math.pi * (r_lo**2 + r_lo * r_hi + r_hi**2) / 3.0
     h, w = config.shape
     expected = config.area_fraction * (h + 2 * r_hi) * (w + 2 * r_hi) / mean_area
-    if expected > MAX_SYNTH_PARTICLES:
-        raise ParticleDetectError(f"--shape {h} {w} with --radius {r_lo:g} {r_hi:g} would place about {expected:,.0f} "
-                                  f"particles per image (at most {MAX_SYNTH_PARTICLES:,}); use larger particles or "
-                                  "smaller images")
+    check_synth_count(expected, f"--shape {h} {w} with --radius {r_lo:g} {r_hi:g}",
+                      "use larger particles or smaller images")
 
 
 def check_train_outputs(output: Path, data: list[Path], init: Path | None) -> None:
@@ -135,15 +197,21 @@ def check_train_outputs(output: Path, data: list[Path], init: Path | None) -> No
     inputs += [p.with_suffix(".csv") for p in inputs if p.suffix.lower() in (".tif", ".tiff", ".png")]
     if init is not None:
         inputs += model_files(init)
+    if output.suffix and output.suffix.lower() != ".pt":
+        raise ParticleDetectError(f"{output}: the model is written as NAME.pt (with NAME.json); give -o NAME or "
+                                  "NAME.pt")
     weights = output.with_suffix(".pt")
     for what, path in {"model weights": weights, "model card": weights.with_suffix(".json"),
                        "training state": weights.with_suffix(".state.pt")}.items():
         check_output(path, inputs, what)
 
 
-def check_detect_outputs(output: Path, overlay: Path | None, inputs: list[Path], model: Path | None) -> None:
-    """``detect``: the centres CSV, its metadata (.json beside it) and the overlay replace no input, the
-    model's card or each other."""
+def check_detect_outputs(output: Path, overlay: Path | None, inputs: list[Path], model: Path | None,
+                         kind: str = "spheres") -> None:
+    """``detect``: the centres CSV, its metadata (.json beside it), a chains run's per-chain table and the
+    overlay replace no input, the model's card, each other, nor a file an earlier detect did not write."""
+    from ..files.file_detection import check_targets, kind_tables
+
     output = Path(output)
     protected = input_files(inputs) + model_files(model)
     meta = output.with_suffix(".json")
@@ -153,6 +221,26 @@ def check_detect_outputs(output: Path, overlay: Path | None, inputs: list[Path],
     check_output(output, protected, "output CSV")
     check_output(meta, protected, "metadata file (the output's .json)")
     outputs = {"output CSV": output, "metadata file (the output's .json)": meta}
+    if kind == "chains":
+        outputs["per-chain table"] = check_output(kind_tables(output), protected, "per-chain table")
     if overlay is not None:
         outputs["overlay"] = check_output(overlay, protected, "overlay", FIGURE_SUFFIXES)
     check_distinct(outputs)
+    check_targets([output], kind)
+
+
+def check_output_folder(folder: Path) -> Path:
+    """An output folder that is a folder (or can be made) and can be written, checked before any work."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ParticleDetectError(f"{folder}: is a file; name a folder for the outputs")
+    ancestor = folder
+    while not ancestor.exists():
+        if ancestor.is_symlink():
+            raise ParticleDetectError(f"{folder}: {ancestor} is a broken link")
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ParticleDetectError(f"{folder}: cannot make it: {ancestor} is a file, not a folder")
+    if not _writable(ancestor):
+        raise ParticleDetectError(f"{folder}: cannot write into {ancestor} (read-only or permission denied)")
+    return folder

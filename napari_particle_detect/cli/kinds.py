@@ -20,11 +20,11 @@ log = logging.getLogger("napari_particle_detect")
 def cmd_synth_kind(args: argparse.Namespace) -> int:
     import tifffile
 
-    from .checks import check_synth_output
+    from .checks import check_synth_count, check_synth_folder, check_synth_output
     from ..files.io import atomic_write_text, staged_folder
     from ..synthetic.spheres import SynthConfig
     from ..synthetic.chains import ChainConfig, synthesize_chains
-    from ..synthetic.rods import ROD_LOOKS, RodConfig, synthesize_rods
+    from ..synthetic.rods import ROD_LOOKS, RodConfig, expected_count, synthesize_rods
 
     optics = SynthConfig(shape=tuple(args.shape), look=args.look, radius_range=tuple(sorted(args.radius)),
                          area_fraction=args.area_fraction, bit_depth=args.bit_depth)
@@ -32,14 +32,21 @@ def cmd_synth_kind(args: argparse.Namespace) -> int:
         config = ChainConfig(optics=optics, area_fraction=min(args.area_fraction, 0.6),
                              beads_range=tuple(int(b) for b in sorted(args.beads)))
         make = synthesize_chains
+        check_synth_output(args.outdir, replace(optics, area_fraction=config.area_fraction), args.n)
     else:
         if args.look not in ROD_LOOKS:
             raise ParticleDetectError(f"--look {args.look}: {args.kind} are drawn in {', '.join(ROD_LOOKS)}")
+        # Ellipsoids are short: the training generator draws them 1.2-5 times as long as wide.
+        aspect = args.aspect if args.aspect is not None else ((1.5, 20.0) if args.kind == "rods" else (1.2, 5.0))
         config = RodConfig(optics=optics, shape=args.kind, width_range=tuple(sorted(args.width)),
-                           aspect_range=tuple(sorted(args.aspect)), area_fraction=min(args.area_fraction, 0.6),
+                           aspect_range=tuple(sorted(aspect)), area_fraction=min(args.area_fraction, 0.6),
                            alignment=args.alignment)
         make = synthesize_rods
-    check_synth_output(args.outdir, optics, args.n)
+        check_synth_folder(args.outdir)
+        width, aspect = config.width_range, config.aspect_range
+        check_synth_count(expected_count(config), f"--shape {optics.shape[0]} {optics.shape[1]} with --width "
+                          f"{width[0]:g} {width[1]:g} and --aspect {aspect[0]:g} {aspect[1]:g}",
+                          f"use wider or longer {args.kind}, a smaller --area-fraction or smaller images")
     samples = [make(config, seed=args.seed + i) for i in range(args.n)]
     with staged_folder(args.outdir) as staging:  # all files or none
         if args.stack:
@@ -140,11 +147,21 @@ def unlabelled_images(paths: list, count: int) -> list[np.ndarray]:
 
 
 def cmd_evaluate_kind(args: argparse.Namespace) -> int:
+    from .main import paired_files
     from ..kinds import chains
     from ..kinds import rods
     from ..kinds.registry import read_kind_table
 
+    if args.plot is not None:
+        raise ParticleDetectError(f"{args.plot}: --plot draws sphere scores; not with --kind {args.kind}")
+    if args.voxel_size is not None:
+        raise ParticleDetectError(f"--voxel-size is for frame,z,y,x sphere tables; not with --kind {args.kind}")
+    if args.kind == "rods" and "tolerance" in getattr(args, "given", set()):
+        # rods.match_rods scales the reach with each rod: a fixed tolerance would miss long rods' centres.
+        raise ParticleDetectError("--tolerance: rods are matched within max(3 px, a quarter of each true rod's "
+                                  "length); not with --kind rods")
     predicted, truth = read_kind_table(args.predicted, args.kind), read_kind_table(args.truth, args.kind)
+    predicted, truth, _ = paired_files(args, predicted, truth)
     if args.kind == "rods":
         scores, _ = rods.evaluate_rods(predicted, truth)
     else:

@@ -8,14 +8,18 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..detection.choices import DEFAULT_TILE, DEVICE_CHOICES, PRECISION_CHOICES, RUNTIME_CHOICES
-from .checks import number_in
+from .checks import DefaultsHelpFormatter, OneLineParser, number_in
 from . import volumes as volume_cli
 from ..errors import ParticleDetectError
 from ..synthetic.spheres import LOOKS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 KIND_NAMES = ("spheres", "rods", "chains")  # kinds.KIND_NAMES, without importing torch to parse
 
@@ -28,7 +32,7 @@ SEED = number_in(0, 2**31 - 1, whole=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(  # its subcommands' parsers are of its class too
         prog="particle-detect",
         description="Find centres of overlapping particles in microscopy images with a lightweight CNN.",
     )
@@ -36,8 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     synth = sub.add_parser("synth", help="generate synthetic images with ground-truth centres",
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    synth.add_argument("outdir", type=Path, help="folder to write image_NNN.tif + image_NNN.csv into")
+                           formatter_class=DefaultsHelpFormatter)
+    synth.add_argument("outdir", type=Path, help="a new or empty folder to write image_NNN.tif + image_NNN.csv "
+                       "into")
     synth.add_argument("--n", type=number_in(1, 10_000, whole=True), default=4, help="number of images")
     synth.add_argument("--area-fraction", type=number_in(0, 1.5, low_open=True), default=0.5,
                        help="particle area / image area")
@@ -54,9 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--kind", choices=("spheres", "rods", "ellipsoids", "chains"), default="spheres")
     synth.add_argument("--width", type=number_in(1.0, 500.0), nargs=2, default=(4.0, 14.0), metavar=("LO", "HI"),
                        help="rods/ellipsoids: width range in px")
-    synth.add_argument("--aspect", type=number_in(1.0, 100.0), nargs=2, default=(1.5, 20.0), metavar=("LO", "HI"),
-                       help="rods/ellipsoids: length/width range")
-    synth.add_argument("--alignment", choices=("random", "nematic"), default="random")
+    synth.add_argument("--aspect", type=number_in(1.0, 100.0), nargs=2, default=None, metavar=("LO", "HI"),
+                       help="rods/ellipsoids: length/width range (default: 1.5 20 for rods, 1.2 5 for ellipsoids, "
+                            "as in training)")
+    synth.add_argument("--alignment", choices=("random", "nematic"), default="random", help="rods/ellipsoids")
     synth.add_argument("--beads", type=number_in(1, 1000, whole=True), nargs=2, default=(3, 50), metavar=("LO", "HI"),
                        help="chains: beads per chain")
 
@@ -161,20 +167,26 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("predicted", type=Path)
     evaluate.add_argument("truth", type=Path)
     evaluate.add_argument("--tolerance", type=number_in(0, 1000, low_open=True), default=3.0,
-                          help="match radius in pixels")
+                          help="match radius in pixels (default 3; chains: of beads; not with --kind rods, which "
+                               "match each rod within max(3 px, a quarter of its true length))")
     evaluate.add_argument("--plot", type=Path, default=None, help="PNG with F1 vs tolerance and error histogram")
     evaluate.add_argument("--json", action="store_true", help="print the pooled scores as JSON")
     evaluate.add_argument("--kind", choices=KIND_NAMES, default="spheres", help="the tables' kind and its metrics")
+    evaluate.add_argument("--file", default=None, metavar="NAME",
+                          help="tables of several files (a file column, as detect writes for several inputs) are "
+                               "scored file by file; this scores only file NAME (as written there, or its name or "
+                               "stem), e.g. against a truth table of that one image")
     volume_cli.add_evaluate_options(evaluate, number_in(0, 1e6, low_open=True))
 
     link = sub.add_parser("link", help="link centres into trajectories with trackpy (drift, MSD)",
                           description="trackpy.link on a centre table (frame,y,x,...): writes it back with a "
                                       "particle column; --drift adds drift-corrected y_corrected,x_corrected; "
                                       "--msd writes the ensemble mean squared displacement (lagt,msd,N).")
-    link.add_argument("centres", type=Path, help="centre CSV with frame,y,x (detect's output, or trackpy's)")
+    link.add_argument("centres", type=Path, help="centre CSV with frame,y,x (detect's output, or trackpy's); with a "
+                      "z column (volumes: frame,z,y,x) linked in 3D, in voxels")
     link.add_argument("-o", "--output", type=Path, required=True, help="tracks CSV to write")
     link.add_argument("--search-range", type=number_in(0, 1000, low_open=True), default=5.0,
-                      help="how far a particle may move between frames, px (default 5)")
+                      help="how far a particle may move between frames, px (voxels for z,y,x tables; default 5)")
     link.add_argument("--memory", type=number_in(0, 1000, whole=True), default=3,
                       help="frames a particle may vanish for and still be the same one (default 3)")
     link.add_argument("--min-length", type=number_in(1, 1_000_000, whole=True), default=1,
@@ -203,10 +215,60 @@ def build_parser() -> argparse.ArgumentParser:
 
     gui = sub.add_parser("gui", help="open napari with the Particle detection dock and these images")
     gui.add_argument("images", nargs="*", type=Path, help="images or stacks (napari's readers) and centre CSVs")
+    for command in sub.choices.values():  # -q after the subcommand too; SUPPRESS: absent, the first one's stands
+        command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                             help="no progress bars or info messages")
     return parser
 
 
+def _given_options(argv: list[str]) -> set[str]:
+    """The destinations of the options named on the command line (those left at their defaults are
+    absent), so an option that the rest of the command would ignore can be refused."""
+    parser = build_parser()
+
+    def suppress(command: argparse.ArgumentParser) -> None:
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    suppress(sub)
+            action.default = argparse.SUPPRESS
+
+    suppress(parser)
+    return set(vars(parser.parse_args(argv)))
+
+
+# What each sort of synthetic data uses of synth's options (the others would be ignored: refused).
+SYNTH_VOLUME_ONLY = ("volume_fraction", "volume_shape", "z_step", "psf_z_ratio", "dye", "sphere_diameter")
+SYNTH_2D_ONLY = ("shape", "radius", "area_fraction", "look", "bit_depth", "stack")
+SYNTH_KIND_ONLY = {"width": ("rods", "ellipsoids"), "aspect": ("rods", "ellipsoids"),
+                   "alignment": ("rods", "ellipsoids"), "beads": ("chains",), "radius": ("spheres", "chains")}
+
+
+def _option(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
+def check_synth_options(args: argparse.Namespace) -> None:
+    """Refuse an option this synth would not use, with one line saying what it goes with."""
+    given = getattr(args, "given", set())
+    if args.volume:
+        if args.kind != "spheres":
+            raise ParticleDetectError(f"--kind {args.kind}: --volume makes volumes of spheres only")
+        for dest in SYNTH_2D_ONLY:
+            if dest in given:
+                raise ParticleDetectError(f"{_option(dest)} is for 2D images; --volume takes --volume-shape, "
+                                          "--sphere-diameter, --volume-fraction, --z-step, --psf-z-ratio, --dye")
+        return
+    for dest in SYNTH_VOLUME_ONLY:
+        if dest in given:
+            raise ParticleDetectError(f"{_option(dest)} goes with --volume")
+    for dest, kinds in SYNTH_KIND_ONLY.items():
+        if dest in given and args.kind not in kinds:
+            raise ParticleDetectError(f"{_option(dest)} is for --kind {' or '.join(kinds)}, not {args.kind}")
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
+    check_synth_options(args)
     if args.volume:
         return volume_cli.cmd_synth_volumes(args)
     import pandas as pd
@@ -244,10 +306,14 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .checks import check_train_outputs
+    from .checks import check_model_path, check_train_outputs
     from ..models import load_model
     from ..learning.training import load_examples, working_diameter
 
+    check_model_path(args.init, "--from")
+    for path in args.data + args.validate + args.unlabelled:
+        if not path.exists():  # said before "no centre table beside it" could name its table instead
+            raise ParticleDetectError(f"{path}: file not found")
     check_train_outputs(args.output, args.data + args.validate, args.init)
     handled = volume_cli.train_volumes_if_any(args)  # a 3D round (--axes ZYX, or --from a 3D model)
     if handled is not None:
@@ -256,6 +322,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         from .kinds import cmd_train_kind
 
         return cmd_train_kind(args)
+    _refuse_kind_tables(args.data + args.validate)
     base = load_model(args.init, "cpu") if args.init else None
     if base is not None and args.data:
         return _fine_tune_round(args, base)
@@ -268,6 +335,24 @@ def cmd_train(args: argparse.Namespace) -> int:
     validation = load_examples(args.validate, working, args.diameter) if args.validate else None
     _log_rescaling((examples or []) + (validation or []), working)
     return _train(args, config, base, examples, validation)
+
+
+def _refuse_kind_tables(paths: list[Path]) -> None:
+    """Sphere training on a rods or chains table would learn its centres as spheres': refused, by its header."""
+    import pandas as pd
+
+    from ..files.io import KIND_SIGNATURES, table_kind
+    from ..learning.training import annotated_files
+
+    for _, csv in annotated_files(paths, "centre table"):
+        try:
+            columns = pd.read_csv(csv, nrows=0).columns
+        except Exception:  # noqa: BLE001 - the reader says what is wrong with it, later
+            continue
+        kind = table_kind(columns)
+        if kind != "spheres":
+            raise ParticleDetectError(f"{csv}: a {kind} table ({', '.join(KIND_SIGNATURES[kind])} columns), read "
+                                      f"here as sphere centres; give --kind {kind}")
 
 
 def _train_config(args: argparse.Namespace, preset=None):
@@ -370,9 +455,13 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
-    from ..files.file_detection import DetectOptions, expand_inputs
+    from .checks import check_model_path
+    from ..files.file_detection import DetectOptions, expand_inputs, unique_inputs
 
-    inputs = expand_inputs(args.inputs)
+    check_model_path(args.model)
+    inputs, repeats = unique_inputs(expand_inputs(args.inputs))
+    for repeat, kept in repeats.items():
+        log.info("%s: the same file as %s; detected once", repeat, kept)
     handled = volume_cli.detect_volumes_if_any(args, inputs)  # volumes (by --axes or metadata) go their own way
     if handled is not None:
         return handled
@@ -420,9 +509,11 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
     from ..files.io import atomic_write_text, read_image, write_centres
     from ..detection.prediction import COLUMNS
 
-    check_detect_outputs(args.output, args.overlay, inputs, args.model)
-    for path in inputs:
-        read_image(path, lazy=True)  # every input opens before any work (frames are read later)
+    from ..files.file_detection import check_diameter_fits
+
+    check_detect_outputs(args.output, args.overlay, inputs, args.model, args.kind)
+    for path in inputs:  # every input opens before any work (frames are read later)
+        check_diameter_fits(path, read_image(path, lazy=True), args.diameter)
     tables, runs, meta = [], [], {}
     for path in inputs:
         with tqdm(disable=args.quiet, unit="frame", desc=path.name) as bar:
@@ -465,7 +556,8 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
     # What produced these centres, beside them: the particle size used, the model and its threshold.
     meta = {**meta, "inputs": runs}
     atomic_write_text(args.output.with_suffix(".json"), json.dumps(meta, indent=2))
-    log.info("wrote %s (and %s)", args.output, args.output.with_suffix(".json").name)
+    extras = [args.output.with_suffix(".chains.csv").name] if args.kind == "chains" else []
+    log.info("wrote %s (and %s)", args.output, " and ".join(extras + [args.output.with_suffix(".json").name]))
     return 0
 
 
@@ -476,8 +568,11 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
 
     from ..files.distributed import detect_files, local_client, threads_per_worker
 
+    from .checks import check_output_folder
+
     if args.overlay is not None:
         raise ParticleDetectError(f"{args.overlay}: --overlay goes with a single .csv output, not a folder")
+    check_output_folder(args.output)
     client = None
     if args.scheduler is not None:
         from distributed import Client
@@ -520,7 +615,7 @@ def _log_compile_warmup(args: argparse.Namespace, options) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .checks import FIGURE_SUFFIXES, check_output
-    from ..kinds.evaluation import evaluate_frames, plot_report
+    from ..kinds.evaluation import evaluate_frames, label_frames, plot_report
     from ..files.io import read_centres
 
     if args.kind != "spheres":
@@ -529,11 +624,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return cmd_evaluate_kind(args)
     if args.plot is not None:
         check_output(args.plot, [args.predicted, args.truth], "plot", FIGURE_SUFFIXES)
-    predicted, truth = read_centres(args.predicted), read_centres(args.truth)
-    handled = volume_cli.evaluate_if_volumes(args, predicted, truth)
+    predicted = read_centres(args.predicted, spheres_only=True)
+    truth = read_centres(args.truth, spheres_only=True)
+    predicted, truth, labels = paired_files(args, predicted, truth)
+    handled = volume_cli.evaluate_if_volumes(args, predicted, truth, labels)
     if handled is not None:
         return handled
-    table = evaluate_frames(predicted, truth, args.tolerance)
+    table = label_frames(evaluate_frames(predicted, truth, args.tolerance), labels)
     pooled = table.iloc[-1].to_dict() if len(table) else {}
     if args.json:
         print(json.dumps({k: (v if not isinstance(v, np.generic) else v.item()) for k, v in pooled.items()}))
@@ -543,6 +640,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         plot_report(predicted, truth, str(args.plot))
         log.info("wrote %s", args.plot)
     return 0
+
+
+def paired_files(args: argparse.Namespace, predicted: pd.DataFrame, truth: pd.DataFrame
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[str, int]] | None]:
+    """The tables scored file by file where they hold several (kinds/evaluation.pair_files), saying which
+    files only one of them holds; and the (file, frame) of each frame number (None: no files)."""
+    from ..kinds.evaluation import pair_files
+
+    predicted, truth, labels, alone = pair_files(predicted, truth, str(args.predicted), str(args.truth),
+                                                 getattr(args, "file", None))
+    for name, source in alone.items():  # a warning: the pooled scores are not what the user may think
+        log.warning("file %s is only in %s: its %s", name, source,
+                    "centres count as found wrongly" if source == str(args.predicted) else "centres count as missed")
+    return predicted, truth, labels
 
 
 def cmd_link(args: argparse.Namespace) -> int:
@@ -563,7 +674,8 @@ def cmd_link(args: argparse.Namespace) -> int:
         tracks = subtract_drift(tracks, compute_drift(tracks))
     msd = ensemble_msd(tracks, args.mpp, args.fps, args.max_lag) if args.msd is not None else None
     write_centres(tracks, args.output)
-    log.info("%s: %s -> %s", args.centres, describe_tracks(tracks), args.output)
+    space = " (linked in 3D on z, y, x, in voxels)" if "z" in table.columns else ""
+    log.info("%s: %s%s -> %s", args.centres, describe_tracks(tracks), space, args.output)
     if msd is not None:
         write_centres(msd, args.msd, float_format="%.6g")
         fit = fit_power_law(msd)
@@ -572,14 +684,24 @@ def cmd_link(args: argparse.Namespace) -> int:
 
 
 def cmd_rounds(args: argparse.Namespace) -> int:
+    from ..projects.kinds_project import existing_kinds, kind_folder_of
     from ..projects.project import PROJECT_SUFFIX, Project, project_folder_for_image
+    from ..projects.project_state import read_state_file
     from ..projects.round_files import delete_round, export_round
 
     folder = args.project if args.project.is_dir() else project_folder_for_image(args.project)
+    if not args.project.is_dir() and not (folder / "state.json").is_file():
+        kinds = existing_kinds(args.project)  # the image's rods or chains project, beside it
+        if len(kinds) > 1:
+            raise ParticleDetectError(f"{args.project}: has {' and '.join(kinds)} projects; give the project folder "
+                                      f"({', '.join(str(kind_folder_of(k, args.project)) for k in kinds)})")
+        if kinds:
+            folder = kind_folder_of(kinds[0], args.project)
     if not folder.is_dir() or not (folder / "state.json").is_file():
         raise ParticleDetectError(f"{args.project}: no review project there (expected a folder like "
                                   f"IMAGE{PROJECT_SUFFIX} with a state.json)")
-    project = Project.open(folder)
+    # Rods and chains projects keep their rounds as spheres projects do; Project.open wants the kind named.
+    project = Project.open(folder, kind=read_state_file(folder / "state.json").kind)
     if (args.output is not None or args.name is not None) and args.export is None:
         raise ParticleDetectError("-o and --name go with --export N")
     if args.export is not None:
@@ -636,7 +758,9 @@ COMMANDS = {"synth": cmd_synth, "train": cmd_train, "recipe": cmd_recipe, "detec
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.given = _given_options(argv)
     # force: a second main() in one process (tests, notebooks) logs to today's stderr, not a closed one.
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s", force=True)
     try:

@@ -51,8 +51,9 @@ def cmd_synth_volumes(args: argparse.Namespace) -> int:
     import pandas as pd
     import tifffile
 
+    from .checks import MAX_SYNTH_SPHERES_3D, check_synth_count, check_synth_folder
     from ..files.io import staged_folder
-    from ..synthetic.volumes import VolumeConfig, synthesize_volume
+    from ..synthetic.volumes import VolumeConfig, expected_spheres, synthesize_volume
 
     if args.volume_fraction > 0.58:
         raise ParticleDetectError(f"--volume-fraction {args.volume_fraction}: the packing reaches 0.58 at most")
@@ -60,8 +61,11 @@ def cmd_synth_volumes(args: argparse.Namespace) -> int:
         raise ParticleDetectError(f"--volume-shape {args.volume_shape}: need 2-1024 slices and 8-1024 voxels in y, x")
     config = VolumeConfig(shape=tuple(args.volume_shape), volume_fraction=args.volume_fraction,
                           diameter=args.sphere_diameter, z_step=args.z_step, psf_z_ratio=args.psf_z_ratio, dye=args.dye)
-    if Path(args.outdir).exists() and any(Path(args.outdir).glob("volume_*")):
-        raise ParticleDetectError(f"{args.outdir}: already holds volume_* files; choose an empty folder")
+    check_synth_folder(args.outdir)
+    z, y, x = config.shape
+    check_synth_count(expected_spheres(config), f"--volume-shape {z} {y} {x} with --sphere-diameter "
+                      f"{config.diameter:g} and --volume-fraction {config.volume_fraction:g}",
+                      "use larger spheres or smaller volumes", MAX_SYNTH_SPHERES_3D)
     with staged_folder(args.outdir) as staging:
         total = 0
         for i in range(args.n):
@@ -130,7 +134,8 @@ def _axes_unless_unreadable(path: Path, given: str | None) -> Axes:
 def _detect_volumes(args, inputs, found) -> int:
     import pandas as pd
 
-    from ..files.file_detection import metadata_path, output_paths
+    from .checks import check_detect_outputs, check_output_folder
+    from ..files.file_detection import check_targets, metadata_path, output_paths
     from ..files.io import atomic_write_text
     from ..detection.volume_detection import VOLUME_COLUMNS, VolumeOptions, detect_volume_file
 
@@ -138,6 +143,15 @@ def _detect_volumes(args, inputs, found) -> int:
         raise ParticleDetectError(f"{args.overlay}: --overlay is for 2D images, not volumes")
     if args.workers is not None or args.scheduler is not None:
         raise ParticleDetectError("--workers/--scheduler run 2D images; run volumes without them")
+    if args.kind != "spheres":
+        raise ParticleDetectError(f"--kind {args.kind}: volumes are searched for spheres only; {inputs[0]} is a volume")
+    given = getattr(args, "given", set())
+    for dest, used in (("measure", args.measure), ("split_close", args.split_close), ("compile", args.compile),
+                       ("polarity", args.polarity != "auto"), ("tile", "tile" in given),
+                       ("batch_size", args.batch_size is not None)):
+        if used:  # the volume detector has none of these (detection/volume_detection.VolumeOptions)
+            raise ParticleDetectError(f"--{dest.replace('_', '-')} is for 2D images; volumes take --threshold, "
+                                      "--diameter, --voxel-size, --model, --device, --runtime")
     diameter = getattr(args, "diameter_zyx", None) or ((args.diameter,) if args.diameter is not None else None)
     if getattr(args, "precision", "auto") not in ("auto", "float32"):
         raise ParticleDetectError(f"--precision {args.precision} is for 2D images; volumes run in float32")
@@ -151,8 +165,13 @@ def _detect_volumes(args, inputs, found) -> int:
     for path in inputs:
         if output.resolve() == Path(path).resolve():
             raise ParticleDetectError(f"{output}: is an input")
-    tables, records = [], []
     targets = output_paths(inputs, output) if folder else [None] * len(inputs)
+    if folder:
+        check_output_folder(output)
+        check_targets(targets)
+    else:
+        check_detect_outputs(output, None, inputs, args.model)
+    tables, records = [], []
     for path, axes, target in zip(inputs, found, targets):
         table, record = detect_volume_file(path, axes, options, args.model)
         z, y, x = record["diameter_voxels_zyx"]
@@ -184,10 +203,16 @@ def add_evaluate_options(evaluate: argparse.ArgumentParser, positive) -> None:
                                "the tolerance is in units of the y voxel)")
 
 
-def evaluate_if_volumes(args: argparse.Namespace, predicted, truth) -> int | None:
-    """``evaluate`` on two tables with a z column: 3D matching, P/R/F1 and RMS per axis; else None."""
+def evaluate_if_volumes(args: argparse.Namespace, predicted, truth, labels=None) -> int | None:
+    """``evaluate`` on two tables with a z column: 3D matching, P/R/F1 and RMS per axis; else None.
+    ``labels``: the (file, frame) of each frame number, where the tables held several files."""
+    from ..kinds.evaluation import label_frames
+
     has_z = ["z" in predicted.columns, "z" in truth.columns]
     if not any(has_z):
+        if args.voxel_size is not None:
+            raise ParticleDetectError(f"{args.predicted}: --voxel-size is for frame,z,y,x tables; these have no "
+                                      "z column")
         return None
     if not all(has_z):
         which = args.truth if has_z[0] else args.predicted
@@ -199,10 +224,11 @@ def evaluate_if_volumes(args: argparse.Namespace, predicted, truth) -> int | Non
         if not np.all(np.isfinite(values)):
             raise ParticleDetectError(f"{name}: z column contains non-numeric or missing values")
     voxel = np.array(args.voxel_size if args.voxel_size else (1.0, 1.0, 1.0), dtype=float)
-    table = evaluate_volumes(predicted.assign(z=predicted["z"].astype(float)), truth.assign(z=truth["z"].astype(float)),
-                             args.tolerance, tuple(voxel / voxel[1]))
     if args.plot is not None:
         raise ParticleDetectError(f"{args.plot}: --plot is for 2D tables")
+    table = evaluate_volumes(predicted.assign(z=predicted["z"].astype(float)), truth.assign(z=truth["z"].astype(float)),
+                             args.tolerance, tuple(voxel / voxel[1]))
+    table = label_frames(table, labels)
     if args.json:
         pooled = table.iloc[-1].to_dict() if len(table) else {}
         print(json.dumps({k: (v.item() if isinstance(v, np.generic) else v) for k, v in pooled.items()}))

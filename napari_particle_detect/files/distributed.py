@@ -63,7 +63,7 @@ def detect_files(
     summary = FilesSummary()
     todo: list[tuple[Path, Path]] = []
     targets = output_paths(paths, Path(output))
-    check_targets(targets)
+    check_targets(targets, options.kind)
     for path, target in zip(paths, targets):
         if is_finished(path, target, options, model):
             summary.skipped.append(path)

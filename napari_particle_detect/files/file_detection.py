@@ -96,6 +96,7 @@ def detect_file(
         return _finish(path, output, record, table, meta, fingerprint, start)
     model = load_model_cached(model_path, device)
     image = read_image(path, lazy=True)
+    check_diameter_fits(path, image, options.diameter)
     n_frames = 1 if image.ndim == 2 else len(image)
     parts, sizing = [], None
     for count, (index, result, sizing) in enumerate(iter_detect(
@@ -185,22 +186,72 @@ def is_finished(path: Path, output: Path, options: DetectOptions, model_path: st
         return False
 
 
-def check_targets(outputs: list[Path]) -> None:
-    """Refuse to replace a file this command did not write (ground-truth CSVs beside the images, say)."""
+def check_targets(outputs: list[Path], kind: str = "spheres") -> None:
+    """Refuse to replace a file this command did not write (ground-truth CSVs beside the images, say):
+    each output, its metadata (.json) and for chains its per-chain table must be absent or an earlier
+    output of detect."""
     for output in outputs:
         output = Path(output)
         if output.is_dir():
             raise ParticleDetectError(f"{output}: is a folder, where this input's centres would go; rename one")
-        if output.exists() and not _written_by_us(output):
-            raise ParticleDetectError(f"{output}: exists and is not an earlier output of detect (no {output.stem}.json "
-                                      "with a fingerprint beside it); choose another output folder")
+        ours = is_detect_output(output)
+        meta = metadata_path(output)
+        if meta.is_dir() or (meta.exists() and not ours):
+            raise ParticleDetectError(f"{meta}: exists and is not the metadata of an earlier detect output (detect "
+                                      f"writes {meta.name} beside {output.name}); move it or choose another output")
+        for table in [output] + ([kind_tables(output)] if kind == "chains" else []):
+            if table.is_dir() or (table.exists() and not ours):
+                raise ParticleDetectError(f"{table}: exists and is not an earlier output of detect (no {meta.name} "
+                                          "of detect beside it); move it or choose another output")
 
 
-def _written_by_us(output: Path) -> bool:
+def kind_tables(output: Path) -> Path:
+    """The per-chain table written beside a chains output (kinds.registry.write_kind_table)."""
+    return Path(output).with_suffix(".chains.csv")
+
+
+def is_detect_output(output: str | Path) -> bool:
+    """Whether ``output``'s metadata says detect wrote it: a folder run's fingerprint, or the record of
+    the inputs (each with its file) that every detect run writes."""
     try:
-        return "fingerprint" in json.loads(metadata_path(output).read_text())
+        meta = json.loads(metadata_path(Path(output)).read_text())
     except (OSError, ValueError, TypeError):
         return False
+    if not isinstance(meta, dict):
+        return False
+    if "fingerprint" in meta:
+        return True
+    inputs = meta.get("inputs")
+    return isinstance(inputs, list) and bool(inputs) and all(isinstance(r, dict) and "file" in r for r in inputs)
+
+
+def unique_inputs(paths: list[Path]) -> tuple[list[Path], dict[Path, Path]]:
+    """``paths`` without repeats of one file (by resolved path: relative and absolute, or through a
+    link), in order; and each repeat left out with the path kept for it."""
+    kept: dict[Path, Path] = {}
+    repeats: dict[Path, Path] = {}
+    for path in paths:
+        try:
+            key = Path(path).resolve()
+        except OSError:  # a loop of links: the reader reports it
+            key = Path(path)
+        if key in kept:
+            repeats[Path(path)] = kept[key]
+        else:
+            kept[key] = Path(path)
+    return list(kept.values()), repeats
+
+
+def check_diameter_fits(path: Path, image, diameter: float | None) -> None:
+    """A ``--diameter`` no larger than the image's smaller side: beyond it no particle fits, and detection
+    would find nothing while trusting the size it was given."""
+    shape = getattr(image, "shape", ())
+    if diameter is None or len(shape) < 2:
+        return
+    side = min(int(shape[-1]), int(shape[-2]))
+    if diameter > side:
+        raise ParticleDetectError(f"{path}: --diameter {diameter:g} px is larger than the image ({shape[-2]} x "
+                                  f"{shape[-1]} px); give the particles' diameter in pixels")
 
 
 def expand_inputs(arguments: Iterable[str | Path]) -> list[Path]:

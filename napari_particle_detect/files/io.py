@@ -129,6 +129,8 @@ def read_image(path: str | Path, lazy: bool = False) -> np.ndarray | LazyTiffSta
     if data.size == 0:
         raise ParticleDetectError(f"{path}: cannot read image (no pixel data)")
     data = np.squeeze(data) if data.ndim > 2 else data
+    if data.ndim == 3 and data.shape[-1] == 2 and suffix in (".png", ".jpg", ".jpeg"):
+        data = data[..., 0]  # grey + alpha (PNG mode LA): the alpha channel is no part of the image
     if data.ndim == 3 and data.shape[-1] in (3, 4) and suffix in (".png", ".jpg", ".jpeg"):
         raise ParticleDetectError(f"{path}: colour (RGB) image; convert it to greyscale first")
     if data.ndim not in (2, 3):
@@ -146,14 +148,33 @@ def read_csv_table(path: str | Path, expected: str) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise ParticleDetectError(f"{path}: empty file (expected a header with {expected})") from None
     except Exception as exc:  # noqa: BLE001 - any parser failure is one line about this file
-        raise ParticleDetectError(f"{path}: cannot read CSV ({type(exc).__name__}: {str(exc)[:200]})") from None
+        # pandas' parser messages span lines ("Error tokenizing data. C error: ...\n"); ours is one line.
+        text = " ".join(str(exc).split())[:200]
+        raise ParticleDetectError(f"{path}: cannot read CSV ({type(exc).__name__}: {text})") from None
 
 
-def read_centres(path: str | Path) -> pd.DataFrame:
-    """A centre table with columns ``y, x`` and, where present, ``frame`` and ``score``."""
+# Columns that make a table one of the other kinds' (kinds/rods.py, kinds/chains.py COLUMNS).
+KIND_SIGNATURES = {"rods": ("angle", "length"), "chains": ("chain", "index")}
+
+
+def table_kind(columns) -> str:
+    """rods (angle and length columns), chains (chain and index) or spheres, from a table's columns."""
+    names = {str(c).strip() for c in columns}
+    return next((kind for kind, needed in KIND_SIGNATURES.items() if set(needed) <= names), "spheres")
+
+
+def read_centres(path: str | Path, spheres_only: bool = False) -> pd.DataFrame:
+    """A centre table with columns ``y, x`` and, where present, ``frame`` and ``score``.
+
+    ``spheres_only``: refuse a rods or chains table (its centres are no sphere centres: a rod's centre
+    may lie between two particles), where the caller takes sphere centres and nothing else."""
     path = Path(path)
     table = read_csv_table(path, "y,x columns")
-    table = table.rename(columns={c: c.strip() for c in table.columns})
+    table = table.rename(columns={c: str(c).strip() for c in table.columns})
+    kind = table_kind(table.columns)
+    if spheres_only and kind != "spheres":
+        raise ParticleDetectError(f"{path}: a {kind} table ({', '.join(KIND_SIGNATURES[kind])} columns), read here "
+                                  f"as sphere centres; give --kind {kind}")
     if not {"y", "x"} <= set(table.columns):
         renamed = table.rename(columns=COLUMN_ALIASES)
         if {"y", "x"} <= set(renamed.columns):
@@ -190,7 +211,10 @@ def atomic_write_bytes(path: str | Path, writer: Callable[[BinaryIO], object]) -
     """Let ``writer`` fill a temporary file beside ``path``, then rename it over: all or nothing."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:  # name the file the user asked for, not our temporary beside it
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             writer(handle)
@@ -199,9 +223,11 @@ def atomic_write_bytes(path: str | Path, writer: Callable[[BinaryIO], object]) -
         # mkstemp makes owner-only files; give the result the permissions a plain open() would.
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename in (tmp, None) and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None  # the user's name, not tmp's
         raise
     fsync_directory(path.parent)  # the rename itself survives a power cut only once its folder is synced
     return path

@@ -20,6 +20,16 @@ from ..errors import ParticleDetectError
 CORRECTED = ("y_corrected", "x_corrected")
 
 
+def position_columns(table: pd.DataFrame) -> list[str]:
+    """``z, y, x`` for a volume's centres (a z column), else ``y, x``: linking a volume's centres by y, x
+    alone pairs particles stacked above each other."""
+    return ["z", "y", "x"] if "z" in table.columns else ["y", "x"]
+
+
+def corrected_columns(table: pd.DataFrame) -> list[str]:
+    return [f"{c}_corrected" for c in position_columns(table)]
+
+
 @dataclass(frozen=True)
 class LinkOptions:
     """``search_range``: how far (px) a particle may move between frames; ``memory``: for how many
@@ -54,7 +64,8 @@ def _link_one(table: pd.DataFrame, options: LinkOptions) -> pd.DataFrame:
     try:
         # adaptive_stop: in crowded frames trackpy narrows the search where a subnetwork is too big to
         # solve instead of giving up on the whole table.
-        linked = trackpy.link(table, float(options.search_range), memory=int(options.memory), pos_columns=["y", "x"],
+        linked = trackpy.link(table, float(options.search_range), memory=int(options.memory),
+                              pos_columns=position_columns(table),
                               adaptive_stop=min(0.5, float(options.search_range) / 2), adaptive_step=0.9)
     except SubnetOversizeException:
         raise ParticleDetectError(f"search range {options.search_range:g} px is too large for centres this crowded "
@@ -66,8 +77,8 @@ def _link_one(table: pd.DataFrame, options: LinkOptions) -> pd.DataFrame:
 
 
 def link_centres(table: pd.DataFrame, options: LinkOptions = LinkOptions()) -> pd.DataFrame:
-    """``table`` (``frame, y, x, ...``) with a ``particle`` column: the trajectory each centre belongs
-    to, numbered 0, 1, ... in order of first appearance. Rows of tracks shorter than
+    """``table`` (``frame, y, x, ...``; with a ``z`` column linked in 3D) with a ``particle`` column: the
+    trajectory each centre belongs to, numbered 0, 1, ... in order of first appearance. Rows of tracks shorter than
     ``options.min_length`` frames are dropped; the rest are sorted by particle, then frame."""
     options.check()
     missing = {"frame", "y", "x"} - set(table.columns)
@@ -84,7 +95,8 @@ def link_centres(table: pd.DataFrame, options: LinkOptions = LinkOptions()) -> p
         linked = _link_one(group.reset_index(drop=True), options)
         if len(linked):
             # Renumbered by first appearance (trackpy's numbers have gaps once stubs are dropped).
-            first = linked.sort_values(["frame", "y", "x"], kind="stable")["particle"].drop_duplicates()
+            order = linked.sort_values(["frame", *position_columns(linked)], kind="stable")
+            first = order["particle"].drop_duplicates()
             numbers = {old: offset + new for new, old in enumerate(first)}
             linked = linked.assign(particle=linked["particle"].map(numbers).astype(np.int64))
             offset += len(numbers)
@@ -94,30 +106,30 @@ def link_centres(table: pd.DataFrame, options: LinkOptions = LinkOptions()) -> p
 
 
 def compute_drift(tracks: pd.DataFrame, smoothing: int = 0) -> pd.DataFrame:
-    """The field's drift since the first frame (trackpy's ``compute_drift``): columns ``y, x`` per
-    ``frame`` (every frame of the tracks, 0 before any drift is known)."""
+    """The field's drift since the first frame (trackpy's ``compute_drift``): columns ``y, x`` (``z, y, x``
+    for a volume's tracks) per ``frame`` (every frame of the tracks, 0 before any drift is known)."""
     import trackpy
 
     if "file" in tracks.columns and tracks["file"].nunique() > 1:
         raise ParticleDetectError("drift is computed per image: link the centres of one file at a time")
     frames = np.arange(int(tracks["frame"].min()), int(tracks["frame"].max()) + 1) if len(tracks) else np.zeros(0, int)
+    axes = position_columns(tracks)
     if len(tracks) < 2:
-        return pd.DataFrame({"y": np.zeros(len(frames)), "x": np.zeros(len(frames))}, index=pd.Index(frames, name="frame"))
-    drift = trackpy.compute_drift(tracks[["frame", "particle", "y", "x"]], smoothing=int(smoothing),
-                                  pos_columns=["y", "x"])
+        return pd.DataFrame({c: np.zeros(len(frames)) for c in axes}, index=pd.Index(frames, name="frame"))
+    drift = trackpy.compute_drift(tracks[["frame", "particle", *axes]], smoothing=int(smoothing), pos_columns=axes)
     # Frames without a particle seen in the frame before keep the drift reached so far.
     drift = drift.reindex(frames).ffill().fillna(0.0)
     drift.index.name = "frame"
-    return drift[["y", "x"]]
+    return drift[axes]
 
 
 def subtract_drift(tracks: pd.DataFrame, drift: pd.DataFrame) -> pd.DataFrame:
-    """``tracks`` with ``y_corrected, x_corrected``: the positions with the field's drift taken off
-    (``y, x`` stay where the particles are in the image)."""
+    """``tracks`` with ``y_corrected, x_corrected`` (and ``z_corrected`` for a volume's tracks): the
+    positions with the field's drift taken off (``y, x`` stay where the particles are in the image)."""
     shift = drift.reindex(tracks["frame"].to_numpy()).fillna(0.0)
     out = tracks.copy()
-    out[CORRECTED[0]] = tracks["y"].to_numpy(float) - shift["y"].to_numpy(float)
-    out[CORRECTED[1]] = tracks["x"].to_numpy(float) - shift["x"].to_numpy(float)
+    for axis, corrected in zip(position_columns(tracks), corrected_columns(tracks)):
+        out[corrected] = tracks[axis].to_numpy(float) - shift[axis].to_numpy(float)
     return out
 
 
@@ -136,15 +148,16 @@ def ensemble_msd(tracks: pd.DataFrame, microns_per_pixel: float = 1.0, frames_pe
     if "file" in tracks.columns and tracks["file"].nunique() > 1:
         raise ParticleDetectError("the MSD is computed per image: link the centres of one file at a time")
     positions = tracks[["frame", "particle"]].copy()
-    corrected = all(c in tracks.columns for c in CORRECTED)
-    positions["y"] = tracks[CORRECTED[0] if corrected else "y"].to_numpy(float)
-    positions["x"] = tracks[CORRECTED[1] if corrected else "x"].to_numpy(float)
+    axes, shifted = position_columns(tracks), corrected_columns(tracks)
+    corrected = all(c in tracks.columns for c in shifted)
+    for axis, column in zip(axes, shifted):
+        positions[axis] = tracks[column if corrected else axis].to_numpy(float)
     moving = positions.groupby("particle")["frame"].transform("nunique") > 1
     if not moving.any():
         raise ParticleDetectError("no track spans two frames: nothing moved to measure (try a larger search "
                                   "range or memory)")
     result = trackpy.emsd(positions[moving], float(microns_per_pixel), float(frames_per_second),
-                          max_lagtime=int(max_lag), detail=True, pos_columns=["y", "x"])
+                          max_lagtime=int(max_lag), detail=True, pos_columns=axes)
     result = result[result["N"] > 0]
     out = pd.DataFrame({"lagt": result["lagt"].to_numpy(float), "msd": result["msd"].to_numpy(float),
                         "N": result["N"].to_numpy(float)})

@@ -282,3 +282,117 @@ def plot_report(
         save_figure(fig, path, dpi=100)
     finally:
         plt.close(fig)
+
+
+# ---- tables of several files (detect's one table for several inputs has a file column) ----------------
+def _name_keys() -> tuple:
+    """How two names of one file may differ, from strictest to loosest: not at all, in the folder
+    (relative or absolute), in the suffix too (an image's truth table named after the image)."""
+    from pathlib import PurePath
+
+    return (str, lambda name: PurePath(name).name, lambda name: PurePath(name).stem)
+
+
+def _pair_names(left: list[str], right: list[str]) -> dict[str, str]:
+    """Each name of ``left`` with the one name of ``right`` that names the same file (strictest key first);
+    a name that two of ``right`` could be is refused, a name with none stays unpaired."""
+    from ..errors import ParticleDetectError
+
+    pairs: dict[str, str] = {}
+    for key in _name_keys():
+        free = [r for r in right if r not in pairs.values()]
+        for name in (n for n in left if n not in pairs):
+            found = [r for r in free if key(r) == key(name)]
+            if len(found) > 1:
+                raise ParticleDetectError(f"{name}: matches {len(found)} files of the other table "
+                                          f"({', '.join(found[:3])}); name the files alike in both tables")
+            if found:
+                pairs[name] = found[0]
+                free.remove(found[0])
+    return pairs
+
+
+def _files(table: pd.DataFrame) -> list[str]:
+    return list(dict.fromkeys(table["file"].astype(str)))
+
+
+def _listed(names: list[str], most: int = 4) -> str:
+    return ", ".join(names[:most]) + (f", ... ({len(names)} in all)" if len(names) > most else "")
+
+
+def select_file(table: pd.DataFrame, name: str, source: str) -> pd.DataFrame:
+    """The rows of ``table`` (with a file column) of the file ``name`` (as written there, or its file
+    name, or its stem), without the file column; one ParticleDetectError naming ``source`` otherwise."""
+    from ..errors import ParticleDetectError
+
+    files = _files(table)
+    chosen = _pair_names([name], files).get(name)
+    if chosen is None:
+        raise ParticleDetectError(f"{source}: no rows of file {name} (its files: {_listed(files)})")
+    return table[table["file"].astype(str) == chosen].drop(columns="file")
+
+
+def pair_files(predicted: pd.DataFrame, truth: pd.DataFrame, predicted_source: str, truth_source: str,
+               select: str | None = None
+               ) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[str, int]] | None, dict[str, str]]:
+    """Predicted and true tables scored file by file: where a table holds several files (a ``file``
+    column), each (file, frame) of both is numbered as one frame, so per-frame scoring compares a
+    file's frame with the same file's frame, never pools them.
+
+    ``select``: keep only that file's rows. Returns the two tables (frames renumbered, no file column),
+    the (file, frame) of each number (None when no file column was used) and the files only one table
+    holds, with the table's source (their centres count as all found wrongly, or all missed). One
+    ParticleDetectError when a table of several files meets one without a file column (which file would
+    it be?) or names match ambiguously."""
+    from ..errors import ParticleDetectError
+
+    has = ("file" in predicted.columns, "file" in truth.columns)
+    if select is not None:
+        if not any(has):
+            raise ParticleDetectError(f"--file {select}: neither {predicted_source} nor {truth_source} has a file "
+                                      "column to select from")
+        if has[0]:
+            predicted = select_file(predicted, select, predicted_source)
+        if has[1]:
+            truth = select_file(truth, select, truth_source)
+        return predicted, truth, None, {}
+    if not any(has):
+        return predicted, truth, None, {}
+    if not all(has):
+        several, source, other = (predicted, predicted_source, truth_source) if has[0] else (
+            truth, truth_source, predicted_source)
+        files = _files(several)
+        if len(files) > 1:
+            raise ParticleDetectError(f"{source}: holds {len(files)} files ({_listed(files)}) and {other} has no file "
+                                      f"column; give --file NAME to score one of them, or a table with a file column")
+        return predicted.drop(columns="file", errors="ignore"), truth.drop(columns="file", errors="ignore"), None, {}
+    p_files, t_files = _files(predicted), _files(truth)
+    pairs = _pair_names(p_files, t_files)
+    alone = {**{f: predicted_source for f in p_files if f not in pairs},
+             **{f: truth_source for f in t_files if f not in pairs.values()}}
+    truth_name = {t: p for p, t in pairs.items()}  # a truth file is labelled as the predictions name it
+    keys: dict[tuple[str, int], int] = {}
+
+    def numbered(table: pd.DataFrame, label) -> pd.DataFrame:
+        frames = table["frame"] if "frame" in table.columns else pd.Series(0, index=table.index)
+        names = table["file"].astype(str).map(label)
+        for key in zip(names, frames.astype(int)):
+            keys.setdefault(key, len(keys))
+        return table.drop(columns="file").assign(frame=[keys[k] for k in zip(names, frames.astype(int))])
+
+    predicted = numbered(predicted, lambda name: name)
+    truth = numbered(truth, lambda name: truth_name.get(name, name))
+    return predicted, truth, list(keys), alone
+
+
+def label_frames(table: pd.DataFrame, labels: list[tuple[str, int]] | None) -> pd.DataFrame:
+    """A per-frame score table (:func:`with_pooled_row`) of :func:`pair_files`' numbered frames, with each
+    row's file and frame again (the pooled row: file and frame ``all``)."""
+    if labels is None or not len(table):
+        return table
+    pooled = table["frame"].astype(str) == "all"
+    files = [labels[int(f)][0] if not p else "all" for f, p in zip(table["frame"], pooled)]
+    frames = [labels[int(f)][1] if not p else "all" for f, p in zip(table["frame"], pooled)]
+    out = table.assign(frame=frames)
+    out.insert(0, "file", files)
+    return out

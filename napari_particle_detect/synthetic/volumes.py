@@ -284,6 +284,14 @@ def synthesize_volume(config: VolumeConfig, seed: int = 0) -> VolumeSample:
     return VolumeSample(image, centres[inside], diameters[inside], reached, config, centres[visible & ~inside])
 
 
+def expected_spheres(config: VolumeConfig) -> int:
+    """How many spheres :func:`synthesize_volume` packs (in its box, a diameter larger on every side)."""
+    extent = np.array([config.shape[0] * config.z_step, config.shape[1], config.shape[2]], dtype=float)
+    box = extent + 2 * config.diameter
+    mean_cube = config.diameter**3 * (1 + 3 * config.polydispersity**2)
+    return max(1, int(round(config.volume_fraction * float(np.prod(box)) / (np.pi / 6 * mean_cube))))
+
+
 def random_volume_config(rng: np.random.Generator, shape: tuple[int, int, int] = (32, 64, 64)) -> VolumeConfig:
     """A varied configuration for training: density, optics, dye, noise and voxels all drawn."""
     return VolumeConfig(
