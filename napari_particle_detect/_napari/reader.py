@@ -59,13 +59,13 @@ def read_centre_files(path: str | list[str]) -> list[tuple]:
 
 def table_kind(path: Path) -> str:
     """rods (angle and length columns), chains (chain and index) or spheres, from the header."""
+    from ..files.io import table_kind as kind_of_columns
+
     try:
-        columns = {str(c).strip() for c in pd.read_csv(path, nrows=0).columns}
+        columns = pd.read_csv(path, nrows=0).columns
     except Exception:  # noqa: BLE001 - read_centres says what is wrong with it
         return "spheres"
-    if {"angle", "length"} <= columns:
-        return "rods"
-    return "chains" if {"chain", "index"} <= columns else "spheres"
+    return kind_of_columns(columns)
 
 
 def kind_layers_data(path: Path, kind: str) -> list[tuple]:
