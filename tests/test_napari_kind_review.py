@@ -18,6 +18,12 @@ PLUGIN = "napari-particle-detect"
 TINY = replace(KIND_ROUND, steps_per_epoch=3, batch_size=2, crop=64)
 
 
+def rods_image(seed: int) -> np.ndarray:
+    """A 96 px fluorescent image of rods at area fraction 0.15."""
+    config = benchmark_rod_config("fluorescent", 0.15)
+    return synthesize_rods(replace(config, optics=replace(config.optics, shape=(96, 96))), seed=seed).image
+
+
 def open_dock(viewer, kind):
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Rods and chains")
     widget.kind_combo.setCurrentText(kind)
@@ -31,11 +37,8 @@ def detect(widget, qtbot):
 
 def test_rods_dock_edits_accepts_undoes_fine_tunes_exports_and_comes_back(make_napari_viewer, qtbot, project_home,
                                                                           tmp_path):
-    config = benchmark_rod_config("fluorescent", 0.15)
-    config = replace(config, optics=replace(config.optics, shape=(96, 96)))
-    stack = np.stack([synthesize_rods(config, seed=90 + i).image for i in range(2)])
     viewer = make_napari_viewer()
-    viewer.add_image(stack, name="rods img")
+    viewer.add_image(np.stack([rods_image(90 + i) for i in range(2)]), name="rods img")
     widget = open_dock(viewer, "rods")
     detect(widget, qtbot)
     session = widget.session
@@ -144,11 +147,8 @@ def test_chains_dock_accepts_a_frame_and_exports_beads_with_the_chain_table(make
 
 def test_rods_detected_again_over_edits_keep_them_one_undo_away_and_an_undetected_frame_is_refused(
         make_napari_viewer, qtbot, project_home):
-    config = benchmark_rod_config("fluorescent", 0.15)
-    config = replace(config, optics=replace(config.optics, shape=(96, 96)))
-    stack = np.stack([synthesize_rods(config, seed=90 + i).image for i in range(2)])
     viewer = make_napari_viewer()
-    viewer.add_image(stack, name="rods img")
+    viewer.add_image(np.stack([rods_image(90 + i) for i in range(2)]), name="rods img")
     widget = open_dock(viewer, "rods")
     viewer.dims.current_step = (1, 0, 0)
     seen = notification_count()
@@ -188,10 +188,8 @@ def test_rods_detected_again_over_edits_keep_them_one_undo_away_and_an_undetecte
 
 
 def test_switching_kind_puts_the_other_kinds_layers_away_and_back(make_napari_viewer, qtbot, project_home):
-    config = benchmark_rod_config("fluorescent", 0.15)
-    config = replace(config, optics=replace(config.optics, shape=(96, 96)))
     viewer = make_napari_viewer()
-    viewer.add_image(synthesize_rods(config, seed=91).image, name="img")
+    viewer.add_image(rods_image(91), name="img")
     widget = open_dock(viewer, "rods")
     detect(widget, qtbot)
     found = viewer.layers["img rods"].nshapes

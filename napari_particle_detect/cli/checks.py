@@ -79,15 +79,7 @@ def check_output(path: Path, inputs: Iterable[Path] = (), what: str = "output",
     for other in inputs:
         if _same_file(path, Path(other)):
             raise ParticleDetectError(f"{path}: the {what} would overwrite an input file; choose another name")
-    ancestor = path.parent
-    while not ancestor.exists():
-        if ancestor.is_symlink():
-            raise ParticleDetectError(f"{path}: its folder {ancestor} is a broken link")
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise ParticleDetectError(f"{path}: cannot write there: {ancestor} is a file, not a folder")
-    if not _writable(ancestor):
-        raise ParticleDetectError(f"{path}: cannot write into {ancestor} (read-only or permission denied)")
+    _check_writable_from(path, path.parent, "cannot write there")
     if len(path.name.encode()) > 255:
         raise ParticleDetectError(f"{path.name[:40]}...: file name too long ({len(path.name.encode())} bytes, at most 255)")
     return path
@@ -234,13 +226,19 @@ def check_output_folder(folder: Path) -> Path:
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise ParticleDetectError(f"{folder}: is a file; name a folder for the outputs")
+    _check_writable_from(folder, folder, "cannot make it")
+    return folder
+
+
+def _check_writable_from(target: Path, folder: Path, refused: str) -> None:
+    """The nearest existing folder at or above ``folder`` is a folder (not a file, not a broken link)
+    that can be written; one ParticleDetectError naming ``target`` otherwise."""
     ancestor = folder
     while not ancestor.exists():
         if ancestor.is_symlink():
-            raise ParticleDetectError(f"{folder}: {ancestor} is a broken link")
+            raise ParticleDetectError(f"{target}: its folder {ancestor} is a broken link")
         ancestor = ancestor.parent
     if not ancestor.is_dir():
-        raise ParticleDetectError(f"{folder}: cannot make it: {ancestor} is a file, not a folder")
+        raise ParticleDetectError(f"{target}: {refused}: {ancestor} is a file, not a folder")
     if not _writable(ancestor):
-        raise ParticleDetectError(f"{folder}: cannot write into {ancestor} (read-only or permission denied)")
-    return folder
+        raise ParticleDetectError(f"{target}: cannot write into {ancestor} (read-only or permission denied)")
