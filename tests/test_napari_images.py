@@ -310,3 +310,23 @@ def test_closing_the_image_mid_detection_empties_the_progress_bar(make_napari_vi
     viewer.layers.remove("movie")
     qtbot.waitUntil(lambda: not widget.detect.running(), timeout=60_000)
     assert widget.detect.progress.format() == "" and widget.detect.progress.value() == 0
+
+
+def test_edits_kept_inside_accepted_regions_are_not_called_replaced(make_napari_viewer, qtbot, light_model):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(2, 64), name="cells")
+    widget = make_widget(viewer, light_model)
+    run_detect(widget, qtbot, scope=1)
+    annotation = widget.annotation
+    viewer.dims.set_current_step(0, 1)
+    annotation.points.add([[1, 10.0, 10.0]])  # an edit inside the box accepted next
+    annotation.accept_region(1, (0.0, 0.0, 30.0, 30.0))
+    seen = notification_count()
+    run_detect(widget, qtbot, scope=1)
+    assert not any("over your edits" in m for m in notifications_since(seen))  # the box kept them
+    assert (annotation.frame_table(1)["source"] == "added").sum() == 1
+    annotation.points.add([[1, 50.0, 50.0]])  # now one outside it: Detect replaces that one, and says so
+    seen = notification_count()
+    run_detect(widget, qtbot, scope=1)
+    said = [m for m in notifications_since(seen) if "over your edits" in m]
+    assert len(said) == 1 and "frame(s) 1:" in said[0]

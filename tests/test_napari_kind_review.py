@@ -86,6 +86,9 @@ def test_rods_dock_edits_accepts_undoes_fine_tunes_exports_and_comes_back(make_n
     info = project.rounds[1]
     assert info.origin.startswith("fine-tuned") and widget.rounds.table.item(1, 0).toolTip().startswith(
         f"round-002: {info.origin} from round-001, trained on")
+    # Using round 2 (double-click) says the rods shown were found with round 1 until Detect runs again.
+    widget.rounds.use_row(1)
+    assert widget.status.text().startswith("round-002 in use from now on; the rods shown were found with round-001")
     # Cancel stops a long round within a step and leaves the project as it was.
     widget.rounds.run(replace(TINY, steps_per_epoch=5000))
     assert widget.rounds.cancel(wait_s=60)

@@ -56,6 +56,18 @@ def test_frames_are_saved_atomically_and_restored_on_reopen(tmp_path):
     assert list(restored["source"]) == list(accepted["source"])
 
 
+def test_scores_come_back_exactly_so_a_reopened_frame_shows_what_it_showed(tmp_path):
+    from napari_particle_detect._napari.layers import shown_mask
+
+    project = Project.open(tmp_path / "img.tif", n_frames=1)
+    table = pd.DataFrame({"frame": 0, "y": [10.123456789, 20.0], "x": [5.5, 6.25], "score": [0.30027, 0.2999],
+                          "source": "model"})
+    project.save_frame(0, table)
+    restored = Project.open(tmp_path / "img.tif").load_frame(0)
+    assert restored["score"].tolist() == [0.30027, 0.2999] and restored["y"].iloc[0] == 10.123456789
+    assert shown_mask(restored, 0.30).tolist() == shown_mask(table, 0.30).tolist() == [True, False]
+
+
 def test_reviewed_frames_keep_acceptance_order_and_the_latest_is_held_out(tmp_path):
     project = Project.open(tmp_path / "img.tif")
     assert project.training_split() == ([], [])

@@ -75,6 +75,8 @@ class Annotation:
         self._before_accept: dict[int, pd.DataFrame] = {}
         self._touched: set[int] = set()  # frames edited since they were last compared with the disk
         self._edited: set[int] = set()  # frames the user edited since they were last detected
+        self._detected: dict[int, pd.DataFrame] = {}  # and each one's table as detected, before the edits
+        self.replaced_edits: list[int] = []  # frames the last set_detections replaced edits of
         self.history = FrameHistory()
         self.regions = RegionLayers(viewer, image, placement(image), on_deleted=self._regions_deleted)
         # What the dock last said about this image's particle size ("estimated: 6.0 px").
@@ -250,28 +252,34 @@ class Annotation:
         """Show the network's (centres, scores) per frame; reviewed frames, and the reviewed regions of
         other frames, are left as they are. Returns the frames shown.
 
-        A frame the user had edited since it was last detected keeps those edits one undo away."""
-        tables = {}
+        A frame the user had edited since it was last detected keeps those edits one undo away; the
+        frames whose edits outside their accepted regions were replaced are in ``replaced_edits``."""
+        self.flush()
+        tables, self.replaced_edits = {}, []
         for frame, (centres, scores) in results.items():
             if self.project.is_reviewed(frame):
                 continue
             new = centres_table(frame, np.asarray(centres).reshape(-1, 2), np.asarray(scores)).assign(source="model")
             regions = self.project.regions(frame)
+            current = self.frame_table(frame)
             if regions:
-                kept = self.frame_table(frame)
-                kept = kept[self._in_any(regions, kept)]
-                new = pd.concat([kept, new[~self._in_any(regions, new)]], ignore_index=True)
+                new = pd.concat([current[self._in_any(regions, current)], new[~self._in_any(regions, new)]],
+                                ignore_index=True)
+            if frame in self._edited and self._edited_outside(frame, current, regions):
+                self.replaced_edits.append(int(frame))
             tables[frame] = new
         if tables:
-            self.flush()
             self.replace_frames(tables, {f: "record" if f in self._edited else "forget" for f in tables})
             self._edited -= set(tables)
+            for frame in tables:
+                self._detected.pop(frame, None)
         return sorted(tables)
 
-    def edited_frames(self, frames) -> list[int]:
-        """Those of ``frames`` the user edited since they were last detected."""
-        self.flush()
-        return sorted(int(f) for f in frames if int(f) in self._edited)
+    def _edited_outside(self, frame: int, current: pd.DataFrame, regions: list[Region]) -> bool:
+        """Whether the user's edits of ``frame`` reach outside its accepted regions (what Detect replaces)."""
+        detected = self._detected.get(frame, empty_table())
+        return not _same_points(normalise_table(current[~self._in_any(regions, current)]),
+                                normalise_table(detected[~self._in_any(regions, detected)]))
 
     @staticmethod
     def _in_any(regions: list[Region], table: pd.DataFrame) -> np.ndarray:
@@ -495,6 +503,8 @@ class Annotation:
             current = now.get(frame, empty_table())
             saved = self._on_disk.get(frame)
             if (saved is None and len(current)) or (saved is not None and not _same_points(current, saved)):
+                if frame not in self._edited:  # the first edit since the frame was detected: what it had
+                    self._detected[frame] = saved if saved is not None else empty_table()
                 self._write_frame(frame, current, record=True)
                 self._edited.add(frame)
                 written.append(frame)

@@ -53,6 +53,7 @@ class DetectPanel(QGroupBox):
         self._ended.set()
         self._target = None  # the annotation a running detection writes into
         self._pending: dict[int, tuple] = {}  # finished frames not yet on screen
+        self._replaced_edits: list[int] = []  # frames whose edits this run replaced (said once, at its end)
         self._last_applied = 0.0
         self._polarity_used = "auto"
 
@@ -260,7 +261,7 @@ class DetectPanel(QGroupBox):
                 show_info("every frame is reviewed; nothing to detect")
                 return
         self._target = annotation  # its centres layer comes with the first frame's centres, not before a failure
-        self._pending, self._last_applied = {}, 0.0
+        self._pending, self._last_applied, self._replaced_edits = {}, 0.0, []
         self._polarity_used = self.polarity_combo.currentText()
         if len(frames) == 1:  # no count to show until the frame is done: a busy bar, not a stuck one
             self.progress.setRange(0, 0)
@@ -337,16 +338,16 @@ class DetectPanel(QGroupBox):
     def _apply_pending(self) -> None:
         # Frames are put on screen in batches: updating a big layer once per frame would be quadratic.
         if self._pending and self._target is not None:
-            edited = [f for f in self._target.edited_frames(self._pending) if not self._target.project.is_reviewed(f)]
             self._target.set_detections(self._pending)
-            if edited:
-                frames = ", ".join(str(f) for f in edited[:5]) + (" …" if len(edited) > 5 else "")
-                show_info(f"detected again over your edits on frame(s) {frames}: Ctrl+Z on a frame brings its "
-                          "edits back")
+            self._replaced_edits += self._target.replaced_edits
         self._pending = {}
         self._last_applied = time.monotonic()
 
     def _on_finished(self) -> None:
         self._apply_pending()
+        edited, self._replaced_edits = sorted(self._replaced_edits), []
+        if edited and self._target is not None:  # one notice for the run, not one per batch of frames
+            frames = ", ".join(str(f) for f in edited[:5]) + (" …" if len(edited) > 5 else "")
+            show_info(f"detected again over your edits on frame(s) {frames}: Ctrl+Z on a frame brings its edits back")
         self.worker, self._target = None, None
         self._set_running(False)

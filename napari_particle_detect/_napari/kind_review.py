@@ -285,6 +285,7 @@ class KindSession:
         accepted = accept_kind_frame(self.project, frame, self.frame_table(frame))
         self.tables[frame] = load_kind_frame(self.project, frame)
         self.actions.append(("accept", frame, None, before))
+        self.regions.clear_draft(frame)  # a proposed box on the frame is moot once all of it is accepted
         self.redraw()
         return accepted
 

@@ -156,7 +156,9 @@ class KindRoundsPanel(RoundReports, QGroupBox):
             self.status.setText(shown.text)
 
     def _on_done(self, info: RoundInfo) -> None:
-        self.show_verdict(info, self._target.project.current_round, METRIC[self._target.kind])
+        stack = self._target.image.ndim == 3
+        self.show_verdict(info, self._target.project.current_round, METRIC[self._target.kind],
+                          to_use="Detect the frames not reviewed to use it." if stack else "Detect again to use it.")
 
     def _on_error(self, exc: BaseException) -> None:
         self.show_failure(exc, self._target.project.current_round)

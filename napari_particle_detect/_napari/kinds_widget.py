@@ -35,6 +35,7 @@ class KindsWidget(QWidget):
         self.viewer = napari_viewer
         self.worker = None
         self.session: KindSession | None = None
+        self._detected_with: str | None = None  # the round that found what the status line counts
         self.image_combo = QComboBox()
         self.kind_combo = QComboBox()
         self.kind_combo.addItems(["rods", "chains"])
@@ -105,7 +106,7 @@ class KindsWidget(QWidget):
             return self.session
         if self.session is not None:
             self.session.put_away()  # its layers would lie over the next image or kind
-        self.session = None
+        self.session, self._detected_with = None, None
         self.rounds.status.setText("")
         if name and name in self.viewer.layers and not self.rounds.running():
             try:
@@ -124,6 +125,11 @@ class KindsWidget(QWidget):
 
     def _round_changed(self) -> None:
         self.review.refresh()
+        session = self.session
+        current = session.project.current_round if session is not None else None
+        if current is not None and self._detected_with not in (None, current.name):
+            self.status.setText(f"{current.name} in use from now on; the {session.kind} shown were found with "
+                                f"{self._detected_with}: Detect to find them with {current.name}")
 
     def review_threshold(self) -> float:
         if self.threshold_spin.value():
@@ -165,6 +171,7 @@ class KindsWidget(QWidget):
                                 "its project, shown when it is chosen again")
             return
         kept = session.set_detections(table, frames)
+        self._detected_with = round_name
         skipped = [f for f in frames if f not in kept]
         note = f" (frame {skipped[0]} is reviewed: kept as you accepted it)" if skipped else ""
         if session.replaced_edits:

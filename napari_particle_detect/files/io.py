@@ -265,8 +265,9 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, lambda handle: handle.write(data))
 
 
-def write_centres(table: pd.DataFrame, path: str | Path, float_format: str = "%.3f") -> Path:
-    """Write a centre table as CSV atomically (columns ``frame,(z,)y,x,score`` first, extras after)."""
+def write_centres(table: pd.DataFrame, path: str | Path, float_format: str | None = "%.3f") -> Path:
+    """Write a centre table as CSV atomically (columns ``frame,(z,)y,x,score`` first, extras after);
+    ``float_format`` None writes every digit (values read back exactly)."""
     first = [c for c in ("frame", "z", "y", "x", "score") if c in table.columns]
     ordered = table[first + [c for c in table.columns if c not in first]]
     return atomic_write_text(path, ordered.to_csv(index=False, float_format=float_format))

@@ -237,7 +237,9 @@ class Project:
         if not np.isfinite(table[axes].to_numpy(float)).all():
             raise ParticleDetectError(f"frame {frame}: centres must have finite {', '.join(axes)}")
         self._subfolder("frames")
-        return write_centres(table, self._inside(self.frame_path(frame)))
+        # Every digit: a score rounded on disk can fall to the threshold and hide the point on reopening
+        # (0.30027 saved as 0.300 is not above 0.30).
+        return write_centres(table, self._inside(self.frame_path(frame)), float_format=None)
 
     def load_frame(self, frame: int) -> pd.DataFrame | None:
         """The saved centres of ``frame`` (None if never saved); a damaged file is a ParticleDetectError."""
