@@ -148,3 +148,22 @@ def test_review_next_jumps_to_the_most_hesitant_region_then_the_next(detected, q
     # Ranked on the detections as they are now: accepting the region above changed its frame's.
     assert annotation.current_frame() == rank_frames(annotation.detections(), widget.state.threshold)[0].frame
     assert "centres scored near the threshold" in widget.review.suggestion.text()
+
+
+def test_review_regions_hold_a_few_dozen_centres_where_particles_are_sparse():
+    from napari_particle_detect.projects.review import REGION_PARTICLES, region_size
+
+    rng = np.random.default_rng(3)
+    shape, diameter = (424, 640), 7.2  # real bulk water: about 550 particles of 7 px a frame
+    centres = rng.uniform((0, 0), shape, size=(550, 2))
+    scores = rng.uniform(0.2, 0.9, 550)
+    [top, *_] = rank_regions({0: (centres, scores)}, shape, 0.35, diameter)
+    side = top.box[2] - top.box[0]
+    assert side == region_size(diameter, (scores > 0.35).sum() / (shape[0] * shape[1])) > 8 * diameter
+    shown = [p.centres for p in rank_regions({0: (centres, scores)}, shape, 0.35, diameter)]
+    assert 0.6 * REGION_PARTICLES < np.median(shown) < 1.6 * REGION_PARTICLES  # not the 5-7 of 8 diameters
+    # Crowded: 8 diameters already hold a few dozen; the size is as before.
+    crowded = rng.uniform((0, 0), (256, 256), size=(900, 2))
+    [top] = rank_regions({0: (crowded, np.full(900, 0.8))}, (256, 256), 0.35, 12.0)[:1]
+    assert top.box[2] - top.box[0] == round(8 * 12.0)
+    assert "no centre scored near the threshold" in top.why

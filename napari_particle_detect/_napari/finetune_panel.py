@@ -31,7 +31,9 @@ from .state import DockState
 ROUND_COLUMNS = ["round", "from", "trained", "held out", "F1 before", "F1 after", "result"]
 HOLD_OUT_NOTE = ("Each round is scored on tiles of the reviewed areas that no round ever trains on: 'F1 before' "
                  "is the round it started from, 'F1 after' the new one, each at its best threshold. A round "
-                 "that is not better is kept but not used; double-click a row to detect with that round.")
+                 "that is not better is kept but not used; double-click a row to detect with that round. Each "
+                 "row is scored on the tiles held out when it was made: they grow as you review more, so one "
+                 "round can score differently as a later round's 'F1 before'.")
 ROUND_ROLE = Qt.ItemDataRole.UserRole
 
 

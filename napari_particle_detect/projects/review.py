@@ -15,8 +15,11 @@ import numpy as np
 # Scores within this distance of the threshold count as hesitant, fading linearly to it.
 HESITATION_WIDTH = 0.2
 # A proposed region is this many particle diameters square (within MIN/MAX_REGION px): a few
-# dozen particles, corrected in a minute.
+# dozen particles, corrected in a minute, where they crowd. Where they are sparse, holding under
+# half of REGION_PARTICLES (real bulk water: 8 diameters held 5-7), it grows to hold about that many
+# of the centres shown.
 REGION_DIAMETERS = 8.0
+REGION_PARTICLES = 30
 MIN_REGION = 48
 MAX_REGION = 256
 
@@ -35,6 +38,8 @@ class Proposal:
     def why(self) -> str:
         where = f"frame {self.frame}" if self.box is None else (
             f"frame {self.frame}, y {self.box[0]}-{self.box[2]}, x {self.box[1]}-{self.box[3]}")
+        if not self.hesitant:
+            return f"{where}: no centre scored near the threshold (the model is sure of all it shows), {self.centres} shown"
         return (f"{where}: {self.hesitant} centre{'s' if self.hesitant != 1 else ''} scored near the "
                 f"threshold, {self.centres} shown")
 
@@ -45,8 +50,13 @@ def hesitation(scores: np.ndarray, threshold: float, width: float = HESITATION_W
     return np.nan_to_num(np.clip(1.0 - np.abs(scores - threshold) / width, 0.0, 1.0), nan=0.0)
 
 
-def region_size(diameter: float) -> int:
-    return int(np.clip(round(REGION_DIAMETERS * diameter), MIN_REGION, MAX_REGION))
+def region_size(diameter: float, density: float | None = None) -> int:
+    """The side of a proposed region, px: REGION_DIAMETERS diameters, or wider where the centres shown
+    (``density`` per px^2) are too sparse for REGION_PARTICLES of them."""
+    side = REGION_DIAMETERS * diameter
+    if density and side * side * density < REGION_PARTICLES / 2:  # crowded fields keep their size
+        side = float(np.sqrt(REGION_PARTICLES / density))
+    return int(np.clip(round(side), MIN_REGION, MAX_REGION))
 
 
 def rank_frames(
@@ -74,8 +84,9 @@ def rank_regions(
     ``reviewed`` maps a frame to a mask of its reviewed pixels; a tile that is mostly reviewed
     already is not proposed again.
     """
-    size = region_size(diameter)
     height, width = shape
+    shown_count = sum(int((np.asarray(scores, dtype=float) > threshold).sum()) for _, scores in detections.values())
+    size = region_size(diameter, shown_count / (len(detections) * height * width) if detections else None)
     ys = _starts(height, size)
     xs = _starts(width, size)
     proposals = []
