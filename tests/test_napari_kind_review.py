@@ -205,3 +205,25 @@ def test_switching_kind_puts_the_other_kinds_layers_away_and_back(make_napari_vi
     widget.kind_combo.setCurrentText("chains")
     qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
     assert "img rods" not in viewer.layers and "kept in its project" in widget.status.text()
+
+
+def test_a_rods_round_exported_from_one_image_is_added_to_another(make_napari_viewer, qtbot, project_home, tmp_path):
+    from napari_particle_detect.detection.kinds_prediction import shipped_model_path
+    from napari_particle_detect.models import load_model, save_model
+
+    exported = tmp_path / "other-image-round.pt"
+    save_model(load_model(shipped_model_path("rods"), "cpu"), exported)
+    viewer = make_napari_viewer()
+    viewer.add_image(rods_image(92), name="img")
+    widget = open_dock(viewer, "rods")
+    widget.rounds.add_model_file(str(exported))
+    project = widget.session.project
+    assert [r.number for r in project.rounds] == [1, 2] and project.current_round.number == 2
+    assert project.rounds[1].origin == f"imported from {exported}"
+    seen = notification_count()
+    widget.rounds.add_model_file(str(shipped_model_path("chains")))  # another kind's: refused, nothing added
+    assert any("this model finds chains, not rods" in m for m in notifications_since(seen))
+    assert len(project.rounds) == 2
+    from qtpy.QtCore import QThreadPool
+
+    assert QThreadPool.globalInstance().waitForDone(60_000)  # the dock's warm-up worker ends before the viewer

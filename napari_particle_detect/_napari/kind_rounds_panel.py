@@ -11,13 +11,14 @@ from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
-    QAbstractItemView, QGridLayout, QGroupBox, QHeaderView, QLabel, QProgressBar, QPushButton, QSpinBox, QTableWidget,
-    QTableWidgetItem,
+    QAbstractItemView, QFileDialog, QGridLayout, QGroupBox, QHeaderView, QLabel, QProgressBar, QPushButton, QSpinBox,
+    QTableWidget, QTableWidgetItem,
 )
 
 from ..errors import ParticleDetectError
 from ..learning.kinds_rounds import KIND_ROUND, round_config, train_kind_round
 from ..learning.kinds_training import KindTrainConfig
+from ..projects.kinds_project import import_kind_model
 from ..projects.project import RoundInfo
 from .kind_review import KindSession
 from .notify import reports_errors
@@ -54,6 +55,9 @@ class KindRoundsPanel(RoundReports, QGroupBox):
                                    "held out to score it, and it is used only if it beats the round it started from")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
+        self.add_button = QPushButton("Add…")
+        self.add_button.setToolTip("Detect with a saved model of this kind from now on (a round exported from "
+                                   "another image with `particle-detect rounds IMAGE --export N`)")
         self.progress = QProgressBar()
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -70,10 +74,12 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         grid.addWidget(self.steps_spin, 0, 1)
         grid.addWidget(self.run_button, 0, 2)
         grid.addWidget(self.cancel_button, 0, 3)
-        grid.addWidget(self.progress, 1, 0, 1, 4)
-        grid.addWidget(self.status, 2, 0, 1, 4)
-        grid.addWidget(self.table, 3, 0, 1, 4)
+        grid.addWidget(self.add_button, 0, 4)
+        grid.addWidget(self.progress, 1, 0, 1, 5)
+        grid.addWidget(self.status, 2, 0, 1, 5)
+        grid.addWidget(self.table, 3, 0, 1, 5)
         self.run_button.clicked.connect(lambda *_: self.run())
+        self.add_button.clicked.connect(lambda *_: self.add_model_file())
         self.cancel_button.clicked.connect(lambda *_: self.cancel())
         self.refresh()
 
@@ -83,6 +89,7 @@ class KindRoundsPanel(RoundReports, QGroupBox):
     def refresh(self) -> None:
         session = self._session()
         self.run_button.setEnabled(session is not None and not self.running())
+        self.add_button.setEnabled(session is not None and not self.running())
         self.table.setRowCount(0)
         if session is None:
             return
@@ -119,6 +126,21 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         self.refresh()
         self._on_round()
         show_info(f"detecting with round-{number:03d} from now on")
+
+    @reports_errors
+    def add_model_file(self, path: str | None = None) -> None:
+        """A saved model of the session's kind as the next round, used from now on."""
+        session = self._session()
+        if session is None or self.running():
+            return
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, f"Add a saved {session.kind} model", "", "Model weights (*.pt)")
+            if not path:
+                return
+        info = import_kind_model(session.project, path)
+        self.refresh()
+        self._on_round()
+        show_info(f"added {path} as {info.name}: detecting with it from now on")
 
     @reports_errors
     def run(self, config: KindTrainConfig | None = None) -> None:

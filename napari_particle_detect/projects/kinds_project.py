@@ -121,6 +121,19 @@ def ensure_kind_round(project: Project, model_path: str | Path | None = None) ->
     return project.import_model(source, origin="shipped" if model_path is None else f"from {source}")
 
 
+def import_kind_model(project: Project, path: str | Path) -> RoundInfo:
+    """A saved model of the project's kind (a round exported from another image, say) as the next
+    round, in use from now on; round 1 stays the shipped model it is compared with."""
+    from ..models import load_model
+
+    kind = project_kind(project)
+    found = load_model(path, "cpu").card.kind  # validates the files before anything is copied
+    if found != kind:
+        raise ParticleDetectError(f"{path}: this model finds {found}, not {kind}")
+    ensure_kind_round(project)
+    return project.import_model(path)
+
+
 def kind_model_path(project: Project) -> Path:
     """The weights of the round in use (round 1, the shipped model, made when there is none yet)."""
     info = project.current_round or ensure_kind_round(project)
