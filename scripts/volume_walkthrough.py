@@ -2,9 +2,11 @@
 
     xvfb-run -a .venv/bin/python scripts/volume_walkthrough.py
 
-A synthetic confocal volume of unfamiliar optics (dye in a shell, dim, a long z PSF); detect, edit a
-few centres, accept a 3D box and the whole volume, undo, review-next, two fine-tuning rounds, export,
-close the dock and open it again. Projects go to a temporary home; screenshots to docs/.
+A synthetic confocal volume of unfamiliar optics (dye in a shell, dim, a long z PSF); the dock opened
+from the Plugins menu (as a user does: napari hands it a proxy of the viewer); detect, edit a few
+centres, Detect again over the edits and Undo, accept a 3D box and the whole volume, undo,
+review-next, two fine-tuning rounds, export, close the dock with its X and open it again. Projects go
+to a temporary home; screenshots to docs/.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import torch  # noqa: E402
 import trackpy  # noqa: E402
 from qtpy.QtWidgets import QApplication  # noqa: E402
 
-from napari_particle_detect._napari.volume_panel import VolumeDetectWidget  # noqa: E402
 from napari_particle_detect.learning.volume_finetune import VolumeRoundConfig  # noqa: E402
 from napari_particle_detect.synthetic.volumes import VolumeConfig, synthesize_volume  # noqa: E402
 
@@ -64,13 +65,12 @@ def main() -> None:
     viewer = napari.Viewer(show=True)
     viewer.window._qt_window.resize(1500, 950)
     viewer.add_image(sample.image, name="confocal", scale=(2.0, 1.0, 1.0), colormap="gray")
-    dock = VolumeDetectWidget(viewer)
-    viewer.window.add_dock_widget(dock, name="Volume detection (3D)", area="right")
+    _, dock = viewer.window.add_plugin_dock_widget("napari-particle-detect", "Volume detection (3D)")
     dock.diameter.setValue(10.0)
     dock.button.click()
     wait(lambda: "confocal 3D centres" in viewer.layers and dock.button.isEnabled())
     points = viewer.layers["confocal 3D centres"]
-    viewer.dims.set_current_step(0, 16)
+    viewer.dims.set_point(0, 16 * 2.0)  # slice 16 (z voxels are 2 long)
     say(dock, "detected")
     print(dock.status.text(), flush=True)
     grab(viewer, "volume_dock_detected.png")
@@ -81,6 +81,13 @@ def main() -> None:
     points.selected_data = {worst}
     points.remove_selected()
     say(dock, "edited")
+    # Detect again: the edits are replaced, one Undo away (the dock says so); Undo brings them back.
+    dock.button.click()
+    wait(lambda: dock.button.isEnabled() and dock.worker is None)
+    print("detect again:", dock.status.text(), flush=True)
+    dock.review_panel.undo()
+    points = dock.points
+    print("after undo:", int((points.features["source"] == "added").sum()), "added point(s) back", flush=True)
 
     # A 3D box drawn on the slice, over the z range set beside it; then the whole volume; then undo.
     dock.review_panel.draw_box()
@@ -118,15 +125,13 @@ def main() -> None:
     linked = trackpy.link(pd.concat([table, table.assign(frame=1)]), 3, pos_columns=["z", "y", "x"])
     print("trackpy.link:", linked["particle"].nunique(), "trajectories", flush=True)
 
-    # Close the dock, open it again: points, accepted boxes and rounds come back from the project.
+    # Close the dock with its X: its layers are put away (saved); open it again: points, accepted boxes and
+    # rounds come back from the project, once.
     viewer.window.remove_dock_widget(dock)
-    dock.close()
-    for name in ("confocal 3D centres", "accepted 3D boxes", "3D review box"):
-        if name in viewer.layers:
-            viewer.layers.remove(name)
-    again = VolumeDetectWidget(viewer)
-    viewer.window.add_dock_widget(again, name="Volume detection (3D)", area="right")
+    print("layers with the dock closed:", [layer.name for layer in viewer.layers], flush=True)
+    _, again = viewer.window.add_plugin_dock_widget("napari-particle-detect", "Volume detection (3D)")
     say(again, "reopened")
+    print("layers reopened:", [layer.name for layer in viewer.layers], flush=True)
     print("points back:", len(viewer.layers["confocal 3D centres"].data), flush=True)
     grab(viewer, "volume_dock_reopened.png")
     viewer.dims.ndisplay = 3

@@ -134,3 +134,42 @@ def test_time_left_from_the_rate_so_far():
         clock[0] = t
         left = round_eta.update({"phase": "scoring", "model": "adapted model", "done": done, "total": 4})
         assert left == pytest.approx(expected)
+
+
+def _anisotropic_walk(z_step: float = 2.0) -> pd.DataFrame:
+    """Isotropic free diffusion (0.5 px per axis per frame), stored in voxels whose z is ``z_step`` px long."""
+    rng = np.random.default_rng(0)
+    n, frames = 120, 12
+    start = rng.uniform([10, 20, 20], [40, 200, 200], (n, 3))
+    positions = start + np.cumsum(rng.normal(0, 0.5, (frames, n, 3)), axis=0)
+    return pd.DataFrame({"frame": np.repeat(np.arange(frames), n), "z": positions[..., 0].ravel() / z_step,
+                         "y": positions[..., 1].ravel(), "x": positions[..., 2].ravel(), "score": 1.0})
+
+
+def test_a_volumes_tracks_are_linked_and_measured_in_units_of_the_y_voxel(tmp_path, capsys):
+    walk = _anisotropic_walk()
+    options = LinkOptions(3.0, 0, 1, voxel_size=(0.2, 0.1, 0.1))
+    tracks = link_centres(walk, options)
+    assert tracks["particle"].nunique() == 120 and list(tracks.columns) == ["frame", "z", "y", "x", "score", "particle"]
+    msd = ensemble_msd(tracks, 1.0, 1.0, 3, voxel_size=options.voxel_size)
+    assert msd["msd"].iloc[0] == pytest.approx(3 * 0.25, rel=0.1)  # in px^2, along every axis alike
+    cubic = ensemble_msd(tracks, 1.0, 1.0, 3)
+    assert cubic["msd"].iloc[0] < 0.85 * msd["msd"].iloc[0]  # z steps read as pixels: a quarter of z's motion lost
+
+    # The CLI: --voxel-size, else the table's own z_um,y_um,x_um columns (as detect writes them).
+    walk.assign(z_um=walk["z"] * 0.2, y_um=walk["y"] * 0.1, x_um=walk["x"] * 0.1).to_csv(tmp_path / "c.csv", index=False)
+    walk.to_csv(tmp_path / "plain.csv", index=False)
+    for table, extra in (("c.csv", []), ("plain.csv", ["--voxel-size", "2", "1", "1"])):
+        assert cli.main(["link", str(tmp_path / table), "-o", str(tmp_path / "t.csv"), "--search-range", "3",
+                         "--memory", "0", "--msd", str(tmp_path / "m.csv"), "--max-lag", "3", *extra]) == 0
+        assert pd.read_csv(tmp_path / "m.csv")["msd"].iloc[0] == pytest.approx(msd["msd"].iloc[0], rel=1e-3)
+        assert "linked in 3D in units of the y voxel" in capsys.readouterr().err
+    assert cli.main(["link", str(tmp_path / "plain.csv"), "-o", str(tmp_path / "t.csv")]) == 0
+    assert "linked as if the voxels were cubes; give --voxel-size Z Y X" in capsys.readouterr().err
+    walk.drop(columns="z").to_csv(tmp_path / "flat.csv", index=False)
+    assert cli.main(["-q", "link", str(tmp_path / "flat.csv"), "-o", str(tmp_path / "f.csv"), "--voxel-size", "2", "1",
+                     "1"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"particle-detect: error: {tmp_path / 'flat.csv'}: --voxel-size is for frame,z,y,x tables; this one has no "
+        "z column"]
+    assert not (tmp_path / "f.csv").exists()

@@ -2,9 +2,10 @@
 
 import numpy as np
 import pandas as pd
+import tifffile
 
 from napari_particle_detect._napari.reader import get_reader
-from napari_particle_detect._napari.volume_panel import VolumeDetectWidget
+from napari_particle_detect._napari.volume_panel import VolumeDetectWidget, layer_voxel_size
 from napari_particle_detect.kinds.evaluation3d import score_nd
 from napari_particle_detect.synthetic.volumes import VolumeConfig, synthesize_volume
 
@@ -23,6 +24,11 @@ def test_volume_dock_detects_3d_points_drawn_on_the_slices_they_cross(make_napar
     points = viewer.layers["vol 3D centres"]
     assert points.ndim == 3 and tuple(points.scale) == (2.0, 1.0, 1.0)
     assert points.projection_mode == "rescale_spherical" and viewer.dims.thickness[0] > 5  # a diameter thick
+    # ...but the image shows its own slice, not the mean through that slab (napari 0.9's default projection).
+    image = viewer.layers["vol"]
+    viewer.dims.set_point(0, 8 * 2.0)
+    assert image.projection_mode == "none"
+    assert np.array_equal(np.asarray(image._slice.image.view), sample.image[8])
     inner = score_nd(points.data, sample.centres, 5.0, (2.0, 1.0, 1.0), sample.image.shape, (2.5, 5.0, 5.0))
     assert inner.f1 > 0.8, inner
     assert "centres" in dock.status.text()
@@ -34,3 +40,41 @@ def test_reader_opens_3d_centres_as_3d_points(tmp_path):
     (data, kwargs, kind), = get_reader(str(path))(str(path))
     assert kind == "points" and kwargs["ndim"] == 3
     np.testing.assert_allclose(data, [[1.0, 3.0, 5.0], [2.5, 4.0, 6.0]])
+
+
+def test_the_dock_from_the_plugins_menu_keeps_its_choices_and_reads_the_files_voxel_size(
+        make_napari_viewer, qtbot, project_home, tmp_path):
+    viewer = make_napari_viewer()
+    sample = synthesize_volume(VolumeConfig(shape=(12, 40, 40), volume_fraction=0.3, diameter=10.0, z_step=2.0), seed=3)
+    path = tmp_path / "conf.tif"  # as synth --volume writes it: z spacing 2 in "pixel" units
+    tifffile.imwrite(path, sample.image, imagej=True, resolution=(1.0, 1.0),
+                     metadata={"axes": "ZYX", "spacing": 2.0, "unit": "pixel"})
+    viewer.open(str(path), plugin="napari")
+    assert tuple(viewer.layers["conf"].scale) == (1.0, 1.0, 1.0)  # napari reads no voxel size from it
+    _, dock = viewer.window.add_plugin_dock_widget("napari-particle-detect", "Volume detection (3D)")
+    assert dock.viewer is viewer  # napari's PublicOnlyProxy unwrapped: the dock's layers are the viewer's
+    assert [s.value() for s in dock.voxel] == [2.0, 1.0, 1.0] and dock.voxel[0].suffix() == " pixel"
+    dock.axes_combo.setCurrentIndex(0)
+    dock.diameter.setValue(10.0)
+    viewer.add_shapes(name="my annotations")  # another layer comes: the choices made stay
+    assert dock.axes_combo.currentText().startswith("ZYX") and [s.value() for s in dock.voxel] == [2.0, 1.0, 1.0]
+    dock.button.click()
+    qtbot.waitUntil(lambda: dock.points is not None and dock.button.isEnabled(), timeout=60_000)
+    assert [s.value() for s in dock.voxel] == [2.0, 1.0, 1.0]  # Detect's own layer did not reset them
+    assert "diameter z 5.0, y 10.0, x 10.0" in dock.status.text()  # z from the file's aspect
+
+    viewer.dims.set_point(0, 6.0)
+    dock.review_panel.draw_button.click()
+    viewer.layers["3D review box"].add_rectangles(np.array([[6, 2, 2], [6, 2, 20], [6, 20, 20], [6, 20, 2]], float))
+    dock.review_panel.accept_box_button.click()
+    assert len(dock.review.project.regions()) == 1
+    assert dock.points is not None and dock.points in viewer.layers and viewer.layers.selection.active is dock.points
+    table = pd.read_csv(dock.review_panel.export(tmp_path / "c.csv"))
+    assert len(table) == len(dock.points.data) and not {"z_um", "y_um", "x_um"} & set(table.columns)  # not µm
+
+    nm = tmp_path / "nm.tif"
+    tifffile.imwrite(nm, sample.image, imagej=True, resolution=(0.01, 0.01),
+                     metadata={"axes": "ZYX", "spacing": 200.0, "unit": "nm"})
+    layer = viewer.open(str(nm), plugin="napari")[0]
+    size, unit = layer_voxel_size(layer)
+    assert unit == "µm" and np.allclose(size, (0.2, 0.1, 0.1))

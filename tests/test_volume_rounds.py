@@ -2,6 +2,7 @@
 undo), a masked 3D round with held-out cubes and the honest verdict, cancel, review-next, and the
 round through ``train --from MODEL --axes ZYX``."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -131,7 +132,10 @@ def test_train_from_a_3d_model_with_axes_zyx_runs_a_round(tmp_path, sample, caps
                  "--voxel-size", "2", "1", "1", "-o", str(out), "--steps-per-epoch", "3", "--batch-size", "2",
                  "--crop", "16", "--threads", "1"])
     assert code == 0 and out.with_suffix(".pt").is_file() and out.with_suffix(".json").is_file()
-    assert "held-out 3D tiles" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "held-out 3D tiles" in err
+    bars = re.split(r"[\r\n]+", err)  # the progress bar's states: each names the phase under way
+    assert [b for b in bars if "loss=" in b] and all(b.startswith(("training:", "done:")) for b in bars if "loss=" in b)
 
 
 @pytest.mark.parametrize("case", ["no from", "2d model", "2d image", "no z"])
@@ -200,3 +204,63 @@ def test_review_next_weighs_hidden_candidates_under_the_threshold(tmp_path, samp
     (project.folder / HIDDEN_FILE).write_text("frame,z,y\n0,1,2\n")
     with pytest.raises(ParticleDetectError, match=HIDDEN_FILE):
         review.next_area(0.5, boxes=False)
+
+
+def test_detect_again_keeps_a_volumes_edits_one_undo_away(tmp_path, sample):
+    from napari_particle_detect.projects.volume_review import Redetection, VolumeReview
+
+    volumes = np.stack([sample.image] * 2)
+    project = open_volume_project(tmp_path / "t.tif", volumes)
+    review = VolumeReview(project, sample.image.shape)
+    found = pd.concat([table_of(sample).assign(frame=f) for f in (0, 1)], ignore_index=True)
+    review.set_detections(found, [0, 1])
+    edited = pd.concat([project.load_frame(0).iloc[1:], table_of(sample, "added").iloc[:1].assign(z=1.5)])
+    assert review.save_edits(0, edited) and not review.save_edits(1, project.load_frame(1))  # 1: no change
+    again = found.assign(score=0.8)
+    table, replaced = review.set_detections(again, [0, 1])
+    assert replaced == [0] and set(table["score"]) == {0.8}  # volume 1 was not edited: nothing kept of it
+    undone = review.undo()
+    assert isinstance(undone, Redetection) and undone.frame == 0
+    pd.testing.assert_frame_equal(project.load_frame(0), normalise(edited, 0))
+    assert project.reviewed_areas() == [] and review.undo() is None
+    # Points placed by hand, on disk from an earlier session, are edits too.
+    table, replaced = VolumeReview(project, sample.image.shape).set_detections(again, [0])
+    assert replaced == [0]
+    review.set_detections(found.assign(score=0.7), [1])  # a volume left out (a blank one skipped) is not touched
+    assert set(project.load_frame(0)["score"]) == {0.8}
+
+
+def normalise(table, frame):
+    from napari_particle_detect.files.tables import normalise_table
+
+    return normalise_table(table, frame)
+
+
+def test_a_voxel_size_not_in_micrometres_labels_nothing_as_micrometres(tmp_path, sample):
+    from napari_particle_detect.projects.volume_review import VolumeReview
+
+    project = open_volume_project(tmp_path / "v.tif", sample.image)
+    project.save_frame(0, table_of(sample))
+    review = VolumeReview(project, sample.image.shape)
+    remember_settings(project, VolumeSettings((5.0, 10.0, 10.0), (2.0, 1.0, 1.0), sample.image.shape, "pixel"))
+    assert read_settings(project).voxel_unit == "pixel" and read_settings(project).voxel_um is None
+    assert "z_um" not in pd.read_csv(review.export(tmp_path / "a.csv")).columns
+    remember_settings(project, VolumeSettings((5.0, 10.0, 10.0), (0.2, 0.1, 0.1), sample.image.shape))
+    exported = pd.read_csv(review.export(tmp_path / "b.csv"))
+    np.testing.assert_allclose(exported["x_um"], exported["x"] * 0.1, atol=1e-4)
+
+
+def test_rounds_finds_the_volumes_project_beside_its_image(tmp_path, sample, capsys):
+    image = tmp_path / "conf.tif"
+    tifffile.imwrite(image, sample.image)
+    ensure_volume_round(open_volume_project(image, sample.image))
+    assert main(["rounds", str(image)]) == 0
+    assert "001    shipped" in capsys.readouterr().out
+    # The same file reviewed as 2D frames too: which one is meant is asked, in one line.
+    frames = Project.open(tmp_path / "conf.particle-detect", image=str(image), n_frames=16, frame_shape=(48, 48))
+    frames.save_frame(0, table_of(sample).drop(columns="z"))
+    assert main(["rounds", str(image)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"particle-detect: error: {image}: has spheres and volumes projects; give the project folder "
+                   f"({frames.folder}, {tmp_path / 'conf.volumes.particle-detect'})"]
+    assert main(["rounds", str(tmp_path / "conf.volumes.particle-detect")]) == 0

@@ -1,6 +1,7 @@
 """Volumes (issue 20): axes from flags and metadata, bad input, the packing generator, the 3D
 encoding, matching in physical space, and detect on a synthetic volume with the shipped 3D model."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 import tifffile
 from scipy.spatial.distance import pdist
 
-from napari_particle_detect.files.axes import file_axes
+from napari_particle_detect.files.axes import MICROMETRE, file_axes
 from napari_particle_detect.cli.main import main
 from napari_particle_detect.kinds.evaluation3d import match_nd, score_nd
 from napari_particle_detect.kinds.heatmap3d import decode3d, encode3d
@@ -128,16 +129,19 @@ def test_detect_a_synthetic_volume_with_the_shipped_3d_model(tmp_path, capsys):
                          "--volume-fraction", "0.3", "--seed", "11")
     assert code == 0
     out = tmp_path / "pred.csv"
-    code, _, err = run_cli(capsys, "detect", tmp_path / "v" / "volume_000.tif", "-o", out, "--device", "cpu")
+    code = main(["detect", str(tmp_path / "v" / "volume_000.tif"), "-o", str(out), "--device", "cpu"])
+    err = capsys.readouterr().err
     assert code == 0, err
     table = pd.read_csv(out)
     assert list(table.columns[:5]) == ["frame", "z", "y", "x", "score"]
-    assert {"z_um", "y_um", "x_um"} <= set(table.columns)  # the ImageJ metadata gives the voxel size
+    # synth's ImageJ metadata: z spacing 2 in "pixel" units. It sizes z from xy; it is no micrometre.
+    assert not {"z_um", "y_um", "x_um"} & set(table.columns)
+    assert "voxel size 2 x 1 x 1 in pixel, not a length" in err
+    assert json.loads(out.with_suffix(".json").read_text())["inputs"][0]["diameter_source"].endswith(
+        "z from voxel size")
     truth = pd.read_csv(tmp_path / "v" / "volume_000.csv")
     code, printed, _ = run_cli(capsys, "evaluate", out, tmp_path / "v" / "volume_000.csv", "--tolerance", "5",
                                "--voxel-size", "2", "1", "1", "--json")
-    import json
-
     scores = json.loads(printed)
     assert scores["f1"] > 0.85, scores
     assert len(truth) > 20
@@ -205,3 +209,68 @@ def test_onnx_runtime_finds_the_centres_torch_finds_in_a_volume(tmp_path):
     assert list(tmp_path.glob("unet3d.*.float32.onnx"))
     with pytest.raises(ParticleDetectError, match="3D model runs in float32"):
         export(model, "int8")
+
+
+@pytest.fixture(scope="module")
+def small_volume():
+    return synthesize_volume(VolumeConfig(shape=(16, 48, 48), volume_fraction=0.3, diameter=10.0, z_step=2.0), seed=4)
+
+
+def test_the_voxel_size_is_read_in_micrometres_from_known_units_and_no_other(tmp_path):
+    data = np.zeros((3, 16, 16), np.uint16)
+    for name, unit, resolution, spacing in (("nm", "nm", 0.01, 200.0), ("micron", "micron", 10.0, 0.2),
+                                            ("escaped", "\\u00B5m", 10.0, 0.2), ("mm", "mm", 1e4, 2e-4),
+                                            ("pixel", "pixel", 1.0, 2.0)):
+        tifffile.imwrite(tmp_path / f"{name}.tif", data, imagej=True, resolution=(resolution, resolution),
+                         metadata={"axes": "ZYX", "spacing": spacing, "unit": unit})
+    for name in ("nm", "micron", "escaped", "mm"):
+        axes = file_axes(tmp_path / f"{name}.tif")
+        assert axes.voxel_unit == MICROMETRE and axes.voxel_um == pytest.approx((0.2, 0.1, 0.1)), name
+    pixel = file_axes(tmp_path / "pixel.tif")
+    assert (pixel.voxel_size, pixel.voxel_unit, pixel.voxel_um) == ((2.0, 1.0, 1.0), "pixel", None)
+    tifffile.imwrite(tmp_path / "o.ome.tif", data, metadata={
+        "axes": "ZYX", "PhysicalSizeZ": 400.0, "PhysicalSizeZUnit": "nm", "PhysicalSizeY": 0.1,
+        "PhysicalSizeX": 0.1})
+    assert file_axes(tmp_path / "o.ome.tif").voxel_um == pytest.approx((0.4, 0.1, 0.1))
+
+
+def test_centres_of_a_nanometre_file_are_written_in_micrometres(tmp_path, capsys, small_volume):
+    path = tmp_path / "nm.tif"
+    tifffile.imwrite(path, small_volume.image, imagej=True, resolution=(0.01, 0.01),
+                     metadata={"axes": "ZYX", "spacing": 200.0, "unit": "nm"})
+    code, _, err = run_cli(capsys, "detect", path, "-o", tmp_path / "c.csv", "--diameter", "10")
+    assert code == 0, err
+    table = pd.read_csv(tmp_path / "c.csv")
+    assert len(table) > 10
+    np.testing.assert_allclose(table[["z_um", "y_um", "x_um"]], table[["z", "y", "x"]] * [0.2, 0.1, 0.1], atol=2e-3)
+    record = json.loads((tmp_path / "c.json").read_text())["inputs"][0]
+    assert record["voxel_size_zyx"] == pytest.approx([0.2, 0.1, 0.1]) and record["voxel_unit"] == MICROMETRE
+
+
+def test_a_blank_time_point_is_skipped_and_the_rest_of_the_series_detected(tmp_path, capsys, small_volume):
+    series = np.stack([small_volume.image, np.full_like(small_volume.image, 7), small_volume.image])
+    path = tmp_path / "t.tif"
+    tifffile.imwrite(path, series, imagej=True, metadata={"axes": "TZYX", "spacing": 2.0})
+    code = main(["detect", str(path), "-o", str(tmp_path / "c.csv"), "--diameter", "10"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert f"{path} volume 1: volume is constant (every voxel is 7); nothing to detect (volume 1 skipped; the rest " \
+           "of the series is detected)" in err
+    table = pd.read_csv(tmp_path / "c.csv")
+    counts = table.groupby("frame").size()
+    assert set(counts.index) == {0, 2} and counts[0] == counts[2] > 10
+    assert json.loads((tmp_path / "c.json").read_text())["inputs"][0]["skipped_volumes"] == [1]
+    tifffile.imwrite(path, np.zeros((2, 4, 16, 16), np.uint16), imagej=True, metadata={"axes": "TZYX"})
+    code, _, err = run_cli(capsys, "detect", path, "-o", tmp_path / "d.csv")
+    assert code == 2 and err.strip().splitlines() == [
+        f"particle-detect: error: {path}: every volume is constant; nothing to detect"]
+
+
+def test_a_4d_tiff_without_axes_is_told_to_give_axes_tzyx(tmp_path, capsys):
+    path = tmp_path / "plain.tif"
+    tifffile.imwrite(path, np.zeros((2, 4, 16, 16), np.uint16))
+    code, _, err = run_cli(capsys, "detect", path, "-o", tmp_path / "c.csv")
+    assert code == 2 and err.strip().splitlines() == [
+        f"particle-detect: error: {path}: expected a 2D image or a 3D stack, got shape (2, 4, 16, 16): its metadata "
+        "names no axes; give --axes TZYX if it is a time series of volumes"]
+    assert not (tmp_path / "c.csv").exists()

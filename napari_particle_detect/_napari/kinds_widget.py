@@ -32,7 +32,9 @@ def detect_in(image: np.ndarray, kind: str, model, threshold: float | None, fram
 class KindsWidget(QWidget):
     def __init__(self, napari_viewer) -> None:
         super().__init__()
-        self.viewer = napari_viewer
+        # napari hands a plugin dock a PublicOnlyProxy of the viewer; its layers are proxies too, so
+        # identity tests against them fail (see widget.py): work on the viewer itself.
+        self.viewer = napari_viewer = getattr(napari_viewer, "__wrapped__", napari_viewer)
         self.worker = None
         self.session: KindSession | None = None
         self._detected_with: str | None = None  # the round that found what the status line counts

@@ -7,20 +7,27 @@ TZYX; 3D: asked, since a 3D layer may be a volume or a stack of frames), the vox
 layer's scale, and the points are drawn on every slice their sphere crosses and in the 3D view.
 The review lives in the image's project (beside its file, or under the projects home), so closing
 the dock or napari loses nothing: selecting the image again brings the points, boxes and rounds back.
+As the Particle detection dock's, the dock's layers leave with their image, or with the dock (its X),
+and come back once when either is opened again.
 """
 
 from __future__ import annotations
+
+import threading
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from napari.layers import Image, Points
 from napari.layers.base import ActionType
-from napari.qt.threading import thread_worker
-from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QPushButton, QWidget
+from napari.qt.threading import create_worker
+from napari.utils.notifications import show_info
+from qtpy.QtWidgets import QApplication, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QPushButton, QWidget
 
 from ..errors import ParticleDetectError
+from ..files.axes import MICROMETRE, ConstantVolumeError, file_axes, in_micrometres
 from ..projects.project import project_folder_for_data
-from ..detection.volume_detection import VolumeOptions, load_volume_model
+from ..detection.volume_detection import VolumeOptions, blank_volume, load_volume_model
 from ..projects.volume_review import VolumeReview, detect_for_review
 from ..learning.volume_rounds import (
     VolumeSettings, ensure_volume_round, open_volume_project, read_settings, remember_settings, volume_project_folder,
@@ -28,8 +35,10 @@ from ..learning.volume_rounds import (
 from .annotation import image_path
 from .layers import points_layer_kwargs
 from .notify import report
-from .volume_review_panel import VolumeReviewPanel
+from .volume_review_panel import ACCEPTED_LAYER, BOX_LAYER, VolumeReviewPanel
 from .volume_round_panel import VolumeRoundPanel
+from .dock_closing import ClosingDock
+from .widget import STOP_WAIT_S
 
 AXES_FOR_3D = ("ZYX (one volume)", "TYX (frames: use the Particle detection dock)")
 
@@ -42,15 +51,76 @@ def volume_points_kwargs(table: pd.DataFrame, name: str, ndim: int, scale, size:
     return data, kwargs
 
 
-class VolumeDetectWidget(QWidget):
+def detect_volumes(volumes: np.ndarray, model_path: str | Path, options: VolumeOptions, name: str,
+                   stop: threading.Event, ended: threading.Event) -> tuple | None:
+    """Worker body: (shown centres, hidden near misses, sizing, volumes detected, notes on the blank
+    volumes skipped) of every volume, or None once ``stop`` is set; ``ended`` is set when it is done."""
+    try:
+        model = load_volume_model(model_path)
+        parts, hidden, detected, notes, sizing = [], [], [], [], None
+        for t in range(volumes.shape[0]):
+            if stop.is_set():
+                return None
+            try:
+                shown, near, sizing = detect_for_review(np.asarray(volumes[t]), model, options, t,
+                                                        f"{name} volume {t}", sizing)
+            except ConstantVolumeError as exc:
+                notes.append(blank_volume(volumes, t, exc))
+                continue
+            parts.append(shown)
+            hidden.append(near)
+            detected.append(t)
+        if sizing is None:
+            raise ParticleDetectError(f"{name}: every volume is constant; nothing to detect")
+        return pd.concat(parts, ignore_index=True), pd.concat(hidden, ignore_index=True), sizing, detected, notes
+    finally:
+        ended.set()
+
+
+def layer_voxel_size(layer: Image) -> tuple[tuple[float, float, float], str] | None:
+    """A layer's voxel size (z, y, x) and its unit: its scale when set (micrometres, or converted from the
+    length its units name), else what the file it was read from says (files.axes, as the CLI reads it:
+    napari opens an ImageJ hyperstack at scale 1, 1, 1); None when neither tells."""
+    scale = tuple(float(v) for v in layer.scale[-3:])
+    if not np.allclose(scale, 1.0):
+        units = [str(u) for u in tuple(getattr(layer, "units", ()) or ())[-3:]]
+        if len(units) == 3 and len(set(units)) == 1:
+            converted, unit = in_micrometres(scale, units[0])
+            if unit == MICROMETRE:
+                return converted, MICROMETRE
+        return scale, MICROMETRE  # napari's default unit ("pixel") names nothing: a scale typed in is in µm
+    path = image_path(layer)
+    if path is None or not path.is_file():
+        return None
+    try:
+        axes = file_axes(path)
+    except ParticleDetectError:
+        return None  # a file napari read and we cannot: no voxel size rather than an error here
+    if axes.voxel_size is None:
+        return None
+    return axes.voxel_size, axes.voxel_unit or "no unit"
+
+
+class VolumeDetectWidget(ClosingDock, QWidget):
     def __init__(self, napari_viewer) -> None:
         super().__init__()
-        self.viewer = napari_viewer
+        # napari hands a plugin dock a PublicOnlyProxy of the viewer, and every layer reached through it
+        # is a proxy too: `layer is self._shown_layer` never held (any layer added or removed reset the
+        # axes and the voxel size) and the dock could not select its own points. As the Particle
+        # detection dock does (widget.py), work on the viewer itself.
+        self.viewer = getattr(napari_viewer, "__wrapped__", napari_viewer)
         self.worker = None
+        self._stop, self._ended = threading.Event(), threading.Event()
+        self._ended.set()
         self.review: VolumeReview | None = None  # the selected volume image's project, once it is a volume
         self.points: Points | None = None
         self._quiet = False  # True while the dock itself rewrites the points (not a user's edit)
+        self._putting_away = False  # True while the dock removes its own layers
+        self._removing: set[int] = set()  # the volumes of the points being deleted
         self._shown_layer: Image | None = None
+        self._voxel_unit = MICROMETRE
+        self._setting_voxel = False
+        self._init_closing()
         self.layer_combo = QComboBox()
         self.axes_combo = QComboBox()
         self.axes_note = QLabel("")
@@ -59,6 +129,11 @@ class VolumeDetectWidget(QWidget):
             spin.setRange(0.0, 1e4)
             spin.setDecimals(3)
             spin.setSpecialValueText("unknown")
+            spin.setSuffix(f" {MICROMETRE}")
+            spin.setToolTip("Voxel size: from the layer's scale, else the file's metadata; typed values are "
+                            "micrometres. Sizes z from xy; in µm it adds z_um,y_um,x_um to the export (a file's "
+                            "spacing in 'pixel' units does not)")
+            spin.valueChanged.connect(self._voxel_typed)
         self.diameter = QDoubleSpinBox()
         self.diameter.setRange(0.0, 500.0)
         self.diameter.setSpecialValueText("auto")
@@ -86,18 +161,50 @@ class VolumeDetectWidget(QWidget):
         form.addRow(self.round_panel)
         self.layer_combo.currentTextChanged.connect(self._layer_changed)
         self.axes_combo.currentTextChanged.connect(lambda *_: self._open_review())
-        self.viewer.dims.events.current_step.connect(lambda *_: self.review_panel.update_status())
-        self.viewer.dims.events.ndisplay.connect(lambda *_: self.review_panel.show_accepted())
-        self.button.clicked.connect(self.detect)
+        self.button.clicked.connect(lambda *_: self.detect())
+        self.viewer.dims.events.current_step.connect(self._on_step)
+        self.viewer.dims.events.ndisplay.connect(self._on_ndisplay)
+        self.viewer.dims.events.range.connect(self._align_slices)
         self.viewer.layers.events.inserted.connect(self._refresh)
-        self.viewer.layers.events.removed.connect(self._refresh)
+        self.viewer.layers.events.removed.connect(self._on_layer_removed)
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shut_down)
         self._refresh()
+
+    def _on_step(self, event=None) -> None:
+        self.review_panel.update_status()
+
+    def _on_ndisplay(self, event=None) -> None:
+        self.review_panel.show_accepted()
+
+    def _align_slices(self, event=None) -> None:
+        """Keep the z slider's steps on the image's slices. Centres a little outside the volume (z -0.5)
+        start napari's range there, and its slider puts every position at start + k steps: half a slice
+        off every slice, the image (rounding half to even) shows every other slice twice and the others
+        never, and a box drawn on the slice gone to lies on one not shown. The range starts a whole
+        number of slices from the image's first instead (at most one step earlier)."""
+        layer = self.layer()
+        dims = self.viewer.dims
+        axis = dims.ndim - 3
+        if layer is None or axis < 0 or dims.ndim < layer.ndim:
+            return
+        start, stop, step = dims.range[axis]
+        origin = float(layer.translate[-3])  # the world z of the image's slice 0
+        offset = (start - origin) / step if step else 0.0
+        if abs(offset - round(offset)) < 1e-6:
+            return
+        ranges = list(dims.range)
+        ranges[axis] = (origin + np.floor(offset) * step, stop, step)
+        dims.range = tuple(ranges)  # on the grid now: the event this sends changes nothing more
 
     def _images(self) -> list[Image]:
         return [layer for layer in self.viewer.layers if isinstance(layer, Image) and layer.ndim in (3, 4)
                 and not layer.rgb]
 
     def _refresh(self, *_) -> None:
+        if self._putting_away:
+            return  # the dock's own layers leaving: the image chosen stays
         current = self.layer_combo.currentText()
         self.layer_combo.blockSignals(True)
         self.layer_combo.clear()
@@ -132,10 +239,24 @@ class VolumeDetectWidget(QWidget):
             self.axes_combo.addItems(list(AXES_FOR_3D))
             self.axes_note.setText("3D layer: a volume, or frames? choose")
         self.axes_combo.blockSignals(False)
-        scale = np.asarray(layer.scale[-3:], dtype=float)
-        for spin, value in zip(self.voxel, scale if not np.allclose(scale, 1.0) else (0, 0, 0)):
-            spin.setValue(float(value))
+        found = layer_voxel_size(layer)
+        self.set_voxel_size(*(found or ((0.0, 0.0, 0.0), MICROMETRE)))
         self._open_review()
+
+    def set_voxel_size(self, values: tuple[float, float, float], unit: str) -> None:
+        """Show a voxel size (0: unknown) in ``unit`` (MICROMETRE, or a file's unit that is not a length)."""
+        self._setting_voxel = True
+        try:
+            self._voxel_unit = unit
+            for spin, value in zip(self.voxel, values):
+                spin.setSuffix(f" {unit}")
+                spin.setValue(float(value))
+        finally:
+            self._setting_voxel = False
+
+    def _voxel_typed(self, *_) -> None:
+        if not self._setting_voxel and self._voxel_unit != MICROMETRE:
+            self.set_voxel_size([s.value() for s in self.voxel], MICROMETRE)  # what is typed is micrometres
 
     def options(self) -> VolumeOptions:
         voxel = tuple(s.value() for s in self.voxel)
@@ -151,8 +272,11 @@ class VolumeDetectWidget(QWidget):
         if self.axes_combo.currentText().startswith("TYX"):
             self.status.setText("frames: detect them in the Particle detection dock")
             return
+        if self.worker is not None:
+            return
         volumes = self.volumes()
         options = self.options()
+        unit = self._voxel_unit
         try:
             review = self.require_review()
             ensure_volume_round(review.project)
@@ -162,49 +286,75 @@ class VolumeDetectWidget(QWidget):
             return
         self.button.setEnabled(False)
         self.status.setText(f"detecting in {len(volumes)} volume(s) with {review.project.current_round.name}…")
-
-        @thread_worker
-        def run():
-            model = load_volume_model(model_path)
-            parts, hidden, sizing = [], [], None
-            for t, volume in enumerate(volumes):
-                shown, near, sizing = detect_for_review(volume, model, options, t, f"{layer.name} volume {t}", sizing)
-                parts.append(shown)
-                hidden.append(near)
-            return pd.concat(parts, ignore_index=True), pd.concat(hidden, ignore_index=True), sizing
-
-        def done(result) -> None:
-            table, hidden, sizing = result
-            try:
-                remember_settings(review.project, VolumeSettings(sizing.diameter, options.voxel_size,
-                                                                 tuple(volumes.shape[1:])))
-                review.remember_hidden(hidden)
-                table = self._keep_reviewed(review, table)
-            except ParticleDetectError as exc:
-                report(exc)
-            self.show_points(layer, table, sizing.diameter[1], sizing.diameter[0])
-            z, y, x = sizing.diameter
-            self.status.setText(f"{len(table)} centres; diameter z {z:.1f}, y {y:.1f}, x {x:.1f} voxels "
-                                f"({sizing.source})")
-            self.review_panel.refresh()
-            self.round_panel.refresh()
-
-        def failed(exc) -> None:
-            self.status.setText(f"error: {exc}")
-
-        self.worker = run()
-        self.worker.returned.connect(done)
-        self.worker.errored.connect(failed)
-        self.worker.finished.connect(lambda: self.button.setEnabled(True))
+        self._stop, self._ended = threading.Event(), threading.Event()
+        # Errors are ours to tell (one line through report): napari's own would add a traceback.
+        self.worker = create_worker(detect_volumes, volumes, model_path, options, layer.name, self._stop,
+                                    self._ended, _ignore_errors=True)
+        self.worker.returned.connect(lambda result: self._detected(result, review, layer, options, unit,
+                                                                   tuple(volumes.shape[1:])))
+        self.worker.errored.connect(self._detect_failed)
+        self.worker.finished.connect(self._detect_finished)
         self.worker.start()
+
+    def _detected(self, result, review: VolumeReview, layer: Image, options: VolumeOptions, unit: str,
+                  shape: tuple[int, int, int]) -> None:
+        if result is None or self._shut:
+            return  # stopped: its image or the dock was closed
+        table, hidden, sizing, detected, notes = result
+        try:
+            remember_settings(review.project, VolumeSettings(sizing.diameter, options.voxel_size, shape, unit))
+            review.remember_hidden(hidden)
+            table, replaced = review.set_detections(table, detected)
+        except ParticleDetectError as exc:
+            report(exc)
+            return
+        z, y, x = sizing.diameter
+        text = f"{len(table)} centres; diameter z {z:.1f}, y {y:.1f}, x {x:.1f} voxels ({sizing.source})"
+        if replaced:
+            said = (f"detected again over your edits on volume(s) {', '.join(map(str, replaced))}: "
+                    "Undo brings them back")
+            text += f"; {said}"
+            show_info(said)
+        for note in notes:
+            show_info(note)
+        if notes:
+            text += "; " + "; ".join(notes)
+        if self.review is None or self.review.project.folder != review.project.folder:
+            self.status.setText(f"{layer.name}: {len(table)} centres kept in its project, shown when it is chosen "
+                                "again")
+            return
+        self.show_points(self.layer(), table, y, z)  # the image's layer now (it may have been opened again)
+        self.status.setText(text)
+        self.review_panel.refresh()
+        self.round_panel.refresh()
+
+    def _detect_failed(self, exc: BaseException) -> None:
+        self.status.setText(f"error: {exc}")
+        report(exc)
+
+    def _detect_finished(self) -> None:
+        self.worker = None
+        self.button.setEnabled(True)
+
+    def stop(self, wait_s: float = 0.0) -> bool:
+        """Ask a running detection to stop after the volume it is on; ``wait_s``: wait that long for it.
+        Returns whether nothing runs any more."""
+        if self.worker is not None:
+            self._stop.set()
+        return self._ended.wait(wait_s) if wait_s else self._ended.is_set()
 
     def show_points(self, layer: Image, table: pd.DataFrame, size: float, size_z: float | None = None):
         """The centres as points on ``layer``; each drawn on the slices its sphere crosses (the z
         slab one diameter thick), shrinking away from its centre."""
         name = f"{layer.name} 3D centres"
         data, kwargs = volume_points_kwargs(table, name, layer.ndim, layer.scale, size)
-        if name in self.viewer.layers:
-            self.viewer.layers.remove(name)
+        self._putting_away = True  # the old layer goes, the new comes: the image chosen stays
+        try:
+            for old in (self.points, self.viewer.layers[name] if name in self.viewer.layers else None):
+                if old is not None and old in self.viewer.layers:
+                    self.viewer.layers.remove(old)
+        finally:
+            self._putting_away = False
         self._quiet = True
         try:
             points = self.viewer.add_points(data, **kwargs)
@@ -222,7 +372,43 @@ class VolumeDetectWidget(QWidget):
             thickness = list(self.viewer.dims.thickness)
             thickness[axis] = float(size_z * layer.scale[-3])
             self.viewer.dims.thickness = tuple(thickness)
+            # The slab lets a point show on every slice its sphere crosses; an image projects through it
+            # (napari 0.9's default projection_mode is 'mean'), so the user would judge centres on the mean
+            # of about five slices. The image shows its own slice, the points their slab.
+            layer.projection_mode = "none"
         return points
+
+    def put_layers_away(self) -> list[str]:
+        """Take the dock's layers (the centres, the review boxes) out of the viewer; everything in them
+        is saved in the project already. Returns the names removed."""
+        removed = []
+        self._putting_away = True
+        try:
+            for layer in (self.points, *(self.viewer.layers[n] for n in (BOX_LAYER, ACCEPTED_LAYER)
+                                         if n in self.viewer.layers)):
+                if layer is not None and layer in self.viewer.layers:
+                    removed.append(layer.name)
+                    self.viewer.layers.remove(layer)
+        finally:
+            self._putting_away = False
+        self.points = None
+        return removed
+
+    def _on_layer_removed(self, event) -> None:
+        layer = event.value
+        if layer is self.points:
+            layer.events.data.disconnect(self._on_points_edited)
+            self.points = None  # the centres stay in the project; accepting brings them back first
+        if self._putting_away:
+            return
+        if layer is self._shown_layer:
+            stopped = self.worker is not None
+            self.stop()
+            self._shown_layer, self.review = None, None  # opened again, the image gets its project back
+            self.put_layers_away()
+            show_info(f"'{layer.name}' was closed{': detection stopped' if stopped else ''}; its 3D centres and "
+                      "reviews are kept in its project and come back when it is opened again")
+        self._refresh()
 
     # ---- the review's project ----------------------------------------------------------------------
     def _is_volume(self) -> bool:
@@ -233,6 +419,8 @@ class VolumeDetectWidget(QWidget):
         """Open the selected volume image's project; its saved centres come back as points."""
         layer = self.layer()
         if not self._is_volume():
+            if self.review is not None:
+                self.put_layers_away()  # they showed another image's (or these volumes') centres
             self.review = None
         else:
             volumes = self.volumes()
@@ -242,6 +430,8 @@ class VolumeDetectWidget(QWidget):
                                                                            np.asarray(layer.data))
             folder = volume_project_folder(path) if path is not None else target
             if self.review is None or self.review.project.folder != folder:
+                if self.review is not None:
+                    self.put_layers_away()
                 try:
                     self.review = VolumeReview(open_volume_project(target, volumes), tuple(volumes.shape[1:]))
                 except ParticleDetectError as exc:
@@ -260,28 +450,11 @@ class VolumeDetectWidget(QWidget):
         diameter = settings.diameter if settings else (5.0, 10.0, 10.0)
         if settings is not None and not self.diameter.value():
             self.diameter.setValue(float(diameter[1]))  # detecting again sizes as the review did
+        if settings is not None and settings.voxel_size and not any(s.value() for s in self.voxel):
+            self.set_voxel_size(settings.voxel_size, settings.voxel_unit)  # typed last time, not in the layer
         self.show_points(layer, project.load_all(), diameter[1], diameter[0])
         self.status.setText(f"{len(project.load_all())} saved centres of {len(project.saved_frames())} volume(s) "
                             f"from the project {project.folder.name}")
-
-    def _keep_reviewed(self, review: VolumeReview, table: pd.DataFrame) -> pd.DataFrame:
-        """Save the new detections, except where the user reviewed: an accepted volume keeps its
-        centres, an accepted box the centres inside it. Returns every volume's table."""
-        project = review.project
-        parts = []
-        for frame in range(self.volumes().shape[0]):
-            found = table[table["frame"] == frame].assign(source="model")
-            saved = project.load_frame(frame)
-            if project.is_reviewed(frame) and saved is not None:
-                parts.append(saved)
-                continue
-            boxes = project.regions(frame)
-            if boxes and saved is not None:
-                inside = lambda t: np.any([r.contains(t["y"], t["x"], t["z"]) for r in boxes], axis=0)  # noqa: E731
-                found = pd.concat([saved[inside(saved)], found[~inside(found)]], ignore_index=True)
-            project.save_frame(frame, found)
-            parts.append(project.load_frame(frame))
-        return pd.concat(parts, ignore_index=True)
 
     def require_review(self) -> VolumeReview:
         if self.review is None:
@@ -292,22 +465,38 @@ class VolumeDetectWidget(QWidget):
         data = self.layer().data
         return data[None] if self.layer().ndim == 3 else data
 
+    def _data_point(self) -> np.ndarray:
+        """The viewer's position in the image's voxels (t, z, y, x or z, y, x)."""
+        layer = self.layer()
+        return np.asarray(layer.world_to_data(self.viewer.dims.point[self.viewer.dims.ndim - layer.ndim:]), float)
+
     def current_frame(self) -> int:
         layer = self.layer()
         if layer is None or layer.ndim == 3:
             return 0
-        return int(np.clip(self.viewer.dims.current_step[self.viewer.dims.ndim - 4], 0, layer.data.shape[0] - 1))
+        return int(np.clip(np.rint(self._data_point()[0]), 0, layer.data.shape[0] - 1))
 
     def current_slice(self) -> float:
-        step = self.viewer.dims.point[self.viewer.dims.ndim - 3]
-        return float(np.rint(step / self.layer().scale[-3]))
+        """The slice the image shows (its data z), whatever the slider's range (centres a little outside
+        the volume shift it by a fraction of a slice)."""
+        return float(np.rint(self._data_point()[-3]))
 
     def go_to(self, frame: int) -> None:
-        if self.layer() is not None and self.layer().ndim == 4:
-            self.viewer.dims.set_current_step(self.viewer.dims.ndim - 4, int(frame))
+        layer = self.layer()
+        if layer is not None and layer.ndim == 4:
+            self._go_to_data(0, int(frame))
 
     def go_to_slice(self, z: float) -> None:
-        self.viewer.dims.set_current_step(self.viewer.dims.ndim - 3, int(round(z)))
+        """Show slice ``z`` (data) exactly: a slider step would land half a slice off when the points
+        shifted its range, and the image and the review box would show two different slices."""
+        self._go_to_data(self.layer().ndim - 3, int(round(z)))
+
+    def _go_to_data(self, axis: int, value: int) -> None:
+        layer = self.layer()
+        point = self._data_point()
+        point[axis] = value
+        world = layer.data_to_world(point)
+        self.viewer.dims.set_point(self.viewer.dims.ndim - layer.ndim + axis, float(world[axis]))
 
     def diameter_zyx(self) -> tuple[float, float, float]:
         settings = read_settings(self.require_review().project)
@@ -324,6 +513,11 @@ class VolumeDetectWidget(QWidget):
     def table_of(self, frame: int) -> pd.DataFrame:
         """The points of volume ``frame`` as a table (z, y, x in voxels, score, source)."""
         if self.points is None:
+            if self.review is not None and self.review.project.saved_frames():
+                # Nothing is accepted unseen (as annotation._require_layer): the layer comes back first.
+                self.reload_points()
+                raise ParticleDetectError(f"'{self.points.name}' was closed: it is back with the centres kept in "
+                                          "the project; look at them, then accept")
             raise ParticleDetectError("detect first: there are no 3D centres to accept")
         data = np.asarray(self.points.data, float)
         features = self.points.features
@@ -344,8 +538,12 @@ class VolumeDetectWidget(QWidget):
     def _on_points_edited(self, event) -> None:
         """A user's edit is saved at once: points placed by hand are 'added', the volumes touched are
         written to the project."""
-        if self._quiet or self.review is None or event.action not in (ActionType.ADDED, ActionType.REMOVED,
-                                                                      ActionType.CHANGED):
+        if self._quiet or self.review is None:
+            return
+        if event.action == ActionType.REMOVING:  # which volumes lose points: known only before they go
+            self._removing |= self._frames_of(event.data_indices)
+            return
+        if event.action not in (ActionType.ADDED, ActionType.REMOVED, ActionType.CHANGED):
             return
         if event.action == ActionType.ADDED:
             rows = list(event.data_indices)
@@ -357,20 +555,50 @@ class VolumeDetectWidget(QWidget):
                 self.points.features = features
             finally:
                 self._quiet = False
-        frames = range(self.volumes().shape[0])
-        if event.action != ActionType.REMOVED and self.points.ndim == 4:  # only the time points edited
-            rows = np.asarray(list(event.data_indices), dtype=int)
-            frames = sorted({int(f) for f in np.rint(self.points.data[rows, 0])}) if len(rows) else frames
+        if event.action == ActionType.REMOVED:
+            frames, self._removing = sorted(self._removing), set()
+        else:
+            frames = sorted(self._frames_of(event.data_indices))
         try:
             for frame in frames:
                 self.review.save_edits(frame, self.table_of(frame))
         except ParticleDetectError as exc:
             report(exc)
 
-    def default_export_path(self):
-        from pathlib import Path
+    def _frames_of(self, indices) -> set[int]:
+        """The volumes of the points at ``indices`` (volume 0 for a single volume)."""
+        if self.points.ndim == 3:
+            return {0}
+        rows = np.asarray(list(indices), dtype=int)
+        return {int(f) for f in np.rint(np.asarray(self.points.data)[rows, 0])} if len(rows) else set()
 
+    def default_export_path(self) -> Path:
         path = image_path(self.layer())
         stem = path.stem if path is not None else self.layer().name
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem).strip("._") or "volume"
         return (path.parent if path is not None else Path.cwd()) / f"{safe}_3d_centres.csv"
+
+    # ---- closing -----------------------------------------------------------------------------------
+    def shut_down(self, put_layers_away: bool = False) -> None:
+        """The window or the dock is closing: stop a running detection and round (and wait for them, so no
+        thread outlives the viewer and nothing is left half-written), and stop hearing the viewer.
+        ``put_layers_away``: the dock alone closes, so its layers leave too (every edit is saved
+        already: a reopened dock brings them back)."""
+        if self._shut:
+            return
+        self._shut = True
+        for emitter, callback in ((self.viewer.layers.events.inserted, self._refresh),
+                                  (self.viewer.layers.events.removed, self._on_layer_removed),
+                                  (self.viewer.dims.events.current_step, self._on_step),
+                                  (self.viewer.dims.events.ndisplay, self._on_ndisplay),
+                                  (self.viewer.dims.events.range, self._align_slices)):
+            emitter.disconnect(callback)
+        self.round_panel.cancel(wait_s=STOP_WAIT_S)
+        self.stop(wait_s=STOP_WAIT_S)
+        if put_layers_away:
+            removed = self.put_layers_away()
+            self.review = None
+            if removed:
+                show_info("the Volume detection (3D) dock was closed: its layers are put away (" + ", ".join(
+                    f"'{name}'" for name in removed) + "), their centres and reviews kept in the project; they "
+                    "come back when the dock is opened again")

@@ -10,6 +10,7 @@ from napari.utils.notifications import show_info
 from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QGroupBox, QLabel, QPushButton
 
 from ..errors import ParticleDetectError
+from ..projects.volume_review import Redetection
 from .notify import reports_errors
 from .regions import bounding_box, box_text
 
@@ -34,8 +35,9 @@ class VolumeReviewPanel(QGroupBox):
             spin.setToolTip("slices the 3D box spans (both included)")
         self.accept_box_button = QPushButton("Accept box")
         self.accept_box_button.setToolTip("The centres inside the 3D box are right; only the box becomes training data")
-        self.undo_button = QPushButton("Undo accept")
-        self.undo_button.setToolTip("Take back the newest acceptance; its points come back as they were")
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setToolTip("Take back the newest acceptance (its points come back as they were), or a Detect "
+                                    "that replaced your edits of a volume (they come back)")
         self.next_button = QPushButton("Review next")
         self.next_button.setToolTip("Go to where the model hesitates most: centres scored near its threshold")
         self.mode_combo = QComboBox()
@@ -182,6 +184,11 @@ class VolumeReviewPanel(QGroupBox):
         self.host.go_to(undone.frame)
         self.host.reload_points()
         self.refresh()
+        if isinstance(undone, Redetection):
+            said = f"volume {undone.frame}: your edits from before the last Detect are back"
+            self.host.status.setText(said)  # it said the Detect replaced them
+            show_info(said)
+            return
         what = "volume" if undone.region is None else "box"
         restored = "points restored" if undone.before is not None else "points as saved"
         show_info(f"volume {undone.frame}: {what} un-accepted ({restored})")
@@ -202,7 +209,7 @@ class VolumeReviewPanel(QGroupBox):
             self.host.go_to_slice((z0 + z1) / 2)
             layer = self._box_layer()
             prefix = [proposal.frame] if self.host.layer().ndim == 4 else []
-            z = round((z0 + z1) / 2)
+            z = self.host.current_slice()  # the slice the image shows now, so the box is drawn where it is seen
             layer.data = [np.array([[*prefix, z, y, x] for y, x in ((y0, x0), (y0, x1), (y1, x1), (y1, x0))])]
             if self.host.points is not None:
                 self.host.viewer.layers.selection.active = self.host.points

@@ -19,11 +19,19 @@ from .round_reports import ProgressRelay, RoundReports
 from .warm_up import warm_up_training
 
 
+def last_verdict(info: RoundInfo, in_use: RoundInfo | None) -> str:
+    """The verdict shown again when the dock opens, worded as show_verdict words it without a rounds
+    table (this dock has none to double-click)."""
+    return verdict(info, in_use).replace("(double-click ", "(").replace(" in the table to use it anyway)",
+                                                                        " stays in the project, not used)")
+
+
 class VolumeRoundPanel(RoundReports, QGroupBox):
     def __init__(self, host) -> None:
         super().__init__("Fine-tune (3D)")
         self.host = host
         self.worker = None
+        self._project, self._subject = None, ""  # the project a running round trains, and its image
         self.phases: list[str] = []
         self._cancel, self._ended = threading.Event(), threading.Event()
         self._ended.set()
@@ -72,7 +80,7 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
             lines.append(f"{'▶ ' if current and info.number == current.number else '   '}{info.name}: {info.origin}{score}")
         self.rounds_label.setText("\n".join(lines))
         if not self.status.text() and project.rounds and project.rounds[-1].origin == "fine-tuned":
-            self.status.setText(verdict(project.rounds[-1], current))  # the last verdict, after a restart too
+            self.status.setText(last_verdict(project.rounds[-1], current))  # after a restart too
 
     @reports_errors
     def run(self, config: VolumeRoundConfig | None = None) -> None:
@@ -86,6 +94,7 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
         self._cancel, self._ended = threading.Event(), threading.Event()
         self.phases = []
         self.status.setText(f"fine-tuning {review.project.current_round.name}…")
+        self._project, self._subject = review.project, self.host.layer().name
         self.worker = create_worker(train_volume_round, review.project, self.host.volumes(), config, "cpu",
                                     progress=self._relay.event.emit, cancel=self._cancel.is_set, ended=self._ended,
                                     _ignore_errors=True)
@@ -101,11 +110,18 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
         if shown is not None:
             self.status.setText(shown.text.replace("frames", "volumes"))
 
+    def _elsewhere(self) -> str:
+        """The round's image, when the dock shows another one (or none) by the time it ends."""
+        review = self.host.review
+        return "" if review is not None and review.project.folder == self._project.folder else self._subject
+
     def _on_done(self, info: RoundInfo) -> None:
-        self.show_verdict(info, self.host.review.project.current_round, to_use="Detect again to use it.", table=False)
+        # No rounds table here to pick a round from: the verdict does not offer one (table=False).
+        self.show_verdict(info, self._project.current_round, to_use="Detect again to use it.", table=False,
+                          subject=self._elsewhere())
 
     def _on_error(self, exc: BaseException) -> None:
-        self.show_failure(exc, self.host.review.project.current_round if self.host.review else None)
+        self.show_failure(exc, self._project.current_round, subject=self._elsewhere())
 
     def _on_finished(self) -> None:
         self.worker = None

@@ -11,13 +11,14 @@ from pathlib import Path
 
 from napari.layers import Image
 from napari.utils.notifications import show_info
-from qtpy.QtCore import QEvent, QObject, QTimer
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QApplication, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget,
 )
 
 from ..errors import ParticleDetectError
 from .annotation import METADATA_KEY, Annotation
+from .dock_closing import ClosingDock
 from .detect_panel import DetectPanel
 from .export_panel import ExportPanel
 from .finetune_panel import FineTunePanel
@@ -35,20 +36,7 @@ STOP_WAIT_S = 10.0
 START_HINT = "open an image (File > Open, or File > Open Sample) to start"
 
 
-class _CloseWatcher(QObject):
-    """Calls back when the window holding the dock is about to close (the dock gets no closeEvent)."""
-
-    def __init__(self, callback) -> None:
-        super().__init__()
-        self._callback = callback
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
-        if event.type() == QEvent.Type.Close:
-            self._callback()
-        return False
-
-
-class ParticleDetectWidget(QWidget):
+class ParticleDetectWidget(ClosingDock, QWidget):
     """Detect particle centres, correct them, fine-tune the model on the corrections, export."""
 
     def __init__(self, napari_viewer, default_model: str | Path | None = None) -> None:
@@ -66,9 +54,7 @@ class ParticleDetectWidget(QWidget):
         self._save_timer.setInterval(MOVE_SAVE_DELAY_MS)
         self._pending_save = None
         self._save_timer.timeout.connect(self._run_pending_save)
-        self._close_watcher = _CloseWatcher(self.shut_down)
-        self._watched_window = None
-        self._shut = False
+        self._init_closing()
         self._chosen: Image | None = None  # the layer the panels were last set up for
 
         self.image_combo = QComboBox()
@@ -283,30 +269,13 @@ class ParticleDetectWidget(QWidget):
         for annotation in self._annotations.values():
             annotation.flush()
 
-    @property
-    def closed(self) -> bool:
-        """Shut down: the dock or its window closed."""
-        return self._shut
-
     def busy(self) -> bool:
         return self.state.is_busy()
 
     # ---- closing -----------------------------------------------------------------------------------
-    def _watch_window(self) -> None:
-        """Hear when the window the dock sits in closes (a dock widget gets no close event of its own)."""
-        window = self.window()
-        watched = self._watched_window() if self._watched_window is not None else None
-        if window is not self and window is not watched:
-            if watched is not None:
-                watched.removeEventFilter(self._close_watcher)
-            window.installEventFilter(self._close_watcher)
-            # Weakly: the dock must not keep a closed window (and the whole viewer) alive.
-            self._watched_window = weakref.ref(window)
-
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        self._watch_window()
         self._fit_width()
-        super().showEvent(event)
+        super().showEvent(event)  # ClosingDock's: watches the window
 
     def _fit_width(self) -> None:
         """As wide as the panels' rows. Measured once shown, in napari's style (larger than Qt's
@@ -317,24 +286,10 @@ class ParticleDetectWidget(QWidget):
                   + 2 * scroll.frameWidth())
         self.setMinimumWidth(max(380, needed))
 
-    def event(self, event) -> bool:
-        if event.type() == QEvent.Type.ParentChange:
-            if self.parent() is None and self._watched_window is not None:
-                # Closing the dock (its X) takes the widget out of the window for good; its layers go
-                # with it, or edits on them would reach no project (and a reopened dock would add a second).
-                self.shut_down(put_layers_away=True)
-            elif self.parent() is not None:
-                QTimer.singleShot(0, self._watch_window)  # once the dock it went into is in the window
-        return super().event(event)
-
     def hideEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         # Closing the viewer hides the dock first: the last moments of a drag reach the disk too.
         self.flush()
         super().hideEvent(event)
-
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        self.shut_down()
-        super().closeEvent(event)
 
     def shut_down(self, put_layers_away: bool = False) -> None:
         """The window or the dock is closing: stop a running round and detection (and wait for them, so

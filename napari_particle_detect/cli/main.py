@@ -183,10 +183,18 @@ def build_parser() -> argparse.ArgumentParser:
                                       "particle column; --drift adds drift-corrected y_corrected,x_corrected; "
                                       "--msd writes the ensemble mean squared displacement (lagt,msd,N).")
     link.add_argument("centres", type=Path, help="centre CSV with frame,y,x (detect's output, or trackpy's); with a "
-                      "z column (volumes: frame,z,y,x) linked in 3D, in voxels")
+                      "z column (volumes: frame,z,y,x, in voxels) linked in 3D, in units of the y voxel (see "
+                      "--voxel-size)")
     link.add_argument("-o", "--output", type=Path, required=True, help="tracks CSV to write")
     link.add_argument("--search-range", type=number_in(0, 1000, low_open=True), default=5.0,
-                      help="how far a particle may move between frames, px (voxels for z,y,x tables; default 5)")
+                      help="how far a particle may move between frames, px (y voxels for z,y,x tables; default 5)")
+    link.add_argument("--voxel-size", type=number_in(0, 1e6, low_open=True), nargs=3, default=None,
+                      metavar=("Z", "Y", "X"),
+                      help="for frame,z,y,x tables: the voxel size (any one unit; only its ratios count). z and x are "
+                           "scaled to units of the y voxel before linking, so --search-range, the drift and the MSD "
+                           "mean the same length along every axis (--mpp is then microns per y voxel). Default: "
+                           "from the table's z_um,y_um,x_um columns (detect and the dock's export write them when "
+                           "the voxel size is known), else cubic voxels, with a warning")
     link.add_argument("--memory", type=number_in(0, 1000, whole=True), default=3,
                       help="frames a particle may vanish for and still be the same one (default 3)")
     link.add_argument("--min-length", type=number_in(1, 1_000_000, whole=True), default=1,
@@ -194,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     link.add_argument("--drift", action="store_true", help="subtract the field's drift (trackpy.compute_drift)")
     link.add_argument("--msd", type=Path, default=None, help="CSV of the ensemble MSD (trackpy.emsd)")
     link.add_argument("--mpp", type=number_in(0, 1e6, low_open=True), default=1.0,
-                      help="microns per pixel, for the MSD (default 1: pixels)")
+                      help="microns per pixel (per y voxel for z,y,x tables), for the MSD (default 1: pixels)")
     link.add_argument("--fps", type=number_in(0, 1e9, low_open=True), default=1.0,
                       help="frames per second, for the MSD (default 1: frames)")
     link.add_argument("--max-lag", type=number_in(1, 1_000_000, whole=True), default=100,
@@ -205,7 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
                             description="The rounds the napari dock trained on an image. --export writes round N "
                                         "as MODEL.pt + MODEL.json (+ its criterion), for detect --model or the "
                                         "dock's Add... in another project.")
-    rounds.add_argument("project", type=Path, help="the project folder (IMAGE.particle-detect) or its image")
+    rounds.add_argument("project", type=Path, help="the project folder (IMAGE.particle-detect, or the rods, chains "
+                        "or volumes one) or its image")
     action = rounds.add_mutually_exclusive_group()
     action.add_argument("--export", type=number_in(1, 99_999, whole=True), metavar="N", help="export round N")
     action.add_argument("--delete", type=number_in(1, 99_999, whole=True), metavar="N",
@@ -659,7 +668,10 @@ def paired_files(args: argparse.Namespace, predicted: pd.DataFrame, truth: pd.Da
 def cmd_link(args: argparse.Namespace) -> int:
     from .checks import check_output
     from ..files.io import read_centres, write_centres
-    from ..files.tracks import LinkOptions, compute_drift, describe_tracks, ensemble_msd, fit_power_law, link_centres, subtract_drift
+    from ..files.tracks import (
+        LinkOptions, compute_drift, describe_tracks, ensemble_msd, fit_power_law, link_centres, subtract_drift,
+        table_voxel_size,
+    )
 
     check_output(args.output, [args.centres], "tracks", (".csv",))
     if args.msd is not None:
@@ -669,12 +681,27 @@ def cmd_link(args: argparse.Namespace) -> int:
     table = read_centres(args.centres)
     if "frame" not in table.columns:
         raise ParticleDetectError(f"{args.centres}: no frame column; linking needs centres of several frames")
-    tracks = link_centres(table, LinkOptions(args.search_range, args.memory, args.min_length))
+    voxel = tuple(args.voxel_size) if args.voxel_size is not None else None
+    space = ""
+    if "z" not in table.columns:
+        if voxel is not None:
+            raise ParticleDetectError(f"{args.centres}: --voxel-size is for frame,z,y,x tables; this one has no z column")
+    else:
+        source = "--voxel-size"
+        if voxel is None:
+            voxel, source = table_voxel_size(table), "its z_um,y_um,x_um columns"
+        if voxel is None:
+            log.warning("%s: no voxel size (no --voxel-size, no z_um,y_um,x_um columns): linked as if the voxels "
+                        "were cubes; give --voxel-size Z Y X if the z step differs from the pixel", args.centres)
+            space = " (linked in 3D on z, y, x, in voxels)"
+        else:
+            space = (f" (linked in 3D in units of the y voxel: voxel size {' x '.join(f'{v:g}' for v in voxel)} "
+                     f"from {source})")
+    tracks = link_centres(table, LinkOptions(args.search_range, args.memory, args.min_length, voxel))
     if args.drift:
         tracks = subtract_drift(tracks, compute_drift(tracks))
-    msd = ensemble_msd(tracks, args.mpp, args.fps, args.max_lag) if args.msd is not None else None
+    msd = ensemble_msd(tracks, args.mpp, args.fps, args.max_lag, voxel) if args.msd is not None else None
     write_centres(tracks, args.output)
-    space = " (linked in 3D on z, y, x, in voxels)" if "z" in table.columns else ""
     log.info("%s: %s%s -> %s", args.centres, describe_tracks(tracks), space, args.output)
     if msd is not None:
         write_centres(msd, args.msd, float_format="%.6g")
@@ -684,19 +711,25 @@ def cmd_link(args: argparse.Namespace) -> int:
 
 
 def cmd_rounds(args: argparse.Namespace) -> int:
+    from ..learning.volume_rounds import volume_project_folder
     from ..projects.kinds_project import existing_kinds, kind_folder_of
     from ..projects.project import PROJECT_SUFFIX, Project, project_folder_for_image
     from ..projects.project_state import read_state_file
     from ..projects.round_files import delete_round, export_round
 
     folder = args.project if args.project.is_dir() else project_folder_for_image(args.project)
-    if not args.project.is_dir() and not (folder / "state.json").is_file():
-        kinds = existing_kinds(args.project)  # the image's rods or chains project, beside it
-        if len(kinds) > 1:
-            raise ParticleDetectError(f"{args.project}: has {' and '.join(kinds)} projects; give the project folder "
-                                      f"({', '.join(str(kind_folder_of(k, args.project)) for k in kinds)})")
-        if kinds:
-            folder = kind_folder_of(kinds[0], args.project)
+    if not args.project.is_dir():
+        # Every project beside the image: its spheres review (the Particle detection dock's), rods or chains,
+        # and its review as volumes (the 3D dock's; a ZYX file may be reviewed both ways).
+        found = {"spheres": folder} if (folder / "state.json").is_file() else {}
+        found.update({kind: kind_folder_of(kind, args.project) for kind in existing_kinds(args.project)})
+        volumes = volume_project_folder(args.project)
+        if (volumes / "state.json").is_file():
+            found["volumes"] = volumes
+        if len(found) > 1:
+            raise ParticleDetectError(f"{args.project}: has {' and '.join(found)} projects; give the project folder "
+                                      f"({', '.join(str(f) for f in found.values())})")
+        folder = next(iter(found.values()), folder)
     if not folder.is_dir() or not (folder / "state.json").is_file():
         raise ParticleDetectError(f"{args.project}: no review project there (expected a folder like "
                                   f"IMAGE{PROJECT_SUFFIX} with a state.json)")

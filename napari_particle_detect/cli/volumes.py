@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files.axes import AXES_CHOICES, STACK_HINT, Axes, file_axes
+from ..files.axes import AXES_CHOICES, MICROMETRE, STACK_HINT, Axes, axes_hint, file_axes
 from ..errors import ParticleDetectError
 
 log = logging.getLogger("particle-detect")
@@ -108,7 +108,12 @@ def detect_volumes_if_any(args: argparse.Namespace, inputs: list[Path]) -> int |
             if axes.source == "default":
                 try:
                     shape = getattr(read_image(path, lazy=True), "shape", ())
-                except ParticleDetectError:
+                except ParticleDetectError as exc:
+                    hint = axes_hint(path)  # a 4D file read as 2D: the reader's refusal does not say what to do
+                    if hint and len(inputs) == 1:
+                        raise ParticleDetectError(f"{exc}: {hint}") from None
+                    if hint:
+                        log.warning("%s: %s", path, hint)
                     continue  # the per-file runner reports it, and goes on with the others
                 if len(shape) == 3:
                     log.info("%s: read as a stack of %d 2D frames (its metadata names no axes); %s",
@@ -174,6 +179,10 @@ def _detect_volumes(args, inputs, found) -> int:
     tables, records = [], []
     for path, axes, target in zip(inputs, found, targets):
         table, record = detect_volume_file(path, axes, options, args.model)
+        if record["voxel_size_zyx"] and record["voxel_unit"] != MICROMETRE:
+            log.info("%s: voxel size %s in %s, not a length: it sizes z from xy, but no z_um,y_um,x_um columns are "
+                     "written; give --voxel-size Z Y X (micrometres) for them", path,
+                     " x ".join(f"{v:g}" for v in record["voxel_size_zyx"]), record["voxel_unit"] or "no unit")
         z, y, x = record["diameter_voxels_zyx"]
         low = record["diameter_confidence"] == "low"
         (log.warning if low else log.info)(
@@ -342,12 +351,17 @@ def _volume_round(args: argparse.Namespace) -> int:
     bar = tqdm(total=config.steps, disable=args.quiet, unit="step")
 
     def progress(event: dict) -> None:
+        # The bar counts training steps; its label names the phase under way, set as each one starts
+        # (the parent's scoring came last before the steps, and labelled them).
+        label = event["phase"] + (f" ({event['model']})" if "model" in event else "")
+        if bar.desc.rstrip(": ") != label:
+            if event["phase"] == "scoring":
+                bar.set_postfix()  # the training loss is not this phase's
+            bar.set_description(label)
         if event["phase"] == "training":
             bar.n = event["step"]
             bar.set_postfix(loss=f"{event['loss']:.4f}")
             bar.refresh()
-        elif event["phase"] != "scoring" or event["done"] == 0:
-            bar.set_description(event["phase"] + (f" ({event['model']})" if "model" in event else ""))
 
     result = fine_tune_volumes(base, examples, config, "cuda" if args.device == "cuda" else "cpu", progress=progress)
     bar.close()

@@ -8,6 +8,7 @@ the voxel size when known, else from how far the image stays alike along z again
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +16,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..files.axes import Axes, check_volume, read_volumes
+from ..files.axes import Axes, ConstantVolumeError, check_volume, read_volumes
 from ..errors import ParticleDetectError
 from ..kinds.heatmap3d import decode3d
 from .volume_resampling import from_working, normalise_volume, resample_volume, working_factors
 from .threads import keeps_torch_threads
+
+log = logging.getLogger(__name__)
 
 VOLUME_COLUMNS = ["frame", "z", "y", "x", "score"]
 DEFAULT_VOLUME_MODEL = "unet3d"
@@ -37,7 +40,7 @@ ESTIMATE_RANGE = (5.0, 20.0)
 class VolumeOptions:
     threshold: float | None = None
     diameter: tuple[float, ...] | None = None  # (xy,) or (z, y, x), voxels
-    voxel_size: tuple[float, float, float] | None = None  # z, y, x (micrometres)
+    voxel_size: tuple[float, float, float] | None = None  # z, y, x: their ratios size z from xy (any one unit)
     device: str = "auto"
     window: int = 96
     threads: int | None = None
@@ -172,20 +175,31 @@ def load_volume_model(model_path: str | Path | None, device: str = "cpu"):
 
 
 def volume_table(frame: int, centres: np.ndarray, scores: np.ndarray,
-                 voxel_size: tuple[float, float, float] | None) -> pd.DataFrame:
+                 microns: tuple[float, float, float] | None) -> pd.DataFrame:
+    """``frame,z,y,x,score`` (voxels), and ``z_um,y_um,x_um`` when ``microns`` (the voxel size in
+    micrometres) is known: a size in another unit, or none, labels nothing as micrometres."""
     table = pd.DataFrame({"frame": frame, "z": centres[:, 0], "y": centres[:, 1], "x": centres[:, 2],
                           "score": scores})
-    if voxel_size is not None:
-        for axis, size in zip("zyx", voxel_size):
+    if microns is not None:
+        for axis, size in zip("zyx", microns):
             table[f"{axis}_um"] = table[axis] * size
     return table
+
+
+def blank_volume(volumes: np.ndarray, t: int, exc: ConstantVolumeError) -> str:
+    """What to say of a constant volume ``t`` of a series, skipped so the rest is detected; a single
+    volume's (nothing else to detect) is raised again."""
+    if volumes.shape[0] == 1:
+        raise exc
+    return f"{exc} (volume {t} skipped; the rest of the series is detected)"
 
 
 @keeps_torch_threads
 def detect_volume_file(path: str | Path, axes: Axes, options: VolumeOptions, model_path: str | Path | None = None,
                        progress=None) -> tuple[pd.DataFrame, dict]:
-    """Centres of every volume of one ZYX or TZYX file, as ``frame,z,y,x,score`` (+ ``*_um``), and a
-    record of what was used."""
+    """Centres of every volume of one ZYX or TZYX file, as ``frame,z,y,x,score`` (+ ``*_um`` when the
+    voxel size is known in micrometres: ``options.voxel_size``, taken as micrometres, or the file's in a
+    length unit), and a record of what was used. A constant volume of a series is skipped with a warning."""
     import torch
 
     start = time.perf_counter()
@@ -193,23 +207,39 @@ def detect_volume_file(path: str | Path, axes: Axes, options: VolumeOptions, mod
         torch.set_num_threads(int(options.threads))
     path = Path(path)
     data = read_volumes(path, axes)
-    check_volume(np.asarray(data[0]), f"{path}")  # bad voxels named before the model loads
+    try:
+        check_volume(np.asarray(data[0]), f"{path}")  # bad voxels named before the model loads
+    except ConstantVolumeError as exc:
+        blank_volume(data, 0, exc)  # a series goes on: its other volumes are checked as they come
     model = load_volume_model(model_path)
     voxel = options.voxel_size or axes.voxel_size
+    unit = "µm" if options.voxel_size else axes.voxel_unit
+    microns = options.voxel_size or axes.voxel_um
     opts = VolumeOptions(options.threshold, options.diameter, voxel, options.device, options.window, options.threads,
                          options.runtime)
-    parts, sizing = [], None
+    parts, sizing, skipped, pending = [], None, [], []
     for t in range(data.shape[0]):
         name = f"{path}" + (f" volume {t}" if data.shape[0] > 1 else "")
-        centres, scores, sizing = detect_volume(np.asarray(data[t]), model, opts, name, sizing)
-        parts.append(volume_table(t, centres, scores, voxel))
+        try:
+            centres, scores, sizing = detect_volume(np.asarray(data[t]), model, opts, name, sizing)
+        except ConstantVolumeError as exc:
+            pending.append(blank_volume(data, t, exc))
+            skipped.append(t)
+            continue
+        for note in pending:  # said once a volume is detected: a series all blank is one error line
+            log.warning("%s", note)
+        pending = []
+        parts.append(volume_table(t, centres, scores, microns))
         if progress is not None:
             progress(t + 1, data.shape[0])
+    if sizing is None:
+        raise ParticleDetectError(f"{path}: every volume is constant; nothing to detect")
     table = pd.concat(parts, ignore_index=True)
     record = {"file": str(path), "axes": axes.axes, "axes_source": axes.source, "volumes": int(data.shape[0]),
               "centres": len(table), "diameter_voxels_zyx": [round(d, 3) for d in sizing.diameter],
               "diameter_source": sizing.source, "diameter_confidence": "high" if sizing.confident else "low",
               "diameter_reason": sizing.reason, "voxel_size_zyx": list(voxel) if voxel else None,
+              "voxel_unit": unit if voxel else None, "skipped_volumes": skipped,
               "model": str(model.path), "threshold": model.card.threshold if options.threshold is None
               else options.threshold, "seconds": round(time.perf_counter() - start, 2), **sizing.extra}
     return table, record

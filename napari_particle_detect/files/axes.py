@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,24 +21,59 @@ from ..errors import ParticleDetectError
 AXES_CHOICES = ("YX", "TYX", "ZYX", "TZYX")
 # The hint logged when a 3D image is read as frames for lack of axes in its metadata.
 STACK_HINT = "give --axes ZYX if it is one volume"
+# What a micrometre is called in metadata, and the lengths converted to it. Anything else ("pixel",
+# ImageJ's word for an uncalibrated image, or no unit at all) is not a length: its voxel size still
+# gives the z/xy aspect, but nothing is labelled in micrometres from it.
+MICROMETRE = "µm"
+LENGTHS_IN_UM = {
+    "nm": 1e-3, "nanometer": 1e-3, "nanometre": 1e-3, "nanometers": 1e-3, "nanometres": 1e-3,
+    "um": 1.0, "µm": 1.0, "μm": 1.0, "micron": 1.0, "microns": 1.0, "micrometer": 1.0, "micrometre": 1.0,
+    "micrometers": 1.0, "micrometres": 1.0,
+    "mm": 1e3, "millimeter": 1e3, "millimetre": 1e3, "millimeters": 1e3, "millimetres": 1e3,
+}
 
 
 @dataclass(frozen=True)
 class Axes:
     """The axes of an image file (one of AXES_CHOICES), where they came from, and the voxel size
-    (z, y, x) in micrometres where the metadata gives it."""
+    (z, y, x) where the metadata gives it: in micrometres when ``voxel_unit`` is MICROMETRE (a known
+    length unit, converted), else in the file's own unit (``voxel_unit`` "pixel", or None: none given)."""
 
     axes: str
     source: str  # "--axes", "metadata" or "default"
     voxel_size: tuple[float, float, float] | None = None
+    voxel_unit: str | None = None
 
     @property
     def is_volume(self) -> bool:
         return "Z" in self.axes
 
+    @property
+    def voxel_um(self) -> tuple[float, float, float] | None:
+        """The voxel size in micrometres; None when it is unknown or not in a length unit."""
+        return self.voxel_size if self.voxel_unit == MICROMETRE else None
 
-def _tiff_metadata(path: Path) -> tuple[str | None, tuple[int, ...], tuple[float, float, float] | None]:
-    """(axes from the metadata or None, the series' shape, voxel size or None) of a TIFF."""
+
+def _clean_unit(unit: object) -> str:
+    text = str(unit).strip()
+    for escaped in ("\\u00B5", "\\u00b5", "\\u03BC", "\\u03bc"):  # ImageJ writes µ escaped
+        text = text.replace(escaped, "µ")
+    return text
+
+
+def in_micrometres(values: Iterable[float], unit: str | None) -> tuple[tuple[float, ...], str | None]:
+    """``values`` in micrometres and MICROMETRE when ``unit`` is a known length ("nm", "micron",
+    ImageJ's escaped µm, "mm"); else the values as they are and the unit as given (None: none)."""
+    values = tuple(float(v) for v in values)
+    text = _clean_unit(unit) if unit is not None else ""
+    factor = LENGTHS_IN_UM.get(text.lower())
+    if factor is None:
+        return values, text or None
+    return tuple(v * factor for v in values), MICROMETRE
+
+
+def _tiff_metadata(path: Path) -> tuple[str | None, tuple[int, ...], tuple[float, float, float] | None, str | None]:
+    """(axes from the metadata or None, the series' shape, voxel size or None, its unit) of a TIFF."""
     import tifffile
 
     from .io import _quiet_tifffile
@@ -46,61 +82,71 @@ def _tiff_metadata(path: Path) -> tuple[str | None, tuple[int, ...], tuple[float
         with _quiet_tifffile(), tifffile.TiffFile(path) as tif:
             series = tif.series[0]
             raw, shape = series.axes.upper(), tuple(series.shape)
-            voxel = _ome_voxel(tif.ome_metadata) if tif.is_ome else _imagej_voxel(tif)
+            voxel, unit = _ome_voxel(tif.ome_metadata) if tif.is_ome else _imagej_voxel(tif)
     except Exception as exc:  # corrupt files: the reader names them
         raise ParticleDetectError(f"{path}: cannot read image ({type(exc).__name__}: {exc})") from None
     # Length-1 axes other than Y, X say nothing (an OME-TIFF of one time point is still ZYX).
     kept = "".join(a for a, n in zip(raw, shape) if n != 1 or a in "YX")
     # Q (unknown) and I (a plain page sequence) are what files without axes metadata give.
     known = kept if kept in AXES_CHOICES else None
-    return known, shape, voxel
+    return known, shape, voxel, unit
 
 
-def _imagej_voxel(tif) -> tuple[float, float, float] | None:
+def _imagej_voxel(tif) -> tuple[tuple[float, float, float] | None, str | None]:
+    """ImageJ's z spacing and xy pixel size, in micrometres when its ``unit`` is a length."""
     meta = tif.imagej_metadata or {}
     if "spacing" not in meta:
-        return None
+        return None, None
     tag = tif.pages[0].tags.get("XResolution")
     pixel = 1.0
     if tag is not None:
         num, den = tag.value
         pixel = den / num if num else 1.0
-    return (float(meta["spacing"]), pixel, pixel)
+    return in_micrometres((meta["spacing"], pixel, pixel), meta.get("unit"))
 
 
-def _ome_voxel(xml: str | None) -> tuple[float, float, float] | None:
+def _ome_voxel(xml: str | None) -> tuple[tuple[float, float, float] | None, str | None]:
+    """OME's PhysicalSize{Z,Y,X}, in micrometres (the schema's default unit) unless their units say
+    otherwise; three different units are not converted to one."""
     if not xml:
-        return None
+        return None, None
     try:
         root = ElementTree.fromstring(xml)
     except ElementTree.ParseError:
-        return None
+        return None, None
     for element in root.iter():
         if element.tag.endswith("Pixels"):
             sizes = [element.get(f"PhysicalSize{a}") for a in "ZYX"]
             if all(sizes):
-                return tuple(float(s) for s in sizes)
-    return None
+                converted = [in_micrometres((s,), element.get(f"PhysicalSize{a}Unit", MICROMETRE))
+                             for a, s in zip("ZYX", sizes)]
+                units = {unit for _, unit in converted}
+                if units == {MICROMETRE}:
+                    return tuple(v[0] for v, _ in converted), MICROMETRE
+                return tuple(float(s) for s in sizes), "/".join(sorted(str(u) for u in units))
+    return None, None
 
 
-def _zarr_metadata(path: Path) -> tuple[str | None, tuple[float, float, float] | None]:
-    """OME-Zarr axes (the non-singleton ones) and z, y, x scale of its full-resolution level."""
+def _zarr_metadata(path: Path) -> tuple[str | None, tuple[float, float, float] | None, str | None]:
+    """OME-Zarr axes (the non-singleton ones), z, y, x scale of its full-resolution level and its unit."""
     for name in ("zarr.json", ".zattrs"):
         meta_file = path / name
         if meta_file.exists():
             try:
                 attrs = json.loads(meta_file.read_text())
             except (OSError, ValueError):
-                return None, None
+                return None, None, None
             attrs = attrs.get("attributes", attrs)
             attrs = attrs.get("ome", attrs)
             multiscales = attrs.get("multiscales")
             if not multiscales:
-                return None, None
+                return None, None, None
             ms = multiscales[0]
             names = [(a["name"] if isinstance(a, dict) else str(a)).upper() for a in ms.get("axes", [])]
             if not names:
-                return None, None
+                return None, None, None
+            units = {(a["name"].upper() if isinstance(a, dict) else str(a).upper()):
+                     (a.get("unit") if isinstance(a, dict) else None) for a in ms.get("axes", [])}
             scale = None
             for transform in ms["datasets"][0].get("coordinateTransformations", []):
                 if transform.get("type") == "scale":
@@ -110,11 +156,18 @@ def _zarr_metadata(path: Path) -> tuple[str | None, tuple[float, float, float] |
 
                 shape = zarr.open(str(path / ms["datasets"][0]["path"]), mode="r").shape
             except Exception:
-                return None, None
+                return None, None, None
             kept = "".join(a for a, n in zip(names, shape) if n != 1 or a in "YX")
-            voxel = tuple(float(scale[a]) for a in "ZYX") if scale and all(a in scale for a in "ZYX") else None
-            return (kept if kept in AXES_CHOICES else None), voxel
-    return None, None
+            voxel, unit = None, None
+            if scale and all(a in scale for a in "ZYX"):
+                converted = [in_micrometres((scale[a],), units.get(a)) for a in "ZYX"]
+                if {u for _, u in converted} == {MICROMETRE}:
+                    voxel, unit = tuple(v[0] for v, _ in converted), MICROMETRE
+                else:
+                    voxel = tuple(float(scale[a]) for a in "ZYX")
+                    unit = next((u for _, u in converted if u != MICROMETRE), None)
+            return (kept if kept in AXES_CHOICES else None), voxel, unit
+    return None, None, None
 
 
 def file_axes(path: str | Path, given: str | None = None) -> Axes:
@@ -127,12 +180,12 @@ def file_axes(path: str | Path, given: str | None = None) -> Axes:
     path = Path(path)
     if not path.exists():
         raise ParticleDetectError(f"{path}: file not found")
-    known, voxel, shape = None, None, None
+    known, voxel, shape, unit = None, None, None, None
     suffix = path.suffix.lower()
     if is_zarr(path):
-        known, voxel = _zarr_metadata(path)
+        known, voxel, unit = _zarr_metadata(path)
     elif suffix in (".tif", ".tiff"):
-        known, shape, voxel = _tiff_metadata(path)
+        known, shape, voxel, unit = _tiff_metadata(path)
     if given is not None:
         given = given.upper()
         if given not in AXES_CHOICES:
@@ -148,10 +201,29 @@ def file_axes(path: str | Path, given: str | None = None) -> Axes:
             if len(squeezed) != len(given):
                 raise ParticleDetectError(f"{path}: --axes {given} names {len(given)} axes, but the image has "
                                           f"{len(squeezed)} (shape {'x'.join(map(str, squeezed))})")
-        return Axes(given, "--axes", voxel)
+        return Axes(given, "--axes", voxel, unit)
     if known is not None:
-        return Axes(known, "metadata", voxel)
-    return Axes("", "default", voxel)
+        return Axes(known, "metadata", voxel, unit)
+    return Axes("", "default", voxel, unit)
+
+
+def tiff_shape(path: str | Path) -> tuple[int, ...] | None:
+    """A TIFF's shape without its length-1 axes (None: not a readable TIFF)."""
+    if Path(path).suffix.lower() not in (".tif", ".tiff"):
+        return None
+    try:
+        shape = _tiff_metadata(Path(path))[1]
+    except ParticleDetectError:
+        return None
+    return tuple(n for n in shape if n != 1)
+
+
+def axes_hint(path: str | Path) -> str:
+    """For a file the 2D reader refuses for its dimensions: which ``--axes`` reads it ('' if none does)."""
+    shape = tiff_shape(path)
+    if shape is not None and len(shape) == 4:
+        return "its metadata names no axes; give --axes TZYX if it is a time series of volumes"
+    return ""
 
 
 def read_volumes(path: str | Path, axes: Axes):
@@ -216,8 +288,14 @@ def read_volumes(path: str | Path, axes: Axes):
     return data
 
 
+class ConstantVolumeError(ParticleDetectError):
+    """A volume with one value in every voxel: nothing to detect (a dropped time point of a series,
+    skipped there as a stack's blank frame is: detection.stages.prepare_frame)."""
+
+
 def check_volume(volume: np.ndarray, name: str) -> np.ndarray:
-    """A finite, non-constant float32 volume, or one ParticleDetectError naming ``name``."""
+    """A finite, non-constant float32 volume, or one ParticleDetectError naming ``name``
+    (ConstantVolumeError for a constant one)."""
     volume = np.asarray(volume)
     if not np.issubdtype(volume.dtype, np.number) or np.iscomplexobj(volume):
         raise ParticleDetectError(f"{name}: unsupported voxel type {volume.dtype}")
@@ -225,5 +303,6 @@ def check_volume(volume: np.ndarray, name: str) -> np.ndarray:
     if not np.all(np.isfinite(volume)):
         raise ParticleDetectError(f"{name}: volume contains NaN or infinite voxels")
     if float(volume.max()) == float(volume.min()):
-        raise ParticleDetectError(f"{name}: volume is constant; nothing to detect")
+        raise ConstantVolumeError(f"{name}: volume is constant (every voxel is {float(volume.flat[0]):g}); "
+                                  "nothing to detect")
     return volume

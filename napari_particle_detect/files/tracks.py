@@ -6,6 +6,11 @@ subtracted (``compute_drift``/``subtract_drift``), and the ensemble MSD (``emsd`
 law fitted (``MSD = A t^n``; n is 1 for free diffusion). Positions stay in pixels and frames until
 the MSD, which is in the microns per pixel and frames per second given. A table from several files
 (a ``file`` column) is linked file by file. No Qt or torch here.
+
+A volume's centres (``z, y, x`` in voxels) are linked and measured in units of the y voxel: with a
+voxel size, z (and x) are scaled by their voxel's length over y's, so a search range and a
+displacement mean the same distance along every axis (a z step twice the pixel otherwise counts a
+move along z as half what it is).
 """
 
 from __future__ import annotations
@@ -39,14 +44,49 @@ class LinkOptions:
     search_range: float = 5.0
     memory: int = 3
     min_length: int = 1
+    voxel_size: tuple[float, float, float] | None = None  # z, y, x of a volume's table (any one unit)
 
     def check(self) -> None:
+        check_voxel_size(self.voxel_size)
         if not np.isfinite(self.search_range) or self.search_range <= 0:
             raise ParticleDetectError(f"search range must be a positive number of pixels, got {self.search_range}")
         if int(self.memory) != self.memory or self.memory < 0:
             raise ParticleDetectError(f"memory must be a whole number of frames from 0, got {self.memory}")
         if int(self.min_length) != self.min_length or self.min_length < 1:
             raise ParticleDetectError(f"minimum track length must be a whole number from 1, got {self.min_length}")
+
+
+def check_voxel_size(voxel_size) -> None:
+    if voxel_size is not None and (len(voxel_size) != 3 or not all(np.isfinite(v) and v > 0 for v in voxel_size)):
+        raise ParticleDetectError(f"the voxel size must be three positive numbers z, y, x, got {voxel_size}")
+
+
+def table_voxel_size(table: pd.DataFrame) -> tuple[float, float, float] | None:
+    """A volume table's voxel size from its ``z_um, y_um, x_um`` columns (as detect and the dock's
+    export write them beside ``z, y, x``); None when it has none or they do not tell."""
+    columns = ["z", "y", "x"]
+    if not all(c in table.columns and f"{c}_um" in table.columns for c in columns):
+        return None
+    sizes = []
+    for c in columns:
+        voxels, microns = (pd.to_numeric(table[k], errors="coerce").to_numpy(float) for k in (c, f"{c}_um"))
+        usable = np.isfinite(voxels) & np.isfinite(microns) & (np.abs(voxels) > 0.5)
+        size = float(np.median(microns[usable] / voxels[usable])) if usable.any() else np.nan
+        if not (np.isfinite(size) and size > 0):
+            return None
+        sizes.append(size)
+    return tuple(sizes)
+
+
+def scaled_positions(table: pd.DataFrame, voxel_size: tuple[float, float, float] | None,
+                     columns: list[str] | None = None) -> np.ndarray:
+    """``columns`` (default the table's positions) in units of the y voxel: z and x times their voxel's
+    length over y's (as they are without a voxel size, or for a 2D table)."""
+    columns = columns or position_columns(table)
+    values = table[columns].to_numpy(float)
+    if voxel_size is not None and len(columns) == 3:
+        values = values * (np.asarray(voxel_size, float) / float(voxel_size[1]))
+    return values
 
 
 def _quiet_trackpy() -> None:
@@ -57,15 +97,20 @@ def _quiet_trackpy() -> None:
     trackpy.quiet()
 
 
+LINKED_AT = ("_link_z", "_link_y", "_link_x")  # the scaled positions trackpy links (dropped after)
+
+
 def _link_one(table: pd.DataFrame, options: LinkOptions) -> pd.DataFrame:
     import trackpy
     from trackpy.linking import SubnetOversizeException
 
+    columns = position_columns(table)
+    at = list(LINKED_AT[-len(columns):])
+    table = table.assign(**dict(zip(at, scaled_positions(table, options.voxel_size, columns).T)))
     try:
         # adaptive_stop: in crowded frames trackpy narrows the search where a subnetwork is too big to
         # solve instead of giving up on the whole table.
-        linked = trackpy.link(table, float(options.search_range), memory=int(options.memory),
-                              pos_columns=position_columns(table),
+        linked = trackpy.link(table, float(options.search_range), memory=int(options.memory), pos_columns=at,
                               adaptive_stop=min(0.5, float(options.search_range) / 2), adaptive_step=0.9)
     except SubnetOversizeException:
         raise ParticleDetectError(f"search range {options.search_range:g} px is too large for centres this crowded "
@@ -73,17 +118,20 @@ def _link_one(table: pd.DataFrame, options: LinkOptions) -> pd.DataFrame:
     if options.min_length > 1:
         lengths = linked.groupby("particle")["frame"].transform("size")
         linked = linked[lengths >= options.min_length]
-    return linked
+    return linked.drop(columns=at)
 
 
 def link_centres(table: pd.DataFrame, options: LinkOptions = LinkOptions()) -> pd.DataFrame:
-    """``table`` (``frame, y, x, ...``; with a ``z`` column linked in 3D) with a ``particle`` column: the
+    """``table`` (``frame, y, x, ...``; with a ``z`` column linked in 3D, in units of the y voxel when
+    ``options.voxel_size`` is given, see the module's note) with a ``particle`` column: the
     trajectory each centre belongs to, numbered 0, 1, ... in order of first appearance. Rows of tracks shorter than
     ``options.min_length`` frames are dropped; the rest are sorted by particle, then frame."""
     options.check()
     missing = {"frame", "y", "x"} - set(table.columns)
     if missing:
         raise ParticleDetectError(f"linking needs columns frame, y and x (missing {', '.join(sorted(missing))})")
+    if options.voxel_size is not None and "z" not in table.columns:
+        raise ParticleDetectError("a voxel size is for centres with a z column (frame,z,y,x); these are 2D")
     if "particle" in table.columns:
         table = table.drop(columns="particle")
     _quiet_trackpy()
@@ -134,12 +182,14 @@ def subtract_drift(tracks: pd.DataFrame, drift: pd.DataFrame) -> pd.DataFrame:
 
 
 def ensemble_msd(tracks: pd.DataFrame, microns_per_pixel: float = 1.0, frames_per_second: float = 1.0,
-                 max_lag: int = 100) -> pd.DataFrame:
+                 max_lag: int = 100, voxel_size: tuple[float, float, float] | None = None) -> pd.DataFrame:
     """The ensemble mean squared displacement (trackpy's ``emsd``): columns ``lagt`` (s), ``msd``
     (um^2, or px^2 with 1 um per px) and ``N`` (independent displacements behind each value). Uses
-    the drift-corrected positions when ``tracks`` has them."""
+    the drift-corrected positions when ``tracks`` has them; a volume's in units of the y voxel with
+    ``voxel_size`` (``microns_per_pixel`` is then per y voxel)."""
     import trackpy
 
+    check_voxel_size(voxel_size)
     for value, what in ((microns_per_pixel, "microns per pixel"), (frames_per_second, "frames per second")):
         if not np.isfinite(value) or value <= 0:
             raise ParticleDetectError(f"{what} must be a positive number, got {value}")
@@ -150,8 +200,9 @@ def ensemble_msd(tracks: pd.DataFrame, microns_per_pixel: float = 1.0, frames_pe
     positions = tracks[["frame", "particle"]].copy()
     axes, shifted = position_columns(tracks), corrected_columns(tracks)
     corrected = all(c in tracks.columns for c in shifted)
-    for axis, column in zip(axes, shifted):
-        positions[axis] = tracks[column if corrected else axis].to_numpy(float)
+    values = scaled_positions(tracks, voxel_size if len(axes) == 3 else None, shifted if corrected else axes)
+    for i, axis in enumerate(axes):
+        positions[axis] = values[:, i]
     moving = positions.groupby("particle")["frame"].transform("nunique") > 1
     if not moving.any():
         raise ParticleDetectError("no track spans two frames: nothing moved to measure (try a larger search "

@@ -21,6 +21,7 @@ import pandas as pd
 
 from . import rounds
 from ..errors import ParticleDetectError
+from ..files.axes import MICROMETRE
 from ..projects.project import PROJECT_SUFFIX, Project, Region, RoundInfo, project_folder_for_image
 from ..projects.project_state import FieldChecker
 from ..projects.review import hesitation
@@ -38,8 +39,15 @@ class VolumeSettings:
     """What a volume project remembers besides the 2D settings: sizes per axis."""
 
     diameter: tuple[float, float, float]  # z, y, x voxels
-    voxel_size: tuple[float, float, float] | None = None  # z, y, x (e.g. micrometres)
+    voxel_size: tuple[float, float, float] | None = None  # z, y, x, in voxel_unit
     volume_shape: tuple[int, int, int] | None = None  # z, y, x voxels of one volume
+    # MICROMETRE, else not a length ("pixel": a file's uncalibrated spacing): the size still gives z's
+    # diameter from xy's, but the export writes no micrometres from it.
+    voxel_unit: str = MICROMETRE
+
+    @property
+    def voxel_um(self) -> tuple[float, float, float] | None:
+        return self.voxel_size if self.voxel_unit == MICROMETRE else None
 
 
 def as_volumes(data) -> np.ndarray:
@@ -98,7 +106,11 @@ def read_settings(project: Project) -> VolumeSettings | None:
             return tuple(check.integer(v, key, 1, 10**6) for v in value)
         return tuple(check.number(v, key, 0.0, 1e6, open_low=True) for v in value)
 
-    return VolumeSettings(triple("diameter", False), triple("voxel_size", True), triple("volume_shape", True, True))
+    unit = data.get("voxel_unit", MICROMETRE)  # projects from before units were kept: typed or scaled in micrometres
+    if not isinstance(unit, str) or not unit or len(unit) > 40:
+        raise check.fail("voxel_unit", "must be a unit's name")
+    return VolumeSettings(triple("diameter", False), triple("voxel_size", True), triple("volume_shape", True, True),
+                          unit)
 
 
 def remember_settings(project: Project, settings: VolumeSettings) -> None:
@@ -108,7 +120,8 @@ def remember_settings(project: Project, settings: VolumeSettings) -> None:
         check.number(value, "volume size", 0.0, 1e6, open_low=True)
     data = {"diameter": list(map(float, settings.diameter)),
             "voxel_size": list(map(float, settings.voxel_size)) if settings.voxel_size else None,
-            "volume_shape": list(map(int, settings.volume_shape)) if settings.volume_shape else None}
+            "volume_shape": list(map(int, settings.volume_shape)) if settings.volume_shape else None,
+            "voxel_unit": settings.voxel_unit}
     project.save_side_file(SETTINGS_FILE, json.dumps(data, indent=2))
     project.remember_detection(float(settings.diameter[1]), "bright")
 

@@ -2,7 +2,8 @@
 
 Every call is on disk when it returns (the Project's atomic writes under its lock). Accepting keeps
 the table it replaced, so Undo takes the acceptance back and restores the points as they were; after
-a restart (no such memory) Undo still takes back the newest acceptance, points as saved.
+a restart (no such memory) Undo still takes back the newest acceptance, points as saved. Detect over
+a volume the user edited since its last detection keeps those edits one Undo away too.
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ def detect_for_review(volume: np.ndarray, model, options: VolumeOptions, frame: 
     floor = max(float(model.card.candidate_floor or 0.0), threshold - HESITATION_WIDTH)
     centres, scores, sizing = detect_volume(volume, model, replace(options, threshold=floor), name, sizing)
     shown = scores > threshold
-    return (volume_table(frame, centres[shown], scores[shown], options.voxel_size),
-            volume_table(frame, centres[~shown], scores[~shown], options.voxel_size), sizing)
+    # No *_um columns: the project keeps voxels, and its export adds micrometres where they are known.
+    return (volume_table(frame, centres[shown], scores[shown], None),
+            volume_table(frame, centres[~shown], scores[~shown], None), sizing)
 
 
 @dataclass
@@ -51,13 +53,24 @@ class Acceptance:
 
 
 @dataclass
+class Redetection:
+    """Detect replaced a volume the user had edited since it was last detected; ``before`` holds the edits."""
+
+    frame: int
+    before: pd.DataFrame
+    region: None = None
+
+
+@dataclass
 class VolumeReview:
-    """One volume image's review: its project and the acceptances of this session (for undo)."""
+    """One volume image's review: its project, and this session's acceptances and detections over the
+    user's edits (newest last, for undo)."""
 
     project: Project
     shape: tuple[int, int, int]  # z, y, x voxels of one volume
-    accepted: list[Acceptance] = field(default_factory=list)
+    steps: list[Acceptance | Redetection] = field(default_factory=list)
     passed: set = field(default_factory=set)  # proposals already shown (review-next moves on)
+    edited: set = field(default_factory=set)  # volumes the user edited since they were last detected
 
     def table(self, frame: int) -> pd.DataFrame:
         saved = self.project.load_frame(frame)
@@ -65,17 +78,48 @@ class VolumeReview:
             return normalise_table(pd.DataFrame({"frame": [], "z": [], "y": [], "x": []}), frame)
         return saved
 
-    def save_edits(self, frame: int, table: pd.DataFrame) -> None:
-        """The user's edit of one volume's centres, saved at once (an accepted volume stays accepted)."""
+    def save_edits(self, frame: int, table: pd.DataFrame) -> bool:
+        """The user's edit of one volume's centres, saved at once (an accepted volume stays accepted).
+        Returns whether the volume changed."""
         _check_zyx(table, f"volume {frame}")
+        saved = self.project.load_frame(frame)
+        if saved is not None and _same_centres(saved, normalise_table(table, frame)):
+            return False
         self.project.save_frame(frame, table)
+        self.edited.add(int(frame))
+        return True
+
+    def set_detections(self, table: pd.DataFrame, frames) -> tuple[pd.DataFrame, list[int]]:
+        """Save Detect's centres (``frame,z,y,x,score``) of ``frames`` (a blank volume skipped is not
+        among them), except where the user reviewed: an accepted volume keeps its centres, an accepted
+        box the centres inside it. A volume the user edited since it was last detected keeps those
+        edits one :meth:`undo` away, as the 2D dock keeps them (annotation.set_detections). Returns
+        every saved volume's table and the volumes whose edits were replaced."""
+        replaced = []
+        for frame in sorted(int(f) for f in frames):
+            saved = self.project.load_frame(frame)
+            if self.project.is_reviewed(frame) and saved is not None:
+                continue
+            found = table[table["frame"] == frame].assign(source="model")
+            boxes = self.project.regions(frame)
+            if boxes and saved is not None:
+                inside = lambda t: np.any([r.contains(t["y"], t["x"], t["z"]) for r in boxes], axis=0)  # noqa: E731
+                found = pd.concat([saved[inside(saved)], found[~inside(found)]], ignore_index=True)
+            # Points placed by hand, on disk, are edits too when this session did not see them made.
+            edited = saved is not None and (frame in self.edited or (saved["source"] == "added").any())
+            if edited and not _same_centres(saved, normalise_table(found, frame)):
+                self.steps.append(Redetection(frame, saved))
+                replaced.append(frame)
+            self.project.save_frame(frame, found)
+            self.edited.discard(frame)
+        return self.project.load_all(), replaced
 
     def accept_volume(self, frame: int, table: pd.DataFrame) -> pd.DataFrame:
         """The volume's centres are right: all of them become training data."""
         _check_zyx(table, f"volume {frame}")
         before = self.project.load_frame(frame)
         saved = self.project.accept_frame(frame, table)
-        self.accepted.append(Acceptance(frame, None, before))
+        self.steps.append(Acceptance(frame, None, before))
         return saved
 
     def accept_box(self, frame: int, box: tuple[float, float, float, float], z_range: tuple[float, float],
@@ -91,19 +135,24 @@ class VolumeReview:
         region = make_region(frame, clipped, source=f"volume {frame}", z_range=(z0, z1))
         before = self.project.load_frame(frame)
         self.project.accept_region(frame, region, table)
-        self.accepted.append(Acceptance(frame, region, before))
+        self.steps.append(Acceptance(frame, region, before))
         return region
 
-    def undo(self) -> Acceptance | None:
-        """Take back the newest acceptance: un-accepted, the points restored as they were before it.
-        None when nothing is accepted."""
-        if self.accepted:
-            last = self.accepted.pop()
+    def undo(self) -> Acceptance | Redetection | None:
+        """Take back the newest step: an acceptance (un-accepted, the points restored as they were
+        before it) or a Detect over the user's edits (the edits back). None when there is nothing.
+        After a restart (no steps remembered) the newest acceptance, points as saved."""
+        if self.steps:
+            last = self.steps.pop()
         else:
             areas = self.project.reviewed_areas()
             if not areas:
                 return None
             last = Acceptance(areas[-1][0], areas[-1][1], None)
+        if isinstance(last, Redetection):
+            self.project.save_frame(last.frame, last.before)
+            self.edited.add(last.frame)
+            return last
         if last.region is None:
             self.project.unaccept_frame(last.frame)
         else:
@@ -163,14 +212,15 @@ class VolumeReview:
 
     def export(self, path: str | Path, tables: pd.DataFrame | None = None) -> Path:
         """Every saved volume's centres to one CSV: frame,z,y,x,score (voxels), z_um,y_um,x_um beside them
-        when the voxel size is known, then source; ``trackpy.link(df, r, pos_columns=["z","y","x"])`` reads it."""
+        when the voxel size is known in micrometres, then source; ``trackpy.link(df, r, pos_columns=["z","y","x"])`` reads it."""
         table = self.project.load_all() if tables is None else tables
         settings = read_settings(self.project)
-        return export_volume_table(table, path, settings.voxel_size if settings else None)
+        return export_volume_table(table, path, settings.voxel_um if settings else None)
 
 
 def export_volume_table(table: pd.DataFrame, path: str | Path, voxel_size: tuple[float, float, float] | None) -> Path:
-    """Write ``table`` (frame,z,y,x[,score,source]) as the volume CSV, atomically."""
+    """Write ``table`` (frame,z,y,x[,score,source]) as the volume CSV, atomically; ``voxel_size`` in
+    micrometres adds z_um,y_um,x_um."""
     path = Path(path)
     if path.suffix.lower() != ".csv":
         raise ParticleDetectError(f"{path}: the export must end in .csv")
@@ -192,3 +242,13 @@ def _check_zyx(table: pd.DataFrame, what: str) -> None:
     values = table[["z", "y", "x"]].to_numpy(float) if len(table) else np.zeros((0, 3))
     if not np.all(np.isfinite(values)):
         raise ParticleDetectError(f"{what}: centres must have finite z, y and x")
+
+
+def _same_centres(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """The same centres (z, y, x, score, source), in whatever order."""
+    if len(a) != len(b):
+        return False
+    order = ["z", "y", "x", "score", "source"]
+    a, b = (t[order].sort_values(order, kind="stable").reset_index(drop=True) for t in (a, b))
+    values = [t[order[:4]].to_numpy(float) for t in (a, b)]
+    return bool(np.allclose(*values, atol=1e-4, equal_nan=True) and (a["source"] == b["source"]).all())
