@@ -147,7 +147,7 @@ def unlabelled_images(paths: list, count: int) -> list[np.ndarray]:
 
 
 def cmd_evaluate_kind(args: argparse.Namespace) -> int:
-    from .main import paired_files
+    from .file_pairs import paired_files
     from ..kinds import chains
     from ..kinds import rods
     from ..kinds.registry import read_kind_table

@@ -8,7 +8,6 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,9 +16,6 @@ from .checks import DefaultsHelpFormatter, OneLineParser, number_in
 from . import volumes as volume_cli
 from ..errors import ParticleDetectError
 from ..synthetic.spheres import LOOKS
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 KIND_NAMES = ("spheres", "rods", "chains")  # kinds.KIND_NAMES, without importing torch to parse
 
@@ -624,6 +620,7 @@ def _log_compile_warmup(args: argparse.Namespace, options) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .checks import FIGURE_SUFFIXES, check_output
+    from .file_pairs import paired_files
     from ..kinds.evaluation import evaluate_frames, label_frames, plot_report
     from ..files.io import read_centres
 
@@ -649,20 +646,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         plot_report(predicted, truth, str(args.plot))
         log.info("wrote %s", args.plot)
     return 0
-
-
-def paired_files(args: argparse.Namespace, predicted: pd.DataFrame, truth: pd.DataFrame
-                 ) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[str, int]] | None]:
-    """The tables scored file by file where they hold several (kinds/evaluation.pair_files), saying which
-    files only one of them holds; and the (file, frame) of each frame number (None: no files)."""
-    from ..kinds.evaluation import pair_files
-
-    predicted, truth, labels, alone = pair_files(predicted, truth, str(args.predicted), str(args.truth),
-                                                 getattr(args, "file", None))
-    for name, source in alone.items():  # a warning: the pooled scores are not what the user may think
-        log.warning("file %s is only in %s: its %s", name, source,
-                    "centres count as found wrongly" if source == str(args.predicted) else "centres count as missed")
-    return predicted, truth, labels
 
 
 def cmd_link(args: argparse.Namespace) -> int:

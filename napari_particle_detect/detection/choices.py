@@ -1,5 +1,8 @@
-"""The names a user may pass for the device, number format and inference runtime, without importing torch
-(the command line parses its arguments before it knows whether the command needs a network)."""
+"""The names a user may pass for the device, number format and inference runtime, and the range of a score
+threshold, without importing torch (the command line parses its arguments before it knows whether the
+command needs a network)."""
+
+from ..errors import ParticleDetectError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 PRECISION_CHOICES = ("auto", "float32", "bfloat16", "float16", "int8")  # int8: ONNX Runtime or OpenVINO
@@ -9,3 +12,9 @@ RUNTIME_CHOICES = ("auto", "torch", "onnx", "openvino")
 # detected 7 % faster on a CPU, for about 160 MB more at the peak); the runtime's cost per pixel is
 # about the same from 384 to 1328 px tiles (OpenVINO bfloat16, 2 threads: 83-91 ns).
 DEFAULT_TILE = 1536
+
+
+def check_threshold(threshold: float | None) -> None:
+    """A score threshold is in [0, 1), as the command line's ``--threshold``; None is the model's own."""
+    if threshold is not None and not 0.0 <= float(threshold) < 1.0:
+        raise ParticleDetectError(f"threshold must be a number in [0, 1), got {threshold}")

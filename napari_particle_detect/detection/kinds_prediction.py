@@ -15,14 +15,13 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .choices import DEFAULT_TILE
+from .choices import DEFAULT_TILE, check_threshold
 from .devices import select_device
 from ..errors import ParticleDetectError
 from ..kinds.registry import get_kind
 from ..models import DetectorModel, load_model_cached
 from .networks import prepare_network
 from .runtimes import runtime_record
-from .prediction import check_threshold
 from .preprocessing import ConstantFrameError, as_frames, check_frame, normalise
 from ..shipped import WEIGHTS_DIR
 from .stages import laid_out_for

@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .choices import DEFAULT_TILE
+from .choices import DEFAULT_TILE, check_threshold
 from .devices import select_device
 from ..errors import ParticleDetectError
 from ..kinds.heatmap import RESIDUAL, decode_peaks
@@ -237,12 +237,6 @@ def next_unblank_frame(frames, name: str) -> int:
 def check_diameter(diameter: float) -> None:
     if not diameter > 0 or not np.isfinite(diameter):
         raise ParticleDetectError(f"diameter must be a positive number, got {diameter}")
-
-
-def check_threshold(threshold: float | None) -> None:
-    """A score threshold is in [0, 1), as the command line's ``--threshold``; None is the model's own."""
-    if threshold is not None and not 0.0 <= float(threshold) < 1.0:
-        raise ParticleDetectError(f"threshold must be a number in [0, 1), got {threshold}")
 
 
 def given_sizing(model: DetectorModel, diameter: float) -> Sizing:

@@ -1,0 +1,25 @@
+"""``evaluate`` on tables of several files: which predictions are scored against which truth, and a
+warning for a file only one table holds (the pooled scores then count it as all wrong or all missed)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import pandas as pd
+
+log = logging.getLogger("particle-detect")
+
+
+def paired_files(args: argparse.Namespace, predicted: pd.DataFrame, truth: pd.DataFrame
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[str, int]] | None]:
+    """The tables scored file by file where they hold several (kinds/evaluation.pair_files), saying which
+    files only one of them holds; and the (file, frame) of each frame number (None: no files)."""
+    from ..kinds.evaluation import pair_files
+
+    predicted, truth, labels, alone = pair_files(predicted, truth, str(args.predicted), str(args.truth),
+                                                 getattr(args, "file", None))
+    for name, source in alone.items():  # a warning: the pooled scores are not what the user may think
+        log.warning("file %s is only in %s: its %s", name, source,
+                    "centres count as found wrongly" if source == str(args.predicted) else "centres count as missed")
+    return predicted, truth, labels
