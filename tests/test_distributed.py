@@ -1,5 +1,6 @@
 """Many files: one job per file on dask.distributed or in process, a bad file reported, resuming after a kill."""
 
+import json
 import os
 import signal
 import subprocess
@@ -86,12 +87,28 @@ def test_a_killed_run_resumes_and_skips_finished_files(tmp_path, tiny_model):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
     run = subprocess.Popen(command, env=env)
     deadline = time.monotonic() + 120
-    while not list(out.glob("*.json")) and time.monotonic() < deadline and run.poll() is None:
+    def finished_outputs() -> set[str]:
+        """Inputs whose metadata carries its fingerprint (written last); an unfinished one has none."""
+        done = set()
+        for meta in out.glob("*.json"):
+            try:
+                if json.loads(meta.read_text()).get("fingerprint"):
+                    done.add(meta.with_suffix(".tif").name)
+            except ValueError:
+                continue
+        return done
+
+    while not finished_outputs() and time.monotonic() < deadline and run.poll() is None:
         time.sleep(0.02)
     run.send_signal(signal.SIGKILL)
     run.wait()
-    finished = {p.with_suffix(".tif").name for p in out.glob("*.json")}
+    finished = finished_outputs()
     assert finished, "the run was killed before any file was finished"
+    # A file killed mid-write (its table there, its metadata still unfinished) is done again, not refused.
+    unfinished = next((p for p in paths[:-1] if p.name not in finished), None)
+    if unfinished is not None:
+        (out / unfinished.with_suffix(".csv").name).write_text("frame,y,x,score\n0,1.0,2.0,0.5\n")
+        (out / unfinished.with_suffix(".json").name).write_text(json.dumps({"inputs": [], "fingerprint": None}))
     stamps = {p.name: p.stat().st_mtime_ns for p in out.glob("image_*")}
     changed = paths[-1]
     changed.write_bytes(changed.read_bytes())  # rewritten: must be done again even if it was finished

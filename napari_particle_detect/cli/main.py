@@ -552,14 +552,17 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
             save_overlay(first, table[table["frame"] == 0][["y", "x"]].to_numpy(), args.overlay, record["diameter_px"])
     _log_compile_warmup(args, options)
     out = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=COLUMNS)
+    # What produced these centres, beside them: the particle size used, the model and its threshold. It
+    # goes first, marked unfinished, then again once the tables are written: a run killed in between
+    # leaves outputs that say detect wrote them, so the same command can replace them.
+    meta = {**meta, "inputs": runs}
+    atomic_write_text(args.output.with_suffix(".json"), json.dumps({**meta, "unfinished": True}, indent=2))
     if args.kind != "spheres":
         from ..kinds.registry import write_kind_table
 
         write_kind_table(out, args.output, args.kind)
     else:
         write_centres(out, args.output)
-    # What produced these centres, beside them: the particle size used, the model and its threshold.
-    meta = {**meta, "inputs": runs}
     atomic_write_text(args.output.with_suffix(".json"), json.dumps(meta, indent=2))
     extras = [args.output.with_suffix(".chains.csv").name] if args.kind == "chains" else []
     log.info("wrote %s (and %s)", args.output, " and ".join(extras + [args.output.with_suffix(".json").name]))

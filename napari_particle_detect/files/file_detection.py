@@ -131,6 +131,9 @@ def _finish(path: Path, output: str | Path | None, record: dict, table: pd.DataF
     if output is None:
         return FileResult(path, None, record, table, time.perf_counter() - start, meta)
     output = Path(output)
+    # First the metadata without its fingerprint: a run killed while the tables are written leaves them
+    # marked as detect's, unfinished, so resuming does them again instead of refusing to replace them.
+    atomic_write_text(metadata_path(output), json.dumps({**meta, "fingerprint": None}, indent=2))
     if record.get("kind", "spheres") != "spheres":
         from ..kinds.registry import write_kind_table
 
