@@ -336,3 +336,25 @@ def test_rounds_lists_exports_and_deletes_rounds_of_a_rods_project(tmp_path, cap
     assert code == 0 and (tmp_path / "exported.pt").exists(), err
     assert run_cli(capsys, "rounds", project.folder, "--delete", "2")[0] == 0
     assert [r.number for r in project.rounds] == [1]
+
+
+def test_rounds_says_a_round_won_a_tie_across_thresholds(tmp_path, capsys):
+    from napari_particle_detect.projects.kinds_project import open_kind_project
+    from napari_particle_detect.projects.project import RoundInfo
+    from napari_particle_detect.shipped import WEIGHTS_DIR
+
+    image = tmp_path / "img.tif"
+    tifffile.imwrite(image, np.zeros((32, 32), np.uint16))
+    project = open_kind_project("rods", image)
+    scores = [dict(origin="shipped"), dict(origin="fine-tuned", parent=1, f1=0.857, parent_f1=0.857, improved=True),
+              dict(origin="fine-tuned", parent=2, f1=0.9, parent_f1=0.857, improved=True)]
+    for fields in scores:
+        workspace = project.new_workspace()
+        for suffix in (".pt", ".json"):
+            shutil.copyfile((WEIGHTS_DIR / "rods").with_suffix(suffix), workspace / f"model{suffix}")
+        project.commit_round(workspace, RoundInfo(number=0, **fields))
+    code, out, err = run_cli(capsys, "rounds", image)
+    lines = out.splitlines()
+    assert code == 0, err
+    assert "0.857 / 0.857" in lines[2] and "better (tied at the best threshold, better across thresholds)" in lines[2]
+    assert "0.857 / 0.900" in lines[3] and "tied" not in lines[3]
