@@ -24,7 +24,7 @@ from napari.utils.notifications import show_info
 from ..errors import ParticleDetectError
 from ..detection.prediction import centres_table
 from ..projects.project import Project, Region, project_folder_for_data, project_folder_for_image
-from ..files.tables import empty_table, normalise_table
+from ..files.tables import empty_table, normalise_table, same_centres
 from ..projects.acceptance import AcceptCheck, check_accept
 from .history import FrameHistory
 from .image_views import explain, layer_kind, source_path
@@ -74,8 +74,8 @@ class Annotation:
         # included), so an accidental Enter can be taken back; this session only.
         self._before_accept: dict[int, pd.DataFrame] = {}
         self._touched: set[int] = set()  # frames edited since they were last compared with the disk
-        self._edited: set[int] = set()  # frames the user edited since they were last detected
-        self._detected: dict[int, pd.DataFrame] = {}  # and each one's table as detected, before the edits
+        # Frames the user edited since they were last detected, each with its table as detected.
+        self._detected: dict[int, pd.DataFrame] = {}
         self.replaced_edits: list[int] = []  # frames the last set_detections replaced edits of
         self.history = FrameHistory()
         self.regions = RegionLayers(viewer, image, placement(image), on_deleted=self._regions_deleted)
@@ -261,24 +261,24 @@ class Annotation:
                 continue
             new = centres_table(frame, np.asarray(centres).reshape(-1, 2), np.asarray(scores)).assign(source="model")
             regions = self.project.regions(frame)
-            current = self.frame_table(frame)
+            # The frame's table only where it is needed: a whole stack's table per frame would be quadratic.
+            current = self.frame_table(frame) if regions or frame in self._detected else None
             if regions:
                 new = pd.concat([current[self._in_any(regions, current)], new[~self._in_any(regions, new)]],
                                 ignore_index=True)
-            if frame in self._edited and self._edited_outside(frame, current, regions):
+            if frame in self._detected and self._edited_outside(frame, current, regions):
                 self.replaced_edits.append(int(frame))
             tables[frame] = new
         if tables:
-            self.replace_frames(tables, {f: "record" if f in self._edited else "forget" for f in tables})
-            self._edited -= set(tables)
+            self.replace_frames(tables, {f: "record" if f in self._detected else "forget" for f in tables})
             for frame in tables:
                 self._detected.pop(frame, None)
         return sorted(tables)
 
     def _edited_outside(self, frame: int, current: pd.DataFrame, regions: list[Region]) -> bool:
         """Whether the user's edits of ``frame`` reach outside its accepted regions (what Detect replaces)."""
-        detected = self._detected.get(frame, empty_table())
-        return not _same_points(normalise_table(current[~self._in_any(regions, current)]),
+        detected = self._detected[frame]
+        return not same_centres(normalise_table(current[~self._in_any(regions, current)]),
                                 normalise_table(detected[~self._in_any(regions, detected)]))
 
     @staticmethod
@@ -502,11 +502,10 @@ class Annotation:
         for frame in sorted(frames):
             current = now.get(frame, empty_table())
             saved = self._on_disk.get(frame)
-            if (saved is None and len(current)) or (saved is not None and not _same_points(current, saved)):
-                if frame not in self._edited:  # the first edit since the frame was detected: what it had
+            if (saved is None and len(current)) or (saved is not None and not same_centres(current, saved)):
+                if frame not in self._detected:  # the first edit since the frame was detected: what it had
                     self._detected[frame] = saved if saved is not None else empty_table()
                 self._write_frame(frame, current, record=True)
-                self._edited.add(frame)
                 written.append(frame)
         if written:
             self._changed()
@@ -567,12 +566,3 @@ class Annotation:
     def _changed(self) -> None:
         for callback in list(self.changed_callbacks):
             callback()
-
-
-def _same_points(a: pd.DataFrame, b: pd.DataFrame) -> bool:
-    """The same centres, in whatever order (the layer holds the shown ones first, then the hidden)."""
-    if len(a) != len(b):
-        return False
-    order = ["y", "x", "score", "source"]
-    return (a.sort_values(order, kind="stable").reset_index(drop=True)
-            .equals(b.sort_values(order, kind="stable").reset_index(drop=True)))

@@ -21,6 +21,17 @@ def empty_table() -> pd.DataFrame:
                          "score": pd.Series(dtype=float), "source": pd.Series(dtype=object)})
 
 
+def same_centres(a: pd.DataFrame, b: pd.DataFrame, atol: float = 0.0) -> bool:
+    """The same centres (``[z,] y, x, score, source`` of normalised tables), in whatever order; positions
+    and scores within ``atol`` (0: equal; NaN scores equal NaN)."""
+    if len(a) != len(b):
+        return False
+    order = [c for c in ("z", "y", "x", "score") if c in a.columns] + ["source"]
+    a, b = (t[order].sort_values(order, kind="stable").reset_index(drop=True) for t in (a, b))
+    values = [t[order[:-1]].to_numpy(float) for t in (a, b)]
+    return bool(np.allclose(*values, rtol=0.0, atol=atol, equal_nan=True) and (a["source"] == b["source"]).all())
+
+
 def normalise_table(table: pd.DataFrame, frame: int | None = None) -> pd.DataFrame:
     """``frame,y,x,score,source`` with the right types; missing score is NaN, missing source 'added'.
     A volume's table keeps its ``z`` column (``frame,z,y,x,score,source``)."""

@@ -19,7 +19,7 @@ from ..errors import ParticleDetectError
 from ..files.io import atomic_write_text
 from .project import Project, Region
 from .project_state import make_region
-from ..files.tables import normalise_table
+from ..files.tables import normalise_table, same_centres
 from ..detection.volume_detection import VolumeOptions, VolumeSizing, detect_volume, volume_table
 from ..learning.volume_rounds import VolumeProposal, rank_volume_areas, read_settings
 from .review import HESITATION_WIDTH
@@ -83,7 +83,7 @@ class VolumeReview:
         Returns whether the volume changed."""
         _check_zyx(table, f"volume {frame}")
         saved = self.project.load_frame(frame)
-        if saved is not None and _same_centres(saved, normalise_table(table, frame)):
+        if saved is not None and same_centres(saved, normalise_table(table, frame), atol=1e-4):
             return False
         self.project.save_frame(frame, table)
         self.edited.add(int(frame))
@@ -107,7 +107,7 @@ class VolumeReview:
                 found = pd.concat([saved[inside(saved)], found[~inside(found)]], ignore_index=True)
             # Points placed by hand, on disk, are edits too when this session did not see them made.
             edited = saved is not None and (frame in self.edited or (saved["source"] == "added").any())
-            if edited and not _same_centres(saved, normalise_table(found, frame)):
+            if edited and not same_centres(saved, normalise_table(found, frame), atol=1e-4):
                 self.steps.append(Redetection(frame, saved))
                 replaced.append(frame)
             self.project.save_frame(frame, found)
@@ -242,13 +242,3 @@ def _check_zyx(table: pd.DataFrame, what: str) -> None:
     values = table[["z", "y", "x"]].to_numpy(float) if len(table) else np.zeros((0, 3))
     if not np.all(np.isfinite(values)):
         raise ParticleDetectError(f"{what}: centres must have finite z, y and x")
-
-
-def _same_centres(a: pd.DataFrame, b: pd.DataFrame) -> bool:
-    """The same centres (z, y, x, score, source), in whatever order."""
-    if len(a) != len(b):
-        return False
-    order = ["z", "y", "x", "score", "source"]
-    a, b = (t[order].sort_values(order, kind="stable").reset_index(drop=True) for t in (a, b))
-    values = [t[order[:4]].to_numpy(float) for t in (a, b)]
-    return bool(np.allclose(*values, atol=1e-4, equal_nan=True) and (a["source"] == b["source"]).all())
