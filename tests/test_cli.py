@@ -77,6 +77,20 @@ def test_a_doubtful_diameter_is_flagged_in_the_json(tmp_path, capsys, tiny_model
     assert json.loads((tmp_path / "g.json").read_text())["inputs"][0]["diameter_confidence"] == "high"
 
 
+def test_diameter_before_the_images_leaves_them_images(tmp_path, capsys, tiny_model):
+    """``--diameter`` takes one number or three: written before the images, it once read the first
+    image as a second diameter."""
+    image = (1000 + 20 * np.random.default_rng(1).standard_normal((64, 64))).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "a.tif", image)
+    tifffile.imwrite(tmp_path / "b.tif", image)
+    code, _, err = run_cli(capsys, "detect", "--diameter", "9", tmp_path / "a.tif", tmp_path / "b.tif",
+                           "-o", tmp_path / "out", "--model", tiny_model, "--device", "cpu")
+    assert code == 0, err
+    for name in ("a", "b"):
+        source = json.loads((tmp_path / "out" / f"{name}.json").read_text())["inputs"][0]
+        assert (source["diameter_source"], source["diameter_px"]) == ("given", 9.0)
+
+
 def test_stack_and_model_options(tmp_path, capsys, tiny_model):
     code, _, err = run_cli(capsys, "synth", tmp_path, "--n", "3", "--stack", "--shape", "64", "64")
     assert code == 0, err
@@ -259,3 +273,16 @@ def test_split_close_finds_hidden_neighbours_of_crowded_spots_only_when_asked(tm
     assert gaps.min(axis=1).max() < 1e-3
     code, _, err = run_cli(capsys, "detect", image, "-o", tmp_path / "r.csv", "--kind", "rods", "--split-close")
     assert code == 2 and "--split-close" in err and not (tmp_path / "r.csv").exists()
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["detect", "--diameter", "6", "12", "12", "v.tif", "-o", "o.csv"],
+     ["detect", "v.tif", "-o", "o.csv", "--diameter", "6", "12", "12"]),
+    (["detect", "--diameter", "9", "a.tif", "--", "-b.tif"], ["detect", "a.tif", "--diameter", "9", "--", "-b.tif"]),
+    (["detect", "a.tif", "--diameter", "9", "-o", "o.csv"], ["detect", "a.tif", "--diameter", "9", "-o", "o.csv"]),
+    (["detect", "--diameter", "6", "12", "a.tif"], ["detect", "--diameter", "6", "12", "a.tif"]),  # argparse refuses it
+])
+def test_diameter_values_move_behind_the_images(argv, expected):
+    from napari_particle_detect.cli.volumes import diameter_values_last
+
+    assert diameter_values_last(argv) == expected

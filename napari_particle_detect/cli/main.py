@@ -781,7 +781,7 @@ COMMANDS = {"synth": cmd_synth, "train": cmd_train, "recipe": cmd_recipe, "detec
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
+    argv = volume_cli.diameter_values_last(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args.given = _given_options(argv)
     # force: a second main() in one process (tests, notebooks) logs to today's stderr, not a closed one.

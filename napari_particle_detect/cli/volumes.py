@@ -26,6 +26,35 @@ class DiameterAction(argparse.Action):
         namespace.diameter_zyx = tuple(values) if len(values) == 3 else None
 
 
+def diameter_values_last(argv: list[str]) -> list[str]:
+    """``argv`` with ``--diameter D`` (or ``Z Y X``) moved to the end when images follow its numbers.
+
+    ``--diameter`` takes one number or three, so argparse lets it take every word after it:
+    ``detect --diameter 12 image.tif`` read the image as a second diameter. Moved behind the images
+    (before a ``--``), its numbers end the line and the images are images again."""
+    argv = list(argv)
+    if "--diameter" not in argv:
+        return argv
+    at = argv.index("--diameter")
+    count = 0
+    while at + 1 + count < len(argv) and count < 3 and _is_number(argv[at + 1 + count]):
+        count += 1
+    rest = argv[at + 1 + count:]
+    if count not in (1, 3) or not rest or rest[0].startswith("-"):
+        return argv
+    group, remaining = argv[at : at + 1 + count], argv[:at] + rest
+    end = remaining.index("--") if "--" in remaining else len(remaining)
+    return remaining[:end] + group + remaining[end:]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def add_detect_options(detect: argparse.ArgumentParser, positive) -> None:
     detect.add_argument("--axes", choices=AXES_CHOICES, default=None, type=str.upper,
                         help="what the image's axes are (default: from the file's metadata; a 3D TIFF without "
