@@ -63,3 +63,15 @@ def test_the_3d_dock_starts_the_warm_up_too(make_napari_viewer, qtbot, monkeypat
     monkeypatch.setattr(warm_up, "prepare_training", lambda: calls.append("prepared"))
     VolumeDetectWidget(make_napari_viewer())
     qtbot.waitUntil(lambda: calls == ["prepared"], timeout=10_000)
+
+
+def test_gui_refusing_a_file_while_the_warm_up_runs_exits_with_one_line(tmp_path):
+    # The dock starts the warm-up (a second or two of imports) as it opens; a file napari cannot open
+    # closes the window at once. As a napari worker the warm-up then aborted the process (exit 134).
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not an image\n")
+    done = subprocess.run([sys.executable, "-m", "napari_particle_detect.cli.main", "gui", str(notes)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "no napari reader opens this kind of file" in done.stderr
+    assert "Traceback" not in done.stderr
