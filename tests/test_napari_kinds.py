@@ -51,6 +51,31 @@ def test_chains_csv_opens_as_beads_and_paths_and_saves_back(tmp_path, make_napar
     assert Path(str(out).replace(".csv", ".chains.csv")).exists()
 
 
+def test_saving_a_chains_paths_layer_refuses_instead_of_writing_an_empty_rods_csv(tmp_path, make_napari_viewer):
+    # Its paths were offered the rods writer, which wrote a header and nothing else, saying it saved.
+    path = tmp_path / "chains.csv"
+    pd.DataFrame({"y": [10.0, 10.0, 10.0], "x": [10.0, 20.0, 30.0], "chain": [0, 0, 0], "index": [0, 1, 2],
+                  "score": [0.9, 0.8, 0.7]}).to_csv(path, index=False)
+    viewer = make_napari_viewer()
+    _, paths = viewer.open(path, plugin=PLUGIN)
+    viewer.layers.selection.active = paths
+    with pytest.raises(Exception, match="holds no lines .1 path.*beads"):
+        viewer.layers.save(str(tmp_path / "paths.csv"), selected=True, plugin=PLUGIN)
+    assert not (tmp_path / "paths.csv").exists()
+
+
+def test_a_rod_drawn_with_the_path_tool_saves_and_a_rectangle_is_named_as_left_out(tmp_path, make_napari_viewer):
+    viewer = make_napari_viewer()
+    layer = viewer.add_shapes([np.array([[10.0, 10.0], [10.0, 30.0]]), np.array([[40.0, 40.0], [60.0, 40.0]]),
+                               np.array([[0.0, 0.0], [5.0, 5.0]])], shape_type=["line", "path", "rectangle"])
+    viewer.layers.selection.active = layer
+    with pytest.warns(UserWarning, match="1 rectangle left out"):
+        viewer.layers.save(str(tmp_path / "rods.csv"), selected=True, plugin=PLUGIN)
+    saved = pd.read_csv(tmp_path / "rods.csv")
+    assert saved["length"].tolist() == pytest.approx([20.0, 20.0])
+    assert saved["angle"].tolist() == pytest.approx([0.0, 90.0])
+
+
 @pytest.mark.parametrize("key, layers", [("rods", 2), ("chains", 3)])
 def test_kind_samples_open_with_their_truth(make_napari_viewer, key, layers):
     viewer = make_napari_viewer()

@@ -41,15 +41,20 @@ def rods_layer_data(table: pd.DataFrame, name: str, ndim: int = 2) -> tuple:
     return lines, kwargs, "shapes"
 
 
+def is_rod_shape(shape_type: str, vertices: np.ndarray) -> bool:
+    """A line, or a path of two points (what napari's path tool draws for one segment), is a rod."""
+    return shape_type == "line" or (shape_type == "path" and len(vertices) == 2)
+
+
 def table_from_rod_lines(data: list, features: pd.DataFrame | None, shape_types: list[str] | None = None) -> pd.DataFrame:
     """The rods table (frame, y, x, angle, length, width, tips, score, source) from a Shapes layer's lines."""
     rows = []
     n = len(data)
     features = features if features is not None else pd.DataFrame(index=range(n))
     for i, vertices in enumerate(data):
-        if shape_types is not None and shape_types[i] != "line":
-            continue  # rectangles or polygons drawn by mistake are not rods
         v = np.asarray(vertices, float)
+        if shape_types is not None and not is_rod_shape(shape_types[i], v):
+            continue  # rectangles or polygons drawn by mistake are not rods
         frame = int(round(v[0, 0])) if v.shape[1] == 3 else 0
         (y1, x1), (y2, x2) = v[0, -2:], v[-1, -2:]
         rows.append({"frame": frame, "y": (y1 + y2) / 2, "x": (x1 + x2) / 2,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +49,26 @@ def _write_chain_beads(path: str, data: np.ndarray, features) -> list[str]:
 def write_rod_lines(path: str, data: Any, meta: dict) -> list[str]:
     """npe2 single-layer writer for Shapes layers of lines: a rods CSV (one row per line)."""
     from ..kinds.registry import write_kind_table
-    from .kind_layers import table_from_rod_lines
+    from .kind_layers import is_rod_shape, table_from_rod_lines
 
-    table = table_from_rod_lines(list(data), meta.get("features"), meta.get("shape_type"))
+    data = list(data)
+    shape_types = meta.get("shape_type")
+    if shape_types is not None:
+        others = [kind for kind, vertices in zip(shape_types, data) if not is_rod_shape(kind, np.asarray(vertices))]
+        if data and len(others) == len(data):
+            raise ParticleDetectError(
+                f"this layer holds no lines ({_counted(others)}): a rods CSV is one row per line; a chains "
+                f"layer's beads (its Points layer) are what saves as a chains CSV")
+        if others:
+            warnings.warn(f"{_counted(others)} left out of {Path(path).name}: only lines are rods", stacklevel=2)
+    table = table_from_rod_lines(data, meta.get("features"), shape_types)
     if len(data) and np.shape(data[0])[-1] == 2:
         table = table.drop(columns="frame")
     target = Path(path) if Path(path).suffix.lower() == ".csv" else Path(path).with_suffix(".csv")
     write_kind_table(table, target, "rods")
     return [str(target)]
+
+
+def _counted(shape_types: list[str]) -> str:
+    """'3 paths, 1 rectangle'."""
+    return ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in Counter(shape_types).most_common())
