@@ -222,9 +222,21 @@ def test_a_low_confidence_diameter_is_shown_as_a_warning(make_napari_viewer, qtb
     assert not warning.isHidden() and "Low confidence" in warning.text() and "give the particles' diameter" in \
         warning.text()
     assert "low confidence" in widget.detect.estimate_label.text()
-    widget.detect.diameter_spin.setValue(8.0)
-    run_detect(widget, qtbot, scope=0)
-    assert warning.isHidden()
+    # Reopened, the box holds the estimate (its rounds were trained at that scale): still an estimate, still a
+    # guess; it was called 'given', before and after the next Detect, and its warning was gone.
+    estimated = widget.annotation.project.diameter
+    widget.close()
+    reopened = make_widget(viewer, light_model)
+    assert reopened.detect.diameter() == pytest.approx(estimated, abs=0.05)
+    for _ in range(2):
+        assert reopened.detect.estimate_label.text().startswith("estimated: ")
+        assert "low confidence" in reopened.detect.estimate_label.text()
+        assert not reopened.detect.estimate_warning.isHidden()
+        run_detect(reopened, qtbot, scope=0)
+    reopened.detect.diameter_spin.setValue(8.0)
+    run_detect(reopened, qtbot, scope=0)
+    assert reopened.detect.estimate_label.text().startswith("given: 8.0 px")
+    assert reopened.detect.estimate_warning.isHidden()
 
 
 def test_micrometre_images_give_no_unit_warning_and_the_dock_fits_1000_px(make_napari_viewer, qtbot, light_model):

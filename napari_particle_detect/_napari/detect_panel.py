@@ -18,6 +18,7 @@ from ..detection.devices import DEVICE_CHOICES
 from ..errors import ParticleDetectError
 from ..learning.eta import Eta
 from ..models import load_model
+from ..projects.size_estimate import RememberedEstimate, remember_estimate, remembered_estimate
 from ..detection.prediction import iter_detect
 from .notify import report, reports_errors
 from .state import DockState
@@ -190,9 +191,11 @@ class DetectPanel(QGroupBox):
         annotation = self.state.annotation
         text = warning = ""
         if annotation is not None:
-            text = annotation.estimate or (f"last used: {annotation.project.diameter:.1f} px"
-                                           if annotation.project.diameter else "")
-            warning = annotation.estimate_warning
+            text, warning = annotation.estimate, annotation.estimate_warning
+            if not text and annotation.project.diameter:  # a reopened project: what its diameter came from
+                estimate = remembered_estimate(annotation.project, annotation.project.diameter)
+                text, warning = (estimate_texts(estimate) if estimate is not None
+                                 else (f"last used: {annotation.project.diameter:.1f} px", ""))
         self.estimate_label.setText(text)
         self.estimate_warning.setText(warning)
         self.estimate_warning.setVisible(bool(warning))
@@ -311,18 +314,19 @@ class DetectPanel(QGroupBox):
             return  # its image was closed
         self._pending[frame] = (result.centres, result.scores)
         if self.progress.value() == 0:
-            annotation.project.remember_detection(sizing.diameter, self._polarity_used)
+            project = annotation.project
+            project.remember_detection(sizing.diameter, self._polarity_used)
             annotation.set_diameter(sizing.diameter)
-            look = ", ringed" if sizing.ringed else ""
-            low = sizing.source == "estimated" and getattr(sizing, "confidence", "high") == "low"
-            annotation.estimate = f"{sizing.source}: {sizing.diameter:.1f} px{look}{', low confidence' if low else ''}"
-            reason = sizing.reason or "few particle-like blobs"
-            # Crowded particles that are surely there already get their advice in the reason; few blobs
-            # over noise may mean there is nothing to find.
-            advice = "" if "give the diameter" in reason else \
-                " The centres may be noise: give the particles' diameter and Detect again."
-            annotation.estimate_warning = (
-                f"⚠ Low confidence in the estimated diameter: {reason}.{advice}" if low else "")
+            if sizing.source == "estimated":
+                estimate = RememberedEstimate(float(sizing.diameter), bool(sizing.ringed),
+                                              getattr(sizing, "confidence", "high") != "low", sizing.reason or "")
+                remember_estimate(project, estimate)
+                annotation.estimate, annotation.estimate_warning = estimate_texts(estimate)
+            else:  # the box holds an earlier estimate (it is reused so every frame is detected alike) or the user's
+                estimate = remembered_estimate(project, sizing.diameter)
+                annotation.estimate, annotation.estimate_warning = (
+                    estimate_texts(estimate) if estimate is not None
+                    else (f"given: {sizing.diameter:.1f} px{', ringed' if sizing.ringed else ''}", ""))
             if annotation is self.state.annotation:
                 self._show_estimate()
         if self.heatmap_check.isChecked():
@@ -351,3 +355,18 @@ class DetectPanel(QGroupBox):
             show_info(f"detected again over your edits on frame(s) {frames}: Ctrl+Z on a frame brings its edits back")
         self.worker, self._target = None, None
         self._set_running(False)
+
+
+def estimate_texts(estimate: RememberedEstimate) -> tuple[str, str]:
+    """The diameter box's label for an estimated diameter, and the warning when the estimate is a guess."""
+    look = ", ringed" if estimate.ringed else ""
+    low = not estimate.confident
+    text = f"estimated: {estimate.diameter:.1f} px{look}{', low confidence' if low else ''}"
+    if not low:
+        return text, ""
+    reason = estimate.reason or "few particle-like blobs"
+    # Crowded particles that are surely there already get their advice in the reason; few blobs
+    # over noise may mean there is nothing to find.
+    advice = "" if "give the diameter" in reason else \
+        " The centres may be noise: give the particles' diameter and Detect again."
+    return text, f"⚠ Low confidence in the estimated diameter: {reason}.{advice}"
