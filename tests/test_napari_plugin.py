@@ -90,6 +90,39 @@ def test_reader_accepts_napari_and_trackpy_columns_and_declines_other_csvs(tmp_p
     assert get_reader(str(other)) is None
 
 
+def test_centres_of_a_scaled_and_offset_image_reopen_where_they_were_drawn(tmp_path, make_napari_viewer):
+    # Saved in pixels only, they reopened at scale 1: over an area 1 / 0.35 times the image's, off its corner.
+    viewer = make_napari_viewer()
+    placed = {"scale": (1.0, 0.35, 0.35), "translate": (0.0, 100.0, 50.0), "units": ("pixel", "um", "um")}
+    viewer.add_image(np.zeros((3, 64, 64)), name="cells", **placed)
+    table = _frame_table()
+    layer = viewer.add_points(table[["frame", "y", "x"]].to_numpy(float), features=table[["score", "source"]],
+                              name="cells centres", **placed)
+    layer.save(str(tmp_path / "saved.csv"), plugin=PLUGIN)
+    saved = pd.read_csv(tmp_path / "saved.csv")
+    assert saved["y_um"].tolist() == pytest.approx((table["y"] * 0.35 + 100.0).tolist(), abs=1e-3)  # as napari shows
+    [again] = viewer.open(tmp_path / "saved.csv", plugin=PLUGIN)
+    world = [np.array([lay.data_to_world(p) for p in lay.data]) for lay in (layer, again)]
+    np.testing.assert_allclose(world[1], world[0], atol=2e-3)
+    assert tuple(str(u) for u in again.units) == ("pixel", "micrometer", "micrometer")
+
+
+def test_a_tracks_csv_reopens_with_its_tracks_and_measurements(tmp_path, make_napari_viewer):
+    # The dock's Export tracks and 'particle-detect link' write particle ids and measurements; reopened, the
+    # layer kept score and source only, and saving it again dropped the rest.
+    tracks = pd.DataFrame({"frame": [0, 1, 0, 1], "y": [5.0, 6.0, 20.0, 21.5], "x": [5.0, 5.5, 30.0, 29.0],
+                           "score": [0.9, 0.8, 0.7, 0.95], "source": "model", "mass": [120.0, 130.0, 90.0, 95.5],
+                           "particle": [0, 0, 1, 1]})
+    tracks.to_csv(tmp_path / "tracks.csv", index=False)
+    viewer = make_napari_viewer()
+    points, lines = viewer.open(tmp_path / "tracks.csv", plugin=PLUGIN)
+    assert points.features["mass"].tolist() == [120.0, 130.0, 90.0, 95.5]
+    assert lines._type_string == "tracks" and sorted(lines.data[:, 0].tolist()) == [0, 0, 1, 1]
+    points.save(str(tmp_path / "again.csv"), plugin=PLUGIN)
+    again = pd.read_csv(tmp_path / "again.csv")
+    pd.testing.assert_frame_equal(again[tracks.columns], tracks, check_dtype=False)
+
+
 def test_writer_saves_2d_points_with_frame_0_as_export_does(tmp_path):
     [written] = write_points(str(tmp_path / "p"), np.array([[1.0, 2.0]]), {"features": pd.DataFrame()})
     table = pd.read_csv(written)

@@ -11,7 +11,7 @@ from napari_particle_detect.models import load_model
 from napari_particle_detect.projects.project import (
     Project, Region, RoundInfo, project_folder_for_data, project_folder_for_image,
 )
-from napari_particle_detect.files.tables import export_tables
+from napari_particle_detect.files.tables import Placement, export_tables, physical_placement
 
 from helpers import tiny_model_file
 
@@ -117,6 +117,11 @@ def test_export_adds_physical_units_and_counts_every_frame():
                                       "reviewed": [False, False, True, False]}
     plain, _ = export_tables(table)
     assert list(plain.columns) == ["frame", "y", "x", "score", "source"]
+    # Where napari draws them (its status bar's coordinates): the layer's offset counts too.
+    offset, _ = export_tables(table, scale=(0.5, 0.25), unit="um", translate=(100.0, 50.0))
+    np.testing.assert_allclose(offset["y_um"], offset["y"] * 0.5 + 100.0)
+    assert physical_placement(offset) == Placement((0.5, 0.25), (100.0, 50.0), "um")
+    assert physical_placement(plain) is None
 
 
 def test_round_info_round_trips_through_state(tmp_path, tiny_model):

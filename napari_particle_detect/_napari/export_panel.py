@@ -12,18 +12,14 @@ from ..errors import ParticleDetectError
 from ..files.io import write_centres
 from ..files.tables import export_tables
 from .annotation import Annotation, image_path
-from .layers import SAVE_RULE
+from .layers import SAVE_RULE, unit_suffix_of
 from .notify import reports_errors
 from .state import DockState
 
 
 def unit_suffix(annotation: Annotation) -> str:
     """Column suffix for physical coordinates: 'um' for micrometres, the unit's symbol otherwise."""
-    units = getattr(annotation.image, "units", None)
-    if not units:
-        return ""
-    symbol = f"{units[-1]:~}".replace("µ", "u").replace(" ", "")
-    return "" if symbol in ("px", "pixel") else symbol
+    return unit_suffix_of(getattr(annotation.image, "units", None))
 
 
 def counts_path(path: Path) -> Path:
@@ -33,9 +29,10 @@ def counts_path(path: Path) -> Path:
 def export_annotation(annotation: Annotation, path: str | Path) -> tuple[Path, Path]:
     """Write ``path`` (frame,y,x,score,source[,y_<unit>,x_<unit>]) and ``<path stem>_counts.csv``."""
     annotation.flush()
-    scale = tuple(float(s) for s in annotation.image.scale[-2:])
+    scale, translate = (tuple(float(v) for v in pair[-2:]) for pair in (annotation.image.scale,
+                                                                         annotation.image.translate))
     centres, counts = export_tables(annotation.visible_table(), scale, unit_suffix(annotation),
-                                    annotation.n_frames, annotation.project.reviewed_frames)
+                                    annotation.n_frames, annotation.project.reviewed_frames, translate)
     measurer = getattr(annotation, "measurer", None)  # set while the Measurements panel measures
     if measurer is not None and len(centres):
         centres = pd.concat([centres, measurer.measure(centres)], axis=1)

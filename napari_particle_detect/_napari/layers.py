@@ -35,6 +35,24 @@ def marker_size(diameter: float | None) -> float:
     return float(diameter or DEFAULT_SIZE / MARKER_SHARE) * MARKER_SHARE
 
 
+def unit_suffix_of(units) -> str:
+    """Column suffix for physical coordinates from a layer's units: 'um' for micrometres, the unit's
+    symbol otherwise, '' for pixels or none."""
+    if not units:
+        return ""
+    symbol = f"{units[-1]:~}".replace("µ", "u").replace(" ", "")
+    return "" if symbol in ("px", "pixel") else symbol
+
+
+def extra_columns(table: pd.DataFrame) -> list[str]:
+    """A table's columns beyond the centre table's and its physical coordinates: measurements, track ids."""
+    from ..files.tables import physical_placement
+
+    placement = physical_placement(table)
+    physical = {f"y_{placement.unit}", f"x_{placement.unit}"} if placement is not None else set()
+    return [c for c in table.columns if c not in TABLE_COLUMNS and c not in physical]
+
+
 def points_features(table: pd.DataFrame) -> pd.DataFrame:
     table = normalise_table(table) if len(table) else empty_table()
     return pd.DataFrame({"score": table["score"].to_numpy(float), "source": table["source"].astype(str).to_numpy()})

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 
 from ..files.io import read_centres
-from ..files.tables import normalise_table
-from .layers import points_data, points_layer_kwargs
+from ..files.tables import Placement, normalise_table, physical_placement
+from ..files.tracks import tracks_layer_data
+from .layers import extra_columns, points_data, points_layer_kwargs
 
 _CENTRE_COLUMNS = ({"y", "x"}, {"axis-0", "axis-1"})
 
@@ -32,20 +33,51 @@ def get_reader(path: str | list[str]):
     return read_centre_files
 
 
-def centres_layer_data(path: str | Path) -> tuple:
-    """One CSV as (data, kwargs, 'points'): (frame, y, x) points when it has frames, (y, x) otherwise."""
+def centres_layers_data(path: str | Path) -> list[tuple]:
+    """One CSV as [(data, kwargs, 'points')]: (frame, y, x) points when it has frames, (y, x) otherwise,
+    its other columns (measurements, track ids) as features, placed by its physical columns where it has
+    them; a tracks table (``particle``) adds its Tracks layer."""
     path = Path(path)
     table = read_centres(path)
     if "z" in table.columns:
-        return volume_centres_layer_data(path, table)
+        return [volume_centres_layer_data(path, table)]
     has_frames = "frame" in table.columns
     if not has_frames:
         table = table.assign(frame=0)
     if "source" not in table.columns:
         table = table.assign(source="added")  # someone else's centres: never hidden by the score threshold
+    extras = table[extra_columns(table)].reset_index(drop=True)
+    placed = placement_kwargs(physical_placement(table), 3 if has_frames else 2)
     table = normalise_table(table)
     ndim = 3 if has_frames else 2
-    return points_data(table, ndim), points_layer_kwargs(table, path.stem), "points"
+    kwargs = points_layer_kwargs(table, path.stem, **placed)
+    kwargs["features"] = pd.concat([kwargs["features"], extras], axis=1)
+    # A point added by hand has no measurement or track yet.
+    kwargs["feature_defaults"] = {**kwargs["feature_defaults"], **{
+        c: np.nan if pd.api.types.is_numeric_dtype(extras[c]) else "" for c in extras.columns}}
+    layers = [(points_data(table, ndim), kwargs, "points")]
+    if has_frames and "particle" in extras.columns:
+        tracks = table.assign(particle=pd.to_numeric(extras["particle"], errors="coerce")).dropna(subset=["particle"])
+        layers.append((tracks_layer_data(tracks), {"name": f"{path.stem} tracks", "tail_width": 2,
+                                                   "tail_length": int(max(2, tracks["frame"].nunique())),
+                                                   "colormap": "turbo", **placed}, "tracks"))
+    return layers
+
+
+def placement_kwargs(placement: Placement | None, ndim: int) -> dict:
+    """Layer scale, translate (and units where napari knows them) that draw a table's pixels where its
+    physical columns say; {} where it has none."""
+    if placement is None:
+        return {}
+    lead = ndim - 2
+    kwargs = {"scale": (1.0,) * lead + placement.scale, "translate": (0.0,) * lead + placement.translate}
+    try:
+        from pint import get_application_registry
+
+        get_application_registry().Unit(placement.unit)
+    except Exception:  # noqa: BLE001 - 'scaled' and other suffixes that name no unit: placed, but unitless
+        return kwargs
+    return {**kwargs, "units": ("pixel",) * lead + (placement.unit,) * 2}
 
 
 def read_centre_files(path: str | list[str]) -> list[tuple]:
@@ -53,7 +85,7 @@ def read_centre_files(path: str | list[str]) -> list[tuple]:
     layers = []
     for p in paths:
         kind = table_kind(Path(p))
-        layers += [centres_layer_data(p)] if kind == "spheres" else kind_layers_data(Path(p), kind)
+        layers += centres_layers_data(p) if kind == "spheres" else kind_layers_data(Path(p), kind)
     return layers
 
 

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..errors import ParticleDetectError
 from ..files.io import write_centres
-from .layers import table_from_points
+from ..files.tables import with_physical
+from .layers import extra_columns, table_from_points, unit_suffix_of
 
 
 def write_points(path: str, data: Any, meta: dict) -> list[str]:
@@ -23,14 +25,27 @@ def write_points(path: str, data: Any, meta: dict) -> list[str]:
     if features is not None and {"chain", "index"} <= set(features.columns):
         return _write_chain_beads(path, data, features)
     table = table_from_points(data, features)
+    if features is not None and len(features) == len(table):
+        # Measurements and track ids the layer carries go with it, as Export writes them.
+        extras = [c for c in extra_columns(features) if c not in table.columns]
+        table = pd.concat([table, features[extras].reset_index(drop=True)], axis=1)
     shown = meta.get("shown")
     if shown is not None and len(shown) == len(table):
         table = table[np.asarray(shown, dtype=bool)].reset_index(drop=True)
+    table = with_physical(table, *_placement(meta))
     target = Path(path)
     if target.suffix.lower() != ".csv":
         target = target.with_suffix(".csv")
     write_centres(table, target)
     return [str(target)]
+
+
+def _placement(meta: dict) -> tuple[tuple[float, float], tuple[float, float], str]:
+    """The layer's pixel size, offset and unit (y, x), so the CSV's physical columns put the points back where
+    napari drew them when the file is opened again."""
+    scale = tuple(float(v) for v in (meta.get("scale") or (1.0, 1.0))[-2:])
+    translate = tuple(float(v) for v in (meta.get("translate") or (0.0, 0.0))[-2:])
+    return scale, translate, unit_suffix_of(meta.get("units"))
 
 
 def _write_chain_beads(path: str, data: np.ndarray, features) -> list[str]:

@@ -5,6 +5,8 @@ One row per particle centre: ``frame, y, x, score, source`` (pixels, pixel (0, 0
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -52,14 +54,11 @@ def normalise_table(table: pd.DataFrame, frame: int | None = None) -> pd.DataFra
 
 
 def export_tables(table: pd.DataFrame, scale: tuple[float, float] = (1.0, 1.0), unit: str = "",
-                  n_frames: int | None = None, reviewed: list[int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(centres in pixels, plus physical ``y_<unit>, x_<unit>`` where the pixel size is not 1; count per frame)."""
+                  n_frames: int | None = None, reviewed: list[int] | None = None,
+                  translate: tuple[float, float] = (0.0, 0.0)) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(centres in pixels, plus physical ``y_<unit>, x_<unit>`` (:func:`with_physical`); count per frame)."""
     out = normalise_table(table).sort_values(["frame", "y", "x"], kind="stable").reset_index(drop=True)
-    sy, sx = (float(s) for s in scale)
-    if (sy, sx) != (1.0, 1.0):
-        suffix = unit or "scaled"
-        out[f"y_{suffix}"] = out["y"] * sy
-        out[f"x_{suffix}"] = out["x"] * sx
+    out = with_physical(out, scale, translate, unit)
     frames = range(n_frames) if n_frames is not None else sorted(set(out["frame"]))
     counts = out.groupby("frame").size()
     reviewed = set(reviewed or [])
@@ -67,3 +66,59 @@ def export_tables(table: pd.DataFrame, scale: tuple[float, float] = (1.0, 1.0), 
     summary["count"] = [int(counts.get(f, 0)) for f in summary["frame"]]
     summary["reviewed"] = [f in reviewed for f in summary["frame"]]
     return out, summary
+
+
+# Physical columns a table's y, x map onto linearly; drift-corrected positions are not one.
+NOT_PHYSICAL = ("corrected",)
+
+
+def with_physical(table: pd.DataFrame, scale: tuple[float, float], translate: tuple[float, float] = (0.0, 0.0),
+                  unit: str = "") -> pd.DataFrame:
+    """``table`` plus ``y_<unit>, x_<unit>`` = pixels x scale + translate, where napari draws them (its world
+    coordinates, the status bar's), unless the pixel is 1 and there is no offset. ``unit`` '' is 'scaled'."""
+    (sy, sx), (ty, tx) = (tuple(float(v) for v in pair) for pair in (scale, translate))
+    if (sy, sx, ty, tx) == (1.0, 1.0, 0.0, 0.0):
+        return table
+    suffix = unit or "scaled"
+    return table.assign(**{f"y_{suffix}": table["y"] * sy + ty, f"x_{suffix}": table["x"] * sx + tx})
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a table's pixels lie in the units of its physical columns (napari's layer scale and translate)."""
+
+    scale: tuple[float, float]
+    translate: tuple[float, float]
+    unit: str  # the columns' suffix: 'um', 'nm', 'scaled', ...
+
+
+def physical_placement(table: pd.DataFrame) -> Placement | None:
+    """The scale and translate that :func:`with_physical` wrote into ``table``'s ``y_<unit>, x_<unit>``
+    columns, read back from them; None where there are no such columns or they are not that map."""
+    units = [c[2:] for c in table.columns if str(c).startswith("y_") and f"x_{c[2:]}" in table.columns
+             and c[2:] not in NOT_PHYSICAL]
+    for unit in units:
+        fits = [_linear_fit(table[axis], table[f"{axis}_{unit}"]) for axis in ("y", "x")]
+        if all(fit is not None for fit in fits):
+            (sy, ty), (sx, tx) = fits
+            return Placement((sy, sx), (ty, tx), unit)
+    return None
+
+
+def _linear_fit(pixels: pd.Series, physical: pd.Series) -> tuple[float, float] | None:
+    """(scale, offset) with physical = pixels x scale + offset to the columns' written precision, or None."""
+    p, q = (pd.to_numeric(v, errors="coerce").to_numpy(float) for v in (pixels, physical))
+    keep = np.isfinite(p) & np.isfinite(q)
+    p, q = p[keep], q[keep]
+    if not len(p):
+        return None
+    if np.ptp(p) > 1.0:
+        scale, offset = np.polyfit(p, q, 1)
+    elif np.all(p != 0):  # one position: a scale with no offset, as most images have
+        scale, offset = float(np.median(q / p)), 0.0
+    else:
+        return None
+    # Both columns written with 3 decimals (0.0005 each): the map must hold to that, not merely roughly.
+    if scale <= 0 or np.max(np.abs(p * scale + offset - q)) > 1e-3 * (scale + 1.0) + 1e-9 * np.max(np.abs(q)):
+        return None
+    return float(f"{scale:.9g}"), float(f"{offset:.9g}")  # a fit's last digits are noise, not a pixel size
