@@ -100,3 +100,24 @@ def test_measure_colour_link_and_export_tracks(make_napari_viewer, qtbot, tmp_pa
     assert (tmp_path / "tracks_msd.csv").is_file()
     exported = widget.export.export(tmp_path / "centres.csv")
     assert "mass" in pd.read_csv(exported).columns
+
+    # An edit after Link: the tracks are the old centres' (they were still exported, with no word).
+    points.selected_data = {0}
+    points.remove_selected()
+    widget.annotation.flush()
+    assert not tracks_panel.export_button.isEnabled() and "out of date" in tracks_panel.status.text()
+    assert tracks_panel.export(tmp_path / "stale.csv") is None and not (tmp_path / "stale.csv").exists()
+    tracks_panel.link()
+    qtbot.waitUntil(lambda: not tracks_panel.running(), timeout=60_000)
+    assert tracks_panel.export_button.isEnabled() and "out of date" not in tracks_panel.status.text()
+    widget.detect.set_threshold(0.9)  # a threshold move changes the centres shown too
+    assert not tracks_panel.export_button.isEnabled()
+
+    # Measuring turned off: the measurements leave the layer (they went stale with the next edit, yet kept
+    # colouring the rings and were saved by File > Save).
+    widget.measure.colour_combo.setCurrentText("mass")
+    widget.measure.measure_check.setChecked(False)
+    assert not set(MEASUREMENT_COLUMNS) & set(points.features.columns)
+    assert "mass:" not in widget.measure.legend.text()
+    points.save(str(tmp_path / "saved.csv"), plugin="napari-particle-detect")
+    assert "mass" not in pd.read_csv(tmp_path / "saved.csv").columns

@@ -112,11 +112,15 @@ class MeasurePanel(QGroupBox):
             self.legend.setText("")
             return
         layer = annotation.points
+        present = layer is not None and layer in annotation.viewer.layers
         if not self.measuring():
             annotation.measurer = None  # Export leaves the columns out
-            if self.colour_combo.currentText() == "source" and not self._recoloured:
+            # Left on the layer they would go stale with the next edit, yet still colour the rings, show in
+            # the status bar and be saved by File > Save.
+            dropped = present and drop_measurements(layer)
+            if not dropped and self.colour_combo.currentText() == "source" and not self._recoloured:
                 return  # nothing to do: the layer looks as the dock made it
-        if layer is None or layer not in annotation.viewer.layers:
+        if not present:
             return
         features = layer.features
         if self.measuring():
@@ -154,3 +158,14 @@ class MeasurePanel(QGroupBox):
         self.legend.setText(text + ("; grey: none (added by hand)" if by == "score" else ""))
 
 
+
+
+def drop_measurements(layer) -> bool:
+    """Take the measurement features off a Points layer; returns whether it had any."""
+    stale = [c for c in MEASUREMENT_COLUMNS if c in layer.features]
+    if not stale:
+        return False
+    defaults = {c: layer.feature_defaults[c].iloc[0] for c in layer.feature_defaults if c not in stale}
+    layer.features = layer.features.drop(columns=stale)
+    layer.feature_defaults = defaults
+    return True

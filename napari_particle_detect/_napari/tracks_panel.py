@@ -160,7 +160,12 @@ class TracksPanel(QGroupBox):
 
         self.link_button.clicked.connect(lambda *_: self.link())
         self.export_button.clicked.connect(lambda *_: self.export())
+        self._watched = None  # the image whose edits put its tracks out of date
+        self._changes = 0  # edits, detections and threshold moves seen: tracks linked before the last are stale
+        self._linked_at = 0
         state.annotation_changed.connect(lambda *_: self._forget())
+        state.annotation_changed.connect(self._watch)
+        state.threshold_changed.connect(lambda *_: self._on_centres_changed())
         viewer.layers.events.removed.connect(self._on_layer_removed)
 
     def running(self) -> bool:
@@ -177,6 +182,25 @@ class TracksPanel(QGroupBox):
         annotation = self.state.annotation
         if annotation is not None and unit_suffix(annotation) == "um":
             self.mpp_spin.setValue(float(annotation.image.scale[-1]))  # the image knows its pixel size
+
+    def _watch(self, annotation) -> None:
+        if self._watched is not None and self._on_centres_changed in self._watched.changed_callbacks:
+            self._watched.changed_callbacks.remove(self._on_centres_changed)
+        self._watched = annotation
+        if annotation is not None:
+            annotation.changed_callbacks.append(self._on_centres_changed)
+
+    def _on_centres_changed(self) -> None:
+        """The centres shown changed (an edit, a detection, the threshold): tracks linked before are theirs
+        no longer, so they are marked out of date and not exported until linked again."""
+        self._changes += 1
+        if self.linked is not None and self._linked_at != self._changes:
+            self._show_out_of_date()
+
+    def _show_out_of_date(self) -> None:
+        self.export_button.setEnabled(False)
+        if not self.status.text().startswith(OUT_OF_DATE):
+            self.status.setText(f"{OUT_OF_DATE} {self.status.text()}")
 
     def _on_layer_removed(self, event) -> None:
         """Closing an image takes its tracks with it, as it takes its centres."""
@@ -213,6 +237,7 @@ class TracksPanel(QGroupBox):
         if table["frame"].nunique() < 2:
             raise ParticleDetectError("run Detect on all frames first: linking needs centres in at least two frames")
         self._annotation = annotation
+        self._linked_at = self._changes
         self.status.setText(f"linking {len(table)} centres in {table['frame'].nunique()} frames…")
         self.worker = create_worker(link_and_measure, table, self.options(), self.drift_check.isChecked(),
                                     self.mpp_spin.value(), self.fps_spin.value(), _ignore_errors=True)
@@ -237,6 +262,8 @@ class TracksPanel(QGroupBox):
         self.status.setText(f"{describe_tracks(linked.tracks)}{drift}{fit}{moved}")
         self.plot.show_msd(linked.msd, linked.fit, self._units())
         self.export_button.setEnabled(True)
+        if self._linked_at != self._changes:  # edited while it linked
+            self._show_out_of_date()
 
     def _show(self, annotation, tracks: pd.DataFrame):
         """The image's Tracks layer, made or refreshed (napari needs at least one point to draw one)."""
@@ -274,6 +301,8 @@ class TracksPanel(QGroupBox):
     def export(self, path: str | Path | None = None) -> Path | None:
         if self.linked is None:
             raise ParticleDetectError("nothing to export yet: Link first")
+        if self._linked_at != self._changes:
+            raise ParticleDetectError("the centres changed since they were linked: Link again before exporting")
         if path is None:
             path, _ = QFileDialog.getSaveFileName(self, "Export tracks", str(self.default_path()), "CSV (*.csv)")
             if not path:
@@ -284,6 +313,9 @@ class TracksPanel(QGroupBox):
             write_centres(self.linked.msd, msd_path(path), float_format="%.6g")
         show_info(f"exported {self.linked.tracks['particle'].nunique()} tracks to {written}")
         return written
+
+
+OUT_OF_DATE = "⚠ out of date (the centres changed since Link; Link again):"
 
 
 def msd_path(path: Path) -> Path:
