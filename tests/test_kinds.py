@@ -1,5 +1,7 @@
 """Rods, ellipsoids and bead chains: generator truth, encode/decode round trips, metrics, table checks."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -330,3 +332,149 @@ def test_median_of_the_agreeing_samples_is_numpys_nanmedian(dtype):
     expected = np.nanmedian(np.where(agree, values, np.nan), axis=1)
     got = rods.median_of_agreeing(values, agree)
     assert got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
+ROD_HEADER = "frame,y,x,angle,length,width,y1,x1,y2,x2,score\n"
+CHAIN_HEADER = "frame,y,x,score,chain,index,closed\n"
+
+
+@pytest.mark.parametrize("kind, header", [("rods", ROD_HEADER), ("rods", "y,x,angle,length,width,y1,x1,y2,x2\n"),
+                                          ("chains", CHAIN_HEADER), ("chains", "y,x,chain,index,closed\n")])
+def test_a_table_of_no_rows_is_valid_and_scores_every_truth_as_missed(tmp_path, kind, header):
+    from napari_particle_detect.kinds.registry import read_kind_table
+
+    # What detect writes for an image with nothing in it (and synth for an image without objects).
+    (tmp_path / "blank.csv").write_text(header)
+    blank = read_kind_table(tmp_path / "blank.csv", kind)
+    assert len(blank) == 0 and pd.api.types.is_numeric_dtype(blank["y"]) and "frame" in blank
+    if kind == "rods":
+        truth = rod_table([20.0, 40.0], [20.0, 40.0], [10.0, 100.0], [20.0, 20.0], [5.0, 5.0]).assign(frame=0)
+        scores, _ = rods.evaluate_rods(blank, truth)
+        assert (scores.tp, scores.fp, scores.fn) == (0, 0, 2)
+        assert rods.evaluate_rods(truth, blank)[0].fp == 2
+    else:
+        truth = _two_touching_chains().assign(frame=0)
+        scores, counts = chains.evaluate_chains(blank, truth)
+        assert (counts["bead_tp"], counts["bead_fn"], counts["bond_fn"], scores.chains_exact) == (0, 12, 10, 0.0)
+        assert chains.evaluate_chains(truth, blank)[1]["bead_fp"] == 12
+    maps, _ = registry_kind(kind).encode(blank, (32, 32))  # an empty reviewed frame teaches "nothing here"
+    assert maps[0].max() == 0
+
+
+def registry_kind(kind):
+    from napari_particle_detect.kinds.registry import get_kind
+
+    return get_kind(kind)
+
+
+def test_a_chains_table_of_several_files_numbers_its_chains_per_file():
+    one = _two_touching_chains().assign(frame=0)
+    several = pd.concat([one.assign(file="a.tif"), one.assign(file="b.tif", y=one["y"] + 50)], ignore_index=True)
+    checked = chains.check_table(several, "both.csv")  # chain ids restart in every file: no repeat
+    assert len(checked) == 24
+    assert chains.count_chains(several) == 4 and chains.count_chains(one) == 2
+    assert chains.count_chains(pd.concat([one, one.assign(frame=1)])) == 4  # and in every frame
+    with pytest.raises(ParticleDetectError, match=r"both.csv: chain 1 \(file b.tif, frame 0\) has a gap"):
+        chains.check_table(several.drop(index=20), "both.csv")
+    # Without the file column the same rows are two copies of each chain: refused as before.
+    with pytest.raises(ParticleDetectError, match=r"chain 0 \(frame 0\) has a gap or repeat"):
+        chains.check_table(several.drop(columns="file"), "both.csv")
+
+
+@pytest.mark.parametrize("closed, problem", [
+    ({(0, 3): 1}, r"chain 0 \(frame 0\) is closed on some beads and open on others"),
+    ({(0, i): 1 for i in range(6)} | {(1, i): 2 for i in range(6)}, r"chain 1 \(frame 0\) has closed 2"),
+])
+def test_a_chains_closed_values_must_agree_within_each_chain(closed, problem):
+    table = _two_touching_chains().assign(closed=0)
+    for (chain, index), value in closed.items():
+        table.loc[(table.chain == chain) & (table["index"] == index), "closed"] = value
+    with pytest.raises(ParticleDetectError, match="c.csv: " + problem):
+        chains.check_table(table, "c.csv")
+
+
+@pytest.mark.parametrize("beads", [1, 2])
+def test_a_ring_needs_three_beads(beads):
+    table = pd.DataFrame({"y": 10.0 * np.arange(beads), "x": 0.0, "chain": 4, "index": range(beads), "closed": 1})
+    with pytest.raises(ParticleDetectError, match=rf"c.csv: chain 4 \(frame 0\) is closed \(a ring\) with {beads} bead"):
+        chains.check_table(table, "c.csv")
+    assert len(chains.check_table(table.assign(closed=0), "c.csv")) == beads
+    ring = pd.DataFrame({"y": [0.0, 10.0, 5.0], "x": [0.0, 0.0, 8.0], "chain": 4, "index": range(3), "closed": 1})
+    assert chains.check_table(ring, "c.csv")["closed"].tolist() == [1, 1, 1]
+    assert chains.check_table(ring.assign(closed=np.nan), "c.csv")["closed"].tolist() == [0, 0, 0]  # empty: open
+
+
+def test_a_rods_tips_must_agree_with_its_centre_angle_and_length(tmp_path):
+    from napari_particle_detect.kinds.registry import read_kind_table, write_kind_table
+
+    rng = np.random.default_rng(0)
+    n = 400
+    # Written with three decimals and read back: rounding is never taken for a disagreement, down to short rods.
+    table = rod_table(rng.uniform(0, 500, n), rng.uniform(0, 500, n), rng.uniform(0, 180, n),
+                      np.r_[rng.uniform(0.5, 3, n // 2), rng.uniform(3, 800, n - n // 2)], 4.0)
+    write_kind_table(table.assign(frame=0, score=0.5), tmp_path / "r.csv", "rods")
+    assert len(read_kind_table(tmp_path / "r.csv", "rods")) == n
+    rod = rod_table([50.0], [60.0], [30.0], [40.0], [6.0])
+    rods.check_table(rod.assign(y2=rod["y2"] + 0.004), "r.csv")  # within rounding
+    for changed, problem in [({"angle": 30.2}, r"row 1: its tips y1,x1,y2,x2 give angle 30.000 degrees, not 30.2"),
+                             ({"length": 40.05}, r"row 1: its tips y1,x1,y2,x2 give length 40.000 px, not 40.05"),
+                             ({"y": 50.5, "x": 60.5}, r"row 1: its tips y1,x1,y2,x2 give middle \(50.000, 60.000\)")]:
+        with pytest.raises(ParticleDetectError, match="r.csv: " + problem):
+            rods.check_table(pd.concat([rod, rod.assign(**changed)], ignore_index=True).iloc[1:], "r.csv")
+    # Tips given the other way round are the same rod; without tips they are drawn from the rest.
+    swapped = rod.assign(y1=rod["y2"], x1=rod["x2"], y2=rod["y1"], x2=rod["x1"])
+    assert len(rods.check_table(swapped, "r.csv")) == 1
+    assert rods.check_table(rod.drop(columns=["y1", "x1", "y2", "x2"]).assign(angle=30.2), "r.csv")["y1"].notna().all()
+
+
+@pytest.mark.parametrize("angle", [179.9995, 179.99951, 179.9999, 180 - 1e-12])
+def test_an_angle_written_as_180_is_written_as_0_with_its_tips_swapped(tmp_path, angle):
+    from napari_particle_detect.kinds.registry import read_kind_table, write_kind_table
+
+    table = rod_table([50.0, 20.0], [60.0, 20.0], [angle, 179.9994], [30.0, 10.0], [6.0, 4.0]).assign(frame=0, score=0.9)
+    for rows in (table, table.iloc[:1]):  # one row: its columns are one block of memory, which the swap must not alias
+        write_kind_table(rows, tmp_path / "r.csv", "rods")
+        assert pd.read_csv(tmp_path / "r.csv")["angle"].tolist() == [0.0, 179.999][:len(rows)]
+        back = read_kind_table(tmp_path / "r.csv", "rods")
+        # Tip 2 - tip 1 points along the written angle, and the rod is the one it was.
+        row = back.iloc[0]
+        assert (row.y1, row.x1, row.y2, row.x2) == pytest.approx((50.0, 45.0, 50.0, 75.0), abs=2e-3)
+        assert row.angle == 0.0 and rods.angle_error(np.array([row.angle]), np.array([angle]))[0] < 1e-3
+
+
+def test_chains_and_rings_keep_to_the_beads_range_and_free_beads_are_chains_of_one():
+    from napari_particle_detect.synthetic.chains import ring_sizes
+
+    config = ChainConfig(optics=SynthConfig(shape=(160, 160), radius_range=(4, 5)), beads_range=(10, 12),
+                         ring_share=0.3, area_fraction=0.35)
+    sizes = pd.concat([synthesize_chains(config, seed=seed).table.groupby("chain").agg(
+        beads=("index", "size"), closed=("closed", "max")) for seed in range(3)])
+    assert set(sizes["beads"]) - {1} <= {10, 11, 12}  # a walk stopped short is not kept
+    assert (sizes["beads"] > 1).sum() > 10 and sizes["closed"].sum() >= 1
+    assert set(sizes.loc[sizes["closed"] == 1, "beads"]) <= {10, 11, 12}
+    # Rings take 6-20 beads where the range allows, else the range from 3 up; none where it ends below 3.
+    assert [ring_sizes(r) for r in [(3, 50), (3, 8), (2, 4), (30, 40), (1, 2)]] == [(6, 20), (6, 8), (3, 4), (30, 40), None]
+    short = synthesize_chains(replace(config, beads_range=(1, 2)), seed=1).table
+    assert short["closed"].sum() == 0 and short.groupby("chain").size().max() <= 2
+
+
+def test_a_bead_too_large_for_the_image_is_one_line_naming_the_smallest_image():
+    config = ChainConfig(optics=SynthConfig(shape=(24, 30), radius_range=(4, 12)))
+    with pytest.raises(ParticleDetectError, match=r"^an image of 24 x 30 px is too small for beads of radius up to 12 px: "
+                                                  r"it takes at least 25 x 25 px"):
+        synthesize_chains(config)
+    assert len(synthesize_chains(replace(config, optics=replace(config.optics, shape=(25, 25)))).table) >= 1
+
+
+def test_a_ring_cut_below_three_beads_in_the_viewer_is_saved_as_an_open_chain(project_home):
+    from napari_particle_detect.projects.kinds_project import load_kind_frame, open_kind_project, save_kind_frame
+
+    project = open_kind_project("chains", name="rings", data=np.zeros((2, 64, 64), np.float32))
+    rings = pd.DataFrame({"y": [10.0, 20.0, 15.0, 40.0, 50.0, 45.0], "x": [10.0, 10.0, 18.0, 40.0, 40.0, 48.0],
+                          "score": 0.5, "chain": [0, 0, 0, 1, 1, 1], "index": [0, 1, 2, 0, 1, 2], "closed": 1})
+    # The viewer's table after one bead of ring 0 and two of ring 1 were deleted (indices renumbered).
+    cut = rings.drop(index=[2, 4, 5]).reset_index(drop=True)
+    save_kind_frame(project, 0, cut)
+    assert load_kind_frame(project, 0)["closed"].tolist() == [0, 0, 0]
+    save_kind_frame(project, 1, rings)
+    assert load_kind_frame(project, 1)["closed"].tolist() == [1] * 6

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 import tifffile
@@ -152,3 +153,134 @@ def test_an_interrupted_kind_training_resumes_from_the_command_line(tmp_path, ca
     assert "epoch 2:" in resumed and "epoch 1:" not in resumed  # the first epoch is not trained again
     assert main(common + ["--epochs", "3", "--resume", "-o", str(tmp_path / "none.pt")]) == 2
     assert "nothing to resume" in capsys.readouterr().err
+
+
+def _chains_of_two_files():
+    one = pd.DataFrame({"frame": 0, "y": [10.0, 20.0, 30.0, 60.0, 70.0], "x": [10.0, 10.0, 10.0, 50.0, 50.0],
+                        "score": 0.9, "chain": [0, 0, 0, 1, 1], "index": [0, 1, 2, 0, 1], "closed": 0})
+    # As detect writes several images into one table: chain ids restart in every file.
+    return pd.concat([one.assign(file="image_000.tif"), one.assign(file="image_001.tif", x=one["x"] + 5)],
+                     ignore_index=True)
+
+
+def test_an_empty_table_is_scored_and_its_missing_scores_are_json_null(tmp_path, capsys):
+    (tmp_path / "blank_rods.csv").write_text("frame,y,x,angle,length,width,y1,x1,y2,x2,score\n")
+    truth = _write(tmp_path / "rods.csv", rod_table([20.0, 40.0], [20.0, 40.0], [10.0, 100.0], [20.0, 20.0], [5.0, 5.0]))
+    code, out, err = run_cli(capsys, "evaluate", tmp_path / "blank_rods.csv", truth, "--kind", "rods", "--json")
+    assert code == 0, err
+    scores = json.loads(out, parse_constant=lambda name: pytest.fail(f"bare {name} in {out}"))
+    assert (scores["tp"], scores["fn"], scores["angle_median"]) == (0, 2, None)
+    (tmp_path / "blank_chains.csv").write_text("frame,y,x,score,chain,index,closed\n")
+    chains_truth = _write(tmp_path / "chains.csv", _chains_of_two_files().drop(columns="file").iloc[:5])
+    code, out, err = run_cli(capsys, "evaluate", tmp_path / "blank_chains.csv", chains_truth, "--kind", "chains", "--json")
+    assert code == 0, err
+    assert json.loads(out)["beads"] == 5 and json.loads(out)["bead_f1"] == 0.0
+    # Spheres: no matches, no mean error.
+    (tmp_path / "blank.csv").write_text("frame,y,x,score\n")
+    spheres = _write(tmp_path / "spheres.csv", pd.DataFrame({"frame": 0, "y": [5.0, 9.0], "x": [5.0, 30.0]}))
+    code, out, err = run_cli(capsys, "evaluate", tmp_path / "blank.csv", spheres, "--json")
+    assert code == 0, err
+    scores = json.loads(out, parse_constant=lambda name: pytest.fail(f"bare {name} in {out}"))
+    assert scores["fn"] == 2 and scores["mean_error"] is None
+    (tmp_path / "blank3d.csv").write_text("frame,z,y,x\n")
+    volume = _write(tmp_path / "volume.csv", pd.DataFrame({"frame": 0, "z": [3.0, 4.0], "y": [5.0, 9.0], "x": [5.0, 30.0]}))
+    code, out, err = run_cli(capsys, "evaluate", tmp_path / "blank3d.csv", volume, "--json")
+    assert code == 0, err
+    scores = json.loads(out, parse_constant=lambda name: pytest.fail(f"bare {name} in {out}"))
+    assert scores["fn"] == 2 and scores["rms_z"] is None
+
+
+def test_a_chains_table_of_several_files_is_evaluated_file_by_file(tmp_path, capsys):
+    table = _chains_of_two_files()
+    both = _write(tmp_path / "both.csv", table)
+    code, out, err = run_cli(capsys, "evaluate", both, both, "--kind", "chains", "--json")
+    assert code == 0, err
+    scores = json.loads(out)
+    assert (scores["beads"], scores["chains"], scores["chains_exact"], scores["bond_f1"]) == (10, 4, 1.0, 1.0)
+    one = _write(tmp_path / "one.csv", table[table["file"] == "image_001.tif"].drop(columns="file"))
+    code, out, err = run_cli(capsys, "evaluate", both, one, "--kind", "chains", "--file", "image_001", "--json")
+    assert code == 0, err
+    assert json.loads(out)["beads"] == 5 and json.loads(out)["bead_f1"] == 1.0
+
+
+def test_an_empty_reviewed_frame_is_a_training_example(tmp_path):
+    from napari_particle_detect.learning.kinds_training import load_kind_examples
+
+    sample = synthesize_rods(benchmark_rod_config("fluorescent", 0.15, shape=(64, 64)), seed=3)
+    tifffile.imwrite(tmp_path / "rods.tif", sample.image)
+    _write(tmp_path / "rods.csv", sample.table)
+    tifffile.imwrite(tmp_path / "blank.tif", sample.image[::-1].copy())
+    (tmp_path / "blank.csv").write_text("frame,y,x,angle,length,width,y1,x1,y2,x2,score\n")
+    examples = load_kind_examples([tmp_path], "rods")
+    assert sorted(len(table) for _, table in examples) == [0, len(sample.table)]
+
+
+def _chain_images(folder, names, frames=1):
+    folder.mkdir(parents=True, exist_ok=True)
+    for seed, name in enumerate(names):
+        stack = [synthesize_chains(benchmark_chain_config("fluorescent", 0.3, shape=(96, 96)), seed=seed * 10 + f).image
+                 for f in range(frames)]
+        tifffile.imwrite(folder / name, stack[0] if frames == 1 else np.stack(stack))
+    return folder
+
+
+def test_a_stacks_chains_are_counted_per_frame_and_a_stale_per_chain_table_goes(tmp_path, capsys):
+    stack = _chain_images(tmp_path, ["stack.tif"], frames=3) / "stack.tif"
+    out = tmp_path / "x.csv"
+    code, _, err = run_cli(capsys, "detect", stack, "--kind", "chains", "-o", out, "--device", "cpu")
+    assert code == 0, err
+    per_chain = pd.read_csv(tmp_path / "x.chains.csv")
+    assert per_chain["frame"].nunique() == 3 and per_chain["chain"].nunique() < len(per_chain)  # ids restart per frame
+    assert json.loads((tmp_path / "x.json").read_text())["inputs"][0]["objects"] == len(per_chain)
+    # The same output as rods: the beads' per-chain table, detect's own, goes with the beads.
+    code, _, err = run_cli(capsys, "detect", stack, "--kind", "rods", "-o", out, "--device", "cpu")
+    assert code == 0, err
+    assert not (tmp_path / "x.chains.csv").exists() and "angle" in pd.read_csv(out).columns
+    # A file of that name that detect did not write (beside a rods output) is the user's: it stays.
+    (tmp_path / "x.chains.csv").write_text("mine\n")
+    code, _, err = run_cli(capsys, "detect", stack, "--kind", "rods", "-o", out, "--device", "cpu")
+    assert code == 0, err
+    assert (tmp_path / "x.chains.csv").read_text() == "mine\n"
+
+
+def test_folder_runs_of_chains_keep_every_per_chain_table(tmp_path, capsys):
+    clash = _chain_images(tmp_path / "clash", ["a.tif", "a.chains.tif"])
+    code, out, err = run_cli(capsys, "detect", clash, "--kind", "chains", "-o", f"{tmp_path / 'clash_out'}/",
+                             "--device", "cpu")
+    assert code == 2 and err.count("\n") == 1 and "a.chains.csv: would be both the output CSV of input a.chains and " \
+        "the per-chain table of a.csv" in err
+    assert not (tmp_path / "clash_out").exists()  # refused before any work
+    images = _chain_images(tmp_path / "ch", ["image_000.tif", "image_001.tif"])
+    target = tmp_path / "ch_out"
+    code, _, err = run_cli(capsys, "detect", images, "--kind", "chains", "-o", f"{target}/", "--device", "cpu")
+    assert code == 0, err
+    first = (target / "image_000.chains.csv").stat().st_mtime_ns
+    (target / "image_001.chains.csv").unlink()
+    main(["detect", str(images), "--kind", "chains", "-o", f"{target}/", "--device", "cpu"])
+    assert "1 done, 1 unchanged and skipped" in capsys.readouterr().err
+    assert (target / "image_001.chains.csv").exists() and (target / "image_000.chains.csv").stat().st_mtime_ns == first
+    # Rods into the same folder replace detect's outputs, and the per-chain tables that went with them.
+    code, _, err = run_cli(capsys, "detect", images, "--kind", "rods", "-o", f"{target}/", "--device", "cpu")
+    assert code == 0, err
+    assert not list(target.glob("*.chains.csv")) and len(list(target.glob("*.csv"))) == 2
+
+
+@pytest.mark.parametrize("kind", ["rods", "ellipsoids", "chains"])
+def test_synth_refuses_an_area_fraction_it_would_not_draw(tmp_path, capsys, kind):
+    code, _, err = run_cli(capsys, "synth", tmp_path / "dense", "--kind", kind, "--area-fraction", "0.8", "--n", "1")
+    assert code == 2 and err.count("\n") == 1 and f"--area-fraction 0.8: {kind} are drawn to an area fraction of at " \
+        "most 0.6" in err
+    assert not (tmp_path / "dense").exists()
+    code, _, err = run_cli(capsys, "synth", tmp_path / "ok", "--kind", kind, "--area-fraction", "0.6", "--n", "1",
+                           "--shape", "64", "64", *(["--radius", "3", "4"] if kind == "chains" else []))
+    assert code == 0, err
+    recorded = json.loads((tmp_path / "ok" / "synth.json").read_text())
+    assert recorded["area_fraction"] == recorded["optics"]["area_fraction"] == 0.6
+
+
+@pytest.mark.parametrize("side", [16, 24])
+def test_synth_of_chains_on_too_small_an_image_says_the_smallest(tmp_path, capsys, side):
+    code, _, err = run_cli(capsys, "synth", tmp_path / "p", "--kind", "chains", "--shape", side, side, "--n", "1")
+    assert code == 2 and err.count("\n") == 1 and "too small for beads of radius up to 12 px: it takes at least " \
+        "25 x 25 px" in err
+    assert not (tmp_path / "p").exists()

@@ -15,6 +15,10 @@ import pandas as pd
 from ..errors import ParticleDetectError
 
 log = logging.getLogger("napari_particle_detect")
+# The densest images synth draws of rods, ellipsoids and chains (where it silently capped them before):
+# chain beads stop fitting near 0.57 (0.571 drawn for 0.6 and for 0.8 asked; 128 px, radius 4-8), and
+# rods are kept apart by their centres alone, so denser ones mostly lie over one another.
+MAX_AREA_FRACTION = 0.6
 
 
 def cmd_synth_kind(args: argparse.Namespace) -> int:
@@ -22,24 +26,28 @@ def cmd_synth_kind(args: argparse.Namespace) -> int:
 
     from .checks import check_synth_count, check_synth_folder, check_synth_output
     from ..files.io import atomic_write_text, staged_folder
+    from ..kinds.registry import table_csv
     from ..synthetic.spheres import SynthConfig
     from ..synthetic.chains import ChainConfig, synthesize_chains
     from ..synthetic.rods import ROD_LOOKS, RodConfig, expected_count, synthesize_rods
 
+    if args.area_fraction > MAX_AREA_FRACTION:
+        raise ParticleDetectError(f"--area-fraction {args.area_fraction:g}: {args.kind} are drawn to an area fraction "
+                                  f"of at most {MAX_AREA_FRACTION:g}; give {MAX_AREA_FRACTION:g} or less")
     optics = SynthConfig(shape=tuple(args.shape), look=args.look, radius_range=tuple(sorted(args.radius)),
                          area_fraction=args.area_fraction, bit_depth=args.bit_depth)
     if args.kind == "chains":
-        config = ChainConfig(optics=optics, area_fraction=min(args.area_fraction, 0.6),
+        config = ChainConfig(optics=optics, area_fraction=args.area_fraction,
                              beads_range=tuple(int(b) for b in sorted(args.beads)))
         make = synthesize_chains
-        check_synth_output(args.outdir, replace(optics, area_fraction=config.area_fraction), args.n)
+        check_synth_output(args.outdir, optics, args.n)
     else:
         if args.look not in ROD_LOOKS:
             raise ParticleDetectError(f"--look {args.look}: {args.kind} are drawn in {', '.join(ROD_LOOKS)}")
         # Ellipsoids are short: the training generator draws them 1.2-5 times as long as wide.
         aspect = args.aspect if args.aspect is not None else ((1.5, 20.0) if args.kind == "rods" else (1.2, 5.0))
         config = RodConfig(optics=optics, shape=args.kind, width_range=tuple(sorted(args.width)),
-                           aspect_range=tuple(sorted(aspect)), area_fraction=min(args.area_fraction, 0.6),
+                           aspect_range=tuple(sorted(aspect)), area_fraction=args.area_fraction,
                            alignment=args.alignment)
         make = synthesize_rods
         check_synth_folder(args.outdir)
@@ -52,17 +60,26 @@ def cmd_synth_kind(args: argparse.Namespace) -> int:
         if args.stack:
             tifffile.imwrite(staging / "stack.tif", np.stack([s.image for s in samples]), photometric="minisblack")
             table = pd.concat([s.table.assign(frame=i) for i, s in enumerate(samples)], ignore_index=True)
-            atomic_write_text(staging / "stack.csv", _ordered(table).to_csv(index=False, float_format="%.3f"))
+            atomic_write_text(staging / "stack.csv", table_csv(_ordered(table)))
         else:
             for i, sample in enumerate(samples):
                 tifffile.imwrite(staging / f"image_{i:03d}.tif", sample.image)
-                atomic_write_text(staging / f"image_{i:03d}.csv",
-                                  _ordered(sample.table).to_csv(index=False, float_format="%.3f"))
+                atomic_write_text(staging / f"image_{i:03d}.csv", table_csv(_ordered(sample.table)))
         (staging / "synth.json").write_text(json.dumps({"seed": args.seed, "n": args.n, "kind": args.kind,
                                                         **config.to_dict()}, indent=2, default=str))
-    log.info("wrote %d image(s) with %d %s to %s", args.n, sum(len(s.table) for s in samples),
-             "beads" if args.kind == "chains" else args.kind, args.outdir)
+    log.info("wrote %d image(s) with %s to %s", args.n, _drawn(samples, args), args.outdir)
     return 0
+
+
+def _drawn(samples: list, args: argparse.Namespace) -> str:
+    """What the images hold: for chains, the chains and rings (each of --beads LO..HI beads) apart from
+    the free beads drawn besides them, which are no chains of the range."""
+    if args.kind != "chains":
+        return f"{sum(len(s.table) for s in samples)} {args.kind}"
+    sizes = pd.concat([s.table.groupby("chain").size() for s in samples if len(s.table)] or [pd.Series([], dtype=int)])
+    lo, hi = sorted(args.beads)
+    return (f"{int(sizes.sum())} beads: {int((sizes > 1).sum())} chains and rings of {lo}-{hi} beads and "
+            f"{int((sizes == 1).sum())} single beads")
 
 
 def _ordered(table: pd.DataFrame) -> pd.DataFrame:
@@ -168,7 +185,18 @@ def cmd_evaluate_kind(args: argparse.Namespace) -> int:
         scores, _ = chains.evaluate_chains(predicted, truth, args.tolerance)
     pooled = scores.to_dict()
     if args.json:
-        print(json.dumps(pooled))
+        print(scores_json(pooled))
     else:
         print("\n".join(f"{k:>22}  {v:.4f}" if isinstance(v, float) else f"{k:>22}  {v}" for k, v in pooled.items()))
     return 0
+
+
+def scores_json(scores: dict) -> str:
+    """Scores as one line of JSON for ``evaluate --json`` (spheres, volumes and the kinds): a score that
+    does not exist (NaN: a median of no matches) is null, since JSON has no NaN and a bare NaN breaks the
+    reader; NumPy numbers as plain ones."""
+    def plain(value):
+        value = value.item() if isinstance(value, np.generic) else value
+        return None if isinstance(value, float) and not np.isfinite(value) else value
+
+    return json.dumps({k: plain(v) for k, v in scores.items()}, allow_nan=False)

@@ -642,7 +642,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     table = label_frames(evaluate_frames(predicted, truth, args.tolerance), labels)
     pooled = table.iloc[-1].to_dict() if len(table) else {}
     if args.json:
-        print(json.dumps({k: (v if not isinstance(v, np.generic) else v.item()) for k, v in pooled.items()}))
+        from .kinds import scores_json
+
+        print(scores_json(pooled))
     else:
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     if args.plot is not None:

@@ -269,7 +269,9 @@ def evaluate_if_volumes(args: argparse.Namespace, predicted, truth, labels=None)
     table = label_frames(table, labels)
     if args.json:
         pooled = table.iloc[-1].to_dict() if len(table) else {}
-        print(json.dumps({k: (v.item() if isinstance(v, np.generic) else v) for k, v in pooled.items()}))
+        from .kinds import scores_json
+
+        print(scores_json(pooled))
     else:
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     return 0

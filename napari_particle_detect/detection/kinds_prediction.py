@@ -18,6 +18,7 @@ from torch import nn
 from .choices import DEFAULT_TILE, check_threshold
 from .devices import select_device
 from ..errors import ParticleDetectError
+from ..kinds.chains import count_chains
 from ..kinds.registry import get_kind
 from ..models import DetectorModel, load_model_cached
 from .networks import prepare_network
@@ -133,7 +134,7 @@ def detect_kind_file(path, options, model_path, device: torch.device,
     table = detect_kind(image, options.kind, model, device, options.threshold, options.polarity,
                         tile=options.tile, name=str(path), progress=progress, runtime=options.runtime,
                         precision=options.precision)
-    count = int(table["chain"].nunique()) if options.kind == "chains" and len(table) else len(table)
+    count = count_chains(table) if options.kind == "chains" else len(table)
     record = {"file": str(path), "frames": n_frames, "kind": options.kind, "objects": count, "rows": len(table)}
     runtime, precision = runtime_record(options.runtime, options.precision, device, model=model)
     meta = {"model": str(model.path), "kind": options.kind, "threshold": table.attrs["threshold"],

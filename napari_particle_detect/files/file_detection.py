@@ -178,9 +178,10 @@ def job_fingerprint(path: Path, options: DetectOptions, model_path: str | Path |
 
 
 def is_finished(path: Path, output: Path, options: DetectOptions, model_path: str | Path | None) -> bool:
-    """Whether ``output`` and its metadata exist and were made from this input, options and model."""
+    """Whether ``output``, its metadata and (for chains) its per-chain table exist and were made from this
+    input, options and model. A per-chain table deleted since is made again with the rest."""
     meta = metadata_path(output)
-    if not (Path(output).exists() and meta.exists()):
+    if not all(p.exists() for p in [Path(output), meta] + side_tables(output, options.kind)):
         return False
     try:
         recorded = json.loads(meta.read_text()).get("fingerprint")
@@ -192,7 +193,13 @@ def is_finished(path: Path, output: Path, options: DetectOptions, model_path: st
 def check_targets(outputs: list[Path], kind: str = "spheres") -> None:
     """Refuse to replace a file this command did not write (ground-truth CSVs beside the images, say):
     each output, its metadata (.json) and for chains its per-chain table must be absent or an earlier
-    output of detect."""
+    output of detect; nor may two outputs write one file (a.csv's per-chain table is a.chains.tif's
+    output a.chains.csv). All checked before any work.
+
+    Once all pass, a per-chain table that an earlier chains run left beside an output that this run of
+    another kind replaces is removed: it would describe beads no longer there (see
+    :func:`stale_side_table`)."""
+    check_distinct_targets(outputs, kind)
     for output in outputs:
         output = Path(output)
         if output.is_dir():
@@ -202,15 +209,53 @@ def check_targets(outputs: list[Path], kind: str = "spheres") -> None:
         if meta.is_dir() or (meta.exists() and not ours):
             raise ParticleDetectError(f"{meta}: exists and is not the metadata of an earlier detect output (detect "
                                       f"writes {meta.name} beside {output.name}); move it or choose another output")
-        for table in [output] + ([kind_tables(output)] if kind == "chains" else []):
+        for table in [output] + side_tables(output, kind):
             if table.is_dir() or (table.exists() and not ours):
                 raise ParticleDetectError(f"{table}: exists and is not an earlier output of detect (no {meta.name} "
                                           "of detect beside it); move it or choose another output")
+    for output in outputs:
+        stale = stale_side_table(output, kind)
+        if stale is not None:
+            stale.unlink()
 
 
 def kind_tables(output: Path) -> Path:
     """The per-chain table written beside a chains output (kinds.registry.write_kind_table)."""
     return Path(output).with_suffix(".chains.csv")
+
+
+def side_tables(output: Path, kind: str) -> list[Path]:
+    """The tables a ``kind`` run writes beside ``output`` besides its metadata: a chains run's per-chain table."""
+    return [kind_tables(output)] if kind == "chains" else []
+
+
+def check_distinct_targets(outputs: list[Path], kind: str) -> None:
+    """One ParticleDetectError where two outputs would write one file: an output whose per-chain table
+    is another's CSV (inputs a.tif and a.chains.tif: a.chains.csv is both), so one would silently replace
+    the other's."""
+    written: dict[Path, str] = {}
+    for output in map(Path, outputs):
+        files = {output: f"output CSV of input {output.stem}", metadata_path(output): f"metadata of {output.name}",
+                 **{side: f"per-chain table of {output.name}" for side in side_tables(output, kind)}}
+        for target, role in files.items():
+            if target in written:
+                raise ParticleDetectError(f"{target}: would be both the {written[target]} and the {role}; rename "
+                                          "one of those inputs or detect them into separate folders")
+            written[target] = role
+
+
+def stale_side_table(output: Path, kind: str) -> Path | None:
+    """The per-chain table beside ``output`` that an earlier chains run of detect wrote, where a run of
+    another kind replaces that output; None otherwise. Detect's own only: its metadata beside the output
+    says a chains run wrote it (a file of that name beside another kind's output is the user's)."""
+    side = kind_tables(output)
+    if kind == "chains" or not side.is_file() or not is_detect_output(output):
+        return None
+    try:
+        earlier = json.loads(metadata_path(Path(output)).read_text()).get("kind")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return side if earlier == "chains" else None
 
 
 def is_detect_output(output: str | Path) -> bool:

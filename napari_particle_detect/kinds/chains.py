@@ -22,6 +22,7 @@ from ..errors import ParticleDetectError
 from .evaluation import f1_score, match
 from .heatmap import DEFAULT_SIGMA, find_peaks, refine, stencil_values
 from .rods import gaussians
+from .tables import describe_key, group_keys, numeric_columns
 from ..synthetic.chains import bonds_of
 
 HEADS = ("centre", "bond")
@@ -239,26 +240,77 @@ def chain_summary(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def check_table(table: pd.DataFrame, source: str) -> pd.DataFrame:
-    """A chains table with the right columns, and every chain's indices 0..n-1 without a gap."""
+    """A chains table with the right columns, every chain's indices 0..n-1 without a gap, and one
+    ``closed`` value per chain (1 only for a ring of three beads or more); a chain is numbered within its
+    frame (and its file, where the table has a file column)."""
     missing = [c for c in ("y", "x", "chain", "index") if c not in table.columns]
     if missing:
         hint = " (it looks like a rods table)" if "angle" in table.columns else ""
         raise ParticleDetectError(f"{source}: not a chains table: no {', '.join(missing)} column{hint}")
-    for column in ("y", "x", "chain", "index"):
-        if not pd.api.types.is_numeric_dtype(table[column]) or table[column].isna().any():
-            raise ParticleDetectError(f"{source}: column {column} holds missing values or non-numbers")
-    table = table.copy()
+    # An empty closed cell reads as an open chain (as synthetic.chains.bonds_of reads it).
+    table = numeric_columns(table, ("frame", "y", "x", "score", "chain", "index", "closed"), source,
+                            gaps_allowed=("score", "closed")).copy()
     if "frame" not in table.columns:
         table.insert(0, "frame", 0)
-    if "closed" not in table.columns:
-        table["closed"] = 0
-    for (frame, chain), group in table.groupby(["frame", "chain"]):
-        index = np.sort(group["index"].to_numpy())
-        if not np.array_equal(index, np.arange(len(index))):
-            gap = next((i for i, v in enumerate(index) if v != i), len(index))
-            raise ParticleDetectError(f"{source}: chain {chain} (frame {frame}) has a gap or repeat in its index "
-                                      f"at {gap} (indices must run 0..{len(index) - 1})")
+    table["closed"] = table["closed"].fillna(0) if "closed" in table.columns else 0
+    _check_chains(table, source)
     return table
+
+
+def _check_chains(table: pd.DataFrame, source: str) -> None:
+    """One ParticleDetectError for the first chain with a gap or repeat in its indices, or with a closed
+    value that is not one 0 or 1 for all its beads, or closed with fewer than three beads."""
+    if not len(table):
+        return
+    keys = group_keys(table, "frame", "chain")
+    # Per chain at once (an untrained model's table can hold thousands of one-bead chains).
+    groups = table.groupby(keys, sort=True)
+    per_chain = groups.agg(beads=("index", "size"), first=("index", "min"), last=("index", "max"),
+                           distinct=("index", "nunique"), closed_min=("closed", "min"), closed_max=("closed", "max"))
+    gapped = ((per_chain["first"] != 0) | (per_chain["last"] != per_chain["beads"] - 1)
+              | (per_chain["distinct"] != per_chain["beads"]))
+    flag = ~per_chain["closed_min"].isin([0, 1]) | ~per_chain["closed_max"].isin([0, 1])
+    mixed = per_chain["closed_min"] != per_chain["closed_max"]
+    short_ring = (per_chain["closed_min"] == 1) & (per_chain["beads"] < 3)
+    for key in per_chain.index[gapped | flag | mixed | short_ring][:1]:  # the first bad chain, by file, frame, chain
+        row = per_chain.loc[key]
+        name = _chain_name(key, keys)
+        if gapped.loc[key]:
+            index = np.sort(groups.get_group(key)["index"].to_numpy())
+            gap = next((i for i, v in enumerate(index) if v != i), len(index))
+            raise ParticleDetectError(f"{source}: {name} has a gap or repeat in its index at {gap} (indices must run "
+                                      f"0..{len(index) - 1})")
+        if flag.loc[key]:
+            bad = row["closed_max"] if row["closed_max"] not in (0, 1) else row["closed_min"]
+            raise ParticleDetectError(f"{source}: {name} has closed {bad:g}; closed is 1 for a ring, 0 otherwise")
+        if mixed.loc[key]:
+            raise ParticleDetectError(f"{source}: {name} is closed on some beads and open on others; give all "
+                                      "its beads one closed value (1 for a ring)")
+        raise ParticleDetectError(f"{source}: {name} is closed (a ring) with {int(row['beads'])} "
+                                  f"bead{'s' if row['beads'] > 1 else ''}; a ring needs at least 3")
+
+
+def open_short_rings(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with every ring of fewer than three beads made an open chain: deleting beads of a ring in
+    the viewer leaves such a ring, which a table read from a file may not hold (see :func:`check_table`);
+    its beads are still bonded in order, as :func:`bonds_of` reads them."""
+    if "closed" not in table.columns or not len(table):
+        return table
+    keys = group_keys(table, *[c for c in ("frame", "chain") if c in table.columns])
+    short = table.groupby(keys)["chain"].transform("size") < 3
+    return table.assign(closed=np.where(short, 0, table["closed"]))
+
+
+def _chain_name(key: tuple, keys: list[str]) -> str:
+    """'chain C (frame F)', or 'chain C (file NAME, frame F)' for a table of several files."""
+    return f"chain {key[-1]} ({describe_key(key[:-1], keys[:-1])})"
+
+
+def count_chains(table: pd.DataFrame) -> int:
+    """Chains in a beads table: chain ids restart in every frame (and every file), so a chain is a
+    distinct (file, frame, chain)."""
+    keys = group_keys(table, *[c for c in ("frame", "chain") if c in table.columns])
+    return int(len(table[keys].drop_duplicates()))
 
 
 @dataclass

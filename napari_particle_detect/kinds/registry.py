@@ -111,8 +111,14 @@ def write_kind_table(table: pd.DataFrame, path, kind: str) -> None:
         parts = [chains.chain_summary(group).assign(**dict(zip(keys, key if isinstance(key, tuple) else (key,))))
                  for key, group in (table.groupby(keys) if keys else [((), table)])] if len(table) else []
         summary = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=chains.CHAIN_SUMMARY_COLUMNS)
-        atomic_write_text(path.with_suffix(".chains.csv"), summary.to_csv(index=False, float_format="%.3f"))
-    atomic_write_text(path, ordered.to_csv(index=False, float_format="%.3f"))
+        atomic_write_text(path.with_suffix(".chains.csv"), table_csv(summary))
+    atomic_write_text(path, table_csv(ordered))
+
+
+def table_csv(table: pd.DataFrame) -> str:
+    """A rods, chains or per-chain table as CSV text, as every writer of them writes it: three decimals,
+    an angle that would be written 180.000 written as 0 (rods.as_written)."""
+    return rods.as_written(table).to_csv(index=False, float_format=rods.TABLE_FLOAT_FORMAT)
 
 
 def read_kind_table(path, kind: str) -> pd.DataFrame:

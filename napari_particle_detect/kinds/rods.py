@@ -23,6 +23,7 @@ from scipy.spatial import cKDTree
 from ..errors import ParticleDetectError
 from .evaluation import f1_score, match
 from .heatmap import find_peaks, refine, stencil_values
+from .tables import numeric_columns
 from ..synthetic.rods import ROD_COLUMNS, rod_columns, rod_table
 
 HEADS = ("centre", "cos2", "sin2", "log_length", "log_width", "tips")
@@ -578,10 +579,8 @@ def check_table(table: pd.DataFrame, source: str) -> pd.DataFrame:
     if missing:
         hint = " (it looks like a chains table)" if {"chain", "index"} <= set(table.columns) else ""
         raise ParticleDetectError(f"{source}: not a rods table: no {', '.join(missing)} column{hint}")
-    for column in ("y", "x", "angle", "length", "width"):
-        if column in table.columns and (not pd.api.types.is_numeric_dtype(table[column])
-                                        or (column != "width" and table[column].isna().any())):
-            raise ParticleDetectError(f"{source}: column {column} holds missing values or non-numbers")
+    table = numeric_columns(table, ("frame", "y", "x", "angle", "length", "width", "score") + TIP_COLUMNS, source,
+                            gaps_allowed=("width", "score"))
     angle = table["angle"].to_numpy(float)
     bad = ~((angle >= 0) & (angle < 180))
     if bad.any():
@@ -596,11 +595,77 @@ def check_table(table: pd.DataFrame, source: str) -> pd.DataFrame:
         table["width"] = np.nan
     if "frame" not in table.columns:
         table.insert(0, "frame", 0)
-    if not {"y1", "x1", "y2", "x2"} <= set(table.columns):
+    if set(TIP_COLUMNS) <= set(table.columns):
+        check_tips(table, source)
+    else:
         full = rod_table(table["y"], table["x"], table["angle"], table["length"], table["width"])
-        for c in ("y1", "x1", "y2", "x2"):
+        for c in TIP_COLUMNS:
             table[c] = full[c].to_numpy()
     return table
+
+
+TIP_COLUMNS = ("y1", "x1", "y2", "x2")
+TABLE_FLOAT_FORMAT = "%.3f"  # how rods and chains tables are written (kinds.registry.table_csv)
+
+
+def as_written(table: pd.DataFrame, float_format: str = TABLE_FLOAT_FORMAT) -> pd.DataFrame:
+    """``table`` with every angle that ``float_format`` would write as 180 (179.9995 and up, with three
+    decimals; out of [0, 180), so refused when read back) turned to 0, the same rod, its tips swapped so
+    that tip 2 - tip 1 still points along the angle. Other rows (and a table without angles) as they are."""
+    if "angle" not in table.columns or not len(table):
+        return table
+    # The writer's own formatting decides (NumPy's rounding can differ from printf's in the last digit).
+    written = np.char.mod(float_format, table["angle"].to_numpy(float)).astype(float)
+    wraps = written >= 180.0
+    if not wraps.any():
+        return table
+    table = table.copy()
+    table.loc[wraps, "angle"] = written[wraps] % 180.0
+    if set(TIP_COLUMNS) <= set(table.columns):
+        first = table.loc[wraps, ["y1", "x1"]].to_numpy(copy=True)  # copies: the rows are overwritten in turn
+        second = table.loc[wraps, ["y2", "x2"]].to_numpy(copy=True)
+        table.loc[wraps, ["y1", "x1"]] = second
+        table.loc[wraps, ["y2", "x2"]] = first
+    return table
+
+
+# Tables are written with three decimals (TABLE_FLOAT_FORMAT): each coordinate is
+# off by up to 0.0005 px, so the tips' distance by up to 0.0015 px (two tips, y and x, and the length
+# itself) and their direction by up to 0.0015 px over the length. A hundredth of a pixel in length or
+# centre, or a twentieth of a degree plus that rounding in direction, is several times the rounding and
+# far below any real disagreement: beyond it, the tips are another rod than the centre, angle and length.
+TIP_LENGTH_TOLERANCE = 0.01  # px
+TIP_ANGLE_TOLERANCE = 0.05  # degrees, beyond the rounding of the tips' direction
+TIP_ROUNDING = 0.0015  # px
+
+
+def check_tips(table: pd.DataFrame, source: str) -> None:
+    """One ParticleDetectError naming the first row whose tips (y1, x1, y2, x2) are another rod than its
+    centre, angle and length say (tools read one or the other: encode draws the body from the centre and
+    angle, the tips map from the tips), beyond the rounding of a table written with three decimals. The
+    tips may be given either way round."""
+    if not len(table):
+        return
+    y1, x1, y2, x2 = (table[c].to_numpy(float) for c in TIP_COLUMNS)
+    angle, length = table["angle"].to_numpy(float), table["length"].to_numpy(float)
+    centre = np.stack([table["y"].to_numpy(float), table["x"].to_numpy(float)], axis=1)
+    tip_length = np.hypot(y2 - y1, x2 - x1)
+    tip_angle = np.degrees(np.arctan2(y2 - y1, x2 - x1)) % 180.0
+    turn_allowed = TIP_ANGLE_TOLERANCE + np.degrees(TIP_ROUNDING / np.maximum(tip_length, TIP_ROUNDING))
+    off_centre = np.hypot(*(centre - 0.5 * np.stack([y1 + y2, x1 + x2], axis=1)).T)
+    problems = (("length", np.abs(tip_length - length) > TIP_LENGTH_TOLERANCE),
+                ("angle", angle_error(tip_angle, angle) > turn_allowed),
+                ("centre", off_centre > TIP_LENGTH_TOLERANCE))
+    found = [(int(np.argmax(bad)), name) for name, bad in problems if bad.any()]
+    if not found:
+        return
+    row, name = min(found)  # the first row that disagrees
+    said = {"length": f"length {tip_length[row]:.3f} px, not {length[row]:g}",
+            "angle": f"angle {tip_angle[row]:.3f} degrees, not {angle[row]:g}",
+            "centre": f"middle ({0.5 * (y1[row] + y2[row]):.3f}, {0.5 * (x1[row] + x2[row]):.3f}), not "
+                      f"({centre[row, 0]:g}, {centre[row, 1]:g})"}[name]
+    raise ParticleDetectError(f"{source}: row {row + 1}: its tips y1,x1,y2,x2 give {said}; make them agree "
+                              "or leave out the tip columns")
 
 
 @dataclass

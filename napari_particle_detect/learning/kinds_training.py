@@ -319,7 +319,10 @@ def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.Data
         stack = read_image(image_path)
         frames = stack[None] if stack.ndim == 2 else stack
         table = read_kind_table(csv, kind)
-        for index in sorted(set(table["frame"])):
+        # A single frame reviewed empty is an example too (nothing to find here): its table has no rows
+        # to name a frame, but an image of one frame has no other.
+        annotated = sorted(set(table["frame"])) if len(table) or len(frames) > 1 else [0]
+        for index in annotated:
             if index >= len(frames):
                 raise ParticleDetectError(f"{csv}: frame {index} is beyond the {len(frames)} frames of {image_path.name}")
             rows = table[table["frame"] == index].reset_index(drop=True)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParticleDetectError
+from ..kinds.chains import open_short_rings
 from ..kinds.registry import get_kind
 from .project import PROJECT_SUFFIX, Project, RoundInfo, project_folder_for_data, project_folder_for_image
 from ..files.tables import SOURCES
@@ -74,6 +75,8 @@ def check_kind_frame(project: Project, table: pd.DataFrame, frame: int) -> pd.Da
     table = table.assign(frame=int(frame))
     if "source" not in table:
         table["source"] = "added"
+    if kind == "chains":  # a ring whose beads were deleted down to one or two is an open chain now
+        table = open_short_rings(table)
     table = get_kind(kind).check_table(table.reset_index(drop=True), f"{project.folder}: frame {frame}")
     unknown = sorted(set(table["source"].astype(str)) - set(SOURCES))
     if unknown:

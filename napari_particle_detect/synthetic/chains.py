@@ -8,6 +8,11 @@ every look and the optics and camera of :mod:`synthetic` apply.
 
 Truth table: ``y, x, chain, index, closed`` (index from one end; a ring's ``closed`` is 1 and its last
 bead is bonded to its first; a free bead is a chain of one).
+
+Every chain and ring has a number of beads within ``beads_range`` (a walk that other beads or the image's
+edge stop short is not kept, so no chain is cut: every bead lies wholly inside the image); free beads are
+drawn besides them (``free_beads_share``). Rings take RING_BEADS where the range allows (see
+:func:`ring_sizes`).
 """
 
 from __future__ import annotations
@@ -18,16 +23,21 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from ..errors import ParticleDetectError
 from .spheres import SynthConfig, benchmark_config, random_training_config, render_particles
 from .rods import finish
 
 CHAIN_COLUMNS = ["y", "x", "chain", "index"]
+# Beads per ring where the beads range allows: fewer than 6 touching beads make a clump rather than a
+# ring, and larger rings rarely stay round in a slab. A ring needs 3 beads to close at all.
+RING_BEADS = (6, 20)
+SMALLEST_RING = 3
 
 
 @dataclass
 class ChainConfig:
     optics: SynthConfig = field(default_factory=SynthConfig)  # radius_range: the beads' radii
-    beads_range: tuple[int, int] = (3, 50)
+    beads_range: tuple[int, int] = (3, 50)  # beads per chain and per ring (free beads are chains of one besides)
     # Bond length (centre to centre) in bead diameters.
     bond: tuple[float, float] = (0.92, 1.0)
     # Random turn per bond, radians (standard deviation): small is stiff, large is floppy.
@@ -105,9 +115,22 @@ def _walk(config: ChainConfig, beads: _Beads, owner: int, r: float, n: int, cros
     return points
 
 
+def ring_sizes(beads_range: tuple[int, int]) -> tuple[int, int] | None:
+    """The beads per ring (low, high) for chains of ``beads_range``: its overlap with RING_BEADS, or where
+    they do not overlap the range itself from SMALLEST_RING up; None where no ring fits the range (one or
+    two beads: then no rings are drawn)."""
+    lo, hi = beads_range
+    overlap = (max(lo, RING_BEADS[0]), min(hi, RING_BEADS[1]))
+    if overlap[0] <= overlap[1]:
+        return overlap
+    closing = (max(lo, SMALLEST_RING), hi)
+    return closing if closing[0] <= closing[1] else None
+
+
 def _ring(config: ChainConfig, beads: _Beads, r: float, rng: np.random.Generator) -> list[np.ndarray] | None:
     shape = config.optics.shape
-    n = int(rng.integers(6, 21))
+    low, high = ring_sizes(config.beads_range)
+    n = int(rng.integers(low, high + 1))
     bond = 2 * r * rng.uniform(*config.bond)
     radius = bond / (2 * np.sin(np.pi / n))
     # A circle squashed a little and turned: rings in a slab are not perfect.
@@ -136,10 +159,11 @@ def place_chains(config: ChainConfig, rng: np.random.Generator) -> tuple[pd.Data
     rows, radii = [], []
     covered, target, failures, chain = 0.0, config.area_fraction * shape[0] * shape[1], 0, 0
     lo, hi = config.beads_range
+    rings = ring_sizes(config.beads_range) is not None
     while covered < target and failures < 300:
         r = rng.uniform(r_lo, r_hi)
         kind = rng.random()
-        if kind < config.ring_share:
+        if kind < config.ring_share and rings:
             points, closed = _ring(config, beads, r, rng), True
         elif kind < config.ring_share + config.free_beads_share / (1 + config.free_beads_share):
             p = rng.uniform([r, r], [shape[0] - 1 - r, shape[1] - 1 - r])
@@ -147,8 +171,8 @@ def place_chains(config: ChainConfig, rng: np.random.Generator) -> tuple[pd.Data
         else:
             n = int(rng.integers(lo, hi + 1))
             points, closed = _walk(config, beads, chain, r, n, rng.random() < config.crossing_share, rng), False
-            if points is not None and len(points) < min(3, lo):
-                points = None
+            if points is not None and len(points) < lo:
+                points = None  # stopped short (by other beads or the edge): too short for the range, not kept
         if points is None:
             failures += 1
             continue
@@ -171,12 +195,29 @@ def synthesize_chains(config: ChainConfig | None = None, seed: int = 0) -> Chain
         raise ValueError("area_fraction must be positive")
     if not 1 <= config.beads_range[0] <= config.beads_range[1]:
         raise ValueError(f"beads_range must be 1 <= low <= high, got {config.beads_range}")
+    check_beads_fit(config)
     rng = np.random.default_rng(seed)
     table, radii = place_chains(config, rng)
     centres = table[["y", "x"]].to_numpy(float).reshape(-1, 2)
     signal = render_particles(config.optics, centres, radii, rng)
     image = finish(signal, config.optics, rng)
     return ChainImage(image=image, table=table, radii=radii, config=config)
+
+
+def smallest_side(config: ChainConfig) -> int:
+    """The smallest image side (px) that holds a bead of the largest radius wholly inside: 2 r + 1."""
+    return int(np.ceil(2 * config.optics.radius_range[1] + 1))
+
+
+def check_beads_fit(config: ChainConfig) -> None:
+    """One ParticleDetectError where a bead of the largest radius would not fit inside the image (beads
+    are placed wholly inside it)."""
+    h, w = config.optics.shape
+    side = smallest_side(config)
+    if min(h, w) < side:
+        raise ParticleDetectError(f"an image of {h} x {w} px is too small for beads of radius up to "
+                                  f"{config.optics.radius_range[1]:g} px: it takes at least {side} x {side} px; "
+                                  "give a larger image or smaller beads")
 
 
 def bonds_of(table: pd.DataFrame) -> np.ndarray:
