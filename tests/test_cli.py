@@ -286,3 +286,17 @@ def test_diameter_values_move_behind_the_images(argv, expected):
     from napari_particle_detect.cli.volumes import diameter_values_last
 
     assert diameter_values_last(argv) == expected
+
+
+def test_folder_outputs_are_named_for_the_links_given_not_their_targets(tmp_path):
+    from napari_particle_detect.files.file_detection import expand_inputs, output_paths
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        tifffile.imwrite(tmp_path / name / "image_000.tif", np.zeros((8, 8), np.uint8))
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / "exp1_cellA.tif").symlink_to(tmp_path / "a" / "image_000.tif")
+    (links / "exp2_cellB.tif").symlink_to(tmp_path / "b" / "image_000.tif")
+    outputs = output_paths(expand_inputs([links]), tmp_path / "out")
+    assert outputs == [tmp_path / "out" / "exp1_cellA.csv", tmp_path / "out" / "exp2_cellB.csv"]

@@ -334,12 +334,13 @@ def _is_image(path: Path) -> bool:
 
 
 def output_paths(inputs: list[Path], folder: Path) -> list[Path]:
-    """One CSV per input inside ``folder``, mirroring the inputs' folders below their common one."""
+    """One CSV per input inside ``folder``, mirroring the inputs' folders below their common one; named as
+    the user named them (a link is named for itself, not for the file it points at)."""
     if not inputs:
         return []
-    parents = [p.resolve().parent for p in inputs]
-    root = Path(os.path.commonpath(parents))
-    outputs = [Path(folder) / p.resolve().relative_to(root).with_suffix(".csv") for p in inputs]
+    named = [Path(os.path.abspath(p)) for p in inputs]
+    root = Path(os.path.commonpath([p.parent for p in named]))
+    outputs = [Path(folder) / p.relative_to(root).with_suffix(".csv") for p in named]
     seen: dict[Path, Path] = {}
     for source, target in zip(inputs, outputs):
         if target in seen:
