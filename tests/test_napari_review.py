@@ -97,6 +97,34 @@ def test_threshold_slider_hides_low_scores_without_rerunning(make_napari_viewer,
     assert_rings_coloured_by_source(layer)
 
 
+def test_a_centre_dragged_by_hand_is_the_users_and_the_threshold_never_hides_it(make_napari_viewer, qtbot,
+                                                                                 light_model):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(2), name="movie")
+    widget = make_widget(viewer, light_model)
+    viewer.dims.set_current_step(0, 0)
+    run_detect(widget, qtbot, scope=0)
+    layer = widget.annotation.points
+    widget.detect.set_threshold(0.0)
+    table = widget.annotation.frame_table(0)
+    weakest = int(np.argmin(layer.features["score"].to_numpy(float)))
+    score = float(layer.features["score"].iloc[weakest])
+    target = layer.data[weakest] + np.array([0.0, 3.0, 2.0])
+    # What napari does as a point is dragged in select mode: from where the drag starts, to where it ends.
+    layer._move([weakest], tuple(layer.data[weakest]))
+    layer._move([weakest], tuple(target))
+    layer._drag_start = None
+    np.testing.assert_allclose(layer.data[weakest], target)
+    assert layer.features["source"].iloc[weakest] == "added"
+    widget.detect.set_threshold(min(0.95, score + 0.05))  # above the score the network gave it where it was
+    shown = widget.annotation.frame_table(0)
+    assert ((np.abs(shown["y"] - target[1]) < 1e-6) & (np.abs(shown["x"] - target[2]) < 1e-6)).sum() == 1
+    widget.review.accept_button.click()
+    accepted = widget.annotation.project.load_frame(0)
+    assert ((np.abs(accepted["y"] - target[1]) < 1e-3) & (np.abs(accepted["x"] - target[2]) < 1e-3)).sum() == 1
+    assert len(table) > 1
+
+
 def test_edits_are_saved_at_once_and_restored_in_a_new_viewer(make_napari_viewer, qtbot, light_model, tmp_path):
     path = tmp_path / "movie.tif"
     tifffile.imwrite(path, small_stack(3))

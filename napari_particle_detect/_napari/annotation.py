@@ -534,11 +534,15 @@ class Annotation:
             if frames is None:
                 self._schedule_save(self.flush)
             else:
+                # Dragged by hand: the user's position now, never hidden by the threshold (a network point
+                # moved and then hidden was dropped on accept, and a round learned its place as background).
+                self._mark_added(event.data_indices)
                 self._touched |= frames
                 self._schedule_save(lambda: self.flush(set()))
 
     def _mark_added(self, indices) -> None:
-        """Points placed by hand are 'added' with no score, whatever napari copied from the last selection."""
+        """Points placed or moved by hand are 'added' with no score, whatever napari copied from the last
+        selection or the network scored where they were."""
         layer = self.points
         rows = np.arange(len(layer.data))[list(indices)]
         features = layer.features.copy()
