@@ -358,3 +358,55 @@ def test_rounds_says_a_round_won_a_tie_across_thresholds(tmp_path, capsys):
     assert code == 0, err
     assert "0.857 / 0.857" in lines[2] and "better (tied at the best threshold, better across thresholds)" in lines[2]
     assert "0.857 / 0.900" in lines[3] and "tied" not in lines[3]
+
+
+# ---- many files, clusters and unreadable pictures ------------------------------------------------------------
+@pytest.mark.parametrize("address", ["localhost", "nonsense", "http://127.0.0.1:8786", "tcp://127.0.0.1:abc"])
+def test_a_malformed_scheduler_address_is_one_line(tmp_path, capsys, spheres, address):
+    line = refused(capsys, "detect", spheres, "-o", tmp_path / "out", "--scheduler", address)
+    assert line.startswith(f"particle-detect: error: {address}: not a scheduler address (")
+    assert not (tmp_path / "out").exists()
+
+
+def test_workers_and_a_scheduler_are_alternatives(tmp_path, capsys, spheres):
+    with pytest.raises(SystemExit) as exit_info:  # refused while parsing, as argparse refuses
+        main(["detect", str(spheres), "-o", str(tmp_path / "out"), "--workers", "2", "--scheduler",
+              "tcp://127.0.0.1:8786"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and len(err.strip().splitlines()) == 1
+    # The local cluster --workers sizes would go unused: that was silently ignored.
+    assert err.startswith("particle-detect detect: error: argument --scheduler: not allowed with argument --workers")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("content, reason", [(b"", "empty file"),
+                                             (b"\x89PNG\r\n\x1a\nnot the rest of a PNG", "its contents are not PNG data")])
+def test_an_unreadable_png_is_one_line_naming_its_format(tmp_path, capsys, spheres, tiny_model, content, reason):
+    bad = tmp_path / "in" / "bad.png"
+    bad.parent.mkdir()
+    bad.write_bytes(content)
+    line = refused(capsys, "detect", bad, "-o", tmp_path / "bad.csv", "--model", tiny_model)
+    assert line == f"particle-detect: error: {bad}: not a readable PNG file ({reason})"
+    shutil.copy(spheres / "image_000.tif", tmp_path / "in")
+    code, _, err = run_cli(capsys, "detect", tmp_path / "in", "-o", tmp_path / "out", "--model", tiny_model,
+                           "--diameter", "10")
+    assert code == 1 and err.strip() == f"particle-detect: failed: {bad}: not a readable PNG file ({reason})"
+    assert (tmp_path / "out" / "image_000.csv").exists()
+
+
+def test_one_bad_file_of_several_into_one_table_leaves_the_others_rows(tmp_path, capsys, spheres, tiny_model):
+    bad = tmp_path / "nan.tif"
+    tifffile.imwrite(bad, np.full((64, 64), np.nan, np.float32))  # opens fine; fails when detected
+    images = [spheres / "image_000.tif", bad, spheres / "image_001.tif"]
+    code, _, err = run_cli(capsys, "detect", *images, "-o", tmp_path / "all.csv", "--model", tiny_model,
+                           "--diameter", "10", "--threshold", "0")
+    assert code == 1 and err.strip() == f"particle-detect: failed: {bad} frame 0: image contains NaN or infinite values"
+    table = pd.read_csv(tmp_path / "all.csv")
+    assert sorted(table["file"].unique()) == [str(images[0]), str(images[2])] and len(table) > 0
+    meta = json.loads((tmp_path / "all.json").read_text())
+    assert [r["file"] for r in meta["inputs"]] == [str(images[0]), str(images[2])]
+    assert meta["failed"] == [{"file": str(bad), "reason": f"{bad} frame 0: image contains NaN or infinite values"}]
+    # One image alone is still a plain error, and a model that cannot load fails once, before any file.
+    assert "image contains NaN" in refused(capsys, "detect", bad, "-o", tmp_path / "one.csv", "--model", tiny_model)
+    line = refused(capsys, "detect", *images, "-o", tmp_path / "again.csv", "--model", tmp_path / "nosuch.pt")
+    assert line.endswith("nosuch.pt: model weights file not found") and not (tmp_path / "again.csv").exists()

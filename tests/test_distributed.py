@@ -180,3 +180,77 @@ def test_a_rerun_clears_what_a_killed_run_left_half_written_and_nothing_else(tmp
     summary = detect_files(paths, out, DetectOptions(threshold=0.0, diameter=12.0, device="cpu", threads=1), tiny_model)
     assert summary.ok and len(summary.done) == 2
     assert not any(p.exists() for p in leftovers) and all(p.exists() for p in others)
+
+
+def test_relative_paths_reach_workers_that_run_in_another_folder(tmp_path, tiny_model, monkeypatch):
+    from distributed import LocalCluster
+
+    write_images(tmp_path / "run" / "data" / "a", 2)
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "data" / "a").mkdir(parents=True)  # the same names there, but no images
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None)
+    try:
+        from distributed import Client
+
+        with Client(cluster) as client:
+            client.run(os.chdir, str(elsewhere))  # a worker started from another working folder
+        monkeypatch.chdir(tmp_path / "run")
+        code = main(["-q", "detect", "data/a", "-o", "out/", "--scheduler", cluster.scheduler_address, "--model",
+                     str(tiny_model), "--device", "cpu", "--diameter", "12"])
+    finally:
+        cluster.close()
+    assert code == 0
+    out = tmp_path / "run" / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["image_00.csv", "image_00.json", "image_01.csv", "image_01.json"]
+    assert not (elsewhere / "out").exists()
+    # The names the user gave, made absolute, not resolved through links.
+    assert json.loads((out / "image_00.json").read_text())["inputs"][0]["file"] == str(
+        tmp_path / "run" / "data" / "a" / "image_00.tif")
+
+
+def test_a_shipped_model_named_by_its_name_in_folder_mode(tmp_path, monkeypatch, capsys):
+    from napari_particle_detect.shipped import WEIGHTS_DIR
+
+    write_images(tmp_path / "d", 2)
+    monkeypatch.chdir(tmp_path)  # no file unet-wide(.pt) here: the name is the shipped model's
+    code = main(["-q", "detect", "d", "-o", "out/", "--model", "unet-wide", "--device", "cpu", "--diameter", "12"])
+    assert code == 0, capsys.readouterr().err
+    meta = json.loads((tmp_path / "out" / "image_01.json").read_text())
+    assert meta["model"] == str(WEIGHTS_DIR / "unet-wide.pt")
+    csv_mode = main(["-q", "detect", "d/image_01.tif", "-o", "one.csv", "--model", "unet-wide", "--device", "cpu",
+                     "--diameter", "12"])
+    assert csv_mode == 0 and pd.read_csv(tmp_path / "one.csv").equals(pd.read_csv(tmp_path / "out" / "image_01.csv"))
+
+
+def test_a_local_cluster_starts_quietly_while_another_dashboard_holds_its_port():
+    import socket
+    import warnings
+
+    holder = socket.socket()
+    try:
+        holder.bind(("", 8787))  # as another cluster's dashboard would
+        holder.listen()
+    except OSError:
+        pass  # already held by another program: the case itself
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            client = local_client(1)
+            cluster = client.cluster
+            client.close()
+            cluster.close()
+    finally:
+        holder.close()
+    assert not [w for w in caught if "already in use" in str(w.message)], [str(w.message) for w in caught]
+
+
+def test_detect_files_takes_a_file_named_twice_once_and_says_a_missing_one_is_missing(tmp_path, tiny_model):
+    (path,) = write_images(tmp_path / "in", 1)
+    twice = detect_files([path, tmp_path / "in" / ".." / "in" / path.name], tmp_path / "out", OPTIONS, tiny_model)
+    assert twice.ok and [r.path for r in twice.done] == [path]
+    missing = tmp_path / "in" / "gone.tif"
+    seen = []
+    summary = detect_files([missing, path], tmp_path / "out2", OPTIONS, tiny_model,
+                           progress=lambda p, status: seen.append((p.name, status)))
+    assert summary.failed == {missing: f"{missing}: file not found"}
+    assert [r.path for r in summary.done] == [path] and sorted(seen) == [("gone.tif", "failed"), (path.name, "done")]

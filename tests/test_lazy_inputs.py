@@ -6,7 +6,7 @@ import tifffile
 import torch
 
 from napari_particle_detect.errors import ParticleDetectError
-from napari_particle_detect.files.io import ZarrStack, read_image
+from napari_particle_detect.files.io import LazyTiffStack, ZarrStack, read_image
 from napari_particle_detect.models import load_model
 from napari_particle_detect.detection.prediction import detect
 from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
@@ -121,3 +121,68 @@ def test_bad_zarr_is_one_clear_error(tmp_path):
     zarr.open(str(tmp_path / "4d.zarr"), mode="w", shape=(2, 3, 16, 16), dtype="u1")
     with pytest.raises(ParticleDetectError, match="4d.zarr: expected a 2D image or a 3D stack"):
         read_image(tmp_path / "4d.zarr")
+
+
+def _cut(path, fraction: float):
+    """A copy of ``path`` that stops part way, as a copy or a write that was interrupted leaves it."""
+    data = path.read_bytes()
+    cut = path.with_name(path.stem + "-cut.tif")
+    cut.write_bytes(data[:int(len(data) * fraction)])
+    return cut
+
+
+def _write_stack(path, stack: np.ndarray, how: str):
+    if how == "imagej":
+        tifffile.imwrite(path, stack, imagej=True, metadata={"axes": "TYX"})
+    elif how == "zlib":
+        tifffile.imwrite(path, stack, compression="zlib", photometric="minisblack")
+    elif how == "appended":
+        for frame in stack:
+            tifffile.imwrite(path, frame, append=True, photometric="minisblack")
+    elif how == "bigtiff":
+        tifffile.imwrite(path, stack, bigtiff=True, photometric="minisblack")
+    elif how == "ome":
+        tifffile.imwrite(path, stack, ome=True, metadata={"axes": "TYX"})
+    elif how == "memmap":
+        mapped = tifffile.memmap(path, shape=stack.shape, dtype=stack.dtype, photometric="minisblack")
+        mapped[:] = stack
+        mapped.flush()
+        del mapped
+    return path
+
+
+NOISE = (np.random.default_rng(2).random((10, 96, 112)) * 4000).astype(np.uint16)  # incompressible: zlib cuts frames
+
+
+@pytest.mark.parametrize("how, says", [("imagej", "the file says 10 frames, only 1 readable"),
+                                       ("zlib", "the file says 10 frames, only 5 readable"),
+                                       ("appended", "only 5 frame.s. readable, the rest of the file is missing")])
+def test_a_truncated_tiff_stack_is_one_error_not_fewer_frames(tmp_path, how, says):
+    whole = _write_stack(tmp_path / "stack.tif", NOISE, how)
+    cut = _cut(whole, 0.2 if how == "imagej" else 0.55)
+    for lazy in (True, False):
+        with pytest.raises(ParticleDetectError, match=f"stack-cut.tif: corrupt or truncated: {says}"):
+            read_image(cut, lazy=lazy)
+    from napari_particle_detect.cli.main import main
+
+    assert main(["-q", "detect", str(cut), "-o", str(tmp_path / "t.csv")]) == 2
+    assert not (tmp_path / "t.csv").exists()
+
+
+@pytest.mark.parametrize("how", ["imagej", "zlib", "appended", "bigtiff", "ome", "memmap"])
+def test_whole_tiff_stacks_are_read_page_by_page(tmp_path, how):
+    path = _write_stack(tmp_path / "stack.tif", NOISE, how)
+    lazy = read_image(path, lazy=True)
+    # Frames appended one by one (one series each) were read whole before: a long stack filled memory.
+    assert isinstance(lazy, LazyTiffStack) and lazy.shape == NOISE.shape and lazy.dtype == NOISE.dtype
+    assert np.array_equal(lazy[7], NOISE[7]) and np.array_equal(np.asarray(lazy), NOISE)
+    assert np.array_equal(read_image(path), NOISE)
+
+
+def test_frames_appended_in_different_shapes_are_still_refused(tmp_path):
+    path = tmp_path / "mixed.tif"
+    tifffile.imwrite(path, NOISE[0], append=True, photometric="minisblack")
+    tifffile.imwrite(path, NOISE[1, :50], append=True, photometric="minisblack")
+    for lazy in (True, False):
+        with pytest.raises(ParticleDetectError, match="mixed.tif: its 2 images differ in shape"):
+            read_image(path, lazy=lazy)

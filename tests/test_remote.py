@@ -96,3 +96,59 @@ def test_a_remote_round_at_the_dock_s_defaults_trains_as_many_steps_as_the_worke
         assert max(e["step"] for e in events if e["phase"] == "training") == 10  # the user's own count
     finally:
         client.run(_pretend_gpu_defaults, False)
+
+
+def _in_thread(call, limit_s: float):
+    """``call()``'s result or exception, or "hung" if it has not returned within ``limit_s``."""
+    import threading
+
+    outcome = {}
+
+    def run():
+        try:
+            outcome["result"] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(limit_s)
+    return "hung" if thread.is_alive() else outcome.get("error", outcome.get("result"))
+
+
+def test_a_round_at_the_worker_s_defaults_without_a_worker_obeys_cancel_and_then_says_so(project, monkeypatch):
+    import time
+
+    from napari_particle_detect.errors import ParticleDetectError
+    from napari_particle_detect.learning import remote
+
+    project, stack = project
+    monkeypatch.setattr(remote, "CONNECT_TIMEOUT_S", 2, raising=False)  # a short wait for the test
+    cluster = distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None,
+                                       scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})  # 8787 may be taken
+    try:
+        with distributed.Client(cluster) as empty:
+            config = replace(FINE_TUNE, steps_per_epoch=10, batch_size=2, crop=32, threads=1)
+            start = time.monotonic()
+            # The dock's call while its boxes hold the defaults: the worker is asked for its own first.
+            cancelled = _in_thread(lambda: run_round_remote(
+                project, stack, empty, config, device="cpu", worker_defaults=True,
+                cancel=lambda: time.monotonic() - start > 0.5), 20)
+            assert isinstance(cancelled, TrainingCancelled), cancelled
+            failed = _in_thread(lambda: run_round_remote(project, stack, empty, config, device="cpu",
+                                                         worker_defaults=True), 20)
+            assert isinstance(failed, ParticleDetectError), failed
+            assert "no dask worker has joined this scheduler in 2 s" in str(failed)
+            assert str(cluster.scheduler_address) in str(failed)
+    finally:
+        cluster.close()
+    assert not project.leftover_workspaces() and [r.number for r in project.rounds] == [1]
+
+
+@pytest.mark.parametrize("address", ["localhost", "http://127.0.0.1:8786", "tcp://127.0.0.1:abc"])
+def test_a_malformed_scheduler_address_is_one_clear_error(project, address):
+    from napari_particle_detect.errors import ParticleDetectError
+
+    project, stack = project
+    with pytest.raises(ParticleDetectError, match=f"^{address}: not a scheduler address \\(.*\\); give tcp://HOST:PORT$"):
+        run_round_remote(project, stack, address, replace(FINE_TUNE, steps_per_epoch=1), device="cpu")

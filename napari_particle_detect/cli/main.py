@@ -152,12 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--measure", action="store_true",
                         help="add trackpy's mass, size, ecc, signal and raw_mass of each centre, measured on the "
                              "original image at our centres (columns after frame,y,x,score)")
-    detect.add_argument("--workers", type=number_in(1, 1024, whole=True), nargs="?", const=0, default=None,
-                        metavar="N", help="with an output folder: run the files on N local worker processes "
-                                          "(dask.distributed; N left out: sized to this machine)")
-    detect.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                        help="with an output folder: run the files on an existing dask.distributed cluster "
-                             "(workers must see the input, output and model paths)")
+    # Alternatives: --workers sizes a local cluster, which --scheduler's cluster would leave unused (ignored before).
+    cluster = detect.add_mutually_exclusive_group()
+    cluster.add_argument("--workers", type=number_in(1, 1024, whole=True), nargs="?", const=0, default=None,
+                         metavar="N", help="with an output folder: run the files on N local worker processes "
+                                           "(dask.distributed; N left out: sized to this machine)")
+    cluster.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                         help="with an output folder: run the files on an existing dask.distributed cluster "
+                              "(workers must see the input, output and model paths)")
 
     evaluate = sub.add_parser("evaluate", help="precision/recall/F1 of predicted centres against truth")
     evaluate.add_argument("predicted", type=Path)
@@ -507,10 +509,9 @@ def _is_folder_output(output: str, arguments: list[Path], inputs: list[Path]) ->
 
 def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> int:
     import pandas as pd
-    from tqdm import tqdm
 
     from .checks import check_detect_outputs
-    from ..files.file_detection import detect_file
+    from ..files.distributed import failure_line
     from ..files.io import atomic_write_text, read_image, write_centres
     from ..detection.prediction import COLUMNS
 
@@ -519,14 +520,17 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
     check_detect_outputs(args.output, args.overlay, inputs, args.model, args.kind)
     for path in inputs:  # every input opens before any work (frames are read later)
         check_diameter_fits(path, read_image(path, lazy=True), args.diameter)
-    tables, runs, meta = [], [], {}
+    if len(inputs) > 1:
+        _load_model_first(args, options)
+    tables, runs, meta, failed = [], [], {}, {}
     for path in inputs:
-        with tqdm(disable=args.quiet, unit="frame", desc=path.name) as bar:
-            def progress(count: int, total: int, bar=bar) -> None:
-                bar.total = total
-                bar.update(1)
-
-            result = detect_file(path, options, args.model, progress=progress)
+        try:
+            result = _detect_with_bar(args, path, options)
+        except Exception as exc:  # noqa: BLE001 - of several files a bad one is reported at the end (README)
+            if len(inputs) == 1:
+                raise
+            failed[path] = failure_line(path, exc)
+            continue
         record, table, meta = result.record, result.table, result.meta
         if args.kind != "spheres":
             log.info("%s: %d %s (%d rows) in %d frame(s)", path, record["objects"], args.kind, record["rows"],
@@ -550,12 +554,16 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
             image = read_image(path, lazy=True)
             first = np.asarray(image if image.ndim == 2 else image[0])
             save_overlay(first, table[table["frame"] == 0][["y", "x"]].to_numpy(), args.overlay, record["diameter_px"])
+    if not tables and failed:
+        return _report_failed(failed)  # nothing detected: no table
     _log_compile_warmup(args, options)
     out = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=COLUMNS)
     # What produced these centres, beside them: the particle size used, the model and its threshold. It
     # goes first, marked unfinished, then again once the tables are written: a run killed in between
     # leaves outputs that say detect wrote them, so the same command can replace them.
     meta = {**meta, "inputs": runs}
+    if failed:  # the table holds the other files only; its metadata says which are missing and why
+        meta["failed"] = [{"file": str(path), "reason": line} for path, line in failed.items()]
     atomic_write_text(args.output.with_suffix(".json"), json.dumps({**meta, "unfinished": True}, indent=2))
     if args.kind != "spheres":
         from ..kinds.registry import write_kind_table
@@ -566,7 +574,44 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
     atomic_write_text(args.output.with_suffix(".json"), json.dumps(meta, indent=2))
     extras = [args.output.with_suffix(".chains.csv").name] if args.kind == "chains" else []
     log.info("wrote %s (and %s)", args.output, " and ".join(extras + [args.output.with_suffix(".json").name]))
-    return 0
+    return _report_failed(failed)
+
+
+def _detect_with_bar(args: argparse.Namespace, path: Path, options):
+    """``detect_file`` on one input, its frames counted on a progress bar."""
+    from tqdm import tqdm
+
+    from ..files.file_detection import detect_file
+
+    with tqdm(disable=args.quiet, unit="frame", desc=path.name) as bar:
+        def progress(count: int, total: int) -> None:
+            bar.total = total
+            bar.update(1)
+
+        return detect_file(path, options, args.model, progress=progress)
+
+
+def _load_model_first(args: argparse.Namespace, options) -> None:
+    """Load the model before the work: one that cannot be loaded would fail every file alike, a failure
+    line per file where it is one error (the files' own failures are reported file by file)."""
+    from ..detection.devices import select_device
+
+    device = select_device(options.device)
+    if args.kind == "spheres":
+        from ..models import load_model_cached
+
+        load_model_cached(args.model, device)  # detect_file finds it cached
+    else:
+        from ..detection.kinds_prediction import model_for
+
+        model_for(args.kind, args.model, device)
+
+
+def _report_failed(failed: dict[Path, str]) -> int:
+    """Each file that failed, one line each after the work; the exit status (1 if any failed)."""
+    for line in failed.values():
+        print(f"particle-detect: failed: {line}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -> int:
@@ -574,7 +619,7 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
 
     from tqdm import tqdm
 
-    from ..files.distributed import detect_files, local_client, threads_per_worker
+    from ..files.distributed import detect_files, local_client, scheduler_client, threads_per_worker
 
     from .checks import check_output_folder
 
@@ -583,12 +628,7 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
     check_output_folder(args.output)
     client = None
     if args.scheduler is not None:
-        from distributed import Client
-
-        try:
-            client = Client(args.scheduler, timeout="20s")
-        except OSError as exc:
-            raise ParticleDetectError(f"{args.scheduler}: cannot reach the dask scheduler ({exc})") from None
+        client = scheduler_client(args.scheduler, timeout="20s")
     elif args.workers is not None:
         client = local_client(args.workers or None)
         options = replace(options, threads=threads_per_worker(len(client.scheduler_info()["workers"])))
@@ -603,9 +643,7 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
             if cluster is not None:
                 cluster.close()
     log.info("%d file(s) into %s: %s", len(inputs), args.output, summary.describe())
-    for line in summary.failed.values():
-        print(f"particle-detect: failed: {line}", file=sys.stderr)
-    return 0 if summary.ok else 1
+    return _report_failed(summary.failed)
 
 
 def _log_compile_warmup(args: argparse.Namespace, options) -> None:

@@ -76,13 +76,16 @@ def _tiff_metadata(path: Path) -> tuple[str | None, tuple[int, ...], tuple[float
     """(axes from the metadata or None, the series' shape, voxel size or None, its unit) of a TIFF."""
     import tifffile
 
-    from .io import _quiet_tifffile
+    from .io import _quiet_tifffile, check_tiff_complete
 
     try:
         with _quiet_tifffile(), tifffile.TiffFile(path) as tif:
+            check_tiff_complete(path, tif)  # a cut file's metadata would describe what is no longer there
             series = tif.series[0]
             raw, shape = series.axes.upper(), tuple(series.shape)
             voxel, unit = _ome_voxel(tif.ome_metadata) if tif.is_ome else _imagej_voxel(tif)
+    except ParticleDetectError:
+        raise
     except Exception as exc:  # corrupt files: the reader names them
         raise ParticleDetectError(f"{path}: cannot read image ({type(exc).__name__}: {exc})") from None
     # Length-1 axes other than Y, X say nothing (an OME-TIFF of one time point is still ZYX).
@@ -254,16 +257,19 @@ def read_volumes(path: str | Path, axes: Axes):
     else:
         import tifffile
 
-        from .io import _quiet_tifffile
+        from .io import _quiet_tifffile, check_tiff_complete
 
         try:
             with _quiet_tifffile(), tifffile.TiffFile(path) as tif:
+                check_tiff_complete(path, tif)
                 series = tif.series[0]
                 # Uncompressed, contiguous pixels (ImageJ hyperstacks, most confocal exports) are mapped,
                 # not read: a long TZYX series holds one volume in memory at a time.
                 data = None if series.dataoffset is not None else series.asarray()
             if data is None:
                 data = tifffile.memmap(path, series=0, mode="r")
+        except ParticleDetectError:
+            raise
         except Exception as exc:
             raise ParticleDetectError(f"{path}: cannot read image ({type(exc).__name__}: {exc})") from None
     shape = tuple(data.shape)

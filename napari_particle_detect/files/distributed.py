@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .file_detection import (
@@ -21,7 +21,9 @@ from .file_detection import (
     detect_file,
     is_finished,
     output_paths,
+    unique_inputs,
 )
+from ..errors import ParticleDetectError
 from .io import remove_stale_temporaries
 
 # Memory a worker process needs beyond torch itself for everyday images; bounds the default count.
@@ -55,16 +57,24 @@ def detect_files(
 
     ``client``: a ``dask.distributed.Client`` to run the files on its workers (each loads the model
     once); None runs them here, one after another. ``progress(path, status)`` is called once per file
-    with status ``done``, ``skipped`` or ``failed``.
+    with status ``done``, ``skipped`` or ``failed``. A file named twice is detected once; a missing one
+    fails as ``PATH: file not found``. ``model_path``: a weights file, a model folder, or a bare name
+    that is no file here for the shipped weights of that name (as :func:`file_detection.detect_file`).
     """
-    paths = [Path(p) for p in paths]
+    # One file named twice (relative and absolute, through a link) is detected once, as on the command line.
+    paths, _ = unique_inputs([Path(p) for p in paths])
     options = options or DetectOptions()
-    model = str(Path(model_path).resolve()) if model_path is not None else None
+    model = _model_weights(model_path)
     summary = FilesSummary()
     todo: list[tuple[Path, Path]] = []
-    targets = output_paths(paths, Path(output))
+    for path in paths:
+        if not path.exists():  # said as the reader says it; the job would fail first on the input's size
+            summary.failed[path] = f"{path}: file not found"
+            _tell(progress, path, "failed")
+    present = [p for p in paths if p not in summary.failed]
+    targets = output_paths(present, Path(output))
     check_targets(targets, options.kind)
-    for path, target in zip(paths, targets):
+    for path, target in zip(present, targets):
         if is_finished(path, target, options, model):
             summary.skipped.append(path)
             _tell(progress, path, "skipped")
@@ -83,23 +93,42 @@ def detect_files(
                 summary.failed[path] = failure_line(path, exc)
                 _tell(progress, path, "failed")
         return summary
+    _run_on_cluster(client, todo, options, model, summary, progress)
+    return summary
+
+
+def _model_weights(model_path: str | Path | None) -> str | None:
+    """The weights file ``model_path`` names, as every job reads it: resolved here as one file's detection
+    resolves it (a bare name that is no file here names the shipped weights), absolute for the workers."""
+    from ..models.registry import weights_path
+
+    return str(weights_path(model_path).absolute()) if model_path is not None else None
+
+
+def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOptions, model: str | None,
+                    summary: FilesSummary, progress: Callable[[Path, str], None] | None) -> None:
+    """Each (input, output) as one task on ``client``'s workers, results and failures into ``summary``."""
     from distributed import as_completed
 
+    # A worker runs in its own working folder: relative names would read other files there and write
+    # the results into its folder, not the user's. Absolute, not resolved: the names the user gave.
+    inputs = [path.absolute() for path, _ in todo]
+    outputs = [target.absolute() for _, target in todo]
     # pure=False: a file's task runs again if asked again (its input may have changed on disk).
-    futures = client.map(detect_file, [p for p, _ in todo], [options] * len(todo), [model] * len(todo),
-                         [t for _, t in todo], pure=False)
-    source = {future.key: path for future, (path, _) in zip(futures, todo)}
+    futures = client.map(detect_file, inputs, [options] * len(todo), [model] * len(todo), outputs, pure=False)
+    order = {future.key: index for index, future in enumerate(futures)}
+    finished: list[tuple[int, FileResult]] = []
     for future in as_completed(futures):
-        path = source[future.key]
+        index = order[future.key]
+        path = todo[index][0]
         if future.status == "finished":
-            summary.done.append(future.result())
+            finished.append((index, replace(future.result(), path=path)))  # the input as the caller named it
             _tell(progress, path, "done")
         else:
             summary.failed[path] = failure_line(path, future.exception())
             _tell(progress, path, "failed")
         future.release()
-    summary.done.sort(key=lambda r: paths.index(r.path))
-    return summary
+    summary.done.extend(result for _, result in sorted(finished, key=lambda item: item[0]))
 
 
 def _tell(progress: Callable[[Path, str], None] | None, path: Path, status: str) -> None:
@@ -109,8 +138,6 @@ def _tell(progress: Callable[[Path, str], None] | None, path: Path, status: str)
 
 def failure_line(path: Path, exc: BaseException | None) -> str:
     """One line: our own errors already name the file; anything else gets its name and type."""
-    from ..errors import ParticleDetectError
-
     if isinstance(exc, ParticleDetectError):
         return str(exc)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -139,9 +166,30 @@ def local_client(workers: int | None = None):
 
     workers = workers or default_workers()
     logging.getLogger("distributed").setLevel(logging.ERROR)  # its start-up and shut-down chatter is not ours
+    # The scheduler serves HTTP (health checks) even without a dashboard, on 8787 unless told: where another
+    # cluster's dashboard holds that port, dask warned in several lines, -q or not. Any free local port.
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                           scheduler_kwargs={"dashboard": False}, silence_logs=logging.CRITICAL)
+                           scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+                           silence_logs=logging.CRITICAL)
     return Client(cluster)
+
+
+def scheduler_client(address: str, timeout: str = "20s"):
+    """A ``dask.distributed`` client connected to the scheduler at ``address`` ("tcp://HOST:8786"); one
+    ParticleDetectError naming the address when it is no scheduler address or none answers there."""
+    from distributed import Client
+    from distributed.comm import get_address_host_port
+
+    text = str(address).strip()
+    try:
+        if not text.startswith("inproc://"):  # one process's own address: no host and port to check
+            get_address_host_port(text)  # dask's own parser: a scheme it knows, a host and a numeric port
+    except ValueError as exc:
+        raise ParticleDetectError(f"{address}: not a scheduler address ({exc}); give tcp://HOST:PORT") from None
+    try:
+        return Client(text, timeout=timeout)
+    except OSError as exc:
+        raise ParticleDetectError(f"{address}: cannot reach the dask scheduler ({exc})") from None
 
 
 def threads_per_worker(workers: int) -> int:

@@ -18,6 +18,7 @@ import pandas as pd
 from ..errors import ParticleDetectError
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".zarr")
+PICTURE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}  # read through Pillow
 # Column names other tools use, mapped to ours (napari's Points CSV, trackpy).
 COLUMN_ALIASES = {"axis-0": "frame", "axis-1": "y", "axis-2": "x", "mass": "score", "t": "frame", "z": "frame"}
 
@@ -60,36 +61,150 @@ def _quiet_tifffile() -> Iterator[None]:
         tifffile_log.setLevel(level)
 
 
-def _open_lazy_tiff(path: Path):
-    """A LazyTiffStack when the file is a plain one-page-per-frame stack, else None."""
+def _page_per_frame(tif) -> tuple[int, tuple[int, int], np.dtype] | None:
+    """(frames, frame shape, dtype) when each page of the file is one 2D frame of a stack, else None: one
+    series of frames (tifffile, ImageJ, OME), or pages appended one by one (tifffile's ``append=True``,
+    one series each) that all agree in shape and dtype."""
+    series = list(tif.series)
+    if not series:
+        return None
+    first = series[0]
+    if len(series) == 1 and len(first.shape) == 3:
+        frames, frame_shape = first.shape[0], tuple(first.shape[1:])
+    elif len(series) > 1 and len(first.shape) == 2 and all(
+            tuple(s.shape) == tuple(first.shape) and s.dtype == first.dtype for s in series):
+        frames, frame_shape = len(series), tuple(first.shape)
+    else:
+        return None
+    if len(tif.pages) != frames or tuple(tif.pages[0].shape) != frame_shape:
+        return None  # frames that are not pages (several samples, a contiguous series with one page)
+    return frames, frame_shape, first.dtype
+
+
+def _open_lazy_tiff(path: Path, tif) -> LazyTiffStack | None:
+    """A LazyTiffStack over the open file when each page is one frame of a stack, else None."""
+    layout = _page_per_frame(tif)
+    if layout is None:
+        return None
+    frames, frame_shape, dtype = layout
+    return LazyTiffStack(path, tif, frames, frame_shape, dtype)
+
+
+def _tiff_pixels(path: Path, tif) -> np.ndarray:
+    """The TIFF's one image or stack; pages saved one by one (several series) are stacked when they agree."""
+    series = list(tif.series)
+    if len(series) <= 1:
+        return tif.asarray()
+    shapes = [tuple(s.shape) for s in series]
+    if len(set(shapes)) > 1:
+        listed = ", ".join("x".join(map(str, shape)) for shape in shapes[:4]) + (", ..." if len(shapes) > 4 else "")
+        raise ParticleDetectError(f"{path}: its {len(shapes)} images differ in shape ({listed}); "
+                                  "save the frames as one stack of equal size")
+    return np.stack([s.asarray() for s in series])
+
+
+def _read_tiff(path: Path, lazy: bool) -> np.ndarray | LazyTiffStack:
+    """The TIFF, checked whole first; with ``lazy`` a LazyTiffStack (left open) where pages are frames."""
     import tifffile
 
     tif = tifffile.TiffFile(path)
+    try:
+        check_tiff_complete(path, tif)
+        stack = _open_lazy_tiff(path, tif) if lazy else None
+    except BaseException:
+        tif.close()
+        raise
+    if stack is not None:
+        return stack  # reads its frames from the open file
+    with tif:
+        return _tiff_pixels(path, tif)
+
+
+def check_tiff_complete(path: Path, tif) -> None:
+    """One ParticleDetectError when the open TIFF ``tif`` is cut short (a copy or a write that stopped):
+    its last page links to a page beyond the end of the file, or its pixels run past the end. tifffile
+    only logs these (which we keep quiet) and reads what is left, so a truncated stack would otherwise
+    be read as its first frame or few."""
+    pages = len(tif.pages)
+    if not pages:
+        return  # not even one page: no stack cut short, a broken file (the reader says so)
+    size = tif.filehandle.size
+    last_cut = _data_end(tif.pages[-1]) > size
     series = tif.series[0] if tif.series else None
-    if series is None or len(series.shape) != 3 or len(tif.pages) != series.shape[0]:
-        tif.close()
-        return None
-    page = tif.pages[0]
-    if tuple(page.shape) != tuple(series.shape[1:]):
-        tif.close()
-        return None
-    return LazyTiffStack(path, tif, series.shape[0], tuple(series.shape[1:]), series.dtype)
+    contiguous_cut = (series is not None and series.dataoffset is not None
+                      and series.dataoffset + series.nbytes > size)
+    if not (_links_past_end(tif, size) or last_cut or contiguous_cut):
+        return
+    readable = pages - (1 if last_cut else 0)
+    said = _frames_said(tif)
+    if said is not None and said > readable:
+        raise ParticleDetectError(f"{path}: corrupt or truncated: the file says {said} frame{'s' * (said > 1)}, "
+                                  f"only {readable} readable")
+    raise ParticleDetectError(f"{path}: corrupt or truncated: only {readable} frame(s) readable, the rest of the "
+                              "file is missing")
 
 
-def _read_tiff(path: Path) -> np.ndarray:
-    """The TIFF's one image or stack; pages saved one by one (several series) are stacked when they agree."""
-    import tifffile
+def _data_end(page) -> int:
+    """Where a page's pixels end in the file (0 for a page without any)."""
+    return max((o + n for o, n in zip(page.dataoffsets, page.databytecounts)), default=0)
 
-    with tifffile.TiffFile(path) as tif:
-        series = list(tif.series)
-        if len(series) <= 1:
-            return tif.asarray()
-        shapes = [tuple(s.shape) for s in series]
-        if len(set(shapes)) > 1:
-            listed = ", ".join("x".join(map(str, shape)) for shape in shapes[:4]) + (", ..." if len(shapes) > 4 else "")
-            raise ParticleDetectError(f"{path}: its {len(shapes)} images differ in shape ({listed}); "
-                                      "save the frames as one stack of equal size")
-        return np.stack([s.asarray() for s in series])
+
+def _links_past_end(tif, size: int) -> bool:
+    """Whether the last page tifffile found points on to another (a complete file ends its chain with 0):
+    tifffile stops at a link beyond the end of the file, or at a page it cannot parse."""
+    import struct
+
+    where = tif.pages.next_page_offset
+    if where is None:
+        return False
+    handle, width = tif.filehandle, tif.tiff.offsetsize
+    if where + width > size:
+        return True
+    handle.seek(where)
+    return struct.unpack(tif.tiff.offsetformat, handle.read(width))[0] != 0
+
+
+def _frames_said(tif) -> int | None:
+    """The frames the file's own metadata promises (ImageJ's image count, or the shape tifffile wrote
+    for its one series); None when it says nothing."""
+    if tif.is_imagej and tif.imagej_metadata and tif.imagej_metadata.get("images"):
+        return int(tif.imagej_metadata["images"])
+    described = tif.shaped_metadata if tif.is_shaped else None
+    if described and len(described) == 1 and described[0].get("shape") and tif.pages:
+        shape = [int(n) for n in described[0]["shape"]]
+        page = int(np.prod(tif.pages[0].shape))
+        return int(np.prod(shape)) // page if page else None
+    return None
+
+
+def _read_picture(path: Path, suffix: str) -> np.ndarray:
+    """A PNG or JPEG (through imageio's Pillow plugin); a file it cannot read is one line naming the format
+    its suffix promises (imageio's own message, when no plugin claims the file, suggests installing video
+    readers)."""
+    import imageio.v3 as iio
+
+    try:
+        return iio.imread(path, plugin="pillow")
+    except Exception as exc:  # noqa: BLE001 - broken files raise many types
+        raise ParticleDetectError(f"{path}: not a readable {PICTURE_FORMATS[suffix]} file "
+                                  f"({_picture_problem(path, suffix, exc)})") from None
+
+
+def _picture_problem(path: Path, suffix: str, failure: Exception) -> str:
+    """What is wrong with a picture file, as Pillow says it (imageio's wrapper says only that it failed)."""
+    from PIL import Image, UnidentifiedImageError
+
+    if path.stat().st_size == 0:
+        return "empty file"
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except UnidentifiedImageError:
+        return f"its contents are not {PICTURE_FORMATS[suffix]} data"
+    except Exception as exc:  # noqa: BLE001 - Pillow's reason, whatever its type
+        failure = exc
+    text = " ".join(str(failure).split())[:200]
+    return f"{type(failure).__name__}{': ' + text if text else ''}"
 
 
 def read_image(path: str | Path, lazy: bool = False) -> np.ndarray | LazyTiffStack | ZarrStack:
@@ -111,14 +226,11 @@ def read_image(path: str | Path, lazy: bool = False) -> np.ndarray | LazyTiffSta
     try:
         with _quiet_tifffile():
             if suffix in (".tif", ".tiff"):
-                stack = _open_lazy_tiff(path) if lazy else None
-                if stack is not None:
-                    return stack
-                data = _read_tiff(path)
-            elif suffix in (".png", ".jpg", ".jpeg"):
-                import imageio.v3 as iio
-
-                data = iio.imread(path)
+                data = _read_tiff(path, lazy)
+                if isinstance(data, LazyTiffStack):
+                    return data
+            elif suffix in PICTURE_FORMATS:
+                data = _read_picture(path, suffix)
             else:
                 raise ParticleDetectError(f"{path}: unsupported file type {suffix!r}; use TIFF or PNG")
     except ParticleDetectError:

@@ -10,6 +10,7 @@ workspace and committed like a local round (:func:`rounds.commit`).
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -25,6 +26,8 @@ from .training import Example, TrainConfig, TrainingCancelled
 
 # How often the laptop side looks for progress and for the user's Cancel.
 POLL_S = 0.2
+# How long the scheduler has to answer, and then to have a worker for the round's tasks.
+CONNECT_TIMEOUT_S = 10
 
 
 def pack_model(model: DetectorModel) -> dict:
@@ -71,22 +74,23 @@ def run_round_remote(
     ``worker_defaults``: the round's steps, crops per step, learning rate and unreviewed frames are the
     worker's defaults, not ``config``'s (the dock asks for that while its boxes hold this computer's
     defaults: a laptop's 200 steps are not what a GPU worker should train)."""
-    from distributed import Client, Event, Queue
+    from distributed import Event, Queue
+
+    from ..files.distributed import scheduler_client
 
     report = progress or (lambda event: None)
     parent, base, examples = prepare_round(project, stack)
     own_client = not hasattr(scheduler, "submit")
-    try:
-        client = Client(scheduler, timeout="10s") if own_client else scheduler
-    except OSError as exc:
-        raise ParticleDetectError(f"{scheduler}: cannot reach the dask scheduler ({exc})") from None
+    client = scheduler_client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s") if own_client else scheduler
     key = uuid.uuid4().hex
     workspace = None
     try:
         events, stop = Queue(f"progress-{key}", client=client), Event(f"cancel-{key}", client=client)
         if worker_defaults:
             # Asked on the worker: a GPU's long rounds there, whatever this computer has.
-            config = replace(config, **client.submit(round_defaults, device, pure=False).result())
+            asked = client.submit(round_defaults, device, pure=False)
+            _wait(client, asked, events, stop, cancel, report)
+            config = replace(config, **asked.result())
         report({"phase": "preparing", "where": str(getattr(client, "scheduler", scheduler)),
                 "steps": config.epochs * config.steps_per_epoch, "unlabelled_frames": config.unlabelled_frames})
         # The unreviewed frames travel with the examples (read here, where the stack is).
@@ -94,13 +98,7 @@ def run_round_remote(
             config.unlabelled_frames) if config.unlabelled_frames > 0 and examples else None)
         future = client.submit(remote_fine_tune, pack_model(base), examples, config, device, key, unlabelled,
                                pure=False)
-        while not future.done():
-            for event in _drain(events, POLL_S):
-                report(event)
-            if cancel is not None and cancel():
-                stop.set()
-                future.cancel()
-                raise TrainingCancelled("fine-tuning cancelled")
+        _wait(client, future, events, stop, cancel, report)
         for event in _drain(events, 0):
             report(event)
         try:
@@ -125,6 +123,27 @@ def run_round_remote(
     finally:
         if own_client:
             client.close()
+
+
+def _wait(client, future, events, stop, cancel: Callable[[], bool] | None, report: Callable[[dict], None]) -> None:
+    """Until ``future`` is done, in slices of POLL_S: progress events passed on, the user's Cancel obeyed
+    (the worker told through ``stop``; TrainingCancelled), and a scheduler that still has no worker after
+    CONNECT_TIMEOUT_S one ParticleDetectError (its tasks would wait for ever). Busy workers are waited for."""
+    started, checked = time.monotonic(), False
+    while not future.done():
+        for event in _drain(events, POLL_S):
+            report(event)
+        if cancel is not None and cancel():
+            stop.set()
+            future.cancel()
+            raise TrainingCancelled("fine-tuning cancelled")
+        if not checked and time.monotonic() - started > CONNECT_TIMEOUT_S:
+            checked = True  # asked once: a worker that is there may be busy, and a long round is no fault
+            if not client.scheduler_info()["workers"]:
+                future.cancel()
+                address = getattr(client.scheduler, "address", client.scheduler)
+                raise ParticleDetectError(f"{address}: no dask worker has joined this scheduler in "
+                                          f"{CONNECT_TIMEOUT_S} s (the round needs one: dask worker {address})")
 
 
 def _drain(events, timeout: float) -> list[dict]:
