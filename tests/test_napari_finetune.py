@@ -283,4 +283,29 @@ def test_a_round_of_another_image_says_whose_it_is(reviewed, qtbot):
     text = widget.finetune.status.text()
     assert text.startswith("'cells': round-002"), text  # the verdict names the image it is about
     widget.image_combo.setCurrentText("cells")
-    assert widget.finetune.status.text() == ""  # and is not repeated under the image it was made for
+    # and is that image's: shown with it again (it was gone from it, shown only where it did not belong)
+    assert widget.finetune.status.text() == text.removeprefix("'cells': ")
+    widget.image_combo.setCurrentText("other")
+    assert widget.finetune.status.text() == ""
+
+
+def test_a_round_switched_in_for_an_image_not_shown_brings_its_threshold(reviewed, qtbot):
+    # The round became the project's model, but the project kept the old round's threshold: its
+    # detections were shown at a threshold other than the one its verdict was scored at.
+    from napari_particle_detect._napari.state import round_threshold
+
+    viewer, widget = reviewed
+    start_round(widget, replace(TINY_TUNE, steps_per_epoch=20))
+    cells = widget.annotation
+    qtbot.waitUntil(lambda: not widget.finetune.running(), timeout=120_000)
+    project = cells.project
+    newest = project.rounds[-1]
+    widget.detect.set_threshold(0.77)  # the user's, before the round
+    viewer.add_image(np.random.default_rng(1).normal(10, 1, (2, 64, 64)).astype(np.float32), name="other")
+    widget.image_combo.setCurrentText("other")
+    widget.finetune._target = cells  # as when the round ended while 'other' was shown
+    widget.finetune._on_done(replace(newest, improved=True))
+    widget.finetune._target = None
+    assert project.threshold == round_threshold(project, newest.number) != 0.77
+    widget.image_combo.setCurrentText("cells")
+    assert widget.state.threshold == round_threshold(project, newest.number)

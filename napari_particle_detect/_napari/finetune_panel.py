@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from pathlib import Path
 
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info
@@ -26,7 +27,7 @@ from .round_actions import RoundActions
 from .round_progress import areas_text, train_round, trained_text
 from .round_reports import ProgressRelay, RoundReports
 from .warm_up import warm_up_training
-from .state import DockState
+from .state import DockState, round_threshold
 
 ROUND_COLUMNS = ["round", "from", "trained", "held out", "F1 before", "F1 after", "result"]
 HOLD_OUT_NOTE = ("Each round is scored on tiles of the reviewed areas that no round ever trains on: 'F1 before' "
@@ -43,6 +44,7 @@ class FineTunePanel(RoundReports, QGroupBox):
         self.state = state
         self.worker = None
         self._target = None  # the annotation whose project a running round belongs to
+        self._verdicts: dict[Path, str] = {}  # the last round's verdict per project, shown with its image
         # No thread count: the round takes the cores the machine's load leaves free (detection.threads;
         # the interface itself takes about 5 % of a core while a round trains, benchmarks/dock_round.py).
         self.config = replace(FINE_TUNE, **round_defaults())
@@ -141,9 +143,11 @@ class FineTunePanel(RoundReports, QGroupBox):
         running for it keeps reporting, as it is about that image)."""
         if self.running():
             return
-        self.status.setText("")
+        annotation = self.state.annotation
+        verdict = self._verdicts.get(annotation.project.folder, "") if annotation is not None else ""
+        self.status.setText(verdict)  # the last round's of this image, wherever the dock was when it ended
         self.progress.setRange(0, 1)
-        self.progress.setValue(0)
+        self.progress.setValue(1 if verdict else 0)
         self.loss_plot.clear()
         self.phases = []
 
@@ -268,9 +272,14 @@ class FineTunePanel(RoundReports, QGroupBox):
 
     def _on_done(self, info: RoundInfo) -> None:
         project = self._target.project
-        if self._target is self.state.annotation and info.improved is True:
-            self.state.use_round(info.number)  # and the threshold tuned for it
-        self.show_verdict(info, project.current_round, subject=self._subject())
+        if info.improved is True:
+            if self._target is self.state.annotation:
+                self.state.use_round(info.number)  # and the threshold tuned for it
+            else:  # in use for its image, which the dock does not show: its threshold waits there for it
+                project.remember_threshold(round_threshold(project, info.number))
+        subject = self._subject()
+        message = self.show_verdict(info, project.current_round, subject=subject)
+        self._verdicts[project.folder] = message.removeprefix(f"{subject}: ") if subject else message
 
     def _on_error(self, exc: BaseException) -> None:
         self.show_failure(exc, self._target.project.current_round, subject=self._subject())

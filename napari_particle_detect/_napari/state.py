@@ -122,8 +122,7 @@ class DockState:
         return info
 
     def adopt_round_threshold(self, number: int) -> None:
-        card = read_card(self.require_annotation().project.round_path(number).with_suffix(".json"))
-        self.set_threshold(card.threshold)
+        self.set_threshold(round_threshold(self.require_annotation().project, number))
 
     # ---- who is busy -------------------------------------------------------------------------
     def set_busy(self, what: str, busy: bool) -> None:
@@ -133,3 +132,8 @@ class DockState:
 
     def is_busy(self, what: str | None = None) -> bool:
         return any(self._busy.values()) if what is None else self._busy.get(what, False)
+
+
+def round_threshold(project, number: int) -> float:
+    """The threshold tuned for a project's round (its card's)."""
+    return read_card(project.round_path(number).with_suffix(".json")).threshold
