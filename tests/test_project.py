@@ -122,6 +122,10 @@ def test_export_adds_physical_units_and_counts_every_frame():
     np.testing.assert_allclose(offset["y_um"], offset["y"] * 0.5 + 100.0)
     assert physical_placement(offset) == Placement((0.5, 0.25), (100.0, 50.0), "um")
     assert physical_placement(plain) is None
+    # Detect stopped after frames 0 and 1 (1 found nothing): frames never detected have no count, not 0.
+    _, partial = export_tables(table, n_frames=4, reviewed=[2], detected={0, 1})
+    assert partial["count"].tolist()[:3] == [3, 0, 5] and pd.isna(partial["count"].iloc[3])
+    assert partial["detected"].tolist() == [True, True, True, False]
 
 
 def test_round_info_round_trips_through_state(tmp_path, tiny_model):

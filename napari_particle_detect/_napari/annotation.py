@@ -292,6 +292,10 @@ class Annotation:
         """Whether ``frame`` was detected or edited (an empty detected frame counts: it holds no particles)."""
         return int(frame) in self._on_disk or int(frame) in self.project.saved_frames()
 
+    def detected_frames(self) -> set[int]:
+        """Every frame :meth:`has_centres` says yes to (one look at the project's folder)."""
+        return set(self._on_disk) | set(self.project.saved_frames())
+
     def _check_reviewable(self, frame: int) -> None:
         if not self.has_centres(frame):
             raise ParticleDetectError(f"frame {frame} was never detected or edited: run Detect on it, or add its "

@@ -32,7 +32,8 @@ def export_annotation(annotation: Annotation, path: str | Path) -> tuple[Path, P
     scale, translate = (tuple(float(v) for v in pair[-2:]) for pair in (annotation.image.scale,
                                                                          annotation.image.translate))
     centres, counts = export_tables(annotation.visible_table(), scale, unit_suffix(annotation),
-                                    annotation.n_frames, annotation.project.reviewed_frames, translate)
+                                    annotation.n_frames, annotation.project.reviewed_frames, translate,
+                                    annotation.detected_frames())
     measurer = getattr(annotation, "measurer", None)  # set while the Measurements panel measures
     if measurer is not None and len(centres):
         centres = pd.concat([centres, measurer.measure(centres)], axis=1)

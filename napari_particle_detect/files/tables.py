@@ -55,8 +55,12 @@ def normalise_table(table: pd.DataFrame, frame: int | None = None) -> pd.DataFra
 
 def export_tables(table: pd.DataFrame, scale: tuple[float, float] = (1.0, 1.0), unit: str = "",
                   n_frames: int | None = None, reviewed: list[int] | None = None,
-                  translate: tuple[float, float] = (0.0, 0.0)) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(centres in pixels, plus physical ``y_<unit>, x_<unit>`` (:func:`with_physical`); count per frame)."""
+                  translate: tuple[float, float] = (0.0, 0.0),
+                  detected: set[int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(centres in pixels, plus physical ``y_<unit>, x_<unit>`` (:func:`with_physical`); count per frame).
+
+    ``detected``: the frames detected or edited, where some are not (Detect stopped early): the counts
+    gain a ``detected`` column and a frame never detected has no count, not a count of 0."""
     out = normalise_table(table).sort_values(["frame", "y", "x"], kind="stable").reset_index(drop=True)
     out = with_physical(out, scale, translate, unit)
     frames = range(n_frames) if n_frames is not None else sorted(set(out["frame"]))
@@ -65,6 +69,10 @@ def export_tables(table: pd.DataFrame, scale: tuple[float, float] = (1.0, 1.0), 
     summary = pd.DataFrame({"frame": list(frames)})
     summary["count"] = [int(counts.get(f, 0)) for f in summary["frame"]]
     summary["reviewed"] = [f in reviewed for f in summary["frame"]]
+    if detected is not None:
+        seen = summary["frame"].isin(set(detected) | reviewed | set(counts.index))
+        summary["count"] = summary["count"].astype("Int64").where(seen, pd.NA)
+        summary["detected"] = seen
     return out, summary
 
 
