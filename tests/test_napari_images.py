@@ -137,6 +137,19 @@ def test_file_save_and_export_keep_the_same_points(make_napari_viewer, qtbot, li
     assert "hidden by the threshold are left out" in SAVE_RULE and SAVE_RULE in widget.export.button.toolTip()
 
 
+def test_a_stopped_detection_says_so_instead_of_the_time_left(make_napari_viewer, qtbot, light_model):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.concatenate([small_stack(3, 96)] * 4), name="cells")
+    widget = make_widget(viewer, light_model)
+    widget.detect.scope_combo.setCurrentIndex(1)
+    widget.detect.run_button.click()
+    widget.detect.stop()
+    qtbot.waitUntil(lambda: not widget.detect.running(), timeout=60_000)
+    bar = widget.detect.progress
+    assert bar.value() < bar.maximum() == 12
+    assert bar.format() == "%v / %m frames, stopped"  # it read '7 / 12 frames, about 1 s left'
+
+
 def test_closing_the_image_during_detection_stops_it_and_takes_its_layers(make_napari_viewer, qtbot, light_model):
     viewer = make_napari_viewer()
     frames = small_stack(4, 96)

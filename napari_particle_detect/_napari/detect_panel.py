@@ -353,6 +353,9 @@ class DetectPanel(QGroupBox):
         if edited and self._target is not None:  # one notice for the run, not one per batch of frames
             frames = ", ".join(str(f) for f in edited[:5]) + (" …" if len(edited) > 5 else "")
             show_info(f"detected again over your edits on frame(s) {frames}: Ctrl+Z on a frame brings its edits back")
+        if self._target is not None:  # the time left is about frames no longer coming
+            done, total = self.progress.value(), self.progress.maximum()
+            self.progress.setFormat("%v / %m frames" + (", stopped" if self._stop.is_set() and done < total else ""))
         self.worker, self._target = None, None
         self._set_running(False)
 
