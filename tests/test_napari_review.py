@@ -125,6 +125,28 @@ def test_a_centre_dragged_by_hand_is_the_users_and_the_threshold_never_hides_it(
     assert len(table) > 1
 
 
+def test_unaccepting_keeps_the_edits_made_after_acceptance_one_undo_away(make_napari_viewer, qtbot, light_model):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(2), name="movie")
+    widget = make_widget(viewer, light_model)
+    viewer.dims.set_current_step(0, 0)
+    run_detect(widget, qtbot, scope=0)
+    annotation = widget.annotation
+    detected = annotation.frame_table(0)
+    widget.review.accept_button.click()
+    viewer.dims.set_current_step(0, 0)
+    layer = annotation.points
+    layer.selected_data = set(np.flatnonzero(layer.data[:, 0] == 0)[:3])
+    layer.remove_selected()  # edits after acceptance
+    layer.add([[0, 30.0, 40.0]])
+    edited = annotation.frame_table(0)
+    widget.review.unaccept()
+    assert len(annotation.frame_table(0)) == len(detected)  # as before acceptance
+    widget.review.undo()  # the edits after acceptance were lost with no undo ("nothing to undo on frame 0")
+    again = annotation.frame_table(0)
+    assert len(again) == len(edited) and ((again["y"] == 30.0) & (again["x"] == 40.0)).sum() == 1
+
+
 def test_edits_are_saved_at_once_and_restored_in_a_new_viewer(make_napari_viewer, qtbot, light_model, tmp_path):
     path = tmp_path / "movie.tif"
     tifffile.imwrite(path, small_stack(3))

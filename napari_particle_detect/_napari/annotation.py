@@ -340,12 +340,13 @@ class Annotation:
 
     def unaccept(self, frame: int) -> bool:
         """Back to unreviewed; the points it had before its acceptance come back when this session
-        accepted it (hidden ones included). Returns whether they did."""
+        accepted it (hidden ones included), the frame as accepted (with any edits made since) one undo
+        away. Returns whether they did."""
         self.flush()
         self.project.unaccept_frame(frame)
         before = self._before_accept.pop(int(frame), None)
         if before is not None:
-            self.replace_frames({int(frame): before})
+            self.replace_frames({int(frame): before}, history="record")
         else:
             self._changed()
         return before is not None

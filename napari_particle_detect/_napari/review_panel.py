@@ -186,7 +186,8 @@ class ReviewPanel(QGroupBox):
         restored = annotation.unaccept(frame)
         if self._last_accepted == frame:
             self._last_accepted = None
-        show_info(f"frame {frame} un-accepted" + (", its points as they were before" if restored else ""))
+        show_info(f"frame {frame} un-accepted" + (", its points as they were before (Ctrl+Z: as accepted, with any "
+                                                  "edits since)" if restored else ""))
         self.refresh()
 
     def next_frame(self) -> None:
