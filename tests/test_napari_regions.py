@@ -167,3 +167,13 @@ def test_review_regions_hold_a_few_dozen_centres_where_particles_are_sparse():
     [top] = rank_regions({0: (crowded, np.full(900, 0.8))}, (256, 256), 0.35, 12.0)[:1]
     assert top.box[2] - top.box[0] == round(8 * 12.0)
     assert "no centre scored near the threshold" in top.why
+
+
+def test_a_proposal_says_what_it_was_ranked_on():
+    from napari_particle_detect.projects.review import rank_frames
+
+    # Frame 0: three centres right at the threshold; frame 1: four centres at its edge. Frame 0 is proposed
+    # first, and its reason must not read as fewer hesitant centres beating more.
+    first, second = rank_frames({0: (np.zeros((3, 2)), np.full(3, 0.35)), 1: (np.zeros((4, 2)), np.full(4, 0.5))}, 0.35)
+    assert (first.frame, first.hesitant, second.hesitant) == (0, 3, 4)
+    assert "(weighing 3.0" in first.why and "(weighing 1.0" in second.why
