@@ -75,6 +75,10 @@ def test_a_doubtful_diameter_is_flagged_in_the_json(tmp_path, capsys, tiny_model
     run_cli(capsys, "detect", tmp_path / "noise.tif", "-o", tmp_path / "g.csv", "--model", tiny_model,
             "--device", "cpu", "--diameter", "9")
     assert json.loads((tmp_path / "g.json").read_text())["inputs"][0]["diameter_confidence"] == "high"
+    # A folder run says it too, even with -q (it logged nothing: the doubt was only in the .json).
+    code, _, err = run_cli(capsys, "detect", tmp_path / "noise.tif", "-o", f"{tmp_path}/folder/", "--model",
+                           tiny_model, "--device", "cpu")
+    assert code == 0 and "noise.tif: particle diameter" in err and "low confidence" in err
 
 
 def test_diameter_before_the_images_leaves_them_images(tmp_path, capsys, tiny_model):

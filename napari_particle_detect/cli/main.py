@@ -538,12 +538,7 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
             runs.append(record)
             tables.append(table.assign(file=str(path)) if len(inputs) > 1 else table)
             continue
-        low = record["diameter_confidence"] == "low"
-        # A doubtful estimate is a warning, so it shows even with --quiet.
-        (log.warning if low else log.info)(
-            "%s: %d centres in %d frame(s); particle diameter %.1f px (%s%s)%s", path, len(table), record["frames"],
-            record["diameter_px"], record["diameter_source"], ", ringed" if record["ringed"] else "",
-            f"; low confidence: {record['diameter_reason']}; give --diameter" if low else "")
+        _log_sizing(path, record, f"{len(table)} centres in {record['frames']} frame(s); ")
         runs.append(record)
         if len(inputs) > 1:
             table["file"] = str(path)
@@ -575,6 +570,16 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
     extras = [args.output.with_suffix(".chains.csv").name] if args.kind == "chains" else []
     log.info("wrote %s (and %s)", args.output, " and ".join(extras + [args.output.with_suffix(".json").name]))
     return _report_failed(failed)
+
+
+def _log_sizing(path: Path, record: dict, found: str = "") -> None:
+    """The particle size a file was detected at, and how it was found; a doubtful estimate is a warning,
+    so it shows even with --quiet (and in folder runs, which log nothing else per file)."""
+    low = record.get("diameter_confidence") == "low"
+    (log.warning if low else log.info)(
+        "%s: %sparticle diameter %.1f px (%s%s)%s", path, found, record["diameter_px"], record["diameter_source"],
+        ", ringed" if record.get("ringed") else "",
+        f"; low confidence: {record['diameter_reason']}; give --diameter" if low else "")
 
 
 def _detect_with_bar(args: argparse.Namespace, path: Path, options):
@@ -642,6 +647,9 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
             client.close()
             if cluster is not None:
                 cluster.close()
+    for result in summary.done:
+        if result.record.get("diameter_confidence") == "low":
+            _log_sizing(result.path, result.record)
     log.info("%d file(s) into %s: %s", len(inputs), args.output, summary.describe())
     return _report_failed(summary.failed)
 
