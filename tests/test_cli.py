@@ -304,3 +304,12 @@ def test_folder_outputs_are_named_for_the_links_given_not_their_targets(tmp_path
     (links / "exp2_cellB.tif").symlink_to(tmp_path / "b" / "image_000.tif")
     outputs = output_paths(expand_inputs([links]), tmp_path / "out")
     assert outputs == [tmp_path / "out" / "exp1_cellA.csv", tmp_path / "out" / "exp2_cellB.csv"]
+
+
+def test_detect_file_on_a_missing_file_says_so_in_one_line(tmp_path):
+    from napari_particle_detect.errors import ParticleDetectError
+    from napari_particle_detect.files.file_detection import detect_file
+
+    with pytest.raises(ParticleDetectError, match=r"nothere.tif: file not found$"):
+        detect_file(tmp_path / "nothere.tif", output=tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()

@@ -85,6 +85,8 @@ def detect_file(
     start = time.perf_counter()
     options = options or DetectOptions()
     path = Path(path)
+    if not path.exists():  # said before the fingerprint (its stat) could say it as FileNotFoundError
+        raise ParticleDetectError(f"{path}: file not found")
     if options.threads:
         torch.set_num_threads(int(options.threads))
     device = select_device(options.device)
