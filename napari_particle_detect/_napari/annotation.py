@@ -575,3 +575,14 @@ class Annotation:
     def _changed(self) -> None:
         for callback in list(self.changed_callbacks):
             callback()
+
+
+def follow_changes(watched: Annotation | None, annotation: Annotation | None,
+                   callback: Callable[[], None]) -> Annotation | None:
+    """Call ``callback`` after every change of ``annotation``'s centres instead of ``watched``'s (the dock's
+    image changed); returns the annotation now followed."""
+    if watched is not None and callback in watched.changed_callbacks:
+        watched.changed_callbacks.remove(callback)
+    if annotation is not None:
+        annotation.changed_callbacks.append(callback)
+    return annotation

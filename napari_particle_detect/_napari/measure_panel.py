@@ -15,6 +15,7 @@ from qtpy.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel
 
 from ..errors import ParticleDetectError
 from ..detection.measurements import MEASUREMENT_COLUMNS, FrameMeasurer, describe_columns
+from .annotation import follow_changes
 from .layers import SOURCE_COLOURS, table_from_points
 from .notify import report
 from .state import DockState
@@ -69,11 +70,7 @@ class MeasurePanel(QGroupBox):
 
     # ---- following the image worked on -------------------------------------------------------------
     def _on_annotation(self, annotation) -> None:
-        if self._watched is not None and self.apply in self._watched.changed_callbacks:
-            self._watched.changed_callbacks.remove(self.apply)
-        self._watched = annotation
-        if annotation is not None:
-            annotation.changed_callbacks.append(self.apply)
+        self._watched = follow_changes(self._watched, annotation, self.apply)
         self.apply()
 
     def measuring(self) -> bool:

@@ -23,7 +23,7 @@ from ..files.tracks import (
     LinkOptions, compute_drift, describe_tracks, ensemble_msd, fit_power_law, link_centres, subtract_drift,
     tracks_layer_data,
 )
-from .annotation import image_path, placement
+from .annotation import follow_changes, image_path, placement
 from .export_panel import unit_suffix
 from .notify import report, reports_errors
 from .plots import BETTER, INK, SmallPlot
@@ -184,11 +184,7 @@ class TracksPanel(QGroupBox):
             self.mpp_spin.setValue(float(annotation.image.scale[-1]))  # the image knows its pixel size
 
     def _watch(self, annotation) -> None:
-        if self._watched is not None and self._on_centres_changed in self._watched.changed_callbacks:
-            self._watched.changed_callbacks.remove(self._on_centres_changed)
-        self._watched = annotation
-        if annotation is not None:
-            annotation.changed_callbacks.append(self._on_centres_changed)
+        self._watched = follow_changes(self._watched, annotation, self._on_centres_changed)
 
     def _on_centres_changed(self) -> None:
         """The centres shown changed (an edit, a detection, the threshold): tracks linked before are theirs
