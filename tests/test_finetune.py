@@ -417,3 +417,103 @@ def test_a_round_tied_over_many_thresholds_takes_the_middle_of_them_not_the_lowe
     scored = score_in_areas([one], [with_faint])
     tied = [t for t in THRESHOLDS if t >= 0.25]
     assert scored.f1 == 1.0 and scored.threshold == pytest.approx(tied[len(tied) // 2])
+
+
+# ---- the audit of the training side --------------------------------------------------------------------
+def test_a_rounds_card_holds_its_own_training_record_and_its_parents_in_the_lineage(tiny_model, stack):
+    parent = load_model(tiny_model)
+    parent.card.training = {"lineage": [{"command": "grandparent"}], "command": "particle-detect train parent",
+                            "validation_f1": 0.9, "threshold_tuning": {"threshold": 0.3}, "config": {"epochs": 20}}
+    truth = synthesize(benchmark_config("fluorescent", 0.4, (64, 64)), seed=0).centres
+    result = fine_tune(parent, [Example(stack[0], truth, name="frame 0")], replace(TINY, learn_criterion=False),
+                       device="cpu")
+    training = result.model.card.training
+    assert "threshold_tuning" not in training and "validation_f1" not in training and "config" not in training
+    assert training["fine_tuned"]["config"]["architecture"] == parent.card.architecture
+    assert training["lineage"] == [{"command": "grandparent"},
+                                   {"command": "particle-detect train parent", "validation_f1": 0.9,
+                                    "threshold_tuning": {"threshold": 0.3}}]
+
+
+def test_a_round_that_got_worse_is_said_even_with_q(tiny_model, tmp_path, caplog):
+    from napari_particle_detect.cli.rounds import save_round
+    from napari_particle_detect.learning.finetune import RoundResult, Scored
+
+    model = load_model(tiny_model)
+    worse = RoundResult(model, 2, 3, Scored(0.5, 0.4, Counts()), Scored(0.9, 0.4, Counts()))
+    with caplog.at_level("WARNING"):  # what -q lets through
+        save_round(worse, "parent.pt", tmp_path / "round")
+    assert "held-out F1 0.5000 against 0.9000 for parent.pt on 3 held-out tiles: NOT better" in caplog.text
+    caplog.clear()
+    better = RoundResult(model, 2, 3, Scored(0.9, 0.4, Counts()), Scored(0.5, 0.4, Counts()))
+    with caplog.at_level("WARNING"):
+        save_round(better, "parent.pt", tmp_path / "round2")
+    assert caplog.text == ""
+
+
+def test_a_rounds_progress_bar_names_its_phases():
+    from napari_particle_detect.cli.main import round_phase_label
+
+    assert round_phase_label({"phase": "scoring", "model": "parent", "done": 0, "total": 2}) == "scoring (parent)"
+    assert round_phase_label({"phase": "scoring", "model": "parent", "done": 1, "total": 2}) is None
+    assert round_phase_label({"phase": "teacher", "done": 2, "total": 2}) == "teacher pass 2 / 2 frames"
+    assert round_phase_label({"phase": "training", "step": 5, "steps": 10, "loss": 0.1}) == "training"
+
+
+def _two_pairs(folder):
+    import tifffile
+
+    folder.mkdir()
+    for i in range(2):
+        sample = synthesize(benchmark_config("fluorescent", 0.4, (64, 64)), seed=20 + i)
+        tifffile.imwrite(folder / f"im{i}.tif", sample.image)
+        pd.DataFrame({"y": sample.centres[:, 0], "x": sample.centres[:, 1]}).to_csv(folder / f"im{i}.csv", index=False)
+    return folder
+
+
+# Short, so a command that is not refused (the code before these checks) ends soon too.
+SHORT = ["--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "2", "--crop", "32", "--threads", "1",
+         "--device", "cpu"]
+
+
+def _refused(capsys, *args) -> str:
+    from napari_particle_detect.cli.main import main
+
+    code = main(["-q", *map(str, args), *(SHORT if args[0] == "train" else [])])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and err.startswith("particle-detect: error: "), err
+    return err
+
+
+def test_train_refuses_options_it_would_ignore(tmp_path, tiny_model, capsys):
+    data = _two_pairs(tmp_path / "data")
+    out = tmp_path / "m"
+    assert "--arch resnet: --from" in _refused(capsys, "train", "-o", out, "--from", tiny_model, "--arch", "resnet")
+    assert "--diameter is the particle size in DATA" in _refused(capsys, "train", "-o", out, "--diameter", "12")
+    assert "--synthetic-fraction mixes" in _refused(capsys, "train", "-o", out, "--synthetic-fraction", "0.3")
+    assert "give --unlabelled" in _refused(capsys, "train", data, "--from", tiny_model, "-o", out,
+                                           "--unlabelled-frames", "3")
+    assert "--arch is for sphere models" in _refused(capsys, "train", "--kind", "rods", "-o", out, "--arch", "resnet")
+    assert not list(tmp_path.glob("m*"))
+
+
+def test_train_and_rounds_export_replace_an_existing_model_only_when_asked(tmp_path, tiny_model, capsys):
+    from napari_particle_detect.cli.main import main
+
+    out = tmp_path / "m"
+    for suffix in (".pt", ".json"):
+        (tmp_path / f"m{suffix}").write_bytes(tiny_model.with_suffix(suffix).read_bytes())
+    before = (tmp_path / "m.pt").read_bytes()
+    assert "m.pt: already there; give --overwrite" in _refused(capsys, "train", "-o", out)
+    assert (tmp_path / "m.pt").read_bytes() == before
+    assert "not both" in _refused(capsys, "train", "-o", out, "--overwrite", "--resume")
+    assert main(["-q", "train", "-o", str(out), "--overwrite", *SHORT]) == 0
+    assert (tmp_path / "m.pt").read_bytes() != before
+    project = Project.open(tmp_path / "img.tif", n_frames=1, frame_shape=(64, 64))
+    project.ensure_initial_round(tiny_model)
+    exported = tmp_path / "exported.pt"
+    exported.write_bytes(b"the user's")
+    assert "exported.pt: already there" in _refused(capsys, "rounds", project.folder, "--export", "1", "-o", exported)
+    assert exported.read_bytes() == b"the user's"
+    assert main(["-q", "rounds", str(project.folder), "--export", "1", "-o", str(exported), "--overwrite"]) == 0
+    assert load_model(exported).card.architecture == "unet"

@@ -257,3 +257,89 @@ def test_the_final_threshold_can_be_tuned_on_more_validation_images_than_the_pha
     bad.write_text('name = "x"\nkind = "rods"\n[validation]\nthreshold_images = 5\n[[phase]]\nname = "a"\n')
     with pytest.raises(ParticleDetectError, match="threshold_images is for sphere recipes"):
         load_recipe(bad)
+
+
+INIT_RECIPE = """
+name = "{name}"
+init = "start.pt"
+
+[validation]
+images = 1
+size = 48
+
+[[phase]]
+name = "hot"
+epochs = 2
+steps_per_epoch = 2
+batch_size = 2
+crop = 32
+learning_rate = 1.0
+seed = 1
+note = "wrecks the network: no epoch beats the start"
+
+[[phase]]
+name = "cool"
+epochs = 1
+steps_per_epoch = 2
+batch_size = 2
+crop = 32
+learning_rate = 1e-4
+seed = 2
+"""
+
+
+def test_a_run_from_init_paused_and_resumed_ends_with_the_weights_of_one_uninterrupted_run(tmp_path):
+    """Phase 1 keeps its start (no epoch beats it), so it saves nothing before its end: paused after its
+    first epoch, the resumed phase must still hand on the start, not its last epoch's weights."""
+    from helpers import TINY
+    from napari_particle_detect.learning.training import train
+
+    torch.set_num_threads(1)
+    for folder in ("a", "b"):
+        train(TINY, out=tmp_path / folder / "start")
+    straight = run_recipe(write(tmp_path / "a", text=INIT_RECIPE), threads=1)
+    hot, _ = phase_files(load_recipe(tmp_path / "a" / "tiny-run.toml"), 0)
+    start = weights(tmp_path / "a" / "start.pt")
+    assert all(torch.equal(start[k], v) for k, v in weights(hot).items())  # the start stayed the best
+
+    recipe = write(tmp_path / "b", text=INIT_RECIPE)
+    epochs_seen = []
+    paused = run_recipe(recipe, threads=1, cancel=lambda: len(epochs_seen) >= 1,
+                        progress=lambda r: epochs_seen.append(r) if r.get("event") == "epoch" else None)
+    assert paused.paused and paused.current == "hot"
+    done = run_recipe(recipe, threads=1)
+    a, b = weights(straight.model), weights(done.model)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("architecture", ["unet3d", "unet_heads", "unett", 3])
+def test_a_sphere_recipe_refuses_an_architecture_it_cannot_train_naming_the_file(tmp_path, architecture):
+    path = write(tmp_path, text=RECIPE.replace('architecture = "unet"', f"architecture = {json.dumps(architecture)}"))
+    with pytest.raises(ParticleDetectError) as error:
+        load_recipe(path)
+    assert str(error.value).startswith(f"{path.resolve()}: architecture") and "unet or resnet" in str(error.value)
+
+
+def test_recipe_mistakes_are_found_before_any_phase_trains(tmp_path):
+    from helpers import TINY
+    from napari_particle_detect.learning.training import train
+
+    torch.set_num_threads(1)
+    path = write(tmp_path, text=RECIPE.replace('note = "the second half"', 'data = ["nowhere"]'))
+    with pytest.raises(ParticleDetectError, match=r"tiny-run\.toml: phase 'lower-lr': data nowhere not found"):
+        run_recipe(path, threads=1)
+    assert not list(tmp_path.rglob("phase-*"))  # phase 1 did not train first
+    path = write(tmp_path, text=RECIPE.replace('channels = [4, 8]', 'init = "nothere.pt"'))
+    with pytest.raises(ParticleDetectError, match=r"tiny-run\.toml: init nothere\.pt: model weights file not found"):
+        run_recipe(path, threads=1)
+    (tmp_path / "rods.pt").write_bytes(load_model("rods").path.read_bytes())
+    (tmp_path / "rods.json").write_bytes(load_model("rods").path.with_suffix(".json").read_bytes())
+    path = write(tmp_path, text=RECIPE.replace('channels = [4, 8]', 'init = "rods.pt"'))
+    with pytest.raises(ParticleDetectError, match=r"init rods\.pt: this model finds rods, not spheres"):
+        run_recipe(path, threads=1)
+    train(TINY, out=tmp_path / "unet")
+    path = write(tmp_path, text=RECIPE.replace('architecture = "unet"', 'architecture = "resnet"')
+                 .replace('channels = [4, 8]', 'init = "unet.pt"'))
+    with pytest.raises(ParticleDetectError, match=r"tiny-run\.toml: architecture 'resnet', but init unet\.pt is a unet"):
+        run_recipe(path, threads=1)
+    assert not list(tmp_path.rglob("phase-*"))

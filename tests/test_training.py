@@ -241,3 +241,166 @@ def test_a_teacher_taught_near_particles_only_leaves_the_background_to_the_truth
     assert torch.allclose(everywhere, 0.5 * truth + 0.2)
     assert near[0, 0, 28, 28] == 0 and near[0, 0, 10, 10] == everywhere[0, 0, 10, 10]
     assert torch.allclose(near, 0.5 * truth + 0.2 * (truth > TEACHER_NEAR))
+
+
+# ---- the audit of the training side --------------------------------------------------------------------
+def _weights(model) -> dict:
+    return {k: v.clone() for k, v in model.network.state_dict().items()}
+
+
+def _same_weights(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_resumed_fine_tuning_ends_where_an_uninterrupted_one_does_when_the_start_stays_best(tmp_path):
+    """No epoch beats the start (a learning rate that wrecks the network), so nothing is saved during the
+    run: resumed after epoch 1, the run must still hand back the start, not its last epoch's weights."""
+    torch.set_num_threads(1)
+    start = train(TINY, out=tmp_path / "start").path
+    config = replace(TINY, epochs=2, steps_per_epoch=2, learning_rate=1.0, seed=1)
+    whole = train(config, init=start, out=tmp_path / "whole")
+    assert _same_weights(_weights(whole.model), _weights(load_model(start)))  # the start stayed the best
+    stop = {"now": False}
+
+    def after_epoch_1(event):
+        stop["now"] = stop["now"] or event["event"] == "epoch" and event["epoch"] == 1
+
+    with pytest.raises(TrainingCancelled):
+        train(config, init=start, out=tmp_path / "paused", progress=after_epoch_1, cancel=lambda: stop["now"])
+    assert not (tmp_path / "paused.pt").exists() and (tmp_path / "paused.state.pt").exists()
+    resumed = train(config, init=start, out=tmp_path / "paused", resume=True)
+    assert _same_weights(_weights(resumed.model), _weights(whole.model))
+    assert resumed.best_f1 == whole.best_f1 and resumed.model.card.threshold == whole.model.card.threshold
+    # Resumed without its start, or from another, the run is refused: the card would lose its lineage and size.
+    with pytest.raises(ParticleDetectError, match=r"paused\.state\.pt: the interrupted run fine-tuned .*start\.pt"):
+        train(config, out=tmp_path / "paused", resume=True)
+    with pytest.raises(ParticleDetectError, match="started from other weights"):
+        train(config, init=train(replace(TINY, seed=3)).model, out=tmp_path / "paused", resume=True)
+
+
+def test_training_from_a_model_of_another_kind_is_refused_before_any_step(tmp_path):
+    from napari_particle_detect.learning.finetune import fine_tune
+    from napari_particle_detect.learning.kinds_training import KindTrainConfig, train_kind
+
+    rods = load_model("rods")
+    with pytest.raises(ParticleDetectError, match="this model finds rods, not spheres; give a sphere model or --kind rods"):
+        train(TINY, init="rods", out=tmp_path / "w")
+    sample = synthesize(benchmark_config("fluorescent", 0.4, (64, 64)), seed=3)
+    with pytest.raises(ParticleDetectError, match="this model finds rods, not spheres"):
+        fine_tune(rods, [Example(sample.image, sample.centres, name="frame 0")],
+                  replace(TINY, epochs=1, steps_per_epoch=1, validation_images=0), device="cpu")
+    spheres = train(TINY, out=tmp_path / "spheres").path
+    with pytest.raises(ParticleDetectError, match=r"spheres\.pt: this model finds spheres, not rods"):
+        train_kind(KindTrainConfig(kind="rods", epochs=1, steps_per_epoch=1, batch_size=2, threads=1),
+                   tmp_path / "k", init=spheres)
+    assert not list(tmp_path.glob("w*")) and not list(tmp_path.glob("k*"))
+
+
+def _pair(folder, image, centres):
+    import pandas as pd
+    import tifffile
+
+    folder.mkdir(exist_ok=True)
+    tifffile.imwrite(folder / "im.tif", image)
+    pd.DataFrame({"y": centres[:, 0], "x": centres[:, 1]}).to_csv(folder / "im.csv", index=False)
+    return folder / "im.tif", folder / "im.csv"
+
+
+def test_a_truth_table_whose_centres_all_lie_outside_its_image_is_refused(tmp_path, caplog):
+    sample = synthesize(benchmark_config("fluorescent", 0.4, (64, 64)), seed=2)
+    _, csv = _pair(tmp_path / "out", sample.image, sample.centres + 500)
+    with pytest.raises(ParticleDetectError) as error:
+        load_examples([tmp_path / "out"])
+    assert str(error.value).startswith(f"{csv}: its {len(sample.centres)} centres all lie outside the 64x64 image")
+    some = sample.centres.copy()
+    some[:2] += 500
+    _, csv = _pair(tmp_path / "some", sample.image, some)
+    with caplog.at_level("WARNING"):
+        assert len(load_examples([tmp_path / "some"])) == 1
+    assert f"{csv}: 2 of its {len(some)} centres lie outside the 64x64 image" in caplog.text
+
+
+def test_an_rgb_training_image_is_refused_as_detect_refuses_it(tmp_path):
+    sample = synthesize(benchmark_config("fluorescent", 0.4, (64, 64)), seed=2)
+    rgb = np.repeat(sample.image[..., None], 3, axis=-1)
+    image, _ = _pair(tmp_path / "rgb", rgb, sample.centres)
+    with pytest.raises(ParticleDetectError, match=rf"{image}: looks like an RGB\(A\) image .*convert it to greyscale"):
+        load_examples([image])
+
+
+def test_a_diameter_that_shrinks_the_images_too_far_says_so(tmp_path):
+    sample = synthesize(benchmark_config("fluorescent", 0.4, (128, 128)), seed=2)
+    image, _ = _pair(tmp_path / "big", sample.image, sample.centres)
+    with pytest.raises(ParticleDetectError, match=rf"{image}: at a particle diameter of 500 px \(given\) the 128x128 "
+                                                   r"image shrinks to 4x4 px"):
+        load_examples([image], working_diameter=15.0, diameter=500.0)
+    assert len(load_examples([image], working_diameter=15.0, diameter=12.0)) == 1
+
+
+def test_a_full_disk_is_an_oserror_naming_the_file_and_leaves_nothing_half_written(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from napari_particle_detect.cli.main import main
+    from napari_particle_detect.models import save_model
+
+    real_fdopen = os.fdopen
+
+    class Full:  # a file on a disk with 100 bytes left
+        def __init__(self, handle):
+            self.handle, self.written = handle, 0
+
+        def write(self, data):
+            self.written += len(data)
+            if self.written > 100:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.handle.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+    model = load_model("unet")
+    monkeypatch.setattr(os, "fdopen", lambda fd, mode="r", *a, **k: Full(real_fdopen(fd, mode, *a, **k)))
+    with pytest.raises(OSError) as error:
+        save_model(model, tmp_path / "m.pt")
+    assert error.value.errno == errno.ENOSPC and error.value.filename == str(tmp_path / "m.pt")
+    assert os.listdir(tmp_path) == []
+    code = main(["-q", "train", "-o", str(tmp_path / "t"), "--epochs", "1", "--steps-per-epoch", "1", "--batch-size",
+                 "2", "--crop", "32", "--threads", "1", "--device", "cpu"])
+    assert code == 2 and os.listdir(tmp_path) == []
+
+
+def test_the_card_records_the_architecture_actually_trained(tmp_path):
+    start = train(TINY, out=tmp_path / "start").path
+    tuned = train(replace(TINY, architecture="resnet"), init=start, out=tmp_path / "tuned")
+    assert tuned.model.card.architecture == "unet"
+    assert tuned.model.card.training["config"]["architecture"] == "unet"
+
+
+def test_training_progress_reports_the_last_step_of_every_epoch(tmp_path):
+    events = []
+    train(replace(TINY, epochs=2, steps_per_epoch=3), out=tmp_path / "m", progress=events.append)
+    steps = [(e["epoch"], e["step"]) for e in events if e["event"] == "step"]
+    assert (1, 3) in steps and steps[-1] == (2, 3)
+
+
+def test_a_model_trained_from_an_exported_round_keeps_the_round_in_its_lineage(tmp_path):
+    start = train(TINY, out=tmp_path / "start")
+    round_card = start.model.card
+    round_card.training = {"lineage": [{"command": "grandparent"}], "command": "the round",
+                           "fine_tuned": {"examples": 2, "f1": 0.8, "parent_f1": 0.7, "config": {}},
+                           "exported": {"round": 3}}
+    from napari_particle_detect.models import save_model
+
+    save_model(start.model, tmp_path / "round")
+    child = train(TINY, init=tmp_path / "round.pt", out=tmp_path / "child")
+    lineage = child.model.card.training["lineage"]
+    assert lineage[0] == {"command": "grandparent"}
+    assert lineage[1] == {"command": "the round", "exported": {"round": 3},
+                          "fine_tuned": {"examples": 2, "f1": 0.8, "parent_f1": 0.7}}

@@ -93,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--unlabelled-frames", type=number_in(0, 1_000_000, whole=True), default=None, metavar="N",
                        help="how many --unlabelled frames to use, spread over them (default 8; 0: none)")
     train.add_argument("--resume", action="store_true", help="continue an interrupted run writing to --output")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace the model (and training state) already at --output; without it that is refused")
     train.add_argument("--synthetic-fraction", type=number_in(0, 1), default=None,
                        help="share of synthetic images in each batch when DATA is given (default 0.5; 0 fine-tuning)")
     train.add_argument("--minutes", type=number_in(0, 1e6, low_open=True), default=None,
@@ -219,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="delete round N (not the one in use, not the shipped model)")
     rounds.add_argument("-o", "--output", type=Path, default=None, help="with --export: the model file to write (.pt)")
     rounds.add_argument("--name", default=None, help="with --export: a name for the model, kept in its card")
+    rounds.add_argument("--overwrite", action="store_true", help="with --export: replace the model file at -o")
 
     gui = sub.add_parser("gui", help="open napari with the Particle detection dock and these images")
     gui.add_argument("images", nargs="*", type=Path, help="images or stacks (napari's readers) and centre CSVs")
@@ -322,15 +325,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not path.exists():  # said before "no centre table beside it" could name its table instead
             raise ParticleDetectError(f"{path}: file not found")
     check_train_outputs(args.output, args.data + args.validate, args.init)
+    _refuse_replacing_a_model(args)
     handled = volume_cli.train_volumes_if_any(args)  # a 3D round (--axes ZYX, or --from a 3D model)
     if handled is not None:
         return handled
+    _refuse_ignored_train_options(args)
     if args.kind != "spheres":
         from .kinds import cmd_train_kind
 
         return cmd_train_kind(args)
     _refuse_kind_tables(args.data + args.validate)
     base = load_model(args.init, "cpu") if args.init else None
+    if base is not None and "arch" in args.given and args.arch != base.card.architecture:
+        raise ParticleDetectError(f"--arch {args.arch}: --from {args.init} is a {base.card.architecture}, and "
+                                  "training from it keeps its network; leave out --arch")
     if base is not None and args.data:
         return _fine_tune_round(args, base)
     if args.unlabelled or args.unlabelled_frames is not None:
@@ -342,6 +350,34 @@ def cmd_train(args: argparse.Namespace) -> int:
     validation = load_examples(args.validate, working, args.diameter) if args.validate else None
     _log_rescaling((examples or []) + (validation or []), working)
     return _train(args, config, base, examples, validation)
+
+
+def _refuse_replacing_a_model(args: argparse.Namespace) -> None:
+    """A finished model (or an interrupted run's state) at -o is replaced only when asked (--overwrite);
+    --resume continues it."""
+    if args.overwrite and args.resume:
+        raise ParticleDetectError("--overwrite starts again over the model at -o; --resume continues it: not both")
+    if args.resume or args.overwrite:
+        return
+    weights = args.output.with_suffix(".pt")
+    for path in (weights, weights.with_suffix(".json"), weights.with_suffix(".state.pt")):
+        if path.exists():
+            raise ParticleDetectError(f"{path}: already there; give --overwrite to replace it, --resume to continue "
+                                      "an interrupted run, or another -o")
+
+
+def _refuse_ignored_train_options(args: argparse.Namespace) -> None:
+    """Options this 2D training would ignore: refused with one line, as elsewhere."""
+    if args.diameter is not None and not (args.data or args.validate or args.unlabelled):
+        raise ParticleDetectError("--diameter is the particle size in DATA (and --validate, --unlabelled); "
+                                  "without them it would be ignored")
+    if args.synthetic_fraction is not None and not args.data:
+        raise ParticleDetectError("--synthetic-fraction mixes synthetic images with DATA; without DATA training is "
+                                  "all synthetic")
+    if args.unlabelled_frames is not None and not args.unlabelled:
+        raise ParticleDetectError("--unlabelled-frames says how many --unlabelled frames to use; give --unlabelled")
+    if args.kind != "spheres" and "arch" in args.given:
+        raise ParticleDetectError(f"--arch is for sphere models; a {args.kind} model's network is its heads UNet")
 
 
 def _refuse_kind_tables(paths: list[Path]) -> None:
@@ -400,6 +436,8 @@ def _train(args: argparse.Namespace, config, base, examples, validation) -> int:
             bar.set_postfix(epoch=event["epoch"], loss=f"{event['loss']:.4f}")
             bar.refresh()
         else:
+            bar.n = max(bar.n, event["epoch"] * config.steps_per_epoch)  # the epoch is done
+            bar.refresh()
             bar.write(f"epoch {event['epoch']}/{event['epochs']}: loss {event['loss']:.5f}, "
                       f"validation F1 {event['val_f1']:.4f} ({event['seconds']} s)")
 
@@ -445,20 +483,31 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
     bar = tqdm(total=config.epochs * config.steps_per_epoch, disable=args.quiet, unit="step")
 
     def progress(event: dict) -> None:
+        label = round_phase_label(event)
+        if label is not None:
+            bar.set_description(label)
         if event["phase"] == "training":
             bar.n = event["step"]
             bar.set_postfix(loss=f"{event['loss']:.4f}")
-            bar.refresh()
-        elif event["phase"] == "teacher":
-            bar.set_description(f"teacher pass {event['done']} / {event['total']} frames")
-        elif event["phase"] != "scoring" or event["done"] == 0:
-            bar.set_description(event["phase"] + (f" ({event['model']})" if "model" in event else ""))
+        elif event["phase"] == "done":
+            bar.n = bar.total  # the steps are all trained; scoring came after them
+        bar.refresh()
 
     result = fine_tune(base, examples, config, args.device, progress=progress, validation=validation,
                        unlabelled=unlabelled)
     bar.close()
     save_round(result, args.init, args.output)
     return 0
+
+
+def round_phase_label(event: dict) -> str | None:
+    """What a round's progress bar says it is doing at ``event`` (finetune.fine_tune's), or None: keep it."""
+    phase = event["phase"]
+    if phase == "teacher":
+        return f"teacher pass {event['done']} / {event['total']} frames"
+    if phase == "scoring":
+        return f"scoring ({event['model']})" if event["done"] == 0 else None
+    return phase  # preparing, training, criterion, done
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
@@ -769,14 +818,16 @@ def cmd_rounds(args: argparse.Namespace) -> int:
                                   f"IMAGE{PROJECT_SUFFIX} with a state.json)")
     # Rods and chains projects keep their rounds as spheres projects do; Project.open wants the kind named.
     project = Project.open(folder, kind=read_state_file(folder / "state.json").kind)
-    if (args.output is not None or args.name is not None) and args.export is None:
-        raise ParticleDetectError("-o and --name go with --export N")
+    if (args.output is not None or args.name is not None or args.overwrite) and args.export is None:
+        raise ParticleDetectError("-o, --name and --overwrite go with --export N")
     if args.export is not None:
         if args.output is None:
             raise ParticleDetectError("--export N needs -o MODEL.pt")
         from .checks import check_output
 
         check_output(args.output, [], "model", (".pt",))
+        if args.output.exists() and not args.overwrite:
+            raise ParticleDetectError(f"{args.output}: already there; give --overwrite to replace it, or another -o")
         path = export_round(project, args.export, args.output, args.name)
         log.info("round-%03d of %s -> %s (+ .json card)", args.export, folder, path)
         return 0

@@ -24,9 +24,11 @@ def save_round(result: RoundResult, parent: str | Path, output: str | Path, scor
             # As the dock says it: equal at the best threshold, so the mean F1 across thresholds decided.
             verdict += (f" (tied at the best threshold; across thresholds {result.score.f1_across_thresholds:.4f} "
                         f"against {result.parent_score.f1_across_thresholds:.4f})")
-        log.info("held-out %s %.4f against %.4f for %s on %d %s: %s; threshold %.2f -> %s",
-                 score, result.score.f1, result.parent_score.f1, parent, result.held_out_tiles, tiles,
-                 verdict, result.model.card.threshold, path)
+        # A round that got worse is said even with -q (a warning), as detect says a low-confidence size.
+        level = logging.INFO if result.improved else logging.WARNING
+        log.log(level, "held-out %s %.4f against %.4f for %s on %d %s: %s; threshold %.2f -> %s",
+                score, result.score.f1, result.parent_score.f1, parent, result.held_out_tiles, tiles,
+                verdict, result.model.card.threshold, path)
     else:
         log.info("nothing to score the round on (no held-out area, or nothing in it); saved %s", path)
     return path

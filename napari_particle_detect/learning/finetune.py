@@ -38,8 +38,8 @@ from ..detection.preprocessing import normalise
 from ..detection.rescoring import Criterion, candidate_features
 from ..detection.runtimes import inherit_bfloat16_gate
 from ..detection.sizing import rescale_centres, rescale_frame
-from .training import (BatchSource, Example, TrainConfig, TrainingCancelled, adam, forward_in, made_ahead, mask_at,
-                       standard_layout, take_step, training_layout, weighted_mse)
+from .training import (BatchSource, Example, TrainConfig, TrainingCancelled, adam, forward_in, lineage_with, made_ahead,
+                       mask_at, require_sphere_model, standard_layout, take_step, training_layout, weighted_mse)
 from ..detection.threads import keeps_torch_threads, round_threads
 
 # What a round trains, chosen by measurement (benchmarks/loop_options.py): every layer (the
@@ -283,6 +283,9 @@ def fine_tune(
     report = progress or (lambda event: None)
     if not examples:
         raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")
+    require_sphere_model(model)
+    # The round trains the parent's network: its card records that architecture, not the config's default.
+    config = replace(config, architecture=model.card.architecture, channels=tuple(model.card.channels))
     report({"phase": "preparing"})
     device = select_device(config.device if device == "auto" else device)
     torch.set_num_threads(round_threads(config.threads))
@@ -319,8 +322,9 @@ def fine_tune(
     if score is not None:
         child.card.threshold = score.threshold
     held_tiles = sum(_tiles(s.held_area) for s in splits)
+    # The round's own record; the parent's (its threshold tuning, score, command) goes into the lineage.
     child.card.training = {
-        **{k: v for k, v in child.card.training.items() if k != "history"},
+        "lineage": lineage_with(model.card.training),
         "fine_tuned": {"examples": len(train_examples), "held_out_tiles": held_tiles, "config": config.to_dict(),
                        "hold_out": hold_out, "criterion": child.criterion is not None,
                        "f1": score.f1 if score else None, "parent_f1": parent_score.f1 if parent_score else None,

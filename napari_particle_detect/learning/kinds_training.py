@@ -22,12 +22,11 @@ from ..kinds.evaluation import best_threshold_index
 from ..kinds.registry import Kind, get_kind
 from ..models import DetectorModel, build_network, default_model_path, load_model, save_model
 from ..models.heads import HEATMAP_HEADS
-from ..models.registry import ModelCard
+from ..models.registry import ModelCard, save_tensors
 from ..detection.kinds_prediction import predict_maps
 from ..detection.preprocessing import normalise
 from ..detection.devices import select_device
 from ..errors import ParticleDetectError
-from ..files.io import atomic_write_bytes
 from ..detection.stages import laid_out_for
 from .training import (VALIDATION_SEED_BASE, TrainingCancelled, _augment, adam, made_ahead, read_training_state,
                        resume_state_path, session_fields, training_layout)
@@ -181,6 +180,9 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
     out = Path(out)
     if init is not None:
         base = load_model(init, "cpu")
+        if base.card.kind != kind.name:  # a sphere UNet has no heads to train: it failed deep in the first step
+            raise ParticleDetectError(f"{base.path or init}: this model finds {base.card.kind}, not {kind.name}; give a "
+                                      f"{kind.name} model, or leave out --from to start from the shipped sphere UNet")
         card = base.card
         network = build_network(card)
         network.load_state_dict(base.network.state_dict())
@@ -248,7 +250,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
                 save_model(DetectorModel(_on_cpu(network), card), out)
             state = {"network": network.state_dict(), "optimiser": optimiser.state_dict(), "epoch": epoch + 1,
                      "best_score": float(best), "threshold": float(card.threshold), "history": history}
-            atomic_write_bytes(resume_state_path(out), lambda handle: torch.save(state, handle))
+            save_tensors(state, resume_state_path(out))  # a full disk: one OSError naming the file
             if progress is not None:
                 progress(record)
             if config.time_limit_s and time.monotonic() - started > config.time_limit_s:

@@ -38,6 +38,8 @@ PHASE_FIELDS = ("epochs", "steps_per_epoch", "batch_size", "crop", "learning_rat
 # ... and the KindTrainConfig fields a phase of a rods or chains recipe (``kind = "rods"``) may set.
 KIND_PHASE_FIELDS = ("epochs", "steps_per_epoch", "batch_size", "crop", "learning_rate", "synthetic_fraction",
                      "seed", "final_lr_fraction", "positive_weight", "regression_weight", "looks")
+# The networks a sphere recipe trains (models/registry.py ARCHITECTURES has 3D and rods/chains ones too).
+SPHERE_ARCHITECTURES = ("unet", "resnet")
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class Recipe:
     threshold_images: int = 0
     phases: tuple[Phase, ...] = field(default_factory=tuple)
     output: str | None = None  # the run folder (relative to the recipe); default runs/NAME beside it
+    # Whether the file names the architecture (else it is init's, or unet): a named one must be init's.
+    architecture_given: bool = False
 
     @property
     def run_folder(self) -> Path:
@@ -129,6 +133,9 @@ def load_recipe(path: str | Path) -> Recipe:
     if channels is not None and not (isinstance(channels, list) and channels
                                      and all(isinstance(c, int) and 1 <= c <= 4096 for c in channels)):
         raise problem("channels must be a list of whole numbers from 1 to 4096")
+    architecture = data.get("architecture", "unet")
+    if kind == "spheres" and architecture not in SPHERE_ARCHITECTURES:
+        raise problem(f"architecture {architecture!r:.40}: a sphere recipe trains {' or '.join(SPHERE_ARCHITECTURES)}")
     if validation.get("threshold_images") and kind != "spheres":
         raise problem("threshold_images is for sphere recipes (a kind's threshold is tuned with its heads)")
     for key in ("images", "size", "threshold_images"):
@@ -141,7 +148,7 @@ def load_recipe(path: str | Path) -> Recipe:
                   validation_size=int(validation.get("size", 128)),
                   validate=tuple(_strings(validation.get("data", []), problem)),
                   threshold_images=int(validation.get("threshold_images", 0)), phases=tuple(phases),
-                  output=data.get("output"))
+                  output=data.get("output"), architecture_given="architecture" in data)
 
 
 def _strings(values: Any, problem) -> list[str]:
@@ -235,6 +242,7 @@ def run_recipe(
     from .training import TrainConfig, TrainingCancelled, load_examples, train, working_diameter
 
     recipe = load_recipe(path)
+    check_recipe_files(recipe)
     recipe.run_folder.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + minutes * 60 if minutes else None
 
@@ -298,6 +306,50 @@ def run_recipe(
         previous = model_file
     final = write_final_model(recipe)
     return RunStatus(recipe, finished, None, False, final)
+
+
+def check_recipe_files(recipe: Recipe) -> None:
+    """Before any training: every file the unfinished phases read is there (their data, teachers, the
+    validation data, init) and init is a model the recipe can train; one line naming the recipe otherwise.
+    Found late, a mistake cost the phases before it."""
+    def problem(text: str) -> ParticleDetectError:
+        return ParticleDetectError(f"{recipe.path}: {text}")
+
+    def missing(relative: str) -> bool:
+        return not recipe.resolve(relative).exists()
+
+    unfinished = [(i, p) for i, p in enumerate(recipe.phases) if not phase_files(recipe, i)[1].exists()]
+    for _, phase in unfinished:
+        for data in phase.data:
+            if missing(data):
+                raise problem(f"phase {phase.name!r}: data {data} not found ({recipe.resolve(data)})")
+        teacher = phase.settings.get("teacher")
+        if teacher and missing(teacher):
+            raise problem(f"phase {phase.name!r}: teacher {teacher}: model weights file not found "
+                          f"({recipe.resolve(teacher)})")
+    for data in recipe.validate if unfinished else ():
+        if missing(data):
+            raise problem(f"validation data {data} not found ({recipe.resolve(data)})")
+    if recipe.init and unfinished and unfinished[0][0] == 0:
+        _check_init(recipe, problem)
+
+
+def _check_init(recipe: Recipe, problem: Callable[[str], ParticleDetectError]) -> None:
+    """init exists, finds the recipe's kind in 2D, and is of the architecture the recipe names."""
+    from ..models.registry import read_card
+
+    weights = recipe.resolve(recipe.init)
+    if not weights.is_file():
+        raise problem(f"init {recipe.init}: model weights file not found ({weights})")
+    card = read_card(weights.with_suffix(".json"))  # names the card when it is missing or wrong
+    if card.kind != recipe.kind or card.spatial_dims != 2:
+        found = card.kind if card.spatial_dims == 2 else "particles in volumes"
+        raise problem(f"init {recipe.init}: this model finds {found}, not {recipe.kind}; give a {recipe.kind} model "
+                      f"as init" + (f" or kind = \"{card.kind}\"" if card.spatial_dims == 2 else ""))
+    if recipe.kind == "spheres" and recipe.architecture_given and card.architecture != recipe.architecture:
+        raise problem(f"architecture {recipe.architecture!r}, but init {recipe.init} is a {card.architecture}; "
+                      f"training from it trains a {card.architecture}: drop architecture or give a "
+                      f"{recipe.architecture} model as init")
 
 
 def _drop_resume_state(model_file: Path) -> None:

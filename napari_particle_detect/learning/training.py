@@ -7,6 +7,8 @@ within one step when the ``cancel`` callable returns true.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import math
 import pickle
 import time
@@ -25,17 +27,17 @@ from ..detection.devices import select_device, training_dtype
 from ..errors import ParticleDetectError
 from ..kinds.evaluation import Counts, best_threshold_index, count_in_area
 from ..kinds.heatmap import decode, encode
-from ..files.io import atomic_write_bytes
 from ..models import DetectorModel, build_network, load_model, save_model
-from ..models.registry import ModelCard
+from ..models.registry import ModelCard, save_tensors
 from ..detection.prediction import predict_heatmap
-from ..detection.preprocessing import check_frame, normalise
+from ..detection.preprocessing import as_frames, check_frame, normalise
 from ..detection.sizing import estimate_diameter, rescale_centres, rescale_frame, scale_for_diameter
 from ..detection.stages import CHANNELS_LAST_DEVICES, laid_out_for
 from ..synthetic.spheres import SynthConfig, random_training_config, synthesize
 from ..detection.threads import keeps_torch_threads
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 VALIDATION_SEED_BASE = 10_000_000  # training seeds stay below this, so validation images are unseen
 # Share of the less crowded synthetic images drawn small and enlarged by a factor in
 # ENLARGED_FACTORS, as detection enlarges images of small particles (crowded ones stay sharp:
@@ -477,7 +479,9 @@ def train(
     ``config.keep == "last"``).
 
     With ``out``, the best model so far is saved there after every improving epoch, plus a
-    ``.state.pt`` with optimiser state for ``resume``. Raises :class:`TrainingCancelled` when
+    ``.state.pt`` with optimiser state for ``resume`` (and which epoch is the best so far: 0 when it is
+    still the starting model, which is never saved there, so a resumed run ends where an uninterrupted
+    one does; resuming from another start is refused). Raises :class:`TrainingCancelled` when
     ``cancel()`` becomes true; whatever was saved before stays as it was.
     """
     if config.threads:
@@ -486,9 +490,12 @@ def train(
     torch.manual_seed(config.seed)
     if init is not None:
         base = init if isinstance(init, DetectorModel) else load_model(init, "cpu")
+        require_sphere_model(base, init)
         card = replace(base.card)
         network = build_network(card)
         network.load_state_dict(base.network.state_dict())
+        # The network trained is the starting model's, whatever the config named: the card says so.
+        config = replace(config, architecture=card.architecture, channels=tuple(card.channels))
     else:
         card = ModelCard(architecture=config.architecture, sigma=config.sigma)
         if config.channels:
@@ -522,17 +529,24 @@ def train(
             out.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise ParticleDetectError(f"{out}: cannot create its folder ({error.strerror})") from error
+    # The start is a candidate too (fine-tuning keeps it when no epoch beats it); epoch 0 stands for it.
+    start_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
+    start = _start_record(init, start_state)
+    best_state, best_epoch = start_state, 0
     if resume:
         if out is None or not resume_state_path(out).exists():
             raise ParticleDetectError(f"nothing to resume: {out and resume_state_path(out)} does not exist")
-        start_epoch, best_f1, history = _resume(resume_state_path(out), network, optimiser, scheduler, config)
+        start_epoch, best_f1, history, best_epoch = _resume(resume_state_path(out), network, optimiser, scheduler,
+                                                            config, start)
+        if best_epoch > 0:
+            # The best epoch so far is the saved model, not the last epoch's state the run resumes from.
+            best_state = _saved_best(out)
+    elif out is not None:
+        # A state left by an earlier run would pair that run's epochs with this run's model.
+        resume_state_path(out).unlink(missing_ok=True)
     validation = [ex.prepared()[:2] for ex in synthetic_validation_set(config)]
     validation += [ex.prepared()[:2] for ex in (validation_examples or [])]
     prepared = [ex.prepared() for ex in (examples or [])]
-    best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
-    if resume and out.exists():
-        # The best epoch so far is the saved model, not the last epoch's state the run resumes from.
-        best_state = {k: v.detach().clone() for k, v in load_model(out, "cpu").network.state_dict().items()}
     if init is not None and not resume:
         # The starting model is a candidate too: fine-tuning must not hand back something worse.
         (best_f1,) = validation_f1(network, validation, device, [card.threshold], card.min_distance, config.tolerance)
@@ -560,26 +574,28 @@ def train(
                 loss = weighted_mse(forward_in(network, x, dtype), y, w)
                 losses.append(take_step(loss, optimiser, scheduler, f"training diverged at epoch {epoch + 1}, step "
                                         f"{step + 1}", "check the images or lower the learning rate"))
-                if progress is not None and step % 10 == 0:
+                stop_early = bool(config.time_limit_s and time.monotonic() - started > config.time_limit_s)
+                # Every tenth step, and the epoch's last, so a progress bar ends full.
+                if progress is not None and (step % 10 == 0 or step + 1 == config.steps_per_epoch or stop_early):
                     progress({"event": "step", "epoch": epoch + 1, "epochs": config.epochs, "step": step + 1,
                               "steps": config.steps_per_epoch, "loss": float(np.mean(losses[-10:]))})
-                if config.time_limit_s and time.monotonic() - started > config.time_limit_s:
-                    stop_early = True
+                if stop_early:
                     break
             (f1,) = validation_f1(network, validation, device, [card.threshold], card.min_distance, config.tolerance)
             record = {"event": "epoch", "epoch": epoch + 1, "epochs": config.epochs, "loss": float(np.mean(losses)),
                       "val_f1": float(f1), "seconds": round(time.monotonic() - started, 1), **session}
             history.append(record)
             if f1 > best_f1 or config.keep == "last":
-                best_f1 = float(f1)
+                best_f1, best_epoch = float(f1), epoch + 1
                 best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
                 if out is not None:
                     save_model(DetectorModel(_cpu_copy(network, card, best_state), card), out)
             if out is not None:
+                # best_epoch says where the best so far is on resuming: the start (0) or the saved model.
                 resume_state = {"network": network.state_dict(), "optimiser": optimiser.state_dict(),
                                 "scheduler": scheduler.state_dict(), "epoch": epoch + 1, "best_f1": float(best_f1),
-                                "history": history}
-                atomic_write_bytes(resume_state_path(out), lambda handle: torch.save(resume_state, handle))
+                                "history": history, "best_epoch": best_epoch, **start}
+                save_tensors(resume_state, resume_state_path(out))
             if progress is not None:
                 progress(record)
             if stop_early:
@@ -587,12 +603,8 @@ def train(
     network.load_state_dict(best_state)
     card.threshold, f1s = tuned_threshold(network, validation, device, card.min_distance, config.tolerance)
     best_f1 = float(max(f1s))
-    previous = card.training if init is not None else {}
-    lineage = previous.get("lineage", []) + (
-        [{k: previous[k] for k in ("command", "validation_f1", "annotated_examples") if k in previous}] if previous else []
-    )
     card.training = {
-        "lineage": lineage,
+        "lineage": lineage_with(card.training) if init is not None else [],
         **(extra_card or {}),
         "config": config.to_dict(),
         "annotated_examples": len(examples or []),
@@ -631,9 +643,11 @@ def read_training_state(path: Path) -> dict:
 
 
 def _resume(path: Path, network: nn.Module, optimiser: torch.optim.Optimizer, scheduler,
-            config: TrainConfig) -> tuple[int, float, list[dict]]:
-    """Restore an interrupted run from its ``.state.pt``: tensors and plain values only, never code."""
+            config: TrainConfig, start: dict) -> tuple[int, float, list[dict], int]:
+    """Restore an interrupted run from its ``.state.pt``: tensors and plain values only, never code.
+    (next epoch, best F1, history, best epoch: 0 for the starting model)."""
     state = read_training_state(path)
+    _check_same_start(path, state, start)
     try:
         if not isinstance(state, dict) or not {"network", "optimiser", "scheduler", "epoch", "best_f1", "history"} <= set(state):
             raise ValueError("keys are missing")
@@ -644,13 +658,89 @@ def _resume(path: Path, network: nn.Module, optimiser: torch.optim.Optimizer, sc
             raise ValueError(f"best_f1 {best_f1!r:.40} is not a score")
         if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
             raise ValueError("history is not a list of records")
+        # States written before best_epoch was kept: a run from scratch saved its first epoch; from a
+        # model, a saved file is as close as they tell.
+        best_epoch = state.get("best_epoch", epoch if start["start_sha256"] is None or _saved(path) else 0)
+        if isinstance(best_epoch, bool) or not isinstance(best_epoch, int) or not 0 <= best_epoch <= epoch:
+            raise ValueError(f"best_epoch {best_epoch!r:.40} is not between 0 and {epoch}")
         network.load_state_dict(state["network"])
         optimiser.load_state_dict(state["optimiser"])
         scheduler.load_state_dict(state["scheduler"])
     except (ValueError, KeyError, TypeError, RuntimeError, AttributeError, IndexError) as exc:
         first = (str(exc).strip().splitlines() or [""])[0][:120]
         raise ParticleDetectError(f"{path}: cannot resume from it ({first})") from None
-    return epoch, best_f1, history
+    return epoch, best_f1, history, best_epoch
+
+
+def _saved(state_path: Path) -> bool:
+    return state_path.with_name(state_path.name.removesuffix(".state.pt") + ".pt").exists()
+
+
+def _start_record(init: DetectorModel | str | Path | None, start_state: dict) -> dict:
+    """What a resume state keeps of the model a run started from: its name and a digest of its weights
+    (None, None from scratch), so resuming from another start is refused."""
+    if init is None:
+        return {"start": None, "start_sha256": None}
+    name = init.path if isinstance(init, DetectorModel) else init
+    return {"start": str(name) if name is not None else "a model", "start_sha256": weights_sha256(start_state)}
+
+
+def weights_sha256(state: dict) -> str:
+    """A digest of a network's weights (names, shapes and values)."""
+    digest = hashlib.sha256()
+    for key in sorted(state):
+        tensor = state[key].detach().cpu().contiguous()
+        digest.update(f"{key}{tuple(tensor.shape)}{tensor.dtype}".encode())
+        digest.update(tensor.numpy().tobytes() if tensor.dtype != torch.bfloat16 else tensor.float().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _check_same_start(path: Path, state: dict, start: dict) -> None:
+    """Refuse to resume a run from a start other than its own: the card would lose its parent's lineage
+    and size, and the start's score would be another model's."""
+    if not isinstance(state, dict) or "start_sha256" not in state:
+        return  # a state written before starts were recorded
+    was = state.get("start")
+    if was is not None and start["start"] is None:
+        raise ParticleDetectError(f"{path}: the interrupted run fine-tuned {was}; resume it with --from {was}")
+    if was is None and start["start"] is not None:
+        raise ParticleDetectError(f"{path}: the interrupted run trained a new network; resume it without --from")
+    if state.get("start_sha256") != start["start_sha256"]:
+        raise ParticleDetectError(f"{path}: the interrupted run started from other weights ({was}); resume it "
+                                  "from the same model")
+
+
+def _saved_best(out: Path) -> dict:
+    """The best epoch's weights of an interrupted run: the model it saved at ``out``."""
+    if not out.exists():
+        raise ParticleDetectError(f"{out}: the interrupted run's best model is missing; train again without --resume")
+    return {k: v.detach().clone() for k, v in load_model(out, "cpu").network.state_dict().items()}
+
+
+def require_sphere_model(model: DetectorModel, source: object = None) -> None:
+    """Sphere training (fresh, a round, a recipe) starts only from a 2D sphere model: a rods or chains
+    model's heads would be trained as one centre heatmap and saved as that kind."""
+    where = model.path or (source if isinstance(source, (str, Path)) else "the model")
+    if model.card.kind != "spheres":
+        raise ParticleDetectError(f"{where}: this model finds {model.card.kind}, not spheres; give a sphere model "
+                                  f"or --kind {model.card.kind}")
+    if model.card.spatial_dims != 2:
+        raise ParticleDetectError(f"{where}: a 3D model; train it on volumes (--axes ZYX)")
+
+
+# What a model's lineage keeps of each ancestor's training record: how it was made and how it scored.
+LINEAGE_KEYS = ("command", "recipe", "recipe_sha256", "init", "validation_f1", "annotated_examples",
+                "threshold_tuning", "exported")
+ROUND_LINEAGE_KEYS = ("examples", "held_out_tiles", "f1", "parent_f1", "pseudo_labelled_frames")
+
+
+def lineage_with(training: dict) -> list[dict]:
+    """A child's lineage: its parent's own, then the parent's record (``training``, its card's)."""
+    entry = {k: training[k] for k in LINEAGE_KEYS if k in training}
+    if isinstance(training.get("fine_tuned"), dict):
+        entry["fine_tuned"] = {k: training["fine_tuned"][k] for k in ROUND_LINEAGE_KEYS if k in training["fine_tuned"]}
+    lineage = training.get("lineage", [])
+    return (list(lineage) if isinstance(lineage, list) else []) + ([entry] if entry else [])
 
 
 def _cpu_copy(network: nn.Module, card: ModelCard, state: dict) -> nn.Module:
@@ -687,7 +777,7 @@ def load_examples(
     for image_path, csv in annotated_files(paths, "centre table"):
         stack = read_image(image_path)
         table = read_centres(csv)
-        frames = stack[None] if stack.ndim == 2 else stack
+        frames = as_frames(stack, str(image_path))  # an RGB image is refused as detect refuses it
         indices = sorted(set(table["frame"])) if "frame" in table else [0]
         for index in indices:
             if index >= len(frames):
@@ -696,15 +786,51 @@ def load_examples(
         if working_diameter is not None:
             size = diameter if diameter is not None else estimate_diameter(frames[indices[0]])
             scale = scale_for_diameter(size, working_diameter)
+            check_rescaled_size(image_path, frames.shape[1:], size, scale, working_diameter, diameter is None)
         for index in indices:
             rows = table[table["frame"] == index] if "frame" in table else table
             name = f"{image_path}" + (f" frame {index}" if stack.ndim == 3 else "")
             check_frame(frames[index], name)  # a NaN or blank image would train a model that finds nothing
-            examples.append(Example(frames[index], rows[["y", "x"]].to_numpy(float), scale=scale,
-                                    name=f"{image_path.name}[{index}]"))
+            centres = rows[["y", "x"]].to_numpy(float)
+            check_centres_inside(csv, centres, frames.shape[1:], f" frame {index}" if stack.ndim == 3 else "")
+            examples.append(Example(frames[index], centres, scale=scale, name=f"{image_path.name}[{index}]"))
     if not examples:
         raise ParticleDetectError(f"no image + CSV pairs found in {', '.join(map(str, paths))}")
     return examples
+
+
+# A training image must span this many particles (at the model's working size) once rescaled: smaller,
+# a round has no room to hold tiles out and train beside them, and training crops are mostly padding.
+MIN_SIDE_DIAMETERS = 2
+
+
+def check_rescaled_size(image_path: Path, shape: tuple[int, ...], diameter: float, scale: float,
+                        working: float, estimated: bool) -> None:
+    """Refuse an image that shrinks below MIN_SIDE_DIAMETERS particles across at the model's working size
+    (a --diameter too large for it), naming the image, its size and the diameter."""
+    rescaled = [int(round(n * scale)) for n in shape]
+    if min(rescaled) >= MIN_SIDE_DIAMETERS * working:
+        return
+    said = "estimated" if estimated else "given"
+    raise ParticleDetectError(
+        f"{image_path}: at a particle diameter of {diameter:.0f} px ({said}) the {shape[0]}x{shape[1]} image shrinks "
+        f"to {rescaled[0]}x{rescaled[1]} px at the model's working size ({working:.0f} px particles), too small to "
+        f"train on; check the diameter (--diameter)")
+
+
+def check_centres_inside(csv: Path, centres: np.ndarray, shape: tuple[int, ...], where: str = "") -> None:
+    """Refuse a truth table whose centres all lie outside its image (training would teach that everything
+    is background); warn when some do (they are ignored)."""
+    if not len(centres):
+        return
+    inside = np.all((centres >= -0.5) & (centres < np.asarray(shape[:2], float) - 0.5), axis=1)
+    size = f"{shape[0]}x{shape[1]}"
+    if not inside.any():
+        raise ParticleDetectError(f"{csv}{where}: its {len(centres)} centres all lie outside the {size} image; "
+                                  "check the table's y and x columns (pixels, y first)")
+    if not inside.all():
+        log.warning("%s%s: %d of its %d centres lie outside the %s image; they are ignored", csv, where,
+                    int((~inside).sum()), len(centres), size)
 
 
 def mask_at(mask: np.ndarray, points: np.ndarray) -> np.ndarray:

@@ -163,7 +163,7 @@ def save_model(model: DetectorModel, path: str | Path) -> Path:
     last (it marks completeness)."""
     path = Path(path).with_suffix(".pt")
     state = {k: v.detach().cpu().contiguous() for k, v in model.network.state_dict().items()}
-    atomic_write_bytes(path, lambda fh: torch.save(state, fh))
+    save_tensors(state, path)
     model.card.criterion = None
     if model.criterion is not None:
         criterion_file = path.with_suffix(".criterion.skops")
@@ -173,6 +173,24 @@ def save_model(model: DetectorModel, path: str | Path) -> Path:
     card = json.dumps(model.card.to_dict(), indent=2).encode()
     atomic_write_bytes(_card_path(path), lambda fh: fh.write(card))
     return path
+
+
+def save_tensors(tensors: Any, path: str | Path) -> Path:
+    """``torch.save`` ``tensors`` to ``path`` atomically (all or nothing). A failed write (a full disk) is an
+    OSError naming ``path``: torch re-raises the file's OSError as a RuntimeError ("[enforce fail at
+    inline_container.cc] unexpected pos"), which told the user nothing."""
+
+    def write(handle) -> None:
+        try:
+            torch.save(tensors, handle)
+        except RuntimeError as exc:
+            cause = exc.__context__ or exc.__cause__
+            if isinstance(cause, OSError) and cause.errno is not None:
+                # No file name: atomic_write_bytes names ``path``, not its temporary.
+                raise OSError(cause.errno, cause.strerror or str(cause)) from None
+            raise
+
+    return atomic_write_bytes(path, write)
 
 
 def weights_path(path: str | Path | None = None) -> Path:
