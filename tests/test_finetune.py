@@ -98,6 +98,24 @@ def test_a_round_that_cannot_improve_says_so_and_is_not_switched_in(tmp_path, ti
     assert [r.number for r in project.rounds] == [1, 2]  # the round is still there to pick
 
 
+def test_a_round_records_the_frames_it_trained_on_not_those_accepted_while_it_trained(tmp_path, tiny_model, stack):
+    torch.set_num_threads(1)
+    project = Project.open(tmp_path / "img.tif", n_frames=3, frame_shape=(64, 64))
+    project.ensure_initial_round(tiny_model)
+    project.remember_detection(10.0, "auto")
+    truth = [synthesize(benchmark_config("fluorescent", 0.4, (64, 64)), seed=s).centres for s in range(3)]
+    for frame in (0, 1):
+        project.accept_frame(frame, pd.DataFrame({"y": truth[frame][:, 0], "x": truth[frame][:, 1]}))
+
+    def accept_frame_2_meanwhile(event: dict) -> None:
+        if event["phase"] == "training" and not project.is_reviewed(2):
+            project.accept_frame(2, pd.DataFrame({"y": truth[2][:, 0], "x": truth[2][:, 1]}))
+
+    outcome = run_round(project, stack, TINY, device="cpu", progress=accept_frame_2_meanwhile)
+    assert project.is_reviewed(2)
+    assert outcome.info.trained_frames == [0, 1]  # it said [0, 1, 2]: frame 2 came after its examples
+
+
 def test_fine_tune_events_cover_every_phase_and_cancel_leaves_the_project_as_it_was(tmp_path, tiny_model, stack):
     torch.set_num_threads(1)
     project = Project.open(tmp_path / "img.tif", n_frames=3, frame_shape=(64, 64))

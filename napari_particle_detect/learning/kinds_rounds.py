@@ -51,7 +51,7 @@ from ..detection.preprocessing import as_frames, normalise
 from ..detection.runtimes import inherit_bfloat16_gate
 from ..projects.project import Project, RoundInfo
 from .pseudo_labels import choose_frames
-from .rounds import RoundOutcome, commit_unless_cancelled, project_examples, round_image, round_info
+from .rounds import RoundOutcome, TrainedOn, commit_unless_cancelled, project_examples, round_image, round_info
 from .training import Example, TrainConfig, TrainingCancelled, _augment, mask_at
 from ..detection.threads import keeps_torch_threads, round_threads
 
@@ -343,6 +343,7 @@ def run_kind_round(project: Project, stack, config: KindTrainConfig | None = Non
     if not project.reviewed_areas():
         raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")
     base = load_model(project.round_path(parent.number), "cpu")
+    trained_on = TrainedOn.now(project)
     reviewed = reviewed_examples(project, stack)
     # Each round its own draw of crops: asking again after a round that was not better tries anew.
     config = replace(config, seed=config.seed + len(project.rounds))
@@ -356,7 +357,7 @@ def run_kind_round(project: Project, stack, config: KindTrainConfig | None = Non
     except BaseException:
         project.discard_workspace(workspace)
         raise
-    info = round_info(project, parent, result)
+    info = round_info(project, parent, result, trained_on)
     if result.model.card.training["fine_tuned"]["candidate"] == ADAPTED:
         info = replace(info, origin="fine-tuned, then batch-norm statistics of the stack's frames")
     return RoundOutcome(workspace, info, result)

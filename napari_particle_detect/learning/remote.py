@@ -21,7 +21,7 @@ from ..models import DetectorModel, save_model
 from ..models.registry import ModelCard, build_network
 from ..projects.project import Project
 from ..detection.rescoring import Criterion
-from .rounds import RoundOutcome, prepare_round, round_info, unlabelled_frames
+from .rounds import RoundOutcome, TrainedOn, prepare_round, round_info, unlabelled_frames
 from .training import Example, TrainConfig, TrainingCancelled
 
 # How often the laptop side looks for progress and for the user's Cancel.
@@ -79,6 +79,7 @@ def run_round_remote(
     from ..files.distributed import scheduler_client
 
     report = progress or (lambda event: None)
+    trained_on = TrainedOn.now(project)
     parent, base, examples = prepare_round(project, stack)
     own_client = not hasattr(scheduler, "submit")
     client = scheduler_client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s") if own_client else scheduler
@@ -115,7 +116,7 @@ def run_round_remote(
                              seconds=returned["seconds"], pseudo_frames=returned.get("pseudo_frames", 0))
         workspace = project.new_workspace()
         save_model(result.model, workspace / "model")
-        return RoundOutcome(workspace, round_info(project, parent, result), result)
+        return RoundOutcome(workspace, round_info(project, parent, result, trained_on), result)
     except BaseException:
         if workspace is not None:
             project.discard_workspace(workspace)

@@ -112,11 +112,26 @@ def prepare_round(project: Project, stack) -> tuple[RoundInfo, DetectorModel, li
     return parent, base, project_examples(project, stack, scale)
 
 
-def round_info(project: Project, parent: RoundInfo, result: RoundResult) -> RoundInfo:
-    """What the project records of a round (its number is given when it is committed)."""
+@dataclass(frozen=True)
+class TrainedOn:
+    """What was reviewed when a round gathered its examples: frames accepted while it trains are not in it."""
+
+    frames: list[int]
+    regions: int
+
+    @classmethod
+    def now(cls, project: Project) -> TrainedOn:
+        return cls(sorted(project.reviewed_frames), len(project.regions()))
+
+
+def round_info(project: Project, parent: RoundInfo, result: RoundResult,
+               trained_on: TrainedOn | None = None) -> RoundInfo:
+    """What the project records of a round (its number is given when it is committed); ``trained_on``:
+    what was reviewed when it gathered its examples (by default what is reviewed now)."""
+    trained_on = trained_on or TrainedOn.now(project)
     return RoundInfo(
         number=0, origin="fine-tuned", parent=parent.number,
-        trained_frames=sorted(project.reviewed_frames), trained_regions=len(project.regions()),
+        trained_frames=trained_on.frames, trained_regions=trained_on.regions,
         held_out=result.held_out_tiles, f1=result.score.f1 if result.score else None,
         parent_f1=result.parent_score.f1 if result.parent_score else None,
         threshold=result.model.card.threshold, improved=result.improved, seconds=round(result.seconds, 1),
@@ -135,13 +150,14 @@ def run_round(
 
     On error or cancel the workspace is removed and the project is as it was.
     """
+    trained_on = TrainedOn.now(project)
     parent, base, examples = prepare_round(project, stack)
     workspace = project.new_workspace()
     try:
         unlabelled = unlabelled_frames(project, stack, examples[0].scale, config.pseudo_choice) if examples else None
         result = fine_tune(base, examples, config, device, progress=progress, cancel=cancel, unlabelled=unlabelled)
         save_model(result.model, workspace / "model")
-        info = round_info(project, parent, result)
+        info = round_info(project, parent, result, trained_on)
     except BaseException:
         project.discard_workspace(workspace)
         raise

@@ -201,12 +201,13 @@ def run_volume_round(project: Project, volumes, config: VolumeRoundConfig = VOLU
     base = load_model(project.round_path(parent.number), "cpu")
     if base.card.spatial_dims != 3:
         raise ParticleDetectError(f"{parent.name} is a 2D model; volumes need a 3D round")
+    trained_on = rounds.TrainedOn.now(project)
     examples = project_volume_examples(project, volumes, settings.diameter, base.card.canonical_diameter)
     workspace = project.new_workspace()
     try:
         result = fine_tune_volumes(base, examples, config, device, progress=progress, cancel=cancel)
         save_model(result.model, workspace / "model")
-        info = rounds.round_info(project, parent, result)
+        info = rounds.round_info(project, parent, result, trained_on)
     except BaseException:
         project.discard_workspace(workspace)
         raise
