@@ -274,3 +274,18 @@ def test_a_4d_tiff_without_axes_is_told_to_give_axes_tzyx(tmp_path, capsys):
         f"particle-detect: error: {path}: expected a 2D image or a 3D stack, got shape (2, 4, 16, 16): its metadata "
         "names no axes; give --axes TZYX if it is a time series of volumes"]
     assert not (tmp_path / "c.csv").exists()
+
+
+def test_the_3d_training_program_resumes_from_its_state(tmp_path):
+    # Its state held NumPy scalars (the learning rate, the best F1), which the tensors-only loader refused.
+    from napari_particle_detect.learning.volume_training import VolumeTrainConfig, train_volumes, write_pool
+
+    write_pool(tmp_path / "pool", 1, 1)
+    write_pool(tmp_path / "val", 100, 1)
+    config = VolumeTrainConfig(minutes=0.02, validate_every=2, batch_size=1, crop=16, cache=1)
+    out = train_volumes(tmp_path / "pool", tmp_path / "val", tmp_path / "m.pt", config, log=lambda *_: None)
+    assert out.exists() and out.with_suffix(".state.pt").exists()
+    steps = []
+    train_volumes(tmp_path / "pool", tmp_path / "val", out, VolumeTrainConfig(**{**config.__dict__, "minutes": 0.03}),
+                  resume=True, log=steps.append)
+    assert steps and int(steps[0].split()[1]) > 2  # it went on from the saved step

@@ -120,7 +120,7 @@ def train_volumes(pool: Path, validation: Path, out: Path, config: VolumeTrainCo
     """Train the 3D UNet for ``config.minutes`` of wall time; the best validation round goes to ``out``."""
     import torch
 
-    from ..models.registry import DetectorModel, ModelCard, save_model
+    from ..models.registry import DetectorModel, ModelCard, save_model, save_tensors
     from ..models.unet3d import UNet3D
     from .training import adam
 
@@ -156,7 +156,7 @@ def train_volumes(pool: Path, validation: Path, out: Path, config: VolumeTrainCo
                 cache[rng.integers(len(cache))] = entry
         lr = config.learning_rate * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * min(fraction, 1.0))))
         for group in optimiser.param_groups:
-            group["lr"] = lr
+            group["lr"] = float(lr)  # a NumPy scalar in the optimiser state would not load on resuming
         batch = [_crop(*cache[rng.integers(len(cache))], config.crop, rng, config.sigma) for _ in range(config.batch_size)]
         x = torch.from_numpy(np.stack([b[0] for b in batch])[:, None])
         y = torch.from_numpy(np.stack([b[1] for b in batch])[:, None])
@@ -181,8 +181,10 @@ def train_volumes(pool: Path, validation: Path, out: Path, config: VolumeTrainCo
                                  "data": "volumes_synthetic pool (random_volume_config), working grid 6 voxels/diameter",
                                  "crop": config.crop, "batch_size": config.batch_size}
                 save_model(DetectorModel(network=network, card=card), out)
-            torch.save({"network": network.state_dict(), "optimiser": optimiser.state_dict(), "step": step,
-                        "best": best, "elapsed": elapsed}, state_file)
+            # Atomic, and a full disk one OSError naming the file (torch's own error names nothing); plain
+            # floats, as resuming reads tensors and numbers only (a NumPy scalar there refused to load).
+            save_tensors({"network": network.state_dict(), "optimiser": optimiser.state_dict(), "step": step,
+                          "best": float(best), "elapsed": float(elapsed)}, state_file)
         if done:
             return out
 
