@@ -131,6 +131,10 @@ def test_a_round_trains_the_layers_and_rate_measured_for_its_kind(kind, encoder_
     assert config.kind == kind and config.learning_rate == (1.5e-4 if kind == "rods" else 5e-4)
     result = fine_tune_kind(model, reviewed, config, "cpu")
     assert result.model.card.training["fine_tuned"]["trainable"] == ("all" if kind == "rods" else "decoder")
+    # The round's card holds its own record, its parent's in the lineage (the parent's score sat at its top).
+    training = result.model.card.training
+    assert "validation_score" not in training and "history" not in training and "command" not in training
+    assert training["lineage"][-1]["validation_score"] == model.card.training["validation_score"]
     before, after = model.network.state_dict(), result.model.network.state_dict()
     encoder = [k for k in before if k.split(".")[0] in ENCODER_PARTS and before[k].is_floating_point()]
     decoder = [k for k in before if k.split(".")[0] not in ENCODER_PARTS and before[k].is_floating_point()]

@@ -52,7 +52,7 @@ from ..detection.runtimes import inherit_bfloat16_gate
 from ..projects.project import Project, RoundInfo
 from .pseudo_labels import choose_frames
 from .rounds import RoundOutcome, TrainedOn, commit_unless_cancelled, project_examples, round_image, round_info
-from .training import Example, TrainConfig, TrainingCancelled, _augment, mask_at
+from .training import Example, TrainConfig, TrainingCancelled, _augment, lineage_with, mask_at
 from ..detection.threads import keeps_torch_threads, round_threads
 
 # A round, chosen by measurement (benchmarks/anisotropic_round.py: two corrected frames of rods in
@@ -295,8 +295,9 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
     if score is not None:
         child.card.threshold = score.threshold
     held_tiles = sum(_tiles(s.held_area) for s in splits)
+    # The round's own record; the parent's (its training, score, command) goes into the lineage.
     child.card.training = {
-        **{k: v for k, v in child.card.training.items() if k != "history"},
+        "lineage": lineage_with(model.card.training),
         "fine_tuned": {"examples": len(training), "held_out_tiles": held_tiles, "config": config.to_dict(),
                        "trainable": trainable, "candidate": candidate,
                        "statistics_frames": len(counted),

@@ -729,9 +729,11 @@ def require_sphere_model(model: DetectorModel, source: object = None) -> None:
 
 
 # What a model's lineage keeps of each ancestor's training record: how it was made and how it scored.
-LINEAGE_KEYS = ("command", "recipe", "recipe_sha256", "init", "validation_f1", "annotated_examples",
-                "threshold_tuning", "exported")
-ROUND_LINEAGE_KEYS = ("examples", "held_out_tiles", "f1", "parent_f1", "pseudo_labelled_frames")
+# validation_score, score, parent_score and metric: the rods and chains models' (their score is not always F1).
+LINEAGE_KEYS = ("command", "recipe", "recipe_sha256", "init", "validation_f1", "validation_score",
+                "annotated_examples", "threshold_tuning", "exported")
+ROUND_LINEAGE_KEYS = ("examples", "held_out_tiles", "f1", "parent_f1", "score", "parent_score", "metric",
+                      "pseudo_labelled_frames")
 
 
 def lineage_with(training: dict) -> list[dict]:

@@ -28,7 +28,7 @@ from .finetune import (
 )
 from ..kinds.heatmap3d import decode3d, encode3d
 from ..models import DetectorModel
-from .training import Example, TrainingCancelled, adam, take_step
+from .training import Example, TrainingCancelled, adam, lineage_with, take_step
 from ..detection.threads import keeps_torch_threads, round_threads
 
 # Held-out cubes are at least this many working voxels wide (two particles).
@@ -213,8 +213,9 @@ def fine_tune_volumes(
     if score is not None:
         child.card.threshold = score.threshold
     held_tiles = sum(int(ndimage.label(s.held_area)[1]) for s in splits)
+    # The round's own record; the parent's (its training, score, command) goes into the lineage.
     child.card.training = {
-        **{k: v for k, v in child.card.training.items() if k != "fine_tuned"},
+        "lineage": lineage_with(model.card.training),
         "fine_tuned": {"examples": len(used), "held_out_tiles": held_tiles, "config": config.to_dict(),
                        "hold_out": hold_out, "f1": score.f1 if score else None,
                        "parent_f1": parent_score.f1 if parent_score else None},
