@@ -123,6 +123,23 @@ def test_a_tracks_csv_reopens_with_its_tracks_and_measurements(tmp_path, make_na
     pd.testing.assert_frame_equal(again[tracks.columns], tracks, check_dtype=False)
 
 
+def test_a_table_of_several_files_opens_as_one_layer_per_file(tmp_path, make_napari_viewer):
+    # 'detect a.tif b.tif -o all.csv' writes one table with a file column: opened as one layer, both files'
+    # centres were drawn over the same frames (and a chains table's chain 0 of each file joined into one path).
+    pd.DataFrame({"frame": [0, 0, 0], "y": [1.0, 2.0, 3.0], "x": [4.0, 5.0, 6.0], "score": [0.9, 0.8, 0.7],
+                  "file": ["/data/a.tif", "/data/a.tif", "/data/b.tif"]}).to_csv(tmp_path / "all.csv", index=False)
+    pd.DataFrame({"frame": 0, "y": [10.0, 10.0, 40.0, 40.0], "x": [10.0, 20.0, 10.0, 20.0], "chain": 0,
+                  "index": [0, 1, 0, 1], "file": ["a.tif", "a.tif", "b.tif", "b.tif"]}).to_csv(
+        tmp_path / "beads.csv", index=False)
+    viewer = make_napari_viewer()
+    a, b = viewer.open(tmp_path / "all.csv", plugin=PLUGIN)
+    assert (a.name, b.name) == ("all [a.tif]", "all [b.tif]")
+    assert a.data[:, 1:].tolist() == [[1.0, 4.0], [2.0, 5.0]] and b.data[:, 1:].tolist() == [[3.0, 6.0]]
+    layers = viewer.open(tmp_path / "beads.csv", plugin=PLUGIN)
+    paths = [layer for layer in layers if layer._type_string == "shapes"]
+    assert len(paths) == 2 and all(layer.nshapes == 1 for layer in paths)  # a path per file, not one across both
+
+
 def test_writer_saves_2d_points_with_frame_0_as_export_does(tmp_path):
     [written] = write_points(str(tmp_path / "p"), np.array([[1.0, 2.0]]), {"features": pd.DataFrame()})
     table = pd.read_csv(written)

@@ -34,14 +34,34 @@ def get_reader(path: str | list[str]):
 
 
 def centres_layers_data(path: str | Path) -> list[tuple]:
-    """One CSV as [(data, kwargs, 'points')]: (frame, y, x) points when it has frames, (y, x) otherwise,
-    its other columns (measurements, track ids) as features, placed by its physical columns where it has
-    them; a tracks table (``particle``) adds its Tracks layer."""
+    """One centre CSV's layers: :func:`layers_of_table` for each file a table of several holds (its ``file``
+    column), named for it, so one file's centres are not drawn over another's frames."""
     path = Path(path)
-    table = read_centres(path)
+    kind = table_kind(path)
+    if kind == "spheres":
+        table = read_centres(path)
+    else:
+        from ..kinds.registry import read_kind_table
+
+        table = read_kind_table(path, kind)
+    has_frames = "frame" in pd.read_csv(path, nrows=0).columns
+    if "file" in table.columns and table["file"].nunique() > 1:
+        parts = [(f"{path.stem} [{Path(str(file)).name}]", group.drop(columns="file").reset_index(drop=True))
+                 for file, group in table.groupby("file", sort=False)]
+    else:
+        parts = [(path.stem, table)]
+    return [layer for name, part in parts for layer in layers_of_table(part, name, kind, has_frames, path)]
+
+
+def layers_of_table(table: pd.DataFrame, name: str, kind: str, has_frames: bool, path: Path) -> list[tuple]:
+    """Rods as a Shapes layer of lines; chains as beads (Points) and paths (Shapes); 3D centres as points
+    on the slices they cross; 2D centres as (frame, y, x) points when the table has frames, (y, x)
+    otherwise, its other columns (measurements, track ids) as features, placed by its physical columns
+    where it has them, and a tracks table (``particle``) with its Tracks layer."""
+    if kind != "spheres":
+        return kind_layers_data(table, name, kind, has_frames)
     if "z" in table.columns:
-        return [volume_centres_layer_data(path, table)]
-    has_frames = "frame" in table.columns
+        return [volume_centres_layer_data(path, table, name)]
     if not has_frames:
         table = table.assign(frame=0)
     if "source" not in table.columns:
@@ -50,7 +70,7 @@ def centres_layers_data(path: str | Path) -> list[tuple]:
     placed = placement_kwargs(physical_placement(table), 3 if has_frames else 2)
     table = normalise_table(table)
     ndim = 3 if has_frames else 2
-    kwargs = points_layer_kwargs(table, path.stem, **placed)
+    kwargs = points_layer_kwargs(table, name, **placed)
     kwargs["features"] = pd.concat([kwargs["features"], extras], axis=1)
     # A point added by hand has no measurement or track yet.
     kwargs["feature_defaults"] = {**kwargs["feature_defaults"], **{
@@ -58,7 +78,7 @@ def centres_layers_data(path: str | Path) -> list[tuple]:
     layers = [(points_data(table, ndim), kwargs, "points")]
     if has_frames and "particle" in extras.columns:
         tracks = table.assign(particle=pd.to_numeric(extras["particle"], errors="coerce")).dropna(subset=["particle"])
-        layers.append((tracks_layer_data(tracks), {"name": f"{path.stem} tracks", "tail_width": 2,
+        layers.append((tracks_layer_data(tracks), {"name": f"{name} tracks", "tail_width": 2,
                                                    "tail_length": int(max(2, tracks["frame"].nunique())),
                                                    "colormap": "turbo", **placed}, "tracks"))
     return layers
@@ -82,11 +102,7 @@ def placement_kwargs(placement: Placement | None, ndim: int) -> dict:
 
 def read_centre_files(path: str | list[str]) -> list[tuple]:
     paths = [path] if isinstance(path, str) else list(path)
-    layers = []
-    for p in paths:
-        kind = table_kind(Path(p))
-        layers += centres_layers_data(p) if kind == "spheres" else kind_layers_data(Path(p), kind)
-    return layers
+    return [layer for p in paths for layer in centres_layers_data(p)]
 
 
 def table_kind(path: Path) -> str:
@@ -100,22 +116,19 @@ def table_kind(path: Path) -> str:
     return kind_of_columns(columns)
 
 
-def kind_layers_data(path: Path, kind: str) -> list[tuple]:
-    """A rods CSV as a Shapes layer of lines; a chains CSV as beads (Points) and paths (Shapes)."""
-    from ..kinds.registry import read_kind_table
+def kind_layers_data(table: pd.DataFrame, name: str, kind: str, has_frames: bool) -> list[tuple]:
+    """A rods table as a Shapes layer of lines; a chains table as beads (Points) and paths (Shapes)."""
     from .kind_layers import chain_layers_data, rods_layer_data
 
-    columns = set(pd.read_csv(path, nrows=0).columns)
-    table = read_kind_table(path, kind)
     if "source" not in table.columns:
         table = table.assign(source="added")
-    ndim = 3 if "frame" in columns else 2
+    ndim = 3 if has_frames else 2
     if kind == "rods":
-        return [rods_layer_data(table, path.stem, ndim)]
-    return chain_layers_data(table, path.stem, ndim)
+        return [rods_layer_data(table, name, ndim)]
+    return chain_layers_data(table, name, ndim)
 
 
-def volume_centres_layer_data(path: Path, table: pd.DataFrame) -> tuple:
+def volume_centres_layer_data(path: Path, table: pd.DataFrame, name: str | None = None) -> tuple:
     """A 3D centre table (``z`` column) as (z, y, x) points, or (frame, z, y, x) for several volumes,
     drawn on every slice they cross; voxel units, like the image they came from."""
     from .volume_panel import volume_points_kwargs
@@ -130,5 +143,5 @@ def volume_centres_layer_data(path: Path, table: pd.DataFrame) -> tuple:
     table = table.assign(frame=frames)
     if "score" not in table.columns:
         table = table.assign(score=np.nan)
-    data, kwargs = volume_points_kwargs(table, path.stem, ndim, (1.0,) * ndim, 10.0)
+    data, kwargs = volume_points_kwargs(table, name or path.stem, ndim, (1.0,) * ndim, 10.0)
     return data, kwargs, "points"
