@@ -136,6 +136,11 @@ def test_train_from_a_3d_model_with_axes_zyx_runs_a_round(tmp_path, sample, caps
     assert "held-out 3D tiles" in err
     bars = re.split(r"[\r\n]+", err)  # the progress bar's states: each names the phase under way
     assert [b for b in bars if "loss=" in b] and all(b.startswith(("training:", "done:")) for b in bars if "loss=" in b)
+    # Quiet: no bar (a disabled one has no label to compare: the round crashed before its first step).
+    quiet = main(["-q", "train", str(tmp_path / "vol.tif"), "--from", str(shipped), "--axes", "ZYX", "--diameter",
+                  "10", "--voxel-size", "2", "1", "1", "-o", str(tmp_path / "quiet"), "--steps-per-epoch", "2",
+                  "--batch-size", "2", "--crop", "16", "--threads", "1"])
+    assert quiet == 0 and (tmp_path / "quiet.pt").is_file()
 
 
 @pytest.mark.parametrize("case", ["no from", "2d model", "2d image", "no z"])

@@ -385,7 +385,7 @@ def _volume_round(args: argparse.Namespace) -> int:
         # The bar counts training steps; its label names the phase under way, set as each one starts
         # (the parent's scoring came last before the steps, and labelled them).
         label = event["phase"] + (f" ({event['model']})" if "model" in event else "")
-        if bar.desc.rstrip(": ") != label:
+        if getattr(bar, "desc", "").rstrip(": ") != label:  # a bar disabled by -q has no desc
             if event["phase"] == "scoring":
                 bar.set_postfix()  # the training loss is not this phase's
             bar.set_description(label)
