@@ -218,3 +218,45 @@ def test_a_blank_time_point_is_skipped_and_a_nan_volume_is_one_line(make_napari_
     new = notification_manager.records[seen:]
     assert [str(n.message) for n in new] == ["nan volume 0: volume contains NaN or infinite voxels"]
     assert not any(isinstance(n, ErrorNotification) for n in new)  # no "View Traceback": an expected error
+
+
+def test_another_images_diameter_is_not_used_as_given_for_this_one(make_napari_viewer, qtbot, project_home, tmp_path):
+    # Reopening A's project put A's diameter in the box; choosing B then detected B at it, called 'given'.
+    viewer = make_napari_viewer()
+    path = tmp_path / "a.tif"
+    tifffile.imwrite(path, synthesize_volume(SMALL, seed=7).image, imagej=True, metadata={"axes": "ZYX"})
+    viewer.open(str(path), plugin="napari")
+    dock = open_from_plugins_menu(viewer)
+    dock.diameter.setValue(9.0)
+    dock.button.click()
+    qtbot.waitUntil(lambda: "a 3D centres" in viewer.layers and dock.button.isEnabled(), timeout=60_000)
+    viewer.layers.remove("a")
+    viewer.open(str(path), plugin="napari")  # A again: its project puts its size back in the box
+    assert dock.diameter.value() == 9.0
+    dock.button.click()
+    qtbot.waitUntil(lambda: dock.button.isEnabled() and "centres;" in dock.status.text(), timeout=60_000)
+    assert "as this image was detected before" in dock.status.text() and "given" not in dock.status.text()
+    viewer.add_image(synthesize_volume(SMALL, seed=8).image, name="b")
+    dock.layer_combo.setCurrentText("b")
+    assert dock.diameter.value() == 0.0  # auto: B's own estimate, not A's size
+
+
+def test_a_voxel_size_typed_after_detect_reaches_the_export_and_comes_back(make_napari_viewer, qtbot, project_home,
+                                                                           tmp_path):
+    path = tmp_path / "raw.tif"  # ImageJ spacing in 'pixel': no length, so no micrometres from it
+    tifffile.imwrite(path, synthesize_volume(SMALL, seed=7).image, imagej=True,
+                     resolution=(1.0, 1.0), metadata={"axes": "ZYX", "spacing": 2.0, "unit": "pixel"})
+    viewer = make_napari_viewer()
+    viewer.open(str(path), plugin="napari")
+    dock = open_from_plugins_menu(viewer)
+    dock.diameter.setValue(9.0)
+    dock.button.click()
+    qtbot.waitUntil(lambda: "raw 3D centres" in viewer.layers and dock.button.isEnabled(), timeout=60_000)
+    for spin, value in zip(dock.voxel, (0.4, 0.2, 0.2)):
+        spin.setValue(value)  # typed after Detect
+    exported = pd.read_csv(dock.review_panel.export(tmp_path / "out.csv"))
+    assert {"z_um", "y_um", "x_um"} <= set(exported.columns)  # they were missing
+    np.testing.assert_allclose(exported["z_um"], exported["z"] * 0.4, atol=2e-3)
+    viewer.layers.remove("raw")
+    viewer.open(str(path), plugin="napari")
+    assert [round(s.value(), 3) for s in dock.voxel] == [0.4, 0.2, 0.2] and "µm" in dock.voxel[0].suffix()

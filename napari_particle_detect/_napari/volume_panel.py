@@ -14,6 +14,7 @@ and come back once when either is opened again.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -223,6 +224,9 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         if layer is not None and layer is self._shown_layer:
             return  # another layer came or went (the points, the boxes): the choices made stay
         self._shown_layer = layer
+        # Sizes are the image's: another image's diameter left in the box was used as if given for this one
+        # (its own project, if it has one, puts back the size its review was detected at).
+        self.diameter.setValue(0.0)
         self.axes_combo.blockSignals(True)  # a half-filled list must not close the review
         self.axes_combo.clear()
         self.axes_combo.blockSignals(False)
@@ -255,8 +259,24 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             self._setting_voxel = False
 
     def _voxel_typed(self, *_) -> None:
-        if not self._setting_voxel and self._voxel_unit != MICROMETRE:
+        if self._setting_voxel:
+            return
+        if self._voxel_unit != MICROMETRE:
             self.set_voxel_size([s.value() for s in self.voxel], MICROMETRE)  # what is typed is micrometres
+        self._remember_typed_voxel_size()
+
+    def _remember_typed_voxel_size(self) -> None:
+        """A voxel size typed after Detect is the project's from now on: Export writes micrometres from it
+        (it read the size saved at the last Detect, so one typed later never reached the export) and a
+        reopened project shows it, not the file's uncalibrated spacing."""
+        typed = tuple(s.value() for s in self.voxel)
+        settings = read_settings(self.review.project) if self.review is not None else None
+        if settings is None or not all(typed) or (settings.voxel_size, settings.voxel_unit) == (typed, MICROMETRE):
+            return
+        try:
+            remember_settings(self.review.project, replace(settings, voxel_size=typed, voxel_unit=MICROMETRE))
+        except ParticleDetectError as exc:
+            report(exc)
 
     def options(self) -> VolumeOptions:
         voxel = tuple(s.value() for s in self.voxel)
@@ -301,6 +321,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         if result is None or self._shut:
             return  # stopped: its image or the dock was closed
         table, hidden, sizing, detected, notes = result
+        earlier = read_settings(review.project)
         try:
             remember_settings(review.project, VolumeSettings(sizing.diameter, options.voxel_size, shape, unit))
             review.remember_hidden(hidden)
@@ -309,7 +330,12 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             report(exc)
             return
         z, y, x = sizing.diameter
-        text = f"{len(table)} centres; diameter z {z:.1f}, y {y:.1f}, x {x:.1f} voxels ({sizing.source})"
+        source = sizing.source
+        if source.startswith("given") and earlier is not None and abs(earlier.diameter[1] - y) < 0.05:
+            # Put in the box by the image's project, not typed: 'given' said the user chose it.
+            source = source.replace("given xy", "xy as this image was detected before").replace(
+                "given", "as this image was detected before")
+        text = f"{len(table)} centres; diameter z {z:.1f}, y {y:.1f}, x {x:.1f} voxels ({source})"
         if replaced:
             said = (f"detected again over your edits on volume(s) {', '.join(map(str, replaced))}: "
                     "Undo brings them back")
@@ -450,8 +476,10 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         diameter = settings.diameter if settings else (5.0, 10.0, 10.0)
         if settings is not None and not self.diameter.value():
             self.diameter.setValue(float(diameter[1]))  # detecting again sizes as the review did
-        if settings is not None and settings.voxel_size and not any(s.value() for s in self.voxel):
-            self.set_voxel_size(settings.voxel_size, settings.voxel_unit)  # typed last time, not in the layer
+        # Typed last time: not in the layer, or the file's spacing is no length (micrometres typed win over it).
+        uncalibrated = not any(s.value() for s in self.voxel) or self._voxel_unit != MICROMETRE
+        if settings is not None and settings.voxel_size and uncalibrated:
+            self.set_voxel_size(settings.voxel_size, settings.voxel_unit)
         self.show_points(layer, project.load_all(), diameter[1], diameter[0])
         self.status.setText(f"{len(project.load_all())} saved centres of {len(project.saved_frames())} volume(s) "
                             f"from the project {project.folder.name}")
