@@ -183,8 +183,9 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         """Keep the z slider's steps on the image's slices. Centres a little outside the volume (z -0.5)
         start napari's range there, and its slider puts every position at start + k steps: half a slice
         off every slice, the image (rounding half to even) shows every other slice twice and the others
-        never, and a box drawn on the slice gone to lies on one not shown. The range starts a whole
-        number of slices from the image's first instead (at most one step earlier)."""
+        never, and a box drawn on the slice gone to lies on one not shown. The range starts on the image's
+        first slice instead (a whole number of slices from it), so the slider's number is the slice's too:
+        started a step earlier, it read 17 on slice 16. Centres before slice 0 are drawn on it."""
         layer = self.layer()
         dims = self.viewer.dims
         axis = dims.ndim - 3
@@ -196,7 +197,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         if abs(offset - round(offset)) < 1e-6:
             return
         ranges = list(dims.range)
-        ranges[axis] = (origin + np.floor(offset) * step, stop, step)
+        ranges[axis] = (origin + np.ceil(offset) * step, stop, step)
         dims.range = tuple(ranges)  # on the grid now: the event this sends changes nothing more
 
     def _images(self) -> list[Image]:
