@@ -269,3 +269,20 @@ def test_rounds_finds_the_volumes_project_beside_its_image(tmp_path, sample, cap
     assert err == [f"particle-detect: error: {image}: has spheres and volumes projects; give the project folder "
                    f"({frames.folder}, {tmp_path / 'conf.volumes.particle-detect'})"]
     assert main(["rounds", str(tmp_path / "conf.volumes.particle-detect")]) == 0
+
+
+def test_review_next_boxes_name_real_slices_and_are_no_slivers(tmp_path, sample):
+    # A 32-slice volume gave 'z 23-32' (slice 32 does not exist) and a 4-voxel box 'y 92-96' at the far edge.
+    shape = (32, 96, 96)
+    project = open_volume_project(tmp_path / "t.tif", np.zeros((1, *shape), np.float32))
+    remember_settings(project, VolumeSettings((2.0, 4.4, 4.4), None, shape))  # boxes of 10, 22, 22 voxels
+    rng = np.random.default_rng(0)
+    points = rng.uniform((0, 0, 0), np.array(shape) - 1, size=(400, 3))
+    project.save_frame(0, pd.DataFrame({"frame": 0, "z": points[:, 0], "y": points[:, 1], "x": points[:, 2],
+                                        "score": 0.5, "source": "model"}))
+    boxes = [p.box for p in rank_volume_areas(project, shape, 0.5)]
+    widths = np.array([[b[3] - b[0], b[4] - b[1], b[5] - b[2]] for b in boxes])
+    assert widths.min(axis=0).tolist() >= [10, 22, 22]  # the far edge joins the last box
+    assert max(b[3] for b in boxes) == 31.5 and max(b[4] for b in boxes) == 95.5
+    last = max(rank_volume_areas(project, shape, 0.5), key=lambda p: p.box[3])
+    assert ", z 20-31, " in last.why  # the last slice, as the dock's z boxes say it (was 'z 20-32')

@@ -240,8 +240,10 @@ class VolumeProposal:
 
     @property
     def why(self) -> str:
+        # z as the dock's slice boxes and its accept message give it: first and last slice (the edge after
+        # the last named a slice past the volume's end).
         where = f"volume {self.frame}" if self.box is None else (
-            f"volume {self.frame}, z {self.box[0] + 0.5:.0f}-{self.box[3] + 0.5:.0f}, "
+            f"volume {self.frame}, z {self.box[0] + 0.5:.0f}-{self.box[3] - 0.5:.0f}, "
             f"y {self.box[1] + 0.5:.0f}-{self.box[4] + 0.5:.0f}, x {self.box[2] + 0.5:.0f}-{self.box[5] + 0.5:.0f}")
         return f"{where}: {self.hesitant} centre{'s' if self.hesitant != 1 else ''} scored near the threshold"
 
@@ -265,6 +267,8 @@ def rank_volume_areas(project: Project, shape: tuple[int, int, int], threshold: 
     if detections is None:
         detections = {f: project.load_frame(f) for f in project.saved_frames()}
     side = np.maximum(1, np.minimum(np.rint(BOX_DIAMETERS * diameter), shape)).astype(int)
+    # Boxes per axis: what is left at the far end joins the last box, so no box is a sliver a few voxels wide.
+    count = np.maximum(1, np.floor(np.array(shape) / side)).astype(int)
     out = []
     for frame, table in detections.items():
         if frame in whole or table is None or "z" not in table.columns:
@@ -274,10 +278,10 @@ def rank_volume_areas(project: Project, shape: tuple[int, int, int], threshold: 
         if not boxes:
             out.append(VolumeProposal(frame, None, float(h.sum()), int((h > 0).sum())))
             continue
-        cell = np.clip(np.floor((points + 0.5) / side).astype(int), 0, np.ceil(np.array(shape) / side) - 1)
+        cell = np.clip(np.floor((points + 0.5) / side).astype(int), 0, count - 1)
         for key in {tuple(c) for c in cell[h > 0]}:
             lo = np.array(key) * side - 0.5
-            hi = np.minimum(lo + side, np.array(shape) - 0.5)
+            hi = np.where(np.array(key) == count - 1, np.array(shape) - 0.5, lo + side)
             if _reviewed(project, frame, (lo + hi) / 2, shape[0]):
                 continue
             inside = np.all(cell == key, axis=1)
