@@ -176,6 +176,9 @@ def test_synth_refuses_volumes_and_rods_too_many_to_place(tmp_path, capsys):
                    "1", "1", "--shape", "1024", "1024")
     assert "would place about" in line
     assert not list(tmp_path.iterdir())
+    # Too small for one whole sphere: it was drawn empty, logged at the packing's volume fraction 0.450.
+    line = refused(capsys, "synth", tmp_path / "s", "--volume", "--n", "1", "--volume-shape", "8", "8", "8")
+    assert "smaller than one sphere of --sphere-diameter 10" in line and not (tmp_path / "s").exists()
 
 
 def test_dense_thin_rods_are_placed_quickly():

@@ -92,6 +92,10 @@ def cmd_synth_volumes(args: argparse.Namespace) -> int:
                           diameter=args.sphere_diameter, z_step=args.z_step, psf_z_ratio=args.psf_z_ratio, dye=args.dye)
     check_synth_folder(args.outdir)
     z, y, x = config.shape
+    if min(z * config.z_step, y, x) < config.diameter:  # it was drawn empty, its log giving the packing's 0.45
+        raise ParticleDetectError(f"--volume-shape {z} {y} {x}: smaller than one sphere of --sphere-diameter "
+                                  f"{config.diameter:g} (z {z} slices x --z-step {config.z_step:g} = "
+                                  f"{z * config.z_step:g} px deep); give a larger volume or smaller spheres")
     check_synth_count(expected_spheres(config), f"--volume-shape {z} {y} {x} with --sphere-diameter "
                       f"{config.diameter:g} and --volume-fraction {config.volume_fraction:g}",
                       "use larger spheres or smaller volumes", MAX_SYNTH_SPHERES_3D)
