@@ -145,6 +145,19 @@ def test_detect_a_synthetic_volume_with_the_shipped_3d_model(tmp_path, capsys):
     scores = json.loads(printed)
     assert scores["f1"] > 0.85, scores
     assert len(truth) > 20
+    # With z_um,y_um,x_um beside the positions, evaluate reads the voxel size from them, as link does
+    # (it matched as if the voxels were cubes, silently).
+    table.assign(z_um=table["z"] * 0.4, y_um=table["y"] * 0.2, x_um=table["x"] * 0.2).to_csv(
+        tmp_path / "um.csv", index=False)
+    code = main(["evaluate", str(tmp_path / "um.csv"), str(tmp_path / "v" / "volume_000.csv"), "--tolerance", "5",
+                 "--json"])
+    printed, err = capsys.readouterr()
+    read = json.loads(printed)
+    assert {k: read[k] for k in ("tp", "fp", "fn")} == {k: scores[k] for k in ("tp", "fp", "fn")}
+    assert read["f1"] == pytest.approx(scores["f1"])
+    assert "voxel size 0.4 x 0.2 x 0.2 from its z_um,y_um,x_um" in err
+    code, _, err = run_cli(capsys, "evaluate", out, tmp_path / "v" / "volume_000.csv", "--tolerance", "5")
+    assert "matched as if the voxels were cubes" in err
     # Two time points of the same volume link into tracks along z, y, x.
     linked = trackpy.link(pd.concat([table, table.assign(frame=1)]), 5, pos_columns=["z", "y", "x"])
     assert linked["particle"].nunique() == len(table)

@@ -245,6 +245,21 @@ def add_evaluate_options(evaluate: argparse.ArgumentParser, positive) -> None:
                                "the tolerance is in units of the y voxel)")
 
 
+def _voxel_size_of_tables(args: argparse.Namespace, predicted, truth) -> tuple[float, float, float]:
+    """The voxel size the tables' z_um,y_um,x_um columns give (as link reads it), else cubic voxels, said."""
+    from ..files.tracks import table_voxel_size
+
+    for name, table in ((args.predicted, predicted), (args.truth, truth)):
+        size = table_voxel_size(table)
+        if size is not None:
+            log.info("%s: voxel size %s from its z_um,y_um,x_um columns (the tolerance is in y voxels)", name,
+                     " x ".join(f"{s:g}" for s in size))
+            return size
+    log.warning("%s: no voxel size (no --voxel-size, no z_um,y_um,x_um columns): matched as if the voxels were "
+                "cubes", args.predicted)
+    return (1.0, 1.0, 1.0)
+
+
 def evaluate_if_volumes(args: argparse.Namespace, predicted, truth, labels=None) -> int | None:
     """``evaluate`` on two tables with a z column: 3D matching, P/R/F1 and RMS per axis; else None.
     ``labels``: the (file, frame) of each frame number, where the tables held several files."""
@@ -265,7 +280,7 @@ def evaluate_if_volumes(args: argparse.Namespace, predicted, truth, labels=None)
         values = np.asarray(table["z"], dtype=float) if len(table) else np.zeros(0)
         if not np.all(np.isfinite(values)):
             raise ParticleDetectError(f"{name}: z column contains non-numeric or missing values")
-    voxel = np.array(args.voxel_size if args.voxel_size else (1.0, 1.0, 1.0), dtype=float)
+    voxel = np.array(args.voxel_size or _voxel_size_of_tables(args, predicted, truth), dtype=float)
     if args.plot is not None:
         raise ParticleDetectError(f"{args.plot}: --plot is for 2D tables")
     table = evaluate_volumes(predicted.assign(z=predicted["z"].astype(float)), truth.assign(z=truth["z"].astype(float)),
