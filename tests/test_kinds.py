@@ -478,3 +478,19 @@ def test_a_ring_cut_below_three_beads_in_the_viewer_is_saved_as_an_open_chain(pr
     assert load_kind_frame(project, 0)["closed"].tolist() == [0, 0, 0]
     save_kind_frame(project, 1, rings)
     assert load_kind_frame(project, 1)["closed"].tolist() == [1] * 6
+
+
+def test_a_chain_cut_by_an_accepted_box_keeps_its_runs_as_chains_without_gaps():
+    # Detecting chains again on a frame with an accepted box kept the beads inside it: a chain crossing the
+    # box's edge kept a gap in its index, and the frame could not be saved.
+    from napari_particle_detect.kinds.chains import check_table, keep_beads
+
+    table = pd.DataFrame({"frame": 0, "y": np.arange(9.0), "x": 0.0, "chain": [0, 0, 0, 0, 0, 1, 1, 1, 2],
+                          "index": [0, 1, 2, 3, 4, 0, 1, 2, 0], "closed": [0, 0, 0, 0, 0, 1, 1, 1, 0]})
+    cut = keep_beads(table, np.array([1, 1, 0, 1, 1, 1, 1, 1, 0], bool))
+    assert cut[["chain", "index", "closed"]].values.tolist() == [[0, 0, 0], [0, 1, 0], [1, 0, 0], [1, 1, 0],
+                                                                 [2, 0, 1], [2, 1, 1], [2, 2, 1]]  # the ring whole
+    check_table(cut, "cut")
+    ring_cut = keep_beads(table, np.array([1, 1, 1, 1, 1, 1, 0, 1, 1], bool))
+    assert ring_cut["closed"].tolist() == [0] * 8 and ring_cut["chain"].nunique() == 4
+    check_table(ring_cut, "ring cut")

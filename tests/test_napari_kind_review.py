@@ -195,16 +195,18 @@ def test_switching_kind_puts_the_other_kinds_layers_away_and_back(make_napari_vi
     viewer.add_image(rods_image(91), name="img")
     widget = open_dock(viewer, "rods")
     detect(widget, qtbot)
-    found = viewer.layers["img rods"].nshapes
+    rods = viewer.layers["img rods"]
+    found = rods.nshapes
     widget.kind_combo.setCurrentText("chains")
-    assert "img rods" not in viewer.layers  # not drawn over the chains being reviewed
+    # Parked, not removed (removing it crashed napari's canvas): empty and hidden, not drawn over the chains.
+    assert rods in viewer.layers and rods.nshapes == 0 and not rods.visible
     widget.kind_combo.setCurrentText("rods")
-    assert viewer.layers["img rods"].nshapes == found  # its project brings it back
+    assert viewer.layers["img rods"] is rods and rods.nshapes == found and rods.visible  # its project brings it back
     # A detection that ends after another kind was chosen is kept, not drawn over the other kind.
     widget.detect()
     widget.kind_combo.setCurrentText("chains")
     qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
-    assert "img rods" not in viewer.layers and "kept in its project" in widget.status.text()
+    assert rods.nshapes == 0 and not rods.visible and "kept in its project" in widget.status.text()
 
 
 def test_a_rods_round_exported_from_one_image_is_added_to_another(make_napari_viewer, qtbot, project_home, tmp_path):
@@ -227,3 +229,194 @@ def test_a_rods_round_exported_from_one_image_is_added_to_another(make_napari_vi
     from qtpy.QtCore import QThreadPool
 
     assert QThreadPool.globalInstance().waitForDone(60_000)  # the dock's warm-up worker ends before the viewer
+
+
+# ---- the mouse, as napari's canvas drives a layer ----------------------------------------------------
+class _Mouse:
+    """What a layer's mouse callbacks read of napari's mouse event."""
+
+    def __init__(self, kind, position, ndim):
+        self.type, self.position = kind, tuple(float(v) for v in position)
+        self.pos = np.array(self.position[-2:][::-1])
+        self.modifiers, self.is_dragging, self.button, self.handled = [], kind == "mouse_move", 1, False
+        self.dims_displayed, self.view_direction, self.delta, self.native = list(range(ndim))[-2:], None, (0, 0), None
+
+
+def _mouse(layer, kind, position):
+    from napari.utils import interactions
+    from napari.utils._proxies import ReadOnlyWrapper
+
+    callbacks = {"mouse_press": interactions.mouse_press_callbacks, "mouse_move": interactions.mouse_move_callbacks,
+                 "mouse_release": interactions.mouse_release_callbacks}[kind]
+    callbacks(layer, ReadOnlyWrapper(_Mouse(kind, position, layer.ndim), exceptions=("handled",)))
+
+
+def drag(layer, start, end, steps=5):
+    _mouse(layer, "mouse_press", start)
+    for t in np.linspace(0, 1, steps)[1:]:
+        _mouse(layer, "mouse_move", np.asarray(start, float) + t * (np.asarray(end, float) - np.asarray(start, float)))
+    _mouse(layer, "mouse_release", end)
+
+
+def dock_widget_of(viewer, widget):
+    from qtpy.QtWidgets import QDockWidget
+
+    return next(d for d in viewer.window._qt_window.findChildren(QDockWidget) if d.widget() is widget)
+
+
+def test_closing_the_dock_with_its_x_puts_its_layers_away_and_the_reopened_dock_hears_them(
+        make_napari_viewer, qtbot, project_home):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.stack([rods_image(93 + i) for i in range(2)]), name="img")
+    widget = open_dock(viewer, "rods")
+    detect(widget, qtbot)
+    layer, old = viewer.layers["img rods"], widget.session
+    found = layer.nshapes
+    dock_widget_of(viewer, widget).title.close_button.click()  # napari's own close path (destroyOnClose)
+    qtbot.wait(100)
+    assert layer in viewer.layers and layer.nshapes == 0 and not layer.visible  # put away, saved
+    again = open_dock(viewer, "rods")
+    session = again.session
+    assert session is not old and viewer.layers["img rods"] is layer and layer.nshapes == found and layer.visible
+    # Only the reopened dock's session hears the layer: what it shows is what is saved.
+    layer.selected_data = {0}
+    layer.remove_selected()
+    assert len(session.tables[0]) == found - 1 and session.actions == [("edit", 0)]
+    again.review.accept_frame()
+    saved = session.project.load_frame(0)
+    assert len(saved) == layer.nshapes == found - 1 and set(saved["source"]) == set(layer.features["source"]) == {
+        "accepted"}
+    again.review.undo()
+    again.review.undo()  # the deletion, heard by this session
+    assert len(session.tables[0]) == layer.nshapes == found
+
+
+def test_switching_chains_to_rods_and_back_parks_the_layers_instead_of_removing_them(
+        make_napari_viewer, qtbot, project_home):
+    """Removing the beads and paths layers (and the outlines) crashed napari's canvas under software OpenGL
+    on the next layer added: the dock empties and hides them, and the chains' next session refills them."""
+    viewer = make_napari_viewer()
+    viewer.add_image(rods_image(94), name="img")
+    widget = open_dock(viewer, "chains")
+    detect(widget, qtbot)
+    widget.session.regions.propose(0, (10.0, 10.0, 60.0, 60.0))
+    widget.review.accept_region()
+    chains_layers = {name: viewer.layers[name] for name in
+                     ("img beads", "img chains", "img chains review box", "img chains reviewed regions")}
+    beads = chains_layers["img beads"].data.copy()
+    removed = []
+    viewer.layers.events.removed.connect(lambda event: removed.append(event.value.name))
+    widget.kind_combo.setCurrentText("rods")
+    assert not removed and all(not layer.visible for layer in chains_layers.values())
+    assert len(chains_layers["img beads"].data) == 0 and chains_layers["img chains"].nshapes == 0
+    widget.kind_combo.setCurrentText("chains")
+    assert not removed and {n: viewer.layers[n] for n in chains_layers} == chains_layers
+    np.testing.assert_allclose(chains_layers["img beads"].data, beads)
+    assert chains_layers["img chains reviewed regions"].nshapes == 1
+    # The outline still un-accepts its region when deleted, for the session now in use only.
+    outlines = chains_layers["img chains reviewed regions"]
+    outlines.selected_data = {0}
+    outlines.remove_selected()
+    assert widget.session.project.regions() == []
+
+
+def test_escape_on_an_abandoned_drawing_marks_no_rod_added(make_napari_viewer, qtbot, project_home):
+    from napari.layers.shapes._shapes_key_bindings import finish_drawing_shape  # what Escape runs
+
+    viewer = make_napari_viewer()
+    viewer.add_image(rods_image(95), name="img")
+    widget = open_dock(viewer, "rods")
+    detect(widget, qtbot)
+    layer, session = viewer.layers["img rods"], widget.session
+    before = session.tables[0].copy()
+    layer.mode = "add_polyline"
+    _mouse(layer, "mouse_press", (30.0, 30.0))
+    _mouse(layer, "mouse_release", (30.0, 30.0))
+    _mouse(layer, "mouse_move", (40.0, 45.0))
+    finish_drawing_shape(layer)  # napari reports the discarded line as added at -1
+    qtbot.wait(10)
+    assert layer.nshapes == len(before) and "added" not in set(layer.features["source"].iloc[:layer.nshapes])
+    assert list(session.tables[0]["source"]) == list(before["source"]) == ["model"] * len(before)
+
+
+@pytest.mark.parametrize("tool, points, refused", [
+    ("add_path", [(20.0, 10.0), (20.0, 40.0), (40.0, 60.0)], "a path of"),  # freehand path of many points
+    ("add_rectangle", [(20.0, 10.0), (40.0, 60.0)], "a rectangle"),
+    ("add_ellipse", [(20.0, 10.0), (40.0, 60.0)], "a ellipse"),
+    ("add_line", [(50.0, 50.0), (50.5, 50.5)], "px long"),  # a click of the line tool, not a rod
+])
+def test_a_shape_that_is_not_a_rod_is_taken_off_the_rods_layer_with_a_notice(
+        make_napari_viewer, qtbot, project_home, tool, points, refused):
+    viewer = make_napari_viewer()
+    viewer.add_image(rods_image(96), name="img")
+    widget = open_dock(viewer, "rods")
+    detect(widget, qtbot)
+    layer, session = viewer.layers["img rods"], widget.session
+    found = layer.nshapes
+    seen = notification_count()
+    layer.mode = tool
+    drag(layer, points[0], points[-1], steps=len(points) + 2)
+    qtbot.waitUntil(lambda: any("only lines are rods" in m for m in notifications_since(seen)), timeout=5_000)
+    assert layer.nshapes == found and set(layer.shape_type) == {"line"} and len(session.tables[0]) == found
+    message = next(m for m in notifications_since(seen) if "only lines are rods" in m)
+    assert refused in message and "draw rods with the line tool" in message
+    layer.mode = "add_line"
+    drag(layer, (70.0, 10.0), (70.0, 40.0))  # a real rod is still kept
+    assert layer.nshapes == found + 1 and session.tables[0]["source"].tolist().count("added") == 1
+
+
+def test_choosing_a_round_by_hand_updates_both_status_lines(make_napari_viewer, qtbot, project_home, tmp_path):
+    from napari_particle_detect.detection.kinds_prediction import shipped_model_path
+    from napari_particle_detect.models import load_model, save_model
+
+    exported = tmp_path / "round.pt"
+    save_model(load_model(shipped_model_path("rods"), "cpu"), exported)
+    viewer = make_napari_viewer()
+    viewer.add_image(rods_image(97), name="img")
+    widget = open_dock(viewer, "rods")
+    widget.rounds.add_model_file(str(exported))
+    assert "2 rounds (round-002 in use)" in widget.status.text()
+    widget.rounds.status.setText("round-002 is not better than round-001, so still using round-001")  # a verdict
+    widget.rounds.use_row(0)
+    assert widget.rounds.status.text().startswith("round-001 in use from now on")
+    assert "2 rounds (round-001 in use)" in widget.status.text()
+    from qtpy.QtCore import QThreadPool
+
+    assert QThreadPool.globalInstance().waitForDone(60_000)
+
+
+def test_the_status_line_counts_the_rods_shown_with_those_an_accepted_box_keeps(make_napari_viewer, qtbot,
+                                                                               project_home):
+    viewer = make_napari_viewer()
+    viewer.add_image(rods_image(98), name="img")
+    widget = open_dock(viewer, "rods")
+    detect(widget, qtbot)
+    widget.session.regions.propose(0, (-0.5, -0.5, 60.0, 60.0))
+    widget.review.accept_region()
+    rods = widget.session.frame_table(0)
+    kept = int(widget.session.project.regions(0)[0].contains(rods["y"], rods["x"]).sum())
+    widget.threshold_spin.setValue(0.95)  # finds next to nothing: the box's rods are still shown
+    detect(widget, qtbot)
+    shown = len(widget.session.frame_table(0))
+    assert kept >= 1 and shown >= kept
+    assert widget.status.text().startswith(f"{shown} rods shown, ") and " found with round-001" in widget.status.text()
+
+
+def test_chains_detected_again_around_an_accepted_box_keep_the_runs_inside_it(make_napari_viewer, qtbot,
+                                                                             project_home):
+    """A chain crossing the accepted box's edge kept the beads inside with a gap in its index: the frame
+    could not be saved and Detect failed."""
+    viewer = make_napari_viewer()
+    sample = synthesize_chains(benchmark_chain_config("fluorescent", 0.3, shape=(128, 128)), seed=3)
+    viewer.add_image(sample.image, name="img")
+    widget = open_dock(viewer, "chains")
+    detect(widget, qtbot)
+    box = (20.0, 20.0, 70.0, 70.0)
+    widget.session.regions.propose(0, box)
+    widget.review.accept_region()
+    inside = widget.session.frame_table(0)
+    inside = inside[(inside["y"] >= box[0]) & (inside["y"] < box[2]) & (inside["x"] >= box[1]) & (inside["x"] < box[3])]
+    detect(widget, qtbot)
+    saved = read_kind_table(widget.session.project.folder / "frames" / "frame-0000.csv", "chains")
+    kept = saved[(saved["y"] >= box[0]) & (saved["y"] < box[2]) & (saved["x"] >= box[1]) & (saved["x"] < box[3])]
+    assert len(kept) >= len(inside) > 0 and (kept["source"] == "accepted").sum() == len(inside)

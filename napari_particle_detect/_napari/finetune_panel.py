@@ -199,7 +199,8 @@ class FineTunePanel(RoundReports, QGroupBox):
     @reports_errors
     def _use_row(self, row: int) -> None:
         number = self.table.item(row, 0).data(ROUND_ROLE)
-        self.state.use_round(number)
+        info = self.state.use_round(number)
+        self._verdicts[self.state.annotation.project.folder] = self.show_round_chosen(info)
         show_info(f"detecting with round-{number:03d} from now on")
 
     # ---- running ---------------------------------------------------------------------------------

@@ -16,6 +16,10 @@ from ..synthetic.rods import rod_table
 from .layers import SOURCE_COLOURS
 
 ROD_EDGE_WIDTH = 2.0
+# A rod is at least as long as it is wide (its caps are part of its length), and the generator draws
+# no rod narrower than 4 px (synthetic/rods.py, RodConfig.width_range): a shorter line is a click of the
+# line tool, not a rod.
+MIN_ROD_LENGTH = 4.0
 
 
 def _with_frame(table: pd.DataFrame) -> pd.DataFrame:
@@ -44,6 +48,17 @@ def rods_layer_data(table: pd.DataFrame, name: str, ndim: int = 2) -> tuple:
 def is_rod_shape(shape_type: str, vertices: np.ndarray) -> bool:
     """A line, or a path of two points (what napari's path tool draws for one segment), is a rod."""
     return shape_type == "line" or (shape_type == "path" and len(vertices) == 2)
+
+
+def why_not_a_rod(shape_type: str, vertices: np.ndarray) -> str | None:
+    """Why a shape drawn on the rods layer cannot be saved as a rod (None when it can)."""
+    v = np.asarray(vertices, float)
+    if not is_rod_shape(shape_type, v):
+        return f"a {shape_type}" + (f" of {len(v)} points" if shape_type == "path" else "")
+    length = float(np.hypot(*(v[-1, -2:] - v[0, -2:])))
+    if length < MIN_ROD_LENGTH:
+        return f"a line {length:.1f} px long (a rod is at least {MIN_ROD_LENGTH:g} px)"
+    return None
 
 
 def table_from_rod_lines(data: list, features: pd.DataFrame | None, shape_types: list[str] | None = None) -> pd.DataFrame:
@@ -128,9 +143,25 @@ def table_from_beads(data: np.ndarray, features: pd.DataFrame | None) -> pd.Data
     return table[["frame", "y", "x", "score", "chain", "index", "closed", "source"]]
 
 
-def refill(layer, data, kwargs: dict, layer_type: str) -> None:
-    """Give an existing layer the data and per-object looks of ``rods_layer_data`` or ``chain_layers_data``."""
+def park(layer) -> None:
+    """Empty, hide and lock a layer no dock works on any more, in place of removing it: napari's canvas
+    can crash under software OpenGL on the next layer added after a beads and a paths layer were
+    removed (the Kind chains -> rods switch did, every time), as after removing a layer just drawn in
+    (scripts/napari_points_removal_segfault.py). :func:`refill` brings it back."""
     layer.selected_data = set()
+    from napari.layers import Points
+
+    layer.data = np.empty((0, layer.ndim)) if isinstance(layer, Points) else []
+    layer.visible = False
+    layer.editable = False  # drawn in, it would hold what no project keeps
+
+
+def refill(layer, data, kwargs: dict, layer_type: str) -> None:
+    """Give an existing layer the data and per-object looks of ``rods_layer_data`` or ``chain_layers_data``
+    (shown and editable again, when it was parked)."""
+    layer.selected_data = set()
+    layer.visible = True
+    layer.editable = True
     if layer_type == "points":
         layer.data = data
         layer.features = kwargs["features"]

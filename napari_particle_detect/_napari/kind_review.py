@@ -13,8 +13,11 @@ import numpy as np
 import pandas as pd
 from napari.layers import Image
 from napari.layers.base import ActionType
+from napari.utils.notifications import show_info
+from qtpy.QtCore import QTimer
 
 from ..errors import ParticleDetectError
+from ..kinds import chains
 from ..projects.kinds_project import (
     accept_kind_frame, accept_kind_region, all_kind_frames, detections, kind_model_path, load_kind_frame,
     open_kind_project, save_kind_frame, typical_size,
@@ -24,13 +27,17 @@ from ..projects.review import Proposal, rank_frames, rank_regions
 from .annotation import image_path, placement
 from .history import FrameHistory
 from .kind_layers import (
-    chain_layers_data, chain_paths, refill, rods_layer_data, table_from_beads, table_from_rod_lines,
+    chain_layers_data, chain_paths, park, refill, rods_layer_data, table_from_beads, table_from_rod_lines,
+    why_not_a_rod,
 )
 from .proposals import key, proposal_box
 from .regions import Box, RegionLayers, zoom_to_box
 
 # Layer changes that end an edit (napari also reports each step of a drag, which is not saved).
 DONE_ACTIONS = {ActionType.ADDED, ActionType.REMOVED, ActionType.CHANGED}
+# Tools whose drawing napari is still finishing when it reports the shape added: a shape taken off the
+# layer then breaks napari's own finishing (it looks the drawn shape up again), so that waits a moment.
+MANY_POINT_TOOLS = {"add_path", "add_polyline", "add_polygon", "add_polygon_lasso"}
 COMPARED = {"rods": ["y", "x", "angle", "length", "width"], "chains": ["y", "x", "chain", "index", "closed"]}
 
 
@@ -41,11 +48,9 @@ class KindSession:
         self.viewer, self.image, self.kind = viewer, image, kind
         self.stack = image.ndim == 3
         self.project = open_kind_project(kind, image_path(image), image.name, image.data)
-        label = f"{image.name} {kind}"
-        for stale in (f"{label} review box", f"{label} reviewed regions"):  # left by a dock closed before
-            if stale in viewer.layers:
-                viewer.layers.remove(stale)
-        self.regions = RegionLayers(viewer, image, placement(image), on_deleted=self._regions_deleted, label=label)
+        self.regions = KindRegionLayers(viewer, image, placement(image), on_deleted=self._regions_deleted,
+                                        label=f"{image.name} {kind}")
+        self.regions.adopt()  # parked by a session put away before, or left by a dock closed before
         self.history = FrameHistory()
         # What Undo takes back, last first: ("accept", frame, region or None, table before) or ("edit", frame).
         self.actions: list[tuple] = []
@@ -54,6 +59,9 @@ class KindSession:
         self.replaced_edits: list[int] = []  # of those, the frames the last detection replaced
         self._quiet = False
         self._passed: set = set()
+        self._heard: list = []  # the layers whose edits reach this session (until it is put away)
+        self._away = False
+        self._seen = 0  # rods or beads in the main layer after its last finished edit
         self.restore()
 
     # ---- layers ------------------------------------------------------------------------------
@@ -64,9 +72,21 @@ class KindSession:
 
     @property
     def main_layer(self):
-        """The layer that holds the data (rods' lines, chains' beads), None before the first detection."""
+        """The layer that holds the data (rods' lines, chains' beads), None before the first detection
+        and once put away (its layer, parked, may be another session's by then)."""
         name = self.names[0]
-        return self.viewer.layers[name] if name in self.viewer.layers else None
+        return self.viewer.layers[name] if name in self.viewer.layers and not self._away else None
+
+    def _hear(self, layer) -> None:
+        if layer not in self._heard:
+            layer.events.data.connect(self._on_data)
+            self._heard.append(layer)
+
+    def _stop_hearing(self) -> None:
+        """A session put away (or of a closed dock) hears no more edits: the next one for these layers does."""
+        for layer in self._heard:
+            layer.events.data.disconnect(self._on_data)
+        self._heard = []
 
     def restore(self) -> None:
         """Layers and region outlines as the project holds them."""
@@ -83,6 +103,8 @@ class KindSession:
 
     def redraw(self) -> None:
         """(Re)draw the layers from the saved tables, keeping the layers (and their place in the list)."""
+        if self._away:  # its layers may be another session's by now
+            return
         table = self.whole_table()
         ndim = self.image.ndim
         layers = [rods_layer_data(table, self.names[0], ndim)] if self.kind == "rods" else \
@@ -95,15 +117,20 @@ class KindSession:
                     # Refilled, not replaced: the layer keeps its place and the user's settings, and napari's
                     # canvas can crash under software OpenGL when a layer just drawn in is removed
                     # (scripts/napari_points_removal_segfault.py).
-                    refill(self.viewer.layers[name], data, kwargs, layer_type)
-                    continue
-                layer = getattr(self.viewer, f"add_{layer_type}")(data, ndim=ndim, **kwargs, **placement(self.image))
-                if layer_type == "shapes" and self.kind == "rods":
-                    layer.current_edge_color = "cyan"  # a line drawn by hand is an 'added' rod
+                    layer = self.viewer.layers[name]
+                    refill(layer, data, kwargs, layer_type)
+                else:
+                    layer = getattr(self.viewer, f"add_{layer_type}")(data, ndim=ndim, **kwargs,
+                                                                      **placement(self.image))
+                    if layer_type == "shapes" and self.kind == "rods":
+                        layer.current_edge_color = "cyan"  # a line drawn by hand is an 'added' rod
                 if name == self.names[0]:
-                    layer.events.data.connect(self._on_data)
+                    # Also a layer found in place (parked, or left by a dock closed before): its edits reach
+                    # this session's project from now on.
+                    self._hear(layer)
         finally:
             self._quiet = False
+        self._seen = len(self.main_layer.data)
         self.viewer.layers.selection.active = self.main_layer
 
     def layer_table(self) -> pd.DataFrame:
@@ -124,18 +151,54 @@ class KindSession:
 
     def _on_data(self, event) -> None:
         action = getattr(event, "action", ActionType.CHANGED)
-        if self._quiet or action not in DONE_ACTIONS:
+        if self._quiet or action not in DONE_ACTIONS or self.main_layer is None:
+            return
+        if action == ActionType.ADDED and self.kind == "rods" and str(self.main_layer.mode) in MANY_POINT_TOOLS:
+            QTimer.singleShot(0, self._take_added)
             return
         if action == ActionType.ADDED:
-            self._mark_added(getattr(event, "data_indices", ()) or ())
+            self._take_added()
+            return
+        self._seen = len(self.main_layer.data)
         self.sync()
 
-    def _mark_added(self, indices) -> None:
+    def _take_added(self) -> None:
+        """Mark the rods or beads drawn since the last edit as 'added' (rods: refusing what is not a rod),
+        and save. The rows past those seen are the new ones: napari says "added at -1" even for a
+        drawing abandoned with Escape, which added nothing (and -1 is then the last rod there was)."""
+        if self.main_layer is None:  # put away meanwhile
+            return
+        new = list(range(self._seen, len(self.main_layer.data)))
+        if self.kind == "rods":
+            new = self._refuse_non_rods(new)
+        self._mark_added(new)
+        self._seen = len(self.main_layer.data)
+        self.sync()
+
+    def _refuse_non_rods(self, rows: list[int]) -> list[int]:
+        """Take the shapes that are not rods (drawn with another tool than the line, or a click without a
+        drag) off the rods layer, saying why, so what it shows is what is saved. Returns the rods left."""
+        layer = self.main_layer
+        shape_types = list(layer.shape_type)
+        refused = {row: why for row in rows if (why := why_not_a_rod(shape_types[row], layer.data[row])) is not None}
+        if not refused:
+            return rows
+        self._quiet = True
+        try:
+            layer.selected_data = set(refused)
+            layer.remove_selected()
+        finally:
+            self._quiet = False
+        show_info(f"only lines are rods: {', '.join(sorted(set(refused.values())))} taken off '{layer.name}'; draw "
+                  "rods with the line tool (L), dragging from tip to tip")
+        kept = [row for row in rows if row not in refused]
+        return [row - sum(gone < row for gone in refused) for row in kept]
+
+    def _mark_added(self, rows: list[int]) -> None:
         """A rod drawn or a bead placed by hand is 'added', unscored, and a bead a chain of its own,
         whatever napari copied from the last selection into the new one's features."""
         layer = self.main_layer
-        rows = np.arange(len(layer.data))[list(indices)]
-        if not len(rows):
+        if not rows:
             return
         features = layer.features.copy()
         features.loc[rows, "source"] = "added"
@@ -237,7 +300,7 @@ class KindSession:
                 for region in regions:
                     inside |= region.contains(saved["y"], saved["x"])
                     outside &= ~region.contains(found["y"], found["x"])
-                found = self._joined(saved[inside], found[outside])
+                found = self._joined(self._kept(saved, inside), self._kept(found, outside))
             if frame in self._edited and saved is not None:
                 self.history.record(frame, saved)
                 self.actions.append(("edit", frame))
@@ -251,16 +314,24 @@ class KindSession:
             self.redraw()
         return kept
 
-    def put_away(self) -> None:
-        """Another image or kind is worked on: save the edits and take this session's layers off the
-        canvas (its project brings them back when it is chosen again)."""
-        if self.image in self.viewer.layers:
+    def put_away(self) -> list[str]:
+        """Another image or kind is worked on, or the dock closed: save the edits, stop hearing this
+        session's layers and take them off the canvas (its project brings them back when it is chosen
+        again). The rods or chains layers are parked, emptied and hidden, not removed (kind_layers.park);
+        so are the review box and outlines. Returns the names of the layers put away."""
+        if self.image in self.viewer.layers and not self._away:
             self.sync()
-        for layer in [self.viewer.layers[n] for n in self.names if n in self.viewer.layers] + [
-                self.regions.draft, self.regions.accepted]:
-            if layer is not None and layer in self.viewer.layers:
-                self.viewer.layers.remove(layer)
-        self.regions.draft = self.regions.accepted = None
+        self._stop_hearing()
+        self._away = True
+        parked = [self.viewer.layers[n] for n in self.names if n in self.viewer.layers]
+        for layer in parked:
+            park(layer)
+        return [layer.name for layer in parked + self.regions.park()]
+
+    def _kept(self, table: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+        """The rows of ``table`` where ``keep``; a chain an accepted box's edge crosses is cut into the runs
+        of beads kept (with a gap in its index the frame could not be saved)."""
+        return chains.keep_beads(table, keep) if self.kind == "chains" else table[keep]
 
     def _joined(self, keep: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
         if self.kind == "chains" and len(keep):
@@ -331,6 +402,8 @@ class KindSession:
         return what
 
     def _regions_deleted(self, regions: list[Region]) -> None:
+        if self._away:
+            return
         for region in regions:
             self.project.unaccept_region(region.frame, region)
         self.regions.show_accepted(self.project.regions())
@@ -380,6 +453,40 @@ class KindSession:
 
     def current_frame(self) -> int:
         return int(self.viewer.dims.current_step[0]) if self.stack else 0
+
+
+class KindRegionLayers(RegionLayers):
+    """The review box and accepted outlines of one image and kind, parked (emptied and hidden, see
+    kind_layers.park) rather than removed when their session is put away, and taken over by the next
+    session of that image and kind."""
+
+    def _names(self) -> dict[str, str]:
+        return {"draft": f"{self.label} review box", "accepted": f"{self.label} reviewed regions"}
+
+    def adopt(self) -> None:
+        """Take over the layers of these names (their outlines are redrawn by ``show_accepted``)."""
+        names = self._names()
+        if names["draft"] in self.viewer.layers:
+            self.draft = self.viewer.layers[names["draft"]]
+            self.draft.visible = self.draft.editable = True
+        if names["accepted"] in self.viewer.layers:
+            self.accepted = self.viewer.layers[names["accepted"]]
+            self.accepted.visible = True  # not editable: accepted regions change through the dock
+            self.accepted.events.data.connect(self._on_accepted_data)
+
+    def park(self) -> list:
+        """Empty and hide both layers; deleting an outline no longer un-accepts anything. Returns them."""
+        parked = []
+        if self._live(self.accepted):
+            self.show_accepted([])  # quietly: nothing is un-accepted
+            self.accepted.events.data.disconnect(self._on_accepted_data)
+            parked.append(self.accepted)
+        if self._live(self.draft):
+            parked.append(self.draft)
+        for layer in parked:
+            park(layer)
+        self.draft = self.accepted = None
+        return parked
 
 
 def _same(a: pd.DataFrame, b: pd.DataFrame, columns: list[str]) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info
@@ -122,7 +123,7 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         if session is None or self.running():
             return
         number = self.table.item(row, 0).data(ROUND_ROLE)
-        session.project.set_current_round(number)
+        self.show_round_chosen(session.project.set_current_round(number))
         self.refresh()
         self._on_round()
         show_info(f"detecting with round-{number:03d} from now on")
@@ -138,6 +139,7 @@ class KindRoundsPanel(RoundReports, QGroupBox):
             if not path:
                 return
         info = import_kind_model(session.project, path)
+        self.show_round_chosen(info, f"added from {Path(path).name}")
         self.refresh()
         self._on_round()
         show_info(f"added {path} as {info.name}: detecting with it from now on")

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 from napari.qt.threading import create_worker
-from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from napari.utils.notifications import show_info
+from qtpy.QtWidgets import (
+    QApplication, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
+)
 
 from ..errors import ParticleDetectError
+from .dock_closing import ClosingDock
 from .kind_review import KindSession
 from .kind_review_panel import KindReviewPanel
 from .kind_rounds_panel import KindRoundsPanel
@@ -29,9 +33,14 @@ def detect_in(image: np.ndarray, kind: str, model, threshold: float | None, fram
     return detect_kind(image, kind, model, "cpu", threshold, frames=frames)
 
 
-class KindsWidget(QWidget):
+# How long closing waits for a running round to stop (as the Particle detection dock does).
+STOP_WAIT_S = 10.0
+
+
+class KindsWidget(ClosingDock, QWidget):
     def __init__(self, napari_viewer) -> None:
         super().__init__()
+        self._init_closing()
         # napari hands a plugin dock a PublicOnlyProxy of the viewer; its layers are proxies too, so
         # identity tests against them fail (see widget.py): work on the viewer itself.
         self.viewer = napari_viewer = getattr(napari_viewer, "__wrapped__", napari_viewer)
@@ -67,8 +76,14 @@ class KindsWidget(QWidget):
         self.viewer.layers.events.removed.connect(self._refresh_images)
         self.image_combo.currentTextChanged.connect(lambda *_: self._image_chosen())
         self.kind_combo.currentTextChanged.connect(lambda *_: self.attach())
-        self.viewer.dims.events.current_step.connect(lambda *_: self.review.refresh())
+        self.viewer.dims.events.current_step.connect(self._frame_changed)
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shut_down)
         self._refresh_images()
+
+    def _frame_changed(self, event=None) -> None:
+        self.review.refresh()
 
     def _refresh_images(self, event=None) -> None:
         from napari.layers import Image
@@ -116,22 +131,34 @@ class KindsWidget(QWidget):
             except ParticleDetectError as exc:
                 report(exc)
         if self.session is not None:
-            rounds = self.session.project.rounds
-            saved = self.session.project.saved_frames()
-            self.status.setText(f"{kind} project of {name}: {len(saved)} frame{'s' * (len(saved) != 1)} saved, "
-                                f"{len(rounds)} round{'s' * (len(rounds) != 1)}" if saved or rounds else
-                                f"Detect finds {kind} in {name} with the shipped model")
+            self.status.setText(self._project_text(self.session))
         self.review.refresh()
         self.rounds.refresh()
         return self.session
 
+    def _project_text(self, session: KindSession) -> str:
+        """What the image's project holds: frames saved, rounds, the one in use."""
+        project, kind, name = session.project, session.kind, session.image.name
+        rounds, saved = project.rounds, project.saved_frames()
+        if not saved and not rounds:
+            return f"Detect finds {kind} in {name} with the shipped model"
+        current = project.state().current_round
+        in_use = next((f" ({info.name} in use)" for info in rounds if info.number == current), "")
+        return (f"{kind} project of {name}: {len(saved)} frame{'s' * (len(saved) != 1)} saved, "
+                f"{len(rounds)} round{'s' * (len(rounds) != 1)}{in_use}")
+
     def _round_changed(self) -> None:
+        """A round ended, was chosen or added: the status line names the project's rounds as they are now."""
         self.review.refresh()
         session = self.session
-        current = session.project.current_round if session is not None else None
+        if session is None:
+            return
+        current = session.project.current_round
         if current is not None and self._detected_with not in (None, current.name):
             self.status.setText(f"{current.name} in use from now on; the {session.kind} shown were found with "
                                 f"{self._detected_with}: Detect to find them with {current.name}")
+        else:
+            self.status.setText(self._project_text(session))
 
     def review_threshold(self) -> float:
         if self.threshold_spin.value():
@@ -167,7 +194,7 @@ class KindsWidget(QWidget):
 
     def _show(self, session: KindSession, table, round_name: str) -> None:
         frames = sorted(set(table["frame"].astype(int))) or [session.current_frame()]
-        if session is not self.session:  # another image or kind was chosen meanwhile: saved, not drawn over it
+        if session is not self.session or self.closed:  # another image or kind, or the dock closed: saved, not drawn
             session.set_detections(table, frames, draw=False)
             self.status.setText(f"{len(table)} {session.kind} found in {session.image.name} with {round_name}: kept in "
                                 "its project, shown when it is chosen again")
@@ -178,12 +205,44 @@ class KindsWidget(QWidget):
         note = f" (frame {skipped[0]} is reviewed: kept as you accepted it)" if skipped else ""
         if session.replaced_edits:
             note += f" (detected over your edits on frame {session.replaced_edits[0]}: Undo brings them back)"
+        # What the frames show: more than was found where accepted boxes or a reviewed frame keep theirs.
+        shown = [session.frame_table(f) for f in frames]
+        count = sum(len(t) for t in shown)
+        found = f"with {round_name}" if count == len(table) else f"shown, {len(table)} found with {round_name}"
         if session.kind == "rods":
-            self.status.setText(f"{len(table)} rods with {round_name}{note}: drag a tip to fix a rod, draw a line "
-                                "to add one, select and Delete to remove")
+            self.status.setText(f"{count} rods {found}{note}: drag a tip to fix a rod, draw a line to add one, "
+                                "select and Delete to remove")
         else:
-            chains = table["chain"].nunique() if len(table) else 0
-            self.status.setText(f"{len(table)} beads in {chains} chains with {round_name}{note} "
-                                "(free beads are chains of one)")
+            chains = sum(t["chain"].nunique() for t in shown if len(t))
+            self.status.setText(f"{count} beads in {chains} chains {found}{note} (free beads are chains of one)")
         self.review.refresh()
         self.rounds.refresh()
+
+    # ---- closing -----------------------------------------------------------------------------------
+    def shut_down(self, put_layers_away: bool = False) -> None:
+        """The window or the dock is closing: stop a running round (and wait for it, so no thread outlives
+        the viewer), stop hearing the viewer, and save every edit. ``put_layers_away``: the dock alone
+        closes (its X), so its session stops hearing its layers and puts them away: a reopened dock
+        brings them back, its own session hearing them."""
+        if self._shut:
+            return
+        self._shut = True
+        self.viewer.layers.events.inserted.disconnect(self._refresh_images)
+        self.viewer.layers.events.removed.disconnect(self._refresh_images)
+        self.viewer.dims.events.current_step.disconnect(self._frame_changed)
+        self.rounds.cancel(wait_s=STOP_WAIT_S)
+        session = self.session
+        if session is None:
+            return
+        try:
+            if put_layers_away:
+                self.session = None
+                names = session.put_away()
+                if names:
+                    show_info("the Rods and chains dock was closed: its layers are put away (" + ", ".join(
+                        f"'{name}'" for name in names) + f"), their {session.kind} kept in the project; they come "
+                        "back when the dock is opened again")
+            elif session.main_layer is not None and session.image in self.viewer.layers:
+                session.sync()
+        except ParticleDetectError as exc:
+            report(exc)

@@ -77,6 +77,16 @@ class RoundReports:
         show_info(message)
         return message
 
+    def show_round_chosen(self, info: RoundInfo, how: str = "chosen in the table") -> str:
+        """A round put in use by hand: the status line says so, where the last verdict's "still using
+        round-N" would now be wrong (left alone while a round runs: it shows that round's progress)."""
+        message = f"{info.name} in use from now on ({how})"
+        if not self.running():
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.status.setText(message)
+        return message
+
     def show_failure(self, exc: BaseException, in_use: RoundInfo | None, subject: str = "") -> None:
         """Cancelled or failed: nothing changed, and which round is still used (of ``subject``, when named)."""
         name = in_use.name if in_use is not None else "the model as it was"

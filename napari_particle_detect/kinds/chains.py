@@ -290,6 +290,32 @@ def _check_chains(table: pd.DataFrame, source: str) -> None:
                                   f"bead{'s' if row['beads'] > 1 else ''}; a ring needs at least 3")
 
 
+def keep_beads(table: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The beads of ``table`` where ``keep``: a chain kept in part (an accepted box's edge crossing it) is cut
+    into its runs of consecutive beads, each a chain of its own indexed from 0, so no chain has a gap in its
+    index (which a chains table may not hold); a ring kept whole stays closed, a ring cut is open. Chains
+    are numbered from 0 within each frame (and file)."""
+    keep = np.asarray(keep, bool)
+    if not len(table) or keep.all():
+        return table[keep].reset_index(drop=True)
+    keys = group_keys(table, *[c for c in ("frame",) if c in table.columns])
+    sizes = table.groupby(keys + ["chain"])["chain"].transform("size")
+    kept = table.assign(_size=sizes)[keep].sort_values(keys + ["chain", "index"], kind="stable").reset_index(drop=True)
+    if not len(kept):
+        return kept.drop(columns="_size")
+    chain_keys = kept[keys + ["chain"]]
+    same_chain = (chain_keys == chain_keys.shift()).all(axis=1)
+    piece = (~(same_chain & (kept["index"].diff() == 1))).cumsum()
+    length = piece.map(piece.value_counts())
+    kept["index"] = kept.groupby(piece).cumcount()
+    if "closed" in kept.columns:
+        kept["closed"] = np.where(length == kept["_size"], kept["closed"], 0)
+    firsts = kept.groupby(piece).head(1)
+    numbers = firsts.groupby(keys).cumcount() if keys else pd.Series(np.arange(len(firsts)), index=firsts.index)
+    kept["chain"] = piece.map(pd.Series(numbers.to_numpy(), index=piece[firsts.index].to_numpy()))
+    return kept.drop(columns="_size")
+
+
 def open_short_rings(table: pd.DataFrame) -> pd.DataFrame:
     """``table`` with every ring of fewer than three beads made an open chain: deleting beads of a ring in
     the viewer leaves such a ring, which a table read from a file may not hold (see :func:`check_table`);
