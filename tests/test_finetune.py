@@ -81,8 +81,8 @@ def test_held_out_tiles_are_fixed_by_the_frame_and_never_trained_on():
     assert ndimage.distance_transform_edt(~split.held_area)[split.train_area].min() > 4.0
 
 
-def test_a_round_that_cannot_improve_says_so_and_is_not_switched_in(tmp_path, tiny_model, stack):
-    """No training steps and no criterion: the new round is its parent, so it cannot be better."""
+def two_frames_accepted(tmp_path, tiny_model):
+    """A project of a 3-frame 64 px image, its first two frames accepted with their true centres; the truth."""
     torch.set_num_threads(1)
     project = Project.open(tmp_path / "img.tif", n_frames=3, frame_shape=(64, 64))
     project.ensure_initial_round(tiny_model)
@@ -90,6 +90,12 @@ def test_a_round_that_cannot_improve_says_so_and_is_not_switched_in(tmp_path, ti
     truth = [synthesize(benchmark_config("fluorescent", 0.4, (64, 64)), seed=s).centres for s in range(3)]
     for frame in (0, 1):
         project.accept_frame(frame, pd.DataFrame({"y": truth[frame][:, 0], "x": truth[frame][:, 1]}))
+    return project, truth
+
+
+def test_a_round_that_cannot_improve_says_so_and_is_not_switched_in(tmp_path, tiny_model, stack):
+    """No training steps and no criterion: the new round is its parent, so it cannot be better."""
+    project, _ = two_frames_accepted(tmp_path, tiny_model)
     outcome = run_round(project, stack, replace(TINY, steps_per_epoch=0, learn_criterion=False), device="cpu")
     assert outcome.info.held_out >= 1 and outcome.info.f1 == outcome.info.parent_f1
     info = commit(project, outcome)
@@ -99,13 +105,7 @@ def test_a_round_that_cannot_improve_says_so_and_is_not_switched_in(tmp_path, ti
 
 
 def test_a_round_records_the_frames_it_trained_on_not_those_accepted_while_it_trained(tmp_path, tiny_model, stack):
-    torch.set_num_threads(1)
-    project = Project.open(tmp_path / "img.tif", n_frames=3, frame_shape=(64, 64))
-    project.ensure_initial_round(tiny_model)
-    project.remember_detection(10.0, "auto")
-    truth = [synthesize(benchmark_config("fluorescent", 0.4, (64, 64)), seed=s).centres for s in range(3)]
-    for frame in (0, 1):
-        project.accept_frame(frame, pd.DataFrame({"y": truth[frame][:, 0], "x": truth[frame][:, 1]}))
+    project, truth = two_frames_accepted(tmp_path, tiny_model)
 
     def accept_frame_2_meanwhile(event: dict) -> None:
         if event["phase"] == "training" and not project.is_reviewed(2):

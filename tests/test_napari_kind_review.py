@@ -209,20 +209,28 @@ def test_switching_kind_puts_the_other_kinds_layers_away_and_back(make_napari_vi
     assert rods.nshapes == 0 and not rods.visible and "kept in its project" in widget.status.text()
 
 
-def test_a_rods_round_exported_from_one_image_is_added_to_another(make_napari_viewer, qtbot, project_home, tmp_path):
+def dock_with_an_added_round(viewer, exported, seed: int):
+    """The rods dock on a rods image, the shipped rods model saved as ``exported`` (a round of another
+    image) and added to the image's project as round 2."""
     from napari_particle_detect.detection.kinds_prediction import shipped_model_path
     from napari_particle_detect.models import load_model, save_model
 
-    exported = tmp_path / "other-image-round.pt"
     save_model(load_model(shipped_model_path("rods"), "cpu"), exported)
-    viewer = make_napari_viewer()
-    viewer.add_image(rods_image(92), name="img")
+    viewer.add_image(rods_image(seed), name="img")
     widget = open_dock(viewer, "rods")
     widget.rounds.add_model_file(str(exported))
+    return widget
+
+
+def test_a_rods_round_exported_from_one_image_is_added_to_another(make_napari_viewer, qtbot, project_home, tmp_path):
+    exported = tmp_path / "other-image-round.pt"
+    widget = dock_with_an_added_round(make_napari_viewer(), exported, 92)
     project = widget.session.project
     assert [r.number for r in project.rounds] == [1, 2] and project.current_round.number == 2
     assert project.rounds[1].origin == f"imported from {exported}"
     seen = notification_count()
+    from napari_particle_detect.detection.kinds_prediction import shipped_model_path
+
     widget.rounds.add_model_file(str(shipped_model_path("chains")))  # another kind's: refused, nothing added
     assert any("this model finds chains, not rods" in m for m in notifications_since(seen))
     assert len(project.rounds) == 2
@@ -366,15 +374,7 @@ def test_a_shape_that_is_not_a_rod_is_taken_off_the_rods_layer_with_a_notice(
 
 
 def test_choosing_a_round_by_hand_updates_both_status_lines(make_napari_viewer, qtbot, project_home, tmp_path):
-    from napari_particle_detect.detection.kinds_prediction import shipped_model_path
-    from napari_particle_detect.models import load_model, save_model
-
-    exported = tmp_path / "round.pt"
-    save_model(load_model(shipped_model_path("rods"), "cpu"), exported)
-    viewer = make_napari_viewer()
-    viewer.add_image(rods_image(97), name="img")
-    widget = open_dock(viewer, "rods")
-    widget.rounds.add_model_file(str(exported))
+    widget = dock_with_an_added_round(make_napari_viewer(), tmp_path / "round.pt", 97)
     assert "2 rounds (round-002 in use)" in widget.status.text()
     widget.rounds.status.setText("round-002 is not better than round-001, so still using round-001")  # a verdict
     widget.rounds.use_row(0)

@@ -137,16 +137,23 @@ def open_from_plugins_menu(viewer):
     return dock
 
 
+def detected_file(viewer, qtbot, path, diameter: float):
+    """A small ZYX volume written to ``path``, opened as a user opens it, detected at ``diameter`` in the dock
+    opened from the Plugins menu."""
+    tifffile.imwrite(path, synthesize_volume(SMALL, seed=7).image, imagej=True, metadata={"axes": "ZYX"})
+    viewer.open(str(path), plugin="napari")
+    dock = open_from_plugins_menu(viewer)
+    dock.diameter.setValue(diameter)
+    dock.button.click()
+    qtbot.waitUntil(lambda: f"{path.stem} 3D centres" in viewer.layers and dock.button.isEnabled(), timeout=60_000)
+    return dock
+
+
 def test_closing_the_image_or_the_dock_puts_the_layers_away_and_brings_them_back_once(
         make_napari_viewer, qtbot, project_home, tmp_path):
     viewer = make_napari_viewer()
     path = tmp_path / "conf.tif"
-    tifffile.imwrite(path, synthesize_volume(SMALL, seed=7).image, imagej=True, metadata={"axes": "ZYX"})
-    viewer.open(str(path), plugin="napari")
-    dock = open_from_plugins_menu(viewer)
-    dock.diameter.setValue(10.0)
-    dock.button.click()
-    qtbot.waitUntil(lambda: "conf 3D centres" in viewer.layers and dock.button.isEnabled(), timeout=60_000)
+    dock = detected_file(viewer, qtbot, path, 10.0)
     project = dock.review.project
     dock.points.add([[6.0, 20.0, 20.0]])
 
@@ -224,12 +231,7 @@ def test_another_images_diameter_is_not_used_as_given_for_this_one(make_napari_v
     # Reopening A's project put A's diameter in the box; choosing B then detected B at it, called 'given'.
     viewer = make_napari_viewer()
     path = tmp_path / "a.tif"
-    tifffile.imwrite(path, synthesize_volume(SMALL, seed=7).image, imagej=True, metadata={"axes": "ZYX"})
-    viewer.open(str(path), plugin="napari")
-    dock = open_from_plugins_menu(viewer)
-    dock.diameter.setValue(9.0)
-    dock.button.click()
-    qtbot.waitUntil(lambda: "a 3D centres" in viewer.layers and dock.button.isEnabled(), timeout=60_000)
+    dock = detected_file(viewer, qtbot, path, 9.0)
     viewer.layers.remove("a")
     viewer.open(str(path), plugin="napari")  # A again: its project puts its size back in the box
     assert dock.diameter.value() == 9.0
