@@ -492,5 +492,8 @@ def test_a_chain_cut_by_an_accepted_box_keeps_its_runs_as_chains_without_gaps():
                                                                  [2, 0, 1], [2, 1, 1], [2, 2, 1]]  # the ring whole
     check_table(cut, "cut")
     ring_cut = keep_beads(table, np.array([1, 1, 1, 1, 1, 1, 0, 1, 1], bool))
-    assert ring_cut["closed"].tolist() == [0] * 8 and ring_cut["chain"].nunique() == 4
+    # The ring's beads 2 and 0 are bonded across its closing bond: one open chain 2-0, not two of one bead.
+    assert ring_cut["closed"].tolist() == [0] * 8 and ring_cut["chain"].nunique() == 3
+    ring = ring_cut[ring_cut["y"].isin([5.0, 7.0])]
+    assert ring["y"].tolist() == [7.0, 5.0] and ring["index"].tolist() == [0, 1] and ring["chain"].nunique() == 1
     check_table(ring_cut, "ring cut")

@@ -293,14 +293,16 @@ def _check_chains(table: pd.DataFrame, source: str) -> None:
 def keep_beads(table: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     """The beads of ``table`` where ``keep``: a chain kept in part (an accepted box's edge crossing it) is cut
     into its runs of consecutive beads, each a chain of its own indexed from 0, so no chain has a gap in its
-    index (which a chains table may not hold); a ring kept whole stays closed, a ring cut is open. Chains
-    are numbered from 0 within each frame (and file)."""
+    index (which a chains table may not hold); a ring kept whole stays closed, a ring cut is open, its
+    beads on both sides of its closing bond one run. Chains are numbered from 0 within each frame (and file)."""
     keep = np.asarray(keep, bool)
     if not len(table) or keep.all():
         return table[keep].reset_index(drop=True)
     keys = group_keys(table, *[c for c in ("frame",) if c in table.columns])
     sizes = table.groupby(keys + ["chain"])["chain"].transform("size")
-    kept = table.assign(_size=sizes)[keep].sort_values(keys + ["chain", "index"], kind="stable").reset_index(drop=True)
+    kept = table.assign(_size=sizes)[keep]
+    kept = kept.assign(index=_from_the_cut(kept)).sort_values(keys + ["chain", "index"], kind="stable")
+    kept = kept.reset_index(drop=True)
     if not len(kept):
         return kept.drop(columns="_size")
     chain_keys = kept[keys + ["chain"]]
@@ -314,6 +316,21 @@ def keep_beads(table: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     numbers = firsts.groupby(keys).cumcount() if keys else pd.Series(np.arange(len(firsts)), index=firsts.index)
     kept["chain"] = piece.map(pd.Series(numbers.to_numpy(), index=piece[firsts.index].to_numpy()))
     return kept.drop(columns="_size")
+
+
+def _from_the_cut(kept: pd.DataFrame) -> pd.Series:
+    """The kept beads' indices; those of a ring cut open counted on from its first missing bead, so the beads
+    before and after its closing bond (the last index and 0) follow one another."""
+    index = kept["index"].copy()
+    if "closed" not in kept.columns:
+        return index
+    keys = group_keys(kept, *[c for c in ("frame",) if c in kept.columns]) + ["chain"]
+    for _, ring in kept[(kept["closed"] == 1) & (kept.groupby(keys)["chain"].transform("size") < kept["_size"])
+                        ].groupby(keys):
+        size, present = int(ring["_size"].iloc[0]), set(ring["index"].astype(int))
+        first_missing = next(i for i in range(size) if i not in present)
+        index[ring.index] = (ring["index"] - first_missing) % size
+    return index
 
 
 def open_short_rings(table: pd.DataFrame) -> pd.DataFrame:
