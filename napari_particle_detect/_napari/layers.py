@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..files.tables import TABLE_COLUMNS, empty_table, normalise_table
+from ..files.tables import TABLE_COLUMNS, Placement, empty_table, normalise_table
 
 SOURCE_COLOURS = {"model": "yellow", "added": "cyan", "accepted": "lime"}
 DEFAULT_SIZE = 10.0
@@ -44,11 +44,9 @@ def unit_suffix_of(units) -> str:
     return "" if symbol in ("px", "pixel") else symbol
 
 
-def extra_columns(table: pd.DataFrame) -> list[str]:
-    """A table's columns beyond the centre table's and its physical coordinates: measurements, track ids."""
-    from ..files.tables import physical_placement
-
-    placement = physical_placement(table)
+def extra_columns(table: pd.DataFrame, placement: Placement | None = None) -> list[str]:
+    """A table's columns beyond the centre table's and the physical coordinates ``placement`` (its
+    :func:`physical_placement`) was read from: measurements, track ids."""
     physical = {f"y_{placement.unit}", f"x_{placement.unit}"} if placement is not None else set()
     return [c for c in table.columns if c not in TABLE_COLUMNS and c not in physical]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..files.io import read_centres
+from ..files.io import read_centres, table_kind as kind_of_columns
 from ..files.tables import Placement, normalise_table, physical_placement
 from ..files.tracks import tracks_layer_data
 from .layers import extra_columns, points_data, points_layer_kwargs
@@ -37,14 +37,15 @@ def centres_layers_data(path: str | Path) -> list[tuple]:
     """One centre CSV's layers: :func:`layers_of_table` for each file a table of several holds (its ``file``
     column), named for it, so one file's centres are not drawn over another's frames."""
     path = Path(path)
-    kind = table_kind(path)
+    header = _header(path)
+    kind = kind_of_columns(header) if header is not None else "spheres"  # unreadable: read_centres says why
     if kind == "spheres":
         table = read_centres(path)
     else:
         from ..kinds.registry import read_kind_table
 
         table = read_kind_table(path, kind)
-    has_frames = "frame" in pd.read_csv(path, nrows=0).columns
+    has_frames = header is not None and "frame" in header
     if "file" in table.columns and table["file"].nunique() > 1:
         parts = [(f"{path.stem} [{Path(str(file)).name}]", group.drop(columns="file").reset_index(drop=True))
                  for file, group in table.groupby("file", sort=False)]
@@ -66,8 +67,9 @@ def layers_of_table(table: pd.DataFrame, name: str, kind: str, has_frames: bool,
         table = table.assign(frame=0)
     if "source" not in table.columns:
         table = table.assign(source="added")  # someone else's centres: never hidden by the score threshold
-    extras = table[extra_columns(table)].reset_index(drop=True)
-    placed = placement_kwargs(physical_placement(table), 3 if has_frames else 2)
+    placement = physical_placement(table)
+    extras = table[extra_columns(table, placement)].reset_index(drop=True)
+    placed = placement_kwargs(placement, 3 if has_frames else 2)
     table = normalise_table(table)
     ndim = 3 if has_frames else 2
     kwargs = points_layer_kwargs(table, name, **placed)
@@ -105,15 +107,12 @@ def read_centre_files(path: str | list[str]) -> list[tuple]:
     return [layer for p in paths for layer in centres_layers_data(p)]
 
 
-def table_kind(path: Path) -> str:
-    """rods (angle and length columns), chains (chain and index) or spheres, from the header."""
-    from ..files.io import table_kind as kind_of_columns
-
+def _header(path: Path) -> pd.Index | None:
+    """A CSV's column names, or None where it cannot be read as one."""
     try:
-        columns = pd.read_csv(path, nrows=0).columns
+        return pd.read_csv(path, nrows=0).columns
     except Exception:  # noqa: BLE001 - read_centres says what is wrong with it
-        return "spheres"
-    return kind_of_columns(columns)
+        return None
 
 
 def kind_layers_data(table: pd.DataFrame, name: str, kind: str, has_frames: bool) -> list[tuple]:
