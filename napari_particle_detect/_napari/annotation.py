@@ -256,13 +256,16 @@ class Annotation:
         frames whose edits outside their accepted regions were replaced are in ``replaced_edits``."""
         self.flush()
         tables, self.replaced_edits = {}, []
+        whole = None  # the stack's table, built once and only where a frame needs it (once per frame: quadratic)
         for frame, (centres, scores) in results.items():
             if self.project.is_reviewed(frame):
                 continue
             new = centres_table(frame, np.asarray(centres).reshape(-1, 2), np.asarray(scores)).assign(source="model")
             regions = self.project.regions(frame)
-            # The frame's table only where it is needed: a whole stack's table per frame would be quadratic.
-            current = self.frame_table(frame) if regions or frame in self._detected else None
+            current = None
+            if regions or frame in self._detected:
+                whole = self.table() if whole is None else whole
+                current = whole[whole["frame"] == frame].reset_index(drop=True)
             if regions:
                 new = pd.concat([current[self._in_any(regions, current)], new[~self._in_any(regions, new)]],
                                 ignore_index=True)

@@ -142,6 +142,13 @@ class KindSession:
             return table_from_rod_lines(layer.data, layer.features, list(layer.shape_type))
         return table_from_beads(layer.data, layer.features)
 
+    def frames_table(self, frames: list[int]) -> pd.DataFrame:
+        """The rows of ``frames`` as :meth:`frame_table` gives them, the layer read once (not once a frame)."""
+        if self.main_layer is None:
+            return pd.concat([self.frame_table(f) for f in frames], ignore_index=True)
+        table = self.layer_table()
+        return table[table["frame"].isin([int(f) for f in frames])].reset_index(drop=True)
+
     def frame_table(self, frame: int) -> pd.DataFrame:
         if self.main_layer is None:  # closed: the frame as saved
             saved = self.tables.get(int(frame))

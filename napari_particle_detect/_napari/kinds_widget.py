@@ -142,8 +142,8 @@ class KindsWidget(ClosingDock, QWidget):
         rounds, saved = project.rounds, project.saved_frames()
         if not saved and not rounds:
             return f"Detect finds {kind} in {name} with the shipped model"
-        current = project.state().current_round
-        in_use = next((f" ({info.name} in use)" for info in rounds if info.number == current), "")
+        current = project.current_round
+        in_use = f" ({current.name} in use)" if current is not None else ""
         return (f"{kind} project of {name}: {len(saved)} frame{'s' * (len(saved) != 1)} saved, "
                 f"{len(rounds)} round{'s' * (len(rounds) != 1)}{in_use}")
 
@@ -206,14 +206,14 @@ class KindsWidget(ClosingDock, QWidget):
         if session.replaced_edits:
             note += f" (detected over your edits on frame {session.replaced_edits[0]}: Undo brings them back)"
         # What the frames show: more than was found where accepted boxes or a reviewed frame keep theirs.
-        shown = [session.frame_table(f) for f in frames]
-        count = sum(len(t) for t in shown)
+        shown = session.frames_table(frames)
+        count = len(shown)
         found = f"with {round_name}" if count == len(table) else f"shown, {len(table)} found with {round_name}"
         if session.kind == "rods":
             self.status.setText(f"{count} rods {found}{note}: drag a tip to fix a rod, draw a line to add one, "
                                 "select and Delete to remove")
         else:
-            chains = sum(t["chain"].nunique() for t in shown if len(t))
+            chains = int(shown.groupby("frame")["chain"].nunique().sum()) if count else 0
             self.status.setText(f"{count} beads in {chains} chains {found}{note} (free beads are chains of one)")
         self.review.refresh()
         self.rounds.refresh()

@@ -192,10 +192,15 @@ def check_train_outputs(output: Path, data: list[Path], init: Path | None) -> No
     if output.suffix and output.suffix.lower() != ".pt":
         raise ParticleDetectError(f"{output}: the model is written as NAME.pt (with NAME.json); give -o NAME or "
                                   "NAME.pt")
-    weights = output.with_suffix(".pt")
-    for what, path in {"model weights": weights, "model card": weights.with_suffix(".json"),
-                       "training state": weights.with_suffix(".state.pt")}.items():
+    for what, path in model_outputs(output).items():
         check_output(path, inputs, what)
+
+
+def model_outputs(output: Path) -> dict[str, Path]:
+    """What training writes for ``-o``: the weights, their card and the training state."""
+    weights = Path(output).with_suffix(".pt")
+    return {"model weights": weights, "model card": weights.with_suffix(".json"),
+            "training state": weights.with_suffix(".state.pt")}
 
 
 def check_detect_outputs(output: Path, overlay: Path | None, inputs: list[Path], model: Path | None,

@@ -359,8 +359,9 @@ def _refuse_replacing_a_model(args: argparse.Namespace) -> None:
         raise ParticleDetectError("--overwrite starts again over the model at -o; --resume continues it: not both")
     if args.resume or args.overwrite:
         return
-    weights = args.output.with_suffix(".pt")
-    for path in (weights, weights.with_suffix(".json"), weights.with_suffix(".state.pt")):
+    from .checks import model_outputs
+
+    for path in model_outputs(args.output).values():
         if path.exists():
             raise ParticleDetectError(f"{path}: already there; give --overwrite to replace it, --resume to continue "
                                       "an interrupted run, or another -o")

@@ -400,11 +400,13 @@ def _volume_round(args: argparse.Namespace) -> int:
         raise ParticleDetectError(f"--crop {config.crop}: must be a multiple of {base.network.stride} for this model")
     bar = tqdm(total=config.steps, disable=args.quiet, unit="step")
 
+    from .main import round_phase_label
+
     def progress(event: dict) -> None:
         # The bar counts training steps; its label names the phase under way, set as each one starts
         # (the parent's scoring came last before the steps, and labelled them).
-        label = event["phase"] + (f" ({event['model']})" if "model" in event else "")
-        if getattr(bar, "desc", "").rstrip(": ") != label:  # a bar disabled by -q has no desc
+        label = round_phase_label(event)
+        if label is not None and getattr(bar, "desc", "").rstrip(": ") != label:  # disabled by -q: no desc
             if event["phase"] == "scoring":
                 bar.set_postfix()  # the training loss is not this phase's
             bar.set_description(label)
