@@ -298,7 +298,7 @@ def keep_beads(table: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     keep = np.asarray(keep, bool)
     if not len(table) or keep.all():
         return table[keep].reset_index(drop=True)
-    keys = group_keys(table, *[c for c in ("frame",) if c in table.columns])
+    keys = group_keys(table, "frame")
     sizes = table.groupby(keys + ["chain"])["chain"].transform("size")
     kept = table.assign(_size=sizes)[keep]
     kept = kept.assign(index=_from_the_cut(kept)).sort_values(keys + ["chain", "index"], kind="stable")
@@ -324,7 +324,7 @@ def _from_the_cut(kept: pd.DataFrame) -> pd.Series:
     index = kept["index"].copy()
     if "closed" not in kept.columns:
         return index
-    keys = group_keys(kept, *[c for c in ("frame",) if c in kept.columns]) + ["chain"]
+    keys = group_keys(kept, "frame") + ["chain"]
     for _, ring in kept[(kept["closed"] == 1) & (kept.groupby(keys)["chain"].transform("size") < kept["_size"])
                         ].groupby(keys):
         size, present = int(ring["_size"].iloc[0]), set(ring["index"].astype(int))
@@ -339,7 +339,7 @@ def open_short_rings(table: pd.DataFrame) -> pd.DataFrame:
     its beads are still bonded in order, as :func:`bonds_of` reads them."""
     if "closed" not in table.columns or not len(table):
         return table
-    keys = group_keys(table, *[c for c in ("frame", "chain") if c in table.columns])
+    keys = group_keys(table, "frame", "chain")
     short = table.groupby(keys)["chain"].transform("size") < 3
     return table.assign(closed=np.where(short, 0, table["closed"]))
 
@@ -352,7 +352,7 @@ def _chain_name(key: tuple, keys: list[str]) -> str:
 def count_chains(table: pd.DataFrame) -> int:
     """Chains in a beads table: chain ids restart in every frame (and every file), so a chain is a
     distinct (file, frame, chain)."""
-    keys = group_keys(table, *[c for c in ("frame", "chain") if c in table.columns])
+    keys = group_keys(table, "frame", "chain")
     return int(len(table[keys].drop_duplicates()))
 
 

@@ -28,9 +28,9 @@ def numeric_columns(table: pd.DataFrame, columns: tuple[str, ...], source: str,
 
 
 def group_keys(table: pd.DataFrame, *keys: str) -> list[str]:
-    """``keys``, after ``file`` where the table has one: a table of several files (detect's, with a file
-    column) numbers frames and chains per file, so one file's chain 0 is not another's."""
-    return (["file"] if "file" in table.columns else []) + list(keys)
+    """Those of ``keys`` the table has, after ``file`` where it has one: a table of several files (detect's,
+    with a file column) numbers frames and chains per file, so one file's chain 0 is not another's."""
+    return [k for k in ("file", *keys) if k in table.columns]
 
 
 def describe_key(key: tuple, keys: list[str]) -> str:

@@ -358,7 +358,7 @@ def run_kind_round(project: Project, stack, config: KindTrainConfig | None = Non
     except BaseException:
         project.discard_workspace(workspace)
         raise
-    info = round_info(project, parent, result, trained_on)
+    info = round_info(parent, result, trained_on)
     if result.model.card.training["fine_tuned"]["candidate"] == ADAPTED:
         info = replace(info, origin="fine-tuned, then batch-norm statistics of the stack's frames")
     return RoundOutcome(workspace, info, result)

@@ -116,7 +116,7 @@ def run_round_remote(
                              seconds=returned["seconds"], pseudo_frames=returned.get("pseudo_frames", 0))
         workspace = project.new_workspace()
         save_model(result.model, workspace / "model")
-        return RoundOutcome(workspace, round_info(project, parent, result, trained_on), result)
+        return RoundOutcome(workspace, round_info(parent, result, trained_on), result)
     except BaseException:
         if workspace is not None:
             project.discard_workspace(workspace)

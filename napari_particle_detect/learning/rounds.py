@@ -124,11 +124,9 @@ class TrainedOn:
         return cls(sorted(project.reviewed_frames), len(project.regions()))
 
 
-def round_info(project: Project, parent: RoundInfo, result: RoundResult,
-               trained_on: TrainedOn | None = None) -> RoundInfo:
+def round_info(parent: RoundInfo, result: RoundResult, trained_on: TrainedOn) -> RoundInfo:
     """What the project records of a round (its number is given when it is committed); ``trained_on``:
-    what was reviewed when it gathered its examples (by default what is reviewed now)."""
-    trained_on = trained_on or TrainedOn.now(project)
+    what was reviewed when it gathered its examples."""
     return RoundInfo(
         number=0, origin="fine-tuned", parent=parent.number,
         trained_frames=trained_on.frames, trained_regions=trained_on.regions,
@@ -157,7 +155,7 @@ def run_round(
         unlabelled = unlabelled_frames(project, stack, examples[0].scale, config.pseudo_choice) if examples else None
         result = fine_tune(base, examples, config, device, progress=progress, cancel=cancel, unlabelled=unlabelled)
         save_model(result.model, workspace / "model")
-        info = round_info(project, parent, result, trained_on)
+        info = round_info(parent, result, trained_on)
     except BaseException:
         project.discard_workspace(workspace)
         raise

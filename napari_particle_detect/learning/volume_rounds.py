@@ -207,7 +207,7 @@ def run_volume_round(project: Project, volumes, config: VolumeRoundConfig = VOLU
     try:
         result = fine_tune_volumes(base, examples, config, device, progress=progress, cancel=cancel)
         save_model(result.model, workspace / "model")
-        info = rounds.round_info(project, parent, result, trained_on)
+        info = rounds.round_info(parent, result, trained_on)
     except BaseException:
         project.discard_workspace(workspace)
         raise

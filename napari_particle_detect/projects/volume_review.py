@@ -58,7 +58,6 @@ class Redetection:
 
     frame: int
     before: pd.DataFrame
-    region: None = None
 
 
 @dataclass
