@@ -302,3 +302,49 @@ def test_the_3d_training_program_resumes_from_its_state(tmp_path):
     train_volumes(tmp_path / "pool", tmp_path / "val", out, VolumeTrainConfig(**{**config.__dict__, "minutes": 0.03}),
                   resume=True, log=steps.append)
     assert steps and int(steps[0].split()[1]) > 2  # it went on from the saved step
+
+
+def test_a_voxel_size_in_units_not_all_lengths_is_kept_as_written_and_its_units_named(tmp_path):
+    import zarr
+
+    data = np.zeros((3, 16, 16), np.uint16)
+    tifffile.imwrite(tmp_path / "o.ome.tif", data, metadata={
+        "axes": "ZYX", "PhysicalSizeZ": 2.0, "PhysicalSizeZUnit": "pixel", "PhysicalSizeY": 0.1, "PhysicalSizeX": 0.1})
+    ome = file_axes(tmp_path / "o.ome.tif")
+    assert (ome.voxel_size, ome.voxel_unit, ome.voxel_um) == ((2.0, 0.1, 0.1), f"pixel/{MICROMETRE}", None)
+    # OME-Zarr names the first axis whose unit is no length (None: it has no unit).
+    for name, units, voxel, unit in (("nm", ("nanometer", "micrometer", "micrometer"), (0.4, 0.5, 0.5), MICROMETRE),
+                                     ("none", (None, "micrometer", "micrometer"), (400.0, 0.5, 0.5), None),
+                                     ("pixel", ("micrometer", "pixel", "pixel"), (400.0, 0.5, 0.5), "pixel")):
+        group = zarr.open_group(str(tmp_path / f"{name}.ome.zarr"), mode="w")
+        group.attrs["multiscales"] = [{"version": "0.4", "axes": [
+            {"name": n, **({"unit": u} if u else {})} for n, u in zip("zyx", units)],
+            "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [400.0, 0.5, 0.5]}]}]}]
+        group.create_array("0", shape=(3, 16, 16), dtype=np.uint16)
+        axes = file_axes(tmp_path / f"{name}.ome.zarr")
+        assert axes.voxel_size == pytest.approx(voxel) and axes.voxel_unit == unit, name
+
+
+def test_link_and_evaluate_take_the_voxel_size_given_else_either_tables_columns_else_cubes(tmp_path, capsys, caplog):
+    import logging
+
+    from napari_particle_detect.files.tables import FROM_COLUMNS, FROM_OPTION, resolve_voxel_size
+
+    plain = pd.DataFrame({"frame": [0, 0], "z": [2.0, 4.0], "y": [3.0, 6.0], "x": [5.0, 10.0], "score": 1.0})
+    um = plain.assign(z_um=plain["z"] * 0.4, y_um=plain["y"] * 0.2, x_um=plain["x"] * 0.2)
+    log = logging.getLogger("test-voxel-size")
+    with caplog.at_level(logging.INFO, logger="test-voxel-size"):
+        given = resolve_voxel_size([2.0, 1.0, 1.0], [("a.csv", um)], log, "as cubes")
+        read = resolve_voxel_size(None, [("a.csv", plain), ("b.csv", um)], log, "as cubes")
+        assert caplog.messages == []
+        none = resolve_voxel_size(None, [("a.csv", plain), ("b.csv", plain)], log, "matched as cubes")
+    assert (given.size, given.source, given.table) == ((2.0, 1.0, 1.0), FROM_OPTION, None)
+    assert read.size == pytest.approx((0.4, 0.2, 0.2)) and (read.source, read.table) == (FROM_COLUMNS, "b.csv")
+    assert read.describe() == "0.4 x 0.2 x 0.2" and (none.size, none.source) == (None, "")
+    assert caplog.messages == ["a.csv: no voxel size (no --voxel-size, no z_um,y_um,x_um columns): matched as cubes"]
+    # evaluate names the table the size came from: here the truth, the second.
+    plain.to_csv(tmp_path / "p.csv", index=False)
+    um.to_csv(tmp_path / "t.csv", index=False)
+    assert main(["evaluate", str(tmp_path / "p.csv"), str(tmp_path / "t.csv"), "--json"]) == 0
+    assert (f"{tmp_path / 't.csv'}: voxel size 0.4 x 0.2 x 0.2 from its z_um,y_um,x_um columns (the tolerance is in "
+            "y voxels)") in capsys.readouterr().err

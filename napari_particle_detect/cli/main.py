@@ -752,9 +752,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_link(args: argparse.Namespace) -> int:
     from .checks import check_output
     from ..files.io import read_centres, write_centres
+    from ..files.tables import resolve_voxel_size
     from ..files.tracks import (
         LinkOptions, compute_drift, describe_tracks, ensemble_msd, fit_power_law, link_centres, subtract_drift,
-        table_voxel_size,
     )
 
     check_output(args.output, [args.centres], "tracks", (".csv",))
@@ -765,22 +765,17 @@ def cmd_link(args: argparse.Namespace) -> int:
     table = read_centres(args.centres)
     if "frame" not in table.columns:
         raise ParticleDetectError(f"{args.centres}: no frame column; linking needs centres of several frames")
-    voxel = tuple(args.voxel_size) if args.voxel_size is not None else None
-    space = ""
+    voxel, space = None, ""
     if "z" not in table.columns:
-        if voxel is not None:
+        if args.voxel_size is not None:
             raise ParticleDetectError(f"{args.centres}: --voxel-size is for frame,z,y,x tables; this one has no z column")
     else:
-        source = "--voxel-size"
-        if voxel is None:
-            voxel, source = table_voxel_size(table), "its z_um,y_um,x_um columns"
-        if voxel is None:
-            log.warning("%s: no voxel size (no --voxel-size, no z_um,y_um,x_um columns): linked as if the voxels "
-                        "were cubes; give --voxel-size Z Y X if the z step differs from the pixel", args.centres)
-            space = " (linked in 3D on z, y, x, in voxels)"
-        else:
-            space = (f" (linked in 3D in units of the y voxel: voxel size {' x '.join(f'{v:g}' for v in voxel)} "
-                     f"from {source})")
+        found = resolve_voxel_size(args.voxel_size, [(args.centres, table)], log,
+                                   "linked as if the voxels were cubes; give --voxel-size Z Y X if the z step "
+                                   "differs from the pixel")
+        voxel = found.size
+        space = (" (linked in 3D on z, y, x, in voxels)" if voxel is None else
+                 f" (linked in 3D in units of the y voxel: voxel size {found.describe()} from {found.source})")
     tracks = link_centres(table, LinkOptions(args.search_range, args.memory, args.min_length, voxel))
     if args.drift:
         tracks = subtract_drift(tracks, compute_drift(tracks))

@@ -246,18 +246,16 @@ def add_evaluate_options(evaluate: argparse.ArgumentParser, positive) -> None:
 
 
 def _voxel_size_of_tables(args: argparse.Namespace, predicted, truth) -> tuple[float, float, float]:
-    """The voxel size the tables' z_um,y_um,x_um columns give (as link reads it), else cubic voxels, said."""
-    from ..files.tracks import table_voxel_size
+    """``--voxel-size``, else the one the tables' z_um,y_um,x_um columns give (as link reads it), else cubic
+    voxels, said."""
+    from ..files.tables import FROM_COLUMNS, resolve_voxel_size
 
-    for name, table in ((args.predicted, predicted), (args.truth, truth)):
-        size = table_voxel_size(table)
-        if size is not None:
-            log.info("%s: voxel size %s from its z_um,y_um,x_um columns (the tolerance is in y voxels)", name,
-                     " x ".join(f"{s:g}" for s in size))
-            return size
-    log.warning("%s: no voxel size (no --voxel-size, no z_um,y_um,x_um columns): matched as if the voxels were "
-                "cubes", args.predicted)
-    return (1.0, 1.0, 1.0)
+    found = resolve_voxel_size(args.voxel_size, ((args.predicted, predicted), (args.truth, truth)), log,
+                               "matched as if the voxels were cubes")
+    if found.source == FROM_COLUMNS:  # read, not given: say which table it came from
+        log.info("%s: voxel size %s from %s (the tolerance is in y voxels)", found.table, found.describe(),
+                 found.source)
+    return found.size or (1.0, 1.0, 1.0)
 
 
 def evaluate_if_volumes(args: argparse.Namespace, predicted, truth, labels=None) -> int | None:
@@ -280,7 +278,7 @@ def evaluate_if_volumes(args: argparse.Namespace, predicted, truth, labels=None)
         values = np.asarray(table["z"], dtype=float) if len(table) else np.zeros(0)
         if not np.all(np.isfinite(values)):
             raise ParticleDetectError(f"{name}: z column contains non-numeric or missing values")
-    voxel = np.array(args.voxel_size or _voxel_size_of_tables(args, predicted, truth), dtype=float)
+    voxel = np.array(_voxel_size_of_tables(args, predicted, truth), dtype=float)
     if args.plot is not None:
         raise ParticleDetectError(f"{args.plot}: --plot is for 2D tables")
     table = evaluate_volumes(predicted.assign(z=predicted["z"].astype(float)), truth.assign(z=truth["z"].astype(float)),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +72,18 @@ def in_micrometres(values: Iterable[float], unit: str | None) -> tuple[tuple[flo
     return tuple(v * factor for v in values), MICROMETRE
 
 
+def _zyx_voxel(sizes: Sequence[object],
+               units: Sequence[str | None]) -> tuple[tuple[float, ...], tuple[str | None, ...]]:
+    """z, y, x ``sizes`` each given in its own unit: in micrometres where every unit is a length, else as
+    written (three different units are not converted to one); with each axis's unit as
+    :func:`in_micrometres` names it (MICROMETRE for a length), so the caller can name a mix its own way."""
+    converted = [in_micrometres((size,), unit) for size, unit in zip(sizes, units)]
+    named = tuple(unit for _, unit in converted)
+    if set(named) == {MICROMETRE}:
+        return tuple(values[0] for values, _ in converted), named
+    return tuple(float(size) for size in sizes), named
+
+
 def _tiff_metadata(path: Path) -> tuple[str | None, tuple[int, ...], tuple[float, float, float] | None, str | None]:
     """(axes from the metadata or None, the series' shape, voxel size or None, its unit) of a TIFF."""
     import tifffile
@@ -121,12 +133,9 @@ def _ome_voxel(xml: str | None) -> tuple[tuple[float, float, float] | None, str 
         if element.tag.endswith("Pixels"):
             sizes = [element.get(f"PhysicalSize{a}") for a in "ZYX"]
             if all(sizes):
-                converted = [in_micrometres((s,), element.get(f"PhysicalSize{a}Unit", MICROMETRE))
-                             for a, s in zip("ZYX", sizes)]
-                units = {unit for _, unit in converted}
-                if units == {MICROMETRE}:
-                    return tuple(v[0] for v, _ in converted), MICROMETRE
-                return tuple(float(s) for s in sizes), "/".join(sorted(str(u) for u in units))
+                voxel, units = _zyx_voxel(sizes, [element.get(f"PhysicalSize{a}Unit", MICROMETRE) for a in "ZYX"])
+                # A mix is named whole ("nm/pixel"); micrometres alone join to MICROMETRE.
+                return voxel, "/".join(sorted(str(u) for u in set(units)))
     return None, None
 
 
@@ -145,11 +154,12 @@ def _zarr_metadata(path: Path) -> tuple[str | None, tuple[float, float, float] |
             if not multiscales:
                 return None, None, None
             ms = multiscales[0]
-            names = [(a["name"] if isinstance(a, dict) else str(a)).upper() for a in ms.get("axes", [])]
+            axes = ms.get("axes", [])
+            # Version 0.3 lists the axes as names; 0.4 on as {"name", "type", "unit"}.
+            names = [(a["name"] if isinstance(a, dict) else str(a)).upper() for a in axes]
             if not names:
                 return None, None, None
-            units = {(a["name"].upper() if isinstance(a, dict) else str(a).upper()):
-                     (a.get("unit") if isinstance(a, dict) else None) for a in ms.get("axes", [])}
+            units = {name: (a.get("unit") if isinstance(a, dict) else None) for name, a in zip(names, axes)}
             scale = None
             for transform in ms["datasets"][0].get("coordinateTransformations", []):
                 if transform.get("type") == "scale":
@@ -163,12 +173,9 @@ def _zarr_metadata(path: Path) -> tuple[str | None, tuple[float, float, float] |
             kept = "".join(a for a, n in zip(names, shape) if n != 1 or a in "YX")
             voxel, unit = None, None
             if scale and all(a in scale for a in "ZYX"):
-                converted = [in_micrometres((scale[a],), units.get(a)) for a in "ZYX"]
-                if {u for _, u in converted} == {MICROMETRE}:
-                    voxel, unit = tuple(v[0] for v, _ in converted), MICROMETRE
-                else:
-                    voxel = tuple(float(scale[a]) for a in "ZYX")
-                    unit = next((u for _, u in converted if u != MICROMETRE), None)
+                voxel, named = _zyx_voxel([scale[a] for a in "ZYX"], [units.get(a) for a in "ZYX"])
+                # A mix is named by its first axis not in a length unit (None: that axis has no unit).
+                unit = MICROMETRE if set(named) == {MICROMETRE} else next(u for u in named if u != MICROMETRE)
             return (kept if kept in AXES_CHOICES else None), voxel, unit
     return None, None, None
 

@@ -182,13 +182,15 @@ def job_fingerprint(path: Path, options: DetectOptions, model_path: str | Path |
 def is_finished(path: Path, output: Path, options: DetectOptions, model_path: str | Path | None) -> bool:
     """Whether ``output``, its metadata and (for chains) its per-chain table exist and were made from this
     input, options and model. A per-chain table deleted since is made again with the rest."""
-    meta = metadata_path(output)
-    if not all(p.exists() for p in [Path(output), meta] + side_tables(output, options.kind)):
+    if not all(p.exists() for p in [Path(output), metadata_path(output)] + side_tables(output, options.kind)):
+        return False
+    meta = read_metadata(output)
+    if meta is None:
         return False
     try:
-        recorded = json.loads(meta.read_text()).get("fingerprint")
-        return recorded == json.loads(json.dumps(job_fingerprint(path, options, model_path)))
-    except (OSError, ValueError, AttributeError):
+        # Through JSON, as it was written: tuples become lists, so an unchanged fingerprint compares equal.
+        return meta.get("fingerprint") == json.loads(json.dumps(job_fingerprint(path, options, model_path)))
+    except (OSError, ValueError):  # its input or model unreadable now: not finished; detecting it says why
         return False
 
 
@@ -202,21 +204,24 @@ def check_targets(outputs: list[Path], kind: str = "spheres") -> None:
     another kind replaces is removed: it would describe beads no longer there (see
     :func:`stale_side_table`)."""
     check_distinct_targets(outputs, kind)
-    for output in outputs:
-        output = Path(output)
+    outputs = [Path(output) for output in outputs]
+    # Read once: both the refusals and the stale per-chain tables go by what each metadata says.
+    metadata = [read_metadata(output) for output in outputs]
+    for output, meta in zip(outputs, metadata):
         if output.is_dir():
             raise ParticleDetectError(f"{output}: is a folder, where this input's centres would go; rename one")
-        ours = is_detect_output(output)
-        meta = metadata_path(output)
-        if meta.is_dir() or (meta.exists() and not ours):
-            raise ParticleDetectError(f"{meta}: exists and is not the metadata of an earlier detect output (detect "
-                                      f"writes {meta.name} beside {output.name}); move it or choose another output")
+        ours = is_detect_metadata(meta)
+        meta_file = metadata_path(output)
+        if meta_file.is_dir() or (meta_file.exists() and not ours):
+            raise ParticleDetectError(f"{meta_file}: exists and is not the metadata of an earlier detect output "
+                                      f"(detect writes {meta_file.name} beside {output.name}); move it or choose "
+                                      "another output")
         for table in [output] + side_tables(output, kind):
             if table.is_dir() or (table.exists() and not ours):
-                raise ParticleDetectError(f"{table}: exists and is not an earlier output of detect (no {meta.name} "
-                                          "of detect beside it); move it or choose another output")
-    for output in outputs:
-        stale = stale_side_table(output, kind)
+                raise ParticleDetectError(f"{table}: exists and is not an earlier output of detect (no "
+                                          f"{meta_file.name} of detect beside it); move it or choose another output")
+    for output, meta in zip(outputs, metadata):
+        stale = stale_side_table(output, kind, meta)
         if stale is not None:
             stale.unlink()
 
@@ -246,28 +251,35 @@ def check_distinct_targets(outputs: list[Path], kind: str) -> None:
             written[target] = role
 
 
-def stale_side_table(output: Path, kind: str) -> Path | None:
+def stale_side_table(output: Path, kind: str, meta: dict | None) -> Path | None:
     """The per-chain table beside ``output`` that an earlier chains run of detect wrote, where a run of
     another kind replaces that output; None otherwise. Detect's own only: its metadata beside the output
-    says a chains run wrote it (a file of that name beside another kind's output is the user's)."""
+    (``meta``, as :func:`read_metadata` read it) says a chains run wrote it (a file of that name beside
+    another kind's output is the user's)."""
     side = kind_tables(output)
-    if kind == "chains" or not side.is_file() or not is_detect_output(output):
+    if kind == "chains" or not side.is_file() or not is_detect_metadata(meta):
         return None
-    try:
-        earlier = json.loads(metadata_path(Path(output)).read_text()).get("kind")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return side if earlier == "chains" else None
+    return side if meta.get("kind") == "chains" else None
 
 
-def is_detect_output(output: str | Path) -> bool:
-    """Whether ``output``'s metadata says detect wrote it: a folder run's fingerprint, or the record of
-    the inputs (each with its file) that every detect run writes."""
+def read_metadata(output: str | Path) -> dict | None:
+    """The metadata (.json) beside ``output``; None where it is missing, unreadable or not a JSON object."""
     try:
         meta = json.loads(metadata_path(Path(output)).read_text())
     except (OSError, ValueError, TypeError):
-        return False
-    if not isinstance(meta, dict):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def is_detect_output(output: str | Path) -> bool:
+    """Whether ``output``'s metadata says detect wrote it (:func:`is_detect_metadata`)."""
+    return is_detect_metadata(read_metadata(output))
+
+
+def is_detect_metadata(meta: dict | None) -> bool:
+    """Whether metadata (as :func:`read_metadata` read it) is detect's: a folder run's fingerprint, or the
+    record of the inputs (each with its file) that every detect run writes."""
+    if meta is None:
         return False
     if "fingerprint" in meta:
         return True

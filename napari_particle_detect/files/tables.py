@@ -5,10 +5,15 @@ One row per particle centre: ``frame, y, x, score, source`` (pixels, pixel (0, 0
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from .tracks import table_voxel_size
 
 TABLE_COLUMNS = ["frame", "y", "x", "score", "source"]
 # Where points come from: the network, the user, or the network and then confirmed by the user.
@@ -130,3 +135,40 @@ def _linear_fit(pixels: pd.Series, physical: pd.Series) -> tuple[float, float] |
     if scale <= 0 or np.max(np.abs(p * scale + offset - q)) > 1e-3 * (scale + 1.0) + 1e-9 * np.max(np.abs(q)):
         return None
     return float(f"{scale:.9g}"), float(f"{offset:.9g}")  # a fit's last digits are noise, not a pixel size
+
+
+# Where a volume table's voxel size came from, in the words the commands log.
+FROM_OPTION = "--voxel-size"
+FROM_COLUMNS = "its z_um,y_um,x_um columns"
+
+
+@dataclass(frozen=True)
+class VoxelSize:
+    """A volume table's voxel size (z, y, x) and where it came from. ``size`` None: none was given and no
+    table's columns gave one, so its positions are taken as in cubic voxels."""
+
+    size: tuple[float, float, float] | None
+    source: str = ""  # FROM_OPTION or FROM_COLUMNS; '' without a size
+    table: Path | str | None = None  # the table whose columns gave it
+
+    def describe(self) -> str:
+        """``Z x Y x X`` as the commands log it."""
+        return " x ".join(f"{v:g}" for v in self.size or ())
+
+
+def resolve_voxel_size(given: Sequence[float] | None, tables: Iterable[tuple[Path | str, pd.DataFrame]],
+                       log: logging.Logger, as_cubes: str) -> VoxelSize:
+    """The voxel size ``link`` and ``evaluate`` use for frame,z,y,x tables: ``given`` (``--voxel-size``), else
+    the first of ``tables`` (name, table) whose z_um,y_um,x_um columns give one (:func:`table_voxel_size`).
+
+    Neither: ``log``, the command's own logger, warns that the first table has none, then says ``as_cubes``,
+    what the command does instead (the two commands differ only there)."""
+    if given is not None:
+        return VoxelSize(tuple(given), FROM_OPTION)
+    tables = list(tables)
+    for name, table in tables:
+        size = table_voxel_size(table)
+        if size is not None:
+            return VoxelSize(size, FROM_COLUMNS, name)
+    log.warning("%s: no voxel size (no --voxel-size, no z_um,y_um,x_um columns): %s", tables[0][0], as_cubes)
+    return VoxelSize(None)
