@@ -535,3 +535,11 @@ def test_train_and_rounds_export_replace_an_existing_model_only_when_asked(tmp_p
     assert exported.read_bytes() == b"the user's"
     assert main(["-q", "rounds", str(project.folder), "--export", "1", "-o", str(exported), "--overwrite"]) == 0
     assert load_model(exported).card.architecture == "unet"
+
+
+def test_a_round_ties_its_parent_within_tie_and_only_a_tied_winner_gets_the_note():
+    from napari_particle_detect.learning.finetune import TIE, tie_note, tied_at_best
+
+    assert tied_at_best(0.9, 0.9 + TIE / 2) and not tied_at_best(0.9, 0.9 + 10 * TIE)
+    assert tie_note(True, 0.9, 0.9) == " (tied at the best threshold, better across thresholds)"
+    assert tie_note(False, 0.9, 0.9) == tie_note(None, None, None) == tie_note(True, 0.95, 0.9) == ""

@@ -251,3 +251,19 @@ def test_a_projects_round_lends_unreviewed_frames_to_the_statistics(project_home
     train_kind_round(project, stack, TINY, "cpu")
     card = load_model(project.round_path(2), "cpu").card
     assert card.training["fine_tuned"]["statistics_frames"] == 4  # the reviewed frame and the three others
+
+
+def test_a_model_of_another_kind_is_refused_before_the_project_gains_a_round(project_home):
+    from napari_particle_detect.projects.kinds_project import ensure_kind_round, import_kind_model
+
+    stack, _ = rod_stack(n=1, size=64)
+    project = open_kind_project("rods", name="other-kind", data=stack)
+    chains = shipped_model_path("chains")
+    with pytest.raises(ParticleDetectError) as error:
+        import_kind_model(project, chains)
+    assert str(error.value) == f"{chains}: this model finds chains, not rods"
+    with pytest.raises(ParticleDetectError) as error:
+        ensure_kind_round(project, chains)
+    assert str(error.value) == f"{chains}: this model finds chains, not rods"
+    assert project.rounds == []
+    assert import_kind_model(project, shipped_model_path("rods")).number == 2  # round 1 is the shipped one

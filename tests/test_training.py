@@ -404,3 +404,27 @@ def test_a_model_trained_from_an_exported_round_keeps_the_round_in_its_lineage(t
     assert lineage[0] == {"command": "grandparent"}
     assert lineage[1] == {"command": "the round", "exported": {"round": 3},
                           "fine_tuned": {"examples": 2, "f1": 0.8, "parent_f1": 0.7}}
+
+
+def test_another_kinds_model_is_refused_in_one_wording_with_each_places_advice(tmp_path):
+    from napari_particle_detect.detection.kinds_prediction import model_for
+    from napari_particle_detect.learning.kinds_training import KindTrainConfig, train_kind
+    from napari_particle_detect.models.registry import require_kind, saved_card, wrong_kind
+
+    assert wrong_kind("m.pt", "rods", "chains") == "m.pt: this model finds rods, not chains"
+    assert wrong_kind("m.pt", "rods", "chains", "give a chains model") == \
+        "m.pt: this model finds rods, not chains; give a chains model"
+    rods = load_model("rods")
+    require_kind(rods, "rods", "anywhere")  # the kind asked for: nothing to refuse
+    with pytest.raises(ParticleDetectError) as error:
+        require_kind(saved_card("rods"), "chains", "rods.pt")  # a card will do
+    assert str(error.value) == "rods.pt: this model finds rods, not chains"
+    with pytest.raises(ParticleDetectError) as error:
+        model_for("chains", rods, torch.device("cpu"))
+    assert str(error.value) == f"{rods.path}: this model finds rods, not chains; give a chains model or --kind rods"
+    with pytest.raises(ParticleDetectError) as error:
+        train_kind(KindTrainConfig(kind="chains", epochs=1, steps_per_epoch=1, batch_size=2, threads=1),
+                   tmp_path / "k", init=rods.path)
+    assert str(error.value) == (f"{rods.path}: this model finds rods, not chains; give a chains model, or leave out "
+                                "--from to start from the shipped sphere UNet")
+    assert not list(tmp_path.glob("k*"))

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..learning import rounds
-from ..learning.finetune import FINE_TUNE, TIE
+from ..learning.finetune import FINE_TUNE, tie_note
 from ..projects.project import Project, RoundInfo
 from ..learning.training import TrainConfig
 
@@ -78,8 +78,7 @@ def verdict(info: RoundInfo, in_use: RoundInfo | None) -> str:
     tiles = f"{info.held_out} held-out tile{'s' if info.held_out != 1 else ''}"
     scores = f"{info.name}: held-out F1 {info.f1:.3f} vs {info.parent_f1:.3f} for {parent} on {tiles}"
     if info.improved:
-        tied = " (tied at the best threshold, better across thresholds)" if abs(info.f1 - info.parent_f1) <= TIE else ""
-        return f"{scores}{tied}: in use"
+        return f"{scores}{tie_note(info.improved, info.f1, info.parent_f1)}: in use"
     return (f"{scores}: not better than {parent}, so still using {still} "
             f"(double-click {info.name} in the table to use it anyway)")
 

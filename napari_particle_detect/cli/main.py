@@ -831,7 +831,7 @@ def cmd_rounds(args: argparse.Namespace) -> int:
         info = delete_round(project, args.delete)
         log.info("deleted %s of %s", info.name, folder)
         return 0
-    from ..learning.finetune import TIE
+    from ..learning.finetune import tie_note
 
     current = project.current_round
     print("round  from        trained  held-out F1 before/after  result")
@@ -840,8 +840,7 @@ def cmd_rounds(args: argparse.Namespace) -> int:
                   else "-")
         result = "" if info.parent is None else ("unscored" if info.improved is None
                                                   else "better" if info.improved else "not better")
-        if info.improved and info.f1 is not None and info.parent_f1 is not None and abs(info.f1 - info.parent_f1) <= TIE:
-            result += " (tied at the best threshold, better across thresholds)"  # as the dock says it
+        result += tie_note(info.improved, info.f1, info.parent_f1)  # as the dock says it
         origin = f"{info.parent:03d}" if info.parent else info.origin.split()[0]
         trained = f"{len(info.trained_frames)}f {info.trained_regions}r" if info.parent else "-"
         in_use = "  (in use)" if current is not None and current.number == info.number else ""

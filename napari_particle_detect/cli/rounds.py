@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from ..learning.finetune import TIE, RoundResult
+from ..learning.finetune import RoundResult, tied_at_best
 from ..models import save_model
 
 log = logging.getLogger("napari_particle_detect")
@@ -20,7 +20,7 @@ def save_round(result: RoundResult, parent: str | Path, output: str | Path, scor
     path = save_model(result.model, output)
     if result.score is not None and result.parent_score is not None:
         verdict = "better" if result.improved else "NOT better"
-        if abs(result.score.f1 - result.parent_score.f1) <= TIE:
+        if tied_at_best(result.score.f1, result.parent_score.f1):
             # As the dock says it: equal at the best threshold, so the mean F1 across thresholds decided.
             verdict += (f" (tied at the best threshold; across thresholds {result.score.f1_across_thresholds:.4f} "
                         f"against {result.parent_score.f1_across_thresholds:.4f})")

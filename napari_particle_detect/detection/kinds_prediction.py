@@ -21,6 +21,7 @@ from ..errors import ParticleDetectError
 from ..kinds.chains import count_chains
 from ..kinds.registry import get_kind
 from ..models import DetectorModel, load_model_cached
+from ..models.registry import require_kind
 from .networks import prepare_network
 from .runtimes import runtime_record
 from .preprocessing import ConstantFrameError, as_frames, check_frame, normalise
@@ -65,10 +66,7 @@ def predict_maps(network: nn.Module, frame: np.ndarray, device: torch.device | s
 def model_for(kind: str, model: DetectorModel | str | None, device: torch.device) -> DetectorModel:
     if not isinstance(model, DetectorModel):
         model = load_model_cached(model if model is not None else shipped_model_path(kind), device)
-    if model.card.kind != kind:
-        source = model.path or "the model"
-        raise ParticleDetectError(f"{source}: this model finds {model.card.kind}, not {kind}; "
-                                  f"give a {kind} model or --kind {model.card.kind}")
+    require_kind(model, kind, model.path or "the model", f"give a {kind} model or --kind {model.card.kind}")
     return model
 
 

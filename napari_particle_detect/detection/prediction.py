@@ -25,6 +25,7 @@ from .devices import select_device
 from ..errors import ParticleDetectError
 from ..kinds.heatmap import RESIDUAL, decode_peaks
 from ..models import DetectorModel, load_model_cached
+from ..models.registry import require_kind
 from .look import StackLook
 from .networks import prepare_network
 from .preprocessing import ConstantFrameError, as_frames, check_frame
@@ -285,9 +286,7 @@ def iter_detect(
     device = select_device(device)
     if not isinstance(model, DetectorModel):
         model = load_model_cached(model, device)
-    if model.card.kind != "spheres":
-        raise ParticleDetectError(f"{model.path or 'the model'}: this model finds {model.card.kind}, not spheres; "
-                                  f"give a sphere model or --kind {model.card.kind}")
+    require_kind(model, "spheres", model.path or "the model", f"give a sphere model or --kind {model.card.kind}")
     if diameter is not None:
         check_diameter(diameter)  # here, since the scale is taken from it before the look check ends
     check_threshold(threshold)

@@ -100,6 +100,19 @@ MIN_TILE = 32
 SCORE_FLOOR = 0.05
 TIE = 1e-9  # F1s this close are equal
 THRESHOLDS = tuple(np.round(np.arange(0.1, 0.71, 0.05), 2))
+# How the dock and ``rounds`` say a round that won only on the tie-break (train --from gives the numbers).
+TIED_BETTER = " (tied at the best threshold, better across thresholds)"
+
+
+def tied_at_best(f1: float, parent_f1: float) -> bool:
+    """Whether a round and its parent score the same at their best thresholds, so the mean F1 across the
+    thresholds decides which is better (RoundResult.improved)."""
+    return abs(f1 - parent_f1) <= TIE
+
+
+def tie_note(improved: bool | None, f1: float | None, parent_f1: float | None) -> str:
+    """TIED_BETTER for a round that beat its parent only across the thresholds, else ""."""
+    return TIED_BETTER if improved and f1 is not None and parent_f1 is not None and tied_at_best(f1, parent_f1) else ""
 
 
 @dataclass
@@ -132,7 +145,7 @@ class RoundResult:
         F1 at its best threshold or, tied there, a higher F1 across the thresholds."""
         if self.score is None or self.parent_score is None:
             return None
-        if abs(self.score.f1 - self.parent_score.f1) > TIE:
+        if not tied_at_best(self.score.f1, self.parent_score.f1):
             return self.score.f1 > self.parent_score.f1
         return self.score.f1_across_thresholds > self.parent_score.f1_across_thresholds + TIE
 

@@ -22,7 +22,7 @@ from ..kinds.evaluation import best_threshold_index
 from ..kinds.registry import Kind, get_kind
 from ..models import DetectorModel, build_network, default_model_path, load_model, save_model
 from ..models.heads import HEATMAP_HEADS
-from ..models.registry import ModelCard, save_tensors
+from ..models.registry import ModelCard, require_kind, save_tensors
 from ..detection.kinds_prediction import predict_maps
 from ..detection.preprocessing import normalise
 from ..detection.devices import select_device
@@ -180,9 +180,9 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
     out = Path(out)
     if init is not None:
         base = load_model(init, "cpu")
-        if base.card.kind != kind.name:  # a sphere UNet has no heads to train: it failed deep in the first step
-            raise ParticleDetectError(f"{base.path or init}: this model finds {base.card.kind}, not {kind.name}; give a "
-                                      f"{kind.name} model, or leave out --from to start from the shipped sphere UNet")
+        # A sphere UNet has no heads to train: unrefused, it failed deep in the first step.
+        require_kind(base, kind.name, base.path or init,
+                     f"give a {kind.name} model, or leave out --from to start from the shipped sphere UNet")
         card = base.card
         network = build_network(card)
         network.load_state_dict(base.network.state_dict())

@@ -336,7 +336,7 @@ def check_recipe_files(recipe: Recipe) -> None:
 
 def _check_init(recipe: Recipe, problem: Callable[[str], ParticleDetectError]) -> None:
     """init exists, finds the recipe's kind in 2D, and is of the architecture the recipe names."""
-    from ..models.registry import read_card
+    from ..models.registry import read_card, wrong_kind
 
     weights = recipe.resolve(recipe.init)
     if not weights.is_file():
@@ -344,8 +344,8 @@ def _check_init(recipe: Recipe, problem: Callable[[str], ParticleDetectError]) -
     card = read_card(weights.with_suffix(".json"))  # names the card when it is missing or wrong
     if card.kind != recipe.kind or card.spatial_dims != 2:
         found = card.kind if card.spatial_dims == 2 else "particles in volumes"
-        raise problem(f"init {recipe.init}: this model finds {found}, not {recipe.kind}; give a {recipe.kind} model "
-                      f"as init" + (f" or kind = \"{card.kind}\"" if card.spatial_dims == 2 else ""))
+        raise problem(wrong_kind(f"init {recipe.init}", found, recipe.kind, f"give a {recipe.kind} model as init"
+                                 + (f" or kind = \"{card.kind}\"" if card.spatial_dims == 2 else "")))
     if recipe.kind == "spheres" and recipe.architecture_given and card.architecture != recipe.architecture:
         raise problem(f"architecture {recipe.architecture!r}, but init {recipe.init} is a {card.architecture}; "
                       f"training from it trains a {card.architecture}: drop architecture or give a "

@@ -28,7 +28,7 @@ from ..errors import ParticleDetectError
 from ..kinds.evaluation import Counts, best_threshold_index, count_in_area
 from ..kinds.heatmap import decode, encode
 from ..models import DetectorModel, build_network, load_model, save_model
-from ..models.registry import ModelCard, save_tensors
+from ..models.registry import ModelCard, require_kind, save_tensors
 from ..detection.prediction import predict_heatmap
 from ..detection.preprocessing import as_frames, check_frame, normalise
 from ..detection.sizing import estimate_diameter, rescale_centres, rescale_frame, scale_for_diameter
@@ -536,8 +536,7 @@ def train(
     if resume:
         if out is None or not resume_state_path(out).exists():
             raise ParticleDetectError(f"nothing to resume: {out and resume_state_path(out)} does not exist")
-        start_epoch, best_f1, history, best_epoch = _resume(resume_state_path(out), network, optimiser, scheduler,
-                                                            config, start)
+        start_epoch, best_f1, history, best_epoch = _resume(out, network, optimiser, scheduler, config, start)
         if best_epoch > 0:
             # The best epoch so far is the saved model, not the last epoch's state the run resumes from.
             best_state = _saved_best(out)
@@ -642,10 +641,11 @@ def read_training_state(path: Path) -> dict:
     return state
 
 
-def _resume(path: Path, network: nn.Module, optimiser: torch.optim.Optimizer, scheduler,
+def _resume(out: Path, network: nn.Module, optimiser: torch.optim.Optimizer, scheduler,
             config: TrainConfig, start: dict) -> tuple[int, float, list[dict], int]:
-    """Restore an interrupted run from its ``.state.pt``: tensors and plain values only, never code.
-    (next epoch, best F1, history, best epoch: 0 for the starting model)."""
+    """Restore the interrupted run saving to ``out`` from its ``.state.pt``: tensors and plain values only,
+    never code. (next epoch, best F1, history, best epoch: 0 for the starting model)."""
+    path = resume_state_path(out)
     state = read_training_state(path)
     _check_same_start(path, state, start)
     try:
@@ -660,7 +660,7 @@ def _resume(path: Path, network: nn.Module, optimiser: torch.optim.Optimizer, sc
             raise ValueError("history is not a list of records")
         # States written before best_epoch was kept: a run from scratch saved its first epoch; from a
         # model, a saved file is as close as they tell.
-        best_epoch = state.get("best_epoch", epoch if start["start_sha256"] is None or _saved(path) else 0)
+        best_epoch = state.get("best_epoch", epoch if start["start_sha256"] is None or out.exists() else 0)
         if isinstance(best_epoch, bool) or not isinstance(best_epoch, int) or not 0 <= best_epoch <= epoch:
             raise ValueError(f"best_epoch {best_epoch!r:.40} is not between 0 and {epoch}")
         network.load_state_dict(state["network"])
@@ -670,10 +670,6 @@ def _resume(path: Path, network: nn.Module, optimiser: torch.optim.Optimizer, sc
         first = (str(exc).strip().splitlines() or [""])[0][:120]
         raise ParticleDetectError(f"{path}: cannot resume from it ({first})") from None
     return epoch, best_f1, history, best_epoch
-
-
-def _saved(state_path: Path) -> bool:
-    return state_path.with_name(state_path.name.removesuffix(".state.pt") + ".pt").exists()
 
 
 def _start_record(init: DetectorModel | str | Path | None, start_state: dict) -> dict:
@@ -721,9 +717,7 @@ def require_sphere_model(model: DetectorModel, source: object = None) -> None:
     """Sphere training (fresh, a round, a recipe) starts only from a 2D sphere model: a rods or chains
     model's heads would be trained as one centre heatmap and saved as that kind."""
     where = model.path or (source if isinstance(source, (str, Path)) else "the model")
-    if model.card.kind != "spheres":
-        raise ParticleDetectError(f"{where}: this model finds {model.card.kind}, not spheres; give a sphere model "
-                                  f"or --kind {model.card.kind}")
+    require_kind(model, "spheres", where, f"give a sphere model or --kind {model.card.kind}")
     if model.card.spatial_dims != 2:
         raise ParticleDetectError(f"{where}: a 3D model; train it on volumes (--axes ZYX)")
 

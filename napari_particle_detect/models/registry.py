@@ -134,6 +134,20 @@ class DetectorModel:
     criterion: Criterion | None = None
 
 
+def wrong_kind(where: object, found: str, kind: str, advice: str = "") -> str:
+    """The refusal of a model that finds ``found`` where one finding ``kind`` is needed, worded the same
+    by every check (detect, train, rounds, recipes), each adding the way out that fits it."""
+    return f"{where}: this model finds {found}, not {kind}" + (f"; {advice}" if advice else "")
+
+
+def require_kind(model: DetectorModel | ModelCard, kind: str, where: object, advice: str = "") -> None:
+    """Refuse a model (or its card) that finds another kind than ``kind``: a ParticleDetectError saying
+    :func:`wrong_kind`, before another kind's heads are read or trained as this kind's."""
+    card = model.card if isinstance(model, DetectorModel) else model
+    if card.kind != kind:
+        raise ParticleDetectError(wrong_kind(where, card.kind, kind, advice))
+
+
 def build_network(card: ModelCard) -> nn.Module:
     try:
         cls = ARCHITECTURES[card.architecture]
@@ -225,12 +239,19 @@ def load_model_cached(path: str | Path | None = None, device: str | torch.device
     return _last_loaded[key]
 
 
+def saved_card(path: str | Path | None = None) -> ModelCard:
+    """The card of the saved model ``path`` names, found and checked as :func:`load_model` finds it, its
+    weights left unread: what a model is, known before the one load that reads them."""
+    weights = weights_path(path)
+    if not weights.exists():
+        raise ParticleDetectError(f"{weights}: model weights file not found")
+    return read_card(_card_path(weights))
+
+
 def load_model(path: str | Path | None = None, device: str | torch.device = "cpu") -> DetectorModel:
     """Load a saved model (default: the shipped UNet) onto ``device``, in eval mode."""
     path = weights_path(path)
-    if not path.exists():
-        raise ParticleDetectError(f"{path}: model weights file not found")
-    card = read_card(_card_path(path))
+    card = saved_card(path)
     network = build_network(card)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)

@@ -114,25 +114,23 @@ def ensure_kind_round(project: Project, model_path: str | Path | None = None) ->
     if project.rounds:
         return project.current_round or project.rounds[-1]
     from ..detection.kinds_prediction import shipped_model_path
-    from ..models import load_model
+    from ..models.registry import require_kind, saved_card
 
     kind = project_kind(project)
     source = Path(model_path) if model_path is not None else shipped_model_path(kind)
-    found = load_model(source, "cpu").card.kind
-    if found != kind:
-        raise ParticleDetectError(f"{source}: this model finds {found}, not {kind}")
+    # The card tells the kind; Project.import_model loads (and so checks) the weights before copying them.
+    require_kind(saved_card(source), kind, source)
     return project.import_model(source, origin="shipped" if model_path is None else f"from {source}")
 
 
 def import_kind_model(project: Project, path: str | Path) -> RoundInfo:
     """A saved model of the project's kind (a round exported from another image, say) as the next
     round, in use from now on; round 1 stays the shipped model it is compared with."""
-    from ..models import load_model
+    from ..models.registry import require_kind, saved_card
 
     kind = project_kind(project)
-    found = load_model(path, "cpu").card.kind  # validates the files before anything is copied
-    if found != kind:
-        raise ParticleDetectError(f"{path}: this model finds {found}, not {kind}")
+    # The card tells the kind; Project.import_model loads (and so checks) the weights before copying them.
+    require_kind(saved_card(path), kind, path)
     ensure_kind_round(project)
     return project.import_model(path)
 
