@@ -314,3 +314,31 @@ def test_a_new_image_shows_the_models_own_threshold_before_and_after_the_first_d
     assert widget.detect.threshold() == pytest.approx(shipped) and widget.detect.threshold_label.text() == f"{shipped:.2f}"
     run_detect(widget, qtbot, scope=0)
     assert widget.detect.threshold() == pytest.approx(shipped)
+
+
+def test_every_dock_shuts_down_when_the_application_quits(make_napari_viewer, monkeypatch):
+    # The quit wiring is ClosingDock's, one for the three docks: each stops its work and stops hearing the
+    # viewer (an application of its own, so the real one's other listeners hear nothing).
+    from types import SimpleNamespace
+
+    from qtpy.QtCore import QObject, Signal
+
+    from napari_particle_detect._napari import dock_closing
+    from napari_particle_detect._napari.kinds_widget import KindsWidget
+    from napari_particle_detect._napari.volume_panel import VolumeDetectWidget
+    from napari_particle_detect._napari.widget import ParticleDetectWidget
+
+    class App(QObject):
+        aboutToQuit = Signal()
+
+    app = App()
+    monkeypatch.setattr(dock_closing, "QApplication", SimpleNamespace(instance=lambda: app))
+    viewer = make_napari_viewer()
+    docks = [ParticleDetectWidget(viewer), KindsWidget(viewer), VolumeDetectWidget(viewer)]
+    for dock in docks:
+        viewer.window.add_dock_widget(dock)
+    assert not any(dock.closed for dock in docks)
+    app.aboutToQuit.emit()
+    assert all(dock.closed for dock in docks)
+    viewer.add_image(small_stack(1, 32)[0], name="after")  # shut down: the docks no longer hear the viewer
+    assert docks[0].image_combo.count() == 0 and docks[1].image_combo.count() == 0

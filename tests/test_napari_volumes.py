@@ -78,3 +78,62 @@ def test_the_dock_from_the_plugins_menu_keeps_its_choices_and_reads_the_files_vo
     layer = viewer.open(str(nm), plugin="napari")[0]
     size, unit = layer_voxel_size(layer)
     assert unit == "µm" and np.allclose(size, (0.2, 0.1, 0.1))
+
+
+def test_a_typed_voxel_size_is_written_once_the_typing_stops_and_is_never_lost(
+        make_napari_viewer, qtbot, project_home, monkeypatch):
+    # Each keystroke or arrow step rewrote the project's settings file; now the typing is written once it
+    # pauses, and at once when Detect, Export or closing the dock needs it.
+    from napari_particle_detect._napari import volume_panel
+    from napari_particle_detect.learning.volume_rounds import read_settings
+
+    viewer = make_napari_viewer()
+    sample = synthesize_volume(VolumeConfig(shape=(12, 40, 40), volume_fraction=0.3, diameter=10.0, z_step=2.0), seed=5)
+    viewer.add_image(sample.image, name="vol", scale=(2.0, 1.0, 1.0))
+    _, dock = viewer.window.add_plugin_dock_widget("napari-particle-detect", "Volume detection (3D)")
+    dock.diameter.setValue(10.0)
+    dock.button.click()
+    qtbot.waitUntil(lambda: dock.points is not None and dock.button.isEnabled(), timeout=60_000)
+    project = dock.review.project
+    writes = []
+    real = volume_panel.remember_settings
+    monkeypatch.setattr(volume_panel, "remember_settings",
+                        lambda project_, settings: (writes.append(settings.voxel_size), real(project_, settings)))
+
+    for value in (2.1, 2.2, 2.25, 2.5):  # typed a digit at a time, then arrowed
+        dock.voxel[0].setValue(value)
+    assert writes == []  # not a write per change
+    qtbot.waitUntil(lambda: len(writes) == 1, timeout=5_000)  # once the typing pauses
+    qtbot.wait(2 * volume_panel.VOXEL_SAVE_DELAY_MS)
+    assert writes == [(2.5, 1.0, 1.0)] and read_settings(project).voxel_size == (2.5, 1.0, 1.0)
+
+    dock.voxel[2].setValue(0.6)
+    dock.review_panel.export(project_home / "out.csv")  # Export right after typing reads it
+    assert read_settings(project).voxel_size == (2.5, 1.0, 0.6)
+
+    dock.voxel[2].setValue(0.7)
+    dock.button.click()  # Detect right after typing: saved before it starts
+    assert read_settings(project).voxel_size == (2.5, 1.0, 0.7)
+    qtbot.waitUntil(lambda: dock.button.isEnabled(), timeout=60_000)
+
+    dock.voxel[1].setValue(0.9)
+    viewer.window.remove_dock_widget(dock)  # closed a moment after typing: still saved
+    assert dock.closed and read_settings(project).voxel_size == (2.5, 0.9, 0.7)
+
+
+def test_the_volume_docks_verdict_offers_no_rounds_table():
+    # The dock has no rounds table: a round not used is said to stay in the project, not offered by double-click.
+    from napari_particle_detect._napari.round_progress import verdict as round_verdict
+    from napari_particle_detect.projects.project import RoundInfo
+
+    in_use = RoundInfo(number=2, origin="fine-tuned", parent=1)
+    worse = RoundInfo(number=3, origin="fine-tuned", parent=2, held_out=2, f1=0.7, parent_f1=0.8, improved=False)
+    unscored = RoundInfo(number=3, origin="fine-tuned", parent=2, held_out=0)
+    for info in (worse, unscored):
+        assert "double-click round-003 in the table" in round_verdict(info, in_use)
+        said = round_verdict(info, in_use, table=False)
+        assert said.endswith("still using round-002 (round-003 stays in the project, not used)") and "table" not in said
+    better = RoundInfo(number=3, origin="fine-tuned", parent=2, held_out=2, f1=0.9, parent_f1=0.8, improved=True)
+    assert round_verdict(better, better, table=False) == round_verdict(better, better)
+    chains = round_verdict(worse, in_use, "bond F1")
+    assert chains.startswith("round-003: held-out bond F1 0.700 vs 0.800 for round-002")

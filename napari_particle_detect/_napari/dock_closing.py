@@ -1,21 +1,27 @@
-"""How a dock hears that it closes: its window closing, or its own X (napari takes the widget out of the
-window for good). A dock widget gets no close event of its own in either case."""
+"""How a dock hears that it closes: its window closing, its own X (napari takes the widget out of the
+window for good), or the application quitting. A dock widget gets no close event of its own in the
+first two cases."""
 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 
 from qtpy.QtCore import QEvent, QObject, QTimer
+from qtpy.QtWidgets import QApplication
+
+# On closing, how long every dock waits for a running detection or round to notice it was stopped.
+STOP_WAIT_S = 10.0
 
 
 class _CloseWatcher(QObject):
     """Calls back when the window holding the dock is about to close."""
 
-    def __init__(self, callback) -> None:
+    def __init__(self, callback: Callable[[], object]) -> None:
         super().__init__()
         self._callback = callback
 
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
         if event.type() == QEvent.Type.Close:
             self._callback()
         return False
@@ -23,14 +29,19 @@ class _CloseWatcher(QObject):
 
 class ClosingDock:
     """A mixin for a dock's QWidget (listed before QWidget): calls ``shut_down()`` when its window closes
-    and ``shut_down(put_layers_away=True)`` when the dock alone closes (its X), so the layers it made
-    leave with it. The widget calls :meth:`_init_closing` in its ``__init__`` and defines ``shut_down``,
-    which sets ``self._shut``."""
+    or the application quits, and ``shut_down(put_layers_away=True)`` when the dock alone closes (its X),
+    so the layers it made leave with it. The widget calls :meth:`_init_closing` in its ``__init__`` and
+    defines ``shut_down``, which sets ``self._shut`` and stops its work waiting up to STOP_WAIT_S."""
 
     def _init_closing(self) -> None:
         self._close_watcher = _CloseWatcher(self.shut_down)
         self._watched_window = None
         self._shut = False
+        app = QApplication.instance()
+        if app is not None:
+            # The application can quit with no Close event reaching the window (QApplication.quit): the
+            # dock shuts down then too, or a running round or detection would outlive the viewer.
+            app.aboutToQuit.connect(self.shut_down)
 
     @property
     def closed(self) -> bool:
@@ -47,11 +58,11 @@ class ClosingDock:
             # Weakly: the dock must not keep a closed window (and the whole viewer) alive.
             self._watched_window = weakref.ref(window)
 
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+    def showEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
         self._watch_window()
         super().showEvent(event)
 
-    def event(self, event) -> bool:
+    def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ParentChange:
             if self.parent() is None and self._watched_window is not None:
                 # Its X: the widget leaves the window for good. Its layers go with it (saved), or edits on
@@ -61,7 +72,7 @@ class ClosingDock:
                 QTimer.singleShot(0, self._watch_window)  # once the dock it went into is in the window
         return super().event(event)
 
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+    def closeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
         self.shut_down()
         super().closeEvent(event)
 

@@ -115,7 +115,7 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         last = project.rounds[-1] if project.rounds else None
         if not self.running() and not self.status.text() and last is not None and last.parent:
             # Reopened: the last round's verdict, as it was said when it ended.
-            self.status.setText(verdict(last, project.current_round).replace("F1", METRIC[session.kind]))
+            self.status.setText(verdict(last, project.current_round, METRIC[session.kind]))
 
     @reports_errors
     def use_row(self, row: int) -> None:

@@ -14,11 +14,11 @@ import numpy as np
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info
 from qtpy.QtWidgets import (
-    QApplication, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
+    QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
 )
 
 from ..errors import ParticleDetectError
-from .dock_closing import ClosingDock
+from .dock_closing import STOP_WAIT_S, ClosingDock
 from .kind_review import KindSession
 from .kind_review_panel import KindReviewPanel
 from .kind_rounds_panel import KindRoundsPanel
@@ -31,10 +31,6 @@ def detect_in(image: np.ndarray, kind: str, model, threshold: float | None, fram
 
     frames = None if frame is None else [frame]
     return detect_kind(image, kind, model, "cpu", threshold, frames=frames)
-
-
-# How long closing waits for a running round to stop (as the Particle detection dock does).
-STOP_WAIT_S = 10.0
 
 
 class KindsWidget(ClosingDock, QWidget):
@@ -77,9 +73,6 @@ class KindsWidget(ClosingDock, QWidget):
         self.image_combo.currentTextChanged.connect(lambda *_: self._image_chosen())
         self.kind_combo.currentTextChanged.connect(lambda *_: self.attach())
         self.viewer.dims.events.current_step.connect(self._frame_changed)
-        app = QApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.shut_down)
         self._refresh_images()
 
     def _frame_changed(self, event=None) -> None:

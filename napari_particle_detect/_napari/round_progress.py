@@ -65,22 +65,24 @@ def trained_text(info: RoundInfo) -> str:
     return areas_text(len(info.trained_frames), info.trained_regions)
 
 
-def verdict(info: RoundInfo, in_use: RoundInfo | None) -> str:
-    """The honest one-line result of a finished round."""
+def verdict(info: RoundInfo, in_use: RoundInfo | None, metric: str = "F1", table: bool = True) -> str:
+    """The honest one-line result of a finished round. ``metric`` names the score (the kinds' are not all
+    F1); a dock with no rounds ``table`` has no row to double-click, so a round not used is said to stay
+    in the project instead of being offered."""
     parent = f"round-{info.parent:03d}" if info.parent else "its parent"
     still = in_use.name if in_use is not None else parent
+    offer = (f"(double-click {info.name} in the table to use it anyway)" if table
+             else f"({info.name} stays in the project, not used)")
     if info.f1 is None or info.parent_f1 is None:
         why = ("nothing could be held out to score it (review more frames or larger regions)" if not info.held_out
                else f"its {info.held_out} held-out tile{'s' if info.held_out != 1 else ''} hold no corrected particle, "
                     "so nothing tells whether it is better (was a frame accepted with its centres hidden?)")
-        return (f"{info.name}: {why}; kept but not used, still using {still} "
-                f"(double-click {info.name} in the table to use it anyway)")
+        return f"{info.name}: {why}; kept but not used, still using {still} {offer}"
     tiles = f"{info.held_out} held-out tile{'s' if info.held_out != 1 else ''}"
-    scores = f"{info.name}: held-out F1 {info.f1:.3f} vs {info.parent_f1:.3f} for {parent} on {tiles}"
+    scores = f"{info.name}: held-out {metric} {info.f1:.3f} vs {info.parent_f1:.3f} for {parent} on {tiles}"
     if info.improved:
         return f"{scores}{tie_note(info.improved, info.f1, info.parent_f1)}: in use"
-    return (f"{scores}: not better than {parent}, so still using {still} "
-            f"(double-click {info.name} in the table to use it anyway)")
+    return f"{scores}: not better than {parent}, so still using {still} {offer}"
 
 
 def train_round(

@@ -66,10 +66,7 @@ class RoundReports:
         round was for, named when the dock shows another one by then."""
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
-        message = verdict(info, in_use).replace("F1", metric)
-        if not table:
-            message = message.replace("(double-click ", "(").replace(" in the table to use it anyway)",
-                                                                     " stays in the project, not used)")
+        message = verdict(info, in_use, metric, table)
         if info.improved is True:
             message += ". " + to_use
         message = f"{subject}: {message}" if subject else message

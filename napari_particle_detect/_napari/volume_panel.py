@@ -23,7 +23,8 @@ from napari.layers import Image, Points
 from napari.layers.base import ActionType
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info
-from qtpy.QtWidgets import QApplication, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QPushButton, QWidget
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QPushButton, QWidget
 
 from ..errors import ParticleDetectError
 from ..files.axes import MICROMETRE, ConstantVolumeError, file_axes, in_micrometres
@@ -38,10 +39,12 @@ from .layers import points_layer_kwargs
 from .notify import report
 from .volume_review_panel import ACCEPTED_LAYER, BOX_LAYER, VolumeReviewPanel
 from .volume_round_panel import VolumeRoundPanel
-from .dock_closing import ClosingDock
-from .widget import STOP_WAIT_S
+from .dock_closing import STOP_WAIT_S, ClosingDock
 
 AXES_FOR_3D = ("ZYX (one volume)", "TYX (frames: use the Particle detection dock)")
+# A voxel size is typed a keystroke or an arrow step at a time: the project's settings file is written
+# once the typing pauses this long (or at once when the box is left, or before anything reads it).
+VOXEL_SAVE_DELAY_MS = 500
 
 
 def volume_points_kwargs(table: pd.DataFrame, name: str, ndim: int, scale, size: float) -> tuple[np.ndarray, dict]:
@@ -121,6 +124,11 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self._shown_layer: Image | None = None
         self._voxel_unit = MICROMETRE
         self._setting_voxel = False
+        self._typed_voxel: tuple[VolumeReview, tuple[float, float, float]] | None = None  # not yet saved
+        self._voxel_save_timer = QTimer(self)
+        self._voxel_save_timer.setSingleShot(True)
+        self._voxel_save_timer.setInterval(VOXEL_SAVE_DELAY_MS)
+        self._voxel_save_timer.timeout.connect(self.save_typed_voxel_size)
         self._init_closing()
         self.layer_combo = QComboBox()
         self.axes_combo = QComboBox()
@@ -135,6 +143,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
                             "micrometres. Sizes z from xy; in µm it adds z_um,y_um,x_um to the export (a file's "
                             "spacing in 'pixel' units does not)")
             spin.valueChanged.connect(self._voxel_typed)
+            spin.editingFinished.connect(self.save_typed_voxel_size)
         self.diameter = QDoubleSpinBox()
         self.diameter.setRange(0.0, 500.0)
         self.diameter.setSpecialValueText("auto")
@@ -168,9 +177,6 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self.viewer.dims.events.range.connect(self._align_slices)
         self.viewer.layers.events.inserted.connect(self._refresh)
         self.viewer.layers.events.removed.connect(self._on_layer_removed)
-        app = QApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.shut_down)
         self._refresh()
 
     def _on_step(self, event=None) -> None:
@@ -264,18 +270,25 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             return
         if self._voxel_unit != MICROMETRE:
             self.set_voxel_size([s.value() for s in self.voxel], MICROMETRE)  # what is typed is micrometres
-        self._remember_typed_voxel_size()
+        if self.review is not None:
+            # The project it was typed for, kept with it: another image chosen before the write must not
+            # receive it.
+            self._typed_voxel = (self.review, tuple(s.value() for s in self.voxel))
+            self._voxel_save_timer.start()
 
-    def _remember_typed_voxel_size(self) -> None:
-        """A voxel size typed after Detect is the project's from now on: Export writes micrometres from it
-        (it read the size saved at the last Detect, so one typed later never reached the export) and a
-        reopened project shows it, not the file's uncalibrated spacing."""
-        typed = tuple(s.value() for s in self.voxel)
-        settings = read_settings(self.review.project) if self.review is not None else None
-        if settings is None or not all(typed) or (settings.voxel_size, settings.voxel_unit) == (typed, MICROMETRE):
+    def save_typed_voxel_size(self) -> None:
+        """Write a voxel size typed and not yet saved. A voxel size typed after Detect is the project's from
+        now on: Export writes micrometres from it (it read the size saved at the last Detect, so one typed
+        later never reached the export) and a reopened project shows it, not the file's uncalibrated spacing."""
+        self._voxel_save_timer.stop()
+        if self._typed_voxel is None:
             return
+        (review, typed), self._typed_voxel = self._typed_voxel, None
         try:
-            remember_settings(self.review.project, replace(settings, voxel_size=typed, voxel_unit=MICROMETRE))
+            settings = read_settings(review.project)
+            if settings is None or not all(typed) or (settings.voxel_size, settings.voxel_unit) == (typed, MICROMETRE):
+                return
+            remember_settings(review.project, replace(settings, voxel_size=typed, voxel_unit=MICROMETRE))
         except ParticleDetectError as exc:
             report(exc)
 
@@ -444,6 +457,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
 
     def _open_review(self) -> None:
         """Open the selected volume image's project; its saved centres come back as points."""
+        self.save_typed_voxel_size()  # before the project it was typed for is read again, or left
         layer = self.layer()
         if not self._is_volume():
             if self.review is not None:
@@ -486,6 +500,9 @@ class VolumeDetectWidget(ClosingDock, QWidget):
                             f"from the project {project.folder.name}")
 
     def require_review(self) -> VolumeReview:
+        """The selected image's review. Every action on the project (Detect, accept, Export, a round)
+        asks for it first, so a voxel size still being typed is written before any of them reads it."""
+        self.save_typed_voxel_size()
         if self.review is None:
             raise ParticleDetectError("select a ZYX or TZYX image layer (a 3D layer: choose 'ZYX (one volume)')")
         return self.review
@@ -616,6 +633,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         if self._shut:
             return
         self._shut = True
+        self.save_typed_voxel_size()  # typed a moment before closing: still the project's
         for emitter, callback in ((self.viewer.layers.events.inserted, self._refresh),
                                   (self.viewer.layers.events.removed, self._on_layer_removed),
                                   (self.viewer.dims.events.current_step, self._on_step),

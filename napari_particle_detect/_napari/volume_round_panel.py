@@ -19,13 +19,6 @@ from .round_reports import ProgressRelay, RoundReports
 from .warm_up import warm_up_training
 
 
-def last_verdict(info: RoundInfo, in_use: RoundInfo | None) -> str:
-    """The verdict shown again when the dock opens, worded as show_verdict words it without a rounds
-    table (this dock has none to double-click)."""
-    return verdict(info, in_use).replace("(double-click ", "(").replace(" in the table to use it anyway)",
-                                                                        " stays in the project, not used)")
-
-
 class VolumeRoundPanel(RoundReports, QGroupBox):
     def __init__(self, host) -> None:
         super().__init__("Fine-tune (3D)")
@@ -80,7 +73,8 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
             lines.append(f"{'▶ ' if current and info.number == current.number else '   '}{info.name}: {info.origin}{score}")
         self.rounds_label.setText("\n".join(lines))
         if not self.status.text() and project.rounds and project.rounds[-1].origin == "fine-tuned":
-            self.status.setText(last_verdict(project.rounds[-1], current))  # after a restart too
+            # After a restart too, worded as the round's end said it: no rounds table here (table=False).
+            self.status.setText(verdict(project.rounds[-1], current, table=False))
 
     @reports_errors
     def run(self, config: VolumeRoundConfig | None = None) -> None:

@@ -13,12 +13,12 @@ from napari.layers import Image
 from napari.utils.notifications import show_info
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
-    QApplication, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget,
+    QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget,
 )
 
 from ..errors import ParticleDetectError
 from .annotation import METADATA_KEY, Annotation
-from .dock_closing import ClosingDock
+from .dock_closing import STOP_WAIT_S, ClosingDock
 from .detect_panel import DetectPanel
 from .export_panel import ExportPanel
 from .finetune_panel import FineTunePanel
@@ -31,8 +31,6 @@ from .tracks_panel import TracksPanel
 
 # A dragged point fires an event per mouse step; write it to disk once the drag pauses this long.
 MOVE_SAVE_DELAY_MS = 150
-# On closing, how long to wait for a running detection or round to notice it was stopped.
-STOP_WAIT_S = 10.0
 START_HINT = "open an image (File > Open, or File > Open Sample) to start"
 
 
@@ -113,9 +111,6 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self.viewer.layers.events.removed.connect(self._on_layer_removed)
         self.viewer.dims.events.current_step.connect(self._on_frame_changed)
         self.state.annotation_changed.connect(self._show_project)
-        app = QApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.shut_down)
         bind_shortcuts(self.viewer, self)
         self._refresh_images()
         self._show_project(self.state.annotation)
