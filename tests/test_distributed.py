@@ -254,3 +254,68 @@ def test_detect_files_takes_a_file_named_twice_once_and_says_a_missing_one_is_mi
                            progress=lambda p, status: seen.append((p.name, status)))
     assert summary.failed == {missing: f"{missing}: file not found"}
     assert [r.path for r in summary.done] == [path] and sorted(seen) == [("gone.tif", "failed"), (path.name, "done")]
+
+
+def test_a_shipped_model_travels_by_name_to_a_worker_installed_elsewhere(tmp_path, tiny_model, monkeypatch):
+    """`--model unet-wide` on a cluster: the worker's package lives elsewhere (another machine's virtualenv),
+    where the client's path to the shipped weights names nothing; the worker reads its own copy."""
+    import shutil
+
+    from distributed import Client, LocalCluster
+
+    import napari_particle_detect.detection.kinds_prediction as kinds_prediction
+    import napari_particle_detect.models.registry as registry
+    import napari_particle_detect.shipped as shipped
+    from napari_particle_detect.errors import ParticleDetectError
+    from napari_particle_detect.files import distributed as files_distributed
+
+    def install(site: Path) -> Path:
+        weights = site / "napari_particle_detect" / "weights"
+        weights.mkdir(parents=True)
+        for name in ("unet-wide.pt", "unet-wide.json"):
+            shutil.copy(shipped.WEIGHTS_DIR / name, weights / name)
+        return weights
+
+    client_weights, worker_weights = install(tmp_path / "client-site"), install(tmp_path / "worker-site")
+    for module in (shipped, registry, kinds_prediction):
+        monkeypatch.setattr(module, "WEIGHTS_DIR", client_weights)
+    (path,) = write_images(tmp_path / "in", 1)
+    monkeypatch.chdir(tmp_path)  # no unet-wide(.pt) here: the name is the shipped model's
+
+    def use_install(weights: str) -> None:  # runs on the worker (pickled by value)
+        import napari_particle_detect.detection.kinds_prediction as k
+        import napari_particle_detect.models.registry as r
+        import napari_particle_detect.shipped as s
+
+        s.WEIGHTS_DIR = r.WEIGHTS_DIR = k.WEIGHTS_DIR = Path(weights)
+
+    sent = []
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None)
+    try:
+        with Client(cluster) as client:
+            client.run(use_install, str(worker_weights))
+            map_on_workers = client.map
+
+            def submit_from_another_machine(function, *arguments, **keywords):
+                sent.extend(value for column in arguments for value in column)
+                shutil.rmtree(tmp_path / "client-site")  # the worker cannot read the client's install
+                return map_on_workers(function, *arguments, **keywords)
+
+            client.map = submit_from_another_machine
+            summary = detect_files([path], tmp_path / "out", OPTIONS, "unet-wide", client)
+    finally:
+        cluster.close()
+    assert summary.ok, summary.failed
+    assert not [value for value in sent if str(client_weights) in str(value)]  # no client path in the task
+    assert json.loads((tmp_path / "out" / "image_00.json").read_text())["model"] == str(worker_weights / "unet-wide.pt")
+    # The user's own model file is sent as before: its absolute path (the workers see the user's files).
+    assert files_distributed._model_for_workers(str(tiny_model.absolute())) == str(tiny_model.absolute())
+    assert files_distributed._model_for_workers(None) is None
+    # A worker whose install has no such model, or another version's weights of that name, says so.
+    monkeypatch.setattr(shipped, "WEIGHTS_DIR", worker_weights)
+    ShippedModel = files_distributed.ShippedModel
+    assert ShippedModel.of(worker_weights / "unet-wide.pt").weights() == worker_weights / "unet-wide.pt"
+    with pytest.raises(ParticleDetectError, match="no shipped model 'unet-huge' in this worker"):
+        ShippedModel("unet-huge").weights()
+    with pytest.raises(ParticleDetectError, match="shipped 'unet-wide' is not the client's"):
+        ShippedModel("unet-wide", "0" * 64).weights()

@@ -543,3 +543,20 @@ def test_a_round_ties_its_parent_within_tie_and_only_a_tied_winner_gets_the_note
     assert tied_at_best(0.9, 0.9 + TIE / 2) and not tied_at_best(0.9, 0.9 + 10 * TIE)
     assert tie_note(True, 0.9, 0.9) == " (tied at the best threshold, better across thresholds)"
     assert tie_note(False, 0.9, 0.9) == tie_note(None, None, None) == tie_note(True, 0.95, 0.9) == ""
+
+
+def test_a_frame_with_regions_keeps_the_points_its_own_round_showed(tmp_path, tiny_model):
+    # Outside its regions a frame holds the network's points, filtered as shown: at the threshold of the
+    # round that detected them, not at the threshold of a round put in use since.
+    project = Project.open(tmp_path / "cells.tif", n_frames=1, frame_shape=(64, 64))
+    project.ensure_initial_round(tiny_model)
+    table = pd.DataFrame({"frame": 0, "y": [10.0, 40.0, 50.0], "x": [10.0, 40.0, 50.0], "score": [0.9, 0.36, 0.30],
+                          "source": "model"})
+    project.save_frame(0, table)
+    project.record_detections([0], 1)
+    project.remember_threshold(0.33)  # round-001's frame shows the points scoring 0.9 and 0.36
+    project.accept_region(0, (0, 0, 20, 20), table)
+    project.import_model(tiny_model)  # round 2, in use
+    project.remember_threshold(0.5)
+    (example,) = project_examples(project, np.zeros((1, 64, 64), np.float32), scale=1.0)
+    assert sorted(example.centres[:, 0].tolist()) == [10.0, 40.0]

@@ -309,3 +309,65 @@ def test_a_round_switched_in_for_an_image_not_shown_brings_its_threshold(reviewe
     assert project.threshold == round_threshold(project, newest.number) != 0.77
     widget.image_combo.setCurrentText("cells")
     assert widget.state.threshold == round_threshold(project, newest.number)
+
+
+def test_frames_detected_by_an_earlier_round_keep_its_threshold_until_detected_again(make_napari_viewer, qtbot,
+                                                                                    light_model, tmp_path):
+    # A round switched in brought its own threshold, and the frames the old round had detected were shown
+    # at it: one model's scores compared with another model's threshold (half their particles gone).
+    import json
+    import shutil
+
+    from helpers import make_widget, run_detect, small_stack
+
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(4, 96), name="cells")
+    widget = make_widget(viewer, light_model)
+    run_detect(widget, qtbot)  # every frame, with round-001
+    annotation, project = widget.annotation, widget.annotation.project
+    widget.detect.set_threshold(0.38)  # the user's threshold for round-001's detections
+    viewer.dims.set_current_step(0, 0)
+    widget.review.accept_and_next()
+
+    def shown(frame: int) -> int:
+        visible = annotation.visible_table()
+        return int((visible["frame"] == frame).sum())
+
+    before = {f: shown(f) for f in (1, 2, 3)}
+    assert all(before.values())
+    # Another model, whose own threshold (0.45) is far from round-001's scores (about 0.3 to 0.5).
+    other = tmp_path / "round2.pt"
+    shutil.copy(light_model, other)
+    card = json.loads(light_model.with_suffix(".json").read_text())
+    other.with_suffix(".json").write_text(json.dumps({**card, "threshold": 0.45}))
+    widget.detect.add_model_file(str(other))
+    assert project.current_round.number == 2 and widget.state.threshold == pytest.approx(0.45)
+    assert {f: shown(f) for f in (1, 2, 3)} == before  # nothing detected again: nothing changed
+    assert annotation.frame_threshold(1) == pytest.approx(0.38)
+    note = widget.detect.rounds_note.text()
+    assert widget.detect.rounds_note.isVisibleTo(widget), note
+    assert "frames 1–3: round-001's, at 0.38" in note and "The slider is round-002's" in note, note
+    viewer.dims.set_current_step(0, 2)
+    assert "(round-001's detections, at 0.38)" in widget.review.status.text()
+    from napari_particle_detect._napari.proposals import next_proposal
+
+    proposal = next_proposal(annotation, widget.state.threshold, "frame")  # weighed at the frame's threshold
+    assert proposal.centres == shown(proposal.frame)
+    widget.detect.set_threshold(0.42)  # the slider is round-002's: round-001's frames stay as they were
+    assert {f: shown(f) for f in (1, 2, 3)} == before
+
+    # Detected again, a frame is round-002's and shown at its threshold.
+    run_detect(widget, qtbot, scope=0)  # frame 2
+    table = annotation.frame_table(2)
+    from_model = table["source"] == "model"
+    assert shown(2) == int((table.loc[from_model, "score"] > 0.42).sum() + (~from_model).sum())
+    assert "frames 1, 3: round-001's, at 0.38" in widget.detect.rounds_note.text()
+    assert "round-001" not in widget.review.status.text()
+
+    # Back to round-001: its threshold is the slider's again; round-002's frame keeps round-002's.
+    widget.detect._on_model_chosen(0)
+    assert project.current_round.number == 1 and widget.state.threshold == pytest.approx(0.38)
+    assert {f: shown(f) for f in (1, 3)} == {f: before[f] for f in (1, 3)}
+    assert annotation.frame_threshold(2) == pytest.approx(0.42)
+    assert "frame 2: round-002's, at 0.42" in widget.detect.rounds_note.text()
+    assert Project.open(project.folder).held_thresholds() == {2: pytest.approx(0.42)}  # kept with the project

@@ -220,3 +220,36 @@ def test_a_round_can_be_kept_without_switching_to_it(tmp_path, tiny_model):
                                 make_current=False)
     assert info.number == 2 and project.current_round.number == 1
     assert json.loads((project.folder / "rounds" / "round-002" / "round.json").read_text())["improved"] is False
+
+
+def test_frames_keep_the_threshold_of_the_round_that_detected_them(tmp_path, tiny_model):
+    # One model's scores are never compared with another model's threshold: a frame another round
+    # detected is shown at the threshold that round was left at, until it is detected again.
+    project = Project.open(tmp_path / "cells.tif", n_frames=4, frame_shape=(64, 64))
+    project.ensure_initial_round(tiny_model)  # round 1, in use
+    for frame in range(3):
+        project.save_frame(frame, _table(frame, 3))
+    project.record_detections([0, 1], 1)  # frame 2 was saved before rounds were kept per frame
+    project.remember_threshold(0.33)
+    assert project.held_thresholds() == {}
+    project.import_model(tiny_model)  # round 2, switched in
+    assert project.current_round.number == 2 and project.threshold is None  # its card's applies
+    assert project.held_thresholds() == {0: 0.33, 1: 0.33, 2: 0.33}
+    project.remember_threshold(0.5)
+    project.record_detections([1], 2)
+    assert project.held_thresholds() == {0: 0.33, 2: 0.33}
+    project.set_current_round(1)  # back: the threshold it was left at, and round 2's frame keeps 0.5
+    assert project.threshold == 0.33 and project.held_thresholds() == {1: 0.5}
+    reopened = Project.open(project.folder)
+    assert reopened.detected_by == {0: 1, 1: 2, 2: 1} and reopened.held_thresholds() == {1: 0.5}
+    project.delete_round(2)  # its frame still shows its detections, at its threshold
+    assert Project.open(project.folder).held_thresholds() == {1: 0.5}
+
+    good = project.state_path.read_text()
+    for field, value, problem in [("detected_by", {"x": 1}, "detected_by keys must be whole numbers"),
+                                  ("detected_by", {"9": 1}, "frame 9 is beyond the 4 frames"),
+                                  ("detected_by", {"0": 0}, r"detected_by\[0\] must be between 1"),
+                                  ("round_thresholds", {"1": 1.5}, r"round_thresholds\[1\] must be at least 0")]:
+        project.state_path.write_text(json.dumps({**json.loads(good), field: value}))
+        with pytest.raises(ParticleDetectError, match=problem):
+            Project.open(project.folder)

@@ -4,6 +4,8 @@ What is shown is what is kept: network points scoring under the threshold are no
 layer at all (napari versions differ in honouring a layer's ``shown`` mask: 0.9.2 ignores it for
 2D points); they wait in :attr:`Annotation.hidden`, with the project, and come back into the layer
 when the threshold moves down. So the canvas, Export, File > Save and Enter all see one set.
+A frame detected by another round than the one in use keeps that round's threshold (:attr:`Annotation.held`)
+until it is detected again: one model's scores are never compared with another model's threshold.
 
 No Qt widgets here: napari layers and their events only. Edits made with napari's own point tools
 arrive as ``layer.events.data`` and are written to the project at once (moves, which fire on every
@@ -62,6 +64,8 @@ class Annotation:
         self.image = image
         self.project = project
         self.threshold = 0.4
+        # Frame -> threshold, for frames whose network points another round found (Project.held_thresholds).
+        self.held: dict[int, float] = self._held_now()
         self.points: Points | None = None
         self.heatmap_layer: Image | None = None
         self._heatmap: np.ndarray | None = None
@@ -185,10 +189,25 @@ class Annotation:
         self.viewer.layers.selection.active = self.points
         return self.points
 
+    def _held_now(self) -> dict[int, float]:
+        try:
+            return self.project.held_thresholds()
+        except ParticleDetectError:  # a damaged state is reported where the project is used
+            return {}
+
+    def frame_threshold(self, frame: int) -> float:
+        """The threshold ``frame``'s network points are shown at: its round's where another round found
+        them, else the one in use."""
+        return self.held.get(int(frame), self.threshold)
+
+    def shown(self, table: pd.DataFrame) -> np.ndarray:
+        """Which rows of ``table`` (frames, hidden points included) are shown, each frame at its threshold."""
+        return shown_mask(table, self.threshold, self.held)
+
     def _split(self, table: pd.DataFrame) -> pd.DataFrame:
         """Keep the points under the threshold in :attr:`hidden`; returns those to put in the layer."""
         table = normalise_table(table) if len(table) else empty_table()
-        mask = shown_mask(table, self.threshold)
+        mask = self.shown(table)
         self.hidden = table[~mask].reset_index(drop=True)
         return table[mask].reset_index(drop=True)
 
@@ -226,7 +245,7 @@ class Annotation:
     def visible_table(self) -> pd.DataFrame:
         """The centres the user sees: everything but network points below the score threshold."""
         table = self.table()
-        return table[shown_mask(table, self.threshold)].reset_index(drop=True)
+        return table[self.shown(table)].reset_index(drop=True)
 
     def replace_frames(self, tables: dict[int, pd.DataFrame], history: str | dict[int, str] = "forget") -> None:
         """Swap the points of whole frames for new ones, save those frames, keep every other frame.
@@ -248,9 +267,11 @@ class Annotation:
             self._write_frame(frame, new[new["frame"] == frame], record=how == "record")
         self._changed()
 
-    def set_detections(self, results: dict[int, tuple[np.ndarray, np.ndarray]]) -> list[int]:
+    def set_detections(self, results: dict[int, tuple[np.ndarray, np.ndarray]],
+                       detected_by: int | None = None) -> list[int]:
         """Show the network's (centres, scores) per frame; reviewed frames, and the reviewed regions of
-        other frames, are left as they are. Returns the frames shown.
+        other frames, are left as they are. Returns the frames shown. ``detected_by``: the round that
+        found them (recorded in the project: its frames are shown at its threshold from now on).
 
         A frame the user had edited since it was last detected keeps those edits one undo away; the
         frames whose edits outside their accepted regions were replaced are in ``replaced_edits``."""
@@ -273,6 +294,9 @@ class Annotation:
                 self.replaced_edits.append(int(frame))
             tables[frame] = new
         if tables:
+            if detected_by is not None:
+                self.project.record_detections(sorted(tables), detected_by)
+                self.held = self._held_now()
             self.replace_frames(tables, {f: "record" if f in self._detected else "forget" for f in tables})
             for frame in tables:
                 self._detected.pop(frame, None)
@@ -321,7 +345,7 @@ class Annotation:
         """What accepting ``frame`` now would keep and drop (see :func:`..acceptance.check_accept`)."""
         self._require_layer()
         self.flush()
-        return check_accept(self.frame_table(frame), self.threshold, detected_threshold)
+        return check_accept(self.frame_table(frame), self.frame_threshold(frame), detected_threshold)
 
     def accept(self, frame: int) -> pd.DataFrame:
         """Mark a frame reviewed: hidden (below threshold) network points go, the rest are accepted.
@@ -331,7 +355,7 @@ class Annotation:
         self._check_reviewable(frame)
         self.ensure_points_layer()
         before = self.frame_table(frame)
-        table = before[shown_mask(before, self.threshold)]
+        table = before[self.shown(before)]
         accepted = self.project.accept_frame(frame, table)
         self._before_accept[int(frame)] = before
         self.replace_frames({frame: accepted})
@@ -369,7 +393,7 @@ class Annotation:
         self.ensure_points_layer()
         table = self.frame_table(frame)
         region = Region(int(frame), *clipped)
-        hidden_inside = region.contains(table["y"], table["x"]) & ~shown_mask(table, self.threshold)
+        hidden_inside = region.contains(table["y"], table["x"]) & ~self.shown(table)
         saved = self.project.accept_region(frame, clipped, table[~hidden_inside])
         self.replace_frames({frame: saved})
         self.regions.clear_draft(frame)
@@ -426,15 +450,32 @@ class Annotation:
         return True
 
     def set_threshold(self, threshold: float) -> None:
-        """Move the threshold: points now under it leave the layer, hidden ones now over it come back;
-        the user's edits stay as they are."""
+        """Move the threshold of the round in use: points now under it leave the layer, hidden ones now
+        over it come back; the user's edits stay as they are. Frames another round detected keep its
+        threshold (:attr:`held`, read again here: the round in use may have changed)."""
         if self.points is None:
-            self.threshold = float(threshold)
+            self.threshold, self.held = float(threshold), self._held_now()
             return
         table = self.table()
-        self.threshold = float(threshold)
-        if len(self.hidden) or not shown_mask(self.layer_table(), self.threshold).all():
+        self.threshold, self.held = float(threshold), self._held_now()
+        if len(self.hidden) or not self.shown(self.layer_table()).all():
             self._fill_layer(table)
+
+    def rounds_shown(self) -> dict[int, list[int]]:
+        """Round number -> the unreviewed frames showing its network points at its threshold, where that
+        round is not the one in use (nothing when every frame shows the round in use's)."""
+        if not self.held:
+            return {}
+        table = self.table()
+        from_model = table[table["source"].astype(str) == "model"]
+        frames = set(from_model["frame"].astype(int)) & set(self.held)
+        reviewed = set(self.project.reviewed_frames)
+        detected_by = self.project.detected_by
+        rounds: dict[int, list[int]] = {}
+        for frame in sorted(frames - reviewed):
+            if frame in detected_by:
+                rounds.setdefault(detected_by[frame], []).append(frame)
+        return rounds
 
     def set_diameter(self, diameter: float) -> None:
         if self.points is not None and np.isfinite(diameter) and diameter > 0:

@@ -57,6 +57,7 @@ class DetectPanel(QGroupBox):
         self._replaced_edits: list[int] = []  # frames whose edits this run replaced (said once, at its end)
         self._last_applied = 0.0
         self._polarity_used = "auto"
+        self._round_used: int | None = None  # the round a running detection detects with
 
         self.model_combo = QComboBox()
         self.model_combo.setToolTip("Model round to detect with: round-001 is the shipped model")
@@ -89,6 +90,11 @@ class DetectPanel(QGroupBox):
         self.threshold_slider.setValue(int(round(state.threshold * SLIDER_STEPS)))
         self.threshold_slider.setToolTip("Hide network centres scoring below this; live, no re-run needed")
         self.threshold_label = QLabel(f"{state.threshold:.2f}")
+        # Frames still showing an earlier round's detections, each at that round's threshold: which, and why
+        # the slider (the round in use's) does not move them.
+        self.rounds_note = QLabel("")
+        self.rounds_note.setWordWrap(True)
+        self.rounds_note.setVisible(False)
         self.scope_combo = QComboBox()
         self.scope_combo.addItems(["current frame", "all unreviewed frames"])
         self.heatmap_check = QCheckBox("show heatmap (H)")
@@ -127,6 +133,7 @@ class DetectPanel(QGroupBox):
         form.addRow("Diameter", diameter_row)
         form.addRow(self.estimate_warning)
         form.addRow("Threshold", threshold_row)
+        form.addRow(self.rounds_note)
         form.addRow("Frames", frames_row)
         form.addRow(buttons)
         form.addRow(self.progress)
@@ -139,6 +146,7 @@ class DetectPanel(QGroupBox):
         self.run_button.clicked.connect(lambda *_: self.run())
         self.stop_button.clicked.connect(lambda *_: self.stop())
         state.threshold_changed.connect(self._show_threshold)
+        state.threshold_changed.connect(lambda *_: self._show_rounds_note())
         state.project_changed.connect(self.refresh)
         state.annotation_changed.connect(lambda *_: self._show_image_settings())
         state.busy_changed.connect(self.refresh)
@@ -227,6 +235,16 @@ class DetectPanel(QGroupBox):
             self.model_combo.setCurrentIndex(self.model_combo.findData(current.number))
         self.run_button.setEnabled(annotation is not None and not self.running())
         self.model_combo.setEnabled(not self.running())
+        self._show_rounds_note()
+
+    def _show_rounds_note(self) -> None:
+        """Which frames show an earlier round's detections, at that round's threshold (hidden when none do)."""
+        annotation = self.state.annotation
+        text = ""
+        if annotation is not None and annotation.points is not None and annotation.project.current_round is not None:
+            text = rounds_note(annotation.rounds_shown(), annotation.held, annotation.project.current_round.name)
+        self.rounds_note.setText(text)
+        self.rounds_note.setVisible(bool(text))
 
     @reports_errors
     def _on_model_chosen(self, index: int) -> None:
@@ -254,6 +272,7 @@ class DetectPanel(QGroupBox):
         annotation = self.state.require_annotation()
         project = annotation.project
         info = self.state.ensure_round()
+        self._round_used = info.number
         if self.scope_combo.currentIndex() == 0:
             frames = [annotation.current_frame()]
             if project.is_reviewed(frames[0]):
@@ -342,7 +361,7 @@ class DetectPanel(QGroupBox):
     def _apply_pending(self) -> None:
         # Frames are put on screen in batches: updating a big layer once per frame would be quadratic.
         if self._pending and self._target is not None:
-            self._target.set_detections(self._pending)
+            self._target.set_detections(self._pending, detected_by=self._round_used)
             self._replaced_edits += self._target.replaced_edits
         self._pending = {}
         self._last_applied = time.monotonic()
@@ -358,6 +377,31 @@ class DetectPanel(QGroupBox):
             self.progress.setFormat("%v / %m frames" + (", stopped" if self._stop.is_set() and done < total else ""))
         self.worker, self._target = None, None
         self._set_running(False)
+
+
+def frame_ranges(frames: list[int], most: int = 4) -> str:
+    """``[2, 3, 4, 7]`` as "2–4, 7"; after ``most`` runs, the rest counted."""
+    runs: list[list[int]] = []
+    for frame in sorted(frames):
+        if runs and frame == runs[-1][1] + 1:
+            runs[-1][1] = frame
+        else:
+            runs.append([frame, frame])
+    text = ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in runs[:most])
+    return text + (f" … ({len(frames)} frames)" if len(runs) > most else "")
+
+
+def rounds_note(rounds: dict[int, list[int]], held: dict[int, float], in_use: str) -> str:
+    """The Detect panel's line on frames detected by other rounds than ``in_use`` (``rounds``: round ->
+    its frames, ``held``: frame -> threshold shown at); empty when there are none."""
+    parts = []
+    for number, frames in sorted(rounds.items()):
+        word = "frame" if len(frames) == 1 else "frames"
+        parts.append(f"{word} {frame_ranges(frames)}: round-{number:03d}'s, at {held[frames[0]]:.2f}")
+    if not parts:
+        return ""
+    return ("Detections of other rounds keep their own threshold until detected again (" + "; ".join(parts)
+            + f"). The slider is {in_use}'s.")
 
 
 def estimate_texts(estimate: RememberedEstimate) -> tuple[str, str]:

@@ -92,11 +92,16 @@ def table_from_points(data: np.ndarray, features: pd.DataFrame | None) -> pd.Dat
     return table[TABLE_COLUMNS]
 
 
-def shown_mask(features: pd.DataFrame, threshold: float) -> np.ndarray:
-    """Network points not above the score threshold are hidden (as the decoder's ``>``); the user's never are."""
+def shown_mask(features: pd.DataFrame, threshold: float, held: dict[int, float] | None = None) -> np.ndarray:
+    """Network points not above the score threshold are hidden (as the decoder's ``>``); the user's never are.
+    ``held``: frame -> the threshold of the frames another round detected (their scores are that model's),
+    in place of ``threshold`` there (``features`` then has a ``frame`` column)."""
     if not len(features):
         return np.zeros(0, dtype=bool)
     from_model = features["source"].astype(str).to_numpy() == "model"
     score = features["score"].to_numpy(float)
-    return ~from_model | (np.nan_to_num(score, nan=0.0) > threshold)
+    limit = np.full(len(features), float(threshold))
+    if held:
+        limit = pd.Series(features["frame"].to_numpy(int)).map(held).fillna(float(threshold)).to_numpy(float)
+    return ~from_model | (np.nan_to_num(score, nan=0.0) > limit)
 

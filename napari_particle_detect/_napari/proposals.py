@@ -19,6 +19,10 @@ def next_proposal(annotation: Annotation, threshold: float, mode: str = "region"
     detections = annotation.detections()
     if not detections:
         raise ParticleDetectError("nothing to rank yet: run Detect on the unreviewed frames first")
+    # A frame another round detected is shown at that round's threshold: its scores are weighed against it
+    # (shifted so that its threshold falls on ``threshold``; nearness and what is shown are kept).
+    detections = {frame: (centres, scores + (threshold - annotation.held[frame]) if frame in annotation.held
+                          else scores) for frame, (centres, scores) in detections.items()}
     if mode == "frame":
         ranked = rank_frames(detections, threshold)
     else:

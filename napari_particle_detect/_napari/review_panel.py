@@ -129,6 +129,9 @@ class ReviewPanel(QGroupBox):
         all_regions = len(project.regions())
         shown = (f"centres layer closed ({count} kept; Detect or Accept brings it back)" if annotation.layer_closed
                  else f"{count} centres shown")
+        earlier = self._earlier_round(annotation, frame)
+        if earlier and not reviewed and not annotation.layer_closed:
+            shown += f" ({earlier})"
         self.status.setText(
             f"Frame {frame + 1} of {annotation.n_frames} (index {frame}): {review}, {shown} · "
             f"{len(project.reviewed_frames)} of {annotation.n_frames} frames"
@@ -143,9 +146,13 @@ class ReviewPanel(QGroupBox):
     def accept_and_next(self) -> None:
         annotation = self.state.require_annotation()
         frame = annotation.current_frame()
-        check = annotation.check_accept(frame, self.state.model_threshold())
-        if check.needs_confirmation and not self.confirm("Accept frame?", check.question(frame, self.state.threshold)):
-            show_info(f"frame {frame} not accepted: lower the threshold to see the hidden centres")
+        check = annotation.check_accept(frame, self.state.detected_threshold(frame))
+        if check.needs_confirmation and not self.confirm("Accept frame?",
+                                                         check.question(frame, annotation.frame_threshold(frame))):
+            earlier = self._earlier_round(annotation, frame)
+            show_info(f"frame {frame} not accepted: " + (f"it shows {earlier}; Detect it again to see the round in "
+                                                         "use's" if earlier else
+                                                         "lower the threshold to see the hidden centres"))
             return
         accepted = annotation.accept(frame)
         self._last_accepted = frame
@@ -153,6 +160,16 @@ class ReviewPanel(QGroupBox):
         if frame + 1 < annotation.n_frames:
             annotation.go_to_frame(frame + 1)
         self.state.project_changed.emit()
+
+    @staticmethod
+    def _earlier_round(annotation, frame: int) -> str:
+        """"round-001's detections, at 0.35" where ``frame`` shows another round's than the one in use."""
+        if int(frame) not in annotation.held:
+            return ""
+        number = annotation.project.detected_by.get(int(frame))
+        if number is None:
+            return ""
+        return f"round-{number:03d}'s detections, at {annotation.frame_threshold(frame):.2f}"
 
     def confirm(self, title: str, text: str) -> bool:
         """Ask a yes/no question in a dialog; No is the default (an Enter held down accepts nothing)."""

@@ -115,14 +115,30 @@ class DockState:
         return info
 
     def use_round(self, number: int) -> RoundInfo:
-        """Detect with this round from now on, at the threshold tuned for it."""
-        info = self.require_annotation().project.set_current_round(number)
-        self.adopt_round_threshold(number)
+        """Detect with this round from now on, at the threshold it was left at when it was last in use,
+        else the one tuned for it. The frames the round in use before detected keep the threshold they
+        were shown at (until detected again): its scores are not the new round's."""
+        project = self.require_annotation().project
+        info = project.set_current_round(number)
+        self.set_threshold(project.threshold if project.threshold is not None else round_threshold(project, number))
         self.project_changed.emit()
         return info
 
     def adopt_round_threshold(self, number: int) -> None:
         self.set_threshold(round_threshold(self.require_annotation().project, number))
+
+    def detected_threshold(self, frame: int) -> float:
+        """The threshold tuned for the round whose network points ``frame`` shows (its card's): the round
+        that detected it, else the round in use (:meth:`model_threshold`)."""
+        project = self.require_annotation().project
+        number = project.detected_by.get(int(frame))
+        current = project.current_round
+        if number is not None and (current is None or number != current.number):
+            try:
+                return round_threshold(project, number)
+            except ParticleDetectError:  # a deleted round: its frames were still shown at its threshold
+                pass
+        return self.model_threshold()
 
     # ---- who is busy -------------------------------------------------------------------------
     def set_busy(self, what: str, busy: bool) -> None:

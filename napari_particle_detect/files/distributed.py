@@ -8,10 +8,12 @@ that fails is reported and the others go on.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 from .file_detection import (
@@ -56,10 +58,12 @@ def detect_files(
     ``output`` (inputs' subfolders mirrored below their common folder).
 
     ``client``: a ``dask.distributed.Client`` to run the files on its workers (each loads the model
-    once); None runs them here, one after another. ``progress(path, status)`` is called once per file
-    with status ``done``, ``skipped`` or ``failed``. A file named twice is detected once; a missing one
-    fails as ``PATH: file not found``. ``model_path``: a weights file, a model folder, or a bare name
-    that is no file here for the shipped weights of that name (as :func:`file_detection.detect_file`).
+    once; a shipped model is sent by its name and read from each worker's own install, a model file of
+    the user's by its absolute path); None runs them here, one after another. ``progress(path, status)``
+    is called once per file with status ``done``, ``skipped`` or ``failed``. A file named twice is
+    detected once; a missing one fails as ``PATH: file not found``. ``model_path``: a weights file, a
+    model folder, or a bare name that is no file here for the shipped weights of that name (as
+    :func:`file_detection.detect_file`).
     """
     # One file named twice (relative and absolute, through a link) is detected once, as on the command line.
     paths, _ = unique_inputs([Path(p) for p in paths])
@@ -105,6 +109,71 @@ def _model_weights(model_path: str | Path | None) -> str | None:
     return str(weights_path(model_path).absolute()) if model_path is not None else None
 
 
+@dataclass(frozen=True)
+class ShippedModel:
+    """A model shipped inside the package, named, not located: each worker reads its own install's copy.
+
+    A worker on another machine has the package installed somewhere else (another virtualenv, a container),
+    so the client's path to the shipped weights names nothing there. ``digest`` (of the client's weights and
+    card) makes sure the worker's copy is the same model, not another version's weights of that name."""
+
+    name: str  # the weights' stem: "unet", "unet-wide", "rods"
+    digest: str = ""
+
+    @classmethod
+    def of(cls, weights: Path) -> "ShippedModel":
+        return cls(weights.stem, _digest(weights))
+
+    def weights(self) -> Path:
+        """This process's copy of the weights; one ParticleDetectError when its install has none, or
+        another model of that name."""
+        from .. import shipped
+
+        path = shipped.WEIGHTS_DIR / f"{self.name}.pt"
+        install = "install the client's napari-particle-detect version there, or give a model file the workers can read"
+        if not path.exists():
+            raise ParticleDetectError(f"{path}: no shipped model {self.name!r} in this worker's napari-particle-detect "
+                                      f"({install})")
+        if self.digest and _digest(path) != self.digest:
+            raise ParticleDetectError(f"{path}: this worker's shipped {self.name!r} is not the client's (another "
+                                      f"napari-particle-detect version; {install})")
+        return path
+
+
+def _digest(weights: Path) -> str:
+    """SHA-256 of a model's weights and card, read once per process while the files are unchanged."""
+    files = [weights, weights.with_suffix(".json")]
+    stamp = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.exists())
+    return _digest_of(stamp)
+
+
+@lru_cache(maxsize=16)
+def _digest_of(stamp: tuple) -> str:
+    digest = hashlib.sha256()
+    for name, _, _ in stamp:
+        digest.update(Path(name).read_bytes())
+    return digest.hexdigest()
+
+
+def _model_for_workers(model: str | None) -> str | ShippedModel | None:
+    """What the jobs on other machines are told about the model ``_model_weights`` resolved here: the
+    shipped weights by name (each worker finds its own install's), anything else (the user's own model)
+    by its absolute path, which the workers must see as this computer does (as they see the inputs)."""
+    if model is None:  # each worker's default model
+        return None
+    from .. import shipped
+
+    path = Path(model)
+    if path.exists() and path.parent.resolve() == shipped.WEIGHTS_DIR.resolve():
+        return ShippedModel.of(path)
+    return model
+
+
+def _detect_job(path: Path, options: DetectOptions, model: str | ShippedModel | None, output: Path) -> FileResult:
+    """One file's task on a worker: :func:`file_detection.detect_file` with a shipped model found there."""
+    return detect_file(path, options, model.weights() if isinstance(model, ShippedModel) else model, output)
+
+
 def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOptions, model: str | None,
                     summary: FilesSummary, progress: Callable[[Path, str], None] | None) -> None:
     """Each (input, output) as one task on ``client``'s workers, results and failures into ``summary``."""
@@ -114,8 +183,10 @@ def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOption
     # the results into its folder, not the user's. Absolute, not resolved: the names the user gave.
     inputs = [path.absolute() for path, _ in todo]
     outputs = [target.absolute() for _, target in todo]
+    # A shipped model travels as its name, found in each worker's own install.
+    sent = _model_for_workers(model)
     # pure=False: a file's task runs again if asked again (its input may have changed on disk).
-    futures = client.map(detect_file, inputs, [options] * len(todo), [model] * len(todo), outputs, pure=False)
+    futures = client.map(_detect_job, inputs, [options] * len(todo), [sent] * len(todo), outputs, pure=False)
     order = {future.key: index for index, future in enumerate(futures)}
     finished: list[tuple[int, FileResult]] = []
     for future in as_completed(futures):

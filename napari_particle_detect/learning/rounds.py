@@ -53,13 +53,15 @@ def project_examples(project: Project, stack, scale: float) -> list[Example]:
         area[rows, cols] = True
         by_frame[frame] = area
     examples = []
+    held = project.held_thresholds()  # frames another round detected are shown at its threshold
     for frame in sorted(by_frame):
         table = project.load_frame(frame)
         if table is None:
             continue  # reported in project.problems
-        if by_frame[frame] is not None and project.threshold is not None:
+        threshold = held.get(frame, project.threshold)
+        if by_frame[frame] is not None and threshold is not None:
             # Outside its regions a frame still holds the network's points; hidden ones are not particles.
-            table = table[(table["source"] != "model") | (table["score"] > project.threshold)]
+            table = table[(table["source"] != "model") | (table["score"] > threshold)]
         examples.append(Example(round_image(project, frames, frame), table[["y", "x"]].to_numpy(float), scale=scale,
                                 name=f"frame {frame}", area=by_frame[frame]))
     return examples
@@ -85,10 +87,13 @@ def unlabelled_frames(project: Project, stack, scale: float, how: str = "spread"
         detections = None
         if how == "confident" and project.threshold is not None:
             detections = {}
+            # Another round's frames are weighed against its threshold: their scores shifted to put it on ours.
+            held = project.held_thresholds()
             for frame in project.saved_frames():
                 table = project.load_frame(frame)
                 if table is not None and "score" in table:
-                    detections[frame] = (table[["y", "x"]].to_numpy(float), table["score"].to_numpy(float))
+                    shift = project.threshold - held[frame] if frame in held else 0.0
+                    detections[frame] = (table[["y", "x"]].to_numpy(float), table["score"].to_numpy(float) + shift)
         chosen = choose_frames(len(frames), count, set(project.reviewed_frames), how, detections,
                                project.threshold or 0.5)
         return [Example(round_image(project, frames, frame), np.zeros((0, 2)), scale=scale, name=f"frame {frame}")

@@ -194,7 +194,7 @@ class Project:
         try:
             info = path.stat()
         except FileNotFoundError:
-            return replace(self._defaults, accepted=[], rounds=[])
+            return replace(self._defaults, accepted=[], rounds=[], detected_by={}, round_thresholds={})
         except OSError as exc:
             raise ParticleDetectError(f"{path}: cannot read the project state ({exc.strerror or exc})") from None
         stamp = (info.st_ino, info.st_mtime_ns, info.st_size, info.st_ctime_ns)
@@ -205,7 +205,8 @@ class Project:
             state.frame_shape = state.frame_shape or self._defaults.frame_shape
             self._cached = (stamp, state)
         state = self._cached[1]
-        return replace(state, accepted=list(state.accepted), rounds=[replace(r) for r in state.rounds])
+        return replace(state, accepted=list(state.accepted), rounds=[replace(r) for r in state.rounds],
+                       detected_by=dict(state.detected_by), round_thresholds=dict(state.round_thresholds))
 
     def _write_state(self, state: ProjectState) -> None:
         atomic_write_text(self._inside(self.state_path), json.dumps(state.to_dict(), indent=2))
@@ -379,7 +380,8 @@ class Project:
 
     @property
     def threshold(self) -> float | None:
-        """The review threshold last chosen (the dock's slider), None until one was."""
+        """The review threshold last chosen (the dock's slider) for the round in use, None until one was
+        (another round's is kept with its frames: :meth:`held_thresholds`)."""
         return self.state().threshold
 
     def remember_detection(self, diameter: float, polarity: str) -> None:
@@ -429,9 +431,74 @@ class Project:
         return self.round(state.current_round) if state.current_round is not None else None
 
     def set_current_round(self, number: int) -> RoundInfo:
+        """Detect with round ``number`` from now on; the round in use before keeps, for the frames it
+        detected, the threshold they were shown at, and ``number`` gets back the one it was left at (None:
+        never in use, its card's applies)."""
         info = self.round(number)
-        self._update(lambda state: setattr(state, "current_round", self._known_round(state, number)))
+        self._update(lambda state: self._switch_round(state, self._known_round(state, number)))
         return info
+
+    def _switch_round(self, state: ProjectState, number: int) -> None:
+        """``state`` with round ``number`` in use (see :meth:`set_current_round`)."""
+        old = state.current_round
+        if old == number:
+            return
+        if old is not None:
+            kept = state.threshold if state.threshold is not None else self._card_threshold(old)
+            if kept is not None:
+                state.round_thresholds[old] = kept
+            # Frames saved before rounds were recorded per frame: what they show is the old round's.
+            reviewed = {f for f, region in state.accepted if region is None}
+            for frame in self.saved_frames():
+                if frame not in state.detected_by and frame not in reviewed:
+                    state.detected_by[frame] = old
+            state.threshold = state.round_thresholds.pop(number, None)
+        state.current_round = number
+
+    def _card_threshold(self, number: int) -> float | None:
+        """The threshold tuned for round ``number`` (its card's); None when its card cannot be read."""
+        from ..models.registry import read_card
+
+        try:
+            return read_card(self.round_path(number).with_suffix(".json")).threshold
+        except ParticleDetectError:
+            return None
+
+    # ---- which round detected which frame ------------------------------------------------------
+    @property
+    def detected_by(self) -> dict[int, int]:
+        """Frame -> the round whose scores its network points carry (frames detected since this was kept)."""
+        return dict(self.state().detected_by)
+
+    def record_detections(self, frames: Sequence[int], number: int) -> None:
+        """Frames whose network points round ``number`` has just found."""
+        frames = [self._check_frame(f) for f in frames]
+        number = FieldChecker(self.folder).integer(number, "round", 1, MAX_ROUND)
+
+        def change(state: ProjectState) -> None:
+            state.detected_by.update({f: number for f in frames})
+
+        if any(self.state().detected_by.get(f) != number for f in frames):
+            self._update(change)
+
+    def held_thresholds(self) -> dict[int, float]:
+        """Frame -> threshold, for the frames whose network points another round than the one in use
+        found: each is shown at the threshold its round's detections were left at (its card's where none
+        was kept), never at the round in use's (one model's scores against another's threshold)."""
+        state = self.state()
+        held: dict[int, float] = {}
+        cards: dict[int, float | None] = {}
+        for frame, number in state.detected_by.items():
+            if number == state.current_round or state.current_round is None:
+                continue
+            threshold = state.round_thresholds.get(number)
+            if threshold is None:
+                if number not in cards:
+                    cards[number] = self._card_threshold(number)
+                threshold = cards[number]
+            if threshold is not None:
+                held[frame] = threshold
+        return held
 
     def _known_round(self, state: ProjectState, number: int) -> int:
         if number not in {r.number for r in state.rounds}:
@@ -474,6 +541,8 @@ class Project:
             if state.current_round == info.number:
                 raise ParticleDetectError(f"{info.name} is the round in use; switch to another round first")
             state.rounds = [r for r in state.rounds if r.number != info.number]
+            if info.number not in state.detected_by.values():  # its frames, if any, keep showing at its threshold
+                state.round_thresholds.pop(info.number, None)
             self._write_state(state)
             folder = self._rounds_on_disk().get(info.number)
             doomed = None
@@ -539,7 +608,7 @@ class Project:
             state.rounds.append(recorded)
             state.last_round = max(state.last_round, number)
             if make_current:
-                state.current_round = number
+                self._switch_round(state, number)
             return recorded
 
         recorded = self._update(change)

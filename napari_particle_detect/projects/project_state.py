@@ -105,6 +105,12 @@ class ProjectState:
     # The highest round number ever given, deleted rounds included: a number names one model for good
     # (a CSV's or a card's "round-003" must not come to mean another model after a delete).
     last_round: int = 0
+    # Frame -> the round whose scores its network points carry (the round that last detected it): one
+    # model's scores are never compared with another model's threshold.
+    detected_by: dict[int, int] = field(default_factory=dict)
+    # Round -> the threshold its detections were shown at when another round was put in use (``threshold``
+    # is the round in use's): the frames it detected keep it until they are detected again.
+    round_thresholds: dict[int, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -116,6 +122,8 @@ class ProjectState:
             "rounds": [r.to_dict() for r in self.rounds], "current_round": self.current_round,
             "diameter": self.diameter, "polarity": self.polarity, "threshold": self.threshold,
             "kind": self.kind, "last_round": self.last_round,
+            "detected_by": {str(f): r for f, r in sorted(self.detected_by.items())},
+            "round_thresholds": {str(r): t for r, t in sorted(self.round_thresholds.items())},
         }
 
 
@@ -309,7 +317,20 @@ def parse_state(data: Any, source: Path) -> ProjectState:
         threshold=check.number(data.get("threshold"), "threshold", 0.0, 1.0, optional=True),
         kind=check.text(data.get("kind", "spheres"), "kind", choices=PROJECT_KINDS),
         last_round=max([check.integer(data.get("last_round", 0), "last_round", 0, MAX_ROUND)] + numbers),
+        detected_by={check_frame_number(_whole_key(f, "detected_by", check), n_frames, str(source)):
+                     check.integer(r, f"detected_by[{f}]", 1, MAX_ROUND)
+                     for f, r in check.mapping(data.get("detected_by", {}), "detected_by").items()},
+        round_thresholds={check.integer(_whole_key(r, "round_thresholds", check), "round_thresholds", 1, MAX_ROUND):
+                          check.number(t, f"round_thresholds[{r}]", 0.0, 1.0)
+                          for r, t in check.mapping(data.get("round_thresholds", {}), "round_thresholds").items()},
     )
+
+
+def _whole_key(key: str, what: str, check: FieldChecker) -> int:
+    """A JSON object's key that stands for a whole number ("12"): the number, or one error naming ``what``."""
+    if not (isinstance(key, str) and key.isascii() and key.isdigit() and len(key) <= 12):
+        raise check.fail(what, f"keys must be whole numbers, got {key!r:.40}")
+    return int(key)
 
 
 def read_state_file(path: Path) -> ProjectState:
