@@ -319,3 +319,29 @@ def test_a_shipped_model_travels_by_name_to_a_worker_installed_elsewhere(tmp_pat
         ShippedModel("unet-huge").weights()
     with pytest.raises(ParticleDetectError, match="shipped 'unet-wide' is not the client's"):
         ShippedModel("unet-wide", "0" * 64).weights()
+
+
+def test_a_shipped_models_fingerprint_holds_wherever_the_package_is_installed(tmp_path, tiny_model, monkeypatch):
+    """A folder run finished by workers installed elsewhere is found finished on the client: the shipped
+    model is recorded by name and content, not by the install's path and file times."""
+    import shutil
+
+    import napari_particle_detect.shipped as shipped
+    from napari_particle_detect.files.file_detection import job_fingerprint
+
+    (path,) = write_images(tmp_path / "in", 1)
+    prints = []
+    for site in ("client-site", "worker-site"):
+        weights = tmp_path / site / "weights"
+        weights.mkdir(parents=True)
+        for name in ("unet-wide.pt", "unet-wide.json"):
+            shutil.copy(shipped.WEIGHTS_DIR / name, weights / name)  # copied now: another path, another time
+        monkeypatch.setattr(shipped, "WEIGHTS_DIR", weights)
+        prints.append(job_fingerprint(path, OPTIONS, weights / "unet-wide.pt"))
+    assert prints[0] == prints[1]
+    assert prints[0]["model"]["shipped"] == "unet-wide" and "path" not in prints[0]["model"]
+    # Another version's weights of that name is another model; a user's own file is still known by path.
+    (tmp_path / "worker-site" / "weights" / "unet-wide.json").write_text(
+        (tmp_path / "worker-site" / "weights" / "unet-wide.json").read_text() + " ")
+    assert job_fingerprint(path, OPTIONS, tmp_path / "worker-site" / "weights" / "unet-wide.pt") != prints[0]
+    assert job_fingerprint(path, OPTIONS, tiny_model)["model"]["path"] == str(tiny_model.resolve())

@@ -8,12 +8,10 @@ that fails is reported and the others go on.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 
 from .file_detection import (
@@ -26,6 +24,7 @@ from .file_detection import (
     unique_inputs,
 )
 from ..errors import ParticleDetectError
+from ..shipped import is_shipped, model_digest
 from .io import remove_stale_temporaries
 
 # Memory a worker process needs beyond torch itself for everyday images; bounds the default count.
@@ -122,7 +121,7 @@ class ShippedModel:
 
     @classmethod
     def of(cls, weights: Path) -> "ShippedModel":
-        return cls(weights.stem, _digest(weights))
+        return cls(weights.stem, model_digest(weights))
 
     def weights(self) -> Path:
         """This process's copy of the weights; one ParticleDetectError when its install has none, or
@@ -134,25 +133,10 @@ class ShippedModel:
         if not path.exists():
             raise ParticleDetectError(f"{path}: no shipped model {self.name!r} in this worker's napari-particle-detect "
                                       f"({install})")
-        if self.digest and _digest(path) != self.digest:
+        if self.digest and model_digest(path) != self.digest:
             raise ParticleDetectError(f"{path}: this worker's shipped {self.name!r} is not the client's (another "
                                       f"napari-particle-detect version; {install})")
         return path
-
-
-def _digest(weights: Path) -> str:
-    """SHA-256 of a model's weights and card, read once per process while the files are unchanged."""
-    files = [weights, weights.with_suffix(".json")]
-    stamp = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.exists())
-    return _digest_of(stamp)
-
-
-@lru_cache(maxsize=16)
-def _digest_of(stamp: tuple) -> str:
-    digest = hashlib.sha256()
-    for name, _, _ in stamp:
-        digest.update(Path(name).read_bytes())
-    return digest.hexdigest()
 
 
 def _model_for_workers(model: str | None) -> str | ShippedModel | None:
@@ -161,10 +145,8 @@ def _model_for_workers(model: str | None) -> str | ShippedModel | None:
     by its absolute path, which the workers must see as this computer does (as they see the inputs)."""
     if model is None:  # each worker's default model
         return None
-    from .. import shipped
-
     path = Path(model)
-    if path.exists() and path.parent.resolve() == shipped.WEIGHTS_DIR.resolve():
+    if path.exists() and is_shipped(path):
         return ShippedModel.of(path)
     return model
 

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..detection.choices import DEFAULT_TILE
 from ..errors import ParticleDetectError
+from ..shipped import is_shipped, model_digest
 from .io import IMAGE_SUFFIXES, atomic_write_text, is_zarr, read_image, write_centres
 from ..detection.threads import keeps_torch_threads
 
@@ -174,9 +175,14 @@ def job_fingerprint(path: Path, options: DetectOptions, model_path: str | Path |
 
         model_path = WEIGHTS_DIR / f"{options.kind}.pt"
     model = weights_path(model_path)
-    model_files = {p.name: input_signature(p) for p in (model, model.with_suffix(".json")) if p.exists()}
+    if model.exists() and is_shipped(model):
+        # By name and content: a worker installed elsewhere reads its own copy, at another path and time.
+        record = {"shipped": model.stem, "sha256": model_digest(model)}
+    else:
+        record = {"path": str(model.resolve()),
+                  **{p.name: input_signature(p) for p in (model, model.with_suffix(".json")) if p.exists()}}
     return {"input": {"path": str(Path(path).resolve()), **input_signature(path)},
-            "options": options.affecting_results(), "model": {"path": str(model.resolve()), **model_files}}
+            "options": options.affecting_results(), "model": record}
 
 
 def is_finished(path: Path, output: Path, options: DetectOptions, model_path: str | Path | None) -> bool:
