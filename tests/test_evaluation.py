@@ -96,3 +96,103 @@ def test_best_threshold_index_takes_a_single_best_and_the_middle_of_a_tie():
     assert best_threshold_index([0.8, 0.9, 0.9, 0.9, 0.6]) == 2
     assert best_threshold_index([1.0] * 13) == 6
     assert best_threshold_index([0.9, 0.9]) == 1
+
+
+# ---- what score, match and evaluate_frames take, and one clear error for anything else --------------------
+def _pair_tables():
+    truth = pd.DataFrame({"frame": 0, "y": [10.0, 30.0, 50.0], "x": [10.0, 40.0, 20.0]})
+    return truth.assign(y=truth["y"] + 0.5, score=0.9), truth
+
+
+def test_score_takes_n_by_2_points_or_a_table_of_one_image_and_refuses_other_shapes():
+    from napari_particle_detect.errors import ParticleDetectError
+    from napari_particle_detect.kinds.evaluation import matched_offsets
+
+    pred, truth = _pair_tables()
+    # Tables by their y, x columns (detect's frame,y,x,score beside a frame,y,x truth); once 0 matches silently.
+    by_table = score(pred, truth)
+    assert (by_table.tp, by_table.fp, by_table.fn) == (3, 0, 0)
+    assert by_table == score(pred[["y", "x"]].to_numpy(), truth[["y", "x"]].to_numpy())
+    assert score(pred[["y", "x"]].to_numpy().tolist(), truth).tp == 3
+    assert score(np.zeros((0, 2)), np.zeros(0)).f1 == 1.0  # empty is no points, whatever its shape
+    # (4, 3) was read as 6 points (tp 6 from 4), a flat array as pairs of numbers.
+    with pytest.raises(ValueError, match=r"predicted must be an \(N, 2\) array of y, x points, got shape \(4, 3\)"):
+        score(np.zeros((4, 3)), np.zeros((4, 3)))
+    with pytest.raises(ValueError, match=r"got shape \(6,\)"):
+        score(np.arange(6.0), np.arange(6.0))
+    with pytest.raises(ValueError, match=r"truth must be an \(N, 2\) array .* got shape \(2,\); one point is \[\[y, x\]\]"):
+        score(np.zeros((1, 2)), np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match=r"got shape \(4, 3\)"):
+        match(np.zeros((4, 3)), np.zeros((4, 3)))
+    with pytest.raises(ValueError, match=r"got shape \(4, 3\)"):
+        matched_offsets(np.zeros((4, 3)), np.zeros((4, 3)))
+    with pytest.raises(TypeError, match="truth must be an"):
+        score(np.zeros((1, 2)), "centres.csv")
+    with pytest.raises(ParticleDetectError, match="truth: 1 of 3 points have a missing"):
+        score(pred, truth.assign(y=[1.0, np.nan, 2.0]))
+    with pytest.raises(ParticleDetectError, match="predicted: a table of centres needs columns y and x"):
+        score(pred.drop(columns="x"), truth)
+    with pytest.raises(ParticleDetectError, match="holds 2 frames.*evaluate_frames"):
+        score(pd.concat([pred, pred.assign(frame=1)]), truth)
+    for bad in (-1.0, float("nan"), 0.0, float("inf")):
+        with pytest.raises(ValueError, match="tolerance must be a positive number"):
+            score(pred, truth, bad)
+    with pytest.raises(TypeError, match="tolerance must be a number"):
+        match(pred, truth, "3")
+    assert score.__doc__ and "tolerance" in score.__doc__
+
+
+def test_evaluate_frames_names_the_table_and_the_problem():
+    from napari_particle_detect.errors import ParticleDetectError
+
+    pred, truth = _pair_tables()
+    with pytest.raises(ParticleDetectError, match="truth: needs columns frame, y and x \\(no x"):
+        evaluate_frames(pred, truth.drop(columns="x"))
+    with pytest.raises(ParticleDetectError, match="predicted: 1 of 3 rows have a missing, non-numeric or infinite y or x"):
+        evaluate_frames(pred.assign(y=[1.0, np.nan, 2.0]), truth)
+    for bad in (-1, float("nan")):
+        with pytest.raises(ValueError, match="tolerance must be a positive number"):
+            evaluate_frames(pred, truth, bad)
+    with pytest.raises(ParticleDetectError, match="predicted: has a z column.*evaluate_volumes"):
+        evaluate_frames(pred.assign(z=0.0), truth.assign(z=9.0))
+    with pytest.raises(TypeError, match="predicted must be a pandas DataFrame with frame, y, x columns.*score\\(\\)"):
+        evaluate_frames(pred[["y", "x"]].to_numpy(), truth[["y", "x"]].to_numpy())
+    with pytest.raises(ParticleDetectError, match="truth: its frame column holds 1 value\\(s\\) that are not whole"):
+        evaluate_frames(pred, truth.assign(frame=["0", "0", "0.5"]))
+    rods_table = pred.assign(angle=30.0, length=12.0)
+    with pytest.raises(ParticleDetectError, match="predicted: a rods table .*kinds.rods.evaluate_rods"):
+        evaluate_frames(rods_table, rods_table)
+    chains_table = pred.assign(chain=0, index=[0, 1, 2])
+    with pytest.raises(ParticleDetectError, match="predicted: a chains table .*kinds.chains.evaluate_chains"):
+        evaluate_frames(chains_table, chains_table)
+    # Frames written as text are the same frames.
+    table = evaluate_frames(pred.assign(frame="0"), truth)
+    assert list(table["frame"]) == [0, "all"] and table.iloc[-1]["tp"] == 3
+
+
+def test_evaluate_frames_of_empty_tables_has_the_all_row():
+    pred, truth = _pair_tables()
+    table = evaluate_frames(pred.iloc[:0], truth.iloc[:0])
+    assert list(table["frame"]) == ["all"]
+    assert (table.iloc[-1]["tp"], table.iloc[-1]["f1"]) == (0, 1.0)
+    table = evaluate_frames(pd.DataFrame({"y": [], "x": []}), truth)
+    assert list(table["frame"]) == [0, "all"] and table.iloc[-1]["f1"] == 0.0
+
+
+def test_evaluate_frames_scores_each_file_against_the_same_file():
+    import warnings
+
+    from napari_particle_detect.errors import ParticleDetectError
+
+    # File a's prediction sits on file b's true centre: pooling frame 0 of both files matched them.
+    pred = pd.DataFrame({"file": ["a.tif"], "frame": [0], "y": [5.0], "x": [5.0]})
+    truth = pd.DataFrame({"file": ["a.tif", "b.tif"], "frame": [0, 0], "y": [50.0, 5.0], "x": [50.0, 5.0]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = evaluate_frames(pred, truth)
+    assert list(table["file"]) == ["a.tif", "b.tif", "all"] and list(table["frame"]) == [0, 0, "all"]
+    assert list(table["tp"]) == [0, 0, 0] and list(table["fn"]) == [1, 1, 2]
+    assert any("file b.tif is only in the truth table" in str(w.message) for w in caught)
+    # A table of several files against one without a file column: which file would it be?
+    with pytest.raises(ParticleDetectError, match="truth: holds 2 files"):
+        evaluate_frames(pred.drop(columns="file"), truth)

@@ -497,3 +497,92 @@ def test_a_chain_cut_by_an_accepted_box_keeps_its_runs_as_chains_without_gaps():
     ring = ring_cut[ring_cut["y"].isin([5.0, 7.0])]
     assert ring["y"].tolist() == [7.0, 5.0] and ring["index"].tolist() == [0, 1] and ring["chain"].nunique() == 1
     check_table(ring_cut, "ring cut")
+
+
+def test_rods_and_chains_evaluation_name_a_missing_column_and_score_files_apart():
+    rod = rod_table([50.0], [50.0], [30.0], [40.0], [8.0]).assign(frame=0)
+    with pytest.raises(ParticleDetectError, match="predicted: not a rods table: no angle column"):
+        rods.evaluate_rods(rod.drop(columns="angle"), rod)
+    with pytest.raises(ParticleDetectError, match="truth: not a rods table: no length column"):
+        rods.evaluate_rods(rod, rod.drop(columns="length"))
+    with pytest.raises(ParticleDetectError, match="truth: column y holds missing values"):
+        rods.evaluate_rods(rod, rod.assign(y=np.nan))
+    beads = pd.DataFrame({"frame": 0, "y": [10.0, 14.0], "x": [10.0, 10.0], "chain": 0, "index": [0, 1]})
+    with pytest.raises(ParticleDetectError, match="predicted: not a chains table: no chain column"):
+        chains.evaluate_chains(beads.drop(columns="chain"), beads)
+    with pytest.raises(ParticleDetectError, match="truth: not a chains table: no chain, index column "
+                                                  r"\(it looks like a rods table: score it with kinds.rods.evaluate_rods\)"):
+        chains.evaluate_chains(beads, rod)
+    with pytest.raises(TypeError, match="predicted must be a pandas DataFrame"):
+        rods.evaluate_rods(rod[["y", "x"]].to_numpy(), rod)
+    # One file's rod is not another file's: frame 0 of a.tif and of b.tif were pooled.
+    two = pd.concat([rod.assign(file="a.tif"), rod.assign(file="b.tif", x=90.0)], ignore_index=True)
+    moved = pd.concat([rod.assign(file="a.tif", x=90.0), rod.assign(file="b.tif")], ignore_index=True)
+    assert rods.evaluate_rods(two, moved)[0].tp == 0
+    assert rods.evaluate_rods(two, two)[0].tp == 2
+    pairs = pd.concat([beads.assign(file="a.tif"), beads.assign(file="b.tif", x=60.0)], ignore_index=True)
+    swapped = pd.concat([beads.assign(file="a.tif", x=60.0), beads.assign(file="b.tif")], ignore_index=True)
+    assert chains.evaluate_chains(pairs, swapped)[1]["bead_tp"] == 0
+    assert chains.evaluate_chains(pairs, pairs)[0].bond_f1 == 1.0
+
+
+def test_atomic_write_texts_writes_all_or_nothing(tmp_path, monkeypatch):
+    import os
+
+    from napari_particle_detect.files import io
+
+    table, summary = tmp_path / "c.csv", tmp_path / "c.chains.csv"
+    io.atomic_write_texts({table: "old table\n", summary: "old summary\n"})
+    assert (table.read_text(), summary.read_text()) == ("old table\n", "old summary\n")
+    # A failure while writing (the second text is no text) leaves both as they were, no temporary behind.
+    with pytest.raises(AttributeError):
+        io.atomic_write_texts({table: "new table\n", summary: None})
+    assert (table.read_text(), summary.read_text()) == ("old table\n", "old summary\n")
+    # A failure while moving the second into place puts the first back; a file new to the folder goes.
+    real_replace, calls = os.replace, []
+
+    def failing_second(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device", str(dst))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(io.os, "replace", failing_second)
+    with pytest.raises(OSError, match="No space left"):
+        io.atomic_write_texts({table: "new table\n", summary: "new summary\n"})
+    fresh = tmp_path / "d.csv"
+    calls.clear()
+    with pytest.raises(OSError):
+        io.atomic_write_texts({fresh: "d\n", summary: "new summary\n"})
+    monkeypatch.undo()
+    assert (table.read_text(), summary.read_text()) == ("old table\n", "old summary\n") and not fresh.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.chains.csv", "c.csv"]
+    io.atomic_write_texts({table: "new table\n", summary: "new summary\n"})
+    assert (table.read_text(), summary.read_text()) == ("new table\n", "new summary\n")
+
+
+def test_a_chains_table_and_its_summary_are_written_both_or_neither(tmp_path, monkeypatch):
+    import os
+
+    from napari_particle_detect.files import io
+    from napari_particle_detect.kinds.registry import write_kind_table
+
+    beads = pd.DataFrame({"frame": 0, "y": [10.0, 14.0], "x": [10.0, 10.0], "score": 0.9, "chain": 0,
+                          "index": [0, 1], "closed": 0})
+    path = tmp_path / "c.csv"
+    write_kind_table(beads, path, "chains")
+    before = path.read_text(), (tmp_path / "c.chains.csv").read_text()
+    real_replace, calls = os.replace, []
+
+    def failing_second(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device", str(dst))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(io.os, "replace", failing_second)
+    with pytest.raises(OSError, match="No space left"):
+        write_kind_table(beads.assign(y=[10.0, 22.0]), path, "chains")  # another contour length too
+    monkeypatch.undo()
+    assert (path.read_text(), (tmp_path / "c.chains.csv").read_text()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.chains.csv", "c.csv"]

@@ -186,3 +186,30 @@ def test_frames_appended_in_different_shapes_are_still_refused(tmp_path):
     for lazy in (True, False):
         with pytest.raises(ParticleDetectError, match="mixed.tif: its 2 images differ in shape"):
             read_image(path, lazy=lazy)
+
+
+def test_a_lazy_tiff_stack_closes_its_file(tmp_path):
+    import gc
+
+    path = _write_stack(tmp_path / "stack.tif", NOISE, "imagej")
+    with read_image(path, lazy=True) as stack:
+        handle = stack._tif.filehandle
+        assert np.array_equal(stack[2], NOISE[2]) and not stack.closed
+    assert stack.closed and handle.closed
+    with pytest.raises(ValueError, match="stack.tif: the stack is closed"):
+        stack[0]
+    stack.close()  # again: nothing
+    # Dropped without closing: closed when collected, not left open to the end (a ResourceWarning).
+    stack = read_image(path, lazy=True)
+    handle = stack._tif.filehandle
+    del stack
+    gc.collect()
+    assert handle.closed
+    with read_image(tmp_path / "stack.tif", lazy=True) as stack:
+        assert np.array_equal(np.asarray(stack), NOISE)
+    # A zarr stack closes alike (nothing to close), so either lazy kind can be used the same way.
+    array = zarr.open(str(tmp_path / "s.zarr"), mode="w", shape=NOISE[:2].shape, chunks=(1, 96, 112),
+                      dtype=NOISE.dtype)
+    array[:] = NOISE[:2]
+    with read_image(tmp_path / "s.zarr", lazy=True) as lazy:
+        assert np.array_equal(lazy[1], NOISE[1])

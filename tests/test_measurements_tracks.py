@@ -173,3 +173,53 @@ def test_a_volumes_tracks_are_linked_and_measured_in_units_of_the_y_voxel(tmp_pa
         f"particle-detect: error: {tmp_path / 'flat.csv'}: --voxel-size is for frame,z,y,x tables; this one has no "
         "z column"]
     assert not (tmp_path / "f.csv").exists()
+
+
+def test_linking_and_its_measures_refuse_bad_tables_and_arguments_in_one_line(movie):
+    _, truth = movie
+    centres = truth.drop(columns="particle")
+    with pytest.raises(ParticleDetectError, match="linking: the y column holds 1 missing"):
+        link_centres(centres.assign(y=np.where(np.arange(len(centres)) == 3, np.nan, centres["y"])))
+    with pytest.raises(ParticleDetectError, match="linking: the frame column holds 1 value\\(s\\) that are not whole"):
+        link_centres(centres.assign(frame=np.where(np.arange(len(centres)) == 0, 0.5, centres["frame"])))
+    # Frames as text, and trackpy's own way of giving the options.
+    expected = link_centres(centres, LinkOptions(4.0, 1, 1))
+    as_text = link_centres(centres.assign(frame=centres["frame"].astype(str)), LinkOptions(4.0, 1, 1))
+    pd.testing.assert_frame_equal(as_text, expected)
+    pd.testing.assert_frame_equal(link_centres(centres, search_range=4.0, memory=1), expected)
+    pd.testing.assert_frame_equal(link_centres(centres, 4.0, memory=1), expected)
+    pd.testing.assert_frame_equal(link_centres(centres, LinkOptions(9.0, 1, 1), search_range=4.0), expected)
+    with pytest.raises(TypeError, match="search_range"):
+        link_centres(centres, "4")
+    for measure in (compute_drift, ensemble_msd):
+        with pytest.raises(ParticleDetectError, match="no particle column; link the centres first with link_centres"):
+            measure(centres)
+    drift = compute_drift(expected)
+    with pytest.raises(ParticleDetectError, match=r"the drift has no row for frame\(s\) 2, 3, 4, 5, 6, 7 of the tracks"):
+        subtract_drift(expected, drift.iloc[:2])
+    with pytest.raises(TypeError, match="microns_per_pixel must be a number, got None"):
+        ensemble_msd(expected, None)
+    with pytest.raises(TypeError, match="max_lag must be a number, got 'a'"):
+        ensemble_msd(expected, 1.0, 1.0, "a")
+    with pytest.raises(TypeError, match="memory must be a number"):
+        link_centres(centres, LinkOptions(4.0, None, 1))
+
+
+def test_write_centres_writes_only_what_read_centres_reads(tmp_path):
+    table = pd.DataFrame({"frame": [0, 1], "y": [1.0, 2.0], "x": [3.0, 4.0], "score": [0.9, 0.8]})
+    path = tmp_path / "c.csv"
+    write_centres(table, path)
+    before = path.read_text()
+    for bad, says in [(table.drop(columns="y"), "needs columns y and x \\(got frame, x, score\\)"),
+                      (table.assign(x=[1.0, np.nan]), "y/x columns contain non-numeric or missing values"),
+                      (table.assign(frame=[0, -1]), "frame numbers must be whole numbers from 0")]:
+        with pytest.raises(ParticleDetectError, match=f"c.csv \\(not written\\): .*{says}"):
+            write_centres(bad, path)
+        assert path.read_text() == before  # the file as it was
+    with pytest.raises(TypeError, match="write_centres: table must be a pandas DataFrame"):
+        write_centres(table[["y", "x"]].to_numpy(), tmp_path / "d.csv")
+    assert not (tmp_path / "d.csv").exists()
+    # Tables that are no centres (an MSD, per-frame counts) are written as they are.
+    write_centres(pd.DataFrame({"lagt": [0.1], "msd": [0.2], "N": [3.0]}), tmp_path / "msd.csv")
+    write_centres(pd.DataFrame({"frame": [0], "count": [2], "reviewed": [True]}), tmp_path / "counts.csv")
+    pd.testing.assert_frame_equal(read_centres(path), table)

@@ -24,7 +24,12 @@ COLUMN_ALIASES = {"axis-0": "frame", "axis-1": "y", "axis-2": "x", "mass": "scor
 
 
 class LazyTiffStack:
-    """A multi-page TIFF stack read one frame at a time, so long stacks need one frame of memory."""
+    """A multi-page TIFF stack read one frame at a time, so long stacks need one frame of memory.
+
+    It holds the file open until :meth:`close` (or the end of a ``with`` block, or until it is garbage
+    collected): ``with read_image(path, lazy=True) as stack: ...``."""
+
+    _tif = None  # set first thing in __init__; here too, so __del__ of a half-made stack closes nothing
 
     def __init__(self, path: Path, tif, n_frames: int, frame_shape: tuple[int, int], dtype: np.dtype) -> None:
         self.path = path
@@ -33,12 +38,36 @@ class LazyTiffStack:
         self.ndim = 3
         self.dtype = dtype
 
+    @property
+    def closed(self) -> bool:
+        return self._tif is None
+
+    def close(self) -> None:
+        """Close the file (again: nothing); reading a frame after is a ValueError."""
+        tif, self._tif = self._tif, None
+        if tif is not None:
+            tif.close()
+
+    def __enter__(self) -> LazyTiffStack:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - at interpreter exit the file object may be half torn down
+            pass
+
     def __len__(self) -> int:
         return self.shape[0]
 
     def __getitem__(self, index: int) -> np.ndarray:
         if not isinstance(index, (int, np.integer)):
             return np.stack([self[i] for i in range(len(self))])[index]
+        if self._tif is None:
+            raise ValueError(f"{self.path}: the stack is closed; read it again with read_image(path, lazy=True)")
         try:
             return self._tif.pages[int(index)].asarray()
         except Exception as exc:
@@ -296,19 +325,26 @@ def read_centres(path: str | Path, spheres_only: bool = False) -> pd.DataFrame:
             table = table.rename(columns={"axis-0": "y", "axis-1": "x"})
         else:
             raise ParticleDetectError(f"{path}: needs columns y and x (got {', '.join(map(str, table.columns))})")
+    return _centre_values(table, str(path))
+
+
+def _centre_values(table: pd.DataFrame, source: str) -> pd.DataFrame:
+    """The rules every centre table read (:func:`read_centres`) or written (:func:`write_centres`) keeps:
+    ``y, x`` numbers, none missing or infinite; a ``frame`` of whole numbers from 0. The table with them as
+    numbers (frame int64), or one ParticleDetectError naming ``source``."""
     for column in ("y", "x"):
         table[column] = pd.to_numeric(table[column], errors="coerce")
     if table[["y", "x"]].isna().any().any():
-        raise ParticleDetectError(f"{path}: y/x columns contain non-numeric or missing values")
+        raise ParticleDetectError(f"{source}: y/x columns contain non-numeric or missing values")
     if not np.isfinite(table[["y", "x"]].to_numpy(float)).all():
-        raise ParticleDetectError(f"{path}: y/x columns contain infinite values")
+        raise ParticleDetectError(f"{source}: y/x columns contain infinite values")
     if "frame" in table.columns:
         frames = pd.to_numeric(table["frame"], errors="coerce")
         if frames.isna().any():
-            raise ParticleDetectError(f"{path}: frame column contains non-numeric values")
+            raise ParticleDetectError(f"{source}: frame column contains non-numeric values")
         bad = frames[(frames < 0) | (frames != np.round(frames)) | ~np.isfinite(frames)]
         if len(bad):
-            raise ParticleDetectError(f"{path}: frame numbers must be whole numbers from 0 (got {bad.iloc[0]:g})")
+            raise ParticleDetectError(f"{source}: frame numbers must be whole numbers from 0 (got {bad.iloc[0]:g})")
         table["frame"] = frames.astype(np.int64)
     return table
 
@@ -377,9 +413,90 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, lambda handle: handle.write(data))
 
 
+def atomic_write_texts(texts: dict[str | Path, str]) -> list[Path]:
+    """Write several files (path: UTF-8 text) all or nothing: a table and the tables beside it that are
+    made from it (a chains table and its per-chain summary) are never left one new and one old.
+
+    Every file is written in full to a temporary beside its target first; only then are they moved
+    over their targets. A failure while writing leaves every target as it was; one while moving (rare:
+    the temporaries are beside the targets) puts back the files already replaced from hard links (or
+    copies) kept of them, and removes those that did not exist before."""
+    written: list[tuple[Path, str]] = []
+    try:
+        for path, text in texts.items():
+            path, data = Path(path), text.encode("utf-8")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            written.append((path, tmp))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, 0o666 & ~_umask())
+        _replace_all(written)
+    finally:
+        for _, tmp in written:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    for folder in dict.fromkeys(path.parent for path, _ in written):
+        fsync_directory(folder)
+    return [path for path, _ in written]
+
+
+def _replace_all(written: list[tuple[Path, str]]) -> None:
+    """Move each temporary over its target; on a failure, the targets moved already as they were."""
+    kept: list[tuple[Path, str | None]] = []  # (target, its old contents' hard link or copy; None: no file)
+    try:
+        for path, tmp in written:
+            old = None
+            if path.exists():
+                fd, old = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old.tmp")
+                os.close(fd)
+                os.unlink(old)
+                try:
+                    os.link(path, old)
+                except OSError:  # a filesystem without hard links
+                    shutil.copy2(path, old)
+            kept.append((path, old))
+            os.replace(tmp, path)
+    except BaseException:
+        for path, old in reversed(kept):
+            try:
+                if old is not None:
+                    os.replace(old, path)
+                elif path.exists():
+                    path.unlink()
+            except OSError:
+                pass  # the first failure is the one to report
+        raise
+    finally:
+        for _, old in kept:
+            if old is not None and os.path.exists(old):
+                os.unlink(old)
+
+
+# Columns that make a table one of centres, which read_centres must read back (an MSD's lagt,msd,N or
+# per-frame counts frame,count,reviewed, also written here, are other tables).
+CENTRE_COLUMNS = ("y", "x", "score")
+
+
 def write_centres(table: pd.DataFrame, path: str | Path, float_format: str | None = "%.3f") -> Path:
     """Write a centre table as CSV atomically (columns ``frame,(z,)y,x,score`` first, extras after);
-    ``float_format`` None writes every digit (values read back exactly)."""
+    ``float_format`` None writes every digit (values read back exactly).
+
+    A table of centres (any of the columns y, x, score) is checked first by :func:`read_centres`' own rules
+    (columns y and x of numbers, none missing; whole frame numbers from 0), so no file is written that it
+    would refuse: one ParticleDetectError naming ``path`` instead, the file left as it was. Other tables
+    (an MSD, per-frame counts) are written as they are."""
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"write_centres: table must be a pandas DataFrame (frame, y, x, ... columns), got "
+                        f"{type(table).__name__}")
+    if any(c in table.columns for c in CENTRE_COLUMNS):
+        source = f"{path} (not written)"
+        if not {"y", "x"} <= set(table.columns):
+            raise ParticleDetectError(f"{source}: a centre table needs columns y and x (got "
+                                      f"{', '.join(map(str, table.columns))})")
+        _centre_values(table[[c for c in ("frame", "y", "x") if c in table.columns]].copy(), source)
     first = [c for c in ("frame", "z", "y", "x", "score") if c in table.columns]
     ordered = table[first + [c for c in table.columns if c not in first]]
     return atomic_write_text(path, ordered.to_csv(index=False, float_format=float_format))
@@ -435,6 +552,16 @@ class ZarrStack:
         self.shape = tuple(int(array.shape[i]) for i in self._kept)
         self.ndim = len(self.shape)
         self.dtype = np.dtype(array.dtype)
+
+    def close(self) -> None:
+        """Nothing to close (zarr reads each chunk's file as it needs it); here so that a lazy stack of either
+        kind can be closed, or used in a ``with`` block, alike (:class:`LazyTiffStack`)."""
+
+    def __enter__(self) -> ZarrStack:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def __len__(self) -> int:
         return self.shape[0]

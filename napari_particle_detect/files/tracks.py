@@ -15,7 +15,7 @@ move along z as half what it is).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -47,6 +47,8 @@ class LinkOptions:
     voxel_size: tuple[float, float, float] | None = None  # z, y, x of a volume's table (any one unit)
 
     def check(self) -> None:
+        for name in ("search_range", "memory", "min_length"):
+            _check_number(getattr(self, name), name)
         check_voxel_size(self.voxel_size)
         if not np.isfinite(self.search_range) or self.search_range <= 0:
             raise ParticleDetectError(f"search range must be a positive number of pixels, got {self.search_range}")
@@ -54,6 +56,13 @@ class LinkOptions:
             raise ParticleDetectError(f"memory must be a whole number of frames from 0, got {self.memory}")
         if int(self.min_length) != self.min_length or self.min_length < 1:
             raise ParticleDetectError(f"minimum track length must be a whole number from 1, got {self.min_length}")
+
+
+def _check_number(value, name: str) -> None:
+    """A TypeError naming the argument ``name`` unless ``value`` is a (real) number: NumPy's and int()'s own
+    messages about None or text say nothing of which argument was wrong."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
 
 
 def check_voxel_size(voxel_size) -> None:
@@ -121,15 +130,34 @@ def _link_one(table: pd.DataFrame, options: LinkOptions) -> pd.DataFrame:
     return linked.drop(columns=at)
 
 
-def link_centres(table: pd.DataFrame, options: LinkOptions = LinkOptions()) -> pd.DataFrame:
+def link_centres(table: pd.DataFrame, options: LinkOptions | float | None = None, *,
+                 search_range: float | None = None, memory: int | None = None, min_length: int | None = None,
+                 voxel_size: tuple[float, float, float] | None = None) -> pd.DataFrame:
     """``table`` (``frame, y, x, ...``; with a ``z`` column linked in 3D, in units of the y voxel when
     ``options.voxel_size`` is given, see the module's note) with a ``particle`` column: the
     trajectory each centre belongs to, numbered 0, 1, ... in order of first appearance. Rows of tracks shorter than
-    ``options.min_length`` frames are dropped; the rest are sorted by particle, then frame."""
+    ``options.min_length`` frames are dropped; the rest are sorted by particle, then frame.
+
+    The options as a :class:`LinkOptions`, or as trackpy's ``link`` takes them: ``link_centres(table, 5,
+    memory=3)`` or ``link_centres(table, search_range=5)`` (keywords override those of ``options``; the rest
+    are LinkOptions' defaults). Frames must be whole numbers (text such as "3" is read as 3) and positions
+    numbers, none missing: one ParticleDetectError naming the column otherwise."""
+    if options is None:
+        options = LinkOptions()
+    elif not isinstance(options, LinkOptions):
+        _check_number(options, "search_range (link_centres' second argument: a LinkOptions or a number)")
+        options = LinkOptions(search_range=options)
+    given = {k: v for k, v in (("search_range", search_range), ("memory", memory), ("min_length", min_length),
+                               ("voxel_size", voxel_size)) if v is not None}
+    options = replace(options, **given) if given else options
     options.check()
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"link_centres: table must be a pandas DataFrame with frame, y, x columns, got "
+                        f"{type(table).__name__}")
     missing = {"frame", "y", "x"} - set(table.columns)
     if missing:
         raise ParticleDetectError(f"linking needs columns frame, y and x (missing {', '.join(sorted(missing))})")
+    table = _numbers(table, "linking")
     if options.voxel_size is not None and "z" not in table.columns:
         raise ParticleDetectError("a voxel size is for centres with a z column (frame,z,y,x); these are 2D")
     if "particle" in table.columns:
@@ -153,11 +181,46 @@ def link_centres(table: pd.DataFrame, options: LinkOptions = LinkOptions()) -> p
     return out.sort_values(["particle", "frame"], kind="stable").reset_index(drop=True)
 
 
+def _numbers(table: pd.DataFrame, what: str) -> pd.DataFrame:
+    """``table`` with whole-number frames (int64; "3" read as 3) and finite float positions (y, x, and z where
+    it has one); one ParticleDetectError naming the column and the rows otherwise (trackpy's own failures
+    come many calls deep: scipy's 'data must be finite', NumPy's dtype errors)."""
+    frames = pd.to_numeric(table["frame"], errors="coerce").to_numpy(float)
+    bad = ~(np.isfinite(frames) & (frames == np.round(frames)))
+    if bad.any():
+        raise ParticleDetectError(f"{what}: the frame column holds {int(bad.sum())} value(s) that are not whole "
+                                  f"numbers (the first: {table['frame'].iloc[int(np.argmax(bad))]!r} at index "
+                                  f"{table.index[int(np.argmax(bad))]!r})")
+    out = table.assign(frame=frames.astype(np.int64))
+    for column in position_columns(table):
+        values = pd.to_numeric(table[column], errors="coerce").to_numpy(float)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            raise ParticleDetectError(f"{what}: the {column} column holds {int(bad.sum())} missing, non-numeric or "
+                                      f"infinite value(s) (the first at index {table.index[int(np.argmax(bad))]!r}); "
+                                      "drop those rows")
+        out[column] = values
+    return out
+
+
+def _linked(tracks: pd.DataFrame, what: str) -> None:
+    """One error unless ``tracks`` is a linked table (a ``particle`` column, as link_centres gives)."""
+    if not isinstance(tracks, pd.DataFrame):
+        raise TypeError(f"{what}: tracks must be a pandas DataFrame (link_centres' table), got {type(tracks).__name__}")
+    missing = [c for c in ("frame", "particle", "y", "x") if c not in tracks.columns]
+    if missing:
+        hint = "; link the centres first with link_centres" if "particle" in missing else ""
+        raise ParticleDetectError(f"{what} needs linked tracks (columns frame, particle, y, x): no "
+                                  f"{', '.join(missing)} column{hint}")
+
+
 def compute_drift(tracks: pd.DataFrame, smoothing: int = 0) -> pd.DataFrame:
     """The field's drift since the first frame (trackpy's ``compute_drift``): columns ``y, x`` (``z, y, x``
     for a volume's tracks) per ``frame`` (every frame of the tracks, 0 before any drift is known)."""
     import trackpy
 
+    _linked(tracks, "compute_drift")
+    _check_number(smoothing, "smoothing")
     if "file" in tracks.columns and tracks["file"].nunique() > 1:
         raise ParticleDetectError("drift is computed per image: link the centres of one file at a time")
     frames = np.arange(int(tracks["frame"].min()), int(tracks["frame"].max()) + 1) if len(tracks) else np.zeros(0, int)
@@ -174,7 +237,17 @@ def compute_drift(tracks: pd.DataFrame, smoothing: int = 0) -> pd.DataFrame:
 def subtract_drift(tracks: pd.DataFrame, drift: pd.DataFrame) -> pd.DataFrame:
     """``tracks`` with ``y_corrected, x_corrected`` (and ``z_corrected`` for a volume's tracks): the
     positions with the field's drift taken off (``y, x`` stay where the particles are in the image)."""
-    shift = drift.reindex(tracks["frame"].to_numpy()).fillna(0.0)
+    _linked(tracks, "subtract_drift")
+    axes = position_columns(tracks)
+    if not isinstance(drift, pd.DataFrame) or any(c not in drift.columns for c in axes):
+        raise ParticleDetectError(f"subtract_drift: the drift must be a table of {', '.join(axes)} per frame (as "
+                                  "compute_drift gives)")
+    absent = sorted(set(tracks["frame"].tolist()) - set(drift.index.tolist()))
+    if absent:
+        listed = ", ".join(map(str, absent[:6])) + (f", ... ({len(absent)} in all)" if len(absent) > 6 else "")
+        raise ParticleDetectError(f"subtract_drift: the drift has no row for frame(s) {listed} of the tracks; "
+                                  "compute it from these tracks (compute_drift gives every frame)")
+    shift = drift.reindex(tracks["frame"].to_numpy())
     out = tracks.copy()
     for axis, corrected in zip(position_columns(tracks), corrected_columns(tracks)):
         out[corrected] = tracks[axis].to_numpy(float) - shift[axis].to_numpy(float)
@@ -189,6 +262,10 @@ def ensemble_msd(tracks: pd.DataFrame, microns_per_pixel: float = 1.0, frames_pe
     ``voxel_size`` (``microns_per_pixel`` is then per y voxel)."""
     import trackpy
 
+    _linked(tracks, "ensemble_msd")
+    for value, name in ((microns_per_pixel, "microns_per_pixel"), (frames_per_second, "frames_per_second"),
+                        (max_lag, "max_lag")):
+        _check_number(value, name)
     check_voxel_size(voxel_size)
     for value, what in ((microns_per_pixel, "microns per pixel"), (frames_per_second, "frames per second")):
         if not np.isfinite(value) or value <= 0:

@@ -22,7 +22,7 @@ from ..errors import ParticleDetectError
 from .evaluation import f1_score, match
 from .heatmap import DEFAULT_SIGMA, find_peaks, refine, stencil_values
 from .rods import gaussians
-from .tables import describe_key, group_keys, numeric_columns
+from .tables import describe_key, evaluation_tables, group_keys, numeric_columns
 from ..synthetic.chains import bonds_of
 
 HEADS = ("centre", "bond")
@@ -422,7 +422,12 @@ def scores_from(c: dict) -> ChainScores:
 
 
 def evaluate_chains(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: float = 3.0) -> tuple[ChainScores, dict]:
-    """Pooled scores over the frames of two chains tables, and the raw counts."""
+    """Pooled scores over the frames of two chains tables, and the raw counts.
+
+    Both are chains tables (``y, x, chain, index``, optionally ``frame``, ``closed``; tables with a ``file``
+    column scored file by file); a column missing or holding non-numbers is one ParticleDetectError
+    naming the table (predicted or truth)."""
+    predicted, truth = evaluation_tables(predicted, truth, "chains")
     total: dict = {}
     pf = predicted["frame"] if "frame" in predicted else pd.Series(0, index=predicted.index)
     tf = truth["frame"] if "frame" in truth else pd.Series(0, index=truth.index)

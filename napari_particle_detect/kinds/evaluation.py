@@ -34,9 +34,63 @@ def match(predicted: np.ndarray, truth: np.ndarray, tolerance: float = 3.0) -> t
     Pairs farther apart than the tolerance are forbidden, not merely expensive, so the assignment
     maximises the number of matches first and then minimises their total distance.
     """
-    predicted = np.asarray(predicted, dtype=float).reshape(-1, 2)
-    truth = np.asarray(truth, dtype=float).reshape(-1, 2)
-    return match_points(predicted, truth, tolerance)
+    tolerance = check_tolerance(tolerance)
+    return match_points(as_points(predicted, "predicted"), as_points(truth, "truth"), tolerance)
+
+
+def check_tolerance(tolerance: float) -> float:
+    """``tolerance`` as a float: a positive, finite number of pixels, else a TypeError or ValueError naming it
+    (a negative or NaN tolerance matches nothing, silently scoring F1 0)."""
+    if isinstance(tolerance, (bool, np.bool_)) or not isinstance(tolerance, (int, float, np.integer, np.floating)):
+        raise TypeError(f"tolerance must be a number of pixels, got {tolerance!r}")
+    if not (np.isfinite(tolerance) and tolerance > 0):
+        raise ValueError(f"tolerance must be a positive number of pixels, got {tolerance!r}")
+    return float(tolerance)
+
+
+def as_points(points, name: str) -> np.ndarray:
+    """``points`` as an (N, 2) float array of y, x: an (N, 2) array (anything empty is no points) or a table
+    of one image with ``y, x`` columns. A TypeError or ValueError naming ``name`` for anything else (an
+    (N, 3) array was once read as 1.5 N points), one ParticleDetectError for a table without y, x, or a
+    missing or infinite coordinate."""
+    from ..errors import ParticleDetectError
+
+    if isinstance(points, pd.DataFrame):
+        missing = [c for c in ("y", "x") if c not in points.columns]
+        if missing:
+            raise ParticleDetectError(f"{name}: a table of centres needs columns y and x (no {', '.join(missing)}; "
+                                      f"its columns: {_listed([str(c) for c in points.columns])})")
+        if "z" in points.columns:
+            raise ParticleDetectError(f"{name}: has a z column (centres of a volume); score (z, y, x) points with "
+                                      "kinds.evaluation3d.score_nd, frame,z,y,x tables with evaluate_volumes")
+        for key in ("file", "frame"):
+            if key in points.columns and points[key].nunique() > 1:
+                raise ParticleDetectError(f"{name}: holds {points[key].nunique()} {key}s; score() compares the "
+                                          "points of one image: score frame,y,x tables with evaluate_frames")
+        try:
+            values = points[["y", "x"]].to_numpy(dtype=float)
+        except (TypeError, ValueError):
+            raise ParticleDetectError(f"{name}: its y and x columns must hold numbers") from None
+    else:
+        if isinstance(points, (str, bytes, dict)):
+            raise TypeError(f"{name} must be an (N, 2) array of y, x points or a table with y, x columns, "
+                            f"got {type(points).__name__}")
+        try:
+            values = np.asarray(points, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be an (N, 2) array of y, x points (numbers) or a table with y, x "
+                            f"columns, got {type(points).__name__}") from None
+    if values.size == 0:
+        return np.zeros((0, 2))
+    if values.ndim != 2 or values.shape[1] != 2:
+        hint = ("; (z, y, x) points are scored by kinds.evaluation3d.score_nd" if values.shape[1:] == (3,)
+                else "; one point is [[y, x]]" if values.shape == (2,) else "")
+        raise ValueError(f"{name} must be an (N, 2) array of y, x points, got shape {values.shape}{hint}")
+    bad = ~np.isfinite(values).all(axis=1)
+    if bad.any():
+        raise ParticleDetectError(f"{name}: {int(bad.sum())} of {len(values)} points have a missing (NaN) or "
+                                  f"infinite coordinate (the first: point {int(np.argmax(bad))})")
+    return values
 
 
 def match_points(predicted: np.ndarray, truth: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
@@ -191,10 +245,21 @@ def _lookup(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
     return out
 
 
-def score(predicted: np.ndarray, truth: np.ndarray, tolerance: float = 3.0) -> Scores:
-    predicted = np.asarray(predicted, dtype=float).reshape(-1, 2)
-    truth = np.asarray(truth, dtype=float).reshape(-1, 2)
-    pi, ti = match(predicted, truth, tolerance)
+def score(predicted: np.ndarray | pd.DataFrame, truth: np.ndarray | pd.DataFrame, tolerance: float = 3.0) -> Scores:
+    """Precision, recall, F1 and localisation error of the centres ``predicted`` against ``truth`` in one image.
+
+    Each is an (N, 2) array of y, x (an empty array: no centres) or a table with ``y, x`` columns (as
+    :func:`~napari_particle_detect.detect` returns for one image). Centres are paired one to one, the most
+    pairs within ``tolerance`` pixels (inclusive), then the closest (:func:`match`); an unpaired prediction
+    is a false positive, an unpaired true centre a miss. With nothing to find and nothing found, F1 is 1.
+    ``mean_error`` and ``rms_error`` are over the pairs (NaN without any). Tables of several frames are
+    scored frame by frame with :func:`evaluate_frames`; (z, y, x) points with
+    ``kinds.evaluation3d.score_nd``. Anything else (another shape, a tolerance that is not a positive
+    number) is a ValueError or TypeError naming it; a missing coordinate a ParticleDetectError.
+    """
+    tolerance = check_tolerance(tolerance)
+    predicted, truth = as_points(predicted, "predicted"), as_points(truth, "truth")
+    pi, ti = match_points(predicted, truth, tolerance)
     return _scores(len(pi), len(predicted) - len(pi), len(truth) - len(ti), predicted[pi] - truth[ti])
 
 
@@ -216,40 +281,98 @@ def _scores(tp: int, fp: int, fn: int, offsets: np.ndarray) -> Scores:
 
 
 def evaluate_frames(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: float = 3.0) -> pd.DataFrame:
-    """Per-frame scores and a pooled ``all`` row, from two ``frame,y,x`` tables."""
-    predicted = _with_frame(predicted)
-    truth = _with_frame(truth)
+    """Per-frame scores and a pooled ``all`` row, from two ``frame,y,x`` tables (DataFrames; no frame
+    column: one frame, 0). Two empty tables score one ``all`` row of F1 1 (nothing to find, nothing found).
+
+    Tables with a ``file`` column (detect's table of several images) are scored file by file as
+    ``particle-detect evaluate`` scores them (:func:`pair_files`): the result gains a ``file`` column, and a
+    file only one table holds is warned about. Refused, each with one error naming the table: a column
+    missing, a missing coordinate, frames that are not whole numbers, a z column (volumes:
+    ``kinds.evaluation3d.evaluate_volumes``), a rods or chains table (``kinds.rods.evaluate_rods``,
+    ``kinds.chains.evaluate_chains``), arrays (one image's (N, 2) points: :func:`score`), and a tolerance
+    that is not a positive number."""
+    tolerance = check_tolerance(tolerance)
+    predicted, truth, labels = _frame_tables(predicted, truth, "evaluate_frames")
     frames = sorted(set(predicted["frame"]).union(truth["frame"]))
     rows, offsets = [], []
     for frame in frames:
-        p = predicted.loc[predicted["frame"] == frame, ["y", "x"]].to_numpy()
-        t = truth.loc[truth["frame"] == frame, ["y", "x"]].to_numpy()
-        pi, ti = match(p, t, tolerance)
+        p = predicted.loc[predicted["frame"] == frame, ["y", "x"]].to_numpy(float)
+        t = truth.loc[truth["frame"] == frame, ["y", "x"]].to_numpy(float)
+        pi, ti = match_points(p, t, tolerance)
         offsets.append(p[pi] - t[ti])
         rows.append({"frame": frame, **_scores(len(pi), len(p) - len(pi), len(t) - len(ti), p[pi] - t[ti]).to_dict()})
-    return with_pooled_row(rows, offsets)
+    return label_frames(with_pooled_row(rows, offsets), labels)
 
 
 def with_pooled_row(rows: list[dict], offsets: list[np.ndarray], scores=None) -> pd.DataFrame:
     """The per-frame score rows as a table, with a last row ``frame == "all"`` pooled over them
     (its RMS from every frame's matched offsets); ``scores(tp, fp, fn, offsets)`` makes a row
-    (default: 2D scores)."""
+    (default: 2D scores). Without any frame, the ``all`` row alone (F1 1: nothing to find, nothing found)."""
     table = pd.DataFrame(rows)
-    if len(table):
-        pooled = (scores or _scores)(int(table.tp.sum()), int(table.fp.sum()), int(table.fn.sum()), np.concatenate(offsets))
-        table = pd.concat([table, pd.DataFrame([{"frame": "all", **pooled.to_dict()}])], ignore_index=True)
-    return table
+    totals = [int(table[k].sum()) if len(table) else 0 for k in ("tp", "fp", "fn")]
+    matched = np.concatenate(offsets) if offsets else np.zeros((0, 2))
+    pooled = pd.DataFrame([{"frame": "all", **(scores or _scores)(*totals, matched).to_dict()}])
+    return pd.concat([table, pooled], ignore_index=True) if len(table) else pooled
 
 
-def _with_frame(table: pd.DataFrame) -> pd.DataFrame:
-    if "frame" in table.columns:
-        return table
-    return table.assign(frame=0)
+def _frame_tables(predicted: pd.DataFrame, truth: pd.DataFrame, caller: str
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[str, int]] | None]:
+    """The two tables checked (:func:`_frame_table`), then paired file by file where they have ``file``
+    columns (:func:`pair_files`; a file only one holds is warned about): the tables with whole-number
+    frames and float y, x, and the (file, frame) of each frame number (None: no files)."""
+    import warnings
+
+    predicted, truth = _frame_table(predicted, "predicted", caller), _frame_table(truth, "truth", caller)
+    predicted, truth, labels, alone = pair_files(predicted, truth, "predicted", "truth")
+    for name, source in alone.items():
+        warnings.warn(f"file {name} is only in the {source} table: its centres count as "
+                      f"{'found wrongly' if source == 'predicted' else 'missed'}", stacklevel=3)
+    return predicted, truth, labels
+
+
+def _frame_table(table: pd.DataFrame, name: str, caller: str) -> pd.DataFrame:
+    """``table`` as :func:`evaluate_frames` scores it: a ``frame`` column of whole numbers (0 without one),
+    ``y, x`` of finite floats; one error naming the table (``name``: predicted or truth) otherwise."""
+    from ..errors import ParticleDetectError
+    from ..files.io import KIND_SIGNATURES, table_kind
+
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"{caller}: {name} must be a pandas DataFrame with frame, y, x columns, got "
+                        f"{type(table).__name__}; score one image's (N, 2) y, x points with score()")
+    kind = table_kind(table.columns)
+    if kind != "spheres":
+        raise ParticleDetectError(f"{name}: a {kind} table ({', '.join(KIND_SIGNATURES[kind])} columns), not sphere "
+                                  f"centres; score it with kinds.{kind}.evaluate_{kind}")
+    if "z" in table.columns:
+        raise ParticleDetectError(f"{name}: has a z column: frame,z,y,x tables (volumes) are scored in 3D with "
+                                  "kinds.evaluation3d.evaluate_volumes")
+    missing = [c for c in ("y", "x") if c not in table.columns]
+    if missing:
+        raise ParticleDetectError(f"{name}: needs columns frame, y and x (no {', '.join(missing)}; its columns: "
+                                  f"{_listed([str(c) for c in table.columns])})")
+    coords = table[["y", "x"]].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+    bad = ~np.isfinite(coords).all(axis=1)
+    if bad.any():
+        raise ParticleDetectError(f"{name}: {int(bad.sum())} of {len(table)} rows have a missing, non-numeric or "
+                                  f"infinite y or x (the first at index {table.index[int(np.argmax(bad))]!r})")
+    table = table.assign(y=coords[:, 0], x=coords[:, 1])
+    if "frame" not in table.columns:
+        return table.assign(frame=np.zeros(len(table), np.int64))
+    frames = pd.to_numeric(table["frame"], errors="coerce").to_numpy(float)
+    bad = ~(np.isfinite(frames) & (frames == np.round(frames)))
+    if bad.any():
+        first = table["frame"].iloc[int(np.argmax(bad))]
+        raise ParticleDetectError(f"{name}: its frame column holds {int(bad.sum())} value(s) that are not whole "
+                                  f"numbers (the first: {first!r})")
+    return table.assign(frame=frames.astype(np.int64))
 
 
 def matched_offsets(predicted: np.ndarray, truth: np.ndarray, tolerance: float = 3.0) -> np.ndarray:
-    pi, ti = match(predicted, truth, tolerance)
-    return np.asarray(predicted, float).reshape(-1, 2)[pi] - np.asarray(truth, float).reshape(-1, 2)[ti]
+    """The y, x offsets (predicted - true) of :func:`match`'s pairs, as (N, 2)."""
+    tolerance = check_tolerance(tolerance)
+    predicted, truth = as_points(predicted, "predicted"), as_points(truth, "truth")
+    pi, ti = match_points(predicted, truth, tolerance)
+    return predicted[pi] - truth[ti]
 
 
 def plot_report(
@@ -262,7 +385,7 @@ def plot_report(
     import matplotlib.pyplot as plt
 
     f1s = [float(evaluate_frames(predicted, truth, t).iloc[-1]["f1"]) for t in tolerances]
-    predicted, truth = _with_frame(predicted), _with_frame(truth)
+    predicted, truth, _ = _frame_tables(predicted, truth, "plot_report")
     errors = []
     for frame in sorted(set(predicted["frame"]).union(truth["frame"])):
         off = matched_offsets(

@@ -98,21 +98,22 @@ def get_kind(name: str) -> Kind:
 
 def write_kind_table(table: pd.DataFrame, path, kind: str) -> None:
     """The kind's table as CSV (its columns first, extras such as ``file`` after), atomically; for
-    chains also the per-chain table beside it, ``NAME.chains.csv``."""
+    chains also the per-chain table beside it, ``NAME.chains.csv``, the two all or nothing."""
     from pathlib import Path
 
-    from ..files.io import atomic_write_text
+    from ..files.io import atomic_write_texts
 
     spec = get_kind(kind)
     path = Path(path)
     ordered = table[[c for c in spec.columns if c in table] + [c for c in table if c not in spec.columns]]
+    texts = {path: table_csv(ordered)}  # made in full before either file is touched
     if kind == "chains":
         keys = ["file"] if "file" in table else []
         parts = [chains.chain_summary(group).assign(**dict(zip(keys, key if isinstance(key, tuple) else (key,))))
                  for key, group in (table.groupby(keys) if keys else [((), table)])] if len(table) else []
         summary = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=chains.CHAIN_SUMMARY_COLUMNS)
-        atomic_write_text(path.with_suffix(".chains.csv"), table_csv(summary))
-    atomic_write_text(path, table_csv(ordered))
+        texts[path.with_suffix(".chains.csv")] = table_csv(summary)
+    atomic_write_texts(texts)  # both files or neither: never a new table beside an old summary
 
 
 def table_csv(table: pd.DataFrame) -> str:

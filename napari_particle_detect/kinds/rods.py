@@ -23,7 +23,7 @@ from scipy.spatial import cKDTree
 from ..errors import ParticleDetectError
 from .evaluation import f1_score, match
 from .heatmap import find_peaks, refine, stencil_values
-from .tables import numeric_columns
+from .tables import evaluation_tables, numeric_columns
 from ..synthetic.rods import ROD_COLUMNS, rod_columns, rod_table
 
 HEADS = ("centre", "cos2", "sin2", "log_length", "log_width", "tips")
@@ -724,7 +724,12 @@ def empty_errors() -> dict:
 
 
 def evaluate_rods(predicted: pd.DataFrame, truth: pd.DataFrame) -> tuple[RodScores, dict]:
-    """Pooled scores over frames, and the raw per-match errors (for pooling across images)."""
+    """Pooled scores over frames, and the raw per-match errors (for pooling across images).
+
+    Both are rods tables (``y, x, angle, length``, optionally ``frame``, ``width``; tables with a ``file``
+    column scored file by file); a column missing or holding non-numbers is one ParticleDetectError
+    naming the table (predicted or truth)."""
+    predicted, truth = evaluation_tables(predicted, truth, "rods")
     errors = empty_errors()
     frames = sorted(set(predicted.get("frame", pd.Series([0]))) | set(truth.get("frame", pd.Series([0]))))
     for f in frames:

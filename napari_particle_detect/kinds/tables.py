@@ -36,3 +36,35 @@ def group_keys(table: pd.DataFrame, *keys: str) -> list[str]:
 def describe_key(key: tuple, keys: list[str]) -> str:
     """'file NAME, frame F' of a group's key (keys after the chain), for messages."""
     return ", ".join(f"{name} {value}" for name, value in zip(keys, key))
+
+
+# What each kind's evaluator needs of both tables, and the evaluator itself (for a table of the other kind).
+EVALUATED_COLUMNS = {"rods": ("y", "x", "angle", "length"), "chains": ("y", "x", "chain", "index")}
+EVALUATORS = {"rods": "kinds.rods.evaluate_rods", "chains": "kinds.chains.evaluate_chains"}
+
+
+def evaluation_tables(predicted: pd.DataFrame, truth: pd.DataFrame, kind: str
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The two tables a kind's evaluator scores, checked: DataFrames (a TypeError otherwise) with the kind's
+    columns holding numbers (one ParticleDetectError naming the table, predicted or truth, and the column,
+    pointing to the right evaluator for a table of another kind); where either has a ``file`` column, paired
+    file by file as ``evaluate`` pairs them (kinds.evaluation.pair_files: each (file, frame) one frame
+    number, so one file's frame 0 is never scored against another's)."""
+    from ..files.io import table_kind
+    from .evaluation import pair_files
+
+    needed = EVALUATED_COLUMNS[kind]
+    for name, table in (("predicted", predicted), ("truth", truth)):
+        if not isinstance(table, pd.DataFrame):
+            raise TypeError(f"evaluate_{kind}: {name} must be a pandas DataFrame of a {kind} table "
+                            f"({', '.join(needed)} columns), got {type(table).__name__}")
+        missing = [c for c in needed if c not in table.columns]
+        if missing:
+            other = table_kind(table.columns)
+            hint = (f" (it looks like a {other} table: score it with {EVALUATORS[other]})"
+                    if other not in (kind, "spheres") else "")
+            raise ParticleDetectError(f"{name}: not a {kind} table: no {', '.join(missing)} column{hint}")
+        numeric_columns(table, ("frame",) + needed, name)
+    if "file" in predicted.columns or "file" in truth.columns:
+        predicted, truth, _, _ = pair_files(predicted, truth, "predicted", "truth")
+    return predicted, truth
