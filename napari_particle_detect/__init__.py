@@ -5,6 +5,11 @@ The public API works without Qt:
 >>> from napari_particle_detect import synthesize, detect, score
 >>> sample = synthesize(seed=1)
 >>> table = detect(sample.image)           # frame, y, x, score
+
+Volumes (Z, Y, X, or a T, Z, Y, X series) go to ``detect_volumes`` (the shipped 3D model); rods and chains to
+``detect(image, kind="rods")`` and are scored by ``evaluate_rods`` / ``evaluate_chains``; tables are read and
+written by ``read_centres`` / ``write_centres``, linked into tracks by ``link_centres``, and a model is
+fine-tuned on corrected frames by ``fine_tune``.
 """
 
 import importlib
@@ -51,6 +56,16 @@ _PUBLIC = {
     "Example": ".learning.training",
     "TrainConfig": ".learning.training",
     "train": ".learning.training",
+    "fine_tune": ".learning.finetune",
+    "detect_volumes": ".detection.volume_detection",
+    "evaluate_volumes": ".kinds.evaluation3d",
+    "evaluate_rods": ".kinds.rods",
+    "evaluate_chains": ".kinds.chains",
+    "read_image": ".files.io",
+    "read_centres": ".files.io",
+    "write_centres": ".files.io",
+    "link_centres": ".files.tracks",
+    "LinkOptions": ".files.tracks",
 }
 
 
@@ -68,16 +83,26 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Example",
+    "LinkOptions",
     "ParticleDetectError",
     "SynthConfig",
     "TrainConfig",
     "detect",
+    "detect_volumes",
+    "evaluate_chains",
     "evaluate_frames",
+    "evaluate_rods",
+    "evaluate_volumes",
+    "fine_tune",
+    "link_centres",
     "load_model",
     "match",
+    "read_centres",
+    "read_image",
     "save_model",
     "score",
     "synthesize",
     "train",
+    "write_centres",
 ]
 __version__ = "0.1.0"

@@ -20,6 +20,7 @@ import importlib.util
 import logging
 import os
 import tempfile
+import threading
 import warnings
 import weakref
 from dataclasses import dataclass
@@ -262,14 +263,40 @@ class OnnxNetwork(ExportedNetwork):
 
 
 class OpenVinoNetwork(ExportedNetwork):
-    """The exported network compiled by OpenVINO."""
+    """The exported network compiled by OpenVINO, safe to call from several threads at once.
+
+    An infer request runs one inference at a time and overwrites its output buffer on the next, and
+    ``CompiledModel.__call__`` shares one request among all its callers: two threads detecting at once
+    (the napari docks' workers) got "Infer Request is busy" or each other's heatmaps. So each call takes
+    a request nobody is using from a pool, made when none is free, and puts it back: one thread keeps
+    reusing one request (the speed of the shared one), and there are never more requests, each with its
+    buffers, than calls at once (a request per thread would keep one per worker thread that ever ran).
+    """
 
     def __init__(self, compiled, stride: int, precision: str, path: Path) -> None:
         super().__init__(stride, precision, path)
         self.compiled = compiled
+        self._idle: list = []  # infer requests no call is using
+        self._lock = threading.Lock()
 
     def run(self, array: np.ndarray) -> np.ndarray:
-        return np.array(self.compiled(array)[0], dtype=np.float32)  # a copy: the request reuses its buffer
+        with self._lock:
+            request = self._idle.pop() if self._idle else None
+        if request is None:
+            request = self.compiled.create_infer_request()
+        try:
+            # The input read in place (it outlives the call); the output copied once out of the request's
+            # buffer, which its next inference reuses.
+            result = request.infer(array, share_inputs=True, share_outputs=True)
+            return np.array(result[0], dtype=np.float32)
+        finally:
+            with self._lock:
+                self._idle.append(request)
+
+    @property
+    def requests(self) -> int:
+        """How many infer requests are idle in the pool (as many as there were calls at once, at most)."""
+        return len(self._idle)
 
 
 # Each model's digest while its tensors are the same objects at the same versions (training in place

@@ -9,9 +9,13 @@ the voxel size when known, else from how far the image stays alike along z again
 from __future__ import annotations
 
 import logging
+import math
+import numbers
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,7 +24,13 @@ from ..files.axes import Axes, ConstantVolumeError, check_volume, read_volumes
 from ..errors import ParticleDetectError
 from ..kinds.heatmap3d import decode3d
 from .volume_resampling import from_working, normalise_volume, resample_volume, working_factors
+from .choices import DEVICE_CHOICES, RUNTIME_CHOICES, check_threshold
 from .threads import keeps_torch_threads
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..models import DetectorModel
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +48,17 @@ ESTIMATE_RANGE = (5.0, 20.0)
 
 @dataclass(frozen=True)
 class VolumeOptions:
+    """How volumes are detected (checked by :func:`check_volume_options` when detection starts).
+
+    ``threshold``: the score in [0, 1) a centre needs (None: the model's own). ``diameter``: the particles'
+    size, one number (xy, voxels; z from ``voxel_size`` or estimated) or three (z, y, x voxels); None:
+    estimated. ``voxel_size``: z, y, x in one unit (their ratios size z from xy). ``device``: auto (a CUDA
+    GPU where there is one, else the CPU), cpu, cuda or mps. ``window``: working voxels per tile side.
+    ``threads``: torch's CPU threads (None: as they are). ``runtime``: auto, torch, onnx or openvino.
+    """
+
     threshold: float | None = None
-    diameter: tuple[float, ...] | None = None  # (xy,) or (z, y, x), voxels
+    diameter: float | tuple[float, ...] | None = None  # xy, (xy,) or (z, y, x), voxels
     voxel_size: tuple[float, float, float] | None = None  # z, y, x: their ratios size z from xy (any one unit)
     device: str = "auto"
     window: int = 96
@@ -54,6 +73,105 @@ class VolumeSizing:
     confident: bool = True
     reason: str = ""
     extra: dict = field(default_factory=dict)
+
+
+def _numbers(value: object, what: str, counts: tuple[int, ...], meaning: str) -> tuple[float, ...]:
+    """``value`` as a tuple of ``counts`` positive finite numbers (one number counts as one), else a
+    ParticleDetectError (TypeError for something that is no number at all) saying ``meaning``."""
+    given = (value,) if isinstance(value, numbers.Real) else value
+    if isinstance(given, (str, bytes)) or not isinstance(given, (Sequence, np.ndarray)):
+        raise TypeError(f"{what} must be {meaning}, got {type(value).__name__} {value!r:.40}")
+    given = tuple(given)
+    if any(not isinstance(v, numbers.Real) or isinstance(v, bool) for v in given):
+        raise TypeError(f"{what} must be {meaning}, got {value!r:.60}")
+    if len(given) not in counts:
+        raise ParticleDetectError(f"{what} must be {meaning}, got {len(given)} numbers: {value!r:.60}")
+    if not all(math.isfinite(v) and v > 0 for v in given):
+        raise ParticleDetectError(f"{what} must be {meaning}, got {value!r:.60}")
+    return tuple(float(v) for v in given)
+
+
+def _whole(value: object, what: str, least: int, none: str = "") -> None:
+    allowed = f"a whole number, at least {least}" + (f", or None ({none})" if none else "")
+    if value is None and none:
+        return
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise TypeError(f"{what} must be {allowed}, got {type(value).__name__} {value!r:.40}")
+    if value < least:
+        raise ParticleDetectError(f"{what} must be {allowed}, got {value}")
+
+
+def check_volume_options(options: VolumeOptions) -> VolumeOptions:
+    """``options`` checked before any work, one clear error per mistake (a ParticleDetectError for a value
+    out of range, a TypeError for something of another type); a diameter given as one number comes back as
+    ``(xy,)``. A device asked for that is not there (cuda without a CUDA GPU) is refused here too."""
+    if not isinstance(options, VolumeOptions):
+        raise TypeError(f"options must be a VolumeOptions, got {type(options).__name__}")
+    if options.threshold is not None and (not isinstance(options.threshold, numbers.Real)
+                                          or isinstance(options.threshold, bool)):
+        raise TypeError(f"threshold must be a number in [0, 1) or None (the model's own), got "
+                        f"{type(options.threshold).__name__} {options.threshold!r:.40}")
+    check_threshold(options.threshold)
+    diameter = options.diameter
+    if diameter is not None:
+        diameter = _numbers(diameter, "diameter", (1, 3), "one positive number (xy, voxels) or three (z, y, x "
+                                                          "voxels), or None to estimate it")
+    voxel_size = options.voxel_size
+    if voxel_size is not None:
+        voxel_size = _numbers(voxel_size, "voxel_size", (3,), "three positive numbers z, y, x, or None")
+    if not isinstance(options.runtime, str) or options.runtime.lower() not in RUNTIME_CHOICES:
+        raise ParticleDetectError(f"unknown runtime {options.runtime!r}; choose one of {', '.join(RUNTIME_CHOICES)}")
+    _whole(options.window, "window", 1)  # and a multiple of the network's stride: check_window
+    _whole(options.threads, "threads", 1, "torch's threads as they are")
+    volume_device(options.device)
+    return replace(options, diameter=diameter, voxel_size=voxel_size)
+
+
+def volume_device(requested: object = "auto") -> torch.device:
+    """The device a volume is detected on: for "auto" a CUDA GPU where there is one, else the CPU (the 3D
+    network is not run on MPS unless asked for); a device asked for by name must be there
+    (devices.select_device's refusals)."""
+    import torch
+
+    from .devices import select_device
+
+    if isinstance(requested, torch.device):
+        return select_device(requested)
+    if not isinstance(requested, str):
+        raise TypeError(f"device must be one of {', '.join(DEVICE_CHOICES)} or a torch.device, got "
+                        f"{type(requested).__name__} {requested!r:.40}")
+    if requested.lower() == "auto":
+        return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+    return select_device(requested)
+
+
+def check_volume_shape(volume: object, name: str = "volume", series: bool = False) -> None:
+    """A volume is 3D (z, y, x); with ``series``, a series of them (t, z, y, x) too. Anything else is a
+    ParticleDetectError saying what to give instead."""
+    shape = tuple(getattr(volume, "shape", np.shape(volume)))
+    dims = (3, 4) if series else (3,)
+    if len(shape) in dims:
+        return
+    text = "x".join(map(str, shape)) or "a scalar"
+    if len(shape) == 2:
+        raise ParticleDetectError(f"{name}: a 2D image ({text}); a volume is 3D (z, y, x): detect 2D images "
+                                  "with detect()")
+    if len(shape) == 4:
+        raise ParticleDetectError(f"{name}: a 4D array ({text}); detect_volume takes one volume (z, y, x): give "
+                                  "a series (t, z, y, x) to detect_volumes")
+    wanted = "a volume (z, y, x) or a series of volumes (t, z, y, x)" if series else "a volume (z, y, x)"
+    raise ParticleDetectError(f"{name}: a {len(shape)}D array ({text}); give {wanted}")
+
+
+def check_window(window: int, stride: int) -> None:
+    """A tile side the 3D network can read: a multiple of its ``stride``, wider than the context kept on
+    both sides."""
+    from .volume_inference import DEFAULT_MARGIN
+
+    if window % stride or window <= 2 * DEFAULT_MARGIN:
+        low = (2 * DEFAULT_MARGIN // stride + 1) * stride
+        raise ParticleDetectError(f"window must be a multiple of {stride} voxels (the 3D network's stride), at "
+                                  f"least {low}, got {window}")
 
 
 def volume_sizing(volume: np.ndarray, diameter: tuple[float, ...] | None,
@@ -129,28 +247,38 @@ def volume_network(model, device, runtime: str = "auto", threads: int | None = N
     return model.network.to(device)
 
 
-def detect_volume(volume: np.ndarray, model, options: VolumeOptions, name: str = "volume",
+def detect_volume(volume: np.ndarray, model: DetectorModel | str | Path | None = None,
+                  options: VolumeOptions | None = None, name: str = "volume",
                   sizing: VolumeSizing | None = None) -> tuple[np.ndarray, np.ndarray, VolumeSizing]:
-    """Centres (N, 3) z, y, x in voxels of one volume, their scores, and the sizing used."""
-    import torch
+    """Centres (N, 3) z, y, x in voxels of one volume (Z, Y, X), their scores, and the sizing used.
 
+    ``model``: a 3D DetectorModel, a model file's path or a shipped model's name (None: the shipped
+    unet3d). ``options``: :class:`VolumeOptions` (None: the defaults), checked first
+    (:func:`check_volume_options`). ``sizing``: a sizing found before (a series' first volume), used as it
+    is. Every mistake in the input (a 2D or 4D array, a diameter of zero, a threshold of 2, cuda without a
+    GPU, a 2D model) is a ParticleDetectError (a TypeError for a value of another type) before any work.
+    :func:`detect_volumes` gives a table of one volume or a series.
+    """
     from .volume_inference import predict_heatmap3d
 
+    options = check_volume_options(VolumeOptions() if options is None else options)
+    check_volume_shape(volume, name)
+    model = load_volume_model(model)
+    stride = 2 ** (len(model.card.channels) - 1)
+    check_window(options.window, stride)
+    device = volume_device(options.device)
     volume = check_volume(volume, name)
     sizing = sizing or volume_sizing(volume, options.diameter, options.voxel_size)
     factors = working_factors(sizing.diameter, model.card.canonical_diameter)
     working, applied = resample_volume(volume, factors)
     del volume
     if min(working.shape) < 4:
-        raise ParticleDetectError(f"{name}: too few voxels for particles of {sizing.diameter} voxels "
-                                  f"(working grid {working.shape})")
+        size = " x ".join(f"{d:.1f}" for d in sizing.diameter)
+        raise ParticleDetectError(f"{name}: too few voxels for particles of {size} voxels (z, y, x; working grid "
+                                  f"{'x'.join(map(str, working.shape))}): give a larger volume or the diameter")
     working = normalise_volume(working)
-    device = torch.device("cpu") if options.device in ("auto", "cpu") else torch.device(options.device)
-    if options.device == "auto" and torch.cuda.is_available():
-        device = torch.device("cuda")
     network = volume_network(model, device, options.runtime, options.threads)
-    heat = predict_heatmap3d(network, working, stride=2 ** (len(model.card.channels) - 1),
-                             window=options.window, device=device)
+    heat = predict_heatmap3d(network, working, stride=stride, window=options.window, device=device)
     del working
     threshold = model.card.threshold if options.threshold is None else options.threshold
     centres, scores = decode3d(heat, threshold, model.card.min_distance, sigma=model.card.sigma)
@@ -161,15 +289,19 @@ def detect_volume(volume: np.ndarray, model, options: VolumeOptions, name: str =
     return centres[inside], scores[inside], sizing
 
 
-def load_volume_model(model_path: str | Path | None, device: str = "cpu"):
-    """The 3D model (default: the shipped unet3d); a 2D model is refused by name."""
-    from ..models import load_model_cached
+def load_volume_model(model_path: DetectorModel | str | Path | None = None, device: str = "cpu") -> DetectorModel:
+    """The 3D model (default: the shipped unet3d) from a path or a shipped model's name, or ``model_path``
+    itself when it is a DetectorModel; a 2D model is refused by name."""
+    from ..models import DetectorModel, load_model_cached
     from ..models.registry import default_model_path
 
-    path = model_path if model_path is not None else default_model_path(DEFAULT_VOLUME_MODEL)
-    model = load_model_cached(path, "cpu")
+    if isinstance(model_path, DetectorModel):
+        model = model_path
+    else:
+        path = model_path if model_path is not None else default_model_path(DEFAULT_VOLUME_MODEL)
+        model = load_model_cached(path, "cpu")
     if model.card.spatial_dims != 3:
-        raise ParticleDetectError(f"{model.path}: a 2D model; volumes need a 3D model (the shipped "
+        raise ParticleDetectError(f"{model.path or 'the model'}: a 2D model; volumes need a 3D model (the shipped "
                                   f"{DEFAULT_VOLUME_MODEL}, or one trained for volumes)")
     return model
 
@@ -194,6 +326,83 @@ def blank_volume(volumes: np.ndarray, t: int, exc: ConstantVolumeError) -> str:
     return f"{exc} (volume {t} skipped; the rest of the series is detected)"
 
 
+def _detect_series(data, model: DetectorModel, options: VolumeOptions, name: str,
+                   microns: tuple[float, float, float] | None,
+                   progress: Callable[[int, int], None] | None) -> tuple[pd.DataFrame, VolumeSizing, list[int]]:
+    """The ``frame,z,y,x,score`` table of every volume of ``data`` (T, Z, Y, X), the sizing found on the first
+    volume detected (and used for the rest) and the constant volumes skipped (a series goes on without them,
+    said with a warning once a volume is detected; a single volume's, or all, are an error)."""
+    parts, sizing, skipped, pending = [], None, [], []
+    for t in range(data.shape[0]):
+        label = name + (f" volume {t}" if data.shape[0] > 1 else "")
+        try:
+            centres, scores, sizing = detect_volume(np.asarray(data[t]), model, options, label, sizing)
+        except ConstantVolumeError as exc:
+            pending.append(blank_volume(data, t, exc))
+            skipped.append(t)
+            continue
+        for note in pending:  # said once a volume is detected: a series all blank is one error line
+            log.warning("%s", note)
+        pending = []
+        parts.append(volume_table(t, centres, scores, microns))
+        if progress is not None:
+            progress(t + 1, data.shape[0])
+    if sizing is None:
+        raise ParticleDetectError(f"{name}: every volume is constant; nothing to detect")
+    return pd.concat(parts, ignore_index=True), sizing, skipped
+
+
+@keeps_torch_threads
+def detect_volumes(
+    volumes: np.ndarray,
+    model: DetectorModel | str | Path | None = None,
+    threshold: float | None = None,
+    diameter: float | Sequence[float] | None = None,
+    voxel_size: Sequence[float] | None = None,
+    device: str = "auto",
+    runtime: str = "auto",
+    window: int = 96,
+    threads: int | None = None,
+    name: str = "volume",
+    progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
+    """Centres of the particles in one volume (Z, Y, X) or a series of them (T, Z, Y, X) as a
+    ``frame,z,y,x,score`` table in voxels (a single volume is frame 0).
+
+    ``model``: a 3D DetectorModel, a model file's path or a shipped model's name (None: the shipped
+    unet3d). ``threshold``: the score in [0, 1) a centre needs (None: the model's own). ``diameter``: one
+    number (xy, voxels; z from ``voxel_size``, else estimated) or three (z, y, x voxels); None: estimated on
+    the first volume and used for the whole series. ``voxel_size``: z, y, x in micrometres: sizes z from xy
+    and adds ``z_um, y_um, x_um`` columns. ``device``: auto (a CUDA GPU where there is one, else the CPU),
+    cpu, cuda or mps; ``runtime``: auto (ONNX Runtime float32 on a CPU), torch, onnx or openvino.
+    ``window``: working voxels per tile side (a multiple of the network's stride). ``threads``: torch's CPU
+    threads for this call. ``progress(done, total)`` is called after each volume.
+
+    A constant volume of a series is skipped with a warning. ``table.attrs`` holds the sizing used
+    (``diameter`` z, y, x voxels, ``diameter_source``, ``diameter_confidence`` "high" or "low" with
+    ``diameter_reason``), ``threshold``, ``model`` and ``skipped_volumes``. Every mistake in the input is
+    a ParticleDetectError (a TypeError for a value of another type) before any work.
+    """
+    import torch
+
+    options = check_volume_options(VolumeOptions(threshold, diameter, voxel_size, device, window, threads, runtime))
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a callable taking (done, total) or None, got {type(progress).__name__}")
+    check_volume_shape(volumes, name, series=True)
+    model = load_volume_model(model)
+    check_window(options.window, 2 ** (len(model.card.channels) - 1))
+    if options.threads:
+        torch.set_num_threads(int(options.threads))
+    data = volumes if len(volumes.shape) == 4 else np.asarray(volumes)[None]
+    table, sizing, skipped = _detect_series(data, model, options, name, options.voxel_size, progress)
+    threshold = model.card.threshold if options.threshold is None else float(options.threshold)
+    table.attrs.update({"diameter": sizing.diameter, "diameter_source": sizing.source,
+                        "diameter_confidence": "high" if sizing.confident else "low",
+                        "diameter_reason": sizing.reason, "threshold": threshold, "model": str(model.path),
+                        "skipped_volumes": skipped})
+    return table
+
+
 @keeps_torch_threads
 def detect_volume_file(path: str | Path, axes: Axes, options: VolumeOptions, model_path: str | Path | None = None,
                        progress=None) -> tuple[pd.DataFrame, dict]:
@@ -203,6 +412,7 @@ def detect_volume_file(path: str | Path, axes: Axes, options: VolumeOptions, mod
     import torch
 
     start = time.perf_counter()
+    options = check_volume_options(options)
     if options.threads:
         torch.set_num_threads(int(options.threads))
     path = Path(path)
@@ -215,26 +425,8 @@ def detect_volume_file(path: str | Path, axes: Axes, options: VolumeOptions, mod
     voxel = options.voxel_size or axes.voxel_size
     unit = "µm" if options.voxel_size else axes.voxel_unit
     microns = options.voxel_size or axes.voxel_um
-    opts = VolumeOptions(options.threshold, options.diameter, voxel, options.device, options.window, options.threads,
-                         options.runtime)
-    parts, sizing, skipped, pending = [], None, [], []
-    for t in range(data.shape[0]):
-        name = f"{path}" + (f" volume {t}" if data.shape[0] > 1 else "")
-        try:
-            centres, scores, sizing = detect_volume(np.asarray(data[t]), model, opts, name, sizing)
-        except ConstantVolumeError as exc:
-            pending.append(blank_volume(data, t, exc))
-            skipped.append(t)
-            continue
-        for note in pending:  # said once a volume is detected: a series all blank is one error line
-            log.warning("%s", note)
-        pending = []
-        parts.append(volume_table(t, centres, scores, microns))
-        if progress is not None:
-            progress(t + 1, data.shape[0])
-    if sizing is None:
-        raise ParticleDetectError(f"{path}: every volume is constant; nothing to detect")
-    table = pd.concat(parts, ignore_index=True)
+    table, sizing, skipped = _detect_series(data, model, replace(options, voxel_size=voxel), f"{path}", microns,
+                                            progress)
     record = {"file": str(path), "axes": axes.axes, "axes_source": axes.source, "volumes": int(data.shape[0]),
               "centres": len(table), "diameter_voxels_zyx": [round(d, 3) for d in sizing.diameter],
               "diameter_source": sizing.source, "diameter_confidence": "high" if sizing.confident else "low",
