@@ -313,3 +313,75 @@ def test_detect_file_on_a_missing_file_says_so_in_one_line(tmp_path):
     with pytest.raises(ParticleDetectError, match=r"nothere.tif: file not found$"):
         detect_file(tmp_path / "nothere.tif", output=tmp_path / "out.csv")
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_unreadable_files_among_several_into_one_table_are_reported_at_the_end(tmp_path, capsys, tiny_model):
+    # Opened up front like the others, an unreadable file was a plain error that stopped the run (exit 2,
+    # nothing written); as with a constant or NaN file the others go on, and the .json says what failed.
+    folder = tmp_path / "mix"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for name in ("a.tif", "b.tif"):
+        tifffile.imwrite(folder / name, rng.random((64, 64)).astype(np.float32))
+    (folder / "y.tif").write_bytes((folder / "a.tif").read_bytes()[:200])  # its pixels cut off
+    (folder / "zz.tif").write_bytes(rng.integers(0, 256, 5000, dtype=np.uint8).tobytes())  # not a TIFF at all
+    out = tmp_path / "mix.csv"
+    code, _, err = run_cli(capsys, "detect", folder, "-o", out, "--model", tiny_model, "--diameter", "10",
+                           "--threshold", "0")
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 2, err
+    assert lines[0].startswith(f"particle-detect: failed: {folder / 'y.tif'}: ")
+    assert lines[1].startswith(f"particle-detect: failed: {folder / 'zz.tif'}: cannot read image")
+    assert sorted(pd.read_csv(out)["file"].unique()) == [str(folder / "a.tif"), str(folder / "b.tif")]
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert [r["file"] for r in meta["inputs"]] == [str(folder / "a.tif"), str(folder / "b.tif")]
+    assert [f["file"] for f in meta["failed"]] == [str(folder / "y.tif"), str(folder / "zz.tif")]
+    assert [f"particle-detect: failed: {f['reason']}" for f in meta["failed"]] == lines
+    # One unreadable file alone is still a plain error, and nothing is written.
+    code, _, err = run_cli(capsys, "detect", folder / "zz.tif", "-o", tmp_path / "one.csv", "--model", tiny_model)
+    assert code == 2 and err.startswith("particle-detect: error: ") and not (tmp_path / "one.csv").exists()
+
+
+def test_a_low_confidence_warning_gives_its_advice_once(tmp_path, capsys, tiny_model):
+    # A crowded field's reason ends with its own advice (sizing.DIAMETER_ADVICE); the warning once added
+    # "; give --diameter" after it (and after the stack's "(frame 0)"), the advice twice.
+    stack = tmp_path / "crowded.tif"
+    tifffile.imwrite(stack, np.stack([crowded_spots(seed=3), crowded_spots(seed=4)]))
+    code, _, err = run_cli(capsys, "detect", stack, "-o", tmp_path / "c.csv", "--model", tiny_model)
+    assert code == 0 and "low confidence: the particles crowd" in err, err
+    assert err.count("give the diameter") + err.count("give --diameter") == 1, err
+    assert err.strip().endswith("give the diameter if it is known (frame 0)"), err
+    # A reason without advice of its own (few blobs over noise) still gets the option's name.
+    noise = (2000 + 20 * np.random.default_rng(0).standard_normal((96, 96))).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "noise.tif", noise)
+    code, _, err = run_cli(capsys, "detect", tmp_path / "noise.tif", "-o", tmp_path / "n.csv", "--model", tiny_model)
+    assert code == 0 and "low confidence: only" in err and err.strip().endswith("; give --diameter"), err
+
+
+def test_detect_help_says_what_auto_runtime_and_precision_pick(monkeypatch):
+    # The help once said "auto: float32" while auto ran the shipped model in OpenVINO's bfloat16 on a CPU
+    # with native bfloat16 (runtimes.resolve_runtime), as the run's .json recorded.
+    import torch
+
+    from napari_particle_detect.cli.main import build_parser
+    from napari_particle_detect.detection import runtimes
+    from napari_particle_detect.models import load_model
+
+    detect = build_parser()._subparsers._group_actions[0].choices["detect"]
+    helps = {a.dest: " ".join(a.help.split()) for a in detect._actions if a.dest in ("precision", "runtime")}
+    assert "auto: float32 (" not in helps["precision"]
+    assert helps["precision"].startswith("auto: bfloat16 on OpenVINO on a CPU that computes in it natively, for a "
+                                         "model whose bfloat16 form passed the accuracy gate")
+    assert "else float32" in helps["precision"] and "the .json records the one used" in helps["precision"]
+    assert helps["runtime"].startswith("auto on a CPU: OpenVINO in bfloat16 where it is installed")
+    assert "else ONNX Runtime" in helps["runtime"] and "torch on GPUs" in helps["runtime"]
+    # What those words say, as resolve_runtime decides it for the shipped model.
+    shipped, cpu = load_model(None, "cpu"), torch.device("cpu")
+    monkeypatch.setattr(runtimes, "openvino_available", lambda: True)
+    monkeypatch.setattr(runtimes, "onnx_available", lambda: True)
+    monkeypatch.setattr(runtimes, "native_bfloat16_cpu", lambda: True)
+    assert runtimes.resolve_runtime("auto", "auto", cpu, model=shipped) == ("openvino", "bfloat16")
+    assert runtimes.resolve_runtime("auto", "auto", cpu, compile=True, model=shipped) == ("torch", "auto")
+    monkeypatch.setattr(runtimes, "native_bfloat16_cpu", lambda: False)
+    assert runtimes.resolve_runtime("auto", "auto", cpu, model=shipped) == ("onnx", "float32")
+    assert runtimes.resolve_runtime("auto", "auto", torch.device("cuda"), model=shipped) == ("torch", "auto")

@@ -413,3 +413,32 @@ def test_one_bad_file_of_several_into_one_table_leaves_the_others_rows(tmp_path,
     assert "image contains NaN" in refused(capsys, "detect", bad, "-o", tmp_path / "one.csv", "--model", tiny_model)
     line = refused(capsys, "detect", *images, "-o", tmp_path / "again.csv", "--model", tmp_path / "nosuch.pt")
     assert line.endswith("nosuch.pt: model weights file not found") and not (tmp_path / "again.csv").exists()
+
+
+def test_refusals_up_front_come_before_any_progress_bar(tmp_path, capsys, spheres, tiny_model):
+    # Without -q: a folder run started its "0/1 file" bar (and a one-table run its frame bar) before the model
+    # was loaded or the outputs checked, so the refusal came after a bar; a model that could not load was even
+    # one failure per file (exit 1) in a folder run.
+    image = spheres / "image_000.tif"
+    card = json.loads(Path(tiny_model).with_suffix(".json").read_text())
+    mismatched = tmp_path / "wrong.pt"
+    mismatched.write_bytes(Path(tiny_model).read_bytes())
+    (tmp_path / "wrong.json").write_text(json.dumps({**card, "architecture": "resnet", "channels": [12, 24, 48, 96]}))
+    before = files_in(spheres)
+    for args, ending in [
+            ([image, "-o", f"{tmp_path}/out/", "--model", tmp_path / "nope.pt"],
+             "nope.pt: model weights file not found"),
+            ([image, "-o", f"{tmp_path}/out/", "--model", mismatched], "do not match the resnet in its card"),
+            ([image, "-o", tmp_path / "out.csv", "--model", mismatched], "do not match the resnet in its card"),
+            ([image, "-o", f"{tmp_path}/out/", "--model", "rods"], "this model finds rods, not spheres; give a "
+                                                                   "sphere model or --kind rods"),
+            ([image, "-o", tmp_path / "out.csv", "--model", "rods"], "give a sphere model or --kind rods"),
+            # The output folder is the inputs' own, where their truth tables lie.
+            ([spheres, "-o", spheres, "--model", tiny_model], "move it or choose another output")]:
+        code = main(["detect", *map(str, args), "--device", "cpu"])
+        err = capsys.readouterr().err
+        lines = err.strip().splitlines()  # a bar's carriage returns split lines too
+        assert code == 2 and len(lines) == 1 and lines[0].startswith("particle-detect: error: "), (args, err)
+        assert ending in lines[0] and "%|" not in err, (args, err)
+    assert files_in(spheres) == before
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.csv").exists()

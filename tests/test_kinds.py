@@ -561,6 +561,32 @@ def test_atomic_write_texts_writes_all_or_nothing(tmp_path, monkeypatch):
     assert (table.read_text(), summary.read_text()) == ("new table\n", "new summary\n")
 
 
+def test_kind_detection_refuses_a_3d_model_bad_frames_and_heatmaps_and_counts_the_frames_detected():
+    from napari_particle_detect.detection.prediction import detect
+    from napari_particle_detect.synthetic.spheres import synthesize
+
+    image = synthesize(SynthConfig(shape=(96, 96)), seed=3).image
+    with pytest.raises(ParticleDetectError, match=r"unet3d\.pt: a 3D model \(finds particles in volumes\); detect "
+                                                  r"volumes with detect_volume .*--axes ZYX$"):
+        detect(image, kind="chains", model="unet3d", device="cpu")  # not "give --kind spheres"
+    stack = np.stack([image] * 3)
+    with pytest.raises(ParticleDetectError, match=r"^image: frame 5 is out of range: 3 frame\(s\), so 0 to 2"):
+        detect(stack, kind="rods", device="cpu", frames=[5])
+    with pytest.raises(ParticleDetectError, match="image: frame 1 is given twice in frames"):
+        detect(stack, kind="rods", device="cpu", frames=[1, 1])
+    with pytest.raises(TypeError, match="frames must be a list of frame indices"):
+        detect(stack, kind="rods", device="cpu", frames=1)
+    with pytest.raises(ParticleDetectError, match="heatmaps: detect returns a table, which holds no heatmaps"):
+        detect(image, kind="rods", device="cpu", heatmaps=True)
+    with pytest.raises(TypeError, match="progress must be a callable"):
+        detect(image, kind="rods", device="cpu", progress=5)
+    with pytest.raises(ParticleDetectError, match="tile must be a whole number of pixels, at least 1, got 0"):
+        detect(image, kind="rods", device="cpu", tile=0)
+    calls = []
+    table = detect(stack, kind="rods", device="cpu", frames=[-1], progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(1, 1)] and set(table["frame"]) <= {2} and len(table)
+
+
 def test_a_chains_table_and_its_summary_are_written_both_or_neither(tmp_path, monkeypatch):
     import os
 

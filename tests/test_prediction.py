@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -173,3 +175,135 @@ def test_a_bare_name_picks_the_shipped_weights_of_that_name_unless_a_file_here_h
     assert weights_path("unet-wide").resolve() == tmp_path / "unet-wide.pt"  # a file here wins
     with pytest.raises(ParticleDetectError, match="not found"):
         load_model("no-such-model")
+
+
+# ---- detect()'s arguments, refused in one line before any work (the user audit of the Python API) ----
+def _audit_image():
+    return synthesize(benchmark_config("fluorescent", 0.3, shape=(96, 96)), seed=3).image
+
+
+def test_a_3d_model_is_refused_in_2d_detection_by_what_it_finds():
+    from napari_particle_detect.models.registry import require_kind, saved_card
+
+    image = _audit_image()
+    refusal = r"unet3d\.pt: a 3D model \(finds particles in volumes\); detect volumes with napari_particle_detect\.detect_volumes or .*--axes ZYX"
+    for runtime in ("auto", "torch"):  # ONNX Runtime's rank error; torch's channels_last one
+        with pytest.raises(ParticleDetectError, match=refusal):
+            detect(image, model="unet3d", device="cpu", runtime=runtime)
+    with pytest.raises(ParticleDetectError, match=refusal):
+        require_kind(saved_card("unet3d"), "chains", "unet3d.pt", "give a chains model", spatial_dims=2)
+    require_kind(saved_card("unet3d"), "spheres", "unet3d.pt")  # without spatial_dims: the kind alone
+
+
+def test_a_given_diameter_larger_than_the_image_is_refused_as_the_command_line_refuses_it():
+    image = _audit_image()
+    for diameter, said in ((200, "200"), (1e6, "1e+06")):
+        # Before the model is loaded: a model that does not exist is not what is said.
+        with pytest.raises(ParticleDetectError, match=rf"^image: diameter {re.escape(said)} px is larger than the "
+                                                      r"image \(96 x 96 px\); give the particles' diameter in pixels$"):
+            detect(image, model="no-such-model", device="cpu", diameter=diameter)
+    with pytest.raises(ParticleDetectError, match=r"diameter 80 px is larger than the image \(64 x 96 px\)"):
+        detect(np.stack([image[:64]] * 2), model="no-such-model", device="cpu", diameter=80)
+
+
+def test_frames_are_checked_counted_from_the_end_as_python_does_and_progress_counts_the_frames_detected(tiny_model):
+    config = benchmark_config("fluorescent", 0.3, shape=(64, 64))
+    stack = np.stack([synthesize(config, seed=s).image for s in (1, 2, 3)])
+    with pytest.raises(ParticleDetectError, match=r"^image: frame 5 is out of range: 3 frame\(s\), so 0 to 2 "
+                                                  r"\(or -3 to -1 from the end\)$"):
+        detect(stack, model="no-such-model", device="cpu", frames=[5])
+    with pytest.raises(ParticleDetectError, match="frame -4 is out of range"):
+        detect(stack, tiny_model, device="cpu", frames=[-4])
+    with pytest.raises(TypeError, match=r"frames must be a list of frame indices or None .*got int 1; for one frame "
+                                        r"give frames=\[N\]"):
+        detect(stack, tiny_model, device="cpu", frames=1)
+    with pytest.raises(TypeError, match="frames must hold whole numbers .frame indices., got float 1.0"):
+        detect(stack, tiny_model, device="cpu", frames=[1.0])
+    with pytest.raises(ParticleDetectError, match="image: frame 0 is given twice in frames; each frame is detected"):
+        detect(stack, tiny_model, device="cpu", frames=[0, 0])
+    with pytest.raises(ParticleDetectError, match=r"frames 0 and -3 are the same frame \(0\)"):
+        detect(stack, tiny_model, device="cpu", frames=[0, -3])
+    with pytest.raises(ParticleDetectError, match="frames is empty"):
+        detect(stack, tiny_model, device="cpu", frames=[])
+    last = detect(stack, tiny_model, device="cpu", threshold=0.0, diameter=12, frames=[-1])
+    assert len(last) and set(last["frame"]) == {2}  # the frame's index, as write_centres and read_centres want
+    assert last.equals(detect(stack, tiny_model, device="cpu", threshold=0.0, diameter=12, frames=[2]))
+    calls = []
+    six = np.concatenate([stack, stack])
+    table = detect(six, tiny_model, device="cpu", diameter=12, frames=np.array([3, 0]),
+                   progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(1, 2), (2, 2)]
+    assert set(table["frame"]) <= {0, 3} and list(dict.fromkeys(table["frame"])) in ([3, 0], [3], [0], [])
+
+
+def test_shapes_with_length_one_axes_ragged_frames_no_frames_and_values_beyond_float32(tiny_model):
+    import warnings
+
+    image = _audit_image()
+    plain = detect(image, tiny_model, device="cpu", threshold=0.0, diameter=12)
+    assert len(plain) > 5
+    for shaped in (image[..., None], image[None, None], image[None, ..., None]):  # as the file readers squeeze them
+        assert detect(shaped, tiny_model, device="cpu", threshold=0.0, diameter=12).equals(plain), shaped.shape
+    two = detect(np.stack([image, image])[:, None], tiny_model, device="cpu", threshold=0.0, diameter=12)
+    assert set(two["frame"]) == {0, 1}
+    with pytest.raises(ParticleDetectError, match=r"^image: its frames differ in shape \(\(96, 96\) and \(50, 50\)\)"):
+        detect([image, image[:50, :50]], tiny_model, device="cpu")
+    with pytest.raises(ParticleDetectError, match=r"^image: no frames \(shape \(0, 96, 96\)\); nothing to detect$"):
+        detect(np.zeros((0, 96, 96)), tiny_model, device="cpu")
+    with pytest.raises(ParticleDetectError, match=r"expected a 2D image or a 3D T/Z stack, got shape \(96,\)"):
+        detect(np.zeros((1, 96, 1)), tiny_model, device="cpu")
+    # Finite values float32 cannot hold, and a range float32 cannot tell from its offset: both are images.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow RuntimeWarning either
+        for scaled in (image.astype(float) * 1e300, image.astype(float) * 1e-300, 1 + image.astype(float) * 1e-12):
+            found = detect(scaled, tiny_model, device="cpu", threshold=0.0, diameter=12)
+            assert len(found) == len(plain)
+            assert score(found[["y", "x"]].to_numpy(), plain[["y", "x"]].to_numpy(), 0.01).tp == len(plain)
+    with pytest.raises(ParticleDetectError, match="image is constant"):
+        detect(np.full((64, 64), 1e300), tiny_model, device="cpu")
+
+
+def test_arguments_of_the_wrong_type_or_range_are_refused_naming_them_before_any_work(tiny_model, tmp_path):
+    image = _audit_image()
+    with pytest.raises(TypeError, match=r"^diameter must be a number \(px\) or None \(estimated\), got str '10'$"):
+        detect(image, tiny_model, device="cpu", diameter="10")
+    for text in ("0.5", "abc"):  # both refused alike: a number is a number
+        with pytest.raises(TypeError, match=rf"^threshold must be a number in \[0, 1\) or None .*got str '{text}'$"):
+            detect(image, tiny_model, device="cpu", threshold=text)
+    with pytest.raises(TypeError, match=r"^model must be a model file's path, a shipped model's name or a "
+                                        r"DetectorModel, got int 3$"):
+        detect(image, model=3, device="cpu")
+    settings = tmp_path / "settings.toml"
+    settings.write_text("[tool]\n")
+    with pytest.raises(ParticleDetectError, match=r"settings\.toml: not a model \(a model is NAME\.pt, its weights, "
+                                                  r"with NAME\.json, its card, beside it\)$"):
+        detect(image, model=settings, device="cpu")
+    with pytest.raises(TypeError, match=r"^progress must be a callable taking \(done, total\) or None, got int 5$"):
+        detect(image, model="no-such-model", device="cpu", progress=5)  # before the model, before detecting
+    for option, value in (("tile", 0), ("tile", -1), ("batch_size", 0), ("batch_size", -3)):
+        with pytest.raises(ParticleDetectError, match=rf"^{option} must be a whole number of (pixels|tiles), at least "
+                                                      rf"1.*, got {value}$"):
+            detect(image, model="no-such-model", device="cpu", **{option: value})
+    with pytest.raises(TypeError, match="tile must be a whole number of pixels, at least 1, got float 512.0"):
+        detect(image, tiny_model, device="cpu", tile=512.0)
+    detect(image, tiny_model, device="cpu", diameter=np.float32(12), threshold=np.float64(0.5), tile=np.int64(512),
+           batch_size=1)  # NumPy's numbers are numbers
+
+
+def test_detect_documents_its_options_refuses_heatmaps_and_warns_of_a_doubtful_size_once(tiny_model, caplog):
+    assert all(word in detect.__doc__ for word in ("progress", "frames", "heatmaps", "warning"))
+    image = _audit_image()
+    with pytest.raises(ParticleDetectError, match="heatmaps: detect returns a table, which holds no heatmaps"):
+        detect(image, tiny_model, device="cpu", heatmaps=True)
+    noise = np.random.default_rng(0).normal(size=(2, 96, 96))
+    with caplog.at_level("WARNING", logger="napari_particle_detect"):
+        table = detect(noise, tiny_model, device="cpu")
+    assert table.attrs["diameter_confidence"] == "low"
+    said = [r for r in caplog.records if "low confidence" in r.getMessage()]
+    assert len(said) == 1 and said[0].name.startswith("napari_particle_detect")
+    assert said[0].getMessage().startswith(f"image: particle diameter {table.attrs['diameter']:.1f} px (estimated), "
+                                           f"low confidence: {table.attrs['diameter_reason']}")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="napari_particle_detect"):
+        detect(noise, tiny_model, device="cpu", diameter=12)  # a given size: nothing to doubt
+    assert not [r for r in caplog.records if "low confidence" in r.getMessage()]

@@ -428,3 +428,30 @@ def test_another_kinds_model_is_refused_in_one_wording_with_each_places_advice(t
     assert str(error.value) == (f"{rods.path}: this model finds rods, not chains; give a chains model, or leave out "
                                 "--from to start from the shipped sphere UNet")
     assert not list(tmp_path.glob("k*"))
+
+
+def test_a_resnet_trains_from_scratch_on_a_cpu_without_crashing_the_process(tmp_path):
+    # torch 2.13's channels-last weight gradient of the ResNet's 1x1 stride-2 shortcuts corrupts the heap
+    # (double free or segfault in loss.backward()), so it trains in the usual layout; in a child process,
+    # so a crash fails this test rather than ending pytest.
+    import os
+    import subprocess
+    import sys
+
+    script = ("import torch; torch.set_num_threads(1)\n"
+              "from napari_particle_detect.learning.training import TrainConfig, train\n"
+              "for precision in ('float32', 'bfloat16'):\n"
+              "    train(TrainConfig(architecture='resnet', epochs=1, steps_per_epoch=3, batch_size=2, crop=96,\n"
+              "                      validation_images=1, validation_size=48, threads=1, device='cpu',\n"
+              f"                      precision=precision), out={str(tmp_path / 'r')!r} + precision)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "NAPARI_PARTICLE_DETECT_HOME": str(tmp_path / "home")})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "rfloat32.pt").exists() and (tmp_path / "rbfloat16.pt").exists()
+
+    from napari_particle_detect.learning.training import trains_channels_last
+    from napari_particle_detect.models.resnet import ResNetHeatmap
+    from napari_particle_detect.models.unet import UNet
+
+    cpu = torch.device("cpu")
+    assert not trains_channels_last(ResNetHeatmap(), cpu) and trains_channels_last(UNet(), cpu)

@@ -348,3 +348,50 @@ def test_link_and_evaluate_take_the_voxel_size_given_else_either_tables_columns_
     assert main(["evaluate", str(tmp_path / "p.csv"), str(tmp_path / "t.csv"), "--json"]) == 0
     assert (f"{tmp_path / 't.csv'}: voxel size 0.4 x 0.2 x 0.2 from its z_um,y_um,x_um columns (the tolerance is in "
             "y voxels)") in capsys.readouterr().err
+
+
+def test_the_3d_training_program_reads_its_arguments_by_name_with_resume_anywhere(tmp_path, monkeypatch, capsys):
+    # It read sys.argv by position: "train POOL VAL OUT 0.1 --resume" read --resume as the learning rate
+    # (ValueError: could not convert string to float: '--resume').
+    from napari_particle_detect.learning import volume_training
+
+    calls = []
+    monkeypatch.setattr(volume_training, "train_volumes",
+                        lambda pool, validation, out, config, resume=False, init=None: calls.append(
+                            (pool, validation, out, config.minutes, config.learning_rate, resume, init)))
+    for folder in ("pool", "val"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "vol_0000001.npz").write_bytes(b"")
+    (tmp_path / "init.pt").write_bytes(b"")
+    pool, val, out = tmp_path / "pool", tmp_path / "val", tmp_path / "m.pt"
+    assert volume_training.main(["train", pool, val, out, "0.1", "--resume"]) == 0
+    assert volume_training.main(["train", "--resume", pool, val, out, "0.1", "0.004", tmp_path / "init.pt"]) == 0
+    assert volume_training.main(["train", pool, val, out]) == 0
+    assert volume_training.main(["train", pool, val, out, "5", "--resume", "0.001"]) == 0
+    assert calls == [(pool, val, out, 0.1, 2e-3, True, None),
+                     (pool, val, out, 0.1, 0.004, True, tmp_path / "init.pt"),
+                     (pool, val, out, 20.0, 2e-3, False, None),
+                     (pool, val, out, 5.0, 0.001, True, None)]
+    prog = "python -m napari_particle_detect.learning.volume_training train"
+    for argv, line in [
+            ([pool, val, out, "abc"], f"{prog}: error: argument MINUTES: expected a number in (0, 1e+06], got 'abc' "
+                                      f"(see {prog} --help)"),
+            ([pool, val], f"{prog}: error: the following arguments are required: OUT (see {prog} --help)"),
+            ([pool, tmp_path / "nope", out], f"{prog}: error: {tmp_path / 'nope'}: no such folder; give the "
+                                             "validation folder (write it with python -m napari_particle_detect."
+                                             "learning.volume_training FOLDER FIRST_SEED COUNT)"),
+            ([tmp_path, val, out], f"{prog}: error: {tmp_path}: holds no pool volumes (vol_*.npz); write them with "
+                                   "python -m napari_particle_detect.learning.volume_training FOLDER FIRST_SEED COUNT"),
+            ([pool, val, out, "1", "1e-3", tmp_path / "no.pt"], f"{prog}: error: {tmp_path / 'no.pt'}: file not "
+                                                                "found; give the weights (.pt) to start from")]:
+        try:
+            code = volume_training.main(["train", *argv])
+        except SystemExit as stop:
+            code = stop.code
+        err = capsys.readouterr().err
+        assert code == 2 and err.strip().splitlines() == [line], err
+    assert len(calls) == 4
+    # Writing pool volumes: POOL FIRST_SEED COUNT, checked alike.
+    with pytest.raises(SystemExit):
+        volume_training.main([tmp_path / "p", "x", "1"])
+    assert "argument FIRST_SEED: expected a whole number" in capsys.readouterr().err

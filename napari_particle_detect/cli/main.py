@@ -124,13 +124,18 @@ def build_parser() -> argparse.ArgumentParser:
                              "or a folder: one CSV per input inside it, an interrupted run resumes")
     detect.add_argument("--model", type=Path, default=None, help="model .pt (default: shipped UNet)")
     detect.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    # What auto picks is runtimes.resolve_runtime's rule; the run's .json records the runtime and precision used.
     detect.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
-                        help="auto: float32 (bfloat16/float16 move some centres by more than 0.05 px); "
-                             "int8 on ONNX Runtime or OpenVINO (CPU)")
+                        help="auto: bfloat16 on OpenVINO on a CPU that computes in it natively, for a model "
+                             "whose bfloat16 form passed the accuracy gate (the shipped ones and rounds tuned from "
+                             "them); else float32 (bfloat16/float16 on torch move some centres by more than "
+                             "0.05 px); int8 on ONNX Runtime or OpenVINO (CPU); the .json records the one used")
     detect.add_argument("--runtime", choices=RUNTIME_CHOICES, default="auto",
-                        help="auto: ONNX Runtime on a CPU (faster; the network exported once and cached beside "
-                             "its weights), torch on GPUs; openvino (pip install openvino) runs bfloat16 fast "
-                             "on CPUs that have it")
+                        help="auto on a CPU: OpenVINO in bfloat16 where it is installed (pip install openvino), "
+                             "the CPU computes in bfloat16 natively (AVX-512 BF16, AMX) and the model passed its "
+                             "bfloat16 gate (or --precision bfloat16); else ONNX Runtime (the network exported "
+                             "once and cached beside its weights); torch on GPUs, with --compile or "
+                             "--precision float16, or without onnxruntime")
     detect.add_argument("--threshold", type=number_in(0, 1, high_open=True), default=None,
                         help="heatmap threshold (default: the model's)")
     detect.add_argument("--split-close", action="store_true",
@@ -568,12 +573,20 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
     from ..files.file_detection import check_diameter_fits
 
     check_detect_outputs(args.output, args.overlay, inputs, args.model, args.kind)
+    unreadable = {}
     for path in inputs:  # every input opens before any work (frames are read later)
-        check_diameter_fits(path, read_image(path, lazy=True), args.diameter)
-    if len(inputs) > 1:
-        _load_model_first(args, options)
+        try:
+            check_diameter_fits(path, read_image(path, lazy=True), args.diameter)
+        except Exception as exc:  # noqa: BLE001 - of several files a bad one is reported at the end (README)
+            if len(inputs) == 1:
+                raise
+            unreadable[path] = failure_line(path, exc)
+    _load_model_first(args, options)  # before any bar: a model that cannot load is one error
     tables, runs, meta, failed = [], [], {}, {}
     for path in inputs:
+        if path in unreadable:
+            failed[path] = unreadable[path]
+            continue
         try:
             result = _detect_with_bar(args, path, options)
         except Exception as exc:  # noqa: BLE001 - of several files a bad one is reported at the end (README)
@@ -625,11 +638,13 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
 def _log_sizing(path: Path, record: dict, found: str = "") -> None:
     """The particle size a file was detected at, and how it was found; a doubtful estimate is a warning,
     so it shows even with --quiet (and in folder runs, which log nothing else per file)."""
+    from ..detection.sizing import with_advice
+
     low = record.get("diameter_confidence") == "low"
     (log.warning if low else log.info)(
         "%s: %sparticle diameter %.1f px (%s%s)%s", path, found, record["diameter_px"], record["diameter_source"],
         ", ringed" if record.get("ringed") else "",
-        f"; low confidence: {record['diameter_reason']}; give --diameter" if low else "")
+        f"; low confidence: {with_advice(record['diameter_reason'], 'give --diameter')}" if low else "")
 
 
 def _detect_with_bar(args: argparse.Namespace, path: Path, options):
@@ -646,16 +661,18 @@ def _detect_with_bar(args: argparse.Namespace, path: Path, options):
         return detect_file(path, options, args.model, progress=progress)
 
 
-def _load_model_first(args: argparse.Namespace, options) -> None:
-    """Load the model before the work: one that cannot be loaded would fail every file alike, a failure
-    line per file where it is one error (the files' own failures are reported file by file)."""
+def _load_model_first(args: argparse.Namespace, options, device: str | None = None) -> None:
+    """Load the model before the work and its progress bar: one that cannot be loaded would fail every
+    file alike, a failure line per file where it is one error (the files' own failures are reported file
+    by file). On ``device`` (default: the one detection runs on, which then finds it cached)."""
     from ..detection.devices import select_device
 
-    device = select_device(options.device)
+    device = select_device(device or options.device)
     if args.kind == "spheres":
+        from ..detection.prediction import require_spheres
         from ..models import load_model_cached
 
-        load_model_cached(args.model, device)  # detect_file finds it cached
+        require_spheres(load_model_cached(args.model, device))  # detect_file finds it cached
     else:
         from ..detection.kinds_prediction import model_for
 
@@ -675,12 +692,20 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
     from tqdm import tqdm
 
     from ..files.distributed import detect_files, local_client, scheduler_client, threads_per_worker
+    from ..files.file_detection import check_targets, output_paths
 
     from .checks import check_output_folder
 
     if args.overlay is not None:
         raise ParticleDetectError(f"{args.overlay}: --overlay goes with a single .csv output, not a folder")
     check_output_folder(args.output)
+    # Refusals before the bar (and the cluster) start: an output that would replace an input or a file
+    # detect did not write (detect_files checks the same targets, for its other callers), and a model that
+    # cannot load, which would fail every file alike. Not with --scheduler: its workers may see the model
+    # at a path this machine lacks.
+    check_targets(output_paths([p for p in inputs if p.exists()], args.output), options.kind)
+    if args.scheduler is None:
+        _load_model_first(args, options, "cpu" if args.workers is not None else None)
     client = None
     if args.scheduler is not None:
         client = scheduler_client(args.scheduler, timeout="20s")

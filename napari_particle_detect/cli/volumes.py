@@ -176,6 +176,7 @@ def _detect_volumes(args, inputs, found) -> int:
     from ..files.file_detection import check_targets, metadata_path, output_paths
     from ..files.io import atomic_write_text
     from ..detection.volume_detection import VOLUME_COLUMNS, VolumeOptions, detect_volume_file
+    from ..detection.sizing import with_advice
 
     if args.overlay is not None:
         raise ParticleDetectError(f"{args.overlay}: --overlay is for 2D images, not volumes")
@@ -221,7 +222,7 @@ def _detect_volumes(args, inputs, found) -> int:
         (log.warning if low else log.info)(
             "%s: %d centres in %d volume(s) (axes %s from %s); diameter z %.1f, y %.1f, x %.1f voxels (%s)%s",
             path, len(table), record["volumes"], axes.axes, axes.source, z, y, x, record["diameter_source"],
-            f"; low confidence: {record['diameter_reason']}; give --diameter" if low else "")
+            f"; low confidence: {with_advice(record['diameter_reason'], 'give --diameter')}" if low else "")
         columns = VOLUME_COLUMNS + [c for c in table.columns if c not in VOLUME_COLUMNS]
         if target is not None:
             atomic_write_text(target, table[columns].to_csv(index=False, float_format="%.3f"))

@@ -2,6 +2,8 @@
 threshold, without importing torch (the command line parses its arguments before it knows whether the
 command needs a network)."""
 
+import numbers
+
 from ..errors import ParticleDetectError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
@@ -14,7 +16,42 @@ RUNTIME_CHOICES = ("auto", "torch", "onnx", "openvino")
 DEFAULT_TILE = 1536
 
 
+def is_number(value: object) -> bool:
+    """A real number (Python's or NumPy's), not a bool and not text: "0.5" is refused, not read."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def is_whole(value: object) -> bool:
+    """A whole number (Python's or NumPy's), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def check_threshold(threshold: float | None) -> None:
     """A score threshold is in [0, 1), as the command line's ``--threshold``; None is the model's own."""
-    if threshold is not None and not 0.0 <= float(threshold) < 1.0:
+    if threshold is None:
+        return
+    if not is_number(threshold):
+        raise TypeError(f"threshold must be a number in [0, 1) or None (the model's own), got "
+                        f"{type(threshold).__name__} {threshold!r:.40}")
+    if not 0.0 <= float(threshold) < 1.0:
         raise ParticleDetectError(f"threshold must be a number in [0, 1), got {threshold}")
+
+
+def check_count(value: object, name: str, unit: str, none: str = "") -> None:
+    """``value`` a whole number of at least 1 (``tile``, ``batch_size``): a TypeError naming ``name`` for
+    another type, a ParticleDetectError below 1; None is allowed when ``none`` says what it means."""
+    if value is None and none:
+        return
+    allowed = f"a whole number of {unit}, at least 1" + (f", or None ({none})" if none else "")
+    if not is_whole(value):
+        raise TypeError(f"{name} must be {allowed}, got {type(value).__name__} {value!r:.40}")
+    if value < 1:
+        raise ParticleDetectError(f"{name} must be {allowed}, got {value}")
+
+
+def check_progress(progress: object) -> None:
+    """A progress callback is called as ``progress(done, total)``; checked before any work, not at the
+    first frame's end."""
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a callable taking (done, total) or None, got "
+                        f"{type(progress).__name__} {progress!r:.40}")

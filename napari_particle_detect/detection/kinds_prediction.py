@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .choices import DEFAULT_TILE, check_threshold
+from .choices import DEFAULT_TILE, check_count, check_progress, check_threshold
 from .devices import select_device
 from ..errors import ParticleDetectError
 from ..kinds.chains import count_chains
@@ -24,7 +24,7 @@ from ..models import DetectorModel, load_model_cached
 from ..models.registry import require_kind
 from .networks import prepare_network
 from .runtimes import runtime_record
-from .preprocessing import ConstantFrameError, as_frames, check_frame, normalise
+from .preprocessing import ConstantFrameError, as_frames, check_frame, frame_indices, normalise
 from ..shipped import WEIGHTS_DIR
 from .stages import laid_out_for
 from .tiling import plan_tiles
@@ -66,7 +66,8 @@ def predict_maps(network: nn.Module, frame: np.ndarray, device: torch.device | s
 def model_for(kind: str, model: DetectorModel | str | None, device: torch.device) -> DetectorModel:
     if not isinstance(model, DetectorModel):
         model = load_model_cached(model if model is not None else shipped_model_path(kind), device)
-    require_kind(model, kind, model.path or "the model", f"give a {kind} model or --kind {model.card.kind}")
+    require_kind(model, kind, model.path or "the model", f"give a {kind} model or --kind {model.card.kind}",
+                 spatial_dims=2)
     return model
 
 
@@ -87,19 +88,22 @@ def detect_kind(
     """The kind's table (rods.COLUMNS or chains.COLUMNS) for every frame of a 2D image or a stack.
 
     ``runtime`` and ``precision`` as for spheres (runtimes.resolve_runtime): on a CPU, ONNX Runtime
-    float32 by default."""
+    float32 by default. ``frames`` and ``progress`` as prediction.detect's: the indices of the frames to
+    detect (negative ones from the end, each once), and ``progress(done, total)`` over them."""
     if polarity not in ("auto", "bright", "dark"):
         raise ParticleDetectError(f"polarity must be auto, bright or dark, got {polarity!r}")
     check_threshold(threshold)
+    check_count(tile, "tile", "pixels")
+    check_progress(progress)
     spec = get_kind(kind)
+    stack = as_frames(image, name)
+    indices = frame_indices(frames, stack.shape[0], name)
     device = select_device(device)
     model = model_for(kind, model, device)
 
     # As for spheres: batch norm folded into the convolutions, on the runtime made for the device.
     network = prepare_network(model, device, precision, runtime=runtime)
     thr = model.card.threshold if threshold is None else float(threshold)
-    stack = as_frames(image, name)
-    indices = list(range(stack.shape[0])) if frames is None else list(frames)
     parts = []
     for count, index in enumerate(indices, start=1):
         try:

@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .choices import DEFAULT_TILE, check_threshold
+from .choices import DEFAULT_TILE, check_count, check_progress, check_threshold, is_number
 from .devices import select_device
 from ..errors import ParticleDetectError
 from ..kinds.heatmap import RESIDUAL, decode_peaks
@@ -28,7 +28,7 @@ from ..models import DetectorModel, load_model_cached
 from ..models.registry import require_kind
 from .look import StackLook
 from .networks import prepare_network
-from .preprocessing import ConstantFrameError, as_frames, check_frame
+from .preprocessing import ConstantFrameError, as_frames, check_frame, frame_indices
 from .rescoring import candidate_features
 from .sizing import estimate_size, rescale_centres_back, scale_for_diameter
 from .stages import (
@@ -236,8 +236,21 @@ def next_unblank_frame(frames, name: str) -> int:
 
 
 def check_diameter(diameter: float) -> None:
+    if not is_number(diameter):
+        raise TypeError(f"diameter must be a number (px) or None (estimated), got {type(diameter).__name__} "
+                        f"{diameter!r:.40}")
     if not diameter > 0 or not np.isfinite(diameter):
         raise ParticleDetectError(f"diameter must be a positive number, got {diameter}")
+
+
+def check_diameter_fits(diameter: float, shape: tuple[int, ...], name: str = "image") -> None:
+    """A given diameter no larger than the frames' smaller side (the rule the command line's ``--diameter``
+    follows, file_detection.check_diameter_fits): beyond it no particle fits, and detection would find
+    nothing while trusting the size it was given."""
+    h, w = int(shape[-2]), int(shape[-1])
+    if diameter > min(h, w):
+        raise ParticleDetectError(f"{name}: diameter {diameter:g} px is larger than the image ({h} x {w} px); "
+                                  "give the particles' diameter in pixels")
 
 
 def given_sizing(model: DetectorModel, diameter: float) -> Sizing:
@@ -248,6 +261,12 @@ def given_sizing(model: DetectorModel, diameter: float) -> Sizing:
 
 # What running out of host or GPU memory raises (torch's CPU allocator raises a RuntimeError, see below).
 OUT_OF_MEMORY = (MemoryError, getattr(torch.cuda, "OutOfMemoryError", MemoryError))
+
+
+def require_spheres(model: DetectorModel) -> None:
+    """Sphere detection runs a sphere model: one line naming the kind another model finds, and the way out."""
+    require_kind(model, "spheres", model.path or "the model", f"give a sphere model or --kind {model.card.kind}",
+                 spatial_dims=2)
 
 
 def iter_detect(
@@ -273,6 +292,9 @@ def iter_detect(
     calls across frames (``batch_size`` tiles per call; default by device). ``heatmaps=False``
     keeps no whole heatmap (results' ``heatmap`` is None): memory then holds bands of rows only.
     ``compile`` runs the network through ``torch.compile`` (a warm-up on the first batch).
+    ``frames``: the indices of the frames to detect, in the order given (default every frame): whole
+    numbers, negative ones counted from the end (-1 is the last frame, yielded as its index); a frame
+    out of range or named twice is refused (preprocessing.frame_indices).
     ``runtime``: "auto" runs the network on ONNX Runtime on a CPU where it is installed (float32, or
     int8 with ``precision="int8"``), on OpenVINO in bfloat16 where runtimes.resolve_runtime says so,
     on torch otherwise; "torch", "onnx" or "openvino" to choose. ``split_close`` also takes the
@@ -281,20 +303,25 @@ def iter_detect(
     but real images lose a little (bulk water -0.003 F1, the seed demo's counts spread 2.1 % against
     1.8 %) and 2048 px frames take up to 13 % longer, so it is off unless asked for.
     """
+    # The arguments are checked before any work: the model is loaded, and frames read, after.
     if polarity not in ("auto", "bright", "dark"):
         raise ParticleDetectError(f"polarity must be auto, bright or dark, got {polarity!r}")
+    check_threshold(threshold)
+    if diameter is not None:
+        check_diameter(diameter)  # here, since the scale is taken from it before the look check ends
+    check_count(tile, "tile", "pixels")
+    check_count(batch_size, "batch_size", "tiles", "by device")
+    stack = as_frames(image, name)
+    indices = frame_indices(frames, stack.shape[0], name)
+    if diameter is not None:
+        check_diameter_fits(diameter, stack.shape, name)
     device = select_device(device)
     if not isinstance(model, DetectorModel):
         model = load_model_cached(model, device)
-    require_kind(model, "spheres", model.path or "the model", f"give a sphere model or --kind {model.card.kind}")
-    if diameter is not None:
-        check_diameter(diameter)  # here, since the scale is taken from it before the look check ends
-    check_threshold(threshold)
-    stack = as_frames(image, name)
+    require_spheres(model)
     network = prepare_network(model, device, precision, compile=compile, runtime=runtime)
     steps = steps_for(device)
     thr = model.card.threshold if threshold is None else float(threshold)
-    indices = list(range(stack.shape[0]) if frames is None else frames)
     try:
         sizing = resolve_sizing(model, stack, diameter, name)
         scale = sizing.scale
@@ -348,25 +375,45 @@ def detect(
 ) -> pd.DataFrame:
     """Centres of every frame as a ``frame,y,x,score`` table (trackpy's column names).
 
+    ``image``: a 2D image, or a T/Z stack of 2D frames (an array, a list of equally shaped frames, or a
+    lazy array such as a dask array, read a frame at a time); length-1 axes are left out, as the file
+    readers leave them out ((Y, X, 1) is one image). ``model``: a DetectorModel, a model's path (NAME.pt
+    with its card NAME.json) or a shipped model's name (default: the shipped UNet); a 3D model is
+    refused (detect volumes with volume_detection.detect_volume). ``diameter``: the particles' diameter
+    in px (a number no larger than the image), or None to estimate it. ``threshold``: a score in
+    [0, 1), or None for the model's own. ``progress``: called as ``progress(done, total)`` after each
+    frame, ``total`` the number of frames detected. ``frames`` (a keyword option): the indices of the
+    frames to detect, in the order given (default every frame); negative ones count from the end as
+    Python's indexing does (-1, the last frame, is its index in the table's ``frame`` column); a frame
+    out of range or named twice is refused. The other keyword options are :func:`iter_detect`'s
+    (``tile``, ``batch_size``, ``precision``, ``runtime``, ``compile``, ``split_close``, ``name``); a
+    table holds no heatmaps, so ``heatmaps=True`` is refused (:func:`iter_detect` yields them).
+
     ``kind="rods"`` or ``"chains"`` gives those kinds' tables instead (kinds_prediction.detect_kind:
-    rods.COLUMNS, chains.COLUMNS), with their shipped models unless ``model`` is given.
+    rods.COLUMNS, chains.COLUMNS), with their shipped models unless ``model`` is given; of the
+    keyword options they take ``frames``, ``tile``, ``name``, ``runtime`` and ``precision``.
 
     ``table.attrs`` holds the sizing used: ``diameter`` (given or estimated), ``scale`` (the factor
     frames were resampled by to reach the model's working size), ``ringed``, and
     ``diameter_confidence`` ("high", or "low" when too few particle-like blobs stood out of the
-    noise to trust an estimate: give the diameter) with ``diameter_reason``.
+    noise to trust an estimate: give the diameter) with ``diameter_reason``. A low-confidence
+    estimate is also logged as a warning (logger ``napari_particle_detect``), once per call.
     """
     unknown = sorted(set(kwargs) - SPHERE_OPTIONS)
     if unknown:
         raise TypeError(f"detect() got an unexpected keyword argument {unknown[0]!r}; its options beyond the "
                         f"named ones: {', '.join(sorted(SPHERE_OPTIONS))}")
+    check_progress(progress)
+    if kwargs.get("heatmaps", False):
+        raise ParticleDetectError("heatmaps: detect returns a table, which holds no heatmaps; iter_detect yields "
+                                  "each frame's (FrameResult.heatmap)")
+    kwargs.pop("heatmaps", None)
     if kind != "spheres":
         from .kinds_prediction import detect_kind
 
         if diameter is not None:
             raise ParticleDetectError(f"diameter is the size of spheres; kind={kind!r} works at the image's own "
                                       "pixel scale")
-        kwargs.pop("heatmaps", None)
         if kwargs.pop("split_close", False):
             raise ParticleDetectError(f"split_close splits sphere peaks; not with kind={kind!r}")
         spheres_only = sorted(set(kwargs) - KIND_OPTIONS)
@@ -374,15 +421,22 @@ def detect(
             raise ParticleDetectError(f"{spheres_only[0]} is an option of sphere detection; not with kind={kind!r}")
         return detect_kind(image, kind, model, device, threshold, polarity, progress=progress, **kwargs)
     parts = []
-    total = as_frames(image, kwargs.get("name", "image")).shape[0]
+    name = kwargs.get("name", "image")
+    stack = as_frames(image, name)
+    kwargs["frames"] = frame_indices(kwargs.get("frames"), stack.shape[0], name)
+    total = len(kwargs["frames"])  # the frames detected, not the stack's
     sizing = None
-    kwargs.setdefault("heatmaps", False)  # a table needs no heatmaps: memory holds bands of rows only
+    # A table needs no heatmaps: memory holds bands of rows only.
     for count, (index, result, sizing) in enumerate(
-        iter_detect(image, model, device, threshold, diameter, polarity, **kwargs), start=1
+        iter_detect(stack, model, device, threshold, diameter, polarity, heatmaps=False, **kwargs), start=1
     ):
         parts.append((index, result.centres, result.scores))
         if progress is not None:
             progress(count, total)
+    if sizing is not None and sizing.confidence == "low":  # the command line says it as its own warning
+        advice = "" if "give the diameter" in sizing.reason else "; give diameter= (px) if it is known"
+        log.warning("%s: particle diameter %.1f px (estimated), low confidence: %s%s", name, sizing.diameter,
+                    sizing.reason, advice)
     table = frames_table(parts)
     table.attrs["diameter"] = sizing.diameter if sizing else float("nan")
     table.attrs["scale"] = sizing.scale if sizing else float("nan")

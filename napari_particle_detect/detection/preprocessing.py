@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numbers
 import os
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -29,13 +31,33 @@ def check_frame(frame: np.ndarray, name: str = "image", convert: bool = True) ->
     if not (np.issubdtype(frame.dtype, np.number) or frame.dtype == bool) or np.iscomplexobj(frame):
         raise ParticleDetectError(f"{name}: unsupported pixel type {frame.dtype}")
     floating = np.issubdtype(frame.dtype, np.floating)
-    if convert or not (np.issubdtype(frame.dtype, np.integer) and frame.dtype.itemsize <= 2):
-        frame = frame.astype(np.float32, copy=False)
     if floating and not np.all(np.isfinite(frame)):
         raise ParticleDetectError(f"{name}: image contains NaN or infinite values")
-    if float(frame.max()) == float(frame.min()):
-        raise ConstantFrameError(f"{name}: image is constant (every pixel is {frame.flat[0]:g}); nothing to detect")
+    lo, hi = frame.min(), frame.max()
+    if lo == hi:  # in the frame's own type: 1 + 1e-12 * image is not constant
+        raise ConstantFrameError(f"{name}: image is constant (every pixel is {float(lo):g}); nothing to detect")
+    if frame.dtype.itemsize > 4 or frame.dtype in (np.int32, np.uint32):
+        return to_float32(frame, float(lo), float(hi))
+    if convert or not (np.issubdtype(frame.dtype, np.integer) and frame.dtype.itemsize <= 2):
+        frame = frame.astype(np.float32, copy=False)
     return frame
+
+
+def to_float32(frame: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """A frame of a wider type (float64, 32 and 64 bit integers) in float32 for the network, mapped to
+    [0, 1] first where float32 would lose it: values beyond its range (1e300 overflows to inf), below
+    its smallest normal number, or a range too narrow for its 24 bit mantissa against the values'
+    magnitude (1 + 1e-12 * image would turn constant). Frames are normalised by percentiles later,
+    which a linear map does not change. ``lo`` and ``hi``: the frame's smallest and largest values."""
+    size = max(abs(lo), abs(hi))
+    if 1e-30 < hi - lo and size < 1e30 and hi - lo > 1e-3 * size:
+        return frame.astype(np.float32)
+    scaled = frame.astype(np.float64)
+    scaled /= size  # first, so that hi - lo of 1e308 and -1e308 does not overflow
+    low, span = lo / size, hi / size - lo / size
+    scaled -= low
+    scaled /= span if span > 0 else 1.0
+    return scaled.astype(np.float32)
 
 
 def normalise(frame: np.ndarray, invert: bool = False) -> np.ndarray:
@@ -58,9 +80,15 @@ def as_frames(image: np.ndarray, name: str = "image") -> np.ndarray:
         raise ParticleDetectError(f"{name}: detect takes an image array, not a file name ({str(image)!r}); read it "
                                   "first (napari_particle_detect.files.io.read_image) or run detect_files on paths")
     if not hasattr(image, "shape") or not hasattr(image, "ndim"):
-        image = np.asarray(image)
+        image = frames_of_sequence(image, name)
+    if image.ndim > 2 and 1 in image.shape[1:] or image.ndim > 3 and 1 in image.shape:
+        image = without_unit_axes(image, name)  # (Y, X, 1), (1, 1, Y, X): as the file readers squeeze them
+    if image.ndim < 2:
+        raise ParticleDetectError(f"{name}: expected a 2D image or a 3D T/Z stack, got shape {image.shape}")
     if image.ndim == 2:
         return np.asarray(image)[None]
+    if image.shape[0] == 0:
+        raise ParticleDetectError(f"{name}: no frames (shape {image.shape}); nothing to detect")
     if image.ndim == 3:
         if image.shape[-1] in (3, 4) and image.shape[0] > 4:
             raise ParticleDetectError(
@@ -70,3 +98,68 @@ def as_frames(image: np.ndarray, name: str = "image") -> np.ndarray:
     if image.ndim == 4 and image.shape[-1] in (3, 4):
         raise ParticleDetectError(f"{name}: RGB(A) stacks are not supported (shape {image.shape}); convert to greyscale")
     raise ParticleDetectError(f"{name}: expected a 2D image or a 3D T/Z stack, got {image.ndim}D shape {image.shape}")
+
+
+def frames_of_sequence(image, name: str) -> np.ndarray:
+    """A list (or other sequence) of frames as one array; frames of different shapes are refused by name,
+    not with NumPy's "inhomogeneous shape"."""
+    try:
+        array = np.asarray(image)
+    except ValueError:
+        array = None
+    if array is None or array.dtype == object:
+        try:
+            shapes = [np.shape(frame) for frame in image]
+        except TypeError:
+            shapes = []
+        differ = sorted(set(shapes), key=shapes.index)
+        if len(differ) > 1:
+            raise ParticleDetectError(f"{name}: its frames differ in shape ({differ[0]} and {differ[1]}); a stack's "
+                                      "frames share one shape: detect them one at a time")
+        if array is None:
+            raise ParticleDetectError(f"{name}: not an image array (a {type(image).__name__} NumPy cannot read "
+                                      "as one)")
+    return array
+
+
+def without_unit_axes(image, name: str):
+    """``image`` with its length-1 axes left out (kept lazy where the array can squeeze itself)."""
+    axes = tuple(i for i, n in enumerate(image.shape) if n == 1)
+    if isinstance(image, np.ndarray):
+        return np.squeeze(image, axis=axes)
+    if callable(getattr(image, "squeeze", None)):
+        return image.squeeze(axis=axes)
+    if image.ndim == 3:  # (1, Y, X) is a stack of one frame as it is; a lazy (Y, X, 1) is read as one frame
+        return np.asarray(image[..., 0]) if image.shape[-1] == 1 else image
+    raise ParticleDetectError(f"{name}: expected a 2D image or a 3D T/Z stack, got {image.ndim}D shape "
+                              f"{image.shape}; leave out its length-1 axes")
+
+
+def frame_indices(frames, count: int, name: str = "image") -> list[int]:
+    """The indices of the frames to detect in a stack of ``count``: every frame for None; else whole
+    numbers in the order given, each in range, a negative one counted from the end as Python counts
+    (-1 is the last frame; kept as its index, count - 1), and each frame at most once: a frame named
+    twice (0 and 0, or 0 and -count) is refused, not detected twice."""
+    if frames is None:
+        return list(range(count))
+    if isinstance(frames, (str, bytes)) or not isinstance(frames, Iterable) or getattr(frames, "ndim", 1) != 1:
+        one = "; for one frame give frames=[N]" if isinstance(frames, numbers.Integral) else ""
+        raise TypeError(f"frames must be a list of frame indices or None (every frame), got "
+                        f"{type(frames).__name__} {frames!r:.40}{one}")
+    given = list(frames)
+    if not given:
+        raise ParticleDetectError(f"{name}: frames is empty; give the frames to detect, or frames=None for every one")
+    indices: dict[int, object] = {}
+    for frame in given:
+        if not isinstance(frame, numbers.Integral) or isinstance(frame, bool):
+            raise TypeError(f"frames must hold whole numbers (frame indices), got {type(frame).__name__} {frame!r:.40}")
+        if not -count <= frame < count:
+            raise ParticleDetectError(f"{name}: frame {frame} is out of range: {count} frame(s), so 0 to {count - 1} "
+                                      f"(or -{count} to -1 from the end)")
+        index = int(frame) + count if frame < 0 else int(frame)
+        if index in indices:
+            twice = (f"frame {frame} is given twice in frames" if indices[index] == frame
+                     else f"frames {indices[index]} and {frame} are the same frame ({index})")
+            raise ParticleDetectError(f"{name}: {twice}; each frame is detected once")
+        indices[index] = frame
+    return list(indices)

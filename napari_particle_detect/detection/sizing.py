@@ -26,6 +26,15 @@ SPARSE_ESTIMATE_CROP = 1024
 # Scales tried between the smallest and largest diameter; the peak is refined between them.
 BLOB_SCALES = 14
 
+# The advice a crowded field's reason ends with (:func:`estimate_size`): a reason is said with other
+# advice only where it has none of its own (:func:`with_advice`).
+DIAMETER_ADVICE = "give the diameter if it is known"
+
+
+def with_advice(reason: str, advice: str) -> str:
+    """``reason``, then "; ``advice``" unless the reason already advises giving the diameter."""
+    return reason if DIAMETER_ADVICE in reason else f"{reason}; {advice}"
+
 
 @dataclass(frozen=True)
 class SizeEstimate:
@@ -90,7 +99,7 @@ def _estimate_in(image: np.ndarray, sigmas: np.ndarray) -> SizeEstimate:
         confident = False
         reason = (f"the particles crowd and the two readings of their size disagree ({_scale_diameter(own):.1f} px "
                   f"from their own blob scales, {_scale_diameter(percentile):.1f} px from the image's strongest "
-                  f"scale): the estimate may be 20 % off; give the diameter if it is known")
+                  f"scale): the estimate may be 20 % off; {DIAMETER_ADVICE}")
     return SizeEstimate(diameter, ringed, confident, reason, len(blobs))
 
 

@@ -313,19 +313,41 @@ class BatchSource:
 def forward_in(network: nn.Module, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """The network's output in float32, its forward pass run in ``dtype`` (devices.training_dtype) on
     ``x`` laid out as the network is (:func:`training_layout`)."""
-    x = laid_out_for(network, x)
+    if trains_channels_last(network, x.device):
+        x = laid_out_for(network, x)
     with torch.autocast(x.device.type, dtype=dtype, enabled=dtype != torch.float32):
         return network(x).float()
 
 
+def strided_pointwise(network: nn.Module) -> bool:
+    """Whether ``network`` has a 2D convolution whose kernel is smaller than its stride (the ResNet's
+    1x1, stride-2 shortcuts): see :func:`trains_channels_last`."""
+    return any(isinstance(m, nn.Conv2d) and any(k < s for k, s in zip(m.kernel_size, m.stride))
+               for m in network.modules())
+
+
+def trains_channels_last(network: nn.Module, device: torch.device) -> bool:
+    """Whether ``network`` trains in channels-last on ``device``: 2D networks on CPUs and CUDA, except,
+    on a CPU, one with a convolution whose kernel is smaller than its stride. With torch 2.13.0+cpu
+    (oneDNN) the weight gradient of such a convolution in channels-last corrupts the heap and ends the
+    process ("double free or corruption (!prev)" or a segmentation fault in ``loss.backward()``);
+    minimal trigger: ``Conv2d(12, 12, 1, stride=2)``, weight and a 1x12x96x96 input in channels-last,
+    ``.sum().backward()`` (scripts/torch_channels_last_strided_conv_crash.py). The ResNet's shortcuts
+    are such convolutions, so it trains in the usual layout on a CPU; the UNet keeps channels-last.
+    Its forward pass in channels-last is sound: detection keeps the layout."""
+    if device.type not in CHANNELS_LAST_DEVICES or any(p.dim() == 5 for p in network.parameters()):
+        return False
+    return not (device.type == "cpu" and strided_pointwise(network))
+
+
 def training_layout(network: nn.Module, device: torch.device) -> nn.Module:
-    """``network`` (on ``device``) in the memory layout its training steps run fastest in: channels-last
-    for 2D networks on CPUs and CUDA. One step on 8 crops of 64 px with the shipped UNet, 2 CPU threads:
-    46-50 ms against 65-68 ms in bfloat16, 79 against 88 ms in float32. Undo with :func:`standard_layout`
-    before a network leaves training (exports and saved files keep the usual layout)."""
-    if device.type in CHANNELS_LAST_DEVICES and all(p.dim() != 5 for p in network.parameters()):
-        network.to(memory_format=torch.channels_last)
-    return network
+    """``network`` (on ``device``) in the memory layout its training steps run fastest in and safely
+    (:func:`trains_channels_last`): channels-last for 2D networks on CPUs and CUDA. One step on 8 crops
+    of 64 px with the shipped UNet, 2 CPU threads: 46-50 ms against 65-68 ms in bfloat16, 79 against
+    88 ms in float32. Undo with :func:`standard_layout` before a network leaves training (exports and
+    saved files keep the usual layout)."""
+    layout = torch.channels_last if trains_channels_last(network, device) else torch.contiguous_format
+    return network.to(memory_format=layout)
 
 
 def standard_layout(network: nn.Module) -> nn.Module:

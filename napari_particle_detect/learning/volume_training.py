@@ -189,18 +189,81 @@ def train_volumes(pool: Path, validation: Path, out: Path, config: VolumeTrainCo
             return out
 
 
-if __name__ == "__main__" and len(__import__("sys").argv) > 1 and __import__("sys").argv[1] == "train":
+PROG = "python -m napari_particle_detect.learning.volume_training"
+
+
+def _pool_files(folder: Path, what: str) -> None:
+    """Refuse a ``folder`` without pool volumes (vol_*.npz): training would fail on its first step."""
+    from ..errors import ParticleDetectError
+
+    if not folder.is_dir():
+        raise ParticleDetectError(f"{folder}: no such folder; give the {what} folder (write it with {PROG} "
+                                  "FOLDER FIRST_SEED COUNT)")
+    if not any(folder.glob("vol_*.npz")):
+        raise ParticleDetectError(f"{folder}: holds no pool volumes (vol_*.npz); write them with {PROG} "
+                                  "FOLDER FIRST_SEED COUNT")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``POOL FIRST_SEED COUNT``: write pool volumes; ``train POOL VALIDATION OUT [MINUTES [LR [INIT]]]
+    [--resume]``: train on them (one CPU thread). Bad arguments are one line, exit 2."""
     import sys
 
-    import torch
+    from ..cli.checks import OneLineParser, number_in
+    from ..errors import ParticleDetectError
 
-    torch.set_num_threads(1)
-    cfg = VolumeTrainConfig(minutes=float(sys.argv[5]) if len(sys.argv) > 5 else 20.0,
-                            learning_rate=float(sys.argv[6]) if len(sys.argv) > 6 else 2e-3)
-    init = Path(sys.argv[7]) if len(sys.argv) > 7 else None
-    train_volumes(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), cfg, resume="--resume" in sys.argv,
-                  init=init)
-elif __name__ == "__main__":
-    import sys
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    defaults = VolumeTrainConfig()
+    if argv[:1] == ["train"]:
+        parser = OneLineParser(prog=f"{PROG} train", description="Train the 3D UNet on a pool of generator "
+                               "volumes; the best validation F1 is kept at OUT (.pt + .json), a checkpoint beside "
+                               "it (OUT.state.pt).")
+        parser.add_argument("pool", metavar="POOL", type=Path,
+                            help="folder of pool volumes (vol_*.npz), may grow while training")
+        parser.add_argument("validation", metavar="VALIDATION", type=Path,
+                            help="folder of validation volumes (vol_*.npz)")
+        parser.add_argument("out", metavar="OUT", type=Path, help="model path to write (.pt)")
+        parser.add_argument("minutes", metavar="MINUTES", nargs="?", type=number_in(0, 1e6, low_open=True),
+                            default=defaults.minutes, help=f"wall time to train (default {defaults.minutes:g})")
+        parser.add_argument("lr", metavar="LR", nargs="?", type=number_in(0, 1, low_open=True),
+                            default=defaults.learning_rate,
+                            help=f"learning rate (default {defaults.learning_rate:g})")
+        parser.add_argument("init", metavar="INIT", nargs="?", type=Path, default=None,
+                            help="start from these weights (.pt)")
+        parser.add_argument("--resume", action="store_true", help="continue from OUT.state.pt if it is there")
+        args = parser.parse_intermixed_args(argv[1:])  # --resume anywhere, even between the positionals
+    else:
+        parser = OneLineParser(prog=PROG, description=f"Write pool volumes for training ({PROG} train --help "
+                               "trains on them).")
+        parser.add_argument("pool", metavar="POOL", type=Path,
+                            help="folder to write vol_SEED.npz into (those there are kept)")
+        parser.add_argument("first_seed", metavar="FIRST_SEED", type=number_in(0, 2**31 - 1, whole=True),
+                            help="seed of the first volume")
+        parser.add_argument("count", metavar="COUNT", type=number_in(1, 1_000_000, whole=True),
+                            help="how many volumes")
+        args = parser.parse_args(argv)
+    try:
+        if argv[:1] != ["train"]:
+            write_pool(args.pool, args.first_seed, args.count)
+            return 0
+        _pool_files(args.pool, "pool")
+        _pool_files(args.validation, "validation")
+        if args.init is not None and not args.init.is_file():
+            raise ParticleDetectError(f"{args.init}: file not found; give the weights (.pt) to start from")
+        import torch
 
-    write_pool(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))
+        torch.set_num_threads(1)
+        config = VolumeTrainConfig(minutes=args.minutes, learning_rate=args.lr)
+        train_volumes(args.pool, args.validation, args.out, config, resume=args.resume, init=args.init)
+        return 0
+    except ParticleDetectError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk, an unwritable folder: the file and the reason
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"{parser.prog}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import pickle
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -140,10 +141,23 @@ def wrong_kind(where: object, found: str, kind: str, advice: str = "") -> str:
     return f"{where}: this model finds {found}, not {kind}" + (f"; {advice}" if advice else "")
 
 
-def require_kind(model: DetectorModel | ModelCard, kind: str, where: object, advice: str = "") -> None:
+def wrong_dims(where: object, found: int) -> str:
+    """The refusal of a 3D model where frames are detected (or a 2D one where volumes are)."""
+    if found == 3:
+        return (f"{where}: a 3D model (finds particles in volumes); detect volumes with "
+                "napari_particle_detect.detect_volumes or particle-detect detect --axes ZYX")
+    return f"{where}: a 2D model (finds particles in frames); volumes need a 3D model (the shipped unet3d)"
+
+
+def require_kind(model: DetectorModel | ModelCard, kind: str, where: object, advice: str = "",
+                 spatial_dims: int | None = None) -> None:
     """Refuse a model (or its card) that finds another kind than ``kind``: a ParticleDetectError saying
-    :func:`wrong_kind`, before another kind's heads are read or trained as this kind's."""
+    :func:`wrong_kind`, before another kind's heads are read or trained as this kind's. With
+    ``spatial_dims`` (2: frames, 3: volumes) a model of the other dimension is refused first
+    (:func:`wrong_dims`): a 3D sphere model is no way out for a 2D chains detection."""
     card = model.card if isinstance(model, DetectorModel) else model
+    if spatial_dims is not None and card.spatial_dims != spatial_dims:
+        raise ParticleDetectError(wrong_dims(where, card.spatial_dims))
     if card.kind != kind:
         raise ParticleDetectError(wrong_kind(where, card.kind, kind, advice))
 
@@ -210,12 +224,19 @@ def save_tensors(tensors: Any, path: str | Path) -> Path:
 def weights_path(path: str | Path | None = None) -> Path:
     """The weights file a model path names (default: the shipped UNet; a folder means its model.pt;
     a bare name such as ``unet-wide`` that names no file here, the shipped weights of that name)."""
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"model must be a model file's path, a shipped model's name or a DetectorModel, got "
+                        f"{type(path).__name__} {path!r:.40}")
     path = Path(path) if path is not None else default_model_path()
     if path.is_dir():
         path = path / "model.pt"
-    path = path if path.suffix == ".pt" else path.with_suffix(".pt")
+    given, path = path, path if path.suffix == ".pt" else path.with_suffix(".pt")
     if len(path.parts) == 1 and not path.exists() and (WEIGHTS_DIR / path.name).exists():
         return WEIGHTS_DIR / path.name
+    if given.suffix not in (".pt", ".json") and given.is_file() and not path.exists():
+        # pyproject.toml: not "pyproject.pt: model weights file not found", a file the user never named
+        raise ParticleDetectError(f"{given}: not a model (a model is NAME.pt, its weights, with NAME.json, its card, "
+                                  "beside it)")
     return path
 
 
