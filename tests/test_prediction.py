@@ -307,3 +307,23 @@ def test_detect_documents_its_options_refuses_heatmaps_and_warns_of_a_doubtful_s
     with caplog.at_level("WARNING", logger="napari_particle_detect"):
         detect(noise, tiny_model, device="cpu", diameter=12)  # a given size: nothing to doubt
     assert not [r for r in caplog.records if "low confidence" in r.getMessage()]
+
+
+def test_the_model_cache_keeps_the_models_the_docks_use_at_once_and_hands_threads_one_object():
+    """Spheres, rods and chains detected by turns do not reload each other's weights; threads asking for
+    the same model at once get the same object."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from napari_particle_detect.models import registry
+
+    registry._last_loaded.clear()
+    first = {name: registry.load_model_cached(name) for name in ("unet", "rods", "chains")}
+    again = {name: registry.load_model_cached(name) for name in ("unet", "rods", "chains")}
+    assert all(first[name] is again[name] for name in first)
+    registry._last_loaded.clear()
+    with ThreadPoolExecutor(4) as pool:
+        models = list(pool.map(lambda _: registry.load_model_cached("unet"), range(8)))
+    assert all(model is models[0] for model in models)
+    for name in ("unet", "unet-wide", "rods", "chains", "resnet"):
+        registry.load_model_cached(name)
+    assert len(registry._last_loaded) == registry.CACHED_MODELS

@@ -257,3 +257,32 @@ def test_big_integer_frames_are_resampled_without_a_float_copy(monkeypatch):
     expected = ndimage.zoom(frame, zoom, order=1, mode="nearest", grid_mode=True, output=np.float32)
     assert got.dtype == np.float32 and np.array_equal(got, expected)  # SciPy's own pixels: its path was taken
     assert np.abs(got - torch_pixels).max() < 1e-5 * frame.max()  # torch's to float rounding
+
+
+def test_a_doubt_between_two_sizes_the_model_sees_alike_is_no_doubt():
+    """trackpy's bulk water (1 µm spheres, 2.85 px/µm): the two readings of the size (4.7 and 6.0 px)
+    disagree, but both are enlarged the most a frame is (MAX_ENLARGEMENT), so detection is the same
+    whichever is right: the warning says so instead of asking for a diameter that would change no
+    centre, and names what made the reading doubtful (a busy background, not crowding)."""
+    import tifffile
+
+    from napari_particle_detect import detect
+    from napari_particle_detect.detection.sizing import MAX_ENLARGEMENT, SizeEstimate, estimate_size, span_matters
+
+    working = 15.0
+    small = SizeEstimate(6.0, False, False, "busy", span=(4.7, 6.0))
+    assert not span_matters(small, working)  # both below working / MAX_ENLARGEMENT: the same scale
+    assert span_matters(SizeEstimate(14.0, False, False, "crowd", span=(11.0, 14.0)), working)
+    assert span_matters(SizeEstimate(6.0, False, False, "few blobs"), working)  # no span: a doubt of its own
+    assert working / MAX_ENLARGEMENT > 6.0
+
+    from napari_particle_detect.shipped import SAMPLE_DATA_DIR
+
+    frame = tifffile.imread(SAMPLE_DATA_DIR / "trackpy_bulk_water_3.tif")[0]
+    estimate = estimate_size(frame)
+    assert not estimate.confident and estimate.span and "background is busy" in estimate.reason
+    table = detect(frame, device="cpu")
+    assert table.attrs["diameter_confidence"] == "low"  # the estimate itself may be 20 % off
+    assert table.attrs["diameter_reason"].endswith("so a diameter given would change no centre, only sizes "
+                                                   "measured from it")
+    assert "give the diameter" not in table.attrs["diameter_reason"]

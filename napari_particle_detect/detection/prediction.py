@@ -30,7 +30,7 @@ from .look import StackLook
 from .networks import prepare_network
 from .preprocessing import ConstantFrameError, as_frames, check_frame, frame_indices
 from .rescoring import candidate_features
-from .sizing import estimate_size, rescale_centres_back, scale_for_diameter
+from .sizing import DIAMETER_ADVICE, SAME_DETECTION, estimate_size, rescale_centres_back, scale_for_diameter, span_matters
 from .stages import (
     PreparedFrame,
     decoded_heatmaps,
@@ -217,7 +217,11 @@ def resolve_sizing(
     reason = ""
     if 2 * len(doubtful) >= len(estimates):
         index, estimate = doubtful[0]
-        reason = estimate.reason + (f" (frame {index})" if count > 1 else "")
+        reason = estimate.reason
+        if not span_matters(estimate, model.card.canonical_diameter):
+            # Both sizes are enlarged the most the model allows: a diameter given would change no centre.
+            reason = reason.removesuffix(f"; {DIAMETER_ADVICE}") + f"; {SAME_DETECTION}"
+        reason += f" (frame {index})" if count > 1 else ""
     elif len(estimates) > 1 and max(e.diameter for e in estimates) > 1.3 * min(e.diameter for e in estimates):
         reason = "frames disagree: " + ", ".join(f"{e.diameter:.1f}" for e in estimates) + " px"
     return Sizing(used, scale_for_diameter(used, model.card.canonical_diameter), ringed, "estimated",

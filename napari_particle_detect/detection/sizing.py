@@ -31,9 +31,14 @@ BLOB_SCALES = 14
 DIAMETER_ADVICE = "give the diameter if it is known"
 
 
+# Said instead of DIAMETER_ADVICE of a doubtful size that detection does not depend on (span_matters).
+SAME_DETECTION = ("detection is the same for either size (the model enlarges both the most it does), so a "
+                  "diameter given would change no centre, only sizes measured from it")
+
+
 def with_advice(reason: str, advice: str) -> str:
-    """``reason``, then "; ``advice``" unless the reason already advises giving the diameter."""
-    return reason if DIAMETER_ADVICE in reason else f"{reason}; {advice}"
+    """``reason``, then "; ``advice``" unless the reason already says whether to give the diameter."""
+    return reason if DIAMETER_ADVICE in reason or SAME_DETECTION in reason else f"{reason}; {advice}"
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,9 @@ class SizeEstimate:
     confident: bool = True  # enough particle-like blobs of about this size stand out of the noise
     reason: str = ""  # why not, when not confident
     blobs: int = 0  # particle-like blobs found (scale-space maxima well above the noise)
+    # Where two readings of the size disagree: the smaller and larger diameter they give (px), so a
+    # model that works on both alike can tell the doubt changes nothing for it (span_matters).
+    span: tuple[float, ...] = ()
 
 
 def estimate_size(
@@ -77,13 +85,14 @@ def _estimate_in(image: np.ndarray, sigmas: np.ndarray) -> SizeEstimate:
     space = ScaleSpace.of(image, sigmas, BLOB_MIN_CONTRAST)
     blobs = space.blobs()
     sigma = percentile = space.percentile_sigma()
-    own, crowding = sigma, 1.0
+    own, crowding, coverage_ramp, busy_ramp = sigma, 1.0, 1.0, 0.0
     if len(blobs):
         # From the blobs' own scales where they are few and apart, to the percentile where they crowd.
         own = _weighted_median(blobs.sigma, blobs.response)
         coverage = blob_coverage(blobs, own, image.shape)
-        crowding = max(_ramp(coverage, SPARSE_COVERAGE, CROWDED_COVERAGE),
-                       _ramp(space.busyness(own), QUIET_BACKGROUND, BUSY_BACKGROUND))
+        coverage_ramp = _ramp(coverage, SPARSE_COVERAGE, CROWDED_COVERAGE)
+        busy_ramp = _ramp(space.busyness(own), QUIET_BACKGROUND, BUSY_BACKGROUND)
+        crowding = max(coverage_ramp, busy_ramp)
         sigma = float(np.exp((1.0 - crowding) * np.log(own) + crowding * np.log(sigma)))
     centres = blobs[:RING_PROFILE_BLOBS].centres() if crowding < 0.5 else None
     blob = _scale_diameter(sigma)
@@ -95,12 +104,19 @@ def _estimate_in(image: np.ndarray, sigmas: np.ndarray) -> SizeEstimate:
     )
     ring = ring_diameter(image, blob, centres)
     diameter, ringed = (blob, False) if ring is None else (ring, True)
+    span: tuple[float, ...] = ()
     if confident and crowding >= 0.5 and abs(np.log(own / percentile)) > np.log(CROWDED_DISAGREEMENT):
         confident = False
-        reason = (f"the particles crowd and the two readings of their size disagree ({_scale_diameter(own):.1f} px "
+        # Which of the two made them read as crowded: many particles of about this size, or a response
+        # at their scale everywhere (texture, out-of-focus haze, compression blocks).
+        why = ("the particles crowd" if coverage_ramp >= 0.5
+               else "the background is busy at the particles' scale (texture, haze or compression)")
+        reason = (f"{why} and the two readings of their size disagree ({_scale_diameter(own):.1f} px "
                   f"from their own blob scales, {_scale_diameter(percentile):.1f} px from the image's strongest "
                   f"scale): the estimate may be 20 % off; {DIAMETER_ADVICE}")
-    return SizeEstimate(diameter, ringed, confident, reason, len(blobs))
+        if not ringed:
+            span = tuple(sorted((_scale_diameter(own), _scale_diameter(percentile))))
+    return SizeEstimate(diameter, ringed, confident, reason, len(blobs), span)
 
 
 def _scale_diameter(sigma: float) -> float:
@@ -280,6 +296,16 @@ def central_corner(shape: tuple[int, ...], size: tuple[int, int]) -> tuple[int, 
 def _central_crop(frame: np.ndarray, size: int) -> np.ndarray:
     y0, x0 = central_corner(frame.shape, (size, size))
     return frame[y0 : y0 + size, x0 : x0 + size]
+
+
+def span_matters(estimate: SizeEstimate, working_diameter: float) -> bool:
+    """Whether an estimate's doubt can change what a model of ``working_diameter`` sees: False where
+    both readings of the size (``span``) bring frames to the same scale (small particles are enlarged
+    at most MAX_ENLARGEMENT times whichever they are), so no diameter the user gives would either."""
+    if len(estimate.span) != 2:
+        return True
+    low, high = (scale_for_diameter(d, working_diameter) for d in estimate.span)
+    return abs(np.log(low / high)) > np.log(1.05)
 
 
 def scale_for_diameter(diameter: float, working_diameter: float) -> float:

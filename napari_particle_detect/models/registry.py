@@ -11,6 +11,8 @@ import json
 import math
 import os
 import pickle
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -240,24 +242,35 @@ def weights_path(path: str | Path | None = None) -> Path:
     return path
 
 
-# One model named by path is kept while its files are unchanged, so detecting image after image
-# through the plain API neither re-reads the weights nor re-prepares the network (on a GPU that
-# doubled the time of a 2048 px image).
-_last_loaded: dict[tuple, DetectorModel] = {}
+# The models last named by path are kept while their files are unchanged, so detecting image after
+# image through the plain API neither re-reads the weights nor re-prepares the network (on a GPU that
+# doubled the time of a 2048 px image). A few, not one: the docks detect spheres, rods and chains at
+# once, and with one kept each turn reloaded the other's. Threads share it, under a lock.
+CACHED_MODELS = 4
+_last_loaded: OrderedDict[tuple, DetectorModel] = OrderedDict()
+_cache_lock = threading.Lock()
 
 
 def load_model_cached(path: str | Path | None = None, device: str | torch.device = "cpu") -> DetectorModel:
-    """:func:`load_model`, reusing the last model loaded from the same, unchanged files."""
+    """:func:`load_model`, reusing one of the last CACHED_MODELS models loaded from the same, unchanged files."""
     weights = weights_path(path)
     try:
         stamp = tuple((f.stat().st_mtime_ns, f.stat().st_size) for f in (weights, _card_path(weights)))
     except OSError:
         return load_model(weights, device)  # it says which file is missing
     key = (str(weights.resolve()), stamp, str(device))
-    if key not in _last_loaded:
-        _last_loaded.clear()
-        _last_loaded[key] = load_model(weights, device)
-    return _last_loaded[key]
+    with _cache_lock:
+        model = _last_loaded.get(key)
+        if model is not None:
+            _last_loaded.move_to_end(key)
+            return model
+    model = load_model(weights, device)  # outside the lock: another model may be read meanwhile
+    with _cache_lock:
+        model = _last_loaded.setdefault(key, model)  # a thread that loaded it first wins: one object
+        _last_loaded.move_to_end(key)
+        while len(_last_loaded) > CACHED_MODELS:
+            _last_loaded.popitem(last=False)
+    return model
 
 
 def saved_card(path: str | Path | None = None) -> ModelCard:
