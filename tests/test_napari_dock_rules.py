@@ -342,3 +342,93 @@ def test_every_dock_shuts_down_when_the_application_quits(make_napari_viewer, mo
     assert all(dock.closed for dock in docks)
     viewer.add_image(small_stack(1, 32)[0], name="after")  # shut down: the docks no longer hear the viewer
     assert docks[0].image_combo.count() == 0 and docks[1].image_combo.count() == 0
+
+
+def test_the_accept_rule_asks_where_more_than_a_few_per_cent_of_the_detections_would_be_learned_as_background():
+    from napari_particle_detect.projects.acceptance import check_accept
+
+    # 20 detections above the model's own 0.35, and 5 candidates under it (never detections).
+    scores = np.r_[np.linspace(0.40, 0.99, 20), np.linspace(0.10, 0.30, 5)]
+    table = pd.DataFrame({"score": scores, "source": "model"})
+    at_tuned = check_accept(table, 0.35, 0.35)  # the normal case: nothing the model detected is dropped
+    assert (at_tuned.kept, at_tuned.detected, at_tuned.dropped) == (20, 20, 0)
+    assert not at_tuned.needs_confirmation and at_tuned.dropped_text(0.35) == ""
+    assert not check_accept(table, 0.20, 0.35).needs_confirmation  # below it: more kept, nothing dropped
+    one = check_accept(table, 0.40, 0.35)  # a nudge: 1 of 20 (5 %) dropped, said but not asked about
+    assert one.dropped == 1 and not one.needs_confirmation
+    assert one.dropped_text(0.40) == "1 hidden detection (score ≤ 0.40) dropped as not particles"
+    some = check_accept(table, 0.53, 0.35)  # 5 of 20 (25 %): asked (the old rule asked above half only)
+    assert some.dropped == 5 and some.needs_confirmation
+    assert "hides 5 of the 20 centres the model detected at its own threshold 0.35" in some.question(0, 0.53)
+    # Centres added by hand are never hidden, so never dropped.
+    added = pd.DataFrame({"score": [np.nan] * 3, "source": "added"})
+    assert check_accept(added, 0.9, 0.35).dropped == 0
+
+
+def test_enter_says_how_many_hidden_detections_it_drops_and_asks_where_they_are_many(make_napari_viewer, qtbot,
+                                                                                      light_model):
+    # A threshold of 0.9 on a frame of 481 detections showed 395: Enter asked nothing and said "accepted with
+    # 395 centres"; the next round learned the 86 hidden discs as background.
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(2, 96), name="cells")
+    widget = make_widget(viewer, light_model)
+    run_detect(widget, qtbot, scope=1)
+    annotation = widget.annotation
+    viewer.dims.set_current_step(0, 0)
+    tuned = widget.state.model_threshold()
+    table = annotation.frame_table(0)
+    scores = table.loc[table["source"] == "model", "score"].to_numpy(float)
+    detected = np.sort(scores[scores > tuned])
+    # A threshold above the tuned one that hides a fifth or so of the detections: under half, so the old
+    # rule let it through unasked.
+    shares = {float(t): float((detected <= t).mean()) for t in np.unique(np.round(detected, 2))}
+    cut = min((t for t, share in shares.items() if 0.05 < share <= 0.5), key=lambda t: abs(shares[t] - 0.2))
+    widget.detect.set_threshold(cut)
+    dropped = int((detected <= cut).sum())
+    kept = int((annotation.layer_table()["frame"] == 0).sum())
+
+    widget.answers.append(False)
+    widget.review.accept_and_next()
+    assert len(widget.questions) == 1, "not asked"
+    assert f"hides {dropped} of the {len(detected)} centres the model detected" in widget.questions[0]
+    assert annotation.project.reviewed_frames == [] and annotation.current_frame() == 0
+
+    count = notification_count()
+    widget.review.accept_and_next()  # Yes
+    assert len(widget.questions) == 2 and annotation.project.reviewed_frames == [0]
+    said = notifications_since(count)
+    assert (f"frame 0 accepted with {kept} centres; {dropped} hidden detection{'s' if dropped != 1 else ''} "
+            f"(score ≤ {cut:.2f}) dropped as not particles (U takes it back)") in said, said
+
+    # The normal case, the threshold tuned for the model: no question, nothing said to be dropped.
+    widget.detect.set_threshold(tuned)
+    count = notification_count()
+    widget.review.accept_and_next()
+    assert len(widget.questions) == 2 and annotation.project.reviewed_frames == [0, 1]
+    said = notifications_since(count)
+    assert any(m.startswith("frame 1 accepted with") and m.endswith("centres (U takes it back)") for m in said), said
+
+
+def test_texts_about_a_frame_or_an_image_left_go_with_it(make_napari_viewer, qtbot, light_model, tmp_path):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(3, 64), name="first")
+    widget = make_widget(viewer, light_model)
+    run_detect(widget, qtbot, scope=1)
+    # "Next: frame 2, y 0-40 …" while the user is on another frame: it went only when N was pressed again.
+    widget.review.review_next()
+    proposed = widget.annotation.current_frame()
+    assert widget.review.suggestion.text().startswith("Next: ")
+    widget.annotation.go_to_frame(proposed)  # staying on it keeps it
+    assert widget.review.suggestion.text()
+    viewer.dims.set_current_step(0, (proposed + 1) % 3)
+    assert widget.review.suggestion.text() == ""
+
+    # The Export summary is the image's: another image's is not shown, its own is back with it.
+    widget.export.export(tmp_path / "first.csv")
+    summary = widget.export.summary.text()
+    assert "first.csv" in summary
+    viewer.add_image(small_stack(1, 64)[0], name="second")
+    widget.image_combo.setCurrentText("second")
+    assert widget.export.summary.text() == ""
+    widget.image_combo.setCurrentText("first")
+    assert widget.export.summary.text() == summary

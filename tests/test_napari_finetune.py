@@ -371,3 +371,70 @@ def test_frames_detected_by_an_earlier_round_keep_its_threshold_until_detected_a
     assert annotation.frame_threshold(2) == pytest.approx(0.42)
     assert "frame 2: round-002's, at 0.42" in widget.detect.rounds_note.text()
     assert Project.open(project.folder).held_thresholds() == {2: pytest.approx(0.42)}  # kept with the project
+
+
+def test_the_row_that_slides_into_a_deleted_rounds_place_can_be_deleted(make_napari_viewer):
+    # Rounds 001 (in use), 002 and 003; round-002 deleted: round-003 took its (still selected) row, but
+    # Delete stayed off with the tooltip "…: no model round 2".
+    from helpers import make_widget
+
+    from napari_particle_detect.models.registry import default_model_path
+
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((2, 48, 48), np.uint16), name="cells")
+    widget = make_widget(viewer, None)  # the shipped model is round 1
+    widget.detect.add_model_file(str(default_model_path()))  # round 2
+    widget.detect.add_model_file(str(default_model_path()))  # round 3
+    widget.state.use_round(1)
+    table, actions = widget.finetune.table, widget.finetune.round_actions
+    table.selectRow(1)
+    assert actions.selected() == 2 and actions.delete_button.isEnabled()
+    assert actions.delete(confirm=False)
+    assert [r.number for r in widget.annotation.project.rounds] == [1, 3]
+    assert actions.selected() == 3  # round-003 is in the selected row now
+    assert actions.delete_button.isEnabled(), actions.delete_button.toolTip()
+    assert "no model round" not in actions.delete_button.toolTip()
+
+
+def test_a_round_that_won_on_the_tie_break_says_so_in_its_row():
+    from napari_particle_detect._napari.finetune_panel import FineTunePanel
+    from napari_particle_detect.projects.project import RoundInfo
+
+    tied = RoundInfo(3, "fine-tuned", parent=2, held_out=11, f1=0.996, parent_f1=0.996, improved=True)
+    better = RoundInfo(3, "fine-tuned", parent=2, held_out=11, f1=0.996, parent_f1=0.95, improved=True)
+    worse = RoundInfo(3, "fine-tuned", parent=2, held_out=11, f1=0.9, parent_f1=0.95, improved=False)
+    assert FineTunePanel._cells(tied, True)[4:] == ["0.996", "0.996", "better (tie-break)"]
+    assert FineTunePanel._cells(better, True)[6] == "better"
+    assert FineTunePanel._cells(worse, False)[6] == "not better"
+    # Told again once another round is in use, a winner's verdict no longer says it is in use.
+    other = RoundInfo(1, "shipped")
+    assert verdict(better, other).endswith("on 11 held-out tiles: put in use; round-001 chosen since")
+    assert verdict(better, better).endswith(": in use")
+
+
+def test_the_verdict_comes_back_with_the_dock_and_drops_its_detect_advice_once_detected(reviewed, qtbot,
+                                                                                        light_model):
+    from helpers import make_widget, run_detect
+
+    viewer, widget = reviewed
+    start_round(widget, TINY_TUNE)
+    qtbot.waitUntil(lambda: not widget.finetune.running(), timeout=60_000)
+    project = widget.annotation.project
+    said = widget.finetune.status.text()
+    assert said.startswith(verdict(project.rounds[-1], project.current_round))
+    # Closed with its X and opened again: the table shows the round, and the line its verdict.
+    viewer.window.remove_dock_widget(widget)
+    widget = make_widget(viewer, light_model)
+    assert widget.finetune.table.rowCount() == 2
+    assert widget.finetune.status.text() == said
+
+    # A round put in use while frame 2 shows round-001's detections: Detect is what uses it there.
+    newest = project.rounds[-1]
+    widget.finetune._target = widget.annotation  # as when the round ends
+    widget.finetune._on_done(replace(newest, improved=True))
+    widget.finetune._target = None
+    widget.state.project_changed.emit()  # as _on_finished does
+    assert widget.finetune.status.text().endswith(": in use. Run Detect on the unreviewed frames to use it.")
+    run_detect(widget, qtbot, scope=1)  # frame 2, with the round in use
+    text = widget.finetune.status.text()
+    assert text.endswith(": in use") and "Run Detect" not in text, text

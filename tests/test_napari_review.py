@@ -408,3 +408,37 @@ def test_enter_on_a_frame_never_detected_nor_edited_is_refused(make_napari_viewe
     widget.review.accept_and_next()
     assert widget.annotation.project.reviewed_frames == [2]
     assert len(widget.annotation.project.load_frame(2)) == 1
+
+
+def test_the_review_line_tells_of_the_centres_layer_after_every_reopening(make_napari_viewer, qtbot, light_model,
+                                                                          tmp_path):
+    # The dock is set to the image (and its line written) before the centres layer comes back from the
+    # project: the line said "centres layer closed (… kept; Detect or Accept brings it back)" with the layer
+    # listed, active and drawn, until the frame changed.
+    path = tmp_path / "movie.tif"
+    tifffile.imwrite(path, small_stack(2, 64))
+    widget = open_in_dock(make_napari_viewer, path, light_model)
+    run_detect(widget, qtbot, scope=1)
+    viewer = widget.viewer
+
+    def told(w) -> str:
+        assert w.annotation.points is not None and w.annotation.points in w.viewer.layers
+        return w.review.status.text()
+
+    def right(line: str) -> bool:
+        return "centres shown" in line and "closed" not in line
+
+    assert right(told(widget))
+    assert right(told(open_in_dock(make_napari_viewer, path, light_model))), "a new napari session"
+    viewer.window.remove_dock_widget(widget)  # the dock's X, then the dock added again
+    widget = make_widget(viewer, light_model)
+    assert right(told(widget)), "the dock opened again"
+    viewer.layers.remove("movie")  # the image closed and opened again
+    viewer.open(path, plugin="napari")
+    assert right(told(widget)), "the image opened again"
+    viewer.add_image(small_stack(1, 64)[0], name="other")
+    viewer.layers.remove("movie centres")  # closed by hand: said so
+    assert "centres layer closed" in widget.review.status.text()
+    widget.image_combo.setCurrentText("other")
+    widget.image_combo.setCurrentText("movie")  # picked again in the dock's list: the layer is back
+    assert right(told(widget)), "the image picked again"

@@ -106,11 +106,19 @@ class Annotation:
         return cls(viewer, image, project, **kwargs)
 
     def restore(self) -> None:
-        """Bring back the centres and the accepted regions saved in the project, if there are any."""
-        if self.project.saved_frames():
+        """Bring back the centres and the accepted regions saved in the project, if there are any.
+
+        The dock (set to this image a moment before) said "centres layer closed" while the layer was still
+        to come: a layer brought back here is told to it (reopened dock, image, viewer, or the image
+        picked again), as any other change of the centres."""
+        brought_back = False
+        if self.project.saved_frames() and (self.points is None or self.points not in self.viewer.layers):
             self.ensure_points_layer()
+            brought_back = True
         self.regions.show_accepted(self.project.regions())
         self.activate_points()
+        if brought_back:
+            self._changed()
 
     def activate_points(self) -> None:
         """Make the centres layer the active one, so the point keys (P, S, Delete) act on it."""
@@ -341,11 +349,16 @@ class Annotation:
             raise ParticleDetectError(f"'{self.points_name}' was closed: it is back with the centres kept in the "
                                       "project; look at them, then accept")
 
-    def check_accept(self, frame: int, detected_threshold: float) -> AcceptCheck:
-        """What accepting ``frame`` now would keep and drop (see :func:`..acceptance.check_accept`)."""
+    def check_accept(self, frame: int, detected_threshold: float, box: Box | None = None) -> AcceptCheck:
+        """What accepting ``frame`` (or the ``box`` of it) now would keep and drop (see
+        :func:`..acceptance.check_accept`)."""
         self._require_layer()
         self.flush()
-        return check_accept(self.frame_table(frame), self.frame_threshold(frame), detected_threshold)
+        table = self.frame_table(frame)
+        clipped = clip_box(box, self.regions.shape) if box is not None else None
+        if clipped is not None:
+            table = table[Region(int(frame), *clipped).contains(table["y"], table["x"])]
+        return check_accept(table, self.frame_threshold(frame), detected_threshold)
 
     def accept(self, frame: int) -> pd.DataFrame:
         """Mark a frame reviewed: hidden (below threshold) network points go, the rest are accepted.

@@ -61,6 +61,7 @@ class ExportPanel(QGroupBox):
                                f"layer has a pixel size), plus a count per frame in *_counts.csv. {SAVE_RULE}")
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
+        self._summaries: dict[Path, str] = {}  # the last export's summary per project, shown with its image
         layout = QVBoxLayout(self)
         layout.addWidget(self.button)
         layout.addWidget(self.summary)
@@ -68,7 +69,11 @@ class ExportPanel(QGroupBox):
         state.annotation_changed.connect(lambda *_: self.refresh())
 
     def refresh(self) -> None:
-        self.button.setEnabled(self.state.annotation is not None)
+        """Another image (or none): the summary shown is that image's last export, if any (the dock's texts
+        are per image)."""
+        annotation = self.state.annotation
+        self.button.setEnabled(annotation is not None)
+        self.summary.setText(self._summaries.get(annotation.project.folder, "") if annotation is not None else "")
 
     def default_path(self) -> Path:
         return default_export_path(self.state.require_annotation())
@@ -87,7 +92,8 @@ class ExportPanel(QGroupBox):
         table = annotation.visible_table()
         per_frame = table.groupby("frame").size()
         spread = f"; per frame {per_frame.min()}–{per_frame.max()}, median {per_frame.median():.0f}" if len(table) else ""
-        self.summary.setText(f"{len(table)} centres in {annotation.n_frames} frame(s){spread}\n"
-                             f"→ {written.name}, {counts.name}")
+        summary = f"{len(table)} centres in {annotation.n_frames} frame(s){spread}\n→ {written.name}, {counts.name}"
+        self._summaries[annotation.project.folder] = summary
+        self.summary.setText(summary)
         show_info(f"exported {len(table)} centres to {written}")
         return written

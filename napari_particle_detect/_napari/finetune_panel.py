@@ -17,14 +17,14 @@ from qtpy.QtWidgets import (
 
 from ..errors import ParticleDetectError
 from ..learning.eta import RoundEta, eta_text
-from ..learning.finetune import FINE_TUNE, round_defaults
+from ..learning.finetune import FINE_TUNE, round_defaults, tie_note
 from ..learning.pseudo_labels import DEFAULT_FRAMES
 from ..projects.project import RoundInfo
 from ..learning.training import TrainConfig
 from .notify import reports_errors
 from .plots import LossPlot, RoundsPlot
 from .round_actions import RoundActions
-from .round_progress import areas_text, train_round, trained_text
+from .round_progress import areas_text, train_round, trained_text, verdict
 from .round_reports import ProgressRelay, RoundReports
 from .warm_up import warm_up_training
 from .state import DockState, round_threshold
@@ -36,6 +36,8 @@ HOLD_OUT_NOTE = ("Each round is scored on tiles of the reviewed areas that no ro
                  "row is scored on the tiles held out when it was made: they grow as you review more, so one "
                  "round can score differently as a later round's 'F1 before'.")
 ROUND_ROLE = Qt.ItemDataRole.UserRole
+# What a verdict of a round put in use adds while frames still show an earlier round's detections.
+TO_USE = "Run Detect on the unreviewed frames to use it."
 
 
 class FineTunePanel(RoundReports, QGroupBox):
@@ -144,12 +146,51 @@ class FineTunePanel(RoundReports, QGroupBox):
         if self.running():
             return
         annotation = self.state.annotation
-        verdict = self._verdicts.get(annotation.project.folder, "") if annotation is not None else ""
-        self.status.setText(verdict)  # the last round's of this image, wherever the dock was when it ended
+        said = self._verdict_of(annotation.project) if annotation is not None else ""
+        self.status.setText(said)  # the last round's of this image, wherever the dock was when it ended
         self.progress.setRange(0, 1)
-        self.progress.setValue(1 if verdict else 0)
+        self.progress.setValue(1 if said else 0)
         self.loss_plot.clear()
         self.phases = []
+
+    def _verdict_of(self, project) -> str:
+        """The last verdict said for ``project`` in this session; else (a dock or viewer opened again) its
+        last round's, as the round's end said it."""
+        if project.folder in self._verdicts:
+            return self._verdicts[project.folder]
+        last = project.rounds[-1] if project.rounds else None
+        if last is None or not last.parent:
+            return ""
+        current = project.current_round
+        said = verdict(last, current)
+        if last.improved and current is not None and current.number == last.number and self._detect_to_use(project):
+            said += ". " + TO_USE
+        self._verdicts[project.folder] = said
+        return said
+
+    @staticmethod
+    def _detect_to_use(project) -> bool:
+        """Whether an unreviewed frame still shows another round's detections than the one in use."""
+        try:
+            held = set(project.held_thresholds())
+        except ParticleDetectError:
+            return False
+        return bool(held - set(project.reviewed_frames))
+
+    def _drop_done_advice(self) -> None:
+        """"Run Detect on the unreviewed frames to use it." goes from the verdict once no unreviewed frame
+        shows an earlier round's detections any more (Detect has run with the round)."""
+        annotation = self.state.annotation
+        if annotation is None or self.running():
+            return
+        folder = annotation.project.folder
+        said = self._verdicts.get(folder, "")
+        ending = ". " + TO_USE
+        if not said.endswith(ending) or self.state.is_busy("detecting") or self._detect_to_use(annotation.project):
+            return
+        self._verdicts[folder] = said[:-len(ending)]
+        if self.status.text() == said:
+            self.status.setText(self._verdicts[folder])
 
     # ---- the rounds ------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -163,7 +204,10 @@ class FineTunePanel(RoundReports, QGroupBox):
             for col, text in enumerate(self._cells(info, in_use)):
                 item = QTableWidgetItem(text)
                 item.setData(ROUND_ROLE, info.number)
-                if info.improved is False:
+                if tie_note(info.improved, info.f1, info.parent_f1):
+                    item.setToolTip(f"{info.name} scored the same held-out F1 as round-{info.parent:03d} at the best "
+                                    "threshold and better across thresholds, so it was switched in")
+                elif info.improved is False:
                     item.setToolTip(f"{info.name} did not beat round-{info.parent:03d} on the held-out tiles, so it "
                                     "was not switched in; double-click to detect with it anyway")
                 elif info.improved is None and info.parent is not None:
@@ -177,6 +221,8 @@ class FineTunePanel(RoundReports, QGroupBox):
         self.run_button.setText(f"Fine-tune on {areas_text(frames, regions)}" if areas
                                 else "Fine-tune (accept frames or regions first)")
         self.run_button.setEnabled(bool(areas) and not self.running())
+        self.round_actions.refresh()  # the rows moved (a round deleted): Delete and Export judge the row now there
+        self._drop_done_advice()
 
     @staticmethod
     def _cells(info: RoundInfo, in_use: bool) -> list[str]:
@@ -184,6 +230,8 @@ class FineTunePanel(RoundReports, QGroupBox):
             result = ""
         elif info.improved is None:
             result = "unscored"
+        elif info.improved and tie_note(info.improved, info.f1, info.parent_f1):
+            result = "better (tie-break)"  # the same F1 at the best threshold: better across thresholds
         else:
             result = "better" if info.improved else "not better"
         return [
@@ -279,7 +327,7 @@ class FineTunePanel(RoundReports, QGroupBox):
             else:  # in use for its image, which the dock does not show: its threshold waits there for it
                 project.remember_threshold(round_threshold(project, info.number))
         subject = self._subject()
-        message = self.show_verdict(info, project.current_round, subject=subject)
+        message = self.show_verdict(info, project.current_round, to_use=TO_USE, subject=subject)
         self._verdicts[project.folder] = message.removeprefix(f"{subject}: ") if subject else message
 
     def _on_error(self, exc: BaseException) -> None:

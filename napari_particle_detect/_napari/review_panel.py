@@ -90,7 +90,7 @@ class ReviewPanel(QGroupBox):
         self.unaccept_region_button.clicked.connect(lambda *_: self.unaccept_region())
         self.suggest_button.clicked.connect(lambda *_: self.review_next())
         state.project_changed.connect(self.refresh)
-        state.frame_changed.connect(lambda *_: self.refresh())
+        state.frame_changed.connect(self._on_frame_changed)
         state.annotation_changed.connect(lambda *_: self._forget_image())
         state.threshold_changed.connect(lambda *_: self.refresh())
 
@@ -99,6 +99,13 @@ class ReviewPanel(QGroupBox):
         self._passed.clear()
         self._proposed, self._last_accepted = None, None
         self.suggestion.setText("")
+
+    def _on_frame_changed(self, frame: int) -> None:
+        """Another frame shown: a proposal ("Next: frame 7, y 0-124 …") for the frame left no longer
+        describes what is on screen, so it goes (N proposes again; its box stays drawn on its frame)."""
+        if self._proposed is not None and self._proposed[1] != frame:
+            self.suggestion.setText("")
+        self.refresh()
 
     @property
     def mode(self) -> str:
@@ -154,9 +161,12 @@ class ReviewPanel(QGroupBox):
                                                          "use's" if earlier else
                                                          "lower the threshold to see the hidden centres"))
             return
+        threshold = annotation.frame_threshold(frame)
         accepted = annotation.accept(frame)
         self._last_accepted = frame
-        show_info(f"frame {frame} accepted with {len(accepted)} centres (U takes it back)")
+        dropped = check.dropped_text(threshold)  # said every time: a round learns them as background
+        show_info(f"frame {frame} accepted with {len(accepted)} centres{f'; {dropped}' if dropped else ''} "
+                  "(U takes it back)")
         if frame + 1 < annotation.n_frames:
             annotation.go_to_frame(frame + 1)
         self.state.project_changed.emit()
@@ -267,10 +277,13 @@ class ReviewPanel(QGroupBox):
         if box is None:
             raise ParticleDetectError(f"draw a box on frame {frame} first (R, or Draw box), or press N for a "
                                       "proposed one")
+        check = annotation.check_accept(frame, self.state.detected_threshold(frame), box)
         region, inside = annotation.accept_region(frame, box)
         self.suggestion.setText("")
         self._proposed = None
-        show_info(f"region {box_text(region.box)} of frame {frame} accepted with {len(inside)} centres")
+        dropped = check.dropped_text(annotation.frame_threshold(frame))
+        show_info(f"region {box_text(region.box)} of frame {frame} accepted with {len(inside)} centres"
+                  + (f"; {dropped}" if dropped else ""))
 
     @reports_errors
     def unaccept_region(self) -> None:

@@ -81,6 +81,8 @@ def verdict(info: RoundInfo, in_use: RoundInfo | None, metric: str = "F1", table
     tiles = f"{info.held_out} held-out tile{'s' if info.held_out != 1 else ''}"
     scores = f"{info.name}: held-out {metric} {info.f1:.3f} vs {info.parent_f1:.3f} for {parent} on {tiles}"
     if info.improved:
+        if in_use is not None and in_use.number != info.number:  # told again after another round was chosen
+            return f"{scores}{tie_note(info.improved, info.f1, info.parent_f1)}: put in use; {in_use.name} chosen since"
         return f"{scores}{tie_note(info.improved, info.f1, info.parent_f1)}: in use"
     return f"{scores}: not better than {parent}, so still using {still} {offer}"
 
