@@ -567,7 +567,7 @@ def test_kind_detection_refuses_a_3d_model_bad_frames_and_heatmaps_and_counts_th
 
     image = synthesize(SynthConfig(shape=(96, 96)), seed=3).image
     with pytest.raises(ParticleDetectError, match=r"unet3d\.pt: a 3D model \(finds particles in volumes\); detect "
-                                                  r"volumes with detect_volume .*--axes ZYX$"):
+                                                  r"volumes with napari_particle_detect\.detect_volumes or .*--axes ZYX$"):
         detect(image, kind="chains", model="unet3d", device="cpu")  # not "give --kind spheres"
     stack = np.stack([image] * 3)
     with pytest.raises(ParticleDetectError, match=r"^image: frame 5 is out of range: 3 frame\(s\), so 0 to 2"):
