@@ -352,7 +352,8 @@ def test_a_low_confidence_warning_gives_its_advice_once(tmp_path, capsys, tiny_m
     # Both readings (5-7 px) are enlarged the most the model does: no diameter would change a centre, so
     # none is asked for (sizing.SAME_DETECTION); where one would, the reason's own advice comes once.
     assert err.count("give the diameter") + err.count("give --diameter") == 0, err
-    assert err.strip().endswith("so a diameter given would change no centre, only sizes measured from it (frame 0)"), err
+    assert err.strip().endswith("either size gives the same centres (both are enlarged the most the model does) "
+                                "(frame 0)"), err
     from napari_particle_detect.detection.sizing import DIAMETER_ADVICE, with_advice
 
     assert with_advice(f"crowded: 20 % off; {DIAMETER_ADVICE} (frame 0)", "give --diameter").count("give") == 1

@@ -432,3 +432,16 @@ def test_texts_about_a_frame_or_an_image_left_go_with_it(make_napari_viewer, qtb
     assert widget.export.summary.text() == ""
     widget.image_combo.setCurrentText("first")
     assert widget.export.summary.text() == summary
+
+
+def test_a_size_doubt_that_changes_no_centre_is_not_called_noise():
+    """The bulk-water doubt (sizing.SAME_DETECTION) asks for no diameter, and is not taken for noise."""
+    from napari_particle_detect._napari.detect_panel import estimate_texts
+    from napari_particle_detect.detection.sizing import DIAMETER_ADVICE, SAME_DETECTION
+    from napari_particle_detect.projects.size_estimate import RememberedEstimate
+
+    same = RememberedEstimate(6.0, False, False, f"the background is busy ...: may be 20 % off; {SAME_DETECTION}")
+    crowded = RememberedEstimate(9.0, False, False, f"the particles crowd ...; {DIAMETER_ADVICE}")
+    noise = RememberedEstimate(2.3, False, False, "only 0 particle-like blob(s) of about 2.3 px stand out of the noise")
+    assert "may be noise" not in estimate_texts(same)[1] and "may be noise" not in estimate_texts(crowded)[1]
+    assert "The centres may be noise" in estimate_texts(noise)[1]

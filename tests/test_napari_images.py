@@ -343,3 +343,147 @@ def test_edits_kept_inside_accepted_regions_are_not_called_replaced(make_napari_
     run_detect(widget, qtbot, scope=1)
     said = [m for m in notifications_since(seen) if "over your edits" in m]
     assert len(said) == 1 and "frame(s) 1:" in said[0]
+
+
+# ---- an image whose folder cannot be written; picking an image shows it; the dock's width ---------------
+def _refuse_making_folders_in(monkeypatch, *folders):
+    """Nothing can be made inside ``folders`` (a read-only share as another user sees it: root passes
+    chmod, so the refusal is made here, where the project and the write check make their folders)."""
+    import errno
+    import os
+
+    mkdir, roots = os.mkdir, [str(folder) + os.sep for folder in folders]
+
+    def refuse(target, *args, **kwargs):
+        if any(os.path.abspath(os.fsdecode(target)).startswith(root) for root in roots):
+            raise PermissionError(errno.EPERM, "Operation not permitted", os.fsdecode(target))
+        return mkdir(target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", refuse)
+
+
+def test_an_image_in_a_read_only_folder_keeps_its_project_in_the_home(make_napari_viewer, qtbot, light_model,
+                                                                      tmp_path, project_home, monkeypatch):
+    # It read: "cannot save the project (Operation not permitted)", nothing detected, Enter refused.
+    import tifffile
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    path = shared / "cells.tif"
+    tifffile.imwrite(path, small_stack(2, 64))
+    _refuse_making_folders_in(monkeypatch, shared)
+    viewer = make_napari_viewer()
+    seen = notification_count()
+    viewer.open(path, plugin="napari")
+    widget = make_widget(viewer, light_model)
+    folder = widget.annotation.project.folder
+    assert folder.parent == project_home / "projects" and folder.name.startswith("cells-")
+    said = [m for m in notifications_since(seen) if "cannot be written" in m]
+    assert len(said) == 1 and str(folder) in said[0] and "Folder…" in said[0]  # said once, with the way out
+    assert str(folder) in widget.project_label.text()
+    run_detect(widget, qtbot, scope=0)
+    assert len(viewer.layers["cells centres"].data) > 0
+    widget.review.accept_and_next()
+    assert widget.annotation.project.reviewed_frames == [0]
+    assert not any("cannot save" in m for m in notifications_since(seen))
+    assert not (shared / f"cells{PROJECT_SUFFIX}").exists()
+
+    # Closed and opened again: the same project is found, with its centres.
+    seen = notification_count()
+    viewer.layers.remove("cells")
+    assert any("its centres and reviews are kept in its project" in m for m in notifications_since(seen))
+    viewer.open(path, plugin="napari")
+    assert widget.annotation.project.folder == folder and widget.annotation.project.reviewed_frames == [0]
+    assert "cells centres" in viewer.layers
+
+
+def test_closing_an_image_claims_no_saving_that_did_not_happen(make_napari_viewer, qtbot, light_model, tmp_path,
+                                                               project_home, monkeypatch):
+    # Neither the image's folder nor the projects home can be written: the error names Folder…, and
+    # closing the image said "its centres and reviews are kept in its project" all the same.
+    import tifffile
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    path = shared / "cells.tif"
+    tifffile.imwrite(path, small_stack(2, 64))
+    _refuse_making_folders_in(monkeypatch, shared, tmp_path / "home")
+    viewer = make_napari_viewer()
+    viewer.open(path, plugin="napari")
+    widget = make_widget(viewer, light_model)
+    seen = notification_count()
+    widget.detect.scope_combo.setCurrentIndex(0)
+    widget.detect.run_button.click()
+    qtbot.waitUntil(lambda: not widget.detect.running(), timeout=60_000)
+    errors = [m for m in notifications_since(seen) if "cannot save the project" in m]
+    assert errors and all("Folder…" in m for m in errors)
+    seen = notification_count()
+    viewer.layers.remove("cells")
+    said = notifications_since(seen)
+    assert any("'cells' was closed; no centres nor reviews of it had been saved" in m for m in said)
+    assert not any("kept in its project" in m for m in said)
+
+
+def test_picking_an_image_in_the_dock_shows_it_and_its_centres(make_napari_viewer, qtbot, light_model):
+    # With the discs opened, then a bright-field stack, choosing the discs in the dock left the bright-field
+    # layer on top, hiding the discs and their centres while the dock spoke of the discs.
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(2, 64), name="discs")
+    widget = make_widget(viewer, light_model)
+    run_detect(widget, qtbot, scope=0)
+    viewer.add_image(small_stack(2, 64), name="bright-field")
+    widget.image_combo.setCurrentText("bright-field")
+    run_detect(widget, qtbot, scope=0)
+    viewer.add_image(small_stack(1, 64)[0], name="under")
+    viewer.layers.move(viewer.layers.index("under"), 0)  # below the discs: it hides nothing
+    order = [layer.name for layer in viewer.layers]
+    seen = notification_count()
+    index = widget.image_combo.findText("discs")
+    widget.image_combo.setCurrentIndex(index)
+    widget.image_combo.activated.emit(index)  # what the user's pick in the list sends
+    visible = {layer.name: layer.visible for layer in viewer.layers}
+    assert visible["discs"] and visible["discs centres"] and visible["under"]
+    assert not visible["bright-field"] and not visible["bright-field centres"]
+    assert [layer.name for layer in viewer.layers] == order  # the layer order stays the user's
+    assert viewer.layers.selection.active is viewer.layers["discs centres"]
+    said = notifications_since(seen)
+    assert any("showing 'discs': hid 'bright-field', 'bright-field centres'" in m for m in said)
+
+
+def test_the_detect_panel_fits_a_narrow_dock_and_says_what_diameter_to_give(make_napari_viewer, qtbot, light_model):
+    # Its frames row (scope and "show heatmap (H)" side by side) was 445 px wide in napari's style: with the
+    # other panels it made the dock 575 px, and a 1280 px window's canvas 359 px.
+    viewer = make_napari_viewer(show=True)  # napari's style, as measured once shown
+    viewer.add_image(small_stack(2, 64), name="cells")
+    widget = make_widget(viewer, light_model)
+    qtbot.wait(100)  # styled once the window has shown it
+    assert widget.detect.minimumSizeHint().width() <= 420
+    # Typing a bright-field particle's core (10 px) for its ring (17 px) found 14 centres for 5 particles.
+    tip = widget.detect.diameter_spin.toolTip()
+    assert "ring's outer diameter" in tip and "0 ('auto') estimates" in tip
+
+
+def test_closing_an_image_whose_last_edits_cannot_be_saved_says_so(make_napari_viewer, qtbot, light_model,
+                                                                  monkeypatch):
+    from napari_particle_detect.errors import ParticleDetectError
+
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(2, 64), name="cells")
+    widget = make_widget(viewer, light_model)
+    run_detect(widget, qtbot, scope=0)
+    project = widget.annotation.project
+
+    def full(*args, **kwargs):
+        raise ParticleDetectError(f"{project.folder}: cannot save the project (No space left on device)")
+
+    monkeypatch.setattr(project, "save_frame", full)
+    moved = widget.annotation.points.data.copy()
+    moved[0, 1:] += 2.0  # a drag: written once it settles, so still unsaved when the image is closed
+    widget.annotation.points.data = moved
+    seen = notification_count()
+    viewer.layers.remove("cells")
+    said = notifications_since(seen)
+    assert any("No space left on device" in m and "Folder…" in m for m in said)
+    assert any("'cells' was closed; its last edits could not be saved; what was saved before is kept" in m
+               for m in said)
+    assert [layer.name for layer in viewer.layers] == []  # its centres went with it all the same

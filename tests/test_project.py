@@ -253,3 +253,45 @@ def test_frames_keep_the_threshold_of_the_round_that_detected_them(tmp_path, tin
         project.state_path.write_text(json.dumps({**json.loads(good), field: value}))
         with pytest.raises(ParticleDetectError, match=problem):
             Project.open(project.folder)
+
+
+# ---- where an image file's project is kept ------------------------------------------------------------
+def test_a_folder_that_cannot_be_written_sends_the_project_to_the_home(tmp_path, monkeypatch):
+    from napari_particle_detect.projects import locations
+
+    monkeypatch.setenv("NAPARI_PARTICLE_DETECT_HOME", str(tmp_path / "home"))
+    data = tmp_path / "data"
+    data.mkdir()
+    assert locations.project_location(data / "cells.tif") == locations.ProjectLocation(data / "cells.particle-detect")
+    assert not list(data.iterdir())  # the write check leaves nothing behind
+    not_a_folder = tmp_path / "not-a-folder"  # no folder can be made in it, even by root
+    not_a_folder.write_text("")
+    assert not locations.can_write(not_a_folder / "cells.particle-detect")
+    where = locations.project_location(not_a_folder / "cells.tif")
+    assert where.moved and where.beside == not_a_folder / "cells.particle-detect"
+    assert where.folder.parent == tmp_path / "home" / "projects" and where.folder.name.startswith("cells-")
+    assert where.folder.name.endswith(".particle-detect")
+    assert locations.project_location(not_a_folder / "cells.tif") == where  # the same image, the same folder
+    (tmp_path / "other").write_text("")
+    assert locations.project_location(tmp_path / "other" / "cells.tif").folder != where.folder  # a namesake
+
+    # Once used it is found again, even when the image's folder can be written by then.
+    project = Project.open(where.folder, image=str(not_a_folder / "cells.tif"), n_frames=2, frame_shape=(64, 64))
+    project.save_frame(0, _table(0, 3))
+    monkeypatch.setattr(locations, "can_write", lambda folder: True)
+    assert locations.project_location(not_a_folder / "cells.tif") == where
+
+
+def test_a_read_only_project_beside_the_image_is_carried_on_in_a_copy(tmp_path, monkeypatch):
+    from napari_particle_detect.projects import locations
+
+    monkeypatch.setenv("NAPARI_PARTICLE_DETECT_HOME", str(tmp_path / "home"))
+    project = Project.open(tmp_path / "cells.tif", n_frames=2, frame_shape=(64, 64))
+    project.save_frame(1, _table(1, 4))
+    project.accept_frame(1, _table(1, 4))
+    monkeypatch.setattr(locations, "can_write", lambda folder: folder != project.folder)
+    where = locations.project_location(tmp_path / "cells.tif")
+    assert where.moved and where.folder != project.folder
+    copy = Project.open(where.folder)
+    assert copy.saved_frames() == [1] and copy.reviewed_frames == [1] and len(copy.load_frame(1)) == 4
+    assert not any(p.name.startswith(".copying-") for p in where.folder.parent.iterdir())

@@ -283,6 +283,6 @@ def test_a_doubt_between_two_sizes_the_model_sees_alike_is_no_doubt():
     assert not estimate.confident and estimate.span and "background is busy" in estimate.reason
     table = detect(frame, device="cpu")
     assert table.attrs["diameter_confidence"] == "low"  # the estimate itself may be 20 % off
-    assert table.attrs["diameter_reason"].endswith("so a diameter given would change no centre, only sizes "
-                                                   "measured from it")
+    assert table.attrs["diameter_reason"].endswith("either size gives the same centres (both are enlarged the "
+                                                   "most the model does)")
     assert "give the diameter" not in table.attrs["diameter_reason"]

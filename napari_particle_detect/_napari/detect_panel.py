@@ -20,6 +20,7 @@ from ..learning.eta import Eta
 from ..models import load_model
 from ..projects.size_estimate import RememberedEstimate, remember_estimate, remembered_estimate
 from ..detection.prediction import iter_detect
+from ..detection.sizing import DIAMETER_ADVICE, SAME_DETECTION
 from .notify import report, reports_errors
 from .state import DockState
 
@@ -75,7 +76,9 @@ class DetectPanel(QGroupBox):
         self.diameter_spin.setSpecialValueText("auto")
         self.diameter_spin.setToolTip(
             "Typical particle diameter as it appears in the image (for particles near the optics' resolution, "
-            "the blob's size, not the physical size); 'auto' estimates it from the image"
+            "the blob's size, not the physical size). For ringed particles (bright-field: a bright core inside "
+            "a dark ring) give the ring's outer diameter, not the core's: the core alone finds several centres "
+            "around each ring. 0 ('auto') estimates it from the image."
         )
         self.diameter_spin.setMinimumWidth(120)
         self.estimate_label = QLabel("")
@@ -98,6 +101,8 @@ class DetectPanel(QGroupBox):
         self.scope_combo = QComboBox()
         self.scope_combo.addItems(["current frame", "all unreviewed frames"])
         self.heatmap_check = QCheckBox("show heatmap (H)")
+        self.heatmap_check.setToolTip("Detect shows the network's heatmap of each frame as a layer; "
+                                      "H shows or hides it")
         self.run_button = QPushButton("Detect")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
@@ -116,7 +121,10 @@ class DetectPanel(QGroupBox):
         threshold_row = QHBoxLayout()
         threshold_row.addWidget(self.threshold_slider, 1)
         threshold_row.addWidget(self.threshold_label)
+        # The heatmap is made while detecting: its box goes with the buttons, which leaves the frames row
+        # narrow enough for a dock of about 400 px (a wider one took a laptop's canvas).
         buttons = QHBoxLayout()
+        buttons.addWidget(self.heatmap_check)
         buttons.addWidget(self.run_button, 1)
         buttons.addWidget(self.stop_button)
         # Two settings to a row: the whole dock, rounds table included, fits a 1000 px high window.
@@ -126,7 +134,6 @@ class DetectPanel(QGroupBox):
         device_row.addWidget(self.polarity_combo, 1)
         frames_row = QHBoxLayout()
         frames_row.addWidget(self.scope_combo, 1)
-        frames_row.addWidget(self.heatmap_check)
         form = QFormLayout(self)
         form.addRow("Model", model_row)
         form.addRow("Device", device_row)
@@ -229,7 +236,7 @@ class DetectPanel(QGroupBox):
             if info.f1 is None:
                 label = f"{info.name} ({info.origin})"
             else:
-                label = f"{info.name} (held-out F1 {info.f1:.2f}{'' if info.improved is not False else ', not better'})"
+                label = f"{info.name} (held-out F1 {info.f1:.3f}{'' if info.improved is not False else ', not better'})"
             self.model_combo.addItem(label, info.number)
         if current is not None:
             self.model_combo.setCurrentIndex(self.model_combo.findData(current.number))
@@ -414,6 +421,6 @@ def estimate_texts(estimate: RememberedEstimate) -> tuple[str, str]:
     reason = estimate.reason or "few particle-like blobs"
     # Crowded particles that are surely there already get their advice in the reason; few blobs
     # over noise may mean there is nothing to find.
-    advice = "" if "give the diameter" in reason else \
+    advice = "" if DIAMETER_ADVICE in reason or SAME_DETECTION in reason else \
         " The centres may be noise: give the particles' diameter and Detect again."
     return text, f"⚠ Low confidence in the estimated diameter: {reason}.{advice}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -12,11 +13,22 @@ from napari.utils.notifications import show_error
 from ..errors import ParticleDetectError
 
 log = logging.getLogger("napari_particle_detect")
+# A sphere project that cannot be written (projects/project.py words it so): the dock's Folder… moves it.
+# Rods and chains projects (IMAGE.rods.particle-detect) have no such button.
+_UNSAVED = re.compile(r"^(?!.*\.(?:rods|chains)\.particle-detect: ).*: cannot save the project \(", re.S)
+FOLDER_HINT = "; Folder… in the Particle detection dock keeps the image's project in a folder you can write"
+
+
+def with_hint(message: str) -> str:
+    """``message``, with what the user can do about it where there is something to say."""
+    if _UNSAVED.match(message) and "Folder…" not in message:
+        return message + FOLDER_HINT
+    return message
 
 
 def report(exc: BaseException) -> None:
     if isinstance(exc, ParticleDetectError):
-        show_error(str(exc))
+        show_error(with_hint(str(exc)))
     else:
         log.error("unexpected error", exc_info=exc)
         show_error(f"particle detection failed unexpectedly: {type(exc).__name__}: {exc}")

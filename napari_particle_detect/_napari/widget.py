@@ -17,7 +17,8 @@ from qtpy.QtWidgets import (
 )
 
 from ..errors import ParticleDetectError
-from .annotation import METADATA_KEY, Annotation
+from ..projects.locations import project_location
+from .annotation import METADATA_KEY, Annotation, image_path
 from .dock_closing import STOP_WAIT_S, ClosingDock
 from .detect_panel import DetectPanel
 from .export_panel import ExportPanel
@@ -54,6 +55,9 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self._save_timer.timeout.connect(self._run_pending_save)
         self._init_closing()
         self._chosen: Image | None = None  # the layer the panels were last set up for
+        # Project folders kept in the projects home because the folder beside their image cannot be
+        # written: each -> that folder beside the image (said once, and on the project line).
+        self._moved: dict[Path, Path] = {}
 
         self.image_combo = QComboBox()
         self.image_combo.setToolTip("The image or T/Z stack to work on")
@@ -105,6 +109,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self.setMinimumWidth(380)
 
         self.image_combo.currentIndexChanged.connect(lambda *_: self._on_image_chosen())
+        self.image_combo.activated.connect(lambda *_: self.show_chosen())  # the user's pick, not ours
         self.view_button.clicked.connect(lambda *_: self.use_view())
         self.project_button.clicked.connect(lambda *_: self.choose_project_folder())
         self.viewer.layers.events.inserted.connect(self._refresh_images)
@@ -157,7 +162,8 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         annotation = self._annotations.get(id(image))
         if annotation is None or annotation.image is not image:
             try:
-                annotation = Annotation.attach(self.viewer, image, schedule_save=self._schedule_save)
+                annotation = Annotation.attach(self.viewer, image, project=self._project_folder(image),
+                                               schedule_save=self._schedule_save)
             except ParticleDetectError as exc:
                 report(exc)
                 self.state.set_annotation(None)
@@ -168,6 +174,60 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         annotation.restore()
         # napari makes a layer just opened the active one after telling us of it: take the keys back.
         QTimer.singleShot(0, annotation.activate_points)
+
+    def _project_folder(self, image: Image) -> Path | None:
+        """An image file's project folder: beside the file, or in the projects home when that folder cannot be
+        written (said once). None for an image without a file (Annotation keeps those in the projects home)."""
+        path = image_path(image)
+        if path is None:
+            return None
+        location = project_location(path)
+        if location.moved and location.folder not in self._moved:
+            self._moved[location.folder] = location.beside
+            show_info(f"'{image.name}': its folder {location.beside.parent} cannot be written, so its project "
+                      f"is kept in {location.folder} (found there again next time); Folder… chooses another place")
+        return location.folder
+
+    def show_chosen(self) -> list[str]:
+        """The user picked an image in the dock: show it and its centres, selected. Other images this dock
+        works on (and their centres, heatmaps and regions) lying over it are hidden, and the status says so;
+        the layer order stays the user's. Returns the names hidden."""
+        image = self.selected_image()
+        if image is None or image not in self.viewer.layers:
+            return []
+        layers = self.viewer.layers
+        at = layers.index(image)
+        annotation = self._annotations.get(id(image))
+        own = {id(image)} | {id(layer) for layer in self._annotation_layers(annotation)}
+        others = [layer for layer in self.image_layers() if id(layer) not in own]
+        for other in self._annotations.values():
+            if other is not annotation:
+                others += self._annotation_layers(other)
+        hidden = []
+        for layer in sorted(others, key=layers.index):
+            if layers.index(layer) > at and layer.visible:
+                layer.visible = False
+                hidden.append(layer.name)
+        image.visible = True
+        if annotation is not None and annotation.points is not None and annotation.points in layers:
+            annotation.points.visible = True
+        if annotation is not None:
+            annotation.activate_points()
+        if annotation is None or annotation.points is None or annotation.points not in layers:
+            layers.selection.active = image
+        if hidden:
+            names = ", ".join(f"'{name}'" for name in hidden[:3]) + (" …" if len(hidden) > 3 else "")
+            again = ("its eye in the layer list shows it" if len(hidden) == 1
+                     else "their eyes in the layer list show them")
+            show_info(f"showing '{image.name}': hid {names} over it ({again} again)")
+        return hidden
+
+    def _annotation_layers(self, annotation: Annotation | None) -> list:
+        """The centres, heatmap and region layers of an image's annotation that are in the viewer."""
+        if annotation is None:
+            return []
+        layers = (annotation.points, annotation.heatmap_layer, annotation.regions.draft, annotation.regions.accepted)
+        return [layer for layer in layers if layer is not None and layer in self.viewer.layers]
 
     def _show_views(self, image: Image | None) -> None:
         """For a colour or 4D layer: why it is not used as it is, and what can be used instead."""
@@ -196,6 +256,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
                      and layer.metadata.get(VIEW_KEY) == kwargs["metadata"][VIEW_KEY]), None)
         if made is not None:  # a second click: the view made before, with its project, not a copy of it
             self.image_combo.setCurrentIndex(self.image_layers().index(made))
+            self.show_chosen()
             show_info(f"working on '{made.name}', made from '{image.name}' before")
             return made
         layer = self.viewer.add_image(view_data(image, view), **kwargs)
@@ -206,7 +267,9 @@ class ParticleDetectWidget(ClosingDock, QWidget):
 
     def _show_project(self, annotation: Annotation | None) -> None:
         if annotation is not None:
-            self.project_label.setText(f"Project: {annotation.project.folder}")
+            folder = annotation.project.folder
+            moved = " (the image's folder cannot be written)" if folder in self._moved else ""
+            self.project_label.setText(f"Project: {folder}{moved}")
             problems = annotation.project.problems
             if problems:
                 show_info(f"{annotation.project.folder.name}: {len(problems)} problem(s): {problems[0]}")
@@ -235,9 +298,16 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         annotation = self._annotations.pop(id(event.value), None)
         if annotation is not None and annotation.image is event.value:
             stopped = self.detect.abandon(annotation)
-            annotation.detach()
-            show_info(f"'{event.value.name}' was closed{': detection stopped' if stopped else ''}; its centres and "
-                      "reviews are kept in its project and come back when it is opened again")
+            try:
+                annotation.detach()
+                failed = False
+            except ParticleDetectError as exc:  # its last edits could not be written
+                report(exc)
+                failed = True
+                annotation.flush = lambda *args, **kwargs: []  # what is not saved now never will be
+                annotation.detach()
+            show_info(f"'{event.value.name}' was closed{': detection stopped' if stopped else ''}; "
+                      + closing_words(annotation, failed))
         self._refresh_images()
 
     # ---- keeping the disk up to date ---------------------------------------------------------------
@@ -311,6 +381,24 @@ class ParticleDetectWidget(ClosingDock, QWidget):
                 show_info("the Particle detection dock was closed: its layers are put away (" + ", ".join(
                     f"'{name}'" for name in removed[:3]) + (" …" if len(removed) > 3 else "") + "), their centres "
                     "and reviews kept in their projects; they come back when the dock is opened again")
+
+
+def closing_words(annotation: Annotation, failed: bool = False) -> str:
+    """What a closed image leaves in its project, said as it is: nothing is claimed kept that was not saved.
+    ``failed``: its last edits could not be written."""
+    project = annotation.project
+    try:
+        kept = bool(project.saved_frames() or project.reviewed_areas())
+    except (ParticleDetectError, OSError):
+        kept = False
+    if kept and failed:
+        return (f"its last edits could not be saved; what was saved before is kept in {project.folder} and comes "
+                "back when it is opened again")
+    if kept:
+        return "its centres and reviews are kept in its project and come back when it is opened again"
+    if failed:
+        return "its centres could not be saved, so nothing of it is kept"
+    return "no centres nor reviews of it had been saved, so nothing comes back when it is opened again"
 
 
 def bind_shortcuts(viewer, widget: ParticleDetectWidget) -> None:

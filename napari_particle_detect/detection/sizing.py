@@ -32,8 +32,7 @@ DIAMETER_ADVICE = "give the diameter if it is known"
 
 
 # Said instead of DIAMETER_ADVICE of a doubtful size that detection does not depend on (span_matters).
-SAME_DETECTION = ("detection is the same for either size (the model enlarges both the most it does), so a "
-                  "diameter given would change no centre, only sizes measured from it")
+SAME_DETECTION = "either size gives the same centres (both are enlarged the most the model does)"
 
 
 def with_advice(reason: str, advice: str) -> str:
@@ -110,7 +109,7 @@ def _estimate_in(image: np.ndarray, sigmas: np.ndarray) -> SizeEstimate:
         # Which of the two made them read as crowded: many particles of about this size, or a response
         # at their scale everywhere (texture, out-of-focus haze, compression blocks).
         why = ("the particles crowd" if coverage_ramp >= 0.5
-               else "the background is busy at the particles' scale (texture, haze or compression)")
+               else "the background is busy (texture, haze or compression)")
         reason = (f"{why} and the two readings of their size disagree ({_scale_diameter(own):.1f} px "
                   f"from their own blob scales, {_scale_diameter(percentile):.1f} px from the image's strongest "
                   f"scale): the estimate may be 20 % off; {DIAMETER_ADVICE}")

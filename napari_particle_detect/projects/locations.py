@@ -1,0 +1,97 @@
+"""Where the dock keeps an image file's project: beside the file, or, when that folder cannot be written
+(a read-only share, a CD, another user's folder), under the per-user projects home.
+
+The folder in the projects home is named after the image and a short fingerprint of its absolute path,
+so two images called alike in different folders get projects of their own, and the same image finds
+its project there again the next time it is opened. A project already beside the read-only image is
+copied there first, so its centres, reviews and rounds carry on. Nothing here imports Qt or napari.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .project import PROJECT_SUFFIX, project_folder_for_image, projects_home
+
+_PROBE_PREFIX = ".particle-detect-write-check-"
+_COPYING_PREFIX = ".copying-"
+
+
+@dataclass(frozen=True)
+class ProjectLocation:
+    """An image file's project folder, and the folder beside the image when the project is not there."""
+
+    folder: Path
+    beside: Path | None = None  # set when the folder beside the image could not be written
+
+    @property
+    def moved(self) -> bool:
+        return self.beside is not None
+
+
+def can_write(folder: Path) -> bool:
+    """Whether a project can be saved in ``folder``: a file can be made in it, or, when it does not exist
+    yet, a folder can be made beside it. A real try (made and removed at once), not the permission bits:
+    those say nothing of a read-only mount, and root passes them all."""
+    folder = Path(folder)
+    try:
+        if folder.is_dir():
+            with tempfile.TemporaryFile(dir=folder, prefix=_PROBE_PREFIX):
+                pass
+            return True
+        if folder.exists() or folder.is_symlink():  # a file or a dangling link: Project.open says what is wrong
+            return True
+        probe = tempfile.mkdtemp(dir=folder.parent, prefix=_PROBE_PREFIX)
+        os.rmdir(probe)
+        return True
+    except OSError:
+        return False
+
+
+def home_folder_for_image(path: str | Path) -> Path:
+    """The project folder of an image file in the per-user projects home: its name and a fingerprint of
+    its absolute path (the same image always gets the same folder; namesakes elsewhere do not)."""
+    path = Path(os.path.abspath(Path(path).expanduser()))
+    digest = hashlib.sha1(str(path).encode(errors="surrogateescape")).hexdigest()[:10]
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.stem).strip("._")[:100] or "image"
+    return projects_home() / f"{safe}-{digest}{PROJECT_SUFFIX}"
+
+
+def project_location(path: str | Path) -> ProjectLocation:
+    """Where the project of the image file (or stack folder) ``path`` is kept.
+
+    Beside the image when that can be written; else in the projects home (:func:`home_folder_for_image`),
+    where a project made there before is found again first, whether or not the image's folder has become
+    writable since (the work done since is there)."""
+    beside = project_folder_for_image(path)
+    home = home_folder_for_image(path)
+    if home.is_dir():
+        return ProjectLocation(home, beside)
+    if can_write(beside):
+        return ProjectLocation(beside)
+    if (beside / "state.json").is_file() and not _copy_project(beside, home):
+        return ProjectLocation(beside)  # read where it is: saving will say why it cannot
+    return ProjectLocation(home, beside)
+
+
+def _copy_project(source: Path, target: Path) -> bool:
+    """Copy a read-only project into ``target`` (whole, or not at all); whether it was copied."""
+    temporary = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = Path(tempfile.mkdtemp(dir=target.parent, prefix=_COPYING_PREFIX)) / "project"
+        shutil.copytree(source, temporary, symlinks=True,
+                        ignore=shutil.ignore_patterns(".lock", ".tmp*", "*.tmp", ".building-*"))
+        os.replace(temporary, target)
+        return True
+    except OSError:
+        return False
+    finally:
+        if temporary is not None:
+            shutil.rmtree(temporary.parent, ignore_errors=True)
