@@ -560,3 +560,40 @@ def test_a_frame_with_regions_keeps_the_points_its_own_round_showed(tmp_path, ti
     project.remember_threshold(0.5)
     (example,) = project_examples(project, np.zeros((1, 64, 64), np.float32), scale=1.0)
     assert sorted(example.centres[:, 0].tolist()) == [10.0, 40.0]
+
+
+def test_a_round_refuses_examples_it_cannot_learn_from_naming_the_example(tiny_model):
+    model = load_model(tiny_model)
+    sample = synthesize(benchmark_config("fluorescent", 0.4, (64, 64)), seed=0)
+
+    def refused(example, match, error=ParticleDetectError):
+        with pytest.raises(error, match=match):
+            fine_tune(model, [example], TINY, "cpu")
+
+    # Centres all outside the image would teach that the frame holds no particle (as the CLI refuses them).
+    refused(Example(sample.image, sample.centres + 1000, 1.0, "frame 0"),
+            r"^examples\[0\] \(frame 0\): its \d+ centres all lie outside the 64x64 image")
+    refused(Example(sample.image, sample.centres.ravel(), 1.0, "frame 0"),
+            r"centres must be an \(N, 2\) array of y, x pixels, got shape \(\d+,\)")
+    refused(Example(sample.image, pd.DataFrame({"row": [1.0], "col": [2.0]}), 1.0, "frame 0"),
+            r"its centres table has the columns row, col; it needs y and x")
+    refused(Example(sample.image, sample.centres, 1.0, "frame 0", area=np.ones((32, 32), bool)),
+            r"its area is 32x32 but its image is 64x64")
+    for scale in (0.0, -1.0, float("nan")):
+        refused(Example(sample.image, sample.centres, scale, "frame 0"), r"scale must be a number > 0")
+    with pytest.raises(TypeError, match=r"examples must be a list of Example, got Example; pass \[example\]"):
+        fine_tune(model, Example(sample.image, sample.centres, 1.0, "frame 0"), TINY, "cpu")
+    with pytest.raises(TypeError, match=r"model must be a DetectorModel, a model file's path or a shipped model's"):
+        fine_tune(3, [Example(sample.image, sample.centres, 1.0, "frame 0")], TINY, "cpu")
+
+
+def test_a_round_takes_centres_as_a_table_and_the_model_by_its_path_or_name(tiny_model):
+    torch.set_num_threads(1)
+    sample = synthesize(benchmark_config("fluorescent", 0.4, (64, 64)), seed=0)
+    table = pd.DataFrame({"x": sample.centres[:, 1], "y": sample.centres[:, 0], "score": 1.0})
+    by_array = fine_tune(load_model(tiny_model), [Example(sample.image, sample.centres, 1.0, "frame 0")], TINY, "cpu")
+    by_table = fine_tune(str(tiny_model), [Example(sample.image, table, 1.0, "frame 0")], TINY, "cpu")
+    assert by_table.trained_examples == by_array.trained_examples == 1
+    assert by_table.parent_score == by_array.parent_score and by_table.score == by_array.score
+    assert fine_tune("unet", [Example(sample.image, sample.centres, 1.0, "frame 0")],
+                     replace(TINY, steps_per_epoch=1), "cpu").trained_examples == 1

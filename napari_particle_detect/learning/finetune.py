@@ -20,18 +20,22 @@ import copy
 import hashlib
 import itertools
 import math
+import numbers
+import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from ..detection.devices import select_device, training_dtype
 from ..errors import ParticleDetectError
 from ..kinds.evaluation import Counts, best_threshold_index, counts_by_threshold, match
-from ..models import DetectorModel
+from ..models import DetectorModel, load_model
 from ..detection.networks import prepare_network
 from ..detection.prediction import detect_frame
 from ..detection.preprocessing import normalise
@@ -258,9 +262,82 @@ def score_in_areas(splits: list[Split], candidates: list[Candidates], scores: li
     return Scored(totals[best].f1, float(THRESHOLDS[best]), totals[best], float(np.mean(f1s)))
 
 
+def round_model(model: DetectorModel | str | Path) -> DetectorModel:
+    """The model a round starts from: ``model`` itself, or the model a file's path or a shipped model's
+    name gives (as ``train(init=...)`` takes it)."""
+    if isinstance(model, DetectorModel):
+        return model
+    if isinstance(model, (str, os.PathLike)):
+        return load_model(model, "cpu")
+    raise TypeError(f"fine_tune: model must be a DetectorModel, a model file's path or a shipped model's name "
+                    f"(\"unet\"), got {type(model).__name__}")
+
+
+def checked_examples(examples: Sequence[Example], what: str = "examples", truth: bool = True) -> list[Example]:
+    """``examples`` as a round can use them, or one ParticleDetectError naming the example and what is wrong.
+
+    Each needs a 2D image, a positive ``scale``, an ``area`` (when given) of the image's shape and, with
+    ``truth``, ``centres`` as (N, 2) y, x pixels (an (N, 2) array, or a table with y and x columns, taken
+    as that array) not all outside the image: a round on those would learn that the frame holds no particle.
+    """
+    if isinstance(examples, (Example, str, bytes, np.ndarray)) or not hasattr(examples, "__iter__"):
+        raise TypeError(f"fine_tune: {what} must be a list of Example, got {type(examples).__name__}"
+                        + ("; pass [example]" if isinstance(examples, Example) else ""))
+    checked = []
+    for i, example in enumerate(list(examples)):
+        where = f"{what}[{i}]" + (f" ({example.name})" if isinstance(example, Example) and example.name else "")
+        if not isinstance(example, Example):
+            raise TypeError(f"fine_tune: {where} must be an Example, got {type(example).__name__}")
+        shape = tuple(np.shape(example.image))
+        if len(shape) != 2:
+            raise ParticleDetectError(f"{where}: expected a 2D image, got shape {shape}")
+        scale = example.scale
+        if not (isinstance(scale, numbers.Real) and not isinstance(scale, bool) and math.isfinite(scale) and scale > 0):
+            raise ParticleDetectError(f"{where}: scale must be a number > 0 (the factor that brings the image to the "
+                                      f"model's working size; 1: as it is), got {scale!r}")
+        if example.area is not None and tuple(np.shape(example.area)) != shape:
+            raise ParticleDetectError(f"{where}: its area is {_size(np.shape(example.area))} but its image is "
+                                      f"{_size(shape)}; the area marks the image's reviewed pixels, so it is the "
+                                      "image's shape")
+        if truth:
+            example = replace(example, centres=_checked_centres(example.centres, shape, where))
+        checked.append(example)
+    return checked
+
+
+def _size(shape: tuple[int, ...]) -> str:
+    return "x".join(str(n) for n in shape) if shape else "a scalar"
+
+
+def _checked_centres(centres: object, shape: tuple[int, int], where: str) -> np.ndarray:
+    """An example's centres as an (N, 2) float array of y, x pixels, or one ParticleDetectError."""
+    if isinstance(centres, pd.DataFrame):
+        if not {"y", "x"} <= set(centres.columns):
+            columns = ", ".join(map(str, centres.columns))
+            raise ParticleDetectError(f"{where}: its centres table has the columns {columns}; it needs y and x (pixels)")
+        centres = centres[["y", "x"]].to_numpy(float)
+    try:
+        points = np.asarray(centres, dtype=float)
+    except (TypeError, ValueError):
+        raise ParticleDetectError(f"{where}: centres must be an (N, 2) array of y, x pixels (or a table with y and "
+                                  f"x columns), got {type(centres).__name__}") from None
+    if points.size == 0:
+        points = points.reshape(0, 2)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ParticleDetectError(f"{where}: centres must be an (N, 2) array of y, x pixels, got shape {points.shape}")
+    if not np.isfinite(points).all():
+        raise ParticleDetectError(f"{where}: {int((~np.isfinite(points)).any(axis=1).sum())} of its centres are not "
+                                  "finite numbers")
+    inside = np.all((points >= -0.5) & (points < np.asarray(shape, float) - 0.5), axis=1)
+    if len(points) and not inside.any():
+        raise ParticleDetectError(f"{where}: its {len(points)} centres all lie outside the {_size(shape)} image; check "
+                                  "the centres (pixels, y first)")
+    return points
+
+
 @keeps_torch_threads
 def fine_tune(
-    model: DetectorModel,
+    model: DetectorModel | str | Path,
     examples: list[Example],
     config: TrainConfig = FINE_TUNE,
     device: str | torch.device = "auto",
@@ -273,7 +350,10 @@ def fine_tune(
 ) -> RoundResult:
     """Fine-tune ``model`` on ``examples`` and score the round on their held-out tiles.
 
-    Each example's ``scale`` brings it to the model's working size, as detection does, so the
+    ``model`` is a DetectorModel, a model file's path or a shipped model's name ("unet"). An example's
+    ``centres`` are (N, 2) y, x pixels, or a table with y and x columns; examples a round cannot learn
+    from (centres all outside the image, an area not of the image's shape, a scale not above 0) are
+    refused up front (:func:`checked_examples`). Each example's ``scale`` brings it to the model's working size, as detection does, so the
     particles' size in its own pixels is the model's working size over that scale; its ``name``
     picks its held-out tiles (keep names stable across rounds: "frame 3"). Training crops are
     drawn half around the parent's mistakes there (the points the user had to add, delete or
@@ -294,6 +374,11 @@ def fine_tune(
     """
     started = time.monotonic()
     report = progress or (lambda event: None)
+    model = round_model(model)
+    examples = checked_examples(examples)
+    validation = checked_examples(validation, "validation") if validation is not None else None
+    if unlabelled is not None and not callable(unlabelled):
+        unlabelled = checked_examples(unlabelled, "unlabelled", truth=False)
     if not examples:
         raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")
     require_sphere_model(model)
@@ -360,6 +445,8 @@ def unreviewed_frames(model: DetectorModel, splits: list[Split], unlabelled, con
     if count <= 0 or unlabelled is None:
         return []
     frames = list(unlabelled(count) if callable(unlabelled) else unlabelled)
+    if callable(unlabelled):
+        frames = checked_examples(frames, "unlabelled", truth=False)
     reviewed = {s.example.name: s for s in splits if s.example.name}
     ready = []
     for frame in (frames[i] for i in spread(count, range(len(frames)))):

@@ -24,14 +24,18 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from ..errors import ParticleDetectError
-from .spheres import SynthConfig, benchmark_config, random_training_config, render_particles
-from .rods import finish
+from .spheres import (SynthConfig, benchmark_config, check_config_argument, check_number, check_range, check_seed,
+                      check_synth_config, random_training_config, render_particles)
+from .rods import MAX_AREA_FRACTION as ROD_MAX_AREA_FRACTION, finish
 
 CHAIN_COLUMNS = ["y", "x", "chain", "index"]
 # Beads per ring where the beads range allows: fewer than 6 touching beads make a clump rather than a
 # ring, and larger rings rarely stay round in a slab. A ring needs 3 beads to close at all.
 RING_BEADS = (6, 20)
 SMALLEST_RING = 3
+# The densest chains asked for (the command line's limit, cli/kinds.py): beads stop fitting near 0.57
+# (0.571 drawn for 0.6 and for 0.8 asked; 128 px, radius 4-8).
+MAX_AREA_FRACTION = ROD_MAX_AREA_FRACTION
 
 
 @dataclass
@@ -49,8 +53,27 @@ class ChainConfig:
     # Non-bonded beads closer than this (in the pair's mean diameter) only when chains cross.
     contact: float = 0.95
 
+    def __post_init__(self) -> None:
+        check_chain_config(self)
+
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def check_chain_config(config: ChainConfig) -> None:
+    """One ValueError naming the first field of ``config`` (or of its optics) out of its range."""
+    if not isinstance(config.optics, SynthConfig):
+        raise ValueError(f"ChainConfig.optics must be a SynthConfig, got {type(config.optics).__name__}")
+    check_synth_config(config.optics, "ChainConfig.optics")
+    check_range("ChainConfig", "beads_range", config.beads_range, 1, low_open=False, whole=True,
+                note=" (beads per chain)")
+    check_range("ChainConfig", "bond", config.bond, 0.0, note=" (bead diameters)")
+    check_range("ChainConfig", "bending", config.bending, 0.0, low_open=False, note=" (radians)")
+    check_number("ChainConfig", "ring_share", config.ring_share, 0.0, 1.0)
+    check_number("ChainConfig", "free_beads_share", config.free_beads_share, 0.0, note=" (free beads per chain)")
+    check_number("ChainConfig", "crossing_share", config.crossing_share, 0.0, 1.0)
+    check_number("ChainConfig", "area_fraction", config.area_fraction, 0.0, MAX_AREA_FRACTION, low_open=True)
+    check_number("ChainConfig", "contact", config.contact, 0.0, note=" (bead diameters)")
 
 
 @dataclass
@@ -190,11 +213,10 @@ def place_chains(config: ChainConfig, rng: np.random.Generator) -> tuple[pd.Data
 
 def synthesize_chains(config: ChainConfig | None = None, seed: int = 0) -> ChainImage:
     """One image of bead chains and its exact table (deterministic for a seed)."""
-    config = config or ChainConfig()
-    if config.area_fraction <= 0:
-        raise ValueError("area_fraction must be positive")
-    if not 1 <= config.beads_range[0] <= config.beads_range[1]:
-        raise ValueError(f"beads_range must be 1 <= low <= high, got {config.beads_range}")
+    config = ChainConfig() if config is None else config
+    check_config_argument("synthesize_chains", config, ChainConfig)
+    check_chain_config(config)  # again: a field may have been set since
+    check_seed("synthesize_chains", seed)
     check_beads_fit(config)
     rng = np.random.default_rng(seed)
     table, radii = place_chains(config, rng)

@@ -11,13 +11,23 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .spheres import SynthConfig, _background, _camera, place_particles, render_particles
+from .spheres import (SynthConfig, _background, _camera, check_config_argument, check_number, check_seed,
+                      check_synth_config, place_particles, render_particles)
 
 
 def diffusing_stack(config: SynthConfig | None = None, n_frames: int = 10, step: float = 1.0,
                     drift: tuple[float, float] = (0.0, 0.0), seed: int = 0) -> tuple[np.ndarray, pd.DataFrame]:
     """(T x H x W stack, truth ``frame, y, x, particle`` of the centres inside each frame)."""
-    config = config or SynthConfig()
+    config = SynthConfig() if config is None else config
+    check_config_argument("diffusing_stack", config, SynthConfig)
+    check_synth_config(config)
+    check_number("diffusing_stack", "n_frames", n_frames, 1, whole=True)
+    check_number("diffusing_stack", "step", step, 0.0, note=" (px per axis per frame)")
+    if not (isinstance(drift, (tuple, list, np.ndarray)) and len(drift) == 2):
+        raise ValueError(f"diffusing_stack.drift must be two numbers (y, x px per frame), got {drift!r}")
+    for value in drift:
+        check_number("diffusing_stack", "drift", value, note=" (y, x px per frame)")
+    check_seed("diffusing_stack", seed)
     rng = np.random.default_rng(seed)
     centres, radii = place_particles(config.shape, config.radius_range, config.area_fraction,
                                      config.min_separation, rng)

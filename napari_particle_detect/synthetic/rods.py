@@ -18,11 +18,18 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .spheres import SynthConfig, _background, _camera, _edge, benchmark_config, random_training_config
+from .spheres import (SynthConfig, _background, _camera, _edge, benchmark_config, check_choice,
+                      check_config_argument, check_number, check_range, check_seed, check_synth_config,
+                      random_training_config)
 
 ROD_LOOKS: tuple[str, ...] = ("fluorescent", "opaque", "brightfield")
 ROD_COLUMNS = ["y", "x", "angle", "length", "width", "y1", "x1", "y2", "x2"]
 Shape = Literal["rods", "ellipsoids"]
+SHAPES: tuple[str, ...] = ("rods", "ellipsoids")
+ALIGNMENTS: tuple[str, ...] = ("random", "nematic")
+# The densest rods and ellipsoids asked for (the command line's limit, cli/kinds.py): they are kept apart
+# by their centres alone, so denser ones mostly lie over one another.
+MAX_AREA_FRACTION = 0.6
 
 
 @dataclass
@@ -41,8 +48,29 @@ class RodConfig:
     # Closest allowed centre distance, in the pair's mean width (crossings are allowed, stacks are not).
     min_separation: float = 0.8
 
+    def __post_init__(self) -> None:
+        check_rod_config(self)
+
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def check_rod_config(config: RodConfig) -> None:
+    """One ValueError naming the first field of ``config`` (or of its optics) out of its range."""
+    if not isinstance(config.optics, SynthConfig):
+        raise ValueError(f"RodConfig.optics must be a SynthConfig, got {type(config.optics).__name__}")
+    check_synth_config(config.optics, "RodConfig.optics")
+    if config.optics.look not in ROD_LOOKS:
+        raise ValueError(f"unknown look {config.optics.look!r} for rods and ellipsoids (RodConfig.optics.look); "
+                         f"choose one of {', '.join(ROD_LOOKS)}")
+    check_choice("RodConfig", "shape", config.shape, SHAPES)
+    check_range("RodConfig", "width_range", config.width_range, 0.0, note=" (px)")
+    check_range("RodConfig", "aspect_range", config.aspect_range, 1.0, low_open=False, note=" (length / width)")
+    check_number("RodConfig", "area_fraction", config.area_fraction, 0.0, MAX_AREA_FRACTION, low_open=True)
+    check_choice("RodConfig", "alignment", config.alignment, ALIGNMENTS)
+    check_number("RodConfig", "domains", config.domains, 1, whole=True)
+    check_number("RodConfig", "spread_deg", config.spread_deg, 0.0)
+    check_number("RodConfig", "min_separation", config.min_separation, 0.0)
 
 
 @dataclass
@@ -217,13 +245,10 @@ def inside_image(table: pd.DataFrame, shape: tuple[int, int]) -> np.ndarray:
 
 def synthesize_rods(config: RodConfig | None = None, seed: int = 0) -> RodImage:
     """One image of rods or ellipsoids and their exact table (deterministic for a seed)."""
-    config = config or RodConfig()
-    if config.area_fraction <= 0:
-        raise ValueError("area_fraction must be positive")
-    if not 0 < config.width_range[0] <= config.width_range[1]:
-        raise ValueError(f"width_range must be 0 < low <= high, got {config.width_range}")
-    if not 1.0 <= config.aspect_range[0] <= config.aspect_range[1]:
-        raise ValueError(f"aspect_range must be 1 <= low <= high, got {config.aspect_range}")
+    config = RodConfig() if config is None else config
+    check_config_argument("synthesize_rods", config, RodConfig)
+    check_rod_config(config)  # again: a field may have been set since
+    check_seed("synthesize_rods", seed)
     rng = np.random.default_rng(seed)
     table = place_rods(config, rng)
     optics = replace(config.optics, radius_range=(0.5 * config.width_range[0], 0.5 * config.width_range[1]))

@@ -23,6 +23,7 @@ Optics (profile, PSF blur), background (gradient, out-of-focus blobs, texture, s
 from __future__ import annotations
 
 import io
+import numbers
 from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
@@ -36,6 +37,89 @@ LOOKS: tuple[str, ...] = ("fluorescent", "opaque", "brightfield", "gaussian", "a
 J1_FIRST_ZERO = 3.8317
 AIRY_RING_PER_RADIUS = 1.0 / (np.sqrt(2.0) * 0.344)
 AIRY_SECOND_ZERO = 7.0156 / J1_FIRST_ZERO  # in first-ring radii
+BIT_DEPTHS: tuple[int, ...] = (8, 16)
+# The densest images asked for: the discs' summed area over the image (overlaps counted twice), the
+# command line's --area-fraction range. Random sequential placement reaches it for a min_separation up
+# to about 1.1 (measured: 1.50 of 1.5 at 0.8 and 1.0, 1.42-1.47 at 1.2); it jams near 2.2 /
+# min_separation**2 (hard discs of min_separation x the radius jam at 0.547 of the plane), so beyond
+# that it stopped short silently (3.4 drawn for 5.0 asked at the default 0.8).
+MAX_AREA_FRACTION = 1.5
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def check_number(owner: str, name: str, value: object, low: float | None = None, high: float | None = None,
+                 low_open: bool = False, high_open: bool = False, whole: bool = False, note: str = "") -> None:
+    """One ValueError naming ``owner.name``, its range and the value given, unless ``value`` is a finite
+    (``whole``: integral) number within [``low``, ``high``] (open ends where asked)."""
+    ok = _is_number(value) and np.isfinite(float(value))
+    if ok and whole:
+        ok = isinstance(value, numbers.Integral)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if ok:
+        return
+    kind = "a whole number" if whole else "a number"
+    if low is not None and high is not None:
+        rule = f"{kind} in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    elif low is not None:
+        rule = f"{kind} {'>' if low_open else '>='} {low:g}"
+    elif high is not None:
+        rule = f"{kind} {'<' if high_open else '<='} {high:g}"
+    else:
+        rule = f"a finite {kind[2:]}"
+    raise ValueError(f"{owner}.{name} must be {rule}{note}, got {value!r}")
+
+
+def check_range(owner: str, name: str, value: object, low: float, low_open: bool = True, whole: bool = False,
+                note: str = "") -> None:
+    """One ValueError naming ``owner.name`` unless ``value`` is two finite numbers (``whole``: integral),
+    low first, the low one above ``low`` (or at it, where not ``low_open``)."""
+    pair = isinstance(value, (tuple, list, np.ndarray)) and len(value) == 2
+    ok = pair and all(_is_number(v) and np.isfinite(float(v)) and (not whole or isinstance(v, numbers.Integral))
+                      for v in value)
+    ok = ok and (value[0] > low if low_open else value[0] >= low) and value[0] <= value[1]
+    if not ok:
+        kind = "whole numbers" if whole else "numbers"
+        raise ValueError(f"{owner}.{name} must be two {kind} {low:g} {'<' if low_open else '<='} low <= high{note}, "
+                         f"got {value!r}")
+
+
+def check_choice(owner: str, name: str, value: object, choices: tuple, note: str = "") -> None:
+    """One ValueError naming ``owner.name``, the value given and the allowed ones, unless it is one of them."""
+    if not (isinstance(value, str) or _is_number(value)) or value not in choices:
+        raise ValueError(f"unknown {owner}.{name} {value!r}; choose one of {', '.join(map(str, choices))}{note}")
+
+
+def check_shape(owner: str, value: object, dims: int) -> None:
+    """One ValueError unless ``value`` is ``dims`` whole numbers >= 1 (an image's or a volume's size)."""
+    ok = isinstance(value, (tuple, list)) and len(value) == dims and all(
+        isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) and v >= 1 for v in value)
+    if not ok:
+        axes = "(height, width)" if dims == 2 else "(z, y, x)"
+        raise ValueError(f"{owner}.shape must be {dims} whole numbers >= 1 {axes}, got {value!r}")
+
+
+def check_seed(function: str, seed: object) -> None:
+    """One ValueError (TypeError for a non-number) unless ``seed`` is a whole number >= 0."""
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_)) and seed >= 0:
+        return
+    error = ValueError if _is_number(seed) else TypeError
+    raise error(f"{function}: seed must be a whole number >= 0, got {seed!r}")
+
+
+def check_config_argument(function: str, config: object, expected: type) -> None:
+    """A TypeError saying what ``function``'s first argument is, where it is something else (often the seed
+    given in its place)."""
+    if isinstance(config, expected):
+        return
+    hint = f"; pass seed={config!r}" if isinstance(config, numbers.Integral) and not isinstance(config, bool) else ""
+    raise TypeError(f"{function}(config, seed): the first argument is a {expected.__name__} (got "
+                    f"{type(config).__name__}){hint}")
 
 
 @dataclass
@@ -70,10 +154,46 @@ class SynthConfig:
     peak_photons: float = 500.0
     read_noise: float = 2.0
     bit_depth: Literal[8, 16] = 16
-    jpeg_quality: int | None = None
+    jpeg_quality: int | None = None  # 8-bit images only
+
+    def __post_init__(self) -> None:
+        check_synth_config(self)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def check_synth_config(config: SynthConfig, owner: str = "SynthConfig") -> None:
+    """One ValueError naming the first field of ``config`` out of its range (or not one of its values)."""
+    check_shape(owner, config.shape, 2)
+    if config.look not in LOOKS:
+        raise ValueError(f"unknown look {config.look!r}; choose one of {', '.join(LOOKS)}")
+    check_range(owner, "radius_range", config.radius_range, 0.0, note=" (px)")
+    check_number(owner, "area_fraction", config.area_fraction, 0.0, MAX_AREA_FRACTION, low_open=True,
+                 note=" (the particles' area over the image's)")
+    check_number(owner, "min_separation", config.min_separation, 0.0)
+    check_number(owner, "profile_exponent", config.profile_exponent, 0.0, low_open=True)
+    check_number(owner, "brightness_spread", config.brightness_spread, 0.0)
+    check_number(owner, "psf_sigma", config.psf_sigma, 0.0, note=" (px; 0: no blur)")
+    check_number(owner, "core_amplitude", config.core_amplitude)
+    check_number(owner, "rim_amplitude", config.rim_amplitude)
+    check_number(owner, "rim_width", config.rim_width, 0.0)
+    check_number(owner, "airy_exponent", config.airy_exponent, 0.0, low_open=True)
+    check_number(owner, "background_level", config.background_level, 0.0, 1.0, high_open=True)
+    check_number(owner, "background_gradient", config.background_gradient, 0.0)
+    check_number(owner, "out_of_focus_blobs", config.out_of_focus_blobs, 0, whole=True)
+    check_number(owner, "texture", config.texture, 0.0)
+    check_number(owner, "specks", config.specks, 0, whole=True)
+    check_number(owner, "defocused_fraction", config.defocused_fraction, 0.0)
+    check_number(owner, "peak_photons", config.peak_photons, 0.0, low_open=True)
+    check_number(owner, "read_noise", config.read_noise, 0.0, note=" (camera counts)")
+    check_choice(owner, "bit_depth", config.bit_depth, BIT_DEPTHS,
+                 " (a 12- or 14-bit camera's images: 16, stored as uint16)")
+    if config.jpeg_quality is not None:
+        check_number(owner, "jpeg_quality", config.jpeg_quality, 1, 100, whole=True, note=" or None")
+        if config.bit_depth != 8:
+            raise ValueError(f"{owner}.jpeg_quality applies to 8-bit images only; give bit_depth=8 or "
+                             f"jpeg_quality=None (got bit_depth={config.bit_depth!r})")
 
 
 @dataclass
@@ -293,11 +413,10 @@ def _jpeg_round_trip(image: np.ndarray, quality: int) -> np.ndarray:
 
 def synthesize(config: SynthConfig | None = None, seed: int = 0) -> SynthImage:
     """One image of overlapping particles and its exact centres (deterministic for a seed)."""
-    config = config or SynthConfig()
-    if config.area_fraction <= 0:
-        raise ValueError("area_fraction must be positive")
-    if config.radius_range[0] <= 0 or config.radius_range[1] < config.radius_range[0]:
-        raise ValueError(f"radius_range must be 0 < low <= high, got {config.radius_range}")
+    config = SynthConfig() if config is None else config
+    check_config_argument("synthesize", config, SynthConfig)
+    check_synth_config(config)  # again: a field may have been set since
+    check_seed("synthesize", seed)
     rng = np.random.default_rng(seed)
     centres, radii = place_particles(
         config.shape, config.radius_range, config.area_fraction, config.min_separation, rng

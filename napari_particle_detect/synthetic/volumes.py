@@ -16,13 +16,26 @@ Lengths are in xy pixels (a voxel is ``z_step`` x 1 x 1 of them); centres are re
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from .spheres import check_choice, check_config_argument, check_number, check_seed, check_shape
+
+log = logging.getLogger("napari_particle_detect")
 OVERSAMPLE = 2
+DYES: tuple[str, ...] = ("volume", "shell")
+# The densest packing asked for (README, and the command line's --volume-fraction): pack_spheres reaches it
+# with room to spare. Measured (3 seeds each; boxes of 16x48x48 to 24x96x96 voxels, diameters 7-14 px,
+# polydispersity 0-0.1): 0.60 is reached exactly every time, 0.62 never (0.601-0.611), and asking for more
+# gives less, since the compression jams and is then shrunk until nothing overlaps (0.64: 0.57-0.62,
+# 0.66: 0.50-0.55; 0.75 gave 0.28 and 0.9 gave 0.09).
+MAX_VOLUME_FRACTION = 0.58
+# pack_spheres draws diameters within 0.7-1.3 x the mean, so a wider spread is not drawn.
+MAX_POLYDISPERSITY = 0.3
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,9 @@ class VolumeConfig:
     background: float = 0.08  # mean background, relative to the sphere signal
     background_unevenness: float = 0.5  # relative amplitude of the smooth background variation
 
+    def __post_init__(self) -> None:
+        check_volume_config(self)
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -53,6 +69,28 @@ class VolumeConfig:
     def diameter_voxels(self) -> tuple[float, float, float]:
         """The mean sphere diameter per axis, in voxels."""
         return (self.diameter / self.z_step, self.diameter, self.diameter)
+
+
+def check_volume_config(config: VolumeConfig) -> None:
+    """One ValueError naming the first field of ``config`` out of its range (or not one of its values)."""
+    owner = "VolumeConfig"
+    check_shape(owner, config.shape, 3)
+    check_number(owner, "volume_fraction", config.volume_fraction, 0.0, MAX_VOLUME_FRACTION, low_open=True,
+                 note=" (denser packings jam short of the target)")
+    check_number(owner, "diameter", config.diameter, 0.0, low_open=True, note=" (xy px)")
+    check_number(owner, "polydispersity", config.polydispersity, 0.0, MAX_POLYDISPERSITY,
+                 note=" (diameters are drawn within 0.7-1.3 x the mean)")
+    check_number(owner, "z_step", config.z_step, 0.0, low_open=True, note=" (xy px)")
+    check_number(owner, "psf_sigma_xy", config.psf_sigma_xy, 0.0, note=" (xy px; 0: no blur)")
+    check_number(owner, "psf_z_ratio", config.psf_z_ratio, 0.0, low_open=True)
+    check_choice(owner, "dye", config.dye, DYES)
+    check_number(owner, "shell_fraction", config.shell_fraction, 0.0, 1.0, low_open=True)
+    check_number(owner, "photons", config.photons, 0.0, low_open=True)
+    check_number(owner, "read_noise", config.read_noise, 0.0, note=" (camera counts)")
+    check_number(owner, "depth_decay", config.depth_decay, 0.0, 1.0, low_open=True,
+                 note=" (signal left at the bottom, relative to the top)")
+    check_number(owner, "background", config.background, 0.0)
+    check_number(owner, "background_unevenness", config.background_unevenness, 0.0, 1.0)
 
 
 @dataclass
@@ -264,6 +302,9 @@ def _smooth_field(rng: np.random.Generator, shape: tuple[int, ...], length: floa
 
 def synthesize_volume(config: VolumeConfig, seed: int = 0) -> VolumeSample:
     """One volume and its exact sphere centres (voxels), at about ``config.volume_fraction``."""
+    check_config_argument("synthesize_volume", config, VolumeConfig)
+    check_volume_config(config)
+    check_seed("synthesize_volume", seed)
     rng = np.random.default_rng(seed)
     nz, ny, nx = config.shape
     extent = np.array([nz * config.z_step, ny, nx], dtype=float)
@@ -273,6 +314,9 @@ def synthesize_volume(config: VolumeConfig, seed: int = 0) -> VolumeSample:
     box = extent + 2 * margin
     positions, diameters, reached = pack_spheres(tuple(box), config.volume_fraction, config.diameter,
                                                  config.polydispersity, rng)
+    if reached < config.volume_fraction - 0.005:
+        log.warning("the packing jammed at a volume fraction of %.3f, short of the %.3f asked for (seed %s)",
+                    reached, config.volume_fraction, seed)
     positions = positions - margin
     image = render_volume(config, positions, diameters, rng)
     # Voxel coordinates, voxel centres at whole numbers: physical = (index + 0.5) * voxel size.
