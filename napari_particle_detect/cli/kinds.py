@@ -13,12 +13,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParticleDetectError
+from ..synthetic.rods import MAX_AREA_FRACTION  # the generator's own limit
 
 log = logging.getLogger("napari_particle_detect")
-# The densest images synth draws of rods, ellipsoids and chains (where it silently capped them before):
-# chain beads stop fitting near 0.57 (0.571 drawn for 0.6 and for 0.8 asked; 128 px, radius 4-8), and
-# rods are kept apart by their centres alone, so denser ones mostly lie over one another.
-MAX_AREA_FRACTION = 0.6
 
 
 def cmd_synth_kind(args: argparse.Namespace) -> int:

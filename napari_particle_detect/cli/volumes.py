@@ -82,10 +82,11 @@ def cmd_synth_volumes(args: argparse.Namespace) -> int:
 
     from .checks import MAX_SYNTH_SPHERES_3D, check_synth_count, check_synth_folder
     from ..files.io import staged_folder
-    from ..synthetic.volumes import VolumeConfig, expected_spheres, synthesize_volume
+    from ..synthetic.volumes import MAX_VOLUME_FRACTION, VolumeConfig, expected_spheres, synthesize_volume
 
-    if args.volume_fraction > 0.58:
-        raise ParticleDetectError(f"--volume-fraction {args.volume_fraction}: the packing reaches 0.58 at most")
+    if args.volume_fraction > MAX_VOLUME_FRACTION:
+        raise ParticleDetectError(f"--volume-fraction {args.volume_fraction}: the packing reaches "
+                                  f"{MAX_VOLUME_FRACTION:g} at most")
     if min(args.volume_shape) < 2 or min(args.volume_shape[1:]) < 8 or max(args.volume_shape) > 1024:
         raise ParticleDetectError(f"--volume-shape {args.volume_shape}: need 2-1024 slices and 8-1024 voxels in y, x")
     config = VolumeConfig(shape=tuple(args.volume_shape), volume_fraction=args.volume_fraction,
