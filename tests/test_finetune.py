@@ -574,9 +574,9 @@ def test_a_round_refuses_examples_it_cannot_learn_from_naming_the_example(tiny_m
     refused(Example(sample.image, sample.centres + 1000, 1.0, "frame 0"),
             r"^examples\[0\] \(frame 0\): its \d+ centres all lie outside the 64x64 image")
     refused(Example(sample.image, sample.centres.ravel(), 1.0, "frame 0"),
-            r"centres must be an \(N, 2\) array of y, x pixels, got shape \(\d+,\)")
+            r"centres must be an \(N, 2\) array of y, x points, got shape \(\d+,\)")
     refused(Example(sample.image, pd.DataFrame({"row": [1.0], "col": [2.0]}), 1.0, "frame 0"),
-            r"its centres table has the columns row, col; it needs y and x")
+            r"a table of centres needs columns y and x \(no y, x; its columns: row(,| and) col\)")
     refused(Example(sample.image, sample.centres, 1.0, "frame 0", area=np.ones((32, 32), bool)),
             r"its area is 32x32 but its image is 64x64")
     for scale in (0.0, -1.0, float("nan")):

@@ -1,5 +1,6 @@
 """Rods, ellipsoids and bead chains: generator truth, encode/decode round trips, metrics, table checks."""
 
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -526,8 +527,23 @@ def test_rods_and_chains_evaluation_name_a_missing_column_and_score_files_apart(
     assert chains.evaluate_chains(pairs, pairs)[0].bond_f1 == 1.0
 
 
+def fail_second_replace(monkeypatch) -> list:
+    """os.replace as the file writers call it, failing (a full disk) on its second call; the targets moved."""
+    from napari_particle_detect.files import io
+
+    real_replace, calls = os.replace, []
+
+    def failing_second(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device", str(dst))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(io.os, "replace", failing_second)
+    return calls
+
+
 def test_atomic_write_texts_writes_all_or_nothing(tmp_path, monkeypatch):
-    import os
 
     from napari_particle_detect.files import io
 
@@ -539,15 +555,7 @@ def test_atomic_write_texts_writes_all_or_nothing(tmp_path, monkeypatch):
         io.atomic_write_texts({table: "new table\n", summary: None})
     assert (table.read_text(), summary.read_text()) == ("old table\n", "old summary\n")
     # A failure while moving the second into place puts the first back; a file new to the folder goes.
-    real_replace, calls = os.replace, []
-
-    def failing_second(src, dst):
-        calls.append(dst)
-        if len(calls) == 2:
-            raise OSError(28, "No space left on device", str(dst))
-        return real_replace(src, dst)
-
-    monkeypatch.setattr(io.os, "replace", failing_second)
+    calls = fail_second_replace(monkeypatch)
     with pytest.raises(OSError, match="No space left"):
         io.atomic_write_texts({table: "new table\n", summary: "new summary\n"})
     fresh = tmp_path / "d.csv"
@@ -588,7 +596,6 @@ def test_kind_detection_refuses_a_3d_model_bad_frames_and_heatmaps_and_counts_th
 
 
 def test_a_chains_table_and_its_summary_are_written_both_or_neither(tmp_path, monkeypatch):
-    import os
 
     from napari_particle_detect.files import io
     from napari_particle_detect.kinds.registry import write_kind_table
@@ -598,15 +605,7 @@ def test_a_chains_table_and_its_summary_are_written_both_or_neither(tmp_path, mo
     path = tmp_path / "c.csv"
     write_kind_table(beads, path, "chains")
     before = path.read_text(), (tmp_path / "c.chains.csv").read_text()
-    real_replace, calls = os.replace, []
-
-    def failing_second(src, dst):
-        calls.append(dst)
-        if len(calls) == 2:
-            raise OSError(28, "No space left on device", str(dst))
-        return real_replace(src, dst)
-
-    monkeypatch.setattr(io.os, "replace", failing_second)
+    calls = fail_second_replace(monkeypatch)
     with pytest.raises(OSError, match="No space left"):
         write_kind_table(beads.assign(y=[10.0, 22.0]), path, "chains")  # another contour length too
     monkeypatch.undo()

@@ -34,7 +34,7 @@ import torch
 
 from ..detection.devices import select_device, training_dtype
 from ..errors import ParticleDetectError
-from ..kinds.evaluation import Counts, best_threshold_index, counts_by_threshold, match
+from ..kinds.evaluation import Counts, as_points, best_threshold_index, counts_by_threshold, match
 from ..models import DetectorModel, load_model
 from ..detection.networks import prepare_network
 from ..detection.prediction import detect_frame
@@ -310,24 +310,12 @@ def _size(shape: tuple[int, ...]) -> str:
 
 
 def _checked_centres(centres: object, shape: tuple[int, int], where: str) -> np.ndarray:
-    """An example's centres as an (N, 2) float array of y, x pixels, or one ParticleDetectError."""
-    if isinstance(centres, pd.DataFrame):
-        if not {"y", "x"} <= set(centres.columns):
-            columns = ", ".join(map(str, centres.columns))
-            raise ParticleDetectError(f"{where}: its centres table has the columns {columns}; it needs y and x (pixels)")
-        centres = centres[["y", "x"]].to_numpy(float)
+    """An example's centres as an (N, 2) float array of y, x pixels (as scoring reads points:
+    kinds.evaluation.as_points), or one ParticleDetectError."""
     try:
-        points = np.asarray(centres, dtype=float)
-    except (TypeError, ValueError):
-        raise ParticleDetectError(f"{where}: centres must be an (N, 2) array of y, x pixels (or a table with y and "
-                                  f"x columns), got {type(centres).__name__}") from None
-    if points.size == 0:
-        points = points.reshape(0, 2)
-    if points.ndim != 2 or points.shape[1] != 2:
-        raise ParticleDetectError(f"{where}: centres must be an (N, 2) array of y, x pixels, got shape {points.shape}")
-    if not np.isfinite(points).all():
-        raise ParticleDetectError(f"{where}: {int((~np.isfinite(points)).any(axis=1).sum())} of its centres are not "
-                                  "finite numbers")
+        points = as_points(centres, f"{where}: centres")
+    except (TypeError, ValueError) as exc:  # a round's examples are data: one error type for all of them
+        raise ParticleDetectError(str(exc)) from None
     inside = np.all((points >= -0.5) & (points < np.asarray(shape, float) - 0.5), axis=1)
     if len(points) and not inside.any():
         raise ParticleDetectError(f"{where}: its {len(points)} centres all lie outside the {_size(shape)} image; check "
