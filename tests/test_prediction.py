@@ -312,6 +312,7 @@ def test_detect_documents_its_options_refuses_heatmaps_and_warns_of_a_doubtful_s
 def test_the_model_cache_keeps_the_models_the_docks_use_at_once_and_hands_threads_one_object():
     """Spheres, rods and chains detected by turns do not reload each other's weights; threads asking for
     the same model at once get the same object."""
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     from napari_particle_detect.models import registry
@@ -321,9 +322,28 @@ def test_the_model_cache_keeps_the_models_the_docks_use_at_once_and_hands_thread
     again = {name: registry.load_model_cached(name) for name in ("unet", "rods", "chains")}
     assert all(first[name] is again[name] for name in first)
     registry._last_loaded.clear()
+    together = threading.Barrier(4, timeout=60)  # four threads ask at once, not one after another
+
+    def load(_):
+        together.wait()
+        return registry.load_model_cached("unet")
+
     with ThreadPoolExecutor(4) as pool:
-        models = list(pool.map(lambda _: registry.load_model_cached("unet"), range(8)))
+        models = list(pool.map(load, range(8)))
     assert all(model is models[0] for model in models)
     for name in ("unet", "unet-wide", "rods", "chains", "resnet"):
         registry.load_model_cached(name)
     assert len(registry._last_loaded) == registry.CACHED_MODELS
+
+
+def test_a_changed_model_file_leaves_no_stale_copy_in_the_cache(tmp_path):
+    import os
+
+    from napari_particle_detect.models import registry
+
+    weights = tiny_model_file(tmp_path)
+    registry._last_loaded.clear()
+    first = registry.load_model_cached(weights)
+    os.utime(weights, ns=(0, 10**9))  # the file changed (a round saved over it)
+    second = registry.load_model_cached(weights)
+    assert second is not first and list(registry._last_loaded.values()) == [second]

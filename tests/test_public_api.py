@@ -73,7 +73,7 @@ def _refusals(cuda: bool):
         ("an unknown runtime", {"runtime": "tensorrt"}, ParticleDetectError, "unknown runtime 'tensorrt'"),
         ("a window off the stride", {"window": 50}, ParticleDetectError, "window must be a multiple of 4"),
         ("a window under the margins", {"window": 8}, ParticleDetectError, "window must be a multiple of 4"),
-        ("no threads", {"threads": 0}, ParticleDetectError, "threads must be a whole number, at least 1"),
+        ("no threads", {"threads": 0}, ParticleDetectError, "threads must be a whole number of threads, at least 1"),
     ]
     if not cuda:
         cases.append(("cuda without a GPU", {"device": "cuda"}, ParticleDetectError, "no CUDA GPU is available"))

@@ -395,3 +395,22 @@ def test_the_3d_training_program_reads_its_arguments_by_name_with_resume_anywher
     with pytest.raises(SystemExit):
         volume_training.main([tmp_path / "p", "x", "1"])
     assert "argument FIRST_SEED: expected a whole number" in capsys.readouterr().err
+
+
+def test_a_voxel_size_of_zero_in_a_files_metadata_is_ignored_with_a_warning(tmp_path, caplog):
+    """ImageJ's spacing 0 is the file's, not an option the user gave: said once, then the z size is
+    estimated, not refused as if it had been typed (nor a division by zero)."""
+    from napari_particle_detect.detection.volume_detection import VolumeOptions, detect_volume_file
+    from napari_particle_detect.files.axes import file_axes
+    from napari_particle_detect.synthetic.volumes import VolumeConfig, synthesize_volume
+
+    volume = synthesize_volume(VolumeConfig(shape=(16, 48, 48), volume_fraction=0.3), seed=1).image
+    path = tmp_path / "spacing0.tif"
+    tifffile.imwrite(path, volume, imagej=True, metadata={"axes": "ZYX", "spacing": 0.0, "unit": "um"},
+                     resolution=(2.0, 2.0))
+    axes = file_axes(path)
+    assert axes.voxel_size[0] == 0.0
+    with caplog.at_level("WARNING"):
+        table, record = detect_volume_file(path, axes, VolumeOptions(device="cpu"))
+    assert len(table) and record["voxel_size_zyx"] is None
+    assert any("not three positive numbers: ignored" in r.getMessage() for r in caplog.records)

@@ -20,7 +20,7 @@ from ..learning.eta import Eta
 from ..models import load_model
 from ..projects.size_estimate import RememberedEstimate, remember_estimate, remembered_estimate
 from ..detection.prediction import iter_detect
-from ..detection.sizing import DIAMETER_ADVICE, SAME_DETECTION
+from ..detection.sizing import with_advice
 from .notify import report, reports_errors
 from .state import DockState
 
@@ -421,6 +421,6 @@ def estimate_texts(estimate: RememberedEstimate) -> tuple[str, str]:
     reason = estimate.reason or "few particle-like blobs"
     # Crowded particles that are surely there already get their advice in the reason; few blobs
     # over noise may mean there is nothing to find.
-    advice = "" if DIAMETER_ADVICE in reason or SAME_DETECTION in reason else \
+    advice = "" if with_advice(reason, "") == reason else \
         " The centres may be noise: give the particles' diameter and Detect again."
     return text, f"⚠ Low confidence in the estimated diameter: {reason}.{advice}"

@@ -30,7 +30,10 @@ from .look import StackLook
 from .networks import prepare_network
 from .preprocessing import ConstantFrameError, as_frames, check_frame, frame_indices
 from .rescoring import candidate_features
-from .sizing import DIAMETER_ADVICE, SAME_DETECTION, estimate_size, rescale_centres_back, scale_for_diameter, span_matters
+from .sizing import (
+    DIAMETER_ADVICE, SAME_DETECTION, estimate_size, rescale_centres_back, scale_for_diameter, span_matters,
+    with_advice,
+)
 from .stages import (
     PreparedFrame,
     decoded_heatmaps,
@@ -218,7 +221,9 @@ def resolve_sizing(
     if 2 * len(doubtful) >= len(estimates):
         index, estimate = doubtful[0]
         reason = estimate.reason
-        if not span_matters(estimate, model.card.canonical_diameter):
+        working = model.card.canonical_diameter
+        if not span_matters(estimate, working) and not span_matters(replace(estimate, span=(used, estimate.span[0])),
+                                                                    working):
             # Both sizes are enlarged the most the model allows: a diameter given would change no centre.
             reason = reason.removesuffix(f"; {DIAMETER_ADVICE}") + f"; {SAME_DETECTION}"
         reason += f" (frame {index})" if count > 1 else ""
@@ -383,7 +388,7 @@ def detect(
     lazy array such as a dask array, read a frame at a time); length-1 axes are left out, as the file
     readers leave them out ((Y, X, 1) is one image). ``model``: a DetectorModel, a model's path (NAME.pt
     with its card NAME.json) or a shipped model's name (default: the shipped UNet); a 3D model is
-    refused (detect volumes with volume_detection.detect_volume). ``diameter``: the particles' diameter
+    refused (detect volumes with napari_particle_detect.detect_volumes). ``diameter``: the particles' diameter
     in px (a number no larger than the image), or None to estimate it. ``threshold``: a score in
     [0, 1), or None for the model's own. ``progress``: called as ``progress(done, total)`` after each
     frame, ``total`` the number of frames detected. ``frames`` (a keyword option): the indices of the
@@ -438,9 +443,8 @@ def detect(
         if progress is not None:
             progress(count, total)
     if sizing is not None and sizing.confidence == "low":  # the command line says it as its own warning
-        advice = "" if "give the diameter" in sizing.reason else "; give diameter= (px) if it is known"
-        log.warning("%s: particle diameter %.1f px (estimated), low confidence: %s%s", name, sizing.diameter,
-                    sizing.reason, advice)
+        log.warning("%s: particle diameter %.1f px (estimated), low confidence: %s", name, sizing.diameter,
+                    with_advice(sizing.reason, "give diameter= (px) if it is known"))
     table = frames_table(parts)
     table.attrs["diameter"] = sizing.diameter if sizing else float("nan")
     table.attrs["scale"] = sizing.scale if sizing else float("nan")

@@ -52,6 +52,12 @@ def to_float32(frame: np.ndarray, lo: float, hi: float) -> np.ndarray:
     size = max(abs(lo), abs(hi))
     if 1e-30 < hi - lo and size < 1e30 and hi - lo > 1e-3 * size:
         return frame.astype(np.float32)
+    if np.issubdtype(frame.dtype, np.integer):
+        # Exact in integers first: 2**60 + k in float64 would round the k away. The difference wraps
+        # modulo 2**64 in the frame's type, so read as unsigned it is exact.
+        shifted = (frame - frame.min()).astype(np.uint64)
+        span = float(shifted.max()) or 1.0
+        return (shifted.astype(np.float64) / span).astype(np.float32)
     scaled = frame.astype(np.float64)
     scaled /= size  # first, so that hi - lo of 1e308 and -1e308 does not overflow
     low, span = lo / size, hi / size - lo / size
@@ -100,7 +106,7 @@ def as_frames(image: np.ndarray, name: str = "image") -> np.ndarray:
     raise ParticleDetectError(f"{name}: expected a 2D image or a 3D T/Z stack, got {image.ndim}D shape {image.shape}")
 
 
-def frames_of_sequence(image, name: str) -> np.ndarray:
+def frames_of_sequence(image: object, name: str) -> np.ndarray:
     """A list (or other sequence) of frames as one array; frames of different shapes are refused by name,
     not with NumPy's "inhomogeneous shape"."""
     try:
@@ -122,7 +128,7 @@ def frames_of_sequence(image, name: str) -> np.ndarray:
     return array
 
 
-def without_unit_axes(image, name: str):
+def without_unit_axes(image: object, name: str) -> object:
     """``image`` with its length-1 axes left out (kept lazy where the array can squeeze itself)."""
     axes = tuple(i for i, n in enumerate(image.shape) if n == 1)
     if isinstance(image, np.ndarray):
@@ -135,7 +141,7 @@ def without_unit_axes(image, name: str):
                               f"{image.shape}; leave out its length-1 axes")
 
 
-def frame_indices(frames, count: int, name: str = "image") -> list[int]:
+def frame_indices(frames: object, count: int, name: str = "image") -> list[int]:
     """The indices of the frames to detect in a stack of ``count``: every frame for None; else whole
     numbers in the order given, each in range, a negative one counted from the end as Python counts
     (-1 is the last frame; kept as its index, count - 1), and each frame at most once: a frame named

@@ -285,9 +285,9 @@ class OpenVinoNetwork(ExportedNetwork):
         if request is None:
             request = self.compiled.create_infer_request()
         try:
-            # The input read in place (it outlives the call); the output copied once out of the request's
-            # buffer, which its next inference reuses.
-            result = request.infer(array, share_inputs=True, share_outputs=True)
+            # The input copied in (a request idle in the pool would otherwise keep the caller's batch alive);
+            # the output copied once out of the request's buffer, which its next inference reuses.
+            result = request.infer(array, share_inputs=False, share_outputs=True)
             return np.array(result[0], dtype=np.float32)
         finally:
             with self._lock:

@@ -24,7 +24,7 @@ from ..files.axes import Axes, ConstantVolumeError, check_volume, read_volumes
 from ..errors import ParticleDetectError
 from ..kinds.heatmap3d import decode3d
 from .volume_resampling import from_working, normalise_volume, resample_volume, working_factors
-from .choices import DEVICE_CHOICES, RUNTIME_CHOICES, check_threshold
+from .choices import DEVICE_CHOICES, RUNTIME_CHOICES, check_count, check_progress, check_threshold
 from .threads import keeps_torch_threads
 
 if TYPE_CHECKING:
@@ -91,26 +91,12 @@ def _numbers(value: object, what: str, counts: tuple[int, ...], meaning: str) ->
     return tuple(float(v) for v in given)
 
 
-def _whole(value: object, what: str, least: int, none: str = "") -> None:
-    allowed = f"a whole number, at least {least}" + (f", or None ({none})" if none else "")
-    if value is None and none:
-        return
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{what} must be {allowed}, got {type(value).__name__} {value!r:.40}")
-    if value < least:
-        raise ParticleDetectError(f"{what} must be {allowed}, got {value}")
-
-
 def check_volume_options(options: VolumeOptions) -> VolumeOptions:
     """``options`` checked before any work, one clear error per mistake (a ParticleDetectError for a value
     out of range, a TypeError for something of another type); a diameter given as one number comes back as
     ``(xy,)``. A device asked for that is not there (cuda without a CUDA GPU) is refused here too."""
     if not isinstance(options, VolumeOptions):
         raise TypeError(f"options must be a VolumeOptions, got {type(options).__name__}")
-    if options.threshold is not None and (not isinstance(options.threshold, numbers.Real)
-                                          or isinstance(options.threshold, bool)):
-        raise TypeError(f"threshold must be a number in [0, 1) or None (the model's own), got "
-                        f"{type(options.threshold).__name__} {options.threshold!r:.40}")
     check_threshold(options.threshold)
     diameter = options.diameter
     if diameter is not None:
@@ -121,8 +107,8 @@ def check_volume_options(options: VolumeOptions) -> VolumeOptions:
         voxel_size = _numbers(voxel_size, "voxel_size", (3,), "three positive numbers z, y, x, or None")
     if not isinstance(options.runtime, str) or options.runtime.lower() not in RUNTIME_CHOICES:
         raise ParticleDetectError(f"unknown runtime {options.runtime!r}; choose one of {', '.join(RUNTIME_CHOICES)}")
-    _whole(options.window, "window", 1)  # and a multiple of the network's stride: check_window
-    _whole(options.threads, "threads", 1, "torch's threads as they are")
+    check_count(options.window, "window", "voxels")  # and a multiple of the network's stride: check_window
+    check_count(options.threads, "threads", "threads", "torch's threads as they are")
     volume_device(options.device)
     return replace(options, diameter=diameter, voxel_size=voxel_size)
 
@@ -386,8 +372,9 @@ def detect_volumes(
     import torch
 
     options = check_volume_options(VolumeOptions(threshold, diameter, voxel_size, device, window, threads, runtime))
-    if progress is not None and not callable(progress):
-        raise TypeError(f"progress must be a callable taking (done, total) or None, got {type(progress).__name__}")
+    check_progress(progress)
+    if not hasattr(volumes, "shape"):  # a list of volumes or of slices
+        volumes = np.asarray(volumes)
     check_volume_shape(volumes, name, series=True)
     model = load_volume_model(model)
     check_window(options.window, 2 ** (len(model.card.channels) - 1))
@@ -398,7 +385,8 @@ def detect_volumes(
     threshold = model.card.threshold if options.threshold is None else float(options.threshold)
     table.attrs.update({"diameter": sizing.diameter, "diameter_source": sizing.source,
                         "diameter_confidence": "high" if sizing.confident else "low",
-                        "diameter_reason": sizing.reason, "threshold": threshold, "model": str(model.path),
+                        "diameter_reason": sizing.reason, "threshold": threshold,
+                        "model": str(model.path) if model.path else "(a model in memory)",
                         "skipped_volumes": skipped})
     return table
 
@@ -422,6 +410,12 @@ def detect_volume_file(path: str | Path, axes: Axes, options: VolumeOptions, mod
     except ConstantVolumeError as exc:
         blank_volume(data, 0, exc)  # a series goes on: its other volumes are checked as they come
     model = load_volume_model(model_path)
+    read = axes.voxel_size
+    if read is not None and not all(np.isfinite(v) and v > 0 for v in read):
+        # A file's own metadata (ImageJ's spacing 0, say), not an option the user gave: said, then estimated.
+        log.warning("%s: its metadata gives the voxel size %s, not three positive numbers: ignored (give "
+                    "--voxel-size Z Y X)", path, read)
+        axes = replace(axes, voxel_size=None, voxel_unit=None)
     voxel = options.voxel_size or axes.voxel_size
     unit = "µm" if options.voxel_size else axes.voxel_unit
     microns = options.voxel_size or axes.voxel_um

@@ -277,11 +277,6 @@ def read_metadata(output: str | Path) -> dict | None:
     return meta if isinstance(meta, dict) else None
 
 
-def is_detect_output(output: str | Path) -> bool:
-    """Whether ``output``'s metadata says detect wrote it (:func:`is_detect_metadata`)."""
-    return is_detect_metadata(read_metadata(output))
-
-
 def is_detect_metadata(meta: dict | None) -> bool:
     """Whether metadata (as :func:`read_metadata` read it) is detect's: a folder run's fingerprint, or the
     record of the inputs (each with its file) that every detect run writes."""

@@ -48,7 +48,7 @@ def check_tolerance(tolerance: float) -> float:
     return float(tolerance)
 
 
-def as_points(points, name: str) -> np.ndarray:
+def as_points(points: object, name: str) -> np.ndarray:
     """``points`` as an (N, 2) float array of y, x: an (N, 2) array (anything empty is no points) or a table
     of one image with ``y, x`` columns. A TypeError or ValueError naming ``name`` for anything else (an
     (N, 3) array was once read as 1.5 N points), one ParticleDetectError for a table without y, x, or a

@@ -64,7 +64,8 @@ def evaluation_tables(predicted: pd.DataFrame, truth: pd.DataFrame, kind: str
             hint = (f" (it looks like a {other} table: score it with {EVALUATORS[other]})"
                     if other not in (kind, "spheres") else "")
             raise ParticleDetectError(f"{name}: not a {kind} table: no {', '.join(missing)} column{hint}")
-        numeric_columns(table, ("frame",) + needed, name)
+    predicted = numeric_columns(predicted, ("frame",) + needed, "predicted")
+    truth = numeric_columns(truth, ("frame",) + needed, "truth")
     if "file" in predicted.columns or "file" in truth.columns:
         predicted, truth, _, _ = pair_files(predicted, truth, "predicted", "truth")
     return predicted, truth

@@ -29,7 +29,8 @@ from ..detection.devices import select_device
 from ..errors import ParticleDetectError
 from ..detection.stages import laid_out_for
 from .training import (VALIDATION_SEED_BASE, TrainingCancelled, _augment, adam, made_ahead, read_training_state,
-                       resume_state_path, session_fields, training_layout)
+                       resume_state_path, session_fields, trains_channels_last,
+                       training_layout)
 from ..detection.threads import keeps_torch_threads
 
 THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55)
@@ -232,7 +233,8 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
                     for group in optimiser.param_groups:
                         group["lr"] = _scheduled_lr(config, done / total_steps, time.monotonic() - started)
                 optimiser.zero_grad(set_to_none=True)
-                loss = loss_of(kind, network(laid_out_for(network, x)), y, m, config.regression_weight, config.positive_weight)
+                x = laid_out_for(network, x) if trains_channels_last(network, x.device) else x
+                loss = loss_of(kind, network(x), y, m, config.regression_weight, config.positive_weight)
                 loss.backward()
                 optimiser.step()
                 losses.append(loss.item())

@@ -266,6 +266,8 @@ def load_model_cached(path: str | Path | None = None, device: str | torch.device
             return model
     model = load_model(weights, device)  # outside the lock: another model may be read meanwhile
     with _cache_lock:
+        for stale in [k for k in _last_loaded if k[0] == key[0] and k[1] != key[1]]:
+            del _last_loaded[stale]  # the same file before it changed: never asked for again
         model = _last_loaded.setdefault(key, model)  # a thread that loaded it first wins: one object
         _last_loaded.move_to_end(key)
         while len(_last_loaded) > CACHED_MODELS:
