@@ -470,7 +470,7 @@ def test_a_round_that_got_worse_is_said_even_with_q(tiny_model, tmp_path, caplog
 
 
 def test_a_rounds_progress_bar_names_its_phases():
-    from napari_particle_detect.cli.main import round_phase_label
+    from napari_particle_detect.cli.rounds import round_phase_label
 
     assert round_phase_label({"phase": "scoring", "model": "parent", "done": 0, "total": 2}) == "scoring (parent)"
     assert round_phase_label({"phase": "scoring", "model": "parent", "done": 1, "total": 2}) is None

@@ -461,7 +461,7 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
 
     from tqdm import tqdm
 
-    from .rounds import save_round
+    from .rounds import round_phase_label, save_round
     from ..learning.finetune import FINE_TUNE, fine_tune, round_defaults
     from ..learning.training import load_examples
 
@@ -504,16 +504,6 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
     bar.close()
     save_round(result, args.init, args.output)
     return 0
-
-
-def round_phase_label(event: dict) -> str | None:
-    """What a round's progress bar says it is doing at ``event`` (finetune.fine_tune's), or None: keep it."""
-    phase = event["phase"]
-    if phase == "teacher":
-        return f"teacher pass {event['done']} / {event['total']} frames"
-    if phase == "scoring":
-        return f"scoring ({event['model']})" if event["done"] == 0 else None
-    return phase  # preparing, training, criterion, done
 
 
 def cmd_detect(args: argparse.Namespace) -> int:

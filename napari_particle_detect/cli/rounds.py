@@ -32,3 +32,13 @@ def save_round(result: RoundResult, parent: str | Path, output: str | Path, scor
     else:
         log.info("nothing to score the round on (no held-out area, or nothing in it); saved %s", path)
     return path
+
+
+def round_phase_label(event: dict) -> str | None:
+    """What a round's progress bar says it is doing at ``event`` (finetune.fine_tune's), or None: keep it."""
+    phase = event["phase"]
+    if phase == "teacher":
+        return f"teacher pass {event['done']} / {event['total']} frames"
+    if phase == "scoring":
+        return f"scoring ({event['model']})" if event["done"] == 0 else None
+    return phase  # preparing, training, criterion, done

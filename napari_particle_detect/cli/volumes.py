@@ -400,7 +400,7 @@ def _volume_round(args: argparse.Namespace) -> int:
         raise ParticleDetectError(f"--crop {config.crop}: must be a multiple of {base.network.stride} for this model")
     bar = tqdm(total=config.steps, disable=args.quiet, unit="step")
 
-    from .main import round_phase_label
+    from .rounds import round_phase_label
 
     def progress(event: dict) -> None:
         # The bar counts training steps; its label names the phase under way, set as each one starts
