@@ -391,3 +391,27 @@ def test_detect_help_says_what_auto_runtime_and_precision_pick(monkeypatch):
     monkeypatch.setattr(runtimes, "native_bfloat16_cpu", lambda: False)
     assert runtimes.resolve_runtime("auto", "auto", cpu, model=shipped) == ("onnx", "float32")
     assert runtimes.resolve_runtime("auto", "auto", torch.device("cuda"), model=shipped) == ("torch", "auto")
+
+
+def test_rounds_of_an_image_finds_the_project_the_dock_keeps_away_from_it(tmp_path, capsys, monkeypatch):
+    # The image's folder could not be written, so the dock kept its project in the projects home: `rounds
+    # IMAGE` looked only beside the image and said there was no project. A folder chosen with the dock's
+    # Folder… is found the same way.
+    from napari_particle_detect.projects.locations import home_folder_for_image, remember_chosen_folder
+    from napari_particle_detect.projects.project import Project
+
+    monkeypatch.setenv("NAPARI_PARTICLE_DETECT_HOME", str(tmp_path / "home"))
+    image = tmp_path / "shared" / "cells.tif"
+    image.parent.mkdir()
+    tifffile.imwrite(image, np.zeros((2, 32, 32), np.uint8))
+    home = home_folder_for_image(image)
+    Project.open(home, image=str(image), n_frames=2, frame_shape=(32, 32)).remember_threshold(0.5)
+    assert (home / "state.json").is_file()
+    assert main(["rounds", str(image)]) == 0
+    assert "round  from" in capsys.readouterr().out
+    chosen = Project.open(tmp_path / "mine", image=str(image), n_frames=2, frame_shape=(32, 32))
+    chosen.remember_threshold(0.5)
+    assert remember_chosen_folder(image, chosen.folder)
+    (home / "state.json").unlink()  # only the chosen folder has a project now
+    assert main(["rounds", str(image)]) == 0
+    assert main(["rounds", str(tmp_path / "shared" / "other.tif")]) == 2  # still said when there is none

@@ -434,6 +434,11 @@ def test_picking_an_image_in_the_dock_shows_it_and_its_centres(make_napari_viewe
     viewer.add_image(small_stack(2, 64), name="bright-field")
     widget.image_combo.setCurrentText("bright-field")
     run_detect(widget, qtbot, scope=0)
+    bright = widget.annotation
+    bright.regions.propose(0, (0.5, 0.5, 30.5, 30.5))
+    widget.review.accept_region()  # a green outline
+    bright.regions.propose(0, (30.5, 30.5, 60.5, 60.5))  # and an orange box waiting (Review next's, R's)
+    regions = [bright.regions.accepted.name, bright.regions.draft.name]
     viewer.add_image(small_stack(1, 64)[0], name="under")
     viewer.layers.move(viewer.layers.index("under"), 0)  # below the discs: it hides nothing
     order = [layer.name for layer in viewer.layers]
@@ -446,8 +451,27 @@ def test_picking_an_image_in_the_dock_shows_it_and_its_centres(make_napari_viewe
     assert not visible["bright-field"] and not visible["bright-field centres"]
     assert [layer.name for layer in viewer.layers] == order  # the layer order stays the user's
     assert viewer.layers.selection.active is viewer.layers["discs centres"]
+    assert not any(visible[name] for name in regions)
     said = notifications_since(seen)
     assert any("showing 'discs': hid 'bright-field', 'bright-field centres'" in m for m in said)
+
+    # Picked back: the bright-field image comes back with all its layers, its boxes too (they stayed hidden).
+    def pick(name):
+        index = widget.image_combo.findText(name)
+        widget.image_combo.setCurrentIndex(index)
+        widget.image_combo.activated.emit(index)
+        return {layer.name: layer.visible for layer in viewer.layers}
+
+    visible = pick("bright-field")
+    assert all(visible[name] for name in ["bright-field", "bright-field centres", *regions])
+    assert visible["discs"] and visible["discs centres"]  # under it: nothing to hide
+    # A layer the user hid stays hidden; one they showed again is hidden and shown again with its image.
+    viewer.layers[regions[0]].visible = False
+    pick("discs")
+    assert not pick("bright-field")[regions[0]]
+    viewer.layers[regions[0]].visible = True
+    assert not pick("discs")[regions[0]]
+    assert pick("bright-field")[regions[0]]
 
 
 def test_the_detect_panel_fits_a_narrow_dock_and_says_what_diameter_to_give(make_napari_viewer, qtbot, light_model):
@@ -487,3 +511,96 @@ def test_closing_an_image_whose_last_edits_cannot_be_saved_says_so(make_napari_v
     assert any("'cells' was closed; its last edits could not be saved; what was saved before is kept" in m
                for m in said)
     assert [layer.name for layer in viewer.layers] == []  # its centres went with it all the same
+
+
+def _unsaveable_drag(widget, qtbot, monkeypatch):
+    """Detected, then a drag not yet written whose saving fails (a full disk): the message saving gives."""
+    from napari_particle_detect.errors import ParticleDetectError
+
+    run_detect(widget, qtbot, scope=0)
+    project = widget.annotation.project
+    message = f"{project.folder}: cannot save the project (No space left on device)"
+
+    def full(*args, **kwargs):
+        raise ParticleDetectError(message)
+
+    monkeypatch.setattr(project, "save_frame", full)
+    moved = widget.annotation.points.data.copy()
+    moved[0, 1:] += 2.0  # a drag: written once it settles
+    widget.annotation.points.data = moved
+    return "No space left on device"
+
+
+def test_closing_the_dock_over_edits_that_cannot_be_saved_says_so_once_and_puts_its_layers_away(
+        make_napari_viewer, qtbot, light_model, monkeypatch):
+    # The first failure was said, then putting the layers away flushed again and raised it out of the
+    # dock's ParentChange event: the layers stayed, and the dock kept its images.
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(small_stack(2, 64), name="cells")
+    widget = make_widget(viewer, light_model)
+    words = _unsaveable_drag(widget, qtbot, monkeypatch)
+    seen = notification_count()
+    viewer.window.remove_dock_widget(widget)  # the dock's X
+    said = notifications_since(seen)
+    assert len([m for m in said if words in m]) == 1
+    assert [layer.name for layer in viewer.layers] == ["cells"] and widget.closed
+    assert not widget._annotations and widget.annotation is None
+
+
+def test_hiding_the_dock_or_closing_the_window_over_edits_that_cannot_be_saved_says_so(
+        make_napari_viewer, qtbot, light_model, monkeypatch):
+    # hideEvent flushed and raised the error out of Qt's event handling.
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(small_stack(2, 64), name="cells")
+    widget = make_widget(viewer, light_model)
+    words = _unsaveable_drag(widget, qtbot, monkeypatch)
+    seen = notification_count()
+    widget.hide()  # tabbed away: said, and tried again later
+    assert len([m for m in notifications_since(seen) if words in m]) == 1
+    widget.show()
+    seen = notification_count()
+    widget.shut_down()  # the window closing: already said, so not again, and no more tries
+    widget.hide()
+    assert not [m for m in notifications_since(seen) if words in m]
+    assert widget.annotation.flush() == []
+    assert "cells centres" in viewer.layers  # the window takes its layers with it
+
+
+@pytest.mark.parametrize("folder, hinted", [
+    ("/data/cells.particle-detect", True),
+    ("/home/u/.particle-detect/projects/cells-0123456789.particle-detect", True),
+    ("/data/cells.rods.particle-detect", False),
+    ("/data/stack.volumes.particle-detect", False),  # the 3D dock's: it has no Folder…
+    ("/home/u/.particle-detect/projects/blobs.volumes-0123456789.particle-detect", False),
+])
+def test_the_folder_hint_is_given_only_for_the_particle_detection_docks_projects(folder, hinted):
+    from napari_particle_detect._napari.notify import FOLDER_HINT, with_hint
+
+    message = f"{folder}: cannot save the project (Read-only file system)"
+    assert with_hint(message) == (message + FOLDER_HINT if hinted else message)
+
+
+def test_a_folder_chosen_for_an_image_is_found_again_when_it_is_reopened(make_napari_viewer, qtbot, light_model,
+                                                                         tmp_path, project_home, monkeypatch):
+    # The read-only message offered Folder…, but the folder chosen was forgotten once the image was closed:
+    # reopened, the dock went back to the projects home and the work done in the chosen folder was not shown.
+    import tifffile
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    path = shared / "cells.tif"
+    tifffile.imwrite(path, small_stack(2, 64))
+    _refuse_making_folders_in(monkeypatch, shared)
+    viewer = make_napari_viewer()
+    viewer.open(path, plugin="napari")
+    widget = make_widget(viewer, light_model)
+    assert widget.annotation.project.folder.parent == project_home / "projects"
+    widget.choose_project_folder(tmp_path / f"mine{PROJECT_SUFFIX}")
+    chosen = widget.annotation.project.folder
+    assert chosen == tmp_path / f"mine{PROJECT_SUFFIX}"
+    run_detect(widget, qtbot, scope=0)
+    widget.review.accept_and_next()
+    viewer.layers.remove("cells")
+    viewer.open(path, plugin="napari")
+    assert widget.annotation.project.folder == chosen and widget.annotation.project.reviewed_frames == [0]
+    assert str(chosen) in widget.project_label.text() and "cells centres" in viewer.layers

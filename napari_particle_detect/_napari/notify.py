@@ -14,8 +14,11 @@ from ..errors import ParticleDetectError
 
 log = logging.getLogger("napari_particle_detect")
 # A sphere project that cannot be written (projects/project.py words it so): the dock's Folder… moves it.
-# Rods and chains projects (IMAGE.rods.particle-detect) have no such button.
-_UNSAVED = re.compile(r"^(?!.*\.(?:rods|chains)\.particle-detect: ).*: cannot save the project \(", re.S)
+# Rods and chains projects (IMAGE.rods.particle-detect) and the 3D dock's volume projects
+# (IMAGE.volumes.particle-detect beside the image, NAME.volumes-<digest>.particle-detect in the projects
+# home) have no such button.
+_UNSAVED = re.compile(r"^(?!.*\.(?:rods|chains|volumes)(?:-[0-9a-f]+)?\.particle-detect: )"
+                      r".*: cannot save the project \(", re.S)
 FOLDER_HINT = "; Folder… in the Particle detection dock keeps the image's project in a folder you can write"
 
 

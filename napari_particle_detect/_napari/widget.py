@@ -17,7 +17,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..errors import ParticleDetectError
-from ..projects.locations import project_location
+from ..projects.locations import project_location, remember_chosen_folder
 from .annotation import METADATA_KEY, Annotation, image_path
 from .dock_closing import STOP_WAIT_S, ClosingDock
 from .detect_panel import DetectPanel
@@ -58,6 +58,11 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         # Project folders kept in the projects home because the folder beside their image cannot be
         # written: each -> that folder beside the image (said once, and on the project line).
         self._moved: dict[Path, Path] = {}
+        # Layers hidden by picking another image in the Image list, by the image they belong to (id): shown
+        # again when that image is picked (layers the user hid are never in it).
+        self._hidden_by_picks: dict[int, list] = {}
+        # The save failure last said for an image's annotation (id), until its edits are written again.
+        self._said_unsaved: dict[int, str] = {}
 
         self.image_combo = QComboBox()
         self.image_combo.setToolTip("The image or T/Z stack to work on")
@@ -185,13 +190,15 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         if location.moved and location.folder not in self._moved:
             self._moved[location.folder] = location.beside
             show_info(f"'{image.name}': its folder {location.beside.parent} cannot be written, so its project "
-                      f"is kept in {location.folder} (found there again next time); Folder… chooses another place")
+                      f"is kept in {location.folder} (found there again next time); Folder… chooses another place "
+                      "(remembered for this image)")
         return location.folder
 
     def show_chosen(self) -> list[str]:
         """The user picked an image in the dock: show it and its centres, selected. Other images this dock
         works on (and their centres, heatmaps and regions) lying over it are hidden, and the status says so;
-        the layer order stays the user's. Returns the names hidden."""
+        they are shown again when their image is picked. The layer order stays the user's. Returns the names
+        hidden."""
         image = self.selected_image()
         if image is None or image not in self.viewer.layers:
             return []
@@ -199,15 +206,23 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         at = layers.index(image)
         annotation = self._annotations.get(id(image))
         own = {id(image)} | {id(layer) for layer in self._annotation_layers(annotation)}
-        others = [layer for layer in self.image_layers() if id(layer) not in own]
+        owner = {id(layer): layer for layer in self.image_layers() if id(layer) not in own}
         for other in self._annotations.values():
             if other is not annotation:
-                others += self._annotation_layers(other)
+                owner.update({id(layer): other.image for layer in self._annotation_layers(other)})
+        others = [layer for layer in layers if id(layer) in owner]
         hidden = []
-        for layer in sorted(others, key=layers.index):
+        for layer in others:
             if layers.index(layer) > at and layer.visible:
                 layer.visible = False
                 hidden.append(layer.name)
+                kept = self._hidden_by_picks.setdefault(id(owner[id(layer)]), [])
+                if not any(layer is seen for seen in kept):
+                    kept.append(layer)
+        # Its own layers that an earlier pick of another image hid come back (not those the user hid).
+        for layer in self._hidden_by_picks.pop(id(image), []):
+            if layer in layers:
+                layer.visible = True
         image.visible = True
         if annotation is not None and annotation.points is not None and annotation.points in layers:
             annotation.points.visible = True
@@ -293,19 +308,17 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self._annotations[id(image)] = annotation
         self.state.set_annotation(annotation)
         annotation.restore()
+        path = image_path(image)
+        if path is not None and not remember_chosen_folder(path, annotation.project.folder):
+            show_info(f"'{image.name}': its project is now {annotation.project.folder}, but the projects home "
+                      f"cannot be written to remember it: Folder… is needed again next time")
 
     def _on_layer_removed(self, event) -> None:
+        self._hidden_by_picks.pop(id(event.value), None)
         annotation = self._annotations.pop(id(event.value), None)
         if annotation is not None and annotation.image is event.value:
             stopped = self.detect.abandon(annotation)
-            try:
-                annotation.detach()
-                failed = False
-            except ParticleDetectError as exc:  # its last edits could not be written
-                report(exc)
-                failed = True
-                annotation.flush = lambda *args, **kwargs: []  # what is not saved now never will be
-                annotation.detach()
+            _, failed = self._let_go(annotation)
             show_info(f"'{event.value.name}' was closed{': detection stopped' if stopped else ''}; "
                       + closing_words(annotation, failed))
         self._refresh_images()
@@ -319,13 +332,16 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self._pending_save = save
         self._save_timer.start()
 
-    def _run_pending_save(self) -> None:
+    def _run_pending_save(self) -> str | None:
+        """Write the edit waiting for its drag to settle; what went wrong, said (None when nothing did)."""
         save, self._pending_save = self._pending_save, None
         if save is not None:
             try:
                 save()
             except ParticleDetectError as exc:
                 report(exc)
+                return str(exc)
+        return None
 
     def flush(self) -> None:
         """Write anything not yet on disk (a drag that has not settled)."""
@@ -333,6 +349,38 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self._run_pending_save()
         for annotation in self._annotations.values():
             annotation.flush()
+
+    def _save_all(self, give_up: bool) -> None:
+        """Write every image's edits not yet on disk; what cannot be written is said, image by image, and
+        never raised (the dock hiding or closing, a window going). ``give_up``: see :meth:`_save_or_say`."""
+        self._save_timer.stop()
+        said = {self._run_pending_save()}
+        for annotation in list(self._annotations.values()):
+            self._save_or_say(annotation, give_up, said)
+
+    def _save_or_say(self, annotation: Annotation, give_up: bool = True, said: set | frozenset = frozenset()) -> bool:
+        """Write the image's edits not yet on disk; whether they could not be. A failure is said once: not
+        when it is in ``said`` (just given) nor when this image's last try said it already (the dock hidden,
+        then closed). With ``give_up`` (the image, the dock or the window going) its edits are not tried
+        again, so the flushes that follow (detach, close, switching images) neither raise nor say it again."""
+        try:
+            annotation.flush()
+            self._said_unsaved.pop(id(annotation), None)
+            return False
+        except ParticleDetectError as exc:
+            if str(exc) not in said and self._said_unsaved.get(id(annotation)) != str(exc):
+                report(exc)
+            self._said_unsaved[id(annotation)] = str(exc)
+            if give_up:
+                annotation.flush = lambda *args, **kwargs: []  # what is not saved now never will be
+            return True
+
+    def _let_go(self, annotation: Annotation) -> tuple[list[str], bool]:
+        """Save what can be of an image the dock stops working on and take its layers away: the names
+        removed, and whether its last edits could not be saved (said once)."""
+        failed = self._save_or_say(annotation, give_up=True)
+        self._said_unsaved.pop(id(annotation), None)
+        return annotation.detach(), failed
 
     def busy(self) -> bool:
         return self.state.is_busy()
@@ -353,7 +401,8 @@ class ParticleDetectWidget(ClosingDock, QWidget):
 
     def hideEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         # Closing the viewer hides the dock first: the last moments of a drag reach the disk too.
-        self.flush()
+        # The dock only hidden (tabbed away) tries again later; a closing one has already given up.
+        self._save_all(give_up=self._shut)
         super().hideEvent(event)
 
     def shut_down(self, put_layers_away: bool = False) -> None:
@@ -369,13 +418,12 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self.viewer.dims.events.current_step.disconnect(self._on_frame_changed)
         self.finetune.cancel(wait_s=STOP_WAIT_S)
         self.detect.stop(wait_s=STOP_WAIT_S)
-        try:
-            self.flush()
-        except ParticleDetectError as exc:
-            report(exc)
+        self._save_all(give_up=True)
         if put_layers_away:
-            removed = [name for annotation in self._annotations.values() for name in annotation.detach()]
+            removed = [name for annotation in list(self._annotations.values())
+                       for name in self._let_go(annotation)[0]]
             self._annotations.clear()
+            self._hidden_by_picks.clear()
             self.state.set_annotation(None)
             if removed:
                 show_info("the Particle detection dock was closed: its layers are put away (" + ", ".join(

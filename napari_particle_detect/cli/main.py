@@ -807,13 +807,17 @@ def cmd_link(args: argparse.Namespace) -> int:
 def cmd_rounds(args: argparse.Namespace) -> int:
     from ..learning.volume_rounds import volume_project_folder
     from ..projects.kinds_project import existing_kinds, kind_folder_of
+    from ..projects.locations import known_project_folder
     from ..projects.project import PROJECT_SUFFIX, Project, project_folder_for_image
     from ..projects.project_state import read_state_file
     from ..projects.round_files import delete_round, export_round
 
-    folder = args.project if args.project.is_dir() else project_folder_for_image(args.project)
+    # The Particle detection dock's project of an image: beside it, or where the dock keeps it instead (the
+    # folder chosen with Folder…, or the projects home for an image whose folder cannot be written).
+    folder = (args.project if args.project.is_dir()
+              else known_project_folder(args.project) or project_folder_for_image(args.project))
     if not args.project.is_dir():
-        # Every project beside the image: its spheres review (the Particle detection dock's), rods or chains,
+        # Every project of the image: its spheres review (the Particle detection dock's), rods or chains,
         # and its review as volumes (the 3D dock's; a ZYX file may be reviewed both ways).
         found = {"spheres": folder} if (folder / "state.json").is_file() else {}
         found.update({kind: kind_folder_of(kind, args.project) for kind in existing_kinds(args.project)})

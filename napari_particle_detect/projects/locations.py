@@ -4,7 +4,9 @@
 The folder in the projects home is named after the image and a short fingerprint of its absolute path,
 so two images called alike in different folders get projects of their own, and the same image finds
 its project there again the next time it is opened. A project already beside the read-only image is
-copied there first, so its centres, reviews and rounds carry on. Nothing here imports Qt or napari.
+copied there first, so its centres, reviews and rounds carry on. A folder chosen for an image with the
+dock's Folder… is remembered there too (a one-line note named like its folder) and used first the next time.
+Nothing here imports Qt or napari.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .project import PROJECT_SUFFIX, project_folder_for_image, projects_home
 
 _PROBE_PREFIX = ".particle-detect-write-check-"
 _COPYING_PREFIX = ".copying-"
+_CHOSEN_SUFFIX = ".chosen-folder"
 
 
 @dataclass(frozen=True)
@@ -63,12 +66,64 @@ def home_folder_for_image(path: str | Path) -> Path:
     return projects_home() / f"{safe}-{digest}{PROJECT_SUFFIX}"
 
 
+def chosen_folder_note(path: str | Path) -> Path:
+    """The small file in the projects home that remembers the project folder chosen for an image file with
+    the dock's Folder… (named as :func:`home_folder_for_image` names its folder, with another suffix)."""
+    home = home_folder_for_image(path)
+    return home.with_name(home.name[: -len(PROJECT_SUFFIX)] + _CHOSEN_SUFFIX)
+
+
+def remember_chosen_folder(path: str | Path, folder: str | Path) -> bool:
+    """Remember ``folder`` as the image file's project folder (written atomically); whether it could be."""
+    note = chosen_folder_note(path)
+    temporary = None
+    try:
+        note.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=note.parent, prefix=".tmp-", suffix=_CHOSEN_SUFFIX)
+        with os.fdopen(handle, "w", encoding="utf-8", errors="surrogateescape") as out:
+            out.write(os.path.abspath(Path(folder).expanduser()) + "\n")
+        os.replace(temporary, note)
+        return True
+    except OSError:
+        if temporary is not None:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+        return False
+
+
+def chosen_folder(path: str | Path) -> Path | None:
+    """The project folder chosen for the image file with Folder… (see :func:`remember_chosen_folder`), while
+    it is still there; else None (never chosen, the note unreadable, the folder gone or unmounted)."""
+    try:
+        text = chosen_folder_note(path).read_text(encoding="utf-8", errors="surrogateescape").strip()
+    except OSError:
+        return None
+    folder = Path(text) if text else None
+    return folder if folder is not None and folder.is_absolute() and folder.is_dir() else None
+
+
+def known_project_folder(path: str | Path) -> Path | None:
+    """The image file's project folder where one was already set up away from the image: the folder chosen
+    for it with Folder…, else its folder in the projects home. Only reads (no write check, no copy)."""
+    chosen = chosen_folder(path)
+    if chosen is not None:
+        return chosen
+    home = home_folder_for_image(path)
+    return home if home.is_dir() else None
+
+
 def project_location(path: str | Path) -> ProjectLocation:
     """Where the project of the image file (or stack folder) ``path`` is kept.
 
-    Beside the image when that can be written; else in the projects home (:func:`home_folder_for_image`),
-    where a project made there before is found again first, whether or not the image's folder has become
-    writable since (the work done since is there)."""
+    The folder chosen for it with the dock's Folder… first, while it is there; else beside the image when
+    that can be written; else in the projects home (:func:`home_folder_for_image`), where a project made
+    there before is found again first, whether or not the image's folder has become writable since (the
+    work done since is there)."""
+    chosen = chosen_folder(path)
+    if chosen is not None:
+        return ProjectLocation(chosen)
     beside = project_folder_for_image(path)
     home = home_folder_for_image(path)
     if home.is_dir():
