@@ -438,3 +438,130 @@ def test_the_verdict_comes_back_with_the_dock_and_drops_its_detect_advice_once_d
     run_detect(widget, qtbot, scope=1)  # frame 2, with the round in use
     text = widget.finetune.status.text()
     assert text.endswith(": in use") and "Run Detect" not in text, text
+
+
+def _three_rounds(make_napari_viewer, model=None):
+    """A dock on a 2-frame image whose project has rounds 001, 002 and 003 (copies of the shipped model)."""
+    from helpers import make_widget
+
+    from napari_particle_detect.models.registry import default_model_path
+
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((2, 48, 48), np.uint16), name="cells")
+    widget = make_widget(viewer, model)  # the shipped model is round 1
+    widget.detect.add_model_file(str(default_model_path()))  # round 2
+    widget.detect.add_model_file(str(default_model_path()))  # round 3
+    return viewer, widget
+
+
+def test_a_round_chosen_in_the_detect_panel_or_added_replaces_the_verdict_on_its_image(make_napari_viewer):
+    # Only a double-click in the rounds table updated the line: round-003's "…: in use" stayed while the
+    # Detect panel's Model list had put round-001 in use, and came back with the image.
+    from napari_particle_detect.models.registry import default_model_path
+
+    viewer, widget = _three_rounds(make_napari_viewer)
+    panel, project = widget.finetune, widget.annotation.project
+    assert panel.status.text() == f"round-003 in use from now on (added from {default_model_path().name})"
+    panel._target = widget.annotation  # round-003 as if it had just been fine-tuned and won
+    panel._on_done(replace(project.rounds[-1], origin="fine-tuned", parent=2, held_out=3, f1=0.9, parent_f1=0.8,
+                           improved=True))
+    panel._target = None
+    assert ": in use" in panel.status.text()
+
+    widget.detect._on_model_chosen(widget.detect.model_combo.findData(1))
+    assert project.current_round.number == 1
+    said = "round-001 in use from now on (chosen in the Detect panel)"
+    assert panel.status.text() == said
+    # Another image and back: the line is this image's, as it is now.
+    viewer.add_image(np.ones((2, 48, 48), np.uint16), name="other")
+    widget.image_combo.setCurrentText("other")
+    assert panel.status.text() == ""
+    widget.image_combo.setCurrentText("cells")
+    assert panel.status.text() == said
+    # A double-click in the table says so as before.
+    panel._use_row(1)
+    assert panel.status.text() == "round-002 in use from now on (chosen in the table)"
+
+
+def test_deleting_a_round_asks_with_no_as_the_default_answer(make_napari_viewer, qtbot):
+    # The selection stays on the row that slid up, Delete still on: Delete, Enter, Delete, Enter removed
+    # two rounds while Yes was the default.
+    from qtpy.QtCore import Qt, QTimer
+    from qtpy.QtTest import QTest
+    from qtpy.QtWidgets import QApplication, QMessageBox
+
+    viewer, widget = _three_rounds(make_napari_viewer)
+    widget.state.use_round(1)
+    table, actions = widget.finetune.table, widget.finetune.round_actions
+    table.selectRow(1)
+    assert actions.selected() == 2 and actions.delete_button.isEnabled()
+    seen = []
+
+    def press_enter():
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            return
+        timer.stop()
+        seen.append(box.defaultButton() is box.button(QMessageBox.StandardButton.No))
+        QTest.keyClick(box, Qt.Key.Key_Return)
+
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(press_enter)
+    timer.start()
+    try:
+        assert actions.delete() is False
+    finally:
+        timer.stop()
+    assert seen == [True]
+    assert [r.number for r in widget.annotation.project.rounds] == [1, 2, 3]
+
+
+def test_a_frame_of_a_deleted_round_is_judged_at_the_threshold_kept_for_it(make_napari_viewer):
+    # Its round's card is gone with it; the in-use round's tuned threshold is another model's.
+    viewer, widget = _three_rounds(make_napari_viewer)
+    state, project = widget.state, widget.annotation.project
+    state.use_round(2)
+    state.set_threshold(0.62)  # round-002's frames are shown at 0.62
+    project.record_detections([0], 2)
+    state.use_round(1)
+    assert state.detected_threshold(0) == pytest.approx(state.model_threshold())  # not round-002's line
+    project.delete_round(2)
+    assert project.held_thresholds() == {0: pytest.approx(0.62)}
+    assert state.model_threshold() != pytest.approx(0.62)
+    assert state.detected_threshold(0) == pytest.approx(0.62)
+    assert state.detected_threshold(1) == pytest.approx(state.model_threshold())  # detected by none
+
+
+def test_the_verdict_asks_for_detect_only_while_the_detect_panel_names_frames_to_detect(make_napari_viewer, qtbot,
+                                                                                     light_model, tmp_path):
+    # Frames whose earlier round's points were all deleted show nothing of it: the Detect panel named no
+    # frame, yet the verdict kept "Run Detect on the unreviewed frames to use it."
+    import shutil
+
+    from helpers import make_widget, run_detect, small_stack
+
+    from napari_particle_detect._napari.finetune_panel import TO_USE
+    from napari_particle_detect.files.tables import empty_table
+
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(2, 64), name="cells")
+    widget = make_widget(viewer, light_model)
+    run_detect(widget, qtbot, scope=1)  # both frames, round-001
+    other = tmp_path / "round2.pt"
+    shutil.copy(light_model, other)
+    shutil.copy(light_model.with_suffix(".json"), other.with_suffix(".json"))
+    widget.detect.add_model_file(str(other))
+    annotation, panel, project = widget.annotation, widget.finetune, widget.annotation.project
+    assert annotation.rounds_shown() == {1: [0, 1]}
+    panel._target = annotation  # round-002 as if it had just been fine-tuned and won
+    panel._on_done(replace(project.rounds[-1], origin="fine-tuned", parent=1, held_out=3, f1=0.9, parent_f1=0.8,
+                           improved=True))
+    panel._target = None
+    widget.state.project_changed.emit()
+    assert panel.status.text().endswith(": in use. " + TO_USE)
+
+    annotation.replace_frames({0: empty_table(), 1: empty_table()})  # every centre deleted
+    widget.state.project_changed.emit()
+    assert annotation.rounds_shown() == {} and not widget.detect.rounds_note.isVisibleTo(widget)
+    assert panel.status.text().endswith(": in use"), panel.status.text()

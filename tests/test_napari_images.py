@@ -604,3 +604,30 @@ def test_a_folder_chosen_for_an_image_is_found_again_when_it_is_reopened(make_na
     viewer.open(path, plugin="napari")
     assert widget.annotation.project.folder == chosen and widget.annotation.project.reviewed_frames == [0]
     assert str(chosen) in widget.project_label.text() and "cells centres" in viewer.layers
+
+
+def test_switching_images_over_edits_that_cannot_be_saved_says_so_and_switches(monkeypatch):
+    """DockState.set_annotation flushed the old image's edits and let a failure out: the dock was left half
+    switched (its state on the new image, its callbacks still on the old)."""
+    from napari_particle_detect._napari import state as dock_state
+    from napari_particle_detect.errors import ParticleDetectError
+
+    said = []
+    monkeypatch.setattr(dock_state, "report", lambda exc: said.append(str(exc)))
+
+    class Old:
+        changed_callbacks: list = []
+
+        def flush(self):
+            raise ParticleDetectError("old.particle-detect: cannot save the project (Read-only file system)")
+
+    state = dock_state.DockState.__new__(dock_state.DockState)
+    emitted = []
+    state.project_changed = type("S", (), {"emit": lambda *a: emitted.append("project")})()
+    state.annotation_changed = type("S", (), {"emit": lambda *a: emitted.append("annotation")})()
+    old = Old()
+    old.changed_callbacks = [state.project_changed.emit]
+    state.annotation = old
+    state.set_annotation(None)
+    assert state.annotation is None and not old.changed_callbacks
+    assert said == ["old.particle-detect: cannot save the project (Read-only file system)"]

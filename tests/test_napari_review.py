@@ -442,3 +442,28 @@ def test_the_review_line_tells_of_the_centres_layer_after_every_reopening(make_n
     widget.image_combo.setCurrentText("other")
     widget.image_combo.setCurrentText("movie")  # picked again in the dock's list: the layer is back
     assert right(told(widget)), "the image picked again"
+
+
+def test_shift_enter_asks_before_a_region_drops_most_of_its_detections(make_napari_viewer, qtbot, light_model):
+    # Hidden detections inside the box are learned as background as Enter's are for a frame: asked alike.
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(2, 64), name="cells")
+    widget = make_widget(viewer, light_model)
+    run_detect(widget, qtbot, scope=1)
+    annotation = widget.annotation
+    viewer.dims.set_current_step(0, 0)
+    box = (-0.5, -0.5, 63.5, 63.5)
+    widget.detect.set_threshold(0.99)  # hides every detection
+    check = annotation.check_accept(0, widget.state.detected_threshold(0), box)
+    assert check.detected > 0 and check.needs_confirmation
+
+    annotation.regions.propose(0, box)
+    widget.answers.append(False)
+    widget.review.accept_region()
+    assert len(widget.questions) == 1, "not asked"
+    assert widget.questions[0].startswith("Accept region y 0-64, x 0-64 of frame 0 with ")
+    assert f"hides {check.dropped} of the {check.detected} centres the model detected in it" in widget.questions[0]
+    assert annotation.project.regions(0) == []
+
+    widget.review.accept_region()  # Yes
+    assert len(widget.questions) == 2 and len(annotation.project.regions(0)) == 1

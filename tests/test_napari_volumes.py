@@ -137,3 +137,35 @@ def test_the_volume_docks_verdict_offers_no_rounds_table():
     assert round_verdict(better, better, table=False) == round_verdict(better, better)
     chains = round_verdict(worse, in_use, "bond F1")
     assert chains.startswith("round-003: held-out bond F1 0.700 vs 0.800 for round-002")
+
+
+def test_the_volume_docks_verdict_line_is_the_images_shown(make_napari_viewer, project_home):
+    # Image A's verdict stayed on image B, and B's was never shown; reopened, it lacked "Detect again".
+    from napari_particle_detect.projects.project import RoundInfo
+
+    def add_rounds(project, improved):
+        for info in (RoundInfo(0, "shipped unet3d"),
+                     RoundInfo(0, "fine-tuned", parent=1, held_out=2, f1=0.9 if improved else 0.7, parent_f1=0.8,
+                               improved=improved)):
+            workspace = project.new_workspace()
+            (workspace / "model.pt").write_bytes(b"weights")
+            project.commit_round(workspace, info, make_current=improved or info.parent is None)
+
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((8, 16, 16), np.uint16), name="A")
+    dock = VolumeDetectWidget(viewer)
+    rounds = dock.round_panel
+    add_rounds(dock.review.project, improved=True)
+    viewer.add_image(np.ones((8, 16, 16), np.uint16), name="B")
+    dock.layer_combo.setCurrentText("B")
+    assert rounds.status.text() == ""
+    add_rounds(dock.review.project, improved=False)
+
+    dock.layer_combo.setCurrentText("A")
+    said = rounds.status.text()
+    assert said.startswith("round-002: held-out F1 0.900 vs 0.800") and said.endswith(": in use. Detect again to use it.")
+    dock.layer_combo.setCurrentText("B")
+    assert rounds.status.text().startswith("round-002: held-out F1 0.700 vs 0.800")
+    assert rounds.status.text().endswith("still using round-001 (round-002 stays in the project, not used)")
+    dock.layer_combo.setCurrentText("A")
+    assert rounds.status.text() == said

@@ -477,6 +477,16 @@ class Annotation:
     def rounds_shown(self) -> dict[int, list[int]]:
         """Round number -> the unreviewed frames showing its network points at its threshold, where that
         round is not the one in use (nothing when every frame shows the round in use's)."""
+        rounds: dict[int, list[int]] = {}
+        for frame, number in sorted(self.frames_of_other_rounds().items()):
+            rounds.setdefault(number, []).append(frame)
+        return rounds
+
+    def frames_of_other_rounds(self) -> dict[int, int]:
+        """Frame -> round, for the unreviewed frames that still show network points another round than the
+        one in use found (Detect with the round in use is what changes them). A frame whose network
+        points were all edited or deleted is not one: nothing there is the other round's. The one rule
+        for the Detect panel's note (:meth:`rounds_shown`) and the Fine-tune verdict's "Run Detect…"."""
         if not self.held:
             return {}
         table = self.table()
@@ -484,11 +494,7 @@ class Annotation:
         frames = set(from_model["frame"].astype(int)) & set(self.held)
         reviewed = set(self.project.reviewed_frames)
         detected_by = self.project.detected_by
-        rounds: dict[int, list[int]] = {}
-        for frame in sorted(frames - reviewed):
-            if frame in detected_by:
-                rounds.setdefault(detected_by[frame], []).append(frame)
-        return rounds
+        return {frame: detected_by[frame] for frame in sorted(frames - reviewed) if frame in detected_by}
 
     def set_diameter(self, diameter: float) -> None:
         if self.points is not None and np.isfinite(diameter) and diameter > 0:

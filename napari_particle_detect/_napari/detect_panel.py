@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 from napari.qt.threading import create_worker
@@ -257,7 +258,7 @@ class DetectPanel(QGroupBox):
     def _on_model_chosen(self, index: int) -> None:
         number = self.model_combo.itemData(index)
         if number is not None:
-            self.state.use_round(number)
+            self.state.use_round(number, how="chosen in the Detect panel")
 
     @reports_errors
     def add_model_file(self, path: str | None = None) -> None:
@@ -268,7 +269,7 @@ class DetectPanel(QGroupBox):
                 return
         self.state.ensure_round()
         info = project.import_model(path)
-        self.state.use_round(info.number)
+        self.state.use_round(info.number, how=f"added from {Path(path).name}")
         show_info(f"added {path} as {info.name}")
 
     # ---- running -----------------------------------------------------------------------------------

@@ -136,6 +136,7 @@ class FineTunePanel(RoundReports, QGroupBox):
         state.project_changed.connect(self.refresh)
         state.busy_changed.connect(self.refresh)
         state.annotation_changed.connect(lambda *_: self._forget_image())
+        state.round_chosen.connect(self._on_round_chosen)
 
     def running(self) -> bool:
         return self.worker is not None
@@ -146,16 +147,17 @@ class FineTunePanel(RoundReports, QGroupBox):
         if self.running():
             return
         annotation = self.state.annotation
-        said = self._verdict_of(annotation.project) if annotation is not None else ""
+        said = self._verdict_of(annotation) if annotation is not None else ""
         self.status.setText(said)  # the last round's of this image, wherever the dock was when it ended
         self.progress.setRange(0, 1)
         self.progress.setValue(1 if said else 0)
         self.loss_plot.clear()
         self.phases = []
 
-    def _verdict_of(self, project) -> str:
-        """The last verdict said for ``project`` in this session; else (a dock or viewer opened again) its
-        last round's, as the round's end said it."""
+    def _verdict_of(self, annotation) -> str:
+        """The last verdict said for ``annotation``'s project in this session; else (a dock or viewer opened
+        again) its last round's, as the round's end said it."""
+        project = annotation.project
         if project.folder in self._verdicts:
             return self._verdicts[project.folder]
         last = project.rounds[-1] if project.rounds else None
@@ -163,19 +165,19 @@ class FineTunePanel(RoundReports, QGroupBox):
             return ""
         current = project.current_round
         said = verdict(last, current)
-        if last.improved and current is not None and current.number == last.number and self._detect_to_use(project):
+        if last.improved and current is not None and current.number == last.number and self._detect_to_use(annotation):
             said += ". " + TO_USE
         self._verdicts[project.folder] = said
         return said
 
     @staticmethod
-    def _detect_to_use(project) -> bool:
-        """Whether an unreviewed frame still shows another round's detections than the one in use."""
+    def _detect_to_use(annotation) -> bool:
+        """Whether an unreviewed frame still shows another round's detections than the one in use (the
+        frames the Detect panel's note names: Annotation.frames_of_other_rounds)."""
         try:
-            held = set(project.held_thresholds())
-        except ParticleDetectError:
+            return bool(annotation.frames_of_other_rounds())
+        except ParticleDetectError:  # a damaged project is reported where it is used
             return False
-        return bool(held - set(project.reviewed_frames))
 
     def _drop_done_advice(self) -> None:
         """"Run Detect on the unreviewed frames to use it." goes from the verdict once no unreviewed frame
@@ -186,7 +188,7 @@ class FineTunePanel(RoundReports, QGroupBox):
         folder = annotation.project.folder
         said = self._verdicts.get(folder, "")
         ending = ". " + TO_USE
-        if not said.endswith(ending) or self.state.is_busy("detecting") or self._detect_to_use(annotation.project):
+        if not said.endswith(ending) or self.state.is_busy("detecting") or self._detect_to_use(annotation):
             return
         self._verdicts[folder] = said[:-len(ending)]
         if self.status.text() == said:
@@ -247,9 +249,15 @@ class FineTunePanel(RoundReports, QGroupBox):
     @reports_errors
     def _use_row(self, row: int) -> None:
         number = self.table.item(row, 0).data(ROUND_ROLE)
-        info = self.state.use_round(number)
-        self._verdicts[self.state.annotation.project.folder] = self.show_round_chosen(info)
+        self.state.use_round(number, how="chosen in the table")  # the line and its image's verdict: _on_round_chosen
         show_info(f"detecting with round-{number:03d} from now on")
+
+    def _on_round_chosen(self, info: RoundInfo, how: str) -> None:
+        """A round put in use, here or elsewhere (the Detect panel's Model list, Add…): the last verdict's
+        "still using round-N" or "in use" would now be wrong, on this image and when it comes back."""
+        annotation = self.state.annotation
+        if annotation is not None:
+            self._verdicts[annotation.project.folder] = self.show_round_chosen(info, how)
 
     # ---- running ---------------------------------------------------------------------------------
     @reports_errors
@@ -323,7 +331,7 @@ class FineTunePanel(RoundReports, QGroupBox):
         project = self._target.project
         if info.improved is True:
             if self._target is self.state.annotation:
-                self.state.use_round(info.number)  # and the threshold tuned for it
+                self.state.use_round(info.number, how="fine-tuned")  # and its threshold; its verdict follows
             else:  # in use for its image, which the dock does not show: its threshold waits there for it
                 project.remember_threshold(round_threshold(project, info.number))
         subject = self._subject()

@@ -278,6 +278,14 @@ class ReviewPanel(QGroupBox):
             raise ParticleDetectError(f"draw a box on frame {frame} first (R, or Draw box), or press N for a "
                                       "proposed one")
         check = annotation.check_accept(frame, self.state.detected_threshold(frame), box)
+        # Hidden detections inside the box are learned as background, as Enter's are for a frame: asked alike.
+        if check.needs_confirmation and not self.confirm("Accept region?", region_question(
+                check, frame, box, annotation.frame_threshold(frame))):
+            earlier = self._earlier_round(annotation, frame)
+            show_info(f"region {box_text(box)} of frame {frame} not accepted: "
+                      + (f"it shows {earlier}; Detect it again to see the round in use's" if earlier else
+                         "lower the threshold to see the hidden centres"))
+            return
         region, inside = annotation.accept_region(frame, box)
         self.suggestion.setText("")
         self._proposed = None
@@ -326,3 +334,12 @@ class ReviewPanel(QGroupBox):
             self.viewer.layers.selection.active = annotation.points
         self.suggestion.setText(f"Next: {proposal.why}. {hint}.")
         self.refresh()
+
+
+def region_question(check, frame: int, box, threshold: float) -> str:
+    """Shift+Enter's question where the threshold hides many of the box's detections (AcceptCheck.question's
+    for a region)."""
+    own = f" at its own threshold {check.detected_threshold:.2f}" if check.detected_threshold is not None else ""
+    return (f"Accept region {box_text(box)} of frame {frame} with {check.kept} centres? The threshold "
+            f"{threshold:.2f} hides {check.dropped} of the {check.detected} centres the model detected in it{own}; "
+            "accepting drops them, and a round would learn that they are not particles.")

@@ -23,6 +23,7 @@ class RoundActions(QWidget):
         super().__init__()
         self.state = state
         self.table = table
+        self.dialog: QMessageBox | None = None  # the question being asked, while it is
         self.export_button = QPushButton("Export round…")
         self.export_button.setToolTip("Save the selected round as a model file (.pt with its .json card) for "
                                       "'particle-detect detect --model' or Add… in another project")
@@ -61,6 +62,19 @@ class RoundActions(QWidget):
                                       and not self.state.is_busy("fine-tuning"))
         self.delete_button.setToolTip(reason or "Remove the selected round from this project")
 
+    def confirm(self, title: str, text: str) -> bool:
+        """Ask a yes/no question; No is the default: the selection stays on the row that slid up with Delete
+        still on, so Delete, Enter, Delete, Enter must not remove two rounds (as ReviewPanel.confirm)."""
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text,
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        self.dialog = box
+        try:
+            return box.exec() == QMessageBox.StandardButton.Yes
+        finally:
+            self.dialog = None
+            box.deleteLater()
+
     def _chosen(self) -> int:
         number = self.selected()
         if number is None:
@@ -94,11 +108,9 @@ class RoundActions(QWidget):
         reason = deletable(project, number)
         if reason is not None:
             raise ParticleDetectError(f"cannot delete {reason}")
-        if confirm:
-            answer = QMessageBox.question(self, "Delete round", f"Delete round-{number:03d} and its model files "
-                                          "from this project? This cannot be undone (export it first to keep it).")
-            if answer != QMessageBox.StandardButton.Yes:
-                return False
+        if confirm and not self.confirm("Delete round", f"Delete round-{number:03d} and its model files from this "
+                                        "project? This cannot be undone (export it first to keep it)."):
+            return False
         info = delete_round(project, number)
         self.state.project_changed.emit()
         show_info(f"{info.name} deleted")

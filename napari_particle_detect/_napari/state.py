@@ -15,6 +15,7 @@ from ..errors import ParticleDetectError
 from ..models.registry import read_card, weights_path
 from ..projects.project import RoundInfo
 from .annotation import Annotation
+from .notify import report
 
 DEFAULT_THRESHOLD = 0.4
 MIN_THRESHOLD, MAX_THRESHOLD = 0.1, 0.99
@@ -28,6 +29,8 @@ class DockState:
     - ``project_changed()``: reviewed frames or regions, rounds or the round in use changed
     - ``frame_changed(int)``: the viewer shows another frame
     - ``busy_changed()``: detection or fine-tuning started or ended
+    - ``round_chosen(RoundInfo, str)``: a round was put in use (:meth:`use_round`), and how (the Fine-tune
+      panel's verdict line says so, wherever it was chosen)
     """
 
     annotation_changed = Signal(object)
@@ -35,6 +38,7 @@ class DockState:
     project_changed = Signal()
     frame_changed = Signal(int)
     busy_changed = Signal()
+    round_chosen = Signal(object, str)
 
     def __init__(self, default_model: str | Path | None = None, device: str = "auto") -> None:
         # The model a new project starts from (its round 1); None: the shipped weights.
@@ -48,7 +52,10 @@ class DockState:
     def set_annotation(self, annotation: Annotation | None) -> None:
         """Work on another image; its project's threshold (or its model's) comes with it."""
         if self.annotation is not None and self.annotation is not annotation:
-            self.annotation.flush()
+            try:
+                self.annotation.flush()
+            except ParticleDetectError as exc:  # said; the switch goes on (a raise left the dock half-switched)
+                report(exc)
             self.annotation.changed_callbacks.remove(self.project_changed.emit)
         changed = annotation is not self.annotation
         self.annotation = annotation
@@ -114,14 +121,16 @@ class DockState:
             self.project_changed.emit()
         return info
 
-    def use_round(self, number: int) -> RoundInfo:
+    def use_round(self, number: int, how: str = "chosen") -> RoundInfo:
         """Detect with this round from now on, at the threshold it was left at when it was last in use,
         else the one tuned for it. The frames the round in use before detected keep the threshold they
-        were shown at (until detected again): its scores are not the new round's."""
+        were shown at (until detected again): its scores are not the new round's. ``how``: where it was
+        chosen (``round_chosen`` carries it)."""
         project = self.require_annotation().project
         info = project.set_current_round(number)
         self.set_threshold(project.threshold if project.threshold is not None else round_threshold(project, number))
         self.project_changed.emit()
+        self.round_chosen.emit(info, how)
         return info
 
     def adopt_round_threshold(self, number: int) -> None:
@@ -129,15 +138,21 @@ class DockState:
 
     def detected_threshold(self, frame: int) -> float:
         """The threshold tuned for the round whose network points ``frame`` shows (its card's): the round
-        that detected it, else the round in use (:meth:`model_threshold`)."""
+        that detected it; a deleted round's, the threshold the project keeps for its frames (they are still
+        shown at it); else the round in use's (:meth:`model_threshold`)."""
         project = self.require_annotation().project
         number = project.detected_by.get(int(frame))
         current = project.current_round
         if number is not None and (current is None or number != current.number):
             try:
                 return round_threshold(project, number)
-            except ParticleDetectError:  # a deleted round: its frames were still shown at its threshold
-                pass
+            except ParticleDetectError:  # a deleted round (its card gone): the threshold kept with its frames
+                try:
+                    held = project.held_thresholds().get(int(frame))
+                except ParticleDetectError:
+                    held = None
+                if held is not None:
+                    return held
         return self.model_threshold()
 
     # ---- who is busy -------------------------------------------------------------------------

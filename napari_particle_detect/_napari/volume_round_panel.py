@@ -7,6 +7,8 @@ import threading
 from dataclasses import replace
 
 from napari.qt.threading import create_worker
+from pathlib import Path
+
 from qtpy.QtWidgets import QGridLayout, QGroupBox, QLabel, QProgressBar, QPushButton, QSpinBox
 
 from ..errors import ParticleDetectError
@@ -18,6 +20,8 @@ from .round_progress import verdict
 from .round_reports import ProgressRelay, RoundReports
 from .warm_up import warm_up_training
 
+TO_USE = "Detect again to use it."  # what a verdict of a round put in use adds
+
 
 class VolumeRoundPanel(RoundReports, QGroupBox):
     def __init__(self, host) -> None:
@@ -25,6 +29,8 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
         self.host = host
         self.worker = None
         self._project, self._subject = None, ""  # the project a running round trains, and its image
+        self._verdicts: dict[Path, str] = {}  # the last round's verdict per project, shown with its image
+        self._status_for: Path | None = None  # the project whose image the status line speaks of
         self.phases: list[str] = []
         self._cancel, self._ended = threading.Event(), threading.Event()
         self._ended.set()
@@ -62,6 +68,7 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
     def refresh(self) -> None:
         review = self.host.review
         self.run_button.setEnabled(review is not None and not self.running())
+        self._show_image_verdict()
         if review is None:
             self.rounds_label.setText("")
             return
@@ -72,9 +79,34 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
             score = f", held-out F1 {info.f1:.3f} vs {info.parent_f1:.3f}" if info.f1 is not None and info.parent_f1 is not None else ""
             lines.append(f"{'▶ ' if current and info.number == current.number else '   '}{info.name}: {info.origin}{score}")
         self.rounds_label.setText("\n".join(lines))
-        if not self.status.text() and project.rounds and project.rounds[-1].origin == "fine-tuned":
-            # After a restart too, worded as the round's end said it: no rounds table here (table=False).
-            self.status.setText(verdict(project.rounds[-1], current, table=False))
+
+    def _show_image_verdict(self) -> None:
+        """Another image (or none) in the dock: the line says its last round's verdict, not the image left's
+        (a running round keeps reporting: it is about its own image)."""
+        review = self.host.review
+        folder = self._shown_folder()
+        if self.running() or folder == self._status_for:
+            return
+        self._status_for = folder
+        said = self._verdict_of(review.project) if review is not None else ""
+        self.status.setText(said)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1 if said else 0)
+
+    def _verdict_of(self, project) -> str:
+        """The last verdict said for ``project`` in this session; else (a dock opened again) its last round's,
+        worded as the round's end said it: no rounds table here (table=False)."""
+        if project.folder in self._verdicts:
+            return self._verdicts[project.folder]
+        last = project.rounds[-1] if project.rounds else None
+        if last is None or last.origin != "fine-tuned":
+            return ""
+        current = project.current_round
+        said = verdict(last, current, table=False)
+        if last.improved is True and current is not None and current.number == last.number:
+            said += ". " + TO_USE
+        self._verdicts[project.folder] = said
+        return said
 
     @reports_errors
     def run(self, config: VolumeRoundConfig | None = None) -> None:
@@ -88,6 +120,7 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
         self._cancel, self._ended = threading.Event(), threading.Event()
         self.phases = []
         self.status.setText(f"fine-tuning {review.project.current_round.name}…")
+        self._status_for = review.project.folder
         self._project, self._subject = review.project, self.host.layer().name
         self.worker = create_worker(train_volume_round, review.project, self.host.volumes(), config, "cpu",
                                     progress=self._relay.event.emit, cancel=self._cancel.is_set, ended=self._ended,
@@ -111,11 +144,18 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
 
     def _on_done(self, info: RoundInfo) -> None:
         # No rounds table here to pick a round from: the verdict does not offer one (table=False).
-        self.show_verdict(info, self._project.current_round, to_use="Detect again to use it.", table=False,
-                          subject=self._elsewhere())
+        subject = self._elsewhere()
+        message = self.show_verdict(info, self._project.current_round, to_use=TO_USE, table=False, subject=subject)
+        self._verdicts[self._project.folder] = message.removeprefix(f"{subject}: ") if subject else message
+        self._status_for = self._shown_folder()  # said on the image shown now, until another one is
+
+    def _shown_folder(self) -> Path | None:
+        review = self.host.review
+        return review.project.folder if review is not None else None
 
     def _on_error(self, exc: BaseException) -> None:
         self.show_failure(exc, self._project.current_round, subject=self._elsewhere())
+        self._status_for = self._shown_folder()
 
     def _on_finished(self) -> None:
         self.worker = None
