@@ -631,3 +631,30 @@ def test_switching_images_over_edits_that_cannot_be_saved_says_so_and_switches(m
     state.set_annotation(None)
     assert state.annotation is None and not old.changed_callbacks
     assert said == ["old.particle-detect: cannot save the project (Read-only file system)"]
+
+
+def test_the_whole_dock_fits_beside_a_laptop_canvas(make_napari_viewer, qtbot):
+    """Tracks' six settings in two rows, Review's four buttons and its mode list, Fine-tune's "frames" label
+    and Measurements' long checkbox text made the dock at least 575 px wide: a 1280 px window's canvas had 359 px.
+    Now every row fits 440 px, and at its narrowest nothing is cut off (no sideways scrolling)."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QDockWidget, QScrollArea
+
+    viewer = make_napari_viewer(show=True)  # napari's style, as measured once shown
+    viewer.window._qt_window.resize(1280, 720)
+    viewer.add_image(small_stack(2, 64), name="cells")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Particle detection")
+    window = viewer.window._qt_window
+    dock = next(d for d in window.findChildren(QDockWidget) if "Particle detection" in d.windowTitle())
+    qtbot.waitExposed(dock)
+    assert widget.annotation is not None  # the Review, Fine-tune and Tracks rows as an image shows them
+    assert dock.minimumSizeHint().width() <= 440, dock.minimumSizeHint().width()
+    assert widget.review.unaccept_button.text() == "Un-accept"
+    assert widget.finetune.unlabelled_spin.suffix() == " frames"
+    assert "raw_mass" in widget.measure.measure_check.toolTip()
+
+    window.resizeDocks([dock], [1], Qt.Orientation.Horizontal)  # as narrow as it goes
+    scroll = widget.findChild(QScrollArea)
+    qtbot.waitUntil(lambda: dock.width() <= 440)
+    qtbot.waitUntil(lambda: scroll.viewport().width() >= scroll.widget().minimumSizeHint().width())
+    qtbot.waitUntil(lambda: not scroll.horizontalScrollBar().isVisible())  # it goes once the layout settles

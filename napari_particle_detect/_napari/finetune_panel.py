@@ -111,8 +111,8 @@ class FineTunePanel(RoundReports, QGroupBox):
         size_row.addWidget(self.where_edit, 1)
         unlabelled_row = QHBoxLayout()
         unlabelled_row.addWidget(self.unlabelled_check)
-        unlabelled_row.addWidget(self.unlabelled_spin)
-        unlabelled_row.addWidget(QLabel("frames"), 1)
+        self.unlabelled_spin.setSuffix(" frames")  # rather than a label beside it: a narrower row
+        unlabelled_row.addWidget(self.unlabelled_spin, 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button, 1)
         buttons.addWidget(self.cancel_button)

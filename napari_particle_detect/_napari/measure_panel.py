@@ -47,10 +47,10 @@ class MeasurePanel(QGroupBox):
         self.state = state
         self._watched = None  # the annotation whose changes re-measure
         self._recoloured = False  # whether the rings show something other than their source
-        self.measure_check = QCheckBox("trackpy's mass, size, ecc, signal, raw_mass per centre")
-        self.measure_check.setToolTip("Measured on the original image at each centre, as trackpy.locate measures "
-                                      "its features; shown as point features, and in Export. "
-                                      + describe_columns())
+        self.measure_check = QCheckBox("trackpy's measurements per centre")
+        self.measure_check.setToolTip(", ".join(MEASUREMENT_COLUMNS) + " of each centre, measured on the original "
+                                      "image as trackpy.locate measures its features; shown as point features, "
+                                      "and in Export. " + describe_columns())
         self.colour_combo = QComboBox()
         self.colour_combo.addItems(list(COLOUR_CHOICES))
         self.colour_combo.setToolTip("Colour the centres' rings by their source, score or a measurement")

@@ -41,7 +41,7 @@ class ReviewPanel(QGroupBox):
         self.accept_button = QPushButton("Accept frame")
         self.accept_button.setToolTip("This frame's centres are right: keep them as training data (Enter)")
         self.next_button = QPushButton("Next ▶")
-        self.unaccept_button = QPushButton("Un-accept frame")
+        self.unaccept_button = QPushButton("Un-accept")
         self.unaccept_button.setToolTip("Back to unreviewed, with the points it had before it was accepted (U; "
                                         "right after Enter: the frame just accepted)")
         self.draw_button = QPushButton("Draw box (R)")
@@ -75,8 +75,8 @@ class ReviewPanel(QGroupBox):
         grid.addWidget(self.draw_button, 3, 0)
         grid.addWidget(self.accept_region_button, 3, 1)
         grid.addWidget(self.unaccept_region_button, 3, 2, 1, 2)
-        grid.addWidget(self.suggest_button, 4, 0, 1, 3)
-        grid.addWidget(self.mode_combo, 4, 3)
+        grid.addWidget(self.suggest_button, 4, 0, 1, 2)  # two columns each, so the dock can be narrow
+        grid.addWidget(self.mode_combo, 4, 2, 1, 2)
         grid.addWidget(self.suggestion, 5, 0, 1, 4)
         grid.addWidget(hint, 6, 0, 1, 4)
         self.suggestion.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
