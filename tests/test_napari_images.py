@@ -362,9 +362,8 @@ def _refuse_making_folders_in(monkeypatch, *folders):
     monkeypatch.setattr(os, "mkdir", refuse)
 
 
-def test_an_image_in_a_read_only_folder_keeps_its_project_in_the_home(make_napari_viewer, qtbot, light_model,
-                                                                      tmp_path, project_home, monkeypatch):
-    # It read: "cannot save the project (Operation not permitted)", nothing detected, Enter refused.
+def _image_in_a_folder_that_cannot_be_written(tmp_path, monkeypatch):
+    """A 2-frame image in ``tmp_path/shared``, where no folder can be made (as root, chmod would not stop it)."""
     import tifffile
 
     shared = tmp_path / "shared"
@@ -372,6 +371,13 @@ def test_an_image_in_a_read_only_folder_keeps_its_project_in_the_home(make_napar
     path = shared / "cells.tif"
     tifffile.imwrite(path, small_stack(2, 64))
     _refuse_making_folders_in(monkeypatch, shared)
+    return path
+
+
+def test_an_image_in_a_read_only_folder_keeps_its_project_in_the_home(make_napari_viewer, qtbot, light_model,
+                                                                      tmp_path, project_home, monkeypatch):
+    # It read: "cannot save the project (Operation not permitted)", nothing detected, Enter refused.
+    path = _image_in_a_folder_that_cannot_be_written(tmp_path, monkeypatch)
     viewer = make_napari_viewer()
     seen = notification_count()
     viewer.open(path, plugin="napari")
@@ -386,7 +392,7 @@ def test_an_image_in_a_read_only_folder_keeps_its_project_in_the_home(make_napar
     widget.review.accept_and_next()
     assert widget.annotation.project.reviewed_frames == [0]
     assert not any("cannot save" in m for m in notifications_since(seen))
-    assert not (shared / f"cells{PROJECT_SUFFIX}").exists()
+    assert not (path.parent / f"cells{PROJECT_SUFFIX}").exists()
 
     # Closed and opened again: the same project is found, with its centres.
     seen = notification_count()
@@ -584,13 +590,7 @@ def test_a_folder_chosen_for_an_image_is_found_again_when_it_is_reopened(make_na
                                                                          tmp_path, project_home, monkeypatch):
     # The read-only message offered Folder…, but the folder chosen was forgotten once the image was closed:
     # reopened, the dock went back to the projects home and the work done in the chosen folder was not shown.
-    import tifffile
-
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    path = shared / "cells.tif"
-    tifffile.imwrite(path, small_stack(2, 64))
-    _refuse_making_folders_in(monkeypatch, shared)
+    path = _image_in_a_folder_that_cannot_be_written(tmp_path, monkeypatch)
     viewer = make_napari_viewer()
     viewer.open(path, plugin="napari")
     widget = make_widget(viewer, light_model)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from napari.utils.notifications import show_error
+from qtpy.QtWidgets import QMessageBox, QWidget
 
 from ..errors import ParticleDetectError
 
@@ -49,3 +50,17 @@ def reports_errors(method: Callable[..., Any]) -> Callable[..., Any]:
             return None
 
     return wrapper
+
+
+def ask_no_default(owner: QWidget, title: str, text: str) -> bool:
+    """Ask a yes/no question in a dialog over ``owner``, No the default (an Enter held down, or pressed
+    twice, agrees to nothing); the open dialog is ``owner.dialog`` meanwhile (tests answer it)."""
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text,
+                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, owner)
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    owner.dialog = box
+    try:
+        return box.exec() == QMessageBox.StandardButton.Yes
+    finally:
+        owner.dialog = None
+        box.deleteLater()

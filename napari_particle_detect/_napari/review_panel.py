@@ -8,7 +8,7 @@ from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import QApplication, QComboBox, QGridLayout, QGroupBox, QLabel, QMessageBox, QPushButton
 
 from ..errors import ParticleDetectError
-from .notify import reports_errors
+from .notify import ask_no_default, reports_errors
 from .proposals import MODES, key, next_proposal, proposal_box
 from .regions import box_text, zoom_to_box
 from .state import DockState
@@ -183,15 +183,7 @@ class ReviewPanel(QGroupBox):
 
     def confirm(self, title: str, text: str) -> bool:
         """Ask a yes/no question in a dialog; No is the default (an Enter held down accepts nothing)."""
-        box = QMessageBox(QMessageBox.Icon.Warning, title, text,
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        self.dialog = box
-        try:
-            return box.exec() == QMessageBox.StandardButton.Yes
-        finally:
-            self.dialog = None
-            box.deleteLater()
+        return ask_no_default(self, title, text)
 
     def _undoable_accept(self) -> int | None:
         """The frame Enter last accepted, while it is still accepted."""

@@ -12,7 +12,7 @@ from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QMessageBox, QPushButton, Q
 from ..errors import ParticleDetectError
 from ..projects.round_files import deletable, delete_round, export_round
 from .annotation import image_path
-from .notify import reports_errors
+from .notify import ask_no_default, reports_errors
 from .state import DockState
 
 ROUND_ROLE = Qt.ItemDataRole.UserRole  # where the Fine-tune table keeps each row's round number
@@ -65,15 +65,7 @@ class RoundActions(QWidget):
     def confirm(self, title: str, text: str) -> bool:
         """Ask a yes/no question; No is the default: the selection stays on the row that slid up with Delete
         still on, so Delete, Enter, Delete, Enter must not remove two rounds (as ReviewPanel.confirm)."""
-        box = QMessageBox(QMessageBox.Icon.Warning, title, text,
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        self.dialog = box
-        try:
-            return box.exec() == QMessageBox.StandardButton.Yes
-        finally:
-            self.dialog = None
-            box.deleteLater()
+        return ask_no_default(self, title, text)
 
     def _chosen(self) -> int:
         number = self.selected()
