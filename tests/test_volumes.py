@@ -414,3 +414,24 @@ def test_a_voxel_size_of_zero_in_a_files_metadata_is_ignored_with_a_warning(tmp_
         table, record = detect_volume_file(path, axes, VolumeOptions(device="cpu"))
     assert len(table) and record["voxel_size_zyx"] is None
     assert any("not three positive numbers: ignored" in r.getMessage() for r in caplog.records)
+
+
+def test_volume_scores_take_z_y_x_points_and_tables_and_refuse_other_shapes():
+    """score_nd reshaped any input to (-1, 3): (N, 2) points were read as 2/3 N points without a word."""
+    from napari_particle_detect.errors import ParticleDetectError
+    from napari_particle_detect.kinds.evaluation3d import evaluate_volumes, score_nd
+
+    truth = np.array([[5.0, 10.0, 10.0], [9.0, 30.0, 20.0]])
+    assert score_nd(truth + 0.5, truth, 2.0).f1 == 1.0
+    assert score_nd(np.zeros((0, 3)), [], 2.0).f1 == 1.0  # nothing to find, nothing found
+    with pytest.raises(ValueError, match=r"predicted must be an \(N, 3\) array of z, y, x points, got shape \(3, 2\); "
+                                         r"\(y, x\) points are scored by kinds.evaluation.score"):
+        score_nd(np.zeros((3, 2)), truth, 2.0)
+    with pytest.raises(ParticleDetectError, match="truth: 1 of 2 points have a missing"):
+        score_nd(truth, [[5.0, 10.0, np.nan], [9.0, 30.0, 20.0]], 2.0)
+    with pytest.raises(ValueError, match="tolerance must be a positive number"):
+        score_nd(truth, truth, -1)
+    table = pd.DataFrame(truth, columns=["z", "y", "x"])
+    assert evaluate_volumes(table, table, 2.0).set_index("frame").loc["all", "f1"] == 1.0
+    with pytest.raises(ParticleDetectError, match=r"predicted: a table of volume centres needs columns z, y and x \(no z\)"):
+        evaluate_volumes(table.drop(columns="z"), table, 2.0)

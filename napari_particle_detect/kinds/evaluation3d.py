@@ -10,7 +10,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from .evaluation import f1_score, match_points, with_pooled_row
+from ..errors import ParticleDetectError
+from .evaluation import check_tolerance, f1_score, match_points, with_pooled_row
 
 
 def match_nd(predicted: np.ndarray, truth: np.ndarray, tolerance: float,
@@ -50,8 +51,8 @@ def score_nd(predicted: np.ndarray, truth: np.ndarray, tolerance: float,
     counts: its true centres must be found (by a prediction anywhere), and a prediction unmatched is
     false only inside it, since near a face the truth (centres inside the volume) is a convention.
     """
-    predicted = np.asarray(predicted, dtype=float).reshape(-1, 3)
-    truth = np.asarray(truth, dtype=float).reshape(-1, 3)
+    predicted, truth = zyx_points(predicted, "predicted"), zyx_points(truth, "truth")
+    tolerance = check_tolerance(tolerance)
     if shape is None or margin is None:
         pi, ti = match_nd(predicted, truth, tolerance, scale)
         return _scores(len(pi), len(predicted) - len(pi), len(truth) - len(ti), predicted[pi] - truth[ti])
@@ -69,6 +70,21 @@ def score_nd(predicted: np.ndarray, truth: np.ndarray, tolerance: float,
                    predicted[pi[keep]] - truth[ti[keep]])
 
 
+def zyx_points(points: object, name: str) -> np.ndarray:
+    """``points`` as an (N, 3) float array of z, y, x: anything empty is no points; another shape (an (N, 2)
+    array was read as 2/3 N points) is a ValueError naming ``name``, a missing coordinate a ParticleDetectError."""
+    values = np.asarray(points, dtype=float)
+    if values.size == 0:
+        return np.zeros((0, 3))
+    if values.ndim != 2 or values.shape[1] != 3:
+        raise ValueError(f"{name} must be an (N, 3) array of z, y, x points, got shape {values.shape}"
+                         + ("; (y, x) points are scored by kinds.evaluation.score" if values.shape[1:] == (2,) else ""))
+    if not np.isfinite(values).all():
+        raise ParticleDetectError(f"{name}: {int((~np.isfinite(values)).any(axis=1).sum())} of {len(values)} points "
+                                  "have a missing (NaN) or infinite coordinate")
+    return values
+
+
 def _scores(tp: int, fp: int, fn: int, offsets: np.ndarray) -> Scores3D:
     rms = np.sqrt((offsets**2).mean(axis=0)) if len(offsets) else np.full(3, np.nan)
     return Scores3D(tp, fp, fn, tp / (tp + fp) if tp + fp else 1.0, tp / (tp + fn) if tp + fn else 1.0,
@@ -77,7 +93,18 @@ def _scores(tp: int, fp: int, fn: int, offsets: np.ndarray) -> Scores3D:
 
 def evaluate_volumes(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: float,
                      scale: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> pd.DataFrame:
-    """Per-frame (per-volume) scores and a pooled ``all`` row, from two ``frame,z,y,x`` tables."""
+    """Per-frame (per-volume) scores and a pooled ``all`` row, from two ``frame,z,y,x`` tables (``frame``
+    optional); a table without z, y, x or with missing coordinates is one ParticleDetectError naming it."""
+    tolerance = check_tolerance(tolerance)
+    for name, table in (("predicted", predicted), ("truth", truth)):
+        if not isinstance(table, pd.DataFrame):
+            raise TypeError(f"evaluate_volumes: {name} must be a pandas DataFrame with z, y, x columns, got "
+                            f"{type(table).__name__}")
+        missing = [c for c in ("z", "y", "x") if c not in table.columns]
+        if missing:
+            raise ParticleDetectError(f"{name}: a table of volume centres needs columns z, y and x (no "
+                                      f"{', '.join(missing)})")
+        zyx_points(table[["z", "y", "x"]].to_numpy(float), name)
     predicted = predicted if "frame" in predicted.columns else predicted.assign(frame=0)
     truth = truth if "frame" in truth.columns else truth.assign(frame=0)
     rows, offsets = [], []
