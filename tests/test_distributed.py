@@ -345,3 +345,21 @@ def test_a_shipped_models_fingerprint_holds_wherever_the_package_is_installed(tm
         (tmp_path / "worker-site" / "weights" / "unet-wide.json").read_text() + " ")
     assert job_fingerprint(path, OPTIONS, tmp_path / "worker-site" / "weights" / "unet-wide.pt") != prints[0]
     assert job_fingerprint(path, OPTIONS, tiny_model)["model"]["path"] == str(tiny_model.resolve())
+
+
+def test_detect_files_takes_one_path_refuses_a_table_name_and_options_of_another_type(tmp_path, tiny_model):
+    """A notebook's first tries: a single path (it was read character by character), 'all.csv' as the output
+    (a folder of that name was made), options as a dict (an AttributeError deep inside)."""
+    from napari_particle_detect.errors import ParticleDetectError
+    from napari_particle_detect.files.file_detection import detect_file
+
+    (path,) = write_images(tmp_path / "in", 1)
+    summary = detect_files(str(path), tmp_path / "out", OPTIONS, tiny_model)
+    assert summary.ok and len(summary.done) == 1
+    with pytest.raises(ParticleDetectError, match=r"all\.csv: detect_files writes one CSV per input into a folder"):
+        detect_files([path], tmp_path / "all.csv", OPTIONS, tiny_model)
+    assert not (tmp_path / "all.csv").exists()
+    with pytest.raises(TypeError, match="options must be a DetectOptions"):
+        detect_file(path, {"diameter": 10}, tiny_model)
+    with pytest.raises(TypeError, match="options must be a DetectOptions"):
+        detect_files([path], tmp_path / "out2", {"diameter": 10}, tiny_model)

@@ -17,6 +17,7 @@ from pathlib import Path
 from .file_detection import (
     DetectOptions,
     FileResult,
+    check_options,
     check_targets,
     detect_file,
     is_finished,
@@ -46,7 +47,7 @@ class FilesSummary:
 
 
 def detect_files(
-    paths: Iterable[str | Path],
+    paths: Iterable[str | Path] | str | Path,
     output: str | Path,
     options: DetectOptions | None = None,
     model_path: str | Path | None = None,
@@ -64,9 +65,14 @@ def detect_files(
     model folder, or a bare name that is no file here for the shipped weights of that name (as
     :func:`file_detection.detect_file`).
     """
+    if isinstance(paths, (str, Path)):  # one file: not its name's characters, one by one
+        paths = [paths]
+    if Path(output).suffix.lower() == ".csv" and not str(output).endswith(("/", os.sep)) and not Path(output).is_dir():
+        raise ParticleDetectError(f"{output}: detect_files writes one CSV per input into a folder; give a folder "
+                                  "(one table of several files: particle-detect detect FILES -o TABLE.csv)")
     # One file named twice (relative and absolute, through a link) is detected once, as on the command line.
     paths, _ = unique_inputs([Path(p) for p in paths])
-    options = options or DetectOptions()
+    options = check_options(options)
     model = _model_weights(model_path)
     summary = FilesSummary()
     todo: list[tuple[Path, Path]] = []

@@ -63,6 +63,16 @@ class FileResult:
 
 
 @keeps_torch_threads
+def check_options(options: object) -> DetectOptions:
+    """``options`` as given (None: the defaults), or a TypeError where it is something else (a dict of them)."""
+    if options is None:
+        return DetectOptions()
+    if not isinstance(options, DetectOptions):
+        raise TypeError(f"options must be a DetectOptions (file_detection.DetectOptions(diameter=12, ...)), got "
+                        f"{type(options).__name__}")
+    return options
+
+
 def detect_file(
     path: str | Path,
     options: DetectOptions | None = None,
@@ -84,7 +94,7 @@ def detect_file(
     from ..detection.runtimes import runtime_record
 
     start = time.perf_counter()
-    options = options or DetectOptions()
+    options = check_options(options)
     path = Path(path)
     if not path.exists():  # said before the fingerprint (its stat) could say it as FileNotFoundError
         raise ParticleDetectError(f"{path}: file not found")
