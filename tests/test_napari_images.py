@@ -519,10 +519,14 @@ def test_closing_an_image_whose_last_edits_cannot_be_saved_says_so(make_napari_v
     assert [layer.name for layer in viewer.layers] == []  # its centres went with it all the same
 
 
-def _unsaveable_drag(widget, qtbot, monkeypatch):
-    """Detected, then a drag not yet written whose saving fails (a full disk): the message saving gives."""
+def _unsaveable_drag(make_napari_viewer, qtbot, light_model, monkeypatch):
+    """A shown viewer and its dock, detected, then a drag not yet written whose saving fails (a full disk):
+    (viewer, widget, the words saving says)."""
     from napari_particle_detect.errors import ParticleDetectError
 
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(small_stack(2, 64), name="cells")
+    widget = make_widget(viewer, light_model)
     run_detect(widget, qtbot, scope=0)
     project = widget.annotation.project
     message = f"{project.folder}: cannot save the project (No space left on device)"
@@ -534,17 +538,14 @@ def _unsaveable_drag(widget, qtbot, monkeypatch):
     moved = widget.annotation.points.data.copy()
     moved[0, 1:] += 2.0  # a drag: written once it settles
     widget.annotation.points.data = moved
-    return "No space left on device"
+    return viewer, widget, "No space left on device"
 
 
 def test_closing_the_dock_over_edits_that_cannot_be_saved_says_so_once_and_puts_its_layers_away(
         make_napari_viewer, qtbot, light_model, monkeypatch):
     # The first failure was said, then putting the layers away flushed again and raised it out of the
     # dock's ParentChange event: the layers stayed, and the dock kept its images.
-    viewer = make_napari_viewer(show=True)
-    viewer.add_image(small_stack(2, 64), name="cells")
-    widget = make_widget(viewer, light_model)
-    words = _unsaveable_drag(widget, qtbot, monkeypatch)
+    viewer, widget, words = _unsaveable_drag(make_napari_viewer, qtbot, light_model, monkeypatch)
     seen = notification_count()
     viewer.window.remove_dock_widget(widget)  # the dock's X
     said = notifications_since(seen)
@@ -556,10 +557,7 @@ def test_closing_the_dock_over_edits_that_cannot_be_saved_says_so_once_and_puts_
 def test_hiding_the_dock_or_closing_the_window_over_edits_that_cannot_be_saved_says_so(
         make_napari_viewer, qtbot, light_model, monkeypatch):
     # hideEvent flushed and raised the error out of Qt's event handling.
-    viewer = make_napari_viewer(show=True)
-    viewer.add_image(small_stack(2, 64), name="cells")
-    widget = make_widget(viewer, light_model)
-    words = _unsaveable_drag(widget, qtbot, monkeypatch)
+    viewer, widget, words = _unsaveable_drag(make_napari_viewer, qtbot, light_model, monkeypatch)
     seen = notification_count()
     widget.hide()  # tabbed away: said, and tried again later
     assert len([m for m in notifications_since(seen) if words in m]) == 1

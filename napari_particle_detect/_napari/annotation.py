@@ -78,6 +78,9 @@ class Annotation:
         # included), so an accidental Enter can be taken back; this session only.
         self._before_accept: dict[int, pd.DataFrame] = {}
         self._touched: set[int] = set()  # frames edited since they were last compared with the disk
+        # False once the dock gave up on edits it could not save (the image or the dock going): later
+        # flushes (detach, close, switching images) neither raise nor say it again.
+        self.saving = True
         # Frames the user edited since they were last detected, each with its table as detected.
         self._detected: dict[int, pd.DataFrame] = {}
         self.replaced_edits: list[int] = []  # frames the last set_detections replaced edits of
@@ -554,7 +557,7 @@ class Annotation:
 
     def flush(self, frames: set[int] | None = None) -> list[int]:
         """Write the frames (default: all) whose points differ from what is on disk; returns those frames."""
-        if self.points is None:
+        if self.points is None or not self.saving:
             return []
         if frames is None:
             frames, self._touched = None, set()

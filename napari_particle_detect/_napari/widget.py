@@ -343,13 +343,6 @@ class ParticleDetectWidget(ClosingDock, QWidget):
                 return str(exc)
         return None
 
-    def flush(self) -> None:
-        """Write anything not yet on disk (a drag that has not settled)."""
-        self._save_timer.stop()
-        self._run_pending_save()
-        for annotation in self._annotations.values():
-            annotation.flush()
-
     def _save_all(self, give_up: bool) -> None:
         """Write every image's edits not yet on disk; what cannot be written is said, image by image, and
         never raised (the dock hiding or closing, a window going). ``give_up``: see :meth:`_save_or_say`."""
@@ -372,7 +365,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
                 report(exc)
             self._said_unsaved[id(annotation)] = str(exc)
             if give_up:
-                annotation.flush = lambda *args, **kwargs: []  # what is not saved now never will be
+                annotation.saving = False  # what is not saved now never will be
             return True
 
     def _let_go(self, annotation: Annotation) -> tuple[list[str], bool]:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParticleDetectError
+from ..detection.choices import is_number
 
 CORRECTED = ("y_corrected", "x_corrected")
 
@@ -61,7 +62,7 @@ class LinkOptions:
 def _check_number(value, name: str) -> None:
     """A TypeError naming the argument ``name`` unless ``value`` is a (real) number: NumPy's and int()'s own
     messages about None or text say nothing of which argument was wrong."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if not is_number(value):
         raise TypeError(f"{name} must be a number, got {value!r}")
 
 

@@ -19,6 +19,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..files.io import atomic_write_text
 from .project import PROJECT_SUFFIX, project_folder_for_image, projects_home
 
 _PROBE_PREFIX = ".particle-detect-write-check-"
@@ -75,21 +76,10 @@ def chosen_folder_note(path: str | Path) -> Path:
 
 def remember_chosen_folder(path: str | Path, folder: str | Path) -> bool:
     """Remember ``folder`` as the image file's project folder (written atomically); whether it could be."""
-    note = chosen_folder_note(path)
-    temporary = None
     try:
-        note.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=note.parent, prefix=".tmp-", suffix=_CHOSEN_SUFFIX)
-        with os.fdopen(handle, "w", encoding="utf-8", errors="surrogateescape") as out:
-            out.write(os.path.abspath(Path(folder).expanduser()) + "\n")
-        os.replace(temporary, note)
+        atomic_write_text(chosen_folder_note(path), os.path.abspath(Path(folder).expanduser()) + "\n")
         return True
-    except OSError:
-        if temporary is not None:
-            try:
-                os.unlink(temporary)
-            except OSError:
-                pass
+    except (OSError, UnicodeError):  # a name UTF-8 cannot hold is not remembered either
         return False
 
 
@@ -121,13 +111,11 @@ def project_location(path: str | Path) -> ProjectLocation:
     that can be written; else in the projects home (:func:`home_folder_for_image`), where a project made
     there before is found again first, whether or not the image's folder has become writable since (the
     work done since is there)."""
-    chosen = chosen_folder(path)
-    if chosen is not None:
-        return ProjectLocation(chosen)
     beside = project_folder_for_image(path)
     home = home_folder_for_image(path)
-    if home.is_dir():
-        return ProjectLocation(home, beside)
+    known = known_project_folder(path)
+    if known is not None:
+        return ProjectLocation(known, beside if known == home else None)
     if can_write(beside):
         return ProjectLocation(beside)
     if (beside / "state.json").is_file() and not _copy_project(beside, home):
