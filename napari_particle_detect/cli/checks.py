@@ -1,61 +1,21 @@
 """Checks the command line makes before any work: option ranges, and output paths that are safe to write.
 
-Options are checked while parsing (argparse prints ``usage`` and the range, exit 2); output paths are
+Options are checked while parsing (napari_particle_detect.arguments: one line, exit 2); output paths are
 checked before the first image is read, so a bad ``-o`` never costs a run and never destroys an input.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import NoReturn
 
 from ..errors import ParticleDetectError
 
 # What matplotlib writes by name; a figure path must say which one.
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".tif", ".tiff")
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, with its errors on one line: the usage block before them buried the line that matters
-    (``--help`` shows it)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} --help)\n")
-
-
-class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows each option's default, except where it depends on other options (None; the help says it)."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        if action.default is None:
-            return action.help or ""
-        return super()._get_help_string(action)
-
-
-def number_in(lo: float, hi: float, *, whole: bool = False, low_open: bool = False,
-              high_open: bool = False) -> Callable[[str], float | int]:
-    """An argparse ``type``: a finite number within [lo, hi] (bounds excluded where open), e.g. ``--tile``."""
-    low, high = "(" if low_open else "[", ")" if high_open else "]"
-    kind = "a whole number" if whole else "a number"
-    expected = f"{kind} in {low}{lo:g}, {hi:g}{high}"
-
-    def parse(text: str) -> float | int:
-        try:
-            value = int(text) if whole else float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
-        if (not math.isfinite(value) or value < lo or value > hi or (low_open and value == lo)
-                or (high_open and value == hi)):
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
-        return value
-
-    parse.__name__ = kind  # argparse names the type in its message
-    return parse
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..detection.choices import DEFAULT_TILE, DEVICE_CHOICES, PRECISION_CHOICES, RUNTIME_CHOICES
-from .checks import DefaultsHelpFormatter, OneLineParser, number_in
+from ..arguments import DefaultsHelpFormatter, OneLineParser, number_in
 from . import volumes as volume_cli
 from ..errors import ParticleDetectError
 from ..synthetic.spheres import LOOKS

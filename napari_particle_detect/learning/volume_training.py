@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     [--resume]``: train on them (one CPU thread). Bad arguments are one line, exit 2."""
     import sys
 
-    from ..cli.checks import OneLineParser, number_in
+    from ..arguments import OneLineParser, number_in
     from ..errors import ParticleDetectError
 
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
