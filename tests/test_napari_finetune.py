@@ -373,6 +373,58 @@ def test_frames_detected_by_an_earlier_round_keep_its_threshold_until_detected_a
     assert Project.open(project.folder).held_thresholds() == {2: pytest.approx(0.42)}  # kept with the project
 
 
+def test_undo_past_a_new_rounds_detection_judges_the_points_at_their_own_rounds_threshold(make_napari_viewer, qtbot,
+                                                                                          light_model, tmp_path):
+    # An edited frame of round-001 detected again by round-002, then undone: round-001's points came back
+    # but were judged at round-002's threshold (the project still said round-002 had found them).
+    import json
+    import shutil
+
+    from helpers import make_widget, run_detect, small_stack
+
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(2, 96), name="cells")
+    widget = make_widget(viewer, light_model)
+    run_detect(widget, qtbot)  # both frames, round-001
+    annotation, project = widget.annotation, widget.annotation.project
+    widget.detect.set_threshold(0.3)
+    viewer.dims.set_current_step(0, 1)
+    layer = annotation.points
+    layer.add([[1, 40.0, 41.0]])  # the user's edit of frame 1
+    annotation.flush()
+    edited = annotation.frame_table(1)
+    scores = edited["score"].to_numpy(float)
+    from_round_1 = edited["source"] == "model"
+    expected_1 = int((scores[from_round_1] > 0.3).sum() + (~from_round_1).sum())
+
+    def shown(frame: int) -> int:
+        visible = annotation.visible_table()
+        return int((visible["frame"] == frame).sum())
+
+    assert shown(1) == expected_1
+    other = tmp_path / "round2.pt"
+    shutil.copy(light_model, other)
+    card = json.loads(light_model.with_suffix(".json").read_text())
+    other.with_suffix(".json").write_text(json.dumps({**card, "threshold": 0.6}))
+    widget.detect.add_model_file(str(other))
+    widget.detect.set_threshold(0.6)  # far above many of round-001's scores
+    assert 0 < int((scores[from_round_1] <= 0.6).sum())  # so a wrong threshold would hide some
+    run_detect(widget, qtbot, scope=0)  # frame 1 again, by round-002
+    assert project.detected_by[1] == 2 and annotation.frame_threshold(1) == pytest.approx(0.6)
+
+    assert annotation.undo(1)  # round-001's edited points are back...
+    assert (annotation.frame_table(1)["source"] == "added").sum() == 1
+    assert project.detected_by[1] == 1  # ...as round-001's, at round-001's threshold
+    assert annotation.frame_threshold(1) == pytest.approx(0.3)
+    assert shown(1) == expected_1
+    assert "frames 0–1: round-001's, at 0.30" in widget.detect.rounds_note.text()  # frame 0 never left it
+    assert Project.open(project.folder).detected_by[1] == 1  # kept with the project
+
+    assert annotation.redo(1)  # and forward again: round-002's detection at its threshold
+    assert project.detected_by[1] == 2 and annotation.frame_threshold(1) == pytest.approx(0.6)
+    assert "added" not in set(annotation.frame_table(1)["source"])
+
+
 def test_the_row_that_slides_into_a_deleted_rounds_place_can_be_deleted(make_napari_viewer):
     # Rounds 001 (in use), 002 and 003; round-002 deleted: round-003 took its (still selected) row, but
     # Delete stayed off with the tooltip "…: no model round 2".

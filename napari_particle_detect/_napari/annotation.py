@@ -258,12 +258,14 @@ class Annotation:
         table = self.table()
         return table[self.shown(table)].reset_index(drop=True)
 
-    def replace_frames(self, tables: dict[int, pd.DataFrame], history: str | dict[int, str] = "forget") -> None:
+    def replace_frames(self, tables: dict[int, pd.DataFrame], history: str | dict[int, str] = "forget",
+                       rounds_before: dict[int, int | None] | None = None) -> None:
         """Swap the points of whole frames for new ones, save those frames, keep every other frame.
 
         ``history`` (one for all frames, or per frame): 'forget' the frames' undo steps (a new
         detection, an acceptance), 'record' this as one more step, or 'keep' them as they are (an
-        undo or redo itself).
+        undo or redo itself). ``rounds_before``: the round that had found each frame's replaced points,
+        where the project already names the new one (a new detection).
         """
         self.ensure_points_layer()
         current = self.table()
@@ -275,7 +277,8 @@ class Annotation:
             how = history.get(frame, "forget") if isinstance(history, dict) else history
             if how == "forget":
                 self.history.forget(frame)
-            self._write_frame(frame, new[new["frame"] == frame], record=how == "record")
+            found_by = (rounds_before if rounds_before is not None else self.project.detected_by).get(frame)
+            self._write_frame(frame, new[new["frame"] == frame], record=how == "record", detected_by=found_by)
         self._changed()
 
     def set_detections(self, results: dict[int, tuple[np.ndarray, np.ndarray]],
@@ -305,10 +308,12 @@ class Annotation:
                 self.replaced_edits.append(int(frame))
             tables[frame] = new
         if tables:
+            rounds_before = self.project.detected_by
             if detected_by is not None:
                 self.project.record_detections(sorted(tables), detected_by)
                 self.held = self._held_now()
-            self.replace_frames(tables, {f: "record" if f in self._detected else "forget" for f in tables})
+            self.replace_frames(tables, {f: "record" if f in self._detected else "forget" for f in tables},
+                                {f: rounds_before.get(f) for f in tables})
             for frame in tables:
                 self._detected.pop(frame, None)
         return sorted(tables)
@@ -459,10 +464,14 @@ class Annotation:
 
     def _step(self, frame: int, take) -> bool:
         self.flush()
-        table = take(frame, self._on_disk.get(frame, empty_table()))
-        if table is None:
+        step = take(frame, self._on_disk.get(frame, empty_table()), self.project.detected_by.get(frame))
+        if step is None:
             return False
-        self.replace_frames({frame: table}, history="keep")
+        if step.detected_by != self.project.detected_by.get(frame):
+            # Back past a new detection (or forward over it): the points are that round's again.
+            self.project.set_detected_by(frame, step.detected_by)
+            self.held = self._held_now()
+        self.replace_frames({frame: step.table}, history="keep")
         return True
 
     def set_threshold(self, threshold: float) -> None:
@@ -546,13 +555,15 @@ class Annotation:
         return True
 
     # ---- saving --------------------------------------------------------------------------------
-    def _write_frame(self, frame: int, table: pd.DataFrame, record: bool = False) -> None:
-        """Save one frame; ``record`` keeps what it replaces as an undo step."""
+    def _write_frame(self, frame: int, table: pd.DataFrame, record: bool = False,
+                     detected_by: int | None = None) -> None:
+        """Save one frame; ``record`` keeps what it replaces as an undo step, with the round that had found
+        its points (``detected_by``; None: the model the project started from)."""
         table = normalise_table(table, int(frame))
         before = self._on_disk.get(int(frame), empty_table())
         self.project.save_frame(int(frame), table)
         if record:
-            self.history.record(int(frame), before)
+            self.history.record(int(frame), before, detected_by)
         self._on_disk[int(frame)] = table
 
     def flush(self, frames: set[int] | None = None) -> list[int]:
@@ -576,7 +587,7 @@ class Annotation:
             if (saved is None and len(current)) or (saved is not None and not same_centres(current, saved)):
                 if frame not in self._detected:  # the first edit since the frame was detected: what it had
                     self._detected[frame] = saved if saved is not None else empty_table()
-                self._write_frame(frame, current, record=True)
+                self._write_frame(frame, current, record=True, detected_by=self.project.detected_by.get(frame))
                 written.append(frame)
         if written:
             self._changed()

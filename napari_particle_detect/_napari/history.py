@@ -2,40 +2,53 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pandas as pd
 
 # Steps kept per frame; older ones are dropped.
 MAX_STEPS = 100
 
 
+class Snapshot(NamedTuple):
+    """A frame as it was: its table, and the round whose scores its network points carry (None: the
+    model the project started from). Undoing past a new detection brings back the older round's points,
+    which must be judged at that round's threshold again, not the new one's."""
+
+    table: pd.DataFrame
+    detected_by: int | None = None
+
+
 class FrameHistory:
-    """Each frame's earlier tables (undo) and undone ones (redo). A new edit clears the frame's redo."""
+    """Each frame's earlier snapshots (undo) and undone ones (redo). A new edit clears the frame's redo."""
 
     def __init__(self, max_steps: int = MAX_STEPS) -> None:
         self.max_steps = max_steps
-        self._undo: dict[int, list[pd.DataFrame]] = {}
-        self._redo: dict[int, list[pd.DataFrame]] = {}
+        self._undo: dict[int, list[Snapshot]] = {}
+        self._redo: dict[int, list[Snapshot]] = {}
 
-    def record(self, frame: int, before: pd.DataFrame) -> None:
-        """An edit of ``frame`` is about to be saved; ``before`` is the table it replaces."""
+    def record(self, frame: int, before: pd.DataFrame, detected_by: int | None = None) -> None:
+        """An edit of ``frame`` is about to be saved; ``before`` is the table it replaces (its points
+        found by round ``detected_by``)."""
         steps = self._undo.setdefault(frame, [])
-        steps.append(before.copy())
+        steps.append(Snapshot(before.copy(), detected_by))
         del steps[:-self.max_steps]
         self._redo.pop(frame, None)
 
-    def undo(self, frame: int, current: pd.DataFrame) -> pd.DataFrame | None:
-        """The table before the last edit of ``frame`` (None: nothing to undo); ``current`` goes to redo."""
+    def undo(self, frame: int, current: pd.DataFrame, detected_by: int | None = None) -> Snapshot | None:
+        """The frame before its last edit (None: nothing to undo); ``current`` (found by round
+        ``detected_by``) goes to redo."""
         steps = self._undo.get(frame)
         if not steps:
             return None
-        self._redo.setdefault(frame, []).append(current.copy())
+        self._redo.setdefault(frame, []).append(Snapshot(current.copy(), detected_by))
         return steps.pop()
 
-    def redo(self, frame: int, current: pd.DataFrame) -> pd.DataFrame | None:
+    def redo(self, frame: int, current: pd.DataFrame, detected_by: int | None = None) -> Snapshot | None:
         steps = self._redo.get(frame)
         if not steps:
             return None
-        self._undo.setdefault(frame, []).append(current.copy())
+        self._undo.setdefault(frame, []).append(Snapshot(current.copy(), detected_by))
         return steps.pop()
 
     def forget(self, frame: int) -> None:

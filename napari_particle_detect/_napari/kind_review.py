@@ -402,7 +402,7 @@ class KindSession:
             restored = self.history.undo(frame, self.tables.get(frame, self.frame_table(frame).iloc[:0]))
             if restored is None:
                 raise ParticleDetectError("nothing to undo")
-            self._save(frame, restored)
+            self._save(frame, restored.table)
             what = f"the last edit of frame {frame} undone"
         self.regions.show_accepted(self.project.regions())
         self.redraw()

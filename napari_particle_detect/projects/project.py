@@ -481,6 +481,22 @@ class Project:
         if any(self.state().detected_by.get(f) != number for f in frames):
             self._update(change)
 
+    def set_detected_by(self, frame: int, number: int | None) -> None:
+        """Frame ``frame``'s network points are round ``number``'s again (None: the model the project
+        started from), as when an undo brings back the points an earlier detection gave."""
+        frame = self._check_frame(frame)
+        if number is not None:
+            number = FieldChecker(self.folder).integer(number, "round", 1, MAX_ROUND)
+
+        def change(state: ProjectState) -> None:
+            if number is None:
+                state.detected_by.pop(frame, None)
+            else:
+                state.detected_by[frame] = number
+
+        if self.state().detected_by.get(frame) != number:
+            self._update(change)
+
     def held_thresholds(self) -> dict[int, float]:
         """Frame -> threshold, for the frames whose network points another round than the one in use
         found: each is shown at the threshold its round's detections were left at (its card's where none
