@@ -275,7 +275,9 @@ def test_large_image_is_detected_in_tiles_while_the_viewer_stays_responsive(make
     layer = viewer.layers["big centres"]
     assert layer.data[:, 0].max() > 900 and layer.data[:, 1].max() > 900  # every tile was covered
     assert len(ticks) >= 0.4 * elapsed / 0.020
-    assert np.max(np.diff(ticks)) < 1.0
+    # Work on the event loop would stall it for about the whole detection; a busy machine (other
+    # processes on its cores) stretches both the detection and the loop's pauses, so the bound scales.
+    assert np.max(np.diff(ticks)) < max(1.0, 0.25 * elapsed)
 
 
 def test_problems_become_one_line_notifications_not_tracebacks(make_napari_viewer, qtbot, light_model, tmp_path):
