@@ -223,3 +223,71 @@ def test_write_centres_writes_only_what_read_centres_reads(tmp_path):
     write_centres(pd.DataFrame({"lagt": [0.1], "msd": [0.2], "N": [3.0]}), tmp_path / "msd.csv")
     write_centres(pd.DataFrame({"frame": [0], "count": [2], "reviewed": [True]}), tmp_path / "counts.csv")
     pd.testing.assert_frame_equal(read_centres(path), table)
+
+
+@pytest.mark.usefixtures("project_home")
+def test_tracks_exported_from_the_dock_open_over_their_scaled_image_again(make_napari_viewer, qtbot, tmp_path):
+    """A tracks CSV from *Export tracks…* of an image with a pixel size (0.3509 µm/px, as the bulk-water
+    sample) carries y_um,x_um as the centres export does, and the reader draws its Points and Tracks over
+    the image, where the dock drew them, not 2.85x off."""
+    from helpers import make_widget
+    from napari_particle_detect._napari.reader import get_reader
+
+    viewer = make_napari_viewer()
+    image = viewer.add_image(np.zeros((4, 64, 64), np.uint16), name="water", scale=(1.0, 0.3509, 0.3509),
+                             translate=(0.0, 2.0, -1.5), units=("pixel", "um", "um"))
+    widget = make_widget(viewer, None)
+    points = widget.annotation.ensure_points_layer()
+    for frame in range(4):  # three particles clicked by hand, each a pixel further every frame
+        points.add([[frame, 10.0 + frame, 12.0], [frame, 40.0, 20.0 + frame], [frame, 30.0 - frame, 50.0 - frame]])
+    widget.tracks.link()
+    qtbot.waitUntil(lambda: not widget.tracks.running(), timeout=60_000)
+    shown = viewer.layers["water tracks"]
+
+    written = widget.tracks.export(tmp_path / "water_tracks.csv")
+    saved = pd.read_csv(written)
+    assert list(saved.columns[:7]) == ["frame", "y", "x", "score", "source", "y_um", "x_um"]
+    np.testing.assert_allclose(saved["y_um"], saved["y"] * 0.3509 + 2.0, atol=1e-3)
+    np.testing.assert_allclose(saved["x_um"], saved["x"] * 0.3509 - 1.5, atol=1e-3)
+
+    (points_data, points_kwargs, _), (tracks_data, tracks_kwargs, kind) = get_reader(str(written))(str(written))
+    assert kind == "tracks" and "y_um" not in points_kwargs["features"]  # the layer's scale holds them
+    for data, kwargs in ((points_data, points_kwargs), (tracks_data, tracks_kwargs)):
+        # Read back from 3-decimal columns: the pixel size to 1e-4 of itself, the offset to 1e-3 µm.
+        np.testing.assert_allclose(kwargs["scale"][-2:], image.scale[-2:], rtol=1e-4)
+        np.testing.assert_allclose(kwargs["translate"][-2:], image.translate[-2:], atol=1e-3)
+    reopened = viewer.open(str(written), plugin="napari-particle-detect")[1]
+    world = lambda layer: layer.data[:, -2:] * layer.scale[-2:] + layer.translate[-2:]  # noqa: E731
+    np.testing.assert_allclose(world(reopened), world(shown), atol=1e-3)  # over the image, as the dock drew them
+
+
+def test_a_volumes_tracks_csv_opens_with_its_tracks_layer_and_columns(make_napari_viewer, tmp_path):
+    """``particle-detect link`` on a frame,z,y,x table: its tracks CSV opens as the volume's points, with
+    particle and the drift-corrected positions as features, and a Tracks layer of (particle, frame, z, y, x),
+    in voxels as the points are."""
+    from napari_particle_detect._napari.reader import get_reader
+
+    walk = _anisotropic_walk()[lambda t: t["frame"] < 4]
+    walk.assign(z_um=walk["z"] * 0.2, y_um=walk["y"] * 0.1, x_um=walk["x"] * 0.1).to_csv(tmp_path / "c.csv",
+                                                                                       index=False)
+    path = tmp_path / "volume_tracks.csv"
+    assert cli.main(["-q", "link", str(tmp_path / "c.csv"), "-o", str(path), "--search-range", "3", "--memory",
+                     "0", "--drift"]) == 0
+    saved = pd.read_csv(path)
+
+    layers = get_reader(str(path))(str(path))
+    assert [kind for _, _, kind in layers] == ["points", "tracks"]
+    (points, points_kwargs, _), (tracks, tracks_kwargs, _) = layers
+    features = points_kwargs["features"]
+    assert {"particle", "z_corrected", "y_corrected", "x_corrected"} <= set(features.columns)
+    assert not {"z_um", "y_um", "x_um"} & set(features.columns)  # the voxel size times the positions: no news
+    np.testing.assert_array_equal(features["particle"], saved["particle"])
+    expected = saved.sort_values(["particle", "frame"], kind="stable")[["particle", "frame", "z", "y", "x"]]
+    np.testing.assert_allclose(tracks, expected.to_numpy(float))
+    assert tracks_kwargs["name"] == "volume_tracks tracks" and "scale" not in tracks_kwargs  # voxels, as the points
+
+    viewer = make_napari_viewer()
+    opened = viewer.open(str(path), plugin="napari-particle-detect")
+    assert [type(layer).__name__ for layer in opened] == ["Points", "Tracks"]
+    assert opened[0].data.shape[1] == 4 and opened[1].data.shape[1] == 5
+    assert len(np.unique(opened[1].data[:, 0])) == saved["particle"].nunique() == 120

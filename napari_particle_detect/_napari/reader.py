@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from ..files.io import read_centres, table_kind as kind_of_columns
-from ..files.tables import Placement, normalise_table, physical_placement
-from ..files.tracks import tracks_layer_data
+from ..files.tables import TABLE_COLUMNS, Placement, normalise_table, physical_placement
+from ..files.tracks import table_voxel_size, tracks_layer_data
 from .layers import extra_columns, points_data, points_layer_kwargs
 
 _CENTRE_COLUMNS = ({"y", "x"}, {"axis-0", "axis-1"})
@@ -58,11 +58,11 @@ def layers_of_table(table: pd.DataFrame, name: str, kind: str, has_frames: bool,
     """Rods as a Shapes layer of lines; chains as beads (Points) and paths (Shapes); 3D centres as points
     on the slices they cross; 2D centres as (frame, y, x) points when the table has frames, (y, x)
     otherwise, its other columns (measurements, track ids) as features, placed by its physical columns
-    where it has them, and a tracks table (``particle``) with its Tracks layer."""
+    where it has them, and a tracks table (``particle``) with its Tracks layer, in 2D as in 3D."""
     if kind != "spheres":
         return kind_layers_data(table, name, kind, has_frames)
     if "z" in table.columns:
-        return [volume_centres_layer_data(path, table, name)]
+        return volume_layers_data(path, table, name)
     if not has_frames:
         table = table.assign(frame=0)
     if "source" not in table.columns:
@@ -72,18 +72,29 @@ def layers_of_table(table: pd.DataFrame, name: str, kind: str, has_frames: bool,
     placed = placement_kwargs(placement, 3 if has_frames else 2)
     table = normalise_table(table)
     ndim = 3 if has_frames else 2
-    kwargs = points_layer_kwargs(table, name, **placed)
-    kwargs["features"] = pd.concat([kwargs["features"], extras], axis=1)
-    # A point added by hand has no measurement or track yet.
-    kwargs["feature_defaults"] = {**kwargs["feature_defaults"], **{
-        c: np.nan if pd.api.types.is_numeric_dtype(extras[c]) else "" for c in extras.columns}}
+    kwargs = with_extra_features(points_layer_kwargs(table, name, **placed), extras)
     layers = [(points_data(table, ndim), kwargs, "points")]
     if has_frames and "particle" in extras.columns:
-        tracks = table.assign(particle=pd.to_numeric(extras["particle"], errors="coerce")).dropna(subset=["particle"])
-        layers.append((tracks_layer_data(tracks), {"name": f"{name} tracks", "tail_width": 2,
-                                                   "tail_length": int(max(2, tracks["frame"].nunique())),
-                                                   "colormap": "turbo", **placed}, "tracks"))
+        layers.append(tracks_layer_of(table, extras["particle"], name, placed))
     return layers
+
+
+def with_extra_features(kwargs: dict, extras: pd.DataFrame) -> dict:
+    """Points layer keywords with a table's other columns (measurements, track ids) as features too."""
+    features = pd.concat([kwargs["features"], extras], axis=1)
+    # A point added by hand has no measurement or track yet.
+    defaults = {c: np.nan if pd.api.types.is_numeric_dtype(extras[c]) else "" for c in extras.columns}
+    return {**kwargs, "features": features, "feature_defaults": {**kwargs["feature_defaults"], **defaults}}
+
+
+def tracks_layer_of(table: pd.DataFrame, particle: pd.Series, name: str, placed: dict) -> tuple:
+    """The Tracks layer of a table's rows with a track id (``particle``, row for row with ``table``): (id,
+    frame, y, x), or (id, frame, z, y, x) for a volume's tracks, placed as its points are."""
+    ids = pd.to_numeric(particle, errors="coerce").to_numpy(float)
+    tracks = table.reset_index(drop=True).assign(particle=ids).dropna(subset=["particle"])
+    return (tracks_layer_data(tracks), {"name": f"{name} tracks", "tail_width": 2,
+                                        "tail_length": int(max(2, tracks["frame"].nunique())),
+                                        "colormap": "turbo", **placed}, "tracks")
 
 
 def placement_kwargs(placement: Placement | None, ndim: int) -> dict:
@@ -125,6 +136,21 @@ def kind_layers_data(table: pd.DataFrame, name: str, kind: str, has_frames: bool
     if kind == "rods":
         return [rods_layer_data(table, name, ndim)]
     return chain_layers_data(table, name, ndim)
+
+
+def volume_layers_data(path: Path, table: pd.DataFrame, name: str) -> list[tuple]:
+    """A 3D centre table's points (:func:`volume_centres_layer_data`) with its other columns (measurements,
+    track ids, drift-corrected positions) as features, and a tracks table's Tracks layer (particle, frame,
+    z, y, x), both in voxels. ``z_um, y_um, x_um`` that are the voxel size times the positions (as detect
+    writes them) say nothing the positions do not, so they are left out, as a 2D table's are once placed."""
+    data, kwargs, kind = volume_centres_layer_data(path, table, name)
+    physical = {"z_um", "y_um", "x_um"} if table_voxel_size(table) is not None else set()
+    extras = table[[c for c in table.columns if c not in {*TABLE_COLUMNS, "z", *physical}]].reset_index(drop=True)
+    layers = [(data, with_extra_features(kwargs, extras), kind)]
+    if "frame" in table.columns and "particle" in extras.columns:
+        numeric = table.assign(z=pd.to_numeric(table["z"], errors="coerce"))  # checked by the points above
+        layers.append(tracks_layer_of(numeric, extras["particle"], name, {}))
+    return layers
 
 
 def volume_centres_layer_data(path: Path, table: pd.DataFrame, name: str | None = None) -> tuple:

@@ -19,6 +19,7 @@ from qtpy.QtWidgets import (
 
 from ..errors import ParticleDetectError
 from ..files.io import write_centres
+from ..files.tables import TABLE_COLUMNS, with_physical
 from ..files.tracks import (
     LinkOptions, compute_drift, describe_tracks, ensemble_msd, fit_power_law, link_centres, subtract_drift,
     tracks_layer_data,
@@ -128,8 +129,9 @@ class TracksPanel(QGroupBox):
         self.link_button = QPushButton("Link")
         self.link_button.setToolTip("Link the centres shown (hidden ones are left out) into trajectories")
         self.export_button = QPushButton("Export tracks…")
-        self.export_button.setToolTip("frame,y,x,score,source,...,particle (and the drift-corrected positions), "
-                                      "plus the MSD in *_msd.csv")
+        self.export_button.setToolTip("frame,y,x,score,source (then y_um,x_um, as Export, when the image has a "
+                                      "pixel size),...,particle (and the drift-corrected positions), plus the "
+                                      "MSD in *_msd.csv")
         self.export_button.setEnabled(False)
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -297,11 +299,23 @@ class TracksPanel(QGroupBox):
             if not path:
                 return None
         path = Path(path)
-        written = write_centres(self.linked.tracks, path)
+        written = write_centres(tracks_with_physical(self.linked.tracks, self._annotation), path)
         if self.linked.msd is not None:
             write_centres(self.linked.msd, msd_path(path), float_format="%.6g")
         show_info(f"exported {self.linked.tracks['particle'].nunique()} tracks to {written}")
         return written
+
+
+def tracks_with_physical(tracks: pd.DataFrame, annotation) -> pd.DataFrame:
+    """``tracks`` with the physical ``y_<unit>, x_<unit>`` the centres export writes, after the centre columns
+    as there: the reader places a tracks CSV over its image by them, as it does a centres CSV."""
+    scale, translate = (tuple(float(v) for v in pair[-2:]) for pair in (annotation.image.scale,
+                                                                         annotation.image.translate))
+    placed = with_physical(tracks, scale, translate, unit_suffix(annotation))
+    physical = [c for c in placed.columns if c not in tracks.columns]
+    centre = [c for c in TABLE_COLUMNS if c in tracks.columns]
+    rest = [c for c in tracks.columns if c not in centre]
+    return placed[centre + physical + rest]
 
 
 OUT_OF_DATE = "⚠ out of date (the centres changed since Link; Link again):"

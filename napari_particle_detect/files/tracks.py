@@ -306,11 +306,13 @@ def fit_power_law(msd: pd.DataFrame) -> tuple[float, float] | None:
 
 
 def tracks_layer_data(tracks: pd.DataFrame) -> np.ndarray:
-    """(track id, frame, y, x) rows, as napari's Tracks layer takes them (sorted by track, then frame)."""
+    """(track id, frame, y, x) rows, (track id, frame, z, y, x) for a volume's tracks (a z column), as
+    napari's Tracks layer takes them (sorted by track, then frame)."""
+    columns = ["particle", "frame", *position_columns(tracks)]
     if not len(tracks):
-        return np.zeros((0, 4))
+        return np.zeros((0, len(columns)))
     ordered = tracks.sort_values(["particle", "frame"], kind="stable")
-    return ordered[["particle", "frame", "y", "x"]].to_numpy(float)
+    return ordered[columns].to_numpy(float)
 
 
 def describe_tracks(tracks: pd.DataFrame) -> str:
