@@ -2,6 +2,7 @@
 heatmap focus, units, the size estimate per image, one saving rule, closing an image mid-run,
 undo and redo, and where Export suggests saving."""
 
+import json
 import warnings
 
 import numpy as np
@@ -111,6 +112,43 @@ def test_the_size_estimate_is_shown_for_its_own_image(make_napari_viewer, qtbot,
     assert widget.detect.estimate_label.text().startswith("given: 9.0 px")
     widget.image_combo.setCurrentIndex(0)
     assert widget.detect.estimate_label.text() == first
+
+
+def test_a_reopened_project_detects_at_its_exact_diameter_not_the_rounded_box(make_napari_viewer, qtbot,
+                                                                              light_model):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(2, 96), name="cells")
+    viewer.add_image(small_stack(1, 64)[0], name="other")
+    widget = make_widget(viewer, light_model)
+    widget.image_combo.setCurrentIndex(0)
+    run_detect(widget, qtbot, scope=1)
+    project = widget.annotation.project
+    estimated = project.diameter
+    assert round(estimated, 1) != estimated  # more decimals than the box shows
+    key = ["frame", "y", "x"]
+    first = widget.annotation.table()[key].sort_values(key).reset_index(drop=True)
+
+    # Shown again (another image, then this one) and reopened: the box shows one decimal, Detect uses the
+    # estimate itself, finds the same centres, and the project keeps it.
+    widget.image_combo.setCurrentIndex(1)
+    widget.image_combo.setCurrentIndex(0)
+    widget.close()
+    reopened = make_widget(viewer, light_model)
+    assert reopened.annotation.image.name == "cells"
+    assert reopened.detect.diameter_spin.text() == f"{estimated:.1f} px"
+    for _ in range(2):
+        run_detect(reopened, qtbot, scope=1)
+        again = reopened.annotation.table()[key].sort_values(key).reset_index(drop=True)
+        pd.testing.assert_frame_equal(again, first)
+        assert json.loads(project.state_path.read_text())["diameter"] == estimated
+
+    # A user who types the value the box shows gets that value.
+    line = reopened.detect.diameter_spin.lineEdit()
+    line.selectAll()
+    qtbot.keyClicks(line, f"{estimated:.1f}")
+    assert reopened.detect.diameter() == pytest.approx(round(estimated, 1))
+    run_detect(reopened, qtbot, scope=0)
+    assert reopened.annotation.project.diameter == pytest.approx(round(estimated, 1))
 
 
 def test_file_save_and_export_keep_the_same_points(make_napari_viewer, qtbot, light_model, tmp_path):

@@ -169,3 +169,33 @@ def test_the_volume_docks_verdict_line_is_the_images_shown(make_napari_viewer, p
     assert rounds.status.text().endswith("still using round-001 (round-002 stays in the project, not used)")
     dock.layer_combo.setCurrentText("A")
     assert rounds.status.text() == said
+
+
+def test_a_reopened_volume_project_detects_at_the_diameter_its_review_used(make_napari_viewer, qtbot, project_home):
+    # The box got the review's xy diameter rounded to two decimals, and Detect sized z again from it:
+    # detecting again after reopening moved the centres the review had been made on.
+    from napari_particle_detect.learning.volume_rounds import read_settings
+
+    viewer = make_napari_viewer()
+    sample = synthesize_volume(VolumeConfig(shape=(12, 40, 40), volume_fraction=0.3, diameter=10.0, z_step=2.0), seed=6)
+    viewer.add_image(sample.image, name="vol", scale=(2.0, 1.0, 1.0))
+    _, dock = viewer.window.add_plugin_dock_widget("napari-particle-detect", "Volume detection (3D)")
+    assert dock.options().diameter is None  # 'auto': estimated
+    dock.button.click()
+    qtbot.waitUntil(lambda: dock.points is not None and dock.button.isEnabled(), timeout=60_000)
+    project = dock.review.project
+    estimated = read_settings(project).diameter
+    assert round(estimated[1], 2) != estimated[1]  # more decimals than the box shows
+    first = np.array(dock.points.data)
+    viewer.window.remove_dock_widget(dock)
+
+    _, dock = viewer.window.add_plugin_dock_widget("napari-particle-detect", "Volume detection (3D)")
+    assert dock.diameter.value() == round(estimated[1], 2)  # shown rounded...
+    assert dock.options().diameter == estimated  # ...detected at exactly the review's size, z included
+    dock.button.click()
+    qtbot.waitUntil(lambda: dock.button.isEnabled() and "centres" in dock.status.text(), timeout=60_000)
+    np.testing.assert_array_equal(np.array(dock.points.data), first)
+    assert read_settings(project).diameter == estimated
+
+    dock.diameter.setValue(10.0)  # the user's own size from now on
+    assert dock.options().diameter == (10.0,)

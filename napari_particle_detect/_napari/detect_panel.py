@@ -11,7 +11,7 @@ from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
+    QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
     QPushButton, QSlider,
 )
 
@@ -22,6 +22,7 @@ from ..models import load_model
 from ..projects.size_estimate import RememberedEstimate, remember_estimate, remembered_estimate
 from ..detection.prediction import iter_detect
 from ..detection.sizing import with_advice
+from .exact_spin_box import ExactSpinBox
 from .notify import report, reports_errors
 from .state import DockState
 
@@ -70,7 +71,7 @@ class DetectPanel(QGroupBox):
         self.polarity_combo = QComboBox()
         self.polarity_combo.addItems(["auto", "bright", "dark"])
         self.polarity_combo.setToolTip("auto lets the model handle bright and dark particles; 'dark' inverts first")
-        self.diameter_spin = QDoubleSpinBox()
+        self.diameter_spin = ExactSpinBox()  # the project's estimate has more decimals than it shows
         self.diameter_spin.setRange(0.0, 500.0)
         self.diameter_spin.setDecimals(1)
         self.diameter_spin.setSuffix(" px")
@@ -167,7 +168,9 @@ class DetectPanel(QGroupBox):
         self.threshold_slider.setValue(int(round(np.clip(value, SCORE_FLOOR, 0.99) * SLIDER_STEPS)))
 
     def diameter(self) -> float | None:
-        value = self.diameter_spin.value()
+        """The diameter Detect uses: the exact one the box was filled with (the box rounds it) until the
+        user changes the box; None for 'auto'."""
+        value = self.diameter_spin.exact_value()
         return value if value > 0 else None
 
     def running(self) -> bool:
@@ -198,7 +201,7 @@ class DetectPanel(QGroupBox):
         that scale, so a reopened project must not detect at a fresh (different) estimate."""
         annotation = self.state.annotation
         if annotation is not None:
-            self.diameter_spin.setValue(annotation.project.diameter or 0.0)
+            self.diameter_spin.show_exact(annotation.project.diameter or 0.0)
             if self.polarity_combo.findText(annotation.project.polarity) >= 0:
                 self.polarity_combo.setCurrentText(annotation.project.polarity)
         self._show_estimate()

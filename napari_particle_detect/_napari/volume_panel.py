@@ -35,6 +35,7 @@ from ..learning.volume_rounds import (
     VolumeSettings, ensure_volume_round, open_volume_project, read_settings, remember_settings, volume_project_folder,
 )
 from .annotation import image_path
+from .exact_spin_box import ExactSpinBox
 from .layers import points_layer_kwargs
 from .notify import report
 from .volume_review_panel import ACCEPTED_LAYER, BOX_LAYER, VolumeReviewPanel
@@ -144,7 +145,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
                             "spacing in 'pixel' units does not)")
             spin.valueChanged.connect(self._voxel_typed)
             spin.editingFinished.connect(self.save_typed_voxel_size)
-        self.diameter = QDoubleSpinBox()
+        self.diameter = ExactSpinBox()  # a review's estimate, shown rounded, detects again exactly
+        self._restored_diameter: tuple[float, ...] | None = None  # (z, y, x) of the review, while the box shows it
         self.diameter.setRange(0.0, 500.0)
         self.diameter.setSpecialValueText("auto")
         self.diameter.setSuffix(" px (xy)")
@@ -234,6 +236,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         # Sizes are the image's: another image's diameter left in the box was used as if given for this one
         # (its own project, if it has one, puts back the size its review was detected at).
         self.diameter.setValue(0.0)
+        self._restored_diameter = None
         self.axes_combo.blockSignals(True)  # a half-filled list must not close the review
         self.axes_combo.clear()
         self.axes_combo.blockSignals(False)
@@ -294,9 +297,15 @@ class VolumeDetectWidget(ClosingDock, QWidget):
 
     def options(self) -> VolumeOptions:
         voxel = tuple(s.value() for s in self.voxel)
-        return VolumeOptions(threshold=self.threshold.value() or None,
-                             diameter=(self.diameter.value(),) if self.diameter.value() else None,
+        return VolumeOptions(threshold=self.threshold.value() or None, diameter=self._diameter_option(),
                              voxel_size=voxel if all(voxel) else None, device="cpu")
+
+    def _diameter_option(self) -> tuple[float, ...] | None:
+        """The xy diameter typed, or the (z, y, x) diameter the review detected at while the box still shows
+        it untouched (its z was estimated or came from a voxel size: sizing z again could differ)."""
+        if self.diameter.holds_exact() and self._restored_diameter is not None:
+            return self._restored_diameter
+        return (self.diameter.value(),) if self.diameter.value() else None
 
     def detect(self) -> None:
         layer = self.layer()
@@ -490,7 +499,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         settings = read_settings(project)
         diameter = settings.diameter if settings else (5.0, 10.0, 10.0)
         if settings is not None and not self.diameter.value():
-            self.diameter.setValue(float(diameter[1]))  # detecting again sizes as the review did
+            self.diameter.show_exact(float(diameter[1]))  # detecting again sizes as the review did
+            self._restored_diameter = tuple(float(d) for d in diameter)
         # Typed last time: not in the layer, or the file's spacing is no length (micrometres typed win over it).
         uncalibrated = not any(s.value() for s in self.voxel) or self._voxel_unit != MICROMETRE
         if settings is not None and settings.voxel_size and uncalibrated:
