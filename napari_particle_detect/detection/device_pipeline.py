@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ..kinds.heatmap import one_per_plateau, outside_as_nan, stencil_indices
-from .preprocessing import PERCENTILES
+from .preprocessing import PERCENTILES, Spikes, spike_apart, spike_counts
 from .sizing import resample_bilinear, resampled_shape, shrink_blur
 
 
@@ -32,8 +32,65 @@ def percentiles(values: torch.Tensor, qs: tuple[float, ...]) -> list[float]:
     return [a + (b - a) * (p - lo) for a, b, p, lo in zip(picked[0::2], picked[1::2], positions, lows)]
 
 
+def find_spikes(frame: torch.Tensor) -> Spikes | None:
+    """``preprocessing.find_spikes`` on a tensor: the same decision on the same values; in the usual case
+    (no spike) four numbers come back from the device."""
+    extremes = torch.stack(torch.aminmax(frame))
+    counts = torch.stack([(frame == extremes[0]).sum(), (frame == extremes[1]).sum()])
+    (darkest, brightest), (below, above) = extremes.tolist(), counts.tolist()
+    if not darkest < brightest:
+        return None
+    top, bottom = spike_counts(above, frame.numel(), True), spike_counts(below, frame.numel(), False)
+    if not (top or bottom):
+        return None
+    high = _max_below(frame, brightest, darkest) if top else brightest
+    low = _min_above(frame, darkest, brightest) if bottom else darkest
+    if not low < high:
+        return None
+    span = high - low
+    top = top and spike_apart(brightest - high, span, high - _max_below(frame, high, low))
+    bottom = bottom and spike_apart(low - darkest, span, _min_above(frame, low, high) - low)
+    if not (top or bottom):
+        return None
+    return Spikes(darkest, brightest, low, high, below if bottom else 0, above if top else 0)
+
+
+def _max_below(frame: torch.Tensor, value: float, initial: float) -> float:
+    """The largest element below ``value``, or ``initial`` (NumPy's max with where= and initial=)."""
+    return float(torch.where(frame < value, frame, initial).max())
+
+
+def _min_above(frame: torch.Tensor, value: float, initial: float) -> float:
+    """The smallest element above ``value``, or ``initial``."""
+    return float(torch.where(frame > value, frame, initial).min())
+
+
+def without_spikes(frame: torch.Tensor) -> tuple[torch.Tensor, Spikes | None]:
+    """``preprocessing.without_spikes`` on a tensor (never in place: it may share the caller's memory)."""
+    spikes = find_spikes(frame)
+    if spikes is None:
+        return frame, None
+    others = torch.ones_like(frame, dtype=torch.bool)
+    if spikes.below:
+        others &= frame != spikes.darkest
+    if spikes.above:
+        others &= frame != spikes.brightest
+    low, high = (torch.tensor(end, dtype=frame.dtype, device=frame.device)
+                 for end in percentiles(frame[others], PERCENTILES))
+    if spikes.below:
+        frame = torch.where(frame == spikes.darkest, low, frame)
+    if spikes.above:
+        frame = torch.where(frame == spikes.brightest, high, frame)
+    return frame, spikes
+
+
 def normalise(frame: torch.Tensor, invert: bool = False) -> torch.Tensor:
     """``preprocessing.normalise`` on a tensor."""
+    return scale_to_percentiles(without_spikes(frame)[0], invert)
+
+
+def scale_to_percentiles(frame: torch.Tensor, invert: bool = False) -> torch.Tensor:
+    """:func:`normalise` of a frame whose spikes are already left out (or that has none)."""
     lo, hi = percentiles(frame, PERCENTILES)
     if hi <= lo:
         lo, hi = float(frame.min()), float(frame.max())

@@ -350,6 +350,10 @@ def iter_detect(
                 if isinstance(look, StackLook):
                     sizing = replace(sizing, ringed=bool(look.ringed))
                 yield prepared.index, result, sizing
+        if steps.spikes.first is not None:
+            # Left out silently, a sensor's defect would look like no defect at all: say it once per call.
+            log.warning("%s: %s left out of the intensity range in %d frame(s) (a hot column, a saturated patch "
+                        "or zero padding?)", name, steps.spikes.first.describe(), steps.spikes.frames)
     except OUT_OF_MEMORY as exc:
         raise ParticleDetectError(out_of_memory_message(name, stack, device, exc)) from None
     except RuntimeError as exc:

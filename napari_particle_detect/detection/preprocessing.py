@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -12,6 +13,18 @@ from ..errors import ParticleDetectError
 from .percentiles import percentiles
 
 PERCENTILES = (1.0, 99.8)
+# A spike of pixels at exactly a frame's largest (or smallest) value, set well apart from every other
+# value, is no part of the scene but a hot column, a saturated patch or the zero padding registration
+# leaves. Holding more pixels than PERCENTILES leave out, it would decide the range and squeeze the
+# particles into a sliver of it; fewer, it would still stand many times the range away. So it is left
+# out of the range and its pixels are set to the range's end. A spike is one of at least
+# SPIKE_MIN_PIXELS pixels (a frame's single brightest pixel, the peak of one bright particle, is
+# not) or one deciding a percentile, whose gap to the nearest other value is at least SPIKE_GAP times
+# the range of the other values and SPIKE_SPACING times their own spacing there: a dim image's zeros
+# next to its ones and twos, or cores saturating at 255 above 254, are neighbouring levels, not a spike.
+SPIKE_MIN_PIXELS = 64
+SPIKE_GAP = 0.5
+SPIKE_SPACING = 4.0
 
 
 class ConstantFrameError(ParticleDetectError):
@@ -66,9 +79,97 @@ def to_float32(frame: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return scaled.astype(np.float32)
 
 
+@dataclass(frozen=True)
+class Spikes:
+    """A frame's outlying spikes (see SPIKE_MIN_PIXELS): ``below`` pixels at ``darkest`` under the other
+    pixels' smallest value ``low``, ``above`` pixels at ``brightest`` over their largest ``high``."""
+
+    darkest: float
+    brightest: float
+    low: float
+    high: float
+    below: int = 0
+    above: int = 0
+
+    def describe(self) -> str:
+        """What was left out of the intensity range, in words (for a warning)."""
+        parts = [f"{count} px at {value:g} (the other pixels {side} {bound:g})" for count, value, side, bound in (
+            (self.above, self.brightest, "at most", self.high), (self.below, self.darkest, "at least", self.low))
+            if count]
+        return " and ".join(parts)
+
+
+def spike_counts(count: int, size: int, top: bool) -> bool:
+    """Whether ``count`` pixels at a frame's largest (``top``) or smallest value are enough to be a spike:
+    SPIKE_MIN_PIXELS, or enough to reach the percentile normalising takes there, which NumPy reads at
+    virtual index q / 100 * (size - 1)."""
+    q = PERCENTILES[1] if top else PERCENTILES[0]
+    virtual = q / 100 * (size - 1)
+    return count >= SPIKE_MIN_PIXELS or (count > (size - 1) - virtual if top else count > virtual)
+
+
+def spike_apart(gap: float, span: float, spacing: float) -> bool:
+    """A gap to the nearest other value wide against their range and against their spacing there."""
+    return gap >= SPIKE_GAP * span and gap >= SPIKE_SPACING * spacing
+
+
+def find_spikes(frame: np.ndarray) -> Spikes | None:
+    """The outlying spikes at ``frame``'s extremes (see SPIKE_MIN_PIXELS), or None: the usual case, found
+    in four passes over the frame (its extremes and how many pixels hold them)."""
+    flat = np.ravel(frame)
+    darkest, brightest = flat.min(), flat.max()
+    if not darkest < brightest:  # constant, or NaN
+        return None
+    below, above = int(np.count_nonzero(flat == darkest)), int(np.count_nonzero(flat == brightest))
+    top, bottom = spike_counts(above, flat.size, True), spike_counts(below, flat.size, False)
+    if not (top or bottom):
+        return None
+    # The other values' extremes, and the spacing of their values next to each.
+    high = flat.max(where=flat < brightest, initial=darkest) if top else brightest
+    low = flat.min(where=flat > darkest, initial=brightest) if bottom else darkest
+    if not low < high:  # nothing else, or one other value: no range to judge a gap by
+        return None
+    span = float(high) - float(low)
+    if top:
+        spacing = float(high) - float(flat.max(where=flat < high, initial=low))
+        top = spike_apart(float(brightest) - float(high), span, spacing)
+    if bottom:
+        spacing = float(flat.min(where=flat > low, initial=high)) - float(low)
+        bottom = spike_apart(float(low) - float(darkest), span, spacing)
+    if not (top or bottom):
+        return None
+    return Spikes(float(darkest), float(brightest), float(low), float(high), below if bottom else 0,
+                  above if top else 0)
+
+
+def without_spikes(frame: np.ndarray, in_place: bool = False) -> tuple[np.ndarray, Spikes | None]:
+    """``frame`` with its outlying spikes' pixels set to the ends of the other pixels' percentile range
+    (float32: a copy unless ``in_place`` and float32 already), so that its percentiles, before or after
+    resampling, are about the other pixels' own; and the spikes. The frame itself and None where it has
+    none."""
+    spikes = find_spikes(frame)
+    if spikes is None:
+        return frame, None
+    flat = np.ravel(frame)
+    others = np.ones(flat.shape, bool)
+    if spikes.below:
+        others &= flat != spikes.darkest
+    if spikes.above:
+        others &= flat != spikes.brightest
+    low, high = percentiles(flat[others], PERCENTILES)
+    out = frame if in_place and frame.dtype == np.float32 else frame.astype(np.float32)
+    if spikes.below:
+        np.putmask(out, out == np.float32(spikes.darkest), np.float32(low))
+    if spikes.above:
+        np.putmask(out, out == np.float32(spikes.brightest), np.float32(high))
+    return out, spikes
+
+
 def normalise(frame: np.ndarray, invert: bool = False) -> np.ndarray:
-    """Robust percentile scaling to about [0, 1], so 8-bit, 16-bit and float images look alike."""
-    frame = np.asarray(frame, dtype=np.float32)
+    """Robust percentile scaling to about [0, 1], so 8-bit, 16-bit and float images look alike; an outlying
+    spike at the frame's extremes (a hot column, a saturated patch, zero padding: see SPIKE_MIN_PIXELS) is
+    left out of the range and its pixels set to the range's end."""
+    frame, _ = without_spikes(np.asarray(frame, dtype=np.float32))
     lo, hi = percentiles(frame, PERCENTILES)
     if hi <= lo:
         lo, hi = float(frame.min()), float(frame.max())

@@ -14,13 +14,20 @@ import torch.nn.functional as F
 from . import device_pipeline as on_device
 from ..kinds.heatmap import local_maxima, residual_maxima, stencil_values
 from .percentiles import percentiles
-from .preprocessing import PERCENTILES
+from .preprocessing import PERCENTILES, Spikes, without_spikes
 from .sizing import rescale_frame
 
 
 def normalise_in_place(frame: np.ndarray, invert: bool = False) -> np.ndarray:
     """``preprocessing.normalise`` without copies, in float32 arithmetic as on a GPU (the same values to
     float rounding; the arithmetic 0.05 ms on a 640 px frame against 0.3 ms through float64 rows)."""
+    frame = np.require(frame, dtype=np.float32, requirements=("C", "W"))
+    frame, _ = without_spikes(frame, in_place=True)
+    return scale_to_percentiles_in_place(frame, invert)
+
+
+def scale_to_percentiles_in_place(frame: np.ndarray, invert: bool = False) -> np.ndarray:
+    """:func:`normalise_in_place` of a frame whose spikes are already left out (or that has none)."""
     frame = np.require(frame, dtype=np.float32, requirements=("C", "W"))
     lo, hi = percentiles(frame, PERCENTILES)
     if hi <= lo:
@@ -32,22 +39,42 @@ def normalise_in_place(frame: np.ndarray, invert: bool = False) -> np.ndarray:
     return frame
 
 
+class SpikeRecord:
+    """The frames a backend prepared with outlying spikes left out of their range (preprocessing
+    .SPIKE_MIN_PIXELS): how many, and the first one's spikes, so a caller can say so once per file."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.first: Spikes | None = None
+
+    def add(self, spikes: Spikes | None) -> None:
+        if spikes is not None:
+            self.frames += 1
+            self.first = self.first or spikes
+
+
 class HostSteps:
     """NumPy/SciPy on the host; the network runs on ``device`` (the CPU) with tensors sharing memory."""
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
+        self.spikes = SpikeRecord()
 
     def prepare(self, held: list, scale: float, invert: bool, owned: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The checked float32 frame in ``held`` (a one-item list, emptied here so the frame can be
         let go as soon as it is resampled) resampled by ``scale`` and normalised: what the network
-        reads. An ``owned`` frame (nobody else holds it) is normalised in place when not resampled."""
+        reads. An ``owned`` frame (nobody else holds it) is normalised in place when not resampled.
+        Outlying spikes are left out before resampling, which would smear them into their neighbours."""
         frame = held.pop()
+        kept, spikes = without_spikes(frame, in_place=owned and frame.flags.writeable)
+        self.spikes.add(spikes)
+        owned = owned or kept is not frame
+        frame = kept
         scaled, factors = rescale_frame(frame, scale)
         if scaled is frame and not owned:
             scaled = scaled.copy()  # never overwrite the caller's image
-        del frame
-        return normalise_in_place(scaled, invert), factors
+        del frame, kept
+        return scale_to_percentiles_in_place(scaled, invert), factors
 
     def window(self, image: np.ndarray, y: int, x: int, size: tuple[int, int], pad_mode: str) -> np.ndarray:
         part = image[y : y + size[0], x : x + size[1]]
@@ -83,6 +110,7 @@ class DeviceSteps:
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
+        self.spikes = SpikeRecord()
 
     def prepare(self, held: list, scale: float, invert: bool, owned: bool = False) -> tuple[torch.Tensor, np.ndarray]:
         # torch takes neither negative strides (flipped views) nor read-only memory (memory-mapped files).
@@ -90,8 +118,10 @@ class DeviceSteps:
         if self.device.type == "cuda":
             host = host.pin_memory()
         tensor = host.to(self.device, non_blocking=True)
+        tensor, spikes = on_device.without_spikes(tensor)  # before resampling smears them, as HostSteps does
+        self.spikes.add(spikes)
         scaled, factors = on_device.rescale_frame(tensor, scale)
-        return on_device.normalise(scaled, invert=invert), factors
+        return on_device.scale_to_percentiles(scaled, invert=invert), factors
 
     def window(self, image: torch.Tensor, y: int, x: int, size: tuple[int, int], pad_mode: str) -> torch.Tensor:
         part = image[y : y + size[0], x : x + size[1]]
