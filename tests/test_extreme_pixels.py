@@ -182,3 +182,20 @@ def test_a_spike_under_the_minimum_counts_where_it_reaches_the_percentile(top):
         level = np.percentile(values, PERCENTILES[1] if top else PERCENTILES[0])
         reached = level > values[count:].max() if top else level < values[count:].min()
         assert spike_counts(count, values.size, top) == reached, count
+
+
+def test_a_volumes_hot_line_and_zero_padding_are_left_out_of_its_range():
+    from napari_particle_detect.detection.volume_resampling import normalise_volume
+    from napari_particle_detect.synthetic.volumes import VolumeConfig, synthesize_volume
+
+    volume = synthesize_volume(VolumeConfig(shape=(12, 48, 48), volume_fraction=0.3, diameter=10.0), seed=2).image
+    volume = (1000 + 200 * (volume - volume.min()) / np.ptp(volume)).round().astype(np.uint16)  # a camera offset
+    clean = normalise_volume(volume)
+    damaged = volume.copy()
+    damaged[:, :, 30] = 65535  # a hot line through every slice
+    damaged[:, :, -6:] = 0  # and registration padding
+    inside = np.ones(volume.shape, bool)
+    inside[:, :, 30] = inside[:, :, -6:] = False
+    np.testing.assert_allclose(normalise_volume(damaged)[inside], clean[inside], atol=0.02)
+    assert damaged.max() == 65535  # the caller's volume is left as it was
+    np.testing.assert_array_equal(normalise_volume(volume), clean)  # an ordinary volume: as before

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .preprocessing import PERCENTILES
+from .preprocessing import PERCENTILES, without_spikes
 
 
 def working_factors(diameter_voxels: tuple[float, float, float], working_diameter: float) -> np.ndarray:
@@ -40,8 +40,11 @@ def from_working(centres: np.ndarray, factors: np.ndarray) -> np.ndarray:
 
 
 def normalise_volume(volume: np.ndarray) -> np.ndarray:
-    """Percentile scaling of the whole volume to about [0, 1] (the 2D rule, over all voxels)."""
+    """Percentile scaling of the whole volume to about [0, 1] (the 2D rule, over all voxels: an outlying spike
+    at its extremes, a hot line or a saturated or zero-padded block, is left out of the range)."""
+    given = volume
     volume = np.asarray(volume, dtype=np.float32)
+    volume, _ = without_spikes(volume, in_place=volume is not given)
     sample = volume.ravel()[:: max(1, volume.size // 2_000_000)]  # percentiles of a big volume from a subsample
     lo, hi = np.percentile(sample, PERCENTILES)
     if hi <= lo:
