@@ -131,3 +131,141 @@ def test_a_tied_round_says_how_the_tie_was_broken(tmp_path, caplog, across, verd
     with caplog.at_level(logging.INFO, logger="napari_particle_detect"):
         save_round(result, "parent.pt", tmp_path / "round.pt")
     assert f"held-out F1 0.9000 against 0.9000 for parent.pt on 3 held-out tiles: {verdict}" in caplog.text
+
+
+# ---- damaged model files, and a save cut short -------------------------------------------------------
+def _tiny_image(folder):
+    import tifffile
+
+    image = folder / "img-to-detect.tif"
+    tifffile.imwrite(image, synthesize(SynthConfig(shape=(32, 32)), seed=0).image)
+    return image
+
+
+def _detect_error(capsys, image, model) -> str:
+    """The one error line ``particle-detect detect --model MODEL`` gives (status 2)."""
+    assert cli.main(["-q", "detect", str(image), "-o", str(image.with_name("c.csv")), "--model", str(model),
+                     "--device", "cpu"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Traceback" not in err
+    return err
+
+
+@pytest.mark.parametrize("content, what", [(b"", "empty"), (b"hello world\n", "not a PyTorch archive"),
+                                           (np.random.default_rng(3).bytes(5000), "not a PyTorch archive")],
+                         ids=["empty", "text", "random"])
+def test_a_damaged_weights_file_is_called_damaged_not_a_risk(tmp_path, capsys, content, what):
+    # Random bytes were refused as "objects other than tensors (loading them could run code)", a text
+    # file was "cannot read model weights (KeyError: 101)", an empty one "(EOFError: )".
+    (tmp_path / "bad.json").write_bytes(default_model_path().with_suffix(".json").read_bytes())
+    (tmp_path / "bad.pt").write_bytes(content)
+    err = _detect_error(capsys, _tiny_image(tmp_path), tmp_path / "bad.pt")
+    assert err.endswith(f"bad.pt: not a model weights file (damaged or another format: {what})")
+
+
+def test_a_checkpoint_holding_other_objects_is_still_refused_as_a_risk(tmp_path, capsys):
+    import torch
+
+    (tmp_path / "objects.json").write_bytes(default_model_path().with_suffix(".json").read_bytes())
+    torch.save({"weight": np.zeros(3)}, tmp_path / "objects.pt")  # numpy: a class to import on loading
+    err = _detect_error(capsys, _tiny_image(tmp_path), tmp_path / "objects.pt")
+    assert "objects.pt: refused: it holds objects other than tensors (loading them could run code)" in err
+    truncated = tmp_path / "cut.pt"
+    truncated.write_bytes(default_model_path().read_bytes()[:500])  # a real archive, cut short
+    (tmp_path / "cut.json").write_bytes(default_model_path().with_suffix(".json").read_bytes())
+    assert "cut.pt: cannot read model weights (a damaged PyTorch archive" in _detect_error(
+        capsys, _tiny_image(tmp_path), truncated)
+
+
+def test_a_rounds_missing_or_damaged_weights_say_what_to_do(tmp_path, models, capsys):
+    # "…/round-001/model.pt: model weights file not found" left the user nowhere to go.
+    project = _project_with_rounds(tmp_path, models)
+    weights = project.round_path(1)
+    advice = "; pick another round in the dock's Fine-tune table, or delete this one"
+    weights.write_bytes(b"garbage")
+    with pytest.raises(ParticleDetectError) as damaged:
+        load_model(weights)
+    assert str(damaged.value) == (f"{weights}: not a model weights file (damaged or another format: not a PyTorch "
+                                  f"archive){advice}")
+    weights.unlink()
+    assert cli.main(["-q", "rounds", str(project.folder), "--export", "1", "-o", str(tmp_path / "m.pt")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"{weights}: model weights file not found{advice}") and "\n" not in err
+    outside = tmp_path / "loose" / "model.pt"  # the same names outside a project's rounds: no such advice
+    with pytest.raises(ParticleDetectError, match=r"model\.pt: model weights file not found$"):
+        load_model(outside)
+
+
+class SaveKilled(BaseException):
+    """The process killed at that moment: nothing after it runs."""
+
+
+def _kill_at_the_card(monkeypatch):
+    """Let every file go into place except a model card: the save dies just before it."""
+    import os
+
+    real_replace = os.replace
+
+    def replace(source, destination, *args, **kwargs):
+        if str(destination).endswith(".json"):
+            raise SaveKilled(destination)
+        return real_replace(source, destination, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
+
+
+def _changed(model, threshold: float):
+    import torch
+
+    with torch.no_grad():
+        next(model.network.parameters()).add_(1.0)
+    model.card.threshold = threshold
+    return model
+
+
+def test_a_save_cut_short_over_a_model_never_pairs_the_new_weights_with_the_old_card(tmp_path, models, monkeypatch):
+    # Killed before the card, an overwrite left the new weights beside the old card (old threshold, scores,
+    # training), and detect used that pair without a word.
+    target = save_model(load_model(models[0]), tmp_path / "m")
+    old_weights = target.read_bytes()
+    with monkeypatch.context() as patch:
+        _kill_at_the_card(patch)
+        with pytest.raises(SaveKilled):
+            save_model(_changed(load_model(models[0]), 0.77), target)
+    assert target.read_bytes() != old_weights  # the new weights went in: the moment the old card misled
+    with pytest.raises(ParticleDetectError, match=r"m\.json: model card \(JSON beside the weights\) not found$"):
+        load_model(target)
+    assert not list(tmp_path.glob(".*.tmp"))
+    assert load_model(save_model(_changed(load_model(models[0]), 0.77), target)).card.threshold == 0.77
+
+
+def test_a_failed_overwrite_leaves_the_old_model_whole(tmp_path, models, monkeypatch):
+    import errno
+
+    import torch
+
+    target = save_model(load_model(models[0]), tmp_path / "m")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", disk_full)
+    with pytest.raises(OSError, match=r"No space left on device.*m\.pt"):
+        save_model(_changed(load_model(models[0]), 0.77), target)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no temporaries, old pair untouched
+    assert load_model(target).card.threshold != 0.77
+
+
+def test_an_export_cut_short_over_an_earlier_export_never_pairs_its_weights_with_the_old_card(tmp_path, models,
+                                                                                             monkeypatch):
+    project = _project_with_rounds(tmp_path, models)
+    exported = export_round(project, 1, tmp_path / "out" / "beads")
+    with monkeypatch.context() as patch:
+        _kill_at_the_card(patch)
+        with pytest.raises(SaveKilled):
+            export_round(project, 2, exported)  # rounds --export 2 -o beads.pt --overwrite
+    assert exported.read_bytes() == project.round_path(2).read_bytes()
+    with pytest.raises(ParticleDetectError, match=r"beads\.json: model card \(JSON beside the weights\) not found$"):
+        load_model(exported)
+    assert load_model(export_round(project, 2, exported)).criterion is not None

@@ -7,10 +7,12 @@ is enough to rebuild the network, so a model file explains how to use itself.
 
 from __future__ import annotations
 
+import glob
 import json
 import math
 import os
 import pickle
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -22,7 +24,7 @@ import torch
 from torch import nn
 
 from ..errors import ParticleDetectError
-from ..files.io import atomic_write_bytes
+from ..files.io import atomic_write_bytes, fsync_directory
 from ..shipped import WEIGHTS_DIR
 from .heads import KNOWN_HEADS, HeadsUNet
 from .resnet import ResNetHeatmap
@@ -189,26 +191,70 @@ def _card_path(weights: Path) -> Path:
 
 
 def save_model(model: DetectorModel, path: str | Path) -> Path:
-    """Write ``path`` (.pt), its criterion if it has one, and its .json card, each atomically, card
-    last (it marks completeness)."""
+    """Write ``path`` (.pt), its criterion if it has one, and its .json card (:func:`_write_model_files`:
+    a save cut short never leaves the new weights beside the old card)."""
     path = Path(path).with_suffix(".pt")
     state = {k: v.detach().cpu().contiguous() for k, v in model.network.state_dict().items()}
-    save_tensors(state, path)
+    files: list[tuple[Path, Callable]] = [(path, _torch_writer(state))]
     model.card.criterion = None
     if model.criterion is not None:
-        criterion_file = path.with_suffix(".criterion.skops")
+        criterion_file = path.with_suffix(CRITERION_SUFFIX)
         data = model.criterion.to_bytes()
-        atomic_write_bytes(criterion_file, lambda fh: fh.write(data))
+        files.append((criterion_file, lambda fh: fh.write(data)))
         model.card.criterion = criterion_file.name
     card = json.dumps(model.card.to_dict(), indent=2).encode()
-    atomic_write_bytes(_card_path(path), lambda fh: fh.write(card))
+    files.append((_card_path(path), lambda fh: fh.write(card)))
+    _write_model_files(files)
     return path
+
+
+def _write_model_files(files: list[tuple[Path, Callable]]) -> None:
+    """Write a model's files (``(place, writer)`` pairs in one folder, weights first, card last): each in
+    full under a temporary name first, so a failed write (a full disk) leaves the old model as it was;
+    then the old card goes before any file is replaced, and the new card comes in last. A save killed
+    in between leaves weights without a card, which loading refuses: the old card, left beside new
+    weights, made them load silently with another model's threshold, scores and training."""
+    for place, _ in files:  # what a save killed before its renames left (the temporary of a temporary too)
+        for pattern in (f".{glob.escape(place.name)}.*.tmp", f"..{glob.escape(place.name)}.*.tmp"):
+            for leftover in place.parent.glob(pattern):
+                leftover.unlink(missing_ok=True)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for place, writer in files:
+            staged.append((_staged_file(place, writer), place))
+        card = files[-1][0]
+        card.unlink(missing_ok=True)
+        fsync_directory(card.parent)  # the card is gone on disk before any file is replaced
+        for temporary, place in staged:
+            os.replace(temporary, place)
+        fsync_directory(card.parent)
+    finally:
+        for temporary, _ in staged:
+            temporary.unlink(missing_ok=True)  # those not moved into place: a write that failed
+
+
+def _staged_file(place: Path, writer: Callable) -> Path:
+    """``writer``'s file written in full beside ``place`` under a temporary name (the kind
+    files.io.remove_stale_temporaries tidies); an OSError names ``place``, the file the user knows."""
+    temporary = place.with_name(f".{place.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        return atomic_write_bytes(temporary, writer)
+    except OSError as exc:
+        if exc.errno is None or exc.filename not in (str(temporary), None):
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(place)) from None
 
 
 def save_tensors(tensors: Any, path: str | Path) -> Path:
     """``torch.save`` ``tensors`` to ``path`` atomically (all or nothing). A failed write (a full disk) is an
-    OSError naming ``path``: torch re-raises the file's OSError as a RuntimeError ("[enforce fail at
-    inline_container.cc] unexpected pos"), which told the user nothing."""
+    OSError naming ``path``."""
+    return atomic_write_bytes(path, _torch_writer(tensors))
+
+
+def _torch_writer(tensors: Any) -> Callable:
+    """A writer for atomic_write_bytes that torch.saves ``tensors``. torch re-raises the file's OSError as
+    a RuntimeError ("[enforce fail at inline_container.cc] unexpected pos"), which told the user
+    nothing: it becomes that OSError again."""
 
     def write(handle) -> None:
         try:
@@ -220,7 +266,7 @@ def save_tensors(tensors: Any, path: str | Path) -> Path:
                 raise OSError(cause.errno, cause.strerror or str(cause)) from None
             raise
 
-    return atomic_write_bytes(path, write)
+    return write
 
 
 def weights_path(path: str | Path | None = None) -> Path:
@@ -279,6 +325,13 @@ def saved_card(path: str | Path | None = None) -> ModelCard:
     """The card of the saved model ``path`` names, found and checked as :func:`load_model` finds it, its
     weights left unread: what a model is, known before the one load that reads them."""
     weights = weights_path(path)
+    try:
+        return _saved_card(weights)
+    except ParticleDetectError as exc:
+        raise _with_round_advice(exc, weights) from None
+
+
+def _saved_card(weights: Path) -> ModelCard:
     if not weights.exists():
         raise ParticleDetectError(f"{weights}: model weights file not found")
     return read_card(_card_path(weights))
@@ -287,16 +340,25 @@ def saved_card(path: str | Path | None = None) -> ModelCard:
 def load_model(path: str | Path | None = None, device: str | torch.device = "cpu") -> DetectorModel:
     """Load a saved model (default: the shipped UNet) onto ``device``, in eval mode."""
     path = weights_path(path)
-    card = saved_card(path)
-    network = build_network(card)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise ParticleDetectError(f"{path}: refused: it holds objects other than tensors (loading them could run "
-                                  "code); use weights saved by napari-particle-detect") from None
-    except Exception as exc:  # corrupt zip, truncated files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise ParticleDetectError(f"{path}: cannot read model weights ({type(exc).__name__}: {first})") from None
+        return _load_model(path, device)
+    except ParticleDetectError as exc:
+        raise _with_round_advice(exc, path) from None
+
+
+def _with_round_advice(error: ParticleDetectError, weights: Path) -> ParticleDetectError:
+    """``error`` about a missing or damaged model, with what to do when the model is a project's round
+    (the user never named its file: the dock did)."""
+    from ..projects.round_files import damaged_round_advice  # projects import this module
+
+    advice = damaged_round_advice(weights)
+    return ParticleDetectError(f"{error}; {advice}") if advice else error
+
+
+def _load_model(path: Path, device: str | torch.device) -> DetectorModel:
+    card = _saved_card(path)
+    network = build_network(card)
+    state = _read_weights(path)
     try:
         network.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError) as exc:
@@ -314,13 +376,52 @@ def load_model(path: str | Path | None = None, device: str | torch.device = "cpu
     return DetectorModel(network=network, card=card, path=path, criterion=criterion)
 
 
+# How files torch.save writes begin: a zip archive, or (before torch 1.6) a pickle of this magic number.
+_TORCH_ARCHIVE_START = b"PK\x03\x04"
+_TORCH_LEGACY_MAGIC = b"\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19"
+
+
+def _read_weights(path: Path) -> Any:
+    """The tensors torch saved in ``path``, read without running code. A file that is no PyTorch file at
+    all (empty, random bytes, text) is told apart from a real one holding other objects, the only one
+    refused as a risk: any failure to unpickle read as that risk, a damaged file looked like an attack."""
+    problem = _not_torch_file(path)
+    if problem:
+        raise ParticleDetectError(f"{path}: not a model weights file (damaged or another format: {problem})")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "Unsupported operand" not in str(exc):  # a class or function to import: code could run
+            raise ParticleDetectError(f"{path}: refused: it holds objects other than tensors (loading them could "
+                                      "run code); use weights saved by napari-particle-detect") from None
+        raise ParticleDetectError(f"{path}: cannot read model weights (a damaged PyTorch archive)") from None
+    except Exception as exc:  # corrupt zip, truncated files
+        first = str(exc).strip().splitlines()[0].split(". ")[0][:120] if str(exc).strip() else ""
+        raise ParticleDetectError(f"{path}: cannot read model weights (a damaged PyTorch archive: "
+                                  f"{type(exc).__name__}: {first})") from None
+
+
+def _not_torch_file(path: Path) -> str | None:
+    """Why ``path`` is no file torch.save wrote (empty, another format), or None when it begins as one."""
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(16)
+    except OSError as exc:
+        raise ParticleDetectError(f"{path}: cannot read model weights ({exc.strerror})") from None
+    if not start:
+        return "empty"
+    if start.startswith(_TORCH_ARCHIVE_START) or _TORCH_LEGACY_MAGIC in start:
+        return None
+    return "not a PyTorch archive"
+
+
 CRITERION_SUFFIX = ".criterion.skops"
 
 
 def copy_model(source: str | Path, destination: str | Path, note: dict | None = None) -> Path:
-    """Copy the saved model at ``source`` (.pt) to ``destination`` (.pt): weights, then its criterion
-    renamed after the destination, then its card (naming that criterion, with ``note`` added to its
-    ``training``) last, each atomically; the card's presence marks a complete model."""
+    """Copy the saved model at ``source`` (.pt) to ``destination`` (.pt): weights, its criterion renamed
+    after the destination, and its card (naming that criterion, with ``note`` added to its ``training``),
+    written as :func:`save_model` writes them (never the new weights beside an old card)."""
     source = Path(source).with_suffix(".pt")
     destination = Path(destination)
     if destination.suffix != ".pt":
@@ -332,14 +433,16 @@ def copy_model(source: str | Path, destination: str | Path, note: dict | None = 
         raise ParticleDetectError(f"{destination}: is a folder")
     destination.parent.mkdir(parents=True, exist_ok=True)
     card = json.loads(source.with_suffix(".json").read_text("utf-8"))
-    atomic_write_bytes(destination, lambda fh: fh.write(source.read_bytes()))
+    weights = source.read_bytes()
+    files: list[tuple[Path, Callable]] = [(destination, lambda fh: fh.write(weights))]
     if model.card.criterion is not None:
         criterion = destination.with_name(destination.stem + CRITERION_SUFFIX)
         data = source.with_name(model.card.criterion).read_bytes()
-        atomic_write_bytes(criterion, lambda fh: fh.write(data))
+        files.append((criterion, lambda fh: fh.write(data)))
         card["criterion"] = criterion.name
     if note:
         card["training"] = {**card.get("training", {}), **note}
     text = json.dumps(card, indent=2).encode()
-    atomic_write_bytes(destination.with_suffix(".json"), lambda fh: fh.write(text))
+    files.append((destination.with_suffix(".json"), lambda fh: fh.write(text)))
+    _write_model_files(files)
     return destination
