@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ..errors import ParticleDetectError
+from ..project_layout import DAMAGED_ROUND_ADVICE, is_round_model_file
 from ..files.io import atomic_write_bytes, fsync_directory
 from ..shipped import WEIGHTS_DIR
 from .heads import KNOWN_HEADS, HeadsUNet
@@ -349,10 +350,7 @@ def load_model(path: str | Path | None = None, device: str | torch.device = "cpu
 def _with_round_advice(error: ParticleDetectError, weights: Path) -> ParticleDetectError:
     """``error`` about a missing or damaged model, with what to do when the model is a project's round
     (the user never named its file: the dock did)."""
-    from ..projects.round_files import damaged_round_advice  # projects import this module
-
-    advice = damaged_round_advice(weights)
-    return ParticleDetectError(f"{error}; {advice}") if advice else error
+    return ParticleDetectError(f"{error}; {DAMAGED_ROUND_ADVICE}") if is_round_model_file(weights) else error
 
 
 def _load_model(path: Path, device: str | torch.device) -> DetectorModel:

@@ -13,23 +13,7 @@ from pathlib import Path
 
 from ..errors import ParticleDetectError
 from ..models.registry import copy_model
-from .project import _ROUND_DIR, PROJECT_SUFFIX, Project, RoundInfo
-
-# A round's model file missing or damaged: the dock's way past it (one line, after the file's problem).
-DAMAGED_ROUND_ADVICE = "pick another round in the dock's Fine-tune table, or delete this one"
-
-
-def damaged_round_advice(model_file: str | Path) -> str | None:
-    """What to do about a missing or damaged ``model_file`` that is a project's round
-    (``PROJECT/rounds/round-NNN/model.pt`` or its card beside it), else None."""
-    path = Path(model_file)
-    round_folder = path.parent
-    project = round_folder.parent.parent
-    if (path.stem != "model" or round_folder.parent.name != "rounds" or not _ROUND_DIR.fullmatch(round_folder.name)
-            or not (project.suffix == PROJECT_SUFFIX or (project / "state.json").is_file())):
-        return None
-    return DAMAGED_ROUND_ADVICE
-
+from .project import Project, RoundInfo
 
 def export_round(project: Project, number: int, destination: str | Path, name: str | None = None) -> Path:
     """Write round ``number`` of ``project`` as the model ``destination`` (.pt, .json[, .criterion.skops]).
@@ -69,4 +53,4 @@ def delete_round(project: Project, number: int) -> RoundInfo:
     return project.delete_round(number)
 
 
-__all__ = ["damaged_round_advice", "delete_round", "deletable", "export_round"]
+__all__ = ["delete_round", "deletable", "export_round"]
