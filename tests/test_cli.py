@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -415,3 +416,148 @@ def test_rounds_of_an_image_finds_the_project_the_dock_keeps_away_from_it(tmp_pa
     (home / "state.json").unlink()  # only the chosen folder has a project now
     assert main(["rounds", str(image)]) == 0
     assert main(["rounds", str(tmp_path / "shared" / "other.tif")]) == 2  # still said when there is none
+
+
+def particles(seed: int = 1, size: int = 96) -> np.ndarray:
+    from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
+
+    return synthesize(benchmark_config("fluorescent", 0.4, (size, size)), seed=seed).image
+
+
+def test_a_multichannel_tiff_is_refused_in_one_line_and_detected_in_the_channel_chosen(tmp_path, capsys, tiny_model):
+    # An ImageJ CYX hyperstack (a noise channel, a particle channel) was "read as a stack of 2 2D frames (its
+    # metadata names no axes)": its channels became frames 0 and 1, the noise channel's 'centres' among them.
+    grey = particles()
+    noise = np.random.default_rng(0).integers(0, int(grey.max()), grey.shape).astype(grey.dtype)
+    path = tmp_path / "cyx.tif"
+    tifffile.imwrite(path, np.stack([noise, grey]), imagej=True, metadata={"axes": "CYX"})
+    tifffile.imwrite(tmp_path / "alone.tif", grey)
+    code = main(["detect", str(path), "-o", str(tmp_path / "none.csv"), "--model", str(tiny_model)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip().splitlines() == [
+        f"particle-detect: error: {path}: its metadata names axes CYX (shape 2x96x96): 2 channels, and detection "
+        "reads one; give --channel N (0-1) to detect one"]
+    assert not (tmp_path / "none.csv").exists()
+    common = ["--model", tiny_model, "--diameter", "10", "--threshold", "0.05"]
+    code, _, err = run_cli(capsys, "detect", path, "-o", tmp_path / "one.csv", "--channel", "1", *common)
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "detect", tmp_path / "alone.tif", "-o", tmp_path / "alone.csv", *common)
+    assert code == 0, err
+    found = pd.read_csv(tmp_path / "one.csv")
+    assert len(found) > 5 and set(found["frame"]) == {0} and found.equals(pd.read_csv(tmp_path / "alone.csv"))
+    assert json.loads((tmp_path / "one.json").read_text())["inputs"][0]["channel"] == 1
+    code, _, err = run_cli(capsys, "detect", path, "-o", tmp_path / "c.csv", "--channel", "2", *common)
+    assert code == 2 and err.strip() == f"particle-detect: error: {path}: --channel 2, but it has 2 channels (0-1)"
+    code, _, err = run_cli(capsys, "detect", tmp_path / "alone.tif", "-o", tmp_path / "c.csv", "--channel", "0",
+                           *common)
+    assert code == 2 and "alone.tif: --channel 0, but it has no channels (shape 96x96); leave out --channel" in err
+    code, _, err = run_cli(capsys, "detect", path, "-o", tmp_path / "c.csv", "--channel", "1", "--kind", "rods")
+    assert code == 2 and "--channel is read for spheres only so far" in err
+
+
+@pytest.mark.parametrize("name", ["rgb_planar.tif", "rgb.tif", "yxc.tif"])
+def test_colour_and_channel_tiffs_are_refused_with_one_line_that_says_how_to_choose_a_channel(tmp_path, capsys,
+                                                                                                 tiny_model, name):
+    # A planar RGB TIFF was detected as 3 frames of the same particles; an interleaved one's refusal came after
+    # "read as a stack of 96 2D frames (its metadata names no axes)", and a two-channel YXC one said
+    # "frame 0: image is too small ((96, 2))".
+    grey = (particles() // 16).astype(np.uint8)
+    path = tmp_path / name
+    if name == "rgb_planar.tif":
+        tifffile.imwrite(path, np.stack([grey] * 3), photometric="rgb", planarconfig="separate", metadata=None)
+        said = "looks like an RGB(A) image (axes SYX, shape 3x96x96: 3 samples per pixel); convert it to greyscale " \
+               "first, or give --channel N (0-2) to detect one, or --axes TYX if its 3 planes are frames"
+    elif name == "rgb.tif":
+        tifffile.imwrite(path, np.stack([grey] * 3, -1), photometric="rgb")
+        said = "looks like an RGB(A) image (axes YXS, shape 96x96x3: 3 samples per pixel); convert it to greyscale " \
+               "first, or give --channel N (0-2) to detect one"
+    else:
+        tifffile.imwrite(path, np.stack([grey, grey[::-1]], -1), photometric="minisblack")
+        said = "shape 96x96x2 looks like 2 channels on its last axis (its metadata names no axes); give --channel N " \
+               "(0-1) to detect one"
+    code = main(["detect", str(path), "-o", str(tmp_path / "c.csv"), "--model", str(tiny_model)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip().splitlines() == [f"particle-detect: error: {path}: {said}"]
+    code, _, err = run_cli(capsys, "detect", path, "-o", tmp_path / "c.csv", "--channel", "0", "--model", tiny_model,
+                           "--diameter", "10")
+    assert code == 0, err
+    assert set(pd.read_csv(tmp_path / "c.csv")["frame"]) <= {0}
+
+
+def test_channels_of_a_folder_run_are_options_of_its_own(tmp_path, tiny_model):
+    # The channel changes the centres: a folder run of another channel is done again, not skipped as unchanged.
+    from napari_particle_detect.files.distributed import detect_files
+    from napari_particle_detect.files.file_detection import DetectOptions, detect_file
+
+    path = tmp_path / "in" / "cyx.tif"
+    path.parent.mkdir()
+    channels = np.stack([particles(1), particles(2)])
+    tifffile.imwrite(path, channels, imagej=True, metadata={"axes": "CYX"})
+    options = DetectOptions(diameter=10, threshold=0.05)
+    for channel in (0, 1):
+        tifffile.imwrite(tmp_path / f"alone{channel}.tif", channels[channel])
+        alone = detect_file(tmp_path / f"alone{channel}.tif", options, tiny_model).table
+        chosen = detect_file(path, replace(options, channel=channel), tiny_model)
+        assert len(alone) > 5 and chosen.table.equals(alone) and chosen.record["channel"] == channel
+        summary = detect_files([path], tmp_path / "out", replace(options, channel=channel), tiny_model)
+        assert len(summary.done) == 1 and not summary.skipped
+        np.testing.assert_allclose(pd.read_csv(tmp_path / "out" / "cyx.csv")[["y", "x"]], alone[["y", "x"]], atol=1e-3)
+    assert detect_files([path], tmp_path / "out", replace(options, channel=1), tiny_model).skipped == [path]
+    with pytest.raises(TypeError, match="channel must be a whole number"):
+        detect_file(path, DetectOptions(channel="1"), tiny_model)
+
+
+def test_rgb_planes_are_frames_where_tifffile_wrote_them_and_colours_where_another_program_did(tmp_path, capsys,
+                                                                                                  tiny_model):
+    # tifffile writes a stack of 3 or 4 frames as RGB planes unless told photometric="minisblack" (the bundled
+    # sample stacks are such files), byte for byte what it writes for RGB planes asked for: frames, as before,
+    # and --channel N picks one. RGB planes without tifffile's shape description are another program's colours.
+    frames = np.stack([(particles(seed) // 16).astype(np.uint8) for seed in range(3)])
+    tifffile.imwrite(tmp_path / "tifffile.tif", frames)
+    tifffile.imwrite(tmp_path / "plain.tif", frames, photometric="minisblack")
+    tifffile.imwrite(tmp_path / "other.tif", frames, photometric="rgb", metadata=None)
+    common = ["--model", tiny_model, "--diameter", "10"]
+    code, _, err = run_cli(capsys, "detect", tmp_path / "other.tif", "-o", tmp_path / "c.csv", *common)
+    assert code == 2 and err.strip().endswith("give --channel N (0-2) to detect one, or --axes TYX if its 3 planes "
+                                              "are frames"), err
+    for name, options in (("tifffile", []), ("plain", []), ("other", ["--axes", "TYX"]), ("plain", ["--axes", "TYX"]),
+                          ("tifffile", ["--channel", "1"]), ("other", ["--channel", "1"])):
+        out = tmp_path / f"{name}{''.join(options)}.csv"
+        code, _, err = run_cli(capsys, "detect", tmp_path / f"{name}.tif", "-o", out, *options, *common)
+        assert code == 0, (name, options, err)
+    found = pd.read_csv(tmp_path / "plain.csv")
+    assert set(found["frame"]) == {0, 1, 2}
+    for name in ("tifffile.csv", "other--axesTYX.csv", "plain--axesTYX.csv"):
+        assert pd.read_csv(tmp_path / name).equals(found), name
+    second = found[found["frame"] == 1].assign(frame=0).reset_index(drop=True)
+    for name in ("tifffile--channel1.csv", "other--channel1.csv"):
+        assert pd.read_csv(tmp_path / name).equals(second), name
+
+
+def render_terminal(text: str) -> list[str]:
+    """The lines a terminal shows for ``text``: a carriage return goes back to the line's start and writes over it."""
+    lines = []
+    for raw in text.split("\n"):
+        line = ""
+        for part in raw.split("\r"):
+            line = part + line[len(part):]
+        lines.append(line.rstrip())
+    return lines
+
+
+def test_a_blank_frame_is_warned_of_on_its_own_line_and_listed_in_the_json(tmp_path, capsys, tiny_model):
+    # The warning was printed at the end of the progress bar's line, and the .json did not list the frame.
+    stack = np.stack([particles(seed) for seed in range(3)])
+    stack[1] = 881
+    path = tmp_path / "gaps.tif"
+    tifffile.imwrite(path, stack, photometric="minisblack")
+    code = main(["detect", str(path), "-o", str(tmp_path / "gaps.csv"), "--model", str(tiny_model), "--diameter",
+                 "10", "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    warning = f"{path} frame 1: every pixel is 881 (a blank frame): no centres; the rest of the stack is detected"
+    assert warning in render_terminal(err), render_terminal(err)
+    record = json.loads((tmp_path / "gaps.json").read_text())["inputs"][0]
+    assert record["blank_frames"] == [1] and 1 in record["frames_without_centres"]
+    assert set(pd.read_csv(tmp_path / "gaps.csv")["frame"]) == {0, 2}
+    assert {"file", "frames", "centres", "diameter_px", "diameter_source", "rescale_factor"} <= set(record)

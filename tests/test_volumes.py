@@ -435,3 +435,106 @@ def test_volume_scores_take_z_y_x_points_and_tables_and_refuse_other_shapes():
     assert evaluate_volumes(table, table, 2.0).set_index("frame").loc["all", "f1"] == 1.0
     with pytest.raises(ParticleDetectError, match=r"predicted: a table of volume centres needs columns z, y and x \(no z\)"):
         evaluate_volumes(table.drop(columns="z"), table, 2.0)
+
+
+def _channel_files(folder):
+    """Files of several channels as microscopes and tifffile write them: (path, data, channel axis, axes named)."""
+    rng = np.random.default_rng(5)
+    pixels = lambda *shape: rng.integers(0, 255, shape).astype(np.uint8)  # noqa: E731
+    files = []
+    for name, data, axis, axes, options in (
+            ("imagej_cyx.tif", pixels(2, 24, 24), 0, "CYX", dict(imagej=True, metadata={"axes": "CYX"})),
+            ("ome_cyx.ome.tif", pixels(2, 24, 24), 0, "CYX", dict(metadata={"axes": "CYX"})),
+            ("imagej_tcyx.tif", pixels(3, 2, 24, 24), 1, "TCYX", dict(imagej=True, metadata={"axes": "TCYX"})),
+            ("ome_tcyx_zlib.ome.tif", pixels(3, 2, 24, 24), 1, "TCYX", dict(metadata={"axes": "TCYX"},
+                                                                             compression="zlib")),
+            # RGB planes of another program (tifffile's own, without metadata=None, are frames: below).
+            ("rgb_planar.tif", pixels(3, 24, 24), 0, "SYX", dict(photometric="rgb", planarconfig="separate",
+                                                                 metadata=None)),
+            ("rgb.tif", pixels(24, 24, 3), 2, "YXS", dict(photometric="rgb")),
+            ("rgb_stack.tif", pixels(4, 24, 24, 3), 3, "QYXS", dict(photometric="rgb"))):
+        tifffile.imwrite(folder / name, data, **options)
+        files.append((folder / name, data, axis, axes))
+    return files
+
+
+def test_a_tiff_of_several_channels_is_refused_by_name_and_read_one_channel_at_a_time(tmp_path):
+    # A planar RGB TIFF (SYX) and ImageJ/OME CYX hyperstacks were read as stacks of frames, one per
+    # channel; the axes kept were only YX, TYX, ZYX and TZYX, anything else fell back to "frames".
+    from napari_particle_detect.errors import ParticleDetectError
+    from napari_particle_detect.files.io import LazyTiffStack, read_image
+
+    for path, data, axis, axes in _channel_files(tmp_path):
+        count, shape = data.shape[axis], "x".join(map(str, data.shape))
+        for lazy in (False, True):
+            with pytest.raises(ParticleDetectError) as refused:
+                read_image(path, lazy=lazy)
+            message = str(refused.value)
+            assert message.startswith(f"{path}: ") and "\n" not in message, message
+            assert f"axes {axes}" in message and f"shape {shape}" in message, message
+            assert f"give --channel N (0-{count - 1})" in message and "names no axes" not in message, message
+            for channel in range(count):
+                read = read_image(path, lazy=lazy, channel=channel)
+                assert np.array_equal(np.asarray(read), np.take(data, channel, axis=axis)), (path, channel)
+                assert isinstance(read, LazyTiffStack) == (lazy and read.ndim == 3), (path, lazy)
+        with pytest.raises(ParticleDetectError, match=rf"--channel {count}, but it has {count} channels"):
+            read_image(path, channel=count)
+        # The axes are each channel's: a TCYX file's channels are stacks of frames, by its metadata.
+        each = axes.replace("C", "").replace("S", "")
+        assert file_axes(path, channel=0).axes == (each if each in ("YX", "TYX") else ""), path
+        assert file_axes(path, channel=1).channel == 1
+        with pytest.raises(ParticleDetectError, match=rf"--channel {count}, but it has {count} channels"):
+            file_axes(path, channel=count)
+    # tifffile writes a stack of 3 or 4 frames as RGB planes unless told photometric="minisblack" (the bundled
+    # sample stacks are such files): frames as before, a plane when one is chosen.
+    frames = np.random.default_rng(6).integers(0, 255, (3, 24, 24)).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "tifffile_planes.tif", frames, photometric="rgb")
+    assert np.array_equal(np.asarray(read_image(tmp_path / "tifffile_planes.tif", lazy=True)), frames)
+    assert np.array_equal(read_image(tmp_path / "tifffile_planes.tif", channel=2), frames[2])
+    assert file_axes(tmp_path / "tifffile_planes.tif").source == "default"
+    assert file_axes(tmp_path / "tifffile_planes.tif", channel=2).axes == "YX"
+    tifffile.imwrite(tmp_path / "grey.tif", np.zeros((2, 24, 24), np.uint8), imagej=True, metadata={"axes": "TYX"})
+    for refuse in (read_image, file_axes):
+        with pytest.raises(ParticleDetectError, match=r"grey.tif: --channel 0, but it has no channels \(shape "
+                                                      r"2x24x24\); leave out --channel"):
+            refuse(tmp_path / "grey.tif", channel=0)
+
+
+def test_a_tiff_whose_metadata_names_no_axes_but_ends_in_2_to_4_values_is_taken_for_channels(tmp_path):
+    # It was a stack of 384 frames of 384 x 2 pixels: "frame 0: image is too small ((384, 2))".
+    from napari_particle_detect.errors import ParticleDetectError
+    from napari_particle_detect.files.io import read_image
+
+    data = np.random.default_rng(2).integers(0, 255, (32, 40, 2)).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "yxc.tif", data, photometric="minisblack")
+    with pytest.raises(ParticleDetectError) as refused:
+        read_image(tmp_path / "yxc.tif", lazy=True)
+    assert str(refused.value) == (f"{tmp_path / 'yxc.tif'}: shape 32x40x2 looks like 2 channels on its last axis "
+                                  "(its metadata names no axes); give --channel N (0-1) to detect one")
+    assert np.array_equal(read_image(tmp_path / "yxc.tif", lazy=True, channel=1), data[..., 1])
+    tifffile.imwrite(tmp_path / "narrow.tif", np.zeros((5, 32, 3), np.uint8), photometric="minisblack")
+    assert read_image(tmp_path / "narrow.tif").shape == (5, 32, 3)  # 5 rows: no image of channels
+
+
+def test_the_chosen_channel_of_a_czyx_file_is_detected_as_a_volume(tmp_path, capsys, small_volume):
+    # CZYX fell back to the 2D reader, and its 4 dimensions were refused with "give --axes TZYX".
+    from napari_particle_detect.files.axes import read_volumes
+
+    volume = small_volume.image
+    noise = np.random.default_rng(3).integers(0, int(volume.max()), volume.shape).astype(volume.dtype)
+    path = tmp_path / "czyx.ome.tif"
+    tifffile.imwrite(path, np.stack([noise, volume]), metadata={"axes": "CZYX"})
+    tifffile.imwrite(tmp_path / "alone.tif", volume, imagej=True, metadata={"axes": "ZYX"})
+    axes = file_axes(path, channel=1)
+    assert (axes.axes, axes.source, axes.channel) == ("ZYX", "metadata", 1)
+    assert np.array_equal(np.asarray(read_volumes(path, axes)[0]), volume)
+    code, _, err = run_cli(capsys, "detect", path, "-o", tmp_path / "none.csv")
+    assert code == 2 and err.strip().splitlines() == [
+        f"particle-detect: error: {path}: its metadata names axes CZYX (shape 2x{'x'.join(map(str, volume.shape))}): "
+        "2 channels, and detection reads one; give --channel N (0-1) to detect one"]
+    code, _, err = run_cli(capsys, "detect", path, "-o", tmp_path / "one.csv", "--channel", "1", "--diameter", "10")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "detect", tmp_path / "alone.tif", "-o", tmp_path / "alone.csv", "--diameter", "10")
+    assert code == 0, err
+    found = pd.read_csv(tmp_path / "one.csv")
+    assert len(found) > 10 and found.equals(pd.read_csv(tmp_path / "alone.csv"))

@@ -147,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "the blob's size, not the physical size. Volumes: one value (xy) or three (z y x voxels)")
     volume_cli.add_detect_options(detect, number_in(0, 1e6, low_open=True))
     detect.add_argument("--polarity", choices=("auto", "bright", "dark"), default="auto")
+    detect.add_argument("--channel", type=number_in(0, 1_000_000, whole=True), default=None, metavar="N",
+                        help="of images with several channels (an ImageJ or OME-TIFF C axis, RGB, a last axis of "
+                             "2-4 in a TIFF without axes metadata): detect in channel N only (0 for the first); "
+                             "without it such images are refused, never read as frames")
     detect.add_argument("--kind", choices=KIND_NAMES, default="spheres",
                         help="what to find (default spheres); rods and chains use their shipped models")
     detect.add_argument("--overlay", type=Path, default=None, help="PNG of the first frame with centres drawn")
@@ -514,13 +518,15 @@ def cmd_detect(args: argparse.Namespace) -> int:
     inputs, repeats = unique_inputs(expand_inputs(args.inputs))
     for repeat, kept in repeats.items():
         log.info("%s: the same file as %s; detected once", repeat, kept)
-    handled = volume_cli.detect_volumes_if_any(args, inputs)  # volumes (by --axes or metadata) go their own way
+    handled = _detect_channel_of_volumes(args, inputs) if args.channel is not None else None
+    if handled is None:  # volumes (by --axes or metadata) go their own way
+        handled = volume_cli.detect_volumes_if_any(args, inputs)
     if handled is not None:
         return handled
     options = DetectOptions(threshold=args.threshold, diameter=args.diameter, polarity=args.polarity, tile=args.tile,
                             precision=args.precision, device=args.device, batch_size=args.batch_size,
                             compile=args.compile, runtime=args.runtime, measure=args.measure, kind=args.kind,
-                            split_close=args.split_close)
+                            split_close=args.split_close, channel=args.channel, axes=args.axes)
     if args.kind != "spheres" and args.overlay is not None:
         raise ParticleDetectError(f"{args.overlay}: --overlay draws sphere centres; not with --kind {args.kind}")
     if args.kind != "spheres" and args.diameter is not None:
@@ -530,6 +536,10 @@ def cmd_detect(args: argparse.Namespace) -> int:
         raise ParticleDetectError(f"--measure measures sphere centres; not with --kind {args.kind}")
     if args.kind != "spheres" and args.split_close:
         raise ParticleDetectError(f"--split-close splits sphere peaks; not with --kind {args.kind}")
+    if args.kind != "spheres" and args.channel is not None:
+        from ..files.file_detection import CHANNEL_OF_SPHERES_ONLY
+
+        raise ParticleDetectError(CHANNEL_OF_SPHERES_ONLY.format(kind=args.kind))
     folder = _is_folder_output(args.output, args.inputs, inputs)
     args.output = Path(args.output)
     if folder:
@@ -538,6 +548,29 @@ def cmd_detect(args: argparse.Namespace) -> int:
         raise ParticleDetectError(f"{args.output}: --workers and --scheduler write one CSV per input into a "
                                   "folder; end the output with / to name one")
     return _detect_into_csv(args, inputs, options)
+
+
+def _detect_channel_of_volumes(args: argparse.Namespace, inputs: list[Path]) -> int | None:
+    """With ``--channel``: detect here when the chosen channel of the inputs is a volume (a CZYX file), as
+    volume_cli.detect_volumes_if_any does volumes, and return the exit status; None when it is a 2D image
+    or stack (those go on to detect_volumes_if_any, which reads a channel file as its channel's axes)."""
+    from ..files.axes import file_axes
+
+    found = []
+    for path in inputs:
+        try:
+            found.append(file_axes(path, getattr(args, "axes", None), args.channel))
+        except ParticleDetectError:
+            if len(inputs) == 1:
+                raise
+            found.append(None)  # of several files a bad one is reported at the end, by the 2D runner
+    volumes = [axes is not None and axes.is_volume for axes in found]
+    if not any(volumes):
+        return None
+    if not all(volumes):
+        flat = inputs[volumes.index(False)]
+        raise ParticleDetectError(f"{flat}: a 2D image or stack among volumes; run volumes and 2D images separately")
+    return volume_cli._detect_volumes(args, inputs, found)
 
 
 def _is_folder_output(output: str, arguments: list[Path], inputs: list[Path]) -> bool:
@@ -566,7 +599,8 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
     unreadable = {}
     for path in inputs:  # every input opens before any work (frames are read later)
         try:
-            check_diameter_fits(path, read_image(path, lazy=True), args.diameter)
+            check_diameter_fits(path, read_image(path, lazy=True, channel=args.channel, axes=args.axes),
+                                args.diameter)
         except Exception as exc:  # noqa: BLE001 - of several files a bad one is reported at the end (README)
             if len(inputs) == 1:
                 raise
@@ -599,7 +633,7 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
         if args.overlay is not None and len(tables) == 1:
             from ..files.overlay import save_overlay
 
-            image = read_image(path, lazy=True)
+            image = read_image(path, lazy=True, channel=args.channel, axes=args.axes)
             first = np.asarray(image if image.ndim == 2 else image[0])
             save_overlay(first, table[table["frame"] == 0][["y", "x"]].to_numpy(), args.overlay, record["diameter_px"])
     if not tables and failed:
@@ -640,10 +674,12 @@ def _log_sizing(path: Path, record: dict, found: str = "") -> None:
 def _detect_with_bar(args: argparse.Namespace, path: Path, options):
     """``detect_file`` on one input, its frames counted on a progress bar."""
     from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
     from ..files.file_detection import detect_file
 
-    with tqdm(disable=args.quiet, unit="frame", desc=path.name) as bar:
+    # Warnings during the run (a blank frame) print on lines of their own, above the bar, not glued to it.
+    with logging_redirect_tqdm(), tqdm(disable=args.quiet, unit="frame", desc=path.name) as bar:
         def progress(count: int, total: int) -> None:
             bar.total = total
             bar.update(1)
@@ -680,6 +716,7 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
     from dataclasses import replace
 
     from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
     from ..files.distributed import detect_files, local_client, scheduler_client, threads_per_worker
     from ..files.file_detection import check_targets, output_paths
@@ -703,7 +740,7 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
         client = local_client(args.workers or None)
         options = replace(options, threads=threads_per_worker(len(client.scheduler_info()["workers"])))
     try:
-        with tqdm(total=len(inputs), disable=args.quiet, unit="file") as bar:
+        with logging_redirect_tqdm(), tqdm(total=len(inputs), disable=args.quiet, unit="file") as bar:
             summary = detect_files(inputs, args.output, options, args.model, client,
                                    progress=lambda path, status: bar.update(1))
     finally:

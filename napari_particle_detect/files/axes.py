@@ -13,12 +13,16 @@ import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ParticleDetectError
+from .io import AXES_CHOICES
 
-AXES_CHOICES = ("YX", "TYX", "ZYX", "TZYX")
+if TYPE_CHECKING:
+    from .io import ChannelAxis
+
 # The hint logged when a 3D image is read as frames for lack of axes in its metadata.
 STACK_HINT = "give --axes ZYX if it is one volume"
 # What a micrometre is called in metadata, and the lengths converted to it. Anything else ("pixel",
@@ -43,6 +47,7 @@ class Axes:
     source: str  # "--axes", "metadata" or "default"
     voxel_size: tuple[float, float, float] | None = None
     voxel_unit: str | None = None
+    channel: int | None = None  # the channel read of a file of several (its channel axis is not among ``axes``)
 
     @property
     def is_volume(self) -> bool:
@@ -84,11 +89,31 @@ def _zyx_voxel(sizes: Sequence[object],
     return tuple(float(size) for size in sizes), named
 
 
-def _tiff_metadata(path: Path) -> tuple[str | None, tuple[int, ...], tuple[float, float, float] | None, str | None]:
-    """(axes from the metadata or None, the series' shape, voxel size or None, its unit) of a TIFF."""
+@dataclass(frozen=True)
+class TiffLayout:
+    """What a TIFF's metadata says of its image: its axes (None: none of AXES_CHOICES), its shape, the voxel
+    size and its unit, and its channels (io.ChannelAxis; None: one channel)."""
+
+    known: str | None
+    shape: tuple[int, ...]
+    voxel: tuple[float, float, float] | None
+    unit: str | None
+    channels: ChannelAxis | None = None
+
+    @property
+    def shape_of_a_channel(self) -> tuple[int, ...]:
+        """The shape once one channel is chosen (the whole shape for a file of one channel)."""
+        if self.channels is None:
+            return self.shape
+        return tuple(n for i, n in enumerate(self.channels.shape) if i != self.channels.index)
+
+
+def _tiff_layout(path: Path, channel: int | None = None) -> TiffLayout:
+    """A TIFF's axes, shape, voxel size and channels, from its metadata (``channel``: the one to be read,
+    io.tiff_channel_axis)."""
     import tifffile
 
-    from .io import _quiet_tifffile, check_tiff_complete
+    from .io import _quiet_tifffile, check_tiff_complete, tiff_channel_axis
 
     try:
         with _quiet_tifffile(), tifffile.TiffFile(path) as tif:
@@ -96,15 +121,18 @@ def _tiff_metadata(path: Path) -> tuple[str | None, tuple[int, ...], tuple[float
             series = tif.series[0]
             raw, shape = series.axes.upper(), tuple(series.shape)
             voxel, unit = _ome_voxel(tif.ome_metadata) if tif.is_ome else _imagej_voxel(tif)
+            channels = tiff_channel_axis(path, tif, channel)
     except ParticleDetectError:
         raise
     except Exception as exc:  # corrupt files: the reader names them
         raise ParticleDetectError(f"{path}: cannot read image ({type(exc).__name__}: {exc})") from None
     # Length-1 axes other than Y, X say nothing (an OME-TIFF of one time point is still ZYX).
     kept = "".join(a for a, n in zip(raw, shape) if n != 1 or a in "YX")
+    if channels is not None and channels.axes:
+        kept = channels.other_axes  # the axes of each channel: a CZYX file's channels are volumes
     # Q (unknown) and I (a plain page sequence) are what files without axes metadata give.
     known = kept if kept in AXES_CHOICES else None
-    return known, shape, voxel, unit
+    return TiffLayout(known, shape, voxel, unit, channels)
 
 
 def _imagej_voxel(tif) -> tuple[tuple[float, float, float] | None, str | None]:
@@ -180,58 +208,65 @@ def _zarr_metadata(path: Path) -> tuple[str | None, tuple[float, float, float] |
     return None, None, None
 
 
-def file_axes(path: str | Path, given: str | None = None) -> Axes:
+def file_axes(path: str | Path, given: str | None = None, channel: int | None = None) -> Axes:
     """The axes of ``path``: ``given`` (``--axes``), else the metadata's, else 2D/TYX by dimensions.
 
     ``given`` must match the data's dimensions (length-1 axes count), else one ParticleDetectError.
+    A file of several channels (io.tiff_channel_axis) has the axes of each channel (CZYX: ZYX): ``channel``
+    says which one is read (checked against the file; the readers refuse such a file without one).
     """
-    from .io import is_zarr
+    from .io import check_channel_number, is_zarr, no_channels
 
     path = Path(path)
+    channel = check_channel_number(channel)
     if not path.exists():
         raise ParticleDetectError(f"{path}: file not found")
-    known, voxel, shape, unit = None, None, None, None
+    known, voxel, shape, unit, channels = None, None, None, None, None
     suffix = path.suffix.lower()
     if is_zarr(path):
         known, voxel, unit = _zarr_metadata(path)
     elif suffix in (".tif", ".tiff"):
-        known, shape, voxel, unit = _tiff_metadata(path)
+        layout = _tiff_layout(path, channel)
+        known, shape, voxel, unit, channels = (layout.known, layout.shape_of_a_channel, layout.voxel, layout.unit,
+                                               layout.channels)
+        if channel is not None and channels is None:
+            raise no_channels(path, channel, tuple(n for n in layout.shape if n != 1))
+        if channel is not None:
+            channels.checked(path, channel)
     if given is not None:
         given = given.upper()
         if given not in AXES_CHOICES:
             raise ParticleDetectError(f"{path}: --axes {given} is not one of {', '.join(AXES_CHOICES)}")
+        if channels is not None and channel is None and channels.named_by(given):
+            shape, channels = channels.shape, None  # its channel axis is one the user named (read as they say)
         if shape is None:
             from .io import read_image
 
-            shape = tuple(read_image(path, lazy=True).shape)
+            shape = tuple(read_image(path, lazy=True, channel=channel, axes=given).shape)
         dims = tuple(n for n in shape)
         # The data's own axes: length-1 axes other than the last two may be dropped (a one-time-point TZYX).
         if len(dims) != len(given):
             squeezed = tuple(n for i, n in enumerate(dims) if n != 1 or i >= len(dims) - 2)
             if len(squeezed) != len(given):
-                raise ParticleDetectError(f"{path}: --axes {given} names {len(given)} axes, but the image has "
+                image = "the image has" if channels is None else f"each of its {channels.count} channels has"
+                raise ParticleDetectError(f"{path}: --axes {given} names {len(given)} axes, but {image} "
                                           f"{len(squeezed)} (shape {'x'.join(map(str, squeezed))})")
-        return Axes(given, "--axes", voxel, unit)
+        return Axes(given, "--axes", voxel, unit, channel)
     if known is not None:
-        return Axes(known, "metadata", voxel, unit)
-    return Axes("", "default", voxel, unit)
-
-
-def tiff_shape(path: str | Path) -> tuple[int, ...] | None:
-    """A TIFF's shape without its length-1 axes (None: not a readable TIFF)."""
-    if Path(path).suffix.lower() not in (".tif", ".tiff"):
-        return None
-    try:
-        shape = _tiff_metadata(Path(path))[1]
-    except ParticleDetectError:
-        return None
-    return tuple(n for n in shape if n != 1)
+        return Axes(known, "metadata", voxel, unit, channel)
+    return Axes("", "default", voxel, unit, channel)
 
 
 def axes_hint(path: str | Path) -> str:
-    """For a file the 2D reader refuses for its dimensions: which ``--axes`` reads it ('' if none does)."""
-    shape = tiff_shape(path)
-    if shape is not None and len(shape) == 4:
+    """For a file the 2D reader refuses for its dimensions: which ``--axes`` reads it ('' if none does, and
+    for a file of several channels, whose refusal says how to choose one)."""
+    if Path(path).suffix.lower() not in (".tif", ".tiff"):
+        return ""
+    try:
+        layout = _tiff_layout(Path(path))
+    except ParticleDetectError:
+        return ""
+    if layout.channels is None and len([n for n in layout.shape if n != 1]) == 4:
         return "its metadata names no axes; give --axes TZYX if it is a time series of volumes"
     return ""
 
@@ -239,10 +274,13 @@ def axes_hint(path: str | Path) -> str:
 def read_volumes(path: str | Path, axes: Axes):
     """The file as a (T, Z, Y, X) array-like (T = 1 for ZYX): a memory map (uncompressed TIFF), a dask
     array (zarr) or an array (compressed TIFF), so ``data[t]`` reads one volume. At least 2 slices along
-    Z and 8 voxels along Y and X are checked here; finite voxels per volume, as each is detected."""
-    from .io import is_zarr
+    Z and 8 voxels along Y and X are checked here; finite voxels per volume, as each is detected.
+    A TIFF of several channels (CZYX) gives the volumes of ``axes.channel``, and is refused without one."""
+    from .io import is_zarr, no_channels
 
     path = Path(path)
+    if is_zarr(path) and axes.channel is not None:
+        raise no_channels(path, axes.channel, ())
     if is_zarr(path):
         # All of the array's axes but the length-1 ones (io's ZarrStack keeps three at most; TZYX has four).
         try:
@@ -264,12 +302,20 @@ def read_volumes(path: str | Path, axes: Axes):
     else:
         import tifffile
 
-        from .io import _quiet_tifffile, check_tiff_complete
+        from .io import _quiet_tifffile, check_tiff_complete, no_channels, tiff_channel_axis
 
         try:
             with _quiet_tifffile(), tifffile.TiffFile(path) as tif:
                 check_tiff_complete(path, tif)
                 series = tif.series[0]
+                channels = tiff_channel_axis(path, tif, axes.channel)
+                if channels is not None and axes.channel is None and axes.source == "--axes" and \
+                        channels.named_by(axes.axes):
+                    channels = None  # read as the user's --axes say
+                if channels is not None:
+                    chosen = channels.checked(path, axes.channel)
+                elif axes.channel is not None:
+                    raise no_channels(path, axes.channel, tuple(n for n in series.shape if n != 1))
                 # Uncompressed, contiguous pixels (ImageJ hyperstacks, most confocal exports) are mapped,
                 # not read: a long TZYX series holds one volume in memory at a time.
                 data = None if series.dataoffset is not None else series.asarray()
@@ -279,6 +325,8 @@ def read_volumes(path: str | Path, axes: Axes):
             raise
         except Exception as exc:
             raise ParticleDetectError(f"{path}: cannot read image ({type(exc).__name__}: {exc})") from None
+        if channels is not None:  # the chosen channel's volumes, still mapped (a view, not a copy)
+            data = data.reshape(channels.shape)[(slice(None),) * channels.index + (chosen,)]
     shape = tuple(data.shape)
     want = len(axes.axes)
     if len(shape) != want:

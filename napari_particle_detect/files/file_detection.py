@@ -16,15 +16,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..detection.choices import DEFAULT_TILE
 from ..errors import ParticleDetectError
 from ..shipped import is_shipped, model_digest
-from .io import IMAGE_SUFFIXES, atomic_write_text, is_zarr, read_image, write_centres
+from .io import IMAGE_SUFFIXES, atomic_write_text, check_channel_number, is_zarr, read_image, write_centres
 from ..detection.threads import keeps_torch_threads
 
 GLOB_CHARACTERS = "*?["
+# kinds_prediction.detect_kind_file reads the whole file: it would refuse, or ignore, a channel chosen.
+CHANNEL_OF_SPHERES_ONLY = ("--channel is read for spheres only so far; for --kind {kind}, save the channel as its "
+                           "own file")
 
 
 @dataclass(frozen=True)
@@ -44,12 +48,16 @@ class DetectOptions:
     measure: bool = False  # add trackpy's mass, size, ecc, signal, raw_mass per centre (detection/measurements.py)
     kind: str = "spheres"  # what to find: spheres, rods or chains (kinds/registry.py)
     split_close: bool = False  # also the particles the heatmap's peaks leave (prediction.iter_detect)
+    channel: int | None = None  # of a file of several channels, the one detected (0 for the first; io.read_image)
+    axes: str | None = None  # --axes, where they name a file's channel axis too: read as they say (io.read_image)
 
     def affecting_results(self) -> dict:
         """The options that change the centres found (device, batching and threads do not)."""
         return {"threshold": self.threshold, "diameter": self.diameter, "polarity": self.polarity,
                 "tile": self.tile, "precision": self.precision, "runtime": self.runtime, "kind": self.kind,
-                **({"measure": True} if self.measure else {}), **({"split_close": True} if self.split_close else {})}
+                **({"measure": True} if self.measure else {}), **({"split_close": True} if self.split_close else {}),
+                **({"channel": self.channel} if self.channel is not None else {}),
+                **({"axes": self.axes} if self.axes is not None else {})}
 
 
 @dataclass
@@ -70,6 +78,9 @@ def check_options(options: object) -> DetectOptions:
     if not isinstance(options, DetectOptions):
         raise TypeError(f"options must be a DetectOptions (file_detection.DetectOptions(diameter=12, ...)), got "
                         f"{type(options).__name__}")
+    check_channel_number(options.channel)
+    if options.channel is not None and options.kind != "spheres":
+        raise ParticleDetectError(CHANNEL_OF_SPHERES_ONLY.format(kind=options.kind))
     return options
 
 
@@ -81,7 +92,10 @@ def detect_file(
     progress: Callable[[int, int], None] | None = None,
 ) -> FileResult:
     """Centres of every frame of one image file; with ``output``, written there as CSV with a
-    ``.json`` of metadata beside it (both atomically, the metadata last).
+    ``.json`` of metadata beside it (both atomically, the metadata last). A file of several channels is
+    read at ``options.channel`` (and refused without one). The record (and the metadata's ``inputs``)
+    lists the frames nothing was found in (``frames_without_centres``) and, of them, the blank ones, one
+    value in every pixel (``blank_frames``).
 
     The model is loaded once per process while its files are unchanged, so a worker running many
     files loads it once.
@@ -106,9 +120,11 @@ def detect_file(
         from ..detection.kinds_prediction import detect_kind_file
 
         table, record, meta = detect_kind_file(path, options, model_path, device, progress)
+        record.update(frames_found_empty(lambda: read_image(path, lazy=True, axes=options.axes), table,
+                                         record["frames"]))
         return _finish(path, output, record, table, meta, fingerprint, start)
     model = load_model_cached(model_path, device)
-    image = read_image(path, lazy=True)
+    image = read_image(path, lazy=True, channel=options.channel, axes=options.axes)
     check_diameter_fits(path, image, options.diameter)
     n_frames = 1 if image.ndim == 2 else len(image)
     parts, sizing = [], None
@@ -129,13 +145,34 @@ def detect_file(
     record = {"file": str(path), "frames": n_frames, "centres": len(table),
               "diameter_px": round(sizing.diameter, 3), "diameter_source": sizing.source,
               "diameter_confidence": sizing.confidence, "diameter_reason": sizing.reason,
-              "ringed": sizing.ringed, "rescale_factor": sizing.scale}
+              "ringed": sizing.ringed, "rescale_factor": sizing.scale,
+              **({"channel": options.channel} if options.channel is not None else {}),
+              **frames_found_empty(lambda: image, table, n_frames)}
     meta = {"model": str(model.path), "threshold": options.threshold if options.threshold is not None
             else model.card.threshold, "polarity": options.polarity, "device": str(device),
             "inputs": [record]}
     meta["runtime"], meta["precision"] = runtime_record(options.runtime, options.precision, device, options.compile,
                                                         model)
     return _finish(path, output, record, table, meta, fingerprint, start)
+
+
+def frames_found_empty(image: Callable[[], object], table: pd.DataFrame, n_frames: int) -> dict:
+    """``frames_without_centres``: the frames of ``table`` (frame column) in which nothing was found; and
+    ``blank_frames``: those of them that are one value in every pixel (a dropped or shutter frame, skipped
+    with a warning). ``image`` gives the image (read only when some frame came out empty)."""
+    if "frame" in table.columns:
+        found = set(table["frame"].astype(int))
+    else:
+        found = {0} if len(table) else set()  # a table of one image
+    empty = [index for index in range(n_frames) if index not in found]
+    blank = []
+    if empty:
+        pixels = image()
+        for index in empty:
+            frame = np.asarray(pixels if pixels.ndim == 2 else pixels[index])
+            if frame.size and frame.min() == frame.max():
+                blank.append(index)
+    return {"frames_without_centres": empty, "blank_frames": blank}
 
 
 def _finish(path: Path, output: str | Path | None, record: dict, table: pd.DataFrame, meta: dict,

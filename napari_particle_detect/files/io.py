@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -31,12 +32,17 @@ class LazyTiffStack:
 
     _tif = None  # set first thing in __init__; here too, so __del__ of a half-made stack closes nothing
 
-    def __init__(self, path: Path, tif, n_frames: int, frame_shape: tuple[int, int], dtype: np.dtype) -> None:
+    def __init__(self, path: Path, tif, n_frames: int, frame_shape: tuple[int, int], dtype: np.dtype,
+                 pages: list[int] | None = None, sample: tuple | None = None) -> None:
         self.path = path
         self._tif = tif
         self.shape = (n_frames, *frame_shape)
         self.ndim = 3
         self.dtype = dtype
+        # One channel of a multichannel file: the page each frame is (channels as pages), or the part of
+        # every page it is (channels as a page's samples). None: frame i is page i, whole.
+        self._pages = pages
+        self._sample = sample
 
     @property
     def closed(self) -> bool:
@@ -69,7 +75,9 @@ class LazyTiffStack:
         if self._tif is None:
             raise ValueError(f"{self.path}: the stack is closed; read it again with read_image(path, lazy=True)")
         try:
-            return self._tif.pages[int(index)].asarray()
+            page = self._pages[int(index)] if self._pages is not None else int(index)
+            pixels = self._tif.pages[page].asarray()
+            return pixels[self._sample] if self._sample is not None else pixels
         except Exception as exc:
             raise ParticleDetectError(f"{self.path}: cannot read frame {index} ({type(exc).__name__}: {exc})") from None
 
@@ -119,6 +127,144 @@ def _open_lazy_tiff(path: Path, tif) -> LazyTiffStack | None:
     return LazyTiffStack(path, tif, frames, frame_shape, dtype)
 
 
+# A last axis this short, after two of image size, with no axes in the metadata: channels (a frame 2 to 4
+# pixels wide would be refused as too small anyway).
+GUESSED_CHANNELS = (2, 3, 4)
+# The axes an image file may have once one channel is chosen (files.axes reads which a file has).
+AXES_CHOICES = ("YX", "TYX", "ZYX", "TZYX")
+
+
+@dataclass(frozen=True)
+class ChannelAxis:
+    """The channels of an image file: its axes without the length-1 ones (as its metadata names them;
+    "" when it names none and the last axis is taken for channels), their sizes, and which is the channel axis."""
+
+    axes: str
+    shape: tuple[int, ...]
+    index: int
+
+    @property
+    def count(self) -> int:
+        return self.shape[self.index]
+
+    @property
+    def other_axes(self) -> str:
+        """The axes left once one channel is chosen ("" for unnamed ones)."""
+        return self.axes[:self.index] + self.axes[self.index + 1:]
+
+    def refusal(self, path: Path) -> str:
+        """Why ``path`` is not read without a channel chosen, and how to choose one (one line)."""
+        choose = f"give --channel N (0-{self.count - 1}) to detect one"
+        size = "x".join(map(str, self.shape))
+        if not self.axes:
+            return (f"{path}: shape {size} looks like {self.count} channels on its last axis (its metadata names no "
+                    f"axes); {choose}")
+        if self.axes[self.index] == "S":  # the samples of a colour pixel: as the RGB(A) arrays are refused
+            # tifffile writes a stack of 3 or 4 frames as RGB planes unless told photometric="minisblack".
+            planes = f", or --axes TYX if its {self.count} planes are frames" if self.axes == "SYX" else ""
+            return (f"{path}: looks like an RGB(A) image (axes {self.axes}, shape {size}: {self.count} samples per "
+                    f"pixel); convert it to greyscale first, or {choose}{planes}")
+        return (f"{path}: its metadata names axes {self.axes} (shape {size}): {self.count} channels, and detection "
+                f"reads one; {choose}")
+
+    def named_by(self, axes: str | None) -> bool:
+        """Whether ``axes`` (``--axes``) name every axis of the file, its channel axis among them: the file is
+        then read as they say (a planar RGB TIFF's planes as frames), not one channel at a time."""
+        return axes is not None and len(axes) == len(self.shape)
+
+    def checked(self, path: Path, channel: int | None) -> int:
+        """``channel`` as an index along the channel axis, or one ParticleDetectError: none chosen, or out of range."""
+        if channel is None:
+            raise ParticleDetectError(self.refusal(path))
+        if not 0 <= channel < self.count:
+            raise ParticleDetectError(f"{path}: --channel {channel}, but it has {self.count} channels "
+                                      f"(0-{self.count - 1})")
+        return int(channel)
+
+
+def check_channel_number(channel: object) -> int | None:
+    """``channel`` as given (None: none chosen), or a TypeError where it is no whole number."""
+    if channel is None:
+        return None
+    if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)):
+        raise TypeError(f"channel must be a whole number (0 for the first) or None, got {type(channel).__name__} "
+                        f"{channel!r:.40}")
+    return int(channel)
+
+
+def no_channels(path: Path, channel: int, shape: tuple[int, ...]) -> ParticleDetectError:
+    """The refusal of ``--channel`` for a file with one channel, or a zarr (whose channels are not read)."""
+    if is_zarr(path):
+        return ParticleDetectError(f"{path}: --channel {channel}: channels are read from TIFF, PNG and JPEG files, "
+                                   "not zarr; leave out --channel")
+    return ParticleDetectError(f"{path}: --channel {channel}, but it has no channels (shape "
+                               f"{'x'.join(map(str, shape))}); leave out --channel")
+
+
+def tiff_channel_axis(path: Path, tif, channel: int | None = None) -> ChannelAxis | None:
+    """The channels of an open TIFF's image: an axis its metadata names C or S (ImageJ and OME hyperstacks,
+    RGB samples), or, where it names none of its axes, a last axis of 2-4 after two of image size; None
+    when it has one channel. Files of several series (pages saved one by one) are frames of one stack.
+    tifffile's own RGB planes are channels only when a ``channel`` is chosen (:func:`_planes_are_frames`)."""
+    if len(tif.series) != 1:
+        return None
+    series = tif.series[0]
+    kept = [(a, n) for a, n in zip(series.axes.upper(), series.shape) if n != 1 or a in "YX"]
+    axes, shape = "".join(a for a, _ in kept), tuple(int(n) for _, n in kept)
+    # tifffile's axis letters (from ImageJ, OME or the TIFF tags): C for channels, S for the samples of each
+    # pixel (RGB, interleaved or planar).
+    named = [i for i, a in enumerate(axes)
+             if a == "C" or (a == "S" and (channel is not None or not _planes_are_frames(tif, axes, i)))]
+    if len(named) > 1:
+        raise ParticleDetectError(f"{path}: its axes {axes} hold channels along {len(named)} axes; save one channel "
+                                  "per file")
+    if named:
+        return ChannelAxis(axes, shape, named[0])
+    if axes not in AXES_CHOICES and len(shape) in (3, 4) and shape[-1] in GUESSED_CHANNELS and min(shape[-3:-1]) >= 8:
+        return ChannelAxis("", shape, len(shape) - 1)
+    return None
+
+
+def _planes_are_frames(tif, axes: str, index: int) -> bool:
+    """Whether a TIFF's samples axis (S, at ``index`` of ``axes``) is read as frames, not colours: RGB planes
+    (not interleaved) of a file tifffile wrote (its shape description), as it writes every stack of 3 or 4
+    frames unless told photometric="minisblack" (this package's own sample stacks among them); the two are
+    the same bytes. Another program's RGB planes are colours."""
+    return index != len(axes) - 1 and bool(tif.is_shaped)
+
+
+def _open_lazy_channel(path: Path, tif, channels: ChannelAxis, channel: int) -> LazyTiffStack | np.ndarray | None:
+    """One channel of the open TIFF read page by page: a LazyTiffStack for a stack, the one frame for a single
+    image; None where the pages do not map onto frames (the caller reads the whole file)."""
+    series = tif.series[0]
+    shape, page_shape = tuple(series.shape), tuple(tif.pages[0].shape)
+    paged = len(shape) - len(page_shape)  # the leading axes: one page for each combination of them
+    if paged < 0 or shape[paged:] != page_shape or len(tif.pages) != int(np.prod(shape[:paged])):
+        return None
+    kept = [i for i, (a, n) in enumerate(zip(series.axes.upper(), shape)) if n != 1 or a in "YX"]
+    axis = kept[channels.index]  # among the series' own axes, length-1 ones included
+    others = [i for i in range(paged) if i != axis and shape[i] != 1]
+    if len(others) > 1:
+        return None  # more than a stack once the channel is chosen: read whole, and refused for its shape
+    frames = shape[others[0]] if others else 1
+    if axis < paged:  # the channels are pages (ImageJ, OME): frame t is the page of (t, channel)
+        pages = [int(np.ravel_multi_index(tuple(channel if i == axis else t if others and i == others[0] else 0
+                                                for i in range(paged)), shape[:paged])) for t in range(frames)]
+        frame_shape, sample = page_shape, None
+    else:  # the channels are each page's samples (RGB): every page is a frame, cut to its channel
+        pages = list(range(len(tif.pages)))
+        sample = tuple(channel if i == axis - paged else slice(None) for i in range(len(page_shape)))
+        frame_shape = tuple(n for i, n in enumerate(page_shape) if i != axis - paged)
+    if len(frame_shape) != 2:
+        return None
+    stack = LazyTiffStack(path, tif, len(pages), frame_shape, series.dtype, pages, sample)
+    if len(pages) > 1:
+        return stack
+    single = stack[0]  # one image: read now, as any 2D image is
+    stack.close()
+    return single
+
+
 def _tiff_pixels(path: Path, tif) -> np.ndarray:
     """The TIFF's one image or stack; pages saved one by one (several series) are stacked when they agree."""
     series = list(tif.series)
@@ -132,21 +278,38 @@ def _tiff_pixels(path: Path, tif) -> np.ndarray:
     return np.stack([s.asarray() for s in series])
 
 
-def _read_tiff(path: Path, lazy: bool) -> np.ndarray | LazyTiffStack:
-    """The TIFF, checked whole first; with ``lazy`` a LazyTiffStack (left open) where pages are frames."""
+def _read_tiff(path: Path, lazy: bool, channel: int | None = None,
+               axes: str | None = None) -> np.ndarray | LazyTiffStack:
+    """The TIFF, checked whole first; with ``lazy`` a LazyTiffStack (left open) where pages are frames.
+    A file of several channels is read one channel at a time: ``channel``, else one ParticleDetectError
+    (unless ``axes`` name every axis of it: ChannelAxis.named_by)."""
     import tifffile
 
     tif = tifffile.TiffFile(path)
     try:
         check_tiff_complete(path, tif)
-        stack = _open_lazy_tiff(path, tif) if lazy else None
+        channels = tiff_channel_axis(path, tif, channel)
+        if channels is not None and channel is None and channels.named_by(axes):
+            channels = None  # read as the user's --axes say
+        if channels is not None:
+            channel = channels.checked(path, channel)
+            stack = _open_lazy_channel(path, tif, channels, channel) if lazy else None
+        elif channel is not None:
+            raise no_channels(path, channel, tuple(n for n in tif.series[0].shape if n != 1))
+        else:
+            stack = _open_lazy_tiff(path, tif) if lazy else None
     except BaseException:
         tif.close()
         raise
+    if isinstance(stack, np.ndarray):  # the one frame of a channel: read already
+        return stack
     if stack is not None:
         return stack  # reads its frames from the open file
     with tif:
-        return _tiff_pixels(path, tif)
+        data = _tiff_pixels(path, tif)
+    if channels is None:
+        return data
+    return np.take(np.asarray(data).reshape(channels.shape), channel, axis=channels.index)
 
 
 def check_tiff_complete(path: Path, tif) -> None:
@@ -206,6 +369,26 @@ def _frames_said(tif) -> int | None:
     return None
 
 
+def _picture_channel(path: Path, data: np.ndarray, channel: int | None) -> np.ndarray:
+    """A PNG's or JPEG's grey pixels: its ``channel`` (a colour one's refused without one), or grey + alpha's
+    grey (PNG mode LA: the alpha channel is no part of the image)."""
+    data = np.asarray(data)
+    colour = data.ndim == 3 and data.shape[-1] in (2, 3, 4)
+    if channel is not None:
+        if not colour:
+            raise no_channels(path, channel, data.shape)
+        count = data.shape[-1]
+        if not 0 <= channel < count:
+            raise ParticleDetectError(f"{path}: --channel {channel}, but it has {count} channels (0-{count - 1})")
+        return data[..., channel]
+    if colour and data.shape[-1] == 2:
+        return data[..., 0]
+    if colour:
+        raise ParticleDetectError(f"{path}: colour (RGB) image; convert it to greyscale first, or give --channel N "
+                                  f"(0-{data.shape[-1] - 1}) to detect one channel")
+    return data
+
+
 def _read_picture(path: Path, suffix: str) -> np.ndarray:
     """A PNG or JPEG (through imageio's Pillow plugin); a file it cannot read is one line naming the format
     its suffix promises (imageio's own message, when no plugin claims the file, suggests installing video
@@ -236,18 +419,29 @@ def _picture_problem(path: Path, suffix: str, failure: Exception) -> str:
     return f"{type(failure).__name__}{': ' + text if text else ''}"
 
 
-def read_image(path: str | Path, lazy: bool = False) -> np.ndarray | LazyTiffStack | ZarrStack:
+def read_image(path: str | Path, lazy: bool = False, channel: int | None = None,
+               axes: str | None = None) -> np.ndarray | LazyTiffStack | ZarrStack:
     """A 2D image or a T/Z stack; every failure is one clear ParticleDetectError.
 
     With ``lazy``, a multi-page TIFF stack comes back as a :class:`LazyTiffStack` and a zarr or
     OME-Zarr folder (``.zarr``) as a :class:`ZarrStack`, both reading frames on demand (long stacks
     in bounded memory); everything else is read whole.
+
+    A file of several channels (a C axis in its ImageJ or OME metadata, RGB samples, a last axis of 2-4
+    in a TIFF whose metadata names no axes, a colour PNG) is read one channel at a time: ``channel``
+    (0 for the first), else one ParticleDetectError naming its axes and channels; never as frames,
+    unless ``axes`` (``--axes``, "TYX") name as many axes as a TIFF has, its channel axis among them
+    (tifffile writes a stack of 3 or 4 frames as RGB planes). ``channel`` for a file of one channel is
+    refused too.
     """
     path = Path(path)
+    channel = check_channel_number(channel)
     if not path.exists():
         raise ParticleDetectError(f"{path}: file not found")
     if is_zarr(path):
         stack = open_zarr(path)
+        if channel is not None:
+            raise no_channels(path, channel, stack.shape)
         return stack if lazy else np.asarray(stack)
     if path.is_dir():
         raise ParticleDetectError(f"{path}: is a folder, not an image")
@@ -255,11 +449,11 @@ def read_image(path: str | Path, lazy: bool = False) -> np.ndarray | LazyTiffSta
     try:
         with _quiet_tifffile():
             if suffix in (".tif", ".tiff"):
-                data = _read_tiff(path, lazy)
+                data = _read_tiff(path, lazy, channel, axes)
                 if isinstance(data, LazyTiffStack):
                     return data
             elif suffix in PICTURE_FORMATS:
-                data = _read_picture(path, suffix)
+                data = _picture_channel(path, _read_picture(path, suffix), channel)
             else:
                 raise ParticleDetectError(f"{path}: unsupported file type {suffix!r}; use TIFF or PNG")
     except ParticleDetectError:
@@ -270,10 +464,6 @@ def read_image(path: str | Path, lazy: bool = False) -> np.ndarray | LazyTiffSta
     if data.size == 0:
         raise ParticleDetectError(f"{path}: cannot read image (no pixel data)")
     data = np.squeeze(data) if data.ndim > 2 else data
-    if data.ndim == 3 and data.shape[-1] == 2 and suffix in (".png", ".jpg", ".jpeg"):
-        data = data[..., 0]  # grey + alpha (PNG mode LA): the alpha channel is no part of the image
-    if data.ndim == 3 and data.shape[-1] in (3, 4) and suffix in (".png", ".jpg", ".jpeg"):
-        raise ParticleDetectError(f"{path}: colour (RGB) image; convert it to greyscale first")
     if data.ndim not in (2, 3):
         raise ParticleDetectError(f"{path}: expected a 2D image or a 3D stack, got shape {data.shape}")
     return data
