@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from napari_particle_detect.kinds.heatmap import decode, encode
 
@@ -68,6 +69,24 @@ def test_plateaus_by_labelling_and_by_linking_agree(monkeypatch):
     monkeypatch.setattr(heatmap, "PLATEAU_LABEL_ABOVE", 0)
     assert np.array_equal(heatmap.one_per_plateau(coords), linked)
     assert np.array_equal(heatmap.one_per_plateau(coords + [5, 7]), linked + [5, 7])
+
+
+def test_many_peaks_spread_thin_are_linked_not_labelled_over_the_whole_frame(monkeypatch):
+    # A crowded 8192 px frame has 175,000 peaks: labelling a mask of its whole working frame took 1.3 GB
+    # on a 12,000 px image, past the bounded memory of band decoding. Only a near-saturated map is labelled.
+    from napari_particle_detect.kinds import heatmap
+
+    rng = np.random.default_rng(3)
+    sparse = np.unique(rng.integers(0, 16_000, size=(60_000, 2)), axis=0)  # 0.02 % of a 16,000 px frame
+    labelled = heatmap._first_of_each_plateau_labelled
+    monkeypatch.setattr(heatmap, "_first_of_each_plateau_labelled",
+                        lambda coords: pytest.fail(f"labelled {len(coords)} sparse peaks"))
+    kept = heatmap.one_per_plateau(sparse)
+    assert 0 < len(sparse) - len(kept) < 200  # the few chance neighbours are one plateau each
+    assert np.array_equal(kept, labelled(sparse))  # the same peaks either way
+    dense = np.argwhere(np.ones((300, 300), bool))  # a saturated map: labelled, as cheaper
+    monkeypatch.setattr(heatmap, "_first_of_each_plateau_labelled", labelled)
+    assert np.array_equal(heatmap.one_per_plateau(dense), dense[:1])
 
 
 def test_local_maxima_are_the_maximum_filters_bit_for_bit():

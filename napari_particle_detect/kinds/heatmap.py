@@ -174,7 +174,8 @@ def one_per_plateau(coords: np.ndarray) -> np.ndarray:
     coords = np.asarray(coords, dtype=np.intp).reshape(-1, 2)
     if len(coords) < 2:
         return coords
-    if len(coords) > PLATEAU_LABEL_ABOVE:
+    span = coords.max(axis=0) - coords.min(axis=0) + 1
+    if len(coords) > PLATEAU_LABEL_ABOVE and len(coords) >= PLATEAU_LABEL_DENSITY * float(np.prod(span)):
         return _first_of_each_plateau_labelled(coords)
     # Peaks as sorted integer keys on a grid one wider than the peaks' span, so neighbours never wrap.
     width = int(coords[:, 1].max()) + 3
@@ -194,9 +195,12 @@ def one_per_plateau(coords: np.ndarray) -> np.ndarray:
     return coords[np.sort(first)]
 
 
-# Past this many peaks (a heatmap above threshold nearly everywhere), labelling a mask of them
-# is cheaper than linking them pairwise.
+# Past this many peaks covering at least this share of their bounding box (a heatmap above threshold
+# nearly everywhere), labelling a mask of the box is cheaper than linking them pairwise. Many peaks
+# spread thin (a crowded 8192 px frame: 175,000) link pairwise: a mask and labels of the whole frame
+# (5 bytes a pixel, 1.3 GB for a 16,000 px working frame) broke the bounded memory of band decoding.
 PLATEAU_LABEL_ABOVE = 50_000
+PLATEAU_LABEL_DENSITY = 0.05
 
 
 def _first_of_each_plateau_labelled(coords: np.ndarray) -> np.ndarray:
