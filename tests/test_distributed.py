@@ -363,3 +363,29 @@ def test_detect_files_takes_one_path_refuses_a_table_name_and_options_of_another
         detect_file(path, {"diameter": 10}, tiny_model)
     with pytest.raises(TypeError, match="options must be a DetectOptions"):
         detect_files([path], tmp_path / "out2", {"diameter": 10}, tiny_model)
+
+
+def test_a_table_that_cannot_be_written_leaves_no_metadata_of_it(tmp_path, tiny_model, monkeypatch):
+    # A disk that filled while the CSV was written left a.json ("unfinished", 27,695 centres) beside no a.csv.
+    import errno
+
+    from napari_particle_detect.files import file_detection
+
+    image, = write_images(tmp_path / "in", 1)
+    output = tmp_path / "out" / "a.csv"
+    output.parent.mkdir()
+
+    def full_disk(table, path, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(file_detection, "write_centres", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        detect_file(image, OPTIONS, tiny_model, output)
+    assert sorted(p.name for p in output.parent.iterdir()) == []
+
+    monkeypatch.undo()
+    detect_file(image, OPTIONS, tiny_model, output)  # an earlier table: its metadata stays, marked unfinished
+    monkeypatch.setattr(file_detection, "write_centres", full_disk)
+    with pytest.raises(OSError):
+        detect_file(image, OPTIONS, tiny_model, output)
+    assert json.loads(output.with_suffix(".json").read_text())["fingerprint"] is None  # redone on resume

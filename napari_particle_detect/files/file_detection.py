@@ -183,13 +183,19 @@ def _finish(path: Path, output: str | Path | None, record: dict, table: pd.DataF
     output = Path(output)
     # First the metadata without its fingerprint: a run killed while the tables are written leaves them
     # marked as detect's, unfinished, so resuming does them again instead of refusing to replace them.
+    table_there = output.exists()
     atomic_write_text(metadata_path(output), json.dumps({**meta, "fingerprint": None}, indent=2))
-    if record.get("kind", "spheres") != "spheres":
-        from ..kinds.registry import write_kind_table
+    try:
+        if record.get("kind", "spheres") != "spheres":
+            from ..kinds.registry import write_kind_table
 
-        write_kind_table(table, output, record["kind"])
-    else:
-        write_centres(table, output)
+            write_kind_table(table, output, record["kind"])
+        else:
+            write_centres(table, output)
+    except BaseException:
+        if not table_there and not output.exists():  # a full disk: no table, so no metadata of one either
+            metadata_path(output).unlink(missing_ok=True)
+        raise
     # The metadata, with the fingerprint, goes last: its presence marks the output as finished.
     atomic_write_text(metadata_path(output), json.dumps({**meta, "fingerprint": fingerprint}, indent=2))
     return FileResult(path, output, record, None, time.perf_counter() - start, meta)
