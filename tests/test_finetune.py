@@ -522,7 +522,11 @@ def test_train_and_rounds_export_replace_an_existing_model_only_when_asked(tmp_p
     for suffix in (".pt", ".json"):
         (tmp_path / f"m{suffix}").write_bytes(tiny_model.with_suffix(suffix).read_bytes())
     before = (tmp_path / "m.pt").read_bytes()
-    assert "m.pt: already there; give --overwrite" in _refused(capsys, "train", "-o", out)
+    assert "m.pt: already there; give --overwrite to replace it, --resume to continue" in _refused(capsys, "train",
+                                                                                                 "-o", out)
+    # A round (--from with DATA) refuses --resume: it was offered, then refused.
+    said = _refused(capsys, "train", _two_pairs(tmp_path / "data"), "--from", tiny_model, "-o", out)
+    assert "m.pt: already there; give --overwrite to replace it, or another -o" in said and "--resume" not in said
     assert (tmp_path / "m.pt").read_bytes() == before
     assert "not both" in _refused(capsys, "train", "-o", out, "--overwrite", "--resume")
     assert main(["-q", "train", "-o", str(out), "--overwrite", *SHORT]) == 0

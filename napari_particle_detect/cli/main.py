@@ -370,10 +370,11 @@ def _refuse_replacing_a_model(args: argparse.Namespace) -> None:
         return
     from .checks import model_outputs
 
+    # A fine-tuning round (--from with DATA) is short and refuses --resume: not offered for it.
+    resume = "" if args.init is not None and args.data else ", --resume to continue an interrupted run"
     for path in model_outputs(args.output).values():
         if path.exists():
-            raise ParticleDetectError(f"{path}: already there; give --overwrite to replace it, --resume to continue "
-                                      "an interrupted run, or another -o")
+            raise ParticleDetectError(f"{path}: already there; give --overwrite to replace it{resume}, or another -o")
 
 
 def _refuse_ignored_train_options(args: argparse.Namespace) -> None:
