@@ -455,3 +455,24 @@ def test_a_resnet_trains_from_scratch_on_a_cpu_without_crashing_the_process(tmp_
 
     cpu = torch.device("cpu")
     assert not trains_channels_last(ResNetHeatmap(), cpu) and trains_channels_last(UNet(), cpu)
+
+
+def test_a_damaged_resume_state_is_called_damaged_and_only_foreign_objects_a_risk(tmp_path):
+    # Every failure to unpickle was "refused: ... could run code", a truncated file included.
+    import pickle
+
+    from napari_particle_detect.learning.training import read_training_state
+
+    empty, text, foreign, good = (tmp_path / f"{n}.state.pt" for n in ("empty", "text", "foreign", "good"))
+    empty.write_bytes(b"")
+    text.write_text("epoch 3\n")
+    torch.save({"sampler": pickle.Pickler}, foreign)  # a class: loading it would import code
+    torch.save({"epoch": 3, "weights": torch.zeros(2)}, good)
+    with pytest.raises(ParticleDetectError, match=r"empty.state.pt: not a training state file \(damaged or another "
+                                                  r"format: empty\)$"):
+        read_training_state(empty)
+    with pytest.raises(ParticleDetectError, match="not a training state .*not a PyTorch archive"):
+        read_training_state(text)
+    with pytest.raises(ParticleDetectError, match="refused: .*could run code.*delete it and train without --resume"):
+        read_training_state(foreign)
+    assert read_training_state(good)["epoch"] == 3

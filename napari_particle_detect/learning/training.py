@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import pickle
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +27,7 @@ from ..errors import ParticleDetectError
 from ..kinds.evaluation import Counts, best_threshold_index, count_in_area
 from ..kinds.heatmap import decode, encode
 from ..models import DetectorModel, build_network, load_model, save_model
-from ..models.registry import ModelCard, require_kind, save_tensors
+from ..models.registry import ModelCard, read_saved_tensors, require_kind, save_tensors
 from ..detection.prediction import predict_heatmap
 from ..detection.preprocessing import as_frames, check_frame, normalise
 from ..detection.sizing import estimate_diameter, rescale_centres, rescale_frame, scale_for_diameter
@@ -652,15 +651,7 @@ def _teacher_network(config: TrainConfig, device: torch.device) -> nn.Module | N
 
 def read_training_state(path: Path) -> dict:
     """A resume state as written by a training loop here: tensors and plain values only, never code."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise ParticleDetectError(f"{path}: refused: it holds objects other than tensors and numbers "
-                                  "(loading them could run code); delete it and train without --resume") from None
-    except Exception as exc:  # corrupt or truncated files
-        first = (str(exc).strip().splitlines() or [""])[0][:120]
-        raise ParticleDetectError(f"{path}: not a training state this program wrote ({type(exc).__name__}: {first})") from None
-    return state
+    return read_saved_tensors(path, "training state file", "delete it and train without --resume")
 
 
 def _resume(out: Path, network: nn.Module, optimiser: torch.optim.Optimizer, scheduler,

@@ -356,7 +356,7 @@ def _with_round_advice(error: ParticleDetectError, weights: Path) -> ParticleDet
 def _load_model(path: Path, device: str | torch.device) -> DetectorModel:
     card = _saved_card(path)
     network = build_network(card)
-    state = _read_weights(path)
+    state = read_saved_tensors(path)
     try:
         network.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError) as exc:
@@ -379,23 +379,25 @@ _TORCH_ARCHIVE_START = b"PK\x03\x04"
 _TORCH_LEGACY_MAGIC = b"\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19"
 
 
-def _read_weights(path: Path) -> Any:
-    """The tensors torch saved in ``path``, read without running code. A file that is no PyTorch file at
-    all (empty, random bytes, text) is told apart from a real one holding other objects, the only one
-    refused as a risk: any failure to unpickle read as that risk, a damaged file looked like an attack."""
+def read_saved_tensors(path: Path, what: str = "model weights file",
+                       if_refused: str = "use weights saved by napari-particle-detect") -> Any:
+    """The tensors (and plain values) torch saved in ``path``, read without running code. A file that is no
+    PyTorch file at all (empty, random bytes, text) is told apart from a real one holding other objects,
+    the only one refused as a risk (``if_refused`` says what to do then): any failure to unpickle read as
+    that risk, a damaged file looked like an attack. ``what`` the file is, for the messages."""
     problem = _not_torch_file(path)
     if problem:
-        raise ParticleDetectError(f"{path}: not a model weights file (damaged or another format: {problem})")
+        raise ParticleDetectError(f"{path}: not a {what} (damaged or another format: {problem})")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if "Unsupported operand" not in str(exc):  # a class or function to import: code could run
             raise ParticleDetectError(f"{path}: refused: it holds objects other than tensors (loading them could "
-                                      "run code); use weights saved by napari-particle-detect") from None
-        raise ParticleDetectError(f"{path}: cannot read model weights (a damaged PyTorch archive)") from None
+                                      f"run code); {if_refused}") from None
+        raise ParticleDetectError(f"{path}: cannot read {what.removesuffix(' file')} (a damaged PyTorch archive)") from None
     except Exception as exc:  # corrupt zip, truncated files
         first = str(exc).strip().splitlines()[0].split(". ")[0][:120] if str(exc).strip() else ""
-        raise ParticleDetectError(f"{path}: cannot read model weights (a damaged PyTorch archive: "
+        raise ParticleDetectError(f"{path}: cannot read {what.removesuffix(' file')} (a damaged PyTorch archive: "
                                   f"{type(exc).__name__}: {first})") from None
 
 
