@@ -286,3 +286,62 @@ def test_a_doubt_between_two_sizes_the_model_sees_alike_is_no_doubt():
     assert table.attrs["diameter_reason"].endswith("either size gives the same centres (both are enlarged the "
                                                    "most the model does)")
     assert "give the diameter" not in table.attrs["diameter_reason"]
+
+
+def _large_particles(look: str, diameter: float, side: int) -> object:
+    """The generator's particles of about ``diameter`` px, covering 0.3 of a ``side`` px frame (seed 3)."""
+    from napari_particle_detect.synthetic.spheres import SynthConfig, synthesize
+
+    r = diameter / 2
+    config = SynthConfig(look=look, shape=(side, side), radius_range=(0.95 * r, 1.05 * r), area_fraction=0.3)
+    return synthesize(config, seed=3)
+
+
+@pytest.mark.parametrize("look", ["gaussian", "opaque"])
+def test_particles_larger_than_the_sizes_searched_are_read_larger_and_flagged(look):
+    # 120 px particles: the estimate used to stop at 60 px and call that confident ("high" in the
+    # table), and detection at 60 px found nothing (Gaussian) or 107 centres on 28 discs (opaque).
+    from napari_particle_detect.detection.sizing import DIAMETER_ADVICE, estimate_size
+
+    estimate = estimate_size(_large_particles(look, 120, 1024).image)
+    assert not estimate.confident
+    assert 100 < estimate.diameter < 160, estimate  # read beyond 60 px (Gaussian spots read large: 151)
+    assert "larger than" in estimate.reason and estimate.reason.endswith(DIAMETER_ADVICE), estimate.reason
+
+
+def test_large_particles_are_detected_at_about_their_size_with_a_warning():
+    from napari_particle_detect import detect, score
+
+    scene = _large_particles("gaussian", 120, 1024)
+    table = detect(scene.image, device="cpu")
+    assert table.attrs["diameter"] > 100
+    assert table.attrs["diameter_confidence"] == "low"
+    assert "may be larger than the largest size the estimate looks for" in table.attrs["diameter_reason"]
+    found = score(table[["y", "x"]].to_numpy(), scene.centres, tolerance=30)
+    assert found.recall > 0.8 and found.precision > 0.8, found  # at 60 px: 0 centres
+
+
+def test_an_estimate_at_the_largest_size_a_small_frame_can_show_is_flagged():
+    # 80 px discs read 60 px; a 200 px frame holds too few larger ones for a second look to count.
+    from napari_particle_detect.detection.sizing import estimate_size
+
+    frame = _large_particles("opaque", 80, 960).image[380:580, 380:580]
+    estimate = estimate_size(frame)
+    assert not estimate.confident
+    assert estimate.reason.startswith("the particles may be larger than the largest size the estimate looks "
+                                      "for (60 px)"), estimate.reason
+
+
+@pytest.mark.parametrize("look", ["gaussian", "opaque", "airy", "brightfield"])
+def test_particles_under_the_largest_size_take_no_second_look(look, monkeypatch):
+    # 50 px particles, and ordinary ones: the estimate is what it was, in the time it took.
+    from napari_particle_detect.detection import sizing
+    from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
+
+    def second_look(*args):
+        raise AssertionError("a second look for particles within the sizes searched")
+
+    monkeypatch.setattr(sizing, "_estimate_larger", second_look)
+    estimate = sizing.estimate_size(_large_particles(look, 50, 600).image)
+    assert estimate.confident and abs(estimate.diameter / 50 - 1) < 0.15, estimate
+    sizing.estimate_size(synthesize(benchmark_config(look, 0.3, (512, 512)), seed=1).image)
