@@ -167,3 +167,23 @@ def test_running_out_of_memory_is_one_clear_line(model):
     huge = da.zeros((1, 1_000_000, 1_000_000), dtype=np.uint8, chunks=(1, 100_000, 100_000))
     with pytest.raises(ParticleDetectError, match="huge.zarr: out of host memory on a 1000000x1000000 px frame"):
         prediction.detect(huge, model, device="cpu", diameter=12.0, name="huge.zarr")
+
+
+@pytest.mark.parametrize("said", [
+    "[ONNXRuntimeError] : 1 : FAIL : BFCArena::AllocateRawInternal Failed to allocate memory for requested buffer",
+    "Exception from src/inference: [CPU] ConvolutionBackpropData node: can't alloc 34668544 bytes",
+])
+def test_the_cpu_runtimes_running_out_of_memory_is_one_clear_line_too(model, stack, monkeypatch, said):
+    # ONNX Runtime's Fail (no RuntimeError) and OpenVINO's words came out as tracebacks, exit 1.
+    from onnxruntime.capi.onnxruntime_pybind11_state import Fail
+
+    def out_of_memory(*args, **kwargs):
+        raise (Fail if "ONNX" in said else RuntimeError)(said)
+
+    monkeypatch.setattr(prediction, "run_network", out_of_memory, raising=False)
+    monkeypatch.setattr(prediction, "decoded_heatmaps", out_of_memory)
+    with pytest.raises(ParticleDetectError, match="big.tif: out of host memory on a .* px frame"):
+        prediction.detect(stack, model, device="cpu", diameter=11.0, name="big.tif")
+    monkeypatch.setattr(prediction, "decoded_heatmaps", lambda *a, **k: (_ for _ in ()).throw(ValueError("other")))
+    with pytest.raises(ValueError, match="other"):  # anything else is not called memory
+        prediction.detect(stack, model, device="cpu", diameter=11.0, name="big.tif")

@@ -270,6 +270,15 @@ def given_sizing(model: DetectorModel, diameter: float) -> Sizing:
 
 # What running out of host or GPU memory raises (torch's CPU allocator raises a RuntimeError, see below).
 OUT_OF_MEMORY = (MemoryError, getattr(torch.cuda, "OutOfMemoryError", MemoryError))
+# How the runtimes say they ran out of memory: torch ("can't allocate memory", CUDA "out of memory"),
+# ONNX Runtime's arena ("Failed to allocate memory for requested buffer"), OpenVINO ("[CPU] ... can't alloc").
+OUT_OF_MEMORY_WORDS = ("can't allocate memory", "out of memory", "failed to allocate", "can't alloc")
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` (of torch, ONNX Runtime or OpenVINO) says memory ran out."""
+    text = str(exc).lower()
+    return any(words in text for words in OUT_OF_MEMORY_WORDS)
 
 
 def require_spheres(model: DetectorModel) -> None:
@@ -356,8 +365,8 @@ def iter_detect(
                         "or zero padding?)", name, steps.spikes.first.describe(), steps.spikes.frames)
     except OUT_OF_MEMORY as exc:
         raise ParticleDetectError(out_of_memory_message(name, stack, device, exc)) from None
-    except RuntimeError as exc:
-        if "can't allocate memory" not in str(exc) and "out of memory" not in str(exc):
+    except Exception as exc:  # noqa: BLE001 - the runtimes' own errors: ONNX Runtime's Fail is no RuntimeError
+        if not is_out_of_memory(exc):
             raise
         raise ParticleDetectError(out_of_memory_message(name, stack, device, exc)) from None
 
