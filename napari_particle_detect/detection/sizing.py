@@ -81,7 +81,8 @@ def estimate_size(
 
     Sizes are searched from ``min_diameter`` to ``max_diameter``. One at the largest may be any
     larger: a second look reaches to about 150 px where the frame is large enough
-    (:func:`_estimate_larger`), and an estimate of or beyond the largest is never confident.
+    (:func:`_estimate_larger`): unless it confidently puts the particles within the sizes searched
+    first, an estimate of or beyond the largest is never confident.
 
     Bright, dark and ringed particles all give a blob response, since its magnitude ignores the
     sign. A bright-field particle's blob is only its core; when the mean profile around the
