@@ -199,3 +199,17 @@ def test_a_volumes_hot_line_and_zero_padding_are_left_out_of_its_range():
     np.testing.assert_allclose(normalise_volume(damaged)[inside], clean[inside], atol=0.02)
     assert damaged.max() == 65535  # the caller's volume is left as it was
     np.testing.assert_array_equal(normalise_volume(volume), clean)  # an ordinary volume: as before
+
+
+def test_a_memory_mapped_volume_is_never_written_by_normalising_it(tmp_path):
+    from napari_particle_detect.detection.volume_resampling import normalise_volume
+
+    volume = np.random.default_rng(0).uniform(100, 200, (6, 32, 32)).astype(np.float32)
+    volume[:, :, -4:] = 0  # zero padding: a spike set to the range's end while normalising
+    path = tmp_path / "v.npy"
+    np.save(path, volume)
+    for mode in ("r+", "r"):  # a writable map was changed on disk; a read-only one raised
+        mapped = np.load(path, mmap_mode=mode)
+        expected = normalise_volume(np.array(mapped))
+        np.testing.assert_array_equal(normalise_volume(mapped), expected)
+        assert np.array_equal(np.load(path), volume)

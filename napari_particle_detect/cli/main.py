@@ -557,19 +557,22 @@ def _detect_channel_of_volumes(args: argparse.Namespace, inputs: list[Path]) -> 
     or stack (those go on to detect_volumes_if_any, which reads a channel file as its channel's axes)."""
     from ..files.axes import file_axes
 
-    found = []
+    found, errors = [], {}
     for path in inputs:
         try:
             found.append(file_axes(path, getattr(args, "axes", None), args.channel))
-        except ParticleDetectError:
+        except ParticleDetectError as exc:
             if len(inputs) == 1:
                 raise
             found.append(None)  # of several files a bad one is reported at the end, by the 2D runner
+            errors[path] = exc
     volumes = [axes is not None and axes.is_volume for axes in found]
     if not any(volumes):
         return None
     if not all(volumes):
         flat = inputs[volumes.index(False)]
+        if flat in errors:  # unreadable, not a 2D image: its own problem is the one to say
+            raise errors[flat]
         raise ParticleDetectError(f"{flat}: a 2D image or stack among volumes; run volumes and 2D images separately")
     return volume_cli._detect_volumes(args, inputs, found)
 

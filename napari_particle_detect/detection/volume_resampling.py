@@ -44,7 +44,8 @@ def normalise_volume(volume: np.ndarray) -> np.ndarray:
     at its extremes, a hot line or a saturated or zero-padded block, is left out of the range)."""
     given = volume
     volume = np.asarray(volume, dtype=np.float32)
-    volume, _ = without_spikes(volume, in_place=volume is not given)
+    # In place only on a copy of ours: asarray of a memmap (an ndarray subclass) is a view of the caller's file.
+    volume, _ = without_spikes(volume, in_place=not np.may_share_memory(volume, given) and volume.flags.writeable)
     sample = volume.ravel()[:: max(1, volume.size // 2_000_000)]  # percentiles of a big volume from a subsample
     lo, hi = np.percentile(sample, PERCENTILES)
     if hi <= lo:
