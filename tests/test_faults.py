@@ -147,6 +147,27 @@ def test_leftovers_are_cleaned_on_open_but_not_a_workspace_in_use(tmp_path, fake
     assert [p.name for p in second.clean_leftovers()] == [".building-again"]
 
 
+def test_an_interrupted_rounds_work_removed_on_open_is_said_once(tmp_path):
+    # A round killed after its training, only waiting to be added, went without a word when the project was
+    # opened again: no warning, no problem line in the dock or on the command line.
+    project = Project.open(tmp_path / "img.tif")
+    project.save_frame(1, _table(1))
+    trained = project.folder / "rounds" / ".building-k1ll3d"
+    trained.mkdir(parents=True)
+    (trained / "model.pt").write_bytes(b"x" * 1000)
+    (project.folder / "rounds" / ".building-k1ll3d.lock").write_text("")  # its program died holding it
+    deleted = project.folder / "rounds" / ".building-deleted-round-001-4242"  # no work lost: not said
+    deleted.mkdir()
+    with pytest.warns(UserWarning, match="interrupted round"):
+        reopened = Project.open(project.folder)
+    assert not trained.exists() and not deleted.exists()
+    assert len(reopened.problems) == 1 and "\n" not in reopened.problems[0]
+    said = reopened.problems[0]
+    assert said.startswith(f"{project.folder / 'rounds'}: an interrupted round's work (.building-k1ll3d)")
+    assert "was discarded" in said and "deleted" not in said
+    assert not Project.open(project.folder).problems  # said when it was removed, not at every opening
+
+
 def test_a_workspace_another_program_builds_in_survives_until_it_dies(killed):
     result = killed("live")
     assert result["live_kept"] and result["dead_removed"]

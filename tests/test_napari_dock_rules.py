@@ -448,3 +448,65 @@ def test_a_size_doubt_that_changes_no_centre_is_not_called_noise():
     noise = RememberedEstimate(2.3, False, False, "only 0 particle-like blob(s) of about 2.3 px stand out of the noise")
     assert "may be noise" not in estimate_texts(same)[1] and "may be noise" not in estimate_texts(crowded)[1]
     assert "The centres may be noise" in estimate_texts(noise)[1]
+
+
+def test_two_windows_on_one_image_keep_each_others_edits(make_napari_viewer, light_model, project_home):
+    # A second window saved its whole frame over the first's: a point added there vanished from disk while
+    # its layer still showed it (and accepting in the second window did the same).
+    from napari_particle_detect.projects.project import project_folder_for_data
+
+    data = small_stack(2, 64)
+    folder = project_folder_for_data("movie", data)
+    network = pd.DataFrame({"frame": 0, "y": [8.0, 16.0, 24.0], "x": [8.0, 16.0, 24.0], "score": 0.9,
+                            "source": "model"})
+    Project.open(folder, image="movie", n_frames=2, frame_shape=(64, 64)).save_frame(0, network)
+    windows = []
+    for _ in range(2):
+        viewer = make_napari_viewer()
+        viewer.add_image(data, name="movie")
+        windows.append(make_widget(viewer, light_model).annotation)
+        windows[-1].go_to_frame(0)
+    a, b = windows
+    assert a.project.folder == b.project.folder == folder
+
+    def on_disk():
+        return sorted(map(tuple, Project.open(folder).load_frame(0)[["y", "x"]].to_numpy().tolist()))
+
+    def shown(annotation):
+        table = annotation.layer_table()
+        return sorted(map(tuple, table[table["frame"] == 0][["y", "x"]].to_numpy().tolist()))
+
+    def add(annotation, y, x):
+        annotation.points.add(np.array([[0.0, y, x]]))
+
+    def delete(annotation, y, x):
+        rows = np.flatnonzero((annotation.points.data == [0.0, y, x]).all(axis=1))
+        annotation.points.selected_data = {int(rows[0])}
+        annotation.points.remove_selected()
+
+    add(a, 30.0, 40.0)
+    count = notification_count()
+    add(b, 50.0, 20.0)
+    assert on_disk() == shown(b) == [(8, 8), (16, 16), (24, 24), (30, 40), (50, 20)]
+    assert [m for m in notifications_since(count) if "another window" in m] == [
+        "another window's edits of frame 0 were kept: the centres show them with this window's"]
+    delete(b, 8.0, 8.0)
+    add(a, 44.0, 4.0)  # from a frame that still shows (8, 8): B's deletion stays
+    assert on_disk() == shown(a) == [(16, 16), (24, 24), (30, 40), (44, 4), (50, 20)]
+    b.go_to_frame(1)
+    b.go_to_frame(0)  # back on the frame: shown as saved, A's point in it
+    assert shown(b) == on_disk()
+
+    # Undo in A takes back A's own edits only, never B's.
+    assert a.undo(0) and a.undo(0) and not a.undo(0)
+    assert on_disk() == shown(a) == [(16, 16), (24, 24), (50, 20)]
+    assert a.redo(0) and on_disk() == [(16, 16), (24, 24), (30, 40), (50, 20)]
+
+    # Accepting in B, which has not seen A's newest point, keeps it.
+    add(a, 60.0, 60.0)
+    accepted = b.accept(0)
+    assert b.project.reviewed_frames == [0]
+    assert on_disk() == shown(b) == [(16, 16), (24, 24), (30, 40), (50, 20), (60, 60)]
+    assert sorted(accepted["source"]) == ["accepted", "accepted", "added", "added", "added"]
+    a.refresh_from_disk()
+    assert shown(a) == on_disk() and set(a.layer_table()["source"]) == {"accepted", "added"}

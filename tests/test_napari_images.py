@@ -642,6 +642,68 @@ def test_a_folder_chosen_for_an_image_is_found_again_when_it_is_reopened(make_na
     assert str(chosen) in widget.project_label.text() and "cells centres" in viewer.layers
 
 
+def test_a_chosen_project_folder_that_was_renamed_is_said_once(make_napari_viewer, qtbot, light_model, tmp_path):
+    # Renamed after Folder… chose it, the folder was silently replaced by a new, empty project beside the image:
+    # its centres looked lost and new work went to a second project.
+    import tifffile
+
+    path = tmp_path / "data" / "cells.tif"
+    path.parent.mkdir()
+    tifffile.imwrite(path, small_stack(2, 64))
+    viewer = make_napari_viewer()
+    viewer.open(path, plugin="napari")
+    widget = make_widget(viewer, light_model)
+    chosen = tmp_path / f"mine{PROJECT_SUFFIX}"
+    widget.choose_project_folder(chosen)
+    run_detect(widget, qtbot, scope=0)
+    viewer.layers.remove("cells")
+    chosen.rename(tmp_path / f"mine-renamed{PROJECT_SUFFIX}")
+    seen = notification_count()
+    viewer.open(path, plugin="napari")
+    beside = path.parent / f"cells{PROJECT_SUFFIX}"
+    assert widget.annotation.project.folder == beside and str(beside) in widget.project_label.text()
+    said = [m for m in notifications_since(seen) if str(chosen) in m]
+    assert len(said) == 1 and "is not there any more" in said[0] and "\n" not in said[0]
+    assert f"a new project starts in {beside}" in said[0] and "Folder… can point to" in said[0]
+    viewer.layers.remove("cells")
+    seen = notification_count()
+    viewer.open(path, plugin="napari")  # said once
+    assert not [m for m in notifications_since(seen) if str(chosen) in m]
+
+
+def test_an_image_whose_project_cannot_be_opened_says_so_and_not_open_an_image_first(make_napari_viewer,
+                                                                                      light_model, tmp_path):
+    # A damaged state.json was said, then the project line went blank and Fine-tune answered "open an image
+    # first (File > Open, …)" over the open image.
+    import tifffile
+
+    path = tmp_path / "cells.tif"
+    tifffile.imwrite(path, small_stack(2, 64))
+    folder = tmp_path / f"cells{PROJECT_SUFFIX}"
+    folder.mkdir()
+    (folder / "state.json").write_text('{"version": 2, "image": "cells.tif", "n_fr')  # cut short
+    viewer = make_napari_viewer()
+    viewer.open(path, plugin="napari")
+    seen = notification_count()
+    widget = make_widget(viewer, light_model)
+    assert widget.annotation is None
+    assert any("state.json" in m for m in notifications_since(seen))
+    label = widget.project_label.text()
+    assert label.startswith(f"Project: {folder} cannot be opened (see the message)") and "Folder…" in label
+    seen = notification_count()
+    widget.finetune.run()
+    said = notifications_since(seen)
+    assert len(said) == 1 and said[0].startswith("this image's project could not be opened (")
+    assert "state.json" in said[0] and "Folder…" in said[0]
+    assert not any("open an image first" in m for m in said)
+
+    widget.choose_project_folder(tmp_path / f"other{PROJECT_SUFFIX}")  # another folder: the image is worked on
+    assert widget.annotation is not None
+    assert widget.project_label.text() == f"Project: {tmp_path / 'other'}{PROJECT_SUFFIX}"
+    viewer.layers.remove("cells")
+    assert widget.project_label.text().startswith("open an image")
+
+
 def test_switching_images_over_edits_that_cannot_be_saved_says_so_and_switches(monkeypatch):
     """DockState.set_annotation flushed the old image's edits and let a failure out: the dock was left half
     switched (its state on the new image, its callbacks still on the old)."""

@@ -10,6 +10,11 @@ until it is detected again: one model's scores are never compared with another m
 No Qt widgets here: napari layers and their events only. Edits made with napari's own point tools
 arrive as ``layer.events.data`` and are written to the project at once (moves, which fire on every
 mouse step, through ``schedule_save`` so a drag is written once it settles).
+
+Another napari window (or program) may edit the same project: each frame is saved as this window's
+edits applied to the file as it is then (projects/frame_merge.py), so neither loses the other's, and
+the layer then shows both. A frame shown again (the slider moved onto it) is shown as saved, when
+another window saved it since: one stat per frame, a read only when its file changed.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from napari.utils.notifications import show_info
 
 from ..errors import ParticleDetectError
 from ..detection.prediction import centres_table
+from ..projects.frame_merge import FrameSave, FrameSnapshot, FrameStamp, merge_frames, their_changes
 from ..projects.project import Project, Region, project_folder_for_data, project_folder_for_image
 from ..files.tables import empty_table, normalise_table, same_centres
 from ..projects.acceptance import AcceptCheck, check_accept
@@ -71,7 +77,11 @@ class Annotation:
         self._heatmap: np.ndarray | None = None
         self._schedule_save = schedule_save or (lambda save: save())
         self._quiet = False
+        # Each frame as this window last read or wrote it, and its file's stamp then: the base of a merge
+        # with what another window saved since (a frame in neither: it had no file).
         self._on_disk: dict[int, pd.DataFrame] = {}
+        self._stamps: dict[int, FrameStamp] = {}
+        self._frame_shown: int | None = None  # the frame last checked against the disk on a slider move
         # Network points under the threshold, of every frame: kept (and saved) but not in the layer.
         self.hidden: pd.DataFrame = empty_table()
         # Each accepted frame's table as it was before its last acceptance (all points, hidden ones
@@ -91,6 +101,7 @@ class Annotation:
         self.estimate_warning = ""  # and why not to trust it, when the estimate is a guess
         self.changed_callbacks: list[Callable[[], None]] = []
         viewer.layers.events.removed.connect(self._on_layer_removed)
+        viewer.dims.events.current_step.connect(self._on_frame_moved)
 
     @classmethod
     def attach(cls, viewer, image: Image, project: str | Path | None = None, **kwargs) -> "Annotation":
@@ -105,7 +116,8 @@ class Annotation:
                 project = project_folder_for_data(image.name, image.data)
         n_frames = image.data.shape[0] if image.ndim == 3 else 1
         project = Project.open(project, image=str(path) if path else image.name, n_frames=n_frames,
-                               frame_shape=tuple(image.data.shape[-2:]))
+                               frame_shape=tuple(image.data.shape[-2:]),
+                               first_frame=image.data[0] if image.ndim == 3 else image.data)
         return cls(viewer, image, project, **kwargs)
 
     def restore(self) -> None:
@@ -131,6 +143,7 @@ class Annotation:
     def close(self) -> None:
         self.flush()
         self.viewer.layers.events.removed.disconnect(self._on_layer_removed)
+        self.viewer.dims.events.current_step.disconnect(self._on_frame_moved)
 
     def detach(self) -> list[str]:
         """The image layer is gone: take its centres, heatmap and region layers with it (all saved in
@@ -188,6 +201,7 @@ class Annotation:
         """The centres layer, re-created from disk if it does not exist (or the user deleted it)."""
         if self.points is not None and self.points in self.viewer.layers:
             return self.points
+        stamps = self.project.frame_stamps()  # before reading: a save in between reads as a change later
         table = self.project.load_all()
         shown = self._split(table)
         kwargs = points_layer_kwargs(
@@ -196,7 +210,11 @@ class Annotation:
         )
         self.points = self.viewer.add_points(points_data(shown, self.image.ndim), ndim=self.image.ndim, **kwargs)
         self.points.events.data.connect(self._on_data)
-        self._on_disk = {int(f): normalise_table(t) for f, t in table.groupby("frame")} if len(table) else {}
+        loaded = {int(f): normalise_table(t) for f, t in table.groupby("frame")} if len(table) else {}
+        for frame in set(loaded) | set(self._on_disk):  # a layer made again: what others saved meanwhile
+            if stamps.get(frame) != self._stamps.get(frame):
+                self._rebase(frame, self._on_disk.get(frame, empty_table()), loaded.get(frame, empty_table()))
+        self._on_disk, self._stamps = loaded, stamps
         self.viewer.layers.selection.active = self.points
         return self.points
 
@@ -268,18 +286,37 @@ class Annotation:
         where the project already names the new one (a new detection).
         """
         self.ensure_points_layer()
-        current = self.table()
-        kept = current[~current["frame"].isin(list(tables))]
-        new = pd.concat([kept, *(normalise_table(t, f) for f, t in tables.items())], ignore_index=True)
-        new = new.sort_values("frame", kind="stable").reset_index(drop=True)
+        new = self._with_frames(tables)
         self._fill_layer(new)
+        merged = {}
         for frame in tables:
             how = history.get(frame, "forget") if isinstance(history, dict) else history
             if how == "forget":
                 self.history.forget(frame)
             found_by = (rounds_before if rounds_before is not None else self.project.detected_by).get(frame)
-            self._write_frame(frame, new[new["frame"] == frame], record=how == "record", detected_by=found_by)
+            saved = self._write_frame(frame, new[new["frame"] == frame], record=how == "record", detected_by=found_by)
+            if saved.merged:
+                merged[int(frame)] = saved.table
+        self._show_merged(merged)
         self._changed()
+
+    def _with_frames(self, tables: dict[int, pd.DataFrame]) -> pd.DataFrame:
+        """Every centre, with the frames of ``tables`` swapped for those tables."""
+        current = self.table()
+        kept = current[~current["frame"].isin(list(tables))]
+        new = pd.concat([kept, *(normalise_table(t, f) for f, t in tables.items())], ignore_index=True)
+        return new.sort_values("frame", kind="stable").reset_index(drop=True)
+
+    def _show_merged(self, tables: dict[int, pd.DataFrame]) -> None:
+        """Show frames as saved with another window's edits in them, and say so once."""
+        if tables:
+            self._fill_layer(self._with_frames(tables))
+            self._say_kept(sorted(tables))
+
+    @staticmethod
+    def _say_kept(frames: list[int]) -> None:
+        names = f"frame {frames[0]}" if len(frames) == 1 else f"frames {', '.join(map(str, frames))}"
+        show_info(f"another window's edits of {names} were kept: the centres show them with this window's")
 
     def set_detections(self, results: dict[int, tuple[np.ndarray, np.ndarray]],
                        detected_by: int | None = None) -> list[int]:
@@ -362,6 +399,7 @@ class Annotation:
         :func:`..acceptance.check_accept`)."""
         self._require_layer()
         self.flush()
+        self.refresh_from_disk({int(frame)})  # what another window saved of it is judged too
         table = self.frame_table(frame)
         clipped = clip_box(box, self.regions.shape) if box is not None else None
         if clipped is not None:
@@ -375,12 +413,16 @@ class Annotation:
         self.flush()
         self._check_reviewable(frame)
         self.ensure_points_layer()
+        self.refresh_from_disk({int(frame)})  # another window's edits of the frame, shown at this threshold
         before = self.frame_table(frame)
         table = before[self.shown(before)]
-        accepted = self.project.accept_frame(frame, table)
         self._before_accept[int(frame)] = before
-        self.replace_frames({frame: accepted})
-        return accepted
+        base = self._snapshot(frame)
+        saved = self._take(frame, base, self.project.accept_frame_merging(frame, table, base))
+        self.replace_frames({frame: saved.table})
+        if saved.merged:
+            self._say_kept([int(frame)])
+        return saved.table
 
     def can_restore(self, frame: int) -> bool:
         """Whether un-accepting ``frame`` brings back its points as they were before it was accepted."""
@@ -412,15 +454,19 @@ class Annotation:
         self.flush()
         self._check_reviewable(frame)
         self.ensure_points_layer()
+        self.refresh_from_disk({int(frame)})  # another window's edits of the frame, shown at this threshold
         table = self.frame_table(frame)
         region = Region(int(frame), *clipped)
         hidden_inside = region.contains(table["y"], table["x"]) & ~self.shown(table)
-        saved = self.project.accept_region(frame, clipped, table[~hidden_inside])
-        self.replace_frames({frame: saved})
+        base = self._snapshot(frame)
+        saved = self._take(frame, base, self.project.accept_region_merging(frame, clipped, table[~hidden_inside], base))
+        self.replace_frames({frame: saved.table})
+        if saved.merged:
+            self._say_kept([int(frame)])
         self.regions.clear_draft(frame)
         self.regions.show_accepted(self.project.regions())
         self.viewer.layers.selection.active = self.points
-        return region, saved[region.contains(saved["y"], saved["x"])]
+        return region, saved.table[region.contains(saved.table["y"], saved.table["x"])]
 
     def unaccept_region(self, region: Region) -> None:
         self.project.unaccept_region(region.frame, region)
@@ -467,11 +513,18 @@ class Annotation:
         step = take(frame, self._on_disk.get(frame, empty_table()), self.project.detected_by.get(frame))
         if step is None:
             return False
-        if step.detected_by != self.project.detected_by.get(frame):
+        found_by = self.project.detected_by.get(frame)
+        if step.detected_by != found_by:
             # Back past a new detection (or forward over it): the points are that round's again.
             self.project.set_detected_by(frame, step.detected_by)
             self.held = self._held_now()
-        self.replace_frames({frame: step.table}, history="keep")
+        try:
+            self.replace_frames({frame: step.table}, history="keep")
+        except BaseException:
+            if step.detected_by != found_by:  # not saved: the file still holds the other round's points
+                self.project.set_detected_by(frame, found_by)
+                self.held = self._held_now()
+            raise
         return True
 
     def set_threshold(self, threshold: float) -> None:
@@ -556,15 +609,87 @@ class Annotation:
 
     # ---- saving --------------------------------------------------------------------------------
     def _write_frame(self, frame: int, table: pd.DataFrame, record: bool = False,
-                     detected_by: int | None = None) -> None:
-        """Save one frame; ``record`` keeps what it replaces as an undo step, with the round that had found
-        its points (``detected_by``; None: the model the project started from)."""
-        table = normalise_table(table, int(frame))
-        before = self._on_disk.get(int(frame), empty_table())
-        self.project.save_frame(int(frame), table)
-        if record:
-            self.history.record(int(frame), before, detected_by)
-        self._on_disk[int(frame)] = table
+                     detected_by: int | None = None) -> FrameSave:
+        """Save one frame, with what another window saved of it since this one last read or wrote it;
+        ``record`` keeps what it replaces as an undo step, with the round that had found its points
+        (``detected_by``; None: the model the project started from). A merged save (``.merged``) is not
+        in the layer yet: the caller shows it (:meth:`_show_merged`), once for all the frames it saves."""
+        frame = int(frame)
+        base = self._snapshot(frame)
+        saved = self._take(frame, base, self.project.save_frame_merging(frame, normalise_table(table, frame), base))
+        if record:  # what it replaces is the frame as the other window left it, where one did
+            self.history.record(frame, saved.theirs if saved.merged else base.table, detected_by)
+        return saved
+
+    def _snapshot(self, frame: int) -> FrameSnapshot:
+        """``frame`` as this window last read or wrote it (empty, no stamp: it had no file)."""
+        return FrameSnapshot(self._on_disk.get(int(frame), empty_table()), self._stamps.get(int(frame)))
+
+    def _take(self, frame: int, base: FrameSnapshot, saved: FrameSave) -> FrameSave:
+        """What a save of ``frame`` from ``base`` left on disk is the frame's snapshot now; another window's
+        edits it found go into this window's undo steps too. Returns ``saved``."""
+        frame = int(frame)
+        if saved.merged:
+            self._rebase(frame, base.table, saved.theirs)
+        self._on_disk[frame], self._stamps[frame] = saved.table, saved.stamp
+        return saved
+
+    def _rebase(self, frame: int, base: pd.DataFrame, theirs: pd.DataFrame) -> None:
+        """Another window changed ``frame`` from ``base`` to ``theirs``: this window's undo and redo steps of
+        it, and the points an un-accept brings back, take that change in, so going back never undoes it."""
+        frame = int(frame)
+        if not self.history.has_steps(frame) and frame not in self._before_accept:
+            return
+
+        def change(table: pd.DataFrame) -> pd.DataFrame:
+            return merge_frames(base, normalise_table(table, frame), theirs)
+
+        self.history.rebase(frame, change)
+        if frame in self._before_accept:
+            self._before_accept[frame] = change(self._before_accept[frame])
+
+    def refresh_from_disk(self, frames: set[int] | None = None) -> list[int]:
+        """Show what another window (or program) saved of ``frames`` (default: all) since this one last read
+        or wrote them; this window's own edits of them not yet saved are saved first, merged with those.
+        One stat per frame, a read only where its file changed. Returns the frames that changed."""
+        if self.points is None or not self.saving:
+            return []
+        if frames is None:
+            frames = set(self.project.saved_frames()) | set(self._stamps)
+        stale = [f for f in sorted(frames) if self.project.frame_stamp(f) != self._stamps.get(f)]
+        if not stale:
+            return []
+        self.flush(set(stale))
+        changed = {}
+        for frame in stale:
+            if self.project.frame_stamp(frame) == self._stamps.get(frame):
+                continue  # this window's edits were just saved with the other's, and shown
+            now = self.project.frame_snapshot(frame)
+            if now is None:  # gone, or damaged (said by the project): the layer keeps what it shows
+                continue
+            base = self._on_disk.get(frame, empty_table())
+            theirs = their_changes(base, now.table)
+            if theirs is not None:
+                self._rebase(frame, base, theirs)
+                changed[frame] = theirs
+            self._on_disk[frame], self._stamps[frame] = now.table, now.stamp
+        if changed:
+            self._show_merged(changed)
+            self._changed()
+        return sorted(changed)
+
+    def _on_frame_moved(self, event=None) -> None:
+        """The slider moved onto another frame: show it as saved, where another window saved it since."""
+        if self.points is None or not self.is_stack:
+            return
+        frame = self.current_frame()
+        if frame == self._frame_shown:
+            return
+        self._frame_shown = frame
+        try:
+            self.refresh_from_disk({frame})
+        except (ParticleDetectError, OSError):
+            pass  # nothing could be read or saved now: the layer keeps what it shows, the next save says why
 
     def flush(self, frames: set[int] | None = None) -> list[int]:
         """Write the frames (default: all) whose points differ from what is on disk; returns those frames."""
@@ -580,15 +705,18 @@ class Annotation:
             frames = set(now) | set(self._on_disk)
         else:
             now = {f: normalise_table(table[table["frame"] == f]) for f in frames}
-        written = []
+        written, merged = [], {}
         for frame in sorted(frames):
             current = now.get(frame, empty_table())
             saved = self._on_disk.get(frame)
             if (saved is None and len(current)) or (saved is not None and not same_centres(current, saved)):
                 if frame not in self._detected:  # the first edit since the frame was detected: what it had
                     self._detected[frame] = saved if saved is not None else empty_table()
-                self._write_frame(frame, current, record=True, detected_by=self.project.detected_by.get(frame))
+                save = self._write_frame(frame, current, record=True, detected_by=self.project.detected_by.get(frame))
+                if save.merged:
+                    merged[frame] = save.table
                 written.append(frame)
+        self._show_merged(merged)
         if written:
             self._changed()
         return written

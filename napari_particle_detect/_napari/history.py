@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import pandas as pd
@@ -55,6 +56,15 @@ class FrameHistory:
         """The frame was replaced as a whole (detected again, accepted): earlier edits no longer apply."""
         self._undo.pop(frame, None)
         self._redo.pop(frame, None)
+
+    def rebase(self, frame: int, change: Callable[[pd.DataFrame], pd.DataFrame]) -> None:
+        """Every undo and redo step of ``frame`` with ``change`` applied to its table: another window's edits
+        of the frame, taken in, so that undoing this window's own never removes them."""
+        for steps in (self._undo.get(frame, []), self._redo.get(frame, [])):
+            steps[:] = [Snapshot(change(step.table), step.detected_by) for step in steps]
+
+    def has_steps(self, frame: int) -> bool:
+        return self.can_undo(frame) or self.can_redo(frame)
 
     def can_undo(self, frame: int) -> bool:
         return bool(self._undo.get(frame))

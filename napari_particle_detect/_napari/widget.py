@@ -17,7 +17,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..errors import ParticleDetectError
-from ..projects.locations import project_location, remember_chosen_folder
+from ..projects.locations import ProjectLocation, project_location, remember_chosen_folder
 from .annotation import METADATA_KEY, Annotation, image_path
 from .dock_closing import STOP_WAIT_S, ClosingDock
 from .detect_panel import DetectPanel
@@ -33,6 +33,23 @@ from .tracks_panel import TracksPanel
 # A dragged point fires an event per mouse step; write it to disk once the drag pauses this long.
 MOVE_SAVE_DELAY_MS = 150
 START_HINT = "open an image (File > Open, or File > Open Sample) to start"
+# What an image whose project could not be opened still allows: the project repaired, or another one.
+UNOPENED_WAY_OUT = "fix it and open the image again, or choose another folder with Folder…"
+
+
+class ImageState(DockState):
+    """The dock's shared state, which also knows why the image picked has no project: its project could not
+    be opened (the panels said "open an image first" over an open image)."""
+
+    def __init__(self, default_model: str | Path | None = None) -> None:
+        super().__init__(default_model)
+        self.unopened: str | None = None  # why the picked image's project could not be opened
+
+    def require_annotation(self) -> Annotation:
+        if self.annotation is None and self.unopened is not None:
+            raise ParticleDetectError(
+                f"this image's project could not be opened ({self.unopened}): {UNOPENED_WAY_OUT}")
+        return super().require_annotation()
 
 
 class ParticleDetectWidget(ClosingDock, QWidget):
@@ -46,7 +63,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         # attribute access" in the viewer. The dock is one module of this package over public API:
         # it works on the viewer itself.
         self.viewer = napari_viewer = getattr(napari_viewer, "__wrapped__", napari_viewer)
-        self.state = DockState(default_model)
+        self.state = ImageState(default_model)
         self._annotations: dict[int, Annotation] = {}
         self._save_timer = QTimer(self)
         self._save_timer.setSingleShot(True)
@@ -58,6 +75,9 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         # Project folders kept in the projects home because the folder beside their image cannot be
         # written: each -> that folder beside the image (said once, and on the project line).
         self._moved: dict[Path, Path] = {}
+        # Folders chosen with Folder… that were gone when their image was opened (said once each).
+        self._said_missing: set[Path] = set()
+        self._unopened_folder: Path | None = None  # the picked image's project folder that could not be opened
         # Layers hidden by picking another image in the Image list, by the image they belong to (id): shown
         # again when that image is picked (layers the user hid are never in it).
         self._hidden_by_picks: dict[int, list] = {}
@@ -161,17 +181,18 @@ class ParticleDetectWidget(ClosingDock, QWidget):
     def _on_image_chosen(self) -> None:
         image = self._chosen = self.selected_image()
         self._show_views(image)
+        self.state.unopened = self._unopened_folder = None
         if image is None or layer_kind(image) != "ready":
             self.state.set_annotation(None)
+            self._show_project(None)  # not the line of an image picked before whose project could not be opened
             return
         annotation = self._annotations.get(id(image))
         if annotation is None or annotation.image is not image:
+            folder = self._project_folder(image)
             try:
-                annotation = Annotation.attach(self.viewer, image, project=self._project_folder(image),
-                                               schedule_save=self._schedule_save)
+                annotation = Annotation.attach(self.viewer, image, project=folder, schedule_save=self._schedule_save)
             except ParticleDetectError as exc:
-                report(exc)
-                self.state.set_annotation(None)
+                self._cannot_open(exc, folder)
                 return
             self._annotations[id(image)] = annotation
         annotation.bring_into_view()
@@ -182,7 +203,8 @@ class ParticleDetectWidget(ClosingDock, QWidget):
 
     def _project_folder(self, image: Image) -> Path | None:
         """An image file's project folder: beside the file, or in the projects home when that folder cannot be
-        written (said once). None for an image without a file (Annotation keeps those in the projects home)."""
+        written (said once); a folder chosen for it with Folder… that is gone is said once too. None for an
+        image without a file (Annotation keeps those in the projects home)."""
         path = image_path(image)
         if path is None:
             return None
@@ -192,7 +214,27 @@ class ParticleDetectWidget(ClosingDock, QWidget):
             show_info(f"'{image.name}': its folder {location.beside.parent} cannot be written, so its project "
                       f"is kept in {location.folder} (found there again next time); Folder… chooses another place "
                       "(remembered for this image)")
+        if location.missing_chosen is not None and location.missing_chosen not in self._said_missing:
+            self._said_missing.add(location.missing_chosen)
+            self._say_missing_chosen(image, location)
         return location.folder
+
+    @staticmethod
+    def _say_missing_chosen(image: Image, location: ProjectLocation) -> None:
+        """Without a word, the work kept in a moved or renamed project folder looked lost, and new work went to a
+        second project."""
+        now = "a new project starts" if not (location.folder / "state.json").is_file() else "its project is"
+        show_info(f"'{image.name}': the project folder chosen for it, {location.missing_chosen}, is not there any "
+                  f"more (moved, renamed or unmounted), so {now} in {location.folder}; Folder… can point to the "
+                  "folder where it is now")
+
+    def _cannot_open(self, exc: ParticleDetectError, folder: Path | None) -> None:
+        """The picked image's project could not be opened: said, and kept on the project line and in the
+        panels' answers until another image (or folder) is worked on, instead of "open an image first"."""
+        report(exc)
+        self.state.unopened, self._unopened_folder = str(exc), folder
+        self.state.set_annotation(None)
+        self._show_project(None)  # also when no image had a project before (nothing changed, no event)
 
     def show_chosen(self) -> list[str]:
         """The user picked an image in the dock: show it and its centres, selected. Other images this dock
@@ -290,6 +332,9 @@ class ParticleDetectWidget(ClosingDock, QWidget):
                 show_info(f"{annotation.project.folder.name}: {len(problems)} problem(s): {problems[0]}")
         elif self.selected_image() is None:
             self.project_label.setText(START_HINT)
+        elif self.state.unopened is not None:
+            folder = f" {self._unopened_folder}" if self._unopened_folder is not None else ""
+            self.project_label.setText(f"Project:{folder} cannot be opened (see the message): {UNOPENED_WAY_OUT}")
         else:
             self.project_label.setText("")
 
@@ -302,10 +347,12 @@ class ParticleDetectWidget(ClosingDock, QWidget):
             folder = QFileDialog.getExistingDirectory(self, "Project folder for this image")
             if not folder:
                 return
+        # Opened first: a folder whose project cannot be opened leaves the image on the project it had.
+        annotation = Annotation.attach(self.viewer, image, project=folder, schedule_save=self._schedule_save)
         if self.state.annotation is not None:
             self.state.annotation.detach()  # its layers show the old project's centres
-        annotation = Annotation.attach(self.viewer, image, project=folder, schedule_save=self._schedule_save)
         self._annotations[id(image)] = annotation
+        self.state.unopened = self._unopened_folder = None
         self.state.set_annotation(annotation)
         annotation.restore()
         path = image_path(image)

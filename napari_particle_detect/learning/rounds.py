@@ -18,6 +18,7 @@ from .finetune import FINE_TUNE, RoundResult, fine_tune
 from ..models import DetectorModel, load_model, save_model
 from ..detection.preprocessing import as_frames
 from ..projects.project import Project, RoundInfo
+from ..projects.project_state import image_mismatch, pixel_fingerprint
 from ..detection.sizing import scale_for_diameter
 from .training import Example, TrainConfig, TrainingCancelled
 
@@ -38,6 +39,7 @@ def project_examples(project: Project, stack, scale: float) -> list[Example]:
     ``area``), with the centres saved there. Dark particles are inverted as detection inverted them.
     """
     frames = as_frames(stack)
+    check_round_image(project, frames)
     shape = tuple(frames.shape[1:])
     whole = set(project.reviewed_frames)
     by_frame: dict[int, np.ndarray | None] = {}
@@ -57,7 +59,7 @@ def project_examples(project: Project, stack, scale: float) -> list[Example]:
     for frame in sorted(by_frame):
         table = project.load_frame(frame)
         if table is None:
-            continue  # reported in project.problems
+            continue  # its file is gone: Project.open reports it, and TrainedOn leaves it out of the round's record
         threshold = held.get(frame, project.threshold)
         if by_frame[frame] is not None and threshold is not None:
             # Outside its regions a frame still holds the network's points; hidden ones are not particles.
@@ -67,9 +69,30 @@ def project_examples(project: Project, stack, scale: float) -> list[Example]:
     return examples
 
 
+def check_round_image(project: Project, frames) -> None:
+    """One clear line, before anything is trained, when ``frames`` (T, Y, X) cannot be the image the project
+    reviewed: another frame count or frame shape, other pixels in its first frame (where the project
+    recorded them), or a reviewed frame beyond its end. A round trained on them would learn the
+    centres of one image over the pixels of another."""
+    state = project.state()
+    shape = tuple(int(v) for v in frames.shape[1:])
+    fingerprint = pixel_fingerprint(frames[0]) if state.fingerprint is not None else None
+    mismatch = image_mismatch(state, len(frames), shape, fingerprint, "the image to train on")
+    beyond = sorted({f for f, _ in state.accepted if f >= len(frames)})
+    if mismatch is None and beyond:
+        mismatch = (f"frame {beyond[0]} is reviewed, but the image to train on has {len(frames)} "
+                    f"frame{'s' if len(frames) != 1 else ''}")
+    if mismatch is not None:
+        raise ParticleDetectError(f"{project.folder}: {mismatch}; no round was trained (open the project with the "
+                                  "image it was made for)")
+
+
 def round_image(project: Project, frames, frame: int) -> np.ndarray:
     """Frame ``frame`` of ``frames`` as a round reads it: float32, dark particles inverted as detection
     inverted them."""
+    if not 0 <= frame < len(frames):
+        raise ParticleDetectError(f"{project.folder}: frame {frame} is beyond the {len(frames)} frames of the image; "
+                                  "no round was trained (open the project with the image it was made for)")
     image = np.asarray(frames[frame], dtype=np.float32)
     return -image if project.polarity == "dark" else image
 
@@ -126,7 +149,11 @@ class TrainedOn:
 
     @classmethod
     def now(cls, project: Project) -> TrainedOn:
-        return cls(sorted(project.reviewed_frames), len(project.regions()))
+        """What is reviewed now, less what a round cannot train on: frames (and regions of frames) whose
+        centres file is gone (project_examples leaves them out)."""
+        saved = set(project.saved_frames())
+        return cls(sorted(f for f in project.reviewed_frames if f in saved),
+                   len([r for r in project.regions() if r.frame in saved]))
 
 
 def round_info(parent: RoundInfo, result: RoundResult, trained_on: TrainedOn) -> RoundInfo:

@@ -45,7 +45,9 @@ def open_kind_project(kind: str, image_path: str | Path | None = None, name: str
     shape = np.shape(data) if data is not None else None
     n_frames = (shape[0] if len(shape) == 3 else 1) if shape is not None else None
     frame_shape = tuple(int(v) for v in shape[-2:]) if shape is not None else None
-    return Project.open(folder, image=image, n_frames=n_frames, frame_shape=frame_shape, kind=kind)
+    first_frame = None if data is None else (data[0] if len(shape) == 3 else data)  # to know the image again
+    return Project.open(folder, image=image, n_frames=n_frames, frame_shape=frame_shape, kind=kind,
+                        first_frame=first_frame)
 
 
 def kind_folder_of(kind: str, image_path: str | Path | None = None, name: str = "image",

@@ -5,7 +5,8 @@ The folder in the projects home is named after the image and a short fingerprint
 so two images called alike in different folders get projects of their own, and the same image finds
 its project there again the next time it is opened. A project already beside the read-only image is
 copied there first, so its centres, reviews and rounds carry on. A folder chosen for an image with the
-dock's Folder… is remembered there too (a one-line note named like its folder) and used first the next time.
+dock's Folder… is remembered there too (a one-line note named like its folder) and used first the next time,
+while that folder is there; when it is gone (moved, renamed, unmounted) the location says so, for the dock to tell.
 Nothing here imports Qt or napari.
 """
 
@@ -16,7 +17,7 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..files.io import atomic_write_text
@@ -33,6 +34,9 @@ class ProjectLocation:
 
     folder: Path
     beside: Path | None = None  # set when the folder beside the image could not be written
+    # The folder chosen for the image with Folder… when it is not there any more: ``folder`` is the default
+    # place instead, and the work done in the chosen folder is not in it.
+    missing_chosen: Path | None = None
 
     @property
     def moved(self) -> bool:
@@ -83,15 +87,30 @@ def remember_chosen_folder(path: str | Path, folder: str | Path) -> bool:
         return False
 
 
-def chosen_folder(path: str | Path) -> Path | None:
-    """The project folder chosen for the image file with Folder… (see :func:`remember_chosen_folder`), while
-    it is still there; else None (never chosen, the note unreadable, the folder gone or unmounted)."""
+def remembered_folder(path: str | Path) -> Path | None:
+    """The project folder the note remembers for the image file (see :func:`remember_chosen_folder`), whether
+    or not it is still there; None when none was chosen or the note cannot be read."""
     try:
         text = chosen_folder_note(path).read_text(encoding="utf-8", errors="surrogateescape").strip()
     except OSError:
         return None
     folder = Path(text) if text else None
-    return folder if folder is not None and folder.is_absolute() and folder.is_dir() else None
+    return folder if folder is not None and folder.is_absolute() else None
+
+
+def chosen_folder(path: str | Path) -> Path | None:
+    """The project folder chosen for the image file with Folder… (see :func:`remember_chosen_folder`), while
+    it is still there; else None (never chosen, the note unreadable, the folder gone or unmounted)."""
+    folder = remembered_folder(path)
+    return folder if folder is not None and folder.is_dir() else None
+
+
+def missing_chosen_folder(path: str | Path) -> Path | None:
+    """The project folder chosen for the image file with Folder… when it is not there any more (moved, renamed,
+    its disk unmounted): the image's project is then looked for at the default place, without that work.
+    The note is kept, so the folder is used again once it is back."""
+    folder = remembered_folder(path)
+    return folder if folder is not None and not folder.is_dir() else None
 
 
 def known_project_folder(path: str | Path) -> Path | None:
@@ -110,7 +129,11 @@ def project_location(path: str | Path) -> ProjectLocation:
     The folder chosen for it with the dock's Folder… first, while it is there; else beside the image when
     that can be written; else in the projects home (:func:`home_folder_for_image`), where a project made
     there before is found again first, whether or not the image's folder has become writable since (the
-    work done since is there)."""
+    work done since is there). A chosen folder that is gone is named in ``missing_chosen``."""
+    return replace(_find_location(path), missing_chosen=missing_chosen_folder(path))
+
+
+def _find_location(path: str | Path) -> ProjectLocation:
     beside = project_folder_for_image(path)
     home = home_folder_for_image(path)
     known = known_project_folder(path)

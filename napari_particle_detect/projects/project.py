@@ -44,18 +44,21 @@ from .project_state import (  # Region, RoundInfo and ProjectState are this modu
     MAX_DIAMETER, MAX_FRAMES, MAX_ROUND, POLARITIES, FieldChecker, ProjectState, Region, RoundInfo,
     check_frame_number, make_region, parse_round, read_state_file,
 )
+from .project_state import (  # which image a project is of; the state before the last change
+    DAMAGED_SUFFIX, backup_path, image_mismatch, pixel_fingerprint, read_state_with_backup, state_file_is_sound,
+)
 from ..files.tables import SOURCES, empty_table, normalise_table
+from ..project_layout import PROJECT_SUFFIX, ROUND_FOLDER
+from .frame_merge import FrameSave, FrameSnapshot, FrameStamp, file_stamp, merge_frames, their_changes
 
 __all__ = ["PROJECT_SUFFIX", "Project", "ProjectState", "Region", "RoundInfo", "project_folder_for_data",
            "project_folder_for_image", "projects_home"]
 
-PROJECT_SUFFIX = ".particle-detect"
 HOME_ENV = "NAPARI_PARTICLE_DETECT_HOME"
 # How long a change waits for another program's change to finish before saying the project is busy.
 LOCK_TIMEOUT_S = 30.0
 MAX_NAME = 255  # bytes in one file name on common filesystems
 _FRAME_FILE = re.compile(r"frame-(\d+)\.csv$")
-_ROUND_DIR = re.compile(r"round-(\d+)$")
 _WORKSPACE_PREFIX = ".building-"
 # Files other modules keep in a project folder, written atomically (volume_rounds.SETTINGS_FILE): a
 # write killed half-way leaves a temporary the next opening tidies away.
@@ -110,23 +113,33 @@ class Project:
         self.problems: list[str] = []
         self._defaults = defaults
         self._cached: tuple[tuple, ProjectState] | None = None
+        # The stamp of a state.json that could not be decoded, read from its backup instead: the next
+        # write keeps it aside as state.json.damaged, never as the backup.
+        self._damaged_stamp: tuple | None = None
         self._lock = FileLock(str(self.folder / ".lock"), timeout=LOCK_TIMEOUT_S)
         self._workspace_locks: dict[Path, FileLock] = {}
 
     # ---- opening -------------------------------------------------------------------------------
     @classmethod
     def open(cls, target: str | Path, image: str | None = None, n_frames: int | None = None,
-             frame_shape: tuple[int, int] | None = None, kind: str = "spheres") -> "Project":
+             frame_shape: tuple[int, int] | None = None, kind: str = "spheres",
+             first_frame: np.ndarray | None = None) -> "Project":
         """Open the project at ``target``: a project folder (any existing folder), or an image file beside which
         it lives. Nothing is written until there is something to keep, except tidying after a crash.
-        ``kind``: what its frames hold (a project of another kind is refused: projects/kinds_project.py)."""
+        ``kind``: what its frames hold (a project of another kind is refused: projects/kinds_project.py).
+
+        A project records the size of its image and (given ``first_frame``, the image's first frame or
+        volume, lazy or not: a sparse grid of it is read) a fingerprint of its pixels: an image of another
+        frame count or frame shape, or other pixels, is refused in one line rather than shown the centres
+        another image was reviewed with. A project made before fingerprints gets one recorded now."""
         target = Path(target)
         is_project = target.suffix == PROJECT_SUFFIX or target.is_dir()
         folder = target if is_project else project_folder_for_image(target)
         if not is_project and image is None:
             image = str(target)
         defaults = ProjectState(image=image, n_frames=int(n_frames) if n_frames else None,
-                                frame_shape=tuple(int(v) for v in frame_shape) if frame_shape else None, kind=kind)
+                                frame_shape=tuple(int(v) for v in frame_shape) if frame_shape else None, kind=kind,
+                                fingerprint=pixel_fingerprint(first_frame) if first_frame is not None else None)
         project = cls(folder, defaults)
         if folder.exists() and not folder.is_dir():
             raise ParticleDetectError(f"{folder}: is a file, not a project folder")
@@ -134,8 +147,63 @@ class Project:
             project._refuse_link(folder / part)
         if project.state().kind != kind:  # a damaged state is reported now, not at the first click
             raise ParticleDetectError(f"{folder}: this project holds {project.state().kind}, not {kind}")
+        project._refuse_another_image()
         project._tidy()
+        project._report_reviews_without_files()
+        project._record_fingerprint()
         return project
+
+    def _refuse_another_image(self) -> None:
+        """One line when the image opened is not the one this project was made for (another frame count,
+        frame shape or first frame): its centres and reviews would be shown, and trained on, over other pixels."""
+        state, given = self.state(), self._defaults
+        name = f"'{Path(given.image).name}'" if given.image else "this image"
+        mismatch = image_mismatch(state, given.n_frames, given.frame_shape, given.fingerprint, name)
+        if mismatch is not None:
+            raise ParticleDetectError(
+                f"{self.folder}: {mismatch}; open it with that image, or move the project folder aside (a new one "
+                "starts) or choose another for this image (Folder… in the dock)")
+
+    def _record_fingerprint(self) -> None:
+        """Give a project made before fingerprints (or opened without pixels until now) the one of its image."""
+        fingerprint = self._defaults.fingerprint
+        if fingerprint is None or not self.state_path.is_file() or self.state().fingerprint is not None:
+            return
+
+        def change(state: ProjectState) -> None:
+            state.fingerprint = state.fingerprint or fingerprint
+
+        try:
+            self._update(change)
+        except ParticleDetectError:
+            pass  # a read-only project: recorded by the first opening that can write
+
+    def _report_reviews_without_files(self) -> None:
+        """Reviewed frames and regions whose frame file is gone (deleted or lost outside this program) are
+        one problem: shown as reviewed with no centres, and counted by a round as frames without particles,
+        they would mislead. Rounds leave them out (learning/rounds.py); accepting the frame again (or
+        taking its acceptance back) ends it. The state is left as it is: the file may come back from a copy."""
+        lost = self._frames_without_files(self.state())
+        if not lost:
+            return
+        plural = len(lost) > 1
+        named = ", ".join(str(f) for f in lost[:5]) + (f" and {len(lost) - 5} more" if len(lost) > 5 else "")
+        self._problem(f"{self.folder / 'frames'}: no centres file for reviewed frame{'s' if plural else ''} {named} "
+                      f"({self.frame_path(lost[0]).name}{', …' if plural else ''}): {'their' if plural else 'its'} "
+                      f"reviewed centres are lost, so rounds leave {'them' if plural else 'it'} out until "
+                      f"{'they are' if plural else 'it is'} reviewed and accepted again")
+
+    def _frames_without_files(self, state: ProjectState) -> list[int]:
+        """Frames reviewed (whole or in regions) in ``state`` whose centres file is not there."""
+        lost = []
+        for frame in sorted({f for f, _ in state.accepted}):
+            try:
+                os.lstat(self.frame_path(frame))  # a link is there (and refused when the frame is read)
+            except FileNotFoundError:
+                lost.append(frame)
+            except OSError:
+                pass  # unreadable is not gone: reading the frame says what is wrong
+        return lost
 
     def _refuse_link(self, path: Path) -> None:
         if path.is_symlink():
@@ -197,9 +265,12 @@ class Project:
             return replace(self._defaults, accepted=[], rounds=[], detected_by={}, round_thresholds={})
         except OSError as exc:
             raise ParticleDetectError(f"{path}: cannot read the project state ({exc.strerror or exc})") from None
-        stamp = (info.st_ino, info.st_mtime_ns, info.st_size, info.st_ctime_ns)
+        stamp = _state_stamp(info)
         if fresh or self._cached is None or self._cached[0] != stamp:
-            state = read_state_file(path)
+            state, problem = read_state_with_backup(path)
+            if problem is not None:  # undecodable: the state before its last change, said
+                self._problem(problem)
+                self._damaged_stamp = stamp
             state.image = state.image or self._defaults.image
             state.n_frames = state.n_frames or self._defaults.n_frames
             state.frame_shape = state.frame_shape or self._defaults.frame_shape
@@ -209,8 +280,34 @@ class Project:
                        detected_by=dict(state.detected_by), round_thresholds=dict(state.round_thresholds))
 
     def _write_state(self, state: ProjectState) -> None:
-        atomic_write_text(self._inside(self.state_path), json.dumps(state.to_dict(), indent=2))
-        self._cached = None
+        path = self._inside(self.state_path)
+        self._keep_previous_state(path)
+        atomic_write_text(path, json.dumps(state.to_dict(), indent=2))
+        self._cached = self._damaged_stamp = None
+
+    def _keep_previous_state(self, path: Path) -> None:
+        """Copy the state.json about to be replaced to state.json.bak (a damaged one to state.json.damaged,
+        leaving the good backup), so damage done to state.json later costs one change, not the review.
+
+        A copy, not a hard link: damage done in place (a truncation) would reach a linked backup too. Not
+        synced: a power cut is what the atomic write of state.json itself survives; the backup is for a
+        state.json damaged after it was written."""
+        try:
+            stamp = _state_stamp(path.stat())
+        except FileNotFoundError:
+            return
+        sound = stamp != self._damaged_stamp and (
+            (self._cached is not None and self._cached[0] == stamp) or state_file_is_sound(path))
+        target = self._inside(backup_path(path) if sound else path.with_name(path.name + DAMAGED_SUFFIX))
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle, open(path, "rb") as source:
+                shutil.copyfileobj(source, handle)
+            shutil.copymode(path, temporary)  # mkstemp makes it owner-only; the backup reads as state.json does
+            os.replace(temporary, target)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
 
     def _update(self, change: Callable[[ProjectState], T]) -> T:
         """Apply ``change`` to the state as on disk, under the lock, and write it back atomically."""
@@ -232,6 +329,54 @@ class Project:
                 self._write_state(self.state())  # the folder is only created once there is something to keep
             return self._write_frame(frame, table)
 
+    def save_frame_merging(self, frame: int, table: pd.DataFrame, base: FrameSnapshot | None) -> FrameSave:
+        """Store ``table`` as ``frame``'s centres, keeping what another window saved of the frame since
+        this one's ``base`` (what it last read or wrote there; None: overwrite, as :meth:`save_frame`):
+        under the lock, the window's edits since ``base`` are applied to the file as it is now
+        (projects/frame_merge.py). Returns what is on disk now."""
+        frame = self._check_frame(frame)
+        with self._writing(), self._locked():
+            table, theirs = self._merged(frame, table, base)
+            self.save_frame(frame, table)  # the lock is ours already; every edit is written through save_frame
+            return FrameSave(table, self.frame_stamp(frame), theirs)
+
+    def frame_stamp(self, frame: int) -> FrameStamp:
+        """What tells this version of ``frame``'s file from the next one (None: no file); one stat, no read."""
+        return file_stamp(self._inside(self.frame_path(frame)))
+
+    def frame_stamps(self) -> dict[int, FrameStamp]:
+        """:meth:`frame_stamp` of every saved frame (taken before reading them: a save in between then
+        reads as a change at the next save, never as none)."""
+        return {frame: self.frame_stamp(frame) for frame in self.saved_frames()}
+
+    def frame_snapshot(self, frame: int) -> FrameSnapshot | None:
+        """``frame`` as saved now, with its stamp (taken first, as in :meth:`frame_stamps`); None where it
+        has no file or a damaged one (reported in ``problems``)."""
+        stamp = self.frame_stamp(frame)
+        table = self._load_or_report(frame)
+        return None if table is None else FrameSnapshot(table, stamp)
+
+    def _merged(self, frame: int, table: pd.DataFrame,
+                base: FrameSnapshot | None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """Under the lock: (``table``, or ``table``'s changes since ``base`` applied to the file where another
+        save changed it; the file as that save left it, or None where none did)."""
+        table = normalise_table(table, frame)
+        if base is None or self.frame_stamp(frame) == base.stamp:  # the file is only read when it changed
+            return table, None
+        try:
+            theirs = their_changes(base.table, self.load_frame(frame))
+        except ParticleDetectError:
+            return table, None  # a damaged file is replaced, as it always was
+        return (table, None) if theirs is None else (merge_frames(base.table, theirs, table), theirs)
+
+    def _accept_merged(self, frame: int, table: pd.DataFrame, base: FrameSnapshot | None,
+                       region: Region | None = None) -> FrameSave:
+        """Under the lock: :meth:`_merged`, its network points (inside ``region``) marked accepted, written."""
+        table, theirs = self._merged(frame, table, base)
+        table = _mark_accepted(table, region)
+        self._write_frame(frame, table)
+        return FrameSave(table, self.frame_stamp(frame), theirs)
+
     def _write_frame(self, frame: int, table: pd.DataFrame) -> Path:
         table = normalise_table(table, frame)
         axes = [c for c in ("z", "y", "x") if c in table.columns]  # z: a volume's frame
@@ -247,6 +392,10 @@ class Project:
         path = self._inside(self.frame_path(frame))
         if not path.exists():
             return None
+        if not _ends_with_newline(path):
+            # Every save ends the file with a newline: a last line without one was cut short (a copy or a
+            # disk that failed), and its cut number would read as a wrong point, learned as ground truth.
+            raise ParticleDetectError(f"{path}: truncated: its last line is incomplete")
         table = read_centres(path)
         table = normalise_table(table, int(frame))
         unknown = sorted(set(table["source"]) - set(SOURCES))
@@ -306,16 +455,20 @@ class Project:
     def accept_frame(self, frame: int, table: pd.DataFrame) -> pd.DataFrame:
         """Mark a frame reviewed with these centres; network points in it become 'accepted'.
         Accepting it again moves it to the end of the acceptance order."""
+        return self.accept_frame_merging(frame, table, None).table
+
+    def accept_frame_merging(self, frame: int, table: pd.DataFrame, base: FrameSnapshot | None) -> FrameSave:
+        """:meth:`accept_frame`, keeping what another window saved of the frame since ``base`` (as
+        :meth:`save_frame_merging`); network points it added become 'accepted' too."""
         frame = self._check_frame(frame)
         table = normalise_table(table, frame)
-        table.loc[table["source"] == "model", "source"] = "accepted"
 
-        def change(state: ProjectState) -> None:
-            self._write_frame(frame, table)
+        def change(state: ProjectState) -> FrameSave:
+            saved = self._accept_merged(frame, table, base)
             state.accepted = [a for a in state.accepted if a != (frame, None)] + [(frame, None)]
+            return saved
 
-        self._update(change)
-        return table
+        return self._update(change)
 
     def unaccept_frame(self, frame: int) -> None:
         frame = int(frame)
@@ -328,19 +481,23 @@ class Project:
         'accepted', the frame is saved as it is, and the region is recorded (accepting the same box
         again moves it to the end of the acceptance order instead of adding it twice).
         """
+        return self.accept_region_merging(frame, box, table, None).table
+
+    def accept_region_merging(self, frame: int, box: Sequence[float] | Region, table: pd.DataFrame,
+                              base: FrameSnapshot | None) -> FrameSave:
+        """:meth:`accept_region`, keeping what another window saved of the frame since ``base`` (as
+        :meth:`save_frame_merging`); network points it added inside the box become 'accepted' too."""
         state = self.state()
         region = make_region(frame, box, state.n_frames, state.frame_shape, str(self.folder))
         table = normalise_table(table, region.frame)
-        inside = region.contains(table["y"], table["x"], table.get("z")) & (table["source"] == "model").to_numpy()
-        table.loc[inside, "source"] = "accepted"
 
-        def change(state: ProjectState) -> None:
-            self._write_frame(region.frame, table)
+        def change(state: ProjectState) -> FrameSave:
+            saved = self._accept_merged(region.frame, table, base, region)
             entry = (region.frame, region)
             state.accepted = [a for a in state.accepted if a != entry] + [entry]
+            return saved
 
-        self._update(change)
-        return table
+        return self._update(change)
 
     def unaccept_region(self, frame: int, box: Sequence[float] | Region) -> None:
         region = make_region(frame, box, source=str(self.folder))
@@ -528,7 +685,12 @@ class Project:
         from ..models.registry import default_model_path
 
         source = Path(model_path) if model_path is not None else default_model_path()
-        return self.import_model(source, origin="shipped" if model_path is None else f"from {source}")
+        # Asked again under the lock, held until the round is in: two programs opening a fresh project at
+        # once would otherwise both see no round and import the model twice (rounds 1 and 2).
+        with self._writing(), self._locked():
+            if self.rounds:
+                return self.current_round or self.rounds[-1]
+            return self.import_model(source, origin="shipped" if model_path is None else f"from {source}")
 
     def import_model(self, path: str | Path, origin: str | None = None) -> RoundInfo:
         """Copy a saved model into the project as the next round and make it current."""
@@ -637,7 +799,7 @@ class Project:
             return {}
         found = {}
         for path in folder.iterdir():
-            match = _ROUND_DIR.match(path.name)
+            match = ROUND_FOLDER.match(path.name)
             if match and 1 <= int(match.group(1)) <= MAX_ROUND:
                 found[int(match.group(1))] = path
         return found
@@ -700,10 +862,12 @@ class Project:
             for path in self._temporary_files():
                 path.unlink(missing_ok=True)
                 removed.append(path)
-            for workspace in self.leftover_workspaces():
+            workspaces = self.leftover_workspaces()
+            for workspace in workspaces:
                 shutil.rmtree(workspace, ignore_errors=True)
                 _workspace_lock_path(workspace).unlink(missing_ok=True)
                 removed.append(workspace)
+            self._say_discarded(workspaces)
             for lock in self._stale_workspace_locks():
                 lock.unlink(missing_ok=True)
             state = self._read_state(fresh=True)
@@ -711,6 +875,17 @@ class Project:
             if recovered:
                 self._write_state(state)
             return removed
+
+    def _say_discarded(self, workspaces: list[Path]) -> None:
+        """One problem line for the interrupted rounds whose work the tidy-up removed (it went silently, even a
+        round that had finished training and only awaited being added). A deleted round's folder left
+        half-removed is no work lost."""
+        interrupted = [p.name for p in workspaces if not p.name.startswith(_WORKSPACE_PREFIX + "deleted-")]
+        if interrupted:
+            whose = ("an interrupted round's work" if len(interrupted) == 1
+                     else f"{len(interrupted)} interrupted rounds' work")
+            self._problem(f"{self.folder / 'rounds'}: {whose} ({', '.join(interrupted)}) was discarded; "
+                          "it was never added as a round (fine-tune again to make it)")
 
     def _tidy(self) -> None:
         """On open: clean and recover when there is something to, reporting (not raising) trouble."""
@@ -725,6 +900,35 @@ class Project:
             self.clean_leftovers()
         except ParticleDetectError as exc:
             self._problem(f"could not tidy the project: {exc}")
+
+
+def _mark_accepted(table: pd.DataFrame, region: Region | None = None) -> pd.DataFrame:
+    """``table`` with its network points (those inside ``region``; None: all) marked 'accepted'."""
+    table = table.copy()
+    chosen = (table["source"] == "model").to_numpy()
+    if region is not None:
+        chosen = chosen & region.contains(table["y"], table["x"], table.get("z"))
+    table.loc[chosen, "source"] = "accepted"
+    return table
+
+
+def _ends_with_newline(path: Path) -> bool:
+    """Whether ``path``'s last byte is a newline (an empty or unreadable file counts: its reader says what
+    is wrong with it)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            if handle.tell() == 0:
+                return True
+            handle.seek(-1, os.SEEK_END)
+            return handle.read(1) == b"\n"
+    except OSError:
+        return True
+
+
+def _state_stamp(info: os.stat_result) -> tuple:
+    """What changes whenever state.json is replaced or written (so a cached read is stale)."""
+    return (info.st_ino, info.st_mtime_ns, info.st_size, info.st_ctime_ns)
 
 
 def _workspace_lock_path(workspace: Path) -> Path:

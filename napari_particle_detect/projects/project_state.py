@@ -7,8 +7,10 @@ never used as paths without these checks, so a crafted state cannot reach outsid
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -26,6 +28,21 @@ PROJECT_KINDS = ("spheres", "rods", "chains")
 MAX_FRAMES = 10_000_000
 MAX_ROUND = 99_999
 MAX_DIAMETER = 10_000.0
+# Beside state.json: the state before its last change, and a damaged state.json set aside (Project._write_state).
+BACKUP_SUFFIX = ".bak"
+DAMAGED_SUFFIX = ".damaged"
+# About this many pixels of the first frame make an image's fingerprint: enough to tell two frames of a
+# noisy movie apart, few enough to read from a lazy stack in no time.
+FINGERPRINT_SAMPLES = 4096
+_FINGERPRINT = re.compile(r"[0-9a-f]{8,64}")
+
+
+class DamagedState(ParticleDetectError):
+    """A state.json that is there but cannot be decoded: cut short, garbled, not UTF-8."""
+
+
+class NewerState(ParticleDetectError):
+    """A state.json written by a newer version: never replaced by its backup or rewritten here."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +111,9 @@ class ProjectState:
     image: str | None = None
     n_frames: int | None = None
     frame_shape: tuple[int, int] | None = None
+    # pixel_fingerprint of the image's first frame, recorded when the project is made (or first opened
+    # with its pixels): an image replaced by another of the same size is noticed.
+    fingerprint: str | None = None
     # Reviewed areas, oldest acceptance first: (frame, None) is the whole frame, (frame, region) a rectangle.
     accepted: list[tuple[int, Region | None]] = field(default_factory=list)
     rounds: list[RoundInfo] = field(default_factory=list)
@@ -115,7 +135,7 @@ class ProjectState:
     def to_dict(self) -> dict:
         return {
             "version": STATE_VERSION, "image": self.image, "n_frames": self.n_frames,
-            "frame_shape": list(self.frame_shape) if self.frame_shape else None,
+            "frame_shape": list(self.frame_shape) if self.frame_shape else None, "fingerprint": self.fingerprint,
             "accepted": [{"frame": f} if r is None else {"frame": f, "box": list(r.box),
                                                          **({"z": list(r.z_range)} if r.z_range else {})}
                          for f, r in self.accepted],
@@ -269,7 +289,7 @@ def parse_state(data: Any, source: Path) -> ProjectState:
         raise ParticleDetectError(f"{source}: not a project state (no version)")
     version = check.integer(data["version"], "version", 1, 10**6)
     if version > STATE_VERSION:
-        raise ParticleDetectError(f"{source}: made by a newer napari-particle-detect; please upgrade")
+        raise NewerState(f"{source}: made by a newer napari-particle-detect; please upgrade")
     n_frames = check.integer(data.get("n_frames"), "n_frames", 1, MAX_FRAMES, optional=True)
     shape = data.get("frame_shape")
     if shape is not None:
@@ -309,6 +329,7 @@ def parse_state(data: Any, source: Path) -> ProjectState:
         image=check.text(data.get("image"), "image", optional=True),
         n_frames=n_frames,
         frame_shape=shape,
+        fingerprint=_fingerprint(data.get("fingerprint"), check),
         accepted=accepted,
         rounds=sorted(rounds, key=lambda r: r.number),
         current_round=current,
@@ -333,8 +354,62 @@ def _whole_key(key: str, what: str, check: FieldChecker) -> int:
     return int(key)
 
 
-def read_state_file(path: Path) -> ProjectState:
-    """Decode and check a ``state.json``; every problem is one ParticleDetectError naming the file."""
+def _fingerprint(value: Any, check: FieldChecker) -> str | None:
+    value = check.text(value, "fingerprint", optional=True)
+    if value is not None and not _FINGERPRINT.fullmatch(value):
+        raise check.fail("fingerprint", f"must be 8 to 64 hexadecimal digits, got {value!r:.40}")
+    return value
+
+
+# ---- which image a project belongs to -----------------------------------------------------------
+def pixel_fingerprint(frame: Any) -> str:
+    """A short hash of a fixed, sparse grid of about FINGERPRINT_SAMPLES pixels of one frame (a 2D image,
+    or a volume), the same for the same pixels whatever holds them (numpy, dask, zarr; any dtype).
+
+    The grid is taken with strided slices, so a lazy frame reads at most itself (its touched chunks only,
+    where it is chunked); callers give the first frame, never the whole stack."""
+    shape = tuple(int(n) for n in np.shape(frame))
+    per_axis = max(2, round(FINGERPRINT_SAMPLES ** (1 / max(1, len(shape)))))
+    grid = tuple(slice(None, None, max(1, n // per_axis)) for n in shape)
+    try:
+        sample = np.asarray(frame[grid], dtype=np.float64)
+    except (TypeError, IndexError, ValueError):  # an array-like without strided slicing
+        sample = np.asarray(np.asarray(frame)[grid], dtype=np.float64)
+    digest = hashlib.sha1(str(shape).encode())
+    digest.update(np.ascontiguousarray(sample + 0.0).tobytes())  # + 0.0: -0.0 hashes as 0.0
+    return digest.hexdigest()[:16]
+
+
+def describe_size(n_frames: int | None, frame_shape: Sequence[int] | None) -> str:
+    """"4 frames of 256 x 256 pixels" (the parts known)."""
+    frames = "" if n_frames is None else f"{n_frames} frame{'s' if n_frames != 1 else ''}"
+    pixels = "" if not frame_shape else " x ".join(str(int(v)) for v in frame_shape) + " pixels"
+    return " of ".join(part for part in (frames, pixels) if part) or "unknown size"
+
+
+def image_mismatch(recorded: ProjectState, n_frames: int | None, frame_shape: Sequence[int] | None,
+                   fingerprint: str | None, name: str = "the image") -> str | None:
+    """Why ``name`` (``n_frames`` frames of ``frame_shape``, first frame's ``fingerprint``; None: not known)
+    is not the image a project ``recorded``, in words; None when nothing known differs."""
+    counts = recorded.n_frames is not None and n_frames is not None and int(n_frames) != recorded.n_frames
+    shapes = (recorded.frame_shape is not None and frame_shape is not None
+              and tuple(int(v) for v in frame_shape) != tuple(recorded.frame_shape))
+    if counts or shapes:
+        return (f"this project was made for an image of {describe_size(recorded.n_frames, recorded.frame_shape)}, "
+                f"but {name} has {describe_size(n_frames, frame_shape)}")
+    if recorded.fingerprint is not None and fingerprint is not None and fingerprint != recorded.fingerprint:
+        return (f"{name} is not the image this project was made for (the same size, "
+                f"{describe_size(recorded.n_frames, recorded.frame_shape)}, but other pixels in its first frame)")
+    return None
+
+
+# ---- reading state.json, and its backup ---------------------------------------------------------
+def backup_path(path: Path) -> Path:
+    """Where the state before ``path``'s last change is kept (``state.json.bak``)."""
+    return path.with_name(path.name + BACKUP_SUFFIX)
+
+
+def _read_one_state_file(path: Path) -> ProjectState:
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -342,7 +417,59 @@ def read_state_file(path: Path) -> ProjectState:
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise ParticleDetectError(f"{path}: not a project state (not UTF-8 text)") from None
+        raise DamagedState(f"{path}: not a project state (not UTF-8 text)") from None
     except (json.JSONDecodeError, RecursionError) as exc:
-        raise ParticleDetectError(f"{path}: unreadable project state ({str(exc)[:80]})") from None
+        raise DamagedState(f"{path}: unreadable project state ({str(exc)[:60]})") from None
     return parse_state(data, path)
+
+
+def state_file_is_sound(path: Path) -> bool:
+    """Whether ``path`` reads as a project state (a damaged one is never kept as the backup)."""
+    try:
+        _read_one_state_file(path)
+    except ParticleDetectError:
+        return False
+    return True
+
+
+def _usable_backup(path: Path) -> ProjectState | None:
+    backup = backup_path(path)
+    if backup.is_symlink() or not backup.is_file():
+        return None
+    try:
+        return _read_one_state_file(backup)
+    except ParticleDetectError:
+        return None
+
+
+def read_state_with_backup(path: Path) -> tuple[ProjectState, str | None]:
+    """(the state in ``path``, None); or, when ``path`` cannot be decoded (cut short or garbled by
+    something outside this program: every save of ours is atomic), (the state before its last change,
+    kept in ``state.json.bak``, a one-line problem saying so). Going back one change loses at most that
+    change's bookkeeping (the frames' centres and the rounds' models are files of their own, and a
+    round missing from the state is recovered from its folder), where refusing would lock the whole
+    review out. Anything else is one ParticleDetectError naming the file and what to do."""
+    try:
+        return _read_one_state_file(path), None
+    except DamagedState as exc:
+        previous = _usable_backup(path)
+        if previous is None:
+            raise DamagedState(f"{exc}; no usable {backup_path(path).name} to go back to: move the project "
+                               "folder aside to start again") from None
+        return previous, (f"{exc}; went back to the state before its last change ({backup_path(path).name}): "
+                          f"that change is lost, and the damaged file is kept as {path.name}{DAMAGED_SUFFIX} at the "
+                          "next change")
+    except NewerState:
+        raise
+    except ParticleDetectError as exc:
+        # Decoded but breaking a rule: an edit by hand or another program, said rather than undone.
+        if _usable_backup(path) is None:
+            raise ParticleDetectError(f"{exc}; correct it, or move the project folder aside to start again") from None
+        raise ParticleDetectError(f"{exc}; the state before its last change is in {backup_path(path).name}: rename "
+                                  "it to state.json to go back one change") from None
+
+
+def read_state_file(path: Path) -> ProjectState:
+    """Decode and check a ``state.json``; every problem is one ParticleDetectError naming the file. A file
+    that cannot be decoded gives the state in its backup, as a Project does (which reports it)."""
+    return read_state_with_backup(path)[0]
