@@ -11,14 +11,21 @@ are the faster ones there.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ..kinds.heatmap import one_per_plateau, outside_as_nan, stencil_indices
-from .preprocessing import PERCENTILES, Spikes, spike_apart, spike_counts
+from .preprocessing import (
+    FLATTEN_BLOCK, FLATTEN_SAMPLES, PERCENTILES, Background, Spikes, block_grid, flatten_step, interpolated_rows,
+    interpolation, measured_background, screened, spike_apart, spike_counts,
+)
 from .sizing import resample_bilinear, resampled_shape, shrink_blur
+
+if TYPE_CHECKING:
+    from .steps import FrameRecord
 
 
 def percentiles(values: torch.Tensor, qs: tuple[float, ...]) -> list[float]:
@@ -89,13 +96,49 @@ def normalise(frame: torch.Tensor, invert: bool = False) -> torch.Tensor:
     return scale_to_percentiles(without_spikes(frame)[0], invert)
 
 
-def scale_to_percentiles(frame: torch.Tensor, invert: bool = False) -> torch.Tensor:
-    """:func:`normalise` of a frame whose spikes are already left out (or that has none)."""
+def scale_to_percentiles(frame: torch.Tensor, invert: bool = False, flattened: FrameRecord | None = None
+                         ) -> torch.Tensor:
+    """:func:`normalise` of a frame whose spikes are already left out (or that has none); ``flattened`` as
+    ``steps.scale_to_percentiles_in_place``'s."""
     lo, hi = percentiles(frame, PERCENTILES)
+    if flattened is not None:
+        background = uneven_background(frame, lo, hi)
+        flattened.add(background)
+        if background is not None:
+            frame = subtract_background(frame, background)
+            lo, hi = percentiles(frame, PERCENTILES)
     if hi <= lo:
         lo, hi = float(frame.min()), float(frame.max())
     scaled = (frame - lo) / max(hi - lo, 1e-12)
     return 1.0 - scaled if invert else scaled
+
+
+def block_means(frame: torch.Tensor, step: int, per_block: int) -> np.ndarray:
+    """``preprocessing.block_means`` of a tensor; only the means come back to the host."""
+    ny, by, nx, bx = block_grid(tuple(frame.shape), step, per_block)
+    rows = frame[: ny * by * step : step].reshape(ny, by, -1).sum(dim=1)
+    means = rows[:, : nx * bx * step : step].reshape(ny, nx, bx).sum(dim=2) / (by * bx)
+    return means.cpu().numpy()
+
+
+def uneven_background(frame: torch.Tensor, low: float, high: float, block: int = FLATTEN_BLOCK
+                      ) -> Background | None:
+    """``preprocessing.uneven_background`` of a tensor: in the usual case the screen's block means come back
+    to the host; past the screen, the sample it measures the background on."""
+    step = flatten_step(block)
+    if not screened(block_means(frame, 2 * step, FLATTEN_SAMPLES // 2), low, high):
+        return None
+    return measured_background(frame[::step, ::step].float().cpu().numpy(), step)
+
+
+def subtract_background(frame: torch.Tensor, background: Background) -> torch.Tensor:
+    """``preprocessing.subtract_background`` on a tensor (never in place: it may share the caller's memory)."""
+    height, width = frame.shape
+    along = interpolated_rows(background.levels, background.columns, width)
+    along = torch.from_numpy(along if along.shape[0] > 1 else np.repeat(along, 2, axis=0)).to(frame)
+    before, weight = (torch.from_numpy(a).to(frame.device) for a in interpolation(background.rows, 0, height))
+    weight = weight.to(frame)[:, None]
+    return frame - (along[before] * (1 - weight) + along[before + 1] * weight)
 
 
 def gaussian_filter(frame: torch.Tensor, sigma: float, truncate: float = 4.0) -> torch.Tensor:

@@ -363,8 +363,14 @@ def iter_detect(
             # Left out silently, a sensor's defect would look like no defect at all: say it once per call.
             log.warning("%s: %s left out of the intensity range in %d frame(s) (a hot column, a saturated patch "
                         "or zero padding?)", name, steps.spikes.first.describe(), steps.spikes.frames)
+        if steps.flattened.first is not None:
+            # Subtracted silently, a ramp in the light would pass for the particles' own look: say it once.
+            log.warning("%s: uneven illumination, %s: subtracted before normalising in %d frame(s)", name,
+                        steps.flattened.first.describe(), steps.flattened.frames)
     except OUT_OF_MEMORY as exc:
         raise ParticleDetectError(out_of_memory_message(name, stack, device, exc)) from None
+    except ParticleDetectError:
+        raise  # already one line of its own (a frame that cannot be read says why)
     except Exception as exc:  # noqa: BLE001 - the runtimes' own errors: ONNX Runtime's Fail is no RuntimeError
         if not is_out_of_memory(exc):
             raise

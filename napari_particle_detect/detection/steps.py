@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from . import device_pipeline as on_device
 from ..kinds.heatmap import local_maxima, residual_maxima, stencil_values
 from .percentiles import percentiles
-from .preprocessing import PERCENTILES, Spikes, without_spikes
+from .preprocessing import PERCENTILES, Background, Spikes, subtract_background, uneven_background, without_spikes
 from .sizing import rescale_frame
 
 
@@ -26,10 +26,18 @@ def normalise_in_place(frame: np.ndarray, invert: bool = False) -> np.ndarray:
     return scale_to_percentiles_in_place(frame, invert)
 
 
-def scale_to_percentiles_in_place(frame: np.ndarray, invert: bool = False) -> np.ndarray:
-    """:func:`normalise_in_place` of a frame whose spikes are already left out (or that has none)."""
+def scale_to_percentiles_in_place(frame: np.ndarray, invert: bool = False,
+                                  flattened: FrameRecord | None = None) -> np.ndarray:
+    """:func:`normalise_in_place` of a frame whose spikes are already left out (or that has none). With
+    ``flattened`` (a frame at the model's working scale), an uneven background is subtracted first where
+    it varies by much more than the particles' contrast (preprocessing.FLATTEN_RATIO) and recorded there."""
     frame = np.require(frame, dtype=np.float32, requirements=("C", "W"))
     lo, hi = percentiles(frame, PERCENTILES)
+    if flattened is not None:
+        background = uneven_background(frame, lo, hi)
+        flattened.add(background)
+        if background is not None:
+            lo, hi = percentiles(subtract_background(frame, background), PERCENTILES)
     if hi <= lo:
         lo, hi = float(frame.min()), float(frame.max())
     np.subtract(frame, np.float32(lo), out=frame)
@@ -39,18 +47,19 @@ def scale_to_percentiles_in_place(frame: np.ndarray, invert: bool = False) -> np
     return frame
 
 
-class SpikeRecord:
-    """The frames a backend prepared with outlying spikes left out of their range (preprocessing
-    .SPIKE_MIN_PIXELS): how many, and the first one's spikes, so a caller can say so once per file."""
+class FrameRecord:
+    """The frames a backend prepared with something done to them (outlying spikes left out of their range,
+    preprocessing.SPIKE_MIN_PIXELS; an uneven background subtracted, preprocessing.FLATTEN_RATIO): how
+    many, and the first one's finding, so a caller can say so once per file."""
 
     def __init__(self) -> None:
         self.frames = 0
-        self.first: Spikes | None = None
+        self.first: Spikes | Background | None = None
 
-    def add(self, spikes: Spikes | None) -> None:
-        if spikes is not None:
+    def add(self, found: Spikes | Background | None) -> None:
+        if found is not None:
             self.frames += 1
-            self.first = self.first or spikes
+            self.first = self.first or found
 
 
 class HostSteps:
@@ -58,13 +67,15 @@ class HostSteps:
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
-        self.spikes = SpikeRecord()
+        self.spikes = FrameRecord()
+        self.flattened = FrameRecord()
 
     def prepare(self, held: list, scale: float, invert: bool, owned: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The checked float32 frame in ``held`` (a one-item list, emptied here so the frame can be
         let go as soon as it is resampled) resampled by ``scale`` and normalised: what the network
         reads. An ``owned`` frame (nobody else holds it) is normalised in place when not resampled.
-        Outlying spikes are left out before resampling, which would smear them into their neighbours."""
+        Outlying spikes are left out before resampling, which would smear them into their neighbours; an
+        uneven background is subtracted after it, where the particles' size is the model's."""
         frame = held.pop()
         kept, spikes = without_spikes(frame, in_place=owned and frame.flags.writeable)
         self.spikes.add(spikes)
@@ -74,7 +85,7 @@ class HostSteps:
         if scaled is frame and not owned:
             scaled = scaled.copy()  # never overwrite the caller's image
         del frame, kept
-        return scale_to_percentiles_in_place(scaled, invert), factors
+        return scale_to_percentiles_in_place(scaled, invert, self.flattened), factors
 
     def window(self, image: np.ndarray, y: int, x: int, size: tuple[int, int], pad_mode: str) -> np.ndarray:
         part = image[y : y + size[0], x : x + size[1]]
@@ -110,7 +121,8 @@ class DeviceSteps:
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
-        self.spikes = SpikeRecord()
+        self.spikes = FrameRecord()
+        self.flattened = FrameRecord()
 
     def prepare(self, held: list, scale: float, invert: bool, owned: bool = False) -> tuple[torch.Tensor, np.ndarray]:
         # torch takes neither negative strides (flipped views) nor read-only memory (memory-mapped files).
@@ -121,7 +133,7 @@ class DeviceSteps:
         tensor, spikes = on_device.without_spikes(tensor)  # before resampling smears them, as HostSteps does
         self.spikes.add(spikes)
         scaled, factors = on_device.rescale_frame(tensor, scale)
-        return on_device.scale_to_percentiles(scaled, invert=invert), factors
+        return on_device.scale_to_percentiles(scaled, invert=invert, flattened=self.flattened), factors
 
     def window(self, image: torch.Tensor, y: int, x: int, size: tuple[int, int], pad_mode: str) -> torch.Tensor:
         part = image[y : y + size[0], x : x + size[1]]
