@@ -11,7 +11,6 @@ are the faster ones there.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -19,13 +18,10 @@ import torch.nn.functional as F
 
 from ..kinds.heatmap import one_per_plateau, outside_as_nan, stencil_indices
 from .preprocessing import (
-    FLATTEN_BLOCK, FLATTEN_SAMPLES, PERCENTILES, Background, Spikes, block_grid, flatten_step, interpolated_rows,
-    interpolation, measured_background, screened, spike_apart, spike_counts,
+    FLATTEN_BLOCK, FLATTEN_SAMPLES, PERCENTILES, Background, FrameRecord, Spikes, block_grid, flatten_step,
+    interpolated_rows, interpolation, measured_background, screened, spike_apart, spike_counts,
 )
 from .sizing import resample_bilinear, resampled_shape, shrink_blur
-
-if TYPE_CHECKING:
-    from .steps import FrameRecord
 
 
 def percentiles(values: torch.Tensor, qs: tuple[float, ...]) -> list[float]:

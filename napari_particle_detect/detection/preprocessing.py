@@ -435,3 +435,18 @@ def frame_indices(frames: object, count: int, name: str = "image") -> list[int]:
             raise ParticleDetectError(f"{name}: {twice}; each frame is detected once")
         indices[index] = frame
     return list(indices)
+
+
+class FrameRecord:
+    """The frames a backend prepared with something done to them (outlying spikes left out of their range,
+    preprocessing.SPIKE_MIN_PIXELS; an uneven background subtracted, preprocessing.FLATTEN_RATIO): how
+    many, and the first one's finding, so a caller can say so once per file."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.first: Spikes | Background | None = None
+
+    def add(self, found: Spikes | Background | None) -> None:
+        if found is not None:
+            self.frames += 1
+            self.first = self.first or found

@@ -14,7 +14,9 @@ import torch.nn.functional as F
 from . import device_pipeline as on_device
 from ..kinds.heatmap import local_maxima, residual_maxima, stencil_values
 from .percentiles import percentiles
-from .preprocessing import PERCENTILES, Background, Spikes, subtract_background, uneven_background, without_spikes
+from .preprocessing import (
+    PERCENTILES, Background, FrameRecord, Spikes, subtract_background, uneven_background, without_spikes,
+)
 from .sizing import rescale_frame
 
 
@@ -45,21 +47,6 @@ def scale_to_percentiles_in_place(frame: np.ndarray, invert: bool = False,
     if invert:
         np.subtract(np.float32(1.0), frame, out=frame)
     return frame
-
-
-class FrameRecord:
-    """The frames a backend prepared with something done to them (outlying spikes left out of their range,
-    preprocessing.SPIKE_MIN_PIXELS; an uneven background subtracted, preprocessing.FLATTEN_RATIO): how
-    many, and the first one's finding, so a caller can say so once per file."""
-
-    def __init__(self) -> None:
-        self.frames = 0
-        self.first: Spikes | Background | None = None
-
-    def add(self, found: Spikes | Background | None) -> None:
-        if found is not None:
-            self.frames += 1
-            self.first = self.first or found
 
 
 class HostSteps:
