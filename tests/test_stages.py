@@ -1,6 +1,7 @@
 """The staged pipeline: band-by-band decoding, tiles from several frames per network call, bounded memory."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -187,3 +188,23 @@ def test_the_cpu_runtimes_running_out_of_memory_is_one_clear_line_too(model, sta
     monkeypatch.setattr(prediction, "decoded_heatmaps", lambda *a, **k: (_ for _ in ()).throw(ValueError("other")))
     with pytest.raises(ValueError, match="other"):  # anything else is not called memory
         prediction.detect(stack, model, device="cpu", diameter=11.0, name="big.tif")
+
+
+@pytest.mark.parametrize("diameter", [11.0, None])
+def test_a_frame_with_nan_pixels_late_in_a_stack_loses_only_itself(model, stack, diameter, caplog):
+    # One NaN at frame 28 of 30 threw the 28 frames before it away (exit 2, no CSV).
+    damaged = np.array(stack, dtype=np.float32)
+    damaged[-1, 0, 0] = np.nan
+    damaged[0, 5, 5] = np.inf  # the first frame too, where the size is estimated
+    whole = prediction.detect(np.array(stack, dtype=np.float32), model, "cpu", diameter=diameter or 11.0)
+    with caplog.at_level("WARNING", logger="napari_particle_detect"):
+        table = prediction.detect(damaged, model, "cpu", diameter=diameter, name="reg.tif")
+    last, first = len(stack) - 1, 0
+    assert set(table["frame"]) == set(range(1, last))  # the others, all of them
+    middle = lambda t: t[(t["frame"] > first) & (t["frame"] < last)].reset_index(drop=True)
+    if diameter is not None:
+        pd.testing.assert_frame_equal(middle(table), middle(whole))
+    said = [r.getMessage() for r in caplog.records if "NaN or infinite" in r.getMessage()]
+    assert len(said) == 2 and all("no centres; the rest of the stack is detected" in m for m in said), said
+    with pytest.raises(ParticleDetectError, match="frame 0: image contains NaN or infinite values"):
+        prediction.detect(damaged[-1], model, "cpu", diameter=diameter)  # one image: refused, as before

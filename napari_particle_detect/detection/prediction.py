@@ -28,7 +28,7 @@ from ..models import DetectorModel, load_model_cached
 from ..models.registry import require_kind
 from .look import StackLook
 from .networks import prepare_network
-from .preprocessing import ConstantFrameError, as_frames, check_frame, frame_indices
+from .preprocessing import ConstantFrameError, NonFiniteFrameError, as_frames, check_frame, frame_indices
 from .rescoring import candidate_features
 from .sizing import (
     DIAMETER_ADVICE, SAME_DETECTION, estimate_size, rescale_centres_back, scale_for_diameter, span_matters,
@@ -207,7 +207,7 @@ def resolve_sizing(
     for i in picks:
         try:
             picked.append((i, estimate_size(check_frame(np.asarray(frames[i]), f"{name} frame {i}"))))
-        except ConstantFrameError:
+        except (ConstantFrameError, NonFiniteFrameError):
             if count == 1:
                 raise
     if not picked:  # the frames picked were blank: the first that is not
@@ -234,14 +234,21 @@ def resolve_sizing(
 
 
 def next_unblank_frame(frames, name: str) -> int:
-    """The first frame that is not constant; a ParticleDetectError when every frame is."""
+    """The first frame that is not constant (nor holds NaN or infinite pixels); a ParticleDetectError when
+    every frame is (an image's own problem, for an image of one frame)."""
+    not_finite = False
     for i in range(frames.shape[0]):
         try:
             check_frame(np.asarray(frames[i]), f"{name} frame {i}")
             return i
         except ConstantFrameError:
             continue
-    raise ParticleDetectError(f"{name}: every frame is constant; nothing to detect")
+        except NonFiniteFrameError:
+            if frames.shape[0] == 1:
+                raise
+            not_finite = True
+    held = " or holds NaN or infinite pixels" if not_finite else ""
+    raise ParticleDetectError(f"{name}: every frame is constant{held}; nothing to detect")
 
 
 def check_diameter(diameter: float) -> None:

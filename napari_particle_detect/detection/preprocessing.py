@@ -61,6 +61,11 @@ FLATTEN_RATIO = 0.95
 FLATTEN_SCREEN = 0.8
 
 
+class NonFiniteFrameError(ParticleDetectError):
+    """A frame with NaN or infinite pixels: refused as an image; of a stack, it gets no centres and the
+    rest is detected (found only when reached, it would otherwise throw away every frame before it)."""
+
+
 class ConstantFrameError(ParticleDetectError):
     """A frame with one value in every pixel: nothing to detect (a dropped or shutter frame in a stack)."""
 
@@ -79,7 +84,7 @@ def check_frame(frame: np.ndarray, name: str = "image", convert: bool = True) ->
         raise ParticleDetectError(f"{name}: unsupported pixel type {frame.dtype}")
     floating = np.issubdtype(frame.dtype, np.floating)
     if floating and not np.all(np.isfinite(frame)):
-        raise ParticleDetectError(f"{name}: image contains NaN or infinite values")
+        raise NonFiniteFrameError(f"{name}: image contains NaN or infinite values")
     lo, hi = frame.min(), frame.max()
     if lo == hi:  # in the frame's own type: 1 + 1e-12 * image is not constant
         raise ConstantFrameError(f"{name}: image is constant (every pixel is {float(lo):g}); nothing to detect")

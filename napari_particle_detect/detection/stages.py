@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .preprocessing import ConstantFrameError, check_frame
+from .preprocessing import ConstantFrameError, NonFiniteFrameError, check_frame
 from ..kinds.heatmap import DEFAULT_SIGMA, ResidualRule
 from .tiling import BandDecoder, TilePlan, plan_tiles
 
@@ -51,8 +51,9 @@ class PreparedFrame:
 def prepare_frame(stack, index: int, steps, scale: float, invert: bool, name: str) -> PreparedFrame:
     """Read frame ``index`` of ``stack`` and make it ready for the network.
 
-    A constant frame of a stack (a dropped or shutter frame) goes through as zeros and is marked
-    ``blank``: it gets no centres, and the rest of the stack is still detected."""
+    A constant frame of a stack (a dropped or shutter frame), or one with NaN or infinite pixels, goes
+    through as zeros and is marked ``blank``: it gets no centres, and the rest of the stack is still
+    detected."""
     raw = np.asarray(stack[index])
     blank = ""
     try:
@@ -61,6 +62,10 @@ def prepare_frame(stack, index: int, steps, scale: float, invert: bool, name: st
         if stack.shape[0] == 1:
             raise
         frame, blank = np.zeros(raw.shape, np.float32), f"{name} frame {index}: every pixel is {raw.flat[0]:g}"
+    except NonFiniteFrameError:
+        if stack.shape[0] == 1:
+            raise
+        frame, blank = np.zeros(raw.shape, np.float32), f"{name} frame {index}: NaN or infinite pixels"
     # A frame this process made (a copy, or a fresh read) may be normalised in place.
     owned = frame is not raw or (raw.flags.owndata and raw.flags.writeable and not isinstance(stack, np.ndarray))
     shape, held = tuple(frame.shape), [frame]
