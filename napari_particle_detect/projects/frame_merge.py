@@ -32,6 +32,11 @@ def file_stamp(path: os.PathLike | str) -> FrameStamp:
         info = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
+    return stat_stamp(info)
+
+
+def stat_stamp(info: os.stat_result) -> tuple[int, int, int, int]:
+    """What changes whenever a file is replaced or written (so a copy read before is stale)."""
     return (info.st_ino, info.st_mtime_ns, info.st_ctime_ns, info.st_size)
 
 

@@ -49,7 +49,7 @@ from .project_state import (  # which image a project is of; the state before th
 )
 from ..files.tables import SOURCES, empty_table, normalise_table
 from ..project_layout import PROJECT_SUFFIX, ROUND_FOLDER
-from .frame_merge import FrameSave, FrameSnapshot, FrameStamp, file_stamp, merge_frames, their_changes
+from .frame_merge import FrameSave, FrameSnapshot, FrameStamp, file_stamp, merge_frames, stat_stamp, their_changes
 
 __all__ = ["PROJECT_SUFFIX", "Project", "ProjectState", "Region", "RoundInfo", "project_folder_for_data",
            "project_folder_for_image", "projects_home"]
@@ -265,7 +265,7 @@ class Project:
             return replace(self._defaults, accepted=[], rounds=[], detected_by={}, round_thresholds={})
         except OSError as exc:
             raise ParticleDetectError(f"{path}: cannot read the project state ({exc.strerror or exc})") from None
-        stamp = _state_stamp(info)
+        stamp = stat_stamp(info)
         if fresh or self._cached is None or self._cached[0] != stamp:
             state, problem = read_state_with_backup(path)
             if problem is not None:  # undecodable: the state before its last change, said
@@ -293,7 +293,7 @@ class Project:
         synced: a power cut is what the atomic write of state.json itself survives; the backup is for a
         state.json damaged after it was written."""
         try:
-            stamp = _state_stamp(path.stat())
+            stamp = stat_stamp(path.stat())
         except FileNotFoundError:
             return
         sound = stamp != self._damaged_stamp and (
@@ -924,11 +924,6 @@ def _ends_with_newline(path: Path) -> bool:
             return handle.read(1) == b"\n"
     except OSError:
         return True
-
-
-def _state_stamp(info: os.stat_result) -> tuple:
-    """What changes whenever state.json is replaced or written (so a cached read is stale)."""
-    return (info.st_ino, info.st_mtime_ns, info.st_size, info.st_ctime_ns)
 
 
 def _workspace_lock_path(workspace: Path) -> Path:
