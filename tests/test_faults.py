@@ -139,12 +139,14 @@ def test_leftovers_are_cleaned_on_open_but_not_a_workspace_in_use(tmp_path, fake
     foreign = project.folder / ".another-program.tmp"  # a folder the user chose may hold others' files
     foreign.write_text("theirs")
     assert project.leftover_workspaces() == [dead]
-    second = Project.open(project.folder)  # a second window
+    with pytest.warns(UserWarning, match=r"interrupted round's work \(.building-killed\) was discarded"):
+        second = Project.open(project.folder)  # a second window
     assert not dead.exists() and not any(p.exists() for p in temporary) and foreign.exists()
     assert live.exists() and second.leftover_workspaces() == []
     assert project.commit_round(live, RoundInfo(number=0, origin="test")).number == 1
     (project.folder / "rounds" / ".building-again").mkdir()
-    assert [p.name for p in second.clean_leftovers()] == [".building-again"]
+    with pytest.warns(UserWarning, match="building-again"):
+        assert [p.name for p in second.clean_leftovers()] == [".building-again"]
 
 
 def test_an_interrupted_rounds_work_removed_on_open_is_said_once(tmp_path):
