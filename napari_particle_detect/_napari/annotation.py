@@ -510,10 +510,10 @@ class Annotation:
 
     def _step(self, frame: int, take) -> bool:
         self.flush()
-        step = take(frame, self._on_disk.get(frame, empty_table()), self.project.detected_by.get(frame))
+        found_by = self.project.detected_by.get(frame)
+        step = take(frame, self._on_disk.get(frame, empty_table()), found_by)
         if step is None:
             return False
-        found_by = self.project.detected_by.get(frame)
         if step.detected_by != found_by:
             # Back past a new detection (or forward over it): the points are that round's again.
             self.project.set_detected_by(frame, step.detected_by)

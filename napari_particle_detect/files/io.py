@@ -545,8 +545,10 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write_bytes(path: str | Path, writer: Callable[[BinaryIO], object]) -> Path:
-    """Let ``writer`` fill a temporary file beside ``path``, then rename it over: all or nothing."""
+def atomic_write_bytes(path: str | Path, writer: Callable[[BinaryIO], object], sync: bool = True) -> Path:
+    """Let ``writer`` fill a temporary file beside ``path``, then rename it over: all or nothing. ``sync``
+    (default): on disk before this returns, so the rename survives a power cut (a copy kept only against
+    later damage, as a project's state.json.bak, need not wait for the disk)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -557,7 +559,8 @@ def atomic_write_bytes(path: str | Path, writer: Callable[[BinaryIO], object]) -
         with os.fdopen(fd, "wb") as handle:
             writer(handle)
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
         # mkstemp makes owner-only files; give the result the permissions a plain open() would.
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
@@ -567,7 +570,8 @@ def atomic_write_bytes(path: str | Path, writer: Callable[[BinaryIO], object]) -
         if isinstance(exc, OSError) and exc.filename in (tmp, None) and exc.errno is not None:
             raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None  # the user's name, not tmp's
         raise
-    fsync_directory(path.parent)  # the rename itself survives a power cut only once its folder is synced
+    if sync:
+        fsync_directory(path.parent)  # the rename itself survives a power cut only once its folder is synced
     return path
 
 

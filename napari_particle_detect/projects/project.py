@@ -39,7 +39,7 @@ import pandas as pd
 from filelock import FileLock, Timeout
 
 from ..errors import ParticleDetectError
-from ..files.io import atomic_write_text, fsync_directory, read_centres, write_centres
+from ..files.io import atomic_write_bytes, atomic_write_text, fsync_directory, read_centres, write_centres
 from .project_state import (  # Region, RoundInfo and ProjectState are this module's API too
     MAX_DIAMETER, MAX_FRAMES, MAX_ROUND, POLARITIES, FieldChecker, ProjectState, Region, RoundInfo,
     check_frame_number, make_region, parse_round, read_state_file,
@@ -299,15 +299,12 @@ class Project:
         sound = stamp != self._damaged_stamp and (
             (self._cached is not None and self._cached[0] == stamp) or state_file_is_sound(path))
         target = self._inside(backup_path(path) if sound else path.with_name(path.name + DAMAGED_SUFFIX))
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle, open(path, "rb") as source:
+
+        def copy(handle) -> None:
+            with open(path, "rb") as source:
                 shutil.copyfileobj(source, handle)
-            shutil.copymode(path, temporary)  # mkstemp makes it owner-only; the backup reads as state.json does
-            os.replace(temporary, target)
-        finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
+
+        atomic_write_bytes(target, copy, sync=False)
 
     def _update(self, change: Callable[[ProjectState], T]) -> T:
         """Apply ``change`` to the state as on disk, under the lock, and write it back atomically."""
