@@ -1,4 +1,5 @@
-"""Fixtures shared by the napari plugin tests (nothing here is autouse: engine tests are unaffected)."""
+"""Fixtures shared by the napari plugin tests (the one autouse fixture does nothing without a Qt application:
+engine tests are unaffected)."""
 
 import pytest
 
@@ -25,3 +26,18 @@ def project_home(tmp_path, monkeypatch):
     monkeypatch.setenv("NAPARI_PARTICLE_DETECT_HOME", str(tmp_path / "home"))
     return tmp_path / "home"
 
+
+@pytest.fixture(autouse=True)
+def no_key_held_from_an_earlier_test():
+    """Qt takes a modifier clicked by qtbot.keyClick (Ctrl+Shift+Z, Shift+Return) as still held until the next key
+    event, in whichever test that comes: a later table.selectRow then acts as a Shift-click and selects no single
+    row. A key released on a spare widget tells Qt that no key is held."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QApplication, QWidget
+
+    app = QApplication.instance()
+    if app is not None and app.keyboardModifiers() != Qt.KeyboardModifier.NoModifier:
+        from qtpy.QtTest import QTest
+
+        QTest.keyRelease(QWidget(), Qt.Key.Key_Shift)
+    yield

@@ -247,6 +247,18 @@ def test_ctrl_z_undoes_and_redoes_point_edits_frame_by_frame(make_napari_viewer,
     np.testing.assert_allclose(annotation.frame_table(1)[["y", "x"]], edited[["y", "x"]], atol=1e-3)
 
 
+def test_the_next_test_starts_with_no_key_held_and_selects_the_row_it_picks(qtbot):
+    # Run after the Ctrl+Z test above (its Ctrl+Shift+Z left Qt taking Shift as held), the Fine-tune panel's tests
+    # found table.selectRow(1) selecting no row (a Shift-click): conftest's autouse fixture releases it.
+    from qtpy.QtWidgets import QApplication, QTableWidget
+
+    assert QApplication.keyboardModifiers() == Qt.KeyboardModifier.NoModifier
+    table = QTableWidget(3, 1)
+    qtbot.addWidget(table)
+    table.selectRow(1)
+    assert {index.row() for index in table.selectedIndexes()} == {1}
+
+
 def test_export_suggests_the_working_folder_for_an_image_without_a_file(make_napari_viewer, light_model, tmp_path,
                                                                          monkeypatch, project_home):
     monkeypatch.chdir(tmp_path)
