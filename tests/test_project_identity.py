@@ -161,6 +161,52 @@ def test_the_dock_refuses_the_project_of_a_replaced_image(make_napari_viewer, li
     assert widget.annotation is None and "cells centres" not in viewer.layers  # no centres of the other image
 
 
+def _volumes(depth: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).random((2, depth, 32, 32)).astype(np.float32)
+
+
+def _volume_table(frame: int) -> pd.DataFrame:
+    return pd.DataFrame({"frame": frame, "z": [1.0, 3.0], "y": [5.0, 20.0], "x": [6.0, 25.0]})
+
+
+def test_a_volume_of_another_depth_is_refused_saying_how_many_z_slices(tmp_path):
+    from napari_particle_detect.learning.volume_rounds import open_volume_project
+    from napari_particle_detect.projects.volume_review import VolumeReview
+
+    volumes = _volumes(depth=8)
+    review = VolumeReview(open_volume_project(tmp_path / "v.tif", volumes), volumes.shape[1:])
+    review.accept_volume(0, _volume_table(0))
+    review.accept_box(1, (0, 0, 10, 10), (-0.5, 3.5), _volume_table(1))  # a 3D box, inside the recorded volume
+    state = json.loads(review.project.state_path.read_text())
+    for fingerprint in (None, state["fingerprint"]):  # None: a project made before fingerprints was let through
+        review.project.state_path.write_text(json.dumps({**state, "fingerprint": fingerprint}))
+        with pytest.raises(ParticleDetectError) as refused:
+            open_volume_project(tmp_path / "v.tif", _volumes(depth=12))
+        message = str(refused.value)
+        assert message.startswith(str(tmp_path / "v.volumes.particle-detect")) and "\n" not in message
+        assert "'v.tif' has 12 z-slices per volume, this project was made for 8; open it with that image" in message
+    # Other pixels of the same depth keep their message; the volumes it was made for open as before.
+    with pytest.raises(ParticleDetectError, match=r"'v\.tif' is not the image this project was made for \(the same "
+                                                  r"size, 2 volumes of 8 z-slices of 32 x 32 pixels, but other pixels"):
+        open_volume_project(tmp_path / "v.tif", _volumes(depth=8, seed=1))
+    assert open_volume_project(tmp_path / "v.tif", volumes).reviewed_areas() == review.project.reviewed_areas()
+
+
+def test_a_volume_project_that_recorded_no_depth_does_not_call_another_depth_the_same_size(tmp_path):
+    from napari_particle_detect.learning.volume_rounds import open_volume_project
+
+    volumes = _volumes(depth=8)
+    project = open_volume_project(tmp_path / "v.tif", volumes)
+    project.accept_frame(0, _volume_table(0))
+    state = json.loads(project.state_path.read_text())
+    project.state_path.write_text(json.dumps({**state, "frame_shape": [32, 32]}))  # as volume projects were made
+    with pytest.raises(ParticleDetectError) as refused:
+        open_volume_project(tmp_path / "v.tif", _volumes(depth=12))
+    assert "'v.tif' is not the image this project was made for (another number of z-slices, or other pixels in " \
+           "its first volume; this project did not record its z-slices)" in str(refused.value)
+    assert open_volume_project(tmp_path / "v.tif", volumes).reviewed_frames == [0]
+
+
 # ---- 2. a reviewed frame whose file is gone -----------------------------------------------------------
 def test_a_reviewed_frame_without_its_file_is_one_problem_on_opening(tmp_path):
     project = _reviewed(tmp_path, _movie(), frames=(0, 1, 3))

@@ -75,7 +75,7 @@ def open_volume_project(target: str | Path, volumes) -> Project:
     image = None
     if not (target.suffix == PROJECT_SUFFIX or target.is_dir()):
         image, target = str(target), volume_project_folder(target)
-    return Project.open(target, image=image, n_frames=volumes.shape[0], frame_shape=tuple(volumes.shape[2:]),
+    return Project.open(target, image=image, n_frames=volumes.shape[0], frame_shape=tuple(volumes.shape[1:]),
                         first_frame=volumes[0])
 
 

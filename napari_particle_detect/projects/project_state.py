@@ -110,7 +110,9 @@ class ProjectState:
     version: int = STATE_VERSION
     image: str | None = None
     n_frames: int | None = None
-    frame_shape: tuple[int, int] | None = None
+    # (height, width) of a frame; (depth, height, width) of a volume project's volumes, so a volume of
+    # another depth is told apart (volume projects made before that recorded (height, width) only).
+    frame_shape: tuple[int, ...] | None = None
     # pixel_fingerprint of the image's first frame, recorded when the project is made (or first opened
     # with its pixels): an image replaced by another of the same size is noticed.
     fingerprint: str | None = None
@@ -214,7 +216,7 @@ class FieldChecker:
 
 
 def make_region(frame: int, box: Sequence[float] | Region, n_frames: int | None = None,
-                frame_shape: tuple[int, int] | None = None, source: str = "region",
+                frame_shape: tuple[int, ...] | None = None, source: str = "region",
                 z_range: Sequence[float] | None = None) -> Region:
     """A validated :class:`Region` from ``(y0, x0, y1, x1)``: finite, ordered, inside the frame; with
     ``z_range`` (z0, z1) a 3D box of a volume (a Region given keeps its own z range)."""
@@ -236,7 +238,7 @@ def make_region(frame: int, box: Sequence[float] | Region, n_frames: int | None 
     frame = check_frame_number(frame, n_frames, source)
     if not all(math.isfinite(v) for v in (y0, x0, y1, x1)) or not (y0 < y1 and x0 < x1):
         raise ParticleDetectError(f"{source}: box {y0:g}, {x0:g}, {y1:g}, {x1:g} must be finite with y0 < y1 and x0 < x1")
-    h, w = frame_shape if frame_shape else (math.inf, math.inf)
+    h, w = frame_shape[-2:] if frame_shape else (math.inf, math.inf)
     if y0 < -0.5 or x0 < -0.5 or y1 > h - 0.5 or x1 > w - 0.5:
         raise ParticleDetectError(f"{source}: box {y0:g}, {x0:g}, {y1:g}, {x1:g} reaches outside the frame "
                                   f"(-0.5 .. {h - 0.5:g}, -0.5 .. {w - 0.5:g})")
@@ -294,8 +296,8 @@ def parse_state(data: Any, source: Path) -> ProjectState:
     shape = data.get("frame_shape")
     if shape is not None:
         shape = check.array(shape, "frame_shape")
-        if len(shape) != 2:
-            raise check.fail("frame_shape", f"must be [height, width], got {shape!r:.40}")
+        if len(shape) not in (2, 3):
+            raise check.fail("frame_shape", f"must be [height, width] or [depth, height, width], got {shape!r:.40}")
         shape = tuple(check.integer(v, "frame_shape", 1, 10**7) for v in shape)
     accepted: list[tuple[int, Region | None]] = []
     if version == 1:
@@ -380,10 +382,17 @@ def pixel_fingerprint(frame: Any) -> str:
     return digest.hexdigest()[:16]
 
 
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}{'s' if n != 1 else ''}"
+
+
 def describe_size(n_frames: int | None, frame_shape: Sequence[int] | None) -> str:
-    """"4 frames of 256 x 256 pixels" (the parts known)."""
-    frames = "" if n_frames is None else f"{n_frames} frame{'s' if n_frames != 1 else ''}"
-    pixels = "" if not frame_shape else " x ".join(str(int(v)) for v in frame_shape) + " pixels"
+    """"4 frames of 256 x 256 pixels", "2 volumes of 30 z-slices of 256 x 256 pixels" (the parts known)."""
+    volumes = frame_shape is not None and len(frame_shape) == 3
+    frames = "" if n_frames is None else _count(n_frames, "volume" if volumes else "frame")
+    pixels = "" if not frame_shape else " x ".join(str(int(v)) for v in frame_shape[-2:]) + " pixels"
+    if volumes:
+        pixels = f"{_count(int(frame_shape[0]), 'z-slice')} of {pixels}"
     return " of ".join(part for part in (frames, pixels) if part) or "unknown size"
 
 
@@ -391,13 +400,24 @@ def image_mismatch(recorded: ProjectState, n_frames: int | None, frame_shape: Se
                    fingerprint: str | None, name: str = "the image") -> str | None:
     """Why ``name`` (``n_frames`` frames of ``frame_shape``, first frame's ``fingerprint``; None: not known)
     is not the image a project ``recorded``, in words; None when nothing known differs."""
+    recorded_shape = tuple(recorded.frame_shape) if recorded.frame_shape else None
+    given_shape = tuple(int(v) for v in frame_shape) if frame_shape else None
+    both_shapes = recorded_shape is not None and given_shape is not None
     counts = recorded.n_frames is not None and n_frames is not None and int(n_frames) != recorded.n_frames
-    shapes = (recorded.frame_shape is not None and frame_shape is not None
-              and tuple(int(v) for v in frame_shape) != tuple(recorded.frame_shape))
-    if counts or shapes:
+    # A volume project made before depths were recorded knows (height, width) only: the depth it cannot
+    # compare here still differs in the fingerprint, which hashes the volume's shape.
+    planes = both_shapes and given_shape[-2:] != recorded_shape[-2:]
+    if counts or planes:
         return (f"this project was made for an image of {describe_size(recorded.n_frames, recorded.frame_shape)}, "
                 f"but {name} has {describe_size(n_frames, frame_shape)}")
+    depths_known = both_shapes and len(recorded_shape) == len(given_shape) == 3
+    if depths_known and given_shape[0] != recorded_shape[0]:
+        return (f"{name} has {_count(given_shape[0], 'z-slice')} per volume, this project was made for "
+                f"{recorded_shape[0]}")
     if recorded.fingerprint is not None and fingerprint is not None and fingerprint != recorded.fingerprint:
+        if both_shapes and len(recorded_shape) != len(given_shape):
+            return (f"{name} is not the image this project was made for (another number of z-slices, or other "
+                    "pixels in its first volume; this project did not record its z-slices)")
         return (f"{name} is not the image this project was made for (the same size, "
                 f"{describe_size(recorded.n_frames, recorded.frame_shape)}, but other pixels in its first frame)")
     return None
