@@ -31,11 +31,14 @@ from napari.utils.notifications import show_info
 from ..errors import ParticleDetectError
 from ..detection.prediction import centres_table
 from ..projects.frame_merge import FrameSave, FrameSnapshot, FrameStamp, merge_frames, their_changes
-from ..projects.project import Project, Region, project_folder_for_data, project_folder_for_image
+from ..projects.project import (
+    Project, Region, project_folder_for_data, project_folder_for_image, waiting_as_a_worker,
+)
 from ..files.tables import empty_table, normalise_table, same_centres
 from ..projects.acceptance import AcceptCheck, check_accept
 from .history import FrameHistory
 from .image_views import explain, layer_kind, source_path
+from .notify import report
 from .layers import (
     ADDED_DEFAULTS, marker_size, points_data, points_features, points_layer_kwargs, shown_mask, table_from_points,
 )
@@ -91,6 +94,8 @@ class Annotation:
         # False once the dock gave up on edits it could not save (the image or the dock going): later
         # flushes (detach, close, switching images) neither raise nor say it again.
         self.saving = True
+        # The points layer went with edits that could not be saved (said when it went).
+        self.edits_lost = False
         # Frames the user edited since they were last detected, each with its table as detected.
         self._detected: dict[int, pd.DataFrame] = {}
         self.replaced_edits: list[int] = []  # frames the last set_detections replaced edits of
@@ -706,19 +711,27 @@ class Annotation:
         else:
             now = {f: normalise_table(table[table["frame"] == f]) for f in frames}
         written, merged = [], {}
-        for frame in sorted(frames):
-            current = now.get(frame, empty_table())
-            saved = self._on_disk.get(frame)
-            if (saved is None and len(current)) or (saved is not None and not same_centres(current, saved)):
-                if frame not in self._detected:  # the first edit since the frame was detected: what it had
-                    self._detected[frame] = saved if saved is not None else empty_table()
-                save = self._write_frame(frame, current, record=True, detected_by=self.project.detected_by.get(frame))
-                if save.merged:
-                    merged[frame] = save.table
-                written.append(frame)
-        self._show_merged(merged)
-        if written:
-            self._changed()
+        try:
+            for frame in sorted(frames):
+                current = now.get(frame, empty_table())
+                saved = self._on_disk.get(frame)
+                if (saved is None and len(current)) or (saved is not None and not same_centres(current, saved)):
+                    if frame not in self._detected:  # the first edit since the frame was detected: what it had
+                        self._detected[frame] = saved if saved is not None else empty_table()
+                    save = self._write_frame(frame, current, record=True,
+                                             detected_by=self.project.detected_by.get(frame))
+                    if save.merged:
+                        merged[frame] = save.table
+                    written.append(frame)
+        except ParticleDetectError:
+            # Not written (another program holds the project, a full disk): the edits stay in the layer and
+            # the next save, of whichever frame, writes them too.
+            self._touched |= set(frames) - set(written)
+            raise
+        finally:
+            self._show_merged(merged)  # what was written with another window's edits, shown as written
+            if written:
+                self._changed()
         return written
 
     def _frames_of(self, indices) -> set[int]:
@@ -768,6 +781,7 @@ class Annotation:
 
     def _on_layer_removed(self, event) -> None:
         if event.value is self.points:
+            self._save_last_edits()
             self.points.events.data.disconnect(self._on_data)
             self.points = None
             self.hidden = empty_table()  # the layer comes back from the project, hidden points with it
@@ -776,6 +790,17 @@ class Annotation:
             self.heatmap_layer, self._heatmap = None, None
         elif self.regions.owns(event.value):
             self.regions.forget(event.value)
+
+    def _save_last_edits(self) -> None:
+        """The points layer is going (deleted, or the viewer closing, which removes its layers first): its
+        edits not yet on disk (a save that found the project busy) have their last chance, worth the wait a
+        worker makes for the project; what still cannot be saved is said."""
+        try:
+            with waiting_as_a_worker():
+                self.flush()
+        except ParticleDetectError as exc:
+            self.edits_lost = True
+            report(exc)
 
     def _changed(self) -> None:
         for callback in list(self.changed_callbacks):

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from qtpy.QtCore import QEvent, QObject, QTimer
 from qtpy.QtWidgets import QApplication
 
+from ..projects.project import mark_window_thread, waiting_as_a_worker
+
 # On closing, how long every dock waits for a running detection or round to notice it was stopped.
 STOP_WAIT_S = 10.0
 
@@ -34,14 +36,23 @@ class ClosingDock:
     defines ``shut_down``, which sets ``self._shut`` and stops its work waiting up to STOP_WAIT_S."""
 
     def _init_closing(self) -> None:
-        self._close_watcher = _CloseWatcher(self.shut_down)
+        # The dock's changes to its projects are made on this thread, Qt's: a project another program holds
+        # is said within a moment instead of freezing the window (its workers keep waiting for it).
+        mark_window_thread()
+        self._close_watcher = _CloseWatcher(self._shut_down_saving)
         self._watched_window = None
         self._shut = False
         app = QApplication.instance()
         if app is not None:
             # The application can quit with no Close event reaching the window (QApplication.quit): the
             # dock shuts down then too, or a running round or detection would outlive the viewer.
-            app.aboutToQuit.connect(self.shut_down)
+            app.aboutToQuit.connect(self._shut_down_saving)
+
+    def _shut_down_saving(self, put_layers_away: bool = False) -> None:
+        # Closing is the edits' last chance to be saved: worth a frozen moment while another program
+        # finishes with the project, where an edit at work is only put off to the next change.
+        with waiting_as_a_worker():
+            self.shut_down(put_layers_away=put_layers_away)
 
     @property
     def closed(self) -> bool:
@@ -67,13 +78,13 @@ class ClosingDock:
             if self.parent() is None and self._watched_window is not None:
                 # Its X: the widget leaves the window for good. Its layers go with it (saved), or edits on
                 # them would reach no project and a reopened dock would add a second set.
-                self.shut_down(put_layers_away=True)
+                self._shut_down_saving(put_layers_away=True)
             elif self.parent() is not None:
                 QTimer.singleShot(0, self._watch_window)  # once the dock it went into is in the window
         return super().event(event)
 
     def closeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
-        self.shut_down()
+        self._shut_down_saving()
         super().closeEvent(event)
 
     def shut_down(self, put_layers_away: bool = False) -> None:

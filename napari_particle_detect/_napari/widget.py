@@ -418,7 +418,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
     def _let_go(self, annotation: Annotation) -> tuple[list[str], bool]:
         """Save what can be of an image the dock stops working on and take its layers away: the names
         removed, and whether its last edits could not be saved (said once)."""
-        failed = self._save_or_say(annotation, give_up=True)
+        failed = self._save_or_say(annotation, give_up=True) or annotation.edits_lost
         self._said_unsaved.pop(id(annotation), None)
         return annotation.detach(), failed
 

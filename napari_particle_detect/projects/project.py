@@ -26,6 +26,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -51,12 +52,15 @@ from ..files.tables import SOURCES, empty_table, normalise_table
 from ..project_layout import PROJECT_SUFFIX, ROUND_FOLDER
 from .frame_merge import FrameSave, FrameSnapshot, FrameStamp, file_stamp, merge_frames, stat_stamp, their_changes
 
-__all__ = ["PROJECT_SUFFIX", "Project", "ProjectState", "Region", "RoundInfo", "project_folder_for_data",
-           "project_folder_for_image", "projects_home"]
+__all__ = ["PROJECT_SUFFIX", "Project", "ProjectState", "Region", "RoundInfo", "mark_window_thread",
+           "project_folder_for_data", "project_folder_for_image", "projects_home"]
 
 HOME_ENV = "NAPARI_PARTICLE_DETECT_HOME"
 # How long a change waits for another program's change to finish before saying the project is busy.
 LOCK_TIMEOUT_S = 30.0
+# The same on a window's thread (mark_window_thread), which is frozen while it waits: another program's own
+# changes take milliseconds, so a lock held longer is a hung program, not one worth freezing a window for.
+WINDOW_LOCK_TIMEOUT_S = 1.0
 MAX_NAME = 255  # bytes in one file name on common filesystems
 _FRAME_FILE = re.compile(r"frame-(\d+)\.csv$")
 _WORKSPACE_PREFIX = ".building-"
@@ -64,6 +68,25 @@ _WORKSPACE_PREFIX = ".building-"
 # write killed half-way leaves a temporary the next opening tidies away.
 SIDE_FILES = ("volume.json",)
 T = TypeVar("T")
+_window_thread = threading.local()  # .marked: the calling thread runs a window (mark_window_thread)
+
+
+def mark_window_thread() -> None:
+    """Make changes made on the calling thread (a window's: Qt's main thread) wait WINDOW_LOCK_TIMEOUT_S, not
+    LOCK_TIMEOUT_S, for another program's, then say in a window's words that the project is in use. Workers
+    the window starts and the CLI keep the long wait: nothing on screen freezes while they wait."""
+    _window_thread.marked = True
+
+
+@contextmanager
+def waiting_as_a_worker() -> Iterator[None]:
+    """Changes made meanwhile on a window's thread wait LOCK_TIMEOUT_S as a worker's do."""
+    marked = getattr(_window_thread, "marked", False)
+    _window_thread.marked = False
+    try:
+        yield
+    finally:
+        _window_thread.marked = marked
 
 
 # ---- where projects live ------------------------------------------------------------------------
@@ -122,7 +145,7 @@ class Project:
     # ---- opening -------------------------------------------------------------------------------
     @classmethod
     def open(cls, target: str | Path, image: str | None = None, n_frames: int | None = None,
-             frame_shape: tuple[int, int] | None = None, kind: str = "spheres",
+             frame_shape: tuple[int, ...] | None = None, kind: str = "spheres",
              first_frame: np.ndarray | None = None) -> "Project":
         """Open the project at ``target``: a project folder (any existing folder), or an image file beside which
         it lives. Nothing is written until there is something to keep, except tidying after a crash.
@@ -237,11 +260,20 @@ class Project:
 
     @contextmanager
     def _locked(self, timeout: float | None = None) -> Iterator[None]:
-        """Hold the project lock: no other program (or Project object) changes the project meanwhile."""
+        """Hold the project lock: no other program (or Project object) changes the project meanwhile. Waits
+        ``timeout`` for it, by default LOCK_TIMEOUT_S (WINDOW_LOCK_TIMEOUT_S on a window's thread)."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        window = getattr(_window_thread, "marked", False)
+        if timeout is None:
+            timeout = WINDOW_LOCK_TIMEOUT_S if window else LOCK_TIMEOUT_S
         try:
-            self._lock.acquire(timeout=LOCK_TIMEOUT_S if timeout is None else timeout)
+            self._lock.acquire(timeout=timeout)
         except Timeout:
+            if window:  # the window keeps what it could not write (its layers) and writes it with the next change
+                raise ParticleDetectError(
+                    f"{self.folder}: the project is busy (a round being saved, or another napari window or "
+                    "program using it), so nothing was written to it now; nothing is lost: your edits stay in "
+                    "this window and are saved with your next change, or try again in a moment") from None
             raise ParticleDetectError(f"{self.folder}: the project is busy in another program; try again") from None
         try:
             yield
