@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from .gaussian_laplacians import GaussianLaplacians
 from .percentiles import percentiles
 
 # Scale-normalised LoG of a disc of radius r peaks near sigma = r / sqrt(2).
@@ -57,20 +59,34 @@ class ScaleSpace:
     peaks: list[np.ndarray]  # (y, x) on each scale's grid
     neighbourhoods: list[np.ndarray]  # largest |response| in each 3 x 3 neighbourhood
     noise: np.ndarray  # per scale: the response's standard deviation for the image's pixel noise
+    strengths: np.ndarray  # per scale: the 99th percentile of |response|
+    laplacians: GaussianLaplacians | None = None  # the image's (not reduced), for :meth:`laplacian`
 
     @classmethod
     def of(cls, image: np.ndarray, sigmas: np.ndarray, min_contrast: float) -> ScaleSpace:
-        work = partial(_scale_response, image, pixel_noise_level(image), min_contrast)
-        # SciPy's filters release the GIL, so the scales run side by side on the host's cores.
+        # SciPy's filters and transforms release the GIL, so the scales run side by side on the host's cores.
         with ThreadPoolExecutor(max_workers=max(1, min(len(sigmas), _usable_cores()))) as pool:
+            noise = pool.submit(pixel_noise_level, image)
+            reductions = [reduction_factor(s) for s in sigmas]
+            laplacians = {f: GaussianLaplacians(image[::f, ::f], max(s / f for s, g in zip(sigmas, reductions) if g == f))
+                          for f in sorted(set(reductions))}
+            work = partial(_scale_response, laplacians, noise.result(), min_contrast)
             parts = list(pool.map(work, sigmas))
-        return cls(image, np.asarray(sigmas), *([p[k] for p in parts] for k in range(4)),
-                   np.array([p[4] for p in parts]))
+        return cls(image, np.asarray(sigmas), [p.factor for p in parts], [p.response for p in parts],
+                   [p.peaks for p in parts], [p.neighbourhood for p in parts], np.array([p.noise for p in parts]),
+                   np.array([p.strength for p in parts]), laplacians.get(1))
+
+    def laplacian(self, sigma: float) -> np.ndarray:
+        """``ndimage.gaussian_laplace(image, sigma)`` (not scale-normalised), from the transform the
+        scale space keeps where its mirrored margin reaches that far."""
+        if self.laplacians is not None and self.laplacians.reaches(sigma):
+            return self.laplacians(sigma)
+        return ndimage.gaussian_laplace(self.image, sigma)
 
     def percentile_sigma(self) -> float:
         """The scale whose 99th percentile of |response| is highest (crowded particles, not
         background, dominate it), refined by a parabola in log-sigma."""
-        strengths = np.array([percentiles(np.abs(r), (99.0,))[0] for r in self.responses])
+        strengths = self.strengths
         best = int(np.argmax(strengths))
         if 0 < best < len(self.sigmas) - 1:
             return self._refined(best, parabola_vertex(*strengths[best - 1 : best + 2]))
@@ -85,7 +101,7 @@ class ScaleSpace:
         1 where particles sit apart on a flat background, far more where structure is everywhere."""
         i = int(np.argmin(np.abs(np.log(self.sigmas / sigma))))
         response = self.responses[i]
-        spread = 1.4826 * np.median(np.abs(response - np.median(response)))
+        spread = 1.4826 * _median(np.abs(response - _median(response)))
         return float(spread / max(self.noise[i], 1e-12))
 
     def blobs(self) -> Blobs:
@@ -142,21 +158,37 @@ def _prune(blobs: Blobs) -> Blobs:
     return blobs[~gone]
 
 
-def _scale_response(image: np.ndarray, pixel_noise: float, min_contrast: float, sigma: float
-                    ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, float]:
-    """At ``sigma``: the reduction factor, the scale-normalised LoG, the local maxima of its
-    magnitude at least ``min_contrast`` times the pixel noise's response (as (y, x) on the reduced
-    grid), the 3 x 3 neighbourhood maximum of that magnitude, and the noise's response."""
-    factor = max(1, int(sigma // 3))
-    small = image[::factor, ::factor] if factor > 1 else image
+def reduction_factor(sigma: float) -> int:
+    """How many times the image is reduced (by taking every so many pixels) for the scale ``sigma``:
+    the scale stays at least 3 px on the reduced grid."""
+    return max(1, int(sigma // 3))
+
+
+@dataclass(frozen=True)
+class _Scale:
+    """One scale of a :class:`ScaleSpace`."""
+
+    factor: int  # the reduction
+    response: np.ndarray  # the scale-normalised LoG on the reduced grid
+    peaks: np.ndarray  # (y, x) on the reduced grid of the magnitude's local maxima that stand out of the noise
+    neighbourhood: np.ndarray  # the magnitude's 3 x 3 neighbourhood maximum
+    noise: float  # the pixel noise's response
+    strength: float  # the magnitude's 99th percentile
+
+
+def _scale_response(laplacians: dict[int, GaussianLaplacians], pixel_noise: float, min_contrast: float,
+                    sigma: float) -> _Scale:
+    """The scale ``sigma``: peaks stand at least ``min_contrast`` times the pixel noise's response.
+    ``laplacians``: the image's, reduced by each factor (1: not reduced)."""
+    factor = reduction_factor(sigma)
     s = sigma / factor
-    norm = s * s
-    response = ndimage.gaussian_laplace(small, s) * norm
+    response = laplacians[factor](s) * (s * s)
     magnitude = np.abs(response)
     neighbourhood = maximum_3x3(magnitude)
     noise = pixel_noise * _white_noise_gain(s)
     found = np.flatnonzero((magnitude == neighbourhood) & (magnitude >= min_contrast * noise))
-    return factor, response, np.stack(np.divmod(found, magnitude.shape[1]), axis=1), neighbourhood, noise
+    return _Scale(factor, response, np.stack(np.divmod(found, magnitude.shape[1]), axis=1), neighbourhood, noise,
+                  percentiles(magnitude, (99.0,))[0])
 
 
 def maximum_3x3(values: np.ndarray) -> np.ndarray:
@@ -184,12 +216,12 @@ def _blob_like(image: np.ndarray, sigma: float, ys: np.ndarray, xs: np.ndarray) 
     g1 = -t / sigma**2 * g
     g2 = (t**2 / sigma**4 - 1 / sigma**2) * g
     g2 -= g2.mean()  # a flat image has no curvature
-    padded = np.pad(image, radius, mode="symmetric")
-    offsets = np.arange(2 * radius + 1)
-    windows = padded[ys[:, None, None] + offsets[None, :, None], xs[:, None, None] + offsets[None, None, :]]
-    hyy = np.einsum("kij,i,j->k", windows, g2, g)
-    hxx = np.einsum("kij,i,j->k", windows, g, g2)
-    hxy = np.einsum("kij,i,j->k", windows, g1, g1)
+    side = 2 * radius + 1
+    # A strided view gathers the windows 10x faster than index arithmetic, and contracting the columns by
+    # matrix product before the rows, 4x faster than einsum: 0.3 ms against 3.4 for 300 windows of 43 px.
+    windows = sliding_window_view(np.pad(image, radius, mode="symmetric"), (side, side))[ys, xs]
+    columns = windows @ np.stack([g, g2, g1], axis=1)  # (points, rows, kernel)
+    hyy, hxx, hxy = columns[:, :, 0] @ g2, columns[:, :, 1] @ g, columns[:, :, 2] @ g1
     trace, det = hyy + hxx, hyy * hxx - hxy**2
     # Eigenvalue ratio at most r: tr^2 / det <= (r + 1)^2 / r, with det > 0.
     r = BLOB_MAX_ELONGATION
@@ -198,9 +230,15 @@ def _blob_like(image: np.ndarray, sigma: float, ys: np.ndarray, xs: np.ndarray) 
 
 def pixel_noise_level(image: np.ndarray) -> float:
     """Standard deviation of white pixel noise, from a mask blind to planes (Immerkaer), robustly."""
-    mask = np.array([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]])
-    filtered = ndimage.convolve(np.asarray(image, dtype=np.float32), mask, mode="reflect")
-    return float(np.median(np.abs(filtered)) / (0.6745 * 6.0))
+    second_difference = np.array([1.0, -2.0, 1.0])  # the mask is its outer product with itself
+    filtered = ndimage.correlate1d(np.asarray(image, dtype=np.float32), second_difference, 0, mode="reflect")
+    filtered = ndimage.correlate1d(filtered, second_difference, 1, mode="reflect")
+    return float(_median(np.abs(filtered)) / (0.6745 * 6.0))
+
+
+def _median(values: np.ndarray) -> float:
+    """``np.median`` of a big array, to float rounding, without its partitioned copy."""
+    return float(percentiles(values, (50.0,))[0])
 
 
 _GAINS: dict[float, float] = {}

@@ -6,6 +6,7 @@ Rescaling uses the pixel-area convention (pixel i covers [i - 0.5, i + 0.5]), so
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -178,7 +179,9 @@ def _estimate_in(image: np.ndarray, sigmas: np.ndarray, pixel: float = 1.0) -> _
     def diameter_of(s: float) -> float:
         return _scale_diameter(s * pixel)
 
-    space = ScaleSpace.of(image, sigmas, BLOB_MIN_CONTRAST)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        levels = pool.submit(GreyLevels.of, image)  # for the ring, beside the scales on a second core
+        space = ScaleSpace.of(image, sigmas, BLOB_MIN_CONTRAST)
     blobs = space.blobs()
     sigma = percentile = space.percentile_sigma()
     own, crowding, coverage_ramp, busy_ramp = sigma, 1.0, 1.0, 0.0
@@ -190,15 +193,16 @@ def _estimate_in(image: np.ndarray, sigmas: np.ndarray, pixel: float = 1.0) -> _
         busy_ramp = _ramp(space.busyness(own), QUIET_BACKGROUND, BUSY_BACKGROUND)
         crowding = max(coverage_ramp, busy_ramp)
         sigma = float(np.exp((1.0 - crowding) * np.log(own) + crowding * np.log(sigma)))
-    centres = blobs[:RING_PROFILE_BLOBS].centres() if crowding < 0.5 else None
     blob = diameter_of(sigma)
+    centres = (blobs[:RING_PROFILE_BLOBS].centres() if crowding < 0.5
+               else _strongest_blobs(space.laplacian(blob / pixel / DISC_SIGMA_TO_DIAMETER), blob / pixel, RING_PROFILE_BLOBS))
     near = _near(blobs, sigma)
     confident = near >= MIN_CONVINCING_BLOBS
     reason = "" if confident else (
         f"only {near} particle-like blob(s) of about {blob:.1f} px stand out of the noise"
         + (f" ({len(blobs)} of any size)" if len(blobs) != near else "")
     )
-    ring = ring_diameter(image, blob / pixel, centres)
+    ring = ring_diameter(image, blob / pixel, centres, levels.result())
     diameter, ringed = (blob, False) if ring is None else (ring * pixel, True)
     span: tuple[float, ...] = ()
     if confident and crowding >= 0.5 and abs(np.log(own / percentile)) > np.log(CROWDED_DISAGREEMENT):
@@ -306,7 +310,7 @@ def ring_diameter(image: np.ndarray, blob: float, centres: np.ndarray | None = N
     opposite-signed lobe too, but one diluted toward mid-grey, or at most background.
     """
     if centres is None:
-        centres = _strongest_blobs(image, blob, RING_PROFILE_BLOBS)
+        centres = _strongest_blobs(ndimage.gaussian_laplace(image, blob / DISC_SIGMA_TO_DIAMETER), blob, RING_PROFILE_BLOBS)
     if len(centres) == 0:
         return None
     reach = int(np.ceil(RING_MAX_REACH * blob)) + 2
@@ -357,11 +361,12 @@ def background_level(image: np.ndarray, low: float, high: float) -> float:
     return float(0.5 * (edges[peak] + edges[peak + 1]))
 
 
-def _strongest_blobs(image: np.ndarray, diameter: float, count: int) -> np.ndarray:
-    """(y, x) of the ``count`` strongest Laplacian-of-Gaussian extrema at least a radius apart."""
-    magnitude = np.abs(ndimage.gaussian_laplace(image, diameter / DISC_SIGMA_TO_DIAMETER))
+def _strongest_blobs(laplacian: np.ndarray, diameter: float, count: int) -> np.ndarray:
+    """(y, x) of the ``count`` strongest extrema of an image's ``laplacian`` of Gaussian (at the scale of
+    particles of ``diameter``) at least a radius apart."""
+    magnitude = np.abs(laplacian)
     local_max = ndimage.maximum_filter(magnitude, size=2 * int(diameter / 2) + 1)
-    peaks = np.argwhere((magnitude == local_max) & (magnitude > np.percentile(magnitude, 99)))
+    peaks = np.argwhere((magnitude == local_max) & (magnitude > percentiles(magnitude, (99.0,))[0]))
     return peaks[np.argsort(-magnitude[peaks[:, 0], peaks[:, 1]])[:count]]
 
 
