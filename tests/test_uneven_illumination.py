@@ -153,3 +153,21 @@ def test_normalise_flattens_only_when_asked():
     spread = [np.ptp(preprocessing.block_means(frame, 1, 96)) for frame in (flat, ramped)]
     assert spread[0] < 0.2 * spread[1], spread
     assert np.array_equal(image, given)  # the caller's float32 image is left as it was
+
+
+def test_a_rounds_examples_are_prepared_as_detection_prepares_their_frames():
+    # A round learned an uneven frame unflattened while detection showed the network its flattened view.
+    from napari_particle_detect.learning.training import Example
+
+    sample = lit("fluorescent", 4.0)
+    steps = HostSteps(torch.device("cpu"))
+    detected, factors = steps.prepare([check_frame(sample.image)], SCALE, invert=False)
+    assert steps.flattened.frames  # this frame's background is subtracted in detection
+    prepared = Example(sample.image, sample.centres, scale=SCALE).prepared()
+    np.testing.assert_allclose(prepared.image, detected, atol=1e-6)
+    np.testing.assert_allclose(prepared.centres, (sample.centres + 0.5) * factors - 0.5)
+    # ...and an ordinary frame as before, to float rounding.
+    plain = lit("fluorescent", 0.0)
+    image, _ = rescale_frame(plain.image, SCALE)
+    np.testing.assert_allclose(Example(plain.image, plain.centres, scale=SCALE).prepared().image, normalise(image),
+                               atol=1e-6)

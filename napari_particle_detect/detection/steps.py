@@ -49,6 +49,14 @@ def scale_to_percentiles_in_place(frame: np.ndarray, invert: bool = False,
     return frame
 
 
+def network_input(frame: np.ndarray, scale: float, invert: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``frame`` (checked) as detection on the host gives it to the network, and the per-axis factors it was
+    resampled by: outlying spikes left out before resampling by ``scale``, an uneven background subtracted
+    at the working scale, percentile-scaled. Rounds prepare their examples so, to learn from frames, and
+    measure candidates in them, as detection shows them."""
+    return HostSteps(torch.device("cpu")).prepare([np.array(frame, dtype=np.float32)], scale, invert, owned=True)
+
+
 class HostSteps:
     """NumPy/SciPy on the host; the network runs on ``device`` (the CPU) with tensors sharing memory."""
 

@@ -38,10 +38,10 @@ from ..kinds.evaluation import Counts, as_points, best_threshold_index, counts_b
 from ..models import DetectorModel, load_model
 from ..detection.networks import prepare_network
 from ..detection.prediction import detect_frame
-from ..detection.preprocessing import normalise
 from ..detection.rescoring import Criterion, candidate_features
 from ..detection.runtimes import inherit_bfloat16_gate
-from ..detection.sizing import rescale_centres, rescale_frame
+from ..detection.sizing import rescale_centres
+from ..detection.steps import network_input
 from .training import (BatchSource, Example, TrainConfig, TrainingCancelled, adam, forward_in, lineage_with, made_ahead,
                        mask_at, require_sphere_model, standard_layout, take_step, training_layout, weighted_mse)
 from ..detection.threads import keeps_torch_threads, round_threads
@@ -234,8 +234,8 @@ def propose(model: DetectorModel, example: Example, device: torch.device, ringed
                           network=prepare_network(model, device), name=example.name or "example", heatmap=False)
     features = None
     if measure:
-        scaled, factors = rescale_frame(example.image, example.scale)
-        features = candidate_features(normalise(scaled), rescale_centres(result.centres, factors), result.scores,
+        image, factors = network_input(example.image, example.scale)
+        features = candidate_features(image, rescale_centres(result.centres, factors), result.scores,
                                       model.card.canonical_diameter)
     return Candidates(result.centres, result.scores, features)
 

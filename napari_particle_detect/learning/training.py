@@ -31,6 +31,7 @@ from ..models.registry import ModelCard, read_saved_tensors, require_kind, save_
 from ..detection.prediction import predict_heatmap
 from ..detection.preprocessing import as_frames, check_frame, normalise
 from ..detection.sizing import estimate_diameter, rescale_centres, rescale_frame, scale_for_diameter
+from ..detection.steps import network_input
 from ..detection.stages import CHANNELS_LAST_DEVICES, laid_out_for
 from ..synthetic.spheres import SynthConfig, random_training_config, synthesize
 from ..detection.threads import keeps_torch_threads
@@ -73,7 +74,7 @@ class Example:
     focus: np.ndarray | None = None
 
     def prepared(self) -> PreparedExample:
-        image, factors = rescale_frame(self.image, self.scale)
+        image, factors = network_input(self.image, self.scale)
         area = None
         if self.area is not None:
             area = np.asarray(self.area, dtype=bool)
@@ -83,7 +84,7 @@ class Example:
                 cols = _source_index(image.shape[1], factors[1], area.shape[1])
                 area = area[np.ix_(rows, cols)]
         focus = rescale_centres(self.focus, factors) if self.focus is not None and len(self.focus) else None
-        return PreparedExample(normalise(image), rescale_centres(self.centres, factors), area, focus)
+        return PreparedExample(image, rescale_centres(self.centres, factors), area, focus)
 
 
 def _source_index(size: int, factor: float, source_size: int) -> np.ndarray:
