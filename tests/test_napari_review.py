@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import tifffile
 
+from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.projects.project import Project
 from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
@@ -469,3 +470,21 @@ def test_shift_enter_asks_before_a_region_drops_most_of_its_detections(make_napa
 
     widget.review.accept_region()  # Yes
     assert len(widget.questions) == 2 and len(annotation.project.regions(0)) == 1
+
+
+@pytest.mark.usefixtures("project_home")
+def test_an_acceptance_that_could_not_be_written_leaves_nothing_for_un_accept(make_napari_viewer, light_model,
+                                                                              monkeypatch):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(2, 64), name="cells")
+    widget = make_widget(viewer, light_model)
+    annotation = widget.annotation
+    annotation.ensure_points_layer().add([[0, 20, 20]])
+
+    def full_disk(*args, **kwargs):
+        raise ParticleDetectError(f"{annotation.project.folder}: no space left on the disk")
+
+    monkeypatch.setattr(annotation.project, "accept_frame_merging", full_disk)
+    with pytest.raises(ParticleDetectError, match="no space"):
+        annotation.accept(0)
+    assert annotation.project.reviewed_frames == [] and not annotation.can_restore(0)

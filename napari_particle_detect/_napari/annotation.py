@@ -421,9 +421,19 @@ class Annotation:
         self.refresh_from_disk({int(frame)})  # another window's edits of the frame, shown at this threshold
         before = self.frame_table(frame)
         table = before[self.shown(before)]
-        self._before_accept[int(frame)] = before
+        earlier = self._before_accept.get(int(frame))
+        self._before_accept[int(frame)] = before  # here already: another window's edits found on saving go into it
         base = self._snapshot(frame)
-        saved = self._take(frame, base, self.project.accept_frame_merging(frame, table, base))
+        try:
+            written = self.project.accept_frame_merging(frame, table, base)
+        except BaseException:
+            # Not accepted (the project busy, the disk full): nothing of this acceptance for an un-accept to undo.
+            if earlier is None:
+                self._before_accept.pop(int(frame), None)
+            else:
+                self._before_accept[int(frame)] = earlier
+            raise
+        saved = self._take(frame, base, written)
         self.replace_frames({frame: saved.table})
         if saved.merged:
             self._say_kept([int(frame)])
