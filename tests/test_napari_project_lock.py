@@ -163,4 +163,3 @@ def test_closing_while_the_project_stays_held_says_the_last_edits_were_not_saved
     assert any("the project is busy" in line for line in said), said
     closed = [line for line in said if "'cells' was closed" in line]
     assert closed and "its last edits could not be saved" in closed[0], said
-
