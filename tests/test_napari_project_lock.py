@@ -122,14 +122,19 @@ def test_workers_and_the_cli_wait_for_the_project_where_a_window_says_it_is_busy
     assert len(project.load_frame(0)) == 2
 
 
-@pytest.mark.usefixtures("project_home")
-def test_closing_the_window_waits_for_the_project_to_save_what_it_could_not(make_napari_viewer, light_model):
+def dock_with_a_saved_point(make_napari_viewer, light_model):
+    """A viewer with the dock on a two-frame image, its project, and its points layer holding one saved point."""
     viewer = make_napari_viewer()
     viewer.add_image(small_stack(2, 64), name="cells")
     widget = make_widget(viewer, light_model)
-    project = widget.annotation.project
     points = widget.annotation.ensure_points_layer()
     points.add([[0, 20, 20]])
+    return viewer, widget.annotation.project, points
+
+
+@pytest.mark.usefixtures("project_home")
+def test_closing_the_window_waits_for_the_project_to_save_what_it_could_not(make_napari_viewer, light_model):
+    viewer, project, points = dock_with_a_saved_point(make_napari_viewer, light_model)
     held_s = WINDOW_LOCK_TIMEOUT_S + 2.0
     with held_by_another_program(project.folder, for_s=held_s) as holder:
         with pytest.raises(ParticleDetectError):
@@ -147,12 +152,7 @@ def test_closing_while_the_project_stays_held_says_the_last_edits_were_not_saved
     from napari_particle_detect.projects import project as project_module
 
     monkeypatch.setattr(project_module, "LOCK_TIMEOUT_S", WINDOW_LOCK_TIMEOUT_S + 0.5)  # a hung holder, sooner
-    viewer = make_napari_viewer()
-    viewer.add_image(small_stack(2, 64), name="cells")
-    widget = make_widget(viewer, light_model)
-    project = widget.annotation.project
-    points = widget.annotation.ensure_points_layer()
-    points.add([[0, 20, 20]])
+    viewer, project, points = dock_with_a_saved_point(make_napari_viewer, light_model)
     with held_by_another_program(project.folder):
         with pytest.raises(ParticleDetectError):
             points.add([[0, 40, 40]])
