@@ -2,6 +2,7 @@
 undo), a masked 3D round with held-out cubes and the honest verdict, cancel, review-next, and the
 round through ``train --from MODEL --axes ZYX``."""
 
+import logging
 import re
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import tifffile
 import torch
 
 from napari_particle_detect.cli.main import main
+from napari_particle_detect.cli.volumes import load_volume_examples
 from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.models.registry import default_model_path
 from napari_particle_detect.projects.project import Project
@@ -103,6 +105,41 @@ def test_a_round_is_recorded_with_its_verdict_and_cancel_leaves_the_project_as_i
     assert (project.folder / "rounds" / "round-002" / "model.pt").is_file()
 
 
+def _folder_contents(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("case", ["other voxels", "another depth", "another size", "more volumes"])
+@pytest.mark.parametrize("opened", ["by folder", "with its volumes"])
+def test_a_round_on_volumes_the_project_was_not_made_for_is_refused_with_nothing_written(tmp_path, sample, case,
+                                                                                         opened):
+    # Was trained anyway: the reviewed centres learnt over the voxels of other volumes.
+    project = open_volume_project(tmp_path / "v.tif", sample.image)
+    ensure_volume_round(project)
+    remember_settings(project, VolumeSettings((5.0, 10.0, 10.0), None, sample.image.shape))
+    project.accept_frame(0, table_of(sample))
+    rng = np.random.default_rng(1)
+    wrong = {"other voxels": sample.image[::-1].copy(),
+             "another depth": np.concatenate([sample.image, sample.image[:4]]),
+             "another size": sample.image[:, :40, :40],
+             "more volumes": np.stack([sample.image, rng.random(sample.image.shape, np.float32)])}[case]
+    expected = {"other voxels": "is not the image this project was made for",
+                "another depth": "the image to train on has 20 z-slices per volume, this project was made for 16",
+                "another size": "but the image to train on has 1 volume of 16 z-slices of 40 x 40 pixels",
+                "more volumes": "but the image to train on has 2 volumes of 16 z-slices"}[case]
+    # A script or the command line opens the project by its folder; the dock with the volumes shown.
+    opened_again = Project.open(project.folder) if opened == "by folder" else open_volume_project(project.folder,
+                                                                                                 sample.image)
+    before = _folder_contents(project.folder)
+    with pytest.raises(ParticleDetectError) as refused:
+        train_volume_round(opened_again, wrong, TINY)
+    message = str(refused.value)
+    assert message.startswith(f"{project.folder}: ") and expected in message and "no round was trained" in message
+    assert "\n" not in message
+    assert _folder_contents(project.folder) == before and not project.leftover_workspaces()
+    assert [r.number for r in Project.open(project.folder).rounds] == [1]
+
+
 def test_review_next_ranks_unreviewed_volumes_and_boxes_by_hesitation(tmp_path, sample):
     volumes = np.stack([sample.image] * 3)
     project = open_volume_project(tmp_path / "t.tif", volumes)
@@ -143,12 +180,14 @@ def test_train_from_a_3d_model_with_axes_zyx_runs_a_round(tmp_path, sample, caps
     assert quiet == 0 and (tmp_path / "quiet.pt").is_file()
 
 
-@pytest.mark.parametrize("case", ["no from", "2d model", "2d image", "no z"])
+@pytest.mark.parametrize("case", ["no from", "2d model", "2d image", "no z", "another volume's centres"])
 def test_bad_3d_round_input_is_one_line_and_nothing_written(tmp_path, sample, capsys, case):
     image = tmp_path / "vol.tif"
     tifffile.imwrite(image, sample.image if case != "2d image" else sample.image[0])
     c = sample.centres
     table = pd.DataFrame({"frame": 0, "z": c[:, 0], "y": c[:, 1], "x": c[:, 2]})
+    if case == "another volume's centres":  # a deeper volume's table beside this file: none of its centres is here
+        table["z"] += sample.image.shape[0]
     table.drop(columns=["z"] if case == "no z" else []).to_csv(tmp_path / "vol.csv", index=False)
     model = {"no from": None, "2d model": default_model_path("unet")}.get(case, default_model_path("unet3d"))
     args = ["train", str(image), "--axes", "ZYX", "-o", str(tmp_path / "m"), "--steps-per-epoch", "2"]
@@ -156,9 +195,24 @@ def test_bad_3d_round_input_is_one_line_and_nothing_written(tmp_path, sample, ca
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and len(err) == 1, err
     expected = {"no from": "give --from MODEL", "2d model": "a 2D model", "2d image": "the image has 2",
-                "no z": "needs a z column"}[case]
+                "no z": "needs a z column",
+                "another volume's centres": f"vol.csv: its {len(c)} centres all lie outside the 16x48x48 (z, y, x) "
+                                            "volume"}[case]
     assert expected in err[0]
     assert not list(Path(tmp_path).glob("m*"))
+
+
+def test_a_volume_table_with_centres_beyond_its_volume_says_how_many_are_ignored(tmp_path, sample, caplog):
+    # A cropped volume beside its uncropped table: the centres beyond the crop were dropped without a word.
+    tifffile.imwrite(tmp_path / "vol.tif", sample.image[:, :24])
+    c = sample.centres
+    pd.DataFrame({"frame": 0, "z": c[:, 0], "y": c[:, 1], "x": c[:, 2]}).to_csv(tmp_path / "vol.csv", index=False)
+    beyond = int((c[:, 1] >= 23.5).sum())
+    assert 0 < beyond < len(c)
+    with caplog.at_level(logging.WARNING, logger="particle-detect"):
+        [example] = load_volume_examples([tmp_path / "vol.tif"], "ZYX", 6.0, 10.0, (2.0, 1.0, 1.0))
+    assert f"vol.csv: {beyond} of its {len(c)} centres lie outside the 16x24x48 (z, y, x) volume" in caplog.text
+    assert example.image.ndim == 3
 
 
 def test_damaged_volume_settings_and_z_ranges_are_one_clear_line(tmp_path, sample):

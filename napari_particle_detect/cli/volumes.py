@@ -342,7 +342,7 @@ def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: 
     working grid; the CSV's ``frame`` says which volume of a TZYX file (none: volume 0)."""
     from ..files.axes import check_volume, read_volumes
     from ..files.io import read_centres
-    from ..learning.training import annotated_files
+    from ..learning.training import annotated_files, check_centres_inside
     from ..detection.volume_detection import volume_sizing
     from ..learning.volume_finetune import volume_example
     from ..detection.volume_resampling import normalise_volume, resample_volume, to_working, working_factors
@@ -371,6 +371,7 @@ def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: 
             sizing = sizing or volume_sizing(volume, (diameter,) if diameter else None, voxel)
             working, applied = resample_volume(volume, working_factors(sizing.diameter, working_diameter))
             centres = table.loc[table["frame"] == t, ["z", "y", "x"]].to_numpy(float)
+            check_centres_inside(csv, centres, volume.shape, f" volume {t}" if data.shape[0] > 1 else "")
             examples.append(volume_example(normalise_volume(working), to_working(centres, applied),
                                            f"{image_path.name} volume {t}"))
         log.info("%s: %d volume(s), diameter z %.1f, y %.1f, x %.1f voxels (%s)", image_path, len(frames),

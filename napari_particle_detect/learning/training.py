@@ -830,17 +830,19 @@ def check_rescaled_size(image_path: Path, shape: tuple[int, ...], diameter: floa
 
 def check_centres_inside(csv: Path, centres: np.ndarray, shape: tuple[int, ...], where: str = "") -> None:
     """Refuse a truth table whose centres all lie outside its image (training would teach that everything
-    is background); warn when some do (they are ignored)."""
+    is background); warn when some do (they are ignored). Centres of three columns are a volume's (z, y, x)."""
     if not len(centres):
         return
-    inside = np.all((centres >= -0.5) & (centres < np.asarray(shape[:2], float) - 0.5), axis=1)
-    size = f"{shape[0]}x{shape[1]}"
+    dims = np.asarray(centres).shape[1]
+    inside = np.all((centres >= -0.5) & (centres < np.asarray(shape[:dims], float) - 0.5), axis=1)
+    size = "x".join(str(int(n)) for n in shape[:dims])
+    what, hint = (("(z, y, x) volume", "check that the table is this volume's (z, y and x columns, voxels)")
+                  if dims == 3 else ("image", "check the table's y and x columns (pixels, y first)"))
     if not inside.any():
-        raise ParticleDetectError(f"{csv}{where}: its {len(centres)} centres all lie outside the {size} image; "
-                                  "check the table's y and x columns (pixels, y first)")
+        raise ParticleDetectError(f"{csv}{where}: its {len(centres)} centres all lie outside the {size} {what}; {hint}")
     if not inside.all():
-        log.warning("%s%s: %d of its %d centres lie outside the %s image; they are ignored", csv, where,
-                    int((~inside).sum()), len(centres), size)
+        log.warning("%s%s: %d of its %d centres lie outside the %s %s; they are ignored", csv, where,
+                    int((~inside).sum()), len(centres), size, what)
 
 
 def mask_at(mask: np.ndarray, points: np.ndarray) -> np.ndarray:

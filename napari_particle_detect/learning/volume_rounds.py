@@ -159,8 +159,11 @@ def working_area(boxes: list[np.ndarray], shape: tuple[int, int, int], applied: 
 def project_volume_examples(project: Project, volumes, diameter: tuple[float, float, float],
                             working_diameter: float) -> list[Example]:
     """Every reviewed volume, and every volume with reviewed boxes, on the working grid (one example
-    each, named "volume T"); a volume with boxes teaches only inside them."""
+    each, named "volume T"); a volume with boxes teaches only inside them. Volumes that are not the ones the
+    project reviewed (another count, depth or size, other voxels) are refused in one line first: their
+    examples would put the reviewed centres on other voxels."""
     volumes = as_volumes(volumes)
+    rounds.check_round_image(project, volumes)
     whole = set(project.reviewed_frames)
     boxes: dict[int, list[Region] | None] = {}
     for frame, region in project.reviewed_areas():
