@@ -187,7 +187,7 @@ def test_a_volume_of_another_depth_is_refused_saying_how_many_z_slices(tmp_path)
         assert "'v.tif' has 12 z-slices per volume, this project was made for 8; open it with that image" in message
     # Other pixels of the same depth keep their message; the volumes it was made for open as before.
     with pytest.raises(ParticleDetectError, match=r"'v\.tif' is not the image this project was made for \(the same "
-                                                  r"size, 2 volumes of 8 z-slices of 32 x 32 pixels, but other pixels"):
+                                                  r"size, 2 volumes of 8 z-slices of 32 x 32 pixels, but other voxels in its first volume"):
         open_volume_project(tmp_path / "v.tif", _volumes(depth=8, seed=1))
     assert open_volume_project(tmp_path / "v.tif", volumes).reviewed_areas() == review.project.reviewed_areas()
 

@@ -419,7 +419,8 @@ def image_mismatch(recorded: ProjectState, n_frames: int | None, frame_shape: Se
             return (f"{name} is not the image this project was made for (another number of z-slices, or other "
                     "pixels in its first volume; this project did not record its z-slices)")
         return (f"{name} is not the image this project was made for (the same size, "
-                f"{describe_size(recorded.n_frames, recorded.frame_shape)}, but other pixels in its first frame)")
+                f"{describe_size(recorded.n_frames, recorded.frame_shape)}, but other "
+                f"{'voxels in its first volume' if depths_known else 'pixels in its first frame'})")
     return None
 
 
