@@ -757,7 +757,11 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
         if result.record.get("diameter_confidence") == "low":
             _log_sizing(result.path, result.record)
     log.info("%d file(s) into %s: %s", len(inputs), args.output, summary.describe())
-    return _report_failed(summary.failed)
+    status = _report_failed(summary.failed)
+    if summary.stopped:  # last, after the files' own failures: why the rest were not done, and how to go on
+        print(f"particle-detect: error: {summary.stopped}", file=sys.stderr)
+        return 2
+    return status
 
 
 def _log_compile_warmup(args: argparse.Namespace, options) -> None:

@@ -3,11 +3,13 @@ writing its own output; the driver only maps and gathers.
 
 Without a client the same jobs run one after another in this process. Finished outputs whose input,
 options and model are unchanged are skipped, so an interrupted run resumes where it stopped; a file
-that fails is reported and the others go on.
+that fails is reported and the others go on. A full output disk stops the run instead: every later file
+would be detected only to fail alike.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from collections.abc import Callable, Iterable
@@ -30,6 +32,8 @@ from .io import remove_stale_temporaries
 
 # Memory a worker process needs beyond torch itself for everyday images; bounds the default count.
 WORKER_MEMORY_BYTES = 2 * 1024**3
+# Write errors no later file gets past: the disk, or the user's quota on it, is full.
+OUT_OF_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 @dataclass
@@ -37,13 +41,16 @@ class FilesSummary:
     done: list[FileResult] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)  # finished before and unchanged
     failed: dict[Path, str] = field(default_factory=dict)  # input -> one-line reason
+    left: list[Path] = field(default_factory=list)  # not detected: the run stopped first (see ``stopped``)
+    stopped: str = ""  # why the run stopped before every file was done (a full disk), one line; "" if it did not
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.stopped
 
     def describe(self) -> str:
-        return f"{len(self.done)} done, {len(self.skipped)} unchanged and skipped, {len(self.failed)} failed"
+        return (f"{len(self.done)} done, {len(self.skipped)} unchanged and skipped, {len(self.failed)} failed"
+                + (f", {len(self.left)} left" if self.left else ""))
 
 
 def detect_files(
@@ -60,7 +67,10 @@ def detect_files(
     ``client``: a ``dask.distributed.Client`` to run the files on its workers (each loads the model
     once; a shipped model is sent by its name and read from each worker's own install, a model file of
     the user's by its absolute path); None runs them here, one after another. ``progress(path, status)``
-    is called once per file with status ``done``, ``skipped`` or ``failed``. A file named twice is
+    is called once per file with status ``done``, ``skipped`` or ``failed``, except for the files a full
+    disk left: once a file cannot be written for want of space no new file starts (on a cluster, dask
+    cancels those not finished), ``left`` lists the files not done and ``stopped`` says so in one line;
+    the same call after freeing space does them, skipping the finished ones. A file named twice is
     detected once; a missing one fails as ``PATH: file not found``. ``model_path``: a weights file, a
     model folder, or a bare name that is no file here for the shipped weights of that name (as
     :func:`file_detection.detect_file`).
@@ -93,17 +103,44 @@ def detect_files(
     # that output again, so the leftover goes before any work starts.
     for _, target in todo:
         remove_stale_temporaries(target)
+    full: OSError | None = None
     if client is None:
-        for path, target in todo:
+        for index, (path, target) in enumerate(todo):
             try:
                 summary.done.append(detect_file(path, options, model, target))
                 _tell(progress, path, "done")
             except Exception as exc:  # noqa: BLE001 - one bad file is reported; the rest go on
+                if is_out_of_space(exc):
+                    full = exc
+                    summary.left.extend(later for later, _ in todo[index:])  # this file and those after it
+                    break
                 summary.failed[path] = failure_line(path, exc)
                 _tell(progress, path, "failed")
-        return summary
-    _run_on_cluster(client, todo, options, model, summary, progress)
+    else:
+        full = _run_on_cluster(client, todo, options, model, summary, progress)
+    if full is not None:
+        summary.stopped = full_disk_line(full, Path(output), summary)
     return summary
+
+
+def is_out_of_space(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is a write that failed for want of space (a full disk or quota)."""
+    return isinstance(exc, OSError) and exc.errno in OUT_OF_SPACE
+
+
+def full_disk_line(exc: OSError, output: Path, summary: FilesSummary) -> str:
+    """One line for a run a full disk stopped: which disk, how far the run got, and how to go on."""
+    written = Path(exc.filename) if exc.filename else None
+    # Named by the output folder, as the user gave it, unless what could not be written lies elsewhere.
+    inside = written is None or Path(os.path.abspath(written)).is_relative_to(os.path.abspath(output))
+    where = output if inside else written.parent
+    what = f" writing {written.name}" if written is not None else ""
+    finished = len(summary.done) + len(summary.skipped)
+    total = finished + len(summary.failed) + len(summary.left)
+    failed = f", {len(summary.failed)} failed" if summary.failed else ""
+    return (f"{where}: the disk holding it is full ({exc.strerror or os.strerror(exc.errno)}{what}); stopped with "
+            f"{finished} of {total} files done{failed}, {len(summary.left)} left: free space and run again (finished "
+            "files are skipped)")
 
 
 def _model_weights(model_path: str | Path | None) -> str | None:
@@ -163,8 +200,9 @@ def _detect_job(path: Path, options: DetectOptions, model: str | ShippedModel | 
 
 
 def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOptions, model: str | None,
-                    summary: FilesSummary, progress: Callable[[Path, str], None] | None) -> None:
-    """Each (input, output) as one task on ``client``'s workers, results and failures into ``summary``."""
+                    summary: FilesSummary, progress: Callable[[Path, str], None] | None) -> OSError | None:
+    """Each (input, output) as one task on ``client``'s workers, results and failures into ``summary``;
+    the first failure for want of space, after which the tasks not finished are cancelled (None if none)."""
     from distributed import as_completed
 
     # A worker runs in its own working folder: relative names would read other files there and write
@@ -177,17 +215,30 @@ def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOption
     futures = client.map(_detect_job, inputs, [options] * len(todo), [sent] * len(todo), outputs, pure=False)
     order = {future.key: index for index, future in enumerate(futures)}
     finished: list[tuple[int, FileResult]] = []
+    left: list[int] = []
+    full: OSError | None = None
     for future in as_completed(futures):
         index = order[future.key]
         path = todo[index][0]
         if future.status == "finished":
             finished.append((index, replace(future.result(), path=path)))  # the input as the caller named it
             _tell(progress, path, "done")
+        elif future.status == "cancelled" and full is not None:
+            left.append(index)
+        elif is_out_of_space(error := future.exception()):
+            left.append(index)
+            if full is None:
+                full = error
+                # Files not started never start; one running when the cancel comes may still finish, and a
+                # run again skips it then.
+                client.cancel([other for other in futures if not other.done()])
         else:
-            summary.failed[path] = failure_line(path, future.exception())
+            summary.failed[path] = failure_line(path, error)
             _tell(progress, path, "failed")
         future.release()
     summary.done.extend(result for _, result in sorted(finished, key=lambda item: item[0]))
+    summary.left.extend(todo[index][0] for index in sorted(left))
+    return full
 
 
 def _tell(progress: Callable[[Path, str], None] | None, path: Path, status: str) -> None:
