@@ -6,7 +6,6 @@ Rescaling uses the pixel-area convention (pixel i covers [i - 0.5, i + 0.5]), so
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -179,9 +178,7 @@ def _estimate_in(image: np.ndarray, sigmas: np.ndarray, pixel: float = 1.0) -> _
     def diameter_of(s: float) -> float:
         return _scale_diameter(s * pixel)
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        levels = pool.submit(GreyLevels.of, image)  # for the ring, beside the scales on a second core
-        space = ScaleSpace.of(image, sigmas, BLOB_MIN_CONTRAST)
+    space = ScaleSpace.of(image, sigmas, BLOB_MIN_CONTRAST)
     blobs = space.blobs()
     sigma = percentile = space.percentile_sigma()
     own, crowding, coverage_ramp, busy_ramp = sigma, 1.0, 1.0, 0.0
@@ -202,7 +199,7 @@ def _estimate_in(image: np.ndarray, sigmas: np.ndarray, pixel: float = 1.0) -> _
         f"only {near} particle-like blob(s) of about {blob:.1f} px stand out of the noise"
         + (f" ({len(blobs)} of any size)" if len(blobs) != near else "")
     )
-    ring = ring_diameter(image, blob / pixel, centres, levels.result())
+    ring = ring_diameter(image, blob / pixel, centres)
     diameter, ringed = (blob, False) if ring is None else (ring * pixel, True)
     span: tuple[float, ...] = ()
     if confident and crowding >= 0.5 and abs(np.log(own / percentile)) > np.log(CROWDED_DISAGREEMENT):
