@@ -148,9 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     volume_cli.add_detect_options(detect, number_in(0, 1e6, low_open=True))
     detect.add_argument("--polarity", choices=("auto", "bright", "dark"), default="auto")
     detect.add_argument("--channel", type=number_in(0, 1_000_000, whole=True), default=None, metavar="N",
-                        help="of images with several channels (an ImageJ or OME-TIFF C axis, RGB, a last axis of "
-                             "2-4 in a TIFF without axes metadata): detect in channel N only (0 for the first); "
-                             "without it such images are refused, never read as frames")
+                        help="of images with several channels (an ImageJ, OME-TIFF or OME-Zarr C axis, RGB, a last "
+                             "axis of 2-4 in a TIFF or zarr without axes metadata): detect in channel N only (0 for "
+                             "the first), for every --kind; without it such images are refused, never read as frames")
     detect.add_argument("--kind", choices=KIND_NAMES, default="spheres",
                         help="what to find (default spheres); rods and chains use their shipped models")
     detect.add_argument("--overlay", type=Path, default=None, help="PNG of the first frame with centres drawn")
@@ -537,10 +537,6 @@ def cmd_detect(args: argparse.Namespace) -> int:
         raise ParticleDetectError(f"--measure measures sphere centres; not with --kind {args.kind}")
     if args.kind != "spheres" and args.split_close:
         raise ParticleDetectError(f"--split-close splits sphere peaks; not with --kind {args.kind}")
-    if args.kind != "spheres" and args.channel is not None:
-        from ..files.file_detection import CHANNEL_OF_SPHERES_ONLY
-
-        raise ParticleDetectError(CHANNEL_OF_SPHERES_ONLY.format(kind=args.kind))
     folder = _is_folder_output(args.output, args.inputs, inputs)
     args.output = Path(args.output)
     if folder:

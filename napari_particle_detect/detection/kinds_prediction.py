@@ -131,13 +131,14 @@ def detect_kind_file(path, options, model_path, device: torch.device,
     from ..files.io import read_image
 
     model = model_for(options.kind, model_path, device)
-    image = read_image(path, lazy=True)
+    image = read_image(path, lazy=True, channel=options.channel, axes=options.axes)
     n_frames = 1 if image.ndim == 2 else image.shape[0]
     table = detect_kind(image, options.kind, model, device, options.threshold, options.polarity,
                         tile=options.tile, name=str(path), progress=progress, runtime=options.runtime,
                         precision=options.precision)
     count = count_chains(table) if options.kind == "chains" else len(table)
-    record = {"file": str(path), "frames": n_frames, "kind": options.kind, "objects": count, "rows": len(table)}
+    record = {"file": str(path), "frames": n_frames, "kind": options.kind, "objects": count, "rows": len(table),
+              **({"channel": options.channel} if options.channel is not None else {})}
     runtime, precision = runtime_record(options.runtime, options.precision, device, model=model)
     meta = {"model": str(model.path), "kind": options.kind, "threshold": table.attrs["threshold"],
             "polarity": options.polarity, "device": str(device), "runtime": runtime, "precision": precision,

@@ -8,7 +8,6 @@ can be refused by name rather than silently read as one frame).
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -90,9 +89,9 @@ def _zyx_voxel(sizes: Sequence[object],
 
 
 @dataclass(frozen=True)
-class TiffLayout:
-    """What a TIFF's metadata says of its image: its axes (None: none of AXES_CHOICES), its shape, the voxel
-    size and its unit, and its channels (io.ChannelAxis; None: one channel)."""
+class ImageLayout:
+    """What a TIFF's or zarr's metadata says of its image: its axes (None: none of AXES_CHOICES), its shape, the
+    voxel size and its unit, and its channels (io.ChannelAxis; None: one channel)."""
 
     known: str | None
     shape: tuple[int, ...]
@@ -108,7 +107,17 @@ class TiffLayout:
         return tuple(n for i, n in enumerate(self.channels.shape) if i != self.channels.index)
 
 
-def _tiff_layout(path: Path, channel: int | None = None) -> TiffLayout:
+def _known_axes(letters: str, shape: tuple[int, ...], channels: ChannelAxis | None) -> str | None:
+    """The axes of an image (of each channel, for one of several) when they are one of AXES_CHOICES, else None."""
+    # Length-1 axes other than Y, X say nothing (an OME-TIFF of one time point is still ZYX).
+    kept = "".join(a for a, n in zip(letters, shape) if n != 1 or a in "YX")
+    if channels is not None and channels.axes:
+        kept = channels.other_axes  # the axes of each channel: a CZYX file's channels are volumes
+    # Q (unknown) and I (a plain page sequence) are what files without axes metadata give.
+    return kept if kept in AXES_CHOICES else None
+
+
+def _tiff_layout(path: Path, channel: int | None = None) -> ImageLayout:
     """A TIFF's axes, shape, voxel size and channels, from its metadata (``channel``: the one to be read,
     io.tiff_channel_axis)."""
     import tifffile
@@ -126,13 +135,7 @@ def _tiff_layout(path: Path, channel: int | None = None) -> TiffLayout:
         raise
     except Exception as exc:  # corrupt files: the reader names them
         raise ParticleDetectError(f"{path}: cannot read image ({type(exc).__name__}: {exc})") from None
-    # Length-1 axes other than Y, X say nothing (an OME-TIFF of one time point is still ZYX).
-    kept = "".join(a for a, n in zip(raw, shape) if n != 1 or a in "YX")
-    if channels is not None and channels.axes:
-        kept = channels.other_axes  # the axes of each channel: a CZYX file's channels are volumes
-    # Q (unknown) and I (a plain page sequence) are what files without axes metadata give.
-    known = kept if kept in AXES_CHOICES else None
-    return TiffLayout(known, shape, voxel, unit, channels)
+    return ImageLayout(_known_axes(raw, shape, channels), shape, voxel, unit, channels)
 
 
 def _imagej_voxel(tif) -> tuple[tuple[float, float, float] | None, str | None]:
@@ -167,52 +170,39 @@ def _ome_voxel(xml: str | None) -> tuple[tuple[float, float, float] | None, str 
     return None, None
 
 
-def _zarr_metadata(path: Path) -> tuple[str | None, tuple[float, float, float] | None, str | None]:
-    """OME-Zarr axes (the non-singleton ones), z, y, x scale of its full-resolution level and its unit."""
-    for name in ("zarr.json", ".zattrs"):
-        meta_file = path / name
-        if meta_file.exists():
-            try:
-                attrs = json.loads(meta_file.read_text())
-            except (OSError, ValueError):
-                return None, None, None
-            attrs = attrs.get("attributes", attrs)
-            attrs = attrs.get("ome", attrs)
-            multiscales = attrs.get("multiscales")
-            if not multiscales:
-                return None, None, None
-            ms = multiscales[0]
-            axes = ms.get("axes", [])
-            # Version 0.3 lists the axes as names; 0.4 on as {"name", "type", "unit"}.
-            names = [(a["name"] if isinstance(a, dict) else str(a)).upper() for a in axes]
-            if not names:
-                return None, None, None
-            units = {name: (a.get("unit") if isinstance(a, dict) else None) for name, a in zip(names, axes)}
-            scale = None
-            for transform in ms["datasets"][0].get("coordinateTransformations", []):
-                if transform.get("type") == "scale":
-                    scale = dict(zip(names, transform["scale"]))
-            try:
-                import zarr
+def _zarr_layout(path: Path) -> ImageLayout:
+    """A zarr's axes, shape, channels (io.zarr_channel_axis) and the z, y, x scale of its full-resolution
+    level and its unit, from its OME-Zarr metadata (a plain zarr has none)."""
+    from .io import zarr_array, zarr_axes, zarr_channel_axis
 
-                shape = zarr.open(str(path / ms["datasets"][0]["path"]), mode="r").shape
-            except Exception:
-                return None, None, None
-            kept = "".join(a for a, n in zip(names, shape) if n != 1 or a in "YX")
-            voxel, unit = None, None
-            if scale and all(a in scale for a in "ZYX"):
-                voxel, named = _zyx_voxel([scale[a] for a in "ZYX"], [units.get(a) for a in "ZYX"])
-                # A mix is named by its first axis not in a length unit (None: that axis has no unit).
-                unit = MICROMETRE if set(named) == {MICROMETRE} else next(u for u in named if u != MICROMETRE)
-            return (kept if kept in AXES_CHOICES else None), voxel, unit
-    return None, None, None
+    node, multiscale = zarr_array(path)
+    shape = tuple(int(n) for n in node.shape)
+    letters = zarr_axes(multiscale, len(shape))
+    channels = zarr_channel_axis(path, node, multiscale)
+    voxel, unit = _zarr_voxel(multiscale, letters) if multiscale else (None, None)
+    return ImageLayout(_known_axes(letters, shape, channels), shape, voxel, unit, channels)
+
+
+def _zarr_voxel(multiscale: dict, letters: str) -> tuple[tuple[float, float, float] | None, str | None]:
+    """The z, y, x scale of an OME-Zarr's full-resolution level and its unit (``letters``: io.zarr_axes)."""
+    axes = multiscale.get("axes") or []
+    units = {a: (axis.get("unit") if isinstance(axis, dict) else None) for a, axis in zip(letters, axes)}
+    scale = None
+    for transform in multiscale["datasets"][0].get("coordinateTransformations", []):
+        if transform.get("type") == "scale":
+            scale = dict(zip(letters, transform["scale"]))
+    if not (scale and all(a in scale for a in "ZYX")):
+        return None, None
+    voxel, named = _zyx_voxel([scale[a] for a in "ZYX"], [units.get(a) for a in "ZYX"])
+    # A mix is named by its first axis not in a length unit (None: that axis has no unit).
+    return voxel, MICROMETRE if set(named) == {MICROMETRE} else next(u for u in named if u != MICROMETRE)
 
 
 def file_axes(path: str | Path, given: str | None = None, channel: int | None = None) -> Axes:
     """The axes of ``path``: ``given`` (``--axes``), else the metadata's, else 2D/TYX by dimensions.
 
     ``given`` must match the data's dimensions (length-1 axes count), else one ParticleDetectError.
-    A file of several channels (io.tiff_channel_axis) has the axes of each channel (CZYX: ZYX): ``channel``
+    A file of several channels (io.channel_axis) has the axes of each channel (CZYX: ZYX): ``channel``
     says which one is read (checked against the file; the readers refuse such a file without one).
     """
     from .io import check_channel_number, is_zarr, no_channels
@@ -222,11 +212,12 @@ def file_axes(path: str | Path, given: str | None = None, channel: int | None = 
     if not path.exists():
         raise ParticleDetectError(f"{path}: file not found")
     known, voxel, shape, unit, channels = None, None, None, None, None
-    suffix = path.suffix.lower()
+    layout = None
     if is_zarr(path):
-        known, voxel, unit = _zarr_metadata(path)
-    elif suffix in (".tif", ".tiff"):
+        layout = _zarr_layout(path)
+    elif path.suffix.lower() in (".tif", ".tiff"):
         layout = _tiff_layout(path, channel)
+    if layout is not None:
         known, shape, voxel, unit, channels = (layout.known, layout.shape_of_a_channel, layout.voxel, layout.unit,
                                                layout.channels)
         if channel is not None and channels is None:
@@ -275,47 +266,37 @@ def read_volumes(path: str | Path, axes: Axes):
     """The file as a (T, Z, Y, X) array-like (T = 1 for ZYX): a memory map (uncompressed TIFF), a dask
     array (zarr) or an array (compressed TIFF), so ``data[t]`` reads one volume. At least 2 slices along
     Z and 8 voxels along Y and X are checked here; finite voxels per volume, as each is detected.
-    A TIFF of several channels (CZYX) gives the volumes of ``axes.channel``, and is refused without one."""
-    from .io import is_zarr, no_channels
+    A file of several channels (CZYX) gives the volumes of ``axes.channel``, and is refused without one."""
+    from .io import chosen_channel, is_zarr
 
     path = Path(path)
-    if is_zarr(path) and axes.channel is not None:
-        raise no_channels(path, axes.channel, ())
+    given = axes.axes if axes.source == "--axes" else None  # naming every axis, they read the file as they say
     if is_zarr(path):
-        # All of the array's axes but the length-1 ones (io's ZarrStack keeps three at most; TZYX has four).
+        from .io import zarr_array, zarr_channel_axis
+
+        node, multiscale = zarr_array(path)
+        channels, chosen = chosen_channel(path, zarr_channel_axis(path, node, multiscale), axes.channel, given,
+                                          tuple(node.shape))
         try:
-            import zarr
-
-            from .io import _zarr_image_path
-
-            node = zarr.open(str(path), mode="r")
-            if isinstance(node, zarr.Group):
-                node = node[_zarr_image_path(path, node)]
             import dask.array as da
 
             data = da.from_zarr(node)  # read chunk by chunk, as each volume is detected
-        except ParticleDetectError:
-            raise
         except Exception as exc:
             raise ParticleDetectError(f"{path}: cannot read zarr ({type(exc).__name__}: {exc})") from None
-        data = data.reshape([n for i, n in enumerate(data.shape) if n != 1 or i >= data.ndim - 2])
+        if channels is None:
+            # All of the array's axes but the length-1 ones (io's ZarrStack keeps three at most; TZYX has four).
+            data = data.reshape([n for i, n in enumerate(data.shape) if n != 1 or i >= data.ndim - 2])
     else:
         import tifffile
 
-        from .io import _quiet_tifffile, check_tiff_complete, no_channels, tiff_channel_axis
+        from .io import _quiet_tifffile, check_tiff_complete, tiff_channel_axis
 
         try:
             with _quiet_tifffile(), tifffile.TiffFile(path) as tif:
                 check_tiff_complete(path, tif)
                 series = tif.series[0]
-                channels = tiff_channel_axis(path, tif, axes.channel)
-                if channels is not None and axes.channel is None and axes.source == "--axes" and \
-                        channels.named_by(axes.axes):
-                    channels = None  # read as the user's --axes say
-                if channels is not None:
-                    chosen = channels.checked(path, axes.channel)
-                elif axes.channel is not None:
-                    raise no_channels(path, axes.channel, tuple(n for n in series.shape if n != 1))
+                found = tiff_channel_axis(path, tif, axes.channel)
+                channels, chosen = chosen_channel(path, found, axes.channel, given, tuple(series.shape))
                 # Uncompressed, contiguous pixels (ImageJ hyperstacks, most confocal exports) are mapped,
                 # not read: a long TZYX series holds one volume in memory at a time.
                 data = None if series.dataoffset is not None else series.asarray()
@@ -325,8 +306,8 @@ def read_volumes(path: str | Path, axes: Axes):
             raise
         except Exception as exc:
             raise ParticleDetectError(f"{path}: cannot read image ({type(exc).__name__}: {exc})") from None
-        if channels is not None:  # the chosen channel's volumes, still mapped (a view, not a copy)
-            data = data.reshape(channels.shape)[(slice(None),) * channels.index + (chosen,)]
+    if channels is not None:  # the chosen channel's volumes, still mapped or lazy (a view, not a copy)
+        data = data.reshape(channels.shape)[(slice(None),) * channels.index + (chosen,)]
     shape = tuple(data.shape)
     want = len(axes.axes)
     if len(shape) != want:

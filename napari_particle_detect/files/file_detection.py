@@ -26,9 +26,6 @@ from .io import IMAGE_SUFFIXES, atomic_write_text, check_channel_number, is_zarr
 from ..detection.threads import keeps_torch_threads
 
 GLOB_CHARACTERS = "*?["
-# kinds_prediction.detect_kind_file reads the whole file: it would refuse, or ignore, a channel chosen.
-CHANNEL_OF_SPHERES_ONLY = ("--channel is read for spheres only so far; for --kind {kind}, save the channel as its "
-                           "own file")
 
 
 @dataclass(frozen=True)
@@ -79,8 +76,6 @@ def check_options(options: object) -> DetectOptions:
         raise TypeError(f"options must be a DetectOptions (file_detection.DetectOptions(diameter=12, ...)), got "
                         f"{type(options).__name__}")
     check_channel_number(options.channel)
-    if options.channel is not None and options.kind != "spheres":
-        raise ParticleDetectError(CHANNEL_OF_SPHERES_ONLY.format(kind=options.kind))
     return options
 
 
@@ -120,8 +115,8 @@ def detect_file(
         from ..detection.kinds_prediction import detect_kind_file
 
         table, record, meta = detect_kind_file(path, options, model_path, device, progress)
-        record.update(frames_found_empty(lambda: read_image(path, lazy=True, axes=options.axes), table,
-                                         record["frames"]))
+        record.update(frames_found_empty(lambda: read_image(path, lazy=True, channel=options.channel,
+                                                            axes=options.axes), table, record["frames"]))
         return _finish(path, output, record, table, meta, fingerprint, start)
     model = load_model_cached(model_path, device)
     image = read_image(path, lazy=True, channel=options.channel, axes=options.axes)

@@ -142,6 +142,7 @@ class ChannelAxis:
     axes: str
     shape: tuple[int, ...]
     index: int
+    own_index: int  # the channel axis among the file's own axes, length-1 ones included
 
     @property
     def count(self) -> int:
@@ -160,8 +161,11 @@ class ChannelAxis:
             return (f"{path}: shape {size} looks like {self.count} channels on its last axis (its metadata names no "
                     f"axes); {choose}")
         if self.axes[self.index] == "S":  # the samples of a colour pixel: as the RGB(A) arrays are refused
-            # tifffile writes a stack of 3 or 4 frames as RGB planes unless told photometric="minisblack".
-            planes = f", or --axes TYX if its {self.count} planes are frames" if self.axes == "SYX" else ""
+            # Another program's RGB planes (tifffile's own are read as frames: _planes_are_frames) may be frames
+            # too: --axes naming every axis reads them so.
+            planes = {"SYX": f", or --axes TYX if its {self.count} planes are frames",
+                      "SYX ": f", or --axes TZYX if its planes are volumes of {self.count} slices"}.get(
+                self.axes[-3:] + " " * (len(self.axes) - 3), "")  # SYX, or a page sequence (I, Q) of them
             return (f"{path}: looks like an RGB(A) image (axes {self.axes}, shape {size}: {self.count} samples per "
                     f"pixel); convert it to greyscale first, or {choose}{planes}")
         return (f"{path}: its metadata names axes {self.axes} (shape {size}): {self.count} channels, and detection "
@@ -193,44 +197,62 @@ def check_channel_number(channel: object) -> int | None:
 
 
 def no_channels(path: Path, channel: int, shape: tuple[int, ...]) -> ParticleDetectError:
-    """The refusal of ``--channel`` for a file with one channel, or a zarr (whose channels are not read)."""
-    if is_zarr(path):
-        return ParticleDetectError(f"{path}: --channel {channel}: channels are read from TIFF, PNG and JPEG files, "
-                                   "not zarr; leave out --channel")
+    """The refusal of ``--channel`` for a file with one channel."""
     return ParticleDetectError(f"{path}: --channel {channel}, but it has no channels (shape "
                                f"{'x'.join(map(str, shape))}); leave out --channel")
 
 
-def tiff_channel_axis(path: Path, tif, channel: int | None = None) -> ChannelAxis | None:
-    """The channels of an open TIFF's image: an axis its metadata names C or S (ImageJ and OME hyperstacks,
-    RGB samples), or, where it names none of its axes, a last axis of 2-4 after two of image size; None
-    when it has one channel. Files of several series (pages saved one by one) are frames of one stack.
-    tifffile's own RGB planes are channels only when a ``channel`` is chosen (:func:`_planes_are_frames`)."""
-    if len(tif.series) != 1:
-        return None
-    series = tif.series[0]
-    kept = [(a, n) for a, n in zip(series.axes.upper(), series.shape) if n != 1 or a in "YX"]
-    axes, shape = "".join(a for a, _ in kept), tuple(int(n) for _, n in kept)
-    # tifffile's axis letters (from ImageJ, OME or the TIFF tags): C for channels, S for the samples of each
-    # pixel (RGB, interleaved or planar).
-    named = [i for i, a in enumerate(axes)
-             if a == "C" or (a == "S" and (channel is not None or not _planes_are_frames(tif, axes, i)))]
+def chosen_channel(path: Path, channels: ChannelAxis | None, channel: int | None, axes: str | None,
+                   shape: tuple[int, ...]) -> tuple[ChannelAxis | None, int | None]:
+    """The channel axis of a file (``channels``, of ``shape``) to read and the index along it: (None, None) for a
+    file of one channel, or one whose every axis ``axes`` (``--axes``) name (read as they say: ChannelAxis.named_by).
+    One ParticleDetectError where no ``channel`` is chosen of several, it is out of range, or the file has one."""
+    if channels is not None and channel is None and channels.named_by(axes):
+        return None, None
+    if channels is None:
+        if channel is not None:
+            raise no_channels(path, channel, tuple(n for n in shape if n != 1))
+        return None, None
+    return channels, channels.checked(path, channel)
+
+
+def channel_axis(path: Path, axes: str, shape: tuple[int, ...]) -> ChannelAxis | None:
+    """The channels of an image whose metadata gives it ``axes`` (one letter per axis of ``shape``; Q where it
+    names none): an axis named C (channels) or S (the samples of each pixel: RGB, interleaved or planar, as
+    the file's photometric tag says), or, where it names none of its axes, a last axis of 2-4 after two of
+    image size; None when it has one channel."""
+    own = [i for i, (a, n) in enumerate(zip(axes.upper(), shape)) if n != 1 or a in "YX"]
+    axes, shape = "".join(axes.upper()[i] for i in own), tuple(int(shape[i]) for i in own)
+    named = [i for i, a in enumerate(axes) if a in "CS"]
     if len(named) > 1:
         raise ParticleDetectError(f"{path}: its axes {axes} hold channels along {len(named)} axes; save one channel "
                                   "per file")
     if named:
-        return ChannelAxis(axes, shape, named[0])
+        return ChannelAxis(axes, shape, named[0], own[named[0]])
     if axes not in AXES_CHOICES and len(shape) in (3, 4) and shape[-1] in GUESSED_CHANNELS and min(shape[-3:-1]) >= 8:
-        return ChannelAxis("", shape, len(shape) - 1)
+        return ChannelAxis("", shape, len(shape) - 1, own[-1])
     return None
 
 
+def tiff_channel_axis(path: Path, tif, channel: int | None = None) -> ChannelAxis | None:
+    """The channels of an open TIFF's image (:func:`channel_axis` of tifffile's axis letters, from ImageJ, OME
+    or the TIFF tags). Files of several series (pages saved one by one) are frames of one stack. tifffile's
+    own RGB planes are channels only when a ``channel`` is chosen (:func:`_planes_are_frames`)."""
+    if len(tif.series) != 1:
+        return None
+    series = tif.series[0]
+    found = channel_axis(path, series.axes, tuple(series.shape))
+    if found is not None and channel is None and _planes_are_frames(tif, found.axes, found.index):
+        return None
+    return found
+
+
 def _planes_are_frames(tif, axes: str, index: int) -> bool:
-    """Whether a TIFF's samples axis (S, at ``index`` of ``axes``) is read as frames, not colours: RGB planes
-    (not interleaved) of a file tifffile wrote (its shape description), as it writes every stack of 3 or 4
+    """Whether a TIFF's channel axis (at ``index`` of ``axes``) is read as frames, not colours: RGB planes (S,
+    not interleaved) of a file tifffile wrote (its shape description), as it writes every stack of 3 or 4
     frames unless told photometric="minisblack" (this package's own sample stacks among them); the two are
     the same bytes. Another program's RGB planes are colours."""
-    return index != len(axes) - 1 and bool(tif.is_shaped)
+    return axes[index:index + 1] == "S" and index != len(axes) - 1 and bool(tif.is_shaped)
 
 
 def _open_lazy_channel(path: Path, tif, channels: ChannelAxis, channel: int) -> LazyTiffStack | np.ndarray | None:
@@ -241,8 +263,7 @@ def _open_lazy_channel(path: Path, tif, channels: ChannelAxis, channel: int) -> 
     paged = len(shape) - len(page_shape)  # the leading axes: one page for each combination of them
     if paged < 0 or shape[paged:] != page_shape or len(tif.pages) != int(np.prod(shape[:paged])):
         return None
-    kept = [i for i, (a, n) in enumerate(zip(series.axes.upper(), shape)) if n != 1 or a in "YX"]
-    axis = kept[channels.index]  # among the series' own axes, length-1 ones included
+    axis = channels.own_index
     others = [i for i in range(paged) if i != axis and shape[i] != 1]
     if len(others) > 1:
         return None  # more than a stack once the channel is chosen: read whole, and refused for its shape
@@ -288,14 +309,10 @@ def _read_tiff(path: Path, lazy: bool, channel: int | None = None,
     tif = tifffile.TiffFile(path)
     try:
         check_tiff_complete(path, tif)
-        channels = tiff_channel_axis(path, tif, channel)
-        if channels is not None and channel is None and channels.named_by(axes):
-            channels = None  # read as the user's --axes say
+        channels, channel = chosen_channel(path, tiff_channel_axis(path, tif, channel), channel, axes,
+                                           tuple(tif.series[0].shape) if tif.series else ())
         if channels is not None:
-            channel = channels.checked(path, channel)
             stack = _open_lazy_channel(path, tif, channels, channel) if lazy else None
-        elif channel is not None:
-            raise no_channels(path, channel, tuple(n for n in tif.series[0].shape if n != 1))
         else:
             stack = _open_lazy_tiff(path, tif) if lazy else None
     except BaseException:
@@ -427,11 +444,12 @@ def read_image(path: str | Path, lazy: bool = False, channel: int | None = None,
     OME-Zarr folder (``.zarr``) as a :class:`ZarrStack`, both reading frames on demand (long stacks
     in bounded memory); everything else is read whole.
 
-    A file of several channels (a C axis in its ImageJ or OME metadata, RGB samples, a last axis of 2-4
-    in a TIFF whose metadata names no axes, a colour PNG) is read one channel at a time: ``channel``
-    (0 for the first), else one ParticleDetectError naming its axes and channels; never as frames,
-    unless ``axes`` (``--axes``, "TYX") name as many axes as a TIFF has, its channel axis among them
-    (tifffile writes a stack of 3 or 4 frames as RGB planes). ``channel`` for a file of one channel is
+    A file of several channels (a C axis in its ImageJ, OME or OME-Zarr metadata, RGB samples, interleaved
+    or planar, a last axis of 2-4 in a TIFF or zarr whose metadata names no axes, a colour PNG) is read one
+    channel at a time: ``channel`` (0 for the first), else one ParticleDetectError naming its axes and
+    channels; never as frames, unless ``axes`` (``--axes``, "TYX") name as many axes as the file has, its
+    channel axis among them. tifffile's own RGB planes are frames unless a ``channel`` is chosen (it writes a
+    stack of 3 or 4 frames so unless told photometric="minisblack"). ``channel`` for a file of one channel is
     refused too.
     """
     path = Path(path)
@@ -439,9 +457,7 @@ def read_image(path: str | Path, lazy: bool = False, channel: int | None = None,
     if not path.exists():
         raise ParticleDetectError(f"{path}: file not found")
     if is_zarr(path):
-        stack = open_zarr(path)
-        if channel is not None:
-            raise no_channels(path, channel, stack.shape)
+        stack = open_zarr(path, channel, axes)
         return stack if lazy else np.asarray(stack)
     if path.is_dir():
         raise ParticleDetectError(f"{path}: is a folder, not an image")
@@ -734,14 +750,16 @@ def staged_folder(folder: str | Path) -> Iterator[Path]:
 
 class ZarrStack:
     """A zarr array read one frame (its chunks only) at a time, with any length-1 axes left out
-    (OME-Zarr's t, c, z axes of one plane), so it looks like a 2D image or a T/Z stack."""
+    (OME-Zarr's t, c, z axes of one plane), so it looks like a 2D image or a T/Z stack. ``channel``: the
+    index read along the array's axis ``channel_axis`` (one channel of several), which is left out too."""
 
-    def __init__(self, path: Path, array) -> None:
+    def __init__(self, path: Path, array, channel_axis: int | None = None, channel: int = 0) -> None:
         self.path = path
         self._array = array
-        self._kept = [i for i, n in enumerate(array.shape) if n != 1][-3:]
-        if len(self._kept) < 2 or any(array.shape[i] != 1 for i in range(len(array.shape))
-                                      if i not in self._kept):
+        self._fixed = {} if channel_axis is None else {channel_axis: int(channel)}
+        free = [i for i in range(len(array.shape)) if i not in self._fixed]
+        self._kept = [i for i in free if array.shape[i] != 1][-3:]
+        if len(self._kept) < 2 or any(array.shape[i] != 1 for i in free if i not in self._kept):
             raise ParticleDetectError(f"{path}: expected a 2D image or a 3D stack, got zarr shape {array.shape}")
         self.shape = tuple(int(array.shape[i]) for i in self._kept)
         self.ndim = len(self.shape)
@@ -762,7 +780,7 @@ class ZarrStack:
 
     def _full_index(self, index) -> tuple:
         full = [0] * len(self._array.shape)
-        for axis, part in zip(self._kept, index):
+        for axis, part in (*self._fixed.items(), *zip(self._kept, index)):
             full[axis] = part
         return tuple(full)
 
@@ -784,29 +802,66 @@ def is_zarr(path: Path) -> bool:
     return path.is_dir() and any((path / name).exists() for name in (".zarray", ".zgroup", "zarr.json"))
 
 
-def open_zarr(path: Path) -> ZarrStack:
-    """The full-resolution array of a zarr or OME-Zarr folder, read lazily."""
+def open_zarr(path: Path, channel: int | None = None, axes: str | None = None) -> ZarrStack:
+    """The full-resolution array of a zarr or OME-Zarr folder, read lazily. One of several channels (an
+    OME-Zarr c axis: :func:`zarr_channel_axis`) is read at ``channel``, and refused without one (unless
+    ``axes`` name every axis: :func:`chosen_channel`)."""
+    node, multiscale = zarr_array(path)
+    if not np.issubdtype(np.dtype(node.dtype), np.number) or 0 in node.shape:
+        raise ParticleDetectError(f"{path}: cannot read image (zarr array of {node.dtype}, shape {node.shape})")
+    channels, channel = chosen_channel(path, zarr_channel_axis(path, node, multiscale), channel, axes,
+                                       tuple(node.shape))
+    if channels is None:
+        return ZarrStack(path, node)
+    return ZarrStack(path, node, channels.own_index, channel)
+
+
+def zarr_array(path: Path) -> tuple[object, dict | None]:
+    """The full-resolution array of a zarr or OME-Zarr folder (unread) and its OME-Zarr multiscale (None: a
+    plain zarr), or one ParticleDetectError."""
     try:
         import zarr
 
         node = zarr.open(str(path), mode="r")
+        multiscale = None
         if isinstance(node, zarr.Group):
-            node = node[_zarr_image_path(path, node)]
+            multiscale = ome_multiscale(dict(node.attrs))
+            node = node[_zarr_image_path(path, node, multiscale)]
     except ParticleDetectError:
         raise
     except Exception as exc:
         raise ParticleDetectError(f"{path}: cannot read zarr ({type(exc).__name__}: {exc})") from None
-    if not np.issubdtype(np.dtype(node.dtype), np.number) or 0 in node.shape:
-        raise ParticleDetectError(f"{path}: cannot read image (zarr array of {node.dtype}, shape {node.shape})")
-    return ZarrStack(path, node)
+    return node, multiscale
 
 
-def _zarr_image_path(path: Path, group) -> str:
+def ome_multiscale(attrs: dict) -> dict | None:
+    """The first multiscale of an OME-Zarr group's attributes (0.4: at the top; 0.5: under "ome"); None for a
+    plain zarr group."""
+    multiscales = attrs.get("multiscales") or (attrs.get("ome") or {}).get("multiscales")
+    return multiscales[0] if multiscales else None
+
+
+def zarr_axes(multiscale: dict | None, ndim: int) -> str:
+    """One letter per axis of an OME-Zarr image: C for its channel axis (typed "channel", or named c), else its
+    name (T, Z, Y, X); Q (unknown, as tifffile says) for the axes of a plain zarr, or of names that do not fit."""
+    axes = (multiscale or {}).get("axes") or []
+    letters = ""
+    for axis in axes:  # version 0.3 lists the axes as names; 0.4 on as {"name", "type", "unit"}
+        name = str(axis.get("name", "") if isinstance(axis, dict) else axis)
+        channel = (isinstance(axis, dict) and axis.get("type") == "channel") or name.lower() == "c"
+        letters += "C" if channel else name.upper() if len(name) == 1 else "Q"
+    return letters if len(letters) == ndim else "Q" * ndim
+
+
+def zarr_channel_axis(path: Path, node, multiscale: dict | None) -> ChannelAxis | None:
+    """The channels of a zarr image (:func:`channel_axis` of its OME-Zarr axes; a plain zarr names none)."""
+    return channel_axis(path, zarr_axes(multiscale, len(node.shape)), tuple(node.shape))
+
+
+def _zarr_image_path(path: Path, group, multiscale: dict | None) -> str:
     """OME-Zarr: the first (full-resolution) dataset of the first multiscale; else the group's only array."""
-    attrs = dict(group.attrs)
-    multiscales = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
-    if multiscales:
-        return multiscales[0]["datasets"][0]["path"]
+    if multiscale:
+        return multiscale["datasets"][0]["path"]
     arrays = sorted(name for name, _ in group.arrays())
     if len(arrays) != 1:
         raise ParticleDetectError(f"{path}: zarr group with {len(arrays)} arrays and no OME-Zarr multiscales; "
