@@ -11,20 +11,21 @@ from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
-    QPushButton, QSlider,
+    QApplication, QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
+    QPushButton, QSlider, QWidget,
 )
 
 from ..detection.devices import DEVICE_CHOICES
 from ..errors import ParticleDetectError
 from ..learning.eta import Eta
 from ..models import load_model
+from ..projects.project import RoundInfo
 from ..projects.size_estimate import RememberedEstimate, remember_estimate, remembered_estimate
 from ..detection.prediction import iter_detect
 from ..detection.sizing import with_advice
 from .exact_spin_box import ExactSpinBox
 from .notify import report, reports_errors
-from .state import DockState
+from .state import CHOSEN_ELSEWHERE, DockState
 
 # Peaks are decoded down to this score, so the threshold slider can show or hide them without re-running
 # the network (decoding at a lower threshold and filtering gives exactly the peaks of the higher one).
@@ -66,6 +67,10 @@ class DetectPanel(QGroupBox):
         self.model_combo.setToolTip("Model round to detect with: round-001 is the shipped model")
         self.load_button = QPushButton("Add…")
         self.load_button.setToolTip("Add a saved model (.pt with its .json card) to this project as a new round")
+        # Which round another window put in use: the list and the slider change under the user's eyes.
+        self.elsewhere_note = QLabel("")
+        self.elsewhere_note.setWordWrap(True)
+        self.elsewhere_note.setVisible(False)
         self.device_combo = QComboBox()
         self.device_combo.addItems(list(DEVICE_CHOICES))
         self.polarity_combo = QComboBox()
@@ -138,6 +143,7 @@ class DetectPanel(QGroupBox):
         frames_row.addWidget(self.scope_combo, 1)
         form = QFormLayout(self)
         form.addRow("Model", model_row)
+        form.addRow(self.elsewhere_note)
         form.addRow("Device", device_row)
         form.addRow("Diameter", diameter_row)
         form.addRow(self.estimate_warning)
@@ -159,6 +165,9 @@ class DetectPanel(QGroupBox):
         state.project_changed.connect(self.refresh)
         state.annotation_changed.connect(lambda *_: self._show_image_settings())
         state.busy_changed.connect(self.refresh)
+        state.round_chosen.connect(self._on_round_chosen)
+        state.annotation_changed.connect(lambda *_: self._say_elsewhere(""))
+        QApplication.instance().focusChanged.connect(self._on_focus_changed)
 
     # ---- values ------------------------------------------------------------------------------------
     def threshold(self) -> float:
@@ -257,6 +266,23 @@ class DetectPanel(QGroupBox):
         self.rounds_note.setText(text)
         self.rounds_note.setVisible(bool(text))
 
+    def _on_round_chosen(self, info: RoundInfo, how: str) -> None:
+        """Says which round another window put in use (the list and the slider now show it); a round chosen
+        here replaces the line."""
+        self._say_elsewhere(f"{info.name} was {how}: Detect uses it from now on, at threshold "
+                            f"{self.state.threshold:.2f}" if how == CHOSEN_ELSEWHERE else "")
+
+    def _say_elsewhere(self, text: str) -> None:
+        self.elsewhere_note.setText(text)
+        self.elsewhere_note.setVisible(bool(text))
+
+    @reports_errors
+    def _on_focus_changed(self, old: QWidget | None, now: QWidget | None) -> None:
+        """The user comes back from another window (or program): what another window changed of the
+        project's rounds is shown before they act here. Focus moving within a window costs nothing."""
+        if now is not None and (old is None or old.window() is not now.window()):
+            self.state.notice_rounds_elsewhere()
+
     @reports_errors
     def _on_model_chosen(self, index: int) -> None:
         number = self.model_combo.itemData(index)
@@ -282,6 +308,7 @@ class DetectPanel(QGroupBox):
             return
         annotation = self.state.require_annotation()
         project = annotation.project
+        self.state.notice_rounds_elsewhere()  # the round another window put in use, at its threshold
         info = self.state.ensure_round()
         self._round_used = info.number
         if self.scope_combo.currentIndex() == 0:

@@ -13,6 +13,11 @@ from ..projects.project import RoundInfo
 # Readable on napari's dark and light themes alike.
 INK = "#9a9a9a"
 BETTER, WORSE, BEFORE = "#4caf50", "#e57373", "#9a9a9a"
+TITLE_POINTS = 8.0
+# Smaller than this a title is no longer read at a glance: it goes on two lines instead.
+SMALLEST_TITLE_POINTS = 6.5
+# Room left free on each side of a title, in pixels: its first and last letters are not cut by the canvas edge.
+TITLE_MARGIN_PX = 3
 
 
 class SmallPlot(FigureCanvasQTAgg):
@@ -23,15 +28,54 @@ class SmallPlot(FigureCanvasQTAgg):
         self.setStyleSheet("background: transparent")
         self.axes = figure.add_subplot()
         self.title = title
+        # The figure's title, centred over the canvas: constrained layout keeps the axes' title inside the
+        # figure's height only, and centred over axes pushed right by their tick labels it was cut on the right.
+        self.heading = figure.suptitle(title, fontsize=TITLE_POINTS, color=INK)
         self._style()
+        self._fit_title()
 
     def _style(self) -> None:
         axes = self.axes
         axes.set_facecolor("none")
-        axes.set_title(self.title, fontsize=8, color=INK)
         axes.tick_params(labelsize=7, colors=INK)
         for spine in axes.spines.values():
             spine.set_color(INK)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit_title()
+
+    def _fit_title(self) -> None:
+        """The title as large as the canvas's width holds, up to TITLE_POINTS, on two lines where one would be
+        smaller than SMALLEST_TITLE_POINTS: two plots share a row of a dock about 400 px wide, where the rounds
+        plot's title was cut."""
+        room = self.figure.bbox.width - 2 * TITLE_MARGIN_PX * self.device_pixel_ratio
+        size = self._title_size(self.title, room)
+        if size < SMALLEST_TITLE_POINTS and " " in self.title:
+            size = self._title_size(two_lines(self.title), room)
+        self.heading.set_fontsize(max(size, SMALLEST_TITLE_POINTS))
+
+    def _title_size(self, text: str, room: float) -> float:
+        """About the largest size up to TITLE_POINTS at which ``text`` as the title is at most ``room`` pixels
+        wide; below SMALLEST_TITLE_POINTS, a size under it. The title shows ``text`` after."""
+        self.heading.set_text(text)
+        size = TITLE_POINTS
+        renderer = self.get_renderer()
+        # A text's width grows about in step with its size; hinted glyphs make it a little more or less.
+        while size >= SMALLEST_TITLE_POINTS:
+            self.heading.set_fontsize(size)
+            width = self.heading.get_window_extent(renderer).width
+            if width <= room:
+                return size
+            size = min(size - 0.25, size * room / width)
+        return size
+
+
+def two_lines(text: str) -> str:
+    """``text`` broken at the space nearest its middle."""
+    middle = len(text) / 2
+    at = min((i for i, c in enumerate(text) if c == " "), key=lambda i: abs(i - middle))
+    return text[:at] + "\n" + text[at + 1:]
 
 
 # The loss curve is redrawn at most this often while a round trains: a draw costs 30-35 ms of the
@@ -93,7 +137,7 @@ class RoundsPlot(SmallPlot):
     """Held-out F1 per scored round: its parent's (grey) and its own (green when better, red when not)."""
 
     def __init__(self) -> None:
-        super().__init__("held-out F1 per round (grey: before)")
+        super().__init__("held-out F1 (grey: before)")  # the rounds are the x axis: "per round" took room
         self.shown: list[tuple[int, float | None, float | None]] = []
 
     def show_rounds(self, rounds: list[RoundInfo]) -> None:

@@ -13,12 +13,18 @@ from psygnal import Signal
 
 from ..errors import ParticleDetectError
 from ..models.registry import read_card, weights_path
+from ..projects.frame_merge import FrameStamp, file_stamp
 from ..projects.project import RoundInfo
+from ..projects.project_state import ProjectState
 from .annotation import Annotation
 from .notify import report
 
 DEFAULT_THRESHOLD = 0.4
 MIN_THRESHOLD, MAX_THRESHOLD = 0.1, 0.99
+# How ``round_chosen`` tells a round put in use by another window (or program) on the same project.
+CHOSEN_ELSEWHERE = "chosen in another window"
+# The round in use and the numbers of the rounds a project has, as a dock last showed them.
+RoundsSeen = tuple[int | None, tuple[int, ...]]
 
 
 class DockState:
@@ -30,7 +36,8 @@ class DockState:
     - ``frame_changed(int)``: the viewer shows another frame
     - ``busy_changed()``: detection or fine-tuning started or ended
     - ``round_chosen(RoundInfo, str)``: a round was put in use (:meth:`use_round`), and how (the Fine-tune
-      panel's verdict line says so, wherever it was chosen)
+      panel's verdict line says so, wherever it was chosen); ``CHOSEN_ELSEWHERE`` when another window
+      or program put it in use (:meth:`notice_rounds_elsewhere`)
     """
 
     annotation_changed = Signal(object)
@@ -47,6 +54,13 @@ class DockState:
         self.annotation: Annotation | None = None
         self.threshold = DEFAULT_THRESHOLD
         self._busy: dict[str, bool] = {"detecting": False, "fine-tuning": False}
+        # The project's state.json as this dock last looked at it (its stamp), and the round in use and the
+        # rounds it showed then: another window's change of them is noticed by a stat of the file.
+        self._state_seen: FrameStamp = None
+        self._rounds_seen: RoundsSeen = (None, ())
+        # Another window's round is noticed as the user acts here; the frame slider first, so the panels
+        # that follow it show the frame at that round's threshold.
+        self.frame_changed.connect(lambda *_: self.notice_rounds_elsewhere())
 
     # ---- the image worked on -----------------------------------------------------------------
     def set_annotation(self, annotation: Annotation | None) -> None:
@@ -64,6 +78,7 @@ class DockState:
         if annotation is not None:
             self.set_threshold(self.project_threshold(), remember=False)
         if changed:
+            self._look_at_rounds()
             self.annotation_changed.emit(annotation)
         self.project_changed.emit()
 
@@ -118,6 +133,7 @@ class DockState:
         info = project.ensure_initial_round(self.default_model)
         if fresh:
             self.adopt_round_threshold(info.number)
+            self._look_at_rounds()
             self.project_changed.emit()
         return info
 
@@ -129,9 +145,57 @@ class DockState:
         project = self.require_annotation().project
         info = project.set_current_round(number)
         self.set_threshold(project.threshold if project.threshold is not None else round_threshold(project, number))
+        self._look_at_rounds()
         self.project_changed.emit()
         self.round_chosen.emit(info, how)
         return info
+
+    def notice_rounds_elsewhere(self) -> RoundInfo | None:
+        """Take in what another window (or program) changed of the project's rounds since this dock last
+        looked: a round it put in use is detected with from now on, at the threshold that window left it
+        at (its card's where none was kept), and frames another round detected are shown at that round's
+        again; rounds it made or deleted are listed. Called as the user acts (the frame slider, Detect,
+        the window taking the focus): one stat of state.json when nothing changed, as the project's state
+        cache does. Returns the round the other window put in use, if it did."""
+        annotation = self.annotation
+        if annotation is None:
+            return None
+        project = annotation.project
+        try:
+            stamp = file_stamp(project.state_path)  # taken first: a change made while reading is seen next time
+            if stamp == self._state_seen:
+                return None
+            state = project.state()
+        except (ParticleDetectError, OSError):
+            return None  # a state that cannot be read now is said where the project is used
+        if self.is_busy("fine-tuning") and state.current_round not in self._rounds_seen[1]:
+            return None  # a new round in use: the one this dock is making, as it ends (use_round follows)
+        self._state_seen = stamp
+        seen, self._rounds_seen = self._rounds_seen, rounds_seen(state)
+        if self._rounds_seen == seen:
+            return None  # this dock's own writes (a threshold, a frame detected) or a setting of another window
+        chosen = None
+        if state.current_round is not None and state.current_round != seen[0]:
+            chosen = next(info for info in state.rounds if info.number == state.current_round)
+            # That window remembered the threshold: saving it again here would be a second write of the same.
+            self.set_threshold(self.project_threshold(), remember=False)
+        self.project_changed.emit()
+        if chosen is not None and seen[0] is not None:  # a first round made there is no choice to tell of
+            self.round_chosen.emit(chosen, CHOSEN_ELSEWHERE)
+        return chosen
+
+    def _look_at_rounds(self) -> None:
+        """What the dock shows of the project's rounds now, to compare with state.json later (this dock's
+        own changes of them are never news)."""
+        self._state_seen, self._rounds_seen = None, (None, ())
+        if self.annotation is None:
+            return
+        project = self.annotation.project
+        try:
+            self._state_seen = file_stamp(project.state_path)
+            self._rounds_seen = rounds_seen(project.state())
+        except (ParticleDetectError, OSError):
+            self._state_seen = None  # looked at again at the next action
 
     def adopt_round_threshold(self, number: int) -> None:
         self.set_threshold(round_threshold(self.require_annotation().project, number))
@@ -163,6 +227,11 @@ class DockState:
 
     def is_busy(self, what: str | None = None) -> bool:
         return any(self._busy.values()) if what is None else self._busy.get(what, False)
+
+
+def rounds_seen(state: ProjectState) -> RoundsSeen:
+    """The round in use and the rounds of a project's state, to tell whether another window changed them."""
+    return state.current_round, tuple(info.number for info in state.rounds)
 
 
 def round_threshold(project, number: int) -> float:
