@@ -1,5 +1,6 @@
 """The look (ringed or not) read around detections when the diameter is given."""
 
+import logging
 from dataclasses import replace
 
 import numpy as np
@@ -109,3 +110,21 @@ def test_weak_peaks_alone_leave_the_look_untold():
     peaks = np.array([[40, 40], [40, 200], [200, 40], [200, 200], [128, 128], [90, 160]])
     assert ringed_around(image, peaks, np.full(len(peaks), LOOK_MIN_SCORE - 0.05), 16.0) is None
     assert ringed_around(image, peaks, np.full(len(peaks), LOOK_MIN_SCORE), 16.0) is not None
+
+
+def test_a_ringed_particles_core_given_as_its_diameter_is_said_with_the_rims_size(caplog):
+    # Given the core (half the diameter here), the rims read as particles of their own, silently: a user who
+    # measured the bright spot, as trackpy's diameter, doubled the count without a word.
+    sample = synthesize(benchmark_config("brightfield", 0.3, (256, 256), radius=8.0), seed=3)
+    plain = synthesize(benchmark_config("fluorescent", 0.3, (256, 256), radius=8.0), seed=3)
+    for image, diameter in ((sample.image, 16.0), (plain.image, 16.0), (sample.image, 8.0)):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            detect(image, device="cpu", diameter=diameter, name="cells.tif")
+        said = [r.getMessage() for r in caplog.records if "reads as their cores" in r.getMessage()]
+        if diameter == 8.0:
+            assert len(said) == 1 and said[0].startswith("cells.tif: the particles look ringed"), said
+            rim = float(said[0].split("a rim about ")[1].split(" px")[0])
+            assert 14 <= rim <= 18  # the particles' 16 px
+        else:
+            assert not said, said

@@ -144,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--diameter", type=DIAMETER, default=None, nargs="+", action=volume_cli.DiameterAction,
                         help="particle diameter in pixels as it appears in the image, like trackpy's diameter "
                              "(default: estimated from the image); for particles near the optics' resolution "
-                             "the blob's size, not the physical size. Volumes: one value (xy) or three (z y x voxels)")
+                             "the blob's size, not the physical size; for ringed particles (bright-field) the rim's "
+                             "outer diameter, not the core's. Volumes: one value (xy) or three (z y x voxels)")
     volume_cli.add_detect_options(detect, number_in(0, 1e6, low_open=True))
     detect.add_argument("--polarity", choices=("auto", "bright", "dark"), default="auto")
     detect.add_argument("--channel", type=number_in(0, 1_000_000, whole=True), default=None, metavar="N",

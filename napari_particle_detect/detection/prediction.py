@@ -366,6 +366,11 @@ def iter_detect(
                 if isinstance(look, StackLook):
                     sizing = replace(sizing, ringed=bool(look.ringed))
                 yield prepared.index, result, sizing
+        if isinstance(look, StackLook) and look.core_ring is not None:
+            # Rims then read as particles of their own (a second centre on each): the size is the user's to fix.
+            log.warning("%s: the particles look ringed, a core inside a rim about %.0f px across: the diameter "
+                        "given (%.1f px) reads as their cores; give the rim's outer diameter", name,
+                        look.core_ring / scale, diameter)
         if steps.spikes.first is not None:
             # Left out silently, a sensor's defect would look like no defect at all: say it once per call.
             log.warning("%s: %s left out of the intensity range in %d frame(s) (a hot column, a saturated patch "
