@@ -356,3 +356,14 @@ def test_an_uneven_background_is_flattened_before_the_size_is_read():
                                     background_gradient=4.0), seed=1)
     estimate = estimate_size(sample.image)
     assert estimate.ringed and abs(estimate.diameter / 12.8 - 1) < 0.15, estimate
+
+
+def test_a_doubtful_ringed_estimate_says_its_blobs_are_the_cores_of_the_rims_it_reports():
+    # "diameter 17.1 px (estimated, ringed); low confidence: only 1 blob of about 10.0 px" read as a contradiction.
+    from napari_particle_detect.detection.sizing import estimate_size
+    from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
+
+    sample = synthesize(benchmark_config("brightfield", 0.01, shape=(160, 160), radius=8.0), seed=2)
+    found = estimate_size(sample.image)
+    assert found.ringed and not found.confident
+    assert f"(their cores; their rims {found.diameter:.1f} px)" in found.reason, found.reason

@@ -195,12 +195,14 @@ def _estimate_in(image: np.ndarray, sigmas: np.ndarray, pixel: float = 1.0) -> _
                else _strongest_blobs(space.laplacian(blob / pixel / DISC_SIGMA_TO_DIAMETER), blob / pixel, RING_PROFILE_BLOBS))
     near = _near(blobs, sigma)
     confident = near >= MIN_CONVINCING_BLOBS
-    reason = "" if confident else (
-        f"only {near} particle-like blob(s) of about {blob:.1f} px stand out of the noise"
-        + (f" ({len(blobs)} of any size)" if len(blobs) != near else "")
-    )
     ring = ring_diameter(image, blob / pixel, centres)
     diameter, ringed = (blob, False) if ring is None else (ring * pixel, True)
+    # A ringed particle's blob is its core: said so, beside the diameter reported (its rim's).
+    cores = f" (their cores; their rims {diameter:.1f} px)" if ringed else ""
+    reason = "" if confident else (
+        f"only {near} particle-like blob(s) of about {blob:.1f} px{cores} stand out of the noise"
+        + (f" ({len(blobs)} of any size)" if len(blobs) != near else "")
+    )
     span: tuple[float, ...] = ()
     if confident and crowding >= 0.5 and abs(np.log(own / percentile)) > np.log(CROWDED_DISAGREEMENT):
         confident = False
