@@ -611,3 +611,49 @@ def test_a_chains_table_and_its_summary_are_written_both_or_neither(tmp_path, mo
     monkeypatch.undo()
     assert (path.read_text(), (tmp_path / "c.chains.csv").read_text()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.chains.csv", "c.csv"]
+
+
+def _kind_image(kind: str) -> np.ndarray:
+    if kind == "rods":
+        return synthesize_rods(benchmark_rod_config("fluorescent", 0.15, shape=(96, 96)), seed=123).image
+    from napari_particle_detect.synthetic.chains import benchmark_chain_config
+
+    return synthesize_chains(benchmark_chain_config("fluorescent", 0.25, shape=(96, 96)), seed=124).image
+
+
+@pytest.mark.parametrize("kind", ["rods", "chains"])
+def test_a_nan_frame_of_a_stack_is_a_blank_frame_and_one_nan_image_is_refused(kind, caplog):
+    # One NaN pixel in frame 1 refused the whole stack, where spheres skip the frame with a warning.
+    from napari_particle_detect.detection.prediction import detect
+
+    image = _kind_image(kind).astype(np.float32)
+    stack = np.stack([image] * 3)
+    stack[1, 5, 5] = np.nan
+    with caplog.at_level("WARNING", logger="napari_particle_detect"):
+        table = detect(stack, kind=kind, device="cpu", name="st.tif")
+    alone = detect(image, kind=kind, device="cpu")
+    assert len(alone) and set(table["frame"]) == {0, 2} and (table["frame"] == 2).sum() == len(alone)
+    said = [r.getMessage() for r in caplog.records if "NaN or infinite" in r.getMessage()]
+    assert said == ["st.tif frame 1: NaN or infinite pixels (a blank frame): nothing found; the rest of the stack "
+                    "is detected"], said
+    with pytest.raises(ParticleDetectError, match=r"^image frame 0: image contains NaN or infinite values$"):
+        detect(stack[1], kind=kind, device="cpu")
+
+
+def test_write_centres_keeps_each_kinds_column_order(tmp_path):
+    # write_centres put score fourth in a rods table, where detect and the command line put it last.
+    from napari_particle_detect.files.io import write_centres
+    from napari_particle_detect.kinds.registry import write_kind_table
+
+    found = {"rods": rod_table([20.0], [30.0], [45.0], [20.0], [6.0]).assign(frame=0, score=0.9),
+             "chains": pd.DataFrame({"frame": 0, "y": [10.0, 14.0], "x": [10.0, 10.0], "score": 0.9, "chain": 0,
+                                     "index": [0, 1], "closed": 0})}
+    for kind, columns in (("rods", rods.COLUMNS), ("chains", chains.COLUMNS)):
+        shuffled = found[kind][columns[::-1]].assign(file="a.tif")
+        write_centres(shuffled, tmp_path / f"{kind}.csv")
+        write_kind_table(shuffled, tmp_path / f"{kind}.cli.csv", kind)
+        header = (tmp_path / f"{kind}.csv").read_text().splitlines()[0]
+        assert header == (tmp_path / f"{kind}.cli.csv").read_text().splitlines()[0] == ",".join(columns + ["file"])
+    spheres = pd.DataFrame({"particle": [3], "score": [0.9], "x": [1.0], "y": [2.0], "frame": [0]})
+    write_centres(spheres, tmp_path / "spheres.csv")
+    assert (tmp_path / "spheres.csv").read_text().splitlines()[0] == "frame,y,x,score,particle"

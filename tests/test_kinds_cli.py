@@ -284,3 +284,27 @@ def test_synth_of_chains_on_too_small_an_image_says_the_smallest(tmp_path, capsy
     assert code == 2 and err.count("\n") == 1 and "too small for beads of radius up to 12 px: it takes at least " \
         "25 x 25 px" in err
     assert not (tmp_path / "p").exists()
+
+
+def test_a_nan_frame_of_a_rods_stack_is_skipped_with_a_warning_and_the_rest_written(tmp_path, capsys):
+    # The run stopped at the NaN frame with exit 2 and wrote no CSV, throwing away the frames before it.
+    image = synthesize_rods(benchmark_rod_config("fluorescent", 0.15, shape=(96, 96)), seed=123).image
+    stack = np.stack([image.astype(np.float32)] * 3)
+    stack[1, 5, 5] = np.nan
+    path = tmp_path / "rods_nan.tif"
+    tifffile.imwrite(path, stack, photometric="minisblack")
+    code, _, err = run_cli(capsys, "detect", path, "--kind", "rods", "-o", tmp_path / "out.csv", "--device", "cpu")
+    assert code == 0, err
+    assert f"{path} frame 1: NaN or infinite pixels (a blank frame): nothing found" in err
+    found = pd.read_csv(tmp_path / "out.csv")
+    assert list(found.columns) == rods.COLUMNS and set(found["frame"]) == {0, 2}
+
+
+def test_polarity_says_what_each_choice_does_for_every_kind(capsys):
+    # --polarity had no help: auto behaving as bright for rods and chains (and for spheres' centres) was unsaid.
+    with pytest.raises(SystemExit):
+        main(["detect", "--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    polarity = said[said.rindex("--polarity {auto,bright,dark}"):said.rindex("--channel N")]  # not the usage line
+    assert "every --kind" in polarity and "dark inverts each frame first" in polarity
+    assert "dark ones need no flag" in polarity and "--measure" in polarity

@@ -147,7 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
                              "the blob's size, not the physical size; for ringed particles (bright-field) the rim's "
                              "outer diameter, not the core's. Volumes: one value (xy) or three (z y x voxels)")
     volume_cli.add_detect_options(detect, number_in(0, 1e6, low_open=True))
-    detect.add_argument("--polarity", choices=("auto", "bright", "dark"), default="auto")
+    detect.add_argument("--polarity", choices=("auto", "bright", "dark"), default="auto",
+                        help="2D images, every --kind: auto (default) and bright give the network the image as it "
+                             "is (the shipped spheres, rods and chains models were trained on bright and dark "
+                             "particles alike, so dark ones need no flag); dark inverts each frame first. They "
+                             "differ only for spheres with --measure: auto measures on the inverted image where "
+                             "the particles read as dark, bright and dark fix that choice")
     detect.add_argument("--channel", type=number_in(0, 1_000_000, whole=True), default=None, metavar="N",
                         help="of images with several channels (an ImageJ, OME-TIFF or OME-Zarr C axis, RGB, a last "
                              "axis of 2-4 in a TIFF or zarr without axes metadata): detect in channel N only (0 for "

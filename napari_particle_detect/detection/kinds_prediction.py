@@ -24,7 +24,7 @@ from ..models import DetectorModel, load_model_cached
 from ..models.registry import require_kind
 from .networks import prepare_network
 from .runtimes import runtime_record
-from .preprocessing import ConstantFrameError, as_frames, check_frame, frame_indices, normalise
+from .preprocessing import ConstantFrameError, NonFiniteFrameError, as_frames, check_frame, frame_indices, normalise
 from ..shipped import WEIGHTS_DIR
 from .stages import laid_out_for
 from .tiling import plan_tiles
@@ -106,13 +106,18 @@ def detect_kind(
     thr = model.card.threshold if threshold is None else float(threshold)
     parts = []
     for count, index in enumerate(indices, start=1):
+        raw = np.asarray(stack[index])
         try:
-            frame = check_frame(np.asarray(stack[index]), f"{name} frame {index}")
-        except ConstantFrameError:
+            frame = check_frame(raw, f"{name} frame {index}")
+        except (ConstantFrameError, NonFiniteFrameError) as exc:
+            # As for spheres (stages.prepare_frame): a dropped frame, or one with NaN pixels, found only
+            # when reached, would otherwise throw away every frame detected before it.
             if stack.shape[0] == 1:
                 raise
-            log.warning("%s frame %d: every pixel is %g (a blank frame): nothing found; the rest of the stack is "
-                        "detected", name, index, np.asarray(stack[index]).flat[0])
+            constant = isinstance(exc, ConstantFrameError)
+            why = f"every pixel is {raw.flat[0]:g}" if constant else "NaN or infinite pixels"
+            log.warning("%s frame %d: %s (a blank frame): nothing found; the rest of the stack is detected",
+                        name, index, why)
         else:
             maps = predict_maps(network, normalise(frame, invert=polarity == "dark"), device, tile)
             parts.append(spec.decode(maps, thr, model.card.min_distance, frame=index))

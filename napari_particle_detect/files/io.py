@@ -691,7 +691,8 @@ CENTRE_COLUMNS = ("y", "x", "score")
 
 
 def write_centres(table: pd.DataFrame, path: str | Path, float_format: str | None = "%.3f") -> Path:
-    """Write a centre table as CSV atomically (columns ``frame,(z,)y,x,score`` first, extras after);
+    """Write a centre table as CSV atomically (columns ``frame,(z,)y,x,score`` first, extras after; a
+    rods or chains table in its kind's column order, kinds.registry);
     ``float_format`` None writes every digit (values read back exactly).
 
     A table of centres (any of the columns y, x, score) is checked first by :func:`read_centres`' own rules
@@ -708,6 +709,13 @@ def write_centres(table: pd.DataFrame, path: str | Path, float_format: str | Non
                                       f"{', '.join(map(str, table.columns))})")
         _centre_values(table[[c for c in ("frame", "y", "x") if c in table.columns]].copy(), source)
     first = [c for c in ("frame", "z", "y", "x", "score") if c in table.columns]
+    if len(first) < len(table.columns):
+        # A rods or chains table keeps its kind's own order, as detect and the command line write it, so
+        # positional readers (np.loadtxt's usecols) read the same column from either file.
+        from ..kinds.registry import KINDS
+
+        kinds = [list(kind.columns) for kind in KINDS.values() if set(kind.columns) <= set(table.columns)]
+        first = max(kinds, key=len, default=first)  # the kind the table is: the one with most of its columns
     ordered = table[first + [c for c in table.columns if c not in first]]
     return atomic_write_text(path, ordered.to_csv(index=False, float_format=float_format))
 
