@@ -94,10 +94,11 @@ def two_frames_accepted(tmp_path, tiny_model):
 
 
 def test_a_round_that_cannot_improve_says_so_and_is_not_switched_in(tmp_path, tiny_model, stack):
-    """No training steps and no criterion: the new round is its parent, so it cannot be better."""
+    """A learning rate far too high and no criterion: the new round's network is wrecked, so it is worse."""
     project, _ = two_frames_accepted(tmp_path, tiny_model)
-    outcome = run_round(project, stack, replace(TINY, steps_per_epoch=0, learn_criterion=False), device="cpu")
-    assert outcome.info.held_out >= 1 and outcome.info.f1 == outcome.info.parent_f1
+    wrecking = replace(TINY, learning_rate=0.5, precision="float32", learn_criterion=False)
+    outcome = run_round(project, stack, wrecking, device="cpu")
+    assert outcome.info.held_out >= 1 and outcome.info.f1 < outcome.info.parent_f1
     info = commit(project, outcome)
     assert info.improved is False
     assert project.current_round.number == 1  # kept the parent
@@ -601,3 +602,54 @@ def test_a_round_takes_centres_as_a_table_and_the_model_by_its_path_or_name(tiny
     assert by_table.parent_score == by_array.parent_score and by_table.score == by_array.score
     assert fine_tune("unet", [Example(sample.image, sample.centres, 1.0, "frame 0")],
                      replace(TINY, steps_per_epoch=1), "cpu").trained_examples == 1
+
+
+def test_an_example_left_without_a_scale_is_trained_and_scored_at_the_scale_detection_uses(tiny_model):
+    # From Python, a round on small particles left at the default scale trained and scored them as they are,
+    # while detect enlarges such frames: its verdict judged frames detection never sees (audit: held-out F1 up,
+    # unseen F1 0.88 -> 0.62-0.71).
+    from napari_particle_detect.learning.pseudo_labels import label_frames
+
+    torch.set_num_threads(1)
+    model = load_model(tiny_model)
+    sample = synthesize(SynthConfig(shape=(96, 96), look="fluorescent", radius_range=(3.0, 4.0), area_fraction=0.3),
+                        seed=7)
+    scale = detect(sample.image, model, "cpu").attrs["scale"]
+    assert scale > 1.2  # detection enlarges these frames, so the scale left out matters
+    config = replace(TINY, learn_criterion=False)
+    left = fine_tune(model, [Example(sample.image, sample.centres, name="frame 0")], config, "cpu")
+    given = fine_tune(model, [Example(sample.image, sample.centres, scale, "frame 0")], config, "cpu")
+    assert left.held_out_tiles == given.held_out_tiles
+    assert left.parent_score == given.parent_score and left.score == given.score
+    for a, b in zip(left.model.network.state_dict().values(), given.model.network.state_dict().values()):
+        assert torch.equal(a, b)
+    # Unreviewed frames given straight to the teacher are sized the same way.
+    (unsized,), (sized,) = (label_frames(model, [Example(sample.image, np.zeros((0, 2)), s, "frame 1")])
+                            for s in (None, scale))
+    assert unsized.example.scale == sized.example.scale == scale
+    assert np.array_equal(unsized.example.centres, sized.example.centres)
+
+
+def test_a_round_refuses_a_config_or_hold_out_it_cannot_run_with_before_any_work(tiny_model):
+    model = load_model(tiny_model)
+    sample = synthesize(benchmark_config("fluorescent", 0.4, (64, 64)), seed=0)
+    examples = [Example(sample.image, sample.centres, 1.0, "frame 0")]
+    events = []
+    for change, says in [
+        ({"batch_size": 0}, r"^TrainConfig\.batch_size must be a whole number of at least 1, got 0$"),
+        ({"steps_per_epoch": 0}, r"^TrainConfig\.steps_per_epoch must be a whole number of at least 1, got 0$"),
+        ({"epochs": 0}, r"^TrainConfig\.epochs must be a whole number of at least 1, got 0$"),
+        ({"crop": 0}, r"^TrainConfig\.crop must be a multiple of 8 of at least 16 px \(this network halves a crop 3 "
+                      r"times\), got 0$"),
+        ({"crop": 7}, r"^TrainConfig\.crop must be a multiple of 8 of at least 16 px .*, got 7$"),
+        ({"crop": 36}, r"^TrainConfig\.crop must be a multiple of 8 .*, got 36$"),
+        ({"learning_rate": -1.0}, r"^TrainConfig\.learning_rate must be a number above 0, got -1\.0$"),
+        ({"learning_rate": float("nan")}, r"^TrainConfig\.learning_rate must be a number above 0, got nan$"),
+    ]:
+        with pytest.raises(ParticleDetectError, match=says):
+            fine_tune(model, examples, replace(TINY, **change), "cpu", progress=events.append)
+    for share in (-1, 0, 1, 1.5, float("nan")):
+        with pytest.raises(ParticleDetectError, match=rf"^fine_tune: hold_out must be a share between 0 and 1 "
+                                                      rf"\(both excluded; default 0\.2\), got {share!r}$"):
+            fine_tune(model, examples, TINY, "cpu", hold_out=share, progress=events.append)
+    assert events == []  # refused before the round began

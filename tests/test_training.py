@@ -476,3 +476,37 @@ def test_a_damaged_resume_state_is_called_damaged_and_only_foreign_objects_a_ris
     with pytest.raises(ParticleDetectError, match="refused: .*could run code.*delete it and train without --resume"):
         read_training_state(foreign)
     assert read_training_state(good)["epoch"] == 3
+
+
+def test_annotated_examples_left_without_a_scale_train_at_the_scale_detection_uses():
+    # As detect sizes a frame: a training run on small particles left at the default scale must not
+    # learn them at a size detection never shows the network.
+    from napari_particle_detect.detection.prediction import detect
+    from napari_particle_detect.synthetic.spheres import SynthConfig
+
+    torch.set_num_threads(1)
+    sample = synthesize(SynthConfig(shape=(96, 96), look="fluorescent", radius_range=(3.0, 4.0), area_fraction=0.3),
+                        seed=7)
+    left = train(TINY, examples=[Example(sample.image, sample.centres)])
+    scale = detect(sample.image, left.model, "cpu").attrs["scale"]
+    assert scale > 1.2  # detection enlarges these frames, so the scale left out matters
+    given = train(TINY, examples=[Example(sample.image, sample.centres, scale)])
+    for a, b in zip(left.model.network.state_dict().values(), given.model.network.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_a_config_training_cannot_run_with_is_refused_naming_the_field_before_any_work(tmp_path):
+    for change, says in [
+        ({"batch_size": 0}, r"^TrainConfig\.batch_size must be a whole number of at least 1, got 0$"),
+        ({"epochs": 0}, r"^TrainConfig\.epochs must be a whole number of at least 1, got 0$"),
+        ({"steps_per_epoch": 2.5}, r"^TrainConfig\.steps_per_epoch must be a whole number of at least 1, got 2\.5$"),
+        ({"crop": 7}, r"^TrainConfig\.crop must be a multiple of 8 of at least 16 px \(this network halves a crop 3 "
+                      r"times\), got 7$"),
+        ({"crop": 20}, r"^TrainConfig\.crop must be a multiple of 8 .*, got 20$"),
+        ({"crop": 8, "architecture": "resnet"}, r"^TrainConfig\.crop must be a multiple of 8 of at least 16 px"),
+        ({"learning_rate": float("nan")}, r"^TrainConfig\.learning_rate must be a number above 0, got nan$"),
+        ({"learning_rate": 0}, r"^TrainConfig\.learning_rate must be a number above 0, got 0$"),
+    ]:
+        with pytest.raises(ParticleDetectError, match=says):
+            train(replace(TINY, **change), out=tmp_path / "run" / "m")
+    assert not (tmp_path / "run").exists()  # nothing written

@@ -42,8 +42,9 @@ from ..detection.rescoring import Criterion, candidate_features
 from ..detection.runtimes import inherit_bfloat16_gate
 from ..detection.sizing import rescale_centres
 from ..detection.steps import network_input
-from .training import (BatchSource, Example, TrainConfig, TrainingCancelled, adam, forward_in, lineage_with, made_ahead,
-                       mask_at, require_sphere_model, standard_layout, take_step, training_layout, weighted_mse)
+from .training import (BatchSource, Example, TrainConfig, TrainingCancelled, adam, check_train_config, detection_scale,
+                       forward_in, lineage_with, made_ahead, mask_at, require_sphere_model, standard_layout, take_step,
+                       training_layout, weighted_mse)
 from ..detection.threads import keeps_torch_threads, round_threads
 
 # What a round trains, chosen by measurement (benchmarks/loop_options.py): every layer (the
@@ -273,12 +274,15 @@ def round_model(model: DetectorModel | str | Path) -> DetectorModel:
                     f"(\"unet\"), got {type(model).__name__}")
 
 
-def checked_examples(examples: Sequence[Example], what: str = "examples", truth: bool = True) -> list[Example]:
+def checked_examples(examples: Sequence[Example], working_diameter: float, what: str = "examples",
+                     truth: bool = True) -> list[Example]:
     """``examples`` as a round can use them, or one ParticleDetectError naming the example and what is wrong.
 
-    Each needs a 2D image, a positive ``scale``, an ``area`` (when given) of the image's shape and, with
-    ``truth``, ``centres`` as (N, 2) y, x pixels (an (N, 2) array, or a table with y and x columns, taken
-    as that array) not all outside the image: a round on those would learn that the frame holds no particle.
+    Each needs a 2D image, a positive ``scale`` or None (then the scale detection would use for a model
+    working at ``working_diameter``: :func:`training.detection_scale`), an ``area`` (when given) of the
+    image's shape and, with ``truth``, ``centres`` as (N, 2) y, x pixels (an (N, 2) array, or a table with
+    y and x columns, taken as that array) not all outside the image: a round on those would learn that the
+    frame holds no particle.
     """
     if isinstance(examples, (Example, str, bytes, np.ndarray)) or not hasattr(examples, "__iter__"):
         raise TypeError(f"fine_tune: {what} must be a list of Example, got {type(examples).__name__}"
@@ -292,15 +296,18 @@ def checked_examples(examples: Sequence[Example], what: str = "examples", truth:
         if len(shape) != 2:
             raise ParticleDetectError(f"{where}: expected a 2D image, got shape {shape}")
         scale = example.scale
-        if not (isinstance(scale, numbers.Real) and not isinstance(scale, bool) and math.isfinite(scale) and scale > 0):
+        if scale is not None and not (isinstance(scale, numbers.Real) and not isinstance(scale, bool)
+                                      and math.isfinite(scale) and scale > 0):
             raise ParticleDetectError(f"{where}: scale must be a number > 0 (the factor that brings the image to the "
-                                      f"model's working size; 1: as it is), got {scale!r}")
+                                      f"model's working size; 1: as it is; None: as detection would), got {scale!r}")
         if example.area is not None and tuple(np.shape(example.area)) != shape:
             raise ParticleDetectError(f"{where}: its area is {_size(np.shape(example.area))} but its image is "
                                       f"{_size(shape)}; the area marks the image's reviewed pixels, so it is the "
                                       "image's shape")
         if truth:
             example = replace(example, centres=_checked_centres(example.centres, shape, where))
+        if scale is None:  # last: the size estimate is the one costly check
+            example = replace(example, scale=detection_scale(example.image, working_diameter, where))
         checked.append(example)
     return checked
 
@@ -341,8 +348,12 @@ def fine_tune(
     ``model`` is a DetectorModel, a model file's path or a shipped model's name ("unet"). An example's
     ``centres`` are (N, 2) y, x pixels, or a table with y and x columns; examples a round cannot learn
     from (centres all outside the image, an area not of the image's shape, a scale not above 0) are
-    refused up front (:func:`checked_examples`). Each example's ``scale`` brings it to the model's working size, as detection does, so the
-    particles' size in its own pixels is the model's working size over that scale; its ``name``
+    refused up front (:func:`checked_examples`), as is a ``config`` training cannot run with
+    (:func:`training.check_train_config`) or a ``hold_out`` share not between 0 and 1. Each example's
+    ``scale`` brings it to the model's working size, so the particles' size in its own pixels is the
+    model's working size over that scale; left at None it is the scale detection would use (the
+    particles' diameter estimated from the image, as :func:`detect` does), so the round trains and is
+    scored on the frames as detection will see them. Its ``name``
     picks its held-out tiles (keep names stable across rounds: "frame 3"). Training crops are
     drawn half around the parent's mistakes there (the points the user had to add, delete or
     move), half anywhere in the reviewed areas. With ``config.learn_criterion`` the round also
@@ -362,14 +373,19 @@ def fine_tune(
     """
     started = time.monotonic()
     report = progress or (lambda event: None)
+    if not (isinstance(hold_out, numbers.Real) and not isinstance(hold_out, bool) and 0 < hold_out < 1):
+        raise ParticleDetectError(f"fine_tune: hold_out must be a share between 0 and 1 (both excluded; default "
+                                  f"{HOLD_OUT_SHARE}), got {hold_out!r:.40}")
     model = round_model(model)
-    examples = checked_examples(examples)
-    validation = checked_examples(validation, "validation") if validation is not None else None
+    require_sphere_model(model)
+    check_train_config(config, model.network.stride)
+    working = model.card.canonical_diameter
+    examples = checked_examples(examples, working)
+    validation = checked_examples(validation, working, "validation") if validation is not None else None
     if unlabelled is not None and not callable(unlabelled):
-        unlabelled = checked_examples(unlabelled, "unlabelled", truth=False)
+        unlabelled = checked_examples(unlabelled, working, "unlabelled", truth=False)
     if not examples:
         raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")
-    require_sphere_model(model)
     # The round trains the parent's network: its card records that architecture, not the config's default.
     config = replace(config, architecture=model.card.architecture, channels=tuple(model.card.channels))
     report({"phase": "preparing"})
@@ -434,7 +450,7 @@ def unreviewed_frames(model: DetectorModel, splits: list[Split], unlabelled, con
         return []
     frames = list(unlabelled(count) if callable(unlabelled) else unlabelled)
     if callable(unlabelled):
-        frames = checked_examples(frames, "unlabelled", truth=False)
+        frames = checked_examples(frames, model.card.canonical_diameter, "unlabelled", truth=False)
     reviewed = {s.example.name: s for s in splits if s.example.name}
     ready = []
     for frame in (frames[i] for i in spread(count, range(len(frames)))):

@@ -30,7 +30,7 @@ from ..detection.networks import prepare_network
 from ..detection.prediction import detect_frame
 from ..projects.review import rank_frames
 from ..detection.sizing import resampled_shape
-from .training import Example, mask_at
+from .training import Example, mask_at, with_detection_scale
 
 # Unreviewed frames a round labels when asked to and no count is given (train --unlabelled).
 DEFAULT_FRAMES = 8
@@ -118,10 +118,12 @@ def label_frames(
     cancel: Callable[[], bool] | None = None,
 ) -> list[PseudoLabel]:
     """:func:`label_frame` on each unreviewed frame (an Example whose ``area``, when given, is where
-    pseudo-labels may go). ``progress(done, total)`` before each; stops (raising
-    :class:`training.TrainingCancelled`) within one frame of ``cancel()``."""
+    pseudo-labels may go; a ``scale`` of None is the one detection would use: :func:`training.detection_scale`).
+    ``progress(done, total)`` before each; stops (raising :class:`training.TrainingCancelled`) within one
+    frame of ``cancel()``."""
     from .training import TrainingCancelled
 
+    frames = with_detection_scale(frames, teacher.card.canonical_diameter)
     network = prepare_network(teacher, device)
     out = []
     for done, frame in enumerate(frames):

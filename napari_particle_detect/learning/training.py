@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import numbers
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -58,7 +59,13 @@ class PreparedExample(NamedTuple):
 
 @dataclass
 class Example:
-    """One annotated frame: an image and its particle centres (y, x), optionally rescaled for the model.
+    """One annotated frame: an image and its particle centres (y, x), rescaled for the model.
+
+    ``scale`` is the factor that brings the image's particles to the model's working size (1: as it
+    is). None, the default, means the scale detection would use: the particles' diameter estimated
+    from the image, as :func:`~detection.prediction.detect` estimates it, brought to the model's
+    ``canonical_diameter`` (:func:`with_detection_scale`; ``fine_tune`` and ``train`` resolve it), so a
+    round trains and is scored on the frames as detection will see them.
 
     ``area`` (a boolean mask of the image's pixels) says where ``centres`` are the whole truth: a
     region the user reviewed. Outside it nothing is known, so training neither rewards nor punishes
@@ -67,13 +74,16 @@ class Example:
 
     image: np.ndarray
     centres: np.ndarray
-    scale: float = 1.0
+    scale: float | None = None
     name: str = ""
     area: np.ndarray | None = None
     # (y, x) points where training should look harder: where the model being tuned was wrong.
     focus: np.ndarray | None = None
 
     def prepared(self) -> PreparedExample:
+        if self.scale is None:
+            raise ParticleDetectError(f"{self.name or 'example'}: its scale is not resolved yet; "
+                                      "with_detection_scale gives it the scale detection would use")
         image, factors = network_input(self.image, self.scale)
         area = None
         if self.area is not None:
@@ -89,6 +99,20 @@ class Example:
 
 def _source_index(size: int, factor: float, source_size: int) -> np.ndarray:
     return np.clip(np.floor((np.arange(size) + 0.5) / factor).astype(int), 0, source_size - 1)
+
+
+def detection_scale(image: np.ndarray, working_diameter: float, name: str = "image") -> float:
+    """The factor detection rescales a single frame by: its particles' diameter estimated as
+    :func:`~detection.prediction.resolve_sizing` estimates one frame's, brought to ``working_diameter``."""
+    return scale_for_diameter(estimate_diameter(check_frame(image, name)), working_diameter)
+
+
+def with_detection_scale(examples: Iterable[Example], working_diameter: float) -> list[Example]:
+    """``examples`` with each unset ``scale`` (None) set to :func:`detection_scale` for a model working at
+    ``working_diameter`` (its card's ``canonical_diameter``); a scale given stays as it is."""
+    return [example if example.scale is not None
+            else replace(example, scale=detection_scale(example.image, working_diameter, example.name or "example"))
+            for example in examples]
 
 
 @dataclass
@@ -156,6 +180,28 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def check_train_config(config: TrainConfig, stride: int) -> None:
+    """Refuse, before any work, a config training cannot run with: one ParticleDetectError naming the field
+    and what it may be. ``stride`` is the network's (``network.stride``): it halves a crop that many times
+    over, so a crop must be a multiple of it, and at least two of it so its deepest layer still holds a
+    2x2 map (1x1 breaks batch norm on a batch of one)."""
+    for name in ("epochs", "steps_per_epoch", "batch_size"):
+        value = getattr(config, name)
+        if not _whole(value) or value < 1:
+            raise ParticleDetectError(f"TrainConfig.{name} must be a whole number of at least 1, got {value!r:.40}")
+    crop, smallest = config.crop, 2 * stride
+    if not _whole(crop) or crop < smallest or crop % stride:
+        raise ParticleDetectError(f"TrainConfig.crop must be a multiple of {stride} of at least {smallest} px (this "
+                                  f"network halves a crop {int(math.log2(stride))} times), got {crop!r:.40}")
+    rate = config.learning_rate
+    if not (isinstance(rate, numbers.Real) and not isinstance(rate, bool) and math.isfinite(rate) and rate > 0):
+        raise ParticleDetectError(f"TrainConfig.learning_rate must be a number above 0, got {rate!r:.40}")
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 @dataclass
@@ -434,7 +480,8 @@ def synthetic_validation_set(config: TrainConfig) -> list[Example]:
         cfg = with_spot_options(random_training_config(rng, shape=shape, radius_range=config.radius_range),
                                 config, spot_rng)
         sample = synthesize(cfg, seed=VALIDATION_SEED_BASE + i)
-        out.append(Example(sample.image, sample.centres, name=f"synthetic-val-{i}"))
+        # Drawn at the size training crops are: no rescaling.
+        out.append(Example(sample.image, sample.centres, 1.0, name=f"synthetic-val-{i}"))
     return out
 
 
@@ -504,7 +551,9 @@ def train(
     ``.state.pt`` with optimiser state for ``resume`` (and which epoch is the best so far: 0 when it is
     still the starting model, which is never saved there, so a resumed run ends where an uninterrupted
     one does; resuming from another start is refused). Raises :class:`TrainingCancelled` when
-    ``cancel()`` becomes true; whatever was saved before stays as it was.
+    ``cancel()`` becomes true; whatever was saved before stays as it was. An example whose ``scale`` is
+    None is rescaled as detection would rescale it for the model trained (:func:`with_detection_scale`);
+    a ``config`` it cannot run with is refused before any work (:func:`check_train_config`).
     """
     if config.threads:
         torch.set_num_threads(int(config.threads))
@@ -525,9 +574,13 @@ def train(
         else:
             card.channels = tuple(ModelCard().channels) if config.architecture == "unet" else (12, 24, 48, 96)
         network = build_network(card)
+    check_train_config(config, network.stride)
     card.trained_diameter_range = (2 * config.radius_range[0], 2 * config.radius_range[1])
     # Fine-tuning keeps the size its examples were rescaled to.
     card.canonical_diameter = base.card.canonical_diameter if init is not None else working_diameter(config)
+    # Before anything is written: an image no size can be read from is refused while the old state stands.
+    examples = with_detection_scale(examples or [], card.canonical_diameter)
+    validation_examples = with_detection_scale(validation_examples or [], card.canonical_diameter)
     training_layout(network.to(device).train(), device)
     optimiser = adam(network.parameters(), config.learning_rate)
     total_steps = config.epochs * config.steps_per_epoch
