@@ -98,3 +98,18 @@ def notification_count() -> int:
     from napari.utils.notifications import notification_manager
 
     return len(notification_manager.records)
+
+
+def shown_plugin_dock(make_napari_viewer, qtbot):
+    """The dock as napari adds it from the Plugins menu, in a shown 1280 x 720 window (napari's style, as
+    measured once shown) holding a small stack: the viewer, the widget and its QDockWidget."""
+    from qtpy.QtWidgets import QDockWidget
+
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(1280, 720)
+    viewer.add_image(small_stack(2, 64), name="cells")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-particle-detect", "Particle detection")
+    dock = next(d for d in viewer.window._qt_window.findChildren(QDockWidget)
+                if "Particle detection" in d.windowTitle())
+    qtbot.waitExposed(dock)
+    return viewer, widget, dock

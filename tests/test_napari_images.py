@@ -13,7 +13,7 @@ from qtpy.QtCore import Qt
 from napari_particle_detect._napari.layers import SAVE_RULE
 from napari_particle_detect.projects.project import PROJECT_SUFFIX
 
-from helpers import make_widget, notification_count, notifications_since, run_detect, small_stack
+from helpers import make_widget, notification_count, notifications_since, run_detect, shown_plugin_dock, small_stack
 
 PLUGIN = "napari-particle-detect"
 pytestmark = pytest.mark.usefixtures("project_home")
@@ -748,15 +748,10 @@ def test_the_whole_dock_fits_beside_a_laptop_canvas(make_napari_viewer, qtbot):
     and Measurements' long checkbox text made the dock at least 575 px wide: a 1280 px window's canvas had 359 px.
     Now every row fits 440 px, and at its narrowest nothing is cut off (no sideways scrolling)."""
     from qtpy.QtCore import Qt
-    from qtpy.QtWidgets import QDockWidget, QScrollArea
+    from qtpy.QtWidgets import QScrollArea
 
-    viewer = make_napari_viewer(show=True)  # napari's style, as measured once shown
-    viewer.window._qt_window.resize(1280, 720)
-    viewer.add_image(small_stack(2, 64), name="cells")
-    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Particle detection")
+    viewer, widget, dock = shown_plugin_dock(make_napari_viewer, qtbot)
     window = viewer.window._qt_window
-    dock = next(d for d in window.findChildren(QDockWidget) if "Particle detection" in d.windowTitle())
-    qtbot.waitExposed(dock)
     assert widget.annotation is not None  # the Review, Fine-tune and Tracks rows as an image shows them
     assert dock.minimumSizeHint().width() <= 440, dock.minimumSizeHint().width()
     assert widget.review.unaccept_button.text() == "Un-accept"

@@ -11,7 +11,7 @@ from matplotlib.text import Text
 
 from napari_particle_detect.projects.project import RoundInfo
 
-from helpers import make_widget, run_detect, small_stack
+from helpers import make_widget, run_detect, shown_plugin_dock, small_stack
 
 PLUGIN = "napari-particle-detect"
 
@@ -99,15 +99,9 @@ def test_a_window_coming_back_to_the_front_shows_the_round_another_window_chose(
 def test_the_rounds_plot_title_fits_the_dock_at_its_usual_and_narrowest_widths(make_napari_viewer, qtbot):
     """Its title ran past both plot edges ("held-out F1 per round (grey: bef") in a dock of about 400 px."""
     from qtpy.QtCore import Qt
-    from qtpy.QtWidgets import QDockWidget
 
-    viewer = make_napari_viewer(show=True)  # napari's style, as measured once shown
-    viewer.window._qt_window.resize(1280, 720)
-    viewer.add_image(small_stack(2, 64), name="cells")
-    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Particle detection")
+    viewer, widget, dock = shown_plugin_dock(make_napari_viewer, qtbot)
     window = viewer.window._qt_window
-    dock = next(d for d in window.findChildren(QDockWidget) if "Particle detection" in d.windowTitle())
-    qtbot.waitExposed(dock)
     plot = widget.finetune.rounds_plot
     plot.show_rounds([RoundInfo(1, "shipped"),
                       RoundInfo(2, "fine-tuned", parent=1, f1=0.81, parent_f1=0.74, improved=True),
