@@ -502,6 +502,9 @@ def read_csv_table(path: str | Path, expected: str) -> pd.DataFrame:
 
 # Columns that make a table one of the other kinds' (kinds/rods.py, kinds/chains.py COLUMNS).
 KIND_SIGNATURES = {"rods": ("angle", "length"), "chains": ("chain", "index")}
+# Each kind's table columns in the order detect, the command line and write_centres give them.
+KIND_COLUMNS = {"rods": ("frame", "y", "x", "angle", "length", "width", "y1", "x1", "y2", "x2", "score"),
+                "chains": ("frame", "y", "x", "score", "chain", "index", "closed")}
 
 
 def table_kind(columns) -> str:
@@ -692,7 +695,7 @@ CENTRE_COLUMNS = ("y", "x", "score")
 
 def write_centres(table: pd.DataFrame, path: str | Path, float_format: str | None = "%.3f") -> Path:
     """Write a centre table as CSV atomically (columns ``frame,(z,)y,x,score`` first, extras after; a
-    rods or chains table in its kind's column order, kinds.registry);
+    rods or chains table in its kind's column order, KIND_COLUMNS);
     ``float_format`` None writes every digit (values read back exactly).
 
     A table of centres (any of the columns y, x, score) is checked first by :func:`read_centres`' own rules
@@ -709,13 +712,11 @@ def write_centres(table: pd.DataFrame, path: str | Path, float_format: str | Non
                                       f"{', '.join(map(str, table.columns))})")
         _centre_values(table[[c for c in ("frame", "y", "x") if c in table.columns]].copy(), source)
     first = [c for c in ("frame", "z", "y", "x", "score") if c in table.columns]
-    if len(first) < len(table.columns):
+    kind = table_kind(table.columns)
+    if kind != "spheres" and set(KIND_COLUMNS[kind]) <= set(table.columns):
         # A rods or chains table keeps its kind's own order, as detect and the command line write it, so
         # positional readers (np.loadtxt's usecols) read the same column from either file.
-        from ..kinds.registry import KINDS
-
-        kinds = [list(kind.columns) for kind in KINDS.values() if set(kind.columns) <= set(table.columns)]
-        first = max(kinds, key=len, default=first)  # the kind the table is: the one with most of its columns
+        first = list(KIND_COLUMNS[kind])
     ordered = table[first + [c for c in table.columns if c not in first]]
     return atomic_write_text(path, ordered.to_csv(index=False, float_format=float_format))
 

@@ -23,10 +23,11 @@ from .evaluation import f1_score, match
 from .heatmap import DEFAULT_SIGMA, find_peaks, refine, stencil_values
 from .rods import gaussians
 from .tables import describe_key, evaluation_tables, group_keys, numeric_columns
+from ..files.io import KIND_COLUMNS
 from ..synthetic.chains import bonds_of
 
 HEADS = ("centre", "bond")
-COLUMNS = ["frame", "y", "x", "score", "chain", "index", "closed"]
+COLUMNS = list(KIND_COLUMNS["chains"])
 CHAIN_SUMMARY_COLUMNS = ["frame", "chain", "beads", "contour_length", "end_to_end", "radius_of_gyration", "closed"]
 BOND_SIGMA = 1.5
 # Measured on held-out images with the shipped model (bond F1 0.98-0.99 at 0.15-0.2, 0.94-0.96 at 0.4):

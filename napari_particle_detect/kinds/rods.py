@@ -24,10 +24,11 @@ from ..errors import ParticleDetectError
 from .evaluation import f1_score, match
 from .heatmap import find_peaks, refine, stencil_values
 from .tables import evaluation_tables, numeric_columns
+from ..files.io import KIND_COLUMNS
 from ..synthetic.rods import ROD_COLUMNS, rod_columns, rod_table
 
 HEADS = ("centre", "cos2", "sin2", "log_length", "log_width", "tips")
-COLUMNS = ["frame", "y", "x", "angle", "length", "width", "y1", "x1", "y2", "x2", "score"]
+COLUMNS = list(KIND_COLUMNS["rods"])
 CENTRE_SIGMA = 2.0
 TIP_SIGMA = 1.5
 REGRESSION_RADIUS = 3.0
