@@ -488,3 +488,17 @@ def test_an_acceptance_that_could_not_be_written_leaves_nothing_for_un_accept(ma
     with pytest.raises(ParticleDetectError, match="no space"):
         annotation.accept(0)
     assert annotation.project.reviewed_frames == [] and not annotation.can_restore(0)
+
+
+@pytest.mark.usefixtures("project_home")
+def test_what_detection_warns_of_is_shown_in_the_window(make_napari_viewer, qtbot):
+    # Detection's warnings (here: the diameter given reads as ringed particles' cores) reached only a terminal.
+    sample = synthesize(benchmark_config("brightfield", 0.3, (256, 256), radius=8.0), seed=3)
+    viewer = make_napari_viewer()
+    viewer.add_image(sample.image, name="rims")
+    widget = make_widget(viewer, "unet")
+    widget.detect.diameter_spin.setValue(8.0)  # the cores' size: the rims are 16 px across
+    start = notification_count()
+    run_detect(widget, qtbot, scope=0)
+    said = [line for line in notifications_since(start) if "reads as their cores" in line]
+    assert len(said) == 1 and said[0].startswith("rims: the particles look ringed, a core inside a rim about "), said

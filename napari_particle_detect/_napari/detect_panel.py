@@ -24,7 +24,7 @@ from ..projects.size_estimate import RememberedEstimate, remember_estimate, reme
 from ..detection.prediction import iter_detect
 from ..detection.sizing import with_advice
 from .exact_spin_box import ExactSpinBox
-from .notify import report, reports_errors
+from .notify import report, reports_errors, show_warnings, warnings_logged
 from .state import CHOSEN_ELSEWHERE, DockState
 
 # Peaks are decoded down to this score, so the threshold slider can show or hide them without re-running
@@ -35,15 +35,17 @@ APPLY_INTERVAL_S = 0.5
 
 
 def detect_frames(image, model_path, device: str, diameter: float | None, polarity: str, frames: list[int], name: str,
-                  stop: threading.Event, ended: threading.Event):
+                  stop: threading.Event, ended: threading.Event, said: list[str] | None = None):
     """Worker body: yields (frame, FrameResult, Sizing used) as each frame finishes, until ``stop`` is set;
-    sets ``ended`` when it is done (the generator is always run to its end, never dropped half-way)."""
+    sets ``ended`` when it is done (the generator is always run to its end, never dropped half-way). The
+    warnings detection logs go into ``said``."""
     try:
-        model = load_model(model_path, "cpu")
-        for item in iter_detect(image, model, device, SCORE_FLOOR, diameter, polarity, frames=frames, name=name):
-            if stop.is_set():
-                return
-            yield item
+        with warnings_logged(said if said is not None else []):
+            model = load_model(model_path, "cpu")
+            for item in iter_detect(image, model, device, SCORE_FLOOR, diameter, polarity, frames=frames, name=name):
+                if stop.is_set():
+                    return
+                yield item
     finally:
         ended.set()
 
@@ -57,6 +59,7 @@ class DetectPanel(QGroupBox):
         self._ended = threading.Event()
         self._ended.set()
         self._target = None  # the annotation a running detection writes into
+        self._said: list[str] = []  # the warnings its detection logged
         self._pending: dict[int, tuple] = {}  # finished frames not yet on screen
         self._replaced_edits: list[int] = []  # frames whose edits this run replaced (said once, at its end)
         self._last_applied = 0.0
@@ -330,10 +333,10 @@ class DetectPanel(QGroupBox):
         self.progress.setValue(0)
         self.progress.setFormat("%v / %m frames")
         self._eta = Eta()
-        self._stop, self._ended = threading.Event(), threading.Event()
+        self._stop, self._ended, self._said = threading.Event(), threading.Event(), []
         self.worker = create_worker(
             detect_frames, annotation.image.data, project.round_path(info.number), self.device_combo.currentText(),
-            self.diameter(), self._polarity_used, frames, annotation.image.name, self._stop, self._ended,
+            self.diameter(), self._polarity_used, frames, annotation.image.name, self._stop, self._ended, self._said,
             _ignore_errors=True,
         )
         self.worker.yielded.connect(self._on_frame_done)
@@ -406,6 +409,8 @@ class DetectPanel(QGroupBox):
 
     def _on_finished(self) -> None:
         self._apply_pending()
+        if self._target is not None:  # an image closed meanwhile: its detection's warnings are no news
+            show_warnings(self._said)
         edited, self._replaced_edits = sorted(self._replaced_edits), []
         if edited and self._target is not None:  # one notice for the run, not one per batch of frames
             frames = ", ".join(str(f) for f in edited[:5]) + (" …" if len(edited) > 5 else "")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from napari.utils.notifications import show_error
+from napari.utils.notifications import show_error, show_warning
 from qtpy.QtWidgets import QMessageBox, QWidget
 
 from ..errors import ParticleDetectError
@@ -64,3 +66,41 @@ def ask_no_default(owner: QWidget, title: str, text: str) -> bool:
     finally:
         owner.dialog = None
         box.deleteLater()
+
+
+# A job's warnings shown at its end: beyond these, one line counts the rest.
+SHOWN_WARNINGS = 3
+
+
+class _ThreadWarnings(logging.Handler):
+    """The package's warnings logged on one thread, their messages in order, each once."""
+
+    def __init__(self, thread: int, into: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.thread, self.into = thread, into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if record.thread == self.thread and message not in self.into:
+            self.into.append(message)
+
+
+@contextmanager
+def warnings_logged(into: list[str]) -> Iterator[None]:
+    """The warnings the package logs on this thread meanwhile (detection's: a diameter that reads as the
+    particles' cores, uneven illumination subtracted, blank frames), appended to ``into``: a dock job's are
+    shown in the window (:func:`show_warnings`), where they reached only a terminal."""
+    handler = _ThreadWarnings(threading.get_ident(), into)
+    log.addHandler(handler)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+
+
+def show_warnings(messages: list[str]) -> None:
+    """A job's warnings as napari notifications: the first SHOWN_WARNINGS, then how many more."""
+    for message in messages[:SHOWN_WARNINGS]:
+        show_warning(message)
+    if len(messages) > SHOWN_WARNINGS:
+        show_warning(f"and {len(messages) - SHOWN_WARNINGS} more warning(s) of the same detection (in the log)")
