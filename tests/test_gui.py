@@ -41,3 +41,19 @@ def test_gui_names_a_file_no_reader_opens(tmp_path):
 def test_gui_names_a_missing_file_before_starting_napari(tmp_path, capsys):
     assert main(["gui", str(tmp_path / "none.tif")]) == 2
     assert capsys.readouterr().err.strip() == f"particle-detect: error: {tmp_path / 'none.tif'}: no such file"
+
+
+def test_gui_shows_an_8_bit_image_over_its_own_grey_levels(tmp_path, project_home):
+    # The real bulk-water frames (grey levels 93-140 of 0-255) opened as a flat grey canvas.
+    import numpy as np
+    import tifffile
+
+    frames = np.random.default_rng(0).integers(93, 141, (2, 64, 64)).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "dim.tif", frames, photometric="minisblack")
+    viewer = build_viewer([tmp_path / "dim.tif"], show=False)
+    try:
+        [layer] = [layer for layer in viewer.layers if isinstance(layer, Image)]
+        low, high = layer.contrast_limits
+        assert frames[0].min() <= low < high <= frames[0].max()
+    finally:
+        viewer.close()

@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import ParticleDetectError
 
 PLUGIN = "napari-particle-detect"
@@ -39,6 +41,7 @@ def _check_display() -> None:
 def open_images(viewer, images: Sequence[str | Path]) -> list:
     """Open each file with napari's readers; centre CSVs with this plugin's. Returns the new layers."""
     from napari.errors import MultipleReaderError, NoAvailableReaderError, ReaderPluginError
+    from napari.layers import Image
 
     from .._napari.reader import get_reader
 
@@ -60,7 +63,20 @@ def open_images(viewer, images: Sequence[str | Path]) -> list:
             raise ParticleDetectError(f"{path}: cannot open ({type(cause).__name__}: {cause})") from None
         except (OSError, ValueError) as exc:
             raise ParticleDetectError(f"{path}: cannot open ({type(exc).__name__}: {exc})") from None
+    for layer in layers:
+        if isinstance(layer, Image) and not layer.rgb and not layer.multiscale:
+            show_grey_levels(layer)
     return layers
+
+
+def show_grey_levels(layer) -> None:
+    """Contrast over the grey levels of an image layer's first frame (its 0.1-99.9th percentiles): napari spans
+    an 8 or 16 bit image's whole type, and real frames of grey levels 93-140 showed as a flat grey canvas."""
+    data = layer.data
+    frame = np.asarray(data[(0,) * (data.ndim - 2)] if data.ndim > 2 else data)
+    low, high = (float(v) for v in np.percentile(frame, (0.1, 99.9)))
+    if high > low:
+        layer.contrast_limits = (low, high)
 
 
 def _check_files(images: Sequence[str | Path]) -> None:
