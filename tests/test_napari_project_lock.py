@@ -163,3 +163,15 @@ def test_closing_while_the_project_stays_held_says_the_last_edits_were_not_saved
     assert any("the project is busy" in line for line in said), said
     closed = [line for line in said if "'cells' was closed" in line]
     assert closed and "its last edits could not be saved" in closed[0], said
+
+
+@pytest.mark.usefixtures("project_home")
+def test_closing_an_image_waits_for_the_project_to_save_what_it_could_not(make_napari_viewer, light_model):
+    viewer, project, points = dock_with_a_saved_point(make_napari_viewer, light_model)
+    with held_by_another_program(project.folder, for_s=WINDOW_LOCK_TIMEOUT_S + 2.0) as holder:
+        with pytest.raises(ParticleDetectError):
+            points.add([[0, 40, 40]])  # not saved now: the window would not wait
+        closing = timed(lambda: viewer.layers.remove("cells"))  # the image alone; its centres layer stays
+        assert holder.poll() is not None  # the holder was done before the image's last save
+    assert WINDOW_LOCK_TIMEOUT_S < closing < LOCK_TIMEOUT_S
+    assert sorted(project.load_frame(0)[["y", "x"]].values.tolist()) == [[20, 20], [40, 40]]

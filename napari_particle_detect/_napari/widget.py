@@ -18,6 +18,7 @@ from qtpy.QtWidgets import (
 
 from ..errors import ParticleDetectError
 from ..projects.locations import ProjectLocation, project_location, remember_chosen_folder
+from ..projects.project import waiting_as_a_worker
 from .annotation import METADATA_KEY, Annotation, image_path
 from .dock_closing import STOP_WAIT_S, ClosingDock
 from .detect_panel import DetectPanel
@@ -418,7 +419,8 @@ class ParticleDetectWidget(ClosingDock, QWidget):
     def _let_go(self, annotation: Annotation) -> tuple[list[str], bool]:
         """Save what can be of an image the dock stops working on and take its layers away: the names
         removed, and whether its last edits could not be saved (said once)."""
-        failed = self._save_or_say(annotation, give_up=True) or annotation.edits_lost
+        with waiting_as_a_worker():  # its edits' last chance: worth a frozen moment while another program finishes
+            failed = self._save_or_say(annotation, give_up=True) or annotation.edits_lost
         self._said_unsaved.pop(id(annotation), None)
         return annotation.detach(), failed
 
