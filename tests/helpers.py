@@ -113,3 +113,16 @@ def shown_plugin_dock(make_napari_viewer, qtbot):
                 if "Particle detection" in d.windowTitle())
     qtbot.waitExposed(dock)
     return viewer, widget, dock
+
+
+def detect_channel_as_its_plane_alone(run_cli, capsys, path: Path, alone: Path, common) -> None:
+    """``detect --channel 1`` of ``path`` into one.csv beside it finds what ``alone`` (that channel saved by itself)
+    gives into alone.csv: a frame 0 of particles, the same table (``run_cli(capsys, *args)`` -> code, out, err)."""
+    import pandas as pd
+
+    folder = Path(path).parent
+    for source, out, chosen in ((path, "one.csv", ("--channel", "1")), (alone, "alone.csv", ())):
+        code, _, err = run_cli(capsys, "detect", source, "-o", folder / out, *chosen, *common)
+        assert code == 0, err
+    found = pd.read_csv(folder / "one.csv")
+    assert len(found) > 5 and set(found["frame"]) == {0} and found.equals(pd.read_csv(folder / "alone.csv"))

@@ -13,7 +13,7 @@ import tifffile
 
 from napari_particle_detect.cli.main import main
 
-from helpers import tiny_model_file
+from helpers import detect_channel_as_its_plane_alone, tiny_model_file
 
 
 @pytest.fixture(scope="module")
@@ -439,12 +439,7 @@ def test_a_multichannel_tiff_is_refused_in_one_line_and_detected_in_the_channel_
         "reads one; give --channel N (0-1) to detect one"]
     assert not (tmp_path / "none.csv").exists()
     common = ["--model", tiny_model, "--diameter", "10", "--threshold", "0.05"]
-    code, _, err = run_cli(capsys, "detect", path, "-o", tmp_path / "one.csv", "--channel", "1", *common)
-    assert code == 0, err
-    code, _, err = run_cli(capsys, "detect", tmp_path / "alone.tif", "-o", tmp_path / "alone.csv", *common)
-    assert code == 0, err
-    found = pd.read_csv(tmp_path / "one.csv")
-    assert len(found) > 5 and set(found["frame"]) == {0} and found.equals(pd.read_csv(tmp_path / "alone.csv"))
+    detect_channel_as_its_plane_alone(run_cli, capsys, path, tmp_path / "alone.tif", common)
     assert json.loads((tmp_path / "one.json").read_text())["inputs"][0]["channel"] == 1
     code, _, err = run_cli(capsys, "detect", path, "-o", tmp_path / "c.csv", "--channel", "2", *common)
     assert code == 2 and err.strip() == f"particle-detect: error: {path}: --channel 2, but it has 2 channels (0-1)"

@@ -16,6 +16,8 @@ from napari_particle_detect.synthetic.chains import benchmark_chain_config, synt
 from napari_particle_detect.synthetic.rods import benchmark_rod_config, synthesize_rods
 from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
+from helpers import detect_channel_as_its_plane_alone
+
 zarr = pytest.importorskip("zarr")
 
 CPU = ("--device", "cpu")
@@ -88,12 +90,7 @@ def test_detect_refuses_a_planar_rgb_tiff_writing_nothing_and_detects_the_channe
     code, _, err = run_cli(capsys, "detect", path, "-o", tmp_path / "out.csv", *common)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "give --channel N (0-2)" in err, err
     assert nothing_written(tmp_path, "out")
-    code, _, err = run_cli(capsys, "detect", path, "-o", tmp_path / "one.csv", "--channel", "1", *common)
-    assert code == 0, err
-    code, _, err = run_cli(capsys, "detect", tmp_path / "alone.tif", "-o", tmp_path / "alone.csv", *common)
-    assert code == 0, err
-    found = pd.read_csv(tmp_path / "one.csv")
-    assert len(found) > 5 and set(found["frame"]) == {0} and found.equals(pd.read_csv(tmp_path / "alone.csv"))
+    detect_channel_as_its_plane_alone(run_cli, capsys, path, tmp_path / "alone.tif", common)
 
 
 def test_an_ome_zarr_c_axis_is_channels_not_frames(tmp_path):

@@ -163,9 +163,11 @@ class ChannelAxis:
         if self.axes[self.index] == "S":  # the samples of a colour pixel: as the RGB(A) arrays are refused
             # Another program's RGB planes (tifffile's own are read as frames: _planes_are_frames) may be frames
             # too: --axes naming every axis reads them so.
-            planes = {"SYX": f", or --axes TYX if its {self.count} planes are frames",
-                      "SYX ": f", or --axes TZYX if its planes are volumes of {self.count} slices"}.get(
-                self.axes[-3:] + " " * (len(self.axes) - 3), "")  # SYX, or a page sequence (I, Q) of them
+            planes = ""
+            if self.axes == "SYX":
+                planes = f", or --axes TYX if its {self.count} planes are frames"
+            elif len(self.axes) == 4 and self.axes.endswith("SYX"):  # a page sequence (I, Q) of them
+                planes = f", or --axes TZYX if its planes are volumes of {self.count} slices"
             return (f"{path}: looks like an RGB(A) image (axes {self.axes}, shape {size}: {self.count} samples per "
                     f"pixel); convert it to greyscale first, or {choose}{planes}")
         return (f"{path}: its metadata names axes {self.axes} (shape {size}): {self.count} channels, and detection "
