@@ -36,6 +36,9 @@ def test_on_a_single_image_the_threshold_changes_what_is_drawn_exported_and_acce
     viewer = make_napari_viewer(show=True)
     viewer.add_image(small_stack(1, 64)[0], name="still")
     widget = make_widget(viewer, light_model)
+    # As wide as a desktop's window: at its smallest (1089-1109 px, the font's measure decides) the docks
+    # leave the canvas 0-57 px, and a canvas 0 px wide gives no screenshot.
+    viewer.window.resize(1500, 900)
     run_detect(widget, qtbot, scope=0)
     layer = viewer.layers["still centres"]
     viewer.layers["still"].visible = False  # the canvas shows the rings alone
