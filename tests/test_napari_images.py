@@ -763,3 +763,32 @@ def test_the_whole_dock_fits_beside_a_laptop_canvas(make_napari_viewer, qtbot):
     qtbot.waitUntil(lambda: dock.width() <= 440)
     qtbot.waitUntil(lambda: scroll.viewport().width() >= scroll.widget().minimumSizeHint().width())
     qtbot.waitUntil(lambda: not scroll.horizontalScrollBar().isVisible())  # it goes once the layout settles
+
+
+def test_a_renamed_image_is_offered_under_its_new_name_and_stays_chosen(make_napari_viewer, light_model):
+    viewer = make_napari_viewer()
+    first = viewer.add_image(small_stack(1, 48)[0], name="first")
+    viewer.add_image(small_stack(1, 48)[0], name="second")
+    widget = make_widget(viewer, light_model)
+    widget.image_combo.setCurrentIndex(0)
+    assert widget.selected_image() is first
+    first.name = "renamed"  # as in napari's layer list
+    offered = [widget.image_combo.itemText(i) for i in range(widget.image_combo.count())]
+    assert offered == ["renamed", "second"]
+    assert widget.selected_image() is first and widget.image_combo.currentText() == "renamed"
+
+
+def test_the_export_summary_names_the_frames_never_detected(make_napari_viewer, qtbot, light_model, tmp_path):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(3, 48), name="movie")
+    widget = make_widget(viewer, light_model)
+    viewer.dims.set_current_step(0, 1)
+    run_detect(widget, qtbot, scope=0)  # frame 1 alone
+    widget.detect.set_threshold(0.0)
+    shown = len(widget.annotation.visible_table())
+    widget.export.export(tmp_path / "movie.csv")
+    summary = widget.export.summary.text().splitlines()[0]
+    assert summary == f"{shown} centres in 1 of 3 frames (2 not detected); per detected frame {shown}–{shown}, median {shown}"
+    run_detect(widget, qtbot, scope=1)
+    widget.export.export(tmp_path / "movie.csv")
+    assert " centres in 3 frame(s); per frame " in widget.export.summary.text()

@@ -159,6 +159,8 @@ class ParticleDetectWidget(ClosingDock, QWidget):
 
     def _refresh_images(self, event=None) -> None:
         layers = self.image_layers()
+        for layer in layers:  # a renamed image is offered under its new name (napari connects each once)
+            layer.events.name.connect(self._refresh_images)
         chosen = self.selected_image()
         self.image_combo.blockSignals(True)
         self.image_combo.clear()
@@ -457,6 +459,8 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self._shut = True
         self.viewer.layers.events.removed.disconnect(self._on_layer_removed)  # layers go with the window
         self.viewer.layers.events.inserted.disconnect(self._refresh_images)
+        for layer in self.image_layers():
+            layer.events.name.disconnect(self._refresh_images)
         self.viewer.dims.events.current_step.disconnect(self._on_frame_changed)
         self.finetune.cancel(wait_s=STOP_WAIT_S)
         self.detect.stop(wait_s=STOP_WAIT_S)
