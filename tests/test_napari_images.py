@@ -290,7 +290,13 @@ def test_detect_again_over_edits_keeps_them_one_undo_away(make_napari_viewer, qt
     assert (annotation.project.load_frame(1)["source"] == "added").sum() == 1
     assert not widget.annotation.undo(0)  # frame 0 had nothing of the user's to keep
     seen = notification_count()
-    run_detect(widget, qtbot, scope=1)  # no new edits since: nothing to warn of
+    run_detect(widget, qtbot, scope=1)  # the edits the undo brought back are replaced again, and said so...
+    assert any("detected again over your edits on frame(s) 1:" in m for m in notifications_since(seen))
+    assert widget.annotation.undo(1)  # ...and again one undo away (they were forgotten: lost)
+    assert (annotation.project.load_frame(1)["source"] == "added").sum() == 1
+    seen = notification_count()
+    widget.annotation.redo(1)  # the detection back: nothing of the user's in it
+    run_detect(widget, qtbot, scope=1)
     assert not any("over your edits" in m for m in notifications_since(seen))
 
 
@@ -569,12 +575,12 @@ def test_closing_an_image_whose_last_edits_cannot_be_saved_says_so(make_napari_v
     assert [layer.name for layer in viewer.layers] == []  # its centres went with it all the same
 
 
-def _unsaveable_drag(make_napari_viewer, qtbot, light_model, monkeypatch):
-    """A shown viewer and its dock, detected, then a drag not yet written whose saving fails (a full disk):
-    (viewer, widget, the words saving says)."""
+def _unsaveable_drag(make_napari_viewer, qtbot, light_model, monkeypatch, show: bool = True):
+    """A viewer (shown: hiding the dock means something) and its dock, detected, then a drag not yet written
+    whose saving fails (a full disk): (viewer, widget, the words saving says)."""
     from napari_particle_detect.errors import ParticleDetectError
 
-    viewer = make_napari_viewer(show=True)
+    viewer = make_napari_viewer(show=show)
     viewer.add_image(small_stack(2, 64), name="cells")
     widget = make_widget(viewer, light_model)
     run_detect(widget, qtbot, scope=0)
@@ -594,8 +600,10 @@ def _unsaveable_drag(make_napari_viewer, qtbot, light_model, monkeypatch):
 def test_closing_the_dock_over_edits_that_cannot_be_saved_says_so_once_and_puts_its_layers_away(
         make_napari_viewer, qtbot, light_model, monkeypatch):
     # The first failure was said, then putting the layers away flushed again and raised it out of the
-    # dock's ParentChange event: the layers stayed, and the dock kept its images.
-    viewer, widget, words = _unsaveable_drag(make_napari_viewer, qtbot, light_model, monkeypatch)
+    # dock's ParentChange event: the layers stayed, and the dock kept its images. Not shown: on Mesa's software
+    # OpenGL the canvas draw after the dock takes its layers away crashed napari in 2 of 5 suite runs (README,
+    # known limits; scripts/napari_points_removal_segfault.py).
+    viewer, widget, words = _unsaveable_drag(make_napari_viewer, qtbot, light_model, monkeypatch, show=False)
     seen = notification_count()
     viewer.window.remove_dock_widget(widget)  # the dock's X
     said = notifications_since(seen)

@@ -502,3 +502,39 @@ def test_what_detection_warns_of_is_shown_in_the_window(make_napari_viewer, qtbo
     run_detect(widget, qtbot, scope=0)
     said = [line for line in notifications_since(start) if "reads as their cores" in line]
     assert len(said) == 1 and said[0].startswith("rims: the particles look ringed, a core inside a rim about "), said
+
+
+def test_detect_in_a_later_session_keeps_an_earlier_sessions_edits_one_undo_away(make_napari_viewer, qtbot,
+                                                                                  light_model, tmp_path):
+    # Edits of an unaccepted frame, saved and the window closed, were replaced by the next session's Detect
+    # with no notice and no undo: only the session that made them knew the frame was edited.
+    path = tmp_path / "movie.tif"
+    tifffile.imwrite(path, small_stack(2, 64))
+    first = open_in_dock(make_napari_viewer, path, light_model)
+    run_detect(first, qtbot, scope=1)
+    layer = first.annotation.points
+    first.viewer.dims.set_current_step(0, 0)
+    layer.add([[0, 30.0, 31.0]])  # frame 0 edited, not accepted
+    first.viewer.dims.set_current_step(0, 1)
+    layer.add([[1, 20.0, 21.0]])
+    run_detect(first, qtbot, scope=0)  # frame 1 edited, then detected again: nothing of the user's is left there
+    edited = first.annotation.frame_table(0)
+    first.viewer.close()
+
+    second = open_in_dock(make_napari_viewer, path, light_model)
+    annotation = second.annotation
+    seen = notification_count()
+    run_detect(second, qtbot, scope=1)  # every unreviewed frame: 0 and 1
+    assert "added" not in set(annotation.frame_table(0)["source"])
+    said = [m for m in notifications_since(seen) if "over your edits" in m]
+    assert len(said) == 1 and "frame(s) 0:" in said[0], said  # frame 1's edits went in the first session
+
+    second.viewer.dims.set_current_step(0, 0)
+    seen = notification_count()
+    second.review.undo()  # Ctrl+Z on frame 0
+    assert not any("nothing to undo" in m for m in notifications_since(seen))
+    again = annotation.frame_table(0)
+    np.testing.assert_allclose(again[["y", "x"]], edited[["y", "x"]], atol=1e-3)
+    on_disk = annotation.project.load_frame(0)
+    added = on_disk[on_disk["source"] == "added"]
+    np.testing.assert_allclose(added[["y", "x"]], [[30.0, 31.0]], atol=1e-3)

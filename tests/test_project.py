@@ -434,3 +434,28 @@ def test_a_frame_file_cut_short_is_reported_not_read_as_a_point(tmp_path):
         everything = reopened.load_all()
     assert _yx(everything) == [(3, 4)]
     assert reopened.problems == [f"{path}: truncated: its last line is incomplete (frame 0 left out)"]
+
+
+def test_frames_edited_since_their_detection_are_kept_across_openings(tmp_path):
+    # A later session's Detect must know which frames hold edits an earlier one made, to keep them one undo away.
+    project = Project.open(tmp_path / "img.particle-detect", n_frames=4, frame_shape=(64, 64))
+    for frame in (2, 0, 2):
+        project.mark_edited(frame)
+    assert Project.open(project.folder).edited_frames == [0, 2]
+    assert json.loads(project.state_path.read_text())["edited"] == [0, 2]
+    written = project.state_path.stat().st_ino  # every write is a new file renamed over it
+    project.mark_edited(2)  # every edit of a marked frame, not one state write each
+    project.clear_edited([1, 3])
+    assert project.state_path.stat().st_ino == written
+    project.clear_edited([2, 3])  # detected again
+    assert Project.open(project.folder).edited_frames == [0]
+
+    good = json.loads(project.state_path.read_text())
+    del good["edited"]  # a project made before edits were kept: none
+    project.state_path.write_text(json.dumps(good))
+    assert Project.open(project.folder).edited_frames == []
+    for value, problem in [([7], "edited must be between 0 and 3"), ("0", "edited must be a list"),
+                           ([True], "edited must be a whole number")]:
+        project.state_path.write_text(json.dumps({**good, "edited": value}))
+        with pytest.raises(ParticleDetectError, match=problem):
+            Project.open(project.folder)

@@ -96,8 +96,10 @@ class Annotation:
         self.saving = True
         # The points layer went with edits that could not be saved (said when it went).
         self.edits_lost = False
-        # Frames the user edited since they were last detected, each with its table as detected.
-        self._detected: dict[int, pd.DataFrame] = {}
+        # Frames the user edited in this session since they were last detected, each with its table as
+        # detected (None: the frame already held an earlier session's edits, so that table is not known).
+        # The project keeps which frames hold edits across sessions (Project.edited_frames).
+        self._detected: dict[int, pd.DataFrame | None] = {}
         self.replaced_edits: list[int] = []  # frames the last set_detections replaced edits of
         self.history = FrameHistory()
         self.regions = RegionLayers(viewer, image, placement(image), on_deleted=self._regions_deleted)
@@ -333,6 +335,7 @@ class Annotation:
         frames whose edits outside their accepted regions were replaced are in ``replaced_edits``."""
         self.flush()
         tables, self.replaced_edits = {}, []
+        edited = set(self._detected) | set(self.project.edited_frames)  # an earlier session's edits too
         whole = None  # the stack's table, built once and only where a frame needs it (once per frame: quadratic)
         for frame, (centres, scores) in results.items():
             if self.project.is_reviewed(frame):
@@ -340,13 +343,13 @@ class Annotation:
             new = centres_table(frame, np.asarray(centres).reshape(-1, 2), np.asarray(scores)).assign(source="model")
             regions = self.project.regions(frame)
             current = None
-            if regions or frame in self._detected:
+            if regions or self._detected.get(frame) is not None:
                 whole = self.table() if whole is None else whole
                 current = whole[whole["frame"] == frame].reset_index(drop=True)
             if regions:
                 new = pd.concat([current[self._in_any(regions, current)], new[~self._in_any(regions, new)]],
                                 ignore_index=True)
-            if frame in self._detected and self._edited_outside(frame, current, regions):
+            if frame in edited and self._edited_outside(frame, current, regions):
                 self.replaced_edits.append(int(frame))
             tables[frame] = new
         if tables:
@@ -354,15 +357,22 @@ class Annotation:
             if detected_by is not None:
                 self.project.record_detections(sorted(tables), detected_by)
                 self.held = self._held_now()
-            self.replace_frames(tables, {f: "record" if f in self._detected else "forget" for f in tables},
+            self.replace_frames(tables, {f: "record" if f in edited else "forget" for f in tables},
                                 {f: rounds_before.get(f) for f in tables})
+            # Only once replaced: a detection that could not be saved leaves its frames' edits marked.
+            self.project.clear_edited(sorted(tables))
             for frame in tables:
                 self._detected.pop(frame, None)
         return sorted(tables)
 
     def _edited_outside(self, frame: int, current: pd.DataFrame, regions: list[Region]) -> bool:
         """Whether the user's edits of ``frame`` reach outside its accepted regions (what Detect replaces)."""
-        detected = self._detected[frame]
+        detected = self._detected.get(frame)
+        if detected is None:
+            # Edited in an earlier session: the table as detected went with it, and the points' sources cannot
+            # stand in for it (deleting network points leaves only network points). Counted as replaced: a
+            # needless notice costs a line and an undo step, a missed one the user's edits.
+            return True
         return not same_centres(normalise_table(current[~self._in_any(regions, current)]),
                                 normalise_table(detected[~self._in_any(regions, detected)]))
 
@@ -526,7 +536,8 @@ class Annotation:
     def _step(self, frame: int, take) -> bool:
         self.flush()
         found_by = self.project.detected_by.get(frame)
-        step = take(frame, self._on_disk.get(frame, empty_table()), found_by)
+        before = self._on_disk.get(frame, empty_table())
+        step = take(frame, before, found_by)
         if step is None:
             return False
         if step.detected_by != found_by:
@@ -540,6 +551,10 @@ class Annotation:
                 self.project.set_detected_by(frame, found_by)
                 self.held = self._held_now()
             raise
+        if frame not in self._detected:
+            # Edits an undo brought back (from under a new detection) are edits again: Detect must keep them one
+            # undo away, not replace them and forget their steps.
+            self._detected[frame] = self._as_detected(frame, before)
         return True
 
     def set_threshold(self, threshold: float) -> None:
@@ -727,7 +742,7 @@ class Annotation:
                 saved = self._on_disk.get(frame)
                 if (saved is None and len(current)) or (saved is not None and not same_centres(current, saved)):
                     if frame not in self._detected:  # the first edit since the frame was detected: what it had
-                        self._detected[frame] = saved if saved is not None else empty_table()
+                        self._detected[frame] = self._as_detected(frame, saved)
                     save = self._write_frame(frame, current, record=True,
                                              detected_by=self.project.detected_by.get(frame))
                     if save.merged:
@@ -743,6 +758,15 @@ class Annotation:
             if written:
                 self._changed()
         return written
+
+    def _as_detected(self, frame: int, saved: pd.DataFrame | None) -> pd.DataFrame | None:
+        """Mark ``frame`` edited in the project before its first edit since it was detected is written (a
+        session closed after the edit must still know it); returns its table as detected, ``saved``, or None
+        where the project already held edits of it from an earlier session."""
+        if frame in self.project.edited_frames:
+            return None
+        self.project.mark_edited(frame)
+        return saved if saved is not None else empty_table()
 
     def _frames_of(self, indices) -> set[int]:
         if not self.is_stack:

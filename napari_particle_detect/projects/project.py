@@ -294,7 +294,7 @@ class Project:
         try:
             info = path.stat()
         except FileNotFoundError:
-            return replace(self._defaults, accepted=[], rounds=[], detected_by={}, round_thresholds={})
+            return replace(self._defaults, accepted=[], rounds=[], detected_by={}, round_thresholds={}, edited=[])
         except OSError as exc:
             raise ParticleDetectError(f"{path}: cannot read the project state ({exc.strerror or exc})") from None
         stamp = stat_stamp(info)
@@ -309,7 +309,8 @@ class Project:
             self._cached = (stamp, state)
         state = self._cached[1]
         return replace(state, accepted=list(state.accepted), rounds=[replace(r) for r in state.rounds],
-                       detected_by=dict(state.detected_by), round_thresholds=dict(state.round_thresholds))
+                       detected_by=dict(state.detected_by), round_thresholds=dict(state.round_thresholds),
+                       edited=list(state.edited))
 
     def _write_state(self, state: ProjectState) -> None:
         path = self._inside(self.state_path)
@@ -682,6 +683,25 @@ class Project:
 
         if self.state().detected_by.get(frame) != number:
             self._update(change)
+
+    # ---- which frames hold edits their last detection did not give ------------------------------
+    @property
+    def edited_frames(self) -> list[int]:
+        """Frames the user edited since they were last detected, in this session or an earlier one."""
+        return list(self.state().edited)
+
+    def mark_edited(self, frame: int) -> None:
+        """``frame`` holds the user's edits from now on (written once: a frame already marked is left as it is)."""
+        frame = self._check_frame(frame)
+        if frame not in self.state().edited:
+            self._update(lambda state: setattr(state, "edited", sorted(set(state.edited) | {frame})))
+
+    def clear_edited(self, frames: Sequence[int]) -> None:
+        """``frames`` were detected again: what they hold now is the network's (their edits, where they had
+        any, are in the window's undo steps)."""
+        frames = {int(f) for f in frames}
+        if frames & set(self.state().edited):
+            self._update(lambda state: setattr(state, "edited", [f for f in state.edited if f not in frames]))
 
     def held_thresholds(self) -> dict[int, float]:
         """Frame -> threshold, for the frames whose network points another round than the one in use

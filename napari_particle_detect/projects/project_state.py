@@ -133,6 +133,9 @@ class ProjectState:
     # Round -> the threshold its detections were shown at when another round was put in use (``threshold``
     # is the round in use's): the frames it detected keep it until they are detected again.
     round_thresholds: dict[int, float] = field(default_factory=dict)
+    # Frames the user edited since they were last detected, sorted: a later session's Detect over them keeps
+    # the edits one undo away and says so, as within the session that made them.
+    edited: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -146,6 +149,7 @@ class ProjectState:
             "kind": self.kind, "last_round": self.last_round,
             "detected_by": {str(f): r for f, r in sorted(self.detected_by.items())},
             "round_thresholds": {str(r): t for r, t in sorted(self.round_thresholds.items())},
+            "edited": sorted(set(self.edited)),
         }
 
 
@@ -346,6 +350,8 @@ def parse_state(data: Any, source: Path) -> ProjectState:
         round_thresholds={check.integer(_whole_key(r, "round_thresholds", check), "round_thresholds", 1, MAX_ROUND):
                           check.number(t, f"round_thresholds[{r}]", 0.0, 1.0)
                           for r, t in check.mapping(data.get("round_thresholds", {}), "round_thresholds").items()},
+        edited=sorted({check.integer(f, "edited", 0, (n_frames or MAX_FRAMES) - 1)
+                       for f in check.array(data.get("edited", []), "edited")}),
     )
 
 
