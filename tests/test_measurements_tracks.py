@@ -159,12 +159,15 @@ def test_a_volumes_tracks_are_linked_and_measured_in_units_of_the_y_voxel(tmp_pa
     # The CLI: --voxel-size, else the table's own z_um,y_um,x_um columns (as detect writes them).
     walk.assign(z_um=walk["z"] * 0.2, y_um=walk["y"] * 0.1, x_um=walk["x"] * 0.1).to_csv(tmp_path / "c.csv", index=False)
     walk.to_csv(tmp_path / "plain.csv", index=False)
-    for table, extra in (("c.csv", []), ("plain.csv", ["--voxel-size", "2", "1", "1"])):
+    # c.csv's y_um column gives 0.1 µm per y voxel, so its MSD is in µm²; plain.csv's in (y voxel)².
+    for table, extra, microns in (("c.csv", [], 0.1), ("plain.csv", ["--voxel-size", "2", "1", "1"], 1.0)):
         assert cli.main(["link", str(tmp_path / table), "-o", str(tmp_path / "t.csv"), "--search-range", "3",
-                         "--memory", "0", "--msd", str(tmp_path / "m.csv"), "--max-lag", "3", *extra]) == 0
-        assert pd.read_csv(tmp_path / "m.csv")["msd"].iloc[0] == pytest.approx(msd["msd"].iloc[0], rel=1e-3)
+                         "--memory", "0", "--msd", str(tmp_path / "m.csv"), "--max-lag", "3", "--overwrite",
+                         *extra]) == 0
+        assert pd.read_csv(tmp_path / "m.csv")["msd"].iloc[0] == pytest.approx(msd["msd"].iloc[0] * microns**2,
+                                                                                rel=1e-3)
         assert "linked in 3D in units of the y voxel" in capsys.readouterr().err
-    assert cli.main(["link", str(tmp_path / "plain.csv"), "-o", str(tmp_path / "t.csv")]) == 0
+    assert cli.main(["link", str(tmp_path / "plain.csv"), "-o", str(tmp_path / "t.csv"), "--overwrite"]) == 0
     assert "linked as if the voxels were cubes; give --voxel-size Z Y X" in capsys.readouterr().err
     walk.drop(columns="z").to_csv(tmp_path / "flat.csv", index=False)
     assert cli.main(["-q", "link", str(tmp_path / "flat.csv"), "-o", str(tmp_path / "f.csv"), "--voxel-size", "2", "1",

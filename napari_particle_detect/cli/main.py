@@ -168,7 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="compile the network with torch.compile (a warm-up of seconds to a minute first)")
     detect.add_argument("--measure", action="store_true",
                         help="add trackpy's mass, size, ecc, signal and raw_mass of each centre, measured on the "
-                             "original image at our centres (columns after frame,y,x,score)")
+                             "original image at our centres (columns after frame,y,x,score); the .json records the "
+                             "trackpy diameter and inversion used")
+    detect.add_argument("--overwrite", action="store_true",
+                        help="replace earlier outputs of detect even where a table was edited since detect wrote it "
+                             "(without it such a table is refused, before any work)")
     # Alternatives: --workers sizes a local cluster, which --scheduler's cluster would leave unused (ignored before).
     cluster = detect.add_mutually_exclusive_group()
     cluster.add_argument("--workers", type=number_in(1, 1024, whole=True), nargs="?", const=0, default=None,
@@ -196,11 +200,19 @@ def build_parser() -> argparse.ArgumentParser:
     link = sub.add_parser("link", help="link centres into trajectories with trackpy (drift, MSD)",
                           description="trackpy.link on a centre table (frame,y,x,...): writes it back with a "
                                       "particle column; --drift adds drift-corrected y_corrected,x_corrected; "
-                                      "--msd writes the ensemble mean squared displacement (lagt,msd,N).")
+                                      "--msd writes the ensemble mean squared displacement (lagt,msd,N). Each CSV "
+                                      "gets a .json beside it with the parameters and units.")
     link.add_argument("centres", type=Path, help="centre CSV with frame,y,x (detect's output, or trackpy's); with a "
                       "z column (volumes: frame,z,y,x, in voxels) linked in 3D, in units of the y voxel (see "
                       "--voxel-size)")
-    link.add_argument("-o", "--output", type=Path, required=True, help="tracks CSV to write")
+    link.add_argument("-o", "--output", type=Path, required=True,
+                      help="tracks CSV to write (OUTPUT.json beside it records how they were linked)")
+    link.add_argument("--overwrite", action="store_true",
+                      help="replace the tracks and MSD files (and their .json) where they exist")
+    link.add_argument("--sequence", action="store_true",
+                      help="the table's files are the frames of one movie (an image sequence: detect of a folder "
+                           "of PNG or TIFF frames, one frame per file), frames 0, 1, ... in natural name order "
+                           "(frame2 before frame10); the file column is kept")
     link.add_argument("--search-range", type=number_in(0, 1000, low_open=True), default=5.0,
                       help="how far a particle may move between frames, px (y voxels for z,y,x tables; default 5)")
     link.add_argument("--voxel-size", type=number_in(0, 1e6, low_open=True), nargs=3, default=None,
@@ -215,11 +227,13 @@ def build_parser() -> argparse.ArgumentParser:
     link.add_argument("--min-length", type=number_in(1, 1_000_000, whole=True), default=1,
                       help="drop tracks seen in fewer frames (trackpy's filter_stubs; default 1: keep all)")
     link.add_argument("--drift", action="store_true", help="subtract the field's drift (trackpy.compute_drift)")
-    link.add_argument("--msd", type=Path, default=None, help="CSV of the ensemble MSD (trackpy.emsd)")
-    link.add_argument("--mpp", type=number_in(0, 1e6, low_open=True), default=1.0,
-                      help="microns per pixel (per y voxel for z,y,x tables), for the MSD (default 1: pixels)")
-    link.add_argument("--fps", type=number_in(0, 1e9, low_open=True), default=1.0,
-                      help="frames per second, for the MSD (default 1: frames)")
+    link.add_argument("--msd", type=Path, default=None,
+                      help="CSV of the ensemble MSD (trackpy.emsd: lagt, msd, N; their units in MSD.json beside it)")
+    link.add_argument("--mpp", type=number_in(0, 1e6, low_open=True), default=None,
+                      help="microns per pixel (per y voxel for z,y,x tables), for the MSD. Default: from the table's "
+                           "y_um,x_um columns (the dock's Export writes them), else the MSD in pixels")
+    link.add_argument("--fps", type=number_in(0, 1e9, low_open=True), default=None,
+                      help="frames per second, for the MSD (default: lag times in frames)")
     link.add_argument("--max-lag", type=number_in(1, 1_000_000, whole=True), default=100,
                       help="longest lag for the MSD, frames (default 100)")
 
@@ -599,8 +613,10 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
     from ..files.io import atomic_write_text, read_image, write_centres
     from ..detection.prediction import COLUMNS
 
-    from ..files.file_detection import check_diameter_fits
+    from ..files.file_detection import check_diameter_fits, check_unedited, table_digests
 
+    if not args.overwrite:  # first: check_detect_outputs removes a stale per-chain table, edited or not
+        check_unedited([args.output])
     check_detect_outputs(args.output, args.overlay, inputs, args.model, args.kind)
     unreadable = {}
     for path in inputs:  # every input opens before any work (frames are read later)
@@ -659,6 +675,7 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
         write_kind_table(out, args.output, args.kind)
     else:
         write_centres(out, args.output)
+    meta["tables"] = table_digests(args.output, args.kind)
     atomic_write_text(args.output.with_suffix(".json"), json.dumps(meta, indent=2))
     extras = [args.output.with_suffix(".chains.csv").name] if args.kind == "chains" else []
     log.info("wrote %s (and %s)", args.output, " and ".join(extras + [args.output.with_suffix(".json").name]))
@@ -725,7 +742,7 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     from ..files.distributed import detect_files, local_client, scheduler_client, threads_per_worker
-    from ..files.file_detection import check_targets, output_paths
+    from ..files.file_detection import check_targets, check_unedited, is_finished, output_paths
 
     from .checks import check_output_folder
 
@@ -736,7 +753,14 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
     # detect did not write (detect_files checks the same targets, for its other callers), and a model that
     # cannot load, which would fail every file alike. Not with --scheduler: its workers may see the model
     # at a path this machine lacks.
-    check_targets(output_paths([p for p in inputs if p.exists()], args.output), options.kind)
+    present = [p for p in inputs if p.exists()]
+    targets = output_paths(present, args.output)
+    if not args.overwrite:
+        # Only outputs this run replaces: a finished one (edited or not) is skipped, its edits kept. Before
+        # check_targets, which removes a stale per-chain table, edited or not.
+        check_unedited(target for path, target in zip(present, targets)
+                       if not is_finished(path, target, options, args.model))
+    check_targets(targets, options.kind)
     if args.scheduler is None:
         _load_model_first(args, options, "cpu" if args.workers is not None else None)
     client = None
@@ -812,21 +836,30 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_link(args: argparse.Namespace) -> int:
-    from .checks import check_output
-    from ..files.io import read_centres, write_centres
+    from .. import __version__
+    from ..files.io import atomic_write_texts, read_centres, write_centres
     from ..files.tables import resolve_voxel_size
     from ..files.tracks import (
-        LinkOptions, compute_drift, describe_tracks, ensemble_msd, fit_power_law, link_centres, subtract_drift,
+        LinkOptions, compute_drift, describe_tracks, ensemble_msd, fit_power_law, link_centres, sequence_frames,
+        sequence_note, sequence_order, single_frame_files, subtract_drift,
     )
 
-    check_output(args.output, [args.centres], "tracks", (".csv",))
-    if args.msd is not None:
-        check_output(args.msd, [args.centres], "MSD", (".csv",))
-        if args.msd.resolve() == args.output.resolve():
-            raise ParticleDetectError(f"{args.msd}: the MSD and the tracks need two files")
+    outputs = _link_outputs(args)
     table = read_centres(args.centres)
     if "frame" not in table.columns:
         raise ParticleDetectError(f"{args.centres}: no frame column; linking needs centres of several frames")
+    sequence = None
+    if args.sequence:
+        try:
+            sequence = sequence_order(table, _sequence_files(args.centres, table))
+        except ParticleDetectError as exc:
+            raise ParticleDetectError(f"{args.centres}: --sequence: {exc}") from None
+        table = sequence_frames(table, sequence)
+        log.info("%s: %d files as frames 0-%d of one movie, in name order (%s ... %s)", args.centres,
+                 len(sequence), len(sequence) - 1, sequence[0], sequence[-1])
+    elif files := single_frame_files(table):
+        # Linked file by file, every track would be one frame long: a useless table, written without a word.
+        raise ParticleDetectError(f"{args.centres}: {sequence_note(files)}")
     voxel, space = None, ""
     if "z" not in table.columns:
         if args.voxel_size is not None:
@@ -838,17 +871,113 @@ def cmd_link(args: argparse.Namespace) -> int:
         voxel = found.size
         space = (" (linked in 3D on z, y, x, in voxels)" if voxel is None else
                  f" (linked in 3D in units of the y voxel: voxel size {found.describe()} from {found.source})")
+    mpp, mpp_from = _link_microns_per_pixel(args, table) if args.msd is not None else (None, None)
     tracks = link_centres(table, LinkOptions(args.search_range, args.memory, args.min_length, voxel))
     if args.drift:
         tracks = subtract_drift(tracks, compute_drift(tracks))
-    msd = ensemble_msd(tracks, args.mpp, args.fps, args.max_lag, voxel) if args.msd is not None else None
-    write_centres(tracks, args.output)
+    msd = ensemble_msd(tracks, mpp or 1.0, args.fps or 1.0, args.max_lag, voxel) if args.msd is not None else None
+
+    pixel = "y voxel" if "z" in table.columns else "px"
+    record = {"command": "particle-detect link", "version": __version__, "input": str(args.centres),
+              "tracks": str(args.output), "msd": None, "search_range": args.search_range, "memory": args.memory,
+              "min_length": args.min_length, "drift": args.drift, "voxel_size": list(voxel) if voxel else None,
+              "sequence": sequence, "mpp": None, "mpp_from": None, "fps": None, "max_lag": None,
+              "units": {"positions": pixel, "search_range": pixel, "memory": "frames"}}
+    if msd is not None:
+        record.update({"msd": str(args.msd), "mpp": mpp, "mpp_from": mpp_from, "fps": args.fps,
+                       "max_lag": args.max_lag})
+        record["units"].update({"lagt": "s" if args.fps else "frames",
+                                "msd": "µm²" if mpp else ("px²" if pixel == "px" else f"({pixel})²")})
+    text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+    texts = {outputs[_parameters_of("tracks")]: text}
+    if msd is not None:
+        texts.update({outputs["MSD"]: msd.to_csv(index=False, float_format="%.6g"),
+                      outputs[_parameters_of("MSD")]: text})
+    tracks_there = args.output.exists()
+    # The parameters before the tracks, as detect writes its metadata first: a run stopped between them
+    # leaves no detect .json beside link's tracks, which a later detect would take for its own and replace.
+    atomic_write_texts(texts)
+    try:
+        write_centres(tracks, args.output)
+    except BaseException:
+        if not tracks_there and not args.output.exists():  # no tracks, so no parameters of them either
+            outputs[_parameters_of("tracks")].unlink(missing_ok=True)
+        raise
     log.info("%s: %s%s -> %s", args.centres, describe_tracks(tracks), space, args.output)
     if msd is not None:
-        write_centres(msd, args.msd, float_format="%.6g")
         fit = fit_power_law(msd)
-        log.info("MSD -> %s%s", args.msd, f" (MSD = {fit[1]:.4g} t^{fit[0]:.2f})" if fit else "")
+        units = record["units"]
+        said = (f"MSD = {fit[1]:.4g} {units['msd']} at 1 {'s' if args.fps else 'frame'}, exponent {fit[0]:.2f}"
+                if fit else f"lagt in {units['lagt']}, msd in {units['msd']}")
+        log.info("MSD -> %s (%s)", args.msd, said)
     return 0
+
+
+def _parameters_of(what: str) -> str:
+    """The role of the .json beside link's ``what`` CSV, as its checks name it."""
+    return f".json of the {what}"
+
+
+def _link_outputs(args: argparse.Namespace) -> dict[str, Path]:
+    """What link writes, by role: the tracks and the MSD, each with the .json of its parameters beside it.
+    Checked before any work: none an input, a folder or another of them, and none there already unless
+    --overwrite (a ground truth, notes, or detect's output, whose .json left behind would let a later detect
+    replace the tracks)."""
+    from .checks import check_distinct, check_output
+    from ..files.file_detection import is_detect_metadata, read_metadata
+
+    outputs, options = {}, {}
+    for what, path, option in (("tracks", args.output, "-o"), ("MSD", args.msd, "--msd")):
+        if path is None:
+            continue
+        outputs[what] = check_output(path, [args.centres], what, (".csv",))
+        outputs[_parameters_of(what)] = check_output(path.with_suffix(".json"), [args.centres], _parameters_of(what))
+        options[what] = options[_parameters_of(what)] = option
+    check_distinct(outputs)
+    if not args.overwrite:
+        for what, path in outputs.items():
+            if path.exists() or path.is_symlink():
+                whose = (" (an output of detect: its .json is beside it)"
+                         if what in ("tracks", "MSD") and is_detect_metadata(read_metadata(path)) else "")
+                raise ParticleDetectError(f"{path}: already there{whose}; give --overwrite to replace it, or another "
+                                          f"{options[what]}")
+    return outputs
+
+
+def _sequence_files(centres: Path, table) -> list[str] | None:
+    """Every file of the image sequence that ``centres`` was detected from, those without centres and those
+    detect could not read among them (frames of the movie all the same), from detect's .json beside it; None
+    where it has none of this table (the table's own files are then the sequence)."""
+    from ..files.file_detection import is_detect_metadata, read_metadata
+
+    meta = read_metadata(centres)
+    if not is_detect_metadata(meta):
+        return None
+    records = [*meta.get("inputs", []), *meta.get("failed", [])]
+    files = [str(record["file"]) for record in records if isinstance(record, dict) and "file" in record]
+    return files if set(table["file"].astype(str)) <= set(files) else None
+
+
+def _link_microns_per_pixel(args: argparse.Namespace, table) -> tuple[float | None, str | None]:
+    """The µm per pixel (per y voxel) of link's MSD and where it came from: --mpp, else the table's y_um,x_um
+    columns (said in the log); (None, None) with neither, the MSD in pixels. --mpp disagreeing with the table's
+    own is refused: one of them is another image's, or in another unit."""
+    from ..files.tracks import PIXEL_SIZE_TOLERANCE, table_microns_per_pixel
+
+    try:
+        found = table_microns_per_pixel(table)
+    except ParticleDetectError as exc:
+        raise ParticleDetectError(f"{args.centres}: {exc}") from None
+    pixel = "y voxel" if "z" in table.columns else "pixel"
+    if args.mpp is None:
+        if found is None:
+            return None, None
+        log.info("µm per %s %.4g from the table's y_um/x_um columns", pixel, found)
+        return found, "the table's y_um,x_um columns"
+    if found is not None and not np.isclose(args.mpp, found, rtol=PIXEL_SIZE_TOLERANCE, atol=0):
+        raise ParticleDetectError(f"--mpp {args.mpp:g} disagrees with {args.centres}'s y_um,x_um columns ({found:.4g} "
+                                  f"µm per {pixel}); leave --mpp out to use the table's")
+    return args.mpp, "--mpp"
 
 
 def cmd_rounds(args: argparse.Namespace) -> int:

@@ -3,12 +3,14 @@
 :func:`detect_file` is a plain, picklable function of (path, options, model path), so the command
 line, :mod:`distributed` and any other scheduler run the same thing. Its metadata file holds a
 fingerprint of the input, the options and the model, written last: a finished output whose
-fingerprint still matches is skipped when an interrupted run starts again.
+fingerprint still matches is skipped when an interrupted run starts again. It also records the sha256
+and size of each table written (``tables``), so a table edited by hand since is not silently replaced.
 """
 
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import os
 import time
@@ -132,16 +134,27 @@ def detect_file(
         if progress is not None:
             progress(count, n_frames)
     table = frames_table(parts)
+    measured = {}
     if options.measure:
-        from ..detection.measurements import measure_table
+        from ..detection.measurements import measure_table, particles_are_dark, trackpy_diameter
 
         invert = {"dark": True, "bright": False}.get(options.polarity)  # auto: judged from the particles
+        if invert is None and len(table):
+            # auto, decided here as measure_table would decide it (on the first frame with centres), so that
+            # the metadata records the inversion the masses were measured with.
+            first = int(table["frame"].min())
+            invert = particles_are_dark(np.asarray(image if image.ndim == 2 else image[first]),
+                                        table.loc[table["frame"] == first, ["y", "x"]].to_numpy(float))
         table = measure_table(image, table, sizing.diameter, invert)
+        # What trackpy needs to measure the same mass and size (trackpy.locate's diameter and invert);
+        # inverted is null where nothing was found to judge the particles' polarity by.
+        measured = {"measure": {"trackpy_diameter": trackpy_diameter(sizing.diameter), "inverted": invert}}
     record = {"file": str(path), "frames": n_frames, "centres": len(table),
               "diameter_px": round(sizing.diameter, 3), "diameter_source": sizing.source,
               "diameter_confidence": sizing.confidence, "diameter_reason": sizing.reason,
               "ringed": sizing.ringed, "rescale_factor": sizing.scale,
               **({"channel": options.channel} if options.channel is not None else {}),
+              **measured,
               **frames_found_empty(lambda: image, table, n_frames)}
     meta = {"model": str(model.path), "threshold": options.threshold if options.threshold is not None
             else model.card.threshold, "polarity": options.polarity, "device": str(device),
@@ -192,12 +205,65 @@ def _finish(path: Path, output: str | Path | None, record: dict, table: pd.DataF
             metadata_path(output).unlink(missing_ok=True)
         raise
     # The metadata, with the fingerprint, goes last: its presence marks the output as finished.
+    meta = {**meta, "tables": table_digests(output, record.get("kind", "spheres"))}
     atomic_write_text(metadata_path(output), json.dumps({**meta, "fingerprint": fingerprint}, indent=2))
     return FileResult(path, output, record, None, time.perf_counter() - start, meta)
 
 
 def metadata_path(output: Path) -> Path:
     return Path(output).with_suffix(".json")
+
+
+def file_digest(path: Path) -> dict:
+    """Size and sha256 of a file, read in blocks (a table of millions of centres need not fit in memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return {"size": Path(path).stat().st_size, "sha256": digest.hexdigest()}
+
+
+def tables_by_role(output: Path, kind: str) -> dict[str, Path]:
+    """The tables a ``kind`` run writes at ``output`` by their key in its metadata's ``tables``: by role, not
+    name, so that an output renamed with its metadata stays checked."""
+    return dict(zip(("table", "per_chain_table"), [Path(output)] + side_tables(output, kind)))
+
+
+def table_digests(output: Path, kind: str) -> dict:
+    """The ``tables`` entry of detect's metadata: size and sha256 of each table just written at ``output``."""
+    return {role: file_digest(path) for role, path in tables_by_role(output, kind).items()}
+
+
+def edited_tables(output: Path) -> list[Path]:
+    """The tables at ``output`` (the CSV, a chains run's per-chain table) that differ from what detect
+    recorded writing there: edited by hand since, so replacing them would lose that work."""
+    output = Path(output)
+    meta = read_metadata(output)
+    if output == metadata_path(output) or not is_detect_metadata(meta):  # not detect's: check_targets says so
+        return []
+    # Metadata of earlier versions records no tables: theirs stay replaceable, as they were.
+    recorded = meta.get("tables")
+    if not isinstance(recorded, dict):
+        return []
+    edited = []
+    for role, path in tables_by_role(output, "chains").items():  # every role: whichever kind wrote them
+        written = recorded.get(role)
+        if not isinstance(written, dict) or not path.is_file():  # none written, or gone: nothing to lose
+            continue
+        if path.stat().st_size != written.get("size") or file_digest(path)["sha256"] != written.get("sha256"):
+            edited.append(path)
+    return edited
+
+
+def check_unedited(outputs: Iterable[Path]) -> None:
+    """One ParticleDetectError naming the first table among ``outputs`` (and their per-chain tables)
+    changed since detect wrote it; called before any work, and before :func:`check_targets` removes a
+    stale per-chain table. Outputs the run skips as finished need no check: nothing replaces them."""
+    for output in outputs:
+        edited = edited_tables(output)
+        if edited:
+            raise ParticleDetectError(f"{edited[0]}: changed since detect wrote it (edited by hand?); move it, or "
+                                      "give --overwrite to replace it")
 
 
 def input_signature(path: Path) -> dict:

@@ -5,7 +5,8 @@ range and a memory, short stubs dropped (``filter_stubs``), the drift of the who
 subtracted (``compute_drift``/``subtract_drift``), and the ensemble MSD (``emsd``) with its power
 law fitted (``MSD = A t^n``; n is 1 for free diffusion). Positions stay in pixels and frames until
 the MSD, which is in the microns per pixel and frames per second given. A table from several files
-(a ``file`` column) is linked file by file. No Qt or torch here.
+(a ``file`` column) is linked file by file, each its own movie, except an image sequence numbered as one
+movie by :func:`sequence_frames` (each file one frame of its own). No Qt or torch here.
 
 A volume's centres (``z, y, x`` in voxels) are linked and measured in units of the y voxel: with a
 voxel size, z (and x) are scaled by their voxel's length over y's, so a search range and a
@@ -15,6 +16,8 @@ move along z as half what it is).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -86,6 +89,31 @@ def table_voxel_size(table: pd.DataFrame) -> tuple[float, float, float] | None:
             return None
         sizes.append(size)
     return tuple(sizes)
+
+
+MICRON_COLUMNS = ("y_um", "x_um")
+# A pixel size read from 3-decimal columns holds to about 1e-4 of itself; a --mpp further off is another one.
+PIXEL_SIZE_TOLERANCE = 1e-3
+
+
+def table_microns_per_pixel(table: pd.DataFrame) -> float | None:
+    """The µm per pixel (per y voxel for a volume's table) of a table's ``y_um, x_um`` columns, as the dock's
+    Export and detect of volumes write them beside ``y, x`` (pixels times the pixel size, plus the image's
+    offset); None without them. One ParticleDetectError where they are no such map, or a 2D table's pixels
+    are not square (its MSD takes one length per pixel; a volume's x is scaled by its voxel size)."""
+    if not set(MICRON_COLUMNS) <= set(table.columns):
+        return None
+    from .tables import physical_placement  # here: tables imports this module
+
+    placement = physical_placement(table[["y", "x", *MICRON_COLUMNS]])
+    if placement is None:
+        raise ParticleDetectError("its y_um,x_um columns are not y,x times one pixel size (plus an offset): tables "
+                                  "of images of several pixel sizes, or edited; link each image's table alone")
+    size_y, size_x = placement.scale
+    if "z" not in table.columns and not np.isclose(size_y, size_x, rtol=PIXEL_SIZE_TOLERANCE, atol=0):
+        raise ParticleDetectError(f"its y_um,x_um columns give pixels of {size_y:.4g} x {size_x:.4g} µm; the MSD "
+                                  "takes square pixels")
+    return size_y
 
 
 def scaled_positions(table: pd.DataFrame, voxel_size: tuple[float, float, float] | None,
@@ -166,9 +194,8 @@ def link_centres(table: pd.DataFrame, options: LinkOptions | float | None = None
     _quiet_trackpy()
     if not len(table):
         return table.assign(particle=pd.Series(dtype=np.int64))
-    groups = [table] if "file" not in table.columns else [g for _, g in table.groupby("file", sort=False)]
     parts, offset = [], 0
-    for group in groups:
+    for group in _movies(table):
         linked = _link_one(group.reset_index(drop=True), options)
         if len(linked):
             # Renumbered by first appearance (trackpy's numbers have gaps once stubs are dropped).
@@ -180,6 +207,83 @@ def link_centres(table: pd.DataFrame, options: LinkOptions | float | None = None
         parts.append(linked)
     out = pd.concat(parts, ignore_index=True)
     return out.sort_values(["particle", "frame"], kind="stable").reset_index(drop=True)
+
+
+def _several_movies(table: pd.DataFrame) -> bool:
+    """Whether a table holds several movies, each linked and measured on its own: one per file of a table of
+    several (a ``file`` column), except an image sequence numbered as one movie (each file one frame of its own)."""
+    return "file" in table.columns and table["file"].nunique() > 1 and not _is_numbered_sequence(table)
+
+
+def _movies(table: pd.DataFrame) -> list[pd.DataFrame]:
+    return [group for _, group in table.groupby("file", sort=False)] if _several_movies(table) else [table]
+
+
+def _frames_per_file(table: pd.DataFrame) -> pd.Series:
+    return table.groupby("file")["frame"].nunique()
+
+
+def _is_numbered_sequence(table: pd.DataFrame) -> bool:
+    per_file = _frames_per_file(table)
+    return len(per_file) > 1 and bool((per_file == 1).all()) and table["frame"].nunique() == len(per_file)
+
+
+def single_frame_files(table: pd.DataFrame) -> int:
+    """How many files a table of several names where each holds one frame, numbered as separate images
+    (detect's table of a folder of PNG or TIFF frames: each file frame 0, so each is linked alone into
+    tracks one frame long); 0 for any other table."""
+    if not _several_movies(table):
+        return 0
+    per_file = _frames_per_file(table)
+    return len(per_file) if (per_file == 1).all() else 0
+
+
+def sequence_note(files: int) -> str:
+    """What to do with a table of ``files`` single-frame files (:func:`single_frame_files`), in one line."""
+    return (f"its {files} files hold one frame each, as an image sequence detected file by file does; link them as "
+            "one movie, frames in file name order, with particle-detect link --sequence (sequence_frames in Python)")
+
+
+def natural_order(names: Iterable[object]) -> list[str]:
+    """``names`` sorted as people number files: frame2 before frame10 (digits compared as numbers)."""
+    def key(name: str) -> tuple:
+        # re.split alternates text and digits, so each position compares like with like.
+        parts = re.split(r"(\d+)", name)
+        return [int(p) if i % 2 else p.casefold() for i, p in enumerate(parts)], name
+
+    return sorted(dict.fromkeys(map(str, names)), key=key)
+
+
+def sequence_order(table: pd.DataFrame, files: Iterable[str] | None = None) -> list[str]:
+    """The files of an image sequence's table (one frame per file, a ``file`` column, as detect writes a folder
+    of PNG or TIFF frames) in the order of their frames: natural name order (frame2 before frame10). ``files``:
+    every file of the sequence, those without centres among them (default: the table's)."""
+    if "file" not in table.columns:
+        raise ParticleDetectError("an image sequence's table has a file column (one frame per file); this one has "
+                                  "none")
+    per_file = _frames_per_file(table)
+    several = per_file[per_file > 1]
+    if len(several):
+        raise ParticleDetectError(f"{several.index[0]} holds {several.iloc[0]} frames: a sequence is numbered from "
+                                  "files of one frame each")
+    named = list(per_file.index.map(str))
+    files = named if files is None else list(map(str, files))
+    unlisted = sorted(set(named) - set(files))
+    if unlisted:
+        raise ParticleDetectError(f"{unlisted[0]} has centres but is not among the sequence's files")
+    order = natural_order(files)
+    if len(order) < 2:
+        raise ParticleDetectError("a sequence needs two files or more (a file column naming them)")
+    return order
+
+
+def sequence_frames(table: pd.DataFrame, files: Iterable[str] | None = None) -> pd.DataFrame:
+    """An image sequence's centres numbered as one movie's: ``frame`` is the file's place in
+    :func:`sequence_order` (from 0); the ``file`` column is kept. ``files``: every file of the sequence, so
+    those without centres keep their (empty) frames instead of the later frames closing up on them.
+    :func:`link_centres`, :func:`compute_drift` and :func:`ensemble_msd` take the result as one movie."""
+    frames = {name: number for number, name in enumerate(sequence_order(table, files))}
+    return table.assign(frame=table["file"].astype(str).map(frames).astype(np.int64))
 
 
 def _numbers(table: pd.DataFrame, what: str) -> pd.DataFrame:
@@ -215,6 +319,14 @@ def _linked(tracks: pd.DataFrame, what: str) -> None:
                                   f"{', '.join(missing)} column{hint}")
 
 
+def _one_movie(tracks: pd.DataFrame, what: str) -> None:
+    """One error unless ``tracks`` are one movie's (a table of several files holds one per file)."""
+    if _several_movies(tracks):
+        files = single_frame_files(tracks)
+        raise ParticleDetectError(f"{what} is computed per movie: " + (sequence_note(files) if files else
+                                  "link the centres of one file at a time"))
+
+
 def compute_drift(tracks: pd.DataFrame, smoothing: int = 0) -> pd.DataFrame:
     """The field's drift since the first frame (trackpy's ``compute_drift``): columns ``y, x`` (``z, y, x``
     for a volume's tracks) per ``frame`` (every frame of the tracks, 0 before any drift is known)."""
@@ -222,8 +334,7 @@ def compute_drift(tracks: pd.DataFrame, smoothing: int = 0) -> pd.DataFrame:
 
     _linked(tracks, "compute_drift")
     _check_number(smoothing, "smoothing")
-    if "file" in tracks.columns and tracks["file"].nunique() > 1:
-        raise ParticleDetectError("drift is computed per image: link the centres of one file at a time")
+    _one_movie(tracks, "drift")
     frames = np.arange(int(tracks["frame"].min()), int(tracks["frame"].max()) + 1) if len(tracks) else np.zeros(0, int)
     axes = position_columns(tracks)
     if len(tracks) < 2:
@@ -273,8 +384,7 @@ def ensemble_msd(tracks: pd.DataFrame, microns_per_pixel: float = 1.0, frames_pe
             raise ParticleDetectError(f"{what} must be a positive number, got {value}")
     if int(max_lag) != max_lag or max_lag < 1:
         raise ParticleDetectError(f"maximum lag must be a whole number of frames from 1, got {max_lag}")
-    if "file" in tracks.columns and tracks["file"].nunique() > 1:
-        raise ParticleDetectError("the MSD is computed per image: link the centres of one file at a time")
+    _one_movie(tracks, "the MSD")
     positions = tracks[["frame", "particle"]].copy()
     axes, shifted = position_columns(tracks), corrected_columns(tracks)
     corrected = all(c in tracks.columns for c in shifted)
