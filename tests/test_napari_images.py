@@ -800,3 +800,26 @@ def test_the_export_summary_names_the_frames_never_detected(make_napari_viewer, 
     run_detect(widget, qtbot, scope=1)
     widget.export.export(tmp_path / "movie.csv")
     assert " centres in 3 frame(s); per frame " in widget.export.summary.text()
+
+
+def test_edits_kept_from_a_second_layer_of_the_same_file_name_that_layer_not_another_window(
+        make_napari_viewer, qtbot, light_model, tmp_path):
+    import tifffile
+
+    path = tmp_path / "beads.tif"
+    tifffile.imwrite(path, small_stack(2, 48))
+    viewer = make_napari_viewer()
+    first, second = viewer.open(path)[0], viewer.open(path)[0]  # napari names them 'beads' and 'beads [1]'
+    widget = make_widget(viewer, light_model)
+    widget.image_combo.setCurrentIndex(0)
+    run_detect(widget, qtbot, scope=1)
+    widget.image_combo.setCurrentIndex(1)  # the same project: the same centres
+    assert widget.annotation.image is second
+    widget.annotation.points.add([[1, 30.0, 31.0]])
+    widget.image_combo.setCurrentIndex(0)
+    seen = notification_count()
+    widget.annotation.points.add([[1, 10.0, 11.0]])  # saving finds the other layer's edit in the project
+    said = [m for m in notifications_since(seen) if "were kept" in m]
+    assert said == [f"the edits of frame 1 made on '{second.name}' (the same file, so the same project) were kept: "
+                    f"the centres of '{first.name}' show them with its own"], said
+    assert (widget.annotation.project.load_frame(1)["source"] == "added").sum() == 2

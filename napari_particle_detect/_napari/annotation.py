@@ -320,10 +320,23 @@ class Annotation:
             self._fill_layer(self._with_frames(tables))
             self._say_kept(sorted(tables))
 
-    @staticmethod
-    def _say_kept(frames: list[int]) -> None:
+    def _say_kept(self, frames: list[int]) -> None:
         names = f"frame {frames[0]}" if len(frames) == 1 else f"frames {', '.join(map(str, frames))}"
-        show_info(f"another window's edits of {names} were kept: the centres show them with this window's")
+        twin = self._twin_layer()
+        if twin is not None:
+            show_info(f"the edits of {names} made on '{twin}' (the same file, so the same project) were kept: the "
+                      f"centres of '{self.image.name}' show them with its own")
+        else:
+            show_info(f"another window's edits of {names} were kept: the centres show them with this window's")
+
+    def _twin_layer(self) -> str | None:
+        """Another image layer of this viewer read from the same file (napari opens a file twice as 'a' and
+        'a [1]'): the one that saved edits into this project, rather than another window."""
+        path = source_path(self.image)
+        if path is None:
+            return None
+        return next((layer.name for layer in self.viewer.layers if isinstance(layer, Image)
+                     and layer is not self.image and source_path(layer) == path), None)
 
     def set_detections(self, results: dict[int, tuple[np.ndarray, np.ndarray]],
                        detected_by: int | None = None) -> list[int]:
