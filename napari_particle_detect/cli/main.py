@@ -741,26 +741,23 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    from ..files.distributed import detect_files, local_client, scheduler_client, threads_per_worker
-    from ..files.file_detection import check_targets, check_unedited, is_finished, output_paths
+    from ..files.distributed import (
+        check_replaceable, detect_files, local_client, scheduler_client, threads_per_worker,
+    )
+    from ..files.file_detection import output_paths
 
     from .checks import check_output_folder
 
     if args.overlay is not None:
         raise ParticleDetectError(f"{args.overlay}: --overlay goes with a single .csv output, not a folder")
     check_output_folder(args.output)
-    # Refusals before the bar (and the cluster) start: an output that would replace an input or a file
-    # detect did not write (detect_files checks the same targets, for its other callers), and a model that
-    # cannot load, which would fail every file alike. Not with --scheduler: its workers may see the model
-    # at a path this machine lacks.
+    # Refusals before the bar (and the cluster) start: an output that would replace an input, a file detect
+    # did not write or, without --overwrite, a table edited since (detect_files checks the same, for its
+    # other callers), and a model that cannot load, which would fail every file alike. Not with --scheduler:
+    # its workers may see the model at a path this machine lacks.
     present = [p for p in inputs if p.exists()]
-    targets = output_paths(present, args.output)
-    if not args.overwrite:
-        # Only outputs this run replaces: a finished one (edited or not) is skipped, its edits kept. Before
-        # check_targets, which removes a stale per-chain table, edited or not.
-        check_unedited(target for path, target in zip(present, targets)
-                       if not is_finished(path, target, options, args.model))
-    check_targets(targets, options.kind)
+    check_replaceable(present, output_paths(present, args.output), options, args.model, args.overwrite,
+                      remedy="give --overwrite")
     if args.scheduler is None:
         _load_model_first(args, options, "cpu" if args.workers is not None else None)
     client = None
@@ -772,7 +769,7 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
     try:
         with logging_redirect_tqdm(), tqdm(total=len(inputs), disable=args.quiet, unit="file") as bar:
             summary = detect_files(inputs, args.output, options, args.model, client,
-                                   progress=lambda path, status: bar.update(1))
+                                   progress=lambda path, status: bar.update(1), overwrite=args.overwrite)
     finally:
         if client is not None:
             cluster = client.cluster if args.scheduler is None else None

@@ -174,7 +174,7 @@ def _detect_volumes(args, inputs, found) -> int:
     import pandas as pd
 
     from .checks import check_detect_outputs, check_output_folder
-    from ..files.file_detection import check_targets, metadata_path, output_paths
+    from ..files.file_detection import check_targets, check_unedited, metadata_path, output_paths, table_digests
     from ..files.io import atomic_write_text
     from ..detection.volume_detection import VOLUME_COLUMNS, VolumeOptions, detect_volume_file
     from ..detection.sizing import with_advice
@@ -206,6 +206,8 @@ def _detect_volumes(args, inputs, found) -> int:
         if output.resolve() == Path(path).resolve():
             raise ParticleDetectError(f"{output}: is an input")
     targets = output_paths(inputs, output) if folder else [None] * len(inputs)
+    if not args.overwrite:  # first: the checks below remove a stale per-chain table, edited or not
+        check_unedited(targets if folder else [output])
     if folder:
         check_output_folder(output)
         check_targets(targets)
@@ -227,7 +229,8 @@ def _detect_volumes(args, inputs, found) -> int:
         columns = VOLUME_COLUMNS + [c for c in table.columns if c not in VOLUME_COLUMNS]
         if target is not None:
             atomic_write_text(target, table[columns].to_csv(index=False, float_format="%.3f"))
-            atomic_write_text(metadata_path(target), json.dumps({"inputs": [record]}, indent=2))
+            atomic_write_text(metadata_path(target), json.dumps({"inputs": [record],
+                                                                "tables": table_digests(target, "spheres")}, indent=2))
         else:
             if len(inputs) > 1:
                 table["file"] = str(path)
@@ -236,7 +239,8 @@ def _detect_volumes(args, inputs, found) -> int:
     if not folder:
         out = pd.concat(tables, ignore_index=True)
         atomic_write_text(output, out.to_csv(index=False, float_format="%.3f"))
-        atomic_write_text(output.with_suffix(".json"), json.dumps({"inputs": records}, indent=2))
+        atomic_write_text(metadata_path(output), json.dumps({"inputs": records,
+                                                             "tables": table_digests(output, "spheres")}, indent=2))
     log.info("wrote %s", output)
     return 0
 

@@ -2,9 +2,10 @@
 writing its own output; the driver only maps and gathers.
 
 Without a client the same jobs run one after another in this process. Finished outputs whose input,
-options and model are unchanged are skipped, so an interrupted run resumes where it stopped; a file
-that fails is reported and the others go on. A full output disk stops the run instead: every later file
-would be detected only to fail alike.
+options and model are unchanged are skipped, so an interrupted run resumes where it stopped; an output
+it would replace that was edited by hand since is refused unless ``overwrite``. A file that fails is
+reported and the others go on. A full output disk stops the run instead: every later file would be
+detected only to fail alike.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .file_detection import (
     FileResult,
     check_options,
     check_targets,
+    check_unedited,
     detect_file,
     is_finished,
     output_paths,
@@ -60,6 +62,7 @@ def detect_files(
     model_path: str | Path | None = None,
     client=None,
     progress: Callable[[Path, str], None] | None = None,
+    overwrite: bool = False,
 ) -> FilesSummary:
     """Detect in every file of ``paths``, writing one CSV (and its .json) per input into the folder
     ``output`` (inputs' subfolders mirrored below their common folder).
@@ -74,6 +77,12 @@ def detect_files(
     detected once; a missing one fails as ``PATH: file not found``. ``model_path``: a weights file, a
     model folder, or a bare name that is no file here for the shipped weights of that name (as
     :func:`file_detection.detect_file`).
+
+    Refused before any work (one ParticleDetectError naming the file): an output that would replace a
+    file detect did not write, and, unless ``overwrite``, a table detect wrote but that was edited since
+    (its size or sha256 differs from what its .json records), among the outputs this call replaces:
+    a finished one, options unchanged, is skipped and keeps its edits. ``overwrite=True`` replaces
+    edited tables too (the command line's ``--overwrite``).
     """
     if isinstance(paths, (str, Path)):  # one file: not its name's characters, one by one
         paths = [paths]
@@ -92,9 +101,9 @@ def detect_files(
             _tell(progress, path, "failed")
     present = [p for p in paths if p not in summary.failed]
     targets = output_paths(present, Path(output))
-    check_targets(targets, options.kind)
-    for path, target in zip(present, targets):
-        if is_finished(path, target, options, model):
+    finished = check_replaceable(present, targets, options, model, overwrite, remedy="pass overwrite=True")
+    for path, target, done in zip(present, targets, finished):
+        if done:
             summary.skipped.append(path)
             _tell(progress, path, "skipped")
         else:
@@ -121,6 +130,20 @@ def detect_files(
     if full is not None:
         summary.stopped = full_disk_line(full, Path(output), summary)
     return summary
+
+
+def check_replaceable(paths: list[Path], targets: list[Path], options: DetectOptions,
+                      model_path: str | Path | None, overwrite: bool, remedy: str) -> list[bool]:
+    """Refuse, before any work, to let ``targets`` (the outputs of ``paths``) replace a file detect did not
+    write or, unless ``overwrite``, a table edited since detect wrote it (``remedy`` says how to replace it
+    anyway: the option as the caller spells it). Return whether each target is finished: skipped, so its
+    edits, if any, are kept and need no check."""
+    finished = [is_finished(path, target, options, model_path) for path, target in zip(paths, targets)]
+    if not overwrite:
+        # Before check_targets, which removes a stale per-chain table, edited or not.
+        check_unedited((target for target, done in zip(targets, finished) if not done), remedy)
+    check_targets(targets, options.kind)
+    return finished
 
 
 def is_out_of_space(exc: BaseException | None) -> bool:

@@ -255,15 +255,16 @@ def edited_tables(output: Path) -> list[Path]:
     return edited
 
 
-def check_unedited(outputs: Iterable[Path]) -> None:
+def check_unedited(outputs: Iterable[Path], remedy: str = "give --overwrite") -> None:
     """One ParticleDetectError naming the first table among ``outputs`` (and their per-chain tables)
     changed since detect wrote it; called before any work, and before :func:`check_targets` removes a
-    stale per-chain table. Outputs the run skips as finished need no check: nothing replaces them."""
+    stale per-chain table. Outputs the run skips as finished need no check: nothing replaces them.
+    ``remedy``: how the caller replaces it anyway (the command line's option, a library call's argument)."""
     for output in outputs:
         edited = edited_tables(output)
         if edited:
             raise ParticleDetectError(f"{edited[0]}: changed since detect wrote it (edited by hand?); move it, or "
-                                      "give --overwrite to replace it")
+                                      f"{remedy} to replace it")
 
 
 def input_signature(path: Path) -> dict:
