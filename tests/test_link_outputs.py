@@ -169,3 +169,11 @@ def test_an_image_sequence_is_refused_as_such_and_linked_as_one_movie_with_seque
     code, lines = link_cli(capsys, tmp_path / "stacks.csv", "-o", tmp_path / "s.csv", "--sequence")
     assert code == 2 and lines == [f"particle-detect: error: {tmp_path / 'stacks.csv'}: --sequence: a.tif holds 4 "
                                    "frames: a sequence is numbered from files of one frame each"]
+
+
+@pytest.mark.parametrize("option", [["--mpp", "0.35"], ["--fps", "24"], ["--max-lag", "100"]])
+def test_msd_options_without_msd_are_refused_not_ignored(tmp_path, capsys, option):
+    walk().to_csv(tmp_path / "c.csv", index=False)
+    code, lines = link_cli(capsys, tmp_path / "c.csv", "-o", tmp_path / "t.csv", *option)
+    assert code == 2 and lines == ["particle-detect: error: --mpp, --fps and --max-lag set the MSD: give --msd too"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.csv"]

@@ -121,3 +121,65 @@ def test_measure_colour_link_and_export_tracks(make_napari_viewer, qtbot, tmp_pa
     assert "mass:" not in widget.measure.legend.text()
     points.save(str(tmp_path / "saved.csv"), plugin="napari-particle-detect")
     assert "mass" not in pd.read_csv(tmp_path / "saved.csv").columns
+
+
+def test_exported_tracks_say_the_msds_units_and_replace_only_their_own_files(make_napari_viewer, qtbot, tmp_path):
+    """Export tracks… writes the parameters and units of the tracks and of the MSD in a .json beside each, as
+    ``particle-detect link`` does (the MSD's µm² or px², s or frames were nowhere), the plot and status say
+    them, and beside the file the save dialog asked about it replaces only an earlier export's files."""
+    import json
+
+    from helpers import notification_count, notifications_since
+    from napari_particle_detect.files.tracks import DOCK_EXPORT
+
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((4, 64, 64), np.uint16), name="water", scale=(1.0, 0.3509, 0.3509),
+                     units=("pixel", "um", "um"))
+    widget = make_widget(viewer, None)
+    points = widget.annotation.ensure_points_layer()
+    for frame in range(4):  # each particle a pixel further every frame: 1 px² at one frame, 4 at two
+        points.add([[frame, 10.0 + frame, 12.0], [frame, 40.0, 20.0 + frame], [frame, 30.0 - frame, 50.0]])
+    panel = widget.tracks
+    panel.fps_spin.setValue(24.0)
+    panel.link()
+    qtbot.waitUntil(lambda: not panel.running(), timeout=60_000)
+    assert (panel.plot.axes.get_xlabel(), panel.plot.axes.get_ylabel()) == ("lag time (s)", "MSD (µm²)")
+    assert "µm² at 1 s, exponent 2.00" in panel.status.text()
+    panel.mpp_spin.setValue(1.0)  # changed after Link: the export records what the MSD was measured with
+
+    # Someone's file by the name of the MSD the export writes beside the tracks: refused, nothing written.
+    theirs = tmp_path / "water_tracks_msd.csv"
+    theirs.write_text("lagt,msd\n1,2\n")
+    count = notification_count()
+    assert panel.export(tmp_path / "water_tracks.csv") is None
+    assert notifications_since(count) == [f"{theirs}: already there and not from a tracks export; move it, or "
+                                          "export the tracks under another name"]
+    assert [p.name for p in tmp_path.glob("water_tracks*")] == [theirs.name] and theirs.read_text() == "lagt,msd\n1,2\n"
+
+    theirs.unlink()
+    for _ in range(2):  # the second time over its own files
+        written = panel.export(tmp_path / "water_tracks.csv")
+        assert written == tmp_path / "water_tracks.csv"
+    record = json.loads((tmp_path / "water_tracks.json").read_text(encoding="utf-8"))
+    assert record == json.loads((tmp_path / "water_tracks_msd.json").read_text(encoding="utf-8"))
+    assert {k: record[k] for k in ("command", "tracks", "msd", "mpp", "mpp_from", "fps", "max_lag", "units")} == {
+        "command": DOCK_EXPORT, "tracks": str(written), "msd": str(tmp_path / "water_tracks_msd.csv"),
+        "mpp": 0.3509, "mpp_from": "the image's pixel size", "fps": 24.0, "max_lag": 100,
+        "units": {"positions": "px", "search_range": "px", "memory": "frames", "lagt": "s", "msd": "µm²"}}
+    msd = pd.read_csv(tmp_path / "water_tracks_msd.csv")
+    np.testing.assert_allclose(msd[["lagt", "msd"]].to_numpy()[:2], [[1 / 24, 0.3509**2], [2 / 24, 4 * 0.3509**2]],
+                               rtol=1e-5)
+
+    # An image without a micrometre scale: in px² and frames, whatever µm/px the last image had.
+    panel.mpp_spin.setValue(0.3509)
+    viewer.add_image(np.zeros((4, 64, 64), np.uint16), name="plain")
+    widget.image_combo.setCurrentIndex(1)
+    assert widget.annotation.image.name == "plain" and panel.mpp_spin.value() == 1.0
+    points = widget.annotation.ensure_points_layer()
+    for frame in range(3):
+        points.add([[frame, 10.0 + frame, 12.0]])
+    panel.fps_spin.setValue(1.0)
+    panel.link()
+    qtbot.waitUntil(lambda: not panel.running(), timeout=60_000)
+    assert (panel.plot.axes.get_xlabel(), panel.plot.axes.get_ylabel()) == ("lag time (frames)", "MSD (px²)")
+    assert "MSD = 1 px² at 1 frame, exponent 2.00" in panel.status.text()

@@ -1,11 +1,13 @@
 """Tracks: the centres shown linked into trajectories with trackpy (search range, memory), drawn as
-a napari Tracks layer, the field's drift subtracted, the ensemble MSD plotted, all exported as CSV.
+a napari Tracks layer, the field's drift subtracted, the ensemble MSD plotted, all exported as CSV, each
+with a .json of the parameters and units beside it, as ``particle-detect link`` writes them.
 
 The library does the work (:mod:`tracks`); this panel runs it in a worker and shows the result.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +20,12 @@ from qtpy.QtWidgets import (
 )
 
 from ..errors import ParticleDetectError
-from ..files.io import write_centres
+from ..files.file_detection import metadata_path
 from ..files.tables import TABLE_COLUMNS, with_physical
 from ..files.tracks import (
-    LinkOptions, compute_drift, describe_tracks, ensemble_msd, fit_power_law, link_centres, subtract_drift,
-    tracks_layer_data,
+    DOCK_EXPORT, PIXEL_SIZE_TOLERANCE, LinkOptions, compute_drift, describe_msd, describe_tracks, ensemble_msd,
+    fit_power_law, link_centres, link_output_paths, link_record, msd_units, subtract_drift, tracks_layer_data,
+    write_link_outputs, written_by_linking,
 )
 from .annotation import follow_changes, image_path, placement
 from .export_panel import unit_suffix
@@ -33,29 +36,45 @@ from .state import DockState
 MAX_LAG = 100
 
 
+@dataclass(frozen=True)
+class LinkSettings:
+    """How one Link ran, as its export records it: the linking, the drift, and what the MSD is measured in
+    (``microns_per_pixel`` None: px²; ``frames_per_second`` None: lag times in frames)."""
+
+    options: LinkOptions
+    drift: bool
+    microns_per_pixel: float | None = None
+    mpp_from: str | None = None
+    frames_per_second: float | None = None
+
+    def units(self) -> dict[str, str]:
+        return msd_units(self.microns_per_pixel, self.frames_per_second)
+
+
 @dataclass
 class Linked:
     """What one Link produced: the tracks (``particle`` column; ``y_corrected, x_corrected`` with the
-    drift taken off), the drift per frame (or None) and the ensemble MSD (or None: nothing moved)."""
+    drift taken off), the drift per frame (or None) and the ensemble MSD (or None: nothing moved), with the
+    settings they were made with (the boxes may have changed since)."""
 
     tracks: pd.DataFrame
     drift: pd.DataFrame | None
     msd: pd.DataFrame | None
     fit: tuple[float, float] | None
+    settings: LinkSettings
 
 
-def link_and_measure(table: pd.DataFrame, options: LinkOptions, drift: bool, microns_per_pixel: float,
-                     frames_per_second: float) -> Linked:
+def link_and_measure(table: pd.DataFrame, settings: LinkSettings) -> Linked:
     """The worker's job: link, subtract the drift if asked, and the MSD of what moved."""
-    tracks = link_centres(table, options)
-    field_drift = compute_drift(tracks) if drift and len(tracks) else None
+    tracks = link_centres(table, settings.options)
+    field_drift = compute_drift(tracks) if settings.drift and len(tracks) else None
     if field_drift is not None:
         tracks = subtract_drift(tracks, field_drift)
     try:
-        msd = ensemble_msd(tracks, microns_per_pixel, frames_per_second, MAX_LAG)
+        msd = ensemble_msd(tracks, settings.microns_per_pixel or 1.0, settings.frames_per_second or 1.0, MAX_LAG)
     except ParticleDetectError:
         msd = None  # no track spans two frames: the panel says so
-    return Linked(tracks, field_drift, msd, fit_power_law(msd) if msd is not None else None)
+    return Linked(tracks, field_drift, msd, fit_power_law(msd) if msd is not None else None, settings)
 
 
 class MsdPlot(SmallPlot):
@@ -63,9 +82,11 @@ class MsdPlot(SmallPlot):
 
     def __init__(self) -> None:
         super().__init__("mean squared displacement", height=2.0)
-        self.show_msd(None, None, "")
+        self.show_msd(None, None, None)
 
-    def show_msd(self, msd: pd.DataFrame | None, fit: tuple[float, float] | None, units: str) -> None:
+    def show_msd(self, msd: pd.DataFrame | None, fit: tuple[float, float] | None,
+                 units: dict[str, str] | None) -> None:
+        """``units``: of ``lagt`` and ``msd``, as :func:`msd_units` gives them."""
         axes = self.axes
         axes.clear()
         self._style()
@@ -86,9 +107,8 @@ class MsdPlot(SmallPlot):
             axes.legend(fontsize=7, frameon=False, labelcolor=INK)
         for axis in (axes.xaxis, axes.yaxis):  # decades only: minor labels crowd a plot this small
             axis.set_minor_formatter(NullFormatter())
-        space, time_unit = units.split("|") if "|" in units else ("px", "frames")
-        axes.set_xlabel(f"lag time ({time_unit})", fontsize=7, color=INK)
-        axes.set_ylabel(f"MSD ({space}²)", fontsize=7, color=INK)
+        axes.set_xlabel(f"lag time ({units['lagt']})", fontsize=7, color=INK)
+        axes.set_ylabel(f"MSD ({units['msd']})", fontsize=7, color=INK)
         self.draw_idle()
 
 
@@ -120,7 +140,8 @@ class TracksPanel(QGroupBox):
         self.mpp_spin.setDecimals(4)
         self.mpp_spin.setRange(0.0001, 10_000.0)
         self.mpp_spin.setValue(1.0)
-        self.mpp_spin.setToolTip("Microns per pixel, for the MSD (1: pixels)")
+        self.mpp_spin.setToolTip("Microns per pixel, for the MSD (1: pixels, unless the image's pixels are 1 µm; "
+                                 "read from the image when it has a micrometre scale)")
         self.fps_spin = QDoubleSpinBox()
         self.fps_spin.setDecimals(3)
         self.fps_spin.setRange(0.001, 1_000_000.0)
@@ -131,7 +152,7 @@ class TracksPanel(QGroupBox):
         self.export_button = QPushButton("Export tracks…")
         self.export_button.setToolTip("frame,y,x,score,source (then y_um,x_um, as Export, when the image has a "
                                       "pixel size),...,particle (and the drift-corrected positions), plus the "
-                                      "MSD in *_msd.csv")
+                                      "MSD in *_msd.csv; the parameters and units in a .json beside each")
         self.export_button.setEnabled(False)
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -173,10 +194,12 @@ class TracksPanel(QGroupBox):
         self.linked, self._annotation = None, None
         self.export_button.setEnabled(False)
         self.status.setText("")
-        self.plot.show_msd(None, None, "")
+        self.plot.show_msd(None, None, None)
         annotation = self.state.annotation
-        if annotation is not None and unit_suffix(annotation) == "um":
-            self.mpp_spin.setValue(float(annotation.image.scale[-1]))  # the image knows its pixel size
+        if annotation is not None:
+            # The image knows its pixel size; one without a micrometre scale is in pixels, whatever µm/px the
+            # last image had (its MSD came out in that image's µm², labelled as such).
+            self.mpp_spin.setValue(_image_microns_per_pixel(annotation) or 1.0)
 
     def _watch(self, annotation) -> None:
         self._watched = follow_changes(self._watched, annotation, self._on_centres_changed)
@@ -207,10 +230,18 @@ class TracksPanel(QGroupBox):
     def options(self) -> LinkOptions:
         return LinkOptions(self.range_spin.value(), self.memory_spin.value(), self.length_spin.value())
 
-    def _units(self) -> str:
-        space = "µm" if self.mpp_spin.value() != 1.0 else "px"
-        time_unit = "s" if self.fps_spin.value() != 1.0 else "frames"
-        return f"{space}|{time_unit}"
+    def _settings(self, annotation) -> LinkSettings:
+        """The boxes' settings; µm/px 1 and fps 1 stand for none (px² and frames), except on an image whose
+        own pixels are 1 µm."""
+        image_mpp = _image_microns_per_pixel(annotation)
+        mpp, fps = self.mpp_spin.value(), self.fps_spin.value()
+        if mpp == 1.0 and not (image_mpp is not None and _same_size(image_mpp, 1.0)):
+            mpp, mpp_from = None, None
+        else:
+            mpp_from = ("the image's pixel size" if image_mpp is not None and _same_size(mpp, image_mpp)
+                        else "the panel's µm/px")
+        return LinkSettings(self.options(), self.drift_check.isChecked(), mpp, mpp_from,
+                            fps if fps != 1.0 else None)
 
     # ---- linking ---------------------------------------------------------------------------------
     @reports_errors
@@ -230,8 +261,7 @@ class TracksPanel(QGroupBox):
         self._annotation = annotation
         self._linked_at = self._changes
         self.status.setText(f"linking {len(table)} centres in {table['frame'].nunique()} frames…")
-        self.worker = create_worker(link_and_measure, table, self.options(), self.drift_check.isChecked(),
-                                    self.mpp_spin.value(), self.fps_spin.value(), _ignore_errors=True)
+        self.worker = create_worker(link_and_measure, table, self._settings(annotation), _ignore_errors=True)
         self.worker.returned.connect(self._on_linked)
         self.worker.errored.connect(self._on_error)
         self.worker.finished.connect(self._on_finished)
@@ -248,10 +278,14 @@ class TracksPanel(QGroupBox):
         if linked.drift is not None and len(linked.drift):
             last = linked.drift.iloc[-1]
             drift = f"; drift over the stack y {last['y']:+.1f} px, x {last['x']:+.1f} px (subtracted)"
-        fit = f"; MSD ∝ t^{linked.fit[0]:.2f}" if linked.fit is not None else ""
-        moved = "" if linked.msd is not None else "; no track spans two frames, so no MSD"
-        self.status.setText(f"{describe_tracks(linked.tracks)}{drift}{fit}{moved}")
-        self.plot.show_msd(linked.msd, linked.fit, self._units())
+        units = linked.settings.units()
+        if linked.msd is None:
+            msd = "; no track spans two frames, so no MSD"
+        else:
+            said = describe_msd(linked.fit, units)
+            msd = f"; {said}" if linked.fit is not None else f"; MSD: {said}"
+        self.status.setText(f"{describe_tracks(linked.tracks)}{drift}{msd}")
+        self.plot.show_msd(linked.msd, linked.fit, units)
         self.export_button.setEnabled(True)
         if self._linked_at != self._changes:  # edited while it linked
             self._show_out_of_date()
@@ -299,10 +333,20 @@ class TracksPanel(QGroupBox):
             if not path:
                 return None
         path = Path(path)
-        written = write_centres(tracks_with_physical(self.linked.tracks, self._annotation), path)
-        if self.linked.msd is not None:
-            write_centres(self.linked.msd, msd_path(path), float_format="%.6g")
-        show_info(f"exported {self.linked.tracks['particle'].nunique()} tracks to {written}")
+        if path.suffix.lower() != ".csv":
+            raise ParticleDetectError(f"{path.name}: tracks are exported as CSV; give a name ending in .csv")
+        linked, settings, annotation = self.linked, self.linked.settings, self._annotation
+        record = link_record(DOCK_EXPORT, image_path(annotation.image) or annotation.image.name, path,
+                             settings.options, settings.drift, msd=msd_path(path) if linked.msd is not None else None,
+                             microns_per_pixel=settings.microns_per_pixel, mpp_from=settings.mpp_from,
+                             frames_per_second=settings.frames_per_second, max_lag=MAX_LAG)
+        check_beside_replaceable(path, record)
+        written = write_link_outputs(tracks_with_physical(linked.tracks, annotation), record, linked.msd)
+        units = record["units"]
+        msd = (f" and the MSD ({units['msd']} against lag in {units['lagt']}) to {msd_path(written).name}"
+               if linked.msd is not None else "")
+        show_info(f"exported {linked.tracks['particle'].nunique()} tracks to {written}{msd}; parameters and units in "
+                  f"{metadata_path(written).name}")
         return written
 
 
@@ -316,6 +360,25 @@ def tracks_with_physical(tracks: pd.DataFrame, annotation) -> pd.DataFrame:
     centre = [c for c in TABLE_COLUMNS if c in tracks.columns]
     rest = [c for c in tracks.columns if c not in centre]
     return placed[centre + physical + rest]
+
+
+def check_beside_replaceable(path: Path, record: dict) -> None:
+    """The save dialog asks before replacing ``path`` alone: the files written beside it (the MSD, the .json
+    of each) may replace an earlier tracks export's, never another file of the same name (someone's MSD,
+    notes, detect's .json). One ParticleDetectError naming the first such file, before anything is written."""
+    for beside in link_output_paths(record):
+        if beside != path and (beside.exists() or beside.is_symlink()) and not written_by_linking(beside):
+            raise ParticleDetectError(f"{beside}: already there and not from a tracks export; move it, or export the "
+                                      "tracks under another name")
+
+
+def _image_microns_per_pixel(annotation) -> float | None:
+    """The image's own pixel size where its scale is in micrometres."""
+    return float(annotation.image.scale[-1]) if unit_suffix(annotation) == "um" else None
+
+
+def _same_size(first: float, second: float) -> bool:
+    return math.isclose(first, second, rel_tol=PIXEL_SIZE_TOLERANCE)
 
 
 OUT_OF_DATE = "⚠ out of date (the centres changed since Link; Link again):"

@@ -833,15 +833,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_link(args: argparse.Namespace) -> int:
-    from .. import __version__
-    from ..files.io import atomic_write_texts, read_centres, write_centres
+    from ..files.io import read_centres
     from ..files.tables import resolve_voxel_size
     from ..files.tracks import (
-        LinkOptions, compute_drift, describe_tracks, ensemble_msd, fit_power_law, link_centres, sequence_frames,
-        sequence_note, sequence_order, single_frame_files, subtract_drift,
+        LINK_COMMAND, LinkOptions, compute_drift, describe_msd, describe_tracks, ensemble_msd, fit_power_law,
+        link_centres, link_record, sequence_frames, sequence_note, sequence_order, single_frame_files,
+        subtract_drift, write_link_outputs,
     )
 
-    outputs = _link_outputs(args)
+    if args.msd is None and {"mpp", "fps", "max_lag"} & getattr(args, "given", set()):
+        raise ParticleDetectError("--mpp, --fps and --max-lag set the MSD: give --msd too")
+    _link_outputs(args)
     table = read_centres(args.centres)
     if "frame" not in table.columns:
         raise ParticleDetectError(f"{args.centres}: no frame column; linking needs centres of several frames")
@@ -869,44 +871,18 @@ def cmd_link(args: argparse.Namespace) -> int:
         space = (" (linked in 3D on z, y, x, in voxels)" if voxel is None else
                  f" (linked in 3D in units of the y voxel: voxel size {found.describe()} from {found.source})")
     mpp, mpp_from = _link_microns_per_pixel(args, table) if args.msd is not None else (None, None)
-    tracks = link_centres(table, LinkOptions(args.search_range, args.memory, args.min_length, voxel))
+    options = LinkOptions(args.search_range, args.memory, args.min_length, voxel)
+    tracks = link_centres(table, options)
     if args.drift:
         tracks = subtract_drift(tracks, compute_drift(tracks))
     msd = ensemble_msd(tracks, mpp or 1.0, args.fps or 1.0, args.max_lag, voxel) if args.msd is not None else None
-
-    pixel = "y voxel" if "z" in table.columns else "px"
-    record = {"command": "particle-detect link", "version": __version__, "input": str(args.centres),
-              "tracks": str(args.output), "msd": None, "search_range": args.search_range, "memory": args.memory,
-              "min_length": args.min_length, "drift": args.drift, "voxel_size": list(voxel) if voxel else None,
-              "sequence": sequence, "mpp": None, "mpp_from": None, "fps": None, "max_lag": None,
-              "units": {"positions": pixel, "search_range": pixel, "memory": "frames"}}
-    if msd is not None:
-        record.update({"msd": str(args.msd), "mpp": mpp, "mpp_from": mpp_from, "fps": args.fps,
-                       "max_lag": args.max_lag})
-        record["units"].update({"lagt": "s" if args.fps else "frames",
-                                "msd": "µm²" if mpp else ("px²" if pixel == "px" else f"({pixel})²")})
-    text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
-    texts = {outputs[_parameters_of("tracks")]: text}
-    if msd is not None:
-        texts.update({outputs["MSD"]: msd.to_csv(index=False, float_format="%.6g"),
-                      outputs[_parameters_of("MSD")]: text})
-    tracks_there = args.output.exists()
-    # The parameters before the tracks, as detect writes its metadata first: a run stopped between them
-    # leaves no detect .json beside link's tracks, which a later detect would take for its own and replace.
-    atomic_write_texts(texts)
-    try:
-        write_centres(tracks, args.output)
-    except BaseException:
-        if not tracks_there and not args.output.exists():  # no tracks, so no parameters of them either
-            outputs[_parameters_of("tracks")].unlink(missing_ok=True)
-        raise
+    record = link_record(LINK_COMMAND, args.centres, args.output, options, args.drift, volume="z" in table.columns,
+                         sequence=sequence, msd=args.msd, microns_per_pixel=mpp, mpp_from=mpp_from,
+                         frames_per_second=args.fps, max_lag=args.max_lag)
+    write_link_outputs(tracks, record, msd)
     log.info("%s: %s%s -> %s", args.centres, describe_tracks(tracks), space, args.output)
     if msd is not None:
-        fit = fit_power_law(msd)
-        units = record["units"]
-        said = (f"MSD = {fit[1]:.4g} {units['msd']} at 1 {'s' if args.fps else 'frame'}, exponent {fit[0]:.2f}"
-                if fit else f"lagt in {units['lagt']}, msd in {units['msd']}")
-        log.info("MSD -> %s (%s)", args.msd, said)
+        log.info("MSD -> %s (%s)", args.msd, describe_msd(fit_power_law(msd), record["units"]))
     return 0
 
 

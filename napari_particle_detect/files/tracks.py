@@ -16,13 +16,16 @@ move along z as half what it is).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .. import __version__
 from ..errors import ParticleDetectError
 from ..detection.choices import is_number
 
@@ -413,6 +416,97 @@ def fit_power_law(msd: pd.DataFrame) -> tuple[float, float] | None:
         return None
     fit = stats.linregress(np.log(usable["lagt"].to_numpy(float)), np.log(usable["msd"].to_numpy(float)))
     return float(fit.slope), float(np.exp(fit.intercept))
+
+
+# ---- the record of one linking: the .json beside its tracks and its MSD ------------------------------------
+LINK_COMMAND = "particle-detect link"
+DOCK_EXPORT = "napari dock: Tracks, Export tracks…"
+
+
+def msd_units(microns_per_pixel: float | None, frames_per_second: float | None, volume: bool = False) -> dict[str, str]:
+    """The units of an MSD table's ``lagt`` and ``msd`` (:func:`ensemble_msd`'s): s with a frame rate, else
+    frames; µm² with a pixel size (per y voxel for a volume's), else px² (y voxels² for a volume's)."""
+    return {"lagt": "s" if frames_per_second else "frames",
+            "msd": "µm²" if microns_per_pixel else ("(y voxel)²" if volume else "px²")}
+
+
+def describe_msd(fit: tuple[float, float] | None, units: dict[str, str]) -> str:
+    """An MSD's power law (:func:`fit_power_law`) with its units, 'MSD = 1.77 µm² at 1 s, exponent 1.12', or
+    the units of its columns where nothing was fitted."""
+    if fit is None:
+        return f"lagt in {units['lagt']}, msd in {units['msd']}"
+    lag = "s" if units["lagt"] == "s" else "frame"
+    return f"MSD = {fit[1]:.4g} {units['msd']} at 1 {lag}, exponent {fit[0]:.2f}"
+
+
+def link_record(command: str, source: str | Path, tracks: str | Path, options: LinkOptions, drift: bool, *,
+                volume: bool = False, sequence: list[str] | None = None, msd: str | Path | None = None,
+                microns_per_pixel: float | None = None, mpp_from: str | None = None,
+                frames_per_second: float | None = None, max_lag: int | None = None) -> dict:
+    """The parameters and units of one linking (``command``: :data:`LINK_COMMAND` or :data:`DOCK_EXPORT`) of
+    ``source``'s centres into the ``tracks`` CSV, and of its MSD CSV ``msd`` (None: none written, its entries
+    None), as :func:`write_link_outputs` writes them in the .json beside each: positions and search range in
+    px (y voxels for a ``volume``'s), the MSD in the units :func:`msd_units` gives (``microns_per_pixel`` and
+    ``frames_per_second`` None: px² and frames)."""
+    pixel = "y voxel" if volume else "px"
+    record = {"command": command, "version": __version__, "input": str(source), "tracks": str(tracks), "msd": None,
+              "search_range": options.search_range, "memory": options.memory, "min_length": options.min_length,
+              "drift": drift, "voxel_size": list(options.voxel_size) if options.voxel_size else None,
+              "sequence": sequence, "mpp": None, "mpp_from": None, "fps": None, "max_lag": None,
+              "units": {"positions": pixel, "search_range": pixel, "memory": "frames"}}
+    if msd is not None:
+        record.update({"msd": str(msd), "mpp": microns_per_pixel, "mpp_from": mpp_from, "fps": frames_per_second,
+                       "max_lag": max_lag})
+        record["units"].update(msd_units(microns_per_pixel, frames_per_second, volume))
+    return record
+
+
+def link_output_paths(record: dict) -> list[Path]:
+    """The files a :func:`link_record` names: its tracks, its MSD where it has one, and the .json beside each."""
+    from .file_detection import metadata_path
+
+    tables = [Path(record[key]) for key in ("tracks", "msd") if record.get(key)]
+    return [path for table in tables for path in (table, metadata_path(table))]
+
+
+def written_by_linking(path: str | Path) -> bool:
+    """Whether ``path`` (a CSV or the .json beside one) is a linking's output: the .json beside it is a
+    :func:`link_record` naming that CSV as its tracks or MSD. Such files a tracks export may replace; any
+    other file is someone's work."""
+    from .file_detection import read_metadata
+
+    record = read_metadata(path)
+    if record is None or record.get("command") not in (LINK_COMMAND, DOCK_EXPORT):
+        return False
+    named = {Path(str(record[key])).name for key in ("tracks", "msd") if record.get(key)}
+    return Path(path).with_suffix(".csv").name in named
+
+
+def write_link_outputs(tracks: pd.DataFrame, record: dict, msd: pd.DataFrame | None = None) -> Path:
+    """Write the files ``record`` (:func:`link_record`) names: the tracks, the MSD (``msd``, where the record
+    names one) and the record as the .json beside each. The records and the MSD first, together (all or
+    nothing), as detect writes its metadata first: a run stopped before the tracks leaves no detect .json
+    beside them, which a later detect would take for its own and replace. Tracks that fail to be written
+    leave no record of themselves behind. Returns the tracks' path."""
+    from .file_detection import metadata_path
+    from .io import atomic_write_texts, write_centres
+
+    text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+    tracks_path = Path(record["tracks"])
+    texts = {metadata_path(tracks_path): text}
+    if record.get("msd") is not None:
+        if msd is None:
+            raise ValueError("write_link_outputs: the record names an MSD file but no MSD table was given")
+        msd_file = Path(record["msd"])
+        texts.update({msd_file: msd.to_csv(index=False, float_format="%.6g"), metadata_path(msd_file): text})
+    tracks_there = tracks_path.exists()
+    atomic_write_texts(texts)
+    try:
+        return write_centres(tracks, tracks_path)
+    except BaseException:
+        if not tracks_there and not tracks_path.exists():  # no tracks, so no parameters of them either
+            metadata_path(tracks_path).unlink(missing_ok=True)
+        raise
 
 
 def tracks_layer_data(tracks: pd.DataFrame) -> np.ndarray:
