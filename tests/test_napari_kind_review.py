@@ -6,6 +6,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+import tifffile
 
 from napari_particle_detect.kinds.registry import read_kind_table
 from napari_particle_detect.learning.kinds_rounds import KIND_ROUND, round_config
@@ -420,3 +421,35 @@ def test_chains_detected_again_around_an_accepted_box_keep_the_runs_inside_it(ma
     saved = read_kind_table(widget.session.project.folder / "frames" / "frame-0000.csv", "chains")
     kept = saved[(saved["y"] >= box[0]) & (saved["y"] < box[2]) & (saved["x"] >= box[1]) & (saved["x"] < box[3])]
     assert len(kept) >= len(inside) > 0 and (kept["source"] == "accepted").sum() == len(inside)
+
+
+@pytest.mark.parametrize("kind", ["rods", "chains"])
+def test_detect_in_a_later_session_keeps_an_earlier_sessions_edits_one_undo_away(make_napari_viewer, qtbot,
+                                                                                  project_home, tmp_path, kind):
+    # Edits saved but not accepted, the window closed, were replaced by the next session's Detect with no notice
+    # and nothing to undo: only the session that made them knew the frame was edited.
+    path = tmp_path / "img.tif"
+    tifffile.imwrite(path, rods_image(96) if kind == "rods" else
+                     synthesize_chains(benchmark_chain_config("fluorescent", 0.2, shape=(96, 96)), seed=12).image)
+    first = make_napari_viewer()
+    first.open(str(path), plugin="napari")
+    widget = open_dock(first, kind)
+    detect(widget, qtbot)
+    layer = widget.session.main_layer
+    found = len(layer.data)
+    layer.selected_data = {0}
+    layer.remove_selected()
+    edited = widget.session.tables[0]
+    first.close()
+
+    second = make_napari_viewer()
+    second.open(str(path), plugin="napari")
+    widget = open_dock(second, kind)
+    session = widget.session
+    said = "detected over your edits on frame 0: Undo brings them back"
+    for _ in range(2):  # the edits an undo brought back are edits again: a second Detect keeps them too
+        detect(widget, qtbot)
+        assert len(session.tables[0]) == found and said in widget.status.text()
+        widget.review.undo()
+        pd.testing.assert_frame_equal(session.tables[0], edited)
+        assert len(session.main_layer.data) == found - 1

@@ -262,3 +262,33 @@ def test_a_voxel_size_typed_after_detect_reaches_the_export_and_comes_back(make_
     viewer.layers.remove("raw")
     viewer.open(str(path), plugin="napari")
     assert [round(s.value(), 3) for s in dock.voxel] == [0.4, 0.2, 0.2] and "µm" in dock.voxel[0].suffix()
+
+
+def test_detect_in_a_later_session_keeps_an_earlier_sessions_edits_one_undo_away(make_napari_viewer, qtbot,
+                                                                                  project_home, tmp_path):
+    # A centre moved and another deleted, saved but not accepted, then the window closed: the next session's
+    # Detect replaced them with no notice and nothing to undo (only points placed by hand were known as edits).
+    path = tmp_path / "conf.tif"
+    first = make_napari_viewer()
+    points = detected_file(first, qtbot, path, 10.0).points
+    moved = points.data.copy()
+    moved[1, -2:] += 3.0
+    points.data = moved
+    points.selected_data = {0}
+    points.remove_selected()
+    first.close()
+
+    second = make_napari_viewer()
+    second.open(str(path), plugin="napari")
+    dock = open_from_plugins_menu(second)
+    project = dock.review.project
+    edited = project.load_frame(0)
+    assert "added" not in set(edited["source"]) and len(edited) == len(dock.points.data)
+    said = "detected again over your edits on volume(s) 0: Undo brings them back"
+    seen = notification_count()
+    dock.button.click()
+    qtbot.waitUntil(lambda: dock.button.isEnabled() and "centres;" in dock.status.text(), timeout=60_000)
+    assert said in dock.status.text() and said in notifications_since(seen)
+    dock.review_panel.undo()  # the edits come back, on disk and on screen
+    pd.testing.assert_frame_equal(project.load_frame(0), edited)
+    np.testing.assert_allclose(second.layers["conf 3D centres"].data, edited[["z", "y", "x"]], atol=1e-3)

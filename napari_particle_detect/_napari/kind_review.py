@@ -55,7 +55,8 @@ class KindSession:
         # What Undo takes back, last first: ("accept", frame, region or None, table before) or ("edit", frame).
         self.actions: list[tuple] = []
         self.tables: dict[int, pd.DataFrame] = {}
-        self._edited: set[int] = set()  # frames the user edited since they were last detected
+        # Which frames the user edited since they were last detected is the project's (Project.edited_frames):
+        # a later session's Detect must keep an earlier one's edits one Undo away too.
         self.replaced_edits: list[int] = []  # of those, the frames the last detection replaced
         self._quiet = False
         self._passed: set = set()
@@ -235,8 +236,8 @@ class KindSession:
             if before is None and not len(now):
                 continue
             self.history.record(frame, before if before is not None else now.iloc[:0])
+            self.project.mark_edited(frame)  # before the edit is written: a session closed after it still knows
             self._save(frame, now)
-            self._edited.add(frame)
             self.actions.append(("edit", frame))
             changed.append(frame)
         if changed and self.kind == "chains":
@@ -290,9 +291,11 @@ class KindSession:
     def set_detections(self, table: pd.DataFrame, frames: list[int] | None = None, draw: bool = True) -> list[int]:
         """The model's rods or beads into the project and layers, frame by frame. A frame reviewed whole
         is left as reviewed; on a frame with accepted regions what is inside them stays. A frame the
-        user had edited since it was last detected keeps those edits one Undo away (``replaced_edits``)."""
+        user had edited since it was last detected, in this session or an earlier one, keeps those edits
+        one Undo away (``replaced_edits``)."""
         self.sync()
         kept, self.replaced_edits = [], []
+        edited = set(self.project.edited_frames)
         table = table.assign(source="model")
         # A frame detected empty is saved empty: it was detected (and may be accepted as holding nothing).
         for frame in sorted(set(table["frame"].astype(int)) if frames is None else set(map(int, frames))):
@@ -308,14 +311,15 @@ class KindSession:
                     inside |= region.contains(saved["y"], saved["x"])
                     outside &= ~region.contains(found["y"], found["x"])
                 found = self._joined(self._kept(saved, inside), self._kept(found, outside))
-            if frame in self._edited and saved is not None:
+            if frame in edited and saved is not None:
                 self.history.record(frame, saved)
                 self.actions.append(("edit", frame))
                 self.replaced_edits.append(frame)
             else:
                 self.history.forget(frame)
-            self._edited.discard(frame)
             self._save(frame, found)
+            # Only once replaced: a detection that could not be saved leaves the frame's edits marked.
+            self.project.clear_edited([frame])
             kept.append(frame)
         if draw:
             self.redraw()
@@ -402,6 +406,9 @@ class KindSession:
             restored = self.history.undo(frame, self.tables.get(frame, self.frame_table(frame).iloc[:0]))
             if restored is None:
                 raise ParticleDetectError("nothing to undo")
+            # Edits an undo brought back (from under a detection) are edits again: the next Detect must keep them
+            # one Undo away, not forget them.
+            self.project.mark_edited(frame)
             self._save(frame, restored.table)
             what = f"the last edit of frame {frame} undone"
         self.regions.show_accepted(self.project.regions())

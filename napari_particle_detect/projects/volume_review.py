@@ -63,13 +63,13 @@ class Redetection:
 @dataclass
 class VolumeReview:
     """One volume image's review: its project, and this session's acceptances and detections over the
-    user's edits (newest last, for undo)."""
+    user's edits (newest last, for undo). Which volumes hold edits since their last detection is the
+    project's (Project.edited_frames), so a later session's Detect keeps them one Undo away too."""
 
     project: Project
     shape: tuple[int, int, int]  # z, y, x voxels of one volume
     steps: list[Acceptance | Redetection] = field(default_factory=list)
     passed: set = field(default_factory=set)  # proposals already shown (review-next moves on)
-    edited: set = field(default_factory=set)  # volumes the user edited since they were last detected
 
     def table(self, frame: int) -> pd.DataFrame:
         saved = self.project.load_frame(frame)
@@ -84,17 +84,18 @@ class VolumeReview:
         saved = self.project.load_frame(frame)
         if saved is not None and same_centres(saved, normalise_table(table, frame), atol=1e-4):
             return False
+        self.project.mark_edited(frame)  # before the edit is written: a session closed after it still knows
         self.project.save_frame(frame, table)
-        self.edited.add(int(frame))
         return True
 
     def set_detections(self, table: pd.DataFrame, frames) -> tuple[pd.DataFrame, list[int]]:
         """Save Detect's centres (``frame,z,y,x,score``) of ``frames`` (a blank volume skipped is not
         among them), except where the user reviewed: an accepted volume keeps its centres, an accepted
-        box the centres inside it. A volume the user edited since it was last detected keeps those
-        edits one :meth:`undo` away, as the 2D dock keeps them (annotation.set_detections). Returns
-        every saved volume's table and the volumes whose edits were replaced."""
-        replaced = []
+        box the centres inside it. A volume the user edited since it was last detected (in this session
+        or an earlier one) keeps those edits one :meth:`undo` away, as the 2D dock keeps them
+        (annotation.set_detections). Returns every saved volume's table and the volumes whose edits were
+        replaced."""
+        replaced, marked = [], set(self.project.edited_frames)
         for frame in sorted(int(f) for f in frames):
             saved = self.project.load_frame(frame)
             if self.project.is_reviewed(frame) and saved is not None:
@@ -104,13 +105,14 @@ class VolumeReview:
             if boxes and saved is not None:
                 inside = lambda t: np.any([r.contains(t["y"], t["x"], t["z"]) for r in boxes], axis=0)  # noqa: E731
                 found = pd.concat([saved[inside(saved)], found[~inside(found)]], ignore_index=True)
-            # Points placed by hand, on disk, are edits too when this session did not see them made.
-            edited = saved is not None and (frame in self.edited or (saved["source"] == "added").any())
+            # Points placed by hand are edits too in a project saved before it recorded which volumes hold edits.
+            edited = saved is not None and (frame in marked or (saved["source"] == "added").any())
             if edited and not same_centres(saved, normalise_table(found, frame), atol=1e-4):
                 self.steps.append(Redetection(frame, saved))
                 replaced.append(frame)
             self.project.save_frame(frame, found)
-            self.edited.discard(frame)
+            # Only once replaced: a detection that could not be saved leaves the volume's edits marked.
+            self.project.clear_edited([frame])
         return self.project.load_all(), replaced
 
     def accept_volume(self, frame: int, table: pd.DataFrame) -> pd.DataFrame:
@@ -149,8 +151,8 @@ class VolumeReview:
                 return None
             last = Acceptance(areas[-1][0], areas[-1][1], None)
         if isinstance(last, Redetection):
+            self.project.mark_edited(last.frame)  # edits again: the next Detect keeps them one Undo away too
             self.project.save_frame(last.frame, last.before)
-            self.edited.add(last.frame)
             return last
         if last.region is None:
             self.project.unaccept_frame(last.frame)
