@@ -453,3 +453,20 @@ def test_detect_in_a_later_session_keeps_an_earlier_sessions_edits_one_undo_away
         widget.review.undo()
         pd.testing.assert_frame_equal(session.tables[0], edited)
         assert len(session.main_layer.data) == found - 1
+
+
+def test_an_image_renamed_in_the_layer_list_stays_the_docks_and_still_detects(make_napari_viewer, qtbot, project_home):
+    # Renamed, the image's old name was still offered; Detect, finding no layer of that name, put the session's
+    # layers away and did nothing.
+    viewer = make_napari_viewer()
+    image = viewer.add_image(rods_image(3), name="rods")
+    viewer.add_image(rods_image(4), name="other")
+    widget = open_dock(viewer, "rods")
+    widget.image_combo.setCurrentText("rods")
+    session = widget.attach()
+    image.name = "renamed"
+    assert [widget.image_combo.itemText(i) for i in range(widget.image_combo.count())] == ["renamed", "other"]
+    assert widget.image_combo.currentText() == "renamed"
+    detect(widget, qtbot)
+    assert widget.session is session and session.image is image
+    assert "rods with round-001" in widget.status.text(), widget.status.text()

@@ -199,3 +199,17 @@ def test_a_reopened_volume_project_detects_at_the_diameter_its_review_used(make_
 
     dock.diameter.setValue(10.0)  # the user's own size from now on
     assert dock.options().diameter == (10.0,)
+
+
+def test_an_image_renamed_in_the_layer_list_stays_chosen_under_its_new_name(make_napari_viewer, project_home):
+    viewer = make_napari_viewer()
+    sample = synthesize_volume(VolumeConfig(shape=(16, 48, 48), volume_fraction=0.3, diameter=10.0, z_step=2.0), seed=4)
+    image = viewer.add_image(sample.image, name="vol", scale=(2.0, 1.0, 1.0))
+    viewer.add_image(sample.image[::-1].copy(), name="other")
+    dock = VolumeDetectWidget(viewer)
+    dock.layer_combo.setCurrentText("vol")
+    dock.diameter.setValue(10.0)
+    image.name = "renamed"
+    assert [dock.layer_combo.itemText(i) for i in range(dock.layer_combo.count())] == ["renamed", "other"]
+    assert dock.layer() is image
+    assert dock.diameter.value() == 10.0  # the same image: the choices made for it stay

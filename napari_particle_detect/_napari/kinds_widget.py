@@ -81,8 +81,15 @@ class KindsWidget(ClosingDock, QWidget):
     def _refresh_images(self, event=None) -> None:
         from napari.layers import Image
 
-        current = self.image_combo.currentText()
-        names = [layer.name for layer in self.viewer.layers if isinstance(layer, Image) and not layer.rgb]
+        images = [layer for layer in self.viewer.layers if isinstance(layer, Image) and not layer.rgb]
+        for layer in images:  # a renamed image is offered under its new name (napari connects each once)
+            layer.events.name.connect(self._refresh_images)
+        # The session's image stays chosen by identity: renamed, its old name is no longer in the list (and
+        # Detect, finding no image of that name, put its layers away and did nothing).
+        session = self.session
+        current = (session.image.name if session is not None and session.image in images
+                   else self.image_combo.currentText())
+        names = [layer.name for layer in images]
         if names == [self.image_combo.itemText(i) for i in range(self.image_combo.count())]:
             return
         self.image_combo.blockSignals(True)
@@ -222,6 +229,8 @@ class KindsWidget(ClosingDock, QWidget):
         self._shut = True
         self.viewer.layers.events.inserted.disconnect(self._refresh_images)
         self.viewer.layers.events.removed.disconnect(self._refresh_images)
+        for layer in self.viewer.layers:
+            layer.events.name.disconnect(self._refresh_images)
         self.viewer.dims.events.current_step.disconnect(self._frame_changed)
         self.rounds.cancel(wait_s=STOP_WAIT_S)
         session = self.session

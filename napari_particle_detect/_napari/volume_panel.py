@@ -215,10 +215,15 @@ class VolumeDetectWidget(ClosingDock, QWidget):
     def _refresh(self, *_) -> None:
         if self._putting_away:
             return  # the dock's own layers leaving: the image chosen stays
-        current = self.layer_combo.currentText()
+        images = self._images()
+        for layer in images:  # a renamed image is offered under its new name (napari connects each once)
+            layer.events.name.connect(self._refresh)
+        # The image shown stays chosen by identity: renamed, its old name is no longer in the list.
+        shown = self._shown_layer
+        current = shown.name if shown is not None and shown in images else self.layer_combo.currentText()
         self.layer_combo.blockSignals(True)
         self.layer_combo.clear()
-        self.layer_combo.addItems([layer.name for layer in self._images()])
+        self.layer_combo.addItems([layer.name for layer in images])
         if current:
             self.layer_combo.setCurrentText(current)
         self.layer_combo.blockSignals(False)
@@ -650,6 +655,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
                                   (self.viewer.dims.events.ndisplay, self._on_ndisplay),
                                   (self.viewer.dims.events.range, self._align_slices)):
             emitter.disconnect(callback)
+        for layer in self._images():
+            layer.events.name.disconnect(self._refresh)
         self.round_panel.cancel(wait_s=STOP_WAIT_S)
         self.stop(wait_s=STOP_WAIT_S)
         if put_layers_away:
