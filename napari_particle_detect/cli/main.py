@@ -67,8 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Without --from: train on the synthetic generator (and DATA, if given). With --from and DATA: "
                     "one fine-tuning round, as the napari dock runs it: part of every image is held out, and the "
                     "new model and the one it started from are both scored there. The defaults below are the "
-                    "spheres'; --kind rods|chains has its own (a round: 100 steps of four 96 px crops at 1.5e-4, a "
-                    "quarter of them from the generator; see the README).")
+                    "spheres'; --kind rods|chains have their own (a rods round: 100 steps of four 96 px crops at 1.5e-4; a "
+                    "chains round: 150 steps of four crops at 5e-4; a quarter of each batch from the generator).")
     train.add_argument("data", nargs="*", type=Path, help="image.tif + image.csv pairs or folders of them "
                        "(none: synthetic data only)")
     train.add_argument("-o", "--output", type=Path, required=True, help="model path to write (MODEL.pt + MODEL.json)")
