@@ -9,7 +9,8 @@ import pandas as pd
 
 from ..files.io import read_centres, table_kind as kind_of_columns
 from ..files.tables import TABLE_COLUMNS, Placement, normalise_table, physical_placement
-from ..files.tracks import table_voxel_size, tracks_layer_data
+from ..files.tables import table_voxel_size
+from ..files.tracks import tracks_layer_data
 from .layers import extra_columns, points_data, points_layer_kwargs
 
 _CENTRE_COLUMNS = ({"y", "x"}, {"axis-0", "axis-1"})

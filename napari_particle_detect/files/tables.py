@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .tracks import table_voxel_size
 
 TABLE_COLUMNS = ["frame", "y", "x", "score", "source"]
 # Where points come from: the network, the user, or the network and then confirmed by the user.
@@ -172,3 +171,20 @@ def resolve_voxel_size(given: Sequence[float] | None, tables: Iterable[tuple[Pat
             return VoxelSize(size, FROM_COLUMNS, name)
     log.warning("%s: no voxel size (no --voxel-size, no z_um,y_um,x_um columns): %s", tables[0][0], as_cubes)
     return VoxelSize(None)
+
+
+def table_voxel_size(table: pd.DataFrame) -> tuple[float, float, float] | None:
+    """A volume table's voxel size from its ``z_um, y_um, x_um`` columns (as detect and the dock's
+    export write them beside ``z, y, x``); None when it has none or they do not tell."""
+    columns = ["z", "y", "x"]
+    if not all(c in table.columns and f"{c}_um" in table.columns for c in columns):
+        return None
+    sizes = []
+    for c in columns:
+        voxels, microns = (pd.to_numeric(table[k], errors="coerce").to_numpy(float) for k in (c, f"{c}_um"))
+        usable = np.isfinite(voxels) & np.isfinite(microns) & (np.abs(voxels) > 0.5)
+        size = float(np.median(microns[usable] / voxels[usable])) if usable.any() else np.nan
+        if not (np.isfinite(size) and size > 0):
+            return None
+        sizes.append(size)
+    return tuple(sizes)

@@ -28,6 +28,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import ParticleDetectError
 from ..detection.choices import is_number
+from .tables import physical_placement, table_voxel_size
 
 CORRECTED = ("y_corrected", "x_corrected")
 
@@ -77,23 +78,6 @@ def check_voxel_size(voxel_size) -> None:
         raise ParticleDetectError(f"the voxel size must be three positive numbers z, y, x, got {voxel_size}")
 
 
-def table_voxel_size(table: pd.DataFrame) -> tuple[float, float, float] | None:
-    """A volume table's voxel size from its ``z_um, y_um, x_um`` columns (as detect and the dock's
-    export write them beside ``z, y, x``); None when it has none or they do not tell."""
-    columns = ["z", "y", "x"]
-    if not all(c in table.columns and f"{c}_um" in table.columns for c in columns):
-        return None
-    sizes = []
-    for c in columns:
-        voxels, microns = (pd.to_numeric(table[k], errors="coerce").to_numpy(float) for k in (c, f"{c}_um"))
-        usable = np.isfinite(voxels) & np.isfinite(microns) & (np.abs(voxels) > 0.5)
-        size = float(np.median(microns[usable] / voxels[usable])) if usable.any() else np.nan
-        if not (np.isfinite(size) and size > 0):
-            return None
-        sizes.append(size)
-    return tuple(sizes)
-
-
 MICRON_COLUMNS = ("y_um", "x_um")
 # A pixel size read from 3-decimal columns holds to about 1e-4 of itself; a --mpp further off is another one.
 PIXEL_SIZE_TOLERANCE = 1e-3
@@ -106,8 +90,6 @@ def table_microns_per_pixel(table: pd.DataFrame) -> float | None:
     are not square (its MSD takes one length per pixel; a volume's x is scaled by its voxel size)."""
     if not set(MICRON_COLUMNS) <= set(table.columns):
         return None
-    from .tables import physical_placement  # here: tables imports this module
-
     placement = physical_placement(table[["y", "x", *MICRON_COLUMNS]])
     if placement is None:
         raise ParticleDetectError("its y_um,x_um columns are not y,x times one pixel size (plus an offset): tables "
