@@ -308,3 +308,27 @@ def test_polarity_says_what_each_choice_does_for_every_kind(capsys):
     polarity = said[said.rindex("--polarity {auto,bright,dark}"):said.rindex("--channel N")]  # not the usage line
     assert "every --kind" in polarity and "dark inverts each frame first" in polarity
     assert "dark ones need no flag" in polarity and "--measure" in polarity
+
+
+def test_a_kind_run_resumes_only_from_the_start_it_had(tmp_path, capsys):
+    from napari_particle_detect.detection.kinds_prediction import shipped_model_path
+
+    common = ["train", "--kind", "chains", "--steps-per-epoch", "1", "--batch-size", "2", "--crop", "48",
+              "--threads", "1", "--device", "cpu"]
+    fresh, tuned, shipped = tmp_path / "fresh.pt", tmp_path / "tuned.pt", shipped_model_path("chains")
+    assert run_cli(capsys, *common, "-o", fresh, "--epochs", "1")[0] == 0
+    assert run_cli(capsys, *common, "-o", tuned, "--epochs", "1", "--from", fresh)[0] == 0
+    kept = {path: path.read_bytes() for path in (fresh, tuned, fresh.with_suffix(".state.pt"),
+                                                 tuned.with_suffix(".state.pt"))}
+    refusals = [
+        (fresh, ["--from", shipped], "the interrupted run trained a new network; resume it without --from"),
+        (tuned, [], f"the interrupted run fine-tuned {fresh}; resume it with --from {fresh}"),
+        (tuned, ["--from", shipped], f"the interrupted run started from other weights ({fresh}); resume it from "
+                                     "the same model"),
+    ]
+    for out, start, problem in refusals:
+        code, _, err = run_cli(capsys, *common, "-o", out, "--epochs", "2", "--resume", *start)
+        assert code == 2 and err == f"particle-detect: error: {out.with_suffix('.state.pt')}: {problem}\n"
+    assert all(path.read_bytes() == before for path, before in kept.items())  # refused before any work
+    code, _, err = run_cli(capsys, *common, "-o", tuned, "--epochs", "2", "--resume", "--from", fresh)
+    assert code == 0, err

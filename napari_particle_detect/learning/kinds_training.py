@@ -28,8 +28,8 @@ from ..detection.preprocessing import normalise
 from ..detection.devices import select_device
 from ..errors import ParticleDetectError
 from ..detection.stages import laid_out_for
-from .training import (VALIDATION_SEED_BASE, TrainingCancelled, _augment, adam, made_ahead, read_training_state,
-                       resume_state_path, session_fields, trains_channels_last,
+from .training import (VALIDATION_SEED_BASE, TrainingCancelled, _augment, _check_same_start, _start_record, adam,
+                       made_ahead, read_training_state, resume_state_path, session_fields, trains_channels_last,
                        training_layout)
 from ..detection.threads import keeps_torch_threads
 
@@ -166,7 +166,8 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
     the next epoch. Each epoch draws its batches from its own seed and the learning rate follows the
     steps (unless a time limit is set), so a run stopped by ``cancel`` (within one step:
     :class:`TrainingCancelled`) and resumed, in this session or a later one, on this machine or a
-    GPU, ends with the weights one uninterrupted run would have.
+    GPU, ends with the weights one uninterrupted run would have. Resuming from a start other than the
+    interrupted run's (another ``init``, or none) is refused before any work.
     """
     if config.threads:
         torch.set_num_threads(int(config.threads))
@@ -194,10 +195,16 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
                          trained_diameter_range=(4.0, 18.0), canonical_diameter=sphere.card.canonical_diameter)
         network = build_network(card)
         network.start_from_spheres(sphere.network.state_dict())
+    start = _start_record(init, network.state_dict())
     training_layout(network.to(device).train(), device)
     optimiser = adam(network.parameters(), config.learning_rate)
+    best, history, first_epoch = -np.inf, [], 0
+    if resume:
+        # Before the validation set is drawn: a resume from another start fails at once, in one line.
+        first_epoch, best, history, card.threshold = _resume_kind(resume_state_path(out), network, optimiser,
+                                                                  config, start)
     validation = list(validation_examples) if validation_examples else validation_set(kind, config)
-    best, history, started, first_epoch = -np.inf, [], time.monotonic(), 0
+    started = time.monotonic()
     session = session_fields(device)
     previous = dict(card.training) if init is not None else {}
 
@@ -208,9 +215,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
                 "generator": f"napari_particle_detect.kinds.registry.KINDS[{kind.name!r}].example",
                 "init": str(init) if init is not None else "shipped sphere UNet (weights/unet.pt)"}
 
-    if resume:
-        first_epoch, best, history, card.threshold = _resume_kind(resume_state_path(out), network, optimiser, config)
-    elif init is not None:
+    if init is not None and not resume:
         # The starting model is a candidate too: a round must not hand back something worse.
         best = float(max(validation_score(kind, network, validation, device)))
         history.append({"epoch": 0, "loss": float("nan"), "score": best, "threshold": card.threshold, "seconds": 0.0})
@@ -251,7 +256,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
                 card.training = training_record(best)
                 save_model(DetectorModel(_on_cpu(network), card), out)
             state = {"network": network.state_dict(), "optimiser": optimiser.state_dict(), "epoch": epoch + 1,
-                     "best_score": float(best), "threshold": float(card.threshold), "history": history}
+                     "best_score": float(best), "threshold": float(card.threshold), "history": history, **start}
             save_tensors(state, resume_state_path(out))  # a full disk: one OSError naming the file
             if progress is not None:
                 progress(record)
@@ -280,11 +285,13 @@ def _on_cpu(network: torch.nn.Module) -> torch.nn.Module:
 
 
 def _resume_kind(path: Path, network: torch.nn.Module, optimiser: torch.optim.Optimizer,
-                 config: KindTrainConfig) -> tuple[int, float, list[dict], float]:
-    """(next epoch, best score, history, threshold of the best) from a kind run's resume state."""
+                 config: KindTrainConfig, start: dict) -> tuple[int, float, list[dict], float]:
+    """(next epoch, best score, history, threshold of the best) from a kind run's resume state, which
+    must have started from ``start`` (training._start_record) as the spheres' does."""
     if not path.exists():
         raise ParticleDetectError(f"nothing to resume: {path} does not exist")
     state = read_training_state(path)
+    _check_same_start(path, state, start)
     try:
         epoch, best, history = state["epoch"], state["best_score"], state["history"]
         if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch <= config.epochs:
