@@ -113,6 +113,13 @@ def test_a_round_without_validate_is_the_docks_round_with_its_held_out_verdict(t
     assert tuned["config"]["learning_rate"] == 1.5e-4 and tuned["config"]["crop"] == 96
     assert tuned["held_out_tiles"] >= 1 and tuned["parent_score"] is not None
     assert tuned["statistics_frames"] == 2  # its two corrected frames
+    # --resume has nothing to continue in a round: it was ignored, and past the --overwrite check it replaced
+    # the model already at -o.
+    before = (tmp_path / "round.pt").read_bytes()
+    code, _, err = run_cli(capsys, "train", "--kind", "rods", data, "--from", shipped_model_path("rods"),
+                           "-o", tmp_path / "round", "--steps-per-epoch", "1", "--batch-size", "2", "--resume")
+    assert code == 2 and err.count("\n") == 1 and "a fine-tuning round (--from with DATA) is short" in err, err
+    assert (tmp_path / "round.pt").read_bytes() == before
     # Unannotated frames lend their images to the round's batch-norm statistics candidate.
     more = tmp_path / "more"
     code, _, err = run_cli(capsys, "synth", more, "--kind", "rods", "--n", "3", "--shape", "128", "128", "--seed", "9")

@@ -6,6 +6,7 @@ checked before the first image is read, so a bad ``-o`` never costs a run and ne
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import tempfile
@@ -207,3 +208,11 @@ def _check_writable_from(target: Path, folder: Path, refused: str) -> None:
         raise ParticleDetectError(f"{target}: {refused}: {ancestor} is a file, not a folder")
     if not _writable(ancestor):
         raise ParticleDetectError(f"{target}: cannot write into {ancestor} (read-only or permission denied)")
+
+
+def refuse_resuming_a_round(args: argparse.Namespace) -> None:
+    """A fine-tuning round (--from with DATA) is short and keeps no state to resume: --resume would be ignored, and
+    as it skips the --overwrite check, the round would replace a model already at -o."""
+    if args.resume:
+        raise ParticleDetectError("--resume continues training from scratch; a fine-tuning round (--from with DATA) "
+                                  "is short: run it again")

@@ -123,6 +123,9 @@ def cmd_train_kind(args: argparse.Namespace) -> int:
 
 def _kind_round(args: argparse.Namespace) -> int:
     """A round on corrected frames, exactly as the dock runs it (kinds_rounds.fine_tune_kind)."""
+    from .checks import refuse_resuming_a_round
+
+    refuse_resuming_a_round(args)
     from ..learning.kinds_rounds import STATISTICS_FRAMES, Reviewed, fine_tune_kind, round_config
     from ..learning.kinds_training import load_kind_examples
     from .rounds import save_round

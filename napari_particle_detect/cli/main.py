@@ -491,10 +491,9 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
     from .rounds import round_phase_label, save_round
     from ..learning.finetune import FINE_TUNE, fine_tune, round_defaults
     from ..learning.training import load_examples
+    from .checks import refuse_resuming_a_round
 
-    if args.resume:
-        raise ParticleDetectError("--resume continues training from scratch; a fine-tuning round (--from with DATA) "
-                                  "is short: run it again")
+    refuse_resuming_a_round(args)
     from dataclasses import replace
 
     config = _train_config(args, FINE_TUNE)
