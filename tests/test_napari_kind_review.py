@@ -470,3 +470,32 @@ def test_an_image_renamed_in_the_layer_list_stays_the_docks_and_still_detects(ma
     detect(widget, qtbot)
     assert widget.session is session and session.image is image
     assert "rods with round-001" in widget.status.text(), widget.status.text()
+
+
+def test_a_detection_ending_after_a_switch_keeps_the_edits_of_the_frame_it_would_replace(make_napari_viewer, qtbot,
+                                                                                         project_home):
+    # Saved into the session put away, the late detection replaced the frame's edits and left their Undo in that
+    # session, thrown away: switching back showed the detection, the edits lost without a word.
+    viewer = make_napari_viewer()
+    viewer.add_image(rods_image(97), name="a")
+    viewer.add_image(rods_image(98), name="b")
+    widget = open_dock(viewer, "rods")
+    widget.image_combo.setCurrentText("a")
+    detect(widget, qtbot)
+    layer = widget.session.main_layer
+    found = layer.nshapes
+    layer.selected_data = {0}
+    layer.remove_selected()
+    edited = widget.session.tables[0]
+    widget.detect()
+    widget.image_combo.setCurrentText("b")  # before the worker's result reaches the dock
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    assert widget.status.text().endswith("frame 0 kept your edits: Detect again there to replace them"), \
+        widget.status.text()
+    widget.image_combo.setCurrentText("a")
+    session = widget.session
+    pd.testing.assert_frame_equal(session.tables[0], edited)
+    assert session.main_layer.nshapes == found - 1
+    assert len(read_kind_table(session.project.folder / "frames" / "frame-0000.csv", "rods")) == found - 1
+    detect(widget, qtbot)  # still marked edited: Detect again replaces them, one Undo away
+    assert "detected over your edits on frame 0: Undo brings them back" in widget.status.text()

@@ -58,6 +58,7 @@ class KindSession:
         # Which frames the user edited since they were last detected is the project's (Project.edited_frames):
         # a later session's Detect must keep an earlier one's edits one Undo away too.
         self.replaced_edits: list[int] = []  # of those, the frames the last detection replaced
+        self.kept_edits: list[int] = []  # of those, the frames the last detection, ending unshown, left alone
         self._quiet = False
         self._passed: set = set()
         self._heard: list = []  # the layers whose edits reach this session (until it is put away)
@@ -288,18 +289,23 @@ class KindSession:
     def model_path(self):
         return kind_model_path(self.project)
 
-    def set_detections(self, table: pd.DataFrame, frames: list[int] | None = None, draw: bool = True) -> list[int]:
-        """The model's rods or beads into the project and layers, frame by frame. A frame reviewed whole
-        is left as reviewed; on a frame with accepted regions what is inside them stays. A frame the
-        user had edited since it was last detected, in this session or an earlier one, keeps those edits
-        one Undo away (``replaced_edits``)."""
+    def set_detections(self, table: pd.DataFrame, frames: list[int] | None = None, shown: bool = True) -> list[int]:
+        """The model's rods or beads into the project and layers, frame by frame; returns the frames saved.
+        A frame reviewed whole is left as reviewed; on a frame with accepted regions what is inside them
+        stays. A frame the user had edited since it was last detected, in this session or an earlier one,
+        keeps those edits one Undo away (``replaced_edits``). ``shown`` False: the detection ended after
+        this session was put away (or its dock closed), so nothing is drawn and an edited frame keeps its
+        edits (``kept_edits``): their Undo would stay in this session, which nobody sees again."""
         self.sync()
-        kept, self.replaced_edits = [], []
+        kept, self.replaced_edits, self.kept_edits = [], [], []
         edited = set(self.project.edited_frames)
         table = table.assign(source="model")
         # A frame detected empty is saved empty: it was detected (and may be accepted as holding nothing).
         for frame in sorted(set(table["frame"].astype(int)) if frames is None else set(map(int, frames))):
             if self.project.is_reviewed(frame):
+                continue
+            if not shown and frame in edited:  # still marked edited: Detect there, shown, replaces them one Undo away
+                self.kept_edits.append(frame)
                 continue
             found = table[table["frame"] == frame].reset_index(drop=True)
             regions = self.project.regions(frame)
@@ -321,7 +327,7 @@ class KindSession:
             # Only once replaced: a detection that could not be saved leaves the frame's edits marked.
             self.project.clear_edited([frame])
             kept.append(frame)
-        if draw:
+        if shown:
             self.redraw()
         return kept
 

@@ -195,9 +195,14 @@ class KindsWidget(ClosingDock, QWidget):
     def _show(self, session: KindSession, table, round_name: str) -> None:
         frames = sorted(set(table["frame"].astype(int))) or [session.current_frame()]
         if session is not self.session or self.closed:  # another image or kind, or the dock closed: saved, not drawn
-            session.set_detections(table, frames, draw=False)
-            self.status.setText(f"{len(table)} {session.kind} found in {session.image.name} with {round_name}: kept in "
-                                "its project, shown when it is chosen again")
+            saved = session.set_detections(table, frames, shown=False)
+            found = f"{len(table)} {session.kind} found in {session.image.name} with {round_name}"
+            text = f"{found}: kept in its project, shown when it is chosen again"
+            if session.kept_edits:
+                edits = (f"frame{'s' * (len(session.kept_edits) != 1)} {', '.join(map(str, session.kept_edits))} "
+                         "kept your edits: Detect again there to replace them")
+                text = f"{text}; {edits}" if saved else f"{found}, not saved: {edits}"
+            self.status.setText(text)
             return
         kept = session.set_detections(table, frames)
         self._detected_with = round_name
