@@ -2,6 +2,8 @@
 accept a 3D box and a volume, undo, review-next, a fine-tuning round and a cancelled one, export
 (trackpy links it), and the dock closed and reopened with everything back from the project."""
 
+import threading
+
 import numpy as np
 import pandas as pd
 import tifffile
@@ -9,7 +11,7 @@ import trackpy
 from napari.utils.notifications import ErrorNotification
 
 from helpers import notification_count, notifications_since
-from napari_particle_detect._napari.volume_panel import VolumeDetectWidget
+from napari_particle_detect._napari.volume_panel import VolumeDetectWidget, detect_volumes
 from napari_particle_detect.learning.volume_finetune import VolumeRoundConfig
 from napari_particle_detect.synthetic.volumes import VolumeConfig, synthesize_volume
 
@@ -292,3 +294,41 @@ def test_detect_in_a_later_session_keeps_an_earlier_sessions_edits_one_undo_away
     dock.review_panel.undo()  # the edits come back, on disk and on screen
     pd.testing.assert_frame_equal(project.load_frame(0), edited)
     np.testing.assert_allclose(second.layers["conf 3D centres"].data, edited[["z", "y", "x"]], atol=1e-3)
+
+
+def test_a_detection_ending_after_its_image_was_closed_keeps_the_edits_of_the_volume_it_would_replace(
+        make_napari_viewer, qtbot, project_home):
+    # Saved into the closed image's review, the late detection replaced volume 0's edits and told the user Undo
+    # brings them back: that Undo stayed in the review thrown away, and the reopened dock's Undo had no such step.
+    viewer = make_napari_viewer()
+    series = np.stack([synthesize_volume(SMALL, seed=seed).image for seed in (10, 11)])
+    viewer.add_image(series, name="vol")
+    dock = VolumeDetectWidget(viewer)
+    points = detect(dock, viewer, qtbot)
+    review, image = dock.review, viewer.layers["vol"]
+    project = review.project
+    points.add([[0.0, 6.0, 20.0, 20.0]])  # volume 0 edited, volume 1 not
+    edited, untouched = project.load_frame(0), project.load_frame(1)
+    dock.threshold.setValue(0.8)  # other centres than those saved
+    options = dock.options()
+    # The worker's result, handed to the dock as its returned signal would after the image was closed (Stop is
+    # only checked between volumes): a real worker's timing against the close is not reliable.
+    result = detect_volumes(dock.volumes(), project.round_path(project.current_round.number), options, "vol",
+                            threading.Event(), threading.Event())
+    viewer.layers.remove("vol")
+    seen = notification_count()
+    dock._detected(result, review, image, options, dock._voxel_unit, series.shape[1:])
+    assert dock.status.text().endswith("; volume 0 kept your edits: Detect again there to replace them"), \
+        dock.status.text()
+    assert not any("Undo" in m for m in notifications_since(seen))
+    pd.testing.assert_frame_equal(project.load_frame(0), edited)
+    assert len(project.load_frame(1)) < len(untouched)  # the volume not edited takes the detection
+
+    viewer.add_image(series, name="vol")  # opened again: the edits are back, and still edits
+    assert (dock.points.features["source"] == "added").sum() == 1
+    # Arriving once the image is open again, the result is this dock's: it replaces them, one Undo away here.
+    dock._detected(result, review, image, options, dock._voxel_unit, series.shape[1:])
+    assert "detected again over your edits on volume(s) 0: Undo brings them back" in dock.status.text()
+    dock.review_panel.undo()
+    pd.testing.assert_frame_equal(dock.review.project.load_frame(0), edited)
+    assert (dock.points.features["source"] == "added").sum() == 1

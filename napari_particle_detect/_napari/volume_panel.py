@@ -348,12 +348,15 @@ class VolumeDetectWidget(ClosingDock, QWidget):
                   shape: tuple[int, int, int]) -> None:
         if result is None or self._shut:
             return  # stopped: its image or the dock was closed
+        shown = self.review is not None and self.review.project.folder == review.project.folder
+        if shown:
+            review = self.review  # its image opened again since Detect: the Undo the user reaches is this one's
         table, hidden, sizing, detected, notes = result
         earlier = read_settings(review.project)
         try:
             remember_settings(review.project, VolumeSettings(sizing.diameter, options.voxel_size, shape, unit))
             review.remember_hidden(hidden)
-            table, replaced = review.set_detections(table, detected)
+            table, replaced, kept = review.set_detections(table, detected, shown)
         except ParticleDetectError as exc:
             report(exc)
             return
@@ -373,9 +376,12 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             show_info(note)
         if notes:
             text += "; " + "; ".join(notes)
-        if self.review is None or self.review.project.folder != review.project.folder:
-            self.status.setText(f"{layer.name}: {len(table)} centres kept in its project, shown when it is chosen "
-                                "again")
+        if not shown:  # closed, or another image chosen
+            text = f"{layer.name}: {len(table)} centres kept in its project, shown when it is chosen again"
+            if kept:
+                text += (f"; volume{'s' * (len(kept) != 1)} {', '.join(map(str, kept))} kept your edits: "
+                         "Detect again there to replace them")
+            self.status.setText(text)
             return
         self.show_points(self.layer(), table, y, z)  # the image's layer now (it may have been opened again)
         self.status.setText(text)

@@ -88,14 +88,17 @@ class VolumeReview:
         self.project.save_frame(frame, table)
         return True
 
-    def set_detections(self, table: pd.DataFrame, frames) -> tuple[pd.DataFrame, list[int]]:
+    def set_detections(self, table: pd.DataFrame, frames,
+                       shown: bool = True) -> tuple[pd.DataFrame, list[int], list[int]]:
         """Save Detect's centres (``frame,z,y,x,score``) of ``frames`` (a blank volume skipped is not
         among them), except where the user reviewed: an accepted volume keeps its centres, an accepted
         box the centres inside it. A volume the user edited since it was last detected (in this session
         or an earlier one) keeps those edits one :meth:`undo` away, as the 2D dock keeps them
-        (annotation.set_detections). Returns every saved volume's table and the volumes whose edits were
-        replaced."""
-        replaced, marked = [], set(self.project.edited_frames)
+        (annotation.set_detections). ``shown`` False: the detection ended after its image left the dock,
+        so an edited volume keeps its edits instead: their Undo would stay in this review, which no dock
+        shows again. Returns every saved volume's table, the volumes whose edits were replaced and those
+        whose edits were kept."""
+        replaced, kept, marked = [], [], set(self.project.edited_frames)
         for frame in sorted(int(f) for f in frames):
             saved = self.project.load_frame(frame)
             if self.project.is_reviewed(frame) and saved is not None:
@@ -108,12 +111,15 @@ class VolumeReview:
             # Points placed by hand are edits too in a project saved before it recorded which volumes hold edits.
             edited = saved is not None and (frame in marked or (saved["source"] == "added").any())
             if edited and not same_centres(saved, normalise_table(found, frame), atol=1e-4):
+                if not shown:  # left as edited: a Detect there, shown, replaces them one Undo away
+                    kept.append(frame)
+                    continue
                 self.steps.append(Redetection(frame, saved))
                 replaced.append(frame)
             self.project.save_frame(frame, found)
             # Only once replaced: a detection that could not be saved leaves the volume's edits marked.
             self.project.clear_edited([frame])
-        return self.project.load_all(), replaced
+        return self.project.load_all(), replaced, kept
 
     def accept_volume(self, frame: int, table: pd.DataFrame) -> pd.DataFrame:
         """The volume's centres are right: all of them become training data."""
