@@ -276,14 +276,15 @@ def test_detect_again_keeps_a_volumes_edits_one_undo_away(tmp_path, sample):
     edited = pd.concat([project.load_frame(0).iloc[1:], table_of(sample, "added").iloc[:1].assign(z=1.5)])
     assert review.save_edits(0, edited) and not review.save_edits(1, project.load_frame(1))  # 1: no change
     again = found.assign(score=0.8)
-    table, replaced = review.set_detections(again, [0, 1])
+    table, replaced, kept = review.set_detections(again, [0, 1])
+    assert not kept  # shown: edits are replaced one undo away, never kept back
     assert replaced == [0] and set(table["score"]) == {0.8}  # volume 1 was not edited: nothing kept of it
     undone = review.undo()
     assert isinstance(undone, Redetection) and undone.frame == 0
     pd.testing.assert_frame_equal(project.load_frame(0), normalise(edited, 0))
     assert project.reviewed_areas() == [] and review.undo() is None
     # Points placed by hand, on disk from an earlier session, are edits too.
-    table, replaced = VolumeReview(project, sample.image.shape).set_detections(again, [0])
+    table, replaced, _ = VolumeReview(project, sample.image.shape).set_detections(again, [0])
     assert replaced == [0]
     review.set_detections(found.assign(score=0.7), [1])  # a volume left out (a blank one skipped) is not touched
     assert set(project.load_frame(0)["score"]) == {0.8}
