@@ -139,9 +139,15 @@ def test_a_round_without_validate_is_the_docks_round_with_its_held_out_verdict(t
 
 def test_fresh_training_of_a_kind_saves_a_card_naming_it(tmp_path):
     from napari_particle_detect.learning.kinds_training import KindTrainConfig, train_kind
+    from napari_particle_detect.learning.training import TrainingCancelled
 
     config = KindTrainConfig(kind="rods", steps_per_epoch=1, epochs=1, batch_size=2, crop=64, validation_images=1,
                              validation_size=64)
+    stale = tmp_path / "rods.state.pt"
+    stale.write_bytes(b"an earlier run's state")  # a fresh run goes on without it: a --resume must not find it
+    with pytest.raises(TrainingCancelled):  # stopped before its first epoch ended
+        train_kind(config, tmp_path / "rods.pt", cancel=lambda: True)
+    assert not stale.exists() or stale.read_bytes() != b"an earlier run's state"
     model = train_kind(config, tmp_path / "rods.pt")
     assert model.card.kind == "rods" and model.card.heads == ("centre", "cos2", "sin2", "log_length", "log_width", "tips")
     assert model.card.training["history"][0]["epoch"] == 1 and model.card.training["annotated_examples"] == 0

@@ -203,6 +203,10 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
         # Before the validation set is drawn: a resume from another start fails at once, in one line.
         first_epoch, best, history, card.threshold = _resume_kind(resume_state_path(out), network, optimiser,
                                                                   config, start)
+    else:
+        # A state left by an earlier run (replaced with --overwrite) would pair that run's epochs with this run's
+        # model: a --resume after this run stopped before its first epoch ended continued the old one.
+        resume_state_path(out).unlink(missing_ok=True)
     validation = list(validation_examples) if validation_examples else validation_set(kind, config)
     started = time.monotonic()
     session = session_fields(device)
