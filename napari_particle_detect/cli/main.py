@@ -844,7 +844,7 @@ def cmd_link(args: argparse.Namespace) -> int:
 
     if args.msd is None and {"mpp", "fps", "max_lag"} & getattr(args, "given", set()):
         raise ParticleDetectError("--mpp, --fps and --max-lag set the MSD: give --msd too")
-    _link_outputs(args)
+    _check_link_outputs(args)
     table = read_centres(args.centres)
     if "frame" not in table.columns:
         raise ParticleDetectError(f"{args.centres}: no frame column; linking needs centres of several frames")
@@ -892,9 +892,9 @@ def _parameters_of(what: str) -> str:
     return f".json of the {what}"
 
 
-def _link_outputs(args: argparse.Namespace) -> dict[str, Path]:
-    """What link writes, by role: the tracks and the MSD, each with the .json of its parameters beside it.
-    Checked before any work: none an input, a folder or another of them, and none there already unless
+def _check_link_outputs(args: argparse.Namespace) -> None:
+    """What link writes, by role (the tracks and the MSD, each with the .json of its parameters beside it),
+    checked before any work: none an input, a folder or another of them, and none there already unless
     --overwrite (a ground truth, notes, or detect's output, whose .json left behind would let a later detect
     replace the tracks)."""
     from .checks import check_distinct, check_output
@@ -915,7 +915,6 @@ def _link_outputs(args: argparse.Namespace) -> dict[str, Path]:
                          if what in ("tracks", "MSD") and is_detect_metadata(read_metadata(path)) else "")
                 raise ParticleDetectError(f"{path}: already there{whose}; give --overwrite to replace it, or another "
                                           f"{options[what]}")
-    return outputs
 
 
 def _sequence_files(centres: Path, table) -> list[str] | None:

@@ -124,16 +124,27 @@ def measure_table(stack, table: pd.DataFrame, diameter: float, invert: bool | No
     bad = (frame_numbers < 0) | (frame_numbers >= len(frames))
     if bad.any():
         raise ParticleDetectError(f"centre in frame {int(frame_numbers[bad][0])}, but the image has {len(frames)} frame(s)")
+    if invert is None:
+        invert = stack_inversion(frames, table)
     for number in np.unique(frame_numbers):
         rows = np.flatnonzero(frame_numbers == number)
         frame = np.asarray(frames[int(number)])
         centres = table[["y", "x"]].to_numpy(float)[rows]
-        dark = particles_are_dark(frame, centres) if invert is None else invert
-        if invert is None:
-            invert = dark  # one decision for the whole stack: measurements stay comparable between frames
-        values = measure_frame(frame, centres, diameter, dark, engine)
+        values = measure_frame(frame, centres, diameter, invert, engine)
         out.iloc[rows, [out.columns.get_loc(c) for c in MEASUREMENT_COLUMNS]] = values.to_numpy()
     return out
+
+
+def stack_inversion(stack, table: pd.DataFrame) -> bool | None:
+    """Whether trackpy should measure ``stack``'s particles inverted (:func:`particles_are_dark`), decided once
+    for the whole stack on the first frame with centres, so measurements stay comparable between frames;
+    None where ``table`` holds no centre to judge by."""
+    if not len(table):
+        return None
+    frames = _frames(stack)
+    first = int(table["frame"].min()) if "frame" in table else 0
+    rows = table["frame"] == first if "frame" in table else np.ones(len(table), dtype=bool)
+    return particles_are_dark(np.asarray(frames[first]), table.loc[rows, ["y", "x"]].to_numpy(float))
 
 
 class FrameMeasurer:

@@ -136,15 +136,11 @@ def detect_file(
     table = frames_table(parts)
     measured = {}
     if options.measure:
-        from ..detection.measurements import measure_table, particles_are_dark, trackpy_diameter
+        from ..detection.measurements import measure_table, stack_inversion, trackpy_diameter
 
-        invert = {"dark": True, "bright": False}.get(options.polarity)  # auto: judged from the particles
-        if invert is None and len(table):
-            # auto, decided here as measure_table would decide it (on the first frame with centres), so that
-            # the metadata records the inversion the masses were measured with.
-            first = int(table["frame"].min())
-            invert = particles_are_dark(np.asarray(image if image.ndim == 2 else image[first]),
-                                        table.loc[table["frame"] == first, ["y", "x"]].to_numpy(float))
+        invert = {"dark": True, "bright": False}.get(options.polarity)
+        if invert is None:  # auto: judged from the particles here, so the metadata records what was measured
+            invert = stack_inversion(image, table)
         table = measure_table(image, table, sizing.diameter, invert)
         # What trackpy needs to measure the same mass and size (trackpy.locate's diameter and invert);
         # inverted is null where nothing was found to judge the particles' polarity by.
