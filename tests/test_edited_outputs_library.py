@@ -105,3 +105,26 @@ def test_a_volume_table_edited_by_hand_is_refused_and_replaced_only_with_overwri
     assert code == 0, err
     assert table.read_text() != edited
     assert json.loads(table.with_suffix(".json").read_text())["tables"] == {"table": file_digest(table)}
+
+
+def test_a_volume_run_killed_between_its_table_and_metadata_leaves_the_table_replaceable(tmp_path, capsys, volume,
+                                                                                          monkeypatch):
+    import napari_particle_detect.files.file_detection as file_detection
+
+    output = tmp_path / "centres.csv"
+    common = (volume, "-o", output, "--diameter", "10", "--device", "cpu", "--runtime", "torch")
+    code, _, err = run_cli(capsys, "detect", *common)
+    assert code == 0, err
+    first = output.read_text()
+
+    def killed(*args, **kwargs):  # the new table is written; the run dies before its digest is recorded
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(file_detection, "table_digests", killed)
+        code, _, _ = run_cli(capsys, "detect", *common, "--threshold", "0.72")
+    assert code != 0
+    assert output.read_text() != first  # the killed run's table, written by detect, not edited by hand
+    code, _, err = run_cli(capsys, "detect", *common, "--threshold", "0.72")
+    assert code == 0, err
+    assert json.loads(output.with_suffix(".json").read_text())["tables"] == {"table": file_digest(output)}

@@ -174,8 +174,7 @@ def _detect_volumes(args, inputs, found) -> int:
     import pandas as pd
 
     from .checks import check_detect_outputs, check_output_folder
-    from ..files.file_detection import check_targets, check_unedited, metadata_path, output_paths, table_digests
-    from ..files.io import atomic_write_text
+    from ..files.file_detection import check_targets, check_unedited, output_paths
     from ..detection.volume_detection import VOLUME_COLUMNS, VolumeOptions, detect_volume_file
     from ..detection.sizing import with_advice
 
@@ -228,21 +227,28 @@ def _detect_volumes(args, inputs, found) -> int:
             f"; low confidence: {with_advice(record['diameter_reason'], 'give --diameter')}" if low else "")
         columns = VOLUME_COLUMNS + [c for c in table.columns if c not in VOLUME_COLUMNS]
         if target is not None:
-            atomic_write_text(target, table[columns].to_csv(index=False, float_format="%.3f"))
-            atomic_write_text(metadata_path(target), json.dumps({"inputs": [record],
-                                                                "tables": table_digests(target, "spheres")}, indent=2))
+            _write_volume_table(target, table[columns], [record])
         else:
             if len(inputs) > 1:
                 table["file"] = str(path)
             tables.append(table[columns + (["file"] if len(inputs) > 1 else [])])
         records.append(record)
     if not folder:
-        out = pd.concat(tables, ignore_index=True)
-        atomic_write_text(output, out.to_csv(index=False, float_format="%.3f"))
-        atomic_write_text(metadata_path(output), json.dumps({"inputs": records,
-                                                             "tables": table_digests(output, "spheres")}, indent=2))
+        _write_volume_table(output, pd.concat(tables, ignore_index=True), records)
     log.info("wrote %s", output)
     return 0
+
+
+def _write_volume_table(output: Path, table, records: list[dict]) -> None:
+    """The table at ``output`` and its metadata. The metadata first without the table's digest: a run killed
+    between the two leaves the new table replaceable by the next run, not refused as edited by hand."""
+    from ..files.file_detection import metadata_path, table_digests
+    from ..files.io import atomic_write_text
+
+    atomic_write_text(metadata_path(output), json.dumps({"inputs": records, "unfinished": True}, indent=2))
+    atomic_write_text(output, table.to_csv(index=False, float_format="%.3f"))
+    atomic_write_text(metadata_path(output), json.dumps({"inputs": records,
+                                                         "tables": table_digests(output, "spheres")}, indent=2))
 
 
 def add_evaluate_options(evaluate: argparse.ArgumentParser, positive) -> None:
