@@ -499,3 +499,89 @@ def test_a_detection_ending_after_a_switch_keeps_the_edits_of_the_frame_it_would
     assert len(read_kind_table(session.project.folder / "frames" / "frame-0000.csv", "rods")) == found - 1
     detect(widget, qtbot)  # still marked edited: Detect again replaces them, one Undo away
     assert "detected over your edits on frame 0: Undo brings them back" in widget.status.text()
+
+
+def test_a_detection_ending_after_switching_away_and_back_is_shown_in_the_images_new_session(make_napari_viewer, qtbot,
+                                                                                           project_home):
+    # It went to the session put away: saved on disk under the new session's layers, which still showed the frame
+    # as it was (and their next save could write that back over the detection).
+    viewer = make_napari_viewer()
+    viewer.add_image(rods_image(97), name="a")
+    viewer.add_image(rods_image(98), name="b")
+    widget = open_dock(viewer, "rods")
+    widget.image_combo.setCurrentText("a")
+    on_disk = lambda: read_kind_table(widget.session.project.folder / "frames" / "frame-0000.csv", "rods")  # noqa: E731
+    widget.detect()
+    widget.image_combo.setCurrentText("b")  # away and back before the worker's result reaches the dock
+    widget.image_combo.setCurrentText("a")
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    found = len(on_disk())
+    assert found >= 3 and widget.session.main_layer.nshapes == found
+    assert widget.status.text().startswith(f"{found} rods with round-001"), widget.status.text()
+    layer = widget.session.main_layer
+    layer.selected_data = {0}
+    layer.remove_selected()
+    edited = widget.session.tables[0]
+    widget.detect()
+    widget.kind_combo.setCurrentText("chains")  # the kind away and back this time
+    widget.kind_combo.setCurrentText("rods")
+    session = widget.session
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    assert session.main_layer.nshapes == len(on_disk()) == found  # replaced as if the dock had stayed
+    assert "detected over your edits on frame 0: Undo brings them back" in widget.status.text(), widget.status.text()
+    widget.review.undo()
+    pd.testing.assert_frame_equal(session.tables[0], edited)
+    assert session.main_layer.nshapes == len(on_disk()) == found - 1
+
+
+def test_edits_inside_an_accepted_box_are_not_called_detected_over(make_napari_viewer, qtbot, project_home):
+    # The frame was marked edited, so Detect said it detected over the edits the accepted box had kept.
+    viewer = make_napari_viewer()
+    viewer.add_image(rods_image(98), name="img")
+    widget = open_dock(viewer, "rods")
+    detect(widget, qtbot)
+    session, layer = widget.session, widget.session.main_layer
+    said = "detected over your edits on frame 0"
+
+    def delete_one(in_box: bool) -> pd.DataFrame:
+        rods = session.frame_table(0)
+        rows = np.flatnonzero(((rods["y"] < 60) & (rods["x"] < 60)) == in_box)
+        layer.selected_data = {int(rows[0])}
+        layer.remove_selected()
+        return session.tables[0]
+
+    session.regions.propose(0, (-0.5, -0.5, 60.0, 60.0))
+    delete_one(in_box=True)  # before accepting the box
+    widget.review.accept_region()
+    accepted = session.tables[0]
+    detect(widget, qtbot)
+    assert said not in widget.status.text(), widget.status.text()
+    assert len(session.tables[0]) == len(accepted) and session.project.edited_frames == []
+    edited = delete_one(in_box=True)  # after accepting it
+    detect(widget, qtbot)
+    assert said not in widget.status.text() and len(session.tables[0]) == len(edited)
+    widget.review.undo()  # the edit's own Undo still brings the rod back
+    assert len(session.tables[0]) == layer.nshapes == len(accepted)
+    delete_one(in_box=False)  # outside the box the detection does replace it
+    detect(widget, qtbot)
+    assert f"{said}: Undo brings them back" in widget.status.text()
+    assert len(session.tables[0]) == len(accepted)
+
+
+def test_nothing_found_is_saved_to_the_frame_searched_not_the_frame_on_screen(make_napari_viewer, qtbot, project_home):
+    # An empty result went to the frame on screen when it arrived: moving to frame 0 while frame 1 was searched
+    # replaced frame 0's rods with nothing.
+    viewer = make_napari_viewer()
+    viewer.add_image(np.stack([rods_image(96), np.zeros((96, 96), np.float32)]), name="img")
+    widget = open_dock(viewer, "rods")
+    detect(widget, qtbot)
+    session = widget.session
+    frame_0 = session.tables[0]
+    assert len(frame_0) >= 3
+    viewer.dims.set_current_step(0, 1)
+    widget.detect()
+    viewer.dims.set_current_step(0, 0)  # back before the worker's result reaches the dock
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    assert len(session.tables[1]) == 0 and session.project.saved_frames() == [0, 1]
+    pd.testing.assert_frame_equal(session.tables[0], frame_0)
+    assert len(read_kind_table(session.project.folder / "frames" / "frame-0000.csv", "rods")) == len(frame_0)

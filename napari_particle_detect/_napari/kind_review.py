@@ -304,25 +304,30 @@ class KindSession:
         for frame in sorted(set(table["frame"].astype(int)) if frames is None else set(map(int, frames))):
             if self.project.is_reviewed(frame):
                 continue
-            if not shown and frame in edited:  # still marked edited: Detect there, shown, replaces them one Undo away
-                self.kept_edits.append(frame)
-                continue
             found = table[table["frame"] == frame].reset_index(drop=True)
             regions = self.project.regions(frame)
             saved = self.tables.get(frame)
+            replaced, new = saved, found  # what the detection takes off the frame, and what it puts there
             if regions and saved is not None:
                 inside = np.zeros(len(saved), bool)
                 outside = np.ones(len(found), bool)
                 for region in regions:
                     inside |= region.contains(saved["y"], saved["x"])
                     outside &= ~region.contains(found["y"], found["x"])
-                found = self._joined(self._kept(saved, inside), self._kept(found, outside))
-            if frame in edited and saved is not None:
+                replaced, new = self._kept(saved, ~inside), self._kept(found, outside)
+                found = self._joined(self._kept(saved, inside), new)
+            # Edits that all lie where the detection changes nothing (inside accepted boxes) are not detected over.
+            over_edits = frame in edited and saved is not None and not _same(replaced, new, COMPARED[self.kind])
+            if over_edits and not shown:  # still marked edited: Detect there, shown, replaces them one Undo away
+                self.kept_edits.append(frame)
+                continue
+            if over_edits:
                 self.history.record(frame, saved)
                 self.actions.append(("edit", frame))
                 self.replaced_edits.append(frame)
-            else:
+            elif frame not in edited:
                 self.history.forget(frame)
+            # else: the frame's edits stand as they were, and so do their Undo steps.
             self._save(frame, found)
             # Only once replaced: a detection that could not be saved leaves the frame's edits marked.
             self.project.clear_edited([frame])

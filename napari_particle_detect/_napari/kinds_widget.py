@@ -183,7 +183,7 @@ class KindsWidget(ClosingDock, QWidget):
         self.status.setText(f"finding {session.kind} in {session.image.name} with {round_name}…")
         self.detect_button.setEnabled(False)
         self.worker = create_worker(detect_in, data, session.kind, model, threshold, frame)
-        self.worker.returned.connect(lambda table: self._show(session, table, round_name))
+        self.worker.returned.connect(lambda table: self._show(session, table, round_name, frame or 0))
         self.worker.errored.connect(report)
         self.worker.finished.connect(self._finished)
         self.worker.start()
@@ -192,8 +192,14 @@ class KindsWidget(ClosingDock, QWidget):
         self.worker = None
         self.detect_button.setEnabled(True)
 
-    def _show(self, session: KindSession, table, round_name: str) -> None:
-        frames = sorted(set(table["frame"].astype(int))) or [session.current_frame()]
+    def _show(self, session: KindSession, table, round_name: str, detected_frame: int) -> None:
+        # Nothing found is saved to the frame searched, not to the one on screen when the result arrives.
+        frames = sorted(set(table["frame"].astype(int))) or [detected_frame]
+        current = self.session
+        if current is not None and current.project.folder == session.project.folder:
+            # Switched away and back before it ended: the image's new session, the one seen, takes it (and its
+            # Undo); the one put away would save it under layers that still show the frames as they were.
+            session = current
         if session is not self.session or self.closed:  # another image or kind, or the dock closed: saved, not drawn
             saved = session.set_detections(table, frames, shown=False)
             found = f"{len(table)} {session.kind} found in {session.image.name} with {round_name}"
