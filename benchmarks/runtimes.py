@@ -43,7 +43,7 @@ from accuracy import AREA_FRACTIONS, LOOKS, cell_images  # noqa: E402
 
 from napari_particle_detect.detection import networks, runtimes  # noqa: E402
 from napari_particle_detect.detection.devices import native_bfloat16_cpu  # noqa: E402
-from napari_particle_detect.detection.openvino_runtime import openvino_available  # noqa: E402
+from napari_particle_detect.detection.openvino_runtime import import_openvino, openvino_available  # noqa: E402
 from napari_particle_detect.synthetic import spheres as synthetic  # noqa: E402
 from napari_particle_detect.kinds.evaluation import Counts  # noqa: E402
 from napari_particle_detect.detection.prediction import detect  # noqa: E402
@@ -261,7 +261,7 @@ def main(argv=None) -> int:
           f"auto picks for this model: onnx {runtimes.auto_onnx_precision(model)} (int8 only for weights in "
           "runtimes.INT8_GATE_PASSED)")
     if openvino_available():
-        import openvino
+        openvino = import_openvino()
 
         print(f"openvino {openvino.__version__}; native bfloat16 on this CPU: {native_bfloat16_cpu()}; auto picks: "
               f"{' '.join(runtimes.resolve_runtime('auto', 'auto', torch.device('cpu'), model=model))} (OpenVINO "

@@ -223,3 +223,26 @@ def test_an_openvino_network_called_from_threads_at_once_gives_each_its_own_outp
         network.run(array)
     _concurrently(lambda i: network.run(inputs[0]), 1)
     assert network.requests == made
+
+
+def test_detecting_with_openvino_sends_no_telemetry_and_writes_nothing_in_home(tmp_path):
+    # `import openvino` alone sent a usage event to Google Analytics and wrote ~/intel (a client id, usage
+    # counts): a detection on OpenVINO phoned home. OpenVINO's own stub stands in for its telemetry now.
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    home.mkdir()
+    script = ("import sys, numpy as np\n"
+              "from napari_particle_detect.detection.prediction import detect\n"
+              "table = detect(np.random.default_rng(0).random((64, 64)), device='cpu', diameter=12, "
+              "runtime='openvino', precision='float32')\n"
+              "import openvino.tools.ovc.telemetry_utils as telemetry\n"
+              "print(telemetry.tm.__name__, 'openvino_telemetry' in sys.modules, 'openvino' in sys.modules)\n")
+    env = {**os.environ, "HOME": str(home), "NAPARI_PARTICLE_DETECT_HOME": str(tmp_path / "npd"),
+           "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["openvino.tools.ovc.telemetry_stub", "False", "True"]
+    assert list(home.iterdir()) == []

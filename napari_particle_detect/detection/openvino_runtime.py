@@ -10,7 +10,9 @@ nothing changes.
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import torch
 
@@ -24,9 +26,26 @@ def openvino_available() -> bool:
     return importlib.util.find_spec("openvino") is not None
 
 
+def import_openvino() -> ModuleType:
+    """OpenVINO, imported without its telemetry. ``import openvino`` alone sends a usage event to Google
+    Analytics and writes ~/intel unless the user opted out (openvino.tools.ovc); this package runs offline.
+    With openvino_telemetry unimportable, OpenVINO falls back to its own stub (openvino.tools.ovc.telemetry_stub)."""
+    if "openvino" in sys.modules:  # imported before us (by the user's code, say): theirs to configure
+        return sys.modules["openvino"]
+    blocked = "openvino_telemetry" not in sys.modules
+    if blocked:
+        sys.modules["openvino_telemetry"] = None  # type: ignore[assignment] - Python's way to make an import fail
+    try:
+        import openvino
+    finally:
+        if blocked and sys.modules.get("openvino_telemetry", ModuleType("absent")) is None:
+            del sys.modules["openvino_telemetry"]
+    return openvino
+
+
 def compile_openvino(path: Path, precision: str, threads: int | None = None):
     """The exported ONNX network at ``path`` compiled by OpenVINO to run in ``precision`` on the CPU."""
-    import openvino as ov
+    ov = import_openvino()
 
     config = {"INFERENCE_NUM_THREADS": int(threads or torch.get_num_threads()), "PERFORMANCE_HINT": "LATENCY",
               "INFERENCE_PRECISION_HINT": _HINTS[precision]}
