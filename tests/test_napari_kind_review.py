@@ -585,3 +585,74 @@ def test_nothing_found_is_saved_to_the_frame_searched_not_the_frame_on_screen(ma
     assert len(session.tables[1]) == 0 and session.project.saved_frames() == [0, 1]
     pd.testing.assert_frame_equal(session.tables[0], frame_0)
     assert len(read_kind_table(session.project.folder / "frames" / "frame-0000.csv", "rods")) == len(frame_0)
+
+
+def test_undo_and_the_status_line_follow_edits_frames_and_a_reviewed_frame_detected_again(make_napari_viewer, qtbot,
+                                                                                          project_home):
+    # Undo stayed greyed out after an edit made in the layer (only the dock's buttons refreshed it), and the status
+    # line kept the last detection's count: after edits, on a frame never detected, and on Detect of a reviewed
+    # frame, whose count it called found with round-001.
+    viewer = make_napari_viewer()
+    viewer.add_image(np.stack([rods_image(90 + i) for i in range(2)]), name="img")
+    widget = open_dock(viewer, "rods")
+    detect(widget, qtbot)
+    undo, layer = widget.review.undo_button, widget.session.main_layer
+    found = layer.nshapes
+    assert not undo.isEnabled()
+    layer.selected_data = {0}
+    layer.remove_selected()
+    assert undo.isEnabled()
+    assert widget.status.text().startswith(f"{found - 1} rods on frame 0 (edited): drag a tip to fix a rod")
+    lines = [np.array(d) for d in layer.data]
+    lines[0][1, 1:] += 3.0  # a tip dragged
+    layer.data = lines
+    widget.review.undo()
+    widget.review.undo()
+    assert not undo.isEnabled() and widget.status.text().startswith(f"{found} rods on frame 0 (edited)")
+    viewer.dims.set_current_step(0, 1)
+    assert widget.status.text() == "frame 1 not detected yet: Detect finds rods in it"
+    viewer.dims.set_current_step(0, 0)
+    widget.review.accept_frame()
+    detect(widget, qtbot)
+    assert widget.status.text().startswith(
+        f"{found} rods on frame 0 (frame 0 is reviewed: kept as you accepted it, not detected with round-001; "
+        "Un-accept it to detect it again)"), widget.status.text()
+
+
+def test_the_chains_sample_opens_the_dock_on_chains_and_a_bead_added_is_counted_and_undoable(make_napari_viewer,
+                                                                                             qtbot, project_home):
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "chains")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Rods and chains")
+    assert widget.kind_combo.currentText() == "chains"
+    assert widget.status.text() == "Detect finds chains in synthetic bead chains with the shipped model"
+    detect(widget, qtbot)
+    beads = widget.session.main_layer
+    table = widget.session.tables[0]
+    n, chains = len(table), table["chain"].nunique()
+    beads.add(np.array([[5.0, 5.0]]))  # a chain of its own
+    assert widget.review.undo_button.isEnabled()
+    assert widget.status.text() == f"{n + 1} beads in {chains + 1} chains (edited) (free beads are chains of one)"
+
+
+def test_un_accept_takes_back_a_frame_accepted_before_the_dock_was_reopened(make_napari_viewer, qtbot, project_home):
+    # Undo only reaches this session's acceptances: a frame accepted before the dock was closed stayed reviewed.
+    viewer = make_napari_viewer()
+    viewer.add_image(rods_image(97), name="img")
+    widget = open_dock(viewer, "rods")
+    detect(widget, qtbot)
+    assert not widget.review.unaccept_button.isEnabled()
+    widget.review.accept_frame()
+    accepted = widget.session.tables[0]
+    viewer.window.remove_dock_widget("all")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Rods and chains")
+    review, session = widget.review, widget.session
+    assert not review.undo_button.isEnabled() and review.unaccept_button.isEnabled()
+    review.unaccept_button.click()
+    assert session.project.reviewed_frames == [] and not review.unaccept_button.isEnabled()
+    pd.testing.assert_frame_equal(session.tables[0], accepted)  # as it is: only its review is taken back
+    assert widget.status.text().startswith(f"{len(accepted)} rods (not reviewed)")
+    # Accepted and un-accepted in this session, its acceptance is no longer Undo's to take back.
+    review.accept_frame()
+    review.unaccept()
+    assert session.actions == [] and not review.undo_button.isEnabled()

@@ -9,6 +9,8 @@ closing the dock (or napari) and opening it again brings back what was there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 from napari.layers import Image
@@ -44,8 +46,11 @@ COMPARED = {"rods": ["y", "x", "angle", "length", "width"], "chains": ["y", "x",
 class KindSession:
     """One image reviewed for one kind: the project, its layers, the acceptance history."""
 
-    def __init__(self, viewer, image: Image, kind: str) -> None:
+    def __init__(self, viewer, image: Image, kind: str, on_change: Callable[[], None] | None = None) -> None:
         self.viewer, self.image, self.kind = viewer, image, kind
+        # Called once the saved tables or acceptances changed, whoever changed them (an edit in a layer, most
+        # often, which no button of the dock sees): the dock's Undo and counts follow.
+        self.on_change = on_change
         self.stack = image.ndim == 3
         self.project = open_kind_project(kind, image_path(image), image.name, image.data)
         self.regions = KindRegionLayers(viewer, image, placement(image), on_deleted=self._regions_deleted,
@@ -243,7 +248,13 @@ class KindSession:
             changed.append(frame)
         if changed and self.kind == "chains":
             self._redraw_paths()
+        if changed:
+            self._changed()
         return changed
+
+    def _changed(self) -> None:
+        if self.on_change is not None and not self._away:  # put away, it is no longer what the dock shows
+            self.on_change()
 
     def relink(self, how: str) -> int:
         """Link (``how`` "link") two chain ends, or "cut" the bond between two neighbours, of the two
@@ -334,6 +345,7 @@ class KindSession:
             kept.append(frame)
         if shown:
             self.redraw()
+            self._changed()
         return kept
 
     def put_away(self) -> list[str]:
@@ -380,6 +392,7 @@ class KindSession:
         self.actions.append(("accept", frame, None, before))
         self.regions.clear_draft(frame)  # a proposed box on the frame is moot once all of it is accepted
         self.redraw()
+        self._changed()
         return accepted
 
     def accept_region(self, frame: int, box: Box | None = None) -> Region:
@@ -397,6 +410,7 @@ class KindSession:
         self.regions.clear_draft(frame)
         self.regions.show_accepted(self.project.regions())
         self.redraw()
+        self._changed()
         return region
 
     def undo(self) -> str:
@@ -407,10 +421,7 @@ class KindSession:
         frame = action[1]
         if action[0] == "accept":
             _, frame, region, before = action
-            if region is None:
-                self.project.unaccept_frame(frame)
-            else:
-                self.project.unaccept_region(frame, region)
+            self._unaccept(frame, region, by_undo=True)
             self._save(frame, before)
             what = f"frame {frame} un-accepted" if region is None else f"a region of frame {frame} un-accepted"
         else:
@@ -424,14 +435,35 @@ class KindSession:
             what = f"the last edit of frame {frame} undone"
         self.regions.show_accepted(self.project.regions())
         self.redraw()
+        self._changed()
         return what
+
+    def unaccept_frame(self, frame: int) -> None:
+        """``frame`` back to unreviewed, its rods or beads as they are now: also a frame accepted in an earlier
+        session, which this session's Undo does not reach."""
+        self.sync()
+        if not self.project.is_reviewed(frame):
+            raise ParticleDetectError(f"frame {frame} is not accepted")
+        self._unaccept(frame, None)
+        self._changed()
+
+    def _unaccept(self, frame: int, region: Region | None, by_undo: bool = False) -> None:
+        if region is None:
+            self.project.unaccept_frame(frame)
+        else:
+            self.project.unaccept_region(frame, region)
+        if not by_undo:
+            # Taken back otherwise than by Undo, this session's acceptances of it are no longer Undo's to take
+            # back: undoing one would put back the table from before it, over the edits made since.
+            self.actions = [a for a in self.actions if a[:3] != ("accept", int(frame), region)]
 
     def _regions_deleted(self, regions: list[Region]) -> None:
         if self._away:
             return
         for region in regions:
-            self.project.unaccept_region(region.frame, region)
+            self._unaccept(region.frame, region)
         self.regions.show_accepted(self.project.regions())
+        self._changed()
 
     def reviewed_masks(self) -> dict[int, np.ndarray]:
         masks: dict[int, np.ndarray] = {}

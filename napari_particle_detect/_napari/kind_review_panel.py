@@ -38,12 +38,14 @@ class KindReviewPanel(QGroupBox):
         # (label, action, tooltip, row, column, columns spanned): the buttons in their grid.
         buttons = [
             ("Accept frame", self.accept_frame, "This frame's objects are right: keep them as training data", 1, 0, 1),
-            ("Draw box", self.draw_box, "Drag a rectangle around the part of the frame you have checked", 1, 1, 1),
+            ("Un-accept", self.unaccept, "This frame back to unreviewed, its objects as they are now (also a frame "
+             "accepted before the dock was last opened)", 1, 1, 1),
+            ("Undo", self.undo, "Take back this session's last acceptance (un-accept) or last edit", 1, 2, 1),
+            ("Draw box", self.draw_box, "Drag a rectangle around the part of the frame you have checked", 2, 0, 1),
             ("Accept box", self.accept_region, "The objects centred inside the box are right: keep that region as "
-             "training data (the rest of the frame is not learned from)", 1, 2, 1),
-            ("Undo", self.undo, "Take back the last acceptance (un-accept) or the last edit", 2, 0, 1),
+             "training data (the rest of the frame is not learned from)", 2, 1, 1),
             ("Review next", self.review_next, "Go to where the model hesitates most: objects scored near the "
-             "threshold", 2, 1, 1),
+             "threshold", 2, 2, 1),
             ("Link 2 ends", self.link, "Bond the two selected beads, each an end of its chain or a free bead: "
              "two chains become one (the two ends of one chain close a ring)", 3, 0, 1),
             ("Cut between 2", self.cut, "Remove the bond between the two selected neighbouring beads: the chain "
@@ -61,9 +63,9 @@ class KindReviewPanel(QGroupBox):
             grid.addWidget(button, row, column, 1, span)
         self.mode_combo = QComboBox()
         self.mode_combo.addItems([f"by {mode}" for mode in MODES])
-        grid.addWidget(self.mode_combo, 2, 2)
+        grid.addWidget(self.mode_combo, 3, 2)  # under Review next
         grid.addWidget(self.hint, 6, 0, 1, 3)
-        self.undo_button = self.buttons["Undo"]
+        self.undo_button, self.unaccept_button = self.buttons["Undo"], self.buttons["Un-accept"]
         self.refresh()
 
     def session(self) -> KindSession:
@@ -90,6 +92,7 @@ class KindReviewPanel(QGroupBox):
                             f"{regions} region{'s' * (regions != 1)} · project {project.folder.name}")
         self.hint.setText(HINT[session.kind])
         self.undo_button.setEnabled(bool(session.actions))
+        self.unaccept_button.setEnabled(project.is_reviewed(here))
 
     @reports_errors
     def accept_frame(self) -> None:
@@ -98,6 +101,14 @@ class KindReviewPanel(QGroupBox):
         table = session.accept_frame(frame)
         self.refresh()
         self.status.setText(f"frame {frame} accepted with {len(table)} {_objects(session.kind)}; " + self.status.text())
+
+    @reports_errors
+    def unaccept(self) -> None:
+        session = self.session()
+        frame = session.current_frame()
+        session.unaccept_frame(frame)
+        self.refresh()
+        show_info(f"frame {frame} un-accepted, its {_objects(session.kind)} kept as they are")
 
     @reports_errors
     def draw_box(self) -> None:

@@ -11,6 +11,7 @@ Choosing an image and a kind opens that project, so what was reviewed comes back
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info
 from qtpy.QtWidgets import (
@@ -43,6 +44,7 @@ class KindsWidget(ClosingDock, QWidget):
         self.worker = None
         self.session: KindSession | None = None
         self._detected_with: str | None = None  # the round that found what the status line counts
+        self._status_frame: int | None = None  # the frame whose rods or beads the status line counts
         self.image_combo = QComboBox()
         self.kind_combo = QComboBox()
         self.kind_combo.addItems(["rods", "chains"])
@@ -77,6 +79,22 @@ class KindsWidget(ClosingDock, QWidget):
 
     def _frame_changed(self, event=None) -> None:
         self.review.refresh()
+        # Only another frame: the step also moves when a layer is added or the view changes, and the line's
+        # hints (a detection's, a round's) stand until what they speak of changes.
+        if self.session is not None and self.session.current_frame() != self._status_frame:
+            self._say_frame()
+
+    def _session_changed(self) -> None:
+        """The session saved an edit, an acceptance or an undo: Undo and the counts follow."""
+        self.review.refresh()
+        self._say_frame()
+
+    def _say_frame(self) -> None:
+        session = self.session
+        if session is None or self.worker is not None:  # a detection running says so until it ends
+            return
+        self.status.setText(_frame_text(session))
+        self._status_frame = session.current_frame()
 
     def _refresh_images(self, event=None) -> None:
         from napari.layers import Image
@@ -102,16 +120,20 @@ class KindsWidget(ClosingDock, QWidget):
             self._image_chosen()
 
     def _image_chosen(self) -> None:
-        """A new image: the kind of the project it already has (when it has one kind's only), then attach."""
+        """A new image: the kind of the project it already has (when it has one kind's only), else the kind
+        its layer says it shows (a sample's), then attach."""
         name = self.image_combo.currentText()
         if name and name in self.viewer.layers:
-            from ..projects.kinds_project import existing_kinds
+            from ..projects.kinds_project import KINDS, existing_kinds
             from .annotation import image_path
+            from .sample_data import KIND_HINT
 
             layer = self.viewer.layers[name]
             found = existing_kinds(image_path(layer), name, layer.data)
-            if len(found) == 1 and found[0] != self.kind_combo.currentText():
-                self.kind_combo.setCurrentText(found[0])  # attaches
+            hinted = layer.metadata.get(KIND_HINT)
+            wanted = found[0] if len(found) == 1 else hinted if not found and hinted in KINDS else None
+            if wanted is not None and wanted != self.kind_combo.currentText():
+                self.kind_combo.setCurrentText(wanted)  # attaches
                 return
         self.attach()
 
@@ -127,11 +149,13 @@ class KindsWidget(ClosingDock, QWidget):
         self.rounds.status.setText("")
         if name and name in self.viewer.layers and not self.rounds.running():
             try:
-                self.session = KindSession(self.viewer, self.viewer.layers[name], kind)
+                self.session = KindSession(self.viewer, self.viewer.layers[name], kind,
+                                           on_change=self._session_changed)
             except ParticleDetectError as exc:
                 report(exc)
         if self.session is not None:
             self.status.setText(self._project_text(self.session))
+            self._status_frame = self.session.current_frame()
         self.review.refresh()
         self.rounds.refresh()
         return self.session
@@ -213,19 +237,23 @@ class KindsWidget(ClosingDock, QWidget):
         kept = session.set_detections(table, frames)
         self._detected_with = round_name
         skipped = [f for f in frames if f not in kept]
-        note = f" (frame {skipped[0]} is reviewed: kept as you accepted it)" if skipped else ""
-        if session.replaced_edits:
-            note += f" (detected over your edits on frame {session.replaced_edits[0]}: Undo brings them back)"
         # What the frames show: more than was found where accepted boxes or a reviewed frame keep theirs.
         shown = session.frames_table(frames)
-        count = len(shown)
-        found = f"with {round_name}" if count == len(table) else f"shown, {len(table)} found with {round_name}"
-        if session.kind == "rods":
-            self.status.setText(f"{count} rods {found}{note}: drag a tip to fix a rod, draw a line to add one, "
-                                "select and Delete to remove")
+        if not kept:  # nothing the model found is shown: what is counted is what was accepted
+            found = ""
+        elif len(shown) == len(table):
+            found = f" with {round_name}"
         else:
-            chains = int(shown.groupby("frame")["chain"].nunique().sum()) if count else 0
-            self.status.setText(f"{count} beads in {chains} chains {found}{note} (free beads are chains of one)")
+            found = f" shown, {len(table)} found with {round_name}"
+        note = ""
+        if skipped:
+            note = f" (frame {skipped[0]} is reviewed: kept as you accepted it" + (
+                ")" if kept else f", not detected with {round_name}; Un-accept it to detect it again)")
+        if session.replaced_edits:
+            note += f" (detected over your edits on frame {session.replaced_edits[0]}: Undo brings them back)"
+        where = f" on frame {frames[0]}" if session.stack and len(frames) == 1 else ""
+        self.status.setText(_counted(session.kind, shown, f"{where}{found}{note}"))
+        self._status_frame = frames[0]
         self.review.refresh()
         self.rounds.refresh()
 
@@ -247,6 +275,7 @@ class KindsWidget(ClosingDock, QWidget):
         session = self.session
         if session is None:
             return
+        session.on_change = None  # its edits from now on are saved, not shown in a dock that is going
         try:
             if put_layers_away:
                 self.session = None
@@ -259,3 +288,31 @@ class KindsWidget(ClosingDock, QWidget):
                 session.sync()
         except ParticleDetectError as exc:
             report(exc)
+
+
+def _frame_text(session: KindSession) -> str:
+    """The status line on the current frame: its rods or beads as saved now, and what the user did to it."""
+    frame, project = session.current_frame(), session.project
+    table = session.tables.get(frame)
+    if table is None:
+        place = f"frame {frame}" if session.stack else session.image.name
+        return f"{place} not detected yet: Detect finds {session.kind} in it"
+    if project.is_reviewed(frame):
+        state = "reviewed"
+    else:
+        done = ["edited"] if frame in project.edited_frames else []
+        boxes = len(project.regions(frame))
+        if boxes:
+            done.append(f"{boxes} box{'es' * (boxes != 1)} accepted")
+        state = ", ".join(done) or "not reviewed"
+    where = f" on frame {frame}" if session.stack else ""
+    return _counted(session.kind, table, f"{where} ({state})")
+
+
+def _counted(kind: str, table: pd.DataFrame, said: str) -> str:
+    """The status line's count of ``table``'s rods or beads, ``said`` after it, then how to edit them."""
+    if kind == "rods":
+        return (f"{len(table)} rods{said}: drag a tip to fix a rod, draw a line to add one, select and Delete to "
+                "remove")
+    chains = int(table.groupby("frame")["chain"].nunique().sum()) if len(table) else 0
+    return f"{len(table)} beads in {chains} chains{said} (free beads are chains of one)"

@@ -13,6 +13,9 @@ from ..synthetic.spheres import benchmark_config, synthesize
 # The same seeds as sample_data/synthetic_stack.tif, so the generated sample and the file agree.
 SYNTHETIC_SEEDS = (900, 901, 902, 903)
 BULK_WATER_UM_PER_PX = 1 / 2.85
+# In a sample image's layer metadata: the kind of particle it shows, so the Rods and chains dock opens it
+# with that kind instead of making the user notice it is set to the other.
+KIND_HINT = "particle_kind"
 
 
 def synthetic_stack(shape: tuple[int, int] = (256, 256), area_fraction: float = 0.7) -> list[tuple]:
@@ -54,7 +57,8 @@ def rods_sample() -> list[tuple]:
 
     sample = synthesize_rods(benchmark_rod_config("fluorescent", 0.2), seed=910)
     lines, kwargs, kind = rods_layer_data(sample.table.assign(source="added"), "rods truth")
-    return [(sample.image, {"name": "synthetic rods"}, "image"), (lines, {**kwargs, "visible": False}, kind)]
+    return [(sample.image, {"name": "synthetic rods", "metadata": {KIND_HINT: "rods"}}, "image"),
+            (lines, {**kwargs, "visible": False}, kind)]
 
 
 def chains_sample() -> list[tuple]:
@@ -64,5 +68,5 @@ def chains_sample() -> list[tuple]:
 
     sample = synthesize_chains(benchmark_chain_config("fluorescent", 0.3), seed=911)
     layers = chain_layers_data(sample.table.assign(source="added", score=np.nan), "chains truth")
-    return [(sample.image, {"name": "synthetic bead chains"}, "image")] + [
+    return [(sample.image, {"name": "synthetic bead chains", "metadata": {KIND_HINT: "chains"}}, "image")] + [
         (data, {**kwargs, "visible": False}, kind) for data, kwargs, kind in layers]
