@@ -436,16 +436,18 @@ def test_a_multichannel_tiff_is_refused_in_one_line_and_detected_in_the_channel_
     err = capsys.readouterr().err
     assert code == 2 and err.strip().splitlines() == [
         f"particle-detect: error: {path}: its metadata names axes CYX (shape 2x96x96): 2 channels, and detection "
-        "reads one; give --channel N (0-1) to detect one"]
+        "reads one; give channel=N (--channel N), N from 0 to 1, to detect one"]
     assert not (tmp_path / "none.csv").exists()
     common = ["--model", tiny_model, "--diameter", "10", "--threshold", "0.05"]
     detect_channel_as_its_plane_alone(run_cli, capsys, path, tmp_path / "alone.tif", common)
     assert json.loads((tmp_path / "one.json").read_text())["inputs"][0]["channel"] == 1
     code, _, err = run_cli(capsys, "detect", path, "-o", tmp_path / "c.csv", "--channel", "2", *common)
-    assert code == 2 and err.strip() == f"particle-detect: error: {path}: --channel 2, but it has 2 channels (0-1)"
+    assert code == 2 and err.strip() == (f"particle-detect: error: {path}: channel=2 (--channel 2), but it has 2 "
+                                         "channels (0-1)")
     code, _, err = run_cli(capsys, "detect", tmp_path / "alone.tif", "-o", tmp_path / "c.csv", "--channel", "0",
                            *common)
-    assert code == 2 and "alone.tif: --channel 0, but it has no channels (shape 96x96); leave out --channel" in err
+    assert code == 2 and ("alone.tif: channel=0 (--channel 0), but it has no channels (shape 96x96); leave out "
+                          "channel= (--channel)") in err
 
 
 @pytest.mark.parametrize("name", ["rgb_planar.tif", "rgb.tif", "yxc.tif"])
@@ -459,15 +461,16 @@ def test_colour_and_channel_tiffs_are_refused_with_one_line_that_says_how_to_cho
     if name == "rgb_planar.tif":
         tifffile.imwrite(path, np.stack([grey] * 3), photometric="rgb", planarconfig="separate", metadata=None)
         said = "looks like an RGB(A) image (axes SYX, shape 3x96x96: 3 samples per pixel); convert it to greyscale " \
-               "first, or give --channel N (0-2) to detect one, or --axes TYX if its 3 planes are frames"
+               "first, or give channel=N (--channel N), N from 0 to 2, to detect one, or --axes TYX if its 3 planes " \
+               "are frames"
     elif name == "rgb.tif":
         tifffile.imwrite(path, np.stack([grey] * 3, -1), photometric="rgb")
         said = "looks like an RGB(A) image (axes YXS, shape 96x96x3: 3 samples per pixel); convert it to greyscale " \
-               "first, or give --channel N (0-2) to detect one"
+               "first, or give channel=N (--channel N), N from 0 to 2, to detect one"
     else:
         tifffile.imwrite(path, np.stack([grey, grey[::-1]], -1), photometric="minisblack")
-        said = "shape 96x96x2 looks like 2 channels on its last axis (its metadata names no axes); give --channel N " \
-               "(0-1) to detect one"
+        said = "shape 96x96x2 looks like 2 channels on its last axis (its metadata names no axes); give channel=N " \
+               "(--channel N), N from 0 to 1, to detect one"
     code = main(["detect", str(path), "-o", str(tmp_path / "c.csv"), "--model", str(tiny_model)])
     err = capsys.readouterr().err
     assert code == 2 and err.strip().splitlines() == [f"particle-detect: error: {path}: {said}"]
@@ -511,8 +514,8 @@ def test_rgb_planes_are_frames_where_tifffile_wrote_them_and_colours_where_anoth
     tifffile.imwrite(tmp_path / "other.tif", frames, photometric="rgb", metadata=None)
     common = ["--model", tiny_model, "--diameter", "10"]
     code, _, err = run_cli(capsys, "detect", tmp_path / "other.tif", "-o", tmp_path / "c.csv", *common)
-    assert code == 2 and err.strip().endswith("give --channel N (0-2) to detect one, or --axes TYX if its 3 planes "
-                                              "are frames"), err
+    assert code == 2 and err.strip().endswith("give channel=N (--channel N), N from 0 to 2, to detect one, or --axes "
+                                              "TYX if its 3 planes are frames"), err
     for name, options in (("tifffile", []), ("plain", []), ("other", ["--axes", "TYX"]), ("plain", ["--axes", "TYX"]),
                           ("tifffile", ["--channel", "1"]), ("other", ["--channel", "1"])):
         out = tmp_path / f"{name}{''.join(options)}.csv"

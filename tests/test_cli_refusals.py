@@ -431,8 +431,9 @@ def test_refusals_up_front_come_before_any_progress_bar(tmp_path, capsys, sphere
             ([image, "-o", f"{tmp_path}/out/", "--model", mismatched], "do not match the resnet in its card"),
             ([image, "-o", tmp_path / "out.csv", "--model", mismatched], "do not match the resnet in its card"),
             ([image, "-o", f"{tmp_path}/out/", "--model", "rods"], "this model finds rods, not spheres; give a "
-                                                                   "sphere model or --kind rods"),
-            ([image, "-o", tmp_path / "out.csv", "--model", "rods"], "give a sphere model or --kind rods"),
+                                                                   "sphere model, or kind='rods' (--kind rods)"),
+            ([image, "-o", tmp_path / "out.csv", "--model", "rods"],
+             "give a sphere model, or kind='rods' (--kind rods)"),
             # The output folder is the inputs' own, where their truth tables lie.
             ([spheres, "-o", spheres, "--model", tiny_model], "move it or choose another output")]:
         code = main(["detect", *map(str, args), "--device", "cpu"])

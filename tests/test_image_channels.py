@@ -64,13 +64,14 @@ def test_planar_rgb_tiffs_are_refused_as_colour_and_read_one_channel_at_a_time(t
         path = tmp_path / name
         tifffile.imwrite(path, data, photometric="rgb", planarconfig="separate", metadata=None)
         said = (f"{path}: looks like an RGB(A) image (axes {axes}, shape {'x'.join(map(str, data.shape))}: 3 samples "
-                "per pixel); convert it to greyscale first, or give --channel N (0-2) to detect one")
+                "per pixel); convert it to greyscale first, or give channel=N (--channel N), N from 0 to 2, to detect "
+                "one")
         for lazy in (False, True):
             with pytest.raises(ParticleDetectError) as refused:
                 read_image(path, lazy=lazy)
             assert str(refused.value).startswith(said) and "\n" not in str(refused.value), str(refused.value)
             assert np.array_equal(np.asarray(read_image(path, lazy=lazy, channel=1)), data[..., 1, :, :])
-        with pytest.raises(ParticleDetectError, match="--channel 3, but it has 3 channels"):
+        with pytest.raises(ParticleDetectError, match=r"channel=3 \(--channel 3\), but it has 3 channels"):
             read_image(path, channel=3)
         assert file_axes(path, channel=2).channel == 2
     # --axes naming every axis reads the planes as they say, and the refusal says how.
@@ -88,7 +89,8 @@ def test_detect_refuses_a_planar_rgb_tiff_writing_nothing_and_detects_the_channe
     tifffile.imwrite(tmp_path / "alone.tif", spheres(1))
     common = ("--diameter", "10", *CPU)
     code, _, err = run_cli(capsys, "detect", path, "-o", tmp_path / "out.csv", *common)
-    assert code == 2 and len(err.strip().splitlines()) == 1 and "give --channel N (0-2)" in err, err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "give channel=N (--channel N), N from 0 to 2," in err, err
     assert nothing_written(tmp_path, "out")
     detect_channel_as_its_plane_alone(run_cli, capsys, path, tmp_path / "alone.tif", common)
 
@@ -103,10 +105,11 @@ def test_an_ome_zarr_c_axis_is_channels_not_frames(tmp_path):
         with pytest.raises(ParticleDetectError) as refused:
             read_image(path, lazy=lazy)
         assert str(refused.value) == (f"{path}: its metadata names axes CYX (shape 2x96x96): 2 channels, and "
-                                      "detection reads one; give --channel N (0-1) to detect one")
+                                      "detection reads one; give channel=N (--channel N), N from 0 to 1, to detect one")
         read = read_image(path, lazy=lazy, channel=1)
         assert np.array_equal(np.asarray(read), cyx[1]) and isinstance(read, ZarrStack) == lazy
-    with pytest.raises(ParticleDetectError, match=r"cyx.ome.zarr: --channel 2, but it has 2 channels \(0-1\)"):
+    with pytest.raises(ParticleDetectError,
+                       match=r"cyx.ome.zarr: channel=2 \(--channel 2\), but it has 2 channels \(0-1\)"):
         read_image(path, channel=2)
     assert (file_axes(path).axes, file_axes(path, channel=1).channel) == ("YX", 1)
     # A time series of channels, its one-plane z axis left out: each channel is a stack of frames.
@@ -120,7 +123,7 @@ def test_an_ome_zarr_c_axis_is_channels_not_frames(tmp_path):
     write_ome_zarr(tmp_path / "czyx.ome.zarr", czyx, "czyx")
     axes = file_axes(tmp_path / "czyx.ome.zarr", channel=1)
     assert axes.axes == "ZYX" and np.array_equal(np.asarray(read_volumes(tmp_path / "czyx.ome.zarr", axes)), czyx[1:])
-    with pytest.raises(ParticleDetectError, match="axes CZYX .*give --channel N"):
+    with pytest.raises(ParticleDetectError, match=r"axes CZYX .*give channel=N \(--channel N\)"):
         read_volumes(tmp_path / "czyx.ome.zarr", file_axes(tmp_path / "czyx.ome.zarr"))
     # A plain zarr names no axes: a last axis of 2-4 after two of image size is channels, as in a TIFF.
     yxc = zarr.open(str(tmp_path / "yxc.zarr"), mode="w", shape=(32, 40, 2), dtype=np.uint8)
@@ -137,7 +140,7 @@ def test_detect_refuses_a_two_channel_ome_zarr_writing_nothing_and_detects_the_c
     code, _, err = run_cli(capsys, "detect", tmp_path / "cyx.ome.zarr", "-o", tmp_path / "out.csv", *common)
     assert code == 2 and err.strip().splitlines() == [
         f"particle-detect: error: {tmp_path / 'cyx.ome.zarr'}: its metadata names axes CYX (shape 2x96x96): 2 "
-        "channels, and detection reads one; give --channel N (0-1) to detect one"], err
+        "channels, and detection reads one; give channel=N (--channel N), N from 0 to 1, to detect one"], err
     assert nothing_written(tmp_path, "out")
     code, _, err = run_cli(capsys, "detect", tmp_path / "cyx.ome.zarr", "-o", tmp_path / "one.csv", "--channel", "1",
                            *common)
@@ -168,7 +171,8 @@ def test_rods_and_chains_take_the_channel_chosen_as_spheres_do(tmp_path, capsys,
     for name in ("cyx.tif", "cyx.ome.zarr"):
         out = tmp_path / f"{name.split('.')[-1]}.csv"
         code, _, err = run_cli(capsys, "detect", tmp_path / name, "--kind", kind, "-o", out, *CPU)
-        assert code == 2 and len(err.strip().splitlines()) == 1 and "give --channel N (0-1) to detect one" in err, err
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+        assert "give channel=N (--channel N), N from 0 to 1, to detect one" in err, err
         assert nothing_written(tmp_path, out.stem)
         code, _, err = run_cli(capsys, "detect", tmp_path / name, "--kind", kind, "-o", out, "--channel", "1", *CPU)
         assert code == 0, err

@@ -92,7 +92,8 @@ def test_detect_refuses_what_the_command_line_refuses(frames, tiny_model):
         detect(frames[0], tiny_model, device="cpu", diameter=float("nan"))
     from napari_particle_detect.detection.kinds_prediction import shipped_model_path
 
-    with pytest.raises(ParticleDetectError, match="this model finds rods, not spheres; give a sphere model or --kind rods"):
+    with pytest.raises(ParticleDetectError,
+                       match=r"finds rods, not spheres; give a sphere model, or kind='rods' \(--kind rods\)"):
         detect(frames[0], shipped_model_path("rods"), device="cpu")
 
 

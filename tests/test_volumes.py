@@ -472,18 +472,21 @@ def test_a_tiff_of_several_channels_is_refused_by_name_and_read_one_channel_at_a
             message = str(refused.value)
             assert message.startswith(f"{path}: ") and "\n" not in message, message
             assert f"axes {axes}" in message and f"shape {shape}" in message, message
-            assert f"give --channel N (0-{count - 1})" in message and "names no axes" not in message, message
+            assert f"give channel=N (--channel N), N from 0 to {count - 1}," in message, message
+            assert "names no axes" not in message, message
             for channel in range(count):
                 read = read_image(path, lazy=lazy, channel=channel)
                 assert np.array_equal(np.asarray(read), np.take(data, channel, axis=axis)), (path, channel)
                 assert isinstance(read, LazyTiffStack) == (lazy and read.ndim == 3), (path, lazy)
-        with pytest.raises(ParticleDetectError, match=rf"--channel {count}, but it has {count} channels"):
+        with pytest.raises(ParticleDetectError,
+                           match=rf"channel={count} \(--channel {count}\), but it has {count} channels"):
             read_image(path, channel=count)
         # The axes are each channel's: a TCYX file's channels are stacks of frames, by its metadata.
         each = axes.replace("C", "").replace("S", "")
         assert file_axes(path, channel=0).axes == (each if each in ("YX", "TYX") else ""), path
         assert file_axes(path, channel=1).channel == 1
-        with pytest.raises(ParticleDetectError, match=rf"--channel {count}, but it has {count} channels"):
+        with pytest.raises(ParticleDetectError,
+                           match=rf"channel={count} \(--channel {count}\), but it has {count} channels"):
             file_axes(path, channel=count)
     # tifffile writes a stack of 3 or 4 frames as RGB planes unless told photometric="minisblack" (the bundled
     # sample stacks are such files): frames as before, a plane when one is chosen.
@@ -495,8 +498,8 @@ def test_a_tiff_of_several_channels_is_refused_by_name_and_read_one_channel_at_a
     assert file_axes(tmp_path / "tifffile_planes.tif", channel=2).axes == "YX"
     tifffile.imwrite(tmp_path / "grey.tif", np.zeros((2, 24, 24), np.uint8), imagej=True, metadata={"axes": "TYX"})
     for refuse in (read_image, file_axes):
-        with pytest.raises(ParticleDetectError, match=r"grey.tif: --channel 0, but it has no channels \(shape "
-                                                      r"2x24x24\); leave out --channel"):
+        with pytest.raises(ParticleDetectError, match=r"grey.tif: channel=0 \(--channel 0\), but it has no channels "
+                                                      r"\(shape 2x24x24\); leave out channel= \(--channel\)"):
             refuse(tmp_path / "grey.tif", channel=0)
 
 
@@ -510,7 +513,8 @@ def test_a_tiff_whose_metadata_names_no_axes_but_ends_in_2_to_4_values_is_taken_
     with pytest.raises(ParticleDetectError) as refused:
         read_image(tmp_path / "yxc.tif", lazy=True)
     assert str(refused.value) == (f"{tmp_path / 'yxc.tif'}: shape 32x40x2 looks like 2 channels on its last axis "
-                                  "(its metadata names no axes); give --channel N (0-1) to detect one")
+                                  "(its metadata names no axes); give channel=N (--channel N), N from 0 to 1, to "
+                                  "detect one")
     assert np.array_equal(read_image(tmp_path / "yxc.tif", lazy=True, channel=1), data[..., 1])
     tifffile.imwrite(tmp_path / "narrow.tif", np.zeros((5, 32, 3), np.uint8), photometric="minisblack")
     assert read_image(tmp_path / "narrow.tif").shape == (5, 32, 3)  # 5 rows: no image of channels
@@ -531,7 +535,7 @@ def test_the_chosen_channel_of_a_czyx_file_is_detected_as_a_volume(tmp_path, cap
     code, _, err = run_cli(capsys, "detect", path, "-o", tmp_path / "none.csv")
     assert code == 2 and err.strip().splitlines() == [
         f"particle-detect: error: {path}: its metadata names axes CZYX (shape 2x{'x'.join(map(str, volume.shape))}): "
-        "2 channels, and detection reads one; give --channel N (0-1) to detect one"]
+        "2 channels, and detection reads one; give channel=N (--channel N), N from 0 to 1, to detect one"]
     code, _, err = run_cli(capsys, "detect", path, "-o", tmp_path / "one.csv", "--channel", "1", "--diameter", "10")
     assert code == 0, err
     code, _, err = run_cli(capsys, "detect", tmp_path / "alone.tif", "-o", tmp_path / "alone.csv", "--diameter", "10")

@@ -25,7 +25,7 @@ from .devices import select_device
 from ..errors import ParticleDetectError
 from ..kinds.heatmap import RESIDUAL, decode_peaks
 from ..models import DetectorModel, load_model_cached
-from ..models.registry import require_kind
+from ..models.registry import ModelCard, require_kind, saved_card
 from .look import StackLook
 from .networks import prepare_network
 from .preprocessing import ConstantFrameError, NonFiniteFrameError, as_frames, check_frame, frame_indices
@@ -217,6 +217,8 @@ def resolve_sizing(
     ringed = 2 * sum(e.ringed for e in estimates) > len(estimates)
     used = float(np.median([e.diameter for e in estimates]))
     doubtful = [(i, e) for i, e in zip(picks, estimates) if not e.confident]
+    # A size no given diameter could have: read from too few pixels, it would place centres anywhere.
+    check_diameter_fits(used, frames.shape, name, estimated=True)
     reason = ""
     if 2 * len(doubtful) >= len(estimates):
         index, estimate = doubtful[0]
@@ -259,14 +261,26 @@ def check_diameter(diameter: float) -> None:
         raise ParticleDetectError(f"diameter must be a positive number, got {diameter}")
 
 
-def check_diameter_fits(diameter: float, shape: tuple[int, ...], name: str = "image") -> None:
-    """A given diameter no larger than the frames' smaller side (the rule the command line's ``--diameter``
+def check_diameter_fits(diameter: float, shape: tuple[int, ...], name: str = "image", estimated: bool = False) -> None:
+    """A diameter no larger than the frames' smaller side (the rule the command line's ``--diameter``
     follows, file_detection.check_diameter_fits): beyond it no particle fits, and detection would find
-    nothing while trusting the size it was given."""
+    nothing while trusting the size it was given. An ``estimated`` one is held to the same rule: one that
+    breaks it was read from too few pixels (a 20 px crop once read as 21.8 px particles), so the user's
+    diameter is asked for."""
     h, w = int(shape[-2]), int(shape[-1])
-    if diameter > min(h, w):
-        raise ParticleDetectError(f"{name}: diameter {diameter:g} px is larger than the image ({h} x {w} px); "
-                                  "give the particles' diameter in pixels")
+    if diameter <= min(h, w):
+        return
+    if estimated:
+        raise ParticleDetectError(f"{name}: the particle diameter estimated ({diameter:.1f} px) is larger than the "
+                                  f"image ({h} x {w} px), too small to estimate it in; give diameter= (--diameter) "
+                                  "in pixels")
+    raise ParticleDetectError(f"{name}: diameter {diameter:g} px is larger than the image ({h} x {w} px); "
+                              "give the particles' diameter in pixels")
+
+
+def applied_threshold(card: ModelCard, threshold: float | None) -> float:
+    """The score threshold detection applies: the one given, else the model card's."""
+    return card.threshold if threshold is None else float(threshold)
 
 
 def given_sizing(model: DetectorModel, diameter: float) -> Sizing:
@@ -290,8 +304,9 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 def require_spheres(model: DetectorModel) -> None:
     """Sphere detection runs a sphere model: one line naming the kind another model finds, and the way out."""
-    require_kind(model, "spheres", model.path or "the model", f"give a sphere model or --kind {model.card.kind}",
-                 spatial_dims=2)
+    found = model.card.kind
+    require_kind(model, "spheres", model.path or "the model",
+                 f"give a sphere model, or kind={found!r} (--kind {found})", spatial_dims=2)
 
 
 def iter_detect(
@@ -346,7 +361,7 @@ def iter_detect(
     require_spheres(model)
     network = prepare_network(model, device, precision, compile=compile, runtime=runtime)
     steps = steps_for(device)
-    thr = model.card.threshold if threshold is None else float(threshold)
+    thr = applied_threshold(model.card, threshold)
     try:
         sizing = resolve_sizing(model, stack, diameter, name)
         scale = sizing.scale
@@ -436,8 +451,15 @@ def detect(
     ``table.attrs`` holds the sizing used: ``diameter`` (given or estimated), ``scale`` (the factor
     frames were resampled by to reach the model's working size), ``ringed``, and
     ``diameter_confidence`` ("high", or "low" when too few particle-like blobs stood out of the
-    noise to trust an estimate: give the diameter) with ``diameter_reason``. A low-confidence
-    estimate is also logged as a warning (logger ``napari_particle_detect``), once per call.
+    noise to trust an estimate: give the diameter) with ``diameter_reason``; and ``threshold``, the
+    score threshold applied (the one given, else the model's). A low-confidence estimate is also
+    logged as a warning (logger ``napari_particle_detect``), once per call. An estimate larger than
+    the image (too few pixels to read a size from) is refused: give the diameter.
+
+    A stack is sized once: one diameter, the median of the estimates of its first, middle and last
+    frames, is used for every frame, so a frame detected alone (sized on its own) may give slightly
+    different centres. ``detect(stack, frames=[i])`` gives frame ``i``'s rows of the stack's table
+    (the stack is still sized as a whole), as does ``detect(stack[i], diameter=table.attrs["diameter"])``.
     """
     unknown = sorted(set(kwargs) - SPHERE_OPTIONS)
     if unknown:
@@ -482,6 +504,9 @@ def detect(
     table.attrs["ringed"] = sizing.ringed if sizing else False
     table.attrs["diameter_confidence"] = sizing.confidence if sizing else "low"
     table.attrs["diameter_reason"] = sizing.reason if sizing else ""
+    # iter_detect loaded the model; its card, read again here, is all the threshold needs.
+    card = model.card if isinstance(model, DetectorModel) else saved_card(model)
+    table.attrs["threshold"] = applied_threshold(card, threshold)
     return table
 
 

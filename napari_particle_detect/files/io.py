@@ -134,6 +134,17 @@ GUESSED_CHANNELS = (2, 3, 4)
 AXES_CHOICES = ("YX", "TYX", "ZYX", "TZYX")
 
 
+def channel_option(value: object) -> str:
+    """The channel choice as read_image's keyword and the command line's option both spell it: its refusals
+    reach Python callers and the command line alike."""
+    return f"channel={value} (--channel {value})"
+
+
+def choose_channel(count: int) -> str:
+    """How to pick one of ``count`` channels, said where a file of several is refused."""
+    return f"give {channel_option('N')}, N from 0 to {count - 1}, to detect one"
+
+
 @dataclass(frozen=True)
 class ChannelAxis:
     """The channels of an image file: its axes without the length-1 ones (as its metadata names them;
@@ -155,7 +166,7 @@ class ChannelAxis:
 
     def refusal(self, path: Path) -> str:
         """Why ``path`` is not read without a channel chosen, and how to choose one (one line)."""
-        choose = f"give --channel N (0-{self.count - 1}) to detect one"
+        choose = choose_channel(self.count)
         size = "x".join(map(str, self.shape))
         if not self.axes:
             return (f"{path}: shape {size} looks like {self.count} channels on its last axis (its metadata names no "
@@ -183,7 +194,7 @@ class ChannelAxis:
         if channel is None:
             raise ParticleDetectError(self.refusal(path))
         if not 0 <= channel < self.count:
-            raise ParticleDetectError(f"{path}: --channel {channel}, but it has {self.count} channels "
+            raise ParticleDetectError(f"{path}: {channel_option(channel)}, but it has {self.count} channels "
                                       f"(0-{self.count - 1})")
         return int(channel)
 
@@ -200,8 +211,8 @@ def check_channel_number(channel: object) -> int | None:
 
 def no_channels(path: Path, channel: int, shape: tuple[int, ...]) -> ParticleDetectError:
     """The refusal of ``--channel`` for a file with one channel."""
-    return ParticleDetectError(f"{path}: --channel {channel}, but it has no channels (shape "
-                               f"{'x'.join(map(str, shape))}); leave out --channel")
+    return ParticleDetectError(f"{path}: {channel_option(channel)}, but it has no channels (shape "
+                               f"{'x'.join(map(str, shape))}); leave out channel= (--channel)")
 
 
 def chosen_channel(path: Path, channels: ChannelAxis | None, channel: int | None, axes: str | None,
@@ -398,13 +409,14 @@ def _picture_channel(path: Path, data: np.ndarray, channel: int | None) -> np.nd
             raise no_channels(path, channel, data.shape)
         count = data.shape[-1]
         if not 0 <= channel < count:
-            raise ParticleDetectError(f"{path}: --channel {channel}, but it has {count} channels (0-{count - 1})")
+            raise ParticleDetectError(f"{path}: {channel_option(channel)}, but it has {count} channels "
+                                      f"(0-{count - 1})")
         return data[..., channel]
     if colour and data.shape[-1] == 2:
         return data[..., 0]
     if colour:
-        raise ParticleDetectError(f"{path}: colour (RGB) image; convert it to greyscale first, or give --channel N "
-                                  f"(0-{data.shape[-1] - 1}) to detect one channel")
+        raise ParticleDetectError(f"{path}: colour (RGB) image; convert it to greyscale first, or "
+                                  f"{choose_channel(data.shape[-1])}")
     return data
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -11,6 +12,8 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 
 from ..files.io import save_figure
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -255,9 +258,13 @@ def score(predicted: np.ndarray | pd.DataFrame, truth: np.ndarray | pd.DataFrame
     ``mean_error`` and ``rms_error`` are over the pairs (NaN without any). Tables of several frames are
     scored frame by frame with :func:`evaluate_frames`; (z, y, x) points with
     ``kinds.evaluation3d.score_nd``. Anything else (another shape, a tolerance that is not a positive
-    number) is a ValueError or TypeError naming it; a missing coordinate a ParticleDetectError.
+    number) is a ValueError or TypeError naming it; a missing coordinate, or a rods or chains table
+    (``kinds.rods.evaluate_rods``, ``kinds.chains.evaluate_chains``), a ParticleDetectError.
     """
     tolerance = check_tolerance(tolerance)
+    for table, name in ((predicted, "predicted"), (truth, "truth")):
+        if isinstance(table, pd.DataFrame):
+            require_sphere_table(table, name)
     predicted, truth = as_points(predicted, "predicted"), as_points(truth, "truth")
     pi, ti = match_points(predicted, truth, tolerance)
     return _scores(len(pi), len(predicted) - len(pi), len(truth) - len(ti), predicted[pi] - truth[ti])
@@ -290,9 +297,16 @@ def evaluate_frames(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: flo
     missing, a missing coordinate, frames that are not whole numbers, a z column (volumes:
     ``kinds.evaluation3d.evaluate_volumes``), a rods or chains table (``kinds.rods.evaluate_rods``,
     ``kinds.chains.evaluate_chains``), arrays (one image's (N, 2) points: :func:`score`), and a tolerance
-    that is not a positive number."""
+    that is not a positive number. Two tables that share no frame number (a truth frame numbered 1,
+    detect's frame 0) are still scored, every frame F1 0, with a warning (logging) naming both tables'
+    frames."""
     tolerance = check_tolerance(tolerance)
     predicted, truth, labels = _frame_tables(predicted, truth, "evaluate_frames")
+    return label_frames(_scored_frames(predicted, truth, tolerance), labels)
+
+
+def _scored_frames(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: float) -> pd.DataFrame:
+    """:func:`evaluate_frames`' scores of two tables :func:`_frame_tables` checked, each frame number one frame."""
     frames = sorted(set(predicted["frame"]).union(truth["frame"]))
     rows, offsets = [], []
     for frame in frames:
@@ -301,7 +315,7 @@ def evaluate_frames(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: flo
         pi, ti = match_points(p, t, tolerance)
         offsets.append(p[pi] - t[ti])
         rows.append({"frame": frame, **_scores(len(pi), len(p) - len(pi), len(t) - len(ti), p[pi] - t[ti]).to_dict()})
-    return label_frames(with_pooled_row(rows, offsets), labels)
+    return with_pooled_row(rows, offsets)
 
 
 def with_pooled_row(rows: list[dict], offsets: list[np.ndarray], scores=None) -> pd.DataFrame:
@@ -323,6 +337,7 @@ def _frame_tables(predicted: pd.DataFrame, truth: pd.DataFrame, caller: str
     import warnings
 
     predicted, truth = _frame_table(predicted, "predicted", caller), _frame_table(truth, "truth", caller)
+    _warn_without_common_frame(predicted, truth)
     predicted, truth, labels, alone = pair_files(predicted, truth, "predicted", "truth")
     for name, source in alone.items():
         warnings.warn(f"file {name} is only in the {source} table: its centres count as "
@@ -330,19 +345,42 @@ def _frame_tables(predicted: pd.DataFrame, truth: pd.DataFrame, caller: str
     return predicted, truth, labels
 
 
-def _frame_table(table: pd.DataFrame, name: str, caller: str) -> pd.DataFrame:
-    """``table`` as :func:`evaluate_frames` scores it: a ``frame`` column of whole numbers (0 without one),
-    ``y, x`` of finite floats; one error naming the table (``name``: predicted or truth) otherwise."""
+def _warn_without_common_frame(predicted: pd.DataFrame, truth: pd.DataFrame) -> None:
+    """Tables numbered from different frames (truth from 1, detect's from 0) pair no frame: every frame
+    scores F1 0, which reads as a failed detection, not as numbering; said with both tables' frames."""
+    predicted_frames, true_frames = set(predicted["frame"]), set(truth["frame"])
+    if predicted_frames and true_frames and not predicted_frames & true_frames:
+        log.warning("predicted and truth share no frame number (predicted: %s; truth: %s): every frame scores "
+                    "F1 0; number both tables' frames alike", _frame_span(predicted_frames),
+                    _frame_span(true_frames))
+
+
+def _frame_span(frames: set) -> str:
+    first, last = int(min(frames)), int(max(frames))
+    return f"frame {first}" if first == last else f"frames {first}-{last}"
+
+
+def require_sphere_table(table: pd.DataFrame, name: str) -> None:
+    """Refuse a rods or chains table where sphere centres are scored: its y, x alone would be scored, silently
+    leaving out the angles, lengths or chains that its own evaluator scores."""
     from ..errors import ParticleDetectError
     from ..files.io import KIND_SIGNATURES, table_kind
 
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(f"{caller}: {name} must be a pandas DataFrame with frame, y, x columns, got "
-                        f"{type(table).__name__}; score one image's (N, 2) y, x points with score()")
     kind = table_kind(table.columns)
     if kind != "spheres":
         raise ParticleDetectError(f"{name}: a {kind} table ({', '.join(KIND_SIGNATURES[kind])} columns), not sphere "
                                   f"centres; score it with kinds.{kind}.evaluate_{kind}")
+
+
+def _frame_table(table: pd.DataFrame, name: str, caller: str) -> pd.DataFrame:
+    """``table`` as :func:`evaluate_frames` scores it: a ``frame`` column of whole numbers (0 without one),
+    ``y, x`` of finite floats; one error naming the table (``name``: predicted or truth) otherwise."""
+    from ..errors import ParticleDetectError
+
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"{caller}: {name} must be a pandas DataFrame with frame, y, x columns, got "
+                        f"{type(table).__name__}; score one image's (N, 2) y, x points with score()")
+    require_sphere_table(table, name)
     if "z" in table.columns:
         raise ParticleDetectError(f"{name}: has a z column: frame,z,y,x tables (volumes) are scored in 3D with "
                                   "kinds.evaluation3d.evaluate_volumes")
@@ -384,8 +422,9 @@ def plot_report(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    f1s = [float(evaluate_frames(predicted, truth, t).iloc[-1]["f1"]) for t in tolerances]
+    # Checked once: a warning about the tables is then said once, not once per tolerance.
     predicted, truth, _ = _frame_tables(predicted, truth, "plot_report")
+    f1s = [float(_scored_frames(predicted, truth, check_tolerance(t)).iloc[-1]["f1"]) for t in tolerances]
     errors = []
     for frame in sorted(set(predicted["frame"]).union(truth["frame"])):
         off = matched_offsets(

@@ -13,6 +13,7 @@ The orientation and size maps are taught only near centres (REGRESSION_RADIUS), 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -26,6 +27,8 @@ from .heatmap import find_peaks, refine, stencil_values
 from .tables import evaluation_tables, numeric_columns
 from ..files.io import KIND_COLUMNS
 from ..synthetic.rods import ROD_COLUMNS, rod_columns, rod_table
+
+log = logging.getLogger(__name__)
 
 HEADS = ("centre", "cos2", "sin2", "log_length", "log_width", "tips")
 COLUMNS = list(KIND_COLUMNS["rods"])
@@ -724,19 +727,53 @@ def empty_errors() -> dict:
     return {"angle": [], "length": [], "width": [], "tp": 0, "fp": 0, "fn": 0}
 
 
-def evaluate_rods(predicted: pd.DataFrame, truth: pd.DataFrame) -> tuple[RodScores, dict]:
-    """Pooled scores over frames, and the raw per-match errors (for pooling across images).
+# Angles are degrees in [0, 180). A table whose angles all lie within [0, pi] beside one whose angles pass
+# DEGREES_BEYOND may be in radians; it is said to be where reading it so at least halves (RADIANS_GAIN) the
+# matched rods' median angle error (near-horizontal rods a few degrees apart are no radians: read so, they err
+# more). Scored as degrees, radians give angle errors of tens of degrees with nothing saying why.
+DEGREES_BEYOND = 3.2
+RADIANS_GAIN = 0.5
 
-    Both are rods tables (``y, x, angle, length``, optionally ``frame``, ``width``; tables with a ``file``
-    column scored file by file); a column missing or holding non-numbers is one ParticleDetectError
-    naming the table (predicted or truth)."""
-    predicted, truth = evaluation_tables(predicted, truth, "rods")
+
+def _warn_of_radians(predicted: pd.DataFrame, truth: pd.DataFrame, errors: dict) -> None:
+    """A warning (logging) naming the table whose angles look like radians beside the other's degrees, given
+    ``errors``, the tables' :func:`_pooled_errors`."""
+    if not errors["angle"]:
+        return  # no matched rods: nothing to tell radians by
+    for name, other in (("truth", "predicted"), ("predicted", "truth")):
+        tables = {"predicted": predicted, "truth": truth}
+        own, beside = np.abs(tables[name]["angle"].to_numpy(float)), np.abs(tables[other]["angle"].to_numpy(float))
+        if own.max() > np.pi or beside.max() <= DEGREES_BEYOND:
+            continue
+        tables[name] = tables[name].assign(angle=np.degrees(tables[name]["angle"].to_numpy(float)))
+        as_radians = _pooled_errors(tables["predicted"], tables["truth"])["angle"]
+        if np.median(as_radians) <= RADIANS_GAIN * np.median(errors["angle"]):
+            log.warning("%s: its rod angles all lie within [0, pi] (up to %.2f) while %s's reach %.1f: they look "
+                        "like radians, and angles are degrees in [0, 180); convert them with numpy.degrees",
+                        name, own.max(), other, beside.max())
+
+
+def _pooled_errors(predicted: pd.DataFrame, truth: pd.DataFrame) -> dict:
+    """:func:`add_errors` of every frame of two checked rods tables."""
     errors = empty_errors()
     frames = sorted(set(predicted.get("frame", pd.Series([0]))) | set(truth.get("frame", pd.Series([0]))))
     for f in frames:
         p = predicted[predicted["frame"] == f] if "frame" in predicted else predicted
         t = truth[truth["frame"] == f] if "frame" in truth else truth
         add_errors(errors, p.reset_index(drop=True), t.reset_index(drop=True))
+    return errors
+
+
+def evaluate_rods(predicted: pd.DataFrame, truth: pd.DataFrame) -> tuple[RodScores, dict]:
+    """Pooled scores over frames, and the raw per-match errors (for pooling across images).
+
+    Both are rods tables (``y, x, angle, length``, optionally ``frame``, ``width``; tables with a ``file``
+    column scored file by file); a column missing or holding non-numbers is one ParticleDetectError
+    naming the table (predicted or truth). Angles are degrees in [0, 180): a table whose angles look like
+    radians beside the other's degrees (:func:`_warn_of_radians`) is scored as it is, with a warning (logging)."""
+    predicted, truth = evaluation_tables(predicted, truth, "rods")
+    errors = _pooled_errors(predicted, truth)
+    _warn_of_radians(predicted, truth, errors)
     return scores_from(errors), errors
 
 
