@@ -421,7 +421,8 @@ def test_another_kinds_model_is_refused_in_one_wording_with_each_places_advice(t
     assert str(error.value) == "rods.pt: this model finds rods, not chains"
     with pytest.raises(ParticleDetectError) as error:
         model_for("chains", rods, torch.device("cpu"))
-    assert str(error.value) == f"{rods.path}: this model finds rods, not chains; give a chains model or --kind rods"
+    assert str(error.value) == (f"{rods.path}: this model finds rods, not chains; give a chains model, or kind='rods' "
+                                "(--kind rods)")
     with pytest.raises(ParticleDetectError) as error:
         train_kind(KindTrainConfig(kind="chains", epochs=1, steps_per_epoch=1, batch_size=2, threads=1),
                    tmp_path / "k", init=rods.path)

@@ -66,7 +66,8 @@ def predict_maps(network: nn.Module, frame: np.ndarray, device: torch.device | s
 def model_for(kind: str, model: DetectorModel | str | None, device: torch.device) -> DetectorModel:
     if not isinstance(model, DetectorModel):
         model = load_model_cached(model if model is not None else shipped_model_path(kind), device)
-    require_kind(model, kind, model.path or "the model", f"give a {kind} model or --kind {model.card.kind}",
+    found = model.card.kind
+    require_kind(model, kind, model.path or "the model", f"give a {kind} model, or kind={found!r} (--kind {found})",
                  spatial_dims=2)
     return model
 
