@@ -124,15 +124,17 @@ def test_chains_dock_accepts_a_frame_and_exports_beads_with_the_chain_table(make
     beads.add(np.array([[5.0, 5.0]]))  # a bead added by hand is a chain of its own
     table = widget.session.tables[0]
     assert len(table) == n + 1 and table.loc[table["source"] == "added", "index"].tolist() == [0]
-    # Link the first beads of two chains into one chain, then cut that bond again.
+    # Cut the first bond of a chain, then link its two new ends again (a link spans one bond at most).
     features = beads.features
-    open_chains = [c for c, g in features.groupby("chain") if len(g) >= 2 and not g["closed"].any()][:2]
-    ends = {int(np.flatnonzero(((features["chain"] == c) & (features["index"] == 0)).to_numpy())[0]) for c in open_chains}
-    beads.selected_data = ends
+    chain = next(c for c, g in features.groupby("chain") if len(g) >= 3 and not g["closed"].any())
+    pair = {int(np.flatnonzero(((features["chain"] == chain) & (features["index"] == i)).to_numpy())[0])
+            for i in (0, 1)}
+    beads.selected_data = pair
     chains = widget.session.tables[0]["chain"].nunique()
-    widget.review.link()
-    assert widget.session.tables[0]["chain"].nunique() == chains - 1
     widget.review.cut()
+    assert widget.session.tables[0]["chain"].nunique() == chains + 1
+    beads.selected_data = pair
+    widget.review.link()
     assert widget.session.tables[0]["chain"].nunique() == chains
     widget.review.accept_frame()
     assert widget.session.project.reviewed_frames == [0]
@@ -656,3 +658,24 @@ def test_un_accept_takes_back_a_frame_accepted_before_the_dock_was_reopened(make
     review.accept_frame()
     review.unaccept()
     assert session.actions == [] and not review.undo_button.isEnabled()
+
+
+def test_the_dock_refuses_to_link_two_chain_ends_far_apart(make_napari_viewer, qtbot, project_home):
+    # The dock passed no positions to link_ends, which then joined ends across the image (a 125 px bond).
+    sample = synthesize_chains(benchmark_chain_config("fluorescent", 0.2, shape=(96, 96)), seed=12)
+    viewer = make_napari_viewer()
+    viewer.add_image(sample.image, name="beads")
+    widget = open_dock(viewer, "chains")
+    detect(widget, qtbot)
+    beads = viewer.layers["beads beads"]
+    beads.add(np.array([[2.0, 2.0]]))  # a free bead in a corner
+    features, data = beads.features, np.asarray(beads.data)
+    end = max((int(np.flatnonzero(((features["chain"] == c) & (features["index"] == 0)).to_numpy())[0])
+               for c, g in features.groupby("chain") if len(g) >= 2 and not g["closed"].any()),
+              key=lambda row: np.hypot(*(data[row] - [2.0, 2.0])))
+    before = widget.session.tables[0].copy()
+    beads.selected_data = {len(data) - 1, end}
+    seen = notification_count()
+    widget.review.link()
+    assert any("not linked: the two beads are" in m and "typical bond" in m for m in notifications_since(seen))
+    pd.testing.assert_frame_equal(widget.session.tables[0], before)

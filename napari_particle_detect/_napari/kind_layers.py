@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..kinds import rods
+from ..projects.chain_edits import close_index_gaps
 from ..synthetic.rods import rod_table
 from .layers import SOURCE_COLOURS
 
@@ -121,7 +122,8 @@ def table_from_beads(data: np.ndarray, features: pd.DataFrame | None) -> pd.Data
     """The chains table (frame, y, x, score, chain, index, closed, source) from a beads Points layer.
 
     Beads the user added (chain -1) become chains of one; each chain's indices are renumbered 0..n-1
-    in their order, so a deleted bead leaves no gap.
+    in their order, a deleted inner bead's neighbours bonded only where they touch, the chain split
+    there otherwise (:func:`~napari_particle_detect.projects.chain_edits.close_index_gaps`).
     """
     data = np.asarray(data, float).reshape(-1, np.shape(data)[-1] if np.ndim(data) == 2 else 2)
     n = len(data)
@@ -138,8 +140,7 @@ def table_from_beads(data: np.ndarray, features: pd.DataFrame | None) -> pd.Data
     free = table["chain"] < 0
     start = int(table["chain"].max()) + 1 if (~free).any() else 0
     table.loc[free, "chain"] = np.arange(start, start + int(free.sum()))
-    table = table.sort_values(["frame", "chain", "index"], kind="stable").reset_index(drop=True)
-    table["index"] = table.groupby(["frame", "chain"]).cumcount()
+    table = close_index_gaps(table).sort_values(["frame", "chain", "index"], kind="stable").reset_index(drop=True)
     return table[["frame", "y", "x", "score", "chain", "index", "closed", "source"]]
 
 

@@ -269,7 +269,9 @@ class KindSession:
             raise ParticleDetectError(f"select exactly two beads in '{layer.name}' (select mode, click one, "
                                       f"Shift+click the other); {len(rows)} selected")
         data = np.asarray(layer.data)
-        beads = layer.features.assign(frame=np.rint(data[:, 0]).astype(int) if data.shape[1] == 3 else 0)
+        # With their positions: a link is refused across more than a bond (projects.chain_edits.link_ends).
+        beads = layer.features.assign(frame=np.rint(data[:, 0]).astype(int) if data.shape[1] == 3 else 0,
+                                      y=data[:, -2], x=data[:, -1])
         changed = (link_ends if how == "link" else cut_bond)(beads, *rows)
         features = layer.features.copy()
         for column in ("chain", "index", "closed"):

@@ -26,10 +26,22 @@ def looks_like_centres(path: Path) -> bool:
     return any(needed <= columns for needed in _CENTRE_COLUMNS)
 
 
+def is_chain_summary(header: pd.Index | None) -> bool:
+    """The columns of the per-chain table written beside a chains table (NAME.chains.csv), which holds
+    no bead positions."""
+    from ..kinds.chains import CHAIN_SUMMARY_COLUMNS
+
+    columns = {str(c).strip() for c in header} if header is not None else set()
+    return set(CHAIN_SUMMARY_COLUMNS) <= columns and not any(needed <= columns for needed in _CENTRE_COLUMNS)
+
+
 def get_reader(path: str | list[str]):
-    """npe2 reader hook: a reader function for centre CSVs, None for anything else."""
+    """npe2 reader hook: a reader function for centre CSVs, None for anything else. A per-chain table is
+    claimed too, its reader saying what to open instead: napari's own reader said only that it returned
+    no data."""
     paths = [path] if isinstance(path, str) else list(path)
-    if not paths or not all(str(p).lower().endswith(".csv") and looks_like_centres(Path(p)) for p in paths):
+    if not paths or not all(str(p).lower().endswith(".csv")
+                            and (looks_like_centres(Path(p)) or is_chain_summary(_header(Path(p)))) for p in paths):
         return None
     return read_centre_files
 
@@ -39,6 +51,13 @@ def centres_layers_data(path: str | Path) -> list[tuple]:
     column), named for it, so one file's centres are not drawn over another's frames."""
     path = Path(path)
     header = _header(path)
+    if is_chain_summary(header):
+        beads = path.name[: -len(".chains.csv")] + ".csv" if path.name.endswith(".chains.csv") else None
+        from ..errors import ParticleDetectError
+
+        raise ParticleDetectError(f"{path}: a per-chain summary (one row per chain: contour length, end-to-end, "
+                                  "radius of gyration), with no bead positions to show; open "
+                                  f"{beads or 'the beads table written with it'} (the beads) instead")
     kind = kind_of_columns(header) if header is not None else "spheres"  # unreadable: read_centres says why
     if kind == "spheres":
         table = read_centres(path)

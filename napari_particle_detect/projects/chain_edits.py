@@ -4,16 +4,32 @@ bond between two neighbouring beads. The two mistakes a bead-chain model makes a
 deleting beads cannot fix either.
 
 Works on beads in any row order (a napari Points layer's): columns ``chain``, ``index``, ``closed``
-and, for stacks, ``frame``; a ``chain`` below 0 is a bead placed by hand (a chain of its own).
-Returns the same rows with new ``chain``, ``index`` and ``closed``. No Qt here.
+and, for stacks, ``frame``; a ``chain`` below 0 is a bead placed by hand (a chain of its own). With
+their positions (``y``, ``x``) too, a bond the image does not support is never made: a deleted inner
+bead's neighbours stay bonded only where they touch (:func:`close_index_gaps`), and a link far longer
+than the frame's bonds is refused. Returns the same rows with new ``chain``, ``index`` and ``closed``.
+No Qt here.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ParticleDetectError
+from ..synthetic.chains import bonds_of
+
+# Bonded beads touch, so a chain's bonds are about equally long (the model's linking penalises a bond
+# longer than those beside it: kinds/chains.py LENGTH_FREE). Where a deleted inner bead leaves its two
+# neighbours this close, in the chain's median bonds, it was a spurious bead between touching ones and
+# they stay bonded; a real bead deleted leaves about two bonds between them, and the chain is split there
+# rather than given a bond the image does not show.
+GAP_BOND_TOLERANCE = 1.5
+# Two ends of a chain found as two are about one bond apart; a link more than this many typical bonds
+# long joins beads that do not touch (a bead missing between them is placed, then linked on each side).
+LINK_REACH = 2.0
 
 
 def _prepared(beads: pd.DataFrame, a: int, b: int) -> pd.DataFrame:
@@ -32,7 +48,106 @@ def _prepared(beads: pd.DataFrame, a: int, b: int) -> pd.DataFrame:
     beads.loc[free, "chain"] = np.arange(max(start, 0), max(start, 0) + int(free.sum()))
     beads.loc[free, "index"] = 0
     beads.loc[free, "closed"] = 0
-    return beads
+    # The chains as the saved table has them, so a chain split at a deleted bead has two pairs of ends.
+    return close_index_gaps(beads) if _has_positions(beads) else beads
+
+
+def _has_positions(beads: pd.DataFrame) -> bool:
+    return {"y", "x"} <= set(beads.columns)
+
+
+def close_index_gaps(beads: pd.DataFrame) -> pd.DataFrame:
+    """``beads`` (any row order; ``frame``, ``y``, ``x``, ``chain``, ``index``, ``closed``) with each
+    chain's indices 0..n-1 in their order (beads placed by hand, ``chain`` below 0, left as they are).
+    Where a deleted bead left a gap in a chain's indices (a ring's: also its first bead deleted), its two
+    neighbours stay bonded only if they are at most GAP_BOND_TOLERANCE times the chain's median bond
+    apart (the frame's typical bond for a chain that has no bond left); otherwise the chain is split
+    there, the part after the gap a new chain numbered on from the frame's highest, and a ring opens
+    there. Same rows, same order."""
+    table = beads.reset_index(drop=True)
+    if not len(table):
+        return beads.copy()
+    keys = ["frame", "chain"]
+    ordered = table[table["chain"] >= 0].sort_values(keys + ["index"], kind="stable")
+    chains = ordered.groupby(keys)["index"]
+    ring = (ordered["closed"].fillna(0) != 0) & (chains.transform("size") >= 3)
+    gapped = (chains.diff() > 1) | (ring & (chains.transform("min") > 0))
+    # Arrays by row position (table's index is 0..n-1, ordered's the same labels).
+    chain, index, closed = (table[column].to_numpy().copy() for column in ("chain", "index", "closed"))
+    index[ordered.index] = chains.cumcount().to_numpy()
+    highest = table.groupby("frame")["chain"].max().to_dict()
+    gapped_chains = gapped.groupby([ordered["frame"], ordered["chain"]]).transform("any")
+    for (frame, number), members in ordered[gapped_chains].groupby(keys, sort=False):
+        pieces, still_ring = _pieces(members, lambda: _typical_bond(ordered[ordered["frame"] == frame])[0])
+        for i, piece in enumerate(pieces):
+            if i:
+                highest[frame] += 1
+            chain[piece] = number if i == 0 else highest[frame]
+            index[piece] = np.arange(len(piece))
+            if not still_ring:
+                closed[piece] = 0
+    out = beads.copy()
+    out["chain"], out["index"], out["closed"] = chain, index, closed
+    return out
+
+
+def _pieces(chain: pd.DataFrame, frame_typical: Callable[[], float]) -> tuple[list[np.ndarray], bool]:
+    """One chain's rows (in index order) cut at every bond across a deleted bead that is too long (see
+    :func:`close_index_gaps`), each piece's rows in bond order; and whether it is still a ring.
+    ``frame_typical``: the frame's typical bond, asked for only when the chain has no bond left."""
+    index = chain["index"].to_numpy()
+    points = chain[["y", "x"]].to_numpy(float)
+    ring = len(chain) >= 3 and bool(chain["closed"].fillna(0).iloc[0])
+    nexts = np.r_[np.arange(1, len(chain)), 0] if ring else np.arange(1, len(chain))
+    steps = np.hypot(*(points[nexts] - points[: len(nexts)]).T)
+    across = np.diff(index) > 1
+    if ring:
+        across = np.append(across, index[0] > 0)  # the closing bond crosses a deleted first bead
+    intact = _bond_lengths(chain)
+    typical = float(np.median(intact)) if len(intact) else frame_typical()
+    cut = across & (steps > GAP_BOND_TOLERANCE * typical)
+    rows = chain.index.to_numpy()
+    if not cut.any():
+        return [rows], ring
+    if ring:  # opened at its first cut: the bead after it comes first, the cut bond is no longer there
+        start = int(np.flatnonzero(cut)[0]) + 1
+        rows, cut = np.roll(rows, -start), np.roll(cut, -start)[:-1]
+    return np.split(rows, np.flatnonzero(cut) + 1), False
+
+
+def _bond_lengths(frame_beads: pd.DataFrame) -> np.ndarray:
+    """Lengths of the bonds of one frame's chains, those across a deleted bead left out."""
+    table = frame_beads.reset_index(drop=True)
+    pairs = bonds_of(table)
+    index = table["index"].to_numpy()
+    first, second = pairs[:, 0], pairs[:, 1]
+    # bonds_of bonds beads in index order even across a gap; a ring's closing bond runs back to index 0.
+    follows = (index[second] - index[first] == 1) | ((index[second] == 0) & (index[first] > 0))
+    points = table[["y", "x"]].to_numpy(float)
+    return np.hypot(*(points[second[follows]] - points[first[follows]]).T)
+
+
+def _typical_bond(frame_beads: pd.DataFrame) -> tuple[float, str]:
+    """One frame's typical bond length (px) and what it is: its chains' median bond or, with no bond
+    there, a bead diameter (touching beads' distance: the beads' median distance to their nearest)."""
+    lengths = _bond_lengths(frame_beads)
+    if len(lengths):
+        return float(np.median(lengths)), "the median bond of this frame's chains"
+    from scipy.spatial import cKDTree
+
+    points = frame_beads[["y", "x"]].to_numpy(float)
+    nearest = cKDTree(points).query(points, k=2)[0][:, 1]
+    return float(np.median(nearest)), "a bead diameter, from the beads' nearest neighbours: this frame has no bond"
+
+
+def _check_link_length(beads: pd.DataFrame, a: int, b: int) -> None:
+    ends = beads.loc[[a, b], ["y", "x"]].to_numpy(float)
+    distance = float(np.hypot(*(ends[1] - ends[0])))
+    typical, what = _typical_bond(beads[beads["frame"] == beads.at[a, "frame"]])
+    if distance > LINK_REACH * typical:
+        raise ParticleDetectError(f"not linked: the two beads are {distance:.1f} px apart, more than {LINK_REACH:g} x "
+                                  f"the typical bond of {typical:.1f} px ({what}); a bond joins touching beads "
+                                  "(place any missing bead between them and link it on each side)")
 
 
 def _members(beads: pd.DataFrame, bead: int) -> pd.Index:
@@ -42,7 +157,8 @@ def _members(beads: pd.DataFrame, bead: int) -> pd.Index:
 
 def link_ends(beads: pd.DataFrame, a: int, b: int) -> pd.DataFrame:
     """Bond bead ``a`` to bead ``b`` (rows): each an end of its chain or a free bead. Two chains become
-    one (``a``'s chain, then ``b``'s); the two ends of one chain close it into a ring."""
+    one (``a``'s chain, then ``b``'s); the two ends of one chain close it into a ring. With positions, a
+    link more than LINK_REACH typical bonds long (see :func:`_typical_bond`) is refused."""
     beads = _prepared(beads, a, b)
     first, second = _members(beads, a), _members(beads, b)
     for bead, members in ((a, first), (b, second)):
@@ -50,6 +166,8 @@ def link_ends(beads: pd.DataFrame, a: int, b: int) -> pd.DataFrame:
             raise ParticleDetectError("a ring has no ends: cut one of its bonds first")
         if bead not in (members[0], members[-1]):
             raise ParticleDetectError("link chain ends (or free beads): a bead inside a chain has its two bonds")
+    if _has_positions(beads):
+        _check_link_length(beads, a, b)
     if beads.at[a, "chain"] == beads.at[b, "chain"]:
         if len(first) < 3:
             raise ParticleDetectError("a ring needs at least three beads")
