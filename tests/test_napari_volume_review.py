@@ -30,7 +30,7 @@ def detect(dock, viewer, qtbot):
 def test_volume_review_loop_in_the_dock(make_napari_viewer, qtbot, project_home, tmp_path):
     viewer = make_napari_viewer()
     sample = synthesize_volume(VolumeConfig(shape=(16, 48, 48), volume_fraction=0.3, diameter=10.0, z_step=2.0), seed=4)
-    viewer.add_image(sample.image, name="vol", scale=(2.0, 1.0, 1.0))
+    viewer.add_image(sample.image, name="vol", scale=(2.0, 1.0, 1.0), units="um")  # a length: the export has z_um
     dock = VolumeDetectWidget(viewer)
     review, panel, rounds = dock.review, dock.review_panel, dock.round_panel
     assert review is not None and panel.accept_volume_button.isEnabled()

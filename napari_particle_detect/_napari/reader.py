@@ -161,21 +161,34 @@ def kind_layers_data(table: pd.DataFrame, name: str, kind: str, has_frames: bool
 def volume_layers_data(path: Path, table: pd.DataFrame, name: str) -> list[tuple]:
     """A 3D centre table's points (:func:`volume_centres_layer_data`) with its other columns (measurements,
     track ids, drift-corrected positions) as features, and a tracks table's Tracks layer (particle, frame,
-    z, y, x), both in voxels. ``z_um, y_um, x_um`` that are the voxel size times the positions (as detect
-    writes them) say nothing the positions do not, so they are left out, as a 2D table's are once placed."""
+    z, y, x), both in voxels drawn at the voxel size (:func:`volume_placement`). ``z_um, y_um, x_um`` that
+    are the voxel size times the positions (as detect writes them) say nothing the positions and that scale
+    do not, so they are left out, as a 2D table's are once placed."""
     data, kwargs, kind = volume_centres_layer_data(path, table, name)
     physical = {"z_um", "y_um", "x_um"} if table_voxel_size(table) is not None else set()
     extras = table[[c for c in table.columns if c not in {*TABLE_COLUMNS, "z", *physical}]].reset_index(drop=True)
     layers = [(data, with_extra_features(kwargs, extras), kind)]
     if "frame" in table.columns and "particle" in extras.columns:
         numeric = table.assign(z=pd.to_numeric(table["z"], errors="coerce"))  # checked by the points above
-        layers.append(tracks_layer_of(numeric, extras["particle"], name, {}))
+        layers.append(tracks_layer_of(numeric, extras["particle"], name, volume_placement(table, 4)))
     return layers
 
 
+def volume_placement(table: pd.DataFrame, ndim: int) -> dict:
+    """Layer scale and units that draw a 3D table's voxel positions where an image of the voxel size its
+    ``z_um, y_um, x_um`` columns give (files.tables.table_voxel_size) is drawn, in micrometres; {} where
+    they give none. No translate: those columns are the voxel size times the positions, with no offset."""
+    voxel = table_voxel_size(table)
+    if voxel is None:
+        return {}
+    lead = ndim - 3
+    return {"scale": (1.0,) * lead + voxel, "units": ("pixel",) * lead + ("micrometer",) * 3}
+
+
 def volume_centres_layer_data(path: Path, table: pd.DataFrame, name: str | None = None) -> tuple:
-    """A 3D centre table (``z`` column) as (z, y, x) points, or (frame, z, y, x) for several volumes,
-    drawn on every slice they cross; voxel units, like the image they came from."""
+    """A 3D centre table (``z`` column) as (z, y, x) points, or (frame, z, y, x) for a table of volumes after
+    the first, drawn on every slice they cross; in voxels, like the image they came from, drawn at the
+    table's voxel size where it gives one (:func:`volume_placement`)."""
     from .volume_panel import volume_points_kwargs
 
     table = table.assign(z=pd.to_numeric(table["z"], errors="coerce"))
@@ -184,9 +197,10 @@ def volume_centres_layer_data(path: Path, table: pd.DataFrame, name: str | None 
 
         raise ParticleDetectError(f"{path}: z column contains non-numeric or missing values")
     frames = table["frame"] if "frame" in table.columns else pd.Series(0, index=table.index)
-    ndim = 4 if frames.nunique() > 1 else 3
+    # One later time point is still a time point: read as a single volume it showed on every one.
+    ndim = 4 if (frames != 0).any() else 3
     table = table.assign(frame=frames)
     if "score" not in table.columns:
         table = table.assign(score=np.nan)
-    data, kwargs = volume_points_kwargs(table, name or path.stem, ndim, (1.0,) * ndim, 10.0)
+    data, kwargs = volume_points_kwargs(table, name or path.stem, ndim, 10.0, **volume_placement(table, ndim))
     return data, kwargs, "points"

@@ -2,9 +2,11 @@
 their review: edits saved at once, volumes and 3D boxes accepted (Undo), review-next, fine-tuning
 rounds of the 3D model and export (volume_review_panel, volume_round_panel).
 
-A thin skin over :mod:`volume_detection` and :mod:`volume_review`: the axes come from the layer (4D:
-TZYX; 3D: asked, since a 3D layer may be a volume or a stack of frames), the voxel size from the
-layer's scale, and the points are drawn on every slice their sphere crosses and in the 3D view.
+A thin skin over :mod:`volume_detection` and :mod:`volume_review`: the axes come from the file's
+metadata where it names them (a layer holding a file's channels, ZCYX, is refused with how to split
+it), else from the layer (4D: TZYX; 3D: asked, since a 3D layer may be a volume or a stack of frames),
+the voxel size from the layer's scale in its units, and the points are drawn on every slice their
+sphere crosses and in the 3D view.
 The review lives in the image's project (beside its file, or under the projects home), so closing
 the dock or napari loses nothing: selecting the image again brings the points, boxes and rounds back.
 As the Particle detection dock's, the dock's layers leave with their image, or with the dock (its X),
@@ -27,14 +29,15 @@ from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QPushButton, QWidget
 
 from ..errors import ParticleDetectError
-from ..files.axes import MICROMETRE, ConstantVolumeError, file_axes, in_micrometres
+from ..files.axes import MICROMETRE, Axes, ConstantVolumeError, ImageLayout, file_axes
+from ..files.io import ChannelAxis
 from ..projects.project import project_folder_for_data
 from ..detection.volume_detection import VolumeOptions, blank_volume, load_volume_model
 from ..projects.volume_review import VolumeReview, detect_for_review
 from ..learning.volume_rounds import (
     VolumeSettings, ensure_volume_round, open_volume_project, read_settings, remember_settings, volume_project_folder,
 )
-from .annotation import image_path
+from .annotation import image_path, placement
 from .exact_spin_box import ExactSpinBox
 from .layers import points_layer_kwargs
 from .notify import report
@@ -48,11 +51,13 @@ AXES_FOR_3D = ("ZYX (one volume)", "TYX (frames: use the Particle detection dock
 VOXEL_SAVE_DELAY_MS = 500
 
 
-def volume_points_kwargs(table: pd.DataFrame, name: str, ndim: int, scale, size: float) -> tuple[np.ndarray, dict]:
-    """Points data ((z, y, x) or (frame, z, y, x)) and layer keywords for a table of 3D centres."""
+def volume_points_kwargs(table: pd.DataFrame, name: str, ndim: int, size: float,
+                         **placed) -> tuple[np.ndarray, dict]:
+    """Points data ((z, y, x) or (frame, z, y, x)) and layer keywords for a table of 3D centres; ``placed``:
+    the scale, translate and units that put them where their image is (annotation.placement)."""
     columns = ["z", "y", "x"] if ndim == 3 else ["frame", "z", "y", "x"]
     data = table[columns].to_numpy(float) if len(table) else np.zeros((0, ndim))
-    kwargs = points_layer_kwargs(table.assign(source="model"), name, size, ndim=ndim, scale=tuple(scale))
+    kwargs = points_layer_kwargs(table.assign(source="model"), name, size, ndim=ndim, **placed)
     return data, kwargs
 
 
@@ -83,27 +88,75 @@ def detect_volumes(volumes: np.ndarray, model_path: str | Path, options: VolumeO
 
 
 def layer_voxel_size(layer: Image) -> tuple[tuple[float, float, float], str] | None:
-    """A layer's voxel size (z, y, x) and its unit: its scale when set (micrometres, or converted from the
-    length its units name), else what the file it was read from says (files.axes, as the CLI reads it:
-    napari opens an ImageJ hyperstack at scale 1, 1, 1); None when neither tells."""
+    """A layer's voxel size (z, y, x) and its unit: its scale when set, in micrometres where its units are
+    lengths, else in its units as napari names them ("pixel", napari's default: the scale gives the z/xy
+    aspect only, as a file's spacing in "pixel" does); else what the file it was read from says
+    (files.axes, as the CLI reads it: napari opens an ImageJ hyperstack at scale 1, 1, 1); None when
+    neither tells."""
     scale = tuple(float(v) for v in layer.scale[-3:])
+    units = tuple(getattr(layer, "units", ()) or ())[-3:]
+    in_um = scale_in_micrometres(scale, units)
+    # A scale of 1 in lengths was set (napari's readers leave 1 in "pixel"); 1 in "pixel" says nothing.
+    if in_um is not None:
+        return in_um, MICROMETRE
     if not np.allclose(scale, 1.0):
-        units = [str(u) for u in tuple(getattr(layer, "units", ()) or ())[-3:]]
-        if len(units) == 3 and len(set(units)) == 1:
-            converted, unit = in_micrometres(scale, units[0])
-            if unit == MICROMETRE:
-                return converted, MICROMETRE
-        return scale, MICROMETRE  # napari's default unit ("pixel") names nothing: a scale typed in is in µm
-    path = image_path(layer)
-    if path is None or not path.is_file():
-        return None
-    try:
-        axes = file_axes(path)
-    except ParticleDetectError:
-        return None  # a file napari read and we cannot: no voxel size rather than an error here
-    if axes.voxel_size is None:
+        return scale, "/".join(dict.fromkeys(str(u) for u in units)) or "no unit"
+    axes = layer_file_axes(layer)
+    if axes is None or axes.voxel_size is None:
         return None
     return axes.voxel_size, axes.voxel_unit or "no unit"
+
+
+def scale_in_micrometres(scale: tuple[float, ...], units: tuple) -> tuple[float, ...] | None:
+    """``scale`` in micrometres where each of ``units`` (napari's, pint units) is a length; else None."""
+    if len(units) != len(scale):
+        return None
+    try:
+        return tuple(float((value * unit).to("micrometer").magnitude) for value, unit in zip(scale, units))
+    except Exception:  # noqa: BLE001 - pint's DimensionalityError ('pixel' is no length), or no pint unit
+        return None
+
+
+def layer_file_axes(layer: Image) -> Axes | None:
+    """What the file ``layer`` was read from says of its axes and voxel size (files.axes, as the CLI reads
+    it); None for a layer of no file, or of one napari read and we cannot (no error here for that)."""
+    path = image_path(layer)
+    if path is None:
+        return None
+    try:
+        return file_axes(path)
+    except ParticleDetectError:
+        return None
+
+
+def layer_file_layout(layer: Image) -> ImageLayout | None:
+    """What the metadata of the TIFF or zarr ``layer`` was read from says of its shape and channels (an
+    ImageJ ZCYX, an OME CZYX); None for a layer of no such file, or of one napari read and we cannot."""
+    path = image_path(layer)
+    if path is None:
+        return None
+    # file_axes gives the axes of each channel (ZYX), not where the channels are; its layouts do.
+    from ..files.axes import _tiff_layout, _zarr_layout
+    from ..files.io import is_zarr
+
+    try:
+        if is_zarr(path):
+            return _zarr_layout(path)
+        if path.suffix.lower() in (".tif", ".tiff") and path.is_file():
+            return _tiff_layout(path)
+    except ParticleDetectError:
+        pass
+    return None
+
+
+def channels_refusal(layer: Image, channels: ChannelAxis) -> str:
+    """Why ``layer`` is not detected in (one line), and how to make volumes of it in napari."""
+    axis = channels.index
+    split = ("napari's 'Split Stack' on the layer, or open it with channel_axis=0" if axis == 0 else
+             f"open it with channel_axis={axis} (viewer.open(path, channel_axis={axis}) in napari's console; "
+             f"'Split Stack' splits the first axis, {channels.axes[0]} here)")
+    return (f"{layer.name} holds {channels.count} channels ({channels.axes}), not time points: split them first: "
+            f"{split}")
 
 
 class VolumeDetectWidget(ClosingDock, QWidget):
@@ -123,6 +176,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self._putting_away = False  # True while the dock removes its own layers
         self._removing: set[int] = set()  # the volumes of the points being deleted
         self._shown_layer: Image | None = None
+        self._channels: ChannelAxis | None = None  # the shown layer's, when it holds a file's channels
+        self._one_channel = False  # the shown layer is one of them (opened with channel_axis)
         self._voxel_unit = MICROMETRE
         self._setting_voxel = False
         self._typed_voxel: tuple[VolumeReview, tuple[float, float, float]] | None = None  # not yet saved
@@ -134,15 +189,16 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self.layer_combo = QComboBox()
         self.axes_combo = QComboBox()
         self.axes_note = QLabel("")
+        self.axes_note.setWordWrap(True)  # a layer of channels is refused in a sentence
         self.voxel = [QDoubleSpinBox() for _ in range(3)]
         for spin in self.voxel:
             spin.setRange(0.0, 1e4)
             spin.setDecimals(3)
             spin.setSpecialValueText("unknown")
             spin.setSuffix(f" {MICROMETRE}")
-            spin.setToolTip("Voxel size: from the layer's scale, else the file's metadata; typed values are "
-                            "micrometres. Sizes z from xy; in µm it adds z_um,y_um,x_um to the export (a file's "
-                            "spacing in 'pixel' units does not)")
+            spin.setToolTip("Voxel size: from the layer's scale (in its units), else the file's metadata; typed "
+                            "values are micrometres. Sizes z from xy; in µm it adds z_um,y_um,x_um to the export (a "
+                            "scale or a file's spacing in 'pixel' units does not)")
             spin.valueChanged.connect(self._voxel_typed)
             spin.editingFinished.connect(self.save_typed_voxel_size)
         self.diameter = ExactSpinBox()  # a review's estimate, shown rounded, detects again exactly
@@ -245,18 +301,33 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self.axes_combo.blockSignals(True)  # a half-filled list must not close the review
         self.axes_combo.clear()
         self.axes_combo.blockSignals(False)
+        self._channels, self._one_channel = None, False
         if layer is None:
             self.axes_note.setText("open a ZYX or TZYX image")
             self._open_review()
             return
         self.axes_combo.blockSignals(True)
-        if layer.ndim == 4:
+        # napari reads a file's channels as one more axis (an ImageJ ZCYX is 4D): its metadata says so.
+        layout = layer_file_layout(layer)
+        channels = layout.channels if layout is not None else None
+        shape = tuple(layer.data.shape)
+        self._channels = channels if channels is not None and channels.shape == shape else None
+        self._one_channel = channels is not None and layout.shape_of_a_channel == shape
+        said = layer_file_axes(layer)
+        file_letters = said.axes if said is not None and said.source == "metadata" else ""
+        if self._channels is not None:
+            self.axes_combo.addItems([self._channels.axes])
+            self.axes_note.setText(channels_refusal(layer, self._channels))
+        elif layer.ndim == 4:
             self.axes_combo.addItems(["TZYX"])
             self.axes_note.setText("4D layer: a time series of volumes")
         else:
-            # A 3D layer is a volume or a stack of frames; nothing in the layer says which.
             self.axes_combo.addItems(list(AXES_FOR_3D))
-            self.axes_note.setText("3D layer: a volume, or frames? choose")
+            if file_letters in ("ZYX", "TYX"):
+                self.axes_combo.setCurrentIndex(0 if file_letters == "ZYX" else 1)
+                self.axes_note.setText(f"3D layer: {file_letters}, as its file's metadata says")
+            else:  # a volume or a stack of frames: nothing in the layer says which
+                self.axes_note.setText("3D layer: a volume, or frames? choose")
         self.axes_combo.blockSignals(False)
         found = layer_voxel_size(layer)
         self.set_voxel_size(*(found or ((0.0, 0.0, 0.0), MICROMETRE)))
@@ -407,7 +478,9 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         """The centres as points on ``layer``; each drawn on the slices its sphere crosses (the z
         slab one diameter thick), shrinking away from its centre."""
         name = f"{layer.name} 3D centres"
-        data, kwargs = volume_points_kwargs(table, name, layer.ndim, layer.scale, size)
+        # The image's units too: points in napari's default 'pixel' over a µm image made napari warn of
+        # inconsistent units at every Detect and drop the units from the rendering.
+        data, kwargs = volume_points_kwargs(table, name, layer.ndim, size, **placement(layer))
         self._putting_away = True  # the old layer goes, the new comes: the image chosen stays
         try:
             for old in (self.points, self.viewer.layers[name] if name in self.viewer.layers else None):
@@ -473,7 +546,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
     # ---- the review's project ----------------------------------------------------------------------
     def _is_volume(self) -> bool:
         layer = self.layer()
-        return layer is not None and (layer.ndim == 4 or self.axes_combo.currentText().startswith("ZYX"))
+        return layer is not None and self._channels is None and (
+            layer.ndim == 4 or self.axes_combo.currentText().startswith("ZYX"))
 
     def _open_review(self) -> None:
         """Open the selected volume image's project; its saved centres come back as points."""
@@ -485,7 +559,9 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             self.review = None
         else:
             volumes = self.volumes()
-            path = image_path(layer)
+            # Every channel of a file opened with channel_axis has the file's path: a project beside it
+            # would be every channel's, one channel's detections replacing another's.
+            path = None if self._one_channel else image_path(layer)
             # Named apart from the 2D dock's project of the same image: frames there are slices.
             target = path if path is not None else project_folder_for_data(f"{layer.name}.volumes",
                                                                            np.asarray(layer.data))
@@ -524,6 +600,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         """The selected image's review. Every action on the project (Detect, accept, Export, a round)
         asks for it first, so a voxel size still being typed is written before any of them reads it."""
         self.save_typed_voxel_size()
+        if self.review is None and self._channels is not None:
+            raise ParticleDetectError(channels_refusal(self.layer(), self._channels))
         if self.review is None:
             raise ParticleDetectError("select a ZYX or TZYX image layer (a 3D layer: choose 'ZYX (one volume)')")
         return self.review
@@ -641,7 +719,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
 
     def default_export_path(self) -> Path:
         path = image_path(self.layer())
-        stem = path.stem if path is not None else self.layer().name
+        stem = path.stem if path is not None and not self._one_channel else self.layer().name
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem).strip("._") or "volume"
         return (path.parent if path is not None else Path.cwd()) / f"{safe}_3d_centres.csv"
 

@@ -219,12 +219,17 @@ def _detect_volumes(args, inputs, found) -> int:
             log.info("%s: voxel size %s in %s, not a length: it sizes z from xy, but no z_um,y_um,x_um columns are "
                      "written; give --voxel-size Z Y X (micrometres) for them", path,
                      " x ".join(f"{v:g}" for v in record["voxel_size_zyx"]), record["voxel_unit"] or "no unit")
+        elif record["voxel_size_zyx"] is None and axes.voxel_size is None:  # one it had but unusable is said already
+            log.info("%s: z step unknown (no z spacing in its metadata): no z_um,y_um,x_um columns; give "
+                     "--voxel-size Z Y X (micrometres) for them", path)
         z, y, x = record["diameter_voxels_zyx"]
         low = record["diameter_confidence"] == "low"
+        # Without a voxel size z was estimated too, and one --diameter (xy) leaves it so.
+        advice = "give --diameter" if record["voxel_size_zyx"] else "give --diameter Z Y X or --voxel-size Z Y X"
         (log.warning if low else log.info)(
             "%s: %d centres in %d volume(s) (axes %s from %s); diameter z %.1f, y %.1f, x %.1f voxels (%s)%s",
             path, len(table), record["volumes"], axes.axes, axes.source, z, y, x, record["diameter_source"],
-            f"; low confidence: {with_advice(record['diameter_reason'], 'give --diameter')}" if low else "")
+            f"; low confidence: {with_advice(record['diameter_reason'], advice)}" if low else "")
         columns = VOLUME_COLUMNS + [c for c in table.columns if c not in VOLUME_COLUMNS]
         if target is not None:
             _write_volume_table(target, table[columns], [record])

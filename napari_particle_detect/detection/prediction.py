@@ -485,6 +485,9 @@ def detect(
     parts = []
     name = kwargs.get("name", "image")
     stack = as_frames(image, name)
+    if stack.shape[0] > 1 and hasattr(image, "shape"):  # a list is frames by its own making; an array may be a volume
+        log.info("%s: read as a stack of %d 2D frames; if it is one volume (z, y, x), detect_volumes finds its "
+                 "centres in 3D", name, stack.shape[0])
     kwargs["frames"] = frame_indices(kwargs.get("frames"), stack.shape[0], name)
     total = len(kwargs["frames"])  # the frames detected, not the stack's
     sizing = None

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..files.axes import Axes, ConstantVolumeError, check_volume, read_volumes
+from ..files.tables import VoxelSize, same_voxel_size
 from ..errors import ParticleDetectError
 from ..kinds.heatmap3d import decode3d
 from .volume_resampling import from_working, normalise_volume, resample_volume, working_factors
@@ -44,6 +45,14 @@ APPARENT_Z_WIDENING = 1.65
 SECTION_FACTOR = 0.84
 # Estimated xy diameters are kept within the 3D model's training range (7-14 px), widened a little.
 ESTIMATE_RANGE = (5.0, 20.0)
+# The z autocorrelation is read over the volume's own slices, fewer pairs at each longer lag, so a shallow
+# volume reads z small: under 5 half-widths deep by a quarter or more, against about 15 % at 10 half-widths
+# (generator, z steps 1 and 2.5 px). Shallower, the estimate is said to be of low confidence.
+SLICES_PER_Z_HALF_WIDTH = 5.0
+# A series (t, z, y, x) whose second axis is this long while its first is this many times longer looks like
+# one volume of channels (z, c, y, x), as microscopes export them.
+CHANNEL_COUNTS = (2, 3, 4)
+CHANNELS_BEHIND_SLICES = 4
 
 
 @dataclass(frozen=True)
@@ -132,13 +141,21 @@ def volume_device(requested: object = "auto") -> torch.device:
 
 
 def check_volume_shape(volume: object, name: str = "volume", series: bool = False) -> None:
-    """A volume is 3D (z, y, x); with ``series``, a series of them (t, z, y, x) too. Anything else is a
-    ParticleDetectError saying what to give instead."""
+    """A volume is 3D (z, y, x) of two slices or more; with ``series``, a series of them (t, z, y, x) too.
+    Anything else is a ParticleDetectError saying what to give instead. A series that looks like one volume
+    of a few channels (z, c, y, x) is detected as asked, with a warning saying how to pick a channel."""
     shape = tuple(getattr(volume, "shape", np.shape(volume)))
     dims = (3, 4) if series else (3,)
-    if len(shape) in dims:
-        return
     text = "x".join(map(str, shape)) or "a scalar"
+    if len(shape) in dims:
+        if shape[-3] < 2:
+            raise ParticleDetectError(f"{name}: a volume needs at least 2 slices along z, this one has {shape[-3]} "
+                                      f"(shape {text}); detect 2D images with detect()")
+        if len(shape) == 4 and shape[1] in CHANNEL_COUNTS and shape[0] >= CHANNELS_BEHIND_SLICES * shape[1]:
+            log.warning("%s: shape %s is read as %d volumes of %d slices (t, z, y, x); if it is one volume of %d "
+                        "channels (z, c, y, x), pick one channel: array[:, c]", name, text, shape[0], shape[1],
+                        shape[1])
+        return
     if len(shape) == 2:
         raise ParticleDetectError(f"{name}: a 2D image ({text}); a volume is 3D (z, y, x): detect 2D images "
                                   "with detect()")
@@ -162,7 +179,8 @@ def check_window(window: int, stride: int) -> None:
 
 def volume_sizing(volume: np.ndarray, diameter: tuple[float, ...] | None,
                   voxel_size: tuple[float, float, float] | None) -> VolumeSizing:
-    """The particle diameter per axis in voxels, and how it was found."""
+    """The particle diameter per axis in voxels, and how it was found. One diameter (given or estimated) is
+    along y, in y voxels; the voxel size gives z and x from it (x = y where it is unknown)."""
     from .sizing import estimate_size
 
     if diameter is not None and len(diameter) == 3:
@@ -175,7 +193,7 @@ def volume_sizing(volume: np.ndarray, diameter: tuple[float, ...] | None,
         # read twice the size (measured on the generator at volume fraction 0.45).
         nz = volume.shape[0]
         picks = np.unique(np.linspace(0.25 * (nz - 1), 0.75 * (nz - 1), 5).round().astype(int))
-        estimates = [estimate_size(np.asarray(volume[i], dtype=np.float32)) for i in picks]
+        estimates = [estimate_size(_square_pixels(volume[i], voxel_size)) for i in picks]
         sizes = [e.diameter for e in estimates]
         xy, source = float(np.median(sizes)) / SECTION_FACTOR, "estimated"
         doubtful = [e for e in estimates if not e.confident]
@@ -190,24 +208,57 @@ def volume_sizing(volume: np.ndarray, diameter: tuple[float, ...] | None,
             confident, reason = False, (f"estimated {xy:.1f} px, outside what the 3D model knows; used "
                                         f"{clamped:.1f} px")
             xy = clamped
+        if voxel_size is not None:
+            xy *= min(voxel_size[1:]) / voxel_size[1]  # the estimate was in units of the finer of y and x
     if voxel_size is not None:
-        z = xy * voxel_size[1] / voxel_size[0]
-        return VolumeSizing((z, xy, xy), source if diameter is not None else "estimated xy, z from voxel size",
-                            confident, reason)
-    ratio = _apparent_anisotropy(volume)
+        vz, vy, vx = voxel_size
+        return VolumeSizing((xy * vy / vz, xy, xy * vy / vx),
+                            source if diameter is not None else "estimated xy, z from voxel size", confident, reason)
+    ratio, z_half_width = _apparent_anisotropy(volume)
     z = xy * ratio / APPARENT_Z_WIDENING
+    doubt = _z_doubt(z_half_width, volume.shape[0])
+    if doubt:
+        confident, reason = False, "; ".join(filter(None, (reason, doubt)))
     return VolumeSizing((z, xy, xy), "estimated" if diameter is None else "given xy, z estimated", confident, reason,
                         {"apparent_z_over_y": round(ratio, 3)})
 
 
-def _apparent_anisotropy(volume: np.ndarray) -> float:
-    """How many times longer (in voxels) structures look along z than along y: the lags where the
-    intensity autocorrelation of a central block falls to one half, z over y."""
+def _square_pixels(section: np.ndarray, voxel_size: tuple[float, float, float] | None) -> np.ndarray:
+    """A slice as float32, its coarser axis of y and x stretched to the finer one's pixel where they differ: the
+    2D estimator reads round particles, and stretching keeps every pixel the finer axis resolves."""
+    section = np.asarray(section, dtype=np.float32)
+    if voxel_size is None or voxel_size[1] == voxel_size[2]:
+        return section
+    from scipy import ndimage
+
+    finer = min(voxel_size[1:])
+    return ndimage.zoom(section, (voxel_size[1] / finer, voxel_size[2] / finer), order=1, mode="nearest",
+                        grid_mode=True).astype(np.float32)
+
+
+def _z_doubt(z_half_width: float, depth: int) -> str:
+    """Why the z size the autocorrelation gives is not to be trusted ('' when it is): a volume too shallow to
+    read it on (the measure, short of pairs at long lags, reads small), or the image alike over less than one
+    slice along z (no z extent to measure: slices far apart, or of something else, channels say)."""
+    needed = math.ceil(SLICES_PER_Z_HALF_WIDTH * max(z_half_width, 1.0))
+    if depth < needed:
+        return (f"z: {depth} slices, too few to measure the z size on (the image stays alike over "
+                f"{z_half_width:.1f} slices; {needed} or more are needed)")
+    if z_half_width < 1.0:
+        return (f"z: the image changes from each slice to the next (alike over {z_half_width:.2f} slice), no z "
+                "size to measure: are the slices far apart, or channels?")
+    return ""
+
+
+def _apparent_anisotropy(volume: np.ndarray) -> tuple[float, float]:
+    """How many times longer (in voxels) structures look along z than along y, and how long along z (the z
+    half-width, slices): the lags where the intensity autocorrelation of a central block falls to one half,
+    z over y, and z's."""
     nz, ny, nx = volume.shape
     block = np.asarray(volume[:, ny // 2 - min(ny, 128) // 2: ny // 2 + min(ny, 128) // 2,
                               nx // 2 - min(nx, 128) // 2: nx // 2 + min(nx, 128) // 2], dtype=np.float32)
     block = block - block.mean()
-    spectrum = np.abs(np.fft.rfftn(block, s=[2 * n for n in block.shape])) ** 2
+    spectrum = np.abs(np.fft.rfftn(block, s=[2 * n for n in block.shape], axes=(0, 1, 2))) ** 2
     corr = np.fft.irfftn(spectrum)[: block.shape[0], : block.shape[1], : block.shape[2]]
     corr /= corr[0, 0, 0]
 
@@ -218,7 +269,8 @@ def _apparent_anisotropy(volume: np.ndarray) -> float:
         i = below[0]
         return float(i - 1 + (profile[i - 1] - 0.5) / max(profile[i - 1] - profile[i], 1e-9))
 
-    return half(corr[:, 0, 0]) / max(half(corr[0, :, 0]), 1e-6)
+    z_half_width = half(corr[:, 0, 0])
+    return z_half_width / max(half(corr[0, :, 0]), 1e-6), z_half_width
 
 
 def volume_network(model, device, runtime: str = "auto", threads: int | None = None):
@@ -358,13 +410,16 @@ def detect_volumes(
     ``model``: a 3D DetectorModel, a model file's path or a shipped model's name (None: the shipped
     unet3d). ``threshold``: the score in [0, 1) a centre needs (None: the model's own). ``diameter``: one
     number (xy, voxels; z from ``voxel_size``, else estimated) or three (z, y, x voxels); None: estimated on
-    the first volume and used for the whole series. ``voxel_size``: z, y, x in micrometres: sizes z from xy
-    and adds ``z_um, y_um, x_um`` columns. ``device``: auto (a CUDA GPU where there is one, else the CPU),
-    cpu, cuda or mps; ``runtime``: auto (ONNX Runtime float32 on a CPU), torch, onnx or openvino.
-    ``window``: working voxels per tile side (a multiple of the network's stride). ``threads``: torch's CPU
-    threads for this call. ``progress(done, total)`` is called after each volume.
+    the first volume and used for the whole series. ``voxel_size``: z, y, x in micrometres: sizes z and x
+    from the one diameter (taken along y) and adds ``z_um, y_um, x_um`` columns. ``device``: auto (a CUDA
+    GPU where there is one, else the CPU), cpu, cuda or mps; ``runtime``: auto (ONNX Runtime float32 on a
+    CPU), torch, onnx or openvino. ``window``: working voxels per tile side (a multiple of the network's
+    stride). ``threads``: torch's CPU threads for this call. ``progress(done, total)`` is called after each
+    volume.
 
-    A constant volume of a series is skipped with a warning. ``table.attrs`` holds the sizing used
+    A constant volume of a series is skipped with a warning, and a volume of one slice refused; a series
+    shaped like one volume of channels (z, c, y, x) is detected as asked, with a warning. A z size estimated
+    on too few slices is of low confidence. ``table.attrs`` holds the sizing used
     (``diameter`` z, y, x voxels, ``diameter_source``, ``diameter_confidence`` "high" or "low" with
     ``diameter_reason``), ``threshold``, ``model`` and ``skipped_volumes``. Every mistake in the input is
     a ParticleDetectError (a TypeError for a value of another type) before any work.
@@ -416,6 +471,12 @@ def detect_volume_file(path: str | Path, axes: Axes, options: VolumeOptions, mod
         log.warning("%s: its metadata gives the voxel size %s, not three positive numbers: ignored (give "
                     "--voxel-size Z Y X)", path, read)
         axes = replace(axes, voxel_size=None, voxel_unit=None)
+    if options.voxel_size and axes.voxel_size and not same_voxel_size(options.voxel_size, axes.voxel_size,
+                                                                         proportions=axes.voxel_um is None):
+        # Used all the same: the user may be correcting metadata a microscope wrote wrong.
+        log.warning("%s: --voxel-size %s µm (Z Y X) is used, not its metadata's %s %s (Z Y X)", path,
+                    VoxelSize(options.voxel_size).describe(), VoxelSize(axes.voxel_size).describe(),
+                    axes.voxel_unit or "(no unit)")
     voxel = options.voxel_size or axes.voxel_size
     unit = "µm" if options.voxel_size else axes.voxel_unit
     microns = options.voxel_size or axes.voxel_um

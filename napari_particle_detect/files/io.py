@@ -783,7 +783,10 @@ class ZarrStack:
         free = [i for i in range(len(array.shape)) if i not in self._fixed]
         self._kept = [i for i in free if array.shape[i] != 1][-3:]
         if len(self._kept) < 2 or any(array.shape[i] != 1 for i in free if i not in self._kept):
-            raise ParticleDetectError(f"{path}: expected a 2D image or a 3D stack, got zarr shape {array.shape}")
+            # Four axes are what a time series of volumes has, as a 4D TIFF's refusal says (axes.axes_hint).
+            hint = (": give --axes TZYX if it is a time series of volumes"
+                    if len([i for i in free if array.shape[i] != 1]) == 4 else "")
+            raise ParticleDetectError(f"{path}: expected a 2D image or a 3D stack, got zarr shape {array.shape}{hint}")
         self.shape = tuple(int(array.shape[i]) for i in self._kept)
         self.ndim = len(self.shape)
         self.dtype = np.dtype(array.dtype)

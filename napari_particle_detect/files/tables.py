@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import ParticleDetectError
+
 
 TABLE_COLUMNS = ["frame", "y", "x", "score", "source"]
 # Where points come from: the network, the user, or the network and then confirmed by the user.
@@ -139,6 +141,9 @@ def _linear_fit(pixels: pd.Series, physical: pd.Series) -> tuple[float, float] |
 # Where a volume table's voxel size came from, in the words the commands log.
 FROM_OPTION = "--voxel-size"
 FROM_COLUMNS = "its z_um,y_um,x_um columns"
+# Two voxel sizes agree within this share of each value: z_um,y_um,x_um columns written to 3 decimals
+# give their table's size to about 2e-3 of itself, while another image's or another order differs by far more.
+VOXEL_SIZE_TOLERANCE = 1e-2
 
 
 @dataclass(frozen=True)
@@ -161,16 +166,36 @@ def resolve_voxel_size(given: Sequence[float] | None, tables: Iterable[tuple[Pat
     the first of ``tables`` (name, table) whose z_um,y_um,x_um columns give one (:func:`table_voxel_size`).
 
     Neither: ``log``, the command's own logger, warns that the first table has none, then says ``as_cubes``,
-    what the command does instead (the two commands differ only there)."""
-    if given is not None:
-        return VoxelSize(tuple(given), FROM_OPTION)
+    what the command does instead (the two commands differ only there). A ``given`` size in other proportions
+    than a table's columns is refused, naming both: one of them is another image's, or in another order (only
+    the proportions count, so 2 1 1 agrees with columns of 0.4 x 0.2 x 0.2 µm)."""
     tables = list(tables)
+    if given is not None:
+        option = VoxelSize(tuple(float(v) for v in given), FROM_OPTION)
+        for name, table in tables:
+            found = table_voxel_size(table)
+            if found is not None and not same_voxel_size(option.size, found, proportions=True):
+                typed = " ".join(f"{v:g}" for v in option.size)
+                raise ParticleDetectError(f"--voxel-size {typed} (Z Y X) disagrees with {name}'s "
+                                          f"z_um,y_um,x_um columns ({VoxelSize(found).describe()} µm): one of them "
+                                          "is another image's, or in another order; leave --voxel-size out to use "
+                                          "the table's")
+        return option
     for name, table in tables:
         size = table_voxel_size(table)
         if size is not None:
             return VoxelSize(size, FROM_COLUMNS, name)
     log.warning("%s: no voxel size (no --voxel-size, no z_um,y_um,x_um columns): %s", tables[0][0], as_cubes)
     return VoxelSize(None)
+
+
+def same_voxel_size(a: Sequence[float], b: Sequence[float], proportions: bool = False) -> bool:
+    """Whether voxel sizes ``a`` and ``b`` (z, y, x) agree within VOXEL_SIZE_TOLERANCE; with ``proportions``,
+    whether their proportions do (each taken in units of its y voxel), for sizes in units that may differ."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if proportions:
+        a, b = a / a[1], b / b[1]
+    return bool(np.allclose(a, b, rtol=VOXEL_SIZE_TOLERANCE, atol=0))
 
 
 def table_voxel_size(table: pd.DataFrame) -> tuple[float, float, float] | None:
