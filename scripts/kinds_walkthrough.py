@@ -78,15 +78,18 @@ def walk(kind: str, app) -> None:
     if kind == "chains":
         layer = viewer.layers[session.names[0]]
         features = layer.features
-        chains = [c for c, g in features.groupby("chain") if len(g) >= 2 and not g["closed"].any()][:2]
-        layer.selected_data = {int(np.flatnonzero(((features["chain"] == c) & (features["index"] == 0)).to_numpy())[0])
-                               for c in chains}
+        # A chain's first bond cut, then its two new ends linked again (a link spans a bond at most).
+        chain = next(c for c, g in features.groupby("chain") if len(g) >= 3 and not g["closed"].any())
+        pair = {int(np.flatnonzero(((features["chain"] == chain) & (features["index"] == i)).to_numpy())[0])
+                for i in (0, 1)}
+        layer.selected_data = pair
         count = session.tables[0]["chain"].nunique()
-        widget.review.link()
-        linked = session.tables[0]["chain"].nunique()
         widget.review.cut()
-        check(linked == count - 1 and session.tables[0]["chain"].nunique() == count,
-              f"chains: Link 2 ends joins two chains ({count} -> {linked}), Cut between 2 parts them again")
+        parted = session.tables[0]["chain"].nunique()
+        layer.selected_data = pair
+        widget.review.link()
+        check(parted == count + 1 and session.tables[0]["chain"].nunique() == count,
+              f"chains: Cut between 2 parts a chain ({count} -> {parted}), Link 2 ends joins it again")
     session.regions.propose(0, (-0.5, -0.5, 127.5, 127.5))
     widget.review.accept_region()
     check(len(session.project.regions(0)) == 1, f"{kind}: a box accepted")
