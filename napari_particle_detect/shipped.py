@@ -9,6 +9,8 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
+from .errors import ParticleDetectError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 WEIGHTS_DIR = PACKAGE_DIR / "weights"
 SAMPLE_DATA_DIR = PACKAGE_DIR / "sample_data"
@@ -17,6 +19,14 @@ SAMPLE_DATA_DIR = PACKAGE_DIR / "sample_data"
 def is_shipped(weights: Path) -> bool:
     """Whether ``weights`` is one of the models shipped in this install's weights folder."""
     return Path(weights).resolve().parent == WEIGHTS_DIR.resolve()
+
+
+def refuse_shipped_output(path: Path) -> None:
+    """Refuse to write a trained model (or a run's folder) at ``path`` inside the shipped weights folder: it
+    would replace a model every detection and round starts from, in every project of this install."""
+    if Path(path).resolve().is_relative_to(WEIGHTS_DIR.resolve()):
+        raise ParticleDetectError(f"{path}: inside the shipped models' folder {WEIGHTS_DIR}, which training never "
+                                  "replaces; write the model outside it")
 
 
 def model_digest(weights: Path) -> str:

@@ -86,6 +86,7 @@ def _ordered(table: pd.DataFrame) -> pd.DataFrame:
 
 def cmd_train_kind(args: argparse.Namespace) -> int:
     from ..learning.kinds_training import KindTrainConfig, load_kind_examples, train_kind
+    from .main import command_line
 
     # With DATA (image + the kind's CSV pairs) and --from but no --validate: the dock's round (tiles
     # held out of the corrected frames, the honest verdict). With --validate: training mixed with the
@@ -112,12 +113,19 @@ def cmd_train_kind(args: argparse.Namespace) -> int:
         config = replace(config, learning_rate=args.lr)
     if args.minutes is not None:
         config = replace(config, time_limit_s=60.0 * args.minutes)
+    trained_epochs = []
+
+    def progress(record: dict) -> None:
+        trained_epochs.append(record["epoch"])
+        log.info("epoch %d: loss %.4f, validation %.4f at threshold %.2f (%.0f s)", record["epoch"], record["loss"],
+                 record["score"], record["threshold"], record["seconds"])
+
     model = train_kind(config, args.output, init=args.init, examples=examples, validation_examples=validation,
-                       device=args.device, resume=args.resume,
-                       progress=lambda r: log.info("epoch %d: loss %.4f, validation %.4f at threshold %.2f (%.0f s)",
-                                                   r["epoch"], r["loss"], r["score"], r["threshold"], r["seconds"]))
-    log.info("saved %s (%s model, validation score %.4f)", model.path, args.kind,
-             model.card.training.get("validation_score", float("nan")))
+                       device=args.device, resume=args.resume, progress=progress,
+                       extra_card={"command": command_line()})
+    if trained_epochs:  # none: a finished run resumed, which training said
+        log.info("saved %s (%s model, validation score %.4f)", model.path, args.kind,
+                 model.card.training.get("validation_score", float("nan")))
     return 0
 
 

@@ -350,11 +350,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .checks import check_model_path, check_train_outputs
     from ..models import load_model
     from ..learning.training import load_examples, working_diameter
+    from ..shipped import refuse_shipped_output
 
     check_model_path(args.init, "--from")
     for path in args.data + args.validate + args.unlabelled:
         if not path.exists():  # said before "no centre table beside it" could name its table instead
             raise ParticleDetectError(f"{path}: file not found")
+    _refuse_project_folders(args.data + args.validate)
+    refuse_shipped_output(args.output)  # before --overwrite could replace a shipped model
     check_train_outputs(args.output, args.data + args.validate, args.init)
     _refuse_replacing_a_model(args)
     handled = volume_cli.train_volumes_if_any(args)  # a 3D round (--axes ZYX, or --from a 3D model)
@@ -413,6 +416,17 @@ def _refuse_ignored_train_options(args: argparse.Namespace) -> None:
         raise ParticleDetectError(f"--arch is for sphere models; a {args.kind} model's network is its heads UNet")
 
 
+def _refuse_project_folders(paths: list[Path]) -> None:
+    """A dock project folder holds frames as the dock saved them, not image + CSV pairs: read as DATA it was
+    "no image + CSV pairs found"; refused with the two ways to train on its reviewed frames."""
+    from ..project_layout import PROJECT_SUFFIX
+
+    for path in paths:
+        if path.is_dir() and (path.suffix == PROJECT_SUFFIX or (path / "state.json").is_file()):
+            raise ParticleDetectError(f"{path}: a napari project: run a Fine-tune round in the dock, or Export its "
+                                      "reviewed frames beside the image (IMAGE.csv) and train --from on the image")
+
+
 def _refuse_kind_tables(paths: list[Path]) -> None:
     """Sphere training on a rods or chains table would learn its centres as spheres': refused, by its header."""
     import pandas as pd
@@ -456,12 +470,19 @@ def _log_rescaling(examples: list, working: float) -> None:
             break
 
 
+def command_line() -> str:
+    """The command as typed, for the training record of the model it makes."""
+    return "particle-detect " + " ".join(sys.argv[1:])
+
+
 def _train(args: argparse.Namespace, config, base, examples, validation) -> int:
     from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
     from ..learning.training import train
 
     bar = tqdm(total=config.epochs * config.steps_per_epoch, disable=args.quiet, unit="step")
+    trained_epochs = []
 
     def progress(event: dict) -> None:
         if event["event"] == "step":
@@ -469,16 +490,19 @@ def _train(args: argparse.Namespace, config, base, examples, validation) -> int:
             bar.set_postfix(epoch=event["epoch"], loss=f"{event['loss']:.4f}")
             bar.refresh()
         else:
+            trained_epochs.append(event["epoch"])
             bar.n = max(bar.n, event["epoch"] * config.steps_per_epoch)  # the epoch is done
             bar.refresh()
             bar.write(f"epoch {event['epoch']}/{event['epochs']}: loss {event['loss']:.5f}, "
                       f"validation F1 {event['val_f1']:.4f} ({event['seconds']} s)")
 
-    command = "particle-detect " + " ".join(sys.argv[1:])
-    result = train(config, examples=examples, validation_examples=validation, init=base, out=args.output,
-                   progress=progress, resume=args.resume, extra_card={"command": command})
+    with logging_redirect_tqdm():  # the training's own lines (a time limit reached) above the bar
+        result = train(config, examples=examples, validation_examples=validation, init=base, out=args.output,
+                       progress=progress, resume=args.resume, extra_card={"command": command_line()})
     bar.close()
-    log.info("best validation F1 %.4f, threshold %.2f -> %s", result.best_f1, result.model.card.threshold, result.path)
+    if trained_epochs:  # none: a finished run resumed, which training said
+        log.info("best validation F1 %.4f, threshold %.2f -> %s", result.best_f1, result.model.card.threshold,
+                 result.path)
     return 0
 
 
@@ -528,8 +552,24 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
     result = fine_tune(base, examples, config, args.device, progress=progress, validation=validation,
                        unlabelled=unlabelled)
     bar.close()
+    _warn_if_truth_looks_mismatched(result, args.init)
     save_round(result, args.init, args.output)
     return 0
+
+
+# Below this held-out F1 for the starting model, the truth tables more likely describe other positions than
+# the images show than optics the model never saw: the shipped model scored 0.65-0.90 on every unfamiliar
+# optics of the learning loop's benchmarks (README, The learning loop), and 0.04 on truth in micrometres.
+MISMATCHED_TRUTH_F1 = 0.3
+
+
+def _warn_if_truth_looks_mismatched(result, parent: Path) -> None:
+    """Said beside the round's verdict: against truth that does not match its images, any round may read
+    as "better" while both models are near 0."""
+    if result.parent_score is not None and result.parent_score.f1 < MISMATCHED_TRUTH_F1:
+        log.warning("%s scores held-out F1 %.4f on the data (below %.1f): the truth and the images may not match "
+                    "(units? y,x order?); centres are in pixels, y first", parent, result.parent_score.f1,
+                    MISMATCHED_TRUTH_F1)
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
@@ -1023,7 +1063,10 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 
 def cmd_recipe(args: argparse.Namespace) -> int:
-    from ..learning.recipes import run_recipe
+    from ..learning.recipes import load_recipe, run_recipe
+    from ..shipped import refuse_shipped_output
+
+    refuse_shipped_output(load_recipe(args.file).run_folder)  # before its folder is made there
 
     def progress(record: dict) -> None:
         if record.get("event") == "epoch":

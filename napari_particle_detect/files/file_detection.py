@@ -117,6 +117,7 @@ def detect_file(
         from ..detection.kinds_prediction import detect_kind_file
 
         table, record, meta = detect_kind_file(path, options, model_path, device, progress)
+        meta = {**meta, **model_record(meta["model"])}
         record.update(frames_found_empty(lambda: read_image(path, lazy=True, channel=options.channel,
                                                             axes=options.axes), table, record["frames"]))
         return _finish(path, output, record, table, meta, fingerprint, start)
@@ -152,12 +153,18 @@ def detect_file(
               **({"channel": options.channel} if options.channel is not None else {}),
               **measured,
               **frames_found_empty(lambda: image, table, n_frames)}
-    meta = {"model": str(model.path), "threshold": options.threshold if options.threshold is not None
+    meta = {**model_record(model.path), "threshold": options.threshold if options.threshold is not None
             else model.card.threshold, "polarity": options.polarity, "device": str(device),
             "inputs": [record]}
     meta["runtime"], meta["precision"] = runtime_record(options.runtime, options.precision, device, options.compile,
                                                         model)
     return _finish(path, output, record, table, meta, fingerprint, start)
+
+
+def model_record(model: str | Path) -> dict:
+    """Detect's metadata of the model it loaded from ``model``: that name, and the file's absolute path, since a
+    bare name (``unet``) may be a file in the working folder as well as the shipped model."""
+    return {"model": str(model), "model_file": str(Path(model).resolve())}
 
 
 def frames_found_empty(image: Callable[[], object], table: pd.DataFrame, n_frames: int) -> dict:

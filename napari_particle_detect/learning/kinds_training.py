@@ -29,8 +29,10 @@ from ..detection.devices import select_device
 from ..errors import ParticleDetectError
 from ..detection.stages import laid_out_for
 from .training import (VALIDATION_SEED_BASE, TrainingCancelled, _augment, _check_same_start, _start_record, adam,
-                       made_ahead, read_training_state, resume_state_path, session_fields, trains_channels_last,
-                       training_layout)
+                       check_same_settings, lineage_with, log_already_finished, log_time_limit_stop, made_ahead,
+                       read_training_state, resume_state_path, run_progress, run_settings, session_fields,
+                       trains_channels_last, training_layout)
+from ..shipped import refuse_shipped_output
 from ..detection.threads import keeps_torch_threads
 
 THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55)
@@ -167,7 +169,9 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
     steps (unless a time limit is set), so a run stopped by ``cancel`` (within one step:
     :class:`TrainingCancelled`) and resumed, in this session or a later one, on this machine or a
     GPU, ends with the weights one uninterrupted run would have. Resuming from a start other than the
-    interrupted run's (another ``init``, or none) is refused before any work.
+    interrupted run's (another ``init``, or none), or with other settings (training.run_settings), is refused
+    before any work; resuming a finished run hands back its model untouched. The card's training record is
+    this run's, marked unfinished until the last epoch (training.run_progress), its history complete then.
     """
     if config.threads:
         torch.set_num_threads(int(config.threads))
@@ -179,7 +183,8 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
         raise ParticleDetectError(f"looks {', '.join(unknown)}: the {kind.name} generator draws "
                                   f"{', '.join(kind.looks)}")
     crop = config.crop or kind.crop
-    out = Path(out)
+    out = Path(out).with_suffix(".pt")  # as saved: the messages name the file written
+    refuse_shipped_output(out)
     if init is not None:
         base = load_model(init, "cpu")
         # A sphere UNet has no heads to train: unrefused, it failed deep in the first step.
@@ -195,14 +200,20 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
                          trained_diameter_range=(4.0, 18.0), canonical_diameter=sphere.card.canonical_diameter)
         network = build_network(card)
         network.start_from_spheres(sphere.network.state_dict())
+    lineage = lineage_with(card.training) if init is not None else []
     start = _start_record(init, network.state_dict())
     training_layout(network.to(device).train(), device)
     optimiser = adam(network.parameters(), config.learning_rate)
-    best, history, first_epoch = -np.inf, [], 0
+    best, history, first_epoch, best_epoch = -np.inf, [], 0, 0
     if resume:
         # Before the validation set is drawn: a resume from another start fails at once, in one line.
         first_epoch, best, history, card.threshold = _resume_kind(resume_state_path(out), network, optimiser,
                                                                   config, start)
+        if first_epoch == config.epochs:
+            log_already_finished(out, config.epochs)
+            return load_model(out, "cpu")
+        # The first epoch that reached the best score (a later equal one does not replace it).
+        best_epoch = next((r["epoch"] for r in history if r.get("score") == best), 0)
     else:
         # A state left by an earlier run (replaced with --overwrite) would pair that run's epochs with this run's
         # model: a --resume after this run stopped before its first epoch ended continued the old one.
@@ -210,14 +221,15 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
     validation = list(validation_examples) if validation_examples else validation_set(kind, config)
     started = time.monotonic()
     session = session_fields(device)
-    previous = dict(card.training) if init is not None else {}
 
-    def training_record(score: float) -> dict:
-        return {**previous, **(extra_card or {}), "config": config.to_dict(), "validation_score": float(score),
-                "history": history, "annotated_examples": len(examples or []),
+    def training_record(score: float, progress_mark: dict) -> dict:
+        """This run's record for its card (never the starting model's), with how far it got."""
+        return {"lineage": lineage, **(extra_card or {}), "config": config.to_dict(),
+                "validation_score": float(score), "best_epoch": best_epoch, "history": history,
+                "annotated_examples": len(examples or []),
                 "annotated_validation_examples": len(validation_examples or []),
                 "generator": f"napari_particle_detect.kinds.registry.KINDS[{kind.name!r}].example",
-                "init": str(init) if init is not None else "shipped sphere UNet (weights/unet.pt)"}
+                "init": str(init) if init is not None else "shipped sphere UNet (weights/unet.pt)", **progress_mark}
 
     if init is not None and not resume:
         # The starting model is a candidate too: a round must not hand back something worse.
@@ -225,10 +237,11 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
         history.append({"epoch": 0, "loss": float("nan"), "score": best, "threshold": card.threshold, "seconds": 0.0})
         if progress is not None:
             progress(history[-1])
-        card.training = training_record(best)
+        card.training = training_record(best, run_progress(0, config.epochs))
         save_model(DetectorModel(_on_cpu(network), card), out)
     mix = (examples, config.synthetic_fraction) if examples else (None, 1.0)
     total_steps = max(config.epochs * config.steps_per_epoch, 1)
+    epochs_done, steps_done = first_epoch, first_epoch * config.steps_per_epoch
     with ThreadPoolExecutor(max_workers=1) as pool:
         for epoch in range(first_epoch, config.epochs):
             losses = []
@@ -247,6 +260,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
                 loss.backward()
                 optimiser.step()
                 losses.append(loss.item())
+                steps_done = epoch * config.steps_per_epoch + step + 1
                 if config.time_limit_s and time.monotonic() - started > config.time_limit_s:
                     break
             scores = validation_score(kind, network, validation, device)
@@ -254,19 +268,30 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
             record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "score": float(scores[k]),
                       "threshold": THRESHOLDS[k], "seconds": round(time.monotonic() - started, 1), **session}
             history.append(record)
+            epochs_done = epoch + 1
             if scores[k] > best:
-                best = scores[k]
+                best, best_epoch = scores[k], epoch + 1
                 card.threshold = float(THRESHOLDS[k])
-                card.training = training_record(best)
+                card.training = training_record(best, run_progress(epochs_done, config.epochs))
                 save_model(DetectorModel(_on_cpu(network), card), out)
             state = {"network": network.state_dict(), "optimiser": optimiser.state_dict(), "epoch": epoch + 1,
-                     "best_score": float(best), "threshold": float(card.threshold), "history": history, **start}
+                     "best_score": float(best), "threshold": float(card.threshold), "history": history,
+                     "settings": run_settings(config.to_dict()), **start}
             save_tensors(state, resume_state_path(out))  # a full disk: one OSError naming the file
             if progress is not None:
                 progress(record)
             if config.time_limit_s and time.monotonic() - started > config.time_limit_s:
                 break
-    return load_model(out, "cpu")
+    all_steps = config.epochs * config.steps_per_epoch
+    finished = steps_done >= all_steps
+    if not finished:
+        log_time_limit_stop(out, steps_done, all_steps)
+    # The best epoch's model, its card now telling the whole run (the epochs after it too).
+    model = load_model(out, "cpu")
+    model.card.training = training_record(best, run_progress(epochs_done, config.epochs, finished,
+                                                             None if finished else (steps_done, all_steps)))
+    save_model(model, out)
+    return model
 
 
 def _epoch_batches(pool: ThreadPoolExecutor, kind: Kind, config: KindTrainConfig, crop: int, epoch: int,
@@ -296,6 +321,7 @@ def _resume_kind(path: Path, network: torch.nn.Module, optimiser: torch.optim.Op
         raise ParticleDetectError(f"nothing to resume: {path} does not exist")
     state = read_training_state(path)
     _check_same_start(path, state, start)
+    check_same_settings(path, state, run_settings(config.to_dict()))
     try:
         epoch, best, history = state["epoch"], state["best_score"], state["history"]
         if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch <= config.epochs:

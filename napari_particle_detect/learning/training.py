@@ -8,6 +8,7 @@ within one step when the ``cancel`` callable returns true.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 import numbers
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import NamedTuple, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import numpy as np
 import torch
@@ -29,6 +30,7 @@ from ..kinds.evaluation import Counts, best_threshold_index, count_in_area
 from ..kinds.heatmap import decode, encode
 from ..models import DetectorModel, build_network, load_model, save_model
 from ..models.registry import ModelCard, read_saved_tensors, require_kind, save_tensors
+from ..shipped import refuse_shipped_output
 from ..detection.prediction import predict_heatmap
 from ..detection.preprocessing import as_frames, check_frame, normalise
 from ..detection.sizing import estimate_diameter, rescale_centres, rescale_frame, scale_for_diameter
@@ -36,6 +38,9 @@ from ..detection.steps import network_input
 from ..detection.stages import CHANNELS_LAST_DEVICES, laid_out_for
 from ..synthetic.spheres import SynthConfig, random_training_config, synthesize
 from ..detection.threads import keeps_torch_threads
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -516,6 +521,59 @@ def resume_state_path(out: Path) -> Path:
     return out.with_suffix(".state.pt")
 
 
+# TrainConfig and KindTrainConfig fields a resume may change: how long, where and how fast a run trains,
+# not what it learns (more epochs extend a run). A teacher is named by its path, which moves with a
+# recipe's run folder.
+RESUMABLE_SETTINGS = ("epochs", "time_limit_s", "threads", "device", "teacher")
+# The command line's option for a setting, named beside it when a resume changes it.
+SETTING_OPTIONS = {"architecture": "--arch", "steps_per_epoch": "--steps-per-epoch", "batch_size": "--batch-size",
+                   "crop": "--crop", "learning_rate": "--lr", "synthetic_fraction": "--synthetic-fraction",
+                   "seed": "--seed"}
+
+
+def run_settings(config: dict) -> dict:
+    """The settings that shape a run (``config``, a TrainConfig's or KindTrainConfig's ``to_dict()``, but
+    RESUMABLE_SETTINGS) as plain values, for its resume state."""
+    return json.loads(json.dumps({k: v for k, v in config.items() if k not in RESUMABLE_SETTINGS}))
+
+
+def check_same_settings(path: Path, state: dict, settings: dict) -> None:
+    """Refuse to resume the run of the state at ``path`` with ``settings`` (:func:`run_settings`) other than it
+    started with, naming the first that differs: its epochs so far trained with the old ones, and its card
+    would say the new. A state written before settings were kept resumes as before."""
+    saved = state.get("settings") if isinstance(state, dict) else None
+    if not isinstance(saved, dict):
+        return
+    for name, value in settings.items():
+        if name in saved and saved[name] != value:
+            option = f" ({SETTING_OPTIONS[name]})" if name in SETTING_OPTIONS else ""
+            raise ParticleDetectError(f"{path}: the interrupted run trained with other settings: {name} "
+                                      f"{json.dumps(saved[name])} -> {json.dumps(value)}{option}; resume it with the "
+                                      "settings it started with, or start again (--overwrite)")
+
+
+def run_progress(epochs_done: int, epochs: int, finished: bool = False,
+                 time_limit_steps: tuple[int, int] | None = None) -> dict:
+    """How far the run behind a saved model got, for its card's training record: a model saved mid-run, or
+    at a time limit (``time_limit_steps``: the steps done of all), is marked unfinished, so it is not taken
+    for the run's result."""
+    progress = {"finished": finished, "epochs_done": epochs_done, "epochs": epochs}
+    if time_limit_steps is not None:
+        progress["stopped_at_time_limit"] = {"steps_done": time_limit_steps[0], "steps": time_limit_steps[1]}
+    return progress
+
+
+def log_time_limit_stop(out: Path | None, steps_done: int, steps: int) -> None:
+    """Say that a run stopped at its time limit, which else looks like a finished one."""
+    log.warning("%s: stopped at the time limit after %d of %d steps%s", out or "training", steps_done, steps,
+                "; --resume continues" if out is not None else "")
+
+
+def log_already_finished(out: Path, epochs: int) -> None:
+    """Say that a resumed run had already finished: its model stays as it was."""
+    log.info("%s: already finished (%d of %d epochs): nothing to resume", out, epochs, epochs)
+
+
 def session_fields(device: torch.device) -> dict:
     """What every epoch record of this session carries, so a model's lineage can say where and how
     long it trained (a run resumed over several sessions and machines): the session's start (UTC),
@@ -550,7 +608,10 @@ def train(
     With ``out``, the best model so far is saved there after every improving epoch, plus a
     ``.state.pt`` with optimiser state for ``resume`` (and which epoch is the best so far: 0 when it is
     still the starting model, which is never saved there, so a resumed run ends where an uninterrupted
-    one does; resuming from another start is refused). Raises :class:`TrainingCancelled` when
+    one does; resuming from another start, or with other settings (:func:`run_settings`), is refused, and
+    resuming a finished run hands back its model untouched). Every save mid-run writes this run's training
+    record in the card marked unfinished (:func:`run_progress`); the last marks it finished, or stopped at the
+    time limit (said in the log too). Raises :class:`TrainingCancelled` when
     ``cancel()`` becomes true; whatever was saved before stays as it was. An example whose ``scale`` is
     None is rescaled as detection would rescale it for the model trained (:func:`with_detection_scale`);
     a ``config`` it cannot run with is refused before any work (:func:`check_train_config`).
@@ -575,6 +636,8 @@ def train(
             card.channels = tuple(ModelCard().channels) if config.architecture == "unet" else (12, 24, 48, 96)
         network = build_network(card)
     check_train_config(config, network.stride)
+    # Taken now: the card's training record becomes this run's at its first save.
+    lineage = lineage_with(card.training) if init is not None else []
     card.trained_diameter_range = (2 * config.radius_range[0], 2 * config.radius_range[1])
     # Fine-tuning keeps the size its examples were rescaled to.
     card.canonical_diameter = base.card.canonical_diameter if init is not None else working_diameter(config)
@@ -599,6 +662,7 @@ def train(
     start_epoch, best_f1, history = 0, -1.0, []
     out = Path(out).with_suffix(".pt") if out is not None else None
     if out is not None:
+        refuse_shipped_output(out)
         # Fail before any training, not at the first save an epoch later.
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -612,6 +676,11 @@ def train(
         if out is None or not resume_state_path(out).exists():
             raise ParticleDetectError(f"nothing to resume: {out and resume_state_path(out)} does not exist")
         start_epoch, best_f1, history, best_epoch = _resume(out, network, optimiser, scheduler, config, start)
+        if start_epoch == config.epochs:
+            log_already_finished(out, config.epochs)
+            saved = load_model(out, "cpu")
+            return TrainResult(model=saved, best_f1=float(saved.card.training.get("validation_f1", best_f1)),
+                               history=history, path=out)
         if best_epoch > 0:
             # The best epoch so far is the saved model, not the last epoch's state the run resumes from.
             best_state = _saved_best(out)
@@ -631,6 +700,16 @@ def train(
     started = clock["start"] = time.monotonic()
     session = session_fields(device)
     stop_early = False
+    epochs_done, steps_done = start_epoch, start_epoch * config.steps_per_epoch
+
+    def training_record(validation_f1: float, progress_mark: dict) -> dict:
+        """This run's record for its card (never the starting model's), with how far it got."""
+        return {"lineage": lineage, **(extra_card or {}), "config": config.to_dict(),
+                "annotated_examples": len(examples or []),
+                "annotated_validation_examples": len(validation_examples or []),
+                "validation_f1": validation_f1, "best_epoch": best_epoch, "history": history,
+                "generator": "napari_particle_detect.synthetic.spheres.random_training_config", **progress_mark}
+
     with ThreadPoolExecutor(max_workers=1) as pool:
         for epoch in range(start_epoch, config.epochs):
             # Each epoch's batches come from its own seed, so a run resumed at an epoch draws what an
@@ -648,6 +727,7 @@ def train(
                 loss = weighted_mse(forward_in(network, x, dtype), y, w)
                 losses.append(take_step(loss, optimiser, scheduler, f"training diverged at epoch {epoch + 1}, step "
                                         f"{step + 1}", "check the images or lower the learning rate"))
+                steps_done = epoch * config.steps_per_epoch + step + 1
                 stop_early = bool(config.time_limit_s and time.monotonic() - started > config.time_limit_s)
                 # Every tenth step, and the epoch's last, so a progress bar ends full.
                 if progress is not None and (step % 10 == 0 or step + 1 == config.steps_per_epoch or stop_early):
@@ -659,16 +739,19 @@ def train(
             record = {"event": "epoch", "epoch": epoch + 1, "epochs": config.epochs, "loss": float(np.mean(losses)),
                       "val_f1": float(f1), "seconds": round(time.monotonic() - started, 1), **session}
             history.append(record)
+            epochs_done = epoch + 1
             if f1 > best_f1 or config.keep == "last":
                 best_f1, best_epoch = float(f1), epoch + 1
                 best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
                 if out is not None:
+                    card.training = training_record(best_f1, run_progress(epochs_done, config.epochs))
                     save_model(DetectorModel(_cpu_copy(network, card, best_state), card), out)
             if out is not None:
                 # best_epoch says where the best so far is on resuming: the start (0) or the saved model.
                 resume_state = {"network": network.state_dict(), "optimiser": optimiser.state_dict(),
                                 "scheduler": scheduler.state_dict(), "epoch": epoch + 1, "best_f1": float(best_f1),
-                                "history": history, "best_epoch": best_epoch, **start}
+                                "history": history, "best_epoch": best_epoch,
+                                "settings": run_settings(config.to_dict()), **start}
                 save_tensors(resume_state, resume_state_path(out))
             if progress is not None:
                 progress(record)
@@ -677,16 +760,12 @@ def train(
     network.load_state_dict(best_state)
     card.threshold, f1s = tuned_threshold(network, validation, device, card.min_distance, config.tolerance)
     best_f1 = float(max(f1s))
-    card.training = {
-        "lineage": lineage_with(card.training) if init is not None else [],
-        **(extra_card or {}),
-        "config": config.to_dict(),
-        "annotated_examples": len(examples or []),
-        "annotated_validation_examples": len(validation_examples or []),
-        "validation_f1": best_f1,
-        "history": history,
-        "generator": "napari_particle_detect.synthetic.spheres.random_training_config",
-    }
+    all_steps = config.epochs * config.steps_per_epoch
+    finished = steps_done >= all_steps
+    if not finished:
+        log_time_limit_stop(out, steps_done, all_steps)
+    card.training = training_record(best_f1, run_progress(epochs_done, config.epochs, finished,
+                                                          None if finished else (steps_done, all_steps)))
     model = DetectorModel(_cpu_copy(network, card, best_state), card)
     if out is not None:
         save_model(model, out)
@@ -715,6 +794,7 @@ def _resume(out: Path, network: nn.Module, optimiser: torch.optim.Optimizer, sch
     path = resume_state_path(out)
     state = read_training_state(path)
     _check_same_start(path, state, start)
+    check_same_settings(path, state, run_settings(config.to_dict()))
     try:
         if not isinstance(state, dict) or not {"network", "optimiser", "scheduler", "epoch", "best_f1", "history"} <= set(state):
             raise ValueError("keys are missing")
@@ -831,8 +911,9 @@ def load_examples(
     """Annotated examples from ``image.tif`` + ``image.csv`` pairs, or folders of them.
 
     A CSV with a ``frame`` column annotates the frames of a stack; without one it annotates a 2D image.
-    With ``working_diameter`` (the model's), each file's examples are rescaled from its particle
-    size, ``diameter`` or else estimated from its first annotated frame, as detection would.
+    A CSV with a ``source`` column (the dock's Export) gives only the frames a person reviewed
+    (:func:`reviewed_indices`). With ``working_diameter`` (the model's), each file's examples are rescaled
+    from its particle size, ``diameter`` or else estimated from its first reviewed frame, as detection would.
     """
     from ..files.io import read_centres, read_image
 
@@ -845,6 +926,7 @@ def load_examples(
         for index in indices:
             if index >= len(frames):
                 raise ParticleDetectError(f"{csv}: frame {index} is beyond the {len(frames)} frames of {image_path.name}")
+        indices = reviewed_indices(csv, table, indices, stack.ndim == 3)
         scale = 1.0
         if working_diameter is not None:
             size = diameter if diameter is not None else estimate_diameter(frames[indices[0]])
@@ -857,9 +939,65 @@ def load_examples(
             centres = rows[["y", "x"]].to_numpy(float)
             check_centres_inside(csv, centres, frames.shape[1:], f" frame {index}" if stack.ndim == 3 else "")
             examples.append(Example(frames[index], centres, scale=scale, name=f"{image_path.name}[{index}]"))
+        trained = table[table["frame"].isin(indices)] if "frame" in table else table
+        check_centres_spread(csv, trained[["y", "x"]].to_numpy(float), frames.shape[1:])
     if not examples:
         raise ParticleDetectError(f"no image + CSV pairs found in {', '.join(map(str, paths))}")
     return examples
+
+
+# Who put a row of the dock's Export there (files.tables.SOURCES): "model" is the network's detection nobody
+# confirmed; accepting a frame or a region turns the model's points in it "accepted" (projects/project.py).
+UNCONFIRMED_SOURCE = "model"
+ACCEPTED_SOURCE = "accepted"
+# Frames a warning names one by one; the rest are counted.
+NAMED_FRAMES = 8
+
+
+def reviewed_indices(csv: Path, table: pd.DataFrame, indices: list[int], stacked: bool) -> list[int]:
+    """The frames among ``indices`` of a truth table that a person reviewed, read as the dock's rounds read
+    its project (learning/rounds.py: frames and regions accepted, never frames only edited). Without a
+    ``source`` column every frame is truth. A frame whose rows are all the model's was never reviewed,
+    and one that mixes the model's with added points but none accepted was edited, never accepted: both
+    are left out, since a missed particle there would be taught as background. A frame that mixes the
+    model's rows with accepted ones had a region accepted, which the CSV does not locate: it is kept
+    whole. One warning names what was left out or kept whole; a table with no reviewed frame is refused."""
+    if "source" not in table:
+        return indices
+    sources = table["source"].astype(str)
+    never_reviewed, never_accepted, partly_accepted = [], [], []
+    for index in indices:
+        rows = sources[table["frame"] == index] if "frame" in table else sources
+        unconfirmed = rows == UNCONFIRMED_SOURCE
+        if len(rows) and unconfirmed.all():
+            never_reviewed.append(index)
+        elif unconfirmed.any():
+            (partly_accepted if (rows == ACCEPTED_SOURCE).any() else never_accepted).append(index)
+    kept = [index for index in indices if index not in never_reviewed + never_accepted]
+    if indices and not kept:
+        raise ParticleDetectError(f"{csv}: no frame of it was reviewed (its rows are the model's detections, source "
+                                  "'model', or edits never accepted); accept the frames in the dock, then Export")
+    notes = []
+    if never_reviewed:
+        notes.append(f"{_frames_named(never_reviewed, stacked)} left out: never reviewed (every row's source is "
+                     "'model')")
+    if never_accepted:
+        notes.append(f"{_frames_named(never_accepted, stacked)} left out: edited but never accepted (the dock's rounds "
+                     "leave such frames out too)")
+    if partly_accepted:
+        notes.append(f"{_frames_named(partly_accepted, stacked)} kept whole: accepted in a region the CSV does not "
+                     "locate, so the model's points outside it are taught as truth")
+    if notes:
+        log.warning("%s: %s; accept whole frames in the dock, then Export, to train on them", csv, "; ".join(notes))
+    return kept
+
+
+def _frames_named(frames: list[int], stacked: bool) -> str:
+    if not stacked:
+        return "the image"
+    named = ", ".join(map(str, frames[:NAMED_FRAMES]))
+    more = f" and {len(frames) - NAMED_FRAMES} more" if len(frames) > NAMED_FRAMES else ""
+    return f"frame{'s' if len(frames) > 1 else ''} {named}{more}"
 
 
 # A training image must span this many particles (at the model's working size) once rescaled: smaller,
@@ -896,6 +1034,28 @@ def check_centres_inside(csv: Path, centres: np.ndarray, shape: tuple[int, ...],
     if not inside.all():
         log.warning("%s%s: %d of its %d centres lie outside the %s %s; they are ignored", csv, where,
                     int((~inside).sum()), len(centres), size, what)
+
+
+# Centres given in micrometres (0.25 µm per pixel: a quarter of each side) crowd into the image's top-left
+# corner. Below this share of the image along both axes, with at least CRAMPED_MIN_CENTRES of them (so a
+# sparse field cannot look like that by chance), a table is said to look like it.
+CRAMPED_SHARE = 0.5
+CRAMPED_MIN_CENTRES = 20
+
+
+def check_centres_spread(csv: Path, centres: np.ndarray, shape: tuple[int, ...]) -> None:
+    """Warn (one line) when a table's (y, x) centres, CRAMPED_MIN_CENTRES or more, all lie within less than
+    CRAMPED_SHARE of the image along both axes: centres in other units than pixels, which training would
+    take as truth over the wrong particles."""
+    points = np.asarray(centres, dtype=float)
+    if len(points) < CRAMPED_MIN_CENTRES:
+        return
+    reach = points[:, -2:].max(axis=0)
+    size = np.asarray(shape[-2:], dtype=float)
+    if np.all(reach < CRAMPED_SHARE * size):
+        covered = "x".join(str(int(np.ceil(n))) for n in reach)
+        log.warning("%s: its centres cover only the top-left %s px of the %s image: are they in µm? centres are in "
+                    "pixels", csv, covered, "x".join(str(int(n)) for n in size))
 
 
 def mask_at(mask: np.ndarray, points: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
 import math
 import os
 import pickle
@@ -37,6 +38,7 @@ ARCHITECTURES: dict[str, type[nn.Module]] = {"unet": UNet, "resnet": ResNetHeatm
                                               "unet_heads": HeadsUNet}
 # What a model finds (its card's ``kind``): round particles, or the kinds of kinds/registry.py.
 MODEL_KINDS = ("spheres", "rods", "chains")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -280,13 +282,31 @@ def weights_path(path: str | Path | None = None) -> Path:
     if path.is_dir():
         path = path / "model.pt"
     given, path = path, path if path.suffix == ".pt" else path.with_suffix(".pt")
-    if len(path.parts) == 1 and not path.exists() and (WEIGHTS_DIR / path.name).exists():
-        return WEIGHTS_DIR / path.name
+    if len(path.parts) == 1 and (WEIGHTS_DIR / path.name).exists():
+        if not path.exists():
+            return WEIGHTS_DIR / path.name
+        _warn_shadowed(path)
     if given.suffix not in (".pt", ".json") and given.is_file() and not path.exists():
         # pyproject.toml: not "pyproject.pt: model weights file not found", a file the user never named
         raise ParticleDetectError(f"{given}: not a model (a model is NAME.pt, its weights, with NAME.json, its card, "
                                   "beside it)")
     return path
+
+
+# Local files already said to shadow a shipped model: a run loads its model several times (checks, then
+# each file), and one warning says it.
+_shadows_warned: set[Path] = set()
+
+
+def _warn_shadowed(local: Path) -> None:
+    """Warn, once per process, that the file ``local`` in the working folder is used where its bare name
+    also names a shipped model (a ``train -o unet`` here takes the place of the shipped ``unet``)."""
+    resolved = local.resolve()
+    if resolved == (WEIGHTS_DIR / local.name).resolve() or resolved in _shadows_warned:
+        return
+    _shadows_warned.add(resolved)
+    log.warning("%s: a file in this folder, used instead of the shipped model %s of the same name; rename it, or "
+                "give %s for the shipped one", resolved, local.stem, WEIGHTS_DIR / local.name)
 
 
 # The models last named by path are kept while their files are unchanged, so detecting image after

@@ -742,11 +742,14 @@ class Project:
             return self.import_model(source, origin="shipped" if model_path is None else f"from {source}")
 
     def import_model(self, path: str | Path, origin: str | None = None) -> RoundInfo:
-        """Copy a saved model into the project as the next round and make it current."""
+        """Copy a saved model into the project as the next round and make it current. A model of another kind
+        than the project's, or for volumes where its rounds detect in frames (or the other way round), is
+        refused in one line naming its file before anything is copied: it failed only at Detect."""
         from ..models import load_model
-        from ..models.registry import copy_model
+        from ..models.registry import copy_model, require_kind
 
         model = load_model(path, "cpu")  # validates the files before anything is copied
+        require_kind(model, self.state().kind, model.path, spatial_dims=self._spatial_dims())
         workspace = self.new_workspace()
         try:
             with self._writing():
@@ -755,6 +758,20 @@ class Project:
             self.discard_workspace(workspace)
             raise
         return self.commit_round(workspace, RoundInfo(number=0, origin=origin or f"imported from {model.path}"))
+
+    def _spatial_dims(self) -> int:
+        """3 when the project's frames are volumes, else 2: as its rounds' models detect (the one in use, or
+        the first), or, before any round, as the frame shape it records says."""
+        from ..models.registry import saved_card
+
+        held = self.current_round or next(iter(self.rounds), None)
+        if held is not None:
+            try:
+                return saved_card(self.round_path(held.number)).spatial_dims
+            except ParticleDetectError:
+                pass  # a damaged round is reported where it is used; the frame shape still tells
+        shape = self.state().frame_shape
+        return 3 if shape is not None and len(shape) == 3 else 2
 
     def delete_round(self, number: int) -> RoundInfo:
         """Remove a round that is not in use: its row first, then its folder, moved aside under the lock
