@@ -192,7 +192,7 @@ def bad_image(tmp_path: Path, kind: str) -> Path:
     [
         ("missing", "file not found"),
         ("corrupt", "cannot read image"),
-        ("empty-file", "cannot read image"),
+        ("empty-file", "empty file (0 bytes)"),
         ("constant", "constant"),
         ("nan", "NaN or infinite"),
         ("inf", "NaN or infinite"),

@@ -76,7 +76,8 @@ def test_cli_folder_output_reports_the_bad_file_and_goes_on(tmp_path, tiny_model
     assert code == 1
     assert "image_01.tif: cannot read image" in err and len(err.strip().splitlines()) == 1
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["image_00.csv", "image_00.json",
-                                                                   "image_02.csv", "image_02.json"]
+                                                                   "image_02.csv", "image_02.json",
+                                                                   "particle-detect-run.json"]
 
 
 def test_a_killed_run_resumes_and_skips_finished_files(tmp_path, tiny_model):
@@ -169,7 +170,9 @@ def test_inputs_from_folders_globs_and_zarr(tmp_path):
         output_paths(expand_inputs([tmp_path / "a"]), tmp_path / "out")
 
 
-def test_a_rerun_clears_what_a_killed_run_left_half_written_and_nothing_else(tmp_path, tiny_model):
+def test_a_rerun_clears_what_a_killed_run_left_half_written_and_nothing_else(tmp_path, tiny_model, monkeypatch):
+    from napari_particle_detect.files import io
+
     paths = write_images(tmp_path / "in", 2)
     out = tmp_path / "out"
     out.mkdir()
@@ -177,6 +180,8 @@ def test_a_rerun_clears_what_a_killed_run_left_half_written_and_nothing_else(tmp
     others = [out / ".image_000.csv.other.tmp", out / ".notes.txt"]  # not this run's outputs
     for path in leftovers + others:
         path.write_text("half")
+    monkeypatch.setattr(io, "STALE_TEMPORARY_S", 0.2)  # a killed run's: untouched for longer than a live writer's
+    time.sleep(0.4)
     summary = detect_files(paths, out, DetectOptions(threshold=0.0, diameter=12.0, device="cpu", threads=1), tiny_model)
     assert summary.ok and len(summary.done) == 2
     assert not any(p.exists() for p in leftovers) and all(p.exists() for p in others)
@@ -201,11 +206,11 @@ def test_relative_paths_reach_workers_that_run_in_another_folder(tmp_path, tiny_
         cluster.close()
     assert code == 0
     out = tmp_path / "run" / "out"
-    assert sorted(p.name for p in out.iterdir()) == ["image_00.csv", "image_00.json", "image_01.csv", "image_01.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["image_00.csv", "image_00.json", "image_01.csv", "image_01.json",
+                                                     "particle-detect-run.json"]
     assert not (elsewhere / "out").exists()
-    # The names the user gave, made absolute, not resolved through links.
-    assert json.loads((out / "image_00.json").read_text())["inputs"][0]["file"] == str(
-        tmp_path / "run" / "data" / "a" / "image_00.tif")
+    # The names the user gave, as a run without workers records them.
+    assert json.loads((out / "image_00.json").read_text())["inputs"][0]["file"] == str(Path("data/a/image_00.tif"))
 
 
 def test_a_shipped_model_named_by_its_name_in_folder_mode(tmp_path, monkeypatch, capsys):

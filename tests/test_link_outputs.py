@@ -139,9 +139,12 @@ def test_an_image_sequence_is_refused_as_such_and_linked_as_one_movie_with_seque
     truth = image_sequence(tmp_path)  # 11 files with centres: frame7.png has none
     note = ("its 11 files hold one frame each, as an image sequence detected file by file does; link them as one "
             "movie, frames in file name order, with particle-detect link --sequence (sequence_frames in Python)")
+    refusal = ("its 11 files hold one frame each, so linked file by file every track would be one frame long; "
+               "--sequence is only for a time series of one field of view (one file per frame), never for different "
+               "images")
     for extra in ([], ["--msd", tmp_path / "m.csv"]):
         code, lines = link_cli(capsys, tmp_path / "seq.csv", "-o", tmp_path / "t.csv", *extra)
-        assert code == 2 and lines == [f"particle-detect: error: {tmp_path / 'seq.csv'}: {note}"]
+        assert code == 2 and lines == [f"particle-detect: error: {tmp_path / 'seq.csv'}: {refusal}"]
     assert not (tmp_path / "t.csv").exists() and not (tmp_path / "m.csv").exists()
     per_file = link_centres(pd.read_csv(tmp_path / "seq.csv"), 3.0, memory=1)  # each file its own movie
     with pytest.raises(ParticleDetectError, match=f"^{re.escape(f'the MSD is computed per movie: {note}')}$"):

@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "or glob patterns ('data/**/*.tif')")
     detect.add_argument("-o", "--output", required=True,  # a string: a trailing / names a folder
                         help="a .csv to write (frame,y,x,score; with several inputs one table with a file column), "
-                             "or a folder: one CSV per input inside it, an interrupted run resumes")
+                             "or a folder (NAME/): one CSV per input inside it, an interrupted run resumes")
     detect.add_argument("--model", type=Path, default=None, help="model .pt (default: shipped UNet)")
     detect.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     # What auto picks is runtimes.resolve_runtime's rule; the run's .json records the runtime and precision used.
@@ -212,9 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     link.add_argument("--overwrite", action="store_true",
                       help="replace the tracks and MSD files (and their .json) where they exist")
     link.add_argument("--sequence", action="store_true",
-                      help="the table's files are the frames of one movie (an image sequence: detect of a folder "
-                           "of PNG or TIFF frames, one frame per file), frames 0, 1, ... in natural name order "
-                           "(frame2 before frame10); the file column is kept")
+                      help="the table's files are the frames of one movie of one field of view (an image "
+                           "sequence: detect of a folder of PNG or TIFF frames, one frame per file), frames 0, 1, "
+                           "... in natural name order (frame2 before frame10); the file column is kept. Not for "
+                           "different images: files of different sizes, or that detect failed on, are warned of")
     link.add_argument("--search-range", type=number_in(0, 1000, low_open=True), default=5.0,
                       help="how far a particle may move between frames, px (y voxels for z,y,x tables; default 5)")
     link.add_argument("--voxel-size", type=number_in(0, 1e6, low_open=True), nargs=3, default=None,
@@ -580,6 +581,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     inputs, repeats = unique_inputs(expand_inputs(args.inputs))
     for repeat, kept in repeats.items():
         log.info("%s: the same file as %s; detected once", repeat, kept)
+    folder = _is_folder_output(args.output, args.inputs, inputs)  # a name that is neither is refused: volumes too
     handled = _detect_channel_of_volumes(args, inputs) if args.channel is not None else None
     if handled is None:  # volumes (by --axes or metadata) go their own way
         handled = volume_cli.detect_volumes_if_any(args, inputs)
@@ -598,7 +600,6 @@ def cmd_detect(args: argparse.Namespace) -> int:
         raise ParticleDetectError(f"--measure measures sphere centres; not with --kind {args.kind}")
     if args.kind != "spheres" and args.split_close:
         raise ParticleDetectError(f"--split-close splits sphere peaks; not with --kind {args.kind}")
-    folder = _is_folder_output(args.output, args.inputs, inputs)
     args.output = Path(args.output)
     if folder:
         return _detect_into_folder(args, inputs, options)
@@ -636,14 +637,23 @@ def _detect_channel_of_volumes(args: argparse.Namespace, inputs: list[Path]) -> 
 
 def _is_folder_output(output: str, arguments: list[Path], inputs: list[Path]) -> bool:
     """An output folder: a name ending in a separator, or, for several inputs (or a folder or glob of
-    them), an existing folder or a name without a suffix. Otherwise one table, as for one image."""
+    them), an existing folder or a name without a suffix. One table: a .csv (an existing folder for one
+    input is left to the table's checks, which refuse it as a folder). Any other name is refused: its
+    table would have no .csv, and its .json, named by replacing the suffix, would be another run's
+    (``run_2024.12.06`` and ``run_2024.12.07`` both wrote ``run_2024.12.json``)."""
     from ..files.file_detection import GLOB_CHARACTERS
 
     if output.endswith(("/", os.sep)):
         return True
     many = len(inputs) > 1 or any(Path(a).is_dir() or any(c in str(a) for c in GLOB_CHARACTERS) for a in arguments)
     path = Path(output)
-    return many and path.suffix.lower() != ".csv" and (path.is_dir() or path.suffix == "")
+    if path.suffix.lower() == ".csv":
+        return False
+    if path.is_dir():
+        return many
+    if many and path.suffix == "":
+        return True
+    raise ParticleDetectError(f"{output}: give {output}.csv for one table, or {output}/ for a folder of tables")
 
 
 def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> int:
@@ -783,7 +793,7 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     from ..files.distributed import (
-        check_replaceable, detect_files, local_client, scheduler_client, threads_per_worker,
+        check_replaceable, close_local_client, detect_files, local_client, scheduler_client, threads_per_worker,
     )
     from ..files.file_detection import output_paths
 
@@ -802,21 +812,23 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
     if args.scheduler is None:
         _load_model_first(args, options, "cpu" if args.workers is not None else None)
     client = None
-    if args.scheduler is not None:
-        client = scheduler_client(args.scheduler, timeout="20s")
-    elif args.workers is not None:
-        client = local_client(args.workers or None)
-        options = replace(options, threads=threads_per_worker(len(client.scheduler_info()["workers"])))
+    finished = False  # else interrupted or failed: said in one line, without dask's errors as its cluster closes
     try:
+        if args.scheduler is not None:
+            client = scheduler_client(args.scheduler, timeout="20s")
+        elif args.workers is not None:
+            client = local_client(args.workers or None)
+            options = replace(options, threads=threads_per_worker(len(client.scheduler_info()["workers"])))
         with logging_redirect_tqdm(), tqdm(total=len(inputs), disable=args.quiet, unit="file") as bar:
             summary = detect_files(inputs, args.output, options, args.model, client,
-                                   progress=lambda path, status: bar.update(1), overwrite=args.overwrite)
+                                   progress=lambda path, status: bar.update(1), overwrite=args.overwrite,
+                                   command=command_line())
+        finished = True
     finally:
-        if client is not None:
-            cluster = client.cluster if args.scheduler is None else None
-            client.close()
-            if cluster is not None:
-                cluster.close()
+        if client is not None and args.scheduler is not None:
+            client.close()  # the cluster is someone else's, and goes on
+        elif client is not None:
+            close_local_client(client, quietly=not finished)
     for result in summary.done:
         if result.record.get("diameter_confidence") == "low":
             _log_sizing(result.path, result.record)
@@ -878,8 +890,8 @@ def cmd_link(args: argparse.Namespace) -> int:
     from ..files.tables import resolve_voxel_size
     from ..files.tracks import (
         LINK_COMMAND, LinkOptions, compute_drift, describe_msd, describe_tracks, ensemble_msd, fit_power_law,
-        link_centres, link_record, sequence_frames, sequence_note, sequence_order, single_frame_files,
-        subtract_drift, write_link_outputs,
+        link_centres, link_record, sequence_frames, sequence_order, single_frame_files, subtract_drift,
+        write_link_outputs,
     )
 
     if args.msd is None and {"mpp", "fps", "max_lag"} & getattr(args, "given", set()):
@@ -890,16 +902,21 @@ def cmd_link(args: argparse.Namespace) -> int:
         raise ParticleDetectError(f"{args.centres}: no frame column; linking needs centres of several frames")
     sequence = None
     if args.sequence:
+        detected = _detect_metadata_of(args.centres)
         try:
-            sequence = sequence_order(table, _sequence_files(args.centres, table))
+            sequence = sequence_order(table, _sequence_files(detected, table))
         except ParticleDetectError as exc:
             raise ParticleDetectError(f"{args.centres}: --sequence: {exc}") from None
         table = sequence_frames(table, sequence)
         log.info("%s: %d files as frames 0-%d of one movie, in name order (%s ... %s)", args.centres,
                  len(sequence), len(sequence) - 1, sequence[0], sequence[-1])
+        _warn_of_unlike_frames(args.centres, sequence, detected)
     elif files := single_frame_files(table):
         # Linked file by file, every track would be one frame long: a useless table, written without a word.
-        raise ParticleDetectError(f"{args.centres}: {sequence_note(files)}")
+        # Said for what --sequence is: of different images (fields of view) it linked unrelated particles.
+        raise ParticleDetectError(f"{args.centres}: its {files} files hold one frame each, so linked file by file "
+                                  "every track would be one frame long; --sequence is only for a time series of "
+                                  "one field of view (one file per frame), never for different images")
     voxel, space = None, ""
     if "z" not in table.columns:
         if args.voxel_size is not None:
@@ -957,18 +974,80 @@ def _check_link_outputs(args: argparse.Namespace) -> None:
                                           f"{options[what]}")
 
 
-def _sequence_files(centres: Path, table) -> list[str] | None:
-    """Every file of the image sequence that ``centres`` was detected from, those without centres and those
-    detect could not read among them (frames of the movie all the same), from detect's .json beside it; None
-    where it has none of this table (the table's own files are then the sequence)."""
+def _detect_metadata_of(centres: Path) -> dict:
+    """Detect's .json beside the table ``centres``; {} where there is none (or another program's)."""
     from ..files.file_detection import is_detect_metadata, read_metadata
 
     meta = read_metadata(centres)
-    if not is_detect_metadata(meta):
+    return meta if is_detect_metadata(meta) else {}
+
+
+def _sequence_files(meta: dict, table) -> list[str] | None:
+    """Every file of the image sequence that ``table`` was detected from, those without centres and those
+    detect could not read among them (frames of the movie all the same), from detect's .json of it
+    (``meta``); None where that has none of this table (the table's own files are then the sequence)."""
+    if not meta:
         return None
-    records = [*meta.get("inputs", []), *meta.get("failed", [])]
-    files = [str(record["file"]) for record in records if isinstance(record, dict) and "file" in record]
+    files = _files_of(meta, "inputs") + _files_of(meta, "failed")
     return files if set(table["file"].astype(str)) <= set(files) else None
+
+
+def _files_of(meta: dict, entry: str) -> list[str]:
+    """The files detect's .json lists under ``entry`` (``inputs``: detected, ``failed``: not)."""
+    return [str(record["file"]) for record in meta.get(entry, []) if isinstance(record, dict) and "file" in record]
+
+
+# Files named in one warning line; the rest are counted.
+NAMED_FILES = 5
+
+
+def _warn_of_unlike_frames(centres: Path, sequence: list[str], meta: dict) -> None:
+    """What makes ``sequence`` (the files of ``centres`` in frame order) doubtful as one movie, in a warning
+    line each: files detect failed on (``meta``: its .json), whose frames are left empty, and images of
+    different sizes, which are no time series of one field of view (linked, tracks join unrelated images)."""
+    failed = set(_files_of(meta, "failed"))
+    empty = [f"{name} (frame {frame})" for frame, name in enumerate(sequence) if name in failed]
+    if empty:
+        log.warning("%s: --sequence: detect failed on %d file(s), their frames left empty: %s", centres, len(empty),
+                    _some_of(empty))
+    first_of_size: dict[tuple[int, int], str] = {}
+    for name in sequence:
+        size = _frame_size(name, centres.parent)
+        if size is not None:
+            first_of_size.setdefault(size, name)
+    if len(first_of_size) > 1:
+        sizes = [f"{name} {height} x {width} px" for (height, width), name in first_of_size.items()]
+        log.warning("%s: --sequence: the files' images have %d different sizes (%s): different images, not the "
+                    "frames of one field of view; their tracks join unrelated particles", centres, len(sizes),
+                    _some_of(sizes))
+
+
+def _some_of(names: list[str]) -> str:
+    """The first NAMED_FILES of ``names`` and how many more, for one line."""
+    more = f" and {len(names) - NAMED_FILES} more" if len(names) > NAMED_FILES else ""
+    return ", ".join(names[:NAMED_FILES]) + more
+
+
+def _frame_size(name: str, beside: Path) -> tuple[int, int] | None:
+    """Height and width of a sequence file's image, from its header alone (TIFF, or a picture Pillow reads);
+    None where it is not found (named as detect was given it: from where detect ran, or beside the table) or
+    not read so."""
+    path = next((p for p in (Path(name), beside / name) if p.is_file()), None)
+    if path is None:
+        return None
+    try:
+        if path.suffix.lower() in (".tif", ".tiff"):
+            import tifffile
+
+            with tifffile.TiffFile(path) as tif:
+                page = tif.pages[0]
+                return int(page.imagelength), int(page.imagewidth)
+        from PIL import Image
+
+        with Image.open(path) as picture:
+            return picture.height, picture.width
+    except Exception:  # noqa: BLE001 - a file that cannot be read says nothing about its size
+        return None
 
 
 def _link_microns_per_pixel(args: argparse.Namespace, table) -> tuple[float | None, str | None]:
@@ -1101,6 +1180,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"particle-detect: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        # The one line said; not what modules log as the process ends (torch's cache statistics, at INFO, when
+        # the interrupt cut its import short). The next main() sets the level again.
+        logging.getLogger().setLevel(logging.CRITICAL)
         print("particle-detect: interrupted", file=sys.stderr)
         return 130
 

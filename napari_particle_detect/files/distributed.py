@@ -3,39 +3,52 @@ writing its own output; the driver only maps and gathers.
 
 Without a client the same jobs run one after another in this process. Finished outputs whose input,
 options and model are unchanged are skipped, so an interrupted run resumes where it stopped; an output
-it would replace that was edited by hand since is refused unless ``overwrite``. A file that fails is
-reported and the others go on. A full output disk stops the run instead: every later file would be
-detected only to fail alike.
+it would replace that was edited by hand since, or that holds another file's results, is refused unless
+``overwrite``. A file that fails is reported, its earlier output marked failed, and the others go on;
+the run's record (``particle-detect-run.json``) in the output folder lists what was done, skipped and
+failed. A full output disk stops the run instead: every later file would be detected only to fail alike.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import json
 import logging
 import os
-from collections.abc import Callable, Iterable
+import signal
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 from .file_detection import (
     DetectOptions,
     FileResult,
     check_options,
+    check_same_inputs,
     check_targets,
     check_unedited,
     detect_file,
+    expand_inputs,
     is_finished,
+    mark_failed,
+    metadata_path,
     output_paths,
+    side_tables,
     unique_inputs,
 )
 from ..errors import ParticleDetectError
 from ..shipped import is_shipped, model_digest
-from .io import remove_stale_temporaries
+from .io import atomic_write_text, remove_stale_temporaries
 
 # Memory a worker process needs beyond torch itself for everyday images; bounds the default count.
 WORKER_MEMORY_BYTES = 2 * 1024**3
 # Write errors no later file gets past: the disk, or the user's quota on it, is full.
 OUT_OF_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+# A folder run's record in its output folder, told from a user's file of that name by its "record" entry.
+RUN_RECORD = "particle-detect-run.json"
+RUN_RECORD_KIND = "particle-detect folder run"
 
 
 @dataclass
@@ -63,9 +76,14 @@ def detect_files(
     client=None,
     progress: Callable[[Path, str], None] | None = None,
     overwrite: bool = False,
+    command: str | None = None,
 ) -> FilesSummary:
     """Detect in every file of ``paths``, writing one CSV (and its .json) per input into the folder
     ``output`` (inputs' subfolders mirrored below their common folder).
+
+    ``paths`` may name files, folders (their images, not their subfolders' ones) and glob patterns
+    (``"exp/*.tif"``, ``"exp/**/*.tif"``), expanded as the command line does
+    (:func:`file_detection.expand_inputs`).
 
     ``client``: a ``dask.distributed.Client`` to run the files on its workers (each loads the model
     once; a shipped model is sent by its name and read from each worker's own install, a model file of
@@ -79,10 +97,18 @@ def detect_files(
     :func:`file_detection.detect_file`).
 
     Refused before any work (one ParticleDetectError naming the file): an output that would replace a
-    file detect did not write, and, unless ``overwrite``, a table detect wrote but that was edited since
-    (its size or sha256 differs from what its .json records), among the outputs this call replaces:
-    a finished one, options unchanged, is skipped and keeps its edits. ``overwrite=True`` replaces
-    edited tables too (the command line's ``--overwrite``).
+    file detect did not write, and, unless ``overwrite``, an output that holds another file's results
+    (its .json names another input: ``day1/x.tif``'s, where ``day2/x.tif``'s would go; by absolute path,
+    so an input folder moved since is another file) or a table detect wrote but that was edited since (its
+    size or sha256 differs from what its .json records), among the outputs this call replaces: a
+    finished one, options unchanged, is skipped and keeps its edits. ``overwrite=True`` replaces those
+    too (the command line's ``--overwrite``).
+
+    A file that fails leaves its earlier output's table as it was, its .json marked: no fingerprint (not
+    finished) and ``failed`` (its ``file`` and ``reason``). Every run that gets past the refusals replaces
+    ``output``/particle-detect-run.json (atomically): ``command`` (as the caller gives it), the options and
+    model, and the files ``done``, ``skipped`` and ``left`` with their outputs (relative to ``output``) and
+    those ``failed`` with their reasons; a file of that name that is not such a record is refused.
     """
     if isinstance(paths, (str, Path)):  # one file: not its name's characters, one by one
         paths = [paths]
@@ -90,18 +116,20 @@ def detect_files(
         raise ParticleDetectError(f"{output}: detect_files writes one CSV per input into a folder; give a folder "
                                   "(one table of several files: particle-detect detect FILES -o TABLE.csv)")
     # One file named twice (relative and absolute, through a link) is detected once, as on the command line.
-    paths, _ = unique_inputs([Path(p) for p in paths])
+    paths, _ = unique_inputs(expand_inputs(paths))
     options = check_options(options)
     model = _model_weights(model_path)
+    folder = Path(output)
     summary = FilesSummary()
     todo: list[tuple[Path, Path]] = []
-    for path in paths:
-        if not path.exists():  # said as the reader says it; the job would fail first on the input's size
-            summary.failed[path] = f"{path}: file not found"
-            _tell(progress, path, "failed")
-    present = [p for p in paths if p not in summary.failed]
-    targets = output_paths(present, Path(output))
+    missing = [path for path in paths if not path.exists()]
+    present = [p for p in paths if p not in missing]
+    targets = output_paths(present, folder)
     finished = check_replaceable(present, targets, options, model, overwrite, remedy="pass overwrite=True")
+    check_run_record_place(folder, targets)
+    for path in missing:  # said as the reader says it; the job would fail first on the input's size
+        summary.failed[path] = f"{path}: file not found"
+        _tell(progress, path, "failed")
     for path, target, done in zip(present, targets, finished):
         if done:
             summary.skipped.append(path)
@@ -111,7 +139,7 @@ def detect_files(
     # A killed run can leave a half-written temporary beside an output it was writing: this run writes
     # that output again, so the leftover goes before any work starts.
     for _, target in todo:
-        remove_stale_temporaries(target)
+        remove_stale_temporaries([target, metadata_path(target), *side_tables(target, options.kind)])
     full: OSError | None = None
     if client is None:
         for index, (path, target) in enumerate(todo):
@@ -123,27 +151,78 @@ def detect_files(
                     full = exc
                     summary.left.extend(later for later, _ in todo[index:])  # this file and those after it
                     break
-                summary.failed[path] = failure_line(path, exc)
-                _tell(progress, path, "failed")
+                _failed(summary, path, target, failure_line(path, exc), progress)
     else:
         full = _run_on_cluster(client, todo, options, model, summary, progress)
     if full is not None:
-        summary.stopped = full_disk_line(full, Path(output), summary)
+        summary.stopped = full_disk_line(full, folder, summary)
+    write_run_record(folder, summary, dict(zip(present, targets)), options, model, command)
     return summary
 
 
 def check_replaceable(paths: list[Path], targets: list[Path], options: DetectOptions,
                       model_path: str | Path | None, overwrite: bool, remedy: str) -> list[bool]:
     """Refuse, before any work, to let ``targets`` (the outputs of ``paths``) replace a file detect did not
-    write or, unless ``overwrite``, a table edited since detect wrote it (``remedy`` says how to replace it
-    anyway: the option as the caller spells it). Return whether each target is finished: skipped, so its
-    edits, if any, are kept and need no check."""
+    write or, unless ``overwrite``, another file's results or a table edited since detect wrote it
+    (``remedy`` says how to replace it anyway: the option as the caller spells it). Return whether each
+    target is finished: skipped, so its edits, if any, are kept and need no check."""
     finished = [is_finished(path, target, options, model_path) for path, target in zip(paths, targets)]
     if not overwrite:
+        replaced = [(path, target) for path, target, done in zip(paths, targets, finished) if not done]
+        check_same_inputs([path for path, _ in replaced], [target for _, target in replaced], remedy)
         # Before check_targets, which removes a stale per-chain table, edited or not.
-        check_unedited((target for target, done in zip(targets, finished) if not done), remedy)
+        check_unedited((target for _, target in replaced), remedy)
     check_targets(targets, options.kind)
     return finished
+
+
+def check_run_record_place(folder: Path, targets: list[Path]) -> None:
+    """Refuse, before any work, a run whose record at ``folder``/particle-detect-run.json would replace a
+    file that is no such record, or one of ``targets``' metadata (an input named particle-detect-run)."""
+    record = Path(folder) / RUN_RECORD
+    for target in targets:
+        if metadata_path(target) == record:
+            raise ParticleDetectError(f"{record}: would be both the metadata of {target.name} and this run's record; "
+                                      "rename that input or detect it into another folder")
+    if record.is_dir() or (record.exists() and _read_json(record).get("record") != RUN_RECORD_KIND):
+        raise ParticleDetectError(f"{record}: exists and is not the record of an earlier folder run of detect (which "
+                                  "writes one there); move it or choose another output folder")
+
+
+def write_run_record(folder: Path, summary: FilesSummary, outputs: dict[Path, Path], options: DetectOptions,
+                     model: str | None, command: str | None) -> Path | None:
+    """The record of this run at ``folder``/particle-detect-run.json, written atomically (see
+    :func:`detect_files`); ``outputs``: each present input's output. None where it cannot be written: a warning says
+    why, unless the run stopped on a full disk, which ``summary.stopped`` already says."""
+    def entry(path: Path, **more) -> dict:
+        # Where there is one: a failed file's earlier output, marked failed, or none.
+        there = path in outputs and outputs[path].exists()
+        return {"file": str(path), **({"output": outputs[path].relative_to(folder).as_posix()} if there else {}),
+                **more}
+
+    record = {"record": RUN_RECORD_KIND, "command": command,
+              "finished": datetime.now().astimezone().isoformat(timespec="seconds"),
+              "options": options.affecting_results(), "model": model,
+              "done": [entry(result.path) for result in summary.done],
+              "skipped": [entry(path) for path in summary.skipped],
+              "failed": [entry(path, reason=reason) for path, reason in summary.failed.items()],
+              "left": [entry(path) for path in summary.left], "stopped": summary.stopped or None}
+    try:
+        return atomic_write_text(folder / RUN_RECORD, json.dumps(record, indent=2))
+    except OSError as exc:
+        if not (summary.stopped and is_out_of_space(exc)):
+            logging.getLogger("napari_particle_detect").warning(
+                "%s: run record not written (%s)", folder / RUN_RECORD, exc.strerror or exc)
+        return None
+
+
+def _read_json(path: Path) -> dict:
+    """A JSON object's file as a dict; {} where it is unreadable or no object."""
+    try:
+        value = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def is_out_of_space(exc: BaseException | None) -> bool:
@@ -217,9 +296,12 @@ def _model_for_workers(model: str | None) -> str | ShippedModel | None:
     return model
 
 
-def _detect_job(path: Path, options: DetectOptions, model: str | ShippedModel | None, output: Path) -> FileResult:
-    """One file's task on a worker: :func:`file_detection.detect_file` with a shipped model found there."""
-    return detect_file(path, options, model.weights() if isinstance(model, ShippedModel) else model, output)
+def _detect_job(path: Path, options: DetectOptions, model: str | ShippedModel | None, output: Path,
+                name: str) -> FileResult:
+    """One file's task on a worker: :func:`file_detection.detect_file` with a shipped model found there, the
+    input recorded as ``name`` (the caller's, where ``path`` is its absolute name)."""
+    return detect_file(path, options, model.weights() if isinstance(model, ShippedModel) else model, output,
+                       name=name)
 
 
 def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOptions, model: str | None,
@@ -232,17 +314,18 @@ def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOption
     # the results into its folder, not the user's. Absolute, not resolved: the names the user gave.
     inputs = [path.absolute() for path, _ in todo]
     outputs = [target.absolute() for _, target in todo]
+    names = [str(path) for path, _ in todo]  # recorded in each .json, as a run here records them
     # A shipped model travels as its name, found in each worker's own install.
     sent = _model_for_workers(model)
     # pure=False: a file's task runs again if asked again (its input may have changed on disk).
-    futures = client.map(_detect_job, inputs, [options] * len(todo), [sent] * len(todo), outputs, pure=False)
+    futures = client.map(_detect_job, inputs, [options] * len(todo), [sent] * len(todo), outputs, names, pure=False)
     order = {future.key: index for index, future in enumerate(futures)}
     finished: list[tuple[int, FileResult]] = []
     left: list[int] = []
     full: OSError | None = None
     for future in as_completed(futures):
         index = order[future.key]
-        path = todo[index][0]
+        path, target = todo[index]
         if future.status == "finished":
             finished.append((index, replace(future.result(), path=path)))  # the input as the caller named it
             _tell(progress, path, "done")
@@ -256,8 +339,7 @@ def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOption
                 # run again skips it then.
                 client.cancel([other for other in futures if not other.done()])
         else:
-            summary.failed[path] = failure_line(path, error)
-            _tell(progress, path, "failed")
+            _failed(summary, path, target, failure_line(path, error, sent=inputs[index]), progress)
         future.release()
     summary.done.extend(result for _, result in sorted(finished, key=lambda item: item[0]))
     summary.left.extend(todo[index][0] for index in sorted(left))
@@ -269,10 +351,24 @@ def _tell(progress: Callable[[Path, str], None] | None, path: Path, status: str)
         progress(path, status)
 
 
-def failure_line(path: Path, exc: BaseException | None) -> str:
-    """One line: our own errors already name the file; anything else gets its name and type."""
+def _failed(summary: FilesSummary, path: Path, target: Path, line: str,
+            progress: Callable[[Path, str], None] | None) -> None:
+    """``path`` failed for ``line``: said in ``summary`` and to ``progress``, and marked in the metadata of an
+    earlier output at ``target``, whose table would otherwise pass for this input's results."""
+    try:
+        mark_failed(target, path, line)
+    except OSError as exc:  # the failure is still said; the line says the old output was left unmarked
+        line += f"; its earlier output {target} could not be marked failed ({exc.strerror or exc})"
+    summary.failed[path] = line
+    _tell(progress, path, "failed")
+
+
+def failure_line(path: Path, exc: BaseException | None, sent: Path | None = None) -> str:
+    """One line: our own errors already name the file; anything else gets its name and type. ``sent``: the
+    name the job was given for ``path`` (its absolute one, on a worker), said as ``path`` instead."""
     if isinstance(exc, ParticleDetectError):
-        return str(exc)
+        text = str(exc)
+        return str(path) + text[len(str(sent)):] if sent is not None and text.startswith(f"{sent}:") else text
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{path}: {type(exc).__name__}{': ' + text if text else ''}"
 
@@ -294,17 +390,64 @@ def default_workers() -> int:
 
 def local_client(workers: int | None = None):
     """A ``dask.distributed`` client on a LocalCluster of ``workers`` processes (default: sized to
-    the machine), one thread each; close it (``client.close(); client.cluster.close()``) when done."""
+    the machine), one thread each; close it with :func:`close_local_client` when done. A Ctrl-C reaches
+    this process only, not the workers; one while the cluster starts stops it once it is up."""
     from distributed import Client, LocalCluster
 
     workers = workers or default_workers()
     logging.getLogger("distributed").setLevel(logging.ERROR)  # its start-up and shut-down chatter is not ours
-    # The scheduler serves HTTP (health checks) even without a dashboard, on 8787 unless told: where another
-    # cluster's dashboard holds that port, dask warned in several lines, -q or not. Any free local port.
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                           scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-                           silence_logs=logging.CRITICAL)
-    return Client(cluster)
+    cluster = client = None
+    try:
+        # A terminal's Ctrl-C reaches every process of its group: the workers, spawned while SIGINT is held
+        # here, inherit it held and leave the interrupt to this process, which stops them (else each printed
+        # a traceback, from its imports on); and a start-up cut half-way left nannies dask could not close
+        # (tracebacks at exit). So an interrupt during start-up waits for the cluster to be up, seconds.
+        with _sigint_held():
+            # The scheduler serves HTTP (health checks) even without a dashboard, on 8787 unless told: where
+            # another cluster's dashboard holds that port, dask warned in several lines, -q or not. Any free
+            # local port.
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+                                   silence_logs=logging.CRITICAL)
+            client = Client(cluster)
+    except BaseException:  # a Ctrl-C held during start-up arrives as the hold ends
+        close_local_client(client, cluster, quietly=True)
+        raise
+    return client
+
+
+def close_local_client(client, cluster=None, quietly: bool = False) -> None:
+    """Close a :func:`local_client` client and its cluster (``cluster``: one whose client was never made),
+    a Ctrl-C meanwhile held until they are closed. ``quietly`` (after an interrupt or a failure): an error
+    while closing is not raised, since the one thing to say is why the run stopped."""
+    cluster = cluster if client is None else client.cluster
+    if client is None and cluster is None:  # a start-up that failed before the cluster was made
+        return
+    errors_hidden = contextlib.suppress(Exception) if quietly else contextlib.nullcontext()
+    with _sigint_held(), errors_hidden:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """SIGINT held (blocked, not lost) in this thread, and in the threads and processes it starts meanwhile:
+    a Ctrl-C then arrives once the block ends. Nothing is held where signals cannot be (Windows)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    from multiprocessing import resource_tracker
+
+    # multiprocessing unblocks SIGINT in the thread that starts its resource tracker (with the first process
+    # it spawns): started before the hold, so the hold lasts.
+    resource_tracker.ensure_running()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def scheduler_client(address: str, timeout: str = "20s"):

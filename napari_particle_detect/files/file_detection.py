@@ -4,7 +4,9 @@
 line, :mod:`distributed` and any other scheduler run the same thing. Its metadata file holds a
 fingerprint of the input, the options and the model, written last: a finished output whose
 fingerprint still matches is skipped when an interrupted run starts again. It also records the sha256
-and size of each table written (``tables``), so a table edited by hand since is not silently replaced.
+and size of each table written (``tables``), so a table edited by hand since is not silently replaced,
+and names its input, so another file's output is not either; an input that fails later leaves its table
+with the metadata marked ``failed`` (:func:`mark_failed`).
 """
 
 from __future__ import annotations
@@ -87,12 +89,14 @@ def detect_file(
     model_path: str | Path | None = None,
     output: str | Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    name: str | Path | None = None,
 ) -> FileResult:
     """Centres of every frame of one image file; with ``output``, written there as CSV with a
     ``.json`` of metadata beside it (both atomically, the metadata last). A file of several channels is
     read at ``options.channel`` (and refused without one). The record (and the metadata's ``inputs``)
     lists the frames nothing was found in (``frames_without_centres``) and, of them, the blank ones, one
-    value in every pixel (``blank_frames``).
+    value in every pixel (``blank_frames``). ``name``: the input as the caller named it, recorded as its
+    ``file`` where ``path`` is another name of it (the absolute one a worker in another folder is sent).
 
     The model is loaded once per process while its files are unchanged, so a worker running many
     files loads it once.
@@ -118,6 +122,7 @@ def detect_file(
 
         table, record, meta = detect_kind_file(path, options, model_path, device, progress)
         meta = {**meta, **model_record(meta["model"])}
+        record["file"] = str(name or path)  # the same dict as the metadata's inputs[0]
         record.update(frames_found_empty(lambda: read_image(path, lazy=True, channel=options.channel,
                                                             axes=options.axes), table, record["frames"]))
         return _finish(path, output, record, table, meta, fingerprint, start)
@@ -146,7 +151,7 @@ def detect_file(
         # What trackpy needs to measure the same mass and size (trackpy.locate's diameter and invert);
         # inverted is null where nothing was found to judge the particles' polarity by.
         measured = {"measure": {"trackpy_diameter": trackpy_diameter(sizing.diameter), "inverted": invert}}
-    record = {"file": str(path), "frames": n_frames, "centres": len(table),
+    record = {"file": str(name or path), "frames": n_frames, "centres": len(table),
               "diameter_px": round(sizing.diameter, 3), "diameter_source": sizing.source,
               "diameter_confidence": sizing.confidence, "diameter_reason": sizing.reason,
               "ringed": sizing.ringed, "rescale_factor": sizing.scale,
@@ -268,6 +273,50 @@ def check_unedited(outputs: Iterable[Path], remedy: str = "give --overwrite") ->
         if edited:
             raise ParticleDetectError(f"{edited[0]}: changed since detect wrote it (edited by hand?); move it, or "
                                       f"{remedy} to replace it")
+
+
+def recorded_inputs(meta: dict | None) -> list[str]:
+    """The input files whose results detect's metadata ``meta`` (as :func:`read_metadata` read it) describes:
+    a finished folder-run output's fingerprint names its input's absolute path; an unfinished or failed one
+    (no fingerprint) and a table of several files list them under ``inputs``, as they were named."""
+    if not is_detect_metadata(meta):
+        return []
+    fingerprint = meta.get("fingerprint")
+    fingerprinted = fingerprint.get("input") if isinstance(fingerprint, dict) else None
+    if isinstance(fingerprinted, dict) and fingerprinted.get("path"):
+        return [str(fingerprinted["path"])]
+    inputs = meta.get("inputs")
+    return [str(r["file"]) for r in inputs if isinstance(r, dict) and "file" in r] if isinstance(inputs, list) else []
+
+
+def check_same_inputs(paths: Iterable[Path], outputs: Iterable[Path], remedy: str = "give --overwrite") -> None:
+    """One ParticleDetectError naming the first of ``outputs`` that holds the results of another file than its
+    input in ``paths`` (``res/x.csv`` of ``day1/x.tif``, where ``day2/x.tif``'s would go), before any work:
+    replacing it would lose that file's results. Files compare by absolute path, links resolved, so an input
+    folder moved or renamed since is another file. A relative name recorded without a fingerprint (an
+    output left unfinished) is read from the working folder. ``remedy``: how the caller replaces it anyway."""
+    for path, output in zip(paths, outputs):
+        held = recorded_inputs(read_metadata(output))
+        if not held or not Path(output).exists():  # no results there, or none whose input is known
+            continue
+        if len(held) == 1 and Path(held[0]).resolve() == Path(path).resolve():
+            continue
+        more = f" and {len(held) - 1} more file(s)" if len(held) > 1 else ""
+        raise ParticleDetectError(f"{output}: holds the results of another file, {held[0]}{more}, which {path}'s "
+                                  f"would replace; choose another output folder, or {remedy} to replace them")
+
+
+def mark_failed(output: Path, path: Path, reason: str) -> bool:
+    """Record in the metadata of ``output``, an earlier output of detect, that its input ``path`` (as the caller
+    named it) failed this time for ``reason``: the table stays (it may hold edits, or another file's results)
+    but is no longer finished, and says it does not describe ``path`` as it is now (``failed``: one entry of
+    ``file`` and ``reason``, as a table of several files lists its failures). Whether there was one to mark."""
+    meta = read_metadata(output)
+    if not Path(output).exists() or not is_detect_metadata(meta):
+        return False
+    marked = {**meta, "fingerprint": None, "failed": [{"file": str(path), "reason": reason}]}
+    atomic_write_text(metadata_path(output), json.dumps(marked, indent=2))
+    return True
 
 
 def input_signature(path: Path) -> dict:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import glob
 import logging
 import os
+import re
 import shutil
+import stat
 import tempfile
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -312,6 +315,13 @@ def _tiff_pixels(path: Path, tif) -> np.ndarray:
     return np.stack([s.asarray() for s in series])
 
 
+def check_not_empty(path: Path) -> None:
+    """One ParticleDetectError for a file of 0 bytes (a copy or transfer that never started): tifffile
+    calls it "not a TIFF file: header=b''", which reads as a file of another format."""
+    if path.stat().st_size == 0:
+        raise ParticleDetectError(f"{path}: empty file (0 bytes)")
+
+
 def _read_tiff(path: Path, lazy: bool, channel: int | None = None,
                axes: str | None = None) -> np.ndarray | LazyTiffStack:
     """The TIFF, checked whole first; with ``lazy`` a LazyTiffStack (left open) where pages are frames.
@@ -319,6 +329,7 @@ def _read_tiff(path: Path, lazy: bool, channel: int | None = None,
     (unless ``axes`` name every axis of it: ChannelAxis.named_by)."""
     import tifffile
 
+    check_not_empty(path)
     tif = tifffile.TiffFile(path)
     try:
         check_tiff_complete(path, tif)
@@ -504,6 +515,9 @@ def read_csv_table(path: str | Path, expected: str) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise ParticleDetectError(f"{path}: file not found")
+    if path.is_dir():  # most often the folder of per-file tables that detect on a folder writes
+        raise ParticleDetectError(f"{path}: a folder; give one CSV (detect FILES -o ONE.csv writes one table of "
+                                  "several files)")
     try:
         return pd.read_csv(path)
     except pd.errors.EmptyDataError:
@@ -608,16 +622,31 @@ def atomic_write_bytes(path: str | Path, writer: Callable[[BinaryIO], object], s
     return path
 
 
-def remove_stale_temporaries(path: str | Path) -> list[Path]:
-    """Delete the temporary files :func:`atomic_write_bytes` left beside the outputs named ``path``'s stem
-    (``path``, its metadata, a kind's extra tables) when a run was killed mid-write; the paths removed.
-    Only for outputs this process is about to write again: another process's live temporary would go too."""
-    path = Path(path)
-    stale = sorted(path.parent.glob(f".{glob.escape(path.stem)}.*.tmp"))
-    for leftover in stale:
-        if leftover.is_file():
-            leftover.unlink(missing_ok=True)
-    return stale
+# A temporary untouched this long is a killed writer's: a live one was made, written or linked moments ago.
+STALE_TEMPORARY_S = 5 * 60
+
+
+def remove_stale_temporaries(files: Iterable[str | Path]) -> list[Path]:
+    """Delete the temporaries that a writer killed mid-write left beside ``files`` (an output, its metadata,
+    its side tables), as :func:`atomic_write_bytes` and :func:`atomic_write_texts` name them; the paths
+    removed. Only those of exactly these files (``a.csv``'s, not ``a.1.csv``'s) and untouched for
+    ``STALE_TEMPORARY_S``: another process writing the same file now has a fresh one."""
+    removed = []
+    cutoff = time.time() - STALE_TEMPORARY_S
+    for path in map(Path, files):
+        # mkstemp's random part has no dot, so this is the file's own and no other file's temporary.
+        own = re.compile(rf"\.{re.escape(path.name)}\.[^.]+(\.old)?\.tmp")
+        for leftover in sorted(path.parent.glob(f".{glob.escape(path.name)}.*.tmp")):
+            try:
+                status = leftover.lstat()
+            except OSError:  # gone meanwhile: its writer finished
+                continue
+            # ctime, not just mtime: a hard link kept to put an old table back keeps that table's mtime.
+            touched = max(status.st_mtime, status.st_ctime)
+            if own.fullmatch(leftover.name) and stat.S_ISREG(status.st_mode) and touched < cutoff:
+                leftover.unlink(missing_ok=True)
+                removed.append(leftover)
+    return removed
 
 
 def fsync_directory(folder: str | Path) -> None:

@@ -292,8 +292,9 @@ def evaluate_frames(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: flo
     column: one frame, 0). Two empty tables score one ``all`` row of F1 1 (nothing to find, nothing found).
 
     Tables with a ``file`` column (detect's table of several images) are scored file by file as
-    ``particle-detect evaluate`` scores them (:func:`pair_files`): the result gains a ``file`` column, and a
-    file only one table holds is warned about. Refused, each with one error naming the table: a column
+    ``particle-detect evaluate`` scores them (:func:`pair_files`): the result gains a ``file`` column; a
+    predicted file without truth is left out of the scores and a true one without predictions counts as
+    missed, each warned about. Refused, each with one error naming the table: a column
     missing, a missing coordinate, frames that are not whole numbers, a z column (volumes:
     ``kinds.evaluation3d.evaluate_volumes``), a rods or chains table (``kinds.rods.evaluate_rods``,
     ``kinds.chains.evaluate_chains``), arrays (one image's (N, 2) points: :func:`score`), and a tolerance
@@ -332,16 +333,16 @@ def with_pooled_row(rows: list[dict], offsets: list[np.ndarray], scores=None) ->
 def _frame_tables(predicted: pd.DataFrame, truth: pd.DataFrame, caller: str
                   ) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[str, int]] | None]:
     """The two tables checked (:func:`_frame_table`), then paired file by file where they have ``file``
-    columns (:func:`pair_files`; a file only one holds is warned about): the tables with whole-number
+    columns (:func:`pair_files`; a predicted file without truth is left out, a true one without predictions
+    counts as missed, each warned about): the tables with whole-number
     frames and float y, x, and the (file, frame) of each frame number (None: no files)."""
     import warnings
 
     predicted, truth = _frame_table(predicted, "predicted", caller), _frame_table(truth, "truth", caller)
     _warn_without_common_frame(predicted, truth)
     predicted, truth, labels, alone = pair_files(predicted, truth, "predicted", "truth")
-    for name, source in alone.items():
-        warnings.warn(f"file {name} is only in the {source} table: its centres count as "
-                      f"{'found wrongly' if source == 'predicted' else 'missed'}", stacklevel=3)
+    for name in alone:
+        warnings.warn(f"file {name} is only in the truth table: its centres count as missed", stacklevel=3)
     return predicted, truth, labels
 
 
@@ -447,30 +448,56 @@ def plot_report(
 
 
 # ---- tables of several files (detect's one table for several inputs has a file column) ----------------
-def _name_keys() -> tuple:
-    """How two names of one file may differ, from strictest to loosest: not at all, in the folder
-    (relative or absolute), in the suffix too (an image's truth table named after the image)."""
+def _name_levels() -> tuple:
+    """How two names of one file may differ, strictest first, each as (what both names must share, a test of
+    their paths): not at all; in the folders above the shorter one (day1/x.tif is data/day1/x.tif, relative or
+    absolute); in the folder wholly; in the suffix too (an image's truth table named after the image)."""
+    def ends_the_other(a: PurePath, b: PurePath) -> bool:
+        short, long = sorted((a.parts, b.parts), key=len)
+        return bool(short) and long[len(long) - len(short):] == short
+
+    def always(a: PurePath, b: PurePath) -> bool:
+        return True
+
+    return ((lambda name, path: name, always), (lambda name, path: path.name, ends_the_other),
+            (lambda name, path: path.name, always), (lambda name, path: path.stem, always))
+
+
+def _pair_names(left: list[str], right: list[str], sides: tuple[str, str]) -> dict[str, str]:
+    """Each name of ``left`` with the one name of ``right`` that names the same file, at the strictest level of
+    :func:`_name_levels` that pairs it; a name with none stays unpaired. ``sides``: where each list's names
+    come from, for the error. Where a level matches one name with two or more of the other list, either
+    way (x.tif with data/day1/x.tif and data/day2/x.tif), one ParticleDetectError naming them: a guess
+    scored one day's detections against another day's truth."""
+    from collections import defaultdict
     from pathlib import PurePath
 
-    return (str, lambda name: PurePath(name).name, lambda name: PurePath(name).stem)
-
-
-def _pair_names(left: list[str], right: list[str]) -> dict[str, str]:
-    """Each name of ``left`` with the one name of ``right`` that names the same file (strictest key first);
-    a name that two of ``right`` could be is refused, a name with none stays unpaired."""
     from ..errors import ParticleDetectError
 
+    paths = {name: PurePath(name) for name in (*left, *right)}
     pairs: dict[str, str] = {}
-    for key in _name_keys():
-        free = [r for r in right if r not in pairs.values()]
+    for shared, same in _name_levels():
+        taken = set(pairs.values())
+        candidates = defaultdict(list)
+        for name in right:
+            if name not in taken:
+                candidates[shared(name, paths[name])].append(name)
+        found = {}
         for name in (n for n in left if n not in pairs):
-            found = [r for r in free if key(r) == key(name)]
-            if len(found) > 1:
-                raise ParticleDetectError(f"{name}: matches {len(found)} files of the other table "
-                                          f"({', '.join(found[:3])}); name the files alike in both tables")
-            if found:
-                pairs[name] = found[0]
-                free.remove(found[0])
+            matches = [r for r in candidates.get(shared(name, paths[name]), ()) if same(paths[name], paths[r])]
+            if matches:
+                found[name] = matches
+        claimants = defaultdict(list)
+        for name, matches in found.items():
+            for right_name in matches:
+                claimants[right_name].append(name)
+        ambiguous = [(name, matches, sides) for name, matches in found.items() if len(matches) > 1]
+        ambiguous += [(name, names, sides[::-1]) for name, names in claimants.items() if len(names) > 1]
+        if ambiguous:
+            name, matches, (side, other) = ambiguous[0]
+            raise ParticleDetectError(f"{name} ({side}): matches {len(matches)} files of {other} ({_listed(matches)}); "
+                                      "name each file alike in both tables, with its folder where names repeat")
+        pairs.update({name: matches[0] for name, matches in found.items()})
     return pairs
 
 
@@ -488,7 +515,7 @@ def select_file(table: pd.DataFrame, name: str, source: str) -> pd.DataFrame:
     from ..errors import ParticleDetectError
 
     files = _files(table)
-    chosen = _pair_names([name], files).get(name)
+    chosen = _pair_names([name], files, ("--file", source)).get(name)
     if chosen is None:
         raise ParticleDetectError(f"{source}: no rows of file {name} (its files: {_listed(files)})")
     return table[table["file"].astype(str) == chosen].drop(columns="file")
@@ -502,10 +529,11 @@ def pair_files(predicted: pd.DataFrame, truth: pd.DataFrame, predicted_source: s
     file's frame with the same file's frame, never pools them.
 
     ``select``: keep only that file's rows. Returns the two tables (frames renumbered, no file column),
-    the (file, frame) of each number (None when no file column was used) and the files only one table
-    holds, with the table's source (their centres count as all found wrongly, or all missed). One
-    ParticleDetectError when a table of several files meets one without a file column (which file would
-    it be?) or names match ambiguously."""
+    the (file, frame) of each number (None when no file column was used) and the files only the truth
+    holds, with its source (their centres count as all missed). A predicted file without truth is left
+    out, with a logged warning: scored, it read as recall 1 and F1 0, and pulled the pooled scores down.
+    One ParticleDetectError when a table of several files meets one without a file column (which file
+    would it be?) or names match ambiguously (:func:`_pair_names`)."""
     from ..errors import ParticleDetectError
 
     has = ("file" in predicted.columns, "file" in truth.columns)
@@ -529,9 +557,12 @@ def pair_files(predicted: pd.DataFrame, truth: pd.DataFrame, predicted_source: s
                                       f"column; give --file NAME to score one of them, or a table with a file column")
         return predicted.drop(columns="file", errors="ignore"), truth.drop(columns="file", errors="ignore"), None, {}
     p_files, t_files = _files(predicted), _files(truth)
-    pairs = _pair_names(p_files, t_files)
-    alone = {**{f: predicted_source for f in p_files if f not in pairs},
-             **{f: truth_source for f in t_files if f not in pairs.values()}}
+    pairs = _pair_names(p_files, t_files, (predicted_source, truth_source))
+    for name in p_files:
+        if name not in pairs:
+            log.warning("no truth for %s: left out of the scores", name)
+    predicted = predicted[predicted["file"].astype(str).isin(pairs)]
+    alone = {f: truth_source for f in t_files if f not in pairs.values()}
     truth_name = {t: p for p, t in pairs.items()}  # a truth file is labelled as the predictions name it
     keys: dict[tuple[str, int], int] = {}
 
