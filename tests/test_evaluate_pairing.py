@@ -114,3 +114,7 @@ def test_an_empty_tiff_is_said_to_be_empty(tmp_path, capsys, monkeypatch):
             read_image(empty, lazy=lazy)
     line = refused(capsys, "detect", empty, "-o", tmp_path / "empty.csv")
     assert line == f"particle-detect: error: {empty}: empty file (0 bytes)"
+    # Read as a volume, or its axes looked up first, it went through the metadata reader: the same line.
+    for axes in ("ZYX", "TYX"):
+        line = refused(capsys, "detect", empty, "-o", tmp_path / "empty.csv", "--axes", axes)
+        assert line == f"particle-detect: error: {empty}: empty file (0 bytes)", axes

@@ -137,8 +137,9 @@ def image_sequence(folder, frames: int = 12, empty: int = 7) -> pd.DataFrame:
 
 def test_an_image_sequence_is_refused_as_such_and_linked_as_one_movie_with_sequence(tmp_path, capsys):
     truth = image_sequence(tmp_path)  # 11 files with centres: frame7.png has none
-    note = ("its 11 files hold one frame each, as an image sequence detected file by file does; link them as one "
-            "movie, frames in file name order, with particle-detect link --sequence (sequence_frames in Python)")
+    note = ("its 11 files hold one frame each, as an image sequence detected file by file does; if they are one "
+            "field of view over time (never different images), link them as one movie, frames in file name order, "
+            "with particle-detect link --sequence (sequence_frames in Python)")
     refusal = ("its 11 files hold one frame each, so linked file by file every track would be one frame long; "
                "--sequence is only for a time series of one field of view (one file per frame), never for different "
                "images")

@@ -122,8 +122,9 @@ def _tiff_layout(path: Path, channel: int | None = None) -> ImageLayout:
     io.tiff_channel_axis)."""
     import tifffile
 
-    from .io import _quiet_tifffile, check_tiff_complete, tiff_channel_axis
+    from .io import _quiet_tifffile, check_not_empty, check_tiff_complete, tiff_channel_axis
 
+    check_not_empty(Path(path))
     try:
         with _quiet_tifffile(), tifffile.TiffFile(path) as tif:
             check_tiff_complete(path, tif)  # a cut file's metadata would describe what is no longer there
@@ -289,8 +290,9 @@ def read_volumes(path: str | Path, axes: Axes):
     else:
         import tifffile
 
-        from .io import _quiet_tifffile, check_tiff_complete, tiff_channel_axis
+        from .io import _quiet_tifffile, check_not_empty, check_tiff_complete, tiff_channel_axis
 
+        check_not_empty(Path(path))
         try:
             with _quiet_tifffile(), tifffile.TiffFile(path) as tif:
                 check_tiff_complete(path, tif)

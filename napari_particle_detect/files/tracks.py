@@ -225,8 +225,9 @@ def single_frame_files(table: pd.DataFrame) -> int:
 
 def sequence_note(files: int) -> str:
     """What to do with a table of ``files`` single-frame files (:func:`single_frame_files`), in one line."""
-    return (f"its {files} files hold one frame each, as an image sequence detected file by file does; link them as "
-            "one movie, frames in file name order, with particle-detect link --sequence (sequence_frames in Python)")
+    return (f"its {files} files hold one frame each, as an image sequence detected file by file does; if they are "
+            "one field of view over time (never different images), link them as one movie, frames in file name "
+            "order, with particle-detect link --sequence (sequence_frames in Python)")
 
 
 def natural_order(names: Iterable[object]) -> list[str]:
