@@ -1,15 +1,11 @@
 """What the command line names and says when it processes many files: detect's -o is a .csv table or a
 folder, never a name whose .json another run's would replace; link --sequence is for one field of view's
-frames and says when a table's files look otherwise; a Ctrl-C while the local dask cluster starts is one line."""
+frames and says when a table's files look otherwise."""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -111,40 +107,3 @@ def test_link_says_sequence_is_for_one_field_of_view_and_warns_of_unlike_files(t
     assert code == 0, lines
     code, lines = run_cli(capsys, "link", tmp_path / "movie.csv", "-o", tmp_path / "movie-tracks.csv", "--sequence")
     assert code == 0 and len(lines) == 2 and not any("--sequence:" in line for line in lines), lines
-
-
-def test_ctrl_c_while_the_local_cluster_starts_is_one_line(tmp_path, tiny_model):
-    """As a terminal's Ctrl-C: SIGINT to the whole process group, the dask workers among it, while they start."""
-    psutil = pytest.importorskip("psutil")
-    days = write_days(tmp_path / "data")
-    command = [sys.executable, "-m", "napari_particle_detect.cli.main", "-q", "detect", *map(str, days), "-o",
-               f"{tmp_path / 'out'}/", "--workers", "2", "--model", str(tiny_model), "--device", "cpu",
-               "--diameter", "8"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]),
-                                                        os.environ.get("PYTHONPATH", "")])}
-
-    def workers_starting() -> bool:
-        """Whether a dask worker process was spawned: it then imports for a second or more, the cluster waiting."""
-        try:
-            return any("spawn_main" in " ".join(child.cmdline())
-                       for child in psutil.Process(run.pid).children(recursive=True))
-        except psutil.Error:  # one of them gone meanwhile: asked again
-            return False
-
-    run = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 120
-        while run.poll() is None and not workers_starting():
-            assert time.monotonic() < deadline, "no dask worker started within 2 minutes"
-            time.sleep(0.05)
-        assert run.poll() is None, "the run ended before its workers started"
-        spawned = psutil.Process(run.pid).children(recursive=True)
-        os.killpg(run.pid, signal.SIGINT)  # a new session: its process group is the run and what it started
-        _, err = run.communicate(timeout=120)
-    finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGKILL)
-            run.wait()
-    assert run.returncode == 130 and err.strip() == "particle-detect: interrupted", err
-    _, alive = psutil.wait_procs(spawned, timeout=15)
-    assert not alive, alive

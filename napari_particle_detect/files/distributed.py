@@ -16,8 +16,7 @@ import errno
 import json
 import logging
 import os
-import signal
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -390,64 +389,35 @@ def default_workers() -> int:
 
 def local_client(workers: int | None = None):
     """A ``dask.distributed`` client on a LocalCluster of ``workers`` processes (default: sized to
-    the machine), one thread each; close it with :func:`close_local_client` when done. A Ctrl-C reaches
-    this process only, not the workers; one while the cluster starts stops it once it is up."""
+    the machine), one thread each; close it with :func:`close_local_client` when done."""
     from distributed import Client, LocalCluster
 
     workers = workers or default_workers()
     logging.getLogger("distributed").setLevel(logging.ERROR)  # its start-up and shut-down chatter is not ours
-    cluster = client = None
+    # The scheduler serves HTTP (health checks) even without a dashboard, on 8787 unless told: where another
+    # cluster's dashboard holds that port, dask warned in several lines, -q or not. Any free local port.
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                           scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+                           silence_logs=logging.CRITICAL)
     try:
-        # A terminal's Ctrl-C reaches every process of its group: the workers, spawned while SIGINT is held
-        # here, inherit it held and leave the interrupt to this process, which stops them (else each printed
-        # a traceback, from its imports on); and a start-up cut half-way left nannies dask could not close
-        # (tracebacks at exit). So an interrupt during start-up waits for the cluster to be up, seconds.
-        with _sigint_held():
-            # The scheduler serves HTTP (health checks) even without a dashboard, on 8787 unless told: where
-            # another cluster's dashboard holds that port, dask warned in several lines, -q or not. Any free
-            # local port.
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-                                   silence_logs=logging.CRITICAL)
-            client = Client(cluster)
-    except BaseException:  # a Ctrl-C held during start-up arrives as the hold ends
-        close_local_client(client, cluster, quietly=True)
+        return Client(cluster)
+    except BaseException:
+        close_local_client(None, cluster, quietly=True)
         raise
-    return client
 
 
 def close_local_client(client, cluster=None, quietly: bool = False) -> None:
-    """Close a :func:`local_client` client and its cluster (``cluster``: one whose client was never made),
-    a Ctrl-C meanwhile held until they are closed. ``quietly`` (after an interrupt or a failure): an error
-    while closing is not raised, since the one thing to say is why the run stopped."""
+    """Close a :func:`local_client` client and its cluster (``cluster``: one whose client was never made).
+    ``quietly`` (after an interrupt or a failure): an error while closing is not raised, since the one
+    thing to say is why the run stopped."""
     cluster = cluster if client is None else client.cluster
     if client is None and cluster is None:  # a start-up that failed before the cluster was made
         return
-    errors_hidden = contextlib.suppress(Exception) if quietly else contextlib.nullcontext()
-    with _sigint_held(), errors_hidden:
+    with contextlib.suppress(Exception) if quietly else contextlib.nullcontext():
         if client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
-
-
-@contextlib.contextmanager
-def _sigint_held() -> Iterator[None]:
-    """SIGINT held (blocked, not lost) in this thread, and in the threads and processes it starts meanwhile:
-    a Ctrl-C then arrives once the block ends. Nothing is held where signals cannot be (Windows)."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    from multiprocessing import resource_tracker
-
-    # multiprocessing unblocks SIGINT in the thread that starts its resource tracker (with the first process
-    # it spawns): started before the hold, so the hold lasts.
-    resource_tracker.ensure_running()
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def scheduler_client(address: str, timeout: str = "20s"):

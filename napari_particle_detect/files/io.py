@@ -318,7 +318,7 @@ def _tiff_pixels(path: Path, tif) -> np.ndarray:
 def check_not_empty(path: Path) -> None:
     """One ParticleDetectError for a file of 0 bytes (a copy or transfer that never started): tifffile
     calls it "not a TIFF file: header=b''", which reads as a file of another format."""
-    if path.stat().st_size == 0:
+    if path.is_file() and path.stat().st_size == 0:  # a missing one: the reader's "file not found" says so
         raise ParticleDetectError(f"{path}: empty file (0 bytes)")
 
 
