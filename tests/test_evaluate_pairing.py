@@ -10,10 +10,11 @@ import re
 import pandas as pd
 import pytest
 
-from napari_particle_detect.cli.main import main
 from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.files.io import read_image
 from napari_particle_detect.kinds.evaluation import evaluate_frames, pair_files
+
+from test_cli_refusals import refused, run_cli
 
 DAY1 = [(10.0, 10.0), (30.0, 40.0)]
 DAY2 = [(50.0, 20.0), (70.0, 80.0), (90.0, 15.0)]
@@ -28,18 +29,6 @@ def centres(*files: tuple[str, list[tuple[float, float]]]) -> pd.DataFrame:
 PREDICTED = centres(("data/day1/x.tif", DAY1), ("data/day2/x.tif", DAY2))
 
 
-def run_cli(capsys, *args) -> tuple[int, str, str]:
-    code = main(["-q", *map(str, args)])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def refused(capsys, *args) -> str:
-    """The one error line of a refused command (status 2, no traceback)."""
-    code, _, err = run_cli(capsys, *args)
-    lines = err.strip().splitlines()
-    assert code == 2 and len(lines) == 1 and "Traceback" not in err, (code, err)
-    return lines[0]
 
 
 @pytest.mark.parametrize("truth", [centres(("x.tif", DAY2)), centres(("x.tif", DAY1), ("x.tif", DAY2))],

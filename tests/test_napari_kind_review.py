@@ -31,6 +31,16 @@ def open_dock(viewer, kind):
     return widget
 
 
+def dock_on_the_first_of_two_images(make_napari_viewer):
+    """A viewer with rods images "a" and "b", the rods dock on "a"."""
+    viewer = make_napari_viewer()
+    viewer.add_image(rods_image(97), name="a")
+    viewer.add_image(rods_image(98), name="b")
+    widget = open_dock(viewer, "rods")
+    widget.image_combo.setCurrentText("a")
+    return viewer, widget
+
+
 def detect(widget, qtbot):
     widget.detect()
     qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
@@ -478,11 +488,7 @@ def test_a_detection_ending_after_a_switch_keeps_the_edits_of_the_frame_it_would
                                                                                          project_home):
     # Saved into the session put away, the late detection replaced the frame's edits and left their Undo in that
     # session, thrown away: switching back showed the detection, the edits lost without a word.
-    viewer = make_napari_viewer()
-    viewer.add_image(rods_image(97), name="a")
-    viewer.add_image(rods_image(98), name="b")
-    widget = open_dock(viewer, "rods")
-    widget.image_combo.setCurrentText("a")
+    viewer, widget = dock_on_the_first_of_two_images(make_napari_viewer)
     detect(widget, qtbot)
     layer = widget.session.main_layer
     found = layer.nshapes
@@ -507,11 +513,7 @@ def test_a_detection_ending_after_switching_away_and_back_is_shown_in_the_images
                                                                                            project_home):
     # It went to the session put away: saved on disk under the new session's layers, which still showed the frame
     # as it was (and their next save could write that back over the detection).
-    viewer = make_napari_viewer()
-    viewer.add_image(rods_image(97), name="a")
-    viewer.add_image(rods_image(98), name="b")
-    widget = open_dock(viewer, "rods")
-    widget.image_combo.setCurrentText("a")
+    viewer, widget = dock_on_the_first_of_two_images(make_napari_viewer)
     on_disk = lambda: read_kind_table(widget.session.project.folder / "frames" / "frame-0000.csv", "rods")  # noqa: E731
     widget.detect()
     widget.image_combo.setCurrentText("b")  # away and back before the worker's result reaches the dock
