@@ -86,7 +86,7 @@ def _ordered(table: pd.DataFrame) -> pd.DataFrame:
 
 def cmd_train_kind(args: argparse.Namespace) -> int:
     from ..learning.kinds_training import KindTrainConfig, load_kind_examples, train_kind
-    from .main import command_line
+    from . import command_line
 
     # With DATA (image + the kind's CSV pairs) and --from but no --validate: the dock's round (tiles
     # held out of the corrected frames, the honest verdict). With --validate: training mixed with the

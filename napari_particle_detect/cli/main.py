@@ -15,6 +15,7 @@ from ..detection.choices import DEFAULT_TILE, DEVICE_CHOICES, PRECISION_CHOICES,
 from ..arguments import DefaultsHelpFormatter, OneLineParser, number_in
 from . import volumes as volume_cli
 from ..errors import ParticleDetectError
+from . import command_line
 from ..synthetic.spheres import LOOKS
 
 KIND_NAMES = ("spheres", "rods", "chains")  # kinds.KIND_NAMES, without importing torch to parse
@@ -469,11 +470,6 @@ def _log_rescaling(examples: list, working: float) -> None:
         if ex.scale != 1.0:
             log.info("%s: rescaled by %.3f to the model's working particle size %.1f px", ex.name, ex.scale, working)
             break
-
-
-def command_line() -> str:
-    """The command as typed, for the training record of the model it makes."""
-    return "particle-detect " + " ".join(sys.argv[1:])
 
 
 def _train(args: argparse.Namespace, config, base, examples, validation) -> int:

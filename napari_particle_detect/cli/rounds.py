@@ -4,9 +4,9 @@ model saved with the command that made it, and one log line with its honest verd
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
+from . import command_line
 from ..learning.finetune import RoundResult, tied_at_best
 from ..models import save_model
 
@@ -16,7 +16,7 @@ log = logging.getLogger("napari_particle_detect")
 def save_round(result: RoundResult, parent: str | Path, output: str | Path, score: str = "F1",
                tiles: str = "held-out tiles") -> Path:
     """Save ``result``'s model at ``output`` and log whether it beat ``parent`` on the held-out tiles."""
-    result.model.card.training["command"] = "particle-detect " + " ".join(sys.argv[1:])
+    result.model.card.training["command"] = command_line()
     path = save_model(result.model, output)
     if result.score is not None and result.parent_score is not None:
         verdict = "better" if result.improved else "NOT better"
