@@ -128,3 +128,20 @@ def test_a_volume_run_killed_between_its_table_and_metadata_leaves_the_table_rep
     code, _, err = run_cli(capsys, "detect", *common, "--threshold", "0.72")
     assert code == 0, err
     assert json.loads(output.with_suffix(".json").read_text())["tables"] == {"table": file_digest(output)}
+
+
+def test_a_volume_folder_run_refuses_to_replace_another_volumes_results(tmp_path, capsys, volume):
+    # As 2D folder runs: day2/volume.tif's run into the folder day1/volume.tif's went to replaced its results.
+    other = tmp_path / "day2" / "volume.tif"
+    other.parent.mkdir()
+    other.write_bytes(volume.read_bytes())
+    out = tmp_path / "out"
+    common = ("-o", f"{out}/", "--diameter", "10", "--device", "cpu", "--runtime", "torch")
+    code, _, err = run_cli(capsys, "detect", volume, *common)
+    assert code == 0, err
+    first = (out / "volume.csv").read_text()
+    line = refused(capsys, "detect", other, *common)
+    assert line.startswith(f"particle-detect: error: {out / 'volume.csv'}: holds the results of another file, ")
+    assert (out / "volume.csv").read_text() == first
+    code, _, err = run_cli(capsys, "detect", other, *common, "--overwrite")
+    assert code == 0, err

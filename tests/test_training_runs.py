@@ -228,3 +228,14 @@ def test_a_sphere_project_refuses_a_rods_or_3d_model_before_copying_it(tmp_path,
     with pytest.raises(ParticleDetectError, match=r"parent\.pt: a 2D model"):
         volumes.import_model(parent)
     assert volumes.import_model("unet3d").number == 1
+
+
+def test_a_round_exported_into_the_shipped_weights_folder_is_refused(tmp_path, install_weights, capsys):
+    project = Project.open(tmp_path / "img.tif", n_frames=1, frame_shape=(64, 64))
+    project.ensure_initial_round(install_weights / "unet.pt")
+    shipped_bytes = (install_weights / "unet.pt").read_bytes()
+    for output, extra in ((install_weights / "unet.pt", ["--overwrite"]), (install_weights / "round.pt", [])):
+        code, err = run_cli(capsys, "rounds", project.folder, "--export", "1", "-o", output, *extra)
+        assert code == 2 and f"{output}: inside the shipped models' folder {install_weights}" in err, err
+    assert (install_weights / "unet.pt").read_bytes() == shipped_bytes
+    assert sorted(p.name for p in install_weights.iterdir()) == ["unet.json", "unet.pt"]

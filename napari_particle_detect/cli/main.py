@@ -1102,9 +1102,11 @@ def cmd_rounds(args: argparse.Namespace) -> int:
     if args.export is not None:
         if args.output is None:
             raise ParticleDetectError("--export N needs -o MODEL.pt")
+        from ..shipped import refuse_shipped_output
         from .checks import check_output
 
         check_output(args.output, [], "model", (".pt",))
+        refuse_shipped_output(args.output)  # as train's -o: a round exported there would replace a shipped model
         if args.output.exists() and not args.overwrite:
             raise ParticleDetectError(f"{args.output}: already there; give --overwrite to replace it, or another -o")
         path = export_round(project, args.export, args.output, args.name)

@@ -174,7 +174,7 @@ def _detect_volumes(args, inputs, found) -> int:
     import pandas as pd
 
     from .checks import check_detect_outputs, check_output_folder
-    from ..files.file_detection import check_targets, check_unedited, output_paths
+    from ..files.file_detection import check_same_inputs, check_targets, check_unedited, output_paths
     from ..detection.volume_detection import VOLUME_COLUMNS, VolumeOptions, detect_volume_file
     from ..detection.sizing import with_advice
 
@@ -207,6 +207,8 @@ def _detect_volumes(args, inputs, found) -> int:
     targets = output_paths(inputs, output) if folder else [None] * len(inputs)
     if not args.overwrite:  # first: the checks below remove a stale per-chain table, edited or not
         check_unedited(targets if folder else [output])
+        if folder:  # another volume's results where this one's would go (day1/ then day2/ into one folder)
+            check_same_inputs(inputs, targets)
     if folder:
         check_output_folder(output)
         check_targets(targets)
