@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -158,3 +159,21 @@ def test_train_refuses_a_dock_project_folder_saying_how(stack, tmp_path, capsys)
         assert line.endswith(f"{folder}: a napari project: run a Fine-tune round in the dock, or Export its "
                              "reviewed frames beside the image (IMAGE.csv) and train --from on the image")
     assert not (tmp_path / "round.pt").exists()
+
+
+def test_a_rods_dock_export_trains_on_its_reviewed_frames_only(tmp_path, caplog):
+    # As for spheres: the rods dock's export of a stack, one frame accepted, one never reviewed (source 'model').
+    from napari_particle_detect.learning.kinds_training import load_kind_examples
+    from napari_particle_detect.synthetic.rods import benchmark_rod_config, synthesize_rods
+
+    config = benchmark_rod_config("fluorescent", 0.15)
+    config = replace(config, optics=replace(config.optics, shape=(64, 64)))
+    samples = [synthesize_rods(config, seed=seed) for seed in (3, 4)]
+    tifffile.imwrite(tmp_path / "rods.tif", np.stack([s.image for s in samples]))
+    tables = [s.table.assign(frame=i, score=1.0, source=source)
+              for i, (s, source) in enumerate(zip(samples, ["accepted", "model"]))]
+    pd.concat(tables, ignore_index=True).to_csv(tmp_path / "rods.csv", index=False)
+    with caplog.at_level(logging.WARNING):
+        examples = load_kind_examples([tmp_path / "rods.tif"], "rods")
+    assert len(examples) == 1 and len(examples[0][1]) == len(samples[0].table)
+    assert any("frame 1 left out: never reviewed" in r.getMessage() for r in caplog.records)

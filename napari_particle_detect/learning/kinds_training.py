@@ -353,7 +353,7 @@ def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.Data
     folders of them; a ``frame`` column annotates the frames of a stack."""
     from ..files.io import read_image
     from ..kinds.registry import read_kind_table
-    from .training import annotated_files
+    from .training import annotated_files, reviewed_indices
 
     out = []
     for image_path, csv in annotated_files(paths, f"{kind} table"):
@@ -363,6 +363,8 @@ def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.Data
         # A single frame reviewed empty is an example too (nothing to find here): its table has no rows
         # to name a frame, but an image of one frame has no other.
         annotated = sorted(set(table["frame"])) if len(table) or len(frames) > 1 else [0]
+        # A dock's export: only the frames a person reviewed are truth, as for spheres.
+        annotated = reviewed_indices(csv, table, annotated, len(frames) > 1)
         for index in annotated:
             if index >= len(frames):
                 raise ParticleDetectError(f"{csv}: frame {index} is beyond the {len(frames)} frames of {image_path.name}")
