@@ -75,6 +75,12 @@ def test_detect_on_a_micrometre_image_gives_points_in_its_units(make_napari_view
     np.testing.assert_allclose(dock.points.scale, image.scale)
     table = pd.read_csv(dock.review_panel.export(tmp_path / "c.csv"))
     np.testing.assert_allclose(table["z_um"], table["z"] * 0.5, atol=1e-3)
+    # The review box and the accepted boxes too: they were added in napari's pixel units, and warned again.
+    dock.review_panel.draw_box()
+    dock.review_panel.accept_box((4.0, 4.0, 30.0, 30.0))
+    for name in ("3D review box", "accepted 3D boxes"):
+        assert viewer.layers[name].units == image.units, name
+        np.testing.assert_allclose(viewer.layers[name].scale, image.scale)
 
 
 def test_a_scale_in_napari_pixel_units_is_an_aspect_not_micrometres(make_napari_viewer, qtbot, project_home,

@@ -11,6 +11,7 @@ from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, 
 
 from ..errors import ParticleDetectError
 from ..projects.volume_review import Redetection
+from .annotation import placement
 from .notify import reports_errors
 from .regions import bounding_box, box_text
 
@@ -93,7 +94,7 @@ class VolumeReviewPanel(QGroupBox):
         if not create:
             return None
         image = self.host.layer()
-        return viewer.add_shapes(ndim=image.ndim, name=BOX_LAYER, scale=image.scale, edge_color="yellow",
+        return viewer.add_shapes(ndim=image.ndim, name=BOX_LAYER, **placement(image), edge_color="yellow",
                                  face_color="transparent", edge_width=1.5)
 
     def show_accepted(self) -> None:
@@ -117,7 +118,7 @@ class VolumeReviewPanel(QGroupBox):
             if shapes:
                 layer.add_rectangles(shapes, edge_width=1.0, edge_color="lime", face_color="transparent")
         elif shapes:
-            viewer.add_shapes(shapes, shape_type="rectangle", ndim=image.ndim, name=ACCEPTED_LAYER, scale=image.scale,
+            viewer.add_shapes(shapes, shape_type="rectangle", ndim=image.ndim, name=ACCEPTED_LAYER, **placement(image),
                               edge_color="lime", face_color="transparent", edge_width=1.0, opacity=0.8)
             if self.host.points is not None:
                 viewer.layers.selection.active = self.host.points
