@@ -1140,10 +1140,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 
 def cmd_recipe(args: argparse.Namespace) -> int:
-    from ..learning.recipes import load_recipe, run_recipe
-    from ..shipped import refuse_shipped_output
-
-    refuse_shipped_output(load_recipe(args.file).run_folder)  # before its folder is made there
+    from ..learning.recipes import run_recipe
 
     def progress(record: dict) -> None:
         if record.get("event") == "epoch":

@@ -507,9 +507,9 @@ def detect(
     table.attrs["ringed"] = sizing.ringed if sizing else False
     table.attrs["diameter_confidence"] = sizing.confidence if sizing else "low"
     table.attrs["diameter_reason"] = sizing.reason if sizing else ""
-    # iter_detect loaded the model; its card, read again here, is all the threshold needs.
-    card = model.card if isinstance(model, DetectorModel) else saved_card(model)
-    table.attrs["threshold"] = applied_threshold(card, threshold)
+    if threshold is None:  # the model's own: its card (iter_detect loaded the model; the card alone is read here)
+        threshold = (model.card if isinstance(model, DetectorModel) else saved_card(model)).threshold
+    table.attrs["threshold"] = float(threshold)
     return table
 
 

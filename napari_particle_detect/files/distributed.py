@@ -34,6 +34,7 @@ from .file_detection import (
     mark_failed,
     metadata_path,
     output_paths,
+    read_metadata,
     side_tables,
     unique_inputs,
 )
@@ -183,7 +184,7 @@ def check_run_record_place(folder: Path, targets: list[Path]) -> None:
         if metadata_path(target) == record:
             raise ParticleDetectError(f"{record}: would be both the metadata of {target.name} and this run's record; "
                                       "rename that input or detect it into another folder")
-    if record.is_dir() or (record.exists() and _read_json(record).get("record") != RUN_RECORD_KIND):
+    if record.is_dir() or (record.exists() and (read_metadata(record) or {}).get("record") != RUN_RECORD_KIND):
         raise ParticleDetectError(f"{record}: exists and is not the record of an earlier folder run of detect (which "
                                   "writes one there); move it or choose another output folder")
 
@@ -215,13 +216,6 @@ def write_run_record(folder: Path, summary: FilesSummary, outputs: dict[Path, Pa
         return None
 
 
-def _read_json(path: Path) -> dict:
-    """A JSON object's file as a dict; {} where it is unreadable or no object."""
-    try:
-        value = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def is_out_of_space(exc: BaseException | None) -> bool:
@@ -402,22 +396,18 @@ def local_client(workers: int | None = None):
     try:
         return Client(cluster)
     except BaseException:
-        close_local_client(None, cluster, quietly=True)
+        with contextlib.suppress(Exception):  # the one thing to say is why the client was not made
+            cluster.close()
         raise
 
 
-def close_local_client(client, cluster=None, quietly: bool = False) -> None:
-    """Close a :func:`local_client` client and its cluster (``cluster``: one whose client was never made).
-    ``quietly`` (after an interrupt or a failure): an error while closing is not raised, since the one
-    thing to say is why the run stopped."""
-    cluster = cluster if client is None else client.cluster
-    if client is None and cluster is None:  # a start-up that failed before the cluster was made
-        return
+def close_local_client(client, quietly: bool = False) -> None:
+    """Close a :func:`local_client` client and its cluster. ``quietly`` (after an interrupt or a failure):
+    an error while closing is not raised, since the one thing to say is why the run stopped."""
+    cluster = client.cluster
     with contextlib.suppress(Exception) if quietly else contextlib.nullcontext():
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+        client.close()
+        cluster.close()
 
 
 def scheduler_client(address: str, timeout: str = "20s"):

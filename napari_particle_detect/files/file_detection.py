@@ -296,8 +296,10 @@ def check_same_inputs(paths: Iterable[Path], outputs: Iterable[Path], remedy: st
     folder moved or renamed since is another file. A relative name recorded without a fingerprint (an
     output left unfinished) is read from the working folder. ``remedy``: how the caller replaces it anyway."""
     for path, output in zip(paths, outputs):
+        if not Path(output).exists():  # no results there
+            continue
         held = recorded_inputs(read_metadata(output))
-        if not held or not Path(output).exists():  # no results there, or none whose input is known
+        if not held:  # none whose input is known
             continue
         if len(held) == 1 and Path(held[0]).resolve() == Path(path).resolve():
             continue
@@ -311,8 +313,10 @@ def mark_failed(output: Path, path: Path, reason: str) -> bool:
     named it) failed this time for ``reason``: the table stays (it may hold edits, or another file's results)
     but is no longer finished, and says it does not describe ``path`` as it is now (``failed``: one entry of
     ``file`` and ``reason``, as a table of several files lists its failures). Whether there was one to mark."""
+    if not Path(output).exists():
+        return False
     meta = read_metadata(output)
-    if not Path(output).exists() or not is_detect_metadata(meta):
+    if not is_detect_metadata(meta):
         return False
     marked = {**meta, "fingerprint": None, "failed": [{"file": str(path), "reason": reason}]}
     atomic_write_text(metadata_path(output), json.dumps(marked, indent=2))

@@ -28,7 +28,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import ParticleDetectError
 from ..detection.choices import is_number
-from .tables import physical_placement, table_voxel_size
+from .tables import physical_placement
 
 CORRECTED = ("y_corrected", "x_corrected")
 

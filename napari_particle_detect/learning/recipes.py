@@ -241,7 +241,10 @@ def run_recipe(
     from ..models.registry import read_card
     from .training import TrainConfig, TrainingCancelled, load_examples, train, working_diameter
 
+    from ..shipped import refuse_shipped_output
+
     recipe = load_recipe(path)
+    refuse_shipped_output(recipe.run_folder)  # before its folder is made there
     check_recipe_files(recipe)
     recipe.run_folder.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + minutes * 60 if minutes else None

@@ -973,7 +973,8 @@ def reviewed_indices(csv: Path, table: pd.DataFrame, indices: list[int], stacked
             never_reviewed.append(index)
         elif unconfirmed.any():
             (partly_accepted if (rows == ACCEPTED_SOURCE).any() else never_accepted).append(index)
-    kept = [index for index in indices if index not in never_reviewed + never_accepted]
+    left_out = set(never_reviewed) | set(never_accepted)
+    kept = [index for index in indices if index not in left_out]
     if indices and not kept:
         raise ParticleDetectError(f"{csv}: no frame of it was reviewed (its rows are the model's detections, source "
                                   "'model', or edits never accepted); accept the frames in the dock, then Export")
