@@ -196,3 +196,17 @@ def test_evaluate_frames_scores_each_file_against_the_same_file():
     # A table of several files against one without a file column: which file would it be?
     with pytest.raises(ParticleDetectError, match="truth: holds 2 files"):
         evaluate_frames(pred.drop(columns="file"), truth)
+
+
+def test_evaluate_volumes_scores_a_table_of_several_files_file_by_file():
+    # It ignored the file column: file b's centre matched file a's volume (F1 0.8 instead of 0.4).
+    from napari_particle_detect.kinds.evaluation3d import evaluate_volumes
+
+    truth = pd.DataFrame({"file": ["a.tif", "a.tif", "b.tif"], "frame": 0, "z": [2.0, 8.0, 2.0],
+                          "y": [5.0, 20.0, 5.0], "x": [5.0, 20.0, 5.0]})
+    predicted = pd.DataFrame({"file": ["a.tif", "b.tif"], "frame": 0, "z": [2.0, 8.0], "y": [5.0, 20.0],
+                              "x": [5.0, 20.0]})
+    table = evaluate_volumes(predicted, truth, 3.0)
+    assert table[["file", "frame", "tp", "fp", "fn"]].values.tolist() == [
+        ["a.tif", 0, 1, 0, 1], ["b.tif", 0, 0, 1, 1], ["all", "all", 1, 1, 2]]
+    assert table["f1"].iloc[-1] == pytest.approx(0.4)

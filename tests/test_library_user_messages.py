@@ -12,6 +12,7 @@ import tifffile
 from napari_particle_detect import (
     ParticleDetectError, SynthConfig, detect, evaluate_frames, evaluate_rods, load_model, read_image, score, synthesize,
 )
+from napari_particle_detect.kinds.evaluation import match, matched_offsets
 
 RODS = pd.DataFrame({"frame": [0, 0, 0], "y": [10.0, 30.0, 50.0], "x": [12.0, 32.0, 52.0],
                      "angle": [20.0, 75.0, 150.0], "length": [14.0, 16.0, 18.0]})
@@ -46,6 +47,15 @@ def test_score_refuses_a_rods_or_chains_table_as_evaluate_frames_does(table, kin
         score(CENTRES[["y", "x"]], table)
     with pytest.raises(ParticleDetectError, match=refusal.replace("truth", "predicted")):
         score(table, CENTRES[["y", "x"]].to_numpy())
+
+
+@pytest.mark.parametrize(("table", "kind"), [(RODS, "rods"), (CHAINS, "chains")])
+def test_match_and_matched_offsets_refuse_a_rods_or_chains_table_too(table, kind):
+    refusal = rf"predicted: a {kind} table \(.* columns\), not sphere centres; score it with kinds\.{kind}\.evaluate_{kind}"
+    with pytest.raises(ParticleDetectError, match=refusal):
+        match(table, CENTRES[["y", "x"]].to_numpy())
+    with pytest.raises(ParticleDetectError, match=refusal):
+        matched_offsets(table, CENTRES[["y", "x"]].to_numpy())
 
 
 def test_tables_that_share_no_frame_number_are_scored_with_a_warning_naming_their_frames(caplog):

@@ -328,6 +328,7 @@ def test_a_voxel_size_in_units_not_all_lengths_is_kept_as_written_and_its_units_
 def test_link_and_evaluate_take_the_voxel_size_given_else_either_tables_columns_else_cubes(tmp_path, capsys, caplog):
     import logging
 
+    from napari_particle_detect.errors import ParticleDetectError
     from napari_particle_detect.files.tables import FROM_COLUMNS, FROM_OPTION, resolve_voxel_size
 
     plain = pd.DataFrame({"frame": [0, 0], "z": [2.0, 4.0], "y": [3.0, 6.0], "x": [5.0, 10.0], "score": 1.0})
@@ -342,6 +343,13 @@ def test_link_and_evaluate_take_the_voxel_size_given_else_either_tables_columns_
     assert read.size == pytest.approx((0.4, 0.2, 0.2)) and (read.source, read.table) == (FROM_COLUMNS, "b.csv")
     assert read.describe() == "0.4 x 0.2 x 0.2" and (none.size, none.source) == (None, "")
     assert caplog.messages == ["a.csv: no voxel size (no --voxel-size, no z_um,y_um,x_um columns): matched as cubes"]
+    # Tables whose columns disagree were matched in the first one's space, unsaid.
+    wide = plain.assign(z_um=plain["z"] * 1.0, y_um=plain["y"] * 0.2, x_um=plain["x"] * 0.2)
+    with pytest.raises(ParticleDetectError, match=r"^b.csv's z_um,y_um,x_um columns \(0.4 x 0.2 x 0.2 µm\) disagree "
+                                                  r"with c.csv's \(1 x 0.2 x 0.2 µm\): one of them is another image's"):
+        resolve_voxel_size(None, [("a.csv", plain), ("b.csv", um), ("c.csv", wide)], log, "as cubes")
+    doubled = plain.assign(z_um=plain["z"] * 0.8, y_um=plain["y"] * 0.4, x_um=plain["x"] * 0.4)
+    assert resolve_voxel_size(None, [("b.csv", um), ("d.csv", doubled)], log, "as cubes").table == "b.csv"
     # evaluate names the table the size came from: here the truth, the second.
     plain.to_csv(tmp_path / "p.csv", index=False)
     um.to_csv(tmp_path / "t.csv", index=False)

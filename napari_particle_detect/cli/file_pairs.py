@@ -1,5 +1,5 @@
 """``evaluate`` on tables of several files: which predictions are scored against which truth, and a
-warning for a file only one table holds (the pooled scores then count it as all wrong or all missed)."""
+warning for a file only the truth holds (the pooled scores then count it as all missed)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def paired_files(args: argparse.Namespace, predicted: pd.DataFrame, truth: pd.Da
 
     predicted, truth, labels, alone = pair_files(predicted, truth, str(args.predicted), str(args.truth),
                                                  getattr(args, "file", None))
+    # Predictions without truth are left out (pair_files says so), so only the truth can stand alone.
     for name, source in alone.items():  # a warning: the pooled scores are not what the user may think
-        log.warning("file %s is only in %s: its %s", name, source,
-                    "centres count as found wrongly" if source == str(args.predicted) else "centres count as missed")
+        log.warning("file %s is only in %s: its centres count as missed", name, source)
     return predicted, truth, labels

@@ -163,7 +163,8 @@ class VoxelSize:
 def resolve_voxel_size(given: Sequence[float] | None, tables: Iterable[tuple[Path | str, pd.DataFrame]],
                        log: logging.Logger, as_cubes: str) -> VoxelSize:
     """The voxel size ``link`` and ``evaluate`` use for frame,z,y,x tables: ``given`` (``--voxel-size``), else
-    the first of ``tables`` (name, table) whose z_um,y_um,x_um columns give one (:func:`table_voxel_size`).
+    the first of ``tables`` (name, table) whose z_um,y_um,x_um columns give one (:func:`table_voxel_size`);
+    tables whose columns give other proportions are refused, naming both (the first used to win unsaid).
 
     Neither: ``log``, the command's own logger, warns that the first table has none, then says ``as_cubes``,
     what the command does instead (the two commands differ only there). A ``given`` size in other proportions
@@ -181,10 +182,15 @@ def resolve_voxel_size(given: Sequence[float] | None, tables: Iterable[tuple[Pat
                                           "is another image's, or in another order; leave --voxel-size out to use "
                                           "the table's")
         return option
-    for name, table in tables:
-        size = table_voxel_size(table)
-        if size is not None:
-            return VoxelSize(size, FROM_COLUMNS, name)
+    found = [(name, size) for name, size in ((n, table_voxel_size(t)) for n, t in tables) if size is not None]
+    for name, size in found[1:]:
+        # Matching reads only the proportions; other proportions would match in another space than one table's.
+        if not same_voxel_size(found[0][1], size, proportions=True):
+            raise ParticleDetectError(f"{found[0][0]}'s z_um,y_um,x_um columns ({VoxelSize(found[0][1]).describe()} "
+                                      f"µm) disagree with {name}'s ({VoxelSize(size).describe()} µm): one of them "
+                                      "is another image's, or was detected with another --voxel-size: detect it again with the image's own")
+    if found:
+        return VoxelSize(found[0][1], FROM_COLUMNS, found[0][0])
     log.warning("%s: no voxel size (no --voxel-size, no z_um,y_um,x_um columns): %s", tables[0][0], as_cubes)
     return VoxelSize(None)
 

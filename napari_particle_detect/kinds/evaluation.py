@@ -54,11 +54,13 @@ def check_tolerance(tolerance: float) -> float:
 def as_points(points: object, name: str) -> np.ndarray:
     """``points`` as an (N, 2) float array of y, x: an (N, 2) array (anything empty is no points) or a table
     of one image with ``y, x`` columns. A TypeError or ValueError naming ``name`` for anything else (an
-    (N, 3) array was once read as 1.5 N points), one ParticleDetectError for a table without y, x, or a
-    missing or infinite coordinate."""
+    (N, 3) array was once read as 1.5 N points), one ParticleDetectError for a table without y, x, a rods or
+    chains table (its angles, lengths or chains would be left out unsaid), or a missing or infinite
+    coordinate."""
     from ..errors import ParticleDetectError
 
     if isinstance(points, pd.DataFrame):
+        require_sphere_table(points, name)
         missing = [c for c in ("y", "x") if c not in points.columns]
         if missing:
             raise ParticleDetectError(f"{name}: a table of centres needs columns y and x (no {', '.join(missing)}; "
@@ -262,9 +264,6 @@ def score(predicted: np.ndarray | pd.DataFrame, truth: np.ndarray | pd.DataFrame
     (``kinds.rods.evaluate_rods``, ``kinds.chains.evaluate_chains``), a ParticleDetectError.
     """
     tolerance = check_tolerance(tolerance)
-    for table, name in ((predicted, "predicted"), (truth, "truth")):
-        if isinstance(table, pd.DataFrame):
-            require_sphere_table(table, name)
     predicted, truth = as_points(predicted, "predicted"), as_points(truth, "truth")
     pi, ti = match_points(predicted, truth, tolerance)
     return _scores(len(pi), len(predicted) - len(pi), len(truth) - len(ti), predicted[pi] - truth[ti])
@@ -336,13 +335,20 @@ def _frame_tables(predicted: pd.DataFrame, truth: pd.DataFrame, caller: str
     columns (:func:`pair_files`; a predicted file without truth is left out, a true one without predictions
     counts as missed, each warned about): the tables with whole-number
     frames and float y, x, and the (file, frame) of each frame number (None: no files)."""
-    import warnings
-
     predicted, truth = _frame_table(predicted, "predicted", caller), _frame_table(truth, "truth", caller)
     _warn_without_common_frame(predicted, truth)
+    return paired_by_file(predicted, truth)
+
+
+def paired_by_file(predicted: pd.DataFrame, truth: pd.DataFrame
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[str, int]] | None]:
+    """:func:`pair_files` for the library's evaluators, warning (at their caller) of each file only the truth
+    holds: its centres count as missed."""
+    import warnings
+
     predicted, truth, labels, alone = pair_files(predicted, truth, "predicted", "truth")
     for name in alone:
-        warnings.warn(f"file {name} is only in the truth table: its centres count as missed", stacklevel=3)
+        warnings.warn(f"file {name} is only in the truth table: its centres count as missed", stacklevel=4)
     return predicted, truth, labels
 
 

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 from ..errors import ParticleDetectError
-from .evaluation import check_tolerance, f1_score, match_points, with_pooled_row
+from .evaluation import check_tolerance, f1_score, label_frames, match_points, paired_by_file, with_pooled_row
 
 
 def match_nd(predicted: np.ndarray, truth: np.ndarray, tolerance: float,
@@ -94,7 +94,9 @@ def _scores(tp: int, fp: int, fn: int, offsets: np.ndarray) -> Scores3D:
 def evaluate_volumes(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: float,
                      scale: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> pd.DataFrame:
     """Per-frame (per-volume) scores and a pooled ``all`` row, from two ``frame,z,y,x`` tables (``frame``
-    optional); a table without z, y, x or with missing coordinates is one ParticleDetectError naming it."""
+    optional); a table without z, y, x or with missing coordinates is one ParticleDetectError naming it.
+    Tables with a ``file`` column (detect's table of several files) are scored file by file as
+    ``evaluate_frames`` scores them: the result gains a ``file`` column."""
     tolerance = check_tolerance(tolerance)
     for name, table in (("predicted", predicted), ("truth", truth)):
         if not isinstance(table, pd.DataFrame):
@@ -107,6 +109,8 @@ def evaluate_volumes(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: fl
         zyx_points(table[["z", "y", "x"]].to_numpy(float), name)
     predicted = predicted if "frame" in predicted.columns else predicted.assign(frame=0)
     truth = truth if "frame" in truth.columns else truth.assign(frame=0)
+    # Without pairing, frame 0 of every file was pooled into one volume and matched across files.
+    predicted, truth, labels = paired_by_file(predicted, truth)
     rows, offsets = [], []
     for frame in sorted(set(predicted["frame"]).union(truth["frame"])):
         p = predicted.loc[predicted["frame"] == frame, ["z", "y", "x"]].to_numpy(float)
@@ -114,4 +118,4 @@ def evaluate_volumes(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: fl
         pi, ti = match_nd(p, t, tolerance, scale)
         offsets.append(p[pi] - t[ti])
         rows.append({"frame": frame, **_scores(len(pi), len(p) - len(pi), len(t) - len(ti), p[pi] - t[ti]).to_dict()})
-    return with_pooled_row(rows, offsets, _scores)
+    return label_frames(with_pooled_row(rows, offsets, _scores), labels)
