@@ -215,6 +215,21 @@ def test_a_volume_table_with_centres_beyond_its_volume_says_how_many_are_ignored
     assert example.image.ndim == 3
 
 
+def test_a_dock_export_trains_only_its_reviewed_volumes(tmp_path, sample, caplog):
+    # The loader ignored source: volume 1, the model's detections nobody reviewed, was trained as truth.
+    tifffile.imwrite(tmp_path / "vol.tif", np.stack([sample.image, sample.image]))
+    c = sample.centres
+    reviewed = pd.DataFrame({"frame": 0, "z": c[:, 0], "y": c[:, 1], "x": c[:, 2], "source": "accepted"})
+    pd.concat([reviewed, reviewed.assign(frame=1, source="model")]).to_csv(tmp_path / "vol.csv", index=False)
+    with caplog.at_level(logging.WARNING, logger="particle-detect"):
+        examples = load_volume_examples([tmp_path / "vol.tif"], "TZYX", 6.0, 10.0, (2.0, 1.0, 1.0))
+    assert [e.name for e in examples] == ["vol.tif volume 0"]
+    assert "frame 1 left out: never reviewed" in caplog.text
+    reviewed.assign(source="model").to_csv(tmp_path / "vol.csv", index=False)
+    with pytest.raises(ParticleDetectError, match=r"vol\.csv: no frame of it was reviewed"):
+        load_volume_examples([tmp_path / "vol.tif"], "TZYX", 6.0, 10.0, (2.0, 1.0, 1.0))
+
+
 def test_damaged_volume_settings_and_z_ranges_are_one_clear_line(tmp_path, sample):
     project = open_volume_project(tmp_path / "v.tif", sample.image)
     remember_settings(project, VolumeSettings((5.0, 10.0, 10.0), None, sample.image.shape))

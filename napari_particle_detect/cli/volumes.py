@@ -356,10 +356,11 @@ def train_volumes_if_any(args: argparse.Namespace) -> int | None:
 def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: float,
                          diameter: float | None, voxel_size: tuple[float, float, float] | None) -> list:
     """Every volume of ``volume.tif`` + ``volume.csv`` pairs (whole volumes, corrected), on the model's
-    working grid; the CSV's ``frame`` says which volume of a TZYX file (none: volume 0)."""
+    working grid; the CSV's ``frame`` says which volume of a TZYX file (none: volume 0). A ``source`` column
+    (the dock's Export) keeps only the volumes a person reviewed (learning.training.reviewed_indices)."""
     from ..files.axes import check_volume, read_volumes
     from ..files.io import read_centres
-    from ..learning.training import annotated_files, check_centres_inside
+    from ..learning.training import annotated_files, check_centres_inside, reviewed_indices
     from ..detection.volume_detection import volume_sizing
     from ..learning.volume_finetune import volume_example
     from ..detection.volume_resampling import normalise_volume, resample_volume, to_working, working_factors
@@ -381,6 +382,9 @@ def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: 
         frames = sorted(set(int(f) for f in table["frame"])) or [0]
         if frames[-1] >= data.shape[0]:
             raise ParticleDetectError(f"{csv}: frame {frames[-1]}, but {image_path} holds {data.shape[0]} volume(s)")
+        # A dock export's volumes nobody reviewed hold the model's detections: taught as truth, its misses
+        # would be taught as background (2D and rods/chains training read source the same way).
+        frames = reviewed_indices(csv, table.assign(frame=table["frame"].astype(int)), frames, data.shape[0] > 1)
         voxel = voxel_size or found.voxel_size
         sizing = None
         for t in frames:
