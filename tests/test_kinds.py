@@ -135,6 +135,17 @@ def test_chain_metrics_see_a_merged_chain():
     assert scores.chains_exact == 0.0
 
 
+def test_an_open_chain_predicted_closed_is_not_exact():
+    # Exact checked only that every true bond was found: the extra closing bond went unnoticed.
+    line = pd.DataFrame({"frame": 0, "y": 40.0, "x": [20.0, 31.0, 42.0, 53.0, 80.0], "chain": [0, 0, 0, 0, 1],
+                         "index": [0, 1, 2, 3, 0], "closed": 0})
+    ring = line.assign(closed=[1, 1, 1, 1, 0])
+    scores, counts = chains.evaluate_chains(ring, line)
+    assert counts["bond_fp"] == 1 and scores.bead_f1 == 1.0
+    assert scores.chains_exact == 0.0
+    assert chains.evaluate_chains(line, line)[0].chains_exact == 1.0
+
+
 def test_rod_matching_tolerance_is_a_quarter_length():
     truth = rod_table([50.0], [50.0], [0.0], [40.0], [8.0]).assign(frame=0)
     near = rod_table([50.0], [59.0], [3.0], [42.0], [8.0]).assign(frame=0)  # 9 px off: within 40 / 4

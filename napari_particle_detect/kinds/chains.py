@@ -404,7 +404,11 @@ def chain_counts(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: float 
             continue
         counts["chains"] += 1
         chain_bonds = {b for b in true_bonds if b[0] in members}
+        # Exact is the same beads bonded alike and nothing more: an open chain predicted closed has its
+        # every true bond and one extra.
+        best_bonds = sum(1 for a, _ in pred_bonds if pred_chain[a] == best_pred.get(chain))
         exact = (len(right) == len(members) and pred_sizes.get(best_pred.get(chain)) == len(members)
+                 and best_bonds == len(chain_bonds)
                  and all(a in to_pred and b in to_pred and tuple(sorted((to_pred[a], to_pred[b]))) in pred_bonds
                          for a, b in chain_bonds))
         counts["chains_exact"] += int(exact)
