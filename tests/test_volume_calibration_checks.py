@@ -136,6 +136,16 @@ def test_a_zcyx_array_read_as_a_series_is_said_and_of_low_confidence(image, capl
     assert table.attrs["diameter_confidence"] == "low" and table.attrs["diameter_reason"].startswith("z: 2 slices")
 
 
+def test_a_zcyx_file_read_as_a_series_is_said_on_the_command_line_with_the_option_to_give(tmp_path, capsys, image):
+    # The warning was the library's only: detect on a file read as TZYX said nothing of channels.
+    path = tmp_path / "zcyx.tif"
+    tifffile.imwrite(path, np.stack([image[:8, 16:32, 16:32], image[8:, 16:32, 16:32]], axis=1))
+    assert main(["detect", str(path), "--axes", "TZYX", "--diameter", "10", "-o", str(tmp_path / "z.csv")]) == 0
+    assert (f"{path}: shape 8x2x16x16 is read as 8 volumes of 2 slices (t, z, y, x); if it is one volume of 2 "
+            "channels (z, c, y, x), save it with its axes (ImageJ ZCYX, OME-TIFF) and give --channel N (channel=N)"
+            ) in capsys.readouterr().err
+
+
 def test_a_file_without_a_z_step_says_so_and_a_shallow_one_is_of_low_confidence(tmp_path, capsys, image):
     path = tmp_path / "three.tif"
     tifffile.imwrite(path, image[6:9], imagej=True, resolution=(5.0, 5.0), metadata={"axes": "ZYX", "unit": "um"})

@@ -140,10 +140,17 @@ def volume_device(requested: object = "auto") -> torch.device:
     return select_device(requested)
 
 
-def check_volume_shape(volume: object, name: str = "volume", series: bool = False) -> None:
+# How to pick one channel of an array, and of a file (whose channels the command line reads from its axes).
+PICK_ARRAY_CHANNEL = "pick one channel: array[:, c]"
+PICK_FILE_CHANNEL = "save it with its axes (ImageJ ZCYX, OME-TIFF) and give --channel N (channel=N)"
+
+
+def check_volume_shape(volume: object, name: str = "volume", series: bool = False,
+                       pick_channel: str = PICK_ARRAY_CHANNEL) -> None:
     """A volume is 3D (z, y, x) of two slices or more; with ``series``, a series of them (t, z, y, x) too.
     Anything else is a ParticleDetectError saying what to give instead. A series that looks like one volume
-    of a few channels (z, c, y, x) is detected as asked, with a warning saying how to pick a channel."""
+    of a few channels (z, c, y, x) is detected as asked, with a warning saying how to pick a channel
+    (``pick_channel``)."""
     shape = tuple(getattr(volume, "shape", np.shape(volume)))
     dims = (3, 4) if series else (3,)
     text = "x".join(map(str, shape)) or "a scalar"
@@ -153,8 +160,7 @@ def check_volume_shape(volume: object, name: str = "volume", series: bool = Fals
                                       f"(shape {text}); detect 2D images with detect()")
         if len(shape) == 4 and shape[1] in CHANNEL_COUNTS and shape[0] >= CHANNELS_BEHIND_SLICES * shape[1]:
             log.warning("%s: shape %s is read as %d volumes of %d slices (t, z, y, x); if it is one volume of %d "
-                        "channels (z, c, y, x), pick one channel: array[:, c]", name, text, shape[0], shape[1],
-                        shape[1])
+                        "channels (z, c, y, x), %s", name, text, shape[0], shape[1], shape[1], pick_channel)
         return
     if len(shape) == 2:
         raise ParticleDetectError(f"{name}: a 2D image ({text}); a volume is 3D (z, y, x): detect 2D images "
@@ -460,6 +466,7 @@ def detect_volume_file(path: str | Path, axes: Axes, options: VolumeOptions, mod
         torch.set_num_threads(int(options.threads))
     path = Path(path)
     data = read_volumes(path, axes)
+    check_volume_shape(data, f"{path}", series=True, pick_channel=PICK_FILE_CHANNEL)  # as detect_volumes says it
     try:
         check_volume(np.asarray(data[0]), f"{path}")  # bad voxels named before the model loads
     except ConstantVolumeError as exc:
