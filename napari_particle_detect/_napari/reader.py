@@ -16,13 +16,10 @@ from .layers import extra_columns, points_data, points_layer_kwargs
 _CENTRE_COLUMNS = ({"y", "x"}, {"axis-0", "axis-1"})
 
 
-def looks_like_centres(path: Path) -> bool:
-    """A cheap header check, so other plugins still get the CSVs that are not centre tables."""
-    try:
-        header = pd.read_csv(path, nrows=0).columns
-    except Exception:  # unreadable or not CSV: not ours to claim
-        return False
-    columns = {str(c).strip() for c in header}
+def looks_like_centres(header: pd.Index | None) -> bool:
+    """A cheap check of a CSV's columns (:func:`_header`), so other plugins still get the CSVs that are not
+    centre tables (None: unreadable or not CSV, not ours to claim)."""
+    columns = {str(c).strip() for c in header} if header is not None else set()
     return any(needed <= columns for needed in _CENTRE_COLUMNS)
 
 
@@ -40,10 +37,13 @@ def get_reader(path: str | list[str]):
     claimed too, its reader saying what to open instead: napari's own reader said only that it returned
     no data."""
     paths = [path] if isinstance(path, str) else list(path)
-    if not paths or not all(str(p).lower().endswith(".csv")
-                            and (looks_like_centres(Path(p)) or is_chain_summary(_header(Path(p)))) for p in paths):
+    if not paths or not all(str(p).lower().endswith(".csv") and _claimed(_header(Path(p))) for p in paths):
         return None
     return read_centre_files
+
+
+def _claimed(header: pd.Index | None) -> bool:
+    return looks_like_centres(header) or is_chain_summary(header)
 
 
 def centres_layers_data(path: str | Path) -> list[tuple]:
