@@ -25,7 +25,7 @@ from .devices import select_device
 from ..errors import ParticleDetectError
 from ..kinds.heatmap import RESIDUAL, decode_peaks
 from ..models import DetectorModel, load_model_cached
-from ..models.registry import ModelCard, require_kind, saved_card
+from ..models.registry import ModelCard, applied_threshold, require_kind, saved_card
 from .look import StackLook
 from .networks import prepare_network
 from .preprocessing import ConstantFrameError, NonFiniteFrameError, as_frames, check_frame, frame_indices
@@ -149,7 +149,7 @@ def detect_frame(
     network = prepare_network(model, device) if network is None else network
     steps = steps_for(device)
     ready = prepare_frame(np.asarray(frame)[None], 0, steps, scale, invert, name)
-    thr = model.card.threshold if threshold is None else float(threshold)
+    thr = applied_threshold(model.card, threshold)
     for prepared, decoder in decoded_heatmaps([ready], network, steps, tile, TILE_MARGIN, batch_size,
                                               candidate_floor(model, thr), model.card.min_distance, heatmap,
                                               RESIDUAL if split_close else None, model.card.sigma):
@@ -276,11 +276,6 @@ def check_diameter_fits(diameter: float, shape: tuple[int, ...], name: str = "im
                                   "in pixels")
     raise ParticleDetectError(f"{name}: diameter {diameter:g} px is larger than the image ({h} x {w} px); "
                               "give the particles' diameter in pixels")
-
-
-def applied_threshold(card: ModelCard, threshold: float | None) -> float:
-    """The score threshold detection applies: the one given, else the model card's."""
-    return card.threshold if threshold is None else float(threshold)
 
 
 def given_sizing(model: DetectorModel, diameter: float) -> Sizing:

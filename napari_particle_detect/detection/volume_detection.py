@@ -24,6 +24,7 @@ from ..files.axes import Axes, ConstantVolumeError, check_volume, read_volumes
 from ..files.tables import VoxelSize, same_voxel_size
 from ..errors import ParticleDetectError
 from ..kinds.heatmap3d import decode3d
+from ..models.registry import applied_threshold
 from .volume_resampling import from_working, normalise_volume, resample_volume, working_factors
 from .choices import DEVICE_CHOICES, RUNTIME_CHOICES, check_count, check_progress, check_threshold
 from .threads import keeps_torch_threads
@@ -324,7 +325,7 @@ def detect_volume(volume: np.ndarray, model: DetectorModel | str | Path | None =
     network = volume_network(model, device, options.runtime, options.threads)
     heat = predict_heatmap3d(network, working, stride=stride, window=options.window, device=device)
     del working
-    threshold = model.card.threshold if options.threshold is None else options.threshold
+    threshold = applied_threshold(model.card, options.threshold)
     centres, scores = decode3d(heat, threshold, model.card.min_distance, sigma=model.card.sigma)
     centres = from_working(centres, applied)
     # Spheres cut by a face whose centre lies outside the volume are not this volume's particles.
@@ -443,7 +444,7 @@ def detect_volumes(
         torch.set_num_threads(int(options.threads))
     data = volumes if len(volumes.shape) == 4 else np.asarray(volumes)[None]
     table, sizing, skipped = _detect_series(data, model, options, name, options.voxel_size, progress)
-    threshold = model.card.threshold if options.threshold is None else float(options.threshold)
+    threshold = applied_threshold(model.card, options.threshold)
     table.attrs.update({"diameter": sizing.diameter, "diameter_source": sizing.source,
                         "diameter_confidence": "high" if sizing.confident else "low",
                         "diameter_reason": sizing.reason, "threshold": threshold,
@@ -494,6 +495,6 @@ def detect_volume_file(path: str | Path, axes: Axes, options: VolumeOptions, mod
               "diameter_source": sizing.source, "diameter_confidence": "high" if sizing.confident else "low",
               "diameter_reason": sizing.reason, "voxel_size_zyx": list(voxel) if voxel else None,
               "voxel_unit": unit if voxel else None, "skipped_volumes": skipped,
-              "model": str(model.path), "threshold": model.card.threshold if options.threshold is None
-              else options.threshold, "seconds": round(time.perf_counter() - start, 2), **sizing.extra}
+              "model": str(model.path), "threshold": applied_threshold(model.card, options.threshold),
+              "seconds": round(time.perf_counter() - start, 2), **sizing.extra}
     return table, record

@@ -22,6 +22,7 @@ from .project_state import make_region
 from ..files.tables import normalise_table, same_centres
 from ..detection.volume_detection import VolumeOptions, VolumeSizing, detect_volume, volume_table
 from ..learning.volume_rounds import VolumeProposal, rank_volume_areas, read_settings
+from ..models.registry import applied_threshold
 from .review import HESITATION_WIDTH
 
 EXPORT_COLUMNS = ["frame", "z", "y", "x", "score"]
@@ -36,7 +37,7 @@ def detect_for_review(volume: np.ndarray, model, options: VolumeOptions, frame: 
     """One volume's centres above the threshold (shown), those within HESITATION_WIDTH under it
     (hidden), both as ``frame,z,y,x,score`` tables, and the sizing used. Decoding lower keeps the
     shown set as it is: a weaker peak never suppresses a stronger one."""
-    threshold = model.card.threshold if options.threshold is None else float(options.threshold)
+    threshold = applied_threshold(model.card, options.threshold)
     floor = max(float(model.card.candidate_floor or 0.0), threshold - HESITATION_WIDTH)
     centres, scores, sizing = detect_volume(volume, model, replace(options, threshold=floor), name, sizing)
     shown = scores > threshold
