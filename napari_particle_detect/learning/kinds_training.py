@@ -28,10 +28,11 @@ from ..detection.preprocessing import normalise
 from ..detection.devices import select_device
 from ..errors import ParticleDetectError
 from ..detection.stages import laid_out_for
-from .training import (VALIDATION_SEED_BASE, TrainingCancelled, _augment, _check_same_start, _start_record, adam,
-                       check_same_settings, lineage_with, log_already_finished, log_time_limit_stop, made_ahead,
-                       read_training_state, resume_state_path, run_progress, run_settings, session_fields,
-                       trains_channels_last, training_layout)
+from .training import (VALIDATION_SEED_BASE, EpochCut, TrainingCancelled, _augment, _check_same_start, _saved_best,
+                       _start_record, adam, check_same_settings, cut_epoch_mark, epoch_cut_fields, lineage_with,
+                       log_already_finished, log_time_limit_stop, made_ahead, read_epoch_cut, read_training_state,
+                       restore_finished_best, resume_state_path, run_progress, run_settings, session_fields,
+                       steps_from, trains_channels_last, training_layout, was_cut)
 from ..shipped import refuse_shipped_output
 from ..detection.threads import keeps_torch_threads
 
@@ -165,12 +166,14 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
     ``init``, the starting model is scored first and a result no better than it is not saved.
 
     Every epoch leaves a resume state beside ``out`` (``.state.pt``); ``resume`` continues from it at
-    the next epoch. Each epoch draws its batches from its own seed and the learning rate follows the
-    steps (unless a time limit is set), so a run stopped by ``cancel`` (within one step:
-    :class:`TrainingCancelled`) and resumed, in this session or a later one, on this machine or a
-    GPU, ends with the weights one uninterrupted run would have. Resuming from a start other than the
-    interrupted run's (another ``init``, or none), or with other settings (training.run_settings), is refused
-    before any work; resuming a finished run hands back its model untouched. The card's training record is
+    the next epoch, or at the next step of an epoch the time limit cut (whose weights were scored as a
+    candidate for that session's result; the resumed run chooses among whole epochs only). Each epoch
+    draws its batches from its own seed and the learning rate is constant or follows the steps (a decaying
+    one follows the time limit instead, where one is set), so a run stopped by ``cancel`` (within one step:
+    :class:`TrainingCancelled`) or by its time limit and resumed, in this session or a later one, on this
+    machine or a GPU, ends with the weights one uninterrupted run would have. Resuming from a start other
+    than the interrupted run's (another ``init``, or none), or with other settings (training.run_settings), is
+    refused before any work; resuming a finished run hands back its model untouched. The card's training record is
     this run's, marked unfinished until the last epoch (training.run_progress), its history complete then.
     """
     if config.threads:
@@ -205,22 +208,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
     training_layout(network.to(device).train(), device)
     optimiser = adam(network.parameters(), config.learning_rate)
     best, history, first_epoch, best_epoch = -np.inf, [], 0, 0
-    if resume:
-        # Before the validation set is drawn: a resume from another start fails at once, in one line.
-        first_epoch, best, history, card.threshold = _resume_kind(resume_state_path(out), network, optimiser,
-                                                                  config, start)
-        if first_epoch == config.epochs:
-            log_already_finished(out, config.epochs)
-            return load_model(out, "cpu")
-        # The first epoch that reached the best score (a later equal one does not replace it).
-        best_epoch = next((r["epoch"] for r in history if r.get("score") == best), 0)
-    else:
-        # A state left by an earlier run (replaced with --overwrite) would pair that run's epochs with this run's
-        # model: a --resume after this run stopped before its first epoch ended continued the old one.
-        resume_state_path(out).unlink(missing_ok=True)
-    validation = list(validation_examples) if validation_examples else validation_set(kind, config)
-    started = time.monotonic()
-    session = session_fields(device)
+    cut = EpochCut()
 
     def training_record(score: float, progress_mark: dict) -> dict:
         """This run's record for its card (never the starting model's), with how far it got."""
@@ -230,6 +218,32 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
                 "annotated_validation_examples": len(validation_examples or []),
                 "generator": f"napari_particle_detect.kinds.registry.KINDS[{kind.name!r}].example",
                 "init": str(init) if init is not None else "shipped sphere UNet (weights/unet.pt)", **progress_mark}
+
+    if resume:
+        # Before the validation set is drawn: a resume from another start fails at once, in one line.
+        first_epoch, best, history, card.threshold, cut = _resume_kind(resume_state_path(out), network, optimiser,
+                                                                       config, start)
+        if first_epoch == config.epochs:
+            log_already_finished(out, config.epochs)
+            return load_model(out, "cpu")
+        # The first whole epoch that reached the best score (a later equal one does not replace it).
+        best_epoch = next((r["epoch"] for r in history if r.get("score") == best and not was_cut(r)), 0)
+        if cut.best_network is not None:
+            card.training = training_record(best, run_progress(first_epoch, config.epochs))
+            restore_finished_best(out, network, card, cut.best_network)
+    else:
+        # A state left by an earlier run (replaced with --overwrite) would pair that run's epochs with this run's
+        # model: a --resume after this run stopped before its first epoch ended continued the old one.
+        resume_state_path(out).unlink(missing_ok=True)
+    validation = list(validation_examples) if validation_examples else validation_set(kind, config)
+    started = time.monotonic()
+    session = session_fields(device)
+
+    def save_resume_state(epochs_finished: int, cut_fields: dict) -> None:
+        state = {"network": network.state_dict(), "optimiser": optimiser.state_dict(), "epoch": epochs_finished,
+                 "best_score": float(best), "threshold": float(card.threshold), "history": history,
+                 "settings": run_settings(config.to_dict()), **start, **cut_fields}
+        save_tensors(state, resume_state_path(out))  # a full disk: one OSError naming the file
 
     if init is not None and not resume:
         # The starting model is a candidate too: a round must not hand back something worse.
@@ -241,14 +255,17 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
         save_model(DetectorModel(_on_cpu(network), card), out)
     mix = (examples, config.synthetic_fraction) if examples else (None, 1.0)
     total_steps = max(config.epochs * config.steps_per_epoch, 1)
-    epochs_done, steps_done = first_epoch, first_epoch * config.steps_per_epoch
+    epochs_done, steps_done = first_epoch, first_epoch * config.steps_per_epoch + cut.steps_done
     with ThreadPoolExecutor(max_workers=1) as pool:
         for epoch in range(first_epoch, config.epochs):
-            losses = []
-            for step, (images, targets, masks) in enumerate(_epoch_batches(pool, kind, config, crop, epoch, mix)):
+            first_step = cut.steps_done if epoch == first_epoch else 0
+            losses = list(cut.losses) if epoch == first_epoch else []
+            kept = f"step {first_step} of epoch {epoch + 1}" if first_step else f"epoch {epoch}"
+            for step, (images, targets, masks) in steps_from(_epoch_batches(pool, kind, config, crop, epoch, mix),
+                                                             first_step):
                 if cancel is not None and cancel():
-                    raise TrainingCancelled(f"training stopped in epoch {epoch + 1}; the state after epoch "
-                                            f"{epoch} is kept: resume to go on")
+                    raise TrainingCancelled(f"training stopped in epoch {epoch + 1}; the state after {kept} is "
+                                            "kept: resume to go on")
                 x, y, m = (torch.from_numpy(a).to(device) for a in (images, targets, masks))
                 if config.final_lr_fraction != 1.0:
                     done = epoch * config.steps_per_epoch + step
@@ -263,21 +280,28 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
                 steps_done = epoch * config.steps_per_epoch + step + 1
                 if config.time_limit_s and time.monotonic() - started > config.time_limit_s:
                     break
+            # Cut by the time limit: its weights are scored, as this session's result may be them.
+            cut_short = len(losses) < config.steps_per_epoch
             scores = validation_score(kind, network, validation, device)
             k = best_threshold_index(scores)
             record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "score": float(scores[k]),
-                      "threshold": THRESHOLDS[k], "seconds": round(time.monotonic() - started, 1), **session}
+                      "threshold": THRESHOLDS[k], "seconds": round(time.monotonic() - started, 1), **session,
+                      **(cut_epoch_mark(len(losses), config.steps_per_epoch) if cut_short else {})}
             history.append(record)
-            epochs_done = epoch + 1
-            if scores[k] > best:
+            improved = scores[k] > best
+            if cut_short:
+                # Written before the cut's weights may replace the best at out: a resume goes on inside this
+                # epoch and chooses among the finished epochs' best (kept here where out no longer holds it).
+                replaced = _saved_best(out) if improved and np.isfinite(best) else None
+                save_resume_state(epoch, epoch_cut_fields(len(losses), losses, replaced))
+            epochs_done = epoch if cut_short else epoch + 1
+            if improved:
                 best, best_epoch = scores[k], epoch + 1
                 card.threshold = float(THRESHOLDS[k])
                 card.training = training_record(best, run_progress(epochs_done, config.epochs))
                 save_model(DetectorModel(_on_cpu(network), card), out)
-            state = {"network": network.state_dict(), "optimiser": optimiser.state_dict(), "epoch": epoch + 1,
-                     "best_score": float(best), "threshold": float(card.threshold), "history": history,
-                     "settings": run_settings(config.to_dict()), **start}
-            save_tensors(state, resume_state_path(out))  # a full disk: one OSError naming the file
+            if not cut_short:
+                save_resume_state(epoch + 1, epoch_cut_fields())
             if progress is not None:
                 progress(record)
             if config.time_limit_s and time.monotonic() - started > config.time_limit_s:
@@ -314,9 +338,10 @@ def _on_cpu(network: torch.nn.Module) -> torch.nn.Module:
 
 
 def _resume_kind(path: Path, network: torch.nn.Module, optimiser: torch.optim.Optimizer,
-                 config: KindTrainConfig, start: dict) -> tuple[int, float, list[dict], float]:
-    """(next epoch, best score, history, threshold of the best) from a kind run's resume state, which
-    must have started from ``start`` (training._start_record) as the spheres' does."""
+                 config: KindTrainConfig, start: dict) -> tuple[int, float, list[dict], float, EpochCut]:
+    """(epochs finished, best score, history, threshold of the best, where the time limit cut the next epoch)
+    from a kind run's resume state, which must have started from ``start`` (training._start_record) as the
+    spheres' does."""
     if not path.exists():
         raise ParticleDetectError(f"nothing to resume: {path} does not exist")
     state = read_training_state(path)
@@ -328,13 +353,16 @@ def _resume_kind(path: Path, network: torch.nn.Module, optimiser: torch.optim.Op
             raise ValueError(f"epoch {epoch!r:.40} is not between 0 and {config.epochs}")
         if not isinstance(best, float) or not isinstance(history, list):
             raise ValueError("the best score or the history is malformed")
+        cut = read_epoch_cut(state, epoch, config.steps_per_epoch, config.epochs)
+        if cut.best_network is not None:
+            network.load_state_dict(cut.best_network)  # refused here, in one line, if they are another network's
         network.load_state_dict(state["network"])
         optimiser.load_state_dict(state["optimiser"])
         threshold = float(state["threshold"])
     except (ValueError, KeyError, TypeError, RuntimeError, AttributeError, IndexError) as exc:
         first = (str(exc).strip().splitlines() or [""])[0][:120]
         raise ParticleDetectError(f"{path}: cannot resume from it ({first})") from None
-    return epoch, best, history, threshold
+    return epoch, best, history, threshold, cut
 
 
 def _scheduled_lr(config: KindTrainConfig, step_share: float, elapsed_s: float) -> float:

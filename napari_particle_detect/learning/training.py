@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
@@ -521,6 +522,66 @@ def resume_state_path(out: Path) -> Path:
     return out.with_suffix(".state.pt")
 
 
+class EpochCut(NamedTuple):
+    """Where a run's time limit cut the epoch it resumes in (:func:`read_epoch_cut`)."""
+
+    steps_done: int = 0  # 0: the epoch starts afresh
+    losses: tuple[float, ...] = ()  # those steps', so the resumed epoch's record is its whole one
+    # The finished epochs' best weights, where the cut's own replaced them at the output; else None.
+    best_network: dict | None = None
+
+
+def epoch_cut_fields(steps_done: int = 0, losses: Iterable[float] = (), best_network: dict | None = None) -> dict:
+    """A resume state's record of the epoch the run resumes in: none of its steps done, or those before its time
+    limit cut it (see :class:`EpochCut`)."""
+    fields = {"step": steps_done, "epoch_losses": [float(loss) for loss in losses]}
+    if best_network is not None:
+        fields["best_network"] = best_network
+    return fields
+
+
+def read_epoch_cut(state: dict, epochs_finished: int, steps_per_epoch: int, epochs: int) -> EpochCut:
+    """The :func:`epoch_cut_fields` of a resume state after ``epochs_finished`` epochs of ``steps_per_epoch`` steps
+    (of ``epochs``); a state written before cuts were kept resumes at its next epoch's start. Raises ValueError
+    naming a field that is not what a training loop wrote."""
+    steps_done, losses = state.get("step", 0), state.get("epoch_losses", [])
+    best_network = state.get("best_network")
+    if isinstance(steps_done, bool) or not isinstance(steps_done, int) or not 0 <= steps_done < steps_per_epoch:
+        raise ValueError(f"step {steps_done!r:.40} is not between 0 and {steps_per_epoch - 1}")
+    if steps_done and epochs_finished >= epochs:
+        raise ValueError(f"step {steps_done} of epoch {epochs_finished + 1} is beyond the run's {epochs} epochs")
+    if not isinstance(losses, list) or len(losses) != steps_done or not all(isinstance(x, float) for x in losses):
+        raise ValueError(f"epoch_losses is not the {steps_done} losses of the steps done")
+    if best_network is not None and not isinstance(best_network, dict):
+        raise ValueError("best_network is not a network's weights")
+    return EpochCut(steps_done, tuple(losses), best_network)
+
+
+def steps_from(batches: Iterable[T], first_step: int) -> Iterator[tuple[int, T]]:
+    """(step, batch) of an epoch's batches from ``first_step`` on. The steps before (those a time limit cut the
+    epoch after) are drawn again from the epoch's random stream and not trained: the rest are the batches an
+    uninterrupted run trains on."""
+    return islice(enumerate(batches), first_step, None)
+
+
+def cut_epoch_mark(steps_done: int, steps: int) -> dict:
+    """What the record of an epoch its time limit cut adds: how many of its steps ran. The record of that epoch
+    resumed, later, is its whole one."""
+    return {"stopped_at_time_limit": {"steps_done": steps_done, "steps": steps}}
+
+
+def was_cut(record: dict) -> bool:
+    """Whether an epoch record is that of an epoch its time limit cut (:func:`cut_epoch_mark`)."""
+    return "stopped_at_time_limit" in record
+
+
+def restore_finished_best(out: Path, network: nn.Module, card: ModelCard, weights: dict) -> None:
+    """Put the finished epochs' best (``weights``, ``card`` carrying its record) back at ``out``, where the weights a
+    time limit cut an epoch at were the session's result: the resumed run chooses among its whole epochs, as an
+    uninterrupted run does."""
+    save_model(DetectorModel(_cpu_copy(network, card, weights), card), out)
+
+
 # TrainConfig and KindTrainConfig fields a resume may change: how long, where and how fast a run trains,
 # not what it learns (more epochs extend a run). A teacher is named by its path, which moves with a
 # recipe's run folder.
@@ -611,10 +672,13 @@ def train(
     one does; resuming from another start, or with other settings (:func:`run_settings`), is refused, and
     resuming a finished run hands back its model untouched). Every save mid-run writes this run's training
     record in the card marked unfinished (:func:`run_progress`); the last marks it finished, or stopped at the
-    time limit (said in the log too). Raises :class:`TrainingCancelled` when
-    ``cancel()`` becomes true; whatever was saved before stays as it was. An example whose ``scale`` is
-    None is rescaled as detection would rescale it for the model trained (:func:`with_detection_scale`);
-    a ``config`` it cannot run with is refused before any work (:func:`check_train_config`).
+    time limit (said in the log too). A time limit that cuts an epoch scores the weights it stopped at as a
+    candidate for this session's result (the epoch's record says how many of its steps ran), and the resume
+    goes on at the next step with the epoch's own batches, choosing among whole epochs only. Raises
+    :class:`TrainingCancelled` when ``cancel()`` becomes true; whatever was saved before stays as it was. An
+    example whose ``scale`` is None is rescaled as detection would rescale it for the model trained
+    (:func:`with_detection_scale`); a ``config`` it cannot run with is refused before any work
+    (:func:`check_train_config`).
     """
     if config.threads:
         torch.set_num_threads(int(config.threads))
@@ -660,6 +724,7 @@ def train(
         optimiser, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * fraction_done(step)))
     )
     start_epoch, best_f1, history = 0, -1.0, []
+    cut = EpochCut()
     out = Path(out).with_suffix(".pt") if out is not None else None
     if out is not None:
         refuse_shipped_output(out)
@@ -672,16 +737,29 @@ def train(
     start_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
     start = _start_record(init, start_state)
     best_state, best_epoch = start_state, 0
+
+    def training_record(validation_f1: float, progress_mark: dict) -> dict:
+        """This run's record for its card (never the starting model's), with how far it got."""
+        return {"lineage": lineage, **(extra_card or {}), "config": config.to_dict(),
+                "annotated_examples": len(examples or []),
+                "annotated_validation_examples": len(validation_examples or []),
+                "validation_f1": validation_f1, "best_epoch": best_epoch, "history": history,
+                "generator": "napari_particle_detect.synthetic.spheres.random_training_config", **progress_mark}
+
     if resume:
         if out is None or not resume_state_path(out).exists():
             raise ParticleDetectError(f"nothing to resume: {out and resume_state_path(out)} does not exist")
-        start_epoch, best_f1, history, best_epoch = _resume(out, network, optimiser, scheduler, config, start)
+        start_epoch, best_f1, history, best_epoch, cut = _resume(out, network, optimiser, scheduler, config, start)
         if start_epoch == config.epochs:
             log_already_finished(out, config.epochs)
             saved = load_model(out, "cpu")
             return TrainResult(model=saved, best_f1=float(saved.card.training.get("validation_f1", best_f1)),
                                history=history, path=out)
-        if best_epoch > 0:
+        if cut.best_network is not None:
+            best_state = cut.best_network
+            card.training = training_record(best_f1, run_progress(start_epoch, config.epochs))
+            restore_finished_best(out, network, card, best_state)
+        elif best_epoch > 0:
             # The best epoch so far is the saved model, not the last epoch's state the run resumes from.
             best_state = _saved_best(out)
     elif out is not None:
@@ -700,23 +778,24 @@ def train(
     started = clock["start"] = time.monotonic()
     session = session_fields(device)
     stop_early = False
-    epochs_done, steps_done = start_epoch, start_epoch * config.steps_per_epoch
+    epochs_done, steps_done = start_epoch, start_epoch * config.steps_per_epoch + cut.steps_done
 
-    def training_record(validation_f1: float, progress_mark: dict) -> dict:
-        """This run's record for its card (never the starting model's), with how far it got."""
-        return {"lineage": lineage, **(extra_card or {}), "config": config.to_dict(),
-                "annotated_examples": len(examples or []),
-                "annotated_validation_examples": len(validation_examples or []),
-                "validation_f1": validation_f1, "best_epoch": best_epoch, "history": history,
-                "generator": "napari_particle_detect.synthetic.spheres.random_training_config", **progress_mark}
+    def save_resume_state(epochs_finished: int, cut_fields: dict) -> None:
+        # best_epoch says where the best so far is on resuming: the start (0) or the saved model.
+        save_tensors({"network": network.state_dict(), "optimiser": optimiser.state_dict(),
+                      "scheduler": scheduler.state_dict(), "epoch": epochs_finished, "best_f1": float(best_f1),
+                      "history": history, "best_epoch": best_epoch, "settings": run_settings(config.to_dict()),
+                      **start, **cut_fields}, resume_state_path(out))
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         for epoch in range(start_epoch, config.epochs):
             # Each epoch's batches come from its own seed, so a run resumed at an epoch draws what an
             # uninterrupted run would have drawn there: the two end with the same weights.
             source = BatchSource(config, None, seed=config.seed + 7919 * epoch, prepared=prepared)
-            losses = []
-            for step, (images, targets, weights) in enumerate(made_ahead(pool, source.batch, config.steps_per_epoch)):
+            first_step = cut.steps_done if epoch == start_epoch else 0
+            losses = list(cut.losses) if epoch == start_epoch else []
+            batches = made_ahead(pool, source.batch, config.steps_per_epoch)
+            for step, (images, targets, weights) in steps_from(batches, first_step):
                 if cancel is not None and cancel():
                     raise TrainingCancelled("training cancelled")
                 x, y, w = (torch.from_numpy(a).to(device) for a in (images, targets, weights))
@@ -735,24 +814,28 @@ def train(
                               "steps": config.steps_per_epoch, "loss": float(np.mean(losses[-10:]))})
                 if stop_early:
                     break
+            # Cut by the time limit: its weights are scored, as this session's result may be them.
+            cut_short = len(losses) < config.steps_per_epoch
             (f1,) = validation_f1(network, validation, device, [card.threshold], card.min_distance, config.tolerance)
             record = {"event": "epoch", "epoch": epoch + 1, "epochs": config.epochs, "loss": float(np.mean(losses)),
-                      "val_f1": float(f1), "seconds": round(time.monotonic() - started, 1), **session}
+                      "val_f1": float(f1), "seconds": round(time.monotonic() - started, 1), **session,
+                      **(cut_epoch_mark(len(losses), config.steps_per_epoch) if cut_short else {})}
             history.append(record)
-            epochs_done = epoch + 1
-            if f1 > best_f1 or config.keep == "last":
+            improved = f1 > best_f1 or config.keep == "last"
+            if cut_short and out is not None:
+                # Written before the cut's weights may replace the best at out: a resume goes on inside this
+                # epoch and chooses among the finished epochs' best (kept here where out no longer holds it).
+                replaced = best_state if improved and best_epoch > 0 else None
+                save_resume_state(epoch, epoch_cut_fields(len(losses), losses, replaced))
+            epochs_done = epoch if cut_short else epoch + 1
+            if improved:
                 best_f1, best_epoch = float(f1), epoch + 1
                 best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
                 if out is not None:
                     card.training = training_record(best_f1, run_progress(epochs_done, config.epochs))
                     save_model(DetectorModel(_cpu_copy(network, card, best_state), card), out)
-            if out is not None:
-                # best_epoch says where the best so far is on resuming: the start (0) or the saved model.
-                resume_state = {"network": network.state_dict(), "optimiser": optimiser.state_dict(),
-                                "scheduler": scheduler.state_dict(), "epoch": epoch + 1, "best_f1": float(best_f1),
-                                "history": history, "best_epoch": best_epoch,
-                                "settings": run_settings(config.to_dict()), **start}
-                save_tensors(resume_state, resume_state_path(out))
+            if not cut_short and out is not None:
+                save_resume_state(epoch + 1, epoch_cut_fields())
             if progress is not None:
                 progress(record)
             if stop_early:
@@ -788,9 +871,10 @@ def read_training_state(path: Path) -> dict:
 
 
 def _resume(out: Path, network: nn.Module, optimiser: torch.optim.Optimizer, scheduler,
-            config: TrainConfig, start: dict) -> tuple[int, float, list[dict], int]:
+            config: TrainConfig, start: dict) -> tuple[int, float, list[dict], int, EpochCut]:
     """Restore the interrupted run saving to ``out`` from its ``.state.pt``: tensors and plain values only,
-    never code. (next epoch, best F1, history, best epoch: 0 for the starting model)."""
+    never code. (epochs finished, best F1, history, best epoch: 0 for the starting model, where the time limit
+    cut the next epoch)."""
     path = resume_state_path(out)
     state = read_training_state(path)
     _check_same_start(path, state, start)
@@ -810,13 +894,16 @@ def _resume(out: Path, network: nn.Module, optimiser: torch.optim.Optimizer, sch
         best_epoch = state.get("best_epoch", epoch if start["start_sha256"] is None or out.exists() else 0)
         if isinstance(best_epoch, bool) or not isinstance(best_epoch, int) or not 0 <= best_epoch <= epoch:
             raise ValueError(f"best_epoch {best_epoch!r:.40} is not between 0 and {epoch}")
+        cut = read_epoch_cut(state, epoch, config.steps_per_epoch, config.epochs)
+        if cut.best_network is not None:
+            network.load_state_dict(cut.best_network)  # refused here, in one line, if they are another network's
         network.load_state_dict(state["network"])
         optimiser.load_state_dict(state["optimiser"])
         scheduler.load_state_dict(state["scheduler"])
     except (ValueError, KeyError, TypeError, RuntimeError, AttributeError, IndexError) as exc:
         first = (str(exc).strip().splitlines() or [""])[0][:120]
         raise ParticleDetectError(f"{path}: cannot resume from it ({first})") from None
-    return epoch, best_f1, history, best_epoch
+    return epoch, best_f1, history, best_epoch, cut
 
 
 def _start_record(init: DetectorModel | str | Path | None, start_state: dict) -> dict:
