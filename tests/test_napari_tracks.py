@@ -174,11 +174,11 @@ def test_exported_tracks_say_the_msds_units_and_replace_only_their_own_files(mak
     panel.mpp_spin.setValue(0.3509)
     viewer.add_image(np.zeros((4, 64, 64), np.uint16), name="plain")
     widget.image_combo.setCurrentIndex(1)
-    assert widget.annotation.image.name == "plain" and panel.mpp_spin.value() == 1.0
+    assert widget.annotation.image.name == "plain" and panel.mpp_spin.text() == "none (px)"
     points = widget.annotation.ensure_points_layer()
     for frame in range(3):
         points.add([[frame, 10.0 + frame, 12.0]])
-    panel.fps_spin.setValue(1.0)
+    panel.fps_spin.setValue(0.0)  # none: lag times in frames
     panel.link()
     qtbot.waitUntil(lambda: not panel.running(), timeout=60_000)
     assert (panel.plot.axes.get_xlabel(), panel.plot.axes.get_ylabel()) == ("lag time (frames)", "MSD (px²)")

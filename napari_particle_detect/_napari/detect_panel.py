@@ -65,6 +65,7 @@ class DetectPanel(QGroupBox):
         self._last_applied = 0.0
         self._polarity_used = "auto"
         self._round_used: int | None = None  # the round a running detection detects with
+        self._progress_text = ""  # the bar's format, before the image it is about is named
 
         self.model_combo = QComboBox()
         self.model_combo.setToolTip("Model round to detect with: round-001 is the shipped model")
@@ -232,6 +233,16 @@ class DetectPanel(QGroupBox):
         self.estimate_warning.setVisible(bool(warning))
         if annotation is None or not self.running():
             self._reset_progress()
+        else:
+            self._show_progress(self._progress_text)  # the run goes on for its own image, named when not shown
+
+    def _show_progress(self, text: str) -> None:
+        """The bar says ``text`` (a QProgressBar format), after the detected image's name when the dock shows
+        another: its 40 / 40 frames are not the image shown."""
+        self._progress_text = text
+        target = self._target
+        shown_elsewhere = target is not None and target is not self.state.annotation
+        self.progress.setFormat(f"'{target.image.name}': {text}" if shown_elsewhere else text)
 
     def _reset_progress(self) -> None:
         """An empty bar: what it said was about another image."""
@@ -331,7 +342,7 @@ class DetectPanel(QGroupBox):
         else:
             self.progress.setRange(0, len(frames))
         self.progress.setValue(0)
-        self.progress.setFormat("%v / %m frames")
+        self._show_progress("%v / %m frames")
         self._eta = Eta()
         self._stop, self._ended, self._said = threading.Event(), threading.Event(), []
         self.worker = create_worker(
@@ -395,7 +406,7 @@ class DetectPanel(QGroupBox):
             self.progress.setRange(0, 1)
         self.progress.setValue(self.progress.value() + 1)
         left = self._eta.text(self.progress.value(), self.progress.maximum())
-        self.progress.setFormat(f"%v / %m frames, {left}" if left else "%v / %m frames")
+        self._show_progress(f"%v / %m frames, {left}" if left else "%v / %m frames")
         if time.monotonic() - self._last_applied > APPLY_INTERVAL_S:
             self._apply_pending()
 
@@ -417,7 +428,7 @@ class DetectPanel(QGroupBox):
             show_info(f"detected again over your edits on frame(s) {frames}: Ctrl+Z on a frame brings its edits back")
         if self._target is not None:  # the time left is about frames no longer coming
             done, total = self.progress.value(), self.progress.maximum()
-            self.progress.setFormat("%v / %m frames" + (", stopped" if self._stop.is_set() and done < total else ""))
+            self._show_progress("%v / %m frames" + (", stopped" if self._stop.is_set() and done < total else ""))
         self.worker, self._target = None, None
         self._set_running(False)
 

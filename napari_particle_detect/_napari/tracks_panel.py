@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullFormatter
 from napari.qt.threading import create_worker
@@ -28,6 +29,7 @@ from ..files.tracks import (
     write_link_outputs, written_by_linking,
 )
 from .annotation import follow_changes, image_path, placement
+from .exact_spin_box import ExactSpinBox
 from .export_panel import unit_suffix
 from .notify import report, reports_errors
 from .plots import BETTER, INK, SmallPlot
@@ -39,16 +41,31 @@ MAX_LAG = 100
 @dataclass(frozen=True)
 class LinkSettings:
     """How one Link ran, as its export records it: the linking, the drift, and what the MSD is measured in
-    (``microns_per_pixel`` None: px²; ``frames_per_second`` None: lag times in frames)."""
+    (``microns_per_pixel`` None: px²; ``frames_per_second`` None: lag times in frames). ``seconds_per_frame``:
+    the frame interval where the user gave one rather than a rate (a time-lapse's 600 s): lag times are then
+    its exact multiples, not multiples of 1 / fps, which rounds."""
 
     options: LinkOptions
     drift: bool
     microns_per_pixel: float | None = None
     mpp_from: str | None = None
     frames_per_second: float | None = None
+    seconds_per_frame: float | None = None
 
     def units(self) -> dict[str, str]:
         return msd_units(self.microns_per_pixel, self.frames_per_second)
+
+    def frame_interval(self) -> float | None:
+        """Seconds between frames: the interval given, else 1 / fps; None without a frame rate."""
+        if self.seconds_per_frame:
+            return self.seconds_per_frame
+        return 1.0 / self.frames_per_second if self.frames_per_second else None
+
+    def lag_times(self, lags: np.ndarray) -> np.ndarray:
+        """Lags in frames as the MSD's lag times: in s with a frame rate, else frames."""
+        if self.seconds_per_frame:
+            return lags * self.seconds_per_frame
+        return lags / self.frames_per_second if self.frames_per_second else lags
 
 
 @dataclass
@@ -71,7 +88,9 @@ def link_and_measure(table: pd.DataFrame, settings: LinkSettings) -> Linked:
     if field_drift is not None:
         tracks = subtract_drift(tracks, field_drift)
     try:
-        msd = ensemble_msd(tracks, settings.microns_per_pixel or 1.0, settings.frames_per_second or 1.0, MAX_LAG)
+        # In frames first (trackpy divides lags by the rate), then seconds as the settings give them.
+        msd = ensemble_msd(tracks, settings.microns_per_pixel or 1.0, 1.0, MAX_LAG)
+        msd["lagt"] = settings.lag_times(msd["lagt"].to_numpy(float))
     except ParticleDetectError:
         msd = None  # no track spans two frames: the panel says so
     return Linked(tracks, field_drift, msd, fit_power_law(msd) if msd is not None else None, settings)
@@ -136,17 +155,21 @@ class TracksPanel(QGroupBox):
         self.length_spin.setToolTip("Drop tracks seen in fewer frames (trackpy's filter_stubs)")
         self.drift_check = QCheckBox("subtract drift")
         self.drift_check.setToolTip("Take the whole field's motion off before the MSD (trackpy's compute_drift)")
-        self.mpp_spin = QDoubleSpinBox()
-        self.mpp_spin.setDecimals(4)
-        self.mpp_spin.setRange(0.0001, 10_000.0)
-        self.mpp_spin.setValue(1.0)
-        self.mpp_spin.setToolTip("Microns per pixel, for the MSD (1: pixels, unless the image's pixels are 1 µm; "
-                                 "read from the image when it has a micrometre scale)")
-        self.fps_spin = QDoubleSpinBox()
-        self.fps_spin.setDecimals(3)
-        self.fps_spin.setRange(0.001, 1_000_000.0)
-        self.fps_spin.setValue(1.0)
-        self.fps_spin.setToolTip("Frames per second, for the MSD (1: frames)")
+        # Boxes filled by the program (the image's pixel size, the rate from an interval) keep the exact value:
+        # rounded to the box, 1/600 fps read 0.002 and every lag time came out 17 % short.
+        self.mpp_spin = UnitBox("none (px)")
+        self.mpp_spin.setToolTip("Microns per pixel, for the MSD (none: pixels); read from the image when it has "
+                                 "a micrometre scale")
+        self.fps_spin = UnitBox("none (frames)")
+        self.fps_spin.setToolTip("Frames per second, for the MSD's lag times (none: frames); or give the frame "
+                                 "interval below")
+        self.interval_spin = UnitBox("none (frames)")
+        self.interval_spin.setSuffix(" s")
+        self.interval_spin.setToolTip("Seconds between frames, for a time-lapse (600: one frame every 10 min); "
+                                      "the lag times are its exact multiples. It and fps fill each other")
+        self._filling_rate = False
+        self.fps_spin.valueChanged.connect(lambda value: self._fill_rate(self.interval_spin, value))
+        self.interval_spin.valueChanged.connect(lambda value: self._fill_rate(self.fps_spin, value))
         self.link_button = QPushButton("Link")
         self.link_button.setToolTip("Link the centres shown (hidden ones are left out) into trajectories")
         self.export_button = QPushButton("Export tracks…")
@@ -169,6 +192,7 @@ class TracksPanel(QGroupBox):
         form.addRow("min length", self.length_spin)
         form.addRow("µm/px", self.mpp_spin)
         form.addRow("fps", self.fps_spin)
+        form.addRow("frame interval", self.interval_spin)
         form.addRow(self.drift_check)
         form.addRow(buttons)
         form.addRow(self.status)
@@ -187,6 +211,16 @@ class TracksPanel(QGroupBox):
     def running(self) -> bool:
         return self.worker is not None
 
+    def _fill_rate(self, other: UnitBox, value: float) -> None:
+        """fps typed fills the interval with its exact reciprocal, and the interval the fps."""
+        if self._filling_rate:
+            return  # the other box, being filled
+        self._filling_rate = True
+        try:
+            other.show_exact(1.0 / value if value > 0 else 0.0)
+        finally:
+            self._filling_rate = False
+
     def _forget(self) -> None:
         """Another image: its tracks are not these (the layer stays in the viewer, named for its image)."""
         if self.running():
@@ -199,7 +233,7 @@ class TracksPanel(QGroupBox):
         if annotation is not None:
             # The image knows its pixel size; one without a micrometre scale is in pixels, whatever µm/px the
             # last image had (its MSD came out in that image's µm², labelled as such).
-            self.mpp_spin.setValue(_image_microns_per_pixel(annotation) or 1.0)
+            self.mpp_spin.show_exact(_image_microns_per_pixel(annotation) or 0.0)
 
     def _watch(self, annotation) -> None:
         self._watched = follow_changes(self._watched, annotation, self._on_centres_changed)
@@ -231,17 +265,14 @@ class TracksPanel(QGroupBox):
         return LinkOptions(self.range_spin.value(), self.memory_spin.value(), self.length_spin.value())
 
     def _settings(self, annotation) -> LinkSettings:
-        """The boxes' settings; µm/px 1 and fps 1 stand for none (px² and frames), except on an image whose
-        own pixels are 1 µm."""
+        """The boxes' settings, unrounded; 'none' (0) µm/px or fps: px² or frames."""
         image_mpp = _image_microns_per_pixel(annotation)
-        mpp, fps = self.mpp_spin.value(), self.fps_spin.value()
-        if mpp == 1.0 and not (image_mpp is not None and _same_size(image_mpp, 1.0)):
-            mpp, mpp_from = None, None
-        else:
-            mpp_from = ("the image's pixel size" if image_mpp is not None and _same_size(mpp, image_mpp)
-                        else "the panel's µm/px")
-        return LinkSettings(self.options(), self.drift_check.isChecked(), mpp, mpp_from,
-                            fps if fps != 1.0 else None)
+        mpp, fps = self.mpp_spin.exact_value() or None, self.fps_spin.exact_value() or None
+        mpp_from = None if mpp is None else (
+            "the image's pixel size" if image_mpp is not None and _same_size(mpp, image_mpp) else "the panel's µm/px")
+        # fps still holding what the interval filled it with: the user gave the interval, the lags its multiples.
+        interval = self.interval_spin.value() if fps is not None and self.fps_spin.holds_exact() else None
+        return LinkSettings(self.options(), self.drift_check.isChecked(), mpp, mpp_from, fps, interval)
 
     # ---- linking ---------------------------------------------------------------------------------
     @reports_errors
@@ -340,6 +371,7 @@ class TracksPanel(QGroupBox):
                              settings.options, settings.drift, msd=msd_path(path) if linked.msd is not None else None,
                              microns_per_pixel=settings.microns_per_pixel, mpp_from=settings.mpp_from,
                              frames_per_second=settings.frames_per_second, max_lag=MAX_LAG)
+        record = with_frame_interval(record, settings.frame_interval())
         check_beside_replaceable(path, record)
         written = write_link_outputs(tracks_with_physical(linked.tracks, annotation), record, linked.msd)
         units = record["units"]
@@ -348,6 +380,17 @@ class TracksPanel(QGroupBox):
         show_info(f"exported {linked.tracks['particle'].nunique()} tracks to {written}{msd}; parameters and units in "
                   f"{metadata_path(written).name}")
         return written
+
+
+def with_frame_interval(record: dict, seconds: float | None) -> dict:
+    """``record`` with ``frame_interval_s`` after its ``fps``, the interval a time-lapse was given in (``fps``,
+    its reciprocal, reads 0.0016666666666666668 for 600 s); None where the record has no fps."""
+    out = {}
+    for key, value in record.items():
+        out[key] = value
+        if key == "fps":
+            out["frame_interval_s"] = seconds if value is not None else None
+    return out
 
 
 def tracks_with_physical(tracks: pd.DataFrame, annotation) -> pd.DataFrame:
@@ -370,6 +413,23 @@ def check_beside_replaceable(path: Path, record: dict) -> None:
         if beside != path and (beside.exists() or beside.is_symlink()) and not written_by_linking(beside):
             raise ParticleDetectError(f"{beside}: already there and not from a tracks export; move it, or export the "
                                       "tracks under another name")
+
+
+class UnitBox(ExactSpinBox):
+    """A positive number for the MSD's units, 0 shown as ``none_text`` (not set: px or frames), shown with the
+    decimals it needs (0.01625 µm/px, 1/600 fps) and no trailing zeros."""
+
+    def __init__(self, none_text: str) -> None:
+        super().__init__()
+        self.setDecimals(6)
+        self.setRange(0.0, 1_000_000.0)
+        self.setSpecialValueText(none_text)
+        self.setValue(0.0)
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 (Qt's name)
+        text = super().textFromValue(value)
+        point = self.locale().decimalPoint()
+        return text.rstrip("0").rstrip(point) if point in text else text
 
 
 def _image_microns_per_pixel(annotation) -> float | None:

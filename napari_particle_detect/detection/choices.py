@@ -2,9 +2,15 @@
 threshold, without importing torch (the command line parses its arguments before it knows whether the
 command needs a network)."""
 
+from __future__ import annotations
+
 import numbers
+from typing import TYPE_CHECKING
 
 from ..errors import ParticleDetectError
+
+if TYPE_CHECKING:
+    from ..models.registry import ModelCard
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 PRECISION_CHOICES = ("auto", "float32", "bfloat16", "float16", "int8")  # int8: ONNX Runtime or OpenVINO
@@ -55,3 +61,9 @@ def check_progress(progress: object) -> None:
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be a callable taking (done, total) or None, got "
                         f"{type(progress).__name__} {progress!r:.40}")
+
+
+def applied_threshold(card: ModelCard, threshold: float | None) -> float:
+    """The score threshold detection applies: the one given, else the model card's. Here, not beside the
+    card (models.registry imports torch), so the volume paths name it without torch."""
+    return card.threshold if threshold is None else float(threshold)

@@ -20,12 +20,12 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .choices import DEFAULT_TILE, check_count, check_progress, check_threshold, is_number
+from .choices import DEFAULT_TILE, applied_threshold, check_count, check_progress, check_threshold, is_number
 from .devices import select_device
 from ..errors import ParticleDetectError
 from ..kinds.heatmap import RESIDUAL, decode_peaks
 from ..models import DetectorModel, load_model_cached
-from ..models.registry import ModelCard, applied_threshold, require_kind, saved_card
+from ..models.registry import ModelCard, require_kind, saved_card
 from .look import StackLook
 from .networks import prepare_network
 from .preprocessing import ConstantFrameError, NonFiniteFrameError, as_frames, check_frame, frame_indices

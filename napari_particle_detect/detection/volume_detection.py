@@ -24,9 +24,8 @@ from ..files.axes import Axes, ConstantVolumeError, check_volume, read_volumes
 from ..files.tables import VoxelSize, same_voxel_size
 from ..errors import ParticleDetectError
 from ..kinds.heatmap3d import decode3d
-from ..models.registry import applied_threshold
 from .volume_resampling import from_working, normalise_volume, resample_volume, working_factors
-from .choices import DEVICE_CHOICES, RUNTIME_CHOICES, check_count, check_progress, check_threshold
+from .choices import DEVICE_CHOICES, RUNTIME_CHOICES, applied_threshold, check_count, check_progress, check_threshold
 from .threads import keeps_torch_threads
 
 if TYPE_CHECKING:

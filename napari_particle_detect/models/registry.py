@@ -466,8 +466,3 @@ def copy_model(source: str | Path, destination: str | Path, note: dict | None = 
     files.append((destination.with_suffix(".json"), lambda fh: fh.write(text)))
     _write_model_files(files)
     return destination
-
-
-def applied_threshold(card: ModelCard, threshold: float | None) -> float:
-    """The score threshold detection applies: the one given, else the model card's."""
-    return card.threshold if threshold is None else float(threshold)

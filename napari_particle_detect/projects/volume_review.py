@@ -20,9 +20,9 @@ from ..files.io import atomic_write_text
 from .project import Project, Region
 from .project_state import make_region
 from ..files.tables import normalise_table, same_centres
+from ..detection.choices import applied_threshold
 from ..detection.volume_detection import VolumeOptions, VolumeSizing, detect_volume, volume_table
 from ..learning.volume_rounds import VolumeProposal, rank_volume_areas, read_settings
-from ..models.registry import applied_threshold
 from .review import HESITATION_WIDTH
 
 EXPORT_COLUMNS = ["frame", "z", "y", "x", "score"]
