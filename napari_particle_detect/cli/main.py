@@ -14,6 +14,7 @@ import numpy as np
 from ..detection.choices import DEFAULT_TILE, DEVICE_CHOICES, PRECISION_CHOICES, RUNTIME_CHOICES
 from ..arguments import DefaultsHelpFormatter, OneLineParser, number_in
 from . import volumes as volume_cli
+from .border import add_border_options
 from ..errors import ParticleDetectError
 from . import command_line
 from ..synthetic.spheres import LOOKS
@@ -37,13 +38,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     synth = sub.add_parser("synth", help="generate synthetic images with ground-truth centres",
-                           formatter_class=DefaultsHelpFormatter)
+                           formatter_class=DefaultsHelpFormatter,
+                           description="Synthetic images and their true centres. Spheres are also drawn centred up "
+                                       "to the largest radius outside the image (rods and ellipsoids up to half "
+                                       "the longest length), cut by its edge as in a real field of view, and the "
+                                       "truth lists only the centres inside: score sphere detections with "
+                                       "evaluate --border of about one particle diameter, else each one found at "
+                                       "the edge counts as a false positive.")
     synth.add_argument("outdir", type=Path, help="a new or empty folder to write image_NNN.tif + image_NNN.csv "
                        "into")
     synth.add_argument("--n", type=number_in(1, 10_000, whole=True), default=4, help="number of images")
     synth.add_argument("--area-fraction", type=number_in(0, 1.5, low_open=True), default=0.5,
                        help="particle area / image area")
-    synth.add_argument("--seed", type=SEED, default=0, help="random seed (image i uses seed + i)")
+    synth.add_argument("--seed", type=SEED, default=0,
+                       help="random seed: image i uses seed + i, so --seed S --n N uses seeds S..S+N-1: a test set "
+                            "needs a seed at least N past its training set's")
     synth.add_argument("--look", choices=LOOKS, default="fluorescent", help="optics the images imitate")
     synth.add_argument("--radius", type=number_in(1.0, 500.0), nargs=2, default=(4.0, 12.0), metavar=("LO", "HI"),
                        help="particle radii drawn from LO to HI px")
@@ -199,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
                                "scored file by file; this scores only file NAME (as written there, or its name or "
                                "stem), e.g. against a truth table of that one image")
     volume_cli.add_evaluate_options(evaluate, number_in(0, 1e6, low_open=True))
+    add_border_options(evaluate)
 
     link = sub.add_parser("link", help="link centres into trajectories with trackpy (drift, MSD)",
                           description="trackpy.link on a centre table (frame,y,x,...): writes it back with a "
@@ -217,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
                            "sequence: detect of a folder of PNG or TIFF frames, one frame per file), frames 0, 1, "
                            "... in natural name order (frame2 before frame10); the file column is kept. Not for "
                            "different images: files of different sizes, or that detect failed on, are warned of")
+    link.add_argument("--file", default=None, metavar="NAME",
+                      help="link the centres of this one file of a table of several (as its file column names it): "
+                           "drift and the MSD are per movie, and each file is one")
     link.add_argument("--search-range", type=number_in(0, 1000, low_open=True), default=5.0,
                       help="how far a particle may move between frames, px (y voxels for z,y,x tables; default 5)")
     link.add_argument("--voxel-size", type=number_in(0, 1e6, low_open=True), nargs=3, default=None,
@@ -235,9 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="CSV of the ensemble MSD (trackpy.emsd: lagt, msd, N; their units in MSD.json beside it)")
     link.add_argument("--mpp", type=number_in(0, 1e6, low_open=True), default=None,
                       help="microns per pixel (per y voxel for z,y,x tables), for the MSD. Default: from the table's "
-                           "y_um,x_um columns (the dock's Export writes them), else the MSD in pixels")
+                           "y_um,x_um columns (the dock's Export writes them), else the image's pixel size "
+                           "that detect's .json beside the table records, else the MSD in pixels")
     link.add_argument("--fps", type=number_in(0, 1e9, low_open=True), default=None,
-                      help="frames per second, for the MSD (default: lag times in frames)")
+                      help="frames per second, for the MSD. Default: from the image's frame interval that detect's "
+                           ".json beside the table records, else lag times in frames")
     link.add_argument("--max-lag", type=number_in(1, 1_000_000, whole=True), default=100,
                       help="longest lag for the MSD, frames (default 100)")
 
@@ -854,7 +869,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .file_pairs import paired_files
     from ..kinds.evaluation import evaluate_frames, label_frames, plot_report
     from ..files.io import read_centres
+    from .border import border_note, border_sizes, check_border_options, frame_sizes
 
+    check_border_options(args)
     if args.kind != "spheres":
         from .kinds import cmd_evaluate_kind
 
@@ -863,20 +880,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         check_output(args.plot, [args.predicted, args.truth], "plot", FIGURE_SUFFIXES)
     predicted = read_centres(args.predicted, spheres_only=True)
     truth = read_centres(args.truth, spheres_only=True)
+    sizes, size_source = border_sizes(args, predicted, truth)  # before pairing renames the files
     predicted, truth, labels = paired_files(args, predicted, truth)
     handled = volume_cli.evaluate_if_volumes(args, predicted, truth, labels)
     if handled is not None:
         return handled
-    table = label_frames(evaluate_frames(predicted, truth, args.tolerance), labels)
+    shape = frame_sizes(args, sizes, labels)
+    table = label_frames(evaluate_frames(predicted, truth, args.tolerance, args.border, shape), labels)
     pooled = table.iloc[-1].to_dict() if len(table) else {}
     if args.json:
         from .kinds import scores_json
 
         print(scores_json(pooled))
     else:
+        if args.border:
+            print(border_note(args, pooled, size_source))
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     if args.plot is not None:
-        plot_report(predicted, truth, str(args.plot))
+        plot_report(predicted, truth, str(args.plot), border=args.border, shape=shape)
         log.info("wrote %s", args.plot)
     return 0
 
@@ -886,7 +907,7 @@ def cmd_link(args: argparse.Namespace) -> int:
     from ..files.tables import resolve_voxel_size
     from ..files.tracks import (
         LINK_COMMAND, LinkOptions, compute_drift, describe_msd, describe_tracks, ensemble_msd, fit_power_law,
-        link_centres, link_record, sequence_frames, sequence_order, single_frame_files, subtract_drift,
+        link_centres, link_record, movie_files, sequence_frames, sequence_order, single_frame_files, subtract_drift,
         write_link_outputs,
     )
 
@@ -896,6 +917,8 @@ def cmd_link(args: argparse.Namespace) -> int:
     table = read_centres(args.centres)
     if "frame" not in table.columns:
         raise ParticleDetectError(f"{args.centres}: no frame column; linking needs centres of several frames")
+    if args.file is not None:
+        table = _one_file_of(args, table)
     sequence = None
     if args.sequence:
         detected = _detect_metadata_of(args.centres)
@@ -913,6 +936,10 @@ def cmd_link(args: argparse.Namespace) -> int:
         raise ParticleDetectError(f"{args.centres}: its {files} files hold one frame each, so linked file by file "
                                   "every track would be one frame long; --sequence is only for a time series of "
                                   "one field of view (one file per frame), never for different images")
+    elif (args.drift or args.msd is not None) and (movies := movie_files(table)):
+        # Refused before any linking, where the library refuses it only once the tracks are there.
+        raise ParticleDetectError(f"{args.centres}: drift and the MSD are computed per movie, and its {len(movies)} "
+                                  f"files are {len(movies)} movies: pick one with --file NAME ({_some_of(movies)})")
     voxel, space = None, ""
     if "z" not in table.columns:
         if args.voxel_size is not None:
@@ -924,15 +951,16 @@ def cmd_link(args: argparse.Namespace) -> int:
         voxel = found.size
         space = (" (linked in 3D on z, y, x, in voxels)" if voxel is None else
                  f" (linked in 3D in units of the y voxel: voxel size {found.describe()} from {found.source})")
-    mpp, mpp_from = _link_microns_per_pixel(args, table) if args.msd is not None else (None, None)
+    mpp, mpp_from, fps, fps_from = _link_msd_scale(args, table, sequence is not None) if args.msd is not None \
+        else (None,) * 4
     options = LinkOptions(args.search_range, args.memory, args.min_length, voxel)
     tracks = link_centres(table, options)
     if args.drift:
         tracks = subtract_drift(tracks, compute_drift(tracks))
-    msd = ensemble_msd(tracks, mpp or 1.0, args.fps or 1.0, args.max_lag, voxel) if args.msd is not None else None
+    msd = ensemble_msd(tracks, mpp or 1.0, fps or 1.0, args.max_lag, voxel) if args.msd is not None else None
     record = link_record(LINK_COMMAND, args.centres, args.output, options, args.drift, volume="z" in table.columns,
                          sequence=sequence, msd=args.msd, microns_per_pixel=mpp, mpp_from=mpp_from,
-                         frames_per_second=args.fps, max_lag=args.max_lag)
+                         frames_per_second=fps, fps_from=fps_from, max_lag=args.max_lag, file=args.file)
     write_link_outputs(tracks, record, msd)
     log.info("%s: %s%s -> %s", args.centres, describe_tracks(tracks), space, args.output)
     if msd is not None:
@@ -1000,15 +1028,17 @@ NAMED_FILES = 5
 def _warn_of_unlike_frames(centres: Path, sequence: list[str], meta: dict) -> None:
     """What makes ``sequence`` (the files of ``centres`` in frame order) doubtful as one movie, in a warning
     line each: files detect failed on (``meta``: its .json), whose frames are left empty, and images of
-    different sizes, which are no time series of one field of view (linked, tracks join unrelated images)."""
+    different sizes, which are no time series of one field of view (linked, tracks join unrelated images).
+    Sizes as the .json records them, else (a .json of an earlier version) read from the files' headers."""
     failed = set(_files_of(meta, "failed"))
     empty = [f"{name} (frame {frame})" for frame, name in enumerate(sequence) if name in failed]
     if empty:
         log.warning("%s: --sequence: detect failed on %d file(s), their frames left empty: %s", centres, len(empty),
                     _some_of(empty))
+    recorded = _recorded_sizes(meta)
     first_of_size: dict[tuple[int, int], str] = {}
     for name in sequence:
-        size = _frame_size(name, centres.parent)
+        size = recorded.get(name) or _frame_size(name, centres.parent)
         if size is not None:
             first_of_size.setdefault(size, name)
     if len(first_of_size) > 1:
@@ -1022,6 +1052,17 @@ def _some_of(names: list[str]) -> str:
     """The first NAMED_FILES of ``names`` and how many more, for one line."""
     more = f" and {len(names) - NAMED_FILES} more" if len(names) > NAMED_FILES else ""
     return ", ".join(names[:NAMED_FILES]) + more
+
+
+def _recorded_sizes(meta: dict) -> dict[str, tuple[int, int]]:
+    """Height and width of each input's image by its file, from the ``shape`` (frames, height, width) that
+    detect's .json (``meta``) records of it; inputs without one (earlier versions) left out."""
+    sizes = {}
+    for record in meta.get("inputs", []):
+        shape = record.get("shape") if isinstance(record, dict) and "file" in record else None
+        if isinstance(shape, list) and len(shape) == 3 and all(isinstance(n, int) for n in shape):
+            sizes[str(record["file"])] = (shape[1], shape[2])
+    return sizes
 
 
 def _frame_size(name: str, beside: Path) -> tuple[int, int] | None:
@@ -1046,26 +1087,133 @@ def _frame_size(name: str, beside: Path) -> tuple[int, int] | None:
         return None
 
 
-def _link_microns_per_pixel(args: argparse.Namespace, table) -> tuple[float | None, str | None]:
-    """The µm per pixel (per y voxel) of link's MSD and where it came from: --mpp, else the table's y_um,x_um
-    columns (said in the log); (None, None) with neither, the MSD in pixels. --mpp disagreeing with the table's
-    own is refused: one of them is another image's, or in another unit."""
+def _link_msd_scale(args: argparse.Namespace, table, sequence: bool) -> tuple[float | None, str | None,
+                                                                             float | None, str | None]:
+    """The µm per pixel and frames per second of link's MSD, and where each came from (None, None: in pixels,
+    in frames): --mpp and --fps, else what the table's own columns and detect's .json beside it give (both
+    said in one log line). ``sequence``: the table's files are the frames of one movie (--sequence), whose
+    files' own frame intervals say nothing of the time between them."""
+    from ..files.calibration import recorded_calibrations
+    from ..files.file_detection import metadata_path
+
+    files = table["file"].astype(str).unique() if "file" in table.columns else None
+    recorded = recorded_calibrations(_detect_metadata_of(args.centres), files)
+    whose = f"{next(iter(recorded))}'s" if len(recorded) == 1 else "the images'"
+    source = f"{whose} metadata (recorded in {metadata_path(args.centres)})"
+    mpp, mpp_from, mpp_said = _link_microns_per_pixel(args, table, recorded, source)
+    fps, fps_from, fps_said = _link_frames_per_second(args, {} if sequence else recorded, source)
+    said = [found for found in (mpp_said, fps_said) if found]
+    if len(said) == 2 and said[0][1] == said[1][1]:
+        log.info("%s and %s from %s", said[0][0], said[1][0], said[0][1])
+    elif said:
+        log.info(" and ".join(f"{what} from {where}" for what, where in said))
+    return mpp, mpp_from, fps, fps_from
+
+
+def _link_microns_per_pixel(args: argparse.Namespace, table, recorded: dict, source: str
+                            ) -> tuple[float | None, str | None, tuple[str, str] | None]:
+    """The µm per pixel (per y voxel) of link's MSD, where it came from, and (what, from where) to log where it
+    was not given: --mpp, else the table's y_um,x_um columns, else the pixel size that detect's .json records
+    of the table's images (``recorded``: calibration.recorded_calibrations, read from ``source``); (None, None,
+    None) with none, the MSD in pixels. --mpp disagreeing with the table's columns is refused (one of them is
+    another image's, or in another unit); with the .json's, used but said (a microscope's metadata may be wrong).
+    Images of different pixel sizes are refused without --mpp, said with it."""
     from ..files.tracks import PIXEL_SIZE_TOLERANCE, table_microns_per_pixel
 
+    given = (args.mpp, "--mpp", None) if args.mpp is not None else (None, None, None)
+    sizes = _recorded_value(args.centres, {name: found.pixel_um for name, found in recorded.items()}, "pixel size",
+                            "--mpp", args.mpp, lambda size: " x ".join(f"{v:.4g}" for v in dict.fromkeys(size)) +
+                            " µm")
+    if sizes is _DIFFERENT:
+        return given
     try:
         found = table_microns_per_pixel(table)
     except ParticleDetectError as exc:
         raise ParticleDetectError(f"{args.centres}: {exc}") from None
     pixel = "y voxel" if "z" in table.columns else "pixel"
+    if found is not None and args.mpp is not None and not np.isclose(args.mpp, found, rtol=PIXEL_SIZE_TOLERANCE,
+                                                                       atol=0):
+        raise ParticleDetectError(f"--mpp {args.mpp:g} disagrees with {args.centres}'s y_um,x_um columns "
+                                  f"({found:.4g} µm per {pixel}); leave --mpp out to use the table's")
+    if sizes is not None and not np.isclose(*sizes, rtol=PIXEL_SIZE_TOLERANCE, atol=0):
+        raise ParticleDetectError(f"{args.centres}: {source} gives pixels of {sizes[0]:.4g} x {sizes[1]:.4g} µm; the "
+                                  "MSD takes square pixels")
+    size = sizes[0] if sizes is not None else None
+    if found is not None and (size is None or not np.isclose(found, size, rtol=PIXEL_SIZE_TOLERANCE, atol=0)):
+        # The table's own columns, where the .json gives no size or another (the table edited since): the
+        # columns' 3 decimals give the size to about 1e-4 of itself, where the .json has it exactly.
+        return (found, "the table's y_um,x_um columns", (f"µm per {pixel} {found:.4g}", "the table's y_um/x_um "
+                "columns")) if args.mpp is None else given
+    if size is None:
+        return given
     if args.mpp is None:
-        if found is None:
-            return None, None
-        log.info("µm per %s %.4g from the table's y_um/x_um columns", pixel, found)
-        return found, "the table's y_um,x_um columns"
-    if found is not None and not np.isclose(args.mpp, found, rtol=PIXEL_SIZE_TOLERANCE, atol=0):
-        raise ParticleDetectError(f"--mpp {args.mpp:g} disagrees with {args.centres}'s y_um,x_um columns ({found:.4g} "
-                                  f"µm per {pixel}); leave --mpp out to use the table's")
-    return args.mpp, "--mpp"
+        return size, source, (f"µm per pixel {size:.4g}", source)
+    if not np.isclose(args.mpp, size, rtol=PIXEL_SIZE_TOLERANCE, atol=0):
+        log.warning("%s: --mpp %g is used, not the %.4g µm per pixel of %s", args.centres, args.mpp, size, source)
+    return given
+
+
+def _link_frames_per_second(args: argparse.Namespace, recorded: dict, source: str
+                            ) -> tuple[float | None, str | None, tuple[str, str] | None]:
+    """The frames per second of link's MSD, where it came from, and (what, from where) to log where it was not
+    given: --fps, else one over the frame interval that detect's .json records of the table's images
+    (``recorded``, read from ``source``); (None, None, None) with neither, lag times in frames. --fps
+    disagreeing with the .json's is used but said; images of different intervals are refused without --fps,
+    said with it."""
+    from ..files.tracks import PIXEL_SIZE_TOLERANCE
+
+    given = (args.fps, "--fps", None) if args.fps is not None else (None, None, None)
+    interval = _recorded_value(args.centres, {name: found.frame_interval_s for name, found in recorded.items()},
+                               "frame interval", "--fps", args.fps, lambda seconds: f"{seconds:.4g} s")
+    if interval is None or interval is _DIFFERENT:
+        return given
+    fps = 1.0 / interval
+    if args.fps is None:
+        return fps, source, (f"{fps:.4g} frames per second", source)
+    if not np.isclose(args.fps, fps, rtol=PIXEL_SIZE_TOLERANCE, atol=0):
+        log.warning("%s: --fps %g is used, not the %.4g frames per second (frames %.4g s apart) of %s", args.centres,
+                    args.fps, fps, interval, source)
+    return given
+
+
+# What _recorded_value gives for files of different values.
+_DIFFERENT = object()
+
+
+def _recorded_value(centres: Path, values: dict, what: str, option: str, given: float | None, describe):
+    """The one value (``what``) that detect's .json records for every file of the table ``centres``
+    (``values``: by file; None, unknown, is a value too); None where there is none. Files of different
+    values are refused without ``option`` (the MSD takes one), and with it (``given``) said; _DIFFERENT then."""
+    distinct = list(dict.fromkeys(values.values()))
+    if len(distinct) <= 1:
+        return distinct[0] if distinct else None
+    listed = _some_of([f"{name} {describe(value) if value is not None else 'none'}" for name, value in values.items()])
+    if given is None:
+        raise ParticleDetectError(f"{centres}: its files' images have different {what}s ({listed}, as detect's .json "
+                                  f"records them); link one file at a time (--file NAME), or give {option}")
+    log.warning("%s: %s %g is used for every file, though their images have different %ss (%s, as detect's .json "
+                "records them)", centres, option, given, what, listed)
+    return _DIFFERENT
+
+
+def _one_file_of(args: argparse.Namespace, table):
+    """The rows of ``args.file`` (--file) of a table of several files: as its file column names it, or the same
+    file named another way (relative, absolute)."""
+    if args.sequence:
+        raise ParticleDetectError("--file picks one movie of a table of several; --sequence makes its files one "
+                                  "movie: give one of them")
+    if "file" not in table.columns:
+        raise ParticleDetectError(f"{args.centres}: --file picks one file of a table of several (a file column); "
+                                  "this one has none")
+    names = table["file"].astype(str)
+    chosen = names == args.file
+    if not chosen.any():
+        wanted = os.path.abspath(args.file)
+        chosen = names.map(lambda name: os.path.abspath(name) == wanted)
+    if not chosen.any():
+        raise ParticleDetectError(f"{args.centres}: --file {args.file}: not among its files "
+                                  f"({_some_of(list(dict.fromkeys(names)))})")
+    return table[chosen].reset_index(drop=True)
 
 
 def cmd_rounds(args: argparse.Namespace) -> int:

@@ -26,6 +26,7 @@ import pandas as pd
 from ..detection.choices import DEFAULT_TILE
 from ..errors import ParticleDetectError
 from ..shipped import is_shipped, model_digest
+from .calibration import Calibration, file_calibration
 from .io import IMAGE_SUFFIXES, atomic_write_text, check_channel_number, is_zarr, read_image, write_centres
 from ..detection.threads import keeps_torch_threads
 
@@ -123,8 +124,9 @@ def detect_file(
         table, record, meta = detect_kind_file(path, options, model_path, device, progress)
         meta = {**meta, **model_record(meta["model"])}
         record["file"] = str(name or path)  # the same dict as the metadata's inputs[0]
-        record.update(frames_found_empty(lambda: read_image(path, lazy=True, channel=options.channel,
-                                                            axes=options.axes), table, record["frames"]))
+        image = read_image(path, lazy=True, channel=options.channel, axes=options.axes)
+        record.update({**image_record(image, file_calibration(path)),
+                       **frames_found_empty(lambda: image, table, record["frames"])})
         return _finish(path, output, record, table, meta, fingerprint, start)
     model = load_model_cached(model_path, device)
     image = read_image(path, lazy=True, channel=options.channel, axes=options.axes)
@@ -139,6 +141,9 @@ def detect_file(
         parts.append((index, result.centres, result.scores))
         if progress is not None:
             progress(count, n_frames)
+    calibration = file_calibration(path)
+    # The pixel size goes into the .json, not into y_um,x_um columns: napari opens such a TIFF at scale 1,
+    # and the reader places a table with those columns by them, so its centres would land off the particles.
     table = frames_table(parts)
     measured = {}
     if options.measure:
@@ -151,7 +156,8 @@ def detect_file(
         # What trackpy needs to measure the same mass and size (trackpy.locate's diameter and invert);
         # inverted is null where nothing was found to judge the particles' polarity by.
         measured = {"measure": {"trackpy_diameter": trackpy_diameter(sizing.diameter), "inverted": invert}}
-    record = {"file": str(name or path), "frames": n_frames, "centres": len(table),
+    record = {"file": str(name or path), "frames": n_frames, **image_record(image, calibration),
+              "centres": len(table),
               "diameter_px": round(sizing.diameter, 3), "diameter_source": sizing.source,
               "diameter_confidence": sizing.confidence, "diameter_reason": sizing.reason,
               "ringed": sizing.ringed, "rescale_factor": sizing.scale,
@@ -164,6 +170,15 @@ def detect_file(
     meta["runtime"], meta["precision"] = runtime_record(options.runtime, options.precision, device, options.compile,
                                                         model)
     return _finish(path, output, record, table, meta, fingerprint, start)
+
+
+def image_record(image, calibration: Calibration) -> dict:
+    """What detect's .json records of an input image beside its centres: its ``shape`` as [frames, height,
+    width] (evaluate --border and link read it where the image is not at hand), and the pixel size and frame
+    interval its metadata gives (``calibration``, :func:`calibration.file_calibration`; null where unknown)."""
+    height, width = (int(n) for n in image.shape[-2:])
+    frames = 1 if image.ndim == 2 else int(image.shape[0])
+    return {"shape": [frames, height, width], **calibration.record()}
 
 
 def model_record(model: str | Path) -> dict:

@@ -547,7 +547,7 @@ def read_centres(path: str | Path, spheres_only: bool = False) -> pd.DataFrame:
     ``spheres_only``: refuse a rods or chains table (its centres are no sphere centres: a rod's centre
     may lie between two particles), where the caller takes sphere centres and nothing else."""
     path = Path(path)
-    table = read_csv_table(path, "y,x columns")
+    table = without_saved_index(read_csv_table(path, "y,x columns"), path)
     table = table.rename(columns={c: str(c).strip() for c in table.columns})
     kind = table_kind(table.columns)
     if spheres_only and kind != "spheres":
@@ -563,6 +563,20 @@ def read_centres(path: str | Path, spheres_only: bool = False) -> pd.DataFrame:
         else:
             raise ParticleDetectError(f"{path}: needs columns y and x (got {', '.join(map(str, table.columns))})")
     return _centre_values(table, str(path))
+
+
+# What pandas names a first column without a header: the index that DataFrame.to_csv writes by default.
+SAVED_INDEX = "Unnamed: 0"
+
+
+def without_saved_index(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``table`` without the pandas index a table saved with ``to_csv()`` carries (trackpy users' tables) as its
+    first, unnamed column: numbers of rows, no property of the particles (said in one line)."""
+    if len(table.columns) and table.columns[0] == SAVED_INDEX:
+        logging.getLogger(__name__).info("%s: its first column has no name (a pandas index saved with the table): "
+                                         "left out", path)
+        return table.drop(columns=SAVED_INDEX)
+    return table
 
 
 def _centre_values(table: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -736,10 +750,12 @@ def _replace_all(written: list[tuple[Path, str]]) -> None:
 CENTRE_COLUMNS = ("y", "x", "score")
 
 
-def write_centres(table: pd.DataFrame, path: str | Path, float_format: str | None = "%.3f") -> Path:
+def write_centres(table: pd.DataFrame, path: str | Path, float_format: str | None = "%.3f",
+                  exact: Iterable[str] = ()) -> Path:
     """Write a centre table as CSV atomically (columns ``frame,(z,)y,x,score`` first, extras after; a
     rods or chains table in its kind's column order, KIND_COLUMNS);
-    ``float_format`` None writes every digit (values read back exactly).
+    ``float_format`` None writes every digit (values read back exactly); so do the columns named in
+    ``exact`` whatever it is (another program's measurements, which a rewrite must not round).
 
     A table of centres (any of the columns y, x, score) is checked first by :func:`read_centres`' own rules
     (columns y and x of numbers, none missing; whole frame numbers from 0), so no file is written that it
@@ -761,6 +777,10 @@ def write_centres(table: pd.DataFrame, path: str | Path, float_format: str | Non
         # positional readers (np.loadtxt's usecols) read the same column from either file.
         first = list(KIND_COLUMNS[kind])
     ordered = table[first + [c for c in table.columns if c not in first]]
+    exact = [c for c in exact if c in ordered.columns and pd.api.types.is_float_dtype(ordered[c])]
+    if float_format is not None and exact:
+        # float_format is the whole table's: a column as text (repr, every digit; missing stays empty) escapes it.
+        ordered = ordered.assign(**{c: ordered[c].map(lambda v: "" if pd.isna(v) else repr(float(v))) for c in exact})
     return atomic_write_text(path, ordered.to_csv(index=False, float_format=float_format))
 
 

@@ -86,9 +86,12 @@ PIXEL_SIZE_TOLERANCE = 1e-3
 def table_microns_per_pixel(table: pd.DataFrame) -> float | None:
     """The µm per pixel (per y voxel for a volume's table) of a table's ``y_um, x_um`` columns, as the dock's
     Export and detect of volumes write them beside ``y, x`` (pixels times the pixel size, plus the image's
-    offset); None without them. One ParticleDetectError where they are no such map, or a 2D table's pixels
-    are not square (its MSD takes one length per pixel; a volume's x is scaled by its voxel size)."""
+    offset); None without them (or with nothing in them). One ParticleDetectError where they are no such map,
+    or a 2D table's pixels are not square (its MSD takes one length per pixel; a volume's x is scaled by its
+    voxel size)."""
     if not set(MICRON_COLUMNS) <= set(table.columns):
+        return None
+    if table[list(MICRON_COLUMNS)].isna().all().all():  # another file's columns, in a table of several (--file)
         return None
     placement = physical_placement(table[["y", "x", *MICRON_COLUMNS]])
     if placement is None:
@@ -198,6 +201,12 @@ def _several_movies(table: pd.DataFrame) -> bool:
     """Whether a table holds several movies, each linked and measured on its own: one per file of a table of
     several (a ``file`` column), except an image sequence numbered as one movie (each file one frame of its own)."""
     return "file" in table.columns and table["file"].nunique() > 1 and not _is_numbered_sequence(table)
+
+
+def movie_files(table: pd.DataFrame) -> list[str]:
+    """The files of a table of several movies, each linked and measured on its own, in order of their rows; []
+    for a table of one movie (one file, none named, or an image sequence numbered as one movie)."""
+    return list(dict.fromkeys(table["file"].astype(str))) if _several_movies(table) else []
 
 
 def _movies(table: pd.DataFrame) -> list[pd.DataFrame]:
@@ -425,21 +434,23 @@ def describe_msd(fit: tuple[float, float] | None, units: dict[str, str]) -> str:
 def link_record(command: str, source: str | Path, tracks: str | Path, options: LinkOptions, drift: bool, *,
                 volume: bool = False, sequence: list[str] | None = None, msd: str | Path | None = None,
                 microns_per_pixel: float | None = None, mpp_from: str | None = None,
-                frames_per_second: float | None = None, max_lag: int | None = None) -> dict:
+                frames_per_second: float | None = None, fps_from: str | None = None, max_lag: int | None = None,
+                file: str | None = None) -> dict:
     """The parameters and units of one linking (``command``: :data:`LINK_COMMAND` or :data:`DOCK_EXPORT`) of
     ``source``'s centres into the ``tracks`` CSV, and of its MSD CSV ``msd`` (None: none written, its entries
     None), as :func:`write_link_outputs` writes them in the .json beside each: positions and search range in
     px (y voxels for a ``volume``'s), the MSD in the units :func:`msd_units` gives (``microns_per_pixel`` and
-    ``frames_per_second`` None: px² and frames)."""
+    ``frames_per_second`` None: px² and frames; ``mpp_from``, ``fps_from``: where each came from). ``file``: the
+    one file of a table of several that was linked (``--file``; None: all)."""
     pixel = "y voxel" if volume else "px"
     record = {"command": command, "version": __version__, "input": str(source), "tracks": str(tracks), "msd": None,
               "search_range": options.search_range, "memory": options.memory, "min_length": options.min_length,
               "drift": drift, "voxel_size": list(options.voxel_size) if options.voxel_size else None,
-              "sequence": sequence, "mpp": None, "mpp_from": None, "fps": None, "max_lag": None,
-              "units": {"positions": pixel, "search_range": pixel, "memory": "frames"}}
+              "sequence": sequence, "file": file, "mpp": None, "mpp_from": None, "fps": None, "fps_from": None,
+              "max_lag": None, "units": {"positions": pixel, "search_range": pixel, "memory": "frames"}}
     if msd is not None:
         record.update({"msd": str(msd), "mpp": microns_per_pixel, "mpp_from": mpp_from, "fps": frames_per_second,
-                       "max_lag": max_lag})
+                       "fps_from": fps_from, "max_lag": max_lag})
         record["units"].update(msd_units(microns_per_pixel, frames_per_second, volume))
     return record
 
@@ -465,6 +476,13 @@ def written_by_linking(path: str | Path) -> bool:
     return Path(path).with_suffix(".csv").name in named
 
 
+def is_position(column: object) -> bool:
+    """Whether a tracks column is a position (``y``, ``y_um``, ``y_corrected``, ...), written at the project's 3
+    decimals; the others are the centres' own columns (trackpy's ep, mass), written back with every digit:
+    rounded, ep moved by up to 4 %."""
+    return str(column) in ("z", "y", "x") or str(column).startswith(("z_", "y_", "x_"))
+
+
 def write_link_outputs(tracks: pd.DataFrame, record: dict, msd: pd.DataFrame | None = None) -> Path:
     """Write the files ``record`` (:func:`link_record`) names: the tracks, the MSD (``msd``, where the record
     names one) and the record as the .json beside each. The records and the MSD first, together (all or
@@ -485,7 +503,7 @@ def write_link_outputs(tracks: pd.DataFrame, record: dict, msd: pd.DataFrame | N
     tracks_there = tracks_path.exists()
     atomic_write_texts(texts)
     try:
-        return write_centres(tracks, tracks_path)
+        return write_centres(tracks, tracks_path, exact=[c for c in tracks.columns if not is_position(c)])
     except BaseException:
         if not tracks_there and not tracks_path.exists():  # no tracks, so no parameters of them either
             metadata_path(tracks_path).unlink(missing_ok=True)

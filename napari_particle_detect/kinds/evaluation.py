@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -286,9 +286,27 @@ def _scores(tp: int, fp: int, fn: int, offsets: np.ndarray) -> Scores:
     )
 
 
-def evaluate_frames(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: float = 3.0) -> pd.DataFrame:
+# An image's (height, width) in px; or, for tables of several images, each one's by file (or frame number).
+ImageShape = Sequence[int] | Mapping[object, Sequence[int]]
+
+# The counts evaluate_frames adds with a border: the centres it left out of the scores.
+LEFT_OUT = ("left_out_truth", "left_out_predicted")
+
+
+def evaluate_frames(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: float = 3.0, border: float = 0.0,
+                    shape: ImageShape | None = None) -> pd.DataFrame:
     """Per-frame scores and a pooled ``all`` row, from two ``frame,y,x`` tables (DataFrames; no frame
     column: one frame, 0). Two empty tables score one ``all`` row of F1 1 (nothing to find, nothing found).
+
+    ``border`` (px, 0: none) leaves out of the scores the centres within ``border`` of the image edge, as
+    the benchmarks do (``benchmarks/_common.score_counts``): a truth table that lists only the centres
+    inside the image (the generator's: particles centred just outside are drawn, cut by the edge, but
+    not listed) makes every detection of such a particle a false positive. Centres are paired among all
+    of them, so no pair is cut in two at the band; then a pair counts where its true centre lies, an
+    unpaired centre where it lies. The result gains ``left_out_truth`` and ``left_out_predicted``: the
+    true centres in the band, and the predictions neither paired with a counted centre nor unpaired
+    inside. ``shape``, needed with a border: the image's (height, width) in px, of every frame, or a
+    mapping from each file (tables with a file column) or frame number (tables without) to its own.
 
     Tables with a ``file`` column (detect's table of several images) are scored file by file as
     ``particle-detect evaluate`` scores them (:func:`pair_files`): the result gains a ``file`` column; a
@@ -301,31 +319,103 @@ def evaluate_frames(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: flo
     detect's frame 0) are still scored, every frame F1 0, with a warning (logging) naming both tables'
     frames."""
     tolerance = check_tolerance(tolerance)
+    border = check_border(border)
     predicted, truth, labels = _frame_tables(predicted, truth, "evaluate_frames")
-    return label_frames(_scored_frames(predicted, truth, tolerance), labels)
+    shapes = _frame_shapes(shape, labels, predicted, truth) if border else None
+    return label_frames(_scored_frames(predicted, truth, tolerance, border, shapes), labels)
 
 
-def _scored_frames(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: float) -> pd.DataFrame:
-    """:func:`evaluate_frames`' scores of two tables :func:`_frame_tables` checked, each frame number one frame."""
+def check_border(border: float) -> float:
+    """``border`` as a float: 0 or a positive, finite number of pixels, else a TypeError or ValueError naming it."""
+    if isinstance(border, (bool, np.bool_)) or not isinstance(border, (int, float, np.integer, np.floating)):
+        raise TypeError(f"border must be a number of pixels, got {border!r}")
+    if not (np.isfinite(border) and border >= 0):
+        raise ValueError(f"border must be 0 or a positive number of pixels, got {border!r}")
+    return float(border)
+
+
+def image_size(value: object, name: str) -> tuple[int, int]:
+    """``value`` as (height, width): two positive whole numbers, else a ValueError naming ``name``."""
+    try:
+        size = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        size = ()
+    if len(size) != 2 or not all(np.isfinite(v) and v >= 1 and v == int(v) for v in size):
+        raise ValueError(f"{name} must be the image's (height, width) in px, two whole numbers, got {value!r}")
+    return int(size[0]), int(size[1])
+
+
+def _frame_shapes(shape: ImageShape | None, labels: list[tuple[str, int]] | None, predicted: pd.DataFrame,
+                  truth: pd.DataFrame) -> dict[int, tuple[int, int]]:
+    """The (height, width) of each frame number of two checked tables, from ``shape`` as
+    :func:`evaluate_frames` takes it; ``labels``: the (file, frame) of each number (None: no files)."""
+    if shape is None:
+        raise ValueError("a border needs the images' size: give shape=(height, width)")
     frames = sorted(set(predicted["frame"]).union(truth["frame"]))
-    rows, offsets = [], []
+    if not isinstance(shape, Mapping):
+        size = image_size(shape, "shape")
+        return {frame: size for frame in frames}
+    shapes = {}
     for frame in frames:
+        key = labels[frame][0] if labels is not None else frame
+        what = f"file {key}" if labels is not None else f"frame {key}"
+        if key not in shape:
+            raise ValueError(f"shape: no (height, width) of {what} (its keys: {_listed([str(k) for k in shape])})")
+        shapes[frame] = image_size(shape[key], f"shape of {what}")
+    return shapes
+
+
+def inside_border(points: np.ndarray, shape: tuple[int, int] | None, border: float) -> np.ndarray:
+    """Which (N, 2) y, x points lie at least ``border`` px inside an image of ``shape`` (None: all of them)."""
+    if shape is None:
+        return np.ones(len(points), dtype=bool)
+    height, width = shape
+    y, x = points[:, 0], points[:, 1]
+    return (y >= border) & (y <= height - 1 - border) & (x >= border) & (x <= width - 1 - border)
+
+
+def _frame_rows(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: float, border: float = 0.0,
+                shapes: dict[int, tuple[int, int]] | None = None) -> tuple[list[dict], list[np.ndarray]]:
+    """Each frame's score row and the offsets of its counted pairs, of two tables :func:`_frame_tables`
+    checked (each frame number one frame); ``shapes``: each frame's (height, width), with a ``border``."""
+    rows, offsets = [], []
+    for frame in sorted(set(predicted["frame"]).union(truth["frame"])):
         p = predicted.loc[predicted["frame"] == frame, ["y", "x"]].to_numpy(float)
         t = truth.loc[truth["frame"] == frame, ["y", "x"]].to_numpy(float)
         pi, ti = match_points(p, t, tolerance)
-        offsets.append(p[pi] - t[ti])
-        rows.append({"frame": frame, **_scores(len(pi), len(p) - len(pi), len(t) - len(ti), p[pi] - t[ti]).to_dict()})
-    return with_pooled_row(rows, offsets)
+        shape = None if shapes is None else shapes[frame]
+        predicted_inside, true_inside = inside_border(p, shape, border), inside_border(t, shape, border)
+        counted = true_inside[ti]
+        paired_p, paired_t = np.zeros(len(p), dtype=bool), np.zeros(len(t), dtype=bool)
+        paired_p[pi], paired_t[ti] = True, True
+        tp = int(counted.sum())
+        fp, fn = int((predicted_inside & ~paired_p).sum()), int((true_inside & ~paired_t).sum())
+        offsets.append(p[pi[counted]] - t[ti[counted]])
+        row = {"frame": frame, **_scores(tp, fp, fn, offsets[-1]).to_dict()}
+        if shapes is not None:
+            row.update(zip(LEFT_OUT, (len(t) - tp - fn, len(p) - tp - fp)))
+        rows.append(row)
+    return rows, offsets
 
 
-def with_pooled_row(rows: list[dict], offsets: list[np.ndarray], scores=None) -> pd.DataFrame:
+def _scored_frames(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: float, border: float = 0.0,
+                   shapes: dict[int, tuple[int, int]] | None = None) -> pd.DataFrame:
+    """:func:`evaluate_frames`' scores of two tables :func:`_frame_tables` checked, each frame number one frame."""
+    return with_pooled_row(*_frame_rows(predicted, truth, tolerance, border, shapes),
+                           summed=LEFT_OUT if shapes is not None else ())
+
+
+def with_pooled_row(rows: list[dict], offsets: list[np.ndarray], scores=None, summed: Sequence[str] = ()
+                    ) -> pd.DataFrame:
     """The per-frame score rows as a table, with a last row ``frame == "all"`` pooled over them
     (its RMS from every frame's matched offsets); ``scores(tp, fp, fn, offsets)`` makes a row
-    (default: 2D scores). Without any frame, the ``all`` row alone (F1 1: nothing to find, nothing found)."""
+    (default: 2D scores); the columns ``summed`` are added up. Without any frame, the ``all`` row alone
+    (F1 1: nothing to find, nothing found)."""
     table = pd.DataFrame(rows)
     totals = [int(table[k].sum()) if len(table) else 0 for k in ("tp", "fp", "fn")]
     matched = np.concatenate(offsets) if offsets else np.zeros((0, 2))
-    pooled = pd.DataFrame([{"frame": "all", **(scores or _scores)(*totals, matched).to_dict()}])
+    pooled = pd.DataFrame([{"frame": "all", **(scores or _scores)(*totals, matched).to_dict(),
+                            **{k: int(table[k].sum()) if len(table) else 0 for k in summed}}])
     return pd.concat([table, pooled], ignore_index=True) if len(table) else pooled
 
 
@@ -421,26 +511,24 @@ def matched_offsets(predicted: np.ndarray, truth: np.ndarray, tolerance: float =
 
 
 def plot_report(
-    predicted: pd.DataFrame, truth: pd.DataFrame, path: str, tolerances: tuple[float, ...] = (0.5, 1, 1.5, 2, 3, 4, 5)
+    predicted: pd.DataFrame, truth: pd.DataFrame, path: str, tolerances: tuple[float, ...] = (0.5, 1, 1.5, 2, 3, 4, 5),
+    border: float = 0.0, shape: ImageShape | None = None,
 ) -> None:
-    """F1 against tolerance and a histogram of localisation errors, saved as a PNG."""
+    """F1 against tolerance and a histogram of localisation errors, saved as a PNG; ``border`` and ``shape``
+    leave out the centres at the image edge as :func:`evaluate_frames` does."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    tolerances = tuple(check_tolerance(t) for t in tolerances)
+    border = check_border(border)
     # Checked once: a warning about the tables is then said once, not once per tolerance.
-    predicted, truth, _ = _frame_tables(predicted, truth, "plot_report")
-    f1s = [float(_scored_frames(predicted, truth, check_tolerance(t)).iloc[-1]["f1"]) for t in tolerances]
-    errors = []
-    for frame in sorted(set(predicted["frame"]).union(truth["frame"])):
-        off = matched_offsets(
-            predicted.loc[predicted["frame"] == frame, ["y", "x"]].to_numpy(),
-            truth.loc[truth["frame"] == frame, ["y", "x"]].to_numpy(),
-            max(tolerances),
-        )
-        errors.append(np.linalg.norm(off, axis=1))
-    errors = np.concatenate(errors) if errors else np.zeros(0)
+    predicted, truth, labels = _frame_tables(predicted, truth, "plot_report")
+    shapes = _frame_shapes(shape, labels, predicted, truth) if border else None
+    f1s = [float(_scored_frames(predicted, truth, t, border, shapes).iloc[-1]["f1"]) for t in tolerances]
+    offsets = _frame_rows(predicted, truth, max(tolerances), border, shapes)[1]
+    errors = np.linalg.norm(np.concatenate(offsets), axis=1) if offsets else np.zeros(0)
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
     a.plot(tolerances, f1s, "o-")
     a.set(xlabel="tolerance (px)", ylabel="F1", ylim=(0, 1.02), title="F1 vs matching tolerance")
@@ -518,13 +606,19 @@ def _listed(names: list[str], most: int = 4) -> str:
 def select_file(table: pd.DataFrame, name: str, source: str) -> pd.DataFrame:
     """The rows of ``table`` (with a file column) of the file ``name`` (as written there, or its file
     name, or its stem), without the file column; one ParticleDetectError naming ``source`` otherwise."""
+    chosen = chosen_file(table, name, source)
+    return table[table["file"].astype(str) == chosen].drop(columns="file")
+
+
+def chosen_file(table: pd.DataFrame, name: str, source: str) -> str:
+    """The file of ``table`` (with a file column) that ``name`` names, as :func:`select_file` selects it."""
     from ..errors import ParticleDetectError
 
     files = _files(table)
     chosen = _pair_names([name], files, ("--file", source)).get(name)
     if chosen is None:
         raise ParticleDetectError(f"{source}: no rows of file {name} (its files: {_listed(files)})")
-    return table[table["file"].astype(str) == chosen].drop(columns="file")
+    return chosen
 
 
 def pair_files(predicted: pd.DataFrame, truth: pd.DataFrame, predicted_source: str, truth_source: str,
