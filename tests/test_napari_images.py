@@ -816,9 +816,9 @@ def test_edits_kept_from_a_second_layer_of_the_same_file_name_that_layer_not_ano
     widget.image_combo.setCurrentIndex(1)  # the same project: the same centres
     assert widget.annotation.image is second
     widget.annotation.points.add([[1, 30.0, 31.0]])
-    widget.image_combo.setCurrentIndex(0)
     seen = notification_count()
-    widget.annotation.points.add([[1, 10.0, 11.0]])  # saving finds the other layer's edit in the project
+    widget.image_combo.setCurrentIndex(0)  # picking it catches up with the other layer's edit in the project
+    widget.annotation.points.add([[1, 10.0, 11.0]])
     said = [m for m in notifications_since(seen) if "were kept" in m]
     assert said == [f"the edits of frame 1 made on '{second.name}' (the same file, so the same project) were kept: "
                     f"the centres of '{first.name}' show them with its own"], said

@@ -45,6 +45,8 @@ from .layers import (
 from .regions import Box, RegionLayers, clip_box
 
 METADATA_KEY = "napari_particle_detect"
+# On an image layer without a file: the name it had when its project was first opened (see project_name).
+PROJECT_NAME_KEY = "napari_particle_detect_project_name"
 
 
 def image_path(layer: Image) -> Path | None:
@@ -63,6 +65,16 @@ def placement(image: Image) -> dict:
     if len(units) == image.ndim:
         kwargs["units"] = units
     return kwargs
+
+
+def project_name(image: Image) -> str:
+    """The name an image without a file keeps its project under: the layer's name when its project was first
+    opened, kept in the layer's metadata. A renamed layer (a sample renamed 'run1') found a new, empty project
+    under its new name, and its work looked lost."""
+    first = image.metadata.get(PROJECT_NAME_KEY)
+    if not isinstance(first, str):
+        first = image.metadata[PROJECT_NAME_KEY] = image.name
+    return first
 
 
 class Annotation:
@@ -102,13 +114,19 @@ class Annotation:
         self._detected: dict[int, pd.DataFrame | None] = {}
         self.replaced_edits: list[int] = []  # frames the last set_detections replaced edits of
         self.history = FrameHistory()
-        self.regions = RegionLayers(viewer, image, placement(image), on_deleted=self._regions_deleted)
+        # One dict, shared with the region layers (made later, on demand): updated in place when the image's pixel
+        # size or offset changes, so a layer made after that is placed like the image too.
+        self._region_placement = placement(image)
+        self.regions = RegionLayers(viewer, image, self._region_placement, on_deleted=self._regions_deleted)
         # What the dock last said about this image's particle size ("estimated: 6.0 px").
         self.estimate = ""
         self.estimate_warning = ""  # and why not to trust it, when the estimate is a guess
         self.changed_callbacks: list[Callable[[], None]] = []
         viewer.layers.events.removed.connect(self._on_layer_removed)
         viewer.dims.events.current_step.connect(self._on_frame_moved)
+        for event in self._placement_events():
+            event.connect(self._follow_placement)
+        image.events.name.connect(self._follow_name)
 
     @classmethod
     def attach(cls, viewer, image: Image, project: str | Path | None = None, **kwargs) -> "Annotation":
@@ -120,7 +138,7 @@ class Annotation:
             if path is not None:
                 project = project_folder_for_image(path)
             else:
-                project = project_folder_for_data(image.name, image.data)
+                project = project_folder_for_data(project_name(image), image.data)
         n_frames = image.data.shape[0] if image.ndim == 3 else 1
         project = Project.open(project, image=str(path) if path else image.name, n_frames=n_frames,
                                frame_shape=tuple(image.data.shape[-2:]),
@@ -151,6 +169,9 @@ class Annotation:
         self.flush()
         self.viewer.layers.events.removed.disconnect(self._on_layer_removed)
         self.viewer.dims.events.current_step.disconnect(self._on_frame_moved)
+        for event in self._placement_events():
+            event.disconnect(self._follow_placement)
+        self.image.events.name.disconnect(self._follow_name)
 
     def detach(self) -> list[str]:
         """The image layer is gone: take its centres, heatmap and region layers with it (all saved in
@@ -177,19 +198,41 @@ class Annotation:
     def _frame_axis(self) -> int:
         return self.viewer.dims.ndim - self.image.ndim
 
+    def _slider_frame(self) -> int:
+        """The stack's frame index at the slider, which may lie outside the stack (a longer one set it there)."""
+        data_point = self.image.world_to_data(self.viewer.dims.point[self._frame_axis():])
+        return round(float(data_point[0]))
+
     def current_frame(self) -> int:
+        """The frame the dock describes: the slider's, or the stack's nearest one where the slider stands
+        outside it (then napari draws none of the stack: :meth:`frame_off_screen` says so)."""
         if not self.is_stack:
             return 0
-        data_point = self.image.world_to_data(self.viewer.dims.point[self._frame_axis():])
-        return int(np.clip(round(float(data_point[0])), 0, self.n_frames - 1))
+        return int(np.clip(self._slider_frame(), 0, self.n_frames - 1))
+
+    def frame_off_screen(self) -> str | None:
+        """Why no frame of this stack is on screen, in one line: the slider stands past its last frame (or
+        before its first); None when :meth:`current_frame` is the frame drawn."""
+        if not self.is_stack:
+            return None
+        frame = self._slider_frame()
+        if 0 <= frame < self.n_frames:
+            return None
+        where = "past '{}''s last frame" if frame >= self.n_frames else "before '{}''s first frame"
+        return (f"the slider is {where.format(self.image.name)} ({self.n_frames} frames), so none of it is "
+                "drawn: move it back, or pick the image again in the dock")
+
+    def _refuse_off_screen(self) -> None:
+        """Nothing is accepted, undone or un-accepted unseen: the slider past this stack showed another image
+        (or a black canvas) while a frame of this one was acted on."""
+        unseen = self.frame_off_screen()
+        if unseen is not None:
+            raise ParticleDetectError(unseen)
 
     def bring_into_view(self) -> None:
-        """Move the frame slider onto this stack when it stands past its last frame (a longer stack set it
-        there): the frame the dock describes is then the one drawn."""
-        if not self.is_stack:
-            return
-        data_point = self.image.world_to_data(self.viewer.dims.point[self._frame_axis():])
-        if round(float(data_point[0])) != self.current_frame():
+        """Move the frame slider onto this stack when it stands outside it (a longer stack set it there):
+        the frame the dock describes is then the one drawn."""
+        if self.frame_off_screen() is not None:
             self.go_to_frame(self.current_frame())
 
     def go_to_frame(self, frame: int) -> None:
@@ -198,6 +241,31 @@ class Annotation:
         frame = int(np.clip(frame, 0, self.n_frames - 1))
         world = self.image.data_to_world([frame, 0, 0])
         self.viewer.dims.set_point(self._frame_axis(), float(world[0]))
+
+    # ---- following the image ---------------------------------------------------------------------
+    def _placement_events(self) -> list:
+        return [self.image.events.scale, self.image.events.translate, self.image.events.units]
+
+    def _follow_placement(self, event=None) -> None:
+        """The image's pixel size, offset or units changed: its centres, regions and heatmap move with it (they
+        stayed where they were, spread over twice the image after a pixel size of 0.5 was set)."""
+        self._region_placement.update(placement(self.image))
+        for layer in (self.points, self.regions.draft, self.regions.accepted):
+            if layer is not None and layer in self.viewer.layers:
+                for key, value in self._region_placement.items():
+                    setattr(layer, key, value)
+        if self.heatmap_layer is not None and self.heatmap_layer in self.viewer.layers and self._heatmap is not None:
+            self.heatmap_layer.scale, self.heatmap_layer.translate = self._heatmap_placement(self._heatmap.shape[-2:])
+            if "units" in self._region_placement:
+                self.heatmap_layer.units = self._region_placement["units"]
+
+    def _follow_name(self, event=None) -> None:
+        """The image layer was renamed: its centres, heatmap and region layers take the new name with them."""
+        old = self.regions.label
+        self.regions.label = self.image.name
+        for layer in (self.points, self.heatmap_layer, self.regions.draft, self.regions.accepted):
+            if layer is not None and layer in self.viewer.layers and layer.name.startswith(f"{old} "):
+                layer.name = self.image.name + layer.name[len(old):]
 
     # ---- the Points layer ------------------------------------------------------------------------
     @property
@@ -425,6 +493,7 @@ class Annotation:
     def check_accept(self, frame: int, detected_threshold: float, box: Box | None = None) -> AcceptCheck:
         """What accepting ``frame`` (or the ``box`` of it) now would keep and drop (see
         :func:`..acceptance.check_accept`)."""
+        self._refuse_off_screen()
         self._require_layer()
         self.flush()
         self.refresh_from_disk({int(frame)})  # what another window saved of it is judged too
@@ -437,6 +506,7 @@ class Annotation:
     def accept(self, frame: int) -> pd.DataFrame:
         """Mark a frame reviewed: hidden (below threshold) network points go, the rest are accepted.
         :meth:`unaccept` brings the frame back as it was."""
+        self._refuse_off_screen()
         self._require_layer()
         self.flush()
         self._check_reviewable(frame)
@@ -470,6 +540,7 @@ class Annotation:
         """Back to unreviewed; the points it had before its acceptance come back when this session
         accepted it (hidden ones included), the frame as accepted (with any edits made since) one undo
         away. Returns whether they did."""
+        self._refuse_off_screen()
         self.flush()
         self.project.unaccept_frame(frame)
         before = self._before_accept.pop(int(frame), None)
@@ -483,6 +554,7 @@ class Annotation:
     def accept_region(self, frame: int, box: Box) -> tuple[Region, pd.DataFrame]:
         """Mark a box of a frame reviewed: hidden network points inside it go, those shown are accepted;
         the rest of the frame is left as it is. Returns the region and the centres inside it."""
+        self._refuse_off_screen()
         clipped = clip_box(box, self.regions.shape)
         if clipped is None:
             raise ParticleDetectError(f"the box on frame {frame} lies outside the image")
@@ -507,6 +579,7 @@ class Annotation:
         return region, saved.table[region.contains(saved.table["y"], saved.table["x"])]
 
     def unaccept_region(self, region: Region) -> None:
+        self._refuse_off_screen()
         self.project.unaccept_region(region.frame, region)
         self.regions.show_accepted(self.project.regions())
         self._changed()
@@ -547,6 +620,7 @@ class Annotation:
         return self._step(frame, self.history.redo)
 
     def _step(self, frame: int, take) -> bool:
+        self._refuse_off_screen()
         self.flush()
         found_by = self.project.detected_by.get(frame)
         before = self._on_disk.get(frame, empty_table())
@@ -621,13 +695,7 @@ class Annotation:
             self._heatmap[frame] = heat
         else:
             self._heatmap[...] = heat
-        # Per-axis factors actually applied (whole-pixel output sizes), not the nominal rescale factor.
-        factors = np.array(heat.shape, dtype=float) / np.array(self.image.data.shape[-2:], dtype=float)
-        scale = np.array(self.image.scale, dtype=float)
-        translate = np.array(self.image.translate, dtype=float)
-        # Pixel i of the rescaled grid sits at (i + 0.5) / factor - 0.5 of the original one.
-        translate[-2:] += scale[-2:] * (0.5 / factors - 0.5)
-        scale[-2:] /= factors
+        scale, translate = self._heatmap_placement(heat.shape)
         name = f"{self.image.name} heatmap"
         if self.heatmap_layer is None or self.heatmap_layer not in self.viewer.layers:
             self.heatmap_layer = self.viewer.add_image(
@@ -643,6 +711,17 @@ class Annotation:
             self.heatmap_layer.scale, self.heatmap_layer.translate = scale, translate
             self.heatmap_layer.refresh()
         return self.heatmap_layer
+
+    def _heatmap_placement(self, heat_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """The scale and translate that put a frame's network output of ``heat_shape`` over the image."""
+        # Per-axis factors actually applied (whole-pixel output sizes), not the nominal rescale factor.
+        factors = np.array(heat_shape, dtype=float) / np.array(self.image.data.shape[-2:], dtype=float)
+        scale = np.array(self.image.scale, dtype=float)
+        translate = np.array(self.image.translate, dtype=float)
+        # Pixel i of the rescaled grid sits at (i + 0.5) / factor - 0.5 of the original one.
+        translate[-2:] += scale[-2:] * (0.5 / factors - 0.5)
+        scale[-2:] /= factors
+        return scale, translate
 
     def toggle_heatmap(self) -> bool:
         if self.heatmap_layer is None or self.heatmap_layer not in self.viewer.layers:

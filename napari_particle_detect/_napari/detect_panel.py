@@ -231,7 +231,7 @@ class DetectPanel(QGroupBox):
         self.estimate_label.setText(text)
         self.estimate_warning.setText(warning)
         self.estimate_warning.setVisible(bool(warning))
-        if annotation is None or not self.running():
+        if annotation is None or not self.running() or self._target is None:  # None: its image was closed
             self._reset_progress()
         else:
             self._show_progress(self._progress_text)  # the run goes on for its own image, named when not shown
@@ -326,6 +326,9 @@ class DetectPanel(QGroupBox):
         info = self.state.ensure_round()
         self._round_used = info.number
         if self.scope_combo.currentIndex() == 0:
+            unseen = annotation.frame_off_screen()  # never detect a frame the canvas does not draw
+            if unseen is not None:
+                raise ParticleDetectError(unseen)
             frames = [annotation.current_frame()]
             if project.is_reviewed(frames[0]):
                 raise ParticleDetectError(f"frame {frames[0]} is reviewed; un-accept it to detect it again")

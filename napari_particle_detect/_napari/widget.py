@@ -142,6 +142,9 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self.viewer.layers.events.removed.connect(self._on_layer_removed)
         self.viewer.dims.events.current_step.connect(self._on_frame_changed)
         self.state.annotation_changed.connect(self._show_project)
+        # After the review panel's own refresh (a lower priority): see _say_off_screen.
+        for signal in (self.state.project_changed, self.state.frame_changed, self.state.threshold_changed):
+            signal.connect(self._say_off_screen, priority=-1)
         bind_shortcuts(self.viewer, self)
         self._refresh_images()
         self._show_project(self.state.annotation)
@@ -201,6 +204,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         annotation.bring_into_view()
         self.state.set_annotation(annotation)
         annotation.restore()
+        self._catch_up(annotation)
         # napari makes a layer just opened the active one after telling us of it: take the keys back.
         QTimer.singleShot(0, annotation.activate_points)
 
@@ -272,6 +276,8 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         if annotation is not None and annotation.points is not None and annotation.points in layers:
             annotation.points.visible = True
         if annotation is not None:
+            annotation.bring_into_view()  # picked again with the slider past its last frame: its frame is drawn
+            self._catch_up(annotation)
             annotation.activate_points()
         if annotation is None or annotation.points is None or annotation.points not in layers:
             layers.selection.active = image
@@ -281,6 +287,23 @@ class ParticleDetectWidget(ClosingDock, QWidget):
                      else "their eyes in the layer list show them")
             show_info(f"showing '{image.name}': hid {names} over it ({again} again)")
         return hidden
+
+    @staticmethod
+    def _catch_up(annotation: Annotation) -> None:
+        """An image picked shows what its project holds now: a second layer of the same file (or another window)
+        saved into it since this layer last looked, and its frames showed none of that until the next edit."""
+        try:
+            annotation.refresh_from_disk()
+        except (ParticleDetectError, OSError) as exc:
+            report(exc)
+
+    def _say_off_screen(self, *_) -> None:
+        """With the slider past the chosen stack's last frame, napari draws none of it: the review line says so,
+        instead of describing the stack's last frame as if it were on screen (the frame actions refuse alike)."""
+        annotation = self.state.annotation
+        unseen = annotation.frame_off_screen() if annotation is not None else None
+        if unseen is not None:
+            self.review.status.setText(unseen[0].upper() + unseen[1:])
 
     def _annotation_layers(self, annotation: Annotation | None) -> list:
         """The centres, heatmap and region layers of an image's annotation that are in the viewer."""
