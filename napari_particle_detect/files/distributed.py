@@ -6,17 +6,21 @@ options and model are unchanged are skipped, so an interrupted run resumes where
 it would replace that was edited by hand since, or that holds another file's results, is refused unless
 ``overwrite``. A file that fails is reported, its earlier output marked failed, and the others go on;
 the run's record (``particle-detect-run.json``) in the output folder lists what was done, skipped and
-failed. A full output disk stops the run instead: every later file would be detected only to fail alike.
+failed. A full output disk stops the run instead: every later file would be detected only to fail alike; so
+does a cluster that lost its scheduler. A run on a scheduler without workers waits for one, saying so.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +53,15 @@ OUT_OF_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 # A folder run's record in its output folder, told from a user's file of that name by its "record" entry.
 RUN_RECORD = "particle-detect-run.json"
 RUN_RECORD_KIND = "particle-detect folder run"
+# Why dask cancels every future of a client whose connection to its scheduler broke (Client._reconnect).
+SCHEDULER_LOST = "scheduler-connection-lost"
+# A cluster run looks this often for finished files, and for workers while none finishes; one with no worker
+# says so at once and again after NO_WORKER_REPEAT_S (a worker may be starting: the run waits, as dask does).
+POLL_S = 0.1
+WORKER_CHECK_S = 1.0
+NO_WORKER_REPEAT_S = 60.0
+
+log = logging.getLogger("napari_particle_detect")
 
 
 @dataclass
@@ -57,7 +70,7 @@ class FilesSummary:
     skipped: list[Path] = field(default_factory=list)  # finished before and unchanged
     failed: dict[Path, str] = field(default_factory=dict)  # input -> one-line reason
     left: list[Path] = field(default_factory=list)  # not detected: the run stopped first (see ``stopped``)
-    stopped: str = ""  # why the run stopped before every file was done (a full disk), one line; "" if it did not
+    stopped: str = ""  # why the run stopped before every file was done (a full disk, a lost scheduler), one line
 
     @property
     def ok(self) -> bool:
@@ -91,7 +104,11 @@ def detect_files(
     is called once per file with status ``done``, ``skipped`` or ``failed``, except for the files a full
     disk left: once a file cannot be written for want of space no new file starts (on a cluster, dask
     cancels those not finished), ``left`` lists the files not done and ``stopped`` says so in one line;
-    the same call after freeing space does them, skipping the finished ones. A file named twice is
+    the same call after freeing space does them, skipping the finished ones. A client that loses its
+    scheduler stops the run alike (dask cancels every task; those a worker finished are skipped by the
+    same call later), and one whose scheduler has no worker waits for one, logging that it does (again
+    every NO_WORKER_REPEAT_S). dask.distributed's own logs are silenced meanwhile: their tracebacks of a
+    lost connection say nothing that ``stopped`` does not. A file named twice is
     detected once; a missing one fails as ``PATH: file not found``. ``model_path``: a weights file, a
     model folder, or a bare name that is no file here for the shipped weights of that name (as
     :func:`file_detection.detect_file`).
@@ -108,7 +125,8 @@ def detect_files(
     finished) and ``failed`` (its ``file`` and ``reason``). Every run that gets past the refusals replaces
     ``output``/particle-detect-run.json (atomically): ``command`` (as the caller gives it), the options and
     model, and the files ``done``, ``skipped`` and ``left`` with their outputs (relative to ``output``) and
-    those ``failed`` with their reasons; a file of that name that is not such a record is refused.
+    those ``failed`` with their reasons; a file of that name that is not such a record is refused. A run
+    interrupted (Ctrl-C) writes it too, ``interrupted`` true, with the files not done by then as ``left``.
     """
     if isinstance(paths, (str, Path)):  # one file: not its name's characters, one by one
         paths = [paths]
@@ -136,28 +154,45 @@ def detect_files(
             _tell(progress, path, "skipped")
         else:
             todo.append((path, target))
-    # A killed run can leave a half-written temporary beside an output it was writing: this run writes
-    # that output again, so the leftover goes before any work starts.
-    for _, target in todo:
+    # A killed run can leave a half-written temporary beside an output it was writing, whether this run
+    # writes that output again or skips it as finished; the age rule spares a live writer's.
+    for target in targets:
         remove_stale_temporaries([target, metadata_path(target), *side_tables(target, options.kind)])
-    full: OSError | None = None
-    if client is None:
-        for index, (path, target) in enumerate(todo):
-            try:
-                summary.done.append(detect_file(path, options, model, target))
-                _tell(progress, path, "done")
-            except Exception as exc:  # noqa: BLE001 - one bad file is reported; the rest go on
-                if is_out_of_space(exc):
-                    full = exc
-                    summary.left.extend(later for later, _ in todo[index:])  # this file and those after it
-                    break
-                _failed(summary, path, target, failure_line(path, exc), progress)
-    else:
-        full = _run_on_cluster(client, todo, options, model, summary, progress)
-    if full is not None:
-        summary.stopped = full_disk_line(full, folder, summary)
-    write_run_record(folder, summary, dict(zip(present, targets)), options, model, command)
+    outputs = dict(zip(present, targets))
+    try:
+        if client is None:
+            stop = _run_here(todo, options, model, summary, progress)
+        else:
+            with quiet_distributed_logs():
+                stop = _run_on_cluster(client, todo, options, model, summary, progress)
+    except BaseException:
+        # Interrupted (Ctrl-C): the earlier run's record would describe outputs this run replaced.
+        reached = {result.path for result in summary.done} | set(summary.failed) | set(summary.left)
+        summary.left.extend(path for path, _ in todo if path not in reached)
+        write_run_record(folder, summary, outputs, options, model, command, interrupted=True)
+        raise
+    if isinstance(stop, OSError):
+        summary.stopped = full_disk_line(stop, folder, summary)
+    elif stop is not None:
+        summary.stopped = stop.line(summary)
+    write_run_record(folder, summary, outputs, options, model, command)
     return summary
+
+
+def _run_here(todo: list[tuple[Path, Path]], options: DetectOptions, model: str | None, summary: FilesSummary,
+              progress: Callable[[Path, str], None] | None) -> OSError | None:
+    """Each (input, output) in turn in this process, results and failures into ``summary``; the first failure
+    for want of space, which leaves that file and the later ones (None if none)."""
+    for index, (path, target) in enumerate(todo):
+        try:
+            summary.done.append(detect_file(path, options, model, target))
+            _tell(progress, path, "done")
+        except Exception as exc:  # noqa: BLE001 - one bad file is reported; the rest go on
+            if is_out_of_space(exc):
+                summary.left.extend(later for later, _ in todo[index:])  # this file and those after it
+                return exc
+            _failed(summary, path, target, failure_line(path, exc), progress)
+    return None
 
 
 def check_replaceable(paths: list[Path], targets: list[Path], options: DetectOptions,
@@ -190,10 +225,11 @@ def check_run_record_place(folder: Path, targets: list[Path]) -> None:
 
 
 def write_run_record(folder: Path, summary: FilesSummary, outputs: dict[Path, Path], options: DetectOptions,
-                     model: str | None, command: str | None) -> Path | None:
+                     model: str | None, command: str | None, interrupted: bool = False) -> Path | None:
     """The record of this run at ``folder``/particle-detect-run.json, written atomically (see
-    :func:`detect_files`); ``outputs``: each present input's output. None where it cannot be written: a warning says
-    why, unless the run stopped on a full disk, which ``summary.stopped`` already says."""
+    :func:`detect_files`); ``outputs``: each present input's output; ``interrupted``: the run was cut short (Ctrl-C)
+    when ``summary`` was as it is. None where it cannot be written: a warning says why, unless the run stopped on a
+    full disk, which ``summary.stopped`` already says."""
     def entry(path: Path, **more) -> dict:
         # Where there is one: a failed file's earlier output, marked failed, or none.
         there = path in outputs and outputs[path].exists()
@@ -206,13 +242,13 @@ def write_run_record(folder: Path, summary: FilesSummary, outputs: dict[Path, Pa
               "done": [entry(result.path) for result in summary.done],
               "skipped": [entry(path) for path in summary.skipped],
               "failed": [entry(path, reason=reason) for path, reason in summary.failed.items()],
-              "left": [entry(path) for path in summary.left], "stopped": summary.stopped or None}
+              "left": [entry(path) for path in summary.left], "stopped": summary.stopped or None,
+              "interrupted": interrupted}
     try:
         return atomic_write_text(folder / RUN_RECORD, json.dumps(record, indent=2))
     except OSError as exc:
         if not (summary.stopped and is_out_of_space(exc)):
-            logging.getLogger("napari_particle_detect").warning(
-                "%s: run record not written (%s)", folder / RUN_RECORD, exc.strerror or exc)
+            log.warning("%s: run record not written (%s)", folder / RUN_RECORD, exc.strerror or exc)
         return None
 
 
@@ -230,12 +266,83 @@ def full_disk_line(exc: OSError, output: Path, summary: FilesSummary) -> str:
     inside = written is None or Path(os.path.abspath(written)).is_relative_to(os.path.abspath(output))
     where = output if inside else written.parent
     what = f" writing {written.name}" if written is not None else ""
+    return (f"{where}: the disk holding it is full ({exc.strerror or os.strerror(exc.errno)}{what}); "
+            f"{how_far(summary)}: free space and run again (finished files are skipped)")
+
+
+def how_far(summary: FilesSummary) -> str:
+    """How far a stopped run got: 'stopped with 3 of 12 files done, 9 left' (and how many failed, if any)."""
     finished = len(summary.done) + len(summary.skipped)
     total = finished + len(summary.failed) + len(summary.left)
     failed = f", {len(summary.failed)} failed" if summary.failed else ""
-    return (f"{where}: the disk holding it is full ({exc.strerror or os.strerror(exc.errno)}{what}); stopped with "
-            f"{finished} of {total} files done{failed}, {len(summary.left)} left: free space and run again (finished "
-            "files are skipped)")
+    return f"stopped with {finished} of {total} files done{failed}, {len(summary.left)} left"
+
+
+@dataclass(frozen=True)
+class CancelledOnCluster:
+    """A cluster run whose tasks dask cancelled, not this run: ``reason`` as dask gives it (SCHEDULER_LOST where
+    the client lost the connection to the scheduler at ``address``)."""
+
+    address: str
+    reason: str
+
+    def line(self, summary: FilesSummary) -> str:
+        what = ("lost the connection to the dask scheduler" if self.reason == SCHEDULER_LOST
+                else f"the dask scheduler cancelled the files' tasks ({self.reason or 'no reason given'})")
+        return f"{self.address}: {what}; {how_far(summary)}: run again (finished files are skipped)"
+
+
+def scheduler_address(client) -> str:
+    """The address of ``client``'s scheduler as a user gives it ("tcp://HOST:8786"), not its connection's repr."""
+    return str(getattr(client.scheduler, "address", None) or client.scheduler)
+
+
+def cancel_reason(future) -> str:
+    """Why dask cancelled ``future`` (SCHEDULER_LOST: its client lost the scheduler); "" where it does not say."""
+    from distributed.client import FutureCancelledError
+
+    try:
+        future.result(timeout=5)  # raised at once, from the client's own state: the limit is for a closed client
+    except FutureCancelledError as exc:
+        return exc.reason
+    except Exception:  # noqa: BLE001 - no reason to be had: the caller says what it knows
+        return ""
+    return ""
+
+
+class _QuietDistributedLogs:
+    """dask.distributed's log records silenced while any caller's block runs (runs in several threads at once
+    alike: the levels come back when the last one ends)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs = 0
+        self._levels: dict[str, int] = {}
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if not self._runs:
+                # Its modules' loggers have levels of their own (distributed.client's is set), so each one.
+                names = ["distributed", *(name for name in list(logging.root.manager.loggerDict)
+                                          if name.startswith("distributed."))]
+                self._levels = {name: logging.getLogger(name).level for name in names}
+                for name in names:
+                    logging.getLogger(name).setLevel(logging.CRITICAL)
+            self._runs += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._runs -= 1
+                if not self._runs:
+                    for name, level in self._levels.items():
+                        logging.getLogger(name).setLevel(level)
+
+
+# A lost scheduler makes dask log tracebacks (its reconnect failing, then cancelled as the client closes) that
+# say nothing to a user: the one line said is ours (a stopped run's, or a round's error).
+quiet_distributed_logs = _QuietDistributedLogs()
 
 
 def _model_weights(model_path: str | Path | None) -> str | None:
@@ -298,9 +405,11 @@ def _detect_job(path: Path, options: DetectOptions, model: str | ShippedModel | 
 
 
 def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOptions, model: str | None,
-                    summary: FilesSummary, progress: Callable[[Path, str], None] | None) -> OSError | None:
-    """Each (input, output) as one task on ``client``'s workers, results and failures into ``summary``;
-    the first failure for want of space, after which the tasks not finished are cancelled (None if none)."""
+                    summary: FilesSummary, progress: Callable[[Path, str], None] | None,
+                    ) -> OSError | CancelledOnCluster | None:
+    """Each (input, output) as one task on ``client``'s workers, results and failures into ``summary`` (those
+    finished so far also when interrupted); what stopped the run, if anything did: the first failure for want of
+    space, after which the tasks not finished are cancelled, or dask's cancelling them (a lost scheduler)."""
     from distributed import as_completed
 
     # A worker runs in its own working folder: relative names would read other files there and write
@@ -315,28 +424,95 @@ def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOption
     order = {future.key: index for index, future in enumerate(futures)}
     finished: list[tuple[int, FileResult]] = []
     left: list[int] = []
-    full: OSError | None = None
-    for future in as_completed(futures):
-        index = order[future.key]
-        path, target = todo[index]
-        if future.status == "finished":
-            finished.append((index, replace(future.result(), path=path)))  # the input as the caller named it
-            _tell(progress, path, "done")
-        elif future.status == "cancelled" and full is not None:
-            left.append(index)
-        elif is_out_of_space(error := future.exception()):
-            left.append(index)
-            if full is None:
-                full = error
-                # Files not started never start; one running when the cancel comes may still finish, and a
-                # run again skips it then.
-                client.cancel([other for other in futures if not other.done()])
+    stop: OSError | CancelledOnCluster | None = None
+    pending = as_completed(futures)
+    address = scheduler_address(client)  # now: a client that lost its scheduler may no longer say it
+    no_worker = _NoWorkerNotice(client, address)
+    try:
+        while not pending.is_empty():
+            if not pending.has_ready():
+                # Polled, not blocked on: a scheduler without workers would leave the run waiting unsaid.
+                no_worker.check()
+                _wait_for_one(pending)
+                continue
+            future = next(pending)
+            index = order[future.key]
+            path, target = todo[index]
+            if future.status == "finished":
+                try:
+                    result = future.result()
+                except OSError:  # the scheduler lost as the result came: finished on disk, a run again skips it
+                    left.append(index)
+                    stop = stop or CancelledOnCluster(address, SCHEDULER_LOST)
+                else:
+                    finished.append((index, replace(result, path=path)))  # the input as the caller named it
+                    _tell(progress, path, "done")
+            elif future.status == "cancelled":
+                # Not the file's failure: its earlier output stays as it was, unmarked, for a run again.
+                left.append(index)
+                if stop is None:  # not cancelled by this run (a full disk): dask cancelled every task
+                    stop = CancelledOnCluster(address, cancel_reason(future))
+            elif is_out_of_space(error := future.exception()):
+                left.append(index)
+                if stop is None:
+                    stop = error
+                    # Files not started never start; one running when the cancel comes may still finish, and a
+                    # run again skips it then.
+                    client.cancel([other for other in futures if not other.done()])
+            else:
+                _failed(summary, path, target, failure_line(path, error, sent=inputs[index]), progress)
+            future.release()
+    finally:
+        summary.done.extend(result for _, result in sorted(finished, key=lambda item: item[0]))
+        summary.left.extend(todo[index][0] for index in sorted(left))
+    return stop
+
+
+def _wait_for_one(pending) -> None:
+    """Until one of ``pending``'s tasks (an as_completed) is ready or POLL_S has passed. Woken at once, as its
+    own iteration is: a sleep let the worker start more files before a full disk's cancel was sent."""
+    condition = getattr(pending, "thread_condition", None)  # as_completed's own, notified as each task ends
+    if condition is None:
+        time.sleep(POLL_S)
+        return
+    with condition:
+        if not pending.has_ready():
+            condition.wait(timeout=POLL_S)
+
+
+class _NoWorkerNotice:
+    """Logs, while ``client``'s scheduler (at ``address``) has no worker, that the run waits for one and how to
+    start one: once, and again every NO_WORKER_REPEAT_S it lasts. Asks the scheduler at most every WORKER_CHECK_S."""
+
+    def __init__(self, client, address: str) -> None:
+        self.client, self.address = client, address
+        self.asked = float("-inf")
+        self.first_said: float | None = None
+        self.last_said = float("-inf")
+
+    def check(self) -> None:
+        now = time.monotonic()
+        if now - self.asked < WORKER_CHECK_S or self.client.status != "running":  # a lost scheduler: no answer
+            return
+        self.asked = now
+        try:
+            workers = self.client.nthreads()
+        except OSError:
+            return
+        if workers:  # a worker again: should all of them go, that is said afresh
+            self.first_said, self.last_said = None, float("-inf")
+            return
+        if now - self.last_said < NO_WORKER_REPEAT_S:
+            return
+        start = f"start one with: dask worker {self.address}"
+        if self.first_said is None:
+            self.first_said = now
+            log.warning("%s: no dask worker is connected to this scheduler; waiting for one to join (%s)",
+                        self.address, start)
         else:
-            _failed(summary, path, target, failure_line(path, error, sent=inputs[index]), progress)
-        future.release()
-    summary.done.extend(result for _, result in sorted(finished, key=lambda item: item[0]))
-    summary.left.extend(todo[index][0] for index in sorted(left))
-    return full
+            log.warning("%s: still no dask worker after %.0f s; waiting for one to join (%s)", self.address,
+                        now - self.first_said, start)
+        self.last_said = now
 
 
 def _tell(progress: Callable[[Path, str], None] | None, path: Path, status: str) -> None:
@@ -411,9 +587,9 @@ def close_local_client(client, quietly: bool = False) -> None:
 
 
 def scheduler_client(address: str, timeout: str = "20s"):
-    """A ``dask.distributed`` client connected to the scheduler at ``address`` ("tcp://HOST:8786"); one
-    ParticleDetectError naming the address when it is no scheduler address or none answers there."""
-    from distributed import Client
+    """A ``dask.distributed`` client connected to the scheduler at ``address`` ("tcp://HOST:8786"), which closes
+    without dask's logs (see :func:`quietly_closing_client`); one ParticleDetectError naming the address when it is
+    no scheduler address or none answers there."""
     from distributed.comm import get_address_host_port
 
     text = str(address).strip()
@@ -423,9 +599,23 @@ def scheduler_client(address: str, timeout: str = "20s"):
     except ValueError as exc:
         raise ParticleDetectError(f"{address}: not a scheduler address ({exc}); give tcp://HOST:PORT") from None
     try:
-        return Client(text, timeout=timeout)
+        return quietly_closing_client()(text, timeout=timeout)
     except OSError as exc:
         raise ParticleDetectError(f"{address}: cannot reach the dask scheduler ({exc})") from None
+
+
+@functools.cache
+def quietly_closing_client() -> type:
+    """``distributed.Client`` whose ``close`` logs nothing of dask's: closing a client that lost its scheduler
+    cancels its attempts to reconnect, which dask logs as a traceback after the run has said why it stopped."""
+    from distributed import Client
+
+    class QuietlyClosingClient(Client):
+        def close(self, *args, **kwargs):
+            with quiet_distributed_logs():
+                return super().close(*args, **kwargs)
+
+    return QuietlyClosingClient
 
 
 def threads_per_worker(workers: int) -> int:

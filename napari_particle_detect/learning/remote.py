@@ -4,7 +4,9 @@ The viewer stays on the laptop: the round's examples and the parent model travel
 which runs the same :func:`finetune.fine_tune` as a local round; its progress events come back
 through a distributed Queue, Cancel sets a distributed Event the worker polls every step, and the
 trained model comes back as tensors, a card and the criterion's bytes, to be written into a
-workspace and committed like a local round (:func:`rounds.commit`).
+workspace and committed like a local round (:func:`rounds.commit`). A round whose worker or scheduler
+is lost stops with one line and changes nothing: dask would start it over on another worker unsaid
+(a round that exhausts its worker's memory would take down one worker after another).
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ from .training import Example, TrainConfig, TrainingCancelled
 POLL_S = 0.2
 # How long the scheduler has to answer, and then to have a worker for the round's tasks.
 CONNECT_TIMEOUT_S = 10
+# How often the laptop side asks the scheduler whether the worker training the round is still there.
+WORKER_CHECK_S = 1.0
+# The first thing the round's task puts on its Queue: the address of the worker it runs on (no progress event).
+RUNNING_ON = "running_on"
 
 
 def pack_model(model: DetectorModel) -> dict:
@@ -49,9 +55,10 @@ def remote_fine_tune(packed: dict, examples: list[Example], config: TrainConfig,
                      unlabelled: list[Example] | None = None) -> dict:
     """Runs on the worker: the round, with progress to the Queue and cancel from the Event named by
     ``key``; ``unlabelled``: the unreviewed frames its teacher pseudo-labels."""
-    from distributed import Event, Queue
+    from distributed import Event, Queue, get_worker
 
     events, stop = Queue(f"progress-{key}"), Event(f"cancel-{key}")
+    events.put({RUNNING_ON: get_worker().address})
     result = fine_tune(unpack_model(packed), examples, config, device,
                        progress=lambda event: events.put(event), cancel=stop.is_set, unlabelled=unlabelled)
     return {"model": pack_model(result.model), "trained_examples": result.trained_examples,
@@ -76,7 +83,7 @@ def run_round_remote(
     defaults: a laptop's 200 steps are not what a GPU worker should train)."""
     from distributed import Event, Queue
 
-    from ..files.distributed import scheduler_client
+    from ..files.distributed import quiet_distributed_logs, scheduler_address, scheduler_client
 
     report = progress or (lambda event: None)
     trained_on = TrainedOn.now(project)
@@ -85,55 +92,72 @@ def run_round_remote(
     client = scheduler_client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s") if own_client else scheduler
     key = uuid.uuid4().hex
     workspace = None
-    try:
-        events, stop = Queue(f"progress-{key}", client=client), Event(f"cancel-{key}", client=client)
-        if worker_defaults:
-            # Asked on the worker: a GPU's long rounds there, whatever this computer has.
-            asked = client.submit(round_defaults, device, pure=False)
-            _wait(client, asked, events, stop, cancel, report)
-            config = replace(config, **asked.result())
-        report({"phase": "preparing", "where": str(getattr(client, "scheduler", scheduler)),
-                "steps": config.epochs * config.steps_per_epoch, "unlabelled_frames": config.unlabelled_frames})
-        # The unreviewed frames travel with the examples (read here, where the stack is).
-        unlabelled = (unlabelled_frames(project, stack, examples[0].scale, config.pseudo_choice)(
-            config.unlabelled_frames) if config.unlabelled_frames > 0 and examples else None)
-        future = client.submit(remote_fine_tune, pack_model(base), examples, config, device, key, unlabelled,
-                               pure=False)
-        _wait(client, future, events, stop, cancel, report)
-        for event in _drain(events, 0):
-            report(event)
+    # A lost scheduler's tracebacks (its client reconnecting, then closed) say nothing: the one line said is ours.
+    with quiet_distributed_logs():
         try:
-            returned = future.result()
-        except TrainingCancelled:
+            events, stop = Queue(f"progress-{key}", client=client), Event(f"cancel-{key}", client=client)
+            if worker_defaults:
+                # Asked on the worker: a GPU's long rounds there, whatever this computer has.
+                asked = client.submit(round_defaults, device, pure=False)
+                _wait(client, asked, events, stop, cancel, report)
+                config = replace(config, **asked.result())
+            report({"phase": "preparing", "where": scheduler_address(client),
+                    "steps": config.epochs * config.steps_per_epoch, "unlabelled_frames": config.unlabelled_frames})
+            # The unreviewed frames travel with the examples (read here, where the stack is).
+            unlabelled = (unlabelled_frames(project, stack, examples[0].scale, config.pseudo_choice)(
+                config.unlabelled_frames) if config.unlabelled_frames > 0 and examples else None)
+            future = client.submit(remote_fine_tune, pack_model(base), examples, config, device, key, unlabelled,
+                                   pure=False)
+            _wait(client, future, events, stop, cancel, report)
+            _pass_on(events, 0, report)
+            try:
+                returned = future.result()
+            except TrainingCancelled:
+                raise
+            except ParticleDetectError:
+                raise
+            except Exception as exc:  # the worker's error, raised here
+                text = (str(exc).strip().splitlines() or [""])[0]  # one line: dask's own errors run on
+                raise ParticleDetectError(f"{scheduler_address(client)}: the remote fine-tuning round failed: "
+                                          f"{type(exc).__name__}: {text}") from None
+            result = RoundResult(model=unpack_model(returned["model"]), trained_examples=returned["trained_examples"],
+                                 held_out_tiles=returned["held_out_tiles"], score=returned["score"],
+                                 parent_score=returned["parent_score"], history=returned["history"],
+                                 seconds=returned["seconds"], pseudo_frames=returned.get("pseudo_frames", 0))
+            workspace = project.new_workspace()
+            save_model(result.model, workspace / "model")
+            return RoundOutcome(workspace, round_info(parent, result, trained_on), result)
+        except BaseException:
+            if workspace is not None:
+                project.discard_workspace(workspace)
             raise
-        except ParticleDetectError:
-            raise
-        except Exception as exc:  # the worker's error, raised here
-            raise ParticleDetectError(f"the remote fine-tuning round failed: {type(exc).__name__}: {exc}") from None
-        result = RoundResult(model=unpack_model(returned["model"]), trained_examples=returned["trained_examples"],
-                             held_out_tiles=returned["held_out_tiles"], score=returned["score"],
-                             parent_score=returned["parent_score"], history=returned["history"],
-                             seconds=returned["seconds"], pseudo_frames=returned.get("pseudo_frames", 0))
-        workspace = project.new_workspace()
-        save_model(result.model, workspace / "model")
-        return RoundOutcome(workspace, round_info(parent, result, trained_on), result)
-    except BaseException:
-        if workspace is not None:
-            project.discard_workspace(workspace)
-        raise
-    finally:
-        if own_client:
-            client.close()
+        finally:
+            if own_client:
+                client.close()
 
 
 def _wait(client, future, events, stop, cancel: Callable[[], bool] | None, report: Callable[[dict], None]) -> None:
     """Until ``future`` is done, in slices of POLL_S: progress events passed on, the user's Cancel obeyed
     (the worker told through ``stop``; TrainingCancelled), and a scheduler that still has no worker after
-    CONNECT_TIMEOUT_S one ParticleDetectError (its tasks would wait for ever). Busy workers are waited for."""
+    CONNECT_TIMEOUT_S one ParticleDetectError (its tasks would wait for ever). Busy workers are waited for; the
+    one that said it runs the task is asked after every WORKER_CHECK_S, and once it is gone (or the task said it
+    started again: its worker was lost) the task is stopped, one ParticleDetectError. A task that dask cancelled
+    (the scheduler lost) is one ParticleDetectError."""
+    from ..files.distributed import SCHEDULER_LOST, cancel_reason, scheduler_address
+
+    address = scheduler_address(client)  # now: a client that lost its scheduler may no longer say it
     started, checked = time.monotonic(), False
-    while not future.done():
-        for event in _drain(events, POLL_S):
-            report(event)
+    running_on: list[str] = []  # one worker, unless dask started the task again elsewhere
+    asked = started
+
+    def waiting() -> bool:
+        # A client that lost its scheduler has cancelled every future of its own, and asks nothing more of it.
+        return not future.done() and client.status == "running"
+
+    while waiting():
+        running_on += _pass_on(events, POLL_S, report)
+        if not waiting():  # lost while the progress was read
+            break
         if cancel is not None and cancel():
             stop.set()
             future.cancel()
@@ -142,9 +166,44 @@ def _wait(client, future, events, stop, cancel: Callable[[], bool] | None, repor
             checked = True  # asked once: a worker that is there may be busy, and a long round is no fault
             if not client.scheduler_info()["workers"]:
                 future.cancel()
-                address = getattr(client.scheduler, "address", client.scheduler)
                 raise ParticleDetectError(f"{address}: no dask worker has joined this scheduler in "
                                           f"{CONNECT_TIMEOUT_S} s (the round needs one: dask worker {address})")
+        if running_on and (len(running_on) > 1 or time.monotonic() - asked > WORKER_CHECK_S):
+            asked = time.monotonic()
+            if (len(running_on) > 1 or not _still_there(client, running_on[0])) and not future.done():
+                # dask would start the round over on another worker, from its first step, unsaid.
+                stop.set()
+                future.cancel()
+                raise ParticleDetectError(f"{address}: the dask worker training the round ({running_on[0]}) was "
+                                          "lost; nothing was changed: start the round again")
+    if not future.done() or future.cancelled():
+        reason = cancel_reason(future) if future.cancelled() else SCHEDULER_LOST
+        why = ("lost the connection to the dask scheduler" if reason == SCHEDULER_LOST
+               else f"the dask scheduler cancelled the round's task ({reason or 'no reason given'})")
+        raise ParticleDetectError(f"{address}: {why} during the round; nothing was changed: start the round again")
+
+
+def _still_there(client, worker: str) -> bool:
+    """Whether the scheduler still has ``worker``; True where it cannot say (its connection lost: the round's task
+    comes back cancelled)."""
+    if client.status != "running":
+        return True
+    try:
+        return bool(client.nthreads([worker]))
+    except OSError:
+        return True
+
+
+def _pass_on(events, timeout: float, report: Callable[[dict], None]) -> list[str]:
+    """Every progress event waiting in the Queue to ``report``, after waiting up to ``timeout`` for the first; the
+    addresses of the workers whose task said among them that it started the round."""
+    running_on = []
+    for event in _drain(events, timeout):
+        if RUNNING_ON in event:
+            running_on.append(event[RUNNING_ON])
+        else:
+            report(event)
+    return running_on
 
 
 def _drain(events, timeout: float) -> list[dict]:
