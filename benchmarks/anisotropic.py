@@ -6,8 +6,8 @@ user would do instead, each tuned on separate images.
   times a length factor), the threshold, polarity, smallest area and length factor grid-searched on
   separate tuning images; and today's sphere model (centres only). Scored by ``rods.evaluate_rods``:
   one-to-one matching within max(3 px, length / 4), F1, orientation error min(|d|, 180 - |d|),
-  relative length error.
-* Ellipsoids (aspect 1.5-5): orientation error of our model and of regionprops.
+  relative length and width errors (regionprops: the minor axis as the width).
+* Ellipsoids (aspect 1.5-5): orientation error of our model and of regionprops, and both width errors.
 * Chains (3-20 beads, packed until chains touch, radius 6 px): our chains model against trackpy's
   beads (``locate`` tuned on separate images) linked by a distance rule (pairs closer than a tuned
   factor x the median neighbour distance, at most two partners each, nearest first), tuned for bond F1.
@@ -172,14 +172,15 @@ def rods_table(args, rods_model, sphere_model, previous_model=None) -> tuple[pd.
                      "F1 ours inside": oi.f1, "F1 rp inside": bi.f1,
                      "angle med ours": o.angle_median, "angle p90 ours": o.angle_p90,
                      "angle med rp": b.angle_median, "angle p90 rp": b.angle_p90,
-                     "len err med ours": o.length_error_median, "len err med rp": b.length_error_median})
+                     "len err med ours": o.length_error_median, "len err med rp": b.length_error_median,
+                     "width err med ours": o.width_error_median, "width err med rp": b.width_error_median})
         if previous_model is not None:
             p = rods.scores_from(prev)
             rows[-1].update({"F1 previous": p.f1, "angle p90 previous": p.angle_p90,
                              "len err med previous": p.length_error_median})
         print(f"  rods {look} {af}: ours F1 {o.f1:.3f} (inside {oi.f1:.3f}) angle {o.angle_median:.2f}/{o.angle_p90:.2f} len "
-              f"{o.length_error_median:.3f}; regionprops F1 {b.f1:.3f} (level {level:.2f}, dark {dark}); "
-              f"sphere F1 {sp.f1:.3f}", flush=True)
+              f"{o.length_error_median:.3f} width {o.width_error_median:.3f}; regionprops F1 {b.f1:.3f} (level "
+              f"{level:.2f}, dark {dark}); sphere F1 {sp.f1:.3f}", flush=True)
     return pd.DataFrame(rows), times
 
 
@@ -199,7 +200,8 @@ def ellipsoids_table(args, rods_model) -> pd.DataFrame:
         o, b = rods.scores_from(ours), rods.scores_from(base)
         rows.append({"look": look, "ellipsoids": o.tp + o.fn, "F1 ours": o.f1, "F1 regionprops": b.f1,
                      "angle med ours": o.angle_median, "angle p90 ours": o.angle_p90,
-                     "angle med rp": b.angle_median, "len err med ours": o.length_error_median})
+                     "angle med rp": b.angle_median, "len err med ours": o.length_error_median,
+                     "width err med ours": o.width_error_median, "width err med rp": b.width_error_median})
     return pd.DataFrame(rows)
 
 

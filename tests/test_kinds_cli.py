@@ -293,7 +293,8 @@ def test_synth_refuses_an_area_fraction_it_would_not_draw(tmp_path, capsys, kind
 
 @pytest.mark.parametrize("side", [16, 24])
 def test_synth_of_chains_on_too_small_an_image_says_the_smallest(tmp_path, capsys, side):
-    code, _, err = run_cli(capsys, "synth", tmp_path / "p", "--kind", "chains", "--shape", side, side, "--n", "1")
+    code, _, err = run_cli(capsys, "synth", tmp_path / "p", "--kind", "chains", "--shape", side, side, "--n", "1",
+                           "--radius", "4", "12")
     assert code == 2 and err.count("\n") == 1 and "too small for beads of radius up to 12 px: it takes at least " \
         "25 x 25 px" in err
     assert not (tmp_path / "p").exists()

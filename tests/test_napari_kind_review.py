@@ -302,7 +302,7 @@ def test_closing_the_dock_with_its_x_puts_its_layers_away_and_the_reopened_dock_
     # Only the reopened dock's session hears the layer: what it shows is what is saved.
     layer.selected_data = {0}
     layer.remove_selected()
-    assert len(session.tables[0]) == found - 1 and session.actions == [("edit", 0)]
+    assert len(session.tables[0]) == found - 1 and session.actions == [("edit", 0, False)]
     again.review.accept_frame()
     saved = session.project.load_frame(0)
     assert len(saved) == layer.nshapes == found - 1 and set(saved["source"]) == set(layer.features["source"]) == {
@@ -611,8 +611,8 @@ def test_undo_and_the_status_line_follow_edits_frames_and_a_reviewed_frame_detec
     lines[0][1, 1:] += 3.0  # a tip dragged
     layer.data = lines
     widget.review.undo()
-    widget.review.undo()
-    assert not undo.isEnabled() and widget.status.text().startswith(f"{found} rods on frame 0 (edited)")
+    widget.review.undo()  # every edit undone: the frame is as detected, not edited
+    assert not undo.isEnabled() and widget.status.text().startswith(f"{found} rods on frame 0 (not reviewed)")
     viewer.dims.set_current_step(0, 1)
     assert widget.status.text() == "frame 1 not detected yet: Detect finds rods in it"
     viewer.dims.set_current_step(0, 0)
@@ -656,10 +656,15 @@ def test_un_accept_takes_back_a_frame_accepted_before_the_dock_was_reopened(make
     assert session.project.reviewed_frames == [] and not review.unaccept_button.isEnabled()
     pd.testing.assert_frame_equal(session.tables[0], accepted)  # as it is: only its review is taken back
     assert widget.status.text().startswith(f"{len(accepted)} rods (not reviewed)")
-    # Accepted and un-accepted in this session, its acceptance is no longer Undo's to take back.
+    # Accepted and un-accepted in this session: Undo accepts it again, then takes back the acceptance.
     review.accept_frame()
     review.unaccept()
-    assert session.actions == [] and not review.undo_button.isEnabled()
+    review.undo()
+    assert session.project.reviewed_frames == [0]
+    review.undo()
+    assert session.project.reviewed_frames == []
+    review.undo()  # the first Un-accept: the acceptance of the earlier session is back
+    assert session.project.reviewed_frames == [0] and not review.undo_button.isEnabled()
 
 
 def test_the_dock_refuses_to_link_two_chain_ends_far_apart(make_napari_viewer, qtbot, project_home):

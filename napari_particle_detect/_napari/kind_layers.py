@@ -1,9 +1,11 @@
 """Rods and chains tables <-> napari layers (the kinds' layer adaptors, thin over kinds/rods.py and kinds/chains.py).
 
-* Rods: a Shapes layer of lines, tip to tip. Dragging a tip changes the rod's length and angle, a new
-  line is a new rod, deleting a line removes it: the table is rebuilt from the lines.
-* Chains: a Points layer of beads (features ``chain``, ``index``, ``score``, ``source``) holding the
-  data, and a Shapes layer of paths drawn through each chain's beads (a ring's path closes).
+* Rods: a Shapes layer of lines, tip to tip, each as wide as its rod (feature ``width``). Dragging a tip
+  changes the rod's length and angle, a new line is a new rod, deleting a line removes it: the table is
+  rebuilt from the lines.
+* Chains: a Points layer of beads (features ``chain``, ``index``, ``score``, ``source``, ``closed`` and
+  ``ring_beads``, a ring's bead count when drawn) holding the data, and a Shapes layer of paths drawn
+  through each chain's beads (a ring's path closes).
 """
 
 from __future__ import annotations
@@ -12,11 +14,15 @@ import numpy as np
 import pandas as pd
 
 from ..kinds import rods
-from ..projects.chain_edits import close_index_gaps
+from ..projects.chain_edits import RING_BEADS, close_index_gaps, ring_sizes
 from ..synthetic.rods import rod_table
 from .layers import SOURCE_COLOURS
 
+# A rod's line is drawn as wide as the rod, see-through, so the rod under it shows whether its width is right
+# (the width a round learns); a rod of unknown width (drawn before widths could be set) at its table's
+# typical width, or ROD_EDGE_WIDTH where none is known.
 ROD_EDGE_WIDTH = 2.0
+ROD_OPACITY = 0.3
 # A rod is at least as long as it is wide (its caps are part of its length), and the generator draws
 # no rod narrower than 4 px (synthetic/rods.py, RodConfig.width_range): a shorter line is a click of the
 # line tool, not a rod.
@@ -38,12 +44,20 @@ def rods_layer_data(table: pd.DataFrame, name: str, ndim: int = 2) -> tuple:
     features = pd.DataFrame({"score": table["score"].to_numpy(float) if "score" in table else np.full(len(table), np.nan),
                              "width": table["width"].to_numpy(float) if "width" in table else np.full(len(table), np.nan),
                              "source": source.to_numpy()})
+    widths = rod_line_widths(features["width"].to_numpy(float))
     kwargs = {"name": name, "shape_type": "line", "features": features,
               "feature_defaults": {"score": np.nan, "width": np.nan, "source": "added"},
-              "edge_width": ROD_EDGE_WIDTH,
+              "edge_width": list(widths) if len(widths) else ROD_EDGE_WIDTH, "opacity": ROD_OPACITY,
               # One colour per line by source (Shapes take no colour-cycle dictionary); new lines: 'added'.
               "edge_color": [SOURCE_COLOURS.get(s, "cyan") for s in source] if len(table) else SOURCE_COLOURS["added"]}
     return lines, kwargs, "shapes"
+
+
+def rod_line_widths(widths: np.ndarray) -> np.ndarray:
+    """How wide each rod's line is drawn: its width, or for a rod of unknown width the others' median."""
+    widths = np.asarray(widths, float)
+    known = np.isfinite(widths) & (widths > 0)
+    return np.where(known, widths, float(np.median(widths[known])) if known.any() else ROD_EDGE_WIDTH)
 
 
 def is_rod_shape(shape_type: str, vertices: np.ndarray) -> bool:
@@ -94,10 +108,12 @@ def chain_layers_data(table: pd.DataFrame, name: str, ndim: int = 2) -> list[tup
                              "score": table["score"].to_numpy(float) if "score" in table else np.full(len(table), np.nan),
                              "source": source.to_numpy(),
                              "closed": table["closed"].to_numpy(int) if "closed" in table else np.zeros(len(table), int)})
+    features[RING_BEADS] = ring_sizes(features.assign(frame=table["frame"].to_numpy(int)))
     beads = (table[columns].to_numpy(float).reshape(-1, ndim),
              {"name": f"{name} beads", "features": features, "size": 6.0, "face_color": "transparent",
               "border_color": "source", "border_color_cycle": SOURCE_COLOURS, "border_width": 0.15,
-              "feature_defaults": {"chain": -1, "index": 0, "score": np.nan, "source": "added", "closed": 0}},
+              "feature_defaults": {"chain": -1, "index": 0, "score": np.nan, "source": "added", "closed": 0,
+                                   RING_BEADS: 0}},
              "points")
     return [beads, (chain_paths(table, ndim), {"name": f"{name} chains", "shape_type": "path", "edge_width": 1.5,
                                                "edge_color": "orange"}, "shapes")]
@@ -122,8 +138,9 @@ def table_from_beads(data: np.ndarray, features: pd.DataFrame | None) -> pd.Data
     """The chains table (frame, y, x, score, chain, index, closed, source) from a beads Points layer.
 
     Beads the user added (chain -1) become chains of one; each chain's indices are renumbered 0..n-1
-    in their order, a deleted inner bead's neighbours bonded only where they touch, the chain split
-    there otherwise (:func:`~napari_particle_detect.projects.chain_edits.close_index_gaps`).
+    in their order, a deleted bead's neighbours (a ring's too, its first or last bead included) bonded
+    only where they touch, the chain split (a ring opened) there otherwise
+    (:func:`~napari_particle_detect.projects.chain_edits.close_index_gaps`).
     """
     data = np.asarray(data, float).reshape(-1, np.shape(data)[-1] if np.ndim(data) == 2 else 2)
     n = len(data)
@@ -137,6 +154,8 @@ def table_from_beads(data: np.ndarray, features: pd.DataFrame | None) -> pd.Data
         "closed": features["closed"].to_numpy(int) if "closed" in features else np.zeros(n, int),
         "source": features["source"].astype(str).to_numpy() if "source" in features else np.full(n, "added"),
     })
+    if RING_BEADS in features:  # a ring's last beads deleted leave no gap in its indices: its size tells
+        table[RING_BEADS] = features[RING_BEADS].fillna(0).to_numpy(int)
     free = table["chain"] < 0
     start = int(table["chain"].max()) + 1 if (~free).any() else 0
     table.loc[free, "chain"] = np.arange(start, start + int(free.sum()))

@@ -15,11 +15,13 @@ import numpy as np
 import pandas as pd
 from napari.layers import Image
 from napari.layers.base import ActionType
+from napari.utils.colormaps.standardize_color import transform_color
 from napari.utils.notifications import show_info
 from qtpy.QtCore import QTimer
 
 from ..errors import ParticleDetectError
 from ..kinds import chains
+from ..projects.chain_edits import RING_BEADS, ring_sizes
 from ..projects.kinds_project import (
     accept_kind_frame, accept_kind_region, all_kind_frames, detections, kind_model_path, load_kind_frame,
     open_kind_project, save_kind_frame, typical_size,
@@ -29,9 +31,10 @@ from ..projects.review import Proposal, rank_frames, rank_regions
 from .annotation import image_path, placement
 from .history import FrameHistory
 from .kind_layers import (
-    chain_layers_data, chain_paths, park, refill, rods_layer_data, table_from_beads, table_from_rod_lines,
-    why_not_a_rod,
+    chain_layers_data, chain_paths, park, refill, rod_line_widths, rods_layer_data, table_from_beads,
+    table_from_rod_lines, why_not_a_rod,
 )
+from .layers import SOURCE_COLOURS
 from .proposals import key, proposal_box
 from .regions import Box, RegionLayers, zoom_to_box
 
@@ -46,18 +49,22 @@ COMPARED = {"rods": ["y", "x", "angle", "length", "width"], "chains": ["y", "x",
 class KindSession:
     """One image reviewed for one kind: the project, its layers, the acceptance history."""
 
-    def __init__(self, viewer, image: Image, kind: str, on_change: Callable[[], None] | None = None) -> None:
+    def __init__(self, viewer, image: Image, kind: str, on_change: Callable[[], None] | None = None,
+                 on_selection: Callable[[], None] | None = None) -> None:
         self.viewer, self.image, self.kind = viewer, image, kind
         # Called once the saved tables or acceptances changed, whoever changed them (an edit in a layer, most
         # often, which no button of the dock sees): the dock's Undo and counts follow.
         self.on_change = on_change
+        # Called when the rods selected in the layer change: the dock shows their width.
+        self.on_selection = on_selection
         self.stack = image.ndim == 3
         self.project = open_kind_project(kind, image_path(image), image.name, image.data)
         self.regions = KindRegionLayers(viewer, image, placement(image), on_deleted=self._regions_deleted,
                                         label=f"{image.name} {kind}")
         self.regions.adopt()  # parked by a session put away before, or left by a dock closed before
         self.history = FrameHistory()
-        # What Undo takes back, last first: ("accept", frame, region or None, table before) or ("edit", frame).
+        # What Undo takes back, last first: ("accept", frame, region or None, table before), ("unaccept", frame,
+        # None, table accepted) or ("edit", frame, whether the frame held edits before).
         self.actions: list[tuple] = []
         self.tables: dict[int, pd.DataFrame] = {}
         # Which frames the user edited since they were last detected is the project's (Project.edited_frames):
@@ -69,6 +76,7 @@ class KindSession:
         self._heard: list = []  # the layers whose edits reach this session (until it is put away)
         self._away = False
         self._seen = 0  # rods or beads in the main layer after its last finished edit
+        self._widths_drawn = np.zeros(0)  # the rods' lines' widths after the last edit: a change is a width set
         self.restore()
 
     # ---- layers ------------------------------------------------------------------------------
@@ -87,12 +95,19 @@ class KindSession:
     def _hear(self, layer) -> None:
         if layer not in self._heard:
             layer.events.data.connect(self._on_data)
+            if self.kind == "rods":
+                # napari's edge-width slider sets the selected lines' widths: their rods' (_on_edge_width).
+                layer.events.edge_width.connect(self._on_edge_width)
+                layer.selected_data.events.items_changed.connect(self._selection_changed)
             self._heard.append(layer)
 
     def _stop_hearing(self) -> None:
         """A session put away (or of a closed dock) hears no more edits: the next one for these layers does."""
         for layer in self._heard:
             layer.events.data.disconnect(self._on_data)
+            if self.kind == "rods":
+                layer.events.edge_width.disconnect(self._on_edge_width)
+                layer.selected_data.events.items_changed.disconnect(self._selection_changed)
         self._heard = []
 
     def restore(self) -> None:
@@ -138,6 +153,7 @@ class KindSession:
         finally:
             self._quiet = False
         self._seen = len(self.main_layer.data)
+        self._note_widths()
         self.viewer.layers.selection.active = self.main_layer
 
     def layer_table(self) -> pd.DataFrame:
@@ -174,6 +190,7 @@ class KindSession:
             self._take_added()
             return
         self._seen = len(self.main_layer.data)
+        self._note_widths()
         self.sync()
 
     def _take_added(self) -> None:
@@ -187,6 +204,7 @@ class KindSession:
             new = self._refuse_non_rods(new)
         self._mark_added(new)
         self._seen = len(self.main_layer.data)
+        self._note_widths()
         self.sync()
 
     def _refuse_non_rods(self, rows: list[int]) -> list[int]:
@@ -209,8 +227,9 @@ class KindSession:
         return [row - sum(gone < row for gone in refused) for row in kept]
 
     def _mark_added(self, rows: list[int]) -> None:
-        """A rod drawn or a bead placed by hand is 'added', unscored, and a bead a chain of its own,
-        whatever napari copied from the last selection into the new one's features."""
+        """A rod drawn or a bead placed by hand is 'added', unscored, a rod as wide as its frame's typical
+        rod (drawn so, to be seen and set), and a bead a chain of its own, whatever napari copied from
+        the last selection into the new one's features."""
         layer = self.main_layer
         if not rows:
             return
@@ -221,11 +240,129 @@ class KindSession:
             features.loc[rows, "chain"] = -1
             features.loc[rows, "index"] = 0
             features.loc[rows, "closed"] = 0
+            features.loc[rows, RING_BEADS] = 0
+        else:
+            features.loc[rows, "width"] = self._typical_widths(rows, features["width"].to_numpy(float))
         self._quiet = True
         try:
             layer.features = features
+            if self.kind == "rods":
+                layer.edge_width = list(rod_line_widths(features["width"].to_numpy(float)))
+                # napari draws a new line in the colour of the last rod selected, a model's rod's often.
+                colours = np.array(layer.edge_color)
+                colours[rows] = transform_color(SOURCE_COLOURS["added"])[0]
+                layer.edge_color = colours
         finally:
             self._quiet = False
+
+    # ---- rod widths ------------------------------------------------------------------------------
+    def _typical_widths(self, rows: list[int], widths: np.ndarray) -> np.ndarray:
+        """For the rods in ``rows`` (drawn by hand), their frame's median known width among the other rods,
+        or the width a round gives a rod on a frame with none known (learning/kinds_rounds.DEFAULT_WIDTH)."""
+        from ..learning.kinds_rounds import DEFAULT_WIDTH
+
+        frames = self._rod_frames()
+        others = np.ones(len(widths), bool)
+        others[rows] = False
+        out = []
+        for row in rows:
+            known = widths[others & (frames == frames[row]) & np.isfinite(widths)]
+            out.append(float(np.median(known)) if len(known) else DEFAULT_WIDTH)
+        return np.array(out)
+
+    def _rod_frames(self) -> np.ndarray:
+        data = self.main_layer.data
+        return np.array([int(round(float(v[0][0]))) if np.shape(v)[1] == 3 else 0 for v in data], int)
+
+    def _note_widths(self) -> None:
+        layer = self.main_layer
+        if self.kind == "rods" and layer is not None:
+            self._widths_drawn = np.asarray(layer.edge_width, float)
+
+    def selected_widths(self) -> np.ndarray:
+        """The widths of the rods selected in the rods layer (NaN: a rod whose width is not known)."""
+        layer = self.main_layer
+        if self.kind != "rods" or layer is None or not len(layer.selected_data):
+            return np.zeros(0)
+        return layer.features["width"].to_numpy(float)[sorted(layer.selected_data)]
+
+    def set_rod_width(self, width: float) -> int:
+        """Give the rods selected in the rods layer this width (px), saved at once and undoable like any edit;
+        their lines are drawn that wide. Returns how many rods were set."""
+        layer = self.main_layer
+        if self.kind != "rods" or layer is None:
+            raise ParticleDetectError("a width is set on rods: detect rods first")
+        rows = sorted(layer.selected_data)
+        if not rows:
+            raise ParticleDetectError(f"select the rods to set in '{layer.name}' first (select mode: click a rod, "
+                                      "Shift+click more)")
+        widths = np.full(len(rows), float(width))
+        problem = self._width_problem(rows, widths)
+        if problem is not None:
+            raise ParticleDetectError(problem)
+        self._quiet = True
+        try:
+            layer.current_edge_width = float(width)  # napari's edge-width slider shows it too
+        finally:
+            self._quiet = False
+        self._take_widths(rows, widths)
+        return len(rows)
+
+    def _take_widths(self, rows, widths: np.ndarray) -> None:
+        """The rods in ``rows`` get ``widths``, their lines drawn so; saved at once."""
+        layer = self.main_layer
+        features = layer.features.copy()
+        features.loc[rows, "width"] = widths
+        drawn = np.asarray(layer.edge_width, float)
+        drawn[rows] = widths
+        self._quiet = True
+        try:
+            layer.features = features
+            layer.edge_width = list(drawn)
+        finally:
+            self._quiet = False
+        self._widths_drawn = drawn
+        self.sync()
+
+    def _width_problem(self, rows, widths: np.ndarray) -> str | None:
+        """Why these rods cannot take these widths (None when they can): a rod is at least as long as it is wide."""
+        lengths = np.array([float(np.hypot(*(np.asarray(v)[-1, -2:] - np.asarray(v)[0, -2:])))
+                            for v in (self.main_layer.data[r] for r in rows)])
+        if np.any(~(widths > 0)):
+            return f"a rod's width must be positive, not {float(widths[np.argmax(~(widths > 0))]):g} px"
+        too_wide = widths > lengths
+        if too_wide.any():
+            i = int(np.argmax(too_wide))
+            return (f"a rod {lengths[i]:.1f} px long cannot be {widths[i]:g} px wide (a rod is at least as long as it "
+                    "is wide): drag its tips apart first, or give it a smaller width")
+        return None
+
+    def _on_edge_width(self, event=None) -> None:
+        """Lines drawn wider or narrower (napari's edge-width slider, on the selected ones) set their rods'
+        widths, saved at once; a width no rod can have is taken back, saying why."""
+        layer = self.main_layer
+        if self._quiet or layer is None:
+            return
+        drawn = np.asarray(layer.edge_width, float)
+        if len(drawn) != len(self._widths_drawn):  # mid-edit (a line being drawn): its end notes the widths
+            return
+        rows = np.flatnonzero(~np.isclose(drawn, self._widths_drawn))
+        if not len(rows):
+            return  # napari says so on every selection too
+        problem = self._width_problem(rows, drawn[rows])
+        if problem is None:
+            self._take_widths(rows, drawn[rows])
+            return
+        self._quiet = True
+        try:
+            layer.edge_width = list(self._widths_drawn)
+        finally:
+            self._quiet = False
+        show_info(f"'{layer.name}': {problem}")
+
+    def _selection_changed(self, event=None) -> None:
+        if self.on_selection is not None and not self._away:
+            self.on_selection()
 
     def sync(self) -> list[int]:
         """Save every frame whose rods or beads the user changed; returns those frames. Without the layer
@@ -242,9 +379,10 @@ class KindSession:
             if before is None and not len(now):
                 continue
             self.history.record(frame, before if before is not None else now.iloc[:0])
+            held_edits = frame in self.project.edited_frames
             self.project.mark_edited(frame)  # before the edit is written: a session closed after it still knows
             self._save(frame, now)
-            self.actions.append(("edit", frame))
+            self.actions.append(("edit", frame, held_edits))
             changed.append(frame)
         if changed and self.kind == "chains":
             self._redraw_paths()
@@ -276,6 +414,7 @@ class KindSession:
         features = layer.features.copy()
         for column in ("chain", "index", "closed"):
             features[column] = changed[column].to_numpy()
+        features[RING_BEADS] = ring_sizes(changed)  # a ring linked or opened: its size from now on
         self._quiet = True
         try:
             layer.features = features
@@ -336,7 +475,7 @@ class KindSession:
                 continue
             if over_edits:
                 self.history.record(frame, saved)
-                self.actions.append(("edit", frame))
+                self.actions.append(("edit", frame, True))
                 self.replaced_edits.append(frame)
             elif frame not in edited:
                 self.history.forget(frame)
@@ -426,14 +565,24 @@ class KindSession:
             self._unaccept(frame, region, by_undo=True)
             self._save(frame, before)
             what = f"frame {frame} un-accepted" if region is None else f"a region of frame {frame} un-accepted"
+        elif action[0] == "unaccept":
+            _, frame, _, accepted = action
+            accept_kind_frame(self.project, frame, accepted)
+            self.tables[frame] = load_kind_frame(self.project, frame)
+            what = f"frame {frame} accepted again"
         else:
+            _, frame, held_edits = action
             restored = self.history.undo(frame, self.tables.get(frame, self.frame_table(frame).iloc[:0]))
             if restored is None:
                 raise ParticleDetectError("nothing to undo")
-            # Edits an undo brought back (from under a detection) are edits again: the next Detect must keep them
-            # one Undo away, not forget them.
-            self.project.mark_edited(frame)
+            # The frame is edited as it was before this edit: its detection again when that edit was the first,
+            # and edits brought back from under a detection are edits again (the next Detect keeps them one Undo
+            # away, not forgets them).
+            if held_edits:
+                self.project.mark_edited(frame)
             self._save(frame, restored.table)
+            if not held_edits:  # only once saved: a frame that could not be is as edited as it was
+                self.project.clear_edited([frame])
             what = f"the last edit of frame {frame} undone"
         self.regions.show_accepted(self.project.regions())
         self.redraw()
@@ -442,11 +591,15 @@ class KindSession:
 
     def unaccept_frame(self, frame: int) -> None:
         """``frame`` back to unreviewed, its rods or beads as they are now: also a frame accepted in an earlier
-        session, which this session's Undo does not reach."""
+        session, which this session's Undo does not reach. Undo accepts it again."""
         self.sync()
+        frame = int(frame)
         if not self.project.is_reviewed(frame):
             raise ParticleDetectError(f"frame {frame} is not accepted")
-        self._unaccept(frame, None)
+        accepted = self.tables[frame] if frame in self.tables else self.frame_table(frame)
+        self.project.unaccept_frame(frame)
+        # An Undo step like Accept: the acceptances before it stay Undo's to take back, once it is undone.
+        self.actions.append(("unaccept", frame, None, accepted))
         self._changed()
 
     def _unaccept(self, frame: int, region: Region | None, by_undo: bool = False) -> None:

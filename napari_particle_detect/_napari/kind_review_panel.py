@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from napari.utils.notifications import show_info
-from qtpy.QtWidgets import QComboBox, QFileDialog, QGridLayout, QGroupBox, QLabel, QPushButton
+from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QGroupBox, QLabel, QPushButton
 
 from ..errors import ParticleDetectError
 from ..kinds.registry import write_kind_table
@@ -18,8 +19,9 @@ from .proposals import MODES
 from .regions import box_text
 
 HINT = {
-    "rods": "Edit the rods layer: select a line and drag a tip to fix its length and angle, draw a line (L) "
-            "to add a rod, select and Delete to remove one. Every edit is saved at once.",
+    "rods": "Edit the rods layer: select a line and drag a tip to fix its length and angle, set the selected "
+            "rods' width above (each line is drawn as wide as its rod), draw a line (L) to add a rod, select and "
+            "Delete to remove one. Every edit is saved at once.",
     "chains": "Edit the beads layer: drag a bead, add one (P; it starts a chain of its own), select and Delete; "
               "select two beads to link two chain ends or cut the bond between neighbours. Paths follow the "
               "beads. Every edit is saved at once.",
@@ -50,6 +52,8 @@ class KindReviewPanel(QGroupBox):
              "two chains become one (the two ends of one chain close a ring)", 3, 0, 1),
             ("Cut between 2", self.cut, "Remove the bond between the two selected neighbouring beads: the chain "
              "becomes two (a ring opens)", 3, 1, 1),
+            ("Set width", self.set_width, "Give the rods selected in the rods layer this width (what fine-tuning "
+             "learns as their width); their lines are drawn that wide", 4, 2, 1),
             ("Export CSV…", self.export, "Every frame's objects as the kind's CSV (chains: with the per-chain table "
              "beside it, NAME.chains.csv)", 5, 0, 3),
         ]
@@ -64,6 +68,15 @@ class KindReviewPanel(QGroupBox):
         self.mode_combo = QComboBox()
         self.mode_combo.addItems([f"by {mode}" for mode in MODES])
         grid.addWidget(self.mode_combo, 3, 2)  # under Review next
+        self.width_label = QLabel("")
+        self.width_spin = QDoubleSpinBox()
+        self.width_spin.setRange(0.5, 200.0)
+        self.width_spin.setDecimals(1)
+        self.width_spin.setSingleStep(0.5)
+        self.width_spin.setSuffix(" px")
+        self.width_spin.setToolTip("The selected rods' width, as saved; change it and press Set width")
+        grid.addWidget(self.width_label, 4, 0)
+        grid.addWidget(self.width_spin, 4, 1)
         grid.addWidget(self.hint, 6, 0, 1, 3)
         self.undo_button, self.unaccept_button = self.buttons["Undo"], self.buttons["Un-accept"]
         self.refresh()
@@ -80,6 +93,9 @@ class KindReviewPanel(QGroupBox):
             button.setEnabled(session is not None)
         for label in ("Link 2 ends", "Cut between 2"):
             self.buttons[label].setVisible(session is not None and session.kind == "chains")
+        for widget in (self.width_label, self.width_spin, self.buttons["Set width"]):
+            widget.setVisible(session is not None and session.kind == "rods")
+        self.show_selected_width()
         if session is None:
             self.status.setText("")
             self.hint.setText("")
@@ -109,6 +125,30 @@ class KindReviewPanel(QGroupBox):
         session.unaccept_frame(frame)
         self.refresh()
         show_info(f"frame {frame} un-accepted, its {_objects(session.kind)} kept as they are")
+
+    def show_selected_width(self) -> None:
+        """The width box shows the selected rods' width (their median, where they differ)."""
+        session = self._session()
+        widths = session.selected_widths() if session is not None else np.zeros(0)
+        known = widths[np.isfinite(widths)]
+        if len(known):
+            self.width_spin.setValue(float(np.median(known)))
+        self.buttons["Set width"].setEnabled(len(widths) > 0)
+        rods = f"{len(widths)} rods" if len(widths) > 1 else "the rod"
+        if not len(widths):
+            self.width_label.setText("Width: select rods")
+        elif len(known) < len(widths):
+            self.width_label.setText(f"Width of {rods}: {len(widths) - len(known)} not known")
+        elif np.ptp(known) > 0.05:
+            self.width_label.setText(f"{rods}: {known.min():.1f}–{known.max():.1f} px")
+        else:
+            self.width_label.setText(f"Width of {rods}")
+
+    @reports_errors
+    def set_width(self) -> None:
+        width = round(self.width_spin.value(), self.width_spin.decimals())
+        count = self.session().set_rod_width(width)
+        show_info(f"{count} rod{'s' * (count != 1)} {width:g} px wide, saved")
 
     @reports_errors
     def draw_box(self) -> None:

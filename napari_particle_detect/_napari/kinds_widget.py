@@ -150,7 +150,8 @@ class KindsWidget(ClosingDock, QWidget):
         if name and name in self.viewer.layers and not self.rounds.running():
             try:
                 self.session = KindSession(self.viewer, self.viewer.layers[name], kind,
-                                           on_change=self._session_changed)
+                                           on_change=self._session_changed,
+                                           on_selection=self.review.show_selected_width)
             except ParticleDetectError as exc:
                 report(exc)
         if self.session is not None:
@@ -275,7 +276,8 @@ class KindsWidget(ClosingDock, QWidget):
         session = self.session
         if session is None:
             return
-        session.on_change = None  # its edits from now on are saved, not shown in a dock that is going
+        # Its edits from now on are saved, not shown in a dock that is going.
+        session.on_change = session.on_selection = None
         try:
             if put_layers_away:
                 self.session = None

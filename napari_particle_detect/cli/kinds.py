@@ -8,6 +8,7 @@ import argparse
 import json
 import logging
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,13 +26,17 @@ def cmd_synth_kind(args: argparse.Namespace) -> int:
     from ..files.io import atomic_write_text, staged_folder
     from ..kinds.registry import table_csv
     from ..synthetic.spheres import SynthConfig
-    from ..synthetic.chains import ChainConfig, synthesize_chains
+    from ..synthetic.chains import TRAINING_BEAD_RADIUS, ChainConfig, synthesize_chains
     from ..synthetic.rods import ROD_LOOKS, RodConfig, expected_count, synthesize_rods
 
     if args.area_fraction > MAX_AREA_FRACTION:
         raise ParticleDetectError(f"--area-fraction {args.area_fraction:g}: {args.kind} are drawn to an area fraction "
                                   f"of at most {MAX_AREA_FRACTION:g}; give {MAX_AREA_FRACTION:g} or less")
-    optics = SynthConfig(shape=tuple(args.shape), look=args.look, radius_range=tuple(sorted(args.radius)),
+    # --radius's default is the spheres'; chains' beads are drawn at the size the chains model learnt unless
+    # it is given (beads of 4-12 px radius, the spheres' default, are partly beyond it).
+    given_radius = args.kind != "chains" or "radius" in getattr(args, "given", set())
+    radius = tuple(sorted(args.radius)) if given_radius else TRAINING_BEAD_RADIUS
+    optics = SynthConfig(shape=tuple(args.shape), look=args.look, radius_range=radius,
                          area_fraction=args.area_fraction, bit_depth=args.bit_depth)
     if args.kind == "chains":
         config = ChainConfig(optics=optics, area_fraction=args.area_fraction,
@@ -55,7 +60,7 @@ def cmd_synth_kind(args: argparse.Namespace) -> int:
     samples = [make(config, seed=args.seed + i) for i in range(args.n)]
     with staged_folder(args.outdir) as staging:  # all files or none
         if args.stack:
-            tifffile.imwrite(staging / "stack.tif", np.stack([s.image for s in samples]), photometric="minisblack")
+            write_stack(staging / "stack.tif", [s.image for s in samples])
             table = pd.concat([s.table.assign(frame=i) for i, s in enumerate(samples)], ignore_index=True)
             atomic_write_text(staging / "stack.csv", table_csv(_ordered(table)))
         else:
@@ -66,6 +71,14 @@ def cmd_synth_kind(args: argparse.Namespace) -> int:
                                                         **config.to_dict()}, indent=2, default=str))
     log.info("wrote %d image(s) with %s to %s", args.n, _drawn(samples, args), args.outdir)
     return 0
+
+
+def write_stack(path: Path, images: list[np.ndarray]) -> None:
+    """Synthetic frames as one TIFF stack that names its axes (ImageJ's TYX), so that reading it back takes
+    it for frames without a word about a volume it might be."""
+    import tifffile
+
+    tifffile.imwrite(path, np.stack(images), imagej=True, metadata={"axes": "TYX"})
 
 
 def _drawn(samples: list, args: argparse.Namespace) -> str:
@@ -186,6 +199,7 @@ def cmd_evaluate_kind(args: argparse.Namespace) -> int:
         raise ParticleDetectError("--tolerance: rods are matched within max(3 px, a quarter of each true rod's "
                                   "length); not with --kind rods")
     predicted, truth = read_kind_table(args.predicted, args.kind), read_kind_table(args.truth, args.kind)
+    refuse_frames_against_none(args.predicted, predicted, args.truth, truth, args.kind)
     predicted, truth, _ = paired_files(args, predicted, truth)
     if args.kind == "rods":
         scores, _ = rods.evaluate_rods(predicted, truth)
@@ -197,6 +211,21 @@ def cmd_evaluate_kind(args: argparse.Namespace) -> int:
     else:
         print("\n".join(f"{k:>22}  {v:.4f}" if isinstance(v, float) else f"{k:>22}  {v}" for k, v in pooled.items()))
     return 0
+
+
+def refuse_frames_against_none(predicted_path: Path, predicted: pd.DataFrame, truth_path: Path, truth: pd.DataFrame,
+                               kind: str) -> None:
+    """One ParticleDetectError where one table has no frame column (read as frame 0) and the other holds
+    several frames of one image: the other frames' objects would be scored as false or missed, silently."""
+    for path, other_path, other in ((truth_path, predicted_path, predicted), (predicted_path, truth_path, truth)):
+        if "frame" in {str(c).strip() for c in pd.read_csv(path, nrows=0).columns}:
+            continue
+        frames = other.groupby("file")["frame"].nunique().max() if "file" in other else other["frame"].nunique()
+        if frames > 1:
+            raise ParticleDetectError(
+                f"{path}: no frame column, while {other_path} holds {frames} frames of an image: it would be "
+                f"scored as frame 0 and the {kind} of the other frames as false or missed; give it a frame column "
+                "(the frame of each row), or score tables of one frame")
 
 
 def scores_json(scores: dict) -> str:

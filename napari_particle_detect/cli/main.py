@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "needs a seed at least N past its training set's")
     synth.add_argument("--look", choices=LOOKS, default="fluorescent", help="optics the images imitate")
     synth.add_argument("--radius", type=number_in(1.0, 500.0), nargs=2, default=(4.0, 12.0), metavar=("LO", "HI"),
-                       help="particle radii drawn from LO to HI px")
+                       help="particle radii drawn from LO to HI px (chains: 3.5 9 by default, the chains model's "
+                            "training range)")
     synth.add_argument("--shape", type=number_in(16, 8192, whole=True), nargs=2, default=(256, 256), metavar=("H", "W"),
                        help="image height and width in px")
     synth.add_argument("--bit-depth", type=int, choices=(8, 16), default=16, help="bits per pixel of the TIFFs")
@@ -338,6 +339,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
         return cmd_synth_kind(args)
     from .checks import check_synth_output
+    from .kinds import write_stack
     from ..files.io import staged_folder, write_centres
     from ..synthetic.spheres import SynthConfig, synthesize
 
@@ -349,7 +351,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
     samples = [synthesize(config, seed=args.seed + i) for i in range(args.n)]
     with staged_folder(args.outdir) as staging:  # all files or none, never a truncated image
         if args.stack:
-            tifffile.imwrite(staging / "stack.tif", np.stack([s.image for s in samples]), photometric="minisblack")
+            write_stack(staging / "stack.tif", [s.image for s in samples])
             table = pd.concat(
                 [pd.DataFrame({"frame": i, "y": s.centres[:, 0], "x": s.centres[:, 1]}) for i, s in enumerate(samples)]
             )

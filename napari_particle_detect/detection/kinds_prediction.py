@@ -1,8 +1,9 @@
 """Detection for the kinds beyond spheres: frames -> the model's maps (all heads) -> the kind's table.
 
-Frames are normalised as for spheres and run through the network in the same overlapping tiles
-(:func:`tiling.plan_tiles`), at the pixel scale they come in (rods and chains models are trained on
-widths and bead sizes of 4-18 px, so no resampling). The kind's module decodes each frame's maps.
+Frames are normalised as for spheres, an uneven background subtracted as for spheres, and run through
+the network in the same overlapping tiles (:func:`tiling.plan_tiles`), at the pixel scale they come in:
+rods of any width, chains whose beads are of a size the model takes (:func:`bead_scale`; others are
+resampled to it). The kind's module decodes each frame's maps.
 """
 
 from __future__ import annotations
@@ -15,22 +16,40 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .choices import DEFAULT_TILE, check_count, check_progress, check_threshold
+from .choices import DEFAULT_TILE, applied_threshold, check_count, check_progress, check_threshold
 from .devices import select_device
 from ..errors import ParticleDetectError
 from ..kinds.chains import count_chains
 from ..kinds.registry import get_kind
+from ..kinds.rod_width import measure_widths
 from ..models import DetectorModel, load_model_cached
 from ..models.registry import require_kind
 from .networks import prepare_network
 from .runtimes import runtime_record
-from .preprocessing import ConstantFrameError, NonFiniteFrameError, as_frames, check_frame, frame_indices, normalise
+from .percentiles import percentiles
+from .preprocessing import (
+    FLATTEN_BLOCK, PERCENTILES, ConstantFrameError, FrameRecord, NonFiniteFrameError, as_frames, check_frame,
+    frame_indices, normalise, uneven_background, without_spikes,
+)
 from ..shipped import WEIGHTS_DIR
+from .sizing import estimate_size, rescale_centres_back, rescale_frame, scale_for_diameter
+from ..synthetic.chains import TRAINING_BEAD_RADIUS
 from .stages import laid_out_for
 from .tiling import plan_tiles
 
 log = logging.getLogger(__name__)
 TILE_MARGIN = 64  # rods reach further than spheres: more context per tile
+
+# Beads whose size (sizing.estimate_size, in its own units) lies outside BEAD_DIAMETERS are resampled to
+# WORKING_BEAD_DIAMETER before detection; others are detected as they come, as ever. The chains model
+# learns beads 7-18 px across (TRAINING_BEAD_RADIUS), which the estimate reads 0.8 (fluorescent), 0.93
+# (opaque) and 1.05 (bright-field) times as large. On the benchmark's chains (area fraction 0.3, two images
+# per look and size), as they come: bond F1 0.24-0.39 for 5 px beads (read 4.5-5.8), 0.95-0.99 for 7-18 px
+# (read 5.8-18.8), 0.49 for fluorescent 22 px ones (read 17.4) and 0.77-0.81 for bright-field 20 px and
+# opaque 22 px ones (read 21.0, 20.5), down to 0 for 23-30 px beads; resampled to 12 px beads, 0.96-0.99
+# at every size from 5 to 30 px (10 or 15 px alike). So beads read outside 7-16 px are resampled.
+BEAD_DIAMETERS = (2 * TRAINING_BEAD_RADIUS[0], 16.0)
+WORKING_BEAD_DIAMETER = 12.0
 
 
 def shipped_model_path(kind: str):
@@ -104,8 +123,9 @@ def detect_kind(
 
     # As for spheres: batch norm folded into the convolutions, on the runtime made for the device.
     network = prepare_network(model, device, precision, runtime=runtime)
-    thr = model.card.threshold if threshold is None else float(threshold)
+    thr = applied_threshold(model.card, threshold)
     parts = []
+    scale, flattened = None, FrameRecord()
     for count, index in enumerate(indices, start=1):
         raw = np.asarray(stack[index])
         try:
@@ -120,14 +140,78 @@ def detect_kind(
             log.warning("%s frame %d: %s (a blank frame): nothing found; the rest of the stack is detected",
                         name, index, why)
         else:
-            maps = predict_maps(network, normalise(frame, invert=polarity == "dark"), device, tile)
-            parts.append(spec.decode(maps, thr, model.card.min_distance, frame=index))
+            if scale is None:  # from the first frame with something in it, for the whole stack
+                scale = bead_scale(frame, name) if kind == "chains" else 1.0
+            prepared, factors = network_frame(frame, scale, polarity == "dark", flattened)
+            maps = predict_maps(network, prepared, device, tile)
+            found = in_image_pixels(spec.decode(maps, thr, model.card.min_distance, frame=index), factors)
+            # The width head regresses toward 8 px: widths are measured in the frame as it came (its look
+            # told by its polarity, so never the inverted or flattened network input).
+            parts.append(measure_widths(found, frame) if kind == "rods" else found)
         if progress is not None:
             progress(count, len(indices))
+    if flattened.first is not None:
+        # As for spheres (prediction.iter_detect): a ramp subtracted unsaid would pass for the objects' own look.
+        log.warning("%s: uneven illumination, %s: subtracted before normalising in %d frame(s)", name,
+                    flattened.first.describe(), flattened.frames)
     parts = [p for p in parts if len(p)]
     table = pd.concat(parts, ignore_index=True) if parts else spec.decode(np.zeros((len(spec.heads), 8, 8), np.float32), 1.0)
     table.attrs.update({"kind": kind, "threshold": thr})
     return table
+
+
+def network_frame(frame: np.ndarray, scale: float, invert: bool,
+                  flattened: FrameRecord) -> tuple[np.ndarray, np.ndarray]:
+    """A checked ``frame`` as a kind's network reads it, and the per-axis factors it was resampled by
+    (``scale``): normalised as for spheres, an uneven background subtracted first where there is one
+    (preprocessing.FLATTEN_RATIO; recorded in ``flattened``). The kinds work at the scale spheres are
+    brought to (objects 4-18 px across), so the spheres' block serves: larger blocks, for long rods, make
+    a 2 x 2 grid of a 256 px frame that cannot see a vignette (the benchmark's rods under one of 8.5 times
+    their contrast, one image a cell: F1 0.37 in 128 px blocks, 0.87 in 64, 0.88 evenly lit), while no
+    evenly lit frame came near the rule's 0.95 in 64 px blocks (the background's variation over the
+    objects' contrast: at most 0.29 on the benchmark's rods, 0.19 on long dense ones, 0.77 on 600 training
+    draws of rods and chains)."""
+    if scale != 1.0:
+        # As for spheres (steps.HostSteps.prepare): spikes out first, which resampling would smear.
+        frame = without_spikes(frame)[0]
+    frame, factors = rescale_frame(frame, scale)
+    spikeless, _ = without_spikes(frame)
+    background = uneven_background(spikeless, *percentiles(spikeless, PERCENTILES), FLATTEN_BLOCK)
+    flattened.add(background)
+    # normalise measures the background again (only a frame past the rule pays for it): an even frame is
+    # normalised exactly as before flattening was done for the kinds.
+    return normalise(frame, invert, flatten_block=FLATTEN_BLOCK if background is not None else None), factors
+
+
+def bead_scale(frame: np.ndarray, name: str = "image") -> float:
+    """The factor that brings the beads of a chains ``frame`` to WORKING_BEAD_DIAMETER where they read
+    outside BEAD_DIAMETERS (said in one line), else 1: detected as they come. So is a frame whose beads
+    the estimate cannot size: too few stand out, or it reads them at the largest size it looks for, as it
+    does under a vignette of 8.5 times the beads' contrast (60 px for 12 px beads; flattened, they are
+    found as evenly lit). Two readings that disagree (crowded opaque beads) are both of the beads, and the
+    estimate's choice between them brings beads of 20-30 px to the working size (bond F1 0.99)."""
+    estimate = estimate_size(frame)
+    low, high = BEAD_DIAMETERS
+    # A size larger than the frame was read from too few pixels (prediction.check_diameter_fits).
+    sized = (estimate.confident or len(estimate.span) == 2) and estimate.diameter <= min(frame.shape)
+    if low <= estimate.diameter <= high or not sized:
+        return 1.0
+    scale = scale_for_diameter(estimate.diameter, WORKING_BEAD_DIAMETER)
+    trained = "-".join(f"{2 * r:g}" for r in TRAINING_BEAD_RADIUS)
+    log.warning("%s: the beads read about %.0f px across, outside the %g-%g px the chains model detects as they come "
+                "(it learnt %s px beads): each frame is resampled by %.2f to %g px beads for it, the table given in "
+                "the image's own pixels; if that size is wrong, resize the image so that the beads are %g-%g px "
+                "across", name, estimate.diameter, low, high, trained, scale, WORKING_BEAD_DIAMETER, low, high)
+    return scale
+
+
+def in_image_pixels(table: pd.DataFrame, factors: np.ndarray) -> pd.DataFrame:
+    """A chains ``table`` decoded from a frame resampled by ``factors`` with its beads back in the image's
+    pixels (rods are never resampled)."""
+    if len(table) == 0 or np.all(factors == 1.0):
+        return table
+    centres = rescale_centres_back(table[["y", "x"]].to_numpy(float), factors)
+    return table.assign(y=centres[:, 0], x=centres[:, 1])
 
 
 def detect_kind_file(path, options, model_path, device: torch.device,

@@ -5,7 +5,8 @@ Maps (the model card's ``heads``, in this order):
 
 * ``centre``: a Gaussian at every object's centre, combined by maximum (as :mod:`heatmap`);
 * ``cos2``, ``sin2``: the doubled angle, so 0 and 180 degrees are one value and nothing wraps;
-* ``log_length``, ``log_width``: log of length / LENGTH_UNIT and width / WIDTH_UNIT;
+* ``log_length``, ``log_width``: log of length / LENGTH_UNIT and width / WIDTH_UNIT (the width head is a
+  first guess that regresses toward WIDTH_UNIT: detection measures widths in the image, :mod:`rod_width`);
 * ``tips``: a Gaussian at both tips, which a network sees locally even for rods longer than its reach.
 
 The orientation and size maps are taught only near centres (REGRESSION_RADIUS), where decoding reads them.
@@ -136,7 +137,10 @@ def decode(maps: np.ndarray, threshold: float = 0.4, min_distance: int = 2, fram
     15 of 24 cells, worse in 7) at the same length and orientation errors (results/anisotropic_tips.txt).
 
     Objects of aspect EDGE_MIN_ASPECT or more whose centre lies within ``edge_margin`` px of the frame's
-    edge are left out (see EDGE_MARGIN)."""
+    edge are left out (see EDGE_MARGIN).
+
+    Widths are the width head's, pulled toward WIDTH_UNIT (12 px objects read as about 10, 5 px ones as
+    about 7); given the frame, :func:`rod_width.measure_widths` measures them in it."""
     peaks = find_peaks(maps[0], threshold, min_distance)
     if len(peaks) == 0:
         return empty_table()

@@ -30,6 +30,9 @@ GAP_BOND_TOLERANCE = 1.5
 # Two ends of a chain found as two are about one bond apart; a link more than this many typical bonds
 # long joins beads that do not touch (a bead missing between them is placed, then linked on each side).
 LINK_REACH = 2.0
+# A ring's bead count when it was drawn (beads layers carry it, kind_layers): its last beads deleted leave
+# no gap in its indices, only fewer beads than this; 0 for an open chain or a count not known.
+RING_BEADS = "ring_beads"
 
 
 def _prepared(beads: pd.DataFrame, a: int, b: int) -> pd.DataFrame:
@@ -56,14 +59,23 @@ def _has_positions(beads: pd.DataFrame) -> bool:
     return {"y", "x"} <= set(beads.columns)
 
 
+def ring_sizes(beads: pd.DataFrame) -> np.ndarray:
+    """Per bead (``frame``, ``chain``, ``closed``), the bead count of its ring (0 in an open chain or for a
+    bead placed by hand): the RING_BEADS a beads layer carries."""
+    table = beads.reset_index(drop=True).assign(frame=beads["frame"].to_numpy() if "frame" in beads else 0)
+    counts = table.groupby(["frame", "chain"])["chain"].transform("size").to_numpy(int)
+    return np.where((table["closed"].fillna(0).to_numpy() != 0) & (table["chain"].to_numpy() >= 0), counts, 0)
+
+
 def close_index_gaps(beads: pd.DataFrame) -> pd.DataFrame:
-    """``beads`` (any row order; ``frame``, ``y``, ``x``, ``chain``, ``index``, ``closed``) with each
-    chain's indices 0..n-1 in their order (beads placed by hand, ``chain`` below 0, left as they are).
-    Where a deleted bead left a gap in a chain's indices (a ring's: also its first bead deleted), its two
-    neighbours stay bonded only if they are at most GAP_BOND_TOLERANCE times the chain's median bond
-    apart (the frame's typical bond for a chain that has no bond left); otherwise the chain is split
-    there, the part after the gap a new chain numbered on from the frame's highest, and a ring opens
-    there. Same rows, same order."""
+    """``beads`` (any row order; ``frame``, ``y``, ``x``, ``chain``, ``index``, ``closed``, optionally
+    RING_BEADS) with each chain's indices 0..n-1 in their order (beads placed by hand, ``chain`` below 0,
+    left as they are). Where a deleted bead left a gap in a chain's indices (a ring's: also its first bead
+    deleted, or its last ones, fewer beads than its RING_BEADS), its two neighbours stay bonded only if
+    they are at most GAP_BOND_TOLERANCE times the chain's median bond apart (the frame's typical bond for
+    a chain that has no bond left); otherwise the chain is split there, the part after the gap a new
+    chain numbered on from the frame's highest, and a ring opens there, numbered from the bead after the
+    gap. Same rows, same order."""
     table = beads.reset_index(drop=True)
     if not len(table):
         return beads.copy()
@@ -71,7 +83,7 @@ def close_index_gaps(beads: pd.DataFrame) -> pd.DataFrame:
     ordered = table[table["chain"] >= 0].sort_values(keys + ["index"], kind="stable")
     chains = ordered.groupby(keys)["index"]
     ring = (ordered["closed"].fillna(0) != 0) & (chains.transform("size") >= 3)
-    gapped = (chains.diff() > 1) | (ring & (chains.transform("min") > 0))
+    gapped = (chains.diff() > 1) | (ring & ((chains.transform("min") > 0) | _last_beads_gone(ordered, chains)))
     # Arrays by row position (table's index is 0..n-1, ordered's the same labels).
     chain, index, closed = (table[column].to_numpy().copy() for column in ("chain", "index", "closed"))
     index[ordered.index] = chains.cumcount().to_numpy()
@@ -91,6 +103,18 @@ def close_index_gaps(beads: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _last_beads_gone(ordered: pd.DataFrame, chains) -> pd.Series:
+    """Per bead of ``ordered`` (grouped by chain in ``chains``): its ring had beads after its highest index."""
+    if RING_BEADS not in ordered:
+        return pd.Series(False, index=ordered.index)
+    return ordered[RING_BEADS].fillna(0) > chains.transform("max") + 1
+
+
+def _closing_gap(index: np.ndarray, ring_beads: int) -> bool:
+    """Whether a ring's closing bond, from its highest index to its lowest, crosses deleted beads."""
+    return bool(index[0] > 0 or index[-1] + 1 < ring_beads)
+
+
 def _pieces(chain: pd.DataFrame, frame_typical: Callable[[], float]) -> tuple[list[np.ndarray], bool]:
     """One chain's rows (in index order) cut at every bond across a deleted bead that is too long (see
     :func:`close_index_gaps`), each piece's rows in bond order; and whether it is still a ring.
@@ -102,7 +126,7 @@ def _pieces(chain: pd.DataFrame, frame_typical: Callable[[], float]) -> tuple[li
     steps = np.hypot(*(points[nexts] - points[: len(nexts)]).T)
     across = np.diff(index) > 1
     if ring:
-        across = np.append(across, index[0] > 0)  # the closing bond crosses a deleted first bead
+        across = np.append(across, _closing_gap(index, _ring_beads(chain)))
     intact = _bond_lengths(chain)
     typical = float(np.median(intact)) if len(intact) else frame_typical()
     cut = across & (steps > GAP_BOND_TOLERANCE * typical)
@@ -115,14 +139,21 @@ def _pieces(chain: pd.DataFrame, frame_typical: Callable[[], float]) -> tuple[li
     return np.split(rows, np.flatnonzero(cut) + 1), False
 
 
+def _ring_beads(chain: pd.DataFrame) -> int:
+    return int(chain[RING_BEADS].fillna(0).iloc[0]) if RING_BEADS in chain and len(chain) else 0
+
+
 def _bond_lengths(frame_beads: pd.DataFrame) -> np.ndarray:
     """Lengths of the bonds of one frame's chains, those across a deleted bead left out."""
     table = frame_beads.reset_index(drop=True)
     pairs = bonds_of(table)
     index = table["index"].to_numpy()
     first, second = pairs[:, 0], pairs[:, 1]
-    # bonds_of bonds beads in index order even across a gap; a ring's closing bond runs back to index 0.
-    follows = (index[second] - index[first] == 1) | ((index[second] == 0) & (index[first] > 0))
+    # bonds_of bonds beads in index order even across a gap; a ring's closing bond runs back to index 0, and
+    # from a bead before the ring's last (RING_BEADS) it crosses deleted ones.
+    ring_beads = table[RING_BEADS].fillna(0).to_numpy(int) if RING_BEADS in table else np.zeros(len(table), int)
+    follows = (index[second] - index[first] == 1) | (
+        (index[second] == 0) & (index[first] > 0) & (index[first] + 1 >= ring_beads[first]))
     points = table[["y", "x"]].to_numpy(float)
     return np.hypot(*(points[second[follows]] - points[first[follows]]).T)
 

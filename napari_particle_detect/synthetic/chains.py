@@ -264,9 +264,13 @@ def bonds_of(table: pd.DataFrame) -> np.ndarray:
     return np.concatenate(pairs).astype(int).reshape(-1, 2)
 
 
+# The beads' radii (px) the chains model learns from: what it detects as they are, and synth's default.
+TRAINING_BEAD_RADIUS = (3.5, 9.0)
+
+
 def random_chain_config(rng: np.random.Generator, shape: tuple[int, int] = (128, 128)) -> ChainConfig:
     """Widely varied optics (synthetic.random_training_config) and chains, for training."""
-    optics = random_training_config(rng, shape=shape, radius_range=(3.5, 9.0))
+    optics = random_training_config(rng, shape=shape, radius_range=TRAINING_BEAD_RADIUS)
     r_lo = optics.radius_range[0]
     optics = replace(optics, radius_range=(r_lo, r_lo * rng.uniform(1.0, 1.1)))
     return ChainConfig(
