@@ -276,6 +276,9 @@ def test_split_close_finds_hidden_neighbours_of_crowded_spots_only_when_asked(tm
     # Every centre found without the option is found with it, where it was: the option only adds.
     gaps = np.hypot(*(a[["y", "x"]].to_numpy()[:, None, :] - b[["y", "x"]].to_numpy()[None]).transpose(2, 0, 1))
     assert gaps.min(axis=1).max() < 1e-3
+    # A one-table run's record says which it was, as a folder run's does: the extra rows are no accident.
+    said = [json.loads(path.with_suffix(".json").read_text())["split_close"] for path in (plain, split)]
+    assert said == [False, True]
     code, _, err = run_cli(capsys, "detect", image, "-o", tmp_path / "r.csv", "--kind", "rods", "--split-close")
     assert code == 2 and "--split-close" in err and not (tmp_path / "r.csv").exists()
 

@@ -146,3 +146,10 @@ def test_drift_of_a_table_of_several_files_picks_one_with_file(tmp_path, capsys)
     tracks = pd.read_csv(tmp_path / "t.csv")
     assert set(tracks["file"]) == {"b.tif"} and len(tracks) == len(two) // 2 and "y_corrected" in tracks
     assert json.loads((tmp_path / "t.json").read_text())["file"] == "b.tif"
+    # Named as evaluate --file names it: by its file name or stem, wherever the table's column has it.
+    two.assign(file=two["file"].map(lambda name: f"day1/{name}")).to_csv(tmp_path / "deep.csv", index=False)
+    code, lines = cli(capsys, "link", tmp_path / "deep.csv", "-o", tmp_path / "d.csv", "--drift", "--file", "b")
+    assert code == 0, lines
+    assert set(pd.read_csv(tmp_path / "d.csv")["file"]) == {"day1/b.tif"}
+    code, lines = cli(capsys, "link", tmp_path / "deep.csv", "-o", tmp_path / "e.csv", "--drift", "--file", "c.tif")
+    assert code == 2 and lines[-1].startswith(f"particle-detect: error: {tmp_path / 'deep.csv'}: no rows of file c.tif")

@@ -311,20 +311,19 @@ def _recorded_value(centres: Path, values: dict, what: str, option: str, given: 
 
 
 def _one_file_of(args: argparse.Namespace, table):
-    """The rows of ``args.file`` (--file) of a table of several files: as its file column names it, or the same
-    file named another way (relative, absolute)."""
+    """The rows of ``args.file`` (--file) of a table of several files: the same file named another way (relative,
+    absolute), else as evaluate --file picks it (as its file column names it, or its file name, or its stem)."""
     if args.sequence:
         raise ParticleDetectError("--file picks one movie of a table of several; --sequence makes its files one "
                                   "movie: give one of them")
     if "file" not in table.columns:
         raise ParticleDetectError(f"{args.centres}: --file picks one file of a table of several (a file column); "
                                   "this one has none")
+    from ..kinds.evaluation import chosen_file
+
     names = table["file"].astype(str)
-    chosen = names == args.file
+    wanted = os.path.abspath(args.file)
+    chosen = names.map(lambda name: os.path.abspath(name) == wanted)
     if not chosen.any():
-        wanted = os.path.abspath(args.file)
-        chosen = names.map(lambda name: os.path.abspath(name) == wanted)
-    if not chosen.any():
-        raise ParticleDetectError(f"{args.centres}: --file {args.file}: not among its files "
-                                  f"({_some_of(list(dict.fromkeys(names)))})")
+        chosen = names == chosen_file(table, args.file, str(args.centres))
     return table[chosen].reset_index(drop=True)

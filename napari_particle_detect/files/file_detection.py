@@ -166,7 +166,7 @@ def detect_file(
               **frames_found_empty(lambda: image, table, n_frames)}
     meta = {**model_record(model.path), "threshold": options.threshold if options.threshold is not None
             else model.card.threshold, "polarity": options.polarity, "device": str(device),
-            "inputs": [record]}
+            "split_close": options.split_close, "inputs": [record]}
     meta["runtime"], meta["precision"] = runtime_record(options.runtime, options.precision, device, options.compile,
                                                         model)
     return _finish(path, output, record, table, meta, fingerprint, start)
