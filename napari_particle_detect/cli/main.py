@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--stack", action="store_true", help="write one TYX stack (stack.tif + stack.csv with frame)")
     volume_cli.add_synth_options(synth, number_in(0, 0.58, low_open=True), number_in(0, 1e6, low_open=True))
     # Kinds of object (cli/kinds.py): --radius is the beads' radius for chains.
-    synth.add_argument("--kind", choices=("spheres", "rods", "ellipsoids", "chains"), default="spheres")
+    synth.add_argument("--kind", choices=("spheres", "rods", "ellipsoids", "chains"), default="spheres",
+                       help="what the images hold (rods and ellipsoids share detect's --kind rods)")
     synth.add_argument("--width", type=number_in(1.0, 500.0), nargs=2, default=(4.0, 14.0), metavar=("LO", "HI"),
                        help="rods/ellipsoids: width range in px")
     synth.add_argument("--aspect", type=number_in(1.0, 100.0), nargs=2, default=None, metavar=("LO", "HI"),

@@ -69,10 +69,12 @@ def add_synth_options(synth: argparse.ArgumentParser, fraction, positive) -> Non
                        help="confocal ZYX volumes of packed spheres (volume_NNN.tif with ImageJ axes + "
                             "volume_NNN.csv frame,z,y,x)")
     synth.add_argument("--volume-fraction", type=fraction, default=0.45, help="with --volume (up to 0.58)")
-    synth.add_argument("--volume-shape", type=int, nargs=3, default=(48, 128, 128), metavar=("Z", "Y", "X"))
+    synth.add_argument("--volume-shape", type=int, nargs=3, default=(48, 128, 128), metavar=("Z", "Y", "X"),
+                       help="with --volume: slices and voxels in y, x")
     synth.add_argument("--z-step", type=positive, default=2.0, help="with --volume: z voxel size in xy pixels")
     synth.add_argument("--psf-z-ratio", type=positive, default=2.5, help="with --volume: PSF length z over xy")
-    synth.add_argument("--dye", choices=("volume", "shell"), default="volume")
+    synth.add_argument("--dye", choices=("volume", "shell"), default="volume",
+                       help="with --volume: spheres dyed throughout, or only their shell (rings in each slice)")
     synth.add_argument("--sphere-diameter", type=positive, default=10.0, help="with --volume: xy pixels")
 
 
