@@ -124,8 +124,9 @@ def test_evaluate_border_refusals_are_one_line(tmp_path, capsys):
     assert "not with --kind rods" in refused(capsys, "evaluate", centres, centres, "--border", 3, "--kind", "rods")
     volume = tmp_path / "volume.csv"
     _table([(10.0, 10.0)], frame=0, z=[3.0]).to_csv(volume, index=False)
-    assert "--border is for frame,y,x tables" in refused(capsys, "evaluate", volume, volume, "--border", 3,
-                                                         "--shape", 64, 64)
+    # Volumes take a border too (tests/test_volume_evaluate_audit.py), but their Z Y X size.
+    assert "holds volumes; give their Z Y X" in refused(capsys, "evaluate", volume, volume, "--border", 3,
+                                                        "--shape", 64, 64)
     # A file only the truth holds has no size in detect's .json: asked for (after the warning that it is only
     # there), not scored to the edge.
     predicted = _table([(40.0, 40.0)], file="a.tif", frame=0)

@@ -217,13 +217,13 @@ def test_a_short_rod_at_a_slight_angle_over_a_long_ones_end_is_not_taken_for_a_s
     assert rods.duplicates(centres, scores, angle, length, width).tolist() == [False, False, True]
 
 
-def test_learning_rate_decays_by_steps_or_time_whichever_is_further():
+def test_learning_rate_decays_by_the_steps_alone_whatever_the_time_limit():
     from napari_particle_detect.learning.kinds_training import KindTrainConfig, _scheduled_lr
 
     config = KindTrainConfig(learning_rate=1e-3, final_lr_fraction=0.1, time_limit_s=100.0)
-    assert _scheduled_lr(config, 0.0, 0.0) == pytest.approx(1e-3)
-    assert _scheduled_lr(config, 0.5, 10.0) == pytest.approx(0.55e-3)
-    assert _scheduled_lr(config, 0.1, 100.0) == pytest.approx(1e-4)
+    assert _scheduled_lr(config, 0.0) == pytest.approx(1e-3)
+    assert _scheduled_lr(config, 0.5) == pytest.approx(0.55e-3)
+    assert _scheduled_lr(config, 1.0) == pytest.approx(1e-4)
 
 
 def test_chains_touching_end_to_end_in_line_stay_two_by_the_length_rule():

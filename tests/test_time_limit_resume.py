@@ -17,10 +17,8 @@ from helpers import TINY
 SPHERES = replace(TINY, epochs=2, keep="last")  # 2 epochs of 3 steps; every epoch saved
 CHAINS = KindTrainConfig(kind="chains", epochs=2, steps_per_epoch=3, batch_size=2, crop=48, validation_images=1,
                          validation_size=48, threads=1)
-# Stops a session after its first step. The spheres' learning rate anneals by the share of a positive limit
-# spent, which no uninterrupted run can match; a limit spent before the session began (negative) leaves it
-# following the steps. The kinds' learning rate is constant (final_lr_fraction 1): a tiny limit does there.
-SPENT = -1.0
+# Stops a session after its first step; the learning rate follows the steps alone, so the run still ends as an
+# uninterrupted one.
 TINY_LIMIT = 1e-6
 
 
@@ -65,7 +63,7 @@ def epochs_and_cuts(history: list[dict]) -> list[tuple]:
 
 def test_a_sphere_run_cut_mid_epoch_resumes_at_its_next_step_and_ends_as_one_uninterrupted_run(tmp_path, straight):
     out = tmp_path / "m.pt"
-    train(replace(SPHERES, time_limit_s=SPENT), out=out)  # a time limit may change on resuming
+    train(replace(SPHERES, time_limit_s=TINY_LIMIT), out=out)  # a time limit may change on resuming
     done = train(SPHERES, out=out, resume=True)
 
     assert_ends_as(out, straight.path)
@@ -83,7 +81,7 @@ def test_the_weights_a_time_limit_cut_at_are_the_sessions_result_and_a_resume_ch
         train(SPHERES, out=out, progress=lambda r: epoch_ended.update(stop=r["event"] == "epoch"),
               cancel=lambda: epoch_ended["stop"])
     after_epoch_1 = weights(out)
-    cut = train(replace(SPHERES, time_limit_s=SPENT), out=out, resume=True)  # session 2: step 1 of epoch 2
+    cut = train(replace(SPHERES, time_limit_s=TINY_LIMIT), out=out, resume=True)  # session 2: step 1 of epoch 2
     assert not all(torch.equal(a, b) for a, b in zip(weights(out).values(), after_epoch_1.values()))
     assert epochs_and_cuts(cut.history) == [(1, None), (2, {"steps_done": 1, "steps": 3})]
     assert cut.model.card.training["stopped_at_time_limit"] == {"steps_done": 4, "steps": 6}
@@ -113,7 +111,7 @@ def test_a_kind_run_cut_mid_epoch_resumes_at_its_next_step_and_ends_as_one_unint
 
 def test_a_resume_state_cut_at_a_step_it_cannot_resume_at_is_refused_in_one_line(tmp_path):
     out = tmp_path / "m.pt"
-    train(replace(SPHERES, time_limit_s=SPENT), out=out)
+    train(replace(SPHERES, time_limit_s=TINY_LIMIT), out=out)
     path = out.with_suffix(".state.pt")
     shutil.copy(path, tmp_path / "cut.state.pt")
     for change, problem in (({"step": 3}, "step 3 is not between 0 and 2"),

@@ -165,13 +165,13 @@ def test_a_model_saved_mid_run_carries_this_runs_record_marked_unfinished(tmp_pa
 def test_a_time_limit_stop_is_said_and_recorded_as_unfinished(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         result = train(replace(TINY, epochs=2, time_limit_s=1e-6), out=tmp_path / "m")
-    assert f"{tmp_path / 'm.pt'}: stopped at the time limit after 1 of 6 steps; --resume continues" in caplog.messages
+    assert f"{tmp_path / 'm.pt'}: stopped at the time limit after 1 of 6 steps, before its learning rate schedule ended; --resume continues" in caplog.messages
     for record in (load_model(tmp_path / "m.pt").card.training, result.model.card.training):
         assert record["finished"] is False and record["stopped_at_time_limit"] == {"steps_done": 1, "steps": 6}
     caplog.clear()
     with caplog.at_level(logging.WARNING):
         train_kind(replace(CHAINS, time_limit_s=1e-6), tmp_path / "c.pt")
-    assert f"{tmp_path / 'c.pt'}: stopped at the time limit after 1 of 2 steps; --resume continues" in caplog.messages
+    assert f"{tmp_path / 'c.pt'}: stopped at the time limit after 1 of 2 steps, before its learning rate schedule ended; --resume continues" in caplog.messages
     record = load_model(tmp_path / "c.pt").card.training
     assert record["finished"] is False and record["stopped_at_time_limit"] == {"steps_done": 1, "steps": 2}
 

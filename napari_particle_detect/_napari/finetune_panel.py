@@ -19,6 +19,7 @@ from ..errors import ParticleDetectError
 from ..learning.eta import RoundEta, eta_text
 from ..learning.finetune import FINE_TUNE, round_defaults, tie_note
 from ..learning.pseudo_labels import DEFAULT_FRAMES
+from ..learning.rounds import unreviewed_text
 from ..projects.project import RoundInfo
 from ..learning.training import TrainConfig
 from .notify import reports_errors
@@ -30,14 +31,25 @@ from .warm_up import warm_up_training
 from .state import DockState, round_threshold
 
 ROUND_COLUMNS = ["round", "from", "trained", "held out", "F1 before", "F1 after", "result"]
+TRAINED_COLUMN = ROUND_COLUMNS.index("trained")
 HOLD_OUT_NOTE = ("Each round is scored on tiles of the reviewed areas that no round ever trains on: 'F1 before' "
                  "is the round it started from, 'F1 after' the new one, each at its best threshold. A round "
                  "that is not better is kept but not used; double-click a row to detect with that round. Each "
                  "row is scored on the tiles held out when it was made: they grow as you review more, so one "
-                 "round can score differently as a later round's 'F1 before'.")
+                 "round can score differently as a later round's 'F1 before'. '2f 1r + 4u': a round trained on "
+                 "2 frames and 1 region that also learned from 4 unreviewed frames (hover it for which).")
 ROUND_ROLE = Qt.ItemDataRole.UserRole
 # What a verdict of a round put in use adds while frames still show an earlier round's detections.
 TO_USE = "Run Detect on the unreviewed frames to use it."
+
+
+def trained_cell(info: RoundInfo) -> str:
+    """What the rounds table says a round trained on: '2 frames, 1 region'; '2f 1r + 4u' for a round that
+    asked for unreviewed frames (4 learned from), short so the table still fits the dock's width."""
+    if not info.unreviewed_asked:
+        return trained_text(info)
+    reviewed = [f"{n}{unit}" for n, unit in ((len(info.trained_frames), "f"), (info.trained_regions, "r")) if n]
+    return f"{' '.join(reviewed)} + {len(info.unreviewed_frames)}u"
 
 
 class FineTunePanel(RoundReports, QGroupBox):
@@ -69,10 +81,10 @@ class FineTunePanel(RoundReports, QGroupBox):
         # in the longer rounds of a GPU (finetune.round_defaults).
         self.unlabelled_check = QCheckBox("also learn from unreviewed frames")
         self.unlabelled_check.setChecked(self.config.unlabelled_frames > 0)
-        self.unlabelled_check.setToolTip("The current round labels the unreviewed frames it is sure of (confident "
-                                         "particles and background; where it hesitates nothing is learned) and the "
-                                         "new round learns from them too. Rounds are still scored on your reviewed "
-                                         "tiles only")
+        self.unlabelled_check.setToolTip("Halfway through its steps the new round labels the unreviewed frames it is "
+                                         "sure of (confident particles and background; where it hesitates nothing is "
+                                         "learned) and learns from them too for the rest. Reviewed frames are never "
+                                         "labelled, and rounds are still scored on your reviewed tiles only")
         self.unlabelled_spin = QSpinBox()
         self.unlabelled_spin.setRange(1, 1000)
         self.unlabelled_spin.setValue(self.config.unlabelled_frames or DEFAULT_FRAMES)
@@ -215,6 +227,10 @@ class FineTunePanel(RoundReports, QGroupBox):
                 elif info.improved is None and info.parent is not None:
                     item.setToolTip(f"{info.name} could not be scored (no held-out particle), so it was not switched "
                                     "in; double-click to detect with it anyway")
+                learned = unreviewed_text(info) if col == TRAINED_COLUMN else ""
+                if learned:  # the short cell in words, above what the row's other cells say
+                    said = f"{info.name} trained on {trained_text(info)}; it {learned}"
+                    item.setToolTip("\n".join(filter(None, [said, item.toolTip()])))
                 self.table.setItem(row, col, item)
         self.rounds_plot.show_rounds(rounds)
         areas = project.reviewed_areas() if project is not None else []
@@ -239,7 +255,7 @@ class FineTunePanel(RoundReports, QGroupBox):
         return [
             f"{info.number:03d}{' ◀' if in_use else ''}",
             f"{info.parent:03d}" if info.parent else info.origin.split()[0],
-            trained_text(info) if info.parent else "–",
+            trained_cell(info) if info.parent else "–",
             f"{info.held_out} tiles" if info.held_out else "–",
             f"{info.parent_f1:.3f}" if info.parent_f1 is not None else "–",
             f"{info.f1:.3f}" if info.f1 is not None else "–",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,17 @@ from ..files.tracks import tracks_layer_data
 from .layers import extra_columns, points_data, points_layer_kwargs
 
 _CENTRE_COLUMNS = ({"y", "x"}, {"axis-0", "axis-1"})
+
+
+@dataclass(frozen=True)
+class DrawnOver:
+    """How a table with physical columns (``y_um, x_um``; ``z_um, y_um, x_um``) is drawn: by them (their
+    scale and translate, in their unit where ``units``) or, ``by_columns`` False, in the pixels (voxels)
+    of its own ``y, x`` (``z, y, x``). The default, by them in their unit, is what :func:`get_reader`
+    gives with no viewer open (a script's call), as before a viewer could tell."""
+
+    by_columns: bool = True
+    units: bool = True
 
 
 def looks_like_centres(header: pd.Index | None) -> bool:
@@ -61,35 +73,39 @@ def centres_layers_data(path: str | Path) -> list[tuple]:
     kind = kind_of_columns(header) if header is not None else "spheres"  # unreadable: read_centres says why
     if kind == "spheres":
         table = read_centres(path)
+        drawn = drawn_over(path, table)
     else:
         from ..kinds.registry import read_kind_table
 
         table = read_kind_table(path, kind)
+        drawn = DrawnOver()
     has_frames = header is not None and "frame" in header
     if "file" in table.columns and table["file"].nunique() > 1:
         parts = [(f"{path.stem} [{Path(str(file)).name}]", group.drop(columns="file").reset_index(drop=True))
                  for file, group in table.groupby("file", sort=False)]
     else:
         parts = [(path.stem, table)]
-    return [layer for name, part in parts for layer in layers_of_table(part, name, kind, has_frames, path)]
+    return [layer for name, part in parts for layer in layers_of_table(part, name, kind, has_frames, path, drawn)]
 
 
-def layers_of_table(table: pd.DataFrame, name: str, kind: str, has_frames: bool, path: Path) -> list[tuple]:
+def layers_of_table(table: pd.DataFrame, name: str, kind: str, has_frames: bool, path: Path,
+                    drawn: DrawnOver = DrawnOver()) -> list[tuple]:
     """Rods as a Shapes layer of lines; chains as beads (Points) and paths (Shapes); 3D centres as points
     on the slices they cross; 2D centres as (frame, y, x) points when the table has frames, (y, x)
     otherwise, its other columns (measurements, track ids) as features, placed by its physical columns
-    where it has them, and a tracks table (``particle``) with its Tracks layer, in 2D as in 3D."""
+    where it has them and ``drawn`` says so (:func:`drawn_over`; else they are features), and a tracks
+    table (``particle``) with its Tracks layer, placed as its points, in 2D as in 3D."""
     if kind != "spheres":
         return kind_layers_data(table, name, kind, has_frames)
     if "z" in table.columns:
-        return volume_layers_data(path, table, name)
+        return volume_layers_data(path, table, name, drawn)
     if not has_frames:
         table = table.assign(frame=0)
     if "source" not in table.columns:
         table = table.assign(source="added")  # someone else's centres: never hidden by the score threshold
-    placement = physical_placement(table)
+    placement = physical_placement(table) if drawn.by_columns else None
     extras = table[extra_columns(table, placement)].reset_index(drop=True)
-    placed = placement_kwargs(placement, 3 if has_frames else 2)
+    placed = placement_kwargs(placement, 3 if has_frames else 2, drawn.units)
     table = normalise_table(table)
     ndim = 3 if has_frames else 2
     kwargs = with_extra_features(points_layer_kwargs(table, name, **placed), extras)
@@ -117,13 +133,15 @@ def tracks_layer_of(table: pd.DataFrame, particle: pd.Series, name: str, placed:
                                         "colormap": "turbo", **placed}, "tracks")
 
 
-def placement_kwargs(placement: Placement | None, ndim: int) -> dict:
-    """Layer scale, translate (and units where napari knows them) that draw a table's pixels where its
-    physical columns say; {} where it has none."""
+def placement_kwargs(placement: Placement | None, ndim: int, units: bool = True) -> dict:
+    """Layer scale, translate (and, where ``units``, the units where napari knows them) that draw a table's
+    pixels where its physical columns say; {} where it has none."""
     if placement is None:
         return {}
     lead = ndim - 2
     kwargs = {"scale": (1.0,) * lead + placement.scale, "translate": (0.0,) * lead + placement.translate}
+    if not units:
+        return kwargs
     try:
         from pint import get_application_registry
 
@@ -158,37 +176,42 @@ def kind_layers_data(table: pd.DataFrame, name: str, kind: str, has_frames: bool
     return chain_layers_data(table, name, ndim)
 
 
-def volume_layers_data(path: Path, table: pd.DataFrame, name: str) -> list[tuple]:
+def volume_layers_data(path: Path, table: pd.DataFrame, name: str, drawn: DrawnOver = DrawnOver()) -> list[tuple]:
     """A 3D centre table's points (:func:`volume_centres_layer_data`) with its other columns (measurements,
     track ids, drift-corrected positions) as features, and a tracks table's Tracks layer (particle, frame,
-    z, y, x), both in voxels drawn at the voxel size (:func:`volume_placement`). ``z_um, y_um, x_um`` that
-    are the voxel size times the positions (as detect writes them) say nothing the positions and that scale
-    do not, so they are left out, as a 2D table's are once placed."""
-    data, kwargs, kind = volume_centres_layer_data(path, table, name)
-    physical = {"z_um", "y_um", "x_um"} if table_voxel_size(table) is not None else set()
+    z, y, x), both in voxels drawn at the voxel size where ``drawn`` says so (:func:`volume_placement`).
+    ``z_um, y_um, x_um`` that are the voxel size times the positions (as detect writes them) say nothing
+    the positions and that scale do not, so they are left out, as a 2D table's are once placed; drawn in
+    voxels, they are features."""
+    data, kwargs, kind = volume_centres_layer_data(path, table, name, drawn)
+    placed = drawn.by_columns and table_voxel_size(table) is not None
+    physical = {"z_um", "y_um", "x_um"} if placed else set()
     extras = table[[c for c in table.columns if c not in {*TABLE_COLUMNS, "z", *physical}]].reset_index(drop=True)
     layers = [(data, with_extra_features(kwargs, extras), kind)]
     if "frame" in table.columns and "particle" in extras.columns:
         numeric = table.assign(z=pd.to_numeric(table["z"], errors="coerce"))  # checked by the points above
-        layers.append(tracks_layer_of(numeric, extras["particle"], name, volume_placement(table, 4)))
+        layers.append(tracks_layer_of(numeric, extras["particle"], name, volume_placement(table, 4, drawn)))
     return layers
 
 
-def volume_placement(table: pd.DataFrame, ndim: int) -> dict:
+def volume_placement(table: pd.DataFrame, ndim: int, drawn: DrawnOver = DrawnOver()) -> dict:
     """Layer scale and units that draw a 3D table's voxel positions where an image of the voxel size its
-    ``z_um, y_um, x_um`` columns give (files.tables.table_voxel_size) is drawn, in micrometres; {} where
-    they give none. No translate: those columns are the voxel size times the positions, with no offset."""
-    voxel = table_voxel_size(table)
+    ``z_um, y_um, x_um`` columns give (files.tables.table_voxel_size) is drawn, in micrometres (no units
+    where ``drawn`` says so); {} where they give none or ``drawn`` says voxels. No translate: those columns
+    are the voxel size times the positions, with no offset."""
+    voxel = table_voxel_size(table) if drawn.by_columns else None
     if voxel is None:
         return {}
     lead = ndim - 3
-    return {"scale": (1.0,) * lead + voxel, "units": ("pixel",) * lead + ("micrometer",) * 3}
+    scale = {"scale": (1.0,) * lead + voxel}
+    return {**scale, "units": ("pixel",) * lead + ("micrometer",) * 3} if drawn.units else scale
 
 
-def volume_centres_layer_data(path: Path, table: pd.DataFrame, name: str | None = None) -> tuple:
+def volume_centres_layer_data(path: Path, table: pd.DataFrame, name: str | None = None,
+                              drawn: DrawnOver = DrawnOver()) -> tuple:
     """A 3D centre table (``z`` column) as (z, y, x) points, or (frame, z, y, x) for a table of volumes after
     the first, drawn on every slice they cross; in voxels, like the image they came from, drawn at the
-    table's voxel size where it gives one (:func:`volume_placement`)."""
+    table's voxel size where it gives one and ``drawn`` says so (:func:`volume_placement`)."""
     from .volume_panel import volume_points_kwargs
 
     table = table.assign(z=pd.to_numeric(table["z"], errors="coerce"))
@@ -202,5 +225,72 @@ def volume_centres_layer_data(path: Path, table: pd.DataFrame, name: str | None 
     table = table.assign(frame=frames)
     if "score" not in table.columns:
         table = table.assign(score=np.nan)
-    data, kwargs = volume_points_kwargs(table, name or path.stem, ndim, 10.0, **volume_placement(table, ndim))
+    data, kwargs = volume_points_kwargs(table, name or path.stem, ndim, 10.0, **volume_placement(table, ndim, drawn))
     return data, kwargs, "points"
+
+
+def drawn_over(path: Path, table: pd.DataFrame) -> DrawnOver:
+    """How a centre table with physical columns is drawn, from the image of the viewer it is read into
+    (:func:`image_to_place_over`), said in one info line. napari's own reader opens an ImageJ or OME TIFF
+    at scale 1 in pixels, whatever pixel size its metadata gives: drawn in µm over it, the table lay
+    squeezed into its corner. So: in pixels (voxels), as its own ``y, x`` (``z, y, x``) are, over an image
+    drawn at scale 1 in pixels; by its physical columns over an image drawn in lengths (their unit too)
+    or at another scale (set without a unit: the table's unit left out, so napari sees one unit); by its
+    columns where no image is open, or no viewer (:class:`DrawnOver`'s default)."""
+    spatial = 3 if "z" in table.columns else 2
+    columns = physical_columns(table, spatial)
+    viewer = _current_viewer() if columns is not None else None
+    if viewer is None:
+        return DrawnOver()
+    from napari.utils.notifications import show_info
+
+    pixels, own = ("voxels", "z,y,x") if spatial == 3 else ("pixels", "y,x")
+    image = image_to_place_over(viewer, path.stem, spatial)
+    if image is None:
+        show_info(f"{path.name}: drawn by its {columns} columns, no image being open to place it over; open its "
+                  f"image first (napari's own reader draws a TIFF in {pixels}, and the table then lies on it)")
+        return DrawnOver()
+    scale = tuple(float(v) for v in image.scale[-spatial:])
+    units = tuple(getattr(image, "units", ()) or ())[-spatial:]
+    if np.allclose(scale, 1.0) and all(str(u) == "pixel" for u in units):
+        show_info(f"{path.name}: drawn in {pixels}, as its {own} columns are, not by its {columns}: "
+                  f"'{image.name}' is drawn at scale 1 in pixels (as napari's own reader opens a TIFF)")
+        return DrawnOver(by_columns=False)
+    from .volume_panel import scale_in_micrometres
+
+    in_lengths = scale_in_micrometres(scale, units) is not None
+    how = f"in {units[-1]}" if in_lengths else f"at scale {' x '.join(f'{v:g}' for v in scale)}"
+    show_info(f"{path.name}: drawn by its {columns} columns, as '{image.name}' is drawn {how}")
+    return DrawnOver(units=in_lengths)
+
+
+def physical_columns(table: pd.DataFrame, spatial: int) -> str | None:
+    """The physical columns that can place a table (``z_um,y_um,x_um`` of a volume's, ``y_<unit>,x_<unit>``
+    of a 2D one's), as a user reads them; None where it has none that do."""
+    if spatial == 3:
+        return "z_um,y_um,x_um" if table_voxel_size(table) is not None else None
+    placement = physical_placement(table)
+    return f"y_{placement.unit},x_{placement.unit}" if placement is not None else None
+
+
+def image_to_place_over(viewer, stem: str, spatial: int):
+    """The image layer of ``viewer`` a table named ``stem`` is read over: the one its name begins with
+    (vol for vol_3d_centres; the longest such), else the top one with ``spatial`` axes at least; None where
+    there is none."""
+    from napari.layers import Image
+
+    images = [layer for layer in viewer.layers if isinstance(layer, Image) and layer.ndim >= spatial]
+    named = [layer for layer in images if stem.startswith(layer.name)]
+    if named:
+        return max(named, key=lambda layer: len(layer.name))
+    return images[-1] if images else None
+
+
+def _current_viewer():
+    """The viewer napari reads into, None where there is none (a script calling get_reader)."""
+    try:
+        from napari import current_viewer
+
+        return current_viewer()
+    except Exception:  # noqa: BLE001 - no Qt: read as a script reads, with no viewer to follow
+        return None

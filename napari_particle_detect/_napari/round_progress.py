@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..learning import rounds
+from ..learning.rounds import unreviewed_text
 from ..learning.finetune import FINE_TUNE, tie_note
 from ..projects.project import Project, RoundInfo
 from ..learning.training import TrainConfig
@@ -38,8 +39,8 @@ def describe(event: dict) -> Progress:
         return Progress(f"scoring {which} on the held-out tiles: {done} of {total} areas", done, total)
     if phase == "teacher":
         done, total = int(event.get("done", 0)), int(event.get("total", 0))
-        return Progress(f"teacher pass {done} / {total} frames: labelling the unreviewed frames it is sure of",
-                        done, total)
+        # Short enough for one line of the dock: its status line was cut there at about 60 characters.
+        return Progress(f"teacher pass {done} / {total} frames: labelling unreviewed frames", done, total)
     if phase == "training":
         step, steps = int(event["step"]), int(event["steps"])
         return Progress(f"training: step {step} of {steps}, loss {event['loss']:.4f}", step, steps)
@@ -68,7 +69,14 @@ def trained_text(info: RoundInfo) -> str:
 def verdict(info: RoundInfo, in_use: RoundInfo | None, metric: str = "F1", table: bool = True) -> str:
     """The honest one-line result of a finished round. ``metric`` names the score (the kinds' are not all
     F1); a dock with no rounds ``table`` has no row to double-click, so a round not used is said to stay
-    in the project instead of being offered."""
+    in the project instead of being offered. A round that asked for unreviewed frames says how many it
+    learned from (:func:`rounds.unreviewed_text`)."""
+    said = _scored_verdict(info, in_use, metric, table)
+    learned = unreviewed_text(info)
+    return f"{said}. It {learned}" if learned else said
+
+
+def _scored_verdict(info: RoundInfo, in_use: RoundInfo | None, metric: str, table: bool) -> str:
     parent = f"round-{info.parent:03d}" if info.parent else "its parent"
     still = in_use.name if in_use is not None else parent
     offer = (f"(double-click {info.name} in the table to use it anyway)" if table

@@ -294,6 +294,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         if layer is not None and layer is self._shown_layer:
             return  # another layer came or went (the points, the boxes): the choices made stay
         self._shown_layer = layer
+        self._clear_status()
         # Sizes are the image's: another image's diameter left in the box was used as if given for this one
         # (its own project, if it has one, puts back the size its review was detected at).
         self.diameter.setValue(0.0)
@@ -332,6 +333,12 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         found = layer_voxel_size(layer)
         self.set_voxel_size(*(found or ((0.0, 0.0, 0.0), MICROMETRE)))
         self._open_review()
+
+    def _clear_status(self) -> None:
+        """Forget the status line of the image or project left (its saved centres, its Detect's result), so
+        it is not read as this one's; a running detection's line stays, being still true."""
+        if self.worker is None:
+            self.status.setText("")
 
     def set_voxel_size(self, values: tuple[float, float, float], unit: str) -> None:
         """Show a voxel size (0: unknown) in ``unit`` (MICROMETRE, or a file's unit that is not a length)."""
@@ -537,13 +544,28 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         if layer is self._shown_layer:
             stopped = self.worker is not None
             self.stop()
+            kept = self._project_holds_work()
             self._shown_layer, self.review = None, None  # opened again, the image gets its project back
             self.put_layers_away()
-            show_info(f"'{layer.name}' was closed{': detection stopped' if stopped else ''}; its 3D centres and "
-                      "reviews are kept in its project and come back when it is opened again")
+            # As the Particle detection dock says it (widget.closing_words): nothing claimed kept that was not saved.
+            fate = ("its 3D centres and reviews are kept in its project and come back when it is opened again"
+                    if kept else "no 3D centres nor reviews of it had been saved, so nothing comes back when it "
+                                 "is opened again")
+            show_info(f"'{layer.name}' was closed{': detection stopped' if stopped else ''}; {fate}")
         self._refresh()
 
     # ---- the review's project ----------------------------------------------------------------------
+    def _project_holds_work(self) -> bool:
+        """Whether the shown image's project holds saved centres or accepted areas (an image never detected
+        has none, nor any project on disk)."""
+        if self.review is None:
+            return False
+        project = self.review.project
+        try:
+            return bool(project.saved_frames() or project.reviewed_areas())
+        except (ParticleDetectError, OSError):
+            return False
+
     def _is_volume(self) -> bool:
         layer = self.layer()
         return layer is not None and self._channels is None and (
@@ -556,6 +578,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         if not self._is_volume():
             if self.review is not None:
                 self.put_layers_away()  # they showed another image's (or these volumes') centres
+                self._clear_status()
             self.review = None
         else:
             volumes = self.volumes()
@@ -569,6 +592,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             if self.review is None or self.review.project.folder != folder:
                 if self.review is not None:
                     self.put_layers_away()
+                self._clear_status()
                 try:
                     self.review = VolumeReview(open_volume_project(target, volumes), tuple(volumes.shape[1:]))
                 except ParticleDetectError as exc:
@@ -681,8 +705,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self.show_points(layer, self.review.project.load_all(), diameter[1], diameter[0])
 
     def _on_points_edited(self, event) -> None:
-        """A user's edit is saved at once: points placed by hand are 'added', the volumes touched are
-        written to the project."""
+        """A user's edit is saved at once: points placed or dragged by hand are 'added' (as the Particle
+        detection dock's, annotation.Annotation._on_data), the volumes touched are written to the project."""
         if self._quiet or self.review is None:
             return
         if event.action == ActionType.REMOVING:  # which volumes lose points: known only before they go
@@ -690,16 +714,10 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             return
         if event.action not in (ActionType.ADDED, ActionType.REMOVED, ActionType.CHANGED):
             return
-        if event.action == ActionType.ADDED:
-            rows = list(event.data_indices)
-            features = self.points.features.copy()
-            features.loc[features.index[rows], "source"] = "added"
-            features.loc[features.index[rows], "score"] = np.nan
-            self._quiet = True
-            try:
-                self.points.features = features
-            finally:
-                self._quiet = False
+        # A drag moves the selected points (napari's CHANGED of a few rows); a whole layer set anew is no drag.
+        dragged = event.action == ActionType.CHANGED and len(event.data_indices) < len(self.points.data)
+        if event.action == ActionType.ADDED or dragged:
+            self._mark_added(list(event.data_indices))
         if event.action == ActionType.REMOVED:
             frames, self._removing = sorted(self._removing), set()
         else:
@@ -709,6 +727,23 @@ class VolumeDetectWidget(ClosingDock, QWidget):
                 self.review.save_edits(frame, self.table_of(frame))
         except ParticleDetectError as exc:
             report(exc)
+
+    def _mark_added(self, rows: list[int]) -> None:
+        """Points placed or moved by hand are the user's: 'added' with no score, whatever napari copied from
+        the last selection or the network scored where they were (a moved network point kept its source
+        and old score, and rounds and Review next took it for uncorrected)."""
+        features = self.points.features
+        index = features.index[rows]
+        if (features.loc[index, "source"] == "added").all() and features.loc[index, "score"].isna().all():
+            return  # a drag sends an event at every mouse move: marked once
+        features = features.copy()
+        features.loc[index, "source"] = "added"
+        features.loc[index, "score"] = np.nan
+        self._quiet = True
+        try:
+            self.points.features = features
+        finally:
+            self._quiet = False
 
     def _frames_of(self, indices) -> set[int]:
         """The volumes of the points at ``indices`` (volume 0 for a single volume)."""

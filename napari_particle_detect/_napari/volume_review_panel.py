@@ -17,13 +17,14 @@ from .regions import bounding_box, box_text
 
 BOX_LAYER = "3D review box"
 ACCEPTED_LAYER = "accepted 3D boxes"
+NO_REVIEW = "detect first; then edit the points (P add, S select, Delete) – every edit is saved"
 
 
 class VolumeReviewPanel(QGroupBox):
     def __init__(self, host) -> None:
         super().__init__("Review (3D)")
         self.host = host  # the VolumeDetectWidget: its review, points, image and current volume
-        self.status = QLabel("detect first; then edit the points (P add, S select, Delete) – every edit is saved")
+        self.status = QLabel(NO_REVIEW)
         self.status.setWordWrap(True)
         self.accept_volume_button = QPushButton("Accept volume")
         self.accept_volume_button.setToolTip("This volume's centres are right: all of it becomes training data")
@@ -77,6 +78,7 @@ class VolumeReviewPanel(QGroupBox):
                        self.next_button, self.export_button):
             button.setEnabled(review is not None)
         if review is None:
+            self.status.setText(NO_REVIEW)  # the line of the image closed or left is no longer true
             return
         frame = self.host.current_frame()
         project = review.project

@@ -214,5 +214,6 @@ def refuse_resuming_a_round(args: argparse.Namespace) -> None:
     """A fine-tuning round (--from with DATA) is short and keeps no state to resume: --resume would be ignored, and
     as it skips the --overwrite check, the round would replace a model already at -o."""
     if args.resume:
-        raise ParticleDetectError("--resume continues training from scratch; a fine-tuning round (--from with DATA) "
-                                  "is short: run it again")
+        raise ParticleDetectError("--resume continues an interrupted run from the state it kept beside -o "
+                                  "(MODEL.state.pt); a fine-tuning round (--from with DATA) is short and keeps none: "
+                                  "run it again")

@@ -261,7 +261,7 @@ def _link_microns_per_pixel(args: argparse.Namespace, table, recorded: dict, sou
     if size is None:
         return given
     if args.mpp is None:
-        return size, source, (f"µm per pixel {size:.4g}", source)
+        return size, source, (f"µm per {pixel} {size:.4g}", source)
     if not np.isclose(args.mpp, size, rtol=PIXEL_SIZE_TOLERANCE, atol=0):
         log.warning("%s: --mpp %g is used, not the %.4g µm per pixel of %s", args.centres, args.mpp, size, source)
     return given

@@ -102,8 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="particle diameter in px as it appears in DATA (default: estimated per file); "
                             "examples are rescaled to the model's working size, as detect does")
     train.add_argument("--unlabelled", nargs="+", type=Path, default=[], metavar="IMAGE",
-                       help="with --from and DATA: images or stacks nobody annotated; the round also learns from "
-                            "the starting model's confident answers on some of their frames (pseudo-labels; "
+                       help="with --from and DATA: 2D images or TYX stacks nobody annotated; halfway through its "
+                            "steps the round labels some of their frames where it is sure and learns from them too "
+                            "(pseudo-labels; a frame of DATA is never labelled, whatever its file is called; "
                             "rods and chains: their images give the batch-norm statistics of the round's second candidate)")
     train.add_argument("--unlabelled-frames", type=number_in(0, 1_000_000, whole=True), default=None, metavar="N",
                        help="how many --unlabelled frames to use, spread over them (default 8; 0: none)")
@@ -379,6 +380,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ParticleDetectError(f"{path}: file not found")
     _refuse_project_folders(args.data + args.validate)
     refuse_shipped_output(args.output)  # before --overwrite could replace a shipped model
+    _refuse_project_output(args.output)
     check_train_outputs(args.output, args.data + args.validate, args.init)
     _refuse_replacing_a_model(args)
     handled = volume_cli.train_volumes_if_any(args)  # a 3D round (--axes ZYX, or --from a 3D model)
@@ -448,6 +450,18 @@ def _refuse_project_folders(paths: list[Path]) -> None:
                                       "reviewed frames beside the image (IMAGE.csv) and train --from on the image")
 
 
+def _refuse_project_output(output: Path) -> None:
+    """A model written inside a dock project's folder could replace a round in use, unnoticed by the project's
+    records (rounds would list it as in use, --export export it under that round's record): refused, as the
+    shipped weights are."""
+    from ..project_layout import PROJECT_SUFFIX
+
+    project = next((folder for folder in Path(output).resolve().parents if folder.suffix == PROJECT_SUFFIX), None)
+    if project is not None:
+        raise ParticleDetectError(f"{output}: inside the napari project {project}, whose rounds the dock keeps; "
+                                  "write the model outside it")
+
+
 def _refuse_kind_tables(paths: list[Path]) -> None:
     """Sphere training on a rods or chains table would learn its centres as spheres': refused, by its header."""
     import pandas as pd
@@ -495,12 +509,15 @@ def _train(args: argparse.Namespace, config, base, examples, validation) -> int:
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    from ..learning.training import train
+    from ..learning.training import resume_point, train
 
-    bar = tqdm(total=config.epochs * config.steps_per_epoch, disable=args.quiet, unit="step")
+    bars = []  # opened at the first step: a resume refused, or of a finished run, shows no empty bar
     trained_epochs = []
 
     def progress(event: dict) -> None:
+        if not bars:
+            bars.append(tqdm(total=config.epochs * config.steps_per_epoch, disable=args.quiet, unit="step"))
+        bar = bars[0]
         if event["event"] == "step":
             bar.n = (event["epoch"] - 1) * event["steps"] + event["step"]
             bar.set_postfix(epoch=event["epoch"], loss=f"{event['loss']:.4f}")
@@ -512,10 +529,16 @@ def _train(args: argparse.Namespace, config, base, examples, validation) -> int:
             bar.write(f"epoch {event['epoch']}/{event['epochs']}: loss {event['loss']:.5f}, "
                       f"validation F1 {event['val_f1']:.4f} ({event['seconds']} s)")
 
-    with logging_redirect_tqdm():  # the training's own lines (a time limit reached) above the bar
-        result = train(config, examples=examples, validation_examples=validation, init=base, out=args.output,
-                       progress=progress, resume=args.resume, extra_card={"command": command_line()})
-    bar.close()
+    try:
+        with logging_redirect_tqdm():  # the training's own lines (a time limit reached) above the bar
+            result = train(config, examples=examples, validation_examples=validation, init=base, out=args.output,
+                           progress=progress, resume=args.resume, extra_card={"command": command_line()})
+    except KeyboardInterrupt:
+        where = resume_point(args.output, config.epochs)  # training kept the steps done before it stopped
+        raise KeyboardInterrupt(f"--resume continues at {where}" if where else "") from None
+    finally:
+        for bar in bars:
+            bar.close()
     if trained_epochs:  # none: a finished run resumed, which training said
         log.info("best validation F1 %.4f, threshold %.2f -> %s", result.best_f1, result.model.card.threshold,
                  result.path)
@@ -955,9 +978,10 @@ def cmd_rounds(args: argparse.Namespace) -> int:
         log.info("deleted %s of %s", info.name, folder)
         return 0
     from ..learning.finetune import tie_note
+    from .rounds import trained_column, unreviewed_lines
 
     current = project.current_round
-    print("round  from        trained  held-out F1 before/after  result")
+    print("round  from        trained     held-out F1 before/after  result")
     for info in project.rounds:
         scores = (f"{info.parent_f1:.3f} / {info.f1:.3f}" if info.f1 is not None and info.parent_f1 is not None
                   else "-")
@@ -965,9 +989,10 @@ def cmd_rounds(args: argparse.Namespace) -> int:
                                                   else "better" if info.improved else "not better")
         result += tie_note(info.improved, info.f1, info.parent_f1)  # as the dock says it
         origin = f"{info.parent:03d}" if info.parent else info.origin.split()[0]
-        trained = f"{len(info.trained_frames)}f {info.trained_regions}r" if info.parent else "-"
         in_use = "  (in use)" if current is not None and current.number == info.number else ""
-        print(f"{info.number:03d}    {origin:<10}  {trained:<7}  {scores:<24}  {result}{in_use}")
+        print(f"{info.number:03d}    {origin:<10}  {trained_column(info):<10}  {scores:<24}  {result}{in_use}")
+    for line in unreviewed_lines(project.rounds):
+        print(line)
     return 0
 
 
@@ -1012,11 +1037,12 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"particle-detect: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:  # its message, where there is one: how to go on (train --resume)
         # The one line said; not what modules log as the process ends (torch's cache statistics, at INFO, when
         # the interrupt cut its import short). The next main() sets the level again.
         logging.getLogger().setLevel(logging.CRITICAL)
-        print("particle-detect: interrupted", file=sys.stderr)
+        how_to_go_on = f"; {stop}" if str(stop) else ""
+        print(f"particle-detect: interrupted{how_to_go_on}", file=sys.stderr)
         return 130
 
 

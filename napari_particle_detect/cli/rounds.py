@@ -7,7 +7,8 @@ import logging
 from pathlib import Path
 
 from . import command_line
-from ..learning.finetune import RoundResult, tied_at_best
+from ..learning.finetune import RoundResult, round_unreviewed_note, tied_at_best
+from ..projects.project_state import RoundInfo
 from ..models import save_model
 
 log = logging.getLogger("napari_particle_detect")
@@ -31,7 +32,28 @@ def save_round(result: RoundResult, parent: str | Path, output: str | Path, scor
                 verdict, result.model.card.threshold, path)
     else:
         log.info("nothing to score the round on (no held-out area, or nothing in it); saved %s", path)
+    learned = round_unreviewed_note(result.model)
+    if learned:  # fewer frames than asked is said even with -q: the round was not what was asked for
+        record = result.model.card.training["fine_tuned"]
+        fewer = len(record["pseudo_labelled"]) < record["unlabelled_asked"]
+        log.log(logging.WARNING if fewer else logging.INFO, "the round %s", learned)
     return path
+
+
+def trained_column(info: RoundInfo) -> str:
+    """What ``rounds`` lists a round trained on: '2f 1r', '+ 4u' after it for the unreviewed frames it also
+    learned from ('-' for a round not fine-tuned)."""
+    if not info.parent:
+        return "-"
+    trained = f"{len(info.trained_frames)}f {info.trained_regions}r"
+    return f"{trained} + {len(info.unreviewed_frames)}u" if info.unreviewed_asked else trained
+
+
+def unreviewed_lines(rounds: list[RoundInfo]) -> list[str]:
+    """A line under ``rounds``' table for each round that asked for unreviewed frames: which it learned from."""
+    from ..learning.rounds import unreviewed_text
+
+    return [f"{info.name} {unreviewed_text(info)}" for info in rounds if info.unreviewed_asked]
 
 
 def round_phase_label(event: dict) -> str | None:

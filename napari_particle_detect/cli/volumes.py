@@ -26,25 +26,32 @@ class DiameterAction(argparse.Action):
         namespace.diameter_zyx = tuple(values) if len(values) == 3 else None
 
 
-def diameter_values_last(argv: list[str]) -> list[str]:
-    """``argv`` with ``--diameter D`` (or ``Z Y X``) moved to the end when images follow its numbers.
+# Options that take one count of numbers or another, so that argparse lets them take every word after them.
+SEVERAL_COUNTS = {"--diameter": (1, 3), "--shape": (2, 3)}
 
-    ``--diameter`` takes one number or three, so argparse lets it take every word after it:
-    ``detect --diameter 12 image.tif`` read the image as a second diameter. Moved behind the images
-    (before a ``--``), its numbers end the line and the images are images again."""
+
+def diameter_values_last(argv: list[str]) -> list[str]:
+    """``argv`` with ``--diameter D`` (or ``Z Y X``), and evaluate's ``--shape H W`` (or ``Z Y X``), moved to the
+    end when files follow their numbers.
+
+    Each takes a varying count of numbers, so argparse lets it take every word after it: ``detect --diameter 12
+    image.tif`` read the image as a second diameter. Moved behind the files (before a ``--``), its numbers end
+    the line and the files are files again."""
     argv = list(argv)
-    if "--diameter" not in argv:
-        return argv
-    at = argv.index("--diameter")
-    count = 0
-    while at + 1 + count < len(argv) and count < 3 and _is_number(argv[at + 1 + count]):
-        count += 1
-    rest = argv[at + 1 + count:]
-    if count not in (1, 3) or not rest or rest[0].startswith("-"):
-        return argv
-    group, remaining = argv[at : at + 1 + count], argv[:at] + rest
-    end = remaining.index("--") if "--" in remaining else len(remaining)
-    return remaining[:end] + group + remaining[end:]
+    for option, counts in SEVERAL_COUNTS.items():
+        if option not in argv:
+            continue
+        at = argv.index(option)
+        count = 0
+        while at + 1 + count < len(argv) and count < max(counts) and _is_number(argv[at + 1 + count]):
+            count += 1
+        rest = argv[at + 1 + count:]
+        if count not in counts or not rest or rest[0].startswith("-"):
+            continue
+        group, remaining = argv[at : at + 1 + count], argv[:at] + rest
+        end = remaining.index("--") if "--" in remaining else len(remaining)
+        argv = remaining[:end] + group + remaining[end:]
+    return argv
 
 
 def _is_number(text: str) -> bool:
@@ -266,17 +273,74 @@ def add_evaluate_options(evaluate: argparse.ArgumentParser, positive) -> None:
                                "the tolerance is in units of the y voxel)")
 
 
-def _voxel_size_of_tables(args: argparse.Namespace, predicted, truth) -> tuple[float, float, float]:
-    """``--voxel-size``, else the one the tables' z_um,y_um,x_um columns give (as link reads it), else cubic
-    voxels, said."""
-    from ..files.tables import FROM_COLUMNS, resolve_voxel_size
+def _voxel_sizes_by_file(args: argparse.Namespace, predicted, truth, labels: list[tuple[str, int]] | None
+                         ) -> dict[str | None, tuple[float, float, float]]:
+    """Each file's voxel size (key None: the paired tables name no file), files of one table may differ:
+    ``--voxel-size``, else the one its rows' z_um,y_um,x_um columns give (as link reads them), else the one
+    detect's .json beside the predictions records, else synth.json's z_step beside the truth, else cubic
+    voxels; where each was read is said per file."""
+    from ..files.tables import FROM_COLUMNS, VoxelSize, resolve_voxel_size, table_voxel_size
+    from .border import detected_records, recorded_for
 
-    found = resolve_voxel_size(args.voxel_size, ((args.predicted, predicted), (args.truth, truth)), log,
-                               "matched as if the voxels were cubes")
-    if found.source == FROM_COLUMNS:  # read, not given: say which table it came from
-        log.info("%s: voxel size %s from %s (the tolerance is in y voxels)", found.table, found.describe(),
-                 found.source)
-    return found.size or (1.0, 1.0, 1.0)
+    recorded = {name: tuple(float(v) for v in record["voxel_size_zyx"])
+                for name, record in detected_records(args.predicted).items()
+                if _three_positive(record.get("voxel_size_zyx"))}
+    z_step = _synth_z_step(args.truth)
+    sizes = {}
+    for name in (dict.fromkeys(file for file, _ in labels) if labels is not None else [None]):
+        frames = [n for n, (file, _) in enumerate(labels) if file == name] if labels is not None else None
+        rows = [(table if frames is None else table[table["frame"].isin(frames)]) for table in (predicted, truth)]
+        tables = [(f"{source}" if name is None else f"{source} ({name})", table)
+                  for source, table in zip((args.predicted, args.truth), rows)]
+        where = tables[0][0]
+        if args.voxel_size is not None or any(table_voxel_size(table) is not None for _, table in tables):
+            found = resolve_voxel_size(args.voxel_size, tables, log, "")
+            if found.source == FROM_COLUMNS:  # read, not given: say which table it came from
+                log.info("%s: voxel size %s from %s (the tolerance is in y voxels)", found.table, found.describe(),
+                         found.source)
+            sizes[name] = found.size
+        elif (size := recorded_for(args, recorded, name)) is not None:
+            log.info("%s: voxel size %s from detect's .json beside it (the tolerance is in y voxels)", where,
+                     VoxelSize(size).describe())
+            sizes[name] = size
+        elif z_step is not None:
+            log.info("%s: voxel size %g x 1 x 1 from the z_step of synth.json beside %s (the tolerance is in y "
+                     "voxels)", where, z_step, args.truth)
+            sizes[name] = (z_step, 1.0, 1.0)
+        else:
+            log.warning("%s: no voxel size (no --voxel-size, no z_um,y_um,x_um columns, none in detect's .json or a "
+                        "synth.json): matched as if the voxels were cubes", where)
+            sizes[name] = (1.0, 1.0, 1.0)
+    return sizes
+
+
+def _three_positive(value: object) -> bool:
+    try:
+        numbers = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return numbers.shape == (3,) and bool(np.all(np.isfinite(numbers) & (numbers > 0)))
+
+
+def _synth_z_step(truth: Path) -> float | None:
+    """The z step (in xy pixels) synth recorded beside its volumes' truth; None without."""
+    try:
+        z_step = json.loads((Path(truth).parent / "synth.json").read_text())["z_step"]
+    except (OSError, ValueError, TypeError, KeyError):  # none there, or a 2D synth's
+        return None
+    return float(z_step) if _three_positive((z_step, 1.0, 1.0)) else None
+
+
+def _units_note(scales: list[np.ndarray]) -> str:
+    """The line that says the unit of the tolerance and the RMS columns: y voxels, each file's own."""
+    distinct = {tuple(np.round(s, 6)) for s in scales}
+    if len(distinct) != 1:
+        return "tolerance and rms_z, rms_y, rms_x in y voxels, each file's own"
+    z, _, x = distinct.pop()
+    if (z, x) == (1.0, 1.0):
+        return "tolerance and rms_z, rms_y, rms_x in voxels"
+    return (f"tolerance and rms_z, rms_y, rms_x in y voxels (a z voxel is {z:g} of them"
+            + (f", an x voxel {x:g}" if x != 1.0 else "") + ")")
 
 
 def evaluate_if_volumes(args: argparse.Namespace, predicted, truth, labels=None) -> int | None:
@@ -299,18 +363,28 @@ def evaluate_if_volumes(args: argparse.Namespace, predicted, truth, labels=None)
         values = np.asarray(table["z"], dtype=float) if len(table) else np.zeros(0)
         if not np.all(np.isfinite(values)):
             raise ParticleDetectError(f"{name}: z column contains non-numeric or missing values")
-    voxel = np.array(_voxel_size_of_tables(args, predicted, truth), dtype=float)
     if args.plot is not None:
         raise ParticleDetectError(f"{args.plot}: --plot is for 2D tables")
+    from .border import border_note, volume_sizes
+
+    shape, shape_source = volume_sizes(args, labels)  # a wrong --shape refused before anything is said
+    sizes = _voxel_sizes_by_file(args, predicted, truth, labels)
+    # Each volume in its own file's proportions: files of one table may come from different microscopes.
+    proportions = {name: np.asarray(size, dtype=float) / size[1] for name, size in sizes.items()}
+    scale = ({frame: proportions[name] for frame, (name, _) in enumerate(labels)} if labels is not None
+             else proportions[None])
     table = evaluate_volumes(predicted.assign(z=predicted["z"].astype(float)), truth.assign(z=truth["z"].astype(float)),
-                             args.tolerance, tuple(voxel / voxel[1]))
+                             args.tolerance, scale, args.border, shape)
     table = label_frames(table, labels)
+    pooled = table.iloc[-1].to_dict() if len(table) else {}
     if args.json:
-        pooled = table.iloc[-1].to_dict() if len(table) else {}
         from .kinds import scores_json
 
         print(scores_json(pooled))
     else:
+        if args.border:
+            print(border_note(args, pooled, shape_source, "y voxels"))
+        print(_units_note(list(proportions.values())))
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     return 0
 

@@ -18,8 +18,9 @@ import torch.nn.functional as F
 
 from ..kinds.heatmap import one_per_plateau, outside_as_nan, stencil_indices
 from .preprocessing import (
-    FLATTEN_BLOCK, FLATTEN_SAMPLES, PERCENTILES, Background, FrameRecord, Spikes, block_grid, flatten_step,
-    interpolated_rows, interpolation, measured_background, screened, spike_apart, spike_counts,
+    FLATTEN_BLOCK, FLATTEN_SAMPLES, FLOAT32_TINY, PERCENTILES, Background, FrameRecord, Spikes, block_grid,
+    flatten_step, interpolated_rows, interpolation, measured_background, percentile_span, screened, spike_apart,
+    spike_counts,
 )
 from .sizing import resample_bilinear, resampled_shape, shrink_blur
 
@@ -105,7 +106,11 @@ def scale_to_percentiles(frame: torch.Tensor, invert: bool = False, flattened: F
             lo, hi = percentiles(frame, PERCENTILES)
     if hi <= lo:
         lo, hi = float(frame.min()), float(frame.max())
-    scaled = (frame - lo) / max(hi - lo, 1e-12)
+    span = percentile_span(lo, hi)
+    if span >= FLOAT32_TINY:
+        scaled = (frame - lo) / span
+    else:  # between subnormal pixels: in float64, on the host as MPS has none
+        scaled = ((frame.cpu().double() - lo) / span).to(frame)
     return 1.0 - scaled if invert else scaled
 
 

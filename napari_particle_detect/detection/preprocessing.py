@@ -59,6 +59,9 @@ FLATTEN_RATIO = 0.95
 # it); a frame past it, well below the rule, pays 0.25-0.5 ms more (real bulk water, whose background
 # varies by 0.49 of its range: its particles' whole contrast is 4 times that).
 FLATTEN_SCREEN = 0.8
+# The narrowest intensity range float32 divides by without losing digits (its smallest normal number); a
+# narrower one, between subnormal float32 pixels, is divided in float64.
+FLOAT32_TINY = float(np.finfo(np.float32).tiny)
 
 
 class NonFiniteFrameError(ParticleDetectError):
@@ -343,8 +346,17 @@ def normalise(frame: np.ndarray, invert: bool = False, flatten_block: int | None
         lo, hi = percentiles(frame, PERCENTILES)
     if hi <= lo:
         lo, hi = float(frame.min()), float(frame.max())
-    scaled = (frame - lo) / max(hi - lo, 1e-12)
+    span = percentile_span(lo, hi)
+    scaled = (frame - lo) / (span if span >= FLOAT32_TINY else np.float64(span))
     return (1.0 - scaled if invert else scaled).astype(np.float32)
+
+
+def percentile_span(lo: float, hi: float) -> float:
+    """What normalising divides a frame less ``lo`` by to map ``lo``..``hi`` onto 0..1: their difference
+    (in their type) however small, so that detection does not depend on the image's scale (a photocurrent's
+    range of 1e-20 A is as good as 8 bits' 255; a floor of 1e-12 here squashed such frames to 0 and nothing
+    was found), or 1 where they meet (a frame left constant reads 0). Below FLOAT32_TINY, divide in float64."""
+    return hi - lo if hi > lo else 1.0
 
 
 def as_frames(image: np.ndarray, name: str = "image") -> np.ndarray:

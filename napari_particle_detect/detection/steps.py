@@ -15,7 +15,8 @@ from . import device_pipeline as on_device
 from ..kinds.heatmap import local_maxima, residual_maxima, stencil_values
 from .percentiles import percentiles
 from .preprocessing import (
-    PERCENTILES, Background, FrameRecord, Spikes, subtract_background, uneven_background, without_spikes,
+    FLOAT32_TINY, PERCENTILES, Background, FrameRecord, Spikes, percentile_span, subtract_background,
+    uneven_background, without_spikes,
 )
 from .sizing import rescale_frame
 
@@ -43,7 +44,8 @@ def scale_to_percentiles_in_place(frame: np.ndarray, invert: bool = False,
     if hi <= lo:
         lo, hi = float(frame.min()), float(frame.max())
     np.subtract(frame, np.float32(lo), out=frame)
-    np.divide(frame, np.float32(max(hi - lo, 1e-12)), out=frame)
+    span = percentile_span(lo, hi)
+    np.divide(frame, np.float32(span) if span >= FLOAT32_TINY else np.float64(span), out=frame, casting="same_kind")
     if invert:
         np.subtract(np.float32(1.0), frame, out=frame)
     return frame

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..files.axes import Axes, ConstantVolumeError, check_volume, read_volumes
+from ..files.calibration import Calibration, file_calibration
 from ..files.tables import VoxelSize, same_voxel_size
 from ..errors import ParticleDetectError
 from ..kinds.heatmap3d import decode3d
@@ -495,5 +496,12 @@ def detect_volume_file(path: str | Path, axes: Axes, options: VolumeOptions, mod
               "diameter_reason": sizing.reason, "voxel_size_zyx": list(voxel) if voxel else None,
               "voxel_unit": unit if voxel else None, "skipped_volumes": skipped,
               "model": str(model.path), "threshold": applied_threshold(model.card, options.threshold),
-              "seconds": round(time.perf_counter() - start, 2), **sizing.extra}
+              "seconds": round(time.perf_counter() - start, 2), "shape": [int(n) for n in data.shape],
+              **_volume_calibration(path, microns).record(), **sizing.extra}
     return table, record
+
+
+def _volume_calibration(path: Path, microns: tuple[float, float, float] | None) -> Calibration:
+    """What detect's .json records of a volume file's calibration, as of a 2D image's: its y, x voxel size in
+    micrometres (the one used) and the time between its volumes, which link's MSD takes its lag times from."""
+    return Calibration(tuple(microns[1:]) if microns else None, file_calibration(path).frame_interval_s)

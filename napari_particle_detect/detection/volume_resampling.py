@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .preprocessing import PERCENTILES, without_spikes
+from .preprocessing import FLOAT32_TINY, PERCENTILES, percentile_span, without_spikes
 
 
 def working_factors(diameter_voxels: tuple[float, float, float], working_diameter: float) -> np.ndarray:
@@ -50,4 +50,5 @@ def normalise_volume(volume: np.ndarray) -> np.ndarray:
     lo, hi = np.percentile(sample, PERCENTILES)
     if hi <= lo:
         lo, hi = float(volume.min()), float(volume.max())
-    return ((volume - lo) / max(float(hi - lo), 1e-12)).astype(np.float32)
+    span = percentile_span(float(lo), float(hi))  # however small: a volume of 1e-20 A detects as one of 8 bits
+    return ((volume - lo) / (span if span >= FLOAT32_TINY else np.float64(span))).astype(np.float32)

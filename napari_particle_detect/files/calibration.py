@@ -1,7 +1,7 @@
-"""A 2D image file's calibration, its pixel size in micrometres and the time between its frames, as its
-metadata gives them (ImageJ TIFF, OME-TIFF, OME-Zarr); detect records it per input in its .json (not as
-``y_um, x_um`` columns, by which napari's reader would place the centres off an image it opens at scale 1),
-and link takes its MSD's units back from there.
+"""An image file's calibration, its pixel size in micrometres and the time between its frames (a series of
+volumes: between its volumes), as its metadata gives them (ImageJ TIFF, OME-TIFF, OME-Zarr); detect records it
+per input in its .json (not as ``y_um, x_um`` columns, by which napari's reader would place the centres off an
+image it opens at scale 1), and link takes its MSD's units back from there.
 
 A pixel size counts only where the file names a length for it (:func:`axes.in_micrometres`): ImageJ's
 "pixel" (an uncalibrated image), or no unit at all, gives none, as for volumes (files.axes). A frame
@@ -144,8 +144,9 @@ def _zarr_calibration(path: Path) -> Calibration:
 
 def recorded_calibrations(meta: dict, files: Iterable[str] | None = None) -> dict[str, Calibration]:
     """Each input's calibration as detect's .json ``meta`` records it, by the file it names; ``files``: those
-    alone (a table's ``file`` column), None for every input. Inputs of earlier versions (without the keys)
-    and volumes (voxel_size_zyx) are left out: they say nothing of this."""
+    alone (a table's ``file`` column), None for every input. A volume's records its y, x voxel size and the time
+    between its volumes, as a 2D image's its pixel size and frame interval. Inputs of earlier versions (without
+    the keys, volumes' among them) are left out: they say nothing of this."""
     wanted = None if files is None else set(map(str, files))
     found = {}
     for record in meta.get("inputs") or []:

@@ -396,12 +396,25 @@ def _model_for_workers(model: str | None) -> str | ShippedModel | None:
     return model
 
 
+@dataclass(frozen=True)
+class FileFailure:
+    """A file's expected failure on a worker (one of our errors, a file that cannot be read or written),
+    returned, not raised: dask logs every task that raises as a multi-line 'Compute Failed' traceback in the
+    worker's output, one per bad file, where the run says each in one line (a full disk included)."""
+
+    error: ParticleDetectError | OSError
+
+
 def _detect_job(path: Path, options: DetectOptions, model: str | ShippedModel | None, output: Path,
-                name: str) -> FileResult:
+                name: str) -> FileResult | FileFailure:
     """One file's task on a worker: :func:`file_detection.detect_file` with a shipped model found there, the
-    input recorded as ``name`` (the caller's, where ``path`` is its absolute name)."""
-    return detect_file(path, options, model.weights() if isinstance(model, ShippedModel) else model, output,
-                       name=name)
+    input recorded as ``name`` (the caller's, where ``path`` is its absolute name). Anything unforeseen is
+    still raised, its traceback left in the worker's log to be looked into."""
+    try:
+        return detect_file(path, options, model.weights() if isinstance(model, ShippedModel) else model, output,
+                           name=name)
+    except (ParticleDetectError, OSError) as exc:
+        return FileFailure(exc)
 
 
 def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOptions, model: str | None,
@@ -438,6 +451,7 @@ def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOption
             future = next(pending)
             index = order[future.key]
             path, target = todo[index]
+            error = None
             if future.status == "finished":
                 try:
                     result = future.result()
@@ -445,21 +459,26 @@ def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOption
                     left.append(index)
                     stop = stop or CancelledOnCluster(address, SCHEDULER_LOST)
                 else:
-                    finished.append((index, replace(result, path=path)))  # the input as the caller named it
-                    _tell(progress, path, "done")
+                    if isinstance(result, FileFailure):
+                        error = result.error
+                    else:
+                        finished.append((index, replace(result, path=path)))  # the input as the caller named it
+                        _tell(progress, path, "done")
             elif future.status == "cancelled":
                 # Not the file's failure: its earlier output stays as it was, unmarked, for a run again.
                 left.append(index)
                 if stop is None:  # not cancelled by this run (a full disk): dask cancelled every task
                     stop = CancelledOnCluster(address, cancel_reason(future))
-            elif is_out_of_space(error := future.exception()):
+            else:
+                error = future.exception()
+            if is_out_of_space(error):
                 left.append(index)
                 if stop is None:
                     stop = error
                     # Files not started never start; one running when the cancel comes may still finish, and a
                     # run again skips it then.
                     client.cancel([other for other in futures if not other.done()])
-            else:
+            elif error is not None:
                 _failed(summary, path, target, failure_line(path, error, sent=inputs[index]), progress)
             future.release()
     finally:

@@ -106,7 +106,8 @@ def detect_file(
 
     from ..detection.devices import select_device
     from ..models import load_model_cached
-    from ..detection.prediction import frames_table, iter_detect
+    from ..detection.prediction import frames_table, iter_detect, warn_unfinished_training
+    from ..models.registry import saved_card
     from ..detection.runtimes import runtime_record
 
     start = time.perf_counter()
@@ -122,6 +123,7 @@ def detect_file(
         from ..detection.kinds_prediction import detect_kind_file
 
         table, record, meta = detect_kind_file(path, options, model_path, device, progress)
+        warn_unfinished_training(saved_card(meta["model"]), meta["model"])
         meta = {**meta, **model_record(meta["model"])}
         record["file"] = str(name or path)  # the same dict as the metadata's inputs[0]
         image = read_image(path, lazy=True, channel=options.channel, axes=options.axes)

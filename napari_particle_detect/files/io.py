@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParticleDetectError
+from .tables import TABLE_COLUMNS
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".zarr")
 PICTURE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}  # read through Pillow
@@ -748,14 +749,26 @@ def _replace_all(written: list[tuple[Path, str]]) -> None:
 # Columns that make a table one of centres, which read_centres must read back (an MSD's lagt,msd,N or
 # per-frame counts frame,count,reviewed, also written here, are other tables).
 CENTRE_COLUMNS = ("y", "x", "score")
+POSITIONS = ("z", "y", "x")
+# Columns whose precision the project fixes (write_centres' float_format, 3 decimals): positions in pixels
+# (drift-corrected too), a rod's tips, length, width and angle, and the network's score. Every other float
+# column (physical units, an MSD, another program's measurements) is written with all its digits: at 3
+# decimals an MSD of 0.00041 µm² read 0.000.
+FIXED_PRECISION = (*POSITIONS, *(f"{c}_corrected" for c in POSITIONS), "score",
+                   *(c for c in KIND_COLUMNS["rods"] if c not in ("frame", *POSITIONS, "score")))
+# Columns of the tables write_centres writes (centres, tracks, an MSD, per-frame counts): a pandas index of
+# one of these names (t.set_index("frame")) is written as the column it was.
+KNOWN_COLUMNS = frozenset((*TABLE_COLUMNS, *FIXED_PRECISION, *(c for kind in KIND_COLUMNS.values() for c in kind),
+                           "particle", "file", "lagt", "msd", "N", "count", "reviewed", "detected"))
 
 
-def write_centres(table: pd.DataFrame, path: str | Path, float_format: str | None = "%.3f",
-                  exact: Iterable[str] = ()) -> Path:
+def write_centres(table: pd.DataFrame, path: str | Path, float_format: str | None = "%.3f") -> Path:
     """Write a centre table as CSV atomically (columns ``frame,(z,)y,x,score`` first, extras after; a
-    rods or chains table in its kind's column order, KIND_COLUMNS);
-    ``float_format`` None writes every digit (values read back exactly); so do the columns named in
-    ``exact`` whatever it is (another program's measurements, which a rewrite must not round).
+    rods or chains table in its kind's column order, KIND_COLUMNS). ``float_format`` is that of the
+    columns whose precision the project fixes (FIXED_PRECISION: positions in pixels, rods' measures, score);
+    every other column is written with all its digits, and with ``float_format`` None those too (values read
+    back exactly). A named index (or index level) of a column the project knows (``frame``, ``particle``, ...)
+    is written as that column; any other is refused, as is a ``path`` that is a folder.
 
     A table of centres (any of the columns y, x, score) is checked first by :func:`read_centres`' own rules
     (columns y and x of numbers, none missing; whole frame numbers from 0), so no file is written that it
@@ -764,12 +777,17 @@ def write_centres(table: pd.DataFrame, path: str | Path, float_format: str | Non
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"write_centres: table must be a pandas DataFrame (frame, y, x, ... columns), got "
                         f"{type(table).__name__}")
+    source = f"{path} (not written)"
+    if Path(path).is_dir():
+        raise ParticleDetectError(f"{path}: is a folder; give the table a file name inside it")
+    table = _index_as_columns(table, source)
     if any(c in table.columns for c in CENTRE_COLUMNS):
-        source = f"{path} (not written)"
         if not {"y", "x"} <= set(table.columns):
             raise ParticleDetectError(f"{source}: a centre table needs columns y and x (got "
                                       f"{', '.join(map(str, table.columns))})")
-        _centre_values(table[[c for c in ("frame", "y", "x") if c in table.columns]].copy(), source)
+        checked = _centre_values(table[[c for c in ("frame", "y", "x") if c in table.columns]].copy(), source)
+        if "frame" in checked.columns:  # whole numbers, as read_centres reads them: 2, not 2.0 or 2.000
+            table = table.assign(frame=checked["frame"].to_numpy())
     first = [c for c in ("frame", "z", "y", "x", "score") if c in table.columns]
     kind = table_kind(table.columns)
     if kind != "spheres" and set(KIND_COLUMNS[kind]) <= set(table.columns):
@@ -777,11 +795,45 @@ def write_centres(table: pd.DataFrame, path: str | Path, float_format: str | Non
         # positional readers (np.loadtxt's usecols) read the same column from either file.
         first = list(KIND_COLUMNS[kind])
     ordered = table[first + [c for c in table.columns if c not in first]]
-    exact = [c for c in exact if c in ordered.columns and pd.api.types.is_float_dtype(ordered[c])]
-    if float_format is not None and exact:
-        # float_format is the whole table's: a column as text (repr, every digit; missing stays empty) escapes it.
-        ordered = ordered.assign(**{c: ordered[c].map(lambda v: "" if pd.isna(v) else repr(float(v))) for c in exact})
-    return atomic_write_text(path, ordered.to_csv(index=False, float_format=float_format))
+    return atomic_write_text(path, _with_fixed_precision(ordered, float_format).to_csv(index=False))
+
+
+def _with_fixed_precision(table: pd.DataFrame, float_format: str | None) -> pd.DataFrame:
+    """``table`` with its FIXED_PRECISION float columns as text in ``float_format`` (missing ones empty, as
+    to_csv leaves them), so that to_csv, given no float_format of the whole table, writes every other float
+    with all its digits; ``table`` itself where ``float_format`` is None."""
+    if float_format is None:
+        return table
+    fixed = [c for c in FIXED_PRECISION if c in table.columns and pd.api.types.is_float_dtype(table[c])]
+    texts = {}
+    for column in fixed:
+        values = table[column].to_numpy(dtype=float, na_value=np.nan)
+        text = np.char.mod(float_format, values).astype(object)  # printf's rounding, as to_csv's float_format
+        text[np.isnan(values)] = ""
+        texts[column] = text
+    return table.assign(**texts)
+
+
+def _index_as_columns(table: pd.DataFrame, source: str) -> pd.DataFrame:
+    """``table`` with the levels of its index that have names written as columns (``t.set_index("frame")``
+    lost its frames, every centre read back in frame 0): those named as a column the project knows
+    (KNOWN_COLUMNS), and dropped where the table has that column already with the same values. Unnamed
+    levels (row numbers) are not written. One ParticleDetectError naming ``source`` for any other name, or a
+    level that differs from the column of its name."""
+    names = [name for name in table.index.names if name is not None]
+    if not names:
+        return table
+    unknown = [name for name in names if name not in KNOWN_COLUMNS]
+    if unknown:
+        raise ParticleDetectError(f"{source}: its index {unknown[0]!r} is no column of a centre table (frame, y, x, "
+                                  "...); make it a column with table.reset_index(), or leave it out with "
+                                  "table.reset_index(drop=True)")
+    for name in (name for name in names if name in table.columns):  # set_index(..., drop=False)
+        if not table.index.get_level_values(name).equals(pd.Index(table[name])):
+            raise ParticleDetectError(f"{source}: its index {name!r} differs from its {name} column; keep one of "
+                                      "them (table.reset_index(drop=True) leaves the index out)")
+    new = [name for name in names if name not in table.columns]
+    return (table.reset_index(level=new) if new else table).reset_index(drop=True)
 
 
 def save_figure(fig, path: str | Path, **kwargs) -> Path:

@@ -161,7 +161,7 @@ class VoxelSize:
 
 
 def resolve_voxel_size(given: Sequence[float] | None, tables: Iterable[tuple[Path | str, pd.DataFrame]],
-                       log: logging.Logger, as_cubes: str) -> VoxelSize:
+                       log: logging.Logger, as_cubes: str, option: str = FROM_OPTION) -> VoxelSize:
     """The voxel size ``link`` and ``evaluate`` use for frame,z,y,x tables: ``given`` (``--voxel-size``), else
     the first of ``tables`` (name, table) whose z_um,y_um,x_um columns give one (:func:`table_voxel_size`);
     tables whose columns give other proportions are refused, naming both (the first used to win unsaid).
@@ -169,19 +169,19 @@ def resolve_voxel_size(given: Sequence[float] | None, tables: Iterable[tuple[Pat
     Neither: ``log``, the command's own logger, warns that the first table has none, then says ``as_cubes``,
     what the command does instead (the two commands differ only there). A ``given`` size in other proportions
     than a table's columns is refused, naming both: one of them is another image's, or in another order (only
-    the proportions count, so 2 1 1 agrees with columns of 0.4 x 0.2 x 0.2 µm)."""
+    the proportions count, so 2 1 1 agrees with columns of 0.4 x 0.2 x 0.2 µm). ``option``: how the caller's
+    users give a size (the commands' --voxel-size, the library's voxel_size), as the messages name it."""
     tables = list(tables)
     if given is not None:
-        option = VoxelSize(tuple(float(v) for v in given), FROM_OPTION)
+        chosen = VoxelSize(tuple(float(v) for v in given), option)
         for name, table in tables:
             found = table_voxel_size(table)
-            if found is not None and not same_voxel_size(option.size, found, proportions=True):
-                typed = " ".join(f"{v:g}" for v in option.size)
-                raise ParticleDetectError(f"--voxel-size {typed} (Z Y X) disagrees with {name}'s "
+            if found is not None and not same_voxel_size(chosen.size, found, proportions=True):
+                raise ParticleDetectError(f"{_as_typed(option, chosen.size)} (Z Y X) disagrees with {name}'s "
                                           f"z_um,y_um,x_um columns ({VoxelSize(found).describe()} µm): one of them "
-                                          "is another image's, or in another order; leave --voxel-size out to use "
+                                          f"is another image's, or in another order; leave {option} out to use "
                                           "the table's")
-        return option
+        return chosen
     found = [(name, size) for name, size in ((n, table_voxel_size(t)) for n, t in tables) if size is not None]
     for name, size in found[1:]:
         # Matching reads only the proportions; other proportions would match in another space than one table's.
@@ -191,8 +191,16 @@ def resolve_voxel_size(given: Sequence[float] | None, tables: Iterable[tuple[Pat
                                       "is another image's, or was detected with another --voxel-size: detect it again with the image's own")
     if found:
         return VoxelSize(found[0][1], FROM_COLUMNS, found[0][0])
-    log.warning("%s: no voxel size (no --voxel-size, no z_um,y_um,x_um columns): %s", tables[0][0], as_cubes)
+    log.warning("%s: no voxel size (no %s, no z_um,y_um,x_um columns): %s", tables[0][0], option, as_cubes)
     return VoxelSize(None)
+
+
+def _as_typed(option: str, size: Sequence[float]) -> str:
+    """A voxel size as its user gave it: ``--voxel-size 2 1 1`` on the command line, ``voxel_size=(2, 1, 1)`` in
+    Python."""
+    if option.startswith("--"):
+        return f"{option} {' '.join(f'{v:g}' for v in size)}"
+    return f"{option}=({', '.join(f'{v:g}' for v in size)})"
 
 
 def same_voxel_size(a: Sequence[float], b: Sequence[float], proportions: bool = False) -> bool:
@@ -206,7 +214,8 @@ def same_voxel_size(a: Sequence[float], b: Sequence[float], proportions: bool = 
 
 def table_voxel_size(table: pd.DataFrame) -> tuple[float, float, float] | None:
     """A volume table's voxel size from its ``z_um, y_um, x_um`` columns (as detect and the dock's
-    export write them beside ``z, y, x``); None when it has none or they do not tell."""
+    export write them beside ``z, y, x``), each to the digits its rows agree on (:func:`_agreed_digits`); None
+    when it has none or they do not tell."""
     columns = ["z", "y", "x"]
     if not all(c in table.columns and f"{c}_um" in table.columns for c in columns):
         return None
@@ -214,8 +223,28 @@ def table_voxel_size(table: pd.DataFrame) -> tuple[float, float, float] | None:
     for c in columns:
         voxels, microns = (pd.to_numeric(table[k], errors="coerce").to_numpy(float) for k in (c, f"{c}_um"))
         usable = np.isfinite(voxels) & np.isfinite(microns) & (np.abs(voxels) > 0.5)
-        size = float(np.median(microns[usable] / voxels[usable])) if usable.any() else np.nan
+        size = _agreed_digits(microns[usable] / voxels[usable]) if usable.any() else np.nan
         if not (np.isfinite(size) and size > 0):
             return None
         sizes.append(size)
     return tuple(sizes)
+
+
+# The most _agreed_digits moves a value, as a share of it: the 3-decimal rounding of positions of a few
+# voxels and up, not a disagreement between rows.
+AGREED_DIGITS_REACH = 1e-4
+
+
+def _agreed_digits(ratios: np.ndarray) -> float:
+    """The median of ``ratios`` to the fewest significant digits within about two of its standard errors (twice
+    their interquartile range over the square root of their count; at most AGREED_DIGITS_REACH of it): positions
+    written to 3 decimals beside micrometres with every digit scatter a 0.2 µm voxel's rows by a few parts in
+    10^5, and their median lands beside it (0.20000037); rows that agree to every digit keep them all."""
+    median = float(np.median(ratios))
+    q1, q3 = np.percentile(ratios, [25, 75])
+    reach = min(2 * float(q3 - q1) / np.sqrt(len(ratios)), AGREED_DIGITS_REACH * abs(median))
+    for digits in range(1, 18):
+        rounded = float(f"{median:.{digits}g}")
+        if abs(rounded - median) <= reach:
+            return rounded
+    return median

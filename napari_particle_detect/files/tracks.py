@@ -11,12 +11,15 @@ movie by :func:`sequence_frames` (each file one frame of its own). No Qt or torc
 A volume's centres (``z, y, x`` in voxels) are linked and measured in units of the y voxel: with a
 voxel size, z (and x) are scaled by their voxel's length over y's, so a search range and a
 displacement mean the same distance along every axis (a z step twice the pixel otherwise counts a
-move along z as half what it is).
+move along z as half what it is). Where none is given (:data:`FROM_TABLE`), the table's own
+``z_um, y_um, x_um`` columns give it, as they do to ``particle-detect link``; ``voxel_size=None`` takes the
+voxels for cubes.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -28,9 +31,29 @@ import pandas as pd
 from .. import __version__
 from ..errors import ParticleDetectError
 from ..detection.choices import is_number
-from .tables import physical_placement
+from .tables import FROM_COLUMNS, physical_placement, resolve_voxel_size
+
+log = logging.getLogger(__name__)
 
 CORRECTED = ("y_corrected", "x_corrected")
+
+
+class _FromTable:
+    """The voxel size where none is given: the table's z_um,y_um,x_um columns' (:func:`voxel_size_of`)."""
+
+    def __repr__(self) -> str:
+        return "FROM_TABLE"
+
+
+# A sentinel, not None: None is a caller's own choice of cubes (link's, having warned of them itself), which
+# the library does not warn of again.
+FROM_TABLE = _FromTable()
+VoxelSizeChoice = tuple[float, float, float] | None | _FromTable
+
+
+def is_given(voxel_size: VoxelSizeChoice) -> bool:
+    """Whether ``voxel_size`` is a size (not None, not FROM_TABLE); ``is``, as an array's == compares values."""
+    return voxel_size is not None and voxel_size is not FROM_TABLE
 
 
 def position_columns(table: pd.DataFrame) -> list[str]:
@@ -52,7 +75,8 @@ class LinkOptions:
     search_range: float = 5.0
     memory: int = 3
     min_length: int = 1
-    voxel_size: tuple[float, float, float] | None = None  # z, y, x of a volume's table (any one unit)
+    # z, y, x of a volume's table (any one unit); FROM_TABLE: its z_um,y_um,x_um columns'; None: cubes
+    voxel_size: VoxelSizeChoice = FROM_TABLE
 
     def check(self) -> None:
         for name in ("search_range", "memory", "min_length"):
@@ -74,7 +98,9 @@ def _check_number(value, name: str) -> None:
 
 
 def check_voxel_size(voxel_size) -> None:
-    if voxel_size is not None and (len(voxel_size) != 3 or not all(np.isfinite(v) and v > 0 for v in voxel_size)):
+    if not is_given(voxel_size):
+        return
+    if len(voxel_size) != 3 or not all(np.isfinite(v) and v > 0 for v in voxel_size):
         raise ParticleDetectError(f"the voxel size must be three positive numbers z, y, x, got {voxel_size}")
 
 
@@ -115,6 +141,26 @@ def scaled_positions(table: pd.DataFrame, voxel_size: tuple[float, float, float]
     return values
 
 
+# How the library's messages name the table it was given (the command line names its file).
+GIVEN_TABLE = "the table"
+
+
+def voxel_size_of(table: pd.DataFrame, voxel_size: VoxelSizeChoice, done: str) -> tuple[float, float, float] | None:
+    """The voxel size a volume's ``table`` is ``done`` in ('linked', 'measured'; None for a 2D table), as
+    ``particle-detect link`` resolves it (tables.resolve_voxel_size): ``voxel_size`` as given, refused where its
+    proportions are not those of the table's z_um,y_um,x_um columns; FROM_TABLE: the columns' (said in one info
+    line), or cubes where there are none (warned); None: cubes, unsaid (the caller's own choice)."""
+    if "z" not in table.columns or voxel_size is None:
+        return None
+    found = resolve_voxel_size(None if voxel_size is FROM_TABLE else voxel_size, [(GIVEN_TABLE, table)], log,
+                               f"{done} as if the voxels were cubes; give voxel_size=(z, y, x) if the z step differs "
+                               "from the pixel", option="voxel_size")
+    if found.source == FROM_COLUMNS:
+        log.info("%s: voxel size %s from %s; %s in units of the y voxel", GIVEN_TABLE, found.describe(), FROM_COLUMNS,
+                 done)
+    return found.size
+
+
 def _quiet_trackpy() -> None:
     # trackpy logs a line per frame while linking; the dock and the CLI say what matters themselves.
     # (Importing trackpy sets its level, so it is imported first.)
@@ -149,9 +195,10 @@ def _link_one(table: pd.DataFrame, options: LinkOptions) -> pd.DataFrame:
 
 def link_centres(table: pd.DataFrame, options: LinkOptions | float | None = None, *,
                  search_range: float | None = None, memory: int | None = None, min_length: int | None = None,
-                 voxel_size: tuple[float, float, float] | None = None) -> pd.DataFrame:
-    """``table`` (``frame, y, x, ...``; with a ``z`` column linked in 3D, in units of the y voxel when
-    ``options.voxel_size`` is given, see the module's note) with a ``particle`` column: the
+                 voxel_size: VoxelSizeChoice = FROM_TABLE) -> pd.DataFrame:
+    """``table`` (``frame, y, x, ...``; with a ``z`` column linked in 3D, in units of the y voxel of
+    ``options.voxel_size``, by default the table's z_um,y_um,x_um columns', see :func:`voxel_size_of` and the
+    module's note) with a ``particle`` column: the
     trajectory each centre belongs to, numbered 0, 1, ... in order of first appearance. Rows of tracks shorter than
     ``options.min_length`` frames are dropped; the rest are sorted by particle, then frame.
 
@@ -164,8 +211,10 @@ def link_centres(table: pd.DataFrame, options: LinkOptions | float | None = None
     elif not isinstance(options, LinkOptions):
         _check_number(options, "search_range (link_centres' second argument: a LinkOptions or a number)")
         options = LinkOptions(search_range=options)
-    given = {k: v for k, v in (("search_range", search_range), ("memory", memory), ("min_length", min_length),
-                               ("voxel_size", voxel_size)) if v is not None}
+    given = {k: v for k, v in (("search_range", search_range), ("memory", memory), ("min_length", min_length))
+             if v is not None}
+    if voxel_size is not FROM_TABLE:
+        given["voxel_size"] = voxel_size
     options = replace(options, **given) if given else options
     options.check()
     if not isinstance(table, pd.DataFrame):
@@ -175,13 +224,14 @@ def link_centres(table: pd.DataFrame, options: LinkOptions | float | None = None
     if missing:
         raise ParticleDetectError(f"linking needs columns frame, y and x (missing {', '.join(sorted(missing))})")
     table = _numbers(table, "linking")
-    if options.voxel_size is not None and "z" not in table.columns:
+    if is_given(options.voxel_size) and "z" not in table.columns:
         raise ParticleDetectError("a voxel size is for centres with a z column (frame,z,y,x); these are 2D")
     if "particle" in table.columns:
         table = table.drop(columns="particle")
     _quiet_trackpy()
     if not len(table):
         return table.assign(particle=pd.Series(dtype=np.int64))
+    options = replace(options, voxel_size=voxel_size_of(table, options.voxel_size, "linked"))
     parts, offset = [], 0
     for group in _movies(table):
         linked = _link_one(group.reset_index(drop=True), options)
@@ -362,11 +412,12 @@ def subtract_drift(tracks: pd.DataFrame, drift: pd.DataFrame) -> pd.DataFrame:
 
 
 def ensemble_msd(tracks: pd.DataFrame, microns_per_pixel: float = 1.0, frames_per_second: float = 1.0,
-                 max_lag: int = 100, voxel_size: tuple[float, float, float] | None = None) -> pd.DataFrame:
+                 max_lag: int = 100, voxel_size: VoxelSizeChoice = FROM_TABLE) -> pd.DataFrame:
     """The ensemble mean squared displacement (trackpy's ``emsd``): columns ``lagt`` (s), ``msd``
     (um^2, or px^2 with 1 um per px) and ``N`` (independent displacements behind each value). Uses
-    the drift-corrected positions when ``tracks`` has them; a volume's in units of the y voxel with
-    ``voxel_size`` (``microns_per_pixel`` is then per y voxel)."""
+    the drift-corrected positions when ``tracks`` has them; a volume's in units of the y voxel of
+    ``voxel_size``, by default the tracks' z_um,y_um,x_um columns' (:func:`voxel_size_of`;
+    ``microns_per_pixel`` is then per y voxel)."""
     import trackpy
 
     _linked(tracks, "ensemble_msd")
@@ -383,7 +434,7 @@ def ensemble_msd(tracks: pd.DataFrame, microns_per_pixel: float = 1.0, frames_pe
     positions = tracks[["frame", "particle"]].copy()
     axes, shifted = position_columns(tracks), corrected_columns(tracks)
     corrected = all(c in tracks.columns for c in shifted)
-    values = scaled_positions(tracks, voxel_size if len(axes) == 3 else None, shifted if corrected else axes)
+    values = scaled_positions(tracks, voxel_size_of(tracks, voxel_size, "measured"), shifted if corrected else axes)
     for i, axis in enumerate(axes):
         positions[axis] = values[:, i]
     moving = positions.groupby("particle")["frame"].transform("nunique") > 1
@@ -445,7 +496,7 @@ def link_record(command: str, source: str | Path, tracks: str | Path, options: L
     pixel = "y voxel" if volume else "px"
     record = {"command": command, "version": __version__, "input": str(source), "tracks": str(tracks), "msd": None,
               "search_range": options.search_range, "memory": options.memory, "min_length": options.min_length,
-              "drift": drift, "voxel_size": list(options.voxel_size) if options.voxel_size else None,
+              "drift": drift, "voxel_size": list(options.voxel_size) if is_given(options.voxel_size) else None,
               "sequence": sequence, "file": file, "mpp": None, "mpp_from": None, "fps": None, "fps_from": None,
               "max_lag": None, "units": {"positions": pixel, "search_range": pixel, "memory": "frames"}}
     if msd is not None:
@@ -476,13 +527,6 @@ def written_by_linking(path: str | Path) -> bool:
     return Path(path).with_suffix(".csv").name in named
 
 
-def is_position(column: object) -> bool:
-    """Whether a tracks column is a position (``y``, ``y_um``, ``y_corrected``, ...), written at the project's 3
-    decimals; the others are the centres' own columns (trackpy's ep, mass), written back with every digit:
-    rounded, ep moved by up to 4 %."""
-    return str(column) in ("z", "y", "x") or str(column).startswith(("z_", "y_", "x_"))
-
-
 def write_link_outputs(tracks: pd.DataFrame, record: dict, msd: pd.DataFrame | None = None) -> Path:
     """Write the files ``record`` (:func:`link_record`) names: the tracks, the MSD (``msd``, where the record
     names one) and the record as the .json beside each. The records and the MSD first, together (all or
@@ -503,7 +547,9 @@ def write_link_outputs(tracks: pd.DataFrame, record: dict, msd: pd.DataFrame | N
     tracks_there = tracks_path.exists()
     atomic_write_texts(texts)
     try:
-        return write_centres(tracks, tracks_path, exact=[c for c in tracks.columns if not is_position(c)])
+        # Positions at the project's 3 decimals; the centres' own columns (trackpy's ep, mass) with every digit,
+        # as write_centres writes any column of no fixed precision: rounded, ep moved by up to 4 %.
+        return write_centres(tracks, tracks_path)
     except BaseException:
         if not tracks_there and not tracks_path.exists():  # no tracks, so no parameters of them either
             metadata_path(tracks_path).unlink(missing_ok=True)

@@ -305,8 +305,9 @@ def evaluate_frames(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: flo
     of them, so no pair is cut in two at the band; then a pair counts where its true centre lies, an
     unpaired centre where it lies. The result gains ``left_out_truth`` and ``left_out_predicted``: the
     true centres in the band, and the predictions neither paired with a counted centre nor unpaired
-    inside. ``shape``, needed with a border: the image's (height, width) in px, of every frame, or a
-    mapping from each file (tables with a file column) or frame number (tables without) to its own.
+    inside. ``shape``, needed with a border (checked, though unused, without one): the image's (height,
+    width) in px, of every frame, or a mapping from each file (tables with a file column) or frame number
+    (tables without) to its own.
 
     Tables with a ``file`` column (detect's table of several images) are scored file by file as
     ``particle-detect evaluate`` scores them (:func:`pair_files`): the result gains a ``file`` column; a
@@ -321,8 +322,9 @@ def evaluate_frames(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: flo
     tolerance = check_tolerance(tolerance)
     border = check_border(border)
     predicted, truth, labels = _frame_tables(predicted, truth, "evaluate_frames")
-    shapes = _frame_shapes(shape, labels, predicted, truth) if border else None
-    return label_frames(_scored_frames(predicted, truth, tolerance, border, shapes), labels)
+    # Checked even where no border uses it: a wrong shape=(1, 2, 3) was taken without a word.
+    shapes = _frame_shapes(shape, labels, predicted, truth) if border or shape is not None else None
+    return label_frames(_scored_frames(predicted, truth, tolerance, border, shapes if border else None), labels)
 
 
 def check_border(border: float) -> float:

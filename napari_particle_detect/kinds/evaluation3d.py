@@ -6,12 +6,17 @@ matching: a tolerance of half a diameter means the same physical distance along 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 from ..errors import ParticleDetectError
-from .evaluation import check_tolerance, f1_score, label_frames, match_points, paired_by_file, with_pooled_row
+from .evaluation import (LEFT_OUT, check_border, check_tolerance, f1_score, label_frames, match_points, paired_by_file,
+                         with_pooled_row)
+
+# One value for every volume, or each volume's by its file (tables with a file column) or frame number.
+PerVolume = Sequence[float] | Mapping[object, Sequence[float]]
 
 
 def match_nd(predicted: np.ndarray, truth: np.ndarray, tolerance: float,
@@ -91,12 +96,24 @@ def _scores(tp: int, fp: int, fn: int, offsets: np.ndarray) -> Scores3D:
                     f1_score(tp, fp, fn), float(rms[0]), float(rms[1]), float(rms[2]))
 
 
-def evaluate_volumes(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: float,
-                     scale: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> pd.DataFrame:
+def evaluate_volumes(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: float = 3.0,
+                     scale: PerVolume = (1.0, 1.0, 1.0), border: float = 0.0,
+                     shape: PerVolume | None = None) -> pd.DataFrame:
     """Per-frame (per-volume) scores and a pooled ``all`` row, from two ``frame,z,y,x`` tables (``frame``
     optional); a table without z, y, x or with missing coordinates is one ParticleDetectError naming it.
+    ``tolerance`` (default 3, as evaluate_frames'): the farthest a prediction may lie from its true centre,
+    in y voxels, once the coordinates are multiplied by ``scale``, each axis' voxel size over y's ((2, 1, 1):
+    z steps twice the pixel size; the command line's --voxel-size gives it so).
     Tables with a ``file`` column (detect's table of several files) are scored file by file as
-    ``evaluate_frames`` scores them: the result gains a ``file`` column."""
+    ``evaluate_frames`` scores them: the result gains a ``file`` column. ``scale`` may differ from file to file
+    (volumes of other voxel sizes): a mapping from each file (tables with a file column) or frame number to its
+    own. rms_z, rms_y and rms_x are in the tolerance's unit, y voxels (a z voxel's error reads ``scale[0]`` times
+    as long as in z voxels).
+
+    ``border`` (y voxels, 0: none) leaves out of the scores the centres within ``border`` of a face, as
+    ``evaluate_frames``' border does in 2D: ``border / scale`` voxels along each axis; a pair counts where its
+    true centre lies, and the result gains ``left_out_truth`` and ``left_out_predicted``. ``shape``, needed with
+    a border: the volumes' (z, y, x) in voxels, one for all or a mapping as for ``scale``."""
     tolerance = check_tolerance(tolerance)
     for name, table in (("predicted", predicted), ("truth", truth)):
         if not isinstance(table, pd.DataFrame):
@@ -111,11 +128,57 @@ def evaluate_volumes(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: fl
     truth = truth if "frame" in truth.columns else truth.assign(frame=0)
     # Without pairing, frame 0 of every file was pooled into one volume and matched across files.
     predicted, truth, labels = paired_by_file(predicted, truth)
+    frames = sorted(set(predicted["frame"]).union(truth["frame"]))
+    scales = _per_volume(scale, labels, frames, "scale", "voxel size over y's, (z, y, x)")
+    border = check_border(border)
+    if border and shape is None:
+        raise ValueError("a border needs the volumes' size: give shape=(z, y, x)")
+    shapes = _per_volume(shape, labels, frames, "shape", "size in voxels, (z, y, x)", whole=True) if border else None
     rows, offsets = [], []
-    for frame in sorted(set(predicted["frame"]).union(truth["frame"])):
+    for frame in frames:
         p = predicted.loc[predicted["frame"] == frame, ["z", "y", "x"]].to_numpy(float)
         t = truth.loc[truth["frame"] == frame, ["z", "y", "x"]].to_numpy(float)
-        pi, ti = match_nd(p, t, tolerance, scale)
-        offsets.append(p[pi] - t[ti])
-        rows.append({"frame": frame, **_scores(len(pi), len(p) - len(pi), len(t) - len(ti), p[pi] - t[ti]).to_dict()})
-    return label_frames(with_pooled_row(rows, offsets, _scores), labels)
+        pi, ti = match_nd(p, t, tolerance, scales[frame])
+        margin = border / scales[frame]
+        p_inside, t_inside = (_inside_faces(points, None if shapes is None else shapes[frame], margin)
+                               for points in (p, t))
+        paired_p, paired_t = np.zeros(len(p), dtype=bool), np.zeros(len(t), dtype=bool)
+        paired_p[pi], paired_t[ti] = True, True
+        counted = t_inside[ti]
+        tp, fp, fn = int(counted.sum()), int((p_inside & ~paired_p).sum()), int((t_inside & ~paired_t).sum())
+        offsets.append((p[pi[counted]] - t[ti[counted]]) * scales[frame])  # in y voxels, as the tolerance
+        rows.append({"frame": frame, **_scores(tp, fp, fn, offsets[-1]).to_dict()})
+        if shapes is not None:
+            rows[-1].update(zip(LEFT_OUT, (len(t) - tp - fn, len(p) - tp - fp)))
+    return label_frames(with_pooled_row(rows, offsets, _scores, summed=LEFT_OUT if shapes is not None else ()), labels)
+
+
+def _per_volume(value: PerVolume, labels: list[tuple[str, int]] | None, frames: list[int], name: str, meaning: str,
+                whole: bool = False) -> dict[int, np.ndarray]:
+    """Each frame number's three positive numbers (whole ones with ``whole``) from ``value``, one for all of
+    them or a mapping as :func:`evaluate_volumes` takes it; a ValueError naming ``name`` otherwise."""
+    found = {}
+    for frame in frames:
+        key = labels[frame][0] if labels is not None else frame
+        if isinstance(value, Mapping) and key not in value:
+            what = f"file {key}" if labels is not None else f"frame {key}"
+            raise ValueError(f"{name}: no {meaning} of {what} (its keys: {', '.join(map(str, list(value)[:4]))})")
+        given = value[key] if isinstance(value, Mapping) else value
+        try:
+            numbers = np.asarray(given, dtype=float)
+        except (TypeError, ValueError):
+            numbers = np.zeros(0)
+        if numbers.shape != (3,) or not np.all(np.isfinite(numbers) & (numbers > 0)) or (
+                whole and not np.all(numbers == np.round(numbers))):
+            raise ValueError(f"{name} must be the volume's {meaning}: three positive{' whole' if whole else ''} "
+                             f"numbers, got {given!r}")
+        found[frame] = numbers
+    return found
+
+
+def _inside_faces(points: np.ndarray, shape: np.ndarray | None, margin: np.ndarray) -> np.ndarray:
+    """Which (N, 3) z, y, x points lie at least ``margin`` voxels (per axis) inside a volume of ``shape``, as
+    ``kinds.evaluation.inside_border`` tells in 2D (None: all of them)."""
+    if shape is None:
+        return np.ones(len(points), dtype=bool)
+    return np.all((points >= margin) & (points <= shape - 1 - margin), axis=1)

@@ -42,9 +42,9 @@ from ..detection.rescoring import Criterion, candidate_features
 from ..detection.runtimes import inherit_bfloat16_gate
 from ..detection.sizing import rescale_centres
 from ..detection.steps import network_input
-from .training import (BatchSource, Example, TrainConfig, TrainingCancelled, adam, check_train_config, detection_scale,
-                       forward_in, lineage_with, made_ahead, mask_at, require_sphere_model, standard_layout, take_step,
-                       training_layout, weighted_mse)
+from .training import (NAMED_FRAMES, BatchSource, Example, TrainConfig, TrainingCancelled, adam, check_train_config,
+                       detection_scale, forward_in, lineage_with, made_ahead, mask_at, require_sphere_model,
+                       standard_layout, take_step, training_layout, weighted_mse)
 from ..detection.threads import keeps_torch_threads, round_threads
 
 # What a round trains, chosen by measurement (benchmarks/loop_options.py): every layer (the
@@ -368,8 +368,10 @@ def fine_tune(
     teacher pseudo-labels up to that many (spread over a list; phase "teacher"): the student after
     ``config.pseudo_teacher_at`` of the steps (0: the parent), and ``config.pseudo_share`` of the
     training crops come from them from then on (:mod:`pseudo_labels`). A frame
-    named like a reviewed example is labelled only outside its reviewed area and its held-out
-    tiles' guard bands; pseudo-labels never reach the held-out scores.
+    with the pixels of a reviewed example (whatever its name) is labelled only outside its reviewed
+    area and its held-out tiles' guard bands; pseudo-labels never reach the held-out scores. The
+    model's card records the frames learned from (``fine_tuned``: ``pseudo_labelled``, their names)
+    and how many were asked (``unlabelled_asked``): :func:`unreviewed_note` says it.
     """
     started = time.monotonic()
     report = progress or (lambda event: None)
@@ -430,7 +432,10 @@ def fine_tune(
         "fine_tuned": {"examples": len(train_examples), "held_out_tiles": held_tiles, "config": config.to_dict(),
                        "hold_out": hold_out, "criterion": child.criterion is not None,
                        "f1": score.f1 if score else None, "parent_f1": parent_score.f1 if parent_score else None,
-                       "pseudo_labelled_frames": len(pseudo)},
+                       "pseudo_labelled_frames": len(pseudo),
+                       # Which unreviewed frames, of how many asked: a round that found none left is a supervised one.
+                       "pseudo_labelled": [e.name for e in pseudo],
+                       "unlabelled_asked": int(config.unlabelled_frames) if unlabelled is not None else 0},
     }
     inherit_bfloat16_gate(model, child)
     result = RoundResult(model=child, trained_examples=len(train_examples), held_out_tiles=held_tiles, score=score,
@@ -441,26 +446,75 @@ def fine_tune(
 
 
 def unreviewed_frames(model: DetectorModel, splits: list[Split], unlabelled, config: TrainConfig) -> list[Example]:
-    """Up to ``config.unlabelled_frames`` unreviewed frames, each with the area a teacher may label:
-    never inside a reviewed area, a held-out tile or its guard band (matched by the example's name)."""
+    """Up to ``config.unlabelled_frames`` unreviewed frames spread over those left, each with the area a
+    teacher may label: never inside a reviewed area, a held-out tile or its guard band. A frame is
+    known as reviewed by its pixels (pseudo_labels.frame_digest), not its name, so the same image under
+    another file name is no way round the held-out tiles, and another image under the same name loses
+    nothing. A callable is asked for more frames while reviewed ones take the place of unreviewed ones."""
     from .pseudo_labels import spread
 
     count = int(config.unlabelled_frames)
     if count <= 0 or unlabelled is None:
         return []
-    frames = list(unlabelled(count) if callable(unlabelled) else unlabelled)
-    if callable(unlabelled):
-        frames = checked_examples(frames, model.card.canonical_diameter, "unlabelled", truth=False)
-    reviewed = {s.example.name: s for s in splits if s.example.name}
+    kept_out = _reviewed_pixels(model, splits)
+    if not callable(unlabelled):
+        ready = _labellable(unlabelled, kept_out)
+        return [ready[i] for i in spread(count, range(len(ready)))]
+    asked = count
+    while True:
+        offered = checked_examples(list(unlabelled(asked)), model.card.canonical_diameter, "unlabelled", truth=False)
+        ready = _labellable(offered, kept_out)
+        if len(ready) >= count or len(offered) < asked:  # enough, or the source has no other frame
+            return [ready[i] for i in spread(count, range(len(ready)))]
+        asked += count - len(ready)
+
+
+def _reviewed_pixels(model: DetectorModel, splits: list[Split]) -> dict[bytes, np.ndarray]:
+    """Each reviewed frame's pixels no pseudo-label may touch (reviewed_and_guarded), by the frame's digest."""
+    from .pseudo_labels import frame_digest
+
+    kept_out: dict[bytes, np.ndarray] = {}
+    for split in splits:
+        key = frame_digest(split.example.image)
+        guarded = reviewed_and_guarded(split, example_diameter(model, split.example))
+        kept_out[key] = kept_out[key] | guarded if key in kept_out else guarded  # a frame given twice: both areas
+    return kept_out
+
+
+def _labellable(frames: Sequence[Example], kept_out: dict[bytes, np.ndarray]) -> list[Example]:
+    """``frames`` with the area a teacher may label (their own ``area``, less any reviewed pixels of the same
+    frame); those left with none are dropped."""
+    from .pseudo_labels import frame_digest
+
     ready = []
-    for frame in (frames[i] for i in spread(count, range(len(frames)))):
+    for frame in frames:
         allowed = np.ones(frame.image.shape, bool) if frame.area is None else np.asarray(frame.area, bool)
-        split = reviewed.get(frame.name) if frame.name else None
-        if split is not None:
-            allowed = allowed & ~reviewed_and_guarded(split, example_diameter(model, split.example))
+        reviewed = kept_out.get(frame_digest(frame.image))
+        if reviewed is not None:
+            allowed = allowed & ~reviewed
         if allowed.any():
             ready.append(replace(frame, centres=np.zeros((0, 2)), area=allowed, focus=None))
     return ready
+
+
+def unreviewed_note(names: Sequence[str], asked: int) -> str:
+    """How many unreviewed frames a round learned from (``names``: as its card records them,
+    ``pseudo_labelled``), of the ``asked`` ones, said after the round's name ("the round also learned
+    from..."); "" when none were asked."""
+    if asked <= 0:
+        return ""
+    if not names:
+        return f"found no unreviewed frame left to learn from ({asked} asked): a supervised round"
+    more = f" and {len(names) - NAMED_FRAMES} more" if len(names) > NAMED_FRAMES else ""
+    learned = (f"also learned from {len(names)} unreviewed frame{'s' if len(names) != 1 else ''} "
+               f"({', '.join(names[:NAMED_FRAMES])}{more})")
+    return f"{learned}, of {asked} asked: no other frame is unreviewed" if len(names) < asked else learned
+
+
+def round_unreviewed_note(model: DetectorModel) -> str:
+    """:func:`unreviewed_note` of the round that made ``model``, from its card ("" for any other model)."""
+    record = model.card.training.get("fine_tuned") or {}
+    return unreviewed_note(record.get("pseudo_labelled", []), int(record.get("unlabelled_asked", 0)))
 
 
 def label_unreviewed(teacher: DetectorModel, frames: list[Example], config: TrainConfig, device: torch.device,

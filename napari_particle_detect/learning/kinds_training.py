@@ -28,11 +28,12 @@ from ..detection.preprocessing import normalise
 from ..detection.devices import select_device
 from ..errors import ParticleDetectError
 from ..detection.stages import laid_out_for
-from .training import (VALIDATION_SEED_BASE, EpochCut, TrainingCancelled, _augment, _check_same_start, _saved_best,
-                       _start_record, adam, check_same_settings, cut_epoch_mark, epoch_cut_fields, lineage_with,
-                       log_already_finished, log_time_limit_stop, made_ahead, read_epoch_cut, read_training_state,
-                       restore_finished_best, resume_state_path, run_progress, run_settings, session_fields,
-                       steps_from, trains_channels_last, training_layout, was_cut)
+from .training import (VALIDATION_SEED_BASE, EpochCut, _augment, _check_same_start, _saved_best, _start_record, adam,
+                       check_epochs_to_resume, check_same_settings, ctrl_c_between_steps, cut_epoch_mark,
+                       epoch_cut_fields, lineage_with, log_already_finished, log_time_limit_stop, made_ahead,
+                       read_epoch_cut, read_training_state, restore_finished_best, resume_state_path, run_progress,
+                       run_settings, session_fields, steps_from, stop_between_steps, trains_channels_last,
+                       training_layout, was_cut)
 from ..shipped import refuse_shipped_output
 from ..detection.threads import keeps_torch_threads
 
@@ -55,8 +56,8 @@ class KindTrainConfig:
     threads: int | None = 1
     # Share of each batch drawn from the generator when annotated examples are given (a round).
     synthetic_fraction: float = 0.5
-    # Learning rate at the end, as a share of learning_rate (cosine decay over the epochs or the time
-    # limit, whichever ends first); 1.0 keeps it constant. A decayed rate settles the regression heads,
+    # Learning rate at the end, as a share of learning_rate (cosine decay over the run's steps; a time limit
+    # only stops the run); 1.0 keeps it constant. A decayed rate settles the regression heads,
     # which a constant 1e-3 leaves noisy (measured: see weights/rods.json).
     final_lr_fraction: float = 1.0
     # Extra weight of heatmap pixels by their target value (1 + positive_weight * target). 9 helps sparse
@@ -168,13 +169,14 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
     Every epoch leaves a resume state beside ``out`` (``.state.pt``); ``resume`` continues from it at
     the next epoch, or at the next step of an epoch the time limit cut (whose weights were scored as a
     candidate for that session's result; the resumed run chooses among whole epochs only). Each epoch
-    draws its batches from its own seed and the learning rate is constant or follows the steps (a decaying
-    one follows the time limit instead, where one is set), so a run stopped by ``cancel`` (within one step:
+    draws its batches from its own seed and the learning rate is constant or follows the steps (never the
+    clock: a time limit only stops the run), so a run stopped by ``cancel`` (within one step:
     :class:`TrainingCancelled`) or by its time limit and resumed, in this session or a later one, on this
     machine or a GPU, ends with the weights one uninterrupted run would have. Resuming from a start other
     than the interrupted run's (another ``init``, or none), or with other settings (training.run_settings), is
     refused before any work; resuming a finished run hands back its model untouched. The card's training record is
-    this run's, marked unfinished until the last epoch (training.run_progress), its history complete then.
+    this run's, marked unfinished until the last epoch (training.run_progress), its history complete then. A
+    cancel or a Ctrl-C keeps the steps done in the resume state, as training.train does (stop_between_steps).
     """
     if config.threads:
         torch.set_num_threads(int(config.threads))
@@ -256,21 +258,19 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
     mix = (examples, config.synthetic_fraction) if examples else (None, 1.0)
     total_steps = max(config.epochs * config.steps_per_epoch, 1)
     epochs_done, steps_done = first_epoch, first_epoch * config.steps_per_epoch + cut.steps_done
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ctrl_c_between_steps() as interrupted, ThreadPoolExecutor(max_workers=1) as pool:
         for epoch in range(first_epoch, config.epochs):
             first_step = cut.steps_done if epoch == first_epoch else 0
             losses = list(cut.losses) if epoch == first_epoch else []
-            kept = f"step {first_step} of epoch {epoch + 1}" if first_step else f"epoch {epoch}"
             for step, (images, targets, masks) in steps_from(_epoch_batches(pool, kind, config, crop, epoch, mix),
                                                              first_step):
-                if cancel is not None and cancel():
-                    raise TrainingCancelled(f"training stopped in epoch {epoch + 1}; the state after {kept} is "
-                                            "kept: resume to go on")
+                if interrupted() or (cancel is not None and cancel()):
+                    stop_between_steps(out, save_resume_state, epoch, step - first_step, losses, interrupted())
                 x, y, m = (torch.from_numpy(a).to(device) for a in (images, targets, masks))
                 if config.final_lr_fraction != 1.0:
                     done = epoch * config.steps_per_epoch + step
                     for group in optimiser.param_groups:
-                        group["lr"] = _scheduled_lr(config, done / total_steps, time.monotonic() - started)
+                        group["lr"] = _scheduled_lr(config, done / total_steps)
                 optimiser.zero_grad(set_to_none=True)
                 x = laid_out_for(network, x) if trains_channels_last(network, x.device) else x
                 loss = loss_of(kind, network(x), y, m, config.regression_weight, config.positive_weight)
@@ -306,15 +306,16 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
                 progress(record)
             if config.time_limit_s and time.monotonic() - started > config.time_limit_s:
                 break
-    all_steps = config.epochs * config.steps_per_epoch
-    finished = steps_done >= all_steps
-    if not finished:
-        log_time_limit_stop(out, steps_done, all_steps)
-    # The best epoch's model, its card now telling the whole run (the epochs after it too).
-    model = load_model(out, "cpu")
-    model.card.training = training_record(best, run_progress(epochs_done, config.epochs, finished,
-                                                             None if finished else (steps_done, all_steps)))
-    save_model(model, out)
+        # Inside the block: a Ctrl-C during the last epoch's scoring stops the run once its model is written whole.
+        all_steps = config.epochs * config.steps_per_epoch
+        finished = steps_done >= all_steps
+        if not finished:
+            log_time_limit_stop(out, steps_done, all_steps)
+        # The best epoch's model, its card now telling the whole run (the epochs after it too).
+        model = load_model(out, "cpu")
+        model.card.training = training_record(best, run_progress(epochs_done, config.epochs, finished,
+                                                                 None if finished else (steps_done, all_steps)))
+        save_model(model, out)
     return model
 
 
@@ -349,8 +350,7 @@ def _resume_kind(path: Path, network: torch.nn.Module, optimiser: torch.optim.Op
     check_same_settings(path, state, run_settings(config.to_dict()))
     try:
         epoch, best, history = state["epoch"], state["best_score"], state["history"]
-        if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch <= config.epochs:
-            raise ValueError(f"epoch {epoch!r:.40} is not between 0 and {config.epochs}")
+        check_epochs_to_resume(path, epoch, config.epochs)
         if not isinstance(best, float) or not isinstance(history, list):
             raise ValueError("the best score or the history is malformed")
         cut = read_epoch_cut(state, epoch, config.steps_per_epoch, config.epochs)
@@ -365,12 +365,10 @@ def _resume_kind(path: Path, network: torch.nn.Module, optimiser: torch.optim.Op
     return epoch, best, history, threshold, cut
 
 
-def _scheduled_lr(config: KindTrainConfig, step_share: float, elapsed_s: float) -> float:
-    """Cosine from learning_rate down to final_lr_fraction of it, by the share of steps or of the time
-    limit spent, whichever is further along."""
+def _scheduled_lr(config: KindTrainConfig, step_share: float) -> float:
+    """Cosine from learning_rate down to final_lr_fraction of it, by the share of the run's steps done (never
+    the time spent: a run resumed after its time limit ends as an uninterrupted one)."""
     progress = step_share
-    if config.time_limit_s:
-        progress = max(progress, elapsed_s / config.time_limit_s)
     low = config.final_lr_fraction
     # A plain float: the optimiser's state is saved for resuming, and loading it takes no NumPy objects.
     return float(config.learning_rate * (low + (1.0 - low) * 0.5 * (1.0 + np.cos(np.pi * min(progress, 1.0)))))

@@ -1,12 +1,14 @@
 """Pseudo-labels: what a round learns from the frames nobody reviewed.
 
-A teacher (the model the round starts from) detects on unreviewed frames. Where it is sure, its
+A teacher detects on unreviewed frames: the student itself after ``TrainConfig.pseudo_teacher_at``
+of the round's steps (half, by default; 0: the model the round starts from). Where it is sure, its
 answer becomes a training target: a candidate scoring at least ``high`` is a particle, a pixel
 whose heatmap stays under ``low`` far from any candidate is background. Where it hesitates (a
 candidate between ``low`` and ``high``, within about one particle radius of it, or a heatmap
 above ``low`` that no confident particle explains) nothing is known, and the loss is masked
 there, as it is outside a reviewed region. Reviewed areas are never pseudo-labelled: the caller
 passes them (and the held-out tiles with their guard bands) as ``exclude``; their own labels win.
+A reviewed frame is known by its pixels (:func:`frame_digest`), whatever its file is called.
 
 The student can see these crops under strong augmentation (:func:`training.strong_augment`: noise, blur,
 brightness and contrast, small shifts; ``TrainConfig.pseudo_strong``), so it must give the
@@ -16,6 +18,7 @@ augmentation (benchmarks/results/loop_semi.txt), so it is off by default. No Qt,
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,9 +145,10 @@ def read_unlabelled(paths: Sequence, working_diameter: float,
                     diameter: float | None = None) -> Callable[[int], list[Example]]:
     """The frames of the images or stacks at ``paths``, as a callable giving ``n`` of them spread over
     all (read only then: long stacks stay on disk), rescaled to the model's ``working_diameter``
-    from ``diameter`` or each file's estimate on its first frame, and named as
-    training.load_examples names them, so a frame also annotated there is pseudo-labelled only
-    where it was not reviewed. Bad files fail here, before any training."""
+    from ``diameter`` or each file's estimate on its first frame, and named "PATH[frame]" (the round's
+    record says which were learned from). A frame also annotated in the round's data is
+    pseudo-labelled only where it was not reviewed, whatever the file is called: finetune.fine_tune
+    knows it by its pixels. Bad files fail here, before any training."""
     from ..detection.sizing import estimate_diameter, scale_for_diameter
 
     where = []  # (frames, index, scale, name)
@@ -152,7 +156,7 @@ def read_unlabelled(paths: Sequence, working_diameter: float,
         size = diameter if diameter is not None else estimate_diameter(np.asarray(frames[0], dtype=np.float32))
         scale = scale_for_diameter(size, working_diameter)
         for index in range(len(frames)):
-            where.append((frames, index, scale, f"{path.name}[{index}]"))
+            where.append((frames, index, scale, f"{path}[{index}]"))
 
     def give(count: int) -> list[Example]:
         return [Example(np.asarray(where[k][0][where[k][1]], dtype=np.float32), np.zeros((0, 2)), where[k][2],
@@ -162,19 +166,50 @@ def read_unlabelled(paths: Sequence, working_diameter: float,
 
 
 def stacks_at(paths: Sequence) -> list[tuple[Path, np.ndarray]]:
-    """(path, its frames as a lazy (T, Y, X) stack) of each image or stack at ``paths``; a file that
-    cannot be read or holds no frame fails here, naming it."""
-    from ..errors import ParticleDetectError
+    """(path, its frames as a lazy (T, Y, X) stack) of each image or stack at ``paths`` (``--unlabelled``'s); a
+    file that cannot be read, holds no frame, is a volume by its metadata (as detect reads it) or holds
+    several channels fails here, naming it."""
+    from ..files.axes import file_axes
     from ..files.io import read_image
     from ..detection.preprocessing import as_frames
 
     out = []
     for path in map(Path, paths):
-        frames = as_frames(read_image(path, lazy=True), str(path))
+        axes = file_axes(path)
+        if axes.is_volume:  # its slices are no time frames: detect reads it as one volume
+            raise ParticleDetectError(f"{path}: a {axes.axes} volume (from its {axes.source}); --unlabelled takes "
+                                      "2D images or TYX stacks")
+        try:
+            frames = as_frames(read_image(path, lazy=True), str(path))
+        except ParticleDetectError as exc:
+            raise _without_channel_advice(path, exc) from None
         if not len(frames):
             raise ParticleDetectError(f"{path}: holds no frames")
         out.append((path, frames))
     return out
+
+
+def _without_channel_advice(path: Path, refusal: ParticleDetectError) -> ParticleDetectError:
+    """``refusal`` of a file of several channels, with advice train can follow: the readers' "give channel=N
+    (--channel N)" is detect's, and train has no --channel. Any other refusal as it is."""
+    from ..files.io import read_image
+
+    try:
+        read_image(path, lazy=True, channel=0)
+    except ParticleDetectError:
+        return refusal  # not a file of channels: its own refusal says what is wrong
+    what = str(refusal).split("; ")[0]
+    return ParticleDetectError(f"{what}; --unlabelled takes greyscale images or stacks (train has no --channel): "
+                               "convert it to greyscale, or save the channel to learn from as a file of its own")
+
+
+def frame_digest(image: np.ndarray) -> bytes:
+    """The pixels of one frame, as a round reads them (float32), in a short digest: two frames with the same
+    digest are the same frame, whatever file or name they came with."""
+    pixels = np.ascontiguousarray(np.asarray(image, dtype=np.float32) + np.float32(0.0))  # -0.0 as 0.0
+    digest = hashlib.blake2b(str(pixels.shape).encode(), digest_size=16)
+    digest.update(pixels.tobytes())
+    return digest.digest()
 
 
 def spread(count: int, available: Sequence[int]) -> list[int]:

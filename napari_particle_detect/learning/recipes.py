@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -263,17 +264,20 @@ def run_recipe(
                 raise ParticleDetectError(
                     f"{done_file}: phase {phase.name!r} ran from another recipe (it or an earlier phase changed "
                     "since); give the recipe a new name to start a new run, or delete the run folder")
+            check_done_inputs(recipe, index, record)
             finished.append(phase.name)
             previous = model_file
             continue
         if should_stop():
             return RunStatus(recipe, finished, phase.name, True, None)
+        inputs = begin_phase(recipe, index, fingerprint)
         if recipe.kind != "spheres":
             try:
                 record = _run_kind_phase(recipe, index, previous, device, threads, progress, should_stop)
             except TrainingCancelled:
                 return RunStatus(recipe, finished, phase.name, True, None)
-            atomic_write_text(done_file, json.dumps({**record, "fingerprint": fingerprint}, indent=2))
+            atomic_write_text(done_file, json.dumps({**record, "fingerprint": fingerprint, "inputs_sha256": inputs},
+                                                    indent=2))
             _drop_resume_state(model_file)
             finished.append(phase.name)
             previous = model_file
@@ -302,7 +306,7 @@ def run_recipe(
                   "epochs": config.epochs, "steps_per_epoch": config.steps_per_epoch,
                   "learning_rate": config.learning_rate, "seed": config.seed, "resumed": resume,
                   "seconds_this_session": round(time.monotonic() - started, 1),
-                  "weights_sha256": _sha256(model_file), "note": phase.note}
+                  "weights_sha256": _sha256(model_file), "inputs_sha256": inputs, "note": phase.note}
         atomic_write_text(done_file, json.dumps(record, indent=2))
         _drop_resume_state(model_file)
         finished.append(phase.name)
@@ -360,6 +364,101 @@ def _drop_resume_state(model_file: Path) -> None:
     # optimiser's moments: three times the weights) would only weigh on the repository the runs are
     # committed to; the device machine takes at most 64 MiB of it.
     model_file.with_suffix(".state.pt").unlink(missing_ok=True)
+    _started_path(model_file).unlink(missing_ok=True)
+
+
+def phase_inputs(recipe: Recipe, index: int) -> dict[str, str]:
+    """sha256 of each file phase ``index`` reads, by its path relative to the recipe: init's weights and card
+    (the first phase), its teacher's, its data and the validation data (each image and its table). The
+    previous phase's model is not here: its done record holds its digest. A file gone is left out: the
+    paths are the fingerprint's, and a finished phase no longer reads them."""
+    from .training import annotated_files
+
+    phase = recipe.phases[index]
+    models = ([recipe.init] if index == 0 and recipe.init else []) + \
+        ([phase.settings["teacher"]] if phase.settings.get("teacher") else [])
+    files = [f for model in models for f in (recipe.resolve(model), recipe.resolve(model).with_suffix(".json"))]
+    for data in (*phase.data, *recipe.validate):
+        path = recipe.resolve(data)
+        files += [f for pair in annotated_files([path]) for f in pair] if path.is_dir() else \
+            [path, path.with_suffix(".csv")]
+    return {_relative(recipe, f): _sha256(f) for f in files if f.is_file()}
+
+
+def check_done_inputs(recipe: Recipe, index: int, record: dict) -> None:
+    """Refuse a finished phase whose files (:func:`phase_inputs`) differ from those it trained on: its
+    fingerprint holds their paths only. A record from before digests were kept is not checked."""
+    recorded = record.get("inputs_sha256")
+    if not isinstance(recorded, dict):
+        return
+    changed = _changed_input(recorded, phase_inputs(recipe, index))
+    if changed:
+        raise ParticleDetectError(
+            f"{recipe.path}: phase {recipe.phases[index].name!r} trained on {changed}, which "
+            f"{'has changed' if changed in recorded else 'was not there'} since; put it back as it was, or give "
+            f"the recipe a new name (or delete {_relative(recipe, recipe.run_folder)}) to train again on it")
+
+
+def begin_phase(recipe: Recipe, index: int, fingerprint: str) -> dict[str, str]:
+    """The digests of the files phase ``index`` reads (:func:`phase_inputs`), as it starts. A fresh start
+    writes them, with its settings, beside its model (``.started.json``); a resume is refused when the
+    recipe or those files changed since the phase started, naming the first change: its epochs so far
+    trained with the old ones, so no run of the recipe as it now stands would give its weights. Even more
+    epochs are refused: the phase's schedule was set for its epochs, and a recipe trains longer with
+    another phase. A phase paused before these records were kept resumes unchecked here."""
+    from .training import resume_state_path
+
+    phase = recipe.phases[index]
+    model_file, _ = phase_files(recipe, index)
+    state, started_file = resume_state_path(model_file), _started_path(model_file)
+    inputs = phase_inputs(recipe, index)
+    began = {"fingerprint": fingerprint, "settings": json.loads(json.dumps(phase.settings)), "data": list(phase.data),
+             "inputs_sha256": inputs}
+    if not state.exists():
+        atomic_write_text(started_file, json.dumps(began, indent=2))
+        return inputs
+    if not started_file.exists():
+        return inputs
+    started = _read_done(started_file, f"delete {_relative(recipe, state)} with it to start the phase again")
+    change = _first_change(started, began)
+    if change is None and started.get("fingerprint") != fingerprint:
+        change = "the recipe's network, init or validation changed since the phase started: restore them"
+    if change is None and isinstance(started.get("inputs_sha256"), dict):
+        changed = _changed_input(started["inputs_sha256"], inputs)
+        if changed:
+            change = f"it trained so far on {changed}, which " \
+                     f"{'has changed' if changed in started['inputs_sha256'] else 'was not there'} since: put it back"
+    if change is not None:
+        raise ParticleDetectError(f"{recipe.path}: phase {phase.name!r} is part-trained; {change}, or delete "
+                                  f"{_relative(recipe, state)} to start the phase again")
+    return inputs
+
+
+def _first_change(started: dict, now: dict) -> str | None:
+    """How to put back the first phase setting (or its data) that differs from those it started with."""
+    old, new = started.get("settings") if isinstance(started.get("settings"), dict) else {}, now["settings"]
+    for key in [*old, *(k for k in new if k not in old)]:
+        if old.get(key) != new.get(key):
+            if key not in old:
+                return f"remove {key} = {json.dumps(new[key])}"
+            extend = " (add a phase to train longer)" if key == "epochs" and key in new else ""
+            return f"restore {key} = {json.dumps(old[key])}{extend}"
+    if started.get("data", []) != now["data"]:
+        return f"restore data = {json.dumps(started.get('data', []))}"
+    return None
+
+
+def _changed_input(recorded: dict, now: dict[str, str]) -> str | None:
+    """The first file of ``now`` whose digest is not the ``recorded`` one: changed, or new in a data folder."""
+    return next((name for name, digest in now.items() if recorded.get(name) != digest), None)
+
+
+def _started_path(model_file: Path) -> Path:
+    return model_file.with_suffix(".started.json")
+
+
+def _relative(recipe: Recipe, path: Path) -> str:
+    return Path(os.path.relpath(path, recipe.path.parent)).as_posix()
 
 
 def _run_kind_phase(recipe: Recipe, index: int, previous: Path | None, device: str, threads: int | None,
@@ -394,7 +493,10 @@ def write_final_model(recipe: Recipe) -> Path:
 
     last_model, _ = phase_files(recipe, len(recipe.phases) - 1)
     model = load_model(last_model, "cpu")
-    lineage = []
+    # The init model's own ancestry first: the first phase's card took it from init (training.lineage_with)
+    # as it started, so a later change to init's file cannot rewrite it.
+    ancestry = read_card(phase_files(recipe, 0)[0].with_suffix(".json")).training.get("lineage")
+    lineage = list(ancestry) if isinstance(ancestry, list) else []
     for index, phase in enumerate(recipe.phases):
         phase_model, done_file = phase_files(recipe, index)
         record = _read_done(done_file)
@@ -404,9 +506,14 @@ def write_final_model(recipe: Recipe) -> Path:
         history = read_card(phase_model.with_suffix(".json")).training.get("history", [])
         lineage.append({"phase": phase.name, **{k: record.get(k) for k in
                         (score, "epochs", "steps_per_epoch", "learning_rate", "seed", "weights_sha256")},
-                        "note": phase.note, "sessions": sessions_of(history), "data": list(phase.data)})
+                        "note": phase.note, "sessions": sessions_of(history), "data": list(phase.data),
+                        **({"inputs_sha256": record["inputs_sha256"]} if "inputs_sha256" in record else {})})
+    first_inputs = _read_done(phase_files(recipe, 0)[1]).get("inputs_sha256")
+    init_digest = first_inputs.get(_relative(recipe, recipe.resolve(recipe.init))) \
+        if recipe.init and isinstance(first_inputs, dict) else None
     model.card.training = {**model.card.training, "recipe": str(recipe.path.name),
                            "recipe_sha256": _sha256(recipe.path), "init": recipe.init, "lineage": lineage,
+                           **({"init_sha256": init_digest} if init_digest else {}),
                            "command": f"particle-detect recipe {recipe.path.name}"}
     if recipe.threshold_images:
         model.card.training["threshold_tuning"] = _retune_threshold(model, recipe)
@@ -450,13 +557,13 @@ def sessions_of(history: list[dict]) -> list[dict]:
     return sessions
 
 
-def _read_done(path: Path) -> dict:
+def _read_done(path: Path, remedy: str = "delete it to rerun the phase") -> dict:
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ParticleDetectError(f"{path}: unreadable phase record ({str(exc)[:80]}); delete it to rerun the phase") from None
+        raise ParticleDetectError(f"{path}: unreadable phase record ({str(exc)[:80]}); {remedy}") from None
     if not isinstance(record, dict):
-        raise ParticleDetectError(f"{path}: not a phase record; delete it to rerun the phase")
+        raise ParticleDetectError(f"{path}: not a phase record; {remedy}")
     return record
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ParticleDetectError
-from .finetune import FINE_TUNE, RoundResult, fine_tune
+from .finetune import FINE_TUNE, RoundResult, fine_tune, unreviewed_note
 from ..models import DetectorModel, load_model, save_model
 from ..detection.preprocessing import as_frames
 from ..projects.project import Project, RoundInfo
@@ -65,7 +65,7 @@ def project_examples(project: Project, stack, scale: float) -> list[Example]:
             # Outside its regions a frame still holds the network's points; hidden ones are not particles.
             table = table[(table["source"] != "model") | (table["score"] > threshold)]
         examples.append(Example(round_image(project, frames, frame), table[["y", "x"]].to_numpy(float), scale=scale,
-                                name=f"frame {frame}", area=by_frame[frame]))
+                                name=frame_name(frame), area=by_frame[frame]))
     return examples
 
 
@@ -101,7 +101,7 @@ def unlabelled_frames(project: Project, stack, scale: float, how: str = "spread"
     """A callable giving ``n`` frames nobody reviewed whole (read only when asked), for the teacher
     to pseudo-label: spread over the stack, or (``how="confident"``) those the saved detections
     rank least uncertain. A frame with reviewed regions is among them: the round labels it only
-    outside its regions and held-out tiles (finetune.fine_tune matches it by name)."""
+    outside its regions and held-out tiles (finetune.fine_tune knows it by its pixels)."""
     from .pseudo_labels import choose_frames
 
     frames = as_frames(stack)
@@ -119,7 +119,7 @@ def unlabelled_frames(project: Project, stack, scale: float, how: str = "spread"
                     detections[frame] = (table[["y", "x"]].to_numpy(float), table["score"].to_numpy(float) + shift)
         chosen = choose_frames(len(frames), count, set(project.reviewed_frames), how, detections,
                                project.threshold or 0.5)
-        return [Example(round_image(project, frames, frame), np.zeros((0, 2)), scale=scale, name=f"frame {frame}")
+        return [Example(round_image(project, frames, frame), np.zeros((0, 2)), scale=scale, name=frame_name(frame))
                 for frame in chosen]
 
     return give
@@ -158,14 +158,33 @@ class TrainedOn:
 
 def round_info(parent: RoundInfo, result: RoundResult, trained_on: TrainedOn) -> RoundInfo:
     """What the project records of a round (its number is given when it is committed); ``trained_on``:
-    what was reviewed when it gathered its examples."""
+    what was reviewed when it gathered its examples. The unreviewed frames it learned from are read from
+    its model's card, which a remote round's model brings back too."""
+    record = result.model.card.training.get("fine_tuned", {})
     return RoundInfo(
         number=0, origin="fine-tuned", parent=parent.number,
         trained_frames=trained_on.frames, trained_regions=trained_on.regions,
         held_out=result.held_out_tiles, f1=result.score.f1 if result.score else None,
         parent_f1=result.parent_score.f1 if result.parent_score else None,
         threshold=result.model.card.threshold, improved=result.improved, seconds=round(result.seconds, 1),
+        unreviewed_frames=sorted(frame_number(name) for name in record.get("pseudo_labelled", [])),
+        unreviewed_asked=int(record.get("unlabelled_asked", 0)),
     )
+
+
+def unreviewed_text(info: RoundInfo) -> str:
+    """Which unreviewed frames a round also learned from, of how many asked ("" for a round that asked none)."""
+    return unreviewed_note([frame_name(f) for f in info.unreviewed_frames], info.unreviewed_asked)
+
+
+def frame_name(frame: int) -> str:
+    """A project frame's name in a round: it picks the frame's held-out tiles, so it never changes."""
+    return f"frame {frame}"
+
+
+def frame_number(name: str) -> int:
+    """The frame :func:`frame_name` named."""
+    return int(name.removeprefix("frame "))
 
 
 def run_round(

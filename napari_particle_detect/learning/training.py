@@ -12,13 +12,16 @@ import json
 import logging
 import math
 import numbers
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, NoReturn, TypeVar
 
 import numpy as np
 import torch
@@ -220,7 +223,8 @@ class TrainResult:
 
 
 class TrainingCancelled(Exception):
-    """Raised out of :func:`train` when the cancel flag was set; nothing new is saved."""
+    """Raised out of :func:`train` when the cancel flag was set: the steps of the epoch under way are kept in
+    the resume state only (a resume goes on at the next step); the model saved stays as it was."""
 
 
 def _augment(
@@ -564,6 +568,67 @@ def steps_from(batches: Iterable[T], first_step: int) -> Iterator[tuple[int, T]]
     return islice(enumerate(batches), first_step, None)
 
 
+@contextmanager
+def ctrl_c_between_steps() -> Iterator[Callable[[], bool]]:
+    """Hold a Ctrl-C (SIGINT) that comes while the block runs until the loop asks whether one came (the callable
+    yielded), so a training loop stops between two steps and keeps the steps done: one landing between a step's
+    update and its schedule's would leave a state no run resumes from. A second Ctrl-C interrupts at once; one
+    held when the block ends raises KeyboardInterrupt then. Off the main thread (the dock's worker), or where the
+    application handles SIGINT its own way, nothing is held: the callable stays false."""
+    pressed = threading.Event()
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield pressed.is_set
+        return
+
+    def hold(signum: int, frame: object) -> None:
+        if pressed.is_set():
+            raise KeyboardInterrupt
+        pressed.set()
+
+    signal.signal(signal.SIGINT, hold)
+    try:
+        yield pressed.is_set
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if pressed.is_set():
+        raise KeyboardInterrupt
+
+
+def stop_between_steps(out: Path | None, save_resume_state: Callable[[int, dict], None], epoch: int,
+                       trained_now: int, losses: list[float], interrupted: bool) -> NoReturn:
+    """Stop a training loop before a step of ``epoch`` (0-based), at a Ctrl-C (KeyboardInterrupt) or a cancel
+    (TrainingCancelled), once the ``trained_now`` steps this session trained in it are in the resume state
+    (``save_resume_state(epochs finished, epoch_cut_fields)``), as a time limit's cut keeps them: else a run whose
+    sessions are shorter than an epoch never advances. Unscored, they leave the model at ``out`` as it is.
+    ``losses``: all the epoch's steps' so far."""
+    if trained_now and out is not None:
+        save_resume_state(epoch, epoch_cut_fields(len(losses), losses))
+    if interrupted:
+        raise KeyboardInterrupt
+    kept = out is not None and resume_state_path(out).exists()
+    raise TrainingCancelled(f"training stopped in epoch {epoch + 1}" + (
+        f"; the state after {state_after(epoch, len(losses))} is kept: resume to go on" if kept else ""))
+
+
+def state_after(epochs_finished: int, steps_done: int) -> str:
+    """Where a resume state stands, as messages name it: after a step of the next epoch, or after a whole epoch."""
+    return f"step {steps_done} of epoch {epochs_finished + 1}" if steps_done else f"epoch {epochs_finished}"
+
+
+def resume_point(out: Path, epochs: int) -> str | None:
+    """Where a resume of the run of ``epochs`` epochs saving to ``out`` goes on ("step 5 of epoch 2", "epoch 3"),
+    read from its resume state; None when there is none, or the run had finished."""
+    try:
+        state = read_training_state(resume_state_path(Path(out).with_suffix(".pt")))
+        epochs_finished, steps_done = state["epoch"], state.get("step", 0)
+    except (ParticleDetectError, OSError, KeyError, TypeError, AttributeError):
+        return None
+    if not (_whole(epochs_finished) and _whole(steps_done)) or epochs_finished >= epochs:
+        return None
+    return state_after(epochs_finished, steps_done + 1) if steps_done else f"epoch {epochs_finished + 1}"
+
+
 def cut_epoch_mark(steps_done: int, steps: int) -> dict:
     """What the record of an epoch its time limit cut adds: how many of its steps ran. The record of that epoch
     resumed, later, is its whole one."""
@@ -626,8 +691,8 @@ def run_progress(epochs_done: int, epochs: int, finished: bool = False,
 
 def log_time_limit_stop(out: Path | None, steps_done: int, steps: int) -> None:
     """Say that a run stopped at its time limit, which else looks like a finished one."""
-    log.warning("%s: stopped at the time limit after %d of %d steps%s", out or "training", steps_done, steps,
-                "; --resume continues" if out is not None else "")
+    log.warning("%s: stopped at the time limit after %d of %d steps, before its learning rate schedule ended%s",
+                out or "training", steps_done, steps, "; --resume continues" if out is not None else "")
 
 
 def log_already_finished(out: Path, epochs: int) -> None:
@@ -674,8 +739,10 @@ def train(
     record in the card marked unfinished (:func:`run_progress`); the last marks it finished, or stopped at the
     time limit (said in the log too). A time limit that cuts an epoch scores the weights it stopped at as a
     candidate for this session's result (the epoch's record says how many of its steps ran), and the resume
-    goes on at the next step with the epoch's own batches, choosing among whole epochs only. Raises
-    :class:`TrainingCancelled` when ``cancel()`` becomes true; whatever was saved before stays as it was. An
+    goes on at the next step with the epoch's own batches, choosing among whole epochs only. The learning rate
+    follows the steps alone, never the time limit, which only stops the run. Raises :class:`TrainingCancelled`
+    when ``cancel()`` becomes true, and KeyboardInterrupt at a Ctrl-C (:func:`ctrl_c_between_steps`), between two
+    steps: the resume state keeps the steps done (the epoch's too, unscored), the model saved stays as it was. An
     example whose ``scale`` is None is rescaled as detection would rescale it for the model trained
     (:func:`with_detection_scale`); a ``config`` it cannot run with is refused before any work
     (:func:`check_train_config`).
@@ -711,17 +778,10 @@ def train(
     training_layout(network.to(device).train(), device)
     optimiser = adam(network.parameters(), config.learning_rate)
     total_steps = config.epochs * config.steps_per_epoch
-    clock = {"start": time.monotonic()}
-
-    def fraction_done(step: int) -> float:
-        # With a time limit, anneal by whichever runs out first: steps or wall time.
-        done = step / max(total_steps, 1)
-        if config.time_limit_s:
-            done = max(done, (time.monotonic() - clock["start"]) / config.time_limit_s)
-        return min(done, 1.0)
-
+    # By the steps alone, never the wall clock: a time limit only stops the run, so a run paused and resumed
+    # ends with the weights of an uninterrupted one, and a limit that is never reached changes nothing.
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * fraction_done(step)))
+        optimiser, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step / max(total_steps, 1), 1.0)))
     )
     start_epoch, best_f1, history = 0, -1.0, []
     cut = EpochCut()
@@ -775,7 +835,7 @@ def train(
                         "val_f1": float(best_f1), "seconds": 0.0})
     teacher = _teacher_network(config, device)
     dtype = training_dtype(config.precision, device)
-    started = clock["start"] = time.monotonic()
+    started = time.monotonic()
     session = session_fields(device)
     stop_early = False
     epochs_done, steps_done = start_epoch, start_epoch * config.steps_per_epoch + cut.steps_done
@@ -787,7 +847,7 @@ def train(
                       "history": history, "best_epoch": best_epoch, "settings": run_settings(config.to_dict()),
                       **start, **cut_fields}, resume_state_path(out))
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ctrl_c_between_steps() as interrupted, ThreadPoolExecutor(max_workers=1) as pool:
         for epoch in range(start_epoch, config.epochs):
             # Each epoch's batches come from its own seed, so a run resumed at an epoch draws what an
             # uninterrupted run would have drawn there: the two end with the same weights.
@@ -796,8 +856,8 @@ def train(
             losses = list(cut.losses) if epoch == start_epoch else []
             batches = made_ahead(pool, source.batch, config.steps_per_epoch)
             for step, (images, targets, weights) in steps_from(batches, first_step):
-                if cancel is not None and cancel():
-                    raise TrainingCancelled("training cancelled")
+                if interrupted() or (cancel is not None and cancel()):
+                    stop_between_steps(out, save_resume_state, epoch, step - first_step, losses, interrupted())
                 x, y, w = (torch.from_numpy(a).to(device) for a in (images, targets, weights))
                 if teacher is not None:
                     with torch.no_grad():
@@ -840,18 +900,19 @@ def train(
                 progress(record)
             if stop_early:
                 break
-    network.load_state_dict(best_state)
-    card.threshold, f1s = tuned_threshold(network, validation, device, card.min_distance, config.tolerance)
-    best_f1 = float(max(f1s))
-    all_steps = config.epochs * config.steps_per_epoch
-    finished = steps_done >= all_steps
-    if not finished:
-        log_time_limit_stop(out, steps_done, all_steps)
-    card.training = training_record(best_f1, run_progress(epochs_done, config.epochs, finished,
-                                                          None if finished else (steps_done, all_steps)))
-    model = DetectorModel(_cpu_copy(network, card, best_state), card)
-    if out is not None:
-        save_model(model, out)
+        # Inside the block: a Ctrl-C during the last epoch's scoring stops the run once its model is written whole.
+        network.load_state_dict(best_state)
+        card.threshold, f1s = tuned_threshold(network, validation, device, card.min_distance, config.tolerance)
+        best_f1 = float(max(f1s))
+        all_steps = config.epochs * config.steps_per_epoch
+        finished = steps_done >= all_steps
+        if not finished:
+            log_time_limit_stop(out, steps_done, all_steps)
+        card.training = training_record(best_f1, run_progress(epochs_done, config.epochs, finished,
+                                                              None if finished else (steps_done, all_steps)))
+        model = DetectorModel(_cpu_copy(network, card, best_state), card)
+        if out is not None:
+            save_model(model, out)
     return TrainResult(model=model, best_f1=best_f1, history=history, path=out)
 
 
@@ -883,8 +944,7 @@ def _resume(out: Path, network: nn.Module, optimiser: torch.optim.Optimizer, sch
         if not isinstance(state, dict) or not {"network", "optimiser", "scheduler", "epoch", "best_f1", "history"} <= set(state):
             raise ValueError("keys are missing")
         epoch, best_f1, history = state["epoch"], state["best_f1"], state["history"]
-        if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch <= config.epochs:
-            raise ValueError(f"epoch {epoch!r:.40} is not between 0 and {config.epochs}")
+        check_epochs_to_resume(path, epoch, config.epochs)
         if not isinstance(best_f1, float) or not -1.0 <= best_f1 <= 1.0:
             raise ValueError(f"best_f1 {best_f1!r:.40} is not a score")
         if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
@@ -904,6 +964,16 @@ def _resume(out: Path, network: nn.Module, optimiser: torch.optim.Optimizer, sch
         first = (str(exc).strip().splitlines() or [""])[0][:120]
         raise ParticleDetectError(f"{path}: cannot resume from it ({first})") from None
     return epoch, best_f1, history, best_epoch, cut
+
+
+def check_epochs_to_resume(path: Path, epochs_finished: object, epochs: int) -> None:
+    """Refuse, in one line, to resume a run that already trained more epochs than ``epochs`` (--epochs); raise
+    ValueError for an ``epochs_finished`` no training loop wrote."""
+    if isinstance(epochs_finished, bool) or not isinstance(epochs_finished, int) or epochs_finished < 0:
+        raise ValueError(f"epoch {epochs_finished!r:.40} is not a number of epochs")
+    if epochs_finished > epochs:
+        raise ParticleDetectError(f"{path}: the run already trained {epochs_finished} epochs; --epochs must be "
+                                  f"{epochs_finished} or more to resume it")
 
 
 def _start_record(init: DetectorModel | str | Path | None, start_state: dict) -> dict:
@@ -956,10 +1026,12 @@ def require_sphere_model(model: DetectorModel, source: object = None) -> None:
         raise ParticleDetectError(f"{where}: a 3D model; train it on volumes (--axes ZYX)")
 
 
-# What a model's lineage keeps of each ancestor's training record: how it was made and how it scored.
+# What a model's lineage keeps of each ancestor's training record: how it was made, how far it got (a parent
+# stopped after 1 of 4 epochs is no 4-epoch model: run_progress) and how it scored.
 # validation_score, score, parent_score and metric: the rods and chains models' (their score is not always F1).
-LINEAGE_KEYS = ("command", "recipe", "recipe_sha256", "init", "validation_f1", "validation_score",
-                "annotated_examples", "threshold_tuning", "exported")
+LINEAGE_KEYS = ("command", "recipe", "recipe_sha256", "init", "finished", "epochs_done", "epochs", "best_epoch",
+                "stopped_at_time_limit", "validation_f1", "validation_score", "annotated_examples",
+                "threshold_tuning", "exported")
 ROUND_LINEAGE_KEYS = ("examples", "held_out_tiles", "f1", "parent_f1", "score", "parent_score", "metric",
                       "pseudo_labelled_frames")
 

@@ -181,6 +181,14 @@ def build_network(card: ModelCard) -> nn.Module:
     return cls(tuple(card.channels))
 
 
+def network_for_weights(card: ModelCard) -> nn.Module:
+    """:func:`build_network` for weights about to replace its initial ones, built on a fork of torch's
+    random numbers: the first detection with a model would otherwise draw them from the global generator
+    and change what seeded code around it produces (training from scratch draws from it: build_network)."""
+    with torch.random.fork_rng(devices=[]):
+        return build_network(card)
+
+
 def default_model_path(architecture: str = "unet") -> Path:
     """The shipped weights, ``napari_particle_detect/weights/ARCHITECTURE.pt`` (package data)."""
     candidate = WEIGHTS_DIR / f"{architecture}.pt"
@@ -375,7 +383,7 @@ def _with_round_advice(error: ParticleDetectError, weights: Path) -> ParticleDet
 
 def _load_model(path: Path, device: str | torch.device) -> DetectorModel:
     card = _saved_card(path)
-    network = build_network(card)
+    network = network_for_weights(card)
     state = read_saved_tensors(path)
     try:
         network.load_state_dict(state)
