@@ -20,25 +20,13 @@ from napari_particle_detect.learning.training import TrainingCancelled, train
 from napari_particle_detect.models import load_model
 
 from helpers import TINY
+from test_time_limit_resume import SPHERES, one_thread, straight  # noqa: F401 - the same runs, as fixtures
 
-SPHERES = replace(TINY, epochs=2, keep="last")  # 2 epochs of 3 steps; every epoch saved
 # A decaying learning rate, which the time limit used to drive.
 CHAINS = KindTrainConfig(kind="chains", epochs=2, steps_per_epoch=3, batch_size=2, crop=48, validation_images=1,
                          validation_size=48, threads=1, final_lr_fraction=0.1)
 NEVER_REACHED = 3600.0
 CLI_RUN = ["--steps-per-epoch", "2", "--batch-size", "2", "--crop", "32", "--threads", "1", "--device", "cpu"]
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="module")
-def straight(tmp_path_factory):
-    """The sphere run trained in one go."""
-    torch.set_num_threads(1)
-    return train(SPHERES, out=tmp_path_factory.mktemp("straight") / "m").path
 
 
 @pytest.fixture(scope="module")
@@ -76,11 +64,11 @@ def stop_at_check(count: int):
 def test_a_sphere_run_ends_as_one_uninterrupted_run_with_or_without_its_time_limit(tmp_path, straight):
     unreached = tmp_path / "unreached.pt"
     train(replace(SPHERES, time_limit_s=NEVER_REACHED), out=unreached)
-    assert_ends_as(unreached, straight)
+    assert_ends_as(unreached, straight.path)
     paused = tmp_path / "paused.pt"
     train(replace(SPHERES, time_limit_s=1e-6), out=paused)  # stops after its first step
     train(SPHERES, out=paused, resume=True)
-    assert_ends_as(paused, straight)
+    assert_ends_as(paused, straight.path)
 
 
 def test_a_kind_run_with_a_decaying_rate_ends_as_one_uninterrupted_run_with_or_without_its_time_limit(
@@ -105,7 +93,7 @@ def test_a_cancel_mid_epoch_keeps_its_steps_and_the_resume_ends_as_one_uninterru
     assert (state(out)["epoch"], state(out)["step"], after_epoch_1["epoch"]) == (1, 2, 1)
     assert load_model(out, "cpu").card.training["epochs_done"] == 1  # the model saved stays epoch 1's
     train(SPHERES, out=out, resume=True)
-    assert_ends_as(out, straight)
+    assert_ends_as(out, straight.path)
 
 
 def test_a_ctrl_c_mid_epoch_keeps_its_steps_and_the_resume_ends_as_one_uninterrupted_run(tmp_path, straight):
@@ -120,7 +108,7 @@ def test_a_ctrl_c_mid_epoch_keeps_its_steps_and_the_resume_ends_as_one_uninterru
     assert (state(out)["epoch"], state(out)["step"]) == (1, 1)  # after the step under way
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     train(SPHERES, out=out, resume=True)
-    assert_ends_as(out, straight)
+    assert_ends_as(out, straight.path)
 
 
 def test_a_kind_run_cancelled_mid_epoch_keeps_its_steps_and_ends_as_one_uninterrupted_run(tmp_path, straight_chains):
@@ -188,7 +176,7 @@ def test_resuming_a_finished_run_says_so_without_an_empty_bar(tmp_path, capsys):
 def test_resuming_with_fewer_epochs_than_trained_says_what_epochs_resume_it(tmp_path, straight):
     out = tmp_path / "m.pt"
     for suffix in (".pt", ".json", ".state.pt"):
-        shutil.copy(straight.with_suffix(suffix), out.with_suffix(suffix))
+        shutil.copy(straight.path.with_suffix(suffix), out.with_suffix(suffix))
     with pytest.raises(ParticleDetectError) as refused:
         train(replace(SPHERES, epochs=1), out=out, resume=True)
     assert str(refused.value) == (f"{out.with_suffix('.state.pt')}: the run already trained 2 epochs; --epochs must "
@@ -198,7 +186,7 @@ def test_resuming_with_fewer_epochs_than_trained_says_what_epochs_resume_it(tmp_
 def test_resume_refused_for_a_round_does_not_read_as_starting_from_scratch(tmp_path, capsys, straight):
     data = tmp_path / "data"
     data.mkdir()
-    assert main(["train", str(data), "--from", str(straight), "--resume", "-o", str(tmp_path / "r")]) == 2
+    assert main(["train", str(data), "--from", str(straight.path), "--resume", "-o", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert "from scratch" not in err
     assert "a fine-tuning round (--from with DATA) is short and keeps none: run it again" in err
