@@ -121,3 +121,15 @@ def test_write_centres_into_a_folder_is_one_line(tmp_path):
         write_centres(table, tmp_path)
     assert str(refused.value) == f"{tmp_path}: is a folder; give the table a file name inside it"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_rods_angle_that_rounds_to_180_is_written_as_the_same_rod_at_0(tmp_path):
+    # write_centres (link's writer) wrote 179.9996 as 180.000, and the rods reader refused the file.
+    from napari_particle_detect.kinds.registry import read_kind_table
+    from napari_particle_detect.synthetic.rods import rod_table
+
+    rods = rod_table([20.0], [30.0], [179.9996], [12.0], [4.0]).assign(frame=0, score=0.9)
+    write_centres(rods, tmp_path / "rods.csv")
+    back = read_kind_table(tmp_path / "rods.csv", "rods")
+    assert back["angle"].tolist() == [0.0]
+    assert back[["y", "x", "length"]].values.tolist() == [[20.0, 30.0, 12.0]]

@@ -795,6 +795,11 @@ def write_centres(table: pd.DataFrame, path: str | Path, float_format: str | Non
         # positional readers (np.loadtxt's usecols) read the same column from either file.
         first = list(KIND_COLUMNS[kind])
     ordered = table[first + [c for c in table.columns if c not in first]]
+    if kind == "rods" and float_format is not None:
+        from ..kinds.rods import as_written  # here: kinds.rods reads this module's column lists
+
+        # An angle of 179.9996 is written 180.000, which the rods reader refuses: the same rod at 0 instead.
+        ordered = as_written(ordered, float_format)
     return atomic_write_text(path, _with_fixed_precision(ordered, float_format).to_csv(index=False))
 
 
