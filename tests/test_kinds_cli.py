@@ -346,3 +346,16 @@ def test_a_kind_run_resumes_only_from_the_start_it_had(tmp_path, capsys):
     assert all(path.read_bytes() == before for path, before in kept.items())  # refused before any work
     code, _, err = run_cli(capsys, *common, "-o", tuned, "--epochs", "2", "--resume", "--from", fresh)
     assert code == 0, err
+
+
+@pytest.mark.parametrize("command", ["detect", "train", "evaluate"])
+def test_kind_ellipsoids_says_they_are_rods(tmp_path, capsys, command):
+    # synth makes ellipsoids, but detect --kind ellipsoids got argparse's bare 'invalid choice'.
+    arguments = {"detect": ["detect", tmp_path / "e.tif", "-o", tmp_path / "e.csv"],
+                 "train": ["train", "-o", tmp_path / "m"],
+                 "evaluate": ["evaluate", tmp_path / "a.csv", tmp_path / "b.csv"]}[command]
+    with pytest.raises(SystemExit) as stopped:
+        main([*map(str, arguments), "--kind", "ellipsoids"])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and err.count("\n") == 1
+    assert "argument --kind: ellipsoids are detected, trained and scored as --kind rods" in err

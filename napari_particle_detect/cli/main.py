@@ -22,6 +22,15 @@ from ..synthetic.spheres import LOOKS
 
 KIND_NAMES = ("spheres", "rods", "chains")  # kinds.KIND_NAMES, without importing torch to parse
 
+
+def kind_name(value: str) -> str:
+    """``--kind`` of detect, train and evaluate: synth's ellipsoids are found by the rods model, which argparse's
+    bare 'invalid choice' did not say."""
+    if value == "ellipsoids":
+        raise argparse.ArgumentTypeError("ellipsoids are detected, trained and scored as --kind rods (one model and "
+                                         "one table for rods and ellipsoids: length and width are the axes)")
+    return value
+
 log = logging.getLogger("particle-detect")
 
 
@@ -118,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=number_in(1, 1024, whole=True), default=None, help="CPU threads for torch")
     train.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     train.add_argument("--seed", type=SEED, default=0)
-    train.add_argument("--kind", choices=KIND_NAMES, default="spheres", help="train a rods or chains model's heads")
+    train.add_argument("--kind", type=kind_name, choices=KIND_NAMES, default="spheres", help="train a rods or chains model's heads")
     volume_cli.add_train_options(train, number_in(0, 1e6, low_open=True))  # --axes ZYX: a 3D round
 
     recipe = sub.add_parser(
@@ -173,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="of images with several channels (an ImageJ, OME-TIFF or OME-Zarr C axis, RGB, a last "
                              "axis of 2-4 in a TIFF or zarr without axes metadata): detect in channel N only (0 for "
                              "the first), for every --kind; without it such images are refused, never read as frames")
-    detect.add_argument("--kind", choices=KIND_NAMES, default="spheres",
+    detect.add_argument("--kind", type=kind_name, choices=KIND_NAMES, default="spheres",
                         help="what to find (default spheres); rods and chains use their shipped models")
     detect.add_argument("--overlay", type=Path, default=None, help="PNG of the first frame with centres drawn")
     detect.add_argument("--tile", type=number_in(256, 65536, whole=True), default=DEFAULT_TILE,
@@ -206,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
                                "match each rod within max(3 px, a quarter of its true length))")
     evaluate.add_argument("--plot", type=Path, default=None, help="PNG with F1 vs tolerance and error histogram")
     evaluate.add_argument("--json", action="store_true", help="print the pooled scores as JSON")
-    evaluate.add_argument("--kind", choices=KIND_NAMES, default="spheres", help="the tables' kind and its metrics")
+    evaluate.add_argument("--kind", type=kind_name, choices=KIND_NAMES, default="spheres", help="the tables' kind and its metrics")
     evaluate.add_argument("--file", default=None, metavar="NAME",
                           help="tables of several files (a file column, as detect writes for several inputs) are "
                                "scored file by file; this scores only file NAME (as written there, or its name or "
