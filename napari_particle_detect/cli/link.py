@@ -34,8 +34,9 @@ def cmd_link(args: argparse.Namespace) -> int:
     if args.file is not None:
         table = _one_file_of(args, table)
     sequence = None
+    # Read once: --sequence and the MSD's units both take detect's .json beside the table.
+    detected = _detect_metadata_of(args.centres) if args.sequence or args.msd is not None else {}
     if args.sequence:
-        detected = _detect_metadata_of(args.centres)
         try:
             sequence = sequence_order(table, _sequence_files(detected, table))
         except ParticleDetectError as exc:
@@ -65,8 +66,8 @@ def cmd_link(args: argparse.Namespace) -> int:
         voxel = found.size
         space = (" (linked in 3D on z, y, x, in voxels)" if voxel is None else
                  f" (linked in 3D in units of the y voxel: voxel size {found.describe()} from {found.source})")
-    mpp, mpp_from, fps, fps_from = _link_msd_scale(args, table, sequence is not None) if args.msd is not None \
-        else (None,) * 4
+    mpp, mpp_from, fps, fps_from = _link_msd_scale(args, table, sequence is not None, detected) \
+        if args.msd is not None else (None,) * 4
     options = LinkOptions(args.search_range, args.memory, args.min_length, voxel)
     tracks = link_centres(table, options)
     if args.drift:
@@ -201,17 +202,17 @@ def _frame_size(name: str, beside: Path) -> tuple[int, int] | None:
         return None
 
 
-def _link_msd_scale(args: argparse.Namespace, table, sequence: bool) -> tuple[float | None, str | None,
-                                                                             float | None, str | None]:
+def _link_msd_scale(args: argparse.Namespace, table, sequence: bool, detected: dict
+                    ) -> tuple[float | None, str | None, float | None, str | None]:
     """The µm per pixel and frames per second of link's MSD, and where each came from (None, None: in pixels,
     in frames): --mpp and --fps, else what the table's own columns and detect's .json beside it give (both
     said in one log line). ``sequence``: the table's files are the frames of one movie (--sequence), whose
-    files' own frame intervals say nothing of the time between them."""
+    files' own frame intervals say nothing of the time between them; ``detected``: detect's .json beside it."""
     from ..files.calibration import recorded_calibrations
     from ..files.file_detection import metadata_path
 
     files = table["file"].astype(str).unique() if "file" in table.columns else None
-    recorded = recorded_calibrations(_detect_metadata_of(args.centres), files)
+    recorded = recorded_calibrations(detected, files)
     whose = f"{next(iter(recorded))}'s" if len(recorded) == 1 else "the images'"
     source = f"{whose} metadata (recorded in {metadata_path(args.centres)})"
     mpp, mpp_from, mpp_said = _link_microns_per_pixel(args, table, recorded, source)

@@ -26,10 +26,9 @@ from ..models import DetectorModel, load_model_cached
 from ..models.registry import require_kind
 from .networks import prepare_network
 from .runtimes import runtime_record
-from .percentiles import percentiles
 from .preprocessing import (
-    FLATTEN_BLOCK, PERCENTILES, ConstantFrameError, FrameRecord, NonFiniteFrameError, as_frames, check_frame,
-    frame_indices, normalise, uneven_background, without_spikes,
+    FLATTEN_BLOCK, ConstantFrameError, FrameRecord, NonFiniteFrameError, as_frames, check_frame, frame_indices,
+    normalise, without_spikes,
 )
 from ..shipped import WEIGHTS_DIR
 from .sizing import estimate_size, rescale_centres_back, rescale_frame, scale_for_diameter
@@ -175,12 +174,7 @@ def network_frame(frame: np.ndarray, scale: float, invert: bool,
         # As for spheres (steps.HostSteps.prepare): spikes out first, which resampling would smear.
         frame = without_spikes(frame)[0]
     frame, factors = rescale_frame(frame, scale)
-    spikeless, _ = without_spikes(frame)
-    background = uneven_background(spikeless, *percentiles(spikeless, PERCENTILES), FLATTEN_BLOCK)
-    flattened.add(background)
-    # normalise measures the background again (only a frame past the rule pays for it): an even frame is
-    # normalised exactly as before flattening was done for the kinds.
-    return normalise(frame, invert, flatten_block=FLATTEN_BLOCK if background is not None else None), factors
+    return normalise(frame, invert, flatten_block=FLATTEN_BLOCK, flattened=flattened), factors
 
 
 def bead_scale(frame: np.ndarray, name: str = "image") -> float:

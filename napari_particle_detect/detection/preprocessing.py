@@ -332,15 +332,18 @@ def subtract_background(frame: np.ndarray, background: Background) -> np.ndarray
 
 
 def normalise(frame: np.ndarray, invert: bool = False, flatten_block: int | None = None,
-              flatten_ratio: float | None = None) -> np.ndarray:
+              flatten_ratio: float | None = None, flattened: FrameRecord | None = None) -> np.ndarray:
     """Robust percentile scaling to about [0, 1], so 8-bit, 16-bit and float images look alike; an outlying
     spike at the frame's extremes (a hot column, a saturated patch, zero padding: see SPIKE_MIN_PIXELS) is
     left out of the range and its pixels set to the range's end. With ``flatten_block`` (px, several
     particle diameters), an uneven background that varies by at least ``flatten_ratio`` (default
-    FLATTEN_RATIO) times the particles' contrast is subtracted first, read in blocks that wide."""
+    FLATTEN_RATIO) times the particles' contrast is subtracted first, read in blocks that wide (and recorded
+    in ``flattened``)."""
     frame, _ = without_spikes(np.asarray(frame, dtype=np.float32))
     lo, hi = percentiles(frame, PERCENTILES)
     background = uneven_background(frame, lo, hi, flatten_block, flatten_ratio) if flatten_block else None
+    if flattened is not None:
+        flattened.add(background)
     if background is not None:
         frame = subtract_background(np.array(frame, dtype=np.float32), background)  # a copy: never the caller's
         lo, hi = percentiles(frame, PERCENTILES)

@@ -511,10 +511,16 @@ def unreviewed_note(names: Sequence[str], asked: int) -> str:
     return f"{learned}, of {asked} asked: no other frame is unreviewed" if len(names) < asked else learned
 
 
+def unreviewed_record(model: DetectorModel) -> tuple[list[str], int]:
+    """The unreviewed frames the round that made ``model`` learned from, and how many it was asked for, as its
+    card records them (none, 0 for any other model)."""
+    record = model.card.training.get("fine_tuned") or {}
+    return record.get("pseudo_labelled", []), int(record.get("unlabelled_asked", 0))
+
+
 def round_unreviewed_note(model: DetectorModel) -> str:
     """:func:`unreviewed_note` of the round that made ``model``, from its card ("" for any other model)."""
-    record = model.card.training.get("fine_tuned") or {}
-    return unreviewed_note(record.get("pseudo_labelled", []), int(record.get("unlabelled_asked", 0)))
+    return unreviewed_note(*unreviewed_record(model))
 
 
 def label_unreviewed(teacher: DetectorModel, frames: list[Example], config: TrainConfig, device: torch.device,

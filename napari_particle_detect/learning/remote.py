@@ -112,9 +112,7 @@ def run_round_remote(
             _pass_on(events, 0, report)
             try:
                 returned = future.result()
-            except TrainingCancelled:
-                raise
-            except ParticleDetectError:
+            except (TrainingCancelled, ParticleDetectError):
                 raise
             except Exception as exc:  # the worker's error, raised here
                 text = (str(exc).strip().splitlines() or [""])[0]  # one line: dask's own errors run on

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ParticleDetectError
-from .finetune import FINE_TUNE, RoundResult, fine_tune, unreviewed_note
+from .finetune import FINE_TUNE, RoundResult, fine_tune, unreviewed_note, unreviewed_record
 from ..models import DetectorModel, load_model, save_model
 from ..detection.preprocessing import as_frames
 from ..projects.project import Project, RoundInfo
@@ -160,15 +160,14 @@ def round_info(parent: RoundInfo, result: RoundResult, trained_on: TrainedOn) ->
     """What the project records of a round (its number is given when it is committed); ``trained_on``:
     what was reviewed when it gathered its examples. The unreviewed frames it learned from are read from
     its model's card, which a remote round's model brings back too."""
-    record = result.model.card.training.get("fine_tuned", {})
+    names, asked = unreviewed_record(result.model)
     return RoundInfo(
         number=0, origin="fine-tuned", parent=parent.number,
         trained_frames=trained_on.frames, trained_regions=trained_on.regions,
         held_out=result.held_out_tiles, f1=result.score.f1 if result.score else None,
         parent_f1=result.parent_score.f1 if result.parent_score else None,
         threshold=result.model.card.threshold, improved=result.improved, seconds=round(result.seconds, 1),
-        unreviewed_frames=sorted(frame_number(name) for name in record.get("pseudo_labelled", [])),
-        unreviewed_asked=int(record.get("unlabelled_asked", 0)),
+        unreviewed_frames=sorted(frame_number(name) for name in names), unreviewed_asked=asked,
     )
 
 
