@@ -170,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="particle diameter in pixels as it appears in the image, like trackpy's diameter "
                              "(default: estimated from the image); for particles near the optics' resolution "
                              "the blob's size, not the physical size; for ringed particles (bright-field) the rim's "
-                             "outer diameter, not the core's. Volumes: one value (xy) or three (z y x voxels)")
+                             "outer diameter, not the core's. Volumes: one value (xy) or three (z y x voxels). "
+                             "--kind chains: the beads' diameter")
     volume_cli.add_detect_options(detect, number_in(0, 1e6, low_open=True))
     detect.add_argument("--polarity", choices=("auto", "bright", "dark"), default="auto",
                         help="2D images, every --kind: auto (default) and bright give the network the image as it "
@@ -640,9 +641,9 @@ def cmd_detect(args: argparse.Namespace) -> int:
                             split_close=args.split_close, channel=args.channel, axes=args.axes)
     if args.kind != "spheres" and args.overlay is not None:
         raise ParticleDetectError(f"{args.overlay}: --overlay draws sphere centres; not with --kind {args.kind}")
-    if args.kind != "spheres" and args.diameter is not None:
-        raise ParticleDetectError(f"--diameter is the size of spheres; --kind {args.kind} works at the image's own "
-                                  "pixel scale (widths and beads of about 4-18 px)")
+    if args.kind == "rods" and args.diameter is not None:
+        raise ParticleDetectError("--diameter is the size of spheres and of chains' beads; --kind rods works at the "
+                                  "image's own pixel scale (widths of about 4-18 px)")
     if args.kind != "spheres" and args.measure:
         raise ParticleDetectError(f"--measure measures sphere centres; not with --kind {args.kind}")
     if args.kind != "spheres" and args.split_close:

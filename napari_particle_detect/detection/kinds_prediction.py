@@ -25,6 +25,7 @@ from ..kinds.rod_width import measure_widths
 from ..models import DetectorModel, load_model_cached
 from ..models.registry import require_kind
 from .networks import prepare_network
+from .prediction import check_diameter, warn_unfinished_training
 from .runtimes import runtime_record
 from .preprocessing import (
     FLATTEN_BLOCK, ConstantFrameError, FrameRecord, NonFiniteFrameError, as_frames, check_frame, frame_indices,
@@ -103,22 +104,28 @@ def detect_kind(
     progress: Callable[[int, int], None] | None = None,
     runtime: str = "auto",
     precision: str = "auto",
+    diameter: float | None = None,
 ) -> pd.DataFrame:
     """The kind's table (rods.COLUMNS or chains.COLUMNS) for every frame of a 2D image or a stack.
 
     ``runtime`` and ``precision`` as for spheres (runtimes.resolve_runtime): on a CPU, ONNX Runtime
     float32 by default. ``frames`` and ``progress`` as prediction.detect's: the indices of the frames to
-    detect (negative ones from the end, each once), and ``progress(done, total)`` over them."""
+    detect (negative ones from the end, each once), and ``progress(done, total)`` over them. ``diameter``:
+    of chains, the beads' diameter (px) where it is known, taken instead of the estimate (:func:`bead_scale`);
+    rods are detected at any width as they come."""
     if polarity not in ("auto", "bright", "dark"):
         raise ParticleDetectError(f"polarity must be auto, bright or dark, got {polarity!r}")
     check_threshold(threshold)
     check_count(tile, "tile", "pixels")
     check_progress(progress)
     spec = get_kind(kind)
+    if diameter is not None:
+        check_bead_diameter(diameter, kind)
     stack = as_frames(image, name)
     indices = frame_indices(frames, stack.shape[0], name)
     device = select_device(device)
     model = model_for(kind, model, device)
+    warn_unfinished_training(model.card, str(model.path) if model.path else "the model")
 
     # As for spheres: batch norm folded into the convolutions, on the runtime made for the device.
     network = prepare_network(model, device, precision, runtime=runtime)
@@ -140,7 +147,7 @@ def detect_kind(
                         name, index, why)
         else:
             if scale is None:  # from the first frame with something in it, for the whole stack
-                scale = bead_scale(frame, name) if kind == "chains" else 1.0
+                scale = bead_scale(frame, name, diameter) if kind == "chains" else 1.0
             prepared, factors = network_frame(frame, scale, polarity == "dark", flattened)
             maps = predict_maps(network, prepared, device, tile)
             found = in_image_pixels(spec.decode(maps, thr, model.card.min_distance, frame=index), factors)
@@ -177,13 +184,19 @@ def network_frame(frame: np.ndarray, scale: float, invert: bool,
     return normalise(frame, invert, flatten_block=FLATTEN_BLOCK, flattened=flattened), factors
 
 
-def bead_scale(frame: np.ndarray, name: str = "image") -> float:
+def bead_scale(frame: np.ndarray, name: str = "image", diameter: float | None = None) -> float:
     """The factor that brings the beads of a chains ``frame`` to WORKING_BEAD_DIAMETER where they read
     outside BEAD_DIAMETERS (said in one line), else 1: detected as they come. So is a frame whose beads
     the estimate cannot size: too few stand out, or it reads them at the largest size it looks for, as it
     does under a vignette of 8.5 times the beads' contrast (60 px for 12 px beads; flattened, they are
     found as evenly lit). Two readings that disagree (crowded opaque beads) are both of the beads, and the
-    estimate's choice between them brings beads of 20-30 px to the working size (bond F1 0.99)."""
+    estimate's choice between them brings beads of 20-30 px to the working size (bond F1 0.99).
+
+    A ``diameter`` given is the beads' true size, so it is held to the sizes the model learnt
+    (TRAINING_BEAD_RADIUS) rather than to the estimate's readings of them, and is not estimated."""
+    if diameter is not None:
+        low, high = (2 * r for r in TRAINING_BEAD_RADIUS)
+        return 1.0 if low <= diameter <= high else scale_for_diameter(diameter, WORKING_BEAD_DIAMETER)
     estimate = estimate_size(frame)
     low, high = BEAD_DIAMETERS
     # A size larger than the frame was read from too few pixels (prediction.check_diameter_fits).
@@ -197,6 +210,14 @@ def bead_scale(frame: np.ndarray, name: str = "image") -> float:
                 "the image's own pixels; if that size is wrong, resize the image so that the beads are %g-%g px "
                 "across", name, estimate.diameter, low, high, trained, scale, WORKING_BEAD_DIAMETER, low, high)
     return scale
+
+
+def check_bead_diameter(diameter: object, kind: str) -> None:
+    """A ``diameter`` is the beads' size, so only chains take one, and it is a positive number."""
+    if kind != "chains":
+        raise ParticleDetectError(f"diameter is the size of spheres and of chains' beads; kind={kind!r} works at "
+                                  "the image's own pixel scale (widths of about 4-18 px)")
+    check_diameter(diameter)
 
 
 def in_image_pixels(table: pd.DataFrame, factors: np.ndarray) -> pd.DataFrame:
@@ -219,7 +240,7 @@ def detect_kind_file(path, options, model_path, device: torch.device,
     n_frames = 1 if image.ndim == 2 else image.shape[0]
     table = detect_kind(image, options.kind, model, device, options.threshold, options.polarity,
                         tile=options.tile, name=str(path), progress=progress, runtime=options.runtime,
-                        precision=options.precision)
+                        precision=options.precision, diameter=options.diameter)
     count = count_chains(table) if options.kind == "chains" else len(table)
     record = {"file": str(path), "frames": n_frames, "kind": options.kind, "objects": count, "rows": len(table),
               **({"channel": options.channel} if options.channel is not None else {})}

@@ -490,15 +490,13 @@ def detect(
     if kind != "spheres":
         from .kinds_prediction import detect_kind
 
-        if diameter is not None:
-            raise ParticleDetectError(f"diameter is the size of spheres; kind={kind!r} works at the image's own "
-                                      "pixel scale")
         if kwargs.pop("split_close", False):
             raise ParticleDetectError(f"split_close splits sphere peaks; not with kind={kind!r}")
         spheres_only = sorted(set(kwargs) - KIND_OPTIONS)
         if spheres_only:
             raise ParticleDetectError(f"{spheres_only[0]} is an option of sphere detection; not with kind={kind!r}")
-        return detect_kind(image, kind, model, device, threshold, polarity, progress=progress, **kwargs)
+        return detect_kind(image, kind, model, device, threshold, polarity, progress=progress, diameter=diameter,
+                           **kwargs)
     parts = []
     name = kwargs.get("name", "image")
     stack = as_frames(image, name)
