@@ -9,6 +9,7 @@ closing the dock (or napari) and opening it again brings back what was there.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -28,7 +29,7 @@ from ..projects.kinds_project import (
 )
 from ..projects.project import Region
 from ..projects.review import Proposal, rank_frames, rank_regions
-from .annotation import image_path, placement
+from .annotation import image_path, placement, project_name
 from .history import FrameHistory
 from .kind_layers import (
     chain_layers_data, chain_paths, park, refill, rod_line_widths, rods_layer_data, table_from_beads,
@@ -58,7 +59,8 @@ class KindSession:
         # Called when the rods selected in the layer change: the dock shows their width.
         self.on_selection = on_selection
         self.stack = image.ndim == 3
-        self.project = open_kind_project(kind, image_path(image), image.name, image.data)
+        # An unsaved image's project is found by the name it had when first opened: renamed, it keeps its work.
+        self.project = open_kind_project(kind, image_path(image), project_name(image), image.data)
         self.regions = KindRegionLayers(viewer, image, placement(image), on_deleted=self._regions_deleted,
                                         label=f"{image.name} {kind}")
         self.regions.adopt()  # parked by a session put away before, or left by a dock closed before
@@ -77,13 +79,27 @@ class KindSession:
         self._away = False
         self._seen = 0  # rods or beads in the main layer after its last finished edit
         self._widths_drawn = np.zeros(0)  # the rods' lines' widths after the last edit: a change is a width set
+        self._image_name = image.name  # the name the session's layers are named after
+        image.events.name.connect(self._follow_name)
         self.restore()
 
     # ---- layers ------------------------------------------------------------------------------
     @property
     def names(self) -> list[str]:
-        name = self.image.name
-        return [f"{name} rods"] if self.kind == "rods" else [f"{name} beads", f"{name} chains"]
+        return self._names_after(self.image.name)
+
+    def _names_after(self, image_name: str) -> list[str]:
+        return [f"{image_name} rods"] if self.kind == "rods" else [f"{image_name} beads", f"{image_name} chains"]
+
+    def _follow_name(self, event=None) -> None:
+        """The image layer was renamed: its rods or chains layers and review outlines take the new name. Left
+        under the old one, the rods layer was no longer found as the session's, and edits in it went unsaved."""
+        old, self._image_name = self._image_name, self.image.name
+        self.regions.label = f"{self.image.name} {self.kind}"
+        mine = [self.viewer.layers[n] for n in self._names_after(old) if n in self.viewer.layers]
+        for layer in (*mine, self.regions.draft, self.regions.accepted):
+            if layer is not None and layer in self.viewer.layers and layer.name.startswith(f"{old} "):
+                layer.name = self.image.name + layer.name[len(old):]
 
     @property
     def main_layer(self):
@@ -227,8 +243,8 @@ class KindSession:
         return [row - sum(gone < row for gone in refused) for row in kept]
 
     def _mark_added(self, rows: list[int]) -> None:
-        """A rod drawn or a bead placed by hand is 'added', unscored, a rod as wide as its frame's typical
-        rod (drawn so, to be seen and set), and a bead a chain of its own, whatever napari copied from
+        """A rod drawn or a bead placed by hand is 'added', unscored, a rod as wide as the image shows it
+        (drawn so, to be seen and set), and a bead a chain of its own, whatever napari copied from
         the last selection into the new one's features."""
         layer = self.main_layer
         if not rows:
@@ -242,7 +258,7 @@ class KindSession:
             features.loc[rows, "closed"] = 0
             features.loc[rows, RING_BEADS] = 0
         else:
-            features.loc[rows, "width"] = self._typical_widths(rows, features["width"].to_numpy(float))
+            features.loc[rows, "width"] = self._drawn_widths(rows, features["width"].to_numpy(float))
         self._quiet = True
         try:
             layer.features = features
@@ -256,6 +272,29 @@ class KindSession:
             self._quiet = False
 
     # ---- rod widths ------------------------------------------------------------------------------
+    def _drawn_widths(self, rows: list[int], widths: np.ndarray) -> np.ndarray:
+        """For the rods in ``rows`` (drawn by hand), their widths measured in their frame as detection measures
+        them (rod_width.measure_widths), not the frame's median whatever the line lies over. Where the
+        image gives no width (a line over nothing, near the edge, a blank frame) or one wider than the line is
+        long, the :meth:`_typical_widths` are kept."""
+        from ..kinds.rod_width import measure_widths
+
+        typical = self._typical_widths(rows, widths)
+        drawn = table_from_rod_lines([self.main_layer.data[r] for r in rows], None).assign(width=typical)
+        measured = typical.copy()
+        frames = drawn["frame"].to_numpy(int)
+        n_frames = self.image.data.shape[0] if self.stack else 1
+        for frame in np.unique(frames):
+            if not 0 <= frame < n_frames:  # a line drawn with the slider past the stack: no pixels under it
+                continue
+            here = frames == frame
+            pixels = np.asarray(self.image.data[frame] if self.stack else self.image.data)
+            with warnings.catch_warnings():  # a blank or non-finite frame measures nothing, quietly
+                warnings.simplefilter("ignore", RuntimeWarning)
+                measured[here] = measure_widths(drawn[here], pixels)["width"].to_numpy(float)
+        lengths = drawn["length"].to_numpy(float)
+        return np.where(np.isfinite(measured) & (measured <= lengths), measured, typical)
+
     def _typical_widths(self, rows: list[int], widths: np.ndarray) -> np.ndarray:
         """For the rods in ``rows`` (drawn by hand), their frame's median known width among the other rods,
         or the width a round gives a rod on a frame with none known (learning/kinds_rounds.DEFAULT_WIDTH)."""
@@ -497,6 +536,7 @@ class KindSession:
         if self.image in self.viewer.layers and not self._away:
             self.sync()
         self._stop_hearing()
+        self.image.events.name.disconnect(self._follow_name)
         self._away = True
         parked = [self.viewer.layers[n] for n in self.names if n in self.viewer.layers]
         for layer in parked:

@@ -70,7 +70,10 @@ class KindReviewPanel(QGroupBox):
         grid.addWidget(self.mode_combo, 3, 2)  # under Review next
         self.width_label = QLabel("")
         self.width_spin = QDoubleSpinBox()
-        self.width_spin.setRange(0.5, 200.0)
+        # At 0 the box shows no number: with no rod selected, or none of their widths known, its least width
+        # (0.5 px) read as a width measured. Set width refuses it.
+        self.width_spin.setRange(0.0, 200.0)
+        self.width_spin.setSpecialValueText("–")
         self.width_spin.setDecimals(1)
         self.width_spin.setSingleStep(0.5)
         self.width_spin.setSuffix(" px")
@@ -131,8 +134,8 @@ class KindReviewPanel(QGroupBox):
         session = self._session()
         widths = session.selected_widths() if session is not None else np.zeros(0)
         known = widths[np.isfinite(widths)]
-        if len(known):
-            self.width_spin.setValue(float(np.median(known)))
+        self.width_spin.setValue(float(np.median(known)) if len(known) else 0.0)
+        self.width_spin.setEnabled(len(widths) > 0)
         self.buttons["Set width"].setEnabled(len(widths) > 0)
         rods = f"{len(widths)} rods" if len(widths) > 1 else "the rod"
         if not len(widths):
@@ -147,6 +150,8 @@ class KindReviewPanel(QGroupBox):
     @reports_errors
     def set_width(self) -> None:
         width = round(self.width_spin.value(), self.width_spin.decimals())
+        if width == self.width_spin.minimum():
+            raise ParticleDetectError("type the selected rods' width in px first, then press Set width")
         count = self.session().set_rod_width(width)
         show_info(f"{count} rod{'s' * (count != 1)} {width:g} px wide, saved")
 

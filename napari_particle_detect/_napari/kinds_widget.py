@@ -125,11 +125,11 @@ class KindsWidget(ClosingDock, QWidget):
         name = self.image_combo.currentText()
         if name and name in self.viewer.layers:
             from ..projects.kinds_project import KINDS, existing_kinds
-            from .annotation import image_path
+            from .annotation import image_path, project_name
             from .sample_data import KIND_HINT
 
             layer = self.viewer.layers[name]
-            found = existing_kinds(image_path(layer), name, layer.data)
+            found = existing_kinds(image_path(layer), project_name(layer), layer.data)
             hinted = layer.metadata.get(KIND_HINT)
             wanted = found[0] if len(found) == 1 else hinted if not found and hinted in KINDS else None
             if wanted is not None and wanted != self.kind_combo.currentText():

@@ -37,7 +37,7 @@ from ..projects.volume_review import VolumeReview, detect_for_review
 from ..learning.volume_rounds import (
     VolumeSettings, ensure_volume_round, open_volume_project, read_settings, remember_settings, volume_project_folder,
 )
-from .annotation import image_path, placement
+from .annotation import image_path, placement, project_name
 from .exact_spin_box import ExactSpinBox
 from .layers import points_layer_kwargs
 from .notify import report
@@ -59,6 +59,10 @@ def volume_points_kwargs(table: pd.DataFrame, name: str, ndim: int, size: float,
     data = table[columns].to_numpy(float) if len(table) else np.zeros((0, ndim))
     kwargs = points_layer_kwargs(table.assign(source="model"), name, size, ndim=ndim, **placed)
     return data, kwargs
+
+
+def centres_name(image: Image) -> str:
+    return f"{image.name} 3D centres"
 
 
 def detect_volumes(volumes: np.ndarray, model_path: str | Path, options: VolumeOptions, name: str,
@@ -277,6 +281,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         # The image shown stays chosen by identity: renamed, its old name is no longer in the list.
         shown = self._shown_layer
         current = shown.name if shown is not None and shown in images else self.layer_combo.currentText()
+        if shown is not None and shown in images and self.points is not None and self.points in self.viewer.layers:
+            self.points.name = centres_name(shown)  # a renamed image's centres follow its name
         self.layer_combo.blockSignals(True)
         self.layer_combo.clear()
         self.layer_combo.addItems([layer.name for layer in images])
@@ -484,7 +490,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
     def show_points(self, layer: Image, table: pd.DataFrame, size: float, size_z: float | None = None):
         """The centres as points on ``layer``; each drawn on the slices its sphere crosses (the z
         slab one diameter thick), shrinking away from its centre."""
-        name = f"{layer.name} 3D centres"
+        name = centres_name(layer)
         # The image's units too: points in napari's default 'pixel' over a µm image made napari warn of
         # inconsistent units at every Detect and drop the units from the rendering.
         data, kwargs = volume_points_kwargs(table, name, layer.ndim, size, **placement(layer))
@@ -585,8 +591,9 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             # Every channel of a file opened with channel_axis has the file's path: a project beside it
             # would be every channel's, one channel's detections replacing another's.
             path = None if self._one_channel else image_path(layer)
-            # Named apart from the 2D dock's project of the same image: frames there are slices.
-            target = path if path is not None else project_folder_for_data(f"{layer.name}.volumes",
+            # Named apart from the 2D dock's project of the same image: frames there are slices. An unsaved
+            # image's is found by the name it had when first opened: renamed, it keeps its work.
+            target = path if path is not None else project_folder_for_data(f"{project_name(layer)}.volumes",
                                                                            np.asarray(layer.data))
             folder = volume_project_folder(path) if path is not None else target
             if self.review is None or self.review.project.folder != folder:

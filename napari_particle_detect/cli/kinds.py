@@ -99,6 +99,7 @@ def _ordered(table: pd.DataFrame) -> pd.DataFrame:
 
 def cmd_train_kind(args: argparse.Namespace) -> int:
     from ..learning.kinds_training import KindTrainConfig, load_kind_examples, train_kind
+    from ..learning.training import resume_hint_at_ctrl_c
     from . import command_line
 
     # With DATA (image + the kind's CSV pairs) and --from but no --validate: the dock's round (tiles
@@ -133,9 +134,10 @@ def cmd_train_kind(args: argparse.Namespace) -> int:
         log.info("epoch %d: loss %.4f, validation %.4f at threshold %.2f (%.0f s)", record["epoch"], record["loss"],
                  record["score"], record["threshold"], record["seconds"])
 
-    model = train_kind(config, args.output, init=args.init, examples=examples, validation_examples=validation,
-                       device=args.device, resume=args.resume, progress=progress,
-                       extra_card={"command": command_line()})
+    with resume_hint_at_ctrl_c(args.output, config.epochs):
+        model = train_kind(config, args.output, init=args.init, examples=examples, validation_examples=validation,
+                           device=args.device, resume=args.resume, progress=progress,
+                           extra_card={"command": command_line()})
     if trained_epochs:  # none: a finished run resumed, which training said
         log.info("saved %s (%s model, validation score %.4f)", model.path, args.kind,
                  model.card.training.get("validation_score", float("nan")))

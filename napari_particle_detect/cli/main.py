@@ -519,7 +519,7 @@ def _train(args: argparse.Namespace, config, base, examples, validation) -> int:
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    from ..learning.training import resume_point, train
+    from ..learning.training import resume_hint_at_ctrl_c, train
 
     bars = []  # opened at the first step: a resume refused, or of a finished run, shows no empty bar
     trained_epochs = []
@@ -540,18 +540,19 @@ def _train(args: argparse.Namespace, config, base, examples, validation) -> int:
                       f"validation F1 {event['val_f1']:.4f} ({event['seconds']} s)")
 
     try:
-        with logging_redirect_tqdm():  # the training's own lines (a time limit reached) above the bar
+        # The training's own lines (a time limit reached) above the bar.
+        with resume_hint_at_ctrl_c(args.output, config.epochs), logging_redirect_tqdm():
             result = train(config, examples=examples, validation_examples=validation, init=base, out=args.output,
                            progress=progress, resume=args.resume, extra_card={"command": command_line()})
-    except KeyboardInterrupt:
-        where = resume_point(args.output, config.epochs)  # training kept the steps done before it stopped
-        raise KeyboardInterrupt(f"--resume continues at {where}" if where else "") from None
     finally:
         for bar in bars:
             bar.close()
     if trained_epochs:  # none: a finished run resumed, which training said
-        log.info("best validation F1 %.4f, threshold %.2f -> %s", result.best_f1, result.model.card.threshold,
-                 result.path)
+        # The epoch kept and its threshold are chosen on the generator's images and --validate's pooled: said so.
+        measured = [f"{n} {what}{'s' if n != 1 else ''}" for n, what in
+                    ((config.validation_images, "generator image"), (len(validation or []), "--validate image")) if n]
+        log.info("best validation F1 %.4f (on %s), threshold %.2f -> %s", result.best_f1, " and ".join(measured),
+                 result.model.card.threshold, result.path)
     return 0
 
 
@@ -601,8 +602,10 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
     result = fine_tune(base, examples, config, args.device, progress=progress, validation=validation,
                        unlabelled=unlabelled)
     bar.close()
-    _warn_if_truth_looks_mismatched(result, args.init)
-    save_round(result, args.init, args.output)
+    # With --validate the verdict is measured on those images alone (finetune.fine_tune): said so.
+    scored_on = f"--validate image{'s' if result.held_out_tiles != 1 else ''}" if validation else "held-out tiles"
+    _warn_if_truth_looks_mismatched(result, args.init, "the --validate images" if validation else "the data")
+    save_round(result, args.init, args.output, tiles=scored_on)
     return 0
 
 
@@ -612,12 +615,12 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
 MISMATCHED_TRUTH_F1 = 0.3
 
 
-def _warn_if_truth_looks_mismatched(result, parent: Path) -> None:
+def _warn_if_truth_looks_mismatched(result, parent: Path, scored_on: str = "the data") -> None:
     """Said beside the round's verdict: against truth that does not match its images, any round may read
-    as "better" while both models are near 0."""
+    as "better" while both models are near 0. ``scored_on``: what the verdict was measured on."""
     if result.parent_score is not None and result.parent_score.f1 < MISMATCHED_TRUTH_F1:
-        log.warning("%s scores held-out F1 %.4f on the data (below %.1f): the truth and the images may not match "
-                    "(units? y,x order?); centres are in pixels, y first", parent, result.parent_score.f1,
+        log.warning("%s scores held-out F1 %.4f on %s (below %.1f): the truth and the images may not match "
+                    "(units? y,x order?); centres are in pixels, y first", parent, result.parent_score.f1, scored_on,
                     MISMATCHED_TRUTH_F1)
 
 

@@ -360,8 +360,11 @@ def fine_tune(
     learns which candidates the user keeps (:mod:`rescoring`), kept only where it scores better
     on the held-out tiles. Progress events have a ``phase`` (preparing, scoring, training,
     criterion, done); raises :class:`TrainingCancelled` within a step of ``cancel()`` turning
-    true. ``validation`` examples are scored on whole, never trained on. The input model is left
-    as it was.
+    true. ``validation`` examples (the user's own annotated images, scored whole, never trained on) are then
+    what the verdict rests on alone: the examples' held-out tiles stay out of training, so a later round
+    scored on them is still honest, but count in neither score, nor the ``held_out_tiles`` (the
+    validation areas' tiles, a whole image one); the card's ``fine_tuned`` record says which
+    (``scored_on``: "validation" or "held-out tiles"). The input model is left as it was.
 
     ``unlabelled``: frames nobody reviewed (Examples with no centres; an ``area`` says where they
     may be labelled), or a callable giving ``n`` of them. With ``config.unlabelled_frames`` > 0 a
@@ -398,10 +401,13 @@ def fine_tune(
                      scoring_tolerance(example_diameter(model, e))) for e in validation or []]
     if not any(s.train_area.any() for s in splits):
         raise ParticleDetectError("the reviewed areas are too small to train on; review a larger region or a frame")
+    # Given, the user's validation images alone judge the round (pooled with the examples' held-out tiles they
+    # were only a part of the verdict asked to rest on them); they are the last splits.
+    judged = len(examples) if validation else 0
     history: list[dict] = []
 
     parents = _propose_all(model, splits, device, ringed, False, "parent", report, cancel)
-    parent_score = score_in_areas(splits, parents)
+    parent_score = score_in_areas(splits[judged:], parents[judged:])
     threshold = parent_score.threshold if parent_score else model.card.threshold
     train_examples = [replace(s.example, area=s.train_area, focus=_mistakes(s, c, threshold))
                       for s, c in zip(splits, parents) if s.train_area.any()]
@@ -414,22 +420,23 @@ def fine_tune(
 
     child = train_steps(model, train_examples, config, device, report, cancel, history, teach if frames else None)
     children = _propose_all(child, splits, device, ringed, config.learn_criterion, "new model", report, cancel)
-    score = score_in_areas(splits, children)
+    score = score_in_areas(splits[judged:], children[judged:])
     if config.learn_criterion:
         report({"phase": "criterion"})
-        judged = learn_criterion(child, splits, children)
-        if judged is not None:
-            probabilities = [judged.criterion.probabilities(c.features) for c in children]
-            judged_score = score_in_areas(splits, children, probabilities)
-            if judged_score is not None and (score is None or judged_score.f1 > score.f1 + CRITERION_MARGIN):
-                child, score = judged, judged_score
+        with_criterion = learn_criterion(child, splits, children)
+        if with_criterion is not None:
+            probabilities = [with_criterion.criterion.probabilities(c.features) for c in children[judged:]]
+            criterion_score = score_in_areas(splits[judged:], children[judged:], probabilities)
+            if criterion_score is not None and (score is None or criterion_score.f1 > score.f1 + CRITERION_MARGIN):
+                child, score = with_criterion, criterion_score
     if score is not None:
         child.card.threshold = score.threshold
-    held_tiles = sum(_tiles(s.held_area) for s in splits)
+    held_tiles = sum(_tiles(s.held_area) for s in splits[judged:])
     # The round's own record; the parent's (its threshold tuning, score, command) goes into the lineage.
     child.card.training = {
         "lineage": lineage_with(model.card.training),
         "fine_tuned": {"examples": len(train_examples), "held_out_tiles": held_tiles, "config": config.to_dict(),
+                       "scored_on": "validation" if judged else "held-out tiles",
                        "hold_out": hold_out, "criterion": child.criterion is not None,
                        "f1": score.f1 if score else None, "parent_f1": parent_score.f1 if parent_score else None,
                        "pseudo_labelled_frames": len(pseudo),

@@ -629,6 +629,17 @@ def resume_point(out: Path, epochs: int) -> str | None:
     return state_after(epochs_finished, steps_done + 1) if steps_done else f"epoch {epochs_finished + 1}"
 
 
+@contextmanager
+def resume_hint_at_ctrl_c(out: str | Path, epochs: int) -> Iterator[None]:
+    """Re-raise a Ctrl-C (KeyboardInterrupt) out of the block with where ``--resume`` goes on (:func:`resume_point`)
+    as its message, for the command line to say: the training kept the steps done before it stopped."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        where = resume_point(Path(out), epochs)
+        raise KeyboardInterrupt(f"--resume continues at {where}" if where else "") from None
+
+
 def cut_epoch_mark(steps_done: int, steps: int) -> dict:
     """What the record of an epoch its time limit cut adds: how many of its steps ran. The record of that epoch
     resumed, later, is its whole one."""
@@ -1029,11 +1040,13 @@ def require_sphere_model(model: DetectorModel, source: object = None) -> None:
 # What a model's lineage keeps of each ancestor's training record: how it was made, how far it got (a parent
 # stopped after 1 of 4 epochs is no 4-epoch model: run_progress) and how it scored.
 # validation_score, score, parent_score and metric: the rods and chains models' (their score is not always F1).
-LINEAGE_KEYS = ("command", "recipe", "recipe_sha256", "init", "finished", "epochs_done", "epochs", "best_epoch",
-                "stopped_at_time_limit", "validation_f1", "validation_score", "annotated_examples",
+# init_sha256: which weights a recipe's model started from (its init's name alone may since hold others);
+# pseudo_labelled and scored_on: whether a round also learnt from unreviewed frames, and what its verdict measured.
+LINEAGE_KEYS = ("command", "recipe", "recipe_sha256", "init", "init_sha256", "finished", "epochs_done", "epochs",
+                "best_epoch", "stopped_at_time_limit", "validation_f1", "validation_score", "annotated_examples",
                 "threshold_tuning", "exported")
-ROUND_LINEAGE_KEYS = ("examples", "held_out_tiles", "f1", "parent_f1", "score", "parent_score", "metric",
-                      "pseudo_labelled_frames")
+ROUND_LINEAGE_KEYS = ("examples", "held_out_tiles", "scored_on", "f1", "parent_f1", "score", "parent_score", "metric",
+                      "pseudo_labelled_frames", "pseudo_labelled")
 
 
 def lineage_with(training: dict) -> list[dict]:

@@ -484,7 +484,13 @@ class Project:
 
     def accept_frame(self, frame: int, table: pd.DataFrame) -> pd.DataFrame:
         """Mark a frame reviewed with these centres; network points in it become 'accepted'.
-        Accepting it again moves it to the end of the acceptance order."""
+        Accepting it again moves it to the end of the acceptance order. A row whose ``source`` is none of
+        SOURCES is refused before anything is written: the frame's file would no longer be read back."""
+        frame = self._check_frame(frame)
+        unknown = sorted(set(normalise_table(table, frame)["source"]) - set(SOURCES))
+        if unknown:
+            raise ParticleDetectError(f"{self.folder}: frame {frame}: unknown source {unknown[0]!r:.40} (expected "
+                                      f"{', '.join(SOURCES)}); nothing was accepted")
         return self.accept_frame_merging(frame, table, None).table
 
     def accept_frame_merging(self, frame: int, table: pd.DataFrame, base: FrameSnapshot | None) -> FrameSave:
