@@ -121,7 +121,6 @@ def test_evaluate_border_refusals_are_one_line(tmp_path, capsys):
     code, _, err = run_cli(capsys, "evaluate", centres, centres, "--border", BORDER, "--shape", 64, 64)
     assert code == 0, err
     assert "give --border PX too" in refused(capsys, "evaluate", centres, centres, "--shape", 64, 64)
-    assert "not with --kind rods" in refused(capsys, "evaluate", centres, centres, "--border", 3, "--kind", "rods")
     volume = tmp_path / "volume.csv"
     _table([(10.0, 10.0)], frame=0, z=[3.0]).to_csv(volume, index=False)
     # Volumes take a border too (tests/test_volume_evaluate_audit.py), but their Z Y X size.
@@ -143,5 +142,5 @@ def test_synth_help_says_the_truth_leaves_out_cut_particles_and_how_seeds_follow
     with pytest.raises(SystemExit):
         main(["synth", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    assert "the truth lists only the centres inside: score sphere detections with evaluate --border" in out
+    assert "the truth lists only the centres inside: score detections with evaluate --border" in out
     assert "--seed S --n N uses seeds S..S+N-1: a test set needs a seed at least N past its training set's" in out

@@ -1,6 +1,7 @@
-"""``evaluate --border PX``: the centres within PX of the image edge are left out of the scores, so each
-file's image size is needed: ``--shape H W``, else the truth's ``synth.json``, else detect's ``.json``. Volumes
-(z tables) alike, in y voxels: ``--shape Z Y X``, the band as thick along each axis as PX y voxels are long.
+"""``evaluate --border PX``: the centres within PX of the image edge are left out of the scores (rods by their
+centre, chains bead by bead), so each file's image size is needed: ``--shape H W``, else the truth's
+``synth.json``, else detect's ``.json``. Volumes (z tables) alike, in y voxels: ``--shape Z Y X``, the band as
+thick along each axis as PX y voxels are long.
 
 synth draws particles centred up to one radius outside the image, cut by its edge, but its truth lists only
 the centres inside: scored to the edge, every detection of such a particle is a false positive (a stack of
@@ -9,18 +10,17 @@ the centres inside: scored to the edge, every detection of such a particle is a 
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 from typing import TypeVar
 
 import pandas as pd
 
 from ..arguments import number_in
 from ..errors import ParticleDetectError
+from .recorded import Recorded
 
 Size = tuple[int, int]
 VolumeSize = tuple[int, int, int]
-Recorded = TypeVar("Recorded")
+Sized = TypeVar("Sized")
 
 
 class ShapeAction(argparse.Action):
@@ -35,7 +35,8 @@ class ShapeAction(argparse.Action):
 def add_border_options(evaluate: argparse.ArgumentParser) -> None:
     evaluate.add_argument("--border", type=number_in(0, 100_000), default=0.0, metavar="PX",
                           help="leave out of the scores the true and predicted centres within PX of the image edge "
-                               "(a pair counts where its true centre lies), as the benchmarks score synth's images, "
+                               "(a pair counts where its true centre lies; rods by their centre, chains bead by "
+                               "bead), as the benchmarks score synth's images, "
                                "whose truth leaves out the particles centred outside the image: about one particle "
                                "diameter. Default 0: every centre counts")
     evaluate.add_argument("--shape", type=number_in(1, 1_000_000, whole=True), nargs="+", default=None,
@@ -46,11 +47,9 @@ def add_border_options(evaluate: argparse.ArgumentParser) -> None:
 
 
 def check_border_options(args: argparse.Namespace) -> None:
-    """Refuse ``--shape`` without ``--border`` (it would be ignored) and ``--border`` where it is not applied."""
+    """Refuse ``--shape`` without ``--border`` (it would be ignored)."""
     if args.shape is not None and not args.border:
         raise ParticleDetectError("--shape H W (or Z Y X) is the image size for --border; give --border PX too")
-    if args.border and args.kind != "spheres":
-        raise ParticleDetectError(f"--border leaves out sphere centres at the image edge; not with --kind {args.kind}")
 
 
 def border_sizes(args: argparse.Namespace, predicted: pd.DataFrame, truth: pd.DataFrame
@@ -61,23 +60,14 @@ def border_sizes(args: argparse.Namespace, predicted: pd.DataFrame, truth: pd.Da
     found."""
     if not args.border or "z" in predicted.columns or "z" in truth.columns:
         return None, ""
-    if args.shape is not None and len(args.shape) != 2:
-        raise ParticleDetectError(f"--shape {' '.join(map(str, args.shape))}: {args.predicted} is a frame,y,x table; "
-                                  "give its images' H W")
-    if args.shape is not None:
-        return (int(args.shape[0]), int(args.shape[1])), "--shape"
-    synth = _synth_size(args.truth)
-    if synth is not None:
-        return synth, str(args.truth.parent / "synth.json")
-    from ..files.file_detection import metadata_path
-
-    detected, source = _detected_sizes(args.predicted), str(metadata_path(args.predicted))
+    recorded = Recorded(args)
+    sizes, source = _given_or_recorded(args, recorded, 2, "is a frame,y,x table; give its images' H W")
     # As pair_files pairs them: file by file where both tables name files (or, refused there, several without
     # the truth naming any); else the one image of the predictions.
-    if args.file is None and "file" in predicted.columns and ("file" in truth.columns
-                                                            or predicted["file"].nunique() > 1):
-        return detected, source
-    size = _one_image_size(args, predicted, detected)
+    if not isinstance(sizes, dict) or (args.file is None and "file" in predicted.columns
+                                       and ("file" in truth.columns or predicted["file"].nunique() > 1)):
+        return sizes, source
+    size = _one_image_size(args, predicted, sizes)
     if size is None:
         raise _no_size(args, str(args.predicted))
     return size, source
@@ -87,71 +77,63 @@ def frame_sizes(args: argparse.Namespace, sizes: Size | dict[str, Size] | None,
                 labels: list[tuple[str, int]] | None) -> Size | dict[int, Size] | None:
     """:func:`border_sizes`' sizes as ``evaluate_frames(shape=...)`` takes them for the paired tables: one for
     every frame, or each frame number's, its file's (``labels``: the (file, frame) of each number)."""
-    if not isinstance(sizes, dict):
-        return sizes
-    by_frame = {}
-    for number, (name, _) in enumerate(labels or ()):
-        if name not in sizes:
-            raise _no_size(args, name)
-        by_frame[number] = sizes[name]
-    return by_frame
+    return _each_frame(args, sizes, labels or [], "H W") if isinstance(sizes, dict) else sizes
 
 
-def volume_sizes(args: argparse.Namespace, labels: list[tuple[str, int]] | None
+def volume_sizes(args: argparse.Namespace, labels: list[tuple[str, int]] | None, recorded: Recorded
                  ) -> tuple[VolumeSize | dict[int, VolumeSize] | None, str]:
     """With ``--border`` on volumes, read once the tables are paired: the Z Y X size of every volume, or of each
     frame number (its file's: ``labels``, the (file, frame) of each number), and where it was read; (None, "")
     without a border. One ParticleDetectError where no size is found."""
     if not args.border:
         return None, ""
-    if args.shape is not None:
-        if len(args.shape) != 3:
-            raise ParticleDetectError(f"--shape {' '.join(map(str, args.shape))}: {args.predicted} holds volumes; "
-                                      "give their Z Y X")
-        return tuple(int(n) for n in args.shape), "--shape"
-    synth = _synth_size(args.truth, 3)
-    if synth is not None:
-        return synth, str(args.truth.parent / "synth.json")
-    from ..files.file_detection import metadata_path
+    sizes, source = _given_or_recorded(args, recorded, 3, "holds volumes; give their Z Y X")
+    if not isinstance(sizes, dict):
+        return sizes, source
+    if labels is not None:
+        return _each_frame(args, sizes, labels, "Z Y X"), source
+    size = recorded.for_file(sizes, None)
+    if size is None:
+        raise _no_size(args, str(args.predicted), "Z Y X")
+    return size, source
 
-    detected, source = _detected_sizes(args.predicted, 3), str(metadata_path(args.predicted))
-    if labels is None:
-        size = recorded_for(args, detected, None)
-        if size is None:
-            raise _no_size(args, str(args.predicted), "Z Y X")
-        return size, source
+
+def _given_or_recorded(args: argparse.Namespace, recorded: Recorded, dims: int, wrong_shape: str
+                       ) -> tuple[Size | VolumeSize | dict[str, Size | VolumeSize], str]:
+    """The image size (``dims`` 2: H W; 3: a volume's Z Y X) ``--shape`` gives (of another length: refused, the
+    tables being what ``wrong_shape`` says), else synth's beside the truth, else each file's that detect's .json
+    records; and where it was read."""
+    if args.shape is not None:
+        if len(args.shape) != dims:
+            raise ParticleDetectError(f"--shape {' '.join(map(str, args.shape))}: {args.predicted} {wrong_shape}")
+        return tuple(int(n) for n in args.shape), "--shape"
+    synth = _synth_size(recorded.synth, dims)
+    if synth is not None:
+        return synth, str(recorded.synth_path)
+    return _detected_sizes(recorded.inputs, dims), str(recorded.detect_path)
+
+
+def _each_frame(args: argparse.Namespace, sizes: dict[str, Sized], labels: list[tuple[str, int]], words: str
+                ) -> dict[int, Sized]:
+    """Each paired frame number's size, its file's (``labels``: the (file, frame) of each number); a
+    ParticleDetectError asking for ``--shape`` ``words`` where a file has none."""
     by_frame = {}
     for number, (name, _) in enumerate(labels):
-        if name not in detected:
-            raise _no_size(args, name, "Z Y X")
-        by_frame[number] = detected[name]
-    return by_frame, source
+        if name not in sizes:
+            raise _no_size(args, name, words)
+        by_frame[number] = sizes[name]
+    return by_frame
 
 
-def recorded_for(args: argparse.Namespace, values: dict[str, Recorded], name: str | None) -> Recorded | None:
-    """What detect's .json records (``values``, by file) of the file ``name``; where the paired tables name no
-    file (None), of the one ``--file`` picks, else the one value every input shares (None where they differ)."""
-    from ..kinds.evaluation import chosen_file
-
-    if name is not None:
-        return values.get(name)
-    if args.file is not None and values:
-        try:
-            return values.get(chosen_file(pd.DataFrame({"file": list(values)}), args.file, str(args.predicted)))
-        except ParticleDetectError:  # not one of its inputs: the .json is of other images
-            return None
-    distinct = list(dict.fromkeys(values.values()))
-    return distinct[0] if len(distinct) == 1 else None
-
-
-def border_note(args: argparse.Namespace, pooled: dict, source: str, unit: str = "px") -> str:
-    """One line over the scores: the border, where the image size came from, and what it left out."""
-    from ..kinds.evaluation import LEFT_OUT
+def border_note(args: argparse.Namespace, pooled: dict, source: str, unit: str = "px", what: str = "centres") -> str:
+    """One line over the scores: the border, where the image size came from, and what it left out (of the
+    ``what``: centres, rods, beads)."""
+    from ..kinds.border_band import LEFT_OUT
 
     truths, predictions = (int(pooled[key]) for key in LEFT_OUT)
     return (f"border {args.border:g} {unit} (image size from {source}): left out {truths} of "
             f"{int(pooled['tp'] + pooled['fn']) + truths} true and {predictions} of "
-            f"{int(pooled['tp'] + pooled['fp']) + predictions} predicted centres")
+            f"{int(pooled['tp'] + pooled['fp']) + predictions} predicted {what}")
 
 
 def _no_size(args: argparse.Namespace, what: str, shape: str = "H W") -> ParticleDetectError:
@@ -161,18 +143,19 @@ def _no_size(args: argparse.Namespace, what: str, shape: str = "H W") -> Particl
                                f"{args.truth}, and {metadata_path(args.predicted)} records no shape of it)")
 
 
-def _synth_size(truth: Path, dims: int = 2) -> Size | VolumeSize | None:
+def _synth_size(synth: dict, dims: int = 2) -> Size | VolumeSize | None:
     """The image size (``dims`` 2: H W; 3: a volume's Z Y X) synth recorded beside its truth tables (one for every
-    image it wrote); None without."""
+    image it wrote; the kinds' under ``optics``, their ``shape`` being rods or ellipsoids); None without."""
     try:
-        return _whole_size(json.loads((truth.parent / "synth.json").read_text())["shape"], dims, "synth.json shape")
-    except (OSError, ValueError, TypeError, KeyError):  # none there, or another sort of synth's (2D against 3D)
+        return _whole_size(synth["optics"]["shape"] if isinstance(synth.get("optics"), dict) else synth["shape"],
+                           dims, "synth.json shape")
+    except (ValueError, TypeError, KeyError):  # none there, or another sort of synth's (2D against 3D)
         return None
 
 
 def _whole_size(value: object, dims: int, name: str) -> Size | VolumeSize:
     """``value`` as an image's (H, W) or a volume's (Z, Y, X): ``dims`` positive whole numbers, else a ValueError."""
-    from ..kinds.evaluation import image_size
+    from ..kinds.border_band import image_size
 
     if dims == 2:
         return image_size(value, name)
@@ -185,22 +168,11 @@ def _whole_size(value: object, dims: int, name: str) -> Size | VolumeSize:
     return image_size((z, z), name)[:1] + image_size(yx, name)
 
 
-def detected_records(predicted: Path) -> dict[str, dict]:
-    """Each input's record in detect's .json beside ``predicted``, by the file as the table names it; {} without
-    one."""
-    from ..files.file_detection import is_detect_metadata, read_metadata
-
-    meta = read_metadata(predicted)
-    if not is_detect_metadata(meta) or not isinstance(meta.get("inputs"), list):
-        return {}
-    return {str(record["file"]): record for record in meta["inputs"] if isinstance(record, dict) and "file" in record}
-
-
-def _detected_sizes(predicted: Path, dims: int = 2) -> dict[str, Size | VolumeSize]:
-    """Each input's image size that detect's .json beside ``predicted`` records (``shape``: frames, height,
-    width; a volume's: volumes, z, y, x), ``dims`` of it, by the file as the table names it; {} without one."""
+def _detected_sizes(inputs: dict[str, dict], dims: int = 2) -> dict[str, Size | VolumeSize]:
+    """Each input's image size that detect's .json records (``inputs``, by file; ``shape``: frames, height,
+    width; a volume's: volumes, z, y, x), ``dims`` of it."""
     sizes = {}
-    for name, record in detected_records(predicted).items():
+    for name, record in inputs.items():
         try:
             sizes[name] = _whole_size(record["shape"][-dims:], dims, "shape")
         except (ValueError, TypeError, KeyError):  # an earlier detect's record, without the shape

@@ -187,7 +187,9 @@ def unlabelled_images(paths: list, count: int) -> list[np.ndarray]:
 
 
 def cmd_evaluate_kind(args: argparse.Namespace) -> int:
+    from .border import border_note, border_sizes, frame_sizes
     from .file_pairs import paired_files
+    from ..kinds.border_band import LEFT_OUT
     from ..kinds import chains
     from ..kinds import rods
     from ..kinds.registry import read_kind_table
@@ -202,16 +204,23 @@ def cmd_evaluate_kind(args: argparse.Namespace) -> int:
                                   "length); not with --kind rods")
     predicted, truth = read_kind_table(args.predicted, args.kind), read_kind_table(args.truth, args.kind)
     refuse_frames_against_none(args.predicted, predicted, args.truth, truth, args.kind)
-    predicted, truth, _ = paired_files(args, predicted, truth)
+    sizes, size_source = border_sizes(args, predicted, truth)  # before pairing renames the files
+    predicted, truth, labels = paired_files(args, predicted, truth)
+    shape = frame_sizes(args, sizes, labels)
     if args.kind == "rods":
-        scores, _ = rods.evaluate_rods(predicted, truth)
+        scores, counts = rods.evaluate_rods(predicted, truth, args.border, shape)
     else:
-        scores, _ = chains.evaluate_chains(predicted, truth, args.tolerance)
+        scores, counts = chains.evaluate_chains(predicted, truth, args.tolerance, args.border, shape)
     pooled = scores.to_dict()
-    if args.json:
-        print(scores_json(pooled))
-    else:
-        print("\n".join(f"{k:>22}  {v:.4f}" if isinstance(v, float) else f"{k:>22}  {v}" for k, v in pooled.items()))
+    note = ""
+    if args.border:
+        pooled.update((key, counts[key]) for key in LEFT_OUT)
+        # The border leaves out rods whole, chains bead by bead: the note counts what it left out of those.
+        what, counted = ("rods", "") if args.kind == "rods" else ("beads", "bead_")
+        found = {key: counts[counted + key] for key in ("tp", "fp", "fn")}
+        note = border_note(args, {**found, **pooled}, size_source, what=what)
+    print_scores(args, pooled, "\n".join(f"{k:>22}  {v:.4f}" if isinstance(v, float) else f"{k:>22}  {v}"
+                                         for k, v in pooled.items()), note)
     return 0
 
 
@@ -228,6 +237,15 @@ def refuse_frames_against_none(predicted_path: Path, predicted: pd.DataFrame, tr
                 f"{path}: no frame column, while {other_path} holds {frames} frames of an image: it would be "
                 f"scored as frame 0 and the {kind} of the other frames as false or missed; give it a frame column "
                 "(the frame of each row), or score tables of one frame")
+
+
+def print_scores(args: argparse.Namespace, pooled: dict, text: str, note: str = "") -> None:
+    """``evaluate``'s output (spheres, volumes and the kinds): the pooled scores as one line of JSON with
+    ``--json``, else ``note`` (the border's line, where there is one) over the scores' ``text``."""
+    if args.json:
+        print(scores_json(pooled))
+        return
+    print("\n".join(line for line in (note, text) if line))
 
 
 def scores_json(scores: dict) -> str:

@@ -52,9 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Synthetic images and their true centres. Spheres are also drawn centred up "
                                        "to the largest radius outside the image (rods and ellipsoids up to half "
                                        "the longest length), cut by its edge as in a real field of view, and the "
-                                       "truth lists only the centres inside: score sphere detections with "
-                                       "evaluate --border of about one particle diameter, else each one found at "
-                                       "the edge counts as a false positive.")
+                                       "truth lists only the centres inside: score detections with evaluate "
+                                       "--border of about one particle diameter (rods: one width or more), else "
+                                       "each one found at the edge counts as a false positive.")
     synth.add_argument("outdir", type=Path, help="a new or empty folder to write image_NNN.tif + image_NNN.csv "
                        "into")
     synth.add_argument("--n", type=number_in(1, 10_000, whole=True), default=4, help="number of images")
@@ -910,6 +910,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..kinds.evaluation import evaluate_frames, label_frames, plot_report
     from ..files.io import read_centres
     from .border import border_note, border_sizes, check_border_options, frame_sizes
+    from .kinds import print_scores
 
     check_border_options(args)
     if args.kind != "spheres":
@@ -928,14 +929,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     shape = frame_sizes(args, sizes, labels)
     table = label_frames(evaluate_frames(predicted, truth, args.tolerance, args.border, shape), labels)
     pooled = table.iloc[-1].to_dict() if len(table) else {}
-    if args.json:
-        from .kinds import scores_json
-
-        print(scores_json(pooled))
-    else:
-        if args.border:
-            print(border_note(args, pooled, size_source))
-        print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print_scores(args, pooled, table.to_string(index=False, float_format=lambda v: f"{v:.4f}"),
+                 border_note(args, pooled, size_source) if args.border else "")
     if args.plot is not None:
         plot_report(predicted, truth, str(args.plot), border=args.border, shape=shape)
         log.info("wrote %s", args.plot)

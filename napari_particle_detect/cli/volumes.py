@@ -12,6 +12,7 @@ import numpy as np
 
 from ..files.axes import AXES_CHOICES, MICROMETRE, STACK_HINT, Axes, axes_hint, file_axes
 from ..errors import ParticleDetectError
+from .recorded import Recorded
 
 log = logging.getLogger("particle-detect")
 
@@ -273,19 +274,17 @@ def add_evaluate_options(evaluate: argparse.ArgumentParser, positive) -> None:
                                "the tolerance is in units of the y voxel)")
 
 
-def _voxel_sizes_by_file(args: argparse.Namespace, predicted, truth, labels: list[tuple[str, int]] | None
-                         ) -> dict[str | None, tuple[float, float, float]]:
+def _voxel_sizes_by_file(args: argparse.Namespace, predicted, truth, labels: list[tuple[str, int]] | None,
+                         recorded: Recorded) -> dict[str | None, tuple[float, float, float]]:
     """Each file's voxel size (key None: the paired tables name no file), files of one table may differ:
     ``--voxel-size``, else the one its rows' z_um,y_um,x_um columns give (as link reads them), else the one
     detect's .json beside the predictions records, else synth.json's z_step beside the truth, else cubic
     voxels; where each was read is said per file."""
     from ..files.tables import FROM_COLUMNS, VoxelSize, resolve_voxel_size, table_voxel_size
-    from .border import detected_records, recorded_for
 
-    recorded = {name: tuple(float(v) for v in record["voxel_size_zyx"])
-                for name, record in detected_records(args.predicted).items()
+    detected = {name: tuple(float(v) for v in record["voxel_size_zyx"]) for name, record in recorded.inputs.items()
                 if _three_positive(record.get("voxel_size_zyx"))}
-    z_step = _synth_z_step(args.truth)
+    z_step = _synth_z_step(recorded.synth)
     sizes = {}
     for name in (dict.fromkeys(file for file, _ in labels) if labels is not None else [None]):
         frames = [n for n, (file, _) in enumerate(labels) if file == name] if labels is not None else None
@@ -299,7 +298,7 @@ def _voxel_sizes_by_file(args: argparse.Namespace, predicted, truth, labels: lis
                 log.info("%s: voxel size %s from %s (the tolerance is in y voxels)", found.table, found.describe(),
                          found.source)
             sizes[name] = found.size
-        elif (size := recorded_for(args, recorded, name)) is not None:
+        elif (size := recorded.for_file(detected, name)) is not None:
             log.info("%s: voxel size %s from detect's .json beside it (the tolerance is in y voxels)", where,
                      VoxelSize(size).describe())
             sizes[name] = size
@@ -322,12 +321,10 @@ def _three_positive(value: object) -> bool:
     return numbers.shape == (3,) and bool(np.all(np.isfinite(numbers) & (numbers > 0)))
 
 
-def _synth_z_step(truth: Path) -> float | None:
-    """The z step (in xy pixels) synth recorded beside its volumes' truth; None without."""
-    try:
-        z_step = json.loads((Path(truth).parent / "synth.json").read_text())["z_step"]
-    except (OSError, ValueError, TypeError, KeyError):  # none there, or a 2D synth's
-        return None
+def _synth_z_step(synth: dict) -> float | None:
+    """The z step (in xy pixels) synth recorded beside its volumes' truth (``synth``: its synth.json); None
+    without."""
+    z_step = synth.get("z_step")  # none in a 2D synth's
     return float(z_step) if _three_positive((z_step, 1.0, 1.0)) else None
 
 
@@ -366,9 +363,11 @@ def evaluate_if_volumes(args: argparse.Namespace, predicted, truth, labels=None)
     if args.plot is not None:
         raise ParticleDetectError(f"{args.plot}: --plot is for 2D tables")
     from .border import border_note, volume_sizes
+    from .kinds import print_scores
 
-    shape, shape_source = volume_sizes(args, labels)  # a wrong --shape refused before anything is said
-    sizes = _voxel_sizes_by_file(args, predicted, truth, labels)
+    recorded = Recorded(args)  # synth.json and detect's .json, read once for the sizes and the voxel sizes
+    shape, shape_source = volume_sizes(args, labels, recorded)  # a wrong --shape refused before anything is said
+    sizes = _voxel_sizes_by_file(args, predicted, truth, labels, recorded)
     # Each volume in its own file's proportions: files of one table may come from different microscopes.
     proportions = {name: np.asarray(size, dtype=float) / size[1] for name, size in sizes.items()}
     scale = ({frame: proportions[name] for frame, (name, _) in enumerate(labels)} if labels is not None
@@ -377,15 +376,9 @@ def evaluate_if_volumes(args: argparse.Namespace, predicted, truth, labels=None)
                              args.tolerance, scale, args.border, shape)
     table = label_frames(table, labels)
     pooled = table.iloc[-1].to_dict() if len(table) else {}
-    if args.json:
-        from .kinds import scores_json
-
-        print(scores_json(pooled))
-    else:
-        if args.border:
-            print(border_note(args, pooled, shape_source, "y voxels"))
-        print(_units_note(list(proportions.values())))
-        print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print_scores(args, pooled, f"{_units_note(list(proportions.values()))}\n"
+                 + table.to_string(index=False, float_format=lambda v: f"{v:.4f}"),
+                 border_note(args, pooled, shape_source, "y voxels") if args.border else "")
     return 0
 
 

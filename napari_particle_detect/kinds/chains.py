@@ -19,10 +19,11 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from ..errors import ParticleDetectError
+from .border_band import ImageShape, checked_kind_tables, kept_within_border, left_out
 from .evaluation import f1_score, match
 from .heatmap import DEFAULT_SIGMA, find_peaks, refine, stencil_values
 from .rods import gaussians
-from .tables import describe_key, evaluation_tables, group_keys, numeric_columns
+from .tables import describe_key, group_keys, numeric_columns
 from ..files.io import KIND_COLUMNS
 from ..synthetic.chains import bonds_of
 
@@ -426,13 +427,26 @@ def scores_from(c: dict) -> ChainScores:
         c["beads"], c["bond_tp"] + c["bond_fn"], c["chains"])
 
 
-def evaluate_chains(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: float = 3.0) -> tuple[ChainScores, dict]:
+def evaluate_chains(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: float = 3.0, border: float = 0.0,
+                    shape: ImageShape | None = None) -> tuple[ChainScores, dict]:
     """Pooled scores over the frames of two chains tables, and the raw counts.
 
     Both are chains tables (``y, x, chain, index``, optionally ``frame``, ``closed``; tables with a ``file``
     column scored file by file); a column missing or holding non-numbers is one ParticleDetectError
-    naming the table (predicted or truth)."""
-    predicted, truth = evaluation_tables(predicted, truth, "chains")
+    naming the table (predicted or truth).
+
+    ``border`` and ``shape`` as ``kinds.evaluation.evaluate_frames`` takes them, bead by bead: the beads within
+    ``border`` px of the image edge are left out (a matched pair counts where its true bead lies), a chain
+    crossing the band cut into its runs of beads left in; the raw counts then gain ``left_out_truth`` and
+    ``left_out_predicted`` (beads)."""
+    predicted, truth, labels = checked_kind_tables(predicted, truth, "chains")
+
+    def bead_pairs(p: pd.DataFrame, t: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        return match(p[["y", "x"]].to_numpy(float), t[["y", "x"]].to_numpy(float), tolerance)
+
+    kept = kept_within_border(predicted, truth, labels, bead_pairs, border, shape)
+    if kept is not None:
+        predicted, truth = keep_beads(predicted, kept[0]), keep_beads(truth, kept[1])
     total: dict = {}
     pf = predicted["frame"] if "frame" in predicted else pd.Series(0, index=predicted.index)
     tf = truth["frame"] if "frame" in truth else pd.Series(0, index=truth.index)
@@ -440,4 +454,6 @@ def evaluate_chains(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: flo
         total = add_counts(total, chain_counts(predicted[pf == f], truth[tf == f], tolerance))
     if not total:
         total = chain_counts(predicted.iloc[:0], truth.iloc[:0], tolerance)
+    if kept is not None:
+        total.update(left_out(kept))
     return scores_from(total), total

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -12,6 +12,9 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 
 from ..files.io import save_figure
+# The border's rules live in border_band; they are named here too, where evaluate_frames' callers find them.
+from .border_band import (LEFT_OUT, ImageShape, Pairs, check_border, frame_shapes, image_size,  # noqa: F401
+                          inside_border, kept_at_border)
 
 log = logging.getLogger(__name__)
 
@@ -286,13 +289,6 @@ def _scores(tp: int, fp: int, fn: int, offsets: np.ndarray) -> Scores:
     )
 
 
-# An image's (height, width) in px; or, for tables of several images, each one's by file (or frame number).
-ImageShape = Sequence[int] | Mapping[object, Sequence[int]]
-
-# The counts evaluate_frames adds with a border: the centres it left out of the scores.
-LEFT_OUT = ("left_out_truth", "left_out_predicted")
-
-
 def evaluate_frames(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: float = 3.0, border: float = 0.0,
                     shape: ImageShape | None = None) -> pd.DataFrame:
     """Per-frame scores and a pooled ``all`` row, from two ``frame,y,x`` tables (DataFrames; no frame
@@ -323,57 +319,13 @@ def evaluate_frames(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: flo
     border = check_border(border)
     predicted, truth, labels = _frame_tables(predicted, truth, "evaluate_frames")
     # Checked even where no border uses it: a wrong shape=(1, 2, 3) was taken without a word.
-    shapes = _frame_shapes(shape, labels, predicted, truth) if border or shape is not None else None
+    shapes = frame_shapes(shape, labels, frame_numbers(predicted, truth)) if border or shape is not None else None
     return label_frames(_scored_frames(predicted, truth, tolerance, border, shapes if border else None), labels)
 
 
-def check_border(border: float) -> float:
-    """``border`` as a float: 0 or a positive, finite number of pixels, else a TypeError or ValueError naming it."""
-    if isinstance(border, (bool, np.bool_)) or not isinstance(border, (int, float, np.integer, np.floating)):
-        raise TypeError(f"border must be a number of pixels, got {border!r}")
-    if not (np.isfinite(border) and border >= 0):
-        raise ValueError(f"border must be 0 or a positive number of pixels, got {border!r}")
-    return float(border)
-
-
-def image_size(value: object, name: str) -> tuple[int, int]:
-    """``value`` as (height, width): two positive whole numbers, else a ValueError naming ``name``."""
-    try:
-        size = tuple(float(v) for v in value)
-    except (TypeError, ValueError):
-        size = ()
-    if len(size) != 2 or not all(np.isfinite(v) and v >= 1 and v == int(v) for v in size):
-        raise ValueError(f"{name} must be the image's (height, width) in px, two whole numbers, got {value!r}")
-    return int(size[0]), int(size[1])
-
-
-def _frame_shapes(shape: ImageShape | None, labels: list[tuple[str, int]] | None, predicted: pd.DataFrame,
-                  truth: pd.DataFrame) -> dict[int, tuple[int, int]]:
-    """The (height, width) of each frame number of two checked tables, from ``shape`` as
-    :func:`evaluate_frames` takes it; ``labels``: the (file, frame) of each number (None: no files)."""
-    if shape is None:
-        raise ValueError("a border needs the images' size: give shape=(height, width)")
-    frames = sorted(set(predicted["frame"]).union(truth["frame"]))
-    if not isinstance(shape, Mapping):
-        size = image_size(shape, "shape")
-        return {frame: size for frame in frames}
-    shapes = {}
-    for frame in frames:
-        key = labels[frame][0] if labels is not None else frame
-        what = f"file {key}" if labels is not None else f"frame {key}"
-        if key not in shape:
-            raise ValueError(f"shape: no (height, width) of {what} (its keys: {_listed([str(k) for k in shape])})")
-        shapes[frame] = image_size(shape[key], f"shape of {what}")
-    return shapes
-
-
-def inside_border(points: np.ndarray, shape: tuple[int, int] | None, border: float) -> np.ndarray:
-    """Which (N, 2) y, x points lie at least ``border`` px inside an image of ``shape`` (None: all of them)."""
-    if shape is None:
-        return np.ones(len(points), dtype=bool)
-    height, width = shape
-    y, x = points[:, 0], points[:, 1]
-    return (y >= border) & (y <= height - 1 - border) & (x >= border) & (x <= width - 1 - border)
+def frame_numbers(predicted: pd.DataFrame, truth: pd.DataFrame) -> list[int]:
+    """The frame numbers of two checked tables, in order."""
+    return sorted(set(predicted["frame"]).union(truth["frame"]))
 
 
 def _frame_rows(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: float, border: float = 0.0,
@@ -381,22 +333,15 @@ def _frame_rows(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: float, 
     """Each frame's score row and the offsets of its counted pairs, of two tables :func:`_frame_tables`
     checked (each frame number one frame); ``shapes``: each frame's (height, width), with a ``border``."""
     rows, offsets = [], []
-    for frame in sorted(set(predicted["frame"]).union(truth["frame"])):
+    for frame in frame_numbers(predicted, truth):
         p = predicted.loc[predicted["frame"] == frame, ["y", "x"]].to_numpy(float)
         t = truth.loc[truth["frame"] == frame, ["y", "x"]].to_numpy(float)
         pi, ti = match_points(p, t, tolerance)
         shape = None if shapes is None else shapes[frame]
-        predicted_inside, true_inside = inside_border(p, shape, border), inside_border(t, shape, border)
-        counted = true_inside[ti]
-        paired_p, paired_t = np.zeros(len(p), dtype=bool), np.zeros(len(t), dtype=bool)
-        paired_p[pi], paired_t[ti] = True, True
-        tp = int(counted.sum())
-        fp, fn = int((predicted_inside & ~paired_p).sum()), int((true_inside & ~paired_t).sum())
-        offsets.append(p[pi[counted]] - t[ti[counted]])
-        row = {"frame": frame, **_scores(tp, fp, fn, offsets[-1]).to_dict()}
-        if shapes is not None:
-            row.update(zip(LEFT_OUT, (len(t) - tp - fn, len(p) - tp - fp)))
+        inside = None if shape is None else (inside_border(p, shape, border), inside_border(t, shape, border))
+        row, counted_offsets = border_row(frame, p, t, (pi, ti), inside)
         rows.append(row)
+        offsets.append(counted_offsets)
     return rows, offsets
 
 
@@ -405,6 +350,25 @@ def _scored_frames(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: floa
     """:func:`evaluate_frames`' scores of two tables :func:`_frame_tables` checked, each frame number one frame."""
     return with_pooled_row(*_frame_rows(predicted, truth, tolerance, border, shapes),
                            summed=LEFT_OUT if shapes is not None else ())
+
+
+def border_row(frame: int, predicted: np.ndarray, truth: np.ndarray, pairs: Pairs,
+               inside: tuple[np.ndarray, np.ndarray] | None, scores=None, unit: float | np.ndarray = 1.0
+               ) -> tuple[dict, np.ndarray]:
+    """One frame's score row (``scores(tp, fp, fn, offsets)``, default 2D scores) and the offsets of its counted
+    pairs (in ``unit``s), of its (N, D) points and their ``pairs``; ``inside``: which predicted and true points lie
+    inside the border (:func:`kept_at_border`; the row gains the counts it left out), None: every point counts."""
+    kept_p, kept_t = (np.ones(len(predicted), dtype=bool), np.ones(len(truth), dtype=bool)) if inside is None \
+        else kept_at_border(pairs, *inside)
+    predicted_index, truth_index = pairs
+    counted = kept_t[truth_index]
+    tp = int(counted.sum())
+    fp, fn = int(kept_p.sum()) - tp, int(kept_t.sum()) - tp
+    offsets = (predicted[predicted_index[counted]] - truth[truth_index[counted]]) * unit
+    row = {"frame": frame, **(scores or _scores)(tp, fp, fn, offsets).to_dict()}
+    if inside is not None:
+        row.update(zip(LEFT_OUT, (len(truth) - int(kept_t.sum()), len(predicted) - int(kept_p.sum()))))
+    return row, offsets
 
 
 def with_pooled_row(rows: list[dict], offsets: list[np.ndarray], scores=None, summed: Sequence[str] = ()
@@ -527,7 +491,7 @@ def plot_report(
     border = check_border(border)
     # Checked once: a warning about the tables is then said once, not once per tolerance.
     predicted, truth, labels = _frame_tables(predicted, truth, "plot_report")
-    shapes = _frame_shapes(shape, labels, predicted, truth) if border else None
+    shapes = frame_shapes(shape, labels, frame_numbers(predicted, truth)) if border else None
     f1s = [float(_scored_frames(predicted, truth, t, border, shapes).iloc[-1]["f1"]) for t in tolerances]
     offsets = _frame_rows(predicted, truth, max(tolerances), border, shapes)[1]
     errors = np.linalg.norm(np.concatenate(offsets), axis=1) if offsets else np.zeros(0)

@@ -12,8 +12,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 from ..errors import ParticleDetectError
-from .evaluation import (LEFT_OUT, check_border, check_tolerance, f1_score, label_frames, match_points, paired_by_file,
-                         with_pooled_row)
+from .border_band import LEFT_OUT, check_border, inside_border, per_frame
+from .evaluation import (border_row, check_tolerance, f1_score, frame_numbers, label_frames, match_points,
+                         paired_by_file, with_pooled_row)
 
 # One value for every volume, or each volume's by its file (tables with a file column) or frame number.
 PerVolume = Sequence[float] | Mapping[object, Sequence[float]]
@@ -128,7 +129,7 @@ def evaluate_volumes(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: fl
     truth = truth if "frame" in truth.columns else truth.assign(frame=0)
     # Without pairing, frame 0 of every file was pooled into one volume and matched across files.
     predicted, truth, labels = paired_by_file(predicted, truth)
-    frames = sorted(set(predicted["frame"]).union(truth["frame"]))
+    frames = frame_numbers(predicted, truth)
     scales = _per_volume(scale, labels, frames, "scale", "voxel size over y's, (z, y, x)")
     border = check_border(border)
     if border and shape is None:
@@ -138,18 +139,13 @@ def evaluate_volumes(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: fl
     for frame in frames:
         p = predicted.loc[predicted["frame"] == frame, ["z", "y", "x"]].to_numpy(float)
         t = truth.loc[truth["frame"] == frame, ["z", "y", "x"]].to_numpy(float)
-        pi, ti = match_nd(p, t, tolerance, scales[frame])
         margin = border / scales[frame]
-        p_inside, t_inside = (_inside_faces(points, None if shapes is None else shapes[frame], margin)
-                               for points in (p, t))
-        paired_p, paired_t = np.zeros(len(p), dtype=bool), np.zeros(len(t), dtype=bool)
-        paired_p[pi], paired_t[ti] = True, True
-        counted = t_inside[ti]
-        tp, fp, fn = int(counted.sum()), int((p_inside & ~paired_p).sum()), int((t_inside & ~paired_t).sum())
-        offsets.append((p[pi[counted]] - t[ti[counted]]) * scales[frame])  # in y voxels, as the tolerance
-        rows.append({"frame": frame, **_scores(tp, fp, fn, offsets[-1]).to_dict()})
-        if shapes is not None:
-            rows[-1].update(zip(LEFT_OUT, (len(t) - tp - fn, len(p) - tp - fp)))
+        inside = None if shapes is None else tuple(inside_border(points, shapes[frame], margin) for points in (p, t))
+        # Offsets in y voxels, as the tolerance.
+        row, counted_offsets = border_row(frame, p, t, match_nd(p, t, tolerance, scales[frame]), inside, _scores,
+                                          scales[frame])
+        rows.append(row)
+        offsets.append(counted_offsets)
     return label_frames(with_pooled_row(rows, offsets, _scores, summed=LEFT_OUT if shapes is not None else ()), labels)
 
 
@@ -157,28 +153,15 @@ def _per_volume(value: PerVolume, labels: list[tuple[str, int]] | None, frames: 
                 whole: bool = False) -> dict[int, np.ndarray]:
     """Each frame number's three positive numbers (whole ones with ``whole``) from ``value``, one for all of
     them or a mapping as :func:`evaluate_volumes` takes it; a ValueError naming ``name`` otherwise."""
-    found = {}
-    for frame in frames:
-        key = labels[frame][0] if labels is not None else frame
-        if isinstance(value, Mapping) and key not in value:
-            what = f"file {key}" if labels is not None else f"frame {key}"
-            raise ValueError(f"{name}: no {meaning} of {what} (its keys: {', '.join(map(str, list(value)[:4]))})")
-        given = value[key] if isinstance(value, Mapping) else value
+    def three_numbers(given: object, where: str) -> np.ndarray:
         try:
             numbers = np.asarray(given, dtype=float)
         except (TypeError, ValueError):
             numbers = np.zeros(0)
         if numbers.shape != (3,) or not np.all(np.isfinite(numbers) & (numbers > 0)) or (
                 whole and not np.all(numbers == np.round(numbers))):
-            raise ValueError(f"{name} must be the volume's {meaning}: three positive{' whole' if whole else ''} "
+            raise ValueError(f"{where} must be the volume's {meaning}: three positive{' whole' if whole else ''} "
                              f"numbers, got {given!r}")
-        found[frame] = numbers
-    return found
+        return numbers
 
-
-def _inside_faces(points: np.ndarray, shape: np.ndarray | None, margin: np.ndarray) -> np.ndarray:
-    """Which (N, 3) z, y, x points lie at least ``margin`` voxels (per axis) inside a volume of ``shape``, as
-    ``kinds.evaluation.inside_border`` tells in 2D (None: all of them)."""
-    if shape is None:
-        return np.ones(len(points), dtype=bool)
-    return np.all((points >= margin) & (points <= shape - 1 - margin), axis=1)
+    return per_frame(value, labels, frames, name, meaning, three_numbers)

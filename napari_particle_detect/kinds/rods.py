@@ -23,9 +23,10 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from ..errors import ParticleDetectError
+from .border_band import ImageShape, checked_kind_tables, kept_within_border, left_out
 from .evaluation import f1_score, match
 from .heatmap import find_peaks, refine, stencil_values
-from .tables import evaluation_tables, numeric_columns
+from .tables import numeric_columns
 from ..files.io import KIND_COLUMNS
 from ..synthetic.rods import ROD_COLUMNS, rod_columns, rod_table
 
@@ -768,16 +769,27 @@ def _pooled_errors(predicted: pd.DataFrame, truth: pd.DataFrame) -> dict:
     return errors
 
 
-def evaluate_rods(predicted: pd.DataFrame, truth: pd.DataFrame) -> tuple[RodScores, dict]:
+def evaluate_rods(predicted: pd.DataFrame, truth: pd.DataFrame, border: float = 0.0,
+                  shape: ImageShape | None = None) -> tuple[RodScores, dict]:
     """Pooled scores over frames, and the raw per-match errors (for pooling across images).
 
     Both are rods tables (``y, x, angle, length``, optionally ``frame``, ``width``; tables with a ``file``
     column scored file by file); a column missing or holding non-numbers is one ParticleDetectError
     naming the table (predicted or truth). Angles are degrees in [0, 180): a table whose angles look like
-    radians beside the other's degrees (:func:`_warn_of_radians`) is scored as it is, with a warning (logging)."""
-    predicted, truth = evaluation_tables(predicted, truth, "rods")
+    radians beside the other's degrees (:func:`_warn_of_radians`) is scored as it is, with a warning (logging).
+
+    ``border`` and ``shape`` as ``kinds.evaluation.evaluate_frames`` takes them: the rods centred within
+    ``border`` px of the image edge are left out (synth draws rods centred outside the image, cut by its edge,
+    and lists only those centred inside); a matched pair counts where its true rod's centre lies. The raw
+    errors then gain ``left_out_truth`` and ``left_out_predicted``."""
+    predicted, truth, labels = checked_kind_tables(predicted, truth, "rods")
+    kept = kept_within_border(predicted, truth, labels, match_rods, border, shape)
+    if kept is not None:
+        predicted, truth = predicted[kept[0]].reset_index(drop=True), truth[kept[1]].reset_index(drop=True)
     errors = _pooled_errors(predicted, truth)
     _warn_of_radians(predicted, truth, errors)
+    if kept is not None:
+        errors.update(left_out(kept))
     return scores_from(errors), errors
 
 
