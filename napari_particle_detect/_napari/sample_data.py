@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 
 import numpy as np
 
 from ..errors import ParticleDetectError
+from ..files.calibration import file_calibration
 from ..files.io import read_image
 from ..shipped import SAMPLE_DATA_DIR
 from ..synthetic.spheres import benchmark_config, synthesize
 
 # The same seeds as sample_data/synthetic_stack.tif, so the generated sample and the file agree.
 SYNTHETIC_SEEDS = (900, 901, 902, 903)
-BULK_WATER_UM_PER_PX = 1 / 2.85
 # In a sample image's layer metadata: the kind of particle it shows, so the Rods and chains dock opens it
 # with that kind instead of making the user notice it is set to the other.
 KIND_HINT = "particle_kind"
@@ -30,11 +31,23 @@ def synthetic_stack(shape: tuple[int, int] = (256, 256), area_fraction: float = 
     ]
 
 
-def _bundled(filename: str, name: str, **kwargs) -> list[tuple]:
+def _bundled(filename: str, name: str) -> list[tuple]:
+    """A bundled image, drawn at the pixel size its own metadata gives (as detect records it in its .json,
+    so the dock's micrometres and the command line's agree), in pixels where it gives none."""
     path = SAMPLE_DATA_DIR / filename
     if not path.exists():
         raise ParticleDetectError(f"{path}: bundled sample image missing from the installed package")
-    return [(read_image(path), {"name": name, **kwargs}, "image")]
+    image = read_image(path)
+    return [(image, {"name": name, **_calibrated_scale(path, image.ndim)}, "image")]
+
+
+def _calibrated_scale(path: Path, ndim: int) -> dict:
+    """Layer scale and units of ``path``'s y, x pixel size in micrometres; {} where its metadata gives none."""
+    pixel_um = file_calibration(path).pixel_um
+    if pixel_um is None:
+        return {}
+    lead = ndim - 2
+    return {"scale": (1.0,) * lead + pixel_um, "units": ("pixel",) * lead + ("um", "um")}
 
 
 def opaque_discs() -> list[tuple]:
@@ -46,8 +59,7 @@ def brightfield_colloids() -> list[tuple]:
 
 
 def bulk_water() -> list[tuple]:
-    return _bundled("trackpy_bulk_water_3.tif", "latex spheres in water",
-                    scale=(1.0, BULK_WATER_UM_PER_PX, BULK_WATER_UM_PER_PX), units=("pixel", "um", "um"))
+    return _bundled("trackpy_bulk_water_3.tif", "latex spheres in water")
 
 
 def rods_sample() -> list[tuple]:

@@ -62,6 +62,9 @@ FLATTEN_SCREEN = 0.8
 # The narrowest intensity range float32 divides by without losing digits (its smallest normal number); a
 # narrower one, between subnormal float32 pixels, is divided in float64.
 FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+# The smallest frame side detected in: a narrower frame holds no particle the network and the size estimate
+# can tell from its edge.
+MIN_FRAME_SIDE = 8
 
 
 class NonFiniteFrameError(ParticleDetectError):
@@ -81,8 +84,7 @@ def check_frame(frame: np.ndarray, name: str = "image", convert: bool = True) ->
     frame = np.asarray(frame)
     if frame.ndim != 2:
         raise ParticleDetectError(f"{name}: expected a 2D frame, got shape {frame.shape}")
-    if frame.size == 0 or min(frame.shape) < 8:
-        raise ParticleDetectError(f"{name}: image is too small ({frame.shape}); need at least 8x8 pixels")
+    check_frame_size(frame.shape, frame.shape, name)
     if not (np.issubdtype(frame.dtype, np.number) or frame.dtype == bool) or np.iscomplexobj(frame):
         raise ParticleDetectError(f"{name}: unsupported pixel type {frame.dtype}")
     floating = np.issubdtype(frame.dtype, np.floating)
@@ -96,6 +98,14 @@ def check_frame(frame: np.ndarray, name: str = "image", convert: bool = True) ->
     if convert or not (np.issubdtype(frame.dtype, np.integer) and frame.dtype.itemsize <= 2):
         frame = frame.astype(np.float32, copy=False)
     return frame
+
+
+def check_frame_size(frame_shape: tuple[int, ...], given: tuple[int, ...], name: str = "image") -> None:
+    """One ParticleDetectError where frames of ``frame_shape`` are smaller than 8x8 pixels, naming ``given``,
+    the shape the caller passed (a (1, 128) image is refused as that, not as the frames made of it)."""
+    if 0 in frame_shape or min(frame_shape) < MIN_FRAME_SIDE:
+        raise ParticleDetectError(f"{name}: image is too small ({tuple(given)}); need at least "
+                                  f"{MIN_FRAME_SIDE}x{MIN_FRAME_SIDE} pixels")
 
 
 def to_float32(frame: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -371,25 +381,43 @@ def as_frames(image: np.ndarray, name: str = "image") -> np.ndarray:
     if isinstance(image, (str, os.PathLike)):
         raise ParticleDetectError(f"{name}: detect takes an image array, not a file name ({str(image)!r}); read it "
                                   "first (napari_particle_detect.files.io.read_image) or run detect_files on paths")
+    refuse_masked(image, name)  # first: NumPy drops a mask on reading a list of masked frames too
     if not hasattr(image, "shape") or not hasattr(image, "ndim"):
         image = frames_of_sequence(image, name)
+    # Refusals name the shape given: detect passes this function's (1, 1, 128) of a (1, 128) on to itself.
+    given = tuple(image.shape)
     if image.ndim > 2 and 1 in image.shape[1:] or image.ndim > 3 and 1 in image.shape:
         image = without_unit_axes(image, name)  # (Y, X, 1), (1, 1, Y, X): as the file readers squeeze them
     if image.ndim < 2:
-        raise ParticleDetectError(f"{name}: expected a 2D image or a 3D T/Z stack, got shape {image.shape}")
+        squeezed = f" once the length-1 axes of shape {given} are left out" if tuple(image.shape) != given else ""
+        raise ParticleDetectError(f"{name}: expected a 2D image or a 3D T/Z stack, got shape {image.shape}{squeezed}")
     if image.ndim == 2:
+        check_frame_size(image.shape, given, name)
         return np.asarray(image)[None]
     if image.shape[0] == 0:
-        raise ParticleDetectError(f"{name}: no frames (shape {image.shape}); nothing to detect")
+        raise ParticleDetectError(f"{name}: no frames (shape {given}); nothing to detect")
     if image.ndim == 3:
         if image.shape[-1] in (3, 4) and image.shape[0] > 4:
             raise ParticleDetectError(
-                f"{name}: looks like an RGB(A) image (shape {image.shape}); convert it to greyscale first"
+                f"{name}: looks like an RGB(A) image (shape {given}); convert it to greyscale first"
             )
+        check_frame_size(image.shape[1:], given, name)
         return image
     if image.ndim == 4 and image.shape[-1] in (3, 4):
-        raise ParticleDetectError(f"{name}: RGB(A) stacks are not supported (shape {image.shape}); convert to greyscale")
-    raise ParticleDetectError(f"{name}: expected a 2D image or a 3D T/Z stack, got {image.ndim}D shape {image.shape}")
+        raise ParticleDetectError(f"{name}: RGB(A) stacks are not supported (shape {given}); convert to greyscale")
+    raise ParticleDetectError(f"{name}: expected a 2D image or a 3D T/Z stack, got {len(given)}D shape {given}")
+
+
+def refuse_masked(image: object, name: str) -> None:
+    """One ParticleDetectError for a NumPy masked array with masked pixels (or a list of frames holding one):
+    reading it as an array drops the mask, and they were detected as if valid. Not honoured as NaN, which
+    would leave each frame with one masked pixel without centres, nor filled, whose edge would read as
+    particle rims: the caller knows what the masked pixels are worth."""
+    frames = image if isinstance(image, (list, tuple)) else [image]
+    masked = sum(int(np.ma.count_masked(frame)) for frame in frames if np.ma.is_masked(frame))
+    if masked:
+        raise ParticleDetectError(f"{name}: a masked array with {masked} masked pixel(s), which detection would "
+                                  "read as valid; fill them (image.filled(value)) or crop them away first")
 
 
 def frames_of_sequence(image: object, name: str) -> np.ndarray:

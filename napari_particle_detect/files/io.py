@@ -486,6 +486,9 @@ def read_image(path: str | Path, lazy: bool = False, channel: int | None = None,
         stack = open_zarr(path, channel, axes)
         return stack if lazy else np.asarray(stack)
     if path.is_dir():
+        if path.suffix.lower() == ".zarr":
+            raise ParticleDetectError(f"{path}: a .zarr folder with no zarr metadata ({', '.join(ZARR_STORE_FILES)}): "
+                                      "an empty or unfinished zarr store")
         raise ParticleDetectError(f"{path}: is a folder, not an image")
     suffix = path.suffix.lower()
     try:
@@ -929,9 +932,13 @@ class ZarrStack:
         return data.astype(dtype) if dtype is not None else data
 
 
+# The files that make a folder a zarr array or group (v2 or v3 metadata).
+ZARR_STORE_FILES = (".zarray", ".zgroup", "zarr.json")
+
+
 def is_zarr(path: Path) -> bool:
     """A folder holding a zarr array or group (v2 or v3 metadata)."""
-    return path.is_dir() and any((path / name).exists() for name in (".zarray", ".zgroup", "zarr.json"))
+    return path.is_dir() and any((path / name).exists() for name in ZARR_STORE_FILES)
 
 
 def open_zarr(path: Path, channel: int | None = None, axes: str | None = None) -> ZarrStack:
@@ -962,8 +969,33 @@ def zarr_array(path: Path) -> tuple[object, dict | None]:
     except ParticleDetectError:
         raise
     except Exception as exc:
-        raise ParticleDetectError(f"{path}: cannot read zarr ({type(exc).__name__}: {exc})") from None
+        raise ParticleDetectError(f"{path}: cannot read zarr ({_zarr_problem(path, exc)})") from None
     return node, multiscale
+
+
+def _zarr_problem(path: Path, failure: Exception) -> str:
+    """What is wrong with a zarr store zarr could not open, in words: an empty or garbled metadata file (a
+    copy or a write that stopped), of the store or of one of its arrays, said by name, where zarr says only
+    "Expecting value: line 1 column 1"; a metadata entry missing, by its key."""
+    import json
+
+    try:
+        folders = [path, *sorted(p for p in path.iterdir() if p.is_dir())]
+    except OSError:  # unreadable: zarr's own words are all there is
+        folders = []
+    for metadata in (folder / name for folder in folders for name in (*ZARR_STORE_FILES, ".zattrs")):
+        if not metadata.is_file():
+            continue
+        name = metadata.relative_to(path)
+        if metadata.stat().st_size == 0:
+            return f"its metadata {name} is an empty file (0 bytes): the store was not written whole"
+        try:
+            json.loads(metadata.read_bytes())
+        except ValueError:
+            return f"its metadata {name} is not valid JSON: the store was not written whole"
+    if isinstance(failure, KeyError):
+        return f"its metadata has no {failure} entry"
+    return f"{type(failure).__name__}: {failure}"
 
 
 def ome_multiscale(attrs: dict) -> dict | None:
@@ -993,7 +1025,15 @@ def zarr_channel_axis(path: Path, node, multiscale: dict | None) -> ChannelAxis 
 def _zarr_image_path(path: Path, group, multiscale: dict | None) -> str:
     """OME-Zarr: the first (full-resolution) dataset of the first multiscale; else the group's only array."""
     if multiscale:
-        return multiscale["datasets"][0]["path"]
+        datasets = multiscale.get("datasets") if isinstance(multiscale, dict) else None
+        first = datasets[0] if isinstance(datasets, list) and datasets else None
+        if not isinstance(first, dict) or not isinstance(first.get("path"), str):
+            raise ParticleDetectError(f"{path}: its OME-Zarr multiscales name no dataset to read (no "
+                                      "datasets[0].path)")
+        if first["path"] not in group:
+            raise ParticleDetectError(f"{path}: its OME-Zarr multiscales name dataset {first['path']!r}, which "
+                                      "it does not hold; the store was not written whole")
+        return first["path"]
     arrays = sorted(name for name, _ in group.arrays())
     if len(arrays) != 1:
         raise ParticleDetectError(f"{path}: zarr group with {len(arrays)} arrays and no OME-Zarr multiscales; "
