@@ -79,7 +79,8 @@ def project_name(image: Image) -> str:
 
 class Annotation:
     def __init__(self, viewer, image: Image, project: Project,
-                 schedule_save: Callable[[Callable[[], None]], None] | None = None) -> None:
+                 schedule_save: Callable[[Callable[[], None]], None] | None = None,
+                 say_refused: Callable[[str], None] = show_info) -> None:
         check_image_layer(image)
         self.viewer = viewer
         self.image = image
@@ -91,6 +92,7 @@ class Annotation:
         self.heatmap_layer: Image | None = None
         self._heatmap: np.ndarray | None = None
         self._schedule_save = schedule_save or (lambda save: save())
+        self._say_refused = say_refused  # an edit not kept in the layer, and why, in one line
         self._quiet = False
         # Each frame as this window last read or wrote it, and its file's stamp then: the base of a merge
         # with what another window saved since (a frame in neither: it had no file).
@@ -817,6 +819,7 @@ class Annotation:
         """Write the frames (default: all) whose points differ from what is on disk; returns those frames."""
         if self.points is None or not self.saving:
             return []
+        refused = self._take_off_points_outside_stack()
         if frames is None:
             frames, self._touched = None, set()
         else:
@@ -849,7 +852,31 @@ class Annotation:
             self._show_merged(merged)  # what was written with another window's edits, shown as written
             if written:
                 self._changed()
+            if refused is not None:  # last: the dock's lines just refreshed do not cover it
+                self._say_refused(refused)
         return written
+
+    def _take_off_points_outside_stack(self) -> str | None:
+        """Take the points lying on no frame of the stack off the layer: placed while the slider stood past its
+        last frame (a longer layer lets it go there), one made every later save fail, as the project holds the
+        stack's frames only. Returns what to say about them; None when there were none."""
+        if not self.is_stack or not len(self.points.data):
+            return None
+        frames = np.rint(self.points.data[:, 0]).astype(int)
+        outside = (frames < 0) | (frames >= self.n_frames)
+        if not outside.any():
+            return None
+        self._quiet = True
+        try:
+            self.points.selected_data = set(np.flatnonzero(outside).tolist())
+            self.points.remove_selected()
+        finally:
+            self._quiet = False
+        count = int(outside.sum())
+        indices = ", ".join(str(f) for f in sorted(set(frames[outside].tolist())))
+        return (f"{'a point' if count == 1 else f'{count} points'} placed at frame index {indices} not kept: "
+                f"'{self.image.name}' has {self.n_frames} frames (index 0-{self.n_frames - 1}) and the slider stood "
+                "outside them; move it back onto the stack to add centres")
 
     def _as_detected(self, frame: int, saved: pd.DataFrame | None) -> pd.DataFrame | None:
         """Mark ``frame`` edited in the project before its first edit since it was detected is written (a

@@ -15,6 +15,8 @@ import numpy as np
 from napari.layers import Image
 
 VIEW_KEY = "napari_particle_detect_view"
+# On a copy made with napari's Duplicate Layer: the file of the image it copies (the copy has none of its own).
+COPIED_FROM_KEY = "napari_particle_detect_copied_from"
 RGB_CHANNELS = ("red", "green", "blue")
 
 
@@ -122,5 +124,18 @@ def source_path(layer: Image) -> Path | None:
             return None
         path = Path(info["path"])
         return path.with_name(f"{path.stem}-{info['view']}{path.suffix}")
-    path = getattr(layer.source, "path", None)
+    path = getattr(layer.source, "path", None) or remember_copied_file(layer)
     return Path(path) if path else None
+
+
+def remember_copied_file(layer: Image) -> str | None:
+    """The file of the image ``layer`` is a copy of (napari's Duplicate Layer), kept in its metadata: a copy has no
+    file of its own, so it opened a new, empty project, though it is the same image; kept, as the image copied may be
+    closed first. None for a layer that copies no image read from a file."""
+    if COPIED_FROM_KEY not in layer.metadata:
+        parent = layer.source.parent() if layer.source.parent is not None else None
+        path = source_path(parent) if isinstance(parent, Image) else None
+        if path is None:
+            return None
+        layer.metadata[COPIED_FROM_KEY] = str(path)
+    return layer.metadata[COPIED_FROM_KEY]

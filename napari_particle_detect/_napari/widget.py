@@ -9,7 +9,7 @@ from __future__ import annotations
 import weakref
 from pathlib import Path
 
-from napari.layers import Image
+from napari.layers import Image, Points
 from napari.utils.notifications import show_info
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
@@ -24,7 +24,7 @@ from .dock_closing import STOP_WAIT_S, ClosingDock
 from .detect_panel import DetectPanel
 from .export_panel import ExportPanel
 from .finetune_panel import FineTunePanel
-from .image_views import VIEW_KEY, explain, layer_kind, view_data, view_layer_kwargs, views
+from .image_views import VIEW_KEY, explain, layer_kind, remember_copied_file, view_data, view_layer_kwargs, views
 from .measure_panel import MeasurePanel
 from .notify import report, reports_errors
 from .review_panel import ReviewPanel
@@ -139,6 +139,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self.view_button.clicked.connect(lambda *_: self.use_view())
         self.project_button.clicked.connect(lambda *_: self.choose_project_folder())
         self.viewer.layers.events.inserted.connect(self._refresh_images)
+        self.viewer.layers.events.inserted.connect(self._disown_copy)
         self.viewer.layers.events.removed.connect(self._on_layer_removed)
         self.viewer.dims.events.current_step.connect(self._on_frame_changed)
         self.state.annotation_changed.connect(self._show_project)
@@ -164,6 +165,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         layers = self.image_layers()
         for layer in layers:  # a renamed image is offered under its new name (napari connects each once)
             layer.events.name.connect(self._refresh_images)
+            remember_copied_file(layer)  # now: the image it copies may be closed before it is picked
         chosen = self.selected_image()
         self.image_combo.blockSignals(True)
         self.image_combo.clear()
@@ -196,7 +198,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         if annotation is None or annotation.image is not image:
             folder = self._project_folder(image)
             try:
-                annotation = Annotation.attach(self.viewer, image, project=folder, schedule_save=self._schedule_save)
+                annotation = self._attach(image, folder)
             except ParticleDetectError as exc:
                 self._cannot_open(exc, folder)
                 return
@@ -207,6 +209,18 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self._catch_up(annotation)
         # napari makes a layer just opened the active one after telling us of it: take the keys back.
         QTimer.singleShot(0, annotation.activate_points)
+
+    def _attach(self, image: Image, folder: str | Path | None) -> Annotation:
+        return Annotation.attach(self.viewer, image, project=folder, schedule_save=self._schedule_save,
+                                 say_refused=lambda line: self._say_refused(image, line))
+
+    def _say_refused(self, image: Image, line: str) -> None:
+        """An edit of ``image``'s centres not kept (a point placed past the stack's last frame): said on the status
+        line when the dock shows that image, else in a notification (the status line is about another)."""
+        if self.state.annotation is not None and self.state.annotation.image is image:
+            self._say_on_status_line(line)
+        else:
+            show_info(line)
 
     def _project_folder(self, image: Image) -> Path | None:
         """An image file's project folder: beside the file, or in the projects home when that folder cannot be
@@ -303,7 +317,11 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         annotation = self.state.annotation
         unseen = annotation.frame_off_screen() if annotation is not None else None
         if unseen is not None:
-            self.review.status.setText(unseen[0].upper() + unseen[1:])
+            self._say_on_status_line(unseen)
+
+    def _say_on_status_line(self, line: str) -> None:
+        """Said where the user looks for what the dock made of the frame, until the next change of it."""
+        self.review.status.setText(line[0].upper() + line[1:])
 
     def _annotation_layers(self, annotation: Annotation | None) -> list:
         """The centres, heatmap and region layers of an image's annotation that are in the viewer."""
@@ -374,7 +392,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
             if not folder:
                 return
         # Opened first: a folder whose project cannot be opened leaves the image on the project it had.
-        annotation = Annotation.attach(self.viewer, image, project=folder, schedule_save=self._schedule_save)
+        annotation = self._attach(image, folder)
         if self.state.annotation is not None:
             self.state.annotation.detach()  # its layers show the old project's centres
         self._annotations[id(image)] = annotation
@@ -385,6 +403,18 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         if path is not None and not remember_chosen_folder(path, annotation.project.folder):
             show_info(f"'{image.name}': its project is now {annotation.project.folder}, but the projects home "
                       f"cannot be written to remember it: Folder… is needed again next time")
+
+    def _disown_copy(self, event) -> None:
+        """A centres layer copied with napari's Duplicate Layer is a scratch copy: the project follows the dock's
+        own centres layer only, so the copy's edits are never saved. It stops claiming the project (its metadata
+        said it held it), and the user hears so once, before editing it in vain."""
+        copy = event.value
+        original = copy.source.parent() if isinstance(copy, Points) and copy.source.parent is not None else None
+        if original is None or METADATA_KEY not in copy.metadata:
+            return
+        del copy.metadata[METADATA_KEY]
+        show_info(f"'{copy.name}' is a scratch copy of '{original.name}': its edits are not saved in the project "
+                  f"(edit '{original.name}' for that; File > Save Selected Layers saves the copy as a CSV)")
 
     def _on_layer_removed(self, event) -> None:
         self._hidden_by_picks.pop(id(event.value), None)
@@ -482,6 +512,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self._shut = True
         self.viewer.layers.events.removed.disconnect(self._on_layer_removed)  # layers go with the window
         self.viewer.layers.events.inserted.disconnect(self._refresh_images)
+        self.viewer.layers.events.inserted.disconnect(self._disown_copy)
         for layer in self.image_layers():
             layer.events.name.disconnect(self._refresh_images)
         self.viewer.dims.events.current_step.disconnect(self._on_frame_changed)
