@@ -21,6 +21,29 @@ def tiny_model_file(folder: Path) -> Path:
 
 
 @contextmanager
+def ctrl_c_once_written(path: Path, wait_s: float = 60.0):
+    """Within the block, a Ctrl-C reaches the main thread once ``path`` exists (a run's first kept state), as
+    a Ctrl-C does: through Python's handler (_thread.interrupt_main), since an OS SIGINT raised inside a
+    pytest-xdist worker killed the worker."""
+    import _thread
+    import signal
+    import threading
+
+    def press() -> None:
+        deadline = time.monotonic() + wait_s
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        _thread.interrupt_main(signal.SIGINT)
+
+    presser = threading.Thread(target=press)
+    presser.start()
+    try:
+        yield
+    finally:
+        presser.join()
+
+
+@contextmanager
 def event_loop_ticks(interval_ms: int = 20):
     """Times a main-thread QTimer fired while the block ran: a frozen viewer shows as a gap."""
     from qtpy.QtCore import QTimer

@@ -6,8 +6,6 @@ import _thread
 import re
 import shutil
 import signal
-import threading
-import time
 from dataclasses import replace
 
 import pytest
@@ -19,7 +17,7 @@ from napari_particle_detect.learning.kinds_training import KindTrainConfig, trai
 from napari_particle_detect.learning.training import TrainingCancelled, train
 from napari_particle_detect.models import load_model
 
-from helpers import TINY
+from helpers import TINY, ctrl_c_once_written
 from test_time_limit_resume import SPHERES, one_thread, straight  # noqa: F401 - the same runs, as fixtures
 
 # A decaying learning rate, which the time limit used to drive.
@@ -123,21 +121,9 @@ def test_a_kind_run_cancelled_mid_epoch_keeps_its_steps_and_ends_as_one_uninterr
 
 def test_the_train_commands_ctrl_c_says_where_resume_goes_on(tmp_path, capsys):
     out = tmp_path / "m.pt"
-    epoch_1_kept = out.with_suffix(".state.pt")
-
-    def press_ctrl_c_after_epoch_1() -> None:
-        deadline = time.monotonic() + 60
-        while not epoch_1_kept.exists() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        _thread.interrupt_main(signal.SIGINT)  # as a Ctrl-C reaches the main thread, without an OS signal
-
-    presser = threading.Thread(target=press_ctrl_c_after_epoch_1)
-    presser.start()
-    try:
+    with ctrl_c_once_written(out.with_suffix(".state.pt")):
         code = main(["train", "-o", str(out), "--epochs", "3", "--steps-per-epoch", "20", "--batch-size", "2",
                      "--crop", "32", "--threads", "1", "--device", "cpu"])
-    finally:
-        presser.join()
     err = capsys.readouterr().err
     assert code == 130
     assert re.search(r"^particle-detect: interrupted; --resume continues at (step \d+ of )?epoch [23]$", err, re.M), err

@@ -2,11 +2,7 @@
 when they are given, a child's lineage keeps what its parent started from and learnt from, a Ctrl-C of a rods or
 chains training says where --resume goes on, and a frame accepted with a source no project reads is refused."""
 
-import _thread
 import re
-import signal
-import threading
-import time
 from dataclasses import replace
 
 import numpy as np
@@ -23,7 +19,7 @@ from napari_particle_detect.models import load_model
 from napari_particle_detect.projects.project import Project
 from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
-from helpers import tiny_model_file
+from helpers import ctrl_c_once_written, tiny_model_file
 
 TINY_ROUND = replace(FINE_TUNE, steps_per_epoch=2, batch_size=2, crop=32, threads=1, learn_criterion=False)
 ROUND_CLI = ["--steps-per-epoch", "2", "--batch-size", "2", "--crop", "32", "--threads", "1", "--diameter", "12",
@@ -97,22 +93,10 @@ def test_a_ctrl_c_of_a_chains_training_says_where_resume_goes_on(tmp_path, capsy
     assert main(["-q", "synth", str(check), "--kind", "chains", "--n", "1", "--shape", "48", "48", "--radius", "5", "6",
                  "--beads", "3", "6", "--area-fraction", "0.2"]) == 0
     out = tmp_path / "chains.pt"
-    epoch_1_kept = out.with_suffix(".state.pt")
-
-    def press_ctrl_c_after_epoch_1() -> None:
-        deadline = time.monotonic() + 60
-        while not epoch_1_kept.exists() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        _thread.interrupt_main(signal.SIGINT)  # as a Ctrl-C reaches the main thread, without an OS signal
-
-    presser = threading.Thread(target=press_ctrl_c_after_epoch_1)
-    presser.start()
-    try:
+    with ctrl_c_once_written(out.with_suffix(".state.pt")):
         code = main(["train", "--kind", "chains", "--validate", str(check / "image_000.tif"), "-o", str(out),
                      "--epochs", "3", "--steps-per-epoch", "30", "--batch-size", "1", "--crop", "32", "--threads", "1",
                      "--device", "cpu"])
-    finally:
-        presser.join()
     err = capsys.readouterr().err
     assert code == 130
     assert re.search(r"^particle-detect: interrupted; --resume continues at (step \d+ of )?epoch [23]$", err, re.M), err
