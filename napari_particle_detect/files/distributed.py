@@ -18,6 +18,7 @@ import functools
 import json
 import logging
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -60,6 +61,12 @@ SCHEDULER_LOST = "scheduler-connection-lost"
 POLL_S = 0.1
 WORKER_CHECK_S = 1.0
 NO_WORKER_REPEAT_S = 60.0
+# How long a cluster in this process waits for a dead worker's nanny to bring it back before dropping it for good
+# (dask's 15 s): a worker that a file kills restarts, runs that file again and dies again, and one slow start (torch's
+# import on a busy machine) would leave the run no worker at all, waiting for ever.
+LOST_WORKER_TIMEOUT = "1 day"
+# Said in place of dask's tracebacks when Ctrl-C comes while a cluster of this process's own is starting.
+CLUSTER_START_INTERRUPTED = "the dask cluster was still starting: nothing was written"
 
 log = logging.getLogger("napari_particle_detect")
 
@@ -105,13 +112,13 @@ def detect_files(
     disk left: once a file cannot be written for want of space no new file starts (on a cluster, dask
     cancels those not finished), ``left`` lists the files not done and ``stopped`` says so in one line;
     the same call after freeing space does them, skipping the finished ones. A client that loses its
-    scheduler stops the run alike (dask cancels every task; those a worker finished are skipped by the
-    same call later), and one whose scheduler has no worker waits for one, logging that it does (again
-    every NO_WORKER_REPEAT_S). dask.distributed's own logs are silenced meanwhile: their tracebacks of a
-    lost connection say nothing that ``stopped`` does not. A file named twice is
-    detected once; a missing one fails as ``PATH: file not found``. ``model_path``: a weights file, a
-    model folder, or a bare name that is no file here for the shipped weights of that name (as
-    :func:`file_detection.detect_file`).
+    scheduler stops the run alike (dask cancels every task; those a worker finished are counted
+    done all the same, their outputs being finished, and skipped by the same call later), and one whose
+    scheduler has no worker waits for one, logging that it does (again every NO_WORKER_REPEAT_S).
+    dask.distributed's own logs are silenced meanwhile: their tracebacks of a lost connection say nothing
+    that ``stopped`` does not. A file named twice is detected once; a missing one fails as ``PATH: file
+    not found``. ``model_path``: a weights file, a model folder, or a bare name that is no file here for
+    the shipped weights of that name (as :func:`file_detection.detect_file`).
 
     Refused before any work (one ParticleDetectError naming the file): an output that would replace a
     file detect did not write, and, unless ``overwrite``, an output that holds another file's results
@@ -163,7 +170,10 @@ def detect_files(
         if client is None:
             stop = _run_here(todo, options, model, summary, progress)
         else:
-            with quiet_distributed_logs():
+            import dask
+
+            keep_restarting = {"distributed.deploy.lost-worker-timeout": LOST_WORKER_TIMEOUT}
+            with quiet_distributed_logs(), dask.config.set(keep_restarting):
                 stop = _run_on_cluster(client, todo, options, model, summary, progress)
     except BaseException:
         # Interrupted (Ctrl-C): the earlier run's record would describe outputs this run replaced.
@@ -171,6 +181,8 @@ def detect_files(
         summary.left.extend(path for path, _ in todo if path not in reached)
         write_run_record(folder, summary, outputs, options, model, command, interrupted=True)
         raise
+    if stop is not None:
+        count_finished_left(summary, outputs, options, model, progress)
     if isinstance(stop, OSError):
         summary.stopped = full_disk_line(stop, folder, summary)
     elif stop is not None:
@@ -193,6 +205,27 @@ def _run_here(todo: list[tuple[Path, Path]], options: DetectOptions, model: str 
                 return exc
             _failed(summary, path, target, failure_line(path, exc), progress)
     return None
+
+
+def count_finished_left(summary: FilesSummary, outputs: dict[Path, Path], options: DetectOptions, model: str | None,
+                        progress: Callable[[Path, str], None] | None) -> None:
+    """Move to ``summary.done`` the files of ``summary.left`` whose output (in ``outputs``) is finished all the same, as
+    the resume rule (:func:`file_detection.is_finished`) reads it: a worker wrote it but its result never came back
+    (the scheduler lost as it came, a task finishing as a full disk's cancel came). Counted as left, the run's count
+    and record would disagree with the disk, and a run again would skip them as done before."""
+    left = []
+    for path in dict.fromkeys(summary.left):
+        target = outputs.get(path)
+        if target is not None and is_finished(path, target, options, model):
+            meta = read_metadata(target) or {}
+            record = (meta.get("inputs") or [{}])[0]
+            summary.done.append(FileResult(path, target, record, meta=meta))
+            _tell(progress, path, "done")
+        else:
+            left.append(path)
+    summary.left[:] = left
+    order = {path: index for index, path in enumerate(outputs)}
+    summary.done.sort(key=lambda result: order.get(result.path, len(order)))
 
 
 def check_replaceable(paths: list[Path], targets: list[Path], options: DetectOptions,
@@ -271,11 +304,13 @@ def full_disk_line(exc: OSError, output: Path, summary: FilesSummary) -> str:
 
 
 def how_far(summary: FilesSummary) -> str:
-    """How far a stopped run got: 'stopped with 3 of 12 files done, 9 left' (and how many failed, if any)."""
+    """How far a stopped run got: 'stopped with 3 of 12 files done, 9 left' (and how many of those done were skipped
+    as done before, and how many failed, if any)."""
     finished = len(summary.done) + len(summary.skipped)
     total = finished + len(summary.failed) + len(summary.left)
+    skipped = f" ({len(summary.skipped)} of them done before and skipped)" if summary.skipped else ""
     failed = f", {len(summary.failed)} failed" if summary.failed else ""
-    return f"stopped with {finished} of {total} files done{failed}, {len(summary.left)} left"
+    return f"stopped with {finished} of {total} files done{skipped}{failed}, {len(summary.left)} left"
 
 
 @dataclass(frozen=True)
@@ -513,6 +548,8 @@ class _NoWorkerNotice:
         now = time.monotonic()
         if now - self.asked < WORKER_CHECK_S or self.client.status != "running":  # a lost scheduler: no answer
             return
+        if getattr(getattr(self.client, "cluster", None), "workers", None):
+            return  # a cluster in this process, whose nannies bring back a worker that died: none to start by hand
         self.asked = now
         try:
             workers = self.client.nthreads()
@@ -557,6 +594,10 @@ def failure_line(path: Path, exc: BaseException | None, sent: Path | None = None
     if isinstance(exc, ParticleDetectError):
         text = str(exc)
         return str(path) + text[len(str(sent)):] if sent is not None and text.startswith(f"{sent}:") else text
+    if type(exc).__name__ == "KilledWorker":  # dask's names a task key and a worker's address, not the file
+        deaths = getattr(exc, "allowed_failures", 0) + 1
+        return (f"{path}: the dask worker detecting it died {deaths} time{'s' if deaths > 1 else ''} (out of memory, "
+                "or a crash); not detected")
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{path}: {type(exc).__name__}{': ' + text if text else ''}"
 
@@ -579,21 +620,74 @@ def default_workers() -> int:
 def local_client(workers: int | None = None):
     """A ``dask.distributed`` client on a LocalCluster of ``workers`` processes (default: sized to
     the machine), one thread each; close it with :func:`close_local_client` when done."""
+    import dask
     from distributed import Client, LocalCluster
 
     workers = workers or default_workers()
     logging.getLogger("distributed").setLevel(logging.ERROR)  # its start-up and shut-down chatter is not ours
-    # The scheduler serves HTTP (health checks) even without a dashboard, on 8787 unless told: where another
-    # cluster's dashboard holds that port, dask warned in several lines, -q or not. Any free local port.
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                           scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-                           silence_logs=logging.CRITICAL)
+    # Ctrl-C while the cluster starts would leave it half made, its threads and its exit printing tracebacks: it is
+    # held until the cluster has started, then the cluster is closed and the interrupt raised.
+    with held_interrupt() as interrupted, _interrupted_start(interrupted):
+        # The scheduler serves HTTP (health checks) even without a dashboard, on 8787 unless told: where another
+        # cluster's dashboard holds that port, dask warned in several lines, -q or not. Any free local port.
+        # One file at a time per single-threaded worker (dask sends a second ahead): a file that kills its
+        # worker would have the file sent ahead counted as a killer too, and failed with it.
+        with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+                                   silence_logs=logging.CRITICAL)
+        try:
+            client = Client(cluster)
+        except BaseException:
+            with contextlib.suppress(Exception):  # the one thing to say is why the client was not made
+                cluster.close()
+            raise
+    if interrupted:
+        close_local_client(client, quietly=True)
+        raise KeyboardInterrupt(CLUSTER_START_INTERRUPTED)
+    return client
+
+
+@contextlib.contextmanager
+def _interrupted_start(interrupted: list[int]) -> Iterator[None]:
+    """A cluster's start that fails after Ctrl-C (``interrupted`` not empty) raised as that interrupt, saying nothing
+    was written: a terminal's Ctrl-C reaches the worker processes starting too, whose start then fails. The
+    half-started cluster is closed quietly, not by dask at Python's exit, with a traceback."""
+    from distributed.deploy.spec import SpecCluster
+
+    started = getattr(SpecCluster, "_instances", None)  # dask's own list, closed at exit; none in other versions
+    before = set(started or ())
     try:
-        return Client(cluster)
-    except BaseException:
-        with contextlib.suppress(Exception):  # the one thing to say is why the client was not made
-            cluster.close()
-        raise
+        yield
+    except Exception:
+        if not interrupted:
+            raise
+        for cluster in set(started or ()) - before:
+            with contextlib.suppress(Exception), quiet_distributed_logs():
+                cluster.close(timeout=10)
+            started.discard(cluster)
+        raise KeyboardInterrupt(CLUSTER_START_INTERRUPTED) from None
+
+
+@contextlib.contextmanager
+def held_interrupt() -> Iterator[list[int]]:
+    """Ctrl-C (SIGINT) while the block runs is held, not raised: the list yielded holds it once the block has ended,
+    for the caller to act on. A second Ctrl-C is raised as usual. Outside the main thread, where no handler can be
+    set, the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is None:
+        yield []  # None: a handler set outside Python, which could not be put back
+        return
+    held: list[int] = []
+
+    def hold(signum: int, frame) -> None:
+        held.append(signum)
+        signal.signal(signal.SIGINT, previous)
+
+    previous = signal.signal(signal.SIGINT, hold)
+    try:
+        yield held
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def close_local_client(client, quietly: bool = False) -> None:

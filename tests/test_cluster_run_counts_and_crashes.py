@@ -1,0 +1,133 @@
+"""A folder run on a cluster, where what it says must match the disk: a scheduler lost as results came back, a
+file that kills its worker, Ctrl-C while the command line's own cluster starts. One line each, and the run's
+record and counts agree with the finished outputs."""
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import dask
+import psutil
+import pytest
+
+from napari_particle_detect.cli.main import main
+from napari_particle_detect.files.distributed import (
+    FilesSummary, close_local_client, detect_files, how_far, local_client,
+)
+
+from test_cluster_user_audit import cluster_in_another_process, finished, lose, until
+from test_distributed import OPTIONS, tiny_model, write_images  # noqa: F401 - tiny_model: the module's fixture
+
+distributed = pytest.importorskip("distributed")
+
+FILES = 8
+
+
+class ExitsOnReadingCrashFiles(distributed.WorkerPlugin):
+    """Makes a worker process exit, as one killed for its memory does, when it reads a file named crash*; installed
+    again on each worker its nanny starts in place of the one that died."""
+
+    def setup(self, worker) -> None:
+        from napari_particle_detect.files import file_detection
+
+        read = file_detection.read_image
+
+        def read_or_exit(path, *args, **kwargs):
+            if Path(path).name.startswith("crash"):
+                os._exit(1)
+            return read(path, *args, **kwargs)
+
+        file_detection.read_image = read_or_exit
+
+
+def test_a_scheduler_lost_as_results_come_counts_what_the_workers_finished(tmp_path, tiny_model, capsys):
+    write_images(tmp_path / "in", FILES)
+    out = tmp_path / "out"
+    command = ["detect", str(tmp_path / "in"), "-o", str(out), "--model", str(tiny_model), "--device", "cpu",
+               "--diameter", "12", "--threshold", "0"]
+    with cluster_in_another_process(tmp_path) as (address, process):
+        def lose_it_as_the_second_file_is_finished() -> None:  # before its result reaches this process
+            until(lambda: finished(out) >= 2, 60)
+            lose(process)
+
+        killer = threading.Thread(target=lose_it_as_the_second_file_is_finished)
+        killer.start()
+        code = main(["-q", *command, "--scheduler", address])
+        killer.join()
+    err = capsys.readouterr().err.strip().splitlines()
+    record = json.loads((out / "particle-detect-run.json").read_text())
+    written = finished(out)
+    assert code == 2 and written >= 2
+    # Every finished output is counted done, by the line and the record; only the others are left.
+    assert len(record["done"]) == written and len(record["left"]) == FILES - written, (record, written)
+    assert err == [f"particle-detect: error: {address}: lost the connection to the dask scheduler; stopped with "
+                   f"{written} of {FILES} files done, {FILES - written} left: run again (finished files are skipped)"]
+    assert sorted(Path(entry["output"]).stem for entry in record["done"]) == sorted(
+        p.stem for p in out.glob("image_*.json") if json.loads(p.read_text()).get("fingerprint"))
+    # A run again skips those, says so, and does the rest.
+    assert main(command) == 0
+    again = json.loads((out / "particle-detect-run.json").read_text())
+    assert len(again["skipped"]) == written and len(again["done"]) == FILES - written
+    assert f"{FILES - written} done, {written} unchanged and skipped, 0 failed" in capsys.readouterr().err
+
+
+def test_a_stopped_run_says_how_many_of_its_files_done_were_skipped_as_done_before():
+    summary = FilesSummary(done=[object()], skipped=[Path("a.tif"), Path("b.tif")], left=[Path("c.tif")])
+    assert how_far(summary) == "stopped with 3 of 4 files done (2 of them done before and skipped), 1 left"
+
+
+def test_a_file_that_kills_its_worker_fails_in_one_line_and_the_others_are_done(tmp_path, tiny_model, caplog):
+    paths = write_images(tmp_path / "in", 3)
+    crash = paths[0].rename(tmp_path / "in" / "crash.tif")
+    paths = [crash, *paths[1:]]
+    outcome = {}
+    # Two deaths, not dask's four, to keep the test short; as many as the scheduler allows either way.
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        client = local_client(1)
+        try:
+            client.register_plugin(ExitsOnReadingCrashFiles())
+            with caplog.at_level(logging.WARNING, "napari_particle_detect"):
+                run = threading.Thread(target=lambda: outcome.update(
+                    summary=detect_files(paths, tmp_path / "out", OPTIONS, tiny_model, client)), daemon=True)
+                run.start()
+                run.join(120)  # without its worker back, the run would wait for ever
+        finally:
+            close_local_client(client, quietly=True)
+    assert "summary" in outcome, "the run was left without a worker"
+    summary = outcome["summary"]
+    line = f"{crash}: the dask worker detecting it died 2 times (out of memory, or a crash); not detected"
+    assert summary.failed == {crash: line} and not summary.stopped
+    assert [result.path for result in summary.done] == paths[1:]  # not the file dask had sent ahead of it
+    record = json.loads((tmp_path / "out" / "particle-detect-run.json").read_text())
+    assert record["failed"] == [{"file": str(crash), "reason": line}]
+    assert not caplog.records, [r.getMessage() for r in caplog.records]  # no "start a dask worker"
+
+
+def test_ctrl_c_while_the_local_cluster_starts_says_one_line_and_writes_nothing(tmp_path, tiny_model):
+    write_images(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    env = {**os.environ, "HOME": str(tmp_path), "NAPARI_PARTICLE_DETECT_HOME": str(tmp_path)}
+    # A process of its own: a cluster's start interrupted printed its tracebacks from dask's threads and at exit.
+    cli = subprocess.Popen([sys.executable, "-m", "napari_particle_detect.cli.main", "-q", "detect",
+                            str(tmp_path / "in"), "-o", str(out), "--model", str(tiny_model), "--device", "cpu",
+                            "--diameter", "12", "--workers", "1"], stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        starting = psutil.Process(cli.pid)
+        # Its first worker process being started: the cluster is starting.
+        assert until(lambda: cli.poll() is not None or starting.children(), 60) and cli.poll() is None
+        time.sleep(0.2)
+        cli.send_signal(signal.SIGINT)
+        err = cli.communicate(timeout=60)[1]
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait()
+    assert (cli.returncode, err.strip().splitlines()) == (
+        130, ["particle-detect: interrupted; the dask cluster was still starting: nothing was written"]), err
+    assert not out.exists() or not list(out.iterdir())
