@@ -300,7 +300,7 @@ class KindSession:
         or the width a round gives a rod on a frame with none known (learning/kinds_rounds.DEFAULT_WIDTH)."""
         from ..learning.kinds_rounds import DEFAULT_WIDTH
 
-        frames = self._rod_frames()
+        frames = self._drawn_frames()
         others = np.ones(len(widths), bool)
         others[rows] = False
         out = []
@@ -309,9 +309,13 @@ class KindSession:
             out.append(float(np.median(known)) if len(known) else DEFAULT_WIDTH)
         return np.array(out)
 
-    def _rod_frames(self) -> np.ndarray:
+    def _drawn_frames(self) -> np.ndarray:
+        """The frame of each rod or bead in the main layer, as its slider placed it (0 in a 2D image)."""
         data = self.main_layer.data
-        return np.array([int(round(float(v[0][0]))) if np.shape(v)[1] == 3 else 0 for v in data], int)
+        if self.kind == "rods":
+            return np.array([int(round(float(v[0][0]))) if np.shape(v)[1] == 3 else 0 for v in data], int)
+        data = np.asarray(data, float).reshape(len(data), -1)
+        return np.rint(data[:, 0]).astype(int) if data.shape[1] == 3 else np.zeros(len(data), int)
 
     def _note_widths(self) -> None:
         layer = self.main_layer
@@ -408,6 +412,7 @@ class KindSession:
         (closed by the user, or put away) there is nothing to compare: the saved tables stand."""
         if self.main_layer is None:
             return []
+        self._take_off_outside_stack()
         table = self.layer_table()
         changed = []
         for frame in sorted(set(self.tables) | set(table["frame"].astype(int))):
@@ -428,6 +433,29 @@ class KindSession:
         if changed:
             self._changed()
         return changed
+
+    def _take_off_outside_stack(self) -> None:
+        """Take the rods or beads lying on no frame of the stack off the layer, saying so in one line: drawn while
+        the slider stood past its last frame (a longer layer lets it go there), one made every later save fail, as
+        the project holds the stack's frames only (as the spheres dock does: annotation.py)."""
+        layer = self.main_layer
+        if not self.stack or not len(layer.data):
+            return
+        frames = self._drawn_frames()
+        n_frames = self.image.data.shape[0]
+        outside = (frames < 0) | (frames >= n_frames)
+        if not outside.any():
+            return
+        self._quiet = True
+        try:
+            layer.selected_data = set(np.flatnonzero(outside).tolist())
+            layer.remove_selected()
+        finally:
+            self._quiet = False
+        # The rows after the last finished edit are the next one's new rods or beads: none of these.
+        self._seen = len(layer.data)
+        self._note_widths()
+        show_info(outside_stack_note(frames[outside], self.kind, self.image.name, n_frames))
 
     def _changed(self) -> None:
         if self.on_change is not None and not self._away:  # put away, it is no longer what the dock shows
@@ -751,3 +779,14 @@ def _same(a: pd.DataFrame, b: pd.DataFrame, columns: list[str]) -> bool:
     values = [np.asarray(t[columns], float) for t in (a, b)]
     return bool(np.allclose(values[0], values[1], atol=1e-3, equal_nan=True)) and \
         list(a["source"].astype(str)) == list(b["source"].astype(str))
+
+
+def outside_stack_note(frames: np.ndarray, kind: str, image_name: str, n_frames: int) -> str:
+    """What to say of the rods or beads taken off at ``frames`` (one each), outside a stack of ``n_frames``: the
+    spheres dock's words for its points (annotation._take_off_points_outside_stack), with the kind's objects."""
+    count = len(frames)
+    one, many, made = ("rod", "rods", "drawn") if kind == "rods" else ("bead", "beads", "placed")
+    indices = ", ".join(str(f) for f in sorted(set(np.asarray(frames, int).tolist())))
+    return (f"{f'a {one}' if count == 1 else f'{count} {many}'} {made} at frame index {indices} not kept: "
+            f"'{image_name}' has {n_frames} frames (index 0-{n_frames - 1}) and the slider stood outside them; move "
+            f"it back onto the stack to add {many}")

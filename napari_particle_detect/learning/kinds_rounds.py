@@ -45,9 +45,9 @@ from .finetune import RoundResult, Scored, Split, _tiles, split_for_scoring, tra
 from ..kinds.registry import Kind, get_kind
 from ..detection.kinds_prediction import predict_maps
 from ..projects.kinds_project import kind_model_path, load_kind_frame, project_kind, typical_size
-from .kinds_training import THRESHOLDS, KindTrainConfig, batch, loss_of
+from .kinds_training import THRESHOLDS, KindTrainConfig, batch, loss_of, network_input
 from ..models import DetectorModel, load_model, save_model
-from ..detection.preprocessing import as_frames, normalise
+from ..detection.preprocessing import as_frames
 from ..detection.runtimes import inherit_bfloat16_gate
 from ..projects.project import Project, RoundInfo
 from .pseudo_labels import choose_frames
@@ -130,7 +130,7 @@ def held_out_maps(model: DetectorModel, splits: list[Split], device: torch.devic
         if cancel is not None and cancel():
             raise TrainingCancelled("fine-tuning cancelled")
         report({"phase": "scoring", "model": which, "done": done, "total": len(splits)})
-        out.append(predict_maps(network, normalise(split.example.image), device) if split.held_area.any() else None)
+        out.append(predict_maps(network, network_input(split.example.image), device) if split.held_area.any() else None)
     report({"phase": "scoring", "model": which, "done": len(splits), "total": len(splits)})
     return out
 
@@ -206,6 +206,13 @@ def reviewed_batch(kind: Kind, reviewed: list[tuple[np.ndarray, pd.DataFrame, np
     return np.stack(images)[:, None], np.stack(targets), np.stack(masks)[:, None], np.stack(areas)[:, None]
 
 
+def training_examples(splits: list[Split],
+                      tables: list[pd.DataFrame]) -> list[tuple[np.ndarray, pd.DataFrame, np.ndarray]]:
+    """(network input, table, training area) of each reviewed frame or region with somewhere to train: the
+    whole frame prepared as detection prepares it (cropped after, so a crop's input is the frame's there)."""
+    return [(network_input(s.example.image), t, s.train_area) for s, t in zip(splits, tables) if s.train_area.any()]
+
+
 def train_heads(model: DetectorModel, kind: Kind, reviewed: list[tuple[np.ndarray, pd.DataFrame, np.ndarray]],
                 config: KindTrainConfig, device: torch.device, report: Callable[[dict], None],
                 cancel: Callable[[], bool] | None, history: list[dict], trainable: str) -> DetectorModel:
@@ -275,7 +282,7 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
     tables = [r.table for r in reviewed]
     parent_score = kind_score(kind, splits, tables, held_out_maps(model, splits, device, "parent", report, cancel),
                               model.card.min_distance)
-    training = [(normalise(s.example.image), t, s.train_area) for s, t in zip(splits, tables) if s.train_area.any()]
+    training = training_examples(splits, tables)
     history: list[dict] = []
     child = train_heads(model, kind, training, replace(config, kind=kind.name), device, report, cancel, history,
                         trainable)
@@ -315,7 +322,7 @@ def statistics_candidate(model: DetectorModel, images: Iterable[np.ndarray], dev
                          cancel: Callable[[], bool] | None = None) -> DetectorModel | None:
     """``model`` with the batch-norm statistics of ``images`` (each normalised as detection reads it), or None
     where it has no batch norm."""
-    network = with_frame_statistics(model.network, (normalise(image) for image in images), device, cancel)
+    network = with_frame_statistics(model.network, (network_input(image) for image in images), device, cancel)
     if network is None:
         return None
     card = copy.deepcopy(model.card)

@@ -23,8 +23,8 @@ from ..kinds.registry import Kind, get_kind
 from ..models import DetectorModel, build_network, default_model_path, load_model, save_model
 from ..models.heads import HEATMAP_HEADS
 from ..models.registry import ModelCard, require_kind, save_tensors
-from ..detection.kinds_prediction import predict_maps
-from ..detection.preprocessing import normalise
+from ..detection.kinds_prediction import network_frame, predict_maps
+from ..detection.preprocessing import FrameRecord
 from ..detection.devices import select_device
 from ..errors import ParticleDetectError
 from ..detection.stages import laid_out_for
@@ -92,6 +92,14 @@ def _annotated_crop(example: tuple[np.ndarray, pd.DataFrame], crop: int,
     return image[y0 : y0 + crop, x0 : x0 + crop], shifted
 
 
+def network_input(image: np.ndarray) -> np.ndarray:
+    """A 2D ``image`` (at the pixel scale the kind's network reads it) as detection feeds it to the network
+    (kinds_prediction.network_frame): normalised, an uneven background subtracted first where there is one.
+    Learnt from or scored on anything else, a model is judged on inputs it never gets in use (an unevenly lit
+    stack). Evenly lit images come out as plain preprocessing.normalise gives them, bit for bit."""
+    return network_frame(image, 1.0, False, FrameRecord())[0]
+
+
 def batch(kind: Kind, rng: np.random.Generator, size: int, crop: int, seed: int,
           examples: list | None = None, synthetic_fraction: float = 1.0,
           looks: tuple[str, ...] = ()) -> tuple[np.ndarray, ...]:
@@ -101,7 +109,7 @@ def batch(kind: Kind, rng: np.random.Generator, size: int, crop: int, seed: int,
             image, table = _annotated_crop(examples[int(rng.integers(len(examples)))], crop, rng)
         else:
             image, table = kind.example(rng, crop, seed + k, looks)
-        image = normalise(image)
+        image = network_input(image)
         image, points = _augment(image, kind.points(table), rng)
         table = kind.rebuild(table, points)
         maps, mask = kind.encode(table, image.shape)
@@ -135,7 +143,7 @@ def validation_score(kind: Kind, network, validation, device: torch.device | str
     from ..kinds import rods
 
     network.eval()
-    maps = [predict_maps(network, normalise(image), device) for image, _ in validation]
+    maps = [predict_maps(network, network_input(image), device) for image, _ in validation]
     network.train()
     out = []
     for thr in thresholds:
