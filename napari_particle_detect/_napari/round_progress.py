@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from ..learning import rounds
 from ..learning.rounds import unreviewed_text
 from ..learning.finetune import FINE_TUNE, tie_note
-from ..projects.project import Project, RoundInfo
-from ..learning.training import TrainConfig
+from ..projects.project import Project, RoundInfo, WaitCancelled, waiting_cancellably
+from ..learning.training import TrainConfig, TrainingCancelled
 
 SCORED_MODELS = {"parent": "the current round", "new model": "the new round",
                  "new model with criterion": "the new round with your keep/drop rule",
@@ -30,6 +30,9 @@ class Progress:
 def describe(event: dict) -> Progress:
     """One progress event of :func:`rounds.run_round` in words."""
     phase = event.get("phase")
+    if phase == "waiting":
+        # Held for longer than a save takes: a round being saved elsewhere, or a command-line run.
+        return Progress("waiting for the project, held by another window or program…")
     if phase == "preparing":
         where = f" for {event['where']}" if event.get("where") else ""
         return Progress(f"preparing the reviewed frames and regions{where}…")
@@ -108,19 +111,28 @@ def train_round(
 ) -> RoundInfo:
     """The worker's job: a round fine-tuned on everything reviewed and recorded in the project (in use
     only if it beat its parent), here or, given a dask ``scheduler`` address, on one of its workers.
-    Cancelled, it leaves the project as it was; ``ended`` is set when it stops, whichever way."""
+    Cancelled, it leaves the project as it was; ``ended`` is set when it stops, whichever way. While
+    another window or program holds the project, it says it waits, and Cancel ends the wait at once (not
+    after the lock's timeout)."""
     report = progress or (lambda event: None)
     stop = cancel or (lambda: False)
     try:
         report({"phase": "preparing"})
-        if scheduler:
-            from ..learning.remote import run_round_remote
+        with waiting_cancellably(stop, lambda: report({"phase": "waiting"})):
+            if scheduler:
+                from ..learning.remote import run_round_remote
 
-            outcome = run_round_remote(project, stack, scheduler, config, device, progress=report, cancel=stop,
-                                       worker_defaults=worker_defaults)
-        else:
-            outcome = rounds.run_round(project, stack, config, device, progress=report, cancel=stop)
-        return rounds.commit_unless_cancelled(project, outcome, stop)
+                outcome = run_round_remote(project, stack, scheduler, config, device, progress=report, cancel=stop,
+                                           worker_defaults=worker_defaults)
+            else:
+                outcome = rounds.run_round(project, stack, config, device, progress=report, cancel=stop)
+            try:
+                return rounds.commit_unless_cancelled(project, outcome, stop)
+            except WaitCancelled:  # cancelled while the commit waited: the finished round goes too
+                project.discard_workspace(outcome.workspace)
+                raise
+    except WaitCancelled:
+        raise TrainingCancelled("fine-tuning cancelled") from None
     finally:
         if ended is not None:
             ended.set()

@@ -24,6 +24,15 @@ SOURCES = ("model", "added", "accepted")
 KIND_COLUMNS = ("angle", "length", "width", "y1", "x1", "y2", "x2", "chain", "index", "closed")
 
 
+def check_sources(table: pd.DataFrame, where: str, outcome: str = "") -> None:
+    """Refuse, in one line starting with ``where`` and ending with ``outcome``, a table with a row whose
+    ``source`` is none of SOURCES: a project's frame file holding one is no longer read back."""
+    unknown = sorted(set(table["source"].astype(str)) - set(SOURCES))
+    if unknown:
+        raise ParticleDetectError(
+            f"{where}: unknown source {unknown[0]!r:.40} (expected {', '.join(SOURCES)}){outcome}")
+
+
 def empty_table() -> pd.DataFrame:
     return pd.DataFrame({"frame": pd.Series(dtype=int), "y": pd.Series(dtype=float), "x": pd.Series(dtype=float),
                          "score": pd.Series(dtype=float), "source": pd.Series(dtype=object)})

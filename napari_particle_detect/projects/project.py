@@ -48,12 +48,12 @@ from .project_state import (  # Region, RoundInfo and ProjectState are this modu
 from .project_state import (  # which image a project is of; the state before the last change
     DAMAGED_SUFFIX, backup_path, image_mismatch, pixel_fingerprint, read_state_with_backup, state_file_is_sound,
 )
-from ..files.tables import SOURCES, empty_table, normalise_table
+from ..files.tables import check_sources, empty_table, normalise_table
 from ..project_layout import PROJECT_SUFFIX, ROUND_FOLDER
 from .frame_merge import FrameSave, FrameSnapshot, FrameStamp, file_stamp, merge_frames, stat_stamp, their_changes
 
-__all__ = ["PROJECT_SUFFIX", "Project", "ProjectState", "Region", "RoundInfo", "mark_window_thread",
-           "project_folder_for_data", "project_folder_for_image", "projects_home"]
+__all__ = ["PROJECT_SUFFIX", "Project", "ProjectState", "Region", "RoundInfo", "WaitCancelled", "mark_window_thread",
+           "project_folder_for_data", "project_folder_for_image", "projects_home", "waiting_cancellably"]
 
 HOME_ENV = "NAPARI_PARTICLE_DETECT_HOME"
 # How long a change waits for another program's change to finish before saying the project is busy.
@@ -67,8 +67,16 @@ _WORKSPACE_PREFIX = ".building-"
 # Files other modules keep in a project folder, written atomically (volume_rounds.SETTINGS_FILE): a
 # write killed half-way leaves a temporary the next opening tidies away.
 SIDE_FILES = ("volume.json",)
+# How often a change waiting for another program's under waiting_cancellably looks at its cancel: a user's
+# Cancel is noticed within this, not after LOCK_TIMEOUT_S.
+CANCEL_POLL_S = 0.1
 T = TypeVar("T")
 _window_thread = threading.local()  # .marked: the calling thread runs a window (mark_window_thread)
+_cancellable = threading.local()  # .cancel, .waiting: waiting_cancellably's, on the calling thread
+
+
+class WaitCancelled(ParticleDetectError):
+    """A change given up, before it wrote anything, while it waited for the project lock (waiting_cancellably)."""
 
 
 def mark_window_thread() -> None:
@@ -87,6 +95,19 @@ def waiting_as_a_worker() -> Iterator[None]:
         yield
     finally:
         _window_thread.marked = marked
+
+
+@contextmanager
+def waiting_cancellably(cancel: Callable[[], bool], waiting: Callable[[], None] | None = None) -> Iterator[None]:
+    """Changes made meanwhile on the calling thread (a worker's round) that must wait for another program's
+    (another window, a command-line run) give up with WaitCancelled, writing nothing, within CANCEL_POLL_S
+    of ``cancel()`` turning true, and call ``waiting()`` once when they start to wait (to say so)."""
+    before = getattr(_cancellable, "cancel", None), getattr(_cancellable, "waiting", None)
+    _cancellable.cancel, _cancellable.waiting = cancel, waiting
+    try:
+        yield
+    finally:
+        _cancellable.cancel, _cancellable.waiting = before
 
 
 # ---- where projects live ------------------------------------------------------------------------
@@ -267,7 +288,7 @@ class Project:
         if timeout is None:
             timeout = WINDOW_LOCK_TIMEOUT_S if window else LOCK_TIMEOUT_S
         try:
-            self._lock.acquire(timeout=timeout)
+            self._acquire(timeout)
         except Timeout:
             if window:  # the window keeps what it could not write (its layers) and writes it with the next change
                 raise ParticleDetectError(
@@ -279,6 +300,29 @@ class Project:
             yield
         finally:
             self._lock.release()
+
+    def _acquire(self, timeout: float) -> None:
+        """Take the project lock within ``timeout`` (Timeout if not); under :func:`waiting_cancellably`, in
+        slices of CANCEL_POLL_S so that its cancel is noticed while another program holds the lock."""
+        cancel = getattr(_cancellable, "cancel", None)
+        if cancel is None:
+            self._lock.acquire(timeout=timeout)
+            return
+        waiting = getattr(_cancellable, "waiting", None)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._lock.acquire(timeout=min(CANCEL_POLL_S, max(0.0, deadline - time.monotonic())))
+                return
+            except Timeout:
+                if time.monotonic() >= deadline:
+                    raise
+            if cancel():
+                raise WaitCancelled(f"{self.folder}: cancelled while waiting for the project, in use by another "
+                                    "window or program; nothing was written")
+            if waiting is not None:
+                waiting()
+                waiting = None
 
     # ---- state ---------------------------------------------------------------------------------
     @property
@@ -354,6 +398,7 @@ class Project:
     def save_frame(self, frame: int, table: pd.DataFrame) -> Path:
         """Store the centres of one frame as they are now (an empty table is a frame with no particles)."""
         frame = self._check_frame(frame)
+        table = self._writable(frame, table)
         with self._writing(), self._locked():
             if not self.state_path.exists():
                 self._write_state(self.state())  # the folder is only created once there is something to keep
@@ -365,6 +410,7 @@ class Project:
         under the lock, the window's edits since ``base`` are applied to the file as it is now
         (projects/frame_merge.py). Returns what is on disk now."""
         frame = self._check_frame(frame)
+        table = self._writable(frame, table)
         with self._writing(), self._locked():
             table, theirs = self._merged(frame, table, base)
             self.save_frame(frame, table)  # the lock is ours already; every edit is written through save_frame
@@ -407,6 +453,13 @@ class Project:
         self._write_frame(frame, table)
         return FrameSave(table, self.frame_stamp(frame), theirs)
 
+    def _writable(self, frame: int, table: pd.DataFrame) -> pd.DataFrame:
+        """``table`` as ``frame``'s file holds it, checked before anything is written (the state included):
+        a row of an unknown source would leave a file that is no longer read back."""
+        table = normalise_table(table, frame)
+        check_sources(table, f"{self.folder}: frame {frame}", "; nothing was written")
+        return table
+
     def _write_frame(self, frame: int, table: pd.DataFrame) -> Path:
         table = normalise_table(table, frame)
         axes = [c for c in ("z", "y", "x") if c in table.columns]  # z: a volume's frame
@@ -428,9 +481,7 @@ class Project:
             raise ParticleDetectError(f"{path}: truncated: its last line is incomplete")
         table = read_centres(path)
         table = normalise_table(table, int(frame))
-        unknown = sorted(set(table["source"]) - set(SOURCES))
-        if unknown:
-            raise ParticleDetectError(f"{path}: unknown source {unknown[0]!r:.40} (expected {', '.join(SOURCES)})")
+        check_sources(table, str(path))
         return table
 
     def _load_or_report(self, frame: int) -> pd.DataFrame | None:
@@ -485,19 +536,14 @@ class Project:
     def accept_frame(self, frame: int, table: pd.DataFrame) -> pd.DataFrame:
         """Mark a frame reviewed with these centres; network points in it become 'accepted'.
         Accepting it again moves it to the end of the acceptance order. A row whose ``source`` is none of
-        SOURCES is refused before anything is written: the frame's file would no longer be read back."""
-        frame = self._check_frame(frame)
-        unknown = sorted(set(normalise_table(table, frame)["source"]) - set(SOURCES))
-        if unknown:
-            raise ParticleDetectError(f"{self.folder}: frame {frame}: unknown source {unknown[0]!r:.40} (expected "
-                                      f"{', '.join(SOURCES)}); nothing was accepted")
+        files.tables.SOURCES is refused before anything is written (as by every writer here)."""
         return self.accept_frame_merging(frame, table, None).table
 
     def accept_frame_merging(self, frame: int, table: pd.DataFrame, base: FrameSnapshot | None) -> FrameSave:
         """:meth:`accept_frame`, keeping what another window saved of the frame since ``base`` (as
         :meth:`save_frame_merging`); network points it added become 'accepted' too."""
         frame = self._check_frame(frame)
-        table = normalise_table(table, frame)
+        table = self._writable(frame, table)
 
         def change(state: ProjectState) -> FrameSave:
             saved = self._accept_merged(frame, table, base)
@@ -525,7 +571,7 @@ class Project:
         :meth:`save_frame_merging`); network points it added inside the box become 'accepted' too."""
         state = self.state()
         region = make_region(frame, box, state.n_frames, state.frame_shape, str(self.folder))
-        table = normalise_table(table, region.frame)
+        table = self._writable(region.frame, table)
 
         def change(state: ProjectState) -> FrameSave:
             saved = self._accept_merged(region.frame, table, base, region)
