@@ -18,8 +18,8 @@ import torch.nn.functional as F
 
 from ..kinds.heatmap import one_per_plateau, outside_as_nan, stencil_indices
 from .preprocessing import (
-    FLATTEN_BLOCK, FLATTEN_SAMPLES, FLOAT32_TINY, PERCENTILES, Background, FrameRecord, Spikes, block_grid,
-    flatten_step, interpolated_rows, interpolation, measured_background, percentile_span, screened, spike_apart,
+    FLATTEN_BLOCK, FLATTEN_SAMPLES, PERCENTILES, Background, FrameRecord, Spikes, block_grid,
+    flatten_step, interpolated_rows, interpolation, measured_background, percentile_scaling, screened, spike_apart,
     spike_counts,
 )
 from .sizing import resample_bilinear, resampled_shape, shrink_blur
@@ -104,13 +104,11 @@ def scale_to_percentiles(frame: torch.Tensor, invert: bool = False, flattened: F
         if background is not None:
             frame = subtract_background(frame, background)
             lo, hi = percentiles(frame, PERCENTILES)
-    if hi <= lo:
-        lo, hi = float(frame.min()), float(frame.max())
-    span = percentile_span(lo, hi)
-    if span >= FLOAT32_TINY:
-        scaled = (frame - lo) / span
-    else:  # between subnormal pixels: in float64, on the host as MPS has none
-        scaled = ((frame.cpu().double() - lo) / span).to(frame)
+    lo, divisor = percentile_scaling(frame, lo, hi, float)
+    if isinstance(divisor, np.float64):  # a span float32 cannot hold: in float64, on the host as MPS has none
+        scaled = ((frame.cpu().double() - lo) / float(divisor)).to(frame)
+    else:
+        scaled = (frame - lo) / divisor
     return 1.0 - scaled if invert else scaled
 
 

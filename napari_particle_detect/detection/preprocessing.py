@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import numbers
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ParticleDetectError
 from .percentiles import percentiles
+
+if TYPE_CHECKING:
+    import torch
 
 PERCENTILES = (1.0, 99.8)
 # A spike of pixels at exactly a frame's largest (or smallest) value, set well apart from every other
@@ -357,10 +361,8 @@ def normalise(frame: np.ndarray, invert: bool = False, flatten_block: int | None
     if background is not None:
         frame = subtract_background(np.array(frame, dtype=np.float32), background)  # a copy: never the caller's
         lo, hi = percentiles(frame, PERCENTILES)
-    if hi <= lo:
-        lo, hi = float(frame.min()), float(frame.max())
-    span = percentile_span(lo, hi)
-    scaled = (frame - lo) / (span if span >= FLOAT32_TINY else np.float64(span))
+    lo, divisor = percentile_scaling(frame, lo, hi)
+    scaled = (frame - lo) / divisor
     return (1.0 - scaled if invert else scaled).astype(np.float32)
 
 
@@ -368,8 +370,23 @@ def percentile_span(lo: float, hi: float) -> float:
     """What normalising divides a frame less ``lo`` by to map ``lo``..``hi`` onto 0..1: their difference
     (in their type) however small, so that detection does not depend on the image's scale (a photocurrent's
     range of 1e-20 A is as good as 8 bits' 255; a floor of 1e-12 here squashed such frames to 0 and nothing
-    was found), or 1 where they meet (a frame left constant reads 0). Below FLOAT32_TINY, divide in float64."""
+    was found), or 1 where they meet (a frame left constant reads 0). Below FLOAT32_TINY it is divided by in float64
+    (:func:`percentile_scaling`, which every normalising path calls)."""
     return hi - lo if hi > lo else 1.0
+
+
+def percentile_scaling(values: np.ndarray | torch.Tensor, lo: float, hi: float,
+                       single: Callable[[float], float] = lambda span: span) -> tuple[float, float]:
+    """(lo, divisor) that normalising ``values`` subtracts and divides by to map its percentiles ``lo``..``hi``
+    onto 0..1: the one rule of every path (host, device, volumes). Where the percentiles meet, the values'
+    extremes instead: a frame that is mostly one value still shows its few particles. The divisor is
+    :func:`percentile_span`'s as ``single`` gives it (np.float32 where the division is in place in float32),
+    but a np.float64 below FLOAT32_TINY, which float32 cannot hold: divide in float64 then (with
+    ``single=float``, a np.float64 divisor says so)."""
+    if hi <= lo:
+        lo, hi = float(values.min()), float(values.max())
+    span = percentile_span(lo, hi)
+    return lo, (single(span) if span >= FLOAT32_TINY else np.float64(span))
 
 
 def as_frames(image: np.ndarray, name: str = "image") -> np.ndarray:

@@ -15,7 +15,7 @@ from . import device_pipeline as on_device
 from ..kinds.heatmap import local_maxima, residual_maxima, stencil_values
 from .percentiles import percentiles
 from .preprocessing import (
-    FLOAT32_TINY, PERCENTILES, Background, FrameRecord, Spikes, percentile_span, subtract_background,
+    PERCENTILES, Background, FrameRecord, Spikes, percentile_scaling, subtract_background,
     uneven_background, without_spikes,
 )
 from .sizing import rescale_frame
@@ -41,11 +41,9 @@ def scale_to_percentiles_in_place(frame: np.ndarray, invert: bool = False,
         flattened.add(background)
         if background is not None:
             lo, hi = percentiles(subtract_background(frame, background), PERCENTILES)
-    if hi <= lo:
-        lo, hi = float(frame.min()), float(frame.max())
+    lo, divisor = percentile_scaling(frame, lo, hi, np.float32)
     np.subtract(frame, np.float32(lo), out=frame)
-    span = percentile_span(lo, hi)
-    np.divide(frame, np.float32(span) if span >= FLOAT32_TINY else np.float64(span), out=frame, casting="same_kind")
+    np.divide(frame, divisor, out=frame, casting="same_kind")
     if invert:
         np.subtract(np.float32(1.0), frame, out=frame)
     return frame

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .preprocessing import FLOAT32_TINY, PERCENTILES, percentile_span, without_spikes
+from .preprocessing import PERCENTILES, percentile_scaling, without_spikes
 
 
 def working_factors(diameter_voxels: tuple[float, float, float], working_diameter: float) -> np.ndarray:
@@ -48,7 +48,5 @@ def normalise_volume(volume: np.ndarray) -> np.ndarray:
     volume, _ = without_spikes(volume, in_place=not np.may_share_memory(volume, given) and volume.flags.writeable)
     sample = volume.ravel()[:: max(1, volume.size // 2_000_000)]  # percentiles of a big volume from a subsample
     lo, hi = np.percentile(sample, PERCENTILES)
-    if hi <= lo:
-        lo, hi = float(volume.min()), float(volume.max())
-    span = percentile_span(float(lo), float(hi))  # however small: a volume of 1e-20 A detects as one of 8 bits
-    return ((volume - lo) / (span if span >= FLOAT32_TINY else np.float64(span))).astype(np.float32)
+    lo, divisor = percentile_scaling(volume, lo, hi)  # however small: a volume of 1e-20 A detects as one of 8 bits
+    return ((volume - lo) / divisor).astype(np.float32)

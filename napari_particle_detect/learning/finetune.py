@@ -17,6 +17,7 @@ switch it in).
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import itertools
 import math
@@ -463,7 +464,7 @@ def unreviewed_frames(model: DetectorModel, splits: list[Split], unlabelled, con
     count = int(config.unlabelled_frames)
     if count <= 0 or unlabelled is None:
         return []
-    kept_out = _reviewed_pixels(model, splits)
+    kept_out = _ReviewedPixels(model, splits)
     if not callable(unlabelled):
         ready = _labellable(unlabelled, kept_out)
         return [ready[i] for i in spread(count, range(len(ready)))]
@@ -476,19 +477,32 @@ def unreviewed_frames(model: DetectorModel, splits: list[Split], unlabelled, con
         asked += count - len(ready)
 
 
-def _reviewed_pixels(model: DetectorModel, splits: list[Split]) -> dict[bytes, np.ndarray]:
-    """Each reviewed frame's pixels no pseudo-label may touch (reviewed_and_guarded), by the frame's digest."""
-    from .pseudo_labels import frame_digest
+class _ReviewedPixels:
+    """Each reviewed frame's pixels no pseudo-label may touch (reviewed_and_guarded), by the frame's digest.
+    A frame's pixels (a distance transform of the whole frame) are worked out only once that frame is offered
+    to the teacher, as few are: a frame reviewed whole is never offered."""
 
-    kept_out: dict[bytes, np.ndarray] = {}
-    for split in splits:
-        key = frame_digest(split.example.image)
-        guarded = reviewed_and_guarded(split, example_diameter(model, split.example))
-        kept_out[key] = kept_out[key] | guarded if key in kept_out else guarded  # a frame given twice: both areas
-    return kept_out
+    def __init__(self, model: DetectorModel, splits: list[Split]) -> None:
+        from .pseudo_labels import frame_digest
+
+        self._model = model
+        self._splits: dict[bytes, list[Split]] = {}
+        for split in splits:
+            self._splits.setdefault(frame_digest(split.example.image), []).append(split)
+        self._kept_out: dict[bytes, np.ndarray] = {}
+
+    def get(self, digest: bytes) -> np.ndarray | None:
+        """The pixels kept out of the frame of ``digest``; None for a frame nobody reviewed."""
+        splits = self._splits.get(digest)
+        if splits is None:
+            return None
+        if digest not in self._kept_out:
+            guarded = [reviewed_and_guarded(split, example_diameter(self._model, split.example)) for split in splits]
+            self._kept_out[digest] = functools.reduce(np.bitwise_or, guarded)  # a frame given twice: both areas
+        return self._kept_out[digest]
 
 
-def _labellable(frames: Sequence[Example], kept_out: dict[bytes, np.ndarray]) -> list[Example]:
+def _labellable(frames: Sequence[Example], kept_out: _ReviewedPixels) -> list[Example]:
     """``frames`` with the area a teacher may label (their own ``area``, less any reviewed pixels of the same
     frame); those left with none are dropped."""
     from .pseudo_labels import frame_digest

@@ -18,7 +18,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -255,6 +255,8 @@ def run_recipe(
 
     previous = recipe.resolve(recipe.init) if recipe.init else None
     finished = []
+    records = []  # each phase's done record, for the final model's lineage
+    digests = FileDigests()
     for index, phase in enumerate(recipe.phases):
         model_file, done_file = phase_files(recipe, index)
         fingerprint = phase_fingerprint(recipe, index)
@@ -264,21 +266,23 @@ def run_recipe(
                 raise ParticleDetectError(
                     f"{done_file}: phase {phase.name!r} ran from another recipe (it or an earlier phase changed "
                     "since); give the recipe a new name to start a new run, or delete the run folder")
-            check_done_inputs(recipe, index, record)
+            check_done_inputs(recipe, index, record, digests)
+            records.append(record)
             finished.append(phase.name)
             previous = model_file
             continue
         if should_stop():
             return RunStatus(recipe, finished, phase.name, True, None)
-        inputs = begin_phase(recipe, index, fingerprint)
+        inputs = begin_phase(recipe, index, fingerprint, digests)
         if recipe.kind != "spheres":
             try:
                 record = _run_kind_phase(recipe, index, previous, device, threads, progress, should_stop)
             except TrainingCancelled:
                 return RunStatus(recipe, finished, phase.name, True, None)
-            atomic_write_text(done_file, json.dumps({**record, "fingerprint": fingerprint, "inputs_sha256": inputs},
-                                                    indent=2))
+            record = {**record, "fingerprint": fingerprint, "inputs_sha256": inputs}
+            atomic_write_text(done_file, json.dumps(record, indent=2))
             _drop_resume_state(model_file)
+            records.append(record)
             finished.append(phase.name)
             previous = model_file
             continue
@@ -309,9 +313,10 @@ def run_recipe(
                   "weights_sha256": _sha256(model_file), "inputs_sha256": inputs, "note": phase.note}
         atomic_write_text(done_file, json.dumps(record, indent=2))
         _drop_resume_state(model_file)
+        records.append(record)
         finished.append(phase.name)
         previous = model_file
-    final = write_final_model(recipe)
+    final = write_final_model(recipe, records)
     return RunStatus(recipe, finished, None, False, final)
 
 
@@ -367,11 +372,28 @@ def _drop_resume_state(model_file: Path) -> None:
     _started_path(model_file).unlink(missing_ok=True)
 
 
-def phase_inputs(recipe: Recipe, index: int) -> dict[str, str]:
+class FileDigests:
+    """sha256 of files, each read once per run: every phase reads the validation data (often init's or a
+    teacher's files too), and a resume checks each finished phase's. A file is known by its path, size and
+    modification time, so one changed while the run goes on is read again."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[Path, int, int], str] = {}
+
+    def __call__(self, path: Path) -> str:
+        stat = path.stat()
+        key = (path, stat.st_size, stat.st_mtime_ns)
+        if key not in self._known:
+            self._known[key] = _sha256(path)
+        return self._known[key]
+
+
+def phase_inputs(recipe: Recipe, index: int, digests: Callable[[Path], str] | None = None) -> dict[str, str]:
     """sha256 of each file phase ``index`` reads, by its path relative to the recipe: init's weights and card
     (the first phase), its teacher's, its data and the validation data (each image and its table). The
     previous phase's model is not here: its done record holds its digest. A file gone is left out: the
-    paths are the fingerprint's, and a finished phase no longer reads them."""
+    paths are the fingerprint's, and a finished phase no longer reads them. ``digests``: a run's
+    :class:`FileDigests`, so files the phases share are read once."""
     from .training import annotated_files
 
     phase = recipe.phases[index]
@@ -382,16 +404,18 @@ def phase_inputs(recipe: Recipe, index: int) -> dict[str, str]:
         path = recipe.resolve(data)
         files += [f for pair in annotated_files([path]) for f in pair] if path.is_dir() else \
             [path, path.with_suffix(".csv")]
-    return {_relative(recipe, f): _sha256(f) for f in files if f.is_file()}
+    digest = digests or _sha256
+    return {_relative(recipe, f): digest(f) for f in files if f.is_file()}
 
 
-def check_done_inputs(recipe: Recipe, index: int, record: dict) -> None:
+def check_done_inputs(recipe: Recipe, index: int, record: dict,
+                      digests: Callable[[Path], str] | None = None) -> None:
     """Refuse a finished phase whose files (:func:`phase_inputs`) differ from those it trained on: its
     fingerprint holds their paths only. A record from before digests were kept is not checked."""
     recorded = record.get("inputs_sha256")
     if not isinstance(recorded, dict):
         return
-    changed = _changed_input(recorded, phase_inputs(recipe, index))
+    changed = _changed_input(recorded, phase_inputs(recipe, index, digests))
     if changed:
         raise ParticleDetectError(
             f"{recipe.path}: phase {recipe.phases[index].name!r} trained on {changed}, which "
@@ -399,7 +423,8 @@ def check_done_inputs(recipe: Recipe, index: int, record: dict) -> None:
             f"the recipe a new name (or delete {_relative(recipe, recipe.run_folder)}) to train again on it")
 
 
-def begin_phase(recipe: Recipe, index: int, fingerprint: str) -> dict[str, str]:
+def begin_phase(recipe: Recipe, index: int, fingerprint: str,
+                digests: Callable[[Path], str] | None = None) -> dict[str, str]:
     """The digests of the files phase ``index`` reads (:func:`phase_inputs`), as it starts. A fresh start
     writes them, with its settings, beside its model (``.started.json``); a resume is refused when the
     recipe or those files changed since the phase started, naming the first change: its epochs so far
@@ -411,7 +436,7 @@ def begin_phase(recipe: Recipe, index: int, fingerprint: str) -> dict[str, str]:
     phase = recipe.phases[index]
     model_file, _ = phase_files(recipe, index)
     state, started_file = resume_state_path(model_file), _started_path(model_file)
-    inputs = phase_inputs(recipe, index)
+    inputs = phase_inputs(recipe, index, digests)
     began = {"fingerprint": fingerprint, "settings": json.loads(json.dumps(phase.settings)), "data": list(phase.data),
              "inputs_sha256": inputs}
     if not state.exists():
@@ -486,29 +511,32 @@ def _run_kind_phase(recipe: Recipe, index: int, previous: Path | None, device: s
             "weights_sha256": _sha256(model_file), "note": phase.note}
 
 
-def write_final_model(recipe: Recipe) -> Path:
-    """The last phase's model as the run's ``model.pt``, its card's lineage written from the records."""
+def write_final_model(recipe: Recipe, records: Sequence[dict] | None = None) -> Path:
+    """The last phase's model as the run's ``model.pt``, its card's lineage written from the phases' done
+    ``records`` (read from the run folder when not given)."""
     from ..models import load_model, save_model
     from ..models.registry import read_card
 
     last_model, _ = phase_files(recipe, len(recipe.phases) - 1)
     model = load_model(last_model, "cpu")
+    if records is None:
+        records = [_read_done(phase_files(recipe, index)[1]) for index in range(len(recipe.phases))]
+    trainings = [read_card(phase_files(recipe, index)[0].with_suffix(".json")).training
+                 for index in range(len(recipe.phases))]
     # The init model's own ancestry first: the first phase's card took it from init (training.lineage_with)
     # as it started, so a later change to init's file cannot rewrite it.
-    ancestry = read_card(phase_files(recipe, 0)[0].with_suffix(".json")).training.get("lineage")
+    ancestry = trainings[0].get("lineage")
     lineage = list(ancestry) if isinstance(ancestry, list) else []
-    for index, phase in enumerate(recipe.phases):
-        phase_model, done_file = phase_files(recipe, index)
-        record = _read_done(done_file)
-        score = "validation_f1" if recipe.kind == "spheres" else "validation_score"
+    score = "validation_f1" if recipe.kind == "spheres" else "validation_score"
+    for phase, record, training in zip(recipe.phases, records, trainings):
         # The note is the recipe's as it stands (it is no part of the fingerprint, and recipe_sha256 below
         # is this file's); where and how long the phase trained is read from its model's epochs.
-        history = read_card(phase_model.with_suffix(".json")).training.get("history", [])
         lineage.append({"phase": phase.name, **{k: record.get(k) for k in
                         (score, "epochs", "steps_per_epoch", "learning_rate", "seed", "weights_sha256")},
-                        "note": phase.note, "sessions": sessions_of(history), "data": list(phase.data),
+                        "note": phase.note, "sessions": sessions_of(training.get("history", [])),
+                        "data": list(phase.data),
                         **({"inputs_sha256": record["inputs_sha256"]} if "inputs_sha256" in record else {})})
-    first_inputs = _read_done(phase_files(recipe, 0)[1]).get("inputs_sha256")
+    first_inputs = records[0].get("inputs_sha256")
     init_digest = first_inputs.get(_relative(recipe, recipe.resolve(recipe.init))) \
         if recipe.init and isinstance(first_inputs, dict) else None
     model.card.training = {**model.card.training, "recipe": str(recipe.path.name),

@@ -20,7 +20,7 @@ from dataclasses import replace
 from ..errors import ParticleDetectError
 from .finetune import FINE_TUNE, RoundResult, fine_tune, round_defaults
 from ..models import DetectorModel, save_model
-from ..models.registry import ModelCard, build_network
+from ..models.registry import ModelCard, network_for_weights
 from ..projects.project import Project
 from ..detection.rescoring import Criterion
 from .rounds import RoundOutcome, TrainedOn, prepare_round, round_info, unlabelled_frames
@@ -45,7 +45,7 @@ def pack_model(model: DetectorModel) -> dict:
 
 def unpack_model(packed: dict) -> DetectorModel:
     card = ModelCard.from_dict({**json.loads(packed["card"]), "criterion": None}, "remote model")
-    network = build_network(card)
+    network = network_for_weights(card)  # the worker's seeded stream is not drawn from for weights replaced here
     network.load_state_dict(packed["state"])
     criterion = Criterion.from_bytes(packed["criterion"], "remote criterion") if packed["criterion"] else None
     return DetectorModel(network.eval(), card, criterion=criterion)

@@ -33,7 +33,7 @@ from ..errors import ParticleDetectError
 from ..kinds.evaluation import Counts, best_threshold_index, count_in_area
 from ..kinds.heatmap import decode, encode
 from ..models import DetectorModel, build_network, load_model, save_model
-from ..models.registry import ModelCard, read_saved_tensors, require_kind, save_tensors
+from ..models.registry import ModelCard, network_for_weights, read_saved_tensors, require_kind, save_tensors
 from ..shipped import refuse_shipped_output
 from ..detection.prediction import predict_heatmap
 from ..detection.preprocessing import as_frames, check_frame, normalise
@@ -655,7 +655,7 @@ def restore_finished_best(out: Path, network: nn.Module, card: ModelCard, weight
     """Put the finished epochs' best (``weights``, ``card`` carrying its record) back at ``out``, where the weights a
     time limit cut an epoch at were the session's result: the resumed run chooses among its whole epochs, as an
     uninterrupted run does."""
-    save_model(DetectorModel(_cpu_copy(network, card, weights), card), out)
+    save_model(DetectorModel(_cpu_copy(card, weights), card), out)
 
 
 # TrainConfig and KindTrainConfig fields a resume may change: how long, where and how fast a run trains,
@@ -904,7 +904,7 @@ def train(
                 best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
                 if out is not None:
                     card.training = training_record(best_f1, run_progress(epochs_done, config.epochs))
-                    save_model(DetectorModel(_cpu_copy(network, card, best_state), card), out)
+                    save_model(DetectorModel(_cpu_copy(card, best_state), card), out)
             if not cut_short and out is not None:
                 save_resume_state(epoch + 1, epoch_cut_fields())
             if progress is not None:
@@ -921,7 +921,7 @@ def train(
             log_time_limit_stop(out, steps_done, all_steps)
         card.training = training_record(best_f1, run_progress(epochs_done, config.epochs, finished,
                                                               None if finished else (steps_done, all_steps)))
-        model = DetectorModel(_cpu_copy(network, card, best_state), card)
+        model = DetectorModel(_cpu_copy(card, best_state), card)
         if out is not None:
             save_model(model, out)
     return TrainResult(model=model, best_f1=best_f1, history=history, path=out)
@@ -1058,8 +1058,9 @@ def lineage_with(training: dict) -> list[dict]:
     return (list(lineage) if isinstance(lineage, list) else []) + ([entry] if entry else [])
 
 
-def _cpu_copy(network: nn.Module, card: ModelCard, state: dict) -> nn.Module:
-    copy = build_network(card)
+def _cpu_copy(card: ModelCard, state: dict) -> nn.Module:
+    # Its initial weights are replaced at once: drawing them would shift a seeded caller's random stream.
+    copy = network_for_weights(card)
     copy.load_state_dict({k: v.detach().cpu() for k, v in state.items()})
     return copy.eval()
 
