@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..files.io import read_centres, table_kind as kind_of_columns
 from ..files.tables import TABLE_COLUMNS, Placement, normalise_table, physical_placement
-from ..files.tables import table_voxel_size
+from ..files.tables import table_voxel_placement, table_voxel_size
 from ..files.tracks import tracks_layer_data
 from .layers import extra_columns, points_data, points_layer_kwargs
 
@@ -195,15 +195,14 @@ def volume_layers_data(path: Path, table: pd.DataFrame, name: str, drawn: DrawnO
 
 
 def volume_placement(table: pd.DataFrame, ndim: int, drawn: DrawnOver = DrawnOver()) -> dict:
-    """Layer scale and units that draw a 3D table's voxel positions where an image of the voxel size its
-    ``z_um, y_um, x_um`` columns give (files.tables.table_voxel_size) is drawn, in micrometres (no units
-    where ``drawn`` says so); {} where they give none or ``drawn`` says voxels. No translate: those columns
-    are the voxel size times the positions, with no offset."""
-    voxel = table_voxel_size(table) if drawn.by_columns else None
-    if voxel is None:
+    """Layer scale, translate and units that draw a 3D table's voxel positions where an image of the voxel size
+    and origin its ``z_um, y_um, x_um`` columns give (files.tables.table_voxel_placement) is drawn, in micrometres
+    (no units where ``drawn`` says so); {} where they give none or ``drawn`` says voxels."""
+    placed = table_voxel_placement(table) if drawn.by_columns else None
+    if placed is None:
         return {}
     lead = ndim - 3
-    scale = {"scale": (1.0,) * lead + voxel}
+    scale = {"scale": (1.0,) * lead + placed[0], "translate": (0.0,) * lead + placed[1]}
     return {**scale, "units": ("pixel",) * lead + ("micrometer",) * 3} if drawn.units else scale
 
 

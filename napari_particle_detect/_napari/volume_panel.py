@@ -33,7 +33,7 @@ from ..files.axes import MICROMETRE, Axes, ConstantVolumeError, ImageLayout, fil
 from ..files.io import ChannelAxis
 from ..projects.project import project_folder_for_data
 from ..detection.volume_detection import VolumeOptions, blank_volume, load_volume_model
-from ..projects.volume_review import VolumeReview, detect_for_review
+from ..projects.volume_review import VolumeReview, check_recorded_volume_shape, detect_for_review
 from ..learning.volume_rounds import (
     VolumeSettings, ensure_volume_round, open_volume_project, read_settings, remember_settings, volume_project_folder,
 )
@@ -601,6 +601,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
                     self.put_layers_away()
                 self._clear_status()
                 try:
+                    check_recorded_volume_shape(folder, tuple(volumes.shape[1:]),
+                                                f"'{Path(path).name}'" if path is not None else f"'{layer.name}'")
                     self.review = VolumeReview(open_volume_project(target, volumes), tuple(volumes.shape[1:]))
                 except ParticleDetectError as exc:
                     self.review = None

@@ -227,7 +227,10 @@ class VolumeReviewPanel(QGroupBox):
             path, _ = QFileDialog.getSaveFileName(self, "Export 3D centres", start, "CSV (*.csv)")
             if not path:
                 return None
-        written = review.export(path)
+        layer = self.host.layer()
+        # Where napari draws the image (a crop placed at its stage position), in voxels: the micrometres follow it.
+        origin = tuple(float(t) / float(s) for t, s in zip(layer.translate[-3:], layer.scale[-3:]))
+        written = review.export(path, origin=origin)
         show_info(f"exported the centres of every volume to {written}")
         self.status.setText(f"exported to {written}")
         return written

@@ -4,6 +4,7 @@ volumes, ``synth --volume``, and ``evaluate`` on ``frame,z,y,x`` tables."""
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 from pathlib import Path
@@ -183,10 +184,11 @@ def _axes_unless_unreadable(path: Path, given: str | None) -> Axes:
 def _detect_volumes(args, inputs, found) -> int:
     import pandas as pd
 
+    from . import command_line
     from .checks import check_detect_outputs, check_output_folder
-    from ..files.file_detection import check_same_inputs, check_targets, check_unedited, output_paths
-    from ..detection.volume_detection import VOLUME_COLUMNS, VolumeOptions, detect_volume_file
-    from ..detection.sizing import with_advice
+    from ..files.distributed import FilesSummary, _model_weights, check_run_record_place, how_far, write_run_record
+    from ..files.file_detection import FileResult, check_same_inputs, check_targets, check_unedited, output_paths
+    from ..detection.volume_detection import VOLUME_COLUMNS, VolumeOptions
 
     if args.overlay is not None:
         raise ParticleDetectError(f"{args.overlay}: --overlay is for 2D images, not volumes")
@@ -222,38 +224,75 @@ def _detect_volumes(args, inputs, found) -> int:
     if folder:
         check_output_folder(output)
         check_targets(targets)
+        check_run_record_place(output, targets)
     else:
         check_detect_outputs(output, None, inputs, args.model)
     tables, records = [], []
+    summary = FilesSummary()
+    # As a 2D folder run's record (files.distributed): what was done, failed and left, so a rerun can tell.
+    record_run = functools.partial(write_run_record, output, summary, dict(zip(inputs, targets)),
+                                   _volume_options_record(options, args.axes), _model_weights(args.model),
+                                   command_line()) if folder else None
     for path, axes, target in zip(inputs, found, targets):
-        table, record = detect_volume_file(path, axes, options, args.model)
-        if record["voxel_size_zyx"] and record["voxel_unit"] != MICROMETRE:
-            log.info("%s: voxel size %s in %s, not a length: it sizes z from xy, but no z_um,y_um,x_um columns are "
-                     "written; give --voxel-size Z Y X (micrometres) for them", path,
-                     " x ".join(f"{v:g}" for v in record["voxel_size_zyx"]), record["voxel_unit"] or "no unit")
-        elif record["voxel_size_zyx"] is None and axes.voxel_size is None:  # one it had but unusable is said already
-            log.info("%s: z step unknown (no z spacing in its metadata): no z_um,y_um,x_um columns; give "
-                     "--voxel-size Z Y X (micrometres) for them", path)
-        z, y, x = record["diameter_voxels_zyx"]
-        low = record["diameter_confidence"] == "low"
-        # Without a voxel size z was estimated too, and one --diameter (xy) leaves it so.
-        advice = "give --diameter" if record["voxel_size_zyx"] else "give --diameter Z Y X or --voxel-size Z Y X"
-        (log.warning if low else log.info)(
-            "%s: %d centres in %d volume(s) (axes %s from %s); diameter z %.1f, y %.1f, x %.1f voxels (%s)%s",
-            path, len(table), record["volumes"], axes.axes, axes.source, z, y, x, record["diameter_source"],
-            f"; low confidence: {with_advice(record['diameter_reason'], advice)}" if low else "")
-        columns = VOLUME_COLUMNS + [c for c in table.columns if c not in VOLUME_COLUMNS]
+        try:
+            table, record = _detect_one_volume_file(path, axes, options, args.model)
+            columns = VOLUME_COLUMNS + [c for c in table.columns if c not in VOLUME_COLUMNS]
+            if target is not None:
+                _write_volume_table(target, table[columns], [record])
+        except BaseException as exc:
+            if record_run is not None:
+                # The run stops at a failed file, as it always has: the files after it are left.
+                failed = isinstance(exc, (ParticleDetectError, OSError))
+                if failed:
+                    summary.failed[path] = str(exc)
+                summary.left.extend(inputs[len(summary.done) + int(failed):])
+                summary.stopped = how_far(summary) if failed else ""
+                record_run(interrupted=not failed)
+            raise
         if target is not None:
-            _write_volume_table(target, table[columns], [record])
+            summary.done.append(FileResult(path, target, record))
         else:
             if len(inputs) > 1:
                 table["file"] = str(path)
             tables.append(table[columns + (["file"] if len(inputs) > 1 else [])])
         records.append(record)
-    if not folder:
+    if record_run is not None:
+        record_run()
+    else:
         _write_volume_table(output, pd.concat(tables, ignore_index=True), records)
     log.info("wrote %s", output)
     return 0
+
+
+def _detect_one_volume_file(path: Path, axes: Axes, options, model: str | None):
+    """One file's table and record (detection.volume_detection.detect_volume_file), and what it logs."""
+    from ..detection.sizing import with_advice
+    from ..detection.volume_detection import detect_volume_file
+
+    table, record = detect_volume_file(path, axes, options, model)
+    if record["voxel_size_zyx"] and record["voxel_unit"] != MICROMETRE:
+        log.info("%s: voxel size %s in %s, not a length: it sizes z from xy, but no z_um,y_um,x_um columns are "
+                 "written; give --voxel-size Z Y X (micrometres) for them", path,
+                 " x ".join(f"{v:g}" for v in record["voxel_size_zyx"]), record["voxel_unit"] or "no unit")
+    elif record["voxel_size_zyx"] is None and axes.voxel_size is None:  # one it had but unusable is said already
+        log.info("%s: z step unknown (no z spacing in its metadata): no z_um,y_um,x_um columns; give "
+                 "--voxel-size Z Y X (micrometres) for them", path)
+    z, y, x = record["diameter_voxels_zyx"]
+    low = record["diameter_confidence"] == "low"
+    # Without a voxel size z was estimated too, and one --diameter (xy) leaves it so.
+    advice = "give --diameter" if record["voxel_size_zyx"] else "give --diameter Z Y X or --voxel-size Z Y X"
+    (log.warning if low else log.info)(
+        "%s: %d centres in %d volume(s) (axes %s from %s); diameter z %.1f, y %.1f, x %.1f voxels (%s)%s",
+        path, len(table), record["volumes"], axes.axes, axes.source, z, y, x, record["diameter_source"],
+        f"; low confidence: {with_advice(record['diameter_reason'], advice)}" if low else "")
+    return table, record
+
+
+def _volume_options_record(options, axes: str | None) -> dict:
+    """The options that change a volume run's centres, as a folder run's record keeps them (device and threads
+    do not)."""
+    return {"threshold": options.threshold, "diameter": options.diameter, "voxel_size": options.voxel_size,
+            "runtime": options.runtime, **({"axes": axes} if axes is not None else {})}
 
 
 def _write_volume_table(output: Path, table, records: list[dict]) -> None:

@@ -257,12 +257,13 @@ def check_run_record_place(folder: Path, targets: list[Path]) -> None:
                                   "writes one there); move it or choose another output folder")
 
 
-def write_run_record(folder: Path, summary: FilesSummary, outputs: dict[Path, Path], options: DetectOptions,
+def write_run_record(folder: Path, summary: FilesSummary, outputs: dict[Path, Path], options: DetectOptions | dict,
                      model: str | None, command: str | None, interrupted: bool = False) -> Path | None:
     """The record of this run at ``folder``/particle-detect-run.json, written atomically (see
-    :func:`detect_files`); ``outputs``: each present input's output; ``interrupted``: the run was cut short (Ctrl-C)
-    when ``summary`` was as it is. None where it cannot be written: a warning says why, unless the run stopped on a
-    full disk, which ``summary.stopped`` already says."""
+    :func:`detect_files`); ``outputs``: each present input's output; ``options``: 2D DetectOptions, or the options
+    that change the centres as a dict (a volume run's, cli/volumes.py); ``interrupted``: the run was cut short
+    (Ctrl-C) when ``summary`` was as it is. None where it cannot be written: a warning says why, unless the run
+    stopped on a full disk, which ``summary.stopped`` already says."""
     def entry(path: Path, **more) -> dict:
         # Where there is one: a failed file's earlier output, marked failed, or none.
         there = path in outputs and outputs[path].exists()
@@ -271,7 +272,7 @@ def write_run_record(folder: Path, summary: FilesSummary, outputs: dict[Path, Pa
 
     record = {"record": RUN_RECORD_KIND, "command": command,
               "finished": datetime.now().astimezone().isoformat(timespec="seconds"),
-              "options": options.affecting_results(), "model": model,
+              "options": options if isinstance(options, dict) else options.affecting_results(), "model": model,
               "done": [entry(result.path) for result in summary.done],
               "skipped": [entry(path) for path in summary.skipped],
               "failed": [entry(path, reason=reason) for path, reason in summary.failed.items()],

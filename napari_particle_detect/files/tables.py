@@ -222,21 +222,34 @@ def same_voxel_size(a: Sequence[float], b: Sequence[float], proportions: bool = 
 
 
 def table_voxel_size(table: pd.DataFrame) -> tuple[float, float, float] | None:
-    """A volume table's voxel size from its ``z_um, y_um, x_um`` columns (as detect and the dock's
-    export write them beside ``z, y, x``), each to the digits its rows agree on (:func:`_agreed_digits`); None
+    """A volume table's voxel size from its ``z_um, y_um, x_um`` columns (:func:`table_voxel_placement`); None
     when it has none or they do not tell."""
+    placement = table_voxel_placement(table)
+    return placement[0] if placement is not None else None
+
+
+def table_voxel_placement(table: pd.DataFrame) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    """A volume table's voxel size and origin (z, y, x; micrometres) from its ``z_um, y_um, x_um`` columns =
+    ``z, y, x`` x size + origin, as detect (origin 0) and the dock's export (where napari draws the image: a crop at
+    its stage position) write them; each size to the digits its rows agree on (:func:`_agreed_digits`), each origin
+    to the columns' 4 decimals. None when it has none or they do not tell."""
     columns = ["z", "y", "x"]
     if not all(c in table.columns and f"{c}_um" in table.columns for c in columns):
         return None
-    sizes = []
+    sizes, origins = [], []
     for c in columns:
         voxels, microns = (pd.to_numeric(table[k], errors="coerce").to_numpy(float) for k in (c, f"{c}_um"))
-        usable = np.isfinite(voxels) & np.isfinite(microns) & (np.abs(voxels) > 0.5)
-        size = _agreed_digits(microns[usable] / voxels[usable]) if usable.any() else np.nan
+        finite = np.isfinite(voxels) & np.isfinite(microns)
+        fit = _linear_fit(pd.Series(voxels[finite]), pd.Series(microns[finite]))
+        # An offset within the columns' rounding is none: detect's tables read as they always did.
+        origin = fit[1] if fit is not None and abs(fit[1]) > 1e-3 * (fit[0] + 1.0) else 0.0
+        usable = finite & (np.abs(voxels) > 0.5)
+        size = _agreed_digits((microns[usable] - origin) / voxels[usable]) if usable.any() else np.nan
         if not (np.isfinite(size) and size > 0):
             return None
         sizes.append(size)
-    return tuple(sizes)
+        origins.append(round(float(np.median(microns[finite] - size * voxels[finite])), 4) if origin else 0.0)
+    return tuple(sizes), tuple(origins)
 
 
 # The most _agreed_digits moves a value, as a share of it: the 3-decimal rounding of positions of a few

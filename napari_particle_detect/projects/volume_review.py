@@ -18,11 +18,11 @@ from scipy.spatial import cKDTree
 from ..errors import ParticleDetectError
 from ..files.io import atomic_write_text
 from .project import Project, Region
-from .project_state import make_region
+from .project_state import ProjectState, image_mismatch, make_region
 from ..files.tables import normalise_table, same_centres
 from ..detection.choices import applied_threshold
 from ..detection.volume_detection import VolumeOptions, VolumeSizing, detect_volume, volume_table
-from ..learning.volume_rounds import VolumeProposal, rank_volume_areas, read_settings
+from ..learning.volume_rounds import SETTINGS_FILE, VolumeProposal, rank_volume_areas, read_settings
 from .review import HESITATION_WIDTH
 
 EXPORT_COLUMNS = ["frame", "z", "y", "x", "score"]
@@ -30,6 +30,22 @@ EXPORT_COLUMNS = ["frame", "z", "y", "x", "score"]
 # weighs them as the 2D dock weighs its hidden points (a particle the model nearly found).
 HIDDEN_FILE = "volume_hidden_candidates.csv"
 HIDDEN_COLUMNS = ["frame", "z", "y", "x", "score"]
+
+
+def check_recorded_volume_shape(folder: Path, shape: tuple[int, int, int], name: str = "this image") -> None:
+    """Refuse, in one line, a volume of another shape (z, y, x voxels) than the one ``folder``'s project last
+    detected in (its volume.json's volume_shape). Checked before the project is opened: a project made before
+    projects recorded their volume's depth and fingerprint knows (height, width) only, took a volume of another
+    depth unsaid (its accepted boxes then lay at other slices) and recorded that volume's fingerprint, refusing its
+    own image from then on."""
+    # Only the folder is read: no Project.open, which would record the fingerprint of the volume refused here.
+    settings = read_settings(Project(folder, ProjectState())) if (folder / SETTINGS_FILE).is_file() else None
+    if settings is None or settings.volume_shape is None:
+        return
+    mismatch = image_mismatch(ProjectState(frame_shape=settings.volume_shape), None, shape, None, name)
+    if mismatch is not None:
+        raise ParticleDetectError(f"{folder}: {mismatch} (its volume.json); open it with that image, or move the "
+                                  "project folder aside (a new one starts) or choose another for this image")
 
 
 def detect_for_review(volume: np.ndarray, model, options: VolumeOptions, frame: int, name: str = "volume",
@@ -218,17 +234,22 @@ class VolumeReview:
                 return proposal
         return None
 
-    def export(self, path: str | Path, tables: pd.DataFrame | None = None) -> Path:
+    def export(self, path: str | Path, tables: pd.DataFrame | None = None,
+               origin: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> Path:
         """Every saved volume's centres to one CSV: frame,z,y,x,score (voxels), z_um,y_um,x_um beside them
-        when the voxel size is known in micrometres, then source; ``trackpy.link(df, r, pos_columns=["z","y","x"])`` reads it."""
+        when the voxel size is known in micrometres, then source; ``trackpy.link(df, r, pos_columns=["z","y","x"])`` reads it.
+        ``origin``: where the image's voxel (0, 0, 0) lies, in voxels (see :func:`export_volume_table`)."""
         table = self.project.load_all() if tables is None else tables
         settings = read_settings(self.project)
-        return export_volume_table(table, path, settings.voxel_um if settings else None)
+        return export_volume_table(table, path, settings.voxel_um if settings else None, origin)
 
 
-def export_volume_table(table: pd.DataFrame, path: str | Path, voxel_size: tuple[float, float, float] | None) -> Path:
+def export_volume_table(table: pd.DataFrame, path: str | Path, voxel_size: tuple[float, float, float] | None,
+                        origin: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> Path:
     """Write ``table`` (frame,z,y,x[,score,source]) as the volume CSV, atomically; ``voxel_size`` in
-    micrometres adds z_um,y_um,x_um."""
+    micrometres adds z_um,y_um,x_um = (position + ``origin``) x voxel size. ``origin``: where the image's voxel
+    (0, 0, 0) lies, in voxels (a napari layer's translate over its scale: a crop placed at its stage position),
+    so the micrometres are where napari draws the centres, as the 2D export's are (files.tables.with_physical)."""
     path = Path(path)
     if path.suffix.lower() != ".csv":
         raise ParticleDetectError(f"{path}: the export must end in .csv")
@@ -238,8 +259,8 @@ def export_volume_table(table: pd.DataFrame, path: str | Path, voxel_size: tuple
     out = out.sort_values(["frame", "z", "y", "x"], kind="stable").reset_index(drop=True)
     columns = list(EXPORT_COLUMNS)
     if voxel_size is not None:
-        for axis, size in zip("zyx", voxel_size):
-            out[f"{axis}_um"] = out[axis] * float(size)
+        for axis, size, start in zip("zyx", voxel_size, origin):
+            out[f"{axis}_um"] = (out[axis] + float(start)) * float(size)
         columns += ["z_um", "y_um", "x_um"]
     return atomic_write_text(path, out[columns + ["source"]].to_csv(index=False, float_format="%.4f"))
 

@@ -1,0 +1,108 @@
+"""Volume paths left by the audits: the dock's export places its micrometres where napari draws a volume set
+at a translate (a crop at its stage position), a folder run of volumes writes the run record 2D folder runs
+write, and an old volume project refuses a volume of another depth before it records that volume as its own."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import tifffile
+
+from helpers import notification_count, notifications_since
+from napari_particle_detect.cli.main import main
+from napari_particle_detect.files.distributed import RUN_RECORD
+from napari_particle_detect.learning.volume_rounds import VolumeSettings, open_volume_project, remember_settings
+from napari_particle_detect._napari.volume_panel import VolumeDetectWidget
+from napari_particle_detect.synthetic.volumes import VolumeConfig, synthesize_volume
+
+SMALL = VolumeConfig(shape=(8, 32, 32), volume_fraction=0.3, diameter=10.0, z_step=2.0)
+
+
+def test_the_volume_export_puts_micrometres_where_napari_draws_a_translated_volume(make_napari_viewer, project_home,
+                                                                                    tmp_path):
+    viewer = make_napari_viewer()
+    rng = np.random.default_rng(0)
+    viewer.add_image(rng.random((6, 20, 20)).astype(np.float32), name="crop", scale=(0.4, 0.2, 0.2),
+                     translate=(10.0, 50.0, 30.0), units="um")
+    dock = VolumeDetectWidget(viewer)
+    project = dock.review.project
+    remember_settings(project, VolumeSettings((5.0, 10.0, 10.0), (0.4, 0.2, 0.2), (6, 20, 20)))
+    dock.review.save_edits(0, pd.DataFrame({"frame": 0, "z": [1.0, 4.0], "y": [3.0, 15.0], "x": [5.0, 12.0],
+                                            "source": "added"}))
+    dock.reload_points()
+    points = viewer.layers["crop 3D centres"]
+    drawn = np.array(sorted(tuple(points.data_to_world(p)) for p in points.data))
+
+    exported = pd.read_csv(dock.review_panel.export(tmp_path / "crop.csv"))
+
+    # They were 0.4, 0.6, 1.0 µm: the crop as if at the origin, not where it is drawn.
+    np.testing.assert_allclose(exported[["z_um", "y_um", "x_um"]].to_numpy(), drawn, atol=1e-3)
+    np.testing.assert_allclose(drawn[0], (10.4, 50.6, 31.0))
+
+
+def test_a_folder_run_of_volumes_writes_the_run_record(tmp_path, capsys, project_home):
+    tifffile.imwrite(tmp_path / "a.tif", synthesize_volume(SMALL, seed=1).image, imagej=True,
+                     metadata={"axes": "ZYX"})
+    broken = np.random.default_rng(2).random((8, 32, 32)).astype(np.float32)
+    broken[2, 3, 4] = np.nan
+    tifffile.imwrite(tmp_path / "b.tif", broken, imagej=True, metadata={"axes": "ZYX"})
+    tifffile.imwrite(tmp_path / "c.tif", synthesize_volume(SMALL, seed=3).image, imagej=True,
+                     metadata={"axes": "ZYX"})
+    out = tmp_path / "out"
+
+    code = main(["-q", "detect", *(str(tmp_path / f"{n}.tif") for n in "abc"), "-o", f"{out}/", "--device", "cpu",
+                 "--diameter", "10", "--threshold", "0.5"])
+
+    assert code != 0 and "b.tif: volume contains NaN or infinite voxels" in capsys.readouterr().err
+    record = json.loads((out / RUN_RECORD).read_text())  # none was written
+    assert [(e["file"], e.get("output")) for e in record["done"]] == [(str(tmp_path / "a.tif"), "a.csv")]
+    assert [e["file"] for e in record["failed"]] == [str(tmp_path / "b.tif")]
+    assert "NaN" in record["failed"][0]["reason"]
+    assert [e["file"] for e in record["left"]] == [str(tmp_path / "c.tif")]
+    assert record["options"]["threshold"] == 0.5 and record["options"]["diameter"] == [10.0]
+    assert record["stopped"] == "stopped with 1 of 3 files done, 1 failed, 1 left" and not record["interrupted"]
+
+
+def test_an_old_volume_project_refuses_a_volume_of_another_depth(make_napari_viewer, project_home, tmp_path):
+    path = tmp_path / "vol.tif"
+    rng = np.random.default_rng(0)
+    first = rng.random((12, 24, 24)).astype(np.float32)
+    project = open_volume_project(path, first)
+    remember_settings(project, VolumeSettings((5.0, 10.0, 10.0), None, (12, 24, 24)))
+    state_path = project.folder / "state.json"
+    # As projects were saved before they recorded their volume's depth and fingerprint.
+    state = json.loads(state_path.read_text()) | {"frame_shape": [24, 24], "fingerprint": None}
+    state_path.write_text(json.dumps(state))
+    tifffile.imwrite(path, rng.random((16, 24, 24)).astype(np.float32), imagej=True, metadata={"axes": "ZYX"})
+    viewer = make_napari_viewer()
+    viewer.open(str(path), plugin="napari")
+    start = notification_count()
+
+    dock = VolumeDetectWidget(viewer)
+
+    assert dock.review is None  # it opened, and its boxes would lie on other slices
+    assert f"{project.folder}: 'vol.tif' has 16 z-slices per volume, this project was made for 12" in "\n".join(
+        notifications_since(start))
+    assert json.loads(state_path.read_text())["fingerprint"] is None  # not the other volume's
+
+
+def test_reader_puts_a_translated_export_back_where_it_was_drawn(make_napari_viewer, project_home, tmp_path):
+    from napari_particle_detect._napari.reader import read_centre_files
+    from napari_particle_detect.files.tables import table_voxel_size
+    viewer = make_napari_viewer()
+    rng = np.random.default_rng(0)
+    viewer.add_image(rng.random((6, 20, 20)).astype(np.float32), name="crop", scale=(0.4, 0.2, 0.2),
+                     translate=(10.0, 50.0, 30.0), units="um")
+    dock = VolumeDetectWidget(viewer)
+    remember_settings(dock.review.project, VolumeSettings((5.0, 10.0, 10.0), (0.4, 0.2, 0.2), (6, 20, 20)))
+    dock.review.save_edits(0, pd.DataFrame({"frame": 0, "z": [1.0, 4.0], "y": [3.0, 15.0], "x": [5.0, 12.0],
+                                            "source": "added"}))
+    dock.reload_points()
+    drawn = np.array(sorted(tuple(viewer.layers["crop 3D centres"].data_to_world(p))
+                            for p in viewer.layers["crop 3D centres"].data))
+    path = dock.review_panel.export(tmp_path / "crop_3d_centres.csv")
+    assert table_voxel_size(pd.read_csv(path)) == (0.4, 0.2, 0.2)
+    [(data, kwargs, _)] = read_centre_files(str(path))[:1]
+    viewer.add_points(data, **kwargs)
+    read = viewer.layers[-1]
+    np.testing.assert_allclose(np.array(sorted(tuple(read.data_to_world(p)) for p in read.data)), drawn, atol=1e-3)
