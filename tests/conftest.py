@@ -1,5 +1,7 @@
-"""Fixtures shared by the napari plugin tests (the one autouse fixture does nothing without a Qt application:
-engine tests are unaffected)."""
+"""Fixtures shared by the tests: a light model, a temporary home for projects, and two autouse ones (the key
+release does nothing without a Qt application; the garbage collector's freeze serves every test)."""
+
+import gc
 
 import pytest
 
@@ -7,9 +9,22 @@ from napari_particle_detect.learning.training import TrainConfig, train  # first
 
 import torch  # noqa: E402, I001
 
+gc.freeze()  # the imports above are most of a worker's objects; see garbage_collected_over_this_tests_objects_only
+
 # Briefly trained: poor detections, but scores spread enough (about 0.3-0.5) for threshold tests.
 LIGHT = TrainConfig(epochs=1, steps_per_epoch=25, batch_size=4, crop=48, validation_images=1, validation_size=48,
                     threads=1, device="cpu", learning_rate=3e-3)
+
+
+@pytest.fixture(autouse=True)
+def garbage_collected_over_this_tests_objects_only():
+    """Everything alive when a test starts (torch, napari, Qt, models cached by earlier tests) is set aside from
+    the garbage collector: napari collects in full at every layer removal and viewer close, and over the
+    hundreds of thousands of objects those imports leave, that took about a quarter of a GUI test's time.
+    The earlier tests' garbage is collected first, so nothing of it is kept."""
+    gc.collect()
+    gc.freeze()
+    yield
 
 
 @pytest.fixture(scope="session")
