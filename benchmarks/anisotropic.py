@@ -257,7 +257,8 @@ def main() -> None:
                         help="a second rods model scored side by side on the same images (e.g. the one shipped before)")
     parser.add_argument("--images", type=int, default=4)
     parser.add_argument("--tune", type=int, default=2)
-    parser.add_argument("--only", choices=("rods", "ellipsoids", "chains", "all"), default="all")
+    parser.add_argument("--only", choices=("rods", "ellipsoids", "chains", "timing", "all"), default="all",
+                        help="timing: the detection time per frame of each kind alone")
     C.add_common_args(parser)
     args = parser.parse_args()
     if args.quick:
@@ -306,7 +307,7 @@ def main() -> None:
                 (f"chains {r['look']}: bond F1 >= 0.97", r["bond F1 ours"] >= 0.97, f"{r['bond F1 ours']:.3f}"),
                 (f"chains {r['look']}: >= 90 % chains exact", r["exact ours"] >= 0.9, f"{100 * r['exact ours']:.1f} %"),
             ]
-    if args.only == "all":
+    if args.only in ("timing", "all"):
         image = synthesize_rods(benchmark_rod_config("fluorescent", 0.3), seed=SEED_BASE - 1).image
         # Each kind as a user runs it: the sizes given where a kind takes one (spheres' diameter, chains' beads),
         # and estimated, which spheres and chains do once per image or stack (rods have no size to give).
