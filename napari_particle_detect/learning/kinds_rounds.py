@@ -49,7 +49,7 @@ from .kinds_training import THRESHOLDS, KindTrainConfig, batch, loss_of, network
 from ..models import DetectorModel, load_model, save_model
 from ..detection.preprocessing import as_frames
 from ..detection.runtimes import inherit_bfloat16_gate
-from ..projects.project import Project, RoundInfo
+from ..projects.project import Project, RoundInfo, WaitCancelled, waiting_cancellably
 from .pseudo_labels import choose_frames
 from .rounds import RoundOutcome, TrainedOn, commit_unless_cancelled, project_examples, round_image, round_info
 from .training import Example, TrainConfig, TrainingCancelled, _augment, lineage_with, mask_at
@@ -375,7 +375,18 @@ def train_kind_round(project: Project, stack, config: KindTrainConfig | None = N
                      progress: Callable[[dict], None] | None = None,
                      cancel: Callable[[], bool] | None = None) -> RoundInfo:
     """Run and commit a round (in use only when it beat its parent on the held-out tiles); the
-    dock's worker job. Cancelled, even after training, it leaves the project as it was."""
+    dock's worker job. Cancelled, even after training, it leaves the project as it was. While another
+    window or program holds the project, it says it waits, and Cancel ends the wait at once (not after
+    the lock's timeout)."""
     stop = cancel or (lambda: False)
-    outcome = run_kind_round(project, stack, config, device, progress, stop)
-    return commit_unless_cancelled(project, outcome, stop)
+    report = progress or (lambda event: None)
+    try:
+        with waiting_cancellably(stop, lambda: report({"phase": "waiting"})):
+            outcome = run_kind_round(project, stack, config, device, progress, stop)
+            try:
+                return commit_unless_cancelled(project, outcome, stop)
+            except WaitCancelled:  # cancelled while the commit waited: the finished round goes too
+                project.discard_workspace(outcome.workspace)
+                raise
+    except WaitCancelled:
+        raise TrainingCancelled("fine-tuning cancelled") from None

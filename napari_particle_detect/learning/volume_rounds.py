@@ -22,10 +22,12 @@ import pandas as pd
 from . import rounds
 from ..errors import ParticleDetectError
 from ..files.axes import MICROMETRE
-from ..projects.project import PROJECT_SUFFIX, Project, Region, RoundInfo, project_folder_for_image
+from ..projects.project import (
+    PROJECT_SUFFIX, Project, Region, RoundInfo, WaitCancelled, project_folder_for_image, waiting_cancellably,
+)
 from ..projects.project_state import FieldChecker
 from ..projects.review import hesitation
-from .training import Example
+from .training import Example, TrainingCancelled
 from .volume_finetune import VOLUME_FINE_TUNE, VolumeRoundConfig, fine_tune_volumes, volume_example
 from ..detection.volume_resampling import normalise_volume, resample_volume, to_working, working_factors
 
@@ -222,11 +224,21 @@ def train_volume_round(project: Project, volumes, config: VolumeRoundConfig = VO
                        progress: Callable[[dict], None] | None = None, cancel: Callable[[], bool] | None = None,
                        ended: threading.Event | None = None) -> RoundInfo:
     """The dock's job: a round trained and recorded (in use only when it beat its parent); cancelled,
-    the project is as it was. ``ended`` is set when it stops, whichever way."""
+    the project is as it was. ``ended`` is set when it stops, whichever way. While another window or
+    program holds the project, it says it waits, and Cancel ends the wait at once (not after the lock's
+    timeout)."""
     stop = cancel or (lambda: False)
+    report = progress or (lambda event: None)
     try:
-        outcome = run_volume_round(project, volumes, config, device, progress, stop)
-        return rounds.commit_unless_cancelled(project, outcome, stop)
+        with waiting_cancellably(stop, lambda: report({"phase": "waiting"})):
+            outcome = run_volume_round(project, volumes, config, device, progress, stop)
+            try:
+                return rounds.commit_unless_cancelled(project, outcome, stop)
+            except WaitCancelled:  # cancelled while the commit waited: the finished round goes too
+                project.discard_workspace(outcome.workspace)
+                raise
+    except WaitCancelled:
+        raise TrainingCancelled("fine-tuning cancelled") from None
     finally:
         if ended is not None:
             ended.set()
