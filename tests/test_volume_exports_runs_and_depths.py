@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 import tifffile
 
 from helpers import notification_count, notifications_since
@@ -106,3 +107,25 @@ def test_reader_puts_a_translated_export_back_where_it_was_drawn(make_napari_vie
     viewer.add_points(data, **kwargs)
     read = viewer.layers[-1]
     np.testing.assert_allclose(np.array(sorted(tuple(read.data_to_world(p)) for p in read.data)), drawn, atol=1e-3)
+
+
+@pytest.mark.parametrize("rows", [[(3, 5, 7)], [(3, 5, 7), (3, 15, 27)]], ids=["one centre", "one slice"])
+def test_a_translated_export_of_one_centre_or_one_slice_reads_back_its_voxel_size_and_origin(tmp_path, rows):
+    from napari_particle_detect.files.tables import table_voxel_placement
+    from napari_particle_detect.projects.volume_review import export_volume_table
+
+    table = pd.DataFrame([(0, *r) for r in rows], columns=["frame", "z", "y", "x"]).assign(source="added")
+    path = export_volume_table(table, tmp_path / "crop.csv", (2.0, 0.5, 0.5), origin=(10.0, 100.0, 200.0))
+    # Before, a z size of 6 (one slice) or of 8.7 (one centre): an origin cannot be told from a size on one position.
+    assert table_voxel_placement(pd.read_csv(path)) == ((2.0, 0.5, 0.5), (20.0, 50.0, 100.0))
+
+
+def test_a_translated_table_that_cannot_tell_its_origin_gives_no_voxel_size(tmp_path):
+    from napari_particle_detect.files.tables import table_voxel_placement
+
+    # z on one slice, y and x at an origin: without the export's origin columns, z's size cannot be told.
+    table = pd.DataFrame({"z": [3.0, 3.0], "y": [5.0, 15.0], "x": [7.0, 27.0]})
+    table = table.assign(z_um=(table.z + 10) * 2.0, y_um=(table.y + 100) * 0.5, x_um=(table.x + 200) * 0.5)
+    assert table_voxel_placement(table) is None
+    at_origin = table.assign(z_um=table.z * 2.0, y_um=table.y * 0.5, x_um=table.x * 0.5)  # detect's: origin 0
+    assert table_voxel_placement(at_origin) == ((2.0, 0.5, 0.5), (0.0, 0.0, 0.0))

@@ -221,6 +221,11 @@ def same_voxel_size(a: Sequence[float], b: Sequence[float], proportions: bool = 
     return bool(np.allclose(a, b, rtol=VOXEL_SIZE_TOLERANCE, atol=0))
 
 
+# Where the volume export's image lies (its voxel (0, 0, 0), in micrometres), written beside z_um,y_um,x_um
+# when it is not at the origin: see table_voxel_placement.
+ORIGIN_COLUMNS = ("z_origin_um", "y_origin_um", "x_origin_um")
+
+
 def table_voxel_size(table: pd.DataFrame) -> tuple[float, float, float] | None:
     """A volume table's voxel size from its ``z_um, y_um, x_um`` columns (:func:`table_voxel_placement`); None
     when it has none or they do not tell."""
@@ -232,23 +237,39 @@ def table_voxel_placement(table: pd.DataFrame) -> tuple[tuple[float, ...], tuple
     """A volume table's voxel size and origin (z, y, x; micrometres) from its ``z_um, y_um, x_um`` columns =
     ``z, y, x`` x size + origin, as detect (origin 0) and the dock's export (where napari draws the image: a crop at
     its stage position) write them; each size to the digits its rows agree on (:func:`_agreed_digits`), each origin
-    to the columns' 4 decimals. None when it has none or they do not tell."""
+    to the columns' 4 decimals. None when it has none or they do not tell. The export writes its origin
+    (ORIGIN_COLUMNS) where it is not 0, since an axis whose rows sit at one position cannot tell an origin from
+    a size (a translated export with every centre on one slice read a z size of 6 for 2 um voxels); without
+    them, such an axis's origin is taken as 0 only where no other axis shows one."""
     columns = ["z", "y", "x"]
     if not all(c in table.columns and f"{c}_um" in table.columns for c in columns):
         return None
-    sizes, origins = [], []
-    for c in columns:
+    written = all(c in table.columns for c in ORIGIN_COLUMNS)
+    axes = []
+    for c, origin_column in zip(columns, ORIGIN_COLUMNS):
         voxels, microns = (pd.to_numeric(table[k], errors="coerce").to_numpy(float) for k in (c, f"{c}_um"))
         finite = np.isfinite(voxels) & np.isfinite(microns)
-        fit = _linear_fit(pd.Series(voxels[finite]), pd.Series(microns[finite]))
-        # An offset within the columns' rounding is none: detect's tables read as they always did.
-        origin = fit[1] if fit is not None and abs(fit[1]) > 1e-3 * (fit[0] + 1.0) else 0.0
-        usable = finite & (np.abs(voxels) > 0.5)
+        voxels, microns = voxels[finite], microns[finite]
+        if written:
+            origin = float(np.median(pd.to_numeric(table[origin_column], errors="coerce")))
+            origin = origin if np.isfinite(origin) else None
+        else:
+            spread = len(voxels) and np.ptp(voxels) > 1.0
+            fit = _linear_fit(pd.Series(voxels), pd.Series(microns)) if spread else None
+            # An offset within the columns' rounding is none: detect's tables read as they always did.
+            origin = None if fit is None else (fit[1] if abs(fit[1]) > 1e-3 * (fit[0] + 1.0) else 0.0)
+        axes.append((voxels, microns, origin))
+    if any(origin is None for *_, origin in axes) and any(origin for *_, origin in axes):
+        return None
+    sizes, origins = [], []
+    for voxels, microns, origin in axes:
+        origin = origin or 0.0
+        usable = np.abs(voxels) > 0.5
         size = _agreed_digits((microns[usable] - origin) / voxels[usable]) if usable.any() else np.nan
         if not (np.isfinite(size) and size > 0):
             return None
         sizes.append(size)
-        origins.append(round(float(np.median(microns[finite] - size * voxels[finite])), 4) if origin else 0.0)
+        origins.append(round(float(np.median(microns - size * voxels)), 4) if origin else 0.0)
     return tuple(sizes), tuple(origins)
 
 

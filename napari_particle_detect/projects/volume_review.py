@@ -19,7 +19,7 @@ from ..errors import ParticleDetectError
 from ..files.io import atomic_write_text
 from .project import Project, Region
 from .project_state import ProjectState, image_mismatch, make_region
-from ..files.tables import normalise_table, same_centres
+from ..files.tables import ORIGIN_COLUMNS, normalise_table, same_centres
 from ..detection.choices import applied_threshold
 from ..detection.volume_detection import VolumeOptions, VolumeSizing, detect_volume, volume_table
 from ..learning.volume_rounds import SETTINGS_FILE, VolumeProposal, rank_volume_areas, read_settings
@@ -262,6 +262,10 @@ def export_volume_table(table: pd.DataFrame, path: str | Path, voxel_size: tuple
         for axis, size, start in zip("zyx", voxel_size, origin):
             out[f"{axis}_um"] = (out[axis] + float(start)) * float(size)
         columns += ["z_um", "y_um", "x_um"]
+        if any(origin):  # said, as no table of one particle (or one slice) could tell it from the voxel size
+            for name, size, start in zip(ORIGIN_COLUMNS, voxel_size, origin):
+                out[name] = float(start) * float(size)
+            columns += list(ORIGIN_COLUMNS)
     return atomic_write_text(path, out[columns + ["source"]].to_csv(index=False, float_format="%.4f"))
 
 
