@@ -47,6 +47,17 @@ def test_a_masked_array_with_masked_pixels_is_refused():
             detect(given)
 
 
+def test_a_masked_volume_is_refused_as_a_masked_image_is():
+    from napari_particle_detect.detection.volume_detection import detect_volume, detect_volumes
+
+    volume = np.ma.masked_array(np.random.default_rng(0).random((8, 32, 32)).astype(np.float32), mask=False)
+    volume[:, :10, :10] = np.ma.masked
+    # Its 800 masked voxels were detected as if valid (3 centres, no word).
+    for call in (lambda: detect_volume(volume, name="vol"), lambda: detect_volumes(volume[None], name="vol")):
+        with pytest.raises(ParticleDetectError, match=r"^vol: a masked array with 800 masked pixel\(s\)"):
+            call()
+
+
 @pytest.mark.parametrize("shape", [(1, 128), (3, 1, 128)])
 def test_a_too_small_image_is_refused_by_the_shape_given(shape):
     # (1, 128) was refused as "got shape (128,)": detect squeezed its own (1, 1, 128) of it again.

@@ -83,4 +83,4 @@ def test_evaluate_border_scores_synths_rods_by_their_centre(tmp_path, capsys):
     assert "not a chains table" in line
     line = refused(capsys, "evaluate", predicted, tmp_path / "st" / "stack.csv", "--kind", "rods", "--border",
                    BORDER, "--shape", 16, 64, 64)
-    assert line.endswith(f"{predicted} is a frame,y,x table; give its images' H W")
+    assert line.endswith(f"{predicted} is a rods table; give its images' H W")

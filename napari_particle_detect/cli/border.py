@@ -61,7 +61,9 @@ def border_sizes(args: argparse.Namespace, predicted: pd.DataFrame, truth: pd.Da
     if not args.border or "z" in predicted.columns or "z" in truth.columns:
         return None, ""
     recorded = Recorded(args)
-    sizes, source = _given_or_recorded(args, recorded, 2, "is a frame,y,x table; give its images' H W")
+    kind = getattr(args, "kind", "spheres")
+    table = "frame,y,x" if kind == "spheres" else kind
+    sizes, source = _given_or_recorded(args, recorded, 2, f"is a {table} table; give its images' H W")
     # As pair_files pairs them: file by file where both tables name files (or, refused there, several without
     # the truth naming any); else the one image of the predictions.
     if not isinstance(sizes, dict) or (args.file is None and "file" in predicted.columns

@@ -26,6 +26,7 @@ from ..files.tables import VoxelSize, same_voxel_size
 from ..errors import ParticleDetectError
 from ..kinds.heatmap3d import decode3d
 from .volume_resampling import from_working, normalise_volume, resample_volume, working_factors
+from .preprocessing import refuse_masked
 from .choices import DEVICE_CHOICES, RUNTIME_CHOICES, applied_threshold, check_count, check_progress, check_threshold
 from .threads import keeps_torch_threads
 
@@ -152,6 +153,7 @@ def check_volume_shape(volume: object, name: str = "volume", series: bool = Fals
     Anything else is a ParticleDetectError saying what to give instead. A series that looks like one volume
     of a few channels (z, c, y, x) is detected as asked, with a warning saying how to pick a channel
     (``pick_channel``)."""
+    refuse_masked(volume, name)  # its mask would be dropped unsaid, as of 2D images (preprocessing.as_frames)
     shape = tuple(getattr(volume, "shape", np.shape(volume)))
     dims = (3, 4) if series else (3,)
     text = "x".join(map(str, shape)) or "a scalar"

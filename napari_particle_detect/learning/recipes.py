@@ -528,7 +528,7 @@ def write_final_model(recipe: Recipe, records: Sequence[dict] | None = None) -> 
     ancestry = trainings[0].get("lineage")
     lineage = list(ancestry) if isinstance(ancestry, list) else []
     score = "validation_f1" if recipe.kind == "spheres" else "validation_score"
-    for phase, record, training in zip(recipe.phases, records, trainings):
+    for phase, record, training in zip(recipe.phases, records, trainings, strict=True):
         # The note is the recipe's as it stands (it is no part of the fingerprint, and recipe_sha256 below
         # is this file's); where and how long the phase trained is read from its model's epochs.
         lineage.append({"phase": phase.name, **{k: record.get(k) for k in
