@@ -104,8 +104,8 @@ def scale_to_percentiles(frame: torch.Tensor, invert: bool = False, flattened: F
         if background is not None:
             frame = subtract_background(frame, background)
             lo, hi = percentiles(frame, PERCENTILES)
-    lo, divisor = percentile_scaling(frame, lo, hi, float)
-    if isinstance(divisor, np.float64):  # a span float32 cannot hold: in float64, on the host as MPS has none
+    lo, divisor, in_float64 = percentile_scaling(frame, lo, hi, float)
+    if in_float64:  # on the host, as MPS has no float64
         scaled = ((frame.cpu().double() - lo) / float(divisor)).to(frame)
     else:
         scaled = (frame - lo) / divisor

@@ -361,7 +361,7 @@ def normalise(frame: np.ndarray, invert: bool = False, flatten_block: int | None
     if background is not None:
         frame = subtract_background(np.array(frame, dtype=np.float32), background)  # a copy: never the caller's
         lo, hi = percentiles(frame, PERCENTILES)
-    lo, divisor = percentile_scaling(frame, lo, hi)
+    lo, divisor, _ = percentile_scaling(frame, lo, hi)
     scaled = (frame - lo) / divisor
     return (1.0 - scaled if invert else scaled).astype(np.float32)
 
@@ -376,17 +376,18 @@ def percentile_span(lo: float, hi: float) -> float:
 
 
 def percentile_scaling(values: np.ndarray | torch.Tensor, lo: float, hi: float,
-                       single: Callable[[float], float] = lambda span: span) -> tuple[float, float]:
-    """(lo, divisor) that normalising ``values`` subtracts and divides by to map its percentiles ``lo``..``hi``
-    onto 0..1: the one rule of every path (host, device, volumes). Where the percentiles meet, the values'
-    extremes instead: a frame that is mostly one value still shows its few particles. The divisor is
-    :func:`percentile_span`'s as ``single`` gives it (np.float32 where the division is in place in float32),
-    but a np.float64 below FLOAT32_TINY, which float32 cannot hold: divide in float64 then (with
-    ``single=float``, a np.float64 divisor says so)."""
+                       divisor_type: Callable[[float], float] = lambda span: span) -> tuple[float, float, bool]:
+    """(lo, divisor, in_float64) that normalising ``values`` subtracts and divides by to map its percentiles
+    ``lo``..``hi`` onto 0..1: the one rule of every path (host, device, volumes). Where the percentiles meet,
+    the values' extremes instead: a frame that is mostly one value still shows its few particles. The divisor
+    is :func:`percentile_span`'s in ``divisor_type`` (np.float32 where the division is in place in float32),
+    except below FLOAT32_TINY, which float32 cannot hold: a np.float64 then, and ``in_float64`` says to divide
+    in float64."""
     if hi <= lo:
         lo, hi = float(values.min()), float(values.max())
     span = percentile_span(lo, hi)
-    return lo, (single(span) if span >= FLOAT32_TINY else np.float64(span))
+    in_float64 = span < FLOAT32_TINY
+    return lo, (np.float64(span) if in_float64 else divisor_type(span)), in_float64
 
 
 def as_frames(image: np.ndarray, name: str = "image") -> np.ndarray:

@@ -41,7 +41,7 @@ def scale_to_percentiles_in_place(frame: np.ndarray, invert: bool = False,
         flattened.add(background)
         if background is not None:
             lo, hi = percentiles(subtract_background(frame, background), PERCENTILES)
-    lo, divisor = percentile_scaling(frame, lo, hi, np.float32)
+    lo, divisor, _ = percentile_scaling(frame, lo, hi, np.float32)
     np.subtract(frame, np.float32(lo), out=frame)
     np.divide(frame, divisor, out=frame, casting="same_kind")
     if invert:

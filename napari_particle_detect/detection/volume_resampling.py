@@ -48,5 +48,5 @@ def normalise_volume(volume: np.ndarray) -> np.ndarray:
     volume, _ = without_spikes(volume, in_place=not np.may_share_memory(volume, given) and volume.flags.writeable)
     sample = volume.ravel()[:: max(1, volume.size // 2_000_000)]  # percentiles of a big volume from a subsample
     lo, hi = np.percentile(sample, PERCENTILES)
-    lo, divisor = percentile_scaling(volume, lo, hi)  # however small: a volume of 1e-20 A detects as one of 8 bits
+    lo, divisor, _ = percentile_scaling(volume, lo, hi)  # however small: a volume of 1e-20 A detects as one of 8 bits
     return ((volume - lo) / divisor).astype(np.float32)
