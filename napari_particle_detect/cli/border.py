@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..arguments import number_in
 from ..errors import ParticleDetectError
-from .recorded import Recorded
+from .recorded import RecordsBesideTables
 
 Size = tuple[int, int]
 VolumeSize = tuple[int, int, int]
@@ -60,7 +60,7 @@ def border_sizes(args: argparse.Namespace, predicted: pd.DataFrame, truth: pd.Da
     found."""
     if not args.border or "z" in predicted.columns or "z" in truth.columns:
         return None, ""
-    recorded = Recorded(args)
+    recorded = RecordsBesideTables(args)
     kind = getattr(args, "kind", "spheres")
     table = "frame,y,x" if kind == "spheres" else kind
     sizes, source = _given_or_recorded(args, recorded, 2, f"is a {table} table; give its images' H W")
@@ -82,7 +82,7 @@ def frame_sizes(args: argparse.Namespace, sizes: Size | dict[str, Size] | None,
     return _each_frame(args, sizes, labels or [], "H W") if isinstance(sizes, dict) else sizes
 
 
-def volume_sizes(args: argparse.Namespace, labels: list[tuple[str, int]] | None, recorded: Recorded
+def volume_sizes(args: argparse.Namespace, labels: list[tuple[str, int]] | None, recorded: RecordsBesideTables
                  ) -> tuple[VolumeSize | dict[int, VolumeSize] | None, str]:
     """With ``--border`` on volumes, read once the tables are paired: the Z Y X size of every volume, or of each
     frame number (its file's: ``labels``, the (file, frame) of each number), and where it was read; (None, "")
@@ -100,7 +100,7 @@ def volume_sizes(args: argparse.Namespace, labels: list[tuple[str, int]] | None,
     return size, source
 
 
-def _given_or_recorded(args: argparse.Namespace, recorded: Recorded, dims: int, wrong_shape: str
+def _given_or_recorded(args: argparse.Namespace, recorded: RecordsBesideTables, dims: int, wrong_shape: str
                        ) -> tuple[Size | VolumeSize | dict[str, Size | VolumeSize], str]:
     """The image size (``dims`` 2: H W; 3: a volume's Z Y X) ``--shape`` gives (of another length: refused, the
     tables being what ``wrong_shape`` says), else synth's beside the truth, else each file's that detect's .json

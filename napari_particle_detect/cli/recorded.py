@@ -17,7 +17,7 @@ from ..errors import ParticleDetectError
 Value = TypeVar("Value")
 
 
-class Recorded:
+class RecordsBesideTables:
     """The records beside ``args.truth`` and ``args.predicted``, read on first use."""
 
     def __init__(self, args: argparse.Namespace):

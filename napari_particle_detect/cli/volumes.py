@@ -13,7 +13,7 @@ import numpy as np
 
 from ..files.axes import AXES_CHOICES, MICROMETRE, STACK_HINT, Axes, axes_hint, file_axes
 from ..errors import ParticleDetectError
-from .recorded import Recorded
+from .recorded import RecordsBesideTables
 
 log = logging.getLogger("particle-detect")
 
@@ -314,7 +314,7 @@ def add_evaluate_options(evaluate: argparse.ArgumentParser, positive) -> None:
 
 
 def _voxel_sizes_by_file(args: argparse.Namespace, predicted, truth, labels: list[tuple[str, int]] | None,
-                         recorded: Recorded) -> dict[str | None, tuple[float, float, float]]:
+                         recorded: RecordsBesideTables) -> dict[str | None, tuple[float, float, float]]:
     """Each file's voxel size (key None: the paired tables name no file), files of one table may differ:
     ``--voxel-size``, else the one its rows' z_um,y_um,x_um columns give (as link reads them), else the one
     detect's .json beside the predictions records, else synth.json's z_step beside the truth, else cubic
@@ -404,7 +404,7 @@ def evaluate_if_volumes(args: argparse.Namespace, predicted, truth, labels=None)
     from .border import border_note, volume_sizes
     from .kinds import print_scores
 
-    recorded = Recorded(args)  # synth.json and detect's .json, read once for the sizes and the voxel sizes
+    recorded = RecordsBesideTables(args)  # synth.json and detect's .json, read once for the sizes and the voxel sizes
     shape, shape_source = volume_sizes(args, labels, recorded)  # a wrong --shape refused before anything is said
     sizes = _voxel_sizes_by_file(args, predicted, truth, labels, recorded)
     # Each volume in its own file's proportions: files of one table may come from different microscopes.
