@@ -7,7 +7,8 @@ The public API works without Qt:
 >>> table = detect(sample.image)           # frame, y, x, score
 
 Volumes (Z, Y, X, or a T, Z, Y, X series) go to ``detect_volumes`` (the shipped 3D model); rods and chains to
-``detect(image, kind="rods")`` and are scored by ``evaluate_rods`` / ``evaluate_chains``; tables are read and
+``detect(image, kind="rods")`` and are scored by ``evaluate_rods`` / ``evaluate_chains`` (a chains table's
+per-chain lengths by ``chain_summary``, its beads filtered by ``keep_beads``); tables are read and
 written by ``read_centres`` / ``write_centres``, linked into tracks by ``link_centres``, and a model is
 fine-tuned on corrected frames by ``fine_tune``.
 """
@@ -61,6 +62,8 @@ _PUBLIC = {
     "evaluate_volumes": ".kinds.evaluation3d",
     "evaluate_rods": ".kinds.rods",
     "evaluate_chains": ".kinds.chains",
+    "chain_summary": ".kinds.chains",
+    "keep_beads": ".kinds.chains",
     "read_image": ".files.io",
     "read_centres": ".files.io",
     "write_centres": ".files.io",
@@ -87,6 +90,7 @@ __all__ = [
     "ParticleDetectError",
     "SynthConfig",
     "TrainConfig",
+    "chain_summary",
     "detect",
     "detect_volumes",
     "evaluate_chains",
@@ -94,6 +98,7 @@ __all__ = [
     "evaluate_rods",
     "evaluate_volumes",
     "fine_tune",
+    "keep_beads",
     "link_centres",
     "load_model",
     "match",

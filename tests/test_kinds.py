@@ -528,8 +528,9 @@ def test_rods_and_chains_evaluation_name_a_missing_column_and_score_files_apart(
     with pytest.raises(TypeError, match="predicted must be a pandas DataFrame"):
         rods.evaluate_rods(rod[["y", "x"]].to_numpy(), rod)
     # One file's rod is not another file's: frame 0 of a.tif and of b.tif were pooled.
-    two = pd.concat([rod.assign(file="a.tif"), rod.assign(file="b.tif", x=90.0)], ignore_index=True)
-    moved = pd.concat([rod.assign(file="a.tif", x=90.0), rod.assign(file="b.tif")], ignore_index=True)
+    shifted = rod_table([50.0], [90.0], [30.0], [40.0], [8.0]).assign(frame=0)  # tips moved with it
+    two = pd.concat([rod.assign(file="a.tif"), shifted.assign(file="b.tif")], ignore_index=True)
+    moved = pd.concat([shifted.assign(file="a.tif"), rod.assign(file="b.tif")], ignore_index=True)
     assert rods.evaluate_rods(two, moved)[0].tp == 0
     assert rods.evaluate_rods(two, two)[0].tp == 2
     pairs = pd.concat([beads.assign(file="a.tif"), beads.assign(file="b.tif", x=60.0)], ignore_index=True)

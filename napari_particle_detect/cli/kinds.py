@@ -203,9 +203,10 @@ def cmd_evaluate_kind(args: argparse.Namespace) -> int:
         raise ParticleDetectError("--tolerance: rods are matched within max(3 px, a quarter of each true rod's "
                                   "length); not with --kind rods")
     predicted, truth = read_kind_table(args.predicted, args.kind), read_kind_table(args.truth, args.kind)
-    refuse_frames_against_none(args.predicted, predicted, args.truth, truth, args.kind)
     sizes, size_source = border_sizes(args, predicted, truth)  # before pairing renames the files
     predicted, truth, labels = paired_files(args, predicted, truth)
+    # Once paired: only the frames of the files scored count (--file's, or those both tables hold).
+    refuse_frames_against_none(args.predicted, predicted, args.truth, truth, args.kind, labels)
     shape = frame_sizes(args, sizes, labels)
     if args.kind == "rods":
         scores, counts = rods.evaluate_rods(predicted, truth, args.border, shape)
@@ -225,18 +226,32 @@ def cmd_evaluate_kind(args: argparse.Namespace) -> int:
 
 
 def refuse_frames_against_none(predicted_path: Path, predicted: pd.DataFrame, truth_path: Path, truth: pd.DataFrame,
-                               kind: str) -> None:
+                               kind: str, labels: list[tuple[str, int]] | None = None) -> None:
     """One ParticleDetectError where one table has no frame column (read as frame 0) and the other holds
-    several frames of one image: the other frames' objects would be scored as false or missed, silently."""
+    several frames of one image: the other frames' objects would be scored as false or missed, silently.
+
+    The tables as paired (cli.file_pairs.paired_files), so only the frames of the files scored count: with
+    ``labels`` (the (file, frame) of each frame number, tables paired file by file) each file's own."""
     for path, other_path, other in ((truth_path, predicted_path, predicted), (predicted_path, truth_path, truth)):
         if "frame" in {str(c).strip() for c in pd.read_csv(path, nrows=0).columns}:
             continue
-        frames = other.groupby("file")["frame"].nunique().max() if "file" in other else other["frame"].nunique()
+        frames = _most_frames_of_one_image(other, labels)
         if frames > 1:
             raise ParticleDetectError(
                 f"{path}: no frame column, while {other_path} holds {frames} frames of an image: it would be "
                 f"scored as frame 0 and the {kind} of the other frames as false or missed; give it a frame column "
                 "(the frame of each row), or score tables of one frame")
+
+
+def _most_frames_of_one_image(table: pd.DataFrame, labels: list[tuple[str, int]] | None) -> int:
+    """The most frames any one image (file) of a paired table holds."""
+    if labels is not None:  # frames numbered across files: back to each number's (file, frame)
+        images = pd.DataFrame([labels[number] for number in table["frame"].astype(int)], columns=["file", "frame"])
+    else:
+        images = table
+    if not len(images):
+        return 0
+    return int(images.groupby("file")["frame"].nunique().max() if "file" in images else images["frame"].nunique())
 
 
 def print_scores(args: argparse.Namespace, pooled: dict, text: str, note: str = "") -> None:

@@ -549,7 +549,10 @@ def read_centres(path: str | Path, spheres_only: bool = False) -> pd.DataFrame:
     """A centre table with columns ``y, x`` and, where present, ``frame`` and ``score``.
 
     ``spheres_only``: refuse a rods or chains table (its centres are no sphere centres: a rod's centre
-    may lie between two particles), where the caller takes sphere centres and nothing else."""
+    may lie between two particles), where the caller takes sphere centres and nothing else. A rods or
+    chains table (recognised by its columns) is checked by its kind's rules, as ``evaluate --kind`` reads
+    it: one ParticleDetectError naming the file for a chain with a gap in its index or an angle out of
+    [0, 180)."""
     path = Path(path)
     table = without_saved_index(read_csv_table(path, "y,x columns"), path)
     table = table.rename(columns={c: str(c).strip() for c in table.columns})
@@ -566,7 +569,14 @@ def read_centres(path: str | Path, spheres_only: bool = False) -> pd.DataFrame:
             table = table.rename(columns={"axis-0": "y", "axis-1": "x"})
         else:
             raise ParticleDetectError(f"{path}: needs columns y and x (got {', '.join(map(str, table.columns))})")
-    return _centre_values(table, str(path))
+    table = _centre_values(table, str(path))
+    if kind != "spheres":
+        from ..kinds.registry import check_kind_table  # here: kinds.registry reads this module's column lists
+
+        # Refused as `evaluate --kind` refuses it (a chain with a gap in its index, an angle out of [0, 180)),
+        # not read as if it were valid; the table itself is returned as read.
+        check_kind_table(table, str(path))
+    return table
 
 
 # What pandas names a first column without a header: the index that DataFrame.to_csv writes by default.
@@ -774,9 +784,11 @@ def write_centres(table: pd.DataFrame, path: str | Path, float_format: str | Non
     is written as that column; any other is refused, as is a ``path`` that is a folder.
 
     A table of centres (any of the columns y, x, score) is checked first by :func:`read_centres`' own rules
-    (columns y and x of numbers, none missing; whole frame numbers from 0), so no file is written that it
-    would refuse: one ParticleDetectError naming ``path`` instead, the file left as it was. Other tables
-    (an MSD, per-frame counts) are written as they are."""
+    (columns y and x of numbers, none missing; whole frame numbers from 0; a rods or chains table by its
+    kind's, as ``evaluate --kind`` reads it: no chain with a gap in its index, angles in [0, 180)), so no file
+    is written that it would refuse: one ParticleDetectError naming ``path`` instead, the file left as it was.
+    Other tables (an MSD, per-frame counts) are written as they are. A chains table's per-chain table is
+    ``chain_summary(table)`` (the command line writes it beside the beads, ``OUT.chains.csv``)."""
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"write_centres: table must be a pandas DataFrame (frame, y, x, ... columns), got "
                         f"{type(table).__name__}")
@@ -803,6 +815,12 @@ def write_centres(table: pd.DataFrame, path: str | Path, float_format: str | Non
 
         # An angle of 179.9996 is written 180.000, which the rods reader refuses: the same rod at 0 instead.
         ordered = as_written(ordered, float_format)
+    if kind != "spheres" and {"y", "x"} <= set(ordered.columns):
+        from ..kinds.registry import check_kind_table
+
+        # No file that read_centres or `evaluate --kind` would refuse (a chain with a gap in its index), checked
+        # as it will be read back: after an angle written as 180 became 0.
+        check_kind_table(ordered, source)
     return atomic_write_text(path, _with_fixed_precision(ordered, float_format).to_csv(index=False))
 
 

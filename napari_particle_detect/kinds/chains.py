@@ -224,21 +224,32 @@ def empty_table() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=float if c in ("y", "x", "score") else int) for c in COLUMNS})
 
 
-def chain_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Per chain: beads, contour length (along its bonds, a ring's closing bond included), end-to-end
-    distance (first to last bead), radius of gyration, closed (1 for a ring, as in the beads table)."""
+def chain_summary(table: pd.DataFrame, source: str = "chain_summary") -> pd.DataFrame:
+    """The per-chain table of a chains table (what ``detect --kind chains`` writes beside it, ``OUT.chains.csv``):
+    per chain (by frame, and by file where the table has a file column, then written last), its beads,
+    contour length (along its bonds, a ring's closing bond included), end-to-end distance (first to last
+    bead; NaN for a ring, which has no ends: its first and last beads are one bond apart), radius of
+    gyration, closed (1 for a ring, as in the beads table).
+
+    The table is checked as ``evaluate --kind chains`` reads one (:func:`check_table`): a chain with a gap
+    in its index (beads filtered with ``table[keep]``, not :func:`keep_beads`) is one ParticleDetectError
+    naming ``source``, not a contour measured across the missing beads."""
+    table = check_table(table, source)
+    keys = group_keys(table, "frame", "chain")
     rows = []
-    if "frame" not in table:
-        table = table.assign(frame=0)
-    for (frame, chain), group in table.groupby(["frame", "chain"], sort=True):
+    for key, group in table.groupby(keys, sort=True):
         group = group.sort_values("index")
         pts = group[["y", "x"]].to_numpy(float)
-        closed = bool(int(group["closed"].iloc[0])) if "closed" in group else False
+        closed = bool(int(group["closed"].iloc[0]))
         steps = np.hypot(*np.diff(pts, axis=0).T) if len(pts) > 1 else np.zeros(0)
         contour = float(steps.sum() + (np.hypot(*(pts[0] - pts[-1])) if closed else 0.0))
+        end_to_end = np.nan if closed else float(np.hypot(*(pts[-1] - pts[0])))
         rg = float(np.sqrt(((pts - pts.mean(axis=0)) ** 2).sum(axis=1).mean()))
-        rows.append((int(frame), int(chain), len(pts), contour, float(np.hypot(*(pts[-1] - pts[0]))), rg, int(closed)))
-    return pd.DataFrame(rows, columns=CHAIN_SUMMARY_COLUMNS)
+        found = dict(zip(keys, key))
+        rows.append({"frame": int(found["frame"]), "chain": int(found["chain"]), "beads": len(pts),
+                     "contour_length": contour, "end_to_end": end_to_end, "radius_of_gyration": rg,
+                     "closed": int(closed), **({"file": found["file"]} if "file" in found else {})})
+    return pd.DataFrame(rows, columns=CHAIN_SUMMARY_COLUMNS + (["file"] if "file" in table.columns else []))
 
 
 def check_table(table: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -281,7 +292,9 @@ def _check_chains(table: pd.DataFrame, source: str) -> None:
             index = np.sort(groups.get_group(key)["index"].to_numpy())
             gap = next((i for i, v in enumerate(index) if v != i), len(index))
             raise ParticleDetectError(f"{source}: {name} has a gap or repeat in its index at {gap} (indices must run "
-                                      f"0..{len(index) - 1})")
+                                      f"0..{len(index) - 1}); to drop beads from a chains table use "
+                                      "napari_particle_detect.keep_beads(table, keep), not table[keep]: it cuts a "
+                                      "chain where beads are left out and numbers each piece from 0")
         if flag.loc[key]:
             bad = row["closed_max"] if row["closed_max"] not in (0, 1) else row["closed_min"]
             raise ParticleDetectError(f"{source}: {name} has closed {bad:g}; closed is 1 for a ring, 0 otherwise")

@@ -96,6 +96,16 @@ def get_kind(name: str) -> Kind:
         raise ParticleDetectError(f"unknown kind {name!r}; choose one of {', '.join(KIND_NAMES)}") from None
 
 
+def check_kind_table(table: pd.DataFrame, source: str) -> pd.DataFrame:
+    """``table`` checked by its kind's ``check_table`` where its columns make it a rods or chains table
+    (files.io.table_kind), by the rules ``evaluate --kind`` reads a CSV by: one ParticleDetectError naming
+    ``source`` and the problem otherwise. A table of sphere centres is returned as it is."""
+    from ..files.io import table_kind
+
+    kind = table_kind(table.columns)
+    return table if kind == "spheres" else get_kind(kind).check_table(table, source)
+
+
 def write_kind_table(table: pd.DataFrame, path, kind: str) -> None:
     """The kind's table as CSV (its columns first, extras such as ``file`` after), atomically; for
     chains also the per-chain table beside it, ``NAME.chains.csv``, the two all or nothing."""
@@ -108,11 +118,8 @@ def write_kind_table(table: pd.DataFrame, path, kind: str) -> None:
     ordered = table[[c for c in spec.columns if c in table] + [c for c in table if c not in spec.columns]]
     texts = {path: table_csv(ordered)}  # made in full before either file is touched
     if kind == "chains":
-        keys = ["file"] if "file" in table else []
-        parts = [chains.chain_summary(group).assign(**dict(zip(keys, key if isinstance(key, tuple) else (key,))))
-                 for key, group in (table.groupby(keys) if keys else [((), table)])] if len(table) else []
-        summary = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=chains.CHAIN_SUMMARY_COLUMNS)
-        texts[path.with_suffix(".chains.csv")] = table_csv(summary)
+        # Checked there as read back: a chain with a gap in its index is refused, neither file written.
+        texts[path.with_suffix(".chains.csv")] = table_csv(chains.chain_summary(table, f"{path} (not written)"))
     atomic_write_texts(texts)  # both files or neither: never a new table beside an old summary
 
 
