@@ -20,6 +20,24 @@ def tiny_model_file(folder: Path) -> Path:
     return train(TINY, out=folder / "tiny").path
 
 
+def reviewed_project(folder: Path):
+    """A project of two 64 px frames of ``folder``'s img.tif, both accepted with their true centres, whose
+    round 1 is a barely trained model (tiny_model_file); with the frames' stack: (project, stack)."""
+    import numpy as np
+    import pandas as pd
+
+    from napari_particle_detect.projects.project import Project
+    from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
+
+    samples = [synthesize(benchmark_config("fluorescent", 0.4, (64, 64)), seed=s) for s in range(2)]
+    project = Project.open(folder / "img.tif", n_frames=2, frame_shape=(64, 64))
+    project.ensure_initial_round(tiny_model_file(folder))
+    project.remember_detection(12.0, "auto")
+    for frame, sample in enumerate(samples):
+        project.accept_frame(frame, pd.DataFrame({"y": sample.centres[:, 0], "x": sample.centres[:, 1]}))
+    return project, np.stack([s.image for s in samples])
+
+
 @contextmanager
 def ctrl_c_once_written(path: Path, wait_s: float = 60.0):
     """Within the block, a Ctrl-C reaches the main thread once ``path`` exists (a run's first kept state), as
@@ -136,6 +154,25 @@ def shown_plugin_dock(make_napari_viewer, qtbot):
                 if "Particle detection" in d.windowTitle())
     qtbot.waitExposed(dock)
     return viewer, widget, dock
+
+
+def pick(widget, name: str) -> None:
+    """Choose ``name`` in the spheres dock's Image list as a user does (the list's 'activated', also for the image
+    already chosen)."""
+    index = widget.image_combo.findText(name)
+    widget.image_combo.setCurrentIndex(index)
+    widget.image_combo.activated.emit(index)
+
+
+def spheres_dock_on_a_short_stack(make_napari_viewer):
+    """A viewer holding 'short' (2 frames) and 'long' (6 frames, so the slider can go past 'short''s last frame),
+    the spheres dock on 'short': (viewer, widget)."""
+    viewer = make_napari_viewer()
+    viewer.add_image(small_stack(2, 48), name="short")
+    viewer.add_image(small_stack(6, 48), name="long")
+    widget = make_widget(viewer, None)
+    pick(widget, "short")
+    return viewer, widget
 
 
 def detect_channel_as_its_plane_alone(run_cli, capsys, path: Path, alone: Path, common) -> None:

@@ -19,9 +19,8 @@ from napari_particle_detect.projects.kinds_project import (
     accept_kind_frame, accept_kind_region, load_kind_frame, open_kind_project, save_kind_frame,
 )
 from napari_particle_detect.projects.project import Project
-from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
-from helpers import tiny_model_file
+from helpers import reviewed_project
 
 BAD = "typed by hand"
 TINY_ROUND = replace(FINE_TUNE, steps_per_epoch=2, batch_size=1, crop=32, threads=1)
@@ -95,19 +94,13 @@ def test_a_first_save_with_an_unknown_source_leaves_no_project_behind(tmp_path):
 @pytest.fixture
 def reviewed(tmp_path):
     """A project of two 64 px frames, both accepted, whose round 1 is a barely trained model."""
-    samples = [synthesize(benchmark_config("fluorescent", 0.4, (64, 64)), seed=s) for s in range(2)]
-    project = Project.open(tmp_path / "img.tif", n_frames=2, frame_shape=(64, 64))
-    project.ensure_initial_round(tiny_model_file(tmp_path))
-    project.remember_detection(12.0, "auto")
-    for frame, sample in enumerate(samples):
-        project.accept_frame(frame, pd.DataFrame({"y": sample.centres[:, 0], "x": sample.centres[:, 1]}))
-    return project, np.stack([s.image for s in samples])
+    return reviewed_project(tmp_path)
 
 
 class DockRound:
-    """train_round in a worker thread, as the Fine-tune panel starts it."""
+    """A round's job in a worker thread, as the docks start it: ``job(progress, cancel)``."""
 
-    def __init__(self, project: Project, stack: np.ndarray, on_event=lambda event: None) -> None:
+    def __init__(self, job, on_event=lambda event: None) -> None:
         self.events: list[dict] = []
         self.cancel, self.ended = threading.Event(), threading.Event()
         self.outcome: object = None
@@ -118,10 +111,11 @@ class DockRound:
 
         def run() -> None:
             try:
-                self.outcome = train_round(project, stack, TINY_ROUND, "cpu", progress=report,
-                                           cancel=self.cancel.is_set, ended=self.ended)
+                self.outcome = job(report, self.cancel.is_set)
             except BaseException as exc:  # noqa: BLE001 - handed to the test
                 self.outcome = exc
+            finally:
+                self.ended.set()
 
         self.thread = threading.Thread(target=run, daemon=True)
         self.thread.start()
@@ -143,6 +137,12 @@ class DockRound:
         return time.monotonic() - pressed
 
 
+def sphere_round(project: Project, stack: np.ndarray, on_event=lambda event: None) -> DockRound:
+    """train_round, as the Fine-tune panel starts it."""
+    return DockRound(lambda report, cancel: train_round(project, stack, TINY_ROUND, "cpu", progress=report,
+                                                        cancel=cancel), on_event)
+
+
 def assert_unchanged(project: Project) -> None:
     reopened = Project.open(project.folder)
     assert [r.number for r in reopened.rounds] == [1] and reopened.current_round.number == 1
@@ -153,7 +153,7 @@ def test_a_round_waiting_for_a_project_held_elsewhere_says_so_and_cancel_ends_it
     project, stack = reviewed
     elsewhere = FileLock(str(project.folder / ".lock"))  # another window or a command-line run
     with elsewhere:
-        run = DockRound(project, stack)
+        run = sphere_round(project, stack)
         run.wait_for("waiting")
         assert describe(run.events[-1]).text == "waiting for the project, held by another window or program…"
         took = run.cancel_and_time()
@@ -173,7 +173,7 @@ def test_a_finished_round_waiting_to_be_added_is_dropped_at_once_on_cancel(revie
             trained.set()
             assert held.wait(10.0)
 
-    run = DockRound(project, stack, hold_the_project_once_trained)
+    run = sphere_round(project, stack, hold_the_project_once_trained)
     assert trained.wait(60.0), run.phases()
     with elsewhere:
         held.set()

@@ -28,35 +28,11 @@ TINY_VOLUME_ROUND = VolumeRoundConfig(steps=2, batch_size=1, crop=16, threads=1)
 WAITING = "waiting for the project, held by another window or program…"
 
 
-class RoundInThread(DockRound):
-    """A round's job in a worker thread, as the docks start it: ``job(progress, cancel)``."""
-
-    def __init__(self, job, on_event=lambda event: None) -> None:
-        self.events: list[dict] = []
-        self.cancel, self.ended = threading.Event(), threading.Event()
-        self.outcome: object = None
-
-        def report(event: dict) -> None:
-            self.events.append(event)
-            on_event(event)
-
-        def run() -> None:
-            try:
-                self.outcome = job(report, self.cancel.is_set)
-            except BaseException as exc:  # noqa: BLE001 - handed to the test
-                self.outcome = exc
-            finally:
-                self.ended.set()
-
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
-
-
 def project_files(project: Project) -> dict[Path, bytes]:
     return {p: p.read_bytes() for p in project.folder.rglob("*") if p.is_file() and p.name != ".lock"}
 
 
-def assert_cancelled_at_once_and_unchanged(run: RoundInThread, project: Project, before: dict[Path, bytes]) -> None:
+def assert_cancelled_at_once_and_unchanged(run: DockRound, project: Project, before: dict[Path, bytes]) -> None:
     """Cancel pressed while the round waits for the project held elsewhere: it ends within a poll of the lock,
     as cancelled, and leaves the project's files as they were (no workspace, no round)."""
     run.wait_for("waiting")
@@ -79,8 +55,8 @@ def test_a_rods_round_waiting_for_a_project_held_elsewhere_says_so_and_cancel_en
     before = project_files(project)
     with FileLock(str(project.folder / ".lock")):  # another window or a command-line run
         # Trained, the round waits for the project to make the workspace it saves the new round in.
-        run = RoundInThread(lambda report, cancel: train_kind_round(project, stack, TINY_KIND_ROUND, "cpu",
-                                                                    progress=report, cancel=cancel))
+        run = DockRound(lambda report, cancel: train_kind_round(project, stack, TINY_KIND_ROUND, "cpu",
+                                                                progress=report, cancel=cancel))
         assert_cancelled_at_once_and_unchanged(run, project, before)
 
 
@@ -97,9 +73,9 @@ def volume_project(tmp_path):
     return project, sample.image
 
 
-def volume_round(project: Project, volumes, on_event=lambda event: None) -> RoundInThread:
-    return RoundInThread(lambda report, cancel: train_volume_round(project, volumes, TINY_VOLUME_ROUND,
-                                                                   progress=report, cancel=cancel), on_event)
+def volume_round(project: Project, volumes, on_event=lambda event: None) -> DockRound:
+    return DockRound(lambda report, cancel: train_volume_round(project, volumes, TINY_VOLUME_ROUND,
+                                                               progress=report, cancel=cancel), on_event)
 
 
 def test_a_volume_round_waiting_for_a_project_held_elsewhere_says_so_and_cancel_ends_it_at_once(volume_project):

@@ -68,7 +68,7 @@ def test_a_rods_round_and_kinds_training_learn_from_the_input_detection_makes(pr
         reviewed, split = reviewed_frame(stack, sample.table)
         [(trained_on, _, _)] = kinds_rounds.training_examples([split], [reviewed.table])
         np.testing.assert_array_equal(trained_on, detection_input(stack[0], flattened))
-        np.testing.assert_array_equal(kinds_training.network_input(stack[0]), trained_on)
+        np.testing.assert_array_equal(kinds_training.detection_input(stack[0]), trained_on)
     # Evenly lit, bit for bit what the round and training fed the network before flattening.
     np.testing.assert_array_equal(trained_on, normalise(stack[0]))
 

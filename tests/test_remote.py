@@ -3,20 +3,16 @@ like a local one."""
 
 from dataclasses import replace
 
-import numpy as np
-import pandas as pd
 import pytest
 import torch
 
 from napari_particle_detect.learning.finetune import FINE_TUNE
 from napari_particle_detect.models import load_model
-from napari_particle_detect.projects.project import Project
 from napari_particle_detect.learning.remote import run_round_remote
 from napari_particle_detect.learning.rounds import commit
-from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 from napari_particle_detect.learning.training import TrainingCancelled
 
-from helpers import tiny_model_file
+from helpers import reviewed_project
 
 distributed = pytest.importorskip("distributed")
 
@@ -32,13 +28,7 @@ def client():
 @pytest.fixture
 def project(tmp_path):
     torch.set_num_threads(1)
-    samples = [synthesize(benchmark_config("fluorescent", 0.4, (64, 64)), seed=s) for s in range(2)]
-    project = Project.open(tmp_path / "img.tif", n_frames=2, frame_shape=(64, 64))
-    project.ensure_initial_round(tiny_model_file(tmp_path))
-    project.remember_detection(12.0, "auto")
-    for frame, sample in enumerate(samples):
-        project.accept_frame(frame, pd.DataFrame({"y": sample.centres[:, 0], "x": sample.centres[:, 1]}))
-    return project, np.stack([s.image for s in samples])
+    return reviewed_project(tmp_path)
 
 
 def test_a_remote_round_streams_progress_and_commits_like_a_local_one(client, project):

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from ..learning import rounds
 from ..learning.rounds import unreviewed_text
 from ..learning.finetune import FINE_TUNE, tie_note
-from ..projects.project import Project, RoundInfo, WaitCancelled, waiting_cancellably
-from ..learning.training import TrainConfig, TrainingCancelled
+from ..projects.project import Project, RoundInfo
+from ..learning.training import TrainConfig
 
 SCORED_MODELS = {"parent": "the current round", "new model": "the new round",
                  "new model with criterion": "the new round with your keep/drop rule",
@@ -118,21 +118,16 @@ def train_round(
     stop = cancel or (lambda: False)
     try:
         report({"phase": "preparing"})
-        with waiting_cancellably(stop, lambda: report({"phase": "waiting"})):
+
+        def run() -> rounds.RoundOutcome:
             if scheduler:
                 from ..learning.remote import run_round_remote
 
-                outcome = run_round_remote(project, stack, scheduler, config, device, progress=report, cancel=stop,
-                                           worker_defaults=worker_defaults)
-            else:
-                outcome = rounds.run_round(project, stack, config, device, progress=report, cancel=stop)
-            try:
-                return rounds.commit_unless_cancelled(project, outcome, stop)
-            except WaitCancelled:  # cancelled while the commit waited: the finished round goes too
-                project.discard_workspace(outcome.workspace)
-                raise
-    except WaitCancelled:
-        raise TrainingCancelled("fine-tuning cancelled") from None
+                return run_round_remote(project, stack, scheduler, config, device, progress=report, cancel=stop,
+                                        worker_defaults=worker_defaults)
+            return rounds.run_round(project, stack, config, device, progress=report, cancel=stop)
+
+        return rounds.run_and_commit_cancellably(project, run, stop, report)
     finally:
         if ended is not None:
             ended.set()

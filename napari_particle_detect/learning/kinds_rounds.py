@@ -45,13 +45,14 @@ from .finetune import RoundResult, Scored, Split, _tiles, split_for_scoring, tra
 from ..kinds.registry import Kind, get_kind
 from ..detection.kinds_prediction import predict_maps
 from ..projects.kinds_project import kind_model_path, load_kind_frame, project_kind, typical_size
-from .kinds_training import THRESHOLDS, KindTrainConfig, batch, loss_of, network_input
+from .kinds_training import THRESHOLDS, KindTrainConfig, batch, detection_input, loss_of
 from ..models import DetectorModel, load_model, save_model
 from ..detection.preprocessing import as_frames
 from ..detection.runtimes import inherit_bfloat16_gate
-from ..projects.project import Project, RoundInfo, WaitCancelled, waiting_cancellably
+from ..projects.project import Project, RoundInfo
 from .pseudo_labels import choose_frames
-from .rounds import RoundOutcome, TrainedOn, commit_unless_cancelled, project_examples, round_image, round_info
+from .rounds import (RoundOutcome, TrainedOn, project_examples, round_image, round_info,
+                     run_and_commit_cancellably)
 from .training import Example, TrainConfig, TrainingCancelled, _augment, lineage_with, mask_at
 from ..detection.threads import keeps_torch_threads, round_threads
 
@@ -130,7 +131,8 @@ def held_out_maps(model: DetectorModel, splits: list[Split], device: torch.devic
         if cancel is not None and cancel():
             raise TrainingCancelled("fine-tuning cancelled")
         report({"phase": "scoring", "model": which, "done": done, "total": len(splits)})
-        out.append(predict_maps(network, network_input(split.example.image), device) if split.held_area.any() else None)
+        out.append(predict_maps(network, detection_input(split.example.image), device)
+                   if split.held_area.any() else None)
     report({"phase": "scoring", "model": which, "done": len(splits), "total": len(splits)})
     return out
 
@@ -210,7 +212,7 @@ def training_examples(splits: list[Split],
                       tables: list[pd.DataFrame]) -> list[tuple[np.ndarray, pd.DataFrame, np.ndarray]]:
     """(network input, table, training area) of each reviewed frame or region with somewhere to train: the
     whole frame prepared as detection prepares it (cropped after, so a crop's input is the frame's there)."""
-    return [(network_input(s.example.image), t, s.train_area) for s, t in zip(splits, tables) if s.train_area.any()]
+    return [(detection_input(s.example.image), t, s.train_area) for s, t in zip(splits, tables) if s.train_area.any()]
 
 
 def train_heads(model: DetectorModel, kind: Kind, reviewed: list[tuple[np.ndarray, pd.DataFrame, np.ndarray]],
@@ -322,7 +324,7 @@ def statistics_candidate(model: DetectorModel, images: Iterable[np.ndarray], dev
                          cancel: Callable[[], bool] | None = None) -> DetectorModel | None:
     """``model`` with the batch-norm statistics of ``images`` (each normalised as detection reads it), or None
     where it has no batch norm."""
-    network = with_frame_statistics(model.network, (network_input(image) for image in images), device, cancel)
+    network = with_frame_statistics(model.network, (detection_input(image) for image in images), device, cancel)
     if network is None:
         return None
     card = copy.deepcopy(model.card)
@@ -380,13 +382,5 @@ def train_kind_round(project: Project, stack, config: KindTrainConfig | None = N
     the lock's timeout)."""
     stop = cancel or (lambda: False)
     report = progress or (lambda event: None)
-    try:
-        with waiting_cancellably(stop, lambda: report({"phase": "waiting"})):
-            outcome = run_kind_round(project, stack, config, device, progress, stop)
-            try:
-                return commit_unless_cancelled(project, outcome, stop)
-            except WaitCancelled:  # cancelled while the commit waited: the finished round goes too
-                project.discard_workspace(outcome.workspace)
-                raise
-    except WaitCancelled:
-        raise TrainingCancelled("fine-tuning cancelled") from None
+    return run_and_commit_cancellably(project, lambda: run_kind_round(project, stack, config, device, progress, stop),
+                                      stop, report)

@@ -92,24 +92,35 @@ def _annotated_crop(example: tuple[np.ndarray, pd.DataFrame], crop: int,
     return image[y0 : y0 + crop, x0 : x0 + crop], shifted
 
 
-def network_input(image: np.ndarray) -> np.ndarray:
-    """A 2D ``image`` (at the pixel scale the kind's network reads it) as detection feeds it to the network
+def detection_input(image: np.ndarray) -> np.ndarray:
+    """A whole 2D ``image`` (at the pixel scale the kind's network reads it) as detection feeds it to the network
     (kinds_prediction.network_frame): normalised, an uneven background subtracted first where there is one.
     Learnt from or scored on anything else, a model is judged on inputs it never gets in use (an unevenly lit
     stack). Evenly lit images come out as plain preprocessing.normalise gives them, bit for bit."""
     return network_frame(image, 1.0, False, FrameRecord())[0]
 
 
+def prepared_examples(examples: list[tuple[np.ndarray, pd.DataFrame]]) -> list[tuple[np.ndarray, pd.DataFrame]]:
+    """Annotated (image, table) frames with each image as :func:`detection_input` gives it, for :func:`batch` to
+    crop. Prepared whole, as detection prepares a frame: a crop (96 or 128 px) spans too few of the 64 px blocks
+    an uneven background is judged in, so prepared after cropping it was not flattened, and it was scaled by
+    its own percentiles rather than its frame's. Once per example, not per batch: the flattening is the costly
+    part."""
+    return [(detection_input(image), table) for image, table in examples]
+
+
 def batch(kind: Kind, rng: np.random.Generator, size: int, crop: int, seed: int,
           examples: list | None = None, synthetic_fraction: float = 1.0,
           looks: tuple[str, ...] = ()) -> tuple[np.ndarray, ...]:
+    """(images, targets, regression masks) of ``size`` augmented crops: of ``examples`` (from
+    :func:`prepared_examples`), each by a chance of 1 - ``synthetic_fraction``, else of the kind's generator."""
     images, targets, masks = [], [], []
     for k in range(size):
         if examples and rng.random() >= synthetic_fraction:
             image, table = _annotated_crop(examples[int(rng.integers(len(examples)))], crop, rng)
         else:
             image, table = kind.example(rng, crop, seed + k, looks)
-        image = network_input(image)
+            image = detection_input(image)  # the generator's image is its whole frame
         image, points = _augment(image, kind.points(table), rng)
         table = kind.rebuild(table, points)
         maps, mask = kind.encode(table, image.shape)
@@ -143,7 +154,7 @@ def validation_score(kind: Kind, network, validation, device: torch.device | str
     from ..kinds import rods
 
     network.eval()
-    maps = [predict_maps(network, network_input(image), device) for image, _ in validation]
+    maps = [predict_maps(network, detection_input(image), device) for image, _ in validation]
     network.train()
     out = []
     for thr in thresholds:
@@ -263,7 +274,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
             progress(history[-1])
         card.training = training_record(best, run_progress(0, config.epochs))
         save_model(DetectorModel(_on_cpu(network), card), out)
-    mix = (examples, config.synthetic_fraction) if examples else (None, 1.0)
+    mix = (prepared_examples(examples), config.synthetic_fraction) if examples else (None, 1.0)
     total_steps = max(config.epochs * config.steps_per_epoch, 1)
     epochs_done, steps_done = first_epoch, first_epoch * config.steps_per_epoch + cut.steps_done
     with ctrl_c_between_steps() as interrupted, ThreadPoolExecutor(max_workers=1) as pool:

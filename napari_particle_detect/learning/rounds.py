@@ -17,7 +17,7 @@ from ..errors import ParticleDetectError
 from .finetune import FINE_TUNE, RoundResult, fine_tune, unreviewed_note, unreviewed_record
 from ..models import DetectorModel, load_model, save_model
 from ..detection.preprocessing import as_frames
-from ..projects.project import Project, RoundInfo
+from ..projects.project import Project, RoundInfo, WaitCancelled, waiting_cancellably
 from ..projects.project_state import image_mismatch, pixel_fingerprint
 from ..detection.sizing import scale_for_diameter
 from .training import Example, TrainConfig, TrainingCancelled
@@ -226,3 +226,21 @@ def commit_unless_cancelled(project: Project, outcome: RoundOutcome, cancel: Cal
         project.discard_workspace(outcome.workspace)
         raise TrainingCancelled("fine-tuning cancelled")
     return commit(project, outcome)
+
+
+def run_and_commit_cancellably(project: Project, run: Callable[[], RoundOutcome], cancel: Callable[[], bool],
+                               report: Callable[[dict], None]) -> RoundInfo:
+    """A docks' round: ``run()`` trains it into a workspace and :func:`commit_unless_cancelled` adds it. While
+    another window or program holds the project, ``report`` hears ``{"phase": "waiting"}`` and ``cancel()``
+    ends the wait within a poll of the lock (not after its timeout); cancelled anywhere, TrainingCancelled is
+    raised and the project is as it was."""
+    try:
+        with waiting_cancellably(cancel, lambda: report({"phase": "waiting"})):
+            outcome = run()
+            try:
+                return commit_unless_cancelled(project, outcome, cancel)
+            except WaitCancelled:  # cancelled while the commit waited: the finished round goes too
+                project.discard_workspace(outcome.workspace)
+                raise
+    except WaitCancelled:
+        raise TrainingCancelled("fine-tuning cancelled") from None

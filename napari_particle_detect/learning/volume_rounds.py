@@ -22,12 +22,10 @@ import pandas as pd
 from . import rounds
 from ..errors import ParticleDetectError
 from ..files.axes import MICROMETRE
-from ..projects.project import (
-    PROJECT_SUFFIX, Project, Region, RoundInfo, WaitCancelled, project_folder_for_image, waiting_cancellably,
-)
+from ..projects.project import PROJECT_SUFFIX, Project, Region, RoundInfo, project_folder_for_image
 from ..projects.project_state import FieldChecker
 from ..projects.review import hesitation
-from .training import Example, TrainingCancelled
+from .training import Example
 from .volume_finetune import VOLUME_FINE_TUNE, VolumeRoundConfig, fine_tune_volumes, volume_example
 from ..detection.volume_resampling import normalise_volume, resample_volume, to_working, working_factors
 
@@ -230,15 +228,8 @@ def train_volume_round(project: Project, volumes, config: VolumeRoundConfig = VO
     stop = cancel or (lambda: False)
     report = progress or (lambda event: None)
     try:
-        with waiting_cancellably(stop, lambda: report({"phase": "waiting"})):
-            outcome = run_volume_round(project, volumes, config, device, progress, stop)
-            try:
-                return rounds.commit_unless_cancelled(project, outcome, stop)
-            except WaitCancelled:  # cancelled while the commit waited: the finished round goes too
-                project.discard_workspace(outcome.workspace)
-                raise
-    except WaitCancelled:
-        raise TrainingCancelled("fine-tuning cancelled") from None
+        return rounds.run_and_commit_cancellably(
+            project, lambda: run_volume_round(project, volumes, config, device, progress, stop), stop, report)
     finally:
         if ended is not None:
             ended.set()
