@@ -8,16 +8,11 @@ from napari.layers._layer_actions import _duplicate_layer  # what Layers > Dupli
 
 from napari_particle_detect._napari.annotation import METADATA_KEY
 
-from helpers import make_widget, notification_count, notifications_since, small_stack
+from helpers import (
+    make_widget, notification_count, notifications_since, pick, small_stack, spheres_dock_on_a_short_stack,
+)
 
 pytestmark = pytest.mark.usefixtures("project_home")
-
-
-def pick(widget, name: str) -> None:
-    """Choose ``name`` in the dock's Image list as a user does."""
-    index = widget.image_combo.findText(name)
-    widget.image_combo.setCurrentIndex(index)
-    widget.image_combo.activated.emit(index)
 
 
 def click_add(layer, viewer, y: float, x: float) -> None:
@@ -34,11 +29,7 @@ def duplicate(viewer, layer):
 
 def test_a_point_placed_past_the_stacks_last_frame_is_refused_and_later_edits_are_saved(make_napari_viewer):
     # It was kept in the layer, saved nowhere, and every later save failed ("frame 5 is beyond the 2 frames").
-    viewer = make_napari_viewer()
-    viewer.add_image(small_stack(2, 48), name="short")
-    viewer.add_image(small_stack(6, 48), name="long")
-    widget = make_widget(viewer, None)
-    pick(widget, "short")
+    viewer, widget = spheres_dock_on_a_short_stack(make_napari_viewer)
     annotation = widget.annotation
     centres = annotation.ensure_points_layer()
     viewer.dims.set_current_step(0, 1)

@@ -9,17 +9,11 @@ import tifffile
 
 from napari_particle_detect.projects.project import Project
 
-from helpers import make_widget, notification_count, notifications_since, small_stack
+from helpers import (
+    make_widget, notification_count, notifications_since, pick, small_stack, spheres_dock_on_a_short_stack,
+)
 
 pytestmark = pytest.mark.usefixtures("project_home")
-
-
-def pick(widget, name: str) -> None:
-    """Choose ``name`` in the dock's Image list as a user does (the list's 'activated', also for the image
-    already chosen)."""
-    index = widget.image_combo.findText(name)
-    widget.image_combo.setCurrentIndex(index)
-    widget.image_combo.activated.emit(index)
 
 
 def detections(n: int, size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -32,11 +26,7 @@ def test_frame_actions_refuse_while_the_slider_is_past_the_chosen_stack_and_a_pi
         make_napari_viewer):
     # A shorter stack picked while the slider stood at frame 30 of a longer one: Enter accepted its last frame
     # on a black canvas, and picking it again left the slider where it was.
-    viewer = make_napari_viewer()
-    viewer.add_image(small_stack(2, 48), name="short")
-    viewer.add_image(small_stack(6, 48), name="long")
-    widget = make_widget(viewer, None)
-    pick(widget, "short")
+    viewer, widget = spheres_dock_on_a_short_stack(make_napari_viewer)
     annotation = widget.annotation
     annotation.set_detections({1: detections(6, 48)})
     viewer.dims.set_current_step(0, 5)  # the user looks at the long stack: nothing of 'short' is drawn

@@ -77,6 +77,19 @@ def project_name(image: Image) -> str:
     return first
 
 
+def outside_stack_refusal(frames: np.ndarray, objects: tuple[str, str, str], adds: str, image_name: str,
+                          n_frames: int) -> str:
+    """The one line that says objects made at ``frames`` (one frame index each) outside a stack of ``n_frames``
+    were taken off: ``objects`` is (one, many, how they are made), e.g. ("rod", "rods", "drawn"); ``adds``
+    what moving the slider back lets the user add. The spheres and the rods and chains docks say it alike."""
+    one, many, made = objects
+    count = len(frames)
+    indices = ", ".join(str(f) for f in sorted(set(np.asarray(frames, int).tolist())))
+    return (f"{f'a {one}' if count == 1 else f'{count} {many}'} {made} at frame index {indices} not kept: "
+            f"'{image_name}' has {n_frames} frames (index 0-{n_frames - 1}) and the slider stood outside them; move "
+            f"it back onto the stack to add {adds}")
+
+
 class Annotation:
     def __init__(self, viewer, image: Image, project: Project,
                  schedule_save: Callable[[Callable[[], None]], None] | None = None,
@@ -872,11 +885,8 @@ class Annotation:
             self.points.remove_selected()
         finally:
             self._quiet = False
-        count = int(outside.sum())
-        indices = ", ".join(str(f) for f in sorted(set(frames[outside].tolist())))
-        return (f"{'a point' if count == 1 else f'{count} points'} placed at frame index {indices} not kept: "
-                f"'{self.image.name}' has {self.n_frames} frames (index 0-{self.n_frames - 1}) and the slider stood "
-                "outside them; move it back onto the stack to add centres")
+        return outside_stack_refusal(frames[outside], ("point", "points", "placed"), "centres", self.image.name,
+                                     self.n_frames)
 
     def _as_detected(self, frame: int, saved: pd.DataFrame | None) -> pd.DataFrame | None:
         """Mark ``frame`` edited in the project before its first edit since it was detected is written (a

@@ -29,7 +29,7 @@ from ..projects.kinds_project import (
 )
 from ..projects.project import Region
 from ..projects.review import Proposal, rank_frames, rank_regions
-from .annotation import image_path, placement, project_name
+from .annotation import image_path, outside_stack_refusal, placement, project_name
 from .history import FrameHistory
 from .kind_layers import (
     chain_layers_data, chain_paths, park, refill, rod_line_widths, rods_layer_data, table_from_beads,
@@ -45,22 +45,33 @@ DONE_ACTIONS = {ActionType.ADDED, ActionType.REMOVED, ActionType.CHANGED}
 # layer then breaks napari's own finishing (it looks the drawn shape up again), so that waits a moment.
 MANY_POINT_TOOLS = {"add_path", "add_polyline", "add_polygon", "add_polygon_lasso"}
 COMPARED = {"rods": ["y", "x", "angle", "length", "width"], "chains": ["y", "x", "chain", "index", "closed"]}
+# A rod drawn by hand is measured where its axis stands out from the frame's background at least this part of
+# what the frame's rods' axes do: lines drawn over background reached 0.06 (0.17 in bright-field, whose rods' core
+# is near the background), rods 0.22 and more (fluorescent, opaque) on generator frames.
+STANDS_OUT = 0.2
+ROD_AXES = ["y", "x", "angle", "length", "width"]  # what places a rod's profiles, and its width
+# In the metadata of a layer put away (parked): its project's folder and its name after the image's, so the
+# image's next session takes it over even when the image was renamed meanwhile.
+PARKED_KEY = "napari_particle_detect_parked"
 
 
 class KindSession:
     """One image reviewed for one kind: the project, its layers, the acceptance history."""
 
     def __init__(self, viewer, image: Image, kind: str, on_change: Callable[[], None] | None = None,
-                 on_selection: Callable[[], None] | None = None) -> None:
+                 on_selection: Callable[[], None] | None = None,
+                 say_refused: Callable[[str], None] = show_info) -> None:
         self.viewer, self.image, self.kind = viewer, image, kind
         # Called once the saved tables or acceptances changed, whoever changed them (an edit in a layer, most
         # often, which no button of the dock sees): the dock's Undo and counts follow.
         self.on_change = on_change
         # Called when the rods selected in the layer change: the dock shows their width.
         self.on_selection = on_selection
+        self.say_refused = say_refused  # an edit not kept in the layer, and why, in one line
         self.stack = image.ndim == 3
         # An unsaved image's project is found by the name it had when first opened: renamed, it keeps its work.
         self.project = open_kind_project(kind, image_path(image), project_name(image), image.data)
+        self._take_back_parked()
         self.regions = KindRegionLayers(viewer, image, placement(image), on_deleted=self._regions_deleted,
                                         label=f"{image.name} {kind}")
         self.regions.adopt()  # parked by a session put away before, or left by a dock closed before
@@ -90,6 +101,18 @@ class KindSession:
 
     def _names_after(self, image_name: str) -> list[str]:
         return [f"{image_name} rods"] if self.kind == "rods" else [f"{image_name} beads", f"{image_name} chains"]
+
+    def _take_back_parked(self) -> None:
+        """The layers a session of this project parked take this image's name: renamed while they were put
+        away, the image's layers were looked for under its new name, and a second set was made beside them."""
+        for layer in self.viewer.layers:
+            parked = layer.metadata.get(PARKED_KEY)
+            if not isinstance(parked, dict) or parked.get("project") != str(self.project.folder):
+                continue
+            name = self.image.name + parked["after_image"]
+            if layer.name != name and name not in self.viewer.layers:
+                layer.name = name
+            del layer.metadata[PARKED_KEY]
 
     def _follow_name(self, event=None) -> None:
         """The image layer was renamed: its rods or chains layers and review outlines take the new name. Left
@@ -274,24 +297,31 @@ class KindSession:
     # ---- rod widths ------------------------------------------------------------------------------
     def _drawn_widths(self, rows: list[int], widths: np.ndarray) -> np.ndarray:
         """For the rods in ``rows`` (drawn by hand), their widths measured in their frame as detection measures
-        them (rod_width.measure_widths), not the frame's median whatever the line lies over. Where the
-        image gives no width (a line over nothing, near the edge, a blank frame) or one wider than the line is
-        long, the :meth:`_typical_widths` are kept."""
+        them (rod_width.measure_widths), not the frame's median whatever the line lies over. They are measured
+        with the frame's saved rods: measured alone, a line's one profile chose the look, hence the calibration,
+        and a line over background read 16-19 px on a frame of 7 px rods. The :meth:`_typical_widths` are kept
+        where the image gives no width (a line near the edge, a blank frame), one wider than the line is long,
+        or where the line stands out from the background less than STANDS_OUT x as much as the frame's rods do
+        (drawn over nothing, its width is noise)."""
         from ..kinds.rod_width import measure_widths
 
         typical = self._typical_widths(rows, widths)
         drawn = table_from_rod_lines([self.main_layer.data[r] for r in rows], None).assign(width=typical)
         measured = typical.copy()
         frames = drawn["frame"].to_numpy(int)
-        n_frames = self.image.data.shape[0] if self.stack else 1
         for frame in np.unique(frames):
-            if not 0 <= frame < n_frames:  # a line drawn with the slider past the stack: no pixels under it
+            if not 0 <= frame < self.n_frames:  # a line drawn with the slider past the stack: no pixels under it
                 continue
             here = frames == frame
-            pixels = np.asarray(self.image.data[frame] if self.stack else self.image.data)
+            pixels = np.asarray(self.image.data[frame] if self.stack else self.image.data, np.float32)
+            saved = self.tables.get(int(frame))
+            known = (saved if saved is not None else drawn.iloc[:0])[ROD_AXES]
+            known = known.assign(width=known["width"].fillna(float(np.median(typical[here]))))
+            together = pd.concat([known, drawn.loc[here, ROD_AXES]], ignore_index=True)
             with warnings.catch_warnings():  # a blank or non-finite frame measures nothing, quietly
                 warnings.simplefilter("ignore", RuntimeWarning)
-                measured[here] = measure_widths(drawn[here], pixels)["width"].to_numpy(float)
+                found = measure_widths(together, pixels)["width"].to_numpy(float)[len(known):]
+                measured[here] = np.where(_stand_out(drawn[here], known, pixels), found, np.nan)
         lengths = drawn["length"].to_numpy(float)
         return np.where(np.isfinite(measured) & (measured <= lengths), measured, typical)
 
@@ -412,7 +442,14 @@ class KindSession:
         (closed by the user, or put away) there is nothing to compare: the saved tables stand."""
         if self.main_layer is None:
             return []
-        self._take_off_outside_stack()
+        refused = self._take_off_outside_stack()
+        try:
+            return self._save_changed_frames()
+        finally:
+            if refused is not None:  # last: the dock's lines refreshed by the saves do not cover it
+                self.say_refused(refused)
+
+    def _save_changed_frames(self) -> list[int]:
         table = self.layer_table()
         changed = []
         for frame in sorted(set(self.tables) | set(table["frame"].astype(int))):
@@ -434,18 +471,18 @@ class KindSession:
             self._changed()
         return changed
 
-    def _take_off_outside_stack(self) -> None:
-        """Take the rods or beads lying on no frame of the stack off the layer, saying so in one line: drawn while
-        the slider stood past its last frame (a longer layer lets it go there), one made every later save fail, as
-        the project holds the stack's frames only (as the spheres dock does: annotation.py)."""
+    def _take_off_outside_stack(self) -> str | None:
+        """Take the rods or beads lying on no frame of the stack off the layer: drawn while the slider stood past
+        its last frame (a longer layer lets it go there), one made every later save fail, as the project holds the
+        stack's frames only (as the spheres dock does: annotation.py). Returns what to say about them; None when
+        there were none."""
         layer = self.main_layer
         if not self.stack or not len(layer.data):
-            return
+            return None
         frames = self._drawn_frames()
-        n_frames = self.image.data.shape[0]
-        outside = (frames < 0) | (frames >= n_frames)
+        outside = (frames < 0) | (frames >= self.n_frames)
         if not outside.any():
-            return
+            return None
         self._quiet = True
         try:
             layer.selected_data = set(np.flatnonzero(outside).tolist())
@@ -455,7 +492,8 @@ class KindSession:
         # The rows after the last finished edit are the next one's new rods or beads: none of these.
         self._seen = len(layer.data)
         self._note_widths()
-        show_info(outside_stack_note(frames[outside], self.kind, self.image.name, n_frames))
+        objects = ("rod", "rods", "drawn") if self.kind == "rods" else ("bead", "beads", "placed")
+        return outside_stack_refusal(frames[outside], objects, objects[1], self.image.name, self.n_frames)
 
     def _changed(self) -> None:
         if self.on_change is not None and not self._away:  # put away, it is no longer what the dock shows
@@ -569,7 +607,12 @@ class KindSession:
         parked = [self.viewer.layers[n] for n in self.names if n in self.viewer.layers]
         for layer in parked:
             park(layer)
-        return [layer.name for layer in parked + self.regions.park()]
+        parked += self.regions.park()
+        for layer in parked:
+            if layer.name.startswith(f"{self._image_name} "):
+                layer.metadata[PARKED_KEY] = {"project": str(self.project.folder),
+                                              "after_image": layer.name[len(self._image_name):]}
+        return [layer.name for layer in parked]
 
     def _kept(self, table: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
         """The rows of ``table`` where ``keep``; a chain an accepted box's edge crosses is cut into the runs
@@ -583,6 +626,7 @@ class KindSession:
 
     # ---- reviewing ---------------------------------------------------------------------------
     def _check_reviewable(self, frame: int) -> None:
+        self._refuse_off_screen()
         if self.main_layer is None and self.tables:  # nothing is accepted unseen
             self.redraw()
             raise ParticleDetectError(f"'{self.names[0]}' was closed: it is back with what the project keeps; look "
@@ -661,6 +705,7 @@ class KindSession:
         """``frame`` back to unreviewed, its rods or beads as they are now: also a frame accepted in an earlier
         session, which this session's Undo does not reach. Undo accepts it again."""
         self.sync()
+        self._refuse_off_screen()
         frame = int(frame)
         if not self.project.is_reviewed(frame):
             raise ParticleDetectError(f"frame {frame} is not accepted")
@@ -732,7 +777,26 @@ class KindSession:
         self.viewer.layers.selection.active = self.main_layer
 
     def current_frame(self) -> int:
+        """The slider's frame: past the stack's last one where a longer layer let the slider go there."""
         return int(self.viewer.dims.current_step[0]) if self.stack else 0
+
+    @property
+    def n_frames(self) -> int:
+        return self.image.data.shape[0] if self.stack else 1
+
+    def frame_off_screen(self) -> str | None:
+        """Why no frame of this stack is on screen, in one line (the spheres dock's, Annotation.frame_off_screen):
+        the slider stands outside it, so nothing can be detected, accepted or said of the frame there; None when
+        the current frame is one of the stack's."""
+        if self.current_frame() < self.n_frames:  # the slider's step is never negative
+            return None
+        return (f"the slider is past '{self.image.name}''s last frame ({self.n_frames} frames), so none of it is "
+                f"drawn: move it back onto frames 0-{self.n_frames - 1}")
+
+    def _refuse_off_screen(self) -> None:
+        unseen = self.frame_off_screen()
+        if unseen is not None:
+            raise ParticleDetectError(unseen)
 
 
 class KindRegionLayers(RegionLayers):
@@ -781,12 +845,23 @@ def _same(a: pd.DataFrame, b: pd.DataFrame, columns: list[str]) -> bool:
         list(a["source"].astype(str)) == list(b["source"].astype(str))
 
 
-def outside_stack_note(frames: np.ndarray, kind: str, image_name: str, n_frames: int) -> str:
-    """What to say of the rods or beads taken off at ``frames`` (one each), outside a stack of ``n_frames``: the
-    spheres dock's words for its points (annotation._take_off_points_outside_stack), with the kind's objects."""
-    count = len(frames)
-    one, many, made = ("rod", "rods", "drawn") if kind == "rods" else ("bead", "beads", "placed")
-    indices = ", ".join(str(f) for f in sorted(set(np.asarray(frames, int).tolist())))
-    return (f"{f'a {one}' if count == 1 else f'{count} {many}'} {made} at frame index {indices} not kept: "
-            f"'{image_name}' has {n_frames} frames (index 0-{n_frames - 1}) and the slider stood outside them; move "
-            f"it back onto the stack to add {many}")
+def _stand_out(drawn: pd.DataFrame, known: pd.DataFrame, pixels: np.ndarray) -> np.ndarray:
+    """Which rods of ``drawn`` lie over something: their axes (the middle half, where widths are measured) stand
+    out from ``pixels``' background at least STANDS_OUT x as much, and the same way, as the ``known`` rods' do.
+    All of them where there are no known rods, or those do not stand out, to compare with."""
+    from ..kinds.rod_width import median_over_lines, sampled_profiles
+
+    def axis_levels(table: pd.DataFrame) -> np.ndarray:
+        columns = [table[c].to_numpy(float) for c in ROD_AXES]
+        profiles = sampled_profiles(pixels, np.stack(columns[:2], axis=1), *columns[2:])
+        return median_over_lines(profiles)[:, profiles.shape[-1] // 2]
+
+    if not len(known):
+        return np.ones(len(drawn), bool)
+    background = float(np.median(pixels))
+    rods = axis_levels(known) - background
+    sign = -1.0 if np.nanmedian(rods) < 0 else 1.0
+    reference = float(np.nanmedian(sign * rods))
+    if not reference > 0:
+        return np.ones(len(drawn), bool)
+    return sign * (axis_levels(drawn) - background) >= STANDS_OUT * reference

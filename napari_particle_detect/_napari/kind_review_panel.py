@@ -106,7 +106,8 @@ class KindReviewPanel(QGroupBox):
         project = session.project
         frames, regions = len(project.reviewed_frames), len(project.regions())
         here = session.current_frame()
-        state = "reviewed" if project.is_reviewed(here) else "not reviewed"
+        state = ("past the stack's last frame" if session.frame_off_screen() is not None
+                 else "reviewed" if project.is_reviewed(here) else "not reviewed")
         self.status.setText(f"frame {here}: {state} · reviewed so far: {frames} frame{'s' * (frames != 1)}, "
                             f"{regions} region{'s' * (regions != 1)} · project {project.folder.name}")
         self.hint.setText(HINT[session.kind])

@@ -26,12 +26,14 @@ from .kind_rounds_panel import KindRoundsPanel
 from .notify import report
 
 
-def detect_in(image: np.ndarray, kind: str, model, threshold: float | None, frame: int | None):
-    """Worker body: the kind's table for one frame (a stack's ``frame``) or the image."""
+def detect_in(image: np.ndarray, kind: str, model, threshold: float | None, frame: int | None,
+              name: str = "image") -> pd.DataFrame:
+    """Worker body: the kind's table for one frame (a stack's ``frame``) or the image, ``name`` the layer's
+    (what an error names)."""
     from ..detection.kinds_prediction import detect_kind
 
     frames = None if frame is None else [frame]
-    return detect_kind(image, kind, model, "cpu", threshold, frames=frames)
+    return detect_kind(image, kind, model, "cpu", threshold, frames=frames, name=name)
 
 
 class KindsWidget(ClosingDock, QWidget):
@@ -96,6 +98,11 @@ class KindsWidget(ClosingDock, QWidget):
         self.status.setText(_frame_text(session))
         self._status_frame = session.current_frame()
 
+    def _say_refused(self, line: str) -> None:
+        """An edit not kept (a rod drawn past the stack's last frame), said where the frame's line is: a
+        notification alone was cut short, and the line beside it spoke of the frame as if it could be edited."""
+        self.status.setText(line)
+
     def _refresh_images(self, event=None) -> None:
         from napari.layers import Image
 
@@ -151,7 +158,8 @@ class KindsWidget(ClosingDock, QWidget):
             try:
                 self.session = KindSession(self.viewer, self.viewer.layers[name], kind,
                                            on_change=self._session_changed,
-                                           on_selection=self.review.show_selected_width)
+                                           on_selection=self.review.show_selected_width,
+                                           say_refused=self._say_refused)
             except ParticleDetectError as exc:
                 report(exc)
         if self.session is not None:
@@ -196,6 +204,11 @@ class KindsWidget(ClosingDock, QWidget):
         session = self.attach()
         if session is None or self.worker is not None:
             return
+        unseen = session.frame_off_screen()
+        if unseen is not None:
+            self.status.setText(unseen)
+            report(ParticleDetectError(unseen))
+            return
         data = session.image.data
         frame = session.current_frame() if data.ndim == 3 else None
         threshold = self.threshold_spin.value() or None
@@ -207,11 +220,20 @@ class KindsWidget(ClosingDock, QWidget):
         round_name = session.project.current_round.name
         self.status.setText(f"finding {session.kind} in {session.image.name} with {round_name}…")
         self.detect_button.setEnabled(False)
-        self.worker = create_worker(detect_in, data, session.kind, model, threshold, frame)
+        # Its errors are said by _detect_failed, not also raised again as a traceback in the console.
+        self.worker = create_worker(detect_in, data, session.kind, model, threshold, frame, session.image.name,
+                                    _ignore_errors=True)
         self.worker.returned.connect(lambda table: self._show(session, table, round_name, frame or 0))
-        self.worker.errored.connect(report)
+        self.worker.errored.connect(lambda exc: self._detect_failed(session, exc))
         self.worker.finished.connect(self._finished)
         self.worker.start()
+
+    def _detect_failed(self, session: KindSession, exc: Exception) -> None:
+        """Said, and the status line no longer says the detection is running."""
+        report(exc)
+        if session is self.session and not self.closed:
+            self.status.setText(_frame_text(session))
+            self._status_frame = session.current_frame()
 
     def _finished(self) -> None:
         self.worker = None
@@ -294,6 +316,9 @@ class KindsWidget(ClosingDock, QWidget):
 
 def _frame_text(session: KindSession) -> str:
     """The status line on the current frame: its rods or beads as saved now, and what the user did to it."""
+    unseen = session.frame_off_screen()
+    if unseen is not None:
+        return unseen
     frame, project = session.current_frame(), session.project
     table = session.tables.get(frame)
     if table is None:

@@ -176,6 +176,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self._ended.set()
         self.review: VolumeReview | None = None  # the selected volume image's project, once it is a volume
         self.points: Points | None = None
+        # The image name the centres layer was named after: it follows the image's renames, not a user's own.
+        self._points_named_after: str | None = None
         self._quiet = False  # True while the dock itself rewrites the points (not a user's edit)
         self._putting_away = False  # True while the dock removes its own layers
         self._removing: set[int] = set()  # the volumes of the points being deleted
@@ -281,8 +283,10 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         # The image shown stays chosen by identity: renamed, its old name is no longer in the list.
         shown = self._shown_layer
         current = shown.name if shown is not None and shown in images else self.layer_combo.currentText()
-        if shown is not None and shown in images and self.points is not None and self.points in self.viewer.layers:
+        if shown is not None and shown in images and self.points is not None and self.points in self.viewer.layers \
+                and shown.name != self._points_named_after:
             self.points.name = centres_name(shown)  # a renamed image's centres follow its name
+            self._points_named_after = shown.name
         self.layer_combo.blockSignals(True)
         self.layer_combo.clear()
         self.layer_combo.addItems([layer.name for layer in images])
@@ -511,7 +515,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         finally:
             self._quiet = False
         points.projection_mode = "rescale_spherical"
-        self.points = points
+        self.points, self._points_named_after = points, layer.name
         points.events.data.connect(self._on_points_edited)
         if size_z is not None:
             axis = self.viewer.dims.ndim - 3  # z in world axes (the points' and the image's last three)

@@ -45,7 +45,8 @@ def check_recorded_volume_shape(folder: Path, shape: tuple[int, int, int], name:
     mismatch = image_mismatch(ProjectState(frame_shape=settings.volume_shape), None, shape, None, name)
     if mismatch is not None:
         raise ParticleDetectError(f"{folder}: {mismatch} (its volume.json); open it with that image, or move the "
-                                  "project folder aside (a new one starts) or choose another for this image")
+                                  "project folder aside, then pick another image and this one again in the "
+                                  "Volume detection (3D) dock (a new project starts)")
 
 
 def detect_for_review(volume: np.ndarray, model, options: VolumeOptions, frame: int, name: str = "volume",
