@@ -715,7 +715,7 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
     from ..files.io import atomic_write_text, read_image, write_centres
     from ..detection.prediction import COLUMNS
 
-    from ..files.file_detection import check_diameter_fits, check_unedited, table_digests
+    from ..files.file_detection import FramesSoFar, check_diameter_fits, check_unedited, table_digests
 
     if not args.overwrite:  # first: check_detect_outputs removes a stale per-chain table, edited or not
         check_unedited([args.output])
@@ -730,36 +730,57 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
                 raise
             unreadable[path] = failure_line(path, exc)
     _load_model_first(args, options)  # before any bar: a model that cannot load is one error
-    tables, runs, meta, failed = [], [], {}, {}
-    for path in inputs:
-        if path in unreadable:
-            failed[path] = unreadable[path]
-            continue
-        try:
-            result = _detect_with_bar(args, path, options)
-        except Exception as exc:  # noqa: BLE001 - of several files a bad one is reported at the end (README)
-            if len(inputs) == 1:
-                raise
-            failed[path] = failure_line(path, exc)
-            continue
-        record, table, meta = result.record, result.table, result.meta
-        if args.kind != "spheres":
-            log.info("%s: %d %s (%d rows) in %d frame(s)", path, record["objects"], args.kind, record["rows"],
-                     record["frames"])
+    # An output a run of this command left unfinished (Ctrl-C, a failure at a frame): its frames are gone on from.
+    earlier, meta = _earlier_frames(args, [path for path in inputs if path not in unreadable], options)
+    tables, runs, failed = [], [], {}
+    done: list[tuple[Path, dict, "pd.DataFrame"]] = []  # the inputs finished, for a stop to keep
+    current: tuple[Path, FramesSoFar] | None = None  # the input being detected and its frames so far
+    try:
+        for path in inputs:
+            if path in unreadable:
+                failed[path] = unreadable[path]
+                continue
+            before = earlier.get(path)
+            if before is not None and before.record is not None:
+                # Finished before the run stopped at a later input: its rows and record as written then.
+                record, table = before.record, before.rows
+            else:
+                current = (path, before.so_far if before is not None else FramesSoFar())
+                try:
+                    result = _detect_with_bar(args, path, options, current[1])
+                except Exception as exc:  # noqa: BLE001 - of several files a bad one is reported at the end (README)
+                    if len(inputs) == 1:
+                        # Its frames done are kept, as at Ctrl-C; said above the error line.
+                        kept = _keep_stopped(args, options, done, meta, current, failed, several=False)
+                        if kept:
+                            log.warning("%s: failed %s", path, kept)
+                        raise
+                    failed[path] = failure_line(path, exc)
+                    current = None
+                    continue
+                record, table, meta = result.record, result.table, result.meta
+            if args.kind != "spheres":
+                log.info("%s: %d %s (%d rows) in %d frame(s)", path, record["objects"], args.kind, record["rows"],
+                         record["frames"])
+                table = table.assign(file=str(path)) if len(inputs) > 1 else table
+            else:
+                _log_sizing(path, record, f"{len(table)} centres in {record['frames']} frame(s); ")
+                if len(inputs) > 1:
+                    table["file"] = str(path)
             runs.append(record)
-            tables.append(table.assign(file=str(path)) if len(inputs) > 1 else table)
-            continue
-        _log_sizing(path, record, f"{len(table)} centres in {record['frames']} frame(s); ")
-        runs.append(record)
-        if len(inputs) > 1:
-            table["file"] = str(path)
-        tables.append(table)
-        if args.overlay is not None and len(tables) == 1:
-            from ..files.overlay import save_overlay
+            tables.append(table)
+            done.append((path, record, table))
+            current = None
+            if args.kind == "spheres" and args.overlay is not None and len(tables) == 1:
+                from ..files.overlay import save_overlay
 
-            image = read_image(path, lazy=True, channel=args.channel, axes=args.axes)
-            first = np.asarray(image if image.ndim == 2 else image[0])
-            save_overlay(first, table[table["frame"] == 0][["y", "x"]].to_numpy(), args.overlay, record["diameter_px"])
+                image = read_image(path, lazy=True, channel=args.channel, axes=args.axes)
+                first = np.asarray(image if image.ndim == 2 else image[0])
+                save_overlay(first, table[table["frame"] == 0][["y", "x"]].to_numpy(), args.overlay,
+                             record["diameter_px"])
+    except KeyboardInterrupt:
+        kept = _keep_stopped(args, options, done, meta, current, failed, len(inputs) > 1)
+        raise KeyboardInterrupt(kept or "") from None
     if not tables and failed:
         return _report_failed(failed)  # nothing detected: no table
     _log_compile_warmup(args, options)
@@ -784,6 +805,79 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
     return _report_failed(failed)
 
 
+# What an unfinished output's metadata holds beyond the run's own (model, threshold, device...): not carried over.
+UNFINISHED_KEYS = ("unfinished", "inputs", "failed", "tables")
+
+
+def _earlier_frames(args: argparse.Namespace, inputs: list[Path], options) -> tuple[dict, dict]:
+    """Of the output a run of this command left unfinished (file_detection.write_unfinished), what each input had
+    done (file_detection.earlier_frames: those of the same input, options and model), said input by input, and
+    the run's metadata then (the model, threshold, ...) for a table whose every input was done; ({}, {}) where
+    there is none. Spheres only: a rods or chains run keeps nothing when stopped, and starts over."""
+    from ..files.file_detection import RESUME, earlier_frames, read_metadata
+
+    if args.kind != "spheres":
+        return {}, {}
+    earlier = earlier_frames(args.output, inputs, options, args.model)
+    meta = read_metadata(args.output) or {}
+    if RESUME in meta and not earlier:  # the same rule as a folder run's output of other input, options or model
+        log.info("%s: left unfinished by a run of other inputs, options or model (or edited since): detecting from "
+                 "the first frame", args.output)
+    for path, before in earlier.items():
+        so_far = before.so_far
+        log.info("%s: %s", path, f"done before, in {args.output}" if before.record is not None else
+                 f"{so_far.done} of {so_far.total} frames done before, in {args.output}: detecting the "
+                 f"{so_far.total - so_far.done} left")
+    return earlier, ({k: v for k, v in meta.items() if k not in UNFINISHED_KEYS + (RESUME,)} if earlier else {})
+
+
+def _keep_stopped(args: argparse.Namespace, options, done: list[tuple[Path, dict, "pd.DataFrame"]], meta: dict,
+                  current: "tuple[Path, FramesSoFar] | None", failed: dict[Path, str], several: bool) -> str:
+    """Write what a single-table run stopped by Ctrl-C or a failure had done at its output, marked unfinished
+    (file_detection.write_unfinished): the inputs ``done`` (with their records) and the frames of the one being
+    detected (``current``), each with the fingerprint the same command finds again to go on from them; ``several``:
+    the table has a file column (several inputs). How far it got and how to go on, as part of a line ('after 57
+    of 150 frames: they are in ...'); "" where nothing was done, or could be kept (a rods or chains run keeps
+    nothing)."""
+    import pandas as pd
+
+    from ..files.file_detection import job_fingerprint, keep_unfinished, unfinished_entry
+
+    if args.kind != "spheres":
+        return ""
+    partial = current if current is not None and current[1].done else None
+    if not done and partial is None:
+        return ""
+
+    def entry(path: Path, frames_done: int, total: int) -> dict:
+        try:
+            fingerprint = job_fingerprint(path, options, args.model)
+        except (OSError, ValueError):  # gone or unreadable now: an entry nothing matches, so it starts over
+            fingerprint = None
+        return unfinished_entry(str(path), frames_done, total, fingerprint)
+
+    tables = [table for _, _, table in done]
+    records = [record for _, record, _ in done]
+    resume = [entry(path, record["frames"], record["frames"]) for path, record, _ in done]
+    if partial is not None:
+        path, so_far = partial
+        tables.append(so_far.table().assign(file=str(path)) if several else so_far.table())
+        records.append({"file": str(path), "frames": so_far.total, "frames_done": so_far.done})
+        resume.append(entry(path, so_far.done, so_far.total))
+    stopped = {**meta, "inputs": records}
+    if failed:
+        stopped["failed"] = [{"file": str(path), "reason": line} for path, line in failed.items()]
+    if not keep_unfinished(args.output, pd.concat(tables, ignore_index=True), stopped, resume):
+        return ""
+    if partial is not None:
+        path, so_far = partial
+        before = f", {len(done)} file(s) before it done" if done else ""
+        how_far = f"after {so_far.done} of {so_far.total} frames" + (f" of {path}{before}" if several else "")
+    else:
+        how_far = f"after {len(done)} file(s)"
+    return f"{how_far}: they are in {args.output}; run the same command again to go on"
+
+
 def _log_sizing(path: Path, record: dict, found: str = "") -> None:
     """The particle size a file was detected at, and how it was found; a doubtful estimate is a warning,
     so it shows even with --quiet (and in folder runs, which log nothing else per file)."""
@@ -796,20 +890,22 @@ def _log_sizing(path: Path, record: dict, found: str = "") -> None:
         f"; low confidence: {with_advice(record['diameter_reason'], 'give --diameter')}" if low else "")
 
 
-def _detect_with_bar(args: argparse.Namespace, path: Path, options):
-    """``detect_file`` on one input, its frames counted on a progress bar."""
+def _detect_with_bar(args: argparse.Namespace, path: Path, options, so_far: "FramesSoFar | None" = None):
+    """``detect_file`` on one input, its frames counted on a progress bar; ``so_far``: its FramesSoFar (frames
+    done before are counted from the start, not timed)."""
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     from ..files.file_detection import detect_file
 
+    initial = so_far.done if so_far is not None else 0
     # Warnings during the run (a blank frame) print on lines of their own, above the bar, not glued to it.
-    with logging_redirect_tqdm(), tqdm(disable=args.quiet, unit="frame", desc=path.name) as bar:
+    with logging_redirect_tqdm(), tqdm(disable=args.quiet, unit="frame", desc=path.name, initial=initial) as bar:
         def progress(count: int, total: int) -> None:
             bar.total = total
-            bar.update(1)
+            bar.update(count - bar.n)
 
-        return detect_file(path, options, args.model, progress=progress)
+        return detect_file(path, options, args.model, progress=progress, so_far=so_far)
 
 
 def _load_model_first(args: argparse.Namespace, options, device: str | None = None) -> None:

@@ -6,7 +6,9 @@ fingerprint of the input, the options and the model, written last: a finished ou
 fingerprint still matches is skipped when an interrupted run starts again. It also records the sha256
 and size of each table written (``tables``), so a table edited by hand since is not silently replaced,
 and names its input, so another file's output is not either; an input that fails later leaves its table
-with the metadata marked ``failed`` (:func:`mark_failed`).
+with the metadata marked ``failed`` (:func:`mark_failed`). A stack stopped partway (Ctrl-C, a failure at a
+frame) leaves the frames done so far, its metadata marked ``unfinished`` with what each input had done
+(:func:`write_unfinished`); the same run again goes on from there (:func:`earlier_frames`).
 """
 
 from __future__ import annotations
@@ -72,6 +74,51 @@ class FileResult:
     meta: dict = field(default_factory=dict)
 
 
+# The key of an unfinished output's metadata listing, per input, the frames done and the fingerprint they were
+# detected under (:func:`write_unfinished`); absent from a finished output's.
+RESUME = "resume"
+
+
+@dataclass
+class FramesSoFar:
+    """One input's frames detected so far, from its first in order (frames 0 to ``done`` - 1), as
+    :func:`detect_file` adds them: what a caller keeps of a stack stopped partway (Ctrl-C, a failure at a frame),
+    and, given back to :func:`detect_file`, where it goes on from."""
+
+    total: int = 0  # the input's frames (0 until detect_file has read it)
+    parts: list[tuple[int, np.ndarray, np.ndarray]] = field(default_factory=list)  # (frame, centres, scores)
+
+    @property
+    def done(self) -> int:
+        return len(self.parts)
+
+    def table(self) -> pd.DataFrame:
+        """The frames done as detect's ``frame,y,x,score`` table."""
+        from ..detection.prediction import frames_table
+
+        return frames_table(self.parts)
+
+    @classmethod
+    def of_table(cls, rows: pd.DataFrame, done: int, total: int) -> "FramesSoFar":
+        """The first ``done`` of ``total`` frames from their rows as written (a frame without centres has none)."""
+        by_frame = {int(frame): group for frame, group in rows.groupby("frame", sort=True)}
+        empty = rows.iloc[:0]
+        parts = [(frame, by_frame.get(frame, empty)[["y", "x"]].to_numpy(dtype=float),
+                  by_frame.get(frame, empty)["score"].to_numpy(dtype=float)) for frame in range(done)]
+        return cls(total, parts)
+
+
+@dataclass
+class EarlierFrames:
+    """What an unfinished output holds of one input (:func:`earlier_frames`): its frames done, and where every
+    frame was done and detect had finished with it (another input of the table stopped), its ``record`` (the
+    metadata's ``inputs`` entry) and ``rows`` (every column, as they will be written again)."""
+
+    so_far: FramesSoFar
+    record: dict | None = None
+    rows: pd.DataFrame | None = None
+
+
 @keeps_torch_threads
 def check_options(options: object) -> DetectOptions:
     """``options`` as given (None: the defaults), or a TypeError where it is something else (a dict of them)."""
@@ -91,6 +138,7 @@ def detect_file(
     output: str | Path | None = None,
     progress: Callable[[int, int], None] | None = None,
     name: str | Path | None = None,
+    so_far: FramesSoFar | None = None,
 ) -> FileResult:
     """Centres of every frame of one image file; with ``output``, written there as CSV with a
     ``.json`` of metadata beside it (both atomically, the metadata last). A file of several channels is
@@ -101,6 +149,12 @@ def detect_file(
 
     The model is loaded once per process while its files are unchanged, so a worker running many
     files loads it once.
+
+    Spheres: ``so_far`` (a :class:`FramesSoFar`) gets each frame as it is done, so a caller whose run stops
+    partway (Ctrl-C, a failure at a frame) still has them; one holding earlier frames of this input (from
+    :func:`earlier_frames`) is gone on from, only the frames left detected. With ``output``, such a stop writes
+    the frames done there, marked unfinished (:func:`write_unfinished`), and the same call again goes on from them
+    while the input, options and model are unchanged (the fingerprint); otherwise it starts over.
     """
     import torch
 
@@ -134,15 +188,41 @@ def detect_file(
     image = read_image(path, lazy=True, channel=options.channel, axes=options.axes)
     check_diameter_fits(path, image, options.diameter)
     n_frames = 1 if image.ndim == 2 else len(image)
-    parts, sizing = [], None
-    for count, (index, result, sizing) in enumerate(iter_detect(
-        image, model, device, options.threshold, options.diameter, options.polarity, tile=options.tile,
-        batch_size=options.batch_size, name=str(path), precision=options.precision, heatmaps=False,
-        compile=options.compile, runtime=options.runtime, split_close=options.split_close,
-    ), start=1):
-        parts.append((index, result.centres, result.scores))
-        if progress is not None:
-            progress(count, n_frames)
+    if so_far is None and output is not None:  # a folder run's output left unfinished: gone on from
+        earlier = earlier_frames(output, [path], options, model_path, fingerprint).get(path)
+        so_far = earlier.so_far if earlier is not None else None
+    so_far = so_far if so_far is not None else FramesSoFar()
+    # An input whose every frame was done (stopped as it ended) has its last detected again: the record's sizing
+    # comes with a frame detected.
+    start = min(so_far.done, n_frames - 1)
+    del so_far.parts[start:]
+    so_far.total = n_frames
+    frames = None
+    if start:
+        frames = list(range(start, n_frames))
+        if options.diameter is not None:
+            # With a diameter given, the particles' look (ringed or not) is read on the first frame detected
+            # (look.StackLook): frame 0 again, where the uninterrupted run read it; its centres are kept already.
+            frames.insert(0, 0)
+    sizing = None
+    try:
+        for index, result, sizing in iter_detect(
+            image, model, device, options.threshold, options.diameter, options.polarity, frames=frames,
+            tile=options.tile, batch_size=options.batch_size, name=str(path), precision=options.precision,
+            heatmaps=False, compile=options.compile, runtime=options.runtime, split_close=options.split_close,
+        ):
+            if index < start:  # the look's frame 0, done before
+                continue
+            so_far.parts.append((index, result.centres, result.scores))
+            if progress is not None:
+                progress(so_far.done, n_frames)
+    except BaseException:
+        if output is not None and so_far.done:
+            record = {"file": str(name or path), "frames": n_frames, "frames_done": so_far.done}
+            keep_unfinished(Path(output), so_far.table(), {"inputs": [record]},
+                            [unfinished_entry(record["file"], so_far.done, n_frames, fingerprint)])
+        raise
+    parts = so_far.parts
     calibration = file_calibration(path)
     # The pixel size goes into the .json, not into y_um,x_um columns: napari opens such a TIFF at scale 1,
     # and the reader places a table with those columns by them, so its centres would land off the particles.
@@ -381,11 +461,97 @@ def is_finished(path: Path, output: Path, options: DetectOptions, model_path: st
     meta = read_metadata(output)
     if meta is None:
         return False
+    return same_fingerprint(meta.get("fingerprint"), path, options, model_path)
+
+
+def same_fingerprint(recorded: object, path: Path, options: DetectOptions, model_path: str | Path | None,
+                     fingerprint: dict | None = None) -> bool:
+    """Whether a ``recorded`` fingerprint is that of ``path``, ``options`` and the model now (``fingerprint``:
+    :func:`job_fingerprint`'s, where the caller has it): the resume rule of finished and unfinished outputs alike."""
     try:
+        fingerprint = fingerprint if fingerprint is not None else job_fingerprint(path, options, model_path)
         # Through JSON, as it was written: tuples become lists, so an unchanged fingerprint compares equal.
-        return meta.get("fingerprint") == json.loads(json.dumps(job_fingerprint(path, options, model_path)))
+        return recorded == json.loads(json.dumps(fingerprint))
     except (OSError, ValueError):  # its input or model unreadable now: not finished; detecting it says why
         return False
+
+
+def unfinished_entry(file: str, done: int, total: int, fingerprint: dict | None) -> dict:
+    """One input's entry in an unfinished output's ``resume`` list: its ``file`` as the metadata's ``inputs`` name
+    it, its frames ``done`` of ``total``, and the fingerprint (:func:`job_fingerprint`) they were detected under."""
+    return {"file": file, "frames_done": done, "frames": total, "fingerprint": fingerprint}
+
+
+def write_unfinished(output: Path, table: pd.DataFrame, meta: dict, resume: list[dict]) -> None:
+    """Write the frames a run had done when it stopped (``table``, of spheres) at ``output``, its metadata ``meta``
+    marked ``unfinished`` with ``resume`` (per input: :func:`unfinished_entry`), each file atomically. The metadata
+    goes first without ``resume`` and again last with it and the table's digest: a run killed in between leaves
+    outputs that say detect wrote them but offer nothing to go on from, so the same command starts over. The
+    table is written with every digit, so that going on reads back exactly what was found (and measures, with
+    --measure, at the very positions an uninterrupted run would); the finished table is rounded as ever."""
+    output = Path(output)
+    atomic_write_text(metadata_path(output), json.dumps({**meta, "unfinished": True}, indent=2))
+    write_centres(table, output, float_format=None)
+    atomic_write_text(metadata_path(output), json.dumps(
+        {**meta, "unfinished": True, RESUME: resume, "tables": table_digests(output, "spheres")}, indent=2))
+
+
+def keep_unfinished(output: Path, table: pd.DataFrame, meta: dict, resume: list[dict]) -> bool:
+    """:func:`write_unfinished` while a stop (Ctrl-C, a failure) is on its way out: whether the frames were kept.
+    A second Ctrl-C or a write failing (the disk full) leaves the files whole, old or new (atomic writes), and
+    must not hide the stop it came in."""
+    try:
+        write_unfinished(output, table, meta, resume)
+    except (OSError, KeyboardInterrupt, ParticleDetectError):
+        return False
+    return True
+
+
+def earlier_frames(output: Path, paths: Iterable[Path], options: DetectOptions, model_path: str | Path | None,
+                   fingerprint: dict | None = None) -> dict[Path, EarlierFrames]:
+    """What an unfinished ``output`` (:func:`write_unfinished`) holds of each of ``paths``: its frames done, for
+    the inputs whose file, options and model are those it was detected with (the fingerprint, as
+    :func:`is_finished` compares it; ``fingerprint``: the one input's, where the caller has it) while its table is
+    as detect wrote it (the sha256 its metadata records). Any other input, and every one of an output edited
+    since, finished or not detect's, is absent: detected from its first frame."""
+    output = Path(output)
+    meta = read_metadata(output)
+    resume = meta.get(RESUME) if is_detect_metadata(meta) and meta.get("unfinished") else None
+    if not isinstance(resume, list) or not isinstance(meta.get("tables"), dict) or not output.is_file():
+        return {}
+    try:
+        if edited_tables(output):
+            return {}
+        # round_trip: the very numbers written (pandas' fast parser may miss the last digit).
+        table = pd.read_csv(output, float_precision="round_trip")
+    except (OSError, ValueError):
+        return {}
+    if not {"frame", "y", "x", "score"} <= set(table.columns):
+        return {}
+    records = {r["file"]: r for r in meta.get("inputs", []) if isinstance(r, dict) and "file" in r}
+    entries = [e for e in resume if isinstance(e, dict) and isinstance(e.get("file"), str)]
+    found = {}
+    for path in paths:
+        try:
+            now = fingerprint if fingerprint is not None else job_fingerprint(path, options, model_path)
+        except (OSError, ValueError):  # unreadable now: detecting it says why
+            continue
+        # By fingerprint, which names the file by its absolute path: named otherwise this time, it is the same file.
+        entry = next((e for e in entries if same_fingerprint(e.get("fingerprint"), path, options, model_path, now)),
+                     None)
+        if entry is None:
+            continue
+        done, total = entry.get("frames_done"), entry.get("frames")
+        if not (isinstance(done, int) and isinstance(total, int) and 0 < done <= total):
+            continue
+        rows = table[table["file"] == entry["file"]].drop(columns="file") if "file" in table.columns else table
+        if len(rows) and int(rows["frame"].max()) >= done:  # rows of frames not done: not a table it wrote
+            continue
+        record = records.get(entry["file"])
+        finished = done == total and isinstance(record, dict) and "frames_done" not in record
+        found[path] = EarlierFrames(FramesSoFar.of_table(rows, done, total), record if finished else None,
+                                    rows.reset_index(drop=True) if finished else None)
+    return found
 
 
 def check_targets(outputs: list[Path], kind: str = "spheres") -> None:
