@@ -58,6 +58,11 @@ def test_a_constant_frame_is_still_refused():
 
 
 def test_the_first_detection_with_each_model_leaves_torchs_random_numbers_alone(sample, monkeypatch):
+    # A dock's worker from an earlier test of this process, still loading a model in Qt's thread pool, would set
+    # the generator back as it leaves torch.random.fork_rng: the state compared here is this thread's alone.
+    from qtpy.QtCore import QThreadPool
+
+    QThreadPool.globalInstance().waitForDone(30_000)
     monkeypatch.setattr(registry, "_last_loaded", OrderedDict())  # every model loaded afresh, as in a new notebook
     volume = synthesize_volume(VolumeConfig(shape=(12, 48, 48), diameter=8), seed=1).image
     for detect in (lambda: npd.detect(sample, diameter=10), lambda: npd.detect(sample, kind="rods"),

@@ -21,12 +21,13 @@ from qtpy.QtWidgets import (
 )
 
 from ..errors import ParticleDetectError
+from ..files.calibration import Calibration, file_calibration
 from ..files.file_detection import metadata_path
 from ..files.tables import TABLE_COLUMNS, with_physical
 from ..files.tracks import (
     DOCK_EXPORT, PIXEL_SIZE_TOLERANCE, LinkOptions, compute_drift, describe_msd, describe_tracks, ensemble_msd,
-    fit_power_law, link_centres, link_output_paths, link_record, msd_units, subtract_drift, tracks_layer_data,
-    write_link_outputs, written_by_linking,
+    fit_power_law, fitted_lags, link_centres, link_output_paths, link_record, msd_units, subtract_drift,
+    tracks_layer_data, write_link_outputs, written_by_linking,
 )
 from .annotation import follow_changes, image_path, placement
 from .exact_spin_box import ExactSpinBox
@@ -43,7 +44,8 @@ class LinkSettings:
     """How one Link ran, as its export records it: the linking, the drift, and what the MSD is measured in
     (``microns_per_pixel`` None: px²; ``frames_per_second`` None: lag times in frames). ``seconds_per_frame``:
     the frame interval where the user gave one rather than a rate (a time-lapse's 600 s): lag times are then
-    its exact multiples, not multiples of 1 / fps, which rounds."""
+    its exact multiples, not multiples of 1 / fps, which rounds. ``mpp_from``, ``fps_from``: where each came
+    from, as the export's .json records them."""
 
     options: LinkOptions
     drift: bool
@@ -51,6 +53,7 @@ class LinkSettings:
     mpp_from: str | None = None
     frames_per_second: float | None = None
     seconds_per_frame: float | None = None
+    fps_from: str | None = None
 
     def units(self) -> dict[str, str]:
         return msd_units(self.microns_per_pixel, self.frames_per_second)
@@ -120,7 +123,7 @@ class MsdPlot(SmallPlot):
         axes.loglog(shown["lagt"], shown["msd"], "o", markersize=3, color=BETTER)
         if fit is not None:
             exponent, amplitude = fit
-            lags = shown["lagt"].to_numpy(float)
+            lags = fitted_lags(shown)["lagt"].to_numpy(float)  # drawn over the lags fitted, not beyond
             axes.loglog(lags, amplitude * lags ** exponent, color=INK, linewidth=0.8,
                         label=f"{amplitude:.3g} t^{exponent:.2f}")
             axes.legend(fontsize=7, frameon=False, labelcolor=INK)
@@ -159,14 +162,20 @@ class TracksPanel(QGroupBox):
         # rounded to the box, 1/600 fps read 0.002 and every lag time came out 17 % short.
         self.mpp_spin = UnitBox("none (px)")
         self.mpp_spin.setToolTip("Microns per pixel, for the MSD (none: pixels); read from the image when it has "
-                                 "a micrometre scale")
+                                 "a micrometre scale, else from its file's metadata")
         self.fps_spin = UnitBox("none (frames)")
         self.fps_spin.setToolTip("Frames per second, for the MSD's lag times (none: frames); or give the frame "
                                  "interval below")
         self.interval_spin = UnitBox("none (frames)")
         self.interval_spin.setSuffix(" s")
         self.interval_spin.setToolTip("Seconds between frames, for a time-lapse (600: one frame every 10 min); "
-                                      "the lag times are its exact multiples. It and fps fill each other")
+                                      "the lag times are its exact multiples. It and fps fill each other; read "
+                                      "from the image file's metadata where it has one")
+        # Where the boxes' values came from (the image file's metadata, or nowhere: typed, or none).
+        self.calibration_note = QLabel("")
+        self.calibration_note.setWordWrap(True)
+        self.calibration_note.setStyleSheet("color: gray; font-size: 10px")
+        self._file_calibration: tuple[str, Calibration] | None = None  # the image file's name and calibration
         self._filling_rate = False
         self.fps_spin.valueChanged.connect(lambda value: self._fill_rate(self.interval_spin, value))
         self.interval_spin.valueChanged.connect(lambda value: self._fill_rate(self.fps_spin, value))
@@ -193,6 +202,7 @@ class TracksPanel(QGroupBox):
         form.addRow("µm/px", self.mpp_spin)
         form.addRow("fps", self.fps_spin)
         form.addRow("frame interval", self.interval_spin)
+        form.addRow(self.calibration_note)
         form.addRow(self.drift_check)
         form.addRow(buttons)
         form.addRow(self.status)
@@ -231,9 +241,35 @@ class TracksPanel(QGroupBox):
         self.plot.show_msd(None, None, None)
         annotation = self.state.annotation
         if annotation is not None:
-            # The image knows its pixel size; one without a micrometre scale is in pixels, whatever µm/px the
-            # last image had (its MSD came out in that image's µm², labelled as such).
-            self.mpp_spin.show_exact(_image_microns_per_pixel(annotation) or 0.0)
+            self._prefill(annotation)
+
+    def _prefill(self, annotation) -> None:
+        """The boxes filled with the image's calibration, and where it came from said under them: its layer's
+        micrometre scale, else its file's metadata (files.calibration, as ``particle-detect link`` reads it from
+        detect's .json): an ImageJ TIFF of 0.2 µm/px, 0.5 s apart opened by napari's own reader comes at scale 1,
+        and its MSD came out in px² and frames. The image knows its pixel size: one with none is in pixels,
+        whatever µm/px the last image had (its MSD came out in that image's µm², labelled as such). A frame
+        interval the user typed stays for an image whose file has none (a folder of movies of one camera);
+        one the program filled for the last image is cleared."""
+        path = image_path(annotation.image)
+        found = file_calibration(path) if path is not None else Calibration()
+        self._file_calibration = (path.name, found) if path is not None else None
+        from_file = _square_pixel_um(found)
+        self.mpp_spin.show_exact(_image_microns_per_pixel(annotation) or from_file or 0.0)
+        if found.frame_interval_s:
+            self.interval_spin.show_exact(found.frame_interval_s)
+        elif self.interval_spin.holds_exact() and self.fps_spin.holds_exact():
+            self.interval_spin.show_exact(0.0)
+        said = [f"{from_file:.6g} µm/px" if from_file and _image_microns_per_pixel(annotation) is None else "",
+                f"frames {found.frame_interval_s:.6g} s apart" if found.frame_interval_s else ""]
+        said = [text for text in said if text]
+        if found.pixel_um and not from_file:
+            said.append(f"pixels {found.pixel_um[0]:.4g} x {found.pixel_um[1]:.4g} µm, not square: µm/px left to you")
+        self.calibration_note.setText(f"from {self._file_source()}: {', '.join(said)}" if said else "")
+
+    def _file_source(self) -> str | None:
+        """The image file's metadata, as the export's .json names where a value came from."""
+        return f"{self._file_calibration[0]}'s metadata" if self._file_calibration is not None else None
 
     def _watch(self, annotation) -> None:
         self._watched = follow_changes(self._watched, annotation, self._on_centres_changed)
@@ -266,13 +302,16 @@ class TracksPanel(QGroupBox):
 
     def _settings(self, annotation) -> LinkSettings:
         """The boxes' settings, unrounded; 'none' (0) µm/px or fps: px² or frames."""
-        image_mpp = _image_microns_per_pixel(annotation)
         mpp, fps = self.mpp_spin.exact_value() or None, self.fps_spin.exact_value() or None
-        mpp_from = None if mpp is None else (
-            "the image's pixel size" if image_mpp is not None and _same_size(mpp, image_mpp) else "the panel's µm/px")
-        # fps still holding what the interval filled it with: the user gave the interval, the lags its multiples.
-        interval = self.interval_spin.value() if fps is not None and self.fps_spin.holds_exact() else None
-        return LinkSettings(self.options(), self.drift_check.isChecked(), mpp, mpp_from, fps, interval)
+        found = self._file_calibration[1] if self._file_calibration is not None else Calibration()
+        mpp_from = _source_of(mpp, [(_image_microns_per_pixel(annotation), "the image's pixel size"),
+                                     (_square_pixel_um(found), self._file_source())], "the panel's µm/px")
+        # fps still holding what the interval filled it with: the interval was given, the lags its multiples.
+        interval = self.interval_spin.exact_value() if fps is not None and self.fps_spin.holds_exact() else None
+        file_fps = 1.0 / found.frame_interval_s if found.frame_interval_s else None
+        fps_from = _source_of(fps, [(file_fps, self._file_source())],
+                              "the panel's frame interval" if interval else "the panel's fps")
+        return LinkSettings(self.options(), self.drift_check.isChecked(), mpp, mpp_from, fps, interval, fps_from)
 
     # ---- linking ---------------------------------------------------------------------------------
     @reports_errors
@@ -313,7 +352,7 @@ class TracksPanel(QGroupBox):
         if linked.msd is None:
             msd = "; no track spans two frames, so no MSD"
         else:
-            said = describe_msd(linked.fit, units)
+            said = describe_msd(linked.fit, units, linked.msd)
             msd = f"; {said}" if linked.fit is not None else f"; MSD: {said}"
         self.status.setText(f"{describe_tracks(linked.tracks)}{drift}{msd}")
         self.plot.show_msd(linked.msd, linked.fit, units)
@@ -370,7 +409,8 @@ class TracksPanel(QGroupBox):
         record = link_record(DOCK_EXPORT, image_path(annotation.image) or annotation.image.name, path,
                              settings.options, settings.drift, msd=msd_path(path) if linked.msd is not None else None,
                              microns_per_pixel=settings.microns_per_pixel, mpp_from=settings.mpp_from,
-                             frames_per_second=settings.frames_per_second, max_lag=MAX_LAG)
+                             frames_per_second=settings.frames_per_second, fps_from=settings.fps_from,
+                             max_lag=MAX_LAG)
         record = with_frame_interval(record, settings.frame_interval())
         check_beside_replaceable(path, record)
         written = write_link_outputs(tracks_with_physical(linked.tracks, annotation), record, linked.msd)
@@ -435,6 +475,21 @@ class UnitBox(ExactSpinBox):
 def _image_microns_per_pixel(annotation) -> float | None:
     """The image's own pixel size where its scale is in micrometres."""
     return float(annotation.image.scale[-1]) if unit_suffix(annotation) == "um" else None
+
+
+def _square_pixel_um(calibration: Calibration) -> float | None:
+    """The µm per pixel of a file's calibration where its pixels are square (the MSD takes one length)."""
+    pixel = calibration.pixel_um
+    return pixel[0] if pixel is not None and _same_size(*pixel) else None
+
+
+def _source_of(value: float | None, known: list[tuple[float | None, str | None]], otherwise: str) -> str | None:
+    """Where ``value`` came from: the first of ``known`` (value, where) that it is, else ``otherwise``; None
+    without a value."""
+    if value is None:
+        return None
+    return next((where for candidate, where in known if candidate is not None and _same_size(value, candidate)),
+                otherwise)
 
 
 def _same_size(first: float, second: float) -> bool:

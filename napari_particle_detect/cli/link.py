@@ -55,6 +55,13 @@ def cmd_link(args: argparse.Namespace) -> int:
         # Refused before any linking, where the library refuses it only once the tracks are there.
         raise ParticleDetectError(f"{args.centres}: drift and the MSD are computed per movie, and its {len(movies)} "
                                   f"files are {len(movies)} movies: pick one with --file NAME ({_some_of(movies)})")
+    if table["frame"].nunique() == 1:
+        # trackpy's "no track spans two frames" advice (a larger search range or memory) is wrong here.
+        meta = detected or _detect_metadata_of(args.centres)
+        if args.msd is not None:
+            raise ParticleDetectError(_one_frame_note(args.centres, table, meta,
+                                                      "nothing moved and there is no MSD to measure"))
+        log.warning("%s", _one_frame_note(args.centres, table, meta, "every track is one frame long"))
     voxel, space = None, ""
     if "z" not in table.columns:
         if args.voxel_size is not None:
@@ -79,8 +86,26 @@ def cmd_link(args: argparse.Namespace) -> int:
     write_link_outputs(tracks, record, msd)
     log.info("%s: %s%s -> %s", args.centres, describe_tracks(tracks), space, args.output)
     if msd is not None:
-        log.info("MSD -> %s (%s)", args.msd, describe_msd(fit_power_law(msd), record["units"]))
+        log.info("MSD -> %s (%s)", args.msd, describe_msd(fit_power_law(msd), record["units"], msd))
     return 0
+
+
+def _one_frame_note(centres: Path, table, meta: dict, consequence: str) -> str:
+    """A table of one frame, and so ``consequence``, in one line; where detect's .json (``meta``) says it read
+    the image as one volume, that a movie saved as z slices (ImageJ's slices, not frames) is detected as frames
+    with --axes TYX."""
+    note = f"{centres}: its centres are all in one frame (frame {table['frame'].iloc[0]}), so {consequence}"
+    files = set(table["file"].astype(str)) if "file" in table.columns else None
+    volumes = [record for record in meta.get("inputs", []) if isinstance(record, dict)
+               and record.get("axes") == "ZYX" and (files is None or str(record.get("file")) in files)]
+    if not volumes:
+        return note
+    record = volumes[0]
+    shape = record.get("shape")
+    slices = f"{shape[1]} " if isinstance(shape, list) and len(shape) == 4 else ""
+    return (f"{note}; detect read {record.get('file')} as one volume (axes ZYX, from its "
+            f"{record.get('axes_source', 'metadata')}); if its {slices}z slices are the frames of a movie (saved as "
+            "slices, not frames), detect it again with --axes TYX")
 
 
 def _parameters_of(what: str) -> str:
