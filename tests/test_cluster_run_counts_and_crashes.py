@@ -1,5 +1,6 @@
 """A folder run on a cluster, where what it says must match the disk: a scheduler lost as results came back, a
-file that kills its worker, Ctrl-C while the command line's own cluster starts. One line each, and the run's
+file that kills its worker, a local cluster whose worker cannot be started again, Ctrl-C (a terminal's, sent to the
+whole process group) while the command line's own cluster starts and while it works. One line each, and the run's
 record and counts agree with the finished outputs."""
 
 import json
@@ -17,6 +18,7 @@ import psutil
 import pytest
 
 from napari_particle_detect.cli.main import main
+from napari_particle_detect.files import distributed as files_distributed
 from napari_particle_detect.files.distributed import (
     FilesSummary, close_local_client, detect_files, how_far, local_client,
 )
@@ -109,25 +111,96 @@ def test_a_file_that_kills_its_worker_fails_in_one_line_and_the_others_are_done(
     assert not caplog.records, [r.getMessage() for r in caplog.records]  # no "start a dask worker"
 
 
+def test_a_local_cluster_whose_worker_cannot_start_again_stops_the_run_in_one_line(tmp_path, tiny_model, caplog,
+                                                                                   monkeypatch):
+    paths = write_images(tmp_path / "in", 2)
+    crash = paths[0].rename(tmp_path / "in" / "crash.tif")
+    paths = [crash, *paths[1:]]
+    monkeypatch.setattr(files_distributed, "NO_LIVE_WORKER_STOP_S", 2.0, raising=False)
+    outcome = {}
+    client = local_client(1)
+    try:
+        client.register_plugin(ExitsOnReadingCrashFiles())
+
+        async def cannot_start(self, *args, **kwargs):
+            raise RuntimeError("cannot start a worker process (no memory left)")
+
+        # Once the cluster has started: the nanny cannot bring back the worker that crash.tif kills.
+        monkeypatch.setattr(distributed.nanny.Nanny, "instantiate", cannot_start)
+        with caplog.at_level(logging.WARNING, "napari_particle_detect"):
+            run = threading.Thread(target=lambda: outcome.update(
+                summary=detect_files(paths, tmp_path / "out", OPTIONS, tiny_model, client)), daemon=True)
+            run.start()
+            run.join(90)  # it waited for ever, saying nothing
+    finally:
+        close_local_client(client, quietly=True)
+    assert "summary" in outcome, "the run waited for ever on a cluster without a worker"
+    summary = outcome["summary"]
+    assert summary.left == paths and not summary.done and not summary.failed, summary
+    assert summary.stopped.startswith("the local dask cluster has had no worker for "), summary.stopped
+    assert summary.stopped.endswith(" s: its worker processes died and none could be started again (out of memory?); "
+                                    "stopped with 0 of 2 files done, 2 left: run again (finished files are skipped)")
+    record = json.loads((tmp_path / "out" / "particle-detect-run.json").read_text())
+    assert record["stopped"] == summary.stopped and [entry["file"] for entry in record["left"]] == list(map(str, paths))
+    assert not caplog.records, [r.getMessage() for r in caplog.records]
+
+
+def ctrl_c_from_the_terminal(process: subprocess.Popen) -> None:
+    """SIGINT to ``process``'s whole process group, as a terminal's Ctrl-C: its worker processes get it too."""
+    os.killpg(process.pid, signal.SIGINT)
+
+
+def started_worker_processes(process: psutil.Process) -> list[psutil.Process]:
+    """The dask worker processes ``process`` has spawned so far (not Python's resource tracker)."""
+    try:
+        return [child for child in process.children(recursive=True) if "spawn_main" in " ".join(child.cmdline())]
+    except psutil.Error:
+        return []
+
+
+def detect_command(tmp_path: Path, tiny_model: Path, out: Path) -> subprocess.Popen:
+    env = {**os.environ, "HOME": str(tmp_path), "NAPARI_PARTICLE_DETECT_HOME": str(tmp_path)}
+    # A process group of its own, signalled as a terminal signals its foreground group.
+    return subprocess.Popen([sys.executable, "-m", "napari_particle_detect.cli.main", "-q", "detect",
+                             str(tmp_path / "in"), "-o", str(out), "--model", str(tiny_model), "--device", "cpu",
+                             "--diameter", "12", "--workers", "1"], stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+
+
 def test_ctrl_c_while_the_local_cluster_starts_says_one_line_and_writes_nothing(tmp_path, tiny_model):
     write_images(tmp_path / "in", 2)
     out = tmp_path / "out"
-    env = {**os.environ, "HOME": str(tmp_path), "NAPARI_PARTICLE_DETECT_HOME": str(tmp_path)}
-    # A process of its own: a cluster's start interrupted printed its tracebacks from dask's threads and at exit.
-    cli = subprocess.Popen([sys.executable, "-m", "napari_particle_detect.cli.main", "-q", "detect",
-                            str(tmp_path / "in"), "-o", str(out), "--model", str(tiny_model), "--device", "cpu",
-                            "--diameter", "12", "--workers", "1"], stderr=subprocess.PIPE, text=True, env=env)
+    # A process of its own: a cluster's start interrupted printed its tracebacks from dask's threads and at exit, and
+    # the worker processes starting printed theirs.
+    cli = detect_command(tmp_path, tiny_model, out)
     try:
         starting = psutil.Process(cli.pid)
         # Its first worker process being started: the cluster is starting.
-        assert until(lambda: cli.poll() is not None or starting.children(), 60) and cli.poll() is None
+        assert until(lambda: cli.poll() is not None or started_worker_processes(starting), 60) and cli.poll() is None
         time.sleep(0.2)
-        cli.send_signal(signal.SIGINT)
+        ctrl_c_from_the_terminal(cli)
         err = cli.communicate(timeout=60)[1]
     finally:
         if cli.poll() is None:
-            cli.kill()
+            os.killpg(cli.pid, signal.SIGKILL)
             cli.wait()
     assert (cli.returncode, err.strip().splitlines()) == (
         130, ["particle-detect: interrupted; the dask cluster was still starting: nothing was written"]), err
     assert not out.exists() or not list(out.iterdir())
+
+
+def test_ctrl_c_while_the_local_cluster_works_says_one_line_and_writes_the_record(tmp_path, tiny_model):
+    write_images(tmp_path / "in", FILES)
+    out = tmp_path / "out"
+    cli = detect_command(tmp_path, tiny_model, out)
+    try:
+        assert until(lambda: cli.poll() is not None or finished(out) >= 1, 120) and cli.poll() is None
+        ctrl_c_from_the_terminal(cli)
+        err = cli.communicate(timeout=60)[1]
+    finally:
+        if cli.poll() is None:
+            os.killpg(cli.pid, signal.SIGKILL)
+            cli.wait()
+    # Its worker processes printed their own KeyboardInterrupt tracebacks.
+    assert (cli.returncode, err.strip().splitlines()) == (130, ["particle-detect: interrupted"]), err
+    assert json.loads((out / "particle-detect-run.json").read_text())["interrupted"] is True

@@ -7,7 +7,8 @@ it would replace that was edited by hand since, or that holds another file's res
 ``overwrite``. A file that fails is reported, its earlier output marked failed, and the others go on;
 the run's record (``particle-detect-run.json``) in the output folder lists what was done, skipped and
 failed. A full output disk stops the run instead: every later file would be detected only to fail alike; so
-does a cluster that lost its scheduler. A run on a scheduler without workers waits for one, saying so.
+does a cluster that lost its scheduler. A run on a scheduler without workers waits for one, saying so; one on a
+cluster in this process (a LocalCluster) whose worker processes died and cannot be started again stops.
 """
 
 from __future__ import annotations
@@ -65,6 +66,12 @@ NO_WORKER_REPEAT_S = 60.0
 # (dask's 15 s): a worker that a file kills restarts, runs that file again and dies again, and one slow start (torch's
 # import on a busy machine) would leave the run no worker at all, waiting for ever.
 LOST_WORKER_TIMEOUT = "1 day"
+# A cluster of worker processes in this process (a LocalCluster) with no worker connected: the run stops once no nanny
+# has had a live worker process (running, or restarting one) for NO_LIVE_WORKER_STOP_S (one that cannot start a worker,
+# out of memory, would leave it waiting for ever, unsaid), and after LOCAL_NO_WORKER_STOP_S without a worker however
+# often they restart (a worker dying as it starts), saying every NO_WORKER_REPEAT_S meanwhile that it waits.
+NO_LIVE_WORKER_STOP_S = 10.0
+LOCAL_NO_WORKER_STOP_S = 300.0
 # Said in place of dask's tracebacks when Ctrl-C comes while a cluster of this process's own is starting.
 CLUSTER_START_INTERRUPTED = "the dask cluster was still starting: nothing was written"
 
@@ -114,7 +121,10 @@ def detect_files(
     the same call after freeing space does them, skipping the finished ones. A client that loses its
     scheduler stops the run alike (dask cancels every task; those a worker finished are counted
     done all the same, their outputs being finished, and skipped by the same call later), and one whose
-    scheduler has no worker waits for one, logging that it does (again every NO_WORKER_REPEAT_S).
+    scheduler has no worker waits for one, logging that it does (again every NO_WORKER_REPEAT_S); so does one
+    whose cluster runs its worker processes in this process (a LocalCluster, :func:`local_client`) while a nanny
+    restarts one that died, but the run stops alike, its files not done left, once none has a live worker process
+    for NO_LIVE_WORKER_STOP_S (it could not start one: out of memory) or none has joined for LOCAL_NO_WORKER_STOP_S.
     dask.distributed's own logs are silenced meanwhile: their tracebacks of a lost connection say nothing
     that ``stopped`` does not. A file named twice is detected once; a missing one fails as ``PATH: file
     not found``. ``model_path``: a weights file, a model folder, or a bare name that is no file here for
@@ -166,6 +176,9 @@ def detect_files(
     for target in targets:
         remove_stale_temporaries([target, metadata_path(target), *side_tables(target, options.kind)])
     outputs = dict(zip(present, targets))
+    # What each output to be written was before this run: one finished all the same after a stop counts done only
+    # if this run wrote it.
+    before = {target: _written(target) for _, target in todo}
     try:
         if client is None:
             stop = _run_here(todo, options, model, summary, progress)
@@ -182,7 +195,7 @@ def detect_files(
         write_run_record(folder, summary, outputs, options, model, command, interrupted=True)
         raise
     if stop is not None:
-        count_finished_left(summary, outputs, options, model, progress)
+        count_finished_left(summary, outputs, options, model, progress, before)
     if isinstance(stop, OSError):
         summary.stopped = full_disk_line(stop, folder, summary)
     elif stop is not None:
@@ -208,15 +221,19 @@ def _run_here(todo: list[tuple[Path, Path]], options: DetectOptions, model: str 
 
 
 def count_finished_left(summary: FilesSummary, outputs: dict[Path, Path], options: DetectOptions, model: str | None,
-                        progress: Callable[[Path, str], None] | None) -> None:
+                        progress: Callable[[Path, str], None] | None,
+                        before: dict[Path, tuple[int, int, int] | None] | None = None) -> None:
     """Move to ``summary.done`` the files of ``summary.left`` whose output (in ``outputs``) is finished all the same, as
     the resume rule (:func:`file_detection.is_finished`) reads it: a worker wrote it but its result never came back
     (the scheduler lost as it came, a task finishing as a full disk's cancel came). Counted as left, the run's count
-    and record would disagree with the disk, and a run again would skip them as done before."""
+    and record would disagree with the disk, and a run again would skip them as done before. ``before``: each
+    output's metadata as it was when the run started (:func:`_written`); one unchanged since was not written by this
+    run, and stays left."""
     left = []
     for path in dict.fromkeys(summary.left):
         target = outputs.get(path)
-        if target is not None and is_finished(path, target, options, model):
+        written = before is None or target not in before or _written(target) != before[target]
+        if target is not None and written and is_finished(path, target, options, model):
             meta = read_metadata(target) or {}
             record = (meta.get("inputs") or [{}])[0]
             summary.done.append(FileResult(path, target, record, meta=meta))
@@ -226,6 +243,16 @@ def count_finished_left(summary: FilesSummary, outputs: dict[Path, Path], option
     summary.left[:] = left
     order = {path: index for index, path in enumerate(outputs)}
     summary.done.sort(key=lambda result: order.get(result.path, len(order)))
+
+
+def _written(target: Path) -> tuple[int, int, int] | None:
+    """Which file ``target``'s metadata (.json) is, when written and how large, None if it is not there: the last
+    file a finished output's writing replaces (atomically: another file)."""
+    try:
+        stat = metadata_path(target).stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
 
 def check_replaceable(paths: list[Path], targets: list[Path], options: DetectOptions,
@@ -455,10 +482,11 @@ def _detect_job(path: Path, options: DetectOptions, model: str | ShippedModel | 
 
 def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOptions, model: str | None,
                     summary: FilesSummary, progress: Callable[[Path, str], None] | None,
-                    ) -> OSError | CancelledOnCluster | None:
+                    ) -> OSError | CancelledOnCluster | NoWorkerLeft | None:
     """Each (input, output) as one task on ``client``'s workers, results and failures into ``summary`` (those
     finished so far also when interrupted); what stopped the run, if anything did: the first failure for want of
-    space, after which the tasks not finished are cancelled, or dask's cancelling them (a lost scheduler)."""
+    space, after which the tasks not finished are cancelled, dask's cancelling them (a lost scheduler), or a cluster
+    in this process left without any worker (see :class:`_NoWorkerNotice`), whose tasks not done are cancelled."""
     from distributed import as_completed
 
     # A worker runs in its own working folder: relative names would read other files there and write
@@ -473,7 +501,8 @@ def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOption
     order = {future.key: index for index, future in enumerate(futures)}
     finished: list[tuple[int, FileResult]] = []
     left: list[int] = []
-    stop: OSError | CancelledOnCluster | None = None
+    handled: set[int] = set()
+    stop: OSError | CancelledOnCluster | NoWorkerLeft | None = None
     pending = as_completed(futures)
     address = scheduler_address(client)  # now: a client that lost its scheduler may no longer say it
     no_worker = _NoWorkerNotice(client, address)
@@ -481,11 +510,19 @@ def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOption
         while not pending.is_empty():
             if not pending.has_ready():
                 # Polled, not blocked on: a scheduler without workers would leave the run waiting unsaid.
-                no_worker.check()
+                gone = no_worker.check() if stop is None else None
+                if gone is not None:  # no worker will come: the files not done are left, as a lost scheduler's are
+                    stop = gone
+                    rest = [index for index in range(len(futures)) if index not in handled]
+                    left.extend(rest)
+                    with contextlib.suppress(Exception):
+                        client.cancel([futures[index] for index in rest])
+                    break
                 _wait_for_one(pending)
                 continue
             future = next(pending)
             index = order[future.key]
+            handled.add(index)
             path, target = todo[index]
             error = None
             if future.status == "finished":
@@ -536,29 +573,60 @@ def _wait_for_one(pending) -> None:
 
 
 class _NoWorkerNotice:
-    """Logs, while ``client``'s scheduler (at ``address``) has no worker, that the run waits for one and how to
-    start one: once, and again every NO_WORKER_REPEAT_S it lasts. Asks the scheduler at most every WORKER_CHECK_S."""
+    """Watches, while ``client``'s scheduler (at ``address``) has no worker, for one to come. Asks the scheduler at most
+    every WORKER_CHECK_S.
+
+    A scheduler elsewhere (or a batch system's cluster, whose jobs may wait in its queue): logs that the run waits for
+    a worker and how to start one, once and again every NO_WORKER_REPEAT_S it lasts; the run waits, as dask does.
+    A cluster of worker processes in this process (a LocalCluster), whose nannies bring back a worker that died (a
+    file that kills it): nothing said while one restarts; :meth:`check` gives the run's stop (:class:`NoWorkerLeft`)
+    once no nanny has had a live worker process for NO_LIVE_WORKER_STOP_S (none could be started again), or no
+    worker has joined for LOCAL_NO_WORKER_STOP_S (each dies as it starts), saying every NO_WORKER_REPEAT_S until
+    then that it waits."""
 
     def __init__(self, client, address: str) -> None:
         self.client, self.address = client, address
         self.asked = float("-inf")
         self.first_said: float | None = None
         self.last_said = float("-inf")
+        self.none_since: float | None = None  # first seen without a worker (a cluster in this process)
+        self.dead_since: float | None = None  # first seen without a live worker process either
 
-    def check(self) -> None:
+    def check(self) -> NoWorkerLeft | None:
         now = time.monotonic()
         if now - self.asked < WORKER_CHECK_S or self.client.status != "running":  # a lost scheduler: no answer
-            return
-        if getattr(getattr(self.client, "cluster", None), "workers", None):
-            return  # a cluster in this process, whose nannies bring back a worker that died: none to start by hand
+            return None
         self.asked = now
         try:
             workers = self.client.nthreads()
         except OSError:
-            return
+            return None
         if workers:  # a worker again: should all of them go, that is said afresh
-            self.first_said, self.last_said = None, float("-inf")
-            return
+            self.first_said = self.none_since = self.dead_since = None
+            self.last_said = float("-inf")
+            return None
+        own = _workers_in_this_process(self.client)
+        if own is None:
+            self._say_waiting(now)
+            return None
+        if self.none_since is None:
+            self.none_since = now
+        if any(_has_live_worker(worker) for worker in own):
+            self.dead_since = None
+        elif self.dead_since is None:
+            self.dead_since = now
+        waited = now - self.none_since
+        if self.dead_since is not None and now - self.dead_since >= NO_LIVE_WORKER_STOP_S:
+            return NoWorkerLeft(waited, restarting=False)
+        if waited >= LOCAL_NO_WORKER_STOP_S:
+            return NoWorkerLeft(waited, restarting=True)
+        if self.dead_since is None and waited >= NO_WORKER_REPEAT_S and now - self.last_said >= NO_WORKER_REPEAT_S:
+            log.warning("no dask worker for %.0f s: the local cluster's worker processes are restarting; waiting for "
+                        "one (the run stops after %.0f s without any)", waited, LOCAL_NO_WORKER_STOP_S)
+            self.last_said = now
+        return None
+
+    def _say_waiting(self, now: float) -> None:
         if now - self.last_said < NO_WORKER_REPEAT_S:
             return
         start = f"start one with: dask worker {self.address}"
@@ -570,6 +638,46 @@ class _NoWorkerNotice:
             log.warning("%s: still no dask worker after %.0f s; waiting for one to join (%s)", self.address,
                         now - self.first_said, start)
         self.last_said = now
+
+
+def _workers_in_this_process(client) -> list | None:
+    """The nannies (or threads' workers) of ``client``'s cluster where it runs them in this process (a LocalCluster),
+    None for any other (a scheduler elsewhere, a batch system's jobs; a cluster with none yet, adapting, say)."""
+    from distributed import Nanny, Worker
+
+    workers = getattr(getattr(client, "cluster", None), "workers", None)
+    try:
+        own = list(workers.values()) if isinstance(workers, dict) else []
+    except RuntimeError:  # changed by the cluster's own thread as it was read: asked again next time
+        return None
+    return own if own and all(isinstance(worker, (Nanny, Worker)) for worker in own) else None
+
+
+def _has_live_worker(worker) -> bool:
+    """Whether a nanny of a cluster in this process has a worker process alive (running, or started again after one
+    died), or a worker of its threads is open. A nanny that could not start its worker has none."""
+    status = getattr(getattr(worker, "status", None), "name", "")
+    if status in ("closing", "closed", "failed", "closing_gracefully"):
+        return False
+    if not hasattr(worker, "process"):  # a worker, not a nanny: in this process's threads
+        return True
+    process = worker.process  # a nanny's WorkerProcess: alive from its spawn until it exits (a flag, not a wait)
+    return process is not None and process.is_alive()
+
+
+@dataclass(frozen=True)
+class NoWorkerLeft:
+    """A cluster in this process left without any worker for ``waited`` seconds: its worker processes died and none
+    could be started again, or (``restarting``) each one started died before it joined."""
+
+    waited: float
+    restarting: bool
+
+    def line(self, summary: FilesSummary) -> str:
+        why = ("its worker processes keep dying as they start" if self.restarting
+               else "its worker processes died and none could be started again")
+        return (f"the local dask cluster has had no worker for {self.waited:.0f} s: {why} (out of memory?); "
+                f"{how_far(summary)}: run again (finished files are skipped)")
 
 
 def _tell(progress: Callable[[Path, str], None] | None, path: Path, status: str) -> None:
@@ -633,10 +741,13 @@ def local_client(workers: int | None = None):
         # cluster's dashboard holds that port, dask warned in several lines, -q or not. Any free local port.
         # One file at a time per single-threaded worker (dask sends a second ahead): a file that kills its
         # worker would have the file sent ahead counted as a killer too, and failed with it.
-        with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-                                   silence_logs=logging.CRITICAL)
+        def start():
+            with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+                return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                    scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+                                    silence_logs=logging.CRITICAL)
+
+        cluster = _without_interrupts(start)
         try:
             client = Client(cluster)
         except BaseException:
@@ -649,11 +760,43 @@ def local_client(workers: int | None = None):
     return client
 
 
+def _without_interrupts(start: Callable[[], object]) -> object:
+    """``start()`` (a cluster's), run in a thread of its own with SIGINT blocked and waited on here: the threads it
+    starts inherit that mask, and so the worker processes they spawn, now and when a nanny starts one again. A
+    terminal's Ctrl-C, sent to the whole process group, then reaches this process, which closes them, and not them:
+    they printed their own KeyboardInterrupt tracebacks, tens of lines, as they started or worked. Ctrl-C here is as
+    the caller handles it (:func:`held_interrupt`). Where signals cannot be masked (Windows) ``start`` runs here."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return start()
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            # Python's resource tracker, spawned with the first worker process, unblocks SIGINT in the thread that
+            # starts it (and ignores SIGINT itself): started first, here, before the mask.
+            with contextlib.suppress(Exception):
+                from multiprocessing import resource_tracker
+
+                resource_tracker.ensure_running()
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            outcome["cluster"] = start()
+        except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread, below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="particle-detect cluster start", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["cluster"]
+
+
 @contextlib.contextmanager
 def _interrupted_start(interrupted: list[int]) -> Iterator[None]:
     """A cluster's start that fails after Ctrl-C (``interrupted`` not empty) raised as that interrupt, saying nothing
-    was written: a terminal's Ctrl-C reaches the worker processes starting too, whose start then fails. The
-    half-started cluster is closed quietly, not by dask at Python's exit, with a traceback."""
+    was written: a terminal's Ctrl-C reaches the worker processes starting too, whose start then fails, where they
+    are not shielded from it (:func:`_without_interrupts`). The half-started cluster is closed quietly, not by dask at
+    Python's exit, with a traceback."""
     from distributed.deploy.spec import SpecCluster
 
     started = getattr(SpecCluster, "_instances", None)  # dask's own list, closed at exit; none in other versions

@@ -677,7 +677,8 @@ def expand_inputs(arguments: Iterable[str | Path]) -> list[Path]:
     for argument in arguments:
         path = Path(argument)
         text = str(argument)
-        if path.exists() and (not path.is_dir() or is_zarr(path)):
+        # A .zarr folder is one image, metadata or not: the reader says what an empty or unfinished store lacks.
+        if path.exists() and (not path.is_dir() or is_zarr(path) or path.suffix.lower() == ".zarr"):
             found.append(path)
         elif path.is_dir():
             images = sorted(p for p in path.iterdir() if _is_image(p))
