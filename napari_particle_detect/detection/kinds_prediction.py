@@ -153,7 +153,7 @@ def detect_kind(
             found = in_image_pixels(spec.decode(maps, thr, model.card.min_distance, frame=index), factors)
             # The width head regresses toward 8 px: widths are measured in the frame as it came (its look
             # told by its polarity, so never the inverted or flattened network input).
-            parts.append(measure_widths(found, frame) if kind == "rods" else found)
+            parts.append(measure_widths(found, frame, maps) if kind == "rods" else found)
         if progress is not None:
             progress(count, len(indices))
     if flattened.first is not None:

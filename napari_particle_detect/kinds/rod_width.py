@@ -61,13 +61,19 @@ CALIBRATION: dict[str, tuple[float, ...]] = {
 }
 
 
-def measure_widths(table: pd.DataFrame, image: np.ndarray) -> pd.DataFrame:
+def measure_widths(table: pd.DataFrame, image: np.ndarray, maps: np.ndarray | None = None) -> pd.DataFrame:
     """``table`` (rods.COLUMNS, one frame) with each object's width measured in ``image`` (2D, the frame
     as read, not inverted: dark objects are measured as opaque ones), and its length raised to its width
     where it is shorter (so its tips too). An object whose profiles give no width (too near the frame's
-    edge, buried among others) keeps the width it had."""
+    edge, buried among others) keeps the width it had. Given the model's ``maps`` of the frame (the table
+    decoded from them), each object's axis is measured in ``image`` first and its length read again along
+    it (:func:`rod_axis.measure_axes`), so that the widths too are measured across the axis it shows."""
     if not len(table):
         return table
+    if maps is not None:
+        from .rod_axis import measure_axes  # which builds on this module
+
+        table = measure_axes(table, image, maps)
     y, x, angle, length, width = (table[c].to_numpy(float) for c in ("y", "x", "angle", "length", "width"))
     centres = np.stack([y, x], axis=1)
     profiles = sampled_profiles(np.asarray(image, np.float32), centres, angle, length, width)
@@ -83,17 +89,17 @@ def measure_widths(table: pd.DataFrame, image: np.ndarray) -> pd.DataFrame:
 
 
 def sampled_profiles(image: np.ndarray, centres: np.ndarray, angle: np.ndarray, length: np.ndarray,
-                     guess: np.ndarray) -> np.ndarray:
-    """Profiles across each object's axis (objects x LINES x samples, STEP px apart, the middle sample on
+                     guess: np.ndarray, lines: int = LINES, along_share: float = 0.25) -> np.ndarray:
+    """Profiles across each object's axis (objects x ``lines`` x samples, STEP px apart, the middle sample on
     the axis), lightly smoothed; NaN outside the frame and beyond each object's own reach (SPAN_FACTOR x
-    ``guess`` + SPAN_MARGIN)."""
+    ``guess`` + SPAN_MARGIN). The lines lie evenly within ``along_share`` x the straight part (length -
+    ``guess``) either side of the centre (:func:`line_positions`): 0.25, the middle half of it."""
     h, w = image.shape
     theta = np.radians(angle)
-    reach = 0.25 * np.maximum(length - guess, 0.0)  # the middle half of the straight part
     span = SPAN_FACTOR * guess + SPAN_MARGIN
     half = int(np.ceil(span.max(initial=0.0) / STEP))
     across = STEP * np.arange(-half, half + 1, dtype=float)
-    along = np.linspace(-1.0, 1.0, LINES)[None, :] * reach[:, None]
+    along = line_positions(length, guess, lines, along_share)
     # (y, x) = centre + along x (sin, cos) + across x (-cos, sin), per object, line and sample.
     ys = (centres[:, 0, None] + along * np.sin(theta)[:, None])[:, :, None] - across * np.cos(theta)[:, None, None]
     xs = (centres[:, 1, None] + along * np.cos(theta)[:, None])[:, :, None] + across * np.sin(theta)[:, None, None]
@@ -103,6 +109,13 @@ def sampled_profiles(image: np.ndarray, centres: np.ndarray, angle: np.ndarray, 
     beyond = (ys < 0) | (ys > h - 1) | (xs < 0) | (xs > w - 1) | (np.abs(across) > span[:, None, None])
     values[beyond] = np.nan
     return values
+
+
+def line_positions(length: np.ndarray, guess: np.ndarray, lines: int = LINES, along_share: float = 0.25) -> np.ndarray:
+    """Where along each object's axis (px from its centre, objects x ``lines``) :func:`sampled_profiles` lays
+    its lines."""
+    reach = along_share * np.maximum(length - guess, 0.0)
+    return np.linspace(-1.0, 1.0, lines)[None, :] * reach[:, None]
 
 
 def median_over_lines(profiles: np.ndarray) -> np.ndarray:
@@ -138,10 +151,22 @@ def raw_widths(profiles: np.ndarray, typical: np.ndarray) -> np.ndarray:
     distance between the points either side of the axis where the profile falls halfway from the
     object's peak to the background (px), both levels read on its median profile ``typical``; NaN where
     fewer than MIN_LINES profiles give one."""
-    peak, walks, ahead = _walks_out(typical[:, None, :])
+    distance = half_level_distances(profiles, typical)
+    near_side = np.fmin(distance[0], distance[1])
+    widths = np.where(lopsided(distance), 2.0 * near_side, distance[0] + distance[1])
+    counted = np.isfinite(widths)
+    return np.where(counted.sum(axis=1) >= MIN_LINES, median_of_agreeing(widths, counted), np.nan)
+
+
+def half_level_distances(profiles: np.ndarray, typical: np.ndarray, peak_reach: float = PEAK_REACH) -> np.ndarray:
+    """Per side of the axis (side x objects x lines: the side of negative offsets first), the distance (px)
+    from the decoded axis to where each profile (its objects bright) falls halfway from the object's peak
+    (looked for within ``peak_reach`` px of the axis) to the background, both levels read on its median
+    profile ``typical``; NaN where a neighbour or the profile's end comes first."""
+    peak, walks, ahead = _walks_out(typical[:, None, :], peak_reach)
     valley = np.where(ahead, np.minimum.accumulate(walks, axis=-1), np.inf).min(axis=-1).min(axis=0)
     level = (0.5 * (peak + valley))[..., None]  # the background's side, not a neighbour's
-    _, walks, ahead = _walks_out(profiles)
+    _, walks, ahead = _walks_out(profiles, peak_reach)
     below = ahead & (walks < level)
     first = np.argmax(below, axis=-1)[..., None]
     found = below.any(axis=-1) & (first[..., 0] > 0)
@@ -149,21 +174,23 @@ def raw_widths(profiles: np.ndarray, typical: np.ndarray) -> np.ndarray:
     after = np.take_along_axis(walks, first, axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         crossing = (first - 1 + np.clip((before - level) / (before - after), 0.0, 1.0))[..., 0]
-    distance = np.where(found, STEP * crossing, np.nan)  # from the decoded axis, each side
+    return np.where(found, STEP * crossing, np.nan)  # from the decoded axis, each side
+
+
+def lopsided(distance: np.ndarray) -> np.ndarray:
+    """Where a profile's far side (:func:`half_level_distances`) lies beyond LOPSIDED x its near side's
+    distance + LOPSIDED_PX, or only one side was found: a neighbour against the object on the far side."""
     near_side, far_side = np.fmin(distance[0], distance[1]), np.fmax(distance[0], distance[1])
-    lopsided = (far_side > LOPSIDED * near_side + LOPSIDED_PX) | (np.isnan(distance[0]) != np.isnan(distance[1]))
-    widths = np.where(lopsided, 2.0 * near_side, distance[0] + distance[1])
-    counted = np.isfinite(widths)
-    return np.where(counted.sum(axis=1) >= MIN_LINES, median_of_agreeing(widths, counted), np.nan)
+    return (far_side > LOPSIDED * near_side + LOPSIDED_PX) | (np.isnan(distance[0]) != np.isnan(distance[1]))
 
 
-def _walks_out(profiles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The peak of each profile (its highest sample within PEAK_REACH of the axis), the walks out from the
-    axis to either side (side x ... x step, the first at the axis; -inf where the profile ends, the
+def _walks_out(profiles: np.ndarray, peak_reach: float = PEAK_REACH) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The peak of each profile (its highest sample within ``peak_reach`` px of the axis), the walks out from
+    the axis to either side (side x ... x step, the first at the axis; -inf where the profile ends, the
     peak's value up to the peak on its own side), and which of their steps come before a neighbour or
     the profile's end stops them."""
     middle = profiles.shape[-1] // 2
-    reach = int(PEAK_REACH / STEP)
+    reach = int(peak_reach / STEP)
     near = profiles[..., middle - reach : middle + reach + 1]
     peak_at = np.argmax(np.where(np.isfinite(near), near, -np.inf), axis=-1)[..., None] - reach
     peak = np.take_along_axis(near, peak_at + reach, axis=-1)
