@@ -82,3 +82,18 @@ def test_the_library_says_once_that_a_kinds_model_did_not_finish_training(large_
     # Before, only the command line said it (spheres' detect() did too).
     assert said == [f"{model}: its training stopped after 1 of 4 epochs (its card says finished: false); it "
                     "detects as trained so far: resume the training to finish it"]
+
+
+def test_a_chains_table_records_how_its_beads_were_sized(large_beads):
+    given = detect(large_beads.image, kind="chains", device="cpu", diameter=23.0)
+    assert (given.attrs["diameter"], given.attrs["diameter_source"]) == (23.0, "given")
+    assert given.attrs["scale"] == pytest.approx(12.0 / 23.0, rel=0.02)  # to the 12 px beads the model works at
+    estimated = detect(large_beads.image, kind="chains", device="cpu")
+    assert estimated.attrs["diameter_source"] == "estimated" and 19 < estimated.attrs["diameter"] < 27
+    assert estimated.attrs["scale"] < 0.7
+
+
+def test_a_bead_diameter_larger_than_the_image_is_refused_as_for_spheres(large_beads):
+    # It found nothing, unsaid (spheres refused it; the command line too).
+    with pytest.raises(ParticleDetectError, match=r"diameter 300 px is larger than the image \(192 x 192 px\)"):
+        detect(large_beads.image, kind="chains", device="cpu", diameter=300.0)

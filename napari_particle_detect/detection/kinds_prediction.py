@@ -2,7 +2,7 @@
 
 Frames are normalised as for spheres, an uneven background subtracted as for spheres, and run through
 the network in the same overlapping tiles (:func:`tiling.plan_tiles`), at the pixel scale they come in:
-rods of any width, chains whose beads are of a size the model takes (:func:`bead_scale`; others are
+rods of any width, chains whose beads are of a size the model takes (:func:`bead_sizing`; others are
 resampled to it). The kind's module decodes each frame's maps.
 """
 
@@ -25,7 +25,7 @@ from ..kinds.rod_width import measure_widths
 from ..models import DetectorModel, load_model_cached
 from ..models.registry import require_kind
 from .networks import prepare_network
-from .prediction import check_diameter, warn_unfinished_training
+from .prediction import check_diameter, check_diameter_fits, warn_unfinished_training
 from .runtimes import runtime_record
 from .preprocessing import (
     FLATTEN_BLOCK, ConstantFrameError, FrameRecord, NonFiniteFrameError, as_frames, check_frame, frame_indices,
@@ -111,7 +111,7 @@ def detect_kind(
     ``runtime`` and ``precision`` as for spheres (runtimes.resolve_runtime): on a CPU, ONNX Runtime
     float32 by default. ``frames`` and ``progress`` as prediction.detect's: the indices of the frames to
     detect (negative ones from the end, each once), and ``progress(done, total)`` over them. ``diameter``:
-    of chains, the beads' diameter (px) where it is known, taken instead of the estimate (:func:`bead_scale`);
+    of chains, the beads' diameter (px) where it is known, taken instead of the estimate (:func:`bead_sizing`);
     rods are detected at any width as they come."""
     if polarity not in ("auto", "bright", "dark"):
         raise ParticleDetectError(f"polarity must be auto, bright or dark, got {polarity!r}")
@@ -122,6 +122,8 @@ def detect_kind(
     if diameter is not None:
         check_bead_diameter(diameter, kind)
     stack = as_frames(image, name)
+    if diameter is not None:
+        check_diameter_fits(diameter, stack.shape, name)  # as spheres: beads larger than the image find nothing
     indices = frame_indices(frames, stack.shape[0], name)
     device = select_device(device)
     model = model_for(kind, model, device)
@@ -131,7 +133,7 @@ def detect_kind(
     network = prepare_network(model, device, precision, runtime=runtime)
     thr = applied_threshold(model.card, threshold)
     parts = []
-    scale, flattened = None, FrameRecord()
+    scale, bead_diameter, flattened = None, None, FrameRecord()
     for count, index in enumerate(indices, start=1):
         raw = np.asarray(stack[index])
         try:
@@ -147,7 +149,7 @@ def detect_kind(
                         name, index, why)
         else:
             if scale is None:  # from the first frame with something in it, for the whole stack
-                scale = bead_scale(frame, name, diameter) if kind == "chains" else 1.0
+                scale, bead_diameter = bead_sizing(frame, name, diameter) if kind == "chains" else (1.0, None)
             prepared, factors = network_frame(frame, scale, polarity == "dark", flattened)
             maps = predict_maps(network, prepared, device, tile)
             found = in_image_pixels(spec.decode(maps, thr, model.card.min_distance, frame=index), factors)
@@ -163,6 +165,9 @@ def detect_kind(
     parts = [p for p in parts if len(p)]
     table = pd.concat(parts, ignore_index=True) if parts else spec.decode(np.zeros((len(spec.heads), 8, 8), np.float32), 1.0)
     table.attrs.update({"kind": kind, "threshold": thr})
+    if kind == "chains":  # how the beads were sized, as a sphere table records its diameter
+        table.attrs.update({"diameter": bead_diameter, "scale": scale,
+                            "diameter_source": "given" if diameter is not None else "estimated"})
     return table
 
 
@@ -184,8 +189,9 @@ def network_frame(frame: np.ndarray, scale: float, invert: bool,
     return normalise(frame, invert, flatten_block=FLATTEN_BLOCK, flattened=flattened), factors
 
 
-def bead_scale(frame: np.ndarray, name: str = "image", diameter: float | None = None) -> float:
-    """The factor that brings the beads of a chains ``frame`` to WORKING_BEAD_DIAMETER where they read
+def bead_sizing(frame: np.ndarray, name: str = "image", diameter: float | None = None) -> tuple[float, float | None]:
+    """(scale, diameter): the beads' diameter (px; given, or estimated where the estimate can size them, else
+    None) and the factor that brings the beads of a chains ``frame`` to WORKING_BEAD_DIAMETER where they read
     outside BEAD_DIAMETERS (said in one line), else 1: detected as they come. So is a frame whose beads
     the estimate cannot size: too few stand out, or it reads them at the largest size it looks for, as it
     does under a vignette of 8.5 times the beads' contrast (60 px for 12 px beads; flattened, they are
@@ -196,20 +202,23 @@ def bead_scale(frame: np.ndarray, name: str = "image", diameter: float | None = 
     (TRAINING_BEAD_RADIUS) rather than to the estimate's readings of them, and is not estimated."""
     if diameter is not None:
         low, high = (2 * r for r in TRAINING_BEAD_RADIUS)
-        return 1.0 if low <= diameter <= high else scale_for_diameter(diameter, WORKING_BEAD_DIAMETER)
+        return (1.0 if low <= diameter <= high else scale_for_diameter(diameter, WORKING_BEAD_DIAMETER)), diameter
     estimate = estimate_size(frame)
     low, high = BEAD_DIAMETERS
     # A size larger than the frame was read from too few pixels (prediction.check_diameter_fits).
     sized = (estimate.confident or len(estimate.span) == 2) and estimate.diameter <= min(frame.shape)
-    if low <= estimate.diameter <= high or not sized:
-        return 1.0
+    if not sized:
+        return 1.0, None
+    if low <= estimate.diameter <= high:
+        return 1.0, estimate.diameter
     scale = scale_for_diameter(estimate.diameter, WORKING_BEAD_DIAMETER)
     trained = "-".join(f"{2 * r:g}" for r in TRAINING_BEAD_RADIUS)
-    log.warning("%s: the beads read about %.0f px across, outside the %g-%g px the chains model detects as they come "
+    # One decimal: 16.07 px read as "16" beside "outside the 7-16 px" said the contrary.
+    log.warning("%s: the beads read about %.1f px across, outside the %g-%g px the chains model detects as they come "
                 "(it learnt %s px beads): each frame is resampled by %.2f to %g px beads for it, the table given in "
                 "the image's own pixels; if that size is wrong, resize the image so that the beads are %g-%g px "
                 "across", name, estimate.diameter, low, high, trained, scale, WORKING_BEAD_DIAMETER, low, high)
-    return scale
+    return scale, estimate.diameter
 
 
 def check_bead_diameter(diameter: object, kind: str) -> None:
