@@ -150,6 +150,20 @@ def ctrl_c_from_the_terminal(process: subprocess.Popen) -> None:
     os.killpg(process.pid, signal.SIGINT)
 
 
+def stderr_after_ctrl_c(cli: subprocess.Popen, ready, wait_s: float, settle_s: float = 0.0) -> str:
+    """``cli``'s stderr after a terminal's Ctrl-C, pressed once ``ready()`` (within ``wait_s``) while it runs; it is
+    killed if it outlives the test."""
+    try:
+        assert until(lambda: cli.poll() is not None or ready(), wait_s) and cli.poll() is None
+        time.sleep(settle_s)
+        ctrl_c_from_the_terminal(cli)
+        return cli.communicate(timeout=60)[1]
+    finally:
+        if cli.poll() is None:
+            os.killpg(cli.pid, signal.SIGKILL)
+            cli.wait()
+
+
 def started_worker_processes(process: psutil.Process) -> list[psutil.Process]:
     """The dask worker processes ``process`` has spawned so far (not Python's resource tracker)."""
     try:
@@ -173,17 +187,9 @@ def test_ctrl_c_while_the_local_cluster_starts_says_one_line_and_writes_nothing(
     # A process of its own: a cluster's start interrupted printed its tracebacks from dask's threads and at exit, and
     # the worker processes starting printed theirs.
     cli = detect_command(tmp_path, tiny_model, out)
-    try:
-        starting = psutil.Process(cli.pid)
-        # Its first worker process being started: the cluster is starting.
-        assert until(lambda: cli.poll() is not None or started_worker_processes(starting), 60) and cli.poll() is None
-        time.sleep(0.2)
-        ctrl_c_from_the_terminal(cli)
-        err = cli.communicate(timeout=60)[1]
-    finally:
-        if cli.poll() is None:
-            os.killpg(cli.pid, signal.SIGKILL)
-            cli.wait()
+    starting = psutil.Process(cli.pid)
+    # Its first worker process being started: the cluster is starting.
+    err = stderr_after_ctrl_c(cli, lambda: started_worker_processes(starting), 60, settle_s=0.2)
     assert (cli.returncode, err.strip().splitlines()) == (
         130, ["particle-detect: interrupted; the dask cluster was still starting: nothing was written"]), err
     assert not out.exists() or not list(out.iterdir())
@@ -193,14 +199,7 @@ def test_ctrl_c_while_the_local_cluster_works_says_one_line_and_writes_the_recor
     write_images(tmp_path / "in", FILES)
     out = tmp_path / "out"
     cli = detect_command(tmp_path, tiny_model, out)
-    try:
-        assert until(lambda: cli.poll() is not None or finished(out) >= 1, 120) and cli.poll() is None
-        ctrl_c_from_the_terminal(cli)
-        err = cli.communicate(timeout=60)[1]
-    finally:
-        if cli.poll() is None:
-            os.killpg(cli.pid, signal.SIGKILL)
-            cli.wait()
+    err = stderr_after_ctrl_c(cli, lambda: finished(out) >= 1, 120)
     # Its worker processes printed their own KeyboardInterrupt tracebacks.
     assert (cli.returncode, err.strip().splitlines()) == (130, ["particle-detect: interrupted"]), err
     assert json.loads((out / "particle-detect-run.json").read_text())["interrupted"] is True

@@ -39,15 +39,14 @@ def one_rod(frame: int = 0) -> pd.DataFrame:
     return rod_table([24.0], [24.0], [0.0], [20.0], [4.0]).assign(frame=frame, score=0.9)
 
 
-def short_beside_long(make_napari_viewer, kind: str = "rods"):
-    """'short' (2 frames, frame 0 detected) beside 'long' (6 frames), the dock on 'short': (viewer, widget)."""
+def short_beside_long(make_napari_viewer):
+    """'short' (2 frames, frame 0 detected) beside 'long' (6 frames), the rods dock on 'short': (viewer, widget)."""
     viewer = make_napari_viewer()
     rng = np.random.default_rng(0)
     viewer.add_image(rng.random((2, 48, 48)).astype(np.float32), name="short")
     viewer.add_image(rng.random((6, 48, 48)).astype(np.float32), name="long")
-    widget = rods_dock(viewer, kind, "short")
-    if kind == "rods":
-        widget.session.set_detections(one_rod(), [0])
+    widget = rods_dock(viewer, "rods", "short")
+    widget.session.set_detections(one_rod(), [0])
     return viewer, widget
 
 
@@ -89,35 +88,6 @@ def test_a_detection_that_fails_names_the_layer_and_leaves_the_line_it_was_on(ma
     qtbot.waitUntil(lambda: widget.worker is None, timeout=30_000)
     assert notifications_since(seen) == ["short: cannot read its pixels"]
     assert widget.status.text() == before and widget.detect_button.isEnabled()
-
-
-def draw(layer, kind: str, frame: int) -> None:
-    if kind == "rods":
-        layer.add_lines(np.array([[frame, 10.0, 10.0], [frame, 10.0, 30.0]]))
-    else:
-        layer.add(np.array([[frame, 20.0, 20.0]]))
-
-
-@pytest.mark.parametrize("kind, said", [
-    ("rods", "a rod drawn at frame index 5 not kept: 'short' has 2 frames (index 0-1) and the slider stood outside "
-             "them; move it back onto the stack to add rods"),
-    ("chains", "a bead placed at frame index 5 not kept: 'short' has 2 frames (index 0-1) and the slider stood "
-               "outside them; move it back onto the stack to add beads"),
-])
-def test_a_rod_or_bead_drawn_past_the_stacks_last_frame_is_refused_on_the_status_line(make_napari_viewer, kind,
-                                                                                       said):
-    # The refusal was a notification alone, cut short ("a rod drawn at frame index 5 not kept:"), while the line
-    # beside it invited Detect on frame 5.
-    viewer, widget = short_beside_long(make_napari_viewer, kind)
-    if kind == "chains":
-        widget.session.set_detections(widget.session.whole_table().iloc[:0], [0])  # the beads layer, empty
-    layer = widget.session.main_layer
-    viewer.dims.set_current_step(0, 5)
-    seen = notification_count()
-    draw(layer, kind, 5)
-    assert widget.status.text() == said
-    assert notifications_since(seen) == []
-    assert widget.session.frame_table(5).empty
 
 
 @pytest.mark.parametrize("away_by", ["closing the dock", "another kind"])
