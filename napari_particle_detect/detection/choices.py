@@ -4,6 +4,7 @@ command needs a network)."""
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import TYPE_CHECKING
 
@@ -67,3 +68,28 @@ def applied_threshold(card: ModelCard, threshold: float | None) -> float:
     """The score threshold detection applies: the one given, else the model card's. Here, not beside the
     card (models.registry imports torch), so the volume paths name it without torch."""
     return card.threshold if threshold is None else float(threshold)
+
+
+def check_diameter(diameter: float) -> None:
+    if not is_number(diameter):
+        raise TypeError(f"diameter must be a number (px) or None (estimated), got {type(diameter).__name__} "
+                        f"{diameter!r:.40}")
+    if not diameter > 0 or not math.isfinite(diameter):
+        raise ParticleDetectError(f"diameter must be a positive number, got {diameter}")
+
+
+def check_diameter_fits(diameter: float, shape: tuple[int, ...], name: str = "image", estimated: bool = False) -> None:
+    """A diameter no larger than the frames' smaller side (the rule the command line's ``--diameter``
+    follows, file_detection.check_diameter_fits): beyond it no particle fits, and detection would find
+    nothing while trusting the size it was given. An ``estimated`` one is held to the same rule: one that
+    breaks it was read from too few pixels (a 20 px crop once read as 21.8 px particles), so the user's
+    diameter is asked for."""
+    h, w = int(shape[-2]), int(shape[-1])
+    if diameter <= min(h, w):
+        return
+    if estimated:
+        raise ParticleDetectError(f"{name}: the particle diameter estimated ({diameter:.1f} px) is larger than the "
+                                  f"image ({h} x {w} px), too small to estimate it in; give diameter= (--diameter) "
+                                  "in pixels")
+    raise ParticleDetectError(f"{name}: diameter {diameter:g} px is larger than the image ({h} x {w} px); "
+                              "give the particles' diameter in pixels")

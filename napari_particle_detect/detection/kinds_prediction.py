@@ -21,11 +21,13 @@ from .devices import select_device
 from ..errors import ParticleDetectError
 from ..kinds.chains import count_chains
 from ..kinds.registry import get_kind
+from ..kinds.rod_axis import measure_axes
 from ..kinds.rod_width import measure_widths
 from ..models import DetectorModel, load_model_cached
 from ..models.registry import require_kind
 from .networks import prepare_network
-from .prediction import check_diameter, check_diameter_fits, warn_unfinished_training
+from .choices import check_diameter, check_diameter_fits
+from ..models.registry import warn_unfinished_training
 from .runtimes import runtime_record
 from .preprocessing import (
     FLATTEN_BLOCK, ConstantFrameError, FrameRecord, NonFiniteFrameError, as_frames, check_frame, frame_indices,
@@ -153,9 +155,10 @@ def detect_kind(
             prepared, factors = network_frame(frame, scale, polarity == "dark", flattened)
             maps = predict_maps(network, prepared, device, tile)
             found = in_image_pixels(spec.decode(maps, thr, model.card.min_distance, frame=index), factors)
-            # The width head regresses toward 8 px: widths are measured in the frame as it came (its look
-            # told by its polarity, so never the inverted or flattened network input).
-            parts.append(measure_widths(found, frame, maps) if kind == "rods" else found)
+            # The heads read rods along the rows about 5 degrees off and widths pulled toward 8 px: both are
+            # measured in the frame as it came (its look told by its polarity, so never the inverted or
+            # flattened network input), the axis first so that the width is measured across it.
+            parts.append(measure_widths(measure_axes(found, frame, maps), frame) if kind == "rods" else found)
         if progress is not None:
             progress(count, len(indices))
     if flattened.first is not None:

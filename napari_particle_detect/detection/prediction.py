@@ -20,12 +20,14 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .choices import DEFAULT_TILE, applied_threshold, check_count, check_progress, check_threshold, is_number
+from .choices import (
+    DEFAULT_TILE, applied_threshold, check_count, check_diameter, check_diameter_fits, check_progress, check_threshold,
+)
 from .devices import select_device
 from ..errors import ParticleDetectError
 from ..kinds.heatmap import RESIDUAL, decode_peaks
 from ..models import DetectorModel, load_model_cached
-from ..models.registry import ModelCard, require_kind, saved_card
+from ..models.registry import require_kind, saved_card, warn_unfinished_training
 from .look import StackLook
 from .networks import prepare_network
 from .preprocessing import ConstantFrameError, NonFiniteFrameError, as_frames, check_frame, frame_indices
@@ -253,31 +255,6 @@ def next_unblank_frame(frames, name: str) -> int:
     raise ParticleDetectError(f"{name}: every frame is constant{held}; nothing to detect")
 
 
-def check_diameter(diameter: float) -> None:
-    if not is_number(diameter):
-        raise TypeError(f"diameter must be a number (px) or None (estimated), got {type(diameter).__name__} "
-                        f"{diameter!r:.40}")
-    if not diameter > 0 or not np.isfinite(diameter):
-        raise ParticleDetectError(f"diameter must be a positive number, got {diameter}")
-
-
-def check_diameter_fits(diameter: float, shape: tuple[int, ...], name: str = "image", estimated: bool = False) -> None:
-    """A diameter no larger than the frames' smaller side (the rule the command line's ``--diameter``
-    follows, file_detection.check_diameter_fits): beyond it no particle fits, and detection would find
-    nothing while trusting the size it was given. An ``estimated`` one is held to the same rule: one that
-    breaks it was read from too few pixels (a 20 px crop once read as 21.8 px particles), so the user's
-    diameter is asked for."""
-    h, w = int(shape[-2]), int(shape[-1])
-    if diameter <= min(h, w):
-        return
-    if estimated:
-        raise ParticleDetectError(f"{name}: the particle diameter estimated ({diameter:.1f} px) is larger than the "
-                                  f"image ({h} x {w} px), too small to estimate it in; give diameter= (--diameter) "
-                                  "in pixels")
-    raise ParticleDetectError(f"{name}: diameter {diameter:g} px is larger than the image ({h} x {w} px); "
-                              "give the particles' diameter in pixels")
-
-
 def given_sizing(model: DetectorModel, diameter: float) -> Sizing:
     """Sizing for a diameter the user gave; its look (``ringed``) is read around the detections (look.StackLook)."""
     check_diameter(diameter)
@@ -295,27 +272,6 @@ def is_out_of_memory(exc: BaseException) -> bool:
     """Whether ``exc`` (of torch, ONNX Runtime or OpenVINO) says memory ran out."""
     text = str(exc).lower()
     return any(words in text for words in OUT_OF_MEMORY_WORDS)
-
-
-# The unfinished models already said, so a folder run (a detect per file) says it once.
-_unfinished_said: set[tuple] = set()
-
-
-def warn_unfinished_training(card: ModelCard, name: str) -> None:
-    """Say once, in one line, that the model ``name`` (its ``card``) is from a training run that stopped
-    before its last epoch (cancelled, or at its time limit): it detects as far as it got, which can look
-    like a poor model rather than an unfinished one."""
-    training = card.training if isinstance(card.training, dict) else {}
-    if training.get("finished") is not False:
-        return  # finished, or a card from before runs recorded it
-    done, epochs = training.get("epochs_done"), training.get("epochs")
-    key = (str(name), done, epochs)
-    if key in _unfinished_said:
-        return
-    _unfinished_said.add(key)
-    how_far = f"after {done} of {epochs} epochs" if done is not None and epochs is not None else "early"
-    log.warning("%s: its training stopped %s (its card says finished: false); it detects as trained so far: "
-                "resume the training to finish it", name, how_far)
 
 
 def require_spheres(model: DetectorModel) -> None:

@@ -160,8 +160,8 @@ def detect_file(
 
     from ..detection.devices import select_device
     from ..models import load_model_cached
-    from ..detection.prediction import frames_table, iter_detect, warn_unfinished_training
-    from ..models.registry import saved_card
+    from ..detection.prediction import frames_table, iter_detect
+    from ..models.registry import saved_card, warn_unfinished_training
     from ..detection.runtimes import runtime_record
 
     start = time.perf_counter()

@@ -13,6 +13,8 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
+from ..errors import listed
+
 # An image's (height, width) in px; or, for tables of several images, each one's by file (or frame number).
 ImageShape = Sequence[int] | Mapping[object, Sequence[int]]
 
@@ -73,8 +75,6 @@ def per_frame(value: object, labels: Labels, frames: Sequence[int], name: str, m
     """Each frame number's value from ``value``: one for every frame, or a mapping from each file (``labels``) or
     frame number (tables without files) to its own; ``read(given, where)`` checks one (a ValueError naming
     ``where``). A ValueError naming ``name`` and the ``meaning`` missing where the mapping lacks a frame's key."""
-    from .evaluation import _listed
-
     if not isinstance(value, Mapping):
         one = read(value, name)
         return {frame: one for frame in frames}
@@ -83,7 +83,7 @@ def per_frame(value: object, labels: Labels, frames: Sequence[int], name: str, m
         key = labels[frame][0] if labels is not None else frame
         what = f"file {key}" if labels is not None else f"frame {key}"
         if key not in value:
-            raise ValueError(f"{name}: no {meaning} of {what} (its keys: {_listed([str(k) for k in value])})")
+            raise ValueError(f"{name}: no {meaning} of {what} (its keys: {listed([str(k) for k in value])})")
         found[frame] = read(value[key], f"{name} of {what}")
     return found
 

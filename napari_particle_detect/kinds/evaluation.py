@@ -11,6 +11,7 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 
+from ..errors import listed
 from ..files.io import save_figure
 # The border's rules live in border_band; they are named here too, where evaluate_frames' callers find them.
 from .border_band import (LEFT_OUT, ImageShape, Pairs, check_border, frame_shapes, image_size,  # noqa: F401
@@ -67,7 +68,7 @@ def as_points(points: object, name: str) -> np.ndarray:
         missing = [c for c in ("y", "x") if c not in points.columns]
         if missing:
             raise ParticleDetectError(f"{name}: a table of centres needs columns y and x (no {', '.join(missing)}; "
-                                      f"its columns: {_listed([str(c) for c in points.columns])})")
+                                      f"its columns: {listed([str(c) for c in points.columns])})")
         if "z" in points.columns:
             raise ParticleDetectError(f"{name}: has a z column (centres of a volume); score (z, y, x) points with "
                                       "kinds.evaluation3d.score_nd, frame,z,y,x tables with evaluate_volumes")
@@ -450,7 +451,7 @@ def _frame_table(table: pd.DataFrame, name: str, caller: str) -> pd.DataFrame:
     missing = [c for c in ("y", "x") if c not in table.columns]
     if missing:
         raise ParticleDetectError(f"{name}: needs columns frame, y and x (no {', '.join(missing)}; its columns: "
-                                  f"{_listed([str(c) for c in table.columns])})")
+                                  f"{listed([str(c) for c in table.columns])})")
     coords = table[["y", "x"]].apply(pd.to_numeric, errors="coerce").to_numpy(float)
     bad = ~np.isfinite(coords).all(axis=1)
     if bad.any():
@@ -555,7 +556,7 @@ def _pair_names(left: list[str], right: list[str], sides: tuple[str, str]) -> di
         ambiguous += [(name, names, sides[::-1]) for name, names in claimants.items() if len(names) > 1]
         if ambiguous:
             name, matches, (side, other) = ambiguous[0]
-            raise ParticleDetectError(f"{name} ({side}): matches {len(matches)} files of {other} ({_listed(matches)}); "
+            raise ParticleDetectError(f"{name} ({side}): matches {len(matches)} files of {other} ({listed(matches)}); "
                                       "name each file alike in both tables, with its folder where names repeat")
         pairs.update({name: matches[0] for name, matches in found.items()})
     return pairs
@@ -563,10 +564,6 @@ def _pair_names(left: list[str], right: list[str], sides: tuple[str, str]) -> di
 
 def _files(table: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(table["file"].astype(str)))
-
-
-def _listed(names: list[str], most: int = 4) -> str:
-    return ", ".join(names[:most]) + (f", ... ({len(names)} in all)" if len(names) > most else "")
 
 
 def select_file(table: pd.DataFrame, name: str, source: str) -> pd.DataFrame:
@@ -583,7 +580,7 @@ def chosen_file(table: pd.DataFrame, name: str, source: str) -> str:
     files = _files(table)
     chosen = _pair_names([name], files, ("--file", source)).get(name)
     if chosen is None:
-        raise ParticleDetectError(f"{source}: no rows of file {name} (its files: {_listed(files)})")
+        raise ParticleDetectError(f"{source}: no rows of file {name} (its files: {listed(files)})")
     return chosen
 
 
@@ -619,7 +616,7 @@ def pair_files(predicted: pd.DataFrame, truth: pd.DataFrame, predicted_source: s
             truth, truth_source, predicted_source)
         files = _files(several)
         if len(files) > 1:
-            raise ParticleDetectError(f"{source}: holds {len(files)} files ({_listed(files)}) and {other} has no file "
+            raise ParticleDetectError(f"{source}: holds {len(files)} files ({listed(files)}) and {other} has no file "
                                       f"column; give --file NAME to score one of them, or a table with a file column")
         return predicted.drop(columns="file", errors="ignore"), truth.drop(columns="file", errors="ignore"), None, {}
     p_files, t_files = _files(predicted), _files(truth)

@@ -61,19 +61,14 @@ CALIBRATION: dict[str, tuple[float, ...]] = {
 }
 
 
-def measure_widths(table: pd.DataFrame, image: np.ndarray, maps: np.ndarray | None = None) -> pd.DataFrame:
+def measure_widths(table: pd.DataFrame, image: np.ndarray) -> pd.DataFrame:
     """``table`` (rods.COLUMNS, one frame) with each object's width measured in ``image`` (2D, the frame
     as read, not inverted: dark objects are measured as opaque ones), and its length raised to its width
     where it is shorter (so its tips too). An object whose profiles give no width (too near the frame's
-    edge, buried among others) keeps the width it had. Given the model's ``maps`` of the frame (the table
-    decoded from them), each object's axis is measured in ``image`` first and its length read again along
-    it (:func:`rod_axis.measure_axes`), so that the widths too are measured across the axis it shows."""
+    edge, buried among others) keeps the width it had. Detection measures the axes first
+    (rod_axis.measure_axes), so that the widths are measured across the axis the image shows."""
     if not len(table):
         return table
-    if maps is not None:
-        from .rod_axis import measure_axes  # which builds on this module
-
-        table = measure_axes(table, image, maps)
     y, x, angle, length, width = (table[c].to_numpy(float) for c in ("y", "x", "angle", "length", "width"))
     centres = np.stack([y, x], axis=1)
     profiles = sampled_profiles(np.asarray(image, np.float32), centres, angle, length, width)

@@ -474,3 +474,24 @@ def copy_model(source: str | Path, destination: str | Path, note: dict | None = 
     files.append((destination.with_suffix(".json"), lambda fh: fh.write(text)))
     _write_model_files(files)
     return destination
+
+
+# The unfinished models already said, so a folder run (a detect per file) says it once.
+_unfinished_said: set[tuple] = set()
+
+
+def warn_unfinished_training(card: ModelCard, name: str) -> None:
+    """Say once, in one line, that the model ``name`` (its ``card``) is from a training run that stopped
+    before its last epoch (cancelled, or at its time limit): it detects as far as it got, which can look
+    like a poor model rather than an unfinished one."""
+    training = card.training if isinstance(card.training, dict) else {}
+    if training.get("finished") is not False:
+        return  # finished, or a card from before runs recorded it
+    done, epochs = training.get("epochs_done"), training.get("epochs")
+    key = (str(name), done, epochs)
+    if key in _unfinished_said:
+        return
+    _unfinished_said.add(key)
+    how_far = f"after {done} of {epochs} epochs" if done is not None and epochs is not None else "early"
+    log.warning("%s: its training stopped %s (its card says finished: false); it detects as trained so far: "
+                "resume the training to finish it", name, how_far)
