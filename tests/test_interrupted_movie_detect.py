@@ -203,3 +203,14 @@ def test_a_finished_table_is_detected_again_whole(movie, capsys, light_model, fr
     assert detect(capsys, movie, "-o", "out/centres.csv", *common)[0] == 0
     assert frames_asked == [None, None]  # as before: a finished single table has no resume rule
     assert Path("out/centres.csv").read_text() == before
+
+
+def test_a_files_time_is_the_seconds_it_took(movie, light_model):
+    import time
+
+    from napari_particle_detect.files.file_detection import DetectOptions, detect_file
+
+    began = time.perf_counter()
+    result = detect_file(movie, DetectOptions(diameter=12.0, device="cpu"), light_model)
+    # It was the clock less the first frame's index (a frame number taken for a start time).
+    assert 0 < result.seconds <= time.perf_counter() - began

@@ -161,7 +161,6 @@ def detect_file(
     from ..detection.devices import select_device
     from ..models import load_model_cached
     from ..detection.prediction import frames_table, iter_detect
-    from ..models.registry import saved_card, warn_unfinished_training
     from ..detection.runtimes import runtime_record
 
     start = time.perf_counter()
@@ -177,7 +176,6 @@ def detect_file(
         from ..detection.kinds_prediction import detect_kind_file
 
         table, record, meta = detect_kind_file(path, options, model_path, device, progress)
-        warn_unfinished_training(saved_card(meta["model"]), meta["model"])
         meta = {**meta, **model_record(meta["model"])}
         record["file"] = str(name or path)  # the same dict as the metadata's inputs[0]
         image = read_image(path, lazy=True, channel=options.channel, axes=options.axes)
@@ -194,12 +192,12 @@ def detect_file(
     so_far = so_far if so_far is not None else FramesSoFar()
     # An input whose every frame was done (stopped as it ended) has its last detected again: the record's sizing
     # comes with a frame detected.
-    start = min(so_far.done, n_frames - 1)
-    del so_far.parts[start:]
+    first = min(so_far.done, n_frames - 1)
+    del so_far.parts[first:]
     so_far.total = n_frames
     frames = None
-    if start:
-        frames = list(range(start, n_frames))
+    if first:
+        frames = list(range(first, n_frames))
         if options.diameter is not None:
             # With a diameter given, the particles' look (ringed or not) is read on the first frame detected
             # (look.StackLook): frame 0 again, where the uninterrupted run read it; its centres are kept already.
@@ -211,7 +209,7 @@ def detect_file(
             tile=options.tile, batch_size=options.batch_size, name=str(path), precision=options.precision,
             heatmaps=False, compile=options.compile, runtime=options.runtime, split_close=options.split_close,
         ):
-            if index < start:  # the look's frame 0, done before
+            if index < first:  # the look's frame 0, done before
                 continue
             so_far.parts.append((index, result.centres, result.scores))
             if progress is not None:
