@@ -568,13 +568,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
     def _project_holds_work(self) -> bool:
         """Whether the shown image's project holds saved centres or accepted areas (an image never detected
         has none, nor any project on disk)."""
-        if self.review is None:
-            return False
-        project = self.review.project
-        try:
-            return bool(project.saved_frames() or project.reviewed_areas())
-        except (ParticleDetectError, OSError):
-            return False
+        return self.review is not None and self.review.project.holds_work()
 
     def _is_volume(self) -> bool:
         layer = self.layer()

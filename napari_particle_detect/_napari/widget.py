@@ -535,10 +535,7 @@ def closing_words(annotation: Annotation, failed: bool = False) -> str:
     """What a closed image leaves in its project, said as it is: nothing is claimed kept that was not saved.
     ``failed``: its last edits could not be written."""
     project = annotation.project
-    try:
-        kept = bool(project.saved_frames() or project.reviewed_areas())
-    except (ParticleDetectError, OSError):
-        kept = False
+    kept = project.holds_work()
     if kept and failed:
         return (f"its last edits could not be saved; what was saved before is kept in {project.folder} and comes "
                 "back when it is opened again")

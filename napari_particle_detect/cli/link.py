@@ -34,8 +34,9 @@ def cmd_link(args: argparse.Namespace) -> int:
     if args.file is not None:
         table = _one_file_of(args, table)
     sequence = None
-    # Read once: --sequence and the MSD's units both take detect's .json beside the table.
-    detected = _detect_metadata_of(args.centres) if args.sequence or args.msd is not None else {}
+    # Read once: --sequence, the MSD's units and a one-frame table's note take detect's .json beside the table.
+    wanted = args.sequence or args.msd is not None or table["frame"].nunique() == 1
+    detected = _detect_metadata_of(args.centres) if wanted else {}
     if args.sequence:
         try:
             sequence = sequence_order(table, _sequence_files(detected, table))
@@ -57,11 +58,10 @@ def cmd_link(args: argparse.Namespace) -> int:
                                   f"files are {len(movies)} movies: pick one with --file NAME ({_some_of(movies)})")
     if table["frame"].nunique() == 1:
         # trackpy's "no track spans two frames" advice (a larger search range or memory) is wrong here.
-        meta = detected or _detect_metadata_of(args.centres)
         if args.msd is not None:
-            raise ParticleDetectError(_one_frame_note(args.centres, table, meta,
+            raise ParticleDetectError(_one_frame_note(args.centres, table, detected,
                                                       "nothing moved and there is no MSD to measure"))
-        log.warning("%s", _one_frame_note(args.centres, table, meta, "every track is one frame long"))
+        log.warning("%s", _one_frame_note(args.centres, table, detected, "every track is one frame long"))
     voxel, space = None, ""
     if "z" not in table.columns:
         if args.voxel_size is not None:

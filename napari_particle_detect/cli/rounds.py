@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from . import command_line
-from ..learning.finetune import RoundResult, round_unreviewed_note, tied_at_best
+from ..learning.finetune import RoundResult, tied_at_best, unreviewed_note, unreviewed_record
 from ..projects.project_state import RoundInfo
 from ..models import save_model
 
@@ -32,11 +32,10 @@ def save_round(result: RoundResult, parent: str | Path, output: str | Path, scor
                 verdict, result.model.card.threshold, path)
     else:
         log.info("nothing to score the round on (no held-out area, or nothing in it); saved %s", path)
-    learned = round_unreviewed_note(result.model)
+    names, asked = unreviewed_record(result.model)
+    learned = unreviewed_note(names, asked)
     if learned:  # fewer frames than asked is said even with -q: the round was not what was asked for
-        record = result.model.card.training["fine_tuned"]
-        fewer = len(record["pseudo_labelled"]) < record["unlabelled_asked"]
-        log.log(logging.WARNING if fewer else logging.INFO, "the round %s", learned)
+        log.log(logging.WARNING if len(names) < asked else logging.INFO, "the round %s", learned)
     return path
 
 

@@ -24,10 +24,9 @@ from ..kinds.registry import get_kind
 from ..kinds.rod_axis import measure_axes
 from ..kinds.rod_width import measure_widths
 from ..models import DetectorModel, load_model_cached
-from ..models.registry import require_kind
+from ..models.registry import require_kind, warn_unfinished_training
 from .networks import prepare_network
 from .choices import check_diameter, check_diameter_fits
-from ..models.registry import warn_unfinished_training
 from .runtimes import runtime_record
 from .preprocessing import (
     FLATTEN_BLOCK, ConstantFrameError, FrameRecord, NonFiniteFrameError, as_frames, check_frame, frame_indices,

@@ -222,7 +222,7 @@ def _run_here(todo: list[tuple[Path, Path]], options: DetectOptions, model: str 
 
 def count_finished_left(summary: FilesSummary, outputs: dict[Path, Path], options: DetectOptions, model: str | None,
                         progress: Callable[[Path, str], None] | None,
-                        before: dict[Path, tuple[int, int, int] | None] | None = None) -> None:
+                        before: dict[Path, tuple[int, int, int] | None]) -> None:
     """Move to ``summary.done`` the files of ``summary.left`` whose output (in ``outputs``) is finished all the same, as
     the resume rule (:func:`file_detection.is_finished`) reads it: a worker wrote it but its result never came back
     (the scheduler lost as it came, a task finishing as a full disk's cancel came). Counted as left, the run's count
@@ -232,8 +232,8 @@ def count_finished_left(summary: FilesSummary, outputs: dict[Path, Path], option
     left = []
     for path in dict.fromkeys(summary.left):
         target = outputs.get(path)
-        written = before is None or target not in before or _written(target) != before[target]
-        if target is not None and written and is_finished(path, target, options, model):
+        written = target is not None and _written(target) != before.get(target)
+        if written and is_finished(path, target, options, model):
             meta = read_metadata(target) or {}
             record = (meta.get("inputs") or [{}])[0]
             summary.done.append(FileResult(path, target, record, meta=meta))

@@ -539,9 +539,6 @@ def unreviewed_record(model: DetectorModel) -> tuple[list[str], int]:
     return record.get("pseudo_labelled", []), int(record.get("unlabelled_asked", 0))
 
 
-def round_unreviewed_note(model: DetectorModel) -> str:
-    """:func:`unreviewed_note` of the round that made ``model``, from its card ("" for any other model)."""
-    return unreviewed_note(*unreviewed_record(model))
 
 
 def label_unreviewed(teacher: DetectorModel, frames: list[Example], config: TrainConfig, device: torch.device,

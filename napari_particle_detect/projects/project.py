@@ -491,6 +491,14 @@ class Project:
             self._problem(f"{exc} (frame {frame} left out)")
             return None
 
+    def holds_work(self) -> bool:
+        """Whether saved centres or accepted areas are here (False where they cannot be read): what closing an
+        image may say is kept, nothing claimed that was not saved."""
+        try:
+            return bool(self.saved_frames() or self.reviewed_areas())
+        except (ParticleDetectError, OSError):
+            return False
+
     def saved_frames(self) -> list[int]:
         folder = self._inside(self.folder / "frames")
         if not folder.exists():
