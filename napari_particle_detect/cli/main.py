@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -940,7 +941,8 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     from ..files.distributed import (
-        check_replaceable, close_local_client, detect_files, local_client, scheduler_client, threads_per_worker,
+        check_replaceable, close_local_client, detect_files, local_client, quiet_distributed_logs, scheduler_client,
+        threads_per_worker,
     )
     from ..files.file_detection import output_paths
 
@@ -960,22 +962,26 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
         _load_model_first(args, options, "cpu" if args.workers is not None else None)
     client = None
     finished = False  # else interrupted or failed: said in one line, without dask's errors as its cluster closes
-    try:
-        if args.scheduler is not None:
-            client = scheduler_client(args.scheduler, timeout="20s")
-        elif args.workers is not None:
-            client = local_client(args.workers or None)
-            options = replace(options, threads=threads_per_worker(len(client.scheduler_info()["workers"])))
-        with logging_redirect_tqdm(), tqdm(total=len(inputs), disable=args.quiet, unit="file") as bar:
-            summary = detect_files(inputs, args.output, options, args.model, client,
-                                   progress=lambda path, status: bar.update(1), overwrite=args.overwrite,
-                                   command=command_line())
-        finished = True
-    finally:
-        if client is not None and args.scheduler is not None:
-            client.close()  # the cluster is someone else's, and goes on
-        elif client is not None:
-            close_local_client(client, quietly=not finished)
+    # A local cluster's logs say nothing the run does not say itself, from its start to its close: a Ctrl-C lands
+    # between the run and the close as well, where dask's loop logs what the interrupt cut short.
+    local = args.scheduler is None and args.workers is not None
+    with quiet_distributed_logs() if local else contextlib.nullcontext():
+        try:
+            if args.scheduler is not None:
+                client = scheduler_client(args.scheduler, timeout="20s")
+            elif args.workers is not None:
+                client = local_client(args.workers or None)
+                options = replace(options, threads=threads_per_worker(len(client.scheduler_info()["workers"])))
+            with logging_redirect_tqdm(), tqdm(total=len(inputs), disable=args.quiet, unit="file") as bar:
+                summary = detect_files(inputs, args.output, options, args.model, client,
+                                       progress=lambda path, status: bar.update(1), overwrite=args.overwrite,
+                                       command=command_line())
+            finished = True
+        finally:
+            if client is not None and args.scheduler is not None:
+                client.close()  # the cluster is someone else's, and goes on
+            elif client is not None:
+                close_local_client(client, quietly=not finished)
     for result in summary.done:
         if result.record.get("diameter_confidence") == "low":
             _log_sizing(result.path, result.record)

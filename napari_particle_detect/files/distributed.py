@@ -386,9 +386,12 @@ class _QuietDistributedLogs:
     def __call__(self) -> Iterator[None]:
         with self._lock:
             if not self._runs:
-                # Its modules' loggers have levels of their own (distributed.client's is set), so each one.
-                names = ["distributed", *(name for name in list(logging.root.manager.loggerDict)
-                                          if name.startswith("distributed."))]
+                # Its modules' loggers have levels of their own (distributed.client's is set), so each one; and
+                # tornado's, whose loop it runs on: a Ctrl-C inside client.sync made distributed's cancel callback
+                # fail there ("Exception in callback ... NameError"), logged by tornado.application.
+                names = ["distributed", "tornado",
+                         *(name for name in list(logging.root.manager.loggerDict)
+                           if name.startswith(("distributed.", "tornado.")))]
                 self._levels = {name: logging.getLogger(name).level for name in names}
                 for name in names:
                     logging.getLogger(name).setLevel(logging.CRITICAL)
@@ -838,7 +841,8 @@ def close_local_client(client, quietly: bool = False) -> None:
     """Close a :func:`local_client` client and its cluster. ``quietly`` (after an interrupt or a failure):
     an error while closing is not raised, since the one thing to say is why the run stopped."""
     cluster = client.cluster
-    with contextlib.suppress(Exception) if quietly else contextlib.nullcontext():
+    with contextlib.suppress(Exception) if quietly else contextlib.nullcontext(), \
+            quiet_distributed_logs() if quietly else contextlib.nullcontext():
         client.close()
         cluster.close()
 
