@@ -58,7 +58,7 @@ def test_detect_records_the_movies_calibration_and_link_measures_the_msd_in_it(t
     assert code == 0, lines
     assert lines[0] == (f"µm per pixel 0.5 and 10 frames per second from {movie}'s metadata (recorded in "
                         f"{tmp_path / 'ij_um.json'})")
-    assert " µm² at 1 s, exponent " in lines[-1]
+    assert " µm² at 0.1 s, exponent " in lines[-1]
     msd = json.loads((tmp_path / "m.json").read_text())
     assert (msd["mpp"], msd["fps"], msd["units"]["msd"], msd["units"]["lagt"]) == (UM_PER_PX, 10.0, "µm²", "s")
     lagt = pd.read_csv(tmp_path / "m.csv")["lagt"]

@@ -43,7 +43,7 @@ def test_the_msd_is_in_the_micrometres_of_the_tables_own_columns_and_says_its_un
                            "--fps", FPS)
     assert code == 0, lines
     assert lines[0] == "µm per pixel 0.3509 from the table's y_um/x_um columns"
-    assert lines[-1].startswith(f"MSD -> {tmp_path / 'm.csv'} (MSD = ") and " µm² at 1 s, exponent " in lines[-1]
+    assert lines[-1].startswith(f"MSD -> {tmp_path / 'm.csv'} (MSD = ") and " µm² at 0.04167 s, exponent " in lines[-1]  # no round lag within 1-10 frames at 24 fps: the first
     msd = pd.read_csv(tmp_path / "m.csv")
     assert list(msd.columns) == ["lagt", "msd", "N"]  # trackpy's emsd columns, their units in the .json
     expected = ensemble_msd(link_centres(exported.round(3), 3.0, memory=1), MPP, FPS)

@@ -144,7 +144,7 @@ def test_exported_tracks_say_the_msds_units_and_replace_only_their_own_files(mak
     panel.link()
     qtbot.waitUntil(lambda: not panel.running(), timeout=60_000)
     assert (panel.plot.axes.get_xlabel(), panel.plot.axes.get_ylabel()) == ("lag time (s)", "MSD (µm²)")
-    assert "µm² at 1 s, exponent 2.00" in panel.status.text()
+    assert "µm² at 0.04167 s, exponent 2.00" in panel.status.text()
     panel.mpp_spin.setValue(1.0)  # changed after Link: the export records what the MSD was measured with
 
     # Someone's file by the name of the MSD the export writes beside the tracks: refused, nothing written.

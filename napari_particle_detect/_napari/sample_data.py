@@ -17,6 +17,10 @@ SYNTHETIC_SEEDS = (900, 901, 902, 903)
 # In a sample image's layer metadata: the kind of particle it shows, so the Rods and chains dock opens it
 # with that kind instead of making the user notice it is set to the other.
 KIND_HINT = "particle_kind"
+# In a bundled image's layer metadata: the file it was read from. A sample's layer has no file of its own (its
+# project is kept under its name, not beside the installed package), and the Tracks panel reads a frame interval
+# from the image's file only, so bulk water's 24 fps were lost between the file and the dock.
+SAMPLE_FILE_KEY = "sample_file"
 
 
 def synthetic_stack(shape: tuple[int, int] = (256, 256), area_fraction: float = 0.7) -> list[tuple]:
@@ -33,12 +37,21 @@ def synthetic_stack(shape: tuple[int, int] = (256, 256), area_fraction: float = 
 
 def _bundled(filename: str, name: str) -> list[tuple]:
     """A bundled image, drawn at the pixel size its own metadata gives (as detect records it in its .json,
-    so the dock's micrometres and the command line's agree), in pixels where it gives none."""
+    so the dock's micrometres and the command line's agree), in pixels where it gives none; its file named in
+    its metadata (:func:`sample_file`), for the frame interval the file gives."""
     path = SAMPLE_DATA_DIR / filename
     if not path.exists():
         raise ParticleDetectError(f"{path}: bundled sample image missing from the installed package")
     image = read_image(path)
-    return [(image, {"name": name, **_calibrated_scale(path, image.ndim)}, "image")]
+    return [(image, {"name": name, "metadata": {SAMPLE_FILE_KEY: str(path)}, **_calibrated_scale(path, image.ndim)},
+             "image")]
+
+
+def sample_file(layer) -> Path | None:
+    """The bundled file an image layer was opened from by File > Open Sample (or copies one that was); None for
+    any other layer."""
+    path = layer.metadata.get(SAMPLE_FILE_KEY) if isinstance(layer.metadata, dict) else None
+    return Path(path) if isinstance(path, str) else None
 
 
 def _calibrated_scale(path: Path, ndim: int) -> dict:

@@ -34,6 +34,7 @@ from .exact_spin_box import ExactSpinBox
 from .export_panel import unit_suffix
 from .notify import report, reports_errors
 from .plots import BETTER, INK, SmallPlot
+from .sample_data import sample_file
 from .state import DockState
 
 MAX_LAG = 100
@@ -227,7 +228,17 @@ class TracksPanel(QGroupBox):
             return  # the other box, being filled
         self._filling_rate = True
         try:
-            other.show_exact(1.0 / value if value > 0 else 0.0)
+            other.show_exact(_reciprocal(value))
+        finally:
+            self._filling_rate = False
+
+    def _show_interval(self, seconds: float) -> None:
+        """The frame interval the program found (0: none), and fps its exact reciprocal: filled through the boxes'
+        signal, which carries the interval rounded to the box's decimals, 1/24 s gave 23.999808 fps."""
+        self._filling_rate = True
+        try:
+            self.interval_spin.show_exact(seconds)
+            self.fps_spin.show_exact(_reciprocal(seconds))
         finally:
             self._filling_rate = False
 
@@ -250,16 +261,16 @@ class TracksPanel(QGroupBox):
         and its MSD came out in px² and frames. The image knows its pixel size: one with none is in pixels,
         whatever µm/px the last image had (its MSD came out in that image's µm², labelled as such). A frame
         interval the user typed stays for an image whose file has none (a folder of movies of one camera);
-        one the program filled for the last image is cleared."""
-        path = image_path(annotation.image)
+        one the program filled for the last image is cleared. A bundled sample's file is its image's file."""
+        path = image_path(annotation.image) or sample_file(annotation.image)
         found = file_calibration(path) if path is not None else Calibration()
         self._file_calibration = (path.name, found) if path is not None else None
         from_file = _square_pixel_um(found)
         self.mpp_spin.show_exact(_image_microns_per_pixel(annotation) or from_file or 0.0)
         if found.frame_interval_s:
-            self.interval_spin.show_exact(found.frame_interval_s)
+            self._show_interval(found.frame_interval_s)
         elif self.interval_spin.holds_exact() and self.fps_spin.holds_exact():
-            self.interval_spin.show_exact(0.0)
+            self._show_interval(0.0)
         said = [f"{from_file:.6g} µm/px" if from_file and _image_microns_per_pixel(annotation) is None else "",
                 f"frames {found.frame_interval_s:.6g} s apart" if found.frame_interval_s else ""]
         said = [text for text in said if text]
@@ -490,6 +501,11 @@ def _source_of(value: float | None, known: list[tuple[float | None, str | None]]
         return None
     return next((where for candidate, where in known if candidate is not None and _same_size(value, candidate)),
                 otherwise)
+
+
+def _reciprocal(value: float) -> float:
+    """An fps of an interval, or an interval of an fps; 0 (none) of 0."""
+    return 1.0 / value if value > 0 else 0.0
 
 
 def _same_size(first: float, second: float) -> bool:

@@ -534,18 +534,40 @@ def msd_units(microns_per_pixel: float | None, frames_per_second: float | None, 
             "msd": "µm²" if microns_per_pixel else ("(y voxel)²" if volume else "px²")}
 
 
-def describe_msd(fit: tuple[float, float] | None, units: dict[str, str], msd: pd.DataFrame | None = None) -> str:
-    """An MSD's power law (:func:`fit_power_law`) with its units, 'MSD = 1.77 µm² at 1 s, exponent 1.12', and
-    with ``msd`` (the table fitted) the lags it was fitted over ('..., fitted over lags 0.04167-0.4167 s'); or
-    the units of its columns where nothing was fitted."""
+# Round lag times (s) an MSD's power law is quoted at. ``A`` of ``MSD = A t^n`` alone is the MSD at 1 s, which a
+# time-lapse's fitted lags (600 s and up) or a fast camera's (1-10 ms) lie far from: said there, it was the fit
+# extrapolated beyond its data.
+ROUND_LAGS = ((1e-3, "1 ms"), (1.0, "1 s"), (60.0, "1 min"), (3600.0, "1 h"))
+
+
+def _quoted_lag(lags: pd.Series, units: dict[str, str]) -> tuple[float, str]:
+    """The lag time (in ``units['lagt']``) an MSD fitted over ``lags`` (:func:`fitted_lags`' ``lagt``) is quoted
+    at, and how it is written: in frames, 1 frame; in s, the round unit of time of :data:`ROUND_LAGS` within the
+    lags fitted (the one nearest their middle on the log scale), else the first lag fitted."""
+    if units["lagt"] != "s":
+        return 1.0, "1 frame"
+    first, last = float(lags.iloc[0]), float(lags.iloc[-1])
+    # Lag times are frames over a rate, so the first one may miss a round lag by a rounding error.
+    inside = [(seconds, said) for seconds, said in ROUND_LAGS
+              if first * (1 - 1e-9) <= seconds <= last * (1 + 1e-9)]
+    if not inside:
+        return first, f"{first:.4g} s"
+    middle = np.sqrt(first * last)
+    return min(inside, key=lambda lag: abs(np.log(lag[0] / middle)))
+
+
+def describe_msd(fit: tuple[float, float] | None, units: dict[str, str], msd: pd.DataFrame) -> str:
+    """An MSD's power law (:func:`fit_power_law`) with its units, as ``particle-detect link`` and the dock's
+    Tracks panel say it: the MSD it gives at a lag within those fitted (:func:`_quoted_lag`), its exponent and
+    the lags of ``msd`` (the table fitted) it was fitted over ('MSD = 1.77 µm² at 1 s, exponent 1.12, fitted
+    over lags 0.5-5 s'); or the units of its columns where nothing was fitted."""
     if fit is None:
         return f"lagt in {units['lagt']}, msd in {units['msd']}"
-    lag = "s" if units["lagt"] == "s" else "frame"
-    said = f"MSD = {fit[1]:.4g} {units['msd']} at 1 {lag}, exponent {fit[0]:.2f}"
-    if msd is None:
-        return said
+    exponent, amplitude = fit
     lags = fitted_lags(msd)["lagt"]
-    return f"{said}, fitted over lags {lags.iloc[0]:.4g}-{lags.iloc[-1]:.4g} {units['lagt']}"
+    lag, lag_said = _quoted_lag(lags, units)
+    return (f"MSD = {amplitude * lag ** exponent:.4g} {units['msd']} at {lag_said}, exponent {exponent:.2f}, "
+            f"fitted over lags {lags.iloc[0]:.4g}-{lags.iloc[-1]:.4g} {units['lagt']}")
 
 
 def link_record(command: str, source: str | Path, tracks: str | Path, options: LinkOptions, drift: bool, *,
