@@ -4,7 +4,8 @@ reviewed frames and regions, scored honestly on held-out tiles, committed into t
 The same round as for spheres (learning/rounds.py, learning/finetune.py), with the kind's encoding and metric:
 
 * what is reviewed: rounds.project_examples (whole frames, regions as areas), each paired with
-  the frame's saved rods or beads;
+  the frame's saved rods or beads, and brought to the pixels detection gives the network (chains whose
+  beads it resamples: :func:`at_detection_scale`), where everything below happens;
 * what is held out: finetune.split_for_scoring, with tiles and guard bands sized by the objects
   (a rod's length, a chain's bond), so a held-out rod's or bead's maps never reach training;
 * training: the kind's loss (kinds_training.loss_of) on crops of the training areas, with the
@@ -43,9 +44,10 @@ from ..kinds.evaluation import Counts, best_threshold_index
 from .batch_norm_adaptation import with_frame_statistics
 from .finetune import RoundResult, Scored, Split, _tiles, split_for_scoring, train_steps
 from ..kinds.registry import Kind, get_kind
-from ..detection.kinds_prediction import predict_maps
+from ..detection.kinds_prediction import bead_sizing, predict_maps
+from ..detection.sizing import rescale_centres
 from ..projects.kinds_project import kind_model_path, load_kind_frame, project_kind, typical_size
-from .kinds_training import THRESHOLDS, KindTrainConfig, batch, detection_input, loss_of
+from .kinds_training import THRESHOLDS, KindTrainConfig, batch, detection_input, loss_of, resampled_as_detection
 from ..models import DetectorModel, load_model, save_model
 from ..detection.preprocessing import as_frames
 from ..detection.runtimes import inherit_bfloat16_gate
@@ -53,7 +55,7 @@ from ..projects.project import Project, RoundInfo
 from .pseudo_labels import choose_frames
 from .rounds import (RoundOutcome, TrainedOn, project_examples, round_image, round_info,
                      run_and_commit_cancellably)
-from .training import Example, TrainConfig, TrainingCancelled, _augment, lineage_with, mask_at
+from .training import Example, TrainConfig, TrainingCancelled, _augment, _source_index, lineage_with, mask_at
 from ..detection.threads import keeps_torch_threads, round_threads
 
 # A round, chosen by measurement (benchmarks/anisotropic_round.py: two corrected frames of rods in
@@ -108,7 +110,7 @@ class Reviewed:
 def reviewed_examples(project: Project, stack) -> list[Reviewed]:
     """Every reviewed frame and frame with reviewed regions, with its saved rods or beads."""
     out = []
-    for example in project_examples(project, stack, 1.0):  # kinds' models work at the image's own scale
+    for example in project_examples(project, stack, None):  # None: the scale detection gives (detection_scale)
         frame = int(example.name.split()[-1])
         table = load_kind_frame(project, frame)
         if table is None:
@@ -119,6 +121,37 @@ def reviewed_examples(project: Project, stack) -> list[Reviewed]:
             table["width"] = table["width"].fillna(float(np.median(known)) if len(known) else DEFAULT_WIDTH)
         out.append(Reviewed(example, table))
     return out
+
+
+def detection_scale(kind: str, example: Example) -> float:
+    """The factor detection resamples ``example``'s frame by (kinds_prediction.detect_kind): chains whose
+    beads read outside the sizes the model detects as they come are brought to its working size
+    (kinds_prediction.bead_sizing), rods never. A scale the example gives stays as it is."""
+    if example.scale is not None:
+        return float(example.scale)
+    return bead_sizing(example.image, example.name or "example")[0] if kind == "chains" else 1.0
+
+
+def at_detection_scale(kind: Kind, reviewed: Reviewed, scale: float) -> Reviewed:
+    """``reviewed`` in the pixels detection gives the network at ``scale``: its frame resampled as detection
+    resamples it, the table's points and lengths and the reviewed area with it. Trained and scored at the
+    image's own scale, a round learnt beads the network never sees in use, and its verdict did not say
+    what detection would do. At scale 1, ``reviewed`` itself."""
+    if scale == 1.0:
+        return reviewed
+    example = reviewed.example
+    image, factors = resampled_as_detection(example.image, scale)
+    table = reviewed.table.copy()
+    for length in ("length", "width"):
+        if length in table:
+            table[length] = table[length] * float(np.mean(factors))
+    table = kind.rebuild(table, rescale_centres(kind.points(table), factors))
+    area = None
+    if example.area is not None:  # each resampled pixel takes its nearest pixel of the image's grid
+        rows, cols = (_source_index(n, f, source) for n, f, source in zip(image.shape, factors, example.area.shape))
+        area = np.asarray(example.area, dtype=bool)[np.ix_(rows, cols)]
+    return Reviewed(replace(example, image=image, centres=rescale_centres(example.centres, factors), area=area,
+                            scale=1.0), table)
 
 
 # ---- scoring on held-out tiles ------------------------------------------------------------------
@@ -266,7 +299,10 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
     A second candidate is the trained model with its batch-norm statistics taken from the reviewed
     frames and the ``unlabelled`` ones (images as the reviewed examples hold them; batch_norm_adaptation):
     the round's model is whichever of the two scores higher on the held-out tiles (the trained one on a
-    tie), and the verdict against the parent is the same for either."""
+    tie), and the verdict against the parent is the same for either.
+
+    Each reviewed frame is trained on and scored at the scale detection reads it at (:func:`detection_scale`),
+    recorded in the card's ``scales``; the ``unlabelled`` frames, of the same images, at the first one's."""
     started = time.monotonic()
     report = progress or (lambda event: None)
     if not reviewed:
@@ -277,6 +313,8 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
     report({"phase": "preparing"})
     device = select_device(device)
     torch.set_num_threads(round_threads(config.threads))
+    scales = [detection_scale(kind.name, r.example) for r in reviewed]
+    reviewed = [at_detection_scale(kind, r, scale) for r, scale in zip(reviewed, scales)]
     size = typical_size(kind.name, pd.concat([r.table for r in reviewed], ignore_index=True))
     splits = [split_for_scoring(r.example, size) for r in reviewed]
     if not any(s.train_area.any() for s in splits):
@@ -293,7 +331,8 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
     candidate = TRAINED
     counted = []  # the frames the statistics read, counted as they go by (``unlabelled`` may be read lazily)
     frames = (counted.append(image) or image for image in
-              itertools.chain((r.example.image for r in reviewed), unlabelled or ()))
+              itertools.chain((r.example.image for r in reviewed),
+                              (resampled_as_detection(image, scales[0])[0] for image in unlabelled or ())))
     adapted = statistics_candidate(child, frames, device, cancel)
     if adapted is not None:
         adapted_score = kind_score(kind, splits, tables,
@@ -310,6 +349,8 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
         "fine_tuned": {"examples": len(training), "held_out_tiles": held_tiles, "config": config.to_dict(),
                        "trainable": trainable, "candidate": candidate,
                        "statistics_frames": len(counted),
+                       # The factor each reviewed frame was resampled by, as detection resamples it (1: as it came).
+                       "scales": {r.example.name: scale for r, scale in zip(reviewed, scales)},
                        "metric": "F1" if kind.name == "rods" else "mean of bead F1 and bond F1",
                        "score": score.f1 if score else None, "parent_score": parent_score.f1 if parent_score else None},
     }

@@ -24,7 +24,8 @@ from ..models import DetectorModel, build_network, default_model_path, load_mode
 from ..models.heads import HEATMAP_HEADS
 from ..models.registry import ModelCard, require_kind, save_tensors
 from ..detection.kinds_prediction import network_frame, predict_maps
-from ..detection.preprocessing import FrameRecord
+from ..detection.preprocessing import FrameRecord, without_spikes
+from ..detection.sizing import rescale_frame
 from ..detection.devices import select_device
 from ..errors import ParticleDetectError
 from ..detection.stages import laid_out_for
@@ -98,6 +99,16 @@ def detection_input(image: np.ndarray) -> np.ndarray:
     Learnt from or scored on anything else, a model is judged on inputs it never gets in use (an unevenly lit
     stack). Evenly lit images come out as plain preprocessing.normalise gives them, bit for bit."""
     return network_frame(image, 1.0, False, FrameRecord())[0]
+
+
+def resampled_as_detection(image: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """A whole 2D ``image`` resampled by ``scale`` as detection resamples a frame before normalising it
+    (kinds_prediction.network_frame), and the per-axis factors applied: :func:`detection_input` of it is the
+    network input detection makes at that scale, bit for bit. At scale 1 the image itself."""
+    if scale == 1.0:
+        return image, np.ones(2)
+    # Spikes out first, as detection takes them: resampling would smear them into their neighbours.
+    return rescale_frame(without_spikes(image)[0], scale)
 
 
 def prepared_examples(examples: list[tuple[np.ndarray, pd.DataFrame]]) -> list[tuple[np.ndarray, pd.DataFrame]]:
