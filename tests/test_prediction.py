@@ -250,7 +250,8 @@ def test_shapes_with_length_one_axes_ragged_frames_no_frames_and_values_beyond_f
         detect([image, image[:50, :50]], tiny_model, device="cpu")
     with pytest.raises(ParticleDetectError, match=r"^image: no frames \(shape \(0, 96, 96\)\); nothing to detect$"):
         detect(np.zeros((0, 96, 96)), tiny_model, device="cpu")
-    with pytest.raises(ParticleDetectError, match=r"expected a 2D image or a 3D T/Z stack, got shape \(96,\)"):
+    # One row of pixels, whatever its length-1 axes: too small, as a (1, 96) image is.
+    with pytest.raises(ParticleDetectError, match=r"^image: image is too small \(\(1, 96, 1\)\); need at least 8x8 pixels$"):
         detect(np.zeros((1, 96, 1)), tiny_model, device="cpu")
     # Finite values float32 cannot hold, and a range float32 cannot tell from its offset: both are images.
     with warnings.catch_warnings():

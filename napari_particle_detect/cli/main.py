@@ -962,6 +962,7 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
         _load_model_first(args, options, "cpu" if args.workers is not None else None)
     client = None
     finished = False  # else interrupted or failed: said in one line, without dask's errors as its cluster closes
+    told: dict[Path, str] = {}  # each file's status as detect_files told it, for a Ctrl-C's line to count
     # A local cluster's logs say nothing the run does not say itself, from its start to its close: a Ctrl-C lands
     # between the run and the close as well, where dask's loop logs what the interrupt cut short.
     local = args.scheduler is None and args.workers is not None
@@ -973,10 +974,15 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
                 client = local_client(args.workers or None)
                 options = replace(options, threads=threads_per_worker(len(client.scheduler_info()["workers"])))
             with logging_redirect_tqdm(), tqdm(total=len(inputs), disable=args.quiet, unit="file") as bar:
-                summary = detect_files(inputs, args.output, options, args.model, client,
-                                       progress=lambda path, status: bar.update(1), overwrite=args.overwrite,
-                                       command=command_line())
+                def progress(path: Path, status: str) -> None:
+                    told[path] = status
+                    bar.update(1)
+
+                summary = detect_files(inputs, args.output, options, args.model, client, progress=progress,
+                                       overwrite=args.overwrite, command=command_line())
             finished = True
+        except KeyboardInterrupt as stop:
+            raise KeyboardInterrupt(str(stop) or _frames_kept_line(args, inputs, options, told)) from None
         finally:
             if client is not None and args.scheduler is not None:
                 client.close()  # the cluster is someone else's, and goes on
@@ -991,6 +997,29 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
         print(f"particle-detect: error: {summary.stopped}", file=sys.stderr)
         return 2
     return status
+
+
+def _frames_kept_line(args: argparse.Namespace, inputs: list[Path], options, told: dict[Path, str]) -> str:
+    """How far a folder run stopped by Ctrl-C got, and the frames kept of the stacks it stopped in (detect_file wrote
+    them at their outputs, marked unfinished; the same command goes on from them: file_detection.earlier_frames), as
+    part of one line; "" where none were kept (stopped between files), which the bare 'interrupted' says as ever.
+    ``told``: the status detect_files gave each file it got to (done, skipped or failed)."""
+    from ..files.distributed import FilesSummary, how_far
+    from ..files.file_detection import FileResult, earlier_frames, output_paths
+
+    present = [path for path in inputs if path.exists()]
+    kept = []
+    for path, target in zip(present, output_paths(present, args.output)):
+        earlier = earlier_frames(target, [path], options, args.model).get(path) if path not in told else None
+        if earlier is not None and earlier.record is None:  # frames of a stack, not a file finished
+            kept.append(f"{earlier.so_far.done} of {earlier.so_far.total} frames of {path} are kept in {target}")
+    if not kept:
+        return ""
+    summary = FilesSummary(done=[FileResult(path, None, {}) for path, status in told.items() if status == "done"],
+                           skipped=[path for path, status in told.items() if status == "skipped"],
+                           failed={path: status for path, status in told.items() if status == "failed"},
+                           left=[path for path in inputs if path not in told])
+    return f"{how_far(summary)}; {', '.join(kept)}: run the same command again to go on"
 
 
 def _log_compile_warmup(args: argparse.Namespace, options) -> None:

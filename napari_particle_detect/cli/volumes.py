@@ -7,13 +7,18 @@ import argparse
 import functools
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from ..files.axes import AXES_CHOICES, MICROMETRE, STACK_HINT, Axes, axes_hint, file_axes
 from ..errors import ParticleDetectError
 from .recorded import RecordsBesideTables
+
+if TYPE_CHECKING:
+    from ..detection.volume_detection import VolumeOptions
 
 log = logging.getLogger("particle-detect")
 
@@ -186,9 +191,12 @@ def _detect_volumes(args, inputs, found) -> int:
 
     from . import command_line
     from .checks import check_detect_outputs, check_output_folder
-    from ..files.distributed import FilesSummary, _model_weights, check_run_record_place, how_far, write_run_record
-    from ..files.file_detection import FileResult, check_same_inputs, check_targets, check_unedited, output_paths
-    from ..detection.volume_detection import VOLUME_COLUMNS, VolumeOptions
+    from ..files.distributed import (
+        FilesSummary, _model_weights, check_replaceable, check_run_record_place, how_far, write_run_record,
+    )
+    from ..files.file_detection import FileResult, check_unedited, job_fingerprint, output_paths
+    from ..detection.volume_detection import DEFAULT_VOLUME_MODEL, VOLUME_COLUMNS, VolumeOptions
+    from ..models.registry import default_model_path
 
     if args.overlay is not None:
         raise ParticleDetectError(f"{args.overlay}: --overlay is for 2D images, not volumes")
@@ -217,35 +225,45 @@ def _detect_volumes(args, inputs, found) -> int:
         if output.resolve() == Path(path).resolve():
             raise ParticleDetectError(f"{output}: is an input")
     targets = output_paths(inputs, output) if folder else [None] * len(inputs)
-    if not args.overwrite:  # first: the checks below remove a stale per-chain table, edited or not
-        check_unedited(targets if folder else [output])
-        if folder:  # another volume's results where this one's would go (day1/ then day2/ into one folder)
-            check_same_inputs(inputs, targets)
+    run_options = VolumeRunOptions(options, args.axes, args.channel)
+    # The model the fingerprint names: the one loaded, the shipped unet3d by default (not 2D's unet).
+    model = args.model if args.model is not None else default_model_path(DEFAULT_VOLUME_MODEL)
+    finished = [False] * len(inputs)
     if folder:
         check_output_folder(output)
-        check_targets(targets)
+        # As a 2D folder run (files.distributed): refused before any work, another volume's results where this one's
+        # would go (day1/ then day2/ into one folder) or a table edited since; and the outputs finished from this
+        # input, options and model (file_detection.is_finished) skipped, so a run again goes on where one stopped.
+        finished = check_replaceable(inputs, targets, run_options, model, args.overwrite, remedy="give --overwrite")
         check_run_record_place(output, targets)
     else:
+        if not args.overwrite:  # first: check_detect_outputs removes a stale per-chain table, edited or not
+            check_unedited([output])
         check_detect_outputs(output, None, inputs, args.model)
     tables, records = [], []
     summary = FilesSummary()
-    # As a 2D folder run's record (files.distributed): what was done, failed and left, so a rerun can tell.
-    record_run = functools.partial(write_run_record, output, summary, dict(zip(inputs, targets)),
-                                   _volume_options_record(options, args.axes), _model_weights(args.model),
-                                   command_line()) if folder else None
-    for path, axes, target in zip(inputs, found, targets):
+    # As a 2D folder run's record (files.distributed): what was done, skipped, failed and left, so a rerun can tell.
+    record_run = functools.partial(write_run_record, output, summary, dict(zip(inputs, targets)), run_options,
+                                   _model_weights(args.model), command_line()) if folder else None
+    for index, (path, axes, target) in enumerate(zip(inputs, found, targets)):
+        if finished[index]:
+            log.info("%s: done before, in %s (input, options and model unchanged): skipped", path, target)
+            summary.skipped.append(path)
+            continue
         try:
+            # Taken before the input is read, as 2D's: a file changed while it is detected is not taken as finished.
+            fingerprint = job_fingerprint(path, run_options, model) if target is not None else None
             table, record = _detect_one_volume_file(path, axes, options, args.model)
             columns = VOLUME_COLUMNS + [c for c in table.columns if c not in VOLUME_COLUMNS]
             if target is not None:
-                _write_volume_table(target, table[columns], [record])
+                _write_volume_table(target, table[columns], [record], fingerprint)
         except BaseException as exc:
             if record_run is not None:
                 # The run stops at a failed file, as it always has: the files after it are left.
                 failed = isinstance(exc, (ParticleDetectError, OSError))
                 if failed:
                     summary.failed[path] = str(exc)
-                summary.left.extend(inputs[len(summary.done) + int(failed):])
+                summary.left.extend(inputs[index + int(failed):])
                 summary.stopped = how_far(summary) if failed else ""
                 record_run(interrupted=not failed)
             raise
@@ -258,9 +276,10 @@ def _detect_volumes(args, inputs, found) -> int:
         records.append(record)
     if record_run is not None:
         record_run()
+        log.info("%d file(s) into %s: %s", len(inputs), output, summary.describe())  # as a 2D folder run says it
     else:
         _write_volume_table(output, pd.concat(tables, ignore_index=True), records)
-    log.info("wrote %s", output)
+        log.info("wrote %s", output)
     return 0
 
 
@@ -288,23 +307,37 @@ def _detect_one_volume_file(path: Path, axes: Axes, options, model: str | None):
     return table, record
 
 
-def _volume_options_record(options, axes: str | None) -> dict:
-    """The options that change a volume run's centres, as a folder run's record keeps them (device and threads
-    do not)."""
-    return {"threshold": options.threshold, "diameter": options.diameter, "voxel_size": options.voxel_size,
-            "runtime": options.runtime, **({"axes": axes} if axes is not None else {})}
+@dataclass(frozen=True)
+class VolumeRunOptions:
+    """A volume run's options as a 2D run's DetectOptions give them to the resume rule (file_detection.job_fingerprint,
+    is_finished) and to a folder run's record: ``volume``, with the ``axes`` (--axes) and ``channel`` (--channel) the
+    files were read by."""
+
+    volume: VolumeOptions
+    axes: str | None = None
+    channel: int | None = None
+    kind: ClassVar[str] = "spheres"  # volumes are searched for spheres only
+
+    def affecting_results(self) -> dict:
+        """The options that change the centres found (device and threads do not)."""
+        return {"threshold": self.volume.threshold, "diameter": self.volume.diameter,
+                "voxel_size": self.volume.voxel_size, "runtime": self.volume.runtime,
+                **({"axes": self.axes} if self.axes is not None else {}),
+                **({"channel": self.channel} if self.channel is not None else {})}
 
 
-def _write_volume_table(output: Path, table, records: list[dict]) -> None:
+def _write_volume_table(output: Path, table, records: list[dict], fingerprint: dict | None = None) -> None:
     """The table at ``output`` and its metadata. The metadata first without the table's digest: a run killed
-    between the two leaves the new table replaceable by the next run, not refused as edited by hand."""
+    between the two leaves the new table replaceable by the next run, not refused as edited by hand.
+    ``fingerprint`` (a folder run's: file_detection.job_fingerprint) goes in last, marking the output finished."""
     from ..files.file_detection import metadata_path, table_digests
     from ..files.io import atomic_write_text
 
     atomic_write_text(metadata_path(output), json.dumps({"inputs": records, "unfinished": True}, indent=2))
     atomic_write_text(output, table.to_csv(index=False, float_format="%.3f"))
-    atomic_write_text(metadata_path(output), json.dumps({"inputs": records,
-                                                         "tables": table_digests(output, "spheres")}, indent=2))
+    finished = {"inputs": records, "tables": table_digests(output, "spheres"),
+                **({"fingerprint": fingerprint} if fingerprint is not None else {})}
+    atomic_write_text(metadata_path(output), json.dumps(finished, indent=2))
 
 
 def add_evaluate_options(evaluate: argparse.ArgumentParser, positive) -> None:
@@ -319,20 +352,19 @@ def _voxel_sizes_by_file(args: argparse.Namespace, predicted, truth, labels: lis
     ``--voxel-size``, else the one its rows' z_um,y_um,x_um columns give (as link reads them), else the one
     detect's .json beside the predictions records, else synth.json's z_step beside the truth, else cubic
     voxels; where each was read is said per file."""
-    from ..files.tables import FROM_COLUMNS, VoxelSize, resolve_voxel_size, table_voxel_size
+    from ..files.tables import FROM_COLUMNS, VoxelSize
+    from ..kinds.evaluation3d import voxel_sizes_by_file
 
     detected = {name: tuple(float(v) for v in record["voxel_size_zyx"]) for name, record in recorded.inputs.items()
                 if _three_positive(record.get("voxel_size_zyx"))}
     z_step = _synth_z_step(recorded.synth)
     sizes = {}
-    for name in (dict.fromkeys(file for file, _ in labels) if labels is not None else [None]):
-        frames = [n for n, (file, _) in enumerate(labels) if file == name] if labels is not None else None
-        rows = [(table if frames is None else table[table["frame"].isin(frames)]) for table in (predicted, truth)]
-        tables = [(f"{source}" if name is None else f"{source} ({name})", table)
-                  for source, table in zip((args.predicted, args.truth), rows)]
-        where = tables[0][0]
-        if args.voxel_size is not None or any(table_voxel_size(table) is not None for _, table in tables):
-            found = resolve_voxel_size(args.voxel_size, tables, log, "")
+    # The library's reading first (--voxel-size, else the columns), so that both score alike; then the records.
+    read = voxel_sizes_by_file(predicted, truth, labels, args.voxel_size, (str(args.predicted), str(args.truth)),
+                               "--voxel-size")
+    for name, found in read.items():
+        where = str(args.predicted) if name is None else f"{args.predicted} ({name})"
+        if found.size is not None:
             if found.source == FROM_COLUMNS:  # read, not given: say which table it came from
                 log.info("%s: voxel size %s from %s (the tolerance is in y voxels)", found.table, found.describe(),
                          found.source)

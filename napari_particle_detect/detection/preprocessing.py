@@ -406,9 +406,11 @@ def as_frames(image: np.ndarray, name: str = "image") -> np.ndarray:
     given = tuple(image.shape)
     if image.ndim > 2 and 1 in image.shape[1:] or image.ndim > 3 and 1 in image.shape:
         image = without_unit_axes(image, name)  # (Y, X, 1), (1, 1, Y, X): as the file readers squeeze them
+    if image.ndim < 2 and len(given) >= 2:
+        # One row or column of pixels once its length-1 axes are left out: too small, as a (1, 128) image is.
+        check_frame_size(given[-2:], given, name)
     if image.ndim < 2:
-        squeezed = f" once the length-1 axes of shape {given} are left out" if tuple(image.shape) != given else ""
-        raise ParticleDetectError(f"{name}: expected a 2D image or a 3D T/Z stack, got shape {image.shape}{squeezed}")
+        raise ParticleDetectError(f"{name}: expected a 2D image or a 3D T/Z stack, got shape {image.shape}")
     if image.ndim == 2:
         check_frame_size(image.shape, given, name)
         return np.asarray(image)[None]

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -62,6 +63,15 @@ class DetectOptions:
                 **({"measure": True} if self.measure else {}), **({"split_close": True} if self.split_close else {}),
                 **({"channel": self.channel} if self.channel is not None else {}),
                 **({"axes": self.axes} if self.axes is not None else {})}
+
+
+class RunOptions(Protocol):
+    """What the resume rule (:func:`job_fingerprint`, :func:`is_finished`) reads of a run's options: a 2D run's
+    :class:`DetectOptions`, or a volume folder run's (cli/volumes.VolumeRunOptions)."""
+
+    kind: str
+
+    def affecting_results(self) -> dict: ...
 
 
 @dataclass
@@ -432,7 +442,7 @@ def input_signature(path: Path) -> dict:
     return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
-def job_fingerprint(path: Path, options: DetectOptions, model_path: str | Path | None) -> dict:
+def job_fingerprint(path: Path, options: RunOptions, model_path: str | Path | None) -> dict:
     """What a finished output was made from: the input's signature, the options, the model's files."""
     from ..models.registry import weights_path
 
@@ -451,7 +461,7 @@ def job_fingerprint(path: Path, options: DetectOptions, model_path: str | Path |
             "options": options.affecting_results(), "model": record}
 
 
-def is_finished(path: Path, output: Path, options: DetectOptions, model_path: str | Path | None) -> bool:
+def is_finished(path: Path, output: Path, options: RunOptions, model_path: str | Path | None) -> bool:
     """Whether ``output``, its metadata and (for chains) its per-chain table exist and were made from this
     input, options and model. A per-chain table deleted since is made again with the rest."""
     if not all(p.exists() for p in [Path(output), metadata_path(output)] + side_tables(output, options.kind)):
@@ -462,7 +472,7 @@ def is_finished(path: Path, output: Path, options: DetectOptions, model_path: st
     return same_fingerprint(meta.get("fingerprint"), path, options, model_path)
 
 
-def same_fingerprint(recorded: object, path: Path, options: DetectOptions, model_path: str | Path | None,
+def same_fingerprint(recorded: object, path: Path, options: RunOptions, model_path: str | Path | None,
                      fingerprint: dict | None = None) -> bool:
     """Whether a ``recorded`` fingerprint is that of ``path``, ``options`` and the model now (``fingerprint``:
     :func:`job_fingerprint`'s, where the caller has it): the resume rule of finished and unfinished outputs alike."""

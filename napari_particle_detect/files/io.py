@@ -508,7 +508,11 @@ def read_image(path: str | Path, lazy: bool = False, channel: int | None = None,
     data = np.asarray(data)
     if data.size == 0:
         raise ParticleDetectError(f"{path}: cannot read image (no pixel data)")
-    data = np.squeeze(data) if data.ndim > 2 else data
+    if data.ndim > 2:
+        # Never below 2D: a (1, 1, 128) file is the (1, 128) image a (1, 128) file is, and is refused alike
+        # (too small) where it is detected, not as "no image".
+        squeezed = np.squeeze(data)
+        data = squeezed if squeezed.ndim >= 2 else data.reshape(data.shape[-2:])
     if data.ndim not in (2, 3):
         raise ParticleDetectError(f"{path}: expected a 2D image or a 3D stack, got shape {data.shape}")
     return data
@@ -908,11 +912,13 @@ class ZarrStack:
         self._array = array
         self._fixed = {} if channel_axis is None else {channel_axis: int(channel)}
         free = [i for i in range(len(array.shape)) if i not in self._fixed]
-        self._kept = [i for i in free if array.shape[i] != 1][-3:]
+        sized = [i for i in free if array.shape[i] != 1]
+        # Never below 2D, as read_image keeps a TIFF: a (1, 1, 128) array is the too small (1, 128) image.
+        unit = [i for i in free if i not in sized]
+        self._kept = sized[-3:] if len(sized) >= 2 else sorted(sized + unit[len(sized) - 2:])
         if len(self._kept) < 2 or any(array.shape[i] != 1 for i in free if i not in self._kept):
             # Four axes are what a time series of volumes has, as a 4D TIFF's refusal says (axes.axes_hint).
-            hint = (": give --axes TZYX if it is a time series of volumes"
-                    if len([i for i in free if array.shape[i] != 1]) == 4 else "")
+            hint = ": give --axes TZYX if it is a time series of volumes" if len(sized) == 4 else ""
             raise ParticleDetectError(f"{path}: expected a 2D image or a 3D stack, got zarr shape {array.shape}{hint}")
         self.shape = tuple(int(array.shape[i]) for i in self._kept)
         self.ndim = len(self.shape)

@@ -6,15 +6,19 @@ matching: a tolerance of half a diameter means the same physical distance along 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 from ..errors import ParticleDetectError
+from ..files.tables import FROM_COLUMNS, VoxelSize, resolve_voxel_size, table_voxel_size
 from .border_band import LEFT_OUT, check_border, inside_border, per_frame
 from .evaluation import (border_row, check_tolerance, f1_score, frame_numbers, label_frames, match_points,
                          paired_by_file, with_pooled_row)
+
+log = logging.getLogger(__name__)
 
 # One value for every volume, or each volume's by its file (tables with a file column) or frame number.
 PerVolume = Sequence[float] | Mapping[object, Sequence[float]]
@@ -98,13 +102,17 @@ def _scores(tp: int, fp: int, fn: int, offsets: np.ndarray) -> Scores3D:
 
 
 def evaluate_volumes(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: float = 3.0,
-                     scale: PerVolume = (1.0, 1.0, 1.0), border: float = 0.0,
+                     scale: PerVolume | None = None, border: float = 0.0,
                      shape: PerVolume | None = None) -> pd.DataFrame:
     """Per-frame (per-volume) scores and a pooled ``all`` row, from two ``frame,z,y,x`` tables (``frame``
     optional); a table without z, y, x or with missing coordinates is one ParticleDetectError naming it.
     ``tolerance`` (default 3, as evaluate_frames'): the farthest a prediction may lie from its true centre,
     in y voxels, once the coordinates are multiplied by ``scale``, each axis' voxel size over y's ((2, 1, 1):
     z steps twice the pixel size; the command line's --voxel-size gives it so).
+    ``scale`` None (default): each volume's as ``particle-detect evaluate`` reads it, from the tables'
+    z_um,y_um,x_um columns (detect writes them for volumes of a known voxel size; :func:`voxel_sizes_by_file`),
+    one ParticleDetectError where predicted's and truth's give other proportions; without columns, cubic voxels
+    (warned). A ``scale`` given overrides the columns.
     Tables with a ``file`` column (detect's table of several files) are scored file by file as
     ``evaluate_frames`` scores them: the result gains a ``file`` column. ``scale`` may differ from file to file
     (volumes of other voxel sizes): a mapping from each file (tables with a file column) or frame number to its
@@ -130,6 +138,8 @@ def evaluate_volumes(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: fl
     # Without pairing, frame 0 of every file was pooled into one volume and matched across files.
     predicted, truth, labels = paired_by_file(predicted, truth)
     frames = frame_numbers(predicted, truth)
+    if scale is None:
+        scale = _scale_from_columns(predicted, truth, labels)
     scales = _per_volume(scale, labels, frames, "scale", "voxel size over y's, (z, y, x)")
     border = check_border(border)
     if border and shape is None:
@@ -147,6 +157,46 @@ def evaluate_volumes(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: fl
         rows.append(row)
         offsets.append(counted_offsets)
     return label_frames(with_pooled_row(rows, offsets, _scores, summed=LEFT_OUT if shapes is not None else ()), labels)
+
+
+def voxel_sizes_by_file(predicted: pd.DataFrame, truth: pd.DataFrame, labels: list[tuple[str, int]] | None,
+                        given: Sequence[float] | None = None, names: tuple[str, str] = ("predicted", "truth"),
+                        option: str = "scale") -> dict[str | None, VoxelSize]:
+    """Each file's voxel size (key None where the paired tables name no file) of two tables ``evaluation.pair_files``
+    paired (``labels``: the (file, frame) of each frame number), as ``evaluate`` and :func:`evaluate_volumes`
+    read it: ``given`` (named ``option`` in messages) for every file, refused where a table's z_um,y_um,x_um
+    columns give other proportions, else the one their columns give, refused where predicted's (``names[0]``)
+    and truth's (``names[1]``) disagree (tables.resolve_voxel_size); VoxelSize(None) where neither tells, the
+    caller choosing what then (the command line reads the records beside its files)."""
+    sizes = {}
+    for name in (dict.fromkeys(file for file, _ in labels) if labels is not None else [None]):
+        frames = [n for n, (file, _) in enumerate(labels) if file == name] if labels is not None else None
+        tables = [(source if name is None else f"{source} ({name})",
+                   table if frames is None else table[table["frame"].isin(frames)])
+                  for source, table in zip(names, (predicted, truth))]
+        if given is None and all(table_voxel_size(table) is None for _, table in tables):
+            sizes[name] = VoxelSize(None)
+        else:
+            sizes[name] = resolve_voxel_size(given, tables, log, "", option)
+    return sizes
+
+
+def _scale_from_columns(predicted: pd.DataFrame, truth: pd.DataFrame,
+                        labels: list[tuple[str, int]] | None) -> dict[object, np.ndarray] | np.ndarray:
+    """:func:`evaluate_volumes`' scale where none is given: each file's voxel size over its y's, from the tables'
+    columns, else cubes."""
+    proportions = {}
+    for name, found in voxel_sizes_by_file(predicted, truth, labels).items():
+        where = "predicted and truth" if name is None else f"file {name}"
+        if found.size is None:
+            log.warning("%s: no voxel size (no scale, no z_um,y_um,x_um columns): matched as if the voxels were "
+                        "cubes; give scale=(z, y, x) if the z step differs from the pixel", where)
+            proportions[name] = np.ones(3)
+        else:
+            log.info("%s: voxel size %s from %s (the tolerance is in y voxels)", found.table, found.describe(),
+                     FROM_COLUMNS)
+            proportions[name] = np.asarray(found.size, dtype=float) / found.size[1]
+    return proportions if labels is not None else proportions[None]
 
 
 def _per_volume(value: PerVolume, labels: list[tuple[str, int]] | None, frames: list[int], name: str, meaning: str,

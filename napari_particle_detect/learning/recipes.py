@@ -372,20 +372,36 @@ def _drop_resume_state(model_file: Path) -> None:
     _started_path(model_file).unlink(missing_ok=True)
 
 
-class FileDigests:
-    """sha256 of files, each read once per run: every phase reads the validation data (often init's or a
-    teacher's files too), and a resume checks each finished phase's. A file is known by its path, size and
-    modification time, so one changed while the run goes on is read again."""
+# A file changed this recently may change again within the same tick of the filesystem's clock without its
+# times moving (git's "racily clean" files); 2 s spans the coarsest clock (FAT's).
+RACY_NS = 2 * 10**9
 
-    def __init__(self) -> None:
-        self._known: dict[tuple[Path, int, int], str] = {}
+
+class FileDigests:
+    """sha256 of files' contents, each hashed once per run while it stays unchanged: every phase reads the
+    validation data (often init's or a teacher's files too), and a resume checks each finished phase's.
+
+    The stat is only this run's cache key, never the digest: size and modification time alone missed a
+    same-size edit whose time was put back (``cp -p``, ``touch -r``) and recorded the old bytes' digest for
+    the next phase. The key adds the file's identity (device, inode: a file moved over it) and its change
+    time, which every write and every reset of the modification time moves, and nobody can set back. A file
+    changed within RACY_NS of its hashing is hashed again on each call, since a write in the same clock tick
+    would leave even the change time as it was (``racy_ns`` 0: a file is known from its first hashing on)."""
+
+    def __init__(self, racy_ns: int = RACY_NS) -> None:
+        self._known: dict[tuple, str] = {}
+        self._racy_ns = racy_ns
 
     def __call__(self, path: Path) -> str:
+        hashing_from = time.time_ns()
         stat = path.stat()
-        key = (path, stat.st_size, stat.st_mtime_ns)
-        if key not in self._known:
-            self._known[key] = _sha256(path)
-        return self._known[key]
+        key = (path, stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+        if key in self._known:
+            return self._known[key]
+        digest = _sha256(path)
+        if max(stat.st_mtime_ns, stat.st_ctime_ns) < hashing_from - self._racy_ns:
+            self._known[key] = digest
+        return digest
 
 
 def phase_inputs(recipe: Recipe, index: int, digests: Callable[[Path], str] | None = None) -> dict[str, str]:
