@@ -102,6 +102,10 @@ def cmd_train_kind(args: argparse.Namespace) -> int:
     from ..learning.training import resume_hint_at_ctrl_c
     from . import command_line
 
+    if args.diameter is not None and args.kind != "chains":
+        # Detection never resamples rods: a diameter would change nothing, and detect refuses it too.
+        raise ParticleDetectError(f"--diameter is the size of spheres and of chains' beads; --kind {args.kind} trains "
+                                  "at the image's own pixel scale, as detection works (widths of about 4-18 px)")
     # With DATA (image + the kind's CSV pairs) and --from but no --validate: the dock's round (tiles
     # held out of the corrected frames, the honest verdict). With --validate: training mixed with the
     # generator's images, scored on the --validate frames alone.
@@ -112,7 +116,7 @@ def cmd_train_kind(args: argparse.Namespace) -> int:
                                   "give --from MODEL and annotated DATA (and no --validate)")
     examples = load_kind_examples(args.data, args.kind) if args.data else None
     validation = load_kind_examples(args.validate, args.kind) if args.validate else None
-    config = KindTrainConfig(kind=args.kind, seed=args.seed, threads=args.threads or 1)
+    config = KindTrainConfig(kind=args.kind, seed=args.seed, threads=args.threads or 1, diameter=args.diameter)
     if args.synthetic_fraction is not None:
         config = replace(config, synthetic_fraction=args.synthetic_fraction)
     if args.epochs is not None:
@@ -163,7 +167,7 @@ def _kind_round(args: argparse.Namespace) -> int:
                 for i, (image, table) in enumerate(load_kind_examples(args.data, args.kind))]
     given = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch, "batch_size": args.batch_size,
              "crop": args.crop, "learning_rate": args.lr, "synthetic_fraction": args.synthetic_fraction,
-             "threads": args.threads}
+             "threads": args.threads, "diameter": args.diameter}
     config = round_config(args.kind, seed=args.seed, **{k: v for k, v in given.items() if v is not None})
     count = STATISTICS_FRAMES if args.unlabelled_frames is None else args.unlabelled_frames
     unlabelled = unlabelled_images(args.unlabelled, count) if args.unlabelled else None

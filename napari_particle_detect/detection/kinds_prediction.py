@@ -253,8 +253,10 @@ def detect_kind_file(path, options, model_path, device: torch.device,
                         tile=options.tile, name=str(path), progress=progress, runtime=options.runtime,
                         precision=options.precision, diameter=options.diameter)
     count = count_chains(table) if options.kind == "chains" else len(table)
+    # Chains: how the beads were sized and resampled (the table's attrs), as a sphere input records its diameter.
+    sizing = {key: table.attrs[key] for key in ("diameter", "diameter_source", "scale") if key in table.attrs}
     record = {"file": str(path), "frames": n_frames, "kind": options.kind, "objects": count, "rows": len(table),
-              **({"channel": options.channel} if options.channel is not None else {})}
+              **sizing, **({"channel": options.channel} if options.channel is not None else {})}
     runtime, precision = runtime_record(options.runtime, options.precision, device, model=model)
     meta = {"model": str(model.path), "kind": options.kind, "threshold": table.attrs["threshold"],
             "polarity": options.polarity, "device": str(device), "runtime": runtime, "precision": precision,

@@ -44,10 +44,11 @@ from ..kinds.evaluation import Counts, best_threshold_index
 from .batch_norm_adaptation import with_frame_statistics
 from .finetune import RoundResult, Scored, Split, _tiles, split_for_scoring, train_steps
 from ..kinds.registry import Kind, get_kind
-from ..detection.kinds_prediction import bead_sizing, predict_maps
+from ..detection.kinds_prediction import predict_maps
 from ..detection.sizing import rescale_centres
 from ..projects.kinds_project import kind_model_path, load_kind_frame, project_kind, typical_size
-from .kinds_training import THRESHOLDS, KindTrainConfig, batch, detection_input, loss_of, resampled_as_detection
+from .kinds_training import (THRESHOLDS, KindTrainConfig, annotated_at_scale, batch, detection_input,
+                             frame_detection_scale, loss_of, resampled_as_detection)
 from ..models import DetectorModel, load_model, save_model
 from ..detection.preprocessing import as_frames
 from ..detection.runtimes import inherit_bfloat16_gate
@@ -123,13 +124,12 @@ def reviewed_examples(project: Project, stack) -> list[Reviewed]:
     return out
 
 
-def detection_scale(kind: str, example: Example) -> float:
-    """The factor detection resamples ``example``'s frame by (kinds_prediction.detect_kind): chains whose
-    beads read outside the sizes the model detects as they come are brought to its working size
-    (kinds_prediction.bead_sizing), rods never. A scale the example gives stays as it is."""
+def detection_scale(kind: str, example: Example, diameter: float | None = None) -> float:
+    """The factor detection resamples ``example``'s frame by, its beads ``diameter`` px where given
+    (kinds_training.frame_detection_scale). A scale the example gives stays as it is."""
     if example.scale is not None:
         return float(example.scale)
-    return bead_sizing(example.image, example.name or "example")[0] if kind == "chains" else 1.0
+    return frame_detection_scale(kind, example.image, example.name or "example", diameter)
 
 
 def at_detection_scale(kind: Kind, reviewed: Reviewed, scale: float) -> Reviewed:
@@ -140,12 +140,7 @@ def at_detection_scale(kind: Kind, reviewed: Reviewed, scale: float) -> Reviewed
     if scale == 1.0:
         return reviewed
     example = reviewed.example
-    image, factors = resampled_as_detection(example.image, scale)
-    table = reviewed.table.copy()
-    for length in ("length", "width"):
-        if length in table:
-            table[length] = table[length] * float(np.mean(factors))
-    table = kind.rebuild(table, rescale_centres(kind.points(table), factors))
+    image, table, factors = annotated_at_scale(kind, example.image, reviewed.table, scale)
     area = None
     if example.area is not None:  # each resampled pixel takes its nearest pixel of the image's grid
         rows, cols = (_source_index(n, f, source) for n, f, source in zip(image.shape, factors, example.area.shape))
@@ -301,8 +296,9 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
     the round's model is whichever of the two scores higher on the held-out tiles (the trained one on a
     tie), and the verdict against the parent is the same for either.
 
-    Each reviewed frame is trained on and scored at the scale detection reads it at (:func:`detection_scale`),
-    recorded in the card's ``scales``; the ``unlabelled`` frames, of the same images, at the first one's."""
+    Each reviewed frame is trained on and scored at the scale detection reads it at (:func:`detection_scale`; of
+    chains, with beads ``config.diameter`` px where given), recorded in the card's ``scales``; the ``unlabelled``
+    frames, of the same images, at the first one's."""
     started = time.monotonic()
     report = progress or (lambda event: None)
     if not reviewed:
@@ -313,7 +309,7 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
     report({"phase": "preparing"})
     device = select_device(device)
     torch.set_num_threads(round_threads(config.threads))
-    scales = [detection_scale(kind.name, r.example) for r in reviewed]
+    scales = [detection_scale(kind.name, r.example, config.diameter) for r in reviewed]
     reviewed = [at_detection_scale(kind, r, scale) for r, scale in zip(reviewed, scales)]
     size = typical_size(kind.name, pd.concat([r.table for r in reviewed], ignore_index=True))
     splits = [split_for_scoring(r.example, size) for r in reviewed]

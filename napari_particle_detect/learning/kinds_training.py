@@ -23,9 +23,10 @@ from ..kinds.registry import Kind, get_kind
 from ..models import DetectorModel, build_network, default_model_path, load_model, save_model
 from ..models.heads import HEATMAP_HEADS
 from ..models.registry import ModelCard, require_kind, save_tensors
-from ..detection.kinds_prediction import network_frame, predict_maps
+from ..detection.choices import check_diameter_fits
+from ..detection.kinds_prediction import bead_sizing, check_bead_diameter, network_frame, predict_maps
 from ..detection.preprocessing import FrameRecord, without_spikes
-from ..detection.sizing import rescale_frame
+from ..detection.sizing import rescale_centres, rescale_frame
 from ..detection.devices import select_device
 from ..errors import ParticleDetectError
 from ..detection.stages import laid_out_for
@@ -70,6 +71,9 @@ class KindTrainConfig:
     # Looks the generator's examples are drawn in, each equally often (repeat one to weight it, e.g.
     # bright-field chains, the look furthest from its target); empty: the generator's own spread.
     looks: tuple[str, ...] = ()
+    # Chains: the beads' diameter (px) in the annotated frames, as detect takes --diameter (None: estimated per
+    # frame). It sets the scale they are trained and scored at (:func:`frame_detection_scale`); rods take none.
+    diameter: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -109,6 +113,45 @@ def resampled_as_detection(image: np.ndarray, scale: float) -> tuple[np.ndarray,
         return image, np.ones(2)
     # Spikes out first, as detection takes them: resampling would smear them into their neighbours.
     return rescale_frame(without_spikes(image)[0], scale)
+
+
+def frame_detection_scale(kind: str, image: np.ndarray, name: str = "example", diameter: float | None = None) -> float:
+    """The factor detection resamples a 2D ``image`` of ``kind`` by (kinds_prediction.detect_kind): chains whose
+    beads read outside the sizes the model detects as they come, or are given (``diameter``, detect's --diameter)
+    as such, are brought to its working size (kinds_prediction.bead_sizing); rods never. A ``diameter`` is refused
+    where detection refuses it: with rods, or larger than the image."""
+    if diameter is not None:
+        check_bead_diameter(diameter, kind)
+        check_diameter_fits(diameter, image.shape, name)
+    return bead_sizing(image, name, diameter)[0] if kind == "chains" else 1.0
+
+
+def annotated_at_scale(kind: Kind, image: np.ndarray, table: pd.DataFrame,
+                       scale: float) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+    """An annotated frame in the pixels detection gives the network at ``scale`` (:func:`resampled_as_detection`),
+    its table's points and lengths resampled with it, and the per-axis factors. At scale 1, as they are."""
+    image, factors = resampled_as_detection(image, scale)
+    if scale == 1.0:
+        return image, table, factors
+    table = table.copy()
+    for length in ("length", "width"):
+        if length in table:
+            table[length] = table[length] * float(np.mean(factors))
+    return image, kind.rebuild(table, rescale_centres(kind.points(table), factors)), factors
+
+
+def annotated_at_detection_scale(kind: Kind, examples: list[tuple[np.ndarray, pd.DataFrame]], what: str,
+                                 diameter: float | None = None
+                                 ) -> tuple[list[tuple[np.ndarray, pd.DataFrame]], dict[str, float]]:
+    """Annotated (image, table) frames each at the scale detection reads it at (:func:`frame_detection_scale`),
+    and that scale by the name each is given in what is said of it (``what`` and its number). Trained or scored
+    at the image's own scale, chains of beads detection resamples taught bead sizes the network never gets in
+    use, and a validation score said nothing of what detection does."""
+    scales = {f"{what} {i}": frame_detection_scale(kind.name, image, f"{what} {i}", diameter)
+              for i, (image, _) in enumerate(examples)}
+    resampled = [annotated_at_scale(kind, image, table, scale)[:2]
+                 for (image, table), scale in zip(examples, scales.values())]
+    return resampled, scales
 
 
 def prepared_examples(examples: list[tuple[np.ndarray, pd.DataFrame]]) -> list[tuple[np.ndarray, pd.DataFrame]]:
@@ -193,8 +236,10 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
     """Train the kind's heads (from ``init``, a model of this kind, or else the shipped sphere UNet's body).
 
     ``examples``: annotated (image, table) frames mixed into the batches (a fine-tuning round);
-    ``validation_examples``: held-out annotated frames that alone then score the epochs. From
-    ``init``, the starting model is scored first and a result no better than it is not saved.
+    ``validation_examples``: held-out annotated frames that alone then score the epochs. Both are trained on and
+    scored at the scale detection reads each frame at (:func:`annotated_at_detection_scale`; chains of beads given
+    as ``config.diameter`` px, else estimated), recorded in the card's ``scales``. From ``init``, the starting
+    model is scored first and a result no better than it is not saved.
 
     Every epoch leaves a resume state beside ``out`` (``.state.pt``); ``resume`` continues from it at
     the next epoch, or at the next step of an epoch the time limit cut (whose weights were scored as a
@@ -220,6 +265,13 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
     crop = config.crop or kind.crop
     out = Path(out).with_suffix(".pt")  # as saved: the messages name the file written
     refuse_shipped_output(out)
+    if config.diameter is not None and not (examples or validation_examples):
+        check_bead_diameter(config.diameter, kind.name)
+        raise ParticleDetectError("diameter is the beads' size in the annotated examples; without them it would be "
+                                  "ignored (the generator draws beads of the sizes the model learns)")
+    examples, example_scales = annotated_at_detection_scale(kind, examples or [], "annotated example", config.diameter)
+    validation_examples, validation_scales = annotated_at_detection_scale(kind, validation_examples or [],
+                                                                          "validation example", config.diameter)
     if init is not None:
         base = load_model(init, "cpu")
         # A sphere UNet has no heads to train: unrefused, it failed deep in the first step.
@@ -246,8 +298,10 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
         """This run's record for its card (never the starting model's), with how far it got."""
         return {"lineage": lineage, **(extra_card or {}), "config": config.to_dict(),
                 "validation_score": float(score), "best_epoch": best_epoch, "history": history,
-                "annotated_examples": len(examples or []),
-                "annotated_validation_examples": len(validation_examples or []),
+                "annotated_examples": len(examples),
+                "annotated_validation_examples": len(validation_examples),
+                # The factor each annotated frame was resampled by, as detection resamples it (1: as it came).
+                "scales": {**example_scales, **validation_scales},
                 "generator": f"napari_particle_detect.kinds.registry.KINDS[{kind.name!r}].example",
                 "init": str(init) if init is not None else "shipped sphere UNet (weights/unet.pt)", **progress_mark}
 
