@@ -66,10 +66,8 @@ def test_bad_volume_input_is_one_line_and_nothing_written(tmp_path, capsys, case
         tifffile.imwrite(path, rng.random((1, 32, 32)).astype(np.float32))
         problem = "a volume needs at least 2 slices along Z, this one has 1"
     else:
-        volume = rng.random((4, 32, 32)).astype(np.float32)
-        volume[2, 3, 4] = np.nan
-        tifffile.imwrite(path, volume)
-        problem = "volume contains NaN or infinite voxels"
+        tifffile.imwrite(path, np.full((4, 32, 32), np.nan, np.float32))  # a few NaN voxels are detected around
+        problem = "every voxel is NaN or infinite; nothing to detect"
     code, _, err = run_cli(capsys, "detect", path, "-o", tmp_path / "out.csv", "--axes", axes)
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and problem in err and str(path) in err

@@ -665,26 +665,8 @@ def _detect_channel_of_volumes(args: argparse.Namespace, inputs: list[Path]) -> 
     """With ``--channel``: detect here when the chosen channel of the inputs is a volume (a CZYX file), as
     volume_cli.detect_volumes_if_any does volumes, and return the exit status; None when it is a 2D image
     or stack (those go on to detect_volumes_if_any, which reads a channel file as its channel's axes)."""
-    from ..files.axes import file_axes
-
-    found, errors = [], {}
-    for path in inputs:
-        try:
-            found.append(file_axes(path, getattr(args, "axes", None), args.channel))
-        except ParticleDetectError as exc:
-            if len(inputs) == 1:
-                raise
-            found.append(None)  # of several files a bad one is reported at the end, by the 2D runner
-            errors[path] = exc
-    volumes = [axes is not None and axes.is_volume for axes in found]
-    if not any(volumes):
-        return None
-    if not all(volumes):
-        flat = inputs[volumes.index(False)]
-        if flat in errors:  # unreadable, not a 2D image: its own problem is the one to say
-            raise errors[flat]
-        raise ParticleDetectError(f"{flat}: a 2D image or stack among volumes; run volumes and 2D images separately")
-    return volume_cli._detect_volumes(args, inputs, found)
+    found, unreadable = volume_cli.read_axes(inputs, getattr(args, "axes", None), args.channel)
+    return volume_cli.detect_volumes_among(args, inputs, found, unreadable)
 
 
 def _is_folder_output(output: str, arguments: list[Path], inputs: list[Path]) -> bool:
@@ -842,6 +824,7 @@ def _keep_stopped(args: argparse.Namespace, options, done: list[tuple[Path, dict
     nothing)."""
     import pandas as pd
 
+    from ..detection.look import StackLook
     from ..files.file_detection import job_fingerprint, keep_unfinished, unfinished_entry
 
     if args.kind != "spheres":
@@ -850,12 +833,12 @@ def _keep_stopped(args: argparse.Namespace, options, done: list[tuple[Path, dict
     if not done and partial is None:
         return ""
 
-    def entry(path: Path, frames_done: int, total: int) -> dict:
+    def entry(path: Path, frames_done: int, total: int, look: StackLook | None = None) -> dict:
         try:
             fingerprint = job_fingerprint(path, options, args.model)
         except (OSError, ValueError):  # gone or unreadable now: an entry nothing matches, so it starts over
             fingerprint = None
-        return unfinished_entry(str(path), frames_done, total, fingerprint)
+        return unfinished_entry(str(path), frames_done, total, fingerprint, look)
 
     tables = [table for _, _, table in done]
     records = [record for _, record, _ in done]
@@ -864,7 +847,7 @@ def _keep_stopped(args: argparse.Namespace, options, done: list[tuple[Path, dict
         path, so_far = partial
         tables.append(so_far.table().assign(file=str(path)) if several else so_far.table())
         records.append({"file": str(path), "frames": so_far.total, "frames_done": so_far.done})
-        resume.append(entry(path, so_far.done, so_far.total))
+        resume.append(entry(path, so_far.done, so_far.total, so_far.look))
     stopped = {**meta, "inputs": records}
     if failed:
         stopped["failed"] = [{"file": str(path), "reason": line} for path, line in failed.items()]

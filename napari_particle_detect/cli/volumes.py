@@ -7,6 +7,7 @@ import argparse
 import functools
 import json
 import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -140,9 +141,10 @@ def detect_volumes_if_any(args: argparse.Namespace, inputs: list[Path]) -> int |
     from ..files.io import read_image
 
     given = getattr(args, "axes", None)
-    found = [_axes_unless_unreadable(path, given) for path in inputs]
-    volumes = [a.is_volume for a in found]
-    if not any(volumes):
+    found, unreadable = read_axes(inputs, given)
+    if not any(axes is not None and axes.is_volume for axes in found):
+        if given is not None and unreadable:  # --axes that a file refuses: said before any work, as ever for 2D
+            raise next(iter(unreadable.values()))
         if getattr(args, "diameter_zyx", None) is not None:
             raise ParticleDetectError("--diameter Z Y X (three values) is for volumes; give one diameter for 2D images")
         if args.voxel_size is not None:
@@ -155,7 +157,7 @@ def detect_volumes_if_any(args: argparse.Namespace, inputs: list[Path]) -> int |
                 raise ParticleDetectError(f"{args.model}: a model for volumes, and {inputs[0]} is read as 2D; "
                                           "give --axes ZYX (or TZYX) if it is a volume")
         for path, axes in zip(inputs, found):
-            if axes.source == "default":
+            if axes is None or axes.source == "default":  # an unreadable one: the reader says why
                 try:
                     shape = getattr(read_image(path, lazy=True), "shape", ())
                 except ParticleDetectError as exc:
@@ -169,33 +171,67 @@ def detect_volumes_if_any(args: argparse.Namespace, inputs: list[Path]) -> int |
                     log.info("%s: read as a stack of %d 2D frames (its metadata names no axes); %s",
                              path, shape[0], STACK_HINT)
         return None
-    if not all(volumes):
-        flat = inputs[volumes.index(False)]
-        raise ParticleDetectError(f"{flat}: a 2D image or stack among volumes; run volumes and 2D images separately")
-    return _detect_volumes(args, inputs, found)
+    return detect_volumes_among(args, inputs, found, unreadable)
 
 
-def _axes_unless_unreadable(path: Path, given: str | None) -> Axes:
-    """The file's axes; a file whose metadata cannot be read counts as 2D here when no --axes was
-    given, so that among many files the runner reports it at the end and goes on with the rest."""
-    try:
-        return file_axes(path, given)
-    except ParticleDetectError:
-        if given is not None:
-            raise
-        return Axes("", "default", None)
+def read_axes(inputs: list[Path], given: str | None,
+              channel: int | None = None) -> tuple[list[Axes | None], dict[Path, Exception]]:
+    """Each input's axes (files.axes.file_axes, by ``given``: --axes, and ``channel``: --channel), None for one that
+    cannot be read so, whose error is in the dict: of several files a bad one is reported at the end and the others
+    go on (README, Many files), whatever the kind of the rest. One file is refused at once where an option the user
+    gave is what it refuses; read by neither it goes on to the 2D reader, which says what is wrong with it."""
+    found: list[Axes | None] = []
+    unreadable: dict[Path, Exception] = {}
+    for path in inputs:
+        try:
+            found.append(file_axes(path, given, channel))
+        except (ParticleDetectError, OSError) as exc:
+            if len(inputs) == 1 and (given is not None or channel is not None):
+                raise
+            found.append(None)
+            unreadable[path] = exc
+    return found, unreadable
 
 
-def _detect_volumes(args, inputs, found) -> int:
+def detect_volumes_among(args: argparse.Namespace, inputs: list[Path], found: list[Axes | None],
+                         unreadable: dict[Path, Exception]) -> int | None:
+    """``detect`` here when the inputs read (``found``: read_axes's) are volumes, the ``unreadable`` ones failed
+    among them, and its exit status; None when none read is a volume (2D images or stacks, or none read). Files of
+    both kinds are refused before any work: a run is of volumes or of 2D images, their options, outputs and run
+    record being of one kind."""
+    volumes = [(path, axes) for path, axes in zip(inputs, found) if axes is not None and axes.is_volume]
+    if not volumes:
+        return None
+    flat = [(path, axes) for path, axes in zip(inputs, found) if axes is not None and not axes.is_volume]
+    if flat:
+        # A 3D TIFF whose metadata names no axes reads as a stack: the likeliest odd one out of a folder of volumes.
+        unnamed = any(axes.source == "default" for _, axes in flat)
+        raise ParticleDetectError(
+            f"{_some_files([p for p, _ in volumes])} read as volumes and {_some_files([p for p, _ in flat])} as 2D "
+            "images or stacks: a run detects one kind; run detect once on the volumes and once on the 2D files (name "
+            "them, or put each kind in a folder of its own)"
+            + ("; or give --axes ZYX if the 2D ones are volumes whose metadata names no axes" if unnamed else ""))
+    return _detect_volumes(args, inputs, found, unreadable)
+
+
+def _some_files(paths: list[Path], shown: int = 3) -> str:
+    """'2 files (a.tif, b.tif)', '5 files (a.tif, b.tif, c.tif and 2 more)': a count and the first few names."""
+    names = ", ".join(map(str, paths[:shown])) + (f" and {len(paths) - shown} more" if len(paths) > shown else "")
+    return f"{len(paths)} file{'s' * (len(paths) > 1)} ({names})"
+
+
+def _detect_volumes(args, inputs, found, unreadable) -> int:
     import pandas as pd
 
     from . import command_line
     from .checks import check_detect_outputs, check_output_folder
+    from .main import _report_failed
     from ..files.distributed import (
-        FilesSummary, _model_weights, check_replaceable, check_run_record_place, how_far, write_run_record,
+        FilesSummary, _failed, _model_weights, check_replaceable, check_run_record_place, failure_line,
+        full_disk_line, is_out_of_space, write_run_record,
     )
-    from ..files.file_detection import FileResult, check_unedited, job_fingerprint, output_paths
-    from ..detection.volume_detection import DEFAULT_VOLUME_MODEL, VOLUME_COLUMNS, VolumeOptions
+    from ..files.file_detection import FileResult, check_unedited, job_fingerprint, metadata_path, output_paths
+    from ..detection.volume_detection import DEFAULT_VOLUME_MODEL, VOLUME_COLUMNS, VolumeOptions, load_volume_model
     from ..models.registry import default_model_path
 
     if args.overlay is not None:
@@ -224,48 +260,62 @@ def _detect_volumes(args, inputs, found) -> int:
     for path in inputs:
         if output.resolve() == Path(path).resolve():
             raise ParticleDetectError(f"{output}: is an input")
-    targets = output_paths(inputs, output) if folder else [None] * len(inputs)
+    # As a 2D folder run's (files.distributed): a missing file has no output, and fails as the reader says it.
+    present = [path for path in inputs if path.exists()] if folder else []
+    outputs = dict(zip(present, output_paths(present, output)))
+    targets = [outputs.get(path) for path in inputs]
     run_options = VolumeRunOptions(options, args.axes, args.channel)
     # The model the fingerprint names: the one loaded, the shipped unet3d by default (not 2D's unet).
     model = args.model if args.model is not None else default_model_path(DEFAULT_VOLUME_MODEL)
-    finished = [False] * len(inputs)
+    finished: dict[Path, bool] = {}
     if folder:
         check_output_folder(output)
         # As a 2D folder run (files.distributed): refused before any work, another volume's results where this one's
         # would go (day1/ then day2/ into one folder) or a table edited since; and the outputs finished from this
         # input, options and model (file_detection.is_finished) skipped, so a run again goes on where one stopped.
-        finished = check_replaceable(inputs, targets, run_options, model, args.overwrite, remedy="give --overwrite")
-        check_run_record_place(output, targets)
+        finished = dict(zip(present, check_replaceable(present, list(outputs.values()), run_options, model,
+                                                       args.overwrite, remedy="give --overwrite")))
+        check_run_record_place(output, list(outputs.values()))
     else:
         if not args.overwrite:  # first: check_detect_outputs removes a stale per-chain table, edited or not
             check_unedited([output])
         check_detect_outputs(output, None, inputs, args.model)
+    load_volume_model(args.model)  # one that cannot load is one error before any work, not every file's failure
     tables, records = [], []
     summary = FilesSummary()
     # As a 2D folder run's record (files.distributed): what was done, skipped, failed and left, so a rerun can tell.
-    record_run = functools.partial(write_run_record, output, summary, dict(zip(inputs, targets)), run_options,
+    record_run = functools.partial(write_run_record, output, summary, outputs, run_options,
                                    _model_weights(args.model), command_line()) if folder else None
     for index, (path, axes, target) in enumerate(zip(inputs, found, targets)):
-        if finished[index]:
+        if finished.get(path):
             log.info("%s: done before, in %s (input, options and model unchanged): skipped", path, target)
             summary.skipped.append(path)
             continue
         try:
+            if path in unreadable:  # its axes could not be read: failed in its turn, as any other failure
+                raise unreadable[path]
             # Taken before the input is read, as 2D's: a file changed while it is detected is not taken as finished.
             fingerprint = job_fingerprint(path, run_options, model) if target is not None else None
             table, record = _detect_one_volume_file(path, axes, options, args.model)
             columns = VOLUME_COLUMNS + [c for c in table.columns if c not in VOLUME_COLUMNS]
             if target is not None:
                 _write_volume_table(target, table[columns], [record], fingerprint)
-        except BaseException as exc:
+        except Exception as exc:  # noqa: BLE001 - of several files a bad one is reported at the end (README)
+            if record_run is not None and is_out_of_space(exc):  # every later file would fail alike: the run stops
+                summary.left.extend(inputs[index:])
+                summary.stopped = full_disk_line(exc, output, summary)
+                break
+            if record_run is None and len(inputs) == 1:
+                raise
+            if target is not None:  # its earlier output marked, as a 2D folder run's: no longer finished
+                _failed(summary, path, target, failure_line(path, exc), None)
+            else:
+                summary.failed[path] = failure_line(path, exc)
+            continue
+        except BaseException:  # interrupted (Ctrl-C): the record says which files were not done by then
             if record_run is not None:
-                # The run stops at a failed file, as it always has: the files after it are left.
-                failed = isinstance(exc, (ParticleDetectError, OSError))
-                if failed:
-                    summary.failed[path] = str(exc)
-                summary.left.extend(inputs[index + int(failed):])
-                summary.stopped = how_far(summary) if failed else ""
-                record_run(interrupted=not failed)
+                summary.left.extend(inputs[index:])
+                record_run(interrupted=True)
             raise
         if target is not None:
             summary.done.append(FileResult(path, target, record))
@@ -277,10 +327,15 @@ def _detect_volumes(args, inputs, found) -> int:
     if record_run is not None:
         record_run()
         log.info("%d file(s) into %s: %s", len(inputs), output, summary.describe())  # as a 2D folder run says it
-    else:
-        _write_volume_table(output, pd.concat(tables, ignore_index=True), records)
-        log.info("wrote %s", output)
-    return 0
+        status = _report_failed(summary.failed)
+        if summary.stopped:  # last, after the files' own failures, as a 2D folder run says it
+            print(f"particle-detect: error: {summary.stopped}", file=sys.stderr)
+            return 2
+        return status
+    if tables:  # the table holds the files detected; its .json lists those that failed and why
+        _write_volume_table(output, pd.concat(tables, ignore_index=True), records, failed=summary.failed)
+        log.info("wrote %s (and %s)", output, metadata_path(output).name)
+    return _report_failed(summary.failed)
 
 
 def _detect_one_volume_file(path: Path, axes: Axes, options, model: str | None):
@@ -326,16 +381,20 @@ class VolumeRunOptions:
                 **({"channel": self.channel} if self.channel is not None else {})}
 
 
-def _write_volume_table(output: Path, table, records: list[dict], fingerprint: dict | None = None) -> None:
+def _write_volume_table(output: Path, table, records: list[dict], fingerprint: dict | None = None,
+                        failed: dict[Path, str] | None = None) -> None:
     """The table at ``output`` and its metadata. The metadata first without the table's digest: a run killed
     between the two leaves the new table replaceable by the next run, not refused as edited by hand.
-    ``fingerprint`` (a folder run's: file_detection.job_fingerprint) goes in last, marking the output finished."""
+    ``fingerprint`` (a folder run's: file_detection.job_fingerprint) goes in last, marking the output finished.
+    ``failed``: the inputs of a table of several that failed, and why (listed as a 2D table's .json lists them)."""
     from ..files.file_detection import metadata_path, table_digests
     from ..files.io import atomic_write_text
 
-    atomic_write_text(metadata_path(output), json.dumps({"inputs": records, "unfinished": True}, indent=2))
+    meta = {"inputs": records,
+            **({"failed": [{"file": str(path), "reason": line} for path, line in failed.items()]} if failed else {})}
+    atomic_write_text(metadata_path(output), json.dumps({**meta, "unfinished": True}, indent=2))
     atomic_write_text(output, table.to_csv(index=False, float_format="%.3f"))
-    finished = {"inputs": records, "tables": table_digests(output, "spheres"),
+    finished = {**meta, "tables": table_digests(output, "spheres"),
                 **({"fingerprint": fingerprint} if fingerprint is not None else {})}
     atomic_write_text(metadata_path(output), json.dumps(finished, indent=2))
 

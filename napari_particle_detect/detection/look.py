@@ -91,3 +91,28 @@ class StackLook:
                     self.core_ring = _ring(*profile, CORE_GIVEN * self.diameter)
                     self.ringed = self.core_ring is not None
         return bool(self.ringed)
+
+    def state(self) -> dict:
+        """What a stack stopped partway keeps of its look (JSON), so that going on reads it where the
+        uninterrupted run read it (:meth:`of_state`): ``ringed`` null is not told yet, which a later frame may
+        tell, unlike told plain (false)."""
+        return {"diameter": self.diameter, "ringed": self.ringed, "core_ring": self.core_ring}
+
+    @classmethod
+    def of_state(cls, state: object) -> StackLook | None:
+        """The look :meth:`state` kept; None where ``state`` is not one (absent, or written otherwise)."""
+        if not isinstance(state, dict) or set(state) != {"diameter", "ringed", "core_ring"}:
+            return None
+        diameter, ringed, core_ring = state["diameter"], state["ringed"], state["core_ring"]
+        if (not _positive_number(diameter) or not (ringed is None or isinstance(ringed, bool))
+                or not (core_ring is None or _positive_number(core_ring))):
+            return None
+        if core_ring is not None and ringed is not True:  # a core's ring is found only where the look is ringed
+            return None
+        look = cls(diameter)
+        look.ringed, look.core_ring = ringed, None if core_ring is None else float(core_ring)
+        return look
+
+
+def _positive_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value) and value > 0

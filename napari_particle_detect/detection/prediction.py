@@ -188,6 +188,7 @@ def frame_result(
         centres = rescale_centres_back(centres, prepared.factors)
         inside = (centres[:, 0] >= -0.5) & (centres[:, 0] <= h - 0.5) & (centres[:, 1] >= -0.5) & (centres[:, 1] <= w - 0.5)
         centres, scores = centres[inside], scores[inside]
+    centres, scores = prepared.clear_of_gaps(centres, scores, model.card.canonical_diameter / 2 / scale)
     return FrameResult(centres=centres, scores=scores, raw_heatmap=decoder.heatmap, scale=scale)
 
 
@@ -208,13 +209,14 @@ def resolve_sizing(
     picked = []  # (frame, its estimate); a blank (constant) frame of a stack has none
     for i in picks:
         try:
-            picked.append((i, estimate_size(check_frame(np.asarray(frames[i]), f"{name} frame {i}"))))
+            frame = check_frame(np.asarray(frames[i]), f"{name} frame {i}", gaps=True)
+            picked.append((i, estimate_size(frame)))
         except (ConstantFrameError, NonFiniteFrameError):
             if count == 1:
                 raise
     if not picked:  # the frames picked were blank: the first that is not
         i = next_unblank_frame(frames, name)
-        picked = [(i, estimate_size(check_frame(np.asarray(frames[i]), f"{name} frame {i}")))]
+        picked = [(i, estimate_size(check_frame(np.asarray(frames[i]), f"{name} frame {i}", gaps=True)))]
     picks, estimates = [i for i, _ in picked], [e for _, e in picked]
     ringed = 2 * sum(e.ringed for e in estimates) > len(estimates)
     used = float(np.median([e.diameter for e in estimates]))
@@ -243,7 +245,7 @@ def next_unblank_frame(frames, name: str) -> int:
     not_finite = False
     for i in range(frames.shape[0]):
         try:
-            check_frame(np.asarray(frames[i]), f"{name} frame {i}")
+            check_frame(np.asarray(frames[i]), f"{name} frame {i}", gaps=True)
             return i
         except ConstantFrameError:
             continue
@@ -259,6 +261,12 @@ def given_sizing(model: DetectorModel, diameter: float) -> Sizing:
     """Sizing for a diameter the user gave; its look (``ringed``) is read around the detections (look.StackLook)."""
     check_diameter(diameter)
     return Sizing(float(diameter), scale_for_diameter(float(diameter), model.card.canonical_diameter), False, "given")
+
+
+def given_look(model: DetectorModel, diameter: float) -> StackLook:
+    """The look of a stack detected at a given ``diameter`` (px), read in the pixels the network reads, before
+    any frame tells it."""
+    return StackLook(diameter * given_sizing(model, diameter).scale)
 
 
 # What running out of host or GPU memory raises (torch's CPU allocator raises a RuntimeError, see below).
@@ -297,6 +305,7 @@ def iter_detect(
     compile: bool = False,
     runtime: str = "auto",
     split_close: bool = False,
+    stack_look: StackLook | None = None,
 ) -> Iterator[tuple[int, FrameResult, Sizing]]:
     """Yield (frame index, result, sizing) per frame, in order, so GUIs and progress bars can follow along.
 
@@ -314,6 +323,9 @@ def iter_detect(
     brighter one's flank): crowded Gaussian spots gain (300 / 600 per 256 px: +0.004 / +0.007 F1),
     but real images lose a little (bulk water -0.003 F1, the seed demo's counts spread 2.1 % against
     1.8 %) and 2048 px frames take up to 13 % longer, so it is off unless asked for.
+    ``stack_look``: with a diameter given, the :func:`given_look` to read the particles' look (ringed or not)
+    into, or to go on with: the look that frames detected before, in an earlier call, told or left untold, so
+    that detecting a stack in parts decodes each frame as detecting it whole does (default: a fresh one).
     """
     # The arguments are checked before any work: the model is loaded, and frames read, after.
     if polarity not in ("auto", "bright", "dark"):
@@ -340,7 +352,7 @@ def iter_detect(
         scale = sizing.scale
         # A given diameter fixes the scale; the look (ringed or not) is read around the first
         # frame's peaks, in the pixels the network reads.
-        look = sizing.ringed if diameter is None else StackLook(diameter * scale)
+        look = sizing.ringed if diameter is None else stack_look or given_look(model, diameter)
         # One reader thread: a lazy stack's file is never read from two threads at once.
         with ThreadPoolExecutor(max_workers=1) as reader:
             prepare = lambda index: prepare_frame(stack, index, steps, scale, polarity == "dark", name)
@@ -367,6 +379,8 @@ def iter_detect(
             # Subtracted silently, a ramp in the light would pass for the particles' own look: say it once.
             log.warning("%s: uneven illumination, %s: subtracted before normalising in %d frame(s)", name,
                         steps.flattened.first.describe(), steps.flattened.frames)
+        if steps.gaps.frames:
+            log.warning("%s: %s", name, steps.gaps.describe())
     except OUT_OF_MEMORY as exc:
         raise ParticleDetectError(out_of_memory_message(name, stack, device, exc)) from None
     except ParticleDetectError:
@@ -377,9 +391,10 @@ def iter_detect(
         raise ParticleDetectError(out_of_memory_message(name, stack, device, exc)) from None
 
 
-# detect's keyword options beyond its named parameters: iter_detect's for spheres, fewer for the other kinds.
+# detect's keyword options beyond its named parameters: iter_detect's for spheres (but stack_look: a table is of one
+# call), fewer for the other kinds.
 SPHERE_OPTIONS = frozenset(inspect.signature(iter_detect).parameters) - {
-    "image", "model", "device", "threshold", "diameter", "polarity"}
+    "image", "model", "device", "threshold", "diameter", "polarity", "stack_look"}
 KIND_OPTIONS = frozenset({"frames", "tile", "name", "runtime", "precision"})
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .preprocessing import ConstantFrameError, NonFiniteFrameError, check_frame
+from .preprocessing import FLATTEN_BLOCK, BlankFrameError, clear_of_gaps, frame_and_gaps
 from ..kinds.heatmap import DEFAULT_SIGMA, ResidualRule
 from .tiling import BandDecoder, TilePlan, plan_tiles
 
@@ -46,32 +46,38 @@ class PreparedFrame:
     image: Any  # normalised and resampled, NumPy or a device tensor: what the network reads
     factors: np.ndarray  # per-axis resampling factors applied
     blank: str = ""  # why the frame holds nothing to detect (a constant frame of a stack), else empty
+    missing: np.ndarray | None = None  # the original frame's NaN or infinite pixels, read as missing
+
+    def clear_of_gaps(self, centres: np.ndarray, scores: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+        """``centres`` (original pixels) and their ``scores`` less those of particles of ``radius`` px a missing
+        pixel cuts (preprocessing.GAP_REACH)."""
+        keep = clear_of_gaps(centres, self.missing, (radius, radius))
+        return centres[keep], scores[keep]
 
 
 def prepare_frame(stack, index: int, steps, scale: float, invert: bool, name: str) -> PreparedFrame:
     """Read frame ``index`` of ``stack`` and make it ready for the network.
 
-    A constant frame of a stack (a dropped or shutter frame), or one with NaN or infinite pixels, goes
-    through as zeros and is marked ``blank``: it gets no centres, and the rest of the stack is still
-    detected."""
+    NaN and infinite pixels (a mosaic's gaps) are set to the local background, read in blocks of about four
+    particle diameters (see preprocessing.MIN_FINITE_SHARE), and recorded in ``steps.gaps``. A constant frame of
+    a stack (a dropped or shutter frame), or one (almost) all NaN or infinite, goes through as zeros and is
+    marked ``blank``: it gets no centres, and the rest of the stack is still detected."""
     raw = np.asarray(stack[index])
-    blank = ""
+    blank, missing = "", None
     try:
-        frame = check_frame(raw, f"{name} frame {index}", convert=False)  # 16 bit stays 16 bit until resampled
-    except ConstantFrameError:
+        # 16 bit stays 16 bit until resampled.
+        frame, missing = frame_and_gaps(raw, f"{name} frame {index}", convert=False, block=FLATTEN_BLOCK / scale)
+    except BlankFrameError as exc:
         if stack.shape[0] == 1:
             raise
-        frame, blank = np.zeros(raw.shape, np.float32), f"{name} frame {index}: every pixel is {raw.flat[0]:g}"
-    except NonFiniteFrameError:
-        if stack.shape[0] == 1:
-            raise
-        frame, blank = np.zeros(raw.shape, np.float32), f"{name} frame {index}: NaN or infinite pixels"
+        frame, blank = np.zeros(raw.shape, np.float32), f"{name} frame {index}: {exc.held}"
+    steps.gaps.add(missing)
     # A frame this process made (a copy, or a fresh read) may be normalised in place.
     owned = frame is not raw or (raw.flags.owndata and raw.flags.writeable and not isinstance(stack, np.ndarray))
     shape, held = tuple(frame.shape), [frame]
     del raw, frame  # the backend lets the frame go once resampled: one big copy at a time
     image, factors = steps.prepare(held, scale, invert, owned)
-    return PreparedFrame(int(index), shape, image, factors, blank)
+    return PreparedFrame(int(index), shape, image, factors, blank, missing)
 
 
 def prefetched(pool: ThreadPoolExecutor, work: Callable[[T], R], items: Iterable[T], depth: int) -> Iterator[R]:

@@ -15,7 +15,7 @@ from . import device_pipeline as on_device
 from ..kinds.heatmap import local_maxima, residual_maxima, stencil_values
 from .percentiles import percentiles
 from .preprocessing import (
-    PERCENTILES, Background, FrameRecord, Spikes, percentile_scaling, subtract_background,
+    PERCENTILES, Background, FrameRecord, GapRecord, Spikes, percentile_scaling, subtract_background,
     uneven_background, without_spikes,
 )
 from .sizing import rescale_frame
@@ -64,6 +64,7 @@ class HostSteps:
         self.device = device
         self.spikes = FrameRecord()
         self.flattened = FrameRecord()
+        self.gaps = GapRecord()
 
     def prepare(self, held: list, scale: float, invert: bool, owned: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The checked float32 frame in ``held`` (a one-item list, emptied here so the frame can be
@@ -118,6 +119,7 @@ class DeviceSteps:
         self.device = device
         self.spikes = FrameRecord()
         self.flattened = FrameRecord()
+        self.gaps = GapRecord()
 
     def prepare(self, held: list, scale: float, invert: bool, owned: bool = False) -> tuple[torch.Tensor, np.ndarray]:
         # torch takes neither negative strides (flipped views) nor read-only memory (memory-mapped files).

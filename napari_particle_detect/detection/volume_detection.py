@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..files.axes import Axes, ConstantVolumeError, check_volume, read_volumes
+from ..files.axes import Axes, ConstantVolumeError, check_volume, read_volumes, volume_and_gaps
 from ..files.calibration import Calibration, file_calibration
 from ..files.tables import VoxelSize, same_voxel_size
 from ..errors import ParticleDetectError
 from ..kinds.heatmap3d import decode3d
-from .volume_resampling import from_working, normalise_volume, resample_volume, working_factors
+from .volume_resampling import (
+    clear_of_volume_gaps, from_working, normalise_volume, resample_volume, working_factors,
+)
 from .preprocessing import refuse_masked
 from .choices import DEVICE_CHOICES, RUNTIME_CHOICES, applied_threshold, check_count, check_progress, check_threshold
 from .threads import keeps_torch_threads
@@ -314,7 +316,7 @@ def detect_volume(volume: np.ndarray, model: DetectorModel | str | Path | None =
     stride = 2 ** (len(model.card.channels) - 1)
     check_window(options.window, stride)
     device = volume_device(options.device)
-    volume = check_volume(volume, name)
+    volume, missing = volume_and_gaps(volume, name)
     sizing = sizing or volume_sizing(volume, options.diameter, options.voxel_size)
     factors = working_factors(sizing.diameter, model.card.canonical_diameter)
     working, applied = resample_volume(volume, factors)
@@ -333,6 +335,7 @@ def detect_volume(volume: np.ndarray, model: DetectorModel | str | Path | None =
     # Spheres cut by a face whose centre lies outside the volume are not this volume's particles.
     shape = np.array(heat.shape) / applied
     inside = np.all((centres >= -0.5) & (centres <= shape - 0.5), axis=1)
+    inside &= clear_of_volume_gaps(centres, missing, sizing.diameter, name)
     return centres[inside], scores[inside], sizing
 
 
@@ -492,7 +495,9 @@ def detect_volume_file(path: str | Path, axes: Axes, options: VolumeOptions, mod
     microns = options.voxel_size or axes.voxel_um
     table, sizing, skipped = _detect_series(data, model, replace(options, voxel_size=voxel), f"{path}", microns,
                                             progress)
-    record = {"file": str(path), "axes": axes.axes, "axes_source": axes.source, "volumes": int(data.shape[0]),
+    record = {"file": str(path), "axes": axes.axes, "axes_source": axes.source,
+              **({"channel": axes.channel} if axes.channel is not None else {}),  # as a 2D file's record says it
+              "volumes": int(data.shape[0]),
               "centres": len(table), "diameter_voxels_zyx": [round(d, 3) for d in sizing.diameter],
               "diameter_source": sizing.source, "diameter_confidence": "high" if sizing.confident else "low",
               "diameter_reason": sizing.reason, "voxel_size_zyx": list(voxel) if voxel else None,

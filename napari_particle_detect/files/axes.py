@@ -333,20 +333,35 @@ def read_volumes(path: str | Path, axes: Axes):
 
 
 class ConstantVolumeError(ParticleDetectError):
-    """A volume with one value in every voxel: nothing to detect (a dropped time point of a series,
-    skipped there as a stack's blank frame is: detection.stages.prepare_frame)."""
+    """A volume with one value in every voxel, or NaN or infinite in (almost) every one: nothing to detect (a
+    dropped time point of a series, skipped there as a stack's blank frame is: detection.stages.prepare_frame)."""
 
 
 def check_volume(volume: np.ndarray, name: str) -> np.ndarray:
     """A finite, non-constant float32 volume, or one ParticleDetectError naming ``name``
-    (ConstantVolumeError for a constant one)."""
+    (ConstantVolumeError for a constant one): :func:`volume_and_gaps`'s volume."""
+    return volume_and_gaps(volume, name)[0]
+
+
+def volume_and_gaps(volume: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`check_volume`'s volume, its NaN and infinite voxels (a mosaic's gaps) read as missing and set to
+    the local background (detection.preprocessing.filled_gaps, in blocks of FLATTEN_BLOCK voxels), and the mask
+    of those voxels (None where there are none). A volume with too few other voxels (MIN_FINITE_SHARE) is
+    blank, as a constant one is: a ConstantVolumeError."""
+    from ..detection.preprocessing import FLATTEN_BLOCK, filled_gaps, missing_pixels, mostly_missing, non_finite_note
+
     volume = np.asarray(volume)
     if not np.issubdtype(volume.dtype, np.number) or np.iscomplexobj(volume):
         raise ParticleDetectError(f"{name}: unsupported voxel type {volume.dtype}")
     volume = volume.astype(np.float32, copy=False)
-    if not np.all(np.isfinite(volume)):
-        raise ParticleDetectError(f"{name}: volume contains NaN or infinite voxels")
-    if float(volume.max()) == float(volume.min()):
-        raise ConstantVolumeError(f"{name}: volume is constant (every voxel is {float(volume.flat[0]):g}); "
-                                  "nothing to detect")
-    return volume
+    missing = missing_pixels(volume)
+    if missing is not None:
+        if mostly_missing(missing):
+            held = non_finite_note(int(np.count_nonzero(missing)), missing.size, "voxel")
+            raise ConstantVolumeError(f"{name}: {held}; nothing to detect")
+        volume = filled_gaps(volume, missing, FLATTEN_BLOCK)
+    lo, hi = float(volume.min()), float(volume.max())
+    if lo == hi:
+        held = " but the NaN or infinite ones" if missing is not None else ""
+        raise ConstantVolumeError(f"{name}: volume is constant (every voxel is {lo:g}{held}); nothing to detect")
+    return volume, missing

@@ -18,20 +18,24 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
 
 from ..detection.choices import DEFAULT_TILE
+from ..detection.preprocessing import is_blank
 from ..errors import ParticleDetectError
 from ..shipped import is_shipped, model_digest
 from .calibration import Calibration, file_calibration
 from .io import IMAGE_SUFFIXES, atomic_write_text, check_channel_number, is_zarr, read_image, write_centres
 from ..detection.threads import keeps_torch_threads
+
+if TYPE_CHECKING:
+    from ..detection.look import StackLook
 
 GLOB_CHARACTERS = "*?["
 
@@ -97,6 +101,9 @@ class FramesSoFar:
 
     total: int = 0  # the input's frames (0 until detect_file has read it)
     parts: list[tuple[int, np.ndarray, np.ndarray]] = field(default_factory=list)  # (frame, centres, scores)
+    # With a diameter given, the particles' look as the frames done left it (told or not: a later frame may tell
+    # it); None where not known, and detect_file reads it again on those frames.
+    look: StackLook | None = None
 
     @property
     def done(self) -> int:
@@ -170,7 +177,7 @@ def detect_file(
 
     from ..detection.devices import select_device
     from ..models import load_model_cached
-    from ..detection.prediction import frames_table, iter_detect
+    from ..detection.prediction import frames_table, given_look, iter_detect
     from ..detection.runtimes import runtime_record
 
     start = time.perf_counter()
@@ -205,22 +212,18 @@ def detect_file(
     first = min(so_far.done, n_frames - 1)
     del so_far.parts[first:]
     so_far.total = n_frames
-    frames = None
-    if first:
-        frames = list(range(first, n_frames))
-        if options.diameter is not None:
-            # With a diameter given, the particles' look (ringed or not) is read on the first frame detected
-            # (look.StackLook): frame 0 again, where the uninterrupted run read it; its centres are kept already.
-            frames.insert(0, 0)
-    sizing = None
-    try:
-        for index, result, sizing in iter_detect(
+
+    def detect_frames(frames: list[int] | None, look: StackLook | None):
+        return iter_detect(
             image, model, device, options.threshold, options.diameter, options.polarity, frames=frames,
             tile=options.tile, batch_size=options.batch_size, name=str(path), precision=options.precision,
             heatmaps=False, compile=options.compile, runtime=options.runtime, split_close=options.split_close,
-        ):
-            if index < first:  # the look's frame 0, done before
-                continue
+            stack_look=look)
+
+    look = given_look(model, options.diameter) if options.diameter is not None else None
+    sizing = None
+    try:
+        for index, result, sizing in _detected_from(detect_frames, first, n_frames, look, so_far):
             so_far.parts.append((index, result.centres, result.scores))
             if progress is not None:
                 progress(so_far.done, n_frames)
@@ -228,7 +231,7 @@ def detect_file(
         if output is not None and so_far.done:
             record = {"file": str(name or path), "frames": n_frames, "frames_done": so_far.done}
             keep_unfinished(Path(output), so_far.table(), {"inputs": [record]},
-                            [unfinished_entry(record["file"], so_far.done, n_frames, fingerprint)])
+                            [unfinished_entry(record["file"], so_far.done, n_frames, fingerprint, so_far.look)])
         raise
     parts = so_far.parts
     calibration = file_calibration(path)
@@ -262,6 +265,34 @@ def detect_file(
     return _finish(path, output, record, table, meta, fingerprint, start)
 
 
+def _detected_from(detect: Callable[[list[int] | None, StackLook | None], Iterator], first: int, n_frames: int,
+                   look: StackLook | None, so_far: FramesSoFar) -> Iterator:
+    """``detect``'s items (iter_detect's) of the frames from ``first`` on (every frame: None). With a diameter given
+    (``look``, fresh), they are decoded with the particles' look as the frames before left it, told or not, as in an
+    uninterrupted run: the look ``so_far`` kept, else one read again on those frames, from frame 0 until one tells
+    it (look.StackLook). ``so_far.look`` is the look once known, for a stop to keep."""
+    kept, so_far.look = so_far.look, None
+    if look is not None and first and kept is not None and kept.diameter == look.diameter:
+        look = kept
+    elif look is not None and first:
+        left = list(range(first, n_frames))
+        items = detect([0, *left], look)  # frame 0 tells most stacks' look: then one run goes on with the rest
+        next(items)  # its centres are kept already
+        if look.ringed is None and first > 1:
+            items.close()
+            earlier = detect(list(range(1, first)), look)
+            for _ in earlier:
+                if look.ringed is not None:
+                    break
+            earlier.close()
+            items = detect(left, look)
+        so_far.look = look
+        yield from items
+        return
+    so_far.look = look
+    yield from detect(list(range(first, n_frames)) if first else None, look)
+
+
 def image_record(image, calibration: Calibration) -> dict:
     """What detect's .json records of an input image beside its centres: its ``shape`` as [frames, height,
     width] (evaluate --border and link read it where the image is not at hand), and the pixel size and frame
@@ -279,8 +310,9 @@ def model_record(model: str | Path) -> dict:
 
 def frames_found_empty(image: Callable[[], object], table: pd.DataFrame, n_frames: int) -> dict:
     """``frames_without_centres``: the frames of ``table`` (frame column) in which nothing was found; and
-    ``blank_frames``: those of them that are one value in every pixel (a dropped or shutter frame, skipped
-    with a warning). ``image`` gives the image (read only when some frame came out empty)."""
+    ``blank_frames``: those of them that are one value in every pixel, or NaN or infinite in (almost) every one
+    (a dropped or shutter frame, skipped with a warning: preprocessing.is_blank). ``image`` gives the image
+    (read only when some frame came out empty)."""
     if "frame" in table.columns:
         found = set(table["frame"].astype(int))
     else:
@@ -291,7 +323,7 @@ def frames_found_empty(image: Callable[[], object], table: pd.DataFrame, n_frame
         pixels = image()
         for index in empty:
             frame = np.asarray(pixels if pixels.ndim == 2 else pixels[index])
-            if frame.size and frame.min() == frame.max():
+            if frame.size and is_blank(frame):
                 blank.append(index)
     return {"frames_without_centres": empty, "blank_frames": blank}
 
@@ -484,10 +516,13 @@ def same_fingerprint(recorded: object, path: Path, options: RunOptions, model_pa
         return False
 
 
-def unfinished_entry(file: str, done: int, total: int, fingerprint: dict | None) -> dict:
+def unfinished_entry(file: str, done: int, total: int, fingerprint: dict | None,
+                     look: StackLook | None = None) -> dict:
     """One input's entry in an unfinished output's ``resume`` list: its ``file`` as the metadata's ``inputs`` name
-    it, its frames ``done`` of ``total``, and the fingerprint (:func:`job_fingerprint`) they were detected under."""
-    return {"file": file, "frames_done": done, "frames": total, "fingerprint": fingerprint}
+    it, its frames ``done`` of ``total``, the fingerprint (:func:`job_fingerprint`) they were detected under and,
+    where known, the particles' ``look`` they left (:attr:`FramesSoFar.look`; without it, read again on them)."""
+    return {"file": file, "frames_done": done, "frames": total, "fingerprint": fingerprint,
+            **({"look": look.state()} if look is not None else {})}
 
 
 def write_unfinished(output: Path, table: pd.DataFrame, meta: dict, resume: list[dict]) -> None:
@@ -557,7 +592,12 @@ def earlier_frames(output: Path, paths: Iterable[Path], options: DetectOptions, 
             continue
         record = records.get(entry["file"])
         finished = done == total and isinstance(record, dict) and "frames_done" not in record
-        found[path] = EarlierFrames(FramesSoFar.of_table(rows, done, total), record if finished else None,
+        so_far = FramesSoFar.of_table(rows, done, total)
+        if "look" in entry:
+            from ..detection.look import StackLook
+
+            so_far.look = StackLook.of_state(entry["look"])
+        found[path] = EarlierFrames(so_far, record if finished else None,
                                     rows.reset_index(drop=True) if finished else None)
     return found
 

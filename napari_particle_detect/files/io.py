@@ -213,6 +213,11 @@ def check_channel_number(channel: object) -> int | None:
     return int(channel)
 
 
+def no_pixel_data(path: Path) -> ParticleDetectError:
+    """The refusal of a file that holds no image (a corrupt TIFF's pages cannot be found)."""
+    return ParticleDetectError(f"{path}: cannot read image (no pixel data)")
+
+
 def no_channels(path: Path, channel: int, shape: tuple[int, ...]) -> ParticleDetectError:
     """The refusal of ``--channel`` for a file with one channel."""
     return ParticleDetectError(f"{path}: {channel_option(channel)}, but it has no channels (shape "
@@ -334,8 +339,10 @@ def _read_tiff(path: Path, lazy: bool, channel: int | None = None,
     tif = tifffile.TiffFile(path)
     try:
         check_tiff_complete(path, tif)
+        if not tif.series:  # no image in it (a corrupt file): said so, not as a file without channels
+            raise no_pixel_data(path)
         channels, channel = chosen_channel(path, tiff_channel_axis(path, tif, channel), channel, axes,
-                                           tuple(tif.series[0].shape) if tif.series else ())
+                                           tuple(tif.series[0].shape))
         if channels is not None:
             stack = _open_lazy_channel(path, tif, channels, channel) if lazy else None
         else:
@@ -507,7 +514,7 @@ def read_image(path: str | Path, lazy: bool = False, channel: int | None = None,
         raise ParticleDetectError(f"{path}: cannot read image ({type(exc).__name__}: {exc})") from None
     data = np.asarray(data)
     if data.size == 0:
-        raise ParticleDetectError(f"{path}: cannot read image (no pixel data)")
+        raise no_pixel_data(path)
     if data.ndim > 2:
         # Never below 2D: a (1, 1, 128) file is the (1, 128) image a (1, 128) file is, and is refused alike
         # (too small) where it is detected, not as "no image".
