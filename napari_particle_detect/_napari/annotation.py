@@ -40,7 +40,8 @@ from .history import FrameHistory
 from .image_views import explain, layer_kind, source_path
 from .notify import report
 from .layers import (
-    ADDED_DEFAULTS, marker_size, points_data, points_features, points_layer_kwargs, shown_mask, table_from_points,
+    ADDED_DEFAULTS, DOCK_OUTPUT_KEY, PastedPoints, marker_size, place_over_image, points_data, points_features,
+    points_layer_kwargs, shown_mask, table_from_points,
 )
 from .regions import Box, RegionLayers, clip_box
 
@@ -102,6 +103,7 @@ class Annotation:
         # Frame -> threshold, for frames whose network points another round found (Project.held_thresholds).
         self.held: dict[int, float] = self._held_now()
         self.points: Points | None = None
+        self._pasted: PastedPoints | None = None  # hears napari's paste into the centres layer
         self.heatmap_layer: Image | None = None
         self._heatmap: np.ndarray | None = None
         self._schedule_save = schedule_save or (lambda save: save())
@@ -299,7 +301,9 @@ class Annotation:
             metadata={METADATA_KEY: {"project": str(self.project.folder)}},
         )
         self.points = self.viewer.add_points(points_data(shown, self.image.ndim), ndim=self.image.ndim, **kwargs)
+        place_over_image(self.viewer, self.points, self.image)
         self.points.events.data.connect(self._on_data)
+        self._pasted = PastedPoints(self.points, self._on_pasted)
         loaded = {int(f): normalise_table(t) for f, t in table.groupby("frame")} if len(table) else {}
         for frame in set(loaded) | set(self._on_disk):  # a layer made again: what others saved meanwhile
             if stamps.get(frame) != self._stamps.get(frame):
@@ -715,11 +719,12 @@ class Annotation:
         if self.heatmap_layer is None or self.heatmap_layer not in self.viewer.layers:
             self.heatmap_layer = self.viewer.add_image(
                 self._heatmap, name=name, colormap="magma", blending="additive", opacity=0.6,
-                contrast_limits=(0.0, 1.0), scale=scale, translate=translate,
+                contrast_limits=(0.0, 1.0), scale=scale, translate=translate, metadata={DOCK_OUTPUT_KEY: "heatmap"},
                 **{k: v for k, v in placement(self.image).items() if k == "units"},  # µm images: no unit warning
             )
+            place_over_image(self.viewer, self.heatmap_layer, self.image)
             if self.points is not None:  # keep the rings on top, and the point tools acting on them
-                self.viewer.layers.move(self.viewer.layers.index(self.points), len(self.viewer.layers))
+                place_over_image(self.viewer, self.points, self.image)
                 self.viewer.layers.selection.active = self.points
         else:
             self.heatmap_layer.data = self._heatmap
@@ -913,8 +918,7 @@ class Annotation:
         elif event.action == ActionType.REMOVED:
             self.flush(set())
         elif event.action == ActionType.ADDED:
-            self._mark_added(event.data_indices)
-            self.flush(None if whole_layer else self._frames_of(event.data_indices))
+            self._save_added(event.data_indices, whole_layer)
         elif event.action == ActionType.CHANGED:
             frames = None if whole_layer else self._frames_of(event.data_indices)
             if frames is None:
@@ -925,6 +929,15 @@ class Annotation:
                 self._mark_added(event.data_indices)
                 self._touched |= frames
                 self._schedule_save(lambda: self.flush(set()))
+
+    def _on_pasted(self, rows: list[int]) -> None:
+        if not self._quiet:
+            self._save_added(rows, len(rows) == len(self.points.data))
+
+    def _save_added(self, indices, whole_layer: bool) -> None:
+        """Points placed or pasted are the user's, saved at once."""
+        self._mark_added(indices)
+        self.flush(None if whole_layer else self._frames_of(indices))
 
     def _mark_added(self, indices) -> None:
         """Points placed or moved by hand are 'added' with no score, whatever napari copied from the last
@@ -946,7 +959,8 @@ class Annotation:
         if event.value is self.points:
             self._save_last_edits()
             self.points.events.data.disconnect(self._on_data)
-            self.points = None
+            self._pasted.close()
+            self.points, self._pasted = None, None
             self.hidden = empty_table()  # the layer comes back from the project, hidden points with it
             self._changed()  # the dock stops counting centres nobody sees
         elif event.value is self.heatmap_layer:

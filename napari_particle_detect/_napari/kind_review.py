@@ -35,7 +35,7 @@ from .kind_layers import (
     chain_layers_data, chain_paths, park, refill, rod_line_widths, rods_layer_data, table_from_beads,
     table_from_rod_lines, why_not_a_rod,
 )
-from .layers import SOURCE_COLOURS
+from .layers import SOURCE_COLOURS, place_over_image
 from .proposals import key, proposal_box
 from .regions import Box, RegionLayers, zoom_to_box
 
@@ -88,6 +88,7 @@ class KindSession:
         self._passed: set = set()
         self._heard: list = []  # the layers whose edits reach this session (until it is put away)
         self._away = False
+        self._drawn = False  # the first draw brings back layers parked elsewhere in the list: they go over the image
         self._seen = 0  # rods or beads in the main layer after its last finished edit
         self._widths_drawn = np.zeros(0)  # the rods' lines' widths after the last edit: a change is a width set
         self._image_name = image.name  # the name the session's layers are named after
@@ -180,9 +181,12 @@ class KindSession:
                     # (scripts/napari_points_removal_segfault.py).
                     layer = self.viewer.layers[name]
                     refill(layer, data, kwargs, layer_type)
+                    if not self._drawn:
+                        place_over_image(self.viewer, layer, self.image)
                 else:
                     layer = getattr(self.viewer, f"add_{layer_type}")(data, ndim=ndim, **kwargs,
                                                                       **placement(self.image))
+                    place_over_image(self.viewer, layer, self.image)
                     if layer_type == "shapes" and self.kind == "rods":
                         layer.current_edge_color = "cyan"  # a line drawn by hand is an 'added' rod
                 if name == self.names[0]:
@@ -191,6 +195,7 @@ class KindSession:
                     self._hear(layer)
         finally:
             self._quiet = False
+        self._drawn = True
         self._seen = len(self.main_layer.data)
         self._note_widths()
         self.viewer.layers.selection.active = self.main_layer
@@ -813,10 +818,12 @@ class KindRegionLayers(RegionLayers):
         if names["draft"] in self.viewer.layers:
             self.draft = self.viewer.layers[names["draft"]]
             self.draft.visible = self.draft.editable = True
+            place_over_image(self.viewer, self.draft, self.image)
         if names["accepted"] in self.viewer.layers:
             self.accepted = self.viewer.layers[names["accepted"]]
             self.accepted.visible = True  # not editable: accepted regions change through the dock
             self.accepted.events.data.connect(self._on_accepted_data)
+            place_over_image(self.viewer, self.accepted, self.image)
 
     def park(self) -> list:
         """Empty and hide both layers; deleting an outline no longer un-accepts anything. Returns them."""

@@ -106,13 +106,17 @@ class KindReviewPanel(QGroupBox):
         project = session.project
         frames, regions = len(project.reviewed_frames), len(project.regions())
         here = session.current_frame()
-        state = ("past the stack's last frame" if session.frame_off_screen() is not None
+        unseen = session.frame_off_screen() is not None
+        state = ("past the stack's last frame" if unseen
                  else "reviewed" if project.is_reviewed(here) else "not reviewed")
         self.status.setText(f"frame {here}: {state} · reviewed so far: {frames} frame{'s' * (frames != 1)}, "
                             f"{regions} region{'s' * (regions != 1)} · project {project.folder.name}")
         self.hint.setText(HINT[session.kind])
         self.undo_button.setEnabled(bool(session.actions))
-        self.unaccept_button.setEnabled(project.is_reviewed(here))
+        # Past the stack's last frame nothing is accepted or un-accepted unseen: the session refuses it.
+        self.unaccept_button.setEnabled(project.is_reviewed(here) and not unseen)
+        for label in ("Accept frame", "Accept box"):
+            self.buttons[label].setEnabled(not unseen)
 
     @reports_errors
     def accept_frame(self) -> None:

@@ -23,6 +23,7 @@ from .dock_closing import STOP_WAIT_S, ClosingDock
 from .kind_review import KindSession
 from .kind_review_panel import KindReviewPanel
 from .kind_rounds_panel import KindRoundsPanel
+from .layers import is_dock_output
 from .notify import report
 
 
@@ -106,7 +107,8 @@ class KindsWidget(ClosingDock, QWidget):
     def _refresh_images(self, event=None) -> None:
         from napari.layers import Image
 
-        images = [layer for layer in self.viewer.layers if isinstance(layer, Image) and not layer.rgb]
+        images = [layer for layer in self.viewer.layers if isinstance(layer, Image) and not layer.rgb
+                  and not is_dock_output(layer)]
         for layer in images:  # a renamed image is offered under its new name (napari connects each once)
             layer.events.name.connect(self._refresh_images)
         # The session's image stays chosen by identity: renamed, its old name is no longer in the list (and

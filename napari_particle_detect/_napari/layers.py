@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
+from napari.layers import Image
+from napari.layers.base import ActionType
 
 from ..files.tables import TABLE_COLUMNS, Placement, empty_table, normalise_table
 
@@ -105,3 +109,61 @@ def shown_mask(features: pd.DataFrame, threshold: float, held: dict[int, float] 
         limit = pd.Series(features["frame"].to_numpy(int)).map(held).fillna(float(threshold)).to_numpy(float)
     return ~from_model | (np.nan_to_num(score, nan=0.0) > limit)
 
+
+
+# ---- the docks' own layers in the viewer -------------------------------------------------------------
+# In the metadata of a layer a dock made as its output (a heatmap): never an image to detect on. napari's
+# Duplicate Layer copies metadata, so a copy of it is not offered either.
+DOCK_OUTPUT_KEY = "napari_particle_detect_output"
+
+
+def is_dock_output(layer) -> bool:
+    """Whether ``layer`` is a dock's output (or a copy of one), not an image to work on."""
+    return isinstance(layer.metadata, dict) and DOCK_OUTPUT_KEY in layer.metadata
+
+
+def place_over_image(viewer, layer, image: Image) -> None:
+    """Move ``layer``, made or brought back by a dock for ``image``, just over ``image`` and the layers already
+    lying on it, under the next image up the layer list. napari adds a layer at the top, so with two images
+    open one image's centres drew over the other image's particles; a parked layer taken back stayed where it
+    was, under its image opened again."""
+    layers = viewer.layers
+    if layer not in layers or image not in layers:
+        return
+    others = [each for each in layers if each is not layer]
+    wanted = others.index(image) + 1
+    while wanted < len(others) and (not isinstance(others[wanted], Image) or is_dock_output(others[wanted])):
+        wanted += 1  # over image's centres, outlines, heatmap, and whatever else the user laid on it
+    now = layers.index(layer)
+    if wanted != now:
+        layers.move(now, wanted if wanted < now else wanted + 1)  # napari's move: before the index it is given
+
+
+class PastedPoints:
+    """Calls ``on_pasted(rows)`` when napari's paste (Ctrl+V in a Points layer) adds points to ``layer``: a
+    paste sends no data event, as an added point does (napari 0.9.2), only the selection of what it pasted.
+    :meth:`close` stops listening."""
+
+    def __init__(self, layer, on_pasted: Callable[[list[int]], None]) -> None:
+        self.layer = layer
+        self._on_pasted = on_pasted
+        self._rows = len(layer.data)
+        # Between an edit's "-ing" event and its "-ed" one, the data may already hold rows no event told yet.
+        self._editing = False
+        layer.events.data.connect(self._on_data)
+        layer.selected_data.events.items_changed.connect(self._on_selection)
+
+    def _on_data(self, event) -> None:
+        self._editing = event.action in (ActionType.ADDING, ActionType.REMOVING, ActionType.CHANGING)
+        self._rows = len(self.layer.data)
+
+    def _on_selection(self, *_) -> None:
+        rows = len(self.layer.data)
+        if self._editing or rows <= self._rows:
+            return
+        pasted, self._rows = list(range(self._rows, rows)), rows
+        self._on_pasted(pasted)
+
+    def close(self) -> None:
+        self.layer.events.data.disconnect(self._on_data)
+        self.layer.selected_data.events.items_changed.disconnect(self._on_selection)

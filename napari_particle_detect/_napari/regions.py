@@ -15,6 +15,7 @@ from napari.layers import Image, Shapes
 from napari.layers.base import ActionType
 
 from ..projects.project import Region
+from .layers import place_over_image
 
 DRAFT_COLOUR = "orange"
 ACCEPTED_COLOUR = "lime"
@@ -94,6 +95,7 @@ class RegionLayers:
             self.draft.current_edge_color = DRAFT_COLOUR
             self.draft.current_face_color = "transparent"
             self.draft.current_edge_width = self.edge_width
+            place_over_image(self.viewer, self.draft, self.image)
         return self.draft
 
     def start_drawing(self) -> Shapes:
@@ -148,6 +150,7 @@ class RegionLayers:
             )
             self.accepted.editable = False  # what was accepted changes through the dock, not by dragging
             self.accepted.events.data.connect(self._on_accepted_data)
+            place_over_image(self.viewer, self.accepted, self.image)
         else:
             layer = self.accepted
             self._quiet = True

@@ -144,9 +144,12 @@ class ReviewPanel(QGroupBox):
             f"{len(project.reviewed_frames)} of {annotation.n_frames} frames"
             + (f" and {all_regions} region{'s' if all_regions != 1 else ''}" if all_regions else "") + " reviewed"
         )
-        self.unaccept_button.setEnabled(reviewed or self._undoable_accept() is not None)
-        self.unaccept_region_button.setEnabled(bool(regions))
-        self.accept_region_button.setEnabled(not reviewed)
+        # Past the stack's last frame nothing is accepted or un-accepted unseen: the annotation refuses it.
+        seen = annotation.frame_off_screen() is None
+        self.accept_button.setEnabled(seen)
+        self.unaccept_button.setEnabled(seen and (reviewed or self._undoable_accept() is not None))
+        self.unaccept_region_button.setEnabled(seen and bool(regions))
+        self.accept_region_button.setEnabled(seen and not reviewed)
 
     # ---- whole frames ------------------------------------------------------------------------
     @reports_errors

@@ -39,7 +39,7 @@ from ..learning.volume_rounds import (
 )
 from .annotation import image_path, placement, project_name
 from .exact_spin_box import ExactSpinBox
-from .layers import points_layer_kwargs
+from .layers import PastedPoints, is_dock_output, place_over_image, points_layer_kwargs
 from .notify import report
 from .volume_review_panel import ACCEPTED_LAYER, BOX_LAYER, VolumeReviewPanel
 from .volume_round_panel import VolumeRoundPanel
@@ -175,7 +175,11 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self._stop, self._ended = threading.Event(), threading.Event()
         self._ended.set()
         self.review: VolumeReview | None = None  # the selected volume image's project, once it is a volume
+        # Why the selected volume's project was not opened (too few slices, another depth than its project's):
+        # Detect says it again, not "select a ZYX image" over the volume selected.
+        self._refused: str | None = None
         self.points: Points | None = None
+        self._pasted: PastedPoints | None = None  # hears napari's paste into the centres layer
         # The image name the centres layer was named after: it follows the image's renames, not a user's own.
         self._points_named_after: str | None = None
         self._quiet = False  # True while the dock itself rewrites the points (not a user's edit)
@@ -272,7 +276,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
 
     def _images(self) -> list[Image]:
         return [layer for layer in self.viewer.layers if isinstance(layer, Image) and layer.ndim in (3, 4)
-                and not layer.rgb]
+                and not layer.rgb and not is_dock_output(layer)]
 
     def _refresh(self, *_) -> None:
         if self._putting_away:
@@ -418,6 +422,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             ensure_volume_round(review.project)
             model_path = review.project.round_path(review.project.current_round.number)
         except ParticleDetectError as exc:
+            self.status.setText(str(exc))  # the line under Detect says why nothing runs, not an earlier result
             report(exc)
             return
         self.button.setEnabled(False)
@@ -514,9 +519,11 @@ class VolumeDetectWidget(ClosingDock, QWidget):
                 points.refresh_colors()
         finally:
             self._quiet = False
+        place_over_image(self.viewer, points, layer)
         points.projection_mode = "rescale_spherical"
         self.points, self._points_named_after = points, layer.name
         points.events.data.connect(self._on_points_edited)
+        self._pasted = PastedPoints(points, self._on_pasted)
         if size_z is not None:
             axis = self.viewer.dims.ndim - 3  # z in world axes (the points' and the image's last three)
             thickness = list(self.viewer.dims.thickness)
@@ -548,7 +555,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         layer = event.value
         if layer is self.points:
             layer.events.data.disconnect(self._on_points_edited)
-            self.points = None  # the centres stay in the project; accepting brings them back first
+            self._pasted.close()
+            self.points, self._pasted = None, None  # the centres stay in the project; accepting brings them back first
         if self._putting_away:
             return
         if layer is self._shown_layer:
@@ -579,6 +587,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         """Open the selected volume image's project; its saved centres come back as points."""
         self.save_typed_voxel_size()  # before the project it was typed for is read again, or left
         layer = self.layer()
+        self._refused = None
         if not self._is_volume():
             if self.review is not None:
                 self.put_layers_away()  # they showed another image's (or these volumes') centres
@@ -598,12 +607,17 @@ class VolumeDetectWidget(ClosingDock, QWidget):
                 if self.review is not None:
                     self.put_layers_away()
                 self._clear_status()
+                name = f"'{Path(path).name}'" if path is not None else f"'{layer.name}'"
                 try:
-                    check_recorded_volume_shape(folder, tuple(volumes.shape[1:]),
-                                                f"'{Path(path).name}'" if path is not None else f"'{layer.name}'")
+                    if volumes.shape[1] < 2:
+                        raise ParticleDetectError(f"{name} has 1 slice along z, and a volume needs 2 or more: detect "
+                                                  "it as 2D images in the Particle detection dock")
+                    check_recorded_volume_shape(folder, tuple(volumes.shape[1:]), name)
                     self.review = VolumeReview(open_volume_project(target, volumes), tuple(volumes.shape[1:]))
                 except ParticleDetectError as exc:
-                    self.review = None
+                    self.review, self._refused = None, str(exc)
+                    if self.worker is None:  # a running detection's line stays, as _clear_status keeps it
+                        self.status.setText(self._refused)
                     report(exc)
                 else:
                     self._restore_points(layer)
@@ -633,6 +647,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self.save_typed_voxel_size()
         if self.review is None and self._channels is not None:
             raise ParticleDetectError(channels_refusal(self.layer(), self._channels))
+        if self.review is None and self._refused is not None:
+            raise ParticleDetectError(self._refused)
         if self.review is None:
             raise ParticleDetectError("select a ZYX or TZYX image layer (a 3D layer: choose 'ZYX (one volume)')")
         return self.review
@@ -729,6 +745,16 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             frames, self._removing = sorted(self._removing), set()
         else:
             frames = sorted(self._frames_of(event.data_indices))
+        self._save_volumes(frames)
+
+    def _on_pasted(self, rows: list[int]) -> None:
+        """Points pasted are the user's, saved at once as added ones are."""
+        if self._quiet or self.review is None:
+            return
+        self._mark_added(rows)
+        self._save_volumes(sorted(self._frames_of(rows)))
+
+    def _save_volumes(self, frames: list[int]) -> None:
         try:
             for frame in frames:
                 self.review.save_edits(frame, self.table_of(frame))

@@ -12,6 +12,7 @@ from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, 
 from ..errors import ParticleDetectError
 from ..projects.volume_review import Redetection
 from .annotation import placement
+from .layers import place_over_image
 from .notify import reports_errors
 from .regions import bounding_box, box_text
 
@@ -96,8 +97,10 @@ class VolumeReviewPanel(QGroupBox):
         if not create:
             return None
         image = self.host.layer()
-        return viewer.add_shapes(ndim=image.ndim, name=BOX_LAYER, **placement(image), edge_color="yellow",
-                                 face_color="transparent", edge_width=1.5)
+        layer = viewer.add_shapes(ndim=image.ndim, name=BOX_LAYER, **placement(image), edge_color="yellow",
+                                  face_color="transparent", edge_width=1.5)
+        place_over_image(viewer, layer, image)
+        return layer
 
     def show_accepted(self) -> None:
         """Each accepted 3D box outlined on every slice it spans (green; in the 3D view its top and bottom)."""
@@ -120,8 +123,10 @@ class VolumeReviewPanel(QGroupBox):
             if shapes:
                 layer.add_rectangles(shapes, edge_width=1.0, edge_color="lime", face_color="transparent")
         elif shapes:
-            viewer.add_shapes(shapes, shape_type="rectangle", ndim=image.ndim, name=ACCEPTED_LAYER, **placement(image),
-                              edge_color="lime", face_color="transparent", edge_width=1.0, opacity=0.8)
+            layer = viewer.add_shapes(shapes, shape_type="rectangle", ndim=image.ndim, name=ACCEPTED_LAYER,
+                                      **placement(image), edge_color="lime", face_color="transparent", edge_width=1.0,
+                                      opacity=0.8)
+            place_over_image(viewer, layer, image)
             if self.host.points is not None:
                 viewer.layers.selection.active = self.host.points
 

@@ -25,6 +25,7 @@ from .detect_panel import DetectPanel
 from .export_panel import ExportPanel
 from .finetune_panel import FineTunePanel
 from .image_views import VIEW_KEY, explain, layer_kind, remember_copied_file, view_data, view_layer_kwargs, views
+from .layers import is_dock_output
 from .measure_panel import MeasurePanel
 from .notify import report, reports_errors
 from .review_panel import ReviewPanel
@@ -152,10 +153,9 @@ class ParticleDetectWidget(ClosingDock, QWidget):
 
     # ---- the images offered ----------------------------------------------------------------------
     def image_layers(self) -> list[Image]:
-        """Image layers the dock can work on or convert (not its own heatmaps)."""
+        """Image layers the dock can work on or convert (not its own heatmaps, nor copies of them)."""
         return [layer for layer in self.viewer.layers
-                if isinstance(layer, Image) and METADATA_KEY not in layer.metadata
-                and not layer.name.endswith(" heatmap")]
+                if isinstance(layer, Image) and METADATA_KEY not in layer.metadata and not is_dock_output(layer)]
 
     @property
     def annotation(self) -> Annotation | None:
