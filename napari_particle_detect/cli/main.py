@@ -7,7 +7,10 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -1150,8 +1153,11 @@ def main(argv: list[str] | None = None) -> int:
     args.given = _given_options(argv)
     # force: a second main() in one process (tests, notebooks) logs to today's stderr, not a closed one.
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s", force=True)
+    stopped_by: list[int] = []  # the signals that stopped the run as Ctrl-C does, first first
     try:
-        return COMMANDS[args.command](args)
+        # Not the viewer's: Qt's event loop would take the KeyboardInterrupt for an error in whichever slot it hit.
+        with _stop_signals_as_ctrl_c(stopped_by) if args.command != "gui" else contextlib.nullcontext():
+            return COMMANDS[args.command](args)
     except ParticleDetectError as exc:
         print(f"particle-detect: error: {exc}", file=sys.stderr)
         return 2
@@ -1164,8 +1170,37 @@ def main(argv: list[str] | None = None) -> int:
         # the interrupt cut its import short). The next main() sets the level again.
         logging.getLogger().setLevel(logging.CRITICAL)
         how_to_go_on = f"; {stop}" if str(stop) else ""
-        print(f"particle-detect: interrupted{how_to_go_on}", file=sys.stderr)
-        return 130
+        by = f" by {signal.Signals(stopped_by[0]).name}" if stopped_by else ""
+        # A closed terminal (SIGHUP) takes stderr with it: the frames are kept all the same, and the status says it.
+        with contextlib.suppress(OSError):
+            print(f"particle-detect: interrupted{by}{how_to_go_on}", file=sys.stderr)
+        return 128 + (stopped_by[0] if stopped_by else signal.SIGINT)  # as a shell reports a process the signal ended
+
+
+@contextlib.contextmanager
+def _stop_signals_as_ctrl_c(stopped_by: list[int]) -> Iterator[None]:
+    """Within the block, SIGTERM (a batch system's time limit, ``timeout``, ``kill``) and SIGHUP (a closed terminal)
+    stop the command as Ctrl-C does, through the same KeyboardInterrupt, so what it has done is kept as a Ctrl-C
+    keeps it; each one's number is appended to ``stopped_by``. By default they ended the process at once, losing
+    every frame done. The handlers before are put back after the block: the library used from Python keeps its
+    process's own. files/distributed.py holds and shields its cluster's workers from the same signals."""
+    def stop(signum: int, frame) -> None:
+        stopped_by.append(signum)
+        raise KeyboardInterrupt
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():  # elsewhere no handler can be set
+        for name in ("SIGTERM", "SIGHUP"):  # no SIGHUP on Windows
+            number = getattr(signal, name, None)
+            # None: a handler set outside Python, which could not be put back; an ignored signal stays ignored
+            # (nohup's SIGHUP).
+            if number is not None and signal.getsignal(number) not in (None, signal.SIG_IGN):
+                previous[number] = signal.signal(number, stop)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 if __name__ == "__main__":

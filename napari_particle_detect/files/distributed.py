@@ -74,6 +74,9 @@ NO_LIVE_WORKER_STOP_S = 10.0
 LOCAL_NO_WORKER_STOP_S = 300.0
 # Said in place of dask's tracebacks when Ctrl-C comes while a cluster of this process's own is starting.
 CLUSTER_START_INTERRUPTED = "the dask cluster was still starting: nothing was written"
+# What stops a run, each sent to every process of it: a terminal's Ctrl-C (SIGINT) or its closing (SIGHUP), a batch
+# system's time limit or ``timeout`` (SIGTERM). The command line stops on the last two as on Ctrl-C (cli/main.py).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 log = logging.getLogger("napari_particle_detect")
 
@@ -176,6 +179,9 @@ def detect_files(
     for target in targets:
         remove_stale_temporaries([target, metadata_path(target), *side_tables(target, options.kind)])
     outputs = dict(zip(present, targets))
+    # The model as each output's fingerprint names it: the default model too, which the record left null.
+    record_run = functools.partial(write_run_record, folder, summary, outputs, options,
+                                   model_fingerprint(model, options.kind), command)
     # What each output to be written was before this run: one finished all the same after a stop counts done only
     # if this run wrote it.
     before = {target: _written(target) for _, target in todo}
@@ -192,7 +198,7 @@ def detect_files(
         # Interrupted (Ctrl-C): the earlier run's record would describe outputs this run replaced.
         reached = {result.path for result in summary.done} | set(summary.failed) | set(summary.left)
         summary.left.extend(path for path, _ in todo if path not in reached)
-        write_run_record(folder, summary, outputs, options, model, command, interrupted=True)
+        record_run(interrupted=True)
         raise
     if stop is not None:
         count_finished_left(summary, outputs, options, model, progress, before)
@@ -200,7 +206,7 @@ def detect_files(
         summary.stopped = full_disk_line(stop, folder, summary)
     elif stop is not None:
         summary.stopped = stop.line(summary)
-    write_run_record(folder, summary, outputs, options, model, command)
+    record_run()
     return summary
 
 
@@ -285,12 +291,13 @@ def check_run_record_place(folder: Path, targets: list[Path]) -> None:
 
 
 def write_run_record(folder: Path, summary: FilesSummary, outputs: dict[Path, Path], options: DetectOptions | dict,
-                     model: str | None, command: str | None, interrupted: bool = False) -> Path | None:
+                     model: dict | str | None, command: str | None, interrupted: bool = False) -> Path | None:
     """The record of this run at ``folder``/particle-detect-run.json, written atomically (see
     :func:`detect_files`); ``outputs``: each present input's output; ``options``: 2D DetectOptions, or the options
-    that change the centres as a dict (a volume run's, cli/volumes.py); ``interrupted``: the run was cut short
-    (Ctrl-C) when ``summary`` was as it is. None where it cannot be written: a warning says why, unless the run
-    stopped on a full disk, which ``summary.stopped`` already says."""
+    that change the centres as a dict (a volume run's, cli/volumes.py); ``model``: as the outputs' fingerprints name
+    it (:func:`model_fingerprint`); ``interrupted``: the run was cut short (Ctrl-C) when ``summary`` was as it is.
+    None where it cannot be written: a warning says why, unless the run stopped on a full disk, which
+    ``summary.stopped`` already says."""
     def entry(path: Path, **more) -> dict:
         # Where there is one: a failed file's earlier output, marked failed, or none.
         there = path in outputs and outputs[path].exists()
@@ -409,6 +416,23 @@ class _QuietDistributedLogs:
 # A lost scheduler makes dask log tracebacks (its reconnect failing, then cancelled as the client closes) that
 # say nothing to a user: the one line said is ours (a stopped run's, or a round's error).
 quiet_distributed_logs = _QuietDistributedLogs()
+
+
+def model_fingerprint(model_path: str | Path | None, kind: str = "spheres") -> dict:
+    """The model ``model_path`` names (None: the shipped one of ``kind``) as each output's fingerprint names it
+    (file_detection.job_fingerprint): a shipped model by its name and sha256, the same model in every install; any
+    other by its absolute path and its weights' and card's signatures."""
+    from ..models.registry import weights_path
+    from ..shipped import WEIGHTS_DIR
+    from .file_detection import input_signature
+
+    if model_path is None and kind != "spheres":
+        model_path = WEIGHTS_DIR / f"{kind}.pt"
+    model = weights_path(model_path)
+    if model.exists() and is_shipped(model):
+        return {"shipped": model.stem, "sha256": model_digest(model)}
+    return {"path": str(model.resolve()),
+            **{part.name: input_signature(part) for part in (model, model.with_suffix(".json")) if part.exists()}}
 
 
 def _model_weights(model_path: str | Path | None) -> str | None:
@@ -737,8 +761,9 @@ def local_client(workers: int | None = None):
 
     workers = workers or default_workers()
     logging.getLogger("distributed").setLevel(logging.ERROR)  # its start-up and shut-down chatter is not ours
-    # Ctrl-C while the cluster starts would leave it half made, its threads and its exit printing tracebacks: it is
-    # held until the cluster has started, then the cluster is closed and the interrupt raised.
+    # Ctrl-C (or the command line's SIGTERM or SIGHUP) while the cluster starts would leave it half made, its threads
+    # and its exit printing tracebacks: it is held until the cluster has started, then the cluster is closed and the
+    # interrupt raised.
     with held_interrupt() as interrupted, _interrupted_start(interrupted):
         # The scheduler serves HTTP (health checks) even without a dashboard, on 8787 unless told: where another
         # cluster's dashboard holds that port, dask warned in several lines, -q or not. Any free local port.
@@ -758,30 +783,37 @@ def local_client(workers: int | None = None):
                 cluster.close()
             raise
     if interrupted:
-        close_local_client(client, quietly=True)
-        raise KeyboardInterrupt(CLUSTER_START_INTERRUPTED)
+        try:
+            _act_on_held(interrupted)
+        except BaseException:
+            close_local_client(client, quietly=True)
+            raise
     return client
 
 
 def _without_interrupts(start: Callable[[], object]) -> object:
-    """``start()`` (a cluster's), run in a thread of its own with SIGINT blocked and waited on here: the threads it
-    starts inherit that mask, and so the worker processes they spawn, now and when a nanny starts one again. A
-    terminal's Ctrl-C, sent to the whole process group, then reaches this process, which closes them, and not them:
-    they printed their own KeyboardInterrupt tracebacks, tens of lines, as they started or worked. Ctrl-C here is as
-    the caller handles it (:func:`held_interrupt`). Where signals cannot be masked (Windows) ``start`` runs here."""
+    """``start()`` (a cluster's), run in a thread of its own with STOP_SIGNALS blocked and waited on here: the threads
+    it starts inherit that mask, and so the worker processes they spawn, now and when a nanny starts one again. A
+    terminal's Ctrl-C or closing, or a batch system's SIGTERM, sent to every process of the run, then reaches this
+    process, which keeps what was done and closes them, and not them: they printed their own KeyboardInterrupt
+    tracebacks, tens of lines, as they started or worked, or died in the middle of a file. Those signals here are as
+    the caller handles them (:func:`held_interrupt`). Where signals cannot be masked (Windows) ``start`` runs here."""
     if not hasattr(signal, "pthread_sigmask"):
         return start()
     outcome: dict[str, object] = {}
 
     def run() -> None:
         try:
-            # Python's resource tracker, spawned with the first worker process, unblocks SIGINT in the thread that
-            # starts it (and ignores SIGINT itself): started first, here, before the mask.
+            # Python's resource tracker, spawned with the first worker process, unblocks SIGINT and SIGTERM in the
+            # thread that starts it (it ignores them itself): started first, here, and the mask set again after. Not
+            # SIGHUP: started with it blocked, or a closed terminal killed it and it printed a traceback per worker
+            # as it was relaunched.
+            signal.pthread_sigmask(signal.SIG_BLOCK, set(STOP_SIGNALS))
             with contextlib.suppress(Exception):
                 from multiprocessing import resource_tracker
 
                 resource_tracker.ensure_running()
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            signal.pthread_sigmask(signal.SIG_BLOCK, set(STOP_SIGNALS))
             outcome["cluster"] = start()
         except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread, below
             outcome["error"] = exc
@@ -813,28 +845,48 @@ def _interrupted_start(interrupted: list[int]) -> Iterator[None]:
             with contextlib.suppress(Exception), quiet_distributed_logs():
                 cluster.close(timeout=10)
             started.discard(cluster)
-        raise KeyboardInterrupt(CLUSTER_START_INTERRUPTED) from None
+        _act_on_held(interrupted)  # which signal it was, for the command line's line and status
+        raise KeyboardInterrupt(CLUSTER_START_INTERRUPTED) from None  # no cluster to go on with, whatever its handler
 
 
 @contextlib.contextmanager
 def held_interrupt() -> Iterator[list[int]]:
-    """Ctrl-C (SIGINT) while the block runs is held, not raised: the list yielded holds it once the block has ended,
-    for the caller to act on. A second Ctrl-C is raised as usual. Outside the main thread, where no handler can be
-    set, the block runs as it is."""
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is None:
-        yield []  # None: a handler set outside Python, which could not be put back
+    """Each of STOP_SIGNALS that Python handles (Ctrl-C's SIGINT; SIGTERM and SIGHUP where the command line stops on
+    them as on Ctrl-C) is held, not acted on, while the block runs: the list yielded holds those that came once the
+    block has ended, for the caller to act on (:func:`_act_on_held`). A second one of a kind is handled as usual. A
+    signal left to the system (its default, ignored, or a handler set outside Python) is left so; outside the main
+    thread, where no handler can be set, the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield []
         return
     held: list[int] = []
+    previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+    previous = {number: handler for number, handler in previous.items() if callable(handler)}
 
     def hold(signum: int, frame) -> None:
         held.append(signum)
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signum, previous[signum])
 
-    previous = signal.signal(signal.SIGINT, hold)
     try:
+        for number in previous:
+            signal.signal(number, hold)
         yield held
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _act_on_held(held: list[int]) -> None:
+    """What the first signal :func:`held_interrupt` held does now, by its own handler (back in place): Ctrl-C's, and
+    the command line's SIGTERM and SIGHUP (which notes which one came), raise KeyboardInterrupt, raised here as
+    CLUSTER_START_INTERRUPTED. A handler that does not raise lets the caller go on."""
+    handler = signal.getsignal(held[0]) if held else None
+    if not callable(handler):
+        return
+    try:
+        handler(held[0], None)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(CLUSTER_START_INTERRUPTED) from None
 
 
 def close_local_client(client, quietly: bool = False) -> None:

@@ -73,21 +73,82 @@ class LazyTiffStack:
     def __len__(self) -> int:
         return self.shape[0]
 
-    def __getitem__(self, index: int) -> np.ndarray:
-        if not isinstance(index, (int, np.integer)):
-            return np.stack([self[i] for i in range(len(self))])[index]
+    def __getitem__(self, key: object) -> np.ndarray:
+        """Frame ``key``, or for any other key (a slice, list or array of frames, a tuple of those and the other
+        axes' indices, Ellipsis, None) what numpy's indexing of the whole stack gives, reading only the pages its
+        first axis picks: napari and dask index with tuples and slices, and each such key read the whole file."""
+        if self._is_index_integer(key):
+            return self._frame(key)
+        parts = key if isinstance(key, tuple) else (key,)
+        where = self._first_axis_part(parts)
+        first = parts[where] if where is not None else None
+        if where is None or self._axes_indexed(first) > 1:  # every frame: an Ellipsis over them, a mask of several axes
+            return np.asarray(self)[key]
+        if self._is_index_integer(first):
+            # Kept an integer, not a one-frame array: beside other arrays numpy places and drops axes by that.
+            frames, first = [self._frame_number(first)], 0
+        elif isinstance(first, slice):
+            frames, first = range(len(self))[first], slice(None)
+        else:
+            chosen = np.arange(len(self))[first]  # numpy's own checks: bounds, a mask's length, a float's refusal
+            frames = np.unique(chosen)
+            first = np.searchsorted(frames, chosen)  # each chosen frame's place among those read
+        return self._frames(frames)[parts[:where] + (first,) + parts[where + 1:]]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        data = self._frames(range(len(self)))
+        return data.astype(dtype) if dtype is not None else data
+
+    def _first_axis_part(self, parts: tuple) -> int | None:
+        """Which of a key's ``parts`` indexes the frames; None where an Ellipsis spans them or none does."""
+        for position, part in enumerate(parts):
+            if part is Ellipsis:
+                spanned = self.ndim - sum(self._axes_indexed(other) for other in parts if other is not Ellipsis)
+                if spanned > 0:
+                    return None
+            elif self._axes_indexed(part):
+                return position
+        return None
+
+    def _frame_number(self, index) -> int:
+        """``index`` (negative from the end) as a frame number; IndexError as numpy's beyond the stack, so that
+        iterating over the stack ends."""
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} is out of bounds for axis 0 with size {len(self)}")
+        return int(index) % len(self)
+
+    def _frames(self, frames) -> np.ndarray:
+        """The ``frames`` (numbers) read one page each, in their order, into one array."""
+        data = np.empty((len(frames), *self.shape[1:]), dtype=self.dtype)
+        for place, frame in enumerate(frames):
+            data[place] = self._frame(frame)
+        return data
+
+    def _frame(self, index) -> np.ndarray:
         if self._tif is None:
             raise ValueError(f"{self.path}: the stack is closed; read it again with read_image(path, lazy=True)")
+        index = self._frame_number(index)
         try:
-            page = self._pages[int(index)] if self._pages is not None else int(index)
+            page = self._pages[index] if self._pages is not None else index
             pixels = self._tif.pages[page].asarray()
             return pixels[self._sample] if self._sample is not None else pixels
         except Exception as exc:
             raise ParticleDetectError(f"{self.path}: cannot read frame {index} ({type(exc).__name__}: {exc})") from None
 
-    def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        data = np.stack([self[i] for i in range(len(self))])
-        return data.astype(dtype) if dtype is not None else data
+    @staticmethod
+    def _is_index_integer(part) -> bool:
+        """An integer index; not a bool, which numpy reads as a mask (True: a new axis of one)."""
+        return isinstance(part, (int, np.integer)) and not isinstance(part, bool)
+
+    @staticmethod
+    def _axes_indexed(part) -> int:
+        """How many axes a part of a numpy index takes: none for None, Ellipsis and a bool (numpy adds an axis for
+        those), a boolean mask's dimensions, one for anything else."""
+        if part is None or part is Ellipsis or isinstance(part, (bool, np.bool_)):
+            return 0
+        if isinstance(part, (list, np.ndarray)) and np.asarray(part).dtype == bool:
+            return np.ndim(part)
+        return 1
 
 
 @contextmanager
