@@ -65,8 +65,8 @@ _PUBLIC = {
     "chain_summary": ".kinds.chains",
     "keep_beads": ".kinds.chains",
     "read_image": ".files.io",
-    "read_centres": ".files.io",
-    "write_centres": ".files.io",
+    "read_centres": ".files.centre_csv",
+    "write_centres": ".files.centre_csv",
     "link_centres": ".files.tracks",
     "LinkOptions": ".files.tracks",
 }

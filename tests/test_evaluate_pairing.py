@@ -12,7 +12,8 @@ import pytest
 
 from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.files.io import read_image
-from napari_particle_detect.kinds.evaluation import evaluate_frames, pair_files
+from napari_particle_detect.kinds.evaluation import evaluate_frames
+from napari_particle_detect.kinds.file_pairing import pair_files
 
 from test_cli_refusals import refused, run_cli
 

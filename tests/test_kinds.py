@@ -654,7 +654,7 @@ def test_a_nan_frame_of_a_stack_is_a_blank_frame_and_one_nan_image_is_refused(ki
 
 def test_write_centres_keeps_each_kinds_column_order(tmp_path):
     # write_centres put score fourth in a rods table, where detect and the command line put it last.
-    from napari_particle_detect.files.io import write_centres
+    from napari_particle_detect.files.centre_csv import write_centres
     from napari_particle_detect.kinds.registry import write_kind_table
 
     found = {"rods": rod_table([20.0], [30.0], [45.0], [20.0], [6.0]).assign(frame=0, score=0.9),

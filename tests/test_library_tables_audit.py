@@ -12,7 +12,7 @@ import pytest
 
 from napari_particle_detect.cli.main import main
 from napari_particle_detect.errors import ParticleDetectError
-from napari_particle_detect.files.io import read_centres, write_centres
+from napari_particle_detect.files.centre_csv import read_centres, write_centres
 from napari_particle_detect.files.tables import table_voxel_size
 from napari_particle_detect.files.tracks import ensemble_msd, link_centres
 

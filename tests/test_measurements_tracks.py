@@ -8,7 +8,7 @@ import trackpy
 from napari_particle_detect.cli import main as cli
 from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.learning.eta import Eta, RoundEta, eta_text
-from napari_particle_detect.files.io import read_centres, write_centres
+from napari_particle_detect.files.centre_csv import read_centres, write_centres
 from napari_particle_detect.detection.measurements import MEASUREMENT_COLUMNS, FrameMeasurer, measure_table, trackpy_diameter
 from napari_particle_detect.synthetic.spheres import SynthConfig, synthesize
 from napari_particle_detect.synthetic.motion import diffusing_stack

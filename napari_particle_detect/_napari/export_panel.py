@@ -9,7 +9,7 @@ from napari.utils.notifications import show_info
 from qtpy.QtWidgets import QFileDialog, QGroupBox, QLabel, QPushButton, QVBoxLayout
 
 from ..errors import ParticleDetectError
-from ..files.io import write_centres
+from ..files.centre_csv import write_centres
 from ..files.tables import export_tables
 from .annotation import Annotation, image_path
 from .layers import SAVE_RULE, unit_suffix_of

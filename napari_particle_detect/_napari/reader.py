@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..files.io import read_centres, table_kind as kind_of_columns
+from ..files.centre_csv import read_centres
+from ..kinds.columns import table_kind as kind_of_columns
 from ..files.tables import TABLE_COLUMNS, Placement, normalise_table, physical_placement
 from ..files.tables import table_voxel_placement, table_voxel_size
 from ..files.tracks import tracks_layer_data

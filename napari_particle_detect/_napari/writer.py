@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParticleDetectError
-from ..files.io import write_centres
+from ..files.centre_csv import write_centres
 from ..files.tables import with_physical
 from .layers import extra_columns, table_from_points, unit_suffix_of
 

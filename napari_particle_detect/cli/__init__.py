@@ -6,3 +6,11 @@ import sys
 def command_line() -> str:
     """The command as typed, for the records of what it made (a model's card, a folder run's record)."""
     return "particle-detect " + " ".join(sys.argv[1:])
+
+
+def report_failed(failed: dict) -> int:
+    """Each file that failed (path -> its line), one line each after the work, as every run of files ends; the
+    exit status (1 if any failed)."""
+    for line in failed.values():
+        print(f"particle-detect: failed: {line}", file=sys.stderr)
+    return 1 if failed else 0

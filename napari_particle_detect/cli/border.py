@@ -185,7 +185,7 @@ def _detected_sizes(inputs: dict[str, dict], dims: int = 2) -> dict[str, Size | 
 def _one_image_size(args: argparse.Namespace, predicted: pd.DataFrame, detected: dict[str, Size]) -> Size | None:
     """The size of the one image scored: the file of the predictions' file column (or the one ``--file``
     names), else detect's one input."""
-    from ..kinds.evaluation import chosen_file
+    from ..kinds.file_pairing import chosen_file
 
     if "file" in predicted.columns and len(predicted):
         name = chosen_file(predicted, args.file, str(args.predicted)) if args.file else str(predicted["file"].iloc[0])

@@ -15,7 +15,7 @@ def paired_files(args: argparse.Namespace, predicted: pd.DataFrame, truth: pd.Da
                  ) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[str, int]] | None]:
     """The tables scored file by file where they hold several (kinds/evaluation.pair_files), saying which
     files only one of them holds; and the (file, frame) of each frame number (None: no files)."""
-    from ..kinds.evaluation import pair_files
+    from ..kinds.file_pairing import pair_files
 
     predicted, truth, labels, alone = pair_files(predicted, truth, str(args.predicted), str(args.truth),
                                                  getattr(args, "file", None))

@@ -17,7 +17,7 @@ log = logging.getLogger("particle-detect")
 
 
 def cmd_link(args: argparse.Namespace) -> int:
-    from ..files.io import read_centres
+    from ..files.centre_csv import read_centres
     from ..files.tables import resolve_voxel_size
     from ..files.tracks import (
         LINK_COMMAND, LinkOptions, compute_drift, describe_msd, describe_tracks, ensemble_msd, fit_power_law,
@@ -345,7 +345,7 @@ def _one_file_of(args: argparse.Namespace, table):
     if "file" not in table.columns:
         raise ParticleDetectError(f"{args.centres}: --file picks one file of a table of several (a file column); "
                                   "this one has none")
-    from ..kinds.evaluation import chosen_file
+    from ..kinds.file_pairing import chosen_file
 
     names = table["file"].astype(str)
     wanted = os.path.abspath(args.file)

@@ -21,7 +21,7 @@ from . import volumes as volume_cli
 from .border import add_border_options
 from .link import cmd_link
 from ..errors import ParticleDetectError
-from . import command_line
+from . import command_line, report_failed
 from ..synthetic.spheres import LOOKS
 
 KIND_NAMES = ("spheres", "rods", "chains")  # kinds.KIND_NAMES, without importing torch to parse
@@ -356,7 +356,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
         return cmd_synth_kind(args)
     from .checks import check_synth_output
     from .kinds import write_stack
-    from ..files.io import staged_folder, write_centres
+    from ..files.io import staged_folder
+    from ..files.centre_csv import write_centres
     from ..synthetic.spheres import SynthConfig, synthesize
 
     config = SynthConfig(
@@ -480,7 +481,7 @@ def _refuse_kind_tables(paths: list[Path]) -> None:
     """Sphere training on a rods or chains table would learn its centres as spheres': refused, by its header."""
     import pandas as pd
 
-    from ..files.io import KIND_SIGNATURES, table_kind
+    from ..kinds.columns import KIND_SIGNATURES, table_kind
     from ..learning.training import annotated_files
 
     for _, csv in annotated_files(paths, "centre table"):
@@ -572,8 +573,6 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
     from .checks import refuse_resuming_a_round
 
     refuse_resuming_a_round(args)
-    from dataclasses import replace
-
     config = _train_config(args, FINE_TUNE)
     # What the device affords (a GPU: more crops a step), where the command line does not say.
     given = {"steps_per_epoch": args.steps_per_epoch, "batch_size": args.batch_size, "learning_rate": args.lr}
@@ -698,7 +697,8 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
 
     from .checks import check_detect_outputs
     from ..files.distributed import failure_line
-    from ..files.io import atomic_write_text, read_image, write_centres
+    from ..files.io import atomic_write_text, read_image
+    from ..files.centre_csv import write_centres
     from ..detection.prediction import COLUMNS
 
     from ..files.file_detection import FramesSoFar, check_diameter_fits, check_unedited, table_digests
@@ -768,7 +768,7 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
         kept = _keep_stopped(args, options, done, meta, current, failed, len(inputs) > 1)
         raise KeyboardInterrupt(kept or "") from None
     if not tables and failed:
-        return _report_failed(failed)  # nothing detected: no table
+        return report_failed(failed)  # nothing detected: no table
     _log_compile_warmup(args, options)
     out = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=COLUMNS)
     # What produced these centres, beside them: the particle size used, the model and its threshold. It
@@ -788,7 +788,7 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
     atomic_write_text(args.output.with_suffix(".json"), json.dumps(meta, indent=2))
     extras = [args.output.with_suffix(".chains.csv").name] if args.kind == "chains" else []
     log.info("wrote %s (and %s)", args.output, " and ".join(extras + [args.output.with_suffix(".json").name]))
-    return _report_failed(failed)
+    return report_failed(failed)
 
 
 # What an unfinished output's metadata holds beyond the run's own (model, threshold, device...): not carried over.
@@ -913,13 +913,6 @@ def _load_model_first(args: argparse.Namespace, options, device: str | None = No
         model_for(args.kind, args.model, device)
 
 
-def _report_failed(failed: dict[Path, str]) -> int:
-    """Each file that failed, one line each after the work; the exit status (1 if any failed)."""
-    for line in failed.values():
-        print(f"particle-detect: failed: {line}", file=sys.stderr)
-    return 1 if failed else 0
-
-
 def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -> int:
     from dataclasses import replace
 
@@ -978,7 +971,7 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
         if result.record.get("diameter_confidence") == "low":
             _log_sizing(result.path, result.record)
     log.info("%d file(s) into %s: %s", len(inputs), args.output, summary.describe())
-    status = _report_failed(summary.failed)
+    status = report_failed(summary.failed)
     if summary.stopped:  # last, after the files' own failures: why the rest were not done, and how to go on
         print(f"particle-detect: error: {summary.stopped}", file=sys.stderr)
         return 2
@@ -1024,8 +1017,9 @@ def _log_compile_warmup(args: argparse.Namespace, options) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .checks import FIGURE_SUFFIXES, check_output
     from .file_pairs import paired_files
-    from ..kinds.evaluation import evaluate_frames, label_frames, plot_report
-    from ..files.io import read_centres
+    from ..kinds.evaluation import evaluate_frames, plot_report
+    from ..kinds.file_pairing import label_frames
+    from ..files.centre_csv import read_centres
     from .border import border_note, border_sizes, check_border_options, frame_sizes
     from .kinds import print_scores
 

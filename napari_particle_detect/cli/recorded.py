@@ -57,7 +57,7 @@ class RecordsBesideTables:
     def for_file(self, values: dict[str, Value], name: str | None) -> Value | None:
         """What detect's .json records (``values``, by file) of the file ``name``; where the paired tables name no
         file (None), of the one ``--file`` picks, else the one value every input shares (None where they differ)."""
-        from ..kinds.evaluation import chosen_file
+        from ..kinds.file_pairing import chosen_file
 
         if name is not None:
             return values.get(name)

@@ -223,9 +223,8 @@ def _some_files(paths: list[Path], shown: int = 3) -> str:
 def _detect_volumes(args, inputs, found, unreadable) -> int:
     import pandas as pd
 
-    from . import command_line
+    from . import command_line, report_failed
     from .checks import check_detect_outputs, check_output_folder
-    from .main import _report_failed
     from ..files.distributed import (
         FilesSummary, _failed, _model_weights, check_replaceable, check_run_record_place, failure_line,
         full_disk_line, is_out_of_space, write_run_record,
@@ -327,7 +326,7 @@ def _detect_volumes(args, inputs, found, unreadable) -> int:
     if record_run is not None:
         record_run()
         log.info("%d file(s) into %s: %s", len(inputs), output, summary.describe())  # as a 2D folder run says it
-        status = _report_failed(summary.failed)
+        status = report_failed(summary.failed)
         if summary.stopped:  # last, after the files' own failures, as a 2D folder run says it
             print(f"particle-detect: error: {summary.stopped}", file=sys.stderr)
             return 2
@@ -335,7 +334,7 @@ def _detect_volumes(args, inputs, found, unreadable) -> int:
     if tables:  # the table holds the files detected; its .json lists those that failed and why
         _write_volume_table(output, pd.concat(tables, ignore_index=True), records, failed=summary.failed)
         log.info("wrote %s (and %s)", output, metadata_path(output).name)
-    return _report_failed(summary.failed)
+    return report_failed(summary.failed)
 
 
 def _detect_one_volume_file(path: Path, axes: Axes, options, model: str | None):
@@ -473,7 +472,7 @@ def _units_note(scales: list[np.ndarray]) -> str:
 def evaluate_if_volumes(args: argparse.Namespace, predicted, truth, labels=None) -> int | None:
     """``evaluate`` on two tables with a z column: 3D matching, P/R/F1 and RMS per axis; else None.
     ``labels``: the (file, frame) of each frame number, where the tables held several files."""
-    from ..kinds.evaluation import label_frames
+    from ..kinds.file_pairing import label_frames
 
     has_z = ["z" in predicted.columns, "z" in truth.columns]
     if not any(has_z):
@@ -558,7 +557,7 @@ def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: 
     working grid; the CSV's ``frame`` says which volume of a TZYX file (none: volume 0). A ``source`` column
     (the dock's Export) keeps only the volumes a person reviewed (learning.training.reviewed_indices)."""
     from ..files.axes import check_volume, read_volumes
-    from ..files.io import read_centres
+    from ..files.centre_csv import read_centres
     from ..learning.training import annotated_files, check_centres_inside, reviewed_indices
     from ..detection.volume_detection import volume_sizing
     from ..learning.volume_finetune import volume_example

@@ -31,7 +31,8 @@ from ..detection.preprocessing import is_blank
 from ..errors import ParticleDetectError
 from ..shipped import is_shipped, model_digest
 from .calibration import Calibration, file_calibration
-from .io import IMAGE_SUFFIXES, atomic_write_text, check_channel_number, is_zarr, read_image, write_centres
+from .io import IMAGE_SUFFIXES, atomic_write_text, check_channel_number, is_zarr, read_image
+from .centre_csv import write_centres
 from ..detection.threads import keeps_torch_threads
 
 if TYPE_CHECKING:

@@ -622,7 +622,8 @@ def write_link_outputs(tracks: pd.DataFrame, record: dict, msd: pd.DataFrame | N
     beside them, which a later detect would take for its own and replace. Tracks that fail to be written
     leave no record of themselves behind. Returns the tracks' path."""
     from .file_detection import metadata_path
-    from .io import atomic_write_texts, write_centres
+    from .io import atomic_write_texts
+    from .centre_csv import write_centres
 
     text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
     tracks_path = Path(record["tracks"])

@@ -95,17 +95,19 @@ def frame_shapes(shape: ImageShape | None, labels: Labels, frames: Sequence[int]
     return per_frame(shape, labels, frames, "shape", "(height, width)", image_size)
 
 
-def checked_kind_tables(predicted: pd.DataFrame, truth: pd.DataFrame, kind: str
+def checked_kind_tables(predicted: pd.DataFrame, truth: pd.DataFrame, kind: str,
+                        check_table: Callable[[pd.DataFrame, str], pd.DataFrame]
                         ) -> tuple[pd.DataFrame, pd.DataFrame, Labels]:
-    """The two tables a kind's evaluator scores (``kinds.tables.evaluation_tables``: checked, paired file by file),
+    """The two tables a kind's evaluator scores (``kinds.tables.evaluation_tables``: checked by the kind's
+    ``check_table``, paired file by file),
     and the (file, frame) of each frame number as ``pair_files`` numbers them, which a shape by file needs."""
     from .tables import evaluation_tables
 
     if not all(isinstance(table, pd.DataFrame) and "file" in table.columns for table in (predicted, truth)):
-        return (*evaluation_tables(predicted, truth, kind), None)
+        return (*evaluation_tables(predicted, truth, kind, check_table), None)
     # Pairing keeps each row's index: numbered from 0, it finds every renumbered frame's file and frame again.
     predicted, truth = predicted.reset_index(drop=True), truth.reset_index(drop=True)
-    paired_predicted, paired_truth = evaluation_tables(predicted, truth, kind)
+    paired_predicted, paired_truth = evaluation_tables(predicted, truth, kind, check_table)
     found = {}
     # The predictions' names last: pair_files labels a file as the predictions name it.
     for original, paired in ((truth, paired_truth), (predicted, paired_predicted)):

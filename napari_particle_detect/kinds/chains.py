@@ -24,7 +24,7 @@ from .evaluation import f1_score, match
 from .heatmap import DEFAULT_SIGMA, find_peaks, refine, stencil_values
 from .rods import gaussians
 from .tables import describe_key, group_keys, numeric_columns
-from ..files.io import KIND_COLUMNS
+from .columns import KIND_COLUMNS
 from ..synthetic.chains import bonds_of
 
 HEADS = ("centre", "bond")
@@ -452,7 +452,7 @@ def evaluate_chains(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: flo
     ``border`` px of the image edge are left out (a matched pair counts where its true bead lies), a chain
     crossing the band cut into its runs of beads left in; the raw counts then gain ``left_out_truth`` and
     ``left_out_predicted`` (beads)."""
-    predicted, truth, labels = checked_kind_tables(predicted, truth, "chains")
+    predicted, truth, labels = checked_kind_tables(predicted, truth, "chains", check_table)
 
     def bead_pairs(p: pd.DataFrame, t: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         return match(p[["y", "x"]].to_numpy(float), t[["y", "x"]].to_numpy(float), tolerance)

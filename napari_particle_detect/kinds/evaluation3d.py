@@ -15,8 +15,9 @@ import pandas as pd
 from ..errors import ParticleDetectError
 from ..files.tables import FROM_COLUMNS, VoxelSize, resolve_voxel_size, table_voxel_size
 from .border_band import LEFT_OUT, check_border, inside_border, per_frame
-from .evaluation import (border_row, check_tolerance, f1_score, frame_numbers, label_frames, match_points,
-                         paired_by_file, with_pooled_row)
+from .evaluation import (border_row, check_tolerance, f1_score, frame_numbers, match_points, paired_by_file,
+                         with_pooled_row)
+from .file_pairing import label_frames
 
 log = logging.getLogger(__name__)
 

@@ -98,9 +98,9 @@ def get_kind(name: str) -> Kind:
 
 def check_kind_table(table: pd.DataFrame, source: str) -> pd.DataFrame:
     """``table`` checked by its kind's ``check_table`` where its columns make it a rods or chains table
-    (files.io.table_kind), by the rules ``evaluate --kind`` reads a CSV by: one ParticleDetectError naming
+    (kinds.columns.table_kind), by the rules ``evaluate --kind`` reads a CSV by: one ParticleDetectError naming
     ``source`` and the problem otherwise. A table of sphere centres is returned as it is."""
-    from ..files.io import table_kind
+    from .columns import table_kind
 
     kind = table_kind(table.columns)
     return table if kind == "spheres" else get_kind(kind).check_table(table, source)

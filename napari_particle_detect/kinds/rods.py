@@ -27,7 +27,7 @@ from .border_band import ImageShape, checked_kind_tables, kept_within_border, le
 from .evaluation import f1_score, match
 from .heatmap import find_peaks, refine, stencil_values
 from .tables import numeric_columns
-from ..files.io import KIND_COLUMNS
+from .columns import KIND_COLUMNS
 from ..synthetic.rods import ROD_COLUMNS, rod_columns, rod_table
 
 log = logging.getLogger(__name__)
@@ -810,7 +810,7 @@ def evaluate_rods(predicted: pd.DataFrame, truth: pd.DataFrame, border: float = 
     ``border`` px of the image edge are left out (synth draws rods centred outside the image, cut by its edge,
     and lists only those centred inside); a matched pair counts where its true rod's centre lies. The raw
     errors then gain ``left_out_truth`` and ``left_out_predicted``."""
-    predicted, truth, labels = checked_kind_tables(predicted, truth, "rods")
+    predicted, truth, labels = checked_kind_tables(predicted, truth, "rods", check_table)
     kept = kept_within_border(predicted, truth, labels, match_rods, border, shape)
     if kept is not None:
         predicted, truth = predicted[kept[0]].reset_index(drop=True), truth[kept[1]].reset_index(drop=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from ..errors import ParticleDetectError
@@ -43,18 +45,18 @@ EVALUATED_COLUMNS = {"rods": ("y", "x", "angle", "length"), "chains": ("y", "x",
 EVALUATORS = {"rods": "kinds.rods.evaluate_rods", "chains": "kinds.chains.evaluate_chains"}
 
 
-def evaluation_tables(predicted: pd.DataFrame, truth: pd.DataFrame, kind: str
-                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def evaluation_tables(predicted: pd.DataFrame, truth: pd.DataFrame, kind: str,
+                      check_table: Callable[[pd.DataFrame, str], pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The two tables a kind's evaluator scores, checked: DataFrames (a TypeError otherwise) with the kind's
     columns (one ParticleDetectError naming the table, predicted or truth, pointing to the right evaluator
-    for a table of another kind) and values as the kind's ``check_table`` takes them, the rules
+    for a table of another kind) and values as the kind's ``check_table`` (its module's, passed in by the
+    evaluator: this module sits below the kinds) takes them, the rules
     ``evaluate --kind`` reads its CSVs by (one ParticleDetectError naming the table and the problem: a chain
     with a gap in its index, an angle out of [0, 180), ...); where either has a ``file`` column, paired file
     by file as ``evaluate`` pairs them (kinds.evaluation.pair_files: each (file, frame) one frame number, so
     one file's frame 0 is never scored against another's)."""
-    from ..files.io import table_kind
-    from .evaluation import pair_files
-    from .registry import get_kind
+    from .columns import table_kind
+    from .file_pairing import pair_files
 
     needed = EVALUATED_COLUMNS[kind]
     for name, table in (("predicted", predicted), ("truth", truth)):
@@ -69,7 +71,6 @@ def evaluation_tables(predicted: pd.DataFrame, truth: pd.DataFrame, kind: str
             raise ParticleDetectError(f"{name}: not a {kind} table: no {', '.join(missing)} column{hint}")
     # The kind's own checks, not only numbers: a chain with a gap in its index would be scored with a bond
     # invented across the gap (bonds join consecutive beads), an angle of 190 as if it were one.
-    check_table = get_kind(kind).check_table
     predicted, truth = check_table(predicted, "predicted"), check_table(truth, "truth")
     if "file" in predicted.columns or "file" in truth.columns:
         predicted, truth, _, _ = pair_files(predicted, truth, "predicted", "truth")

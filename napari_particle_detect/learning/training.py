@@ -1088,7 +1088,8 @@ def load_examples(
     (:func:`reviewed_indices`). With ``working_diameter`` (the model's), each file's examples are rescaled
     from its particle size, ``diameter`` or else estimated from its first reviewed frame, as detection would.
     """
-    from ..files.io import read_centres, read_image
+    from ..files.io import read_image
+    from ..files.centre_csv import read_centres
 
     examples = []
     for image_path, csv in annotated_files(paths, "centre table"):

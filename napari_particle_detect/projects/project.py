@@ -40,7 +40,8 @@ import pandas as pd
 from filelock import FileLock, Timeout
 
 from ..errors import ParticleDetectError
-from ..files.io import atomic_write_bytes, atomic_write_text, fsync_directory, read_centres, write_centres
+from ..files.io import atomic_write_bytes, atomic_write_text, fsync_directory
+from ..files.centre_csv import read_centres, write_centres
 from .project_state import (  # Region, RoundInfo and ProjectState are this module's API too
     MAX_DIAMETER, MAX_FRAMES, MAX_ROUND, POLARITIES, FieldChecker, ProjectState, Region, RoundInfo,
     check_frame_number, make_region, parse_round, read_state_file,

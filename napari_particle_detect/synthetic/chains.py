@@ -21,7 +21,6 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 from ..errors import ParticleDetectError
 from .spheres import (SynthConfig, benchmark_config, check_config_argument, check_number, check_range, check_seed,
