@@ -961,6 +961,8 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
                                        overwrite=args.overwrite, command=command_line())
             finished = True
         except KeyboardInterrupt as stop:
+            if local:  # the command ends here, and dask's loop may still log what the stop cut short
+                quiet_distributed_logs.until_exit()
             raise KeyboardInterrupt(str(stop) or _frames_kept_line(args, inputs, options, told)) from None
         finally:
             if client is not None and args.scheduler is not None:

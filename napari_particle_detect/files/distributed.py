@@ -382,15 +382,27 @@ def cancel_reason(future) -> str:
 
 class _QuietDistributedLogs:
     """dask.distributed's log records silenced while any caller's block runs (runs in several threads at once
-    alike: the levels come back when the last one ends)."""
+    alike: the levels come back when the last one ends, unless :meth:`until_exit` was called)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._runs = 0
         self._levels: dict[str, int] = {}
+        self._until_exit = False
+
+    def until_exit(self) -> None:
+        """Keep them silenced once the blocks running end, for the rest of the process: a run stopped by a signal
+        inside client.sync leaves distributed's cancel callback on the loop's thread, which may fail and log
+        after the cluster is closed, up to the process's exit ("Exception in callback ... NameError")."""
+        with self._lock:
+            self._until_exit = True
 
     @contextlib.contextmanager
     def __call__(self) -> Iterator[None]:
+        # Loaded first: distributed sets its loggers' levels from its config as it loads (tornado.application's to
+        # error), which would undo ours were it loaded inside the block, by the cluster's start.
+        import distributed  # noqa: F401
+
         with self._lock:
             if not self._runs:
                 # Its modules' loggers have levels of their own (distributed.client's is set), so each one; and
@@ -408,7 +420,7 @@ class _QuietDistributedLogs:
         finally:
             with self._lock:
                 self._runs -= 1
-                if not self._runs:
+                if not self._runs and not self._until_exit:
                     for name, level in self._levels.items():
                         logging.getLogger(name).setLevel(level)
 
