@@ -18,8 +18,7 @@ PUBLIC = ["detect", "detect_volumes", "evaluate_frames", "evaluate_rods", "evalu
 
 def test_the_public_names_import_from_the_package():
     from napari_particle_detect.detection.volume_detection import detect_volumes
-    from napari_particle_detect.files.io import read_image
-    from napari_particle_detect.files.centre_csv import read_centres, write_centres
+    from napari_particle_detect.files.io import read_centres, read_image, write_centres
     from napari_particle_detect.files.tracks import LinkOptions, link_centres
     from napari_particle_detect.kinds.chains import evaluate_chains
     from napari_particle_detect.kinds.evaluation3d import evaluate_volumes

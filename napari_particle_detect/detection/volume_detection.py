@@ -474,7 +474,7 @@ def detect_volume_file(path: str | Path, axes: Axes, options: VolumeOptions, mod
     data = read_volumes(path, axes)
     check_volume_shape(data, f"{path}", series=True, pick_channel=PICK_FILE_CHANNEL)  # as detect_volumes says it
     try:
-        check_volume(np.asarray(data[0]), f"{path}")  # bad voxels named before the model loads
+        check_volume(np.asarray(data[0]), f"{path}", gaps=True)  # bad voxels named before the model loads
     except ConstantVolumeError as exc:
         blank_volume(data, 0, exc)  # a series goes on: its other volumes are checked as they come
     model = load_volume_model(model_path)

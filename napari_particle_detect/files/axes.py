@@ -337,10 +337,22 @@ class ConstantVolumeError(ParticleDetectError):
     dropped time point of a series, skipped there as a stack's blank frame is: detection.stages.prepare_frame)."""
 
 
-def check_volume(volume: np.ndarray, name: str) -> np.ndarray:
-    """A finite, non-constant float32 volume, or one ParticleDetectError naming ``name``
-    (ConstantVolumeError for a constant one): :func:`volume_and_gaps`'s volume."""
+def check_volume(volume: np.ndarray, name: str, gaps: bool = False) -> np.ndarray:
+    """A finite, non-constant float32 volume, or one ParticleDetectError naming ``name`` (ConstantVolumeError for
+    a constant one). ``gaps``: NaN and infinite voxels read as missing (:func:`volume_and_gaps`' volume), as
+    detection reads them; else refused, as training and rounds need them: they learn from every voxel, and a
+    filled gap would teach the background where particles may lie (2D training refuses them alike)."""
+    if not gaps:
+        refuse_gaps(volume, name)
     return volume_and_gaps(volume, name)[0]
+
+
+def refuse_gaps(volume: np.ndarray, name: str) -> None:
+    """One ParticleDetectError naming ``name`` where ``volume`` holds NaN or infinite voxels, for what learns from
+    its voxels (training, rounds)."""
+    if np.issubdtype(np.asarray(volume).dtype, np.inexact) and not np.all(np.isfinite(volume)):
+        raise ParticleDetectError(f"{name}: volume contains NaN or infinite voxels; training learns from every "
+                                  "voxel: fill them first (numpy.nan_to_num) or leave this volume out")
 
 
 def volume_and_gaps(volume: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray | None]:

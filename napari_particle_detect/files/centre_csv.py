@@ -14,8 +14,6 @@ import pandas as pd
 
 from ..errors import ParticleDetectError
 from ..kinds.columns import KIND_COLUMNS, KIND_SIGNATURES, table_kind
-from ..kinds.registry import check_kind_table
-from ..kinds.rods import as_written
 from .io import atomic_write_text, read_csv_table
 from .tables import TABLE_COLUMNS
 
@@ -49,6 +47,8 @@ def read_centres(path: str | Path, spheres_only: bool = False) -> pd.DataFrame:
             raise ParticleDetectError(f"{path}: needs columns y and x (got {', '.join(map(str, table.columns))})")
     table = _centre_values(table, str(path))
     if kind != "spheres":
+        from ..kinds.registry import check_kind_table  # here: it loads scipy, which a table of spheres never needs
+
         # Refused as `evaluate --kind` refuses it (a chain with a gap in its index, an angle out of [0, 180)),
         # not read as if it were valid; the table itself is returned as read.
         check_kind_table(table, str(path))
@@ -142,9 +142,13 @@ def write_centres(table: pd.DataFrame, path: str | Path, float_format: str | Non
         first = list(KIND_COLUMNS[kind])
     ordered = table[first + [c for c in table.columns if c not in first]]
     if kind == "rods" and float_format is not None:
+        from ..kinds.rods import as_written  # here: it loads scipy, which a table of spheres never needs
+
         # An angle of 179.9996 is written 180.000, which the rods reader refuses: the same rod at 0 instead.
         ordered = as_written(ordered, float_format)
     if kind != "spheres" and {"y", "x"} <= set(ordered.columns):
+        from ..kinds.registry import check_kind_table
+
         # No file that read_centres or `evaluate --kind` would refuse (a chain with a gap in its index), checked
         # as it will be read back: after an angle written as 180 became 0.
         check_kind_table(ordered, source)

@@ -577,7 +577,7 @@ def read_image(path: str | Path, lazy: bool = False, channel: int | None = None,
         # Never below 2D: a (1, 1, 128) file is the (1, 128) image a (1, 128) file is, and is refused alike
         # (too small) where it is detected, not as "no image".
         squeezed = np.squeeze(data)
-        data = squeezed if squeezed.ndim >= 2 else data.reshape(data.shape[-2:])
+        data = squeezed if squeezed.ndim >= 2 else squeezed.reshape((1,) * (2 - squeezed.ndim) + squeezed.shape)
     if data.ndim not in (2, 3):
         raise ParticleDetectError(f"{path}: expected a 2D image or a 3D stack, got shape {data.shape}")
     return data
@@ -943,3 +943,20 @@ def _zarr_image_path(path: Path, group, multiscale: dict | None) -> str:
         raise ParticleDetectError(f"{path}: zarr group with {len(arrays)} arrays and no OME-Zarr multiscales; "
                                   "give the array's folder")
     return arrays[0]
+
+
+# Names this module held before centre tables and the kinds' columns had modules of their own (files/centre_csv.py,
+# kinds/columns.py): still importable from here, loaded when asked for (importing them at the top would bring the
+# kinds back into this module's imports, which the kinds' modules import in turn).
+_MOVED = {**dict.fromkeys(("read_centres", "write_centres", "COLUMN_ALIASES", "SAVED_INDEX", "without_saved_index",
+                           "CENTRE_COLUMNS", "POSITIONS", "FIXED_PRECISION", "KNOWN_COLUMNS"), ".centre_csv"),
+          **dict.fromkeys(("KIND_SIGNATURES", "KIND_COLUMNS", "table_kind"), "..kinds.columns"),
+          "TABLE_COLUMNS": ".tables"}
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(_MOVED[name], __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -542,11 +542,11 @@ ROUND_LAGS = ((1e-3, "1 ms"), (1.0, "1 s"), (60.0, "1 min"), (3600.0, "1 h"))
 
 def _quoted_lag(lags: pd.Series, units: dict[str, str]) -> tuple[float, str]:
     """The lag time (in ``units['lagt']``) an MSD fitted over ``lags`` (:func:`fitted_lags`' ``lagt``) is quoted
-    at, and how it is written: in frames, 1 frame; in s, the round unit of time of :data:`ROUND_LAGS` within the
-    lags fitted (the one nearest their middle on the log scale), else the first lag fitted."""
-    if units["lagt"] != "s":
-        return 1.0, "1 frame"
+    at, and how it is written: in frames, 1 frame (else the first lag fitted); in s, the round unit of time of
+    :data:`ROUND_LAGS` within the lags fitted (the one nearest their middle on the log scale), else the first."""
     first, last = float(lags.iloc[0]), float(lags.iloc[-1])
+    if units["lagt"] != "s":  # lag 1 is fitted unless its MSD was left out (fitted_lags: none measured there)
+        return (1.0, "1 frame") if first <= 1.0 <= last else (first, f"{first:g} frames")
     # Lag times are frames over a rate, so the first one may miss a round lag by a rounding error.
     inside = [(seconds, said) for seconds, said in ROUND_LAGS
               if first * (1 - 1e-9) <= seconds <= last * (1 + 1e-9)]

@@ -21,7 +21,7 @@ import pandas as pd
 
 from . import rounds
 from ..errors import ParticleDetectError
-from ..files.axes import MICROMETRE
+from ..files.axes import MICROMETRE, refuse_gaps
 from ..projects.project import PROJECT_SUFFIX, Project, Region, RoundInfo, project_folder_for_image
 from ..projects.project_state import FieldChecker
 from ..projects.review import hesitation
@@ -179,7 +179,9 @@ def project_volume_examples(project: Project, volumes, diameter: tuple[float, fl
             continue  # reported in project.problems
         if "z" not in table.columns:
             raise ParticleDetectError(f"{project.frame_path(frame)}: no z column; this project's frames are 2D")
-        volume, applied = resample_volume(np.asarray(volumes[frame]), factors)
+        raw = np.asarray(volumes[frame])
+        refuse_gaps(raw, f"volume {frame} (reviewed)")
+        volume, applied = resample_volume(raw, factors)
         area = None if boxes[frame] is None else working_area(
             [region_box(r, volumes.shape[1]) for r in boxes[frame]], volume.shape, applied)
         examples.append(volume_example(normalise_volume(volume), to_working(table[["z", "y", "x"]].to_numpy(float),
