@@ -25,8 +25,11 @@ from .preprocessing import (
 from .sizing import resample_bilinear, resampled_shape, shrink_blur
 
 
-def percentiles(values: torch.Tensor, qs: tuple[float, ...]) -> list[float]:
-    """NumPy's default (linear) percentiles of all elements; ``torch.quantile`` refuses large inputs."""
+def percentiles(values: torch.Tensor, qs: tuple[float, ...], where: torch.Tensor | None = None) -> list[float]:
+    """NumPy's default (linear) percentiles of all elements; ``torch.quantile`` refuses large inputs. ``where`` as
+    percentiles.percentiles's: a mask of the elements to read (none selected: all)."""
+    if where is not None and bool(where.any()):
+        values = values[where]
     ordered = torch.sort(values.reshape(-1)).values
     last = ordered.numel() - 1
     positions = [last * q / 100.0 for q in qs]
@@ -93,17 +96,18 @@ def normalise(frame: torch.Tensor, invert: bool = False) -> torch.Tensor:
     return scale_to_percentiles(without_spikes(frame)[0], invert)
 
 
-def scale_to_percentiles(frame: torch.Tensor, invert: bool = False, flattened: FrameRecord | None = None
-                         ) -> torch.Tensor:
+def scale_to_percentiles(frame: torch.Tensor, invert: bool = False, flattened: FrameRecord | None = None,
+                         where: torch.Tensor | None = None) -> torch.Tensor:
     """:func:`normalise` of a frame whose spikes are already left out (or that has none); ``flattened`` as
-    ``steps.scale_to_percentiles_in_place``'s."""
-    lo, hi = percentiles(frame, PERCENTILES)
+    ``steps.scale_to_percentiles_in_place``'s. ``where``: the pixels the percentile range is read from (a frame's
+    own, not a mosaic's gaps filled with the local background: preprocessing.filled_gaps); default all."""
+    lo, hi = percentiles(frame, PERCENTILES, where)
     if flattened is not None:
         background = uneven_background(frame, lo, hi)
         flattened.add(background)
         if background is not None:
             frame = subtract_background(frame, background)
-            lo, hi = percentiles(frame, PERCENTILES)
+            lo, hi = percentiles(frame, PERCENTILES, where)
     lo, divisor, in_float64 = percentile_scaling(frame, lo, hi, float)
     if in_float64:  # on the host, as MPS has no float64
         scaled = ((frame.cpu().double() - lo) / float(divisor)).to(frame)

@@ -3,7 +3,9 @@
 Frames are normalised as for spheres, an uneven background subtracted as for spheres, and run through
 the network in the same overlapping tiles (:func:`tiling.plan_tiles`), at the pixel scale they come in:
 rods of any width, chains whose beads are of a size the model takes (:func:`bead_sizing`; others are
-resampled to it). The kind's module decodes each frame's maps.
+resampled to it). The kind's module decodes each frame's maps. NaN and infinite pixels (a mosaic's gaps) are
+missing data, as for spheres: set to the local background, and the objects they cut dropped
+(:func:`objects_clear_of_gaps`).
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from torch import nn
 from .choices import DEFAULT_TILE, applied_threshold, check_count, check_progress, check_threshold
 from .devices import select_device
 from ..errors import ParticleDetectError
-from ..kinds.chains import count_chains
+from ..kinds.chains import count_chains, keep_beads
 from ..kinds.registry import get_kind
 from ..kinds.rod_axis import measure_axes
+from ..kinds.rods import TIP_COLUMNS
 from ..kinds.rod_width import measure_widths
 from ..models import DetectorModel, load_model_cached
 from ..models.registry import require_kind, warn_unfinished_training
@@ -29,8 +32,8 @@ from .networks import prepare_network
 from .choices import check_diameter, check_diameter_fits
 from .runtimes import runtime_record
 from .preprocessing import (
-    FLATTEN_BLOCK, ConstantFrameError, FrameRecord, NonFiniteFrameError, as_frames, check_frame, frame_indices,
-    normalise, without_spikes,
+    FLATTEN_BLOCK, GAP_REACH, BlankFrameError, FrameRecord, GapRecord, as_frames, clear_of_gaps, frame_and_gaps,
+    frame_indices, normalise, without_spikes,
 )
 from ..shipped import WEIGHTS_DIR
 from .sizing import estimate_size, rescale_centres_back, rescale_frame, scale_for_diameter
@@ -134,36 +137,42 @@ def detect_kind(
     network = prepare_network(model, device, precision, runtime=runtime)
     thr = applied_threshold(model.card, threshold)
     parts = []
-    scale, bead_diameter, flattened = None, None, FrameRecord()
+    scale, bead_diameter, flattened, gaps = None, None, FrameRecord(), GapRecord()
     for count, index in enumerate(indices, start=1):
         raw = np.asarray(stack[index])
         try:
-            frame = check_frame(raw, f"{name} frame {index}")
-        except (ConstantFrameError, NonFiniteFrameError) as exc:
-            # As for spheres (stages.prepare_frame): a dropped frame, or one with NaN pixels, found only
-            # when reached, would otherwise throw away every frame detected before it.
+            # Gaps read in blocks of the working scale's FLATTEN_BLOCK, as for spheres (stages.prepare_frame).
+            frame, missing = frame_and_gaps(raw, f"{name} frame {index}", block=FLATTEN_BLOCK / (scale or 1.0))
+        except BlankFrameError as exc:
+            # As for spheres (stages.prepare_frame): a dropped frame, or one (almost) all NaN, found only when
+            # reached, would otherwise throw away every frame detected before it.
             if stack.shape[0] == 1:
                 raise
-            constant = isinstance(exc, ConstantFrameError)
-            why = f"every pixel is {raw.flat[0]:g}" if constant else "NaN or infinite pixels"
             log.warning("%s frame %d: %s (a blank frame): nothing found; the rest of the stack is detected",
-                        name, index, why)
+                        name, index, exc.held)
         else:
             if scale is None:  # from the first frame with something in it, for the whole stack
                 scale, bead_diameter = bead_sizing(frame, name, diameter) if kind == "chains" else (1.0, None)
+                if missing is not None and scale != 1.0:  # its gaps filled before the scale was known
+                    frame, missing = frame_and_gaps(raw, f"{name} frame {index}", block=FLATTEN_BLOCK / scale)
+            gaps.add(missing)
             prepared, factors = network_frame(frame, scale, polarity == "dark", flattened)
             maps = predict_maps(network, prepared, device, tile)
             found = in_image_pixels(spec.decode(maps, thr, model.card.min_distance, frame=index), factors)
             # The heads read rods along the rows about 5 degrees off and widths pulled toward 8 px: both are
             # measured in the frame as it came (its look told by its polarity, so never the inverted or
             # flattened network input), the axis first so that the width is measured across it.
-            parts.append(measure_widths(measure_axes(found, frame, maps), frame) if kind == "rods" else found)
+            found = measure_widths(measure_axes(found, frame, maps), frame) if kind == "rods" else found
+            bead_radius = (bead_diameter or WORKING_BEAD_DIAMETER / scale) / 2
+            parts.append(objects_clear_of_gaps(found, missing, kind, bead_radius))
         if progress is not None:
             progress(count, len(indices))
     if flattened.first is not None:
         # As for spheres (prediction.iter_detect): a ramp subtracted unsaid would pass for the objects' own look.
         log.warning("%s: uneven illumination, %s: subtracted before normalising in %d frame(s)", name,
                     flattened.first.describe(), flattened.frames)
+    if gaps.frames:
+        log.warning("%s: %s", name, gaps.describe())
     parts = [p for p in parts if len(p)]
     table = pd.concat(parts, ignore_index=True) if parts else spec.decode(np.zeros((len(spec.heads), 8, 8), np.float32), 1.0)
     table.attrs.update({"kind": kind, "threshold": thr})
@@ -171,6 +180,26 @@ def detect_kind(
         table.attrs.update({"diameter": bead_diameter, "scale": scale,
                             "diameter_source": "given" if diameter is not None else "estimated"})
     return table
+
+
+def objects_clear_of_gaps(table: pd.DataFrame, missing: np.ndarray | None, kind: str,
+                          bead_radius: float) -> pd.DataFrame:
+    """One frame's ``table`` less the objects its ``missing`` pixels (a mosaic's gaps) cut, as for spheres
+    (preprocessing.clear_of_gaps): chains' beads within GAP_REACH of ``bead_radius`` px of a gap, their chains cut
+    there (chains.keep_beads); rods whose axis, tip to tip, comes within GAP_REACH of their half width of one, or
+    whose tip comes within their half width: the network ends a rod at a gap's filled edge, so a tip there may be
+    the gap's and not the rod's, and its length is what the gap left of it."""
+    if missing is None or not len(table):
+        return table
+    if kind == "chains":
+        return keep_beads(table, clear_of_gaps(table[["y", "x"]].to_numpy(float), missing, (bead_radius, bead_radius)))
+    keep = np.ones(len(table), bool)
+    for row, (tips, half_width) in enumerate(zip(table[list(TIP_COLUMNS)].to_numpy(float).reshape(-1, 2, 2),
+                                                 table["width"].to_numpy(float) / 2)):
+        axis = np.linspace(*tips, int(np.ceil(np.hypot(*(tips[1] - tips[0])))) + 1)  # a point every pixel or less
+        keep[row] = (clear_of_gaps(axis, missing, (half_width, half_width)).all()
+                     and clear_of_gaps(tips, missing, (half_width / GAP_REACH,) * 2).all())
+    return table[keep].reset_index(drop=True)
 
 
 def network_frame(frame: np.ndarray, scale: float, invert: bool,

@@ -10,6 +10,13 @@ neighbourhood sits on the centre's nearest pixel, as it does in trackpy. Centres
 measured on the part of their neighbourhood inside the image (the rest counts as zero), where
 ``locate`` would not report them at all.
 
+NaN and infinite pixels (a mosaic's gaps) are missing data, as detection reads them: they are set to the local
+background as detection sets them (preprocessing.filled_gaps), so that the band-pass spreads no NaN into the
+measurements around them, and a centre whose circle reaches into a gap gets NaN in every measurement: the part of
+its particle the gap hides is not measured but made up, so no value of it could be trusted, and NaN is what a
+table's ``dropna``, a ``mass > minmass`` filter and a histogram already leave out. Those centres are few: detection
+keeps none within half a radius of a gap.
+
 No Qt or torch here.
 """
 
@@ -22,8 +29,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParticleDetectError
+from .preprocessing import GAP_REACH, clear_of_gaps, filled_gaps, missing_pixels
 
 MEASUREMENT_COLUMNS = ("mass", "size", "ecc", "signal", "raw_mass")
+# Gaps are filled from the local background read in blocks about this many particle diameters wide, as detection
+# reads it (preprocessing.FLATTEN_BLOCK at the model's working scale: 64 px for its 15 px particles).
+GAP_BLOCK_DIAMETERS = 4.0
 
 
 def _frames(stack):
@@ -54,7 +65,11 @@ def particles_are_dark(frame: np.ndarray, centres: np.ndarray) -> bool:
         return False
     rows = np.clip(np.rint(centres[:, 0]).astype(int), 0, frame.shape[0] - 1)
     cols = np.clip(np.rint(centres[:, 1]).astype(int), 0, frame.shape[1] - 1)
-    return float(np.median(frame[rows, cols])) < float(np.median(frame))
+    # Of the finite pixels only: one NaN (a mosaic's gap) made either median NaN, and dark particles read bright.
+    at_centres, everywhere = (values[np.isfinite(values)] for values in (frame[rows, cols], frame))
+    if not len(at_centres):
+        return False
+    return float(np.median(at_centres)) < float(np.median(everywhere))
 
 
 def _invert(frame: np.ndarray) -> np.ndarray:
@@ -70,7 +85,8 @@ def _invert(frame: np.ndarray) -> np.ndarray:
 def measure_frame(frame: np.ndarray, centres: np.ndarray, diameter: float, invert: bool = False,
                   engine: str = "python") -> pd.DataFrame:
     """trackpy's ``mass, size, ecc, signal, raw_mass`` for each of ``centres`` ((y, x) rows, pixels)
-    in one 2D ``frame``, one row per centre in the same order."""
+    in one 2D ``frame``, one row per centre in the same order; NaN for a centre whose circle reaches into the
+    frame's NaN or infinite pixels (see the module's notes)."""
     import trackpy
     from trackpy.preprocessing import bandpass, convert_to_int
 
@@ -84,10 +100,15 @@ def measure_frame(frame: np.ndarray, centres: np.ndarray, diameter: float, inver
         raise ParticleDetectError("centres must have finite y and x to be measured")
     if raw.dtype == bool:
         raw = raw.astype(np.uint8)
-    if invert:
-        raw = _invert(raw)
     size = trackpy_diameter(diameter)
     radius = size // 2
+    missing = missing_pixels(raw)
+    if missing is not None:
+        if missing.all():
+            return pd.DataFrame(np.nan, index=range(len(centres)), columns=list(MEASUREMENT_COLUMNS))
+        raw = filled_gaps(raw, missing, GAP_BLOCK_DIAMETERS * diameter)
+    if invert:
+        raw = _invert(raw)
     is_float = not np.issubdtype(raw.dtype, np.integer)
     threshold = 1 / 255.0 if is_float else 1
     with warnings.catch_warnings():
@@ -98,14 +119,17 @@ def measure_frame(frame: np.ndarray, centres: np.ndarray, diameter: float, inver
     # frame went on dark (trackpy itself does not look so close to the edge).
     image = np.pad(image, radius)
     raw = np.pad(raw, radius)
-    inside = np.clip(np.rint(centres), 0, np.array(frame.shape[-2:]) - 1) + radius
+    nearest = np.clip(np.rint(centres), 0, np.array(frame.shape[-2:]) - 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        found = trackpy.refine_com(raw, image, radius, inside, max_iterations=1, engine=engine, characterize=True)
+        found = trackpy.refine_com(raw, image, radius, nearest + radius, max_iterations=1, engine=engine,
+                                   characterize=True)
     out = found[list(MEASUREMENT_COLUMNS)].reset_index(drop=True).astype(float)
     # As locate: the integer conversion scaled the band-passed image; raw_mass, size and ecc do not depend on it.
     out["mass"] /= scale_factor
     out["signal"] /= scale_factor
+    # clear_of_gaps looks GAP_REACH radii around a centre: the whole circle trackpy measures, of ``radius`` px.
+    out.loc[~clear_of_gaps(nearest, missing, (radius / GAP_REACH,) * 2), :] = np.nan
     return out
 
 

@@ -18,10 +18,15 @@ PERCENTILE_SAMPLE_STEP = 8
 PERCENTILE_CHUNK = 1 << 22
 
 
-def percentiles(values: np.ndarray, qs: tuple[float, ...], chunked_above: int = CHUNKED_PERCENTILES_ABOVE) -> list:
+def percentiles(values: np.ndarray, qs: tuple[float, ...], chunked_above: int = CHUNKED_PERCENTILES_ABOVE,
+                where: np.ndarray | None = None) -> list:
     """``np.percentile(values, qs)`` (linear), bit for bit; on big arrays without copying them: each
-    percentile's neighbours are bracketed from a sample, counted and gathered chunk by chunk."""
+    percentile's neighbours are bracketed from a sample, counted and gathered chunk by chunk. ``where``: a mask of
+    ``values``' shape, true at the values to read (a frame's pixels outside a mosaic's filled gaps), so the others
+    move no percentile; one selecting nothing reads them all."""
     flat = np.ascontiguousarray(values).reshape(-1)
+    if where is not None and np.any(where):
+        flat = flat[np.ravel(where)]  # a copy, made only of frames with gaps
     n = flat.size
     if n <= chunked_above:
         return list(np.percentile(flat, qs))

@@ -76,7 +76,7 @@ def prepare_frame(stack, index: int, steps, scale: float, invert: bool, name: st
     owned = frame is not raw or (raw.flags.owndata and raw.flags.writeable and not isinstance(stack, np.ndarray))
     shape, held = tuple(frame.shape), [frame]
     del raw, frame  # the backend lets the frame go once resampled: one big copy at a time
-    image, factors = steps.prepare(held, scale, invert, owned)
+    image, factors = steps.prepare(held, scale, invert, owned, missing)
     return PreparedFrame(int(index), shape, image, factors, blank, missing)
 
 

@@ -29,18 +29,28 @@ def normalise_in_place(frame: np.ndarray, invert: bool = False) -> np.ndarray:
     return scale_to_percentiles_in_place(frame, invert)
 
 
+def own_pixels(missing: np.ndarray | None, scale: float) -> np.ndarray | None:
+    """The pixels of a frame resampled by ``scale`` that none of its ``missing`` pixels (its gaps, filled with the
+    local background) reached; None where it has no gaps. The percentile range is read from them alone: with a
+    quarter of a frame missing, the fill moved the range's ends by 0.2 % and 4 %."""
+    if missing is None:
+        return None
+    return rescale_frame(np.asarray(missing, dtype=np.float32), scale)[0] == 0
+
+
 def scale_to_percentiles_in_place(frame: np.ndarray, invert: bool = False,
-                                  flattened: FrameRecord | None = None) -> np.ndarray:
+                                  flattened: FrameRecord | None = None, where: np.ndarray | None = None) -> np.ndarray:
     """:func:`normalise_in_place` of a frame whose spikes are already left out (or that has none). With
     ``flattened`` (a frame at the model's working scale), an uneven background is subtracted first where
-    it varies by much more than the particles' contrast (preprocessing.FLATTEN_RATIO) and recorded there."""
+    it varies by much more than the particles' contrast (preprocessing.FLATTEN_RATIO) and recorded there.
+    ``where``: the frame's own pixels (:func:`own_pixels`), the range read from them alone where it has gaps."""
     frame = np.require(frame, dtype=np.float32, requirements=("C", "W"))
-    lo, hi = percentiles(frame, PERCENTILES)
+    lo, hi = percentiles(frame, PERCENTILES, where=where)
     if flattened is not None:
         background = uneven_background(frame, lo, hi)
         flattened.add(background)
         if background is not None:
-            lo, hi = percentiles(subtract_background(frame, background), PERCENTILES)
+            lo, hi = percentiles(subtract_background(frame, background), PERCENTILES, where=where)
     lo, divisor, _ = percentile_scaling(frame, lo, hi, np.float32)
     np.subtract(frame, np.float32(lo), out=frame)
     np.divide(frame, divisor, out=frame, casting="same_kind")
@@ -66,12 +76,14 @@ class HostSteps:
         self.flattened = FrameRecord()
         self.gaps = GapRecord()
 
-    def prepare(self, held: list, scale: float, invert: bool, owned: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def prepare(self, held: list, scale: float, invert: bool, owned: bool = False,
+                missing: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The checked float32 frame in ``held`` (a one-item list, emptied here so the frame can be
         let go as soon as it is resampled) resampled by ``scale`` and normalised: what the network
         reads. An ``owned`` frame (nobody else holds it) is normalised in place when not resampled.
         Outlying spikes are left out before resampling, which would smear them into their neighbours; an
-        uneven background is subtracted after it, where the particles' size is the model's."""
+        uneven background is subtracted after it, where the particles' size is the model's. ``missing``: the
+        frame's gaps (filled already), whose fill takes no part in the percentile range."""
         frame = held.pop()
         kept, spikes = without_spikes(frame, in_place=owned and frame.flags.writeable)
         self.spikes.add(spikes)
@@ -81,7 +93,7 @@ class HostSteps:
         if scaled is frame and not owned:
             scaled = scaled.copy()  # never overwrite the caller's image
         del frame, kept
-        return scale_to_percentiles_in_place(scaled, invert, self.flattened), factors
+        return scale_to_percentiles_in_place(scaled, invert, self.flattened, own_pixels(missing, scale)), factors
 
     def window(self, image: np.ndarray, y: int, x: int, size: tuple[int, int], pad_mode: str) -> np.ndarray:
         part = image[y : y + size[0], x : x + size[1]]
@@ -121,7 +133,8 @@ class DeviceSteps:
         self.flattened = FrameRecord()
         self.gaps = GapRecord()
 
-    def prepare(self, held: list, scale: float, invert: bool, owned: bool = False) -> tuple[torch.Tensor, np.ndarray]:
+    def prepare(self, held: list, scale: float, invert: bool, owned: bool = False,
+                missing: np.ndarray | None = None) -> tuple[torch.Tensor, np.ndarray]:
         # torch takes neither negative strides (flipped views) nor read-only memory (memory-mapped files).
         host = torch.from_numpy(np.require(held.pop(), dtype=np.float32, requirements=("C", "W")))
         if self.device.type == "cuda":
@@ -130,7 +143,9 @@ class DeviceSteps:
         tensor, spikes = on_device.without_spikes(tensor)  # before resampling smears them, as HostSteps does
         self.spikes.add(spikes)
         scaled, factors = on_device.rescale_frame(tensor, scale)
-        return on_device.scale_to_percentiles(scaled, invert=invert, flattened=self.flattened), factors
+        own = own_pixels(missing, scale)
+        where = None if own is None else torch.from_numpy(own).to(self.device, non_blocking=True)
+        return on_device.scale_to_percentiles(scaled, invert=invert, flattened=self.flattened, where=where), factors
 
     def window(self, image: torch.Tensor, y: int, x: int, size: tuple[int, int], pad_mode: str) -> torch.Tensor:
         part = image[y : y + size[0], x : x + size[1]]

@@ -570,29 +570,49 @@ def steps_from(batches: Iterable[T], first_step: int) -> Iterator[tuple[int, T]]
 
 @contextmanager
 def ctrl_c_between_steps() -> Iterator[Callable[[], bool]]:
-    """Hold a Ctrl-C (SIGINT) that comes while the block runs until the loop asks whether one came (the callable
-    yielded), so a training loop stops between two steps and keeps the steps done: one landing between a step's
-    update and its schedule's would leave a state no run resumes from. A second Ctrl-C interrupts at once; one
-    held when the block ends raises KeyboardInterrupt then. Off the main thread (the dock's worker), or where the
-    application handles SIGINT its own way, nothing is held: the callable stays false."""
-    pressed = threading.Event()
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-        yield pressed.is_set
-        return
+    """Hold a Ctrl-C that comes while the block runs until the loop asks whether one came (the callable yielded),
+    so a training loop stops between two steps and keeps the steps done: one landing between a step's update and
+    its schedule's would leave a state no run resumes from. So are the other stop signals (files.distributed's
+    STOP_SIGNALS) that a Python handler acts on: the command line stops on SIGTERM (a batch system's time limit)
+    and SIGHUP as on Ctrl-C. The loop asking runs the held signal's own handler: one that raises KeyboardInterrupt
+    (Ctrl-C's; the command line's, noting the signal for its line and status) makes the callable true, and the
+    loop stops; one that returns lets it go on. A second signal is handled at once; one held when the block ends
+    is handled then. Off the main thread (the dock's worker), nothing is held: the callable stays false; nor is
+    a SIGINT the application handles its own way, or a signal left to the system (its default, or ignored)."""
+    from ..files.distributed import STOP_SIGNALS  # where needed, as learning/ reads files/ elsewhere
+
+    held: list[int] = []
+    stopping = threading.Event()
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        handlers = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+        handlers = {number: handler for number, handler in handlers.items() if callable(handler)
+                    and (number != signal.SIGINT or handler is signal.default_int_handler)}
 
     def hold(signum: int, frame: object) -> None:
-        if pressed.is_set():
-            raise KeyboardInterrupt
-        pressed.set()
+        if held or stopping.is_set():
+            handlers[signum](signum, frame)
+        else:
+            held.append(signum)
 
-    signal.signal(signal.SIGINT, hold)
+    def interrupted() -> bool:
+        if held and not stopping.is_set():
+            signum = held.pop()
+            try:
+                handlers[signum](signum, None)
+            except KeyboardInterrupt:
+                stopping.set()
+        return stopping.is_set()
+
+    for number in handlers:
+        signal.signal(number, hold)
     try:
-        yield pressed.is_set
+        yield interrupted
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    if pressed.is_set():
-        raise KeyboardInterrupt
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    if held:
+        handlers[held[0]](held[0], None)
 
 
 def stop_between_steps(out: Path | None, save_resume_state: Callable[[int, dict], None], epoch: int,
