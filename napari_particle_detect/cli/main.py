@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -36,6 +37,29 @@ def kind_name(value: str) -> str:
     return value
 
 log = logging.getLogger("particle-detect")
+
+
+def frame_range_argument(text: str) -> str:
+    """``detect --frames``: its text as file_detection.frame_range writes it; a garbled one is argparse's one-line
+    error, before any file is read."""
+    from ..files.file_detection import frame_range
+
+    try:
+        return frame_range(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def frames_value_joined(argv: list[str]) -> list[str]:
+    """``--frames -10:`` as ``--frames=-10:``: argparse takes a value starting with - for an option of its own unless
+    it is a bare number, and said 'expected one argument' of the last ten frames."""
+    joined: list[str] = []
+    for argument in argv:
+        if joined and joined[-1] == "--frames" and re.match(r"-[\d:]", argument):
+            joined[-1] = f"--frames={argument}"
+        else:
+            joined.append(argument)
+    return joined
 
 
 # Ranges checked while parsing: beyond them a run fails late, takes minutes, or runs out of memory.
@@ -187,6 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="of images with several channels (an ImageJ, OME-TIFF or OME-Zarr C axis, RGB, a last "
                              "axis of 2-4 in a TIFF or zarr without axes metadata): detect in channel N only (0 for "
                              "the first), for every --kind; without it such images are refused, never read as frames")
+    detect.add_argument("--frames", type=frame_range_argument, default=None, metavar="SPEC",
+                        help="spheres in 2D stacks: detect only these frames, as Python slices, end exclusive: 0:10, "
+                             "5, 0:100:10, 3,7,9, -10: (the last ten); the table keeps the stack's frame "
+                             "numbers and the .json lists them (frames_detected). A range past a file's end is "
+                             "refused (of several files, that one fails and the others go on); a folder run skips "
+                             "a file done with the same range and redoes one done with another")
     detect.add_argument("--kind", type=kind_name, choices=KIND_NAMES, default="spheres",
                         help="what to find (default spheres); rods and chains use their shipped models")
     detect.add_argument("--overlay", type=Path, default=None, help="PNG of the first frame with centres drawn")
@@ -629,13 +659,15 @@ def _warn_if_truth_looks_mismatched(result, parent: Path, scored_on: str = "the 
 
 def cmd_detect(args: argparse.Namespace) -> int:
     from .checks import check_model_path
-    from ..files.file_detection import DetectOptions, expand_inputs, unique_inputs
+    from ..files.file_detection import DetectOptions, check_options, expand_inputs, unique_inputs
 
     check_model_path(args.model)
     inputs, repeats = unique_inputs(expand_inputs(args.inputs))
     for repeat, kept in repeats.items():
         log.info("%s: the same file as %s; detected once", repeat, kept)
     folder = _is_folder_output(args.output, args.inputs, inputs)  # a name that is neither is refused: volumes too
+    if args.frames is not None:
+        _refuse_frames_of_volumes(args, inputs)
     handled = _detect_channel_of_volumes(args, inputs) if args.channel is not None else None
     if handled is None:  # volumes (by --axes or metadata) go their own way
         handled = volume_cli.detect_volumes_if_any(args, inputs)
@@ -644,7 +676,8 @@ def cmd_detect(args: argparse.Namespace) -> int:
     options = DetectOptions(threshold=args.threshold, diameter=args.diameter, polarity=args.polarity, tile=args.tile,
                             precision=args.precision, device=args.device, batch_size=args.batch_size,
                             compile=args.compile, runtime=args.runtime, measure=args.measure, kind=args.kind,
-                            split_close=args.split_close, channel=args.channel, axes=args.axes)
+                            split_close=args.split_close, channel=args.channel, axes=args.axes, frames=args.frames)
+    options = check_options(options)  # --frames with --kind rods or chains: refused before any work
     if args.kind != "spheres" and args.overlay is not None:
         raise ParticleDetectError(f"{args.overlay}: --overlay draws sphere centres; not with --kind {args.kind}")
     if args.kind == "rods" and args.diameter is not None:
@@ -661,6 +694,16 @@ def cmd_detect(args: argparse.Namespace) -> int:
         raise ParticleDetectError(f"{args.output}: --workers and --scheduler write one CSV per input into a "
                                   "folder; end the output with / to name one")
     return _detect_into_csv(args, inputs, options)
+
+
+def _refuse_frames_of_volumes(args: argparse.Namespace, inputs: list[Path]) -> None:
+    """``--frames`` before any work where an input is a volume (by --axes or metadata): the volume detector
+    (detection/volume_detection) detects every time point of a series, so a range would be ignored unsaid."""
+    found, _ = volume_cli.read_axes(inputs, args.axes, args.channel)
+    volume = next((path for path, axes in zip(inputs, found) if axes is not None and axes.is_volume), None)
+    if volume is not None:
+        raise ParticleDetectError(f"{volume}: --frames picks frames of 2D stacks; a volume is detected whole, every "
+                                  "time point of a series: run it without --frames")
 
 
 def _detect_channel_of_volumes(args: argparse.Namespace, inputs: list[Path]) -> int | None:
@@ -701,7 +744,9 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
     from ..files.centre_csv import write_centres
     from ..detection.prediction import COLUMNS
 
-    from ..files.file_detection import FramesSoFar, check_diameter_fits, check_unedited, table_digests
+    from ..files.file_detection import (
+        FramesSoFar, check_diameter_fits, check_unedited, detected_frames, frames_to_detect, table_digests,
+    )
 
     if not args.overwrite:  # first: check_detect_outputs removes a stale per-chain table, edited or not
         check_unedited([args.output])
@@ -709,8 +754,9 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
     unreadable = {}
     for path in inputs:  # every input opens before any work (frames are read later)
         try:
-            check_diameter_fits(path, read_image(path, lazy=True, channel=args.channel, axes=args.axes),
-                                args.diameter)
+            image = read_image(path, lazy=True, channel=args.channel, axes=args.axes)
+            check_diameter_fits(path, image, args.diameter)
+            frames_to_detect(path, image, options.frames)
         except Exception as exc:  # noqa: BLE001 - of several files a bad one is reported at the end (README)
             if len(inputs) == 1:
                 raise
@@ -750,7 +796,7 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
                          record["frames"])
                 table = table.assign(file=str(path)) if len(inputs) > 1 else table
             else:
-                _log_sizing(path, record, f"{len(table)} centres in {record['frames']} frame(s); ")
+                _log_sizing(path, record, f"{len(table)} centres in {len(detected_frames(record))} frame(s); ")
                 if len(inputs) > 1:
                     table["file"] = str(path)
             runs.append(record)
@@ -761,8 +807,9 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
                 from ..files.overlay import save_overlay
 
                 image = read_image(path, lazy=True, channel=args.channel, axes=args.axes)
-                first = np.asarray(image if image.ndim == 2 else image[0])
-                save_overlay(first, table[table["frame"] == 0][["y", "x"]].to_numpy(), args.overlay,
+                shown = detected_frames(record)[0]
+                first = np.asarray(image if image.ndim == 2 else image[shown])
+                save_overlay(first, table[table["frame"] == shown][["y", "x"]].to_numpy(), args.overlay,
                              record["diameter_px"])
     except KeyboardInterrupt:
         kept = _keep_stopped(args, options, done, meta, current, failed, len(inputs) > 1)
@@ -827,8 +874,7 @@ def _keep_stopped(args: argparse.Namespace, options, done: list[tuple[Path, dict
     nothing)."""
     import pandas as pd
 
-    from ..detection.look import StackLook
-    from ..files.file_detection import job_fingerprint, keep_unfinished, unfinished_entry
+    from ..files.file_detection import detected_frames, job_fingerprint, keep_unfinished, unfinished_entry
 
     if args.kind != "spheres":
         return ""
@@ -836,21 +882,24 @@ def _keep_stopped(args: argparse.Namespace, options, done: list[tuple[Path, dict
     if not done and partial is None:
         return ""
 
-    def entry(path: Path, frames_done: int, total: int, look: StackLook | None = None) -> dict:
+    def fingerprint(path: Path) -> dict | None:
         try:
-            fingerprint = job_fingerprint(path, options, args.model)
+            return job_fingerprint(path, options, args.model)
         except (OSError, ValueError):  # gone or unreadable now: an entry nothing matches, so it starts over
-            fingerprint = None
-        return unfinished_entry(str(path), frames_done, total, fingerprint, look)
+            return None
 
     tables = [table for _, _, table in done]
     records = [record for _, record, _ in done]
-    resume = [entry(path, record["frames"], record["frames"]) for path, record, _ in done]
+    resume = []
+    for path, record, _ in done:
+        frames = detected_frames(record)
+        resume.append(unfinished_entry(str(path), len(frames), len(frames), fingerprint(path),
+                                       frames=record.get("frames_detected")))
     if partial is not None:
         path, so_far = partial
         tables.append(so_far.table().assign(file=str(path)) if several else so_far.table())
-        records.append({"file": str(path), "frames": so_far.total, "frames_done": so_far.done})
-        resume.append(entry(path, so_far.done, so_far.total, so_far.look))
+        records.append(so_far.record(str(path)))
+        resume.append(so_far.resume_entry(str(path), fingerprint(path)))
     stopped = {**meta, "inputs": records}
     if failed:
         stopped["failed"] = [{"file": str(path), "reason": line} for path, line in failed.items()]
@@ -1144,7 +1193,7 @@ COMMANDS = {"synth": cmd_synth, "train": cmd_train, "recipe": cmd_recipe, "detec
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = volume_cli.diameter_values_last(sys.argv[1:] if argv is None else argv)
+    argv = frames_value_joined(volume_cli.diameter_values_last(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
     args.given = _given_options(argv)
     # force: a second main() in one process (tests, notebooks) logs to today's stderr, not a closed one.

@@ -39,6 +39,7 @@ from .file_detection import (
     is_finished,
     mark_failed,
     metadata_path,
+    model_fingerprint,
     output_paths,
     read_metadata,
     side_tables,
@@ -428,23 +429,6 @@ class _QuietDistributedLogs:
 # A lost scheduler makes dask log tracebacks (its reconnect failing, then cancelled as the client closes) that
 # say nothing to a user: the one line said is ours (a stopped run's, or a round's error).
 quiet_distributed_logs = _QuietDistributedLogs()
-
-
-def model_fingerprint(model_path: str | Path | None, kind: str = "spheres") -> dict:
-    """The model ``model_path`` names (None: the shipped one of ``kind``) as each output's fingerprint names it
-    (file_detection.job_fingerprint): a shipped model by its name and sha256, the same model in every install; any
-    other by its absolute path and its weights' and card's signatures."""
-    from ..models.registry import weights_path
-    from ..shipped import WEIGHTS_DIR
-    from .file_detection import input_signature
-
-    if model_path is None and kind != "spheres":
-        model_path = WEIGHTS_DIR / f"{kind}.pt"
-    model = weights_path(model_path)
-    if model.exists() and is_shipped(model):
-        return {"shipped": model.stem, "sha256": model_digest(model)}
-    return {"path": str(model.resolve()),
-            **{part.name: input_signature(part) for part in (model, model.with_suffix(".json")) if part.exists()}}
 
 
 def _model_weights(model_path: str | Path | None) -> str | None:

@@ -17,9 +17,10 @@ import glob
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -60,6 +61,8 @@ class DetectOptions:
     split_close: bool = False  # also the particles the heatmap's peaks leave (prediction.iter_detect)
     channel: int | None = None  # of a file of several channels, the one detected (0 for the first; io.read_image)
     axes: str | None = None  # --axes, where they name a file's channel axis too: read as they say (io.read_image)
+    # --frames: the stack's frames to detect, as frame_range writes them ("0:10", "3,7,9"); None: every frame.
+    frames: str | None = None
 
     def affecting_results(self) -> dict:
         """The options that change the centres found (device, batching and threads do not)."""
@@ -67,7 +70,8 @@ class DetectOptions:
                 "tile": self.tile, "precision": self.precision, "runtime": self.runtime, "kind": self.kind,
                 **({"measure": True} if self.measure else {}), **({"split_close": True} if self.split_close else {}),
                 **({"channel": self.channel} if self.channel is not None else {}),
-                **({"axes": self.axes} if self.axes is not None else {})}
+                **({"axes": self.axes} if self.axes is not None else {}),
+                **({"frames": self.frames} if self.frames is not None else {})}
 
 
 class RunOptions(Protocol):
@@ -96,15 +100,16 @@ RESUME = "resume"
 
 @dataclass
 class FramesSoFar:
-    """One input's frames detected so far, from its first in order (frames 0 to ``done`` - 1), as
-    :func:`detect_file` adds them: what a caller keeps of a stack stopped partway (Ctrl-C, a failure at a frame),
-    and, given back to :func:`detect_file`, where it goes on from."""
+    """One input's frames detected so far, from the first to detect in order (frames 0 to ``done`` - 1, or the first
+    ``done`` of ``frames``), as :func:`detect_file` adds them: what a caller keeps of a stack stopped partway (Ctrl-C,
+    a failure at a frame), and, given back to :func:`detect_file`, where it goes on from."""
 
-    total: int = 0  # the input's frames (0 until detect_file has read it)
+    total: int = 0  # the input's frames to detect (0 until detect_file has read it)
     parts: list[tuple[int, np.ndarray, np.ndarray]] = field(default_factory=list)  # (frame, centres, scores)
     # With a diameter given, the particles' look as the frames done left it (told or not: a later frame may tell
     # it); None where not known, and detect_file reads it again on those frames.
     look: StackLook | None = None
+    frames: list[int] | None = None  # the stack's frames to detect, with --frames (None: every one)
 
     @property
     def done(self) -> int:
@@ -116,14 +121,26 @@ class FramesSoFar:
 
         return frames_table(self.parts)
 
+    def record(self, file: str) -> dict:
+        """This input's entry in an unfinished output's ``inputs``: its frames to detect, those done and, with
+        --frames, which those are (the stack's own numbers)."""
+        return {"file": file, "frames": self.total, "frames_done": self.done,
+                **({"frames_detected": [frame for frame, _, _ in self.parts]} if self.frames is not None else {})}
+
+    def resume_entry(self, file: str, fingerprint: dict | None) -> dict:
+        """This input's entry in an unfinished output's ``resume`` list (:func:`unfinished_entry`)."""
+        return unfinished_entry(file, self.done, self.total, fingerprint, self.look, self.frames)
+
     @classmethod
-    def of_table(cls, rows: pd.DataFrame, done: int, total: int) -> "FramesSoFar":
-        """The first ``done`` of ``total`` frames from their rows as written (a frame without centres has none)."""
+    def of_table(cls, rows: pd.DataFrame, done: int, total: int, frames: list[int] | None = None) -> "FramesSoFar":
+        """The first ``done`` of ``total`` frames to detect (``frames``, else the stack's from 0) from their rows as
+        written (a frame without centres has none)."""
         by_frame = {int(frame): group for frame, group in rows.groupby("frame", sort=True)}
         empty = rows.iloc[:0]
         parts = [(frame, by_frame.get(frame, empty)[["y", "x"]].to_numpy(dtype=float),
-                  by_frame.get(frame, empty)["score"].to_numpy(dtype=float)) for frame in range(done)]
-        return cls(total, parts)
+                  by_frame.get(frame, empty)["score"].to_numpy(dtype=float))
+                 for frame in (frames[:done] if frames is not None else range(done))]
+        return cls(total, parts, frames=frames)
 
 
 @dataclass
@@ -146,7 +163,106 @@ def check_options(options: object) -> DetectOptions:
         raise TypeError(f"options must be a DetectOptions (file_detection.DetectOptions(diameter=12, ...)), got "
                         f"{type(options).__name__}")
     check_channel_number(options.channel)
-    return options
+    if options.frames is None:
+        return options
+    if not isinstance(options.frames, str):
+        raise TypeError(f"options.frames must be a frame range's text ('0:10', '3,7,9') or None, got "
+                        f"{type(options.frames).__name__} {options.frames!r:.40}")
+    if options.kind != "spheres":
+        # kinds_prediction.detect_kind_file detects every frame: a range would be recorded but not applied.
+        raise ParticleDetectError(f"--frames {options.frames}: --kind {options.kind} detects every frame of a "
+                                  "stack; give --frames with spheres only")
+    try:
+        return replace(options, frames=frame_range(options.frames))  # one text per range: one fingerprint
+    except ValueError as exc:
+        raise ParticleDetectError(f"--frames {options.frames!r}: {exc}") from None
+
+
+# What --frames takes, said with every refusal of a garbled one.
+FRAME_RANGE_FORM = "give frames as Python slices, end exclusive, separated by commas: 0:10, 5, 0:100:10 or 3,7,9"
+
+
+def frame_range(text: str) -> str:
+    """``--frames``' text, checked and written one way (`` 0:10:1 `` is ``0:10``), so that one range always has one
+    fingerprint: parts separated by commas, each a frame (``5``, ``-1``: the last) or a slice ``START:STOP[:STEP]``
+    as Python's, end exclusive, its step positive (frames are detected in the stack's order). A ValueError says
+    what is garbled, or that a range names no frame whatever the stack's length (``5:5``)."""
+    return ",".join(_part_text(part) for part in _range_parts(text))
+
+
+def frames_in_range(text: str, count: int, name: str | Path) -> list[int]:
+    """The frames of a stack of ``count`` that ``--frames`` ``text`` (:func:`frame_range`'s) names, in the stack's
+    order and numbering. Refused in one line naming ``name`` and the stack's length: a part past its end (Python
+    would clip a slice there, and the table would say nothing of the frames missing), a range naming none of its
+    frames, a frame named twice."""
+    parts = _range_parts(text)
+    frames: list[int] = []
+    for part in parts:
+        if isinstance(part, int):
+            past = not -count <= part < count
+            named = [part % count] if not past else []
+        else:
+            past = ((part.start is not None and not -count <= part.start < count)
+                    or (part.stop is not None and not -count <= part.stop <= count))
+            named = list(range(count)[part])
+        if past:
+            which = f" ({_part_text(part)})" if len(parts) > 1 else ""
+            raise ParticleDetectError(f"{name}: --frames {text}{which} is past its end: {_stack_length(count)}")
+        twice = sorted(set(named) & set(frames))
+        if twice:
+            raise ParticleDetectError(f"{name}: --frames {text} names frame {twice[0]} twice; each frame is detected "
+                                      "once")
+        frames.extend(named)
+    if not frames:
+        raise ParticleDetectError(f"{name}: --frames {text} names none of its frames: {_stack_length(count)}")
+    return sorted(frames)
+
+
+def frames_to_detect(path: str | Path, image, text: str | None) -> list[int]:
+    """The frames of ``image`` (2D: one frame) to detect: those ``--frames`` ``text`` names (:func:`frames_in_range`),
+    every one for None."""
+    count = 1 if image.ndim == 2 else int(image.shape[0])
+    return list(range(count)) if text is None else frames_in_range(text, count, path)
+
+
+def detected_frames(record: dict) -> list[int]:
+    """The frames detect's ``record`` of an input (its metadata's ``inputs`` entry) says were detected: with
+    --frames those it lists, else every frame of the stack."""
+    return record.get("frames_detected", list(range(record["frames"])))
+
+
+def _stack_length(count: int) -> str:
+    return "it is one image (frame 0)" if count == 1 else f"it has {count} frames (0 to {count - 1})"
+
+
+def _range_parts(text: str) -> list[int | slice]:
+    """``text``'s parts as frames and slices (see :func:`frame_range`), or a ValueError saying what is wrong."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"no frames given; {FRAME_RANGE_FORM}")
+    parts: list[int | slice] = []
+    for piece in text.split(","):
+        numbers = [number.strip() for number in piece.split(":")]
+        if len(numbers) > 3 or not all(number == "" or re.fullmatch(r"[+-]?\d+", number) for number in numbers):
+            raise ValueError(f"{piece.strip() or 'an empty part'!r} is not a frame or a slice; {FRAME_RANGE_FORM}")
+        if len(numbers) == 1:
+            if not numbers[0]:
+                raise ValueError(f"an empty part between commas; {FRAME_RANGE_FORM}")
+            parts.append(int(numbers[0]))
+            continue
+        start, stop, step = (int(number) if number else None for number in numbers + [""] * (3 - len(numbers)))
+        if step is not None and step <= 0:
+            raise ValueError(f"{piece.strip()!r}: a step must be 1 or more (frames are detected in the stack's order)")
+        if start is not None and stop is not None and (start < 0) == (stop < 0) and stop <= start:
+            raise ValueError(f"{piece.strip()!r} names no frame (the end is exclusive: 0:10 is frames 0 to 9)")
+        parts.append(slice(start, stop, None if step == 1 else step))
+    return parts
+
+
+def _part_text(part: int | slice) -> str:
+    if isinstance(part, int):
+        return str(part)
+    ends = f"{'' if part.start is None else part.start}:{'' if part.stop is None else part.stop}"
+    return ends + (f":{part.step}" if part.step is not None else "")
 
 
 def detect_file(
@@ -158,11 +274,12 @@ def detect_file(
     name: str | Path | None = None,
     so_far: FramesSoFar | None = None,
 ) -> FileResult:
-    """Centres of every frame of one image file; with ``output``, written there as CSV with a
-    ``.json`` of metadata beside it (both atomically, the metadata last). A file of several channels is
-    read at ``options.channel`` (and refused without one). The record (and the metadata's ``inputs``)
-    lists the frames nothing was found in (``frames_without_centres``) and, of them, the blank ones, one
-    value in every pixel (``blank_frames``). ``name``: the input as the caller named it, recorded as its
+    """Centres of every frame of one image file, or of those ``options.frames`` names (``frames_detected`` in the
+    record; frames keep the stack's numbers, so tables of several ranges concatenate into the stack's); with
+    ``output``, written there as CSV with a ``.json`` of metadata beside it (both atomically, the metadata last).
+    A file of several channels is read at ``options.channel`` (and refused without one). The record (and the metadata's ``inputs``)
+    lists the frames detected that nothing was found in (``frames_without_centres``) and, of them, the blank ones,
+    one value in every pixel (``blank_frames``). ``name``: the input as the caller named it, recorded as its
     ``file`` where ``path`` is another name of it (the absolute one a worker in another folder is sent).
 
     The model is loaded once per process while its files are unchanged, so a worker running many
@@ -198,25 +315,28 @@ def detect_file(
         record["file"] = str(name or path)  # the same dict as the metadata's inputs[0]
         image = read_image(path, lazy=True, channel=options.channel, axes=options.axes)
         record.update({**image_record(image, file_calibration(path)),
-                       **frames_found_empty(lambda: image, table, record["frames"])})
+                       **frames_found_empty(lambda: image, table, range(record["frames"]))})
         return _finish(path, output, record, table, meta, fingerprint, start)
     model = load_model_cached(model_path, device)
     image = read_image(path, lazy=True, channel=options.channel, axes=options.axes)
     check_diameter_fits(path, image, options.diameter)
     n_frames = 1 if image.ndim == 2 else len(image)
+    frames = frames_to_detect(path, image, options.frames)
     if so_far is None and output is not None:  # a folder run's output left unfinished: gone on from
         earlier = earlier_frames(output, [path], options, model_path, fingerprint).get(path)
         so_far = earlier.so_far if earlier is not None else None
     so_far = so_far if so_far is not None else FramesSoFar()
     # An input whose every frame was done (stopped as it ended) has its last detected again: the record's sizing
     # comes with a frame detected.
-    first = min(so_far.done, n_frames - 1)
-    del so_far.parts[first:]
-    so_far.total = n_frames
+    del so_far.parts[min(so_far.done, len(frames) - 1):]
+    so_far.total = len(frames)
+    so_far.frames = frames if options.frames is not None else None
+    every_frame = list(range(n_frames))
 
-    def detect_frames(frames: list[int] | None, look: StackLook | None):
+    def detect_frames(frames: list[int], look: StackLook | None):
         return iter_detect(
-            image, model, device, options.threshold, options.diameter, options.polarity, frames=frames,
+            image, model, device, options.threshold, options.diameter, options.polarity,
+            frames=None if frames == every_frame else frames,
             tile=options.tile, batch_size=options.batch_size, name=str(path), precision=options.precision,
             heatmaps=False, compile=options.compile, runtime=options.runtime, split_close=options.split_close,
             stack_look=look)
@@ -224,15 +344,15 @@ def detect_file(
     look = given_look(model, options.diameter) if options.diameter is not None else None
     sizing = None
     try:
-        for index, result, sizing in _detected_from(detect_frames, first, n_frames, look, so_far):
+        for index, result, sizing in _detected_from(detect_frames, frames[so_far.done:], look, so_far):
             so_far.parts.append((index, result.centres, result.scores))
             if progress is not None:
-                progress(so_far.done, n_frames)
+                progress(so_far.done, so_far.total)
     except BaseException:
         if output is not None and so_far.done:
-            record = {"file": str(name or path), "frames": n_frames, "frames_done": so_far.done}
-            keep_unfinished(Path(output), so_far.table(), {"inputs": [record]},
-                            [unfinished_entry(record["file"], so_far.done, n_frames, fingerprint, so_far.look)])
+            file = str(name or path)
+            keep_unfinished(Path(output), so_far.table(), {"inputs": [so_far.record(file)]},
+                            [so_far.resume_entry(file, fingerprint)])
         raise
     parts = so_far.parts
     calibration = file_calibration(path)
@@ -256,8 +376,9 @@ def detect_file(
               "diameter_confidence": sizing.confidence, "diameter_reason": sizing.reason,
               "ringed": sizing.ringed, "rescale_factor": sizing.scale,
               **({"channel": options.channel} if options.channel is not None else {}),
+              **({"frames_detected": frames} if options.frames is not None else {}),
               **measured,
-              **frames_found_empty(lambda: image, table, n_frames)}
+              **frames_found_empty(lambda: image, table, frames)}
     meta = {**model_record(model.path), "threshold": options.threshold if options.threshold is not None
             else model.card.threshold, "polarity": options.polarity, "device": str(device),
             "split_close": options.split_close, "inputs": [record]}
@@ -266,19 +387,20 @@ def detect_file(
     return _finish(path, output, record, table, meta, fingerprint, start)
 
 
-def _detected_from(detect: Callable[[list[int] | None, StackLook | None], Iterator], first: int, n_frames: int,
+def _detected_from(detect: Callable[[list[int], StackLook | None], Iterator], left: list[int],
                    look: StackLook | None, so_far: FramesSoFar) -> Iterator:
-    """``detect``'s items (iter_detect's) of the frames from ``first`` on (every frame: None). With a diameter given
-    (``look``, fresh), they are decoded with the particles' look as the frames before left it, told or not, as in an
-    uninterrupted run: the look ``so_far`` kept, else one read again on those frames, from frame 0 until one tells
-    it (look.StackLook). ``so_far.look`` is the look once known, for a stop to keep."""
+    """``detect``'s items (iter_detect's) of the frames ``left`` (in the stack's order). With a diameter given
+    (``look``, fresh), they are decoded with the particles' look as the stack's frames before the first left it,
+    told or not, as in an uninterrupted run of the whole stack (the frames done before, or those before a --frames
+    range): the look ``so_far`` kept, else one read again on those frames, from frame 0 until one tells it
+    (look.StackLook). ``so_far.look`` is the look once known, for a stop to keep."""
+    first = left[0]
     kept, so_far.look = so_far.look, None
     if look is not None and first and kept is not None and kept.diameter == look.diameter:
         look = kept
     elif look is not None and first:
-        left = list(range(first, n_frames))
         items = detect([0, *left], look)  # frame 0 tells most stacks' look: then one run goes on with the rest
-        next(items)  # its centres are kept already
+        next(items)  # its centres are kept already, or not asked for
         if look.ringed is None and first > 1:
             items.close()
             earlier = detect(list(range(1, first)), look)
@@ -291,7 +413,7 @@ def _detected_from(detect: Callable[[list[int] | None, StackLook | None], Iterat
         yield from items
         return
     so_far.look = look
-    yield from detect(list(range(first, n_frames)) if first else None, look)
+    yield from detect(left, look)
 
 
 def image_record(image, calibration: Calibration) -> dict:
@@ -309,8 +431,8 @@ def model_record(model: str | Path) -> dict:
     return {"model": str(model), "model_file": str(Path(model).resolve())}
 
 
-def frames_found_empty(image: Callable[[], object], table: pd.DataFrame, n_frames: int) -> dict:
-    """``frames_without_centres``: the frames of ``table`` (frame column) in which nothing was found; and
+def frames_found_empty(image: Callable[[], object], table: pd.DataFrame, frames: Iterable[int]) -> dict:
+    """``frames_without_centres``: the ``frames`` detected of ``table`` (frame column) in which nothing was found; and
     ``blank_frames``: those of them that are one value in every pixel, or NaN or infinite in (almost) every one
     (a dropped or shutter frame, skipped with a warning: preprocessing.is_blank). ``image`` gives the image
     (read only when some frame came out empty)."""
@@ -318,7 +440,7 @@ def frames_found_empty(image: Callable[[], object], table: pd.DataFrame, n_frame
         found = set(table["frame"].astype(int))
     else:
         found = {0} if len(table) else set()  # a table of one image
-    empty = [index for index in range(n_frames) if index not in found]
+    empty = [index for index in frames if index not in found]
     blank = []
     if empty:
         pixels = image()
@@ -477,21 +599,25 @@ def input_signature(path: Path) -> dict:
 
 def job_fingerprint(path: Path, options: RunOptions, model_path: str | Path | None) -> dict:
     """What a finished output was made from: the input's signature, the options, the model's files."""
+    return {"input": {"path": str(Path(path).resolve()), **input_signature(path)},
+            "options": options.affecting_results(), "model": model_fingerprint(model_path, options.kind)}
+
+
+def model_fingerprint(model_path: str | Path | None, kind: str = "spheres") -> dict:
+    """The model ``model_path`` names (None: the shipped one of ``kind``) as each output's fingerprint names it
+    (:func:`job_fingerprint`), and a folder run's record: a shipped model by its name and sha256, the same model in
+    every install (a worker installed elsewhere reads its own copy, at another path and time); any other by its
+    absolute path and its weights' and card's signatures."""
     from ..models.registry import weights_path
+    from ..shipped import WEIGHTS_DIR
 
-    if model_path is None and options.kind != "spheres":
-        from ..shipped import WEIGHTS_DIR
-
-        model_path = WEIGHTS_DIR / f"{options.kind}.pt"
+    if model_path is None and kind != "spheres":
+        model_path = WEIGHTS_DIR / f"{kind}.pt"
     model = weights_path(model_path)
     if model.exists() and is_shipped(model):
-        # By name and content: a worker installed elsewhere reads its own copy, at another path and time.
-        record = {"shipped": model.stem, "sha256": model_digest(model)}
-    else:
-        record = {"path": str(model.resolve()),
-                  **{p.name: input_signature(p) for p in (model, model.with_suffix(".json")) if p.exists()}}
-    return {"input": {"path": str(Path(path).resolve()), **input_signature(path)},
-            "options": options.affecting_results(), "model": record}
+        return {"shipped": model.stem, "sha256": model_digest(model)}
+    return {"path": str(model.resolve()),
+            **{part.name: input_signature(part) for part in (model, model.with_suffix(".json")) if part.exists()}}
 
 
 def is_finished(path: Path, output: Path, options: RunOptions, model_path: str | Path | None) -> bool:
@@ -518,12 +644,14 @@ def same_fingerprint(recorded: object, path: Path, options: RunOptions, model_pa
 
 
 def unfinished_entry(file: str, done: int, total: int, fingerprint: dict | None,
-                     look: StackLook | None = None) -> dict:
+                     look: StackLook | None = None, frames: list[int] | None = None) -> dict:
     """One input's entry in an unfinished output's ``resume`` list: its ``file`` as the metadata's ``inputs`` name
     it, its frames ``done`` of ``total``, the fingerprint (:func:`job_fingerprint`) they were detected under and,
-    where known, the particles' ``look`` they left (:attr:`FramesSoFar.look`; without it, read again on them)."""
+    where known, the particles' ``look`` they left (:attr:`FramesSoFar.look`; without it, read again on them). With
+    --frames, ``frames``: the stack's frames to detect, the first ``done`` of them done."""
     return {"file": file, "frames_done": done, "frames": total, "fingerprint": fingerprint,
-            **({"look": look.state()} if look is not None else {})}
+            **({"look": look.state()} if look is not None else {}),
+            **({"frames_to_detect": frames} if frames is not None else {})}
 
 
 def write_unfinished(output: Path, table: pd.DataFrame, meta: dict, resume: list[dict]) -> None:
@@ -585,15 +713,19 @@ def earlier_frames(output: Path, paths: Iterable[Path], options: DetectOptions, 
                      None)
         if entry is None:
             continue
-        done, total = entry.get("frames_done"), entry.get("frames")
+        done, total, frames = entry.get("frames_done"), entry.get("frames"), entry.get("frames_to_detect")
         if not (isinstance(done, int) and isinstance(total, int) and 0 < done <= total):
             continue
-        rows = table[table["file"] == entry["file"]].drop(columns="file") if "file" in table.columns else table
-        if len(rows) and int(rows["frame"].max()) >= done:  # rows of frames not done: not a table it wrote
+        if frames is not None and not (isinstance(frames, list) and len(frames) == total
+                                       and all(isinstance(frame, int) for frame in frames)):
             continue
+        rows = table[table["file"] == entry["file"]].drop(columns="file") if "file" in table.columns else table
+        if len(rows) and not set(rows["frame"].astype(int)) <= set(frames[:done] if frames is not None
+                                                                   else range(done)):
+            continue  # rows of frames not done: not a table it wrote
         record = records.get(entry["file"])
         finished = done == total and isinstance(record, dict) and "frames_done" not in record
-        so_far = FramesSoFar.of_table(rows, done, total)
+        so_far = FramesSoFar.of_table(rows, done, total, frames)
         if "look" in entry:
             from ..detection.look import StackLook
 
