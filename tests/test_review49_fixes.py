@@ -64,3 +64,10 @@ def test_an_msd_in_frames_fitted_without_lag_1_is_quoted_at_its_first_lag():
     assert line.startswith("MSD = 8 px² at 2 frames, exponent 2.00, fitted over lags 2-3 frames"), line
     from_one = pd.DataFrame({"lagt": [1.0, 2.0], "msd": [2.0, 8.0]})
     assert describe_msd((2.0, 2.0), units, from_one).startswith("MSD = 2 px² at 1 frame,")
+
+
+def test_resuming_a_chains_training_with_another_diameter_names_the_option(tmp_path):
+    from napari_particle_detect.learning.training import check_same_settings
+
+    with pytest.raises(ParticleDetectError, match=r"settings: diameter 22\.0 -> 30\.0 \(--diameter\); resume it"):
+        check_same_settings(tmp_path / "state.pt", {"settings": {"diameter": 22.0}}, {"diameter": 30.0})

@@ -136,8 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--validate", nargs="+", type=Path, default=[], metavar="DATA",
                        help="annotated pairs or folders used only for validation (which epoch is kept, threshold)")
     train.add_argument("--diameter", type=DIAMETER, default=None,
-                       help="particle diameter in px as it appears in DATA (default: estimated per file); "
-                            "examples are rescaled to the model's working size, as detect does")
+                       help="particle diameter in px as it appears in DATA (default: estimated per file; with --kind "
+                            "chains the beads' size, estimated per frame); examples are rescaled to the model's "
+                            "working size, as detect does (--kind rods: refused, rods are never rescaled)")
     train.add_argument("--unlabelled", nargs="+", type=Path, default=[], metavar="IMAGE",
                        help="with --from and DATA: 2D images or TYX stacks nobody annotated; halfway through its "
                             "steps the round labels some of their frames where it is sure and learns from them too "

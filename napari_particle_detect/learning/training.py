@@ -685,7 +685,7 @@ RESUMABLE_SETTINGS = ("epochs", "time_limit_s", "threads", "device", "teacher")
 # The command line's option for a setting, named beside it when a resume changes it.
 SETTING_OPTIONS = {"architecture": "--arch", "steps_per_epoch": "--steps-per-epoch", "batch_size": "--batch-size",
                    "crop": "--crop", "learning_rate": "--lr", "synthetic_fraction": "--synthetic-fraction",
-                   "seed": "--seed"}
+                   "seed": "--seed", "diameter": "--diameter"}
 
 
 def run_settings(config: dict) -> dict:
