@@ -9,9 +9,11 @@ from napari.utils.notifications import show_info
 from qtpy.QtWidgets import QFileDialog, QGroupBox, QLabel, QPushButton, QVBoxLayout
 
 from ..errors import ParticleDetectError
+from ..files.calibration import file_calibration
 from ..files.centre_csv import write_centres
-from ..files.tables import export_tables
+from ..files.tables import Placement, export_tables
 from .annotation import Annotation, image_path
+from .image_views import pixels_file
 from .layers import SAVE_RULE, unit_suffix_of
 from .notify import reports_errors
 from .state import DockState
@@ -26,13 +28,32 @@ def counts_path(path: Path) -> Path:
     return path.with_name(path.stem + "_counts.csv")
 
 
-def export_annotation(annotation: Annotation, path: str | Path) -> tuple[Path, Path]:
-    """Write ``path`` (frame,y,x,score,source[,y_<unit>,x_<unit>]) and ``<path stem>_counts.csv``."""
+# Where napari places a layer it was told nothing about: its readers open an ImageJ or OME TIFF so.
+UNPLACED = Placement((1.0, 1.0), (0.0, 0.0), "")
+
+
+def export_placement(annotation: Annotation) -> tuple[Placement, Path | None]:
+    """Where the image's pixels lie, for the export's physical columns, and the file that said so (None: the
+    layer). The layer's scale, offset and units, where the user (or a reader) set any; else the pixel size its
+    file's metadata gives (files.calibration, as detect records it): napari opens a calibrated TIFF at scale 1 in
+    pixels, and the export lost its micrometres."""
+    image = annotation.image
+    scale, translate = (tuple(float(v) for v in pair[-2:]) for pair in (image.scale, image.translate))
+    placed = Placement(scale, translate, unit_suffix(annotation))
+    path = pixels_file(image) if placed == UNPLACED else None
+    pixel_um = file_calibration(path).pixel_um if path is not None else None
+    if pixel_um is None:
+        return placed, None
+    return Placement(pixel_um, (0.0, 0.0), "um"), path
+
+
+def export_annotation(annotation: Annotation, path: str | Path, placed: Placement | None = None) -> tuple[Path, Path]:
+    """Write ``path`` (frame,y,x,score,source[,y_<unit>,x_<unit>]) and ``<path stem>_counts.csv``; ``placed``: the
+    image's :func:`export_placement`, when known."""
     annotation.flush()
-    scale, translate = (tuple(float(v) for v in pair[-2:]) for pair in (annotation.image.scale,
-                                                                         annotation.image.translate))
-    centres, counts = export_tables(annotation.visible_table(), scale, unit_suffix(annotation),
-                                    annotation.n_frames, annotation.project.reviewed_frames, translate,
+    placed = placed or export_placement(annotation)[0]
+    centres, counts = export_tables(annotation.visible_table(), placed.scale, placed.unit,
+                                    annotation.n_frames, annotation.project.reviewed_frames, placed.translate,
                                     annotation.detected_frames())
     measurer = getattr(annotation, "measurer", None)  # set while the Measurements panel measures
     if measurer is not None and len(centres):
@@ -58,6 +79,15 @@ def export_summary(annotation: Annotation) -> str:
             f"median {per_frame.median():.0f}")
 
 
+def calibration_note(placed: Placement, path: Path | None) -> str:
+    """Where the export's micrometres came from (:func:`export_placement`) when not from the layer: said, as the
+    layer, drawn in pixels, does not show them."""
+    if path is None:
+        return ""
+    size = " x ".join(f"{v:g}" for v in dict.fromkeys(placed.scale))
+    return f"\ny_um, x_um at {size} µm per pixel, from {path.name}'s metadata (the layer is at scale 1)"
+
+
 def default_export_path(annotation: Annotation, working_folder: Path | None = None) -> Path:
     """Beside the image file; for an image without one (a sample, a view), in the working folder."""
     path = image_path(annotation.image)
@@ -73,7 +103,8 @@ class ExportPanel(QGroupBox):
         self.state = state
         self.button = QPushButton("Export centres to CSV…")
         self.button.setToolTip("All frames: frame,y,x,score,source in pixels (and physical units when the "
-                               f"layer has a pixel size), plus a count per frame in *_counts.csv. {SAVE_RULE}")
+                               "layer, or else its file's metadata, gives a pixel size), plus a count per frame in "
+                               f"*_counts.csv. {SAVE_RULE}")
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
         self._summaries: dict[Path, str] = {}  # the last export's summary per project, shown with its image
@@ -103,8 +134,10 @@ class ExportPanel(QGroupBox):
                                                   "CSV (*.csv)")
             if not path:
                 return None
-        written, counts = export_annotation(annotation, path)
-        summary = f"{export_summary(annotation)}\n→ {written.name}, {counts.name}"
+        placed, calibrated_by = export_placement(annotation)
+        written, counts = export_annotation(annotation, path, placed)
+        summary = (f"{export_summary(annotation)}\n→ {written.name}, {counts.name}"
+                   f"{calibration_note(placed, calibrated_by)}")
         self._summaries[annotation.project.folder] = summary
         self.summary.setText(summary)
         show_info(f"exported {len(annotation.visible_table())} centres to {written}")

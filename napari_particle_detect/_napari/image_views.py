@@ -1,18 +1,23 @@
-"""Images the detector cannot take as they are (colour, 4D), and what it can work on instead.
+"""Images the detector cannot take as they are (colour, 4D, several channels), and what it can work on instead.
 
 The detector works on one grey 2D image or a stack of them (T or Z frames). A colour (RGB) layer
-offers its greyscale or one of its channels; a 4D layer (TZYX, CZYX, ...) offers the frames along
-either of its first two axes at the current index of the other. The chosen view becomes a new
-image layer the dock works on. No Qt here.
+offers its greyscale or one of its channels; a 4D layer (TZYX) offers the frames along either of its
+first two axes at the current index of the other. A layer holding a file's channels (napari opens an
+OME or ImageJ TCYX as 4D, a CYX as 3D: their metadata says so, as the command line reads it) offers
+one channel at a time, never its channels as frames. The chosen view becomes a new image layer the
+dock works on. No Qt here.
 """
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from napari.layers import Image
+
+from ..files.axes import ImageLayout
 
 VIEW_KEY = "napari_particle_detect_view"
 # On a copy made with napari's Duplicate Layer: the file of the image it copies (the copy has none of its own).
@@ -29,10 +34,63 @@ class View:
     short: str  # added to the new layer's name
 
 
+@dataclass(frozen=True)
+class LayerAxes:
+    """What the file a layer was read from says of the layer's axes."""
+
+    letters: str = ""  # one per axis of the layer (TCYX); '' where its metadata names them not, or not for it
+    channel: int | None = None  # the layer's axis holding the file's channels; None: one channel
+
+    def name(self, axis: int) -> str:
+        return self.letters[axis] if self.letters else "C" if axis == self.channel else ""
+
+
+# Each layer's file layout, read once (a TIFF's metadata is read again only for another file): the dock asks for
+# every layer each time a layer comes or goes.
+_LAYOUTS: weakref.WeakKeyDictionary[Image, tuple[Path | None, ImageLayout | None]] = weakref.WeakKeyDictionary()
+
+
+def layer_axes(layer: Image) -> LayerAxes:
+    """The axes of ``layer`` as its file's metadata names them (volume_panel.layer_file_layout, as the command line
+    reads it): napari's reader opens a file's channels as one more axis, a TCYX OME-TIFF as a 4D layer; a layer
+    opened as one of its channels (channel_axis) has the file's other axes. Nothing for a layer of no file, a
+    colour one, or one whose shape is not its file's."""
+    if layer.rgb or layer.ndim < 3:  # a 2D grey layer holds no channels; napari's colour ones are said apart
+        return LayerAxes()
+    path = source_path(layer)
+    known = _LAYOUTS.get(layer)
+    if known is None or known[0] != path:
+        from .volume_panel import layer_file_layout  # a Qt module: imported where a layer is asked about
+
+        known = _LAYOUTS[layer] = (path, layer_file_layout(layer))
+    layout = known[1]
+    shape = tuple(int(n) for n in layer.data.shape)
+    if layout is None:
+        return LayerAxes()
+    channels = layout.channels
+    if channels is not None and channels.shape == shape:
+        return LayerAxes(channels.axes, channels.index)
+    if channels is not None:
+        one = layout.shape_of_a_channel == shape and len(channels.other_axes) == len(shape)
+        return LayerAxes(channels.other_axes if one else "")
+    squeezed = tuple(n for n in layout.shape if n != 1)
+    return LayerAxes(layout.known if layout.known and squeezed == shape else "")
+
+
+def frames_axis_of(layer: Image, axes: LayerAxes) -> int | None:
+    """The axis of a layer of several channels that gives the frames once one channel is chosen (T of TCYX);
+    None where each channel is one 2D image (CYX)."""
+    kept = [axis for axis in range(layer.ndim) if axis != axes.channel]
+    return kept[0] if len(kept) == 3 else None
+
+
 def layer_kind(layer: Image) -> str:
-    """'ready' (2D or 3D grey), 'rgb', '4d', or 'unsupported'."""
+    """'ready' (2D or 3D grey), 'rgb', 'channels' (a file's channels, each a 2D image or a stack), '4d', or
+    'unsupported'."""
     if layer.rgb:
         return "rgb" if layer.ndim in (2, 3) else "unsupported"
+    if layer_axes(layer).channel is not None:
+        return "channels" if layer.ndim - 1 in (2, 3) else "unsupported"
     if layer.ndim in (2, 3):
         return "ready"
     if layer.ndim == 4:
@@ -40,34 +98,69 @@ def layer_kind(layer: Image) -> str:
     return "unsupported"
 
 
-def axis_name(layer: Image, axis: int) -> str:
+def axis_name(layer: Image, axis: int, axes: LayerAxes | None = None) -> str:
+    """The axis's letter in its file (T, C, Z), else napari's label for it, else 'axis N'."""
+    named = (axes or layer_axes(layer)).name(axis)
+    if named:
+        return named
     labels = tuple(getattr(layer, "axis_labels", ()) or ())
     label = str(labels[axis]) if axis < len(labels) else ""
     return label if label and not label.lstrip("-").isdigit() else f"axis {axis}"
 
 
 def explain(layer: Image) -> str:
-    """One line on why the layer needs a choice, or cannot be used; '' for a layer used as it is."""
+    """One line on why the layer needs a choice, and what the dock offers for it, or why it cannot be used; ''
+    for a layer used as it is."""
     kind = layer_kind(layer)
+    axes = layer_axes(layer)
     shape = " x ".join(str(s) for s in layer.data.shape)
+    named = f"{axes.letters}, {shape}" if axes.letters else shape
     if kind == "rgb":
-        return f"{layer.name} is a colour (RGB) image ({shape}): detection works on grey images; pick greyscale or a channel"
+        return (f"{layer.name} is a colour (RGB) image ({shape}): detection works on grey images; pick greyscale or a "
+                "channel in the list below and press Use")
+    if kind == "channels":
+        count = layer.data.shape[axes.channel]
+        frames = frames_axis_of(layer, axes)
+        read = f"the {axis_name(layer, frames, axes)} frames of one channel" if frames is not None else "one channel"
+        return (f"{layer.name} holds {count} channels ({named}), not frames: detection reads {read}; choose which "
+                "in the list below and press Use")
     if kind == "4d":
-        return (f"{layer.name} has 4 dimensions ({shape}): detection works on a stack of 2D frames; pick which "
-                f"axis gives the frames")
+        return (f"{layer.name} has 4 dimensions ({named}): detection works on a stack of 2D frames; pick which "
+                f"axis gives the frames in the list below and press Use")
+    if kind == "unsupported" and layer.rgb:
+        return (f"{layer.name}: a colour stack ({shape}) is not supported: detection takes a 2D image or a T/Z stack "
+                "(a colour image or a 4D layer is turned into one here with Use)")
     if kind == "unsupported":
-        what = "colour stack" if layer.rgb else f"{layer.ndim}D image"
-        return (f"{layer.name}: a {what} ({shape}) is not supported; detection takes a 2D image or a T/Z stack "
-                f"(RGB images and 4D layers can be converted here)")
+        # Once its channels are layers of their own, each is 4D: volumes for the Volume dock, or frames here.
+        split = f"channel_axis={axes.channel}" if axes.channel is not None else "channel_axis=N"
+        return (f"{layer.name}: a {layer.ndim}D image ({named}) is not supported here: open it with {split}, one "
+                "layer per channel, and detect a channel's volumes in the Volume detection (3D) dock, or its T or Z "
+                "frames here")
     return ""
 
 
 def views(layer: Image, current: tuple[int, ...] | None = None) -> list[View]:
-    """What the dock can offer for ``layer``; ``current`` is the layer's current data index (for 4D)."""
+    """What the dock can offer for ``layer``; ``current`` is the layer's current data index (for 4D). A file's
+    channels are offered one each, in order, with none taken for the user: detect refuses such a file without
+    --channel."""
     kind = layer_kind(layer)
     if kind == "rgb":
         channels = [View(name, f"{name} channel", name) for name in RGB_CHANNELS[: min(3, layer.data.shape[-1])]]
         return [View("grey", "greyscale (mean of the channels)", "grey"), *channels]
+    if kind == "channels":
+        axes = layer_axes(layer)
+        frames_axis = frames_axis_of(layer, axes)
+        offered = []
+        for at in range(layer.data.shape[axes.channel]):
+            fixed = f"at{axes.channel}_{at}"
+            if frames_axis is None:
+                offered.append(View(fixed, f"channel {at}", f"channel {at}"))
+                continue
+            frames = axis_name(layer, frames_axis, axes)
+            offered.append(View(f"frames{frames_axis}-{fixed}",
+                                f"frames along {frames} ({layer.data.shape[frames_axis]}), channel {at}",
+                                f"{frames} frames, channel {at}"))
+        return offered
     if kind == "4d":
         index = tuple(int(v) for v in (current or (0, 0)))[:2]
         offered = []
@@ -83,6 +176,12 @@ def views(layer: Image, current: tuple[int, ...] | None = None) -> list[View]:
     return []
 
 
+def _fixed_axis(view: View) -> tuple[int, int]:
+    """The axis a 4D or several-channel layer's view keeps at one index, and that index (the key's at<axis>_<index>)."""
+    axis, at = view.key.rsplit("at", 1)[1].split("_")
+    return int(axis), int(at)
+
+
 def view_data(layer: Image, view: View) -> np.ndarray:
     """The grey image or stack a view reads (a slice, not a copy, where the data allow)."""
     data = layer.data
@@ -90,9 +189,8 @@ def view_data(layer: Image, view: View) -> np.ndarray:
         return np.asarray(data, dtype=np.float32).mean(axis=-1)
     if view.key in RGB_CHANNELS:
         return data[..., RGB_CHANNELS.index(view.key)]
-    frames_axis, fixed = view.key.removeprefix("frames").split("-at")
-    fixed_axis, at = (int(v) for v in fixed.split("_"))
-    return data[:, int(at)] if int(frames_axis) == 0 else data[int(at)]
+    axis, at = _fixed_axis(view)
+    return data[(slice(None),) * axis + (at,)]
 
 
 def view_layer_kwargs(layer: Image, view: View) -> dict:
@@ -100,8 +198,8 @@ def view_layer_kwargs(layer: Image, view: View) -> dict:
     if view.key in ("grey", *RGB_CHANNELS):
         kept = list(range(layer.ndim))
     else:
-        frames_axis = int(view.key.removeprefix("frames").split("-at")[0])
-        kept = [frames_axis, 2, 3]
+        fixed = _fixed_axis(view)[0]
+        kept = [axis for axis in range(layer.ndim) if axis != fixed]
     path = getattr(layer.source, "path", None)
     units = tuple(getattr(layer, "units", ()) or ())
     kwargs = {
@@ -113,6 +211,15 @@ def view_layer_kwargs(layer: Image, view: View) -> dict:
     if len(units) == layer.ndim:
         kwargs["units"] = [units[i] for i in kept]
     return kwargs
+
+
+def pixels_file(layer: Image) -> Path | None:
+    """The file whose pixels ``layer`` shows: its own, the one of the image it copies, or for a view the file of
+    the image it was made from (:func:`source_path` names a view's project instead, beside that file)."""
+    info = layer.metadata.get(VIEW_KEY) if isinstance(layer.metadata, dict) else None
+    if info:
+        return Path(info["path"]) if info.get("path") else None
+    return source_path(layer)
 
 
 def source_path(layer: Image) -> Path | None:

@@ -24,8 +24,10 @@ from .dock_closing import STOP_WAIT_S, ClosingDock
 from .detect_panel import DetectPanel
 from .export_panel import ExportPanel
 from .finetune_panel import FineTunePanel
-from .image_views import VIEW_KEY, explain, layer_kind, remember_copied_file, view_data, view_layer_kwargs, views
-from .layers import is_dock_output
+from .image_views import (
+    VIEW_KEY, explain, layer_axes, layer_kind, remember_copied_file, view_data, view_layer_kwargs, views,
+)
+from .layers import is_dock_output, place_over_image
 from .measure_panel import MeasurePanel
 from .notify import report, reports_errors
 from .review_panel import ReviewPanel
@@ -170,9 +172,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self.image_combo.blockSignals(True)
         self.image_combo.clear()
         for layer in layers:
-            kind = layer_kind(layer)
-            suffix = {"rgb": " (colour)", "4d": " (4D)", "unsupported": " (not supported)"}.get(kind, "")
-            self.image_combo.addItem(layer.name + suffix, id(layer))
+            self.image_combo.addItem(layer.name + kind_suffix(layer), id(layer))
         if chosen in layers:
             self.image_combo.setCurrentIndex(layers.index(chosen))
         elif layers:
@@ -331,14 +331,20 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         return [layer for layer in layers if layer is not None and layer in self.viewer.layers]
 
     def _show_views(self, image: Image | None) -> None:
-        """For a colour or 4D layer: why it is not used as it is, and what can be used instead."""
+        """For a colour, 4D or several-channel layer: why it is not used as it is, and what can be used instead.
+        A file's channels are chosen by the user, none picked beforehand (napari's slider picked a channel of no
+        particles unseen)."""
         note = explain(image) if image is not None else ""
         self.image_note.setText(note)
         self.image_note.setVisible(bool(note))
         offered = views(image, self._current_index(image)) if image is not None else []
+        choose = bool(offered) and layer_kind(image) == "channels"
+        # Qt selects no first item while a placeholder is set: the other kinds' lists start on their first view.
+        self.view_combo.setPlaceholderText(f"choose one of its {len(offered)} channels" if choose else "")
         self.view_combo.clear()
         for view in offered:
             self.view_combo.addItem(view.label, view)
+        self.view_combo.setCurrentIndex(-1 if choose else 0)
         self._view_row.setVisible(bool(offered))
 
     def _current_index(self, image: Image) -> tuple[int, ...]:
@@ -348,21 +354,28 @@ class ParticleDetectWidget(ClosingDock, QWidget):
 
     @reports_errors
     def use_view(self) -> Image | None:
-        """Add the chosen greyscale view of a colour or 4D layer as a new layer and work on it."""
+        """Add the chosen greyscale view of a colour, 4D or several-channel layer as a new layer, just over that
+        layer, and work on it."""
         image, view = self.selected_image(), self.view_combo.currentData()
-        if image is None or view is None:
-            raise ParticleDetectError("choose a colour or 4D image layer first")
+        if image is None or not views(image):
+            raise ParticleDetectError("choose a colour, 4D or several-channel image layer first")
+        if view is None:
+            raise ParticleDetectError(f"'{image.name}': choose which of its channels to detect in the list beside Use "
+                                      "first")
         kwargs = view_layer_kwargs(image, view)
         made = next((layer for layer in self.image_layers() if layer.name == kwargs["name"]
                      and layer.metadata.get(VIEW_KEY) == kwargs["metadata"][VIEW_KEY]), None)
         if made is not None:  # a second click: the view made before, with its project, not a copy of it
-            self.image_combo.setCurrentIndex(self.image_layers().index(made))
+            self.image_combo.setCurrentIndex(self.image_combo.findData(id(made)))
             self.show_chosen()
             show_info(f"working on '{made.name}', made from '{image.name}' before")
             return made
         layer = self.viewer.add_image(view_data(image, view), **kwargs)
+        place_over_image(self.viewer, layer, image)  # not over other images opened since
         image.visible = False  # the new layer lies exactly over it
-        self.image_combo.setCurrentIndex(self.image_layers().index(layer))
+        # By the layer, not its place: the list follows the layer order of its last refresh, before the move.
+        self.image_combo.setCurrentIndex(self.image_combo.findData(id(layer)))
+        self.show_chosen()  # images opened since lie over it
         show_info(f"working on '{layer.name}', made from '{image.name}'")
         return layer
 
@@ -529,6 +542,14 @@ class ParticleDetectWidget(ClosingDock, QWidget):
                 show_info("the Particle detection dock was closed: its layers are put away (" + ", ".join(
                     f"'{name}'" for name in removed[:3]) + (" …" if len(removed) > 3 else "") + "), their centres "
                     "and reviews kept in their projects; they come back when the dock is opened again")
+
+
+def kind_suffix(layer: Image) -> str:
+    """What the Image list adds to the name of a layer not used as it is."""
+    kind = layer_kind(layer)
+    if kind == "channels":
+        return f" ({layer.data.shape[layer_axes(layer).channel]} channels)"
+    return {"rgb": " (colour)", "4d": " (4D)", "unsupported": " (not supported)"}.get(kind, "")
 
 
 def closing_words(annotation: Annotation, failed: bool = False) -> str:
