@@ -35,7 +35,7 @@ from .kind_layers import (
     chain_layers_data, chain_paths, park, refill, rod_line_widths, rods_layer_data, table_from_beads,
     table_from_rod_lines, why_not_a_rod,
 )
-from .layers import SOURCE_COLOURS, place_over_image
+from .layers import SOURCE_COLOURS, PastedPoints, place_over_image
 from .proposals import key, proposal_box
 from .regions import Box, RegionLayers, zoom_to_box
 
@@ -87,6 +87,7 @@ class KindSession:
         self._quiet = False
         self._passed: set = set()
         self._heard: list = []  # the layers whose edits reach this session (until it is put away)
+        self._pastes: list[PastedPoints] = []  # hear napari's paste into those layers
         self._away = False
         self._drawn = False  # the first draw brings back layers parked elsewhere in the list: they go over the image
         self._seen = 0  # rods or beads in the main layer after its last finished edit
@@ -135,6 +136,8 @@ class KindSession:
     def _hear(self, layer) -> None:
         if layer not in self._heard:
             layer.events.data.connect(self._on_data)
+            # napari's paste sends no data event, in Shapes as in Points (0.9.2): only the pasted rows' selection.
+            self._pastes.append(PastedPoints(layer, self._on_pasted))
             if self.kind == "rods":
                 # napari's edge-width slider sets the selected lines' widths: their rods' (_on_edge_width).
                 layer.events.edge_width.connect(self._on_edge_width)
@@ -148,7 +151,9 @@ class KindSession:
             if self.kind == "rods":
                 layer.events.edge_width.disconnect(self._on_edge_width)
                 layer.selected_data.events.items_changed.disconnect(self._selection_changed)
-        self._heard = []
+        for paste in self._pastes:
+            paste.close()
+        self._heard, self._pastes = [], []
 
     def restore(self) -> None:
         """Layers and region outlines as the project holds them."""
@@ -237,16 +242,23 @@ class KindSession:
         self._note_widths()
         self.sync()
 
-    def _take_added(self) -> None:
-        """Mark the rods or beads drawn since the last edit as 'added' (rods: refusing what is not a rod),
-        and save. The rows past those seen are the new ones: napari says "added at -1" even for a
+    def _on_pasted(self, rows: list[int]) -> None:
+        """Rods or beads pasted (Ctrl+V) are the user's, saved at once as added ones: napari's paste sends no data
+        event, so they were saved only with the next edit, as the model's, and pasted beads joined the chains whose
+        numbers they were copied with, their indices repeated there."""
+        if not self._quiet:
+            self._take_added(pasted=True)
+
+    def _take_added(self, pasted: bool = False) -> None:
+        """Mark the rods or beads drawn (or ``pasted``) since the last edit as 'added' (rods: refusing what is not a
+        rod), and save. The rows past those seen are the new ones: napari says "added at -1" even for a
         drawing abandoned with Escape, which added nothing (and -1 is then the last rod there was)."""
         if self.main_layer is None:  # put away meanwhile
             return
         new = list(range(self._seen, len(self.main_layer.data)))
         if self.kind == "rods":
             new = self._refuse_non_rods(new)
-        self._mark_added(new)
+        self._mark_added(new, pasted)
         self._seen = len(self.main_layer.data)
         self._note_widths()
         self.sync()
@@ -270,17 +282,20 @@ class KindSession:
         kept = [row for row in rows if row not in refused]
         return [row - sum(gone < row for gone in refused) for row in kept]
 
-    def _mark_added(self, rows: list[int]) -> None:
+    def _mark_added(self, rows: list[int], pasted: bool = False) -> None:
         """A rod drawn or a bead placed by hand is 'added', unscored, a rod as wide as the image shows it
         (drawn so, to be seen and set), and a bead a chain of its own, whatever napari copied from
-        the last selection into the new one's features."""
+        the last selection into the new one's features. Beads ``pasted`` keep the chains they were copied from
+        as copies of them, numbered apart."""
         layer = self.main_layer
         if not rows:
             return
         features = layer.features.copy()
         features.loc[rows, "source"] = "added"
         features.loc[rows, "score"] = np.nan
-        if self.kind == "chains":
+        if self.kind == "chains" and pasted:
+            features.loc[rows, "chain"] = _renumbered_copies(features["chain"].to_numpy(int), rows)
+        elif self.kind == "chains":
             features.loc[rows, "chain"] = -1
             features.loc[rows, "index"] = 0
             features.loc[rows, "closed"] = 0
@@ -672,7 +687,9 @@ class KindSession:
         return region
 
     def undo(self) -> str:
-        """Take back the last acceptance or edit of this session; says what it did."""
+        """Take back the last acceptance or edit of this session; says what it did. Not with the slider past the
+        stack's last frame, as the spheres dock's Undo: what it takes back would change unseen."""
+        self._refuse_off_screen()
         if not self.actions:
             raise ParticleDetectError("nothing to undo")
         action = self.actions.pop()
@@ -838,6 +855,18 @@ class KindRegionLayers(RegionLayers):
             park(layer)
         self.draft = self.accepted = None
         return parked
+
+
+def _renumbered_copies(chains: np.ndarray, rows: list[int]) -> np.ndarray:
+    """New chain numbers for the beads in ``rows``, copies of chains numbered ``chains[rows]``: each chain copied
+    gets a number no other bead has, its beads' indices (and a ring's closure) kept, so the copy is the chain's
+    shape; a part of a chain is split or opened where beads are missing (kind_layers.table_from_beads). A bead
+    of no chain yet (below 0) stays a chain of its own."""
+    copied = chains[rows]
+    others = np.delete(chains, rows)
+    first = int(others.max(initial=-1)) + 1
+    _, which = np.unique(copied, return_inverse=True)
+    return np.where(copied < 0, copied, first + which)
 
 
 def _same(a: pd.DataFrame, b: pd.DataFrame, columns: list[str]) -> bool:

@@ -13,7 +13,7 @@ from ..kinds.columns import table_kind as kind_of_columns
 from ..files.tables import TABLE_COLUMNS, Placement, normalise_table, physical_placement
 from ..files.tables import table_voxel_placement, table_voxel_size
 from ..files.tracks import tracks_layer_data
-from .layers import extra_columns, points_data, points_layer_kwargs
+from .layers import extra_columns, is_dock_output, points_data, points_layer_kwargs
 
 _CENTRE_COLUMNS = ({"y", "x"}, {"axis-0", "axis-1"})
 
@@ -276,10 +276,11 @@ def physical_columns(table: pd.DataFrame, spatial: int) -> str | None:
 def image_to_place_over(viewer, stem: str, spatial: int):
     """The image layer of ``viewer`` a table named ``stem`` is read over: the one its name begins with
     (vol for vol_3d_centres; the longest such), else the top one with ``spatial`` axes at least; None where
-    there is none."""
+    there is none. Never a dock's output (a heatmap, drawn in its own pixels over the image it was made of)."""
     from napari.layers import Image
 
-    images = [layer for layer in viewer.layers if isinstance(layer, Image) and layer.ndim >= spatial]
+    images = [layer for layer in viewer.layers
+              if isinstance(layer, Image) and layer.ndim >= spatial and not is_dock_output(layer)]
     named = [layer for layer in images if stem.startswith(layer.name)]
     if named:
         return max(named, key=lambda layer: len(layer.name))

@@ -79,7 +79,8 @@ class VolumeReviewPanel(QGroupBox):
                        self.next_button, self.export_button):
             button.setEnabled(review is not None)
         if review is None:
-            self.status.setText(NO_REVIEW)  # the line of the image closed or left is no longer true
+            # The line of the image closed or left is no longer true; a volume refused is still refused.
+            self.status.setText(self.host._refused or NO_REVIEW)
             return
         frame = self.host.current_frame()
         project = review.project

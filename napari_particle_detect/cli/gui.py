@@ -1,8 +1,9 @@
 """``particle-detect gui``: napari with the Particle detection dock docked and the given images open.
 
 The same as ``napari IMAGE ... -w napari-particle-detect``, except that centre CSVs go to this
-plugin's reader (napari's own CSV reader would otherwise ask which one to use) and a file that
-cannot be opened is one error line, not a dialog.
+plugin's reader (napari's own CSV reader would otherwise ask which one to use), a TIFF stack is read a
+frame at a time (napari's reader reads the whole file first), and a file that cannot be opened is one
+error line, not a dialog.
 """
 
 from __future__ import annotations
@@ -39,11 +40,14 @@ def _check_display() -> None:
 
 
 def open_images(viewer, images: Sequence[str | Path]) -> list:
-    """Open each file with napari's readers; centre CSVs with this plugin's. Returns the new layers."""
+    """Open each file with napari's readers; centre CSVs with this plugin's, TIFFs as detect reads them (a stack
+    a frame at a time: _napari.tiff_stacks). Returns the new layers."""
     from napari.errors import MultipleReaderError, NoAvailableReaderError, ReaderPluginError
     from napari.layers import Image
+    from napari.plugins.utils import get_preferred_reader
 
     from .._napari.reader import get_reader
+    from .._napari.tiff_stacks import open_tiff
 
     layers = []
     for image in images:
@@ -51,6 +55,12 @@ def open_images(viewer, images: Sequence[str | Path]) -> list:
         try:
             if get_reader(path) is not None:
                 layers += viewer.open(path, plugin=PLUGIN)
+                continue
+            # A plugin the user chose in napari's settings for such files still reads them; napari's own, chosen
+            # so, would read the whole file, so it is passed over.
+            opened = open_tiff(viewer, path, PLUGIN) if get_preferred_reader(path) in (None, "napari") else None
+            if opened is not None:
+                layers += opened
                 continue
             try:
                 layers += viewer.open(path, plugin=None)  # the user's preferred reader, or the only one
