@@ -71,3 +71,25 @@ def test_resuming_a_chains_training_with_another_diameter_names_the_option(tmp_p
 
     with pytest.raises(ParticleDetectError, match=r"settings: diameter 22\.0 -> 30\.0 \(--diameter\); resume it"):
         check_same_settings(tmp_path / "state.pt", {"settings": {"diameter": 22.0}}, {"diameter": 30.0})
+
+
+def test_a_range_part_naming_no_frame_is_refused_and_a_whole_stack_range_is_no_range():
+    from napari_particle_detect.files.file_detection import frame_range, frames_in_range
+
+    with pytest.raises(ParticleDetectError, match=r"--frames 0:5,-3:2 \(-3:2\) names none of its frames: it has 10"):
+        frames_in_range("0:5,-3:2", 10, "m.tif")  # the -3:2 part was dropped in silence
+    assert [frame_range(text) for text in (":", "0:", "0::1", " 0:10:1 ")] == [None, None, None, "0:10"]
+
+
+def test_frames_kept_of_another_range_are_not_taken_for_this_ones(tmp_path):
+    from napari_particle_detect.files.file_detection import DetectOptions, FramesSoFar, detect_file
+
+    stack = np.zeros((4, 64, 64), np.float32)
+    yy, xx = np.mgrid[:64, :64]
+    for t in range(4):
+        stack[t] = np.exp(-((yy - 20 - 4 * t) ** 2 + (xx - 30) ** 2) / 18.0)
+    path = tmp_path / "s.tif"
+    tifffile.imwrite(path, stack)
+    elsewhere = FramesSoFar(parts=[(0, np.array([[1.0, 1.0]]), np.array([0.9]))])  # frame 0's, of a whole run
+    table = detect_file(path, DetectOptions(frames="2:4", diameter=8.0), so_far=elsewhere).table
+    assert sorted(set(table["frame"])) == [2, 3] and not (table["frame"] == 0).any()

@@ -39,7 +39,7 @@ def kind_name(value: str) -> str:
 log = logging.getLogger("particle-detect")
 
 
-def frame_range_argument(text: str) -> str:
+def frame_range_argument(text: str) -> str | None:
     """``detect --frames``: its text as file_detection.frame_range writes it; a garbled one is argparse's one-line
     error, before any file is read."""
     from ..files.file_detection import frame_range

@@ -16,6 +16,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import logging
 import os
 import re
 import time
@@ -182,19 +183,21 @@ def check_options(options: object) -> DetectOptions:
 FRAME_RANGE_FORM = "give frames as Python slices, end exclusive, separated by commas: 0:10, 5, 0:100:10 or 3,7,9"
 
 
-def frame_range(text: str) -> str:
+def frame_range(text: str) -> str | None:
     """``--frames``' text, checked and written one way (`` 0:10:1 `` is ``0:10``), so that one range always has one
     fingerprint: parts separated by commas, each a frame (``5``, ``-1``: the last) or a slice ``START:STOP[:STEP]``
-    as Python's, end exclusive, its step positive (frames are detected in the stack's order). A ValueError says
-    what is garbled, or that a range names no frame whatever the stack's length (``5:5``)."""
-    return ",".join(_part_text(part) for part in _range_parts(text))
+    as Python's, end exclusive, its step positive (frames are detected in the stack's order); None for one naming
+    every frame (``:``, ``0:``), as no range is, so its output is the whole stack's and a finished one is skipped.
+    A ValueError says what is garbled, or that a range names no frame whatever the stack's length (``5:5``)."""
+    text = ",".join(_part_text(part) for part in _range_parts(text))
+    return None if text in (":", "0:") else text
 
 
 def frames_in_range(text: str, count: int, name: str | Path) -> list[int]:
     """The frames of a stack of ``count`` that ``--frames`` ``text`` (:func:`frame_range`'s) names, in the stack's
     order and numbering. Refused in one line naming ``name`` and the stack's length: a part past its end (Python
-    would clip a slice there, and the table would say nothing of the frames missing), a range naming none of its
-    frames, a frame named twice."""
+    would clip a slice there, and the table would say nothing of the frames missing), a range or a part of one
+    naming none of its frames, a frame named twice."""
     parts = _range_parts(text)
     frames: list[int] = []
     for part in parts:
@@ -208,6 +211,9 @@ def frames_in_range(text: str, count: int, name: str | Path) -> list[int]:
         if past:
             which = f" ({_part_text(part)})" if len(parts) > 1 else ""
             raise ParticleDetectError(f"{name}: --frames {text}{which} is past its end: {_stack_length(count)}")
+        if not named and len(parts) > 1:  # alone, it is the range naming none below
+            raise ParticleDetectError(f"{name}: --frames {text} ({_part_text(part)}) names none of its frames: "
+                                      f"{_stack_length(count)}")
         twice = sorted(set(named) & set(frames))
         if twice:
             raise ParticleDetectError(f"{name}: --frames {text} names frame {twice[0]} twice; each frame is detected "
@@ -326,6 +332,9 @@ def detect_file(
         earlier = earlier_frames(output, [path], options, model_path, fingerprint).get(path)
         so_far = earlier.so_far if earlier is not None else None
     so_far = so_far if so_far is not None else FramesSoFar()
+    if [frame for frame, _, _ in so_far.parts] != frames[:so_far.done]:
+        so_far.parts.clear()  # the frames of another range (a library caller's): every frame asked for is detected
+        so_far.look = None
     # An input whose every frame was done (stopped as it ended) has its last detected again: the record's sizing
     # comes with a frame detected.
     del so_far.parts[min(so_far.done, len(frames) - 1):]
@@ -344,7 +353,7 @@ def detect_file(
     look = given_look(model, options.diameter) if options.diameter is not None else None
     sizing = None
     try:
-        for index, result, sizing in _detected_from(detect_frames, frames[so_far.done:], look, so_far):
+        for index, result, sizing in _detected_from(detect_frames, frames[so_far.done:], look, so_far, str(path)):
             so_far.parts.append((index, result.centres, result.scores))
             if progress is not None:
                 progress(so_far.done, so_far.total)
@@ -388,12 +397,14 @@ def detect_file(
 
 
 def _detected_from(detect: Callable[[list[int], StackLook | None], Iterator], left: list[int],
-                   look: StackLook | None, so_far: FramesSoFar) -> Iterator:
+                   look: StackLook | None, so_far: FramesSoFar, name: str = "image") -> Iterator:
     """``detect``'s items (iter_detect's) of the frames ``left`` (in the stack's order). With a diameter given
     (``look``, fresh), they are decoded with the particles' look as the stack's frames before the first left it,
     told or not, as in an uninterrupted run of the whole stack (the frames done before, or those before a --frames
     range): the look ``so_far`` kept, else one read again on those frames, from frame 0 until one tells it
-    (look.StackLook). ``so_far.look`` is the look once known, for a stop to keep."""
+    (look.StackLook), said in one line about ``name`` when frame 0 does not tell it: the frames read for it are
+    detected and not kept, and a stack of blank or sparse frames may need many. ``so_far.look`` is the look once
+    known, for a stop to keep."""
     first = left[0]
     kept, so_far.look = so_far.look, None
     if look is not None and first and kept is not None and kept.diameter == look.diameter:
@@ -403,11 +414,15 @@ def _detected_from(detect: Callable[[list[int], StackLook | None], Iterator], le
         next(items)  # its centres are kept already, or not asked for
         if look.ringed is None and first > 1:
             items.close()
-            earlier = detect(list(range(1, first)), look)
+            earlier, read = detect(list(range(1, first)), look), 1
             for _ in earlier:
+                read += 1
                 if look.ringed is not None:
                     break
             earlier.close()
+            logging.getLogger(__name__).info(
+                "%s: frame 0 does not tell the particles' look (ringed or not): read on frames 0-%d before frame %d, "
+                "as a run of the whole stack reads it (%d frames detected and not kept)", name, read - 1, first, read)
             items = detect(left, look)
         so_far.look = look
         yield from items
