@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from napari.layers import Image
 
+from ..errors import ParticleDetectError
 from ..files.axes import ImageLayout
 
 VIEW_KEY = "napari_particle_detect_view"
@@ -51,7 +52,7 @@ _LAYOUTS: weakref.WeakKeyDictionary[Image, tuple[Path | None, ImageLayout | None
 
 
 def layer_axes(layer: Image) -> LayerAxes:
-    """The axes of ``layer`` as its file's metadata names them (volume_panel.layer_file_layout, as the command line
+    """The axes of ``layer`` as its file's metadata names them (:func:`layer_file_layout`, as the command line
     reads it): napari's reader opens a file's channels as one more axis, a TCYX OME-TIFF as a 4D layer; a layer
     opened as one of its channels (channel_axis) has the file's other axes. Nothing for a layer of no file, a
     colour one, or one whose shape is not its file's."""
@@ -60,7 +61,6 @@ def layer_axes(layer: Image) -> LayerAxes:
     path = source_path(layer)
     known = _LAYOUTS.get(layer)
     if known is None or known[0] != path:
-        from .volume_panel import layer_file_layout  # a Qt module: imported where a layer is asked about
 
         known = _LAYOUTS[layer] = (path, layer_file_layout(layer))
     layout = known[1]
@@ -211,6 +211,26 @@ def view_layer_kwargs(layer: Image, view: View) -> dict:
     if len(units) == layer.ndim:
         kwargs["units"] = [units[i] for i in kept]
     return kwargs
+
+
+def layer_file_layout(layer: Image) -> ImageLayout | None:
+    """What the metadata of the TIFF or zarr ``layer`` was read from says of its shape and channels (an
+    ImageJ ZCYX, an OME CZYX); None for a layer of no such file, or of one napari read and we cannot."""
+    path = source_path(layer)
+    if path is None:
+        return None
+    # file_axes gives the axes of each channel (ZYX), not where the channels are; its layouts do.
+    from ..files.axes import _tiff_layout, _zarr_layout
+    from ..files.io import is_zarr
+
+    try:
+        if is_zarr(path):
+            return _zarr_layout(path)
+        if path.suffix.lower() in (".tif", ".tiff") and path.is_file():
+            return _tiff_layout(path)
+    except ParticleDetectError:
+        pass
+    return None
 
 
 def pixels_file(layer: Image) -> Path | None:

@@ -29,7 +29,7 @@ from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QPushButton, QWidget
 
 from ..errors import ParticleDetectError
-from ..files.axes import MICROMETRE, Axes, ConstantVolumeError, ImageLayout, file_axes
+from ..files.axes import MICROMETRE, Axes, ConstantVolumeError, file_axes
 from ..files.io import ChannelAxis
 from ..projects.project import project_folder_for_data
 from ..detection.volume_detection import VolumeOptions, blank_volume, load_volume_model
@@ -38,6 +38,7 @@ from ..learning.volume_rounds import (
     VolumeSettings, ensure_volume_round, open_volume_project, read_settings, remember_settings, volume_project_folder,
 )
 from .annotation import image_path, placement, project_name
+from .image_views import layer_file_layout
 from .exact_spin_box import ExactSpinBox
 from .layers import PastedPoints, is_dock_output, place_over_image, points_layer_kwargs
 from .notify import report
@@ -131,26 +132,6 @@ def layer_file_axes(layer: Image) -> Axes | None:
         return file_axes(path)
     except ParticleDetectError:
         return None
-
-
-def layer_file_layout(layer: Image) -> ImageLayout | None:
-    """What the metadata of the TIFF or zarr ``layer`` was read from says of its shape and channels (an
-    ImageJ ZCYX, an OME CZYX); None for a layer of no such file, or of one napari read and we cannot."""
-    path = image_path(layer)
-    if path is None:
-        return None
-    # file_axes gives the axes of each channel (ZYX), not where the channels are; its layouts do.
-    from ..files.axes import _tiff_layout, _zarr_layout
-    from ..files.io import is_zarr
-
-    try:
-        if is_zarr(path):
-            return _zarr_layout(path)
-        if path.suffix.lower() in (".tif", ".tiff") and path.is_file():
-            return _tiff_layout(path)
-    except ParticleDetectError:
-        pass
-    return None
 
 
 def channels_refusal(layer: Image, channels: ChannelAxis) -> str:
