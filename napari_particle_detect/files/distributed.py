@@ -47,6 +47,7 @@ from .file_detection import (
 )
 from ..errors import ParticleDetectError
 from ..shipped import is_shipped, model_digest
+from ..stop_signals import STOP_SIGNALS, python_stop_handlers
 from .io import atomic_write_text, remove_stale_temporaries
 
 # Memory a worker process needs beyond torch itself for everyday images; bounds the default count.
@@ -75,9 +76,6 @@ NO_LIVE_WORKER_STOP_S = 10.0
 LOCAL_NO_WORKER_STOP_S = 300.0
 # Said in place of dask's tracebacks when Ctrl-C comes while a cluster of this process's own is starting.
 CLUSTER_START_INTERRUPTED = "the dask cluster was still starting: nothing was written"
-# What stops a run, each sent to every process of it: a terminal's Ctrl-C (SIGINT) or its closing (SIGHUP), a batch
-# system's time limit or ``timeout`` (SIGTERM). The command line stops on the last two as on Ctrl-C (cli/main.py).
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 log = logging.getLogger("napari_particle_detect")
 
@@ -852,12 +850,8 @@ def held_interrupt() -> Iterator[list[int]]:
     block has ended, for the caller to act on (:func:`_act_on_held`). A second one of a kind is handled as usual. A
     signal left to the system (its default, ignored, or a handler set outside Python) is left so; outside the main
     thread, where no handler can be set, the block runs as it is."""
-    if threading.current_thread() is not threading.main_thread():
-        yield []
-        return
     held: list[int] = []
-    previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
-    previous = {number: handler for number, handler in previous.items() if callable(handler)}
+    previous = python_stop_handlers()
 
     def hold(signum: int, frame) -> None:
         held.append(signum)

@@ -35,6 +35,7 @@ from ..kinds.heatmap import decode, encode
 from ..models import DetectorModel, build_network, load_model, save_model
 from ..models.registry import ModelCard, network_for_weights, read_saved_tensors, require_kind, save_tensors
 from ..shipped import refuse_shipped_output
+from ..stop_signals import python_stop_handlers
 from ..detection.prediction import predict_heatmap
 from ..detection.preprocessing import as_frames, check_frame, normalise
 from ..detection.sizing import estimate_diameter, rescale_centres, rescale_frame, scale_for_diameter
@@ -572,22 +573,17 @@ def steps_from(batches: Iterable[T], first_step: int) -> Iterator[tuple[int, T]]
 def ctrl_c_between_steps() -> Iterator[Callable[[], bool]]:
     """Hold a Ctrl-C that comes while the block runs until the loop asks whether one came (the callable yielded),
     so a training loop stops between two steps and keeps the steps done: one landing between a step's update and
-    its schedule's would leave a state no run resumes from. So are the other stop signals (files.distributed's
+    its schedule's would leave a state no run resumes from. So are the other stop signals (stop_signals.py's
     STOP_SIGNALS) that a Python handler acts on: the command line stops on SIGTERM (a batch system's time limit)
     and SIGHUP as on Ctrl-C. The loop asking runs the held signal's own handler: one that raises KeyboardInterrupt
     (Ctrl-C's; the command line's, noting the signal for its line and status) makes the callable true, and the
     loop stops; one that returns lets it go on. A second signal is handled at once; one held when the block ends
     is handled then. Off the main thread (the dock's worker), nothing is held: the callable stays false; nor is
     a SIGINT the application handles its own way, or a signal left to the system (its default, or ignored)."""
-    from ..files.distributed import STOP_SIGNALS  # where needed, as learning/ reads files/ elsewhere
-
     held: list[int] = []
     stopping = threading.Event()
-    handlers = {}
-    if threading.current_thread() is threading.main_thread():
-        handlers = {number: signal.getsignal(number) for number in STOP_SIGNALS}
-        handlers = {number: handler for number, handler in handlers.items() if callable(handler)
-                    and (number != signal.SIGINT or handler is signal.default_int_handler)}
+    handlers = {number: handler for number, handler in python_stop_handlers().items()
+                if number != signal.SIGINT or handler is signal.default_int_handler}
 
     def hold(signum: int, frame: object) -> None:
         if held or stopping.is_set():
