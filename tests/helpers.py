@@ -186,3 +186,20 @@ def detect_channel_as_its_plane_alone(run_cli, capsys, path: Path, alone: Path, 
         assert code == 0, err
     found = pd.read_csv(folder / "one.csv")
     assert len(found) > 5 and set(found["frame"]) == {0} and found.equals(pd.read_csv(folder / "alone.csv"))
+
+
+def press(viewer, *keys: str) -> None:
+    """Keys pressed over the canvas, as napari hands them to the active layer's bindings."""
+    handler = viewer.window._qt_viewer._key_map_handler
+    for key in keys:
+        handler.press_key(key)
+        handler.release_key(key)
+
+
+def kinds_dock(viewer, kind: str, name: str):
+    """The Rods and chains dock on the image ``name`` for ``kind``."""
+    _, widget = viewer.window.add_plugin_dock_widget("napari-particle-detect", "Rods and chains")
+    widget.kind_combo.setCurrentText(kind)
+    widget.image_combo.setCurrentText(name)
+    assert widget.session.image.name == name
+    return widget

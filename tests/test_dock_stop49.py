@@ -14,7 +14,7 @@ from napari_particle_detect._napari.volume_panel import VolumeDetectWidget
 from napari_particle_detect.learning.volume_rounds import VolumeSettings, open_volume_project, remember_settings
 from napari_particle_detect.synthetic.rods import rod_table
 
-from helpers import make_widget, notification_count, notifications_since, pick, small_stack
+from helpers import kinds_dock, make_widget, notification_count, notifications_since, pick, press, small_stack
 
 PLUGIN = "napari-particle-detect"
 
@@ -26,28 +26,12 @@ def names(viewer) -> list[str]:
     return [layer.name for layer in viewer.layers]
 
 
-def rods_dock(viewer, name: str):
-    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Rods and chains")
-    widget.kind_combo.setCurrentText("rods")
-    widget.image_combo.setCurrentText(name)
-    assert widget.session.image.name == name
-    return widget
-
-
 def volume_dock(viewer, name: str) -> VolumeDetectWidget:
     dock = VolumeDetectWidget(viewer)
     viewer.window.add_dock_widget(dock)
     dock.layer_combo.setCurrentText(name)
     dock.axes_combo.setCurrentIndex(0)  # ZYX (one volume)
     return dock
-
-
-def press(viewer, *keys: str) -> None:
-    """Keys pressed over the canvas, as napari hands them to the active layer's bindings."""
-    handler = viewer.window._qt_viewer._key_map_handler
-    for key in keys:
-        handler.press_key(key)
-        handler.release_key(key)
 
 
 # ---- 1. layers brought back lie just over their own image ------------------------------------------
@@ -86,7 +70,7 @@ def test_rods_taken_back_by_an_image_opened_again_lie_over_it(make_napari_viewer
     tifffile.imwrite(path, np.random.default_rng(0).random((48, 48)).astype(np.float32))
     viewer = make_napari_viewer()
     viewer.open(path)
-    widget = rods_dock(viewer, "low")
+    widget = kinds_dock(viewer, "rods", "low")
     widget.session.set_detections(rod_table([24.0], [24.0], [0.0], [20.0], [4.0]).assign(frame=0, score=0.9), [0])
     widget.session.accept_region(0, (0.0, 0.0, 30.0, 30.0))
     viewer.add_image(np.random.default_rng(1).random((48, 48)).astype(np.float32), name="high")
@@ -110,7 +94,7 @@ def test_a_heatmap_and_its_copy_are_offered_by_no_dock(make_napari_viewer):
     viewer.layers.selection = {heatmap}
     _duplicate_layer(viewer.layers)
     assert "cells heatmap copy" in viewer.layers
-    kinds = rods_dock(viewer, "cells")
+    kinds = kinds_dock(viewer, "rods", "cells")
     volumes = volume_dock(viewer, "cells")
     for combo in (widget.image_combo, kinds.image_combo, volumes.layer_combo):
         assert [combo.itemText(i) for i in range(combo.count())] == ["cells"]
@@ -154,7 +138,7 @@ def test_accept_and_unaccept_are_disabled_past_the_stacks_last_frame(make_napari
     spheres = make_widget(viewer, None)
     pick(spheres, "short")
     spheres.annotation.ensure_points_layer().add([1, 10.0, 10.0])
-    kinds = rods_dock(viewer, "short")
+    kinds = kinds_dock(viewer, "rods", "short")
     kinds.session.set_detections(rod_table([24.0], [24.0], [0.0], [20.0], [4.0]).assign(frame=1, score=0.9), [1])
     viewer.dims.set_current_step(0, 1)
     kinds.review.accept_frame()

@@ -17,22 +17,13 @@ from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.synthetic.rods import benchmark_rod_config, render_rods, rod_table, synthesize_rods
 from napari_particle_detect.synthetic.spheres import SynthConfig
 
-from helpers import notification_count, notifications_since
+from helpers import kinds_dock, notification_count, notifications_since
 
 PLUGIN = "napari-particle-detect"
 SHORT_PAST_ITS_END = ("the slider is past 'short''s last frame (2 frames), so none of it is drawn: move it back "
                       "onto frames 0-1")
 
 pytestmark = pytest.mark.usefixtures("project_home")
-
-
-def rods_dock(viewer, kind: str, name: str):
-    """The dock on the image ``name`` for ``kind``."""
-    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Rods and chains")
-    widget.kind_combo.setCurrentText(kind)
-    widget.image_combo.setCurrentText(name)
-    assert widget.session.image.name == name
-    return widget
 
 
 def one_rod(frame: int = 0) -> pd.DataFrame:
@@ -45,7 +36,7 @@ def short_beside_long(make_napari_viewer):
     rng = np.random.default_rng(0)
     viewer.add_image(rng.random((2, 48, 48)).astype(np.float32), name="short")
     viewer.add_image(rng.random((6, 48, 48)).astype(np.float32), name="long")
-    widget = rods_dock(viewer, "rods", "short")
+    widget = kinds_dock(viewer, "rods", "short")
     widget.session.set_detections(one_rod(), [0])
     return viewer, widget
 
@@ -96,7 +87,7 @@ def test_an_image_renamed_while_its_layers_are_put_away_takes_them_back(make_nap
     # locked under the old name.
     viewer = make_napari_viewer()
     image = viewer.add_image(np.random.default_rng(0).random((48, 48)).astype(np.float32), name="run1")
-    widget = rods_dock(viewer, "rods", "run1")
+    widget = kinds_dock(viewer, "rods", "run1")
     qtbot.waitUntil(lambda: widget._watched_window is not None)  # shown in its window, it hears its X
     widget.session.set_detections(one_rod(), [0])
     widget.session.accept_region(0, (0.0, 0.0, 30.0, 30.0))
@@ -109,7 +100,7 @@ def test_an_image_renamed_while_its_layers_are_put_away_takes_them_back(make_nap
         widget.kind_combo.setCurrentText("chains")
     image.name = "run2"
     if away_by == "closing the dock":
-        widget = rods_dock(viewer, "rods", "run2")
+        widget = kinds_dock(viewer, "rods", "run2")
     else:
         widget.kind_combo.setCurrentText("rods")
 
@@ -127,7 +118,7 @@ def test_lines_drawn_over_background_keep_the_frames_width(make_napari_viewer):
     truth = sample.table
     viewer = make_napari_viewer()
     viewer.add_image(sample.image, name="img")
-    widget = rods_dock(viewer, "rods", "img")
+    widget = kinds_dock(viewer, "rods", "img")
     widget.session.set_detections(truth.assign(frame=0, score=0.9), [0])
     median = float(np.median(widget.session.tables[0]["width"]))
 

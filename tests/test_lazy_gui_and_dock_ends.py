@@ -17,27 +17,11 @@ from napari_particle_detect.projects.kinds_project import load_kind_frame
 from napari_particle_detect.projects.project import project_folder_for_image
 from napari_particle_detect.synthetic.rods import rod_table
 
-from helpers import make_widget, notification_count, notifications_since, run_detect, small_stack
+from helpers import kinds_dock, make_widget, notification_count, notifications_since, press, run_detect, small_stack
 
 PLUGIN = "napari-particle-detect"
 
 pytestmark = pytest.mark.usefixtures("project_home")
-
-
-def press(viewer, *keys: str) -> None:
-    """Keys pressed over the canvas, as napari hands them to the active layer's bindings."""
-    handler = viewer.window._qt_viewer._key_map_handler
-    for key in keys:
-        handler.press_key(key)
-        handler.release_key(key)
-
-
-def kinds_dock(viewer, kind: str, name: str):
-    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Rods and chains")
-    widget.kind_combo.setCurrentText(kind)
-    widget.image_combo.setCurrentText(name)
-    assert widget.session.image.name == name
-    return widget
 
 
 def copy_and_paste(viewer, layer, rows: set[int], frame: int | None = None) -> None:
