@@ -765,8 +765,8 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
     _load_model_first(args, options)  # before any bar: a model that cannot load is one error
     # An output a run of this command left unfinished (Ctrl-C, a failure at a frame): its frames are gone on from.
     earlier, meta = _earlier_frames(args, [path for path in inputs if path not in unreadable], options)
-    tables, runs, failed = [], [], {}
-    done: list[tuple[Path, dict, "pd.DataFrame"]] = []  # the inputs finished, for a stop to keep
+    failed = {}
+    done: list[tuple[Path, dict, "pd.DataFrame"]] = []  # the inputs finished: their records and tables
     current: tuple[Path, FramesSoFar] | None = None  # the input being detected and its frames so far
     try:
         for path in inputs:
@@ -800,11 +800,9 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
                 _log_sizing(path, record, f"{len(table)} centres in {len(detected_frames(record))} frame(s); ")
                 if len(inputs) > 1:
                     table["file"] = str(path)
-            runs.append(record)
-            tables.append(table)
             done.append((path, record, table))
             current = None
-            if args.kind == "spheres" and args.overlay is not None and len(tables) == 1:
+            if args.kind == "spheres" and args.overlay is not None and len(done) == 1:
                 from ..files.overlay import save_overlay
 
                 image = read_image(path, lazy=True, channel=args.channel, axes=args.axes)
@@ -815,14 +813,14 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
     except KeyboardInterrupt:
         kept = _keep_stopped(args, options, done, meta, current, failed, len(inputs) > 1)
         raise KeyboardInterrupt(kept or "") from None
-    if not tables and failed:
+    if not done and failed:
         return report_failed(failed)  # nothing detected: no table
     _log_compile_warmup(args, options)
-    out = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=COLUMNS)
+    out = pd.concat([table for *_, table in done], ignore_index=True) if done else pd.DataFrame(columns=COLUMNS)
     # What produced these centres, beside them: the particle size used, the model and its threshold. It
     # goes first, marked unfinished, then again once the tables are written: a run killed in between
     # leaves outputs that say detect wrote them, so the same command can replace them.
-    meta = {**meta, "inputs": runs}
+    meta = {**meta, "inputs": [record for _, record, _ in done]}
     if failed:  # the table holds the other files only; its metadata says which are missing and why
         meta["failed"] = [{"file": str(path), "reason": line} for path, line in failed.items()]
     atomic_write_text(args.output.with_suffix(".json"), json.dumps({**meta, "unfinished": True}, indent=2))

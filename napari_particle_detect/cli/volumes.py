@@ -230,7 +230,7 @@ def _detect_volumes(args, inputs, found, unreadable) -> int:
         is_out_of_space, write_run_record,
     )
     from ..files.file_detection import (
-        FileResult, check_unedited, job_fingerprint, metadata_path, model_fingerprint, output_paths,
+        FileResult, check_unedited, job_fingerprint, metadata_path, output_paths,
     )
     from ..detection.volume_detection import DEFAULT_VOLUME_MODEL, VOLUME_COLUMNS, VolumeOptions, load_volume_model
     from ..models.registry import default_model_path
@@ -284,10 +284,9 @@ def _detect_volumes(args, inputs, found, unreadable) -> int:
     load_volume_model(args.model)  # one that cannot load is one error before any work, not every file's failure
     tables, records = [], []
     summary = FilesSummary()
-    # As a 2D folder run's record (files.distributed): what was done, skipped, failed and left, so a rerun can tell;
-    # its model as the outputs' fingerprints name it (the default unet3d too, which it left null).
-    record_run = functools.partial(write_run_record, output, summary, outputs, run_options,
-                                   model_fingerprint(model), command_line()) if folder else None
+    # As a 2D folder run's record (files.distributed): what was done, skipped, failed and left, so a rerun can tell.
+    record_run = functools.partial(write_run_record, output, summary, outputs, run_options, model,
+                                   command_line()) if folder else None
     for index, (path, axes, target) in enumerate(zip(inputs, found, targets)):
         if finished.get(path):
             log.info("%s: done before, in %s (input, options and model unchanged): skipped", path, target)

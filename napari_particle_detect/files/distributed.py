@@ -39,6 +39,7 @@ from .file_detection import (
     is_finished,
     mark_failed,
     metadata_path,
+    RunOptions,
     model_fingerprint,
     output_paths,
     read_metadata,
@@ -178,9 +179,7 @@ def detect_files(
     for target in targets:
         remove_stale_temporaries([target, metadata_path(target), *side_tables(target, options.kind)])
     outputs = dict(zip(present, targets))
-    # The model as each output's fingerprint names it: the default model too, which the record left null.
-    record_run = functools.partial(write_run_record, folder, summary, outputs, options,
-                                   model_fingerprint(model, options.kind), command)
+    record_run = functools.partial(write_run_record, folder, summary, outputs, options, model, command)
     # What each output to be written was before this run: one finished all the same after a stop counts done only
     # if this run wrote it.
     before = {target: _written(target) for _, target in todo}
@@ -289,12 +288,12 @@ def check_run_record_place(folder: Path, targets: list[Path]) -> None:
                                   "writes one there); move it or choose another output folder")
 
 
-def write_run_record(folder: Path, summary: FilesSummary, outputs: dict[Path, Path], options: DetectOptions | dict,
-                     model: dict | str | None, command: str | None, interrupted: bool = False) -> Path | None:
+def write_run_record(folder: Path, summary: FilesSummary, outputs: dict[Path, Path], options: RunOptions,
+                     model: str | Path | None, command: str | None, interrupted: bool = False) -> Path | None:
     """The record of this run at ``folder``/particle-detect-run.json, written atomically (see
-    :func:`detect_files`); ``outputs``: each present input's output; ``options``: 2D DetectOptions, or the options
-    that change the centres as a dict (a volume run's, cli/volumes.py); ``model``: as the outputs' fingerprints name
-    it (:func:`model_fingerprint`); ``interrupted``: the run was cut short (Ctrl-C) when ``summary`` was as it is.
+    :func:`detect_files`); ``outputs``: each present input's output; ``options``: 2D DetectOptions or a volume run's
+    (cli/volumes.py); ``model``: named as the outputs' fingerprints name it (:func:`model_fingerprint`, the default
+    model too); ``interrupted``: the run was cut short (Ctrl-C) when ``summary`` was as it is.
     None where it cannot be written: a warning says why, unless the run stopped on a full disk, which
     ``summary.stopped`` already says."""
     def entry(path: Path, **more) -> dict:
@@ -305,7 +304,7 @@ def write_run_record(folder: Path, summary: FilesSummary, outputs: dict[Path, Pa
 
     record = {"record": RUN_RECORD_KIND, "command": command,
               "finished": datetime.now().astimezone().isoformat(timespec="seconds"),
-              "options": options if isinstance(options, dict) else options.affecting_results(), "model": model,
+              "options": options.affecting_results(), "model": model_fingerprint(model, options.kind),
               "done": [entry(result.path) for result in summary.done],
               "skipped": [entry(path) for path in summary.skipped],
               "failed": [entry(path, reason=reason) for path, reason in summary.failed.items()],
