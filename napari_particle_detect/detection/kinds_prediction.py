@@ -32,7 +32,7 @@ from .networks import prepare_network
 from .choices import check_diameter, check_diameter_fits
 from .runtimes import runtime_record
 from .preprocessing import (
-    FLATTEN_BLOCK, GAP_REACH, BlankFrameError, FrameRecord, GapRecord, as_frames, clear_of_gaps, frame_and_gaps,
+    FLATTEN_BLOCK, BlankFrameError, FrameRecord, GapRecord, as_frames, clear_of_gaps, frame_and_gaps,
     frame_indices, normalise, without_spikes,
 )
 from ..shipped import WEIGHTS_DIR
@@ -185,7 +185,7 @@ def detect_kind(
 def objects_clear_of_gaps(table: pd.DataFrame, missing: np.ndarray | None, kind: str,
                           bead_radius: float) -> pd.DataFrame:
     """One frame's ``table`` less the objects its ``missing`` pixels (a mosaic's gaps) cut, as for spheres
-    (preprocessing.clear_of_gaps): chains' beads within GAP_REACH of ``bead_radius`` px of a gap, their chains cut
+    (preprocessing.clear_of_gaps): chains' beads within preprocessing.GAP_REACH of ``bead_radius`` px of a gap, their chains cut
     there (chains.keep_beads); rods whose axis, tip to tip, comes within GAP_REACH of their half width of one, or
     whose tip comes within their half width: the network ends a rod at a gap's filled edge, so a tip there may be
     the gap's and not the rod's, and its length is what the gap left of it."""
@@ -198,7 +198,7 @@ def objects_clear_of_gaps(table: pd.DataFrame, missing: np.ndarray | None, kind:
                                                  table["width"].to_numpy(float) / 2)):
         axis = np.linspace(*tips, int(np.ceil(np.hypot(*(tips[1] - tips[0])))) + 1)  # a point every pixel or less
         keep[row] = (clear_of_gaps(axis, missing, (half_width, half_width)).all()
-                     and clear_of_gaps(tips, missing, (half_width / GAP_REACH,) * 2).all())
+                     and clear_of_gaps(tips, missing, (half_width,) * 2, reach=1.0).all())
     return table[keep].reset_index(drop=True)
 
 
@@ -213,11 +213,18 @@ def network_frame(frame: np.ndarray, scale: float, invert: bool,
     evenly lit frame came near the rule's 0.95 in 64 px blocks (the background's variation over the
     objects' contrast: at most 0.29 on the benchmark's rods, 0.19 on long dense ones, 0.77 on 600 training
     draws of rods and chains)."""
+    frame, factors = resampled_for_network(frame, scale)
+    return normalise(frame, invert, flatten_block=FLATTEN_BLOCK, flattened=flattened), factors
+
+
+def resampled_for_network(frame: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """``frame`` resampled by ``scale`` as :func:`network_frame` resamples it before normalising, and the per-axis
+    factors (float32 and ones at scale 1): what training and rounds bring their frames to, so they cannot drift
+    from detection."""
     if scale != 1.0:
         # As for spheres (steps.HostSteps.prepare): spikes out first, which resampling would smear.
         frame = without_spikes(frame)[0]
-    frame, factors = rescale_frame(frame, scale)
-    return normalise(frame, invert, flatten_block=FLATTEN_BLOCK, flattened=flattened), factors
+    return rescale_frame(frame, scale)
 
 
 def bead_sizing(frame: np.ndarray, name: str = "image", diameter: float | None = None) -> tuple[float, float | None]:

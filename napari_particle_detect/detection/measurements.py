@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParticleDetectError
-from .preprocessing import GAP_REACH, clear_of_gaps, filled_gaps, missing_pixels
+from .preprocessing import clear_of_gaps, filled_gaps, missing_pixels
 
 MEASUREMENT_COLUMNS = ("mass", "size", "ecc", "signal", "raw_mass")
 # Gaps are filled from the local background read in blocks about this many particle diameters wide, as detection
@@ -128,8 +128,8 @@ def measure_frame(frame: np.ndarray, centres: np.ndarray, diameter: float, inver
     # As locate: the integer conversion scaled the band-passed image; raw_mass, size and ecc do not depend on it.
     out["mass"] /= scale_factor
     out["signal"] /= scale_factor
-    # clear_of_gaps looks GAP_REACH radii around a centre: the whole circle trackpy measures, of ``radius`` px.
-    out.loc[~clear_of_gaps(nearest, missing, (radius / GAP_REACH,) * 2), :] = np.nan
+    # The whole circle trackpy measures, of ``radius`` px.
+    out.loc[~clear_of_gaps(nearest, missing, (radius,) * 2, reach=1.0), :] = np.nan
     return out
 
 

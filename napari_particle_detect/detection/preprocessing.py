@@ -233,14 +233,15 @@ def non_finite_share(missing: int, pixels: int) -> str:
     return "nearly 100 %" if share == "100" and missing < pixels else f"{share} %"
 
 
-def clear_of_gaps(centres: np.ndarray, missing: np.ndarray | None, radii: tuple[float, ...]) -> np.ndarray:
-    """Which ``centres`` (N, ndim, in pixels of the ``missing`` mask) lie farther than GAP_REACH times the
+def clear_of_gaps(centres: np.ndarray, missing: np.ndarray | None, radii: tuple[float, ...],
+                  reach: float = GAP_REACH) -> np.ndarray:
+    """Which ``centres`` (N, ndim, in pixels of the ``missing`` mask) lie farther than ``reach`` times the
     particles' ``radii`` (px, per axis) from every missing pixel: a particle the gap cuts that much is no
-    particle to count, and the gap's filled edge draws none that is."""
+    particle to count, and the gap's filled edge draws none that is (``reach`` 1: the whole particle)."""
     centres = np.asarray(centres, dtype=float).reshape(-1, len(radii))
     if missing is None or not len(centres):
         return np.ones(len(centres), bool)
-    radii = tuple(GAP_REACH * r for r in radii)
+    radii = tuple(reach * r for r in radii)
     reach = [np.arange(-int(r), int(r) + 1) for r in radii]
     offsets = np.stack([axis.ravel() for axis in np.meshgrid(*reach, indexing="ij")], axis=1)
     offsets = offsets[(np.square(offsets / np.maximum(radii, 1e-9)).sum(axis=1)) <= 1.0]

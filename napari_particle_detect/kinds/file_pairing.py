@@ -36,7 +36,6 @@ def _pair_names(left: list[str], right: list[str], sides: tuple[str, str]) -> di
     way (x.tif with data/day1/x.tif and data/day2/x.tif), one ParticleDetectError naming them: a guess
     scored one day's detections against another day's truth."""
     from collections import defaultdict
-    from pathlib import PurePath
 
     from ..errors import ParticleDetectError
 

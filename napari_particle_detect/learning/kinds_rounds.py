@@ -56,7 +56,7 @@ from ..projects.project import Project, RoundInfo
 from .pseudo_labels import choose_frames
 from .rounds import (RoundOutcome, TrainedOn, project_examples, round_image, round_info,
                      run_and_commit_cancellably)
-from .training import Example, TrainConfig, TrainingCancelled, _augment, _source_index, lineage_with, mask_at
+from .training import Example, TrainConfig, TrainingCancelled, _augment, lineage_with, mask_at, resampled_area
 from ..detection.threads import keeps_torch_threads, round_threads
 
 # A round, chosen by measurement (benchmarks/anisotropic_round.py: two corrected frames of rods in
@@ -141,10 +141,7 @@ def at_detection_scale(kind: Kind, reviewed: Reviewed, scale: float) -> Reviewed
         return reviewed
     example = reviewed.example
     image, table, factors = annotated_at_scale(kind, example.image, reviewed.table, scale)
-    area = None
-    if example.area is not None:  # each resampled pixel takes its nearest pixel of the image's grid
-        rows, cols = (_source_index(n, f, source) for n, f, source in zip(image.shape, factors, example.area.shape))
-        area = np.asarray(example.area, dtype=bool)[np.ix_(rows, cols)]
+    area = None if example.area is None else resampled_area(example.area, image.shape, factors)
     return Reviewed(replace(example, image=image, centres=rescale_centres(example.centres, factors), area=area,
                             scale=1.0), table)
 

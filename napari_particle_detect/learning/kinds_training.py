@@ -24,9 +24,10 @@ from ..models import DetectorModel, build_network, default_model_path, load_mode
 from ..models.heads import HEATMAP_HEADS
 from ..models.registry import ModelCard, require_kind, save_tensors
 from ..detection.choices import check_diameter_fits
-from ..detection.kinds_prediction import bead_sizing, check_bead_diameter, network_frame, predict_maps
-from ..detection.preprocessing import FrameRecord, without_spikes
-from ..detection.sizing import rescale_centres, rescale_frame
+from ..detection.kinds_prediction import (bead_sizing, check_bead_diameter, network_frame, predict_maps,
+                                          resampled_for_network)
+from ..detection.preprocessing import FrameRecord
+from ..detection.sizing import rescale_centres
 from ..detection.devices import select_device
 from ..errors import ParticleDetectError
 from ..detection.stages import laid_out_for
@@ -109,10 +110,7 @@ def resampled_as_detection(image: np.ndarray, scale: float) -> tuple[np.ndarray,
     """A whole 2D ``image`` resampled by ``scale`` as detection resamples a frame before normalising it
     (kinds_prediction.network_frame), and the per-axis factors applied: :func:`detection_input` of it is the
     network input detection makes at that scale, bit for bit. At scale 1 the image itself."""
-    if scale == 1.0:
-        return image, np.ones(2)
-    # Spikes out first, as detection takes them: resampling would smear them into their neighbours.
-    return rescale_frame(without_spikes(image)[0], scale)
+    return (image, np.ones(2)) if scale == 1.0 else resampled_for_network(image, scale)
 
 
 def frame_detection_scale(kind: str, image: np.ndarray, name: str = "example", diameter: float | None = None) -> float:

@@ -99,12 +99,16 @@ class Example:
         if self.area is not None:
             area = np.asarray(self.area, dtype=bool)
             if factors is not None and tuple(image.shape) != area.shape:
-                # Nearest pixel of the original grid for every pixel of the rescaled one.
-                rows = _source_index(image.shape[0], factors[0], area.shape[0])
-                cols = _source_index(image.shape[1], factors[1], area.shape[1])
-                area = area[np.ix_(rows, cols)]
+                area = resampled_area(area, image.shape, factors)
         focus = rescale_centres(self.focus, factors) if self.focus is not None and len(self.focus) else None
         return PreparedExample(image, rescale_centres(self.centres, factors), area, focus)
+
+
+def resampled_area(area: np.ndarray, shape: tuple[int, int], factors: np.ndarray) -> np.ndarray:
+    """A reviewed ``area`` (bool) on the grid of its image resampled to ``shape`` by ``factors``: each pixel the
+    nearest pixel of the original grid."""
+    rows, cols = (_source_index(n, f, source) for n, f, source in zip(shape, factors, area.shape))
+    return np.asarray(area, dtype=bool)[np.ix_(rows, cols)]
 
 
 def _source_index(size: int, factor: float, source_size: int) -> np.ndarray:
