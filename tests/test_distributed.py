@@ -80,7 +80,9 @@ def test_cli_folder_output_reports_the_bad_file_and_goes_on(tmp_path, tiny_model
                                                                    "particle-detect-run.json"]
 
 
-def test_a_killed_run_resumes_and_skips_finished_files(tmp_path, tiny_model):
+def test_a_killed_run_resumes_and_skips_finished_files(tmp_path, tiny_model, monkeypatch):
+    from napari_particle_detect.files import io
+
     paths = write_images(tmp_path / "in", 6)
     out = tmp_path / "out"
     command = [sys.executable, "-m", "napari_particle_detect.cli.main", "-q", "detect", str(tmp_path / "in"), "-o",
@@ -114,6 +116,10 @@ def test_a_killed_run_resumes_and_skips_finished_files(tmp_path, tiny_model):
     changed = paths[-1]
     changed.write_bytes(changed.read_bytes())  # rewritten: must be done again even if it was finished
     os.utime(changed, ns=(time.time_ns(), time.time_ns() + 10**9))
+    # The kill may land mid-write, leaving a temporary only seconds old, which the age rule spares as possibly a
+    # live writer's; here it is the killed run's, so it counts as stale once the run is gone.
+    monkeypatch.setattr(io, "STALE_TEMPORARY_S", 0.2)
+    time.sleep(0.4)
     seen = {}
     summary = detect_files(paths, out, DetectOptions(threshold=0.0, diameter=12.0, device="cpu", threads=1),
                            tiny_model, progress=lambda path, status: seen.__setitem__(path.name, status))
