@@ -124,5 +124,6 @@ def test_detects_json_records_the_beads_diameter_and_scale_of_each_chains_input(
         [record] = json.loads(out.with_suffix(".json").read_text())["inputs"]
         table = detect_kind(tifffile.imread(tmp_path / "beads.tif"), "chains", device="cpu", diameter=diameter)
         assert record["diameter_source"] == source
-        assert (record["diameter"], record["scale"]) == pytest.approx((table.attrs["diameter"], table.attrs["scale"]))
-    assert (record["diameter"], record["scale"]) == pytest.approx((GIVEN, 12.0 / GIVEN))
+        assert (record["diameter_px"], record["rescale_factor"]) == pytest.approx((table.attrs["diameter"],
+                                                                                  table.attrs["scale"]))
+    assert (record["diameter_px"], record["rescale_factor"]) == pytest.approx((GIVEN, 12.0 / GIVEN))

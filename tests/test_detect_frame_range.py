@@ -2,8 +2,8 @@
 frame numbers, so the tables of several ranges concatenate into the whole stack's; the .json lists the frames
 detected; a folder run skips a file done with the same range and redoes one done with another; a run stopped
 within a range goes on from the frames done. Ranges that are garbled, name no frame or reach past a file's end are
-refused in one line naming the option and the stack's length; so are the kinds and volumes, which detect every frame.
-Also: a volume folder run's record names its model as the outputs' fingerprints do (it said null for unet3d)."""
+refused in one line naming the option and the stack's length (rods' and chains' ranges: test_kinds_frames.py;
+volumes' time points: test_volume_frames.py). Also: a volume folder run's record names its model as the outputs' fingerprints do (it said null for unet3d)."""
 
 from __future__ import annotations
 
@@ -91,22 +91,6 @@ def test_a_range_garbled_empty_or_past_the_end_is_refused_in_one_line_before_any
         code, err = parsing.code, capsys.readouterr().err
     assert (code, err.strip()) == (2, line)
     assert not Path("out.csv").exists() and not Path("out.json").exists()
-
-
-@pytest.mark.parametrize("kind", ["rods", "chains"])
-def test_the_kinds_which_detect_every_frame_refuse_a_range(movie, capsys, kind):
-    code, _, err = detect(capsys, movie, "-o", "out.csv", "--frames", "0:2", "--kind", kind, "--device", "cpu")
-    assert (code, err.strip()) == (2, f"particle-detect: error: --frames 0:2: --kind {kind} detects every frame "
-                                      "of a stack; give --frames with spheres only")
-
-
-def test_a_volume_which_is_detected_whole_refuses_a_range(tmp_path, capsys):
-    volume = write_volume(tmp_path / "v.tif", seed=1)
-    code, _, err = detect(capsys, volume, "-o", tmp_path / "out.csv", "--frames", "0:1", "--device", "cpu")
-    assert (code, err.strip()) == (2, f"particle-detect: error: {volume}: --frames picks frames of 2D stacks; a "
-                                      "volume is detected whole, every time point of a series: run it without "
-                                      "--frames")
-    assert not (tmp_path / "out.csv").exists()
 
 
 def test_a_folder_run_skips_a_file_done_with_the_same_range_and_redoes_it_with_another(movie, capsys, light_model,

@@ -213,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "axis of 2-4 in a TIFF or zarr without axes metadata): detect in channel N only (0 for "
                              "the first), for every --kind; without it such images are refused, never read as frames")
     detect.add_argument("--frames", type=frame_range_argument, default=None, metavar="SPEC",
-                        help="spheres in 2D stacks: detect only these frames, as Python slices, end exclusive: 0:10, "
+                        help="detect only these frames of a stack (of a volume series: these time points), as Python slices, end exclusive: 0:10, "
                              "5, 0:100:10, 3,7,9, -10: (the last ten); the table keeps the stack's frame "
                              "numbers and the .json lists them (frames_detected). A range past a file's end is "
                              "refused (of several files, that one fails and the others go on); a folder run skips "
@@ -678,7 +678,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
                             precision=args.precision, device=args.device, batch_size=args.batch_size,
                             compile=args.compile, runtime=args.runtime, measure=args.measure, kind=args.kind,
                             split_close=args.split_close, channel=args.channel, axes=args.axes, frames=args.frames)
-    options = check_options(options)  # --frames with --kind rods or chains: refused before any work
+    options = check_options(options)  # --frames written one way, so one range has one fingerprint
     if args.kind != "spheres" and args.overlay is not None:
         raise ParticleDetectError(f"{args.overlay}: --overlay draws sphere centres; not with --kind {args.kind}")
     if args.kind == "rods" and args.diameter is not None:
@@ -698,13 +698,18 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 
 def _refuse_frames_of_volumes(args: argparse.Namespace, inputs: list[Path]) -> None:
-    """``--frames`` before any work where an input is a volume (by --axes or metadata): the volume detector
-    (detection/volume_detection) detects every time point of a series, so a range would be ignored unsaid."""
-    found, _ = volume_cli.read_axes(inputs, args.axes, args.channel)
-    volume = next((path for path, axes in zip(inputs, found) if axes is not None and axes.is_volume), None)
-    if volume is not None:
-        raise ParticleDetectError(f"{volume}: --frames picks frames of 2D stacks; a volume is detected whole, every "
-                                  "time point of a series: run it without --frames")
+    """``--frames`` past the end of the one volume (by --axes or metadata) a run into one table detects, refused
+    before any work (the model loads), as _detect_into_csv refuses a 2D stack's: --frames picks time points of a
+    series, and a ZYX file has one (frame 0). Of several inputs, or into a folder, such a file fails in its turn and
+    the others are detected, as 2D stacks do (volume_detection.detect_volume_file checks each)."""
+    from ..files.axes import read_volumes
+    from ..detection.volume_detection import volumes_to_detect
+
+    if len(inputs) != 1 or _is_folder_output(args.output, args.inputs, inputs):
+        return
+    (axes,), _ = volume_cli.read_axes(inputs, args.axes, args.channel)
+    if axes is not None and axes.is_volume:
+        volumes_to_detect(inputs[0], read_volumes(inputs[0], axes), args.frames)
 
 
 def _detect_channel_of_volumes(args: argparse.Namespace, inputs: list[Path]) -> int | None:
@@ -794,7 +799,7 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
                 record, table, meta = result.record, result.table, result.meta
             if args.kind != "spheres":
                 log.info("%s: %d %s (%d rows) in %d frame(s)", path, record["objects"], args.kind, record["rows"],
-                         record["frames"])
+                         len(detected_frames(record)))
                 table = table.assign(file=str(path)) if len(inputs) > 1 else table
             else:
                 _log_sizing(path, record, f"{len(table)} centres in {len(detected_frames(record))} frame(s); ")

@@ -253,7 +253,7 @@ def _detect_volumes(args, inputs, found, unreadable) -> int:
         raise ParticleDetectError(f"--precision {args.precision} is for 2D images; volumes run in float32")
     options = VolumeOptions(threshold=args.threshold, diameter=diameter,
                             voxel_size=tuple(args.voxel_size) if args.voxel_size else None, device=args.device,
-                            runtime=getattr(args, "runtime", "auto"))
+                            runtime=getattr(args, "runtime", "auto"), frames=args.frames)
     output = Path(args.output)
     folder = str(args.output).endswith("/") or output.is_dir()
     if not folder and output.suffix.lower() != ".csv":
@@ -356,9 +356,11 @@ def _detect_one_volume_file(path: Path, axes: Axes, options, model: str | None):
     low = record["diameter_confidence"] == "low"
     # Without a voxel size z was estimated too, and one --diameter (xy) leaves it so.
     advice = "give --diameter" if record["voxel_size_zyx"] else "give --diameter Z Y X or --voxel-size Z Y X"
+    volumes = (f"{len(record['frames_detected'])} of {record['volumes']}" if "frames_detected" in record
+               else str(record["volumes"]))
     (log.warning if low else log.info)(
-        "%s: %d centres in %d volume(s) (axes %s from %s); diameter z %.1f, y %.1f, x %.1f voxels (%s)%s",
-        path, len(table), record["volumes"], axes.axes, axes.source, z, y, x, record["diameter_source"],
+        "%s: %d centres in %s volume(s) (axes %s from %s); diameter z %.1f, y %.1f, x %.1f voxels (%s)%s",
+        path, len(table), volumes, axes.axes, axes.source, z, y, x, record["diameter_source"],
         f"; low confidence: {with_advice(record['diameter_reason'], advice)}" if low else "")
     return table, record
 
@@ -367,7 +369,8 @@ def _detect_one_volume_file(path: Path, axes: Axes, options, model: str | None):
 class VolumeRunOptions:
     """A volume run's options as a 2D run's DetectOptions give them to the resume rule (file_detection.job_fingerprint,
     is_finished) and to a folder run's record: ``volume``, with the ``axes`` (--axes) and ``channel`` (--channel) the
-    files were read by."""
+    files were read by. Its time points (--frames) are among them, as a 2D run's frames are: an output of other time
+    points is another run's, redone, not skipped."""
 
     volume: VolumeOptions
     axes: str | None = None
@@ -379,7 +382,8 @@ class VolumeRunOptions:
         return {"threshold": self.volume.threshold, "diameter": self.volume.diameter,
                 "voxel_size": self.volume.voxel_size, "runtime": self.volume.runtime,
                 **({"axes": self.axes} if self.axes is not None else {}),
-                **({"channel": self.channel} if self.channel is not None else {})}
+                **({"channel": self.channel} if self.channel is not None else {}),
+                **({"frames": self.volume.frames} if self.volume.frames is not None else {})}
 
 
 def _write_volume_table(output: Path, table, records: list[dict], fingerprint: dict | None = None,

@@ -28,15 +28,34 @@ from .sizing import resample_bilinear, resampled_shape, shrink_blur
 def percentiles(values: torch.Tensor, qs: tuple[float, ...], where: torch.Tensor | None = None) -> list[float]:
     """NumPy's default (linear) percentiles of all elements; ``torch.quantile`` refuses large inputs. ``where`` as
     percentiles.percentiles's: a mask of the elements to read (none selected: all)."""
-    if where is not None and bool(where.any()):
-        values = values[where]
-    ordered = torch.sort(values.reshape(-1)).values
+    ordered = torch.sort(selected(values, where)).values
     last = ordered.numel() - 1
     positions = [last * q / 100.0 for q in qs]
     lows = [int(math.floor(p)) for p in positions]
     index = torch.tensor([i for lo in lows for i in (lo, min(lo + 1, last))], device=ordered.device)
     picked = ordered[index].cpu().double().tolist()  # float64 on the host: MPS has none
     return [a + (b - a) * (p - lo) for a, b, p, lo in zip(picked[0::2], picked[1::2], positions, lows)]
+
+
+def selected(values: torch.Tensor, where: torch.Tensor | None) -> torch.Tensor:
+    """``percentiles.selected`` of a tensor: ``values`` flat, those at ``where`` (none selected: all)."""
+    return values[where] if where is not None and bool(where.any()) else values.reshape(-1)
+
+
+def own_pixels(missing: torch.Tensor | None, scale: float) -> torch.Tensor | None:
+    """``steps.own_pixels`` of a gaps' mask on the device, the same pixels: those of the frame resampled by
+    ``scale`` that no ``missing`` pixel reached; None where there are no gaps. The blur before a shrink reaches
+    every pixel within its kernel's radius of a missing one, so it is taken as the maximum over that square, not
+    as a convolution, whose float sums on a GPU (FFT, Winograd) may leave 1e-7 where the host's blur leaves 0."""
+    if missing is None:
+        return None
+    reached = missing.to(torch.float32)
+    if scale < 1.0:
+        radius = kernel_radius(shrink_blur(scale))
+        reached = F.max_pool2d(reached[None, None], 2 * radius + 1, stride=1, padding=radius)[0, 0]
+    if scale != 1.0:
+        reached = resample_bilinear(reached, resampled_shape(tuple(missing.shape), scale)[0])
+    return reached == 0
 
 
 def find_spikes(frame: torch.Tensor) -> Spikes | None:
@@ -72,18 +91,20 @@ def _min_above(frame: torch.Tensor, value: float, initial: float) -> float:
     return float(torch.where(frame > value, frame, initial).min())
 
 
-def without_spikes(frame: torch.Tensor) -> tuple[torch.Tensor, Spikes | None]:
-    """``preprocessing.without_spikes`` on a tensor (never in place: it may share the caller's memory)."""
-    spikes = find_spikes(frame)
+def without_spikes(frame: torch.Tensor, where: torch.Tensor | None = None) -> tuple[torch.Tensor, Spikes | None]:
+    """``preprocessing.without_spikes`` on a tensor (never in place: it may share the caller's memory); ``where``:
+    the frame's own pixels (:func:`own_pixels`), judged alone."""
+    own = selected(frame, where)
+    spikes = find_spikes(own)
     if spikes is None:
         return frame, None
-    others = torch.ones_like(frame, dtype=torch.bool)
+    others = torch.ones_like(own, dtype=torch.bool)
     if spikes.below:
-        others &= frame != spikes.darkest
+        others &= own != spikes.darkest
     if spikes.above:
-        others &= frame != spikes.brightest
+        others &= own != spikes.brightest
     low, high = (torch.tensor(end, dtype=frame.dtype, device=frame.device)
-                 for end in percentiles(frame[others], PERCENTILES))
+                 for end in percentiles(own[others], PERCENTILES))
     if spikes.below:
         frame = torch.where(frame == spikes.darkest, low, frame)
     if spikes.above:
@@ -144,9 +165,14 @@ def subtract_background(frame: torch.Tensor, background: Background) -> torch.Te
     return frame - (along[before] * (1 - weight) + along[before + 1] * weight)
 
 
+def kernel_radius(sigma: float, truncate: float = 4.0) -> int:
+    """How far (px) ``scipy.ndimage.gaussian_filter``'s kernel of ``sigma`` reaches, cut at ``truncate`` sigmas."""
+    return int(truncate * sigma + 0.5)
+
+
 def gaussian_filter(frame: torch.Tensor, sigma: float, truncate: float = 4.0) -> torch.Tensor:
     """``scipy.ndimage.gaussian_filter`` (mode 'reflect': edge pixels repeated) on a 2D tensor."""
-    radius = int(truncate * sigma + 0.5)
+    radius = kernel_radius(sigma, truncate)
     taps = torch.arange(-radius, radius + 1, dtype=torch.float64)
     kernel = torch.exp(-0.5 * (taps / sigma) ** 2)
     kernel = (kernel / kernel.sum()).to(frame)

@@ -276,23 +276,31 @@ def in_image_pixels(table: pd.DataFrame, factors: np.ndarray) -> pd.DataFrame:
     return table.assign(y=centres[:, 0], x=centres[:, 1])
 
 
+# A chains table's sizing attrs (named as a sphere table's) by the names a sphere input's record gives them: one
+# name for one thing in every detect .json (chains' records said diameter and scale before).
+SIZING_RECORD_NAMES = {"diameter": "diameter_px", "diameter_source": "diameter_source", "scale": "rescale_factor"}
+
+
 def detect_kind_file(path, options, model_path, device: torch.device,
                      progress: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, dict, dict]:
     """(table, record, metadata) of one image file for ``options.kind`` (file_detection.detect_file's
-    other branch)."""
+    other branch): of every frame, or of those ``options.frames`` names (``frames_detected`` in the record), rows
+    keeping the stack's frame numbers, as for spheres."""
+    from ..files.file_detection import frames_to_detect
     from ..files.io import read_image
 
     model = model_for(options.kind, model_path, device)
     image = read_image(path, lazy=True, channel=options.channel, axes=options.axes)
     n_frames = 1 if image.ndim == 2 else image.shape[0]
-    table = detect_kind(image, options.kind, model, device, options.threshold, options.polarity,
+    frames = frames_to_detect(path, image, options.frames)
+    table = detect_kind(image, options.kind, model, device, options.threshold, options.polarity, frames=frames,
                         tile=options.tile, name=str(path), progress=progress, runtime=options.runtime,
                         precision=options.precision, diameter=options.diameter)
     count = count_chains(table) if options.kind == "chains" else len(table)
-    # Chains: how the beads were sized and resampled (the table's attrs), as a sphere input records its diameter.
-    sizing = {key: table.attrs[key] for key in ("diameter", "diameter_source", "scale") if key in table.attrs}
+    sizing = {SIZING_RECORD_NAMES[key]: table.attrs[key] for key in SIZING_RECORD_NAMES if key in table.attrs}
     record = {"file": str(path), "frames": n_frames, "kind": options.kind, "objects": count, "rows": len(table),
-              **sizing, **({"channel": options.channel} if options.channel is not None else {})}
+              **sizing, **({"channel": options.channel} if options.channel is not None else {}),
+              **({"frames_detected": frames} if options.frames is not None else {})}
     runtime, precision = runtime_record(options.runtime, options.precision, device, model=model)
     meta = {"model": str(model.path), "kind": options.kind, "threshold": table.attrs["threshold"],
             "polarity": options.polarity, "device": str(device), "runtime": runtime, "precision": precision,

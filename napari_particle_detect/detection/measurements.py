@@ -119,7 +119,7 @@ def measure_frame(frame: np.ndarray, centres: np.ndarray, diameter: float, inver
     # frame went on dark (trackpy itself does not look so close to the edge).
     image = np.pad(image, radius)
     raw = np.pad(raw, radius)
-    nearest = np.clip(np.rint(centres), 0, np.array(frame.shape[-2:]) - 1)
+    nearest = nearest_pixels(centres, frame.shape[-2:])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         found = trackpy.refine_com(raw, image, radius, nearest + radius, max_iterations=1, engine=engine,
@@ -128,9 +128,30 @@ def measure_frame(frame: np.ndarray, centres: np.ndarray, diameter: float, inver
     # As locate: the integer conversion scaled the band-passed image; raw_mass, size and ecc do not depend on it.
     out["mass"] /= scale_factor
     out["signal"] /= scale_factor
-    # The whole circle trackpy measures, of ``radius`` px.
-    out.loc[~clear_of_gaps(nearest, missing, (radius,) * 2, reach=1.0), :] = np.nan
+    out.loc[reaching_gaps(centres, missing, diameter), :] = np.nan
     return out
+
+
+def nearest_pixels(centres: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The pixel of a frame of ``shape`` nearest each of ``centres`` ((y, x) rows), where trackpy's circle sits."""
+    return np.clip(np.rint(np.asarray(centres, dtype=float).reshape(-1, 2)), 0, np.array(shape[-2:]) - 1)
+
+
+def reaching_gaps(centres: np.ndarray, missing: np.ndarray | None, diameter: float) -> np.ndarray:
+    """Where the circle trackpy measures around each of ``centres`` ((y, x) rows, px) for particles of ``diameter``
+    px reaches one of the frame's ``missing`` pixels: :func:`measure_frame` leaves those centres NaN (see the
+    module's notes), and detection says how many it keeps so."""
+    centres = np.asarray(centres, dtype=float).reshape(-1, 2)
+    if missing is None:
+        return np.zeros(len(centres), bool)
+    radius = trackpy_diameter(diameter) // 2
+    return ~clear_of_gaps(nearest_pixels(centres, missing.shape), missing, (radius, radius), reach=1.0)
+
+
+def unmeasured_rows(table: pd.DataFrame) -> int:
+    """The rows of a measured ``table`` a gap left without measurements (:func:`reaching_gaps`): those NaN in every
+    column, as nothing else leaves them (raw_mass, the circle's sum of the filled frame, is finite)."""
+    return int(table[list(MEASUREMENT_COLUMNS)].isna().all(axis=1).sum())
 
 
 def measure_table(stack, table: pd.DataFrame, diameter: float, invert: bool | None = None,

@@ -24,9 +24,7 @@ def percentiles(values: np.ndarray, qs: tuple[float, ...], chunked_above: int = 
     percentile's neighbours are bracketed from a sample, counted and gathered chunk by chunk. ``where``: a mask of
     ``values``' shape, true at the values to read (a frame's pixels outside a mosaic's filled gaps), so the others
     move no percentile; one selecting nothing reads them all."""
-    flat = np.ascontiguousarray(values).reshape(-1)
-    if where is not None and np.any(where):
-        flat = flat[np.ravel(where)]  # a copy, made only of frames with gaps
+    flat = selected(np.ascontiguousarray(values), where)
     n = flat.size
     if n <= chunked_above:
         return list(np.percentile(flat, qs))
@@ -44,6 +42,13 @@ def percentiles(values: np.ndarray, qs: tuple[float, ...], chunked_above: int = 
         a, b = _order_pair(flat, lo, hi, low)
         out.append(np.float64(_lerp(a, b, virtual - low)))
     return out
+
+
+def selected(values: np.ndarray, where: np.ndarray | None) -> np.ndarray:
+    """``values`` flat, only those at ``where`` (a mask of their shape; one selecting nothing: all of them), as
+    :func:`percentiles` reads them."""
+    flat = np.ravel(values)
+    return flat[np.ravel(where)] if where is not None and np.any(where) else flat  # a copy only of frames with gaps
 
 
 def _sample_bracket(n: int, samples: int, k: int) -> tuple[int, int]:

@@ -29,6 +29,7 @@ from ..kinds.heatmap import RESIDUAL, decode_peaks
 from ..models import DetectorModel, load_model_cached
 from ..models.registry import require_kind, saved_card, warn_unfinished_training
 from .look import StackLook
+from .measurements import reaching_gaps
 from .networks import prepare_network
 from .preprocessing import ConstantFrameError, NonFiniteFrameError, as_frames, check_frame, frame_indices
 from .rescoring import candidate_features
@@ -67,6 +68,7 @@ class FrameResult:
     scores: np.ndarray
     raw_heatmap: np.ndarray | torch.Tensor | None  # a GPU's stays there until read; None when not kept
     scale: float
+    dropped_at_gaps: int = 0  # centres dropped within preprocessing.GAP_REACH radii of the frame's gaps
 
     @property
     def heatmap(self) -> np.ndarray | None:
@@ -188,8 +190,10 @@ def frame_result(
         centres = rescale_centres_back(centres, prepared.factors)
         inside = (centres[:, 0] >= -0.5) & (centres[:, 0] <= h - 0.5) & (centres[:, 1] >= -0.5) & (centres[:, 1] <= w - 0.5)
         centres, scores = centres[inside], scores[inside]
+    found = len(centres)
     centres, scores = prepared.clear_of_gaps(centres, scores, model.card.canonical_diameter / 2 / scale)
-    return FrameResult(centres=centres, scores=scores, raw_heatmap=decoder.heatmap, scale=scale)
+    return FrameResult(centres=centres, scores=scores, raw_heatmap=decoder.heatmap, scale=scale,
+                       dropped_at_gaps=found - len(centres))
 
 
 def steps_on_device(device: torch.device) -> bool:
@@ -363,6 +367,8 @@ def iter_detect(
                                                       model.card.min_distance, heatmaps,
                                                       RESIDUAL if split_close else None, model.card.sigma):
                 result = frame_result(model, prepared, decoder, scale, look, thr)
+                unmeasured = reaching_gaps(result.centres, prepared.missing, sizing.diameter)
+                steps.gaps.add_centres(result.dropped_at_gaps, int(np.count_nonzero(unmeasured)))
                 if isinstance(look, StackLook):
                     sizing = replace(sizing, ringed=bool(look.ringed))
                 yield prepared.index, result, sizing

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ParticleDetectError
-from .percentiles import percentiles
+from .percentiles import percentiles, selected
 
 if TYPE_CHECKING:
     import torch
@@ -350,21 +350,23 @@ def find_spikes(frame: np.ndarray) -> Spikes | None:
                   above if top else 0)
 
 
-def without_spikes(frame: np.ndarray, in_place: bool = False) -> tuple[np.ndarray, Spikes | None]:
+def without_spikes(frame: np.ndarray, in_place: bool = False,
+                   where: np.ndarray | None = None) -> tuple[np.ndarray, Spikes | None]:
     """``frame`` with its outlying spikes' pixels set to the ends of the other pixels' percentile range
     (float32: a copy unless ``in_place`` and float32 already), so that its percentiles, before or after
     resampling, are about the other pixels' own; and the spikes. The frame itself and None where it has
-    none."""
-    spikes = find_spikes(frame)
+    none. ``where``: the frame's own pixels (steps.own_pixels; none selected: all), judged alone as the percentile
+    range is read: a large gap's fill counted with them would outnumber a spike that decides their percentile."""
+    own = selected(frame, where)
+    spikes = find_spikes(own)
     if spikes is None:
         return frame, None
-    flat = np.ravel(frame)
-    others = np.ones(flat.shape, bool)
+    others = np.ones(own.shape, bool)
     if spikes.below:
-        others &= flat != spikes.darkest
+        others &= own != spikes.darkest
     if spikes.above:
-        others &= flat != spikes.brightest
-    low, high = percentiles(flat[others], PERCENTILES)
+        others &= own != spikes.brightest
+    low, high = percentiles(own[others], PERCENTILES)
     out = frame if in_place and frame.dtype == np.float32 else frame.astype(np.float32)
     if spikes.below:
         np.putmask(out, out == np.float32(spikes.darkest), np.float32(low))
@@ -680,6 +682,11 @@ class GapRecord:
         self.frames = 0
         self.missing = 0
         self.pixels = 0
+        # Of sphere centres (the other kinds count none): those dropped within GAP_REACH radii of a gap, and those
+        # kept whose measurements a gap leaves NaN (measurements.reaching_gaps), said so that the rows a table lacks,
+        # or has without numbers, are explained.
+        self.dropped = 0
+        self.unmeasured = 0
 
     def add(self, missing: np.ndarray | None) -> None:
         if missing is not None:
@@ -687,9 +694,18 @@ class GapRecord:
             self.missing += int(np.count_nonzero(missing))
             self.pixels += missing.size
 
+    def add_centres(self, dropped: int, unmeasured: int) -> None:
+        """A frame's centres ``dropped`` beside its gaps, and those kept ``unmeasured`` beside them."""
+        self.dropped += dropped
+        self.unmeasured += unmeasured
+
     def describe(self, unit: str = "pixel", item: str = "frame") -> str:
         """What was read as missing, in words (for a warning); of volumes, ``unit`` "voxel" and ``item`` "volume"."""
         share = non_finite_share(self.missing, self.pixels)
+        counts = [f"{self.dropped} dropped"] if self.dropped else []
+        if self.unmeasured:
+            counts.append(f"{self.unmeasured} kept within a whole radius, where trackpy's measurements are NaN")
+        centres = f" ({'; '.join(counts)})" if counts else ""
         return (f"{self.missing} NaN or infinite {unit}(s) in {self.frames} {item}(s), {share} of their {unit}s (a "
                 "mosaic's gaps?), read as missing: detected around them, and no centre kept within half a particle "
-                "radius")
+                f"radius{centres}")

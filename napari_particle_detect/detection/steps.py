@@ -85,7 +85,7 @@ class HostSteps:
         uneven background is subtracted after it, where the particles' size is the model's. ``missing``: the
         frame's gaps (filled already), whose fill takes no part in the percentile range."""
         frame = held.pop()
-        kept, spikes = without_spikes(frame, in_place=owned and frame.flags.writeable)
+        kept, spikes = without_spikes(frame, in_place=owned and frame.flags.writeable, where=own_pixels(missing, 1.0))
         self.spikes.add(spikes)
         owned = owned or kept is not frame
         frame = kept
@@ -140,11 +140,13 @@ class DeviceSteps:
         if self.device.type == "cuda":
             host = host.pin_memory()
         tensor = host.to(self.device, non_blocking=True)
-        tensor, spikes = on_device.without_spikes(tensor)  # before resampling smears them, as HostSteps does
+        # The gaps' mask goes to the device once, a byte a pixel, and is resampled there as the frame is.
+        gaps = None if missing is None else torch.from_numpy(missing).to(self.device, non_blocking=True)
+        # Spikes out before resampling smears them, as HostSteps does.
+        tensor, spikes = on_device.without_spikes(tensor, on_device.own_pixels(gaps, 1.0))
         self.spikes.add(spikes)
         scaled, factors = on_device.rescale_frame(tensor, scale)
-        own = own_pixels(missing, scale)
-        where = None if own is None else torch.from_numpy(own).to(self.device, non_blocking=True)
+        where = on_device.own_pixels(gaps, scale)
         return on_device.scale_to_percentiles(scaled, invert=invert, flattened=self.flattened, where=where), factors
 
     def window(self, image: torch.Tensor, y: int, x: int, size: tuple[int, int], pad_mode: str) -> torch.Tensor:

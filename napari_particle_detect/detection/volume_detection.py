@@ -20,15 +20,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..files.axes import Axes, ConstantVolumeError, check_volume, read_volumes, volume_and_gaps
+from ..files.axes import Axes, ConstantVolumeError, read_volumes, volume_and_gaps
 from ..files.calibration import Calibration, file_calibration
+from ..files.file_detection import checked_frames, frames_in_range
 from ..files.tables import VoxelSize, same_voxel_size
 from ..errors import ParticleDetectError
 from ..kinds.heatmap3d import decode3d
-from .volume_resampling import (
-    clear_of_volume_gaps, from_working, normalise_volume, resample_volume, working_factors,
-)
-from .preprocessing import refuse_masked
+from .volume_resampling import from_working, normalise_volume, resample_volume, working_factors
+from .preprocessing import GapRecord, clear_of_gaps, refuse_masked
 from .choices import DEVICE_CHOICES, RUNTIME_CHOICES, applied_threshold, check_count, check_progress, check_threshold
 from .threads import keeps_torch_threads
 
@@ -68,6 +67,8 @@ class VolumeOptions:
     estimated. ``voxel_size``: z, y, x in one unit (their ratios size z from xy). ``device``: auto (a CUDA
     GPU where there is one, else the CPU), cpu, cuda or mps. ``window``: working voxels per tile side.
     ``threads``: torch's CPU threads (None: as they are). ``runtime``: auto, torch, onnx or openvino.
+    ``frames``: the time points of a file's series to detect (:func:`detect_volume_file`), as ``--frames`` gives
+    them ("0:10", "3,7,9": file_detection.frame_range); None: every one.
     """
 
     threshold: float | None = None
@@ -77,6 +78,7 @@ class VolumeOptions:
     window: int = 96
     threads: int | None = None
     runtime: str = "auto"  # "auto": ONNX Runtime float32 on a CPU (about 1.5x torch on a 96^3 tile), torch on a GPU
+    frames: str | None = None
 
 
 @dataclass
@@ -107,7 +109,8 @@ def _numbers(value: object, what: str, counts: tuple[int, ...], meaning: str) ->
 def check_volume_options(options: VolumeOptions) -> VolumeOptions:
     """``options`` checked before any work, one clear error per mistake (a ParticleDetectError for a value
     out of range, a TypeError for something of another type); a diameter given as one number comes back as
-    ``(xy,)``. A device asked for that is not there (cuda without a CUDA GPU) is refused here too."""
+    ``(xy,)``, and frames in frame_range's one text per range (so one range has one fingerprint). A device asked
+    for that is not there (cuda without a CUDA GPU) is refused here too."""
     if not isinstance(options, VolumeOptions):
         raise TypeError(f"options must be a VolumeOptions, got {type(options).__name__}")
     check_threshold(options.threshold)
@@ -123,7 +126,7 @@ def check_volume_options(options: VolumeOptions) -> VolumeOptions:
     check_count(options.window, "window", "voxels")  # and a multiple of the network's stride: check_window
     check_count(options.threads, "threads", "threads", "torch's threads as they are")
     volume_device(options.device)
-    return replace(options, diameter=diameter, voxel_size=voxel_size)
+    return replace(options, diameter=diameter, voxel_size=voxel_size, frames=checked_frames(options.frames))
 
 
 def volume_device(requested: object = "auto") -> torch.device:
@@ -306,17 +309,30 @@ def detect_volume(volume: np.ndarray, model: DetectorModel | str | Path | None =
     (:func:`check_volume_options`). ``sizing``: a sizing found before (a series' first volume), used as it
     is. Every mistake in the input (a 2D or 4D array, a diameter of zero, a threshold of 2, cuda without a
     GPU, a 2D model) is a ParticleDetectError (a TypeError for a value of another type) before any work.
-    :func:`detect_volumes` gives a table of one volume or a series.
+    NaN or infinite voxels are read as missing, said in a warning. :func:`detect_volumes` gives a table of one
+    volume or a series.
     """
-    from .volume_inference import predict_heatmap3d
-
     options = check_volume_options(VolumeOptions() if options is None else options)
     check_volume_shape(volume, name)
+    gaps = GapRecord()
+    found = _detect_filled(volume_and_gaps(volume, name), model, options, name, sizing, gaps)
+    say_gaps(name, gaps)
+    return found
+
+
+def _detect_filled(filled: tuple[np.ndarray, np.ndarray | None], model: DetectorModel | str | Path | None,
+                   options: VolumeOptions, name: str, sizing: VolumeSizing | None,
+                   gaps: GapRecord) -> tuple[np.ndarray, np.ndarray, VolumeSizing]:
+    """:func:`detect_volume` of a volume whose gaps are filled (``filled``: files.axes.volume_and_gaps'), its
+    options checked; its missing voxels are added to ``gaps``, for the caller to say once."""
+    from .volume_inference import predict_heatmap3d
+
+    volume, missing = filled
+    del filled  # the volume's only holder is ``volume``, deleted once it is resampled
     model = load_volume_model(model)
     stride = 2 ** (len(model.card.channels) - 1)
     check_window(options.window, stride)
     device = volume_device(options.device)
-    volume, missing = volume_and_gaps(volume, name)
     sizing = sizing or volume_sizing(volume, options.diameter, options.voxel_size)
     factors = working_factors(sizing.diameter, model.card.canonical_diameter)
     working, applied = resample_volume(volume, factors)
@@ -335,8 +351,15 @@ def detect_volume(volume: np.ndarray, model: DetectorModel | str | Path | None =
     # Spheres cut by a face whose centre lies outside the volume are not this volume's particles.
     shape = np.array(heat.shape) / applied
     inside = np.all((centres >= -0.5) & (centres <= shape - 0.5), axis=1)
-    inside &= clear_of_volume_gaps(centres, missing, sizing.diameter, name)
+    gaps.add(missing)
+    inside &= clear_of_gaps(centres, missing, tuple(d / 2 for d in sizing.diameter))
     return centres[inside], scores[inside], sizing
+
+
+def say_gaps(name: str, gaps: GapRecord) -> None:
+    """The NaN or infinite voxels read as missing in the volumes of ``name``, said once (as a 2D stack's are)."""
+    if gaps.frames:
+        log.warning("%s: %s", name, gaps.describe("voxel", "volume"))
 
 
 def load_volume_model(model_path: DetectorModel | str | Path | None = None, device: str = "cpu") -> DetectorModel:
@@ -377,16 +400,27 @@ def blank_volume(volumes: np.ndarray, t: int, exc: ConstantVolumeError) -> str:
 
 
 def _detect_series(data, model: DetectorModel, options: VolumeOptions, name: str,
-                   microns: tuple[float, float, float] | None,
-                   progress: Callable[[int, int], None] | None) -> tuple[pd.DataFrame, VolumeSizing, list[int]]:
-    """The ``frame,z,y,x,score`` table of every volume of ``data`` (T, Z, Y, X), the sizing found on the first
-    volume detected (and used for the rest) and the constant volumes skipped (a series goes on without them,
-    said with a warning once a volume is detected; a single volume's, or all, are an error)."""
-    parts, sizing, skipped, pending = [], None, [], []
-    for t in range(data.shape[0]):
-        label = name + (f" volume {t}" if data.shape[0] > 1 else "")
+                   microns: tuple[float, float, float] | None, progress: Callable[[int, int], None] | None,
+                   time_points: list[int] | None = None,
+                   ready: dict[int, tuple[np.ndarray, np.ndarray | None]] | None = None,
+                   ) -> tuple[pd.DataFrame, VolumeSizing, list[int]]:
+    """The ``frame,z,y,x,score`` table of the volumes of ``data`` (T, Z, Y, X) at ``time_points`` (None: every
+    one), rows keeping the series' numbers, the sizing found on the series' first volume that is not constant
+    (and used for every volume detected) and the constant volumes skipped (a series goes on without them, said
+    with a warning once a volume is detected; a single volume's, or all, are an error). ``ready``: volumes whose
+    gaps are filled already (files.axes.volume_and_gaps'), by time point, taken out as each is detected: not
+    filled again, and not held after. The voxels read as missing are said once."""
+    time_points = list(range(data.shape[0])) if time_points is None else time_points
+    ready = {} if ready is None else ready
+    # Sized as a run of every time point is: the tables of ranges then join into its table, as a 2D stack's do.
+    sizing = _series_sizing(data, options, name, time_points, ready) if time_points[0] > 0 else None
+    parts, skipped, pending, gaps = [], [], [], GapRecord()
+    for t in time_points:
+        label = _volume_name(name, data, t)
         try:
-            centres, scores, sizing = detect_volume(np.asarray(data[t]), model, options, label, sizing)
+            # Passed on, not named here: _detect_filled lets go of the volume once it is resampled.
+            centres, scores, sizing = _detect_filled(ready.pop(t, None) or volume_and_gaps(np.asarray(data[t]), label),
+                                                     model, options, label, sizing, gaps)
         except ConstantVolumeError as exc:
             pending.append(blank_volume(data, t, exc))
             skipped.append(t)
@@ -396,10 +430,31 @@ def _detect_series(data, model: DetectorModel, options: VolumeOptions, name: str
         pending = []
         parts.append(volume_table(t, centres, scores, microns))
         if progress is not None:
-            progress(t + 1, data.shape[0])
-    if sizing is None:
+            progress(len(parts) + len(skipped), len(time_points))
+    say_gaps(name, gaps)
+    if not parts:
         raise ParticleDetectError(f"{name}: every volume is constant; nothing to detect")
     return pd.concat(parts, ignore_index=True), sizing, skipped
+
+
+def _volume_name(name: str, data, t: int) -> str:
+    """Volume ``t`` of ``name`` as messages name it: the file alone where it holds one volume."""
+    return name + (f" volume {t}" if data.shape[0] > 1 else "")
+
+
+def _series_sizing(data, options: VolumeOptions, name: str, time_points: list[int],
+                   ready: dict[int, tuple[np.ndarray, np.ndarray | None]]) -> VolumeSizing | None:
+    """The sizing a run of every volume of ``data`` finds, on the first that is not constant (None: none is). A
+    volume filled for it that is among ``time_points`` is kept in ``ready``, not filled again when detected."""
+    for t in range(data.shape[0]):
+        try:
+            filled = ready.get(t) or volume_and_gaps(np.asarray(data[t]), _volume_name(name, data, t))
+        except ConstantVolumeError:
+            continue  # said in its turn where it is among the time points detected
+        if t in time_points:
+            ready[t] = filled
+        return volume_sizing(filled[0], options.diameter, options.voxel_size)
+    return None
 
 
 @keeps_torch_threads
@@ -461,7 +516,8 @@ def detect_volumes(
 @keeps_torch_threads
 def detect_volume_file(path: str | Path, axes: Axes, options: VolumeOptions, model_path: str | Path | None = None,
                        progress=None) -> tuple[pd.DataFrame, dict]:
-    """Centres of every volume of one ZYX or TZYX file, as ``frame,z,y,x,score`` (+ ``*_um`` when the
+    """Centres of every volume of one ZYX or TZYX file, or of the time points ``options.frames`` names (rows keep
+    the series' numbers; ``frames_detected`` in the record), as ``frame,z,y,x,score`` (+ ``*_um`` when the
     voxel size is known in micrometres: ``options.voxel_size``, taken as micrometres, or the file's in a
     length unit), and a record of what was used. A constant volume of a series is skipped with a warning."""
     import torch
@@ -473,10 +529,13 @@ def detect_volume_file(path: str | Path, axes: Axes, options: VolumeOptions, mod
     path = Path(path)
     data = read_volumes(path, axes)
     check_volume_shape(data, f"{path}", series=True, pick_channel=PICK_FILE_CHANNEL)  # as detect_volumes says it
+    time_points = volumes_to_detect(path, data, options.frames)
+    ready = {}
     try:
-        check_volume(np.asarray(data[0]), f"{path}", gaps=True)  # bad voxels named before the model loads
+        # Bad voxels named before the model loads; the gaps filled here are the ones detected (filled once).
+        ready[time_points[0]] = volume_and_gaps(np.asarray(data[time_points[0]]), f"{path}")
     except ConstantVolumeError as exc:
-        blank_volume(data, 0, exc)  # a series goes on: its other volumes are checked as they come
+        blank_volume(data, time_points[0], exc)  # a series goes on: its other volumes are checked as they come
     model = load_volume_model(model_path)
     read = axes.voxel_size
     if read is not None and not all(np.isfinite(v) and v > 0 for v in read):
@@ -494,10 +553,11 @@ def detect_volume_file(path: str | Path, axes: Axes, options: VolumeOptions, mod
     unit = "µm" if options.voxel_size else axes.voxel_unit
     microns = options.voxel_size or axes.voxel_um
     table, sizing, skipped = _detect_series(data, model, replace(options, voxel_size=voxel), f"{path}", microns,
-                                            progress)
+                                            progress, time_points, ready)
     record = {"file": str(path), "axes": axes.axes, "axes_source": axes.source,
               **({"channel": axes.channel} if axes.channel is not None else {}),  # as a 2D file's record says it
               "volumes": int(data.shape[0]),
+              **({"frames_detected": time_points} if options.frames is not None else {}),  # as a 2D file's record
               "centres": len(table), "diameter_voxels_zyx": [round(d, 3) for d in sizing.diameter],
               "diameter_source": sizing.source, "diameter_confidence": "high" if sizing.confident else "low",
               "diameter_reason": sizing.reason, "voxel_size_zyx": list(voxel) if voxel else None,
@@ -506,6 +566,13 @@ def detect_volume_file(path: str | Path, axes: Axes, options: VolumeOptions, mod
               "seconds": round(time.perf_counter() - start, 2), "shape": [int(n) for n in data.shape],
               **_volume_calibration(path, microns).record(), **sizing.extra}
     return table, record
+
+
+def volumes_to_detect(path: str | Path, volumes, text: str | None) -> list[int]:
+    """The time points of ``volumes`` (a file's series, T first: files.axes.read_volumes') that ``--frames``
+    ``text`` names (file_detection.frames_in_range, whose refusals name ``path``), every one for None."""
+    count = int(volumes.shape[0])
+    return list(range(count)) if text is None else frames_in_range(text, count, path, one="one volume")
 
 
 def _volume_calibration(path: Path, microns: tuple[float, float, float] | None) -> Calibration:

@@ -3,14 +3,10 @@ voxels across along every axis, and centres back to the volume's voxels."""
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 from scipy import ndimage
 
-from .preprocessing import PERCENTILES, GapRecord, clear_of_gaps, percentile_scaling, without_spikes
-
-log = logging.getLogger(__name__)
+from .preprocessing import PERCENTILES, percentile_scaling, without_spikes
 
 
 def working_factors(diameter_voxels: tuple[float, float, float], working_diameter: float) -> np.ndarray:
@@ -56,14 +52,3 @@ def normalise_volume(volume: np.ndarray) -> np.ndarray:
     return ((volume - lo) / divisor).astype(np.float32)
 
 
-def clear_of_volume_gaps(centres: np.ndarray, missing: np.ndarray | None, diameter: tuple[float, float, float],
-                         name: str) -> np.ndarray:
-    """Which ``centres`` (voxels, z, y, x) are of particles (``diameter`` voxels, z, y, x) no NaN or infinite
-    voxel (``missing``, read as missing: files.axes.volume_and_gaps) cuts (preprocessing.clear_of_gaps); the
-    missing voxels are said once, as a 2D run says its frames'."""
-    if missing is None:
-        return np.ones(len(centres), bool)
-    gaps = GapRecord()
-    gaps.add(missing)
-    log.warning("%s: %s", name, gaps.describe("voxel", "volume"))
-    return clear_of_gaps(centres, missing, tuple(d / 2 for d in diameter))

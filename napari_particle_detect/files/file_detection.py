@@ -97,6 +97,11 @@ class FileResult:
 # The key of an unfinished output's metadata listing, per input, the frames done and the fingerprint they were
 # detected under (:func:`write_unfinished`); absent from a finished output's.
 RESUME = "resume"
+# The keys of an input's record counting the centres a mosaic's gaps (NaN or infinite pixels) cost: dropped within
+# half a radius of one (preprocessing.GAP_REACH), and with --measure, kept with NaN measurements (measurements.
+# reaching_gaps), so that a table's missing rows and empty numbers are explained.
+DROPPED_AT_GAPS = "centres_dropped_at_gaps"
+UNMEASURED_AT_GAPS = "centres_unmeasured_at_gaps"
 
 
 @dataclass
@@ -111,10 +116,17 @@ class FramesSoFar:
     # it); None where not known, and detect_file reads it again on those frames.
     look: StackLook | None = None
     frames: list[int] | None = None  # the stack's frames to detect, with --frames (None: every one)
+    # Per frame detected, the centres dropped beside its gaps (prediction.FrameResult.dropped_at_gaps): kept with the
+    # frames, so that a run gone on from them records every frame's.
+    dropped_at_gaps: dict[int, int] = field(default_factory=dict)
 
     @property
     def done(self) -> int:
         return len(self.parts)
+
+    def dropped(self) -> int:
+        """The centres dropped beside gaps in the frames done."""
+        return sum(self.dropped_at_gaps.get(frame, 0) for frame, _, _ in self.parts)
 
     def table(self) -> pd.DataFrame:
         """The frames done as detect's ``frame,y,x,score`` table."""
@@ -130,7 +142,8 @@ class FramesSoFar:
 
     def resume_entry(self, file: str, fingerprint: dict | None) -> dict:
         """This input's entry in an unfinished output's ``resume`` list (:func:`unfinished_entry`)."""
-        return unfinished_entry(file, self.done, self.total, fingerprint, self.look, self.frames)
+        dropped = {frame: self.dropped_at_gaps[frame] for frame, _, _ in self.parts if self.dropped_at_gaps.get(frame)}
+        return unfinished_entry(file, self.done, self.total, fingerprint, self.look, self.frames, dropped)
 
     @classmethod
     def of_table(cls, rows: pd.DataFrame, done: int, total: int, frames: list[int] | None = None) -> "FramesSoFar":
@@ -164,19 +177,21 @@ def check_options(options: object) -> DetectOptions:
         raise TypeError(f"options must be a DetectOptions (file_detection.DetectOptions(diameter=12, ...)), got "
                         f"{type(options).__name__}")
     check_channel_number(options.channel)
-    if options.frames is None:
-        return options
-    if not isinstance(options.frames, str):
-        raise TypeError(f"options.frames must be a frame range's text ('0:10', '3,7,9') or None, got "
-                        f"{type(options.frames).__name__} {options.frames!r:.40}")
-    if options.kind != "spheres":
-        # kinds_prediction.detect_kind_file detects every frame: a range would be recorded but not applied.
-        raise ParticleDetectError(f"--frames {options.frames}: --kind {options.kind} detects every frame of a "
-                                  "stack; give --frames with spheres only")
+    return replace(options, frames=checked_frames(options.frames, "options.frames"))
+
+
+def checked_frames(frames: object, what: str = "frames") -> str | None:
+    """A ``--frames`` value (``what``: its name in a TypeError) in frame_range's one text per range, so one range
+    has one fingerprint; None stays None. A garbled range is a ParticleDetectError saying so."""
+    if frames is None:
+        return None
+    if not isinstance(frames, str):
+        raise TypeError(f"{what} must be a frame range's text ('0:10', '3,7,9') or None, got "
+                        f"{type(frames).__name__} {frames!r:.40}")
     try:
-        return replace(options, frames=frame_range(options.frames))  # one text per range: one fingerprint
+        return frame_range(frames)
     except ValueError as exc:
-        raise ParticleDetectError(f"--frames {options.frames!r}: {exc}") from None
+        raise ParticleDetectError(f"--frames {frames!r}: {exc}") from None
 
 
 # What --frames takes, said with every refusal of a garbled one.
@@ -186,18 +201,31 @@ FRAME_RANGE_FORM = "give frames as Python slices, end exclusive, separated by co
 def frame_range(text: str) -> str | None:
     """``--frames``' text, checked and written one way (`` 0:10:1 `` is ``0:10``), so that one range always has one
     fingerprint: parts separated by commas, each a frame (``5``, ``-1``: the last) or a slice ``START:STOP[:STEP]``
-    as Python's, end exclusive, its step positive (frames are detected in the stack's order); None for one naming
-    every frame (``:``, ``0:``), as no range is, so its output is the whole stack's and a finished one is skipped.
-    A ValueError says what is garbled, or that a range names no frame whatever the stack's length (``5:5``)."""
-    text = ",".join(_part_text(part) for part in _range_parts(text))
-    return None if text in (":", "0:") else text
+    as Python's, end exclusive, its step positive (frames are detected in the stack's order); the parts sorted and
+    each written once (``9,7,3,7`` is ``3,7,9``); None for one naming every frame (``:``, ``0:``), as no range is, so
+    its output is the whole stack's and a finished one is skipped. A ValueError says what is garbled, or that a
+    range names no frame whatever the stack's length (``5:5``)."""
+    # Frames are detected and written in the stack's order whatever the parts' order (frames_in_range sorts them),
+    # so parts in another order, or one given twice, are the same run: a rerun of it is skipped, not redone.
+    parts = {_part_text(part): part for part in _range_parts(text)}
+    text = ",".join(sorted(parts, key=lambda written: _part_order(parts[written], written)))
+    return None if text == "0:" else text
 
 
-def frames_in_range(text: str, count: int, name: str | Path) -> list[int]:
+def _part_order(part: int | slice, written: str) -> tuple:
+    """Where ``part`` (as :func:`_part_text` writes it: ``written``) goes in :func:`frame_range`'s text: by its first
+    frame, those counted from the stack's start before those counted from its end (a negative one, whose frame
+    depends on the stack's length), a frame before a slice from it."""
+    first = part if isinstance(part, int) else (part.start or 0)
+    return first < 0, first, isinstance(part, slice), written
+
+
+def frames_in_range(text: str, count: int, name: str | Path, one: str = "one image") -> list[int]:
     """The frames of a stack of ``count`` that ``--frames`` ``text`` (:func:`frame_range`'s) names, in the stack's
-    order and numbering. Refused in one line naming ``name`` and the stack's length: a part past its end (Python
-    would clip a slice there, and the table would say nothing of the frames missing), a range or a part of one
-    naming none of its frames, a frame named twice."""
+    order and numbering. Refused in one line naming ``name`` and the stack's length (``one``: what a stack of one
+    frame is called there, "one volume" of a ZYX file): a part past its end (Python would clip a slice there, and
+    the table would say nothing of the frames missing), a range or a part of one naming none of its frames, a frame
+    named twice."""
     parts = _range_parts(text)
     frames: list[int] = []
     for part in parts:
@@ -210,17 +238,17 @@ def frames_in_range(text: str, count: int, name: str | Path) -> list[int]:
             named = list(range(count)[part])
         if past:
             which = f" ({_part_text(part)})" if len(parts) > 1 else ""
-            raise ParticleDetectError(f"{name}: --frames {text}{which} is past its end: {_stack_length(count)}")
+            raise ParticleDetectError(f"{name}: --frames {text}{which} is past its end: {_stack_length(count, one)}")
         if not named and len(parts) > 1:  # alone, it is the range naming none below
             raise ParticleDetectError(f"{name}: --frames {text} ({_part_text(part)}) names none of its frames: "
-                                      f"{_stack_length(count)}")
+                                      f"{_stack_length(count, one)}")
         twice = sorted(set(named) & set(frames))
         if twice:
             raise ParticleDetectError(f"{name}: --frames {text} names frame {twice[0]} twice; each frame is detected "
                                       "once")
         frames.extend(named)
     if not frames:
-        raise ParticleDetectError(f"{name}: --frames {text} names none of its frames: {_stack_length(count)}")
+        raise ParticleDetectError(f"{name}: --frames {text} names none of its frames: {_stack_length(count, one)}")
     return sorted(frames)
 
 
@@ -237,8 +265,8 @@ def detected_frames(record: dict) -> list[int]:
     return record.get("frames_detected", list(range(record["frames"])))
 
 
-def _stack_length(count: int) -> str:
-    return "it is one image (frame 0)" if count == 1 else f"it has {count} frames (0 to {count - 1})"
+def _stack_length(count: int, one: str = "one image") -> str:
+    return f"it is {one} (frame 0)" if count == 1 else f"it has {count} frames (0 to {count - 1})"
 
 
 def _range_parts(text: str) -> list[int | slice]:
@@ -267,7 +295,8 @@ def _range_parts(text: str) -> list[int | slice]:
 def _part_text(part: int | slice) -> str:
     if isinstance(part, int):
         return str(part)
-    ends = f"{'' if part.start is None else part.start}:{'' if part.stop is None else part.stop}"
+    # A slice's steps are positive, so an omitted start is frame 0: ":10" and "0:10" are one range, one text.
+    ends = f"{part.start or 0}:{'' if part.stop is None else part.stop}"
     return ends + (f":{part.step}" if part.step is not None else "")
 
 
@@ -285,8 +314,10 @@ def detect_file(
     ``output``, written there as CSV with a ``.json`` of metadata beside it (both atomically, the metadata last).
     A file of several channels is read at ``options.channel`` (and refused without one). The record (and the metadata's ``inputs``)
     lists the frames detected that nothing was found in (``frames_without_centres``) and, of them, the blank ones,
-    one value in every pixel (``blank_frames``). ``name``: the input as the caller named it, recorded as its
-    ``file`` where ``path`` is another name of it (the absolute one a worker in another folder is sent).
+    one value in every pixel (``blank_frames``); of spheres, the centres dropped beside a mosaic's gaps and, with
+    ``options.measure``, those kept there without measurements (DROPPED_AT_GAPS, UNMEASURED_AT_GAPS). ``name``: the
+    input as the caller named it, recorded as its ``file`` where ``path`` is another name of it (the absolute one a
+    worker in another folder is sent).
 
     The model is loaded once per process while its files are unchanged, so a worker running many
     files loads it once.
@@ -321,7 +352,7 @@ def detect_file(
         record["file"] = str(name or path)  # the same dict as the metadata's inputs[0]
         image = read_image(path, lazy=True, channel=options.channel, axes=options.axes)
         record.update({**image_record(image, file_calibration(path)),
-                       **frames_found_empty(lambda: image, table, range(record["frames"]))})
+                       **frames_found_empty(lambda: image, table, detected_frames(record))})
         return _finish(path, output, record, table, meta, fingerprint, start)
     model = load_model_cached(model_path, device)
     image = read_image(path, lazy=True, channel=options.channel, axes=options.axes)
@@ -355,6 +386,7 @@ def detect_file(
     try:
         for index, result, sizing in _detected_from(detect_frames, frames[so_far.done:], look, so_far, str(path)):
             so_far.parts.append((index, result.centres, result.scores))
+            so_far.dropped_at_gaps[index] = result.dropped_at_gaps
             if progress is not None:
                 progress(so_far.done, so_far.total)
     except BaseException:
@@ -370,7 +402,7 @@ def detect_file(
     table = frames_table(parts)
     measured = {}
     if options.measure:
-        from ..detection.measurements import measure_table, stack_inversion, trackpy_diameter
+        from ..detection.measurements import measure_table, stack_inversion, trackpy_diameter, unmeasured_rows
 
         invert = {"dark": True, "bright": False}.get(options.polarity)
         if invert is None:  # auto: judged from the particles here, so the metadata records what was measured
@@ -378,9 +410,10 @@ def detect_file(
         table = measure_table(image, table, sizing.diameter, invert)
         # What trackpy needs to measure the same mass and size (trackpy.locate's diameter and invert);
         # inverted is null where nothing was found to judge the particles' polarity by.
-        measured = {"measure": {"trackpy_diameter": trackpy_diameter(sizing.diameter), "inverted": invert}}
+        measured = {"measure": {"trackpy_diameter": trackpy_diameter(sizing.diameter), "inverted": invert},
+                    UNMEASURED_AT_GAPS: unmeasured_rows(table)}
     record = {"file": str(name or path), "frames": n_frames, **image_record(image, calibration),
-              "centres": len(table),
+              "centres": len(table), DROPPED_AT_GAPS: so_far.dropped(),
               "diameter_px": round(sizing.diameter, 3), "diameter_source": sizing.source,
               "diameter_confidence": sizing.confidence, "diameter_reason": sizing.reason,
               "ringed": sizing.ringed, "rescale_factor": sizing.scale,
@@ -659,14 +692,26 @@ def same_fingerprint(recorded: object, path: Path, options: RunOptions, model_pa
 
 
 def unfinished_entry(file: str, done: int, total: int, fingerprint: dict | None,
-                     look: StackLook | None = None, frames: list[int] | None = None) -> dict:
+                     look: StackLook | None = None, frames: list[int] | None = None,
+                     dropped: dict[int, int] | None = None) -> dict:
     """One input's entry in an unfinished output's ``resume`` list: its ``file`` as the metadata's ``inputs`` name
     it, its frames ``done`` of ``total``, the fingerprint (:func:`job_fingerprint`) they were detected under and,
     where known, the particles' ``look`` they left (:attr:`FramesSoFar.look`; without it, read again on them). With
-    --frames, ``frames``: the stack's frames to detect, the first ``done`` of them done."""
+    --frames, ``frames``: the stack's frames to detect, the first ``done`` of them done. ``dropped``: the centres
+    dropped beside gaps in the frames done that dropped any, by frame (:attr:`FramesSoFar.dropped_at_gaps`)."""
     return {"file": file, "frames_done": done, "frames": total, "fingerprint": fingerprint,
             **({"look": look.state()} if look is not None else {}),
-            **({"frames_to_detect": frames} if frames is not None else {})}
+            **({"frames_to_detect": frames} if frames is not None else {}),
+            **({DROPPED_AT_GAPS: {str(frame): count for frame, count in dropped.items()}} if dropped else {})}
+
+
+def dropped_by_frame(entry: dict) -> dict[int, int] | None:
+    """A ``resume`` entry's centres dropped beside gaps by frame (:func:`unfinished_entry`'s ``dropped``), or None
+    where they are garbled."""
+    dropped = entry.get(DROPPED_AT_GAPS, {})
+    if not isinstance(dropped, dict) or not all(isinstance(n, int) and key.isdigit() for key, n in dropped.items()):
+        return None
+    return {int(frame): count for frame, count in dropped.items()}
 
 
 def write_unfinished(output: Path, table: pd.DataFrame, meta: dict, resume: list[dict]) -> None:
@@ -740,7 +785,11 @@ def earlier_frames(output: Path, paths: Iterable[Path], options: DetectOptions, 
             continue  # rows of frames not done: not a table it wrote
         record = records.get(entry["file"])
         finished = done == total and isinstance(record, dict) and "frames_done" not in record
+        dropped = dropped_by_frame(entry)
+        if dropped is None:
+            continue
         so_far = FramesSoFar.of_table(rows, done, total, frames)
+        so_far.dropped_at_gaps = dropped
         if "look" in entry:
             from ..detection.look import StackLook
 
