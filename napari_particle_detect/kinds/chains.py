@@ -451,7 +451,8 @@ def evaluate_chains(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: flo
     ``border`` and ``shape`` as ``kinds.evaluation.evaluate_frames`` takes them, bead by bead: the beads within
     ``border`` px of the image edge are left out (a matched pair counts where its true bead lies), a chain
     crossing the band cut into its runs of beads left in; the raw counts then gain ``left_out_truth`` and
-    ``left_out_predicted`` (beads)."""
+    ``left_out_predicted`` (beads). Every frame of the truth is scored: of predictions of part of a stack the
+    caller picks the truth's frames, as for ``evaluate_frames``."""
     predicted, truth, labels = checked_kind_tables(predicted, truth, "chains", check_table)
 
     def bead_pairs(p: pd.DataFrame, t: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

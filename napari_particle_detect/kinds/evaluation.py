@@ -316,7 +316,10 @@ def evaluate_frames(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: flo
     ``kinds.chains.evaluate_chains``), arrays (one image's (N, 2) points: :func:`score`), and a tolerance
     that is not a positive number. Two tables that share no frame number (a truth frame numbered 1,
     detect's frame 0) are still scored, every frame F1 0, with a warning (logging) naming both tables'
-    frames."""
+    frames. Every frame of the truth is scored: where the predictions are of part of a stack (``detect
+    --frames``, or a run left unfinished: its .json's ``frames_detected`` or ``frames_done``), the caller
+    picks those frames of the truth (``truth[truth["frame"].isin(frames)]``), as ``particle-detect evaluate``
+    does."""
     tolerance = check_tolerance(tolerance)
     border = check_border(border)
     predicted, truth, labels = _frame_tables(predicted, truth, "evaluate_frames")

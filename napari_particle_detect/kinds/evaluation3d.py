@@ -123,7 +123,9 @@ def evaluate_volumes(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: fl
     ``border`` (y voxels, 0: none) leaves out of the scores the centres within ``border`` of a face, as
     ``evaluate_frames``' border does in 2D: ``border / scale`` voxels along each axis; a pair counts where its
     true centre lies, and the result gains ``left_out_truth`` and ``left_out_predicted``. ``shape``, needed with
-    a border: the volumes' (z, y, x) in voxels, one for all or a mapping as for ``scale``."""
+    a border: the volumes' (z, y, x) in voxels, one for all or a mapping as for ``scale``. Every frame of the
+    truth is scored: of predictions of part of a series the caller picks the truth's frames, as for
+    ``evaluate_frames``."""
     tolerance = check_tolerance(tolerance)
     for name, table in (("predicted", predicted), ("truth", truth)):
         if not isinstance(table, pd.DataFrame):

@@ -809,7 +809,8 @@ def evaluate_rods(predicted: pd.DataFrame, truth: pd.DataFrame, border: float = 
     ``border`` and ``shape`` as ``kinds.evaluation.evaluate_frames`` takes them: the rods centred within
     ``border`` px of the image edge are left out (synth draws rods centred outside the image, cut by its edge,
     and lists only those centred inside); a matched pair counts where its true rod's centre lies. The raw
-    errors then gain ``left_out_truth`` and ``left_out_predicted``."""
+    errors then gain ``left_out_truth`` and ``left_out_predicted``. Every frame of the truth is scored: of
+    predictions of part of a stack the caller picks the truth's frames, as for ``evaluate_frames``."""
     predicted, truth, labels = checked_kind_tables(predicted, truth, "rods", check_table)
     kept = kept_within_border(predicted, truth, labels, match_rods, border, shape)
     if kept is not None:
