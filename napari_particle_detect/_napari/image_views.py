@@ -19,6 +19,7 @@ from napari.layers import Image
 
 from ..errors import ParticleDetectError
 from ..files.axes import ImageLayout
+from .layers import place_over_image
 
 VIEW_KEY = "napari_particle_detect_view"
 # On a copy made with napari's Duplicate Layer: the file of the image it copies (the copy has none of its own).
@@ -174,6 +175,40 @@ def views(layer: Image, current: tuple[int, ...] | None = None) -> list[View]:
             ))
         return offered
     return []
+
+
+def data_index(viewer, layer: Image) -> tuple[int, ...]:
+    """The data index of ``viewer``'s current position along ``layer``'s axes (which T or Z a 4D layer's views
+    keep)."""
+    point = viewer.dims.point[viewer.dims.ndim - layer.ndim:]
+    return tuple(int(round(float(v))) for v in layer.world_to_data(point))
+
+
+def choice_placeholder(layer: Image, offered: list[View]) -> str:
+    """What a dock's list of ``offered`` views says before one is chosen: a file's channels are chosen by the user,
+    none beforehand (napari's slider picked a channel of no particles unseen); '' for the other kinds, whose list
+    starts on its first view."""
+    return f"choose one of its {len(offered)} channels" if offered and layer_kind(layer) == "channels" else ""
+
+
+def add_view_layer(viewer, image: Image, view: View | None) -> tuple[Image, bool]:
+    """The layer of ``view`` of ``image``: the one made before, with its project (True), else a new one just over
+    ``image``, which it hides as it lies exactly over it (False). Refused in one line where ``image`` offers no
+    views, or ``view`` is None (a file's channel not chosen yet)."""
+    if not views(image):
+        raise ParticleDetectError("choose a colour, 4D or several-channel image layer first")
+    if view is None:
+        raise ParticleDetectError(f"'{image.name}': choose which of its channels to detect in the list beside Use "
+                                  "first")
+    kwargs = view_layer_kwargs(image, view)
+    made = next((layer for layer in viewer.layers if isinstance(layer, Image) and layer.name == kwargs["name"]
+                 and layer.metadata.get(VIEW_KEY) == kwargs["metadata"][VIEW_KEY]), None)
+    if made is not None:
+        return made, True
+    layer = viewer.add_image(view_data(image, view), **kwargs)
+    place_over_image(viewer, layer, image)  # not over other images opened since
+    image.visible = False
+    return layer, False
 
 
 def _fixed_axis(view: View) -> tuple[int, int]:

@@ -29,7 +29,7 @@ from ..projects.kinds_project import (
 )
 from ..projects.project import Region
 from ..projects.review import Proposal, rank_frames, rank_regions
-from .annotation import image_path, outside_stack_refusal, placement, project_name
+from .annotation import check_image_layer, image_path, outside_stack_refusal, placement, project_name
 from .history import FrameHistory
 from .kind_layers import (
     chain_layers_data, chain_paths, park, refill, rod_line_widths, rods_layer_data, table_from_beads,
@@ -61,6 +61,8 @@ class KindSession:
     def __init__(self, viewer, image: Image, kind: str, on_change: Callable[[], None] | None = None,
                  on_selection: Callable[[], None] | None = None,
                  say_refused: Callable[[str], None] = show_info) -> None:
+        # Before its project is made: a file's channels read as frames (a CYX) made a project of channels.
+        check_image_layer(image)
         self.viewer, self.image, self.kind = viewer, image, kind
         # Called once the saved tables or acceptances changed, whoever changed them (an edit in a layer, most
         # often, which no button of the dock sees): the dock's Undo and counts follow.

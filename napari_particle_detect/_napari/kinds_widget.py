@@ -5,26 +5,30 @@ and paths), review them (accept a frame or a box, undo, review next), fine-tune,
 A thin skin: kinds_prediction.detect_kind finds, kind_review.KindSession keeps the image's rods or
 chains project and its layers in step, kind_review_panel and kind_rounds_panel are its two boxes.
 Choosing an image and a kind opens that project, so what was reviewed comes back when the dock
-(or napari) is opened again.
+(or napari) is opened again. An image it cannot take as it is (a file's channels, 4D, colour) is offered
+as the Particle detection dock offers it (image_views): why, and a view to Use.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from napari.layers import Image
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info
 from qtpy.QtWidgets import (
-    QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
+    QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
 )
 
 from ..errors import ParticleDetectError
 from .dock_closing import STOP_WAIT_S, ClosingDock
+from .image_views import add_view_layer, choice_placeholder, data_index, explain, layer_kind, views
 from .kind_review import KindSession
 from .kind_review_panel import KindReviewPanel
 from .kind_rounds_panel import KindRoundsPanel
 from .layers import is_dock_output
-from .notify import report
+from .notify import report, reports_errors
+from .widget import kind_suffix
 
 
 def detect_in(image: np.ndarray, kind: str, model, threshold: float | None, frame: int | None,
@@ -48,7 +52,21 @@ class KindsWidget(ClosingDock, QWidget):
         self.session: KindSession | None = None
         self._detected_with: str | None = None  # the round that found what the status line counts
         self._status_frame: int | None = None  # the frame whose rods or beads the status line counts
-        self.image_combo = QComboBox()
+        self.image_combo = QComboBox()  # each item's data: its layer's name
+        # For an image not taken as it is: why, and the views of it offered instead, as in the spheres dock.
+        self.image_note = QLabel("")
+        self.image_note.setWordWrap(True)
+        self.image_note.setVisible(False)
+        self.view_combo = QComboBox()
+        self.view_button = QPushButton("Use")
+        self.view_button.setToolTip("Add the chosen greyscale image or stack as a new layer and work on it")
+        view_row = QHBoxLayout()
+        view_row.setContentsMargins(0, 0, 0, 0)
+        view_row.addWidget(self.view_combo, 1)
+        view_row.addWidget(self.view_button)
+        self._view_row = QWidget()
+        self._view_row.setLayout(view_row)
+        self._view_row.setVisible(False)
         self.kind_combo = QComboBox()
         self.kind_combo.addItems(["rods", "chains"])
         self.kind_combo.setToolTip("rods and ellipsoids: one line per object, tip to tip; chains: beads and their chains")
@@ -63,6 +81,8 @@ class KindsWidget(ClosingDock, QWidget):
         self.rounds = KindRoundsPanel(lambda: self.session, self._round_changed)
         form = QFormLayout()
         form.addRow("Image", self.image_combo)
+        form.addRow(self.image_note)
+        form.addRow(self._view_row)
         form.addRow("Kind", self.kind_combo)
         form.addRow("Threshold", self.threshold_spin)
         layout = QVBoxLayout(self)
@@ -73,6 +93,7 @@ class KindsWidget(ClosingDock, QWidget):
         layout.addWidget(self.rounds)
         layout.addStretch(1)
         self.detect_button.clicked.connect(self.detect)
+        self.view_button.clicked.connect(lambda *_: self.use_view())
         self.viewer.layers.events.inserted.connect(self._refresh_images)
         self.viewer.layers.events.removed.connect(self._refresh_images)
         self.image_combo.currentTextChanged.connect(lambda *_: self._image_chosen())
@@ -105,39 +126,47 @@ class KindsWidget(ClosingDock, QWidget):
         self.status.setText(line)
 
     def _refresh_images(self, event=None) -> None:
-        from napari.layers import Image
-
-        images = [layer for layer in self.viewer.layers if isinstance(layer, Image) and not layer.rgb
-                  and not is_dock_output(layer)]
+        images = [layer for layer in self.viewer.layers if isinstance(layer, Image) and not is_dock_output(layer)]
         for layer in images:  # a renamed image is offered under its new name (napari connects each once)
             layer.events.name.connect(self._refresh_images)
         # The session's image stays chosen by identity: renamed, its old name is no longer in the list (and
         # Detect, finding no image of that name, put its layers away and did nothing).
         session = self.session
         current = (session.image.name if session is not None and session.image in images
-                   else self.image_combo.currentText())
+                   else self.image_combo.currentData())
         names = [layer.name for layer in images]
-        if names == [self.image_combo.itemText(i) for i in range(self.image_combo.count())]:
+        # Named as the spheres dock names them: "(2 channels)", "(4D)", "(colour)" after an image not used as it is.
+        labels = [layer.name + kind_suffix(layer) for layer in images]
+        if labels == [self.image_combo.itemText(i) for i in range(self.image_combo.count())]:
             return
         self.image_combo.blockSignals(True)
         self.image_combo.clear()
-        self.image_combo.addItems(names)
+        for label, name in zip(labels, names):
+            self.image_combo.addItem(label, name)
         if current in names:
-            self.image_combo.setCurrentText(current)
+            self.image_combo.setCurrentIndex(names.index(current))
+        else:
+            ready = [i for i, layer in enumerate(images) if layer_kind(layer) == "ready"]
+            self.image_combo.setCurrentIndex(ready[0] if ready else 0)
         self.image_combo.blockSignals(False)
-        if self.image_combo.currentText() != current or self.session is None:
+        if self.image_combo.currentData() != current or self.session is None:
             self._image_chosen()
+
+    def chosen_image(self) -> Image | None:
+        """The image layer chosen in the list."""
+        name = self.image_combo.currentData()
+        return self.viewer.layers[name] if name is not None and name in self.viewer.layers else None
 
     def _image_chosen(self) -> None:
         """A new image: the kind of the project it already has (when it has one kind's only), else the kind
-        its layer says it shows (a sample's), then attach."""
-        name = self.image_combo.currentText()
-        if name and name in self.viewer.layers:
+        its layer says it shows (a sample's), then attach. One not taken as it is says why, and offers its views."""
+        layer = self.chosen_image()
+        self._show_views(layer)
+        if layer is not None and layer_kind(layer) == "ready":
             from ..projects.kinds_project import KINDS, existing_kinds
             from .annotation import image_path, project_name
             from .sample_data import KIND_HINT
 
-            layer = self.viewer.layers[name]
             found = existing_kinds(image_path(layer), project_name(layer), layer.data)
             hinted = layer.metadata.get(KIND_HINT)
             wanted = found[0] if len(found) == 1 else hinted if not found and hinted in KINDS else None
@@ -146,19 +175,46 @@ class KindsWidget(ClosingDock, QWidget):
                 return
         self.attach()
 
+    def _show_views(self, layer: Image | None) -> None:
+        """For a file's channels, a 4D or a colour layer: why it is not used as it is, and the views offered."""
+        note = explain(layer) if layer is not None else ""
+        self.image_note.setText(note)
+        self.image_note.setVisible(bool(note))
+        offered = views(layer, data_index(self.viewer, layer)) if layer is not None else []
+        placeholder = choice_placeholder(layer, offered)
+        self.view_combo.setPlaceholderText(placeholder)
+        self.view_combo.clear()
+        for view in offered:
+            self.view_combo.addItem(view.label, view)
+        self.view_combo.setCurrentIndex(-1 if placeholder else 0)
+        self._view_row.setVisible(bool(offered))
+
+    @reports_errors
+    def use_view(self) -> Image | None:
+        """Add the chosen view of the chosen image (one channel's frames, a 4D layer's T or Z frames, a colour
+        image's grey) as a layer just over it, and work on that."""
+        image = self.chosen_image()
+        if image is None:
+            raise ParticleDetectError("open an image first")
+        layer, made_before = add_view_layer(self.viewer, image, self.view_combo.currentData())
+        self.image_combo.setCurrentIndex(self.image_combo.findData(layer.name))
+        show_info(f"working on '{layer.name}', made from '{image.name}'{' before' if made_before else ''}")
+        return layer
+
     def attach(self) -> KindSession | None:
-        """Open the chosen image's project for the chosen kind (its saved layers come back)."""
-        name, kind = self.image_combo.currentText(), self.kind_combo.currentText()
-        if self.session is not None and self.session.image.name == name and self.session.kind == kind \
-                and self.session.image in self.viewer.layers:
+        """Open the chosen image's project for the chosen kind (its saved layers come back). None for an image not
+        taken as it is (a file's channels, 4D, colour): no project is made for it, its views have theirs."""
+        layer, kind = self.chosen_image(), self.kind_combo.currentText()
+        if self.session is not None and self.session.image is layer and self.session.kind == kind:
             return self.session
         if self.session is not None:
             self.session.put_away()  # its layers would lie over the next image or kind
         self.session, self._detected_with = None, None
         self.rounds.status.setText("")
-        if name and name in self.viewer.layers and not self.rounds.running():
+        self.status.setText("")
+        if layer is not None and layer_kind(layer) == "ready" and not self.rounds.running():
             try:
-                self.session = KindSession(self.viewer, self.viewer.layers[name], kind,
+                self.session = KindSession(self.viewer, layer, kind,
                                            on_change=self._session_changed,
                                            on_selection=self.review.show_selected_width,
                                            say_refused=self._say_refused)
@@ -204,6 +260,8 @@ class KindsWidget(ClosingDock, QWidget):
 
     def detect(self) -> None:
         session = self.attach()
+        if session is None and self.image_note.text():
+            report(ParticleDetectError(self.image_note.text()))  # channels, 4D or colour: the view to Use first
         if session is None or self.worker is not None:
             return
         unseen = session.frame_off_screen()

@@ -5,11 +5,16 @@ reader reads the whole file first: a 1.26 GB stack froze the window 21 s and too
 The layer is the one napari's reader makes (named after the file, at scale 1 in pixels, the file as its source),
 so the docks find its project, calibration and axes in the file as before. Not registered as a napari reader:
 napari asks which plugin to use for every file that two plugins claim (see the README's known limits).
+
+A stack's file stays open while its layer lives, and is closed when the viewer's window closes: the layer kept
+it open past viewer.close() (a notebook's variable, a dock's reference to the image), which on Windows blocks
+replacing or deleting the file, and on any OS leaks one handle per stack in a session that closes viewers.
 """
 
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +24,7 @@ from ..files.io import LazyTiffStack, read_image
 if TYPE_CHECKING:
     import dask.array
     import numpy as np
+    from dask.utils import SerializableLock
     from napari.layers import Image
 
 TIFF_SUFFIXES = (".tif", ".tiff")
@@ -28,28 +34,58 @@ def tiff_pixels(path: str | Path) -> np.ndarray | dask.array.Array | None:
     """The TIFF's image or stack for a napari layer: a stack of one page per frame as a dask array of one frame
     per chunk, read when shown or detected; any other TIFF read whole. None for a file that is no TIFF, or one
     files.io refuses (channels to choose, a damaged file): napari's reader opens those as it did."""
+    pixels = _read_tiff(path)
+    return _one_frame_per_chunk(pixels)[0] if isinstance(pixels, LazyTiffStack) else pixels
+
+
+def _read_tiff(path: str | Path) -> np.ndarray | LazyTiffStack | None:
+    """:func:`tiff_pixels` before a stack is put behind dask: the stack itself, whose file its layer's viewer
+    closes."""
     path = Path(path)
     if path.suffix.lower() not in TIFF_SUFFIXES:
         return None
     try:
-        pixels = read_image(path, lazy=True)
+        return read_image(path, lazy=True)
     except ParticleDetectError:
         return None
-    if not isinstance(pixels, LazyTiffStack):
-        return pixels
+
+
+def _one_frame_per_chunk(stack: LazyTiffStack) -> tuple[dask.array.Array, SerializableLock]:
+    """The stack as a dask array of one frame per chunk, and the lock its reads take."""
     import dask.array as da
+    from dask.utils import SerializableLock
 
     # One file handle: a lock keeps the canvas's reads and a detection's (another thread) from interleaving
-    # their seeks.
-    return da.from_array(pixels, chunks=(1, *pixels.shape[1:]), lock=True)
+    # their seeks, and the file from being closed in the middle of a read.
+    lock = SerializableLock()
+    return da.from_array(stack, chunks=(1, *stack.shape[1:]), lock=lock), lock
+
+
+def close_with_window(viewer, stack: LazyTiffStack, lock: SerializableLock) -> None:
+    """Close ``stack``'s file once ``viewer``'s window is gone (napari deletes it once its closing is accepted,
+    a Cancel in napari's "close?" question leaving the image readable), after the docks stopped their work on it.
+    Held weakly: a layer removed before still lets its stack go (and close) with it."""
+    window = viewer.window.main_menu.window()  # napari's main window; the menu bar is its public way to it
+    held = weakref.ref(stack)
+
+    def close(*_) -> None:
+        still_open = held()
+        if still_open is not None:
+            with lock:
+                still_open.close()
+
+    window.destroyed.connect(close)
 
 
 def open_tiff(viewer, path: str | Path, plugin: str) -> list[Image] | None:
     """Add the TIFF at ``path`` to ``viewer`` as :func:`tiff_pixels` reads it, with ``path`` as its source
-    and ``plugin`` as its reader, as napari's readers leave them; None (nothing added) where that gives none."""
-    pixels = tiff_pixels(path)
-    if pixels is None:
+    and ``plugin`` as its reader, as napari's readers leave them; None (nothing added) where that gives none.
+    A stack's file is closed with the viewer's window (:func:`close_with_window`)."""
+    read = _read_tiff(path)
+    if read is None:
         return None
+    stack = read if isinstance(read, LazyTiffStack) else None
+    pixels, lock = _one_frame_per_chunk(stack) if stack is not None else (read, None)
     # napari's only way to give a new layer its file (what its readers use); the docks look the file up there.
     from napari.layers._source import layer_source
     from napari.layers.utils.layer_utils import calc_data_range
@@ -58,4 +94,7 @@ def open_tiff(viewer, path: str | Path, plugin: str) -> list[Image] | None:
     # image in memory; for another array it spans the whole type, 0-65535 squeezing a 16-bit stack's levels
     # into its left end.
     with layer_source(path=os.fspath(path), reader_plugin=plugin):
-        return [viewer.add_image(pixels, name=Path(path).stem, contrast_limits=calc_data_range(pixels))]
+        layer = viewer.add_image(pixels, name=Path(path).stem, contrast_limits=calc_data_range(pixels))
+    if stack is not None:
+        close_with_window(viewer, stack, lock)
+    return [layer]

@@ -32,6 +32,7 @@ from ..files.tracks import (
 from .annotation import follow_changes, image_path, placement
 from .exact_spin_box import ExactSpinBox
 from .export_panel import unit_suffix
+from .image_views import pixels_file
 from .notify import report, reports_errors
 from .plots import BETTER, INK, SmallPlot
 from .sample_data import sample_file
@@ -261,8 +262,9 @@ class TracksPanel(QGroupBox):
         and its MSD came out in px² and frames. The image knows its pixel size: one with none is in pixels,
         whatever µm/px the last image had (its MSD came out in that image's µm², labelled as such). A frame
         interval the user typed stays for an image whose file has none (a folder of movies of one camera);
-        one the program filled for the last image is cleared. A bundled sample's file is its image's file."""
-        path = image_path(annotation.image) or sample_file(annotation.image)
+        one the program filled for the last image is cleared. The file is the one whose pixels the image shows,
+        as Export reads it: a view's (a channel of a hyperstack) is its image's; a bundled sample's, its image's."""
+        path = pixels_file(annotation.image) or sample_file(annotation.image)
         found = file_calibration(path) if path is not None else Calibration()
         self._file_calibration = (path.name, found) if path is not None else None
         from_file = _square_pixel_um(found)
