@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
 from ..errors import ParticleDetectError
 from ..files.io import atomic_write_text
 from ..kinds.registry import KINDS
@@ -279,7 +280,7 @@ def run_recipe(
                 record = _run_kind_phase(recipe, index, previous, device, threads, progress, should_stop)
             except TrainingCancelled:
                 return RunStatus(recipe, finished, phase.name, True, None)
-            record = {**record, "fingerprint": fingerprint, "inputs_sha256": inputs}
+            record = {**record, "fingerprint": fingerprint, "inputs_sha256": inputs, "version": __version__}
             atomic_write_text(done_file, json.dumps(record, indent=2))
             _drop_resume_state(model_file)
             records.append(record)
@@ -310,7 +311,8 @@ def run_recipe(
                   "epochs": config.epochs, "steps_per_epoch": config.steps_per_epoch,
                   "learning_rate": config.learning_rate, "seed": config.seed, "resumed": resume,
                   "seconds_this_session": round(time.monotonic() - started, 1),
-                  "weights_sha256": _sha256(model_file), "inputs_sha256": inputs, "note": phase.note}
+                  "weights_sha256": _sha256(model_file), "inputs_sha256": inputs, "note": phase.note,
+                  "version": __version__}
         atomic_write_text(done_file, json.dumps(record, indent=2))
         _drop_resume_state(model_file)
         records.append(record)
@@ -551,7 +553,7 @@ def write_final_model(recipe: Recipe, records: Sequence[dict] | None = None) -> 
                         (score, "epochs", "steps_per_epoch", "learning_rate", "seed", "weights_sha256")},
                         "note": phase.note, "sessions": sessions_of(training.get("history", [])),
                         "data": list(phase.data),
-                        **({"inputs_sha256": record["inputs_sha256"]} if "inputs_sha256" in record else {})})
+                        **{key: record[key] for key in ("inputs_sha256", "version") if key in record}})
     first_inputs = records[0].get("inputs_sha256")
     init_digest = first_inputs.get(_relative(recipe, recipe.resolve(recipe.init))) \
         if recipe.init and isinstance(first_inputs, dict) else None

@@ -28,6 +28,7 @@ import torch
 from scipy import ndimage
 from torch import nn
 
+from .. import __version__
 from ..detection.devices import select_device, training_dtype
 from ..errors import ParticleDetectError
 from ..kinds.evaluation import Counts, best_threshold_index, count_in_area
@@ -734,11 +735,12 @@ def log_already_finished(out: Path, epochs: int) -> None:
 def session_fields(device: torch.device) -> dict:
     """What every epoch record of this session carries, so a model's lineage can say where and how
     long it trained (a run resumed over several sessions and machines): the session's start (UTC),
-    the device and, on a CPU, the torch threads."""
+    the device, on a CPU the torch threads, and the package version whose decoder scored the epoch
+    (a run resumed after an upgrade compares its scores with those of another: :func:`say_other_scorers`)."""
     from datetime import datetime, timezone
 
     return {"session": datetime.now(timezone.utc).isoformat(timespec="seconds"), "device": device.type,
-            "threads": torch.get_num_threads() if device.type == "cpu" else None}
+            "threads": torch.get_num_threads() if device.type == "cpu" else None, "version": __version__}
 
 
 def working_diameter(config: TrainConfig) -> float:
@@ -863,7 +865,7 @@ def train(
         # The starting model is a candidate too: fine-tuning must not hand back something worse.
         (best_f1,) = validation_f1(network, validation, device, [card.threshold], card.min_distance, config.tolerance)
         history.append({"event": "epoch", "epoch": 0, "epochs": config.epochs, "loss": float("nan"),
-                        "val_f1": float(best_f1), "seconds": 0.0})
+                        "val_f1": float(best_f1), "seconds": 0.0, "version": __version__})
     teacher = _teacher_network(config, device)
     dtype = training_dtype(config.precision, device)
     started = time.monotonic()
@@ -876,7 +878,7 @@ def train(
         save_tensors({"network": network.state_dict(), "optimiser": optimiser.state_dict(),
                       "scheduler": scheduler.state_dict(), "epoch": epochs_finished, "best_f1": float(best_f1),
                       "history": history, "best_epoch": best_epoch, "settings": run_settings(config.to_dict()),
-                      **start, **cut_fields}, resume_state_path(out))
+                      "version": __version__, **start, **cut_fields}, resume_state_path(out))
 
     with ctrl_c_between_steps() as interrupted, ThreadPoolExecutor(max_workers=1) as pool:
         for epoch in range(start_epoch, config.epochs):
@@ -912,7 +914,7 @@ def train(
                       "val_f1": float(f1), "seconds": round(time.monotonic() - started, 1), **session,
                       **(cut_epoch_mark(len(losses), config.steps_per_epoch) if cut_short else {})}
             history.append(record)
-            improved = f1 > best_f1 or config.keep == "last"
+            improved = improves(f1, best_f1, config.keep)
             if cut_short and out is not None:
                 # Written before the cut's weights may replace the best at out: a resume goes on inside this
                 # epoch and chooses among the finished epochs' best (kept here where out no longer holds it).
@@ -980,9 +982,8 @@ def _resume(out: Path, network: nn.Module, optimiser: torch.optim.Optimizer, sch
             raise ValueError(f"best_f1 {best_f1!r:.40} is not a score")
         if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
             raise ValueError("history is not a list of records")
-        # States written before best_epoch was kept: a run from scratch saved its first epoch; from a
-        # model, a saved file is as close as they tell.
-        best_epoch = state.get("best_epoch", epoch if start["start_sha256"] is None or out.exists() else 0)
+        # States written before best_epoch was kept: their run saved the model at out by the same rule.
+        best_epoch = state["best_epoch"] if "best_epoch" in state else kept_epoch(history, config.keep)
         if isinstance(best_epoch, bool) or not isinstance(best_epoch, int) or not 0 <= best_epoch <= epoch:
             raise ValueError(f"best_epoch {best_epoch!r:.40} is not between 0 and {epoch}")
         cut = read_epoch_cut(state, epoch, config.steps_per_epoch, config.epochs)
@@ -994,7 +995,42 @@ def _resume(out: Path, network: nn.Module, optimiser: torch.optim.Optimizer, sch
     except (ValueError, KeyError, TypeError, RuntimeError, AttributeError, IndexError) as exc:
         first = (str(exc).strip().splitlines() or [""])[0][:120]
         raise ParticleDetectError(f"{path}: cannot resume from it ({first})") from None
+    say_other_scorers(path, history)
     return epoch, best_f1, history, best_epoch, cut
+
+
+def improves(f1: float, best_f1: float, keep: str) -> bool:
+    """Whether an epoch scoring ``f1`` becomes a run's model: it beats the best so far (a tie keeps the first), or
+    the run keeps its last epoch (``keep``, TrainConfig's)."""
+    return f1 > best_f1 or keep == "last"
+
+
+def kept_epoch(history: list[dict], keep: str) -> int:
+    """The epoch whose model a run saved, read from its epoch records (``history``) by the rule it saved by
+    (:func:`improves`); 0 when it is the starting model's (epoch 0's record) or no epoch was scored."""
+    best_f1, best_epoch = -1.0, 0
+    for record in history:
+        f1, epoch = record.get("val_f1"), record.get("epoch")
+        if isinstance(f1, numbers.Real) and _whole(epoch) and improves(f1, best_f1, keep):
+            best_f1, best_epoch = float(f1), epoch
+    return best_epoch
+
+
+def scored_by(record: dict) -> str:
+    """Which version of this package scored an epoch record (records from before versions were kept: an older)."""
+    version = record.get("version")
+    return f"version {version}" if isinstance(version, str) else "an older version (unrecorded)"
+
+
+def say_other_scorers(path: Path, history: list[dict]) -> None:
+    """Say, in one line, when the run resumed from ``path`` had epochs scored by another version of this package
+    (``history``'s records): its best epoch is chosen among their scores and this version's, which another decoder
+    may not have given alike."""
+    scorers = list(dict.fromkeys(scored_by(record) for record in history if "val_f1" in record))
+    earlier = [scorer for scorer in scorers if scorer != f"version {__version__}"]
+    if earlier:
+        log.warning("%s: started by %s, resumed by version %s: scores of earlier epochs came from the decoder of %s",
+                    path, scorers[0], __version__, " and ".join(earlier))
 
 
 def check_epochs_to_resume(path: Path, epochs_finished: object, epochs: int) -> None:

@@ -481,17 +481,31 @@ _unfinished_said: set[tuple] = set()
 
 
 def warn_unfinished_training(card: ModelCard, name: str) -> None:
-    """Say once, in one line, that the model ``name`` (its ``card``) is from a training run that stopped
-    before its last epoch (cancelled, or at its time limit): it detects as far as it got, which can look
-    like a poor model rather than an unfinished one."""
+    """Say once, in one line, that the model ``name`` (its saved weights' path, or what to call a model never
+    saved; its ``card``) is from a training run that stopped before its last epoch (cancelled, or at its time
+    limit): it detects as far as it got, which can look like a poor model rather than an unfinished one."""
     training = card.training if isinstance(card.training, dict) else {}
-    if training.get("finished") is not False:
-        return  # finished, or a card from before runs recorded it
     done, epochs = training.get("epochs_done"), training.get("epochs")
+    if training.get("finished") is False:
+        how_far = f"after {done} of {epochs} epochs" if done is not None and epochs is not None else "early"
+        problem = f"its training stopped {how_far} (its card says finished: false)"
+    elif not training and (state := _resume_state_beside(name)) is not None:
+        # Versions before runs recorded their progress saved a model mid-run with no training record, written
+        # only at the end; a card without one is otherwise a model made by hand, which is no unfinished run.
+        problem = f"saved mid-run by an older version (its card has no training record, and {state.name}, the " \
+                  "run's resume state, lies beside it)"
+    else:
+        return  # finished, or a card from before runs recorded it
     key = (str(name), done, epochs)
     if key in _unfinished_said:
         return
     _unfinished_said.add(key)
-    how_far = f"after {done} of {epochs} epochs" if done is not None and epochs is not None else "early"
-    log.warning("%s: its training stopped %s (its card says finished: false); it detects as trained so far: "
-                "resume the training to finish it", name, how_far)
+    log.warning("%s: %s; it detects as trained so far: resume the training to finish it", name, problem)
+
+
+def _resume_state_beside(name: str) -> Path | None:
+    """The training run's resume state beside the saved model ``name`` names, or None when there is none (or
+    ``name`` names no saved model). Named as training.py's resume_state_path names it: this module sits below it."""
+    weights = Path(name)
+    state = weights.with_suffix(".state.pt")
+    return state if weights.suffix == ".pt" and state.is_file() else None

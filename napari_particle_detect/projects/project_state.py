@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock, Timeout
 
 from ..errors import ParticleDetectError
+from ..files.io import atomic_write_bytes, atomic_write_text
 
 STATE_VERSION = 2
 POLARITIES = ("auto", "bright", "dark")
@@ -35,6 +37,10 @@ DAMAGED_SUFFIX = ".damaged"
 # noisy movie apart, few enough to read from a lazy stack in no time.
 FINGERPRINT_SAMPLES = 4096
 _FINGERPRINT = re.compile(r"[0-9a-f]{8,64}")
+# A project's files that reading its state touches: the lock every change takes, its frames' centres.
+LOCK_FILE = ".lock"
+FRAMES_FOLDER = "frames"
+_FRAME_FILE = re.compile(r"frame-(\d+)\.csv")
 
 
 class DamagedState(ParticleDetectError):
@@ -356,9 +362,47 @@ def parse_state(data: Any, source: Path) -> ProjectState:
         round_thresholds={check.integer(_whole_key(r, "round_thresholds", check), "round_thresholds", 1, MAX_ROUND):
                           check.number(t, f"round_thresholds[{r}]", 0.0, 1.0)
                           for r, t in check.mapping(data.get("round_thresholds", {}), "round_thresholds").items()},
-        edited=sorted({check.integer(f, "edited", 0, (n_frames or MAX_FRAMES) - 1)
-                       for f in check.array(data.get("edited", []), "edited")}),
+        edited=(sorted({check.integer(f, "edited", 0, (n_frames or MAX_FRAMES) - 1)
+                        for f in check.array(data["edited"], "edited")}) if "edited" in data
+                else edits_before_recording(source.parent, n_frames, accepted)),
     )
+
+
+def edits_before_recording(folder: Path, n_frames: int | None,
+                           accepted: Sequence[tuple[int, Region | None]]) -> list[int]:
+    """The frames a project made before it recorded ``edited`` holds the user's edits of, found in its frame
+    files: every saved frame with a point placed by hand (source 'added'), and every one with accepted regions.
+
+    Those versions kept no trace of network points deleted or dragged (what is left is network points,
+    in place or moved): a frame the user reviewed part of is where such edits outside its regions are to
+    be feared. Counting a frame needlessly costs a notice and an undo step at its next Detect; missing
+    one costs the edits."""
+    frames_folder = folder / FRAMES_FOLDER
+    if frames_folder.is_symlink() or not frames_folder.is_dir():
+        return []
+    with_regions = {frame for frame, region in accepted if region is not None}
+    edited = set()
+    try:
+        paths = list(frames_folder.iterdir())
+    except OSError:
+        return []  # said when the frames are read
+    for path in paths:
+        match = _FRAME_FILE.fullmatch(path.name)
+        frame = int(match.group(1)) if match else None
+        if frame is None or frame >= (n_frames or MAX_FRAMES) or path.is_symlink():
+            continue  # not a frame of this image: the project says so when it reads its frames
+        if frame in with_regions or _holds_points_placed_by_hand(path):
+            edited.add(frame)
+    return sorted(edited)
+
+
+def _holds_points_placed_by_hand(path: Path) -> bool:
+    # The source column is the only text a frame file holds below its header, and no column is named
+    # 'added': looking for the word answers without parsing thousands of tables on opening.
+    try:
+        return b"added" in path.read_bytes()
+    except OSError:
+        return False  # said when the frame is read
 
 
 def _whole_key(key: str, what: str, check: FieldChecker) -> int:
@@ -442,18 +486,22 @@ def backup_path(path: Path) -> Path:
     return path.with_name(path.name + BACKUP_SUFFIX)
 
 
-def _read_one_state_file(path: Path) -> ProjectState:
+def _decoded_state_file(path: Path) -> tuple[bytes, Any]:
+    """(``path``'s bytes, their JSON), or one ParticleDetectError naming it."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise ParticleDetectError(f"{path}: cannot read the project state ({exc.strerror or exc})") from None
     try:
-        data = json.loads(raw.decode("utf-8"))
+        return raw, json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise DamagedState(f"{path}: not a project state (not UTF-8 text)") from None
     except (json.JSONDecodeError, RecursionError) as exc:
         raise DamagedState(f"{path}: unreadable project state ({str(exc)[:60]})") from None
-    return parse_state(data, path)
+
+
+def _read_one_state_file(path: Path) -> ProjectState:
+    return parse_state(_decoded_state_file(path)[1], path)
 
 
 def state_file_is_sound(path: Path) -> bool:
@@ -481,9 +529,13 @@ def read_state_with_backup(path: Path) -> tuple[ProjectState, str | None]:
     kept in ``state.json.bak``, a one-line problem saying so). Going back one change loses at most that
     change's bookkeeping (the frames' centres and the rounds' models are files of their own, and a
     round missing from the state is recovered from its folder), where refusing would lock the whole
-    review out. Anything else is one ParticleDetectError naming the file and what to do."""
+    review out. Anything else is one ParticleDetectError naming the file and what to do.
+
+    A state made before projects recorded which frames hold edits gets those found in its frame files
+    (:func:`edits_before_recording`) written into it, once (:func:`_record_found_edits`)."""
     try:
-        return _read_one_state_file(path), None
+        raw, data = _decoded_state_file(path)
+        state = parse_state(data, path)
     except DamagedState as exc:
         previous = _usable_backup(path)
         if previous is None:
@@ -500,6 +552,30 @@ def read_state_with_backup(path: Path) -> tuple[ProjectState, str | None]:
             raise ParticleDetectError(f"{exc}; correct it, or move the project folder aside to start again") from None
         raise ParticleDetectError(f"{exc}; the state before its last change is in {backup_path(path).name}: rename "
                                   "it to state.json to go back one change") from None
+    if "edited" not in data:
+        _record_found_edits(path, raw, state)
+    return state, None
+
+
+def _record_found_edits(path: Path, raw: bytes, state: ProjectState) -> None:
+    """Write ``state``, an older project's with the edited frames found in its files, over its state.json
+    ``path`` (whose bytes were ``raw``): found once, since a point placed by hand and deleted later, or
+    a frame detected again, would change what a later look finds. As every change is saved: under the
+    project's lock, atomically, the state before kept as the backup.
+
+    Only where the lock is free at once: whoever holds it (this program, inside a change) writes the
+    state next, and every write records them. A project that cannot be written finds them at each opening."""
+    lock = path.with_name(LOCK_FILE)
+    if path.is_symlink() or lock.is_symlink():
+        return  # the project refuses links as it opens
+    try:
+        with FileLock(str(lock), timeout=0):
+            if path.read_bytes() != raw:
+                return  # changed since it was read, by a writer that recorded them
+            atomic_write_bytes(backup_path(path), lambda handle: handle.write(raw), sync=False)
+            atomic_write_text(path, json.dumps(state.to_dict(), indent=2))
+    except (Timeout, OSError, ParticleDetectError):
+        pass
 
 
 def read_state_file(path: Path) -> ProjectState:
