@@ -110,4 +110,6 @@ __all__ = [
     "train",
     "write_centres",
 ]
-__version__ = "0.1.0"
+# Raised with each release that changes what detection or training produces: training epochs, resume states and
+# recipe phases record it, and a run resumed by another version says so (0.2.0: gaps, moved outputs, upgrades).
+__version__ = "0.2.0"

@@ -1,6 +1,6 @@
 """Tables edited by hand since detect wrote them, beyond 2D command-line runs: the library's many-file runner
-(detect_files) refuses to replace them unless overwrite=True, and volumes' outputs record their digests and
-are refused alike unless --overwrite."""
+(detect_files) refuses to replace them unless replace_edited=True (overwrite=True is not enough), and volumes'
+outputs record their digests and are refused alike unless --replace-edited."""
 
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ from test_cli_refusals import files_in, refused, run_cli
 from test_detect_outputs import edit_by_hand
 from test_distributed import write_images
 
-LIBRARY_EDITED = "changed since detect wrote it (edited by hand?); move it, or pass overwrite=True to replace it"
-CLI_EDITED = "changed since detect wrote it (edited by hand?); move it, or give --overwrite to replace it"
+LIBRARY_EDITED = ("changed since detect wrote it (edited by hand?); move it, or pass replace_edited=True to replace "
+                  "it")
+CLI_EDITED = "changed since detect wrote it (edited by hand?); move it, or give --replace-edited to replace it"
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def options(threshold: float, kind: str = "spheres") -> DetectOptions:
     return DetectOptions(threshold=threshold, diameter=12.0, device="cpu", threads=1, kind=kind)
 
 
-def test_detect_files_refuses_to_replace_a_table_edited_by_hand_unless_overwrite(tmp_path, tiny_model):
+def test_detect_files_refuses_to_replace_a_table_edited_by_hand_unless_replace_edited(tmp_path, tiny_model):
     paths = write_images(tmp_path / "in", 2)
     out = tmp_path / "out"
     assert detect_files(paths, out, options(0.5), tiny_model).ok
@@ -47,7 +48,9 @@ def test_detect_files_refuses_to_replace_a_table_edited_by_hand_unless_overwrite
         detect_files(paths, out, options(0.45), tiny_model)
     assert str(refusal.value) == f"{out / 'image_00.csv'}: {LIBRARY_EDITED}"
     assert files_in(out) == before  # refused before any work: nothing detected, nothing replaced
-    summary = detect_files(paths, out, options(0.45), tiny_model, overwrite=True)
+    with pytest.raises(ParticleDetectError, match="pass replace_edited=True"):  # for another file's results
+        detect_files(paths, out, options(0.45), tiny_model, overwrite=True)
+    summary = detect_files(paths, out, options(0.45), tiny_model, replace_edited=True)
     assert [result.path for result in summary.done] == paths
     assert (out / "image_00.csv").read_text() != edited
     recorded = json.loads((out / "image_00.json").read_text())["tables"]["table"]
@@ -69,7 +72,7 @@ def test_detect_files_of_another_kind_keeps_an_edited_per_chain_table(tmp_path, 
         detect_files([image], out, options(0.5), tiny_model)
     assert str(refusal.value) == f"{per_chain}: {LIBRARY_EDITED}"
     assert per_chain.read_text() == edited
-    assert detect_files([image], out, options(0.5), tiny_model, overwrite=True).ok
+    assert detect_files([image], out, options(0.5), tiny_model, replace_edited=True).ok
     assert not per_chain.exists()  # the beads it described are no longer those of beads.csv
 
 
@@ -84,7 +87,8 @@ def volume(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("into", ["table", "folder"])
-def test_a_volume_table_edited_by_hand_is_refused_and_replaced_only_with_overwrite(tmp_path, capsys, volume, into):
+def test_a_volume_table_edited_by_hand_is_refused_and_replaced_only_with_replace_edited(tmp_path, capsys, volume,
+                                                                                        into):
     output = tmp_path / "centres.csv" if into == "table" else tmp_path / "out"
     table = output if into == "table" else output / "volume.csv"
     common = (volume, "-o", f"{output}/" if into == "folder" else output, "--diameter", "10", "--device", "cpu",
@@ -101,7 +105,8 @@ def test_a_volume_table_edited_by_hand_is_refused_and_replaced_only_with_overwri
     before = files_in(tmp_path)
     assert refused(capsys, "detect", *common) == f"particle-detect: error: {table}: {CLI_EDITED}"
     assert files_in(tmp_path) == before
-    code, _, err = run_cli(capsys, "detect", *common, "--overwrite")
+    assert refused(capsys, "detect", *common, "--overwrite") == f"particle-detect: error: {table}: {CLI_EDITED}"
+    code, _, err = run_cli(capsys, "detect", *common, "--replace-edited")
     assert code == 0, err
     assert table.read_text() != edited
     assert json.loads(table.with_suffix(".json").read_text())["tables"] == {"table": file_digest(table)}

@@ -119,7 +119,10 @@ def test_other_options_an_other_input_or_an_edited_table_start_over(movie, capsy
     from napari_particle_detect.cli.main import main
 
     common = ("--model", light_model, "--device", "cpu")
-    for changed in (("--threshold", "0.4"), "input", "edited"):
+    # Each said for what it is.
+    for changed, why in ((("--threshold", "0.4"), "left unfinished by a run of other options"),
+                         ("input", "left unfinished by a run of other inputs"),
+                         ("edited", "left unfinished, and edited since")):
         with monkeypatch.context() as patch:
             stop_after(patch, STOP_AT, KeyboardInterrupt())
             assert detect(capsys, movie, "-o", "out/centres.csv", *common, "--threshold", "0.35")[0] == 130
@@ -129,7 +132,7 @@ def test_other_options_an_other_input_or_an_edited_table_start_over(movie, capsy
             write_movie(movie, seed=100)  # the same name, another movie
         elif changed == "edited":
             Path("out/centres.csv").write_text(Path("out/centres.csv").read_text() + "0,1.0,2.0,0.9\n")
-            rerun += ("--overwrite",)  # without it an edited table is refused (test_detect_outputs)
+            rerun += ("--replace-edited",)  # without it an edited table is refused (test_detect_outputs)
         else:
             rerun = changed
         code = main(["detect", str(movie), "-o", "out/centres.csv", *map(str, common), *rerun])  # not -q: its info
@@ -137,8 +140,7 @@ def test_other_options_an_other_input_or_an_edited_table_start_over(movie, capsy
         assert code == 0, err
         assert frames_asked == [None], changed  # every frame, from the first
         assert "unfinished" not in meta_of(Path("out/centres.csv"))
-        assert ("out/centres.csv: left unfinished by a run of other inputs, options or model (or edited since): "
-                "detecting from the first frame") in err, changed
+        assert f"out/centres.csv: {why}: detecting from the first frame" in err, changed
 
 
 def test_a_failure_mid_stack_keeps_the_frames_done_and_says_so(movie, capsys, monkeypatch, light_model,

@@ -17,9 +17,11 @@ from qtpy.QtWidgets import (
 
 from ..detection.devices import DEVICE_CHOICES
 from ..errors import ParticleDetectError
+from ..frame_runs import runs_text
 from ..learning.eta import Eta
 from ..models import load_model
 from ..projects.project import RoundInfo
+from ..projects.shipped_rounds import THIS_VERSION, add_this_versions_model, origin_label, other_version_note
 from ..projects.size_estimate import RememberedEstimate, remember_estimate, remembered_estimate
 from ..detection.prediction import iter_detect
 from ..detection.sizing import with_advice
@@ -66,9 +68,11 @@ class DetectPanel(QGroupBox):
         self._polarity_used = "auto"
         self._round_used: int | None = None  # the round a running detection detects with
         self._progress_text = ""  # the bar's format, before the image it is about is named
+        self._other_version_said: set[Path] = set()  # projects told this session that they hold an older model
 
         self.model_combo = QComboBox()
-        self.model_combo.setToolTip("Model round to detect with: round-001 is the shipped model")
+        self.model_combo.setToolTip("Model round to detect with: round-001 is the model the project started "
+                                    "from, the shipped one of the version that made it")
         self.load_button = QPushButton("Add…")
         self.load_button.setToolTip("Add a saved model (.pt with its .json card) to this project as a new round")
         # Which round another window put in use: the list and the slider change under the user's eyes.
@@ -171,6 +175,7 @@ class DetectPanel(QGroupBox):
         state.busy_changed.connect(self.refresh)
         state.round_chosen.connect(self._on_round_chosen)
         state.annotation_changed.connect(lambda *_: self._say_elsewhere(""))
+        state.annotation_changed.connect(lambda *_: self._say_other_version())
         QApplication.instance().focusChanged.connect(self._on_focus_changed)
 
     # ---- values ------------------------------------------------------------------------------------
@@ -261,10 +266,16 @@ class DetectPanel(QGroupBox):
         current = annotation.project.current_round if annotation is not None else None
         for info in rounds:
             if info.f1 is None:
-                label = f"{info.name} ({info.origin})"
+                label = f"{info.name} ({origin_label(annotation.project, info)})"
             else:
                 label = f"{info.name} (held-out F1 {info.f1:.3f}{'' if info.improved is not False else ', not better'})"
             self.model_combo.addItem(label, info.number)
+        if rounds and other_version_note(annotation.project):
+            # After an upgrade the project's rounds all descend from the model the older version shipped.
+            self.model_combo.addItem(THIS_VERSION, THIS_VERSION)
+            self.model_combo.setItemData(self.model_combo.count() - 1, "The model this version ships: chosen, it "
+                                         "is copied into the project as its next round, to detect and fine-tune "
+                                         "with", Qt.ItemDataRole.ToolTipRole)
         if current is not None:
             self.model_combo.setCurrentIndex(self.model_combo.findData(current.number))
         self.run_button.setEnabled(annotation is not None and not self.running())
@@ -297,10 +308,31 @@ class DetectPanel(QGroupBox):
         if now is not None and (old is None or old.window() is not now.window()):
             self.state.notice_rounds_elsewhere()
 
+    def _say_other_version(self) -> None:
+        """Once a session per project: its rounds start from the model an earlier version shipped, and how
+        to use the one this version ships."""
+        annotation = self.state.annotation
+        if annotation is None or annotation.project.folder in self._other_version_said:
+            return
+        try:
+            note = other_version_note(annotation.project)
+        except ParticleDetectError:
+            return  # a project that cannot be read says so where it is used
+        if note:
+            self._other_version_said.add(annotation.project.folder)
+            show_info(f"{note}; choose '{THIS_VERSION}' in the Model list to detect and fine-tune with it")
+
     @reports_errors
     def _on_model_chosen(self, index: int) -> None:
         number = self.model_combo.itemData(index)
-        if number is not None:
+        if number == THIS_VERSION:
+            project = self.state.require_annotation().project
+            info = add_this_versions_model(project)
+            self.state.use_round(info.number, how="chosen in the Detect panel")
+            self.state.adopt_round_threshold(info.number)  # the older model's threshold was tuned for that model
+            show_info(f"{project.folder}: the model this version ships is now {info.name}, used by Detect and "
+                      "Fine-tune")
+        elif number is not None:
             self.state.use_round(number, how="chosen in the Detect panel")
 
     @reports_errors
@@ -438,14 +470,7 @@ class DetectPanel(QGroupBox):
 
 def frame_ranges(frames: list[int], most: int = 4) -> str:
     """``[2, 3, 4, 7]`` as "2–4, 7"; after ``most`` runs, the rest counted."""
-    runs: list[list[int]] = []
-    for frame in sorted(frames):
-        if runs and frame == runs[-1][1] + 1:
-            runs[-1][1] = frame
-        else:
-            runs.append([frame, frame])
-    text = ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in runs[:most])
-    return text + (f" … ({len(frames)} frames)" if len(runs) > most else "")
+    return runs_text(frames, "–", most)
 
 
 def rounds_note(rounds: dict[int, list[int]], held: dict[int, float], in_use: str) -> str:

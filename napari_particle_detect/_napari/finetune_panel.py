@@ -21,6 +21,7 @@ from ..learning.finetune import FINE_TUNE, round_defaults, tie_note
 from ..learning.pseudo_labels import DEFAULT_FRAMES
 from ..learning.rounds import unreviewed_text
 from ..projects.project import RoundInfo
+from ..projects.shipped_rounds import is_other_version, origin_label, origin_word
 from ..learning.training import TrainConfig
 from .notify import reports_errors
 from .plots import LossPlot, RoundsPlot
@@ -215,10 +216,13 @@ class FineTunePanel(RoundReports, QGroupBox):
         self.table.setRowCount(len(rounds))
         for row, info in enumerate(rounds):
             in_use = current is not None and info.number == current.number
-            for col, text in enumerate(self._cells(info, in_use)):
+            other_version = is_other_version(project, info)
+            for col, text in enumerate(self._cells(info, in_use, origin_word(project, info))):
                 item = QTableWidgetItem(text)
                 item.setData(ROUND_ROLE, info.number)
-                if tie_note(info.improved, info.f1, info.parent_f1):
+                if other_version:  # the starred 'from' in words
+                    item.setToolTip(f"{info.name}: {origin_label(project, info)}")
+                elif tie_note(info.improved, info.f1, info.parent_f1):
                     item.setToolTip(f"{info.name} scored the same held-out F1 as round-{info.parent:03d} at the best "
                                     "threshold and better across thresholds, so it was switched in")
                 elif info.improved is False:
@@ -243,7 +247,9 @@ class FineTunePanel(RoundReports, QGroupBox):
         self._drop_done_advice()
 
     @staticmethod
-    def _cells(info: RoundInfo, in_use: bool) -> list[str]:
+    def _cells(info: RoundInfo, in_use: bool, origin: str = "") -> list[str]:
+        """The table's row of ``info``; ``origin``: its 'from' cell where it has no parent (default: the first
+        word of its origin)."""
         if info.parent is None:
             result = ""
         elif info.improved is None:
@@ -254,7 +260,7 @@ class FineTunePanel(RoundReports, QGroupBox):
             result = "better" if info.improved else "not better"
         return [
             f"{info.number:03d}{' ◀' if in_use else ''}",
-            f"{info.parent:03d}" if info.parent else info.origin.split()[0],
+            f"{info.parent:03d}" if info.parent else origin or info.origin.split()[0],
             trained_cell(info) if info.parent else "–",
             f"{info.held_out} tiles" if info.held_out else "–",
             f"{info.parent_f1:.3f}" if info.parent_f1 is not None else "–",

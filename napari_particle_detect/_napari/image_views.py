@@ -5,12 +5,14 @@ offers its greyscale or one of its channels; a 4D layer (TZYX) offers the frames
 first two axes at the current index of the other. A layer holding a file's channels (napari opens an
 OME or ImageJ TCYX as 4D, a CYX as 3D: their metadata says so, as the command line reads it) offers
 one channel at a time, never its channels as frames. The chosen view becomes a new image layer the
-dock works on. No Qt here.
+dock works on. A layer napari opened as one of a file's channels (channel_axis) is that channel's view: its
+project is the one the dock's view of that channel has. No Qt here.
 """
 
 from __future__ import annotations
 
 import weakref
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +52,9 @@ class LayerAxes:
 # Each layer's file layout, read once (a TIFF's metadata is read again only for another file): the dock asks for
 # every layer each time a layer comes or goes.
 _LAYOUTS: weakref.WeakKeyDictionary[Image, tuple[Path | None, ImageLayout | None]] = weakref.WeakKeyDictionary()
+# Which of its file's channels a layer napari opened as one of them shows, found once by its pixels: its project must
+# not change under the user while it is worked on.
+_CHANNELS: weakref.WeakKeyDictionary[Image, tuple[Path, int | None]] = weakref.WeakKeyDictionary()
 
 
 def layer_axes(layer: Image) -> LayerAxes:
@@ -59,12 +64,7 @@ def layer_axes(layer: Image) -> LayerAxes:
     colour one, or one whose shape is not its file's."""
     if layer.rgb or layer.ndim < 3:  # a 2D grey layer holds no channels; napari's colour ones are said apart
         return LayerAxes()
-    path = source_path(layer)
-    known = _LAYOUTS.get(layer)
-    if known is None or known[0] != path:
-
-        known = _LAYOUTS[layer] = (path, layer_file_layout(layer))
-    layout = known[1]
+    layout = _known_layout(layer)
     shape = tuple(int(n) for n in layer.data.shape)
     if layout is None:
         return LayerAxes()
@@ -78,11 +78,31 @@ def layer_axes(layer: Image) -> LayerAxes:
     return LayerAxes(layout.known if layout.known and squeezed == shape else "")
 
 
+def _known_layout(layer: Image) -> ImageLayout | None:
+    """:func:`layer_file_layout`, read again only for another file."""
+    path = file_read_from(layer)
+    known = _LAYOUTS.get(layer)
+    if known is None or known[0] != path:
+        known = _LAYOUTS[layer] = (path, layer_file_layout(layer))
+    return known[1]
+
+
 def frames_axis_of(layer: Image, axes: LayerAxes) -> int | None:
     """The axis of a layer of several channels that gives the frames once one channel is chosen (T of TCYX);
     None where each channel is one 2D image (CYX)."""
-    kept = [axis for axis in range(layer.ndim) if axis != axes.channel]
+    return _frames_axis(layer.ndim, axes.channel)
+
+
+def _frames_axis(ndim: int, channel_axis: int) -> int | None:
+    kept = [axis for axis in range(ndim) if axis != channel_axis]
     return kept[0] if len(kept) == 3 else None
+
+
+def _channel_view_key(channel_axis: int, frames_axis: int | None, channel: int) -> str:
+    """The key of the view of one channel of a layer of several (its project's name): a layer napari opened as
+    that channel gets it too (:func:`source_path`), so both are one project."""
+    fixed = f"at{channel_axis}_{channel}"
+    return fixed if frames_axis is None else f"frames{frames_axis}-{fixed}"
 
 
 def layer_kind(layer: Image) -> str:
@@ -153,12 +173,12 @@ def views(layer: Image, current: tuple[int, ...] | None = None) -> list[View]:
         frames_axis = frames_axis_of(layer, axes)
         offered = []
         for at in range(layer.data.shape[axes.channel]):
-            fixed = f"at{axes.channel}_{at}"
+            key = _channel_view_key(axes.channel, frames_axis, at)
             if frames_axis is None:
-                offered.append(View(fixed, f"channel {at}", f"channel {at}"))
+                offered.append(View(key, f"channel {at}", f"channel {at}"))
                 continue
             frames = axis_name(layer, frames_axis, axes)
-            offered.append(View(f"frames{frames_axis}-{fixed}",
+            offered.append(View(key,
                                 f"frames along {frames} ({layer.data.shape[frames_axis]}), channel {at}",
                                 f"{frames} frames, channel {at}"))
         return offered
@@ -251,7 +271,7 @@ def view_layer_kwargs(layer: Image, view: View) -> dict:
 def layer_file_layout(layer: Image) -> ImageLayout | None:
     """What the metadata of the TIFF or zarr ``layer`` was read from says of its shape and channels (an
     ImageJ ZCYX, an OME CZYX); None for a layer of no such file, or of one napari read and we cannot."""
-    path = source_path(layer)
+    path = file_read_from(layer)
     if path is None:
         return None
     # file_axes gives the axes of each channel (ZYX), not where the channels are; its layouts do.
@@ -270,24 +290,93 @@ def layer_file_layout(layer: Image) -> ImageLayout | None:
 
 def pixels_file(layer: Image) -> Path | None:
     """The file whose pixels ``layer`` shows: its own, the one of the image it copies, or for a view the file of
-    the image it was made from (:func:`source_path` names a view's project instead, beside that file)."""
+    the image it was made from, or for one of a file's channels opened as a layer of its own that file
+    (:func:`source_path` names a view's or a channel's project instead, beside that file)."""
     info = layer.metadata.get(VIEW_KEY) if isinstance(layer.metadata, dict) else None
     if info:
         return Path(info["path"]) if info.get("path") else None
-    return source_path(layer)
+    return file_read_from(layer)
 
 
 def source_path(layer: Image) -> Path | None:
-    """The file an image layer (or the layer a view was made from) was read from, if any; a view's
-    gets its key in the name, so each view of a file has a project of its own beside it."""
+    """The path that names an image layer's project: the file it was read from, if any; a view's gets its key
+    in the name, so each view of a file has a project of its own beside it, and so does each channel napari
+    opened as a layer of its own (channel_axis), under the key of the dock's view of that channel: every channel
+    read from the same file had one project, one channel's edits and rounds shown on another."""
     info = layer.metadata.get(VIEW_KEY) if isinstance(layer.metadata, dict) else None
     if info:
-        if not info.get("path"):
-            return None
-        path = Path(info["path"])
-        return path.with_name(f"{path.stem}-{info['view']}{path.suffix}")
+        return _view_path(Path(info["path"]), info["view"]) if info.get("path") else None
+    path = file_read_from(layer)
+    channel_key = _split_channel_key(layer, path) if path is not None else None
+    return _view_path(path, channel_key) if channel_key is not None else path
+
+
+def shared_file_projects(layer: Image, kind: str = "spheres") -> list[Path]:
+    """The ``kind`` projects beside the file of a view or of a channel napari opened as a layer of its own that were
+    made for its pixels under the file's own name: every such channel had the file's project until each got its
+    own, and the channel that made it left its work there, not opened now."""
+    path, file = source_path(layer), pixels_file(layer)
+    if path is None or file is None or path == file:
+        return []
+    from ..projects.locations import projects_made_for_image
+    from ..projects.project import image_record
+
+    n_frames, first_frame = (layer.data.shape[0], layer.data[0]) if layer.ndim == 3 else (1, layer.data)
+    return projects_made_for_image([file.parent], image_record(str(file), n_frames, layer.data.shape[-2:], kind,
+                                                               first_frame=first_frame))
+
+
+def _view_path(path: Path, key: str) -> Path:
+    return path.with_name(f"{path.stem}-{key}{path.suffix}")
+
+
+def file_read_from(layer: Image) -> Path | None:
+    """The file napari read ``layer`` from, or the one of the image it copies; None for a view (its file is its
+    image's) or a layer of no file."""
     path = getattr(layer.source, "path", None) or remember_copied_file(layer)
     return Path(path) if path else None
+
+
+def _split_channel_key(layer: Image, path: Path) -> str | None:
+    """The key of the dock's view of the channel of ``path`` that ``layer`` shows, where napari opened that
+    channel as a layer of its own; None for any other layer."""
+    layout = _known_layout(layer) if not layer.rgb else None
+    channels = layout.channels if layout is not None else None
+    if channels is None or layout.shape_of_a_channel != tuple(int(n) for n in layer.data.shape):
+        return None
+    known = _CHANNELS.get(layer)
+    if known is None or known[0] != path:
+        known = _CHANNELS[layer] = (path, _channel_shown(layer, path, channels.count))
+    if known[1] is None:
+        return None
+    return _channel_view_key(channels.index, _frames_axis(len(channels.shape), channels.index), known[1])
+
+
+def _channel_shown(layer: Image, path: Path, count: int) -> int | None:
+    """Which of the ``count`` channels of ``path`` holds ``layer``'s pixels, compared a frame at a time until one
+    is left (napari records no channel index); the first of channels alike in every frame, the same image. None
+    where the file cannot be read now, or no channel holds them (pixels changed since)."""
+    from ..files.io import read_image
+
+    data = layer.data[0] if layer.multiscale else layer.data
+    try:
+        with ExitStack() as opened:
+            stacks = {}
+            for channel in range(count):
+                stacks[channel] = read_image(path, lazy=True, channel=channel)
+                if hasattr(stacks[channel], "close"):
+                    opened.callback(stacks[channel].close)
+            frames = range(data.shape[0]) if data.ndim == 3 else (None,)
+            candidates = list(stacks)
+            for frame in frames:
+                shown = np.asarray(data if frame is None else data[frame])
+                candidates = [c for c in candidates
+                              if np.array_equal(shown, np.asarray(stacks[c] if frame is None else stacks[c][frame]))]
+                if len(candidates) <= 1:
+                    break
+    except ParticleDetectError:
+        return None
+    return candidates[0] if candidates else None
 
 
 def remember_copied_file(layer: Image) -> str | None:

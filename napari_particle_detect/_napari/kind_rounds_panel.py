@@ -20,11 +20,13 @@ from ..errors import ParticleDetectError
 from ..learning.kinds_rounds import KIND_ROUND, round_config, train_kind_round
 from ..learning.kinds_training import KindTrainConfig
 from ..projects.kinds_project import import_kind_model
-from ..projects.project import RoundInfo
+from ..projects.project import Project, RoundInfo
+from ..projects.shipped_rounds import origin_label, origin_word
 from .kind_review import KindSession
 from .notify import reports_errors
 from .round_progress import trained_text, verdict
 from .round_reports import ProgressRelay, RoundReports
+from .this_version_offer import ThisVersionOffer
 from .warm_up import warm_up_training
 
 # Narrow enough for the dock: where a round came from and what it learned from are in each row's tooltip.
@@ -70,6 +72,10 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setMaximumHeight(150)
         self.table.cellDoubleClicked.connect(lambda row, _col: self.use_row(row))
+        # After an upgrade an older project's rounds start from the model the older version shipped: said
+        # whatever the status line says, with the way to this version's.
+        self.this_version = ThisVersionOffer(self._project, self.running,
+                                             lambda info: self._round_added(info, "the model this version ships"))
         grid = QGridLayout(self)
         grid.addWidget(QLabel("Steps"), 0, 0)
         grid.addWidget(self.steps_spin, 0, 1)
@@ -78,7 +84,8 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         grid.addWidget(self.add_button, 0, 4)
         grid.addWidget(self.progress, 1, 0, 1, 5)
         grid.addWidget(self.status, 2, 0, 1, 5)
-        grid.addWidget(self.table, 3, 0, 1, 5)
+        grid.addWidget(self.this_version, 3, 0, 1, 5)
+        grid.addWidget(self.table, 4, 0, 1, 5)
         self.run_button.clicked.connect(lambda *_: self.run())
         self.add_button.clicked.connect(lambda *_: self.add_model_file())
         self.cancel_button.clicked.connect(lambda *_: self.cancel())
@@ -87,10 +94,15 @@ class KindRoundsPanel(RoundReports, QGroupBox):
     def running(self) -> bool:
         return self.worker is not None
 
+    def _project(self) -> Project | None:
+        session = self._session()
+        return session.project if session is not None else None
+
     def refresh(self) -> None:
         session = self._session()
         self.run_button.setEnabled(session is not None and not self.running())
         self.add_button.setEnabled(session is not None and not self.running())
+        self.this_version.refresh()
         self.table.setRowCount(0)
         if session is None:
             return
@@ -104,10 +116,10 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         for info in project.rounds:
             row = self.table.rowCount()
             self.table.insertRow(row)
-            tip = (f"{info.name}: {info.origin}" if not info.parent else
+            tip = (f"{info.name}: {origin_label(project, info)}" if not info.parent else
                    f"{info.name}: {info.origin} from round-{info.parent:03d}, trained on {trained_text(info)}, scored on "
                    f"{info.held_out} held-out tiles ('before': round-{info.parent:03d}, 'after': {info.name})")
-            for col, text in enumerate(_cells(info, info.number == in_use)):
+            for col, text in enumerate(_cells(info, info.number == in_use, origin_word(project, info))):
                 item = QTableWidgetItem(text)
                 item.setData(ROUND_ROLE, info.number)
                 item.setToolTip(tip)
@@ -139,10 +151,14 @@ class KindRoundsPanel(RoundReports, QGroupBox):
             if not path:
                 return
         info = import_kind_model(session.project, path)
-        self.show_round_chosen(info, f"added from {Path(path).name}")
+        self._round_added(info, f"added from {Path(path).name}")
+        show_info(f"added {path} as {info.name}: detecting with it from now on")
+
+    def _round_added(self, info: RoundInfo, how: str) -> None:
+        """A round added (a file, this version's model) is in use: the status line, table and dock say so."""
+        self.show_round_chosen(info, how)
         self.refresh()
         self._on_round()
-        show_info(f"added {path} as {info.name}: detecting with it from now on")
 
     @reports_errors
     def run(self, config: KindTrainConfig | None = None) -> None:
@@ -173,6 +189,7 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         self.cancel_button.setEnabled(running)
         self.run_button.setEnabled(not running)
         self.steps_spin.setEnabled(not running)
+        self.this_version.refresh()
 
     def _on_progress(self, event: dict) -> None:
         shown = self.show_progress(event)
@@ -201,11 +218,15 @@ def _job(project, stack, config, progress, cancel, ended) -> RoundInfo:
         ended.set()
 
 
-def _cells(info: RoundInfo, in_use: bool) -> list[str]:
+def _cells(info: RoundInfo, in_use: bool, origin: str = "") -> list[str]:
+    """The table's row of ``info``; ``origin``: what its 'result' says of a round not fine-tuned (default: its
+    origin), after "in use" for the one in use (a starred origin, another version's model, must show there)."""
     score = (lambda v: f"{v:.3f}" if v is not None else "–")
     lower = info.f1 is not None and info.parent_f1 is not None and info.f1 < info.parent_f1
-    result = "in use" if in_use else ("kept" if info.improved else
-                                      ("worse" if lower else "not better") if info.improved is False
-                                      else "unscored" if info.parent else "")
+    if not info.parent:
+        result = ("in use, " if in_use else "") + (origin or info.origin)
+    else:
+        result = "in use" if in_use else ("kept" if info.improved else ("worse" if lower else "not better")
+                                          if info.improved is False else "unscored")
     return [info.name + (" ✓" if in_use else ""), score(info.parent_f1), score(info.f1),
-            str(info.held_out) if info.parent else "–", result or info.origin]
+            str(info.held_out) if info.parent else "–", result]

@@ -32,16 +32,16 @@ from ..errors import ParticleDetectError
 from ..files.axes import MICROMETRE, Axes, ConstantVolumeError, file_axes
 from ..files.io import ChannelAxis
 from ..projects.project import project_folder_for_data
-from ..detection.volume_detection import VolumeOptions, blank_volume, load_volume_model
+from ..detection.volume_detection import VolumeOptions, blank_volume, gaps_gathered, load_volume_model, say_gaps
 from ..projects.volume_review import VolumeReview, check_recorded_volume_shape, detect_for_review
 from ..learning.volume_rounds import (
     VolumeSettings, ensure_volume_round, open_volume_project, read_settings, remember_settings, volume_project_folder,
 )
 from .annotation import image_path, placement, project_name
-from .image_views import layer_file_layout
+from .image_views import file_read_from, layer_file_layout
 from .exact_spin_box import ExactSpinBox
 from .layers import PastedPoints, is_dock_output, place_over_image, points_layer_kwargs
-from .notify import report
+from .notify import report, show_warnings, warnings_logged
 from .volume_review_panel import ACCEPTED_LAYER, BOX_LAYER, VolumeReviewPanel
 from .volume_round_panel import VolumeRoundPanel
 from .dock_closing import STOP_WAIT_S, ClosingDock
@@ -69,25 +69,32 @@ def centres_name(image: Image) -> str:
 def detect_volumes(volumes: np.ndarray, model_path: str | Path, options: VolumeOptions, name: str,
                    stop: threading.Event, ended: threading.Event) -> tuple | None:
     """Worker body: (shown centres, hidden near misses, sizing, volumes detected, notes on the blank
-    volumes skipped) of every volume, or None once ``stop`` is set; ``ended`` is set when it is done."""
+    volumes skipped, the line saying the voxels read as missing, if any) of every volume, or None once ``stop`` is
+    set; ``ended`` is set when it is done."""
     try:
         model = load_volume_model(model_path)
         parts, hidden, detected, notes, sizing = [], [], [], [], None
-        for t in range(volumes.shape[0]):
-            if stop.is_set():
-                return None
-            try:
-                shown, near, sizing = detect_for_review(np.asarray(volumes[t]), model, options, t,
-                                                        f"{name} volume {t}", sizing)
-            except ConstantVolumeError as exc:
-                notes.append(blank_volume(volumes, t, exc))
-                continue
-            parts.append(shown)
-            hidden.append(near)
-            detected.append(t)
+        # A mosaic's gaps said once for the press, as the command line says them once a file: not once a volume.
+        with gaps_gathered() as gaps:
+            for t in range(volumes.shape[0]):
+                if stop.is_set():
+                    return None
+                try:
+                    shown, near, sizing = detect_for_review(np.asarray(volumes[t]), model, options, t,
+                                                            f"{name} volume {t}", sizing)
+                except ConstantVolumeError as exc:
+                    notes.append(blank_volume(volumes, t, exc))
+                    continue
+                parts.append(shown)
+                hidden.append(near)
+                detected.append(t)
         if sizing is None:
             raise ParticleDetectError(f"{name}: every volume is constant; nothing to detect")
-        return pd.concat(parts, ignore_index=True), pd.concat(hidden, ignore_index=True), sizing, detected, notes
+        said: list[str] = []
+        with warnings_logged(said):
+            say_gaps(name, gaps)
+        return (pd.concat(parts, ignore_index=True), pd.concat(hidden, ignore_index=True), sizing, detected, notes,
+                said)
     finally:
         ended.set()
 
@@ -125,7 +132,7 @@ def scale_in_micrometres(scale: tuple[float, ...], units: tuple) -> tuple[float,
 def layer_file_axes(layer: Image) -> Axes | None:
     """What the file ``layer`` was read from says of its axes and voxel size (files.axes, as the CLI reads
     it); None for a layer of no file, or of one napari read and we cannot (no error here for that)."""
-    path = image_path(layer)
+    path = file_read_from(layer)  # not image_path: a channel opened as a layer of its own names its project apart
     if path is None:
         return None
     try:
@@ -425,7 +432,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         shown = self.review is not None and self.review.project.folder == review.project.folder
         if shown:
             review = self.review  # its image opened again since Detect: the Undo the user reaches is this one's
-        table, hidden, sizing, detected, notes = result
+        table, hidden, sizing, detected, notes, gaps_said = result
+        show_warnings(gaps_said)
         earlier = read_settings(review.project)
         try:
             remember_settings(review.project, VolumeSettings(sizing.diameter, options.voxel_size, shape, unit))

@@ -12,12 +12,14 @@ from pathlib import Path
 from qtpy.QtWidgets import QGridLayout, QGroupBox, QLabel, QProgressBar, QPushButton, QSpinBox
 
 from ..errors import ParticleDetectError
-from ..projects.project import RoundInfo
+from ..projects.project import Project, RoundInfo
+from ..projects.shipped_rounds import origin_label
 from ..learning.volume_finetune import VOLUME_FINE_TUNE, VolumeRoundConfig
 from ..learning.volume_rounds import train_volume_round
 from .notify import reports_errors
 from .round_progress import verdict
 from .round_reports import ProgressRelay, RoundReports
+from .this_version_offer import ThisVersionOffer
 from .warm_up import warm_up_training
 
 TO_USE = "Detect again to use it."  # what a verdict of a round put in use adds
@@ -51,13 +53,17 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
         self.status.setWordWrap(True)
         self.rounds_label = QLabel("")
         self.rounds_label.setWordWrap(True)
+        # After an upgrade an older project's round 1 is the 3D model the older version shipped: said whatever
+        # the status line says, with the way to this version's.
+        self.this_version = ThisVersionOffer(self._shown_project, self.running, self._this_version_added)
         grid = QGridLayout(self)
         grid.addWidget(self.steps_spin, 0, 0)
         grid.addWidget(self.run_button, 0, 1)
         grid.addWidget(self.cancel_button, 0, 2)
         grid.addWidget(self.progress, 1, 0, 1, 3)
         grid.addWidget(self.status, 2, 0, 1, 3)
-        grid.addWidget(self.rounds_label, 3, 0, 1, 3)
+        grid.addWidget(self.this_version, 3, 0, 1, 3)
+        grid.addWidget(self.rounds_label, 4, 0, 1, 3)
         self.run_button.clicked.connect(lambda *_: self.run())
         self.cancel_button.clicked.connect(lambda *_: self.cancel())
         self.refresh()
@@ -68,6 +74,7 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
     def refresh(self) -> None:
         review = self.host.review
         self.run_button.setEnabled(review is not None and not self.running())
+        self.this_version.refresh()
         self._show_image_verdict()
         if review is None:
             self.rounds_label.setText("")
@@ -77,7 +84,8 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
         lines = []
         for info in project.rounds:
             score = f", held-out F1 {info.f1:.3f} vs {info.parent_f1:.3f}" if info.f1 is not None and info.parent_f1 is not None else ""
-            lines.append(f"{'▶ ' if current and info.number == current.number else '   '}{info.name}: {info.origin}{score}")
+            lines.append(f"{'▶ ' if current and info.number == current.number else '   '}{info.name}: "
+                         f"{origin_label(project, info)}{score}")
         self.rounds_label.setText("\n".join(lines))
 
     def _show_image_verdict(self) -> None:
@@ -131,6 +139,7 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
         self.worker.start()
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
+        self.this_version.refresh()
 
     def _on_progress(self, event: dict) -> None:
         shown = self.show_progress(event)
@@ -150,8 +159,19 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
         self._status_for = self._shown_folder()  # said on the image shown now, until another one is
 
     def _shown_folder(self) -> Path | None:
+        project = self._shown_project()
+        return project.folder if project is not None else None
+
+    def _shown_project(self) -> Project | None:
         review = self.host.review
-        return review.project.folder if review is not None else None
+        return review.project if review is not None else None
+
+    def _this_version_added(self, info: RoundInfo) -> None:
+        folder = self._shown_folder()
+        # Said of this project until its next round ends: back on its image, its older verdict is not true now.
+        self._verdicts[folder] = self.show_round_chosen(info, "the model this version ships")
+        self._status_for = folder
+        self.refresh()
 
     def _on_error(self, exc: BaseException) -> None:
         self.show_failure(exc, self._project.current_round, subject=self._elsewhere())

@@ -17,15 +17,16 @@ from qtpy.QtWidgets import (
 )
 
 from ..errors import ParticleDetectError
-from ..projects.locations import ProjectLocation, project_location, remember_chosen_folder
-from ..projects.project import waiting_as_a_worker
+from ..projects.locations import ProjectLocation, found_note, home_note, project_location, remember_chosen_folder
+from ..projects.project import image_record, waiting_as_a_worker
 from .annotation import METADATA_KEY, Annotation, image_path
 from .dock_closing import STOP_WAIT_S, ClosingDock
 from .detect_panel import DetectPanel
 from .export_panel import ExportPanel
 from .finetune_panel import FineTunePanel
 from .image_views import (
-    VIEW_KEY, explain, layer_axes, layer_kind, remember_copied_file, view_data, view_layer_kwargs, views,
+    VIEW_KEY, explain, layer_axes, layer_kind, remember_copied_file, shared_file_projects, view_data, view_layer_kwargs,
+    views,
 )
 from .layers import is_dock_output, place_over_image
 from .measure_panel import MeasurePanel
@@ -76,9 +77,9 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self._save_timer.timeout.connect(self._run_pending_save)
         self._init_closing()
         self._chosen: Image | None = None  # the layer the panels were last set up for
-        # Project folders kept in the projects home because the folder beside their image cannot be
-        # written: each -> that folder beside the image (said once, and on the project line).
-        self._moved: dict[Path, Path] = {}
+        # What the project line adds about a project folder (kept in the projects home, projects made for its image
+        # found elsewhere): each part said once, when first found.
+        self._project_notes: dict[Path, tuple[str, ...]] = {}
         # Folders chosen with Folder… that were gone when their image was opened (said once each).
         self._said_missing: set[Path] = set()
         self._unopened_folder: Path | None = None  # the picked image's project folder that could not be opened
@@ -224,17 +225,34 @@ class ParticleDetectWidget(ClosingDock, QWidget):
 
     def _project_folder(self, image: Image) -> Path | None:
         """An image file's project folder: beside the file, or in the projects home when that folder cannot be
-        written (said once); a folder chosen for it with Folder… that is gone is said once too. None for an
-        image without a file (Annotation keeps those in the projects home)."""
+        written (since when, and whether it still cannot be, said once and on the project line). Projects made
+        for the image found elsewhere (its folder renamed or copied since, a newer one beside it) are named once
+        and on the project line, not opened: one may be someone else's copy. A folder chosen for it with
+        Folder… that is gone is said once too. None for an image without a file (Annotation keeps those in the
+        projects home)."""
         path = image_path(image)
         if path is None:
             return None
-        location = project_location(path)
-        if location.moved and location.folder not in self._moved:
-            self._moved[location.folder] = location.beside
-            show_info(f"'{image.name}': its folder {location.beside.parent} cannot be written, so its project "
-                      f"is kept in {location.folder} (found there again next time); Folder… chooses another place "
-                      "(remembered for this image)")
+        # Recorded as Annotation.attach opens its project, so projects elsewhere are known by their pixels too.
+        n_frames, first_frame = (image.data.shape[0], image.data[0]) if image.ndim == 3 else (1, image.data)
+        location = project_location(path, image_record(str(path), n_frames, image.data.shape[-2:],
+                                                       first_frame=first_frame))
+        elsewhere = list(location.found)
+        if not (location.folder / "state.json").is_file():  # a new project starts: the work of one made before is near
+            elsewhere += shared_file_projects(image)
+        parts = []
+        if location.moved:
+            kept = home_note(path)
+            parts.append((kept, f"'{image.name}': its project {location.folder} is {kept} ({location.beside.parent}); "
+                          "Folder… chooses another place (remembered for this image)"))
+        if elsewhere:
+            found = f"{found_note(elsewhere)}: Folder… to use it"
+            parts.append((found, f"'{image.name}': {found}"))
+        said = self._project_notes.get(location.folder, ())
+        for part, line in parts:
+            if part not in said:
+                show_info(line)
+        self._project_notes[location.folder] = tuple(part for part, _ in parts)
         if location.missing_chosen is not None and location.missing_chosen not in self._said_missing:
             self._said_missing.add(location.missing_chosen)
             self._say_missing_chosen(image, location)
@@ -258,10 +276,10 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self._show_project(None)  # also when no image had a project before (nothing changed, no event)
 
     def show_chosen(self) -> list[str]:
-        """The user picked an image in the dock: show it and its centres, selected. Other images this dock
-        works on (and their centres, heatmaps and regions) lying over it are hidden, and the status says so;
-        they are shown again when their image is picked. The layer order stays the user's. Returns the names
-        hidden."""
+        """The user picked an image in the dock: show it and its centres, selected. The centres, heatmaps and
+        regions the dock made for other images are hidden wherever they lie, as are other images this dock works
+        on lying over it, and the status says so; they are shown again when their image is picked. The layer
+        order stays the user's. Returns the names hidden."""
         image = self.selected_image()
         if image is None or image not in self.viewer.layers:
             return []
@@ -270,13 +288,16 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         annotation = self._annotations.get(id(image))
         own = {id(image)} | {id(layer) for layer in self._annotation_layers(annotation)}
         owner = {id(layer): layer for layer in self.image_layers() if id(layer) not in own}
+        other_images = set(owner)
         for other in self._annotations.values():
             if other is not annotation:
                 owner.update({id(layer): other.image for layer in self._annotation_layers(other)})
         others = [layer for layer in layers if id(layer) in owner]
         hidden = []
         for layer in others:
-            if layers.index(layer) > at and layer.visible:
+            # Another image's outputs show through whatever lies over them (an additive channel, a translucent or
+            # smaller image) and read as this image's; an image itself only hides this one from over it.
+            if layer.visible and (id(layer) not in other_images or layers.index(layer) > at):
                 layer.visible = False
                 hidden.append(layer.name)
                 kept = self._hidden_by_picks.setdefault(id(owner[id(layer)]), [])
@@ -299,7 +320,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
             names = ", ".join(f"'{name}'" for name in hidden[:3]) + (" …" if len(hidden) > 3 else "")
             again = ("its eye in the layer list shows it" if len(hidden) == 1
                      else "their eyes in the layer list show them")
-            show_info(f"showing '{image.name}': hid {names} over it ({again} again)")
+            show_info(f"showing '{image.name}': hid {names} ({again} again)")
         return hidden
 
     @staticmethod
@@ -382,8 +403,8 @@ class ParticleDetectWidget(ClosingDock, QWidget):
     def _show_project(self, annotation: Annotation | None) -> None:
         if annotation is not None:
             folder = annotation.project.folder
-            moved = " (the image's folder cannot be written)" if folder in self._moved else ""
-            self.project_label.setText(f"Project: {folder}{moved}")
+            note = "; ".join(self._project_notes.get(folder, ()))
+            self.project_label.setText(f"Project: {folder}" + (f" ({note})" if note else ""))
             problems = annotation.project.problems
             if problems:
                 show_info(f"{annotation.project.folder.name}: {len(problems)} problem(s): {problems[0]}")

@@ -13,6 +13,7 @@ import logging
 import pandas as pd
 
 from ..errors import ParticleDetectError
+from ..frame_runs import runs_text
 from .recorded import RecordsBesideTables
 
 log = logging.getLogger("particle-detect")
@@ -117,12 +118,4 @@ def _whole_frames(table: pd.DataFrame) -> pd.Series | None:
 
 def _frames_text(frames) -> str:
     """Frames as a message lists them, in runs: "frames 0-9, 20-29"; after four runs, how many in all."""
-    runs: list[list[int]] = []
-    for frame in sorted(frames):
-        if runs and frame == runs[-1][1] + 1:
-            runs[-1][1] = frame
-        else:
-            runs.append([frame, frame])
-    text = ", ".join(f"{first}" if first == last else f"{first}-{last}" for first, last in runs[:4])
-    word = "frame" if len(frames) == 1 else "frames"
-    return f"{word} {text}" + (f", ... ({len(frames)} in all)" if len(runs) > 4 else "")
+    return ("frame " if len(frames) == 1 else "frames ") + runs_text(list(frames))

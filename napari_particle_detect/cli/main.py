@@ -11,8 +11,10 @@ import re
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,6 +26,11 @@ from .link import cmd_link
 from ..errors import ParticleDetectError
 from . import command_line, report_failed
 from ..synthetic.spheres import LOOKS
+
+if TYPE_CHECKING:  # annotations only: pandas and the detection stack load on the commands that use them
+    import pandas as pd
+
+    from ..files.file_detection import FramesSoFar
 
 KIND_NAMES = ("spheres", "rods", "chains")  # kinds.KIND_NAMES, without importing torch to parse
 
@@ -232,7 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "original image at our centres (columns after frame,y,x,score); the .json records the "
                              "trackpy diameter and inversion used")
     detect.add_argument("--overwrite", action="store_true",
-                        help="replace earlier outputs of detect even where a table was edited since detect wrote it "
+                        help="replace earlier outputs of detect that hold another file's results (without it they "
+                             "are refused, before any work); a table edited by hand is still refused")
+    detect.add_argument("--replace-edited", action="store_true",
+                        help="replace earlier tables of detect even where one was edited since detect wrote it "
                              "(without it such a table is refused, before any work)")
     # Alternatives: --workers sizes a local cluster, which --scheduler's cluster would leave unused (ignored before).
     cluster = detect.add_mutually_exclusive_group()
@@ -754,7 +764,7 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
         FramesSoFar, check_diameter_fits, check_unedited, detected_frames, frames_to_detect, table_digests,
     )
 
-    if not args.overwrite:  # first: check_detect_outputs removes a stale per-chain table, edited or not
+    if not args.replace_edited:  # first: check_detect_outputs removes a stale per-chain table, edited or not
         check_unedited([args.output])
     check_detect_outputs(args.output, args.overlay, inputs, args.model, args.kind)
     unreadable = {}
@@ -851,15 +861,16 @@ def _earlier_frames(args: argparse.Namespace, inputs: list[Path], options) -> tu
     done (file_detection.earlier_frames: those of the same input, options and model), said input by input, and
     the run's metadata then (the model, threshold, ...) for a table whose every input was done; ({}, {}) where
     there is none. Spheres only: a rods or chains run keeps nothing when stopped, and starts over."""
-    from ..files.file_detection import RESUME, earlier_frames, read_metadata
+    from ..files.file_detection import RESUME, earlier_frames, read_metadata, tell_moved, why_started_over
 
     if args.kind != "spheres":
         return {}, {}
     earlier = earlier_frames(args.output, inputs, options, args.model)
     meta = read_metadata(args.output) or {}
     if RESUME in meta and not earlier:  # the same rule as a folder run's output of other input, options or model
-        log.info("%s: left unfinished by a run of other inputs, options or model (or edited since): detecting from "
-                 "the first frame", args.output)
+        log.info("%s: %s: detecting from the first frame", args.output,
+                 why_started_over(args.output, inputs, options, args.model))
+    tell_moved(list(earlier), [args.output] * len(earlier))
     for path, before in earlier.items():
         so_far = before.so_far
         log.info("%s: %s", path, f"done before, in {args.output}" if before.record is not None else
@@ -984,12 +995,12 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
         raise ParticleDetectError(f"{args.overlay}: --overlay goes with a single .csv output, not a folder")
     check_output_folder(args.output)
     # Refusals before the bar (and the cluster) start: an output that would replace an input, a file detect
-    # did not write or, without --overwrite, a table edited since (detect_files checks the same, for its
-    # other callers), and a model that cannot load, which would fail every file alike. Not with --scheduler:
-    # its workers may see the model at a path this machine lacks.
+    # did not write or, without --overwrite, another file's results or, without --replace-edited, a table edited
+    # since (detect_files checks the same, for its other callers), and a model that cannot load, which would fail
+    # every file alike. Not with --scheduler: its workers may see the model at a path this machine lacks.
     present = [p for p in inputs if p.exists()]
     check_replaceable(present, output_paths(present, args.output), options, args.model, args.overwrite,
-                      remedy="give --overwrite")
+                      remedy="give --overwrite", replace_edited=args.replace_edited)
     if args.scheduler is None:
         _load_model_first(args, options, "cpu" if args.workers is not None else None)
     client = None
@@ -1011,7 +1022,8 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
                     bar.update(1)
 
                 summary = detect_files(inputs, args.output, options, args.model, client, progress=progress,
-                                       overwrite=args.overwrite, command=command_line())
+                                       overwrite=args.overwrite, command=command_line(),
+                                       replace_edited=args.replace_edited)
             finished = True
         except KeyboardInterrupt as stop:
             if local:  # the command ends here, and dask's loop may still log what the stop cut short
@@ -1106,7 +1118,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_rounds(args: argparse.Namespace) -> int:
     from ..learning.volume_rounds import volume_project_folder
     from ..projects.kinds_project import existing_kinds, kind_folder_of
-    from ..projects.locations import known_project_folder
+    from ..projects.locations import (
+        found_note, home_folder_for_image, home_note, image_file_record, known_project_folder, projects_elsewhere,
+    )
     from ..projects.project import PROJECT_SUFFIX, Project, project_folder_for_image
     from ..projects.project_state import read_state_file
     from ..projects.round_files import delete_round, export_round
@@ -1128,8 +1142,13 @@ def cmd_rounds(args: argparse.Namespace) -> int:
                                       f"({', '.join(str(f) for f in found.values())})")
         folder = next(iter(found.values()), folder)
     if not folder.is_dir() or not (folder / "state.json").is_file():
+        # Its folder renamed or copied since, the dock's project of it is not where it is looked for: named, as
+        # the dock names it, never listed in its stead (it may be someone else's copy).
+        elsewhere = [] if args.project.is_dir() else projects_elsewhere(args.project, image_file_record(args.project))
+        hint = (f"; {found_note(elsewhere)}: give {'that folder' if len(elsewhere) == 1 else 'one of them'} (or "
+                "choose it with Folder… in the dock)") if elsewhere else ""
         raise ParticleDetectError(f"{args.project}: no review project there (expected a folder like "
-                                  f"IMAGE{PROJECT_SUFFIX} with a state.json)")
+                                  f"IMAGE{PROJECT_SUFFIX} with a state.json){hint}")
     # Rods and chains projects keep their rounds as spheres projects do; Project.open wants the kind named.
     project = Project.open(folder, kind=read_state_file(folder / "state.json").kind)
     if (args.output is not None or args.name is not None or args.overwrite) and args.export is None:
@@ -1152,8 +1171,15 @@ def cmd_rounds(args: argparse.Namespace) -> int:
         log.info("deleted %s of %s", info.name, folder)
         return 0
     from ..learning.finetune import tie_note
+    from ..projects.shipped_rounds import (
+        is_other_version, origin_label, origin_word, other_version_copies, shipped_weights, way_to_this_versions_model,
+    )
     from .rounds import trained_column, unreviewed_lines
 
+    # Which project is listed (the projects home's copy, or the one beside the image), on stderr: stdout stays
+    # the table.
+    kept = f" ({home_note(args.project)})" if folder == home_folder_for_image(args.project) else ""
+    log.info("project: %s%s", folder, kept)
     current = project.current_round
     print("round  from        trained     held-out F1 before/after  result")
     for info in project.rounds:
@@ -1162,11 +1188,17 @@ def cmd_rounds(args: argparse.Namespace) -> int:
         result = "" if info.parent is None else ("unscored" if info.improved is None
                                                   else "better" if info.improved else "not better")
         result += tie_note(info.improved, info.f1, info.parent_f1)  # as the dock says it
-        origin = f"{info.parent:03d}" if info.parent else info.origin.split()[0]
+        origin = f"{info.parent:03d}" if info.parent else origin_word(project, info)
         in_use = "  (in use)" if current is not None and current.number == info.number else ""
         print(f"{info.number:03d}    {origin:<10}  {trained_column(info):<10}  {scores:<24}  {result}{in_use}")
     for line in unreviewed_lines(project.rounds):
         print(line)
+    offered = other_version_copies(project)  # today's model is not in the project yet
+    for info in project.rounds:
+        if not info.parent and is_other_version(project, info):  # the starred 'from' in words
+            how = (f" ({shipped_weights(project, info)}; {way_to_this_versions_model(project, info)})"
+                   if info in offered else "")
+            print(f"* {info.name}: {origin_label(project, info)}{how}")
     return 0
 
 
@@ -1187,7 +1219,11 @@ def cmd_recipe(args: argparse.Namespace) -> int:
             log.info("phase %s: epoch %d, loss %.4f, validation score %.3f (threshold %.2f)", record["phase"],
                      record["epoch"], record["loss"], record["score"], record["threshold"])
 
-    status = run_recipe(args.file, minutes=args.minutes, device=args.device, threads=args.threads, progress=progress)
+    try:
+        status = run_recipe(args.file, minutes=args.minutes, device=args.device, threads=args.threads,
+                            progress=progress)
+    except KeyboardInterrupt:  # the phase's steps done are kept: how to go on, as train says --resume
+        raise KeyboardInterrupt(f"the same command (recipe {args.file}) goes on where it stopped") from None
     log.info("%s", status.describe())
     return 0
 
@@ -1232,8 +1268,17 @@ def _stop_signals_as_ctrl_c(stopped_by: list[int]) -> Iterator[None]:
     stop the command as Ctrl-C does, through the same KeyboardInterrupt, so what it has done is kept as a Ctrl-C
     keeps it; each one's number is appended to ``stopped_by``. By default they ended the process at once, losing
     every frame done. The handlers before are put back after the block: the library used from Python keeps its
-    process's own. files/distributed.py holds and shields its cluster's workers from the same signals."""
+    process's own. files/distributed.py holds and shields its cluster's workers from the same signals. A repeat within
+    stop_signals.SAME_STOP_S of the stop is the same stop (``timeout`` sends SIGTERM to the process, then to its
+    group): acted on, it would raise again while the run keeps its work, losing the line saying how to go on."""
+    from ..stop_signals import SAME_STOP_S
+
+    stopping_since: list[float] = []
+
     def stop(signum: int, frame) -> None:
+        if stopping_since and time.monotonic() - stopping_since[0] < SAME_STOP_S:
+            return
+        stopping_since[:] = [time.monotonic()]
         stopped_by.append(signum)
         raise KeyboardInterrupt
 

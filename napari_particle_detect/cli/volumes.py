@@ -230,7 +230,7 @@ def _detect_volumes(args, inputs, found, unreadable) -> int:
         is_out_of_space, write_run_record,
     )
     from ..files.file_detection import (
-        FileResult, check_unedited, job_fingerprint, metadata_path, output_paths,
+        FileResult, check_unedited, job_fingerprint, metadata_path, output_paths, tell_earlier_versions, tell_moved,
     )
     from ..detection.volume_detection import DEFAULT_VOLUME_MODEL, VOLUME_COLUMNS, VolumeOptions, load_volume_model
     from ..models.registry import default_model_path
@@ -275,10 +275,14 @@ def _detect_volumes(args, inputs, found, unreadable) -> int:
         # would go (day1/ then day2/ into one folder) or a table edited since; and the outputs finished from this
         # input, options and model (file_detection.is_finished) skipped, so a run again goes on where one stopped.
         finished = dict(zip(present, check_replaceable(present, list(outputs.values()), run_options, model,
-                                                       args.overwrite, remedy="give --overwrite")))
+                                                       args.overwrite, remedy="give --overwrite",
+                                                       replace_edited=args.replace_edited)))
         check_run_record_place(output, list(outputs.values()))
+        tell_moved(present, list(outputs.values()))  # once past every refusal, as a 2D folder run says it
+        tell_earlier_versions(output, [target for path, target in outputs.items() if not finished[path]], run_options,
+                              model)
     else:
-        if not args.overwrite:  # first: check_detect_outputs removes a stale per-chain table, edited or not
+        if not args.replace_edited:  # first: check_detect_outputs removes a stale per-chain table, edited or not
             check_unedited([output])
         check_detect_outputs(output, None, inputs, args.model)
     load_volume_model(args.model)  # one that cannot load is one error before any work, not every file's failure

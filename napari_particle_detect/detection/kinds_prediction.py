@@ -39,6 +39,7 @@ from ..shipped import WEIGHTS_DIR
 from .sizing import estimate_size, rescale_centres_back, rescale_frame, scale_for_diameter
 from ..synthetic.chains import TRAINING_BEAD_RADIUS
 from .stages import laid_out_for
+from .steps import own_pixels, scale_to_percentiles_in_place
 from .tiling import plan_tiles
 
 log = logging.getLogger(__name__)
@@ -156,7 +157,7 @@ def detect_kind(
                 if missing is not None and scale != 1.0:  # its gaps filled before the scale was known
                     frame, missing = frame_and_gaps(raw, f"{name} frame {index}", block=FLATTEN_BLOCK / scale)
             gaps.add(missing)
-            prepared, factors = network_frame(frame, scale, polarity == "dark", flattened)
+            prepared, factors = network_frame(frame, scale, polarity == "dark", flattened, missing)
             maps = predict_maps(network, prepared, device, tile)
             found = in_image_pixels(spec.decode(maps, thr, model.card.min_distance, frame=index), factors)
             # The heads read rods along the rows about 5 degrees off and widths pulled toward 8 px: both are
@@ -202,28 +203,40 @@ def objects_clear_of_gaps(table: pd.DataFrame, missing: np.ndarray | None, kind:
     return table[keep].reset_index(drop=True)
 
 
-def network_frame(frame: np.ndarray, scale: float, invert: bool,
-                  flattened: FrameRecord) -> tuple[np.ndarray, np.ndarray]:
+def network_frame(frame: np.ndarray, scale: float, invert: bool, flattened: FrameRecord,
+                  missing: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A checked ``frame`` as a kind's network reads it, and the per-axis factors it was resampled by
     (``scale``): normalised as for spheres, an uneven background subtracted first where there is one
-    (preprocessing.FLATTEN_RATIO; recorded in ``flattened``). The kinds work at the scale spheres are
-    brought to (objects 4-18 px across), so the spheres' block serves: larger blocks, for long rods, make
-    a 2 x 2 grid of a 256 px frame that cannot see a vignette (the benchmark's rods under one of 8.5 times
-    their contrast, one image a cell: F1 0.37 in 128 px blocks, 0.87 in 64, 0.88 evenly lit), while no
-    evenly lit frame came near the rule's 0.95 in 64 px blocks (the background's variation over the
+    (preprocessing.FLATTEN_RATIO; recorded in ``flattened``). ``missing``: the frame's gaps (filled already),
+    whose fill takes no part in the spike check nor in the percentile range, as for spheres (steps.own_pixels):
+    half a frame filled with its background pulled the top of the other half's range 4-10 % down.
+
+    The kinds work at the scale spheres are brought to (objects 4-18 px across), so the spheres' block serves:
+    larger blocks, for long rods, make a 2 x 2 grid of a 256 px frame that cannot see a vignette (the benchmark's
+    rods under one of 8.5 times their contrast, one image a cell: F1 0.37 in 128 px blocks, 0.87 in 64, 0.88 evenly
+    lit), while no evenly lit frame came near the rule's 0.95 in 64 px blocks (the background's variation over the
     objects' contrast: at most 0.29 on the benchmark's rods, 0.19 on long dense ones, 0.77 on 600 training
     draws of rods and chains)."""
-    frame, factors = resampled_for_network(frame, scale)
-    return normalise(frame, invert, flatten_block=FLATTEN_BLOCK, flattened=flattened), factors
+    resampled, factors = resampled_for_network(frame, scale, missing)
+    if missing is None:  # bit for bit the input rounds and training have always fed the network
+        return normalise(resampled, invert, flatten_block=FLATTEN_BLOCK, flattened=flattened), factors
+    if np.may_share_memory(resampled, frame):
+        resampled = np.array(resampled, dtype=np.float32)  # normalised in place below: never the caller's image
+    own = own_pixels(missing, scale)
+    # A frame with gaps has no earlier input to keep (gaps were refused): normalised as a sphere frame is
+    # (steps.HostSteps.prepare), its spikes checked at the working scale too, as normalise checks them.
+    resampled, _ = without_spikes(resampled, in_place=True, where=own)
+    return scale_to_percentiles_in_place(resampled, invert, flattened, own), factors
 
 
-def resampled_for_network(frame: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+def resampled_for_network(frame: np.ndarray, scale: float,
+                          missing: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``frame`` resampled by ``scale`` as :func:`network_frame` resamples it before normalising, and the per-axis
     factors (float32 and ones at scale 1): what training and rounds bring their frames to, so they cannot drift
-    from detection."""
+    from detection. ``missing``: the frame's gaps (filled already), left out of the spike check."""
     if scale != 1.0:
         # As for spheres (steps.HostSteps.prepare): spikes out first, which resampling would smear.
-        frame = without_spikes(frame)[0]
+        frame = without_spikes(frame, where=own_pixels(missing, 1.0))[0]
     return rescale_frame(frame, scale)
 
 

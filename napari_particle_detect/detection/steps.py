@@ -15,7 +15,7 @@ from . import device_pipeline as on_device
 from ..kinds.heatmap import local_maxima, residual_maxima, stencil_values
 from .percentiles import percentiles
 from .preprocessing import (
-    PERCENTILES, Background, FrameRecord, GapRecord, Spikes, percentile_scaling, subtract_background,
+    PERCENTILES, FrameRecord, GapRecord, percentile_scaling, subtract_background,
     uneven_background, without_spikes,
 )
 from .sizing import rescale_frame

@@ -12,7 +12,9 @@ import logging
 import math
 import numbers
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,7 +28,7 @@ from ..files.file_detection import checked_frames, frames_in_range
 from ..files.tables import VoxelSize, same_voxel_size
 from ..errors import ParticleDetectError
 from ..kinds.heatmap3d import decode3d
-from .volume_resampling import from_working, normalise_volume, resample_volume, working_factors
+from .volume_resampling import from_working, normalise_volume, own_voxels, resample_volume, working_factors
 from .preprocessing import GapRecord, clear_of_gaps, refuse_masked
 from .choices import DEVICE_CHOICES, RUNTIME_CHOICES, applied_threshold, check_count, check_progress, check_threshold
 from .threads import keeps_torch_threads
@@ -314,10 +316,29 @@ def detect_volume(volume: np.ndarray, model: DetectorModel | str | Path | None =
     """
     options = check_volume_options(VolumeOptions() if options is None else options)
     check_volume_shape(volume, name)
-    gaps = GapRecord()
+    gathered = _GATHERED_GAPS.get()
+    gaps = GapRecord() if gathered is None else gathered
     found = _detect_filled(volume_and_gaps(volume, name), model, options, name, sizing, gaps)
-    say_gaps(name, gaps)
+    if gathered is None:
+        say_gaps(name, gaps)
     return found
+
+
+# The record of :func:`gaps_gathered` in force, on this thread.
+_GATHERED_GAPS: ContextVar[GapRecord | None] = ContextVar("gathered_gaps", default=None)
+
+
+@contextmanager
+def gaps_gathered() -> Iterator[GapRecord]:
+    """A record of the missing voxels of every volume :func:`detect_volume` detects meanwhile on this thread, which
+    then says none of them: a caller detecting a series a volume at a time (the 3D dock) says them once
+    (:func:`say_gaps`), as a file's are."""
+    gaps = GapRecord()
+    token = _GATHERED_GAPS.set(gaps)
+    try:
+        yield gaps
+    finally:
+        _GATHERED_GAPS.reset(token)
 
 
 def _detect_filled(filled: tuple[np.ndarray, np.ndarray | None], model: DetectorModel | str | Path | None,
@@ -341,7 +362,7 @@ def _detect_filled(filled: tuple[np.ndarray, np.ndarray | None], model: Detector
         size = " x ".join(f"{d:.1f}" for d in sizing.diameter)
         raise ParticleDetectError(f"{name}: too few voxels for particles of {size} voxels (z, y, x; working grid "
                                   f"{'x'.join(map(str, working.shape))}): give a larger volume or the diameter")
-    working = normalise_volume(working)
+    working = normalise_volume(working, own_voxels(missing, factors))
     network = volume_network(model, device, options.runtime, options.threads)
     heat = predict_heatmap3d(network, working, stride=stride, window=options.window, device=device)
     del working

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from .percentiles import selected
 from .preprocessing import PERCENTILES, percentile_scaling, without_spikes
 
 
@@ -39,14 +40,26 @@ def from_working(centres: np.ndarray, factors: np.ndarray) -> np.ndarray:
     return (np.asarray(centres, dtype=float).reshape(-1, 3) + 0.5) / np.asarray(factors, dtype=float) - 0.5
 
 
-def normalise_volume(volume: np.ndarray) -> np.ndarray:
+def own_voxels(missing: np.ndarray | None, factors: np.ndarray) -> np.ndarray | None:
+    """The voxels of a volume resampled by ``factors`` (:func:`resample_volume`) that none of its ``missing`` voxels
+    (its gaps, filled with the local background) reached; None where it has no gaps: steps.own_pixels of a volume."""
+    if missing is None:
+        return None
+    return resample_volume(np.asarray(missing, dtype=np.float32), factors)[0] == 0
+
+
+def normalise_volume(volume: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
     """Percentile scaling of the whole volume to about [0, 1] (the 2D rule, over all voxels: an outlying spike
-    at its extremes, a hot line or a saturated or zero-padded block, is left out of the range)."""
+    at its extremes, a hot line or a saturated or zero-padded block, is left out of the range). ``where``: the
+    volume's own voxels (:func:`own_voxels`), the spike check and the range read from them alone where it has gaps,
+    as a frame's are: half a volume filled with its background pulled the top of the other half's range 2-4 % down."""
     given = volume
     volume = np.asarray(volume, dtype=np.float32)
     # In place only on a copy of ours: asarray of a memmap (an ndarray subclass) is a view of the caller's file.
-    volume, _ = without_spikes(volume, in_place=not np.may_share_memory(volume, given) and volume.flags.writeable)
-    sample = volume.ravel()[:: max(1, volume.size // 2_000_000)]  # percentiles of a big volume from a subsample
+    volume, _ = without_spikes(volume, in_place=not np.may_share_memory(volume, given) and volume.flags.writeable,
+                               where=where)
+    step = max(1, volume.size // 2_000_000)  # percentiles of a big volume from a subsample
+    sample = selected(volume.ravel()[::step], None if where is None else where.ravel()[::step])
     lo, hi = np.percentile(sample, PERCENTILES)
     lo, divisor, _ = percentile_scaling(volume, lo, hi)  # however small: a volume of 1e-20 A detects as one of 8 bits
     return ((volume - lo) / divisor).astype(np.float32)

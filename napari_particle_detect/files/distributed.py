@@ -2,9 +2,10 @@
 writing its own output; the driver only maps and gathers.
 
 Without a client the same jobs run one after another in this process. Finished outputs whose input,
-options and model are unchanged are skipped, so an interrupted run resumes where it stopped; an output
-it would replace that was edited by hand since, or that holds another file's results, is refused unless
-``overwrite``. A file that fails is reported, its earlier output marked failed, and the others go on;
+options and model are unchanged are skipped, so an interrupted run resumes where it stopped (an input moved or
+copied with its outputs since is unchanged: file_detection.same_input); an output it would replace that holds
+another file's results is refused unless ``overwrite``, one edited by hand since unless ``replace_edited``. A
+file that fails is reported, its earlier output marked failed, and the others go on;
 the run's record (``particle-detect-run.json``) in the output folder lists what was done, skipped and
 failed. A full output disk stops the run instead: every later file would be detected only to fail alike; so
 does a cluster that lost its scheduler. A run on a scheduler without workers waits for one, saying so; one on a
@@ -44,11 +45,13 @@ from .file_detection import (
     output_paths,
     read_metadata,
     side_tables,
+    tell_earlier_versions,
+    tell_moved,
     unique_inputs,
 )
 from ..errors import ParticleDetectError
 from ..shipped import is_shipped, model_digest
-from ..stop_signals import STOP_SIGNALS, python_stop_handlers
+from ..stop_signals import STOP_SIGNALS, HeldStopSignals, held_stop_signals
 from .io import atomic_write_text, remove_stale_temporaries
 
 # Memory a worker process needs beyond torch itself for everyday images; bounds the default count.
@@ -107,6 +110,7 @@ def detect_files(
     progress: Callable[[Path, str], None] | None = None,
     overwrite: bool = False,
     command: str | None = None,
+    replace_edited: bool = False,
 ) -> FilesSummary:
     """Detect in every file of ``paths``, writing one CSV (and its .json) per input into the folder
     ``output`` (inputs' subfolders mirrored below their common folder).
@@ -134,12 +138,14 @@ def detect_files(
     the shipped weights of that name (as :func:`file_detection.detect_file`).
 
     Refused before any work (one ParticleDetectError naming the file): an output that would replace a
-    file detect did not write, and, unless ``overwrite``, an output that holds another file's results
-    (its .json names another input: ``day1/x.tif``'s, where ``day2/x.tif``'s would go; by absolute path,
-    so an input folder moved since is another file) or a table detect wrote but that was edited since (its
-    size or sha256 differs from what its .json records), among the outputs this call replaces: a
-    finished one, options unchanged, is skipped and keeps its edits. ``overwrite=True`` replaces those
-    too (the command line's ``--overwrite``).
+    file detect did not write; unless ``overwrite``, an output that holds another file's results (its .json
+    names another input: ``day1/x.tif``'s, where ``day2/x.tif``'s would go; an input folder moved or copied
+    together with the output folder, sizes and dates kept, is the same files, said in one line, one moved alone
+    is other files: file_detection.same_input); and unless ``replace_edited``, a table detect wrote but that was
+    edited since (its size or sha256 differs from what its .json records), among the outputs this call replaces:
+    a finished one, options unchanged, is skipped and keeps its edits. ``overwrite=True`` replaces another
+    file's results (the command line's ``--overwrite``), never a table edited by hand: ``replace_edited=True``
+    replaces those (``--replace-edited``).
 
     A file that fails leaves its earlier output's table as it was, its .json marked: no fingerprint (not
     finished) and ``failed`` (its ``file`` and ``reason``). Every run that gets past the refusals replaces
@@ -163,8 +169,11 @@ def detect_files(
     missing = [path for path in paths if not path.exists()]
     present = [p for p in paths if p not in missing]
     targets = output_paths(present, folder)
-    finished = check_replaceable(present, targets, options, model, overwrite, remedy="pass overwrite=True")
+    finished = check_replaceable(present, targets, options, model, overwrite, remedy="pass overwrite=True",
+                                 replace_edited=replace_edited, edited_remedy="pass replace_edited=True")
     check_run_record_place(folder, targets)
+    tell_moved(present, targets)  # once past every refusal
+    tell_earlier_versions(folder, [target for target, done in zip(targets, finished) if not done], options, model)
     for path in missing:  # said as the reader says it; the job would fail first on the input's size
         summary.failed[path] = f"{path}: file not found"
         _tell(progress, path, "failed")
@@ -260,17 +269,20 @@ def _written(target: Path) -> tuple[int, int, int] | None:
 
 
 def check_replaceable(paths: list[Path], targets: list[Path], options: DetectOptions,
-                      model_path: str | Path | None, overwrite: bool, remedy: str) -> list[bool]:
+                      model_path: str | Path | None, overwrite: bool, remedy: str, replace_edited: bool = False,
+                      edited_remedy: str = "give --replace-edited") -> list[bool]:
     """Refuse, before any work, to let ``targets`` (the outputs of ``paths``) replace a file detect did not
-    write or, unless ``overwrite``, another file's results or a table edited since detect wrote it
-    (``remedy`` says how to replace it anyway: the option as the caller spells it). Return whether each
+    write, unless ``overwrite`` another file's results, and unless ``replace_edited`` a table edited since
+    detect wrote it (``remedy``, ``edited_remedy``: how to replace each anyway, the option as the caller spells
+    it). Two options, so that one given to get past the first refusal loses no hand edits. Return whether each
     target is finished: skipped, so its edits, if any, are kept and need no check."""
     finished = [is_finished(path, target, options, model_path) for path, target in zip(paths, targets)]
+    replaced = [(path, target) for path, target, done in zip(paths, targets, finished) if not done]
     if not overwrite:
-        replaced = [(path, target) for path, target, done in zip(paths, targets, finished) if not done]
         check_same_inputs([path for path, _ in replaced], [target for _, target in replaced], remedy)
+    if not replace_edited:
         # Before check_targets, which removes a stale per-chain table, edited or not.
-        check_unedited((target for _, target in replaced), remedy)
+        check_unedited((target for _, target in replaced), edited_remedy)
     check_targets(targets, options.kind)
     return finished
 
@@ -757,7 +769,7 @@ def local_client(workers: int | None = None):
     # Ctrl-C (or the command line's SIGTERM or SIGHUP) while the cluster starts would leave it half made, its threads
     # and its exit printing tracebacks: it is held until the cluster has started, then the cluster is closed and the
     # interrupt raised.
-    with held_interrupt() as interrupted, _interrupted_start(interrupted):
+    with held_stop_signals() as interrupted, _interrupted_start(interrupted):
         # The scheduler serves HTTP (health checks) even without a dashboard, on 8787 unless told: where another
         # cluster's dashboard holds that port, dask warned in several lines, -q or not. Any free local port.
         # One file at a time per single-threaded worker (dask sends a second ahead): a file that kills its
@@ -790,7 +802,8 @@ def _without_interrupts(start: Callable[[], object]) -> object:
     terminal's Ctrl-C or closing, or a batch system's SIGTERM, sent to every process of the run, then reaches this
     process, which keeps what was done and closes them, and not them: they printed their own KeyboardInterrupt
     tracebacks, tens of lines, as they started or worked, or died in the middle of a file. Those signals here are as
-    the caller handles them (:func:`held_interrupt`). Where signals cannot be masked (Windows) ``start`` runs here."""
+    the caller handles them (:func:`held_stop_signals`). Where signals cannot be masked (Windows) ``start`` runs
+    here."""
     if not hasattr(signal, "pthread_sigmask"):
         return start()
     outcome: dict[str, object] = {}
@@ -820,7 +833,7 @@ def _without_interrupts(start: Callable[[], object]) -> object:
 
 
 @contextlib.contextmanager
-def _interrupted_start(interrupted: list[int]) -> Iterator[None]:
+def _interrupted_start(interrupted: HeldStopSignals) -> Iterator[None]:
     """A cluster's start that fails after Ctrl-C (``interrupted`` not empty) raised as that interrupt, saying nothing
     was written: a terminal's Ctrl-C reaches the worker processes starting too, whose start then fails, where they
     are not shielded from it (:func:`_without_interrupts`). The half-started cluster is closed quietly, not by dask at
@@ -842,40 +855,12 @@ def _interrupted_start(interrupted: list[int]) -> Iterator[None]:
         raise KeyboardInterrupt(CLUSTER_START_INTERRUPTED) from None  # no cluster to go on with, whatever its handler
 
 
-@contextlib.contextmanager
-def held_interrupt() -> Iterator[list[int]]:
-    """Each of STOP_SIGNALS that Python handles (Ctrl-C's SIGINT; SIGTERM and SIGHUP where the command line stops on
-    them as on Ctrl-C) is held, not acted on, while the block runs: the list yielded holds those that came once the
-    block has ended, for the caller to act on (:func:`_act_on_held`). A second one of a kind is handled as usual. A
-    signal left to the system (its default, ignored, or a handler set outside Python) is left so; outside the main
-    thread, where no handler can be set, the block runs as it is."""
-    held: list[int] = []
-    previous = python_stop_handlers()
-
-    def hold(signum: int, frame) -> None:
-        held.append(signum)
-        signal.signal(signum, previous[signum])
-
-    try:
-        for number in previous:
-            signal.signal(number, hold)
-        yield held
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-
-
-def _act_on_held(held: list[int]) -> None:
-    """What the first signal :func:`held_interrupt` held does now, by its own handler (back in place): Ctrl-C's, and
-    the command line's SIGTERM and SIGHUP (which notes which one came), raise KeyboardInterrupt, raised here as
-    CLUSTER_START_INTERRUPTED. A handler that does not raise lets the caller go on."""
-    handler = signal.getsignal(held[0]) if held else None
-    if not callable(handler):
-        return
-    try:
-        handler(held[0], None)
-    except KeyboardInterrupt:
-        raise KeyboardInterrupt(CLUSTER_START_INTERRUPTED) from None
+def _act_on_held(held: HeldStopSignals) -> None:
+    """What the signals held while the cluster started do now, by their own handlers: Ctrl-C's, and the command
+    line's SIGTERM and SIGHUP (which notes which one came), raise KeyboardInterrupt, raised here as
+    CLUSTER_START_INTERRUPTED. Handlers that do not raise let the caller go on."""
+    if held.stop_requested():
+        raise KeyboardInterrupt(CLUSTER_START_INTERRUPTED)
 
 
 def close_local_client(client, quietly: bool = False) -> None:

@@ -5,8 +5,9 @@ line, :mod:`distributed` and any other scheduler run the same thing. Its metadat
 fingerprint of the input, the options and the model, written last: a finished output whose
 fingerprint still matches is skipped when an interrupted run starts again. It also records the sha256
 and size of each table written (``tables``), so a table edited by hand since is not silently replaced,
-and names its input, so another file's output is not either; an input that fails later leaves its table
-with the metadata marked ``failed`` (:func:`mark_failed`). A stack stopped partway (Ctrl-C, a failure at a
+and names its input, so another file's output is not either; an input moved or copied with its outputs
+(:func:`same_input`) is the same file. An input that fails later leaves its table with the metadata marked
+``failed`` (:func:`mark_failed`). A stack stopped partway (Ctrl-C, a failure at a
 frame) leaves the frames done so far, its metadata marked ``unfinished`` with what each input had done
 (:func:`write_unfinished`); the same run again goes on from there (:func:`earlier_frames`).
 """
@@ -552,15 +553,16 @@ def table_digests(output: Path, kind: str) -> dict:
 
 def edited_tables(output: Path) -> list[Path]:
     """The tables at ``output`` (the CSV, a chains run's per-chain table) that differ from what detect
-    recorded writing there: edited by hand since, so replacing them would lose that work."""
+    recorded writing there: edited by hand since, so replacing them would lose that work. Of an output an
+    earlier version wrote, whose metadata records no digests, as what it does record tells
+    (:func:`edited_since_earlier_version`)."""
     output = Path(output)
     meta = read_metadata(output)
     if output == metadata_path(output) or not is_detect_metadata(meta):  # not detect's: check_targets says so
         return []
-    # Metadata of earlier versions records no tables: theirs stay replaceable, as they were.
     recorded = meta.get("tables")
     if not isinstance(recorded, dict):
-        return []
+        return edited_since_earlier_version(output, meta)
     edited = []
     for role, path in tables_by_role(output, "chains").items():  # every role: whichever kind wrote them
         written = recorded.get(role)
@@ -571,11 +573,79 @@ def edited_tables(output: Path) -> list[Path]:
     return edited
 
 
-def check_unedited(outputs: Iterable[Path], remedy: str = "give --overwrite") -> None:
+def edited_since_earlier_version(output: Path, meta: dict) -> list[Path]:
+    """The tables at ``output`` that an earlier version of detect wrote (its metadata ``meta`` records no digests)
+    and that were changed since, as what ``meta`` does record tells: a table whose data rows are not as many as it
+    records (each input's ``centres``, or a rods or chains run's ``rows``; of a chains run's per-chain table, a row
+    per chain of each frame: its ``objects``, at least), or one written more than a couple of seconds after
+    ``meta`` (those versions wrote the tables first). None of an output left unfinished (:func:`_left_unfinished`)."""
+    if _left_unfinished(meta):
+        return []
+    records = [r for r in meta.get("inputs") or [] if isinstance(r, dict)]
+    # Per table, the data rows recorded, and whether exactly those (else at least those).
+    recorded: dict[Path, tuple[int | None, bool]] = {Path(output): (_recorded_count(records, "rows", "centres"), True)}
+    if meta.get("kind") == "chains":  # its per-chain table: only a chains run's is detect's
+        one_frame_each = all(r.get("frames") == 1 for r in records)
+        recorded[kind_tables(output)] = (_recorded_count(records, "objects"), one_frame_each)
+    edited = []
+    for table, (count, exactly) in recorded.items():
+        if not table.is_file():  # gone: nothing to lose
+            continue
+        rows = _data_rows(table) if count is not None else None
+        if _written_after_metadata(table, output) or (rows is not None and (rows != count if exactly else
+                                                                              rows < count)):
+            edited.append(table)
+    return edited
+
+
+def _left_unfinished(meta: dict) -> bool:
+    """Whether detect's metadata ``meta`` is of an output not finished: marked ``unfinished``, or a folder run's
+    without its fingerprint (not one marked failed since, whose table is as a finished run wrote it). A run killed
+    before its end left it, written before the tables, so those are detect's whatever they hold."""
+    return bool(meta.get("unfinished")) or (meta.get("fingerprint", {}) is None and "failed" not in meta)
+
+
+def _recorded_count(records: list[dict], *keys: str) -> int | None:
+    """The sum over ``records`` (a metadata's ``inputs``) of each one's count under the first of ``keys`` it has;
+    None where one has none (an earlier version that did not record it)."""
+    counts = [next((r[key] for key in keys if isinstance(r.get(key), int)), None) for r in records]
+    return sum(counts) if records and None not in counts else None
+
+
+def _data_rows(table: Path) -> int | None:
+    """The rows of a CSV below its header, counted by its lines that are not blank, not parsed: a table of
+    millions of centres is counted in a moment. None where it cannot be read (its replacement says why)."""
+    try:
+        with open(table, "rb") as handle:
+            return max(0, sum(1 for line in handle if line.strip()) - 1)
+    except OSError:
+        return None
+
+
+# How much newer than its metadata a table of an earlier version's output may be and still be as detect wrote it:
+# those versions wrote the tables, then the metadata, so an untouched table is older; copied without their dates
+# (cp, an unpacked archive), each file has its copy's time, a large table copied after its metadata a little later.
+EARLIER_TABLE_SLACK_S = 2.0
+EARLIER_TABLE_COPY_BYTES_PER_S = 20 * 1024**2
+
+
+def _written_after_metadata(table: Path, output: Path) -> bool:
+    """Whether ``table`` was last written more than EARLIER_TABLE_SLACK_S (and its copy's time) after ``output``'s
+    metadata."""
+    try:
+        written, meta_written = table.stat(), metadata_path(output).stat()
+    except OSError:
+        return False
+    slack = EARLIER_TABLE_SLACK_S + written.st_size / EARLIER_TABLE_COPY_BYTES_PER_S
+    return written.st_mtime > meta_written.st_mtime + slack
+
+
+def check_unedited(outputs: Iterable[Path], remedy: str = "give --replace-edited") -> None:
     """One ParticleDetectError naming the first table among ``outputs`` (and their per-chain tables)
     changed since detect wrote it; called before any work, and before :func:`check_targets` removes a
     stale per-chain table. Outputs the run skips as finished need no check: nothing replaces them.
-    ``remedy``: how the caller replaces it anyway (the command line's option, a library call's argument)."""
+    ``remedy``: how the caller replaces it anyway (the command line's option, a library call's argument): an
+    option of its own, not --overwrite, so that one given to get past another refusal loses no hand edits."""
     for output in outputs:
         edited = edited_tables(output)
         if edited:
@@ -597,19 +667,34 @@ def recorded_inputs(meta: dict | None) -> list[str]:
     return [str(r["file"]) for r in inputs if isinstance(r, dict) and "file" in r] if isinstance(inputs, list) else []
 
 
+def recorded_fingerprints(meta: dict | None) -> list[dict]:
+    """The fingerprints (:func:`job_fingerprint`) in detect's metadata ``meta`` (as :func:`read_metadata` read it):
+    a finished output's, or those an unfinished one's frames were detected under (its ``resume`` entries)."""
+    if not is_detect_metadata(meta):
+        return []
+    resume = meta.get(RESUME)
+    entries = [meta.get("fingerprint")] + ([e.get("fingerprint") for e in resume if isinstance(e, dict)]
+                                           if isinstance(resume, list) else [])
+    return [entry for entry in entries if isinstance(entry, dict) and isinstance(entry.get("input"), dict)]
+
+
 def check_same_inputs(paths: Iterable[Path], outputs: Iterable[Path], remedy: str = "give --overwrite") -> None:
     """One ParticleDetectError naming the first of ``outputs`` that holds the results of another file than its
     input in ``paths`` (``res/x.csv`` of ``day1/x.tif``, where ``day2/x.tif``'s would go), before any work:
-    replacing it would lose that file's results. Files compare by absolute path, links resolved, so an input
-    folder moved or renamed since is another file. A relative name recorded without a fingerprint (an
-    output left unfinished) is read from the working folder. ``remedy``: how the caller replaces it anyway."""
+    replacing it would lose that file's results. Files compare by absolute path, links resolved, or, where the
+    output records its input's size and date (a fingerprint), as :func:`same_input` does: an input folder moved
+    or copied together with its output folder is the same file, one moved alone (``day1`` renamed ``archive``)
+    is another. A relative name recorded without a fingerprint (an output that failed) is read from the working
+    folder. ``remedy``: how the caller replaces it anyway."""
     for path, output in zip(paths, outputs):
         if not Path(output).exists():  # no results there
             continue
-        held = recorded_inputs(read_metadata(output))
+        meta = read_metadata(output)
+        held = recorded_inputs(meta)
         if not held:  # none whose input is known
             continue
-        if len(held) == 1 and Path(held[0]).resolve() == Path(path).resolve():
+        if len(held) == 1 and (Path(held[0]).resolve() == Path(path).resolve() or any(
+                same_input(fingerprint["input"], path, output) for fingerprint in recorded_fingerprints(meta))):
             continue
         more = f" and {len(held) - 1} more file(s)" if len(held) > 1 else ""
         raise ParticleDetectError(f"{output}: holds the results of another file, {held[0]}{more}, which {path}'s "
@@ -646,9 +731,131 @@ def input_signature(path: Path) -> dict:
 
 
 def job_fingerprint(path: Path, options: RunOptions, model_path: str | Path | None) -> dict:
-    """What a finished output was made from: the input's signature, the options, the model's files."""
+    """What a finished output was made from: the input's signature, the options, the model's files. The input's
+    (and a user's model's) absolute path is where it was then: :func:`same_input` (:func:`same_model`) also takes
+    it moved with its output since."""
     return {"input": {"path": str(Path(path).resolve()), **input_signature(path)},
             "options": options.affecting_results(), "model": model_fingerprint(model_path, options.kind)}
+
+
+def same_input(recorded: object, path: Path, output: Path, signature: dict | None = None) -> bool:
+    """Whether ``recorded`` (a fingerprint's ``input``: :func:`job_fingerprint`) is the file ``path`` now, where it
+    was or moved or copied together with ``output`` since: its path below the folder it shares with ``output``'s
+    folder (``images/x.tif`` of ``results/x.csv``; ``ls/stack.tif`` of ``table.csv`` beside ``ls``) ends the
+    recorded path, and its size and modification time (:func:`input_signature`; ``signature``, where the caller
+    has it) are the recorded ones.
+
+    Below the folder shared with the output, not the run's inputs' common folder: a single table's inputs and a
+    folder run's alike, whatever else the run names; and a file of that name elsewhere (``day2/x.tif`` where
+    ``day1/x.tif``'s results are, or ``day1`` renamed ``archive`` without its outputs) stays another file."""
+    if not isinstance(recorded, dict):
+        return False
+    try:
+        signature = signature if signature is not None else input_signature(path)
+    except OSError:  # gone or unreadable now
+        return False
+    return ({key: value for key, value in recorded.items() if key != "path"} == signature
+            and _same_place_below(recorded.get("path"), path, output))
+
+
+def _same_place_below(recorded: object, path: Path, output: Path) -> bool:
+    """Whether the absolute path ``recorded`` ends with ``path``'s path below the folder it shares with
+    ``output``'s folder (:func:`same_input`): where it is now, or where it was before both moved together."""
+    if not isinstance(recorded, str):
+        return False
+    try:
+        resolved = Path(path).resolve()
+        folder = Path(output).resolve().parent
+    except (OSError, RuntimeError):  # RuntimeError: a loop of links
+        return False
+    try:
+        below = resolved.relative_to(os.path.commonpath([resolved, folder])).parts
+    except ValueError:  # on another drive than the output: nothing shared, so its whole path
+        below = resolved.parts
+    return bool(below) and Path(recorded).parts[-len(below):] == below
+
+
+def same_model(recorded: object, now: dict, output: Path) -> bool:
+    """Whether a fingerprint's ``model`` (:func:`model_fingerprint`) is the one ``now`` names: the same, or a model
+    file of the user's moved or copied together with ``output`` since, as :func:`same_input` takes an input (its
+    path below the folder shared with the output, its files' sizes and dates unchanged)."""
+    if recorded == now:
+        return True
+    return (isinstance(recorded, dict) and "path" in now and recorded.keys() == now.keys()
+            and all(recorded[key] == now[key] for key in now if key != "path")
+            and _same_place_below(recorded["path"], Path(now["path"]), output))
+
+
+def moved_from(path: Path, output: Path) -> str | None:
+    """Where ``output``'s metadata records ``path``, its input, where that is another place than now: moved or
+    copied with its output since (:func:`same_input`); None where it records it here, or records another file."""
+    here = str(Path(path).resolve())
+    for fingerprint in recorded_fingerprints(read_metadata(output)):
+        recorded = fingerprint["input"]
+        if recorded.get("path") != here and same_input(recorded, path, output):
+            return recorded["path"]
+    return None
+
+
+def tell_moved(paths: Iterable[Path], outputs: Iterable[Path]) -> None:
+    """Say in one line which of ``paths`` their ``outputs`` (one each) record at another place (:func:`moved_from`):
+    taken as the same files, so that a user who moved a folder of results knows why they were kept or gone on from.
+    The new place is recorded when an output is next written."""
+    moved = [(path, old) for path, output in zip(paths, outputs) if (old := moved_from(path, output)) is not None]
+    if moved:
+        path, old = moved[0]
+        more = f", and {len(moved) - 1} more input(s) alike: taken as the same files" if len(moved) > 1 else (
+            ": taken as the same file")
+        logging.getLogger(__name__).info("moved: %s is now %s (same name, size and date)%s", old, path, more)
+
+
+# The options a fingerprint of this version records of every run, whatever its options (of 2D images, the kind too):
+# a fingerprint without one was written by an earlier version, in another form.
+OPTIONS_OF_EVERY_FINGERPRINT = ("runtime", "kind")
+
+
+def predates_this_version(output: Path, options: RunOptions, model_path: str | Path | None) -> bool:
+    """Whether ``output``, finished, was recorded by an earlier version in a form no run of this version finds
+    unchanged (:func:`is_finished`), whatever its options: its metadata records no tables (their digests, which this
+    version records) and no fingerprint (an earlier version's volume), or one without an option this version records
+    of every run, or naming the shipped model by its file in that version's install (this version names it by its
+    content: :func:`model_fingerprint`). Not one recorded in this version's form by a run of other options or
+    another model, nor one left unfinished or marked failed, nor one whose table is gone: those are detected again
+    for that."""
+    from ..shipped import WEIGHTS_DIR
+
+    meta = read_metadata(output)
+    if not Path(output).is_file() or not is_detect_metadata(meta) or "tables" in meta or _left_unfinished(meta):
+        return False
+    recorded = meta.get("fingerprint")
+    if not isinstance(recorded, dict):
+        return "fingerprint" not in meta
+    recorded_options = recorded.get("options")
+    if not isinstance(recorded_options, dict):
+        return True
+    options_now = options.affecting_results()
+    if any(key in options_now and key not in recorded_options for key in OPTIONS_OF_EVERY_FINGERPRINT):
+        return True
+    try:
+        model_now = model_fingerprint(model_path, options.kind)
+    except (OSError, ValueError):  # the model unreadable now: loading it says why
+        return False
+    recorded_model = recorded.get("model")
+    if "shipped" not in model_now or not isinstance(recorded_model, dict):
+        return False
+    shipped_file = Path(str(recorded_model.get("path", "")))
+    return shipped_file.parent.name == WEIGHTS_DIR.name and shipped_file.stem == model_now["shipped"]
+
+
+def tell_earlier_versions(folder: Path, outputs: Iterable[Path], options: RunOptions,
+                          model_path: str | Path | None) -> None:
+    """Say in one line how many of ``outputs``, those a folder run into ``folder`` detects again, an earlier
+    version recorded in another form (:func:`predates_this_version`): a user who sees files finished before detected
+    again, for hours perhaps, knows why."""
+    older = [output for output in outputs if predates_this_version(output, options, model_path)]
+    if older:
+        logging.getLogger(__name__).info("%s: %d output(s) written by an earlier version (their record predates this "
+                                         "version's): detected again", folder, len(older))
 
 
 def model_fingerprint(model_path: str | Path | None, kind: str = "spheres") -> dict:
@@ -676,19 +883,29 @@ def is_finished(path: Path, output: Path, options: RunOptions, model_path: str |
     meta = read_metadata(output)
     if meta is None:
         return False
-    return same_fingerprint(meta.get("fingerprint"), path, options, model_path)
+    return same_fingerprint(meta.get("fingerprint"), path, options, model_path, output=output)
 
 
 def same_fingerprint(recorded: object, path: Path, options: RunOptions, model_path: str | Path | None,
-                     fingerprint: dict | None = None) -> bool:
+                     fingerprint: dict | None = None, output: Path | None = None) -> bool:
     """Whether a ``recorded`` fingerprint is that of ``path``, ``options`` and the model now (``fingerprint``:
-    :func:`job_fingerprint`'s, where the caller has it): the resume rule of finished and unfinished outputs alike."""
+    :func:`job_fingerprint`'s, where the caller has it): the resume rule of finished and unfinished outputs alike.
+    With ``output`` (where it was recorded), an input or a model file moved or copied with it since is the same
+    (:func:`same_input`, :func:`same_model`)."""
     try:
         fingerprint = fingerprint if fingerprint is not None else job_fingerprint(path, options, model_path)
         # Through JSON, as it was written: tuples become lists, so an unchanged fingerprint compares equal.
-        return recorded == json.loads(json.dumps(fingerprint))
+        now = json.loads(json.dumps(fingerprint))
     except (OSError, ValueError):  # its input or model unreadable now: not finished; detecting it says why
         return False
+    if recorded == now:
+        return True
+    if output is None or not isinstance(recorded, dict) or recorded.keys() != now.keys():
+        return False
+    signature = {key: value for key, value in now["input"].items() if key != "path"}
+    return (all(recorded[key] == now[key] for key in now if key not in ("input", "model"))
+            and same_input(recorded["input"], path, output, signature)
+            and same_model(recorded["model"], now["model"], output))
 
 
 def unfinished_entry(file: str, done: int, total: int, fingerprint: dict | None,
@@ -743,9 +960,10 @@ def earlier_frames(output: Path, paths: Iterable[Path], options: DetectOptions, 
                    fingerprint: dict | None = None) -> dict[Path, EarlierFrames]:
     """What an unfinished ``output`` (:func:`write_unfinished`) holds of each of ``paths``: its frames done, for
     the inputs whose file, options and model are those it was detected with (the fingerprint, as
-    :func:`is_finished` compares it; ``fingerprint``: the one input's, where the caller has it) while its table is
-    as detect wrote it (the sha256 its metadata records). Any other input, and every one of an output edited
-    since, finished or not detect's, is absent: detected from its first frame."""
+    :func:`is_finished` compares it, an input moved or copied with ``output`` since the same; ``fingerprint``: the
+    one input's, where the caller has it) while its table is as detect wrote it (the sha256 its metadata records).
+    Any other input, and every one of an output edited since, finished or not detect's, is absent: detected from
+    its first frame (:func:`why_started_over` says why)."""
     output = Path(output)
     meta = read_metadata(output)
     resume = meta.get(RESUME) if is_detect_metadata(meta) and meta.get("unfinished") else None
@@ -768,9 +986,10 @@ def earlier_frames(output: Path, paths: Iterable[Path], options: DetectOptions, 
             now = fingerprint if fingerprint is not None else job_fingerprint(path, options, model_path)
         except (OSError, ValueError):  # unreadable now: detecting it says why
             continue
-        # By fingerprint, which names the file by its absolute path: named otherwise this time, it is the same file.
-        entry = next((e for e in entries if same_fingerprint(e.get("fingerprint"), path, options, model_path, now)),
-                     None)
+        # By fingerprint, which names the file by its absolute path: named otherwise this time, or moved with the
+        # output since, it is the same file.
+        entry = next((e for e in entries if same_fingerprint(e.get("fingerprint"), path, options, model_path, now,
+                                                             output)), None)
         if entry is None:
             continue
         done, total, frames = entry.get("frames_done"), entry.get("frames"), entry.get("frames_to_detect")
@@ -797,6 +1016,31 @@ def earlier_frames(output: Path, paths: Iterable[Path], options: DetectOptions, 
         found[path] = EarlierFrames(so_far, record if finished else None,
                                     rows.reset_index(drop=True) if finished else None)
     return found
+
+
+def why_started_over(output: Path, paths: Iterable[Path], options: DetectOptions,
+                     model_path: str | Path | None) -> str:
+    """Why the unfinished ``output`` offers none of ``paths`` frames to go on from (:func:`earlier_frames` found
+    none), as the start of a line about it: edited since, or which of the inputs, options and model its frames were
+    detected with (each as :func:`same_fingerprint` compares it) differ from these."""
+    output, paths = Path(output), list(paths)
+    if edited_tables(output):
+        return "left unfinished, and edited since"
+    recorded = recorded_fingerprints(read_metadata(output))
+    # Through JSON, as they were written (same_fingerprint).
+    options_now = json.loads(json.dumps(options.affecting_results()))
+    try:
+        model_now = json.loads(json.dumps(model_fingerprint(model_path, options.kind)))
+    except (OSError, ValueError):  # the model unreadable now: loading it says why
+        model_now = None
+    differ = [reason for reason, same in (
+        ("other inputs", any(same_input(f["input"], path, output) for f in recorded for path in paths)),
+        ("other options", any(f.get("options") == options_now for f in recorded)),
+        ("another model", model_now is not None and any(same_model(f.get("model"), model_now, output)
+                                                         for f in recorded))) if not same]
+    if not differ:  # each matches, yet no input's record is whole (garbled by hand, or by an earlier version)
+        return "left unfinished, its record of the frames done unreadable"
+    return "left unfinished by a run of " + " and ".join(filter(None, [", ".join(differ[:-1]), differ[-1]]))
 
 
 def check_targets(outputs: list[Path], kind: str = "spheres") -> None:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .. import __version__
 from ..kinds.evaluation import best_threshold_index
 from ..kinds.registry import Kind, get_kind
 from ..models import DetectorModel, build_network, default_model_path, load_model, save_model
@@ -35,8 +36,8 @@ from .training import (VALIDATION_SEED_BASE, EpochCut, _augment, _check_same_sta
                        check_epochs_to_resume, check_same_settings, ctrl_c_between_steps, cut_epoch_mark,
                        epoch_cut_fields, lineage_with, log_already_finished, log_time_limit_stop, made_ahead,
                        read_epoch_cut, read_training_state, restore_finished_best, resume_state_path, run_progress,
-                       run_settings, session_fields, steps_from, stop_between_steps, trains_channels_last,
-                       training_layout, was_cut)
+                       run_settings, say_other_scorers, session_fields, steps_from, stop_between_steps,
+                       trains_channels_last, training_layout, was_cut)
 from ..shipped import refuse_shipped_output
 from ..detection.threads import keeps_torch_threads
 
@@ -332,7 +333,8 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
     if init is not None and not resume:
         # The starting model is a candidate too: a round must not hand back something worse.
         best = float(max(validation_score(kind, network, validation, device)))
-        history.append({"epoch": 0, "loss": float("nan"), "score": best, "threshold": card.threshold, "seconds": 0.0})
+        history.append({"epoch": 0, "loss": float("nan"), "score": best, "threshold": card.threshold, "seconds": 0.0,
+                        "version": __version__})
         if progress is not None:
             progress(history[-1])
         card.training = training_record(best, run_progress(0, config.epochs))
@@ -444,6 +446,7 @@ def _resume_kind(path: Path, network: torch.nn.Module, optimiser: torch.optim.Op
     except (ValueError, KeyError, TypeError, RuntimeError, AttributeError, IndexError) as exc:
         first = (str(exc).strip().splitlines() or [""])[0][:120]
         raise ParticleDetectError(f"{path}: cannot resume from it ({first})") from None
+    say_other_scorers(path, history)
     return epoch, best, history, threshold, cut
 
 

@@ -12,8 +12,6 @@ import json
 import logging
 import math
 import numbers
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +34,7 @@ from ..kinds.heatmap import decode, encode
 from ..models import DetectorModel, build_network, load_model, save_model
 from ..models.registry import ModelCard, network_for_weights, read_saved_tensors, require_kind, save_tensors
 from ..shipped import refuse_shipped_output
-from ..stop_signals import python_stop_handlers
+from ..stop_signals import held_stop_signals
 from ..detection.prediction import predict_heatmap
 from ..detection.preprocessing import as_frames, check_frame, normalise
 from ..detection.sizing import estimate_diameter, rescale_centres, rescale_frame, scale_for_diameter
@@ -578,42 +576,18 @@ def steps_from(batches: Iterable[T], first_step: int) -> Iterator[tuple[int, T]]
 def ctrl_c_between_steps() -> Iterator[Callable[[], bool]]:
     """Hold a Ctrl-C that comes while the block runs until the loop asks whether one came (the callable yielded),
     so a training loop stops between two steps and keeps the steps done: one landing between a step's update and
-    its schedule's would leave a state no run resumes from. So are the other stop signals (stop_signals.py's
-    STOP_SIGNALS) that a Python handler acts on: the command line stops on SIGTERM (a batch system's time limit)
+    its schedule's would leave a state no run resumes from. So are the other stop signals that a Python handler acts
+    on (stop_signals.py's :func:`held_stop_signals`): the command line stops on SIGTERM (a batch system's time limit)
     and SIGHUP as on Ctrl-C. The loop asking runs the held signal's own handler: one that raises KeyboardInterrupt
     (Ctrl-C's; the command line's, noting the signal for its line and status) makes the callable true, and the
-    loop stops; one that returns lets it go on. A second signal is handled at once; one held when the block ends
-    is handled then. Off the main thread (the dock's worker), nothing is held: the callable stays false; nor is
-    a SIGINT the application handles its own way, or a signal left to the system (its default, or ignored)."""
-    held: list[int] = []
-    stopping = threading.Event()
-    handlers = {number: handler for number, handler in python_stop_handlers().items()
-                if number != signal.SIGINT or handler is signal.default_int_handler}
-
-    def hold(signum: int, frame: object) -> None:
-        if held or stopping.is_set():
-            handlers[signum](signum, frame)
-        else:
-            held.append(signum)
-
-    def interrupted() -> bool:
-        if held and not stopping.is_set():
-            signum = held.pop()
-            try:
-                handlers[signum](signum, None)
-            except KeyboardInterrupt:
-                stopping.set()
-        return stopping.is_set()
-
-    for number in handlers:
-        signal.signal(number, hold)
-    try:
-        yield interrupted
-    finally:
-        for number, handler in handlers.items():
-            signal.signal(number, handler)
-    if held:
-        handlers[held[0]](held[0], None)
+    loop stops; one that returns lets it go on. A signal repeated at once is the same stop; one held when the block
+    ends is handled then. Off the main thread (the dock's worker), nothing is held: the callable stays false; nor is
+    a signal left to the system (its default, or ignored)."""
+    with held_stop_signals() as held:
+        yield held.stop_requested
+    # One that came after the loop last asked (a stop it acted on already ended the block).
+    if held and held.stop_requested():
+        raise KeyboardInterrupt
 
 
 def stop_between_steps(out: Path | None, save_resume_state: Callable[[int, dict], None], epoch: int,
@@ -1026,7 +1000,8 @@ def say_other_scorers(path: Path, history: list[dict]) -> None:
     """Say, in one line, when the run resumed from ``path`` had epochs scored by another version of this package
     (``history``'s records): its best epoch is chosen among their scores and this version's, which another decoder
     may not have given alike."""
-    scorers = list(dict.fromkeys(scored_by(record) for record in history if "val_f1" in record))
+    # Spheres' epochs are scored by val_f1, rods' and chains' by score.
+    scorers = list(dict.fromkeys(scored_by(record) for record in history if "val_f1" in record or "score" in record))
     earlier = [scorer for scorer in scorers if scorer != f"version {__version__}"]
     if earlier:
         log.warning("%s: started by %s, resumed by version %s: scores of earlier epochs came from the decoder of %s",

@@ -486,6 +486,7 @@ def warn_unfinished_training(card: ModelCard, name: str) -> None:
     limit): it detects as far as it got, which can look like a poor model rather than an unfinished one."""
     training = card.training if isinstance(card.training, dict) else {}
     done, epochs = training.get("epochs_done"), training.get("epochs")
+    how = "it detects as trained so far: resume the training to finish it"
     if training.get("finished") is False:
         how_far = f"after {done} of {epochs} epochs" if done is not None and epochs is not None else "early"
         problem = f"its training stopped {how_far} (its card says finished: false)"
@@ -494,13 +495,31 @@ def warn_unfinished_training(card: ModelCard, name: str) -> None:
         # only at the end; a card without one is otherwise a model made by hand, which is no unfinished run.
         problem = f"saved mid-run by an older version (its card has no training record, and {state.name}, the " \
                   "run's resume state, lies beside it)"
+    elif "finished" not in training and (planned := _only_its_start(training)) is not None:
+        # Versions before runs recorded their progress saved a fine-tuning's starting model, scored as epoch 0,
+        # before its first epoch; killed then, that file is all the run left, and no state to resume from.
+        problem = (f"saved by an older version before the first of its {planned} epochs ended (its history holds "
+                   "only epoch 0, the model it started from)")
+        how = "it detects as the model it started from: train it again to have the fine-tuned one"
     else:
         return  # finished, or a card from before runs recorded it
     key = (str(name), done, epochs)
     if key in _unfinished_said:
         return
     _unfinished_said.add(key)
-    log.warning("%s: %s; it detects as trained so far: resume the training to finish it", name, problem)
+    log.warning("%s: %s; %s", name, problem, how)
+
+
+def _only_its_start(training: dict) -> int | None:
+    """The epochs a run planned whose recorded history holds epoch 0 alone (its starting model's score), None for any
+    other record: one that trained an epoch or more, or records no plan."""
+    config = training.get("config") if isinstance(training.get("config"), dict) else {}
+    history = training.get("history") if isinstance(training.get("history"), list) else []
+    planned = config.get("epochs")
+    epochs = [record.get("epoch") for record in history if isinstance(record, dict)]
+    if isinstance(planned, int) and not isinstance(planned, bool) and planned > 0 and epochs == [0]:
+        return planned
+    return None
 
 
 def _resume_state_beside(name: str) -> Path | None:

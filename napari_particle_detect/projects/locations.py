@@ -7,6 +7,11 @@ its project there again the next time it is opened. A project already beside the
 copied there first, so its centres, reviews and rounds carry on. A folder chosen for an image with the
 dock's Folder… is remembered there too (a one-line note named like its folder) and used first the next time,
 while that folder is there; when it is gone (moved, renamed, unmounted) the location says so, for the dock to tell.
+When the image went to the projects home is noted the same way, so the dock can say since when, and whether its
+folder can be written by now. All of these notes are keyed by the image's absolute path: when nothing is found
+for an image (its folder renamed or copied since, say), the places a user would have put its project are looked
+through for one made for it (:func:`projects_elsewhere`), to be named, never taken on silently: it may be
+someone else's copy.
 Nothing here imports Qt or napari.
 """
 
@@ -17,15 +22,27 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
-from ..files.io import atomic_write_text
-from .project import PROJECT_SUFFIX, project_folder_for_image, projects_home
+import numpy as np
+
+from ..errors import ParticleDetectError
+from ..files.io import atomic_write_text, read_image
+from .project import (
+    PROJECT_SUFFIX, ProjectState, image_record, project_folder_for_image, projects_home, projects_made_for_image,
+)
 
 _PROBE_PREFIX = ".particle-detect-write-check-"
 _COPYING_PREFIX = ".copying-"
 _CHOSEN_SUFFIX = ".chosen-folder"
+_MOVED_SUFFIX = ".moved-home"
+_DATE = "%Y-%m-%d %H:%M"
+# Sibling folders of an image's folder looked through for its project at most: a parent of thousands (a shared
+# /tmp, a home of many users) would make opening an image slow, and a project is rarely put that far.
+MAX_SIBLINGS = 200
 
 
 @dataclass(frozen=True)
@@ -37,6 +54,10 @@ class ProjectLocation:
     # The folder chosen for the image with Folder… when it is not there any more: ``folder`` is the default
     # place instead, and the work done in the chosen folder is not in it.
     missing_chosen: Path | None = None
+    # Projects made for the image elsewhere, not used: when ``folder`` holds none yet, those found where a user
+    # would have put one (projects_elsewhere); when ``folder`` is the projects home's, a project beside the image
+    # made or changed since the image went there (two forks of one review).
+    found: tuple[Path, ...] = ()
 
     @property
     def moved(self) -> bool:
@@ -71,11 +92,96 @@ def home_folder_for_image(path: str | Path) -> Path:
     return projects_home() / f"{safe}-{digest}{PROJECT_SUFFIX}"
 
 
+def _note_file(path: str | Path, suffix: str) -> Path:
+    """A small file in the projects home about an image file, named as :func:`home_folder_for_image` names its
+    folder, with ``suffix`` instead."""
+    home = home_folder_for_image(path)
+    return home.with_name(home.name[: -len(PROJECT_SUFFIX)] + suffix)
+
+
 def chosen_folder_note(path: str | Path) -> Path:
     """The small file in the projects home that remembers the project folder chosen for an image file with
-    the dock's Folder… (named as :func:`home_folder_for_image` names its folder, with another suffix)."""
-    home = home_folder_for_image(path)
-    return home.with_name(home.name[: -len(PROJECT_SUFFIX)] + _CHOSEN_SUFFIX)
+    the dock's Folder…."""
+    return _note_file(path, _CHOSEN_SUFFIX)
+
+
+def moved_since(path: str | Path) -> datetime | None:
+    """When the image file's project went to the projects home, its folder found not writable; None when not
+    known (moved before this was noted, or the note cannot be read)."""
+    try:
+        return datetime.fromisoformat(_note_file(path, _MOVED_SUFFIX).read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _note_moved(path: str | Path) -> None:
+    """Note now as when the image file's project goes to the projects home (a new move: none is there yet)."""
+    try:
+        atomic_write_text(_note_file(path, _MOVED_SUFFIX), datetime.now().isoformat() + "\n")
+    except (OSError, UnicodeError):
+        pass  # the date is only said: a home that cannot be written says more when the project is saved
+
+
+def home_note(path: str | Path) -> str:
+    """What the dock's project line says of the image file's project kept in the projects home: since when, and
+    whether the image's folder still cannot be written (the project stays in the home all the same: the work
+    done since is there)."""
+    since = moved_since(path)
+    kept = f"kept in the projects home{f' since {since:{_DATE}}' if since is not None else ''}"
+    if can_write(project_folder_for_image(path)):
+        return f"{kept}, when the image's folder could not be written"
+    return f"{kept}: the image's folder cannot be written"
+
+
+def found_note(found: Sequence[Path]) -> str:
+    """One line naming projects made for an image found where it does not look (ProjectLocation.found), each
+    with when it last changed, so the user can tell a fork from a stale copy."""
+    described = [f"{folder} (last changed {_changed(folder)})" for folder in found]
+    if len(described) == 1:
+        return f"found a project made for this image at {described[0]}"
+    return f"found {len(described)} projects made for this image: {', '.join(described)}"
+
+
+def _changed(folder: Path) -> str:
+    try:
+        return f"{datetime.fromtimestamp((folder / 'state.json').stat().st_mtime):{_DATE}}"
+    except OSError:
+        return "unknown"
+
+
+def image_file_record(path: str | Path) -> ProjectState:
+    """What the dock's project records of the image file ``path`` (its name, size and first frame's fingerprint),
+    read here without the dock (lazily: the first frame only), to know its projects by; its name alone when it
+    cannot be read as one 2D image or stack (gone, of several channels)."""
+    try:
+        data = read_image(path, lazy=True)
+        n_frames, first_frame = (data.shape[0], data[0]) if np.ndim(data) == 3 else (1, data)
+        return image_record(str(path), n_frames, data.shape[-2:], first_frame=first_frame)
+    except (ParticleDetectError, OSError, ValueError, IndexError):  # a damaged frame: known by its name
+        return image_record(str(path))
+
+
+def projects_elsewhere(path: str | Path, image: ProjectState | None = None,
+                       also: Sequence[Path] = ()) -> list[Path]:
+    """Projects made for the image file ``path`` (``image``: what Project.open would record of it, its pixels'
+    fingerprint included; by default its name only) where a user would have put them: beside it under another
+    name, in its folder's parent and that parent's other folders (one level, as a renamed or copied folder of
+    images and projects leaves them), in the folders ``also`` and in the projects home. Only
+    ``*.particle-detect/state.json`` files are read."""
+    path = Path(os.path.abspath(Path(path).expanduser()))
+    image = image if image is not None else image_record(str(path))
+    here, parent = path.parent, path.parent.parent
+    places = [here]
+    if parent != here:
+        places.append(parent)
+        try:
+            siblings = sorted(entry.path for entry in os.scandir(parent)
+                              if entry.is_dir(follow_symlinks=False) and entry.path != str(here)
+                              and not entry.name.endswith(PROJECT_SUFFIX))
+        except OSError:
+            siblings = []
+        places += [Path(folder) for folder in siblings[:MAX_SIBLINGS]]
+    return projects_made_for_image([*places, *also, projects_home()], image)
 
 
 def remember_chosen_folder(path: str | Path, folder: str | Path) -> bool:
@@ -123,14 +229,38 @@ def known_project_folder(path: str | Path) -> Path | None:
     return home if home.is_dir() else None
 
 
-def project_location(path: str | Path) -> ProjectLocation:
+def project_location(path: str | Path, image: ProjectState | None = None) -> ProjectLocation:
     """Where the project of the image file (or stack folder) ``path`` is kept.
 
     The folder chosen for it with the dock's Folder… first, while it is there; else beside the image when
     that can be written; else in the projects home (:func:`home_folder_for_image`), where a project made
     there before is found again first, whether or not the image's folder has become writable since (the
-    work done since is there). A chosen folder that is gone is named in ``missing_chosen``."""
-    return replace(_find_location(path), missing_chosen=missing_chosen_folder(path))
+    work done since is there). A chosen folder that is gone is named in ``missing_chosen``; projects made for
+    the image elsewhere in ``found`` (``image``: what Project.open would record of it, to match them by; by
+    default its name only)."""
+    location = _find_location(path)
+    missing = missing_chosen_folder(path)
+    return replace(location, missing_chosen=missing, found=tuple(_found_elsewhere(path, location, image, missing)))
+
+
+def _found_elsewhere(path: str | Path, location: ProjectLocation, image: ProjectState | None,
+                     missing: Path | None) -> list[Path]:
+    if not (location.folder / "state.json").is_file():  # a new project would start: its old one may be near
+        also = [missing.parent] if missing is not None else []
+        return [folder for folder in projects_elsewhere(path, image, also) if folder != location.folder]
+    if not location.moved:
+        return []
+    # The home's project is used; one beside the image untouched since the home's was made (the copy's
+    # original, or none) is no fork.
+    beside, since = location.beside, moved_since(path)
+    try:
+        changed = datetime.fromtimestamp((beside / "state.json").stat().st_mtime)
+    except OSError:
+        return []
+    if since is not None and changed <= since:
+        return []
+    return [folder for folder in projects_made_for_image([beside.parent], image or image_record(str(path)))
+            if folder == beside]
 
 
 def _find_location(path: str | Path) -> ProjectLocation:
@@ -141,6 +271,7 @@ def _find_location(path: str | Path) -> ProjectLocation:
         return ProjectLocation(known, beside if known == home else None)
     if can_write(beside):
         return ProjectLocation(beside)
+    _note_moved(path)
     if (beside / "state.json").is_file() and not _copy_project(beside, home):
         return ProjectLocation(beside)  # read where it is: saving will say why it cannot
     return ProjectLocation(home, beside)

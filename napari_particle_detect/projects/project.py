@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -44,7 +44,7 @@ from ..files.io import atomic_write_bytes, atomic_write_text, fsync_directory
 from ..files.centre_csv import read_centres, write_centres
 from .project_state import (  # Region, RoundInfo and ProjectState are this module's API too
     MAX_DIAMETER, MAX_FRAMES, MAX_ROUND, POLARITIES, FieldChecker, ProjectState, Region, RoundInfo,
-    check_frame_number, make_region, parse_round, read_state_file,
+    check_frame_number, make_region, parse_round, parse_state,
 )
 from .project_state import (  # which image a project is of; the state before the last change
     DAMAGED_SUFFIX, backup_path, image_mismatch, pixel_fingerprint, read_state_with_backup, state_file_is_sound,
@@ -53,8 +53,9 @@ from ..files.tables import check_sources, empty_table, normalise_table
 from ..project_layout import PROJECT_SUFFIX, ROUND_FOLDER
 from .frame_merge import FrameSave, FrameSnapshot, FrameStamp, file_stamp, merge_frames, stat_stamp, their_changes
 
-__all__ = ["PROJECT_SUFFIX", "Project", "ProjectState", "Region", "RoundInfo", "WaitCancelled", "mark_window_thread",
-           "project_folder_for_data", "project_folder_for_image", "projects_home", "waiting_cancellably"]
+__all__ = ["PROJECT_SUFFIX", "Project", "ProjectState", "Region", "RoundInfo", "WaitCancelled", "image_record",
+           "is_project_folder", "made_for_image", "mark_window_thread", "project_folder_for_data",
+           "project_folder_for_image", "projects_home", "projects_made_for_image", "waiting_cancellably"]
 
 HOME_ENV = "NAPARI_PARTICLE_DETECT_HOME"
 # How long a change waits for another program's change to finish before saying the project is busy.
@@ -145,6 +146,91 @@ def project_folder_for_data(name: str, data: np.ndarray) -> Path:
     return projects_home() / f"{safe}-{digest.hexdigest()[:10]}{PROJECT_SUFFIX}"
 
 
+def is_project_folder(folder: Path) -> bool:
+    """Whether the existing folder ``folder`` is a project's, or may become one: named like one, empty (hidden files
+    aside), or holding a project's state.json (or its backup), frames or rounds (a project whose state.json went
+    missing still has them). Any other folder is an ordinary one (the images' own, say): a project is kept inside
+    it, never made of it (its state.json, frames and rounds among the images made it "a napari project" to train)."""
+    if folder.suffix == PROJECT_SUFFIX:
+        return True
+    try:
+        names = {entry.name for entry in os.scandir(folder)}
+    except OSError:
+        return True  # unreadable: opening it says what is wrong
+    marks = {"state.json", backup_path(Path("state.json")).name, "frames", "rounds"}
+    return bool(names & marks) or all(name.startswith(".") for name in names)
+
+
+def image_record(image: str | None = None, n_frames: int | None = None, frame_shape: Sequence[int] | None = None,
+                 kind: str = "spheres", first_frame: np.ndarray | None = None) -> ProjectState:
+    """What a project records of its image: its file (or layer) name, frame count, frame shape, kind and, given
+    ``first_frame``, a fingerprint of its pixels. A new project starts from it; a project found elsewhere is
+    matched with it (:func:`made_for_image`)."""
+    return ProjectState(image=image, n_frames=int(n_frames) if n_frames else None,
+                        frame_shape=tuple(int(v) for v in frame_shape) if frame_shape else None, kind=kind,
+                        fingerprint=pixel_fingerprint(first_frame) if first_frame is not None else None)
+
+
+def made_for_image(recorded: ProjectState, image: ProjectState) -> bool:
+    """Whether a project whose state is ``recorded`` was made for ``image`` (an :func:`image_record`): of its kind,
+    of its file name, and of its size and pixels (its fingerprint) where both know them. The name is asked for
+    even when the pixels agree: copies of one synthetic or blank image share pixels, not names and folders."""
+    if recorded.kind != image.kind or image_mismatch(recorded, image.n_frames, image.frame_shape,
+                                                     image.fingerprint) is not None:
+        return False
+    shapes = recorded.frame_shape, image.frame_shape
+    if all(shapes) and len(shapes[0]) != len(shapes[1]):
+        return False  # a review as volumes is not one as 2D frames, though of the same file
+    return (recorded.image is not None and image.image is not None
+            and Path(recorded.image).name == Path(image.image).name)
+
+
+def projects_made_for_image(places: Iterable[Path], image: ProjectState) -> list[Path]:
+    """The project folders (``*.particle-detect`` holding a state.json) directly inside ``places`` that were made
+    for ``image`` (:func:`made_for_image`), in the order found. Places and projects that cannot be read, and
+    links (a project is never read through one), are passed over: this looks, it never says what is wrong."""
+    if image.image is None:
+        return []
+    # A state.json without the image's name (as JSON writes it) cannot match: not decoded at all, so looking
+    # through a full projects home stays quick.
+    clue = json.dumps(Path(image.image).name)[1:-1]
+    found: list[Path] = []
+    for place in dict.fromkeys(Path(p) for p in places):
+        try:
+            entries = sorted(entry.name for entry in os.scandir(place)
+                             if entry.name.endswith(PROJECT_SUFFIX) and entry.is_dir(follow_symlinks=False))
+        except OSError:
+            continue
+        for name in entries:
+            state_path = place / name / "state.json"
+            try:
+                if state_path.is_symlink():
+                    continue
+                text = state_path.read_text(encoding="utf-8")
+                if clue in text and made_for_image(parse_state(json.loads(text), state_path), image):
+                    found.append(place / name)
+            except (OSError, ValueError, ParticleDetectError):
+                continue
+    return found
+
+
+def _project_folder_inside(folder: Path, image: ProjectState) -> Path:
+    """The project of ``image`` kept inside the ordinary folder ``folder`` (see :func:`is_project_folder`): the
+    project there made for it, else ``<folder>/<image stem>.particle-detect`` (new, or one of that name made
+    for another image, which Project.open refuses in one line)."""
+    if image.image is None:
+        raise ParticleDetectError(f"{folder}: not a project folder (it holds other files and no state.json); give "
+                                  "a project folder, or an empty one")
+    default = project_folder_for_image(folder / Path(image.image).name)
+    made = projects_made_for_image([folder], image)
+    if default in made or not made:
+        return default
+    if len(made) > 1:
+        raise ParticleDetectError(f"{folder}: holds {len(made)} projects made for this image "
+                                  f"({', '.join(p.name for p in made)}); choose one of them")
+    return made[0]
+
+
 # ---- the project --------------------------------------------------------------------------------
 class Project:
     """The project folder of one image; every mutating call is on disk when it returns.
@@ -169,8 +255,10 @@ class Project:
     def open(cls, target: str | Path, image: str | None = None, n_frames: int | None = None,
              frame_shape: tuple[int, ...] | None = None, kind: str = "spheres",
              first_frame: np.ndarray | None = None) -> "Project":
-        """Open the project at ``target``: a project folder (any existing folder), or an image file beside which
-        it lives. Nothing is written until there is something to keep, except tidying after a crash.
+        """Open the project at ``target``: a project folder (one named ``*.particle-detect``, an empty folder, or
+        one holding a project), an ordinary folder chosen to keep it in (the project there made for ``image``,
+        else ``<folder>/<image stem>.particle-detect``), or an image file beside which it lives. Nothing is
+        written until there is something to keep, except tidying after a crash.
         ``kind``: what its frames hold (a project of another kind is refused: projects/kinds_project.py).
 
         A project records the size of its image and (given ``first_frame``, the image's first frame or
@@ -178,13 +266,14 @@ class Project:
         frame count or frame shape, or other pixels, is refused in one line rather than shown the centres
         another image was reviewed with. A project made before fingerprints gets one recorded now."""
         target = Path(target)
-        is_project = target.suffix == PROJECT_SUFFIX or target.is_dir()
-        folder = target if is_project else project_folder_for_image(target)
-        if not is_project and image is None:
+        is_image_file = not (target.suffix == PROJECT_SUFFIX or target.is_dir())
+        if is_image_file and image is None:
             image = str(target)
-        defaults = ProjectState(image=image, n_frames=int(n_frames) if n_frames else None,
-                                frame_shape=tuple(int(v) for v in frame_shape) if frame_shape else None, kind=kind,
-                                fingerprint=pixel_fingerprint(first_frame) if first_frame is not None else None)
+        defaults = image_record(image, n_frames, frame_shape, kind, first_frame)
+        if is_image_file:
+            folder = project_folder_for_image(target)
+        else:
+            folder = target if is_project_folder(target) else _project_folder_inside(target, defaults)
         project = cls(folder, defaults)
         if folder.exists() and not folder.is_dir():
             raise ParticleDetectError(f"{folder}: is a file, not a project folder")

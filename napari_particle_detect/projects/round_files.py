@@ -40,7 +40,8 @@ def deletable(project: Project, number: int) -> str | None:
     if current is not None and current.number == info.number:
         return f"{info.name} is the round in use; switch to another round first"
     if info.origin == "shipped":
-        return f"{info.name} is the shipped model every round started from"
+        # Not "the one every round started from": a project may hold an older version's and this version's.
+        return f"{info.name} is a copy of a shipped model, kept for rounds to start from"
     return None
 
 
