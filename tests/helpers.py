@@ -203,3 +203,20 @@ def kinds_dock(viewer, kind: str, name: str):
     widget.image_combo.setCurrentText(name)
     assert widget.session.image.name == name
     return widget
+
+
+def signalling_in_step(step, at: int, *signals: int, steps: list[int] | None = None):
+    """training.take_step ``step`` raising ``signals`` inside step ``at`` (counted from 1), as a signal landing
+    mid-step does; each step's number is appended to ``steps``."""
+    import signal
+
+    steps = [] if steps is None else steps
+
+    def take_step(*args, **kwargs):
+        steps.append(len(steps) + 1)
+        if len(steps) == at:
+            for number in signals:
+                signal.raise_signal(number)
+        return step(*args, **kwargs)
+
+    return take_step

@@ -175,3 +175,15 @@ def test_a_fingerprints_model_is_the_run_records(tmp_path, light_model):
                                   light.with_suffix(".json").name: input_signature(light.with_suffix(".json"))}),
     ]:
         assert job_fingerprint(image, options, model)["model"] == model_fingerprint(model, options.kind) == expected
+
+
+def test_a_range_starting_before_a_short_stacks_first_frame_says_so():
+    # "-10: is past its end" of a 4-frame stack: its start is what lies outside.
+    from napari_particle_detect.errors import ParticleDetectError
+    from napari_particle_detect.files.file_detection import frames_in_range
+
+    with pytest.raises(ParticleDetectError, match=r"^s\.tif: --frames -10: reaches before its start: it has 4 frames "
+                                                   r"\(0 to 3\)$"):
+        frames_in_range("-10:", 4, "s.tif")
+    with pytest.raises(ParticleDetectError, match="0:10 is past its end"):
+        frames_in_range("0:10", 4, "s.tif")

@@ -114,6 +114,17 @@ def test_the_record_and_the_gap_line_count_the_centres_dropped_and_left_unmeasur
                                      "measurements are NaN)")
 
 
+def test_without_measure_the_gap_line_speaks_of_no_measurements(tmp_path, caplog):
+    # It said "N kept within a whole radius, where trackpy's measurements are NaN" of runs measuring nothing (the
+    # library's detect, the dock, detect without --measure).
+    path, _ = gapped_stack(tmp_path / "mosaic.tif", frames=1)
+    with caplog.at_level(logging.WARNING, logger="napari_particle_detect"):
+        detect_file(path, DetectOptions(diameter=DIAMETER, device="cpu"), output=tmp_path / "out.csv")
+    record = json.loads((tmp_path / "out.json").read_text())["inputs"][0]
+    assert "measurements" not in gap_line(caplog) and "centres_unmeasured_at_gaps" not in record
+    assert gap_line(caplog).endswith(f"radius ({record['centres_dropped_at_gaps']} dropped)")
+
+
 def test_a_run_gone_on_after_a_stop_records_the_centres_the_frames_done_before_dropped(tmp_path):
     path, _ = gapped_stack(tmp_path / "mosaic.tif")
     options = DetectOptions(diameter=DIAMETER, device="cpu")

@@ -19,7 +19,7 @@ from napari_particle_detect.models import load_model, save_model
 from napari_particle_detect.models.registry import copy_model, default_model_path
 from napari_particle_detect.projects.kinds_project import open_kind_project
 from napari_particle_detect.projects.project import Project, RoundInfo
-from napari_particle_detect.projects.shipped_rounds import USE_THIS_VERSION, same_model
+from napari_particle_detect.projects.shipped_rounds import USE_THIS_VERSION, same_saved_model
 
 pytestmark = pytest.mark.usefixtures("project_home")
 
@@ -91,7 +91,7 @@ def test_the_rods_dock_says_it_detects_with_an_older_model_and_its_button_puts_t
 
     start = notification_count()
     panel.this_version.button.click()
-    assert project.current_round.number == 3 and same_model(project.round_path(3), shipped_model_path("rods"))
+    assert project.current_round.number == 3 and same_saved_model(project.round_path(3), shipped_model_path("rods"))
     assert notifications_since(start) == [f"{project.folder}: the model this version ships (rods.pt) is now "
                                           "round-003, used by Detect and Fine-tune"]
     assert panel.status.text() == "round-003 in use from now on (the model this version ships)"
@@ -115,7 +115,7 @@ def test_the_volume_dock_says_so_and_its_button_puts_todays_3d_model_in_use(make
     assert not rounds.this_version.isHidden()
 
     rounds.this_version.button.click()
-    assert project.current_round.number == 2 and same_model(project.round_path(2), default_model_path("unet3d"))
+    assert project.current_round.number == 2 and same_saved_model(project.round_path(2), default_model_path("unet3d"))
     assert rounds.status.text() == "round-002 in use from now on (the model this version ships)"
     assert "▶ round-002: shipped unet3d" in rounds.rounds_label.text() and rounds.this_version.isHidden()
     assert dock.review_threshold() == pytest.approx(card_threshold(default_model_path("unet3d")))

@@ -15,7 +15,7 @@ from napari_particle_detect.models import load_model, save_model
 from napari_particle_detect.models.registry import copy_model, default_model_path
 from napari_particle_detect.projects.project import Project, RoundInfo
 from napari_particle_detect.projects.shipped_rounds import (
-    THIS_VERSION, add_this_versions_model, origin_label, other_version_copies, same_model, shipped_weights,
+    THIS_VERSION, add_this_versions_model, origin_label, other_version_copies, same_saved_model, shipped_weights,
 )
 
 pytestmark = pytest.mark.usefixtures("project_home")
@@ -59,7 +59,7 @@ def test_a_copy_of_an_older_shipped_model_is_labelled_so_and_todays_can_be_added
 
     today = add_this_versions_model(project)
     assert (today.number, today.origin, project.current_round.number) == (2, "shipped", 2)
-    assert same_model(project.round_path(2), default_model_path())
+    assert same_saved_model(project.round_path(2), default_model_path())
     assert origin_label(project, today) == "shipped" and other_version_copies(project) == []
     assert cli.main(["rounds", str(project.folder)]) == 0
     listing = capsys.readouterr().out.splitlines()
@@ -93,7 +93,7 @@ def test_the_dock_says_so_once_and_detects_with_this_versions_model_when_chosen(
     index = panel.model_combo.findText(THIS_VERSION)
     panel.model_combo.setCurrentIndex(index)
     panel.model_combo.activated.emit(index)  # as the user's choice
-    assert project.current_round.number == 2 and same_model(project.round_path(2), default_model_path())
+    assert project.current_round.number == 2 and same_saved_model(project.round_path(2), default_model_path())
     shipped_threshold = json.loads(default_model_path().with_suffix(".json").read_text())["threshold"]
     assert widget.state.threshold == pytest.approx(shipped_threshold)  # today's model's, not the older one's 0.35
     labels = [panel.model_combo.itemText(i) for i in range(panel.model_combo.count())]

@@ -6,6 +6,7 @@ from napari_particle_detect.cli.main import main
 from napari_particle_detect.learning import training
 from napari_particle_detect.learning.recipes import final_model_path, load_recipe
 
+from helpers import signalling_in_step
 from test_recipes import write
 
 
@@ -14,15 +15,7 @@ def test_a_recipe_stopped_mid_phase_says_the_same_command_goes_on_and_it_does(tm
     # (train's --resume is no recipe option).
     recipe = write(tmp_path / "recipes")
     real = training.take_step
-    steps = []
-
-    def signalled_in_step_three(*args, **kwargs):
-        steps.append(len(steps) + 1)
-        if len(steps) == 3:
-            signal.raise_signal(signal.SIGTERM)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(training, "take_step", signalled_in_step_three)
+    monkeypatch.setattr(training, "take_step", signalling_in_step(real, 3, signal.SIGTERM))
     # A Python handler first, as a program using the library has: the command line replaces only those it can put
     # back, and a test worker's own (set outside Python) would end the worker.
     before = signal.signal(signal.SIGTERM, lambda signum, frame: None)

@@ -19,6 +19,7 @@ from napari_particle_detect import stop_signals
 from napari_particle_detect.cli.main import main
 from napari_particle_detect.files.distributed import CLUSTER_START_INTERRUPTED, close_local_client, local_client
 
+from helpers import signalling_in_step
 from test_cluster_run_counts_and_crashes import started_worker_processes
 from test_cluster_user_audit import until
 from test_distributed import tiny_model, write_images  # noqa: F401 - tiny_model: the module's fixture
@@ -87,19 +88,17 @@ def test_training_and_the_cluster_start_stop_on_sigterm_sent_as_timeout_sends_it
 
 def test_a_stop_signal_repeated_at_once_stops_training_at_the_steps_end_as_one_would(tmp_path, monkeypatch, capsys):
     out = tmp_path / "m.pt"
-    real = training.take_step
     steps = []
-
-    def signalled_twice_in_step_three(*args, **kwargs):
-        steps.append(len(steps) + 1)
-        if len(steps) == 3:
-            signal.raise_signal(signal.SIGTERM)
-            signal.raise_signal(signal.SIGTERM)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(training, "take_step", signalled_twice_in_step_three)
-    code = main(["train", "-o", str(out), "--epochs", "1", "--steps-per-epoch", "20", "--batch-size", "2",
-                 "--crop", "32", "--threads", "1", "--device", "cpu"])
+    monkeypatch.setattr(training, "take_step", signalling_in_step(training.take_step, 3, signal.SIGTERM,
+                                                                   signal.SIGTERM, steps=steps))
+    # A Python handler first, as a program using the library has (the command line replaces only a handler it can put
+    # back): in a test worker whose SIGTERM is left to the system, the signal raised in the step ended the worker.
+    before = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    try:
+        code = main(["train", "-o", str(out), "--epochs", "1", "--steps-per-epoch", "20", "--batch-size", "2",
+                     "--crop", "32", "--threads", "1", "--device", "cpu"])
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if before is None else before)
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert (code, last) == (143, "particle-detect: interrupted by SIGTERM; --resume continues at step 4 of epoch 1")
     state = training.read_training_state(training.resume_state_path(out))

@@ -37,7 +37,7 @@ from ..projects.project import (
 from ..files.tables import empty_table, normalise_table, same_centres
 from ..projects.acceptance import AcceptCheck, check_accept
 from .history import FrameHistory
-from .image_views import explain, layer_kind, source_path
+from .image_views import explain, layer_frames, layer_kind, source_path
 from .notify import report
 from .layers import (
     ADDED_DEFAULTS, DOCK_OUTPUT_KEY, PastedPoints, marker_size, place_over_image, points_data, points_features,
@@ -156,10 +156,8 @@ class Annotation:
                 project = project_folder_for_image(path)
             else:
                 project = project_folder_for_data(project_name(image), image.data)
-        n_frames = image.data.shape[0] if image.ndim == 3 else 1
-        project = Project.open(project, image=str(path) if path else image.name, n_frames=n_frames,
-                               frame_shape=tuple(image.data.shape[-2:]),
-                               first_frame=image.data[0] if image.ndim == 3 else image.data)
+
+        project = Project.open(project, image=str(path) if path else image.name, **layer_frames(image))
         return cls(viewer, image, project, **kwargs)
 
     def restore(self) -> None:

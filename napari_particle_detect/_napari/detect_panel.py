@@ -21,7 +21,9 @@ from ..frame_runs import runs_text
 from ..learning.eta import Eta
 from ..models import load_model
 from ..projects.project import RoundInfo
-from ..projects.shipped_rounds import THIS_VERSION, add_this_versions_model, origin_label, other_version_note
+from ..projects.shipped_rounds import (
+    THIS_VERSION, add_this_versions_model, origin_label, other_version_note, this_versions_model_added,
+)
 from ..projects.size_estimate import RememberedEstimate, remember_estimate, remembered_estimate
 from ..detection.prediction import iter_detect
 from ..detection.sizing import with_advice
@@ -326,12 +328,17 @@ class DetectPanel(QGroupBox):
     def _on_model_chosen(self, index: int) -> None:
         number = self.model_combo.itemData(index)
         if number == THIS_VERSION:
+            if self.state.is_busy("fine-tuning"):  # a round added now is not the one it started from
+                self.refresh()
+                raise ParticleDetectError(f"a fine-tuning round is running: choose '{THIS_VERSION}' once it ends")
             project = self.state.require_annotation().project
-            info = add_this_versions_model(project)
+            try:
+                info = add_this_versions_model(project)
+            finally:
+                self.refresh()  # the list shows the round in use, not the entry chosen, even if adding failed
             self.state.use_round(info.number, how="chosen in the Detect panel")
             self.state.adopt_round_threshold(info.number)  # the older model's threshold was tuned for that model
-            show_info(f"{project.folder}: the model this version ships is now {info.name}, used by Detect and "
-                      "Fine-tune")
+            show_info(this_versions_model_added(project, info))
         elif number is not None:
             self.state.use_round(number, how="chosen in the Detect panel")
 
@@ -468,18 +475,13 @@ class DetectPanel(QGroupBox):
         self._set_running(False)
 
 
-def frame_ranges(frames: list[int], most: int = 4) -> str:
-    """``[2, 3, 4, 7]`` as "2–4, 7"; after ``most`` runs, the rest counted."""
-    return runs_text(frames, "–", most)
-
-
 def rounds_note(rounds: dict[int, list[int]], held: dict[int, float], in_use: str) -> str:
     """The Detect panel's line on frames detected by other rounds than ``in_use`` (``rounds``: round ->
     its frames, ``held``: frame -> threshold shown at); empty when there are none."""
     parts = []
     for number, frames in sorted(rounds.items()):
         word = "frame" if len(frames) == 1 else "frames"
-        parts.append(f"{word} {frame_ranges(frames)}: round-{number:03d}'s, at {held[frames[0]]:.2f}")
+        parts.append(f"{word} {runs_text(frames, '–')}: round-{number:03d}'s, at {held[frames[0]]:.2f}")
     if not parts:
         return ""
     return ("Detections of other rounds keep their own threshold until detected again (" + "; ".join(parts)

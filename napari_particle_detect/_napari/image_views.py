@@ -119,6 +119,14 @@ def layer_kind(layer: Image) -> str:
     return "unsupported"
 
 
+def kind_suffix(layer: Image) -> str:
+    """What a dock's Image list adds to the name of a layer not used as it is."""
+    kind = layer_kind(layer)
+    if kind == "channels":
+        return f" ({layer.data.shape[layer_axes(layer).channel]} channels)"
+    return {"rgb": " (colour)", "4d": " (4D)", "unsupported": " (not supported)"}.get(kind, "")
+
+
 def axis_name(layer: Image, axis: int, axes: LayerAxes | None = None) -> str:
     """The axis's letter in its file (T, C, Z), else napari's label for it, else 'axis N'."""
     named = (axes or layer_axes(layer)).name(axis)
@@ -321,9 +329,15 @@ def shared_file_projects(layer: Image, kind: str = "spheres") -> list[Path]:
     from ..projects.locations import projects_made_for_image
     from ..projects.project import image_record
 
-    n_frames, first_frame = (layer.data.shape[0], layer.data[0]) if layer.ndim == 3 else (1, layer.data)
-    return projects_made_for_image([file.parent], image_record(str(file), n_frames, layer.data.shape[-2:], kind,
-                                                               first_frame=first_frame))
+    return projects_made_for_image([file.parent], image_record(str(file), kind=kind, **layer_frames(layer)))
+
+
+def layer_frames(layer: Image) -> dict:
+    """What a project records of ``layer``'s pixels, as Project.open and image_record take them: its frame count
+    (1 for a 2D image), frame shape and first frame (the 2D image itself)."""
+    data = layer.data
+    n_frames, first_frame = (data.shape[0], data[0]) if layer.ndim == 3 else (1, data)
+    return {"n_frames": n_frames, "frame_shape": tuple(data.shape[-2:]), "first_frame": first_frame}
 
 
 def _view_path(path: Path, key: str) -> Path:

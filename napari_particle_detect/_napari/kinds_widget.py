@@ -22,13 +22,12 @@ from qtpy.QtWidgets import (
 
 from ..errors import ParticleDetectError
 from .dock_closing import STOP_WAIT_S, ClosingDock
-from .image_views import add_view_layer, choice_placeholder, data_index, explain, layer_kind, views
+from .image_views import add_view_layer, choice_placeholder, data_index, explain, kind_suffix, layer_kind, views
 from .kind_review import KindSession
 from .kind_review_panel import KindReviewPanel
 from .kind_rounds_panel import KindRoundsPanel
 from .layers import is_dock_output
 from .notify import report, reports_errors
-from .widget import kind_suffix
 
 
 def detect_in(image: np.ndarray, kind: str, model, threshold: float | None, frame: int | None,

@@ -30,17 +30,11 @@ if TYPE_CHECKING:
 TIFF_SUFFIXES = (".tif", ".tiff")
 
 
-def tiff_pixels(path: str | Path) -> np.ndarray | dask.array.Array | None:
-    """The TIFF's image or stack for a napari layer: a stack of one page per frame as a dask array of one frame
-    per chunk, read when shown or detected; any other TIFF read whole. None for a file that is no TIFF, or one
-    files.io refuses (channels to choose, a damaged file): napari's reader opens those as it did."""
-    pixels = _read_tiff(path)
-    return _one_frame_per_chunk(pixels)[0] if isinstance(pixels, LazyTiffStack) else pixels
-
-
 def _read_tiff(path: str | Path) -> np.ndarray | LazyTiffStack | None:
-    """:func:`tiff_pixels` before a stack is put behind dask: the stack itself, whose file its layer's viewer
-    closes."""
+    """The TIFF's image or stack for a napari layer, before a stack is put behind dask (:func:`_one_frame_per_chunk`):
+    a stack of one page per frame as the stack itself, whose file its layer's viewer closes; any other TIFF read
+    whole. None for a file that is no TIFF, or one files.io refuses (channels to choose, a damaged file): napari's
+    reader opens those as it did."""
     path = Path(path)
     if path.suffix.lower() not in TIFF_SUFFIXES:
         return None
@@ -78,8 +72,9 @@ def close_with_window(viewer, stack: LazyTiffStack, lock: SerializableLock) -> N
 
 
 def open_tiff(viewer, path: str | Path, plugin: str) -> list[Image] | None:
-    """Add the TIFF at ``path`` to ``viewer`` as :func:`tiff_pixels` reads it, with ``path`` as its source
-    and ``plugin`` as its reader, as napari's readers leave them; None (nothing added) where that gives none.
+    """Add the TIFF at ``path`` to ``viewer`` as :func:`_read_tiff` reads it (a stack as a dask array of one frame
+    per chunk, read when shown or detected), with ``path`` as its source and ``plugin`` as its reader, as napari's
+    readers leave them; None (nothing added) where that gives none.
     A stack's file is closed with the viewer's window (:func:`close_with_window`)."""
     read = _read_tiff(path)
     if read is None:

@@ -25,10 +25,10 @@ from .detect_panel import DetectPanel
 from .export_panel import ExportPanel
 from .finetune_panel import FineTunePanel
 from .image_views import (
-    VIEW_KEY, explain, layer_axes, layer_kind, remember_copied_file, shared_file_projects, view_data, view_layer_kwargs,
-    views,
+    add_view_layer, choice_placeholder, data_index, explain, kind_suffix, layer_frames, layer_kind,
+    remember_copied_file, shared_file_projects, views,
 )
-from .layers import is_dock_output, place_over_image
+from .layers import is_dock_output
 from .measure_panel import MeasurePanel
 from .notify import report, reports_errors
 from .review_panel import ReviewPanel
@@ -234,9 +234,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         if path is None:
             return None
         # Recorded as Annotation.attach opens its project, so projects elsewhere are known by their pixels too.
-        n_frames, first_frame = (image.data.shape[0], image.data[0]) if image.ndim == 3 else (1, image.data)
-        location = project_location(path, image_record(str(path), n_frames, image.data.shape[-2:],
-                                                       first_frame=first_frame))
+        location = project_location(path, image_record(str(path), **layer_frames(image)))
         elsewhere = list(location.found)
         if not (location.folder / "state.json").is_file():  # a new project starts: the work of one made before is near
             elsewhere += shared_file_projects(image)
@@ -358,46 +356,29 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         note = explain(image) if image is not None else ""
         self.image_note.setText(note)
         self.image_note.setVisible(bool(note))
-        offered = views(image, self._current_index(image)) if image is not None else []
-        choose = bool(offered) and layer_kind(image) == "channels"
+        offered = views(image, data_index(self.viewer, image)) if image is not None else []
+        placeholder = choice_placeholder(image, offered)
         # Qt selects no first item while a placeholder is set: the other kinds' lists start on their first view.
-        self.view_combo.setPlaceholderText(f"choose one of its {len(offered)} channels" if choose else "")
+        self.view_combo.setPlaceholderText(placeholder)
         self.view_combo.clear()
         for view in offered:
             self.view_combo.addItem(view.label, view)
-        self.view_combo.setCurrentIndex(-1 if choose else 0)
+        self.view_combo.setCurrentIndex(-1 if placeholder else 0)
         self._view_row.setVisible(bool(offered))
-
-    def _current_index(self, image: Image) -> tuple[int, ...]:
-        """The data index of the viewer's current position along the image's non-displayed axes."""
-        point = self.viewer.dims.point[self.viewer.dims.ndim - image.ndim:]
-        return tuple(int(round(float(v))) for v in image.world_to_data(point))
 
     @reports_errors
     def use_view(self) -> Image | None:
         """Add the chosen greyscale view of a colour, 4D or several-channel layer as a new layer, just over that
         layer, and work on it."""
-        image, view = self.selected_image(), self.view_combo.currentData()
-        if image is None or not views(image):
+        image = self.selected_image()
+        if image is None:
             raise ParticleDetectError("choose a colour, 4D or several-channel image layer first")
-        if view is None:
-            raise ParticleDetectError(f"'{image.name}': choose which of its channels to detect in the list beside Use "
-                                      "first")
-        kwargs = view_layer_kwargs(image, view)
-        made = next((layer for layer in self.image_layers() if layer.name == kwargs["name"]
-                     and layer.metadata.get(VIEW_KEY) == kwargs["metadata"][VIEW_KEY]), None)
-        if made is not None:  # a second click: the view made before, with its project, not a copy of it
-            self.image_combo.setCurrentIndex(self.image_combo.findData(id(made)))
-            self.show_chosen()
-            show_info(f"working on '{made.name}', made from '{image.name}' before")
-            return made
-        layer = self.viewer.add_image(view_data(image, view), **kwargs)
-        place_over_image(self.viewer, layer, image)  # not over other images opened since
-        image.visible = False  # the new layer lies exactly over it
+        # A second click gives the view made before, with its project, not a copy of it.
+        layer, made_before = add_view_layer(self.viewer, image, self.view_combo.currentData())
         # By the layer, not its place: the list follows the layer order of its last refresh, before the move.
         self.image_combo.setCurrentIndex(self.image_combo.findData(id(layer)))
         self.show_chosen()  # images opened since lie over it
-        show_info(f"working on '{layer.name}', made from '{image.name}'")
+        show_info(f"working on '{layer.name}', made from '{image.name}'{' before' if made_before else ''}")
         return layer
 
     def _show_project(self, annotation: Annotation | None) -> None:
@@ -563,14 +544,6 @@ class ParticleDetectWidget(ClosingDock, QWidget):
                 show_info("the Particle detection dock was closed: its layers are put away (" + ", ".join(
                     f"'{name}'" for name in removed[:3]) + (" …" if len(removed) > 3 else "") + "), their centres "
                     "and reviews kept in their projects; they come back when the dock is opened again")
-
-
-def kind_suffix(layer: Image) -> str:
-    """What the Image list adds to the name of a layer not used as it is."""
-    kind = layer_kind(layer)
-    if kind == "channels":
-        return f" ({layer.data.shape[layer_axes(layer).channel]} channels)"
-    return {"rgb": " (colour)", "4d": " (4D)", "unsupported": " (not supported)"}.get(kind, "")
 
 
 def closing_words(annotation: Annotation, failed: bool = False) -> str:

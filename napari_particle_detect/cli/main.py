@@ -678,7 +678,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
         log.info("%s: the same file as %s; detected once", repeat, kept)
     folder = _is_folder_output(args.output, args.inputs, inputs)  # a name that is neither is refused: volumes too
     if args.frames is not None:
-        _refuse_frames_of_volumes(args, inputs)
+        _check_frames_of_one_volume(args, inputs)
     handled = _detect_channel_of_volumes(args, inputs) if args.channel is not None else None
     if handled is None:  # volumes (by --axes or metadata) go their own way
         handled = volume_cli.detect_volumes_if_any(args, inputs)
@@ -707,7 +707,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     return _detect_into_csv(args, inputs, options)
 
 
-def _refuse_frames_of_volumes(args: argparse.Namespace, inputs: list[Path]) -> None:
+def _check_frames_of_one_volume(args: argparse.Namespace, inputs: list[Path]) -> None:
     """``--frames`` past the end of the one volume (by --axes or metadata) a run into one table detects, refused
     before any work (the model loads), as _detect_into_csv refuses a 2D stack's: --frames picks time points of a
     series, and a ZYX file has one (frame 0). Of several inputs, or into a folder, such a file fails in its turn and

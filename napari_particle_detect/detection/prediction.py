@@ -310,6 +310,7 @@ def iter_detect(
     runtime: str = "auto",
     split_close: bool = False,
     stack_look: StackLook | None = None,
+    measured: bool = False,
 ) -> Iterator[tuple[int, FrameResult, Sizing]]:
     """Yield (frame index, result, sizing) per frame, in order, so GUIs and progress bars can follow along.
 
@@ -330,6 +331,8 @@ def iter_detect(
     ``stack_look``: with a diameter given, the :func:`given_look` to read the particles' look (ringed or not)
     into, or to go on with: the look that frames detected before, in an earlier call, told or left untold, so
     that detecting a stack in parts decodes each frame as detecting it whole does (default: a fresh one).
+    ``measured``: the centres will be measured (``--measure``), so the gap line also counts those trackpy's
+    measurements leave NaN beside a gap.
     """
     # The arguments are checked before any work: the model is loaded, and frames read, after.
     if polarity not in ("auto", "bright", "dark"):
@@ -367,7 +370,7 @@ def iter_detect(
                                                       model.card.min_distance, heatmaps,
                                                       RESIDUAL if split_close else None, model.card.sigma):
                 result = frame_result(model, prepared, decoder, scale, look, thr)
-                unmeasured = reaching_gaps(result.centres, prepared.missing, sizing.diameter)
+                unmeasured = reaching_gaps(result.centres, prepared.missing, sizing.diameter) if measured else ()
                 steps.gaps.add_centres(result.dropped_at_gaps, int(np.count_nonzero(unmeasured)))
                 if isinstance(look, StackLook):
                     sizing = replace(sizing, ringed=bool(look.ringed))

@@ -434,7 +434,7 @@ def _detect_series(data, model: DetectorModel, options: VolumeOptions, name: str
     time_points = list(range(data.shape[0])) if time_points is None else time_points
     ready = {} if ready is None else ready
     # Sized as a run of every time point is: the tables of ranges then join into its table, as a 2D stack's do.
-    sizing = _series_sizing(data, options, name, time_points, ready) if time_points[0] > 0 else None
+    sizing = _series_sizing(data, options, name, time_points, ready)
     parts, skipped, pending, gaps = [], [], [], GapRecord()
     for t in time_points:
         label = _volume_name(name, data, t)
@@ -592,8 +592,7 @@ def detect_volume_file(path: str | Path, axes: Axes, options: VolumeOptions, mod
 def volumes_to_detect(path: str | Path, volumes, text: str | None) -> list[int]:
     """The time points of ``volumes`` (a file's series, T first: files.axes.read_volumes') that ``--frames``
     ``text`` names (file_detection.frames_in_range, whose refusals name ``path``), every one for None."""
-    count = int(volumes.shape[0])
-    return list(range(count)) if text is None else frames_in_range(text, count, path, one="one volume")
+    return frames_in_range(text, int(volumes.shape[0]), path, one="one volume")
 
 
 def _volume_calibration(path: Path, microns: tuple[float, float, float] | None) -> Calibration:

@@ -221,12 +221,14 @@ def _part_order(part: int | slice, written: str) -> tuple:
     return first < 0, first, isinstance(part, slice), written
 
 
-def frames_in_range(text: str, count: int, name: str | Path, one: str = "one image") -> list[int]:
+def frames_in_range(text: str | None, count: int, name: str | Path, one: str = "one image") -> list[int]:
     """The frames of a stack of ``count`` that ``--frames`` ``text`` (:func:`frame_range`'s) names, in the stack's
-    order and numbering. Refused in one line naming ``name`` and the stack's length (``one``: what a stack of one
+    order and numbering; every one for None. Refused in one line naming ``name`` and the stack's length (``one``: what a stack of one
     frame is called there, "one volume" of a ZYX file): a part past its end (Python would clip a slice there, and
     the table would say nothing of the frames missing), a range or a part of one naming none of its frames, a frame
     named twice."""
+    if text is None:
+        return list(range(count))
     parts = _range_parts(text)
     frames: list[int] = []
     for part in parts:
@@ -239,7 +241,9 @@ def frames_in_range(text: str, count: int, name: str | Path, one: str = "one ima
             named = list(range(count)[part])
         if past:
             which = f" ({_part_text(part)})" if len(parts) > 1 else ""
-            raise ParticleDetectError(f"{name}: --frames {text}{which} is past its end: {_stack_length(count, one)}")
+            first = part if isinstance(part, int) else part.start
+            side = "reaches before its start" if first is not None and first < -count else "is past its end"
+            raise ParticleDetectError(f"{name}: --frames {text}{which} {side}: {_stack_length(count, one)}")
         if not named and len(parts) > 1:  # alone, it is the range naming none below
             raise ParticleDetectError(f"{name}: --frames {text} ({_part_text(part)}) names none of its frames: "
                                       f"{_stack_length(count, one)}")
@@ -256,8 +260,7 @@ def frames_in_range(text: str, count: int, name: str | Path, one: str = "one ima
 def frames_to_detect(path: str | Path, image, text: str | None) -> list[int]:
     """The frames of ``image`` (2D: one frame) to detect: those ``--frames`` ``text`` names (:func:`frames_in_range`),
     every one for None."""
-    count = 1 if image.ndim == 2 else int(image.shape[0])
-    return list(range(count)) if text is None else frames_in_range(text, count, path)
+    return frames_in_range(text, 1 if image.ndim == 2 else int(image.shape[0]), path)
 
 
 def detected_frames(record: dict) -> list[int]:
@@ -380,7 +383,7 @@ def detect_file(
             frames=None if frames == every_frame else frames,
             tile=options.tile, batch_size=options.batch_size, name=str(path), precision=options.precision,
             heatmaps=False, compile=options.compile, runtime=options.runtime, split_close=options.split_close,
-            stack_look=look)
+            stack_look=look, measured=options.measure)
 
     look = given_look(model, options.diameter) if options.diameter is not None else None
     sizing = None
@@ -1036,8 +1039,8 @@ def why_started_over(output: Path, paths: Iterable[Path], options: DetectOptions
     differ = [reason for reason, same in (
         ("other inputs", any(same_input(f["input"], path, output) for f in recorded for path in paths)),
         ("other options", any(f.get("options") == options_now for f in recorded)),
-        ("another model", model_now is not None and any(same_model(f.get("model"), model_now, output)
-                                                         for f in recorded))) if not same]
+        ("another model", model_now is None or any(same_model(f.get("model"), model_now, output)
+                                                    for f in recorded))) if not same]
     if not differ:  # each matches, yet no input's record is whole (garbled by hand, or by an earlier version)
         return "left unfinished, its record of the frames done unreadable"
     return "left unfinished by a run of " + " and ".join(filter(None, [", ".join(differ[:-1]), differ[-1]]))

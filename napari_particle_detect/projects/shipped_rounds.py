@@ -51,12 +51,12 @@ def is_other_version(project: Project, info: RoundInfo) -> bool:
     if shipped is None:
         return False
     try:
-        return not same_model(project.round_path(info.number), shipped)
+        return not same_saved_model(project.round_path(info.number), shipped)
     except (OSError, ValueError, ParticleDetectError):
         return False
 
 
-def same_model(weights: Path, other: Path) -> bool:
+def same_saved_model(weights: Path, other: Path) -> bool:
     """Whether two saved models (.pt, each with its .json card) are one: the same weights and the same card,
     but for the name of its criterion file (a copy names its own)."""
     return _same_model(_stamp(Path(weights)), _stamp(Path(other)))
@@ -109,9 +109,9 @@ def other_version_copies(project: Project) -> list[RoundInfo]:
 
 
 def _readably_same(weights: Path, other: Path) -> bool:
-    """:func:`same_model`, False where either cannot be read (a damaged round is no copy of today's model)."""
+    """:func:`same_saved_model`, False where either cannot be read (a damaged round is no copy of today's model)."""
     try:
-        return same_model(weights, other)
+        return same_saved_model(weights, other)
     except (OSError, ValueError, ParticleDetectError):
         return False
 
@@ -165,5 +165,5 @@ def this_versions_model_added(project: Project, info: RoundInfo) -> str:
 
 __all__ = ["OTHER_VERSION_MARK", "SHIPPED", "THIS_VERSION", "USE_THIS_VERSION", "add_this_versions_model",
            "is_other_version", "origin_label", "origin_word", "other_version_copies", "other_version_note",
-           "same_model", "shipped_weights", "this_versions_model_added", "this_versions_offer",
+           "same_saved_model", "shipped_weights", "this_versions_model_added", "this_versions_offer",
            "way_to_this_versions_model"]
