@@ -180,7 +180,7 @@ def test_a_fingerprints_model_is_the_run_records(tmp_path, light_model):
 def test_a_range_starting_before_a_short_stacks_first_frame_says_so():
     # "-10: is past its end" of a 4-frame stack: its start is what lies outside.
     from napari_particle_detect.errors import ParticleDetectError
-    from napari_particle_detect.files.file_detection import frames_in_range
+    from napari_particle_detect.files.frame_ranges import frames_in_range
 
     with pytest.raises(ParticleDetectError, match=r"^s\.tif: --frames -10: reaches before its start: it has 4 frames "
                                                    r"\(0 to 3\)$"):

@@ -74,7 +74,7 @@ def test_resuming_a_chains_training_with_another_diameter_names_the_option(tmp_p
 
 
 def test_a_range_part_naming_no_frame_is_refused_and_a_whole_stack_range_is_no_range():
-    from napari_particle_detect.files.file_detection import frame_range, frames_in_range
+    from napari_particle_detect.files.frame_ranges import frame_range, frames_in_range
 
     with pytest.raises(ParticleDetectError, match=r"--frames 0:5,-3:2 \(-3:2\) names none of its frames: it has 10"):
         frames_in_range("0:5,-3:2", 10, "m.tif")  # the -3:2 part was dropped in silence

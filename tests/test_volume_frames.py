@@ -101,7 +101,8 @@ def test_a_folder_run_skips_the_same_time_points_in_any_order_and_redoes_others(
 
 
 def test_one_range_in_any_order_has_one_text_and_one_fingerprint(tmp_path):
-    from napari_particle_detect.files.file_detection import DetectOptions, check_options, frame_range, job_fingerprint
+    from napari_particle_detect.files.file_detection import DetectOptions, check_options, job_fingerprint
+    from napari_particle_detect.files.frame_ranges import frame_range
 
     assert {frame_range(spec) for spec in ("3,7,9", "9,7,3", "7, 3,9,3", "9,3:4,7")} == {"3,7,9", "3:4,7,9"}
     assert frame_range("-1,:5,8") == frame_range("8,0:5,-1") == "0:5,8,-1"  # from the end last: its frame varies

@@ -47,9 +47,9 @@ log = logging.getLogger("particle-detect")
 
 
 def frame_range_argument(text: str) -> str | None:
-    """``detect --frames``: its text as file_detection.frame_range writes it; a garbled one is argparse's one-line
+    """``detect --frames``: its text as frame_ranges.frame_range writes it; a garbled one is argparse's one-line
     error, before any file is read."""
-    from ..files.file_detection import frame_range
+    from ..files.frame_ranges import frame_range
 
     try:
         return frame_range(text)

@@ -299,7 +299,7 @@ def detect_kind_file(path, options, model_path, device: torch.device,
     """(table, record, metadata) of one image file for ``options.kind`` (file_detection.detect_file's
     other branch): of every frame, or of those ``options.frames`` names (``frames_detected`` in the record), rows
     keeping the stack's frame numbers, as for spheres."""
-    from ..files.file_detection import frames_to_detect
+    from ..files.frame_ranges import frames_to_detect
     from ..files.io import read_image
 
     model = model_for(options.kind, model_path, device)

@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..files.axes import Axes, ConstantVolumeError, read_volumes, volume_and_gaps
 from ..files.calibration import Calibration, file_calibration
-from ..files.file_detection import checked_frames, frames_in_range
+from ..files.frame_ranges import checked_frames, frames_in_range
 from ..files.tables import VoxelSize, same_voxel_size
 from ..errors import ParticleDetectError
 from ..kinds.heatmap3d import decode3d
@@ -70,7 +70,7 @@ class VolumeOptions:
     GPU where there is one, else the CPU), cpu, cuda or mps. ``window``: working voxels per tile side.
     ``threads``: torch's CPU threads (None: as they are). ``runtime``: auto, torch, onnx or openvino.
     ``frames``: the time points of a file's series to detect (:func:`detect_volume_file`), as ``--frames`` gives
-    them ("0:10", "3,7,9": file_detection.frame_range); None: every one.
+    them ("0:10", "3,7,9": frame_ranges.frame_range); None: every one.
     """
 
     threshold: float | None = None
@@ -591,7 +591,7 @@ def detect_volume_file(path: str | Path, axes: Axes, options: VolumeOptions, mod
 
 def volumes_to_detect(path: str | Path, volumes, text: str | None) -> list[int]:
     """The time points of ``volumes`` (a file's series, T first: files.axes.read_volumes') that ``--frames``
-    ``text`` names (file_detection.frames_in_range, whose refusals name ``path``), every one for None."""
+    ``text`` names (frame_ranges.frames_in_range, whose refusals name ``path``), every one for None."""
     return frames_in_range(text, int(volumes.shape[0]), path, one="one volume")
 
 
