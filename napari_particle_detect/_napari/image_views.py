@@ -219,6 +219,23 @@ def choice_placeholder(layer: Image, offered: list[View]) -> str:
     return f"choose one of its {len(offered)} channels" if offered and layer_kind(layer) == "channels" else ""
 
 
+def show_view_choice(viewer, layer: Image | None, note, view_combo, view_row) -> None:
+    """A dock's lines under its image list for ``layer``: why a file's channels, a 4D or a colour layer is not used as
+    it is (``note``, a label), and the views it offers (``view_combo``, in ``view_row``, hidden when none)."""
+    text = explain(layer) if layer is not None else ""
+    note.setText(text)
+    note.setVisible(bool(text))
+    offered = views(layer, data_index(viewer, layer)) if layer is not None else []
+    placeholder = choice_placeholder(layer, offered)
+    # Qt selects no first item while a placeholder is set: the other kinds' lists start on their first view.
+    view_combo.setPlaceholderText(placeholder)
+    view_combo.clear()
+    for view in offered:
+        view_combo.addItem(view.label, view)
+    view_combo.setCurrentIndex(-1 if placeholder else 0)
+    view_row.setVisible(bool(offered))
+
+
 def add_view_layer(viewer, image: Image, view: View | None) -> tuple[Image, bool]:
     """The layer of ``view`` of ``image``: the one made before, with its project (True), else a new one just over
     ``image``, which it hides as it lies exactly over it (False). Refused in one line where ``image`` offers no

@@ -22,7 +22,7 @@ from qtpy.QtWidgets import (
 
 from ..errors import ParticleDetectError
 from .dock_closing import STOP_WAIT_S, ClosingDock
-from .image_views import add_view_layer, choice_placeholder, data_index, explain, kind_suffix, layer_kind, views
+from .image_views import add_view_layer, kind_suffix, layer_kind, show_view_choice
 from .kind_review import KindSession
 from .kind_review_panel import KindReviewPanel
 from .kind_rounds_panel import KindRoundsPanel
@@ -176,17 +176,7 @@ class KindsWidget(ClosingDock, QWidget):
 
     def _show_views(self, layer: Image | None) -> None:
         """For a file's channels, a 4D or a colour layer: why it is not used as it is, and the views offered."""
-        note = explain(layer) if layer is not None else ""
-        self.image_note.setText(note)
-        self.image_note.setVisible(bool(note))
-        offered = views(layer, data_index(self.viewer, layer)) if layer is not None else []
-        placeholder = choice_placeholder(layer, offered)
-        self.view_combo.setPlaceholderText(placeholder)
-        self.view_combo.clear()
-        for view in offered:
-            self.view_combo.addItem(view.label, view)
-        self.view_combo.setCurrentIndex(-1 if placeholder else 0)
-        self._view_row.setVisible(bool(offered))
+        show_view_choice(self.viewer, layer, self.image_note, self.view_combo, self._view_row)
 
     @reports_errors
     def use_view(self) -> Image | None:

@@ -25,8 +25,8 @@ from .detect_panel import DetectPanel
 from .export_panel import ExportPanel
 from .finetune_panel import FineTunePanel
 from .image_views import (
-    add_view_layer, choice_placeholder, data_index, explain, kind_suffix, layer_frames, layer_kind,
-    remember_copied_file, shared_file_projects, views,
+    add_view_layer, kind_suffix, layer_frames, layer_kind, remember_copied_file, shared_file_projects,
+    show_view_choice,
 )
 from .layers import is_dock_output
 from .measure_panel import MeasurePanel
@@ -353,18 +353,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         """For a colour, 4D or several-channel layer: why it is not used as it is, and what can be used instead.
         A file's channels are chosen by the user, none picked beforehand (napari's slider picked a channel of no
         particles unseen)."""
-        note = explain(image) if image is not None else ""
-        self.image_note.setText(note)
-        self.image_note.setVisible(bool(note))
-        offered = views(image, data_index(self.viewer, image)) if image is not None else []
-        placeholder = choice_placeholder(image, offered)
-        # Qt selects no first item while a placeholder is set: the other kinds' lists start on their first view.
-        self.view_combo.setPlaceholderText(placeholder)
-        self.view_combo.clear()
-        for view in offered:
-            self.view_combo.addItem(view.label, view)
-        self.view_combo.setCurrentIndex(-1 if placeholder else 0)
-        self._view_row.setVisible(bool(offered))
+        show_view_choice(self.viewer, image, self.image_note, self.view_combo, self._view_row)
 
     @reports_errors
     def use_view(self) -> Image | None:
