@@ -220,3 +220,19 @@ def signalling_in_step(step, at: int, *signals: int, steps: list[int] | None = N
         return step(*args, **kwargs)
 
     return take_step
+
+
+def main_in_child(folder: Path, setup: str, *args: str) -> tuple[int, list[str]]:
+    """``particle-detect ARGS`` through cli.main.main in a Python process of its own working in ``folder``, after
+    ``setup`` (Python lines, this tests folder importable): its exit status and its stderr lines. For a run that
+    raises a stop signal in itself, which a long-lived test worker is better kept out of."""
+    import subprocess
+    import sys
+
+    tests = Path(__file__).parent
+    code = "\n".join(["import sys", f"sys.path[:0] = [{str(tests)!r}, {str(tests.parent)!r}]", setup,
+                      "from napari_particle_detect.cli.main import main", f"sys.exit(main({list(args)!r}))"])
+    done = subprocess.run([sys.executable, "-c", code], cwd=folder, capture_output=True, text=True, timeout=300,
+                          env={**__import__("os").environ, "HOME": str(folder),
+                               "NAPARI_PARTICLE_DETECT_HOME": str(folder)})
+    return done.returncode, done.stderr.strip().splitlines()
