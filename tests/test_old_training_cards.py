@@ -16,6 +16,8 @@ from napari_particle_detect.learning.training import TrainConfig, read_training_
 from napari_particle_detect.models import build_network
 from napari_particle_detect.models.registry import ModelCard
 
+from test_recipes import HEADER
+
 CHANNELS = (4, 8)
 QUICK = TrainConfig(epochs=4, steps_per_epoch=1, batch_size=2, crop=32, validation_images=1, validation_size=48,
                     threads=1, device="cpu", channels=CHANNELS)
@@ -102,15 +104,7 @@ def test_a_run_records_its_version_and_a_resume_says_when_another_scored_its_epo
     assert [h["version"] for h in history] == ["0.0.1", "0.0.1", __version__]
 
 
-RECIPE = """
-name = "old"
-architecture = "unet"
-channels = [4, 8]
-
-[validation]
-images = 1
-size = 48
-
+RECIPE = HEADER.format(name="old") + """
 [[phase]]
 name = "one"
 epochs = 2

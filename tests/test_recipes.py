@@ -10,7 +10,8 @@ from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.models import load_model
 from napari_particle_detect.learning.recipes import final_model_path, load_recipe, phase_files, run_recipe
 
-RECIPE = """
+# A tiny network and validation set, every test recipe's start; its phases follow.
+HEADER = """
 name = "{name}"
 architecture = "unet"
 channels = [4, 8]
@@ -18,7 +19,9 @@ channels = [4, 8]
 [validation]
 images = 1
 size = 48
+"""
 
+RECIPE = HEADER + """
 [[phase]]
 name = "start"
 epochs = 2

@@ -21,6 +21,7 @@ from napari.layers import Image
 
 from ..errors import ParticleDetectError
 from ..files.axes import ImageLayout
+from ..projects.project import pixels_record
 from .layers import place_over_image
 
 VIEW_KEY = "napari_particle_detect_view"
@@ -352,9 +353,7 @@ def shared_file_projects(layer: Image, kind: str = "spheres") -> list[Path]:
 def layer_frames(layer: Image) -> dict:
     """What a project records of ``layer``'s pixels, as Project.open and image_record take them: its frame count
     (1 for a 2D image), frame shape and first frame (the 2D image itself)."""
-    data = layer.data
-    n_frames, first_frame = (data.shape[0], data[0]) if layer.ndim == 3 else (1, data)
-    return {"n_frames": n_frames, "frame_shape": tuple(data.shape[-2:]), "first_frame": first_frame}
+    return pixels_record(layer.data)
 
 
 def _view_path(path: Path, key: str) -> Path:

@@ -700,12 +700,12 @@ def tell_moved(paths: Iterable[Path], outputs: Iterable[Path]) -> None:
 OPTIONS_OF_EVERY_FINGERPRINT = ("runtime", "kind")
 
 
-def predates_this_version(output: Path, options: RunOptions, model_path: str | Path | None) -> bool:
+def predates_this_version(output: Path, options: RunOptions, model_now: dict | None) -> bool:
     """Whether ``output``, finished, was recorded by an earlier version in a form no run of this version finds
     unchanged (:func:`is_finished`), whatever its options: its metadata records no tables (their digests, which this
     version records) and no fingerprint (an earlier version's volume), or one without an option this version records
     of every run, or naming the shipped model by its file in that version's install (this version names it by its
-    content: :func:`model_fingerprint`). Not one recorded in this version's form by a run of other options or
+    content: ``model_now``, the run's :func:`model_fingerprint`, None where it cannot be read). Not one recorded in this version's form by a run of other options or
     another model, nor one left unfinished or marked failed, nor one whose table is gone: those are detected again
     for that."""
     from ..shipped import WEIGHTS_DIR
@@ -722,12 +722,8 @@ def predates_this_version(output: Path, options: RunOptions, model_path: str | P
     options_now = options.affecting_results()
     if any(key in options_now and key not in recorded_options for key in OPTIONS_OF_EVERY_FINGERPRINT):
         return True
-    try:
-        model_now = model_fingerprint(model_path, options.kind)
-    except (OSError, ValueError):  # the model unreadable now: loading it says why
-        return False
     recorded_model = recorded.get("model")
-    if "shipped" not in model_now or not isinstance(recorded_model, dict):
+    if model_now is None or "shipped" not in model_now or not isinstance(recorded_model, dict):
         return False
     shipped_file = Path(str(recorded_model.get("path", "")))
     return shipped_file.parent.name == WEIGHTS_DIR.name and shipped_file.stem == model_now["shipped"]
@@ -738,7 +734,11 @@ def tell_earlier_versions(folder: Path, outputs: Iterable[Path], options: RunOpt
     """Say in one line how many of ``outputs``, those a folder run into ``folder`` detects again, an earlier
     version recorded in another form (:func:`predates_this_version`): a user who sees files finished before detected
     again, for hours perhaps, knows why."""
-    older = [output for output in outputs if predates_this_version(output, options, model_path)]
+    try:
+        model_now = model_fingerprint(model_path, options.kind)  # once for the run, not once an output
+    except (OSError, ValueError):  # the model unreadable now: loading it says why
+        model_now = None
+    older = [output for output in outputs if predates_this_version(output, options, model_now)]
     if older:
         logging.getLogger(__name__).info("%s: %d output(s) written by an earlier version (their record predates this "
                                          "version's): detected again", folder, len(older))

@@ -27,12 +27,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import ParticleDetectError
 from ..files.io import atomic_write_text, read_image
 from .project import (
-    PROJECT_SUFFIX, ProjectState, image_record, project_folder_for_image, projects_home, projects_made_for_image,
+    PROJECT_SUFFIX, ProjectState, image_record, pixels_record, project_folder_for_image, projects_home,
+    projects_made_for_image,
 )
 
 _PROBE_PREFIX = ".particle-detect-write-check-"
@@ -154,9 +153,7 @@ def image_file_record(path: str | Path) -> ProjectState:
     read here without the dock (lazily: the first frame only), to know its projects by; its name alone when it
     cannot be read as one 2D image or stack (gone, of several channels)."""
     try:
-        data = read_image(path, lazy=True)
-        n_frames, first_frame = (data.shape[0], data[0]) if np.ndim(data) == 3 else (1, data)
-        return image_record(str(path), n_frames, data.shape[-2:], first_frame=first_frame)
+        return image_record(str(path), **pixels_record(read_image(path, lazy=True)))
     except (ParticleDetectError, OSError, ValueError, IndexError):  # a damaged frame: known by its name
         return image_record(str(path))
 

@@ -161,6 +161,14 @@ def is_project_folder(folder: Path) -> bool:
     return bool(names & marks) or all(name.startswith(".") for name in names)
 
 
+def pixels_record(data) -> dict:
+    """What a project records of an image's pixels ``data`` (a 2D image or a T/Z stack, lazy or not), as
+    :meth:`Project.open` and :func:`image_record` take them: its frame count (1 for a 2D image), frame shape and
+    first frame (the 2D image itself), the only one read."""
+    n_frames, first_frame = (data.shape[0], data[0]) if np.ndim(data) == 3 else (1, data)
+    return {"n_frames": n_frames, "frame_shape": tuple(data.shape[-2:]), "first_frame": first_frame}
+
+
 def image_record(image: str | None = None, n_frames: int | None = None, frame_shape: Sequence[int] | None = None,
                  kind: str = "spheres", first_frame: np.ndarray | None = None) -> ProjectState:
     """What a project records of its image: its file (or layer) name, frame count, frame shape, kind and, given
