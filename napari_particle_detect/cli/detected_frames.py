@@ -30,13 +30,12 @@ def detected_frames_only(args: argparse.Namespace, read: pd.DataFrame, predicted
     the files an unfinished run had not reached, whose truth is left out too. ``read``: the predictions as read,
     naming their files; ``predicted``: as paired, whose frames count as detected whatever the .json says (a
     table added to by hand)."""
-    from ..files.file_detection import read_metadata
-
-    inputs = RecordsBesideTables(args).inputs
+    records = RecordsBesideTables(args)
+    inputs = records.inputs
     truth_frames, predicted_frames = _whole_frames(truth), _whole_frames(predicted)
     if not inputs or truth_frames is None or predicted_frames is None:  # garbled frames: the evaluator says so
         return truth, alone
-    unfinished = (read_metadata(args.predicted) or {}).get("unfinished") is True
+    unfinished = records.detect_metadata.get("unfinished") is True
     names = _input_names(args, read, inputs, labels, alone)
     leave: set[int] = set()  # the frame numbers of the truth left out
     by_input: dict[str, list[int]] = {}  # the frames of each input left out

@@ -43,13 +43,19 @@ class RecordsBesideTables:
         return record if isinstance(record, dict) else {}
 
     @cached_property
-    def inputs(self) -> dict[str, dict]:
-        """Each input's record in detect's .json beside the predictions, by the file as the table names it; {}
-        without one."""
+    def detect_metadata(self) -> dict:
+        """Detect's .json beside the predictions; {} without one (or one detect did not write)."""
         from ..files.file_detection import is_detect_metadata, read_metadata
 
         meta = read_metadata(self.args.predicted)
-        if not is_detect_metadata(meta) or not isinstance(meta.get("inputs"), list):
+        return meta if is_detect_metadata(meta) else {}
+
+    @cached_property
+    def inputs(self) -> dict[str, dict]:
+        """Each input's record in detect's .json beside the predictions, by the file as the table names it; {}
+        without one."""
+        meta = self.detect_metadata
+        if not isinstance(meta.get("inputs"), list):
             return {}
         return {str(record["file"]): record for record in meta["inputs"]
                 if isinstance(record, dict) and "file" in record}
