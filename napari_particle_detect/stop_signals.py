@@ -33,6 +33,12 @@ def python_stop_handlers() -> dict[int, Callable]:
 SAME_STOP_S = 1.0
 
 
+def same_stop(first_came_at: float | None) -> bool:
+    """Whether a stop signal coming now repeats one that came at ``first_came_at`` (time.monotonic; None: none came):
+    within SAME_STOP_S, the same stop."""
+    return first_came_at is not None and time.monotonic() - first_came_at < SAME_STOP_S
+
+
 class HeldStopSignals:
     """The stop signals :func:`held_stop_signals` holds, for the code holding them to act on at a safe point
     (:meth:`stop_requested`). True while one is held and not yet acted on."""
@@ -51,7 +57,7 @@ class HeldStopSignals:
         if not (self._held or self._stopping):
             self._held.append(signum)
             self._first_came_at = time.monotonic()
-        elif time.monotonic() - self._first_came_at >= SAME_STOP_S:
+        elif not same_stop(self._first_came_at):
             self._handlers[signum](signum, frame)  # someone insisting: acted on at once, as without the hold
         elif not self._stopping and signum not in self._held:
             self._held.append(signum)

@@ -1271,12 +1271,12 @@ def _stop_signals_as_ctrl_c(stopped_by: list[int]) -> Iterator[None]:
     process's own. files/distributed.py holds and shields its cluster's workers from the same signals. A repeat within
     stop_signals.SAME_STOP_S of the stop is the same stop (``timeout`` sends SIGTERM to the process, then to its
     group): acted on, it would raise again while the run keeps its work, losing the line saying how to go on."""
-    from ..stop_signals import SAME_STOP_S
+    from ..stop_signals import same_stop
 
     stopping_since: list[float] = []
 
     def stop(signum: int, frame) -> None:
-        if stopping_since and time.monotonic() - stopping_since[0] < SAME_STOP_S:
+        if same_stop(stopping_since[0] if stopping_since else None):
             return
         stopping_since[:] = [time.monotonic()]
         stopped_by.append(signum)
