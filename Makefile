@@ -43,8 +43,10 @@ demo: $(STAMP)
 # One test file per worker at a time (--dist loadfile): a file's module fixtures then run once, and each worker
 # keeps its caches for the file's tests (474 s against 592 s spread test by test; 341 s with tests/conftest.py's
 # freeze of the garbage collector, 2 idle cores).
+# A worker that dies ends the run at once, naming the test (--max-worker-restart 0): with --dist loadfile, the
+# worker started in its place left the dead one's file pending and the run hung until CI's time ran out.
 test: $(STAMP) xvfb
-	$(BIN)/pytest -q -n 2 --dist loadfile
+	$(BIN)/pytest -q -n 2 --dist loadfile --max-worker-restart 0
 
 screenshots: $(STAMP) xvfb
 	xvfb-run -a $(BIN)/python scripts/screenshot.py

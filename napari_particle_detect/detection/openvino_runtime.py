@@ -9,8 +9,11 @@ nothing changes.
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -49,4 +52,32 @@ def compile_openvino(path: Path, precision: str, threads: int | None = None):
 
     config = {"INFERENCE_NUM_THREADS": int(threads or torch.get_num_threads()), "PERFORMANCE_HINT": "LATENCY",
               "INFERENCE_PRECISION_HINT": _HINTS[precision]}
-    return ov.Core().compile_model(str(path), "CPU", config)
+    with _signal_stack_kept():
+        return ov.Core().compile_model(str(path), "CPU", config)
+
+
+class _SignalStack(ctypes.Structure):
+    """Linux's ``stack_t``: a thread's alternate signal stack."""
+
+    _fields_ = [("ss_sp", ctypes.c_void_p), ("ss_flags", ctypes.c_int), ("ss_size", ctypes.c_size_t)]
+
+
+@contextmanager
+def _signal_stack_kept() -> Iterator[None]:
+    """The calling thread's alternate signal stack put back as it was after the block. OpenVINO's CPU plugin gives
+    the thread compiling a network a signal stack of its own, and unmaps it when the network is freed, from
+    whichever thread frees it: the compiling thread was left pointing at unmapped memory, and the next signal Python
+    handled there (Ctrl-C, the command line's SIGTERM; Python's handlers run on that stack) killed the process with
+    a segmentation fault instead of stopping the run. Linux only (``stack_t``'s layout differs elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        yield
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    before = _SignalStack()
+    if libc.sigaltstack(None, ctypes.byref(before)) != 0:
+        yield
+        return
+    try:
+        yield
+    finally:
+        libc.sigaltstack(ctypes.byref(before), None)
