@@ -3,7 +3,9 @@
 particles counted as missed, without a word (frames 0-1 of 4 detected read F1 0.57 where they score 0.88).
 Which frames each input had detected is read from detect's .json beside the predictions (``frames_detected``,
 or the ``frames_done`` of an unfinished run); the truth's other frames are left out, said in one line per
-input. Predictions without such a record are scored against the whole truth, as before."""
+input. So is the whole truth of an input the .json lists as ``failed`` (unreadable, or failed at a frame, in a
+table of several): the table holds nothing of it, and scored it read as all missed. Predictions without such a
+record are scored against the whole truth, as before."""
 
 from __future__ import annotations
 
@@ -27,22 +29,32 @@ def detected_frames_only(args: argparse.Namespace, read: pd.DataFrame, predicted
     """The paired ``truth`` (kinds.file_pairing.pair_files: ``labels``, the (file, frame) of each frame number,
     None where no file column was used; ``alone``, the files only the truth holds) without the frames detect's
     .json beside ``args.predicted`` says were not detected, each input's said in one line; and ``alone`` without
-    the files an unfinished run had not reached, whose truth is left out too. ``read``: the predictions as read,
-    naming their files; ``predicted``: as paired, whose frames count as detected whatever the .json says (a
-    table added to by hand)."""
+    the files detect failed on or an unfinished run had not reached, whose truth is left out too, each said in
+    one line. ``read``: the predictions as read, naming their files; ``predicted``: as paired, whose frames count
+    as detected whatever the .json says (a table added to by hand)."""
+    from .link import _files_of
+
     records = RecordsBesideTables(args)
     inputs = records.inputs
+    # Not those also among its inputs: an earlier output of a folder run marked failed keeps that run's table.
+    failed = [name for name in _files_of(records.detect_metadata, "failed") if name not in inputs]
     truth_frames, predicted_frames = _whole_frames(truth), _whole_frames(predicted)
-    if not inputs or truth_frames is None or predicted_frames is None:  # garbled frames: the evaluator says so
+    garbled = truth_frames is None or predicted_frames is None  # the evaluator says so
+    if not (inputs or failed) or garbled:
         return truth, alone
     unfinished = records.detect_metadata.get("unfinished") is True
-    names = _input_names(args, read, inputs, labels, alone)
+    names = _input_names(args, read, inputs, labels, alone, failed)
     leave: set[int] = set()  # the frame numbers of the truth left out
     by_input: dict[str, list[int]] = {}  # the frames of each input left out
+    failed_on: dict[str, str] = {}  # the truth's files detect failed on, each with its name in the .json
     unreached: set[str] = set()  # the truth's files an unfinished run had not detected
     for number in sorted(set(truth_frames) - set(predicted_frames)):
         label, frame = labels[number] if labels is not None else (None, number)
         name = names.get(label)
+        if name in failed:  # only a file the predictions hold nothing of is paired with one (_input_names)
+            failed_on[label] = name
+            leave.add(number)
+            continue
         if name is None:
             # Named by no input: another run's file, or (unfinished) one the run had not come to.
             if unfinished and label in alone:
@@ -58,11 +70,14 @@ def detected_frames_only(args: argparse.Namespace, read: pd.DataFrame, predicted
         why = "a run left unfinished" if "frames_done" in record else "--frames"
         log.warning("%s: %s of %s detected (%s): the truth's %s left out of the scores", args.predicted,
                     _frames_text(_frames_detected(record)), name, why, _frames_text(frames))
+    for name in dict.fromkeys(failed_on.values()):
+        log.warning("%s: detect failed on %s (see %s): its truth left out of the scores", args.predicted, name,
+                    records.detect_path)
     for name in sorted(unreached):
         log.warning("%s: left unfinished before %s was detected: its truth left out of the scores", args.predicted,
                     name)
     return (truth[~truth_frames.isin(leave)] if leave else truth,
-            {name: source for name, source in alone.items() if name not in unreached})
+            {name: source for name, source in alone.items() if name not in unreached and name not in failed_on})
 
 
 def _frames_detected(record: dict) -> frozenset[int] | None:
@@ -79,9 +94,10 @@ def _frames_detected(record: dict) -> frozenset[int] | None:
 
 
 def _input_names(args: argparse.Namespace, read: pd.DataFrame, inputs: dict[str, dict],
-                 labels: list[Label] | None, alone: dict[str, str]) -> dict[str | None, str]:
-    """The input of detect's .json (``inputs``, by file) that each file of the paired tables is (``labels``' names;
-    without labels, None: the one file scored, ``--file``'s or the predictions' one)."""
+                 labels: list[Label] | None, alone: dict[str, str], failed: list[str]) -> dict[str | None, str]:
+    """The input of detect's .json (``inputs``, by file; ``failed``, those it lists as failed) that each file of
+    the paired tables is (``labels``' names; without labels, None: the one file scored, ``--file``'s or the
+    predictions' one, never one detect failed on)."""
     from ..kinds.file_pairing import chosen_file
 
     if labels is None:
@@ -94,9 +110,9 @@ def _input_names(args: argparse.Namespace, read: pd.DataFrame, inputs: dict[str,
     for label in dict.fromkeys(name for name, _ in labels):
         if label in inputs:  # the predictions' own files, as detect named them
             names[label] = label
-    # A file only the truth holds may be an input that found nothing (no rows in the table), named as the truth
-    # names it: paired, as pair_files pairs names, with an input of no rows.
-    unpaired = [name for name in inputs if name not in names]
+    # A file only the truth holds may be an input that found nothing (no rows in the table) or that detect failed
+    # on, named as the truth names it: paired, as pair_files pairs names, with an input of no rows.
+    unpaired = [name for name in [*inputs, *failed] if name not in names]
     for label in (name for name in alone if name not in names):
         try:
             names[label] = chosen_file(pd.DataFrame({"file": unpaired}), label, str(args.predicted))

@@ -253,7 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
                          help="with an output folder: run the files on an existing dask.distributed cluster "
                               "(workers must see the input, output and model paths)")
 
-    evaluate = sub.add_parser("evaluate", help="precision/recall/F1 of predicted centres against truth")
+    evaluate = sub.add_parser("evaluate", help="precision/recall/F1 of predicted centres against truth",
+                              description="Precision, recall and F1 of the predicted centres against the true ones, "
+                                          "per frame and pooled. Only what detect detected is scored: where "
+                                          "detect's .json beside the predictions says so, the truth of the frames it "
+                                          "left out (--frames, a run left unfinished) and of the inputs it failed on "
+                                          "is left out of the scores, each said in one line.")
     evaluate.add_argument("predicted", type=Path)
     evaluate.add_argument("truth", type=Path)
     evaluate.add_argument("--tolerance", type=number_in(0, 1000, low_open=True), default=3.0,

@@ -36,6 +36,7 @@ from .file_detection import (
     check_targets,
     check_unedited,
     detect_file,
+    edited_tables,
     expand_inputs,
     is_finished,
     mark_failed,
@@ -274,12 +275,22 @@ def check_replaceable(paths: list[Path], targets: list[Path], options: DetectOpt
     """Refuse, before any work, to let ``targets`` (the outputs of ``paths``) replace a file detect did not
     write, unless ``overwrite`` another file's results, and unless ``replace_edited`` a table edited since
     detect wrote it (``remedy``, ``edited_remedy``: how to replace each anyway, the option as the caller spells
-    it). Two options, so that one given to get past the first refusal loses no hand edits. Return whether each
-    target is finished: skipped, so its edits, if any, are kept and need no check."""
+    it). Two options, so that one given to get past the first refusal loses no hand edits; where both are needed,
+    the first refusal names both. Return whether each target is finished: skipped, so its edits, if any, are kept
+    and need no check."""
     finished = [is_finished(path, target, options, model_path) for path, target in zip(paths, targets)]
     replaced = [(path, target) for path, target, done in zip(paths, targets, finished) if not done]
     if not overwrite:
-        check_same_inputs([path for path, _ in replaced], [target for _, target in replaced], remedy)
+        try:
+            check_same_inputs([path for path, _ in replaced], [target for _, target in replaced], remedy)
+        except ParticleDetectError as refusal:
+            # A table edited by hand among them named too: else the run given --overwrite is refused again for it.
+            edited = None if replace_edited else next(
+                (tables[0] for _, target in replaced if (tables := edited_tables(target))), None)
+            if edited is None:
+                raise
+            raise ParticleDetectError(f"{refusal}, and {edited_remedy} too: {edited} changed since detect wrote it "
+                                      "(edited by hand?)") from None
     if not replace_edited:
         # Before check_targets, which removes a stale per-chain table, edited or not.
         check_unedited((target for _, target in replaced), edited_remedy)
