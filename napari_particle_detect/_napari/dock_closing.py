@@ -17,14 +17,28 @@ STOP_WAIT_S = 10.0
 
 
 class _CloseWatcher(QObject):
-    """Calls back when the window holding the dock is about to close."""
+    """Calls back when the window holding the dock closes, and not for a close it refuses: a Close event reaches
+    this filter before napari's window has asked "close?" (a Cancel keeps it open) and before the filters installed
+    earlier, which may refuse it too. Shut down on the Close itself, a window kept open was left with docks that no
+    longer detected, fine-tuned, heard the viewer or saved their edits."""
 
     def __init__(self, callback: Callable[[], object]) -> None:
         super().__init__()
         self._callback = callback
+        self._close_asked = False
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
-        if event.type() == QEvent.Type.Close:
+        kind = event.type()
+        if kind == QEvent.Type.Close:
+            if watched.isHidden():
+                # A window never shown (a script's): Qt sends no Hide on its close, and napari asks nothing then.
+                self._callback()
+            else:
+                self._close_asked = True
+        # Qt hides a shown window once its close is accepted, at once, before deleting it; napari hides its
+        # window for nothing else. A spontaneous Hide is the window system's (minimised), no close.
+        elif kind == QEvent.Type.Hide and self._close_asked and not event.spontaneous():
+            self._close_asked = False
             self._callback()
         return False
 

@@ -281,7 +281,8 @@ def view_layer_kwargs(layer: Image, view: View) -> dict:
     else:
         fixed = _fixed_axis(view)[0]
         kept = [axis for axis in range(layer.ndim) if axis != fixed]
-    path = getattr(layer.source, "path", None)
+    # A copy's file too: a view of a copy had no file, so neither its image's project nor its calibration.
+    path = file_read_from(layer)
     units = tuple(getattr(layer, "units", ()) or ())
     kwargs = {
         "name": f"{layer.name} ({view.short})",
@@ -412,10 +413,13 @@ def _channel_shown(layer: Image, path: Path, count: int) -> int | None:
 def remember_copied_file(layer: Image) -> str | None:
     """The file of the image ``layer`` is a copy of (napari's Duplicate Layer), kept in its metadata: a copy has no
     file of its own, so it opened a new, empty project, though it is the same image; kept, as the image copied may be
-    closed first. None for a layer that copies no image read from a file."""
+    closed first. None for a layer that copies no image read from a file.
+    The file itself, not the path naming the copied image's project: a copy of a channel napari opened as a layer of
+    its own took that project's name for its file, which is no file, and found no calibration; from the file, the
+    copy finds the channel it shows, and so the same project, as its original does (:func:`source_path`)."""
     if COPIED_FROM_KEY not in layer.metadata:
         parent = layer.source.parent() if layer.source.parent is not None else None
-        path = source_path(parent) if isinstance(parent, Image) else None
+        path = file_read_from(parent) if isinstance(parent, Image) else None
         if path is None:
             return None
         layer.metadata[COPIED_FROM_KEY] = str(path)
