@@ -647,18 +647,22 @@ def same_input(recorded: object, path: Path, output: Path, signature: dict | Non
 def _same_place_below(recorded: object, path: Path, output: Path) -> bool:
     """Whether the absolute path ``recorded`` ends with ``path``'s path below the folder it shares with
     ``output``'s folder (:func:`same_input`): where it is now, or where it was before both moved together."""
-    if not isinstance(recorded, str):
-        return False
+    below = _below_shared_folder(path, output) if isinstance(recorded, str) else None
+    return bool(below) and Path(recorded).parts[-len(below):] == below
+
+
+def _below_shared_folder(path: Path, output: Path) -> tuple[str, ...] | None:
+    """The parts of ``path``'s absolute path below the folder it shares with ``output``'s folder (its whole path
+    where they share none); None where either cannot be resolved."""
     try:
         resolved = Path(path).resolve()
         folder = Path(output).resolve().parent
     except (OSError, RuntimeError):  # RuntimeError: a loop of links
-        return False
+        return None
     try:
-        below = resolved.relative_to(os.path.commonpath([resolved, folder])).parts
+        return resolved.relative_to(os.path.commonpath([resolved, folder])).parts
     except ValueError:  # on another drive than the output: nothing shared, so its whole path
-        below = resolved.parts
-    return bool(below) and Path(recorded).parts[-len(below):] == below
+        return resolved.parts
 
 
 def same_model(recorded: object, now: dict, output: Path) -> bool:
@@ -686,13 +690,55 @@ def moved_from(path: Path, output: Path) -> str | None:
 def tell_moved(paths: Iterable[Path], outputs: Iterable[Path]) -> None:
     """Say in one line which of ``paths`` their ``outputs`` (one each) record at another place (:func:`moved_from`):
     taken as the same files, so that a user who moved a folder of results knows why they were kept or gone on from.
-    The new place is recorded when an output is next written."""
-    moved = [(path, old) for path, output in zip(paths, outputs) if (old := moved_from(path, output)) is not None]
+    The new place is recorded at once in a finished output's metadata (:func:`record_new_place`), so that the next
+    run, which skips it, says nothing of it again; in any other when it is next written."""
+    moved = [(path, output, old) for path, output in zip(paths, outputs)
+             if (old := moved_from(path, output)) is not None]
     if moved:
-        path, old = moved[0]
+        path, _, old = moved[0]
         more = f", and {len(moved) - 1} more input(s) alike: taken as the same files" if len(moved) > 1 else (
             ": taken as the same file")
         logging.getLogger(__name__).info("moved: %s is now %s (same name, size and date)%s", old, path, more)
+    for path, output, _ in moved:
+        record_new_place(path, output)
+
+
+def record_new_place(path: Path, output: Path) -> bool:
+    """Record in the metadata of ``output``, finished from ``path`` before both were moved or copied together
+    (:func:`same_input`), where they are now: its fingerprint's input, and a model file of the user's moved with
+    them (:func:`same_model`; also its ``model_file``). Atomically, and nothing else: the table is not touched, and the
+    digests that tell it edited by hand stay. Not a record without those digests (an earlier version's, whose date
+    tells a table edited since: :func:`edited_since_earlier_version`), nor one that cannot be written (a read-only
+    folder): those are said moved again. Whether it was recorded."""
+    meta = read_metadata(output)
+    fingerprint = meta.get("fingerprint") if is_detect_metadata(meta) else None
+    if not (isinstance(fingerprint, dict) and isinstance(meta.get("tables"), dict)
+            and same_input(fingerprint.get("input"), path, output)):
+        return False
+    below = _below_shared_folder(path, output)
+    old_input, new_input = Path(fingerprint["input"]["path"]), Path(path).resolve()
+    if not below or old_input == new_input:
+        return False
+    # The folder the input and output were moved from, and the one they are in now.
+    old_folder, new_folder = old_input.parents[len(below) - 1], new_input.parents[len(below) - 1]
+    moved = {**fingerprint, "input": {**fingerprint["input"], "path": str(new_input)}}
+    model = fingerprint.get("model")
+    old_model = Path(model["path"]) if isinstance(model, dict) and isinstance(model.get("path"), str) else None
+    if old_model is not None and old_model.is_relative_to(old_folder):
+        new_model = new_folder / old_model.relative_to(old_folder)
+        try:
+            model_now = model_fingerprint(new_model)
+        except (OSError, ValueError, ParticleDetectError):  # unreadable there: not taken as moved with them
+            model_now = None
+        if model_now is not None and same_model(model, model_now, output):
+            moved["model"] = model_now
+            if meta.get("model_file") == str(old_model):
+                meta = {**meta, "model_file": str(new_model)}
+    try:
+        atomic_write_text(metadata_path(output), json.dumps({**meta, "fingerprint": moved}, indent=2))
+    except OSError:
+        return False
+    return True
 
 
 # The options a fingerprint of this version records of every run, whatever its options (of 2D images, the kind too):

@@ -84,8 +84,26 @@ def chosen_file(table: pd.DataFrame, name: str, source: str) -> str:
     files = _files(table)
     chosen = _pair_names([name], files, ("--file", source)).get(name)
     if chosen is None:
+        failed, record = _failed_by_detect(name, source)
+        if failed is not None:  # "no rows" read as a misspelt name, where the image could not be read
+            raise ParticleDetectError(f"{source}: detect failed on {failed} (see {record}): the table holds nothing "
+                                      "of it")
         raise ParticleDetectError(f"{source}: no rows of file {name} (its files: {listed(files)})")
     return chosen
+
+
+def _failed_by_detect(name: str, source: str) -> tuple[str | None, PurePath]:
+    """The input that ``name`` names (as :func:`chosen_file` names files) among those detect's .json beside the
+    table ``source`` lists as ``failed`` (an unreadable image of a folder run), or None; and that .json's path."""
+    from ..files.file_detection import is_detect_metadata, metadata_path, read_metadata
+
+    meta = read_metadata(source)
+    records = meta.get("failed") if is_detect_metadata(meta) else []
+    if not isinstance(records, list):  # garbled by hand: no failure known
+        records = []
+    failed = [str(r["file"]) for r in records if isinstance(r, dict) and "file" in r]
+    record = metadata_path(source)
+    return _pair_names([name], failed, ("--file", f"{record}'s failed inputs")).get(name), record
 
 
 def pair_files(predicted: pd.DataFrame, truth: pd.DataFrame, predicted_source: str, truth_source: str,
