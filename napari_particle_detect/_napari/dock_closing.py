@@ -7,7 +7,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 
-from qtpy.QtCore import QEvent, QObject, QTimer
+from qtpy.QtCore import QEvent, QObject
 from qtpy.QtWidgets import QApplication
 
 from ..projects.project import mark_window_thread, waiting_as_a_worker
@@ -43,6 +43,20 @@ class _CloseWatcher(QObject):
         return False
 
 
+class _MoveWatcher(QObject):
+    """Calls back when a widget holding the dock moves to another parent: napari puts the dock into a QDockWidget
+    first, and that into the viewer's window next, which tells the dock itself nothing."""
+
+    def __init__(self, callback: Callable[[], object]) -> None:
+        super().__init__()
+        self._callback = callback
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.ParentChange:
+            self._callback()
+        return False
+
+
 class ClosingDock:
     """A mixin for a dock's QWidget (listed before QWidget): calls ``shut_down()`` when its window closes
     or the application quits, and ``shut_down(put_layers_away=True)`` when the dock alone closes (its X),
@@ -54,6 +68,7 @@ class ClosingDock:
         # is said within a moment instead of freezing the window (its workers keep waiting for it).
         mark_window_thread()
         self._close_watcher = _CloseWatcher(self._shut_down_saving)
+        self._move_watcher = _MoveWatcher(self._watch_window)
         self._watched_window = None
         self._shut = False
         app = QApplication.instance()
@@ -82,6 +97,12 @@ class ClosingDock:
             window.installEventFilter(self._close_watcher)
             # Weakly: the dock must not keep a closed window (and the whole viewer) alive.
             self._watched_window = weakref.ref(window)
+        # The window is watched from the moment the dock is in it: a script closing the viewer right after adding
+        # the dock (no event-loop pass, the dock never shown) left its workers, locks and lazy files behind.
+        holder = self.parentWidget()
+        while holder is not None:
+            holder.installEventFilter(self._move_watcher)  # installed once, however often asked
+            holder = holder.parentWidget()
 
     def showEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
         self._watch_window()
@@ -94,7 +115,7 @@ class ClosingDock:
                 # them would reach no project and a reopened dock would add a second set.
                 self._shut_down_saving(put_layers_away=True)
             elif self.parent() is not None:
-                QTimer.singleShot(0, self._watch_window)  # once the dock it went into is in the window
+                self._watch_window()
         return super().event(event)
 
     def closeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)

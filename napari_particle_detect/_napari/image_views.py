@@ -12,6 +12,7 @@ project is the one the dock's view of that channel has. No Qt here.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -408,6 +409,15 @@ def _channel_shown(layer: Image, path: Path, count: int) -> int | None:
     except ParticleDetectError:
         return None
     return candidates[0] if candidates else None
+
+
+def remember_copied_files(layers: Iterable) -> None:
+    """Keep the file of each copy among ``layers`` (:func:`remember_copied_file`), called by every dock as layers
+    come: a copy knows its original only while that lives, and the user may close it before picking the copy in
+    any dock."""
+    for layer in layers:
+        if isinstance(layer, Image):
+            remember_copied_file(layer)
 
 
 def remember_copied_file(layer: Image) -> str | None:

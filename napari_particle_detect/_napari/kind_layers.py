@@ -16,6 +16,7 @@ import pandas as pd
 from ..kinds import rods
 from ..projects.chain_edits import RING_BEADS, close_index_gaps, ring_sizes
 from ..synthetic.rods import rod_table
+from .image_picks import forget_hidden
 from .layers import SOURCE_COLOURS
 
 # A rod's line is drawn as wide as the rod, see-through, so the rod under it shows whether its width is right
@@ -174,6 +175,7 @@ def park(layer) -> None:
     layer.data = np.empty((0, layer.ndim)) if isinstance(layer, Points) else []
     layer.visible = False
     layer.editable = False  # drawn in, it would hold what no project keeps
+    forget_hidden(layer)  # its dock shows it when it takes it back, not a pick of its image
 
 
 def refill(layer, data, kwargs: dict, layer_type: str) -> None:

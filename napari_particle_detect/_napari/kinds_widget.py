@@ -22,7 +22,8 @@ from qtpy.QtWidgets import (
 
 from ..errors import ParticleDetectError
 from .dock_closing import STOP_WAIT_S, ClosingDock
-from .image_views import add_view_layer, kind_suffix, layer_kind, show_view_choice
+from .image_picks import register_dock, show_picked
+from .image_views import add_view_layer, kind_suffix, layer_kind, remember_copied_files, show_view_choice
 from .kind_review import KindSession
 from .kind_review_panel import KindReviewPanel
 from .kind_rounds_panel import KindRoundsPanel
@@ -47,6 +48,7 @@ class KindsWidget(ClosingDock, QWidget):
         # napari hands a plugin dock a PublicOnlyProxy of the viewer; its layers are proxies too, so
         # identity tests against them fail (see widget.py): work on the viewer itself.
         self.viewer = napari_viewer = getattr(napari_viewer, "__wrapped__", napari_viewer)
+        register_dock(self)
         self.worker = None
         self.session: KindSession | None = None
         self._detected_with: str | None = None  # the round that found what the status line counts
@@ -96,6 +98,8 @@ class KindsWidget(ClosingDock, QWidget):
         self.viewer.layers.events.inserted.connect(self._refresh_images)
         self.viewer.layers.events.removed.connect(self._refresh_images)
         self.image_combo.currentTextChanged.connect(lambda *_: self._image_chosen())
+        # The user's pick, not ours: every dock's layers of other images are hidden, as the spheres dock's pick does.
+        self.image_combo.activated.connect(lambda *_: show_picked(self.viewer, self.chosen_image()))
         self.kind_combo.currentTextChanged.connect(lambda *_: self.attach())
         self.viewer.dims.events.current_step.connect(self._frame_changed)
         self._refresh_images()
@@ -125,6 +129,7 @@ class KindsWidget(ClosingDock, QWidget):
         self.status.setText(line)
 
     def _refresh_images(self, event=None) -> None:
+        remember_copied_files(self.viewer.layers)
         images = [layer for layer in self.viewer.layers if isinstance(layer, Image) and not is_dock_output(layer)]
         for layer in images:  # a renamed image is offered under its new name (napari connects each once)
             layer.events.name.connect(self._refresh_images)
@@ -173,6 +178,16 @@ class KindsWidget(ClosingDock, QWidget):
                 self.kind_combo.setCurrentText(wanted)  # attaches
                 return
         self.attach()
+
+    def outputs_by_image(self) -> list[tuple]:
+        """The session's rods or chains layers and review outlines in the viewer, with its image."""
+        session = self.session
+        if session is None:
+            return []
+        made = [self.viewer.layers[name] for name in session.names if name in self.viewer.layers]
+        made += [layer for layer in (session.regions.draft, session.regions.accepted)
+                 if layer is not None and layer in self.viewer.layers]
+        return [(layer, session.image) for layer in made]
 
     def _show_views(self, layer: Image | None) -> None:
         """For a file's channels, a 4D or a colour layer: why it is not used as it is, and the views offered."""

@@ -38,7 +38,8 @@ from ..learning.volume_rounds import (
     VolumeSettings, ensure_volume_round, open_volume_project, read_settings, remember_settings, volume_project_folder,
 )
 from .annotation import image_path, placement, project_name
-from .image_views import file_read_from, layer_file_layout
+from .image_picks import register_dock, show_picked
+from .image_views import file_read_from, layer_file_layout, remember_copied_files
 from .exact_spin_box import ExactSpinBox
 from .layers import PastedPoints, is_dock_output, place_over_image, points_layer_kwargs
 from .notify import report, show_warnings, warnings_logged
@@ -184,6 +185,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self._voxel_save_timer.setInterval(VOXEL_SAVE_DELAY_MS)
         self._voxel_save_timer.timeout.connect(self.save_typed_voxel_size)
         self._init_closing()
+        register_dock(self)
         self.layer_combo = QComboBox()
         self.axes_combo = QComboBox()
         self.axes_note = QLabel("")
@@ -226,6 +228,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         form.addRow(self.review_panel)
         form.addRow(self.round_panel)
         self.layer_combo.currentTextChanged.connect(self._layer_changed)
+        # The user's pick, not ours: every dock's layers of other images are hidden, as the spheres dock's pick does.
+        self.layer_combo.activated.connect(lambda *_: show_picked(self.viewer, self.layer()))
         self.axes_combo.currentTextChanged.connect(lambda *_: self._open_review())
         self.button.clicked.connect(lambda *_: self.detect())
         self.viewer.dims.events.current_step.connect(self._on_step)
@@ -267,6 +271,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
                 and not layer.rgb and not is_dock_output(layer)]
 
     def _refresh(self, *_) -> None:
+        remember_copied_files(self.viewer.layers)
         if self._putting_away:
             return  # the dock's own layers leaving: the image chosen stays
         images = self._images()
@@ -290,6 +295,14 @@ class VolumeDetectWidget(ClosingDock, QWidget):
     def layer(self) -> Image | None:
         name = self.layer_combo.currentText()
         return self.viewer.layers[name] if name in self.viewer.layers else None
+
+    def outputs_by_image(self) -> list[tuple]:
+        """The 3D centres and boxes in the viewer, with the image they were made for (the one shown)."""
+        if self._shown_layer is None:
+            return []
+        made = [self.points, *(self.viewer.layers[name] for name in (BOX_LAYER, ACCEPTED_LAYER)
+                               if name in self.viewer.layers)]
+        return [(layer, self._shown_layer) for layer in made if layer is not None and layer in self.viewer.layers]
 
     def _layer_changed(self, _name: str) -> None:
         layer = self.layer()

@@ -24,8 +24,9 @@ from .dock_closing import STOP_WAIT_S, ClosingDock
 from .detect_panel import DetectPanel
 from .export_panel import ExportPanel
 from .finetune_panel import FineTunePanel
+from .image_picks import register_dock, show_picked
 from .image_views import (
-    add_view_layer, kind_suffix, layer_frames, layer_kind, remember_copied_file, shared_file_projects,
+    add_view_layer, kind_suffix, layer_frames, layer_kind, remember_copied_files, shared_file_projects,
     show_view_choice,
 )
 from .layers import is_dock_output
@@ -76,6 +77,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self._pending_save = None
         self._save_timer.timeout.connect(self._run_pending_save)
         self._init_closing()
+        register_dock(self)
         self._chosen: Image | None = None  # the layer the panels were last set up for
         # What the project line adds about a project folder (kept in the projects home, projects made for its image
         # found elsewhere): each part said once, when first found.
@@ -83,9 +85,6 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         # Folders chosen with Folder… that were gone when their image was opened (said once each).
         self._said_missing: set[Path] = set()
         self._unopened_folder: Path | None = None  # the picked image's project folder that could not be opened
-        # Layers hidden by picking another image in the Image list, by the image they belong to (id): shown
-        # again when that image is picked (layers the user hid are never in it).
-        self._hidden_by_picks: dict[int, list] = {}
         # The save failure last said for an image's annotation (id), until its edits are written again.
         self._said_unsaved: dict[int, str] = {}
 
@@ -165,10 +164,10 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         return self.state.annotation
 
     def _refresh_images(self, event=None) -> None:
+        remember_copied_files(self.viewer.layers)
         layers = self.image_layers()
         for layer in layers:  # a renamed image is offered under its new name (napari connects each once)
             layer.events.name.connect(self._refresh_images)
-            remember_copied_file(layer)  # now: the image it copies may be closed before it is picked
         chosen = self.selected_image()
         self.image_combo.blockSignals(True)
         self.image_combo.clear()
@@ -274,37 +273,22 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self._show_project(None)  # also when no image had a project before (nothing changed, no event)
 
     def show_chosen(self) -> list[str]:
-        """The user picked an image in the dock: show it and its centres, selected. The centres, heatmaps and
-        regions the dock made for other images are hidden wherever they lie, as are other images this dock works
-        on lying over it, and the status says so; they are shown again when their image is picked. The layer
-        order stays the user's. Returns the names hidden."""
+        """The user picked an image in the dock: show it and its centres, selected. The layers every dock made for
+        other images are hidden wherever they lie (image_picks), as are other images this dock works on lying over
+        it, and the status says so; they are shown again when their image is picked. The layer order stays the
+        user's. Returns the names hidden."""
         image = self.selected_image()
         if image is None or image not in self.viewer.layers:
             return []
         layers = self.viewer.layers
         at = layers.index(image)
         annotation = self._annotations.get(id(image))
-        own = {id(image)} | {id(layer) for layer in self._annotation_layers(annotation)}
-        owner = {id(layer): layer for layer in self.image_layers() if id(layer) not in own}
-        other_images = set(owner)
-        for other in self._annotations.values():
-            if other is not annotation:
-                owner.update({id(layer): other.image for layer in self._annotation_layers(other)})
-        others = [layer for layer in layers if id(layer) in owner]
-        hidden = []
-        for layer in others:
-            # Another image's outputs show through whatever lies over them (an additive channel, a translucent or
-            # smaller image) and read as this image's; an image itself only hides this one from over it.
-            if layer.visible and (id(layer) not in other_images or layers.index(layer) > at):
-                layer.visible = False
-                hidden.append(layer.name)
-                kept = self._hidden_by_picks.setdefault(id(owner[id(layer)]), [])
-                if not any(layer is seen for seen in kept):
-                    kept.append(layer)
-        # Its own layers that an earlier pick of another image hid come back (not those the user hid).
-        for layer in self._hidden_by_picks.pop(id(image), []):
-            if layer in layers:
-                layer.visible = True
+        # An image hides this one only from over it (picked itself, it is shown again).
+        covering = [other for other in self.image_layers()
+                    if other is not image and other.visible and layers.index(other) > at]
+        for other in covering:
+            other.visible = False
+        hidden = show_picked(self.viewer, image, hidden_by_dock=covering)
         image.visible = True
         if annotation is not None and annotation.points is not None and annotation.points in layers:
             annotation.points.visible = True
@@ -314,11 +298,6 @@ class ParticleDetectWidget(ClosingDock, QWidget):
             annotation.activate_points()
         if annotation is None or annotation.points is None or annotation.points not in layers:
             layers.selection.active = image
-        if hidden:
-            names = ", ".join(f"'{name}'" for name in hidden[:3]) + (" …" if len(hidden) > 3 else "")
-            again = ("its eye in the layer list shows it" if len(hidden) == 1
-                     else "their eyes in the layer list show them")
-            show_info(f"showing '{image.name}': hid {names} ({again} again)")
         return hidden
 
     @staticmethod
@@ -341,6 +320,11 @@ class ParticleDetectWidget(ClosingDock, QWidget):
     def _say_on_status_line(self, line: str) -> None:
         """Said where the user looks for what the dock made of the frame, until the next change of it."""
         self.review.status.setText(line[0].upper() + line[1:])
+
+    def outputs_by_image(self) -> list[tuple]:
+        """Each centres, heatmap and region layer of the dock's in the viewer, with the image it was made for."""
+        return [(layer, annotation.image) for annotation in self._annotations.values()
+                for layer in self._annotation_layers(annotation)]
 
     def _annotation_layers(self, annotation: Annotation | None) -> list:
         """The centres, heatmap and region layers of an image's annotation that are in the viewer."""
@@ -421,7 +405,6 @@ class ParticleDetectWidget(ClosingDock, QWidget):
                   f"(edit '{original.name}' for that; File > Save Selected Layers saves the copy as a CSV)")
 
     def _on_layer_removed(self, event) -> None:
-        self._hidden_by_picks.pop(id(event.value), None)
         annotation = self._annotations.pop(id(event.value), None)
         if annotation is not None and annotation.image is event.value:
             stopped = self.detect.abandon(annotation)
@@ -527,7 +510,6 @@ class ParticleDetectWidget(ClosingDock, QWidget):
             removed = [name for annotation in list(self._annotations.values())
                        for name in self._let_go(annotation)[0]]
             self._annotations.clear()
-            self._hidden_by_picks.clear()
             self.state.set_annotation(None)
             if removed:
                 show_info("the Particle detection dock was closed: its layers are put away (" + ", ".join(

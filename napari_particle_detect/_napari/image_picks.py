@@ -1,0 +1,68 @@
+"""What picking an image in any dock does to the layers every dock made: those made for other images are hidden
+wherever they lie, as another image's centres, rods or boxes show through whatever lies over them (an additive
+channel, a translucent or smaller image) and read as the picked image's; those made for the picked image that a pick
+hid come back. Layers the user made or hid are left alone. No Qt widgets here."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Sequence
+from typing import Protocol
+
+from napari.layers import Image, Layer
+from napari.utils.notifications import show_info
+
+
+class OutputsDock(Protocol):
+    """A dock whose layers an image picked in any dock shows or hides."""
+
+    viewer: object
+
+    @property
+    def closed(self) -> bool: ...
+
+    def outputs_by_image(self) -> list[tuple[Layer, Image]]:
+        """Each layer the dock made that is in its viewer, with the image it was made for."""
+
+
+# Every dock opened: a dock hid only its own layers, and the Rods and chains dock's rods of one image stayed
+# shown over another picked in the Particle detection dock.
+_DOCKS: weakref.WeakSet = weakref.WeakSet()
+# The docks' layers a pick of another image hid: shown again when their image is picked (never those the user hid).
+_HIDDEN_BY_PICKS: weakref.WeakSet = weakref.WeakSet()
+
+
+def register_dock(dock: OutputsDock) -> None:
+    """``dock``'s layers are shown or hidden by an image picked in any dock of its viewer, until it closes."""
+    _DOCKS.add(dock)
+
+
+def forget_hidden(layer: Layer) -> None:
+    """``layer`` is its dock's to show again, not a pick's (parked: its dock shows it when it takes it back)."""
+    _HIDDEN_BY_PICKS.discard(layer)
+
+
+def show_picked(viewer, image: Image | None, hidden_by_dock: Sequence[Layer] = ()) -> list[str]:
+    """``image`` was picked in a dock of ``viewer``: hide the layers every open dock made for other images, show again
+    those made for ``image`` that an earlier pick hid, and say what was hidden, with ``hidden_by_dock`` (what the dock
+    picking it hid itself). Returns the names hidden, in the layer list's order."""
+    if image is None or image not in viewer.layers:
+        return []
+    hidden = list(hidden_by_dock)
+    for dock in list(_DOCKS):
+        if dock.viewer is not viewer or dock.closed:
+            continue
+        for layer, made_for in dock.outputs_by_image():
+            if made_for is image and layer in _HIDDEN_BY_PICKS:
+                _HIDDEN_BY_PICKS.discard(layer)
+                layer.visible = True
+            elif made_for is not image and layer.visible:
+                layer.visible = False
+                _HIDDEN_BY_PICKS.add(layer)
+                hidden.append(layer)
+    hidden.sort(key=viewer.layers.index)
+    if hidden:
+        names = ", ".join(f"'{layer.name}'" for layer in hidden[:3]) + (" …" if len(hidden) > 3 else "")
+        again = "its eye in the layer list shows it" if len(hidden) == 1 else "their eyes in the layer list show them"
+        show_info(f"showing '{image.name}': hid {names} ({again} again)")
+    return [layer.name for layer in hidden]
