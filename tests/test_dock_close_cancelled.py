@@ -6,25 +6,16 @@ happens still shuts every dock down."""
 import ctypes
 
 import pytest
-from qtpy.QtCore import QEvent, QObject, QTimer
+from qtpy.QtCore import QObject, QTimer
 from qtpy.QtGui import QGuiApplication
 from qtpy.QtWidgets import QApplication, QDialog, QPushButton
 
 from helpers import make_widget, run_detect, small_stack
+from test_dock_handles import RefuseClosing
 
 pytestmark = pytest.mark.usefixtures("project_home")
 
 DOCKS = ("Particle detection", "Rods and chains", "Volume detection (3D)")
-
-
-class RefuseClosing(QObject):
-    """Another filter on the window that refuses its close."""
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
-        if event.type() == QEvent.Type.Close:
-            event.ignore()
-            return True
-        return False
 
 
 def shown_viewer_with_docks(make_napari_viewer, names: tuple[str, ...] = DOCKS, refusal: QObject | None = None):
