@@ -4,8 +4,9 @@ is never scored against another's."""
 
 from __future__ import annotations
 
+import json
 import logging
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 import pandas as pd
 
@@ -94,15 +95,17 @@ def chosen_file(table: pd.DataFrame, name: str, source: str) -> str:
 
 def _failed_by_detect(name: str, source: str) -> tuple[str | None, PurePath]:
     """The input that ``name`` names (as :func:`chosen_file` names files) among those detect's .json beside the
-    table ``source`` lists as ``failed`` (an unreadable image of a folder run), or None; and that .json's path."""
-    from ..files.file_detection import is_detect_metadata, metadata_path, read_metadata
-
-    meta = read_metadata(source)
-    records = meta.get("failed") if is_detect_metadata(meta) else []
-    if not isinstance(records, list):  # garbled by hand: no failure known
+    table ``source`` lists as ``failed`` (an unreadable image of a folder run), or None; and that .json's path.
+    Read here, not through files/file_detection, which imports this package's tables."""
+    record = Path(source).with_suffix(".json")
+    try:
+        meta = json.loads(record.read_text())
+    except (OSError, ValueError):
+        meta = None
+    records = meta.get("failed") if isinstance(meta, dict) else None
+    if not isinstance(records, list):  # none, or garbled by hand: no failure known
         records = []
     failed = [str(r["file"]) for r in records if isinstance(r, dict) and "file" in r]
-    record = metadata_path(source)
     return _pair_names([name], failed, ("--file", f"{record}'s failed inputs")).get(name), record
 
 
