@@ -32,12 +32,12 @@ def detected_frames_only(args: argparse.Namespace, read: pd.DataFrame, predicted
     the files detect failed on or an unfinished run had not reached, whose truth is left out too, each said in
     one line. ``read``: the predictions as read, naming their files; ``predicted``: as paired, whose frames count
     as detected whatever the .json says (a table added to by hand)."""
-    from .link import _files_of
+    from ..kinds.file_pairing import recorded_files
 
     records = RecordsBesideTables(args)
     inputs = records.inputs
     # Not those also among its inputs: an earlier output of a folder run marked failed keeps that run's table.
-    failed = [name for name in _files_of(records.detect_metadata, "failed") if name not in inputs]
+    failed = [name for name in recorded_files(records.detect_metadata, "failed") if name not in inputs]
     truth_frames, predicted_frames = _whole_frames(truth), _whole_frames(predicted)
     garbled = truth_frames is None or predicted_frames is None  # the evaluator says so
     if not (inputs or failed) or garbled:

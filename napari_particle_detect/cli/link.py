@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ParticleDetectError
+from ..kinds.file_pairing import recorded_files
 
 log = logging.getLogger("particle-detect")
 
@@ -152,13 +153,8 @@ def _sequence_files(meta: dict, table) -> list[str] | None:
     (``meta``); None where that has none of this table (the table's own files are then the sequence)."""
     if not meta:
         return None
-    files = _files_of(meta, "inputs") + _files_of(meta, "failed")
+    files = recorded_files(meta, "inputs") + recorded_files(meta, "failed")
     return files if set(table["file"].astype(str)) <= set(files) else None
-
-
-def _files_of(meta: dict, entry: str) -> list[str]:
-    """The files detect's .json lists under ``entry`` (``inputs``: detected, ``failed``: not)."""
-    return [str(record["file"]) for record in meta.get(entry, []) if isinstance(record, dict) and "file" in record]
 
 
 # Files named in one warning line; the rest are counted.
@@ -170,7 +166,7 @@ def _warn_of_unlike_frames(centres: Path, sequence: list[str], meta: dict) -> No
     line each: files detect failed on (``meta``: its .json), whose frames are left empty, and images of
     different sizes, which are no time series of one field of view (linked, tracks join unrelated images).
     Sizes as the .json records them, else (a .json of an earlier version) read from the files' headers."""
-    failed = set(_files_of(meta, "failed"))
+    failed = set(recorded_files(meta, "failed"))
     empty = [f"{name} (frame {frame})" for frame, name in enumerate(sequence) if name in failed]
     if empty:
         log.warning("%s: --sequence: detect failed on %d file(s), their frames left empty: %s", centres, len(empty),

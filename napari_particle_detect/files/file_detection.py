@@ -751,9 +751,9 @@ def predates_this_version(output: Path, options: RunOptions, model_now: dict | N
     unchanged (:func:`is_finished`), whatever its options: its metadata records no tables (their digests, which this
     version records) and no fingerprint (an earlier version's volume), or one without an option this version records
     of every run, or naming the shipped model by its file in that version's install (this version names it by its
-    content: ``model_now``, the run's :func:`model_fingerprint`, None where it cannot be read). Not one recorded in this version's form by a run of other options or
-    another model, nor one left unfinished or marked failed, nor one whose table is gone: those are detected again
-    for that."""
+    content: ``model_now``, the run's :func:`model_fingerprint`, None where it cannot be read). Not one recorded in
+    this version's form by a run of other options or another model, nor one left unfinished or marked failed, nor
+    one whose table is gone: those are detected again for that."""
     from ..shipped import WEIGHTS_DIR
 
     meta = read_metadata(output)

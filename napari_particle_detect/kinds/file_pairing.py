@@ -102,11 +102,17 @@ def _failed_by_detect(name: str, source: str) -> tuple[str | None, PurePath]:
         meta = json.loads(record.read_text())
     except (OSError, ValueError):
         meta = None
-    records = meta.get("failed") if isinstance(meta, dict) else None
-    if not isinstance(records, list):  # none, or garbled by hand: no failure known
-        records = []
-    failed = [str(r["file"]) for r in records if isinstance(r, dict) and "file" in r]
+    failed = recorded_files(meta if isinstance(meta, dict) else {}, "failed")
     return _pair_names([name], failed, ("--file", f"{record}'s failed inputs")).get(name), record
+
+
+def recorded_files(meta: dict, entry: str) -> list[str]:
+    """The files detect's .json ``meta`` lists under ``entry`` (``inputs``: detected, ``failed``: not); none where
+    the entry is missing or garbled by hand."""
+    records = meta.get(entry)
+    if not isinstance(records, list):
+        return []
+    return [str(record["file"]) for record in records if isinstance(record, dict) and "file" in record]
 
 
 def pair_files(predicted: pd.DataFrame, truth: pd.DataFrame, predicted_source: str, truth_source: str,
