@@ -89,6 +89,7 @@ class KindSession:
         self._quiet = False
         self._passed: set = set()
         self._heard: list = []  # the layers whose edits reach this session (until it is put away)
+        self._heard_paths: list = []  # the chains' paths layer, whose edits are drawn back from the beads
         self._pastes: list[PastedPoints] = []  # hear napari's paste into those layers
         self._away = False
         self._drawn = False  # the first draw brings back layers parked elsewhere in the list: they go over the image
@@ -146,8 +147,34 @@ class KindSession:
                 layer.selected_data.events.items_changed.connect(self._selection_changed)
             self._heard.append(layer)
 
+    def _hear_paths(self, layer) -> None:
+        """The chains' paths are drawn from the beads: a path moved, drawn or deleted by hand changed no chain and
+        was left on screen as if it had (nothing said, nothing saved), so it is drawn back from the beads."""
+        if layer not in self._heard_paths:
+            layer.events.data.connect(self._on_paths_data)
+            self._heard_paths.append(layer)
+
+    def _on_paths_data(self, event) -> None:
+        action = getattr(event, "action", ActionType.CHANGED)
+        if self._quiet or self._away or action not in DONE_ACTIONS:
+            return
+        if action == ActionType.ADDED:  # napari is still finishing the path drawn (see MANY_POINT_TOOLS)
+            QTimer.singleShot(0, self._paths_back)
+        else:
+            self._paths_back()
+
+    def _paths_back(self) -> None:
+        if self._away:
+            return
+        self._redraw_paths()
+        self.say_refused(f"'{self.names[1]}' follows the beads and is not edited itself: move, add or delete beads in "
+                         f"'{self.names[0]}', and select two beads to Link 2 ends or Cut between 2")
+
     def _stop_hearing(self) -> None:
         """A session put away (or of a closed dock) hears no more edits: the next one for these layers does."""
+        for layer in self._heard_paths:
+            layer.events.data.disconnect(self._on_paths_data)
+        self._heard_paths = []
         for layer in self._heard:
             layer.events.data.disconnect(self._on_data)
             if self.kind == "rods":
@@ -196,6 +223,8 @@ class KindSession:
                     place_over_image(self.viewer, layer, self.image)
                     if layer_type == "shapes" and self.kind == "rods":
                         layer.current_edge_color = "cyan"  # a line drawn by hand is an 'added' rod
+                if self.kind == "chains" and name == self.names[1]:
+                    self._hear_paths(layer)
                 if name == self.names[0]:
                     # Also a layer found in place (parked, or left by a dock closed before): its edits reach
                     # this session's project from now on.
@@ -556,9 +585,14 @@ class KindSession:
             return
         paths = self.viewer.layers[name]
         drawn = chain_paths(self.whole_table(), self.image.ndim)
-        paths.data = drawn
-        if drawn:
-            paths.shape_type = ["path"] * len(drawn)
+        quiet, self._quiet = self._quiet, True  # not a user's edit of the paths (_on_paths_data)
+        try:
+            paths.selected_data = set()
+            paths.data = drawn
+            if drawn:
+                paths.shape_type = ["path"] * len(drawn)
+        finally:
+            self._quiet = quiet
 
     def _save(self, frame: int, table: pd.DataFrame) -> None:
         save_kind_frame(self.project, frame, table)

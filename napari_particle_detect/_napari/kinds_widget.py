@@ -99,7 +99,7 @@ class KindsWidget(ClosingDock, QWidget):
         self.viewer.layers.events.removed.connect(self._refresh_images)
         self.image_combo.currentTextChanged.connect(lambda *_: self._image_chosen())
         # The user's pick, not ours: every dock's layers of other images are hidden, as the spheres dock's pick does.
-        self.image_combo.activated.connect(lambda *_: show_picked(self.viewer, self.chosen_image()))
+        self.image_combo.activated.connect(lambda *_: self.show_chosen(self.chosen_image()))
         self.kind_combo.currentTextChanged.connect(lambda *_: self.attach())
         self.viewer.dims.events.current_step.connect(self._frame_changed)
         self._refresh_images()
@@ -130,7 +130,7 @@ class KindsWidget(ClosingDock, QWidget):
 
     def _refresh_images(self, event=None) -> None:
         remember_copied_files(self.viewer.layers)
-        images = [layer for layer in self.viewer.layers if isinstance(layer, Image) and not is_dock_output(layer)]
+        images = self._images()
         for layer in images:  # a renamed image is offered under its new name (napari connects each once)
             layer.events.name.connect(self._refresh_images)
         # The session's image stays chosen by identity: renamed, its old name is no longer in the list (and
@@ -155,6 +155,25 @@ class KindsWidget(ClosingDock, QWidget):
         self.image_combo.blockSignals(False)
         if self.image_combo.currentData() != current or self.session is None:
             self._image_chosen()
+
+    def _images(self) -> list[Image]:
+        """The image layers the dock lists (not the docks' heatmaps)."""
+        return [layer for layer in self.viewer.layers if isinstance(layer, Image) and not is_dock_output(layer)]
+
+    def show_chosen(self, image: Image | None) -> list[str]:
+        """The user picked ``image`` (in the list, or by Use): show it, hide the images lying over it (an image opened
+        after it covered it, and its rods or beads under that, while the dock spoke of it) and every dock's layers
+        made for other images (image_picks). Returns the names hidden."""
+        if image is None or image not in self.viewer.layers:
+            return []
+        layers = self.viewer.layers
+        covering = [other for other in self._images()
+                    if other is not image and other.visible and layers.index(other) > layers.index(image)]
+        for other in covering:
+            other.visible = False
+        hidden = show_picked(self.viewer, image, hidden_by_dock=covering)
+        image.visible = True
+        return hidden
 
     def chosen_image(self) -> Image | None:
         """The image layer chosen in the list."""
@@ -202,6 +221,9 @@ class KindsWidget(ClosingDock, QWidget):
             raise ParticleDetectError("open an image first")
         layer, made_before = add_view_layer(self.viewer, image, self.view_combo.currentData())
         self.image_combo.setCurrentIndex(self.image_combo.findData(layer.name))
+        # The user's pick as much as one in the list (the spheres dock's Use does the same): other images' centres
+        # or rods left shown over the view read as its own.
+        self.show_chosen(layer)
         show_info(f"working on '{layer.name}', made from '{image.name}'{' before' if made_before else ''}")
         return layer
 
