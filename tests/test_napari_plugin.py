@@ -34,7 +34,7 @@ def test_manifest_validates():
                                                                           "Rods and chains"}
     assert manifest.contributions.readers[0].filename_patterns == ["*.csv"]
     assert manifest.contributions.writers[0].layer_types == ["points"]
-    assert len(manifest.contributions.sample_data) == 6  # 4 of spheres, rods, chains
+    assert len(manifest.contributions.sample_data) == 7  # 4 of spheres, rods, chains, a volume
     npe2 = Path(sys.executable).with_name("npe2")
     result = subprocess.run([str(npe2), "validate", PLUGIN], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

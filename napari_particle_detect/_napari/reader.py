@@ -27,6 +27,9 @@ class DrawnOver:
 
     by_columns: bool = True
     units: bool = True
+    # A volume table with no physical columns: the scale, translate and units (z, y, x) of the image it is read over,
+    # whose voxels its z, y, x are (:func:`voxels_over_image`); None: at scale 1.
+    over: dict | None = None
 
 
 def looks_like_centres(header: pd.Index | None) -> bool:
@@ -200,9 +203,13 @@ def volume_placement(table: pd.DataFrame, ndim: int, drawn: DrawnOver = DrawnOve
     and origin its ``z_um, y_um, x_um`` columns give (files.tables.table_voxel_placement) is drawn, in micrometres
     (no units where ``drawn`` says so); {} where they give none or ``drawn`` says voxels."""
     placed = table_voxel_placement(table) if drawn.by_columns else None
+    lead = ndim - 3
+    if placed is None and drawn.over is not None:
+        over = drawn.over
+        kwargs = {"scale": (1.0,) * lead + over["scale"], "translate": (0.0,) * lead + over["translate"]}
+        return {**kwargs, "units": ("pixel",) * lead + over["units"]} if "units" in over else kwargs
     if placed is None:
         return {}
-    lead = ndim - 3
     scale = {"scale": (1.0,) * lead + placed[0], "translate": (0.0,) * lead + placed[1]}
     return {**scale, "units": ("pixel",) * lead + ("micrometer",) * 3} if drawn.units else scale
 
@@ -239,6 +246,8 @@ def drawn_over(path: Path, table: pd.DataFrame) -> DrawnOver:
     columns where no image is open, or no viewer (:class:`DrawnOver`'s default)."""
     spatial = 3 if "z" in table.columns else 2
     columns = physical_columns(table, spatial)
+    if columns is None and spatial == 3:
+        return voxels_over_image(path)
     viewer = _current_viewer() if columns is not None else None
     if viewer is None:
         return DrawnOver()
@@ -262,6 +271,29 @@ def drawn_over(path: Path, table: pd.DataFrame) -> DrawnOver:
     how = f"in {units[-1]}" if in_lengths else f"at scale {' x '.join(f'{v:g}' for v in scale)}"
     show_info(f"{path.name}: drawn by its {columns} columns, as '{image.name}' is drawn {how}")
     return DrawnOver(units=in_lengths)
+
+
+def voxels_over_image(path: Path) -> DrawnOver:
+    """How a volume table with no ``z_um, y_um, x_um`` is drawn: in the voxels of the image it is read over
+    (:func:`image_to_place_over`), at that image's scale and translate, said in one info line. Its z, y, x are that
+    image's voxels, and the Volume dock exports none of those columns for an image drawn at a z/xy aspect in napari's
+    'pixel' (``scale=(2, 1, 1)``): read back at scale 1, every centre lay at half its depth."""
+    viewer = _current_viewer()
+    image = image_to_place_over(viewer, path.stem, 3) if viewer is not None else None
+    if image is None:
+        return DrawnOver()
+    from .annotation import placement
+
+    placed = placement(image)
+    over = {key: tuple(value[-3:]) for key, value in placed.items()}
+    if np.allclose(over["scale"], 1.0) and np.allclose(over["translate"], 0.0):
+        return DrawnOver()  # drawn in voxels at scale 1 either way
+    from napari.utils.notifications import show_info
+
+    show_info(f"{path.name}: drawn in the voxels of '{image.name}' (at scale "
+              f"{' x '.join(f'{float(v):g}' for v in over['scale'])}), as its z,y,x columns are, having no "
+              "z_um,y_um,x_um columns to place it by")
+    return DrawnOver(over=over)
 
 
 def physical_columns(table: pd.DataFrame, spatial: int) -> str | None:

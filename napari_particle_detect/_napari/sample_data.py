@@ -1,4 +1,5 @@
-"""Sample data: a generated stack of heavily overlapping particles with its truth, and the bundled images."""
+"""Sample data: a generated stack of heavily overlapping particles with its truth, generated rods, chains and a
+volume of spheres, and the bundled images."""
 
 from __future__ import annotations
 
@@ -95,3 +96,15 @@ def chains_sample() -> list[tuple]:
     layers = chain_layers_data(sample.table.assign(source="added", score=np.nan), "chains truth")
     return [(sample.image, {"name": "synthetic bead chains", "metadata": {KIND_HINT: "chains"}}, "image")] + [
         (data, {**kwargs, "visible": False}, kind) for data, kwargs, kind in layers]
+
+
+def volume_sample() -> list[tuple]:
+    """A confocal-like volume (ZYX) of spheres packed to overlap in xy, for the Volume detection (3D) dock; drawn at
+    its z step (z voxels twice the xy pixels), so the dock sizes spheres along z from their xy diameter."""
+    from ..synthetic.volumes import VolumeConfig, synthesize_volume
+
+    # Small, to be made in about half a second; a fixed seed, so it shows the same spheres each time it is opened.
+    sample = synthesize_volume(VolumeConfig(shape=(24, 96, 96), volume_fraction=0.35), seed=920)
+    # Its axes named: napari's default labels put '-3' beside the z slider, read as the slider's first position.
+    return [(sample.image, {"name": "synthetic spheres (3D)", "scale": sample.config.voxel_size,
+                            "axis_labels": ("z", "y", "x")}, "image")]

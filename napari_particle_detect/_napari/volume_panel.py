@@ -43,8 +43,9 @@ from .image_views import file_read_from, layer_file_layout, remember_copied_file
 from .exact_spin_box import ExactSpinBox
 from .layers import PastedPoints, is_dock_output, place_over_image, points_layer_kwargs
 from .notify import report, show_warnings, warnings_logged
-from .volume_review_panel import ACCEPTED_LAYER, BOX_LAYER, VolumeReviewPanel
+from .volume_review_panel import VolumeReviewPanel
 from .volume_round_panel import VolumeRoundPanel
+from .writer import VOLUME_POINTS_KEY
 from .dock_closing import STOP_WAIT_S, ClosingDock
 
 AXES_FOR_3D = ("ZYX (one volume)", "TYX (frames: use the Particle detection dock)")
@@ -59,7 +60,8 @@ def volume_points_kwargs(table: pd.DataFrame, name: str, ndim: int, size: float,
     the scale, translate and units that put them where their image is (annotation.placement)."""
     columns = ["z", "y", "x"] if ndim == 3 else ["frame", "z", "y", "x"]
     data = table[columns].to_numpy(float) if len(table) else np.zeros((0, ndim))
-    kwargs = points_layer_kwargs(table.assign(source="model"), name, size, ndim=ndim, **placed)
+    kwargs = points_layer_kwargs(table.assign(source="model"), name, size, ndim=ndim,
+                                 metadata={VOLUME_POINTS_KEY: True}, **placed)
     return data, kwargs
 
 
@@ -140,6 +142,12 @@ def layer_file_axes(layer: Image) -> Axes | None:
         return file_axes(path)
     except ParticleDetectError:
         return None
+
+
+def project_folder_by_name(layer: Image) -> Path:
+    """The volume project of an image without a file, in the projects home under the name the layer had when its
+    project was first opened and its pixels' fingerprint."""
+    return project_folder_for_data(f"{project_name(layer)}.volumes", np.asarray(layer.data))
 
 
 def channels_refusal(layer: Image, channels: ChannelAxis) -> str:
@@ -300,8 +308,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         """The 3D centres and boxes in the viewer, with the image they were made for (the one shown)."""
         if self._shown_layer is None:
             return []
-        made = [self.points, *(self.viewer.layers[name] for name in (BOX_LAYER, ACCEPTED_LAYER)
-                               if name in self.viewer.layers)]
+        made = [self.points, *self.review_panel.layers()]
         return [(layer, self._shown_layer) for layer in made if layer is not None and layer in self.viewer.layers]
 
     def _layer_changed(self, _name: str) -> None:
@@ -314,6 +321,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         # (its own project, if it has one, puts back the size its review was detected at).
         self.diameter.setValue(0.0)
         self._restored_diameter = None
+        self.review_panel.reset_z_range(layer.data.shape[-3] if layer is not None else None)
         self.axes_combo.blockSignals(True)  # a half-filled list must not close the review
         self.axes_combo.clear()
         self.axes_combo.blockSignals(False)
@@ -543,8 +551,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         removed = []
         self._putting_away = True
         try:
-            for layer in (self.points, *(self.viewer.layers[n] for n in (BOX_LAYER, ACCEPTED_LAYER)
-                                         if n in self.viewer.layers)):
+            for layer in (self.points, *self.review_panel.layers()):
                 if layer is not None and layer in self.viewer.layers:
                     removed.append(layer.name)
                     self.viewer.layers.remove(layer)
@@ -597,19 +604,19 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             self.review = None
         else:
             volumes = self.volumes()
-            # Every channel of a file opened with channel_axis has the file's path: a project beside it
-            # would be every channel's, one channel's detections replacing another's.
-            path = None if self._one_channel else image_path(layer)
+            path = self._project_path(layer)
             # Named apart from the 2D dock's project of the same image: frames there are slices. An unsaved
             # image's is found by the name it had when first opened: renamed, it keeps its work.
-            target = path if path is not None else project_folder_for_data(f"{project_name(layer)}.volumes",
-                                                                           np.asarray(layer.data))
+            target = path if path is not None else project_folder_by_name(layer)
             folder = volume_project_folder(path) if path is not None else target
+            earlier = self._channel_project_kept_by_name(layer, folder)
+            if earlier is not None:
+                target = folder = earlier
             if self.review is None or self.review.project.folder != folder:
                 if self.review is not None:
                     self.put_layers_away()
                 self._clear_status()
-                name = f"'{Path(path).name}'" if path is not None else f"'{layer.name}'"
+                name = f"'{Path(path).name}'" if path is not None and not self._one_channel else f"'{layer.name}'"
                 try:
                     if volumes.shape[1] < 2:
                         raise ParticleDetectError(f"{name} has 1 slice along z, and a volume needs 2 or more: detect "
@@ -625,6 +632,26 @@ class VolumeDetectWidget(ClosingDock, QWidget):
                     self._restore_points(layer)
         self.review_panel.refresh()
         self.round_panel.refresh()
+
+    def _project_path(self, layer: Image) -> Path | None:
+        """The path naming the layer's project: its file's, or for one of a file's channels opened as a layer of its
+        own that file's with the channel's key (image_views.source_path), so the project follows the file and the
+        channel, not the name napari gave the layer ('cells [1]'), which changes with what else is open. None
+        where the channel shown cannot be told (the file unreadable now): the file's own path would be every
+        channel's project."""
+        path = image_path(layer)
+        if self._one_channel and path == file_read_from(layer):
+            return None
+        return path
+
+    def _channel_project_kept_by_name(self, layer: Image, folder: Path) -> Path | None:
+        """The project an earlier version kept a split channel's work in (under the projects home, named after the
+        layer, as an unsaved image's), where the channel has none of its own in ``folder`` yet: the centres accepted
+        there come back instead of a new, empty project starting beside the file."""
+        if not self._one_channel or (folder / "state.json").is_file():
+            return None
+        earlier = project_folder_by_name(layer)
+        return earlier if (earlier / "state.json").is_file() else None
 
     def _restore_points(self, layer: Image) -> None:
         project = self.review.project
@@ -788,8 +815,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         return {int(f) for f in np.rint(np.asarray(self.points.data)[rows, 0])} if len(rows) else set()
 
     def default_export_path(self) -> Path:
-        path = image_path(self.layer())
-        stem = path.stem if path is not None and not self._one_channel else self.layer().name
+        path = self._project_path(self.layer())
+        stem = path.stem if path is not None else self.layer().name
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem).strip("._") or "volume"
         return (path.parent if path is not None else Path.cwd()) / f"{safe}_3d_centres.csv"
 

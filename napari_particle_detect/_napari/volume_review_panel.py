@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from napari.layers import Shapes
 from napari.utils.notifications import show_info
 from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QGroupBox, QLabel, QPushButton
 
@@ -25,6 +26,10 @@ class VolumeReviewPanel(QGroupBox):
     def __init__(self, host) -> None:
         super().__init__("Review (3D)")
         self.host = host  # the VolumeDetectWidget: its review, points, image and current volume
+        # Known by identity, not by name: a user's rename made the dock add a second layer of the same boxes and
+        # leave the renamed one over the next image chosen; a layer of the user's own named so was taken over.
+        self.draft: Shapes | None = None  # the box drawn or proposed
+        self.accepted: Shapes | None = None  # the accepted boxes' outlines
         self.status = QLabel(NO_REVIEW)
         self.status.setWordWrap(True)
         self.accept_volume_button = QPushButton("Accept volume")
@@ -91,17 +96,22 @@ class VolumeReviewPanel(QGroupBox):
                             f"{f', {len(boxes)} accepted box(es)' if boxes else ''}; "
                             f"{total} accepted area(s) in this project")
 
-    def _box_layer(self, create: bool = True):
+    def layers(self) -> list[Shapes]:
+        """The panel's layers in the viewer now (the review box, the accepted boxes), whatever they are named."""
         viewer = self.host.viewer
-        if BOX_LAYER in viewer.layers:
-            return viewer.layers[BOX_LAYER]
+        return [layer for layer in (self.draft, self.accepted) if layer is not None and layer in viewer.layers]
+
+    def _box_layer(self, create: bool = True) -> Shapes | None:
+        viewer = self.host.viewer
+        if self.draft is not None and self.draft in viewer.layers:
+            return self.draft
         if not create:
             return None
         image = self.host.layer()
-        layer = viewer.add_shapes(ndim=image.ndim, name=BOX_LAYER, **placement(image), edge_color="yellow",
-                                  face_color="transparent", edge_width=1.5)
-        place_over_image(viewer, layer, image)
-        return layer
+        self.draft = viewer.add_shapes(ndim=image.ndim, name=BOX_LAYER, **placement(image), edge_color="yellow",
+                                       face_color="transparent", edge_width=1.5)
+        place_over_image(viewer, self.draft, image)
+        return self.draft
 
     def show_accepted(self) -> None:
         """Each accepted 3D box outlined on every slice it spans (green; in the 3D view its top and bottom)."""
@@ -118,16 +128,16 @@ class VolumeReviewPanel(QGroupBox):
             for z in slices:
                 corners = [(region.y0, region.x0), (region.y0, region.x1), (region.y1, region.x1), (region.y1, region.x0)]
                 shapes.append(np.array([[*prefix, z, y, x] for y, x in corners]))
-        if ACCEPTED_LAYER in viewer.layers:  # updated in place: adding a layer moves the dims, which refresh
-            layer = viewer.layers[ACCEPTED_LAYER]
+        if self.accepted is not None and self.accepted in viewer.layers:
+            layer = self.accepted  # updated in place: adding a layer moves the dims, which refresh
             layer.data = []
             if shapes:
                 layer.add_rectangles(shapes, edge_width=1.0, edge_color="lime", face_color="transparent")
         elif shapes:
-            layer = viewer.add_shapes(shapes, shape_type="rectangle", ndim=image.ndim, name=ACCEPTED_LAYER,
-                                      **placement(image), edge_color="lime", face_color="transparent", edge_width=1.0,
-                                      opacity=0.8)
-            place_over_image(viewer, layer, image)
+            self.accepted = viewer.add_shapes(shapes, shape_type="rectangle", ndim=image.ndim, name=ACCEPTED_LAYER,
+                                              **placement(image), edge_color="lime", face_color="transparent",
+                                              edge_width=1.0, opacity=0.8)
+            place_over_image(viewer, self.accepted, image)
             if self.host.points is not None:
                 viewer.layers.selection.active = self.host.points
 
@@ -157,6 +167,14 @@ class VolumeReviewPanel(QGroupBox):
         z = self.host.current_slice()
         half = max(2.0, 2.0 * self.host.diameter_zyx()[0])
         return max(0.0, z - half), min(review.shape[0] - 1.0, z + half)
+
+    def reset_z_range(self, slices: int | None) -> None:
+        """Start the z range afresh for an image of ``slices`` slices (None: no image), kept within them: another
+        image's range stayed, out of this one's slices or on slices nobody chose for it, and Draw box kept it."""
+        for spin in (self.z_from, self.z_to):
+            if slices is not None:
+                spin.setRange(0, max(0, slices - 1))
+            spin.setValue(0)  # unset: Draw box proposes its range around the slice shown
 
     def set_z_range(self, z0: float, z1: float) -> None:
         self.z_from.setValue(round(z0))

@@ -1,4 +1,5 @@
-"""Save a Points layer as a centre CSV: frame,y,x,score,source, as Export writes (frame 0 for 2D points)."""
+"""Save a Points layer as a centre CSV: frame,y,x,score,source, as Export writes (frame 0 for 2D points); a volume's
+3D centres as frame,z,y,x,score (+ z_um,y_um,x_um),source, as the Volume dock's Export writes them."""
 
 from __future__ import annotations
 
@@ -15,10 +16,16 @@ from ..files.centre_csv import write_centres
 from ..files.tables import with_physical
 from .layers import extra_columns, table_from_points, unit_suffix_of
 
+# In the metadata of a Points layer of a volume's 3D centres (the Volume dock's, or a frame,z,y,x CSV read): its
+# (z, y, x) are no (frame, y, x), which a 3D layer's points are otherwise taken for.
+VOLUME_POINTS_KEY = "napari_particle_detect_volume_centres"
+
 
 def write_points(path: str, data: Any, meta: dict) -> list[str]:
     """npe2 single-layer writer for Points layers: the points shown (as Export), not those hidden."""
     data = np.asarray(data, dtype=float).reshape(-1, np.shape(data)[-1] if np.ndim(data) == 2 else 2)
+    if is_volume_points(data, meta):
+        return [str(_write_volume_points(_csv_path(path), data, meta))]
     if data.shape[1] not in (2, 3):
         raise ParticleDetectError(f"can only save 2D (y, x) or 3D (frame, y, x) points, not {data.shape[1]}D")
     features = meta.get("features")
@@ -33,11 +40,44 @@ def write_points(path: str, data: Any, meta: dict) -> list[str]:
     if shown is not None and len(shown) == len(table):
         table = table[np.asarray(shown, dtype=bool)].reset_index(drop=True)
     table = with_physical(table, *_placement(meta))
-    target = Path(path)
-    if target.suffix.lower() != ".csv":
-        target = target.with_suffix(".csv")
+    target = _csv_path(path)
     write_centres(table, target)
     return [str(target)]
+
+
+def _csv_path(path: str | Path) -> Path:
+    target = Path(path)
+    return target if target.suffix.lower() == ".csv" else target.with_suffix(".csv")
+
+
+def is_volume_points(data: np.ndarray, meta: dict) -> bool:
+    """Whether the points are a volume's centres: (frame, z, y, x), or (z, y, x) in a layer marked as 3D centres.
+    Saved as (frame, y, x), a volume's z was written as its frame, rounded, and its series refused."""
+    marked = isinstance(meta.get("metadata"), dict) and bool(meta["metadata"].get(VOLUME_POINTS_KEY))
+    return data.shape[1] == 4 or (data.shape[1] == 3 and marked)
+
+
+def _write_volume_points(target: Path, data: np.ndarray, meta: dict) -> Path:
+    """The points shown as the Volume dock's Export writes a volume's centres: micrometres where the layer is drawn
+    in lengths (its voxel size and origin), none in napari's default 'pixel' (the scale then says only the aspect)."""
+    from ..projects.volume_review import export_volume_table
+    from .volume_panel import scale_in_micrometres
+
+    features = meta.get("features")
+    n = len(data)
+    has = features is not None and len(features) == n
+    table = pd.DataFrame({
+        "frame": np.rint(data[:, 0]).astype(int) if data.shape[1] == 4 else np.zeros(n, dtype=int),
+        "z": data[:, -3], "y": data[:, -2], "x": data[:, -1],
+        "score": features["score"].to_numpy(float) if has and "score" in features else np.nan,
+        "source": features["source"].astype(str).to_numpy() if has and "source" in features else "added"})
+    shown = meta.get("shown")
+    if shown is not None and len(shown) == n:
+        table = table[np.asarray(shown, dtype=bool)].reset_index(drop=True)
+    scale = tuple(float(v) for v in (meta.get("scale") or (1.0,) * 3)[-3:])
+    translate = tuple(float(v) for v in (meta.get("translate") or (0.0,) * 3)[-3:])
+    voxel_um = scale_in_micrometres(scale, tuple(meta.get("units") or ())[-3:])
+    return export_volume_table(table, target, voxel_um, tuple(t / s for t, s in zip(translate, scale)))
 
 
 def _placement(meta: dict) -> tuple[tuple[float, float], tuple[float, float], str]:
