@@ -18,7 +18,7 @@ log = logging.getLogger("particle-detect")
 
 
 def cmd_link(args: argparse.Namespace) -> int:
-    from ..files.centre_csv import read_centres
+    from ..files.centre_csv import finite_column, read_centres
     from ..files.tables import resolve_voxel_size
     from ..files.tracks import (
         LINK_COMMAND, LinkOptions, compute_drift, describe_msd, describe_tracks, ensemble_msd, fit_power_law,
@@ -32,6 +32,8 @@ def cmd_link(args: argparse.Namespace) -> int:
     table = read_centres(args.centres)
     if "frame" not in table.columns:
         raise ParticleDetectError(f"{args.centres}: no frame column; linking needs centres of several frames")
+    if "z" in table.columns:  # read_centres checks y and x; the library's own check names no file ("linking:")
+        table = table.assign(z=finite_column(table, "z", str(args.centres)))
     if args.file is not None:
         table = _one_file_of(args, table)
     sequence = None

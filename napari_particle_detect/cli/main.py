@@ -1152,6 +1152,8 @@ def cmd_rounds(args: argparse.Namespace) -> int:
         elsewhere = [] if args.project.is_dir() else projects_elsewhere(args.project, image_file_record(args.project))
         hint = (f"; {found_note(elsewhere)}: give {'that folder' if len(elsewhere) == 1 else 'one of them'} (or "
                 "choose it with Folder… in the dock)") if elsewhere else ""
+        if not hint and not args.project.exists():  # a mistyped name: "no project there" sent users looking for one
+            raise ParticleDetectError(f"{args.project}: file not found (no image or project folder of that name)")
         raise ParticleDetectError(f"{args.project}: no review project there (expected a folder like "
                                   f"IMAGE{PROJECT_SUFFIX} with a state.json){hint}")
     # Rods and chains projects keep their rounds as spheres projects do; Project.open wants the kind named.
@@ -1275,31 +1277,59 @@ def _stop_signals_as_ctrl_c(stopped_by: list[int]) -> Iterator[None]:
     every frame done. The handlers before are put back after the block: the library used from Python keeps its
     process's own. files/distributed.py holds and shields its cluster's workers from the same signals. A repeat within
     stop_signals.SAME_STOP_S of the stop is the same stop (``timeout`` sends SIGTERM to the process, then to its
-    group): acted on, it would raise again while the run keeps its work, losing the line saying how to go on."""
+    group): acted on, it would raise again while the run keeps its work, losing the line saying how to go on. Each,
+    Ctrl-C too, stops an import under way only once it is done (:func:`_interrupt`)."""
     from ..stop_signals import same_stop
 
     stopping_since: list[float] = []
 
     def stop(signum: int, frame) -> None:
-        if same_stop(stopping_since[0] if stopping_since else None):
-            return
-        stopping_since[:] = [time.monotonic()]
-        stopped_by.append(signum)
-        raise KeyboardInterrupt
+        if signum != signal.SIGINT:  # Ctrl-C stops as Python's own handler stops it, each time, and unnamed
+            if same_stop(stopping_since[0] if stopping_since else None):
+                return
+            stopping_since[:] = [time.monotonic()]
+            stopped_by.append(signum)
+        _interrupt(frame)
 
     previous = {}
     if threading.current_thread() is threading.main_thread():  # elsewhere no handler can be set
-        for name in ("SIGTERM", "SIGHUP"):  # no SIGHUP on Windows
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):  # no SIGHUP on Windows
             number = getattr(signal, name, None)
             # None: a handler set outside Python, which could not be put back; an ignored signal stays ignored
-            # (nohup's SIGHUP).
-            if number is not None and signal.getsignal(number) not in (None, signal.SIG_IGN):
+            # (nohup's SIGHUP); Ctrl-C's own handler only where it is Python's, not one of the caller's.
+            handler = signal.getsignal(number) if number is not None else None
+            if handler not in (None, signal.SIG_IGN) and (name != "SIGINT" or handler is signal.default_int_handler):
                 previous[number] = signal.signal(number, stop)
     try:
         yield
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+def _interrupt(frame) -> None:
+    """Raise KeyboardInterrupt in the frame a stop signal came to, or, within an import, as soon as the imports under
+    way are done: a C extension being imported (onnxruntime's, or any that imports numpy's C API) turns it into an
+    ImportError ('initialization failed'), which a folder run took for its file's failure, going on with the rest."""
+    if frame is None or not _importing(frame):
+        raise KeyboardInterrupt
+    before = sys.getprofile()
+
+    def after_imports(current, event: str, arg: object) -> None:
+        if not _importing(current):
+            sys.setprofile(before)
+            raise KeyboardInterrupt
+
+    sys.setprofile(after_imports)
+
+
+def _importing(frame) -> bool:
+    """Whether ``frame`` runs within an import: one of importlib's frames below it."""
+    while frame is not None:
+        if "importlib" in frame.f_code.co_filename and "_bootstrap" in frame.f_code.co_filename:
+            return True
+        frame = frame.f_back
+    return False
 
 
 if __name__ == "__main__":

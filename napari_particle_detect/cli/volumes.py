@@ -495,10 +495,10 @@ def evaluate_if_volumes(args: argparse.Namespace, predicted, truth, labels=None)
         raise ParticleDetectError(f"{which}: has no z column, the other table has; compare 3D with 3D")
     from ..kinds.evaluation3d import evaluate_volumes
 
+    from ..files.centre_csv import finite_column
+
     for name, table in ((args.predicted, predicted), (args.truth, truth)):
-        values = np.asarray(table["z"], dtype=float) if len(table) else np.zeros(0)
-        if not np.all(np.isfinite(values)):
-            raise ParticleDetectError(f"{name}: z column contains non-numeric or missing values")
+        finite_column(table, "z", str(name))
     if args.plot is not None:
         raise ParticleDetectError(f"{args.plot}: --plot is for 2D tables")
     from .border import border_note, volume_sizes
@@ -567,7 +567,7 @@ def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: 
     working grid; the CSV's ``frame`` says which volume of a TZYX file (none: volume 0). A ``source`` column
     (the dock's Export) keeps only the volumes a person reviewed (learning.training.reviewed_indices)."""
     from ..files.axes import check_volume, read_volumes
-    from ..files.centre_csv import read_centres
+    from ..files.centre_csv import finite_column, read_centres
     from ..learning.training import annotated_files, check_centres_inside, reviewed_indices
     from ..detection.volume_detection import volume_sizing
     from ..learning.volume_finetune import volume_example
@@ -583,10 +583,7 @@ def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: 
         table = read_centres(csv)
         if "z" not in table.columns:
             raise ParticleDetectError(f"{csv}: needs a z column (frame,z,y,x) for a volume")
-        z = pd_numeric(table["z"])
-        if not np.all(np.isfinite(z)):
-            raise ParticleDetectError(f"{csv}: z column contains non-numeric or missing values")
-        table = table.assign(z=z, frame=table["frame"] if "frame" in table else 0)
+        table = table.assign(z=finite_column(table, "z", str(csv)), frame=table["frame"] if "frame" in table else 0)
         frames = sorted(set(int(f) for f in table["frame"])) or [0]
         if frames[-1] >= data.shape[0]:
             raise ParticleDetectError(f"{csv}: frame {frames[-1]}, but {image_path} holds {data.shape[0]} volume(s)")
@@ -606,12 +603,6 @@ def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: 
         log.info("%s: %d volume(s), diameter z %.1f, y %.1f, x %.1f voxels (%s)", image_path, len(frames),
                  *sizing.diameter, sizing.source)
     return examples
-
-
-def pd_numeric(values):
-    import pandas as pd
-
-    return pd.to_numeric(values, errors="coerce").to_numpy(float)
 
 
 def _volume_round(args: argparse.Namespace) -> int:

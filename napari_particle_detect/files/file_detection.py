@@ -676,11 +676,13 @@ def same_model(recorded: object, now: dict, output: Path) -> bool:
             and _same_place_below(recorded["path"], Path(now["path"]), output))
 
 
-def moved_from(path: Path, output: Path) -> str | None:
-    """Where ``output``'s metadata records ``path``, its input, where that is another place than now: moved or
-    copied with its output since (:func:`same_input`); None where it records it here, or records another file."""
+def moved_from(path: Path, output: Path, meta: dict | None = None) -> str | None:
+    """Where ``output``'s metadata (``meta``, where the caller has read it) records ``path``, its input, where that
+    is another place than now: moved or copied with its output since (:func:`same_input`); None where it records it
+    here, or records another file."""
     here = str(Path(path).resolve())
-    for fingerprint in recorded_fingerprints(read_metadata(output)):
+    meta = meta if meta is not None else read_metadata(output)
+    for fingerprint in recorded_fingerprints(meta):
         recorded = fingerprint["input"]
         if recorded.get("path") != here and same_input(recorded, path, output):
             return recorded["path"]
@@ -692,28 +694,28 @@ def tell_moved(paths: Iterable[Path], outputs: Iterable[Path]) -> None:
     taken as the same files, so that a user who moved a folder of results knows why they were kept or gone on from.
     The new place is recorded at once in a finished output's metadata (:func:`record_new_place`), so that the next
     run, which skips it, says nothing of it again; in any other when it is next written."""
-    moved = [(path, output, old) for path, output in zip(paths, outputs)
-             if (old := moved_from(path, output)) is not None]
+    records = [(path, output, read_metadata(output)) for path, output in zip(paths, outputs)]
+    moved = [(path, output, meta, old) for path, output, meta in records
+             if (old := moved_from(path, output, meta)) is not None]
     if moved:
-        path, _, old = moved[0]
+        path, _, _, old = moved[0]
         more = f", and {len(moved) - 1} more input(s) alike: taken as the same files" if len(moved) > 1 else (
             ": taken as the same file")
         logging.getLogger(__name__).info("moved: %s is now %s (same name, size and date)%s", old, path, more)
-    for path, output, _ in moved:
-        record_new_place(path, output)
+    for path, output, meta, _ in moved:
+        record_new_place(path, output, meta)
 
 
-def record_new_place(path: Path, output: Path) -> bool:
-    """Record in the metadata of ``output``, finished from ``path`` before both were moved or copied together
-    (:func:`same_input`), where they are now: its fingerprint's input, and a model file of the user's moved with
-    them (:func:`same_model`; also its ``model_file``). Atomically, and nothing else: the table is not touched, and the
-    digests that tell it edited by hand stay. Not a record without those digests (an earlier version's, whose date
-    tells a table edited since: :func:`edited_since_earlier_version`), nor one that cannot be written (a read-only
-    folder): those are said moved again. Whether it was recorded."""
-    meta = read_metadata(output)
+def record_new_place(path: Path, output: Path, meta: dict | None = None) -> bool:
+    """Record in the metadata of ``output`` (``meta``, where the caller has read it), finished from ``path`` before
+    both were moved or copied together (:func:`same_input`), where they are now: its fingerprint's input, and a model
+    file of the user's moved with them (:func:`same_model`; also its ``model_file``). Atomically, and nothing else:
+    the table is not touched, and the digests that tell it edited by hand stay; an earlier version's record, without
+    those digests, keeps its date, which tells a table edited since (:func:`edited_since_earlier_version`). Not one
+    that cannot be written (a read-only folder): that is said moved again. Whether it was recorded."""
+    meta = meta if meta is not None else read_metadata(output)
     fingerprint = meta.get("fingerprint") if is_detect_metadata(meta) else None
-    if not (isinstance(fingerprint, dict) and isinstance(meta.get("tables"), dict)
-            and same_input(fingerprint.get("input"), path, output)):
+    if not (isinstance(fingerprint, dict) and same_input(fingerprint.get("input"), path, output)):
         return False
     below = _below_shared_folder(path, output)
     old_input, new_input = Path(fingerprint["input"]["path"]), Path(path).resolve()
@@ -735,10 +737,19 @@ def record_new_place(path: Path, output: Path) -> bool:
             if meta.get("model_file") == str(old_model):
                 meta = {**meta, "model_file": str(new_model)}
     try:
-        atomic_write_text(metadata_path(output), json.dumps({**meta, "fingerprint": moved}, indent=2))
+        _rewrite_metadata(output, {**meta, "fingerprint": moved}, keep_date=not isinstance(meta.get("tables"), dict))
     except OSError:
         return False
     return True
+
+
+def _rewrite_metadata(output: Path, meta: dict, keep_date: bool) -> None:
+    """Write ``meta`` over ``output``'s metadata atomically; ``keep_date``: with the modification time it had."""
+    record = metadata_path(output)
+    written = record.stat() if keep_date else None
+    atomic_write_text(record, json.dumps(meta, indent=2))
+    if written is not None:
+        os.utime(record, ns=(written.st_atime_ns, written.st_mtime_ns))
 
 
 # The options a fingerprint of this version records of every run, whatever its options (of 2D images, the kind too):
