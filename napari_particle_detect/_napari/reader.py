@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..files.centre_csv import read_centres
+from ..files.centre_csv import finite_column, read_centres
 from ..kinds.columns import table_kind as kind_of_columns
 from ..files.tables import TABLE_COLUMNS, Placement, normalise_table, physical_placement
 from ..files.tables import table_voxel_placement, table_voxel_size
@@ -221,11 +221,7 @@ def volume_centres_layer_data(path: Path, table: pd.DataFrame, name: str | None 
     table's voxel size where it gives one and ``drawn`` says so (:func:`volume_placement`)."""
     from .volume_panel import volume_points_kwargs
 
-    table = table.assign(z=pd.to_numeric(table["z"], errors="coerce"))
-    if table["z"].isna().any():
-        from ..errors import ParticleDetectError
-
-        raise ParticleDetectError(f"{path}: z column contains non-numeric or missing values")
+    table = table.assign(z=finite_column(table, "z", str(path)))
     frames = table["frame"] if "frame" in table.columns else pd.Series(0, index=table.index)
     # One later time point is still a time point: read as a single volume it showed on every one.
     ndim = 4 if (frames != 0).any() else 3
