@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParticleDetectError
+from ..kinds.tables import frames_against_none, most_frames_of_one_image
 from ..synthetic.rods import MAX_AREA_FRACTION  # the generator's own limit
 
 log = logging.getLogger("napari_particle_detect")
@@ -241,10 +242,7 @@ def refuse_frames_against_none(predicted_path: Path, predicted: pd.DataFrame, tr
             continue
         frames = _most_frames_of_one_image(other, labels)
         if frames > 1:
-            raise ParticleDetectError(
-                f"{path}: no frame column, while {other_path} holds {frames} frames of an image: it would be "
-                f"scored as frame 0 and the {kind} of the other frames as false or missed; give it a frame column "
-                "(the frame of each row), or score tables of one frame")
+            raise frames_against_none(str(path), str(other_path), frames, kind)
 
 
 def _most_frames_of_one_image(table: pd.DataFrame, labels: list[tuple[str, int]] | None) -> int:
@@ -253,9 +251,7 @@ def _most_frames_of_one_image(table: pd.DataFrame, labels: list[tuple[str, int]]
         images = pd.DataFrame([labels[number] for number in table["frame"].astype(int)], columns=["file", "frame"])
     else:
         images = table
-    if not len(images):
-        return 0
-    return int(images.groupby("file")["frame"].nunique().max() if "file" in images else images["frame"].nunique())
+    return most_frames_of_one_image(images)
 
 
 def print_scores(args: argparse.Namespace, pooled: dict, text: str, note: str = "") -> None:

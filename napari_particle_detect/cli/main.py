@@ -1093,7 +1093,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..kinds.file_pairing import label_frames
     from ..files.centre_csv import read_centres
     from .border import border_note, border_sizes, check_border_options, frame_sizes
-    from .kinds import print_scores
+    from .kinds import print_scores, refuse_frames_against_none
 
     check_border_options(args)
     if args.kind != "spheres":
@@ -1106,6 +1106,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     truth = read_centres(args.truth, spheres_only=True)
     sizes, size_source = border_sizes(args, predicted, truth)  # before pairing renames the files
     predicted, truth, labels = paired_files(args, predicted, truth)
+    refuse_frames_against_none(args.predicted, predicted, args.truth, truth, "centres", labels)  # files named
     handled = volume_cli.evaluate_if_volumes(args, predicted, truth, labels)
     if handled is not None:
         return handled

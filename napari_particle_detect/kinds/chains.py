@@ -309,8 +309,10 @@ def keep_beads(table: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     """The beads of ``table`` where ``keep``: a chain kept in part (an accepted box's edge crossing it) is cut
     into its runs of consecutive beads, each a chain of its own indexed from 0, so no chain has a gap in its
     index (which a chains table may not hold); a ring kept whole stays closed, a ring cut is open, its
-    beads on both sides of its closing bond one run. Chains are numbered from 0 within each frame (and file)."""
-    keep = np.asarray(keep, bool)
+    beads on both sides of its closing bond one run. Chains are numbered from 0 within each frame (and file).
+    ``keep``: one True or False per row, in the table's order (a boolean array, list or Series); anything else
+    is a TypeError or ValueError."""
+    keep = bead_mask(table, keep)
     if not len(table) or keep.all():
         return table[keep].reset_index(drop=True)
     keys = group_keys(table, "frame")
@@ -331,6 +333,23 @@ def keep_beads(table: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     numbers = firsts.groupby(keys).cumcount() if keys else pd.Series(np.arange(len(firsts)), index=firsts.index)
     kept["chain"] = piece.map(pd.Series(numbers.to_numpy(), index=piece[firsts.index].to_numpy()))
     return kept.drop(columns="_size")
+
+
+def bead_mask(table: pd.DataFrame, keep: object) -> np.ndarray:
+    """``keep`` as one bool per row of ``table``. Cast with ``astype(bool)``, indices ([0, 2, 5]) or scores
+    read as "nonzero" and a mask of another table's length failed deep in pandas ("Item wrong length")."""
+    if isinstance(keep, pd.Series) and not keep.index.equals(table.index):
+        raise ValueError("keep_beads: keep is a Series whose index is not the table's; a mask of another table "
+                         "would pick beads by position")
+    mask = np.asarray(keep)
+    if mask.dtype != bool and mask.size:  # [] is float to NumPy, yet keeps nothing of an empty table
+        raise TypeError(f"keep_beads: keep must hold True or False for each bead (a boolean mask such as "
+                        f"table.score > 0.5), got {mask.dtype} values; for row numbers give np.isin(np.arange(len("
+                        f"table)), rows)")
+    if mask.shape != (len(table),):
+        raise ValueError(f"keep_beads: keep must hold one value per bead: the table has {len(table)} rows, keep "
+                         f"has shape {mask.shape}")
+    return mask.astype(bool)
 
 
 def _from_the_cut(kept: pd.DataFrame) -> pd.Series:

@@ -14,6 +14,7 @@ from scipy.spatial import cKDTree
 from ..errors import listed
 from ..files.io import save_figure
 from .file_pairing import label_frames, pair_files
+from .tables import refuse_frames_against_none
 # The border's rules live in border_band; they are named here too, where evaluate_frames' callers find them.
 from .border_band import (LEFT_OUT, ImageShape, Pairs, check_border, frame_shapes, image_size,  # noqa: F401
                           inside_border, kept_at_border)
@@ -311,7 +312,8 @@ def evaluate_frames(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: flo
     ``particle-detect evaluate`` scores them (:func:`pair_files`): the result gains a ``file`` column; a
     predicted file without truth is left out of the scores and a true one without predictions counts as
     missed, each warned about. Refused, each with one error naming the table: a column
-    missing, a missing coordinate, frames that are not whole numbers, a z column (volumes:
+    missing, a missing coordinate, frames that are not whole numbers, a table without frames against one of
+    several frames of an image (it would be scored as frame 0), a z column (volumes:
     ``kinds.evaluation3d.evaluate_volumes``), a rods or chains table (``kinds.rods.evaluate_rods``,
     ``kinds.chains.evaluate_chains``), arrays (one image's (N, 2) points: :func:`score`), and a tolerance
     that is not a positive number. Two tables that share no frame number (a truth frame numbered 1,
@@ -396,7 +398,9 @@ def _frame_tables(predicted: pd.DataFrame, truth: pd.DataFrame, caller: str
     columns (:func:`pair_files`; a predicted file without truth is left out, a true one without predictions
     counts as missed, each warned about): the tables with whole-number
     frames and float y, x, and the (file, frame) of each frame number (None: no files)."""
-    predicted, truth = _frame_table(predicted, "predicted", caller), _frame_table(truth, "truth", caller)
+    checked = _frame_table(predicted, "predicted", caller), _frame_table(truth, "truth", caller)
+    refuse_frames_against_none(predicted, truth, "centres")  # the tables as given: checked ones all have frames
+    predicted, truth = checked
     _warn_without_common_frame(predicted, truth)
     return paired_by_file(predicted, truth)
 

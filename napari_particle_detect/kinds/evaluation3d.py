@@ -18,6 +18,7 @@ from .border_band import LEFT_OUT, check_border, inside_border, per_frame
 from .evaluation import (border_row, check_tolerance, f1_score, frame_numbers, match_points, paired_by_file,
                          with_pooled_row)
 from .file_pairing import label_frames
+from .tables import refuse_frames_against_none
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,7 @@ def evaluate_volumes(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: fl
             raise ParticleDetectError(f"{name}: a table of volume centres needs columns z, y and x (no "
                                       f"{', '.join(missing)})")
         zyx_points(table[["z", "y", "x"]].to_numpy(float), name)
+    refuse_frames_against_none(predicted, truth, "centres")
     predicted = predicted if "frame" in predicted.columns else predicted.assign(frame=0)
     truth = truth if "frame" in truth.columns else truth.assign(frame=0)
     # Without pairing, frame 0 of every file was pooled into one volume and matched across files.

@@ -29,6 +29,40 @@ def numeric_columns(table: pd.DataFrame, columns: tuple[str, ...], source: str,
     return table
 
 
+def refuse_frames_against_none(predicted: pd.DataFrame, truth: pd.DataFrame, what: str) -> None:
+    """One ParticleDetectError where one table has no frame column (scored as frame 0) and the other holds
+    several frames of one image: the other frames' ``what`` would count as false or missed, silently (F1
+    0.67 for two perfect frames). The library's side of ``evaluate --kind``'s rule (cli.kinds)."""
+    for name, table, other_name, other in (("predicted", predicted, "truth", truth),
+                                           ("truth", truth, "predicted", predicted)):
+        if "frame" in table.columns:
+            continue
+        frames = most_frames_of_one_image(other)
+        if frames > 1:
+            # set_index("frame") is the usual way a table loses its frame column.
+            index = " (its index is named frame: table.reset_index() makes it a column)" \
+                if "frame" in table.index.names else ""
+            raise frames_against_none(f"{name}{index}", other_name, frames, what)
+
+
+def frames_against_none(name: str, other_name: str, frames: int, what: str) -> ParticleDetectError:
+    """The refusal of a table ``name`` without a frame column against ``other_name`` holding ``frames`` frames
+    of an image (here and in the command line's, which names files)."""
+    return ParticleDetectError(
+        f"{name}: no frame column, while {other_name} holds {frames} frames of an image: it would be scored as "
+        f"frame 0 and the {what} of the other frames as false or missed; give it a frame column (the frame of each "
+        "row), or score tables of one frame")
+
+
+def most_frames_of_one_image(table: pd.DataFrame) -> int:
+    """The most frame numbers any one image (file, where the table has a file column) of ``table`` holds."""
+    if "frame" not in table.columns:
+        return 1 if len(table) else 0
+    if "file" in table.columns:
+        return int(table.groupby("file")["frame"].nunique().max()) if len(table) else 0
+    return int(table["frame"].nunique())
+
+
 def group_keys(table: pd.DataFrame, *keys: str) -> list[str]:
     """Those of ``keys`` the table has, after ``file`` where it has one: a table of several files (detect's,
     with a file column) numbers frames and chains per file, so one file's chain 0 is not another's."""
@@ -69,6 +103,7 @@ def evaluation_tables(predicted: pd.DataFrame, truth: pd.DataFrame, kind: str,
             hint = (f" (it looks like a {other} table: score it with {EVALUATORS[other]})"
                     if other not in (kind, "spheres") else "")
             raise ParticleDetectError(f"{name}: not a {kind} table: no {', '.join(missing)} column{hint}")
+    refuse_frames_against_none(predicted, truth, kind)
     # The kind's own checks, not only numbers: a chain with a gap in its index would be scored with a bond
     # invented across the gap (bonds join consecutive beads), an angle of 190 as if it were one.
     predicted, truth = check_table(predicted, "predicted"), check_table(truth, "truth")
