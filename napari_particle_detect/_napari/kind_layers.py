@@ -180,9 +180,10 @@ def park(layer) -> None:
 
 def refill(layer, data, kwargs: dict, layer_type: str) -> None:
     """Give an existing layer the data and per-object looks of ``rods_layer_data`` or ``chain_layers_data``
-    (shown and editable again, when it was parked)."""
+    (shown and editable again, when it was parked; one the user hid stays hidden)."""
     layer.selected_data = set()
-    layer.visible = True
+    if not layer.editable:  # parked
+        layer.visible = True
     layer.editable = True
     if layer_type == "points":
         layer.data = data

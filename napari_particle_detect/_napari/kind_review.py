@@ -215,7 +215,8 @@ class KindSession:
                     # (scripts/napari_points_removal_segfault.py).
                     layer = self.viewer.layers[name]
                     refill(layer, data, kwargs, layer_type)
-                    if not self._drawn:
+                    if not self._drawn:  # a session's first draw shows its layers, wherever they were left
+                        layer.visible = True
                         place_over_image(self.viewer, layer, self.image)
                 else:
                     layer = getattr(self.viewer, f"add_{layer_type}")(data, ndim=ndim, **kwargs,
