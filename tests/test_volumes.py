@@ -549,3 +549,18 @@ def test_the_chosen_channel_of_a_czyx_file_is_detected_as_a_volume(tmp_path, cap
     assert code == 0, err
     found = pd.read_csv(tmp_path / "one.csv")
     assert len(found) > 10 and found.equals(pd.read_csv(tmp_path / "alone.csv"))
+
+
+def test_a_blank_last_time_point_of_an_unnamed_series_is_said_as_volume_t(small_volume, caplog):
+    # A constant volume after the last one detected was never said (its line waited for a later volume), and
+    # detect_volumes' default name made it "volume volume 1".
+    from napari_particle_detect.detection.volume_detection import detect_volumes
+
+    series = np.stack([small_volume.image, np.full_like(small_volume.image, 7)])
+    with caplog.at_level("WARNING"):
+        table = detect_volumes(series, diameter=10)
+    assert set(table["frame"]) == {0}
+    said = [record.getMessage() for record in caplog.records]
+    assert "volume 1: volume is constant (every voxel is 7); nothing to detect (volume 1 skipped; the rest of the " \
+           "series is detected)" in said, said
+    assert not any("volume volume" in line for line in said), said

@@ -455,12 +455,17 @@ def _detect_series(data, model: DetectorModel, options: VolumeOptions, name: str
     say_gaps(name, gaps)
     if not parts:
         raise ParticleDetectError(f"{name}: every volume is constant; nothing to detect")
+    for note in pending:  # blank volumes after the last detected one
+        log.warning("%s", note)
     return pd.concat(parts, ignore_index=True), sizing, skipped
 
 
 def _volume_name(name: str, data, t: int) -> str:
-    """Volume ``t`` of ``name`` as messages name it: the file alone where it holds one volume."""
-    return name + (f" volume {t}" if data.shape[0] > 1 else "")
+    """Volume ``t`` of ``name`` as messages name it: the file alone where it holds one volume; an array given
+    no name (the default, "volume") is "volume 3", not "volume volume 3"."""
+    if data.shape[0] == 1:
+        return name
+    return f"volume {t}" if name == "volume" else f"{name} volume {t}"
 
 
 def _series_sizing(data, options: VolumeOptions, name: str, time_points: list[int],

@@ -15,7 +15,7 @@ import pandas as pd
 from ..errors import ParticleDetectError
 from ..kinds.columns import KIND_COLUMNS, KIND_SIGNATURES, table_kind
 from .io import atomic_write_text, read_csv_table
-from .tables import TABLE_COLUMNS
+from .tables import TABLE_COLUMNS, first_bad_row
 
 # Column names other tools use, mapped to ours (napari's Points CSV, trackpy).
 COLUMN_ALIASES = {"axis-0": "frame", "axis-1": "y", "axis-2": "x", "mass": "score", "t": "frame", "z": "frame"}
@@ -78,15 +78,15 @@ def _centre_values(table: pd.DataFrame, source: str) -> pd.DataFrame:
         table[column] = pd.to_numeric(table[column], errors="coerce")
     if table[["y", "x"]].isna().any().any():
         raise ParticleDetectError(f"{source}: y/x columns contain non-numeric or missing values"
-                                  f"{_first_bad_row(read, table[['y', 'x']].isna())}")
+                                  f"{first_bad_row(read, table[['y', 'x']].isna())}")
     if not np.isfinite(table[["y", "x"]].to_numpy(float)).all():
         raise ParticleDetectError(f"{source}: y/x columns contain infinite values"
-                                  f"{_first_bad_row(read, ~np.isfinite(table[['y', 'x']]))}")
+                                  f"{first_bad_row(read, ~np.isfinite(table[['y', 'x']]))}")
     if "frame" in table.columns:
         frames = pd.to_numeric(table["frame"], errors="coerce")
         if frames.isna().any():
             raise ParticleDetectError(f"{source}: frame column contains non-numeric values"
-                                      f"{_first_bad_row(table[['frame']], frames.isna().to_frame('frame'))}")
+                                      f"{first_bad_row(table[['frame']], frames.isna().to_frame('frame'))}")
         bad = frames[(frames < 0) | (frames != np.round(frames)) | ~np.isfinite(frames)]
         if len(bad):
             raise ParticleDetectError(f"{source}: frame numbers must be whole numbers from 0 (got {bad.iloc[0]:g})")
@@ -101,23 +101,8 @@ def finite_column(table: pd.DataFrame, column: str, source: str) -> np.ndarray:
     bad = ~np.isfinite(values)
     if bad.any():
         raise ParticleDetectError(f"{source}: {column} column contains non-numeric or missing values"
-                                  f"{_first_bad_row(table[[column]], pd.DataFrame({column: bad}))}")
+                                  f"{first_bad_row(table[[column]], pd.DataFrame({column: bad}))}")
     return values
-
-
-def _first_bad_row(read: pd.DataFrame, bad: pd.DataFrame) -> str:
-    """Where the cells ``bad`` (a mask over ``read``, columns as they were read) are, so that a table of thousands of
-    rows can be mended: how many rows hold one, and the first such row (1 for the first below the header) with its
-    bad cells as read."""
-    rows = np.flatnonzero(bad.to_numpy().any(axis=1))
-    first = rows[0]
-    cells = ", ".join(f"{column} {_as_read(read[column].iloc[first])}" for column in read.columns
-                      if bad[column].iloc[first])
-    return f" ({len(rows)} of {len(read)} rows; the first is row {first + 1} below the header: {cells})"
-
-
-def _as_read(value: object) -> str:
-    return "missing" if pd.isna(value) else f"'{value}'"
 
 
 # Columns that make a table one of centres, which read_centres must read back (an MSD's lagt,msd,N or

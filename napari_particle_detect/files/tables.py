@@ -291,3 +291,18 @@ def _agreed_digits(ratios: np.ndarray) -> float:
         if abs(rounded - median) <= reach:
             return rounded
     return median
+
+
+def first_bad_row(read: pd.DataFrame, bad: pd.DataFrame) -> str:
+    """Where the cells ``bad`` (a mask over ``read``, columns as they were read) are, so that a table of thousands of
+    rows can be mended: how many rows hold one, and the first such row (1 for the first below the header) with its
+    bad cells as read."""
+    rows = np.flatnonzero(bad.to_numpy().any(axis=1))
+    first = rows[0]
+    cells = ", ".join(f"{column} {_as_read(read[column].iloc[first])}" for column in read.columns
+                      if bad[column].iloc[first])
+    return f" ({len(rows)} of {len(read)} rows; the first is row {first + 1} below the header: {cells})"
+
+
+def _as_read(value: object) -> str:
+    return "missing" if pd.isna(value) else f"'{value}'"

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from ..errors import ParticleDetectError
+from ..files.tables import first_bad_row
 
 # Columns that hold whole numbers wherever they appear: frame numbers, chain ids, bead indices, ring flags.
 WHOLE_NUMBER_COLUMNS = ("frame", "chain", "index", "closed")
@@ -23,9 +24,11 @@ def numeric_columns(table: pd.DataFrame, columns: tuple[str, ...], source: str,
     if not len(table):
         return table.astype({c: "int64" if c in WHOLE_NUMBER_COLUMNS else float for c in present})
     for column in present:
-        if not pd.api.types.is_numeric_dtype(table[column]) or (
-                column not in gaps_allowed and table[column].isna().any()):
-            raise ParticleDetectError(f"{source}: column {column} holds missing values or non-numbers")
+        values = pd.to_numeric(table[column], errors="coerce")
+        bad = values.isna() & (table[column].notna() | (column not in gaps_allowed))
+        if bad.any() or not pd.api.types.is_numeric_dtype(table[column]):  # numbers as text: not numbers
+            where = first_bad_row(table[[column]], bad.to_frame(column)) if bad.any() else ""
+            raise ParticleDetectError(f"{source}: column {column} holds missing values or non-numbers{where}")
     return table
 
 
