@@ -10,12 +10,13 @@ from qtpy.QtWidgets import QFileDialog, QGroupBox, QLabel, QPushButton, QVBoxLay
 
 from ..errors import ParticleDetectError
 from ..files.calibration import file_calibration
-from ..files.centre_csv import write_centres
+from ..files.centre_csv import centres_csv_text
+from ..files.io import atomic_write_texts
 from ..files.tables import Placement, export_tables
 from .annotation import Annotation, image_path
 from .image_views import pixels_file
 from .layers import SAVE_RULE, unit_suffix_of
-from .notify import reports_errors
+from .notify import reports_errors, written_to
 from .state import DockState
 
 
@@ -26,6 +27,30 @@ def unit_suffix(annotation: Annotation) -> str:
 
 def counts_path(path: Path) -> Path:
     return path.with_name(path.stem + "_counts.csv")
+
+
+# The columns an export's per-frame counts begin with (``detected`` follows since a stopped Detect's export).
+COUNTS_HEADER = ("frame", "count", "reviewed")
+
+
+def check_counts_replaceable(path: Path) -> None:
+    """The save dialog asks before replacing ``path`` alone: the counts written beside it may replace an earlier
+    export's counts, never another file of that name (someone's own counts, notes). One ParticleDetectError
+    naming it, before anything is written."""
+    beside = counts_path(path)
+    if not (beside.exists() or beside.is_symlink()) or _is_export_counts(beside):
+        return
+    raise ParticleDetectError(f"{beside}: already there and not an export's counts, which would replace it; move "
+                              "it, or export the centres under another name")
+
+
+def _is_export_counts(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            header = handle.readline().strip().split(",")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return tuple(header[:len(COUNTS_HEADER)]) == COUNTS_HEADER
 
 
 # Where napari places a layer it was told nothing about: its readers open an ImageJ or OME TIFF so.
@@ -59,8 +84,12 @@ def export_annotation(annotation: Annotation, path: str | Path, placed: Placemen
     if measurer is not None and len(centres):
         centres = pd.concat([centres, measurer.measure(centres)], axis=1)
     path = Path(path)
-    write_centres(centres, path)
-    write_centres(counts, counts_path(path))
+    if path.suffix.lower() != ".csv":  # as the tracks' export: a name without it made "cells" and cells_counts.csv
+        raise ParticleDetectError(f"{path.name}: centres are exported as CSV; give a name ending in .csv")
+    check_counts_replaceable(path)
+    texts = {path: centres_csv_text(centres, path), counts_path(path): centres_csv_text(counts, counts_path(path))}
+    with written_to(path, "the centres"):
+        atomic_write_texts(texts)  # both or neither: never new centres beside an earlier export's counts
     return path, counts_path(path)
 
 

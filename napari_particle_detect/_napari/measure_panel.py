@@ -118,6 +118,7 @@ class MeasurePanel(QGroupBox):
             if not dropped and self.colour_combo.currentText() == "source" and not self._recoloured:
                 return  # nothing to do: the layer looks as the dock made it
         if not present:
+            self.legend.setText("")  # the last image's range of values would pass for this one's
             return
         features = layer.features
         if self.measuring():

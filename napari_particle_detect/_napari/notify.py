@@ -8,6 +8,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from napari.utils.notifications import show_error, show_warning
@@ -52,6 +53,18 @@ def reports_errors(method: Callable[..., Any]) -> Callable[..., Any]:
             return None
 
     return wrapper
+
+
+@contextmanager
+def written_to(path: str | Path, what: str) -> Iterator[None]:
+    """A failure to write ``what`` at ``path`` (a read-only or full folder, a vanished share) as one line naming
+    the file the user chose, not a traceback naming a temporary beside it."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ParticleDetectError(f"{path}: could not write {what} there ({reason}); choose a folder you can "
+                                  "write") from exc
 
 
 def ask_no_default(owner: QWidget, title: str, text: str) -> bool:

@@ -12,7 +12,7 @@ from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QMessageBox, QPushButton, Q
 from ..errors import ParticleDetectError
 from ..projects.round_files import deletable, delete_round, export_round
 from .annotation import image_path
-from .notify import ask_no_default, reports_errors
+from .notify import ask_no_default, reports_errors, written_to
 from .state import DockState
 
 ROUND_ROLE = Qt.ItemDataRole.UserRole  # where the Fine-tune table keeps each row's round number
@@ -86,7 +86,8 @@ class RoundActions(QWidget):
                                                   str(suggested), "Model weights (*.pt)")
             if not path:
                 return None
-        written = export_round(project, number, path)
+        with written_to(path, f"round-{number:03d}"):
+            written = export_round(project, number, path)
         show_info(f"round-{number:03d} exported to {written} (use it with particle-detect detect --model, "
                   "or Add… in another project)")
         return written

@@ -33,7 +33,7 @@ from .annotation import follow_changes, image_path, placement
 from .exact_spin_box import ExactSpinBox
 from .export_panel import unit_suffix
 from .image_views import pixels_file
-from .notify import report, reports_errors
+from .notify import report, reports_errors, written_to
 from .plots import BETTER, INK, SmallPlot
 from .sample_data import sample_file
 from .state import DockState
@@ -362,6 +362,11 @@ class TracksPanel(QGroupBox):
             last = linked.drift.iloc[-1]
             drift = f"; drift over the stack y {last['y']:+.1f} px, x {last['x']:+.1f} px (subtracted)"
         units = linked.settings.units()
+        if not len(linked.tracks):
+            self.status.setText(no_tracks_text(linked.settings.options, annotation.n_frames))
+            self.plot.show_msd(None, None, None)
+            self.export_button.setEnabled(False)  # an empty table, even after an earlier Link's tracks
+            return
         if linked.msd is None:
             msd = "; no track spans two frames, so no MSD"
         else:
@@ -411,6 +416,8 @@ class TracksPanel(QGroupBox):
             raise ParticleDetectError("nothing to export yet: Link first")
         if self._linked_at != self._changes:
             raise ParticleDetectError("the centres changed since they were linked: Link again before exporting")
+        if not len(self.linked.tracks):
+            raise ParticleDetectError(f"nothing to export: {self.status.text()}")
         if path is None:
             path, _ = QFileDialog.getSaveFileName(self, "Export tracks", str(self.default_path()), "CSV (*.csv)")
             if not path:
@@ -426,13 +433,22 @@ class TracksPanel(QGroupBox):
                              max_lag=MAX_LAG)
         record = with_frame_interval(record, settings.frame_interval())
         check_beside_replaceable(path, record)
-        written = write_link_outputs(tracks_with_physical(linked.tracks, annotation), record, linked.msd)
+        with written_to(path, "the tracks"):
+            written = write_link_outputs(tracks_with_physical(linked.tracks, annotation), record, linked.msd)
         units = record["units"]
         msd = (f" and the MSD ({units['msd']} against lag in {units['lagt']}) to {msd_path(written).name}"
                if linked.msd is not None else "")
         show_info(f"exported {linked.tracks['particle'].nunique()} tracks to {written}{msd}; parameters and units in "
                   f"{metadata_path(written).name}")
         return written
+
+
+def no_tracks_text(options: LinkOptions, n_frames: int) -> str:
+    """Why Link made no track: the minimum length is the usual cause, and the stack's length says by how much."""
+    if options.min_length > 1:
+        return (f"no tracks: none is seen in {options.min_length} frames or more (min length; the stack has "
+                f"{n_frames} frames); lower min length and Link again")
+    return "no tracks"
 
 
 def with_frame_interval(record: dict, seconds: float | None) -> dict:

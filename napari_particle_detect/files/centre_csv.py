@@ -135,6 +135,12 @@ def write_centres(table: pd.DataFrame, path: str | Path, float_format: str | Non
     is written that it would refuse: one ParticleDetectError naming ``path`` instead, the file left as it was.
     Other tables (an MSD, per-frame counts) are written as they are. A chains table's per-chain table is
     ``chain_summary(table)`` (the command line writes it beside the beads, ``OUT.chains.csv``)."""
+    return atomic_write_text(path, centres_csv_text(table, path, float_format))
+
+
+def centres_csv_text(table: pd.DataFrame, path: str | Path, float_format: str | None = "%.3f") -> str:
+    """The CSV text :func:`write_centres` writes at ``path``, checked by its rules, nothing written (a caller that
+    writes it beside other files, all or nothing: files.io.atomic_write_texts)."""
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"write_centres: table must be a pandas DataFrame (frame, y, x, ... columns), got "
                         f"{type(table).__name__}")
@@ -167,7 +173,7 @@ def write_centres(table: pd.DataFrame, path: str | Path, float_format: str | Non
         # No file that read_centres or `evaluate --kind` would refuse (a chain with a gap in its index), checked
         # as it will be read back: after an angle written as 180 became 0.
         check_kind_table(ordered, source)
-    return atomic_write_text(path, _with_fixed_precision(ordered, float_format).to_csv(index=False))
+    return _with_fixed_precision(ordered, float_format).to_csv(index=False)
 
 
 def _with_fixed_precision(table: pd.DataFrame, float_format: str | None) -> pd.DataFrame:
