@@ -17,6 +17,10 @@ segmentation fault inside ``glDrawArrays``. Measured 2026-12-06 (napari 0.9.2, v
 A person's move and click on the X are many draws apart, so only scripts and tests meet it: the suite's test
 of closing the dock over a move runs its viewer unshown (it crashed 2 of 5 suite runs shown).
 
+Since 2026-12-07 no case crashes (at-once, points-first: exit 0): the docks make the canvas's OpenGL context
+current before a layer leaves (_napari/layers.guard_canvas_from_removed_layers; the cause is in
+scripts/napari_points_removal_segfault.py).
+
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/dock_close_after_move_segfault.py at-once
 """
 

@@ -7,10 +7,19 @@ LLVM 15, Mesa 22.3.6). napari 0.6.3's fix for the Windows access violation on la
 another path. Clearing a Points layer's selection and letting one draw happen before the removal
 avoids it (``clear-first``); clearing it in the removal itself does not.
 
+Cause (found 2026-12-07): napari's layer removal calls vispy's ``context.finish()``, which runs the queued GL
+commands (the removed layer's buffer, program and texture deletions) at once, outside a paint, in whichever
+OpenGL context is current: after the window is composed on screen, Qt's compositing context, not the canvas's.
+The canvas's context keeps the deleted buffers bound, and its next draw dies in ``glDrawArrays``. Making the
+canvas current before a layer leaves (``canvas-current``: ``SceneCanvas.set_current()`` on the layer list's
+``removing`` event, as the plugin's docks do: ``_napari/layers.guard_canvas_from_removed_layers``) avoids it;
+the fix upstream belongs before ``finish()`` in ``VispyCanvas._clean_and_update_scenegraph``.
+
     xvfb-run -a .venv/bin/python scripts/napari_points_removal_segfault.py points       # crashes
     xvfb-run -a .venv/bin/python scripts/napari_points_removal_segfault.py shapes       # crashes
     xvfb-run -a .venv/bin/python scripts/napari_points_removal_segfault.py clear-first  # does not
     xvfb-run -a .venv/bin/python scripts/napari_points_removal_segfault.py untouched    # does not
+    xvfb-run -a .venv/bin/python scripts/napari_points_removal_segfault.py canvas-current  # points, does not
 """
 
 import faulthandler
@@ -37,6 +46,9 @@ def settle(seconds: float = 0.5) -> None:
         time.sleep(0.02)
 
 
+if case == "canvas-current":
+    canvas = viewer.window._qt_viewer.canvas._scene_canvas
+    viewer.layers.events.removing.connect(lambda event: canvas.set_current())
 rng = np.random.default_rng(0)
 viewer.add_image(rng.random((4, 256, 256)).astype(np.float32), name="image")
 viewer.dims.set_current_step(0, 1)

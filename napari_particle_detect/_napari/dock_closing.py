@@ -7,13 +7,17 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 
-from qtpy.QtCore import QEvent, QObject
+from qtpy.QtCore import QCoreApplication, QEvent, QObject
 from qtpy.QtWidgets import QApplication
 
 from ..projects.project import mark_window_thread, waiting_as_a_worker
 
 # On closing, how long every dock waits for a running detection or round to notice it was stopped.
 STOP_WAIT_S = 10.0
+
+
+# The close watchers of a never-shown window (by id) that heard its Close while one of them passes it on.
+_DECIDING: dict[int, list["_CloseWatcher"]] = {}
 
 
 class _CloseWatcher(QObject):
@@ -31,16 +35,33 @@ class _CloseWatcher(QObject):
         kind = event.type()
         if kind == QEvent.Type.Close:
             if watched.isHidden():
-                # A window never shown (a script's): Qt sends no Hide on its close, and napari asks nothing then.
-                self._callback()
-            else:
-                self._close_asked = True
+                return self._close_unseen(watched, event)
+            self._close_asked = True
         # Qt hides a shown window once its close is accepted, at once, before deleting it; napari hides its
         # window for nothing else. A spontaneous Hide is the window system's (minimised), no close.
         elif kind == QEvent.Type.Hide and self._close_asked and not event.spontaneous():
             self._close_asked = False
             self._callback()
         return False
+
+    def _close_unseen(self, window: QObject, event: QEvent) -> bool:
+        """A window never shown (a script's): Qt sends no Hide on its close, so whether the close happens is learnt
+        here, by passing the Close on to the filters left and the window itself at once (napari asks nothing then).
+        Shut down on the Close itself, a close another filter refused left the docks shut down in an open window.
+        The watchers that hear it passed on (the window's other docks) are told by the one passing it on."""
+        told = _DECIDING.get(id(window))
+        if told is not None:
+            told.append(self)
+            return False
+        told = _DECIDING[id(window)] = [self]
+        try:
+            QCoreApplication.sendEvent(window, event)
+        finally:
+            del _DECIDING[id(window)]
+        if event.isAccepted():
+            for watcher in told:
+                watcher._callback()
+        return True  # delivered
 
 
 class _MoveWatcher(QObject):

@@ -42,6 +42,11 @@ def forget_hidden(layer: Layer) -> None:
     _HIDDEN_BY_PICKS.discard(layer)
 
 
+def hidden_by_pick(layer: Layer) -> bool:
+    """Whether ``layer`` is hidden because another image was picked in a dock (not by the user's eye)."""
+    return layer in _HIDDEN_BY_PICKS
+
+
 def show_picked(viewer, image: Image | None, hidden_by_dock: Sequence[Layer] = ()) -> list[str]:
     """``image`` was picked in a dock of ``viewer``: hide the layers every open dock made for other images, show again
     those made for ``image`` that an earlier pick hid, and say what was hidden, with ``hidden_by_dock`` (what the dock
@@ -57,8 +62,8 @@ def show_picked(viewer, image: Image | None, hidden_by_dock: Sequence[Layer] = (
                 _HIDDEN_BY_PICKS.discard(layer)
                 layer.visible = True
             elif made_for is not image and layer.visible:
+                _HIDDEN_BY_PICKS.add(layer)  # first: a dock hearing the layer hide says why it did
                 layer.visible = False
-                _HIDDEN_BY_PICKS.add(layer)
                 hidden.append(layer)
     hidden.sort(key=viewer.layers.index)
     if hidden:

@@ -27,7 +27,7 @@ from .image_views import add_view_layer, kind_suffix, layer_kind, remember_copie
 from .kind_review import KindSession
 from .kind_review_panel import KindReviewPanel
 from .kind_rounds_panel import KindRoundsPanel
-from .layers import is_dock_output
+from .layers import guard_canvas_from_removed_layers, is_dock_output
 from .notify import report, reports_errors
 
 
@@ -48,6 +48,7 @@ class KindsWidget(ClosingDock, QWidget):
         # napari hands a plugin dock a PublicOnlyProxy of the viewer; its layers are proxies too, so
         # identity tests against them fail (see widget.py): work on the viewer itself.
         self.viewer = napari_viewer = getattr(napari_viewer, "__wrapped__", napari_viewer)
+        guard_canvas_from_removed_layers(self.viewer)  # as the spheres dock: its closing removes its layers
         register_dock(self)
         self.worker = None
         self.session: KindSession | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -167,3 +169,42 @@ class PastedPoints:
     def close(self) -> None:
         self.layer.events.data.disconnect(self._on_data)
         self.layer.selected_data.events.items_changed.disconnect(self._on_selection)
+
+
+# Canvases whose viewer makes them current before a layer leaves (one hook each).
+_GUARDED_CANVASES: weakref.WeakSet = weakref.WeakSet()
+
+
+def scene_canvas(viewer):
+    """The vispy canvas a napari viewer draws in; None for a viewer without a window."""
+    qt_viewer = getattr(getattr(viewer, "window", None), "_qt_viewer", None)
+    return getattr(getattr(qt_viewer, "canvas", None), "_scene_canvas", None)
+
+
+def guard_canvas_from_removed_layers(viewer) -> None:
+    """Make ``viewer``'s canvas the current OpenGL context whenever a layer is about to leave it (one of a
+    dock's, or the user's).
+
+    napari's layer removal (0.9.2) runs vispy's queued commands at once (``context.finish()``), outside a
+    paint, in whichever context is current: once the window has been composed on screen, Qt's compositing
+    context, not the canvas's. The removed layers' buffers were deleted from there while the canvas's context
+    still had them bound (the centres' and review box's marker attributes); under Mesa's software renderer
+    (llvmpipe: VMs, remote desktops) the canvas's next draw after a resize (closing the dock widens it) then
+    died in glDrawArrays, as did scripts/napari_points_removal_segfault.py. Deleted in the canvas's own
+    context, bound buffers are unbound as they go. Once per canvas: it outlives the dock, whose closing
+    removes its layers."""
+    canvas = scene_canvas(viewer)
+    if canvas is None or canvas in _GUARDED_CANVASES:
+        return
+    _GUARDED_CANVASES.add(canvas)
+    ref = weakref.ref(canvas)
+
+    def on_removing(_event=None) -> None:
+        live = ref()
+        if live is None:
+            return
+        # A closed canvas has no backend (AttributeError) or Qt widget (RuntimeError) left to make current.
+        with contextlib.suppress(AttributeError, RuntimeError):
+            live.set_current()
+
+    viewer.layers.events.removing.connect(on_removing)

@@ -8,6 +8,7 @@ from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import QApplication, QComboBox, QGridLayout, QGroupBox, QLabel, QMessageBox, QPushButton
 
 from ..errors import ParticleDetectError
+from .image_picks import forget_hidden, hidden_by_pick
 from .notify import ask_no_default, reports_errors
 from .proposals import MODES, key, next_proposal, proposal_box
 from .regions import box_text, zoom_to_box
@@ -134,8 +135,7 @@ class ReviewPanel(QGroupBox):
         else:
             review = "not detected yet"
         all_regions = len(project.regions())
-        shown = (f"centres layer closed ({count} kept; Detect or Accept brings it back)" if annotation.layer_closed
-                 else f"{count} centres shown")
+        shown = self._centres_seen(annotation, count)
         earlier = self._earlier_round(annotation, frame)
         if earlier and not reviewed and not annotation.layer_closed:
             shown += f" ({earlier})"
@@ -150,6 +150,23 @@ class ReviewPanel(QGroupBox):
         self.unaccept_button.setEnabled(seen and (reviewed or self._undoable_accept() is not None))
         self.unaccept_region_button.setEnabled(seen and bool(regions))
         self.accept_region_button.setEnabled(seen and not reviewed)
+
+    def _centres_seen(self, annotation, count: int) -> str:
+        """Whether the frame's centres are on screen: a pick of another image in any dock hides them (image_picks),
+        and the line went on saying "139 centres shown" over the other image."""
+        points = annotation.points
+        if annotation.layer_closed:
+            return f"centres layer closed ({count} kept; Detect or Accept brings it back)"
+        if points is None:
+            return f"{count} centres shown"
+        points.events.visible.connect(self.refresh)  # once per layer (napari keeps a callback once)
+        if points.visible:
+            forget_hidden(points)  # shown again by its eye: a later hiding is the user's, not a pick's
+            return f"{count} centres shown"
+        if hidden_by_pick(points):
+            return (f"{count} centres hidden, as another image was picked in a dock (pick "
+                    f"'{annotation.image.name}' in Image above to show them)")
+        return f"{count} centres hidden (the eye of '{points.name}' in the layer list shows them)"
 
     # ---- whole frames ------------------------------------------------------------------------
     @reports_errors

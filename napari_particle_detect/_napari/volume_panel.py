@@ -41,7 +41,9 @@ from .annotation import image_path, placement, project_name
 from .image_picks import register_dock, show_picked
 from .image_views import file_read_from, layer_file_layout, remember_copied_files
 from .exact_spin_box import ExactSpinBox
-from .layers import PastedPoints, is_dock_output, place_over_image, points_layer_kwargs
+from .layers import (
+    PastedPoints, guard_canvas_from_removed_layers, is_dock_output, place_over_image, points_layer_kwargs,
+)
 from .notify import report, show_warnings, warnings_logged
 from .volume_review_panel import VolumeReviewPanel
 from .volume_round_panel import VolumeRoundPanel
@@ -168,6 +170,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         # axes and the voxel size) and the dock could not select its own points. As the Particle
         # detection dock does (widget.py), work on the viewer itself.
         self.viewer = getattr(napari_viewer, "__wrapped__", napari_viewer)
+        guard_canvas_from_removed_layers(self.viewer)  # as the spheres dock: its closing removes its layers
         self.worker = None
         self._stop, self._ended = threading.Event(), threading.Event()
         self._ended.set()

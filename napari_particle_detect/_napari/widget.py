@@ -29,7 +29,7 @@ from .image_views import (
     add_view_layer, kind_suffix, layer_frames, layer_kind, remember_copied_files, shared_file_projects,
     show_view_choice,
 )
-from .layers import is_dock_output
+from .layers import guard_canvas_from_removed_layers, is_dock_output
 from .measure_panel import MeasurePanel
 from .notify import report, reports_errors
 from .review_panel import ReviewPanel
@@ -69,6 +69,8 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         # attribute access" in the viewer. The dock is one module of this package over public API:
         # it works on the viewer itself.
         self.viewer = napari_viewer = getattr(napari_viewer, "__wrapped__", napari_viewer)
+        # Before any of its layers is removed: closing the dock removes them (software OpenGL crashed after).
+        guard_canvas_from_removed_layers(napari_viewer)
         self.state = ImageState(default_model)
         self._annotations: dict[int, Annotation] = {}
         self._save_timer = QTimer(self)
@@ -405,6 +407,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
                   f"(edit '{original.name}' for that; File > Save Selected Layers saves the copy as a CSV)")
 
     def _on_layer_removed(self, event) -> None:
+        was_chosen = event.value is self._chosen  # before its centres layer goes too (that refreshes the images)
         annotation = self._annotations.pop(id(event.value), None)
         if annotation is not None and annotation.image is event.value:
             stopped = self.detect.abandon(annotation)
@@ -412,6 +415,10 @@ class ParticleDetectWidget(ClosingDock, QWidget):
             show_info(f"'{event.value.name}' was closed{': detection stopped' if stopped else ''}; "
                       + closing_words(annotation, failed))
         self._refresh_images()
+        if was_chosen and self.selected_image() is not None:
+            # The image the dock moves on to is shown as a pick of it shows it: one the closed image's pick hid
+            # stayed hidden, and the dock spoke of its centres over an empty canvas.
+            self.show_chosen()
 
     # ---- keeping the disk up to date ---------------------------------------------------------------
     def _on_frame_changed(self, event=None) -> None:
