@@ -47,13 +47,18 @@ def hidden_by_pick(layer: Layer) -> bool:
     return layer in _HIDDEN_BY_PICKS
 
 
-def show_picked(viewer, image: Image | None, hidden_by_dock: Sequence[Layer] = ()) -> list[str]:
-    """``image`` was picked in a dock of ``viewer``: hide the layers every open dock made for other images, show again
-    those made for ``image`` that an earlier pick hid, and say what was hidden, with ``hidden_by_dock`` (what the dock
-    picking it hid itself). Returns the names hidden, in the layer list's order."""
+def show_picked(viewer, image: Image | None, listed: Sequence[Layer] = ()) -> list[str]:
+    """``image`` was picked in a dock of ``viewer``: show it, hide those of the dock's ``listed`` images lying over it
+    (one opened after it covered it while the dock spoke of it) and the layers every open dock made for other images,
+    show again those made for ``image`` that an earlier pick hid, and say what was hidden. The layer order stays the
+    user's. Returns the names hidden, in the layer list's order."""
     if image is None or image not in viewer.layers:
         return []
-    hidden = list(hidden_by_dock)
+    at = viewer.layers.index(image)
+    hidden = [other for other in listed if other is not image and other.visible and viewer.layers.index(other) > at]
+    for other in hidden:
+        other.visible = False
+    image.visible = True
     for dock in list(_DOCKS):
         if dock.viewer is not viewer or dock.closed:
             continue

@@ -165,16 +165,7 @@ class KindsWidget(ClosingDock, QWidget):
         """The user picked ``image`` (in the list, or by Use): show it, hide the images lying over it (an image opened
         after it covered it, and its rods or beads under that, while the dock spoke of it) and every dock's layers
         made for other images (image_picks). Returns the names hidden."""
-        if image is None or image not in self.viewer.layers:
-            return []
-        layers = self.viewer.layers
-        covering = [other for other in self._images()
-                    if other is not image and other.visible and layers.index(other) > layers.index(image)]
-        for other in covering:
-            other.visible = False
-        hidden = show_picked(self.viewer, image, hidden_by_dock=covering)
-        image.visible = True
-        return hidden
+        return show_picked(self.viewer, image, self._images())
 
     def chosen_image(self) -> Image | None:
         """The image layer chosen in the list."""

@@ -283,15 +283,8 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         if image is None or image not in self.viewer.layers:
             return []
         layers = self.viewer.layers
-        at = layers.index(image)
         annotation = self._annotations.get(id(image))
-        # An image hides this one only from over it (picked itself, it is shown again).
-        covering = [other for other in self.image_layers()
-                    if other is not image and other.visible and layers.index(other) > at]
-        for other in covering:
-            other.visible = False
-        hidden = show_picked(self.viewer, image, hidden_by_dock=covering)
-        image.visible = True
+        hidden = show_picked(self.viewer, image, self.image_layers())
         if annotation is not None and annotation.points is not None and annotation.points in layers:
             annotation.points.visible = True
         if annotation is not None:
