@@ -43,8 +43,9 @@ from ..detection.runtimes import inherit_bfloat16_gate
 from ..detection.sizing import rescale_centres
 from ..detection.steps import network_input
 from .training import (NAMED_FRAMES, BatchSource, Example, TrainConfig, TrainingCancelled, adam, check_train_config,
-                       detection_scale, forward_in, lineage_with, made_ahead, mask_at, require_sphere_model,
-                       standard_layout, take_step, training_layout, weighted_mse)
+                       detection_scale, forward_in, lineage_with, made_ahead, mask_at,
+                       refuse_validating_on_training_frames, require_sphere_model, standard_layout, take_step,
+                       training_layout, weighted_mse)
 from ..detection.threads import keeps_torch_threads, round_threads
 
 # What a round trains, chosen by measurement (benchmarks/loop_options.py): every layer (the
@@ -391,6 +392,8 @@ def fine_tune(
         unlabelled = checked_examples(unlabelled, working, "unlabelled", truth=False)
     if not examples:
         raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")
+    refuse_validating_on_training_frames(((e.name, e.image) for e in examples),
+                                         ((e.name, e.image) for e in validation or []))
     # The round trains the parent's network: its card records that architecture, not the config's default.
     config = replace(config, architecture=model.card.architecture, channels=tuple(model.card.channels))
     report({"phase": "preparing"})

@@ -35,7 +35,8 @@ from ..detection.stages import laid_out_for
 from .training import (VALIDATION_SEED_BASE, EpochCut, _augment, _check_same_start, _saved_best, _start_record, adam,
                        check_epochs_to_resume, check_same_settings, ctrl_c_between_steps, cut_epoch_mark,
                        epoch_cut_fields, lineage_with, log_already_finished, log_time_limit_stop, made_ahead,
-                       read_epoch_cut, read_training_state, restore_finished_best, resume_state_path, run_progress,
+                       read_epoch_cut, read_training_state, refuse_validating_on_training_frames,
+                       restore_finished_best, resume_state_path, run_progress,
                        run_settings, say_other_scorers, session_fields, steps_from, stop_between_steps,
                        trains_channels_last, training_layout, was_cut)
 from ..shipped import refuse_shipped_output
@@ -268,6 +269,9 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
         check_bead_diameter(config.diameter, kind.name)
         raise ParticleDetectError("diameter is the beads' size in the annotated examples; without them it would be "
                                   "ignored (the generator draws beads of the sizes the model learns)")
+    refuse_validating_on_training_frames(
+        [(f"annotated example {i}", image) for i, (image, _) in enumerate(examples or [])],
+        [(f"validation example {i}", image) for i, (image, _) in enumerate(validation_examples or [])])
     examples, example_scales = annotated_at_detection_scale(kind, examples or [], "annotated example", config.diameter)
     validation_examples, validation_scales = annotated_at_detection_scale(kind, validation_examples or [],
                                                                           "validation example", config.diameter)
@@ -464,8 +468,9 @@ def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.Data
     folders of them; a ``frame`` column annotates the frames of a stack."""
     from ..files.io import read_image
     from ..kinds.registry import read_kind_table
-    from .training import annotated_files, reviewed_indices
+    from .training import annotated_files, reviewed_indices, say_unlabelled_images
 
+    say_unlabelled_images(paths, f"{kind} table")
     out = []
     for image_path, csv in annotated_files(paths, f"{kind} table"):
         stack = read_image(image_path)

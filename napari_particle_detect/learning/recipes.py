@@ -219,12 +219,33 @@ class RunStatus:
     current: str | None  # the phase that was running when the run stopped, or None when all are done
     paused: bool  # stopped by its time limit or a cancel; run the recipe again to resume
     model: Path | None  # the final model, once every phase is done
+    # Where the paused phase goes on ("step 5 of epoch 2", "epoch 3": training.resume_point); None: at its start.
+    resumes_at: str | None = None
 
     def describe(self) -> str:
         if self.model is not None:
             return f"{self.recipe.name}: all {len(self.recipe.phases)} phases done -> {self.model}"
+        # A pause keeps the steps of an epoch under way: "at its last finished epoch" was untrue of most.
+        where = f"; it resumes at {self.resumes_at}" if self.resumes_at else " before its first step"
         return (f"{self.recipe.name}: {len(self.finished_phases)}/{len(self.recipe.phases)} phases done; "
-                f"paused in phase {self.current!r} at its last finished epoch: run the recipe again to resume")
+                f"paused in phase {self.current!r}{where}: run the recipe again to resume")
+
+
+class SessionTime:
+    """A recipe session's ``minutes``. Reading the recipe, digesting its files and preparing a phase come before
+    its first step: a session whose minutes they spent still trains that step (kept in the resume state), else a
+    recipe run again and again with fewer minutes than they take paused before it every time and never advanced."""
+
+    def __init__(self, minutes: float | None) -> None:
+        self.deadline = time.monotonic() + minutes * 60 if minutes else None
+        self.stepped = False  # a training loop was let take a step this session
+
+    def up(self) -> bool:
+        return self.stepped and self.deadline is not None and time.monotonic() > self.deadline
+
+    def up_before_step(self) -> bool:
+        first, self.stepped = not self.stepped, True
+        return not first and self.up()
 
 
 def run_recipe(
@@ -235,10 +256,11 @@ def run_recipe(
     progress: Callable[[dict], None] | None = None,
     cancel: Callable[[], bool] | None = None,
 ) -> RunStatus:
-    """Run (or resume) the recipe at ``path``; stop within one step once ``minutes`` have passed.
+    """Run (or resume) the recipe at ``path``; stop within one step once ``minutes`` have passed, a session
+    training one step at least (:class:`SessionTime`).
 
     A phase already done is checked against the recipe (its fingerprint) and skipped; a phase with
-    a resume state continues from its last finished epoch.
+    a resume state continues at the step after the last it kept.
     """
     from ..models.registry import read_card
     from .training import TrainConfig, TrainingCancelled, load_examples, train, working_diameter
@@ -249,10 +271,13 @@ def run_recipe(
     refuse_shipped_output(recipe.run_folder)  # before its folder is made there
     check_recipe_files(recipe)
     recipe.run_folder.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + minutes * 60 if minutes else None
+    session = SessionTime(minutes)
 
     def should_stop() -> bool:
-        return (deadline is not None and time.monotonic() > deadline) or (cancel is not None and cancel())
+        return session.up() or (cancel is not None and cancel())
+
+    def stop_before_step() -> bool:  # a training loop's, asked before each step
+        return session.up_before_step() or (cancel is not None and cancel())
 
     previous = recipe.resolve(recipe.init) if recipe.init else None
     finished = []
@@ -277,9 +302,9 @@ def run_recipe(
         inputs = begin_phase(recipe, index, fingerprint, digests)
         if recipe.kind != "spheres":
             try:
-                record = _run_kind_phase(recipe, index, previous, device, threads, progress, should_stop)
+                record = _run_kind_phase(recipe, index, previous, device, threads, progress, stop_before_step)
             except TrainingCancelled:
-                return RunStatus(recipe, finished, phase.name, True, None)
+                return paused_in(recipe, index, finished)
             record = {**record, "fingerprint": fingerprint, "inputs_sha256": inputs, "version": __version__}
             atomic_write_text(done_file, json.dumps(record, indent=2))
             _drop_resume_state(model_file)
@@ -303,10 +328,10 @@ def run_recipe(
         try:
             result = train(config, examples=examples, validation_examples=validate, init=previous, out=model_file,
                            progress=(lambda r, n=phase.name: progress({**r, "phase": n})) if progress else None,
-                           cancel=should_stop, resume=resume,
+                           cancel=stop_before_step, resume=resume,
                            extra_card={"recipe": recipe.path.name, "phase": phase.name})
         except TrainingCancelled:
-            return RunStatus(recipe, finished, phase.name, True, None)
+            return paused_in(recipe, index, finished)
         record = {"phase": phase.name, "fingerprint": fingerprint, "validation_f1": result.best_f1,
                   "epochs": config.epochs, "steps_per_epoch": config.steps_per_epoch,
                   "learning_rate": config.learning_rate, "seed": config.seed, "resumed": resume,
@@ -320,6 +345,16 @@ def run_recipe(
         previous = model_file
     final = write_final_model(recipe, records)
     return RunStatus(recipe, finished, None, False, final)
+
+
+def paused_in(recipe: Recipe, index: int, finished: list[str]) -> RunStatus:
+    """The status of a run paused in phase ``index``, saying where its resume state goes on."""
+    from .kinds_training import KindTrainConfig
+    from .training import TrainConfig, resume_point
+
+    phase = recipe.phases[index]
+    epochs = phase.settings.get("epochs", (TrainConfig if recipe.kind == "spheres" else KindTrainConfig).epochs)
+    return RunStatus(recipe, finished, phase.name, True, None, resume_point(phase_files(recipe, index)[0], epochs))
 
 
 def check_recipe_files(recipe: Recipe) -> None:

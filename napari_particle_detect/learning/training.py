@@ -717,6 +717,21 @@ def session_fields(device: torch.device) -> dict:
             "threads": torch.get_num_threads() if device.type == "cpu" else None, "version": __version__}
 
 
+def refuse_validating_on_training_frames(examples: Iterable[tuple[str, np.ndarray]],
+                                         validation: Iterable[tuple[str, np.ndarray]]) -> None:
+    """Refuse, in one line, a validation frame with the pixels of a training frame (``(name, image)`` pairs; whatever
+    their files' names, e.g. DATA a folder that holds the --validate image too): scored on what it trained on, a run
+    keeps the epoch that learned it best, and a round's verdict reads "better" for a model that only memorised it."""
+    from .pseudo_labels import frame_digest
+
+    trained = {frame_digest(image): name for name, image in examples}
+    for name, image in validation:
+        twin = trained.get(frame_digest(image))
+        if twin is not None:
+            raise ParticleDetectError(f"{name}: a validation image that is also trained on (the pixels of {twin}); "
+                                      "validate on images kept out of the training data")
+
+
 def working_diameter(config: TrainConfig) -> float:
     """The particle size a new model works at: the upper part of its trained range, measured to
     separate crowded particles best."""
@@ -782,6 +797,8 @@ def train(
     # Before anything is written: an image no size can be read from is refused while the old state stands.
     examples = with_detection_scale(examples or [], card.canonical_diameter)
     validation_examples = with_detection_scale(validation_examples or [], card.canonical_diameter)
+    refuse_validating_on_training_frames(((e.name, e.image) for e in examples),
+                                         ((e.name, e.image) for e in validation_examples))
     training_layout(network.to(device).train(), device)
     optimiser = adam(network.parameters(), config.learning_rate)
     total_steps = config.epochs * config.steps_per_epoch
@@ -970,7 +987,20 @@ def _resume(out: Path, network: nn.Module, optimiser: torch.optim.Optimizer, sch
         first = (str(exc).strip().splitlines() or [""])[0][:120]
         raise ParticleDetectError(f"{path}: cannot resume from it ({first})") from None
     say_other_scorers(path, history)
+    say_schedule_stretched(path, history, config.epochs)
     return epoch, best_f1, history, best_epoch, cut
+
+
+def say_schedule_stretched(path: Path, history: list[dict], epochs: int) -> None:
+    """Warn, in one line, when a run resumes with other ``epochs`` than its epochs so far were scheduled over (their
+    records' ``epochs``): its learning rate decays by the share of the run's steps, so it jumps where the run
+    resumes, and the run ends with the weights of neither an uninterrupted run of the epochs it started with nor
+    one of those it ends with, while its card's config names only the latter."""
+    planned = [record["epochs"] for record in history if _whole(record.get("epochs"))]
+    if planned and planned[-1] != epochs:
+        log.warning("%s: resumed with %d epochs, started with %d: its learning rate schedule is now set for %d, so "
+                    "the rate jumps here and the run ends unlike an uninterrupted one (each epoch's record keeps the "
+                    "epochs it was scheduled over)", path, epochs, planned[-1], epochs)
 
 
 def improves(f1: float, best_f1: float, keep: str) -> bool:
@@ -1109,6 +1139,24 @@ def annotated_files(paths: list[str | Path], table: str = "centre table") -> Ite
                 raise ParticleDetectError(f"{image_path}: no {table} {csv.name} beside it")
 
 
+def say_unlabelled_images(paths: list[str | Path], table: str = "centre table") -> None:
+    """Warn, one line a folder, of the images in ``paths``' folders that :func:`annotated_files` skips (no CSV beside
+    them): the card counts only the pairs, so an image (or a folder) the user meant to train on was left out
+    unseen beside the others."""
+    for folder in (Path(path) for path in paths if Path(path).is_dir()):
+        images = [p for p in folder.iterdir() if p.suffix.lower() in (".tif", ".tiff", ".png")]
+        skipped = sorted(p.name for p in images if not p.with_suffix(".csv").exists())
+        if skipped:
+            log.warning("%s: %s left out: no %s beside %s", folder, _names(skipped), table,
+                        "it" if len(skipped) == 1 else "them")
+
+
+def _names(names: list[str]) -> str:
+    """File names in one line: the first NAMED_FRAMES, the rest counted."""
+    shown = ", ".join(names[:NAMED_FRAMES])
+    return shown + (f" and {len(names) - NAMED_FRAMES} more" if len(names) > NAMED_FRAMES else "")
+
+
 def load_examples(
     paths: list[str | Path], working_diameter: float | None = None, diameter: float | None = None
 ) -> list[Example]:
@@ -1122,6 +1170,7 @@ def load_examples(
     from ..files.io import read_image
     from ..files.centre_csv import read_centres
 
+    say_unlabelled_images(paths, "centre table")
     examples = []
     for image_path, csv in annotated_files(paths, "centre table"):
         stack = read_image(image_path)

@@ -26,7 +26,9 @@ def export_round(project: Project, number: int, destination: str | Path, name: s
     if rounds in destination.resolve().parents:
         raise ParticleDetectError(f"{destination}: inside the project's own rounds; export somewhere else")
     note = {"exported": {
-        "name": name or destination.stem, "project": str(project.folder), "round": info.number,
+        # Absolute: the card is read later from anywhere, where a path relative to today's working folder
+        # names no project.
+        "name": name or destination.stem, "project": str(project.folder.resolve()), "round": info.number,
         "origin": info.origin, "held_out_f1": info.f1, "parent_f1": info.parent_f1, "improved": info.improved,
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }}
