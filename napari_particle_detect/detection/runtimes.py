@@ -351,8 +351,20 @@ def export(model: DetectorModel, precision: str = "float32", path: Path | None =
     path = Path(path) if path is not None else exported_path(model, precision)
     if path.exists():
         return path
+    with _EXPORTING:
+        if not path.exists():  # another thread's export, waited for
+            _export_to(model, precision, path)
+    return path
+
+
+# torch's ONNX exporter keeps its state in module globals: two threads exporting at once (a dask worker's threads
+# each starting a file) failed one with "GLOBALS.in_onnx_export must be True". Processes each have their own.
+_EXPORTING = threading.Lock()
+
+
+def _export_to(model: DetectorModel, precision: str, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Written under a temporary name and renamed: two workers exporting at once each leave a whole file.
+    # Written under a temporary name and renamed: two processes exporting at once each leave a whole file.
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as tmp:
         float_file = Path(tmp) / "float32.onnx"
         _export_float32(model, float_file)
@@ -362,7 +374,6 @@ def export(model: DetectorModel, precision: str = "float32", path: Path | None =
             _quantize_int8(model, float_file, made)
         os.replace(made, path)
     log.info("exported %s to ONNX (%s): %s", model.path or "the model", precision, path)
-    return path
 
 
 def _export_float32(model: DetectorModel, path: Path) -> None:

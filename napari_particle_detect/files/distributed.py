@@ -7,9 +7,9 @@ copied with its outputs since is unchanged: file_detection.same_input); an outpu
 another file's results is refused unless ``overwrite``, one edited by hand since unless ``replace_edited``. A
 file that fails is reported, its earlier output marked failed, and the others go on;
 the run's record (``particle-detect-run.json``) in the output folder lists what was done, skipped and
-failed. A full output disk stops the run instead: every later file would be detected only to fail alike; so
-does a cluster that lost its scheduler. A run on a scheduler without workers waits for one, saying so; one on a
-cluster in this process (a LocalCluster) whose worker processes died and cannot be started again stops.
+failed. A full (or read-only) output disk stops the run instead: every later file would be detected only to fail
+alike; so does a cluster that lost its scheduler. A run on a scheduler without workers waits for one, saying so;
+one on a cluster in this process (a LocalCluster) whose worker processes died and cannot be started again stops.
 """
 
 from __future__ import annotations
@@ -59,6 +59,8 @@ from .io import atomic_write_text, remove_stale_temporaries
 WORKER_MEMORY_BYTES = 2 * 1024**3
 # Write errors no later file gets past: the disk, or the user's quota on it, is full.
 OUT_OF_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+# Nor past a disk the system remounted read-only (as it does after an I/O error) or one mounted so.
+READ_ONLY_DISK = {errno.EROFS}
 # A folder run's record in its output folder, told from a user's file of that name by its "record" entry.
 RUN_RECORD = "particle-detect-run.json"
 RUN_RECORD_KIND = "particle-detect folder run"
@@ -344,19 +346,21 @@ def write_run_record(folder: Path, summary: FilesSummary, outputs: dict[Path, Pa
 
 
 def is_out_of_space(exc: BaseException | None) -> bool:
-    """Whether ``exc`` is a write that failed for want of space (a full disk or quota)."""
-    return isinstance(exc, OSError) and exc.errno in OUT_OF_SPACE
+    """Whether ``exc`` is a write that every later file would fail alike: a full disk or quota, or a read-only
+    disk."""
+    return isinstance(exc, OSError) and exc.errno in OUT_OF_SPACE | READ_ONLY_DISK
 
 
 def full_disk_line(exc: OSError, output: Path, summary: FilesSummary) -> str:
-    """One line for a run a full disk stopped: which disk, how far the run got, and how to go on."""
+    """One line for a run a full (or read-only) disk stopped: which disk, how far the run got, and how to go on."""
     written = Path(exc.filename) if exc.filename else None
     # Named by the output folder, as the user gave it, unless what could not be written lies elsewhere.
     inside = written is None or Path(os.path.abspath(written)).is_relative_to(os.path.abspath(output))
     where = output if inside else written.parent
     what = f" writing {written.name}" if written is not None else ""
-    return (f"{where}: the disk holding it is full ({exc.strerror or os.strerror(exc.errno)}{what}); "
-            f"{how_far(summary)}: free space and run again (finished files are skipped)")
+    state, remedy = ("read-only", "make it writable") if exc.errno in READ_ONLY_DISK else ("full", "free space")
+    return (f"{where}: the disk holding it is {state} ({exc.strerror or os.strerror(exc.errno)}{what}); "
+            f"{how_far(summary)}: {remedy} and run again (finished files are skipped)")
 
 
 def how_far(summary: FilesSummary) -> str:
@@ -896,10 +900,51 @@ def scheduler_client(address: str, timeout: str = "20s"):
             get_address_host_port(text)  # dask's own parser: a scheme it knows, a host and a numeric port
     except ValueError as exc:
         raise ParticleDetectError(f"{address}: not a scheduler address ({exc}); give tcp://HOST:PORT") from None
+    _check_answers_as_scheduler(address, text, timeout)
     try:
         return quietly_closing_client()(text, timeout=timeout)
     except OSError as exc:
         raise ParticleDetectError(f"{address}: cannot reach the dask scheduler ({exc})") from None
+
+
+HANDSHAKE_S = 5  # a scheduler answers dask's handshake in milliseconds once connected
+
+
+def _check_answers_as_scheduler(address: str, text: str, timeout: str) -> None:
+    """One ParticleDetectError unless a dask scheduler answers at ``text``. Client() itself waits for ever on a
+    port that accepts the connection but never answers dask's handshake (the dashboard's, an HTTP server's), and
+    fails with a traceback on one that answers otherwise (a worker's address: a TypeError; another server: a
+    MemoryError for the bytes it took for a length)."""
+    import asyncio
+
+    from dask.utils import parse_timedelta
+    from distributed.core import rpc
+    from distributed.utils import LoopRunner
+
+    seconds = parse_timedelta(timeout, "s")
+
+    async def identity() -> dict:
+        async with rpc(text, timeout=seconds) as server:
+            return await server.identity()
+
+    def not_dask(why: str) -> ParticleDetectError:
+        return ParticleDetectError(f"{address}: something answers there, but not a dask scheduler ({why}; its "
+                                   "dashboard's port? a scheduler listens on 8786 unless told otherwise); give the "
+                                   "address its log names as 'Scheduler at'")
+
+    try:
+        # Past the deadline of the attempts to connect (an OSError), which does not bound the handshake after them.
+        answer = LoopRunner(asynchronous=False).run_sync(identity, callback_timeout=seconds + HANDSHAKE_S)
+    except (TimeoutError, asyncio.TimeoutError):  # before OSError (TimeoutError's base): connected, no handshake
+        raise not_dask("no answer to dask's handshake") from None
+    except OSError as exc:
+        raise ParticleDetectError(f"{address}: cannot reach the dask scheduler ({exc})") from None
+    except Exception as exc:
+        raise not_dask(f"its answer is not dask's: {type(exc).__name__}") from None
+    kind = answer.get("type") if isinstance(answer, dict) else None
+    if kind != "Scheduler":
+        raise ParticleDetectError(f"{address}: a dask {kind or 'server'} answers there, not its scheduler; "
+                                  "give the scheduler's address (the one each worker connects to)")
 
 
 @functools.cache
