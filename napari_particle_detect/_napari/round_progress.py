@@ -36,6 +36,11 @@ def describe(event: dict) -> Progress:
     if phase == "preparing":
         where = f" for {event['where']}" if event.get("where") else ""
         return Progress(f"preparing the reviewed frames and regions{where}…")
+    if phase == "queued":  # a remote round's task not started yet (learning.remote)
+        where = event.get("where", "the scheduler")
+        if not event.get("workers"):
+            return Progress(f"waiting for a dask worker to join {where}…")
+        return Progress(f"waiting for a free dask worker on {where} (busy with other work)…")
     if phase == "scoring":
         done, total = int(event.get("done", 0)), int(event.get("total", 0))
         which = SCORED_MODELS.get(event.get("model", ""), event.get("model", "a model"))

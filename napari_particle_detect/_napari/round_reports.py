@@ -11,6 +11,7 @@ import time
 from napari.utils.notifications import show_info
 from qtpy.QtCore import QObject, Signal
 
+from ..errors import ParticleDetectError
 from ..projects.project import RoundInfo
 from ..learning.training import TrainingCancelled
 from .notify import report
@@ -94,5 +95,8 @@ class RoundReports:
             self.status.setText(f"cancelled; still using {name}")
             show_info(f"fine-tuning cancelled; still using {name}")
         else:
-            self.status.setText(f"failed; still using {name}")
+            # The reason stays on the status line: the notification saying it goes away.
+            why = str(exc).splitlines()[0] if isinstance(exc, ParticleDetectError) and str(exc) else \
+                f"unexpectedly: {type(exc).__name__}"
+            self.status.setText(f"failed ({why}); still using {name}")
             report(exc)

@@ -44,6 +44,21 @@ def _read_tiff(path: str | Path) -> np.ndarray | LazyTiffStack | None:
         return None
 
 
+def tiff_refusal(path: str | Path) -> str | None:
+    """files.io's one line on why it cannot read the TIFF at ``path`` ("not a TIFF file", "corrupt or truncated"),
+    for a file napari's reader could not open either: napari's own says "pip install imageio[pyav]" for a file
+    that is no TIFF. None where files.io reads it, or for a file that is no TIFF by its name."""
+    if Path(path).suffix.lower() not in TIFF_SUFFIXES:
+        return None
+    try:
+        read = read_image(Path(path), lazy=True)
+    except ParticleDetectError as exc:
+        return str(exc)
+    if isinstance(read, LazyTiffStack):
+        read.close()
+    return None
+
+
 def _one_frame_per_chunk(stack: LazyTiffStack) -> tuple[dask.array.Array, SerializableLock]:
     """The stack as a dask array of one frame per chunk, and the lock its reads take."""
     import dask.array as da

@@ -69,14 +69,21 @@ def open_images(viewer, images: Sequence[str | Path]) -> list:
         except NoAvailableReaderError:
             raise ParticleDetectError(f"{path}: no napari reader opens this kind of file") from None
         except ReaderPluginError as exc:
-            cause = exc.original_error or exc
-            raise ParticleDetectError(f"{path}: cannot open ({type(cause).__name__}: {cause})") from None
+            raise _cannot_open(path, exc.original_error or exc) from None
         except (OSError, ValueError) as exc:
-            raise ParticleDetectError(f"{path}: cannot open ({type(exc).__name__}: {exc})") from None
+            raise _cannot_open(path, exc) from None
     for layer in layers:
         if isinstance(layer, Image) and not layer.rgb and not layer.multiscale:
             show_grey_levels(layer)
     return layers
+
+
+def _cannot_open(path: str, exc: BaseException) -> ParticleDetectError:
+    """Why the file at ``path`` did not open: for a TIFF, files.io's reason where it has one (a damaged or
+    truncated file), not napari's reader's (which suggested installing video backends for a damaged TIFF)."""
+    from .._napari.tiff_stacks import tiff_refusal
+
+    return ParticleDetectError(tiff_refusal(path) or f"{path}: cannot open ({type(exc).__name__}: {exc})")
 
 
 def show_grey_levels(layer) -> None:

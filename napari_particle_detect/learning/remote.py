@@ -12,9 +12,11 @@ is lost stops with one line and changes nothing: dask would start it over on ano
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, wait
 from dataclasses import replace
 
 from ..errors import ParticleDetectError
@@ -32,6 +34,9 @@ POLL_S = 0.2
 CONNECT_TIMEOUT_S = 10
 # How often the laptop side asks the scheduler whether the worker training the round is still there.
 WORKER_CHECK_S = 1.0
+# How long a task may wait to start before the round says it waits for a worker: a busy GPU node's queue showed
+# "preparing the reviewed frames…" for as long as the rounds ahead of it trained.
+QUEUED_AFTER_S = 2.0
 # The first thing the round's task puts on its Queue: the address of the worker it runs on (no progress event).
 RUNNING_ON = "running_on"
 
@@ -83,13 +88,13 @@ def run_round_remote(
     defaults: a laptop's 200 steps are not what a GPU worker should train)."""
     from distributed import Event, Queue
 
-    from ..files.distributed import quiet_distributed_logs, scheduler_address, scheduler_client
+    from ..files.distributed import quiet_distributed_logs, scheduler_address
 
     report = progress or (lambda event: None)
     trained_on = TrainedOn.now(project)
     parent, base, examples = prepare_round(project, stack)
     own_client = not hasattr(scheduler, "submit")
-    client = scheduler_client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s") if own_client else scheduler
+    client = _connect(scheduler, cancel) if own_client else scheduler
     key = uuid.uuid4().hex
     workspace = None
     # A lost scheduler's tracebacks (its client reconnecting, then closed) say nothing: the one line said is ours.
@@ -134,6 +139,34 @@ def run_round_remote(
                 client.close()
 
 
+def _connect(address: str, cancel: Callable[[], bool] | None):
+    """A client of the scheduler at ``address``, Cancel obeyed every POLL_S meanwhile (TrainingCancelled): an
+    address where nothing answers takes dask CONNECT_TIMEOUT_S to give up on, and the dock's Cancel (or its closing,
+    which waits for the round) was ignored that long, then told as a failure. The connection goes on in a thread of
+    its own; one made after Cancel is closed there."""
+    from ..files.distributed import scheduler_client
+
+    connecting: Future = Future()
+
+    def connect() -> None:
+        try:
+            connecting.set_result(scheduler_client(address, timeout=f"{CONNECT_TIMEOUT_S}s"))
+        except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
+            connecting.set_exception(exc)
+
+    threading.Thread(target=connect, name="particle-detect scheduler connection", daemon=True).start()
+    while not wait([connecting], timeout=POLL_S).done:
+        if cancel is not None and cancel():
+            connecting.add_done_callback(_close_connected)  # at once if it connected since
+            raise TrainingCancelled("fine-tuning cancelled")
+    return connecting.result()
+
+
+def _close_connected(connected: Future) -> None:
+    if connected.exception() is None:
+        connected.result().close()
+
+
 def _wait(client, future, events, stop, cancel: Callable[[], bool] | None, report: Callable[[dict], None]) -> None:
     """Until ``future`` is done, in slices of POLL_S: progress events passed on, the user's Cancel obeyed
     (the worker told through ``stop``; TrainingCancelled), and a scheduler that still has no worker after
@@ -147,6 +180,7 @@ def _wait(client, future, events, stop, cancel: Callable[[], bool] | None, repor
     started, checked = time.monotonic(), False
     running_on: list[str] = []  # one worker, unless dask started the task again elsewhere
     asked = started
+    told_queued = False
 
     def waiting() -> bool:
         # A client that lost its scheduler has cancelled every future of its own, and asks nothing more of it.
@@ -160,6 +194,9 @@ def _wait(client, future, events, stop, cancel: Callable[[], bool] | None, repor
             stop.set()
             future.cancel()
             raise TrainingCancelled("fine-tuning cancelled")
+        if not running_on and not told_queued and time.monotonic() - started > QUEUED_AFTER_S:
+            told_queued = True
+            report({"phase": "queued", "where": address, "workers": len(client.scheduler_info()["workers"])})
         if not checked and time.monotonic() - started > CONNECT_TIMEOUT_S:
             checked = True  # asked once: a worker that is there may be busy, and a long round is no fault
             if not client.scheduler_info()["workers"]:
