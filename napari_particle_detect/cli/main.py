@@ -433,6 +433,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .checks import check_model_path, check_train_outputs
     from ..models import load_model
     from ..learning.training import load_examples, working_diameter
+    from ..projects.round_files import refuse_inside_project
     from ..shipped import refuse_shipped_output
 
     check_model_path(args.init, "--from")
@@ -441,7 +442,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ParticleDetectError(f"{path}: file not found")
     _refuse_project_folders(args.data + args.validate)
     refuse_shipped_output(args.output)  # before --overwrite could replace a shipped model
-    _refuse_project_output(args.output)
+    refuse_inside_project(args.output)
     check_train_outputs(args.output, args.data + args.validate, args.init)
     _refuse_replacing_a_model(args)
     handled = volume_cli.train_volumes_if_any(args)  # a 3D round (--axes ZYX, or --from a 3D model)
@@ -509,18 +510,6 @@ def _refuse_project_folders(paths: list[Path]) -> None:
         if path.is_dir() and (path.suffix == PROJECT_SUFFIX or (path / "state.json").is_file()):
             raise ParticleDetectError(f"{path}: a napari project: run a Fine-tune round in the dock, or Export its "
                                       "reviewed frames beside the image (IMAGE.csv) and train --from on the image")
-
-
-def _refuse_project_output(output: Path) -> None:
-    """A model written inside a dock project's folder could replace a round in use, unnoticed by the project's
-    records (rounds would list it as in use, --export export it under that round's record): refused, as the
-    shipped weights are."""
-    from ..project_layout import PROJECT_SUFFIX
-
-    project = next((folder for folder in Path(output).resolve().parents if folder.suffix == PROJECT_SUFFIX), None)
-    if project is not None:
-        raise ParticleDetectError(f"{output}: inside the napari project {project}, whose rounds the dock keeps; "
-                                  "write the model outside it")
 
 
 def _refuse_kind_tables(paths: list[Path]) -> None:
@@ -612,6 +601,7 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
     from dataclasses import replace
 
     from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
     from .rounds import round_phase_label, save_round
     from ..learning.finetune import FINE_TUNE, fine_tune, round_defaults
@@ -635,9 +625,12 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
     examples = load_examples(args.data, base.card.canonical_diameter, args.diameter)
     validation = load_examples(args.validate, base.card.canonical_diameter, args.diameter) if args.validate else None
     _log_rescaling(examples + (validation or []), base.card.canonical_diameter)
-    bar = tqdm(total=config.epochs * config.steps_per_epoch, disable=args.quiet, unit="step")
+    bars = []  # opened at the first event, as _train's: a round fine_tune refuses shows no empty bar
 
     def progress(event: dict) -> None:
+        if not bars:
+            bars.append(tqdm(total=config.epochs * config.steps_per_epoch, disable=args.quiet, unit="step"))
+        bar = bars[0]
         label = round_phase_label(event)
         if label is not None:
             bar.set_description(label)
@@ -648,9 +641,13 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
             bar.n = bar.total  # the steps are all trained; scoring came after them
         bar.refresh()
 
-    result = fine_tune(base, examples, config, args.device, progress=progress, validation=validation,
-                       unlabelled=unlabelled)
-    bar.close()
+    try:
+        with logging_redirect_tqdm():  # the round's own lines above the bar
+            result = fine_tune(base, examples, config, args.device, progress=progress, validation=validation,
+                               unlabelled=unlabelled)
+    finally:  # closed before a Ctrl-C's or a failure's line, not after it as the bar is collected
+        for bar in bars:
+            bar.close()
     # With --validate the verdict is measured on those images alone (finetune.fine_tune): said so.
     scored_on = f"--validate image{'s' if result.held_out_tiles != 1 else ''}" if validation else "held-out tiles"
     _warn_if_truth_looks_mismatched(result, args.init, "the --validate images" if validation else "the data")
@@ -1280,7 +1277,7 @@ def _stop_signals_as_ctrl_c(stopped_by: list[int]) -> Iterator[None]:
     stop_signals.SAME_STOP_S of the stop is the same stop (``timeout`` sends SIGTERM to the process, then to its
     group): acted on, it would raise again while the run keeps its work, losing the line saying how to go on. Each,
     Ctrl-C too, stops an import under way only once it is done (:func:`_interrupt`)."""
-    from ..stop_signals import same_stop
+    from ..stop_signals import SAME_STOP_S, same_stop
 
     stopping_since: list[float] = []
 
@@ -1304,6 +1301,11 @@ def _stop_signals_as_ctrl_c(stopped_by: list[int]) -> Iterator[None]:
     try:
         yield
     finally:
+        if previous and stopping_since:
+            # The repeat of a stop (``timeout``'s SIGTERM to the process group, sent after the one to the process)
+            # reached the handler put back (the default) once a quick stop was over, and ended the process with
+            # -15, not 143: it is waited for as long as it is the same stop.
+            time.sleep(max(0.0, stopping_since[0] + SAME_STOP_S - time.monotonic()))
         for number, handler in previous.items():
             signal.signal(number, handler)
 

@@ -8,8 +8,11 @@ another file's results is refused unless ``overwrite``, one edited by hand since
 file that fails is reported, its earlier output marked failed, and the others go on;
 the run's record (``particle-detect-run.json``) in the output folder lists what was done, skipped and
 failed. A full (or read-only) output disk stops the run instead: every later file would be detected only to fail
-alike; so does a cluster that lost its scheduler. A run on a scheduler without workers waits for one, saying so;
-one on a cluster in this process (a LocalCluster) whose worker processes died and cannot be started again stops.
+alike; so does an output folder that stops taking files (one that cannot take any is refused before the first), and a
+cluster that lost its scheduler. Two runs into one folder at once share its files: each output is detected under its
+lock (file_detection.holding_output) by one of them, and skipped by the other once finished. A run on a scheduler
+without workers waits for one, saying so; one on a cluster in this process (a LocalCluster) whose worker processes
+died and cannot be started again stops.
 """
 
 from __future__ import annotations
@@ -21,12 +24,15 @@ import json
 import logging
 import os
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+
+from filelock import Timeout
 
 from .file_detection import (
     DetectOptions,
@@ -41,6 +47,7 @@ from .file_detection import (
     is_finished,
     mark_failed,
     metadata_path,
+    holding_output,
     RunOptions,
     model_fingerprint,
     output_paths,
@@ -175,6 +182,7 @@ def detect_files(
     finished = check_replaceable(present, targets, options, model, overwrite, remedy="pass overwrite=True",
                                  replace_edited=replace_edited, edited_remedy="pass replace_edited=True")
     check_run_record_place(folder, targets)
+    check_writable_folder(folder)
     tell_moved(present, targets)  # once past every refusal
     tell_earlier_versions(folder, [target for target, done in zip(targets, finished) if not done], options, model)
     for path in missing:  # said as the reader says it; the job would fail first on the input's size
@@ -197,13 +205,13 @@ def detect_files(
     before = {target: _written(target) for _, target in todo}
     try:
         if client is None:
-            stop = _run_here(todo, options, model, summary, progress)
+            stop = _run_here(todo, options, model, summary, progress, folder)
         else:
             import dask
 
             keep_restarting = {"distributed.deploy.lost-worker-timeout": LOST_WORKER_TIMEOUT}
             with quiet_distributed_logs(), dask.config.set(keep_restarting):
-                stop = _run_on_cluster(client, todo, options, model, summary, progress)
+                stop = _run_on_cluster(client, todo, options, model, summary, progress, folder)
     except BaseException:
         # Interrupted (Ctrl-C): the earlier run's record would describe outputs this run replaced.
         reached = {result.path for result in summary.done} | set(summary.failed) | set(summary.left)
@@ -221,19 +229,67 @@ def detect_files(
 
 
 def _run_here(todo: list[tuple[Path, Path]], options: DetectOptions, model: str | None, summary: FilesSummary,
-              progress: Callable[[Path, str], None] | None) -> OSError | None:
-    """Each (input, output) in turn in this process, results and failures into ``summary``; the first failure
-    for want of space, which leaves that file and the later ones (None if none)."""
+              progress: Callable[[Path, str], None] | None, folder: Path) -> OSError | None:
+    """Each (input, output) in turn in this process, results and failures into ``summary``; the first failure that
+    every later file would share (:func:`stops_the_run`), which leaves that file and the later ones (None if none).
+    A file another run is detecting into ``folder`` now is left to the end and then waited for, not detected twice."""
+    busy: list[tuple[Path, Path]] = []
     for index, (path, target) in enumerate(todo):
         try:
-            summary.done.append(detect_file(path, options, model, target))
-            _tell(progress, path, "done")
-        except Exception as exc:  # noqa: BLE001 - one bad file is reported; the rest go on
-            if is_out_of_space(exc):
-                summary.left.extend(later for later, _ in todo[index:])  # this file and those after it
-                return exc
-            _failed(summary, path, target, failure_line(path, exc), progress)
+            stop = _run_one_here(path, target, options, model, summary, progress, folder, blocking=False)
+        except Timeout:
+            busy.append((path, target))
+            continue
+        if stop is not None:
+            summary.left.extend(later for later, _ in busy + todo[index:])  # this file and those after it
+            return stop
+    for index, (path, target) in enumerate(busy):
+        try:
+            stop = _run_one_here(path, target, options, model, summary, progress, folder, blocking=False)
+        except Timeout:
+            log.info("%s: another run is detecting it into %s; waiting for that run", path, target)
+            stop = _run_one_here(path, target, options, model, summary, progress, folder, blocking=True)
+        if stop is not None:
+            summary.left.extend(later for later, _ in busy[index:])
+            return stop
+    if busy:  # in the inputs' order, as without another run
+        order = {path: index for index, (path, _) in enumerate(todo)}
+        summary.done.sort(key=lambda result: order.get(result.path, len(order)))
     return None
+
+
+def _run_one_here(path: Path, target: Path, options: DetectOptions, model: str | None, summary: FilesSummary,
+                  progress: Callable[[Path, str], None] | None, folder: Path, blocking: bool) -> OSError | None:
+    """One file of :func:`_run_here` (:func:`detect_unless_done`), said in ``summary``; the failure that stops the
+    run, if it is one. Not ``blocking``: filelock.Timeout where another run holds its output."""
+    try:
+        result = detect_unless_done(path, options, model, target, blocking=blocking)
+    except Timeout:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one bad file is reported; the rest go on
+        if stops_the_run(exc, folder):
+            return exc
+        _failed(summary, path, target, failure_line(path, exc), progress)
+        return None
+    if result is None:
+        summary.skipped.append(path)
+        _tell(progress, path, "skipped")
+    else:
+        summary.done.append(result)
+        _tell(progress, path, "done")
+    return None
+
+
+def detect_unless_done(path: Path, options: DetectOptions, model: str | Path | None, target: Path,
+                       name: str | None = None, blocking: bool = True) -> FileResult | None:
+    """:func:`file_detection.detect_file` of ``path`` into ``target``, holding that output's lock (file_detection.
+    holding_output) from the check to the write; None, skipped as a run again skips it, where another run into the
+    same folder (another terminal, a run again started while this one runs) finished it meanwhile with the same input,
+    options and model. Not ``blocking``: filelock.Timeout at once where another run holds it (detecting it now)."""
+    with holding_output(target, blocking):
+        if is_finished(path, target, options, model):
+            return None
+        return detect_file(path, options, model, target, name=name)
 
 
 def count_finished_left(summary: FilesSummary, outputs: dict[Path, Path], options: DetectOptions, model: str | None,
@@ -338,11 +394,43 @@ def write_run_record(folder: Path, summary: FilesSummary, outputs: dict[Path, Pa
     try:
         return atomic_write_text(folder / RUN_RECORD, json.dumps(record, indent=2))
     except OSError as exc:
-        if not (summary.stopped and is_out_of_space(exc)):
+        if not (summary.stopped and stops_the_run(exc, folder)):
             log.warning("%s: run record not written (%s)", folder / RUN_RECORD, exc.strerror or exc)
         return None
 
 
+
+
+def stops_the_run(exc: BaseException | None, folder: Path) -> bool:
+    """Whether every later file would fail as ``exc`` did: out of space or read-only (:func:`is_out_of_space`), or any
+    other error of the system where the output ``folder`` itself takes no new file now (:func:`write_refusal`:
+    permissions, chattr +i, a file where it was); not where only that file's own input or output was refused."""
+    if is_out_of_space(exc):
+        return True
+    return isinstance(exc, OSError) and write_refusal(folder) is not None
+
+
+def write_refusal(folder: Path) -> OSError | None:
+    """Why no output can be written into ``folder`` (made as a run makes it), found by making and removing a file
+    there: os.access says yes to root on a folder made immutable (chattr +i); None where one can be."""
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=".particle-detect-probe.", suffix=".tmp")
+    except OSError as exc:
+        return exc
+    os.close(handle)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+    return None
+
+
+def check_writable_folder(folder: Path) -> None:
+    """One ParticleDetectError naming ``folder`` where no output can be written there, before any file is detected:
+    else each would be detected in full only to fail alike."""
+    refusal = write_refusal(folder)
+    if refusal is not None:
+        raise ParticleDetectError(f"{folder}: cannot write the outputs there ({refusal.strerror or refusal}); make it "
+                                  "writable or choose another output folder")
 
 
 def is_out_of_space(exc: BaseException | None) -> bool:
@@ -352,14 +440,19 @@ def is_out_of_space(exc: BaseException | None) -> bool:
 
 
 def full_disk_line(exc: OSError, output: Path, summary: FilesSummary) -> str:
-    """One line for a run a full (or read-only) disk stopped: which disk, how far the run got, and how to go on."""
+    """One line for a run a full (or read-only) disk, or an output folder that takes no new file (:func:`stops_the_run`),
+    stopped: which disk or folder, how far the run got, and how to go on."""
     written = Path(exc.filename) if exc.filename else None
     # Named by the output folder, as the user gave it, unless what could not be written lies elsewhere.
     inside = written is None or Path(os.path.abspath(written)).is_relative_to(os.path.abspath(output))
     where = output if inside else written.parent
     what = f" writing {written.name}" if written is not None else ""
+    why = f"({exc.strerror or (os.strerror(exc.errno) if exc.errno else exc)}{what})"
+    if not is_out_of_space(exc):  # the folder itself refuses new files (stops_the_run)
+        return f"{where}: cannot write the outputs there {why}; {how_far(summary)}: make it writable and run again " \
+               "(finished files are skipped)"
     state, remedy = ("read-only", "make it writable") if exc.errno in READ_ONLY_DISK else ("full", "free space")
-    return (f"{where}: the disk holding it is {state} ({exc.strerror or os.strerror(exc.errno)}{what}); "
+    return (f"{where}: the disk holding it is {state} {why}; "
             f"{how_far(summary)}: {remedy} and run again (finished files are skipped)")
 
 
@@ -516,19 +609,20 @@ class FileFailure:
 
 
 def _detect_job(path: Path, options: DetectOptions, model: str | ShippedModel | None, output: Path,
-                name: str) -> FileResult | FileFailure:
-    """One file's task on a worker: :func:`file_detection.detect_file` with a shipped model found there, the
-    input recorded as ``name`` (the caller's, where ``path`` is its absolute name). Anything unforeseen is
-    still raised, its traceback left in the worker's log to be looked into."""
+                name: str) -> FileResult | FileFailure | None:
+    """One file's task on a worker: :func:`detect_unless_done` with a shipped model found there (None: finished
+    meanwhile by another run, which a worker waits for), the input recorded as ``name`` (the caller's, where ``path``
+    is its absolute name). Anything unforeseen is still raised, its traceback left in the worker's log to be looked
+    into."""
     try:
-        return detect_file(path, options, model.weights() if isinstance(model, ShippedModel) else model, output,
-                           name=name)
+        return detect_unless_done(path, options, model.weights() if isinstance(model, ShippedModel) else model,
+                                  output, name=name)
     except (ParticleDetectError, OSError) as exc:
         return FileFailure(exc)
 
 
 def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOptions, model: str | None,
-                    summary: FilesSummary, progress: Callable[[Path, str], None] | None,
+                    summary: FilesSummary, progress: Callable[[Path, str], None] | None, folder: Path,
                     ) -> OSError | CancelledOnCluster | NoWorkerLeft | None:
     """Each (input, output) as one task on ``client``'s workers, results and failures into ``summary`` (those
     finished so far also when interrupted); what stopped the run, if anything did: the first failure for want of
@@ -581,6 +675,9 @@ def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOption
                 else:
                     if isinstance(result, FileFailure):
                         error = result.error
+                    elif result is None:  # another run into the folder finished it meanwhile
+                        summary.skipped.append(path)
+                        _tell(progress, path, "skipped")
                     else:
                         finished.append((index, replace(result, path=path)))  # the input as the caller named it
                         _tell(progress, path, "done")
@@ -591,7 +688,7 @@ def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOption
                     stop = CancelledOnCluster(address, cancel_reason(future))
             else:
                 error = future.exception()
-            if is_out_of_space(error):
+            if stops_the_run(error, folder):
                 left.append(index)
                 if stop is None:
                     stop = error

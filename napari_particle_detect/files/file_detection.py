@@ -9,11 +9,14 @@ and names its input, so another file's output is not either; an input moved or c
 (:func:`same_input`) is the same file. An input that fails later leaves its table with the metadata marked
 ``failed`` (:func:`mark_failed`). A stack stopped partway (Ctrl-C, a failure at a
 frame) leaves the frames done so far, its metadata marked ``unfinished`` with what each input had done
-(:func:`write_unfinished`); the same run again goes on from there (:func:`earlier_frames`).
+(:func:`write_unfinished`); the same run again goes on from there (:func:`earlier_frames`). An output's files are
+written under its lock (:func:`holding_output`): another run writing it at once never leaves its table under this
+run's metadata.
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import json
@@ -27,6 +30,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
+from filelock import FileLock
 
 from ..detection.choices import DEFAULT_TILE
 from ..detection.preprocessing import is_blank
@@ -42,6 +46,10 @@ if TYPE_CHECKING:
     from ..detection.look import StackLook
 
 GLOB_CHARACTERS = "*?["
+# Beside each output, the lock held while its table and metadata are written (and, by a folder run, while it is
+# detected): two runs into one folder then neither interleave their files nor detect one twice. Removed as it is let
+# go; one a killed run left is hidden and named for the program and the output: recognisably ours, and harmless.
+LOCK_SUFFIX = ".particle-detect.lock"
 
 
 @dataclass(frozen=True)
@@ -392,6 +400,34 @@ def _finish(path: Path, output: str | Path | None, record: dict, table: pd.DataF
     if output is None:
         return FileResult(path, None, record, table, time.perf_counter() - start, meta)
     output = Path(output)
+    # Under the output's lock: another run writing it at once could otherwise land its table between this table
+    # and the digests this metadata records of it.
+    with holding_output(output):
+        meta = _write_output(output, record, table, meta, fingerprint)
+    return FileResult(path, output, record, None, time.perf_counter() - start, meta)
+
+
+@contextlib.contextmanager
+def holding_output(output: Path, blocking: bool = True) -> Iterator[None]:
+    """``output``'s lock (LOCK_SUFFIX) held for the block, its folder made as writing the output would; taken again
+    by its holder at no cost (a folder run holds it while detect_file writes: one instance per output in a process).
+    Not ``blocking``: filelock.Timeout at once where another process holds it."""
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(output.parent / f".{output.name}{LOCK_SUFFIX}"), is_singleton=True)
+    lock.acquire(blocking=blocking)
+    try:
+        yield
+    finally:
+        # Its file removed by the last hold, while still held: a folder of outputs is left as it was, and filelock
+        # takes a removed file for not held, so no two runs ever hold one each.
+        if lock.lock_counter == 1:
+            Path(lock.lock_file).unlink(missing_ok=True)
+        lock.release()
+
+
+def _write_output(output: Path, record: dict, table: pd.DataFrame, meta: dict, fingerprint: dict | None) -> dict:
+    """Write ``table`` and its metadata at ``output`` (the metadata last); the metadata written."""
     # First the metadata without its fingerprint: a run killed while the tables are written leaves them
     # marked as detect's, unfinished, so resuming does them again instead of refusing to replace them.
     table_there = output.exists()
@@ -410,7 +446,7 @@ def _finish(path: Path, output: str | Path | None, record: dict, table: pd.DataF
     # The metadata, with the fingerprint, goes last: its presence marks the output as finished.
     meta = {**meta, "tables": table_digests(output, record.get("kind", "spheres"))}
     atomic_write_text(metadata_path(output), json.dumps({**meta, "fingerprint": fingerprint}, indent=2))
-    return FileResult(path, output, record, None, time.perf_counter() - start, meta)
+    return meta
 
 
 def metadata_path(output: Path) -> Path:
@@ -598,7 +634,8 @@ def mark_failed(output: Path, path: Path, reason: str) -> bool:
     if not is_detect_metadata(meta):
         return False
     marked = {**meta, "fingerprint": None, "failed": [{"file": str(path), "reason": reason}]}
-    atomic_write_text(metadata_path(output), json.dumps(marked, indent=2))
+    with holding_output(output):  # not between another run's table and its metadata
+        atomic_write_text(metadata_path(output), json.dumps(marked, indent=2))
     return True
 
 
@@ -882,10 +919,11 @@ def write_unfinished(output: Path, table: pd.DataFrame, meta: dict, resume: list
     table is written with every digit, so that going on reads back exactly what was found (and measures, with
     --measure, at the very positions an uninterrupted run would); the finished table is rounded as ever."""
     output = Path(output)
-    atomic_write_text(metadata_path(output), json.dumps({**meta, "unfinished": True}, indent=2))
-    write_centres(table, output, float_format=None)
-    atomic_write_text(metadata_path(output), json.dumps(
-        {**meta, "unfinished": True, RESUME: resume, "tables": table_digests(output, "spheres")}, indent=2))
+    with holding_output(output):  # as a finished output's writing (_finish)
+        atomic_write_text(metadata_path(output), json.dumps({**meta, "unfinished": True}, indent=2))
+        write_centres(table, output, float_format=None)
+        atomic_write_text(metadata_path(output), json.dumps(
+            {**meta, "unfinished": True, RESUME: resume, "tables": table_digests(output, "spheres")}, indent=2))
 
 
 def keep_unfinished(output: Path, table: pd.DataFrame, meta: dict, resume: list[dict]) -> bool:

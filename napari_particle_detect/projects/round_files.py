@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..errors import ParticleDetectError
 from ..models.registry import copy_model
+from ..project_layout import PROJECT_SUFFIX
 from .project import Project, RoundInfo
 
 def export_round(project: Project, number: int, destination: str | Path, name: str | None = None) -> Path:
@@ -22,9 +23,7 @@ def export_round(project: Project, number: int, destination: str | Path, name: s
     """
     info = project.round(number)
     destination = Path(destination)
-    rounds = (project.folder / "rounds").resolve()
-    if rounds in destination.resolve().parents:
-        raise ParticleDetectError(f"{destination}: inside the project's own rounds; export somewhere else")
+    refuse_inside_project(destination, project.folder)
     note = {"exported": {
         # Absolute: the card is read later from anywhere, where a path relative to today's working folder
         # names no project.
@@ -33,6 +32,19 @@ def export_round(project: Project, number: int, destination: str | Path, name: s
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }}
     return copy_model(project.round_path(number), destination, note)
+
+
+def refuse_inside_project(output: Path, project_folder: Path | None = None) -> None:
+    """A model written inside a dock project's folder (IMAGE.particle-detect, or ``project_folder``) could replace a
+    round in use, unnoticed by the project's records (rounds would list it as in use, --export export it under that
+    round's record): refused, as the shipped weights are; by ``train -o`` and a round's export alike."""
+    parents = Path(output).resolve().parents
+    project = next((folder for folder in parents if folder.suffix == PROJECT_SUFFIX), None)
+    if project is None and project_folder is not None and Path(project_folder).resolve() in parents:
+        project = Path(project_folder)
+    if project is not None:
+        raise ParticleDetectError(f"{output}: inside the napari project {project}, whose rounds the dock keeps; "
+                                  "write the model outside it")
 
 
 def deletable(project: Project, number: int) -> str | None:
@@ -56,4 +68,4 @@ def delete_round(project: Project, number: int) -> RoundInfo:
     return project.delete_round(number)
 
 
-__all__ = ["delete_round", "deletable", "export_round"]
+__all__ = ["delete_round", "deletable", "export_round", "refuse_inside_project"]
