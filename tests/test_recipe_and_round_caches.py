@@ -16,7 +16,7 @@ from napari_particle_detect.learning import finetune
 from napari_particle_detect.learning.finetune import (
     FINE_TUNE, _ReviewedPixels, example_diameter, reviewed_and_guarded, split_for_scoring, unreviewed_frames,
 )
-from napari_particle_detect.learning.pseudo_labels import frame_digest
+from napari_particle_detect.learning.training import frame_digest
 from napari_particle_detect.learning.recipes import (
     FileDigests, final_model_path, load_recipe, phase_inputs, run_recipe, write_final_model,
 )

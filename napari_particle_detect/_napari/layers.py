@@ -171,6 +171,10 @@ class PastedPoints:
         self.layer.selected_data.events.items_changed.disconnect(self._on_selection)
 
 
+# In the metadata of a Points layer of a volume's 3D centres (the Volume dock's, or a frame,z,y,x CSV read): its
+# (z, y, x) are no (frame, y, x), which a 3D layer's points are otherwise taken for.
+VOLUME_POINTS_KEY = "napari_particle_detect_volume_centres"
+
 # Canvases whose viewer makes them current before a layer leaves (one hook each).
 _GUARDED_CANVASES: weakref.WeakSet = weakref.WeakSet()
 

@@ -42,12 +42,12 @@ from .image_picks import register_dock, show_picked
 from .image_views import file_read_from, layer_file_layout, remember_copied_files
 from .exact_spin_box import ExactSpinBox
 from .layers import (
-    PastedPoints, guard_canvas_from_removed_layers, is_dock_output, place_over_image, points_layer_kwargs,
+    VOLUME_POINTS_KEY, PastedPoints, guard_canvas_from_removed_layers, is_dock_output, place_over_image,
+    points_layer_kwargs,
 )
 from .notify import report, show_warnings, warnings_logged
 from .volume_review_panel import VolumeReviewPanel
 from .volume_round_panel import VolumeRoundPanel
-from .writer import VOLUME_POINTS_KEY
 from .dock_closing import STOP_WAIT_S, ClosingDock
 
 AXES_FOR_3D = ("ZYX (one volume)", "TYX (frames: use the Particle detection dock)")

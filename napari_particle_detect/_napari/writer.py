@@ -14,11 +14,8 @@ import pandas as pd
 from ..errors import ParticleDetectError
 from ..files.centre_csv import write_centres
 from ..files.tables import with_physical
-from .layers import extra_columns, table_from_points, unit_suffix_of
+from .layers import VOLUME_POINTS_KEY, extra_columns, table_from_points, unit_suffix_of
 
-# In the metadata of a Points layer of a volume's 3D centres (the Volume dock's, or a frame,z,y,x CSV read): its
-# (z, y, x) are no (frame, y, x), which a 3D layer's points are otherwise taken for.
-VOLUME_POINTS_KEY = "napari_particle_detect_volume_centres"
 
 
 def write_points(path: str, data: Any, meta: dict) -> list[str]:

@@ -264,7 +264,7 @@ def _run_one_here(path: Path, target: Path, options: DetectOptions, model: str |
     run, if it is one. Not ``blocking``: filelock.Timeout where another run holds its output."""
     try:
         result = detect_unless_done(path, options, model, target, blocking=blocking)
-    except Timeout:
+    except Timeout:  # an OSError (TimeoutError) too, yet no failure: another run holds the output
         raise
     except Exception as exc:  # noqa: BLE001 - one bad file is reported; the rest go on
         if stops_the_run(exc, folder):

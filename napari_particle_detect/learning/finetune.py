@@ -458,7 +458,7 @@ def fine_tune(
 def unreviewed_frames(model: DetectorModel, splits: list[Split], unlabelled, config: TrainConfig) -> list[Example]:
     """Up to ``config.unlabelled_frames`` unreviewed frames spread over those left, each with the area a
     teacher may label: never inside a reviewed area, a held-out tile or its guard band. A frame is
-    known as reviewed by its pixels (pseudo_labels.frame_digest), not its name, so the same image under
+    known as reviewed by its pixels (training.frame_digest), not its name, so the same image under
     another file name is no way round the held-out tiles, and another image under the same name loses
     nothing. A callable is asked for more frames while reviewed ones take the place of unreviewed ones."""
     from .pseudo_labels import spread
@@ -485,7 +485,7 @@ class _ReviewedPixels:
     to the teacher, as few are: a frame reviewed whole is never offered."""
 
     def __init__(self, model: DetectorModel, splits: list[Split]) -> None:
-        from .pseudo_labels import frame_digest
+        from .training import frame_digest
 
         self._model = model
         self._splits: dict[bytes, list[Split]] = {}
@@ -507,7 +507,7 @@ class _ReviewedPixels:
 def _labellable(frames: Sequence[Example], kept_out: _ReviewedPixels) -> list[Example]:
     """``frames`` with the area a teacher may label (their own ``area``, less any reviewed pixels of the same
     frame); those left with none are dropped."""
-    from .pseudo_labels import frame_digest
+    from .training import frame_digest
 
     ready = []
     for frame in frames:

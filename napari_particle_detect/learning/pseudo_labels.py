@@ -8,7 +8,7 @@ candidate between ``low`` and ``high``, within about one particle radius of it, 
 above ``low`` that no confident particle explains) nothing is known, and the loss is masked
 there, as it is outside a reviewed region. Reviewed areas are never pseudo-labelled: the caller
 passes them (and the held-out tiles with their guard bands) as ``exclude``; their own labels win.
-A reviewed frame is known by its pixels (:func:`frame_digest`), whatever its file is called.
+A reviewed frame is known by its pixels (training.frame_digest), whatever its file is called.
 
 The student can see these crops under strong augmentation (:func:`training.strong_augment`: noise, blur,
 brightness and contrast, small shifts; ``TrainConfig.pseudo_strong``), so it must give the
@@ -18,7 +18,6 @@ augmentation (benchmarks/results/loop_semi.txt), so it is off by default. No Qt,
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -201,15 +200,6 @@ def _without_channel_advice(path: Path, refusal: ParticleDetectError) -> Particl
     what = str(refusal).split("; ")[0]
     return ParticleDetectError(f"{what}; --unlabelled takes greyscale images or stacks (train has no --channel): "
                                "convert it to greyscale, or save the channel to learn from as a file of its own")
-
-
-def frame_digest(image: np.ndarray) -> bytes:
-    """The pixels of one frame, as a round reads them (float32), in a short digest: two frames with the same
-    digest are the same frame, whatever file or name they came with."""
-    pixels = np.ascontiguousarray(np.asarray(image, dtype=np.float32) + np.float32(0.0))  # -0.0 as 0.0
-    digest = hashlib.blake2b(str(pixels.shape).encode(), digest_size=16)
-    digest.update(pixels.tobytes())
-    return digest.digest()
 
 
 def spread(count: int, available: Sequence[int]) -> list[int]:

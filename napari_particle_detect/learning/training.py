@@ -717,13 +717,20 @@ def session_fields(device: torch.device) -> dict:
             "threads": torch.get_num_threads() if device.type == "cpu" else None, "version": __version__}
 
 
+def frame_digest(image: np.ndarray) -> bytes:
+    """The pixels of one frame, as a round reads them (float32), in a short digest: two frames with the same
+    digest are the same frame, whatever file or name they came with."""
+    pixels = np.ascontiguousarray(np.asarray(image, dtype=np.float32) + np.float32(0.0))  # -0.0 as 0.0
+    digest = hashlib.blake2b(str(pixels.shape).encode(), digest_size=16)
+    digest.update(pixels.tobytes())
+    return digest.digest()
+
+
 def refuse_validating_on_training_frames(examples: Iterable[tuple[str, np.ndarray]],
                                          validation: Iterable[tuple[str, np.ndarray]]) -> None:
     """Refuse, in one line, a validation frame with the pixels of a training frame (``(name, image)`` pairs; whatever
     their files' names, e.g. DATA a folder that holds the --validate image too): scored on what it trained on, a run
     keeps the epoch that learned it best, and a round's verdict reads "better" for a model that only memorised it."""
-    from .pseudo_labels import frame_digest
-
     trained = {frame_digest(image): name for name, image in examples}
     for name, image in validation:
         twin = trained.get(frame_digest(image))
