@@ -4,6 +4,7 @@ volumes, ``synth --volume``, and ``evaluate`` on ``frame,z,y,x`` tables."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import logging
@@ -227,10 +228,11 @@ def _detect_volumes(args, inputs, found, unreadable) -> int:
     from .checks import check_detect_outputs, check_output_folder
     from ..files.distributed import (
         FilesSummary, _failed, check_replaceable, check_run_record_place, failure_line, full_disk_line,
-        is_out_of_space, write_run_record,
+        stops_the_run, write_run_record,
     )
     from ..files.file_detection import (
-        FileResult, check_unedited, job_fingerprint, metadata_path, output_paths, tell_earlier_versions, tell_moved,
+        FileResult, check_unedited, holding_output, is_finished, job_fingerprint, metadata_path, output_paths,
+        tell_earlier_versions, tell_moved,
     )
     from ..detection.volume_detection import DEFAULT_VOLUME_MODEL, VOLUME_COLUMNS, VolumeOptions, load_volume_model
     from ..models.registry import default_model_path
@@ -299,14 +301,22 @@ def _detect_volumes(args, inputs, found, unreadable) -> int:
         try:
             if path in unreadable:  # its axes could not be read: failed in its turn, as any other failure
                 raise unreadable[path]
-            # Taken before the input is read, as 2D's: a file changed while it is detected is not taken as finished.
-            fingerprint = job_fingerprint(path, run_options, model) if target is not None else None
-            table, record = _detect_one_volume_file(path, axes, options, args.model)
-            columns = VOLUME_COLUMNS + [c for c in table.columns if c not in VOLUME_COLUMNS]
-            if target is not None:
-                _write_volume_table(target, table[columns], [record], fingerprint)
+            # A folder run detects and writes each output under its lock, as a 2D one (files.distributed.
+            # detect_unless_done): another run into the folder at once neither detects it again nor interleaves.
+            with holding_output(target) if target is not None else contextlib.nullcontext():
+                if target is not None and is_finished(path, target, run_options, model):
+                    log.info("%s: finished meanwhile by another run into %s: skipped", path, target)
+                    summary.skipped.append(path)
+                    continue
+                # Taken before the input is read, as 2D's: a file changed while it is detected is not finished.
+                fingerprint = job_fingerprint(path, run_options, model) if target is not None else None
+                table, record = _detect_one_volume_file(path, axes, options, args.model)
+                columns = VOLUME_COLUMNS + [c for c in table.columns if c not in VOLUME_COLUMNS]
+                if target is not None:
+                    _write_volume_table(target, table[columns], [record], fingerprint)
         except Exception as exc:  # noqa: BLE001 - of several files a bad one is reported at the end (README)
-            if record_run is not None and is_out_of_space(exc):  # every later file would fail alike: the run stops
+            # Every later file would fail alike (a full disk, a folder that takes no file now): the run stops.
+            if record_run is not None and stops_the_run(exc, output):
                 summary.left.extend(inputs[index:])
                 summary.stopped = full_disk_line(exc, output, summary)
                 break
