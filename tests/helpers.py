@@ -205,6 +205,15 @@ def kinds_dock(viewer, kind: str, name: str):
     return widget
 
 
+def kinds_dock_detected(viewer, qtbot, image, kind: str, name: str = "img"):
+    """The Rods and chains dock on ``image`` (added as ``name``) for ``kind``, its detection finished."""
+    viewer.add_image(image, name=name)
+    widget = kinds_dock(viewer, kind, name)
+    widget.detect()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    return widget
+
+
 def signalling_in_step(step, at: int, *signals: int, steps: list[int] | None = None):
     """training.take_step ``step`` raising ``signals`` inside step ``at`` (counted from 1), as a signal landing
     mid-step does; each step's number is appended to ``steps``."""

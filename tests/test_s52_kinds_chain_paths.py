@@ -5,6 +5,8 @@ chains."""
 import numpy as np
 import pytest
 
+from helpers import kinds_dock_detected
+
 from napari_particle_detect.synthetic.chains import benchmark_chain_config, synthesize_chains
 
 pytestmark = pytest.mark.usefixtures("project_home")
@@ -13,11 +15,7 @@ pytestmark = pytest.mark.usefixtures("project_home")
 def test_a_path_edited_by_hand_is_drawn_back_from_the_beads_and_said(make_napari_viewer, qtbot):
     sample = synthesize_chains(benchmark_chain_config("fluorescent", 0.2, shape=(96, 96)), seed=12)
     viewer = make_napari_viewer()
-    viewer.add_image(sample.image, name="img")
-    _, widget = viewer.window.add_plugin_dock_widget("napari-particle-detect", "Rods and chains")
-    widget.kind_combo.setCurrentText("chains")
-    widget.detect()
-    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    widget = kinds_dock_detected(viewer, qtbot, sample.image, "chains")
     paths = viewer.layers["img chains"]
     drawn = [np.array(path) for path in paths.data]
     assert drawn

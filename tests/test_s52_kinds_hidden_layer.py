@@ -3,6 +3,8 @@ on every redraw, over the image the user wanted to look at."""
 
 import pytest
 
+from helpers import kinds_dock_detected
+
 from napari_particle_detect.synthetic.rods import benchmark_rod_config, synthesize_rods
 
 pytestmark = pytest.mark.usefixtures("project_home")
@@ -11,11 +13,7 @@ pytestmark = pytest.mark.usefixtures("project_home")
 def test_a_rods_layer_hidden_by_the_user_stays_hidden_after_accept_and_undo(make_napari_viewer, qtbot):
     sample = synthesize_rods(benchmark_rod_config("fluorescent", 0.15, shape=(96, 96)), seed=4)
     viewer = make_napari_viewer()
-    viewer.add_image(sample.image, name="img")
-    _, widget = viewer.window.add_plugin_dock_widget("napari-particle-detect", "Rods and chains")
-    widget.kind_combo.setCurrentText("rods")
-    widget.detect()
-    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    widget = kinds_dock_detected(viewer, qtbot, sample.image, "rods")
     rods = viewer.layers["img rods"]
     assert rods.visible and len(rods.data)
     rods.visible = False  # the user's eye
