@@ -123,8 +123,9 @@ def walk(kind: str, app) -> None:
         check(summary["beads"].sum() == len(again), f"chains: per-chain table beside it ({len(summary)} chains)")
     rounds = len(session.project.rounds)
     viewer.window.remove_dock_widget("all")
-    for name in session.names:
-        viewer.layers.remove(name)
+    for name in session.names:  # the dock's X removed them; the project brings them back
+        if name in viewer.layers:
+            viewer.layers.remove(name)
     settle(app)
     _, widget = viewer.window.add_plugin_dock_widget("napari-particle-detect", "Rods and chains")
     widget.kind_combo.setCurrentText(kind)

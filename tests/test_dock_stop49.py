@@ -65,7 +65,7 @@ def test_centres_brought_back_lie_over_their_own_image_not_over_an_image_opened_
 
 def test_rods_taken_back_by_an_image_opened_again_lie_over_it(make_napari_viewer, tmp_path):
     # Closed, 'low' left its rods parked; opened again (at the top), it took them back where they lay, under it and
-    # under 'high': hidden behind two images.
+    # under 'high': hidden behind two images. (Now its rods go with it, and come back over it.)
     path = tmp_path / "low.tif"
     tifffile.imwrite(path, np.random.default_rng(0).random((48, 48)).astype(np.float32))
     viewer = make_napari_viewer()
@@ -75,11 +75,11 @@ def test_rods_taken_back_by_an_image_opened_again_lie_over_it(make_napari_viewer
     widget.session.accept_region(0, (0.0, 0.0, 30.0, 30.0))
     viewer.add_image(np.random.default_rng(1).random((48, 48)).astype(np.float32), name="high")
     viewer.layers.remove("low")
-    assert names(viewer) == ["low rods", "low rods reviewed regions", "high"]
+    assert names(viewer) == ["high"]  # its rods and outlines go with it, kept in its project
 
     viewer.open(path)
     widget.image_combo.setCurrentText("low")
-    assert names(viewer) == ["high", "low", "low rods reviewed regions", "low rods"]
+    assert names(viewer) == ["high", "low", "low rods", "low rods reviewed regions"]
     assert all(layer.visible for layer in viewer.layers) and len(viewer.layers["low rods"].data) == 1
 
 

@@ -112,9 +112,9 @@ def test_rods_dock_edits_accepts_undoes_fine_tunes_exports_and_comes_back(make_n
     assert len(again) == len(session.whole_table()) and {"angle", "length", "y1", "x2", "score", "source"} <= set(again)
     [opened] = viewer.open(out, plugin=PLUGIN)
     assert opened.nshapes == len(again)
-    # Close the dock, remove the layers, open it again: the project brings everything back.
+    # Close the dock (its layers go with it), open it again: the project brings everything back.
     viewer.window.remove_dock_widget("all")
-    viewer.layers.remove("rods img rods")
+    assert "rods img rods" not in viewer.layers
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Rods and chains")  # the image's kind is found
     assert widget.kind_combo.currentText() == "rods"
     assert "rods img rods" in viewer.layers and viewer.layers["rods img rods"].nshapes == len(again)
@@ -211,15 +211,15 @@ def test_switching_kind_puts_the_other_kinds_layers_away_and_back(make_napari_vi
     rods = viewer.layers["img rods"]
     found = rods.nshapes
     widget.kind_combo.setCurrentText("chains")
-    # Parked, not removed (removing it crashed napari's canvas): empty and hidden, not drawn over the chains.
-    assert rods in viewer.layers and rods.nshapes == 0 and not rods.visible
+    assert "img rods" not in viewer.layers  # removed, not drawn over the chains
     widget.kind_combo.setCurrentText("rods")
-    assert viewer.layers["img rods"] is rods and rods.nshapes == found and rods.visible  # its project brings it back
+    rods = viewer.layers["img rods"]
+    assert rods.nshapes == found and rods.visible  # its project brings it back
     # A detection that ends after another kind was chosen is kept, not drawn over the other kind.
     widget.detect()
     widget.kind_combo.setCurrentText("chains")
     qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
-    assert rods.nshapes == 0 and not rods.visible and "kept in its project" in widget.status.text()
+    assert "img rods" not in viewer.layers and "kept in its project" in widget.status.text()
 
 
 def dock_with_an_added_round(viewer, exported, seed: int):
@@ -295,10 +295,10 @@ def test_closing_the_dock_with_its_x_puts_its_layers_away_and_the_reopened_dock_
     found = layer.nshapes
     dock_widget_of(viewer, widget).title.close_button.click()  # napari's own close path (destroyOnClose)
     qtbot.wait(100)
-    assert layer in viewer.layers and layer.nshapes == 0 and not layer.visible  # put away, saved
+    assert layer not in viewer.layers  # put away, saved
     again = open_dock(viewer, "rods")
-    session = again.session
-    assert session is not old and viewer.layers["img rods"] is layer and layer.nshapes == found and layer.visible
+    session, layer = again.session, viewer.layers["img rods"]
+    assert session is not old and layer.nshapes == found and layer.visible
     # Only the reopened dock's session hears the layer: what it shows is what is saved.
     layer.selected_data = {0}
     layer.remove_selected()
@@ -312,30 +312,28 @@ def test_closing_the_dock_with_its_x_puts_its_layers_away_and_the_reopened_dock_
     assert len(session.tables[0]) == layer.nshapes == found
 
 
-def test_switching_chains_to_rods_and_back_parks_the_layers_instead_of_removing_them(
+def test_switching_chains_to_rods_and_back_removes_the_layers_and_brings_them_back(
         make_napari_viewer, qtbot, project_home):
     """Removing the beads and paths layers (and the outlines) crashed napari's canvas under software OpenGL
-    on the next layer added: the dock empties and hides them, and the chains' next session refills them."""
+    on the next layer added, until the canvas was made current before each removal
+    (layers.guard_canvas_from_removed_layers): the chains' next session draws them again from the project."""
     viewer = make_napari_viewer()
     viewer.add_image(rods_image(94), name="img")
     widget = open_dock(viewer, "chains")
     detect(widget, qtbot)
     widget.session.regions.propose(0, (10.0, 10.0, 60.0, 60.0))
     widget.review.accept_region()
-    chains_layers = {name: viewer.layers[name] for name in
-                     ("img beads", "img chains", "img chains review box", "img chains reviewed regions")}
-    beads = chains_layers["img beads"].data.copy()
+    names = ("img beads", "img chains", "img chains review box", "img chains reviewed regions")
+    beads = viewer.layers["img beads"].data.copy()
     removed = []
     viewer.layers.events.removed.connect(lambda event: removed.append(event.value.name))
     widget.kind_combo.setCurrentText("rods")
-    assert not removed and all(not layer.visible for layer in chains_layers.values())
-    assert len(chains_layers["img beads"].data) == 0 and chains_layers["img chains"].nshapes == 0
+    assert sorted(removed) == sorted(names) and not any(name in viewer.layers for name in names)
     widget.kind_combo.setCurrentText("chains")
-    assert not removed and {n: viewer.layers[n] for n in chains_layers} == chains_layers
-    np.testing.assert_allclose(chains_layers["img beads"].data, beads)
-    assert chains_layers["img chains reviewed regions"].nshapes == 1
+    np.testing.assert_allclose(viewer.layers["img beads"].data, beads)
+    assert viewer.layers["img chains reviewed regions"].nshapes == 1
     # The outline still un-accepts its region when deleted, for the session now in use only.
-    outlines = chains_layers["img chains reviewed regions"]
+    outlines = viewer.layers["img chains reviewed regions"]
     outlines.selected_data = {0}
     outlines.remove_selected()
     assert widget.session.project.regions() == []

@@ -38,7 +38,7 @@ def register_dock(dock: OutputsDock) -> None:
 
 
 def forget_hidden(layer: Layer) -> None:
-    """``layer`` is its dock's to show again, not a pick's (parked: its dock shows it when it takes it back)."""
+    """``layer`` is its dock's to show again, not a pick's (shown again by the user's eye)."""
     _HIDDEN_BY_PICKS.discard(layer)
 
 

@@ -16,7 +16,6 @@ import pandas as pd
 from ..kinds import rods
 from ..projects.chain_edits import RING_BEADS, close_index_gaps, ring_sizes
 from ..synthetic.rods import rod_table
-from .image_picks import forget_hidden
 from .layers import SOURCE_COLOURS
 
 # A rod's line is drawn as wide as the rod, see-through, so the rod under it shows whether its width is right
@@ -164,27 +163,10 @@ def table_from_beads(data: np.ndarray, features: pd.DataFrame | None) -> pd.Data
     return table[["frame", "y", "x", "score", "chain", "index", "closed", "source"]]
 
 
-def park(layer) -> None:
-    """Empty, hide and lock a layer no dock works on any more, in place of removing it: napari's canvas
-    can crash under software OpenGL on the next layer added after a beads and a paths layer were
-    removed (the Kind chains -> rods switch did, every time), as after removing a layer just drawn in
-    (scripts/napari_points_removal_segfault.py). :func:`refill` brings it back."""
-    layer.selected_data = set()
-    from napari.layers import Points
-
-    layer.data = np.empty((0, layer.ndim)) if isinstance(layer, Points) else []
-    layer.visible = False
-    layer.editable = False  # drawn in, it would hold what no project keeps
-    forget_hidden(layer)  # its dock shows it when it takes it back, not a pick of its image
-
-
 def refill(layer, data, kwargs: dict, layer_type: str) -> None:
     """Give an existing layer the data and per-object looks of ``rods_layer_data`` or ``chain_layers_data``
-    (shown and editable again, when it was parked; one the user hid stays hidden)."""
+    (one the user hid stays hidden)."""
     layer.selected_data = set()
-    if not layer.editable:  # parked
-        layer.visible = True
-    layer.editable = True
     if layer_type == "points":
         layer.data = data
         layer.features = kwargs["features"]

@@ -32,10 +32,10 @@ from ..projects.review import Proposal, rank_frames, rank_regions
 from .annotation import check_image_layer, image_path, outside_stack_refusal, placement, project_name
 from .history import FrameHistory
 from .kind_layers import (
-    chain_layers_data, chain_paths, park, refill, rod_line_widths, rods_layer_data, table_from_beads,
+    chain_layers_data, chain_paths, refill, rod_line_widths, rods_layer_data, table_from_beads,
     table_from_rod_lines, why_not_a_rod,
 )
-from .layers import SOURCE_COLOURS, PastedPoints, place_over_image
+from .layers import SOURCE_COLOURS, PastedPoints, guard_canvas_from_removed_layers, place_over_image
 from .proposals import key, proposal_box
 from .regions import Box, RegionLayers, zoom_to_box
 
@@ -50,9 +50,6 @@ COMPARED = {"rods": ["y", "x", "angle", "length", "width"], "chains": ["y", "x",
 # is near the background), rods 0.22 and more (fluorescent, opaque) on generator frames.
 STANDS_OUT = 0.2
 ROD_AXES = ["y", "x", "angle", "length", "width"]  # what places a rod's profiles, and its width
-# In the metadata of a layer put away (parked): its project's folder and its name after the image's, so the
-# image's next session takes it over even when the image was renamed meanwhile.
-PARKED_KEY = "napari_particle_detect_parked"
 
 
 class KindSession:
@@ -73,10 +70,9 @@ class KindSession:
         self.stack = image.ndim == 3
         # An unsaved image's project is found by the name it had when first opened: renamed, it keeps its work.
         self.project = open_kind_project(kind, image_path(image), project_name(image), image.data)
-        self._take_back_parked()
         self.regions = KindRegionLayers(viewer, image, placement(image), on_deleted=self._regions_deleted,
                                         label=f"{image.name} {kind}")
-        self.regions.adopt()  # parked by a session put away before, or left by a dock closed before
+        self.regions.adopt()  # left by a dock closed without its X (its close() called, or removed unshown)
         self.history = FrameHistory()
         # What Undo takes back, last first: ("accept", frame, region or None, table before), ("unaccept", frame,
         # None, table accepted) or ("edit", frame, whether the frame held edits before).
@@ -92,7 +88,7 @@ class KindSession:
         self._heard_paths: list = []  # the chains' paths layer, whose edits are drawn back from the beads
         self._pastes: list[PastedPoints] = []  # hear napari's paste into those layers
         self._away = False
-        self._drawn = False  # the first draw brings back layers parked elsewhere in the list: they go over the image
+        self._drawn = False  # the first draw brings back layers left elsewhere in the list: they go over the image
         self._seen = 0  # rods or beads in the main layer after its last finished edit
         self._widths_drawn = np.zeros(0)  # the rods' lines' widths after the last edit: a change is a width set
         self._image_name = image.name  # the name the session's layers are named after
@@ -107,18 +103,6 @@ class KindSession:
     def _names_after(self, image_name: str) -> list[str]:
         return [f"{image_name} rods"] if self.kind == "rods" else [f"{image_name} beads", f"{image_name} chains"]
 
-    def _take_back_parked(self) -> None:
-        """The layers a session of this project parked take this image's name: renamed while they were put
-        away, the image's layers were looked for under its new name, and a second set was made beside them."""
-        for layer in self.viewer.layers:
-            parked = layer.metadata.get(PARKED_KEY)
-            if not isinstance(parked, dict) or parked.get("project") != str(self.project.folder):
-                continue
-            name = self.image.name + parked["after_image"]
-            if layer.name != name and name not in self.viewer.layers:
-                layer.name = name
-            del layer.metadata[PARKED_KEY]
-
     def _follow_name(self, event=None) -> None:
         """The image layer was renamed: its rods or chains layers and review outlines take the new name. Left
         under the old one, the rods layer was no longer found as the session's, and edits in it went unsaved."""
@@ -132,7 +116,7 @@ class KindSession:
     @property
     def main_layer(self):
         """The layer that holds the data (rods' lines, chains' beads), None before the first detection
-        and once put away (its layer, parked, may be another session's by then)."""
+        and once put away (a layer of that name may be another session's by then)."""
         name = self.names[0]
         return self.viewer.layers[name] if name in self.viewer.layers and not self._away else None
 
@@ -227,7 +211,7 @@ class KindSession:
                 if self.kind == "chains" and name == self.names[1]:
                     self._hear_paths(layer)
                 if name == self.names[0]:
-                    # Also a layer found in place (parked, or left by a dock closed before): its edits reach
+                    # Also a layer found in place (left by a dock closed before): its edits reach
                     # this session's project from now on.
                     self._hear(layer)
         finally:
@@ -653,23 +637,22 @@ class KindSession:
 
     def put_away(self) -> list[str]:
         """Another image or kind is worked on, or the dock closed: save the edits, stop hearing this
-        session's layers and take them off the canvas (its project brings them back when it is chosen
-        again). The rods or chains layers are parked, emptied and hidden, not removed (kind_layers.park);
-        so are the review box and outlines. Returns the names of the layers put away."""
+        session's layers and remove them, review box and outlines too (its project brings them back when it
+        is chosen again). Emptied, hidden and locked instead, as they once were, they crowded the layer list
+        with layers that showed nothing and took no edit. Returns the names of the layers removed."""
         if self.image in self.viewer.layers and not self._away:
             self.sync()
         self._stop_hearing()
         self.image.events.name.disconnect(self._follow_name)
         self._away = True
-        parked = [self.viewer.layers[n] for n in self.names if n in self.viewer.layers]
-        for layer in parked:
-            park(layer)
-        parked += self.regions.park()
-        for layer in parked:
-            if layer.name.startswith(f"{self._image_name} "):
-                layer.metadata[PARKED_KEY] = {"project": str(self.project.folder),
-                                              "after_image": layer.name[len(self._image_name):]}
-        return [layer.name for layer in parked]
+        mine = [self.viewer.layers[n] for n in self.names if n in self.viewer.layers]
+        mine += self.regions.release()
+        # The viewer's canvas is made current as each leaves (layers.guard_canvas_from_removed_layers): removed
+        # from another OpenGL context, a layer just drawn in crashed napari under software OpenGL.
+        guard_canvas_from_removed_layers(self.viewer)
+        for layer in mine:
+            self.viewer.layers.remove(layer)
+        return [layer.name for layer in mine]
 
     def _kept(self, table: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
         """The rows of ``table`` where ``keep``; a chain an accepted box's edge crosses is cut into the runs
@@ -859,9 +842,8 @@ class KindSession:
 
 
 class KindRegionLayers(RegionLayers):
-    """The review box and accepted outlines of one image and kind, parked (emptied and hidden, see
-    kind_layers.park) rather than removed when their session is put away, and taken over by the next
-    session of that image and kind."""
+    """The review box and accepted outlines of one image and kind: removed when their session is put away,
+    taken over by the next session of that image and kind when found in place."""
 
     def _names(self) -> dict[str, str]:
         return {"draft": f"{self.label} review box", "accepted": f"{self.label} reviewed regions"}
@@ -879,19 +861,14 @@ class KindRegionLayers(RegionLayers):
             self.accepted.events.data.connect(self._on_accepted_data)
             place_over_image(self.viewer, self.accepted, self.image)
 
-    def park(self) -> list:
-        """Empty and hide both layers; deleting an outline no longer un-accepts anything. Returns them."""
-        parked = []
+    def release(self) -> list:
+        """Let go of both layers, for the caller to remove: deleting an outline no longer un-accepts anything.
+        Returns those in the viewer."""
+        released = [layer for layer in (self.accepted, self.draft) if self._live(layer)]
         if self._live(self.accepted):
-            self.show_accepted([])  # quietly: nothing is un-accepted
             self.accepted.events.data.disconnect(self._on_accepted_data)
-            parked.append(self.accepted)
-        if self._live(self.draft):
-            parked.append(self.draft)
-        for layer in parked:
-            park(layer)
         self.draft = self.accepted = None
-        return parked
+        return released
 
 
 def _renumbered_copies(chains: np.ndarray, rows: list[int]) -> np.ndarray:

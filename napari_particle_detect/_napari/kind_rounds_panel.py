@@ -199,10 +199,18 @@ class KindRoundsPanel(RoundReports, QGroupBox):
     def _on_done(self, info: RoundInfo) -> None:
         stack = self._target.image.ndim == 3
         self.show_verdict(info, self._target.project.current_round, METRIC[self._target.kind],
-                          to_use="Detect the frames not reviewed to use it." if stack else "Detect again to use it.")
+                          to_use="Detect the frames not reviewed to use it." if stack else "Detect again to use it.",
+                          subject=self._subject())
 
     def _on_error(self, exc: BaseException) -> None:
-        self.show_failure(exc, self._target.project.current_round)
+        self.show_failure(exc, self._target.project.current_round, subject=self._subject())
+
+    def _subject(self) -> str:
+        """The running round's image and kind when the dock shows another image or kind by now, else ''."""
+        target, shown = self._target, self._session()
+        if target is None or (shown is not None and shown.project.folder == target.project.folder):
+            return ""
+        return f"'{target.image.name}' {target.kind}"
 
     def _on_finished(self) -> None:
         self.worker, self._target = None, None

@@ -228,9 +228,12 @@ class KindsWidget(ClosingDock, QWidget):
         if self.session is not None:
             self.session.put_away()  # its layers would lie over the next image or kind
         self.session, self._detected_with = None, None
-        self.rounds.status.setText("")
+        if not self.rounds.running():  # a round running keeps reporting: it names its image when it ends
+            self.rounds.status.setText("")
         self.status.setText("")
-        if layer is not None and layer_kind(layer) == "ready" and not self.rounds.running():
+        # Also while a round runs: refused then, the image and kind chosen had no layers, no rounds table and an
+        # empty status line, even once the round had ended.
+        if layer is not None and layer_kind(layer) == "ready":
             try:
                 self.session = KindSession(self.viewer, layer, kind,
                                            on_change=self._session_changed,
@@ -362,8 +365,8 @@ class KindsWidget(ClosingDock, QWidget):
     def shut_down(self, put_layers_away: bool = False) -> None:
         """The window or the dock is closing: stop a running round (and wait for it, so no thread outlives
         the viewer), stop hearing the viewer, and save every edit. ``put_layers_away``: the dock alone
-        closes (its X), so its session stops hearing its layers and puts them away: a reopened dock
-        brings them back, its own session hearing them."""
+        closes (its X), so its session stops hearing its layers and removes them: a reopened dock
+        brings them back from the project, its own session hearing them."""
         if self._shut:
             return
         self._shut = True
@@ -383,7 +386,7 @@ class KindsWidget(ClosingDock, QWidget):
                 self.session = None
                 names = session.put_away()
                 if names:
-                    show_info("the Rods and chains dock was closed: its layers are put away (" + ", ".join(
+                    show_info("the Rods and chains dock was closed: its layers are removed (" + ", ".join(
                         f"'{name}'" for name in names) + f"), their {session.kind} kept in the project; they come "
                         "back when the dock is opened again")
             elif session.main_layer is not None and session.image in self.viewer.layers:

@@ -127,7 +127,7 @@ def is_dock_output(layer) -> bool:
 def place_over_image(viewer, layer, image: Image) -> None:
     """Move ``layer``, made or brought back by a dock for ``image``, just over ``image`` and the layers already
     lying on it, under the next image up the layer list. napari adds a layer at the top, so with two images
-    open one image's centres drew over the other image's particles; a parked layer taken back stayed where it
+    open one image's centres drew over the other image's particles; a layer taken back stayed where it
     was, under its image opened again."""
     layers = viewer.layers
     if layer not in layers or image not in layers:
