@@ -19,7 +19,7 @@ log = logging.getLogger("particle-detect")
 
 def cmd_link(args: argparse.Namespace) -> int:
     from ..files.centre_csv import finite_column, read_centres
-    from ..files.tables import resolve_voxel_size
+    from ..files.tables import VoxelSize, resolve_voxel_size
     from ..files.tracks import (
         LINK_COMMAND, LinkOptions, compute_drift, describe_msd, describe_tracks, ensemble_msd, fit_power_law,
         link_centres, link_record, movie_files, sequence_frames, sequence_order, single_frame_files, subtract_drift,
@@ -38,7 +38,7 @@ def cmd_link(args: argparse.Namespace) -> int:
         table = _one_file_of(args, table)
     sequence = None
     # Read once: --sequence, the MSD's units and a one-frame table's note take detect's .json beside the table.
-    wanted = args.sequence or args.msd is not None or table["frame"].nunique() == 1
+    wanted = args.sequence or args.msd is not None or table["frame"].nunique() == 1 or "z" in table.columns
     detected = _detect_metadata_of(args.centres) if wanted else {}
     if args.sequence:
         try:
@@ -69,6 +69,8 @@ def cmd_link(args: argparse.Namespace) -> int:
     if "z" not in table.columns:
         if args.voxel_size is not None:
             raise ParticleDetectError(f"{args.centres}: --voxel-size is for frame,z,y,x tables; this one has no z column")
+    elif (voxel := _recorded_voxel_size(args, table, detected)) is not None:
+        space = f" (linked in 3D in units of the y voxel: voxel size {VoxelSize(voxel).describe()} from detect's .json)"
     else:
         found = resolve_voxel_size(args.voxel_size, [(args.centres, table)], log,
                                    "linked as if the voxels were cubes; give --voxel-size Z Y X if the z step "
@@ -109,6 +111,25 @@ def _one_frame_note(centres: Path, table, meta: dict, consequence: str) -> str:
     return (f"{note}; detect read {record.get('file')} as one volume (axes ZYX, from its "
             f"{record.get('axes_source', 'metadata')}); if its {slices}z slices are the frames of a movie (saved as "
             "slices, not frames), detect it again with --axes TYX")
+
+
+def _recorded_voxel_size(args: argparse.Namespace, table, meta: dict) -> tuple[float, float, float] | None:
+    """The voxel size detect's .json beside a volume table (``meta``) records for every file of it, where neither
+    --voxel-size nor the table's z_um,y_um,x_um columns give one (detect writes those only for a size in a
+    length; a z step in pixels, an ImageJ spacing without unit, is recorded all the same). None where the files
+    have none, or different ones."""
+    from ..files.tables import table_voxel_size
+    from .volumes import _three_positive
+
+    if args.voxel_size is not None or table_voxel_size(table) is not None:
+        return None
+    files = set(table["file"].astype(str)) if "file" in table.columns else None
+    sizes = {tuple(float(v) for v in record["voxel_size_zyx"]) if _three_positive(record.get("voxel_size_zyx"))
+             else None for record in meta.get("inputs", [])
+             if isinstance(record, dict) and (files is None or str(record.get("file")) in files)}
+    if len(sizes) != 1 or None in sizes:
+        return None
+    return sizes.pop()
 
 
 def _parameters_of(what: str) -> str:

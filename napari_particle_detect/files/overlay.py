@@ -7,7 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from .io import save_figure
-from ..detection.preprocessing import normalise
+from ..detection.preprocessing import FLATTEN_BLOCK, filled_gaps, missing_pixels, mostly_missing, normalise
+
+# Where the frame has no value (NaN or infinite pixels, a mosaic's gaps): a colour no grey pixel takes.
+MISSING_COLOUR = "#3050c0"
 
 
 def save_overlay(frame: np.ndarray, centres: np.ndarray, path: str | Path, diameter: float | None = None,
@@ -19,10 +22,12 @@ def save_overlay(frame: np.ndarray, centres: np.ndarray, path: str | Path, diame
 
     frame = np.asarray(frame, dtype=np.float32)
     h, w = frame.shape
+    shown = _shown_grey(frame)
     dpi = 100
     fig = plt.figure(figsize=(w / dpi * 1.5, h / dpi * 1.5), dpi=dpi)
     ax = fig.add_axes([0, 0, 1, 1])
-    ax.imshow(np.clip(normalise(frame), 0, 1), cmap="gray", interpolation="nearest")
+    grey = plt.get_cmap("gray").with_extremes(bad=MISSING_COLOUR)
+    ax.imshow(shown, cmap=grey, vmin=0, vmax=1, interpolation="nearest")
     # Rings drawn at the diameter used, so a wrong size estimate shows at a glance.
     size = (diameter if diameter and np.isfinite(diameter) else 10.0) * 1.5 * 72 / dpi
     ax.scatter(centres[:, 1], centres[:, 0], s=size**2, facecolors="none", edgecolors="#ff3030",
@@ -37,3 +42,15 @@ def save_overlay(frame: np.ndarray, centres: np.ndarray, path: str | Path, diame
         return save_figure(fig, path, dpi=dpi)
     finally:
         plt.close(fig)
+
+
+def _shown_grey(frame: np.ndarray) -> np.ma.MaskedArray:
+    """``frame`` scaled to 0..1 as detection reads it, its NaN and infinite pixels masked: scaled with them, every
+    pixel came out NaN and the overlay was blank. They are filled with the local background first (as detection
+    fills them), so they neither set the grey range nor shift it."""
+    missing = missing_pixels(frame)
+    if missing is None:
+        return np.ma.masked_array(np.clip(normalise(frame), 0, 1))
+    if mostly_missing(missing):
+        return np.ma.masked_array(np.zeros_like(frame), mask=missing)
+    return np.ma.masked_array(np.clip(normalise(filled_gaps(frame, missing, FLATTEN_BLOCK)), 0, 1), mask=missing)

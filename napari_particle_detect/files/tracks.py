@@ -178,19 +178,55 @@ def _link_one(table: pd.DataFrame, options: LinkOptions) -> pd.DataFrame:
 
     columns = position_columns(table)
     at = list(LINKED_AT[-len(columns):])
-    table = table.assign(**dict(zip(at, scaled_positions(table, options.voxel_size, columns).T)))
+    table = table.assign(**dict(zip(at, scaled_positions(table, options.voxel_size, columns).T)),
+                         **{LINKED_FRAME: _linked_frames(table, options.memory)})
     try:
         # adaptive_stop: in crowded frames trackpy narrows the search where a subnetwork is too big to
         # solve instead of giving up on the whole table.
         linked = trackpy.link(table, float(options.search_range), memory=int(options.memory), pos_columns=at,
-                              adaptive_stop=min(0.5, float(options.search_range) / 2), adaptive_step=0.9)
+                              t_column=LINKED_FRAME, adaptive_stop=min(0.5, float(options.search_range) / 2),
+                              adaptive_step=0.9)
     except SubnetOversizeException:
         raise ParticleDetectError(f"search range {options.search_range:g} px is too large for centres this crowded "
                                   "(trackpy could not solve who went where); give a smaller one") from None
     if options.min_length > 1:
         lengths = linked.groupby("particle")["frame"].transform("size")
         linked = linked[lengths >= options.min_length]
-    return linked.drop(columns=at)
+    return linked.drop(columns=[*at, LINKED_FRAME])
+
+
+LINKED_FRAME = "_link_frame"  # the frame numbers trackpy links by (dropped after)
+
+
+def _frame_step(frames: Iterable[int]) -> int:
+    """The step between a table's frames where they are evenly spaced apart, as detect --frames 0:100:10 leaves
+    them (frames 0, 10, 20, ...: their differences' greatest common divisor); 1 for fewer than two frames."""
+    distinct = np.unique(np.asarray(list(frames), dtype=np.int64))
+    return int(np.gcd.reduce(np.diff(distinct))) if len(distinct) > 1 else 1
+
+
+def _linked_frames(table: pd.DataFrame, memory: int) -> np.ndarray:
+    """The frame numbers trackpy links ``table`` by: its own, but for frames every k-th of a movie with k more
+    than ``memory`` + 1 (detect --frames 0:100:10): trackpy links only frames up to memory + 1 apart, so every
+    track was one frame long, unsaid. Those are numbered 0, 1, 2, ... (one detected frame to the next), said in a
+    warning: memory then counts detected frames."""
+    frames = table["frame"].to_numpy(np.int64)
+    step = _frame_step(frames)
+    if step <= int(memory) + 1:
+        return frames
+    distinct = np.unique(frames)
+    whose = f"{table['file'].iloc[0]}'s" if "file" in table.columns else f"{GIVEN_TABLE}'s"
+    log.warning("%s frames are every %d%s of the movie (%s%s), farther apart than the memory of %d frame(s) "
+                "bridges: linked from each of them to the next, the memory counted in them (%d frames)", whose, step,
+                _ordinal_suffix(step), ", ".join(map(str, distinct[:3])), ", ..." if len(distinct) > 3 else "",
+                int(memory), int(memory) * step)
+    return (frames - distinct[0]) // step
+
+
+def _ordinal_suffix(number: int) -> str:
+    if number % 100 in (11, 12, 13):
+        return "th"
+    return {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
 
 
 def link_centres(table: pd.DataFrame, options: LinkOptions | float | None = None, *,
@@ -490,6 +526,11 @@ def ensemble_msd(tracks: pd.DataFrame, microns_per_pixel: float = 1.0, frames_pe
     result = trackpy.emsd(positions[moving], float(microns_per_pixel), float(frames_per_second),
                           max_lagtime=int(max_lag), detail=True, pos_columns=axes)
     result = result[result["N"] > 0]
+    if not len(result):
+        shortest = int(positions[moving].sort_values("frame").groupby("particle")["frame"].diff().min())
+        raise ParticleDetectError(f"no track moves within the maximum lag of {int(max_lag)} frame(s): the tracks' "
+                                  f"shortest step spans {shortest} frames; give a maximum lag (max_lag=, --max-lag) "
+                                  f"of {shortest} or more")
     out = pd.DataFrame({"lagt": result["lagt"].to_numpy(float), "msd": result["msd"].to_numpy(float),
                         "N": result["N"].to_numpy(float)})
     return out.reset_index(drop=True)
