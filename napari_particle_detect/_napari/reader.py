@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,12 @@ from ..files.tables import table_voxel_placement, table_voxel_size
 from ..files.tracks import tracks_layer_data
 from .layers import extra_columns, is_dock_output, points_data, points_layer_kwargs
 
+if TYPE_CHECKING:
+    from napari.layers import Image
+
 _CENTRE_COLUMNS = ({"y", "x"}, {"axis-0", "axis-1"})
+# The xy diameter (voxels) volume centres are drawn at where nothing records the one they were detected at.
+DEFAULT_VOLUME_DIAMETER = 10.0
 
 
 @dataclass(frozen=True)
@@ -76,20 +82,32 @@ def centres_layers_data(path: str | Path) -> list[tuple]:
                                   f"{beads or 'the beads table written with it'} (the beads) instead")
     kind = kind_of_columns(header) if header is not None else "spheres"  # unreadable: read_centres says why
     if kind == "spheres":
-        table = read_centres(path)
+        table = napari_volume_axes(read_centres(path), header, path)
         drawn = drawn_over(path, table)
+        # The table's, not the header's: napari's own CSV of (frame, y, x) points names its frames axis-0.
+        has_frames = "frame" in table.columns
     else:
         from ..kinds.registry import read_kind_table
 
         table = read_kind_table(path, kind)
         drawn = DrawnOver()
-    has_frames = header is not None and "frame" in header
+        has_frames = "frame" in header
     if "file" in table.columns and table["file"].nunique() > 1:
         parts = [(f"{path.stem} [{Path(str(file)).name}]", group.drop(columns="file").reset_index(drop=True))
                  for file, group in table.groupby("file", sort=False)]
     else:
         parts = [(path.stem, table)]
     return [layer for name, part in parts for layer in layers_of_table(part, name, kind, has_frames, path, drawn)]
+
+
+def napari_volume_axes(table: pd.DataFrame, header: pd.Index | None, path: Path) -> pd.DataFrame:
+    """napari's own CSV of 4D points (``axis-0`` to ``axis-3``: frame, z, y, x, as the Volume dock draws a TZYX
+    image's centres) as a volume table; ``table`` as read_centres read it, its first three axes as frame, y, x
+    (the z of every centre read as its y)."""
+    columns = {str(c).strip() for c in header} if header is not None else set()
+    if {"y", "x"} <= columns or not {f"axis-{i}" for i in range(4)} <= columns or "axis-4" in columns:
+        return table
+    return table.assign(z=table["y"], y=table["x"], x=finite_column(table, "axis-3", str(path))).drop(columns="axis-3")
 
 
 def layers_of_table(table: pd.DataFrame, name: str, kind: str, has_frames: bool, path: Path,
@@ -228,8 +246,53 @@ def volume_centres_layer_data(path: Path, table: pd.DataFrame, name: str | None 
     table = table.assign(frame=frames)
     if "score" not in table.columns:
         table = table.assign(score=np.nan)
-    data, kwargs = volume_points_kwargs(table, name or path.stem, ndim, 10.0, **volume_placement(table, ndim, drawn))
+    if "source" not in table.columns:
+        table = table.assign(source="added")  # someone else's centres, as a 2D table's (layers_of_table)
+    size = recorded_xy_diameter(path) or DEFAULT_VOLUME_DIAMETER
+    data, kwargs = volume_points_kwargs(table, name or path.stem, ndim, size, **volume_placement(table, ndim, drawn))
     return data, kwargs, "points"
+
+
+def recorded_xy_diameter(path: Path) -> float | None:
+    """The xy diameter (voxels) the centres of the volume table at ``path`` were detected at, so they are drawn as
+    the Volume dock draws them: as detect's .json beside it records it (one shared by every input), else as the
+    volume project of the image it is read over records it (a dock's Export); None where neither tells."""
+    from ..files.file_detection import is_detect_metadata, read_metadata
+
+    meta = read_metadata(path)
+    if is_detect_metadata(meta):
+        sizes = {_xy_of(record.get("diameter_voxels_zyx")) for record in meta["inputs"]}
+        return sizes.pop() if len(sizes) == 1 else None
+    viewer = _current_viewer()
+    image = image_to_place_over(viewer, path.stem, 3) if viewer is not None else None
+    return project_xy_diameter(image) if image is not None else None
+
+
+def project_xy_diameter(image: Image) -> float | None:
+    """The xy diameter the Volume dock's project of ``image`` (a layer of a file) detected at; None without one."""
+    from ..errors import ParticleDetectError
+    from ..learning.volume_rounds import SETTINGS_FILE, read_settings, volume_project_folder
+    from ..projects.project import Project, ProjectState
+    from .annotation import image_path
+
+    path = image_path(image)
+    folder = volume_project_folder(path) if path is not None else None
+    if folder is None or not (folder / SETTINGS_FILE).is_file():
+        return None
+    try:  # only its settings are read: no Project.open, which would record this image in it
+        settings = read_settings(Project(folder, ProjectState()))
+    except ParticleDetectError:
+        return None  # a damaged project is the dock's to say; the rings are drawn at the default size
+    return _xy_of(settings.diameter) if settings is not None else None
+
+
+def _xy_of(diameter) -> float | None:
+    """The y (xy) diameter of a recorded (z, y, x) one; None for anything else."""
+    try:
+        value = float(diameter[1])
+    except (TypeError, ValueError, IndexError):
+        return None
+    return value if np.isfinite(value) and value > 0 else None
 
 
 def drawn_over(path: Path, table: pd.DataFrame) -> DrawnOver:

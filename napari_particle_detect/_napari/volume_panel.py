@@ -16,6 +16,7 @@ and come back once when either is opened again.
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import replace
 from pathlib import Path
 
@@ -54,17 +55,50 @@ AXES_FOR_3D = ("ZYX (one volume)", "TYX (frames: use the Particle detection dock
 # A voxel size is typed a keystroke or an arrow step at a time: the project's settings file is written
 # once the typing pauses this long (or at once when the box is left, or before anything reads it).
 VOXEL_SAVE_DELAY_MS = 500
+# The image a closed dock last worked on, by viewer: reopened, the dock picks it again, so the centres its closing
+# put away come back, not the first image's (a file's second channel came back only once picked by hand).
+_LAST_WORKED_ON: dict[int, tuple[weakref.ref, weakref.ref]] = {}
 
 
 def volume_points_kwargs(table: pd.DataFrame, name: str, ndim: int, size: float,
                          **placed) -> tuple[np.ndarray, dict]:
-    """Points data ((z, y, x) or (frame, z, y, x)) and layer keywords for a table of 3D centres; ``placed``:
-    the scale, translate and units that put them where their image is (annotation.placement)."""
+    """Points data ((z, y, x) or (frame, z, y, x)) and layer keywords for a table of 3D centres, the network's
+    (source 'model') unless its ``source`` column says whose; ``placed``: the scale, translate and units that put
+    them where their image is (annotation.placement)."""
     columns = ["z", "y", "x"] if ndim == 3 else ["frame", "z", "y", "x"]
     data = table[columns].to_numpy(float) if len(table) else np.zeros((0, ndim))
-    kwargs = points_layer_kwargs(table.assign(source="model"), name, size, ndim=ndim,
-                                 metadata={VOLUME_POINTS_KEY: True}, **placed)
+    # A table's own sources stand: read back, an export's added and accepted centres all came back as 'model'.
+    sourced = table if "source" in table.columns else table.assign(source="model")
+    # Each drawn on the slices its sphere crosses, shrinking away from its centre: an export read back drew a full ring
+    # on the slices two above and below a centre, as if a particle were centred there.
+    kwargs = points_layer_kwargs(sourced, name, size, ndim=ndim, metadata={VOLUME_POINTS_KEY: True},
+                                 projection_mode="rescale_spherical", **placed)
     return data, kwargs
+
+
+def remember_worked_on(viewer, image: Image) -> None:
+    """``image`` is the one the dock of ``viewer`` closes on: a dock opened again in that viewer picks it."""
+    _LAST_WORKED_ON[id(viewer)] = (weakref.ref(viewer), weakref.ref(image))
+
+
+def last_worked_on(viewer, images: list[Image]) -> Image | None:
+    """The image a closed dock of ``viewer`` last worked on, where it is among ``images`` still."""
+    viewer_ref, image_ref = _LAST_WORKED_ON.get(id(viewer), (lambda: None, lambda: None))
+    image = image_ref() if viewer_ref() is viewer else None
+    return image if image is not None and any(image is other for other in images) else None
+
+
+def name_volume_axes(viewer, ndim: int) -> None:
+    """Label the sliders of a layer taken as a volume (ndim 3: z, y, x; 4: t too) where napari numbered them: a file
+    opened with channel_axis showed '-3' beside its z slider. Labels the user or a reader gave stay."""
+    labels = list(viewer.dims.axis_labels)
+    named = "tzyx"[-ndim:]
+    start = len(labels) - ndim
+    if start < 0 or any(letter in labels for letter in named if letter not in labels[start:]):
+        return  # another axis already bears one of these names
+    renamed = [letter if label.lstrip("-").isdigit() else label for label, letter in zip(labels[start:], named)]
+    if renamed != labels[start:] and len(set(labels[:start] + renamed)) == len(labels):
+        viewer.dims.axis_labels = tuple(labels[:start] + renamed)
 
 
 def centres_name(image: Image) -> str:
@@ -291,6 +325,9 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         # The image shown stays chosen by identity: renamed, its old name is no longer in the list.
         shown = self._shown_layer
         current = shown.name if shown is not None and shown in images else self.layer_combo.currentText()
+        if not current and self._shown_layer is None:
+            reopened = last_worked_on(self.viewer, images)
+            current = reopened.name if reopened is not None else ""
         if shown is not None and shown in images and self.points is not None and self.points in self.viewer.layers \
                 and shown.name != self._points_named_after:
             self.points.name = centres_name(shown)  # a renamed image's centres follow its name
@@ -533,7 +570,6 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         finally:
             self._quiet = False
         place_over_image(self.viewer, points, layer)
-        points.projection_mode = "rescale_spherical"
         self.points, self._points_named_after = points, layer.name
         points.events.data.connect(self._on_points_edited)
         self._pasted = PastedPoints(points, self._on_pasted)
@@ -632,6 +668,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
                         self.status.setText(self._refused)
                     report(exc)
                 else:
+                    name_volume_axes(self.viewer, layer.ndim)
                     self._restore_points(layer)
         self.review_panel.refresh()
         self.round_panel.refresh()
@@ -844,6 +881,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self.round_panel.cancel(wait_s=STOP_WAIT_S)
         self.stop(wait_s=STOP_WAIT_S)
         if put_layers_away:
+            if self._shown_layer is not None and self.review is not None:
+                remember_worked_on(self.viewer, self._shown_layer)
             removed = self.put_layers_away()
             self.review = None
             if removed:

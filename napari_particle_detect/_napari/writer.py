@@ -13,7 +13,8 @@ import pandas as pd
 
 from ..errors import ParticleDetectError
 from ..files.centre_csv import write_centres
-from ..files.tables import with_physical
+from ..files.io import atomic_write_text
+from ..files.tables import ORIGIN_COLUMNS, with_physical
 from .layers import VOLUME_POINTS_KEY, extra_columns, table_from_points, unit_suffix_of
 
 
@@ -56,7 +57,8 @@ def is_volume_points(data: np.ndarray, meta: dict) -> bool:
 
 def _write_volume_points(target: Path, data: np.ndarray, meta: dict) -> Path:
     """The points shown as the Volume dock's Export writes a volume's centres: micrometres where the layer is drawn
-    in lengths (its voxel size and origin), none in napari's default 'pixel' (the scale then says only the aspect)."""
+    in lengths (its voxel size and origin), none in napari's default 'pixel' (the scale then says only the aspect);
+    then the layer's measurements and track ids, as a 2D layer's are saved."""
     from ..projects.volume_review import export_volume_table
     from .volume_panel import scale_in_micrometres
 
@@ -68,13 +70,35 @@ def _write_volume_points(target: Path, data: np.ndarray, meta: dict) -> Path:
         "z": data[:, -3], "y": data[:, -2], "x": data[:, -1],
         "score": features["score"].to_numpy(float) if has and "score" in features else np.nan,
         "source": features["source"].astype(str).to_numpy() if has and "source" in features else "added"})
+    extras = _volume_extras(features) if has else pd.DataFrame(index=range(n))
     shown = meta.get("shown")
     if shown is not None and len(shown) == n:
-        table = table[np.asarray(shown, dtype=bool)].reset_index(drop=True)
+        keep = np.asarray(shown, dtype=bool)
+        table, extras = table[keep].reset_index(drop=True), extras[keep].reset_index(drop=True)
     scale = tuple(float(v) for v in (meta.get("scale") or (1.0,) * 3)[-3:])
     translate = tuple(float(v) for v in (meta.get("translate") or (0.0,) * 3)[-3:])
     voxel_um = scale_in_micrometres(scale, tuple(meta.get("units") or ())[-3:])
-    return export_volume_table(table, target, voxel_um, tuple(t / s for t, s in zip(translate, scale)))
+    written = export_volume_table(table, target, voxel_um, tuple(t / s for t, s in zip(translate, scale)))
+    return _with_extra_columns(written, table, extras)
+
+
+def _volume_extras(features: pd.DataFrame) -> pd.DataFrame:
+    """A volume layer's measurements and track ids (a linked table read back carries ``particle``). Not its
+    micrometre columns, features of a table drawn in voxels: a centre dragged since would keep its old ones, and
+    the export writes them from the layer's voxel size where it knows one."""
+    physical = {"z_um", "y_um", "x_um", *ORIGIN_COLUMNS}
+    return features[[c for c in extra_columns(features) if c not in physical]].reset_index(drop=True)
+
+
+def _with_extra_columns(written: Path, table: pd.DataFrame, extras: pd.DataFrame) -> Path:
+    """``written`` (export_volume_table's CSV of ``table``, its rows sorted by frame, z, y, x) with ``extras``, row
+    for row with ``table``, after its columns: that export writes the Volume dock's columns only, and File > Save of
+    a linked volume table lost its track ids."""
+    if not len(extras.columns):
+        return written
+    order = table.sort_values(["frame", "z", "y", "x"], kind="stable").index  # as the export sorted them
+    out = pd.concat([pd.read_csv(written), extras.loc[order].reset_index(drop=True)], axis=1)
+    return atomic_write_text(written, out.to_csv(index=False, float_format="%.4f"))
 
 
 def _placement(meta: dict) -> tuple[tuple[float, float], tuple[float, float], str]:
