@@ -152,8 +152,9 @@ def detect_kind(
             log.warning("%s frame %d: %s (a blank frame): nothing found; the rest of the stack is detected",
                         name, index, exc.held)
         else:
-            if scale is None:  # from the first frame with something in it, for the whole stack
-                scale, bead_diameter = bead_sizing(frame, name, diameter) if kind == "chains" else (1.0, None)
+            if scale is None:  # from the stack's first frame with something in it, for the whole stack
+                scale, bead_diameter = (stack_bead_sizing(stack, index, frame, name, diameter) if kind == "chains"
+                                        else (1.0, None))
                 if missing is not None and scale != 1.0:  # its gaps filled before the scale was known
                     frame, missing = frame_and_gaps(raw, f"{name} frame {index}", block=FLATTEN_BLOCK / scale)
             gaps.add(missing)
@@ -270,6 +271,23 @@ def bead_sizing(frame: np.ndarray, name: str = "image", diameter: float | None =
                 "the image's own pixels; if that size is wrong, resize the image so that the beads are %g-%g px "
                 "across", name, estimate.diameter, low, high, trained, scale, WORKING_BEAD_DIAMETER, low, high)
     return scale, estimate.diameter
+
+
+def stack_bead_sizing(stack, index: int, frame: np.ndarray, name: str = "image",
+                      diameter: float | None = None) -> tuple[float, float | None]:
+    """:func:`bead_sizing` of the stack's first frame with something in it, from frame 0 on, whichever frames are
+    detected: sized on the first frame detected instead, ``frames=[5]`` gave other beads than frame 5's rows of the
+    whole stack's table, and the tables of several ranges did not join into the whole stack's (as spheres' do).
+    ``frame``: frame ``index`` (the first detected with something in it), already read, its gaps filled."""
+    if diameter is None:
+        for earlier in range(index):
+            try:
+                # Its gaps filled as the loop fills a first frame's, before any scale is known.
+                frame, _ = frame_and_gaps(np.asarray(stack[earlier]), f"{name} frame {earlier}")
+            except BlankFrameError:
+                continue  # said, if at all, where that frame is detected
+            break
+    return bead_sizing(frame, name, diameter)
 
 
 def check_bead_diameter(diameter: object, kind: str) -> None:

@@ -550,9 +550,7 @@ def as_frames(image: np.ndarray, name: str = "image") -> np.ndarray:
     Array-likes with ``ndim``/``shape`` (dask arrays, lazy TIFF stacks) stay lazy: frames are
     read one at a time.
     """
-    if isinstance(image, (str, os.PathLike)):
-        raise ParticleDetectError(f"{name}: detect takes an image array, not a file name ({str(image)!r}); read it "
-                                  "first (napari_particle_detect.files.io.read_image) or run detect_files on paths")
+    refuse_file_name(image, name)
     refuse_masked(image, name)  # first: NumPy drops a mask on reading a list of masked frames too
     if not hasattr(image, "shape") or not hasattr(image, "ndim"):
         image = frames_of_sequence(image, name)
@@ -580,6 +578,15 @@ def as_frames(image: np.ndarray, name: str = "image") -> np.ndarray:
     if image.ndim == 4 and image.shape[-1] in (3, 4):
         raise ParticleDetectError(f"{name}: RGB(A) stacks are not supported (shape {given}); convert to greyscale")
     raise ParticleDetectError(f"{name}: expected a 2D image or a 3D T/Z stack, got {len(given)}D shape {given}")
+
+
+def refuse_file_name(image: object, name: str, caller: str = "detect", what: str = "an image") -> None:
+    """One ParticleDetectError for a path given where an array is taken: NumPy reads a string as a 0D array, which
+    was refused as "a scalar", naming nothing of the file."""
+    if isinstance(image, (str, bytes, os.PathLike)):
+        raise ParticleDetectError(f"{name}: {caller} takes {what} array, not a file name ({os.fsdecode(image)!r}); "
+                                  "read it first (napari_particle_detect.files.io.read_image) or run detect_files on "
+                                  "paths")
 
 
 def refuse_masked(image: object, name: str) -> None:

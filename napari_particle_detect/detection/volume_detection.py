@@ -29,7 +29,7 @@ from ..files.tables import VoxelSize, same_voxel_size
 from ..errors import ParticleDetectError
 from ..kinds.heatmap3d import decode3d
 from .volume_resampling import from_working, normalise_volume, own_voxels, resample_volume, working_factors
-from .preprocessing import GapRecord, clear_of_gaps, refuse_masked
+from .preprocessing import GapRecord, clear_of_gaps, frame_indices, refuse_file_name, refuse_masked
 from .choices import DEVICE_CHOICES, RUNTIME_CHOICES, applied_threshold, check_count, check_progress, check_threshold
 from .threads import keeps_torch_threads
 
@@ -102,10 +102,19 @@ def _numbers(value: object, what: str, counts: tuple[int, ...], meaning: str) ->
     if any(not isinstance(v, numbers.Real) or isinstance(v, bool) for v in given):
         raise TypeError(f"{what} must be {meaning}, got {value!r:.60}")
     if len(given) not in counts:
-        raise ParticleDetectError(f"{what} must be {meaning}, got {len(given)} numbers: {value!r:.60}")
+        got = "one number" if len(given) == 1 else f"{len(given)} numbers"
+        raise ParticleDetectError(f"{what} must be {meaning}, got {got}: {value!r:.60}{_cubes(what, given, counts)}")
     if not all(math.isfinite(v) and v > 0 for v in given):
         raise ParticleDetectError(f"{what} must be {meaning}, got {value!r:.60}")
     return tuple(float(v) for v in given)
+
+
+def _cubes(what: str, given: tuple, counts: tuple[int, ...]) -> str:
+    """The three numbers to write where one positive number was given for three: cubic voxels are the likely
+    meaning, and ``voxel_size=0.5`` names no axis."""
+    if len(given) != 1 or 1 in counts or not (math.isfinite(given[0]) and given[0] > 0):
+        return ""
+    return f" (for cubic voxels: {what}=({given[0]:g}, {given[0]:g}, {given[0]:g}))"
 
 
 def check_volume_options(options: VolumeOptions) -> VolumeOptions:
@@ -122,7 +131,8 @@ def check_volume_options(options: VolumeOptions) -> VolumeOptions:
                                                           "voxels), or None to estimate it")
     voxel_size = options.voxel_size
     if voxel_size is not None:
-        voxel_size = _numbers(voxel_size, "voxel_size", (3,), "three positive numbers z, y, x, or None")
+        voxel_size = _numbers(voxel_size, "voxel_size", (3,), "three positive numbers, a voxel's size along z, y "
+                                                              "and x in micrometres, or None")
     if not isinstance(options.runtime, str) or options.runtime.lower() not in RUNTIME_CHOICES:
         raise ParticleDetectError(f"unknown runtime {options.runtime!r}; choose one of {', '.join(RUNTIME_CHOICES)}")
     check_count(options.window, "window", "voxels")  # and a multiple of the network's stride: check_window
@@ -164,6 +174,7 @@ def check_volume_shape(volume: object, name: str = "volume", series: bool = Fals
     shape = tuple(getattr(volume, "shape", np.shape(volume)))
     dims = (3, 4) if series else (3,)
     text = "x".join(map(str, shape)) or "a scalar"
+    _refuse_colour(shape, text, name, pick_channel)
     if len(shape) in dims:
         if shape[-3] < 2:
             raise ParticleDetectError(f"{name}: a volume needs at least 2 slices along z, this one has {shape[-3]} "
@@ -180,6 +191,26 @@ def check_volume_shape(volume: object, name: str = "volume", series: bool = Fals
                                   "a series (t, z, y, x) to detect_volumes")
     wanted = "a volume (z, y, x) or a series of volumes (t, z, y, x)" if series else "a volume (z, y, x)"
     raise ParticleDetectError(f"{name}: a {len(shape)}D array ({text}); give {wanted}")
+
+
+def _refuse_colour(shape: tuple[int, ...], text: str, name: str, pick_channel: str) -> None:
+    """A ParticleDetectError for an array whose last axis holds 3 or 4 colour samples (a (Z, Y, X, 3) stack of
+    RGB slices, an RGB image): read as x, it made volumes 3 voxels wide, refused as "too few voxels"."""
+    if len(shape) >= 3 and shape[-1] in (3, 4) and shape[-2] > shape[-1]:
+        pick = "pick one channel: array[..., c]" if pick_channel == PICK_ARRAY_CHANNEL else pick_channel
+        raise ParticleDetectError(f"{name}: shape {text} ends in an axis of {shape[-1]}, colour (RGB) samples rather "
+                                  f"than x voxels; {pick}, or convert it to greyscale")
+
+
+def numeric_voxels(volumes, name: str):
+    """``volumes`` with voxels detection reads: a bool mask (``volume > t``) as 0 and 1, as detect reads a bool
+    image; voxels that are no numbers are refused before any work, not at the volume that holds them."""
+    dtype = np.dtype(getattr(volumes, "dtype", np.float32))
+    if dtype == bool:
+        return volumes.astype(np.uint8) if hasattr(volumes, "astype") else np.asarray(volumes, dtype=np.uint8)
+    if not np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.complexfloating):
+        raise ParticleDetectError(f"{name}: unsupported voxel type {dtype}; give numbers (integers, floats or bools)")
+    return volumes
 
 
 def check_window(window: int, stride: int) -> None:
@@ -316,6 +347,7 @@ def detect_volume(volume: np.ndarray, model: DetectorModel | str | Path | None =
     """
     options = check_volume_options(VolumeOptions() if options is None else options)
     check_volume_shape(volume, name)
+    volume = numeric_voxels(volume, name)
     gathered = _GATHERED_GAPS.get()
     gaps = GapRecord() if gathered is None else gathered
     found = _detect_filled(volume_and_gaps(volume, name), model, options, name, sizing, gaps)
@@ -496,6 +528,7 @@ def detect_volumes(
     threads: int | None = None,
     name: str = "volume",
     progress: Callable[[int, int], None] | None = None,
+    frames: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """Centres of the particles in one volume (Z, Y, X) or a series of them (T, Z, Y, X) as a
     ``frame,z,y,x,score`` table in voxels (a single volume is frame 0).
@@ -508,7 +541,9 @@ def detect_volumes(
     GPU where there is one, else the CPU), cpu, cuda or mps; ``runtime``: auto (ONNX Runtime float32 on a
     CPU), torch, onnx or openvino. ``window``: working voxels per tile side (a multiple of the network's
     stride). ``threads``: torch's CPU threads for this call. ``progress(done, total)`` is called after each
-    volume.
+    volume. ``frames``: the time points to detect, as detect's ``frames`` (indices in the order given, negative
+    ones from the end; None: every one): rows keep the series' numbers and the series is sized as a whole, so
+    the tables of parts join into the whole series' table (``--frames`` on the command line).
 
     A constant volume of a series is skipped with a warning, and a volume of one slice refused; a series
     shaped like one volume of channels (z, c, y, x) is detected as asked, with a warning. A z size estimated
@@ -521,15 +556,18 @@ def detect_volumes(
 
     options = check_volume_options(VolumeOptions(threshold, diameter, voxel_size, device, window, threads, runtime))
     check_progress(progress)
+    refuse_file_name(volumes, name, "detect_volumes", "a volume")
     if not hasattr(volumes, "shape"):  # a list of volumes or of slices
         volumes = np.asarray(volumes)
     check_volume_shape(volumes, name, series=True)
+    volumes = numeric_voxels(volumes, name)
+    time_points = frame_indices(frames, volumes.shape[0] if len(volumes.shape) == 4 else 1, name)
     model = load_volume_model(model)
     check_window(options.window, 2 ** (len(model.card.channels) - 1))
     if options.threads:
         torch.set_num_threads(int(options.threads))
     data = volumes if len(volumes.shape) == 4 else np.asarray(volumes)[None]
-    table, sizing, skipped = _detect_series(data, model, options, name, options.voxel_size, progress)
+    table, sizing, skipped = _detect_series(data, model, options, name, options.voxel_size, progress, time_points)
     threshold = applied_threshold(model.card, options.threshold)
     table.attrs.update({"diameter": sizing.diameter, "diameter_source": sizing.source,
                         "diameter_confidence": "high" if sizing.confident else "low",

@@ -23,7 +23,7 @@ from .border_band import ImageShape, checked_kind_tables, kept_within_border, le
 from .evaluation import f1_score, match
 from .heatmap import DEFAULT_SIGMA, find_peaks, refine, stencil_values
 from .rods import gaussians
-from .tables import describe_key, group_keys, numeric_columns
+from .tables import WHOLE_NUMBER_COLUMNS, describe_key, group_keys, numeric_columns
 from .columns import KIND_COLUMNS
 from ..synthetic.chains import bonds_of
 
@@ -249,7 +249,10 @@ def chain_summary(table: pd.DataFrame, source: str = "chain_summary") -> pd.Data
         rows.append({"frame": int(found["frame"]), "chain": int(found["chain"]), "beads": len(pts),
                      "contour_length": contour, "end_to_end": end_to_end, "radius_of_gyration": rg,
                      "closed": int(closed), **({"file": found["file"]} if "file" in found else {})})
-    return pd.DataFrame(rows, columns=CHAIN_SUMMARY_COLUMNS + (["file"] if "file" in table.columns else []))
+    summary = pd.DataFrame(rows, columns=CHAIN_SUMMARY_COLUMNS + (["file"] if "file" in table.columns else []))
+    # Typed even without rows: a frame without chains gave object columns, which spread to every concat with it.
+    return summary.astype({c: "int64" if c in WHOLE_NUMBER_COLUMNS or c == "beads" else float
+                           for c in CHAIN_SUMMARY_COLUMNS})
 
 
 def check_table(table: pd.DataFrame, source: str) -> pd.DataFrame:

@@ -35,11 +35,19 @@ SMALLEST_RING = 3
 # The densest chains asked for (the command line's limit, cli/kinds.py): beads stop fitting near 0.57
 # (0.571 drawn for 0.6 and for 0.8 asked; 128 px, radius 4-8).
 MAX_AREA_FRACTION = ROD_MAX_AREA_FRACTION
+# The beads' radii (px) the chains model learns from: what it detects as they are, and the default of synth
+# and of ChainConfig (the spheres' 4-12 px reach beyond what the model learnt).
+TRAINING_BEAD_RADIUS = (3.5, 9.0)
+
+
+def bead_optics() -> SynthConfig:
+    """The default optics of chains: the spheres' own, the beads at the radii the chains model learnt."""
+    return SynthConfig(radius_range=TRAINING_BEAD_RADIUS)
 
 
 @dataclass
 class ChainConfig:
-    optics: SynthConfig = field(default_factory=SynthConfig)  # radius_range: the beads' radii
+    optics: SynthConfig = field(default_factory=bead_optics)  # radius_range: the beads' radii
     beads_range: tuple[int, int] = (3, 50)  # beads per chain and per ring (free beads are chains of one besides)
     # Bond length (centre to centre) in bead diameters.
     bond: tuple[float, float] = (0.92, 1.0)
@@ -261,10 +269,6 @@ def bonds_of(table: pd.DataFrame) -> np.ndarray:
         ring = (sizes > 2) & closed[starts]
         pairs.append(np.stack([ends[ring], starts[ring]], axis=1))
     return np.concatenate(pairs).astype(int).reshape(-1, 2)
-
-
-# The beads' radii (px) the chains model learns from: what it detects as they are, and synth's default.
-TRAINING_BEAD_RADIUS = (3.5, 9.0)
 
 
 def random_chain_config(rng: np.random.Generator, shape: tuple[int, int] = (128, 128)) -> ChainConfig:

@@ -300,8 +300,10 @@ def _smooth_field(rng: np.random.Generator, shape: tuple[int, ...], length: floa
     return np.clip(field / max(float(np.abs(field).max()), 1e-6), -1, 1)
 
 
-def synthesize_volume(config: VolumeConfig, seed: int = 0) -> VolumeSample:
-    """One volume and its exact sphere centres (voxels), at about ``config.volume_fraction``."""
+def synthesize_volume(config: VolumeConfig | None = None, seed: int = 0) -> VolumeSample:
+    """One volume and its exact sphere centres (voxels), at about ``config.volume_fraction`` (None: the
+    default VolumeConfig, as synthesize and synthesize_rods take it)."""
+    config = VolumeConfig() if config is None else config
     check_config_argument("synthesize_volume", config, VolumeConfig)
     check_volume_config(config)
     check_seed("synthesize_volume", seed)
