@@ -211,8 +211,8 @@ class FrameMeasurer:
             return result
         numbers = table["frame"].to_numpy(int) if "frame" in table else np.zeros(len(table), dtype=int)
         positions = table[["y", "x"]].to_numpy(float)
-        if self.invert is None:
-            first = int(numbers[0])
+        if self.invert is None:  # judged as stack_inversion judges it, whatever the rows' order
+            first = int(numbers.min())
             self.invert = particles_are_dark(np.asarray(frames[first]), positions[numbers == first])
         columns = list(MEASUREMENT_COLUMNS)
         for number in np.unique(numbers):
