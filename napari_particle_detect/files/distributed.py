@@ -10,7 +10,9 @@ the run's record (``particle-detect-run.json``) in the output folder lists what 
 failed. A full (or read-only) output disk stops the run instead: every later file would be detected only to fail
 alike; so does an output folder that stops taking files (one that cannot take any is refused before the first), and a
 cluster that lost its scheduler. Two runs into one folder at once share its files: each output is detected under its
-lock (file_detection.holding_output) by one of them, and skipped by the other once finished. A run on a scheduler
+lock (file_detection.holding_output) by one of them, and skipped by the other once finished (a cluster run's worker
+meeting an output the other holds does the other files first), and the run record of the one ending last keeps the
+other's. A run on a scheduler
 without workers waits for one, saying so; one on a cluster in this process (a LocalCluster) whose worker processes
 died and cannot be started again stops.
 """
@@ -71,6 +73,7 @@ READ_ONLY_DISK = {errno.EROFS}
 # A folder run's record in its output folder, told from a user's file of that name by its "record" entry.
 RUN_RECORD = "particle-detect-run.json"
 RUN_RECORD_KIND = "particle-detect folder run"
+RUNS_BESIDE_KEPT = 100  # records of concurrent runs kept in a run's record, newest first
 # Why dask cancels every future of a client whose connection to its scheduler broke (Client._reconnect).
 SCHEDULER_LOST = "scheduler-connection-lost"
 # A cluster run looks this often for finished files, and for workers while none finishes; one with no worker
@@ -101,6 +104,8 @@ class FilesSummary:
     failed: dict[Path, str] = field(default_factory=dict)  # input -> one-line reason
     left: list[Path] = field(default_factory=list)  # not detected: the run stopped first (see ``stopped``)
     stopped: str = ""  # why the run stopped before every file was done (a full disk, a lost scheduler), one line
+    # When the run began: a run record written into its folder since is another run's, which ran beside this one.
+    started: datetime = field(default_factory=lambda: datetime.now().astimezone())
 
     @property
     def ok(self) -> bool:
@@ -121,6 +126,7 @@ def detect_files(
     overwrite: bool = False,
     command: str | None = None,
     replace_edited: bool = False,
+    started: datetime | None = None,
 ) -> FilesSummary:
     """Detect in every file of ``paths``, writing one CSV (and its .json) per input into the folder
     ``output`` (inputs' subfolders mirrored below their common folder).
@@ -162,7 +168,10 @@ def detect_files(
     ``output``/particle-detect-run.json (atomically): ``command`` (as the caller gives it), the options and
     model, and the files ``done``, ``skipped`` and ``left`` with their outputs (relative to ``output``) and
     those ``failed`` with their reasons; a file of that name that is not such a record is refused. A run
-    interrupted (Ctrl-C) writes it too, ``interrupted`` true, with the files not done by then as ``left``.
+    interrupted (Ctrl-C) writes it too, ``interrupted`` true, with the files not done by then as ``left``. The
+    records there of other runs into ``output`` that ended after this one began (``started``, default now: a caller
+    that did work first, starting a cluster, gives its own start) ran beside it, and are kept in its record as
+    ``concurrent_runs`` (:func:`runs_beside`); written under a lock, so two runs ending at once each keep the other's.
     """
     if isinstance(paths, (str, Path)):  # one file: not its name's characters, one by one
         paths = [paths]
@@ -174,7 +183,7 @@ def detect_files(
     options = check_options(options)
     model = _model_weights(model_path)
     folder = Path(output)
-    summary = FilesSummary()
+    summary = FilesSummary() if started is None else FilesSummary(started=started)
     todo: list[tuple[Path, Path]] = []
     missing = [path for path in paths if not path.exists()]
     present = [p for p in paths if p not in missing]
@@ -196,8 +205,8 @@ def detect_files(
             todo.append((path, target))
     # A killed run can leave a half-written temporary beside an output it was writing, whether this run
     # writes that output again or skips it as finished; the age rule spares a live writer's.
-    for target in targets:
-        remove_stale_temporaries([target, metadata_path(target), *side_tables(target, options.kind)])
+    remove_stale_temporaries(with_temporaries(
+        [file for target in targets for file in (target, metadata_path(target), *side_tables(target, options.kind))]))
     outputs = dict(zip(present, targets))
     record_run = functools.partial(write_run_record, folder, summary, outputs, options, model, command)
     # What each output to be written was before this run: one finished all the same after a stop counts done only
@@ -226,6 +235,20 @@ def detect_files(
         summary.stopped = stop.line(summary)
     record_run()
     return summary
+
+
+def with_temporaries(files: list[Path]) -> list[Path]:
+    """The ``files`` with a hidden temporary of theirs beside them (io.atomic_write_text's ``.NAME.*.tmp``), each
+    folder listed once: io.remove_stale_temporaries globs a file's folder for each file it is given, which over a
+    folder of thousands of outputs took minutes before the first file was detected."""
+    temporaries: dict[Path, list[str]] = {}
+    for folder in dict.fromkeys(file.parent for file in files):
+        try:
+            names = os.listdir(folder)
+        except OSError:  # no such folder yet: no temporary in it
+            names = []
+        temporaries[folder] = [name for name in names if name.startswith(".") and name.endswith(".tmp")]
+    return [file for file in files if any(name.startswith(f".{file.name}.") for name in temporaries[file.parent])]
 
 
 def _run_here(todo: list[tuple[Path, Path]], options: DetectOptions, model: str | None, summary: FilesSummary,
@@ -383,22 +406,65 @@ def write_run_record(folder: Path, summary: FilesSummary, outputs: dict[Path, Pa
         return {"file": str(path), **({"output": outputs[path].relative_to(folder).as_posix()} if there else {}),
                 **more}
 
+    # Milliseconds: a run again a moment after another ended is told from one that ran beside it.
     record = {"record": RUN_RECORD_KIND, "command": command,
-              "finished": datetime.now().astimezone().isoformat(timespec="seconds"),
+              "started": summary.started.isoformat(timespec="milliseconds"),
+              "finished": datetime.now().astimezone().isoformat(timespec="milliseconds"),
               "options": options.affecting_results(), "model": model_fingerprint(model, options.kind),
               "done": [entry(result.path) for result in summary.done],
               "skipped": [entry(path) for path in summary.skipped],
               "failed": [entry(path, reason=reason) for path, reason in summary.failed.items()],
-              "left": [entry(path) for path in summary.left], "stopped": summary.stopped or None,
+              "left": [entry(path, **frames_kept(path, outputs.get(path))) for path in summary.left],
+              "stopped": summary.stopped or None,
               "interrupted": interrupted}
     try:
-        return atomic_write_text(folder / RUN_RECORD, json.dumps(record, indent=2))
+        # Locked from the read of the record there to the write: two runs ending at once each keep the other's.
+        with holding_output(folder / RUN_RECORD):
+            beside = runs_beside(folder / RUN_RECORD, summary.started)
+            if beside:
+                log.info("%s: %d other run(s) into %s ran while this one did; their records are kept in this one's "
+                         "(concurrent_runs)", folder / RUN_RECORD, len(beside), folder)
+            return atomic_write_text(folder / RUN_RECORD, json.dumps({**record, "concurrent_runs": beside},
+                                                                     indent=2))
     except OSError as exc:
         if not (summary.stopped and stops_the_run(exc, folder)):
             log.warning("%s: run record not written (%s)", folder / RUN_RECORD, exc.strerror or exc)
         return None
 
 
+
+
+def frames_kept(path: Path, output: Path | None) -> dict:
+    """``frames_done`` and ``frames`` of a stack whose run stopped in it, its output holding the frames done so far
+    (file_detection.write_unfinished): the record's entry said only its output, which read as the whole stack's
+    table. Empty for any other file left."""
+    meta = (read_metadata(output) or {}) if output is not None else {}
+    if not meta.get("unfinished"):
+        return {}
+    kept = next((entry for entry in meta.get("resume") or [] if entry.get("file") == str(path)), {})
+    return {key: kept[key] for key in ("frames_done", "frames") if key in kept}
+
+
+def runs_beside(record: Path, started: datetime) -> list[dict]:
+    """The records kept at ``record`` (a folder run's) of the runs into its folder that ended after ``started``: they
+    ran while the run begun then did (two terminals, a batch system's jobs each given part of the files), and a record
+    replacing theirs would lose what they did, skipped and failed. Each as it wrote it, those it kept beside it
+    listed alongside; none where the record there is older (a run before: replaced) or no run record."""
+    earlier = read_metadata(record) or {}
+    if earlier.get("record") != RUN_RECORD_KIND:
+        return []
+    runs = [{key: value for key, value in earlier.items() if key != "concurrent_runs"},
+            *(earlier.get("concurrent_runs") or [])]
+    # Theirs kept whole: a run ended before this one began, but beside one that ended after, is of the same group.
+    # The newest RUNS_BESIDE_KEPT only: runs that always overlap the one before (a cron job) would grow it for ever.
+    return runs[:RUNS_BESIDE_KEPT] if _ended_after(earlier, started) else []
+
+
+def _ended_after(record: dict, started: datetime) -> bool:
+    try:
+        return datetime.fromisoformat(str(record.get("finished"))) >= started
+    except (TypeError, ValueError):  # no date, or not one: a record no run of this version wrote
+        return False
 
 
 def stops_the_run(exc: BaseException | None, folder: Path) -> bool:
@@ -608,15 +674,23 @@ class FileFailure:
     error: ParticleDetectError | OSError
 
 
+@dataclass(frozen=True)
+class HeldElsewhere:
+    """A file's task that found its output's lock held by another run into the folder (detecting it now): returned
+    at once, the worker free for other files; the run asks again, waiting then, once they are queued."""
+
+
 def _detect_job(path: Path, options: DetectOptions, model: str | ShippedModel | None, output: Path,
-                name: str) -> FileResult | FileFailure | None:
+                name: str, blocking: bool = True) -> FileResult | FileFailure | HeldElsewhere | None:
     """One file's task on a worker: :func:`detect_unless_done` with a shipped model found there (None: finished
-    meanwhile by another run, which a worker waits for), the input recorded as ``name`` (the caller's, where ``path``
-    is its absolute name). Anything unforeseen is still raised, its traceback left in the worker's log to be looked
-    into."""
+    meanwhile by another run, which a ``blocking`` task waits for), the input recorded as ``name`` (the caller's,
+    where ``path`` is its absolute name). Anything unforeseen is still raised, its traceback left in the worker's log
+    to be looked into."""
     try:
         return detect_unless_done(path, options, model.weights() if isinstance(model, ShippedModel) else model,
-                                  output, name=name)
+                                  output, name=name, blocking=blocking)
+    except Timeout:  # an OSError too (TimeoutError), yet no failure: another run holds the output
+        return HeldElsewhere()
     except (ParticleDetectError, OSError) as exc:
         return FileFailure(exc)
 
@@ -637,8 +711,10 @@ def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOption
     names = [str(path) for path, _ in todo]  # recorded in each .json, as a run here records them
     # A shipped model travels as its name, found in each worker's own install.
     sent = _model_for_workers(model)
-    # pure=False: a file's task runs again if asked again (its input may have changed on disk).
-    futures = client.map(_detect_job, inputs, [options] * len(todo), [sent] * len(todo), outputs, names, pure=False)
+    # pure=False: a file's task runs again if asked again (its input may have changed on disk). Not blocking: a worker
+    # meeting an output another run holds goes on to other files (HeldElsewhere), not waiting while they queue.
+    futures = client.map(_detect_job, inputs, [options] * len(todo), [sent] * len(todo), outputs, names,
+                         [False] * len(todo), pure=False)
     order = {future.key: index for index, future in enumerate(futures)}
     finished: list[tuple[int, FileResult]] = []
     left: list[int] = []
@@ -675,6 +751,15 @@ def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOption
                 else:
                     if isinstance(result, FileFailure):
                         error = result.error
+                    elif isinstance(result, HeldElsewhere):
+                        if stop is None:  # asked again after the files queued now (dask runs them in order)
+                            futures[index] = client.submit(_detect_job, inputs[index], options, sent, outputs[index],
+                                                           names[index], True, pure=False)
+                            order[futures[index].key] = index
+                            handled.discard(index)
+                            pending.add(futures[index])
+                        else:  # the run stops: not done, its output the other run's
+                            left.append(index)
                     elif result is None:  # another run into the folder finished it meanwhile
                         summary.skipped.append(path)
                         _tell(progress, path, "skipped")
@@ -997,6 +1082,7 @@ def scheduler_client(address: str, timeout: str = "20s"):
             get_address_host_port(text)  # dask's own parser: a scheme it knows, a host and a numeric port
     except ValueError as exc:
         raise ParticleDetectError(f"{address}: not a scheduler address ({exc}); give tcp://HOST:PORT") from None
+    _check_listening(address, text, timeout)
     _check_answers_as_scheduler(address, text, timeout)
     try:
         return quietly_closing_client()(text, timeout=timeout)
@@ -1005,6 +1091,43 @@ def scheduler_client(address: str, timeout: str = "20s"):
 
 
 HANDSHAKE_S = 5  # a scheduler answers dask's handshake in milliseconds once connected
+# A refused connection is asked again for this long, not for the whole connect deadline as dask does: a scheduler
+# started by the same script a moment before has its port open by then, and a wrong address is said within seconds.
+REFUSED_GRACE_S = 3.0
+# Schemes whose address is a TCP host and port, probed before dask's own attempts.
+TCP_SCHEMES = ("tcp", "tls", "ws", "wss")
+
+
+def _check_listening(address: str, text: str, timeout: str) -> None:
+    """One ParticleDetectError within REFUSED_GRACE_S where nothing listens at ``text`` (refused), or within
+    ``timeout`` where its host is unknown or never answers: dask retried a refused or unknown address until its
+    whole deadline, then said it in one line all the same."""
+    import socket
+
+    from dask.utils import parse_timedelta
+    from distributed.comm import get_address_host_port, parse_address
+
+    if parse_address(text)[0] not in TCP_SCHEMES:
+        return
+    host, port = get_address_host_port(text)
+    seconds = parse_timedelta(timeout, "s")
+    start = time.monotonic()
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=max(0.1, seconds - (time.monotonic() - start))):
+                return
+        except socket.gaierror as exc:
+            raise ParticleDetectError(f"{address}: cannot reach the dask scheduler (unknown host {host}: "
+                                      f"{exc.strerror or exc})") from None
+        except ConnectionRefusedError:
+            if time.monotonic() - start >= min(REFUSED_GRACE_S, seconds):
+                raise ParticleDetectError(f"{address}: cannot reach the dask scheduler (connection refused: nothing "
+                                          f"listens on port {port} of {host}; is the scheduler running, and is "
+                                          "that its address?)") from None
+            time.sleep(0.2)
+        except OSError as exc:  # a timeout (a firewall dropping the connection), no route to the host, ...
+            why = exc.strerror or str(exc) or f"no answer within {seconds:g} s"
+            raise ParticleDetectError(f"{address}: cannot reach the dask scheduler ({why})") from None
 
 
 def _check_answers_as_scheduler(address: str, text: str, timeout: str) -> None:
