@@ -302,7 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "scaled to units of the y voxel before linking, so --search-range, the drift and the MSD "
                            "mean the same length along every axis (--mpp is then microns per y voxel). Default: "
                            "from the table's z_um,y_um,x_um columns (detect and the dock's export write them when "
-                           "the voxel size is known), else cubic voxels, with a warning")
+                           "the voxel size is known in a length), else the one detect's .json beside the table "
+                           "records (a z step in pixels), else cubic voxels, with a warning")
     link.add_argument("--memory", type=number_in(0, 1000, whole=True), default=3,
                       help="frames a particle may vanish for and still be the same one (default 3)")
     link.add_argument("--min-length", type=number_in(1, 1_000_000, whole=True), default=1,
@@ -770,11 +771,12 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
         check_unedited([args.output])
     check_detect_outputs(args.output, args.overlay, inputs, args.model, args.kind)
     unreadable = {}
+    frame_counts: dict[Path, int] = {}  # each input's frames to detect: its bar's length from the start
     for path in inputs:  # every input opens before any work (frames are read later)
         try:
             image = read_image(path, lazy=True, channel=args.channel, axes=args.axes)
             check_diameter_fits(path, image, args.diameter)
-            frames_to_detect(path, image, options.frames)
+            frame_counts[path] = len(frames_to_detect(path, image, options.frames))
         except Exception as exc:  # noqa: BLE001 - of several files a bad one is reported at the end (README)
             if len(inputs) == 1:
                 raise
@@ -797,7 +799,7 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
             else:
                 current = (path, before.so_far if before is not None else FramesSoFar())
                 try:
-                    result = _detect_with_bar(args, path, options, current[1])
+                    result = _detect_with_bar(args, path, options, current[1], frame_counts.get(path))
                 except Exception as exc:  # noqa: BLE001 - of several files a bad one is reported at the end (README)
                     if len(inputs) == 1:
                         # Its frames done are kept, as at Ctrl-C; said above the error line.
@@ -943,9 +945,11 @@ def _log_sizing(path: Path, record: dict, found: str = "") -> None:
         f"; low confidence: {with_advice(record['diameter_reason'], 'give --diameter')}" if low else "")
 
 
-def _detect_with_bar(args: argparse.Namespace, path: Path, options, so_far: "FramesSoFar | None" = None):
+def _detect_with_bar(args: argparse.Namespace, path: Path, options, so_far: "FramesSoFar | None" = None,
+                     total: int | None = None):
     """``detect_file`` on one input, its frames counted on a progress bar; ``so_far``: its FramesSoFar (frames
-    done before are counted from the start, not timed)."""
+    done before are counted from the start, not timed); ``total``: its frames to detect, where known before (the
+    bar shows 'n/total' from the start, not a bare count until the first frame is done)."""
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
@@ -953,7 +957,8 @@ def _detect_with_bar(args: argparse.Namespace, path: Path, options, so_far: "Fra
 
     initial = so_far.done if so_far is not None else 0
     # Warnings during the run (a blank frame) print on lines of their own, above the bar, not glued to it.
-    with logging_redirect_tqdm(), tqdm(disable=args.quiet, unit="frame", desc=path.name, initial=initial) as bar:
+    with (logging_redirect_tqdm(),
+          tqdm(total=total, disable=args.quiet, unit="frame", desc=path.name, initial=initial) as bar):
         def progress(count: int, total: int) -> None:
             bar.total = total
             bar.update(count - bar.n)

@@ -578,13 +578,15 @@ def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: 
     (the dock's Export) keeps only the volumes a person reviewed (learning.training.reviewed_indices)."""
     from ..files.axes import check_volume, read_volumes
     from ..files.centre_csv import finite_column, read_centres
-    from ..learning.training import annotated_files, check_centres_inside, reviewed_indices
+    from ..learning.training import annotated_files, check_centres_inside, reviewed_indices, say_unlabelled_images
     from ..detection.volume_detection import volume_sizing
     from ..learning.volume_finetune import volume_example
     from ..detection.volume_resampling import normalise_volume, resample_volume, to_working, working_factors
 
+    table_kind = "centre table (frame,z,y,x)"
+    say_unlabelled_images(paths, table_kind)  # 2D and rods/chains training say so too: a volume left out unseen
     examples = []
-    for image_path, csv in annotated_files(paths, "centre table (frame,z,y,x)"):
+    for image_path, csv in annotated_files(paths, table_kind):
         found = file_axes(image_path, axes)
         if not found.is_volume:
             raise ParticleDetectError(f"{image_path}: read as {found.axes or '2D'} ({found.source}); give --axes ZYX "

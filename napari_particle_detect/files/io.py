@@ -21,8 +21,12 @@ import pandas as pd
 
 from ..errors import ParticleDetectError
 
-IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".zarr")
+TIFF_SUFFIXES = (".tif", ".tiff")
 PICTURE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}  # read through Pillow
+ZARR_SUFFIX = ".zarr"  # a folder (a zarr store without it is read too, by its metadata)
+IMAGE_FORMATS = {**dict.fromkeys(TIFF_SUFFIXES, "TIFF"), **PICTURE_FORMATS, ZARR_SUFFIX: "zarr folder"}
+IMAGE_SUFFIXES = tuple(IMAGE_FORMATS)
+ALPHA_MODES = ("LA", "RGBA")  # the picture modes whose last channel is opacity
 
 
 class LazyTiffStack:
@@ -423,10 +427,15 @@ def check_tiff_complete(path: Path, tif) -> None:
     """One ParticleDetectError when the open TIFF ``tif`` is cut short (a copy or a write that stopped):
     its last page links to a page beyond the end of the file, or its pixels run past the end. tifffile
     only logs these (which we keep quiet) and reads what is left, so a truncated stack would otherwise
-    be read as its first frame or few."""
+    be read as its first frame or few. A valid file of no pixels (a 0x0 image, a stack of 0 frames) is said so:
+    its page's empty pixels start past its end, which reads as a cut file."""
     pages = len(tif.pages)
     if not pages:
         return  # not even one page: no stack cut short, a broken file (the reader says so)
+    if not np.prod(tif.pages[0].shape):
+        shape = tif.series[0].shape if tif.series else tif.pages[0].shape
+        raise ParticleDetectError(f"{path}: holds no pixels (an empty image of shape {'x'.join(map(str, shape))}); "
+                                  "nothing to read")
     size = tif.filehandle.size
     last_cut = _data_end(tif.pages[-1]) > size
     series = tif.series[0] if tif.series else None
@@ -478,23 +487,39 @@ def _frames_said(tif) -> int | None:
 
 def _picture_channel(path: Path, data: np.ndarray, channel: int | None) -> np.ndarray:
     """A PNG's or JPEG's grey pixels: its ``channel`` (a colour one's refused without one), or grey + alpha's
-    grey (PNG mode LA: the alpha channel is no part of the image)."""
+    grey (PNG mode LA). An alpha channel is no part of the image: it is never a channel to choose."""
     data = np.asarray(data)
+    mode = _picture_mode(path, data)
+    if mode in ALPHA_MODES:
+        data = data[..., :-1] if mode == "RGBA" else data[..., 0]
     colour = data.ndim == 3 and data.shape[-1] in (2, 3, 4)
     if channel is not None:
+        alpha = f" ({mode}: its alpha channel, the opacity, is no part of the image)" if mode in ALPHA_MODES else ""
         if not colour:
-            raise no_channels(path, channel, data.shape)
+            raise ParticleDetectError(f"{no_channels(path, channel, data.shape)}{alpha}")
         count = data.shape[-1]
         if not 0 <= channel < count:
             raise ParticleDetectError(f"{path}: {channel_option(channel)}, but it has {count} channels "
-                                      f"(0-{count - 1})")
+                                      f"(0-{count - 1}){alpha}")
         return data[..., channel]
-    if colour and data.shape[-1] == 2:
-        return data[..., 0]
     if colour:
-        raise ParticleDetectError(f"{path}: colour (RGB) image; convert it to greyscale first, or "
+        raise ParticleDetectError(f"{path}: colour ({mode}) image; convert it to greyscale first, or "
                                   f"{choose_channel(data.shape[-1])}")
     return data
+
+
+def _picture_mode(path: Path, data: np.ndarray) -> str:
+    """The colour mode of a picture read as ``data``, as the user knows it: LA or RGBA where its last channel is
+    alpha, CMYK (four colours: a print JPEG's), else RGB for colour (a palette PNG is read as RGB) and L for grey."""
+    channels = data.shape[-1] if data.ndim == 3 else 1
+    if channels == 2:
+        return "LA"
+    if channels == 4:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            return "CMYK" if image.mode == "CMYK" else "RGBA"
+    return "RGB" if channels == 3 else "L"
 
 
 def _read_picture(path: Path, suffix: str) -> np.ndarray:
@@ -527,6 +552,15 @@ def _picture_problem(path: Path, suffix: str, failure: Exception) -> str:
     return f"{type(failure).__name__}{': ' + text if text else ''}"
 
 
+def accepted_formats() -> str:
+    """The image files read_image reads, each with its suffixes: 'TIFF (.tif, .tiff), PNG (.png), ...'."""
+    suffixes: dict[str, list[str]] = {}
+    for suffix, name in IMAGE_FORMATS.items():
+        suffixes.setdefault(name, []).append(suffix)
+    named = [f"{name} ({', '.join(found)})" for name, found in suffixes.items()]
+    return ", ".join(named[:-1]) + f" or {named[-1]}"
+
+
 def read_image(path: str | Path, lazy: bool = False, channel: int | None = None,
                axes: str | None = None) -> np.ndarray | LazyTiffStack | ZarrStack:
     """A 2D image or a T/Z stack; every failure is one clear ParticleDetectError.
@@ -551,21 +585,21 @@ def read_image(path: str | Path, lazy: bool = False, channel: int | None = None,
         stack = open_zarr(path, channel, axes)
         return stack if lazy else np.asarray(stack)
     if path.is_dir():
-        if path.suffix.lower() == ".zarr":
+        if path.suffix.lower() == ZARR_SUFFIX:
             raise ParticleDetectError(f"{path}: a .zarr folder with no zarr metadata ({', '.join(ZARR_STORE_FILES)}): "
                                       "an empty or unfinished zarr store")
         raise ParticleDetectError(f"{path}: is a folder, not an image")
     suffix = path.suffix.lower()
     try:
         with _quiet_tifffile():
-            if suffix in (".tif", ".tiff"):
+            if suffix in TIFF_SUFFIXES:
                 data = _read_tiff(path, lazy, channel, axes)
                 if isinstance(data, LazyTiffStack):
                     return data
             elif suffix in PICTURE_FORMATS:
                 data = _picture_channel(path, _read_picture(path, suffix), channel)
             else:
-                raise ParticleDetectError(f"{path}: unsupported file type {suffix!r}; use TIFF or PNG")
+                raise ParticleDetectError(f"{path}: unsupported file type {suffix!r}; use {accepted_formats()}")
     except ParticleDetectError:
         raise
     except Exception as exc:  # tifffile/imageio raise many types on corrupt files
