@@ -93,11 +93,12 @@ def centres_layers_data(path: str | Path) -> list[tuple]:
         drawn = DrawnOver()
         has_frames = "frame" in header
     if "file" in table.columns and table["file"].nunique() > 1:
-        parts = [(f"{path.stem} [{Path(str(file)).name}]", group.drop(columns="file").reset_index(drop=True))
-                 for file, group in table.groupby("file", sort=False)]
+        parts = [(f"{path.stem} [{Path(str(file)).name}]", group.drop(columns="file").reset_index(drop=True),
+                  str(file)) for file, group in table.groupby("file", sort=False)]
     else:
-        parts = [(path.stem, table)]
-    return [layer for name, part in parts for layer in layers_of_table(part, name, kind, has_frames, path, drawn)]
+        parts = [(path.stem, table, None)]
+    return [layer for name, part, file in parts
+            for layer in layers_of_table(part, name, kind, has_frames, path, drawn, file)]
 
 
 def napari_volume_axes(table: pd.DataFrame, header: pd.Index | None, path: Path) -> pd.DataFrame:
@@ -111,16 +112,17 @@ def napari_volume_axes(table: pd.DataFrame, header: pd.Index | None, path: Path)
 
 
 def layers_of_table(table: pd.DataFrame, name: str, kind: str, has_frames: bool, path: Path,
-                    drawn: DrawnOver = DrawnOver()) -> list[tuple]:
+                    drawn: DrawnOver = DrawnOver(), file: str | None = None) -> list[tuple]:
     """Rods as a Shapes layer of lines; chains as beads (Points) and paths (Shapes); 3D centres as points
     on the slices they cross; 2D centres as (frame, y, x) points when the table has frames, (y, x)
     otherwise, its other columns (measurements, track ids) as features, placed by its physical columns
     where it has them and ``drawn`` says so (:func:`drawn_over`; else they are features), and a tracks
-    table (``particle``) with its Tracks layer, placed as its points, in 2D as in 3D."""
+    table (``particle``) with its Tracks layer, placed as its points, in 2D as in 3D. ``file``: the input
+    whose rows ``table`` holds, of a table of several (its ``file`` column)."""
     if kind != "spheres":
         return kind_layers_data(table, name, kind, has_frames)
     if "z" in table.columns:
-        return volume_layers_data(path, table, name, drawn)
+        return volume_layers_data(path, table, name, drawn, file)
     if not has_frames:
         table = table.assign(frame=0)
     if "source" not in table.columns:
@@ -198,14 +200,15 @@ def kind_layers_data(table: pd.DataFrame, name: str, kind: str, has_frames: bool
     return chain_layers_data(table, name, ndim)
 
 
-def volume_layers_data(path: Path, table: pd.DataFrame, name: str, drawn: DrawnOver = DrawnOver()) -> list[tuple]:
+def volume_layers_data(path: Path, table: pd.DataFrame, name: str, drawn: DrawnOver = DrawnOver(),
+                       file: str | None = None) -> list[tuple]:
     """A 3D centre table's points (:func:`volume_centres_layer_data`) with its other columns (measurements,
     track ids, drift-corrected positions) as features, and a tracks table's Tracks layer (particle, frame,
     z, y, x), both in voxels drawn at the voxel size where ``drawn`` says so (:func:`volume_placement`).
     ``z_um, y_um, x_um`` that are the voxel size times the positions (as detect writes them) say nothing
     the positions and that scale do not, so they are left out, as a 2D table's are once placed; drawn in
     voxels, they are features."""
-    data, kwargs, kind = volume_centres_layer_data(path, table, name, drawn)
+    data, kwargs, kind = volume_centres_layer_data(path, table, name, drawn, file)
     placed = drawn.by_columns and table_voxel_size(table) is not None
     physical = {"z_um", "y_um", "x_um"} if placed else set()
     extras = table[[c for c in table.columns if c not in {*TABLE_COLUMNS, "z", *physical}]].reset_index(drop=True)
@@ -233,7 +236,7 @@ def volume_placement(table: pd.DataFrame, ndim: int, drawn: DrawnOver = DrawnOve
 
 
 def volume_centres_layer_data(path: Path, table: pd.DataFrame, name: str | None = None,
-                              drawn: DrawnOver = DrawnOver()) -> tuple:
+                              drawn: DrawnOver = DrawnOver(), file: str | None = None) -> tuple:
     """A 3D centre table (``z`` column) as (z, y, x) points, or (frame, z, y, x) for a table of volumes after
     the first, drawn on every slice they cross; in voxels, like the image they came from, drawn at the
     table's voxel size where it gives one and ``drawn`` says so (:func:`volume_placement`)."""
@@ -248,20 +251,22 @@ def volume_centres_layer_data(path: Path, table: pd.DataFrame, name: str | None 
         table = table.assign(score=np.nan)
     if "source" not in table.columns:
         table = table.assign(source="added")  # someone else's centres, as a 2D table's (layers_of_table)
-    size = recorded_xy_diameter(path) or DEFAULT_VOLUME_DIAMETER
+    size = recorded_xy_diameter(path, file) or DEFAULT_VOLUME_DIAMETER
     data, kwargs = volume_points_kwargs(table, name or path.stem, ndim, size, **volume_placement(table, ndim, drawn))
     return data, kwargs, "points"
 
 
-def recorded_xy_diameter(path: Path) -> float | None:
+def recorded_xy_diameter(path: Path, file: str | None = None) -> float | None:
     """The xy diameter (voxels) the centres of the volume table at ``path`` were detected at, so they are drawn as
-    the Volume dock draws them: as detect's .json beside it records it (one shared by every input), else as the
-    volume project of the image it is read over records it (a dock's Export); None where neither tells."""
+    the Volume dock draws them: as detect's .json beside it records it (``file``'s, of a folder run's table: each
+    input is sized on its own; else one shared by every input), else as the volume project of the image it is read
+    over records it (a dock's Export); None where neither tells."""
     from ..files.file_detection import is_detect_metadata, read_metadata
 
     meta = read_metadata(path)
     if is_detect_metadata(meta):
-        sizes = {_xy_of(record.get("diameter_voxels_zyx")) for record in meta["inputs"]}
+        records = [r for r in meta["inputs"] if file is None or r.get("file") == file] or meta["inputs"]
+        sizes = {_xy_of(record.get("diameter_voxels_zyx")) for record in records}
         return sizes.pop() if len(sizes) == 1 else None
     viewer = _current_viewer()
     image = image_to_place_over(viewer, path.stem, 3) if viewer is not None else None

@@ -88,6 +88,14 @@ def last_worked_on(viewer, images: list[Image]) -> Image | None:
     return image if image is not None and any(image is other for other in images) else None
 
 
+def viewer_closing(viewer) -> bool:
+    """Whether napari's Viewer.close is under way (a script's, or File > Exit's for every viewer): it shuts its
+    slicer down before removing the layers one by one, and those removals are no user's closing of an image.
+    False where this napari keeps its slicer otherwise: each image is then said closed, as before."""
+    executor = getattr(getattr(viewer, "_layer_slicer", None), "_executor", None)
+    return bool(getattr(executor, "_shutdown", False))
+
+
 def name_volume_axes(viewer, ndim: int) -> None:
     """Label the sliders of a layer taken as a volume (ndim 3: z, y, x; 4: t too) where napari numbered them: a file
     opened with channel_axis showed '-3' beside its z slider. Labels the user or a reader gave stay."""
@@ -606,6 +614,10 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             self._pasted.close()
             self.points, self._pasted = None, None  # the centres stay in the project; accepting brings them back first
         if self._putting_away:
+            return
+        if viewer_closing(self.viewer):
+            # The user quit napari: no image of theirs was closed (nothing to say), none is left to move on to, and
+            # the dock shuts down (stopping its work) as the window closes next.
             return
         if layer is self._shown_layer:
             stopped = self.worker is not None

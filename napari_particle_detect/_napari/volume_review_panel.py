@@ -226,7 +226,11 @@ class VolumeReviewPanel(QGroupBox):
         boxes = self.mode_combo.currentIndex() == 0
         proposal = review.next_area(self.host.review_threshold(), boxes)
         if proposal is None:
-            message = "nothing left to propose: every volume with hesitant centres is reviewed"
+            # Only areas left unaccepted are proposed, and "by box" only those with centres scored near the
+            # threshold: finding none does not mean every volume was reviewed.
+            message = ("nothing left to propose: every volume with centres is accepted" if not boxes else
+                       "nothing left to propose: no area left unaccepted holds centres scored near the threshold "
+                       "(review the rest with Accept volume or Draw box, or Review next 'by volume')")
             self.status.setText(message)
             return message
         self.host.go_to(proposal.frame)

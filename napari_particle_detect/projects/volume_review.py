@@ -227,13 +227,18 @@ class VolumeReview:
 
     def next_area(self, threshold: float, boxes: bool = True) -> VolumeProposal | None:
         """The next unreviewed volume or 3D box where the model hesitates most (not shown before),
-        weighing the hidden candidates just under the threshold as well as the centres shown."""
-        for proposal in rank_volume_areas(self.project, self.shape, threshold, boxes, self.ranked_tables()):
-            key = (proposal.frame, proposal.box)
-            if key not in self.passed:
-                self.passed.add(key)
-                return proposal
-        return None
+        weighing the hidden candidates just under the threshold as well as the centres shown. Every one shown
+        and passed over, none accepted: again from the most hesitant, as the Particle detection dock does (they
+        were never proposed again, and the end said every hesitant volume was reviewed). None: none to propose."""
+        ranked = rank_volume_areas(self.project, self.shape, threshold, boxes, self.ranked_tables())
+        fresh = [p for p in ranked if (p.frame, p.box) not in self.passed]
+        if not fresh:
+            self.passed.clear()
+            fresh = ranked
+        if not fresh:
+            return None
+        self.passed.add((fresh[0].frame, fresh[0].box))
+        return fresh[0]
 
     def export(self, path: str | Path, tables: pd.DataFrame | None = None,
                origin: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> Path:
