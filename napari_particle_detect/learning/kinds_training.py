@@ -36,9 +36,9 @@ from .training import (VALIDATION_SEED_BASE, EpochCut, _augment, _check_same_sta
                        check_epochs_to_resume, check_same_settings, ctrl_c_between_steps, cut_epoch_mark,
                        epoch_cut_fields, lineage_with, log_already_finished, log_time_limit_stop, made_ahead,
                        read_epoch_cut, read_training_state, refuse_validating_on_training_frames,
-                       restore_finished_best, resume_state_path, run_progress,
-                       run_settings, say_other_scorers, session_fields, steps_from, stop_between_steps,
-                       trains_channels_last, training_layout, was_cut)
+                       restore_finished_best, resume_state_path, run_card_fields, run_progress,
+                       run_settings, say_other_scorers, session_fields, session_pause, paused_mark, steps_from,
+                       stop_between_steps, trains_channels_last, training_layout, was_cut)
 from ..shipped import refuse_shipped_output
 from ..detection.threads import keeps_torch_threads
 
@@ -297,9 +297,11 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
     best, history, first_epoch, best_epoch = -np.inf, [], 0, 0
     cut = EpochCut()
 
+    card_fields = run_card_fields(out, resume, extra_card)
+
     def training_record(score: float, progress_mark: dict) -> dict:
         """This run's record for its card (never the starting model's), with how far it got."""
-        return {"lineage": lineage, **(extra_card or {}), "config": config.to_dict(),
+        return {"lineage": lineage, **card_fields, "config": config.to_dict(),
                 "validation_score": float(score), "best_epoch": best_epoch, "history": history,
                 "annotated_examples": len(examples),
                 "annotated_validation_examples": len(validation_examples),
@@ -331,7 +333,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
     def save_resume_state(epochs_finished: int, cut_fields: dict) -> None:
         state = {"network": network.state_dict(), "optimiser": optimiser.state_dict(), "epoch": epochs_finished,
                  "best_score": float(best), "threshold": float(card.threshold), "history": history,
-                 "settings": run_settings(config.to_dict()), **start, **cut_fields}
+                 "settings": run_settings(config.to_dict()), "card_fields": card_fields, **start, **cut_fields}
         save_tensors(state, resume_state_path(out))  # a full disk: one OSError naming the file
 
     if init is not None and not resume:
@@ -350,10 +352,12 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
         for epoch in range(first_epoch, config.epochs):
             first_step = cut.steps_done if epoch == first_epoch else 0
             losses = list(cut.losses) if epoch == first_epoch else []
+            paused = list(cut.paused) if epoch == first_epoch else []
             for step, (images, targets, masks) in steps_from(_epoch_batches(pool, kind, config, crop, epoch, mix),
                                                              first_step):
                 if interrupted() or (cancel is not None and cancel()):
-                    stop_between_steps(out, save_resume_state, epoch, step - first_step, losses, interrupted())
+                    stop_between_steps(out, save_resume_state, epoch, step - first_step, losses, interrupted(),
+                                       paused + [session_pause(session, started, epoch, step - first_step)])
                 x, y, m = (torch.from_numpy(a).to(device) for a in (images, targets, masks))
                 if config.final_lr_fraction != 1.0:
                     done = epoch * config.steps_per_epoch + step
@@ -374,7 +378,8 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
             k = best_threshold_index(scores)
             record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "score": float(scores[k]),
                       "threshold": THRESHOLDS[k], "seconds": round(time.monotonic() - started, 1), **session,
-                      **(cut_epoch_mark(len(losses), config.steps_per_epoch) if cut_short else {})}
+                      **(cut_epoch_mark(len(losses), config.steps_per_epoch) if cut_short else {}),
+                      **paused_mark(paused)}
             history.append(record)
             improved = scores[k] > best
             if cut_short:
@@ -468,7 +473,7 @@ def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.Data
     folders of them; a ``frame`` column annotates the frames of a stack."""
     from ..files.io import read_image
     from ..kinds.registry import read_kind_table
-    from .training import annotated_files, reviewed_indices, say_unlabelled_images
+    from .training import annotated_files, annotated_frames, reviewed_indices, say_no_centres, say_unlabelled_images
 
     say_unlabelled_images(paths, f"{kind} table")
     out = []
@@ -477,8 +482,8 @@ def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.Data
         frames = stack[None] if stack.ndim == 2 else stack
         table = read_kind_table(csv, kind)
         # A single frame reviewed empty is an example too (nothing to find here): its table has no rows
-        # to name a frame, but an image of one frame has no other.
-        annotated = sorted(set(table["frame"])) if len(table) or len(frames) > 1 else [0]
+        # to name a frame, but an image of one frame has no other; a stack's names none, refused.
+        annotated = annotated_frames(csv, table, len(frames), image_path.name)
         # A dock's export: only the frames a person reviewed are truth, as for spheres.
         annotated = reviewed_indices(csv, table, annotated, len(frames) > 1)
         for index in annotated:
@@ -488,4 +493,5 @@ def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.Data
             out.append((np.asarray(frames[index]), rows))
     if not out:
         raise ParticleDetectError(f"no image + {kind} CSV pairs found in {', '.join(map(str, paths))}")
+    say_no_centres(paths, [len(rows) for _, rows in out], kind.removesuffix("s"))
     return out

@@ -18,7 +18,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -625,17 +625,29 @@ def sessions_of(history: list[dict]) -> list[dict]:
     per session its first and last epoch, hours, device and CPU threads. Records from before sessions
     were written down (no ``session``) are one entry with the device unrecorded; their hours add up
     each stretch of the epoch clock (it restarts when a run resumes; a stretch that resumed within a
-    first epoch's time of the last is not seen, so those hours are a lower bound)."""
+    first epoch's time of the last is not seen, so those hours are a lower bound). A session that a pause (a
+    recipe's minutes, a cancel, Ctrl-C) stopped inside an epoch is read from that epoch's record
+    (``paused_sessions``, training.session_pause); its entry says how many steps it trained there
+    (``paused_after_steps``)."""
     sessions = []
-    trained = [r for r in history if r.get("epoch")]  # epoch 0 is the starting model's score, not training
-    for key, group in itertools.groupby(trained, key=lambda r: r.get("session")):
+    for key, group in itertools.groupby(_trained_records(history), key=lambda r: r.get("session")):
         records = list(group)
         clock = [float(r.get("seconds") or 0.0) for r in records]
         seconds = clock[-1] + sum(a for a, b in zip(clock, clock[1:]) if b < a)
+        paused = {"paused_after_steps": records[-1]["steps"]} if "steps" in records[-1] else {}
         sessions.append({"session": key or "not recorded", "device": records[0].get("device") or "not recorded",
                          "threads": records[0].get("threads"), "epochs": [records[0]["epoch"], records[-1]["epoch"]],
-                         "hours" if key else "hours_at_least": round(seconds / 3600, 2)})
+                         "hours" if key else "hours_at_least": round(seconds / 3600, 2), **paused})
     return sessions
+
+
+def _trained_records(history: list[dict]) -> Iterator[dict]:
+    """The epoch records of training (epoch 0 is the starting model's score), each after the sessions paused
+    in its epoch, in the order they trained."""
+    for record in history:
+        if record.get("epoch"):
+            yield from (p for p in record.get("paused_sessions", []) if isinstance(p, dict) and p.get("epoch"))
+            yield record
 
 
 def _read_done(path: Path, remedy: str = "delete it to rerun the phase") -> dict:

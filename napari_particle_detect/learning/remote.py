@@ -25,7 +25,7 @@ from ..models import DetectorModel, save_model
 from ..models.registry import ModelCard, network_for_weights
 from ..projects.project import Project
 from ..detection.rescoring import Criterion
-from .rounds import RoundOutcome, TrainedOn, prepare_round, round_info, unlabelled_frames
+from .rounds import RoundOutcome, TrainedOn, prepare_round, retry_seed, round_info, unlabelled_frames
 from .training import Example, TrainConfig, TrainingCancelled
 
 # How often the laptop side looks for progress and for the user's Cancel.
@@ -106,6 +106,7 @@ def run_round_remote(
                 asked = client.submit(round_defaults, device, pure=False)
                 _wait(client, asked, events, stop, cancel, report)
                 config = replace(config, **asked.result())
+            config = retry_seed(project, parent, config)
             report({"phase": "preparing", "where": scheduler_address(client),
                     "steps": config.epochs * config.steps_per_epoch, "unlabelled_frames": config.unlabelled_frames})
             # The unreviewed frames travel with the examples (read here, where the stack is).

@@ -8,8 +8,9 @@ a workspace of its own until :func:`commit` publishes it in one step.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -21,6 +22,8 @@ from ..projects.project import Project, RoundInfo, WaitCancelled, waiting_cancel
 from ..projects.project_state import image_mismatch, pixel_fingerprint
 from ..detection.sizing import scale_for_diameter
 from .training import Example, TrainConfig, TrainingCancelled
+
+C = TypeVar("C")  # a round's settings: TrainConfig, or a volume round's
 
 
 @dataclass
@@ -140,6 +143,15 @@ def prepare_round(project: Project, stack) -> tuple[RoundInfo, DetectorModel, li
     return parent, base, project_examples(project, stack, scale)
 
 
+def retry_seed(project: Project, parent: RoundInfo, config: C) -> C:
+    """``config`` (a round's, with a ``seed``) drawing anew for each round already fine-tuned from ``parent``: asked
+    again (after a round that was not better, nothing new reviewed) a round drew the crops of the last and came out
+    the same model, byte for byte. The held-out tiles do not follow the seed, so its verdict compares alike; the
+    first round from a parent keeps the seed, as ``train --from`` and the benchmarks run it."""
+    tries = sum(info.parent == parent.number for info in project.rounds)
+    return replace(config, seed=config.seed + tries) if tries else config
+
+
 @dataclass(frozen=True)
 class TrainedOn:
     """What was reviewed when a round gathered its examples: frames accepted while it trains are not in it."""
@@ -200,6 +212,7 @@ def run_round(
     """
     trained_on = TrainedOn.now(project)
     parent, base, examples = prepare_round(project, stack)
+    config = retry_seed(project, parent, config)
     workspace = project.new_workspace()
     try:
         unlabelled = unlabelled_frames(project, stack, examples[0].scale, config.pseudo_choice) if examples else None

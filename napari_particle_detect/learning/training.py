@@ -13,7 +13,7 @@ import logging
 import math
 import numbers
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -537,15 +537,32 @@ class EpochCut(NamedTuple):
     losses: tuple[float, ...] = ()  # those steps', so the resumed epoch's record is its whole one
     # The finished epochs' best weights, where the cut's own replaced them at the output; else None.
     best_network: dict | None = None
+    # The sessions a cancel or Ctrl-C stopped in the epoch (:func:`session_pause`), for its record to carry.
+    paused: tuple[dict, ...] = ()
 
 
-def epoch_cut_fields(steps_done: int = 0, losses: Iterable[float] = (), best_network: dict | None = None) -> dict:
+def epoch_cut_fields(steps_done: int = 0, losses: Iterable[float] = (), best_network: dict | None = None,
+                     paused: Sequence[dict] = ()) -> dict:
     """A resume state's record of the epoch the run resumes in: none of its steps done, or those before its time
     limit cut it (see :class:`EpochCut`)."""
     fields = {"step": steps_done, "epoch_losses": [float(loss) for loss in losses]}
     if best_network is not None:
         fields["best_network"] = best_network
+    if paused:
+        fields["paused_sessions"] = list(paused)
     return fields
+
+
+def session_pause(session: dict, started: float, epoch: int, steps: int) -> dict:
+    """What a session that a cancel or Ctrl-C stopped ``steps`` steps into ``epoch`` (0-based) trained, kept until
+    the epoch's record carries it (:func:`paused_mark`): that session writes no epoch record of its own, and a
+    model's lineage (recipes.sessions_of) lost its device and hours."""
+    return {"epoch": epoch + 1, "seconds": round(time.monotonic() - started, 1), **session, "steps": steps}
+
+
+def paused_mark(paused: Sequence[dict]) -> dict:
+    """What an epoch's record adds for the sessions paused in it (:func:`session_pause`)."""
+    return {"paused_sessions": list(paused)} if paused else {}
 
 
 def read_epoch_cut(state: dict, epochs_finished: int, steps_per_epoch: int, epochs: int) -> EpochCut:
@@ -554,6 +571,7 @@ def read_epoch_cut(state: dict, epochs_finished: int, steps_per_epoch: int, epoc
     naming a field that is not what a training loop wrote."""
     steps_done, losses = state.get("step", 0), state.get("epoch_losses", [])
     best_network = state.get("best_network")
+    paused = state.get("paused_sessions", [])
     if isinstance(steps_done, bool) or not isinstance(steps_done, int) or not 0 <= steps_done < steps_per_epoch:
         raise ValueError(f"step {steps_done!r:.40} is not between 0 and {steps_per_epoch - 1}")
     if steps_done and epochs_finished >= epochs:
@@ -562,7 +580,9 @@ def read_epoch_cut(state: dict, epochs_finished: int, steps_per_epoch: int, epoc
         raise ValueError(f"epoch_losses is not the {steps_done} losses of the steps done")
     if best_network is not None and not isinstance(best_network, dict):
         raise ValueError("best_network is not a network's weights")
-    return EpochCut(steps_done, tuple(losses), best_network)
+    if not isinstance(paused, list) or not all(isinstance(p, dict) for p in paused):
+        raise ValueError("paused_sessions is not a list of records")
+    return EpochCut(steps_done, tuple(losses), best_network, tuple(paused))
 
 
 def steps_from(batches: Iterable[T], first_step: int) -> Iterator[tuple[int, T]]:
@@ -591,14 +611,16 @@ def ctrl_c_between_steps() -> Iterator[Callable[[], bool]]:
 
 
 def stop_between_steps(out: Path | None, save_resume_state: Callable[[int, dict], None], epoch: int,
-                       trained_now: int, losses: list[float], interrupted: bool) -> NoReturn:
+                       trained_now: int, losses: list[float], interrupted: bool,
+                       paused: Sequence[dict] = ()) -> NoReturn:
     """Stop a training loop before a step of ``epoch`` (0-based), at a Ctrl-C (KeyboardInterrupt) or a cancel
     (TrainingCancelled), once the ``trained_now`` steps this session trained in it are in the resume state
     (``save_resume_state(epochs finished, epoch_cut_fields)``), as a time limit's cut keeps them: else a run whose
     sessions are shorter than an epoch never advances. Unscored, they leave the model at ``out`` as it is.
-    ``losses``: all the epoch's steps' so far."""
+    ``losses``: all the epoch's steps' so far; ``paused``: the sessions stopped in it, this one last
+    (:func:`session_pause`)."""
     if trained_now and out is not None:
-        save_resume_state(epoch, epoch_cut_fields(len(losses), losses))
+        save_resume_state(epoch, epoch_cut_fields(len(losses), losses, paused=paused))
     if interrupted:
         raise KeyboardInterrupt
     kept = out is not None and resume_state_path(out).exists()
@@ -704,6 +726,24 @@ def log_time_limit_stop(out: Path | None, steps_done: int, steps: int) -> None:
 def log_already_finished(out: Path, epochs: int) -> None:
     """Say that a resumed run had already finished: its model stays as it was."""
     log.info("%s: already finished (%d of %d epochs): nothing to resume", out, epochs, epochs)
+
+
+def run_card_fields(out: Path | None, resume: bool, extra_card: dict | None) -> dict:
+    """The caller's fields for a run's card record (``extra_card``, its ``command`` among them), as the run's resume
+    state keeps them (``card_fields``): a resumed run keeps those of the session that started it, whose command set
+    its options, and lists the command of each session that resumed it in ``resumed_with``. Before, its card named
+    only the last ``--resume`` command, and the options the run started with were lost from it and its lineage.
+    A state written before these were kept gives this session's fields, as then."""
+    fields = dict(extra_card or {})
+    if not resume or out is None or not resume_state_path(out).exists():
+        return fields
+    started = read_training_state(resume_state_path(out)).get("card_fields")
+    if not isinstance(started, dict):
+        return fields
+    earlier = started.get("resumed_with")
+    resumed = [c for c in earlier if isinstance(c, str)] if isinstance(earlier, list) else []
+    command = fields.get("command")
+    return {**started, "resumed_with": resumed + [command]} if isinstance(command, str) else dict(started)
 
 
 def session_fields(device: torch.device) -> dict:
@@ -829,9 +869,11 @@ def train(
     start = _start_record(init, start_state)
     best_state, best_epoch = start_state, 0
 
+    card_fields = run_card_fields(out, resume, extra_card)
+
     def training_record(validation_f1: float, progress_mark: dict) -> dict:
         """This run's record for its card (never the starting model's), with how far it got."""
-        return {"lineage": lineage, **(extra_card or {}), "config": config.to_dict(),
+        return {"lineage": lineage, **card_fields, "config": config.to_dict(),
                 "annotated_examples": len(examples or []),
                 "annotated_validation_examples": len(validation_examples or []),
                 "validation_f1": validation_f1, "best_epoch": best_epoch, "history": history,
@@ -876,7 +918,8 @@ def train(
         save_tensors({"network": network.state_dict(), "optimiser": optimiser.state_dict(),
                       "scheduler": scheduler.state_dict(), "epoch": epochs_finished, "best_f1": float(best_f1),
                       "history": history, "best_epoch": best_epoch, "settings": run_settings(config.to_dict()),
-                      "version": __version__, **start, **cut_fields}, resume_state_path(out))
+                      "version": __version__, "card_fields": card_fields, **start, **cut_fields},
+                     resume_state_path(out))
 
     with ctrl_c_between_steps() as interrupted, ThreadPoolExecutor(max_workers=1) as pool:
         for epoch in range(start_epoch, config.epochs):
@@ -885,10 +928,12 @@ def train(
             source = BatchSource(config, None, seed=config.seed + 7919 * epoch, prepared=prepared)
             first_step = cut.steps_done if epoch == start_epoch else 0
             losses = list(cut.losses) if epoch == start_epoch else []
+            paused = list(cut.paused) if epoch == start_epoch else []
             batches = made_ahead(pool, source.batch, config.steps_per_epoch)
             for step, (images, targets, weights) in steps_from(batches, first_step):
                 if interrupted() or (cancel is not None and cancel()):
-                    stop_between_steps(out, save_resume_state, epoch, step - first_step, losses, interrupted())
+                    stop_between_steps(out, save_resume_state, epoch, step - first_step, losses, interrupted(),
+                                       paused + [session_pause(session, started, epoch, step - first_step)])
                 x, y, w = (torch.from_numpy(a).to(device) for a in (images, targets, weights))
                 if teacher is not None:
                     with torch.no_grad():
@@ -910,7 +955,8 @@ def train(
             (f1,) = validation_f1(network, validation, device, [card.threshold], card.min_distance, config.tolerance)
             record = {"event": "epoch", "epoch": epoch + 1, "epochs": config.epochs, "loss": float(np.mean(losses)),
                       "val_f1": float(f1), "seconds": round(time.monotonic() - started, 1), **session,
-                      **(cut_epoch_mark(len(losses), config.steps_per_epoch) if cut_short else {})}
+                      **(cut_epoch_mark(len(losses), config.steps_per_epoch) if cut_short else {}),
+                      **paused_mark(paused)}
             history.append(record)
             improved = improves(f1, best_f1, config.keep)
             if cut_short and out is not None:
@@ -1110,9 +1156,10 @@ def require_sphere_model(model: DetectorModel, source: object = None) -> None:
 # validation_score, score, parent_score and metric: the rods and chains models' (their score is not always F1).
 # init_sha256: which weights a recipe's model started from (its init's name alone may since hold others);
 # pseudo_labelled and scored_on: whether a round also learnt from unreviewed frames, and what its verdict measured.
-LINEAGE_KEYS = ("command", "recipe", "recipe_sha256", "init", "init_sha256", "finished", "epochs_done", "epochs",
-                "best_epoch", "stopped_at_time_limit", "validation_f1", "validation_score", "annotated_examples",
-                "threshold_tuning", "exported")
+# resumed_with: the commands that resumed an ancestor's run (its command is the one that started it).
+LINEAGE_KEYS = ("command", "resumed_with", "recipe", "recipe_sha256", "init", "init_sha256", "finished",
+                "epochs_done", "epochs", "best_epoch", "stopped_at_time_limit", "validation_f1", "validation_score",
+                "annotated_examples", "threshold_tuning", "exported")
 ROUND_LINEAGE_KEYS = ("examples", "held_out_tiles", "scored_on", "f1", "parent_f1", "score", "parent_score", "metric",
                       "pseudo_labelled_frames", "pseudo_labelled")
 
@@ -1183,7 +1230,7 @@ def load_examples(
         stack = read_image(image_path)
         table = read_centres(csv)
         frames = as_frames(stack, str(image_path))  # an RGB image is refused as detect refuses it
-        indices = sorted(set(table["frame"])) if "frame" in table else [0]
+        indices = annotated_frames(csv, table, len(frames), image_path.name)
         for index in indices:
             if index >= len(frames):
                 raise ParticleDetectError(f"{csv}: frame {index} is beyond the {len(frames)} frames of {image_path.name}")
@@ -1204,7 +1251,31 @@ def load_examples(
         check_centres_spread(csv, trained[["y", "x"]].to_numpy(float), frames.shape[1:])
     if not examples:
         raise ParticleDetectError(f"no image + CSV pairs found in {', '.join(map(str, paths))}")
+    say_no_centres(paths, [len(example.centres) for example in examples])
     return examples
+
+
+def say_no_centres(paths: list[str | Path], counts: Sequence[int], particle: str = "centre") -> None:
+    """Warn when not one of the frames read holds a particle (``counts``: each frame's, a ``particle`` a row):
+    frames reviewed empty teach (or score) that there is nothing to find, which is right for empty fields but, for a
+    table exported or written wrongly, trains a model that finds nothing, and a round then had no particle to be
+    scored on, said only as "nothing to score"."""
+    if not any(counts):
+        log.warning("%s: not one %s in its tables: its %d frame(s) are read as holding no particles (a table "
+                    "meant to list them that lists none?)", ", ".join(map(str, paths)), particle, len(counts))
+
+
+def annotated_frames(csv: Path, table: pd.DataFrame, count: int, image: str) -> list[int]:
+    """The frames of a ``count``-frame ``image`` that its truth table annotates: those its ``frame`` column names.
+    A table without that column annotates the first frame, and one of no rows a single frame reviewed empty (nothing
+    to find there), with or without the column: a header-only ``frame,y,x`` once failed with an IndexError. A stack's
+    table of no rows names no frame to train on: refused in one line."""
+    if "frame" in table and len(table):
+        return sorted(set(table["frame"]))
+    if "frame" not in table or count == 1:
+        return [0]
+    raise ParticleDetectError(f"{csv}: no rows, so it names none of the {count} frames of {image} to train on; give "
+                              "its rows for the frames reviewed, or leave the file out")
 
 
 # Who put a row of the dock's Export there (files.tables.SOURCES): "model" is the network's detection nobody
@@ -1226,6 +1297,7 @@ def reviewed_indices(csv: Path, table: pd.DataFrame, indices: list[int], stacked
     if "source" not in table:
         return indices
     sources = table["source"].astype(str)
+    say_unknown_sources(csv, table["source"])
     never_reviewed, never_accepted, partly_accepted = [], [], []
     for index in indices:
         rows = sources[table["frame"] == index] if "frame" in table else sources
@@ -1252,6 +1324,21 @@ def reviewed_indices(csv: Path, table: pd.DataFrame, indices: list[int], stacked
     if notes:
         log.warning("%s: %s; accept whole frames in the dock, then Export, to train on them", csv, "; ".join(notes))
     return kept
+
+
+def say_unknown_sources(csv: Path, sources: pd.Series) -> None:
+    """Warn of ``source`` values none of the dock's (files.tables.SOURCES): such rows are read as a person's, which
+    for a misspelt 'model' teaches detections nobody checked as truth. An empty cell is named as one, not 'nan'."""
+    import pandas as pd
+
+    from ..files.tables import SOURCES
+
+    unknown = sorted({"" if pd.isna(value) else str(value) for value in sources} - set(SOURCES))
+    if unknown:
+        log.warning("%s: source %s %s %s none of %s: %s rows are read as reviewed points", csv,
+                    "value" if len(unknown) == 1 else "values",
+                    _names([f"{u!r:.40}" if u else "(empty)" for u in unknown]),
+                    "is" if len(unknown) == 1 else "are", ", ".join(SOURCES), "its" if len(unknown) == 1 else "their")
 
 
 def _frames_named(frames: list[int], stacked: bool) -> str:

@@ -209,6 +209,7 @@ def run_volume_round(project: Project, volumes, config: VolumeRoundConfig = VOLU
         raise ParticleDetectError(f"{parent.name} is a 2D model; volumes need a 3D round")
     trained_on = rounds.TrainedOn.now(project)
     examples = project_volume_examples(project, volumes, settings.diameter, base.card.canonical_diameter)
+    config = rounds.retry_seed(project, parent, config)
     workspace = project.new_workspace()
     try:
         result = fine_tune_volumes(base, examples, config, device, progress=progress, cancel=cancel)

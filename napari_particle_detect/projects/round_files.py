@@ -15,6 +15,7 @@ from ..errors import ParticleDetectError
 from ..models.registry import copy_model
 from ..project_layout import PROJECT_SUFFIX
 from .project import Project, RoundInfo
+from .shipped_rounds import is_shipped_copy
 
 def export_round(project: Project, number: int, destination: str | Path, name: str | None = None) -> Path:
     """Write round ``number`` of ``project`` as the model ``destination`` (.pt, .json[, .criterion.skops]).
@@ -53,7 +54,7 @@ def deletable(project: Project, number: int) -> str | None:
     current = project.current_round
     if current is not None and current.number == info.number:
         return f"{info.name} is the round in use; switch to another round first"
-    if info.origin == "shipped":
+    if is_shipped_copy(info):  # "shipped unet3d" too: a volume project's was deleted
         # Not "the one every round started from": a project may hold an older version's and this version's.
         return f"{info.name} is a copy of a shipped model, kept for rounds to start from"
     return None
@@ -64,7 +65,8 @@ def delete_round(project: Project, number: int) -> RoundInfo:
     model. Rounds trained from it keep its number as their parent."""
     reason = deletable(project, number)
     if reason is not None:
-        raise ParticleDetectError(f"cannot delete {reason.split(' ', 1)[0]}: {reason.split(' ', 1)[1]}")
+        name, why = reason.split(" ", 1)  # "round-001 is the round in use": its name, then why
+        raise ParticleDetectError(f"cannot delete {name}: it {why}")
     return project.delete_round(number)
 
 

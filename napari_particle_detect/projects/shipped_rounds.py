@@ -25,15 +25,22 @@ USE_THIS_VERSION = "Use this version's shipped model"
 OTHER_VERSION_MARK = "*"
 
 
+def is_shipped_copy(info: RoundInfo) -> bool:
+    """Whether round ``info`` is a copy of a shipped model, by its origin: ``shipped``, or ``shipped MODEL`` (a
+    volume project's ``shipped unet3d``)."""
+    words = info.origin.split()
+    return bool(words) and words[0] == SHIPPED and len(words) <= 2
+
+
 def shipped_weights(project: Project, info: RoundInfo) -> Path | None:
     """This install's weights of the shipped model round ``info`` is a copy of; None for a round that is no
     copy of a shipped model (fine-tuned, added from a file) or whose model this install does not ship."""
     from ..detection.kinds_prediction import shipped_model_path
     from ..models.registry import default_model_path
 
-    words = info.origin.split()
-    if not words or words[0] != SHIPPED or len(words) > 2:
+    if not is_shipped_copy(info):
         return None
+    words = info.origin.split()
     try:
         if len(words) == 2:  # the origin names the model: "shipped unet3d"
             return default_model_path(words[1])
@@ -90,10 +97,17 @@ def origin_label(project: Project, info: RoundInfo) -> str:
     return f"{info.origin} as of {info.created.split()[0]}; this version ships another"
 
 
+# How the origin of a round added from a model file begins, the file's path following.
+FROM_FILE = ("from ", "imported from ")
+
+
 def origin_word(project: Project, info: RoundInfo) -> str:
-    """Where round ``info`` came from in a narrow column: its origin's first word, starred for a copy of the
-    model another version shipped (:func:`origin_label` says it whole)."""
-    return info.origin.split()[0] + (OTHER_VERSION_MARK if is_other_version(project, info) else "")
+    """Where round ``info`` came from in a narrow column: its origin's first word, or the name of the model file
+    it was added from (its first word, 'from', said nothing of which), starred for a copy of the model another
+    version shipped (:func:`origin_label` says it whole)."""
+    source = next((info.origin[len(start):] for start in FROM_FILE if info.origin.startswith(start)), "")
+    word = Path(source.strip()).name or (info.origin.split() or ["-"])[0]
+    return word + (OTHER_VERSION_MARK if is_other_version(project, info) else "")
 
 
 def other_version_copies(project: Project) -> list[RoundInfo]:
@@ -164,6 +178,6 @@ def this_versions_model_added(project: Project, info: RoundInfo) -> str:
 
 
 __all__ = ["OTHER_VERSION_MARK", "SHIPPED", "THIS_VERSION", "USE_THIS_VERSION", "add_this_versions_model",
-           "is_other_version", "origin_label", "origin_word", "other_version_copies", "other_version_note",
-           "same_saved_model", "shipped_weights", "this_versions_model_added", "this_versions_offer",
+           "is_other_version", "is_shipped_copy", "origin_label", "origin_word", "other_version_copies",
+           "other_version_note", "same_saved_model", "shipped_weights", "this_versions_model_added", "this_versions_offer",
            "way_to_this_versions_model"]
