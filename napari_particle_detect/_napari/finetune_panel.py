@@ -24,7 +24,7 @@ from ..projects.project import RoundInfo
 from ..projects.shipped_rounds import is_other_version, origin_label, origin_word
 from ..learning.training import TrainConfig
 from .notify import reports_errors
-from .plots import LossPlot, RoundsPlot
+from .plots import LossCurve, LossPlot, RoundsPlot
 from .round_actions import RoundActions
 from .round_progress import areas_text, train_round, trained_text, verdict
 from .round_reports import ProgressRelay, RoundReports
@@ -60,6 +60,9 @@ class FineTunePanel(RoundReports, QGroupBox):
         self.worker = None
         self._target = None  # the annotation whose project a running round belongs to
         self._verdicts: dict[Path, str] = {}  # the last round's verdict per project, shown with its image
+        # The last finished round's loss curve per project, shown with its image beside its verdict (picking
+        # another image and back cleared it, a round ending for an image not shown left it drawn under another).
+        self._curves: dict[Path, LossCurve] = {}
         # No thread count: the round takes the cores the machine's load leaves free (detection.threads;
         # the interface itself takes about 5 % of a core while a round trains, benchmarks/dock_round.py).
         self.config = replace(FINE_TUNE, **round_defaults())
@@ -164,8 +167,12 @@ class FineTunePanel(RoundReports, QGroupBox):
         self.status.setText(said)  # the last round's of this image, wherever the dock was when it ended
         self.progress.setRange(0, 1)
         self.progress.setValue(1 if said else 0)
-        self.loss_plot.clear()
+        self._show_curve()
         self.phases = []
+
+    def _show_curve(self) -> None:
+        annotation = self.state.annotation
+        self.loss_plot.show_curve(self._curves.get(annotation.project.folder) if annotation is not None else None)
 
     def _verdict_of(self, annotation) -> str:
         """The last verdict said for ``annotation``'s project in this session; else (a dock or viewer opened
@@ -356,14 +363,22 @@ class FineTunePanel(RoundReports, QGroupBox):
                 self.state.use_round(info.number, how="fine-tuned")  # and its threshold; its verdict follows
             else:  # in use for its image, which the dock does not show: its threshold waits there for it
                 project.remember_threshold(round_threshold(project, info.number))
+        self._curves[project.folder] = self.loss_plot.kept()
         subject = self._subject()
         message = self.show_verdict(info, project.current_round, to_use=TO_USE, subject=subject)
         self._verdicts[project.folder] = message.removeprefix(f"{subject}: ") if subject else message
 
     def _on_error(self, exc: BaseException) -> None:
+        # Cancelled or failed, the round left nothing in the project: its curve, left drawn, read as a round
+        # that happened (the last finished round's curve was already replaced by this one's).
+        self.loss_plot.clear()
+        self._curves.pop(self._target.project.folder, None)
         self.show_failure(exc, self._target.project.current_round, subject=self._subject())
 
     def _on_finished(self) -> None:
+        elsewhere = self._target is not self.state.annotation
         self.worker, self._target = None, None
         self._set_running(False)
+        if elsewhere:
+            self._show_curve()  # the picked image's, not the round's other image
         self.state.project_changed.emit()

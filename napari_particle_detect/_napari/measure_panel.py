@@ -8,12 +8,13 @@ Points layer, not in the project: after every edit or detection the edited frame
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 from qtpy.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel
 
-from ..errors import ParticleDetectError
 from ..detection.measurements import MEASUREMENT_COLUMNS, FrameMeasurer, describe_columns
 from .annotation import follow_changes
 from .layers import SOURCE_COLOURS, table_from_points
@@ -23,6 +24,7 @@ from .state import DockState
 COLOUR_CHOICES = ("source", "score", *MEASUREMENT_COLUMNS)
 COLORMAP = "viridis"
 MISSING = (0.6, 0.6, 0.6, 1.0)  # points without the value (added by hand: no score)
+UNSIZED = "not measured: run Detect on this image first (measuring needs the particle size it finds)"
 
 
 def feature_colours(values: np.ndarray, colormap: str = COLORMAP) -> tuple[np.ndarray, tuple[float, float] | None]:
@@ -46,7 +48,9 @@ class MeasurePanel(QGroupBox):
         super().__init__("Measurements")
         self.state = state
         self._watched = None  # the annotation whose changes re-measure
-        self._recoloured = False  # whether the rings show something other than their source
+        # The layers whose rings show something other than their source: one per image, each restored on its
+        # own (one flag for all, the image switched to took another image's restore and kept its colours).
+        self._recoloured: weakref.WeakSet = weakref.WeakSet()
         self.measure_check = QCheckBox("trackpy's measurements per centre")
         self.measure_check.setToolTip(", ".join(MEASUREMENT_COLUMNS) + " of each centre, measured on the original "
                                       "image as trackpy.locate measures its features; shown as point features, "
@@ -78,10 +82,11 @@ class MeasurePanel(QGroupBox):
 
     # ---- measuring and colouring ----------------------------------------------------------------
     def _measurer(self, annotation) -> FrameMeasurer | None:
-        """The annotation's measurer for its image at the project's diameter (a new one if that changed)."""
+        """The annotation's measurer for its image at the project's diameter (a new one if that changed); None
+        before its first Detect (centres placed by hand), which finds the size measuring needs."""
         diameter = annotation.project.diameter
         if diameter is None:
-            raise ParticleDetectError("run Detect first: measurements need the particle size it finds")
+            return None
         measurer = getattr(annotation, "measurer", None)
         if measurer is None or measurer.diameter != float(diameter) or measurer.stack is not annotation.image.data:
             polarity = annotation.project.polarity
@@ -115,7 +120,7 @@ class MeasurePanel(QGroupBox):
             # Left on the layer they would go stale with the next edit, yet still colour the rings, show in
             # the status bar and be saved by File > Save.
             dropped = present and drop_measurements(layer)
-            if not dropped and self.colour_combo.currentText() == "source" and not self._recoloured:
+            if not dropped and self.colour_combo.currentText() == "source" and layer not in self._recoloured:
                 return  # nothing to do: the layer looks as the dock made it
         if not present:
             self.legend.setText("")  # the last image's range of values would pass for this one's
@@ -123,6 +128,13 @@ class MeasurePanel(QGroupBox):
         features = layer.features
         if self.measuring():
             annotation.measurer = self._measurer(annotation)
+            if annotation.measurer is None:
+                # This image alone: unticking the box for it stopped the measuring of every other image.
+                drop_measurements(layer)
+                self._colour(layer, layer.features)
+                coloured_by = "" if self.colour_combo.currentText() in MEASUREMENT_COLUMNS else self.legend.text()
+                self.legend.setText(f"{UNSIZED}; {coloured_by}" if coloured_by else UNSIZED)
+                return
             # The layer's own rows (not the annotation's whole table): the features go row by row.
             table = table_from_points(layer.data, layer.features)
             measured = annotation.measurer.measure(table)
@@ -141,17 +153,17 @@ class MeasurePanel(QGroupBox):
             self.legend.setText(f"tick the box above to measure {by}")
             by = "source"
         if by == "source":
-            if self._recoloured:
+            if layer in self._recoloured:
                 layer.border_color_cycle = SOURCE_COLOURS
                 layer.border_color = "source"
-                self._recoloured = False
+                self._recoloured.discard(layer)
             if self.colour_combo.currentText() == "source":
                 self.legend.setText("yellow: network, lime: accepted, cyan: added")
             return
         colours, limits = feature_colours(features[by].to_numpy(float))
         if len(colours):
             layer.border_color = colours
-            self._recoloured = True
+            self._recoloured.add(layer)
         text = f"{by}: {limits[0]:.4g} (purple) to {limits[1]:.4g} (yellow)" if limits else f"no {by} values"
         self.legend.setText(text + ("; grey: none (added by hand)" if by == "score" else ""))
 

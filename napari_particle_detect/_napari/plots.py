@@ -3,6 +3,8 @@ held-out F1 of every round, before (its parent) and after."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import AutoLocator
@@ -84,6 +86,14 @@ def two_lines(text: str) -> str:
 LOSS_REDRAW_MS = 1500
 
 
+class LossCurve(NamedTuple):
+    """A finished round's training loss, kept to be drawn again with its image."""
+
+    total: int  # the steps the round was to train
+    steps: tuple[int, ...]
+    losses: tuple[float, ...]
+
+
 class LossPlot(SmallPlot):
     """Training loss against step, redrawn (at most every LOSS_REDRAW_MS) as the round's progress
     events arrive."""
@@ -96,6 +106,7 @@ class LossPlot(SmallPlot):
         self._redraw.timeout.connect(self.draw_idle)
         self.steps: list[int] = []
         self.losses: list[float] = []
+        self._total = 1
         (self.line,) = self.axes.plot([], [], color=BETTER, linewidth=1.2)
         self._placeholder = self.axes.text(0.5, 0.5, "shown while a round trains", ha="center", va="center",
                                            fontsize=7, color=INK, transform=self.axes.transAxes)
@@ -112,7 +123,21 @@ class LossPlot(SmallPlot):
         self.axes.set_yticks([])
         self.draw_idle()
 
+    def kept(self) -> LossCurve:
+        """The curve drawn, for :meth:`show_curve` to draw again."""
+        return LossCurve(self._total, tuple(self.steps), tuple(self.losses))
+
+    def show_curve(self, curve: LossCurve | None) -> None:
+        """A curve kept (:meth:`kept`) drawn again at once; None: the placeholder."""
+        if curve is None:
+            self.clear()
+            return
+        self.start(curve.total)
+        for step, loss in zip(curve.steps, curve.losses):
+            self.add(step, loss)
+
     def start(self, steps: int) -> None:
+        self._total = max(1, steps)
         self.steps, self.losses = [], []
         self.line.set_data([], [])
         self._placeholder.set_visible(False)

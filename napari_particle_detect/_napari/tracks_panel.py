@@ -8,12 +8,14 @@ The library does the work (:mod:`tracks`); this panel runs it in a worker and sh
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullFormatter
+from napari.layers import Image, Tracks
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info
 from qtpy.QtWidgets import (
@@ -101,6 +103,16 @@ def link_and_measure(table: pd.DataFrame, settings: LinkSettings) -> Linked:
     return Linked(tracks, field_drift, msd, fit_power_law(msd) if msd is not None else None, settings)
 
 
+@dataclass
+class KeptLink:
+    """An image's last Link, kept while other images are picked (linking again was the only way back to its
+    status, MSD and Export): ``centres``, those it linked, tell whether they changed since."""
+
+    linked: Linked
+    centres: pd.DataFrame
+    drawn: bool = True  # False: it finished while another image was picked, its layer drawn when it comes back
+
+
 class MsdPlot(SmallPlot):
     """The ensemble MSD against lag time, log-log, with its power-law fit."""
 
@@ -144,7 +156,11 @@ class TracksPanel(QGroupBox):
         self.worker = None
         self.linked: Linked | None = None
         self.layer = None  # the Tracks layer last drawn
+        # Each Tracks layer drawn, with its image: hidden when another image is picked, as its centres are.
+        self._made: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._annotation = None  # the image the tracks belong to
+        self._kept: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # each image's KeptLink
+        self._linking_centres: pd.DataFrame | None = None  # the centres of the Link running
 
         self.range_spin = QDoubleSpinBox()
         self.range_spin.setRange(0.5, 500.0)
@@ -219,6 +235,7 @@ class TracksPanel(QGroupBox):
         state.annotation_changed.connect(self._watch)
         state.threshold_changed.connect(lambda *_: self._on_centres_changed())
         viewer.layers.events.removed.connect(self._on_layer_removed)
+        self._adopt_tracks()
 
     def running(self) -> bool:
         return self.worker is not None
@@ -246,7 +263,11 @@ class TracksPanel(QGroupBox):
     def _forget(self) -> None:
         """Another image: its tracks are not these (the layer stays in the viewer, named for its image)."""
         if self.running():
-            return
+            return  # the status says what is linking until it ends (_on_linked)
+        self._show_picked()
+
+    def _show_picked(self) -> None:
+        """The picked image's last Link, or nothing, and the boxes filled with its calibration."""
         self.linked, self._annotation = None, None
         self.export_button.setEnabled(False)
         self.status.setText("")
@@ -254,6 +275,37 @@ class TracksPanel(QGroupBox):
         annotation = self.state.annotation
         if annotation is not None:
             self._prefill(annotation)
+            self._show_kept(annotation)
+        if self.linked is None and self._drawn_for(annotation):
+            # A closed dock's Link (or another project's), drawn but unknown here: an empty panel read as never linked.
+            self.status.setText(f"'{annotation.image.name} tracks' is from an earlier Link: Link again to see its MSD "
+                                "and export it")
+
+    def _drawn_for(self, annotation) -> bool:
+        return annotation is not None and any(image is annotation.image for _, image in self.outputs_by_image())
+
+    def _show_kept(self, annotation) -> None:
+        """The image's last Link shown as it was left, out of date where its centres changed while another image
+        was picked (edited in the layer list, or by another window)."""
+        kept = self._kept.get(annotation)
+        if kept is None:
+            return
+        self.linked, self._annotation, self._linked_at = kept.linked, annotation, self._changes
+        if not kept.drawn:
+            kept.drawn = True
+            self.layer = self._show(annotation, kept.linked.tracks)
+        self._show_linked(annotation, kept.linked)
+        if not kept.centres.equals(annotation.visible_table()):
+            self._on_centres_changed()
+
+    def _adopt_tracks(self) -> None:
+        """The Tracks layers a dock closed since drew (its X leaves them to look at, the centres put away): each
+        is its image's, hidden with that image's other layers when another image is picked."""
+        images = {layer.name: layer for layer in self.viewer.layers if isinstance(layer, Image)}
+        for layer in self.viewer.layers:
+            image = images.get(layer.name.removesuffix(" tracks")) if layer.name.endswith(" tracks") else None
+            if isinstance(layer, Tracks) and image is not None:
+                self._made[layer] = image
 
     def _prefill(self, annotation) -> None:
         """The boxes filled with the image's calibration, and where it came from said under them: its layer's
@@ -301,14 +353,24 @@ class TracksPanel(QGroupBox):
 
     def _on_layer_removed(self, event) -> None:
         """Closing an image takes its tracks with it, as it takes its centres."""
-        name = f"{event.value.name} tracks"
-        for layer in [layer for layer in self.viewer.layers if layer.name == name]:
+        for layer in self._tracks_of(event.value):
             try:
                 self.viewer.layers.remove(layer)
             except ValueError:
                 pass  # the viewer is closing and took it already
         if self.layer is not None and self.layer not in self.viewer.layers:
             self.layer = None
+
+    def _tracks_of(self, image) -> list:
+        """The image's Tracks layers in the viewer: those drawn for it, also under the name it had before a rename
+        (its 'a tracks' stayed beside a new Link's 'c tracks', and after 'c' was closed), and any named for it."""
+        name = f"{image.name} tracks"
+        drawn = [layer for layer, made_for in self.outputs_by_image() if made_for is image]
+        return drawn + [layer for layer in self.viewer.layers if layer.name == name and layer not in drawn]
+
+    def outputs_by_image(self) -> list[tuple]:
+        """Each Tracks layer the panel drew that is in the viewer, with the image it was linked on."""
+        return [(layer, image) for layer, image in list(self._made.items()) if layer in self.viewer.layers]
 
     def options(self) -> LinkOptions:
         return LinkOptions(self.range_spin.value(), self.memory_spin.value(), self.length_spin.value())
@@ -335,7 +397,7 @@ class TracksPanel(QGroupBox):
         if not annotation.is_stack:
             raise ParticleDetectError("linking needs a stack of frames (T, Y, X); this image is a single frame")
         annotation.flush()
-        table = annotation.visible_table()
+        table = self._linking_centres = annotation.visible_table()
         measurer = getattr(annotation, "measurer", None)
         if measurer is not None and len(table):
             table = pd.concat([table, measurer.measure(table)], axis=1)
@@ -354,9 +416,20 @@ class TracksPanel(QGroupBox):
     def _on_linked(self, linked: Linked) -> None:
         annotation = self._annotation
         if annotation is None or annotation is not self.state.annotation or annotation.image not in self.viewer.layers:
-            return  # the image changed or was closed meanwhile
+            # Another image was picked meanwhile (its line read "linking…" for good): this Link waits for its own.
+            if annotation is not None and annotation.image in self.viewer.layers:
+                self._kept[annotation] = KeptLink(linked, self._linking_centres, drawn=False)
+            self._show_picked()
+            return
         self.linked = linked
+        self._kept[annotation] = KeptLink(linked, self._linking_centres)
         self.layer = self._show(annotation, linked.tracks)
+        self._show_linked(annotation, linked)
+        if self._linked_at != self._changes:  # edited while it linked
+            self._show_out_of_date()
+
+    def _show_linked(self, annotation, linked: Linked) -> None:
+        """What a Link made of the image: its status line, MSD plot and Export."""
         drift = ""
         if linked.drift is not None and len(linked.drift):
             last = linked.drift.iloc[-1]
@@ -375,20 +448,18 @@ class TracksPanel(QGroupBox):
         self.status.setText(f"{describe_tracks(linked.tracks)}{drift}{msd}")
         self.plot.show_msd(linked.msd, linked.fit, units)
         self.export_button.setEnabled(True)
-        if self._linked_at != self._changes:  # edited while it linked
-            self._show_out_of_date()
 
     def _show(self, annotation, tracks: pd.DataFrame):
         """The image's Tracks layer, made or refreshed (napari needs at least one point to draw one)."""
         name = f"{annotation.image.name} tracks"
         data = tracks_layer_data(tracks)
-        existing = next((layer for layer in self.viewer.layers if layer.name == name), None)
-        if existing is not None:
+        for existing in self._tracks_of(annotation.image):
             self.viewer.layers.remove(existing)
         if not len(data):
             return None
         layer = self.viewer.add_tracks(data, name=name, tail_length=int(max(2, annotation.n_frames)),
                                        tail_width=2, colormap="turbo", **placement(annotation.image))
+        self._made[layer] = annotation.image
         if annotation.points is not None and annotation.points in self.viewer.layers:
             self.viewer.layers.selection.active = annotation.points  # the point tools keep acting on the centres
         return layer

@@ -317,9 +317,10 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self.review.status.setText(line[0].upper() + line[1:])
 
     def outputs_by_image(self) -> list[tuple]:
-        """Each centres, heatmap and region layer of the dock's in the viewer, with the image it was made for."""
+        """Each centres, heatmap, region and tracks layer of the dock's in the viewer, with the image it was made
+        for (one image's tracks left shown over another read as that one's)."""
         return [(layer, annotation.image) for annotation in self._annotations.values()
-                for layer in self._annotation_layers(annotation)]
+                for layer in self._annotation_layers(annotation)] + self.tracks.outputs_by_image()
 
     def _annotation_layers(self, annotation: Annotation | None) -> list:
         """The centres, heatmap and region layers of an image's annotation that are in the viewer."""
@@ -514,7 +515,17 @@ class ParticleDetectWidget(ClosingDock, QWidget):
             if removed:
                 show_info("the Particle detection dock was closed: its layers are put away (" + ", ".join(
                     f"'{name}'" for name in removed[:3]) + (" …" if len(removed) > 3 else "") + "), their centres "
-                    "and reviews kept in their projects; they come back when the dock is opened again")
+                    "and reviews kept in their projects; they come back when the dock is opened again"
+                    + staying_words([layer.name for layer, _ in self.tracks.outputs_by_image()]))
+
+
+def staying_words(names: list[str]) -> str:
+    """The Tracks layers a closing dock leaves shown (kept in no project, they would be lost), said after what it
+    put away: they read as put away too."""
+    if not names:
+        return ""
+    listed = ", ".join(f"'{name}'" for name in names[:3]) + (" …" if len(names) > 3 else "")
+    return f"; {listed} {'stays' if len(names) == 1 else 'stay'} shown (Link again to export)"
 
 
 def closing_words(annotation: Annotation, failed: bool = False) -> str:
