@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -227,7 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "a file done with the same range and redoes one done with another")
     detect.add_argument("--kind", type=kind_name, choices=KIND_NAMES, default="spheres",
                         help="what to find (default spheres); rods and chains use their shipped models")
-    detect.add_argument("--overlay", type=Path, default=None, help="PNG of the first frame with centres drawn")
+    detect.add_argument("--overlay", type=Path, default=None,
+                        help="PNG of the first frame detected (with --frames, the first of those) with its centres "
+                             "drawn")
     detect.add_argument("--tile", type=number_in(256, 65536, whole=True), default=DEFAULT_TILE,
                         help=f"tile size in pixels (bounds memory; default {DEFAULT_TILE})")
     detect.add_argument("--batch-size", type=number_in(1, 4096, whole=True), default=None,
@@ -675,6 +678,9 @@ def cmd_detect(args: argparse.Namespace) -> int:
     from .checks import check_model_path
     from ..files.file_detection import DetectOptions, check_options, expand_inputs, unique_inputs
 
+    # The run's start, before the model loads and a cluster starts: a run into the same folder that ended since
+    # ran beside this one, and its record is kept in this one's (files.distributed.runs_beside).
+    args.started = datetime.now().astimezone()
     check_model_path(args.model)
     inputs, repeats = unique_inputs(expand_inputs(args.inputs))
     for repeat, kept in repeats.items():
@@ -1030,7 +1036,7 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
 
                 summary = detect_files(inputs, args.output, options, args.model, client, progress=progress,
                                        overwrite=args.overwrite, command=command_line(),
-                                       replace_edited=args.replace_edited)
+                                       replace_edited=args.replace_edited, started=args.started)
             finished = True
         except KeyboardInterrupt as stop:
             if local:  # the command ends here, and dask's loop may still log what the stop cut short

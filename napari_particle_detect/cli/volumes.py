@@ -4,16 +4,17 @@ volumes, ``synth --volume``, and ``evaluate`` on ``frame,z,y,x`` tables."""
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import json
 import logging
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
+from filelock import Timeout
 
 from ..files.axes import AXES_CHOICES, MICROMETRE, STACK_HINT, Axes, axes_hint, file_axes
 from ..errors import ParticleDetectError
@@ -231,10 +232,9 @@ def _detect_volumes(args, inputs, found, unreadable) -> int:
         stops_the_run, write_run_record,
     )
     from ..files.file_detection import (
-        FileResult, check_unedited, holding_output, is_finished, job_fingerprint, metadata_path, output_paths,
-        tell_earlier_versions, tell_moved,
+        FileResult, check_unedited, metadata_path, output_paths, tell_earlier_versions, tell_moved,
     )
-    from ..detection.volume_detection import DEFAULT_VOLUME_MODEL, VOLUME_COLUMNS, VolumeOptions, load_volume_model
+    from ..detection.volume_detection import DEFAULT_VOLUME_MODEL, VolumeOptions, load_volume_model
     from ..models.registry import default_model_path
 
     if args.overlay is not None:
@@ -289,56 +289,66 @@ def _detect_volumes(args, inputs, found, unreadable) -> int:
         check_detect_outputs(output, None, inputs, args.model)
     load_volume_model(args.model)  # one that cannot load is one error before any work, not every file's failure
     tables, records = [], []
-    summary = FilesSummary()
+    # Begun when the command began (cli/main.cmd_detect), before the model loaded: a run into the folder that ended
+    # since ran beside this one, and its record is kept in this one's (files.distributed.runs_beside).
+    summary = FilesSummary(started=getattr(args, "started", None) or datetime.now().astimezone())
     # As a 2D folder run's record (files.distributed): what was done, skipped, failed and left, so a rerun can tell.
     record_run = functools.partial(write_run_record, output, summary, outputs, run_options, model,
                                    command_line()) if folder else None
-    for index, (path, axes, target) in enumerate(zip(inputs, found, targets)):
+
+    def turn(index: int, wait: bool) -> Exception | None:
+        """The file at ``index`` detected, skipped or failed into ``summary``; the failure that stops the run there,
+        if it is one. Not ``wait``: filelock.Timeout where another run holds its output."""
+        path, axes, target = inputs[index], found[index], targets[index]
         if finished.get(path):
             log.info("%s: done before, in %s (input, options and model unchanged): skipped", path, target)
             summary.skipped.append(path)
-            continue
+            return None
         try:
             if path in unreadable:  # its axes could not be read: failed in its turn, as any other failure
                 raise unreadable[path]
-            # A folder run detects and writes each output under its lock, as a 2D one (files.distributed.
-            # detect_unless_done): another run into the folder at once neither detects it again nor interleaves.
-            with holding_output(target) if target is not None else contextlib.nullcontext():
-                if target is not None and is_finished(path, target, run_options, model):
-                    log.info("%s: finished meanwhile by another run into %s: skipped", path, target)
-                    summary.skipped.append(path)
-                    continue
-                # Taken before the input is read, as 2D's: a file changed while it is detected is not finished.
-                fingerprint = job_fingerprint(path, run_options, model) if target is not None else None
-                table, record = _detect_one_volume_file(path, axes, options, args.model)
-                columns = VOLUME_COLUMNS + [c for c in table.columns if c not in VOLUME_COLUMNS]
-                if target is not None:
-                    _write_volume_table(target, table[columns], [record], fingerprint)
+            detected = _detect_volume_into(path, axes, target, options, args.model, run_options, model, wait)
+        except Timeout:  # an OSError (TimeoutError) too, yet no failure: another run holds the output
+            raise
         except Exception as exc:  # noqa: BLE001 - of several files a bad one is reported at the end (README)
             # Every later file would fail alike (a full disk, a folder that takes no file now): the run stops.
             if record_run is not None and stops_the_run(exc, output):
-                summary.left.extend(inputs[index:])
-                summary.stopped = full_disk_line(exc, output, summary)
-                break
+                return exc
             if record_run is None and len(inputs) == 1:
                 raise
             if target is not None:  # its earlier output marked, as a 2D folder run's: no longer finished
                 _failed(summary, path, target, failure_line(path, exc), None)
             else:
                 summary.failed[path] = failure_line(path, exc)
-            continue
-        except BaseException:  # interrupted (Ctrl-C): the record says which files were not done by then
-            if record_run is not None:
-                summary.left.extend(inputs[index:])
-                record_run(interrupted=True)
-            raise
+            return None
+        if detected is None:
+            log.info("%s: finished meanwhile by another run into %s: skipped", path, target)
+            summary.skipped.append(path)
+            return None
+        table, record = detected
         if target is not None:
             summary.done.append(FileResult(path, target, record))
         else:
             if len(inputs) > 1:
                 table["file"] = str(path)
-            tables.append(table[columns + (["file"] if len(inputs) > 1 else [])])
+            tables.append(table)
         records.append(record)
+        return None
+
+    busy: list[int] = []  # files whose output another run holds: done after the others, as a 2D folder run does
+    order = {path: index for index, path in enumerate(inputs)}
+    try:
+        stop = _take_turns(turn, len(inputs), busy)
+    except BaseException:  # interrupted (Ctrl-C): the record says which files were not done by then
+        if record_run is not None:
+            summary.left.extend(_not_reached(inputs, summary))
+            summary.done.sort(key=lambda result: order[result.path])
+            record_run(interrupted=True)
+        raise
+    if stop is not None:  # said once the files left are known: the line counts them
+        summary.left.extend(_not_reached(inputs, summary))
+        summary.stopped = full_disk_line(stop, output, summary)
+    summary.done.sort(key=lambda result: order[result.path])  # in the inputs' order, busy ones done last or not
     if record_run is not None:
         record_run()
         log.info("%d file(s) into %s: %s", len(inputs), output, summary.describe())  # as a 2D folder run says it
@@ -351,6 +361,70 @@ def _detect_volumes(args, inputs, found, unreadable) -> int:
         _write_volume_table(output, pd.concat(tables, ignore_index=True), records, failed=summary.failed)
         log.info("wrote %s (and %s)", output, metadata_path(output).name)
     return report_failed(summary.failed)
+
+
+def _take_turns(turn, count: int, busy: list[int]) -> Exception | None:
+    """``turn`` (of :func:`_detect_volumes`) for each of ``count`` files, not waiting for one another run holds: those
+    go into ``busy`` and are done last, waited for then (as files.distributed._run_here does 2D files). The failure
+    that stopped the run, None where none did."""
+    for index in range(count):
+        try:
+            stop = turn(index, wait=False)
+        except Timeout:
+            busy.append(index)
+            continue
+        if stop is not None:
+            return stop
+    for index in busy:
+        if (stop := turn(index, wait=True)) is not None:
+            return stop
+    return None
+
+
+def _not_reached(inputs: list[Path], summary) -> list[Path]:
+    """The ``inputs`` a folder run's ``summary`` (files.distributed.FilesSummary) has not said done, skipped or
+    failed: left, where the run stopped."""
+    reached = {result.path for result in summary.done} | set(summary.skipped) | set(summary.failed)
+    return [path for path in inputs if path not in reached]
+
+
+def _detect_volume_into(path: Path, axes: Axes, target: Path | None, options, model_name: str | None, run_options,
+                        model: str | Path, wait: bool):
+    """``path``'s table (its columns in order) and record, written at ``target`` (a folder run's output; None: the
+    caller writes one table) under that output's lock (file_detection.holding_output), as a 2D folder run's
+    (files.distributed.detect_unless_done): another run into the folder at once neither detects it again nor
+    interleaves. None where another run finished it meanwhile. Not ``wait``: filelock.Timeout where another run
+    holds the output; ``wait``: waited for, said so."""
+    from ..files.file_detection import holding_output
+
+    if target is None:
+        return _detect_volume_held(path, axes, None, options, model_name, run_options, model)
+    try:
+        with holding_output(target, blocking=False):
+            return _detect_volume_held(path, axes, target, options, model_name, run_options, model)
+    except Timeout:
+        if not wait:
+            raise
+    log.info("%s: another run is detecting it into %s; waiting for that run", path, target)
+    with holding_output(target):
+        return _detect_volume_held(path, axes, target, options, model_name, run_options, model)
+
+
+def _detect_volume_held(path: Path, axes: Axes, target: Path | None, options, model_name: str | None, run_options,
+                        model: str | Path):
+    """:func:`_detect_volume_into`'s work, its output's lock held."""
+    from ..detection.volume_detection import VOLUME_COLUMNS
+    from ..files.file_detection import is_finished, job_fingerprint
+
+    if target is not None and is_finished(path, target, run_options, model):
+        return None
+    # Taken before the input is read, as 2D's: a file changed while it is detected is not finished.
+    fingerprint = job_fingerprint(path, run_options, model) if target is not None else None
+    table, record = _detect_one_volume_file(path, axes, options, model_name)
+    table = table[VOLUME_COLUMNS + [c for c in table.columns if c not in VOLUME_COLUMNS]]
+    if target is not None:
+        _write_volume_table(target, table, [record], fingerprint)
+    return table, record
 
 
 def _detect_one_volume_file(path: Path, axes: Axes, options, model: str | None):

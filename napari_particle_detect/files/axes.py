@@ -363,7 +363,8 @@ def volume_and_gaps(volume: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarr
     from ..detection.preprocessing import FLATTEN_BLOCK, filled_gaps, missing_pixels, mostly_missing, non_finite_note
 
     volume = np.asarray(volume)
-    if not np.issubdtype(volume.dtype, np.number) or np.iscomplexobj(volume):
+    # A bool mask (tifffile writes them) reads as 0 and 1, as a 2D frame's does (preprocessing.frame_and_gaps).
+    if not (np.issubdtype(volume.dtype, np.number) or volume.dtype == bool) or np.iscomplexobj(volume):
         raise ParticleDetectError(f"{name}: unsupported voxel type {volume.dtype}")
     volume = volume.astype(np.float32, copy=False)
     missing = missing_pixels(volume)

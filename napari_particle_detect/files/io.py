@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -220,10 +220,16 @@ class ChannelAxis:
     shape: tuple[int, ...]
     index: int
     own_index: int  # the channel axis among the file's own axes, length-1 ones included
+    alpha: bool = False  # its last sample is opacity (a TIFF's extrasamples say so): no channel to choose
 
     @property
     def count(self) -> int:
-        return self.shape[self.index]
+        return self.shape[self.index] - self.alpha
+
+    @property
+    def alpha_note(self) -> str:
+        """Said where a channel is refused, as a PNG's alpha is (_picture_channel); "" without alpha."""
+        return " (RGBA: its alpha channel, the opacity, is no part of the image)" if self.alpha else ""
 
     @property
     def other_axes(self) -> str:
@@ -240,13 +246,15 @@ class ChannelAxis:
         if self.axes[self.index] == "S":  # the samples of a colour pixel: as the RGB(A) arrays are refused
             # Another program's RGB planes (tifffile's own are read as frames: _planes_are_frames) may be frames
             # too: --axes naming every axis reads them so.
-            planes = ""
+            planes, every = "", self.shape[self.index]  # as frames or slices, alpha's plane is one of them
             if self.axes == "SYX":
-                planes = f", or --axes TYX if its {self.count} planes are frames"
+                planes = f", or --axes TYX if its {every} planes are frames"
             elif len(self.axes) == 4 and self.axes.endswith("SYX"):  # a page sequence (I, Q) of them
-                planes = f", or --axes TZYX if its planes are volumes of {self.count} slices"
-            return (f"{path}: looks like an RGB(A) image (axes {self.axes}, shape {size}: {self.count} samples per "
-                    f"pixel); convert it to greyscale first, or {choose}{planes}")
+                planes = f", or --axes TZYX if its planes are volumes of {every} slices"
+            samples = (f"{self.count} colours and alpha per pixel" if self.alpha
+                       else f"{self.count} samples per pixel")
+            return (f"{path}: looks like an {'RGBA' if self.alpha else 'RGB(A)'} image (axes {self.axes}, shape "
+                    f"{size}: {samples}); convert it to greyscale first, or {choose}{planes}")
         return (f"{path}: its metadata names axes {self.axes} (shape {size}): {self.count} channels, and detection "
                 f"reads one; {choose}")
 
@@ -261,7 +269,7 @@ class ChannelAxis:
             raise ParticleDetectError(self.refusal(path))
         if not 0 <= channel < self.count:
             raise ParticleDetectError(f"{path}: {channel_option(channel)}, but it has {self.count} channels "
-                                      f"(0-{self.count - 1})")
+                                      f"(0-{self.count - 1}){self.alpha_note}")
         return int(channel)
 
 
@@ -328,7 +336,21 @@ def tiff_channel_axis(path: Path, tif, channel: int | None = None) -> ChannelAxi
     found = channel_axis(path, series.axes, tuple(series.shape))
     if found is not None and channel is None and _planes_are_frames(tif, found.axes, found.index):
         return None
+    if found is not None and found.count == 4 and _last_sample_is_alpha(tif, found):  # RGBA
+        return replace(found, alpha=True)
     return found
+
+
+def _last_sample_is_alpha(tif, channels: ChannelAxis) -> bool:
+    """Whether the ``channels`` of an open TIFF are its pixels' samples (S) and its first page's extrasamples mark
+    the last one as opacity (associated or unassociated alpha), as tifffile writes an RGBA image."""
+    import tifffile
+
+    if channels.axes[channels.index:channels.index + 1] != "S" or not tif.pages:
+        return False
+    extra = getattr(tif.pages[0], "extrasamples", ()) or ()
+    opacity = (tifffile.EXTRASAMPLE.ASSOCALPHA, tifffile.EXTRASAMPLE.UNASSALPHA)
+    return bool(extra) and extra[-1] in opacity
 
 
 def _planes_are_frames(tif, axes: str, index: int) -> bool:
