@@ -43,6 +43,13 @@ def project_home(tmp_path, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def projects_home_apart(tmp_path_factory, monkeypatch):
+    """No test keeps projects in the real home (images without a file keep theirs there): a test that forgot
+    project_home wrote there, and its next run found the last run's rounds."""
+    monkeypatch.setenv("NAPARI_PARTICLE_DETECT_HOME", str(tmp_path_factory.mktemp("home")))
+
+
+@pytest.fixture(autouse=True)
 def no_key_held_from_an_earlier_test():
     """Qt takes a modifier clicked by qtbot.keyClick (Ctrl+Shift+Z, Shift+Return) as still held until the next key
     event, in whichever test that comes: a later table.selectRow then acts as a Shift-click and selects no single

@@ -283,7 +283,8 @@ def test_a_round_on_frames_accepted_empty_is_unscored_and_not_switched_in(tmp_pa
     from napari_particle_detect._napari.round_progress import verdict
 
     said = verdict(info, project.current_round)
-    assert "hold no corrected particle" in said and "kept but not used, still using round-001" in said
+    tiles = "tile holds" if info.held_out == 1 else "tiles hold"
+    assert f"{tiles} no corrected particle" in said and "kept but not used, still using round-001" in said
 
 
 def test_a_round_with_nothing_held_out_is_not_switched_in(tmp_path, tiny_model):

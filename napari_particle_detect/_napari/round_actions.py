@@ -10,7 +10,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QMessageBox, QPushButton, QTableWidget, QWidget
 
 from ..errors import ParticleDetectError
-from ..projects.round_files import deletable, delete_round, export_round
+from ..projects.round_files import deletable, delete_round, deletion_refusal, export_round
 from .annotation import image_path
 from .notify import ask_no_default, reports_errors, written_to
 from .state import DockState
@@ -100,7 +100,7 @@ class RoundActions(QWidget):
             raise ParticleDetectError("wait for the running round to finish before deleting one")
         reason = deletable(project, number)
         if reason is not None:
-            raise ParticleDetectError(f"cannot delete {reason}")
+            raise ParticleDetectError(deletion_refusal(reason))
         if confirm and not self.confirm("Delete round", f"Delete round-{number:03d} and its model files from this "
                                         "project? This cannot be undone (export it first to keep it)."):
             return False

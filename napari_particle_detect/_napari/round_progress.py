@@ -91,7 +91,7 @@ def _scored_verdict(info: RoundInfo, in_use: RoundInfo | None, metric: str, tabl
              else f"({info.name} stays in the project, not used)")
     if info.f1 is None or info.parent_f1 is None:
         why = ("nothing could be held out to score it (review more frames or larger regions)" if not info.held_out
-               else f"its {info.held_out} held-out tile{'s' if info.held_out != 1 else ''} hold no corrected particle, "
+               else f"its {info.held_out} held-out tile{'s hold' if info.held_out != 1 else ' holds'} no corrected particle, "
                     "so nothing tells whether it is better (was a frame accepted with its centres hidden?)")
         return f"{info.name}: {why}; kept but not used, still using {still} {offer}"
     tiles = f"{info.held_out} held-out tile{'s' if info.held_out != 1 else ''}"
