@@ -44,8 +44,8 @@ from ..detection.sizing import rescale_centres
 from ..detection.steps import network_input
 from .training import (NAMED_FRAMES, BatchSource, Example, TrainConfig, TrainingCancelled, adam, check_train_config,
                        detection_scale, forward_in, lineage_with, made_ahead, mask_at,
-                       refuse_validating_on_training_frames, require_sphere_model, standard_layout, take_step,
-                       training_layout, weighted_mse)
+                       refuse_validating_on_training_frames, require_sphere_model, session_fields, standard_layout,
+                       take_step, training_layout, weighted_mse)
 from ..detection.threads import keeps_torch_threads, round_threads
 
 # What a round trains, chosen by measurement (benchmarks/loop_options.py): every layer (the
@@ -399,6 +399,7 @@ def fine_tune(
     report({"phase": "preparing"})
     device = select_device(config.device if device == "auto" else device)
     torch.set_num_threads(round_threads(config.threads))
+    session = session_fields(device)
     splits = [split_for_scoring(e, example_diameter(model, e), hold_out) for e in examples]
     splits += [Split(e, np.zeros(e.image.shape, bool), np.ones(e.image.shape, bool) if e.area is None else e.area,
                      scoring_tolerance(example_diameter(model, e))) for e in validation or []]
@@ -445,7 +446,9 @@ def fine_tune(
                        "pseudo_labelled_frames": len(pseudo),
                        # Which unreviewed frames, of how many asked: a round that found none left is a supervised one.
                        "pseudo_labelled": [e.name for e in pseudo],
-                       "unlabelled_asked": int(config.unlabelled_frames) if unlabelled is not None else 0},
+                       "unlabelled_asked": int(config.unlabelled_frames) if unlabelled is not None else 0,
+                       # Where it trained: a GPU worker's round and a laptop's CPU one read alike without it.
+                       **session},
     }
     inherit_bfloat16_gate(model, child)
     result = RoundResult(model=child, trained_examples=len(train_examples), held_out_tiles=held_tiles, score=score,

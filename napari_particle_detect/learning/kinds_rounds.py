@@ -56,7 +56,8 @@ from ..projects.project import Project, RoundInfo
 from .pseudo_labels import choose_frames
 from .rounds import (RoundOutcome, TrainedOn, project_examples, round_image, round_info,
                      run_and_commit_cancellably)
-from .training import Example, TrainConfig, TrainingCancelled, _augment, lineage_with, mask_at, resampled_area
+from .training import (Example, TrainConfig, TrainingCancelled, _augment, lineage_with, mask_at, resampled_area,
+                       session_fields)
 from ..detection.threads import keeps_torch_threads, round_threads
 
 # A round, chosen by measurement (benchmarks/anisotropic_round.py: two corrected frames of rods in
@@ -306,6 +307,7 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
     report({"phase": "preparing"})
     device = select_device(device)
     torch.set_num_threads(round_threads(config.threads))
+    session = session_fields(device)
     scales = [detection_scale(kind.name, r.example, config.diameter) for r in reviewed]
     reviewed = [at_detection_scale(kind, r, scale) for r, scale in zip(reviewed, scales)]
     size = typical_size(kind.name, pd.concat([r.table for r in reviewed], ignore_index=True))
@@ -345,7 +347,8 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
                        # The factor each reviewed frame was resampled by, as detection resamples it (1: as it came).
                        "scales": {r.example.name: scale for r, scale in zip(reviewed, scales)},
                        "metric": "F1" if kind.name == "rods" else "mean of bead F1 and bond F1",
-                       "score": score.f1 if score else None, "parent_score": parent_score.f1 if parent_score else None},
+                       "score": score.f1 if score else None, "parent_score": parent_score.f1 if parent_score else None,
+                       **session},  # where it trained (device, CPU threads, version)
     }
     inherit_bfloat16_gate(model, child)
     result = RoundResult(model=child, trained_examples=len(training), held_out_tiles=held_tiles, score=score,

@@ -19,6 +19,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -260,18 +261,44 @@ def run_recipe(
     training one step at least (:class:`SessionTime`).
 
     A phase already done is checked against the recipe (its fingerprint) and skipped; a phase with
-    a resume state continues at the step after the last it kept.
+    a resume state continues at the step after the last it kept. A run folder another run is training in
+    (another process, session or machine on a shared disk) is refused in one line (:func:`run_folder_held`).
     """
-    from ..models.registry import read_card
-    from .training import TrainConfig, TrainingCancelled, load_examples, train, working_diameter
-
     from ..shipped import refuse_shipped_output
 
     recipe = load_recipe(path)
     refuse_shipped_output(recipe.run_folder)  # before its folder is made there
     check_recipe_files(recipe)
-    recipe.run_folder.mkdir(parents=True, exist_ok=True)
-    session = SessionTime(minutes)
+    with run_folder_held(recipe):
+        return _run_phases(recipe, SessionTime(minutes), device, threads, progress, cancel)
+
+
+@contextmanager
+def run_folder_held(recipe: Recipe) -> Iterator[None]:
+    """The recipe's run folder, made and held by this run for the block. Two runs of one recipe at once trained
+    the same phase side by side, each saving its epochs and resume state over the other's: the phase ended with
+    whichever wrote last, its record telling of one run. The lock (beside the folder) is gone once let go."""
+    from filelock import Timeout
+
+    from ..files.file_detection import holding_output
+
+    with ExitStack() as held:
+        try:
+            held.enter_context(holding_output(recipe.run_folder, blocking=False))
+        except Timeout:
+            raise ParticleDetectError(
+                f"{recipe.run_folder}: another run of this recipe (or of one with the same output) is training in "
+                "this folder now; let it finish or stop it, then run the recipe again to go on from where it got"
+            ) from None
+        recipe.run_folder.mkdir(parents=True, exist_ok=True)
+        yield
+
+
+def _run_phases(recipe: Recipe, session: SessionTime, device: str, threads: int | None,
+                progress: Callable[[dict], None] | None, cancel: Callable[[], bool] | None) -> RunStatus:
+    """:func:`run_recipe`'s phases, in its held run folder."""
+    from ..models.registry import read_card
+    from .training import TrainConfig, TrainingCancelled, load_examples, train, working_diameter
 
     def should_stop() -> bool:
         return session.up() or (cancel is not None and cancel())

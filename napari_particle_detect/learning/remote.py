@@ -19,6 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, wait
 from dataclasses import replace
 
+from .. import __version__
 from ..errors import ParticleDetectError
 from .finetune import FINE_TUNE, RoundResult, fine_tune, round_defaults
 from ..models import DetectorModel, save_model
@@ -63,9 +64,12 @@ def remote_fine_tune(packed: dict, examples: list[Example], config: TrainConfig,
     from distributed import Event, Queue, get_worker
 
     events, stop = Queue(f"progress-{key}"), Event(f"cancel-{key}")
-    events.put({RUNNING_ON: get_worker().address})
+    worker = get_worker().address
+    events.put({RUNNING_ON: worker})
     result = fine_tune(unpack_model(packed), examples, config, device,
                        progress=lambda event: events.put(event), cancel=stop.is_set, unlabelled=unlabelled)
+    # Its device alone does not say which machine: a remote round's card names the worker it trained on.
+    result.model.card.training["fine_tuned"]["worker"] = worker
     return {"model": pack_model(result.model), "trained_examples": result.trained_examples,
             "held_out_tiles": result.held_out_tiles, "score": result.score, "parent_score": result.parent_score,
             "history": result.history, "seconds": result.seconds, "pseudo_frames": result.pseudo_frames}
@@ -101,6 +105,7 @@ def run_round_remote(
     with quiet_distributed_logs():
         try:
             events, stop = Queue(f"progress-{key}", client=client), Event(f"cancel-{key}", client=client)
+            refuse_other_versions(client)
             if worker_defaults:
                 # Asked on the worker: a GPU's long rounds there, whatever this computer has.
                 asked = client.submit(round_defaults, device, pure=False)
@@ -138,6 +143,32 @@ def run_round_remote(
         finally:
             if own_client:
                 client.close()
+
+
+def refuse_other_versions(client) -> None:
+    """One ParticleDetectError, before the round, where a worker of the scheduler runs another napari-particle-detect
+    (or cannot import it): the round was trained by that version's code, unsaid, options it does not know ignored,
+    or failed deep in dask on what this version sends."""
+    from ..files.distributed import scheduler_address
+
+    others = {worker: version for worker, version in client.run(_version_here(), on_error="return").items()
+              if version != __version__}
+    if others:
+        worker, version = sorted(others.items(), key=lambda item: item[0])[0]
+        runs = (f"runs napari-particle-detect {version}" if isinstance(version, str)
+                else f"cannot import napari-particle-detect ({type(version).__name__}: {version})")
+        raise ParticleDetectError(f"{scheduler_address(client)}: the dask worker {worker} {runs}, this computer "
+                                  f"{__version__}; install {__version__} there and start the round again")
+
+
+def _version_here() -> Callable[[], str]:
+    """A function that says which napari-particle-detect the process it runs in imports. Nested, it travels by
+    value: a worker of another version may have no such function of this module to call."""
+    def version() -> str:
+        from napari_particle_detect import __version__ as installed
+
+        return installed
+    return version
 
 
 def _connect(address: str, cancel: Callable[[], bool] | None):

@@ -753,7 +753,9 @@ def session_fields(device: torch.device) -> dict:
     (a run resumed after an upgrade compares its scores with those of another: :func:`say_other_scorers`)."""
     from datetime import datetime, timezone
 
-    return {"session": datetime.now(timezone.utc).isoformat(timespec="seconds"), "device": device.type,
+    # To the microsecond: sessions are told apart by their start (recipes.sessions_of), and two started in the same
+    # second (a script resuming a recipe at once, a fast paused session) read as one. Older records' seconds still read.
+    return {"session": datetime.now(timezone.utc).isoformat(timespec="microseconds"), "device": device.type,
             "threads": torch.get_num_threads() if device.type == "cpu" else None, "version": __version__}
 
 
@@ -1155,13 +1157,14 @@ def require_sphere_model(model: DetectorModel, source: object = None) -> None:
 # stopped after 1 of 4 epochs is no 4-epoch model: run_progress) and how it scored.
 # validation_score, score, parent_score and metric: the rods and chains models' (their score is not always F1).
 # init_sha256: which weights a recipe's model started from (its init's name alone may since hold others);
-# pseudo_labelled and scored_on: whether a round also learnt from unreviewed frames, and what its verdict measured.
+# pseudo_labelled and scored_on: whether a round also learnt from unreviewed frames, and what its verdict measured;
+# device, threads and worker: where a round trained (a remote round's dask worker).
 # resumed_with: the commands that resumed an ancestor's run (its command is the one that started it).
 LINEAGE_KEYS = ("command", "resumed_with", "recipe", "recipe_sha256", "init", "init_sha256", "finished",
                 "epochs_done", "epochs", "best_epoch", "stopped_at_time_limit", "validation_f1", "validation_score",
                 "annotated_examples", "threshold_tuning", "exported")
 ROUND_LINEAGE_KEYS = ("examples", "held_out_tiles", "scored_on", "f1", "parent_f1", "score", "parent_score", "metric",
-                      "pseudo_labelled_frames", "pseudo_labelled")
+                      "pseudo_labelled_frames", "pseudo_labelled", "device", "threads", "worker")
 
 
 def lineage_with(training: dict) -> list[dict]:

@@ -28,7 +28,7 @@ from .finetune import (
 )
 from ..kinds.heatmap3d import decode3d, encode3d
 from ..models import DetectorModel
-from .training import Example, TrainingCancelled, adam, lineage_with, take_step
+from .training import Example, TrainingCancelled, adam, lineage_with, session_fields, take_step
 from ..detection.threads import keeps_torch_threads, round_threads
 
 # Held-out cubes are at least this many working voxels wide (two particles).
@@ -197,6 +197,7 @@ def fine_tune_volumes(
     if device.type == "cuda" and not torch.cuda.is_available():
         device = torch.device("cpu")
     torch.set_num_threads(round_threads(config.threads))
+    session = session_fields(device)
     diameter = float(model.card.canonical_diameter)
     splits = [split_volume(e, diameter, hold_out) for e in examples]
     if not any(s.train_area.any() for s in splits):
@@ -218,7 +219,8 @@ def fine_tune_volumes(
         "lineage": lineage_with(model.card.training),
         "fine_tuned": {"examples": len(used), "held_out_tiles": held_tiles, "config": config.to_dict(),
                        "hold_out": hold_out, "f1": score.f1 if score else None,
-                       "parent_f1": parent_score.f1 if parent_score else None},
+                       "parent_f1": parent_score.f1 if parent_score else None,
+                       **session},  # where it trained (device, CPU threads, version)
     }
     result = RoundResult(model=child, trained_examples=len(used), held_out_tiles=held_tiles, score=score,
                          parent_score=parent_score, history=history, seconds=time.monotonic() - started)
