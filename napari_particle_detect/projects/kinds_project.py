@@ -97,6 +97,22 @@ def load_kind_frame(project: Project, frame: int) -> pd.DataFrame | None:
     return get_kind(project_kind(project)).check_table(table, str(project.frame_path(frame)))
 
 
+def saved_kind_frames(project: Project) -> dict[int, pd.DataFrame]:
+    """Every saved frame's rods or beads (:func:`load_kind_frame`); a frame whose file is damaged (cut short,
+    garbled, breaking the kind's rules) is left out and said in ``project.problems``, as a sphere project's is:
+    one bad file must not lock the review of every other frame out. Rounds read frames one by one, and refuse it."""
+    tables = {}
+    for frame in project.saved_frames():
+        try:
+            table = load_kind_frame(project, frame)
+        except ParticleDetectError as exc:
+            project.report_problem(f"{exc} (frame {frame} left out)")
+            continue
+        if table is not None:
+            tables[frame] = table
+    return tables
+
+
 def accept_kind_frame(project: Project, frame: int, table: pd.DataFrame) -> pd.DataFrame:
     """Mark ``frame`` reviewed with these rods or beads (the model's become 'accepted'), saved at once."""
     return project.accept_frame(frame, check_kind_frame(project, table, frame))
@@ -142,7 +158,7 @@ def kind_model_path(project: Project) -> Path:
 def all_kind_frames(project: Project) -> pd.DataFrame:
     """Every saved frame's table, in the kind's columns (then score, source)."""
     kind = project_kind(project)
-    parts = [t for t in (load_kind_frame(project, f) for f in project.saved_frames()) if t is not None and len(t)]
+    parts = [t for t in saved_kind_frames(project).values() if len(t)]
     if not parts:
         from ..kinds import chains
         from ..kinds import rods
@@ -156,10 +172,7 @@ def detections(project: Project) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Per saved frame, the model's rows (centres, scores): what review.rank_frames/rank_regions rank
     by uncertainty (objects the user added or accepted are sure)."""
     out = {}
-    for frame in project.saved_frames():
-        table = project.load_frame(frame)
-        if table is None:
-            continue
+    for frame, table in saved_kind_frames(project).items():
         model = table[table["source"] == "model"]
         out[frame] = (model[["y", "x"]].to_numpy(float).reshape(-1, 2), model["score"].to_numpy(float))
     return out

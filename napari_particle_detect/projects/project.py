@@ -255,6 +255,9 @@ class Project:
         # The stamp of a state.json that could not be decoded, read from its backup instead: the next
         # write keeps it aside as state.json.damaged, never as the backup.
         self._damaged_stamp: tuple | None = None
+        # Frame files as this object last read or wrote them whole: a save over one of these stamps replaces a
+        # sound file, any other is read first, so a damaged one is kept aside rather than overwritten.
+        self._sound_frames: dict[int, FrameStamp] = {}
         self._lock = FileLock(str(self.folder / ".lock"), timeout=LOCK_TIMEOUT_S)
         self._workspace_locks: dict[Path, FileLock] = {}
 
@@ -369,6 +372,10 @@ class Project:
             self.problems.append(text)
             warnings.warn(text, stacklevel=3)
 
+    def report_problem(self, text: str) -> None:
+        """Add ``text`` to ``problems`` (and warn), for what a reader of this project's files found wrong."""
+        self._problem(text)
+
     @contextmanager
     def _writing(self) -> Iterator[None]:
         """Disk trouble (full, read-only, permissions) as one clear message instead of a traceback."""
@@ -473,13 +480,8 @@ class Project:
             return
         sound = stamp != self._damaged_stamp and (
             (self._cached is not None and self._cached[0] == stamp) or state_file_is_sound(path))
-        target = self._inside(backup_path(path) if sound else path.with_name(path.name + DAMAGED_SUFFIX))
-
-        def copy(handle) -> None:
-            with open(path, "rb") as source:
-                shutil.copyfileobj(source, handle)
-
-        atomic_write_bytes(target, copy, sync=False)
+        target = backup_path(path) if sound else _unused_name(path.with_name(path.name + DAMAGED_SUFFIX))
+        _copy_file(path, self._inside(target), sync=False)
 
     def _update(self, change: Callable[[ProjectState], T]) -> T:
         """Apply ``change`` to the state as on disk, under the lock, and write it back atomically."""
@@ -564,14 +566,36 @@ class Project:
         if not np.isfinite(table[axes].to_numpy(float)).all():
             raise ParticleDetectError(f"frame {frame}: centres must have finite {', '.join(axes)}")
         self._subfolder("frames")
+        self._keep_damaged_frame(frame)
         # Every digit: a score rounded on disk can fall to the threshold and hide the point on reopening
         # (0.30027 saved as 0.300 is not above 0.30).
-        return write_centres(table, self._inside(self.frame_path(frame)), float_format=None)
+        path = write_centres(table, self._inside(self.frame_path(frame)), float_format=None)
+        self._sound_frames[frame] = self.frame_stamp(frame)
+        return path
+
+    def _keep_damaged_frame(self, frame: int) -> None:
+        """Under the lock, before ``frame``'s file is replaced: copy it to ``frame-NNNN.csv.damaged`` when it
+        cannot be read (cut short or garbled outside this program). The window showed none of its centres, so
+        the save would end the user's earlier centres of that frame for good; kept, they can be copied back."""
+        path = self._inside(self.frame_path(frame))
+        stamp = file_stamp(path)
+        if stamp is None or self._sound_frames.get(frame) == stamp:
+            return
+        try:
+            self.load_frame(frame)
+            return
+        except ParticleDetectError as exc:
+            damage = str(exc)
+        kept = self._inside(_unused_name(path.with_name(path.name + DAMAGED_SUFFIX)))
+        _copy_file(path, kept)
+        self._problem(f"{damage}; kept as {kept.name} before frame {frame}'s centres were saved over it "
+                      "(its readable lines can be copied back from there)")
 
     def load_frame(self, frame: int) -> pd.DataFrame | None:
         """The saved centres of ``frame`` (None if never saved); a damaged file is a ParticleDetectError."""
         path = self._inside(self.frame_path(frame))
-        if not path.exists():
+        stamp = file_stamp(path)  # before reading: a save in between reads as unknown, never as sound
+        if stamp is None:
             return None
         if not _ends_with_newline(path):
             # Every save ends the file with a newline: a last line without one was cut short (a copy or a
@@ -580,6 +604,7 @@ class Project:
         table = read_centres(path)
         table = normalise_table(table, int(frame))
         check_sources(table, str(path))
+        self._sound_frames[int(frame)] = stamp
         return table
 
     def _load_or_report(self, frame: int) -> pd.DataFrame | None:
@@ -1148,6 +1173,24 @@ def _ends_with_newline(path: Path) -> bool:
             return handle.read(1) == b"\n"
     except OSError:
         return True
+
+
+def _copy_file(source: Path, target: Path, sync: bool = True) -> None:
+    """``source``'s bytes written atomically to ``target``: a copy, never a link that later damage would reach."""
+    def copy(handle) -> None:
+        with open(source, "rb") as reading:
+            shutil.copyfileobj(reading, handle)
+
+    atomic_write_bytes(target, copy, sync=sync)
+
+
+def _unused_name(path: Path) -> Path:
+    """``path``, or ``path-2``, ``path-3``... where taken: damage found later never replaces damage kept before."""
+    candidate, number = path, 1
+    while os.path.lexists(candidate):
+        number += 1
+        candidate = path.with_name(f"{path.name}-{number}")
+    return candidate
 
 
 def _workspace_lock_path(workspace: Path) -> Path:
