@@ -18,6 +18,10 @@ from ..projects.chain_edits import RING_BEADS, close_index_gaps, ring_sizes
 from ..synthetic.rods import rod_table
 from .layers import SOURCE_COLOURS
 
+# Unlike the beads' rings (SOURCE_COLOURS) and the review box and regions (regions.DRAFT_COLOUR, ACCEPTED_COLOUR):
+# orange paths hid Review next's orange box on a frame crowded with chains.
+PATH_COLOUR = "magenta"
+
 # A rod's line is drawn as wide as the rod, see-through, so the rod under it shows whether its width is right
 # (the width a round learns); a rod of unknown width (drawn before widths could be set) at its table's
 # typical width, or ROD_EDGE_WIDTH where none is known.
@@ -116,7 +120,7 @@ def chain_layers_data(table: pd.DataFrame, name: str, ndim: int = 2) -> list[tup
                                    RING_BEADS: 0}},
              "points")
     return [beads, (chain_paths(table, ndim), {"name": f"{name} chains", "shape_type": "path", "edge_width": 1.5,
-                                               "edge_color": "orange"}, "shapes")]
+                                               "edge_color": PATH_COLOUR}, "shapes")]
 
 
 def chain_paths(table: pd.DataFrame, ndim: int = 2) -> list[np.ndarray]:

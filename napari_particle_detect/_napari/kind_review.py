@@ -635,6 +635,12 @@ class KindSession:
             self._changed()
         return kept
 
+    def share_undo(self, kept: dict) -> None:
+        """Take this project's Undo steps from ``kept`` (per project folder), or leave this session's there: the
+        image or kind worked on again (in the same dock) is undone as far back as before, as the Particle detection
+        dock keeps each image's history while another is worked on."""
+        self.history, self.actions = kept.setdefault(self.project.folder, (self.history, self.actions))
+
     def put_away(self) -> list[str]:
         """Another image or kind is worked on, or the dock closed: save the edits, stop hearing this
         session's layers and remove them, review box and outlines too (its project brings them back when it
@@ -765,7 +771,8 @@ class KindSession:
         if not by_undo:
             # Taken back otherwise than by Undo, this session's acceptances of it are no longer Undo's to take
             # back: undoing one would put back the table from before it, over the edits made since.
-            self.actions = [a for a in self.actions if a[:3] != ("accept", int(frame), region)]
+            # In place: the list may be the dock's, kept for the project's next session (share_undo).
+            self.actions[:] = [a for a in self.actions if a[:3] != ("accept", int(frame), region)]
 
     def _regions_deleted(self, regions: list[Region]) -> None:
         if self._away:
@@ -788,8 +795,7 @@ class KindSession:
         detected = detections(self.project)
         found = {f: d for f, d in detected.items() if not self.project.is_reviewed(f)}
         if not found:
-            raise ParticleDetectError("every detected frame is reviewed: run Detect on another frame" if detected
-                                      else "nothing to rank yet: run Detect first")
+            raise ParticleDetectError(self._all_reviewed() if detected else "nothing to rank yet: run Detect first")
         if mode == "frame":
             ranked = rank_frames(found, threshold)
         else:
@@ -800,12 +806,19 @@ class KindSession:
         if not ranked:
             raise ParticleDetectError("every detected frame is reviewed" if mode == "frame"
                                       else "no unreviewed region left in the detected frames")
-        for proposal in ranked:
-            if key(proposal) not in self._passed:
-                self._passed.add(key(proposal))
-                return proposal
-        self._passed.clear()  # every one shown once: start again from the most uncertain
-        raise ParticleDetectError("every unreviewed region was proposed once; ask again to start over")
+        fresh = [proposal for proposal in ranked if key(proposal) not in self._passed]
+        if not fresh:  # every one shown once: round again from the most uncertain, as the other docks do
+            self._passed.clear()
+            fresh = ranked
+        self._passed.add(key(fresh[0]))
+        return fresh[0]
+
+    def _all_reviewed(self) -> str:
+        """Why Review next has nothing to propose once all that was detected is accepted: a single image has no
+        other frame to detect."""
+        if self.stack:
+            return "every detected frame is reviewed: run Detect on another frame"
+        return f"'{self.image.name}' is reviewed: nothing left to propose (Un-accept it to review it again)"
 
     def show_proposal(self, proposal: Proposal) -> None:
         if self.stack:

@@ -42,7 +42,8 @@ class KindReviewPanel(QGroupBox):
             ("Accept frame", self.accept_frame, "This frame's objects are right: keep them as training data", 1, 0, 1),
             ("Un-accept", self.unaccept, "This frame back to unreviewed, its objects as they are now (also a frame "
              "accepted before the dock was last opened)", 1, 1, 1),
-            ("Undo", self.undo, "Take back this session's last acceptance (un-accept) or last edit", 1, 2, 1),
+            ("Undo", self.undo, "Take back the last acceptance (un-accept) or edit of this image and kind since the "
+             "dock was opened", 1, 2, 1),
             ("Draw box", self.draw_box, "Drag a rectangle around the part of the frame you have checked", 2, 0, 1),
             ("Accept box", self.accept_region, "The objects centred inside the box are right: keep that region as "
              "training data (the rest of the frame is not learned from)", 2, 1, 1),

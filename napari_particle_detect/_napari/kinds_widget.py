@@ -27,7 +27,7 @@ from .image_views import add_view_layer, kind_suffix, layer_kind, remember_copie
 from .kind_review import KindSession
 from .kind_review_panel import KindReviewPanel
 from .kind_rounds_panel import KindRoundsPanel
-from .layers import guard_canvas_from_removed_layers, is_dock_output
+from .layers import guard_canvas_from_removed_layers, is_dock_output, viewer_closing
 from .notify import report, reports_errors
 
 
@@ -52,6 +52,9 @@ class KindsWidget(ClosingDock, QWidget):
         register_dock(self)
         self.worker = None
         self.session: KindSession | None = None
+        # Each project's Undo steps while the dock is open (KindSession.share_undo): another image or kind chosen
+        # and back, its edits and acceptances stay Undo's to take back.
+        self._undo: dict = {}
         self._detected_with: str | None = None  # the round that found what the status line counts
         self._status_frame: int | None = None  # the frame whose rods or beads the status line counts
         self.image_combo = QComboBox()  # each item's data: its layer's name
@@ -130,6 +133,10 @@ class KindsWidget(ClosingDock, QWidget):
         self.status.setText(line)
 
     def _refresh_images(self, event=None) -> None:
+        if viewer_closing(self.viewer):
+            # napari quitting removes the layers one by one: moving on to the image left would open its project
+            # and draw its layers (every frame read) in a window about to close.
+            return
         remember_copied_files(self.viewer.layers)
         images = self._images()
         for layer in images:  # a renamed image is offered under its new name (napari connects each once)
@@ -239,6 +246,7 @@ class KindsWidget(ClosingDock, QWidget):
                                            on_change=self._session_changed,
                                            on_selection=self.review.show_selected_width,
                                            say_refused=self._say_refused)
+                self.session.share_undo(self._undo)
             except ParticleDetectError as exc:
                 report(exc)
         if self.session is not None:

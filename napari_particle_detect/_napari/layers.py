@@ -179,6 +179,14 @@ VOLUME_POINTS_KEY = "napari_particle_detect_volume_centres"
 _GUARDED_CANVASES: weakref.WeakSet = weakref.WeakSet()
 
 
+def viewer_closing(viewer) -> bool:
+    """Whether napari's Viewer.close is under way (a script's, or File > Exit's for every viewer): it shuts its
+    slicer down before removing the layers one by one, and those removals are no user's closing of an image.
+    False where this napari keeps its slicer otherwise: each image is then said closed, as before."""
+    executor = getattr(getattr(viewer, "_layer_slicer", None), "_executor", None)
+    return bool(getattr(executor, "_shutdown", False))
+
+
 def scene_canvas(viewer):
     """The vispy canvas a napari viewer draws in; None for a viewer without a window."""
     qt_viewer = getattr(getattr(viewer, "window", None), "_qt_viewer", None)

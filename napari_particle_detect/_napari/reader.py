@@ -83,22 +83,23 @@ def centres_layers_data(path: str | Path) -> list[tuple]:
     kind = kind_of_columns(header) if header is not None else "spheres"  # unreadable: read_centres says why
     if kind == "spheres":
         table = napari_volume_axes(read_centres(path), header, path)
-        drawn = drawn_over(path, table)
         # The table's, not the header's: napari's own CSV of (frame, y, x) points names its frames axis-0.
         has_frames = "frame" in table.columns
     else:
         from ..kinds.registry import read_kind_table
 
         table = read_kind_table(path, kind)
-        drawn = DrawnOver()
         has_frames = "frame" in header
     if "file" in table.columns and table["file"].nunique() > 1:
         parts = [(f"{path.stem} [{Path(str(file)).name}]", group.drop(columns="file").reset_index(drop=True),
                   str(file)) for file, group in table.groupby("file", sort=False)]
     else:
         parts = [(path.stem, table, None)]
+    # Each part over its own file's image: placed by the table's name, a folder run's parts all went over the
+    # top image (none is named as the table), each file's own image open or not.
     return [layer for name, part, file in parts
-            for layer in layers_of_table(part, name, kind, has_frames, path, drawn, file)]
+            for layer in layers_of_table(part, name, kind, has_frames, path,
+                                         drawn_over(path, part, file) if kind == "spheres" else DrawnOver(), file)]
 
 
 def napari_volume_axes(table: pd.DataFrame, header: pd.Index | None, path: Path) -> pd.DataFrame:
@@ -269,8 +270,18 @@ def recorded_xy_diameter(path: Path, file: str | None = None) -> float | None:
         sizes = {_xy_of(record.get("diameter_voxels_zyx")) for record in records}
         return sizes.pop() if len(sizes) == 1 else None
     viewer = _current_viewer()
-    image = image_to_place_over(viewer, path.stem, 3) if viewer is not None else None
+    image = image_to_place_over(viewer, _stem(path, file), 3) if viewer is not None else None
     return project_xy_diameter(image) if image is not None else None
+
+
+def _stem(path: Path, file: str | None) -> str:
+    """The name of the image a table's rows (``file``'s, of a folder run's table) are read over is sought by."""
+    return Path(str(file)).stem if file is not None else path.stem
+
+
+def _named(path: Path, file: str | None) -> str:
+    """The table (``file``'s part of it) as its info lines name it: as its layer is named."""
+    return path.name if file is None else f"{path.name} [{Path(str(file)).name}]"
 
 
 def project_xy_diameter(image: Image) -> float | None:
@@ -300,50 +311,53 @@ def _xy_of(diameter) -> float | None:
     return value if np.isfinite(value) and value > 0 else None
 
 
-def drawn_over(path: Path, table: pd.DataFrame) -> DrawnOver:
+def drawn_over(path: Path, table: pd.DataFrame, file: str | None = None) -> DrawnOver:
     """How a centre table with physical columns is drawn, from the image of the viewer it is read into
     (:func:`image_to_place_over`), said in one info line. napari's own reader opens an ImageJ or OME TIFF
     at scale 1 in pixels, whatever pixel size its metadata gives: drawn in µm over it, the table lay
     squeezed into its corner. So: in pixels (voxels), as its own ``y, x`` (``z, y, x``) are, over an image
     drawn at scale 1 in pixels; by its physical columns over an image drawn in lengths (their unit too)
     or at another scale (set without a unit: the table's unit left out, so napari sees one unit); by its
-    columns where no image is open, or no viewer (:class:`DrawnOver`'s default)."""
+    columns where no image is open, or no viewer (:class:`DrawnOver`'s default). ``file``: the input whose rows
+    ``table`` holds, of a folder run's table, read over that file's image."""
     spatial = 3 if "z" in table.columns else 2
     columns = physical_columns(table, spatial)
     if columns is None and spatial == 3:
-        return voxels_over_image(path)
+        return voxels_over_image(path, file)
     viewer = _current_viewer() if columns is not None else None
     if viewer is None:
         return DrawnOver()
     from napari.utils.notifications import show_info
 
     pixels, own = ("voxels", "z,y,x") if spatial == 3 else ("pixels", "y,x")
-    image = image_to_place_over(viewer, path.stem, spatial)
+    image = image_to_place_over(viewer, _stem(path, file), spatial)
+    name = _named(path, file)
     if image is None:
-        show_info(f"{path.name}: drawn by its {columns} columns, no image being open to place it over; open its "
+        show_info(f"{name}: drawn by its {columns} columns, no image being open to place it over; open its "
                   f"image first (napari's own reader draws a TIFF in {pixels}, and the table then lies on it)")
         return DrawnOver()
     scale = tuple(float(v) for v in image.scale[-spatial:])
     units = tuple(getattr(image, "units", ()) or ())[-spatial:]
     if np.allclose(scale, 1.0) and all(str(u) == "pixel" for u in units):
-        show_info(f"{path.name}: drawn in {pixels}, as its {own} columns are, not by its {columns}: "
+        show_info(f"{name}: drawn in {pixels}, as its {own} columns are, not by its {columns}: "
                   f"'{image.name}' is drawn at scale 1 in pixels (as napari's own reader opens a TIFF)")
         return DrawnOver(by_columns=False)
     from .volume_panel import scale_in_micrometres
 
     in_lengths = scale_in_micrometres(scale, units) is not None
     how = f"in {units[-1]}" if in_lengths else f"at scale {' x '.join(f'{v:g}' for v in scale)}"
-    show_info(f"{path.name}: drawn by its {columns} columns, as '{image.name}' is drawn {how}")
+    show_info(f"{name}: drawn by its {columns} columns, as '{image.name}' is drawn {how}")
     return DrawnOver(units=in_lengths)
 
 
-def voxels_over_image(path: Path) -> DrawnOver:
+def voxels_over_image(path: Path, file: str | None = None) -> DrawnOver:
     """How a volume table with no ``z_um, y_um, x_um`` is drawn: in the voxels of the image it is read over
     (:func:`image_to_place_over`), at that image's scale and translate, said in one info line. Its z, y, x are that
     image's voxels, and the Volume dock exports none of those columns for an image drawn at a z/xy aspect in napari's
-    'pixel' (``scale=(2, 1, 1)``): read back at scale 1, every centre lay at half its depth."""
+    'pixel' (``scale=(2, 1, 1)``): read back at scale 1, every centre lay at half its depth. ``file``: as
+    :func:`drawn_over`'s."""
     viewer = _current_viewer()
-    image = image_to_place_over(viewer, path.stem, 3) if viewer is not None else None
+    image = image_to_place_over(viewer, _stem(path, file), 3) if viewer is not None else None
     if image is None:
         return DrawnOver()
     from .annotation import placement
@@ -354,7 +368,7 @@ def voxels_over_image(path: Path) -> DrawnOver:
         return DrawnOver()  # drawn in voxels at scale 1 either way
     from napari.utils.notifications import show_info
 
-    show_info(f"{path.name}: drawn in the voxels of '{image.name}' (at scale "
+    show_info(f"{_named(path, file)}: drawn in the voxels of '{image.name}' (at scale "
               f"{' x '.join(f'{float(v):g}' for v in over['scale'])}), as its z,y,x columns are, having no "
               "z_um,y_um,x_um columns to place it by")
     return DrawnOver(over=over)

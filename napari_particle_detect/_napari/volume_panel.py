@@ -44,7 +44,7 @@ from .image_views import file_read_from, layer_file_layout, remember_copied_file
 from .exact_spin_box import ExactSpinBox
 from .layers import (
     VOLUME_POINTS_KEY, PastedPoints, guard_canvas_from_removed_layers, is_dock_output, place_over_image,
-    points_layer_kwargs,
+    points_layer_kwargs, viewer_closing,
 )
 from .notify import report, show_warnings, warnings_logged
 from .volume_review_panel import VolumeReviewPanel
@@ -86,14 +86,6 @@ def last_worked_on(viewer, images: list[Image]) -> Image | None:
     viewer_ref, image_ref = _LAST_WORKED_ON.get(id(viewer), (lambda: None, lambda: None))
     image = image_ref() if viewer_ref() is viewer else None
     return image if image is not None and any(image is other for other in images) else None
-
-
-def viewer_closing(viewer) -> bool:
-    """Whether napari's Viewer.close is under way (a script's, or File > Exit's for every viewer): it shuts its
-    slicer down before removing the layers one by one, and those removals are no user's closing of an image.
-    False where this napari keeps its slicer otherwise: each image is then said closed, as before."""
-    executor = getattr(getattr(viewer, "_layer_slicer", None), "_executor", None)
-    return bool(getattr(executor, "_shutdown", False))
 
 
 def name_volume_axes(viewer, ndim: int) -> None:
