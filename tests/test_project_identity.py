@@ -294,14 +294,17 @@ def test_a_cut_short_state_goes_back_one_change_and_says_so(tmp_path, capsys):
 
 
 def test_a_damaged_state_without_a_backup_says_what_to_do(tmp_path):
+    # It refused, "move the project folder aside to start again", with every frame file intact: the edits are
+    # rebuilt from them now, and what could not be (the reviews, the settings) is said in the one line.
     project = Project.open(tmp_path / "img.tif", n_frames=4)
     project.accept_frame(0, _table(0))  # the first save: nothing before it to back up
     project.state_path.write_bytes(project.state_path.read_bytes()[:50])
-    with pytest.raises(ParticleDetectError) as refused:
-        Project.open(project.folder)
-    message = str(refused.value)
+    with pytest.warns(UserWarning) as said:
+        again = Project.open(project.folder)
+    message = " ".join(str(w.message) for w in said)
     assert message.startswith(f"{project.state_path}: unreadable project state") and "\n" not in message
-    assert "no usable state.json.bak to go back to: move the project folder aside to start again" in message
+    assert "rebuilt from the project's files" in message and "accept it again" in message
+    assert len(again.load_frame(0)) == len(_table(0))
 
 
 def test_a_state_breaking_a_rule_is_refused_naming_the_backup(tmp_path):

@@ -443,23 +443,40 @@ class Project:
         try:
             info = path.stat()
         except FileNotFoundError:
-            return replace(self._defaults, accepted=[], rounds=[], detected_by={}, round_thresholds={}, edited=[])
+            return replace(self._defaults, accepted=[], rounds=[], detected_by={}, round_thresholds={}, edited=[],
+                           unknown={})
         except OSError as exc:
             raise ParticleDetectError(f"{path}: cannot read the project state ({exc.strerror or exc})") from None
         stamp = stat_stamp(info)
         if fresh or self._cached is None or self._cached[0] != stamp:
             state, problem = read_state_with_backup(path)
-            if problem is not None:  # undecodable: the state before its last change, said
-                self._problem(problem)
+            if problem is not None:  # undecodable: the state before its last change, or one rebuilt, said
+                self._problem(problem + self._recover_rounds_in(state))
                 self._damaged_stamp = stamp
             state.image = state.image or self._defaults.image
             state.n_frames = state.n_frames or self._defaults.n_frames
             state.frame_shape = state.frame_shape or self._defaults.frame_shape
+            # A rebuilt state counts every frame file as edited, a file beyond the image's frames too: written so,
+            # the state would be refused at the next reading.
+            state.edited = [f for f in state.edited if f < (state.n_frames or MAX_FRAMES)]
             self._cached = (stamp, state)
         state = self._cached[1]
         return replace(state, accepted=list(state.accepted), rounds=[replace(r) for r in state.rounds],
                        detected_by=dict(state.detected_by), round_thresholds=dict(state.round_thresholds),
-                       edited=list(state.edited))
+                       edited=list(state.edited), unknown=dict(state.unknown))
+
+    def _recover_rounds_in(self, state: ProjectState) -> str:
+        """Put the rounds on disk into ``state``, one read from a backup or rebuilt, and a round in use where it
+        has none (every panel that detects or fine-tunes needs one); what was chosen, in words ('' if nothing)."""
+        recovered = self._recover_orphans(state)
+        if state.current_round is not None or not state.rounds:
+            return ""
+        # Made in use when made: an imported model, or a fine-tuned one better than its parent (commit_round).
+        chosen = [r for r in state.rounds if r.parent is None or r.improved is True] or state.rounds
+        state.current_round = chosen[-1].number
+        return (f"; {len(recovered)} round{'s' if len(recovered) != 1 else ''} read again from "
+                f"{self.folder / 'rounds'}, {chosen[-1].name} in use (the last one put in use when it was made; "
+                "choose another if you had)")
 
     def _write_state(self, state: ProjectState) -> None:
         path = self._inside(self.state_path)

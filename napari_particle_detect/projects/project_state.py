@@ -21,6 +21,7 @@ from filelock import FileLock, Timeout
 
 from ..errors import ParticleDetectError
 from ..files.io import atomic_write_bytes, atomic_write_text
+from ..project_layout import ROUND_FOLDER
 
 STATE_VERSION = 2
 POLARITIES = ("auto", "bright", "dark")
@@ -103,13 +104,16 @@ class RoundInfo:
     # The unreviewed frames the round also learned from (pseudo-labelled) and how many it asked for (0: none).
     unreviewed_frames: list[int] = field(default_factory=list)
     unreviewed_asked: int = 0
+    # What another version recorded of the round that this one does not know: written back as it was read.
+    unknown: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def name(self) -> str:
         return f"round-{self.number:03d}"
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        return {**data.pop("unknown"), **data}
 
 
 @dataclass
@@ -145,8 +149,15 @@ class ProjectState:
     # Frames the user edited since they were last detected, sorted: a later session's Detect over them keeps
     # the edits one undo away and says so, as within the session that made them.
     edited: list[int] = field(default_factory=list)
+    # Top-level keys of state.json this version does not know (a later version's, which added them without
+    # raising the version): written back as they were read, so a shared project's older copy of the plugin
+    # never removes what a newer one recorded.
+    unknown: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
+        return {**self.unknown, **self._known_dict()}
+
+    def _known_dict(self) -> dict:
         return {
             "version": STATE_VERSION, "image": self.image, "n_frames": self.n_frames,
             "frame_shape": list(self.frame_shape) if self.frame_shape else None, "fingerprint": self.fingerprint,
@@ -160,6 +171,9 @@ class ProjectState:
             "round_thresholds": {str(r): t for r, t in sorted(self.round_thresholds.items())},
             "edited": sorted(set(self.edited)),
         }
+
+
+_STATE_KEYS = frozenset(ProjectState()._known_dict())
 
 
 class FieldChecker:
@@ -273,7 +287,8 @@ def check_frame_number(frame: Any, n_frames: int | None, source: str) -> int:
 def parse_round(data: Any, index: int, check: FieldChecker) -> RoundInfo:
     where = f"rounds[{index}]"
     data = check.mapping(data, where)
-    kept = {k: data[k] for k in data if k in {f.name for f in fields(RoundInfo)}}
+    known = {f.name for f in fields(RoundInfo)} - {"unknown"}
+    kept = {k: data[k] for k in data if k in known}
     if "held_out_frames" in data and "held_out" not in data:  # version 1 listed the held-out frames
         kept["held_out"] = len(check.array(data["held_out_frames"], f"{where}.held_out_frames"))
     if "number" not in kept or "origin" not in kept:
@@ -295,6 +310,7 @@ def parse_round(data: Any, index: int, check: FieldChecker) -> RoundInfo:
         unreviewed_frames=[check.integer(f, f"{where}.unreviewed_frames", 0, MAX_FRAMES)
                            for f in check.array(kept.get("unreviewed_frames", []), f"{where}.unreviewed_frames")],
         unreviewed_asked=check.integer(kept.get("unreviewed_asked", 0), f"{where}.unreviewed_asked", 0, MAX_FRAMES),
+        unknown={k: v for k, v in data.items() if k not in known and k != "held_out_frames"},
     )
 
 
@@ -365,6 +381,8 @@ def parse_state(data: Any, source: Path) -> ProjectState:
         edited=(sorted({check.integer(f, "edited", 0, (n_frames or MAX_FRAMES) - 1)
                         for f in check.array(data["edited"], "edited")}) if "edited" in data
                 else edits_before_recording(source.parent, n_frames, accepted)),
+        # A version 1 state's keys are all known: those it renamed ("reviewed") are not kept beside the new ones.
+        unknown={k: v for k, v in data.items() if k not in _STATE_KEYS} if version == STATE_VERSION else {},
     )
 
 
@@ -377,32 +395,93 @@ def edits_before_recording(folder: Path, n_frames: int | None,
     in place or moved): a frame the user reviewed part of is where such edits outside its regions are to
     be feared. Counting a frame needlessly costs a notice and an undo step at its next Detect; missing
     one costs the edits."""
-    frames_folder = folder / FRAMES_FOLDER
-    if frames_folder.is_symlink() or not frames_folder.is_dir():
-        return []
     with_regions = {frame for frame, region in accepted if region is not None}
-    edited = set()
-    try:
-        paths = list(frames_folder.iterdir())
-    except OSError:
-        return []  # said when the frames are read
-    for path in paths:
-        match = _FRAME_FILE.fullmatch(path.name)
-        frame = int(match.group(1)) if match else None
-        if frame is None or frame >= (n_frames or MAX_FRAMES) or path.is_symlink():
-            continue  # not a frame of this image: the project says so when it reads its frames
-        if frame in with_regions or _holds_points_placed_by_hand(path):
-            edited.add(frame)
-    return sorted(edited)
+    # A frame beyond the image's is none of its frames: the project says so when it reads its frames.
+    return sorted(frame for frame, path in _frame_files(folder).items()
+                  if frame < (n_frames or MAX_FRAMES) and (frame in with_regions or _holds_points_placed_by_hand(path)))
 
 
 def _holds_points_placed_by_hand(path: Path) -> bool:
-    # The source column is the only text a frame file holds below its header, and no column is named
-    # 'added': looking for the word answers without parsing thousands of tables on opening.
+    return _holds_source(path, b"added")
+
+
+def _holds_source(path: Path, source: bytes) -> bool:
+    # The source column is the only text a frame file holds below its header, and no column is named after
+    # a source: looking for the word answers without parsing thousands of tables on opening.
     try:
-        return b"added" in path.read_bytes()
+        return source in path.read_bytes()
     except OSError:
         return False  # said when the frame is read
+
+
+def _frame_files(folder: Path) -> dict[int, Path]:
+    """The frame files in ``folder``'s frames folder (links left out: refused when read), by frame."""
+    frames_folder = folder / FRAMES_FOLDER
+    if frames_folder.is_symlink() or not frames_folder.is_dir():
+        return {}
+    try:
+        paths = list(frames_folder.iterdir())
+    except OSError:
+        return {}  # said when the frames are read
+    found = {}
+    for path in paths:
+        match = _FRAME_FILE.fullmatch(path.name)
+        if match and int(match.group(1)) < MAX_FRAMES and not path.is_symlink():
+            found[int(match.group(1))] = path
+    return found
+
+
+def _kind_in_files(folder: Path, frames: Sequence[Path]) -> str:
+    """The kind a project's frames hold, from their columns (a frame of rods has an angle, of chains a chain),
+    else from its folder's name (``<stem>.rods.particle-detect``); spheres when neither tells."""
+    for path in frames:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                header = handle.readline().strip().split(",")
+        except OSError:
+            continue
+        if "angle" in header:
+            return "rods"
+        if "chain" in header:
+            return "chains"
+    parts = folder.name.split(".")
+    return next((kind for kind in PROJECT_KINDS[1:] if len(parts) > 2 and parts[-2] == kind), "spheres")
+
+
+def _holds_rounds(folder: Path) -> bool:
+    rounds = folder / "rounds"
+    try:
+        return rounds.is_dir() and not rounds.is_symlink() and any(ROUND_FOLDER.match(p.name) for p in rounds.iterdir())
+    except OSError:
+        return False
+
+
+def _frames_named(frames: Sequence[int]) -> str:
+    named = ", ".join(str(f) for f in frames[:8]) + (f" and {len(frames) - 8} more" if len(frames) > 8 else "")
+    return f"frame{'s' if len(frames) != 1 else ''} {named}"
+
+
+def rebuilt_state(folder: Path) -> tuple[ProjectState, str] | None:
+    """(a state rebuilt from the files of the project in ``folder``, what it could not rebuild, in words), for a
+    state.json that cannot be decoded and has no backup to go back to (damaged after the project's first save);
+    None when it holds neither frame files nor rounds: nothing to rebuild, nothing locked out.
+
+    Every saved frame's centres are its file's, so all are kept, and all are counted as edited: a Detect over
+    them keeps them one undo away. Which frames and regions were accepted is not rebuilt: a frame file's
+    accepted points do not say whether the whole frame or a box of it was reviewed, nor whether it was taken
+    back since, and a review made up here would be trained on as ground truth. The rounds are the project's
+    (recovered from their folders as after a crash, :meth:`Project._recover_orphans`)."""
+    frames = _frame_files(folder)
+    if not frames and not _holds_rounds(folder):
+        return None
+    state = ProjectState(kind=_kind_in_files(folder, [frames[f] for f in sorted(frames)]), edited=sorted(frames))
+    reviewed = [f for f in sorted(frames) if _holds_source(frames[f], b"accepted")]
+    kept = f"the centres of {_frames_named(sorted(frames))} are kept" if frames else "no frame had centres saved"
+    hint = (f" ({_frames_named(reviewed)} hold{'s' if len(reviewed) == 1 else ''} accepted points: look "
+            f"{'it' if len(reviewed) == 1 else 'them'} over and accept {'it' if len(reviewed) == 1 else 'them'} "
+            "again)") if reviewed else ""
+    return state, (f"rebuilt from the project's files: {kept}; which frames and regions were accepted is lost{hint}, "
+                   "as are the detection settings")
 
 
 def _whole_key(key: str, what: str, check: FieldChecker) -> int:
@@ -529,7 +608,8 @@ def read_state_with_backup(path: Path) -> tuple[ProjectState, str | None]:
     kept in ``state.json.bak``, a one-line problem saying so). Going back one change loses at most that
     change's bookkeeping (the frames' centres and the rounds' models are files of their own, and a
     round missing from the state is recovered from its folder), where refusing would lock the whole
-    review out. Anything else is one ParticleDetectError naming the file and what to do.
+    review out. With no usable backup, the state rebuilt from the project's files (:func:`rebuilt_state`),
+    the problem saying what was lost. Anything else is one ParticleDetectError naming the file and what to do.
 
     A state made before projects recorded which frames hold edits gets those found in its frame files
     (:func:`edits_before_recording`) written into it, once (:func:`_record_found_edits`)."""
@@ -539,8 +619,14 @@ def read_state_with_backup(path: Path) -> tuple[ProjectState, str | None]:
     except DamagedState as exc:
         previous = _usable_backup(path)
         if previous is None:
-            raise DamagedState(f"{exc}; no usable {backup_path(path).name} to go back to: move the project "
-                               "folder aside to start again") from None
+            # Refusing would lock the user out of every edit in the frame files, which are sound.
+            rebuilt = rebuilt_state(path.parent)
+            if rebuilt is None:
+                raise DamagedState(f"{exc}; no usable {backup_path(path).name} to go back to: move the project "
+                                   "folder aside to start again") from None
+            return rebuilt[0], (f"{exc}; no usable {backup_path(path).name} to go back to, so the state was "
+                                f"{rebuilt[1]}; the damaged file is kept as {path.name}{DAMAGED_SUFFIX} at the "
+                                "next change")
         return previous, (f"{exc}; went back to the state before its last change ({backup_path(path).name}): "
                           f"that change is lost, and the damaged file is kept as {path.name}{DAMAGED_SUFFIX} at the "
                           "next change")
