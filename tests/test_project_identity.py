@@ -284,8 +284,8 @@ def test_a_cut_short_state_goes_back_one_change_and_says_so(tmp_path, capsys):
     assert problem.startswith(str(project.state_path)) and "went back to the state before its last change" in problem
     assert "state.json.bak" in problem and "state.json.damaged" in problem
     assert reopened.reviewed_frames == [0, 1] and reopened.threshold is None  # only the last change is lost
-    with pytest.warns(UserWarning):
-        assert main(["rounds", str(project.folder)]) == 0  # the CLI reads it as the dock does
+    assert main(["rounds", str(project.folder)]) == 0  # the CLI reads it as the dock does, and says so in a line
+    assert "went back to the state before its last change" in capsys.readouterr().err
     reopened.accept_frame(2, _table(2))  # the next change writes a sound state.json, keeping the damaged one
     assert (project.folder / "state.json.damaged").stat().st_size == 200
     assert json.loads(project.state_path.read_text())["accepted"] == [{"frame": 0}, {"frame": 1}, {"frame": 2}]

@@ -133,11 +133,12 @@ def cmd_train_kind(args: argparse.Namespace) -> int:
     if args.minutes is not None:
         config = replace(config, time_limit_s=60.0 * args.minutes)
     trained_epochs = []
+    from .main import cut_epoch_note
 
     def progress(record: dict) -> None:
         trained_epochs.append(record["epoch"])
-        log.info("epoch %d: loss %.4f, validation %.4f at threshold %.2f (%.0f s)", record["epoch"], record["loss"],
-                 record["score"], record["threshold"], record["seconds"])
+        log.info("epoch %d%s: loss %.4f, validation %.4f at threshold %.2f (%.0f s)", record["epoch"],
+                 cut_epoch_note(record), record["loss"], record["score"], record["threshold"], record["seconds"])
 
     with resume_hint_at_ctrl_c(args.output, config.epochs):
         model = train_kind(config, args.output, init=args.init, examples=examples, validation_examples=validation,

@@ -158,7 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--overwrite", action="store_true",
                        help="replace the model (and training state) already at --output; without it that is refused")
     train.add_argument("--synthetic-fraction", type=number_in(0, 1), default=None,
-                       help="share of synthetic images in each batch when DATA is given (default 0.5; 0 fine-tuning)")
+                       help="share of synthetic images in each batch when DATA is given (default 0.5; a "
+                            "fine-tuning round 0, a rods or chains round 0.25)")
     train.add_argument("--minutes", type=number_in(0, 1e6, low_open=True), default=None,
                        help="stop after this much wall time")
     train.add_argument("--threads", type=number_in(1, 1024, whole=True), default=None, help="CPU threads for torch")
@@ -563,7 +564,7 @@ def _train(args: argparse.Namespace, config, base, examples, validation) -> int:
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    from ..learning.training import resume_hint_at_ctrl_c, train
+    from ..learning.training import resume_hint_at_ctrl_c, train, was_cut
 
     bars = []  # opened at the first step: a resume refused, or of a finished run, shows no empty bar
     trained_epochs = []
@@ -578,10 +579,12 @@ def _train(args: argparse.Namespace, config, base, examples, validation) -> int:
             bar.refresh()
         else:
             trained_epochs.append(event["epoch"])
-            bar.n = max(bar.n, event["epoch"] * config.steps_per_epoch)  # the epoch is done
+            if not was_cut(event):  # a time limit's cut epoch stays at the step it stopped at, as the log says
+                bar.n = max(bar.n, event["epoch"] * config.steps_per_epoch)
             bar.refresh()
-            bar.write(f"epoch {event['epoch']}/{event['epochs']}: loss {event['loss']:.5f}, "
-                      f"validation F1 {event['val_f1']:.4f} ({event['seconds']} s)")
+            # Logged, above the bar: on stderr with the run's other lines (stdout was theirs alone), none with -q.
+            log.info("epoch %d/%d%s: loss %.5f, validation F1 %.4f (%s s)", event["epoch"], event["epochs"],
+                     cut_epoch_note(event), event["loss"], event["val_f1"], event["seconds"])
 
     try:
         # The training's own lines (a time limit reached) above the bar.
@@ -598,6 +601,13 @@ def _train(args: argparse.Namespace, config, base, examples, validation) -> int:
         log.info("best validation F1 %.4f (on %s), threshold %.2f -> %s", result.best_f1, " and ".join(measured),
                  result.model.card.threshold, result.path)
     return 0
+
+
+def cut_epoch_note(event: dict) -> str:
+    """' (2 of 4 steps)' for an epoch record a time limit cut (training.cut_epoch_mark), '' for a whole one: its
+    loss and F1 are those of the steps it ran."""
+    cut = event.get("stopped_at_time_limit")
+    return f" ({cut['steps_done']} of {cut['steps']} steps)" if cut else ""
 
 
 def _fine_tune_round(args: argparse.Namespace, base) -> int:
@@ -1135,9 +1145,10 @@ def cmd_rounds(args: argparse.Namespace) -> int:
     from ..projects.locations import (
         found_note, home_folder_for_image, home_note, image_file_record, known_project_folder, projects_elsewhere,
     )
-    from ..projects.project import PROJECT_SUFFIX, Project, project_folder_for_image
+    from ..projects.project import PROJECT_SUFFIX, project_folder_for_image
     from ..projects.project_state import read_state_file
     from ..projects.round_files import delete_round, export_round
+    from .rounds import open_project
 
     # The Particle detection dock's project of an image: beside it, or where the dock keeps it instead (the
     # folder chosen with Folder…, or the projects home for an image whose folder cannot be written).
@@ -1166,7 +1177,8 @@ def cmd_rounds(args: argparse.Namespace) -> int:
         raise ParticleDetectError(f"{args.project}: no review project there (expected a folder like "
                                   f"IMAGE{PROJECT_SUFFIX} with a state.json){hint}")
     # Rods and chains projects keep their rounds as spheres projects do; Project.open wants the kind named.
-    project = Project.open(folder, kind=read_state_file(folder / "state.json").kind)
+    kind = read_state_file(folder / "state.json").kind
+    project = open_project(folder, kind)
     if (args.output is not None or args.name is not None or args.overwrite) and args.export is None:
         raise ParticleDetectError("-o, --name and --overwrite go with --export N")
     if args.export is not None:
@@ -1190,14 +1202,16 @@ def cmd_rounds(args: argparse.Namespace) -> int:
     from ..projects.shipped_rounds import (
         is_other_version, origin_label, origin_word, other_version_copies, shipped_weights, way_to_this_versions_model,
     )
-    from .rounds import trained_column, unreviewed_lines
+    from .rounds import score_heading, trained_column, unreviewed_lines
 
     # Which project is listed (the projects home's copy, or the one beside the image), on stderr: stdout stays
     # the table.
     kept = f" ({home_note(args.project)})" if folder == home_folder_for_image(args.project) else ""
     log.info("project: %s%s", folder, kept)
     current = project.current_round
-    print("round  from        trained     held-out F1 before/after  result")
+    scores_heading, metric_note = score_heading(kind)
+    width = len(scores_heading)
+    print(f"round  from        trained     {scores_heading}  result")
     for info in project.rounds:
         scores = (f"{info.parent_f1:.3f} / {info.f1:.3f}" if info.f1 is not None and info.parent_f1 is not None
                   else "-")
@@ -1205,9 +1219,12 @@ def cmd_rounds(args: argparse.Namespace) -> int:
                                                   else "better" if info.improved else "not better")
         result += tie_note(info.improved, info.f1, info.parent_f1)  # as the dock says it
         origin = f"{info.parent:03d}" if info.parent else origin_word(project, info)
-        in_use = "  (in use)" if current is not None and current.number == info.number else ""
-        print(f"{info.number:03d}    {origin:<10}  {trained_column(info):<10}  {scores:<24}  {result}{in_use}")
-    for line in unreviewed_lines(project.rounds):
+        in_use = "(in use)" if current is not None and current.number == info.number else ""
+        # Joined: '(in use)' of a round with no verdict starts the column; stripped: a round with neither ended in
+        # the padding's spaces.
+        said = "  ".join(part for part in (result, in_use) if part)
+        print(f"{info.number:03d}    {origin:<10}  {trained_column(info):<10}  {scores:<{width}}  {said}".rstrip())
+    for line in unreviewed_lines(project.rounds) + ([metric_note] if metric_note else []):
         print(line)
     offered = other_version_copies(project)  # today's model is not in the project yet
     for info in project.rounds:

@@ -4,10 +4,12 @@ model saved with the command that made it, and one log line with its honest verd
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 from . import command_line
 from ..learning.finetune import RoundResult, tied_at_best, unreviewed_note, unreviewed_record
+from ..projects.project import Project
 from ..projects.project_state import RoundInfo
 from ..models import save_model
 
@@ -39,6 +41,20 @@ def save_round(result: RoundResult, parent: str | Path, output: str | Path, scor
     return path
 
 
+def open_project(folder: Path, kind: str) -> Project:
+    """``Project.open`` with the problems it found (a round's discarded work, a damaged file) said one line each,
+    as the command line says a warning: as Python's warnings they came with project.py's line and source."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        project = Project.open(folder, kind=kind)
+    for warning in caught:
+        if str(warning.message) in project.problems:
+            log.warning("%s", warning.message)
+        else:  # not the project's: as it came
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return project
+
+
 def trained_column(info: RoundInfo) -> str:
     """What ``rounds`` lists a round trained on: '2f 1r', '+ 4u' after it for the unreviewed frames it also
     learned from ('-' for a round not fine-tuned)."""
@@ -46,6 +62,20 @@ def trained_column(info: RoundInfo) -> str:
         return "-"
     trained = f"{len(info.trained_frames)}f {info.trained_regions}r"
     return f"{trained} + {len(info.unreviewed_frames)}u" if info.unreviewed_asked else trained
+
+
+# Each kind's held-out score where it is not F1, as the rods and chains dock names it (_napari/kind_rounds_panel.py
+# METRIC; learning/kinds_rounds.py records it in the round's card).
+SCORE_OF_KIND = {"chains": "mean of bead F1 and bond F1"}
+
+
+def score_heading(kind: str) -> tuple[str, str]:
+    """``rounds``' heading of its before/after column for a project of ``kind``, and the line under the table that
+    says what its score is ("" where the heading says it): a chains round is not scored by F1."""
+    metric = SCORE_OF_KIND.get(kind)
+    if metric is None:
+        return "held-out F1 before/after", ""
+    return "held-out score before/after", f"score: the {metric} on the held-out tiles, each round at its best threshold"
 
 
 def unreviewed_lines(rounds: list[RoundInfo]) -> list[str]:

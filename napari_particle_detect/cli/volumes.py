@@ -228,7 +228,7 @@ def _detect_volumes(args, inputs, found, unreadable) -> int:
     from . import command_line, report_failed
     from .checks import check_detect_outputs, check_output_folder
     from ..files.distributed import (
-        FilesSummary, _failed, check_replaceable, check_run_record_place, failure_line, full_disk_line,
+        FilesSummary, _failed, check_replaceable, check_run_record_place, failure_line, full_disk_line, how_far,
         stops_the_run, write_run_record,
     )
     from ..files.file_detection import (
@@ -323,7 +323,7 @@ def _detect_volumes(args, inputs, found, unreadable) -> int:
             return None
         if detected is None:
             log.info("%s: finished meanwhile by another run into %s: skipped", path, target)
-            summary.skipped.append(path)
+            summary.skip_finished_elsewhere(path)
             return None
         table, record = detected
         if target is not None:
@@ -339,16 +339,21 @@ def _detect_volumes(args, inputs, found, unreadable) -> int:
     order = {path: index for index, path in enumerate(inputs)}
     try:
         stop = _take_turns(turn, len(inputs), busy)
-    except BaseException:  # interrupted (Ctrl-C): the record says which files were not done by then
-        if record_run is not None:
-            summary.left.extend(_not_reached(inputs, summary))
-            summary.done.sort(key=lambda result: order[result.path])
-            record_run(interrupted=True)
+    except BaseException as interrupt:  # interrupted (Ctrl-C): the record says which files were not done by then
+        if record_run is None:
+            raise
+        summary.left.extend(_not_reached(inputs, summary))
+        summary.in_order(order)
+        record_run(interrupted=True)
+        if isinstance(interrupt, KeyboardInterrupt) and (summary.done or summary.skipped):
+            # How far it got and how to go on, as a 2D folder run stopped inside a stack says it.
+            raise KeyboardInterrupt(f"{how_far(summary)}; the finished files' outputs are in {output}: run the same "
+                                    "command again to go on (finished files are skipped)") from None
         raise
     if stop is not None:  # said once the files left are known: the line counts them
         summary.left.extend(_not_reached(inputs, summary))
         summary.stopped = full_disk_line(stop, output, summary)
-    summary.done.sort(key=lambda result: order[result.path])  # in the inputs' order, busy ones done last or not
+    summary.in_order(order)  # busy ones were done (or skipped) last
     if record_run is not None:
         record_run()
         log.info("%d file(s) into %s: %s", len(inputs), output, summary.describe())  # as a 2D folder run says it

@@ -100,7 +100,8 @@ log = logging.getLogger("napari_particle_detect")
 @dataclass
 class FilesSummary:
     done: list[FileResult] = field(default_factory=list)
-    skipped: list[Path] = field(default_factory=list)  # finished before and unchanged
+    skipped: list[Path] = field(default_factory=list)  # finished before and unchanged, or by another run meanwhile
+    by_other_runs: list[Path] = field(default_factory=list)  # those of ``skipped`` another run finished meanwhile
     failed: dict[Path, str] = field(default_factory=dict)  # input -> one-line reason
     left: list[Path] = field(default_factory=list)  # not detected: the run stopped first (see ``stopped``)
     stopped: str = ""  # why the run stopped before every file was done (a full disk, a lost scheduler), one line
@@ -112,8 +113,23 @@ class FilesSummary:
         return not self.failed and not self.stopped
 
     def describe(self) -> str:
-        return (f"{len(self.done)} done, {len(self.skipped)} unchanged and skipped, {len(self.failed)} failed"
-                + (f", {len(self.left)} left" if self.left else ""))
+        # A file another run finished meanwhile was no "unchanged" output of before: counted apart.
+        others = len(self.by_other_runs)
+        return (f"{len(self.done)} done, {len(self.skipped) - others} unchanged and skipped"
+                + (f", {others} finished by another run" if others else "")
+                + f", {len(self.failed)} failed" + (f", {len(self.left)} left" if self.left else ""))
+
+    def skip_finished_elsewhere(self, path: Path) -> None:
+        """``path`` skipped: another run into the folder finished it while this one ran."""
+        self.skipped.append(path)
+        self.by_other_runs.append(path)
+
+    def in_order(self, order: dict[Path, int]) -> None:
+        """The files done, skipped and left back in the inputs' order (``order``: each input's place): those another
+        run held were done, skipped or left last."""
+        self.done.sort(key=lambda result: order.get(result.path, len(order)))
+        for paths in (self.skipped, self.left):
+            paths.sort(key=lambda path: order.get(path, len(order)))
 
 
 def detect_files(
@@ -212,6 +228,8 @@ def detect_files(
     # What each output to be written was before this run: one finished all the same after a stop counts done only
     # if this run wrote it.
     before = {target: _written(target) for _, target in todo}
+    # Files another run held are done (or skipped, finished by it) last: listed back in the inputs' order.
+    in_order = functools.partial(summary.in_order, {path: index for index, path in enumerate(present)})
     try:
         if client is None:
             stop = _run_here(todo, options, model, summary, progress, folder)
@@ -225,10 +243,12 @@ def detect_files(
         # Interrupted (Ctrl-C): the earlier run's record would describe outputs this run replaced.
         reached = {result.path for result in summary.done} | set(summary.failed) | set(summary.left)
         summary.left.extend(path for path, _ in todo if path not in reached)
+        in_order()
         record_run(interrupted=True)
         raise
     if stop is not None:
         count_finished_left(summary, outputs, options, model, progress, before)
+    in_order()
     if isinstance(stop, OSError):
         summary.stopped = full_disk_line(stop, folder, summary)
     elif stop is not None:
@@ -275,9 +295,6 @@ def _run_here(todo: list[tuple[Path, Path]], options: DetectOptions, model: str 
         if stop is not None:
             summary.left.extend(later for later, _ in busy[index:])
             return stop
-    if busy:  # in the inputs' order, as without another run
-        order = {path: index for index, (path, _) in enumerate(todo)}
-        summary.done.sort(key=lambda result: order.get(result.path, len(order)))
     return None
 
 
@@ -295,7 +312,7 @@ def _run_one_here(path: Path, target: Path, options: DetectOptions, model: str |
         _failed(summary, path, target, failure_line(path, exc), progress)
         return None
     if result is None:
-        summary.skipped.append(path)
+        summary.skip_finished_elsewhere(path)
         _tell(progress, path, "skipped")
     else:
         summary.done.append(result)
@@ -336,8 +353,6 @@ def count_finished_left(summary: FilesSummary, outputs: dict[Path, Path], option
         else:
             left.append(path)
     summary.left[:] = left
-    order = {path: index for index, path in enumerate(outputs)}
-    summary.done.sort(key=lambda result: order.get(result.path, len(order)))
 
 
 def _written(target: Path) -> tuple[int, int, int] | None:
@@ -527,7 +542,10 @@ def how_far(summary: FilesSummary) -> str:
     as done before, and how many failed, if any)."""
     finished = len(summary.done) + len(summary.skipped)
     total = finished + len(summary.failed) + len(summary.left)
-    skipped = f" ({len(summary.skipped)} of them done before and skipped)" if summary.skipped else ""
+    others = len(summary.by_other_runs)
+    said = [f"{len(summary.skipped) - others} of them done before and skipped"] if len(summary.skipped) > others else []
+    said += [f"{others} finished by another run"] if others else []
+    skipped = f" ({', '.join(said)})" if said else ""
     failed = f", {len(summary.failed)} failed" if summary.failed else ""
     return f"stopped with {finished} of {total} files done{skipped}{failed}, {len(summary.left)} left"
 
@@ -761,7 +779,7 @@ def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOption
                         else:  # the run stops: not done, its output the other run's
                             left.append(index)
                     elif result is None:  # another run into the folder finished it meanwhile
-                        summary.skipped.append(path)
+                        summary.skip_finished_elsewhere(path)
                         _tell(progress, path, "skipped")
                     else:
                         finished.append((index, replace(result, path=path)))  # the input as the caller named it

@@ -597,13 +597,23 @@ def _quoted_lag(lags: pd.Series, units: dict[str, str]) -> tuple[float, str]:
     return min(inside, key=lambda lag: abs(np.log(lag[0] / middle)))
 
 
+def unfitted_msd(msd: pd.DataFrame) -> str:
+    """Why ``msd`` (:func:`ensemble_msd`'s table) has no power law, worded to follow 'MSD: ' or stand alone: a fit
+    needs two lags with an MSD above 0 (:func:`fit_power_law`), and e.g. tracks over 2 frames give one lag."""
+    usable, lags = len(fitted_lags(msd)), len(msd)
+    over = f"over {lags} lag{'' if lags == 1 else 's'}"
+    if usable == lags:
+        return f"{over} only, too few to fit a power law"
+    return f"{over}, {usable} of them with an MSD above 0: too few to fit a power law"
+
+
 def describe_msd(fit: tuple[float, float] | None, units: dict[str, str], msd: pd.DataFrame) -> str:
     """An MSD's power law (:func:`fit_power_law`) with its units, as ``particle-detect link`` and the dock's
     Tracks panel say it: the MSD it gives at a lag within those fitted (:func:`_quoted_lag`), its exponent and
     the lags of ``msd`` (the table fitted) it was fitted over ('MSD = 1.77 µm² at 1 s, exponent 1.12, fitted
-    over lags 0.5-5 s'); or the units of its columns where nothing was fitted."""
+    over lags 0.5-5 s'); or why nothing was fitted: too few lags (:func:`unfitted_msd`)."""
     if fit is None:
-        return f"lagt in {units['lagt']}, msd in {units['msd']}"
+        return unfitted_msd(msd)
     exponent, amplitude = fit
     lags = fitted_lags(msd)["lagt"]
     lag, lag_said = _quoted_lag(lags, units)
