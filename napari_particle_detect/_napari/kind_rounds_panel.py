@@ -17,7 +17,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..errors import ParticleDetectError
-from ..learning.kinds_rounds import KIND_ROUND, round_config, train_kind_round
+from ..learning.kinds_rounds import KIND_ROUND, ROUND_METRIC, round_config, train_kind_round
 from ..learning.kinds_training import KindTrainConfig
 from ..projects.kinds_project import import_kind_model
 from ..projects.project import Project, RoundInfo
@@ -31,7 +31,6 @@ from .warm_up import warm_up_training
 
 # Narrow enough for the dock: where a round came from and what it learned from are in each row's tooltip.
 COLUMNS = ["round", "before", "after", "tiles", "result"]
-METRIC = {"rods": "F1", "chains": "mean of bead F1 and bond F1"}
 ROUND_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -111,7 +110,7 @@ class KindRoundsPanel(RoundReports, QGroupBox):
             self.steps_spin.setValue(round_config(session.kind).steps_per_epoch)
         project = session.project
         in_use = project.state().current_round
-        self.table.setToolTip(f"Scored on held-out tiles with the {session.kind}' {METRIC[session.kind]}, "
+        self.table.setToolTip(f"Scored on held-out tiles with the {session.kind}' {ROUND_METRIC[session.kind]}, "
                               "each round at its best threshold; double-click a row to detect with that round")
         for info in project.rounds:
             row = self.table.rowCount()
@@ -127,7 +126,7 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         last = project.rounds[-1] if project.rounds else None
         if not self.running() and not self.status.text() and last is not None and last.parent:
             # Reopened: the last round's verdict, as it was said when it ended.
-            self.status.setText(verdict(last, project.current_round, METRIC[session.kind]))
+            self.status.setText(verdict(last, project.current_round, ROUND_METRIC[session.kind]))
 
     @reports_errors
     def use_row(self, row: int) -> None:
@@ -198,7 +197,7 @@ class KindRoundsPanel(RoundReports, QGroupBox):
 
     def _on_done(self, info: RoundInfo) -> None:
         stack = self._target.image.ndim == 3
-        self.show_verdict(info, self._target.project.current_round, METRIC[self._target.kind],
+        self.show_verdict(info, self._target.project.current_round, ROUND_METRIC[self._target.kind],
                           to_use="Detect the frames not reviewed to use it." if stack else "Detect again to use it.",
                           subject=self._subject())
 

@@ -64,16 +64,13 @@ def trained_column(info: RoundInfo) -> str:
     return f"{trained} + {len(info.unreviewed_frames)}u" if info.unreviewed_asked else trained
 
 
-# Each kind's held-out score where it is not F1, as the rods and chains dock names it (_napari/kind_rounds_panel.py
-# METRIC; learning/kinds_rounds.py records it in the round's card).
-SCORE_OF_KIND = {"chains": "mean of bead F1 and bond F1"}
-
-
 def score_heading(kind: str) -> tuple[str, str]:
     """``rounds``' heading of its before/after column for a project of ``kind``, and the line under the table that
     says what its score is ("" where the heading says it): a chains round is not scored by F1."""
-    metric = SCORE_OF_KIND.get(kind)
-    if metric is None:
+    from ..learning.kinds_rounds import ROUND_METRIC
+
+    metric = ROUND_METRIC.get(kind, "F1")
+    if metric == "F1":
         return "held-out F1 before/after", ""
     return "held-out score before/after", f"score: the {metric} on the held-out tiles, each round at its best threshold"
 

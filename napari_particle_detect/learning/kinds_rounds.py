@@ -79,6 +79,8 @@ KIND_ROUND = KindTrainConfig(steps_per_epoch=150, epochs=1, batch_size=4, learni
                              synthetic_fraction=0.25, validation_images=0, threads=None, precision="auto")
 ROUND_CHANGES: dict[str, dict] = {"rods": {"learning_rate": 1.5e-4, "steps_per_epoch": 100, "crop": 96}}
 ROUND_TRAINABLE = {"rods": "all", "chains": "decoder"}
+# What a round of each kind is scored by on its held-out tiles (the card, the dock and `rounds` name it).
+ROUND_METRIC = {"rods": "F1", "chains": "mean of bead F1 and bond F1"}
 
 
 def round_config(kind: str, **changes) -> KindTrainConfig:
@@ -346,7 +348,7 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
                        "statistics_frames": len(counted),
                        # The factor each reviewed frame was resampled by, as detection resamples it (1: as it came).
                        "scales": {r.example.name: scale for r, scale in zip(reviewed, scales)},
-                       "metric": "F1" if kind.name == "rods" else "mean of bead F1 and bond F1",
+                       "metric": ROUND_METRIC[kind.name],
                        "score": score.f1 if score else None, "parent_score": parent_score.f1 if parent_score else None,
                        **session},  # where it trained (device, CPU threads, version)
     }
