@@ -99,7 +99,7 @@ def test_link_that_keeps_no_track_says_why_and_offers_no_empty_export(make_napar
     panel.length_spin.setValue(3)
     panel.link()
     qtbot.waitUntil(lambda: not panel.running(), timeout=60_000)
-    assert panel.status.text().startswith("2 tracks, 3-3 frames long") and panel.export_button.isEnabled()
+    assert panel.status.text().startswith("2 tracks, each 3 frames long") and panel.export_button.isEnabled()
 
 
 def test_export_under_a_name_without_csv_is_refused_as_the_tracks_export_is(make_napari_viewer, tmp_path):

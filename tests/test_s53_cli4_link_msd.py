@@ -26,3 +26,15 @@ def test_an_msd_with_lags_of_no_movement_says_how_many_could_be_fitted():
     said = describe_msd(None, {"lagt": "frames", "msd": "px²"}, msd)
 
     assert said == "over 2 lags, 1 of them with an MSD above 0: too few to fit a power law"
+
+
+def test_tracks_of_one_length_are_said_so_not_as_a_range():
+    import pandas as pd
+
+    from napari_particle_detect.files.tracks import describe_tracks
+
+    same = pd.DataFrame({"particle": [0, 0, 0, 1, 1, 1], "frame": [0, 1, 2] * 2})
+    assert describe_tracks(same) == "2 tracks, each 3 frames long"
+    assert describe_tracks(same[same.particle == 0]) == "1 track, 3 frames long"
+    mixed = pd.DataFrame({"particle": [0, 0, 0, 1, 1], "frame": [0, 1, 2, 0, 1]})
+    assert describe_tracks(mixed) == "2 tracks, 2-3 frames long (median 2.5)"

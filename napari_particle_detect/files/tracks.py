@@ -707,9 +707,11 @@ def tracks_layer_data(tracks: pd.DataFrame) -> np.ndarray:
 
 
 def describe_tracks(tracks: pd.DataFrame) -> str:
-    """'37 tracks, 4-10 frames long (median 10)'."""
+    """'37 tracks, 4-10 frames long (median 10)'; '10 tracks, each 6 frames long' (not '6-6 ... (median 6)')."""
     if not len(tracks):
         return "no tracks"
     lengths = tracks.groupby("particle").size()
-    return (f"{len(lengths)} track{'s' if len(lengths) != 1 else ''}, {lengths.min()}-{lengths.max()} frames long "
-            f"(median {lengths.median():g})")
+    count = f"{len(lengths)} track{'s' if len(lengths) != 1 else ''}"
+    if lengths.min() == lengths.max():
+        return f"{count}, {'each ' if len(lengths) > 1 else ''}{lengths.min()} frame{'s' if lengths.min() != 1 else ''} long"
+    return f"{count}, {lengths.min()}-{lengths.max()} frames long (median {lengths.median():g})"
