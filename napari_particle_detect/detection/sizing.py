@@ -6,13 +6,16 @@ Rescaling uses the pixel-area convention (pixel i covers [i - 0.5, i + 0.5]), so
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 import torch
+from numpy.lib.stride_tricks import sliding_window_view
 import torch.nn.functional as F
 from scipy import ndimage
 
+from ..kinds.heatmap import local_maxima
 from .blobs import DISC_SIGMA_TO_DIAMETER, Blobs, ScaleSpace, parabola_vertex
 from .percentiles import percentiles
 from .preprocessing import normalise
@@ -287,12 +290,21 @@ class GreyLevels:
     median: float
     low: float  # 5th percentile
     high: float  # 95th percentile
-    background: float  # background_level
+    image: np.ndarray = field(repr=False, compare=False)  # left unchanged while these levels are in use
+    # low and high as percentiles gave them (NumPy floats): as Python floats, np.histogram made the background's
+    # bin edges float32 for a float32 image, which moved the background level.
+    ends: tuple = field(repr=False, compare=False, default=())
 
     @classmethod
     def of(cls, image: np.ndarray) -> GreyLevels:
         low, median, high = percentiles(image, (5.0, 50.0, 95.0))
-        return cls(float(median), float(low), float(high), background_level(image, low, high))
+        return cls(float(median), float(low), float(high), image, (low, high))
+
+    @cached_property
+    def background(self) -> float:
+        """:func:`background_level`, read when first asked for: :func:`ring_diameter` asks only of a profile that
+        passed its other tests (plain particles' seldom do), and it cost more than the rest of the levels."""
+        return background_level(self.image, *(self.ends or (self.low, self.high)))
 
 
 def ring_diameter(image: np.ndarray, blob: float, centres: np.ndarray | None = None,
@@ -324,9 +336,10 @@ def ring_diameter(image: np.ndarray, blob: float, centres: np.ndarray | None = N
     depth = opposite[k]
     low, high = levels.low, levels.high
     extreme = profile[k] <= low + RING_EXTREME * (high - low) if sign > 0 else profile[k] >= high - RING_EXTREME * (high - low)
+    if k == 0 or depth < RING_MIN_CONTRAST * abs(opposite[0]) or not extreme:
+        return None
     beyond = -sign * (profile[k] - levels.background) >= RING_BEYOND_BACKGROUND * (high - low)
-    if (k == 0 or depth < RING_MIN_CONTRAST * abs(opposite[0]) or not extreme or not beyond
-            or not np.any(opposite[k:] <= RING_FADE * depth)):
+    if not beyond or not np.any(opposite[k:] <= RING_FADE * depth):
         return None
     shift = parabola_vertex(*opposite[k - 1 : k + 2]) if k + 1 < reach else 0.0
     return float(2 * (k + 0.5 + shift))  # ring k covers radii [k, k + 1)
@@ -364,8 +377,9 @@ def _strongest_blobs(laplacian: np.ndarray, diameter: float, count: int) -> np.n
     """(y, x) of the ``count`` strongest extrema of an image's ``laplacian`` of Gaussian (at the scale of
     particles of ``diameter``) at least a radius apart."""
     magnitude = np.abs(laplacian)
-    local_max = ndimage.maximum_filter(magnitude, size=2 * int(diameter / 2) + 1)
-    peaks = np.argwhere((magnitude == local_max) & (magnitude > percentiles(magnitude, (99.0,))[0]))
+    # Only the 1 % above the percentile are tested against their neighbours: the maxima a maximum filter of
+    # the whole image finds (its mirrored edges add no value the window lacks), in raster order, 3x faster.
+    peaks = local_maxima(magnitude, percentiles(magnitude, (99.0,))[0], int(diameter / 2))
     return peaks[np.argsort(-magnitude[peaks[:, 0], peaks[:, 1]])[:count]]
 
 
@@ -373,18 +387,40 @@ def radial_profile(image: np.ndarray, centres: np.ndarray, reach: int) -> np.nda
     """Mean intensity in 1 px rings around the given whole-pixel centres (ring k covers k <= r < k + 1)."""
     image = np.asarray(image)
     centres = np.rint(np.asarray(centres, dtype=float)).astype(int).reshape(-1, 2)
-    dy, dx = np.mgrid[-reach : reach + 1, -reach : reach + 1]
-    r = np.hypot(dy, dx)
+    offsets = np.arange(-reach, reach + 1)
+    r = np.hypot(offsets[:, None], offsets[None, :])
     near = r < reach
-    dy, dx, ring = dy[near], dx[near], r[near].astype(int)
-    # Every centre's window at once (centres x window pixels), summed over the centres per pixel.
-    ys, xs = centres[:, :1] + dy, centres[:, 1:] + dx
+    ring = r[near].astype(int)
     h, w = image.shape
-    valid = (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
-    values = np.ravel(image).take(np.clip(ys, 0, h - 1) * w + np.clip(xs, 0, w - 1))
-    total = np.bincount(ring, weights=np.where(valid, values, 0.0).sum(axis=0, dtype=float), minlength=reach)
-    count = np.bincount(ring, weights=valid.sum(axis=0), minlength=reach)
+    rows_in = (centres[:, :1] + offsets >= 0) & (centres[:, :1] + offsets < h)
+    cols_in = (centres[:, 1:] + offsets >= 0) & (centres[:, 1:] + offsets < w)
+    seen = rows_in.any(axis=1) & cols_in.any(axis=1)  # a window wholly outside adds nothing
+    centres, rows_in, cols_in = centres[seen], rows_in[seen], cols_in[seen]
+    # Windows from a zero-padded copy, not clipped index arrays into the image (4-8x slower on the look's 200
+    # centres), summed over the centres in an array of the type and layout the clipped values had: NumPy's sum then
+    # adds in the same order, so the profile is the same bit for bit (tests/test_s53_speed_exact.py).
+    values = _window_values(image, centres, reach, np.flatnonzero(near))
+    total = np.bincount(ring, weights=values.sum(axis=0, dtype=float), minlength=reach)
+    # Pixels inside the image per window pixel, over the centres: all of a window wholly inside, of the others
+    # those inside along both axes.
+    whole = rows_in.all(axis=1) & cols_in.all(axis=1)
+    cut = ~whole
+    inside = np.einsum("ip,iq->pq", rows_in[cut].astype(np.intp), cols_in[cut].astype(np.intp))[near]
+    count = np.bincount(ring, weights=inside + int(whole.sum()), minlength=reach)
     return total / np.maximum(count, 1)
+
+
+def _window_values(image: np.ndarray, centres: np.ndarray, reach: int, pixels: np.ndarray) -> np.ndarray:
+    """(centres, pixels): the image at each of the flat ``pixels`` of a square window of ``reach`` around each centre,
+    0 outside the image, C-ordered, in the type ``np.where(inside, values, 0.0)`` gives. Every centre's window
+    reaches the image, so it lies within a margin of twice ``reach``."""
+    side, pad = 2 * reach + 1, 2 * reach
+    h, w = image.shape
+    padded = np.zeros((h + 2 * pad, w + 2 * pad), dtype=image.dtype)
+    padded[pad : pad + h, pad : pad + w] = image
+    windows = sliding_window_view(padded, (side, side))[centres[:, 0] + reach, centres[:, 1] + reach]
+    values = windows.reshape(len(centres), side * side).take(pixels, axis=1)
+    return np.ascontiguousarray(values, dtype=np.result_type(values.dtype, 0.0))
 
 
 def central_corner(shape: tuple[int, ...], size: tuple[int, int]) -> tuple[int, int]:
