@@ -65,10 +65,11 @@ def _strongest_peaks(image: np.ndarray | torch.Tensor, peaks: np.ndarray, scores
     return crop, centres
 
 
-def _ring(crop: np.ndarray, centres: np.ndarray, core: float) -> float | None:
+def _ring(crop: np.ndarray, centres: np.ndarray, core: float, levels: GreyLevels | None = None) -> float | None:
     # A ringed particle's blob is its core, about half its diameter (sizing.RING_MAX_REACH). The grey
-    # levels it is judged against are the crop's every other pixel: the same levels in a quarter of the time.
-    return ring_diameter(crop, core, centres, GreyLevels.of(crop[::2, ::2]))
+    # levels it is judged against are the crop's every other pixel: the same levels in a quarter of the time;
+    # ``levels`` given where the same crop is read twice (a core's ring after the particles'), read once.
+    return ring_diameter(crop, core, centres, levels if levels is not None else GreyLevels.of(crop[::2, ::2]))
 
 
 class StackLook:
@@ -86,9 +87,10 @@ class StackLook:
         if self.ringed is None:
             profile = _strongest_peaks(image, peaks, scores, self.diameter)
             if profile is not None:
-                self.ringed = _ring(*profile, 0.5 * self.diameter) is not None
+                levels = GreyLevels.of(profile[0][::2, ::2])
+                self.ringed = _ring(*profile, 0.5 * self.diameter, levels) is not None
                 if not self.ringed:
-                    self.core_ring = _ring(*profile, CORE_GIVEN * self.diameter)
+                    self.core_ring = _ring(*profile, CORE_GIVEN * self.diameter, levels)
                     self.ringed = self.core_ring is not None
         return bool(self.ringed)
 
