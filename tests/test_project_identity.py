@@ -33,7 +33,7 @@ def _movie(n: int = 4, size: int = 64, first_seed: int = 0) -> np.ndarray:
 
 def _table(frame: int, n: int = 5) -> pd.DataFrame:
     rng = np.random.default_rng(frame)
-    return pd.DataFrame({"frame": frame, "y": rng.uniform(0, 60, n), "x": rng.uniform(0, 60, n), "score": 0.9,
+    return pd.DataFrame({"frame": frame, "y": rng.uniform(0, 44, n), "x": rng.uniform(0, 44, n), "score": 0.9,
                          "source": "model"})
 
 

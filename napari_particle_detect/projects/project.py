@@ -53,9 +53,10 @@ from ..files.tables import check_sources, empty_table, normalise_table
 from ..project_layout import PROJECT_SUFFIX, ROUND_FOLDER
 from .frame_merge import FrameSave, FrameSnapshot, FrameStamp, file_stamp, merge_frames, stat_stamp, their_changes
 
-__all__ = ["PROJECT_SUFFIX", "Project", "ProjectState", "Region", "RoundInfo", "WaitCancelled", "image_record",
-           "is_project_folder", "made_for_image", "mark_window_thread", "project_folder_for_data",
-           "project_folder_for_image", "projects_home", "projects_made_for_image", "waiting_cancellably"]
+__all__ = ["MODEL_DAMAGED", "MODEL_MISSING", "PROJECT_SUFFIX", "Project", "ProjectState", "Region", "RoundInfo",
+           "WaitCancelled", "image_record", "is_project_folder", "made_for_image", "mark_window_thread",
+           "project_folder_for_data", "project_folder_for_image", "projects_home", "projects_made_for_image",
+           "waiting_cancellably"]
 
 HOME_ENV = "NAPARI_PARTICLE_DETECT_HOME"
 # How long a change waits for another program's change to finish before saying the project is busy.
@@ -72,6 +73,9 @@ SIDE_FILES = ("volume.json",)
 # How often a change waiting for another program's under waiting_cancellably looks at its cancel: a user's
 # Cancel is noticed within this, not after LOCK_TIMEOUT_S.
 CANCEL_POLL_S = 0.1
+# What a list of rounds says of a round whose model cannot be used (Project.round_model_problem).
+MODEL_MISSING = "model file missing"
+MODEL_DAMAGED = "model file damaged"
 T = TypeVar("T")
 _window_thread = threading.local()  # .marked: the calling thread runs a window (mark_window_thread)
 _cancellable = threading.local()  # .cancel, .waiting: waiting_cancellably's, on the calling thread
@@ -621,8 +625,30 @@ class Project:
         table = read_centres(path)
         table = normalise_table(table, int(frame))
         check_sources(table, str(path))
+        self._report_outside_frame(path, table)
         self._sound_frames[int(frame)] = stamp
         return table
+
+    def _report_outside_frame(self, path: Path, table: pd.DataFrame) -> None:
+        """One problem line for ``path``'s centres beyond the frame's edges (a file edited outside this program,
+        or copied from another image's project). Reviewed, each is a particle no model can find there, taken
+        as truth (a rods or chains round's held-out score may count it missed); the rows are kept, as the file's
+        other lines are: the user decides where they belong."""
+        shape = self.state().frame_shape
+        axes = ("z", "y", "x")[-len(shape):] if shape else ()
+        if not axes or not len(table) or any(axis not in table for axis in axes):
+            return
+        values = table[list(axes)].to_numpy(float)
+        # A pixel's centre is its index: the frame spans -0.5 .. size - 0.5 (as make_region checks a box).
+        outside = ((values < -0.5) | (values > np.asarray(shape, float) - 0.5)).any(axis=1)
+        count = int(outside.sum())
+        if not count:
+            return
+        first = ", ".join(f"{axis}={value:g}" for axis, value in zip(axes, values[outside][0]))
+        them = "them" if count > 1 else "it"
+        self._problem(f"{path}: {count} centre{'s' if count > 1 else ''} outside the "
+                      f"{'x'.join(str(v) for v in shape)} frame (first at {first}); no detection can find a particle "
+                      f"there: delete or move {them} (kept in the file)")
 
     def _load_or_report(self, frame: int) -> pd.DataFrame | None:
         try:
@@ -811,6 +837,22 @@ class Project:
     def round_path(self, number: int) -> Path:
         number = FieldChecker(self.folder).integer(number, "round", 1, MAX_ROUND)
         return self._inside(self.folder / "rounds" / f"round-{number:03d}" / "model.pt")
+
+    def round_model_problem(self, number: int) -> str | None:
+        """What a list of rounds says of round ``number`` whose model cannot be used: MODEL_MISSING (its
+        folder or weights deleted) or MODEL_DAMAGED (its card unreadable, its weights no PyTorch file); None
+        when it looks sound. Checked as loading it begins (its card, the weights' first bytes), not loaded:
+        lists ask at every refresh, and loading it says the rest."""
+        from ..models.registry import _not_torch_file, saved_card
+
+        try:
+            weights = self.round_path(number)  # a linked folder is refused here, as when the round is used
+            if not weights.is_file() or not weights.with_suffix(".json").is_file():
+                return MODEL_MISSING
+            saved_card(weights)
+            return MODEL_DAMAGED if _not_torch_file(weights) else None
+        except (OSError, ParticleDetectError):
+            return MODEL_DAMAGED
 
     @property
     def current_round(self) -> RoundInfo | None:

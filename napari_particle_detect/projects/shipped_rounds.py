@@ -53,9 +53,10 @@ def shipped_weights(project: Project, info: RoundInfo) -> Path | None:
 def is_other_version(project: Project, info: RoundInfo) -> bool:
     """Whether round ``info`` is a copy of a shipped model that differs from the one this install ships (in
     weights or card): the model another version shipped. A round whose files cannot be read is not judged
-    here (using it says what is wrong)."""
+    here (:func:`origin_label` says it is missing or damaged; using it says what is wrong): a few random
+    bytes differ from today's model too, and were called another version's."""
     shipped = shipped_weights(project, info)
-    if shipped is None:
+    if shipped is None or project.round_model_problem(info.number) is not None:
         return False
     try:
         return not same_saved_model(project.round_path(info.number), shipped)
@@ -89,7 +90,11 @@ def _same_model(stamp: tuple, other: tuple) -> bool:
 
 def origin_label(project: Project, info: RoundInfo) -> str:
     """Where round ``info`` came from, as the lists say it: a copy of the model another version shipped says
-    so, with the day it was copied ('shipped as of 2026-11-27; this version ships another')."""
+    so, with the day it was copied ('shipped as of 2026-11-27; this version ships another'); a round whose model
+    cannot be used says that ('shipped; model file missing')."""
+    problem = project.round_model_problem(info.number)
+    if problem is not None:
+        return f"{info.origin}; {problem}"
     if not is_other_version(project, info):
         return info.origin
     if not info.created:
