@@ -287,7 +287,7 @@ def test_a_volumes_tracks_csv_opens_with_its_tracks_layer_and_columns(make_napar
     np.testing.assert_array_equal(features["particle"], saved["particle"])
     expected = saved.sort_values(["particle", "frame"], kind="stable")[["particle", "frame", "z", "y", "x"]]
     np.testing.assert_allclose(tracks, expected.to_numpy(float))
-    assert tracks_kwargs["name"] == "volume_tracks tracks"
+    assert tracks_kwargs["name"] == "volume tracks"
     # In voxels as the points, placed in µm by the voxel size their *_um columns give (frame first).
     assert tuple(tracks_kwargs["scale"]) == tuple(points_kwargs["scale"])
     assert tuple(points_kwargs["scale"]) == pytest.approx((1.0, 0.2, 0.1, 0.1))

@@ -59,6 +59,7 @@ class FineTunePanel(RoundReports, QGroupBox):
         self.state = state
         self.worker = None
         self._target = None  # the annotation whose project a running round belongs to
+        self._running_line = ""  # what the running round last said, without its image's name
         self._verdicts: dict[Path, str] = {}  # the last round's verdict per project, shown with its image
         # The last finished round's loss curve per project, shown with its image beside its verdict (picking
         # another image and back cleared it, a round ending for an image not shown left it drawn under another).
@@ -161,6 +162,9 @@ class FineTunePanel(RoundReports, QGroupBox):
         """Another image (or none): the last image's verdict, bar and loss curve go (a round still
         running for it keeps reporting, as it is about that image)."""
         if self.running():
+            # Its last line, naming its image now that another is picked (or no more, picked again): the next
+            # progress shown could be a long phase away.
+            self._say_running("cancelling…" if self._cancel.is_set() else self._running_line)
             return
         annotation = self.state.annotation
         said = self._verdict_of(annotation) if annotation is not None else ""
@@ -306,8 +310,8 @@ class FineTunePanel(RoundReports, QGroupBox):
         self._eta = RoundEta()
         self.loss_plot.start(config.epochs * config.steps_per_epoch)
         scheduler = self.where_edit.text().strip() or None
-        self.status.setText(f"fine-tuning {annotation.project.current_round.name}"
-                            f"{f' on {scheduler}' if scheduler else ''}…")
+        self._say_running(f"fine-tuning {annotation.project.current_round.name}"
+                          f"{f' on {scheduler}' if scheduler else ''}…")
         self.worker = create_worker(
             train_round, annotation.project, annotation.image.data, config,
             "auto" if scheduler else self.state.device,  # a remote round uses the worker's own device
@@ -349,6 +353,11 @@ class FineTunePanel(RoundReports, QGroupBox):
         if shown is None:
             return
         text = f"{shown.text} ({left})" if left and phase != "done" else shown.text
+        self._say_running(text)
+
+    def _say_running(self, text: str) -> None:
+        """A running round's line, led by its image's name while the dock shows another image."""
+        self._running_line = text
         self.status.setText(f"{self._subject()}: {text}" if self._subject() else text)
 
     def _subject(self) -> str:

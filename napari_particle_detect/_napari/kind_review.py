@@ -25,7 +25,7 @@ from ..kinds import chains
 from ..projects.chain_edits import RING_BEADS, ring_sizes
 from ..projects.kinds_project import (
     accept_kind_frame, accept_kind_region, all_kind_frames, detections, kind_model_path, load_kind_frame,
-    open_kind_project, save_kind_frame, typical_size,
+    open_kind_project, save_kind_frame, saved_kind_frames, typical_size,
 )
 from ..projects.project import Region
 from ..projects.review import Proposal, rank_frames, rank_regions
@@ -170,7 +170,8 @@ class KindSession:
 
     def restore(self) -> None:
         """Layers and region outlines as the project holds them."""
-        self.tables = {f: t for f in self.project.saved_frames() if (t := load_kind_frame(self.project, f)) is not None}
+        # A damaged frame file is left out (said in project.problems): it locked every other frame out of review.
+        self.tables = saved_kind_frames(self.project)
         if self.tables:
             self.redraw()
         self.regions.show_accepted(self.project.regions())

@@ -28,7 +28,7 @@ from .kind_review import KindSession
 from .kind_review_panel import KindReviewPanel
 from .kind_rounds_panel import KindRoundsPanel
 from .layers import guard_canvas_from_removed_layers, is_dock_output, viewer_closing
-from .notify import report, reports_errors
+from .notify import report, reports_errors, say_problems
 
 
 def detect_in(image: np.ndarray, kind: str, model, threshold: float | None, frame: int | None,
@@ -55,6 +55,7 @@ class KindsWidget(ClosingDock, QWidget):
         # Each project's Undo steps while the dock is open (KindSession.share_undo): another image or kind chosen
         # and back, its edits and acceptances stay Undo's to take back.
         self._undo: dict = {}
+        self._said_problems: dict = {}  # each project folder's problems last said (notify.say_problems)
         self._detected_with: str | None = None  # the round that found what the status line counts
         self._status_frame: int | None = None  # the frame whose rods or beads the status line counts
         self.image_combo = QComboBox()  # each item's data: its layer's name
@@ -250,6 +251,8 @@ class KindsWidget(ClosingDock, QWidget):
             except ParticleDetectError as exc:
                 report(exc)
         if self.session is not None:
+            # Each image or kind chosen again opens its project again: the same problems are said once.
+            say_problems(self.session.project, self._said_problems, self.session.project.folder)
             self.status.setText(self._project_text(self.session))
             self._status_frame = self.session.current_frame()
         self.review.refresh()

@@ -6,12 +6,12 @@ import functools
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from napari.utils.notifications import show_error, show_warning
+from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QMessageBox, QWidget
 
 from ..errors import ParticleDetectError
@@ -31,6 +31,15 @@ def with_hint(message: str) -> str:
     if _UNSAVED.match(message) and "Folder…" not in message:
         return message + FOLDER_HINT
     return message
+
+
+def say_problems(project: Any, said: MutableMapping, key: Any) -> None:
+    """What opening ``project`` found wrong (a damaged frame left out), in one line; ``said`` remembers the problems
+    last said under ``key``, so a dock's second look at the same project does not repeat them."""
+    problems = tuple(project.problems)
+    if problems and said.get(key) != problems:
+        show_info(f"{project.folder.name}: {len(problems)} problem(s): {problems[0]}")
+    said[key] = problems
 
 
 def report(exc: BaseException) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -140,6 +141,13 @@ def layers_of_table(table: pd.DataFrame, name: str, kind: str, has_frames: bool,
     return layers
 
 
+def tracks_layer_name(name: str) -> str:
+    """The Tracks layer's name for the table ``name``: the dock exports image X's tracks as X_tracks.csv, read
+    back as 'X_tracks tracks'; named as the dock names X's own ('X tracks'), apart from the points' 'X_tracks'."""
+    base = re.sub(r"[\s_.-]*tracks$", "", name, flags=re.IGNORECASE)
+    return f"{base} tracks" if base and base != name else f"{name} tracks"
+
+
 def with_extra_features(kwargs: dict, extras: pd.DataFrame) -> dict:
     """Points layer keywords with a table's other columns (measurements, track ids) as features too."""
     features = pd.concat([kwargs["features"], extras], axis=1)
@@ -153,7 +161,7 @@ def tracks_layer_of(table: pd.DataFrame, particle: pd.Series, name: str, placed:
     frame, y, x), or (id, frame, z, y, x) for a volume's tracks, placed as its points are."""
     ids = pd.to_numeric(particle, errors="coerce").to_numpy(float)
     tracks = table.reset_index(drop=True).assign(particle=ids).dropna(subset=["particle"])
-    return (tracks_layer_data(tracks), {"name": f"{name} tracks", "tail_width": 2,
+    return (tracks_layer_data(tracks), {"name": tracks_layer_name(name), "tail_width": 2,
                                         "tail_length": int(max(2, tracks["frame"].nunique())),
                                         "colormap": "turbo", **placed}, "tracks")
 
@@ -270,13 +278,19 @@ def recorded_xy_diameter(path: Path, file: str | None = None) -> float | None:
         sizes = {_xy_of(record.get("diameter_voxels_zyx")) for record in records}
         return sizes.pop() if len(sizes) == 1 else None
     viewer = _current_viewer()
-    image = image_to_place_over(viewer, _stem(path, file), 3) if viewer is not None else None
+    image = _image_of(viewer, path, file, 3) if viewer is not None else None
     return project_xy_diameter(image) if image is not None else None
 
 
 def _stem(path: Path, file: str | None) -> str:
     """The name of the image a table's rows (``file``'s, of a folder run's table) are read over is sought by."""
     return Path(str(file)).stem if file is not None else path.stem
+
+
+def _image_of(viewer, path: Path, file: str | None, spatial: int):
+    """The image the table at ``path`` (``file``'s part of it) is read over (:func:`image_to_place_over`): a part's
+    own file's image alone, another file's drawing it at that image's scale."""
+    return image_to_place_over(viewer, _stem(path, file), spatial, own_only=file is not None)
 
 
 def _named(path: Path, file: str | None) -> str:
@@ -330,10 +344,11 @@ def drawn_over(path: Path, table: pd.DataFrame, file: str | None = None) -> Draw
     from napari.utils.notifications import show_info
 
     pixels, own = ("voxels", "z,y,x") if spatial == 3 else ("pixels", "y,x")
-    image = image_to_place_over(viewer, _stem(path, file), spatial)
+    image = _image_of(viewer, path, file, spatial)
     name = _named(path, file)
     if image is None:
-        show_info(f"{name}: drawn by its {columns} columns, no image being open to place it over; open its "
+        missing = f"its image {Path(str(file)).name} not being open" if file is not None else "no image being open"
+        show_info(f"{name}: drawn by its {columns} columns, {missing} to place it over; open its "
                   f"image first (napari's own reader draws a TIFF in {pixels}, and the table then lies on it)")
         return DrawnOver()
     scale = tuple(float(v) for v in image.scale[-spatial:])
@@ -357,7 +372,7 @@ def voxels_over_image(path: Path, file: str | None = None) -> DrawnOver:
     'pixel' (``scale=(2, 1, 1)``): read back at scale 1, every centre lay at half its depth. ``file``: as
     :func:`drawn_over`'s."""
     viewer = _current_viewer()
-    image = image_to_place_over(viewer, _stem(path, file), 3) if viewer is not None else None
+    image = _image_of(viewer, path, file, 3) if viewer is not None else None
     if image is None:
         return DrawnOver()
     from .annotation import placement
@@ -383,10 +398,11 @@ def physical_columns(table: pd.DataFrame, spatial: int) -> str | None:
     return f"y_{placement.unit},x_{placement.unit}" if placement is not None else None
 
 
-def image_to_place_over(viewer, stem: str, spatial: int):
+def image_to_place_over(viewer, stem: str, spatial: int, own_only: bool = False):
     """The image layer of ``viewer`` a table named ``stem`` is read over: the one its name begins with
     (vol for vol_3d_centres; the longest such), else the top one with ``spatial`` axes at least; None where
-    there is none. Never a dock's output (a heatmap, drawn in its own pixels over the image it was made of)."""
+    there is none. ``own_only`` (a folder run's part, named by its input file): no other file's image, which
+    would draw the part at that image's scale. Never a dock's output (a heatmap, drawn in its own pixels over the image it was made of)."""
     from napari.layers import Image
 
     images = [layer for layer in viewer.layers
@@ -394,6 +410,8 @@ def image_to_place_over(viewer, stem: str, spatial: int):
     named = [layer for layer in images if stem.startswith(layer.name)]
     if named:
         return max(named, key=lambda layer: len(layer.name))
+    if own_only:
+        return None
     return images[-1] if images else None
 
 

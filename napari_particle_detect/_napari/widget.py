@@ -29,9 +29,9 @@ from .image_views import (
     add_view_layer, kind_suffix, layer_frames, layer_kind, remember_copied_files, shared_file_projects,
     show_view_choice,
 )
-from .layers import guard_canvas_from_removed_layers, is_dock_output
+from .layers import guard_canvas_from_removed_layers, is_dock_output, viewer_closing
 from .measure_panel import MeasurePanel
-from .notify import report, reports_errors
+from .notify import report, reports_errors, say_problems
 from .review_panel import ReviewPanel
 from .state import DockState
 from .tracks_panel import TracksPanel
@@ -89,6 +89,9 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self._unopened_folder: Path | None = None  # the picked image's project folder that could not be opened
         # The save failure last said for an image's annotation (id), until its edits are written again.
         self._said_unsaved: dict[int, str] = {}
+        # The problems said of each opened project: its image picked again (or the dock's own first look at it)
+        # repeated them, though nothing new was found.
+        self._said_problems: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
         self.image_combo = QComboBox()
         self.image_combo.setToolTip("The image or T/Z stack to work on")
@@ -355,9 +358,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
             folder = annotation.project.folder
             note = "; ".join(self._project_notes.get(folder, ()))
             self.project_label.setText(f"Project: {folder}" + (f" ({note})" if note else ""))
-            problems = annotation.project.problems
-            if problems:
-                show_info(f"{annotation.project.folder.name}: {len(problems)} problem(s): {problems[0]}")
+            say_problems(annotation.project, self._said_problems, annotation.project)
         elif self.selected_image() is None:
             self.project_label.setText(START_HINT)
         elif self.state.unopened is not None:
@@ -401,13 +402,20 @@ class ParticleDetectWidget(ClosingDock, QWidget):
                   f"(edit '{original.name}' for that; File > Save Selected Layers saves the copy as a CSV)")
 
     def _on_layer_removed(self, event) -> None:
+        # napari quitting removes the layers one by one: no image of the user's was closed, so only a loss is
+        # said (each image was said closed, 'nothing comes back' for one whose edits were being saved), and the
+        # dock moves on to no image in a window about to close.
+        closing = viewer_closing(self.viewer)
         was_chosen = event.value is self._chosen  # before its centres layer goes too (that refreshes the images)
         annotation = self._annotations.pop(id(event.value), None)
         if annotation is not None and annotation.image is event.value:
             stopped = self.detect.abandon(annotation)
             _, failed = self._let_go(annotation)
-            show_info(f"'{event.value.name}' was closed{': detection stopped' if stopped else ''}; "
-                      + closing_words(annotation, failed))
+            if failed or not closing:
+                show_info(f"'{event.value.name}' was closed{': detection stopped' if stopped else ''}; "
+                          + closing_words(annotation, failed))
+        if closing:
+            return
         self._refresh_images()
         if was_chosen and self.selected_image() is not None:
             # The image the dock moves on to is shown as a pick of it shows it: one the closed image's pick hid
