@@ -228,10 +228,11 @@ class FineTunePanel(RoundReports, QGroupBox):
         for row, info in enumerate(rounds):
             in_use = current is not None and info.number == current.number
             other_version = is_other_version(project, info)
-            for col, text in enumerate(self._cells(info, in_use, origin_word(project, info))):
+            problem = project.round_model_problem(info.number)  # its model file gone or damaged
+            for col, text in enumerate(self._cells(info, in_use, origin_word(project, info), problem)):
                 item = QTableWidgetItem(text)
                 item.setData(ROUND_ROLE, info.number)
-                if other_version:  # the starred 'from' in words
+                if other_version or problem:  # the starred 'from', or the file's problem, in words
                     item.setToolTip(f"{info.name}: {origin_label(project, info)}")
                 elif tie_note(info.improved, info.f1, info.parent_f1):
                     item.setToolTip(f"{info.name} scored the same held-out F1 as round-{info.parent:03d} at the best "
@@ -258,9 +259,9 @@ class FineTunePanel(RoundReports, QGroupBox):
         self._drop_done_advice()
 
     @staticmethod
-    def _cells(info: RoundInfo, in_use: bool, origin: str = "") -> list[str]:
+    def _cells(info: RoundInfo, in_use: bool, origin: str = "", problem: str | None = None) -> list[str]:
         """The table's row of ``info``; ``origin``: its 'from' cell where it has no parent (default: the first
-        word of its origin)."""
+        word of its origin); ``problem``: what is wrong with its model file (Project.round_model_problem)."""
         if info.parent is None:
             result = ""
         elif info.improved is None:
@@ -269,6 +270,8 @@ class FineTunePanel(RoundReports, QGroupBox):
             result = "better (tie-break)"  # the same F1 at the best threshold: better across thresholds
         else:
             result = "better" if info.improved else "not better"
+        if problem:
+            result = f"{result}; {problem}" if result else problem
         return [
             f"{info.number:03d}{' ◀' if in_use else ''}",
             f"{info.parent:03d}" if info.parent else origin or info.origin.split()[0],

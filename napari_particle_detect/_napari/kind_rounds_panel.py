@@ -115,10 +115,13 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         for info in project.rounds:
             row = self.table.rowCount()
             self.table.insertRow(row)
+            # A round whose files were deleted by hand or damaged looked sound until used: its row says so.
+            problem = project.round_model_problem(info.number)
             tip = (f"{info.name}: {origin_label(project, info)}" if not info.parent else
                    f"{info.name}: {info.origin} from round-{info.parent:03d}, trained on {trained_text(info)}, scored on "
-                   f"{info.held_out} held-out tiles ('before': round-{info.parent:03d}, 'after': {info.name})")
-            for col, text in enumerate(_cells(info, info.number == in_use, origin_word(project, info))):
+                   f"{info.held_out} held-out tiles ('before': round-{info.parent:03d}, 'after': {info.name})"
+                   + (f"; {problem}" if problem else ""))
+            for col, text in enumerate(_cells(info, info.number == in_use, origin_word(project, info), problem)):
                 item = QTableWidgetItem(text)
                 item.setData(ROUND_ROLE, info.number)
                 item.setToolTip(tip)
@@ -225,9 +228,10 @@ def _job(project, stack, config, progress, cancel, ended) -> RoundInfo:
         ended.set()
 
 
-def _cells(info: RoundInfo, in_use: bool, origin: str = "") -> list[str]:
+def _cells(info: RoundInfo, in_use: bool, origin: str = "", problem: str | None = None) -> list[str]:
     """The table's row of ``info``; ``origin``: what its 'result' says of a round not fine-tuned (default: its
-    origin), after "in use" for the one in use (a starred origin, another version's model, must show there)."""
+    origin), after "in use" for the one in use (a starred origin, another version's model, must show there);
+    ``problem``: why its model cannot be used (Project.round_model_problem), after the result."""
     score = (lambda v: f"{v:.3f}" if v is not None else "–")
     lower = info.f1 is not None and info.parent_f1 is not None and info.f1 < info.parent_f1
     if not info.parent:
@@ -235,5 +239,7 @@ def _cells(info: RoundInfo, in_use: bool, origin: str = "") -> list[str]:
     else:
         result = "in use" if in_use else ("kept" if info.improved else ("worse" if lower else "not better")
                                           if info.improved is False else "unscored")
+    if problem:
+        result += f"; {problem}"
     return [info.name + (" ✓" if in_use else ""), score(info.parent_f1), score(info.f1),
             str(info.held_out) if info.parent else "–", result]

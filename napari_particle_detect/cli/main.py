@@ -1220,9 +1220,12 @@ def cmd_rounds(args: argparse.Namespace) -> int:
         result += tie_note(info.improved, info.f1, info.parent_f1)  # as the dock says it
         origin = f"{info.parent:03d}" if info.parent else origin_word(project, info)
         in_use = "(in use)" if current is not None and current.number == info.number else ""
+        # A round whose rounds/ folder was deleted by hand, or whose files were damaged, was listed as sound:
+        # the first word of it came when the round was used.
+        problem = project.round_model_problem(info.number) or ""
         # Joined: '(in use)' of a round with no verdict starts the column; stripped: a round with neither ended in
         # the padding's spaces.
-        said = "  ".join(part for part in (result, in_use) if part)
+        said = "  ".join(part for part in (result, in_use, problem) if part)
         print(f"{info.number:03d}    {origin:<10}  {trained_column(info):<10}  {scores:<{width}}  {said}".rstrip())
     for line in unreviewed_lines(project.rounds) + ([metric_note] if metric_note else []):
         print(line)

@@ -217,10 +217,10 @@ def counts_by_threshold(
     truth = np.asarray(truth, dtype=float).reshape(-1, ndim)
     depth = ndimage.distance_transform_edt(area)  # distance to the nearest pixel outside the area
     reach = ndimage.distance_transform_edt(~area)  # distance to the area, outside it
-    truth = truth[_lookup(area, truth)]
-    close = _lookup(reach <= tolerance + 0.5, predicted)
+    truth = truth[mask_value_at(area, truth)]
+    close = mask_value_at(reach <= tolerance + 0.5, predicted)
     near, near_scores = predicted[close], scores[close]
-    deep = _lookup(depth > tolerance, near)
+    deep = mask_value_at(depth > tolerance, near)
     out = []
     for threshold in thresholds:
         keep = near_scores > threshold
@@ -245,7 +245,7 @@ def best_threshold_index(f1s: Sequence[float], tie: float = 1e-9) -> int:
     return int(tied[len(tied) // 2])
 
 
-def _lookup(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
+def mask_value_at(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
     """``mask`` at each point's nearest pixel (False outside the image); points have one coordinate per mask axis."""
     if not len(points):
         return np.zeros(0, dtype=bool)

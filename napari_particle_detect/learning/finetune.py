@@ -34,7 +34,7 @@ import torch
 
 from ..detection.devices import select_device, training_dtype
 from ..errors import ParticleDetectError
-from ..kinds.evaluation import Counts, as_points, best_threshold_index, counts_by_threshold, match
+from ..kinds.evaluation import Counts, as_points, best_threshold_index, counts_by_threshold, mask_value_at, match
 from ..models import DetectorModel, load_model
 from ..detection.networks import prepare_network
 from ..detection.prediction import detect_frame
@@ -595,8 +595,10 @@ def _mistakes(split: Split, found: Candidates, threshold: float) -> np.ndarray:
     badly, and its shown points nobody kept."""
     shown = found.centres[found.scores > threshold]
     truth = split.example.centres
-    inside_truth = truth[mask_at(split.train_area, truth)]
-    inside_shown = shown[mask_at(split.train_area, shown)]
+    # A centre saved beyond the frame is in no training area: mask_at would take the edge pixel's, and crops
+    # were drawn at that edge around a miss no crop shows.
+    inside_truth = truth[mask_value_at(split.train_area, truth)]
+    inside_shown = shown[mask_value_at(split.train_area, shown)]
     pi, ti = match(inside_shown, inside_truth, split.tolerance)
     off = np.linalg.norm(inside_shown[pi] - inside_truth[ti], axis=1) > split.tolerance / 3
     missed = np.setdiff1d(np.arange(len(inside_truth)), ti)

@@ -40,7 +40,7 @@ from ..kinds import chains
 from ..kinds import rods
 from ..detection.devices import select_device
 from ..errors import ParticleDetectError
-from ..kinds.evaluation import Counts, best_threshold_index
+from ..kinds.evaluation import Counts, best_threshold_index, mask_value_at
 from .batch_norm_adaptation import with_frame_statistics
 from .finetune import RoundResult, Scored, Split, _tiles, split_for_scoring, train_steps
 from ..kinds.registry import Kind, get_kind
@@ -56,7 +56,7 @@ from ..projects.project import Project, RoundInfo
 from .pseudo_labels import choose_frames
 from .rounds import (RoundOutcome, TrainedOn, project_examples, round_image, round_info,
                      run_and_commit_cancellably)
-from .training import (Example, TrainConfig, TrainingCancelled, _augment, lineage_with, mask_at, resampled_area,
+from .training import (Example, TrainConfig, TrainingCancelled, _augment, lineage_with, resampled_area,
                        session_fields)
 from ..detection.threads import keeps_torch_threads, round_threads
 
@@ -166,7 +166,9 @@ def held_out_maps(model: DetectorModel, splits: list[Split], device: torch.devic
 
 
 def _inside(table: pd.DataFrame, area: np.ndarray) -> pd.DataFrame:
-    return table[mask_at(area, table[["y", "x"]].to_numpy(float))].reset_index(drop=True)
+    # A centre saved beyond the frame is outside every area: mask_at would take the edge pixel's, and a held-out
+    # tile on that edge counted it as a miss no detection could find.
+    return table[mask_value_at(area, table[["y", "x"]].to_numpy(float))].reset_index(drop=True)
 
 
 def kind_score(kind: Kind, splits: list[Split], tables: list[pd.DataFrame], maps: list[np.ndarray | None],

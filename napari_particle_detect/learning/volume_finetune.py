@@ -97,11 +97,11 @@ def _propose_all(model, splits, device, which, report, cancel) -> list[Candidate
 
 def _mistakes(split: Split, found: Candidates, threshold: float) -> np.ndarray:
     """Inside the training area: corrected centres the parent missed, and its shown points nobody kept."""
-    from ..kinds.evaluation import _lookup  # a mask's value at each point's nearest voxel, in any dimension
+    from ..kinds.evaluation import mask_value_at  # a mask's value at each point's nearest voxel, in any dimension
 
     shown = found.centres[found.scores > threshold]
-    truth = split.example.centres[_lookup(split.train_area, split.example.centres)]
-    shown = shown[_lookup(split.train_area, shown)]
+    truth = split.example.centres[mask_value_at(split.train_area, split.example.centres)]
+    shown = shown[mask_value_at(split.train_area, shown)]
     pi, ti = match_points(shown, truth, split.tolerance)
     missed = np.setdiff1d(np.arange(len(truth)), ti)
     spurious = np.setdiff1d(np.arange(len(shown)), pi)

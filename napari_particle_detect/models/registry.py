@@ -413,7 +413,7 @@ def read_saved_tensors(path: Path, what: str = "model weights file",
     PyTorch file at all (empty, random bytes, text) is told apart from a real one holding other objects,
     the only one refused as a risk (``if_refused`` says what to do then): any failure to unpickle read as
     that risk, a damaged file looked like an attack. ``what`` the file is, for the messages."""
-    problem = _not_torch_file(path)
+    problem = not_torch_file(path)
     if problem:
         raise ParticleDetectError(f"{path}: not a {what} (damaged or another format: {problem})")
     try:
@@ -429,8 +429,9 @@ def read_saved_tensors(path: Path, what: str = "model weights file",
                                   f"{type(exc).__name__}: {first})") from None
 
 
-def _not_torch_file(path: Path) -> str | None:
-    """Why ``path`` is no file torch.save wrote (empty, another format), or None when it begins as one."""
+def not_torch_file(path: Path) -> str | None:
+    """Why ``path`` is no file torch.save wrote (empty, another format), or None when it begins as one: its first
+    bytes read, nothing loaded (cheap enough for a list of rounds to ask at every refresh)."""
     try:
         with open(path, "rb") as handle:
             start = handle.read(16)

@@ -843,14 +843,14 @@ class Project:
         folder or weights deleted) or MODEL_DAMAGED (its card unreadable, its weights no PyTorch file); None
         when it looks sound. Checked as loading it begins (its card, the weights' first bytes), not loaded:
         lists ask at every refresh, and loading it says the rest."""
-        from ..models.registry import _not_torch_file, saved_card
+        from ..models.registry import not_torch_file, saved_card
 
         try:
             weights = self.round_path(number)  # a linked folder is refused here, as when the round is used
             if not weights.is_file() or not weights.with_suffix(".json").is_file():
                 return MODEL_MISSING
             saved_card(weights)
-            return MODEL_DAMAGED if _not_torch_file(weights) else None
+            return MODEL_DAMAGED if not_torch_file(weights) else None
         except (OSError, ParticleDetectError):
             return MODEL_DAMAGED
 
