@@ -37,7 +37,7 @@ from ..projects.project import (
 from ..files.tables import empty_table, normalise_table, same_centres
 from ..projects.acceptance import AcceptCheck, check_accept
 from .history import FrameHistory
-from .image_views import explain, layer_frames, layer_kind, source_path
+from .image_views import explain, layer_frames, layer_kind, layer_pixels, source_path
 from .notify import report
 from .layers import (
     ADDED_DEFAULTS, DOCK_OUTPUT_KEY, PastedPoints, marker_size, place_over_image, points_data, points_features,
@@ -98,6 +98,9 @@ class Annotation:
         check_image_layer(image)
         self.viewer = viewer
         self.image = image
+        # The size of the pixels its project was opened for: pixels of another size put in the layer since
+        # (layer.data = ...) are not that project's image.
+        self._pixels_shape = tuple(layer_pixels(image).shape)
         self.project = project
         self.threshold = 0.4
         # Frame -> threshold, for frames whose network points another round found (Project.held_thresholds).
@@ -155,7 +158,7 @@ class Annotation:
             if path is not None:
                 project = project_folder_for_image(path)
             else:
-                project = project_folder_for_data(project_name(image), image.data)
+                project = project_folder_for_data(project_name(image), layer_pixels(image))
 
         project = Project.open(project, image=str(path) if path else image.name, **layer_frames(image))
         return cls(viewer, image, project, **kwargs)
@@ -236,6 +239,16 @@ class Annotation:
         where = "past '{}''s last frame" if frame >= self.n_frames else "before '{}''s first frame"
         return (f"the slider is {where.format(self.image.name)} ({self.n_frames} frames), so none of it is "
                 "drawn: move it back, or pick the image again in the dock")
+
+    def pixels_replaced(self) -> str | None:
+        """Why this image cannot be detected: its layer got pixels of another size (layer.data = ...) since its
+        project was opened for the ones it had, so frames and centres would not fit them. None while they fit."""
+        shape = tuple(layer_pixels(self.image).shape)
+        if shape == self._pixels_shape:
+            return None
+        was, now = (" x ".join(str(n) for n in size) for size in (self._pixels_shape, shape))
+        return (f"'{self.image.name}' now holds pixels of another size ({now}, was {was}); its centres and project "
+                "are those of the pixels it had: add the new pixels as an image layer of their own to detect them")
 
     def _refuse_off_screen(self) -> None:
         """Nothing is accepted, undone or un-accepted unseen: the slider past this stack showed another image

@@ -28,6 +28,7 @@ from ..projects.size_estimate import RememberedEstimate, remember_estimate, reme
 from ..detection.prediction import iter_detect
 from ..detection.sizing import with_advice
 from .exact_spin_box import ExactSpinBox
+from .image_views import layer_pixels
 from .notify import report, reports_errors, show_warnings, warnings_logged
 from .state import CHOSEN_ELSEWHERE, DockState
 
@@ -360,6 +361,9 @@ class DetectPanel(QGroupBox):
         if self.running():
             return
         annotation = self.state.require_annotation()
+        replaced = annotation.pixels_replaced()
+        if replaced is not None:  # its frames would be written past the project's, a traceback each
+            raise ParticleDetectError(replaced)
         project = annotation.project
         self.state.notice_rounds_elsewhere()  # the round another window put in use, at its threshold
         info = self.state.ensure_round()
@@ -388,9 +392,9 @@ class DetectPanel(QGroupBox):
         self._eta = Eta()
         self._stop, self._ended, self._said = threading.Event(), threading.Event(), []
         self.worker = create_worker(
-            detect_frames, annotation.image.data, project.round_path(info.number), self.device_combo.currentText(),
-            self.diameter(), self._polarity_used, frames, annotation.image.name, self._stop, self._ended, self._said,
-            _ignore_errors=True,
+            detect_frames, layer_pixels(annotation.image), project.round_path(info.number),
+            self.device_combo.currentText(), self.diameter(), self._polarity_used, frames, annotation.image.name,
+            self._stop, self._ended, self._said, _ignore_errors=True,
         )
         self.worker.yielded.connect(self._on_frame_done)
         self.worker.errored.connect(report)

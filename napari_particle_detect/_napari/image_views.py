@@ -264,9 +264,16 @@ def _fixed_axis(view: View) -> tuple[int, int]:
     return int(axis), int(at)
 
 
+def layer_pixels(layer: Image) -> np.ndarray:
+    """The pixels of ``layer`` a dock reads: a pyramid's (multiscale) full-resolution level. numpy reads napari's
+    pyramid as its smallest level, so its centres came out at a fraction of their place, and indexing it picks a
+    level, not a frame."""
+    return layer.data[0] if layer.multiscale else layer.data
+
+
 def view_data(layer: Image, view: View) -> np.ndarray:
     """The grey image or stack a view reads (a slice, not a copy, where the data allow)."""
-    data = layer.data
+    data = layer_pixels(layer)
     if view.key == "grey":
         return np.asarray(data, dtype=np.float32).mean(axis=-1)
     if view.key in RGB_CHANNELS:
@@ -355,7 +362,7 @@ def shared_file_projects(layer: Image, kind: str = "spheres") -> list[Path]:
 def layer_frames(layer: Image) -> dict:
     """What a project records of ``layer``'s pixels, as Project.open and image_record take them: its frame count
     (1 for a 2D image), frame shape and first frame (the 2D image itself)."""
-    return pixels_record(layer.data)
+    return pixels_record(layer_pixels(layer))
 
 
 def _view_path(path: Path, key: str) -> Path:
@@ -390,7 +397,7 @@ def _channel_shown(layer: Image, path: Path, count: int) -> int | None:
     where the file cannot be read now, or no channel holds them (pixels changed since)."""
     from ..files.io import read_image
 
-    data = layer.data[0] if layer.multiscale else layer.data
+    data = layer_pixels(layer)
     try:
         with ExitStack() as opened:
             stacks = {}
