@@ -23,6 +23,7 @@ from ..learning.rounds import unreviewed_text
 from ..projects.project import RoundInfo
 from ..projects.shipped_rounds import is_other_version, origin_label, origin_word
 from ..learning.training import TrainConfig
+from .image_views import layer_pixels
 from .notify import reports_errors
 from .plots import LossCurve, LossPlot, RoundsPlot
 from .round_actions import RoundActions
@@ -316,7 +317,7 @@ class FineTunePanel(RoundReports, QGroupBox):
         self._say_running(f"fine-tuning {annotation.project.current_round.name}"
                           f"{f' on {scheduler}' if scheduler else ''}…")
         self.worker = create_worker(
-            train_round, annotation.project, annotation.image.data, config,
+            train_round, annotation.project, layer_pixels(annotation.image), config,
             "auto" if scheduler else self.state.device,  # a remote round uses the worker's own device
             progress=self._relay.event.emit, cancel=self._cancel.is_set, ended=self._ended, scheduler=scheduler,
             worker_defaults=bool(scheduler) and self._at_defaults(config), _ignore_errors=True,

@@ -31,6 +31,7 @@ from ..projects.project import Region
 from ..projects.review import Proposal, rank_frames, rank_regions
 from .annotation import check_image_layer, image_path, outside_stack_refusal, placement, project_name
 from .history import FrameHistory
+from .image_views import layer_pixels
 from .kind_layers import (
     chain_layers_data, chain_paths, refill, rod_line_widths, rods_layer_data, table_from_beads,
     table_from_rod_lines, why_not_a_rod,
@@ -69,7 +70,7 @@ class KindSession:
         self.say_refused = say_refused  # an edit not kept in the layer, and why, in one line
         self.stack = image.ndim == 3
         # An unsaved image's project is found by the name it had when first opened: renamed, it keeps its work.
-        self.project = open_kind_project(kind, image_path(image), project_name(image), image.data)
+        self.project = open_kind_project(kind, image_path(image), project_name(image), layer_pixels(image))
         self.regions = KindRegionLayers(viewer, image, placement(image), on_deleted=self._regions_deleted,
                                         label=f"{image.name} {kind}")
         self.regions.adopt()  # left by a dock closed without its X (its close() called, or removed unshown)
@@ -350,7 +351,8 @@ class KindSession:
             if not 0 <= frame < self.n_frames:  # a line drawn with the slider past the stack: no pixels under it
                 continue
             here = frames == frame
-            pixels = np.asarray(self.image.data[frame] if self.stack else self.image.data, np.float32)
+            data = layer_pixels(self.image)
+            pixels = np.asarray(data[frame] if self.stack else data, np.float32)
             saved = self.tables.get(int(frame))
             known = (saved if saved is not None else drawn.iloc[:0])[ROD_AXES]
             known = known.assign(width=known["width"].fillna(float(np.median(typical[here]))))

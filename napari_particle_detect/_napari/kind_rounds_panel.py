@@ -22,6 +22,7 @@ from ..learning.kinds_training import KindTrainConfig
 from ..projects.kinds_project import import_kind_model
 from ..projects.project import Project, RoundInfo
 from ..projects.shipped_rounds import origin_label, origin_word
+from .image_views import layer_pixels
 from .kind_review import KindSession
 from .notify import reports_errors
 from .round_progress import trained_text, verdict
@@ -179,7 +180,7 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         self.phases = []
         self._target = session
         self.status.setText(f"fine-tuning {session.project.current_round.name}…")
-        self.worker = create_worker(_job, session.project, session.image.data, config, self._relay.event.emit,
+        self.worker = create_worker(_job, session.project, layer_pixels(session.image), config, self._relay.event.emit,
                                     self._cancel.is_set, self._ended, _ignore_errors=True)
         self.worker.returned.connect(self._on_done)
         self.worker.errored.connect(self._on_error)

@@ -23,7 +23,9 @@ from qtpy.QtWidgets import (
 from ..errors import ParticleDetectError
 from .dock_closing import STOP_WAIT_S, ClosingDock
 from .image_picks import register_dock, show_picked
-from .image_views import add_view_layer, kind_suffix, layer_kind, remember_copied_files, show_view_choice
+from .image_views import (
+    add_view_layer, kind_suffix, layer_kind, layer_pixels, remember_copied_files, show_view_choice,
+)
 from .kind_review import KindSession
 from .kind_review_panel import KindReviewPanel
 from .kind_rounds_panel import KindRoundsPanel
@@ -190,7 +192,7 @@ class KindsWidget(ClosingDock, QWidget):
             from .annotation import image_path, project_name
             from .sample_data import KIND_HINT
 
-            found = existing_kinds(image_path(layer), project_name(layer), layer.data)
+            found = existing_kinds(image_path(layer), project_name(layer), layer_pixels(layer))
             hinted = layer.metadata.get(KIND_HINT)
             wanted = found[0] if len(found) == 1 else hinted if not found and hinted in KINDS else None
             if wanted is not None and wanted != self.kind_combo.currentText():
@@ -301,7 +303,7 @@ class KindsWidget(ClosingDock, QWidget):
             self.status.setText(unseen)
             report(ParticleDetectError(unseen))
             return
-        data = session.image.data
+        data = layer_pixels(session.image)
         frame = session.current_frame() if data.ndim == 3 else None
         threshold = self.threshold_spin.value() or None
         try:

@@ -17,6 +17,7 @@ from qtpy.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel
 
 from ..detection.measurements import MEASUREMENT_COLUMNS, FrameMeasurer, describe_columns
 from .annotation import follow_changes
+from .image_views import layer_pixels
 from .layers import SOURCE_COLOURS, table_from_points
 from .notify import report
 from .state import DockState
@@ -88,9 +89,10 @@ class MeasurePanel(QGroupBox):
         if diameter is None:
             return None
         measurer = getattr(annotation, "measurer", None)
-        if measurer is None or measurer.diameter != float(diameter) or measurer.stack is not annotation.image.data:
+        pixels = layer_pixels(annotation.image)
+        if measurer is None or measurer.diameter != float(diameter) or measurer.stack is not pixels:
             polarity = annotation.project.polarity
-            measurer = FrameMeasurer(annotation.image.data, float(diameter),
+            measurer = FrameMeasurer(pixels, float(diameter),
                                      {"dark": True, "bright": False}.get(polarity))
         return measurer
 

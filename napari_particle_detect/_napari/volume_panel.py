@@ -40,7 +40,7 @@ from ..learning.volume_rounds import (
 )
 from .annotation import image_path, placement, project_name
 from .image_picks import register_dock, show_picked
-from .image_views import file_read_from, layer_file_layout, remember_copied_files
+from .image_views import file_read_from, layer_file_layout, layer_pixels, remember_copied_files
 from .exact_spin_box import ExactSpinBox
 from .layers import (
     VOLUME_POINTS_KEY, PastedPoints, guard_canvas_from_removed_layers, is_dock_output, place_over_image,
@@ -183,7 +183,7 @@ def layer_file_axes(layer: Image) -> Axes | None:
 def project_folder_by_name(layer: Image) -> Path:
     """The volume project of an image without a file, in the projects home under the name the layer had when its
     project was first opened and its pixels' fingerprint."""
-    return project_folder_for_data(f"{project_name(layer)}.volumes", np.asarray(layer.data))
+    return project_folder_for_data(f"{project_name(layer)}.volumes", np.asarray(layer_pixels(layer)))
 
 
 def channels_refusal(layer: Image, channels: ChannelAxis) -> str:
@@ -727,7 +727,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         return self.review
 
     def volumes(self) -> np.ndarray:
-        data = self.layer().data
+        data = layer_pixels(self.layer())
         return data[None] if self.layer().ndim == 3 else data
 
     def _data_point(self) -> np.ndarray:
