@@ -18,12 +18,13 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..errors import ParticleDetectError
 from ..files.io import LazyTiffStack, read_image
 
 if TYPE_CHECKING:
     import dask.array
-    import numpy as np
     from dask.utils import SerializableLock
     from napari.layers import Image
 
@@ -34,14 +35,32 @@ def _read_tiff(path: str | Path) -> np.ndarray | LazyTiffStack | None:
     """The TIFF's image or stack for a napari layer, before a stack is put behind dask (:func:`_one_frame_per_chunk`):
     a stack of one page per frame as the stack itself, whose file its layer's viewer closes; any other TIFF read
     whole. None for a file that is no TIFF, or one files.io refuses (channels to choose, a damaged file): napari's
-    reader opens those as it did."""
+    reader opens those as it did, except a stack cut short, refused here in files.io's line."""
     path = Path(path)
     if path.suffix.lower() not in TIFF_SUFFIXES:
         return None
     try:
         return read_image(path, lazy=True)
     except ParticleDetectError:
+        _refuse_cut_short(path)
         return None
+
+
+def _refuse_cut_short(path: Path) -> None:
+    """files.io's ParticleDetectError for a TIFF cut short (a copy or write that stopped). napari's reader reads
+    what is left without a word: a stack of pages appended one by one, cut in its eleventh frame, opened as its
+    first frame alone, where detect refuses it ("only 10 frame(s) readable")."""
+    import tifffile
+
+    from ..files.io import _quiet_tifffile, check_tiff_complete
+
+    try:
+        with _quiet_tifffile(), tifffile.TiffFile(path) as tif:
+            check_tiff_complete(path, tif)
+    except ParticleDetectError:
+        raise
+    except Exception:  # not even a TIFF tifffile opens: napari's reader, then _cannot_open, say so
+        return
 
 
 def tiff_refusal(path: str | Path) -> str | None:
@@ -68,6 +87,31 @@ def _one_frame_per_chunk(stack: LazyTiffStack) -> tuple[dask.array.Array, Serial
     # their seeks, and the file from being closed in the middle of a read.
     lock = SerializableLock()
     return da.from_array(stack, chunks=(1, *stack.shape[1:]), lock=lock), lock
+
+
+def grey_range(pixels: dask.array.Array | np.ndarray) -> tuple[float, float]:
+    """The contrast slider's range: napari's over the grey levels of the stack (its first, middle and last frames
+    where it is large), as napari sets it for an image in memory; for another array it spans the whole type,
+    0-65535 squeezing a 16-bit stack's levels into its left end. A damaged frame among those read (a page whose
+    compressed pixels are garbled) is passed over, so that the other frames still open, as detect reads them;
+    napari's default range (the whole type's for integers) where none of them reads."""
+    from napari.layers.utils.layer_utils import calc_data_range
+
+    try:
+        return calc_data_range(pixels)
+    except ParticleDetectError:
+        pass
+    ranges = []
+    for frame in sorted({0, len(pixels) // 2, len(pixels) - 1}):
+        try:
+            ranges.append(calc_data_range(np.asarray(pixels[frame])))
+        except ParticleDetectError:
+            continue
+    if ranges:
+        return min(low for low, _ in ranges), max(high for _, high in ranges)
+    if np.issubdtype(pixels.dtype, np.integer):
+        return float(np.iinfo(pixels.dtype).min), float(np.iinfo(pixels.dtype).max)
+    return 0.0, 1.0
 
 
 def close_with_window(viewer, stack: LazyTiffStack, lock: SerializableLock) -> None:
@@ -98,13 +142,9 @@ def open_tiff(viewer, path: str | Path, plugin: str) -> list[Image] | None:
     pixels, lock = _one_frame_per_chunk(stack) if stack is not None else (read, None)
     # napari's only way to give a new layer its file (what its readers use); the docks look the file up there.
     from napari.layers._source import layer_source
-    from napari.layers.utils.layer_utils import calc_data_range
 
-    # The contrast slider over the grey levels of the first, middle and last frames, as napari sets it for an
-    # image in memory; for another array it spans the whole type, 0-65535 squeezing a 16-bit stack's levels
-    # into its left end.
     with layer_source(path=os.fspath(path), reader_plugin=plugin):
-        layer = viewer.add_image(pixels, name=Path(path).stem, contrast_limits=calc_data_range(pixels))
+        layer = viewer.add_image(pixels, name=Path(path).stem, contrast_limits=grey_range(pixels))
     if stack is not None:
         close_with_window(viewer, stack, lock)
     return [layer]
