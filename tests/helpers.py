@@ -245,3 +245,31 @@ def main_in_child(folder: Path, setup: str, *args: str) -> tuple[int, list[str]]
                           env={**__import__("os").environ, "HOME": str(folder),
                                "NAPARI_PARTICLE_DETECT_HOME": str(folder)})
     return done.returncode, done.stderr.strip().splitlines()
+
+
+# A recipe of one phase of one epoch of three steps on a tiny network: enough to pause, resume and finish in seconds.
+TINY_RECIPE = """
+name = "{name}"
+architecture = "unet"
+channels = [4, 8]
+
+[validation]
+images = 1
+size = 48
+
+[[phase]]
+name = "only"
+epochs = 1
+steps_per_epoch = 3
+batch_size = 1
+crop = 32
+learning_rate = 3e-3
+seed = 1
+"""
+
+
+def tiny_recipe(folder: Path, name: str) -> Path:
+    """:data:`TINY_RECIPE` named ``name``, written as ``folder``/``name``.toml."""
+    path = Path(folder) / f"{name}.toml"
+    path.write_text(TINY_RECIPE.format(name=name))
+    return path

@@ -7,24 +7,7 @@ from napari_particle_detect.models import load_model
 from napari_particle_detect.learning.recipes import final_model_path, load_recipe, phase_files, run_recipe
 from napari_particle_detect.learning.training import read_training_state, resume_state_path
 
-RECIPE = """
-name = "short-sessions"
-architecture = "unet"
-channels = [4, 8]
-
-[validation]
-images = 1
-size = 48
-
-[[phase]]
-name = "only"
-epochs = 1
-steps_per_epoch = 3
-batch_size = 1
-crop = 32
-learning_rate = 3e-3
-seed = 1
-"""
+from helpers import tiny_recipe
 
 
 def test_each_session_of_a_recipe_trains_a_step_however_few_its_minutes(tmp_path):
@@ -32,8 +15,7 @@ def test_each_session_of_a_recipe_trains_a_step_however_few_its_minutes(tmp_path
     # session stopped before its first step, wrote nothing to resume from, and said "paused ... run the recipe
     # again to resume": run again and again, it never advanced.
     torch.set_num_threads(1)
-    path = tmp_path / "short-sessions.toml"
-    path.write_text(RECIPE)
+    path = tiny_recipe(tmp_path, "short-sessions")
     recipe = load_recipe(path)
     state = resume_state_path(phase_files(recipe, 0)[0])
     first = run_recipe(path, minutes=1e-9, threads=1)
@@ -45,9 +27,8 @@ def test_each_session_of_a_recipe_trains_a_step_however_few_its_minutes(tmp_path
     assert read_training_state(state)["step"] == 2  # the next session goes on from there
     done = run_recipe(path, minutes=1e-9, threads=1)  # the epoch's last step, then its scoring: the phase is done
     assert done.model == final_model_path(recipe) and not state.exists()
-    other = tmp_path / "straight" / path.name
-    other.parent.mkdir()
-    other.write_text(RECIPE)
+    (tmp_path / "straight").mkdir()
+    other = tiny_recipe(tmp_path / "straight", "short-sessions")
     straight = run_recipe(other, threads=1)
     ours, theirs = (load_model(m, "cpu").network.state_dict() for m in (done.model, straight.model))
     assert all(torch.equal(ours[k], theirs[k]) for k in theirs)  # where one uninterrupted run ends

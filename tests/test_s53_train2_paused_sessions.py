@@ -8,32 +8,14 @@ import torch
 
 from napari_particle_detect.learning.recipes import final_model_path, load_recipe, run_recipe, sessions_of
 
-RECIPE = """
-name = "paused-sessions"
-architecture = "unet"
-channels = [4, 8]
-
-[validation]
-images = 1
-size = 48
-
-[[phase]]
-name = "only"
-epochs = 1
-steps_per_epoch = 3
-batch_size = 1
-crop = 32
-learning_rate = 3e-3
-seed = 1
-"""
+from helpers import tiny_recipe
 
 
 def test_sessions_paused_inside_an_epoch_keep_their_device_and_steps_in_the_lineage(tmp_path):
     # `recipe R.toml --minutes M` sessions shorter than an epoch: each trained a step and wrote no epoch record,
     # so the final model's lineage named only the session that finished the epoch, as if it had trained it all.
     torch.set_num_threads(1)
-    path = tmp_path / "paused-sessions.toml"
-    path.write_text(RECIPE)
+    path = tiny_recipe(tmp_path, "paused-sessions")
     for _ in range(2):
         assert run_recipe(path, minutes=1e-9, threads=1).paused
         time.sleep(1.1)  # a session is named by its start, to the second

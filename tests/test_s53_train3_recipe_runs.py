@@ -12,23 +12,7 @@ from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.learning.recipes import load_recipe, run_recipe, sessions_of
 from napari_particle_detect.learning.training import session_fields
 
-RECIPE = """
-name = "held"
-architecture = "unet"
-channels = [4, 8]
-
-[validation]
-images = 1
-size = 48
-
-[[phase]]
-name = "only"
-epochs = 1
-steps_per_epoch = 3
-batch_size = 1
-crop = 32
-seed = 1
-"""
+from helpers import tiny_recipe
 
 
 def test_sessions_started_in_the_same_second_are_two_sessions():
@@ -43,8 +27,7 @@ def test_sessions_started_in_the_same_second_are_two_sessions():
 
 
 def test_a_second_run_of_a_recipe_being_trained_is_refused_and_changes_nothing(tmp_path):
-    path = tmp_path / "held.toml"
-    path.write_text(RECIPE)
+    path = tiny_recipe(tmp_path, "held")
     folder = load_recipe(path).run_folder
     # Another process training the recipe, held before its first step until told to stop (then it pauses there).
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
