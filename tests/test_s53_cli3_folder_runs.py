@@ -24,22 +24,8 @@ from napari_particle_detect.files.io import read_image
 from helpers import tiny_model_file
 from test_distributed import write_images
 from test_volume_folder_failures import DETECT, SMALL, write_volume
-
-# Another run's hold on one output, let go once ``release`` exists (the run under test wrote another output), or after
-# HOLD_S: a run that waits on the held output first never writes that other one, and waits the whole HOLD_S.
-HOLD = """
-import sys, time
-from pathlib import Path
-from napari_particle_detect.files.file_detection import holding_output
-
-target, held, release, hold_s = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), float(sys.argv[4])
-with holding_output(target):
-    held.touch()
-    end = time.monotonic() + hold_s
-    while not release.exists() and time.monotonic() < end:
-        time.sleep(0.02)
-"""
-HOLD_S = 15.0
+# Another run's hold on one output: a run that waits on the held output first never writes the other one.
+from test_s53_runs_records_and_addresses import HOLD, HOLD_S
 
 
 def test_a_volume_folder_run_does_other_volumes_first_while_another_run_holds_one_output(tmp_path, project_home,
