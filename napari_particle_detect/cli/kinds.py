@@ -133,7 +133,7 @@ def cmd_train_kind(args: argparse.Namespace) -> int:
     if args.minutes is not None:
         config = replace(config, time_limit_s=60.0 * args.minutes)
     trained_epochs = []
-    from .main import cut_epoch_note
+    from ..learning.training import cut_epoch_note
 
     def progress(record: dict) -> None:
         trained_epochs.append(record["epoch"])

@@ -564,7 +564,7 @@ def _train(args: argparse.Namespace, config, base, examples, validation) -> int:
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    from ..learning.training import resume_hint_at_ctrl_c, train, was_cut
+    from ..learning.training import cut_epoch_note, resume_hint_at_ctrl_c, train, was_cut
 
     bars = []  # opened at the first step: a resume refused, or of a finished run, shows no empty bar
     trained_epochs = []
@@ -601,13 +601,6 @@ def _train(args: argparse.Namespace, config, base, examples, validation) -> int:
         log.info("best validation F1 %.4f (on %s), threshold %.2f -> %s", result.best_f1, " and ".join(measured),
                  result.model.card.threshold, result.path)
     return 0
-
-
-def cut_epoch_note(event: dict) -> str:
-    """' (2 of 4 steps)' for an epoch record a time limit cut (training.cut_epoch_mark), '' for a whole one: its
-    loss and F1 are those of the steps it ran."""
-    cut = event.get("stopped_at_time_limit")
-    return f" ({cut['steps_done']} of {cut['steps']} steps)" if cut else ""
 
 
 def _fine_tune_round(args: argparse.Namespace, base) -> int:

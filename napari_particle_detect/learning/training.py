@@ -668,6 +668,13 @@ def was_cut(record: dict) -> bool:
     return "stopped_at_time_limit" in record
 
 
+def cut_epoch_note(record: dict) -> str:
+    """' (2 of 4 steps)' for an epoch record a time limit cut (:func:`cut_epoch_mark`), '' for a whole one: its
+    loss and F1 are those of the steps it ran."""
+    cut = record.get("stopped_at_time_limit")
+    return f" ({cut['steps_done']} of {cut['steps']} steps)" if cut else ""
+
+
 def restore_finished_best(out: Path, network: nn.Module, card: ModelCard, weights: dict) -> None:
     """Put the finished epochs' best (``weights``, ``card`` carrying its record) back at ``out``, where the weights a
     time limit cut an epoch at were the session's result: the resumed run chooses among its whole epochs, as an
