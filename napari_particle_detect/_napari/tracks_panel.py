@@ -148,6 +148,16 @@ class MsdPlot(SmallPlot):
         self.draw_idle()
 
 
+
+# Marks the Tracks layers a Link drew: a tracks table the user opened (the reader names `movie_tracks.csv`'s layer
+# "movie tracks", as a Link on 'movie' names its own) is theirs, never removed by a Link nor adopted by a dock.
+DOCK_TRACKS_KEY = "particle_detect_linked"
+
+
+def _dock_drawn(layer) -> bool:
+    return isinstance(layer, Tracks) and bool(layer.metadata.get(DOCK_TRACKS_KEY))
+
+
 class TracksPanel(QGroupBox):
     def __init__(self, state: DockState, viewer) -> None:
         super().__init__("Tracks")
@@ -303,8 +313,8 @@ class TracksPanel(QGroupBox):
         is its image's, hidden with that image's other layers when another image is picked."""
         images = {layer.name: layer for layer in self.viewer.layers if isinstance(layer, Image)}
         for layer in self.viewer.layers:
-            image = images.get(layer.name.removesuffix(" tracks")) if layer.name.endswith(" tracks") else None
-            if isinstance(layer, Tracks) and image is not None:
+            image = images.get(layer.name.removesuffix(" tracks")) if _dock_drawn(layer) else None
+            if image is not None:
                 self._made[layer] = image
 
     def _prefill(self, annotation) -> None:
@@ -366,7 +376,8 @@ class TracksPanel(QGroupBox):
         (its 'a tracks' stayed beside a new Link's 'c tracks', and after 'c' was closed), and any named for it."""
         name = f"{image.name} tracks"
         drawn = [layer for layer, made_for in self.outputs_by_image() if made_for is image]
-        return drawn + [layer for layer in self.viewer.layers if layer.name == name and layer not in drawn]
+        return drawn + [layer for layer in self.viewer.layers
+                        if layer.name == name and _dock_drawn(layer) and layer not in drawn]
 
     def outputs_by_image(self) -> list[tuple]:
         """Each Tracks layer the panel drew that is in the viewer, with the image it was linked on."""
@@ -458,7 +469,8 @@ class TracksPanel(QGroupBox):
         if not len(data):
             return None
         layer = self.viewer.add_tracks(data, name=name, tail_length=int(max(2, annotation.n_frames)),
-                                       tail_width=2, colormap="turbo", **placement(annotation.image))
+                                       tail_width=2, colormap="turbo", metadata={DOCK_TRACKS_KEY: True},
+                                       **placement(annotation.image))
         self._made[layer] = annotation.image
         if annotation.points is not None and annotation.points in self.viewer.layers:
             self.viewer.layers.selection.active = annotation.points  # the point tools keep acting on the centres
