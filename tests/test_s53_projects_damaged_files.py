@@ -115,24 +115,3 @@ def test_one_rods_frame_cut_short_leaves_the_other_frames_readable_and_ranked(tm
         assert list(detections(reopened)) == [1]  # what Review next ranks
         assert all_kind_frames(reopened)["frame"].tolist() == [1]
     assert reopened.problems == [f"{reopened.frame_path(0)}: truncated: its last line is incomplete (frame 0 left out)"]
-
-
-def test_a_rods_frame_breaking_the_kinds_rules_is_kept_aside_before_it_is_saved_over(tmp_path: Path) -> None:
-    # It reads as a table, so the frame's stamp was taken for sound and the next save replaced it without a copy.
-    from napari_particle_detect.projects.kinds_project import open_kind_project, save_kind_frame, saved_kind_frames
-
-    data = np.zeros((2, 64, 64), dtype=np.uint16)
-    project = open_kind_project("rods", name="img", data=data)
-    save_kind_frame(project, 0, pd.DataFrame(ROD))
-    path = project.frame_path(0)
-    edited = path.read_text().replace("0.3", "500.0")  # an angle no rod has, typed by hand
-    assert edited != path.read_text()
-    path.write_text(edited)
-
-    reopened = open_kind_project("rods", name="img", data=data)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        assert list(saved_kind_frames(reopened)) == []
-        save_kind_frame(reopened, 0, pd.DataFrame(ROD))
-    kept = path.with_name(path.name + ".damaged")
-    assert kept.read_text() == edited

@@ -106,7 +106,7 @@ def saved_kind_frames(project: Project) -> dict[int, pd.DataFrame]:
         try:
             table = load_kind_frame(project, frame)
         except ParticleDetectError as exc:
-            project.report_damaged_frame(frame, f"{exc} (frame {frame} left out)")
+            project.report_problem(f"{exc} (frame {frame} left out)")
             continue
         if table is not None:
             tables[frame] = table

@@ -262,7 +262,6 @@ class Project:
         # Frame files as this object last read or wrote them whole: a save over one of these stamps replaces a
         # sound file, any other is read first, so a damaged one is kept aside rather than overwritten.
         self._sound_frames: dict[int, FrameStamp] = {}
-        self._damaged_frames: dict[int, str] = {}  # frame -> what a kind's reader found wrong (report_damaged_frame)
         self._lock = FileLock(str(self.folder / ".lock"), timeout=LOCK_TIMEOUT_S)
         self._workspace_locks: dict[Path, FileLock] = {}
 
@@ -379,13 +378,6 @@ class Project:
 
     def report_problem(self, text: str) -> None:
         """Add ``text`` to ``problems`` (and warn), for what a reader of this project's files found wrong."""
-        self._problem(text)
-
-    def report_damaged_frame(self, frame: int, text: str) -> None:
-        """``frame``'s file reads as a table but a kind's own rules found it damaged (``text``): said, and kept aside
-        before the frame is saved over it, as a file cut short is (load_frame alone takes it for sound)."""
-        self._sound_frames.pop(int(frame), None)
-        self._damaged_frames[int(frame)] = text
         self._problem(text)
 
     @contextmanager
@@ -608,15 +600,13 @@ class Project:
         the save would end the user's earlier centres of that frame for good; kept, they can be copied back."""
         path = self._inside(self.frame_path(frame))
         stamp = file_stamp(path)
-        if stamp is None or (self._sound_frames.get(frame) == stamp and frame not in self._damaged_frames):
+        if stamp is None or self._sound_frames.get(frame) == stamp:
             return
-        damage = self._damaged_frames.pop(frame, None)
-        if damage is None:
-            try:
-                self.load_frame(frame)
-                return
-            except ParticleDetectError as exc:
-                damage = str(exc)
+        try:
+            self.load_frame(frame)
+            return
+        except ParticleDetectError as exc:
+            damage = str(exc)
         kept = self._inside(_unused_name(path.with_name(path.name + DAMAGED_SUFFIX)))
         _copy_file(path, kept)
         self._problem(f"{damage}; kept as {kept.name} before frame {frame}'s centres were saved over it "
