@@ -37,8 +37,9 @@ def say_problems(project: Any, said: MutableMapping, key: Any) -> None:
     """What opening ``project`` found wrong (a damaged frame left out), in one line; ``said`` remembers the problems
     last said under ``key``, so a dock's second look at the same project does not repeat them."""
     problems = tuple(project.problems)
-    if problems and said.get(key) != problems:
-        show_info(f"{project.folder.name}: {len(problems)} problem(s): {problems[0]}")
+    new = [problem for problem in problems if problem not in said.get(key, ())]  # said before: not again
+    if new:
+        show_info(f"{project.folder.name}: {len(new)} problem(s): {new[0]}")
     said[key] = problems
 
 
