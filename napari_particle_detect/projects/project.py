@@ -1025,7 +1025,9 @@ class Project:
             if info is None:
                 raise ParticleDetectError(f"{self.folder}: no model round {number}")
             if state.current_round == info.number:
-                raise ParticleDetectError(f"{info.name} is the round in use; switch to another round first")
+                # Said as round_files.deletion_refusal says it (a round put in use since that check: a race).
+                raise ParticleDetectError(f"cannot delete {info.name}: it is the round in use; "
+                                          "switch to another round first")
             state.rounds = [r for r in state.rounds if r.number != info.number]
             if info.number not in state.detected_by.values():  # its frames, if any, keep showing at its threshold
                 state.round_thresholds.pop(info.number, None)
