@@ -51,3 +51,14 @@ def test_a_2d_part_whose_own_image_is_not_open_is_drawn_by_its_micrometres(make_
     assert np.allclose(points["out [b.tif]"]["scale"][-2:], 0.5)  # by its µm, not in a's pixels
     said = [m for m in notifications_since(seen) if m.startswith("out.csv [b.tif]")]
     assert said and "its image b.tif not being open" in said[0], said
+
+
+def test_a_part_is_never_placed_over_another_file_whose_name_begins_its_own(make_napari_viewer):
+    from napari_particle_detect._napari.reader import image_to_place_over
+
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((8, 32, 32), np.float32), name="img1")
+    assert image_to_place_over(viewer, "img10", 3, own_only=True) is None  # img10's part: not over img1
+    assert image_to_place_over(viewer, "img1", 3, own_only=True) is viewer.layers["img1"]
+    channel = viewer.add_image(np.zeros((8, 32, 32), np.float32), name="img10 [1]")
+    assert image_to_place_over(viewer, "img10", 3, own_only=True) is channel

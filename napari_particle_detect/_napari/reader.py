@@ -401,13 +401,17 @@ def physical_columns(table: pd.DataFrame, spatial: int) -> str | None:
 def image_to_place_over(viewer, stem: str, spatial: int, own_only: bool = False):
     """The image layer of ``viewer`` a table named ``stem`` is read over: the one its name begins with
     (vol for vol_3d_centres; the longest such), else the top one with ``spatial`` axes at least; None where
-    there is none. ``own_only`` (a folder run's part, named by its input file): no other file's image, which
-    would draw the part at that image's scale. Never a dock's output (a heatmap, drawn in its own pixels over the image it was made of)."""
+    there is none. ``own_only`` (a folder run's part, ``stem`` its input file's): that file's image alone (its
+    channels too), never another file's (img1 for img10's part), which would draw the part at that image's scale.
+    Never a dock's output (a heatmap, drawn in its own pixels over the image it was made of)."""
     from napari.layers import Image
 
     images = [layer for layer in viewer.layers
               if isinstance(layer, Image) and layer.ndim >= spatial and not is_dock_output(layer)]
-    named = [layer for layer in images if stem.startswith(layer.name)]
+    if own_only:
+        named = [layer for layer in images if layer.name == stem or layer.name.startswith(f"{stem} [")]
+    else:
+        named = [layer for layer in images if stem.startswith(layer.name)]
     if named:
         return max(named, key=lambda layer: len(layer.name))
     if own_only:
