@@ -63,3 +63,23 @@ def test_an_interrupted_volume_folder_run_says_how_far_it_got_and_how_to_go_on(t
     assert last.startswith("particle-detect: interrupted; stopped with 1 of 2 files done, 1 left; "), last
     assert f"are in {out}: run the same command again to go on" in last, last
     assert json.loads((out / RUN_RECORD).read_text())["interrupted"] is True
+
+
+def test_a_run_stopped_after_another_finished_one_of_its_files_lists_that_file_once(tmp_path, project_home,
+                                                                                       tiny_model, monkeypatch):
+    first, second = write_images(tmp_path / "images", 2)
+    out = tmp_path / "out"
+    real = distributed.detect_unless_done
+
+    def another_run_finishes_the_first_then_ctrl_c(path, *args, **kwargs):
+        if path == second:
+            raise KeyboardInterrupt
+        detect_files([first], out, OPTIONS, tiny_model)  # a second terminal's run, ending before this one gets to it
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(distributed, "detect_unless_done", another_run_finishes_the_first_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        detect_files([first, second], out, OPTIONS, tiny_model)
+    record = json.loads((out / RUN_RECORD).read_text())
+    assert [Path(entry["file"]).name for entry in record["skipped"]] == [first.name]
+    assert [Path(entry["file"]).name for entry in record["left"]] == [second.name]  # not the first as well

@@ -241,7 +241,8 @@ def detect_files(
                 stop = _run_on_cluster(client, todo, options, model, summary, progress, folder)
     except BaseException:
         # Interrupted (Ctrl-C): the earlier run's record would describe outputs this run replaced.
-        reached = {result.path for result in summary.done} | set(summary.failed) | set(summary.left)
+        reached = ({result.path for result in summary.done} | set(summary.skipped) | set(summary.failed)
+                   | set(summary.left))  # skipped too: a file another run finished meanwhile is not left
         summary.left.extend(path for path, _ in todo if path not in reached)
         in_order()
         record_run(interrupted=True)
