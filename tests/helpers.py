@@ -273,3 +273,19 @@ def tiny_recipe(folder: Path, name: str) -> Path:
     path = Path(folder) / f"{name}.toml"
     path.write_text(TINY_RECIPE.format(name=name))
     return path
+
+
+def two_images_detected_on_a(viewer, qtbot, frames: int = 3, other_frames: int = 2):
+    """Images 'a' and 'b' (another stack, flipped) in ``viewer``, the Particle detection dock on 'a', detected."""
+    viewer.add_image(small_stack(frames, 64), name="a")
+    viewer.add_image(small_stack(other_frames, 64)[:, ::-1].copy(), name="b")
+    widget = make_widget(viewer, None)
+    pick(widget, "a")
+    run_detect(widget, qtbot)
+    return widget
+
+
+def link_tracks(widget, qtbot) -> None:
+    """The dock's Link, waited for."""
+    widget.tracks.link()
+    qtbot.waitUntil(lambda: not widget.tracks.running(), timeout=60_000)

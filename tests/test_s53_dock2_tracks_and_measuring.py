@@ -12,24 +12,16 @@ import pytest
 
 from napari_particle_detect.learning.finetune import FINE_TUNE
 
-from helpers import make_widget, notification_count, notifications_since, pick, run_detect, small_stack
+from helpers import (link_tracks, make_widget, notification_count, notifications_since, pick, run_detect, small_stack,
+                     two_images_detected_on_a)
 
 pytestmark = pytest.mark.usefixtures("project_home")
 
 
-def _link(widget, qtbot) -> None:
-    widget.tracks.link()
-    qtbot.waitUntil(lambda: not widget.tracks.running(), timeout=60_000)
-
-
 def test_a_reopened_dock_hides_the_tracks_linked_before_it_closed(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
-    viewer.add_image(small_stack(3, 64), name="a")
-    viewer.add_image(small_stack(2, 64)[:, ::-1].copy(), name="b")
-    widget = make_widget(viewer, None)
-    pick(widget, "a")
-    run_detect(widget, qtbot)
-    _link(widget, qtbot)
+    widget = two_images_detected_on_a(viewer, qtbot)
+    link_tracks(widget, qtbot)
     start = notification_count()
     viewer.window.remove_dock_widget(widget)  # the dock's X
     tracks = viewer.layers["a tracks"]  # the trajectories stay to look at
@@ -44,13 +36,9 @@ def test_a_reopened_dock_hides_the_tracks_linked_before_it_closed(make_napari_vi
 
 def test_an_images_link_is_kept_while_another_image_is_picked(make_napari_viewer, qtbot, tmp_path):
     viewer = make_napari_viewer()
-    viewer.add_image(small_stack(3, 64), name="a")
-    viewer.add_image(small_stack(2, 64)[:, ::-1].copy(), name="b")
-    widget = make_widget(viewer, None)
+    widget = two_images_detected_on_a(viewer, qtbot)
     panel = widget.tracks
-    pick(widget, "a")
-    run_detect(widget, qtbot)
-    _link(widget, qtbot)
+    link_tracks(widget, qtbot)
     said = panel.status.text()
     assert panel.export_button.isEnabled() and said
     pick(widget, "b")
@@ -65,13 +53,9 @@ def test_an_images_link_is_kept_while_another_image_is_picked(make_napari_viewer
 
 def test_an_image_edited_while_another_is_picked_has_its_tracks_out_of_date(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
-    viewer.add_image(small_stack(3, 64), name="a")
-    viewer.add_image(small_stack(2, 64)[:, ::-1].copy(), name="b")
-    widget = make_widget(viewer, None)
+    widget = two_images_detected_on_a(viewer, qtbot)
     panel = widget.tracks
-    pick(widget, "a")
-    run_detect(widget, qtbot)
-    _link(widget, qtbot)
+    link_tracks(widget, qtbot)
     points = widget.annotation.points
     pick(widget, "b")
     points.data = points.data[1:]  # 'a''s centres edited in the layer list, its dock on 'b'
@@ -81,11 +65,7 @@ def test_an_image_edited_while_another_is_picked_has_its_tracks_out_of_date(make
 
 def test_measuring_skips_an_image_with_centres_but_no_size_yet(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
-    viewer.add_image(small_stack(1, 64), name="a")
-    viewer.add_image(small_stack(1, 64)[:, ::-1].copy(), name="b")
-    widget = make_widget(viewer, None)
-    pick(widget, "a")
-    run_detect(widget, qtbot)
+    widget = two_images_detected_on_a(viewer, qtbot, 1, 1)
     widget.measure.measure_check.setChecked(True)
     assert "mass" in widget.annotation.points.features
     pick(widget, "b")
@@ -101,12 +81,8 @@ def test_measuring_skips_an_image_with_centres_but_no_size_yet(make_napari_viewe
 
 def test_a_link_that_ends_while_another_image_is_picked_waits_for_its_image(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
-    viewer.add_image(small_stack(3, 64), name="a")
-    viewer.add_image(small_stack(2, 64)[:, ::-1].copy(), name="b")
-    widget = make_widget(viewer, None)
+    widget = two_images_detected_on_a(viewer, qtbot)
     panel = widget.tracks
-    pick(widget, "a")
-    run_detect(widget, qtbot)
     widget.tracks.link()
     pick(widget, "b")  # before it ends
     qtbot.waitUntil(lambda: not panel.running(), timeout=60_000)
@@ -121,9 +97,9 @@ def test_a_renamed_images_old_tracks_go_with_its_next_link_and_with_it(make_napa
     viewer.add_image(small_stack(3, 64), name="a")
     widget = make_widget(viewer, None)
     run_detect(widget, qtbot)
-    _link(widget, qtbot)
+    link_tracks(widget, qtbot)
     viewer.layers["a"].name = "c"
-    _link(widget, qtbot)
+    link_tracks(widget, qtbot)
     assert [layer.name for layer in viewer.layers if "tracks" in layer.name] == ["c tracks"]  # not 'a tracks' too
     viewer.layers.remove("c")
     assert not [layer.name for layer in viewer.layers if "tracks" in layer.name]
@@ -131,11 +107,7 @@ def test_a_renamed_images_old_tracks_go_with_its_next_link_and_with_it(make_napa
 
 def test_a_rounds_loss_curve_comes_back_with_its_image(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
-    viewer.add_image(small_stack(2, 64), name="a")
-    viewer.add_image(small_stack(2, 64)[:, ::-1].copy(), name="b")
-    widget = make_widget(viewer, None)
-    pick(widget, "a")
-    run_detect(widget, qtbot)
+    widget = two_images_detected_on_a(viewer, qtbot, 2, 2)
     widget.review.accept_and_next()
     plot = widget.finetune.loss_plot
     widget.finetune.run(replace(FINE_TUNE, steps_per_epoch=4, batch_size=2, crop=32, threads=1))

@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from helpers import make_widget, pick, run_detect, small_stack
+from helpers import link_tracks, make_widget, pick, run_detect, small_stack, two_images_detected_on_a
 
 from napari_particle_detect.learning.finetune import FINE_TUNE
 
@@ -63,13 +63,8 @@ def test_source_colours_come_back_on_each_image_recoloured(make_napari_viewer, q
 
 def test_one_images_tracks_are_hidden_while_another_image_is_picked(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
-    viewer.add_image(small_stack(3, 64), name="a")
-    viewer.add_image(small_stack(2, 64)[:, ::-1].copy(), name="b")
-    widget = make_widget(viewer, None)
-    pick(widget, "a")
-    run_detect(widget, qtbot)
-    widget.tracks.link()
-    qtbot.waitUntil(lambda: not widget.tracks.running(), timeout=60_000)
+    widget = two_images_detected_on_a(viewer, qtbot)
+    link_tracks(widget, qtbot)
     tracks = viewer.layers["a tracks"]
     assert tracks.visible
     pick(widget, "b")  # 'a''s trajectories drawn over 'b' read as 'b''s
