@@ -67,7 +67,7 @@ def detected_frames_only(args: argparse.Namespace, read: pd.DataFrame, predicted
             leave.add(number)
     for name, frames in by_input.items():
         record = inputs[name]
-        why = "a run left unfinished" if "frames_done" in record else "--frames"
+        why = _why_left_out(record)
         log.warning("%s: %s of %s detected (%s): the truth's %s left out of the scores", args.predicted,
                     _frames_text(_frames_detected(record)), name, why, _frames_text(frames))
     for name in dict.fromkeys(failed_on.values()):
@@ -78,6 +78,19 @@ def detected_frames_only(args: argparse.Namespace, read: pd.DataFrame, predicted
                     name)
     return (truth[~truth_frames.isin(leave)] if leave else truth,
             {name: source for name, source in alone.items() if name not in unreached and name not in failed_on})
+
+
+def _why_left_out(record: dict) -> str:
+    """Why detect's ``record`` of an input lists only some of its frames: a run left unfinished, --frames, or frames
+    it could not read (``unreadable_frames``: skipped, the rest detected), with --frames where that left out more."""
+    if "frames_done" in record:
+        return "a run left unfinished"
+    unreadable = record.get("unreadable_frames")
+    if not (isinstance(unreadable, list) and unreadable and all(isinstance(frame, int) for frame in unreadable)):
+        return "--frames"
+    said = f"{_frames_text(unreadable)} unreadable"
+    asked = set(_frames_detected(record) or ()) | set(unreadable)
+    return said if asked == set(range(record.get("frames", 0))) else f"--frames; {said}"
 
 
 def _frames_detected(record: dict) -> frozenset[int] | None:

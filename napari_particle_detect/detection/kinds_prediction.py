@@ -21,6 +21,7 @@ from torch import nn
 from .choices import DEFAULT_TILE, applied_threshold, check_count, check_progress, check_threshold
 from .devices import select_device
 from ..errors import ParticleDetectError
+from ..files.io import UnreadableFrameError
 from ..kinds.chains import count_chains, keep_beads
 from ..kinds.registry import get_kind
 from ..kinds.rod_axis import measure_axes
@@ -137,10 +138,14 @@ def detect_kind(
     # As for spheres: batch norm folded into the convolutions, on the runtime made for the device.
     network = prepare_network(model, device, precision, runtime=runtime)
     thr = applied_threshold(model.card, threshold)
-    parts = []
+    parts, unreadable = [], UnreadableFrames(stack.shape[0], len(indices))
     scale, bead_diameter, flattened, gaps = None, None, FrameRecord(), GapRecord()
     for count, index in enumerate(indices, start=1):
-        raw = np.asarray(stack[index])
+        raw = unreadable.read(stack, index)
+        if raw is None:
+            if progress is not None:
+                progress(count, len(indices))
+            continue
         try:
             # Gaps read in blocks of the working scale's FLATTEN_BLOCK, as for spheres (stages.prepare_frame).
             frame, missing = frame_and_gaps(raw, f"{name} frame {index}", block=FLATTEN_BLOCK / (scale or 1.0))
@@ -175,13 +180,47 @@ def detect_kind(
                     flattened.first.describe(), flattened.frames)
     if gaps.frames:
         log.warning("%s: %s", name, gaps.describe())
+    unreadable.check_any_read()
     parts = [p for p in parts if len(p)]
     table = pd.concat(parts, ignore_index=True) if parts else spec.decode(np.zeros((len(spec.heads), 8, 8), np.float32), 1.0)
     table.attrs.update({"kind": kind, "threshold": thr})
+    if unreadable.frames:
+        table.attrs["unreadable_frames"] = unreadable.frames
     if kind == "chains":  # how the beads were sized, as a sphere table records its diameter
         table.attrs.update({"diameter": bead_diameter, "scale": scale,
                             "diameter_source": "given" if diameter is not None else "estimated"})
     return table
+
+
+class UnreadableFrames:
+    """The frames of a stack that cannot be read (a garbled page or chunk: io.UnreadableFrameError), skipped with a
+    warning each, as a blank frame is: failing there threw away every frame detected before it, and a rerun failed
+    at the same frame. Only where other frames are asked for: an image of one frame, or the one frame asked for,
+    that cannot be read is refused."""
+
+    def __init__(self, count: int, asked: int) -> None:
+        self.count, self.asked = count, asked  # the stack's frames, and how many of them are detected
+        self.frames: list[int] = []
+        self.first: UnreadableFrameError | None = None
+
+    def read(self, stack, index: int) -> np.ndarray | None:
+        """Frame ``index`` of ``stack``; None where it cannot be read (said, and kept in ``frames``)."""
+        try:
+            return np.asarray(stack[index])
+        except UnreadableFrameError as exc:
+            if self.count == 1 or self.asked == 1:
+                raise
+            log.warning("%s: skipped, the rest of the stack is detected", exc)
+            self.frames.append(exc.frame)
+            self.first = self.first or exc
+            return None
+
+    def check_any_read(self) -> None:
+        """One ParticleDetectError where none of the frames asked for could be read: an empty table would pass for
+        a stack with nothing in it."""
+        if self.first is not None and len(self.frames) == self.asked:
+            raise ParticleDetectError(f"{self.first}, nor any other of the {self.asked} frames asked for: "
+                                      "nothing detected")
 
 
 def objects_clear_of_gaps(table: pd.DataFrame, missing: np.ndarray | None, kind: str,
@@ -284,8 +323,8 @@ def stack_bead_sizing(stack, index: int, frame: np.ndarray, name: str = "image",
             try:
                 # Its gaps filled as the loop fills a first frame's, before any scale is known.
                 frame, _ = frame_and_gaps(np.asarray(stack[earlier]), f"{name} frame {earlier}")
-            except BlankFrameError:
-                continue  # said, if at all, where that frame is detected
+            except (BlankFrameError, UnreadableFrameError):
+                continue  # said, if at all, where that frame is detected; a whole run skips it too
             break
     return bead_sizing(frame, name, diameter)
 
@@ -331,9 +370,18 @@ def detect_kind_file(path, options, model_path, device: torch.device,
     sizing = {SIZING_RECORD_NAMES[key]: table.attrs[key] for key in SIZING_RECORD_NAMES if key in table.attrs}
     record = {"file": str(path), "frames": n_frames, "kind": options.kind, "objects": count, "rows": len(table),
               **sizing, **({"channel": options.channel} if options.channel is not None else {}),
-              **({"frames_detected": frames} if options.frames is not None else {})}
+              **detected_and_unreadable(frames, options.frames is not None, table.attrs.get("unreadable_frames", []))}
     runtime, precision = runtime_record(options.runtime, options.precision, device, model=model)
     meta = {"model": str(model.path), "kind": options.kind, "threshold": table.attrs["threshold"],
             "polarity": options.polarity, "device": str(device), "runtime": runtime, "precision": precision,
             "inputs": [record]}
     return table, record, meta
+
+
+def detected_and_unreadable(frames: list[int], ranged: bool, unreadable: list[int]) -> dict:
+    """A record's ``frames_detected`` (with --frames, ``ranged``, or where some of the ``frames`` asked for could not
+    be read) and ``unreadable_frames``: evaluate then leaves those frames' truth out of the scores, as frames not
+    detected, and the frames found empty are looked for among those read alone."""
+    if not unreadable:
+        return {"frames_detected": frames} if ranged else {}
+    return {"frames_detected": [frame for frame in frames if frame not in unreadable], "unreadable_frames": unreadable}
