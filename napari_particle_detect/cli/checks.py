@@ -159,9 +159,11 @@ def check_train_outputs(output: Path, data: list[Path], init: Path | None) -> No
 
 def model_outputs(output: Path) -> dict[str, Path]:
     """What training writes for ``-o``: the weights, their card and the training state."""
+    from ..models.registry import resume_state_path  # torch: imported by the commands that train only
+
     weights = Path(output).with_suffix(".pt")
     return {"model weights": weights, "model card": weights.with_suffix(".json"),
-            "training state": weights.with_suffix(".state.pt")}
+            "training state": resume_state_path(weights)}
 
 
 def check_detect_outputs(output: Path, overlay: Path | None, inputs: list[Path], model: Path | None,

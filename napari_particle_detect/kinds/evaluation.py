@@ -247,6 +247,7 @@ def best_threshold_index(f1s: Sequence[float], tie: float = 1e-9) -> int:
 
 def mask_value_at(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
     """``mask`` at each point's nearest pixel (False outside the image); points have one coordinate per mask axis."""
+    points = np.asarray(points, dtype=float)
     if not len(points):
         return np.zeros(0, dtype=bool)
     index = np.rint(points[:, : mask.ndim]).astype(int)

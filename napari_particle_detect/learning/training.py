@@ -29,10 +29,12 @@ from torch import nn
 from .. import __version__
 from ..detection.devices import select_device, training_dtype
 from ..errors import ParticleDetectError
-from ..kinds.evaluation import Counts, best_threshold_index, count_in_area
+from ..kinds.evaluation import Counts, best_threshold_index, count_in_area, mask_value_at
 from ..kinds.heatmap import decode, encode
 from ..models import DetectorModel, build_network, load_model, save_model
-from ..models.registry import ModelCard, network_for_weights, read_saved_tensors, require_kind, save_tensors
+from ..models.registry import (  # resume_state_path: this module's API too, as ever
+    ModelCard, network_for_weights, read_saved_tensors, require_kind, resume_state_path, save_tensors,
+)
 from ..shipped import refuse_shipped_output
 from ..stop_signals import held_stop_signals
 from ..detection.prediction import predict_heatmap
@@ -524,10 +526,6 @@ def tuned_threshold(network: nn.Module, validation: list[tuple[np.ndarray, np.nd
     """The best of TRAINING_THRESHOLDS on the validation images (the middle of a tie) and each one's F1."""
     f1s = validation_f1(network, validation, device, list(TRAINING_THRESHOLDS), min_distance, tolerance)
     return float(TRAINING_THRESHOLDS[best_threshold_index(f1s)]), f1s
-
-
-def resume_state_path(out: Path) -> Path:
-    return out.with_suffix(".state.pt")
 
 
 class EpochCut(NamedTuple):
@@ -1417,14 +1415,9 @@ def check_centres_spread(csv: Path, centres: np.ndarray, shape: tuple[int, ...])
                     "pixels", csv, covered, "x".join(str(int(n)) for n in size))
 
 
-def mask_at(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """The boolean ``mask`` at each (y, x) point's nearest pixel (points outside take the edge's)."""
-    points = np.asarray(points, dtype=float).reshape(-1, 2)
-    if not len(points):
-        return np.zeros(0, dtype=bool)
-    iy = np.clip(np.rint(points[:, 0]).astype(int), 0, mask.shape[0] - 1)
-    ix = np.clip(np.rint(points[:, 1]).astype(int), 0, mask.shape[1] - 1)
-    return mask[iy, ix]
+# The name pseudo_labels and finetune know it by. One rule for every area: a point beyond the frame is in none
+# (a copy here took the edge pixel's, which drew crops and counted misses at an edge around a centre saved outside).
+mask_at = mask_value_at
 
 
 def strong_augment(image: np.ndarray, centres: np.ndarray, weight: np.ndarray,

@@ -120,7 +120,7 @@ def train_volumes(pool: Path, validation: Path, out: Path, config: VolumeTrainCo
     """Train the 3D UNet for ``config.minutes`` of wall time; the best validation round goes to ``out``."""
     import torch
 
-    from ..models.registry import DetectorModel, ModelCard, save_model, save_tensors
+    from ..models.registry import DetectorModel, ModelCard, resume_state_path, save_model, save_tensors
     from ..models.unet3d import UNet3D
     from .training import adam
 
@@ -128,7 +128,7 @@ def train_volumes(pool: Path, validation: Path, out: Path, config: VolumeTrainCo
     rng = np.random.default_rng(config.seed)
     network = UNet3D(config.channels)
     optimiser = adam(network.parameters(), config.learning_rate)
-    state_file = out.with_suffix(".state.pt")
+    state_file = resume_state_path(out)
     step, best, elapsed0 = 0, -1.0, 0.0
     if resume and state_file.exists():
         state = torch.load(state_file, weights_only=True)  # tensors and numbers only: never code

@@ -523,9 +523,15 @@ def _only_its_start(training: dict) -> int | None:
     return None
 
 
+def resume_state_path(weights: str | Path) -> Path:
+    """Where a training run saving the model ``weights`` (MODEL.pt) keeps what resuming it needs (MODEL.state.pt):
+    named here alone, as training writes it, the CLI refuses to replace it and a mid-run model is told by it."""
+    return Path(weights).with_suffix(".state.pt")
+
+
 def _resume_state_beside(name: str) -> Path | None:
     """The training run's resume state beside the saved model ``name`` names, or None when there is none (or
-    ``name`` names no saved model). Named as training.py's resume_state_path names it: this module sits below it."""
+    ``name`` names no saved model)."""
     weights = Path(name)
-    state = weights.with_suffix(".state.pt")
+    state = resume_state_path(weights)
     return state if weights.suffix == ".pt" and state.is_file() else None

@@ -33,6 +33,7 @@ from .project import (
     PROJECT_SUFFIX, ProjectState, image_record, pixels_record, project_folder_for_image, projects_home,
     projects_made_for_image,
 )
+from .project_state import backup_path
 
 _PROBE_PREFIX = ".particle-detect-write-check-"
 _COPYING_PREFIX = ".copying-"
@@ -240,9 +241,16 @@ def project_location(path: str | Path, image: ProjectState | None = None) -> Pro
     return replace(location, missing_chosen=missing, found=tuple(_found_elsewhere(path, location, image, missing)))
 
 
+def holds_state(folder: Path) -> bool:
+    """Whether ``folder`` holds a project's state: its state.json, or the backup a lost one leaves
+    (Project.open goes back to it)."""
+    state = folder / "state.json"
+    return state.is_file() or backup_path(state).is_file()
+
+
 def _found_elsewhere(path: str | Path, location: ProjectLocation, image: ProjectState | None,
                      missing: Path | None) -> list[Path]:
-    if not (location.folder / "state.json").is_file():  # a new project would start: its old one may be near
+    if not holds_state(location.folder):  # a new project would start: its old one may be near
         also = [missing.parent] if missing is not None else []
         return [folder for folder in projects_elsewhere(path, image, also) if folder != location.folder]
     if not location.moved:
@@ -269,7 +277,7 @@ def _find_location(path: str | Path) -> ProjectLocation:
     if can_write(beside):
         return ProjectLocation(beside)
     _note_moved(path)
-    if (beside / "state.json").is_file() and not _copy_project(beside, home):
+    if holds_state(beside) and not _copy_project(beside, home):
         return ProjectLocation(beside)  # read where it is: saving will say why it cannot
     return ProjectLocation(home, beside)
 

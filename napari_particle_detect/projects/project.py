@@ -46,9 +46,11 @@ from .project_state import (  # Region, RoundInfo and ProjectState are this modu
     MAX_DIAMETER, MAX_FRAMES, MAX_ROUND, POLARITIES, FieldChecker, ProjectState, Region, RoundInfo,
     check_frame_number, make_region, parse_round, parse_state,
 )
-from .project_state import (  # which image a project is of; the state before the last change
-    DAMAGED_SUFFIX, backup_path, image_mismatch, pixel_fingerprint, read_state_with_backup, state_file_is_sound,
+from .project_state import (  # which image a project is of; the state before the last change, or in place of a lost one
+    DAMAGED_SUFFIX, backup_path, image_mismatch, lost_state, pixel_fingerprint, read_state_with_backup,
+    state_file_is_sound,
 )
+from .project_state import FRAME_FILE, FRAMES_FOLDER, LOCK_FILE  # the project's files, named where its state reads them
 from ..files.tables import check_sources, empty_table, normalise_table
 from ..project_layout import PROJECT_SUFFIX, ROUND_FOLDER
 from .frame_merge import FrameSave, FrameSnapshot, FrameStamp, file_stamp, merge_frames, stat_stamp, their_changes
@@ -65,7 +67,6 @@ LOCK_TIMEOUT_S = 30.0
 # changes take milliseconds, so a lock held longer is a hung program, not one worth freezing a window for.
 WINDOW_LOCK_TIMEOUT_S = 1.0
 MAX_NAME = 255  # bytes in one file name on common filesystems
-_FRAME_FILE = re.compile(r"frame-(\d+)\.csv$")
 _WORKSPACE_PREFIX = ".building-"
 # Files other modules keep in a project folder, written atomically (volume_rounds.SETTINGS_FILE): a
 # write killed half-way leaves a temporary the next opening tidies away.
@@ -76,6 +77,8 @@ CANCEL_POLL_S = 0.1
 # What a list of rounds says of a round whose model cannot be used (Project.round_model_problem).
 MODEL_MISSING = "model file missing"
 MODEL_DAMAGED = "model file damaged"
+# What the cached state is stamped with while its state.json is missing (Project._state_without_its_file).
+_NO_STATE_FILE = ("no state.json",)
 T = TypeVar("T")
 _window_thread = threading.local()  # .marked: the calling thread runs a window (mark_window_thread)
 _cancellable = threading.local()  # .cancel, .waiting: waiting_cancellably's, on the calling thread
@@ -161,7 +164,7 @@ def is_project_folder(folder: Path) -> bool:
         names = {entry.name for entry in os.scandir(folder)}
     except OSError:
         return True  # unreadable: opening it says what is wrong
-    marks = {"state.json", backup_path(Path("state.json")).name, "frames", "rounds"}
+    marks = {"state.json", backup_path(Path("state.json")).name, FRAMES_FOLDER, "rounds"}
     return bool(names & marks) or all(name.startswith(".") for name in names)
 
 
@@ -262,7 +265,7 @@ class Project:
         # Frame files as this object last read or wrote them whole: a save over one of these stamps replaces a
         # sound file, any other is read first, so a damaged one is kept aside rather than overwritten.
         self._sound_frames: dict[int, FrameStamp] = {}
-        self._lock = FileLock(str(self.folder / ".lock"), timeout=LOCK_TIMEOUT_S)
+        self._lock = FileLock(str(self.folder / LOCK_FILE), timeout=LOCK_TIMEOUT_S)
         self._workspace_locks: dict[Path, FileLock] = {}
 
     # ---- opening -------------------------------------------------------------------------------
@@ -292,7 +295,7 @@ class Project:
         project = cls(folder, defaults)
         if folder.exists() and not folder.is_dir():
             raise ParticleDetectError(f"{folder}: is a file, not a project folder")
-        for part in ("state.json", "frames", "rounds", ".lock"):
+        for part in ("state.json", FRAMES_FOLDER, "rounds", LOCK_FILE):
             project._refuse_link(folder / part)
         if project.state().kind != kind:  # a damaged state is reported now, not at the first click
             raise ParticleDetectError(f"{folder}: this project holds {project.state().kind}, not {kind}")
@@ -337,7 +340,7 @@ class Project:
             return
         plural = len(lost) > 1
         named = ", ".join(str(f) for f in lost[:5]) + (f" and {len(lost) - 5} more" if len(lost) > 5 else "")
-        self._problem(f"{self.folder / 'frames'}: no centres file for reviewed frame{'s' if plural else ''} {named} "
+        self._problem(f"{self.folder / FRAMES_FOLDER}: no centres file for reviewed frame{'s' if plural else ''} {named} "
                       f"({self.frame_path(lost[0]).name}{', …' if plural else ''}): {'their' if plural else 'its'} "
                       f"reviewed centres are lost, so rounds leave {'them' if plural else 'it'} out until "
                       f"{'they are' if plural else 'it is'} reviewed and accepted again")
@@ -447,8 +450,7 @@ class Project:
         try:
             info = path.stat()
         except FileNotFoundError:
-            return replace(self._defaults, accepted=[], rounds=[], detected_by={}, round_thresholds={}, edited=[],
-                           unknown={})
+            return self._state_without_its_file(path)
         except OSError as exc:
             raise ParticleDetectError(f"{path}: cannot read the project state ({exc.strerror or exc})") from None
         stamp = stat_stamp(info)
@@ -457,17 +459,32 @@ class Project:
             if problem is not None:  # undecodable: the state before its last change, or one rebuilt, said
                 self._problem(problem + self._recover_rounds_in(state))
                 self._damaged_stamp = stamp
-            state.image = state.image or self._defaults.image
-            state.n_frames = state.n_frames or self._defaults.n_frames
-            state.frame_shape = state.frame_shape or self._defaults.frame_shape
-            # A rebuilt state counts every frame file as edited, a file beyond the image's frames too: written so,
-            # the state would be refused at the next reading.
-            state.edited = [f for f in state.edited if f < (state.n_frames or MAX_FRAMES)]
-            self._cached = (stamp, state)
-        state = self._cached[1]
-        return replace(state, accepted=list(state.accepted), rounds=[replace(r) for r in state.rounds],
-                       detected_by=dict(state.detected_by), round_thresholds=dict(state.round_thresholds),
-                       edited=list(state.edited), unknown=dict(state.unknown))
+            self._cached = (stamp, self._completed(state))
+        return _copied(self._cached[1])
+
+    def _state_without_its_file(self, path: Path) -> ProjectState:
+        """The state of a project with no state.json: a new one's (nothing on disk yet), or the one a lost
+        state.json leaves in its backup or frame files (:func:`lost_state`), said once. Read once too: while
+        state.json is missing nobody changed the state (every change, a first frame's save too, writes it)."""
+        if self._cached is None or self._cached[0] != _NO_STATE_FILE:
+            found = lost_state(path)
+            if found is None:
+                return replace(self._defaults, accepted=[], rounds=[], detected_by={}, round_thresholds={},
+                               edited=[], unknown={})
+            state, problem = found
+            self._problem(problem + self._recover_rounds_in(state))
+            self._cached = (_NO_STATE_FILE, self._completed(state))
+        return _copied(self._cached[1])
+
+    def _completed(self, state: ProjectState) -> ProjectState:
+        """``state`` as read, with what it leaves out of the image taken from the image opened."""
+        state.image = state.image or self._defaults.image
+        state.n_frames = state.n_frames or self._defaults.n_frames
+        state.frame_shape = state.frame_shape or self._defaults.frame_shape
+        # A rebuilt state counts every frame file as edited, a file beyond the image's frames too: written so,
+        # the state would be refused at the next reading.
+        state.edited = [f for f in state.edited if f < (state.n_frames or MAX_FRAMES)]
+        return state
 
     def _recover_rounds_in(self, state: ProjectState) -> str:
         """Put the rounds on disk into ``state``, one read from a backup or rebuilt, and a round in use where it
@@ -514,7 +531,7 @@ class Project:
 
     # ---- frames --------------------------------------------------------------------------------
     def frame_path(self, frame: int) -> Path:
-        return self.folder / "frames" / f"frame-{check_frame_number(frame, None, str(self.folder)):04d}.csv"
+        return self.folder / FRAMES_FOLDER / f"frame-{check_frame_number(frame, None, str(self.folder)):04d}.csv"
 
     def save_frame(self, frame: int, table: pd.DataFrame) -> Path:
         """Store the centres of one frame as they are now (an empty table is a frame with no particles)."""
@@ -586,7 +603,7 @@ class Project:
         axes = [c for c in ("z", "y", "x") if c in table.columns]  # z: a volume's frame
         if not np.isfinite(table[axes].to_numpy(float)).all():
             raise ParticleDetectError(f"frame {frame}: centres must have finite {', '.join(axes)}")
-        self._subfolder("frames")
+        self._subfolder(FRAMES_FOLDER)
         self._keep_damaged_frame(frame)
         # Every digit: a score rounded on disk can fall to the threshold and hide the point on reopening
         # (0.30027 saved as 0.300 is not above 0.30).
@@ -666,13 +683,13 @@ class Project:
             return False
 
     def saved_frames(self) -> list[int]:
-        folder = self._inside(self.folder / "frames")
+        folder = self._inside(self.folder / FRAMES_FOLDER)
         if not folder.exists():
             return []
         limit = self.state().n_frames or MAX_FRAMES
         frames = []
         for path in folder.iterdir():
-            match = _FRAME_FILE.match(path.name)
+            match = FRAME_FILE.fullmatch(path.name)
             if match is None:
                 continue
             if int(match.group(1)) >= limit:
@@ -1151,7 +1168,7 @@ class Project:
         """Half-written files of this project's own saves (atomic writes name them .NAME.*.tmp); a folder
         the user chose as the project may hold other programs' files, which are left alone."""
         patterns = [(self.folder, f".{name}.*.tmp") for name in ("state.json", *SIDE_FILES)]
-        patterns += [(self.folder / "frames", ".frame-*.csv.*.tmp")]
+        patterns += [(self.folder / FRAMES_FOLDER, ".frame-*.csv.*.tmp")]
         patterns += [(folder, ".round.json.*.tmp") for folder in self._rounds_on_disk().values()]
         return sorted(p for folder, pattern in patterns if folder.is_dir() and not folder.is_symlink()
                       for p in folder.glob(pattern) if p.is_file() and not p.is_symlink())
@@ -1210,6 +1227,13 @@ class Project:
             self.clean_leftovers()
         except ParticleDetectError as exc:
             self._problem(f"could not tidy the project: {exc}")
+
+
+def _copied(state: ProjectState) -> ProjectState:
+    """A copy of a cached ``state`` that its reader may change without changing the cache."""
+    return replace(state, accepted=list(state.accepted), rounds=[replace(r) for r in state.rounds],
+                   detected_by=dict(state.detected_by), round_thresholds=dict(state.round_thresholds),
+                   edited=list(state.edited), unknown=dict(state.unknown))
 
 
 def _mark_accepted(table: pd.DataFrame, region: Region | None = None) -> pd.DataFrame:

@@ -41,7 +41,7 @@ _FINGERPRINT = re.compile(r"[0-9a-f]{8,64}")
 # A project's files that reading its state touches: the lock every change takes, its frames' centres.
 LOCK_FILE = ".lock"
 FRAMES_FOLDER = "frames"
-_FRAME_FILE = re.compile(r"frame-(\d+)\.csv")
+FRAME_FILE = re.compile(r"frame-(\d+)\.csv")  # frames/frame-0003.csv: frame 3's (fullmatch it)
 
 
 class DamagedState(ParticleDetectError):
@@ -425,7 +425,7 @@ def _frame_files(folder: Path) -> dict[int, Path]:
         return {}  # said when the frames are read
     found = {}
     for path in paths:
-        match = _FRAME_FILE.fullmatch(path.name)
+        match = FRAME_FILE.fullmatch(path.name)
         if match and int(match.group(1)) < MAX_FRAMES and not path.is_symlink():
             found[int(match.group(1))] = path
     return found
@@ -600,6 +600,25 @@ def _usable_backup(path: Path) -> ProjectState | None:
         return _read_one_state_file(backup)
     except ParticleDetectError:
         return None
+
+
+def lost_state(path: Path) -> tuple[ProjectState, str] | None:
+    """For a ``state.json`` at ``path`` that is not there: (the state before its last change, in its backup, or
+    one rebuilt from the project's frame files; what was done, in one line), or None where nothing says the
+    project had one (a new project, or one whose first round was put in place as its first write was cut off).
+
+    Only a replaced state.json leaves a backup, and every first save writes the state before its frame: either
+    one there without it is a state.json deleted by hand or lost by a copy or a sync. Starting afresh instead
+    dropped every accepted frame and region without a word, and the next change put that fresh state over
+    the backup, the one copy of the review left."""
+    said = f"{path}: missing (deleted, or lost by a copy or a sync)"
+    previous = _usable_backup(path)
+    if previous is not None:
+        return previous, f"{said}; went back to the state before its last change ({backup_path(path).name})"
+    if not _frame_files(path.parent):
+        return None
+    state, lost = rebuilt_state(path.parent)
+    return state, f"{said}, with no usable {backup_path(path).name} to go back to, so the state was {lost}"
 
 
 def read_state_with_backup(path: Path) -> tuple[ProjectState, str | None]:
