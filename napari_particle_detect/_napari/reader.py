@@ -13,7 +13,7 @@ import pandas as pd
 from ..files.centre_csv import finite_column, read_centres
 from ..kinds.columns import table_kind as kind_of_columns
 from ..files.tables import TABLE_COLUMNS, Placement, normalise_table, physical_placement
-from ..files.tables import table_voxel_placement, table_voxel_size
+from ..files.tables import recorded_of_files, shared_value, table_voxel_placement, table_voxel_size
 from ..files.tracks import tracks_layer_data
 from .layers import extra_columns, is_dock_output, points_data, points_layer_kwargs
 
@@ -91,6 +91,8 @@ def centres_layers_data(path: str | Path) -> list[tuple]:
 
         table = read_kind_table(path, kind)
         has_frames = "frame" in header
+    if "source" not in table.columns:
+        table = table.assign(source=unmarked_source(path))
     if "file" in table.columns and table["file"].nunique() > 1:
         parts = [(f"{path.stem} [{Path(str(file)).name}]", group.drop(columns="file").reset_index(drop=True),
                   str(file)) for file, group in table.groupby("file", sort=False)]
@@ -98,9 +100,22 @@ def centres_layers_data(path: str | Path) -> list[tuple]:
         parts = [(path.stem, table, None)]
     # Each part over its own file's image: placed by the table's name, a folder run's parts all went over the
     # top image (none is named as the table), each file's own image open or not.
-    return [layer for name, part, file in parts
-            for layer in layers_of_table(part, name, kind, has_frames, path,
-                                         drawn_over(path, part, file) if kind == "spheres" else DrawnOver(), file)]
+    placed = [placed_over(path, part, file) if kind == "spheres" else (DrawnOver(), None) for _, part, file in parts]
+    say_placements(path, [(file, note) for (_, _, file), (_, note) in zip(parts, placed)])
+    return [layer for (name, part, file), (drawn, _) in zip(parts, placed)
+            for layer in layers_of_table(part, name, kind, has_frames, path, drawn, file)]
+
+
+def unmarked_source(path: Path) -> str:
+    """The ``source`` of the rows of the table at ``path`` where it has no such column: the model's where detect's
+    .json beside it says detect wrote it as it is now, as the docks show their own detections (hidden below the
+    score threshold); else 'added', someone else's centres (napari's, trackpy's, a table edited by hand since),
+    never hidden. Read as 'added', detect's own output looked hand-made, and its threshold hid none of it."""
+    from ..files.file_detection import edited_tables, is_detect_metadata, read_metadata
+
+    if is_detect_metadata(read_metadata(path)) and path not in edited_tables(path):
+        return "model"
+    return "added"
 
 
 def napari_volume_axes(table: pd.DataFrame, header: pd.Index | None, path: Path) -> pd.DataFrame:
@@ -118,7 +133,7 @@ def layers_of_table(table: pd.DataFrame, name: str, kind: str, has_frames: bool,
     """Rods as a Shapes layer of lines; chains as beads (Points) and paths (Shapes); 3D centres as points
     on the slices they cross; 2D centres as (frame, y, x) points when the table has frames, (y, x)
     otherwise, its other columns (measurements, track ids) as features, placed by its physical columns
-    where it has them and ``drawn`` says so (:func:`drawn_over`; else they are features), and a tracks
+    where it has them and ``drawn`` says so (:func:`placed_over`; else they are features), and a tracks
     table (``particle``) with its Tracks layer, placed as its points, in 2D as in 3D. ``file``: the input
     whose rows ``table`` holds, of a table of several (its ``file`` column)."""
     if kind != "spheres":
@@ -274,9 +289,9 @@ def recorded_xy_diameter(path: Path, file: str | None = None) -> float | None:
 
     meta = read_metadata(path)
     if is_detect_metadata(meta):
-        records = [r for r in meta["inputs"] if file is None or r.get("file") == file] or meta["inputs"]
-        sizes = {_xy_of(record.get("diameter_voxels_zyx")) for record in records}
-        return sizes.pop() if len(sizes) == 1 else None
+        sizes = (file is not None and recorded_of_files(meta, "diameter_voxels_zyx", _xy_of, {file})
+                 or recorded_of_files(meta, "diameter_voxels_zyx", _xy_of))
+        return shared_value(sizes)
     viewer = _current_viewer()
     image = _image_of(viewer, path, file, 3) if viewer is not None else None
     return project_xy_diameter(image) if image is not None else None
@@ -325,11 +340,20 @@ def _xy_of(diameter) -> float | None:
     return value if np.isfinite(value) and value > 0 else None
 
 
-def drawn_over(path: Path, table: pd.DataFrame, file: str | None = None) -> DrawnOver:
+@dataclass(frozen=True)
+class PlacementNote:
+    """The info line on how a table is drawn (:func:`placed_over`): ``line`` as said of one table (or part) alone;
+    ``of_parts`` the same of several parts of a folder run's table drawn alike, said once after their names."""
+
+    line: str
+    of_parts: str
+
+
+def placed_over(path: Path, table: pd.DataFrame, file: str | None = None) -> tuple[DrawnOver, PlacementNote | None]:
     """How a centre table with physical columns is drawn, from the image of the viewer it is read into
-    (:func:`image_to_place_over`), said in one info line. napari's own reader opens an ImageJ or OME TIFF
-    at scale 1 in pixels, whatever pixel size its metadata gives: drawn in µm over it, the table lay
-    squeezed into its corner. So: in pixels (voxels), as its own ``y, x`` (``z, y, x``) are, over an image
+    (:func:`image_to_place_over`), and the note that says so (None: nothing to say). napari's own reader opens an
+    ImageJ or OME TIFF at scale 1 in pixels, whatever pixel size its metadata gives: drawn in µm over it, the table
+    lay squeezed into its corner. So: in pixels (voxels), as its own ``y, x`` (``z, y, x``) are, over an image
     drawn at scale 1 in pixels; by its physical columns over an image drawn in lengths (their unit too)
     or at another scale (set without a unit: the table's unit left out, so napari sees one unit); by its
     columns where no image is open, or no viewer (:class:`DrawnOver`'s default). ``file``: the input whose rows
@@ -340,53 +364,76 @@ def drawn_over(path: Path, table: pd.DataFrame, file: str | None = None) -> Draw
         return voxels_over_image(path, file)
     viewer = _current_viewer() if columns is not None else None
     if viewer is None:
-        return DrawnOver()
-    from napari.utils.notifications import show_info
-
+        return DrawnOver(), None
     pixels, own = ("voxels", "z,y,x") if spatial == 3 else ("pixels", "y,x")
     image = _image_of(viewer, path, file, spatial)
     name = _named(path, file)
     if image is None:
         missing = f"its image {Path(str(file)).name} not being open" if file is not None else "no image being open"
-        show_info(f"{name}: drawn by its {columns} columns, {missing} to place it over; open its "
-                  f"image first (napari's own reader draws a TIFF in {pixels}, and the table then lies on it)")
-        return DrawnOver()
+        advice = f"(napari's own reader draws a TIFF in {pixels}, and the table then lies on it)"
+        return DrawnOver(), PlacementNote(
+            f"{name}: drawn by its {columns} columns, {missing} to place it over; open its image first {advice}",
+            f"drawn by their {columns} columns, their images not being open to place them over; open them first "
+            f"{advice}")
     scale = tuple(float(v) for v in image.scale[-spatial:])
     units = tuple(getattr(image, "units", ()) or ())[-spatial:]
     if np.allclose(scale, 1.0) and all(str(u) == "pixel" for u in units):
-        show_info(f"{name}: drawn in {pixels}, as its {own} columns are, not by its {columns}: "
-                  f"'{image.name}' is drawn at scale 1 in pixels (as napari's own reader opens a TIFF)")
-        return DrawnOver(by_columns=False)
+        why = "drawn at scale 1 in pixels (as napari's own reader opens a TIFF)"
+        return DrawnOver(by_columns=False), PlacementNote(
+            f"{name}: drawn in {pixels}, as its {own} columns are, not by its {columns}: '{image.name}' is {why}",
+            f"drawn in {pixels}, as their {own} columns are, not by their {columns}: their images are {why}")
     from .volume_panel import scale_in_micrometres
 
     in_lengths = scale_in_micrometres(scale, units) is not None
     how = f"in {units[-1]}" if in_lengths else f"at scale {' x '.join(f'{v:g}' for v in scale)}"
-    show_info(f"{name}: drawn by its {columns} columns, as '{image.name}' is drawn {how}")
-    return DrawnOver(units=in_lengths)
+    return DrawnOver(units=in_lengths), PlacementNote(
+        f"{name}: drawn by its {columns} columns, as '{image.name}' is drawn {how}",
+        f"drawn by their {columns} columns, as their images are drawn {how}")
 
 
-def voxels_over_image(path: Path, file: str | None = None) -> DrawnOver:
+def voxels_over_image(path: Path, file: str | None = None) -> tuple[DrawnOver, PlacementNote | None]:
     """How a volume table with no ``z_um, y_um, x_um`` is drawn: in the voxels of the image it is read over
-    (:func:`image_to_place_over`), at that image's scale and translate, said in one info line. Its z, y, x are that
-    image's voxels, and the Volume dock exports none of those columns for an image drawn at a z/xy aspect in napari's
-    'pixel' (``scale=(2, 1, 1)``): read back at scale 1, every centre lay at half its depth. ``file``: as
-    :func:`drawn_over`'s."""
+    (:func:`image_to_place_over`), at that image's scale and translate, and the note that says so. Its z, y, x are
+    that image's voxels, and the Volume dock exports none of those columns for an image drawn at a z/xy aspect in
+    napari's 'pixel' (``scale=(2, 1, 1)``): read back at scale 1, every centre lay at half its depth. ``file``: as
+    :func:`placed_over`'s."""
     viewer = _current_viewer()
     image = _image_of(viewer, path, file, 3) if viewer is not None else None
     if image is None:
-        return DrawnOver()
+        return DrawnOver(), None
     from .annotation import placement
 
     placed = placement(image)
     over = {key: tuple(value[-3:]) for key, value in placed.items()}
     if np.allclose(over["scale"], 1.0) and np.allclose(over["translate"], 0.0):
-        return DrawnOver()  # drawn in voxels at scale 1 either way
+        return DrawnOver(), None  # drawn in voxels at scale 1 either way
+    scale = " x ".join(f"{float(v):g}" for v in over["scale"])
+    return DrawnOver(over=over), PlacementNote(
+        f"{_named(path, file)}: drawn in the voxels of '{image.name}' (at scale {scale}), as its z,y,x columns are, "
+        "having no z_um,y_um,x_um columns to place it by",
+        f"drawn in the voxels of their images (at scale {scale}), as their z,y,x columns are, having no "
+        "z_um,y_um,x_um columns to place them by")
+
+
+def say_placements(path: Path, notes: list[tuple[str | None, PlacementNote | None]]) -> None:
+    """The notes of how the table at ``path`` (``file``, note: each part of a folder run's table) is drawn, in an
+    info line per way of drawing it: a folder run's table of a hundred files, drawn alike, said it a hundred
+    times."""
+    by_how: dict[str, list[tuple[str | None, PlacementNote]]] = {}
+    for file, note in notes:
+        if note is not None:
+            by_how.setdefault(note.of_parts, []).append((file, note))
+    if not by_how:
+        return
     from napari.utils.notifications import show_info
 
-    show_info(f"{_named(path, file)}: drawn in the voxels of '{image.name}' (at scale "
-              f"{' x '.join(f'{float(v):g}' for v in over['scale'])}), as its z,y,x columns are, having no "
-              "z_um,y_um,x_um columns to place it by")
-    return DrawnOver(over=over)
+    from ..errors import listed
+
+    for how, parts in by_how.items():
+        if len(parts) == 1:
+            show_info(parts[0][1].line)
+        else:
+            show_info(f"{path.name} [{listed([Path(str(file)).name for file, _ in parts])}]: {how}")
 
 
 def physical_columns(table: pd.DataFrame, spatial: int) -> str | None:

@@ -118,18 +118,12 @@ def _recorded_voxel_size(args: argparse.Namespace, table, meta: dict) -> tuple[f
     --voxel-size nor the table's z_um,y_um,x_um columns give one (detect writes those only for a size in a
     length; a z step in pixels, an ImageJ spacing without unit, is recorded all the same). None where the files
     have none, or different ones."""
-    from ..files.tables import table_voxel_size
-    from .volumes import _three_positive
+    from ..files.tables import recorded_of_files, shared_value, table_voxel_size, three_positive
 
     if args.voxel_size is not None or table_voxel_size(table) is not None:
         return None
     files = set(table["file"].astype(str)) if "file" in table.columns else None
-    sizes = {tuple(float(v) for v in record["voxel_size_zyx"]) if _three_positive(record.get("voxel_size_zyx"))
-             else None for record in meta.get("inputs", [])
-             if isinstance(record, dict) and (files is None or str(record.get("file")) in files)}
-    if len(sizes) != 1 or None in sizes:
-        return None
-    return sizes.pop()
+    return shared_value(recorded_of_files(meta, "voxel_size_zyx", three_positive, files))
 
 
 def _parameters_of(what: str) -> str:

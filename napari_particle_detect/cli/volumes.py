@@ -8,7 +8,7 @@ import functools
 import json
 import logging
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -21,7 +21,10 @@ from ..errors import ParticleDetectError
 from .recorded import RecordsBesideTables
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..detection.volume_detection import VolumeOptions
+    from ..files.distributed import FilesSummary
 
 log = logging.getLogger("particle-detect")
 
@@ -223,19 +226,35 @@ def _some_files(paths: list[Path], shown: int = 3) -> str:
 
 
 def _detect_volumes(args, inputs, found, unreadable) -> int:
-    import pandas as pd
-
-    from . import command_line, report_failed
-    from .checks import check_detect_outputs, check_output_folder
-    from ..files.distributed import (
-        FilesSummary, _failed, check_replaceable, check_run_record_place, failure_line, full_disk_line, how_far,
-        stops_the_run, write_run_record,
-    )
-    from ..files.file_detection import (
-        FileResult, check_unedited, metadata_path, output_paths, tell_earlier_versions, tell_moved,
-    )
-    from ..detection.volume_detection import DEFAULT_VOLUME_MODEL, VolumeOptions, load_volume_model
+    """``detect`` on volumes: its options and outputs checked before any work (a folder run's finished outputs to be
+    skipped), each file detected in its turn (:class:`_VolumeRun`), and the run's table or record written."""
+    from ..files.distributed import FilesSummary, write_run_record
+    from ..detection.volume_detection import DEFAULT_VOLUME_MODEL, load_volume_model
     from ..models.registry import default_model_path
+    from . import command_line
+
+    options = _volume_options(args, inputs)
+    output = Path(args.output)
+    folder, outputs = _volume_outputs(args.output, inputs)
+    run_options = VolumeRunOptions(options, args.axes, args.channel)
+    # The model the fingerprint names: the one loaded, the shipped unet3d by default (not 2D's unet).
+    model = args.model if args.model is not None else default_model_path(DEFAULT_VOLUME_MODEL)
+    finished = _check_volume_outputs(args, inputs, output, outputs, run_options, model, folder)
+    load_volume_model(args.model)  # one that cannot load is one error before any work, not every file's failure
+    # Begun when the command began (cli/main.cmd_detect), before the model loaded: a run into the folder that ended
+    # since ran beside this one, and its record is kept in this one's (files.distributed.runs_beside).
+    summary = FilesSummary(started=getattr(args, "started", None) or datetime.now().astimezone())
+    # As a 2D folder run's record (files.distributed): what was done, skipped, failed and left, so a rerun can tell.
+    record_run = functools.partial(write_run_record, output, summary, outputs, run_options, model,
+                                   command_line()) if folder else None
+    run = _VolumeRun(args, inputs, found, unreadable, [outputs.get(path) for path in inputs], options, run_options,
+                     model, finished, summary, record_run)
+    return run.finish(run.take_turns())
+
+
+def _volume_options(args: argparse.Namespace, inputs: list[Path]) -> VolumeOptions:
+    """The volume detector's options from detect's, those it has no use for refused."""
+    from ..detection.volume_detection import VolumeOptions
 
     if args.overlay is not None:
         raise ParticleDetectError(f"{args.overlay}: --overlay is for 2D images, not volumes")
@@ -253,11 +272,18 @@ def _detect_volumes(args, inputs, found, unreadable) -> int:
     diameter = getattr(args, "diameter_zyx", None) or ((args.diameter,) if args.diameter is not None else None)
     if getattr(args, "precision", "auto") not in ("auto", "float32"):
         raise ParticleDetectError(f"--precision {args.precision} is for 2D images; volumes run in float32")
-    options = VolumeOptions(threshold=args.threshold, diameter=diameter,
-                            voxel_size=tuple(args.voxel_size) if args.voxel_size else None, device=args.device,
-                            runtime=getattr(args, "runtime", "auto"), frames=args.frames)
-    output = Path(args.output)
-    folder = str(args.output).endswith("/") or output.is_dir()
+    return VolumeOptions(threshold=args.threshold, diameter=diameter,
+                         voxel_size=tuple(args.voxel_size) if args.voxel_size else None, device=args.device,
+                         runtime=getattr(args, "runtime", "auto"), frames=args.frames)
+
+
+def _volume_outputs(given: str | Path, inputs: list[Path]) -> tuple[bool, dict[Path, Path]]:
+    """Whether ``given`` (-o, its trailing / kept) is a folder, and each input's output in it (none of a table of
+    every file's)."""
+    from ..files.file_detection import output_paths
+
+    output = Path(given)
+    folder = str(given).endswith("/") or output.is_dir()
     if not folder and output.suffix.lower() != ".csv":
         raise ParticleDetectError(f"{output}: the output must end in .csv (or / for a folder)")
     for path in inputs:
@@ -265,111 +291,159 @@ def _detect_volumes(args, inputs, found, unreadable) -> int:
             raise ParticleDetectError(f"{output}: is an input")
     # As a 2D folder run's (files.distributed): a missing file has no output, and fails as the reader says it.
     present = [path for path in inputs if path.exists()] if folder else []
-    outputs = dict(zip(present, output_paths(present, output)))
-    targets = [outputs.get(path) for path in inputs]
-    run_options = VolumeRunOptions(options, args.axes, args.channel)
-    # The model the fingerprint names: the one loaded, the shipped unet3d by default (not 2D's unet).
-    model = args.model if args.model is not None else default_model_path(DEFAULT_VOLUME_MODEL)
-    finished: dict[Path, bool] = {}
-    if folder:
-        check_output_folder(output)
-        # As a 2D folder run (files.distributed): refused before any work, another volume's results where this one's
-        # would go (day1/ then day2/ into one folder) or a table edited since; and the outputs finished from this
-        # input, options and model (file_detection.is_finished) skipped, so a run again goes on where one stopped.
-        finished = dict(zip(present, check_replaceable(present, list(outputs.values()), run_options, model,
-                                                       args.overwrite, remedy="give --overwrite",
-                                                       replace_edited=args.replace_edited)))
-        check_run_record_place(output, list(outputs.values()))
-        tell_moved(present, list(outputs.values()))  # once past every refusal, as a 2D folder run says it
-        tell_earlier_versions(output, [target for path, target in outputs.items() if not finished[path]], run_options,
-                              model)
-    else:
+    return folder, dict(zip(present, output_paths(present, output)))
+
+
+def _check_volume_outputs(args: argparse.Namespace, inputs: list[Path], output: Path, outputs: dict[Path, Path],
+                          run_options: VolumeRunOptions, model: str | Path, folder: bool) -> dict[Path, bool]:
+    """The outputs checked before any work; of a folder run, whether each input's output is finished (skipped)."""
+    from .checks import check_detect_outputs, check_output_folder
+    from ..files.distributed import check_replaceable, check_run_record_place
+    from ..files.file_detection import check_unedited, tell_earlier_versions, tell_moved
+
+    if not folder:
         if not args.replace_edited:  # first: check_detect_outputs removes a stale per-chain table, edited or not
             check_unedited([output])
         check_detect_outputs(output, None, inputs, args.model)
-    load_volume_model(args.model)  # one that cannot load is one error before any work, not every file's failure
-    tables, records = [], []
-    # Begun when the command began (cli/main.cmd_detect), before the model loaded: a run into the folder that ended
-    # since ran beside this one, and its record is kept in this one's (files.distributed.runs_beside).
-    summary = FilesSummary(started=getattr(args, "started", None) or datetime.now().astimezone())
-    # As a 2D folder run's record (files.distributed): what was done, skipped, failed and left, so a rerun can tell.
-    record_run = functools.partial(write_run_record, output, summary, outputs, run_options, model,
-                                   command_line()) if folder else None
+        return {}
+    present = list(outputs)
+    check_output_folder(output)
+    # As a 2D folder run (files.distributed): refused before any work, another volume's results where this one's
+    # would go (day1/ then day2/ into one folder) or a table edited since; and the outputs finished from this
+    # input, options and model (file_detection.is_finished) skipped, so a run again goes on where one stopped.
+    finished = dict(zip(present, check_replaceable(present, list(outputs.values()), run_options, model,
+                                                   args.overwrite, remedy="give --overwrite",
+                                                   replace_edited=args.replace_edited)))
+    check_run_record_place(output, list(outputs.values()))
+    tell_moved(present, list(outputs.values()))  # once past every refusal, as a 2D folder run says it
+    tell_earlier_versions(output, [target for path, target in outputs.items() if not finished[path]], run_options,
+                          model)
+    return finished
 
-    def turn(index: int, wait: bool) -> Exception | None:
+
+@dataclass
+class _VolumeRun:
+    """A volume run's files, each detected, skipped or failed in its turn into ``summary``: a folder run's into their
+    ``targets`` with its record (``record_run``), else into one table of every file's (``tables``, ``records``)."""
+
+    args: argparse.Namespace
+    inputs: list[Path]
+    found: list
+    unreadable: dict
+    targets: list
+    options: VolumeOptions
+    run_options: VolumeRunOptions
+    model: str | Path
+    finished: dict
+    summary: FilesSummary
+    record_run: Callable[..., object] | None  # write_run_record of a folder run; None: no record
+    tables: list = field(default_factory=list)
+    records: list = field(default_factory=list)
+
+    @property
+    def output(self) -> Path:
+        return Path(self.args.output)
+
+    def turn(self, index: int, wait: bool) -> Exception | None:
         """The file at ``index`` detected, skipped or failed into ``summary``; the failure that stops the run there,
         if it is one. Not ``wait``: filelock.Timeout where another run holds its output."""
-        path, axes, target = inputs[index], found[index], targets[index]
-        if finished.get(path):
+        from ..files.file_detection import FileResult
+
+        path, axes, target = self.inputs[index], self.found[index], self.targets[index]
+        if self.finished.get(path):
             log.info("%s: done before, in %s (input, options and model unchanged): skipped", path, target)
-            summary.skipped.append(path)
+            self.summary.skipped.append(path)
             return None
         try:
-            if path in unreadable:  # its axes could not be read: failed in its turn, as any other failure
-                raise unreadable[path]
-            detected = _detect_volume_into(path, axes, target, options, args.model, run_options, model, wait)
+            if path in self.unreadable:  # its axes could not be read: failed in its turn, as any other failure
+                raise self.unreadable[path]
+            detected = _detect_volume_into(path, axes, target, self.options, self.args.model, self.run_options,
+                                           self.model, wait)
         except Timeout:  # an OSError (TimeoutError) too, yet no failure: another run holds the output
             raise
         except Exception as exc:  # noqa: BLE001 - of several files a bad one is reported at the end (README)
-            # Every later file would fail alike (a full disk, a folder that takes no file now): the run stops.
-            if record_run is not None and stops_the_run(exc, output):
-                return exc
-            if record_run is None and len(inputs) == 1:
-                raise
-            if target is not None:  # its earlier output marked, as a 2D folder run's: no longer finished
-                _failed(summary, path, target, failure_line(path, exc), None)
-            else:
-                summary.failed[path] = failure_line(path, exc)
-            return None
+            return self._failed(path, target, exc)
         if detected is None:
             log.info("%s: finished meanwhile by another run into %s: skipped", path, target)
-            summary.skip_finished_elsewhere(path)
+            self.summary.skip_finished_elsewhere(path)
             return None
         table, record = detected
         if target is not None:
-            summary.done.append(FileResult(path, target, record))
+            self.summary.done.append(FileResult(path, target, record))
         else:
-            if len(inputs) > 1:
+            if len(self.inputs) > 1:
                 table["file"] = str(path)
-            tables.append(table)
-        records.append(record)
+            self.tables.append(table)
+        self.records.append(record)
         return None
 
-    busy: list[int] = []  # files whose output another run holds: done after the others, as a 2D folder run does
-    order = {path: index for index, path in enumerate(inputs)}
-    try:
-        stop = _take_turns(turn, len(inputs), busy)
-    except BaseException as interrupt:  # interrupted (Ctrl-C): the record says which files were not done by then
-        if record_run is None:
+    def _failed(self, path: Path, target: Path | None, exc: Exception) -> Exception | None:
+        """``path``'s failure into ``summary``; ``exc`` where it stops the run, raised where it is the run's one file."""
+        from ..files.distributed import _failed, failure_line, stops_the_run
+
+        # Every later file would fail alike (a full disk, a folder that takes no file now): the run stops.
+        if self.record_run is not None and stops_the_run(exc, self.output):
+            return exc
+        if self.record_run is None and len(self.inputs) == 1:
+            raise exc
+        if target is not None:  # its earlier output marked, as a 2D folder run's: no longer finished
+            _failed(self.summary, path, target, failure_line(path, exc), None)
+        else:
+            self.summary.failed[path] = failure_line(path, exc)
+        return None
+
+    def take_turns(self) -> Exception | None:
+        """Every file's turn (:func:`_take_turns`); the failure that stopped the run, None where none did. Interrupted
+        (Ctrl-C), a folder run's record says which files were not done by then."""
+        from ..files.distributed import how_far
+
+        busy: list[int] = []  # files whose output another run holds: done after the others, as a 2D folder run does
+        try:
+            return _take_turns(self.turn, len(self.inputs), busy)
+        except BaseException as interrupt:
+            if self.record_run is None:
+                raise
+            self.summary.left.extend(_not_reached(self.inputs, self.summary))
+            self.summary.in_order(self._order())
+            self.record_run(interrupted=True)
+            if isinstance(interrupt, KeyboardInterrupt) and (self.summary.done or self.summary.skipped):
+                # How far it got and how to go on, as a 2D folder run stopped inside a stack says it.
+                raise KeyboardInterrupt(f"{how_far(self.summary)}; the finished files' outputs are in {self.output}: "
+                                        "run the same command again to go on (finished files are skipped)") from None
             raise
-        summary.left.extend(_not_reached(inputs, summary))
-        summary.in_order(order)
-        record_run(interrupted=True)
-        if isinstance(interrupt, KeyboardInterrupt) and (summary.done or summary.skipped):
-            # How far it got and how to go on, as a 2D folder run stopped inside a stack says it.
-            raise KeyboardInterrupt(f"{how_far(summary)}; the finished files' outputs are in {output}: run the same "
-                                    "command again to go on (finished files are skipped)") from None
-        raise
-    if stop is not None:  # said once the files left are known: the line counts them
-        summary.left.extend(_not_reached(inputs, summary))
-        summary.stopped = full_disk_line(stop, output, summary)
-    summary.in_order(order)  # busy ones were done (or skipped) last
-    if record_run is not None:
-        record_run()
-        log.info("%d file(s) into %s: %s", len(inputs), output, summary.describe())  # as a 2D folder run says it
-        status = report_failed(summary.failed)
-        if summary.stopped:  # last, after the files' own failures, as a 2D folder run says it
-            print(f"particle-detect: error: {summary.stopped}", file=sys.stderr)
-            return 2
-        return status
-    if tables:  # the table holds the files detected; its .json lists those that failed and why
-        _write_volume_table(output, pd.concat(tables, ignore_index=True), records, failed=summary.failed)
-        log.info("wrote %s (and %s)", output, metadata_path(output).name)
-    return report_failed(summary.failed)
+
+    def _order(self) -> dict[Path, int]:
+        return {path: index for index, path in enumerate(self.inputs)}
+
+    def finish(self, stop: Exception | None) -> int:
+        """The run's exit status, its record or its table (with the .json listing the files that failed) written."""
+        import pandas as pd
+
+        from . import report_failed
+        from ..files.distributed import full_disk_line
+        from ..files.file_detection import metadata_path
+
+        if stop is not None:  # said once the files left are known: the line counts them
+            self.summary.left.extend(_not_reached(self.inputs, self.summary))
+            self.summary.stopped = full_disk_line(stop, self.output, self.summary)
+        self.summary.in_order(self._order())  # busy ones were done (or skipped) last
+        if self.record_run is not None:
+            self.record_run()
+            log.info("%d file(s) into %s: %s", len(self.inputs), self.output, self.summary.describe())
+            status = report_failed(self.summary.failed)
+            if self.summary.stopped:  # last, after the files' own failures, as a 2D folder run says it
+                print(f"particle-detect: error: {self.summary.stopped}", file=sys.stderr)
+                return 2
+            return status
+        if self.tables:  # the table holds the files detected; its .json lists those that failed and why
+            _write_volume_table(self.output, pd.concat(self.tables, ignore_index=True), self.records,
+                                failed=self.summary.failed)
+            log.info("wrote %s (and %s)", self.output, metadata_path(self.output).name)
+        return report_failed(self.summary.failed)
 
 
 def _take_turns(turn, count: int, busy: list[int]) -> Exception | None:
-    """``turn`` (of :func:`_detect_volumes`) for each of ``count`` files, not waiting for one another run holds: those
+    """``turn`` (:meth:`_VolumeRun.turn`) for each of ``count`` files, not waiting for one another run holds: those
     go into ``busy`` and are done last, waited for then (as files.distributed._run_here does 2D files). The failure
     that stopped the run, None where none did."""
     for index in range(count):
@@ -509,11 +583,11 @@ def _voxel_sizes_by_file(args: argparse.Namespace, predicted, truth, labels: lis
     ``--voxel-size``, else the one its rows' z_um,y_um,x_um columns give (as link reads them), else the one
     detect's .json beside the predictions records, else synth.json's z_step beside the truth, else cubic
     voxels; where each was read is said per file."""
-    from ..files.tables import FROM_COLUMNS, VoxelSize
+    from ..files.tables import FROM_COLUMNS, VoxelSize, recorded_of_files, three_positive
     from ..kinds.evaluation3d import voxel_sizes_by_file
 
-    detected = {name: tuple(float(v) for v in record["voxel_size_zyx"]) for name, record in recorded.inputs.items()
-                if _three_positive(record.get("voxel_size_zyx"))}
+    detected = {name: size for name, size in recorded_of_files(recorded.detect_metadata, "voxel_size_zyx",
+                                                               three_positive).items() if size is not None}
     z_step = _synth_z_step(recorded.synth)
     sizes = {}
     # The library's reading first (--voxel-size, else the columns), so that both score alike; then the records.
@@ -541,19 +615,13 @@ def _voxel_sizes_by_file(args: argparse.Namespace, predicted, truth, labels: lis
     return sizes
 
 
-def _three_positive(value: object) -> bool:
-    try:
-        numbers = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        return False
-    return numbers.shape == (3,) and bool(np.all(np.isfinite(numbers) & (numbers > 0)))
-
-
 def _synth_z_step(synth: dict) -> float | None:
     """The z step (in xy pixels) synth recorded beside its volumes' truth (``synth``: its synth.json); None
     without."""
     z_step = synth.get("z_step")  # none in a 2D synth's
-    return float(z_step) if _three_positive((z_step, 1.0, 1.0)) else None
+    from ..files.tables import three_positive
+
+    return float(z_step) if three_positive((z_step, 1.0, 1.0)) is not None else None
 
 
 def _units_note(scales: list[np.ndarray]) -> str:

@@ -6,9 +6,10 @@ One row per particle centre: ``frame, y, x, score, source`` (pixels, pixel (0, 0
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -224,6 +225,39 @@ def same_voxel_size(a: Sequence[float], b: Sequence[float], proportions: bool = 
 # Where the volume export's image lies (its voxel (0, 0, 0), in micrometres), written beside z_um,y_um,x_um
 # when it is not at the origin: see table_voxel_placement.
 ORIGIN_COLUMNS = ("z_origin_um", "y_origin_um", "x_origin_um")
+
+Recorded = TypeVar("Recorded")
+
+
+def recorded_of_files(meta: dict | None, key: str, read: Callable[[object], Recorded | None],
+                      files: Collection[str] | None = None) -> dict[str, Recorded | None]:
+    """What detect's .json (``meta``, as file_detection.read_metadata read it) records under ``key`` of each input,
+    by its file as the table's ``file`` column names it, as ``read`` makes it of the value recorded (None: none, or
+    none usable); of ``files`` alone where given. The one reading of those records for link, evaluate and the
+    napari reader alike; {} without inputs to read."""
+    records = meta.get("inputs") if isinstance(meta, dict) else None
+    if not isinstance(records, list):
+        return {}
+    return {str(record["file"]): read(record.get(key)) for record in records
+            if isinstance(record, dict) and "file" in record and (files is None or str(record["file"]) in files)}
+
+
+def shared_value(values: dict[str, Recorded | None]) -> Recorded | None:
+    """The one value every file of ``values`` (:func:`recorded_of_files`) shares; None where they differ, where
+    it is none, or where there are no files."""
+    distinct = set(values.values())
+    return distinct.pop() if len(distinct) == 1 else None
+
+
+def three_positive(value: object) -> tuple[float, float, float] | None:
+    """``value`` as three finite positive numbers (a voxel size), None where it is not."""
+    try:
+        numbers = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if numbers.shape != (3,) or not np.all(np.isfinite(numbers) & (numbers > 0)):
+        return None
+    return tuple(float(v) for v in numbers)
 
 
 def table_voxel_size(table: pd.DataFrame) -> tuple[float, float, float] | None:
