@@ -44,15 +44,41 @@ def detect_frames(image, model_path, device: str, diameter: float | None, polari
     """Worker body: yields (frame, FrameResult, Sizing used) as each frame finishes, until ``stop`` is set;
     sets ``ended`` when it is done (the generator is always run to its end, never dropped half-way). The
     warnings detection logs go into ``said``."""
+    said = said if said is not None else []
     try:
-        with warnings_logged(said if said is not None else []):
+        with warnings_logged(said):
             model = load_model(model_path, "cpu")
-            for item in iter_detect(image, model, device, SCORE_FLOOR, diameter, polarity, frames=frames, name=name):
-                if stop.is_set():
-                    return
-                yield item
+            left, skipped = list(frames), []
+            while left and not stop.is_set():
+                try:
+                    for item in iter_detect(image, model, device, SCORE_FLOOR, diameter, polarity, frames=left,
+                                            name=name):
+                        if stop.is_set():
+                            break
+                        left.remove(item[0])
+                        diameter = item[2].diameter  # the frames after a skipped one are detected alike
+                        yield item
+                    break
+                except ParticleDetectError as exc:
+                    # A damaged frame of a stack stopped the run there, every later frame undetected, at each
+                    # Detect again: it is skipped and named, the rest detected.
+                    if not _unreadable(image, left[0]):
+                        raise  # said alone: no "skipped, the others detected" beside it
+                    skipped.append(f"{exc}: frame {left.pop(0)} skipped, the others detected")
+            said += skipped
     finally:
         ended.set()
+
+
+def _unreadable(image, frame: int) -> bool:
+    """Whether ``frame`` of ``image``, a stack (a lazy one's), cannot be read from its file."""
+    if np.ndim(image) < 3:
+        return False  # a single image: the failure is the whole run's
+    try:
+        np.asarray(image[frame])
+    except ParticleDetectError:
+        return True
+    return False
 
 
 class DetectPanel(QGroupBox):

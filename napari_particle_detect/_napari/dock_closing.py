@@ -5,12 +5,13 @@ first two cases."""
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from qtpy.QtCore import QCoreApplication, QEvent, QObject
 from qtpy.QtWidgets import QApplication
 
 from ..projects.project import mark_window_thread, waiting_as_a_worker
+from .layers import quoted_names
 
 # On closing, how long every dock waits for a running detection or round to notice it was stopped.
 STOP_WAIT_S = 10.0
@@ -18,6 +19,22 @@ STOP_WAIT_S = 10.0
 
 # The close watchers of a never-shown window (by id) that heard its Close while one of them passes it on.
 _DECIDING: dict[int, list["_CloseWatcher"]] = {}
+
+
+def put_away_words(dock: str, removed: list[str], kept: str, projects: int = 1, staying: Sequence[str] = ()) -> str:
+    """What a dock closed with its X says of the layers it took away: one wording for the three docks (each said
+    it its own way, one "removed", as if deleted), ``kept`` (its centres, rods or beads) kept in the project(s)
+    and back when it opens again; ``staying``: layers it leaves shown, kept in no project (said, or they read as
+    put away too)."""
+    # Reopened, a dock works on the image it closed on: another image's layers come back once it is picked.
+    where, back = (("the project", "they come back when the dock is opened again") if projects == 1 else
+                   ("their projects", "each image's come back when the dock, opened again, works on it"))
+    said = (f"the {dock} dock was closed: its layers are put away ({quoted_names(removed)}), their {kept} kept in "
+            f"{where}; {back}")
+    if staying:
+        verb = "stays" if len(staying) == 1 else "stay"
+        said += f"; {quoted_names(list(staying))} {verb} shown (Link again to export)"
+    return said
 
 
 class _CloseWatcher(QObject):

@@ -12,6 +12,8 @@ from typing import Protocol
 from napari.layers import Image, Layer
 from napari.utils.notifications import show_info
 
+from .layers import quoted_names
+
 
 class OutputsDock(Protocol):
     """A dock whose layers an image picked in any dock shows or hides."""
@@ -30,6 +32,24 @@ class OutputsDock(Protocol):
 _DOCKS: weakref.WeakSet = weakref.WeakSet()
 # The docks' layers a pick of another image hid: shown again when their image is picked (never those the user hid).
 _HIDDEN_BY_PICKS: weakref.WeakSet = weakref.WeakSet()
+
+
+# The image (and its detail: a kind) each dock last worked on, by viewer and dock: reopened, the dock picks it again,
+# so the layers its closing put away come back, as it says they do, not the first image's.
+_LAST_WORKED_ON: dict[tuple[int, str], tuple[weakref.ref, weakref.ref, str]] = {}
+
+
+def remember_worked_on(viewer, dock: str, image: Image, detail: str = "") -> None:
+    """``image`` is the one ``dock`` (its title) closes on in ``viewer``: that dock opened again there picks it."""
+    _LAST_WORKED_ON[id(viewer), dock] = (weakref.ref(viewer), weakref.ref(image), detail)
+
+
+def last_worked_on(viewer, dock: str, images: Sequence[Image]) -> tuple[Image, str] | None:
+    """The image a closed ``dock`` of ``viewer`` last worked on, where it is among ``images`` still, and its
+    detail."""
+    viewer_ref, image_ref, detail = _LAST_WORKED_ON.get((id(viewer), dock), (lambda: None, lambda: None, ""))
+    image = image_ref() if viewer_ref() is viewer else None
+    return (image, detail) if image is not None and any(image is other for other in images) else None
 
 
 def register_dock(dock: OutputsDock) -> None:
@@ -72,7 +92,7 @@ def show_picked(viewer, image: Image | None, listed: Sequence[Layer] = ()) -> li
                 hidden.append(layer)
     hidden.sort(key=viewer.layers.index)
     if hidden:
-        names = ", ".join(f"'{layer.name}'" for layer in hidden[:3]) + (" …" if len(hidden) > 3 else "")
+        names = quoted_names([layer.name for layer in hidden])
         again = "its eye in the layer list shows it" if len(hidden) == 1 else "their eyes in the layer list show them"
         show_info(f"showing '{image.name}': hid {names} ({again} again)")
     return [layer.name for layer in hidden]

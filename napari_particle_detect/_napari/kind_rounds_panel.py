@@ -21,7 +21,7 @@ from ..learning.kinds_rounds import KIND_ROUND, ROUND_METRIC, round_config, trai
 from ..learning.kinds_training import KindTrainConfig
 from ..projects.kinds_project import import_kind_model
 from ..projects.project import Project, RoundInfo
-from ..projects.shipped_rounds import origin_label, origin_word
+from ..projects.shipped_rounds import round_origin
 from .image_views import layer_pixels
 from .kind_review import KindSession
 from .notify import reports_errors
@@ -117,12 +117,13 @@ class KindRoundsPanel(RoundReports, QGroupBox):
             row = self.table.rowCount()
             self.table.insertRow(row)
             # A round whose files were deleted by hand or damaged looked sound until used: its row says so.
-            problem = project.round_model_problem(info.number)
-            tip = (f"{info.name}: {origin_label(project, info)}" if not info.parent else
+            origin = round_origin(project, info)  # its model file read once for the whole row
+            problem = origin.problem
+            tip = (f"{info.name}: {origin.label}" if not info.parent else
                    f"{info.name}: {info.origin} from round-{info.parent:03d}, trained on {trained_text(info)}, scored on "
                    f"{info.held_out} held-out tiles ('before': round-{info.parent:03d}, 'after': {info.name})"
                    + (f"; {problem}" if problem else ""))
-            for col, text in enumerate(_cells(info, info.number == in_use, origin_word(project, info), problem)):
+            for col, text in enumerate(_cells(info, info.number == in_use, origin.word, problem)):
                 item = QTableWidgetItem(text)
                 item.setData(ROUND_ROLE, info.number)
                 item.setToolTip(tip)

@@ -21,8 +21,8 @@ from qtpy.QtWidgets import (
 )
 
 from ..errors import ParticleDetectError
-from .dock_closing import STOP_WAIT_S, ClosingDock
-from .image_picks import register_dock, show_picked
+from .dock_closing import STOP_WAIT_S, ClosingDock, put_away_words
+from .image_picks import last_worked_on, register_dock, remember_worked_on, show_picked
 from .image_views import (
     add_view_layer, kind_suffix, layer_kind, layer_pixels, remember_copied_files, show_view_choice,
 )
@@ -41,6 +41,9 @@ def detect_in(image: np.ndarray, kind: str, model, threshold: float | None, fram
 
     frames = None if frame is None else [frame]
     return detect_kind(image, kind, model, "cpu", threshold, frames=frames, name=name)
+
+
+DOCK_TITLE = "Rods and chains"
 
 
 class KindsWidget(ClosingDock, QWidget):
@@ -109,7 +112,15 @@ class KindsWidget(ClosingDock, QWidget):
         self.image_combo.activated.connect(lambda *_: self.show_chosen(self.chosen_image()))
         self.kind_combo.currentTextChanged.connect(lambda *_: self.attach())
         self.viewer.dims.events.current_step.connect(self._frame_changed)
+        self._reopen_on: str | None = None  # the image this dock closed on before: picked first
+        reopened = last_worked_on(self.viewer, DOCK_TITLE, self._images())
+        if reopened is not None:
+            self._reopen_on = reopened[0].name
+            self.kind_combo.blockSignals(True)  # attached once, with the image
+            self.kind_combo.setCurrentText(reopened[1])
+            self.kind_combo.blockSignals(False)
         self._refresh_images()
+        self._reopen_on = None
 
     def _frame_changed(self, event=None) -> None:
         self.review.refresh()
@@ -148,7 +159,7 @@ class KindsWidget(ClosingDock, QWidget):
         # Detect, finding no image of that name, put its layers away and did nothing).
         session = self.session
         current = (session.image.name if session is not None and session.image in images
-                   else self.image_combo.currentData())
+                   else self.image_combo.currentData() or self._reopen_on)
         names = [layer.name for layer in images]
         # Named as the spheres dock names them: "(2 channels)", "(4D)", "(colour)" after an image not used as it is.
         labels = [layer.name + kind_suffix(layer) for layer in images]
@@ -397,11 +408,10 @@ class KindsWidget(ClosingDock, QWidget):
         try:
             if put_layers_away:
                 self.session = None
+                remember_worked_on(self.viewer, DOCK_TITLE, session.image, session.kind)
                 names = session.put_away()
                 if names:
-                    show_info("the Rods and chains dock was closed: its layers are removed (" + ", ".join(
-                        f"'{name}'" for name in names) + f"), their {session.kind} kept in the project; they come "
-                        "back when the dock is opened again")
+                    show_info(put_away_words(DOCK_TITLE, names, session.kind))
             elif session.main_layer is not None and session.image in self.viewer.layers:
                 session.sync()
         except ParticleDetectError as exc:

@@ -220,3 +220,9 @@ def guard_canvas_from_removed_layers(viewer) -> None:
             live.set_current()
 
     viewer.layers.events.removing.connect(on_removing)
+
+
+def quoted_names(names: list[str], shown: int = 3) -> str:
+    """Layer names for a one-line notice: the first ``shown`` quoted, then '…' for the rest (a long list would
+    fill the notification and hide what it says of them)."""
+    return ", ".join(f"'{name}'" for name in names[:shown]) + (" …" if len(names) > shown else "")

@@ -16,7 +16,6 @@ and come back once when either is opened again.
 from __future__ import annotations
 
 import threading
-import weakref
 from dataclasses import replace
 from pathlib import Path
 
@@ -39,7 +38,7 @@ from ..learning.volume_rounds import (
     VolumeSettings, ensure_volume_round, open_volume_project, read_settings, remember_settings, volume_project_folder,
 )
 from .annotation import image_path, placement, project_name
-from .image_picks import register_dock, show_picked
+from .image_picks import last_worked_on, register_dock, remember_worked_on, show_picked
 from .image_views import file_read_from, layer_file_layout, layer_pixels, remember_copied_files
 from .exact_spin_box import ExactSpinBox
 from .layers import (
@@ -49,15 +48,15 @@ from .layers import (
 from .notify import report, show_warnings, warnings_logged
 from .volume_review_panel import VolumeReviewPanel
 from .volume_round_panel import VolumeRoundPanel
-from .dock_closing import STOP_WAIT_S, ClosingDock
+from .dock_closing import STOP_WAIT_S, ClosingDock, put_away_words
 
 AXES_FOR_3D = ("ZYX (one volume)", "TYX (frames: use the Particle detection dock)")
 # A voxel size is typed a keystroke or an arrow step at a time: the project's settings file is written
 # once the typing pauses this long (or at once when the box is left, or before anything reads it).
 VOXEL_SAVE_DELAY_MS = 500
-# The image a closed dock last worked on, by viewer: reopened, the dock picks it again, so the centres its closing
-# put away come back, not the first image's (a file's second channel came back only once picked by hand).
-_LAST_WORKED_ON: dict[int, tuple[weakref.ref, weakref.ref]] = {}
+# The dock's title, as image_picks remembers the image it closed on: reopened, it picks that image again (a file's
+# second channel's centres came back only once picked by hand).
+DOCK_TITLE = "Volume detection (3D)"
 
 
 def volume_points_kwargs(table: pd.DataFrame, name: str, ndim: int, size: float,
@@ -74,18 +73,6 @@ def volume_points_kwargs(table: pd.DataFrame, name: str, ndim: int, size: float,
     kwargs = points_layer_kwargs(sourced, name, size, ndim=ndim, metadata={VOLUME_POINTS_KEY: True},
                                  projection_mode="rescale_spherical", **placed)
     return data, kwargs
-
-
-def remember_worked_on(viewer, image: Image) -> None:
-    """``image`` is the one the dock of ``viewer`` closes on: a dock opened again in that viewer picks it."""
-    _LAST_WORKED_ON[id(viewer)] = (weakref.ref(viewer), weakref.ref(image))
-
-
-def last_worked_on(viewer, images: list[Image]) -> Image | None:
-    """The image a closed dock of ``viewer`` last worked on, where it is among ``images`` still."""
-    viewer_ref, image_ref = _LAST_WORKED_ON.get(id(viewer), (lambda: None, lambda: None))
-    image = image_ref() if viewer_ref() is viewer else None
-    return image if image is not None and any(image is other for other in images) else None
 
 
 def name_volume_axes(viewer, ndim: int) -> None:
@@ -326,8 +313,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         shown = self._shown_layer
         current = shown.name if shown is not None and shown in images else self.layer_combo.currentText()
         if not current and self._shown_layer is None:
-            reopened = last_worked_on(self.viewer, images)
-            current = reopened.name if reopened is not None else ""
+            reopened = last_worked_on(self.viewer, DOCK_TITLE, images)
+            current = reopened[0].name if reopened is not None else ""
         if shown is not None and shown in images and self.points is not None and self.points in self.viewer.layers \
                 and shown.name != self._points_named_after:
             self.points.name = centres_name(shown)  # a renamed image's centres follow its name
@@ -886,10 +873,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self.stop(wait_s=STOP_WAIT_S)
         if put_layers_away:
             if self._shown_layer is not None and self.review is not None:
-                remember_worked_on(self.viewer, self._shown_layer)
+                remember_worked_on(self.viewer, DOCK_TITLE, self._shown_layer)
             removed = self.put_layers_away()
             self.review = None
             if removed:
-                show_info("the Volume detection (3D) dock was closed: its layers are put away (" + ", ".join(
-                    f"'{name}'" for name in removed) + "), their centres and reviews kept in the project; they "
-                    "come back when the dock is opened again")
+                show_info(put_away_words(DOCK_TITLE, removed, "centres and reviews"))

@@ -20,11 +20,11 @@ from ..errors import ParticleDetectError
 from ..projects.locations import ProjectLocation, found_note, home_note, project_location, remember_chosen_folder
 from ..projects.project import image_record, waiting_as_a_worker
 from .annotation import METADATA_KEY, Annotation, image_path
-from .dock_closing import STOP_WAIT_S, ClosingDock
+from .dock_closing import STOP_WAIT_S, ClosingDock, put_away_words
 from .detect_panel import DetectPanel
 from .export_panel import ExportPanel
 from .finetune_panel import FineTunePanel
-from .image_picks import register_dock, show_picked
+from .image_picks import last_worked_on, register_dock, remember_worked_on, show_picked
 from .image_views import (
     add_view_layer, kind_suffix, layer_frames, layer_kind, remember_copied_files, shared_file_projects,
     show_view_choice,
@@ -36,6 +36,7 @@ from .review_panel import ReviewPanel
 from .state import DockState
 from .tracks_panel import TracksPanel
 
+DOCK_TITLE = "Particle detection"
 # A dragged point fires an event per mouse step; write it to disk once the drag pauses this long.
 MOVE_SAVE_DELAY_MS = 150
 START_HINT = "open an image (File > Open, or File > Open Sample) to start"
@@ -81,6 +82,8 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self._init_closing()
         register_dock(self)
         self._chosen: Image | None = None  # the layer the panels were last set up for
+        reopened = last_worked_on(napari_viewer, DOCK_TITLE, self.image_layers())
+        self._reopen_on: Image | None = reopened[0] if reopened is not None else None  # picked first, then None
         # What the project line adds about a project folder (kept in the projects home, projects made for its image
         # found elsewhere): each part said once, when first found.
         self._project_notes: dict[Path, tuple[str, ...]] = {}
@@ -156,6 +159,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
             signal.connect(self._say_off_screen, priority=-1)
         bind_shortcuts(self.viewer, self)
         self._refresh_images()
+        self._reopen_on = None
         self._show_project(self.state.annotation)
 
     # ---- the images offered ----------------------------------------------------------------------
@@ -173,7 +177,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         layers = self.image_layers()
         for layer in layers:  # a renamed image is offered under its new name (napari connects each once)
             layer.events.name.connect(self._refresh_images)
-        chosen = self.selected_image()
+        chosen = self.selected_image() or self._reopen_on
         self.image_combo.blockSignals(True)
         self.image_combo.clear()
         for layer in layers:
@@ -516,24 +520,16 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self.detect.stop(wait_s=STOP_WAIT_S)
         self._save_all(give_up=True)
         if put_layers_away:
-            removed = [name for annotation in list(self._annotations.values())
-                       for name in self._let_go(annotation)[0]]
+            if self.state.annotation is not None:
+                remember_worked_on(self.viewer, DOCK_TITLE, self.state.annotation.image)
+            removed_by = [self._let_go(annotation)[0] for annotation in list(self._annotations.values())]
+            removed = [name for names in removed_by for name in names]
             self._annotations.clear()
             self.state.set_annotation(None)
             if removed:
-                show_info("the Particle detection dock was closed: its layers are put away (" + ", ".join(
-                    f"'{name}'" for name in removed[:3]) + (" …" if len(removed) > 3 else "") + "), their centres "
-                    "and reviews kept in their projects; they come back when the dock is opened again"
-                    + staying_words([layer.name for layer, _ in self.tracks.outputs_by_image()]))
-
-
-def staying_words(names: list[str]) -> str:
-    """The Tracks layers a closing dock leaves shown (kept in no project, they would be lost), said after what it
-    put away: they read as put away too."""
-    if not names:
-        return ""
-    listed = ", ".join(f"'{name}'" for name in names[:3]) + (" …" if len(names) > 3 else "")
-    return f"; {listed} {'stays' if len(names) == 1 else 'stay'} shown (Link again to export)"
+                tracks = [layer.name for layer, _ in self.tracks.outputs_by_image()]
+                show_info(put_away_words(DOCK_TITLE, removed, "centres and reviews",
+                                         sum(map(bool, removed_by)), tracks))
 
 
 def closing_words(annotation: Annotation, failed: bool = False) -> str:

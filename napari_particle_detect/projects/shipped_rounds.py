@@ -10,6 +10,7 @@ model can be copied in as a round of its own. Nothing here imports Qt or napari.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -55,8 +56,17 @@ def is_other_version(project: Project, info: RoundInfo) -> bool:
     weights or card): the model another version shipped. A round whose files cannot be read is not judged
     here (:func:`origin_label` says it is missing or damaged; using it says what is wrong): a few random
     bytes differ from today's model too, and were called another version's."""
+    if not is_shipped_copy(info):  # no file read for a fine-tuned or added round
+        return False
+    return _other_version(project, info, project.round_model_problem(info.number))
+
+
+def _other_version(project: Project, info: RoundInfo, problem: str | None) -> bool:
+    """:func:`is_other_version`, the round's model file already checked (``problem``)."""
+    if problem is not None:
+        return False
     shipped = shipped_weights(project, info)
-    if shipped is None or project.round_model_problem(info.number) is not None:
+    if shipped is None:
         return False
     try:
         return not same_saved_model(project.round_path(info.number), shipped)
@@ -88,14 +98,36 @@ def _same_model(stamp: tuple, other: tuple) -> bool:
     return cards[0] == cards[1]
 
 
+@dataclass(frozen=True)
+class RoundOrigin:
+    """What a rounds list shows of a round, its model file checked once: a table's row asked for its problem,
+    label and word in turn, each checking the file again (four reads of the card and weights per row, at every
+    refresh)."""
+
+    problem: str | None  # Project.round_model_problem
+    other_version: bool  # is_other_version
+    label: str  # origin_label
+    word: str  # origin_word
+
+
+def round_origin(project: Project, info: RoundInfo) -> RoundOrigin:
+    """Round ``info``'s :class:`RoundOrigin`."""
+    problem = project.round_model_problem(info.number)
+    other = _other_version(project, info, problem)
+    return RoundOrigin(problem, other, _label(info, problem, other), _word(info, other))
+
+
 def origin_label(project: Project, info: RoundInfo) -> str:
     """Where round ``info`` came from, as the lists say it: a copy of the model another version shipped says
     so, with the day it was copied ('shipped as of 2026-11-27; this version ships another'); a round whose model
     cannot be used says that ('shipped; model file missing')."""
-    problem = project.round_model_problem(info.number)
+    return round_origin(project, info).label
+
+
+def _label(info: RoundInfo, problem: str | None, other_version: bool) -> str:
     if problem is not None:
         return f"{info.origin}; {problem}"
-    if not is_other_version(project, info):
+    if not other_version:
         return info.origin
     if not info.created:
         return f"{info.origin} by another version, not this one's"
@@ -110,9 +142,13 @@ def origin_word(project: Project, info: RoundInfo) -> str:
     """Where round ``info`` came from in a narrow column: its origin's first word, or the name of the model file
     it was added from (its first word, 'from', said nothing of which), starred for a copy of the model another
     version shipped (:func:`origin_label` says it whole)."""
+    return _word(info, is_other_version(project, info))
+
+
+def _word(info: RoundInfo, other_version: bool) -> str:
     source = next((info.origin[len(start):] for start in FROM_FILE if info.origin.startswith(start)), "")
     word = Path(source.strip()).name or (info.origin.split() or ["-"])[0]
-    return word + (OTHER_VERSION_MARK if is_other_version(project, info) else "")
+    return word + (OTHER_VERSION_MARK if other_version else "")
 
 
 def other_version_copies(project: Project) -> list[RoundInfo]:
@@ -182,7 +218,7 @@ def this_versions_model_added(project: Project, info: RoundInfo) -> str:
             f"{info.name}, used by Detect and Fine-tune")
 
 
-__all__ = ["OTHER_VERSION_MARK", "SHIPPED", "THIS_VERSION", "USE_THIS_VERSION", "add_this_versions_model",
-           "is_other_version", "is_shipped_copy", "origin_label", "origin_word", "other_version_copies",
-           "other_version_note", "same_saved_model", "shipped_weights", "this_versions_model_added", "this_versions_offer",
-           "way_to_this_versions_model"]
+__all__ = ["OTHER_VERSION_MARK", "SHIPPED", "THIS_VERSION", "USE_THIS_VERSION", "RoundOrigin",
+           "add_this_versions_model", "is_other_version", "is_shipped_copy", "origin_label", "origin_word",
+           "other_version_copies", "other_version_note", "round_origin", "same_saved_model", "shipped_weights",
+           "this_versions_model_added", "this_versions_offer", "way_to_this_versions_model"]
