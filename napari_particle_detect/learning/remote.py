@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, wait
 from dataclasses import replace
+from functools import partial
 
 from .. import __version__
 from ..errors import ParticleDetectError
@@ -38,6 +39,9 @@ WORKER_CHECK_S = 1.0
 # How long a task may wait to start before the round says it waits for a worker: a busy GPU node's queue showed
 # "preparing the reviewed frames…" for as long as the rounds ahead of it trained.
 QUEUED_AFTER_S = 2.0
+# How long every worker has to say which version it runs: a worker whose process is stuck (stopped, swapping, its
+# event loop blocked) never answers, and the round waited for it for ever, deaf to Cancel.
+VERSION_TIMEOUT_S = 20
 # The first thing the round's task puts on its Queue: the address of the worker it runs on (no progress event).
 RUNNING_ON = "running_on"
 
@@ -105,7 +109,7 @@ def run_round_remote(
     with quiet_distributed_logs():
         try:
             events, stop = Queue(f"progress-{key}", client=client), Event(f"cancel-{key}", client=client)
-            refuse_other_versions(client)
+            refuse_other_versions(client, cancel, VERSION_TIMEOUT_S)
             if worker_defaults:
                 # Asked on the worker: a GPU's long rounds there, whatever this computer has.
                 asked = client.submit(round_defaults, device, pure=False)
@@ -145,14 +149,28 @@ def run_round_remote(
                 client.close()
 
 
-def refuse_other_versions(client) -> None:
+def refuse_other_versions(client, cancel: Callable[[], bool] | None = None,
+                          timeout: float = VERSION_TIMEOUT_S) -> None:
     """One ParticleDetectError, before the round, where a worker of the scheduler runs another napari-particle-detect
     (or cannot import it): the round was trained by that version's code, unsaid, options it does not know ignored,
-    or failed deep in dask on what this version sends."""
+    or failed deep in dask on what this version sends. A worker that has not answered in ``timeout`` seconds is one
+    ParticleDetectError naming it; ``cancel()`` is obeyed meanwhile (TrainingCancelled)."""
     from ..files.distributed import scheduler_address
 
-    others = {worker: version for worker, version in client.run(_version_here(), on_error="return").items()
-              if version != __version__}
+    # Each worker asked on its own: one broadcast waits for its slowest worker, and could not name the one stuck.
+    asked = {worker: _in_thread(partial(client.run, _version_here(), workers=[worker], on_error="return"))
+             for worker in client.nthreads()}  # every worker: some dask versions list only 5 in scheduler_info()
+    _wait_cancellably(list(asked.values()), cancel, timeout)
+    silent = sorted(worker for worker, answer in asked.items() if not answer.done())
+    if silent:
+        more = f" (and {len(silent) - 1} more)" if len(silent) > 1 else ""
+        raise ParticleDetectError(f"{scheduler_address(client)}: the dask worker {silent[0]}{more} did not say which "
+                                  f"napari-particle-detect it runs in {timeout:g} s (stuck or overloaded?); restart "
+                                  "it, or stop it, and start the round again")
+    versions = {}
+    for answer in asked.values():
+        versions.update(answer.result())
+    others = {worker: version for worker, version in versions.items() if version != __version__}
     if others:
         worker, version = sorted(others.items(), key=lambda item: item[0])[0]
         runs = (f"runs napari-particle-detect {version}" if isinstance(version, str)
@@ -178,20 +196,40 @@ def _connect(address: str, cancel: Callable[[], bool] | None):
     its own; one made after Cancel is closed there."""
     from ..files.distributed import scheduler_client
 
-    connecting: Future = Future()
-
-    def connect() -> None:
-        try:
-            connecting.set_result(scheduler_client(address, timeout=f"{CONNECT_TIMEOUT_S}s"))
-        except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
-            connecting.set_exception(exc)
-
-    threading.Thread(target=connect, name="particle-detect scheduler connection", daemon=True).start()
-    while not wait([connecting], timeout=POLL_S).done:
-        if cancel is not None and cancel():
-            connecting.add_done_callback(_close_connected)  # at once if it connected since
-            raise TrainingCancelled("fine-tuning cancelled")
+    connecting = _in_thread(partial(scheduler_client, address, timeout=f"{CONNECT_TIMEOUT_S}s"))
+    try:
+        _wait_cancellably([connecting], cancel)
+    except TrainingCancelled:
+        connecting.add_done_callback(_close_connected)  # at once if it connected since
+        raise
     return connecting.result()
+
+
+def _in_thread(call: Callable[[], object]) -> Future:
+    """``call()`` started in a daemon thread of its own, its result (or exception) to come in the Future: a call
+    into dask that may never return is waited for in slices, and left behind on Cancel."""
+    answer: Future = Future()
+
+    def run() -> None:
+        try:
+            answer.set_result(call())
+        except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
+            answer.set_exception(exc)
+
+    threading.Thread(target=run, name="particle-detect dask call", daemon=True).start()
+    return answer
+
+
+def _wait_cancellably(futures: list[Future], cancel: Callable[[], bool] | None,
+                      timeout: float | None = None) -> None:
+    """Until every one of ``futures`` is done or ``timeout`` seconds have passed, ``cancel()`` asked every POLL_S
+    (TrainingCancelled)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while wait(futures, timeout=POLL_S).not_done:
+        if cancel is not None and cancel():
+            raise TrainingCancelled("fine-tuning cancelled")
+        if deadline is not None and time.monotonic() >= deadline:
+            return
 
 
 def _close_connected(connected: Future) -> None:
