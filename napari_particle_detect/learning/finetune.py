@@ -43,7 +43,7 @@ from ..detection.runtimes import inherit_bfloat16_gate
 from ..detection.sizing import rescale_centres
 from ..detection.steps import network_input
 from .training import (NAMED_FRAMES, BatchSource, Example, TrainConfig, TrainingCancelled, adam, check_train_config,
-                       detection_scale, forward_in, lineage_with, made_ahead, mask_at,
+                       detection_scale, forward_in, lineage_with, made_ahead,
                        refuse_validating_on_training_frames, require_sphere_model, session_fields, standard_layout,
                        take_step, training_layout, weighted_mse)
 from ..detection.threads import keeps_torch_threads, round_threads
@@ -595,8 +595,8 @@ def _mistakes(split: Split, found: Candidates, threshold: float) -> np.ndarray:
     badly, and its shown points nobody kept."""
     shown = found.centres[found.scores > threshold]
     truth = split.example.centres
-    # A centre saved beyond the frame is in no training area: mask_at would take the edge pixel's, and crops
-    # were drawn at that edge around a miss no crop shows.
+    # A centre saved beyond the frame is in no training area: taken as the edge pixel's, crops were drawn at
+    # that edge around a miss no crop shows.
     inside_truth = truth[mask_value_at(split.train_area, truth)]
     inside_shown = shown[mask_value_at(split.train_area, shown)]
     pi, ti = match(inside_shown, inside_truth, split.tolerance)
@@ -622,7 +622,7 @@ def learn_criterion(model: DetectorModel, splits: list[Split], candidates: list[
         if not split.train_area.any() or found.features is None:
             continue
         deep = ndimage.distance_transform_edt(split.train_area) > split.tolerance
-        inside = mask_at(deep, found.centres)
+        inside = mask_value_at(deep, found.centres)
         matched = np.zeros(len(found.centres), dtype=bool)
         pi, _ = match(found.centres, split.example.centres, split.tolerance)
         matched[pi] = True

@@ -166,8 +166,8 @@ def held_out_maps(model: DetectorModel, splits: list[Split], device: torch.devic
 
 
 def _inside(table: pd.DataFrame, area: np.ndarray) -> pd.DataFrame:
-    # A centre saved beyond the frame is outside every area: mask_at would take the edge pixel's, and a held-out
-    # tile on that edge counted it as a miss no detection could find.
+    # A centre saved beyond the frame is outside every area: taken as the edge pixel's, a held-out tile on that
+    # edge counted it as a miss no detection could find.
     return table[mask_value_at(area, table[["y", "x"]].to_numpy(float))].reset_index(drop=True)
 
 

@@ -32,7 +32,8 @@ from ..detection.networks import prepare_network
 from ..detection.prediction import detect_frame
 from ..projects.review import rank_frames
 from ..detection.sizing import resampled_shape
-from .training import Example, mask_at, with_detection_scale
+from ..kinds.evaluation import mask_value_at
+from .training import Example, with_detection_scale
 
 # Unreviewed frames a round labels when asked to and no count is given (train --unlabelled).
 DEFAULT_FRAMES = 8
@@ -82,7 +83,8 @@ def label_frame(
     centres, area = pseudo_targets(found.centres, found.scores, heat, radius, high, low, exclude)
     allowed = image.size if exclude is None else int((~np.asarray(exclude, bool)).sum())
     sure = found.scores >= high
-    return PseudoLabel(Example(image, centres, scale, name, area), int((sure & mask_at(area, found.centres)).sum()),
+    confident = int((sure & mask_value_at(area, found.centres)).sum())
+    return PseudoLabel(Example(image, centres, scale, name, area), confident,
                        int(((found.scores >= low) & ~sure).sum()), float(1.0 - area.sum() / max(allowed, 1)))
 
 

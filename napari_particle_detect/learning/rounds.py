@@ -104,10 +104,13 @@ def unlabelled_frames(project: Project, stack, scale: float, how: str = "spread"
     """A callable giving ``n`` frames nobody reviewed whole (read only when asked), for the teacher
     to pseudo-label: spread over the stack, or (``how="confident"``) those the saved detections
     rank least uncertain. A frame with reviewed regions is among them: the round labels it only
-    outside its regions and held-out tiles (finetune.fine_tune knows it by its pixels)."""
+    outside its regions and held-out tiles (finetune.fine_tune knows it by its pixels). A frame the
+    user edited but did not accept is not: the teacher would find the points deleted there again,
+    and the round learn them back."""
     from .pseudo_labels import choose_frames
 
     frames = as_frames(stack)
+    left_out = set(project.reviewed_frames) | set(project.edited_frames)
 
     def give(count: int) -> list[Example]:
         detections = None
@@ -120,8 +123,7 @@ def unlabelled_frames(project: Project, stack, scale: float, how: str = "spread"
                 if table is not None and "score" in table:
                     shift = project.threshold - held[frame] if frame in held else 0.0
                     detections[frame] = (table[["y", "x"]].to_numpy(float), table["score"].to_numpy(float) + shift)
-        chosen = choose_frames(len(frames), count, set(project.reviewed_frames), how, detections,
-                               project.threshold or 0.5)
+        chosen = choose_frames(len(frames), count, left_out, how, detections, project.threshold or 0.5)
         return [Example(round_image(project, frames, frame), np.zeros((0, 2)), scale=scale, name=frame_name(frame))
                 for frame in chosen]
 

@@ -1415,8 +1415,9 @@ def check_centres_spread(csv: Path, centres: np.ndarray, shape: tuple[int, ...])
                     "pixels", csv, covered, "x".join(str(int(n)) for n in size))
 
 
-# The name pseudo_labels and finetune know it by. One rule for every area: a point beyond the frame is in none
-# (a copy here took the edge pixel's, which drew crops and counted misses at an edge around a centre saved outside).
+# The rounds import mask_value_at itself; this older name stays for code (and tests) written against it. One rule
+# for every area: a point beyond the frame is in none (a copy here took the edge pixel's, which drew crops and
+# counted misses at an edge around a centre saved outside).
 mask_at = mask_value_at
 
 
