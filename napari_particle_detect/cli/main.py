@@ -31,6 +31,7 @@ from ..synthetic.spheres import LOOKS
 if TYPE_CHECKING:  # annotations only: pandas and the detection stack load on the commands that use them
     import pandas as pd
 
+    from ..files.calibration import Calibration
     from ..files.file_detection import FramesSoFar
 
 KIND_NAMES = ("spheres", "rods", "chains")  # kinds.KIND_NAMES, without importing torch to parse
@@ -685,7 +686,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     # ran beside this one, and its record is kept in this one's (files.distributed.runs_beside).
     args.started = datetime.now().astimezone()
     check_model_path(args.model)
-    inputs, repeats = unique_inputs(expand_inputs(args.inputs))
+    inputs, repeats = unique_inputs(_without_overlays(args.inputs, expand_inputs(args.inputs)))
     for repeat, kept in repeats.items():
         log.info("%s: the same file as %s; detected once", repeat, kept)
     folder = _is_folder_output(args.output, args.inputs, inputs)  # a name that is neither is refused: volumes too
@@ -719,6 +720,20 @@ def cmd_detect(args: argparse.Namespace) -> int:
     return _detect_into_csv(args, inputs, options)
 
 
+def _without_overlays(arguments: list[str], inputs: list[Path]) -> list[Path]:
+    """``inputs`` but for the overlays an earlier --overlay drew into a folder or glob given (files.overlay.MARK):
+    pictures of centres, not images to detect. One named on its own is kept, and read as the user asked."""
+    from ..files.overlay import is_overlay
+
+    named = {Path(argument) for argument in arguments}
+    overlays = [path for path in inputs if path not in named and path.is_file() and is_overlay(path)]
+    for path in overlays:
+        log.info("%s: an overlay detect drew, not an image; left out", path)
+    if overlays and len(overlays) == len(inputs):
+        raise ParticleDetectError(f"{' '.join(map(str, arguments))}: no images to detect, only overlays detect drew")
+    return [path for path in inputs if path not in overlays]
+
+
 def _check_frames_of_one_volume(args: argparse.Namespace, inputs: list[Path]) -> None:
     """``--frames`` past the end of the one volume (by --axes or metadata) a run into one table detects, refused
     before any work (the model loads), as _detect_into_csv refuses a 2D stack's: --frames picks time points of a
@@ -745,19 +760,25 @@ def _detect_channel_of_volumes(args: argparse.Namespace, inputs: list[Path]) -> 
 def _is_folder_output(output: str, arguments: list[Path], inputs: list[Path]) -> bool:
     """An output folder: a name ending in a separator, or, for several inputs (or a folder or glob of
     them), an existing folder or a name without a suffix. One table: a .csv (an existing folder for one
-    input is left to the table's checks, which refuse it as a folder). Any other name is refused: its
-    table would have no .csv, and its .json, named by replacing the suffix, would be another run's
-    (``run_2024.12.06`` and ``run_2024.12.07`` both wrote ``run_2024.12.json``)."""
+    input is refused as a folder). Any other name is refused: its table would have no .csv, and its .json,
+    named by replacing the suffix, would be another run's (``run_2024.12.06`` and ``run_2024.12.07`` both wrote
+    ``run_2024.12.json``); so is an empty one, which names the working folder."""
     from ..files.file_detection import GLOB_CHARACTERS
 
+    if not output.strip():
+        raise ParticleDetectError("-o/--output is empty: give NAME.csv for one table, or a folder ending in / for "
+                                  "a folder of tables")
     if output.endswith(("/", os.sep)):
         return True
     many = len(inputs) > 1 or any(Path(a).is_dir() or any(c in str(a) for c in GLOB_CHARACTERS) for a in arguments)
     path = Path(output)
+    if path.is_dir() and not many:  # here, not at the table's checks: '.' has no name to take a .json's suffix
+        raise ParticleDetectError(f"{output}: is a folder; give the output CSV a file name inside it, or "
+                                  f"{output.rstrip(os.sep)}{os.sep} for a folder of tables")
     if path.suffix.lower() == ".csv":
         return False
     if path.is_dir():
-        return many
+        return True
     if many and path.suffix == "":
         return True
     raise ParticleDetectError(f"{output}: give {output}.csv for one table, or {output}/ for a folder of tables")
@@ -769,6 +790,7 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
     from .checks import check_detect_outputs
     from ..files.distributed import failure_line
     from ..files.io import atomic_write_text, read_image
+    from ..files.calibration import file_calibration
     from ..files.centre_csv import write_centres
     from ..detection.prediction import COLUMNS
 
@@ -786,6 +808,7 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
             image = read_image(path, lazy=True, channel=args.channel, axes=args.axes)
             check_diameter_fits(path, image, args.diameter)
             frame_counts[path] = len(frames_to_detect(path, image, options.frames))
+            _warn_if_not_square(path, file_calibration(path))  # before the work, which may be long
         except Exception as exc:  # noqa: BLE001 - of several files a bad one is reported at the end (README)
             if len(inputs) == 1:
                 raise
@@ -954,6 +977,16 @@ def _log_sizing(path: Path, record: dict, found: str = "") -> None:
         f"; low confidence: {with_advice(record['diameter_reason'], 'give --diameter')}" if low else "")
 
 
+def _warn_if_not_square(path: Path, calibration: Calibration) -> None:
+    """A warning (shown with --quiet) where ``path``'s metadata says its pixels are not square: nothing else tells
+    the user, least of all with --diameter given, which the particle size estimate's own doubt does not cover."""
+    from ..files.calibration import not_square
+
+    words = not_square(calibration)
+    if words is not None:
+        log.warning("%s: %s", path, words)
+
+
 def _detect_with_bar(args: argparse.Namespace, path: Path, options, so_far: "FramesSoFar | None" = None,
                      total: int | None = None):
     """``detect_file`` on one input, its frames counted on a progress bar; ``so_far``: its FramesSoFar (frames
@@ -1003,6 +1036,7 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
         check_replaceable, close_local_client, detect_files, local_client, quiet_distributed_logs, scheduler_client,
         threads_per_worker,
     )
+    from ..files.calibration import Calibration
     from ..files.file_detection import output_paths
 
     from .checks import check_output_folder
@@ -1053,6 +1087,7 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
     for result in summary.done:
         if result.record.get("diameter_confidence") == "low":
             _log_sizing(result.path, result.record)
+        _warn_if_not_square(result.path, Calibration.from_record(result.record))
     log.info("%d file(s) into %s: %s", len(inputs), args.output, summary.describe())
     status = report_failed(summary.failed)
     if summary.stopped:  # last, after the files' own failures: why the rest were not done, and how to go on

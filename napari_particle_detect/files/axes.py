@@ -140,16 +140,24 @@ def _tiff_layout(path: Path, channel: int | None = None) -> ImageLayout:
 
 
 def _imagej_voxel(tif) -> tuple[tuple[float, float, float] | None, str | None]:
-    """ImageJ's z spacing and xy pixel size, in micrometres when its ``unit`` is a length."""
+    """ImageJ's z spacing and y, x pixel size, in micrometres when its ``unit`` is a length. y from its own
+    resolution tag: read from x's, a volume of non-square pixels had its y size wrong, and was detected as if its
+    pixels were square."""
     meta = tif.imagej_metadata or {}
     if "spacing" not in meta:
         return None, None
-    tag = tif.pages[0].tags.get("XResolution")
-    pixel = 1.0
-    if tag is not None:
-        num, den = tag.value
-        pixel = den / num if num else 1.0
-    return in_micrometres((meta["spacing"], pixel, pixel), meta.get("unit"))
+    tags = tif.pages[0].tags
+    x = _pixel_length(tags.get("XResolution"))
+    y = _pixel_length(tags.get("YResolution")) if "YResolution" in tags else x
+    return in_micrometres((meta["spacing"], y, x), meta.get("unit"))
+
+
+def _pixel_length(tag) -> float:
+    """A resolution tag's pixel size in its unit (the tag holds pixels per unit as a fraction); 1 without one."""
+    if tag is None:
+        return 1.0
+    num, den = tag.value
+    return den / num if num else 1.0
 
 
 def _ome_voxel(xml: str | None) -> tuple[tuple[float, float, float] | None, str | None]:

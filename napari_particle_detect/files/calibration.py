@@ -25,6 +25,8 @@ SECONDS = {
     "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "microsecond": 1e-6, "microseconds": 1e-6,
     "min": 60.0, "minute": 60.0, "minutes": 60.0, "h": 3600.0, "hr": 3600.0, "hour": 3600.0, "hours": 3600.0,
 }
+# y and x pixel sizes this close (relative) are one size: ImageJ keeps each as a rounded fraction.
+SQUARE_TOLERANCE = 0.01
 # The keys of detect's .json ``inputs[i]`` that hold a Calibration.
 PIXEL_KEY, INTERVAL_KEY = "pixel_size_yx_um", "frame_interval_s"
 
@@ -48,6 +50,22 @@ class Calibration:
         pixel = tuple(pixel) if isinstance(pixel, list) and len(pixel) == 2 and all(map(_positive, pixel)) else None
         interval = record.get(INTERVAL_KEY)
         return cls(pixel, float(interval) if _positive(interval) else None)
+
+
+def not_square(calibration: Calibration) -> str | None:
+    """Words for a calibration whose pixels are not square (a y size other than the x size), which detection
+    reads as square: round particles look stretched, and neither a given diameter nor the centres fit them;
+    None for square pixels or none known."""
+    from ..detection.sizing import SQUARE_PIXELS_ADVICE
+
+    if calibration.pixel_um is None:
+        return None
+    y, x = calibration.pixel_um
+    if math.isclose(y, x, rel_tol=SQUARE_TOLERANCE):
+        return None
+    return (f"its metadata gives pixels of {y:.4g} µm in y and {x:.4g} µm in x, not square, and detection reads "
+            f"them as square: particles look stretched {max(y, x) / min(y, x):.2g} times along {'x' if y > x else 'y'}; "
+            f"{SQUARE_PIXELS_ADVICE}, or the sizes and positions found may be off")
 
 
 def _positive(value: object) -> bool:

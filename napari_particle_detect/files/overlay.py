@@ -7,10 +7,17 @@ from pathlib import Path
 import numpy as np
 
 from .io import save_figure
-from ..detection.preprocessing import FLATTEN_BLOCK, filled_gaps, missing_pixels, mostly_missing, normalise
+from ..detection.preprocessing import missing_pixels, mostly_missing, normalise
 
 # Where the frame has no value (NaN or infinite pixels, a mosaic's gaps): a colour no grey pixel takes.
 MISSING_COLOUR = "#3050c0"
+# Written into the picture, where its format has room for text, so that a detect run over the folder it went into
+# passes it over (:func:`is_overlay`): read as an input, the colour picture failed, and the same command run again
+# was refused for an overlay that would replace an input.
+MARK = "napari-particle-detect overlay"
+_MARKED = {"png": {"metadata": {"Software": MARK}}, "jpg": {"pil_kwargs": {"comment": MARK}},
+           "jpeg": {"pil_kwargs": {"comment": MARK}}, "tif": {"pil_kwargs": {"description": MARK}},
+           "tiff": {"pil_kwargs": {"description": MARK}}}
 
 
 def save_overlay(frame: np.ndarray, centres: np.ndarray, path: str | Path, diameter: float | None = None,
@@ -39,18 +46,34 @@ def save_overlay(frame: np.ndarray, centres: np.ndarray, path: str | Path, diame
     ax.set_ylim(h - 0.5, -0.5)
     ax.axis("off")
     try:
-        return save_figure(fig, path, dpi=dpi)
+        return save_figure(fig, path, dpi=dpi, **_MARKED.get(Path(path).suffix.lower().lstrip("."), {}))
     finally:
         plt.close(fig)
 
 
+def is_overlay(path: str | Path) -> bool:
+    """Whether ``path`` is a picture :func:`save_overlay` wrote, by its mark (pictures of other formats, and those
+    written before the mark, are not recognised)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as picture:
+            text = picture.info.get("Software") or picture.info.get("comment") or \
+                getattr(picture, "tag_v2", {}).get(270)
+    except (OSError, UnidentifiedImageError, ValueError):
+        return False
+    return text in (MARK, MARK.encode())
+
+
 def _shown_grey(frame: np.ndarray) -> np.ma.MaskedArray:
-    """``frame`` scaled to 0..1 as detection reads it, its NaN and infinite pixels masked: scaled with them, every
-    pixel came out NaN and the overlay was blank. They are filled with the local background first (as detection
-    fills them), so they neither set the grey range nor shift it."""
+    """``frame`` scaled to 0..1 as detection scales it, its NaN and infinite pixels masked: scaled with them, every
+    pixel came out NaN and the overlay was blank. The grey range is read from the frame's own pixels alone: a
+    large gap filled with the background (as detection fills it) outnumbered the particles, lowered the range's
+    top and drew them saturated on a washed-out background."""
     missing = missing_pixels(frame)
     if missing is None:
         return np.ma.masked_array(np.clip(normalise(frame), 0, 1))
-    if mostly_missing(missing):
-        return np.ma.masked_array(np.zeros_like(frame), mask=missing)
-    return np.ma.masked_array(np.clip(normalise(filled_gaps(frame, missing, FLATTEN_BLOCK)), 0, 1), mask=missing)
+    shown = np.zeros_like(frame)
+    if not mostly_missing(missing):
+        shown[~missing] = np.clip(normalise(frame[~missing]), 0, 1)
+    return np.ma.masked_array(shown, mask=missing)
