@@ -20,7 +20,8 @@ pytestmark = pytest.mark.usefixtures("project_home")
 def test_the_dock_learns_from_unreviewed_frames_and_shows_the_teacher_pass(make_napari_viewer, qtbot, light_model):
     viewer = make_napari_viewer()
     viewer.add_image(small_stack(4, 96), name="cells")
-    widget = make_widget(viewer, light_model)
+    from napari_particle_detect.models.registry import WEIGHTS_DIR
+    widget = make_widget(viewer, WEIGHTS_DIR / "unet.pt")  # a teacher sure of something on these frames
     run_detect(widget, qtbot)
     viewer.dims.set_current_step(0, 0)
     widget.review.accept_and_next()

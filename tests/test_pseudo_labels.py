@@ -33,6 +33,14 @@ def tiny_model(tmp_path_factory):
     return load_model(tiny_model_file(tmp_path_factory.mktemp("model")))
 
 
+@pytest.fixture(scope="module")
+def sure_teacher():
+    """A teacher sure of something on these frames (the shipped model): the tiny one is unsure all over them, so a
+    round learns nothing from its labels (finetune.label_unreviewed drops them)."""
+    torch.set_num_threads(1)
+    return load_model(WEIGHTS_DIR / "unet.pt")
+
+
 def frames(n: int, size: int = 64, seed: int = 0):
     return [synthesize(benchmark_config("fluorescent", 0.4, (size, size)), seed=seed + i) for i in range(n)]
 
@@ -80,20 +88,20 @@ def test_frames_are_spread_over_the_stack_or_taken_least_uncertain_first():
         choose_frames(6, 2, {0}, "nearest", detections)
 
 
-def test_reviewed_areas_and_held_out_tiles_are_never_pseudo_labelled(tiny_model):
+def test_reviewed_areas_and_held_out_tiles_are_never_pseudo_labelled(sure_teacher):
     sample = frames(1, 160, seed=40)[0]
     region = np.zeros(sample.image.shape, bool)
     region[:96, :96] = True  # the user reviewed this region of frame 0 only
     reviewed = Example(sample.image, sample.centres[region[sample.centres[:, 0].astype(int),
                                                              sample.centres[:, 1].astype(int)]],
                        1.0, "frame 0", region)
-    diameter = example_diameter(tiny_model, reviewed)
+    diameter = example_diameter(sure_teacher, reviewed)
     split = split_for_scoring(reviewed, diameter)
     assert split.held_area.any()
     unreviewed = [Example(sample.image, np.zeros((0, 2)), 1.0, "frame 0"),  # the same frame's unreviewed part
                   Example(frames(1, 160, seed=41)[0].image, np.zeros((0, 2)), 1.0, "frame 1")]
     events = []
-    labelled = pseudo_examples(tiny_model, [split], unreviewed, replace(SEMI, unlabelled_frames=2), "cpu",
+    labelled = pseudo_examples(sure_teacher, [split], unreviewed, replace(SEMI, unlabelled_frames=2), "cpu",
                                events.append, None)
     assert [e.name for e in labelled] == ["frame 0", "frame 1"]
     guarded = ndimage.distance_transform_edt(~split.held_area) <= GUARD_DIAMETERS * diameter
@@ -108,14 +116,14 @@ def test_reviewed_areas_and_held_out_tiles_are_never_pseudo_labelled(tiny_model)
     assert set(np.unique(weights)) <= {0.0, 1.0}
 
 
-def test_a_round_with_unlabelled_frames_is_scored_on_reviewed_held_out_tiles_only(tiny_model):
+def test_a_round_with_unlabelled_frames_is_scored_on_reviewed_held_out_tiles_only(sure_teacher):
     samples = frames(4, 64, seed=50)
     examples = [Example(s.image, s.centres, 1.0, f"frame {i}") for i, s in enumerate(samples[:2])]
     unlabelled = [Example(s.image, np.zeros((0, 2)), 1.0, f"frame {i + 2}") for i, s in enumerate(samples[2:])]
     phases = []
     config = replace(SEMI, steps_per_epoch=10)
-    plain = fine_tune(tiny_model, examples, replace(config, unlabelled_frames=0), "cpu")
-    semi = fine_tune(tiny_model, examples, config, "cpu", progress=lambda e: phases.append(e["phase"]),
+    plain = fine_tune(sure_teacher, examples, replace(config, unlabelled_frames=0), "cpu")
+    semi = fine_tune(sure_teacher, examples, config, "cpu", progress=lambda e: phases.append(e["phase"]),
                      unlabelled=lambda n: unlabelled[:n])
     assert semi.pseudo_frames == 2 and plain.pseudo_frames == 0
     assert semi.model.card.training["fine_tuned"]["pseudo_labelled_frames"] == 2
@@ -129,7 +137,7 @@ def test_a_round_with_unlabelled_frames_is_scored_on_reviewed_held_out_tiles_onl
     assert "training" in phases[:teacher] and "training" in phases[teacher:]
 
 
-def test_batches_drawn_ahead_never_cross_the_teachers_step(tiny_model, monkeypatch):
+def test_batches_drawn_ahead_never_cross_the_teachers_step(sure_teacher, monkeypatch):
     """Batches are made on a worker while the step before trains; none made before the teacher's
     labels arrive may be used after them, and no batch is drawn that no step uses."""
     samples = frames(4, 64, seed=55)
@@ -140,7 +148,7 @@ def test_batches_drawn_ahead_never_cross_the_teachers_step(tiny_model, monkeypat
     monkeypatch.setattr(BatchSource, "batch", lambda self: events.append("batch") or batch(self))
     monkeypatch.setattr(BatchSource, "set_pseudo", lambda self, p: events.append("labels") or set_pseudo(self, p))
     config = replace(SEMI, steps_per_epoch=10, pseudo_teacher_at=0.5)
-    result = fine_tune(tiny_model, examples, config, "cpu", unlabelled=unlabelled)
+    result = fine_tune(sure_teacher, examples, config, "cpu", unlabelled=unlabelled)
     assert result.pseudo_frames == 2
     assert events == ["labels"] + ["batch"] * 5 + ["labels"] + ["batch"] * 5
 
@@ -157,13 +165,13 @@ def test_cancel_during_the_teacher_pass_stops_before_training(tiny_model):
     assert events[-1] == {"phase": "teacher", "done": 0, "total": 2}
 
 
-def test_the_cli_learns_from_unlabelled_images(tmp_path, tiny_model):
+def test_the_cli_learns_from_unlabelled_images(tmp_path, sure_teacher):
     import tifffile
 
     from napari_particle_detect.cli.main import main
     from napari_particle_detect.models import save_model
 
-    model_path = save_model(tiny_model, tmp_path / "tiny")
+    model_path = save_model(sure_teacher, tmp_path / "sure")
     data = tmp_path / "data"
     data.mkdir()
     for i, sample in enumerate(frames(2, 64, seed=70)):

@@ -25,7 +25,8 @@ def test_the_resume_state_is_named_by_one_function(tmp_path: Path) -> None:
 def test_a_point_beyond_the_frame_is_in_no_area() -> None:
     area = np.ones((4, 6), dtype=bool)
     points = [[-3.0, 1.0], [1.0, 9.0], [1.0, 1.0], [3.4, 5.4]]
-    # mask_at (pseudo-labels, the keep/drop rule's cases) took the edge pixel's for the first two.
-    assert training.mask_at(area, points).tolist() == [False, False, True, True]
+    # A copy in training (pseudo-labels, the keep/drop rule's cases) took the edge pixel's for the first two.
+    assert mask_value_at(area, points).tolist() == [False, False, True, True]
     assert mask_value_at(area, np.asarray(points)).tolist() == [False, False, True, True]
-    assert training.mask_at(area, np.zeros((0, 2))).shape == (0,)
+    assert mask_value_at(area, np.zeros((0, 2))).shape == (0,)
+    assert not hasattr(training, "mask_at")  # one rule, one name: the rounds import mask_value_at

@@ -34,8 +34,8 @@ def save_round(result: RoundResult, parent: str | Path, output: str | Path, scor
                 verdict, result.model.card.threshold, path)
     else:
         log.info("nothing to score the round on (no held-out area, or nothing in it); saved %s", path)
-    names, asked = unreviewed_record(result.model)
-    learned = unreviewed_note(names, asked)
+    names, asked, unsure = unreviewed_record(result.model)
+    learned = unreviewed_note(names, asked, unsure)
     if learned:  # fewer frames than asked is said even with -q: the round was not what was asked for
         log.log(logging.WARNING if len(names) < asked else logging.INFO, "the round %s", learned)
     return path

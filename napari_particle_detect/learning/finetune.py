@@ -374,8 +374,9 @@ def fine_tune(
     training crops come from them from then on (:mod:`pseudo_labels`). A frame
     with the pixels of a reviewed example (whatever its name) is labelled only outside its reviewed
     area and its held-out tiles' guard bands; pseudo-labels never reach the held-out scores. The
-    model's card records the frames learned from (``fine_tuned``: ``pseudo_labelled``, their names)
-    and how many were asked (``unlabelled_asked``): :func:`unreviewed_note` says it.
+    model's card records the frames learned from (``fine_tuned``: ``pseudo_labelled``, their names),
+    how many were asked (``unlabelled_asked``) and how many the teacher was unsure all over, so left
+    nothing to learn (``pseudo_unsure``): :func:`unreviewed_note` says it.
     """
     started = time.monotonic()
     report = progress or (lambda event: None)
@@ -417,8 +418,10 @@ def fine_tune(
                       for s, c in zip(splits, parents) if s.train_area.any()]
     frames = unreviewed_frames(model, splits, unlabelled, config)
     pseudo: list[Example] = []
+    labelled: list[int] = []  # how many frames the teacher labelled (none when it never came)
 
     def teach(teacher: DetectorModel) -> list[Example]:
+        labelled.append(len(frames))
         pseudo.extend(label_unreviewed(teacher, frames, config, device, report, cancel))
         return pseudo
 
@@ -447,6 +450,8 @@ def fine_tune(
                        # Which unreviewed frames, of how many asked: a round that found none left is a supervised one.
                        "pseudo_labelled": [e.name for e in pseudo],
                        "unlabelled_asked": int(config.unlabelled_frames) if unlabelled is not None else 0,
+                       # Frames the teacher labelled but was unsure all over: offered, yet nothing learned from them.
+                       "pseudo_unsure": sum(labelled) - len(pseudo),
                        # Where it trained: a GPU worker's round and a laptop's CPU one read alike without it.
                        **session},
     }
@@ -523,38 +528,59 @@ def _labellable(frames: Sequence[Example], kept_out: _ReviewedPixels) -> list[Ex
     return ready
 
 
-def unreviewed_note(names: Sequence[str], asked: int) -> str:
+def unreviewed_note(names: Sequence[str], asked: int, unsure: int = 0, edited: int = 0) -> str:
     """How many unreviewed frames a round learned from (``names``: as its card records them,
     ``pseudo_labelled``), of the ``asked`` ones, said after the round's name ("the round also learned
-    from..."); "" when none were asked."""
+    from..."); "" when none were asked. Fewer than asked says why: ``unsure`` frames the teacher was
+    unsure all over (``pseudo_unsure``), ``edited`` frames left out as edited but not accepted, or no
+    other frame unreviewed."""
     if asked <= 0:
         return ""
+    short = _shortfall(len(names), asked, unsure, edited)
     if not names:
-        return f"found no unreviewed frame left to learn from ({asked} asked): a supervised round"
+        if not unsure and not edited:
+            return f"found no unreviewed frame left to learn from ({asked} asked): a supervised round"
+        return f"learned from no unreviewed frame, of {asked} asked: {short}; a supervised round"
     more = f" and {len(names) - NAMED_FRAMES} more" if len(names) > NAMED_FRAMES else ""
     learned = (f"also learned from {len(names)} unreviewed frame{'s' if len(names) != 1 else ''} "
                f"({', '.join(names[:NAMED_FRAMES])}{more})")
-    return f"{learned}, of {asked} asked: no other frame is unreviewed" if len(names) < asked else learned
+    return f"{learned}, of {asked} asked: {short}" if short else learned
 
 
-def unreviewed_record(model: DetectorModel) -> tuple[list[str], int]:
-    """The unreviewed frames the round that made ``model`` learned from, and how many it was asked for, as its
-    card records them (none, 0 for any other model)."""
+def _shortfall(learned: int, asked: int, unsure: int, edited: int) -> str:
+    """Why a round learned from ``learned`` unreviewed frames of ``asked`` ("" when it got them all)."""
+    reasons = [f"the teacher was unsure all over {_frames(unsure)}"] if unsure else []
+    if learned + unsure < asked:  # the frames given ran out
+        reasons.append(f"{_frames(edited)} edited but not accepted {'were' if edited != 1 else 'was'} left out"
+                       if edited else "no other frame is unreviewed")
+    return "; ".join(reasons)
+
+
+def _frames(count: int) -> str:
+    return f"{count} frame{'s' if count != 1 else ''}"
+
+
+def unreviewed_record(model: DetectorModel) -> tuple[list[str], int, int]:
+    """The unreviewed frames the round that made ``model`` learned from, how many it was asked for and how many
+    the teacher was unsure all over, as its card records them (none, 0, 0 for any other model)."""
     record = model.card.training.get("fine_tuned") or {}
-    return record.get("pseudo_labelled", []), int(record.get("unlabelled_asked", 0))
+    return (record.get("pseudo_labelled", []), int(record.get("unlabelled_asked", 0)),
+            int(record.get("pseudo_unsure", 0)))
 
 
 
 
 def label_unreviewed(teacher: DetectorModel, frames: list[Example], config: TrainConfig, device: torch.device,
                      report: Callable[[dict], None], cancel: Callable[[], bool] | None) -> list[Example]:
-    """The teacher's pass (phase "teacher"): ``frames`` pseudo-labelled (pseudo_labels.label_frames)."""
+    """The teacher's pass (phase "teacher"): ``frames`` pseudo-labelled (pseudo_labels.label_frames), less
+    those it was unsure all over: their loss is masked everywhere, so nothing is learned from them (and
+    training drops them), and a round must not say it learned from them."""
     from .pseudo_labels import label_frames
 
     labels = label_frames(teacher, frames, device, config.pseudo_high, config.pseudo_low,
                           progress=lambda done, total: report({"phase": "teacher", "done": done, "total": total}),
                           cancel=cancel)
-    return [label.example for label in labels]
+    return [label.example for label in labels if label.example.area.any()]
 
 
 def pseudo_examples(

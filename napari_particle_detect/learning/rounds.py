@@ -8,7 +8,7 @@ a workspace of its own until :func:`commit` publishes it in one step.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -160,21 +160,24 @@ class TrainedOn:
 
     frames: list[int]
     regions: int
+    # Frames edited but not accepted: no unreviewed frame for the teacher (unlabelled_frames leaves them out).
+    edited: list[int] = field(default_factory=list)
 
     @classmethod
     def now(cls, project: Project) -> TrainedOn:
         """What is reviewed now, less what a round cannot train on: frames (and regions of frames) whose
         centres file is gone (project_examples leaves them out)."""
         saved = set(project.saved_frames())
-        return cls(sorted(f for f in project.reviewed_frames if f in saved),
-                   len([r for r in project.regions() if r.frame in saved]))
+        reviewed = set(project.reviewed_frames)
+        return cls(sorted(f for f in reviewed if f in saved), len([r for r in project.regions() if r.frame in saved]),
+                   sorted(set(project.edited_frames) - reviewed))
 
 
 def round_info(parent: RoundInfo, result: RoundResult, trained_on: TrainedOn) -> RoundInfo:
     """What the project records of a round (its number is given when it is committed); ``trained_on``:
     what was reviewed when it gathered its examples. The unreviewed frames it learned from are read from
     its model's card, which a remote round's model brings back too."""
-    names, asked = unreviewed_record(result.model)
+    names, asked, unsure = unreviewed_record(result.model)
     return RoundInfo(
         number=0, origin="fine-tuned", parent=parent.number,
         trained_frames=trained_on.frames, trained_regions=trained_on.regions,
@@ -182,12 +185,15 @@ def round_info(parent: RoundInfo, result: RoundResult, trained_on: TrainedOn) ->
         parent_f1=result.parent_score.f1 if result.parent_score else None,
         threshold=result.model.card.threshold, improved=result.improved, seconds=round(result.seconds, 1),
         unreviewed_frames=sorted(frame_number(name) for name in names), unreviewed_asked=asked,
+        unreviewed_unsure=unsure, edited_left_out=trained_on.edited if asked else [],
     )
 
 
 def unreviewed_text(info: RoundInfo) -> str:
-    """Which unreviewed frames a round also learned from, of how many asked ("" for a round that asked none)."""
-    return unreviewed_note([frame_name(f) for f in info.unreviewed_frames], info.unreviewed_asked)
+    """Which unreviewed frames a round also learned from, of how many asked, and why fewer ("" for a round that
+    asked none)."""
+    return unreviewed_note([frame_name(f) for f in info.unreviewed_frames], info.unreviewed_asked,
+                           info.unreviewed_unsure, len(info.edited_left_out))
 
 
 def frame_name(frame: int) -> str:

@@ -29,7 +29,7 @@ from torch import nn
 from .. import __version__
 from ..detection.devices import select_device, training_dtype
 from ..errors import ParticleDetectError
-from ..kinds.evaluation import Counts, best_threshold_index, count_in_area, mask_value_at
+from ..kinds.evaluation import Counts, best_threshold_index, count_in_area
 from ..kinds.heatmap import decode, encode
 from ..models import DetectorModel, build_network, load_model, save_model
 from ..models.registry import (  # resume_state_path: this module's API too, as ever
@@ -1162,14 +1162,15 @@ def require_sphere_model(model: DetectorModel, source: object = None) -> None:
 # stopped after 1 of 4 epochs is no 4-epoch model: run_progress) and how it scored.
 # validation_score, score, parent_score and metric: the rods and chains models' (their score is not always F1).
 # init_sha256: which weights a recipe's model started from (its init's name alone may since hold others);
-# pseudo_labelled and scored_on: whether a round also learnt from unreviewed frames, and what its verdict measured;
+# pseudo_labelled, pseudo_unsure and scored_on: whether a round also learnt from unreviewed frames (and how many its
+# teacher was unsure all over), and what its verdict measured;
 # device, threads and worker: where a round trained (a remote round's dask worker).
 # resumed_with: the commands that resumed an ancestor's run (its command is the one that started it).
 LINEAGE_KEYS = ("command", "resumed_with", "recipe", "recipe_sha256", "init", "init_sha256", "finished",
                 "epochs_done", "epochs", "best_epoch", "stopped_at_time_limit", "validation_f1", "validation_score",
                 "annotated_examples", "threshold_tuning", "exported")
 ROUND_LINEAGE_KEYS = ("examples", "held_out_tiles", "scored_on", "f1", "parent_f1", "score", "parent_score", "metric",
-                      "pseudo_labelled_frames", "pseudo_labelled", "device", "threads", "worker")
+                      "pseudo_labelled_frames", "pseudo_labelled", "pseudo_unsure", "device", "threads", "worker")
 
 
 def lineage_with(training: dict) -> list[dict]:
@@ -1413,12 +1414,6 @@ def check_centres_spread(csv: Path, centres: np.ndarray, shape: tuple[int, ...])
         covered = "x".join(str(int(np.ceil(n))) for n in reach)
         log.warning("%s: its centres cover only the top-left %s px of the %s image: are they in µm? centres are in "
                     "pixels", csv, covered, "x".join(str(int(n)) for n in size))
-
-
-# The rounds import mask_value_at itself; this older name stays for code (and tests) written against it. One rule
-# for every area: a point beyond the frame is in none (a copy here took the edge pixel's, which drew crops and
-# counted misses at an edge around a centre saved outside).
-mask_at = mask_value_at
 
 
 def strong_augment(image: np.ndarray, centres: np.ndarray, weight: np.ndarray,

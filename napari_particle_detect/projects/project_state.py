@@ -104,6 +104,10 @@ class RoundInfo:
     # The unreviewed frames the round also learned from (pseudo-labelled) and how many it asked for (0: none).
     unreviewed_frames: list[int] = field(default_factory=list)
     unreviewed_asked: int = 0
+    # Why it learned from fewer than it asked: frames its teacher was unsure all over (nothing learned there), and
+    # the frames it left out as edited but not accepted (their deleted points would be learned back).
+    unreviewed_unsure: int = 0
+    edited_left_out: list[int] = field(default_factory=list)
     # What another version recorded of the round that this one does not know: written back as it was read.
     unknown: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -310,6 +314,9 @@ def parse_round(data: Any, index: int, check: FieldChecker) -> RoundInfo:
         unreviewed_frames=[check.integer(f, f"{where}.unreviewed_frames", 0, MAX_FRAMES)
                            for f in check.array(kept.get("unreviewed_frames", []), f"{where}.unreviewed_frames")],
         unreviewed_asked=check.integer(kept.get("unreviewed_asked", 0), f"{where}.unreviewed_asked", 0, MAX_FRAMES),
+        unreviewed_unsure=check.integer(kept.get("unreviewed_unsure", 0), f"{where}.unreviewed_unsure", 0, MAX_FRAMES),
+        edited_left_out=[check.integer(f, f"{where}.edited_left_out", 0, MAX_FRAMES)
+                         for f in check.array(kept.get("edited_left_out", []), f"{where}.edited_left_out")],
         unknown={k: v for k, v in data.items() if k not in known and k != "held_out_frames"},
     )
 
