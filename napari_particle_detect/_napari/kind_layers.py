@@ -15,12 +15,16 @@ import pandas as pd
 
 from ..kinds import rods
 from ..projects.chain_edits import RING_BEADS, close_index_gaps, ring_sizes
-from ..synthetic.rods import rod_table
+from ..synthetic.rods import rod_table, tips
 from .layers import SOURCE_COLOURS
 
 # Unlike the beads' rings (SOURCE_COLOURS) and the review box and regions (regions.DRAFT_COLOUR, ACCEPTED_COLOUR):
 # orange paths hid Review next's orange box on a frame crowded with chains.
 PATH_COLOUR = "magenta"
+
+# Marks a chains image's paths layer (its metadata): drawn from the beads, it is no table of its own, and
+# File > Save of it through the rods writer wrote its 2-bead chains as rods and dropped the rest.
+CHAIN_PATHS_KEY = "chain_paths"
 
 # A rod's line is drawn as wide as the rod, see-through, so the rod under it shows whether its width is right
 # (the width a round learns); a rod of unknown width (drawn before widths could be set) at its table's
@@ -31,6 +35,9 @@ ROD_OPACITY = 0.3
 # no rod narrower than 4 px (synthetic/rods.py, RodConfig.width_range): a shorter line is a click of the
 # line tool, not a rod.
 MIN_ROD_LENGTH = 4.0
+# A rod's own centre, angle and length, kept as its line's features: recomputed from tips written with three
+# decimals, a rods table opened and saved unchanged drifted by 0.001 px and degrees in each.
+ROD_GEOMETRY = ["y", "x", "angle", "length"]
 
 
 def _with_frame(table: pd.DataFrame) -> pd.DataFrame:
@@ -47,10 +54,12 @@ def rods_layer_data(table: pd.DataFrame, name: str, ndim: int = 2) -> tuple:
     source = table["source"].astype(str) if "source" in table else pd.Series(["model"] * len(table), dtype=object)
     features = pd.DataFrame({"score": table["score"].to_numpy(float) if "score" in table else np.full(len(table), np.nan),
                              "width": table["width"].to_numpy(float) if "width" in table else np.full(len(table), np.nan),
-                             "source": source.to_numpy()})
+                             "source": source.to_numpy(),
+                             **{c: table[c].to_numpy(float) for c in ROD_GEOMETRY if c in table}})
     widths = rod_line_widths(features["width"].to_numpy(float))
     kwargs = {"name": name, "shape_type": "line", "features": features,
-              "feature_defaults": {"score": np.nan, "width": np.nan, "source": "added"},
+              "feature_defaults": {"score": np.nan, "width": np.nan, "source": "added",
+                                   **{c: np.nan for c in ROD_GEOMETRY}},
               "edge_width": list(widths) if len(widths) else ROD_EDGE_WIDTH, "opacity": ROD_OPACITY,
               # One colour per line by source (Shapes take no colour-cycle dictionary); new lines: 'added'.
               "edge_color": [SOURCE_COLOURS.get(s, "cyan") for s in source] if len(table) else SOURCE_COLOURS["added"]}
@@ -95,12 +104,31 @@ def table_from_rod_lines(data: list, features: pd.DataFrame | None, shape_types:
                      "angle": np.degrees(np.arctan2(y2 - y1, x2 - x1)), "length": float(np.hypot(y2 - y1, x2 - x1)),
                      "width": float(features["width"].iloc[i]) if "width" in features else np.nan,
                      "score": float(features["score"].iloc[i]) if "score" in features else np.nan,
-                     "source": str(features["source"].iloc[i]) if "source" in features else "added"})
+                     "source": str(features["source"].iloc[i]) if "source" in features else "added",
+                     "ends": v[[0, -1], -2:].ravel(), "own": _own_geometry(v[[0, -1], -2:], features, i)})
     if not rows:  # typed columns: an empty frame is still a valid rods table (accepted as holding none)
         return rods.empty_table().assign(source=pd.Series(dtype=object))
     table = pd.DataFrame(rows)
+    kept = table["own"].notna().to_numpy()
+    if kept.any():
+        table.loc[kept, ROD_GEOMETRY] = np.vstack(table.loc[kept, "own"].to_numpy())
     geometry = rod_table(table["y"], table["x"], table["angle"], table["length"], table["width"])
+    # Its tips where the line's ends are, as they were read: recomputed, they too could move by a rounding.
+    geometry.loc[kept, ["y1", "x1", "y2", "x2"]] = np.vstack(table["ends"].to_numpy())[kept]
     return pd.concat([table[["frame"]], geometry, table[["score", "source"]]], axis=1)
+
+
+def _own_geometry(ends: np.ndarray, features: pd.DataFrame, i: int) -> np.ndarray | None:
+    """Line ``i``'s rod's own y, x, angle, length (its features, as its table gave them) where the line's ``ends``
+    are still its tips, within a rounding of them; None where they moved, or none is known."""
+    if not set(ROD_GEOMETRY) <= set(features.columns):
+        return None
+    own = features[ROD_GEOMETRY].iloc[i].to_numpy(float)
+    if not np.all(np.isfinite(own)):
+        return None
+    y1, x1, y2, x2 = tips(*own)
+    moved = np.abs(ends - np.array([[y1, x1], [y2, x2]])).max()
+    return own if moved <= rods.TIP_LENGTH_TOLERANCE else None
 
 
 def chain_layers_data(table: pd.DataFrame, name: str, ndim: int = 2) -> list[tuple]:
@@ -120,7 +148,8 @@ def chain_layers_data(table: pd.DataFrame, name: str, ndim: int = 2) -> list[tup
                                    RING_BEADS: 0}},
              "points")
     return [beads, (chain_paths(table, ndim), {"name": f"{name} chains", "shape_type": "path", "edge_width": 1.5,
-                                               "edge_color": PATH_COLOUR}, "shapes")]
+                                               "edge_color": PATH_COLOUR, "metadata": {CHAIN_PATHS_KEY: True}},
+                    "shapes")]
 
 
 def chain_paths(table: pd.DataFrame, ndim: int = 2) -> list[np.ndarray]:

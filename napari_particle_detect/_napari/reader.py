@@ -93,6 +93,9 @@ def centres_layers_data(path: str | Path) -> list[tuple]:
         has_frames = "frame" in header
     if "source" not in table.columns:
         table = table.assign(source=unmarked_source(path))
+    # An empty cell is someone's point, as normalise_table reads it: a rods table's was saved back as 'nan'.
+    table = table.assign(source=table["source"].fillna("added"))
+    say_unknown_sources(table, path)
     if "file" in table.columns and table["file"].nunique() > 1:
         parts = [(f"{path.stem} [{Path(str(file)).name}]", group.drop(columns="file").reset_index(drop=True),
                   str(file)) for file, group in table.groupby("file", sort=False)]
@@ -106,6 +109,20 @@ def centres_layers_data(path: str | Path) -> list[tuple]:
             for layer in layers_of_table(part, name, kind, has_frames, path, drawn, file)]
 
 
+def say_unknown_sources(table: pd.DataFrame, path: Path) -> None:
+    """Say, in one line, a ``source`` none of the docks know: drawn all the same, it opened unsaid, and a project
+    refused it only once the user had worked on it."""
+    from ..errors import ParticleDetectError
+    from ..files.tables import check_sources
+
+    try:
+        check_sources(table, path.name, "; drawn, but a dock's project would refuse it: set it to one of those")
+    except ParticleDetectError as exc:
+        from napari.utils.notifications import show_warning
+
+        show_warning(str(exc))
+
+
 def unmarked_source(path: Path) -> str:
     """The ``source`` of the rows of the table at ``path`` where it has no such column: the model's where detect's
     .json beside it says detect wrote it as it is now, as the docks show their own detections (hidden below the
@@ -113,9 +130,33 @@ def unmarked_source(path: Path) -> str:
     never hidden. Read as 'added', detect's own output looked hand-made, and its threshold hid none of it."""
     from ..files.file_detection import edited_tables, is_detect_metadata, read_metadata
 
-    if is_detect_metadata(read_metadata(path)) and path not in edited_tables(path):
+    detected = linked_input(path) or path
+    if is_detect_metadata(read_metadata(detected)) and detected not in edited_tables(detected):
         return "model"
     return "added"
+
+
+def linked_input(path: Path) -> Path | None:
+    """The table ``particle-detect link`` read to write the tracks at ``path``, as its .json records it (relative
+    paths: to the folder it ran in); None where ``path`` is no linking's output, or its input is gone. Read as
+    'added', the tracks of detect's own table looked hand-made, while that table opened as the model's."""
+    from ..files.file_detection import read_metadata
+    from ..files.tracks import written_by_linking
+
+    record = read_metadata(path)
+    if not written_by_linking(path) or not isinstance(record.get("input"), str):
+        return None
+    given = Path(record["input"])
+    found = given if given.is_absolute() else _linked_in(path, Path(str(record["tracks"]))) / given
+    return found if found.is_file() else None
+
+
+def _linked_in(path: Path, tracks: Path) -> Path:
+    """The folder a linking ran in, from where its tracks are (``path``) and the path it was given for them."""
+    here, up = path.resolve(), len(tracks.parts) - 1
+    if tracks.is_absolute() or ".." in tracks.parts or up >= len(here.parents):
+        return path.parent
+    return here.parents[up]
 
 
 def napari_volume_axes(table: pd.DataFrame, header: pd.Index | None, path: Path) -> pd.DataFrame:

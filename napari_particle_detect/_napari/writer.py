@@ -13,7 +13,6 @@ import pandas as pd
 
 from ..errors import ParticleDetectError
 from ..files.centre_csv import write_centres
-from ..files.io import atomic_write_text
 from ..files.tables import ORIGIN_COLUMNS, with_physical
 from .layers import VOLUME_POINTS_KEY, extra_columns, table_from_points, unit_suffix_of
 
@@ -78,8 +77,8 @@ def _write_volume_points(target: Path, data: np.ndarray, meta: dict) -> Path:
     scale = tuple(float(v) for v in (meta.get("scale") or (1.0,) * 3)[-3:])
     translate = tuple(float(v) for v in (meta.get("translate") or (0.0,) * 3)[-3:])
     voxel_um = scale_in_micrometres(scale, tuple(meta.get("units") or ())[-3:])
-    written = export_volume_table(table, target, voxel_um, tuple(t / s for t, s in zip(translate, scale)))
-    return _with_extra_columns(written, table, extras)
+    origin = tuple(t / s for t, s in zip(translate, scale))
+    return export_volume_table(table, target, voxel_um, origin, extras)
 
 
 def _volume_extras(features: pd.DataFrame) -> pd.DataFrame:
@@ -88,17 +87,6 @@ def _volume_extras(features: pd.DataFrame) -> pd.DataFrame:
     the export writes them from the layer's voxel size where it knows one."""
     physical = {"z_um", "y_um", "x_um", *ORIGIN_COLUMNS}
     return features[[c for c in extra_columns(features) if c not in physical]].reset_index(drop=True)
-
-
-def _with_extra_columns(written: Path, table: pd.DataFrame, extras: pd.DataFrame) -> Path:
-    """``written`` (export_volume_table's CSV of ``table``, its rows sorted by frame, z, y, x) with ``extras``, row
-    for row with ``table``, after its columns: that export writes the Volume dock's columns only, and File > Save of
-    a linked volume table lost its track ids."""
-    if not len(extras.columns):
-        return written
-    order = table.sort_values(["frame", "z", "y", "x"], kind="stable").index  # as the export sorted them
-    out = pd.concat([pd.read_csv(written), extras.loc[order].reset_index(drop=True)], axis=1)
-    return atomic_write_text(written, out.to_csv(index=False, float_format="%.4f"))
 
 
 def _placement(meta: dict) -> tuple[tuple[float, float], tuple[float, float], str]:
@@ -117,7 +105,7 @@ def _write_chain_beads(path: str, data: np.ndarray, features) -> list[str]:
     table = table_from_beads(data, features)
     if data.shape[1] == 2:
         table = table.drop(columns="frame")
-    target = Path(path) if Path(path).suffix.lower() == ".csv" else Path(path).with_suffix(".csv")
+    target = _csv_path(path)
     write_kind_table(table, target, "chains")
     return [str(target)]
 
@@ -127,6 +115,7 @@ def write_rod_lines(path: str, data: Any, meta: dict) -> list[str]:
     from ..kinds.registry import write_kind_table
     from .kind_layers import is_rod_shape, table_from_rod_lines
 
+    _refuse_chain_paths(path, meta)
     data = list(data)
     shape_types = meta.get("shape_type")
     if shape_types is not None:
@@ -136,13 +125,35 @@ def write_rod_lines(path: str, data: Any, meta: dict) -> list[str]:
                 f"this layer holds no lines ({_counted(others)}): a rods CSV is one row per line; a chains "
                 f"layer's beads (its Points layer) are what saves as a chains CSV")
         if others:
-            warnings.warn(f"{_counted(others)} left out of {Path(path).name}: only lines are rods", stacklevel=2)
+            _warn(f"{_counted(others)} left out of {Path(path).name}: only lines are rods")
     table = table_from_rod_lines(data, meta.get("features"), shape_types)
     if len(data) and np.shape(data[0])[-1] == 2:
         table = table.drop(columns="frame")
-    target = Path(path) if Path(path).suffix.lower() == ".csv" else Path(path).with_suffix(".csv")
+    target = _csv_path(path)
     write_kind_table(table, target, "rods")
     return [str(target)]
+
+
+def _warn(message: str) -> None:
+    """A Python warning, and a notification where napari would not show it: File > Save records the writer's
+    warnings and shows them only when nothing was saved, so a shape left out went unsaid."""
+    from napari.utils.notifications import notification_manager, show_warning
+
+    warnings.warn(message, stacklevel=3)
+    if getattr(warnings.showwarning, "__self__", None) is not notification_manager:
+        show_warning(message)
+
+
+def _refuse_chain_paths(path: str, meta: dict) -> None:
+    """Refuse a chains image's paths layer (:func:`kind_layers.chain_layers_data`): its beads are the table."""
+    from .kind_layers import CHAIN_PATHS_KEY
+
+    if isinstance(meta.get("metadata"), dict) and meta["metadata"].get(CHAIN_PATHS_KEY):
+        name = str(meta.get("name") or "")
+        beads = f"'{name[: -len(' chains')]} beads'" if name.endswith(" chains") else "its beads layer"
+        types = _counted(list(meta.get("shape_type") or [])) or "none drawn"
+        raise ParticleDetectError(f"{Path(path).name}: '{name}' holds no lines ({types}) but a chains image's paths, "
+                                  f"drawn from its beads: save {beads} (its Points layer) as the chains CSV")
 
 
 def _counted(shape_types: list[str]) -> str:

@@ -251,18 +251,21 @@ class VolumeReview:
 
 
 def export_volume_table(table: pd.DataFrame, path: str | Path, voxel_size: tuple[float, float, float] | None,
-                        origin: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> Path:
+                        origin: tuple[float, float, float] = (0.0, 0.0, 0.0),
+                        extras: pd.DataFrame | None = None) -> Path:
     """Write ``table`` (frame,z,y,x[,score,source]) as the volume CSV, atomically; ``voxel_size`` in
     micrometres adds z_um,y_um,x_um = (position + ``origin``) x voxel size. ``origin``: where the image's voxel
     (0, 0, 0) lies, in voxels (a napari layer's translate over its scale: a crop placed at its stage position),
-    so the micrometres are where napari draws the centres, as the 2D export's are (files.tables.with_physical)."""
+    so the micrometres are where napari draws the centres, as the 2D export's are (files.tables.with_physical).
+    ``extras``: more columns (a layer's measurements, track ids), row for row with ``table``, written last."""
     path = Path(path)
     if path.suffix.lower() != ".csv":
         raise ParticleDetectError(f"{path}: the export must end in .csv")
     if len(table) and "z" not in table.columns:
         raise ParticleDetectError(f"{path}: these centres have no z; export 2D centres from the Particle detection dock")
     out = normalise_table(table if len(table) else pd.DataFrame({"frame": [], "z": [], "y": [], "x": []}))
-    out = out.sort_values(["frame", "z", "y", "x"], kind="stable").reset_index(drop=True)
+    order = out.sort_values(["frame", "z", "y", "x"], kind="stable").index
+    out = out.loc[order].reset_index(drop=True)
     columns = list(EXPORT_COLUMNS)
     if voxel_size is not None:
         for axis, size, start in zip("zyx", voxel_size, origin):
@@ -272,7 +275,10 @@ def export_volume_table(table: pd.DataFrame, path: str | Path, voxel_size: tuple
             for name, size, start in zip(ORIGIN_COLUMNS, voxel_size, origin):
                 out[name] = float(start) * float(size)
             columns += list(ORIGIN_COLUMNS)
-    return atomic_write_text(path, out[columns + ["source"]].to_csv(index=False, float_format="%.4f"))
+    out = out[columns + ["source"]]
+    if extras is not None:  # sorted with their rows (kept apart, so none shadows a column of the table's)
+        out = pd.concat([out, extras.reset_index(drop=True).loc[order].reset_index(drop=True)], axis=1)
+    return atomic_write_text(path, out.to_csv(index=False, float_format="%.4f"))
 
 
 def _check_zyx(table: pd.DataFrame, what: str) -> None:
