@@ -422,6 +422,94 @@ def refine_with_tips(tips: np.ndarray, centres: np.ndarray, angle: np.ndarray, l
     as well as short ones; the regressed length bounds the walk and settles which tips where the nearest
     disagree with it."""
     length, angle = length.copy(), angle.copy()
+    owners, refined = _agreeing_tips(tips, centres, angle, length, width)
+    vec = refined[:, 1] - refined[:, 0]
+    tip_length = np.hypot(vec[:, 0], vec[:, 1])
+    middle = 0.5 * (refined[:, 0] + refined[:, 1])
+    tip_angle = np.degrees(np.arctan2(vec[:, 0], vec[:, 1]))
+    a = angle[owners]
+    # The rod lies between its tips: a peak off its middle (long rods can draw two) moves there (with
+    # ``move``), and two tips a rod length apart tell its angle (alone with ``move``, else with the map).
+    length[owners] = tip_length
+    turn = tip_length > 2 * width[owners]
+    if move:
+        centres[owners] = middle
+        angle[owners[turn]] = tip_angle[turn]
+    else:
+        angle[owners[turn]] = _mean_orientation(a[turn], tip_angle[turn])
+    return length, angle
+
+
+def tip_ends(tips: np.ndarray, centres: np.ndarray, angle: np.ndarray, length: np.ndarray,
+             width: np.ndarray) -> np.ndarray:
+    """(N, 2, 2): each object's two tips (y, x) as :func:`refine_with_tips` finds them on the tip map, where
+    they tell its length (NaN where they do not): the rod's own ends, wherever its centre peak lies."""
+    owners, refined = _agreeing_tips(tips, centres, angle, length, width)
+    ends = np.full((len(centres), 2, 2), np.nan)
+    ends[owners] = refined
+    return ends
+
+
+def sharing_tips(ends: np.ndarray, scores: np.ndarray, width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(drop, doubled): masks of the objects whose two tips (:func:`tip_ends`) are both a stronger object's, each
+    within max(2 px, half the wider one's width), and of the stronger ones that had such a twin. A long rod
+    draws a flat ridge on the centre map that can hold two peaks far apart, each read as a piece that the tips
+    then measure whole: one rod listed twice. Rods lying side by side stay two: their tips are a width apart."""
+    drop, doubled = np.zeros(len(ends), bool), np.zeros(len(ends), bool)
+    found = np.flatnonzero(np.isfinite(ends).all(axis=(1, 2)))
+    found = found[np.argsort(-scores[found], kind="stable")]
+    e = ends[found]
+    # Every pair at once (the tips either way round); the rows and columns in falling score.
+    same = np.hypot(*(e[:, None] - e[None]).transpose(3, 0, 1, 2)).max(axis=2)
+    flipped = np.hypot(*(e[:, None, ::-1] - e[None]).transpose(3, 0, 1, 2)).max(axis=2)
+    reach = np.maximum(2.0, 0.5 * np.maximum.outer(width[found], width[found]))
+    twins = np.triu(np.minimum(same, flipped) <= reach, k=1)
+    for k in range(len(found)):  # a dropped twin drops no others
+        if not drop[found[k]] and twins[k].any():
+            drop[found[twins[k]]] = doubled[found[k]] = True
+    return drop, doubled
+
+
+def inside_tips(ends: np.ndarray, centre_map: np.ndarray, centres: np.ndarray, scores: np.ndarray,
+                angle: np.ndarray, length: np.ndarray, width: np.ndarray,
+                max_angle: float = 15.0) -> tuple[np.ndarray, np.ndarray]:
+    """(drop, doubled): masks of the objects without tips of their own (NaN in :func:`tip_ends`) that are a piece
+    of another object, and of those others. A piece lies between the other's two tips along its axis (as in
+    :func:`fragments`, but between the tips found, not about a centre peak that a long rod's flat ridge can place
+    far off its middle; three quarters of its regressed length will do) and the centre map joins the two
+    without a dip (as :func:`merge_pieces` tells one rod): two rods end to end dip where they meet."""
+    drop, doubled = np.zeros(len(ends), bool), np.zeros(len(ends), bool)
+    tipped = np.flatnonzero(np.isfinite(ends).all(axis=(1, 2)))
+    loose = np.setdiff1d(np.arange(len(ends)), tipped)
+    if len(tipped) == 0 or len(loose) == 0:
+        return drop, doubled
+    a, b = ends[tipped, 0], ends[tipped, 1]
+    span = np.hypot(*(b - a).T)
+    u = (b - a) / np.maximum(span, 1e-9)[:, None]
+    d = centres[loose][None] - a[:, None]  # tipped x loose x (y, x)
+    along = (d * u[:, None]).sum(axis=2)
+    across = np.abs(d[..., 0] * u[:, None, 1] - d[..., 1] * u[:, None, 0])
+    half, tol = 0.25 * length[loose][None], 0.25 * width[tipped][:, None]
+    inside = ((along - half >= -tol) & (along + half <= span[:, None] + tol)
+              & (across <= np.maximum(0.5 * width[tipped], 2.0)[:, None])
+              & (angle_error(angle[loose][None], angle[tipped][:, None]) <= max_angle))
+    for k, m in zip(*np.nonzero(inside)):
+        i, j = int(tipped[k]), int(loose[m])
+        if not drop[j] and _joined(centre_map, centres[i], centres[j], min(scores[i], scores[j])):
+            drop[j] = doubled[i] = True
+    return drop, doubled
+
+
+def _joined(centre_map: np.ndarray, a: np.ndarray, b: np.ndarray, weaker: float) -> bool:
+    """Whether the centre map runs from ``a`` to ``b`` without falling below 0.8 of ``weaker`` (merge_pieces' dip)."""
+    steps = np.linspace(0, 1, max(int(np.hypot(*(b - a))), 2))
+    ridge = ndimage.map_coordinates(centre_map, (a + steps[:, None] * (b - a)).T, order=1, mode="nearest")
+    return bool(ridge.min() >= 0.8 * weaker)
+
+
+def _agreeing_tips(tips: np.ndarray, centres: np.ndarray, angle: np.ndarray, length: np.ndarray,
+                   width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(owners, tips (M, 2, 2)): the objects whose tip pair agrees with them (:func:`refine_with_tips`), and it."""
     # First the rough tip on each side of every rod (a walk each, all sampled at once), then all tips
     # refined at once.
     theta = np.radians(np.asarray(angle, float))
@@ -444,22 +532,11 @@ def refine_with_tips(tips: np.ndarray, centres: np.ndarray, angle: np.ndarray, l
     refined = _tip_positions(tips, rough.reshape(-1, 2)).reshape(-1, 2, 2)
     vec = refined[:, 1] - refined[:, 0]
     tip_length = np.hypot(vec[:, 0], vec[:, 1])
-    middle = 0.5 * (refined[:, 0] + refined[:, 1])
+    off_middle = 0.5 * (refined[:, 0] + refined[:, 1]) - centres[owners]
     tip_angle = np.degrees(np.arctan2(vec[:, 0], vec[:, 1]))
-    off_middle = middle - centres[owners]
-    a, wd = angle[owners], width[owners]
-    # The rod lies between its tips: a peak off its middle (long rods can draw two) moves there (with
-    # ``move``), and two tips a rod length apart tell its angle (alone with ``move``, else with the map).
-    agree = ((tip_length > 0.6 * wd) & (np.hypot(off_middle[:, 0], off_middle[:, 1]) < 0.35 * tip_length)
-             & (angle_error(tip_angle % 180, a % 180) < 10))
-    length[owners[agree]] = tip_length[agree]
-    turn = agree & (tip_length > 2 * wd)
-    if move:
-        centres[owners[agree]] = middle[agree]
-        angle[owners[turn]] = tip_angle[turn]
-    else:
-        angle[owners[turn]] = _mean_orientation(a[turn], tip_angle[turn])
-    return length, angle
+    agree = ((tip_length > 0.6 * width[owners]) & (np.hypot(off_middle[:, 0], off_middle[:, 1]) < 0.35 * tip_length)
+             & (angle_error(tip_angle % 180, angle[owners] % 180) < 10))
+    return owners[agree], refined[agree]
 
 
 TIP_REACH = 6  # samples: a tip peak is the profile's maximum within this many either way
