@@ -21,7 +21,7 @@ from ..learning.finetune import FINE_TUNE, round_defaults, tie_note
 from ..learning.pseudo_labels import DEFAULT_FRAMES
 from ..learning.rounds import unreviewed_text
 from ..projects.project import RoundInfo
-from ..projects.shipped_rounds import is_other_version, origin_label, origin_word
+from ..projects.shipped_rounds import round_origin
 from ..learning.training import TrainConfig
 from .image_views import layer_pixels
 from .notify import reports_errors
@@ -228,13 +228,13 @@ class FineTunePanel(RoundReports, QGroupBox):
         self.table.setRowCount(len(rounds))
         for row, info in enumerate(rounds):
             in_use = current is not None and info.number == current.number
-            other_version = is_other_version(project, info)
-            problem = project.round_model_problem(info.number)  # its model file gone or damaged
-            for col, text in enumerate(self._cells(info, in_use, origin_word(project, info), problem)):
+            # Its model file read once for the whole row (gone or damaged: its problem), not once per cell's words.
+            origin = round_origin(project, info)
+            for col, text in enumerate(self._cells(info, in_use, origin.word, origin.problem)):
                 item = QTableWidgetItem(text)
                 item.setData(ROUND_ROLE, info.number)
-                if other_version or problem:  # the starred 'from', or the file's problem, in words
-                    item.setToolTip(f"{info.name}: {origin_label(project, info)}")
+                if origin.other_version or origin.problem:  # the starred 'from', or the file's problem, in words
+                    item.setToolTip(f"{info.name}: {origin.label}")
                 elif tie_note(info.improved, info.f1, info.parent_f1):
                     item.setToolTip(f"{info.name} scored the same held-out F1 as round-{info.parent:03d} at the best "
                                     "threshold and better across thresholds, so it was switched in")

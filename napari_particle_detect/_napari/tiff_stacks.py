@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ParticleDetectError
-from ..files.io import LazyTiffStack, read_image
+from ..files.io import LazyTiffStack, UnreadableFrameError, read_image
 
 if TYPE_CHECKING:
     import dask.array
@@ -78,15 +78,57 @@ def tiff_refusal(path: str | Path) -> str | None:
     return None
 
 
+# The frames of each open stack already said to be shown blank (named once, not at every redraw).
+_SAID_BLANK: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _drawing() -> bool:
+    """Whether the read is napari's, drawing a layer: napari turns dask's task fusion off while it slices a dask
+    layer (napari.utils._dask_utils.configure_dask), and only then."""
+    import dask
+
+    return dask.config.get("optimization.fuse.active", None) is False
+
+
+def _frame_or_blank(stack: LazyTiffStack, key: tuple, asarray: bool = True, lock=None) -> np.ndarray:
+    """dask's read of a chunk of ``stack``, a frame that cannot be read (files.io.UnreadableFrameError, a garbled
+    page) given as zeros where napari draws it, and named once: napari's drawing of a damaged frame raised, so a
+    stack whose middle frame (the one shown first) was damaged did not open at all, and going to another one was
+    an error each time. Read otherwise (a dock's detection, which skips such a frame and says so), it raises."""
+    from dask.array.core import getter
+
+    try:
+        return getter(stack, key, asarray=asarray, lock=lock)
+    except UnreadableFrameError as exc:
+        if not _drawing():
+            raise
+        said = _SAID_BLANK.setdefault(stack, set())
+        if exc.frame not in said:
+            said.add(exc.frame)
+            _say_shown_blank(f"{exc}: shown blank")
+        # One zero viewed as the whole stack, indexed: the chunk's shape without a stack of zeros.
+        zeros = np.lib.stride_tricks.as_strided(np.zeros(1, stack.dtype), stack.shape, (0,) * stack.ndim)
+        return np.array(zeros[key])
+
+
+def _say_shown_blank(text: str) -> None:
+    """``text`` as a napari warning, from the main thread (dask reads chunks on its own threads)."""
+    from napari.utils.notifications import show_warning
+    from superqt.utils import ensure_main_thread
+
+    ensure_main_thread(show_warning)(text)
+
+
 def _one_frame_per_chunk(stack: LazyTiffStack) -> tuple[dask.array.Array, SerializableLock]:
-    """The stack as a dask array of one frame per chunk, and the lock its reads take."""
+    """The stack as a dask array of one frame per chunk, and the lock its reads take; a damaged frame is drawn
+    blank (:func:`_frame_or_blank`)."""
     import dask.array as da
     from dask.utils import SerializableLock
 
     # One file handle: a lock keeps the canvas's reads and a detection's (another thread) from interleaving
     # their seeks, and the file from being closed in the middle of a read.
     lock = SerializableLock()
-    return da.from_array(stack, chunks=(1, *stack.shape[1:]), lock=lock), lock
+    return da.from_array(stack, chunks=(1, *stack.shape[1:]), lock=lock, getitem=_frame_or_blank), lock
 
 
 def grey_range(pixels: dask.array.Array | np.ndarray) -> tuple[float, float]:

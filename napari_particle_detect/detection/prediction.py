@@ -25,6 +25,7 @@ from .choices import (
 )
 from .devices import select_device
 from ..errors import ParticleDetectError
+from ..files.io import UnreadableFrameError
 from ..kinds.heatmap import RESIDUAL, decode_peaks
 from ..models import DetectorModel, load_model_cached
 from ..models.registry import require_kind, saved_card, warn_unfinished_training
@@ -69,6 +70,7 @@ class FrameResult:
     raw_heatmap: np.ndarray | torch.Tensor | None  # a GPU's stays there until read; None when not kept
     scale: float
     dropped_at_gaps: int = 0  # centres dropped within preprocessing.GAP_REACH radii of the frame's gaps
+    unreadable: bool = False  # the frame could not be read from its file: skipped, its (no) centres not a finding
 
     @property
     def heatmap(self) -> np.ndarray | None:
@@ -174,8 +176,12 @@ def frame_result(
     """Centres in the original frame's pixels from its decoded heatmap (the per-frame last stage)."""
     peaks, values = decoder.peaks()
     if prepared.blank:
-        log.warning("%s (a blank frame): no centres; the rest of the stack is detected", prepared.blank)
-        return FrameResult(centres=np.zeros((0, 2)), scores=np.zeros(0), raw_heatmap=decoder.heatmap, scale=scale)
+        if prepared.unreadable:  # as kinds_prediction.UnreadableFrames says it
+            log.warning("%s: skipped, the rest of the stack is detected", prepared.blank)
+        else:
+            log.warning("%s (a blank frame): no centres; the rest of the stack is detected", prepared.blank)
+        return FrameResult(centres=np.zeros((0, 2)), scores=np.zeros(0), raw_heatmap=decoder.heatmap, scale=scale,
+                           unreadable=prepared.unreadable)
     ringed = ringed(prepared.image, peaks, values[0]) if callable(ringed) else ringed
     shadow_radius = SHADOW_REACH * model.card.canonical_diameter if ringed else None
     centres, scores = decode_peaks(peaks, values, shadow_radius, SHADOW_RATIO)
@@ -205,7 +211,8 @@ def resolve_sizing(
     model: DetectorModel, frames: np.ndarray, diameter: float | None, name: str = "image"
 ) -> Sizing:
     """The user's diameter, or one estimated from up to three frames and whether particles are ringed
-    (with a given diameter, the look is read once the first frame is detected: look.StackLook)."""
+    (with a given diameter, the look is read once the first frame is detected: look.StackLook). A frame of a
+    stack that is blank, or cannot be read from its file (files.io.UnreadableFrameError), is passed over."""
     if diameter is not None:
         return given_sizing(model, diameter)
     count = frames.shape[0]
@@ -215,7 +222,7 @@ def resolve_sizing(
         try:
             frame = check_frame(np.asarray(frames[i]), f"{name} frame {i}", gaps=True)
             picked.append((i, estimate_size(frame)))
-        except (ConstantFrameError, NonFiniteFrameError):
+        except (ConstantFrameError, NonFiniteFrameError, UnreadableFrameError):
             if count == 1:
                 raise
     if not picked:  # the frames picked were blank: the first that is not
@@ -244,20 +251,27 @@ def resolve_sizing(
 
 
 def next_unblank_frame(frames, name: str) -> int:
-    """The first frame that is not constant (nor holds NaN or infinite pixels); a ParticleDetectError when
-    every frame is (an image's own problem, for an image of one frame)."""
-    not_finite = False
+    """The first frame that is not constant (nor holds NaN or infinite pixels) and can be read; a
+    ParticleDetectError when there is none (an image's own problem, for an image of one frame)."""
+    not_finite, unreadable = False, []
     for i in range(frames.shape[0]):
         try:
             check_frame(np.asarray(frames[i]), f"{name} frame {i}", gaps=True)
             return i
         except ConstantFrameError:
             continue
-        except NonFiniteFrameError:
+        except (NonFiniteFrameError, UnreadableFrameError) as exc:
             if frames.shape[0] == 1:
                 raise
-            not_finite = True
+            if isinstance(exc, UnreadableFrameError):
+                unreadable.append(exc)
+            else:
+                not_finite = True
+    if len(unreadable) == frames.shape[0]:
+        raise ParticleDetectError(f"{unreadable[0]}, nor any other of its {frames.shape[0]} frames: nothing to "
+                                  "detect")
     held = " or holds NaN or infinite pixels" if not_finite else ""
+    held += f" or cannot be read (frame {unreadable[0].frame} first)" if unreadable else ""
     raise ParticleDetectError(f"{name}: every frame is constant{held}; nothing to detect")
 
 
@@ -311,6 +325,7 @@ def iter_detect(
     split_close: bool = False,
     stack_look: StackLook | None = None,
     measured: bool = False,
+    skip_unreadable: bool = False,
 ) -> Iterator[tuple[int, FrameResult, Sizing]]:
     """Yield (frame index, result, sizing) per frame, in order, so GUIs and progress bars can follow along.
 
@@ -333,6 +348,10 @@ def iter_detect(
     that detecting a stack in parts decodes each frame as detecting it whole does (default: a fresh one).
     ``measured``: the centres will be measured (``--measure``), so the gap line also counts those trackpy's
     measurements leave NaN beside a gap.
+    ``skip_unreadable``: whether a frame of a stack that cannot be read from its file (files.io.
+    UnreadableFrameError: a garbled page or chunk) is skipped, said in a warning and yielded without centres
+    (``FrameResult.unreadable``), rather than raised there (the default: a caller that does not tell such a frame
+    apart would take it for a frame found empty).
     """
     # The arguments are checked before any work: the model is loaded, and frames read, after.
     if polarity not in ("auto", "bright", "dark"):
@@ -362,7 +381,8 @@ def iter_detect(
         look = sizing.ringed if diameter is None else stack_look or given_look(model, diameter)
         # One reader thread: a lazy stack's file is never read from two threads at once.
         with ThreadPoolExecutor(max_workers=1) as reader:
-            prepare = lambda index: prepare_frame(stack, index, steps, scale, polarity == "dark", name)
+            prepare = lambda index: prepare_frame(stack, index, steps, scale, polarity == "dark", name,
+                                                  skip_unreadable)
             depth = prefetch_depth(tuple(stack.shape[-2:]), scale)
             # One frame has nothing to overlap with: handing it to the reader thread and back only cost the wait
             # for both threads to be scheduled (a 512 px image: 9-18 ms of 140-200 on a loaded 2-core CPU).
@@ -403,9 +423,9 @@ def iter_detect(
 
 
 # detect's keyword options beyond its named parameters: iter_detect's for spheres (but stack_look: a table is of one
-# call), fewer for the other kinds.
+# call; nor skip_unreadable: a table refuses the frames asked for where none is read), fewer for the other kinds.
 SPHERE_OPTIONS = frozenset(inspect.signature(iter_detect).parameters) - {
-    "image", "model", "device", "threshold", "diameter", "polarity", "stack_look"}
+    "image", "model", "device", "threshold", "diameter", "polarity", "stack_look", "skip_unreadable"}
 KIND_OPTIONS = frozenset({"frames", "tile", "name", "runtime", "precision"})
 
 
@@ -459,6 +479,10 @@ def detect(
     frames, is used for every frame, so a frame detected alone (sized on its own) may give slightly
     different centres. ``detect(stack, frames=[i])`` gives frame ``i``'s rows of the stack's table
     (the stack is still sized as a whole), as does ``detect(stack[i], diameter=table.attrs["diameter"])``.
+
+    A frame of a lazily read stack that cannot be read from its file (a garbled page or chunk) is skipped with a
+    warning, the rest detected, and listed in ``table.attrs["unreadable_frames"]``; the one frame asked for, or
+    every one, that cannot be read is refused.
     """
     unknown = sorted(set(kwargs) - SPHERE_OPTIONS)
     if unknown:
@@ -487,14 +511,18 @@ def detect(
                  "centres in 3D", name, stack.shape[0])
     kwargs["frames"] = frame_indices(kwargs.get("frames"), stack.shape[0], name)
     total = len(kwargs["frames"])  # the frames detected, not the stack's
-    sizing = None
+    sizing, unreadable = None, []
     # A table needs no heatmaps: memory holds bands of rows only.
     for count, (index, result, sizing) in enumerate(
-        iter_detect(stack, model, device, threshold, diameter, polarity, heatmaps=False, **kwargs), start=1
+        # A lone frame asked for that cannot be read is refused, as kinds_prediction.UnreadableFrames does.
+        iter_detect(stack, model, device, threshold, diameter, polarity, heatmaps=False,
+                    skip_unreadable=total > 1, **kwargs), start=1
     ):
         parts.append((index, result.centres, result.scores))
+        unreadable += [index] if result.unreadable else []
         if progress is not None:
             progress(count, total)
+    check_any_read(unreadable, total, name)
     if sizing is not None and sizing.confidence == "low":  # the command line says it as its own warning
         log.warning("%s: particle diameter %.1f px (estimated), low confidence: %s", name, sizing.diameter,
                     with_advice(sizing.reason, "give diameter= (px) if it is known"))
@@ -507,7 +535,17 @@ def detect(
     if threshold is None:  # the model's own: its card (iter_detect loaded the model; the card alone is read here)
         threshold = (model.card if isinstance(model, DetectorModel) else saved_card(model)).threshold
     table.attrs["threshold"] = float(threshold)
+    if unreadable:  # as a rods or chains table keeps them (kinds_prediction.detect_kind)
+        table.attrs["unreadable_frames"] = unreadable
     return table
+
+
+def check_any_read(unreadable: list[int], asked: int, name: str) -> None:
+    """One ParticleDetectError where none of the ``asked`` frames could be read (``unreadable``, each said as it was
+    skipped): an empty table would pass for a stack with nothing in it."""
+    if unreadable and len(unreadable) >= asked:
+        raise ParticleDetectError(f"{name}: none of the {asked} frames asked for can be read (frames "
+                                  f"{', '.join(map(str, unreadable))}): nothing detected")
 
 
 def centres_table(frame: int, centres: np.ndarray, scores: np.ndarray) -> pd.DataFrame:

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from .preprocessing import FLATTEN_BLOCK, BlankFrameError, clear_of_gaps, frame_and_gaps
+from ..files.io import UnreadableFrameError
 from ..kinds.heatmap import DEFAULT_SIGMA, ResidualRule
 from .tiling import BandDecoder, TilePlan, plan_tiles
 
@@ -47,6 +48,7 @@ class PreparedFrame:
     factors: np.ndarray  # per-axis resampling factors applied
     blank: str = ""  # why the frame holds nothing to detect (a constant frame of a stack), else empty
     missing: np.ndarray | None = None  # the original frame's NaN or infinite pixels, read as missing
+    unreadable: bool = False  # its file's pixels cannot be read (``blank`` says why): skipped, not found empty
 
     def clear_of_gaps(self, centres: np.ndarray, scores: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
         """``centres`` (original pixels) and their ``scores`` less those of particles of ``radius`` px a missing
@@ -55,14 +57,26 @@ class PreparedFrame:
         return centres[keep], scores[keep]
 
 
-def prepare_frame(stack, index: int, steps, scale: float, invert: bool, name: str) -> PreparedFrame:
+def prepare_frame(stack, index: int, steps, scale: float, invert: bool, name: str,
+                  skip_unreadable: bool = False) -> PreparedFrame:
     """Read frame ``index`` of ``stack`` and make it ready for the network.
 
     NaN and infinite pixels (a mosaic's gaps) are set to the local background, read in blocks of about four
     particle diameters (see preprocessing.MIN_FINITE_SHARE), and recorded in ``steps.gaps``. A constant frame of
     a stack (a dropped or shutter frame), or one (almost) all NaN or infinite, goes through as zeros and is
-    marked ``blank``: it gets no centres, and the rest of the stack is still detected."""
-    raw = np.asarray(stack[index])
+    marked ``blank``: it gets no centres, and the rest of the stack is still detected. So does a frame of a stack
+    whose file cannot be read there (files.io.UnreadableFrameError, a garbled page or chunk), marked
+    ``unreadable`` too, with ``skip_unreadable`` (a caller that tells such frames apart, where other frames are
+    asked for): failing there threw away the frames detected before it, and a run gone on from them failed at the
+    same frame."""
+    try:
+        raw = np.asarray(stack[index])
+    except UnreadableFrameError as exc:
+        if stack.shape[0] == 1 or not skip_unreadable:
+            raise
+        raw, unreadable = np.zeros(stack.shape[-2:], np.float32), str(exc)
+    else:
+        unreadable = ""
     blank, missing = "", None
     try:
         # 16 bit stays 16 bit until resampled.
@@ -77,7 +91,7 @@ def prepare_frame(stack, index: int, steps, scale: float, invert: bool, name: st
     shape, held = tuple(frame.shape), [frame]
     del raw, frame  # the backend lets the frame go once resampled: one big copy at a time
     image, factors = steps.prepare(held, scale, invert, owned, missing)
-    return PreparedFrame(int(index), shape, image, factors, blank, missing)
+    return PreparedFrame(int(index), shape, image, factors, unreadable or blank, missing, bool(unreadable))
 
 
 def prefetched(pool: ThreadPoolExecutor, work: Callable[[T], R], items: Iterable[T], depth: int) -> Iterator[R]:

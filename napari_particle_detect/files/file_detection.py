@@ -111,6 +111,9 @@ RESUME = "resume"
 # reaching_gaps), so that a table's missing rows and empty numbers are explained.
 DROPPED_AT_GAPS = "centres_dropped_at_gaps"
 UNMEASURED_AT_GAPS = "centres_unmeasured_at_gaps"
+# The key of an input's record, and of its resume entry, listing the frames that could not be read from its file
+# (skipped, the rest detected), as a rods or chains record lists them (kinds_prediction.detected_and_unreadable).
+UNREADABLE = "unreadable_frames"
 
 
 @dataclass
@@ -128,6 +131,9 @@ class FramesSoFar:
     # Per frame detected, the centres dropped beside its gaps (prediction.FrameResult.dropped_at_gaps): kept with the
     # frames, so that a run gone on from them records every frame's.
     dropped_at_gaps: dict[int, int] = field(default_factory=dict)
+    # The frames done that could not be read from the file (prediction.FrameResult.unreadable): skipped, so neither
+    # scored nor looked at for emptiness, and a run gone on from them still says so.
+    unreadable: list[int] = field(default_factory=list)
 
     @property
     def done(self) -> int:
@@ -145,14 +151,24 @@ class FramesSoFar:
 
     def record(self, file: str) -> dict:
         """This input's entry in an unfinished output's ``inputs``: its frames to detect, those done and, with
-        --frames, which those are (the stack's own numbers)."""
+        --frames or where some could not be read, which those are (the stack's own numbers)."""
+        from ..detection.kinds_prediction import detected_and_unreadable
+
         return {"file": file, "frames": self.total, "frames_done": self.done,
-                **({"frames_detected": [frame for frame, _, _ in self.parts]} if self.frames is not None else {})}
+                **detected_and_unreadable([frame for frame, _, _ in self.parts], self.frames is not None,
+                                          self.unreadable)}
 
     def resume_entry(self, file: str, fingerprint: dict | None) -> dict:
         """This input's entry in an unfinished output's ``resume`` list (:func:`unfinished_entry`)."""
         dropped = {frame: self.dropped_at_gaps[frame] for frame, _, _ in self.parts if self.dropped_at_gaps.get(frame)}
-        return unfinished_entry(file, self.done, self.total, fingerprint, self.look, self.frames, dropped)
+        return unfinished_entry(file, self.done, self.total, fingerprint, self.look, self.frames, dropped,
+                                self.unreadable)
+
+    def keep_first(self, count: int) -> None:
+        """Keep the first ``count`` frames done (the others to be detected again), their unreadable ones with them."""
+        del self.parts[count:]
+        kept = {frame for frame, _, _ in self.parts}
+        self.unreadable = [frame for frame in self.unreadable if frame in kept]
 
     @classmethod
     def of_table(cls, rows: pd.DataFrame, done: int, total: int, frames: list[int] | None = None) -> "FramesSoFar":
@@ -227,7 +243,8 @@ def detect_file(
 
     from ..detection.devices import select_device
     from ..models import load_model_cached
-    from ..detection.prediction import frames_table, given_look, iter_detect
+    from ..detection.kinds_prediction import detected_and_unreadable
+    from ..detection.prediction import check_any_read, frames_table, given_look, iter_detect
     from ..detection.runtimes import runtime_record
 
     start = time.perf_counter()
@@ -259,14 +276,14 @@ def detect_file(
         so_far = earlier.so_far if earlier is not None else None
     so_far = so_far if so_far is not None else FramesSoFar()
     if [frame for frame, _, _ in so_far.parts] != frames[:so_far.done]:
-        so_far.parts.clear()  # the frames of another range (a library caller's): every frame asked for is detected
+        so_far.keep_first(0)  # the frames of another range (a library caller's): every frame asked for is detected
         so_far.look = None
     # An input whose every frame was done (stopped as it ended) has its last detected again: the record's sizing
     # comes with a frame detected.
-    del so_far.parts[min(so_far.done, len(frames) - 1):]
+    so_far.keep_first(min(so_far.done, len(frames) - 1))
     so_far.total = len(frames)
     so_far.frames = frames if options.frames is not None else None
-    every_frame = list(range(n_frames))
+    every_frame, asked = list(range(n_frames)), frames
 
     def detect_frames(frames: list[int], look: StackLook | None):
         return iter_detect(
@@ -274,7 +291,10 @@ def detect_file(
             frames=None if frames == every_frame else frames,
             tile=options.tile, batch_size=options.batch_size, name=str(path), precision=options.precision,
             heatmaps=False, compile=options.compile, runtime=options.runtime, split_close=options.split_close,
-            stack_look=look, measured=options.measure)
+            stack_look=look, measured=options.measure,
+            # Only the one frame asked for is refused where it cannot be read; the last of several, left to go
+            # on with, or a frame read for the particles' look, is skipped as any of several is.
+            skip_unreadable=frames != asked or len(asked) > 1)
 
     look = given_look(model, options.diameter) if options.diameter is not None else None
     sizing = None
@@ -282,6 +302,7 @@ def detect_file(
         for index, result, sizing in _detected_from(detect_frames, frames[so_far.done:], look, so_far, str(path)):
             so_far.parts.append((index, result.centres, result.scores))
             so_far.dropped_at_gaps[index] = result.dropped_at_gaps
+            so_far.unreadable += [index] if result.unreadable else []
             if progress is not None:
                 progress(so_far.done, so_far.total)
     except BaseException:
@@ -290,6 +311,10 @@ def detect_file(
             keep_unfinished(Path(output), so_far.table(), {"inputs": [so_far.record(file)]},
                             [so_far.resume_entry(file, fingerprint)])
         raise
+    if len(so_far.unreadable) == len(frames):  # nothing read: no frames to keep, nor to go on from
+        unreadable = so_far.unreadable
+        so_far.keep_first(0)
+        check_any_read(unreadable, len(frames), str(path))
     parts = so_far.parts
     calibration = file_calibration(path)
     # The pixel size goes into the .json, not into y_um,x_um columns: napari opens such a TIFF at scale 1,
@@ -313,9 +338,9 @@ def detect_file(
               "diameter_confidence": sizing.confidence, "diameter_reason": sizing.reason,
               "ringed": sizing.ringed, "rescale_factor": sizing.scale,
               **({"channel": options.channel} if options.channel is not None else {}),
-              **({"frames_detected": frames} if options.frames is not None else {}),
-              **measured,
-              **frames_found_empty(lambda: image, table, frames)}
+              **detected_and_unreadable(frames, options.frames is not None, so_far.unreadable),
+              **measured}
+    record.update(frames_found_empty(lambda: image, table, detected_frames(record)))
     meta = {**model_record(model.path), "threshold": options.threshold if options.threshold is not None
             else model.card.threshold, "polarity": options.polarity, "device": str(device),
             "split_close": options.split_close, "inputs": [record]}
@@ -890,16 +915,18 @@ def same_fingerprint(recorded: object, path: Path, options: RunOptions, model_pa
 
 def unfinished_entry(file: str, done: int, total: int, fingerprint: dict | None,
                      look: StackLook | None = None, frames: list[int] | None = None,
-                     dropped: dict[int, int] | None = None) -> dict:
+                     dropped: dict[int, int] | None = None, unreadable: list[int] | None = None) -> dict:
     """One input's entry in an unfinished output's ``resume`` list: its ``file`` as the metadata's ``inputs`` name
     it, its frames ``done`` of ``total``, the fingerprint (:func:`job_fingerprint`) they were detected under and,
     where known, the particles' ``look`` they left (:attr:`FramesSoFar.look`; without it, read again on them). With
     --frames, ``frames``: the stack's frames to detect, the first ``done`` of them done. ``dropped``: the centres
-    dropped beside gaps in the frames done that dropped any, by frame (:attr:`FramesSoFar.dropped_at_gaps`)."""
+    dropped beside gaps in the frames done that dropped any, by frame (:attr:`FramesSoFar.dropped_at_gaps`).
+    ``unreadable``: the frames done that could not be read (:attr:`FramesSoFar.unreadable`)."""
     return {"file": file, "frames_done": done, "frames": total, "fingerprint": fingerprint,
             **({"look": look.state()} if look is not None else {}),
             **({"frames_to_detect": frames} if frames is not None else {}),
-            **({DROPPED_AT_GAPS: {str(frame): count for frame, count in dropped.items()}} if dropped else {})}
+            **({DROPPED_AT_GAPS: {str(frame): count for frame, count in dropped.items()}} if dropped else {}),
+            **({UNREADABLE: unreadable} if unreadable else {})}
 
 
 def dropped_by_frame(entry: dict) -> dict[int, int] | None:
@@ -989,7 +1016,11 @@ def earlier_frames(output: Path, paths: Iterable[Path], options: DetectOptions, 
         if dropped is None:
             continue
         so_far = FramesSoFar.of_table(rows, done, total, frames)
-        so_far.dropped_at_gaps = dropped
+        unreadable = entry.get(UNREADABLE, [])
+        if not (isinstance(unreadable, list) and all(isinstance(frame, int) for frame in unreadable)
+                and set(unreadable) <= {frame for frame, _, _ in so_far.parts}):
+            continue
+        so_far.dropped_at_gaps, so_far.unreadable = dropped, unreadable
         if "look" in entry:
             from ..detection.look import StackLook
 
