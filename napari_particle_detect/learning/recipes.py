@@ -12,13 +12,15 @@ its lineage, written from the recipe and the phases' records, not by hand.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import itertools
 import json
 import os
+import re
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -84,29 +86,44 @@ def load_recipe(path: str | Path) -> Recipe:
     """The recipe at ``path``, every field checked; one ParticleDetectError naming the file otherwise."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except FileNotFoundError:
         raise ParticleDetectError(f"{path}: recipe not found") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ParticleDetectError(f"{path}: unreadable recipe ({str(exc)[:100]})") from None
+    lines = text.splitlines()
 
-    def problem(text: str) -> ParticleDetectError:
-        return ParticleDetectError(f"{path}: {text}")
+    def problem(message: str, key: str | None = None, table: str | int | None = None) -> ParticleDetectError:
+        # The key's line too: in a recipe of several phases, each setting one name, the phase's name alone
+        # left the user to search for the line to mend.
+        line = _key_line(lines, key, table) if key else None
+        return ParticleDetectError(f"{path}: {message}" + (f" (line {line})" if line else ""))
 
     known = {"name", "kind", "architecture", "channels", "init", "output", "validation", "phase"}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise problem(f"unknown key(s) {', '.join(unknown)}; a recipe has {', '.join(sorted(known))}")
+        raise problem(f"unknown key(s) {_named(unknown, known)}; a recipe has {', '.join(sorted(known))}", unknown[0])
     name = data.get("name")
     if not isinstance(name, str) or not name or "/" in name or "\\" in name:
-        raise problem("name must be a non-empty text without slashes (it names the run folder)")
+        raise problem("name must be a non-empty text without slashes (it names the run folder)", "name")
+    for key in ("init", "output"):
+        # Anything else failed deep in path arithmetic (TypeError: unsupported operand type(s) for /).
+        if key in data and not (isinstance(data[key], str) and data[key]):
+            raise problem(f"{key} must be a path in quotes, relative to the recipe", key)
     validation = data.get("validation", {})
-    if not isinstance(validation, dict) or set(validation) - {"images", "size", "data", "threshold_images"}:
-        raise problem("[validation] may set images, size, data and threshold_images only")
+    if not isinstance(validation, dict):
+        raise problem("[validation] must be a table setting images, size, data and threshold_images", "validation")
+    extra = sorted(set(validation) - {"images", "size", "data", "threshold_images"})
+    if extra:
+        raise problem(f"unknown key(s) {_named(extra, ('images', 'size', 'data', 'threshold_images'))}; [validation] may set images, size, data and "
+                      "threshold_images only", extra[0], "validation")
     kind = data.get("kind", "spheres")
     kinds = ("spheres", *KINDS)
     if kind not in kinds:
-        raise problem(f"kind must be one of {', '.join(kinds)}, got {kind!r:.40}")
+        raise problem(f"kind must be one of {', '.join(kinds)}, got {kind!r:.40}", "kind")
+    if kind != "spheres":
+        _refuse_sphere_network_keys(data, kind, problem)
     fields = PHASE_FIELDS if kind == "spheres" else KIND_PHASE_FIELDS
     phases_data = data.get("phase")
     if not isinstance(phases_data, list) or not phases_data:
@@ -114,44 +131,93 @@ def load_recipe(path: str | Path) -> Recipe:
     phases = []
     for number, item in enumerate(phases_data, start=1):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
-            raise problem(f"phase {number} needs a name")
-        extra = set(item) - {"name", "data", "note", *fields}
+            raise problem(f"phase {number} needs a name", "name" if isinstance(item, dict) else None, number)
+
+        def phase_problem(message: str, key: str | None = None, n: str = item["name"],
+                          at: int = number) -> ParticleDetectError:
+            return problem(f"phase {n!r}: {message}", key, at)
+
+        extra = sorted(set(item) - {"name", "data", "note", *fields})
         if extra:
-            raise problem(f"phase {item['name']!r}: unknown key(s) {', '.join(sorted(extra))}; a phase "
-                          f"{'' if kind == 'spheres' else f'of a {kind} recipe '}sets {', '.join(fields)}, data, note")
+            raise phase_problem(f"unknown key(s) {_named(extra, fields)}; a phase "
+                                f"{'' if kind == 'spheres' else f'of a {kind} recipe '}sets {', '.join(fields)}, "
+                                "data, note", extra[0])
         settings = {k: item[k] for k in fields if k in item}
-        _check_settings(settings, lambda text, n=item["name"]: problem(f"phase {n!r}: {text}"))
+        _check_settings(settings, phase_problem)
         if "looks" in settings:
             known = KINDS[kind].looks
             looks = settings["looks"]
             if not (isinstance(looks, list) and looks and all(isinstance(v, str) and v in known for v in looks)):
-                raise problem(f"phase {item['name']!r}: looks must be a list of the {kind} generator's looks "
-                              f"({', '.join(known)}), repeated to weight one")
+                raise phase_problem(f"looks must be a list of the {kind} generator's looks "
+                                    f"({', '.join(known)}), repeated to weight one", "looks")
             settings["looks"] = tuple(looks)
-        phases.append(Phase(item["name"], settings, tuple(_strings(item.get("data", []), problem)),
+        phases.append(Phase(item["name"], settings,
+                            tuple(_strings(item.get("data", []), lambda m, at=number: problem(m, "data", at))),
                             str(item.get("note", ""))))
     if len({p.name for p in phases}) != len(phases):
         raise problem("phase names must differ (they name the phases' checkpoints)")
     channels = data.get("channels")
     if channels is not None and not (isinstance(channels, list) and channels
-                                     and all(isinstance(c, int) and 1 <= c <= 4096 for c in channels)):
-        raise problem("channels must be a list of whole numbers from 1 to 4096")
+                                     and all(_is_whole(c) and 1 <= c <= 4096 for c in channels)):
+        raise problem("channels must be a list of whole numbers from 1 to 4096", "channels")
     architecture = data.get("architecture", "unet")
     if kind == "spheres" and architecture not in SPHERE_ARCHITECTURES:
-        raise problem(f"architecture {architecture!r:.40}: a sphere recipe trains {' or '.join(SPHERE_ARCHITECTURES)}")
+        raise problem(f"architecture {architecture!r:.40}: a sphere recipe trains {' or '.join(SPHERE_ARCHITECTURES)}",
+                      "architecture")
     if validation.get("threshold_images") and kind != "spheres":
-        raise problem("threshold_images is for sphere recipes (a kind's threshold is tuned with its heads)")
+        raise problem("threshold_images is for sphere recipes (a kind's threshold is tuned with its heads)",
+                      "threshold_images", "validation")
     for key in ("images", "size", "threshold_images"):
         value = validation.get(key)
-        if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
-            raise problem(f"validation {key} must be a whole number")
+        if value is not None and not (_is_whole(value) and value >= 0):
+            raise problem(f"validation {key} must be a whole number", key, "validation")
     return Recipe(path=path.resolve(), name=name, kind=kind, architecture=str(data.get("architecture", "unet")),
                   channels=tuple(channels) if channels else None, init=data.get("init"),
                   validation_images=int(validation.get("images", 24)),
                   validation_size=int(validation.get("size", 128)),
-                  validate=tuple(_strings(validation.get("data", []), problem)),
+                  validate=tuple(_strings(validation.get("data", []), lambda m: problem(m, "data", "validation"))),
                   threshold_images=int(validation.get("threshold_images", 0)), phases=tuple(phases),
                   output=data.get("output"), architecture_given="architecture" in data)
+
+
+def _key_line(lines: list[str], key: str, table: str | int | None) -> int | None:
+    """The line (from 1) where ``key`` is set: at the top of the recipe (``table`` None), in its
+    ``[validation]`` table, or in its ``table``-th ``[[phase]]``; None where it cannot tell (an inline table)."""
+    setting = re.compile(rf"""\s*(["']?){re.escape(key)}\1\s*=""")
+    phases, here = 0, None
+    for number, line in enumerate(lines, start=1):
+        header = re.match(r"\s*\[(\[?)\s*([^\]]*?)\s*\]", line)
+        if header:
+            phases += header.group(1) == "[" and header.group(2) == "phase"
+            here = phases if header.group(2) == "phase" else header.group(2)
+        elif here == table and setting.match(line):
+            return number
+    return None
+
+
+def _named(unknown: Sequence[str], known: Iterable[str]) -> str:
+    """The unknown keys, each with the known one it is most likely a typo of: "learning_rte (learning_rate?)"."""
+    known = list(known)
+    guesses = [difflib.get_close_matches(key, known, n=1) for key in unknown]
+    return ", ".join(f"{key} ({guess[0]}?)" if guess else key for key, guess in zip(unknown, guesses))
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    # TOML's true is Python's 1: learning_rate = true trained at 1.0, unsaid.
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _refuse_sphere_network_keys(data: dict, kind: str, problem: Callable[..., ParticleDetectError]) -> None:
+    """A rods or chains recipe trains its kind's UNet with heads on the sphere model's body (or init's):
+    an architecture or channels there were ignored, unsaid, the model trained not the one the recipe named."""
+    for key in ("architecture", "channels"):
+        if key in data:
+            raise problem(f"{key}: a {kind} recipe trains its kind's network (the sphere UNet's body with the "
+                          f"{kind} heads, or init's); remove {key}", key)
 
 
 def _strings(values: Any, problem) -> list[str]:
@@ -160,36 +226,36 @@ def _strings(values: Any, problem) -> list[str]:
     return list(values)
 
 
-def _check_settings(settings: dict, problem) -> None:
+def _check_settings(settings: dict, problem: Callable[..., ParticleDetectError]) -> None:
+    """Refuse a phase setting of the wrong type or range: ``problem(message, key)``."""
     whole = ("epochs", "steps_per_epoch", "batch_size", "crop", "seed")
     for key in whole:
-        if key in settings and not (isinstance(settings[key], int) and not isinstance(settings[key], bool)
-                                    and settings[key] >= (0 if key == "seed" else 1)):
-            raise problem(f"{key} must be a whole number{' of at least 1' if key != 'seed' else ''}")
+        if key in settings and not (_is_whole(settings[key]) and settings[key] >= (0 if key == "seed" else 1)):
+            raise problem(f"{key} must be a whole number{' of at least 1' if key != 'seed' else ''}", key)
     for key in ("learning_rate", "sigma"):
-        if key in settings and not (isinstance(settings[key], (int, float)) and 0 < settings[key] < 100):
-            raise problem(f"{key} must be a positive number")
+        if key in settings and not (_is_number(settings[key]) and 0 < settings[key] < 100):
+            raise problem(f"{key} must be a positive number", key)
     # Not auto: a phase's result must not depend on the machine it resumes on.
     if "precision" in settings and settings["precision"] not in ("float32", "bfloat16"):
-        raise problem("precision must be float32 or bfloat16")
+        raise problem("precision must be float32 or bfloat16", "precision")
     if "teacher_near_particles" in settings and not isinstance(settings["teacher_near_particles"], bool):
-        raise problem("teacher_near_particles must be true or false")
+        raise problem("teacher_near_particles must be true or false", "teacher_near_particles")
     if "keep" in settings and settings["keep"] not in ("best", "last"):
-        raise problem("keep must be best (the best epoch on the validation set) or last")
+        raise problem("keep must be best (the best epoch on the validation set) or last", "keep")
     if "teacher" in settings and not isinstance(settings["teacher"], str):
-        raise problem("teacher must be the path of a model (.pt), relative to the recipe")
+        raise problem("teacher must be the path of a model (.pt), relative to the recipe", "teacher")
     for key in ("synthetic_fraction", "focus_share", "teacher_weight", "final_lr_fraction", "spot_share"):
-        if key in settings and not (isinstance(settings[key], (int, float)) and 0 <= settings[key] <= 1):
-            raise problem(f"{key} must be between 0 and 1")
+        if key in settings and not (_is_number(settings[key]) and 0 <= settings[key] <= 1):
+            raise problem(f"{key} must be between 0 and 1", key)
     for key in ("positive_weight", "regression_weight"):
-        if key in settings and not (isinstance(settings[key], (int, float)) and 0 <= settings[key] < 1000):
-            raise problem(f"{key} must be a number from 0")
+        if key in settings and not (_is_number(settings[key]) and 0 <= settings[key] < 1000):
+            raise problem(f"{key} must be a number from 0", key)
     for key in ("radius_range", "spot_min_separation"):
         if key in settings:
             value = settings[key]
-            if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) and v > 0
-                                                                         for v in value) and value[0] <= value[1]):
-                raise problem(f"{key} must be two positive numbers, smallest first")
+            if not (isinstance(value, list) and len(value) == 2 and all(_is_number(v) and v > 0 for v in value)
+                    and value[0] <= value[1]):
+                raise problem(f"{key} must be two positive numbers, smallest first", key)
             settings[key] = tuple(float(v) for v in value)
 
 
@@ -264,10 +330,13 @@ def run_recipe(
     a resume state continues at the step after the last it kept. A run folder another run is training in
     (another process, session or machine on a shared disk) is refused in one line (:func:`run_folder_held`).
     """
+    from ..cli.checks import check_output_folder
     from ..shipped import refuse_shipped_output
 
     recipe = load_recipe(path)
     refuse_shipped_output(recipe.run_folder)  # before its folder is made there
+    # A run folder below a file, or in a read-only one, was a bare OSError ("afile: File exists").
+    check_output_folder(recipe.run_folder)
     check_recipe_files(recipe)
     with run_folder_held(recipe):
         return _run_phases(recipe, SessionTime(minutes), device, threads, progress, cancel)

@@ -122,8 +122,10 @@ def train_volumes(pool: Path, validation: Path, out: Path, config: VolumeTrainCo
 
     from ..models.registry import DetectorModel, ModelCard, resume_state_path, save_model, save_tensors
     from ..models.unet3d import UNet3D
+    from ..shipped import refuse_shipped_output
     from .training import adam
 
+    refuse_shipped_output(out)  # the shipped unet3d.pt every volume detection and round starts from
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     network = UNet3D(config.channels)
@@ -134,8 +136,10 @@ def train_volumes(pool: Path, validation: Path, out: Path, config: VolumeTrainCo
         state = torch.load(state_file, weights_only=True)  # tensors and numbers only: never code
         network.load_state_dict(state["network"]); optimiser.load_state_dict(state["optimiser"])
         step, best, elapsed0 = state["step"], state["best"], state["elapsed"]
-    if init is not None:
-        network.load_state_dict(torch.load(init, weights_only=True))
+    elif init is not None:
+        # Only a fresh start: a resume given its command's INIT again went on from INIT's weights with the
+        # run's step count, optimiser and best score, throwing the steps trained so far away unsaid.
+        _start_from(network, Path(init), config.channels)
     # Validation truth: the volumes' own spheres only (cut spheres' centres lie outside).
     val = [load_pool_volume(p, None, with_cut=False) for p in sorted(validation.glob("vol_*.npz"))]
     cache: list = []
@@ -189,6 +193,41 @@ def train_volumes(pool: Path, validation: Path, out: Path, config: VolumeTrainCo
             return out
 
 
+def _start_from(network, init: Path, channels: tuple[int, ...]) -> None:
+    """``init``'s weights in ``network``. A 2D model, or weights of another network, is one line naming it:
+    torch's refusal listed every tensor that did not fit, a page long."""
+    from ..errors import ParticleDetectError
+    from ..models.registry import read_card, read_saved_tensors, wrong_dims
+
+    card = init.with_suffix(".json")
+    dims = read_card(card).spatial_dims if card.is_file() else 3  # bare weights: judged by their shapes below
+    if dims != 3:
+        raise ParticleDetectError(wrong_dims(init, dims))
+    try:
+        network.load_state_dict(read_saved_tensors(init))
+    except (RuntimeError, TypeError, AttributeError):
+        raise ParticleDetectError(f"{init}: not the weights of the 3D UNet this trains (channels "
+                                  f"{', '.join(map(str, channels))}); give a model it saved, or the shipped "
+                                  "unet3d.pt") from None
+
+
+def _fresh_output(out: Path, overwrite: bool) -> None:
+    """Without --resume, a model or resume state at ``out`` is another run's: replaced only with ``overwrite``,
+    as particle-detect train does (its state goes too: a later --resume went on from that run's steps)."""
+    from ..errors import ParticleDetectError
+    from ..models.registry import resume_state_path
+    from ..shipped import refuse_shipped_output
+
+    refuse_shipped_output(out)  # before its --overwrite could delete anything there
+    weights = out.with_suffix(".pt")
+    there = [p for p in (weights, resume_state_path(weights)) if p.exists()]
+    if there and not overwrite:
+        raise ParticleDetectError(f"{there[0]}: already there; give --overwrite to replace it, --resume to go on "
+                                  "with the run that wrote it, or another OUT")
+    if overwrite:
+        resume_state_path(weights).unlink(missing_ok=True)
+
+
 PROG = "python -m napari_particle_detect.learning.volume_training"
 
 
@@ -231,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument("init", metavar="INIT", nargs="?", type=Path, default=None,
                             help="start from these weights (.pt)")
         parser.add_argument("--resume", action="store_true", help="continue from OUT.state.pt if it is there")
+        parser.add_argument("--overwrite", action="store_true",
+                            help="replace the model (and resume state) already at OUT; without it that is refused")
         args = parser.parse_intermixed_args(argv[1:])  # --resume anywhere, even between the positionals
     else:
         parser = OneLineParser(prog=PROG, description=f"Write pool volumes for training ({PROG} train --help "
@@ -250,6 +291,12 @@ def main(argv: list[str] | None = None) -> int:
         _pool_files(args.validation, "validation")
         if args.init is not None and not args.init.is_file():
             raise ParticleDetectError(f"{args.init}: file not found; give the weights (.pt) to start from")
+        from ..cli.checks import check_output
+
+        # Before any step: a folder that is a file, or read-only, failed at the first save, its steps lost.
+        check_output(args.out.with_suffix(".pt"), [args.init] if args.init else [], "model")
+        if not args.resume:
+            _fresh_output(args.out, args.overwrite)
         import torch
 
         torch.set_num_threads(1)
