@@ -35,9 +35,14 @@ ROD_OPACITY = 0.3
 # no rod narrower than 4 px (synthetic/rods.py, RodConfig.width_range): a shorter line is a click of the
 # line tool, not a rod.
 MIN_ROD_LENGTH = 4.0
-# A rod's own centre, angle and length, kept as its line's features: recomputed from tips written with three
-# decimals, a rods table opened and saved unchanged drifted by 0.001 px and degrees in each.
+# A rod's own centre, angle and length, kept in its layer's metadata (under ROD_GEOMETRY_KEY, by frame): recomputed
+# from tips written with three decimals, a rods table opened and saved unchanged drifted by 0.001 px and degrees
+# in each. Not as the lines' features: a tip dragged left them at their old values in napari's features table
+# (where no dock listens to the layer: a table opened alone), beside a line elsewhere.
 ROD_GEOMETRY = ["y", "x", "angle", "length"]
+ROD_GEOMETRY_KEY = "rod_geometry"
+# Frames apart in the tips' search tree (_OwnGeometry): no rod's tips on one frame come near another frame's.
+_FRAME_APART = 1e9
 
 
 def _with_frame(table: pd.DataFrame) -> pd.DataFrame:
@@ -54,16 +59,23 @@ def rods_layer_data(table: pd.DataFrame, name: str, ndim: int = 2) -> tuple:
     source = table["source"].astype(str) if "source" in table else pd.Series(["model"] * len(table), dtype=object)
     features = pd.DataFrame({"score": table["score"].to_numpy(float) if "score" in table else np.full(len(table), np.nan),
                              "width": table["width"].to_numpy(float) if "width" in table else np.full(len(table), np.nan),
-                             "source": source.to_numpy(),
-                             **{c: table[c].to_numpy(float) for c in ROD_GEOMETRY if c in table}})
+                             "source": source.to_numpy()})
     widths = rod_line_widths(features["width"].to_numpy(float))
     kwargs = {"name": name, "shape_type": "line", "features": features,
-              "feature_defaults": {"score": np.nan, "width": np.nan, "source": "added",
-                                   **{c: np.nan for c in ROD_GEOMETRY}},
+              "feature_defaults": {"score": np.nan, "width": np.nan, "source": "added"},
+              "metadata": {ROD_GEOMETRY_KEY: rods_geometry(table)},
               "edge_width": list(widths) if len(widths) else ROD_EDGE_WIDTH, "opacity": ROD_OPACITY,
               # One colour per line by source (Shapes take no colour-cycle dictionary); new lines: 'added'.
               "edge_color": [SOURCE_COLOURS.get(s, "cyan") for s in source] if len(table) else SOURCE_COLOURS["added"]}
     return lines, kwargs, "shapes"
+
+
+def rods_geometry(table: pd.DataFrame) -> pd.DataFrame:
+    """Each rod's frame and own ROD_GEOMETRY, as its table gives them (none where the table lacks them), for a rods
+    layer's metadata: :func:`table_from_rod_lines` keeps them for a line whose tips are still theirs."""
+    if not set(ROD_GEOMETRY) <= set(table.columns):
+        return pd.DataFrame(columns=["frame", *ROD_GEOMETRY])
+    return _with_frame(table)[["frame", *ROD_GEOMETRY]].astype({"frame": int}).reset_index(drop=True)
 
 
 def rod_line_widths(widths: np.ndarray) -> np.ndarray:
@@ -89,11 +101,14 @@ def why_not_a_rod(shape_type: str, vertices: np.ndarray) -> str | None:
     return None
 
 
-def table_from_rod_lines(data: list, features: pd.DataFrame | None, shape_types: list[str] | None = None) -> pd.DataFrame:
-    """The rods table (frame, y, x, angle, length, width, tips, score, source) from a Shapes layer's lines."""
+def table_from_rod_lines(data: list, features: pd.DataFrame | None, shape_types: list[str] | None = None,
+                         metadata: dict | None = None) -> pd.DataFrame:
+    """The rods table (frame, y, x, angle, length, width, tips, score, source) from a Shapes layer's lines (its
+    ``metadata``: the rods' own geometry, :func:`rods_geometry`, kept where a line's tips are still theirs)."""
     rows = []
     n = len(data)
     features = features if features is not None else pd.DataFrame(index=range(n))
+    own_geometry = _OwnGeometry((metadata or {}).get(ROD_GEOMETRY_KEY))
     for i, vertices in enumerate(data):
         v = np.asarray(vertices, float)
         if shape_types is not None and not is_rod_shape(shape_types[i], v):
@@ -105,7 +120,7 @@ def table_from_rod_lines(data: list, features: pd.DataFrame | None, shape_types:
                      "width": float(features["width"].iloc[i]) if "width" in features else np.nan,
                      "score": float(features["score"].iloc[i]) if "score" in features else np.nan,
                      "source": str(features["source"].iloc[i]) if "source" in features else "added",
-                     "ends": v[[0, -1], -2:].ravel(), "own": _own_geometry(v[[0, -1], -2:], features, i)})
+                     "ends": v[[0, -1], -2:].ravel(), "own": own_geometry.of(frame, v[[0, -1], -2:])})
     if not rows:  # typed columns: an empty frame is still a valid rods table (accepted as holding none)
         return rods.empty_table().assign(source=pd.Series(dtype=object))
     table = pd.DataFrame(rows)
@@ -118,17 +133,28 @@ def table_from_rod_lines(data: list, features: pd.DataFrame | None, shape_types:
     return pd.concat([table[["frame"]], geometry, table[["score", "source"]]], axis=1)
 
 
-def _own_geometry(ends: np.ndarray, features: pd.DataFrame, i: int) -> np.ndarray | None:
-    """Line ``i``'s rod's own y, x, angle, length (its features, as its table gave them) where the line's ``ends``
-    are still its tips, within a rounding of them; None where they moved, or none is known."""
-    if not set(ROD_GEOMETRY) <= set(features.columns):
-        return None
-    own = features[ROD_GEOMETRY].iloc[i].to_numpy(float)
-    if not np.all(np.isfinite(own)):
-        return None
-    y1, x1, y2, x2 = tips(*own)
-    moved = np.abs(ends - np.array([[y1, x1], [y2, x2]])).max()
-    return own if moved <= rods.TIP_LENGTH_TOLERANCE else None
+class _OwnGeometry:
+    """The rods' own geometry (:func:`rods_geometry`) found by their tips: found by place, not by row, it holds
+    for a line whatever lines were deleted, drawn or pasted before it."""
+
+    def __init__(self, geometry: pd.DataFrame | None) -> None:
+        from scipy.spatial import cKDTree
+
+        own = geometry[ROD_GEOMETRY].to_numpy(float) if isinstance(geometry, pd.DataFrame) and len(geometry) else \
+            np.empty((0, len(ROD_GEOMETRY)))
+        known = np.all(np.isfinite(own), axis=1)
+        self.own = own[known]
+        frames = geometry["frame"].to_numpy(float)[known] if len(self.own) else np.empty(0)
+        self.tree = cKDTree(np.column_stack([frames * _FRAME_APART, *tips(*self.own.T)])) if len(self.own) else None
+
+    def of(self, frame: int, ends: np.ndarray) -> np.ndarray | None:
+        """The own y, x, angle, length of the rod whose tips are ``ends`` (within a rounding of them) on ``frame``;
+        None where no rod's are (a tip dragged, a line drawn)."""
+        if self.tree is None:
+            return None
+        distance, row = self.tree.query([frame * _FRAME_APART, *np.ravel(ends)], p=np.inf,
+                                        distance_upper_bound=rods.TIP_LENGTH_TOLERANCE)
+        return self.own[row] if np.isfinite(distance) else None
 
 
 def chain_layers_data(table: pd.DataFrame, name: str, ndim: int = 2) -> list[tuple]:
@@ -207,6 +233,7 @@ def refill(layer, data, kwargs: dict, layer_type: str) -> None:
         layer.refresh_colors()
         return
     layer.data = (list(data), [kwargs["shape_type"]] * len(data)) if len(data) else []
+    layer.metadata = {**layer.metadata, **kwargs.get("metadata", {})}
     if "features" in kwargs:
         layer.features = kwargs["features"]
         layer.feature_defaults = kwargs["feature_defaults"]

@@ -229,7 +229,7 @@ class KindSession:
         if layer is None:
             return self.whole_table().iloc[:0]
         if self.kind == "rods":
-            return table_from_rod_lines(layer.data, layer.features, list(layer.shape_type))
+            return table_from_rod_lines(layer.data, layer.features, list(layer.shape_type), layer.metadata)
         return table_from_beads(layer.data, layer.features)
 
     def frames_table(self, frames: list[int]) -> pd.DataFrame:

@@ -110,6 +110,38 @@ def _write_chain_beads(path: str, data: np.ndarray, features) -> list[str]:
     return [str(target)]
 
 
+def write_chain_layers(path: str, layer_data: list[tuple[Any, dict, str]]) -> list[str]:
+    """npe2 multi-layer writer for a chains image's beads (Points) and paths (Shapes) saved together (File > Save
+    Selected Layer(s) of both): its chains CSV, from the beads, as the beads layer saved alone writes it; the
+    paths, drawn from the beads, add nothing to it. Without this writer napari found none for the pair, and
+    said only that napari-svg had written nothing."""
+    [(data, meta, _)] = [layer for layer in layer_data if layer[2] == "points"]
+    others = [layer[1] for layer in layer_data if layer[2] != "points"]
+    problem = _not_beads_with_paths(meta, others)
+    if problem:
+        raise ParticleDetectError(f"{Path(path).name}: {problem}; a CSV holds one table: save each layer on its own "
+                                  "(File > Save Selected Layer(s) with one selected)")
+    return write_points(path, data, meta)
+
+
+def _not_beads_with_paths(beads: dict, paths: list[dict]) -> str | None:
+    """Why a Points layer and Shapes layers saved together are not a chains image's beads with their paths
+    (:func:`kind_layers.chain_layers_data`); None when they are."""
+    from .kind_layers import CHAIN_PATHS_KEY
+
+    features = beads.get("features")
+    name = str(beads.get("name") or "")
+    if features is None or not {"chain", "index"} <= set(features.columns):
+        return f"'{name}' holds no chains' beads (features chain, index)"
+    for meta in paths:
+        other = str(meta.get("name") or "")
+        if not (isinstance(meta.get("metadata"), dict) and meta["metadata"].get(CHAIN_PATHS_KEY)):
+            return f"'{other}' is no chains image's paths, which alone go with its beads '{name}'"
+        if name.endswith(" beads") and other.endswith(" chains") and name[: -len(" beads")] != other[: -len(" chains")]:
+            return f"'{other}' are another image's paths than those of '{name}'"
+    return None
+
+
 def write_rod_lines(path: str, data: Any, meta: dict) -> list[str]:
     """npe2 single-layer writer for Shapes layers of lines: a rods CSV (one row per line)."""
     from ..kinds.registry import write_kind_table
@@ -126,7 +158,7 @@ def write_rod_lines(path: str, data: Any, meta: dict) -> list[str]:
                 f"layer's beads (its Points layer) are what saves as a chains CSV")
         if others:
             _warn(f"{_counted(others)} left out of {Path(path).name}: only lines are rods")
-    table = table_from_rod_lines(data, meta.get("features"), shape_types)
+    table = table_from_rod_lines(data, meta.get("features"), shape_types, meta.get("metadata"))
     if len(data) and np.shape(data[0])[-1] == 2:
         table = table.drop(columns="frame")
     target = _csv_path(path)
