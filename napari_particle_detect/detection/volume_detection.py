@@ -59,6 +59,12 @@ SLICES_PER_Z_HALF_WIDTH = 5.0
 # one volume of channels (z, c, y, x), as microscopes export them.
 CHANNEL_COUNTS = (2, 3, 4)
 CHANNELS_BEHIND_SLICES = 4
+# Particles this many voxels across along an axis or more are detected: under it a slice (or pixel) is twice as deep as
+# they are, and the working grid enlarges that axis 12 times or more (generator volumes: 3.3 z voxels at fewest).
+MIN_DIAMETER_VOXELS = 0.5
+# The sizing sources whose z diameter is the autocorrelation's along z (:func:`volume_sizing`): no measure at all
+# on a volume of a few slices.
+Z_ESTIMATED = ("estimated", "given xy, z estimated")
 
 
 @dataclass(frozen=True)
@@ -66,9 +72,10 @@ class VolumeOptions:
     """How volumes are detected (checked by :func:`check_volume_options` when detection starts).
 
     ``threshold``: the score in [0, 1) a centre needs (None: the model's own). ``diameter``: the particles'
-    size, one number (xy, voxels; z from ``voxel_size`` or estimated) or three (z, y, x voxels); None:
-    estimated. ``voxel_size``: z, y, x in one unit (their ratios size z from xy). ``device``: auto (a CUDA
-    GPU where there is one, else the CPU), cpu, cuda or mps. ``window``: working voxels per tile side.
+    size, one number (xy: along y, in y voxels; x from it by ``voxel_size`` where y and x voxels differ, z from
+    ``voxel_size`` or estimated) or three (z, y, x voxels); None: estimated. ``voxel_size``: z, y, x in one unit
+    (their ratios size z and x from y). ``device``: auto (a CUDA GPU where there is one, else the CPU), cpu, cuda
+    or mps. ``window``: working voxels per tile side.
     ``threads``: torch's CPU threads (None: as they are). ``runtime``: auto, torch, onnx or openvino.
     ``frames``: the time points of a file's series to detect (:func:`detect_volume_file`), as ``--frames`` gives
     them ("0:10", "3,7,9": frame_ranges.frame_range); None: every one.
@@ -183,7 +190,7 @@ def check_volume_shape(volume: object, name: str = "volume", series: bool = Fals
         if shape[-3] < 2:
             raise ParticleDetectError(f"{name}: a volume needs at least 2 slices along z, this one has {shape[-3]} "
                                       f"(shape {text}); detect 2D images with detect()")
-        if len(shape) == 4 and shape[1] in CHANNEL_COUNTS and shape[0] >= CHANNELS_BEHIND_SLICES * shape[1]:
+        if _many_channel_like_slices(shape):
             log.warning("%s: shape %s is read as %d volumes of %d slices (t, z, y, x); if it is one volume of %d "
                         "channels (z, c, y, x), %s", name, text, shape[0], shape[1], shape[1], pick_channel)
         return
@@ -195,6 +202,46 @@ def check_volume_shape(volume: object, name: str = "volume", series: bool = Fals
                                   "a series (t, z, y, x) to detect_volumes")
     wanted = "a volume (z, y, x) or a series of volumes (t, z, y, x)" if series else "a volume (z, y, x)"
     raise ParticleDetectError(f"{name}: a {len(shape)}D array ({text}); give {wanted}")
+
+
+def _many_channel_like_slices(shape: tuple[int, ...]) -> bool:
+    """A series (t, z, y, x) of 2-4 slices per volume and many times more volumes: (z, c, y, x) by its shape alone."""
+    return len(shape) == 4 and shape[1] in CHANNEL_COUNTS and shape[0] >= CHANNELS_BEHIND_SLICES * shape[1]
+
+
+def _say_thin_series(shape: tuple[int, ...], sizing: VolumeSizing, name: str, pick_channel: str | None) -> None:
+    """The channel hint of :func:`check_volume_shape` for a series of fewer volumes (a 6 x 2 x Y x X (z, c, y, x)
+    array) once the series is sized: volumes of 2-4 slices thinner than their particles, or too thin to measure
+    the particles' z size on, are more likely the slices of one volume of a few channels. ``pick_channel``: what
+    to do (None: the axes are the file's own metadata's, so nothing is to be said)."""
+    if pick_channel is None or len(shape) != 4 or shape[0] < 2 or shape[1] not in CHANNEL_COUNTS:
+        return
+    if _many_channel_like_slices(shape):
+        return  # said already, before any work
+    depth, z = shape[1], sizing.diameter[0]
+    if sizing.source in Z_ESTIMATED:
+        why = "too thin to measure the particles' z size on"
+    elif depth < z:
+        why = f"thinner than the particles ({z:.1f} slices across)"
+    else:
+        return
+    log.warning("%s: shape %s is read as %d volumes of %d slices (t, z, y, x), %s; if it is one volume of %d "
+                "channels (z, c, y, x), %s", name, "x".join(map(str, shape)), shape[0], depth, why, depth,
+                pick_channel)
+
+
+def _unit_axes_dropped(volumes):
+    """``volumes`` of more than 4 axes (TCZYX, TZCYX with one channel or time point, as readers give them) without
+    its length-1 axes before y and x, as a file's are dropped (files.axes.read_volumes), down to 4 axes at fewest:
+    the one nearest y goes first, so (t, 1, 1, y, x), a movie of 2D frames, stays (t, 1, y, x), refused as volumes of
+    one slice rather than read as one volume of t slices (why not preprocessing.without_unit_axes, which drops them
+    all). Anything else is returned as it is."""
+    while len(volumes.shape) > 4:
+        units = [i for i, n in enumerate(volumes.shape[:-2]) if n == 1]
+        if not units:
+            break
+        volumes = volumes[(slice(None),) * units[-1] + (0,)]  # a view of an array or a memory map; lazy in dask
+    return volumes
 
 
 def _refuse_colour(shape: tuple[int, ...], text: str, name: str, pick_channel: str) -> None:
@@ -391,6 +438,7 @@ def _detect_filled(filled: tuple[np.ndarray, np.ndarray | None], model: Detector
     check_window(options.window, stride)
     device = volume_device(options.device)
     sizing = sizing or volume_sizing(volume, options.diameter, options.voxel_size)
+    refuse_subvoxel(sizing, options.voxel_size, name)
     factors = working_factors(sizing.diameter, model.card.canonical_diameter)
     working, applied = resample_volume(volume, factors)
     del volume
@@ -409,6 +457,25 @@ def _detect_filled(filled: tuple[np.ndarray, np.ndarray | None], model: Detector
     gaps.add(missing)
     inside &= clear_of_gaps(centres, missing, tuple(d / 2 for d in sizing.diameter))
     return centres[inside], scores[inside], sizing
+
+
+def refuse_subvoxel(sizing: VolumeSizing, voxel_size: tuple[float, float, float] | None, name: str) -> None:
+    """A ParticleDetectError for particles under MIN_DIAMETER_VOXELS along an axis, before the volume is resampled:
+    a voxel size in mixed units (z in nm, y and x in µm) made z 0.005 voxels, enlarged 1200 times, which read
+    22252 centres in a 12 x 40 x 40 volume of 30 spheres, and runs out of memory on a volume of real size."""
+    # Sizes read from the image alone are left as they are: their doubt is said as low confidence.
+    asked = {"estimated": "", "given xy, z estimated": "yx"}.get(sizing.source, "zyx")
+    small = [(axis, d) for axis, d in zip("zyx", sizing.diameter) if d < MIN_DIAMETER_VOXELS and axis in asked]
+    if not small:
+        return
+    size = " x ".join(f"{d:.3g}" for d in sizing.diameter)
+    given = sizing.source.startswith("given")
+    check = "check the diameter" if voxel_size is None else (
+        f"check the voxel size ({' x '.join(f'{v:g}' for v in voxel_size)}: z, y, x in one unit)"
+        + (" and the diameter" if given else ""))
+    raise ParticleDetectError(f"{name}: particles of {size} voxels (z, y, x, {sizing.source}) are under "
+                              f"{MIN_DIAMETER_VOXELS:g} voxel across along {small[0][0]}, too small to find in 3D; "
+                              f"{check}")
 
 
 def _too_few_voxels(name: str, sizing: VolumeSizing, working_shape: tuple[int, ...]) -> str:
@@ -470,6 +537,7 @@ def _detect_series(data, model: DetectorModel, options: VolumeOptions, name: str
                    time_points: list[int] | None = None,
                    ready: dict[int, tuple[np.ndarray, np.ndarray | None]] | None = None,
                    twin_hint: str = TWINS_AS_CHANNELS.format("pick one channel: array[c]"),
+                   pick_channel: str | None = PICK_ARRAY_CHANNEL,
                    ) -> tuple[pd.DataFrame, VolumeSizing, list[int]]:
     """The ``frame,z,y,x,score`` table of the volumes of ``data`` (T, Z, Y, X) at ``time_points`` (None: every
     one), rows keeping the series' numbers, the sizing found on the series' first volume that is not constant
@@ -477,11 +545,14 @@ def _detect_series(data, model: DetectorModel, options: VolumeOptions, name: str
     with a warning once a volume is detected; a single volume's, or all, are an error). ``ready``: volumes whose
     gaps are filled already (files.axes.volume_and_gaps'), by time point, taken out as each is detected: not
     filled again, and not held after. The voxels read as missing are said once, and so are volumes identical to
-    one detected before them (``twin_hint`` says what they may be and what to do)."""
+    one detected before them (``twin_hint`` says what they may be and what to do), and volumes that look like
+    channels by their size (:func:`_say_thin_series`; ``pick_channel`` says how to pick one, None: not said)."""
     time_points = list(range(data.shape[0])) if time_points is None else time_points
     ready = {} if ready is None else ready
     # Sized as a run of every time point is: the tables of ranges then join into its table, as a 2D stack's do.
     sizing = _series_sizing(data, options, name, time_points, ready)
+    if sizing is not None:
+        _say_thin_series(tuple(data.shape), sizing, name, pick_channel)
     parts, skipped, pending, gaps = [], [], [], GapRecord()
     twins = _TwinVolumes()
     for t in time_points:
@@ -572,7 +643,8 @@ def detect_volumes(
     frames: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """Centres of the particles in one volume (Z, Y, X) or a series of them (T, Z, Y, X) as a
-    ``frame,z,y,x,score`` table in voxels (a single volume is frame 0).
+    ``frame,z,y,x,score`` table in voxels (a single volume is frame 0). Length-1 axes of an array of more axes (a
+    TCZYX of one channel) are dropped (:func:`_unit_axes_dropped`).
 
     ``model``: a 3D DetectorModel, a model file's path or a shipped model's name (None: the shipped
     unet3d). ``threshold``: the score in [0, 1) a centre needs (None: the model's own). ``diameter``: one
@@ -600,6 +672,7 @@ def detect_volumes(
     refuse_file_name(volumes, name, "detect_volumes", "a volume")
     if not hasattr(volumes, "shape"):  # a list of volumes or of slices
         volumes = np.asarray(volumes)
+    volumes = _unit_axes_dropped(volumes)
     check_volume_shape(volumes, name, series=True)
     volumes = numeric_voxels(volumes, name)
     time_points = frame_indices(frames, volumes.shape[0] if len(volumes.shape) == 4 else 1, name)
@@ -658,7 +731,8 @@ def detect_volume_file(path: str | Path, axes: Axes, options: VolumeOptions, mod
     unit = "µm" if options.voxel_size else axes.voxel_unit
     microns = options.voxel_size or axes.voxel_um
     table, sizing, skipped = _detect_series(data, model, replace(options, voxel_size=voxel), f"{path}", microns,
-                                            progress, time_points, ready, _file_twin_hint(axes))
+                                            progress, time_points, ready, _file_twin_hint(axes),
+                                            None if axes.source == "metadata" else PICK_FILE_CHANNEL)
     record = {"file": str(path), "axes": axes.axes, "axes_source": axes.source,
               **({"channel": axes.channel} if axes.channel is not None else {}),  # as a 2D file's record says it
               "volumes": int(data.shape[0]),

@@ -213,6 +213,11 @@ def check_train_config(config: TrainConfig, stride: int) -> None:
     rate = config.learning_rate
     if not (isinstance(rate, numbers.Real) and not isinstance(rate, bool) and math.isfinite(rate) and rate > 0):
         raise ParticleDetectError(f"TrainConfig.learning_rate must be a number above 0, got {rate!r:.40}")
+    at = config.pseudo_teacher_at
+    # At 1 (of the steps) or later no step reaches the teacher: the unreviewed frames would be offered, never labelled.
+    if not (isinstance(at, numbers.Real) and not isinstance(at, bool) and 0 <= at < 1):
+        raise ParticleDetectError("TrainConfig.pseudo_teacher_at must be a share of the steps from 0 (the parent "
+                                  f"teaches) up to but not including 1, got {at!r:.40}")
 
 
 def _whole(value: object) -> bool:
