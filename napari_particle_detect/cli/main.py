@@ -31,7 +31,6 @@ from ..synthetic.spheres import LOOKS
 if TYPE_CHECKING:  # annotations only: pandas and the detection stack load on the commands that use them
     import pandas as pd
 
-    from ..files.calibration import Calibration
     from ..files.file_detection import FramesSoFar
 
 KIND_NAMES = ("spheres", "rods", "chains")  # kinds.KIND_NAMES, without importing torch to parse
@@ -790,7 +789,6 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
     from .checks import check_detect_outputs
     from ..files.distributed import failure_line
     from ..files.io import atomic_write_text, read_image
-    from ..files.calibration import file_calibration
     from ..files.centre_csv import write_centres
     from ..detection.prediction import COLUMNS
 
@@ -805,10 +803,9 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
     frame_counts: dict[Path, int] = {}  # each input's frames to detect: its bar's length from the start
     for path in inputs:  # every input opens before any work (frames are read later)
         try:
-            image = read_image(path, lazy=True, channel=args.channel, axes=args.axes)
+            image = read_image(path, lazy=True, channel=args.channel, axes=args.axes, frames=options.frames)
             check_diameter_fits(path, image, args.diameter)
             frame_counts[path] = len(frames_to_detect(path, image, options.frames))
-            _warn_if_not_square(path, file_calibration(path))  # before the work, which may be long
         except Exception as exc:  # noqa: BLE001 - of several files a bad one is reported at the end (README)
             if len(inputs) == 1:
                 raise
@@ -856,7 +853,7 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
             if args.kind == "spheres" and args.overlay is not None and len(done) == 1:
                 from ..files.overlay import save_overlay
 
-                image = read_image(path, lazy=True, channel=args.channel, axes=args.axes)
+                image = read_image(path, lazy=True, channel=args.channel, axes=args.axes, frames=options.frames)
                 shown = detected_frames(record)[0]
                 first = np.asarray(image if image.ndim == 2 else image[shown])
                 save_overlay(first, table[table["frame"] == shown][["y", "x"]].to_numpy(), args.overlay,
@@ -977,16 +974,6 @@ def _log_sizing(path: Path, record: dict, found: str = "") -> None:
         f"; low confidence: {with_advice(record['diameter_reason'], 'give --diameter')}" if low else "")
 
 
-def _warn_if_not_square(path: Path, calibration: Calibration) -> None:
-    """A warning (shown with --quiet) where ``path``'s metadata says its pixels are not square: nothing else tells
-    the user, least of all with --diameter given, which the particle size estimate's own doubt does not cover."""
-    from ..files.calibration import not_square
-
-    words = not_square(calibration)
-    if words is not None:
-        log.warning("%s: %s", path, words)
-
-
 def _detect_with_bar(args: argparse.Namespace, path: Path, options, so_far: "FramesSoFar | None" = None,
                      total: int | None = None):
     """``detect_file`` on one input, its frames counted on a progress bar; ``so_far``: its FramesSoFar (frames
@@ -1037,7 +1024,7 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
         threads_per_worker,
     )
     from ..files.calibration import Calibration
-    from ..files.file_detection import output_paths
+    from ..files.file_detection import output_paths, warn_if_not_square
 
     from .checks import check_output_folder
 
@@ -1087,7 +1074,8 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
     for result in summary.done:
         if result.record.get("diameter_confidence") == "low":
             _log_sizing(result.path, result.record)
-        _warn_if_not_square(result.path, Calibration.from_record(result.record))
+        if client is not None:  # said by detect_file where it ran, but on a worker (file_detection.said_calibration)
+            warn_if_not_square(result.path, Calibration.from_record(result.record))
     log.info("%d file(s) into %s: %s", len(inputs), args.output, summary.describe())
     status = report_failed(summary.failed)
     if summary.stopped:  # last, after the files' own failures: why the rest were not done, and how to go on

@@ -122,12 +122,14 @@ def _tiff_layout(path: Path, channel: int | None = None) -> ImageLayout:
     io.tiff_channel_axis)."""
     import tifffile
 
-    from .io import _quiet_tifffile, check_not_empty, check_tiff_complete, tiff_channel_axis
+    from .io import _quiet_tifffile, check_not_empty, tiff_channel_axis, tiff_cut_short
 
     check_not_empty(Path(path))
     try:
         with _quiet_tifffile(), tifffile.TiffFile(path) as tif:
-            check_tiff_complete(path, tif)  # a cut file's metadata would describe what is no longer there
+            cut = tiff_cut_short(path, tif)
+            if cut is not None:  # its series describe what is left, not the file
+                return _cut_tiff_layout(tif, cut, channel)
             series = tif.series[0]
             raw, shape = series.axes.upper(), tuple(series.shape)
             voxel, unit = _ome_voxel(tif.ome_metadata) if tif.is_ome else _imagej_voxel(tif)
@@ -137,6 +139,20 @@ def _tiff_layout(path: Path, channel: int | None = None) -> ImageLayout:
     except Exception as exc:  # corrupt files: the reader names them
         raise ParticleDetectError(f"{path}: cannot read image ({type(exc).__name__}: {exc})") from None
     return ImageLayout(_known_axes(raw, shape, channels), shape, voxel, unit, channels)
+
+
+def _cut_tiff_layout(tif, cut, channel: int | None) -> ImageLayout:
+    """The layout of a TIFF cut short (io.CutShort) as its reader reads it: a plain stack of the frames the file
+    says (io.cut_stack_layout), each missing one refused as it is read; any other cut file refused here, its metadata
+    describing what is no longer there."""
+    from .io import cut_stack_layout
+
+    layout = cut_stack_layout(tif)
+    if layout is None or channel is not None:
+        raise ParticleDetectError(cut.refusal())
+    shape = (cut.frames, *layout[0])
+    voxel, unit = _imagej_voxel(tif)
+    return ImageLayout(_known_axes("TYX" if tif.is_imagej else "IYX", shape, None), shape, voxel, unit, None)
 
 
 def _imagej_voxel(tif) -> tuple[tuple[float, float, float] | None, str | None]:

@@ -37,7 +37,7 @@ from ..detection.preprocessing import is_blank
 from ..errors import ParticleDetectError
 from .frame_ranges import checked_frames, frames_to_detect
 from ..shipped import is_shipped, model_digest
-from .calibration import Calibration, file_calibration
+from .calibration import Calibration, file_calibration, not_square
 from .io import IMAGE_SUFFIXES, atomic_write_text, check_channel_number, is_zarr, read_image
 from .centre_csv import write_centres
 from ..detection.threads import keeps_torch_threads
@@ -259,16 +259,18 @@ def detect_file(
     if options.kind != "spheres":
         from ..detection.kinds_prediction import detect_kind_file
 
+        image = read_image(path, lazy=True, channel=options.channel, axes=options.axes, frames=options.frames)
+        calibration = said_calibration(path, name)
         table, record, meta = detect_kind_file(path, options, model_path, device, progress)
         meta = {**meta, **model_record(meta["model"])}
         record["file"] = str(name or path)  # the same dict as the metadata's inputs[0]
-        image = read_image(path, lazy=True, channel=options.channel, axes=options.axes)
-        record.update({**image_record(image, file_calibration(path)),
+        record.update({**image_record(image, calibration),
                        **frames_found_empty(lambda: image, table, detected_frames(record))})
         return _finish(path, output, record, table, meta, fingerprint, start)
     model = load_model_cached(model_path, device)
-    image = read_image(path, lazy=True, channel=options.channel, axes=options.axes)
+    image = read_image(path, lazy=True, channel=options.channel, axes=options.axes, frames=options.frames)
     check_diameter_fits(path, image, options.diameter)
+    calibration = said_calibration(path, name)
     n_frames = 1 if image.ndim == 2 else len(image)
     frames = frames_to_detect(path, image, options.frames)
     if so_far is None and output is not None:  # a folder run's output left unfinished: gone on from
@@ -316,7 +318,6 @@ def detect_file(
         so_far.keep_first(0)
         check_any_read(unreadable, len(frames), str(path))
     parts = so_far.parts
-    calibration = file_calibration(path)
     # The pixel size goes into the .json, not into y_um,x_um columns: napari opens such a TIFF at scale 1,
     # and the reader places a table with those columns by them, so its centres would land off the particles.
     table = frames_table(parts)
@@ -382,6 +383,41 @@ def _detected_from(detect: Callable[[list[int], StackLook | None], Iterator], le
         return
     so_far.look = look
     yield from detect(left, look)
+
+
+def said_calibration(path: Path, name: str | Path | None = None) -> Calibration:
+    """``path``'s calibration (:func:`calibration.file_calibration`), its pixels said in a warning (shown with
+    --quiet) where its metadata says they are not square, which detection reads as square: nothing else tells the
+    user, least of all with a diameter given, which the size estimate's own doubt does not cover. Said here, once per
+    file, so that the command line, its folder runs and library callers all hear it; not on a dask worker, whose log
+    may never reach the user (a remote cluster's): the caller given the record back says it
+    (:func:`warn_if_not_square`)."""
+    calibration = file_calibration(path)
+    if not on_dask_worker():
+        warn_if_not_square(name or path, calibration)
+    return calibration
+
+
+def warn_if_not_square(name: str | Path, calibration: Calibration) -> None:
+    """The warning :func:`said_calibration` gives of a file (``name``) whose pixels are not square; nothing for
+    square ones or none known."""
+    words = not_square(calibration)
+    if words is not None:
+        logging.getLogger(__name__).warning("%s: %s", name, words)
+
+
+def on_dask_worker() -> bool:
+    """Whether this runs as a task of a dask worker (distributed.get_worker finds one)."""
+    import sys
+
+    distributed = sys.modules.get("distributed")  # never imported: no worker (and no import's cost)
+    if distributed is None:
+        return False
+    try:
+        distributed.get_worker()
+    except ValueError:
+        return False
+    return True
 
 
 def image_record(image, calibration: Calibration) -> dict:

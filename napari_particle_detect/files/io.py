@@ -34,8 +34,9 @@ class UnreadableFrameError(ParticleDetectError):
     """One frame of a lazily read stack cannot be read (a garbled page or chunk), its ``frame`` number kept: the
     stack's other frames may still be read, so a caller can name this one and go on with them."""
 
-    def __init__(self, path: Path, frame: int, failure: BaseException) -> None:
-        super().__init__(f"{path}: cannot read frame {frame} ({type(failure).__name__}: {failure})")
+    def __init__(self, path: Path, frame: int, failure: BaseException | str) -> None:
+        reason = failure if isinstance(failure, str) else f"{type(failure).__name__}: {failure}"
+        super().__init__(f"{path}: cannot read frame {frame} ({reason})")
         self.frame = frame
 
 
@@ -48,9 +49,10 @@ class LazyTiffStack:
     _tif = None  # set first thing in __init__; here too, so __del__ of a half-made stack closes nothing
 
     def __init__(self, path: Path, tif, n_frames: int, frame_shape: tuple[int, int], dtype: np.dtype,
-                 pages: list[int] | None = None, sample: tuple | None = None) -> None:
+                 pages: list[int] | None = None, sample: tuple | None = None, cut: CutShort | None = None) -> None:
         self.path = path
         self._tif = tif
+        self.cut = cut  # a file cut short: the frames past its readable ones are UnreadableFrameErrors
         self.shape = (n_frames, *frame_shape)
         self.ndim = 3
         self.dtype = dtype
@@ -139,6 +141,8 @@ class LazyTiffStack:
         if self._tif is None:
             raise ValueError(f"{self.path}: the stack is closed; read it again with read_image(path, lazy=True)")
         index = self._frame_number(index)
+        if self.cut is not None and index >= self.cut.readable:
+            raise UnreadableFrameError(self.path, index, self.cut.words)
         try:
             page = self._pages[index] if self._pages is not None else index
             pixels = self._tif.pages[page].asarray()
@@ -423,16 +427,21 @@ def check_not_empty(path: Path) -> None:
 
 
 def _read_tiff(path: Path, lazy: bool, channel: int | None = None,
-               axes: str | None = None) -> np.ndarray | LazyTiffStack:
+               axes: str | None = None, frames: str | None = None) -> np.ndarray | LazyTiffStack:
     """The TIFF, checked whole first; with ``lazy`` a LazyTiffStack (left open) where pages are frames.
     A file of several channels is read one channel at a time: ``channel``, else one ParticleDetectError
-    (unless ``axes`` name every axis of it: ChannelAxis.named_by)."""
+    (unless ``axes`` name every axis of it: ChannelAxis.named_by). A stack cut short is read lazily only where
+    the ``frames`` asked for are all whole (:func:`_open_cut_stack`), else refused."""
     import tifffile
 
     check_not_empty(path)
     tif = tifffile.TiffFile(path)
     try:
-        check_tiff_complete(path, tif)
+        cut = tiff_cut_short(path, tif)
+        if cut is not None and not lazy:  # an array holds no frame it cannot read
+            raise ParticleDetectError(cut.refusal())
+        if cut is not None:
+            return _open_cut_stack(tif, cut, frames, channel)
         if not tif.series:  # no image in it (a corrupt file): said so, not as a file without channels
             raise no_pixel_data(path)
         channels, channel = chosen_channel(path, tiff_channel_axis(path, tif, channel), channel, axes,
@@ -455,15 +464,103 @@ def _read_tiff(path: Path, lazy: bool, channel: int | None = None,
     return np.take(np.asarray(data).reshape(channels.shape), channel, axis=channels.index)
 
 
+@dataclass(frozen=True)
+class CutShort:
+    """A TIFF cut short (a copy or a write that stopped): its first ``readable`` frames whole, of the ``said`` ones
+    its metadata promises (None where it says nothing)."""
+
+    path: Path
+    readable: int
+    said: int | None
+
+    @property
+    def frames(self) -> int:
+        """The stack's length as read: the frames the file says, else one past the readable ones (its chain of
+        pages goes on past them: at least one more frame was written)."""
+        return self.said if self.said is not None and self.said > self.readable else self.readable + 1
+
+    @property
+    def words(self) -> str:
+        """Why a frame past the readable ones cannot be read."""
+        of = f" of {self.said}" if self.said is not None and self.said > self.readable else ""
+        rest = "" if of else ", the rest of the file is missing"
+        return f"the file is cut short: only {self.readable}{of} frames readable{rest}"
+
+    def refusal(self) -> str:
+        said, readable = self.said, self.readable
+        if said is not None and said > readable:
+            return (f"{self.path}: corrupt or truncated: the file says {said} frame{'s' * (said > 1)}, only {readable} "
+                    "readable")
+        return (f"{self.path}: corrupt or truncated: only {readable} frame(s) readable, the rest of the file is "
+                "missing")
+
+    def check_asked(self, frames: str | None) -> None:
+        """Nothing where ``frames`` (a --frames range, None for every frame) are all readable; else the refusal,
+        naming the frames that can be detected. A whole run is refused: a table of the readable frames alone
+        would pass for the whole stack's."""
+        from .frame_ranges import frames_in_range
+
+        if frames is not None and self.readable:
+            try:
+                asked = frames_in_range(frames, self.frames, self.path)
+            except ParticleDetectError:
+                if self.said is not None:
+                    raise
+                asked = [self.readable]  # past the frames known: missing, not past the end of a file of unknown length
+            if all(frame < self.readable for frame in asked):
+                return
+        last = self.readable - 1
+        readable = "frame 0" if last == 0 else f"frames 0-{last}"
+        hint = f"; {readable} can be detected alone (--frames 0:{self.readable})" if self.readable else ""
+        raise ParticleDetectError(self.refusal() + hint)
+
+
+def _open_cut_stack(tif, cut: CutShort, frames: str | None, channel: int | None) -> LazyTiffStack:
+    """A LazyTiffStack of the TIFF ``tif`` cut short at its stated length, where ``frames`` (a --frames range) are
+    all whole and its pages are frames of one plain stack (:func:`cut_stack_layout`); else its refusal."""
+    cut.check_asked(frames)
+    layout = cut_stack_layout(tif)
+    if layout is None or channel is not None:  # channels or volumes: its metadata may place pages otherwise
+        raise ParticleDetectError(cut.refusal())
+    frame_shape, dtype = layout
+    return LazyTiffStack(cut.path, tif, cut.frames, frame_shape, dtype, cut=cut)
+
+
+def cut_stack_layout(tif) -> tuple[tuple[int, int], np.dtype] | None:
+    """(frame shape, dtype) of a TIFF cut short whose pages are the 2D frames of one plain stack (no channels, no
+    volume, by its ImageJ or tifffile metadata; not OME, whose pages may be any axes); else None."""
+    first = tif.pages[0]
+    if len(first.shape) != 2 or tif.is_ome:
+        return None
+    if any(tuple(page.shape) != tuple(first.shape) or page.dtype != first.dtype for page in tif.pages):
+        return None
+    meta = (tif.imagej_metadata or {}) if tif.is_imagej else {}
+    if int(meta.get("channels", 1)) > 1 or (int(meta.get("slices", 1)) > 1 and "frames" in meta):
+        return None
+    described = (tif.shaped_metadata or ()) if tif.is_shaped else ()
+    for description in described:
+        shape, named = list(description.get("shape", ())), str(description.get("axes", ""))
+        if len(shape) > 3 or set(named.upper()) & set("CSZ"):
+            return None
+    return tuple(first.shape), first.dtype
+
+
 def check_tiff_complete(path: Path, tif) -> None:
-    """One ParticleDetectError when the open TIFF ``tif`` is cut short (a copy or a write that stopped):
-    its last page links to a page beyond the end of the file, or its pixels run past the end. tifffile
-    only logs these (which we keep quiet) and reads what is left, so a truncated stack would otherwise
-    be read as its first frame or few. A valid file of no pixels (a 0x0 image, a stack of 0 frames) is said so:
-    its page's empty pixels start past its end, which reads as a cut file."""
+    """One ParticleDetectError when the open TIFF ``tif`` is cut short (:func:`tiff_cut_short`)."""
+    cut = tiff_cut_short(path, tif)
+    if cut is not None:
+        raise ParticleDetectError(cut.refusal())
+
+
+def tiff_cut_short(path: Path, tif) -> CutShort | None:
+    """How the open TIFF ``tif`` is cut short (a copy or a write that stopped): its last page links to a page
+    beyond the end of the file, or its pixels run past the end; None for a whole file. tifffile only logs these
+    (which we keep quiet) and reads what is left, so a truncated stack would otherwise be read as its first frame
+    or few. A valid file of no pixels (a 0x0 image, a stack of 0 frames) is one ParticleDetectError saying so: its
+    page's empty pixels start past its end, which reads as a cut file."""
     pages = len(tif.pages)
     if not pages:
-        return  # not even one page: no stack cut short, a broken file (the reader says so)
+        return None  # not even one page: no stack cut short, a broken file (the reader says so)
     if not np.prod(tif.pages[0].shape):
         shape = tif.series[0].shape if tif.series else tif.pages[0].shape
         raise ParticleDetectError(f"{path}: holds no pixels (an empty image of shape {'x'.join(map(str, shape))}); "
@@ -474,14 +571,8 @@ def check_tiff_complete(path: Path, tif) -> None:
     contiguous_cut = (series is not None and series.dataoffset is not None
                       and series.dataoffset + series.nbytes > size)
     if not (_links_past_end(tif, size) or last_cut or contiguous_cut):
-        return
-    readable = pages - (1 if last_cut else 0)
-    said = _frames_said(tif)
-    if said is not None and said > readable:
-        raise ParticleDetectError(f"{path}: corrupt or truncated: the file says {said} frame{'s' * (said > 1)}, "
-                                  f"only {readable} readable")
-    raise ParticleDetectError(f"{path}: corrupt or truncated: only {readable} frame(s) readable, the rest of the "
-                              "file is missing")
+        return None
+    return CutShort(Path(path), pages - (1 if last_cut else 0), _frames_said(tif))
 
 
 def _data_end(page) -> int:
@@ -596,7 +687,7 @@ def accepted_formats() -> str:
 
 
 def read_image(path: str | Path, lazy: bool = False, channel: int | None = None,
-               axes: str | None = None) -> np.ndarray | LazyTiffStack | ZarrStack:
+               axes: str | None = None, frames: str | None = None) -> np.ndarray | LazyTiffStack | ZarrStack:
     """A 2D image or a T/Z stack; every failure is one clear ParticleDetectError.
 
     With ``lazy``, a multi-page TIFF stack comes back as a :class:`LazyTiffStack` and a zarr or
@@ -610,6 +701,10 @@ def read_image(path: str | Path, lazy: bool = False, channel: int | None = None,
     channel axis among them. tifffile's own RGB planes are frames unless a ``channel`` is chosen (it writes a
     stack of 3 or 4 frames so unless told photometric="minisblack"). ``channel`` for a file of one channel is
     refused too.
+
+    A TIFF stack cut short (a copy or a write that stopped) is refused, but read lazily where ``frames`` (a
+    --frames range: those to be detected) are all whole: a LazyTiffStack of the frames the file says it holds (one
+    past the readable ones where it says nothing), each missing one an :class:`UnreadableFrameError`.
     """
     path = Path(path)
     channel = check_channel_number(channel)
@@ -627,7 +722,7 @@ def read_image(path: str | Path, lazy: bool = False, channel: int | None = None,
     try:
         with _quiet_tifffile():
             if suffix in TIFF_SUFFIXES:
-                data = _read_tiff(path, lazy, channel, axes)
+                data = _read_tiff(path, lazy, channel, axes, frames)
                 if isinstance(data, LazyTiffStack):
                     return data
             elif suffix in PICTURE_FORMATS:
