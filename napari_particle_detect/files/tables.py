@@ -103,8 +103,13 @@ def with_physical(table: pd.DataFrame, scale: tuple[float, float], translate: tu
     (sy, sx), (ty, tx) = (tuple(float(v) for v in pair) for pair in (scale, translate))
     if (sy, sx, ty, tx) == (1.0, 1.0, 0.0, 0.0):
         return table
+    from .centre_csv import _without_noise  # here: centre_csv imports this module
+
     suffix = unit or "scaled"
-    return table.assign(**{f"y_{suffix}": table["y"] * sy + ty, f"x_{suffix}": table["x"] * sx + tx})
+    # The product's float noise (30.1 x 0.1 = 3.0100000000000002) goes as the file writer drops it, so the
+    # table in hand (a library user's, the tracks') reads as its CSV will.
+    return table.assign(**{f"{axis}_{suffix}": _without_noise(table[axis].to_numpy(float) * size + offset)
+                           for axis, size, offset in (("y", sy, ty), ("x", sx, tx))})
 
 
 @dataclass(frozen=True)
@@ -136,16 +141,57 @@ def _linear_fit(pixels: pd.Series, physical: pd.Series) -> tuple[float, float] |
     p, q = p[keep], q[keep]
     if not len(p):
         return None
-    if np.ptp(p) > 1.0:
+    spread = np.ptp(p) > 1.0
+    if spread:
         scale, offset = np.polyfit(p, q, 1)
     elif np.all(p != 0):  # one position: a scale with no offset, as most images have
         scale, offset = float(np.median(q / p)), 0.0
     else:
         return None
     # Both columns written with 3 decimals (0.0005 each): the map must hold to that, not merely roughly.
-    if scale <= 0 or np.max(np.abs(p * scale + offset - q)) > 1e-3 * (scale + 1.0) + 1e-9 * np.max(np.abs(q)):
+    residual = np.max(np.abs(p * scale + offset - q))
+    if scale <= 0 or residual > 1e-3 * (scale + 1.0) + 1e-9 * np.max(np.abs(q)):
         return None
-    return float(f"{scale:.9g}"), float(f"{offset:.9g}")  # a fit's last digits are noise, not a pixel size
+    # As close as the columns' own rounding lets the true map come (3 decimals of each column written so), or as
+    # the fit came: a simpler map within that is as true to them as any.
+    written = WRITTEN_ROUNDING * (scale * _at_3_decimals(p) + _at_3_decimals(q))
+    return _fewest_digits(p, q, scale, offset if spread else None,
+                          max(residual, written) + 1e-11 * np.max(np.abs(q)))
+
+
+# Half the last of 3 decimals: how far a position written with them lies from its value.
+WRITTEN_ROUNDING = 5e-4
+
+
+def _at_3_decimals(values: np.ndarray) -> bool:
+    return bool(np.all(np.abs(values - np.round(values, 3)) < 1e-9))
+
+
+def _fewest_digits(p: np.ndarray, q: np.ndarray, scale: float, offset: float | None,
+                   tolerance: float) -> tuple[float, float]:
+    """``scale`` and ``offset`` (None: 0, fixed) to the fewest significant digits, at most 9, that still map ``p``
+    onto ``q`` within ``tolerance``, the scale moved by at most AGREED_DIGITS_REACH of it: the fit's last digits
+    are the columns' rounding, not a pixel size. Pixels written to 3 decimals beside micrometres with every
+    digit read a pixel of 0.130000007 µm offset by -1.4e-06 (a layer's scale and translate, link's µm per
+    pixel), and exact columns an offset of 8e-16."""
+    def offsets(size: float) -> list[float]:
+        if offset is None:
+            return [0.0]
+        gap = q - p * size  # the offset each row asks for; their midrange fits them all best
+        return [0.0, *_roundings((gap.max() + gap.min()) / 2)]
+
+    def fits(size: float, at: float) -> bool:
+        return bool(np.max(np.abs(p * size + at - q)) <= tolerance)
+
+    sizes = [size for size in _roundings(scale) if abs(size - scale) <= AGREED_DIGITS_REACH * scale]
+    size = next((size for size in sizes if any(fits(size, at) for at in offsets(size))), float(f"{scale:.9g}"))
+    at = next((at for at in offsets(size) if fits(size, at)), float(f"{offset or 0.0:.9g}"))
+    return size, at
+
+
+def _roundings(value: float) -> list[float]:
+    """``value`` to 1, 2, ... 9 significant digits."""
+    return [float(f"{value:.{digits}g}") for digits in range(1, 10)]
 
 
 # Where a volume table's voxel size came from, in the words the commands log.
