@@ -1023,8 +1023,7 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
         check_replaceable, close_local_client, detect_files, local_client, quiet_distributed_logs, scheduler_client,
         threads_per_worker,
     )
-    from ..files.calibration import Calibration
-    from ..files.file_detection import output_paths, warn_if_not_square
+    from ..files.file_detection import output_paths
 
     from .checks import check_output_folder
 
@@ -1074,8 +1073,6 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
     for result in summary.done:
         if result.record.get("diameter_confidence") == "low":
             _log_sizing(result.path, result.record)
-        if client is not None:  # said by detect_file where it ran, but on a worker (file_detection.said_calibration)
-            warn_if_not_square(result.path, Calibration.from_record(result.record))
     log.info("%d file(s) into %s: %s", len(inputs), args.output, summary.describe())
     status = report_failed(summary.failed)
     if summary.stopped:  # last, after the files' own failures: why the rest were not done, and how to go on

@@ -360,7 +360,8 @@ def detect_kind_file(path, options, model_path, device: torch.device,
     from ..files.io import read_image
 
     model = model_for(options.kind, model_path, device)
-    image = read_image(path, lazy=True, channel=options.channel, axes=options.axes)
+    # The frames asked for, as the spheres' read: a stack cut short is read where all of them are whole.
+    image = read_image(path, lazy=True, channel=options.channel, axes=options.axes, frames=options.frames)
     n_frames = 1 if image.ndim == 2 else image.shape[0]
     frames = frames_to_detect(path, image, options.frames)
     table = detect_kind(image, options.kind, model, device, options.threshold, options.polarity, frames=frames,

@@ -58,7 +58,9 @@ from .file_detection import (
     tell_earlier_versions,
     tell_moved,
     unique_inputs,
+    warn_if_not_square,
 )
+from .calibration import Calibration
 from ..errors import ParticleDetectError
 from ..shipped import is_shipped, model_digest
 from ..stop_signals import STOP_SIGNALS, HeldStopSignals, held_stop_signals
@@ -248,7 +250,11 @@ def detect_files(
         record_run(interrupted=True)
         raise
     if stop is not None:
+        came_back = len(summary.done)
         count_finished_left(summary, outputs, options, model, progress, before)
+        if client is not None:  # written by a worker, its result lost on the way: its record read from the disk
+            for result in summary.done[came_back:]:
+                _say_not_square(result)
     in_order()
     if isinstance(stop, OSError):
         summary.stopped = full_disk_line(stop, folder, summary)
@@ -784,6 +790,7 @@ def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOption
                         _tell(progress, path, "skipped")
                     else:
                         finished.append((index, replace(result, path=path)))  # the input as the caller named it
+                        _say_not_square(finished[-1][1])
                         _tell(progress, path, "done")
             elif future.status == "cancelled":
                 # Not the file's failure: its earlier output stays as it was, unmarked, for a run again.
@@ -806,6 +813,12 @@ def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOption
         summary.done.extend(result for _, result in sorted(finished, key=lambda item: item[0]))
         summary.left.extend(todo[index][0] for index in sorted(left))
     return stop
+
+
+def _say_not_square(result: FileResult) -> None:
+    """The warning of pixels that are not square (file_detection.said_calibration), said here, on the caller's side,
+    from the record of a file a worker detected: the worker says nothing of it, its log may never reach the user."""
+    warn_if_not_square(result.path, Calibration.from_record(result.record))
 
 
 def _wait_for_one(pending) -> None:
