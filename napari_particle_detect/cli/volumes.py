@@ -81,7 +81,8 @@ def add_detect_options(detect: argparse.ArgumentParser, positive) -> None:
                              "axes metadata is a stack of 2D frames); ZYX and TZYX find centres in 3D")
     detect.add_argument("--voxel-size", type=positive, nargs=3, default=None, metavar=("Z", "Y", "X"),
                         help="voxel size of a volume (e.g. micrometres; default: from the metadata): gives the "
-                             "z diameter from the xy one, and adds z_um,y_um,x_um columns")
+                             "z diameter (and x's, where y and x voxels differ) from the one --diameter (or the "
+                             "estimated one), read along y, and adds z_um,y_um,x_um columns")
 
 
 def add_synth_options(synth: argparse.ArgumentParser, fraction, positive) -> None:
@@ -684,7 +685,8 @@ def add_train_options(train: argparse.ArgumentParser, positive) -> None:
                        help="with --from a 3D model: DATA are volumes (volume.tif + volume.csv frame,z,y,x); "
                             "default: from the files' metadata")
     train.add_argument("--voxel-size", type=positive, nargs=3, default=None, metavar=("Z", "Y", "X"),
-                       help="with volumes: voxel size (default: from the metadata); gives the z diameter from --diameter")
+                       help="with volumes: voxel size (default: from the metadata); gives the z diameter (and x's, "
+                            "where y and x voxels differ) from the one --diameter, read along y")
 
 
 def train_volumes_if_any(args: argparse.Namespace) -> int | None:
@@ -726,7 +728,7 @@ def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: 
     from ..files.axes import check_volume, read_volumes
     from ..files.centre_csv import finite_column, read_centres
     from ..learning.training import annotated_files, check_centres_inside, reviewed_indices, say_unlabelled_images
-    from ..detection.volume_detection import volume_sizing
+    from ..detection.volume_detection import refuse_subvoxel, volume_sizing
     from ..learning.volume_finetune import volume_example
     from ..detection.volume_resampling import normalise_volume, resample_volume, to_working, working_factors
 
@@ -753,7 +755,11 @@ def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: 
         sizing = None
         for t in frames:
             volume = check_volume(np.asarray(data[t]), f"{image_path} volume {t}")
-            sizing = sizing or volume_sizing(volume, (diameter,) if diameter else None, voxel)
+            if sizing is None:
+                sizing = volume_sizing(volume, (diameter,) if diameter else None, voxel)
+                # Before resampling, as detect does: a voxel size in mixed units (z in nm, y and x in µm) makes
+                # particles a fraction of a slice deep, and z enlarged a thousand times or more costs minutes.
+                refuse_subvoxel(sizing, voxel, str(image_path))
             working, applied = resample_volume(volume, working_factors(sizing.diameter, working_diameter))
             centres = table.loc[table["frame"] == t, ["z", "y", "x"]].to_numpy(float)
             check_centres_inside(csv, centres, volume.shape, f" volume {t}" if data.shape[0] > 1 else "")

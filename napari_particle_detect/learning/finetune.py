@@ -701,9 +701,9 @@ def train_steps(
 ) -> DetectorModel:
     """A copy of ``model`` trained for ``config``'s steps on ``examples`` (warm-up, cosine decay).
 
-    With ``teach``, after ``config.pseudo_teacher_at`` of the steps the student so far is handed to
-    it and the pseudo-labelled examples it returns join the batches from then on. Other kinds
-    (learning/kinds_rounds.py) bring their own ``batches`` (arrays, the images first) and ``loss_of(output,
+    With ``teach``, after ``config.pseudo_teacher_at`` of the steps (rounded; before the last step at the latest)
+    the student so far is handed to it and the pseudo-labelled examples it returns join the batches from then on.
+    Other kinds (learning/kinds_rounds.py) bring their own ``batches`` (arrays, the images first) and ``loss_of(output,
     *the other arrays as tensors)`` instead of ``examples`` and the heatmap's weighted error."""
     torch.manual_seed(config.seed)
     network = training_layout(copy.deepcopy(model.network).to(device).train(), device)
@@ -719,7 +719,10 @@ def train_steps(
     scheduler = warm_cosine(optimiser, steps)
     dtype = training_dtype(config.precision, device)
     source = BatchSource(config, examples, seed=config.seed) if batches is None else None
-    teach_at = int(round(float(np.clip(config.pseudo_teacher_at, 0.0, 1.0)) * steps)) if teach else -1
+    # Never past the last step: a share just under 1 of a few steps (0.96 of 10) rounds to the step count, which
+    # no step reaches, and the unreviewed frames offered would never be labelled.
+    share = float(np.clip(config.pseudo_teacher_at, 0.0, 1.0))
+    teach_at = min(steps - 1, int(round(share * steps))) if teach else -1
     make = source.batch if batches is None else batches
     losses: list[float] = []
     with ThreadPoolExecutor(max_workers=1) as pool:
