@@ -19,6 +19,7 @@ another window saved it since: one stat per frame, a read only when its file cha
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from ..projects.project import (
 )
 from ..files.tables import empty_table, normalise_table, same_centres
 from ..projects.acceptance import AcceptCheck, check_accept
+from ..projects.project_state import pixel_fingerprint
 from .history import FrameHistory
 from .image_views import explain, layer_frames, layer_kind, layer_pixels, source_path
 from .notify import report
@@ -91,6 +93,21 @@ def outside_stack_refusal(frames: np.ndarray, objects: tuple[str, str, str], add
             f"it back onto the stack to add {adds}")
 
 
+def pixels_key(data) -> tuple:
+    """What tells an image's pixels from others cheaply: their shape and a fingerprint of the first, middle and
+    last frames (the frames project_folder_for_data reads; a lazy stack reads a sparse grid of those three)."""
+    shape = tuple(int(n) for n in np.shape(data))
+    frames = [data[index] for index in sorted({0, shape[0] // 2, shape[0] - 1})] if len(shape) == 3 else [data]
+    return shape, tuple(pixel_fingerprint(frame) for frame in frames)
+
+
+def _weak(data) -> weakref.ref | None:
+    try:
+        return weakref.ref(data)
+    except TypeError:  # an array type that cannot be weakly referenced: its pixels are compared each time
+        return None
+
+
 class Annotation:
     def __init__(self, viewer, image: Image, project: Project,
                  schedule_save: Callable[[Callable[[], None]], None] | None = None,
@@ -98,9 +115,12 @@ class Annotation:
         check_image_layer(image)
         self.viewer = viewer
         self.image = image
-        # The size of the pixels its project was opened for: pixels of another size put in the layer since
-        # (layer.data = ...) are not that project's image.
-        self._pixels_shape = tuple(layer_pixels(image).shape)
+        # The pixels its project was opened for: others put in the layer since (layer.data = ...) are not that
+        # project's image.
+        self._pixels_seen = pixels_key(layer_pixels(image))
+        # The array they came in: while the layer holds it, they are not compared again (no frame read). Weakly
+        # held, so an array the layer let go of is not kept in memory by it.
+        self._pixels_array = _weak(layer_pixels(image))
         self.project = project
         self.threshold = 0.4
         # Frame -> threshold, for frames whose network points another round found (Project.held_thresholds).
@@ -241,14 +261,28 @@ class Annotation:
                 "drawn: move it back, or pick the image again in the dock")
 
     def pixels_replaced(self) -> str | None:
-        """Why this image cannot be detected: its layer got pixels of another size (layer.data = ...) since its
-        project was opened for the ones it had, so frames and centres would not fit them. None while they fit."""
-        shape = tuple(layer_pixels(self.image).shape)
-        if shape == self._pixels_shape:
+        """Why this image cannot be detected nor accepted: its layer got other pixels (layer.data = ...) since its
+        project was opened for the ones it had. Of another size, frames and centres would not fit them; of the same
+        size, the centres found on the old pixels were written (and trained on) as the new ones', a file's project
+        given centres of pixels that are not the file's. None while the pixels are those it had."""
+        data = layer_pixels(self.image)
+        if self._pixels_array is not None and self._pixels_array() is data:
             return None
-        was, now = (" x ".join(str(n) for n in size) for size in (self._pixels_shape, shape))
-        return (f"'{self.image.name}' now holds pixels of another size ({now}, was {was}); its centres and project "
-                "are those of the pixels it had: add the new pixels as an image layer of their own to detect them")
+        seen = pixels_key(data)
+        if seen == self._pixels_seen:
+            return None
+        was, now = (" x ".join(str(n) for n in key[0]) for key in (self._pixels_seen, seen))
+        other = (f"pixels of another size ({now}, was {was})" if seen[0] != self._pixels_seen[0]
+                 else f"other pixels of the same size ({now})")
+        return (f"'{self.image.name}' now holds {other}; its centres, kept in its project {self.project.folder}, "
+                "are those of the pixels it had, so nothing is detected or accepted on the new ones: add the new "
+                "pixels as an image layer of their own to detect them (viewer.add_image in napari's console, or "
+                "open their file), or put back the pixels it had")
+
+    def _refuse_replaced(self) -> None:
+        replaced = self.pixels_replaced()
+        if replaced is not None:
+            raise ParticleDetectError(replaced)
 
     def _refuse_off_screen(self) -> None:
         """Nothing is accepted, undone or un-accepted unseen: the slider past this stack showed another image
@@ -524,6 +558,7 @@ class Annotation:
         """What accepting ``frame`` (or the ``box`` of it) now would keep and drop (see
         :func:`..acceptance.check_accept`)."""
         self._refuse_off_screen()
+        self._refuse_replaced()
         self._require_layer()
         self.flush()
         self.refresh_from_disk({int(frame)})  # what another window saved of it is judged too
@@ -537,6 +572,7 @@ class Annotation:
         """Mark a frame reviewed: hidden (below threshold) network points go, the rest are accepted.
         :meth:`unaccept` brings the frame back as it was."""
         self._refuse_off_screen()
+        self._refuse_replaced()  # its centres would be trained on as the new pixels'
         self._require_layer()
         self.flush()
         self._check_reviewable(frame)
@@ -585,6 +621,7 @@ class Annotation:
         """Mark a box of a frame reviewed: hidden network points inside it go, those shown are accepted;
         the rest of the frame is left as it is. Returns the region and the centres inside it."""
         self._refuse_off_screen()
+        self._refuse_replaced()
         clipped = clip_box(box, self.regions.shape)
         if clipped is None:
             raise ParticleDetectError(f"the box on frame {frame} lies outside the image")

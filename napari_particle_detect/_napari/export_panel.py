@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 from napari.utils.notifications import show_info
-from qtpy.QtWidgets import QFileDialog, QGroupBox, QLabel, QPushButton, QVBoxLayout
+from qtpy.QtWidgets import QFileDialog, QGroupBox, QPushButton, QVBoxLayout
 
 from ..errors import ParticleDetectError
 from ..files.calibration import file_calibration
@@ -17,6 +17,7 @@ from .annotation import Annotation, image_path
 from .image_views import pixels_file
 from .layers import SAVE_RULE, unit_suffix_of
 from .notify import reports_errors, written_to
+from .review_panel import WholeLabel
 from .state import DockState
 
 
@@ -134,8 +135,7 @@ class ExportPanel(QGroupBox):
         self.button.setToolTip("All frames: frame,y,x,score,source in pixels (and physical units when the "
                                "layer, or else its file's metadata, gives a pixel size), plus a count per frame in "
                                f"*_counts.csv. {SAVE_RULE}")
-        self.summary = QLabel("")
-        self.summary.setWordWrap(True)
+        self.summary = WholeLabel()
         self._summaries: dict[Path, str] = {}  # the last export's summary per project, shown with its image
         layout = QVBoxLayout(self)
         layout.addWidget(self.button)

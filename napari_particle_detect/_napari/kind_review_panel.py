@@ -17,6 +17,7 @@ from .kind_review import KindSession
 from .notify import reports_errors
 from .proposals import MODES
 from .regions import box_text
+from .review_panel import WholeLabel
 
 HINT = {
     "rods": "Edit the rods layer: select a line and drag a tip to fix its length and angle, set the selected "
@@ -32,10 +33,8 @@ class KindReviewPanel(QGroupBox):
     def __init__(self, session: Callable[[], KindSession | None], threshold: Callable[[], float]) -> None:
         super().__init__("Review")
         self._session, self._threshold = session, threshold
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
-        self.hint = QLabel("")
-        self.hint.setWordWrap(True)
+        self.status = WholeLabel()
+        self.hint = WholeLabel()
         self.hint.setStyleSheet("color: gray; font-size: 10px")
         # (label, action, tooltip, row, column, columns spanned): the buttons in their grid.
         buttons = [

@@ -13,13 +13,14 @@ import weakref
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
-from qtpy.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel
+from qtpy.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox
 
 from ..detection.measurements import MEASUREMENT_COLUMNS, FrameMeasurer, describe_columns
 from .annotation import follow_changes
 from .image_views import layer_pixels
 from .layers import SOURCE_COLOURS, table_from_points
 from .notify import report
+from .review_panel import WholeLabel
 from .state import DockState
 
 COLOUR_CHOICES = ("source", "score", *MEASUREMENT_COLUMNS)
@@ -59,8 +60,7 @@ class MeasurePanel(QGroupBox):
         self.colour_combo = QComboBox()
         self.colour_combo.addItems(list(COLOUR_CHOICES))
         self.colour_combo.setToolTip("Colour the centres' rings by their source, score or a measurement")
-        self.legend = QLabel("")
-        self.legend.setWordWrap(True)
+        self.legend = WholeLabel()
         self.legend.setStyleSheet("color: gray; font-size: 10px")
         form = QFormLayout(self)
         form.addRow(self.measure_check)

@@ -25,6 +25,30 @@ SHORTCUTS = (
 )
 
 
+class WholeLabel(QLabel):
+    """A word-wrapped line that is never shown cut: it keeps as its least height what its whole text needs at its
+    width. Qt's layouts give a wrapped label no more than its one-width guess when a dock is crowded (three docks
+    stacked), and its status was drawn cut through the middle of its words."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__(text)
+        self.setWordWrap(True)
+        self._fit()
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        needed = max(self.heightForWidth(self.width()), 0) if self.text() else 0
+        if needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
+
+
 class ReviewPanel(QGroupBox):
     def __init__(self, state: DockState, viewer) -> None:
         super().__init__("Review")
@@ -36,8 +60,7 @@ class ReviewPanel(QGroupBox):
         self._watched_drafts: set[int] = set()  # review-box layers whose drawing we follow
         self.dialog: QMessageBox | None = None  # the question being asked, if any
 
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = WholeLabel()
         self.previous_button = QPushButton("◀ Previous")
         self.accept_button = QPushButton("Accept frame")
         self.accept_button.setToolTip("This frame's centres are right: keep them as training data (Enter)")
@@ -60,11 +83,9 @@ class ReviewPanel(QGroupBox):
         self.mode_combo = QComboBox()
         self.mode_combo.addItems([f"by {mode}" for mode in MODES])
         self.mode_combo.setToolTip("Propose a region to check (a few dozen particles) or a whole frame")
-        self.suggestion = QLabel("")
-        self.suggestion.setWordWrap(True)
-        hint = QLabel(SHORT_HINT)
+        self.suggestion = WholeLabel()
+        hint = WholeLabel(SHORT_HINT)
         hint.setToolTip(SHORTCUTS)
-        hint.setWordWrap(True)
         hint.setStyleSheet("color: gray; font-size: 10px")
 
         grid = QGridLayout(self)
@@ -206,9 +227,13 @@ class ReviewPanel(QGroupBox):
         return ask_no_default(self, title, text)
 
     def _undoable_accept(self) -> int | None:
-        """The frame Enter last accepted, while it is still accepted."""
+        """The frame Enter last accepted, while it is still accepted and the user is still on the frame Enter moved
+        on to: U on a frame reached since (Next, the slider, Review next) jumped back to a frame accepted long
+        before, out of sight, and un-accepted it."""
         annotation, frame = self.state.annotation, self._last_accepted
         if annotation is None or frame is None or not annotation.project.is_reviewed(frame):
+            return None
+        if annotation.current_frame() != min(frame + 1, annotation.n_frames - 1):
             return None
         return frame
 

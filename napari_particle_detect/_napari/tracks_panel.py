@@ -19,7 +19,7 @@ from napari.layers import Image, Tracks
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info
 from qtpy.QtWidgets import (
-    QCheckBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox,
+    QCheckBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QPushButton, QSpinBox,
 )
 
 from ..errors import ParticleDetectError
@@ -37,6 +37,7 @@ from .export_panel import unit_suffix
 from .image_views import pixels_file
 from .notify import report, reports_errors, written_to
 from .plots import BETTER, INK, SmallPlot
+from .review_panel import WholeLabel
 from .sample_data import sample_file
 from .state import DockState
 
@@ -200,8 +201,7 @@ class TracksPanel(QGroupBox):
                                       "the lag times are its exact multiples. It and fps fill each other; read "
                                       "from the image file's metadata where it has one")
         # Where the boxes' values came from (the image file's metadata, or nowhere: typed, or none).
-        self.calibration_note = QLabel("")
-        self.calibration_note.setWordWrap(True)
+        self.calibration_note = WholeLabel()
         self.calibration_note.setStyleSheet("color: gray; font-size: 10px")
         self._file_calibration: tuple[str, Calibration] | None = None  # the image file's name and calibration
         self._filling_rate = False
@@ -214,8 +214,7 @@ class TracksPanel(QGroupBox):
                                       "pixel size),...,particle (and the drift-corrected positions), plus the "
                                       "MSD in *_msd.csv; the parameters and units in a .json beside each")
         self.export_button.setEnabled(False)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = WholeLabel()
         self.plot = MsdPlot()
 
         buttons = QHBoxLayout()
@@ -316,6 +315,7 @@ class TracksPanel(QGroupBox):
             image = images.get(layer.name.removesuffix(" tracks")) if _dock_drawn(layer) else None
             if image is not None:
                 self._made[layer] = image
+                image.events.name.connect(self._follow_name)
 
     def _prefill(self, annotation) -> None:
         """The boxes filled with the image's calibration, and where it came from said under them: its layer's
@@ -370,6 +370,14 @@ class TracksPanel(QGroupBox):
                 pass  # the viewer is closing and took it already
         if self.layer is not None and self.layer not in self.viewer.layers:
             self.layer = None
+
+    def _follow_name(self, event) -> None:
+        """An image renamed: its tracks take its new name, as its centres do. Under the old one, they named no image:
+        a dock opened again did not know them as its (shown over another image picked, left when it closed)."""
+        image = event.source
+        for layer, made_for in self.outputs_by_image():
+            if made_for is image:
+                layer.name = f"{image.name} tracks"
 
     def _tracks_of(self, image) -> list:
         """The image's Tracks layers in the viewer: those drawn for it, also under the name it had before a rename
@@ -472,6 +480,7 @@ class TracksPanel(QGroupBox):
                                        tail_width=2, colormap="turbo", metadata={DOCK_TRACKS_KEY: True},
                                        **placement(annotation.image))
         self._made[layer] = annotation.image
+        annotation.image.events.name.connect(self._follow_name)  # napari connects a method once
         if annotation.points is not None and annotation.points in self.viewer.layers:
             self.viewer.layers.selection.active = annotation.points  # the point tools keep acting on the centres
         return layer

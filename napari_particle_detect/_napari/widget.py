@@ -32,7 +32,7 @@ from .image_views import (
 from .layers import guard_canvas_from_removed_layers, is_dock_output, viewer_closing
 from .measure_panel import MeasurePanel
 from .notify import report, reports_errors, say_problems
-from .review_panel import ReviewPanel
+from .review_panel import ReviewPanel, WholeLabel
 from .state import DockState
 from .tracks_panel import TracksPanel
 
@@ -82,6 +82,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self._init_closing()
         register_dock(self)
         self._chosen: Image | None = None  # the layer the panels were last set up for
+        self._closed_pick: weakref.ref | None = None  # the image last chosen, where the dock moved on as it closed
         reopened = last_worked_on(napari_viewer, DOCK_TITLE, self.image_layers())
         self._reopen_on: Image | None = reopened[0] if reopened is not None else None  # picked first, then None
         # What the project line adds about a project folder (kept in the projects home, projects made for its image
@@ -98,13 +99,11 @@ class ParticleDetectWidget(ClosingDock, QWidget):
 
         self.image_combo = QComboBox()
         self.image_combo.setToolTip("The image or T/Z stack to work on")
-        self.image_note = QLabel("")
-        self.image_note.setWordWrap(True)
+        self.image_note = WholeLabel()
         self.view_combo = QComboBox()
         self.view_button = QPushButton("Use")
         self.view_button.setToolTip("Add the chosen greyscale image or stack as a new layer and work on it")
-        self.project_label = QLabel(START_HINT)
-        self.project_label.setWordWrap(True)
+        self.project_label = WholeLabel(START_HINT)
         self.project_label.setStyleSheet("color: gray")
         self.project_button = QPushButton("Folder…")
         self.project_button.setToolTip("Keep this image's corrections and models in another folder")
@@ -196,7 +195,12 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         return next((layer for layer in self.image_layers() if id(layer) == key), None)
 
     def _on_image_chosen(self) -> None:
-        image = self._chosen = self.selected_image()
+        previous, image = self._chosen, self.selected_image()
+        if previous is not None and previous is not image and previous not in self.viewer.layers:
+            # Moved on from an image being closed, as a layer of it went first (the Tracks panel takes its tracks): the
+            # handling of its own removal, still to come, must know it was the one picked.
+            self._closed_pick = weakref.ref(previous)
+        self._chosen = image
         self._show_views(image)
         self.state.unopened = self._unopened_folder = None
         if image is None or layer_kind(image) != "ready":
@@ -410,7 +414,9 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         # said (each image was said closed, 'nothing comes back' for one whose edits were being saved), and the
         # dock moves on to no image in a window about to close.
         closing = viewer_closing(self.viewer)
-        was_chosen = event.value is self._chosen  # before its centres layer goes too (that refreshes the images)
+        # Before its centres layer goes too (that refreshes the images); its tracks may have gone already.
+        closed_pick = self._closed_pick() if self._closed_pick is not None else None
+        was_chosen = event.value is self._chosen or event.value is closed_pick
         annotation = self._annotations.pop(id(event.value), None)
         if annotation is not None and annotation.image is event.value:
             stopped = self.detect.abandon(annotation)
