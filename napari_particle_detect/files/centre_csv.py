@@ -15,7 +15,7 @@ import pandas as pd
 from ..errors import ParticleDetectError
 from ..kinds.columns import KIND_COLUMNS, KIND_SIGNATURES, table_kind
 from .io import atomic_write_text, read_csv_table
-from .tables import TABLE_COLUMNS, first_bad_row
+from .tables import NOT_PHYSICAL, TABLE_COLUMNS, first_bad_row, without_noise
 
 # Column names other tools use, mapped to ours (napari's Points CSV, trackpy).
 COLUMN_ALIASES = {"axis-0": "frame", "axis-1": "y", "axis-2": "x", "mass": "score", "t": "frame", "z": "frame"}
@@ -182,7 +182,7 @@ def _with_fixed_precision(table: pd.DataFrame, float_format: str | None) -> pd.D
     with all its digits; ``table`` itself where ``float_format`` is None."""
     if float_format is None:
         return table
-    table = table.assign(**{c: _without_noise(table[c].to_numpy(float)) for c in _physical_positions(table)})
+    table = table.assign(**{c: without_noise(table[c].to_numpy(float)) for c in _physical_positions(table)})
     fixed = [c for c in FIXED_PRECISION if c in table.columns and pd.api.types.is_float_dtype(table[c])]
     texts = {}
     for column in fixed:
@@ -193,29 +193,11 @@ def _with_fixed_precision(table: pd.DataFrame, float_format: str | None) -> pd.D
     return table.assign(**texts)
 
 
-# Significant digits of a physical position column's largest value that are written: pixels x scale + translate
-# (files.tables.with_physical) carries float noise in its 16th-17th digits, and a table's y_um 5.25 and 20 opened and
-# saved back came out 5.250000000000001 and 19.999999999999993.
-PHYSICAL_DIGITS = 12
-
-
 def _physical_positions(table: pd.DataFrame) -> list[str]:
     """The float columns of positions in physical units (``y_um``, ``x_nm``, ``z_scaled`` beside ``y, x, z``)."""
-    from .tables import NOT_PHYSICAL
-
     return [c for c in table.columns if isinstance(c, str) and c[:2] in ("z_", "y_", "x_") and c[0] in table.columns
             and c[2:] and c[2:] not in NOT_PHYSICAL and c not in FIXED_PRECISION
             and pd.api.types.is_float_dtype(table[c])]
-
-
-def _without_noise(values: np.ndarray) -> np.ndarray:
-    """``values`` to PHYSICAL_DIGITS significant digits of the largest of them: an offset's noise (1e-15 at a
-    centre on pixel 0) goes with the others', while a column of small values (0.0001234) keeps all its digits."""
-    finite = np.abs(values[np.isfinite(values)])
-    if not len(finite) or not finite.max():
-        return values
-    # + 0.0: a noise of -1e-16 rounds to -0.0, written so.
-    return np.round(values, PHYSICAL_DIGITS - 1 - int(np.floor(np.log10(finite.max())))) + 0.0
 
 
 def _index_as_columns(table: pd.DataFrame, source: str) -> pd.DataFrame:

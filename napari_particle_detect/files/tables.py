@@ -103,13 +103,28 @@ def with_physical(table: pd.DataFrame, scale: tuple[float, float], translate: tu
     (sy, sx), (ty, tx) = (tuple(float(v) for v in pair) for pair in (scale, translate))
     if (sy, sx, ty, tx) == (1.0, 1.0, 0.0, 0.0):
         return table
-    from .centre_csv import _without_noise  # here: centre_csv imports this module
-
     suffix = unit or "scaled"
     # The product's float noise (30.1 x 0.1 = 3.0100000000000002) goes as the file writer drops it, so the
     # table in hand (a library user's, the tracks') reads as its CSV will.
-    return table.assign(**{f"{axis}_{suffix}": _without_noise(table[axis].to_numpy(float) * size + offset)
+    return table.assign(**{f"{axis}_{suffix}": without_noise(table[axis].to_numpy(float) * size + offset)
                            for axis, size, offset in (("y", sy, ty), ("x", sx, tx))})
+
+
+# Significant digits of a physical position column's largest value that are written: pixels x scale + translate
+# (with_physical) carries float noise in its 16th-17th digits, and a table's y_um 5.25 and 20 opened and saved back
+# came out 5.250000000000001 and 19.999999999999993.
+PHYSICAL_DIGITS = 12
+
+
+def without_noise(values: np.ndarray) -> np.ndarray:
+    """``values`` to PHYSICAL_DIGITS significant digits of the largest of them: an offset's noise (1e-15 at a
+    centre on pixel 0) goes with the others', while a column of small values (0.0001234) keeps all its digits.
+    The one rounding of physical columns, in hand (:func:`with_physical`) as in the CSV files written."""
+    finite = np.abs(values[np.isfinite(values)])
+    if not len(finite) or not finite.max():
+        return values
+    # + 0.0: a noise of -1e-16 rounds to -0.0, written so.
+    return np.round(values, PHYSICAL_DIGITS - 1 - int(np.floor(np.log10(finite.max())))) + 0.0
 
 
 @dataclass(frozen=True)
@@ -148,23 +163,52 @@ def _linear_fit(pixels: pd.Series, physical: pd.Series) -> tuple[float, float] |
         scale, offset = float(np.median(q / p)), 0.0
     else:
         return None
-    # Both columns written with 3 decimals (0.0005 each): the map must hold to that, not merely roughly.
+    # The map must hold to the columns' own rounding, the pixels' taken through the scale, plus float noise; no
+    # fixed amount in the columns' unit: 1e-3 is a thousandth of a µm pixel but 10 pixels of 1e-4 mm.
     residual = np.max(np.abs(p * scale + offset - q))
-    if scale <= 0 or residual > 1e-3 * (scale + 1.0) + 1e-9 * np.max(np.abs(q)):
+    written = scale * _written_rounding(p) + _written_rounding(q)
+    tolerance = written + 1e-9 * np.max(np.abs(q))
+    if scale <= 0 or (residual > tolerance and _least_miss(p, q, scale, residual, spread) > tolerance):
         return None
-    # As close as the columns' own rounding lets the true map come (3 decimals of each column written so), or as
-    # the fit came: a simpler map within that is as true to them as any.
-    written = WRITTEN_ROUNDING * (scale * _at_3_decimals(p) + _at_3_decimals(q))
+    # As close as the columns' own rounding lets the true map come, or as the fit came: a simpler map within that
+    # is as true to them as any.
     return _fewest_digits(p, q, scale, offset if spread else None,
                           max(residual, written) + 1e-11 * np.max(np.abs(q)))
 
 
-# Half the last of 3 decimals: how far a position written with them lies from its value.
-WRITTEN_ROUNDING = 5e-4
+def _least_miss(p: np.ndarray, q: np.ndarray, scale: float, residual: float, offset: bool) -> float:
+    """The least, over maps near the fit of ``scale`` (missing by ``residual``), of a map's largest miss of ``q``:
+    the least-squares line misses rows that the true map holds to within their rounding by a little more (by
+    6.53e-05 µm where 0.13 µm pixels at 3 decimals give 6.5e-05). ``offset``: the map has one (else it is 0)."""
+    def miss(size: float) -> float:
+        gap = q - p * size
+        return float(np.ptp(gap) / 2 if offset else np.max(np.abs(gap)))
+
+    # The best scale lies within this of the fit's: away from it, a map's miss grows by half the pixels' spread
+    # (without an offset, by their smallest) per unit of scale.
+    reach = 4 * residual / np.ptp(p) if offset else 2 * residual / np.min(np.abs(p))
+    low, high = scale - reach, scale + reach
+    for _ in range(60):  # the miss is convex in the scale: a third of what is left goes each time
+        a, b = low + (high - low) / 3, high - (high - low) / 3
+        low, high = (low, b) if miss(a) <= miss(b) else (a, high)
+    return min(residual, miss((low + high) / 2))
 
 
-def _at_3_decimals(values: np.ndarray) -> bool:
-    return bool(np.all(np.abs(values - np.round(values, 3)) < 1e-9))
+# The most decimals a column is taken as rounded to; one with more has every digit, and only float noise.
+MOST_WRITTEN_DECIMALS = 9
+
+
+def _written_rounding(values: np.ndarray) -> float:
+    """How far ``values`` may lie from what they stand for, as written: half their last decimal, counted from 3
+    (whole pixels are write_centres' 3 decimals, and what another tool wrote to 4 keeps its 0.00005); 0 where they
+    have more than MOST_WRITTEN_DECIMALS."""
+    for decimals in range(3, MOST_WRITTEN_DECIMALS + 1):
+        step = 10.0 ** -decimals
+        # Text read back lies within a few ulps of its decimal, not exactly on it.
+        near = 1e-6 * step + 4 * np.finfo(float).eps * np.abs(values)
+        if np.all(np.abs(values - np.round(values, decimals)) <= near):
+            return step / 2
+    return 0.0
 
 
 def _fewest_digits(p: np.ndarray, q: np.ndarray, scale: float, offset: float | None,
