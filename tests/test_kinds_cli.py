@@ -160,10 +160,10 @@ def test_an_interrupted_kind_training_resumes_from_the_command_line(tmp_path, ca
     common = ["train", "--kind", "chains", "-o", str(out), "--steps-per-epoch", "1", "--batch-size", "2",
               "--crop", "48", "--threads", "1", "--device", "cpu"]
     assert main(common + ["--epochs", "1"]) == 0
-    assert out.with_suffix(".state.pt").exists() and "epoch 1:" in capsys.readouterr().err
+    assert out.with_suffix(".state.pt").exists() and "epoch 1/1:" in capsys.readouterr().err
     assert main(common + ["--epochs", "2", "--resume"]) == 0
     resumed = capsys.readouterr().err
-    assert "epoch 2:" in resumed and "epoch 1:" not in resumed  # the first epoch is not trained again
+    assert "epoch 2/2:" in resumed and "epoch 1/" not in resumed  # the first epoch is not trained again
     assert main(common + ["--epochs", "3", "--resume", "-o", str(tmp_path / "none.pt")]) == 2
     assert "nothing to resume" in capsys.readouterr().err
 

@@ -45,7 +45,7 @@ def test_a_kind_trainings_epoch_its_time_limit_cut_says_how_many_steps_it_ran(tm
                  "--batch-size", "2", "--crop", "48", "--threads", "1", "--device", "cpu", "--minutes", "1e-6"])
 
     assert code == 0
-    assert "epoch 1 (1 of 3 steps): loss" in capsys.readouterr().err
+    assert "epoch 1/1 (1 of 3 steps): loss" in capsys.readouterr().err
 
 
 def test_the_synthetic_fraction_help_names_each_rounds_share(capsys):

@@ -133,21 +133,105 @@ def cmd_train_kind(args: argparse.Namespace) -> int:
     if args.minutes is not None:
         config = replace(config, time_limit_s=60.0 * args.minutes)
     trained_epochs = []
-    from ..learning.training import cut_epoch_note
 
     def progress(record: dict) -> None:
         trained_epochs.append(record["epoch"])
-        log.info("epoch %d%s: loss %.4f, validation %.4f at threshold %.2f (%.0f s)", record["epoch"],
-                 cut_epoch_note(record), record["loss"], record["score"], record["threshold"], record["seconds"])
+        log.info("%s", epoch_line(record))
 
-    with resume_hint_at_ctrl_c(args.output, config.epochs):
+    with resume_hint_at_ctrl_c(args.output, config.epochs), StepBar(args.quiet) as bar:
         model = train_kind(config, args.output, init=args.init, examples=examples, validation_examples=validation,
-                           device=args.device, resume=args.resume, progress=progress,
+                           device=args.device, resume=args.resume, progress=progress, steps=bar.step,
                            extra_card={"command": command_line()})
     if trained_epochs:  # none: a finished run resumed, which training said
-        log.info("saved %s (%s model, validation score %.4f)", model.path, args.kind,
-                 model.card.training.get("validation_score", float("nan")))
+        log.info("%s", saved_line(model, len(validation) if validation else 0))
     return 0
+
+
+def saved_line(model, validate_frames: int) -> str:
+    """What a kind run saved: its validation score, on what it was measured (the --validate frames alone where
+    given, as train's sphere line says its images), and whether the starting model was kept: a round whose
+    epochs all scored below its start hands it back, and the last epoch line's score was not the saved one's."""
+    training = model.card.training
+    config = training.get("config", {})
+    count, what = (validate_frames, "--validate frame") if validate_frames else \
+        (config.get("validation_images", 0), "generator image")
+    kept = "; the starting model's: no epoch beat it" if training.get("best_epoch") == 0 else ""
+    return (f"saved {model.path} ({model.card.kind} model, validation score "
+            f"{training.get('validation_score', float('nan')):.4f} on {count} {what}{'s' if count != 1 else ''}{kept})")
+
+
+def epoch_line(record: dict) -> str:
+    """A kind run's epoch record as the log says it, of all its epochs as the spheres' lines say theirs
+    ("epoch 2/5: ..."); epoch 0, a round's starting model scored, is no epoch trained and has no loss."""
+    from ..learning.training import cut_epoch_note
+
+    scored = f"validation score {record['score']:.4f} at threshold {record['threshold']:.2f}"
+    if record["epoch"] == 0:
+        return f"starting model: {scored}"
+    return (f"epoch {record['epoch']}/{record['epochs']}{cut_epoch_note(record)}: loss {record['loss']:.4f}, "
+            f"{scored} ({record['seconds']:.0f} s)")
+
+
+class StepBar:
+    """A training run's steps on a progress bar with the time left (tqdm's, from this session's steps), for
+    train_kind's ``steps`` events: opened at the first, where the run stands (the steps before it, a resumed run's
+    earlier sessions' among them, count as done, not in the rate), so a refused or finished resume shows none;
+    none with ``quiet``. While open, log lines print above it; it is closed before the block's own last lines."""
+
+    def __init__(self, quiet: bool) -> None:
+        self._quiet = quiet
+        self._bar = None
+        self._redirect = None
+
+    def __enter__(self) -> "StepBar":
+        from tqdm.contrib.logging import logging_redirect_tqdm
+
+        self._redirect = logging_redirect_tqdm()
+        self._redirect.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        # Closed before a Ctrl-C's or a failure's line, not after it as the bar is collected.
+        if self._bar is not None:
+            self._bar.close()
+        self._redirect.__exit__(*exc)
+
+    def step(self, event: dict) -> None:
+        from tqdm import tqdm
+
+        done = (event["epoch"] - 1) * event["steps"] + event["step"]
+        if self._bar is None:
+            # Its first step counted done, not in the rate: it carries the start's one-off costs (as eta.Eta).
+            self._bar = tqdm(total=event["epochs"] * event["steps"], initial=done, disable=self._quiet, unit="step")
+        self._bar.update(done - self._bar.n)
+        self._bar.set_postfix(epoch=event["epoch"], loss=f"{event['loss']:.4f}")
+
+
+class RoundBar(StepBar):
+    """A round's ``total`` training steps on a progress bar that names what the round is doing (scoring,
+    training: rounds.round_phase_label), from fine_tune_kind's events, as train's sphere round draws its own:
+    opened at the first, so a round refused before any work shows none."""
+
+    def __init__(self, quiet: bool, total: int) -> None:
+        super().__init__(quiet)
+        self._total = total
+
+    def event(self, event: dict) -> None:
+        from tqdm import tqdm
+
+        from .rounds import round_phase_label
+
+        if self._bar is None:
+            self._bar = tqdm(total=self._total, disable=self._quiet, unit="step")
+        label = round_phase_label(event)
+        if label is not None:
+            self._bar.set_description(label, refresh=False)
+        if event["phase"] == "training":
+            self._bar.update(event["step"] - self._bar.n)
+            self._bar.set_postfix(loss=f"{event['loss']:.4f}", refresh=False)
+        elif event["phase"] == "done":
+            self._bar.update(self._bar.total - self._bar.n)  # the steps are all trained; scoring came after them
+        self._bar.refresh()
 
 
 def _kind_round(args: argparse.Namespace) -> int:
@@ -173,8 +257,8 @@ def _kind_round(args: argparse.Namespace) -> int:
     config = round_config(args.kind, seed=args.seed, **{k: v for k, v in given.items() if v is not None})
     count = STATISTICS_FRAMES if args.unlabelled_frames is None else args.unlabelled_frames
     unlabelled = unlabelled_images(args.unlabelled, count) if args.unlabelled else None
-    result = fine_tune_kind(base, reviewed, config, args.device,
-                            progress=lambda e: log.debug("%s", e), unlabelled=unlabelled)
+    with RoundBar(args.quiet, config.epochs * config.steps_per_epoch) as bar:
+        result = fine_tune_kind(base, reviewed, config, args.device, progress=bar.event, unlabelled=unlabelled)
     tuned = result.model.card.training["fine_tuned"]
     log.info("the round's model: %s (statistics candidate from %d frames)", tuned["candidate"], tuned["statistics_frames"])
     save_round(result, args.init, args.output, score="score")

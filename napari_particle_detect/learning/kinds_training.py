@@ -232,7 +232,8 @@ def validation_score(kind: Kind, network, validation, device: torch.device | str
 def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict], None] | None = None,
                examples: list | None = None, validation_examples: list | None = None,
                device: str | torch.device = "cpu", cancel: Callable[[], bool] | None = None,
-               resume: bool = False, extra_card: dict | None = None) -> DetectorModel:
+               resume: bool = False, extra_card: dict | None = None,
+               steps: Callable[[dict], None] | None = None) -> DetectorModel:
     """Train the kind's heads (from ``init``, a model of this kind, or else the shipped sphere UNet's body).
 
     ``examples``: annotated (image, table) frames mixed into the batches (a fine-tuning round);
@@ -240,6 +241,10 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
     scored at the scale detection reads each frame at (:func:`annotated_at_detection_scale`; chains of beads given
     as ``config.diameter`` px, else estimated), recorded in the card's ``scales``. From ``init``, the starting
     model is scored first and a result no better than it is not saved.
+
+    ``progress`` gets each epoch's record (epoch 0: the starting model's score), with the run's ``epochs``;
+    ``steps`` gets training.train's step events (``{"event": "step", "epoch", "epochs", "step", "steps", "loss"}``)
+    for a progress bar: at a session's first step, every tenth, an epoch's last and a time limit's stop.
 
     Every epoch leaves a resume state beside ``out`` (``.state.pt``); ``resume`` continues from it at
     the next epoch, or at the next step of an epoch the time limit cut (whose weights were scored as a
@@ -342,12 +347,13 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
         history.append({"epoch": 0, "loss": float("nan"), "score": best, "threshold": card.threshold, "seconds": 0.0,
                         "version": __version__})
         if progress is not None:
-            progress(history[-1])
+            progress({**history[-1], "epochs": config.epochs})
         card.training = training_record(best, run_progress(0, config.epochs))
         save_model(DetectorModel(_on_cpu(network), card), out)
     mix = (prepared_examples(examples), config.synthetic_fraction) if examples else (None, 1.0)
     total_steps = max(config.epochs * config.steps_per_epoch, 1)
     epochs_done, steps_done = first_epoch, first_epoch * config.steps_per_epoch + cut.steps_done
+    first_session_step = steps_done
     with ctrl_c_between_steps() as interrupted, ThreadPoolExecutor(max_workers=1) as pool:
         for epoch in range(first_epoch, config.epochs):
             first_step = cut.steps_done if epoch == first_epoch else 0
@@ -370,7 +376,13 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
                 optimiser.step()
                 losses.append(loss.item())
                 steps_done = epoch * config.steps_per_epoch + step + 1
-                if config.time_limit_s and time.monotonic() - started > config.time_limit_s:
+                stop_early = bool(config.time_limit_s and time.monotonic() - started > config.time_limit_s)
+                # The session's first step too: a resumed run's bar starts where its steps do.
+                if steps is not None and (step % 10 == 0 or step + 1 == config.steps_per_epoch or stop_early
+                                          or steps_done == first_session_step + 1):
+                    steps({"event": "step", "epoch": epoch + 1, "epochs": config.epochs, "step": step + 1,
+                           "steps": config.steps_per_epoch, "loss": float(np.mean(losses[-10:]))})
+                if stop_early:
                     break
             # Cut by the time limit: its weights are scored, as this session's result may be them.
             cut_short = len(losses) < config.steps_per_epoch
@@ -396,7 +408,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
             if not cut_short:
                 save_resume_state(epoch + 1, epoch_cut_fields())
             if progress is not None:
-                progress(record)
+                progress({**record, "epochs": config.epochs})
             if config.time_limit_s and time.monotonic() - started > config.time_limit_s:
                 break
         # Inside the block: a Ctrl-C during the last epoch's scoring stops the run once its model is written whole.

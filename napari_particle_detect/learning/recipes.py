@@ -329,6 +329,8 @@ def run_recipe(
     A phase already done is checked against the recipe (its fingerprint) and skipped; a phase with
     a resume state continues at the step after the last it kept. A run folder another run is training in
     (another process, session or machine on a shared disk) is refused in one line (:func:`run_folder_held`).
+    A Ctrl-C (or a stop signal) inside a phase keeps its steps done and raises KeyboardInterrupt saying where the
+    recipe run again goes on (:func:`where_a_stop_goes_on`).
     """
     from ..cli.checks import check_output_folder
     from ..shipped import refuse_shipped_output
@@ -398,7 +400,8 @@ def _run_phases(recipe: Recipe, session: SessionTime, device: str, threads: int 
         inputs = begin_phase(recipe, index, fingerprint, digests)
         if recipe.kind != "spheres":
             try:
-                record = _run_kind_phase(recipe, index, previous, device, threads, progress, stop_before_step)
+                with where_a_stop_goes_on(recipe, index):
+                    record = _run_kind_phase(recipe, index, previous, device, threads, progress, stop_before_step)
             except TrainingCancelled:
                 return paused_in(recipe, index, finished)
             record = {**record, "fingerprint": fingerprint, "inputs_sha256": inputs, "version": __version__}
@@ -422,10 +425,12 @@ def _run_phases(recipe: Recipe, session: SessionTime, device: str, threads: int 
         resume = model_file.with_suffix(".state.pt").exists()
         started = time.monotonic()
         try:
-            result = train(config, examples=examples, validation_examples=validate, init=previous, out=model_file,
-                           progress=(lambda r, n=phase.name: progress({**r, "phase": n})) if progress else None,
-                           cancel=stop_before_step, resume=resume,
-                           extra_card={"recipe": recipe.path.name, "phase": phase.name})
+            with where_a_stop_goes_on(recipe, index):
+                result = train(config, examples=examples, validation_examples=validate, init=previous,
+                               out=model_file,
+                               progress=(lambda r, n=phase.name: progress({**r, "phase": n})) if progress else None,
+                               cancel=stop_before_step, resume=resume,
+                               extra_card={"recipe": recipe.path.name, "phase": phase.name})
         except TrainingCancelled:
             return paused_in(recipe, index, finished)
         record = {"phase": phase.name, "fingerprint": fingerprint, "validation_f1": result.best_f1,
@@ -451,6 +456,24 @@ def paused_in(recipe: Recipe, index: int, finished: list[str]) -> RunStatus:
     phase = recipe.phases[index]
     epochs = phase.settings.get("epochs", (TrainConfig if recipe.kind == "spheres" else KindTrainConfig).epochs)
     return RunStatus(recipe, finished, phase.name, True, None, resume_point(phase_files(recipe, index)[0], epochs))
+
+
+@contextmanager
+def where_a_stop_goes_on(recipe: Recipe, index: int) -> Iterator[None]:
+    """Re-raise a Ctrl-C (KeyboardInterrupt, or a stop signal's) out of training phase ``index`` with where the
+    recipe run again goes on as its message ("at step 11 of epoch 2 of phase 'heads'", as :func:`paused_in` reads
+    the resume state), as train's Ctrl-C names where --resume continues; empty where it cannot tell (a state that
+    finished the phase: run again, the recipe goes on with the next)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        from .training import resume_state_path
+
+        phase = recipe.phases[index]
+        where = paused_in(recipe, index, []).resumes_at
+        if where is None and not resume_state_path(phase_files(recipe, index)[0]).exists():
+            where = "the start"
+        raise KeyboardInterrupt(f"at {where} of phase {phase.name!r}" if where else "") from None
 
 
 def check_recipe_files(recipe: Recipe) -> None:
