@@ -17,7 +17,7 @@ def test_a_recipe_stopped_mid_phase_says_the_same_command_goes_on_and_it_does(tm
     command = ("recipe", str(recipe), "--threads", "1", "--device", "cpu")
     code, err = main_in_child(tmp_path, setup, *command)
     assert (code, err[-1]) == (143, f"particle-detect: interrupted by SIGTERM; the same command (recipe {recipe}) "
-                                    "goes on where it stopped")
+                                    "goes on at step 2 of epoch 2 of phase 'start'")
     assert not final_model_path(load_recipe(recipe)).exists()
     assert main_in_child(tmp_path, "", *command)[0] == 0
     assert final_model_path(load_recipe(recipe)).exists()

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .bars import RoundBar, StepBar, epoch_line
 from ..errors import ParticleDetectError
 from ..kinds.tables import frames_against_none, most_frames_of_one_image
 from ..synthetic.rods import MAX_AREA_FRACTION  # the generator's own limit
@@ -158,80 +159,6 @@ def saved_line(model, validate_frames: int) -> str:
     kept = "; the starting model's: no epoch beat it" if training.get("best_epoch") == 0 else ""
     return (f"saved {model.path} ({model.card.kind} model, validation score "
             f"{training.get('validation_score', float('nan')):.4f} on {count} {what}{'s' if count != 1 else ''}{kept})")
-
-
-def epoch_line(record: dict) -> str:
-    """A kind run's epoch record as the log says it, of all its epochs as the spheres' lines say theirs
-    ("epoch 2/5: ..."); epoch 0, a round's starting model scored, is no epoch trained and has no loss."""
-    from ..learning.training import cut_epoch_note
-
-    scored = f"validation score {record['score']:.4f} at threshold {record['threshold']:.2f}"
-    if record["epoch"] == 0:
-        return f"starting model: {scored}"
-    return (f"epoch {record['epoch']}/{record['epochs']}{cut_epoch_note(record)}: loss {record['loss']:.4f}, "
-            f"{scored} ({record['seconds']:.0f} s)")
-
-
-class StepBar:
-    """A training run's steps on a progress bar with the time left (tqdm's, from this session's steps), for
-    train_kind's ``steps`` events: opened at the first, where the run stands (the steps before it, a resumed run's
-    earlier sessions' among them, count as done, not in the rate), so a refused or finished resume shows none;
-    none with ``quiet``. While open, log lines print above it; it is closed before the block's own last lines."""
-
-    def __init__(self, quiet: bool) -> None:
-        self._quiet = quiet
-        self._bar = None
-        self._redirect = None
-
-    def __enter__(self) -> "StepBar":
-        from tqdm.contrib.logging import logging_redirect_tqdm
-
-        self._redirect = logging_redirect_tqdm()
-        self._redirect.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        # Closed before a Ctrl-C's or a failure's line, not after it as the bar is collected.
-        if self._bar is not None:
-            self._bar.close()
-        self._redirect.__exit__(*exc)
-
-    def step(self, event: dict) -> None:
-        from tqdm import tqdm
-
-        done = (event["epoch"] - 1) * event["steps"] + event["step"]
-        if self._bar is None:
-            # Its first step counted done, not in the rate: it carries the start's one-off costs (as eta.Eta).
-            self._bar = tqdm(total=event["epochs"] * event["steps"], initial=done, disable=self._quiet, unit="step")
-        self._bar.update(done - self._bar.n)
-        self._bar.set_postfix(epoch=event["epoch"], loss=f"{event['loss']:.4f}")
-
-
-class RoundBar(StepBar):
-    """A round's ``total`` training steps on a progress bar that names what the round is doing (scoring,
-    training: rounds.round_phase_label), from fine_tune_kind's events, as train's sphere round draws its own:
-    opened at the first, so a round refused before any work shows none."""
-
-    def __init__(self, quiet: bool, total: int) -> None:
-        super().__init__(quiet)
-        self._total = total
-
-    def event(self, event: dict) -> None:
-        from tqdm import tqdm
-
-        from .rounds import round_phase_label
-
-        if self._bar is None:
-            self._bar = tqdm(total=self._total, disable=self._quiet, unit="step")
-        label = round_phase_label(event)
-        if label is not None:
-            self._bar.set_description(label, refresh=False)
-        if event["phase"] == "training":
-            self._bar.update(event["step"] - self._bar.n)
-            self._bar.set_postfix(loss=f"{event['loss']:.4f}", refresh=False)
-        elif event["phase"] == "done":
-            self._bar.update(self._bar.total - self._bar.n)  # the steps are all trained; scoring came after them
-        self._bar.refresh()
 
 
 def _kind_round(args: argparse.Namespace) -> int:

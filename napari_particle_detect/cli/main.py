@@ -561,39 +561,23 @@ def _log_rescaling(examples: list, working: float) -> None:
 
 
 def _train(args: argparse.Namespace, config, base, examples, validation) -> int:
-    from tqdm import tqdm
-    from tqdm.contrib.logging import logging_redirect_tqdm
+    from .bars import StepBar, epoch_line
+    from ..learning.training import resume_hint_at_ctrl_c, train
 
-    from ..learning.training import cut_epoch_note, resume_hint_at_ctrl_c, train, was_cut
-
-    bars = []  # opened at the first step: a resume refused, or of a finished run, shows no empty bar
     trained_epochs = []
 
-    def progress(event: dict) -> None:
-        if not bars:
-            bars.append(tqdm(total=config.epochs * config.steps_per_epoch, disable=args.quiet, unit="step"))
-        bar = bars[0]
-        if event["event"] == "step":
-            bar.n = (event["epoch"] - 1) * event["steps"] + event["step"]
-            bar.set_postfix(epoch=event["epoch"], loss=f"{event['loss']:.4f}")
-            bar.refresh()
-        else:
-            trained_epochs.append(event["epoch"])
-            if not was_cut(event):  # a time limit's cut epoch stays at the step it stopped at, as the log says
-                bar.n = max(bar.n, event["epoch"] * config.steps_per_epoch)
-            bar.refresh()
-            # Logged, above the bar: on stderr with the run's other lines (stdout was theirs alone), none with -q.
-            log.info("epoch %d/%d%s: loss %.5f, validation F1 %.4f (%s s)", event["epoch"], event["epochs"],
-                     cut_epoch_note(event), event["loss"], event["val_f1"], event["seconds"])
+    # The training's own lines (a time limit reached) and the epochs' print above the bar.
+    with resume_hint_at_ctrl_c(args.output, config.epochs), StepBar(args.quiet) as bar:
+        def progress(event: dict) -> None:
+            if event["event"] == "step":
+                bar.step(event)
+            else:
+                trained_epochs.append(event["epoch"])
+                # Logged: on stderr with the run's other lines (stdout was theirs alone), none with -q.
+                log.info("%s", epoch_line(event))
 
-    try:
-        # The training's own lines (a time limit reached) above the bar.
-        with resume_hint_at_ctrl_c(args.output, config.epochs), logging_redirect_tqdm():
-            result = train(config, examples=examples, validation_examples=validation, init=base, out=args.output,
-                           progress=progress, resume=args.resume, extra_card={"command": command_line()})
-    finally:
-        for bar in bars:
-            bar.close()
+        result = train(config, examples=examples, validation_examples=validation, init=base, out=args.output,
+                       progress=progress, resume=args.resume, extra_card={"command": command_line()})
     if trained_epochs:  # none: a finished run resumed, which training said
         # The epoch kept and its threshold are chosen on the generator's images and --validate's pooled: said so.
         measured = [f"{n} {what}{'s' if n != 1 else ''}" for n, what in
@@ -607,10 +591,8 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
     """``train --from MODEL DATA``: the dock's fine-tuning round (finetune.fine_tune) on annotated files."""
     from dataclasses import replace
 
-    from tqdm import tqdm
-    from tqdm.contrib.logging import logging_redirect_tqdm
-
-    from .rounds import round_phase_label, save_round
+    from .bars import RoundBar
+    from .rounds import save_round
     from ..learning.finetune import FINE_TUNE, fine_tune, round_defaults
     from ..learning.training import load_examples
     from .checks import refuse_resuming_a_round
@@ -632,29 +614,9 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
     examples = load_examples(args.data, base.card.canonical_diameter, args.diameter)
     validation = load_examples(args.validate, base.card.canonical_diameter, args.diameter) if args.validate else None
     _log_rescaling(examples + (validation or []), base.card.canonical_diameter)
-    bars = []  # opened at the first event, as _train's: a round fine_tune refuses shows no empty bar
-
-    def progress(event: dict) -> None:
-        if not bars:
-            bars.append(tqdm(total=config.epochs * config.steps_per_epoch, disable=args.quiet, unit="step"))
-        bar = bars[0]
-        label = round_phase_label(event)
-        if label is not None:
-            bar.set_description(label)
-        if event["phase"] == "training":
-            bar.n = event["step"]
-            bar.set_postfix(loss=f"{event['loss']:.4f}")
-        elif event["phase"] == "done":
-            bar.n = bar.total  # the steps are all trained; scoring came after them
-        bar.refresh()
-
-    try:
-        with logging_redirect_tqdm():  # the round's own lines above the bar
-            result = fine_tune(base, examples, config, args.device, progress=progress, validation=validation,
-                               unlabelled=unlabelled)
-    finally:  # closed before a Ctrl-C's or a failure's line, not after it as the bar is collected
-        for bar in bars:
-            bar.close()
+    with RoundBar(args.quiet, config.epochs * config.steps_per_epoch) as bar:  # the round's own lines above it
+        result = fine_tune(base, examples, config, args.device, progress=bar.event, validation=validation,
+                           unlabelled=unlabelled)
     # With --validate the verdict is measured on those images alone (finetune.fine_tune): said so.
     scored_on = f"--validate image{'s' if result.held_out_tiles != 1 else ''}" if validation else "held-out tiles"
     _warn_if_truth_looks_mismatched(result, args.init, "the --validate images" if validation else "the data")
@@ -1258,21 +1220,22 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 
 def cmd_recipe(args: argparse.Namespace) -> int:
+    from .bars import StepBar, epoch_line
     from ..learning.recipes import run_recipe
 
-    def progress(record: dict) -> None:
-        if record.get("event") == "epoch":
-            log.info("phase %s: epoch %d/%d, loss %.4f, validation F1 %.3f", record["phase"], record["epoch"],
-                     record["epochs"], record["loss"], record["val_f1"])
-        elif "score" in record:  # a rods or chains recipe: its kind's validation score
-            log.info("phase %s: epoch %d, loss %.4f, validation score %.3f (threshold %.2f)", record["phase"],
-                     record["epoch"], record["loss"], record["score"], record["threshold"])
-
     try:
-        status = run_recipe(args.file, minutes=args.minutes, device=args.device, threads=args.threads,
-                            progress=progress)
-    except KeyboardInterrupt:  # the phase's steps done are kept: how to go on, as train says --resume
-        raise KeyboardInterrupt(f"the same command (recipe {args.file}) goes on where it stopped") from None
+        with StepBar(args.quiet) as bar:
+            def progress(record: dict) -> None:
+                if record.get("event") == "step":
+                    bar.step(record)
+                else:  # an epoch's record, a sphere's or a kind's; a later phase's epoch 0 is its starting model
+                    log.info("phase %s, %s", record["phase"], epoch_line(record))
+
+            status = run_recipe(args.file, minutes=args.minutes, device=args.device, threads=args.threads,
+                                progress=progress)
+    except KeyboardInterrupt as stop:  # the phase's steps done are kept: where the same command goes on
+        raise KeyboardInterrupt(f"the same command (recipe {args.file}) goes on {str(stop) or 'where it stopped'}") \
+            from None
     log.info("%s", status.describe())
     return 0
 
