@@ -29,6 +29,7 @@ from ..detection.prediction import iter_detect
 from ..detection.sizing import with_advice
 from .exact_spin_box import ExactSpinBox
 from .image_views import layer_pixels
+from .labels import WholeLabel
 from .notify import report, reports_errors, show_warnings, warnings_logged
 from .state import CHOSEN_ELSEWHERE, DockState
 
@@ -105,8 +106,7 @@ class DetectPanel(QGroupBox):
         self.load_button = QPushButton("Add…")
         self.load_button.setToolTip("Add a saved model (.pt with its .json card) to this project as a new round")
         # Which round another window put in use: the list and the slider change under the user's eyes.
-        self.elsewhere_note = QLabel("")
-        self.elsewhere_note.setWordWrap(True)
+        self.elsewhere_note = WholeLabel("")
         self.elsewhere_note.setVisible(False)
         self.device_combo = QComboBox()
         self.device_combo.addItems(list(DEVICE_CHOICES))
@@ -128,8 +128,7 @@ class DetectPanel(QGroupBox):
         self.estimate_label = QLabel("")
         # A diameter guessed from too few particle-like blobs (flat noise, an empty field) must not
         # look like a confident result: its reason, in warning colours, under the field.
-        self.estimate_warning = QLabel("")
-        self.estimate_warning.setWordWrap(True)
+        self.estimate_warning = WholeLabel("")
         self.estimate_warning.setStyleSheet("color: #ffb74d")
         self.estimate_warning.setVisible(False)
         self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
@@ -139,8 +138,7 @@ class DetectPanel(QGroupBox):
         self.threshold_label = QLabel(f"{state.threshold:.2f}")
         # Frames still showing an earlier round's detections, each at that round's threshold: which, and why
         # the slider (the round in use's) does not move them.
-        self.rounds_note = QLabel("")
-        self.rounds_note.setWordWrap(True)
+        self.rounds_note = WholeLabel("")
         self.rounds_note.setVisible(False)
         self.scope_combo = QComboBox()
         self.scope_combo.addItems(["current frame", "all unreviewed frames"])

@@ -15,9 +15,9 @@ from ..files.io import atomic_write_texts
 from ..files.tables import Placement, export_tables
 from .annotation import Annotation, image_path
 from .image_views import pixels_file
+from .labels import WholeLabel
 from .layers import SAVE_RULE, unit_suffix_of
 from .notify import reports_errors, written_to
-from .review_panel import WholeLabel
 from .state import DockState
 
 

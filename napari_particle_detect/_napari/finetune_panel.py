@@ -24,6 +24,7 @@ from ..projects.project import RoundInfo
 from ..projects.shipped_rounds import round_origin
 from ..learning.training import TrainConfig
 from .image_views import layer_pixels
+from .labels import WholeLabel
 from .notify import reports_errors
 from .plots import LossCurve, LossPlot, RoundsPlot
 from .round_actions import RoundActions
@@ -108,8 +109,7 @@ class FineTunePanel(RoundReports, QGroupBox):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setTextVisible(False)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = WholeLabel("")
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.loss_plot = LossPlot()
         self.rounds_plot = RoundsPlot()
@@ -303,6 +303,9 @@ class FineTunePanel(RoundReports, QGroupBox):
         if self.running():
             return
         annotation = self.state.require_annotation()
+        replaced = annotation.pixels_replaced()
+        if replaced is not None:  # the reviews are the old pixels' centres: a round would learn them on the new
+            raise ParticleDetectError(replaced)
         annotation.flush()
         if not annotation.project.reviewed_areas():
             raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")

@@ -14,10 +14,10 @@ from ..errors import ParticleDetectError
 from ..kinds.registry import write_kind_table
 from .annotation import image_path
 from .kind_review import KindSession
+from .labels import WholeLabel
 from .notify import reports_errors
 from .proposals import MODES
 from .regions import box_text
-from .review_panel import WholeLabel
 
 HINT = {
     "rods": "Edit the rods layer: select a line and drag a tip to fix its length and angle, set the selected "

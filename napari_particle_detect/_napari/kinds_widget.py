@@ -17,7 +17,7 @@ from napari.layers import Image
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info
 from qtpy.QtWidgets import (
-    QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
+    QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QPushButton, QVBoxLayout, QWidget,
 )
 
 from ..errors import ParticleDetectError
@@ -29,6 +29,7 @@ from .image_views import (
 from .kind_review import KindSession
 from .kind_review_panel import KindReviewPanel
 from .kind_rounds_panel import KindRoundsPanel
+from .labels import WholeLabel
 from .layers import guard_canvas_from_removed_layers, is_dock_output, viewer_closing
 from .notify import report, reports_errors, say_problems
 
@@ -65,8 +66,7 @@ class KindsWidget(ClosingDock, QWidget):
         self._status_frame: int | None = None  # the frame whose rods or beads the status line counts
         self.image_combo = QComboBox()  # each item's data: its layer's name
         # For an image not taken as it is: why, and the views of it offered instead, as in the spheres dock.
-        self.image_note = QLabel("")
-        self.image_note.setWordWrap(True)
+        self.image_note = WholeLabel("")
         self.image_note.setVisible(False)
         self.view_combo = QComboBox()
         self.view_button = QPushButton("Use")
@@ -86,8 +86,7 @@ class KindsWidget(ClosingDock, QWidget):
         self.threshold_spin.setSingleStep(0.05)
         self.threshold_spin.setSpecialValueText("model's")
         self.detect_button = QPushButton("Detect (this frame)")
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = WholeLabel("")
         self.review = KindReviewPanel(lambda: self.session, self.review_threshold)
         self.rounds = KindRoundsPanel(lambda: self.session, self._round_changed)
         form = QFormLayout()

@@ -18,9 +18,9 @@ from qtpy.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox
 from ..detection.measurements import MEASUREMENT_COLUMNS, FrameMeasurer, describe_columns
 from .annotation import follow_changes
 from .image_views import layer_pixels
+from .labels import WholeLabel
 from .layers import SOURCE_COLOURS, table_from_points
 from .notify import report
-from .review_panel import WholeLabel
 from .state import DockState
 
 COLOUR_CHOICES = ("source", "score", *MEASUREMENT_COLUMNS)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from napari.layers.base import ActionType
 from napari.utils.notifications import show_info
 from qtpy.QtCore import Qt, QTimer
-from qtpy.QtWidgets import QApplication, QComboBox, QGridLayout, QGroupBox, QLabel, QMessageBox, QPushButton
+from qtpy.QtWidgets import QApplication, QComboBox, QGridLayout, QGroupBox, QMessageBox, QPushButton
 
 from ..errors import ParticleDetectError
 from .image_picks import forget_hidden, hidden_by_pick
+from .labels import WholeLabel
 from .notify import ask_no_default, reports_errors
 from .proposals import MODES, key, next_proposal, proposal_box
 from .regions import box_text, zoom_to_box
@@ -23,30 +24,6 @@ SHORTCUTS = (
     "R: draw a review box · Shift+Enter: accept the box · N: what to review next\n"
     "Edit with the Points tools: P add, S select, Delete remove, drag to move. Every edit is saved at once."
 )
-
-
-class WholeLabel(QLabel):
-    """A word-wrapped line that is never shown cut: it keeps as its least height what its whole text needs at its
-    width. Qt's layouts give a wrapped label no more than its one-width guess when a dock is crowded (three docks
-    stacked), and its status was drawn cut through the middle of its words."""
-
-    def __init__(self, text: str = "") -> None:
-        super().__init__(text)
-        self.setWordWrap(True)
-        self._fit()
-
-    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
-        super().setText(text)
-        self._fit()
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        super().resizeEvent(event)
-        self._fit()
-
-    def _fit(self) -> None:
-        needed = max(self.heightForWidth(self.width()), 0) if self.text() else 0
-        if needed != self.minimumHeight():
-            self.setMinimumHeight(needed)
 
 
 class ReviewPanel(QGroupBox):
@@ -210,7 +187,17 @@ class ReviewPanel(QGroupBox):
                   "(U takes it back)")
         if frame + 1 < annotation.n_frames:
             annotation.go_to_frame(frame + 1)
+        elif annotation.n_frames > 1:
+            show_info(self._last_frame_note(annotation, frame))
         self.state.project_changed.emit()
+
+    @staticmethod
+    def _last_frame_note(annotation, frame: int) -> str:
+        """Where Enter cannot move on: the stack's last frame stays shown, and each Enter accepted it again without
+        a word of why the frame did not change."""
+        left = annotation.n_frames - len(set(annotation.project.reviewed_frames))
+        return (f"frame {frame} is the last frame of {annotation.n_frames}: "
+                + (f"{left} frame{'s' if left != 1 else ''} not accepted yet" if left else "every frame is accepted"))
 
     @staticmethod
     def _earlier_round(annotation, frame: int) -> str:

@@ -35,9 +35,9 @@ from .annotation import follow_changes, image_path, placement
 from .exact_spin_box import ExactSpinBox
 from .export_panel import unit_suffix
 from .image_views import pixels_file
+from .labels import WholeLabel
 from .notify import report, reports_errors, written_to
 from .plots import BETTER, INK, SmallPlot
-from .review_panel import WholeLabel
 from .sample_data import sample_file
 from .state import DockState
 

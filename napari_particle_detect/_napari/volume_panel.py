@@ -26,7 +26,7 @@ from napari.layers.base import ActionType
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info
 from qtpy.QtCore import QTimer
-from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QPushButton, QWidget
+from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QPushButton, QWidget
 
 from ..errors import ParticleDetectError
 from ..files.axes import MICROMETRE, Axes, ConstantVolumeError, file_axes
@@ -41,6 +41,7 @@ from .annotation import image_path, placement, project_name
 from .image_picks import last_worked_on, register_dock, remember_worked_on, show_picked
 from .image_views import file_read_from, layer_file_layout, layer_pixels, remember_copied_files
 from .exact_spin_box import ExactSpinBox
+from .labels import WholeLabel
 from .layers import (
     VOLUME_POINTS_KEY, PastedPoints, guard_canvas_from_removed_layers, is_dock_output, place_over_image,
     points_layer_kwargs, viewer_closing,
@@ -220,8 +221,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         register_dock(self)
         self.layer_combo = QComboBox()
         self.axes_combo = QComboBox()
-        self.axes_note = QLabel("")
-        self.axes_note.setWordWrap(True)  # a layer of channels is refused in a sentence
+        self.axes_note = WholeLabel("")  # a layer of channels is refused in a sentence
         self.voxel = [QDoubleSpinBox() for _ in range(3)]
         for spin in self.voxel:
             spin.setRange(0.0, 1e4)
@@ -243,8 +243,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self.threshold.setSingleStep(0.05)
         self.threshold.setSpecialValueText("model's")
         self.button = QPushButton("Detect 3D centres")
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = WholeLabel("")
         form = QFormLayout(self)
         form.addRow("Image", self.layer_combo)
         form.addRow("Axes", self.axes_combo)

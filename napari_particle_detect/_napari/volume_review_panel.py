@@ -13,6 +13,7 @@ from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, 
 from ..errors import ParticleDetectError
 from ..projects.volume_review import Redetection
 from .annotation import placement
+from .labels import WholeLabel
 from .layers import place_over_image
 from .notify import reports_errors
 from .regions import bounding_box, box_text
@@ -30,8 +31,7 @@ class VolumeReviewPanel(QGroupBox):
         # leave the renamed one over the next image chosen; a layer of the user's own named so was taken over.
         self.draft: Shapes | None = None  # the box drawn or proposed
         self.accepted: Shapes | None = None  # the accepted boxes' outlines
-        self.status = QLabel(NO_REVIEW)
-        self.status.setWordWrap(True)
+        self.status = WholeLabel(NO_REVIEW)
         self.accept_volume_button = QPushButton("Accept volume")
         self.accept_volume_button.setToolTip("This volume's centres are right: all of it becomes training data")
         self.draw_button = QPushButton("Draw box")

@@ -9,13 +9,14 @@ from dataclasses import replace
 from napari.qt.threading import create_worker
 from pathlib import Path
 
-from qtpy.QtWidgets import QGridLayout, QGroupBox, QLabel, QProgressBar, QPushButton, QSpinBox
+from qtpy.QtWidgets import QGridLayout, QGroupBox, QProgressBar, QPushButton, QSpinBox
 
 from ..errors import ParticleDetectError
 from ..projects.project import Project, RoundInfo
 from ..projects.shipped_rounds import origin_label
 from ..learning.volume_finetune import VOLUME_FINE_TUNE, VolumeRoundConfig
 from ..learning.volume_rounds import train_volume_round
+from .labels import WholeLabel
 from .notify import reports_errors
 from .round_progress import verdict
 from .round_reports import ProgressRelay, RoundReports
@@ -49,10 +50,8 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.progress = QProgressBar()
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
-        self.rounds_label = QLabel("")
-        self.rounds_label.setWordWrap(True)
+        self.status = WholeLabel("")
+        self.rounds_label = WholeLabel("")
         # After an upgrade an older project's round 1 is the 3D model the older version shipped: said whatever
         # the status line says, with the way to this version's.
         self.this_version = ThisVersionOffer(self._shown_project, self.running, self._this_version_added)

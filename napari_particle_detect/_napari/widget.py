@@ -29,10 +29,11 @@ from .image_views import (
     add_view_layer, kind_suffix, layer_frames, layer_kind, remember_copied_files, shared_file_projects,
     show_view_choice,
 )
+from .labels import WholeLabel
 from .layers import guard_canvas_from_removed_layers, is_dock_output, viewer_closing
 from .measure_panel import MeasurePanel
 from .notify import report, reports_errors, say_problems
-from .review_panel import ReviewPanel, WholeLabel
+from .review_panel import ReviewPanel
 from .state import DockState
 from .tracks_panel import TracksPanel
 

@@ -157,11 +157,14 @@ def working_area(boxes: list[np.ndarray], shape: tuple[int, int, int], applied: 
 
 
 def project_volume_examples(project: Project, volumes, diameter: tuple[float, float, float],
-                            working_diameter: float) -> list[Example]:
+                            working_diameter: float,
+                            voxel_size: tuple[float, float, float] | None = None) -> list[Example]:
     """Every reviewed volume, and every volume with reviewed boxes, on the working grid (one example
     each, named "volume T"); a volume with boxes teaches only inside them. Volumes that are not the ones the
     project reviewed (another count, depth or size, other voxels) are refused in one line first: their
-    examples would put the reviewed centres on other voxels."""
+    examples would put the reviewed centres on other voxels. So are particles under half a voxel along an
+    axis (``voxel_size``: the one they were sized with, named in the refusal)."""
+    refuse_subvoxel_sizes(project, diameter, voxel_size)
     volumes = as_volumes(volumes)
     rounds.check_round_image(project, volumes)
     whole = set(project.reviewed_frames)
@@ -189,6 +192,21 @@ def project_volume_examples(project: Project, volumes, diameter: tuple[float, fl
     return examples
 
 
+def refuse_subvoxel_sizes(project: Project, diameter: tuple[float, float, float],
+                          voxel_size: tuple[float, float, float] | None) -> None:
+    """A ParticleDetectError for saved sizes under half a voxel along an axis, before anything is resampled.
+    Detect refuses them now, but a project detected before it did (or a hand-edited settings file) can hold
+    them: a voxel size in mixed units made z 0.005 voxels, and the round enlarged every volume over a thousand
+    times along z, running out of memory instead of saying why."""
+    from ..detection.volume_detection import VolumeSizing, refuse_subvoxel
+
+    try:
+        refuse_subvoxel(VolumeSizing(tuple(diameter), "saved at the last Detect"), voxel_size,
+                        str(settings_path(project)))
+    except ParticleDetectError as exc:
+        raise ParticleDetectError(f"{exc}, then Detect again so a round trains on sizes it can use") from None
+
+
 def run_volume_round(project: Project, volumes, config: VolumeRoundConfig = VOLUME_FINE_TUNE, device: str = "cpu",
                      progress: Callable[[dict], None] | None = None,
                      cancel: Callable[[], bool] | None = None) -> rounds.RoundOutcome:
@@ -208,7 +226,8 @@ def run_volume_round(project: Project, volumes, config: VolumeRoundConfig = VOLU
     if base.card.spatial_dims != 3:
         raise ParticleDetectError(f"{parent.name} is a 2D model; volumes need a 3D round")
     trained_on = rounds.TrainedOn.now(project)
-    examples = project_volume_examples(project, volumes, settings.diameter, base.card.canonical_diameter)
+    examples = project_volume_examples(project, volumes, settings.diameter, base.card.canonical_diameter,
+                                       settings.voxel_size)
     config = rounds.retry_seed(project, parent, config)
     workspace = project.new_workspace()
     try:

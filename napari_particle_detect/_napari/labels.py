@@ -1,0 +1,29 @@
+"""The docks' shared label: a word-wrapped line of status or advice that is never drawn cut."""
+
+from __future__ import annotations
+
+from qtpy.QtWidgets import QLabel
+
+
+class WholeLabel(QLabel):
+    """A word-wrapped line that is never shown cut: it keeps as its least height what its whole text needs at its
+    width. Qt's layouts give a wrapped label no more than its one-width guess when a dock is crowded (three docks
+    stacked), and its status was drawn cut through the middle of its words."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__(text)
+        self.setWordWrap(True)
+        self._fit()
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        needed = max(self.heightForWidth(self.width()), 0) if self.text() else 0
+        if needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
