@@ -80,11 +80,13 @@ class RoundBar(StepBar):
 
         from .rounds import round_phase_label
 
-        if self._bar is None:
-            self._bar = tqdm(total=self._total, disable=self._quiet, unit="step")
         label = round_phase_label(event)
+        if self._bar is None:  # opened with its label: not first drawn as a bar that says nothing
+            self._bar = tqdm(total=self._total, disable=self._quiet, unit="step", desc=label)
         if label is not None:
             self._bar.set_description(label, refresh=False)
+            if event["phase"] == "scoring":
+                self._bar.set_postfix(refresh=False)  # the last training loss is not the new model's score
         if event["phase"] == "training":
             self._bar.update(event["step"] - self._bar.n)
             self._bar.set_postfix(loss=f"{event['loss']:.4f}", refresh=False)

@@ -771,8 +771,7 @@ def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: 
 
 
 def _volume_round(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
+    from .bars import RoundBar
     from .rounds import save_round
     from ..models import load_model
     from ..learning.volume_finetune import VOLUME_FINE_TUNE, fine_tune_volumes, with_config
@@ -784,24 +783,10 @@ def _volume_round(args: argparse.Namespace) -> int:
                          learning_rate=args.lr, threads=args.threads, seed=args.seed)
     if config.crop % base.network.stride:
         raise ParticleDetectError(f"--crop {config.crop}: must be a multiple of {base.network.stride} for this model")
-    bar = tqdm(total=config.steps, disable=args.quiet, unit="step")
-
-    from .rounds import round_phase_label
-
-    def progress(event: dict) -> None:
-        # The bar counts training steps; its label names the phase under way, set as each one starts
-        # (the parent's scoring came last before the steps, and labelled them).
-        label = round_phase_label(event)
-        if label is not None and getattr(bar, "desc", "").rstrip(": ") != label:  # disabled by -q: no desc
-            if event["phase"] == "scoring":
-                bar.set_postfix()  # the training loss is not this phase's
-            bar.set_description(label)
-        if event["phase"] == "training":
-            bar.n = event["step"]
-            bar.set_postfix(loss=f"{event['loss']:.4f}")
-            bar.refresh()
-
-    result = fine_tune_volumes(base, examples, config, "cuda" if args.device == "cuda" else "cpu", progress=progress)
-    bar.close()
+    # As the 2D round's (main._fine_tune_round): opened at the round's first event, closed before a failure's or a
+    # Ctrl-C's line, the round's own log lines printed above it.
+    with RoundBar(args.quiet, config.steps) as bar:
+        result = fine_tune_volumes(base, examples, config, "cuda" if args.device == "cuda" else "cpu",
+                                   progress=bar.event)
     save_round(result, args.init, args.output, tiles="held-out 3D tiles")
     return 0

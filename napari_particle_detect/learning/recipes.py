@@ -331,6 +331,9 @@ def run_recipe(
     (another process, session or machine on a shared disk) is refused in one line (:func:`run_folder_held`).
     A Ctrl-C (or a stop signal) inside a phase keeps its steps done and raises KeyboardInterrupt saying where the
     recipe run again goes on (:func:`where_a_stop_goes_on`).
+
+    ``progress`` gets every kind's epoch records and training's step events (``{"event": "step", ...}``, which
+    carry an ``epoch`` too: tell them apart by ``event``), each with its ``phase``.
     """
     from ..cli.checks import check_output_folder
     from ..shipped import refuse_shipped_output
@@ -672,9 +675,10 @@ def _run_kind_phase(recipe: Recipe, index: int, previous: Path | None, device: s
     validate = load_kind_examples([recipe.resolve(d) for d in recipe.validate], recipe.kind) if recipe.validate else None
     resume = resume_state_path(model_file).exists()
     started = time.monotonic()
+    # Its steps too, as a sphere phase's (training.train sends them with its epochs): a recipe's bar draws them.
+    named = (lambda r, n=phase.name: progress({**r, "phase": n})) if progress else None
     model = train_kind(config, model_file, init=previous, examples=examples, validation_examples=validate,
-                       progress=(lambda r, n=phase.name: progress({**r, "phase": n})) if progress else None,
-                       device=device, cancel=should_stop, resume=resume,
+                       progress=named, steps=named, device=device, cancel=should_stop, resume=resume,
                        extra_card={"recipe": recipe.path.name, "phase": phase.name})
     return {"phase": phase.name, "validation_score": model.card.training.get("validation_score"),
             "epochs": config.epochs, "steps_per_epoch": config.steps_per_epoch,

@@ -924,6 +924,7 @@ def train(
     session = session_fields(device)
     stop_early = False
     epochs_done, steps_done = start_epoch, start_epoch * config.steps_per_epoch + cut.steps_done
+    first_session_step = steps_done
 
     def save_resume_state(epochs_finished: int, cut_fields: dict) -> None:
         # best_epoch says where the best so far is on resuming: the start (0) or the saved model.
@@ -956,8 +957,10 @@ def train(
                                         f"{step + 1}", "check the images or lower the learning rate"))
                 steps_done = epoch * config.steps_per_epoch + step + 1
                 stop_early = bool(config.time_limit_s and time.monotonic() - started > config.time_limit_s)
-                # Every tenth step, and the epoch's last, so a progress bar ends full.
-                if progress is not None and (step % 10 == 0 or step + 1 == config.steps_per_epoch or stop_early):
+                # Every tenth step, and the epoch's last, so a progress bar ends full; the session's first too, so a
+                # run resumed inside an epoch opens its bar where its steps stand (as kinds_training's).
+                if progress is not None and (step % 10 == 0 or step + 1 == config.steps_per_epoch or stop_early
+                                             or steps_done == first_session_step + 1):
                     progress({"event": "step", "epoch": epoch + 1, "epochs": config.epochs, "step": step + 1,
                               "steps": config.steps_per_epoch, "loss": float(np.mean(losses[-10:]))})
                 if stop_early:

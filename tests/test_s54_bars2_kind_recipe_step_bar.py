@@ -1,0 +1,34 @@
+"""A rods or chains recipe draws each phase's steps on a bar, as a sphere recipe does: its phases trained with none,
+their epochs' lines the only sign of a run that may take hours."""
+from __future__ import annotations
+
+import re
+
+from napari_particle_detect.cli.main import main
+
+from test_recipes import write
+
+CHAINS_RECIPE = """
+name = "{name}"
+kind = "chains"
+
+[validation]
+images = 1
+size = 64
+
+[[phase]]
+name = "heads"
+epochs = 2
+steps_per_epoch = 2
+batch_size = 2
+crop = 48
+"""
+
+
+def test_a_kind_recipe_draws_its_phases_steps_on_a_bar(tmp_path, capsys):
+    recipe = write(tmp_path, "chains-run", CHAINS_RECIPE)
+
+    assert main(["recipe", str(recipe), "--threads", "1", "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"phase heads: 100%.*\b4/4 \[", err), err
+    assert "phase heads, epoch 1/2: loss" in err and "phase heads, epoch 2/2: loss" in err, err
