@@ -73,6 +73,13 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     C.setup(args.threads)
     device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        print(f"# GPU profile: no CUDA GPU here (torch {torch.__version__}), nothing measured. Run it on a GPU "
+              "(scripts/device_checks.sh), or dry-run the script here: --device cpu --frames 4")
+        return 0
+    if args.quick:  # a smoke run: a few frames, one timed call each, short rounds
+        args.frames, args.repeats = min(args.frames, 4), 1
+        args.round_steps = (2, 4) if args.round_steps and args.round_steps[1] > args.round_steps[0] else (0, 0)
     model = C.load(args.unet)
     config = synthetic.benchmark_config("fluorescent", 0.5, shape=(SIZE, SIZE), radius=6.0)
     frames = [synthetic.synthesize(config, seed=C.TEST_SEED_BASE + 95_000 + i).image for i in range(10)]

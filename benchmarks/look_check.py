@@ -52,9 +52,11 @@ def blob_search_look(image: np.ndarray, diameter: float) -> bool:
     """The look as read before 2026-12-05: a blob search over 5 scales from 0.4 to 1.3 diameters in the
     central 384 px, read again in the central 1024 px where fewer than 4 blobs stood out."""
     sigmas = np.geomspace(0.4 * diameter, 1.3 * diameter, 5) / sizing.DISC_SIGMA_TO_DIAMETER
-    estimate = sizing._estimate_in(normalise(sizing._central_crop(image, sizing.ESTIMATE_CROP)), sigmas)
+    # _estimate_in returns a reading (its .estimate: the SizeEstimate) since 2026-12-05.
+    estimate = sizing._estimate_in(normalise(sizing._central_crop(image, sizing.ESTIMATE_CROP)), sigmas).estimate
     if estimate.blobs < sizing.MIN_CONVINCING_BLOBS and max(image.shape) > sizing.ESTIMATE_CROP:
-        estimate = sizing._estimate_in(normalise(sizing._central_crop(image, sizing.SPARSE_ESTIMATE_CROP)), sigmas)
+        estimate = sizing._estimate_in(normalise(sizing._central_crop(image, sizing.SPARSE_ESTIMATE_CROP)),
+                                       sigmas).estimate
     return estimate.ringed
 
 

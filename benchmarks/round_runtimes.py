@@ -53,11 +53,17 @@ def main(argv=None) -> int:
     print("# A round's model in OpenVINO bfloat16 against float32 (napari_particle_detect benchmarks/round_runtimes.py)")
     print(C.environment_line())
     rows = []
-    for domain in [L.synthetic_domain(key, 8) for key in L.DOMAINS] + [L.bulk_water_domain(args.data)]:
+    config = replace(FINE_TUNE, threads=args.threads)
+    # --quick (a smoke run, as loop.py's): one synthetic domain, 4 unseen frames, a 40-step round.
+    domains = ([L.synthetic_domain(next(iter(L.DOMAINS)), 4)] if args.quick
+               else [L.synthetic_domain(key, 8) for key in L.DOMAINS] + [L.bulk_water_domain(args.data)])
+    if args.quick:
+        config = replace(config, steps_per_epoch=40)
+    for domain in domains:
         domain.diameter, _ = L.user_diameter(domain, shipped)
         corrected: dict = {}
         L.correct_next_two(domain, shipped, corrected, 1)
-        result = fine_tune(shipped, L.examples_for(domain, shipped, corrected), replace(FINE_TUNE, threads=args.threads))
+        result = fine_tune(shipped, L.examples_for(domain, shipped, corrected), config)
         frames = domain.unseen if domain.key != "bulk_water" else list(range(2, len(domain.frames)))
         for name, model in (("shipped model", shipped), ("round's model", result.model)):
             counts = {form: scored(model, domain, frames, *form) for form in FORMS}

@@ -37,6 +37,8 @@ def main() -> int:
     prepare_training()
     shipped = C.load(C.DEFAULT_UNET)
     config = replace(FINE_TUNE, threads=args.threads)
+    if args.quick:  # a smoke run, as loop.py's: 40-step rounds
+        config = replace(config, steps_per_epoch=40)
     loop.round_time_512(shipped, replace(config, steps_per_epoch=10))  # warm-up
     print(C.environment_line())
     print("OpenMP: " + ", ".join(f"{k}={os.environ.get(k)}" for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "KMP_BLOCKTIME")))

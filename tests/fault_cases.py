@@ -39,6 +39,7 @@ from napari_particle_detect.projects.project import Project, RoundInfo
 from napari_particle_detect.synthetic.spheres import SynthConfig, benchmark_config, synthesize
 
 N_FRAMES = 100
+FINE_TUNING_FRAMES = 3  # the fine-tuning scenario's stack
 ROUND_FILES = ("model.pt", "model.json")
 
 
@@ -94,7 +95,7 @@ def write_rounds(folder: Path, pipe: int, seed: int, model: Path) -> None:
 def prepare_fine_tuning(folder: Path, model: Path) -> np.ndarray:
     """A project with a starting round and two corrected frames; returns its stack of three frames."""
     samples = [synthesize(benchmark_config("fluorescent", 0.4, (64, 64)), seed=s) for s in range(3)]
-    project = Project.open(folder, n_frames=3)
+    project = Project.open(folder, n_frames=FINE_TUNING_FRAMES)
     project.ensure_initial_round(model)
     project.remember_detection(10.0, "auto")
     for frame in (0, 1):
@@ -257,7 +258,8 @@ def run(scenario: str, folder: Path, kills: int, seed: int, model: Path | None =
             except ParticleDetectError as exc:
                 result["unreadable"] += 1
                 result["errors"].append(str(exc))
-    project = Project.open(folder, n_frames=N_FRAMES)
+    # the fine-tuning scenario's project is made for its own stack, which a project now holds it to
+    project = Project.open(folder, n_frames=FINE_TUNING_FRAMES if scenario == "finetune" else N_FRAMES)
     result["leftovers_after"] = [str(p.relative_to(folder)) for p in leftovers(folder)]
     result["problems"] = project.problems
     if scenario in ("rounds", "finetune"):  # a round after all those kills still commits, under the next number

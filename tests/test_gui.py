@@ -40,7 +40,7 @@ def test_gui_names_a_file_no_reader_opens(tmp_path):
 
 def test_gui_names_a_missing_file_before_starting_napari(tmp_path, capsys):
     assert main(["gui", str(tmp_path / "none.tif")]) == 2
-    assert capsys.readouterr().err.strip() == f"particle-detect: error: {tmp_path / 'none.tif'}: no such file"
+    assert capsys.readouterr().err.strip() == f"particle-detect: error: {tmp_path / 'none.tif'}: file not found"
 
 
 def test_gui_shows_an_8_bit_image_over_its_own_grey_levels(tmp_path, project_home):

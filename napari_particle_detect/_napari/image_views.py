@@ -23,6 +23,7 @@ from napari.layers import Image
 from ..errors import ParticleDetectError
 from ..files.axes import ImageLayout
 from ..projects.project import pixels_record
+from ..shipped import SAMPLE_DATA_DIR
 from .layers import place_over_image
 
 VIEW_KEY = "napari_particle_detect_view"
@@ -340,10 +341,21 @@ def source_path(layer: Image) -> Path | None:
     read from the same file had one project, one channel's edits and rounds shown on another."""
     info = layer.metadata.get(VIEW_KEY) if isinstance(layer.metadata, dict) else None
     if info:
-        return _view_path(Path(info["path"]), info["view"]) if info.get("path") else None
-    path = file_read_from(layer)
-    channel_key = _split_channel_key(layer, path) if path is not None else None
-    return _view_path(path, channel_key) if channel_key is not None else path
+        named = _view_path(Path(info["path"]), info["view"]) if info.get("path") else None
+    else:
+        path = file_read_from(layer)
+        channel_key = _split_channel_key(layer, path) if path is not None else None
+        named = _view_path(path, channel_key) if channel_key is not None else path
+    # A sample image the package ships, opened with File > Open: its project went beside it, inside the installed
+    # package (and into the checkout's package data); it goes to the projects home, as File > Open Sample's does.
+    return None if named is not None and _shipped_sample(named) else named
+
+
+def _shipped_sample(path: Path) -> bool:
+    try:
+        return path.resolve().parent == SAMPLE_DATA_DIR.resolve()
+    except OSError:
+        return False
 
 
 def shared_file_projects(layer: Image, kind: str = "spheres") -> list[Path]:

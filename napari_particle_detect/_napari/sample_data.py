@@ -44,8 +44,14 @@ def _bundled(filename: str, name: str) -> list[tuple]:
     if not path.exists():
         raise ParticleDetectError(f"{path}: bundled sample image missing from the installed package")
     image = read_image(path)
-    return [(image, {"name": name, "metadata": {SAMPLE_FILE_KEY: str(path)}, **_calibrated_scale(path, image.ndim)},
-             "image")]
+    kwargs = {"name": name, "metadata": {SAMPLE_FILE_KEY: str(path)}, **_calibrated_scale(path, image.ndim)}
+    # Over its own grey levels, as napari shows a 16-bit image and particle-detect gui the same file: at the 0-255
+    # napari gives 8 bits the latex spheres (grey levels 93-140) were a flat grey canvas. Given limits are also the
+    # slider's range, so it spans the levels the image has, not a narrower part of them.
+    low, high = float(image.min()), float(image.max())
+    if high > low:
+        kwargs["contrast_limits"] = (low, high)
+    return [(image, kwargs, "image")]
 
 
 def sample_file(layer) -> Path | None:

@@ -2,8 +2,8 @@
 
 The same as ``napari IMAGE ... -w napari-particle-detect``, except that centre CSVs go to this
 plugin's reader (napari's own CSV reader would otherwise ask which one to use), a TIFF stack is read a
-frame at a time (napari's reader reads the whole file first), and a file that cannot be opened is one
-error line, not a dialog.
+frame at a time (napari's reader reads the whole file first), a folder opens its images one layer each (as
+detect reads a folder), and a file that cannot be opened is one error line, not a dialog.
 """
 
 from __future__ import annotations
@@ -96,22 +96,41 @@ def show_grey_levels(layer) -> None:
         layer.contrast_limits = (low, high)
 
 
-def _check_files(images: Sequence[str | Path]) -> None:
-    for image in images:
-        if not Path(image).exists():
-            raise ParticleDetectError(f"{image}: no such file")
+def _check_files(images: Sequence[str | Path]) -> list[Path]:
+    """The files to open: a folder's images each on its own (as detect takes a folder; napari stacked a folder's
+    files into one layer, and a centre CSV among them failed the whole folder), centre CSVs last so that their
+    points are drawn over the images (named first, an image hid them)."""
+    from ..files.file_detection import expand_inputs
+
+    paths = expand_inputs(images)
+    for path in paths:
+        if not path.exists():
+            raise ParticleDetectError(f"{path}: file not found")  # detect's words for it
+    return sorted(paths, key=lambda path: path.suffix.lower() == ".csv")
 
 
 def build_viewer(images: Sequence[str | Path] = (), show: bool = True):
-    """A napari viewer with the dock on the right and ``images`` open (the first image is picked)."""
-    _check_files(images)
+    """A napari viewer with the dock on the right and ``images`` open (the first image is picked, and the only one
+    shown)."""
+    paths = _check_files(images)
     napari = _napari()
+    from napari.layers import Image
+
     viewer = napari.Viewer(show=show, title="napari-particle-detect")
     try:
         viewer.window.add_plugin_dock_widget(PLUGIN, DOCK)
-        open_images(viewer, images)
+        opened = [layer for layer in open_images(viewer, paths) if isinstance(layer, Image)]
+        # The dock picks the first image, the one napari draws under the others: a folder's last image covered it,
+        # and its Detect ran on pixels the canvas did not show.
+        for layer in opened[1:]:
+            layer.visible = False
+        if len(opened) > 1:
+            viewer.layers.selection.active = opened[0]  # not a hidden layer's controls beside the canvas
     except BaseException:
-        viewer.close()
+        try:
+            viewer.close()
+        except Exception:  # noqa: BLE001 - a layer napari half-added failed its close with a KeyError traceback
+            pass  # that hid the one line saying which file did not open
         raise
     return viewer
 
