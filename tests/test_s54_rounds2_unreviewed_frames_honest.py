@@ -63,10 +63,11 @@ def test_the_note_says_why_a_round_learned_from_fewer_frames_than_asked():
     assert unreviewed_note([], 3, unsure=3) == (
         "learned from no unreviewed frame, of 3 asked: the teacher was unsure all over 3 frames; a supervised round")
     assert unreviewed_note(["frame 3"], 4, edited=1) == (
-        "also learned from 1 unreviewed frame (frame 3), of 4 asked: 1 frame edited but not accepted was left out")
+        "also learned from 1 unreviewed frame (frame 3), of 4 asked: 1 frame edited but not accepted whole was left "
+        "out")
     assert unreviewed_note(["frame 3"], 4, unsure=1, edited=2) == (
         "also learned from 1 unreviewed frame (frame 3), of 4 asked: the teacher was unsure all over 1 frame; "
-        "2 frames edited but not accepted were left out")
+        "2 frames edited but not accepted whole were left out")
     # As before where nothing else explains it.
     assert unreviewed_note(["frame 3"], 4).endswith("of 4 asked: no other frame is unreviewed")
     assert unreviewed_note([], 2) == "found no unreviewed frame left to learn from (2 asked): a supervised round"
@@ -116,7 +117,8 @@ def test_a_project_round_says_the_frames_left_out_as_edited_but_not_accepted(tmp
     project.mark_edited(2)
     outcome = run_round(project, stack, replace(ROUND, unlabelled_frames=4), "cpu")
     info = commit(project, outcome)
-    said = "also learned from 1 unreviewed frame (frame 3), of 4 asked: 1 frame edited but not accepted was left out"
+    said = ("also learned from 1 unreviewed frame (frame 3), of 4 asked: 1 frame edited but not accepted whole was "
+            "left out")
     assert unreviewed_text(info) == said  # it said "no other frame is unreviewed"
     assert (info.unreviewed_frames, info.unreviewed_asked, info.edited_left_out) == ([3], 4, [2])
     # Kept in state.json and read back; a round recorded before the field existed still reads.

@@ -532,8 +532,8 @@ def unreviewed_note(names: Sequence[str], asked: int, unsure: int = 0, edited: i
     """How many unreviewed frames a round learned from (``names``: as its card records them,
     ``pseudo_labelled``), of the ``asked`` ones, said after the round's name ("the round also learned
     from..."); "" when none were asked. Fewer than asked says why: ``unsure`` frames the teacher was
-    unsure all over (``pseudo_unsure``), ``edited`` frames left out as edited but not accepted, or no
-    other frame unreviewed."""
+    unsure all over (``pseudo_unsure``), ``edited`` frames left out as edited but not accepted whole (a frame
+    with accepted regions among them: rounds.unlabelled_frames), or no other frame unreviewed."""
     if asked <= 0:
         return ""
     short = _shortfall(len(names), asked, unsure, edited)
@@ -551,7 +551,8 @@ def _shortfall(learned: int, asked: int, unsure: int, edited: int) -> str:
     """Why a round learned from ``learned`` unreviewed frames of ``asked`` ("" when it got them all)."""
     reasons = [f"the teacher was unsure all over {_frames(unsure)}"] if unsure else []
     if learned + unsure < asked:  # the frames given ran out
-        reasons.append(f"{_frames(edited)} edited but not accepted {'were' if edited != 1 else 'was'} left out"
+        # "Not accepted whole": an edited frame is left out even where regions of it were accepted.
+        reasons.append(f"{_frames(edited)} edited but not accepted whole {'were' if edited != 1 else 'was'} left out"
                        if edited else "no other frame is unreviewed")
     return "; ".join(reasons)
 
@@ -720,9 +721,9 @@ def train_steps(
     dtype = training_dtype(config.precision, device)
     source = BatchSource(config, examples, seed=config.seed) if batches is None else None
     # Never past the last step: a share just under 1 of a few steps (0.96 of 10) rounds to the step count, which
-    # no step reaches, and the unreviewed frames offered would never be labelled.
-    share = float(np.clip(config.pseudo_teacher_at, 0.0, 1.0))
-    teach_at = min(steps - 1, int(round(share * steps))) if teach else -1
+    # no step reaches, and the unreviewed frames offered would never be labelled. The share is in [0, 1): fine_tune,
+    # the one caller that teaches, checks it (training.check_train_config).
+    teach_at = min(steps - 1, int(round(config.pseudo_teacher_at * steps))) if teach else -1
     make = source.batch if batches is None else batches
     losses: list[float] = []
     with ThreadPoolExecutor(max_workers=1) as pool:

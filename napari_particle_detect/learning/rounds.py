@@ -103,10 +103,11 @@ def round_image(project: Project, frames, frame: int) -> np.ndarray:
 def unlabelled_frames(project: Project, stack, scale: float, how: str = "spread") -> Callable[[int], list[Example]]:
     """A callable giving ``n`` frames nobody reviewed whole (read only when asked), for the teacher
     to pseudo-label: spread over the stack, or (``how="confident"``) those the saved detections
-    rank least uncertain. A frame with reviewed regions is among them: the round labels it only
-    outside its regions and held-out tiles (finetune.fine_tune knows it by its pixels). A frame the
-    user edited but did not accept is not: the teacher would find the points deleted there again,
-    and the round learn them back."""
+    rank least uncertain. A frame with reviewed regions is among them unless the user edited it: the
+    round labels it only outside its regions and held-out tiles (finetune.fine_tune knows it by its
+    pixels). A frame the user edited but did not accept whole is not, whatever regions of it were
+    accepted: the project does not know where the edits lie, so the teacher could find the points
+    deleted there again, and the round learn them back."""
     from .pseudo_labels import choose_frames
 
     frames = as_frames(stack)
@@ -160,7 +161,8 @@ class TrainedOn:
 
     frames: list[int]
     regions: int
-    # Frames edited but not accepted: no unreviewed frame for the teacher (unlabelled_frames leaves them out).
+    # Frames edited but not accepted whole, regions of them accepted or not: no unreviewed frame for the teacher
+    # (unlabelled_frames leaves them out).
     edited: list[int] = field(default_factory=list)
 
     @classmethod

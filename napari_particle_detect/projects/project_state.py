@@ -105,7 +105,7 @@ class RoundInfo:
     unreviewed_frames: list[int] = field(default_factory=list)
     unreviewed_asked: int = 0
     # Why it learned from fewer than it asked: frames its teacher was unsure all over (nothing learned there), and
-    # the frames it left out as edited but not accepted (their deleted points would be learned back).
+    # the frames it left out as edited but not accepted whole (their deleted points would be learned back).
     unreviewed_unsure: int = 0
     edited_left_out: list[int] = field(default_factory=list)
     # What another version recorded of the round that this one does not know: written back as it was read.
