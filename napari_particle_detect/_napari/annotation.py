@@ -30,6 +30,7 @@ from napari.layers.base import ActionType
 from napari.utils.notifications import show_info
 
 from ..errors import ParticleDetectError
+from ..files.io import UnreadableFrameError
 from ..detection.prediction import centres_table
 from ..projects.frame_merge import FrameSave, FrameSnapshot, FrameStamp, merge_frames, their_changes
 from ..projects.project import (
@@ -98,7 +99,20 @@ def pixels_key(data) -> tuple:
     last frames (the frames project_folder_for_data reads; a lazy stack reads a sparse grid of those three)."""
     shape = tuple(int(n) for n in np.shape(data))
     frames = [data[index] for index in sorted({0, shape[0] // 2, shape[0] - 1})] if len(shape) == 3 else [data]
-    return shape, tuple(pixel_fingerprint(frame) for frame in frames)
+    return shape, tuple(_frame_fingerprint(frame) for frame in frames)
+
+
+# A damaged frame's fingerprint: its pixels cannot be read, and refusing the whole key made a stack whose middle or
+# last frame is damaged impossible to work on in the dock (detect skips and names such a frame). The frames that are
+# read still tell other pixels of the same size apart.
+UNREADABLE_FINGERPRINT = "unreadable"
+
+
+def _frame_fingerprint(frame) -> str:
+    try:
+        return pixel_fingerprint(frame)
+    except UnreadableFrameError:
+        return UNREADABLE_FINGERPRINT
 
 
 def _weak(data) -> weakref.ref | None:

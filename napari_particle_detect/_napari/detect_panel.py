@@ -25,7 +25,7 @@ from ..projects.shipped_rounds import (
     THIS_VERSION, add_this_versions_model, origin_label, other_version_note, this_versions_model_added,
 )
 from ..projects.size_estimate import RememberedEstimate, remember_estimate, remembered_estimate
-from ..detection.prediction import iter_detect
+from ..detection.prediction import check_any_read, iter_detect, said_once
 from ..detection.sizing import with_advice
 from .exact_spin_box import ExactSpinBox
 from .image_views import layer_pixels
@@ -44,42 +44,26 @@ def detect_frames(image, model_path, device: str, diameter: float | None, polari
                   stop: threading.Event, ended: threading.Event, said: list[str] | None = None):
     """Worker body: yields (frame, FrameResult, Sizing used) as each frame finishes, until ``stop`` is set;
     sets ``ended`` when it is done (the generator is always run to its end, never dropped half-way). The
-    warnings detection logs go into ``said``."""
+    warnings detection logs go into ``said``. A frame of several that cannot be read from its file is yielded
+    too (``FrameResult.unreadable``: counted, not saved as a frame found empty) and all such frames are named in
+    one line of ``said``; where none of the frames can be read, a ParticleDetectError says so."""
     said = said if said is not None else []
     try:
         with warnings_logged(said):
             model = load_model(model_path, "cpu")
-            left, skipped = list(frames), []
-            while left and not stop.is_set():
-                try:
-                    for item in iter_detect(image, model, device, SCORE_FLOOR, diameter, polarity, frames=left,
-                                            name=name):
-                        if stop.is_set():
-                            break
-                        left.remove(item[0])
-                        diameter = item[2].diameter  # the frames after a skipped one are detected alike
-                        yield item
+            unreadable = []
+            # One run over every frame, skipping the damaged ones: restarting after each re-prepared the network
+            # and sized the frames after it as given a diameter rather than as estimated.
+            for item in iter_detect(image, model, device, SCORE_FLOOR, diameter, polarity, frames=frames, name=name,
+                                    skip_unreadable=len(frames) > 1):
+                if stop.is_set():
                     break
-                except ParticleDetectError as exc:
-                    # A damaged frame of a stack stopped the run there, every later frame undetected, at each
-                    # Detect again: it is skipped and named, the rest detected.
-                    if not _unreadable(image, left[0]):
-                        raise  # said alone: no "skipped, the others detected" beside it
-                    skipped.append(f"{exc}: frame {left.pop(0)} skipped, the others detected")
-            said += skipped
+                unreadable += [item[0]] if item[1].unreadable else []
+                yield item
+        said[:] = said_once(said, unreadable, len(frames))
+        check_any_read(unreadable, len(frames), name)
     finally:
         ended.set()
-
-
-def _unreadable(image, frame: int) -> bool:
-    """Whether ``frame`` of ``image``, a stack (a lazy one's), cannot be read from its file."""
-    if np.ndim(image) < 3:
-        return False  # a single image: the failure is the whole run's
-    try:
-        np.asarray(image[frame])
-    except ParticleDetectError:
-        return True
-    return False
 
 
 class DetectPanel(QGroupBox):
@@ -453,7 +437,8 @@ class DetectPanel(QGroupBox):
         annotation = self._target
         if annotation is None:
             return  # its image was closed
-        self._pending[frame] = (result.centres, result.scores)
+        if not result.unreadable:  # no pixels read: saved as detected, it would pass for a frame found empty
+            self._pending[frame] = (result.centres, result.scores)
         if self.progress.value() == 0:
             project = annotation.project
             project.remember_detection(sizing.diameter, self._polarity_used)
@@ -470,7 +455,7 @@ class DetectPanel(QGroupBox):
                     else (f"given: {sizing.diameter:.1f} px{', ringed' if sizing.ringed else ''}", ""))
             if annotation is self.state.annotation:
                 self._show_estimate()
-        if self.heatmap_check.isChecked():
+        if self.heatmap_check.isChecked() and not result.unreadable:
             annotation.show_heatmap(frame, result.heatmap)
         if self.progress.maximum() == 0:
             self.progress.setRange(0, 1)

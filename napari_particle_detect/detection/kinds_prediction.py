@@ -30,6 +30,7 @@ from ..kinds.rod_width import measure_widths
 from ..models import DetectorModel, load_model_cached
 from ..models.registry import require_kind, warn_unfinished_training
 from .networks import prepare_network
+from .prediction import SKIPPED_UNREADABLE, check_any_read, detected_and_unreadable
 from .choices import check_diameter, check_diameter_fits
 from .runtimes import runtime_record
 from .preprocessing import (
@@ -180,7 +181,7 @@ def detect_kind(
                     flattened.first.describe(), flattened.frames)
     if gaps.frames:
         log.warning("%s: %s", name, gaps.describe())
-    unreadable.check_any_read()
+    check_any_read(unreadable.frames, len(indices), name)
     parts = [p for p in parts if len(p)]
     table = pd.concat(parts, ignore_index=True) if parts else spec.decode(np.zeros((len(spec.heads), 8, 8), np.float32), 1.0)
     table.attrs.update({"kind": kind, "threshold": thr})
@@ -201,7 +202,6 @@ class UnreadableFrames:
     def __init__(self, count: int, asked: int) -> None:
         self.count, self.asked = count, asked  # the stack's frames, and how many of them are detected
         self.frames: list[int] = []
-        self.first: UnreadableFrameError | None = None
 
     def read(self, stack, index: int) -> np.ndarray | None:
         """Frame ``index`` of ``stack``; None where it cannot be read (said, and kept in ``frames``)."""
@@ -210,17 +210,9 @@ class UnreadableFrames:
         except UnreadableFrameError as exc:
             if self.count == 1 or self.asked == 1:
                 raise
-            log.warning("%s: skipped, the rest of the stack is detected", exc)
+            log.warning("%s: %s", exc, SKIPPED_UNREADABLE)
             self.frames.append(exc.frame)
-            self.first = self.first or exc
             return None
-
-    def check_any_read(self) -> None:
-        """One ParticleDetectError where none of the frames asked for could be read: an empty table would pass for
-        a stack with nothing in it."""
-        if self.first is not None and len(self.frames) == self.asked:
-            raise ParticleDetectError(f"{self.first}, nor any other of the {self.asked} frames asked for: "
-                                      "nothing detected")
 
 
 def objects_clear_of_gaps(table: pd.DataFrame, missing: np.ndarray | None, kind: str,
@@ -378,11 +370,3 @@ def detect_kind_file(path, options, model_path, device: torch.device,
             "inputs": [record]}
     return table, record, meta
 
-
-def detected_and_unreadable(frames: list[int], ranged: bool, unreadable: list[int]) -> dict:
-    """A record's ``frames_detected`` (with --frames, ``ranged``, or where some of the ``frames`` asked for could not
-    be read) and ``unreadable_frames``: evaluate then leaves those frames' truth out of the scores, as frames not
-    detected, and the frames found empty are looked for among those read alone."""
-    if not unreadable:
-        return {"frames_detected": frames} if ranged else {}
-    return {"frames_detected": [frame for frame in frames if frame not in unreadable], "unreadable_frames": unreadable}
