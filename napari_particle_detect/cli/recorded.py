@@ -54,11 +54,9 @@ class RecordsBesideTables:
     def inputs(self) -> dict[str, dict]:
         """Each input's record in detect's .json beside the predictions, by the file as the table names it; {}
         without one."""
-        meta = self.detect_metadata
-        if not isinstance(meta.get("inputs"), list):
-            return {}
-        return {str(record["file"]): record for record in meta["inputs"]
-                if isinstance(record, dict) and "file" in record}
+        from ..files.tables import input_records
+
+        return input_records(self.detect_metadata)
 
     def for_file(self, values: dict[str, Value], name: str | None) -> Value | None:
         """What detect's .json records (``values``, by file) of the file ``name``; where the paired tables name no

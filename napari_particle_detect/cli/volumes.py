@@ -380,7 +380,7 @@ class _VolumeRun:
 
     def _failed(self, path: Path, target: Path | None, exc: Exception) -> Exception | None:
         """``path``'s failure into ``summary``; ``exc`` where it stops the run, raised where it is the run's one file."""
-        from ..files.distributed import _failed, failure_line, stops_the_run
+        from ..files.distributed import failure_line, record_failure, stops_the_run
 
         # Every later file would fail alike (a full disk, a folder that takes no file now): the run stops.
         if self.record_run is not None and stops_the_run(exc, self.output):
@@ -388,7 +388,7 @@ class _VolumeRun:
         if self.record_run is None and len(self.inputs) == 1:
             raise exc
         if target is not None:  # its earlier output marked, as a 2D folder run's: no longer finished
-            _failed(self.summary, path, target, failure_line(path, exc), None)
+            record_failure(self.summary, path, target, failure_line(path, exc), None)
         else:
             self.summary.failed[path] = failure_line(path, exc)
         return None

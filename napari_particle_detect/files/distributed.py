@@ -316,7 +316,7 @@ def _run_one_here(path: Path, target: Path, options: DetectOptions, model: str |
     except Exception as exc:  # noqa: BLE001 - one bad file is reported; the rest go on
         if stops_the_run(exc, folder):
             return exc
-        _failed(summary, path, target, failure_line(path, exc), progress)
+        record_failure(summary, path, target, failure_line(path, exc), progress)
         return None
     if result is None:
         summary.skip_finished_elsewhere(path)
@@ -807,7 +807,7 @@ def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOption
                     # run again skips it then.
                     client.cancel([other for other in futures if not other.done()])
             elif error is not None:
-                _failed(summary, path, target, failure_line(path, error, sent=inputs[index]), progress)
+                record_failure(summary, path, target, failure_line(path, error, sent=inputs[index]), progress)
             future.release()
     finally:
         summary.done.extend(result for _, result in sorted(finished, key=lambda item: item[0]))
@@ -946,10 +946,11 @@ def _tell(progress: Callable[[Path, str], None] | None, path: Path, status: str)
         progress(path, status)
 
 
-def _failed(summary: FilesSummary, path: Path, target: Path, line: str,
-            progress: Callable[[Path, str], None] | None) -> None:
+def record_failure(summary: FilesSummary, path: Path, target: Path, line: str,
+                   progress: Callable[[Path, str], None] | None) -> None:
     """``path`` failed for ``line``: said in ``summary`` and to ``progress``, and marked in the metadata of an
-    earlier output at ``target``, whose table would otherwise pass for this input's results."""
+    earlier output at ``target``, whose table would otherwise pass for this input's results. Shared with the
+    volume runs of cli.volumes, whose failures are told alike."""
     try:
         mark_failed(target, path, line)
     except OSError as exc:  # the failure is still said; the line says the old output was left unmarked

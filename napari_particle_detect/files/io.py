@@ -40,6 +40,12 @@ class UnreadableFrameError(ParticleDetectError):
         self.frame = frame
 
 
+def is_index_integer(part: object) -> bool:
+    """An integer index; not a bool, which numpy reads as a mask (True: a new axis of one). Both lazy stacks read
+    one frame for it."""
+    return isinstance(part, (int, np.integer)) and not isinstance(part, bool)
+
+
 class LazyTiffStack:
     """A multi-page TIFF stack read one frame at a time, so long stacks need one frame of memory.
 
@@ -90,14 +96,14 @@ class LazyTiffStack:
         """Frame ``key``, or for any other key (a slice, list or array of frames, a tuple of those and the other
         axes' indices, Ellipsis, None) what numpy's indexing of the whole stack gives, reading only the pages its
         first axis picks: napari and dask index with tuples and slices, and each such key read the whole file."""
-        if self._is_index_integer(key):
+        if is_index_integer(key):
             return self._frame(key)
         parts = key if isinstance(key, tuple) else (key,)
         where = self._first_axis_part(parts)
         first = parts[where] if where is not None else None
         if where is None or self._axes_indexed(first) > 1:  # every frame: an Ellipsis over them, a mask of several axes
             return np.asarray(self)[key]
-        if self._is_index_integer(first):
+        if is_index_integer(first):
             # Kept an integer, not a one-frame array: beside other arrays numpy places and drops axes by that.
             frames, first = [self._frame_number(first)], 0
         elif isinstance(first, slice):
@@ -149,11 +155,6 @@ class LazyTiffStack:
             return pixels[self._sample] if self._sample is not None else pixels
         except Exception as exc:
             raise UnreadableFrameError(self.path, index, exc) from None
-
-    @staticmethod
-    def _is_index_integer(part) -> bool:
-        """An integer index; not a bool, which numpy reads as a mask (True: a new axis of one)."""
-        return isinstance(part, (int, np.integer)) and not isinstance(part, bool)
 
     @staticmethod
     def _axes_indexed(part) -> int:
@@ -947,8 +948,10 @@ def staged_folder(folder: str | Path) -> Iterator[Path]:
 
 # A zarr stack whose chunks hold several frames keeps the frames of the chunk last read, decoded, where they take
 # this many bytes or fewer: read a frame at a time, each frame decoded its whole chunk again (64 frames of 512 px
-# in chunks of 32: 17 ms a frame, against 1.3 ms each read together). Larger chunks are read frame by frame.
-FRAME_BLOCK_BYTES = 512 * 2**20
+# in chunks of 32: 17 ms a frame, against 1.3 ms each read together). Larger chunks are read frame by frame. Kept
+# small, as the README's bounded memory asks: the block lives as long as the stack (a napari layer's data, each
+# --workers process's input), and 512 MiB of it each was more than the frames detection holds.
+FRAME_BLOCK_BYTES = 64 * 2**20
 
 
 class ZarrStack:
@@ -1011,7 +1014,7 @@ class ZarrStack:
         index = index if isinstance(index, tuple) else (index,)
         index = index + (slice(None),) * (self.ndim - len(index))
         first = index[0]
-        frame = self.ndim == 3 and LazyTiffStack._is_index_integer(first) and -len(self) <= first < len(self)
+        frame = self.ndim == 3 and is_index_integer(first) and -len(self) <= first < len(self)
         if frame and self._block_frames > 1:
             return self._frame(int(first) % len(self))[index[1:]]
         try:
@@ -1022,7 +1025,8 @@ class ZarrStack:
             raise ParticleDetectError(f"{self.path}: cannot read zarr data ({type(exc).__name__}: {exc})") from None
 
     def _frame(self, frame: int) -> np.ndarray:
-        """Frame ``frame``, a copy the caller may change, its chunk's frames decoded together once and kept."""
+        """Frame ``frame``, a copy the caller may change, its chunk's frames decoded together once and kept until
+        its last frame is read."""
         start = frame - frame % self._block_frames
         with self._block_lock:
             if self._block is None or self._block[0] != start:
@@ -1032,7 +1036,12 @@ class ZarrStack:
                     self._block = start, np.asarray(self._array[self._full_index((frames, slice(None), slice(None)))])
                 except Exception as exc:  # noqa: BLE001 - codecs and stores raise many types on corrupt chunks
                     raise UnreadableFrameError(self.path, frame, exc) from None
-            return np.array(self._block[1][frame - start])
+            block = self._block[1]
+            if frame - start == len(block) - 1:
+                # Frames are read in order (detection, a movie played): past the chunk's last, its frames are not
+                # asked for again soon, and kept they held their memory while the stack lived.
+                self._block = None
+            return np.array(block[frame - start])
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         data = self[(slice(None),) * self.ndim]

@@ -53,16 +53,41 @@ def save_overlay(frame: np.ndarray, centres: np.ndarray, path: str | Path, diame
 
 def is_overlay(path: str | Path) -> bool:
     """Whether ``path`` is a picture :func:`save_overlay` wrote, by its mark (pictures of other formats, and those
-    written before the mark, are not recognised)."""
+    written before the mark, are not recognised). Only the file's header is read, never its pixels: detect asks
+    this of every file of a folder it is given, and a mosaic TIFF too large for Pillow stopped the run before any
+    work (Pillow refuses to open one over its pixel limit, whatever is read of it)."""
+    kind = Path(path).suffix.lower().lstrip(".")
+    if kind not in _MARKED:  # no other format carries the mark
+        return False
+    text = _tiff_description(path) if kind in ("tif", "tiff") else _picture_text(path)
+    return text in (MARK, MARK.encode())
+
+
+def _tiff_description(path: str | Path) -> str | bytes | None:
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            tag = tif.pages.first.tags.get(270)
+            return None if tag is None else tag.value
+    except (OSError, ValueError, IndexError):  # tifffile.TiffFileError is a ValueError
+        return None
+
+
+def _picture_text(path: str | Path) -> str | bytes | None:
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as picture:
-            text = picture.info.get("Software") or picture.info.get("comment") or \
-                getattr(picture, "tag_v2", {}).get(270)
-    except (OSError, UnidentifiedImageError, ValueError):
-        return False
-    return text in (MARK, MARK.encode())
+        # A picture over Pillow's pixel limit warns (or, at twice the limit, is refused) on open alone; it is
+        # still no overlay of a size detect reads back, and is left to the reader that detects it.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as picture:
+                return picture.info.get("Software") or picture.info.get("comment")
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
+        return None
 
 
 def _shown_grey(frame: np.ndarray) -> np.ma.MaskedArray:

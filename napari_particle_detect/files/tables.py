@@ -167,11 +167,18 @@ def _linear_fit(pixels: pd.Series, physical: pd.Series) -> tuple[float, float] |
     # fixed amount in the columns' unit: 1e-3 is a thousandth of a µm pixel but 10 pixels of 1e-4 mm.
     residual = np.max(np.abs(p * scale + offset - q))
     written = scale * _written_rounding(p) + _written_rounding(q)
-    tolerance = written + 1e-9 * np.max(np.abs(q))
+    # Columns computed in single precision (a float32 table, as numpy and many tools keep one, written with every
+    # digit) hold the map to float32's rounding of both sides, not to their decimals: refused, such a table lost
+    # its placement.
+    single = np.finfo(np.float32).eps * (np.max(np.abs(q)) + scale * np.max(np.abs(p)))
+    tolerance = written + single + 1e-9 * np.max(np.abs(q))
     if scale <= 0 or (residual > tolerance and _least_miss(p, q, scale, residual, spread) > tolerance):
         return None
     # As close as the columns' own rounding lets the true map come, or as the fit came: a simpler map within that
-    # is as true to them as any.
+    # is as true to them as any. Single precision's rounding counts only where the columns needed it, so that it
+    # reads 0.13 and no offset from them (not an offset of -1.3e-05 µm), while exact columns keep every digit.
+    if residual > written + 1e-9 * np.max(np.abs(q)):
+        written += single
     return _fewest_digits(p, q, scale, offset if spread else None,
                           max(residual, written) + 1e-11 * np.max(np.abs(q)))
 
@@ -325,10 +332,16 @@ def recorded_of_files(meta: dict | None, key: str, read: Callable[[object], Reco
     by its file as the table's ``file`` column names it, as ``read`` makes it of the value recorded (None: none, or
     none usable); of ``files`` alone where given. The one reading of those records for link, evaluate and the
     napari reader alike; {} without inputs to read."""
+    return {file: read(record.get(key)) for file, record in input_records(meta, files).items()}
+
+
+def input_records(meta: dict | None, files: Collection[str] | None = None) -> dict[str, dict]:
+    """Each input's whole record in detect's .json (``meta``), by its file as the table's ``file`` column names it;
+    of ``files`` alone where given; {} without inputs. What :func:`recorded_of_files` reads its values from."""
     records = meta.get("inputs") if isinstance(meta, dict) else None
     if not isinstance(records, list):
         return {}
-    return {str(record["file"]): read(record.get(key)) for record in records
+    return {str(record["file"]): record for record in records
             if isinstance(record, dict) and "file" in record and (files is None or str(record["file"]) in files)}
 
 

@@ -161,15 +161,27 @@ def refuse_other_versions(client, cancel: Callable[[], bool] | None = None,
     asked = {worker: _in_thread(partial(client.run, _version_here(), workers=[worker], on_error="return"))
              for worker in client.nthreads()}  # every worker: some dask versions list only 5 in scheduler_info()
     _wait_cancellably(list(asked.values()), cancel, timeout)
-    silent = sorted(worker for worker, answer in asked.items() if not answer.done())
+    # A worker that left the scheduler since it was listed answers with the error of reaching it, or not at all: it
+    # runs no part of the round, and was refused as one stuck or unable to import this package.
+    gone = _left_since(client, [worker for worker, answer in asked.items()
+                                if not answer.done() or answer.exception() is not None
+                                or not isinstance(answer.result().get(worker), str)])
+    silent = sorted(worker for worker, answer in asked.items() if not answer.done() and worker not in gone)
     if silent:
         more = f" (and {len(silent) - 1} more)" if len(silent) > 1 else ""
         raise ParticleDetectError(f"{scheduler_address(client)}: the dask worker {silent[0]}{more} did not say which "
                                   f"napari-particle-detect it runs in {timeout:g} s (stuck or overloaded?); restart "
                                   "it, or stop it, and start the round again")
     versions = {}
-    for answer in asked.values():
-        versions.update(answer.result())
+    for worker, answer in asked.items():
+        if worker in gone:
+            continue
+        try:
+            versions.update(answer.result())
+        except Exception as exc:  # noqa: BLE001 - the scheduler's connection or dask itself failed, in any type
+            raise ParticleDetectError(f"{scheduler_address(client)}: the dask worker {worker} could not be asked "
+                                      f"which napari-particle-detect it runs ({type(exc).__name__}: {exc}); start "
+                                      "the round again") from None
     others = {worker: version for worker, version in versions.items() if version != __version__}
     if others:
         worker, version = sorted(others.items(), key=lambda item: item[0])[0]
@@ -177,6 +189,17 @@ def refuse_other_versions(client, cancel: Callable[[], bool] | None = None,
                 else f"cannot import napari-particle-detect ({type(version).__name__}: {version})")
         raise ParticleDetectError(f"{scheduler_address(client)}: the dask worker {worker} {runs}, this computer "
                                   f"{__version__}; install {__version__} there and start the round again")
+
+
+def _left_since(client, workers: list[str]) -> set[str]:
+    """Those of ``workers`` the scheduler no longer lists; none asked about, the scheduler is not asked."""
+    if not workers:
+        return set()
+    try:
+        present = set(client.nthreads())
+    except Exception:  # noqa: BLE001 - the scheduler gone too: each worker's own error tells
+        return set()
+    return {worker for worker in workers if worker not in present}
 
 
 def _version_here() -> Callable[[], str]:
