@@ -26,7 +26,7 @@ from ..projects.shipped_rounds import (
 )
 from ..projects.size_estimate import RememberedEstimate, remember_estimate, remembered_estimate
 from ..detection.prediction import check_any_read, iter_detect, said_once
-from ..detection.sizing import with_advice
+from ..detection.sizing import SAME_DETECTION, with_advice
 from .exact_spin_box import ExactSpinBox
 from .image_views import layer_pixels
 from .labels import WholeLabel
@@ -245,7 +245,8 @@ class DetectPanel(QGroupBox):
                 text, warning = (estimate_texts(estimate) if estimate is not None
                                  else (f"last used: {annotation.project.diameter:.1f} px", ""))
         self.estimate_label.setText(text)
-        self.estimate_warning.setText(warning)
+        self.estimate_warning.setText(shown_warning(warning))
+        self.estimate_warning.setToolTip(warning)
         self.estimate_warning.setVisible(bool(warning))
         if annotation is None or not self.running() or self._target is None:  # None: its image was closed
             self._reset_progress()
@@ -499,6 +500,16 @@ def rounds_note(rounds: dict[int, list[int]], held: dict[int, float], in_use: st
         return ""
     return ("Detections of other rounds keep their own threshold until detected again (" + "; ".join(parts)
             + f"). The slider is {in_use}'s.")
+
+
+# A doubt that changes no centre (sizing.SAME_DETECTION) asks nothing of the user: said in a line, its why on hover,
+# so the four lines of its reasons do not push the dock's rounds table out of a 1000 px window.
+SAME_CENTRES_WARNING = "⚠ Low confidence in the estimated diameter, but either size gives the same centres (hover: why)"
+
+
+def shown_warning(warning: str) -> str:
+    """The estimate's ``warning`` as the dock shows it: in one line where the doubt changes no centre."""
+    return SAME_CENTRES_WARNING if SAME_DETECTION in warning else warning
 
 
 def estimate_texts(estimate: RememberedEstimate) -> tuple[str, str]:
