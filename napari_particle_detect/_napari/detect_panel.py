@@ -25,7 +25,8 @@ from ..projects.shipped_rounds import (
     THIS_VERSION, add_this_versions_model, origin_label, other_version_note, this_versions_model_added,
 )
 from ..projects.size_estimate import RememberedEstimate, remember_estimate, remembered_estimate
-from ..detection.prediction import check_any_read, iter_detect, said_once
+from ..detection.prediction import iter_detect
+from ..detection.unreadable import check_any_read, said_once
 from ..detection.sizing import SAME_DETECTION, with_advice
 from .exact_spin_box import ExactSpinBox
 from .image_views import layer_pixels

@@ -8,59 +8,14 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import ParticleDetectError
+from ..files.output_checks import check_output, check_output_folder  # noqa: F401 (the CLI imports them from here)
 
 # What matplotlib writes by name; a figure path must say which one.
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".tif", ".tiff")
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    return a.resolve() == b.resolve()
-
-
-def check_output(path: Path, inputs: Iterable[Path] = (), what: str = "output",
-                 suffixes: tuple[str, ...] | None = None) -> Path:
-    """``path`` if a file can be written there without destroying anything: it is no input, no folder,
-    its folder is not a file and is writable. One ParticleDetectError naming the path otherwise."""
-    path = Path(path)
-    if path.is_dir():
-        raise ParticleDetectError(f"{path}: is a folder; give the {what} a file name inside it")
-    if suffixes is not None and path.suffix.lower() not in suffixes:
-        raise ParticleDetectError(f"{path}: the {what} must end in {', '.join(suffixes)}")
-    for other in inputs:
-        if _same_file(path, Path(other)):
-            raise ParticleDetectError(f"{path}: the {what} would overwrite an input file; choose another name")
-    _check_writable_from(path, path.parent, "cannot write there")
-    if len(path.name.encode()) > 255:
-        raise ParticleDetectError(f"{path.name[:40]}...: file name too long ({len(path.name.encode())} bytes, at most 255)")
-    return path
-
-
-def _writable(folder: Path) -> bool:
-    """Whether a file can be made in ``folder``, by making one: os.access says yes to root on read-only
-    and pseudo filesystems (/sys, /proc), where the write failed only after the work."""
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return False
-    try:
-        handle, probe = tempfile.mkstemp(dir=folder, prefix=".particle-detect-probe.", suffix=".tmp")
-    except OSError:
-        return False
-    os.close(handle)
-    try:
-        os.unlink(probe)
-    except OSError:
-        pass
-    return True
 
 
 def check_model_path(model: Path | None, option: str = "--model") -> None:
@@ -187,29 +142,6 @@ def check_detect_outputs(output: Path, overlay: Path | None, inputs: list[Path],
         outputs["overlay"] = check_output(overlay, protected, "overlay", FIGURE_SUFFIXES)
     check_distinct(outputs)
     check_targets([output], kind)
-
-
-def check_output_folder(folder: Path) -> Path:
-    """An output folder that is a folder (or can be made) and can be written, checked before any work."""
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise ParticleDetectError(f"{folder}: is a file; name a folder for the outputs")
-    _check_writable_from(folder, folder, "cannot make it")
-    return folder
-
-
-def _check_writable_from(target: Path, folder: Path, refused: str) -> None:
-    """The nearest existing folder at or above ``folder`` is a folder (not a file, not a broken link)
-    that can be written; one ParticleDetectError naming ``target`` otherwise."""
-    ancestor = folder
-    while not ancestor.exists():
-        if ancestor.is_symlink():
-            raise ParticleDetectError(f"{target}: its folder {ancestor} is a broken link")
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise ParticleDetectError(f"{target}: {refused}: {ancestor} is a file, not a folder")
-    if not _writable(ancestor):
-        raise ParticleDetectError(f"{target}: cannot write into {ancestor} (read-only or permission denied)")
 
 
 def refuse_resuming_a_round(args: argparse.Namespace) -> None:

@@ -30,7 +30,7 @@ from ..kinds.rod_width import measure_widths
 from ..models import DetectorModel, load_model_cached
 from ..models.registry import require_kind, warn_unfinished_training
 from .networks import prepare_network
-from .prediction import SKIPPED_UNREADABLE, check_any_read, detected_and_unreadable
+from .unreadable import SKIPPED_UNREADABLE, check_any_read, detected_and_unreadable
 from .choices import check_diameter, check_diameter_fits
 from .runtimes import runtime_record
 from .preprocessing import (

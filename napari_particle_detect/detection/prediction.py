@@ -25,7 +25,6 @@ from .choices import (
 )
 from .devices import select_device
 from ..errors import ParticleDetectError
-from ..frame_runs import runs_text
 from ..files.io import UnreadableFrameError
 from ..kinds.heatmap import RESIDUAL, decode_peaks
 from ..models import DetectorModel, load_model_cached
@@ -49,6 +48,7 @@ from .stages import (
 )
 from .steps import DeviceSteps, HostSteps
 from .tiling import BandDecoder, plan_tiles
+from .unreadable import SKIPPED_UNREADABLE, check_any_read
 
 log = logging.getLogger(__name__)
 COLUMNS = ["frame", "y", "x", "score"]
@@ -537,47 +537,6 @@ def detect(
     if unreadable:  # as a rods or chains table keeps them (kinds_prediction.detect_kind)
         table.attrs["unreadable_frames"] = unreadable
     return table
-
-
-def check_any_read(unreadable: list[int], asked: int, name: str, asked_for: bool = True) -> None:
-    """One ParticleDetectError where none of the ``asked`` frames could be read (``unreadable``, each said as it was
-    skipped): an empty table would pass for a stack with nothing in it. ``asked_for``: whether those are the frames
-    asked for (False: every frame of the stack, read to size it). Spheres, rods and chains, a file's run and the
-    dock's say it alike."""
-    if unreadable and len(unreadable) >= asked:
-        which = f"the {asked} frames asked for" if asked_for else f"its {asked} frames"
-        raise ParticleDetectError(f"{name}: none of {which} can be read (frames {runs_text(unreadable)}): nothing "
-                                  "detected")
-
-
-# How a skipped frame that cannot be read is said, after its frame's files.io.UnreadableFrameError (spheres and the
-# other kinds alike): :func:`said_once` finds these lines by it.
-SKIPPED_UNREADABLE = "skipped, the rest of the stack is detected"
-
-
-def said_once(said: list[str], unreadable: list[int], asked: int) -> list[str]:
-    """A run's warnings ``said`` with their line per skipped ``unreadable`` frame (of the ``asked``) made one line
-    that names them all (a damaged stack said the same thing once per frame); none where no frame was read
-    (:func:`check_any_read` says it: "the rest detected" would not be true)."""
-    if not unreadable:
-        return list(said)
-    ending = f": {SKIPPED_UNREADABLE}"
-    skipped = [line for line in said if line.endswith(ending) and "cannot read frame" in line]
-    others = [line for line in said if line not in skipped]
-    if len(unreadable) >= asked:
-        return others
-    first = skipped[0].removesuffix(ending) if skipped else f"cannot read frame {unreadable[0]}"
-    return others + [f"{first}: frame{'s' if len(unreadable) > 1 else ''} {runs_text(unreadable)} skipped, the "
-                     "others detected"]
-
-
-def detected_and_unreadable(frames: list[int], ranged: bool, unreadable: list[int]) -> dict:
-    """A record's ``frames_detected`` (with --frames, ``ranged``, or where some of the ``frames`` asked for could not
-    be read) and ``unreadable_frames``, for spheres, rods and chains alike: evaluate then leaves those frames' truth
-    out of the scores, as frames not detected, and the frames found empty are looked for among those read alone."""
-    if not unreadable:
-        return {"frames_detected": frames} if ranged else {}
-    return {"frames_detected": [frame for frame in frames if frame not in unreadable], "unreadable_frames": unreadable}
 
 
 def centres_table(frame: int, centres: np.ndarray, scores: np.ndarray) -> pd.DataFrame:

@@ -112,7 +112,7 @@ RESUME = "resume"
 DROPPED_AT_GAPS = "centres_dropped_at_gaps"
 UNMEASURED_AT_GAPS = "centres_unmeasured_at_gaps"
 # The key of an input's record, and of its resume entry, listing the frames that could not be read from its file
-# (skipped, the rest detected), as a rods or chains record lists them (prediction.detected_and_unreadable).
+# (skipped, the rest detected), as a rods or chains record lists them (unreadable.detected_and_unreadable).
 UNREADABLE = "unreadable_frames"
 
 
@@ -152,7 +152,7 @@ class FramesSoFar:
     def record(self, file: str) -> dict:
         """This input's entry in an unfinished output's ``inputs``: its frames to detect, those done and, with
         --frames or where some could not be read, which those are (the stack's own numbers)."""
-        from ..detection.prediction import detected_and_unreadable
+        from ..detection.unreadable import detected_and_unreadable
 
         return {"file": file, "frames": self.total, "frames_done": self.done,
                 **detected_and_unreadable([frame for frame, _, _ in self.parts], self.frames is not None,
@@ -243,7 +243,8 @@ def detect_file(
 
     from ..detection.devices import select_device
     from ..models import load_model_cached
-    from ..detection.prediction import check_any_read, detected_and_unreadable, frames_table, given_look, iter_detect
+    from ..detection.prediction import frames_table, given_look, iter_detect
+    from ..detection.unreadable import check_any_read, detected_and_unreadable
     from ..detection.runtimes import runtime_record
 
     start = time.perf_counter()

@@ -335,7 +335,7 @@ def run_recipe(
     ``progress`` gets every kind's epoch records and training's step events (``{"event": "step", ...}``, which
     carry an ``epoch`` too: tell them apart by ``event``), each with its ``phase``.
     """
-    from ..cli.checks import check_output_folder
+    from ..files.output_checks import check_output_folder
     from ..shipped import refuse_shipped_output
 
     recipe = load_recipe(path)

@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         _pool_files(args.validation, "validation")
         if args.init is not None and not args.init.is_file():
             raise ParticleDetectError(f"{args.init}: file not found; give the weights (.pt) to start from")
-        from ..cli.checks import check_output
+        from ..files.output_checks import check_output
 
         # Before any step: a folder that is a file, or read-only, failed at the first save, its steps lost.
         check_output(args.out.with_suffix(".pt"), [args.init] if args.init else [], "model")
