@@ -50,14 +50,19 @@ class ScaleSpace:
     local maxima at least ``min_contrast`` times the pixel noise's response.
 
     Large scales are computed on a reduced copy (``factors``): same answer, far less time.
+
+    Each scale is kept as its float32 Laplacian and its normaliser, not as their float64 product: the product
+    rounds each float32 value to a distinct float64 in the same order, so maxima, comparisons and order statistics
+    read from the float32 values are the product's, with half the memory traffic of each scale's arrays.
     """
 
     image: np.ndarray
     sigmas: np.ndarray
     factors: list[int]
-    responses: list[np.ndarray]  # signed: bright blobs negative
+    unnormalised: list[np.ndarray]  # the Laplacian on each scale's grid, float32; signed: bright blobs negative
+    normalisers: np.ndarray  # per scale: the reduced sigma squared (float64), the response over the Laplacian
     peaks: list[np.ndarray]  # (y, x) on each scale's grid
-    neighbourhoods: list[np.ndarray]  # largest |response| in each 3 x 3 neighbourhood
+    neighbourhoods: list[np.ndarray]  # largest |Laplacian| in each 3 x 3 neighbourhood, float32
     noise: np.ndarray  # per scale: the response's standard deviation for the image's pixel noise
     strengths: np.ndarray  # per scale: the 99th percentile of |response|
     laplacians: GaussianLaplacians | None = None  # the image's (not reduced), for :meth:`laplacian`
@@ -72,9 +77,13 @@ class ScaleSpace:
                           for f in sorted(set(reductions))}
             work = partial(_scale_response, laplacians, noise.result(), min_contrast)
             parts = list(pool.map(work, sigmas))
-        return cls(image, np.asarray(sigmas), [p.factor for p in parts], [p.response for p in parts],
-                   [p.peaks for p in parts], [p.neighbourhood for p in parts], np.array([p.noise for p in parts]),
-                   np.array([p.strength for p in parts]), laplacians.get(1))
+        return cls(image, np.asarray(sigmas), [p.factor for p in parts], [p.laplacian for p in parts],
+                   np.array([p.normaliser for p in parts]), [p.peaks for p in parts], [p.neighbourhood for p in parts],
+                   np.array([p.noise for p in parts]), np.array([p.strength for p in parts]), laplacians.get(1))
+
+    def response(self, i: int) -> np.ndarray:
+        """The scale-normalised response at scale ``i`` on its grid (float64)."""
+        return self.unnormalised[i] * self.normalisers[i]
 
     def laplacian(self, sigma: float) -> np.ndarray:
         """``ndimage.gaussian_laplace(image, sigma)`` (not scale-normalised), from the transform the
@@ -100,7 +109,7 @@ class ScaleSpace:
         """Spread of the response at the scale nearest ``sigma`` over the pixel noise's alone: about
         1 where particles sit apart on a flat background, far more where structure is everywhere."""
         i = int(np.argmin(np.abs(np.log(self.sigmas / sigma))))
-        response = self.responses[i]
+        response = self.response(i)
         spread = 1.4826 * _median(np.abs(response - _median(response)))
         return float(spread / max(self.noise[i], 1e-12))
 
@@ -113,7 +122,7 @@ class ScaleSpace:
             if len(ys) == 0:
                 continue
             full_y, full_x = ys * f, xs * f
-            values = np.abs(self.responses[i][ys, xs])
+            values = np.abs(self.unnormalised[i][ys, xs] * self.normalisers[i])
             keep = np.ones(len(ys), bool)
             for j in (i - 1, i + 1):
                 if 0 <= j < len(self.factors):
@@ -122,8 +131,8 @@ class ScaleSpace:
             full_y, full_x, values = full_y[keep], full_x[keep], values[keep]
             shift = np.zeros(len(values))
             if 0 < i < len(self.factors) - 1:
-                lower = np.abs(self._sample(self.responses, i - 1, full_y, full_x))
-                upper = np.abs(self._sample(self.responses, i + 1, full_y, full_x))
+                lower = np.abs(self._sample(self.unnormalised, i - 1, full_y, full_x))
+                upper = np.abs(self._sample(self.unnormalised, i + 1, full_y, full_x))
                 shift = parabola_vertices(lower, values, upper)
             parts.append((full_y, full_x, self._refined(i, shift), values))
         if not parts:
@@ -132,8 +141,9 @@ class ScaleSpace:
         return _prune(found[np.argsort(-found.response, kind="stable")])
 
     def _sample(self, arrays: list[np.ndarray], j: int, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Scale ``j``'s ``arrays`` (Laplacians or their neighbourhoods) at full-grid (y, x), scale-normalised."""
         f, a = self.factors[j], arrays[j]
-        return a[np.minimum(y // f, a.shape[0] - 1), np.minimum(x // f, a.shape[1] - 1)]
+        return a[np.minimum(y // f, a.shape[0] - 1), np.minimum(x // f, a.shape[1] - 1)] * self.normalisers[j]
 
 
 def _prune(blobs: Blobs) -> Blobs:
@@ -171,11 +181,12 @@ class _Scale:
     """One scale of a :class:`ScaleSpace`."""
 
     factor: int  # the reduction
-    response: np.ndarray  # the scale-normalised LoG on the reduced grid
-    peaks: np.ndarray  # (y, x) on the reduced grid of the magnitude's local maxima that stand out of the noise
-    neighbourhood: np.ndarray  # the magnitude's 3 x 3 neighbourhood maximum
+    laplacian: np.ndarray  # the LoG on the reduced grid (float32; not scale-normalised)
+    normaliser: np.float64  # the reduced sigma squared: the response is the laplacian times it
+    peaks: np.ndarray  # (y, x) on the reduced grid of the response's local maxima that stand out of the noise
+    neighbourhood: np.ndarray  # the |laplacian|'s 3 x 3 neighbourhood maximum
     noise: float  # the pixel noise's response
-    strength: float  # the magnitude's 99th percentile
+    strength: float  # the response magnitude's 99th percentile
 
 
 def _scale_response(laplacians: dict[int, GaussianLaplacians], pixel_noise: float, min_contrast: float,
@@ -183,14 +194,15 @@ def _scale_response(laplacians: dict[int, GaussianLaplacians], pixel_noise: floa
     """The scale ``sigma``: peaks stand at least ``min_contrast`` times the pixel noise's response.
     ``laplacians``: the image's, reduced by each factor (1: not reduced)."""
     factor = reduction_factor(sigma)
-    s = sigma / factor
-    response = laplacians[factor](s) * (s * s)
-    magnitude = np.abs(response)
+    s = np.float64(sigma / factor)
+    laplacian = laplacians[factor].view(s)
+    magnitude = np.abs(laplacian)
     neighbourhood = maximum_3x3(magnitude)
     noise = pixel_noise * _white_noise_gain(s)
-    found = np.flatnonzero((magnitude == neighbourhood) & (magnitude >= min_contrast * noise))
-    return _Scale(factor, response, np.stack(np.divmod(found, magnitude.shape[1]), axis=1), neighbourhood, noise,
-                  percentiles(magnitude, (99.0,))[0])
+    maxima = np.flatnonzero(magnitude == neighbourhood)
+    found = maxima[magnitude.ravel()[maxima] * (s * s) >= min_contrast * noise]
+    return _Scale(factor, laplacian, s * s, np.stack(np.divmod(found, magnitude.shape[1]), axis=1), neighbourhood,
+                  noise, percentiles(magnitude, (99.0,), scale=s * s)[0])
 
 
 def maximum_3x3(values: np.ndarray) -> np.ndarray:
@@ -232,14 +244,24 @@ def _blob_like(image: np.ndarray, sigma: float, ys: np.ndarray, xs: np.ndarray) 
 
 def pixel_noise_level(image: np.ndarray) -> float:
     """Standard deviation of white pixel noise, from a mask blind to planes (Immerkaer), robustly."""
-    second_difference = np.array([1.0, -2.0, 1.0])  # the mask is its outer product with itself
-    filtered = ndimage.correlate1d(np.asarray(image, dtype=np.float32), second_difference, 0, mode="reflect")
-    filtered = ndimage.correlate1d(filtered, second_difference, 1, mode="reflect")
+    # The mask is the outer product of second differences with themselves.
+    filtered = _second_difference(_second_difference(np.asarray(image, dtype=np.float32), 0), 1)
     return float(_median(np.abs(filtered)) / (0.6745 * 6.0))
 
 
+def _second_difference(values: np.ndarray, axis: int) -> np.ndarray:
+    """``ndimage.correlate1d(values, [1, -2, 1], axis, mode="reflect")`` of float32 ``values``, bit for bit: the
+    same float64 sums in the same order (SciPy adds a symmetric kernel's outer pair first), rounded to float32
+    once. 3x faster down the columns, which SciPy reads strided (0.14 ms against 0.5 on a 384 px crop)."""
+    along = np.moveaxis(np.asarray(values, dtype=np.float64), axis, 0)
+    padded = np.concatenate([along[:1], along, along[-1:]])  # 'reflect': an edge pixel's outer neighbour is itself
+    total = along * -2.0
+    total += padded[:-2] + padded[2:]
+    return np.moveaxis(total.astype(np.float32), 0, axis)
+
+
 def _median(values: np.ndarray) -> float:
-    """``np.median`` of a big array, to float rounding, without its partitioned copy."""
+    """``np.median`` of a big array, to float rounding (``percentiles``': NumPy's 50th percentile, faster)."""
     return float(percentiles(values, (50.0,))[0])
 
 

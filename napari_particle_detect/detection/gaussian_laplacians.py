@@ -42,6 +42,10 @@ class GaussianLaplacians:
         return kernel_radius(sigma) <= self.reach
 
     def __call__(self, sigma: float) -> np.ndarray:
+        return np.ascontiguousarray(self.view(sigma))
+
+    def view(self, sigma: float) -> np.ndarray:
+        """As calling it, but a view into the inverse transform's output: no copy, for a caller that makes one."""
         radius = kernel_radius(sigma)
         if not self.reaches(sigma):
             raise ValueError(f"sigma {sigma} reaches further than the image was mirrored for ({self.reach} px)")
@@ -53,7 +57,7 @@ class GaussianLaplacians:
         transfer += np.outer(rows[0], columns[1])
         full = fft.irfft2(self.spectrum * transfer, s=self.size)
         h, w = self.shape
-        return np.ascontiguousarray(full[self.reach : self.reach + h, self.reach : self.reach + w], dtype=np.float32)
+        return full[self.reach : self.reach + h, self.reach : self.reach + w]
 
 
 def _kernel_spectrum(kernel: np.ndarray, size: int, transform) -> np.ndarray:
