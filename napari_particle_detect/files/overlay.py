@@ -66,8 +66,10 @@ def is_overlay(path: str | Path) -> bool:
 def _tiff_description(path: str | Path) -> str | bytes | None:
     import tifffile
 
-    try:
-        with tifffile.TiffFile(path) as tif:
+    from .io import _quiet_tifffile
+
+    try:  # quietly: a damaged input is said once, by its own reading, not by tifffile's log here too
+        with _quiet_tifffile(), tifffile.TiffFile(path) as tif:
             tag = tif.pages.first.tags.get(270)
             return None if tag is None else tag.value
     except (OSError, ValueError, IndexError):  # tifffile.TiffFileError is a ValueError
