@@ -89,6 +89,16 @@ def name_volume_axes(viewer, ndim: int) -> None:
         viewer.dims.axis_labels = tuple(labels[:start] + renamed)
 
 
+def labelled_3d_axes(layer) -> str:
+    """'ZYX' or 'TYX' where a 3D layer's axis labels name its first axis as this dock names its sliders (z: a
+    volume, t: frames; see name_volume_axes), else '' (napari's numbers, '0' or '-3', say nothing)."""
+    labels = tuple(getattr(layer, "axis_labels", ()) or ())
+    if len(labels) != 3:
+        return ""
+    first = str(labels[0]).strip()
+    return {"z": "ZYX", "t": "TYX"}.get(first, "")
+
+
 def centres_name(image: Image) -> str:
     return f"{image.name} 3D centres"
 
@@ -373,9 +383,13 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             self.axes_note.setText("4D layer: a time series of volumes")
         else:
             self.axes_combo.addItems(list(AXES_FOR_3D))
+            labelled = labelled_3d_axes(layer)
             if file_letters in ("ZYX", "TYX"):
                 self.axes_combo.setCurrentIndex(0 if file_letters == "ZYX" else 1)
                 self.axes_note.setText(f"3D layer: {file_letters}, as its file's metadata says")
+            elif labelled:  # its sliders are named (the volume sample's z, y, x): asking again was a needless question
+                self.axes_combo.setCurrentIndex(0 if labelled == "ZYX" else 1)
+                self.axes_note.setText(f"3D layer: {labelled}, as its axis labels say")
             else:  # a volume or a stack of frames: nothing in the layer says which
                 self.axes_note.setText("3D layer: a volume, or frames? choose")
         self.axes_combo.blockSignals(False)
