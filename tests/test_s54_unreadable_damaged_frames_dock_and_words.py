@@ -53,7 +53,10 @@ def test_a_stack_with_no_frame_readable_is_refused_alike(tmp_path, options):
     which = "its 3 frames" if not options else "the 3 frames asked for"
     with pytest.raises(ParticleDetectError) as raised:
         detect(stack, device="cpu", name="movie", **options)
-    assert str(raised.value) == f"movie: none of {which} can be read (frames 0-2): nothing detected"
+    said = str(raised.value)
+    assert said.startswith(f"movie: none of {which} can be read (frames 0-2): nothing detected")
+    # where no frame's error was said before (sizing, rods), the first one's is named
+    assert said.endswith("nothing detected") if options.get("diameter") else "; the first: " in said and "frame 0" in said
 
 
 @pytest.mark.usefixtures("project_home")

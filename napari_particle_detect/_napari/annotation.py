@@ -98,8 +98,10 @@ def pixels_key(data) -> tuple:
     """What tells an image's pixels from others cheaply: their shape and a fingerprint of the first, middle and
     last frames (the frames project_folder_for_data reads; a lazy stack reads a sparse grid of those three)."""
     shape = tuple(int(n) for n in np.shape(data))
-    frames = [data[index] for index in sorted({0, shape[0] // 2, shape[0] - 1})] if len(shape) == 3 else [data]
-    return shape, tuple(_frame_fingerprint(frame) for frame in frames)
+    if len(shape) != 3:
+        return shape, (_frame_fingerprint(data),)
+    # Indexed inside the fingerprint's guard: a lazy stack reads a frame as soon as it is indexed.
+    return shape, tuple(_frame_fingerprint(data, index) for index in sorted({0, shape[0] // 2, shape[0] - 1}))
 
 
 # A damaged frame's fingerprint: its pixels cannot be read, and refusing the whole key made a stack whose middle or
@@ -108,9 +110,9 @@ def pixels_key(data) -> tuple:
 UNREADABLE_FINGERPRINT = "unreadable"
 
 
-def _frame_fingerprint(frame) -> str:
+def _frame_fingerprint(data, index: int | None = None) -> str:
     try:
-        return pixel_fingerprint(frame)
+        return pixel_fingerprint(data if index is None else data[index])
     except UnreadableFrameError:
         return UNREADABLE_FINGERPRINT
 

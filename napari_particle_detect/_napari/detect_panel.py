@@ -49,10 +49,10 @@ def detect_frames(image, model_path, device: str, diameter: float | None, polari
     too (``FrameResult.unreadable``: counted, not saved as a frame found empty) and all such frames are named in
     one line of ``said``; where none of the frames can be read, a ParticleDetectError says so."""
     said = said if said is not None else []
+    unreadable = []
     try:
         with warnings_logged(said):
             model = load_model(model_path, "cpu")
-            unreadable = []
             # One run over every frame, skipping the damaged ones: restarting after each re-prepared the network
             # and sized the frames after it as given a diameter rather than as estimated.
             for item in iter_detect(image, model, device, SCORE_FLOOR, diameter, polarity, frames=frames, name=name,
@@ -61,9 +61,9 @@ def detect_frames(image, model_path, device: str, diameter: float | None, polari
                     break
                 unreadable += [item[0]] if item[1].unreadable else []
                 yield item
-        said[:] = said_once(said, unreadable, len(frames))
         check_any_read(unreadable, len(frames), name)
-    finally:
+    finally:  # the skipped frames said in one line however the run ends (stopped, failed or done)
+        said[:] = said_once(said, unreadable, len(frames), whole=not stop.is_set())
         ended.set()
 
 

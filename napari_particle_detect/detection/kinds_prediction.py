@@ -181,7 +181,7 @@ def detect_kind(
                     flattened.first.describe(), flattened.frames)
     if gaps.frames:
         log.warning("%s: %s", name, gaps.describe())
-    check_any_read(unreadable.frames, len(indices), name)
+    check_any_read(unreadable.frames, len(indices), name, why=unreadable.first)
     parts = [p for p in parts if len(p)]
     table = pd.concat(parts, ignore_index=True) if parts else spec.decode(np.zeros((len(spec.heads), 8, 8), np.float32), 1.0)
     table.attrs.update({"kind": kind, "threshold": thr})
@@ -202,6 +202,7 @@ class UnreadableFrames:
     def __init__(self, count: int, asked: int) -> None:
         self.count, self.asked = count, asked  # the stack's frames, and how many of them are detected
         self.frames: list[int] = []
+        self.first = ""  # the first one's error, said where none could be read
 
     def read(self, stack, index: int) -> np.ndarray | None:
         """Frame ``index`` of ``stack``; None where it cannot be read (said, and kept in ``frames``)."""
@@ -211,6 +212,7 @@ class UnreadableFrames:
             if self.count == 1 or self.asked == 1:
                 raise
             log.warning("%s: %s", exc, SKIPPED_UNREADABLE)
+            self.first = self.first or str(exc)
             self.frames.append(exc.frame)
             return None
 

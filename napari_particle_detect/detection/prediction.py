@@ -268,7 +268,8 @@ def next_unblank_frame(frames, name: str) -> int:
                 unreadable.append(exc)
             else:
                 not_finite = True
-    check_any_read([exc.frame for exc in unreadable], frames.shape[0], name, asked_for=False)
+    check_any_read([exc.frame for exc in unreadable], frames.shape[0], name, asked_for=False,
+                   why=str(unreadable[0]) if unreadable else "")
     held = " or holds NaN or infinite pixels" if not_finite else ""
     held += f" or cannot be read (frame {unreadable[0].frame} first)" if unreadable else ""
     raise ParticleDetectError(f"{name}: every frame is constant{held}; nothing to detect")

@@ -7,15 +7,15 @@ from ..errors import ParticleDetectError
 from ..frame_runs import runs_text
 
 
-def check_any_read(unreadable: list[int], asked: int, name: str, asked_for: bool = True) -> None:
+def check_any_read(unreadable: list[int], asked: int, name: str, asked_for: bool = True, why: str = "") -> None:
     """One ParticleDetectError where none of the ``asked`` frames could be read (``unreadable``, each said as it was
     skipped): an empty table would pass for a stack with nothing in it. ``asked_for``: whether those are the frames
-    asked for (False: every frame of the stack, read to size it). Spheres, rods and chains, a file's run and the
-    dock's say it alike."""
+    asked for (False: every frame of the stack, read to size it); ``why``: the first frame's own error, where it was
+    not said already. Spheres, rods and chains, a file's run and the dock's say it alike."""
     if unreadable and len(unreadable) >= asked:
         which = f"the {asked} frames asked for" if asked_for else f"its {asked} frames"
         raise ParticleDetectError(f"{name}: none of {which} can be read (frames {runs_text(unreadable)}): nothing "
-                                  "detected")
+                                  "detected" + (f"; the first: {why}" if why else ""))
 
 
 # How a skipped frame that cannot be read is said, after its frame's files.io.UnreadableFrameError (spheres and the
@@ -23,20 +23,21 @@ def check_any_read(unreadable: list[int], asked: int, name: str, asked_for: bool
 SKIPPED_UNREADABLE = "skipped, the rest of the stack is detected"
 
 
-def said_once(said: list[str], unreadable: list[int], asked: int) -> list[str]:
+def said_once(said: list[str], unreadable: list[int], asked: int, whole: bool = True) -> list[str]:
     """A run's warnings ``said`` with their line per skipped ``unreadable`` frame (of the ``asked``) made one line
-    that names them all (a damaged stack said the same thing once per frame); none where no frame was read
-    (:func:`check_any_read` says it: "the rest detected" would not be true)."""
+    that names them all (a damaged stack said the same thing once per frame); where no frame was read, the first
+    one's error alone (:func:`check_any_read` says the rest: "the rest detected" would not be true), and where the
+    run was stopped (not ``whole``), no word of the others detected."""
     if not unreadable:
         return list(said)
     ending = f": {SKIPPED_UNREADABLE}"
     skipped = [line for line in said if line.endswith(ending) and "cannot read frame" in line]
     others = [line for line in said if line not in skipped]
     if len(unreadable) >= asked:
-        return others
+        return others + [skipped[0].removesuffix(ending)] if skipped else others
     first = skipped[0].removesuffix(ending) if skipped else f"cannot read frame {unreadable[0]}"
-    return others + [f"{first}: frame{'s' if len(unreadable) > 1 else ''} {runs_text(unreadable)} skipped, the "
-                     "others detected"]
+    rest = ", the others detected" if whole else ""
+    return others + [f"{first}: frame{'s' if len(unreadable) > 1 else ''} {runs_text(unreadable)} skipped{rest}"]
 
 
 def detected_and_unreadable(frames: list[int], ranged: bool, unreadable: list[int]) -> dict:
