@@ -289,3 +289,46 @@ def link_tracks(widget, qtbot) -> None:
     """The dock's Link, waited for."""
     widget.tracks.link()
     qtbot.waitUntil(lambda: not widget.tracks.running(), timeout=60_000)
+
+
+def garble_tiff_frames(path: Path, frames) -> Path:
+    """The compressed TIFF stack at ``path`` with each of ``frames`` garbled (200 bytes of its data overwritten), so
+    that frame no longer decompresses while the others still read."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        offsets = [tif.pages[frame].dataoffsets[0] for frame in frames]
+    data = bytearray(path.read_bytes())
+    for where in offsets:
+        data[where + 2: where + 202] = b"\xff" * 200
+    path.write_bytes(bytes(data))
+    return path
+
+
+def damaged_acquisition(path: Path, frames, damaged) -> Path:
+    """``frames`` written page by page, zlib-compressed, as an acquisition writes them, with the frames ``damaged``
+    garbled (:func:`garble_tiff_frames`)."""
+    import tifffile
+
+    with tifffile.TiffWriter(path) as tif:
+        for frame in frames:
+            tif.write(frame, contiguous=False, compression="zlib")
+    return garble_tiff_frames(path, damaged)
+
+
+# A chains recipe of one phase of two epochs of two steps: a kinds recipe run in seconds.
+TINY_CHAINS_RECIPE = """
+name = "{name}"
+kind = "chains"
+
+[validation]
+images = 1
+size = 64
+
+[[phase]]
+name = "heads"
+epochs = 2
+steps_per_epoch = 2
+batch_size = 2
+crop = 48
+"""

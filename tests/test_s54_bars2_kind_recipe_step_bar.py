@@ -6,23 +6,10 @@ import re
 
 from napari_particle_detect.cli.main import main
 
+from helpers import TINY_CHAINS_RECIPE
 from test_recipes import write
 
-CHAINS_RECIPE = """
-name = "{name}"
-kind = "chains"
-
-[validation]
-images = 1
-size = 64
-
-[[phase]]
-name = "heads"
-epochs = 2
-steps_per_epoch = 2
-batch_size = 2
-crop = 48
-"""
+CHAINS_RECIPE = TINY_CHAINS_RECIPE
 
 
 def test_a_kind_recipe_draws_its_phases_steps_on_a_bar(tmp_path, capsys):

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import tifffile
 
+from helpers import garble_tiff_frames
 from napari_particle_detect import detect
 from napari_particle_detect.files.io import UnreadableFrameError, read_image
 from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
@@ -77,11 +77,7 @@ def test_a_run_stopped_after_the_damaged_frame_goes_on_and_still_records_it(dama
 
 def _garble(path: Path, frame: int) -> None:
     """Frame ``frame`` of the compressed TIFF stack at ``path`` garbled, as ``_damaged_stack`` garbles one."""
-    with tifffile.TiffFile(path) as tif:
-        where = tif.pages[frame].dataoffsets[0]
-    data = bytearray(path.read_bytes())
-    data[where + 2: where + 202] = b"\xff" * 200
-    path.write_bytes(bytes(data))
+    garble_tiff_frames(path, [frame])
 
 
 def test_the_one_frame_asked_for_or_every_one_unreadable_is_refused_in_one_line(damaged, capsys, light_model):

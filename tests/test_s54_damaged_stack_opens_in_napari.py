@@ -4,9 +4,8 @@ it is shown again, while a dock reading the frame (to detect it) still learns th
 
 import numpy as np
 import pytest
-import tifffile
 
-from helpers import notification_count, notifications_since, small_stack
+from helpers import damaged_acquisition, notification_count, notifications_since, small_stack
 from napari_particle_detect.cli.gui import open_images
 from napari_particle_detect.files.io import UnreadableFrameError
 
@@ -15,14 +14,7 @@ def test_a_stack_whose_middle_frame_is_damaged_opens_with_it_blank_and_named_onc
                                                                                   qtbot):
     frames = (small_stack(5, 48) * 1000).astype(np.uint16)
     path = tmp_path / "movie.tif"
-    with tifffile.TiffWriter(path) as tif:  # pages appended one by one, as an acquisition writes them
-        for frame in frames:
-            tif.write(frame, contiguous=False, compression="zlib")
-    with tifffile.TiffFile(path) as tif:
-        where = tif.pages[2].dataoffsets[0]
-    data = bytearray(path.read_bytes())
-    data[where + 2: where + 202] = b"\xff" * 200
-    path.write_bytes(bytes(data))
+    damaged_acquisition(path, frames, damaged=(2,))
 
     viewer = make_napari_viewer()
     seen = notification_count()

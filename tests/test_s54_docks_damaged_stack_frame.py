@@ -4,9 +4,8 @@ is now skipped and named once, the others detected."""
 
 import numpy as np
 import pytest
-import tifffile
 
-from helpers import make_widget, notification_count, notifications_since, run_detect, small_stack
+from helpers import damaged_acquisition, make_widget, notification_count, notifications_since, run_detect, small_stack
 from napari_particle_detect.cli.gui import open_images
 
 pytestmark = pytest.mark.usefixtures("project_home")
@@ -16,14 +15,7 @@ def test_detect_all_skips_a_damaged_frame_names_it_and_detects_the_rest(tmp_path
                                                                         light_model):
     frames = (small_stack(5, 64) * 1000).astype(np.uint16)
     path = tmp_path / "movie.tif"
-    with tifffile.TiffWriter(path) as tif:  # pages appended one by one, as an acquisition writes them
-        for frame in frames:
-            tif.write(frame, contiguous=False, compression="zlib")
-    with tifffile.TiffFile(path) as tif:
-        where = tif.pages[1].dataoffsets[0]
-    data = bytearray(path.read_bytes())
-    data[where + 2: where + 202] = b"\xff" * 200
-    path.write_bytes(bytes(data))
+    damaged_acquisition(path, frames, damaged=(1,))
 
     viewer = make_napari_viewer()
     open_images(viewer, [path])  # shown at its middle frame, 2: readable

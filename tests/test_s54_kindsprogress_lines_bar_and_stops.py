@@ -15,25 +15,12 @@ from napari_particle_detect.learning.kinds_training import KindTrainConfig
 from napari_particle_detect.learning.recipes import run_recipe
 from napari_particle_detect.detection.kinds_prediction import shipped_model_path
 
+from helpers import TINY_CHAINS_RECIPE
 from test_recipes import write
 
 TINY = ["--batch-size", "2", "--crop", "48", "--threads", "1", "--device", "cpu"]
 
-CHAINS_RECIPE = """
-name = "{name}"
-kind = "chains"
-
-[validation]
-images = 1
-size = 64
-
-[[phase]]
-name = "heads"
-epochs = 2
-steps_per_epoch = 2
-batch_size = 2
-crop = 48
-"""
+CHAINS_RECIPE = TINY_CHAINS_RECIPE
 
 
 def test_a_kind_run_says_each_epoch_of_all_and_draws_its_steps_on_a_bar(tmp_path, capsys):

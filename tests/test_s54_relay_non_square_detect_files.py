@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
 import pytest
-import tifffile
 
 from napari_particle_detect.files.distributed import detect_files
 from napari_particle_detect.files.file_detection import DetectOptions
 
 from helpers import tiny_model_file
+from test_s54_cli_non_square_pixels import _imagej_tiff
 
 
 @pytest.fixture(scope="module")
@@ -21,10 +20,6 @@ def tiny_model(tmp_path_factory):
     return tiny_model_file(tmp_path_factory.mktemp("model"))
 
 
-def _imagej_tiff(path, y_um: float, x_um: float):
-    image = np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8)
-    tifffile.imwrite(path, image, imagej=True, resolution=(1 / x_um, 1 / y_um), metadata={"unit": "um"})
-    return path
 
 
 def test_detect_files_on_a_cluster_says_each_stretched_file_once(tmp_path, caplog, tiny_model):

@@ -13,8 +13,6 @@ from napari_particle_detect.learning.rounds import commit, run_round, unlabelled
 from napari_particle_detect.projects.project import Project
 from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
-from helpers import tiny_model_file
-
 TINY_SEMI = replace(FINE_TUNE, steps_per_epoch=2, batch_size=2, crop=32, threads=1, learn_criterion=False,
                     unlabelled_frames=3)
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import tifffile
 
+from helpers import garble_tiff_frames
 from napari_particle_detect import SynthConfig, detect
 from napari_particle_detect.cli.main import main
 from napari_particle_detect.files.io import UnreadableFrameError, ZarrStack, read_image
@@ -25,12 +26,7 @@ def _chain_frames(count: int) -> np.ndarray:
 def _damaged_stack(path, frames: np.ndarray, damaged: int):
     """``frames`` as a zlib-compressed TIFF stack whose frame ``damaged`` no longer decompresses."""
     tifffile.imwrite(path, frames, compression="zlib", photometric="minisblack")
-    with tifffile.TiffFile(path) as tif:
-        where = tif.pages[damaged].dataoffsets[0]
-    data = bytearray(path.read_bytes())
-    data[where + 2: where + 202] = b"\xff" * 200
-    path.write_bytes(bytes(data))
-    return path
+    return garble_tiff_frames(path, [damaged])
 
 
 def test_a_chains_stack_is_detected_but_for_its_damaged_frame_which_is_named(tmp_path, capsys):

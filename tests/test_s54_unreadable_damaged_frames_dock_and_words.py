@@ -5,26 +5,15 @@ can be read is refused in the same words by spheres (sized or given a diameter) 
 
 import numpy as np
 import pytest
-import tifffile
 
-from helpers import make_widget, notification_count, notifications_since, run_detect, small_stack
+from helpers import damaged_acquisition, make_widget, notification_count, notifications_since, run_detect, small_stack
 from napari_particle_detect import detect
 from napari_particle_detect.cli.gui import open_images
 from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.files.io import read_image
 
 
-def _damaged(path, frames: np.ndarray, damaged: tuple[int, ...]):
-    with tifffile.TiffWriter(path) as tif:  # pages appended one by one, as an acquisition writes them
-        for frame in frames:
-            tif.write(frame, contiguous=False, compression="zlib")
-    data = bytearray(path.read_bytes())
-    with tifffile.TiffFile(path) as tif:
-        for index in damaged:
-            where = tif.pages[index].dataoffsets[0]
-            data[where + 2: where + 202] = b"\xff" * 200
-    path.write_bytes(bytes(data))
-    return path
+_damaged = damaged_acquisition
 
 
 @pytest.mark.usefixtures("project_home")

@@ -45,7 +45,8 @@ class GaussianLaplacians:
         return np.ascontiguousarray(self.view(sigma))
 
     def view(self, sigma: float) -> np.ndarray:
-        """As calling it, but a view into the inverse transform's output: no copy, for a caller that makes one."""
+        """As calling it, but a view into the inverse transform's output, not a copy: the caller keeps the whole padded
+        output alive while it holds the view (the size estimate's scale space does, for its few scales of a crop)."""
         radius = kernel_radius(sigma)
         if not self.reaches(sigma):
             raise ValueError(f"sigma {sigma} reaches further than the image was mirrored for ({self.reach} px)")
