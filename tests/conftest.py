@@ -63,3 +63,18 @@ def no_key_held_from_an_earlier_test():
 
         QTest.keyRelease(QWidget(), Qt.Key.Key_Shift)
     yield
+
+
+@pytest.fixture
+def napari_app_of_its_own(mock_app_model):
+    """A napari.Viewer built outside make_napari_viewer (as `particle-detect gui` builds one) registers napari's
+    plugins in napari's application; after any make_napari_viewer in the same worker (it clears the registration's
+    cache) a second such viewer registered them again and failed ("Command 'napari-svg.svg_writer' already
+    registered"), whichever order pytest-xdist gave the files. Here the viewer registers them in an application
+    of its own, as make_napari_viewer's do."""
+    from napari._qt._qapp_model.qactions import init_qactions
+    from napari.plugins import _initialize_plugins
+
+    _initialize_plugins.cache_clear()
+    init_qactions.cache_clear()
+    yield mock_app_model

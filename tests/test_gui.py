@@ -13,7 +13,7 @@ from napari_particle_detect.cli.gui import build_viewer
 from napari_particle_detect.shipped import SAMPLE_DATA_DIR
 
 
-def test_gui_docks_the_widget_and_opens_the_image_and_its_centres(tmp_path, project_home):
+def test_gui_docks_the_widget_and_opens_the_image_and_its_centres(tmp_path, project_home, napari_app_of_its_own):
     # Copies, so the project folder the dock keeps beside an image is not made inside the package.
     image = shutil.copy(SAMPLE_DATA_DIR / "synthetic_stack.tif", tmp_path)
     truth = shutil.copy(SAMPLE_DATA_DIR / "synthetic_stack_truth.csv", tmp_path)
@@ -31,7 +31,7 @@ def test_gui_docks_the_widget_and_opens_the_image_and_its_centres(tmp_path, proj
         viewer.close()
 
 
-def test_gui_names_a_file_no_reader_opens(tmp_path):
+def test_gui_names_a_file_no_reader_opens(tmp_path, napari_app_of_its_own):
     notes = tmp_path / "notes.xyz"
     notes.write_text("not an image")
     with pytest.raises(ParticleDetectError, match="notes.xyz: no napari reader"):
@@ -43,7 +43,7 @@ def test_gui_names_a_missing_file_before_starting_napari(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == f"particle-detect: error: {tmp_path / 'none.tif'}: file not found"
 
 
-def test_gui_shows_an_8_bit_image_over_its_own_grey_levels(tmp_path, project_home):
+def test_gui_shows_an_8_bit_image_over_its_own_grey_levels(tmp_path, project_home, napari_app_of_its_own):
     # The real bulk-water frames (grey levels 93-140 of 0-255) opened as a flat grey canvas.
     import numpy as np
     import tifffile

@@ -1,6 +1,5 @@
 """A new user's first minutes with `particle-detect gui`: a missing file, a folder, several images, a centre CSV
-named before its image. (No make_napari_viewer here: a napari.Viewer built after it met napari's plugin registry
-as that fixture left it.)"""
+named before its image. (The viewer is gui's own, built in an application of its own: napari_app_of_its_own.)"""
 
 import numpy as np
 import pandas as pd
@@ -24,7 +23,7 @@ def _frames(path, seed):
     tifffile.imwrite(path, frames, photometric="minisblack")
 
 
-def test_gui_opens_a_folders_images_one_layer_each(tmp_path, project_home):
+def test_gui_opens_a_folders_images_one_layer_each(tmp_path, project_home, napari_app_of_its_own):
     # napari's reader stacked the folder into one layer, and the centre CSV in it failed the whole folder.
     folder = tmp_path / "movie"
     folder.mkdir()
@@ -38,7 +37,7 @@ def test_gui_opens_a_folders_images_one_layer_each(tmp_path, project_home):
         viewer.close()
 
 
-def test_gui_draws_centres_named_first_over_their_image(tmp_path, project_home):
+def test_gui_draws_centres_named_first_over_their_image(tmp_path, project_home, napari_app_of_its_own):
     # Named before the image, the centres were a layer under it, hidden by its pixels.
     _frames(tmp_path / "a.tif", 0)
     pd.DataFrame({"frame": [0, 1], "y": [5.0, 6.0], "x": [5.0, 7.0]}).to_csv(tmp_path / "a_centres.csv", index=False)
@@ -49,7 +48,7 @@ def test_gui_draws_centres_named_first_over_their_image(tmp_path, project_home):
         viewer.close()
 
 
-def test_gui_shows_the_image_the_dock_picks(tmp_path, project_home):
+def test_gui_shows_the_image_the_dock_picks(tmp_path, project_home, napari_app_of_its_own):
     # Several images were drawn one over another: the dock's (the first) lay under the last one named.
     from napari_particle_detect._napari.widget import ParticleDetectWidget
 
