@@ -316,6 +316,14 @@ def merge_pieces(centre_map: np.ndarray, centres, scores, angle, length, width, 
     rods with the first shipped model: most false positives were such halves). Pieces merge when the
     centre map joins them without a dip, when no tips face each other across a dip, or when another
     rod crosses where they meet."""
+    alive, centres, length, width = merged_pieces(centre_map, centres, scores, angle, length, width, tips)
+    return centres[alive], np.asarray(scores, float)[alive], np.asarray(angle, float)[alive], length[alive], width[alive]
+
+
+def merged_pieces(centre_map: np.ndarray, centres, scores, angle, length, width,
+                  tips: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`merge_pieces` as (kept, centres, lengths, widths) of every object given: the pieces merged into
+    another are not kept, the others hold the merged rods' centres and sizes."""
     centres, scores, angle, length, width = (np.array(v, dtype=float, copy=True) for v in (centres, scores, angle, length, width))
     alive = np.ones(len(centres), bool)
     theta = np.radians(angle)  # merging never turns a piece
@@ -379,7 +387,7 @@ def merge_pieces(centre_map: np.ndarray, centres, scores, angle, length, width, 
                 width[i] = max(width[i], width[j])
                 alive[j] = False
                 changed = True
-    return centres[alive], scores[alive], angle[alive], length[alive], width[alive]
+    return alive, centres, length, width
 
 
 def duplicates(centres: np.ndarray, scores: np.ndarray, angle: np.ndarray, length: np.ndarray,
