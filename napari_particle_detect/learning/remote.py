@@ -109,11 +109,11 @@ def run_round_remote(
     with quiet_distributed_logs():
         try:
             events, stop = Queue(f"progress-{key}", client=client), Event(f"cancel-{key}", client=client)
-            refuse_other_versions(client, cancel, VERSION_TIMEOUT_S)
+            vetted = refuse_other_versions(client, cancel, VERSION_TIMEOUT_S)
             if worker_defaults:
                 # Asked on the worker: a GPU's long rounds there, whatever this computer has.
                 asked = client.submit(round_defaults, device, pure=False)
-                _wait(client, asked, events, stop, cancel, report)
+                _wait(client, asked, events, stop, cancel, report, vetted)
                 config = replace(config, **asked.result())
             config = retry_seed(project, parent, config)
             report({"phase": "preparing", "where": scheduler_address(client),
@@ -123,7 +123,7 @@ def run_round_remote(
                 config.unlabelled_frames) if config.unlabelled_frames > 0 and examples else None)
             future = client.submit(remote_fine_tune, pack_model(base), examples, config, device, key, unlabelled,
                                    pure=False)
-            _wait(client, future, events, stop, cancel, report)
+            _wait(client, future, events, stop, cancel, report, vetted)
             _pass_on(events, 0, report)
             try:
                 returned = future.result()
@@ -150,16 +150,18 @@ def run_round_remote(
 
 
 def refuse_other_versions(client, cancel: Callable[[], bool] | None = None,
-                          timeout: float = VERSION_TIMEOUT_S) -> None:
-    """One ParticleDetectError, before the round, where a worker of the scheduler runs another napari-particle-detect
-    (or cannot import it): the round was trained by that version's code, unsaid, options it does not know ignored,
-    or failed deep in dask on what this version sends. A worker that has not answered in ``timeout`` seconds is one
-    ParticleDetectError naming it; ``cancel()`` is obeyed meanwhile (TrainingCancelled)."""
+                          timeout: float = VERSION_TIMEOUT_S, workers: list[str] | None = None) -> set[str]:
+    """One ParticleDetectError, before the round, where a worker of the scheduler (or of ``workers``, if given) runs
+    another napari-particle-detect (or cannot import it): the round was trained by that version's code, unsaid,
+    options it does not know ignored, or failed deep in dask on what this version sends. A worker that has not
+    answered in ``timeout`` seconds is one ParticleDetectError naming it; ``cancel()`` is obeyed meanwhile
+    (TrainingCancelled). The workers asked, to tell a worker that joined since from them."""
     from ..files.distributed import scheduler_address
 
     # Each worker asked on its own: one broadcast waits for its slowest worker, and could not name the one stuck.
     asked = {worker: _in_thread(partial(client.run, _version_here(), workers=[worker], on_error="return"))
-             for worker in client.nthreads()}  # every worker: some dask versions list only 5 in scheduler_info()
+             # every worker: some dask versions list only 5 in scheduler_info()
+             for worker in (client.nthreads() if workers is None else workers)}
     _wait_cancellably(list(asked.values()), cancel, timeout)
     # A worker that left the scheduler since it was listed answers with the error of reaching it, or not at all: it
     # runs no part of the round, and was refused as one stuck or unable to import this package.
@@ -189,6 +191,7 @@ def refuse_other_versions(client, cancel: Callable[[], bool] | None = None,
                 else f"cannot import napari-particle-detect ({type(version).__name__}: {version})")
         raise ParticleDetectError(f"{scheduler_address(client)}: the dask worker {worker} {runs}, this computer "
                                   f"{__version__}; install {__version__} there and start the round again")
+    return set(asked)
 
 
 def _left_since(client, workers: list[str]) -> set[str]:
@@ -260,17 +263,21 @@ def _close_connected(connected: Future) -> None:
         connected.result().close()
 
 
-def _wait(client, future, events, stop, cancel: Callable[[], bool] | None, report: Callable[[dict], None]) -> None:
+def _wait(client, future, events, stop, cancel: Callable[[], bool] | None, report: Callable[[dict], None],
+          vetted: set[str]) -> None:
     """Until ``future`` is done, in slices of POLL_S: progress events passed on, the user's Cancel obeyed
-    (the worker told through ``stop``; TrainingCancelled), and a scheduler that still has no worker after
-    CONNECT_TIMEOUT_S one ParticleDetectError (its tasks would wait for ever). Busy workers are waited for; the
-    one that said it runs the task is asked after every WORKER_CHECK_S, and once it is gone (or the task said it
-    started again: its worker was lost) the task is stopped, one ParticleDetectError. A task that dask cancelled
-    (the scheduler lost) is one ParticleDetectError."""
+    (the worker told through ``stop``; TrainingCancelled), and a scheduler that has had no worker for
+    CONNECT_TIMEOUT_S while the task waits to start (none joined, or every one left) one ParticleDetectError (its
+    tasks would wait for ever). Busy workers are waited for; the one that said it runs the task is asked after every
+    WORKER_CHECK_S, and once it is gone (or the task said it started again: its worker was lost) the task is
+    stopped, one ParticleDetectError. A task that dask cancelled (the scheduler lost) is one ParticleDetectError.
+    A task started on a worker not among ``vetted`` (those :func:`refuse_other_versions` asked; it joined since) is
+    refused alike, and stopped, where that worker runs another napari-particle-detect."""
     from ..files.distributed import SCHEDULER_LOST, cancel_reason, scheduler_address
 
     address = scheduler_address(client)  # now: a client that lost its scheduler may no longer say it
-    started, checked = time.monotonic(), False
+    started = time.monotonic()
+    workers = _WorkerWatch(client, started)
     running_on: list[str] = []  # one worker, unless dask started the task again elsewhere
     asked = started
     told_queued = False
@@ -287,15 +294,15 @@ def _wait(client, future, events, stop, cancel: Callable[[], bool] | None, repor
             stop.set()
             future.cancel()
             raise TrainingCancelled("fine-tuning cancelled")
+        _refuse_joined_since(client, running_on, vetted, cancel, future, stop)
         if not running_on and not told_queued and time.monotonic() - started > QUEUED_AFTER_S:
             told_queued = True
             report({"phase": "queued", "where": address, "workers": len(client.scheduler_info()["workers"])})
-        if not checked and time.monotonic() - started > CONNECT_TIMEOUT_S:
-            checked = True  # asked once: a worker that is there may be busy, and a long round is no fault
-            if not client.scheduler_info()["workers"]:
-                future.cancel()
-                raise ParticleDetectError(f"{address}: no dask worker has joined this scheduler in "
-                                          f"{CONNECT_TIMEOUT_S} s (the round needs one: dask worker {address})")
+        # Asked until the task starts, not once: a busy worker is no fault, but every worker gone while the task
+        # waited (killed, retired) left the round waiting for ever, the dock saying the workers were busy.
+        if not running_on and workers.none_for() >= CONNECT_TIMEOUT_S:
+            future.cancel()
+            raise ParticleDetectError(workers.none_line(address))
         if running_on and (len(running_on) > 1 or time.monotonic() - asked > WORKER_CHECK_S):
             asked = time.monotonic()
             if (len(running_on) > 1 or not _still_there(client, running_on[0])) and not future.done():
@@ -309,6 +316,54 @@ def _wait(client, future, events, stop, cancel: Callable[[], bool] | None, repor
         why = ("lost the connection to the dask scheduler" if reason == SCHEDULER_LOST
                else f"the dask scheduler cancelled the round's task ({reason or 'no reason given'})")
         raise ParticleDetectError(f"{address}: {why} during the round; nothing was changed: start the round again")
+
+
+class _WorkerWatch:
+    """How long ``client``'s scheduler has had no worker at all, asked at most every WORKER_CHECK_S: counted from
+    ``started`` until one is seen, and again from the first time none is seen after that."""
+
+    def __init__(self, client, started: float) -> None:
+        self.client, self.asked = client, started
+        self.none_since: float | None = started
+        self.joined = False
+
+    def none_for(self) -> float:
+        now = time.monotonic()
+        if now - self.asked >= WORKER_CHECK_S and self.client.status == "running":  # a lost scheduler: no answer
+            self.asked = now
+            try:
+                present = bool(self.client.nthreads())
+            except OSError:
+                present = self.none_since is None  # as it was: the task comes back cancelled if the scheduler is lost
+            if present:
+                self.none_since, self.joined = None, True
+            elif self.none_since is None:
+                self.none_since = now
+        return 0.0 if self.none_since is None else now - self.none_since
+
+    def none_line(self, address: str) -> str:
+        if not self.joined:
+            return (f"{address}: no dask worker has joined this scheduler in {CONNECT_TIMEOUT_S} s (the round needs "
+                    f"one: dask worker {address})")
+        return (f"{address}: every dask worker left this scheduler before the round started (none for "
+                f"{CONNECT_TIMEOUT_S} s); nothing was changed: start one (dask worker {address}) and start the round "
+                "again")
+
+
+def _refuse_joined_since(client, running_on: list[str], vetted: set[str], cancel: Callable[[], bool] | None,
+                         future, stop) -> None:
+    """The round's task stopped, and its version refused (:func:`refuse_other_versions`), where it started on a worker
+    that joined the scheduler after the workers were asked their version (none was there yet, or all were busy):
+    else another version trained it unsaid, as the check before the round was there to prevent."""
+    joined = [worker for worker in running_on if worker not in vetted]
+    if not joined:
+        return
+    try:
+        vetted.update(refuse_other_versions(client, cancel, VERSION_TIMEOUT_S, workers=joined))
+    except BaseException:
+        stop.set()
+        future.cancel()
+        raise
 
 
 def _still_there(client, worker: str) -> bool:

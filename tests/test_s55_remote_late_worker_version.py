@@ -1,0 +1,58 @@
+"""A remote round started while its scheduler has no worker yet is trained by the first worker that joins: one that
+runs another napari-particle-detect is refused in one line as one there at the start is, not left to train the
+round unsaid, and nothing changes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from napari_particle_detect import __version__
+from napari_particle_detect.errors import ParticleDetectError
+from napari_particle_detect.learning.finetune import FINE_TUNE
+from napari_particle_detect.learning.remote import run_round_remote
+
+from helpers import reviewed_project
+
+distributed = pytest.importorskip("distributed")
+DASK = Path(sys.executable).with_name("dask")
+
+
+def test_a_worker_of_another_version_that_joins_after_the_round_started_is_refused(tmp_path):
+    project, stack = reviewed_project(tmp_path)
+    older = tmp_path / "older_version.py"  # the worker's install, as another version's would say it
+    older.write_text("import napari_particle_detect\nnapari_particle_detect.__version__ = '0.0.1'\n")
+    outcome = {}
+    with distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1",
+                                  dashboard_address=":0") as cluster:
+        address = cluster.scheduler_address
+
+        def run() -> None:
+            try:
+                outcome["result"] = run_round_remote(project, stack, address, replace(FINE_TUNE, steps_per_epoch=3),
+                                                     device="cpu")
+            except BaseException as exc:  # noqa: BLE001 - handed to the test
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        time.sleep(0.5)  # the round asked the versions of no worker, and waits for one
+        worker = subprocess.Popen([str(DASK), "worker", address, "--no-nanny", "--nthreads", "1", "--no-dashboard",
+                                   "--preload", str(older)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            thread.join(40)
+        finally:
+            worker.kill()
+            worker.wait()
+    assert not thread.is_alive()
+    assert isinstance(outcome.get("error"), ParticleDetectError), outcome
+    assert str(outcome["error"]).startswith(f"{address}: the dask worker tcp://"), outcome["error"]
+    assert str(outcome["error"]).endswith(f" runs napari-particle-detect 0.0.1, this computer {__version__}; "
+                                          f"install {__version__} there and start the round again")
+    assert not project.leftover_workspaces() and [r.number for r in project.rounds] == [1]
