@@ -139,14 +139,58 @@ class Placement:
 def physical_placement(table: pd.DataFrame) -> Placement | None:
     """The scale and translate that :func:`with_physical` wrote into ``table``'s ``y_<unit>, x_<unit>``
     columns, read back from them; None where there are no such columns or they are not that map."""
-    units = [c[2:] for c in table.columns if str(c).startswith("y_") and f"x_{c[2:]}" in table.columns
-             and c[2:] not in NOT_PHYSICAL]
-    for unit in units:
+    for unit in physical_units(table):
         fits = [_linear_fit(table[axis], table[f"{axis}_{unit}"]) for axis in ("y", "x")]
         if all(fit is not None for fit in fits):
             (sy, ty), (sx, tx) = fits
             return Placement((sy, sx), (ty, tx), unit)
     return None
+
+
+def physical_units(table: pd.DataFrame) -> list[str]:
+    """The units of ``table``'s pairs of columns ``y_<unit>, x_<unit>`` that may be physical positions."""
+    return [c[2:] for c in table.columns if str(c).startswith("y_") and f"x_{c[2:]}" in table.columns
+            and c[2:] not in NOT_PHYSICAL]
+
+
+def with_physical_refreshed(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its physical columns (``y_<unit>, x_<unit>`` carried beside pixels, as a layer drawn in
+    pixels over an image keeps them as features) of the rows off the map that most of its rows still hold
+    (:func:`physical_placement` of them) written anew from their ``y, x``: a point moved or added since kept its
+    old columns, or another point's, and the file saved said two places for it. The rows on it keep theirs as
+    they are, and so do columns no map holds, or one that changes nothing (``y_raw``, the pixels before a
+    correction, equal to them in most rows, are no physical positions)."""
+    for unit in physical_units(table):
+        columns = ["y", "x", f"y_{unit}", f"x_{unit}"]
+        held = _rows_on_one_map(table[columns])
+        placement = physical_placement(table.loc[held, columns]) if held.sum() * 2 > len(table) else None
+        if placement is None or held.all() or placement.scale + placement.translate == (1.0, 1.0, 0.0, 0.0):
+            continue
+        fresh = {f"{axis}_{unit}": without_noise(table[axis].to_numpy(float) * size + offset)
+                 for axis, size, offset in zip("yx", placement.scale, placement.translate)}
+        table = table.assign(**{c: np.where(held, pd.to_numeric(table[c], errors="coerce"), values)
+                                for c, values in fresh.items()})
+    return table
+
+
+def _rows_on_one_map(table: pd.DataFrame) -> np.ndarray:
+    """The rows of ``table`` (y, x, y_<unit>, x_<unit>) that lie on the map most of its rows follow, found with
+    no fit that the other rows could pull: each axis's scale is the median of slopes between rows far apart,
+    and a row is on it within a thousandth of a pixel, or four times the rows' typical miss (their rounding)."""
+    values = table.apply(pd.to_numeric, errors="coerce").to_numpy(float)
+    held = np.all(np.isfinite(values), axis=1)
+    for axis in range(2):
+        p, q = values[:, axis], values[:, axis + 2]
+        order = np.argsort(np.where(held, p, np.inf))[: held.sum()]
+        half = len(order) // 2
+        first, second = order[:half], order[len(order) - half:]
+        apart = np.abs(p[second] - p[first]) > 1.0
+        if not apart.any():
+            return np.zeros(len(table), dtype=bool)
+        scale = float(np.median((q[second] - q[first])[apart] / (p[second] - p[first])[apart]))
+        miss = np.abs(q - p * scale - np.median((q - p * scale)[held]))
+        held &= miss <= 4 * np.median(miss[held]) + 1e-3 * abs(scale)
+    return held
 
 
 def _linear_fit(pixels: pd.Series, physical: pd.Series) -> tuple[float, float] | None:
@@ -169,8 +213,9 @@ def _linear_fit(pixels: pd.Series, physical: pd.Series) -> tuple[float, float] |
     written = scale * _written_rounding(p) + _written_rounding(q)
     # Columns computed in single precision (a float32 table, as numpy and many tools keep one, written with every
     # digit) hold the map to float32's rounding of both sides, not to their decimals: refused, such a table lost
-    # its placement.
-    single = np.finfo(np.float32).eps * (np.max(np.abs(q)) + scale * np.max(np.abs(p)))
+    # its placement. Only those: double precision columns 1e-7 of themselves off the pixels are no such map.
+    single = np.finfo(np.float32).eps * (np.max(np.abs(q)) + scale * np.max(np.abs(p))) \
+        if maybe_single_precision(pixels, physical) else 0.0
     tolerance = written + single + 1e-9 * np.max(np.abs(q))
     if scale <= 0 or (residual > tolerance and _least_miss(p, q, scale, residual, spread) > tolerance):
         return None
@@ -199,6 +244,25 @@ def _least_miss(p: np.ndarray, q: np.ndarray, scale: float, residual: float, off
         a, b = low + (high - low) / 3, high - (high - low) / 3
         low, high = (low, b) if miss(a) <= miss(b) else (a, high)
     return min(residual, miss((low + high) / 2))
+
+
+# The most significant digits a float32 is written with: a column with more was computed in double precision.
+SINGLE_DIGITS = 9
+
+
+def maybe_single_precision(pixels: pd.Series, physical: pd.Series) -> bool:
+    """Whether a physical column may have been computed in single precision: float32 in hand (pixels or
+    physical), or physical values that are all float32 values or no longer than float32 prints them
+    (SINGLE_DIGITS), as a float32 column's CSV holds them. Double precision's full digits say it was not."""
+    if np.float32 in (pixels.dtype, physical.dtype):
+        return True
+    values = pd.to_numeric(physical, errors="coerce").to_numpy(float)
+    values = values[np.isfinite(values)]
+    if np.all(values.astype(np.float32).astype(float) == values):
+        return True
+    # The first rows decide most tables at once: formatting every row of a long table is slow.
+    return all(np.all(np.char.mod(f"%.{SINGLE_DIGITS}g", part).astype(float) == part)
+               for part in (values[:1000], values[1000:]))
 
 
 # The most decimals a column is taken as rounded to; one with more has every digit, and only float noise.
@@ -395,14 +459,14 @@ def table_voxel_placement(table: pd.DataFrame) -> tuple[tuple[float, ...], tuple
             fit = _linear_fit(pd.Series(voxels), pd.Series(microns)) if spread else None
             # An offset within the columns' rounding is none: detect's tables read as they always did.
             origin = None if fit is None else (fit[1] if abs(fit[1]) > 1e-3 * (fit[0] + 1.0) else 0.0)
-        axes.append((voxels, microns, origin))
-    if any(origin is None for *_, origin in axes) and any(origin for *_, origin in axes):
+        axes.append((voxels, microns, origin, maybe_single_precision(table[c], table[f"{c}_um"])))
+    if any(origin is None for *_, origin, _ in axes) and any(origin for *_, origin, _ in axes):
         return None
     sizes, origins = [], []
-    for voxels, microns, origin in axes:
+    for voxels, microns, origin, single in axes:
         origin = origin or 0.0
         usable = np.abs(voxels) > 0.5
-        size = _agreed_digits((microns[usable] - origin) / voxels[usable]) if usable.any() else np.nan
+        size = _agreed_digits((microns[usable] - origin) / voxels[usable], single) if usable.any() else np.nan
         if not (np.isfinite(size) and size > 0):
             return None
         sizes.append(size)
@@ -415,14 +479,18 @@ def table_voxel_placement(table: pd.DataFrame) -> tuple[tuple[float, ...], tuple
 AGREED_DIGITS_REACH = 1e-4
 
 
-def _agreed_digits(ratios: np.ndarray) -> float:
+def _agreed_digits(ratios: np.ndarray, single: bool = False) -> float:
     """The median of ``ratios`` to the fewest significant digits within about two of its standard errors (twice
     their interquartile range over the square root of their count; at most AGREED_DIGITS_REACH of it): positions
     written to 3 decimals beside micrometres with every digit scatter a 0.2 µm voxel's rows by a few parts in
-    10^5, and their median lands beside it (0.20000037); rows that agree to every digit keep them all."""
+    10^5, and their median lands beside it (0.20000037); rows that agree to every digit keep them all.
+    ``single``: ratios of columns that may be float32's, whose rounding (not their scatter, a few 1e-9 of
+    them) also reaches: a 0.13 µm voxel read 0.129999995."""
     median = float(np.median(ratios))
     q1, q3 = np.percentile(ratios, [25, 75])
-    reach = min(2 * float(q3 - q1) / np.sqrt(len(ratios)), AGREED_DIGITS_REACH * abs(median))
+    spread = max(2 * float(q3 - q1) / np.sqrt(len(ratios)),
+                 2 * float(np.finfo(np.float32).eps) * abs(median) if single else 0.0)
+    reach = min(spread, AGREED_DIGITS_REACH * abs(median))
     for digits in range(1, 18):
         rounded = float(f"{median:.{digits}g}")
         if abs(rounded - median) <= reach:
