@@ -53,6 +53,11 @@ class Eta:
     def text(self, done: int, total: int) -> str:
         return eta_text(self.left(done, total))
 
+    def pause(self, seconds: float) -> None:
+        """Leave ``seconds`` spent on other work since the first step out of the rate."""
+        if self._first is not None:
+            self._first = (self._first[0] + seconds, self._first[1])
+
 
 class RoundEta:
     """Seconds left in a fine-tuning round, from its progress events (None while it cannot tell)."""
@@ -63,6 +68,7 @@ class RoundEta:
         self._scoring_took: dict[str, float] = {}
         self._training = Eta(clock)
         self._new_scorings: dict[str, Eta] = {}  # each candidate's own rate (a kinds round scores two)
+        self._teacher: tuple[float, float] | None = None  # (first, last) teacher event since the last step
 
     def update(self, event: dict) -> float | None:
         now = self._clock()
@@ -79,7 +85,15 @@ class RoundEta:
             if left is None and "parent" in self._scoring_took and total:
                 left = self._scoring_took["parent"] * (total - done) / total
             return left
+        if phase == "teacher":
+            self._teacher = (self._teacher[0] if self._teacher else now, now)
+            return None
         if phase == "training":
+            if self._teacher is not None:
+                # Labelling 8 large frames can outlast a hundred steps: counted as steps, it swelled every
+                # estimate for the rest of the round.
+                self._training.pause(self._teacher[1] - self._teacher[0])
+                self._teacher = None
             left = self._training.left(int(event["step"]), int(event["steps"]))
             if left is None:
                 return None

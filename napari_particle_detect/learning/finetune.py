@@ -421,8 +421,9 @@ def fine_tune(
     labelled: list[int] = []  # how many frames the teacher labelled (none when it never came)
 
     def teach(teacher: DetectorModel) -> list[Example]:
-        labelled.append(len(frames))
-        pseudo.extend(label_unreviewed(teacher, frames, config, device, report, cancel))
+        tried = label_with_spares(teacher, frames, lambda need, tried: more_unreviewed(
+            model, splits, unlabelled, need, tried), pseudo, config, device, report, cancel)
+        labelled.append(tried)
         return pseudo
 
     child = train_steps(model, train_examples, config, device, report, cancel, history, teach if frames else None)
@@ -469,22 +470,53 @@ def unreviewed_frames(model: DetectorModel, splits: list[Split], unlabelled, con
     known as reviewed by its pixels (training.frame_digest), not its name, so the same image under
     another file name is no way round the held-out tiles, and another image under the same name loses
     nothing. A callable is asked for more frames while reviewed ones take the place of unreviewed ones."""
-    from .pseudo_labels import spread
+    return more_unreviewed(model, splits, unlabelled, int(config.unlabelled_frames))
 
-    count = int(config.unlabelled_frames)
-    if count <= 0 or unlabelled is None:
+
+def more_unreviewed(model: DetectorModel, splits: list[Split], unlabelled, need: int,
+                    tried: Sequence[Example] = ()) -> list[Example]:
+    """Up to ``need`` unreviewed frames other than those ``tried`` (known by their pixels), spread over those left,
+    as :func:`unreviewed_frames` gives them; the spares for frames the teacher was unsure all over."""
+    from .pseudo_labels import spread
+    from .training import frame_digest
+
+    if need <= 0 or unlabelled is None:
         return []
     kept_out = _ReviewedPixels(model, splits)
+    seen = {frame_digest(frame.image) for frame in tried}
+
+    def new(offered: Sequence[Example]) -> list[Example]:
+        ready = _labellable(offered, kept_out)
+        return [f for f in ready if frame_digest(f.image) not in seen] if seen else ready
+
     if not callable(unlabelled):
-        ready = _labellable(unlabelled, kept_out)
-        return [ready[i] for i in spread(count, range(len(ready)))]
-    asked = count
+        ready = new(unlabelled)
+        return [ready[i] for i in spread(need, range(len(ready)))]
+    asked = len(tried) + need
     while True:
         offered = checked_examples(list(unlabelled(asked)), model.card.canonical_diameter, "unlabelled", truth=False)
-        ready = _labellable(offered, kept_out)
-        if len(ready) >= count or len(offered) < asked:  # enough, or the source has no other frame
-            return [ready[i] for i in spread(count, range(len(ready)))]
-        asked += count - len(ready)
+        ready = new(offered)
+        if len(ready) >= need or len(offered) < asked:  # enough, or the source has no other frame
+            return [ready[i] for i in spread(need, range(len(ready)))]
+        asked += need - len(ready)
+
+
+def label_with_spares(teacher: DetectorModel, frames: list[Example],
+                      spares: Callable[[int, list[Example]], list[Example]], pseudo: list[Example],
+                      config: TrainConfig, device: torch.device, report: Callable[[dict], None],
+                      cancel: Callable[[], bool] | None) -> int:
+    """The teacher's pass over ``frames``, its labels added to ``pseudo``; each frame it was unsure all over
+    is made up for by another unreviewed frame (``spares(need, tried)``) while the stack has more, up to as
+    many spares as frames asked (the pass costs twice its frames at most): asked for 8 frames of a stack of
+    200, a round learned from 6 where two were blank. Returns how many frames the teacher labelled."""
+    asked, tried, batch = len(frames), [], frames
+    while batch:
+        done_before = len(tried)
+        tried += batch
+        pseudo.extend(label_unreviewed(teacher, batch, config, device, lambda event: report(
+            {**event, "done": done_before + event["done"], "total": done_before + event["total"]}), cancel))
+        batch = spares(min(asked - len(pseudo), 2 * asked - len(tried)), tried)
+    return len(tried)
 
 
 class _ReviewedPixels:
@@ -531,9 +563,10 @@ def _labellable(frames: Sequence[Example], kept_out: _ReviewedPixels) -> list[Ex
 def unreviewed_note(names: Sequence[str], asked: int, unsure: int = 0, edited: int = 0) -> str:
     """How many unreviewed frames a round learned from (``names``: as its card records them,
     ``pseudo_labelled``), of the ``asked`` ones, said after the round's name ("the round also learned
-    from..."); "" when none were asked. Fewer than asked says why: ``unsure`` frames the teacher was
-    unsure all over (``pseudo_unsure``), ``edited`` frames left out as edited but not accepted whole (a frame
-    with accepted regions among them: rounds.unlabelled_frames), or no other frame unreviewed."""
+    from..."); "" when none were asked. ``unsure``: frames the teacher was unsure all over (``pseudo_unsure``),
+    said as made up for by others where it got all it asked. Fewer than asked says why: those unsure,
+    ``edited`` frames left out as edited but not accepted whole (a frame with accepted regions among them:
+    rounds.unlabelled_frames), or no other frame unreviewed."""
     if asked <= 0:
         return ""
     short = _shortfall(len(names), asked, unsure, edited)
@@ -544,11 +577,18 @@ def unreviewed_note(names: Sequence[str], asked: int, unsure: int = 0, edited: i
     more = f" and {len(names) - NAMED_FRAMES} more" if len(names) > NAMED_FRAMES else ""
     learned = (f"also learned from {len(names)} unreviewed frame{'s' if len(names) != 1 else ''} "
                f"({', '.join(names[:NAMED_FRAMES])}{more})")
-    return f"{learned}, of {asked} asked: {short}" if short else learned
+    if short:
+        return f"{learned}, of {asked} asked: {short}"
+    if unsure:  # got them all: other frames took the place of those (finetune.label_with_spares)
+        return (f"{learned}, of {asked} asked, other frames taken in place of {_frames(unsure)} the teacher was "
+                "unsure all over")
+    return learned
 
 
 def _shortfall(learned: int, asked: int, unsure: int, edited: int) -> str:
     """Why a round learned from ``learned`` unreviewed frames of ``asked`` ("" when it got them all)."""
+    if learned >= asked:
+        return ""
     reasons = [f"the teacher was unsure all over {_frames(unsure)}"] if unsure else []
     if learned + unsure < asked:  # the frames given ran out
         # "Not accepted whole": an edited frame is left out even where regions of it were accepted.
