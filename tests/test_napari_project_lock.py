@@ -172,6 +172,8 @@ def test_closing_an_image_waits_for_the_project_to_save_what_it_could_not(make_n
         with pytest.raises(ParticleDetectError):
             points.add([[0, 40, 40]])  # not saved now: the window would not wait
         closing = timed(lambda: viewer.layers.remove("cells"))  # the image alone; its centres layer stays
-        assert holder.poll() is not None  # the holder was done before the image's last save
+        # The holder ran its whole hold (not ended by the block's exit); the edit is saved below, which needed its
+        # lock. (poll() right after the close raced the holder's exit: its lock goes before the process does.)
+        assert holder.wait(timeout=10) == 0
     assert WINDOW_LOCK_TIMEOUT_S < closing < LOCK_TIMEOUT_S
     assert sorted(project.load_frame(0)[["y", "x"]].values.tolist()) == [[20, 20], [40, 40]]
