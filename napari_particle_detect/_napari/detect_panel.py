@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from qtpy.QtWidgets import (
     QApplication, QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
     QPushButton, QSlider, QWidget,
 )
+from superqt.utils import ensure_main_thread
 
 from ..detection.devices import DEVICE_CHOICES
 from ..errors import ParticleDetectError
@@ -42,17 +44,22 @@ APPLY_INTERVAL_S = 0.5
 
 
 def detect_frames(image, model_path, device: str, diameter: float | None, polarity: str, frames: list[int], name: str,
-                  stop: threading.Event, ended: threading.Event, said: list[str] | None = None):
+                  stop: threading.Event, ended: threading.Event, said: list[str] | None = None,
+                  stage: Callable[[str], None] = lambda text: None):
     """Worker body: yields (frame, FrameResult, Sizing used) as each frame finishes, until ``stop`` is set;
     sets ``ended`` when it is done (the generator is always run to its end, never dropped half-way). The
     warnings detection logs go into ``said``. A frame of several that cannot be read from its file is yielded
     too (``FrameResult.unreadable``: counted, not saved as a frame found empty) and all such frames are named in
-    one line of ``said``; where none of the frames can be read, a ParticleDetectError says so."""
+    one line of ``said``; where none of the frames can be read, a ParticleDetectError says so. ``stage`` is told
+    what it does before its first frame."""
     said = said if said is not None else []
     unreadable = []
     try:
         with warnings_logged(said):
+            # Said as it happens: before the first frame the bar only spun, without a word, for 3-6 s.
+            stage(LOADING)
             model = load_model(model_path, "cpu")
+            stage(preparing_words(diameter))
             # One run over every frame, skipping the damaged ones: restarting after each re-prepared the network
             # and sized the frames after it as given a diameter rather than as estimated.
             for item in iter_detect(image, model, device, SCORE_FLOOR, diameter, polarity, frames=frames, name=name,
@@ -65,6 +72,15 @@ def detect_frames(image, model_path, device: str, diameter: float | None, polari
     finally:  # the skipped frames said in one line however the run ends (stopped, failed or done)
         said[:] = said_once(said, unreadable, len(frames), whole=not stop.is_set())
         ended.set()
+
+
+LOADING = "loading the model…"
+
+
+def preparing_words(diameter: float | None) -> str:
+    """What a detection does between loading its model and its first frame's centres."""
+    sizing = "" if diameter is not None else ", estimating the particles' size"
+    return f"preparing the network{sizing} and detecting (the first run takes a few seconds longer)…"
 
 
 class DetectPanel(QGroupBox):
@@ -138,6 +154,10 @@ class DetectPanel(QGroupBox):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setFormat("")  # until the first run
+        # A busy bar shows no text: what a run does before its first frame is said under it.
+        self.stage_label = WholeLabel("")
+        self.stage_label.setStyleSheet("color: gray")
+        self.stage_label.setVisible(False)
 
         model_row = QHBoxLayout()
         model_row.addWidget(self.model_combo, 1)
@@ -172,6 +192,7 @@ class DetectPanel(QGroupBox):
         form.addRow("Frames", frames_row)
         form.addRow(buttons)
         form.addRow(self.progress)
+        form.addRow(self.stage_label)
 
         self.model_combo.activated.connect(lambda index: self._on_model_chosen(index))
         self.load_button.clicked.connect(lambda *_: self.add_model_file())
@@ -267,6 +288,23 @@ class DetectPanel(QGroupBox):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setFormat("")
+        self._say_stage("")
+
+    def _stage_teller(self, run: threading.Event) -> Callable[[str], None]:
+        """How the worker of the run whose stop event is ``run`` says what it does, from its thread: said until the
+        run's first frame is done, never once it has ended."""
+
+        @ensure_main_thread
+        def tell(text: str) -> None:
+            if self._stop is run and self.running() and self._target is not None and self.progress.value() == 0:
+                self._say_stage(text)
+
+        return tell
+
+    def _say_stage(self, text: str) -> None:
+        """What the run does before its first frame; '' hides the line."""
+        self.stage_label.setText(text[:1].upper() + text[1:])
+        self.stage_label.setVisible(bool(text))
 
     # ---- models ------------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -399,12 +437,13 @@ class DetectPanel(QGroupBox):
             self.progress.setRange(0, len(frames))
         self.progress.setValue(0)
         self._show_progress("%v / %m frames")
+        self._say_stage(LOADING)  # at once: the worker's first word comes once its thread is scheduled
         self._eta = Eta()
         self._stop, self._ended, self._said = threading.Event(), threading.Event(), []
         self.worker = create_worker(
             detect_frames, layer_pixels(annotation.image), project.round_path(info.number),
             self.device_combo.currentText(), self.diameter(), self._polarity_used, frames, annotation.image.name,
-            self._stop, self._ended, self._said, _ignore_errors=True,
+            self._stop, self._ended, self._said, self._stage_teller(self._stop), _ignore_errors=True,
         )
         self.worker.yielded.connect(self._on_frame_done)
         self.worker.errored.connect(report)
@@ -439,6 +478,7 @@ class DetectPanel(QGroupBox):
         annotation = self._target
         if annotation is None:
             return  # its image was closed
+        self._say_stage("")
         if not result.unreadable:  # no pixels read: saved as detected, it would pass for a frame found empty
             self._pending[frame] = (result.centres, result.scores)
         if self.progress.value() == 0:
@@ -487,6 +527,7 @@ class DetectPanel(QGroupBox):
             done, total = self.progress.value(), self.progress.maximum()
             self._show_progress("%v / %m frames" + (", stopped" if self._stop.is_set() and done < total else ""))
         self.worker, self._target = None, None
+        self._say_stage("")  # a run that failed or was stopped before its first frame
         self._set_running(False)
 
 

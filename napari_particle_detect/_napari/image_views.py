@@ -140,6 +140,28 @@ def axis_name(layer: Image, axis: int, axes: LayerAxes | None = None) -> str:
     return label if label and not label.lstrip("-").isdigit() else f"axis {axis}"
 
 
+# Where the spheres dock's user finds the docks made for other particles (napari's Plugins menu).
+PLUGINS_MENU = "Plugins > napari-particle-detect"
+
+
+def other_dock_note(layer: Image) -> str:
+    """One line for the spheres dock on a layer it can tell another dock is made for: a sample of rods or chains (its
+    metadata says so), a volume (its axis labels or its file's axes say z). '' for any other layer. Said, not
+    refused: Detect still finds sphere centres in it for a user who wants them (a volume's z slices as 2D frames)."""
+    from .sample_data import KIND_HINT
+    from .volume_panel import labelled_3d_axes
+
+    kind = layer.metadata.get(KIND_HINT) if isinstance(layer.metadata, dict) else None
+    if kind in ("rods", "chains"):
+        return (f"'{layer.name}' shows {kind}: the Rods and chains dock ({PLUGINS_MENU} > Rods and chains) detects "
+                f"them; Detect here finds sphere centres in it")
+    volume = layer.ndim == 3 and "ZYX" in (labelled_3d_axes(layer), layer_axes(layer).letters)
+    if volume and layer_kind(layer) == "ready":
+        return (f"'{layer.name}' is a volume (Z, Y, X): the Volume detection (3D) dock ({PLUGINS_MENU} > Volume "
+                "detection (3D)) finds its centres in 3D; Detect here reads its z slices as 2D frames")
+    return ""
+
+
 def explain(layer: Image) -> str:
     """One line on why the layer needs a choice, and what the dock offers for it, or why it cannot be used; ''
     for a layer used as it is."""

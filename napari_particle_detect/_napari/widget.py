@@ -26,8 +26,8 @@ from .export_panel import ExportPanel
 from .finetune_panel import FineTunePanel
 from .image_picks import last_worked_on, register_dock, remember_worked_on, show_picked
 from .image_views import (
-    add_view_layer, kind_suffix, layer_frames, layer_kind, remember_copied_files, shared_file_projects,
-    show_view_choice,
+    add_view_layer, kind_suffix, layer_frames, layer_kind, other_dock_note, remember_copied_files,
+    shared_file_projects, show_view_choice,
 )
 from .labels import WholeLabel
 from .layers import guard_canvas_from_removed_layers, is_dock_output, viewer_closing
@@ -83,6 +83,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self._init_closing()
         register_dock(self)
         self._chosen: Image | None = None  # the layer the panels were last set up for
+        self._other_said = ""  # the line naming the dock made for the image chosen, where it is another one
         self._closed_pick: weakref.ref | None = None  # the image last chosen, where the dock moved on as it closed
         reopened = last_worked_on(napari_viewer, DOCK_TITLE, self.image_layers())
         self._reopen_on: Image | None = reopened[0] if reopened is not None else None  # picked first, then None
@@ -190,6 +191,8 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self.image_combo.blockSignals(False)
         if self.selected_image() is not self._chosen:
             self._on_image_chosen()
+        else:
+            self._show_other_dock(self._chosen)  # renamed: its line named it as it was
 
     def selected_image(self) -> Image | None:
         key = self.image_combo.currentData()
@@ -346,6 +349,19 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         A file's channels are chosen by the user, none picked beforehand (napari's slider picked a channel of no
         particles unseen)."""
         show_view_choice(self.viewer, image, self.image_note, self.view_combo, self._view_row)
+        self._show_other_dock(image)
+
+    def _show_other_dock(self, image: Image | None) -> None:
+        """Under the image list, the dock made for ``image`` where it is another one (rods, chains, a volume): they
+        were taken without a word, and their sphere centres read as what they show. Said again under a new name."""
+        shown = self.image_note.text()
+        if shown and shown != self._other_said:
+            self._other_said = ""
+            return  # why the layer is not used as it is, and what it offers instead, comes first
+        other = other_dock_note(image) if image is not None else ""
+        self.image_note.setText(other)
+        self.image_note.setVisible(bool(other))
+        self._other_said = other
 
     @reports_errors
     def use_view(self) -> Image | None:
