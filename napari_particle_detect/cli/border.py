@@ -10,6 +10,7 @@ the centres inside: scored to the edge, every detection of such a particle is a 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TypeVar
 
 import pandas as pd
@@ -141,8 +142,12 @@ def border_note(args: argparse.Namespace, pooled: dict, source: str, unit: str =
 def _no_size(args: argparse.Namespace, what: str, shape: str = "H W") -> ParticleDetectError:
     from ..files.file_detection import metadata_path
 
+    meta = metadata_path(args.predicted)
+    # Named as missing where it is: "X.json records no shape" of a file that is not there sent users looking in it.
+    recorded = f"{meta} records no shape of it" if Path(meta).exists() else f"no {Path(meta).name} of detect " \
+        f"beside {args.predicted}"
     return ParticleDetectError(f"{what}: --border needs the image size: give --shape {shape} (no synth.json beside "
-                               f"{args.truth}, and {metadata_path(args.predicted)} records no shape of it)")
+                               f"{args.truth}, and {recorded})")
 
 
 def _synth_size(synth: dict, dims: int = 2) -> Size | VolumeSize | None:

@@ -151,3 +151,86 @@ def refuse_resuming_a_round(args: argparse.Namespace) -> None:
         raise ParticleDetectError("--resume continues an interrupted run from the state it kept beside -o "
                                   "(MODEL.state.pt); a fine-tuning round (--from with DATA) is short and keeps none: "
                                   "run it again")
+
+
+def table_columns(path: Path) -> set[str] | None:
+    """A CSV's column names as its readers strip them; None where it cannot be read (its reader says why)."""
+    import pandas as pd
+
+    try:
+        return {str(c).strip() for c in pd.read_csv(path, nrows=0).columns}
+    except Exception:  # noqa: BLE001 - the reader says what is wrong with it, later
+        return None
+
+
+def refuse_tables_of_another_sort(paths: list[Path], kind: str) -> None:
+    """``evaluate`` and ``link`` given the per-chain summary detect writes beside a chains table, a rods table
+    against a chains one, or (``--kind rods|chains``) sphere centres: one line saying which table it is and what to
+    give, where the readers named only the columns it lacks (and each --kind sent the user to the other). Where
+    a table cannot be read, its reader says why first, in the order given."""
+    columns = [table_columns(path) for path in paths]
+    if any(names is None for names in columns):
+        return
+    _refuse_chain_summaries(paths, columns)
+    _refuse_two_kinds(paths, columns)
+    for path, names in zip(paths, columns):
+        _refuse_another_kind(Path(path), names, kind, "evaluate")
+
+
+def refuse_kind_training_tables(paths: list[Path], kind: str) -> None:
+    """``train --kind rods|chains``: an annotated image's CSV of another kind, or of centres alone, said in one
+    line with the --kind it takes (the loader named only the columns it lacks). Missing or unreadable pairs
+    are left to the loader to report."""
+    from ..learning.training import annotated_files
+
+    try:
+        pairs = list(annotated_files(paths, f"{kind} table"))
+    except (OSError, ParticleDetectError):
+        return
+    for _, csv in pairs:
+        names = table_columns(csv)
+        if names is not None:
+            _refuse_another_kind(csv, names, kind, "train")
+
+
+def _refuse_chain_summaries(paths: list[Path], columns: list[set[str]]) -> None:
+    from ..kinds.chains import CHAIN_SUMMARY_COLUMNS
+
+    for path, names in zip(map(Path, paths), columns):
+        if set(CHAIN_SUMMARY_COLUMNS) <= names and not {"y", "x"} & names:
+            beads = path.name[:-len(".chains.csv")] + ".csv" if path.name.endswith(".chains.csv") else \
+                "the beads table"
+            raise ParticleDetectError(f"{path}: the per-chain summary detect --kind chains writes beside its beads "
+                                      f"table (one row per chain, no centres); give {beads}, one row per bead")
+
+
+def _refuse_two_kinds(paths: list[Path], columns: list[set[str]]) -> None:
+    from ..kinds.columns import table_kind
+
+    kinds = [table_kind(names) for names in columns]
+    if len(kinds) == 2 and "spheres" not in kinds and kinds[0] != kinds[1]:
+        raise ParticleDetectError(f"{paths[0]}: a {kinds[0]} table, scored against {paths[1]}, a {kinds[1]} one; "
+                                  "give two tables of one kind (and that --kind)")
+
+
+# What --kind rods|chains and no --kind do with tables, in a refusal of sphere centres under --kind.
+KIND_TABLE_USES = {"evaluate": "scores two tables that detect --kind {kind} writes (or their corrections), evaluate "
+                               "without --kind scores sphere centres",
+                   "train": "learns from tables that detect --kind {kind} writes (or their corrections), train "
+                            "without --kind learns from sphere centres"}
+
+
+def _refuse_another_kind(path: Path, names: set[str], kind: str, command: str) -> None:
+    """Under --kind rods|chains, a table of another kind or of centres alone (a sphere evaluate's reader names
+    the --kind of a rods or chains table itself)."""
+    from ..kinds.columns import KIND_SIGNATURES, table_kind
+
+    found = table_kind(names)
+    if kind == "spheres" or found == kind:
+        return
+    if found != "spheres":
+        raise ParticleDetectError(f"{path}: not a {kind} table: no {', '.join(KIND_SIGNATURES[kind])} column; a "
+                                  f"{found} table ({', '.join(KIND_SIGNATURES[found])} columns): give --kind {found}")
+    if {"y", "x"} <= names and not set(KIND_SIGNATURES[kind]) & names:
+        raise ParticleDetectError(f"{path}: sphere centres (no {', '.join(KIND_SIGNATURES[kind])} columns), not a "
+                                  f"{kind} table; {command} --kind {kind} {KIND_TABLE_USES[command].format(kind=kind)}")

@@ -18,6 +18,7 @@ log = logging.getLogger("particle-detect")
 
 
 def cmd_link(args: argparse.Namespace) -> int:
+    from .checks import refuse_tables_of_another_sort
     from ..files.centre_csv import finite_column, read_centres
     from ..files.tables import VoxelSize, resolve_voxel_size
     from ..files.tracks import (
@@ -29,6 +30,7 @@ def cmd_link(args: argparse.Namespace) -> int:
     if args.msd is None and {"mpp", "fps", "max_lag"} & getattr(args, "given", set()):
         raise ParticleDetectError("--mpp, --fps and --max-lag set the MSD: give --msd too")
     _check_link_outputs(args)
+    refuse_tables_of_another_sort([args.centres], "spheres")
     table = read_centres(args.centres)
     if "frame" not in table.columns:
         raise ParticleDetectError(f"{args.centres}: no frame column; linking needs centres of several frames")
@@ -167,8 +169,9 @@ def _detect_metadata_of(centres: Path) -> dict:
 def _sequence_files(meta: dict, table) -> list[str] | None:
     """Every file of the image sequence that ``table`` was detected from, those without centres and those
     detect could not read among them (frames of the movie all the same), from detect's .json of it
-    (``meta``); None where that has none of this table (the table's own files are then the sequence)."""
-    if not meta:
+    (``meta``); None where that has none of this table (the table's own files are then the sequence), or where
+    the table has no file column, which sequence_order refuses in words (a KeyError's traceback here)."""
+    if not meta or "file" not in table.columns:
         return None
     files = recorded_files(meta, "inputs") + recorded_files(meta, "failed")
     return files if set(table["file"].astype(str)) <= set(files) else None

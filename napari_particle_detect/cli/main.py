@@ -90,7 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
                                        "the longest length), cut by its edge as in a real field of view, and the "
                                        "truth lists only the centres inside: score detections with evaluate "
                                        "--border of about one particle diameter (rods: one width or more), else "
-                                       "each one found at the edge counts as a false positive.")
+                                       "each one found at the edge counts as a false positive. Rods, "
+                                       "ellipsoids and chains are drawn harder by default than the images the "
+                                       "README's tables of them were measured on (chains: beads of 3.5-9 px "
+                                       "mixed in one image, area fraction 0.5, chains of up to 50 beads, some "
+                                       "crossing); give --benchmark to draw those and compare with the README.")
     synth.add_argument("outdir", type=Path, help="a new or empty folder to write image_NNN.tif + image_NNN.csv "
                        "into")
     synth.add_argument("--n", type=number_in(1, 10_000, whole=True), default=4, help="number of images")
@@ -119,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--alignment", choices=("random", "nematic"), default="random", help="rods/ellipsoids")
     synth.add_argument("--beads", type=number_in(1, 1000, whole=True), nargs=2, default=(3, 50), metavar=("LO", "HI"),
                        help="chains: beads per chain")
+    synth.add_argument("--benchmark", action="store_true",
+                       help="rods, ellipsoids, chains: draw the images the README's tables were measured on "
+                            "(benchmarks/anisotropic.py: its optics; rods of width 6-9 px and aspect 2-10 at area "
+                            "fraction 0.3, ellipsoids of aspect 1.5-5 at 0.15; chains of 3-20 beads of radius 6 px "
+                            "at 0.3, few rings and free beads, none crossing); --area-fraction, --width, --aspect, "
+                            "--radius and --beads given change those")
 
     train = sub.add_parser(
         "train", help="train a model, or fine-tune one with --from",
@@ -263,8 +273,10 @@ def build_parser() -> argparse.ArgumentParser:
                                           "detect's .json beside the predictions says so, the truth of the frames it "
                                           "left out (--frames, a run left unfinished) and of the inputs it failed on "
                                           "is left out of the scores, each said in one line.")
-    evaluate.add_argument("predicted", type=Path)
-    evaluate.add_argument("truth", type=Path)
+    evaluate.add_argument("predicted", type=Path, help="one CSV of detections: detect's table (with --kind chains, "
+                          "the beads table, not the per-chain .chains.csv beside it)")
+    evaluate.add_argument("truth", type=Path, help="one CSV of the true centres (or rods, or beads): synth's "
+                          "image_NNN.csv or stack.csv, or a table corrected by hand")
     evaluate.add_argument("--tolerance", type=number_in(0, 1000, low_open=True), default=3.0,
                           help="match radius in pixels (default 3; chains: of beads; not with --kind rods, which "
                                "match each rod within max(3 px, a quarter of its true length))")
@@ -366,9 +378,10 @@ def _given_options(argv: list[str]) -> set[str]:
 
 # What each sort of synthetic data uses of synth's options (the others would be ignored: refused).
 SYNTH_VOLUME_ONLY = ("volume_fraction", "volume_shape", "z_step", "psf_z_ratio", "dye", "sphere_diameter")
-SYNTH_2D_ONLY = ("shape", "radius", "area_fraction", "look", "bit_depth", "stack")
+SYNTH_2D_ONLY = ("shape", "radius", "area_fraction", "look", "bit_depth", "stack", "benchmark")
 SYNTH_KIND_ONLY = {"width": ("rods", "ellipsoids"), "aspect": ("rods", "ellipsoids"),
-                   "alignment": ("rods", "ellipsoids"), "beads": ("chains",), "radius": ("spheres", "chains")}
+                   "alignment": ("rods", "ellipsoids"), "beads": ("chains",), "radius": ("spheres", "chains"),
+                   "benchmark": ("rods", "ellipsoids", "chains")}
 
 
 def _option(dest: str) -> str:
@@ -1080,7 +1093,7 @@ def _log_compile_warmup(args: argparse.Namespace, options) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .checks import FIGURE_SUFFIXES, check_output
+    from .checks import FIGURE_SUFFIXES, check_output, refuse_tables_of_another_sort
     from .file_pairs import paired_files
     from ..kinds.evaluation import evaluate_frames, plot_report
     from ..kinds.file_pairing import label_frames
@@ -1089,6 +1102,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .kinds import print_scores, refuse_frames_against_none
 
     check_border_options(args)
+    refuse_tables_of_another_sort([args.predicted, args.truth], args.kind)
     if args.kind != "spheres":
         from .kinds import cmd_evaluate_kind
 
