@@ -3,9 +3,12 @@
 * Rods: a Shapes layer of lines, tip to tip, each as wide as its rod (feature ``width``). Dragging a tip
   changes the rod's length and angle, a new line is a new rod, deleting a line removes it: the table is
   rebuilt from the lines.
-* Chains: a Points layer of beads (features ``chain``, ``index``, ``score``, ``source``, ``closed`` and
-  ``ring_beads``, a ring's bead count when drawn) holding the data, and a Shapes layer of paths drawn
-  through each chain's beads (a ring's path closes).
+* Chains: a Points layer of beads (features ``chain``, ``index``, ``score``, ``source``, ``closed``,
+  ``ring_beads``, a ring's bead count when drawn, and ``read_row``, layers.READ_ROW) holding the data, and a
+  Shapes layer of paths drawn through each chain's beads (a ring's path closes).
+
+A table's other columns (measurements, track ids, physical positions, notes) are features of its lines or beads,
+saved back with them.
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..files.tables import with_physical_refreshed
 from ..kinds import rods
+from ..kinds.columns import KIND_COLUMNS
 from ..projects.chain_edits import RING_BEADS, close_index_gaps, ring_sizes
 from ..synthetic.rods import rod_table, tips
-from .layers import SOURCE_COLOURS
+from .layers import READ_ROW, SOURCE_COLOURS, copies_as_added
+from .reader import with_extra_features
 
 # Unlike the beads' rings (SOURCE_COLOURS) and the review box and regions (regions.DRAFT_COLOUR, ACCEPTED_COLOUR):
 # orange paths hid Review next's orange box on a frame crowded with chains.
@@ -43,10 +49,30 @@ ROD_GEOMETRY = ["y", "x", "angle", "length"]
 ROD_GEOMETRY_KEY = "rod_geometry"
 # Frames apart in the tips' search tree (_OwnGeometry): no rod's tips on one frame come near another frame's.
 _FRAME_APART = 1e9
+# A bead placed with napari's add tool while one bead was selected took its features (layers.READ_ROW): it joined
+# that bead's chain at its index, scored as it was. Those of a bead placed by hand:
+PLACED_BEAD = {"chain": -1, "index": 0, "closed": 0, RING_BEADS: 0, "score": np.nan, "source": "added", READ_ROW: -1}
 
 
 def _with_frame(table: pd.DataFrame) -> pd.DataFrame:
     return table if "frame" in table else table.assign(frame=0)
+
+
+def _extra_names(columns, kind: str) -> list[str]:
+    """A rods or chains table's (or layer's features') columns beyond its kind's own and the layer's: a user's
+    measurements, track ids, notes, physical positions, carried from File > Open to File > Save."""
+    own = {*KIND_COLUMNS[kind], "source", "closed", RING_BEADS, READ_ROW}
+    return [c for c in columns if c not in own]
+
+
+def _with_extras(table: pd.DataFrame, features: pd.DataFrame, rows: list[int], kind: str) -> pd.DataFrame:
+    """``table`` with the extra columns of ``features`` (its ``rows``, in the order of ``table``'s rows) after its
+    own, the physical ones (``y_um``, ``x_um``) of a rod or bead moved or added since written anew from its pixels."""
+    extras = _extra_names(features.columns, kind)
+    if not extras:
+        return table
+    carried = features[extras].iloc[rows].reset_index(drop=True)
+    return with_physical_refreshed(pd.concat([table.reset_index(drop=True), carried], axis=1))
 
 
 def rods_layer_data(table: pd.DataFrame, name: str, ndim: int = 2) -> tuple:
@@ -67,7 +93,7 @@ def rods_layer_data(table: pd.DataFrame, name: str, ndim: int = 2) -> tuple:
               "edge_width": list(widths) if len(widths) else ROD_EDGE_WIDTH, "opacity": ROD_OPACITY,
               # One colour per line by source (Shapes take no colour-cycle dictionary); new lines: 'added'.
               "edge_color": [SOURCE_COLOURS.get(s, "cyan") for s in source] if len(table) else SOURCE_COLOURS["added"]}
-    return lines, kwargs, "shapes"
+    return lines, with_extra_features(kwargs, table[_extra_names(table.columns, "rods")]), "shapes"
 
 
 def rods_geometry(table: pd.DataFrame) -> pd.DataFrame:
@@ -103,9 +129,10 @@ def why_not_a_rod(shape_type: str, vertices: np.ndarray) -> str | None:
 
 def table_from_rod_lines(data: list, features: pd.DataFrame | None, shape_types: list[str] | None = None,
                          metadata: dict | None = None) -> pd.DataFrame:
-    """The rods table (frame, y, x, angle, length, width, tips, score, source) from a Shapes layer's lines (its
-    ``metadata``: the rods' own geometry, :func:`rods_geometry`, kept where a line's tips are still theirs)."""
-    rows = []
+    """The rods table (frame, y, x, angle, length, width, tips, score, source, then the extra columns its
+    ``features`` carry) from a Shapes layer's lines (its ``metadata``: the rods' own geometry,
+    :func:`rods_geometry`, kept where a line's tips are still theirs)."""
+    rows, kept_lines = [], []
     n = len(data)
     features = features if features is not None else pd.DataFrame(index=range(n))
     own_geometry = _OwnGeometry((metadata or {}).get(ROD_GEOMETRY_KEY))
@@ -113,6 +140,7 @@ def table_from_rod_lines(data: list, features: pd.DataFrame | None, shape_types:
         v = np.asarray(vertices, float)
         if shape_types is not None and not is_rod_shape(shape_types[i], v):
             continue  # rectangles or polygons drawn by mistake are not rods
+        kept_lines.append(i)
         frame = int(round(v[0, 0])) if v.shape[1] == 3 else 0
         (y1, x1), (y2, x2) = v[0, -2:], v[-1, -2:]
         rows.append({"frame": frame, "y": (y1 + y2) / 2, "x": (x1 + x2) / 2,
@@ -130,7 +158,8 @@ def table_from_rod_lines(data: list, features: pd.DataFrame | None, shape_types:
     geometry = rod_table(table["y"], table["x"], table["angle"], table["length"], table["width"])
     # Its tips where the line's ends are, as they were read: recomputed, they too could move by a rounding.
     geometry.loc[kept, ["y1", "x1", "y2", "x2"]] = np.vstack(table["ends"].to_numpy())[kept]
-    return pd.concat([table[["frame"]], geometry, table[["score", "source"]]], axis=1)
+    return _with_extras(pd.concat([table[["frame"]], geometry, table[["score", "source"]]], axis=1), features,
+                        kept_lines, "rods")
 
 
 class _OwnGeometry:
@@ -167,12 +196,12 @@ def chain_layers_data(table: pd.DataFrame, name: str, ndim: int = 2) -> list[tup
                              "source": source.to_numpy(),
                              "closed": table["closed"].to_numpy(int) if "closed" in table else np.zeros(len(table), int)})
     features[RING_BEADS] = ring_sizes(features.assign(frame=table["frame"].to_numpy(int)))
-    beads = (table[columns].to_numpy(float).reshape(-1, ndim),
-             {"name": f"{name} beads", "features": features, "size": 6.0, "face_color": "transparent",
+    features[READ_ROW] = np.arange(len(table))
+    kwargs = {"name": f"{name} beads", "features": features, "size": 6.0, "face_color": "transparent",
               "border_color": "source", "border_color_cycle": SOURCE_COLOURS, "border_width": 0.15,
-              "feature_defaults": {"chain": -1, "index": 0, "score": np.nan, "source": "added", "closed": 0,
-                                   RING_BEADS: 0}},
-             "points")
+              "feature_defaults": PLACED_BEAD}
+    beads = (table[columns].to_numpy(float).reshape(-1, ndim),
+             with_extra_features(kwargs, table[_extra_names(table.columns, "chains")]), "points")
     return [beads, (chain_paths(table, ndim), {"name": f"{name} chains", "shape_type": "path", "edge_width": 1.5,
                                                "edge_color": PATH_COLOUR, "metadata": {CHAIN_PATHS_KEY: True}},
                     "shapes")]
@@ -194,16 +223,18 @@ def chain_paths(table: pd.DataFrame, ndim: int = 2) -> list[np.ndarray]:
 
 
 def table_from_beads(data: np.ndarray, features: pd.DataFrame | None) -> pd.DataFrame:
-    """The chains table (frame, y, x, score, chain, index, closed, source) from a beads Points layer.
+    """The chains table (frame, y, x, score, chain, index, closed, source, then the extra columns its ``features``
+    carry) from a beads Points layer.
 
-    Beads the user added (chain -1) become chains of one; each chain's indices are renumbered 0..n-1
+    Beads the user added (chain -1, or napari's copy of the bead selected then: layers.copies_as_added) become
+    chains of one; each chain's indices are renumbered 0..n-1
     in their order, a deleted bead's neighbours (a ring's too, its first or last bead included) bonded
     only where they touch, the chain split (a ring opened) there otherwise
     (:func:`~napari_particle_detect.projects.chain_edits.close_index_gaps`).
     """
     data = np.asarray(data, float).reshape(-1, np.shape(data)[-1] if np.ndim(data) == 2 else 2)
     n = len(data)
-    features = features if features is not None else pd.DataFrame(index=range(n))
+    features = copies_as_added(features if features is not None else pd.DataFrame(index=range(n)), PLACED_BEAD)
     table = pd.DataFrame({
         "frame": np.rint(data[:, 0]).astype(int) if data.shape[1] == 3 else np.zeros(n, int),
         "y": data[:, -2], "x": data[:, -1],
@@ -218,8 +249,10 @@ def table_from_beads(data: np.ndarray, features: pd.DataFrame | None) -> pd.Data
     free = table["chain"] < 0
     start = int(table["chain"].max()) + 1 if (~free).any() else 0
     table.loc[free, "chain"] = np.arange(start, start + int(free.sum()))
+    table = _with_extras(table, features, list(range(n)), "chains")
     table = close_index_gaps(table).sort_values(["frame", "chain", "index"], kind="stable").reset_index(drop=True)
-    return table[["frame", "y", "x", "score", "chain", "index", "closed", "source"]]
+    return table[["frame", "y", "x", "score", "chain", "index", "closed", "source",
+                  *_extra_names(features.columns, "chains")]]
 
 
 def refill(layer, data, kwargs: dict, layer_type: str) -> None:

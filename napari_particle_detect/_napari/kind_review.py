@@ -33,7 +33,7 @@ from .annotation import check_image_layer, image_path, outside_stack_refusal, pl
 from .history import FrameHistory
 from .image_views import layer_pixels
 from .kind_layers import (
-    chain_layers_data, chain_paths, refill, rod_line_widths, rods_layer_data, table_from_beads,
+    READ_ROW, chain_layers_data, chain_paths, refill, rod_line_widths, rods_layer_data, table_from_beads,
     table_from_rod_lines, why_not_a_rod,
 )
 from .layers import SOURCE_COLOURS, PastedPoints, guard_canvas_from_removed_layers, place_over_image
@@ -311,6 +311,8 @@ class KindSession:
         features = layer.features.copy()
         features.loc[rows, "source"] = "added"
         features.loc[rows, "score"] = np.nan
+        if READ_ROW in features:  # copies of no bead read: pasted ones stay the chains they were pasted as
+            features.loc[rows, READ_ROW] = -1
         if self.kind == "chains" and pasted:
             features.loc[rows, "chain"] = _renumbered_copies(features["chain"].to_numpy(int), rows)
         elif self.kind == "chains":

@@ -24,6 +24,10 @@ RING_SYMBOL = "disc"
 RING_WIDTH = 0.12  # of the marker size
 # What a point placed with napari's add tool gets.
 ADDED_DEFAULTS = {"score": np.nan, "source": "added"}
+# A point's row in the table it was read from (-1: placed since), a feature of a layer read from a table: napari gives
+# a point placed with the add tool the features of the one point selected (its source, score, measurements), and a
+# second point of that row tells the copy (napari adds at the end) from the point (:func:`copies_as_added`).
+READ_ROW = "read_row"
 # One rule for File > Save and Export, stated in both dialogs.
 SAVE_RULE = "saves the centres shown: network points hidden by the threshold are left out"
 
@@ -96,6 +100,27 @@ def table_from_points(data: np.ndarray, features: pd.DataFrame | None) -> pd.Dat
     source = features["source"].astype(str).to_numpy() if "source" in features else np.full(n, "added", dtype=object)
     table = pd.DataFrame({"frame": frames, "y": data[:, -2], "x": data[:, -1], "score": score, "source": source})
     return table[TABLE_COLUMNS]
+
+
+def copies_as_added(features: pd.DataFrame, placed: dict) -> pd.DataFrame:
+    """``features`` with the points that repeat an earlier point's READ_ROW (napari's copy of the point selected
+    when one was placed) as points placed by hand: ``placed`` where it names the column, no value (NaN, '') in
+    the others, as :func:`reader.with_extra_features` gives a placed point's measurements."""
+    if READ_ROW not in features or not len(features):
+        return features
+    row = features[READ_ROW].to_numpy()
+    copies = (row >= 0) & pd.Series(row).duplicated().to_numpy()
+    if not copies.any():
+        return features
+    features = features.copy()
+    for column in features.columns:
+        if column in placed:
+            features.loc[copies, column] = placed[column]
+        elif pd.api.types.is_numeric_dtype(features[column]):
+            features[column] = features[column].astype(float).where(~copies, np.nan)
+        else:
+            features[column] = features[column].where(~copies, "")
+    return features
 
 
 def shown_mask(features: pd.DataFrame, threshold: float, held: dict[int, float] | None = None) -> np.ndarray:
