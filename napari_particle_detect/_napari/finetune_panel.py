@@ -19,7 +19,7 @@ from ..errors import ParticleDetectError
 from ..learning.eta import RoundEta, eta_text
 from ..learning.finetune import FINE_TUNE, round_defaults, tie_note
 from ..learning.pseudo_labels import DEFAULT_FRAMES
-from ..learning.rounds import unreviewed_text
+from ..learning.rounds import unlearned_edits_text, unreviewed_text
 from ..projects.project import RoundInfo
 from ..projects.shipped_rounds import round_origin
 from ..learning.training import TrainConfig
@@ -28,8 +28,8 @@ from .labels import WholeLabel
 from .notify import reports_errors
 from .plots import LossCurve, LossPlot, RoundsPlot
 from .round_actions import RoundActions
-from .round_progress import areas_text, train_round, trained_text, verdict
-from .round_reports import ProgressRelay, RoundReports
+from .round_progress import areas_text, train_round, trained_text
+from .round_reports import ProgressRelay, RoundReports, told_verdict
 from .warm_up import warm_up_training
 from .state import DockState, round_threshold
 
@@ -40,7 +40,9 @@ HOLD_OUT_NOTE = ("Each round is scored on tiles of the reviewed areas that no ro
                  "that is not better is kept but not used; double-click a row to detect with that round. Each "
                  "row is scored on the tiles held out when it was made: they grow as you review more, so one "
                  "round can score differently as a later round's 'F1 before'. '2f 1r + 4u': a round trained on "
-                 "2 frames and 1 region that also learned from 4 unreviewed frames (hover it for which).")
+                 "2 frames and 1 region that also learned from 4 unreviewed frames (hover it for which); "
+                 "', 3e not learned': 3 frames you had edited whose edits it did not learn, not accepted or "
+                 "outside their accepted regions (hover it for which).")
 ROUND_ROLE = Qt.ItemDataRole.UserRole
 # What a verdict of a round put in use adds while frames still show an earlier round's detections.
 TO_USE = "Run Detect on the unreviewed frames to use it."
@@ -48,11 +50,24 @@ TO_USE = "Run Detect on the unreviewed frames to use it."
 
 def trained_cell(info: RoundInfo) -> str:
     """What the rounds table says a round trained on: '2 frames, 1 region'; '2f 1r + 4u' for a round that
-    asked for unreviewed frames (4 learned from), short so the table still fits the dock's width."""
-    if not info.unreviewed_asked:
+    asked for unreviewed frames (4 learned from), '2f 1r, 3e not learned' for one that left 3 edited frames'
+    edits unlearned: short so the table still fits the dock's width."""
+    unlearned = len(info.edited_not_accepted) + len(info.edited_in_regions)
+    if not info.unreviewed_asked and not unlearned:
         return trained_text(info)
     reviewed = [f"{n}{unit}" for n, unit in ((len(info.trained_frames), "f"), (info.trained_regions, "r")) if n]
-    return f"{' '.join(reviewed)} + {len(info.unreviewed_frames)}u"
+    said = " ".join(reviewed) + (f" + {len(info.unreviewed_frames)}u" if info.unreviewed_asked else "")
+    return f"{said}, {unlearned}e not learned" if unlearned else said
+
+
+def trained_tooltip(info: RoundInfo) -> str:
+    """The rounds table's trained cell in words, where the cell says less than there is: the unreviewed
+    frames the round learned from, the edits it did not learn ("" where it says it all)."""
+    learned, unlearned = unreviewed_text(info), unlearned_edits_text(info)
+    if not learned and not unlearned:
+        return ""
+    said = f"{info.name} trained on {trained_text(info)}" + (f"; it {learned}" if learned else "")
+    return f"{said}. It {unlearned}" if unlearned else said
 
 
 class FineTunePanel(RoundReports, QGroupBox):
@@ -63,6 +78,8 @@ class FineTunePanel(RoundReports, QGroupBox):
         self._target = None  # the annotation whose project a running round belongs to
         self._running_line = ""  # what the running round last said, without its image's name
         self._verdicts: dict[Path, str] = {}  # the last round's verdict per project, shown with its image
+        # The round each of those speaks of: deleted, its verdict went on offering it ("double-click round-002").
+        self._verdict_rounds: dict[Path, int] = {}
         # The last finished round's loss curve per project, shown with its image beside its verdict (picking
         # another image and back cleared it, a round ending for an image not shown left it drawn under another).
         self._curves: dict[Path, LossCurve] = {}
@@ -189,10 +206,10 @@ class FineTunePanel(RoundReports, QGroupBox):
         if last is None or not last.parent:
             return ""
         current = project.current_round
-        said = verdict(last, current)
+        said = told_verdict(last, current)
         if last.improved and current is not None and current.number == last.number and self._detect_to_use(annotation):
             said += ". " + TO_USE
-        self._verdicts[project.folder] = said
+        self._keep_verdict(project.folder, said, last)
         return said
 
     @staticmethod
@@ -219,6 +236,23 @@ class FineTunePanel(RoundReports, QGroupBox):
         if self.status.text() == said:
             self.status.setText(self._verdicts[folder])
 
+    def _keep_verdict(self, folder: Path, said: str, info: RoundInfo) -> None:
+        self._verdicts[folder] = said
+        self._verdict_rounds[folder] = info.number
+
+    def _drop_deleted_verdict(self, project) -> None:
+        """The last verdict goes, from the status line too, once the round it speaks of is deleted: it offered a
+        row no longer in the table."""
+        folder = project.folder
+        number = self._verdict_rounds.get(folder)
+        if number is None or any(info.number == number for info in project.rounds):
+            return
+        said = self._verdicts.pop(folder, "")
+        del self._verdict_rounds[folder]
+        if said and self.status.text() == said and not self.running():
+            self.status.setText("")
+            self.progress.setValue(0)
+
     # ---- the rounds ------------------------------------------------------------------------------
     def refresh(self) -> None:
         annotation = self.state.annotation
@@ -244,10 +278,8 @@ class FineTunePanel(RoundReports, QGroupBox):
                 elif info.improved is None and info.parent is not None:
                     item.setToolTip(f"{info.name} could not be scored (no held-out particle), so it was not switched "
                                     "in; double-click to detect with it anyway")
-                learned = unreviewed_text(info) if col == TRAINED_COLUMN else ""
-                if learned:  # the short cell in words, above what the row's other cells say
-                    said = f"{info.name} trained on {trained_text(info)}; it {learned}"
-                    item.setToolTip("\n".join(filter(None, [said, item.toolTip()])))
+                if col == TRAINED_COLUMN:
+                    item.setToolTip("\n".join(filter(None, [trained_tooltip(info), item.toolTip()])))
                 self.table.setItem(row, col, item)
         self.rounds_plot.show_rounds(rounds)
         areas = project.reviewed_areas() if project is not None else []
@@ -257,6 +289,8 @@ class FineTunePanel(RoundReports, QGroupBox):
                                 else "Fine-tune (accept frames or regions first)")
         self.run_button.setEnabled(bool(areas) and not self.running())
         self.round_actions.refresh()  # the rows moved (a round deleted): Delete and Export judge the row now there
+        if project is not None:
+            self._drop_deleted_verdict(project)
         self._drop_done_advice()
 
     @staticmethod
@@ -294,7 +328,7 @@ class FineTunePanel(RoundReports, QGroupBox):
         "still using round-N" or "in use" would now be wrong, on this image and when it comes back."""
         annotation = self.state.annotation
         if annotation is not None:
-            self._verdicts[annotation.project.folder] = self.show_round_chosen(info, how)
+            self._keep_verdict(annotation.project.folder, self.show_round_chosen(info, how), info)
 
     # ---- running ---------------------------------------------------------------------------------
     @reports_errors
@@ -382,7 +416,7 @@ class FineTunePanel(RoundReports, QGroupBox):
         self._curves[project.folder] = self.loss_plot.kept()
         subject = self._subject()
         message = self.show_verdict(info, project.current_round, to_use=TO_USE, subject=subject)
-        self._verdicts[project.folder] = message.removeprefix(f"{subject}: ") if subject else message
+        self._keep_verdict(project.folder, message.removeprefix(f"{subject}: ") if subject else message, info)
 
     def _on_error(self, exc: BaseException) -> None:
         # Cancelled or failed, the round left nothing in the project: its curve, left drawn, read as a round

@@ -13,6 +13,7 @@ from qtpy.QtCore import QObject, Signal
 
 from ..errors import ParticleDetectError
 from ..projects.project import RoundInfo
+from ..learning.rounds import unlearned_edits_text
 from ..learning.training import TrainingCancelled
 from .notify import report
 from .round_progress import Progress, describe, verdict
@@ -29,6 +30,14 @@ class ProgressRelay(QObject):
     """Carries progress events from the worker thread to the main thread (a queued signal)."""
 
     event = Signal(dict)
+
+
+def told_verdict(info: RoundInfo, in_use: RoundInfo | None, metric: str = "F1", table: bool = True) -> str:
+    """:func:`round_progress.verdict`, and the edits the round did not learn where there were any
+    (:func:`rounds.unlearned_edits_text`): the docks' status line and notification at a round's end."""
+    said = verdict(info, in_use, metric, table)
+    unlearned = unlearned_edits_text(info)
+    return f"{said}. It {unlearned}" if unlearned else said
 
 
 class RoundReports:
@@ -67,7 +76,7 @@ class RoundReports:
         round was for, named when the dock shows another one by then."""
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
-        message = verdict(info, in_use, metric, table)
+        message = told_verdict(info, in_use, metric, table)
         if info.improved is True:
             message += ". " + to_use
         message = f"{subject}: {message}" if subject else message

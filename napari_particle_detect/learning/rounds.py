@@ -21,7 +21,7 @@ from ..detection.preprocessing import as_frames
 from ..projects.project import Project, RoundInfo, WaitCancelled, waiting_cancellably
 from ..projects.project_state import image_mismatch, pixel_fingerprint
 from ..detection.sizing import scale_for_diameter
-from .training import Example, TrainConfig, TrainingCancelled
+from .training import Example, TrainConfig, TrainingCancelled, _frames_named
 
 C = TypeVar("C")  # a round's settings: TrainConfig, or a volume round's
 
@@ -162,8 +162,10 @@ class TrainedOn:
     frames: list[int]
     regions: int
     # Frames edited but not accepted whole, regions of them accepted or not: no unreviewed frame for the teacher
-    # (unlabelled_frames leaves them out).
+    # (unlabelled_frames leaves them out), and edits the round does not learn, there or outside those regions.
     edited: list[int] = field(default_factory=list)
+    # Those of ``edited`` with accepted regions: the round learns what lies inside them.
+    edited_in_regions: list[int] = field(default_factory=list)
 
     @classmethod
     def now(cls, project: Project) -> TrainedOn:
@@ -171,8 +173,11 @@ class TrainedOn:
         centres file is gone (project_examples leaves them out)."""
         saved = set(project.saved_frames())
         reviewed = set(project.reviewed_frames)
-        return cls(sorted(f for f in reviewed if f in saved), len([r for r in project.regions() if r.frame in saved]),
-                   sorted(set(project.edited_frames) - reviewed))
+        regions = project.regions()
+        edited = sorted(set(project.edited_frames) - reviewed)
+        with_regions = {r.frame for r in regions}
+        return cls(sorted(f for f in reviewed if f in saved), len([r for r in regions if r.frame in saved]),
+                   edited, [f for f in edited if f in with_regions])
 
 
 def round_info(parent: RoundInfo, result: RoundResult, trained_on: TrainedOn) -> RoundInfo:
@@ -188,6 +193,8 @@ def round_info(parent: RoundInfo, result: RoundResult, trained_on: TrainedOn) ->
         threshold=result.model.card.threshold, improved=result.improved, seconds=round(result.seconds, 1),
         unreviewed_frames=sorted(frame_number(name) for name in names), unreviewed_asked=asked,
         unreviewed_unsure=unsure, edited_left_out=trained_on.edited if asked else [],
+        edited_not_accepted=[f for f in trained_on.edited if f not in trained_on.edited_in_regions],
+        edited_in_regions=list(trained_on.edited_in_regions),
     )
 
 
@@ -196,6 +203,23 @@ def unreviewed_text(info: RoundInfo) -> str:
     asked none)."""
     return unreviewed_note([frame_name(f) for f in info.unreviewed_frames], info.unreviewed_asked,
                            info.unreviewed_unsure, len(info.edited_left_out))
+
+
+def unlearned_edits_text(info: RoundInfo) -> str:
+    """Which frames the user had edited without the round learning the edits, said after the round's name
+    ("" when it learned them all, and for rounds recorded before this was): the Fine-tune button takes only
+    what was accepted, so a user who deleted false points and pressed it without accepting believed otherwise."""
+    parts = []
+    if info.edited_not_accepted:
+        parts.append(f"of {_frames_named(info.edited_not_accepted, True)} (not accepted)")
+    if info.edited_in_regions:
+        its = "its" if len(info.edited_in_regions) == 1 else "their"
+        parts.append(f"of {_frames_named(info.edited_in_regions, True)} outside {its} accepted regions")
+    if not parts:
+        return ""
+    them = "it" if len(info.edited_not_accepted) + len(info.edited_in_regions) == 1 else "them"
+    return (f"did not learn the edits {' nor those '.join(parts)}: accept {them} (or regions around the edits) "
+            "to teach a round")
 
 
 def frame_name(frame: int) -> str:

@@ -108,6 +108,11 @@ class RoundInfo:
     # the frames it left out as edited but not accepted whole (their deleted points would be learned back).
     unreviewed_unsure: int = 0
     edited_left_out: list[int] = field(default_factory=list)
+    # Frames the user had edited whose edits the round did not learn, whether or not it asked for unreviewed
+    # frames: none of it accepted, or only regions of it (whatever lay outside them). Empty for rounds recorded
+    # before these were.
+    edited_not_accepted: list[int] = field(default_factory=list)
+    edited_in_regions: list[int] = field(default_factory=list)
     # What another version recorded of the round that this one does not know: written back as it was read.
     unknown: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -315,10 +320,16 @@ def parse_round(data: Any, index: int, check: FieldChecker) -> RoundInfo:
                            for f in check.array(kept.get("unreviewed_frames", []), f"{where}.unreviewed_frames")],
         unreviewed_asked=check.integer(kept.get("unreviewed_asked", 0), f"{where}.unreviewed_asked", 0, MAX_FRAMES),
         unreviewed_unsure=check.integer(kept.get("unreviewed_unsure", 0), f"{where}.unreviewed_unsure", 0, MAX_FRAMES),
-        edited_left_out=[check.integer(f, f"{where}.edited_left_out", 0, MAX_FRAMES)
-                         for f in check.array(kept.get("edited_left_out", []), f"{where}.edited_left_out")],
+        edited_left_out=_frame_list(kept, "edited_left_out", where, check),
+        edited_not_accepted=_frame_list(kept, "edited_not_accepted", where, check),
+        edited_in_regions=_frame_list(kept, "edited_in_regions", where, check),
         unknown={k: v for k, v in data.items() if k not in known and k != "held_out_frames"},
     )
+
+
+def _frame_list(kept: dict, key: str, where: str, check: FieldChecker) -> list[int]:
+    """A round's list of frame numbers under ``key`` (none where it was not recorded)."""
+    return [check.integer(f, f"{where}.{key}", 0, MAX_FRAMES) for f in check.array(kept.get(key, []), f"{where}.{key}")]
 
 
 def parse_state(data: Any, source: Path) -> ProjectState:
