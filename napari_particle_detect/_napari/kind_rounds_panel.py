@@ -25,8 +25,8 @@ from ..projects.shipped_rounds import round_origin
 from .image_views import layer_pixels
 from .kind_review import KindSession
 from .notify import reports_errors
-from .round_progress import trained_text, verdict
-from .round_reports import ProgressRelay, RoundReports
+from .round_progress import trained_text
+from .round_reports import ProgressRelay, RoundReports, told_verdict
 from .this_version_offer import ThisVersionOffer
 from .warm_up import warm_up_training
 
@@ -131,7 +131,7 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         last = project.rounds[-1] if project.rounds else None
         if not self.running() and not self.status.text() and last is not None and last.parent:
             # Reopened: the last round's verdict, as it was said when it ended.
-            self.status.setText(verdict(last, project.current_round, ROUND_METRIC[session.kind]))
+            self.status.setText(told_verdict(last, project.current_round, ROUND_METRIC[session.kind]))
 
     @reports_errors
     def use_row(self, row: int) -> None:

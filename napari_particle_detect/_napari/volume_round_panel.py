@@ -18,8 +18,7 @@ from ..learning.volume_finetune import VOLUME_FINE_TUNE, VolumeRoundConfig
 from ..learning.volume_rounds import train_volume_round
 from .labels import WholeLabel
 from .notify import reports_errors
-from .round_progress import verdict
-from .round_reports import ProgressRelay, RoundReports
+from .round_reports import ProgressRelay, RoundReports, told_verdict
 from .this_version_offer import ThisVersionOffer
 from .warm_up import warm_up_training
 
@@ -109,7 +108,7 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
         if last is None or last.origin != "fine-tuned":
             return ""
         current = project.current_round
-        said = verdict(last, current, table=False)
+        said = told_verdict(last, current, table=False)
         if last.improved is True and current is not None and current.number == last.number:
             said += ". " + TO_USE
         self._verdicts[project.folder] = said
