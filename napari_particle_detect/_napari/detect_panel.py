@@ -196,7 +196,10 @@ class DetectPanel(QGroupBox):
 
         self.model_combo.activated.connect(lambda index: self._on_model_chosen(index))
         self.load_button.clicked.connect(lambda *_: self.add_model_file())
+        self._show_choices()
         self.device_combo.currentTextChanged.connect(self._on_device)
+        self.scope_combo.currentIndexChanged.connect(self._on_scope)
+        self.heatmap_check.toggled.connect(self._on_heatmap)
         self.threshold_slider.valueChanged.connect(lambda *_: self._on_threshold())
         self.threshold_slider.sliderReleased.connect(lambda *_: self._remember_threshold())
         self.run_button.clicked.connect(lambda *_: self.run())
@@ -227,8 +230,22 @@ class DetectPanel(QGroupBox):
     def running(self) -> bool:
         return self.worker is not None
 
+    def _show_choices(self) -> None:
+        """The device, frames and heatmap the user last chose in this window's dock (a dock opened again)."""
+        choices = self.state.choices
+        if self.device_combo.findText(choices.device) >= 0:
+            self.device_combo.setCurrentText(choices.device)
+        self.scope_combo.setCurrentIndex(1 if choices.every_frame else 0)
+        self.heatmap_check.setChecked(choices.heatmap)
+
     def _on_device(self, device: str) -> None:
         self.state.device = device
+
+    def _on_scope(self, index: int) -> None:
+        self.state.choices.every_frame = index == 1
+
+    def _on_heatmap(self, shown: bool) -> None:
+        self.state.choices.heatmap = shown
 
     @reports_errors
     def _on_threshold(self) -> None:

@@ -7,11 +7,14 @@ key frames). Changes that touch the project go through here, so every panel hear
 
 from __future__ import annotations
 
+import weakref
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from psygnal import Signal
 
 from ..errors import ParticleDetectError
+from ..files.tracks import LinkOptions
 from ..models.registry import read_card, weights_path
 from ..projects.frame_merge import FrameStamp, file_stamp
 from ..projects.project import RoundInfo
@@ -25,6 +28,35 @@ MIN_THRESHOLD, MAX_THRESHOLD = 0.1, 0.99
 CHOSEN_ELSEWHERE = "chosen in another window"
 # The round in use and the numbers of the rounds a project has, as a dock last showed them.
 RoundsSeen = tuple[int | None, tuple[int, ...]]
+
+
+@dataclass
+class DockChoices:
+    """The dock's settings that no project keeps (the device, which frames Detect runs on, whether it shows the
+    heatmap, how Link links): the user's for the whole window, so a dock closed and opened again there starts from
+    them, not from the defaults (Device went back to auto: the next round trained on the GPU the user had turned
+    away from; Link's search range went back to 5 px)."""
+
+    device: str = "auto"
+    every_frame: bool = False  # Frames: all unreviewed frames, else the current frame
+    heatmap: bool = False
+    link: LinkOptions = field(default_factory=LinkOptions)
+    drift: bool = False
+
+
+# The choices of each viewer's dock, by viewer (a weak reference tells a reused id from the viewer itself).
+_CHOICES: dict[int, tuple[weakref.ref, DockChoices]] = {}
+
+
+def viewer_choices(viewer) -> DockChoices:
+    """The choices the dock of ``viewer`` keeps across its closing and opening again (fresh ones for a new viewer)."""
+    for key in [key for key, (ref, _) in _CHOICES.items() if ref() is None]:
+        del _CHOICES[key]  # closed viewers' choices
+    ref, choices = _CHOICES.get(id(viewer), (lambda: None, None))
+    if ref() is not viewer or choices is None:
+        choices = DockChoices()
+        _CHOICES[id(viewer)] = (weakref.ref(viewer), choices)
+    return choices
 
 
 class DockState:
@@ -47,10 +79,11 @@ class DockState:
     busy_changed = Signal()
     round_chosen = Signal(object, str)
 
-    def __init__(self, default_model: str | Path | None = None, device: str = "auto") -> None:
+    def __init__(self, default_model: str | Path | None = None, device: str = "auto",
+                 choices: DockChoices | None = None) -> None:
         # The model a new project starts from (its round 1); None: the shipped weights.
         self.default_model = Path(default_model) if default_model is not None else None
-        self.device = device
+        self.choices = choices if choices is not None else DockChoices(device=device)
         self.annotation: Annotation | None = None
         self.threshold = DEFAULT_THRESHOLD
         self._busy: dict[str, bool] = {"detecting": False, "fine-tuning": False}
@@ -61,6 +94,14 @@ class DockState:
         # Another window's round is noticed as the user acts here; the frame slider first, so the panels
         # that follow it show the frame at that round's threshold.
         self.frame_changed.connect(lambda *_: self.notice_rounds_elsewhere())
+
+    @property
+    def device(self) -> str:
+        return self.choices.device
+
+    @device.setter
+    def device(self, device: str) -> None:
+        self.choices.device = device
 
     # ---- the image worked on -----------------------------------------------------------------
     def set_annotation(self, annotation: Annotation | None) -> None:

@@ -205,6 +205,10 @@ class TracksPanel(QGroupBox):
         self.calibration_note.setStyleSheet("color: gray; font-size: 10px")
         self._file_calibration: tuple[str, Calibration] | None = None  # the image file's name and calibration
         self._filling_rate = False
+        self._show_choices()
+        for box in (self.range_spin, self.memory_spin, self.length_spin):
+            box.valueChanged.connect(lambda *_: self._keep_choices())
+        self.drift_check.toggled.connect(lambda *_: self._keep_choices())
         self.fps_spin.valueChanged.connect(lambda value: self._fill_rate(self.interval_spin, value))
         self.interval_spin.valueChanged.connect(lambda value: self._fill_rate(self.fps_spin, value))
         self.link_button = QPushButton("Link")
@@ -248,6 +252,18 @@ class TracksPanel(QGroupBox):
 
     def running(self) -> bool:
         return self.worker is not None
+
+    def _show_choices(self) -> None:
+        """How the user last linked in this window's dock (a dock opened again)."""
+        choices = self.state.choices
+        self.range_spin.setValue(choices.link.search_range)
+        self.memory_spin.setValue(choices.link.memory)
+        self.length_spin.setValue(choices.link.min_length)
+        self.drift_check.setChecked(choices.drift)
+
+    def _keep_choices(self) -> None:
+        self.state.choices.link = self.options()
+        self.state.choices.drift = self.drift_check.isChecked()
 
     def _fill_rate(self, other: UnitBox, value: float) -> None:
         """fps typed fills the interval with its exact reciprocal, and the interval the fps."""

@@ -26,15 +26,15 @@ from .export_panel import ExportPanel
 from .finetune_panel import FineTunePanel
 from .image_picks import last_worked_on, register_dock, remember_worked_on, show_picked
 from .image_views import (
-    add_view_layer, kind_suffix, layer_frames, layer_kind, other_dock_note, remember_copied_files,
+    add_view_layer, explain, kind_suffix, layer_frames, layer_kind, other_dock_note, remember_copied_files,
     shared_file_projects, show_view_choice,
 )
 from .labels import WholeLabel
-from .layers import guard_canvas_from_removed_layers, is_dock_output, viewer_closing
+from .layers import guard_canvas_from_removed_layers, is_dock_output, quoted_names, viewer_closing
 from .measure_panel import MeasurePanel
 from .notify import report, reports_errors, say_problems
 from .review_panel import ReviewPanel
-from .state import DockState
+from .state import DockChoices, DockState, viewer_choices
 from .tracks_panel import TracksPanel
 
 DOCK_TITLE = "Particle detection"
@@ -49,8 +49,8 @@ class ImageState(DockState):
     """The dock's shared state, which also knows why the image picked has no project: its project could not
     be opened (the panels said "open an image first" over an open image)."""
 
-    def __init__(self, default_model: str | Path | None = None) -> None:
-        super().__init__(default_model)
+    def __init__(self, default_model: str | Path | None = None, choices: DockChoices | None = None) -> None:
+        super().__init__(default_model, choices=choices)
         self.unopened: str | None = None  # why the picked image's project could not be opened
 
     def require_annotation(self) -> Annotation:
@@ -73,7 +73,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self.viewer = napari_viewer = getattr(napari_viewer, "__wrapped__", napari_viewer)
         # Before any of its layers is removed: closing the dock removes them (software OpenGL crashed after).
         guard_canvas_from_removed_layers(napari_viewer)
-        self.state = ImageState(default_model)
+        self.state = ImageState(default_model, viewer_choices(napari_viewer))
         self._annotations: dict[int, Annotation] = {}
         self._save_timer = QTimer(self)
         self._save_timer.setSingleShot(True)
@@ -83,7 +83,6 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self._init_closing()
         register_dock(self)
         self._chosen: Image | None = None  # the layer the panels were last set up for
-        self._other_said = ""  # the line naming the dock made for the image chosen, where it is another one
         self._closed_pick: weakref.ref | None = None  # the image last chosen, where the dock moved on as it closed
         reopened = last_worked_on(napari_viewer, DOCK_TITLE, self.image_layers())
         self._reopen_on: Image | None = reopened[0] if reopened is not None else None  # picked first, then None
@@ -192,7 +191,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         if self.selected_image() is not self._chosen:
             self._on_image_chosen()
         else:
-            self._show_other_dock(self._chosen)  # renamed: its line named it as it was
+            self._show_image_note(self._chosen)  # renamed: its line named it as it was
 
     def selected_image(self) -> Image | None:
         key = self.image_combo.currentData()
@@ -349,19 +348,17 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         A file's channels are chosen by the user, none picked beforehand (napari's slider picked a channel of no
         particles unseen)."""
         show_view_choice(self.viewer, image, self.image_note, self.view_combo, self._view_row)
-        self._show_other_dock(image)
+        self._show_image_note(image)
 
-    def _show_other_dock(self, image: Image | None) -> None:
-        """Under the image list, the dock made for ``image`` where it is another one (rods, chains, a volume): they
-        were taken without a word, and their sphere centres read as what they show. Said again under a new name."""
-        shown = self.image_note.text()
-        if shown and shown != self._other_said:
-            self._other_said = ""
-            return  # why the layer is not used as it is, and what it offers instead, comes first
-        other = other_dock_note(image) if image is not None else ""
-        self.image_note.setText(other)
-        self.image_note.setVisible(bool(other))
-        self._other_said = other
+    def _show_image_note(self, image: Image | None) -> None:
+        """Under the image list: why ``image`` is not used as it is and what it offers instead, else the dock made
+        for it where it is another one (rods, chains, a volume: they were taken without a word, and their sphere
+        centres read as what they show). Said again under a new name, the view list left as the user set it."""
+        note = ""
+        if image is not None:
+            note = explain(image) or other_dock_note(image)
+        self.image_note.setText(note)
+        self.image_note.setVisible(bool(note))
 
     @reports_errors
     def use_view(self) -> Image | None:
@@ -545,14 +542,25 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         if put_layers_away:
             if self.state.annotation is not None:
                 remember_worked_on(self.viewer, DOCK_TITLE, self.state.annotation.image)
+            heatmaps = [layer.name for annotation in self._annotations.values()
+                        for layer in self._annotation_layers(annotation) if layer is annotation.heatmap_layer]
             removed_by = [self._let_go(annotation)[0] for annotation in list(self._annotations.values())]
-            removed = [name for names in removed_by for name in names]
+            removed = [name for names in removed_by for name in names if name not in heatmaps]
             self._annotations.clear()
             self.state.set_annotation(None)
             if removed:
                 tracks = [layer.name for layer, _ in self.tracks.outputs_by_image()]
                 show_info(put_away_words(DOCK_TITLE, removed, "centres and reviews",
-                                         sum(map(bool, removed_by)), tracks))
+                                         sum(map(bool, removed_by)), tracks) + heatmaps_gone_words(heatmaps))
+
+
+def heatmaps_gone_words(heatmaps: list[str]) -> str:
+    """What a dock closed with its X adds of the heatmaps it closed: no project keeps them, so they are not among
+    the layers said to come back (a user reviewing by the heatmap looked for it in vain)."""
+    if not heatmaps:
+        return ""
+    which = f"{quoted_names(heatmaps)} {'is' if len(heatmaps) == 1 else 'are'}"
+    return f"; {which} not kept (Detect with 'show heatmap' ticked draws a frame's again)"
 
 
 def closing_words(annotation: Annotation, failed: bool = False) -> str:
