@@ -12,7 +12,8 @@ import pandas as pd
 
 from ..files.centre_csv import finite_column, read_centres
 from ..kinds.columns import table_kind as kind_of_columns
-from ..files.tables import TABLE_COLUMNS, Placement, normalise_table, physical_placement
+from ..files.tables import TABLE_COLUMNS, Placement, normalise_table, physical_misses, physical_placement
+from ..files.tables import physical_units
 from ..files.tables import recorded_of_files, shared_value, table_voxel_placement, table_voxel_size
 from ..files.tracks import tracks_layer_data
 from .layers import extra_columns, is_dock_output, points_data, points_layer_kwargs
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
 _CENTRE_COLUMNS = ({"y", "x"}, {"axis-0", "axis-1"})
 # The xy diameter (voxels) volume centres are drawn at where nothing records the one they were detected at.
 DEFAULT_VOLUME_DIAMETER = 10.0
+# In the metadata of a layer drawn in pixels that keeps its table's physical columns (y_um, x_um) as features: the
+# map they were read on (unit, scale, translate) and how far its rows missed it (their rounding), so File > Save
+# writes those of the points moved or added since from where they are (files.tables.with_physical_refreshed).
+PHYSICAL_COLUMNS_KEY = "napari_particle_detect_physical_columns"
 
 
 @dataclass(frozen=True)
@@ -191,6 +196,8 @@ def layers_of_table(table: pd.DataFrame, name: str, kind: str, has_frames: bool,
     table = normalise_table(table)
     ndim = 3 if has_frames else 2
     kwargs = with_extra_features(points_layer_kwargs(table, name, **placed), extras)
+    if placement is None and not drawn.by_columns:
+        kwargs = with_physical_kept(kwargs, extras.assign(y=table["y"].to_numpy(), x=table["x"].to_numpy()))
     layers = [(points_data(table, ndim), kwargs, "points")]
     if has_frames and "particle" in extras.columns:
         layers.append(tracks_layer_of(table, extras["particle"], name, placed))
@@ -210,6 +217,31 @@ def with_extra_features(kwargs: dict, extras: pd.DataFrame) -> dict:
     # A point added by hand has no measurement or track yet.
     defaults = {c: np.nan if pd.api.types.is_numeric_dtype(extras[c]) else "" for c in extras.columns}
     return {**kwargs, "features": features, "feature_defaults": {**kwargs["feature_defaults"], **defaults}}
+
+
+def with_physical_kept(kwargs: dict, table: pd.DataFrame) -> dict:
+    """Layer keywords with, in its metadata (PHYSICAL_COLUMNS_KEY), the map of ``table``'s physical columns
+    (``y, x`` to ``y_<unit>, x_<unit>``) where they are one and the layer keeps them as features; as they are
+    where not."""
+    placement = physical_placement(table) if physical_units(table) else None
+    if placement is None:
+        return kwargs
+    kept = {"unit": placement.unit, "scale": list(placement.scale), "translate": list(placement.translate),
+            "misses": list(physical_misses(table, placement))}
+    return {**kwargs, "metadata": {**kwargs.get("metadata", {}), PHYSICAL_COLUMNS_KEY: kept}}
+
+
+def kept_physical(metadata: dict | None) -> dict:
+    """The keywords of files.tables.with_physical_refreshed (placement, misses) that a layer's ``metadata``
+    keeps (:func:`with_physical_kept`); {} where it keeps none (a layer not read from a table, or read by an
+    older version): the columns are then saved as they are."""
+    kept = metadata.get(PHYSICAL_COLUMNS_KEY) if isinstance(metadata, dict) else None
+    try:
+        placement = Placement(tuple(float(v) for v in kept["scale"]), tuple(float(v) for v in kept["translate"]),
+                              str(kept["unit"]))
+        return {"placement": placement, "misses": tuple(float(v) for v in kept["misses"])}
+    except (TypeError, KeyError, ValueError):
+        return {}
 
 
 def tracks_layer_of(table: pd.DataFrame, particle: pd.Series, name: str, placed: dict) -> tuple:
@@ -260,9 +292,11 @@ def kind_layers_data(table: pd.DataFrame, name: str, kind: str, has_frames: bool
     if "source" not in table.columns:
         table = table.assign(source="added")
     ndim = 3 if has_frames else 2
-    if kind == "rods":
-        return [rods_layer_data(table, name, ndim)]
-    return chain_layers_data(table, name, ndim)
+    # Drawn in pixels, their physical columns are features: the map is kept for the writer (the first layer,
+    # the lines or beads, holds the table).
+    layers = [rods_layer_data(table, name, ndim)] if kind == "rods" else chain_layers_data(table, name, ndim)
+    (data, kwargs, layer_type), *others = layers
+    return [(data, with_physical_kept(kwargs, table), layer_type), *others]
 
 
 def volume_layers_data(path: Path, table: pd.DataFrame, name: str, drawn: DrawnOver = DrawnOver(),

@@ -15,6 +15,7 @@ from ..errors import ParticleDetectError
 from ..files.centre_csv import write_centres
 from ..files.tables import ORIGIN_COLUMNS, with_physical, with_physical_refreshed
 from .layers import VOLUME_POINTS_KEY, extra_columns, table_from_points, unit_suffix_of
+from .reader import kept_physical
 
 
 
@@ -32,7 +33,9 @@ def write_points(path: str, data: Any, meta: dict) -> list[str]:
     if features is not None and len(features) == len(table):
         # Measurements and track ids the layer carries go with it, as Export writes them.
         extras = [c for c in extra_columns(features) if c not in table.columns]
-        table = with_physical_refreshed(pd.concat([table, features[extras].reset_index(drop=True)], axis=1))
+        # Physical columns kept as features (drawn in pixels): those of points moved or added since, anew.
+        table = with_physical_refreshed(pd.concat([table, features[extras].reset_index(drop=True)], axis=1),
+                                        **kept_physical(meta.get("metadata")))
     shown = meta.get("shown")
     if shown is not None and len(shown) == len(table):
         table = table[np.asarray(shown, dtype=bool)].reset_index(drop=True)

@@ -153,48 +153,44 @@ def physical_units(table: pd.DataFrame) -> list[str]:
             and c[2:] not in NOT_PHYSICAL]
 
 
-def with_physical_refreshed(table: pd.DataFrame) -> pd.DataFrame:
-    """``table`` with its physical columns (``y_<unit>, x_<unit>`` carried beside pixels, as a layer drawn in
-    pixels over an image keeps them as features) of the rows off the map that most of its rows still hold
-    (:func:`physical_placement` of them) written anew from their ``y, x``: a point moved or added since kept its
-    old columns, or another point's, and the file saved said two places for it. The rows on it keep theirs as
-    they are, and so do columns no map holds, or one that changes nothing (``y_raw``, the pixels before a
-    correction, equal to them in most rows, are no physical positions)."""
-    for unit in physical_units(table):
-        columns = ["y", "x", f"y_{unit}", f"x_{unit}"]
-        held = _rows_on_one_map(table[columns])
-        placement = physical_placement(table.loc[held, columns]) if held.sum() * 2 > len(table) else None
-        if placement is None or held.all() or placement.scale + placement.translate == (1.0, 1.0, 0.0, 0.0):
-            continue
-        fresh = {f"{axis}_{unit}": without_noise(table[axis].to_numpy(float) * size + offset)
-                 for axis, size, offset in zip("yx", placement.scale, placement.translate)}
-        table = table.assign(**{c: np.where(held, pd.to_numeric(table[c], errors="coerce"), values)
-                                for c, values in fresh.items()})
-    return table
+def physical_misses(table: pd.DataFrame, placement: Placement) -> tuple[float, float]:
+    """How far (y, x) the rows of ``table`` lie off ``placement``'s map at most, in its unit: the rounding of
+    its columns as written, within which :func:`with_physical_refreshed` takes a row as still on it."""
+    return tuple(float(np.nanmax(miss, initial=0.0)) for miss in _misses(table, placement))
 
 
-def _rows_on_one_map(table: pd.DataFrame) -> np.ndarray:
-    """The rows of ``table`` (y, x, y_<unit>, x_<unit>) that lie on the map most of its rows follow, found with
-    no fit that the other rows could pull: each axis's scale is the median of slopes between rows far apart,
-    and a row is on it within a thousandth of a pixel, or four times the rows' typical miss (their rounding)."""
-    values = table.apply(pd.to_numeric, errors="coerce").to_numpy(float)
-    held = np.all(np.isfinite(values), axis=1)
-    for axis in range(2):
-        p, q = values[:, axis], values[:, axis + 2]
-        order = np.argsort(np.where(held, p, np.inf))[: held.sum()]
-        half = len(order) // 2
-        first, second = order[:half], order[len(order) - half:]
-        apart = np.abs(p[second] - p[first]) > 1.0
-        if not apart.any():
-            return np.zeros(len(table), dtype=bool)
-        scale = float(np.median((q[second] - q[first])[apart] / (p[second] - p[first])[apart]))
-        miss = np.abs(q - p * scale - np.median((q - p * scale)[held]))
-        held &= miss <= 4 * np.median(miss[held]) + 1e-3 * abs(scale)
-    return held
+def with_physical_refreshed(table: pd.DataFrame, placement: Placement | None = None,
+                            misses: tuple[float, float] = (0.0, 0.0)) -> pd.DataFrame:
+    """``table`` with the ``y_<unit>, x_<unit>`` (``placement``'s unit) of each row off ``placement``'s map by
+    more than ``misses`` (:func:`physical_misses` of the table it was read from) written anew from its ``y, x``:
+    a layer drawn in pixels keeps a table's physical columns as features, and a point moved or added since kept
+    its old ones (or another point's), so its saved file said two places for it. Rows still on the map keep
+    theirs as read, to their last digit. The map is the one the table was read with, never one guessed from
+    the rows at hand, which a few moved rows could pull; ``placement`` None (none known): as they are."""
+    if placement is None or not {f"{axis}_{placement.unit}" for axis in "yx"} <= set(table.columns):
+        return table
+    fresh = {}
+    for axis, size, offset, miss, allowed in zip("yx", placement.scale, placement.translate,
+                                                 _misses(table, placement), misses):
+        column = f"{axis}_{placement.unit}"
+        # Float noise aside, an unchanged row misses the map exactly as it did when read; NaN (added) is off it.
+        off = ~(miss <= allowed * (1 + 1e-9))
+        if off.any():
+            values = without_noise(table[axis].to_numpy(float) * size + offset)
+            fresh[column] = np.where(off, values, pd.to_numeric(table[column], errors="coerce"))
+    return table.assign(**fresh) if fresh else table
 
 
-def _linear_fit(pixels: pd.Series, physical: pd.Series) -> tuple[float, float] | None:
-    """(scale, offset) with physical = pixels x scale + offset to the columns' written precision, or None."""
+def _misses(table: pd.DataFrame, placement: Placement) -> list[np.ndarray]:
+    """Each row's distance (y, x) off ``placement``'s map, NaN where a position or physical value is missing."""
+    return [np.abs(pd.to_numeric(table[f"{axis}_{placement.unit}"], errors="coerce").to_numpy(float)
+                   - (pd.to_numeric(table[axis], errors="coerce").to_numpy(float) * size + offset))
+            for axis, size, offset in zip("yx", placement.scale, placement.translate)]
+
+
+def _linear_fit(pixels: pd.Series, physical: pd.Series, single: bool | None = None) -> tuple[float, float] | None:
+    """(scale, offset) with physical = pixels x scale + offset to the columns' written precision, or None.
+    ``single``: :func:`maybe_single_precision` of the columns, where the caller has it already (None: asked)."""
     p, q = (pd.to_numeric(v, errors="coerce").to_numpy(float) for v in (pixels, physical))
     keep = np.isfinite(p) & np.isfinite(q)
     p, q = p[keep], q[keep]
@@ -215,7 +211,7 @@ def _linear_fit(pixels: pd.Series, physical: pd.Series) -> tuple[float, float] |
     # digit) hold the map to float32's rounding of both sides, not to their decimals: refused, such a table lost
     # its placement. Only those: double precision columns 1e-7 of themselves off the pixels are no such map.
     single = np.finfo(np.float32).eps * (np.max(np.abs(q)) + scale * np.max(np.abs(p))) \
-        if maybe_single_precision(pixels, physical) else 0.0
+        if (maybe_single_precision(pixels, physical) if single is None else single) else 0.0
     tolerance = written + single + 1e-9 * np.max(np.abs(q))
     if scale <= 0 or (residual > tolerance and _least_miss(p, q, scale, residual, spread) > tolerance):
         return None
@@ -258,11 +254,15 @@ def maybe_single_precision(pixels: pd.Series, physical: pd.Series) -> bool:
         return True
     values = pd.to_numeric(physical, errors="coerce").to_numpy(float)
     values = values[np.isfinite(values)]
-    if np.all(values.astype(np.float32).astype(float) == values):
-        return True
-    # The first rows decide most tables at once: formatting every row of a long table is slow.
-    return all(np.all(np.char.mod(f"%.{SINGLE_DIGITS}g", part).astype(float) == part)
-               for part in (values[:1000], values[1000:]))
+    return bool(np.all(values.astype(np.float32).astype(float) == values)) or _within_digits(values, SINGLE_DIGITS)
+
+
+def _within_digits(values: np.ndarray, digits: int) -> bool:
+    """Whether every one of ``values`` (finite) has at most ``digits`` significant digits, to a few ulps (text read
+    back lies that near its decimal). Arithmetic, not each row formatted: that took seconds for a million rows."""
+    values = np.abs(values[values != 0])
+    step = 10.0 ** (np.floor(np.log10(values)) - (digits - 1))
+    return bool(np.all(np.abs(np.round(values / step) * step - values) <= 4 * np.spacing(values)))
 
 
 # The most decimals a column is taken as rounded to; one with more has every digit, and only float noise.
@@ -451,15 +451,16 @@ def table_voxel_placement(table: pd.DataFrame) -> tuple[tuple[float, ...], tuple
         voxels, microns = (pd.to_numeric(table[k], errors="coerce").to_numpy(float) for k in (c, f"{c}_um"))
         finite = np.isfinite(voxels) & np.isfinite(microns)
         voxels, microns = voxels[finite], microns[finite]
+        single = maybe_single_precision(table[c], table[f"{c}_um"])
         if written:
             origin = float(np.median(pd.to_numeric(table[origin_column], errors="coerce")))
             origin = origin if np.isfinite(origin) else None
         else:
             spread = len(voxels) and np.ptp(voxels) > 1.0
-            fit = _linear_fit(pd.Series(voxels), pd.Series(microns)) if spread else None
+            fit = _linear_fit(pd.Series(voxels), pd.Series(microns), single) if spread else None
             # An offset within the columns' rounding is none: detect's tables read as they always did.
             origin = None if fit is None else (fit[1] if abs(fit[1]) > 1e-3 * (fit[0] + 1.0) else 0.0)
-        axes.append((voxels, microns, origin, maybe_single_precision(table[c], table[f"{c}_um"])))
+        axes.append((voxels, microns, origin, single))
     if any(origin is None for *_, origin, _ in axes) and any(origin for *_, origin, _ in axes):
         return None
     sizes, origins = [], []
