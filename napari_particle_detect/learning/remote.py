@@ -28,6 +28,7 @@ from ..models.registry import ModelCard, network_for_weights
 from ..projects.project import Project
 from ..detection.rescoring import Criterion
 from .rounds import RoundOutcome, TrainedOn, prepare_round, retry_seed, round_info, unlabelled_frames
+from .pseudo_labels import spread
 from .training import Example, TrainConfig, TrainingCancelled
 
 # How often the laptop side looks for progress and for the user's Cancel.
@@ -114,13 +115,15 @@ def run_round_remote(
                 # Asked on the worker: a GPU's long rounds there, whatever this computer has.
                 asked = client.submit(round_defaults, device, pure=False)
                 _wait(client, asked, events, stop, cancel, report, vetted)
+                # It says no worker (no RUNNING_ON): one that joined since the versions were asked (none was there
+                # yet) may have run it, and another version's defaults failed in this TrainConfig or passed unsaid.
+                vetted |= refuse_other_versions(client, cancel, VERSION_TIMEOUT_S,
+                                                workers=[w for w in client.nthreads() if w not in vetted])
                 config = replace(config, **asked.result())
             config = retry_seed(project, parent, config)
             report({"phase": "preparing", "where": scheduler_address(client),
                     "steps": config.epochs * config.steps_per_epoch, "unlabelled_frames": config.unlabelled_frames})
-            # The unreviewed frames travel with the examples (read here, where the stack is).
-            unlabelled = (unlabelled_frames(project, stack, examples[0].scale, config.pseudo_choice)(
-                config.unlabelled_frames) if config.unlabelled_frames > 0 and examples else None)
+            unlabelled = unreviewed_to_send(project, stack, examples, config)
             future = client.submit(remote_fine_tune, pack_model(base), examples, config, device, key, unlabelled,
                                    pure=False)
             _wait(client, future, events, stop, cancel, report, vetted)
@@ -147,6 +150,36 @@ def run_round_remote(
         finally:
             if own_client:
                 client.close()
+
+
+def unreviewed_to_send(project: Project, stack, examples: list[Example],
+                       config: TrainConfig) -> SentUnreviewed | None:
+    """The unreviewed frames a remote round's teacher labels, read here (where the stack is) to travel with the
+    examples: those a local round takes first, and as many spares for frames the teacher is unsure all over (a local
+    round asks its stack for them; finetune.label_with_spares looks at no more)."""
+    count = int(config.unlabelled_frames)
+    if count <= 0 or not examples:
+        return None
+    give = unlabelled_frames(project, stack, examples[0].scale, config.pseudo_choice)
+    first = give(count)
+    taken = {frame.name for frame in first}
+    # Fewer than asked: the stack has no other frame to spare.
+    others = [frame for frame in give(2 * count) if frame.name not in taken] if len(first) == count else []
+    return SentUnreviewed(first, [others[i] for i in spread(count, range(len(others)))])
+
+
+class SentUnreviewed:
+    """Unreviewed frames sent to a worker, given to finetune.fine_tune as a local round's stack gives them (called
+    with how many): ``first`` the frames it asks for first, then spares spread over ``spares``. A list would not do:
+    fine_tune spreads the frames it takes first over the whole of it, spares and all (with ``pseudo_choice``
+    "confident", not the most confident frames)."""
+
+    def __init__(self, first: list[Example], spares: list[Example]) -> None:
+        self.first, self.spares = first, spares
+
+    def __call__(self, count: int) -> list[Example]:
+        more = spread(count - len(self.first), range(len(self.spares)))
+        return self.first[:count] + [self.spares[i] for i in more]
 
 
 def refuse_other_versions(client, cancel: Callable[[], bool] | None = None,
@@ -277,7 +310,7 @@ def _wait(client, future, events, stop, cancel: Callable[[], bool] | None, repor
 
     address = scheduler_address(client)  # now: a client that lost its scheduler may no longer say it
     started = time.monotonic()
-    workers = _WorkerWatch(client, started)
+    workers = _WorkerWatch(client, started, joined=bool(vetted))
     running_on: list[str] = []  # one worker, unless dask started the task again elsewhere
     asked = started
     told_queued = False
@@ -297,7 +330,7 @@ def _wait(client, future, events, stop, cancel: Callable[[], bool] | None, repor
         _refuse_joined_since(client, running_on, vetted, cancel, future, stop)
         if not running_on and not told_queued and time.monotonic() - started > QUEUED_AFTER_S:
             told_queued = True
-            report({"phase": "queued", "where": address, "workers": len(client.scheduler_info()["workers"])})
+            report({"phase": "queued", "where": address, "workers": len(client.nthreads())})
         # Asked until the task starts, not once: a busy worker is no fault, but every worker gone while the task
         # waited (killed, retired) left the round waiting for ever, the dock saying the workers were busy.
         if not running_on and workers.none_for() >= CONNECT_TIMEOUT_S:
@@ -320,12 +353,13 @@ def _wait(client, future, events, stop, cancel: Callable[[], bool] | None, repor
 
 class _WorkerWatch:
     """How long ``client``'s scheduler has had no worker at all, asked at most every WORKER_CHECK_S: counted from
-    ``started`` until one is seen, and again from the first time none is seen after that."""
+    ``started`` until one is seen, and again from the first time none is seen after that. ``joined``: workers were
+    seen before (asked their version), so none now means they left, not that none ever came."""
 
-    def __init__(self, client, started: float) -> None:
+    def __init__(self, client, started: float, joined: bool = False) -> None:
         self.client, self.asked = client, started
         self.none_since: float | None = started
-        self.joined = False
+        self.joined = joined
 
     def none_for(self) -> float:
         now = time.monotonic()

@@ -1,0 +1,65 @@
+"""A remote round that asks the worker's defaults (the dock's way), started while its scheduler has no worker yet:
+the first worker to join runs the defaults task, and one of another napari-particle-detect is refused in the one
+line the README promises before its defaults reach this computer's settings (another version's defaults failed in
+them with a TypeError), and nothing changes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from napari_particle_detect import __version__
+from napari_particle_detect.errors import ParticleDetectError
+from napari_particle_detect.learning.finetune import FINE_TUNE
+from napari_particle_detect.learning.remote import run_round_remote
+
+from helpers import reviewed_project
+
+distributed = pytest.importorskip("distributed")
+DASK = Path(sys.executable).with_name("dask")
+# The worker's install as another version's would be: its version, and defaults naming a field this one lacks.
+OLDER = """import napari_particle_detect
+napari_particle_detect.__version__ = '0.0.1'
+import napari_particle_detect.learning.finetune as finetune
+finetune.round_defaults = lambda device='auto': {'steps_per_epoch': 20, 'crops_per_step_old_name': 8}
+"""
+
+
+def test_a_late_worker_of_another_version_is_refused_before_its_defaults_are_used(tmp_path):
+    project, stack = reviewed_project(tmp_path)
+    older = tmp_path / "older_version.py"
+    older.write_text(OLDER)
+    outcome = {}
+    with distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1",
+                                  dashboard_address=":0") as cluster:
+        address = cluster.scheduler_address
+
+        def run() -> None:
+            try:
+                outcome["result"] = run_round_remote(project, stack, address, replace(FINE_TUNE, steps_per_epoch=3),
+                                                     device="cpu", worker_defaults=True)
+            except BaseException as exc:  # noqa: BLE001 - handed to the test
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        time.sleep(0.5)  # the round asked the versions of no worker, and its defaults task waits for one
+        worker = subprocess.Popen([str(DASK), "worker", address, "--no-nanny", "--nthreads", "1", "--no-dashboard",
+                                   "--preload", str(older)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            thread.join(40)
+        finally:
+            worker.kill()
+            worker.wait()
+    assert not thread.is_alive()
+    assert isinstance(outcome.get("error"), ParticleDetectError), outcome
+    assert str(outcome["error"]).startswith(f"{address}: the dask worker tcp://"), outcome["error"]
+    assert str(outcome["error"]).endswith(f" runs napari-particle-detect 0.0.1, this computer {__version__}; "
+                                          f"install {__version__} there and start the round again")
+    assert not project.leftover_workspaces() and [r.number for r in project.rounds] == [1]
