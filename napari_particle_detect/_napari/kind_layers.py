@@ -13,8 +13,12 @@ saved back with them.
 
 from __future__ import annotations
 
+import uuid
+import weakref
+
 import numpy as np
 import pandas as pd
+from napari.layers.base import ActionType
 
 from ..files.tables import with_physical_refreshed
 from ..kinds import rods
@@ -22,7 +26,7 @@ from ..kinds.columns import KIND_COLUMNS
 from ..projects.chain_edits import RING_BEADS, close_index_gaps, ring_sizes
 from ..synthetic.rods import rod_table, tips
 from .layers import READ_ROW, SOURCE_COLOURS, copies_as_added
-from .reader import with_extra_features
+from .reader import kept_physical, with_extra_features
 
 # Unlike the beads' rings (SOURCE_COLOURS) and the review box and regions (regions.DRAFT_COLOUR, ACCEPTED_COLOUR):
 # orange paths hid Review next's orange box on a frame crowded with chains.
@@ -31,6 +35,16 @@ PATH_COLOUR = "magenta"
 # Marks a chains image's paths layer (its metadata): drawn from the beads, it is no table of its own, and
 # File > Save of it through the rods writer wrote its 2-bead chains as rods and dropped the rest.
 CHAIN_PATHS_KEY = "chain_paths"
+# In the metadata of a chains image's beads and paths layers made together: what pairs them once in a viewer (napari
+# renames a second copy's layers 'NAME beads [1]'), so that the paths follow the beads (follow_beads_in).
+CHAINS_PAIR_KEY = "chains_pair"
+# The beads layers a Rods and chains dock hears: it draws their paths from what it saved (kind_review.KindSession).
+PATHS_DRAWN_BY_DOCK: weakref.WeakSet = weakref.WeakSet()
+# A layer's edits finished (napari also sends ADDING, CHANGING while a bead is dragged, REMOVING).
+DONE_ACTIONS = {ActionType.ADDED, ActionType.REMOVED, ActionType.CHANGED}
+# In the metadata of a rods or chains layer read from a table: its extra columns of whole numbers (trackpy's
+# particle, a count). napari makes them floats for the NaN of a rod or bead added, and particle 7 was saved 7.000.
+WHOLE_NUMBER_EXTRAS_KEY = "whole_number_columns"
 
 # A rod's line is drawn as wide as the rod, see-through, so the rod under it shows whether its width is right
 # (the width a round learns); a rod of unknown width (drawn before widths could be set) at its table's
@@ -65,14 +79,35 @@ def _extra_names(columns, kind: str) -> list[str]:
     return [c for c in columns if c not in own]
 
 
-def _with_extras(table: pd.DataFrame, features: pd.DataFrame, rows: list[int], kind: str) -> pd.DataFrame:
+def _with_extras(table: pd.DataFrame, features: pd.DataFrame, rows: list[int], kind: str,
+                 metadata: dict | None) -> pd.DataFrame:
     """``table`` with the extra columns of ``features`` (its ``rows``, in the order of ``table``'s rows) after its
-    own, the physical ones (``y_um``, ``x_um``) of a rod or bead moved or added since written anew from its pixels."""
+    own, those of whole numbers when read whole again (:func:`_whole_as_read`), the physical ones (``y_um``,
+    ``x_um``) of a rod or bead moved or added since written anew from its pixels (the map its layer's
+    ``metadata`` keeps, reader.kept_physical)."""
     extras = _extra_names(features.columns, kind)
     if not extras:
         return table
-    carried = features[extras].iloc[rows].reset_index(drop=True)
-    return with_physical_refreshed(pd.concat([table.reset_index(drop=True), carried], axis=1))
+    carried = _whole_as_read(features[extras].iloc[rows].reset_index(drop=True), metadata)
+    return with_physical_refreshed(pd.concat([table.reset_index(drop=True), carried], axis=1),
+                                   **kept_physical(metadata))
+
+
+def _whole_numbers(extras: pd.DataFrame) -> dict:
+    """The layer metadata that keeps which of a table's extra columns hold whole numbers (WHOLE_NUMBER_EXTRAS_KEY)."""
+    return {WHOLE_NUMBER_EXTRAS_KEY: [c for c in extras.columns if pd.api.types.is_integer_dtype(extras[c])]}
+
+
+def _whole_as_read(extras: pd.DataFrame, metadata: dict | None) -> pd.DataFrame:
+    """``extras`` with the columns read as whole numbers (:func:`_whole_numbers`) whole again, empty for a rod or
+    bead added since; one given a fraction since (in napari's features table) stays as it is."""
+    whole = (metadata or {}).get(WHOLE_NUMBER_EXTRAS_KEY) or []
+    back = {}
+    for column in (c for c in whole if c in extras and not pd.api.types.is_integer_dtype(extras[c])):
+        values = pd.to_numeric(extras[column], errors="coerce")
+        if (values.dropna() % 1 == 0).all():
+            back[column] = values.astype("Int64")
+    return extras.assign(**back) if back else extras
 
 
 def rods_layer_data(table: pd.DataFrame, name: str, ndim: int = 2) -> tuple:
@@ -83,17 +118,18 @@ def rods_layer_data(table: pd.DataFrame, name: str, ndim: int = 2) -> tuple:
         ends = np.array([[r.y1, r.x1], [r.y2, r.x2]], float)
         lines.append(np.column_stack([np.full(2, r.frame), ends]) if ndim == 3 else ends)
     source = table["source"].astype(str) if "source" in table else pd.Series(["model"] * len(table), dtype=object)
+    extras = table[_extra_names(table.columns, "rods")]
     features = pd.DataFrame({"score": table["score"].to_numpy(float) if "score" in table else np.full(len(table), np.nan),
                              "width": table["width"].to_numpy(float) if "width" in table else np.full(len(table), np.nan),
                              "source": source.to_numpy()})
     widths = rod_line_widths(features["width"].to_numpy(float))
     kwargs = {"name": name, "shape_type": "line", "features": features,
               "feature_defaults": {"score": np.nan, "width": np.nan, "source": "added"},
-              "metadata": {ROD_GEOMETRY_KEY: rods_geometry(table)},
+              "metadata": {ROD_GEOMETRY_KEY: rods_geometry(table), **_whole_numbers(extras)},
               "edge_width": list(widths) if len(widths) else ROD_EDGE_WIDTH, "opacity": ROD_OPACITY,
               # One colour per line by source (Shapes take no colour-cycle dictionary); new lines: 'added'.
               "edge_color": [SOURCE_COLOURS.get(s, "cyan") for s in source] if len(table) else SOURCE_COLOURS["added"]}
-    return lines, with_extra_features(kwargs, table[_extra_names(table.columns, "rods")]), "shapes"
+    return lines, with_extra_features(kwargs, extras), "shapes"
 
 
 def rods_geometry(table: pd.DataFrame) -> pd.DataFrame:
@@ -159,7 +195,7 @@ def table_from_rod_lines(data: list, features: pd.DataFrame | None, shape_types:
     # Its tips where the line's ends are, as they were read: recomputed, they too could move by a rounding.
     geometry.loc[kept, ["y1", "x1", "y2", "x2"]] = np.vstack(table["ends"].to_numpy())[kept]
     return _with_extras(pd.concat([table[["frame"]], geometry, table[["score", "source"]]], axis=1), features,
-                        kept_lines, "rods")
+                        kept_lines, "rods", metadata)
 
 
 class _OwnGeometry:
@@ -197,14 +233,66 @@ def chain_layers_data(table: pd.DataFrame, name: str, ndim: int = 2) -> list[tup
                              "closed": table["closed"].to_numpy(int) if "closed" in table else np.zeros(len(table), int)})
     features[RING_BEADS] = ring_sizes(features.assign(frame=table["frame"].to_numpy(int)))
     features[READ_ROW] = np.arange(len(table))
+    extras = table[_extra_names(table.columns, "chains")]
+    pair = uuid.uuid4().hex
     kwargs = {"name": f"{name} beads", "features": features, "size": 6.0, "face_color": "transparent",
               "border_color": "source", "border_color_cycle": SOURCE_COLOURS, "border_width": 0.15,
-              "feature_defaults": PLACED_BEAD}
-    beads = (table[columns].to_numpy(float).reshape(-1, ndim),
-             with_extra_features(kwargs, table[_extra_names(table.columns, "chains")]), "points")
+              "feature_defaults": PLACED_BEAD, "metadata": {CHAINS_PAIR_KEY: pair, **_whole_numbers(extras)}}
+    beads = (table[columns].to_numpy(float).reshape(-1, ndim), with_extra_features(kwargs, extras), "points")
+    follow_beads_in(_current_viewer())
     return [beads, (chain_paths(table, ndim), {"name": f"{name} chains", "shape_type": "path", "edge_width": 1.5,
-                                               "edge_color": PATH_COLOUR, "metadata": {CHAIN_PATHS_KEY: True}},
+                                               "edge_color": PATH_COLOUR,
+                                               "metadata": {CHAIN_PATHS_KEY: True, CHAINS_PAIR_KEY: pair}},
                     "shapes")]
+
+
+def _current_viewer():
+    from napari import current_viewer
+
+    return current_viewer()
+
+
+def follow_beads_in(viewer) -> None:
+    """In ``viewer`` (None: none), a chains image's paths drawn anew from its beads at each finished edit of them (a
+    bead placed, moved or deleted) where no Rods and chains dock draws them (PATHS_DRAWN_BY_DOCK): opened from a CSV
+    alone, the paths stayed where the beads had been until the file was opened again. The pair is found as it is
+    inserted: a reader gives napari layer data, and only the viewer makes layers of them."""
+    if viewer is not None:
+        viewer.layers.events.inserted.connect(_pair_paths_with_beads)  # once: napari connects a callback once
+
+
+def _pair_paths_with_beads(event) -> None:
+    pair = getattr(event.value, "metadata", {}).get(CHAINS_PAIR_KEY)
+    if pair is None:
+        return
+    mates = [layer for layer in event.source if layer.metadata.get(CHAINS_PAIR_KEY) == pair]
+    paths = [layer for layer in mates if layer.metadata.get(CHAIN_PATHS_KEY)]
+    beads = [layer for layer in mates if not layer.metadata.get(CHAIN_PATHS_KEY)]
+    if len(paths) == 1 and len(beads) == 1:
+        beads[0].events.data.connect(_PathsFollowBeads(beads[0], paths[0], event.source))
+
+
+class _PathsFollowBeads:
+    """A beads layer's data events drawing its paths anew; by weak references, so neither layer nor viewer is
+    kept alive by the other."""
+
+    def __init__(self, beads, paths, layers) -> None:
+        self._beads, self._paths, self._layers = weakref.ref(beads), weakref.ref(paths), weakref.ref(layers)
+
+    def __call__(self, event) -> None:
+        beads, paths, layers = self._beads(), self._paths(), self._layers()
+        if getattr(event, "action", None) not in DONE_ACTIONS or None in (beads, paths, layers):
+            return
+        if paths in layers and beads not in PATHS_DRAWN_BY_DOCK:
+            draw_paths(paths, chain_paths(table_from_beads(beads.data, beads.features), beads.ndim))
+
+
+def draw_paths(paths, drawn: list[np.ndarray]) -> None:
+    """The paths layer showing ``drawn`` (:func:`chain_paths`), every one a path."""
+    paths.selected_data = set()
+    paths.data = drawn
+    if drawn:
+        paths.shape_type = ["path"] * len(drawn)
 
 
 def chain_paths(table: pd.DataFrame, ndim: int = 2) -> list[np.ndarray]:
@@ -222,9 +310,9 @@ def chain_paths(table: pd.DataFrame, ndim: int = 2) -> list[np.ndarray]:
     return paths
 
 
-def table_from_beads(data: np.ndarray, features: pd.DataFrame | None) -> pd.DataFrame:
+def table_from_beads(data: np.ndarray, features: pd.DataFrame | None, metadata: dict | None = None) -> pd.DataFrame:
     """The chains table (frame, y, x, score, chain, index, closed, source, then the extra columns its ``features``
-    carry) from a beads Points layer.
+    carry, as its ``metadata`` says they were read: :func:`_with_extras`) from a beads Points layer.
 
     Beads the user added (chain -1, or napari's copy of the bead selected then: layers.copies_as_added) become
     chains of one; each chain's indices are renumbered 0..n-1
@@ -249,7 +337,7 @@ def table_from_beads(data: np.ndarray, features: pd.DataFrame | None) -> pd.Data
     free = table["chain"] < 0
     start = int(table["chain"].max()) + 1 if (~free).any() else 0
     table.loc[free, "chain"] = np.arange(start, start + int(free.sum()))
-    table = _with_extras(table, features, list(range(n)), "chains")
+    table = _with_extras(table, features, list(range(n)), "chains", metadata)
     table = close_index_gaps(table).sort_values(["frame", "chain", "index"], kind="stable").reset_index(drop=True)
     return table[["frame", "y", "x", "score", "chain", "index", "closed", "source",
                   *_extra_names(features.columns, "chains")]]

@@ -33,15 +33,13 @@ from .annotation import check_image_layer, image_path, outside_stack_refusal, pl
 from .history import FrameHistory
 from .image_views import layer_pixels
 from .kind_layers import (
-    READ_ROW, chain_layers_data, chain_paths, refill, rod_line_widths, rods_layer_data, table_from_beads,
-    table_from_rod_lines, why_not_a_rod,
+    DONE_ACTIONS, PATHS_DRAWN_BY_DOCK, READ_ROW, chain_layers_data, chain_paths, draw_paths, refill, rod_line_widths,
+    rods_layer_data, table_from_beads, table_from_rod_lines, why_not_a_rod,
 )
 from .layers import SOURCE_COLOURS, PastedPoints, guard_canvas_from_removed_layers, place_over_image
 from .proposals import key, proposal_box
 from .regions import Box, RegionLayers, zoom_to_box
 
-# Layer changes that end an edit (napari also reports each step of a drag, which is not saved).
-DONE_ACTIONS = {ActionType.ADDED, ActionType.REMOVED, ActionType.CHANGED}
 # Tools whose drawing napari is still finishing when it reports the shape added: a shape taken off the
 # layer then breaks napari's own finishing (it looks the drawn shape up again), so that waits a moment.
 MANY_POINT_TOOLS = {"add_path", "add_polyline", "add_polygon", "add_polygon_lasso"}
@@ -130,6 +128,8 @@ class KindSession:
                 # napari's edge-width slider sets the selected lines' widths: their rods' (_on_edge_width).
                 layer.events.edge_width.connect(self._on_edge_width)
                 layer.selected_data.events.items_changed.connect(self._selection_changed)
+            else:  # its paths drawn from what this session saved, not by kind_layers.follow_beads_in meanwhile
+                PATHS_DRAWN_BY_DOCK.add(layer)
             self._heard.append(layer)
 
     def _hear_paths(self, layer) -> None:
@@ -165,6 +165,7 @@ class KindSession:
             if self.kind == "rods":
                 layer.events.edge_width.disconnect(self._on_edge_width)
                 layer.selected_data.events.items_changed.disconnect(self._selection_changed)
+            PATHS_DRAWN_BY_DOCK.discard(layer)
         for paste in self._pastes:
             paste.close()
         self._heard, self._pastes = [], []
@@ -230,7 +231,7 @@ class KindSession:
             return self.whole_table().iloc[:0]
         if self.kind == "rods":
             return table_from_rod_lines(layer.data, layer.features, list(layer.shape_type), layer.metadata)
-        return table_from_beads(layer.data, layer.features)
+        return table_from_beads(layer.data, layer.features, layer.metadata)
 
     def frames_table(self, frames: list[int]) -> pd.DataFrame:
         """The rows of ``frames`` as :meth:`frame_table` gives them, the layer read once (not once a frame)."""
@@ -573,14 +574,10 @@ class KindSession:
         name = self.names[1]
         if name not in self.viewer.layers:
             return
-        paths = self.viewer.layers[name]
         drawn = chain_paths(self.whole_table(), self.image.ndim)
         quiet, self._quiet = self._quiet, True  # not a user's edit of the paths (_on_paths_data)
         try:
-            paths.selected_data = set()
-            paths.data = drawn
-            if drawn:
-                paths.shape_type = ["path"] * len(drawn)
+            draw_paths(self.viewer.layers[name], drawn)
         finally:
             self._quiet = quiet
 

@@ -28,7 +28,7 @@ def write_points(path: str, data: Any, meta: dict) -> list[str]:
         raise ParticleDetectError(f"can only save 2D (y, x) or 3D (frame, y, x) points, not {data.shape[1]}D")
     features = meta.get("features")
     if features is not None and {"chain", "index"} <= set(features.columns):
-        return _write_chain_beads(path, data, features)
+        return _write_chain_beads(path, data, features, meta.get("metadata"))
     table = table_from_points(data, features)
     if features is not None and len(features) == len(table):
         # Measurements and track ids the layer carries go with it, as Export writes them.
@@ -100,12 +100,12 @@ def _placement(meta: dict) -> tuple[tuple[float, float], tuple[float, float], st
     return scale, translate, unit_suffix_of(meta.get("units"))
 
 
-def _write_chain_beads(path: str, data: np.ndarray, features) -> list[str]:
+def _write_chain_beads(path: str, data: np.ndarray, features, metadata: dict | None = None) -> list[str]:
     """A beads layer (features chain, index) as a chains CSV, with its per-chain table beside it."""
     from ..kinds.registry import write_kind_table
     from .kind_layers import table_from_beads
 
-    table = table_from_beads(data, features)
+    table = table_from_beads(data, features, metadata)
     if data.shape[1] == 2:
         table = table.drop(columns="frame")
     target = _csv_path(path)

@@ -119,14 +119,20 @@ def write_kind_table(table: pd.DataFrame, path, kind: str) -> None:
     texts = {path: table_csv(ordered)}  # made in full before either file is touched
     if kind == "chains":
         # Checked there as read back: a chain with a gap in its index is refused, neither file written.
-        texts[path.with_suffix(".chains.csv")] = table_csv(chains.chain_summary(table, f"{path} (not written)"))
+        summary = chains.chain_summary(table, f"{path} (not written)")
+        # Every column of it the project's own measures in pixels: all with three decimals, as always written.
+        texts[path.with_suffix(".chains.csv")] = summary.to_csv(index=False, float_format=rods.TABLE_FLOAT_FORMAT)
     atomic_write_texts(texts)  # both files or neither: never a new table beside an old summary
 
 
 def table_csv(table: pd.DataFrame) -> str:
-    """A rods, chains or per-chain table as CSV text, as every writer of them writes it: three decimals,
-    an angle that would be written 180.000 written as 0 (rods.as_written)."""
-    return rods.as_written(table).to_csv(index=False, float_format=rods.TABLE_FLOAT_FORMAT)
+    """A rods or chains table as CSV text, as every writer of them writes it: its kind's own columns (positions
+    and measures in pixels, score) with three decimals, an angle that would be written 180.000 written as 0
+    (rods.as_written); other columns (a user's measurements, physical positions) with all their digits, as
+    write_centres writes them: three decimals wrote an MSD of 0.00041 as 0.000."""
+    from ..files.centre_csv import _with_fixed_precision
+
+    return _with_fixed_precision(rods.as_written(table), rods.TABLE_FLOAT_FORMAT).to_csv(index=False)
 
 
 def read_kind_table(path, kind: str) -> pd.DataFrame:
