@@ -69,11 +69,24 @@ class StepBar:
 class RoundBar(StepBar):
     """A round's ``total`` training steps on a progress bar that names what the round is doing (scoring,
     training: rounds.round_phase_label), from fine_tune's and fine_tune_kind's events: opened at the first, so a
-    round refused before any work shows none."""
+    round refused before any work shows none. Its rate and time left are the training steps' own: the work between
+    them (preparing, scoring, the teacher's pass, the criterion) is left out of both."""
 
     def __init__(self, quiet: bool, total: int) -> None:
         super().__init__(quiet)
         self._total = total
+        self._stepping = False  # whether the last event was a training step: else the time since is other work
+
+    def _count_untimed(self, step: int) -> None:
+        """Steps up to ``step`` counted done but not in the rate (as StepBar's first), and the time since the last
+        step left out: it was other work."""
+        bar = self._bar
+        if bar.disable:  # -q: a disabled tqdm keeps no clock (nor initial)
+            bar.n = step
+            return
+        bar.initial += step - bar.n  # tqdm's closing rate is (n - initial) / elapsed
+        bar.n = bar.last_print_n = step
+        bar.unpause()
 
     def event(self, event: dict) -> None:
         from tqdm import tqdm
@@ -88,8 +101,14 @@ class RoundBar(StepBar):
             if event["phase"] == "scoring":
                 self._bar.set_postfix(refresh=False)  # the last training loss is not the new model's score
         if event["phase"] == "training":
-            self._bar.update(event["step"] - self._bar.n)
+            if self._stepping:
+                self._bar.update(event["step"] - self._bar.n)
+            else:
+                # The first steps carry the start's costs, those after the teacher's pass its labelling: timed,
+                # the parent's scoring read as "1.9 step/s" where the steps ran at 20.
+                self._count_untimed(event["step"])
             self._bar.set_postfix(loss=f"{event['loss']:.4f}", refresh=False)
         elif event["phase"] == "done":
-            self._bar.update(self._bar.total - self._bar.n)  # the steps are all trained; scoring came after them
+            self._count_untimed(self._bar.total)  # the steps are all trained; scoring came after them
+        self._stepping = event["phase"] == "training"
         self._bar.refresh()

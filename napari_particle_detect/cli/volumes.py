@@ -777,12 +777,12 @@ def _volume_round(args: argparse.Namespace) -> int:
     from ..learning.volume_finetune import VOLUME_FINE_TUNE, fine_tune_volumes, with_config
 
     base = load_model(args.init, "cpu")
-    examples = load_volume_examples(args.data, args.axes, base.card.canonical_diameter, args.diameter,
-                                    tuple(args.voxel_size) if args.voxel_size else None)
     config = with_config(VOLUME_FINE_TUNE, steps=args.steps_per_epoch, batch_size=args.batch_size, crop=args.crop,
                          learning_rate=args.lr, threads=args.threads, seed=args.seed)
-    if config.crop % base.network.stride:
+    if config.crop % base.network.stride:  # said before the volumes are read: large ones take a while
         raise ParticleDetectError(f"--crop {config.crop}: must be a multiple of {base.network.stride} for this model")
+    examples = load_volume_examples(args.data, args.axes, base.card.canonical_diameter, args.diameter,
+                                    tuple(args.voxel_size) if args.voxel_size else None)
     # As the 2D round's (main._fine_tune_round): opened at the round's first event, closed before a failure's or a
     # Ctrl-C's line, the round's own log lines printed above it.
     with RoundBar(args.quiet, config.steps) as bar:
