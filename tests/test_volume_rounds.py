@@ -170,7 +170,7 @@ def test_train_from_a_3d_model_with_axes_zyx_runs_a_round(tmp_path, sample, caps
                  "--crop", "16", "--threads", "1"])
     assert code == 0 and out.with_suffix(".pt").is_file() and out.with_suffix(".json").is_file()
     err = capsys.readouterr().err
-    assert "held-out 3D tiles" in err
+    assert "on 1 held-out 3D tile:" in err  # one volume: one held-out tile, said in the singular
     bars = re.split(r"[\r\n]+", err)  # the progress bar's states: each names the phase under way
     assert [b for b in bars if "loss=" in b] and all(b.startswith(("training:", "done:")) for b in bars if "loss=" in b)
     # Quiet: no bar (a disabled one has no label to compare: the round crashed before its first step).

@@ -29,6 +29,8 @@ def save_round(result: RoundResult, parent: str | Path, output: str | Path, scor
                         f"against {result.parent_score.f1_across_thresholds:.4f})")
         # A round that got worse is said even with -q (a warning), as detect says a low-confidence size.
         level = logging.INFO if result.improved else logging.WARNING
+        if result.held_out_tiles == 1:
+            tiles = tiles.removesuffix("s")  # "on 1 held-out tile", as the dock says it
         log.log(level, "held-out %s %.4f against %.4f for %s on %d %s: %s; threshold %.2f -> %s",
                 score, result.score.f1, result.parent_score.f1, parent, result.held_out_tiles, tiles,
                 verdict, result.model.card.threshold, path)
