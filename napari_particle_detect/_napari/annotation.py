@@ -228,8 +228,9 @@ class Annotation:
         self.image.events.name.disconnect(self._follow_name)
 
     def detach(self) -> list[str]:
-        """The image layer is gone: take its centres, heatmap and region layers with it (all saved in
-        the project, and back when the image is opened again). Returns the names removed."""
+        """The image layer is gone: take its centres, heatmap and region layers with it (the centres and
+        regions are saved in the project and come back when the image is opened again; no project keeps the
+        heatmap: Detect with the heatmap shown draws it again). Returns the names removed."""
         self.close()
         removed = []
         for layer in (self.points, self.heatmap_layer, self.regions.draft, self.regions.accepted):
@@ -725,7 +726,19 @@ class Annotation:
             # Edits an undo brought back (from under a new detection) are edits again: Detect must keep them one
             # undo away, not replace them and forget their steps.
             self._detected[frame] = self._as_detected(frame, before)
+        self._forget_undone_edits(frame)
         return True
+
+    def _forget_undone_edits(self, frame: int) -> None:
+        """``frame`` is back to its table as detected (its edits all undone): it holds no edits any more, so a
+        round's note no longer names it among the edits it did not learn, and it may be learned from as
+        unreviewed again. A redo marks it edited again (its first edit since it was detected)."""
+        detected, now = self._detected.get(frame), self._on_disk.get(frame)
+        if detected is None or now is None or not same_centres(normalise_table(now, frame),
+                                                               normalise_table(detected, frame)):
+            return
+        self.project.clear_edited([frame])
+        del self._detected[frame]
 
     def set_threshold(self, threshold: float) -> None:
         """Move the threshold of the round in use: points now under it leave the layer, hidden ones now

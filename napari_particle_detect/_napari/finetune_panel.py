@@ -165,6 +165,11 @@ class FineTunePanel(RoundReports, QGroupBox):
         form.addRow(self.round_actions)
         form.addRow(plots)
 
+        self._show_choices()
+        self.steps_spin.valueChanged.connect(lambda *_: self._keep_choices())
+        self.unlabelled_check.toggled.connect(lambda *_: self._keep_choices())
+        self.unlabelled_spin.valueChanged.connect(lambda *_: self._keep_choices())
+        self.where_edit.textChanged.connect(lambda *_: self._keep_choices())
         self.run_button.clicked.connect(lambda *_: self.run())
         self.cancel_button.clicked.connect(lambda *_: self.cancel())
         self.table.cellDoubleClicked.connect(lambda row, _col: self._use_row(row))
@@ -172,9 +177,29 @@ class FineTunePanel(RoundReports, QGroupBox):
         state.busy_changed.connect(self.refresh)
         state.annotation_changed.connect(lambda *_: self._forget_image())
         state.round_chosen.connect(self._on_round_chosen)
+        self.refresh()  # a dock opened with no image: no project is said until one is picked (Fine-tune was enabled)
 
     def running(self) -> bool:
         return self.worker is not None
+
+    def _show_choices(self) -> None:
+        """The steps, unreviewed frames and place to train the user last chose in this window's dock (a dock
+        opened again); those never changed stay this computer's defaults."""
+        chosen = self.state.choices.fine_tune
+        if chosen.steps is not None:
+            self.steps_spin.setValue(chosen.steps)
+        if chosen.unreviewed is not None:
+            self.unlabelled_check.setChecked(chosen.unreviewed)
+        if chosen.unreviewed_frames is not None:
+            self.unlabelled_spin.setValue(chosen.unreviewed_frames)
+        self.where_edit.setText(chosen.train_on)
+
+    def _keep_choices(self) -> None:
+        chosen = self.state.choices.fine_tune
+        chosen.steps = self.steps_spin.value()
+        chosen.unreviewed = self.unlabelled_check.isChecked()
+        chosen.unreviewed_frames = self.unlabelled_spin.value()
+        chosen.train_on = self.where_edit.text()
 
     def _forget_image(self) -> None:
         """Another image (or none): the last image's verdict, bar and loss curve go (a round still

@@ -24,7 +24,7 @@ from ..errors import ParticleDetectError
 from .dock_closing import STOP_WAIT_S, ClosingDock, put_away_words
 from .image_picks import last_worked_on, register_dock, remember_worked_on, show_picked
 from .image_views import (
-    add_view_layer, kind_suffix, layer_kind, layer_pixels, remember_copied_files, show_view_choice,
+    add_view_layer, explain, kind_suffix, layer_kind, layer_pixels, remember_copied_files, show_view_choice,
 )
 from .kind_review import KindSession
 from .kind_review_panel import KindReviewPanel
@@ -65,6 +65,8 @@ class KindsWidget(ClosingDock, QWidget):
         self._detected_with: str | None = None  # the round that found what the status line counts
         self._status_frame: int | None = None  # the frame whose rods or beads the status line counts
         self.image_combo = QComboBox()  # each item's data: its layer's name
+        # The layers listed, in the list's order: renamed, the one chosen is still known (its old name is gone).
+        self._listed: list[Image] = []
         # For an image not taken as it is: why, and the views of it offered instead, as in the spheres dock.
         self.image_note = WholeLabel("")
         self.image_note.setVisible(False)
@@ -111,10 +113,10 @@ class KindsWidget(ClosingDock, QWidget):
         self.image_combo.activated.connect(lambda *_: self.show_chosen(self.chosen_image()))
         self.kind_combo.currentTextChanged.connect(lambda *_: self.attach())
         self.viewer.dims.events.current_step.connect(self._frame_changed)
-        self._reopen_on: str | None = None  # the image this dock closed on before: picked first
+        self._reopen_on: Image | None = None  # the image this dock closed on before: picked first
         reopened = last_worked_on(self.viewer, DOCK_TITLE, self._images())
         if reopened is not None:
-            self._reopen_on = reopened[0].name
+            self._reopen_on = reopened[0]
             self.kind_combo.blockSignals(True)  # attached once, with the image
             self.kind_combo.setCurrentText(reopened[1])
             self.kind_combo.blockSignals(False)
@@ -154,28 +156,46 @@ class KindsWidget(ClosingDock, QWidget):
         images = self._images()
         for layer in images:  # a renamed image is offered under its new name (napari connects each once)
             layer.events.name.connect(self._refresh_images)
-        # The session's image stays chosen by identity: renamed, its old name is no longer in the list (and
-        # Detect, finding no image of that name, put its layers away and did nothing).
+        # The image chosen stays chosen by identity: renamed, its old name is no longer in the list (Detect, finding
+        # no image of that name, put its layers away and did nothing; a colour or 4D image's list moved on to
+        # another image and opened its project).
         session = self.session
-        current = (session.image.name if session is not None and session.image in images
-                   else self.image_combo.currentData() or self._reopen_on)
-        names = [layer.name for layer in images]
+        current = (session.image if session is not None and session.image in images
+                   else self._listed_chosen(images) or self._reopen_on)
         # Named as the spheres dock names them: "(2 channels)", "(4D)", "(colour)" after an image not used as it is.
         labels = [layer.name + kind_suffix(layer) for layer in images]
-        if labels == [self.image_combo.itemText(i) for i in range(self.image_combo.count())]:
+        listed_before, self._listed = self._listed, images
+        shown = [self.image_combo.itemText(i) for i in range(self.image_combo.count())]
+        if labels == shown and listed_before == images:
             return
         self.image_combo.blockSignals(True)
         self.image_combo.clear()
-        for label, name in zip(labels, names):
-            self.image_combo.addItem(label, name)
-        if current in names:
-            self.image_combo.setCurrentIndex(names.index(current))
+        for label, layer in zip(labels, images):
+            self.image_combo.addItem(label, layer.name)
+        if current in images:
+            self.image_combo.setCurrentIndex(images.index(current))
         else:
             ready = [i for i, layer in enumerate(images) if layer_kind(layer) == "ready"]
             self.image_combo.setCurrentIndex(ready[0] if ready else 0)
         self.image_combo.blockSignals(False)
-        if self.image_combo.currentData() != current or self.session is None:
+        chosen = self.chosen_image()
+        if chosen is not None and chosen is current and (session is not None and session.image is chosen
+                                                         or layer_kind(chosen) != "ready"):
+            self._show_note(chosen)  # renamed, or another layer came or went: the views left as the user set them
+        else:
             self._image_chosen()
+
+    def _listed_chosen(self, images: list[Image]) -> Image | None:
+        """The layer chosen in the list as it was last filled, where it is still one of ``images``."""
+        index = self.image_combo.currentIndex()
+        layer = self._listed[index] if 0 <= index < len(self._listed) else None
+        return layer if layer is not None and layer in images else None
+
+    def _show_note(self, layer: Image) -> None:
+        """The line under the image list for ``layer``, naming it as it is called now."""
+        note = explain(layer)
+        self.image_note.setText(note)
+        self.image_note.setVisible(bool(note))
 
     def _images(self) -> list[Image]:
         """The image layers the dock lists (not the docks' heatmaps)."""

@@ -31,17 +31,29 @@ RoundsSeen = tuple[int | None, tuple[int, ...]]
 
 
 @dataclass
+class RoundChoices:
+    """The Fine-tune panel's settings as the user left them; None: not changed, this computer's defaults
+    (finetune.round_defaults), so a round still counts as at the defaults and a remote worker takes its own."""
+
+    steps: int | None = None
+    unreviewed: bool | None = None  # also learn from unreviewed frames
+    unreviewed_frames: int | None = None
+    train_on: str = ""  # blank: this computer; else a dask scheduler's address
+
+
+@dataclass
 class DockChoices:
     """The dock's settings that no project keeps (the device, which frames Detect runs on, whether it shows the
-    heatmap, how Link links): the user's for the whole window, so a dock closed and opened again there starts from
-    them, not from the defaults (Device went back to auto: the next round trained on the GPU the user had turned
-    away from; Link's search range went back to 5 px)."""
+    heatmap, how Link links, how Fine-tune trains): the user's for the whole window, so a dock closed and opened
+    again there starts from them, not from the defaults (Device went back to auto: the next round trained on the
+    GPU the user had turned away from; Link's search range went back to 5 px; a round's steps went back to 200)."""
 
     device: str = "auto"
     every_frame: bool = False  # Frames: all unreviewed frames, else the current frame
     heatmap: bool = False
     link: LinkOptions = field(default_factory=LinkOptions)
     drift: bool = False
+    fine_tune: RoundChoices = field(default_factory=RoundChoices)
 
 
 # The choices of each viewer's dock, by viewer (a weak reference tells a reused id from the viewer itself).

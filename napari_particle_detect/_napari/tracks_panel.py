@@ -246,12 +246,19 @@ class TracksPanel(QGroupBox):
         self._linked_at = 0
         state.annotation_changed.connect(lambda *_: self._forget())
         state.annotation_changed.connect(self._watch)
+        state.annotation_changed.connect(lambda *_: self._enable_link())
         state.threshold_changed.connect(lambda *_: self._on_centres_changed())
         viewer.layers.events.removed.connect(self._on_layer_removed)
         self._adopt_tracks()
+        self._enable_link()
 
     def running(self) -> bool:
         return self.worker is not None
+
+    def _enable_link(self) -> None:
+        """Link only with an image to link and none linking, as Detect's button (clicked with no image open, it
+        offered to link and answered with an error)."""
+        self.link_button.setEnabled(self.state.annotation is not None and not self.running())
 
     def _show_choices(self) -> None:
         """How the user last linked in this window's dock (a dock opened again)."""
@@ -507,7 +514,7 @@ class TracksPanel(QGroupBox):
 
     def _on_finished(self) -> None:
         self.worker = None
-        self.link_button.setEnabled(True)
+        self._enable_link()
 
     # ---- export ----------------------------------------------------------------------------------
     def default_path(self) -> Path:
