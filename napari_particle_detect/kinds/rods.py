@@ -266,6 +266,16 @@ def fragments(centres: np.ndarray, angle: np.ndarray, length: np.ndarray, width:
 # 0.8947; 0.5: 0.8982, 0.8949, 0.8951). Looked for there alone, not at the ends, it rose further (0.9008, 0.8967,
 # 0.8980) but fell in 4 cells (by up to 0.006: rods lying over each other end to end were merged).
 TIP_BACKGROUND = 0.3
+# A long rod's flat centre ridge can sag between two of its peaks below the 0.8 of the weaker score that
+# inside_tips asks of one rod (to 0.76-0.79 on lone 120-200 px rods), so that the piece stayed a row of its own
+# (_sagging_ridge_of_one_rod). Such a piece is the rod's where it lies within PIECE_MAX_ANGLE of it, the ridge
+# stays above TIP_BACKGROUND, and the strongest tip response that would end it (a faint one mid-rod: 0.30-0.33
+# against the rod's 0.79-0.80) is below PIECE_TIP_SHARE of the rod's fainter tip. On the tuning seeds
+# (950000-980000, 24 cells: rods model, detect_kind) that changed no cell; taken at TIP_BACKGROUND alone (as
+# suggested), 3 cells lost F1 (up to 0.008: real rods lying against a longer one whose tips spanned both), and a
+# share of 0.7 or up to 15 degrees (inside_tips' own) 2 cells (up to 0.004).
+PIECE_TIP_SHARE = 0.5
+PIECE_MAX_ANGLE = 5.0  # degrees
 
 
 def _tips_between(tips: np.ndarray, centre_map: np.ndarray, background: float, a: np.ndarray, b: np.ndarray,
@@ -495,12 +505,14 @@ def _runs(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def inside_tips(ends: np.ndarray, centre_map: np.ndarray, centres: np.ndarray, scores: np.ndarray,
                 angle: np.ndarray, length: np.ndarray, width: np.ndarray,
-                max_angle: float = 15.0) -> tuple[np.ndarray, np.ndarray]:
+                max_angle: float = 15.0, tips: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(drop, doubled): masks of the objects without tips of their own (NaN in :func:`tip_ends`) that are a piece
     of another object, and of those others. A piece lies between the other's two tips along its axis (as in
     :func:`fragments`, but between the tips found, not about a centre peak that a long rod's flat ridge can place
     far off its middle; three quarters of its regressed length will do) and the centre map joins the two
-    without a dip (as :func:`merge_pieces` tells one rod): two rods end to end dip where they meet."""
+    without a dip (as :func:`merge_pieces` tells one rod): two rods end to end dip where they meet. Given the
+    ``tips`` map, a ridge that sags between them still joins them where :func:`_sagging_ridge_of_one_rod` tells
+    one rod (the strongest tip response on the way between their centres as the piece's end)."""
     drop, doubled = np.zeros(len(ends), bool), np.zeros(len(ends), bool)
     tipped = np.flatnonzero(np.isfinite(ends).all(axis=(1, 2)))
     loose = np.setdiff1d(np.arange(len(ends)), tipped)
@@ -528,16 +540,92 @@ def inside_tips(ends: np.ndarray, centre_map: np.ndarray, centres: np.ndarray, s
     inside = ((along - half[m] >= -tol[k]) & (along + half[m] <= span[k] + tol[k]) & (across <= beside[k])
               & (angle_error(angle[loose[m]], angle[tipped[k]]) <= max_angle))
     for i, j in zip(tipped[k[inside]].tolist(), loose[m[inside]].tolist()):
-        if not drop[j] and _joined(centre_map, centres[i], centres[j], min(scores[i], scores[j])):
+        if drop[j]:
+            continue
+        weaker = min(scores[i], scores[j])
+        if _joined(centre_map, centres[i], centres[j], weaker) or (tips is not None and _sagging_ridge_of_one_rod(
+                centre_map, centres[i], centres[j], weaker, angle_gap(angle[i], angle[j]),
+                _on_line(tips, centres[i], centres[j]).max(), _map_values(tips, ends[i]).min())):
             drop[j] = doubled[i] = True
     return drop, doubled
 
 
-def _joined(centre_map: np.ndarray, a: np.ndarray, b: np.ndarray, weaker: float) -> bool:
-    """Whether the centre map runs from ``a`` to ``b`` without falling below 0.8 of ``weaker`` (merge_pieces' dip)."""
+def _sagging_ridge_of_one_rod(centre_map: np.ndarray, rod: np.ndarray, piece: np.ndarray, weaker: float,
+                              turn: float, piece_tip: float, rod_tip: float) -> bool:
+    """Whether a piece lying between a rod's tips (centred at ``piece``, ``turn`` degrees off the rod, whose centre
+    peak lies at ``rod``) is the rod's own where the centre map may sag between them: within PIECE_MAX_ANGLE of
+    its axis, the strongest tip response that would end the piece (``piece_tip``) below PIECE_TIP_SHARE of the
+    rod's fainter tip (``rod_tip``), and the centre map above TIP_BACKGROUND of the ``weaker`` score on the way
+    (rods lying end to end, or over each other, show tips and background where they meet)."""
+    return (turn <= PIECE_MAX_ANGLE and piece_tip < PIECE_TIP_SHARE * rod_tip
+            and _joined(centre_map, rod, piece, weaker, TIP_BACKGROUND))
+
+
+def _map_values(values: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """A map's ``values`` (the tip map's, or another's) at ``points`` (N, 2), interpolated."""
+    return ndimage.map_coordinates(values, np.asarray(points, float).T, order=1, mode="nearest")
+
+
+def _on_line(values: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """A map's ``values`` about a pixel apart on the straight line from ``a`` to ``b`` (both ends included)."""
     steps = np.linspace(0, 1, max(int(np.hypot(*(b - a))), 2))
-    ridge = ndimage.map_coordinates(centre_map, (a + steps[:, None] * (b - a)).T, order=1, mode="nearest")
-    return bool(ridge.min() >= 0.8 * weaker)
+    return _map_values(values, a + steps[:, None] * (b - a))
+
+
+def _joined(centre_map: np.ndarray, a: np.ndarray, b: np.ndarray, weaker: float, level: float = 0.8) -> bool:
+    """Whether the centre map runs from ``a`` to ``b`` without falling below ``level`` of ``weaker`` (by default
+    merge_pieces' dip)."""
+    return bool(_on_line(centre_map, a, b).min() >= level * weaker)
+
+
+def pieces_sharing_a_tip(ends: np.ndarray, tips: np.ndarray, centre_map: np.ndarray, centres: np.ndarray,
+                         scores: np.ndarray, angle: np.ndarray, width: np.ndarray,
+                         gone: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(drop, doubled): masks of the objects that are a piece of a longer one, and of those longer ones. A piece's
+    tips (:func:`tip_ends`) both lie between the longer one's along its axis (:func:`_between_tips`), one of them
+    that object's own (within max(2 px, half the wider one's width), as :func:`sharing_tips` tells a shared tip)
+    and the other a faint one as :func:`_sagging_ridge_of_one_rod` tells it, which also settles the angle between
+    them and the centre map's ridge. Objects ``gone`` (already dropped) hold nothing and are nobody's piece.
+
+    A long rod's flat ridge can hold a second peak whose walk finds the rod's tip on one side and a faint tip
+    response mid-rod on the other (0.33 on a 160 px fluorescent rod, against 0.8 at its tips): a piece with
+    tips of its own, listed beside the whole rod. The ridge between the two peaks can sag (to 0.79 of the weaker
+    score there, below :func:`inside_tips`' 0.8); two rods lying end to end fall to background where they meet."""
+    drop, doubled = gone.copy(), np.zeros(len(ends), bool)
+    found = np.flatnonzero(np.isfinite(ends).all(axis=(1, 2)) & ~gone)
+    points, w = ends[found].reshape(-1, 2), width[found]  # tip 2k and 2k + 1 are found[k]'s
+    span = np.hypot(*(points[1::2] - points[::2]).T)
+    reach = max(2.0, 0.5 * float(np.nanmax(w, initial=0.0)))
+    pairs = cKDTree(points).query_pairs(reach * (1 + 1e-9) + 1e-9, output_type="ndarray").reshape(-1, 2)
+    gap = np.hypot(*(points[pairs[:, 0]] - points[pairs[:, 1]]).T)
+    owners = pairs // 2
+    pairs = pairs[(owners[:, 0] != owners[:, 1]) & (gap <= np.maximum(2.0, 0.5 * w[owners].max(axis=1)))]
+    # The longer of each pair holds the shorter; the longest holders settle theirs first.
+    flip = span[pairs[:, 0] // 2] < span[pairs[:, 1] // 2]
+    pairs[flip] = pairs[flip, ::-1]
+    strength = _map_values(tips, points).reshape(-1, 2)
+    for holder_tip, piece_tip in pairs[np.argsort(-span[pairs[:, 0] // 2], kind="stable")].tolist():
+        k, m = holder_tip // 2, piece_tip // 2
+        i, j = int(found[k]), int(found[m])
+        if drop[i] or drop[j] or not _between_tips(ends[i], ends[j], width[i]):
+            continue
+        if _sagging_ridge_of_one_rod(centre_map, centres[i], centres[j], min(scores[i], scores[j]),
+                                     angle_gap(angle[i], angle[j]), strength[m, 1 - piece_tip % 2], strength[k].min()):
+            drop[j] = doubled[i] = True
+    return drop & ~gone, doubled
+
+
+def _between_tips(holder: np.ndarray, piece: np.ndarray, width: float) -> bool:
+    """Whether both tips of ``piece`` (2, 2) lie between the tips of ``holder`` along its axis, within a quarter
+    of ``width`` beyond them and max(half of it, 2 px) beside (as :func:`inside_tips` places a piece)."""
+    a, b = holder
+    span = float(np.hypot(*(b - a)))
+    u = (b - a) / max(span, 1e-9)
+    d = piece - a
+    along = d @ u
+    across = np.abs(d[:, 0] * u[1] - d[:, 1] * u[0])
+    tol = 0.25 * width
+    return bool(np.all((along >= -tol) & (along <= span + tol) & (across <= max(0.5 * width, 2.0))))
 
 
 def _agreeing_tips(tips: np.ndarray, centres: np.ndarray, angle: np.ndarray, length: np.ndarray,
