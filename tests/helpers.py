@@ -108,8 +108,13 @@ def answer_questions(widget) -> None:
     widget.answers, widget.questions = [], []
 
     def tick():
-        box = widget.review.dialog
-        if box is not None and box.isVisible() and box.property("answered") is None:
+        try:
+            box = widget.review.dialog
+            asking = box is not None and box.isVisible() and box.property("answered") is None
+        except RuntimeError:  # the dock's Qt side is gone (closed, its viewer too): no question is left to answer
+            timer.stop()
+            return
+        if asking:
             box.setProperty("answered", True)
             widget.questions.append(box.text())
             yes = widget.answers.pop(0) if widget.answers else True
@@ -118,6 +123,8 @@ def answer_questions(widget) -> None:
     timer = QTimer(widget)
     timer.setInterval(20)
     timer.timeout.connect(tick)
+    # An exception raised in a slot outside a test (the timer firing on after it) aborts the worker process.
+    widget.destroyed.connect(timer.stop)
     timer.start()
 
 
