@@ -618,11 +618,9 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
                                 if name in given and given[name] is None})
     unlabelled = None
     if args.unlabelled:
-        from ..learning.pseudo_labels import DEFAULT_FRAMES, read_unlabelled
+        from ..learning.pseudo_labels import read_unlabelled
 
-        count = args.unlabelled_frames if args.unlabelled_frames is not None else (
-            config.unlabelled_frames or DEFAULT_FRAMES)
-        config = replace(config, unlabelled_frames=int(count))
+        config = replace(config, unlabelled_frames=_unlabelled_count(args, config))
         unlabelled = read_unlabelled(args.unlabelled, base.card.canonical_diameter, args.diameter)
     examples = load_examples(args.data, base.card.canonical_diameter, args.diameter)
     validation = load_examples(args.validate, base.card.canonical_diameter, args.diameter) if args.validate else None
@@ -635,6 +633,18 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
     _warn_if_truth_looks_mismatched(result, args.init, "the --validate images" if validation else "the data")
     save_round(result, args.init, args.output, tiles=scored_on)
     return 0
+
+
+def _unlabelled_count(args: argparse.Namespace, config) -> int:
+    """How many --unlabelled frames a round asks for: --unlabelled-frames, else the default but no more than the
+    files hold; a default of 8 over fewer frames was warned of as a round short of what was asked, though the
+    user had asked for no number."""
+    from ..learning.pseudo_labels import DEFAULT_FRAMES, stacks_at
+
+    if args.unlabelled_frames is not None:
+        return int(args.unlabelled_frames)
+    held = sum(len(frames) for _, frames in stacks_at(args.unlabelled))
+    return min(int(config.unlabelled_frames or DEFAULT_FRAMES), held)
 
 
 # Below this held-out F1 for the starting model, the truth tables more likely describe other positions than
@@ -1137,7 +1147,7 @@ def cmd_rounds(args: argparse.Namespace) -> int:
     from ..projects.project import PROJECT_SUFFIX, project_folder_for_image
     from ..projects.project_state import read_state_file
     from ..projects.round_files import delete_round, export_round
-    from .rounds import open_project
+    from .rounds import open_project, projects_inside_note
 
     # The Particle detection dock's project of an image: beside it, or where the dock keeps it instead (the
     # folder chosen with Folder…, or the projects home for an image whose folder cannot be written).
@@ -1163,6 +1173,8 @@ def cmd_rounds(args: argparse.Namespace) -> int:
                 "choose it with Folder… in the dock)") if elsewhere else ""
         if not hint and not args.project.exists():  # a mistyped name: "no project there" sent users looking for one
             raise ParticleDetectError(f"{args.project}: file not found (no image or project folder of that name)")
+        if not hint and args.project.is_dir():  # the images' folder given for their project's
+            hint = projects_inside_note(args.project)
         raise ParticleDetectError(f"{args.project}: no review project there (expected a folder like "
                                   f"IMAGE{PROJECT_SUFFIX} with a state.json){hint}")
     # Rods and chains projects keep their rounds as spheres projects do; Project.open wants the kind named.
@@ -1191,7 +1203,7 @@ def cmd_rounds(args: argparse.Namespace) -> int:
     from ..projects.shipped_rounds import (
         is_other_version, origin_label, origin_word, other_version_copies, shipped_weights, way_to_this_versions_model,
     )
-    from .rounds import score_heading, trained_column, unreviewed_lines
+    from .rounds import round_note_lines, score_heading, trained_column
 
     # Which project is listed (the projects home's copy, or the one beside the image), on stderr: stdout stays
     # the table.
@@ -1200,7 +1212,9 @@ def cmd_rounds(args: argparse.Namespace) -> int:
     current = project.current_round
     scores_heading, metric_note = score_heading(kind)
     width = len(scores_heading)
-    print(f"round  from        trained     {scores_heading}  result")
+    # As wide as its longest cell: '12f 3r + 8u, 2e not learned' pushed the scores out of their column.
+    trained_width = max([len("trained") + 3] + [len(trained_column(info)) for info in project.rounds])
+    print(f"round  from        {'trained':<{trained_width}}  {scores_heading}  result")
     for info in project.rounds:
         scores = (f"{info.parent_f1:.3f} / {info.f1:.3f}" if info.f1 is not None and info.parent_f1 is not None
                   else "-")
@@ -1215,8 +1229,9 @@ def cmd_rounds(args: argparse.Namespace) -> int:
         # Joined: '(in use)' of a round with no verdict starts the column; stripped: a round with neither ended in
         # the padding's spaces.
         said = "  ".join(part for part in (result, in_use, problem) if part)
-        print(f"{info.number:03d}    {origin:<10}  {trained_column(info):<10}  {scores:<{width}}  {said}".rstrip())
-    for line in unreviewed_lines(project.rounds) + ([metric_note] if metric_note else []):
+        trained = f"{trained_column(info):<{trained_width}}"
+        print(f"{info.number:03d}    {origin:<10}  {trained}  {scores:<{width}}  {said}".rstrip())
+    for line in round_note_lines(project.rounds) + ([metric_note] if metric_note else []):
         print(line)
     offered = other_version_copies(project)  # today's model is not in the project yet
     for info in project.rounds:

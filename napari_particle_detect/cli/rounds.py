@@ -59,11 +59,16 @@ def open_project(folder: Path, kind: str) -> Project:
 
 def trained_column(info: RoundInfo) -> str:
     """What ``rounds`` lists a round trained on: '2f 1r', '+ 4u' after it for the unreviewed frames it also
-    learned from ('-' for a round not fine-tuned)."""
+    learned from, ', 3e not learned' for the edited frames whose edits it did not learn ('-' for a round not
+    fine-tuned)."""
     if not info.parent:
         return "-"
     trained = f"{len(info.trained_frames)}f {info.trained_regions}r"
-    return f"{trained} + {len(info.unreviewed_frames)}u" if info.unreviewed_asked else trained
+    if info.unreviewed_asked:
+        trained += f" + {len(info.unreviewed_frames)}u"
+    unlearned = len(info.edited_not_accepted) + len(info.edited_in_regions)
+    # As the dock's table says it; the line under the table names the frames.
+    return f"{trained}, {unlearned}e not learned" if unlearned else trained
 
 
 def score_heading(kind: str) -> tuple[str, str]:
@@ -77,11 +82,28 @@ def score_heading(kind: str) -> tuple[str, str]:
     return "held-out score before/after", f"score: the {metric} on the held-out tiles, each round at its best threshold"
 
 
-def unreviewed_lines(rounds: list[RoundInfo]) -> list[str]:
-    """A line under ``rounds``' table for each round that asked for unreviewed frames: which it learned from."""
-    from ..learning.rounds import unreviewed_text
+def round_note_lines(rounds: list[RoundInfo]) -> list[str]:
+    """The lines under ``rounds``' table: for each round that left edits unlearned, which (a user who edited without
+    accepting believed the round had learned the edits); for each that asked for unreviewed frames, which it
+    learned from, after: it says why edited frames were left out of those."""
+    from ..learning.rounds import unlearned_edits_text, unreviewed_text
 
-    return [f"{info.name} {unreviewed_text(info)}" for info in rounds if info.unreviewed_asked]
+    lines = []
+    for info in rounds:
+        lines += [f"{info.name} {text}" for text in (unlearned_edits_text(info), unreviewed_text(info)) if text]
+    return lines
+
+
+def projects_inside_note(folder: Path) -> str:
+    """What a refusal of ``folder`` as a project adds where it holds projects (the images' folder given for the
+    project's): their folders, to give instead; "" where it holds none."""
+    from ..projects.project import PROJECT_SUFFIX
+
+    inside = sorted(path for path in folder.glob(f"*{PROJECT_SUFFIX}") if (path / "state.json").is_file())
+    if not inside:
+        return ""
+    them = "that folder" if len(inside) == 1 else "one of them"
+    return f"; it holds {', '.join(str(path) for path in inside)}: give {them}"
 
 
 def round_phase_label(event: dict) -> str | None:

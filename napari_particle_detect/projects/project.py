@@ -849,7 +849,7 @@ class Project:
         for info in self.rounds:
             if info.number == number:
                 return info
-        raise ParticleDetectError(f"{self.folder}: no model round {number}")
+        raise no_round_error(self.folder, number, self.rounds)
 
     def round_path(self, number: int) -> Path:
         number = FieldChecker(self.folder).integer(number, "round", 1, MAX_ROUND)
@@ -983,7 +983,7 @@ class Project:
 
     def _known_round(self, state: ProjectState, number: int) -> int:
         if number not in {r.number for r in state.rounds}:
-            raise ParticleDetectError(f"{self.folder}: no model round {number}")
+            raise no_round_error(self.folder, number, state.rounds)
         return number
 
     def ensure_initial_round(self, model_path: str | Path | None = None) -> RoundInfo:
@@ -1040,11 +1040,11 @@ class Project:
             state = self._read_state(fresh=True)
             info = next((r for r in state.rounds if r.number == int(number)), None)
             if info is None:
-                raise ParticleDetectError(f"{self.folder}: no model round {number}")
+                raise no_round_error(self.folder, number, state.rounds)
             if state.current_round == info.number:
                 # Said as round_files.deletion_refusal says it (a round put in use since that check: a race).
                 raise ParticleDetectError(f"cannot delete {info.name}: it is the round in use; "
-                                          "switch to another round first")
+                                          f"{way_to_another_round(state.frame_shape)}")
             state.rounds = [r for r in state.rounds if r.number != info.number]
             if info.number not in state.detected_by.values():  # its frames, if any, keep showing at its threshold
                 state.round_thresholds.pop(info.number, None)
@@ -1227,6 +1227,22 @@ class Project:
             self.clean_leftovers()
         except ParticleDetectError as exc:
             self._problem(f"could not tidy the project: {exc}")
+
+
+def no_round_error(folder: Path, number: int, rounds: Sequence[RoundInfo]) -> ParticleDetectError:
+    """The refusal of a round ``number`` the project lacks, with the numbers it has: a mistyped
+    ``rounds --delete 9`` otherwise sent the user back to list them first."""
+    have = ", ".join(str(info.number) for info in rounds) or "none yet"
+    return ParticleDetectError(f"{folder}: no model round {number} (rounds: {have})")
+
+
+def way_to_another_round(frame_shape: Sequence[int] | None) -> str:
+    """How another round of a project of frames ``frame_shape`` is put in use, said with a refusal to delete the
+    one in use: the command line, which refuses it too, cannot switch rounds, and "switch to another round first"
+    sent users looking for an option it lacks."""
+    if frame_shape is not None and len(frame_shape) == 3:  # the 3D dock has no rounds table to choose one in
+        return "a new round that beats it takes its place (Fine-tune in the napari 3D dock)"
+    return "switch to another round first (double-click it in the napari dock's rounds table)"
 
 
 def _copied(state: ProjectState) -> ProjectState:

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import ParticleDetectError
 from ..models.registry import copy_model
 from ..project_layout import PROJECT_SUFFIX
-from .project import Project, RoundInfo
+from .project import Project, RoundInfo, way_to_another_round
 from .shipped_rounds import is_shipped_copy
 
 def export_round(project: Project, number: int, destination: str | Path, name: str | None = None) -> Path:
@@ -53,21 +53,11 @@ def deletable(project: Project, number: int) -> str | None:
     info = project.round(number)
     current = project.current_round
     if current is not None and current.number == info.number:
-        return f"{info.name} is the round in use; {_way_to_another_round(project)}"
+        return f"{info.name} is the round in use; {way_to_another_round(project.state().frame_shape)}"
     if is_shipped_copy(info):  # "shipped unet3d" too: a volume project's was deleted
         # Not "the one every round started from": a project may hold an older version's and this version's.
         return f"{info.name} is a copy of a shipped model, kept for rounds to start from"
     return None
-
-
-def _way_to_another_round(project: Project) -> str:
-    """How another round of ``project`` is put in use, said with a refusal to delete the one in use: the command
-    line, which refuses it too, cannot switch rounds, and "switch to another round first" sent users looking for
-    an option it lacks."""
-    shape = project.state().frame_shape
-    if shape is not None and len(shape) == 3:  # the 3D dock has no rounds table to choose one in
-        return "a new round that beats it takes its place (Fine-tune in the napari 3D dock)"
-    return "switch to another round first (double-click it in the napari dock's rounds table)"
 
 
 def delete_round(project: Project, number: int) -> RoundInfo:
