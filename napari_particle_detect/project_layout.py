@@ -12,8 +12,10 @@ from pathlib import Path
 PROJECT_SUFFIX = ".particle-detect"
 ROUNDS_FOLDER = "rounds"
 ROUND_FOLDER = re.compile(r"round-(\d+)$")  # rounds/round-001, rounds/round-002, ...
-# A round's model file missing or damaged: the dock's way past it (one line, after the file's problem).
-DAMAGED_ROUND_ADVICE = "pick another round in the dock's Fine-tune table, or delete this one"
+# A round's model file missing or damaged: the way past it (one line, after the file's problem), said by the dock
+# and the command line alike (rounds --export, detect --model of a round's file), so both ways are named.
+DAMAGED_ROUND_ADVICE = ("pick another round (the dock's Fine-tune table; `particle-detect rounds PROJECT` lists them), "
+                        "or delete this one")
 
 
 def is_round_model_file(model_file: str | Path) -> bool:

@@ -181,7 +181,8 @@ def test_a_rounds_missing_or_damaged_weights_say_what_to_do(tmp_path, models, ca
     # "…/round-001/model.pt: model weights file not found" left the user nowhere to go.
     project = _project_with_rounds(tmp_path, models)
     weights = project.round_path(1)
-    advice = "; pick another round in the dock's Fine-tune table, or delete this one"
+    advice = ("; pick another round (the dock's Fine-tune table; `particle-detect rounds PROJECT` lists them), or delete "
+              "this one")  # the command line has no Fine-tune table: it is named its own way too
     weights.write_bytes(b"garbage")
     with pytest.raises(ParticleDetectError) as damaged:
         load_model(weights)
