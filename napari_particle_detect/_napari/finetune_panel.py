@@ -19,7 +19,7 @@ from ..errors import ParticleDetectError
 from ..learning.eta import RoundEta, eta_text
 from ..learning.finetune import FINE_TUNE, round_defaults, tie_note
 from ..learning.pseudo_labels import DEFAULT_FRAMES
-from ..learning.rounds import unlearned_edits_text, unreviewed_text
+from ..learning.rounds import unlearned_edits_count, unlearned_edits_text, unreviewed_text
 from ..projects.project import RoundInfo
 from ..projects.shipped_rounds import round_origin
 from ..learning.training import TrainConfig
@@ -52,7 +52,7 @@ def trained_cell(info: RoundInfo) -> str:
     """What the rounds table says a round trained on: '2 frames, 1 region'; '2f 1r + 4u' for a round that
     asked for unreviewed frames (4 learned from), '2f 1r, 3e not learned' for one that left 3 edited frames'
     edits unlearned: short so the table still fits the dock's width."""
-    unlearned = len(info.edited_not_accepted) + len(info.edited_in_regions)
+    unlearned = unlearned_edits_count(info)
     if not info.unreviewed_asked and not unlearned:
         return trained_text(info)
     reviewed = [f"{n}{unit}" for n, unit in ((len(info.trained_frames), "f"), (info.trained_regions, "r")) if n]

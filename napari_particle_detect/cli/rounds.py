@@ -66,7 +66,9 @@ def trained_column(info: RoundInfo) -> str:
     trained = f"{len(info.trained_frames)}f {info.trained_regions}r"
     if info.unreviewed_asked:
         trained += f" + {len(info.unreviewed_frames)}u"
-    unlearned = len(info.edited_not_accepted) + len(info.edited_in_regions)
+    from ..learning.rounds import unlearned_edits_count
+
+    unlearned = unlearned_edits_count(info)
     # As the dock's table says it; the line under the table names the frames.
     return f"{trained}, {unlearned}e not learned" if unlearned else trained
 

@@ -205,6 +205,11 @@ def unreviewed_text(info: RoundInfo) -> str:
                            info.unreviewed_unsure, len(info.edited_left_out))
 
 
+def unlearned_edits_count(info: RoundInfo) -> int:
+    """How many edited frames' edits ``info``'s round did not learn (the rounds tables' "3e not learned")."""
+    return len(info.edited_not_accepted) + len(info.edited_in_regions)
+
+
 def unlearned_edits_text(info: RoundInfo) -> str:
     """Which frames the user had edited without the round learning the edits, said after the round's name
     ("" when it learned them all, and for rounds recorded before this was): the Fine-tune button takes only
@@ -217,7 +222,7 @@ def unlearned_edits_text(info: RoundInfo) -> str:
         parts.append(f"of {_frames_named(info.edited_in_regions, True)} outside {its} accepted regions")
     if not parts:
         return ""
-    them = "it" if len(info.edited_not_accepted) + len(info.edited_in_regions) == 1 else "them"
+    them = "it" if unlearned_edits_count(info) == 1 else "them"
     return (f"did not learn the edits {' nor those '.join(parts)}: accept {them} (or regions around the edits) "
             "to teach a round")
 
