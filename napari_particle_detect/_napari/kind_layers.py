@@ -239,17 +239,10 @@ def chain_layers_data(table: pd.DataFrame, name: str, ndim: int = 2) -> list[tup
               "border_color": "source", "border_color_cycle": SOURCE_COLOURS, "border_width": 0.15,
               "feature_defaults": PLACED_BEAD, "metadata": {CHAINS_PAIR_KEY: pair, **_whole_numbers(extras)}}
     beads = (table[columns].to_numpy(float).reshape(-1, ndim), with_extra_features(kwargs, extras), "points")
-    follow_beads_in(_current_viewer())
     return [beads, (chain_paths(table, ndim), {"name": f"{name} chains", "shape_type": "path", "edge_width": 1.5,
                                                "edge_color": PATH_COLOUR,
                                                "metadata": {CHAIN_PATHS_KEY: True, CHAINS_PAIR_KEY: pair}},
                     "shapes")]
-
-
-def _current_viewer():
-    from napari import current_viewer
-
-    return current_viewer()
 
 
 def follow_beads_in(viewer) -> None:

@@ -58,7 +58,8 @@ def extra_columns(table: pd.DataFrame, placement: Placement | None = None) -> li
     """A table's columns beyond the centre table's and the physical coordinates ``placement`` (its
     :func:`physical_placement`) was read from: measurements, track ids."""
     physical = {f"y_{placement.unit}", f"x_{placement.unit}"} if placement is not None else set()
-    return [c for c in table.columns if c not in TABLE_COLUMNS and c not in physical]
+    # READ_ROW is the layer's bookkeeping, never a column of the table saved.
+    return [c for c in table.columns if c not in TABLE_COLUMNS and c not in physical and c != READ_ROW]
 
 
 def points_features(table: pd.DataFrame) -> pd.DataFrame:
@@ -121,6 +122,57 @@ def copies_as_added(features: pd.DataFrame, placed: dict) -> pd.DataFrame:
         else:
             features[column] = features[column].where(~copies, "")
     return features
+
+
+def keep_placed_defaults_in(viewer) -> None:
+    """In ``viewer`` (None: none), each Points layer read from a table (features with READ_ROW) given back the
+    feature defaults it was made with whenever its selection empties (a click beside the points, the selected
+    points deleted): napari leaves the last selected point's features as the defaults, and a point placed after
+    that point was deleted took its chain, score and measurements, with no second point of its READ_ROW left to
+    tell it a copy (:func:`copies_as_added`). The layers are found as they are inserted: a reader gives napari
+    layer data, and only the viewer makes layers of them."""
+    if viewer is not None:
+        viewer.layers.events.inserted.connect(_keep_placed_defaults)  # once: napari connects a callback once
+
+
+_PLACED_DEFAULTS_KEPT: weakref.WeakSet = weakref.WeakSet()
+
+
+def _keep_placed_defaults(event) -> None:
+    layer = event.value
+    features = getattr(layer, "features", None)
+    if features is None or READ_ROW not in features or layer in _PLACED_DEFAULTS_KEPT:
+        return
+    _PLACED_DEFAULTS_KEPT.add(layer)
+    placed = _PlacedDefaults(layer)
+    # A function, not the object: psygnal keeps a callable object (a bound method's too) by a weak reference only.
+    layer.selected_data.events.items_changed.connect(lambda *_: placed())
+
+
+class _PlacedDefaults:
+    """A Points layer's feature defaults as it was made (its placed point's), set again when its selection is
+    empty; by a weak reference, so the layer is not kept alive by its own selection's callback."""
+
+    def __init__(self, layer) -> None:
+        self._layer = weakref.ref(layer)
+        self._placed = layer.feature_defaults.iloc[0].to_dict()
+
+    def __call__(self) -> None:
+        layer = self._layer()
+        if layer is None or len(layer.selected_data):
+            return
+        features = layer.features
+        # Columns given since (a dock's measurements) have no value for a point placed by hand.
+        placed = {c: self._placed.get(c, np.nan if pd.api.types.is_numeric_dtype(features[c]) else "")
+                  for c in features.columns}
+        now = layer.feature_defaults.iloc[0].to_dict()
+        if any(not _same_value(placed[c], now.get(c)) for c in placed):
+            layer.feature_defaults = placed
+
+
+def _same_value(a, b) -> bool:
+    """Whether two feature values are one, NaN (a placed point's score) as NaN."""
+    return bool((pd.isna(a) and pd.isna(b)) or a == b)
 
 
 def shown_mask(features: pd.DataFrame, threshold: float, held: dict[int, float] | None = None) -> np.ndarray:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +16,8 @@ from ..files.tables import TABLE_COLUMNS, Placement, normalise_table, physical_m
 from ..files.tables import physical_units
 from ..files.tables import recorded_of_files, shared_value, table_voxel_placement, table_voxel_size
 from ..files.tracks import tracks_layer_data
-from .layers import extra_columns, is_dock_output, points_data, points_layer_kwargs
+from .layers import READ_ROW, extra_columns, is_dock_output, keep_placed_defaults_in, points_data
+from .layers import points_layer_kwargs
 
 if TYPE_CHECKING:
     from napari.layers import Image
@@ -28,6 +29,10 @@ DEFAULT_VOLUME_DIAMETER = 10.0
 # map they were read on (unit, scale, translate) and how far its rows missed it (their rounding), so File > Save
 # writes those of the points moved or added since from where they are (files.tables.with_physical_refreshed).
 PHYSICAL_COLUMNS_KEY = "napari_particle_detect_physical_columns"
+# In the metadata of a volume's points drawn in voxels (over an image at scale 1) that its table placed by its
+# z_um, y_um, x_um columns: their voxel size and origin (micrometres, files.tables.table_voxel_placement), so File >
+# Save writes those columns again (the layer's scale, 1 in pixels, gives none) from where the points are.
+VOXEL_COLUMNS_KEY = "napari_particle_detect_voxel_columns"
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,10 @@ class DrawnOver:
     # A volume table with no physical columns: the scale, translate and units (z, y, x) of the image it is read over,
     # whose voxels its z, y, x are (:func:`voxels_over_image`); None: at scale 1.
     over: dict | None = None
+    # A 2D table's physical_placement as :func:`placed_over` found it (None: none), where ``placement_known``: a fit
+    # over every row, not done again for the layer (:func:`table_placement`).
+    placement: Placement | None = None
+    placement_known: bool = False
 
 
 def looks_like_centres(header: pd.Index | None) -> bool:
@@ -110,6 +119,7 @@ def centres_layers_data(path: str | Path) -> list[tuple]:
     # top image (none is named as the table), each file's own image open or not.
     placed = [placed_over(path, part, file) if kind == "spheres" else (DrawnOver(), None) for _, part, file in parts]
     say_placements(path, [(file, note) for (_, _, file), (_, note) in zip(parts, placed)])
+    keep_placed_defaults_in(_current_viewer())
     return [layer for (name, part, file), (drawn, _) in zip(parts, placed)
             for layer in layers_of_table(part, name, kind, has_frames, path, drawn, file)]
 
@@ -190,14 +200,15 @@ def layers_of_table(table: pd.DataFrame, name: str, kind: str, has_frames: bool,
         table = table.assign(frame=0)
     if "source" not in table.columns:
         table = table.assign(source="added")  # someone else's centres: never hidden by the score threshold
-    placement = physical_placement(table) if drawn.by_columns else None
+    found = table_placement(table, drawn)
+    placement = found if drawn.by_columns else None
     extras = table[extra_columns(table, placement)].reset_index(drop=True)
     placed = placement_kwargs(placement, 3 if has_frames else 2, drawn.units)
     table = normalise_table(table)
     ndim = 3 if has_frames else 2
-    kwargs = with_extra_features(points_layer_kwargs(table, name, **placed), extras)
-    if placement is None and not drawn.by_columns:
-        kwargs = with_physical_kept(kwargs, extras.assign(y=table["y"].to_numpy(), x=table["x"].to_numpy()))
+    kwargs = with_read_rows(with_extra_features(points_layer_kwargs(table, name, **placed), extras))
+    if not drawn.by_columns:
+        kwargs = with_physical_kept(kwargs, extras.assign(y=table["y"].to_numpy(), x=table["x"].to_numpy()), found)
     layers = [(points_data(table, ndim), kwargs, "points")]
     if has_frames and "particle" in extras.columns:
         layers.append(tracks_layer_of(table, extras["particle"], name, placed))
@@ -219,11 +230,25 @@ def with_extra_features(kwargs: dict, extras: pd.DataFrame) -> dict:
     return {**kwargs, "features": features, "feature_defaults": {**kwargs["feature_defaults"], **defaults}}
 
 
-def with_physical_kept(kwargs: dict, table: pd.DataFrame) -> dict:
+def table_placement(table: pd.DataFrame, drawn: DrawnOver) -> Placement | None:
+    """A 2D table's physical_placement: as :func:`placed_over` found it where ``drawn`` keeps it, else found now."""
+    return drawn.placement if drawn.placement_known else physical_placement(table)
+
+
+def with_read_rows(kwargs: dict) -> dict:
+    """Points layer keywords with each point's row in its table as a feature (layers.READ_ROW; -1 for a point
+    placed), so File > Save tells napari's copy of the point selected when one was placed (layers.copies_as_added)."""
+    features = kwargs["features"]
+    return {**kwargs, "features": features.assign(**{READ_ROW: np.arange(len(features))}),
+            "feature_defaults": {**kwargs["feature_defaults"], READ_ROW: -1}}
+
+
+def with_physical_kept(kwargs: dict, table: pd.DataFrame, placement: Placement | None = None) -> dict:
     """Layer keywords with, in its metadata (PHYSICAL_COLUMNS_KEY), the map of ``table``'s physical columns
     (``y, x`` to ``y_<unit>, x_<unit>``) where they are one and the layer keeps them as features; as they are
-    where not."""
-    placement = physical_placement(table) if physical_units(table) else None
+    where not. ``placement``: that map where already found (None: found here)."""
+    if placement is None:
+        placement = physical_placement(table) if physical_units(table) else None
     if placement is None:
         return kwargs
     kept = {"unit": placement.unit, "scale": list(placement.scale), "translate": list(placement.translate),
@@ -242,6 +267,17 @@ def kept_physical(metadata: dict | None) -> dict:
         return {"placement": placement, "misses": tuple(float(v) for v in kept["misses"])}
     except (TypeError, KeyError, ValueError):
         return {}
+
+
+def kept_voxel_placement(metadata: dict | None) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    """The voxel size and origin (z, y, x; micrometres) a volume layer's ``metadata`` keeps (VOXEL_COLUMNS_KEY); None
+    where it keeps none (a layer drawn at its voxel size, or not read from a table)."""
+    kept = metadata.get(VOXEL_COLUMNS_KEY) if isinstance(metadata, dict) else None
+    try:
+        size, origin = (tuple(float(v) for v in kept[key]) for key in ("size", "origin"))
+    except (TypeError, KeyError, ValueError):
+        return None
+    return (size, origin) if len(size) == len(origin) == 3 and all(v > 0 for v in size) else None
 
 
 def tracks_layer_of(table: pd.DataFrame, particle: pd.Series, name: str, placed: dict) -> tuple:
@@ -287,14 +323,18 @@ def _header(path: Path) -> pd.Index | None:
 
 def kind_layers_data(table: pd.DataFrame, name: str, kind: str, has_frames: bool) -> list[tuple]:
     """A rods table as a Shapes layer of lines; a chains table as beads (Points) and paths (Shapes)."""
-    from .kind_layers import chain_layers_data, rods_layer_data
+    from .kind_layers import chain_layers_data, follow_beads_in, rods_layer_data
 
     if "source" not in table.columns:
         table = table.assign(source="added")
     ndim = 3 if has_frames else 2
     # Drawn in pixels, their physical columns are features: the map is kept for the writer (the first layer,
     # the lines or beads, holds the table).
-    layers = [rods_layer_data(table, name, ndim)] if kind == "rods" else chain_layers_data(table, name, ndim)
+    if kind == "rods":
+        layers = [rods_layer_data(table, name, ndim)]
+    else:
+        layers = chain_layers_data(table, name, ndim)
+        follow_beads_in(_current_viewer())
     (data, kwargs, layer_type), *others = layers
     return [(data, with_physical_kept(kwargs, table), layer_type), *others]
 
@@ -306,12 +346,17 @@ def volume_layers_data(path: Path, table: pd.DataFrame, name: str, drawn: DrawnO
     z, y, x), both in voxels drawn at the voxel size where ``drawn`` says so (:func:`volume_placement`).
     ``z_um, y_um, x_um`` that are the voxel size times the positions (as detect writes them) say nothing
     the positions and that scale do not, so they are left out, as a 2D table's are once placed; drawn in
-    voxels, they are features."""
+    voxels, they are features, and their map is kept for File > Save (VOXEL_COLUMNS_KEY)."""
     data, kwargs, kind = volume_centres_layer_data(path, table, name, drawn, file)
-    placed = drawn.by_columns and table_voxel_size(table) is not None
+    voxels = table_voxel_placement(table)
+    placed = drawn.by_columns and voxels is not None
     physical = {"z_um", "y_um", "x_um"} if placed else set()
     extras = table[[c for c in table.columns if c not in {*TABLE_COLUMNS, "z", *physical}]].reset_index(drop=True)
-    layers = [(data, with_extra_features(kwargs, extras), kind)]
+    kwargs = with_read_rows(with_extra_features(kwargs, extras))
+    if voxels is not None and not placed:
+        kept = {"size": list(voxels[0]), "origin": list(voxels[1])}
+        kwargs = {**kwargs, "metadata": {**kwargs.get("metadata", {}), VOXEL_COLUMNS_KEY: kept}}
+    layers = [(data, kwargs, kind)]
     if "frame" in table.columns and "particle" in extras.columns:
         numeric = table.assign(z=pd.to_numeric(table["z"], errors="coerce"))  # checked by the points above
         layers.append(tracks_layer_of(numeric, extras["particle"], name, volume_placement(table, 4, drawn)))
@@ -432,12 +477,21 @@ def placed_over(path: Path, table: pd.DataFrame, file: str | None = None) -> tup
     drawn at scale 1 in pixels; by its physical columns over an image drawn in lengths (their unit too)
     or at another scale (set without a unit: the table's unit left out, so napari sees one unit); by its
     columns where no image is open, or no viewer (:class:`DrawnOver`'s default). ``file``: the input whose rows
-    ``table`` holds, of a folder run's table, read over that file's image."""
-    spatial = 3 if "z" in table.columns else 2
-    columns = physical_columns(table, spatial)
-    if columns is None and spatial == 3:
-        return voxels_over_image(path, file)
-    viewer = _current_viewer() if columns is not None else None
+    ``table`` holds, of a folder run's table, read over that file's image. A 2D table's physical_placement, found
+    here, goes with it (DrawnOver.placement)."""
+    if "z" in table.columns:
+        columns = physical_columns(table, 3)
+        return _placed_by_columns(path, columns, 3, file) if columns is not None else voxels_over_image(path, file)
+    placement = physical_placement(table)
+    drawn, note = (_placed_by_columns(path, _columns_named(placement), 2, file) if placement is not None
+                   else (DrawnOver(), None))
+    return replace(drawn, placement=placement, placement_known=True), note
+
+
+def _placed_by_columns(path: Path, columns: str, spatial: int,
+                       file: str | None = None) -> tuple[DrawnOver, PlacementNote | None]:
+    """:func:`placed_over` of a table whose physical ``columns`` (as a user reads them) can place it."""
+    viewer = _current_viewer()
     if viewer is None:
         return DrawnOver(), None
     pixels, own = ("voxels", "z,y,x") if spatial == 3 else ("pixels", "y,x")
@@ -517,7 +571,12 @@ def physical_columns(table: pd.DataFrame, spatial: int) -> str | None:
     if spatial == 3:
         return "z_um,y_um,x_um" if table_voxel_size(table) is not None else None
     placement = physical_placement(table)
-    return f"y_{placement.unit},x_{placement.unit}" if placement is not None else None
+    return _columns_named(placement) if placement is not None else None
+
+
+def _columns_named(placement: Placement) -> str:
+    """A 2D table's physical columns that ``placement`` was read from, as a user reads them."""
+    return f"y_{placement.unit},x_{placement.unit}"
 
 
 def image_to_place_over(viewer, stem: str, spatial: int, own_only: bool = False):

@@ -14,8 +14,9 @@ import pandas as pd
 from ..errors import ParticleDetectError
 from ..files.centre_csv import write_centres
 from ..files.tables import ORIGIN_COLUMNS, with_physical, with_physical_refreshed
-from .layers import VOLUME_POINTS_KEY, extra_columns, table_from_points, unit_suffix_of
-from .reader import kept_physical
+from .layers import ADDED_DEFAULTS, VOLUME_POINTS_KEY, copies_as_added, extra_columns, table_from_points
+from .layers import unit_suffix_of
+from .reader import kept_physical, kept_voxel_placement
 
 
 
@@ -29,6 +30,7 @@ def write_points(path: str, data: Any, meta: dict) -> list[str]:
     features = meta.get("features")
     if features is not None and {"chain", "index"} <= set(features.columns):
         return _write_chain_beads(path, data, features, meta.get("metadata"))
+    features = _placed_as_added(features)
     table = table_from_points(data, features)
     if features is not None and len(features) == len(table):
         # Measurements and track ids the layer carries go with it, as Export writes them.
@@ -43,6 +45,12 @@ def write_points(path: str, data: Any, meta: dict) -> list[str]:
     target = _csv_path(path)
     write_centres(table, target)
     return [str(target)]
+
+
+def _placed_as_added(features: pd.DataFrame | None) -> pd.DataFrame | None:
+    """A layer read from a table's ``features`` with napari's copy of the point selected when a point was placed
+    (its score, source and measurements) as the point placed by hand that it is (layers.copies_as_added)."""
+    return copies_as_added(features, ADDED_DEFAULTS) if features is not None else None
 
 
 def _csv_path(path: str | Path) -> Path:
@@ -64,7 +72,7 @@ def _write_volume_points(target: Path, data: np.ndarray, meta: dict) -> Path:
     from ..projects.volume_review import export_volume_table
     from .volume_panel import scale_in_micrometres
 
-    features = meta.get("features")
+    features = _placed_as_added(meta.get("features"))
     n = len(data)
     has = features is not None and len(features) == n
     table = pd.DataFrame({
@@ -81,6 +89,9 @@ def _write_volume_points(target: Path, data: np.ndarray, meta: dict) -> Path:
     translate = tuple(float(v) for v in (meta.get("translate") or (0.0,) * 3)[-3:])
     voxel_um = scale_in_micrometres(scale, tuple(meta.get("units") or ())[-3:])
     origin = tuple(t / s for t, s in zip(translate, scale))
+    kept = kept_voxel_placement(meta.get("metadata")) if voxel_um is None else None
+    if kept is not None:  # drawn in voxels, its table's z_um, y_um, x_um are written from the map they were read on
+        voxel_um, origin = kept[0], tuple(o / s for o, s in zip(kept[1], kept[0]))
     return export_volume_table(table, target, voxel_um, origin, extras)
 
 
