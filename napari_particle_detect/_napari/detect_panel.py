@@ -213,6 +213,7 @@ class DetectPanel(QGroupBox):
         state.annotation_changed.connect(lambda *_: self._say_elsewhere(""))
         state.annotation_changed.connect(lambda *_: self._say_other_version())
         QApplication.instance().focusChanged.connect(self._on_focus_changed)
+        self.refresh()  # a dock opened with no image: Detect and Add… wait for one (clicked, they said "open an image")
 
     # ---- values ------------------------------------------------------------------------------------
     def threshold(self) -> float:
@@ -347,6 +348,7 @@ class DetectPanel(QGroupBox):
         if current is not None:
             self.model_combo.setCurrentIndex(self.model_combo.findData(current.number))
         self.run_button.setEnabled(annotation is not None and not self.running())
+        self.load_button.setEnabled(annotation is not None)
         self.model_combo.setEnabled(not self.running())
         self._show_rounds_note()
 

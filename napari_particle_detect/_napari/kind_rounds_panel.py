@@ -5,6 +5,7 @@ A thin skin over kinds_rounds.train_kind_round; words from round_progress, as th
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,6 +34,22 @@ from .warm_up import warm_up_training
 # Narrow enough for the dock: where a round came from and what it learned from are in each row's tooltip.
 COLUMNS = ["round", "before", "after", "tiles", "result"]
 ROUND_ROLE = Qt.ItemDataRole.UserRole
+# The steps the user last set for each kind's rounds ("rods", "chains"; the Volume dock's "volume"), per viewer: a dock
+# closed and opened again, or another kind chosen and back, went back to the kind's default (a round of 40 steps the
+# user asked for then ran 100 or 150). state.DockChoices keeps the spheres dock's; it has no place for these.
+_CHOSEN_STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def chosen_steps(viewer) -> dict[str, int]:
+    """The round steps set in ``viewer``'s docks, by kind; a kind not there is at its default."""
+    return _CHOSEN_STEPS.setdefault(viewer, {})
+
+
+def show_steps(spin: QSpinBox, steps: int) -> None:
+    """Put ``steps`` in the box without counting it as the user's choice."""
+    spin.blockSignals(True)
+    spin.setValue(steps)
+    spin.blockSignals(False)
 
 
 class KindRoundsPanel(RoundReports, QGroupBox):
@@ -86,6 +103,7 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         grid.addWidget(self.status, 2, 0, 1, 5)
         grid.addWidget(self.this_version, 3, 0, 1, 5)
         grid.addWidget(self.table, 4, 0, 1, 5)
+        self.steps_spin.valueChanged.connect(self._keep_steps)
         self.run_button.clicked.connect(lambda *_: self.run())
         self.add_button.clicked.connect(lambda *_: self.add_model_file())
         self.cancel_button.clicked.connect(lambda *_: self.cancel())
@@ -93,6 +111,11 @@ class KindRoundsPanel(RoundReports, QGroupBox):
 
     def running(self) -> bool:
         return self.worker is not None
+
+    def _keep_steps(self, steps: int) -> None:
+        session = self._session()
+        if session is not None and session.kind == self._steps_kind:  # the box shows that kind's steps
+            chosen_steps(session.viewer)[session.kind] = steps
 
     def _project(self) -> Project | None:
         session = self._session()
@@ -102,13 +125,16 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         session = self._session()
         self.run_button.setEnabled(session is not None and not self.running())
         self.add_button.setEnabled(session is not None and not self.running())
+        # Steps are a kind's: with no image (no kind yet) a number typed was replaced by the kind's as one was chosen.
+        self.steps_spin.setEnabled(session is not None and not self.running())
         self.this_version.refresh()
         self.table.setRowCount(0)
         if session is None:
             return
         if session.kind != self._steps_kind:
             self._steps_kind = session.kind
-            self.steps_spin.setValue(round_config(session.kind).steps_per_epoch)
+            kept = chosen_steps(session.viewer).get(session.kind)
+            show_steps(self.steps_spin, kept if kept is not None else round_config(session.kind).steps_per_epoch)
         project = session.project
         in_use = project.state().current_round
         self.table.setToolTip(f"Scored on held-out tiles with the {session.kind}' {ROUND_METRIC[session.kind]}, "

@@ -92,6 +92,7 @@ class ReviewPanel(QGroupBox):
         state.frame_changed.connect(self._on_frame_changed)
         state.annotation_changed.connect(lambda *_: self._forget_image())
         state.threshold_changed.connect(lambda *_: self.refresh())
+        self.refresh()  # a dock opened with no image: its buttons wait for one
 
     def _forget_image(self) -> None:
         """Another image (or none): nothing said about the last one stays."""

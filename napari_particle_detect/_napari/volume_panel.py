@@ -349,6 +349,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
 
     def _layer_changed(self, _name: str) -> None:
         layer = self.layer()
+        self._show_detect_ready()
         if layer is not None and layer is self._shown_layer:
             return  # another layer came or went (the points, the boxes): the choices made stay
         self._shown_layer = layer
@@ -537,7 +538,12 @@ class VolumeDetectWidget(ClosingDock, QWidget):
 
     def _detect_finished(self) -> None:
         self.worker = None
-        self.button.setEnabled(True)
+        self._show_detect_ready()
+
+    def _show_detect_ready(self) -> None:
+        """Detect waits for an image (with none, clicked, it only said so under itself) and for a running detection
+        to end; the line under Axes says what to open."""
+        self.button.setEnabled(self.layer() is not None and self.worker is None)
 
     def stop(self, wait_s: float = 0.0) -> bool:
         """Ask a running detection to stop after the volume it is on; ``wait_s``: wait that long for it.

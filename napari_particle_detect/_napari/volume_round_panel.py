@@ -16,6 +16,7 @@ from ..projects.project import Project, RoundInfo
 from ..projects.shipped_rounds import origin_label
 from ..learning.volume_finetune import VOLUME_FINE_TUNE, VolumeRoundConfig
 from ..learning.volume_rounds import train_volume_round
+from .kind_rounds_panel import chosen_steps, show_steps
 from .labels import WholeLabel
 from .notify import reports_errors
 from .round_reports import ProgressRelay, RoundReports, told_verdict
@@ -23,6 +24,7 @@ from .this_version_offer import ThisVersionOffer
 from .warm_up import warm_up_training
 
 TO_USE = "Detect again to use it."  # what a verdict of a round put in use adds
+VOLUME = "volume"  # the volume rounds' steps among the kinds' (kind_rounds_panel.chosen_steps)
 
 
 class VolumeRoundPanel(RoundReports, QGroupBox):
@@ -41,8 +43,10 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
         warm_up_training()  # while the user reviews, so the first round starts as quickly as later ones
         self.steps_spin = QSpinBox()
         self.steps_spin.setRange(10, 5000)
-        self.steps_spin.setValue(VOLUME_FINE_TUNE.steps)
+        # As the user last set them in this window (the dock closed and opened again went back to the default).
+        show_steps(self.steps_spin, chosen_steps(host.viewer).get(VOLUME, VOLUME_FINE_TUNE.steps))
         self.steps_spin.setSuffix(" steps")
+        self.steps_spin.valueChanged.connect(lambda steps: chosen_steps(host.viewer).update({VOLUME: steps}))
         self.run_button = QPushButton("Fine-tune")
         self.run_button.setToolTip("Train the 3D model on the accepted volumes and boxes; part of them is held out "
                                    "to judge the new round, used only if it beats the current one there")
@@ -97,7 +101,10 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
         said = self._verdict_of(review.project) if review is not None else ""
         self.status.setText(said)
         self.progress.setRange(0, 1)
-        self.progress.setValue(1 if said else 0)
+        if said:
+            self.progress.setValue(1)
+        else:
+            self.progress.reset()  # no text: "0%" under an image never trained (or none) read as a round stuck
 
     def _verdict_of(self, project) -> str:
         """The last verdict said for ``project`` in this session; else (a dock opened again) its last round's,
