@@ -5,7 +5,6 @@ A thin skin over kinds_rounds.train_kind_round; words from round_progress, as th
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,21 +27,17 @@ from .kind_review import KindSession
 from .notify import reports_errors
 from .round_progress import trained_text
 from .round_reports import ProgressRelay, RoundReports, told_verdict
+from .state import viewer_choices
 from .this_version_offer import ThisVersionOffer
 from .warm_up import warm_up_training
 
 # Narrow enough for the dock: where a round came from and what it learned from are in each row's tooltip.
 COLUMNS = ["round", "before", "after", "tiles", "result"]
 ROUND_ROLE = Qt.ItemDataRole.UserRole
-# The steps the user last set for each kind's rounds ("rods", "chains"; the Volume dock's "volume"), per viewer: a dock
-# closed and opened again, or another kind chosen and back, went back to the kind's default (a round of 40 steps the
-# user asked for then ran 100 or 150). state.DockChoices keeps the spheres dock's; it has no place for these.
-_CHOSEN_STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def chosen_steps(viewer) -> dict[str, int]:
-    """The round steps set in ``viewer``'s docks, by kind; a kind not there is at its default."""
-    return _CHOSEN_STEPS.setdefault(viewer, {})
+    """The round steps set in ``viewer``'s docks, by kind (state.DockChoices.kind_steps); a kind not there is at
+    its default."""
+    return viewer_choices(viewer).kind_steps
 
 
 def show_steps(spin: QSpinBox, steps: int) -> None:

@@ -54,6 +54,9 @@ class DockChoices:
     link: LinkOptions = field(default_factory=LinkOptions)
     drift: bool = False
     fine_tune: RoundChoices = field(default_factory=RoundChoices)
+    # The steps set for the other docks' rounds, by kind ("rods", "chains"; the Volume dock's "volume"): another
+    # kind chosen and back, or the dock reopened, went back to the kind's default (40 steps asked, 100 run).
+    kind_steps: dict[str, int] = field(default_factory=dict)
 
 
 # The choices of each viewer's dock, by viewer (a weak reference tells a reused id from the viewer itself).
