@@ -60,6 +60,10 @@ _LAYOUTS: weakref.WeakKeyDictionary[Image, tuple[Path | None, ImageLayout | None
 _CHANNELS: weakref.WeakKeyDictionary[Image, tuple[Path, int | None]] = weakref.WeakKeyDictionary()
 
 
+# What a dock says while no image is open: how to get one.
+START_HINT = "open an image (File > Open, or File > Open Sample) to start"
+
+
 def layer_axes(layer: Image) -> LayerAxes:
     """The axes of ``layer`` as its file's metadata names them (:func:`layer_file_layout`, as the command line
     reads it): napari's reader opens a file's channels as one more axis, a TCYX OME-TIFF as a 4D layer; a layer

@@ -24,7 +24,8 @@ from ..errors import ParticleDetectError
 from .dock_closing import STOP_WAIT_S, ClosingDock, put_away_words
 from .image_picks import last_worked_on, register_dock, remember_worked_on, show_picked
 from .image_views import (
-    add_view_layer, explain, kind_suffix, layer_kind, layer_pixels, remember_copied_files, show_view_choice,
+    START_HINT, add_view_layer, explain, kind_suffix, layer_kind, layer_pixels, remember_copied_files,
+    show_view_choice,
 )
 from .kind_review import KindSession
 from .kind_review_panel import KindReviewPanel
@@ -122,6 +123,8 @@ class KindsWidget(ClosingDock, QWidget):
             self.kind_combo.blockSignals(False)
         self._refresh_images()
         self._reopen_on = None
+        if self.chosen_image() is None:  # no image to choose: the dock says how to open one, Detect waits for it
+            self.attach()
 
     def _frame_changed(self, event=None) -> None:
         self.review.refresh()
@@ -287,9 +290,16 @@ class KindsWidget(ClosingDock, QWidget):
             say_problems(self.session.project, self._said_problems, self.session.project.folder)
             self.status.setText(self._project_text(self.session))
             self._status_frame = self.session.current_frame()
+        elif layer is None:
+            self.status.setText(START_HINT)
+        self._show_detect_ready()
         self.review.refresh()
         self.rounds.refresh()
         return self.session
+
+    def _show_detect_ready(self) -> None:
+        # With no image, Detect was enabled and its click did nothing and said nothing.
+        self.detect_button.setEnabled(self.worker is None and self.chosen_image() is not None)
 
     def _project_text(self, session: KindSession) -> str:
         """What the image's project holds: frames saved, rounds, the one in use."""
@@ -361,7 +371,7 @@ class KindsWidget(ClosingDock, QWidget):
 
     def _finished(self) -> None:
         self.worker = None
-        self.detect_button.setEnabled(True)
+        self._show_detect_ready()
 
     def _show(self, session: KindSession, table, round_name: str, detected_frame: int) -> None:
         # Nothing found is saved to the frame searched, not to the one on screen when the result arrives.

@@ -26,8 +26,8 @@ from .export_panel import ExportPanel
 from .finetune_panel import FineTunePanel
 from .image_picks import last_worked_on, register_dock, remember_worked_on, show_picked
 from .image_views import (
-    add_view_layer, explain, kind_suffix, layer_frames, layer_kind, other_dock_note, remember_copied_files,
-    shared_file_projects, show_view_choice,
+    START_HINT, add_view_layer, explain, kind_suffix, layer_frames, layer_kind, other_dock_note,
+    remember_copied_files, shared_file_projects, show_view_choice,
 )
 from .labels import WholeLabel
 from .layers import guard_canvas_from_removed_layers, is_dock_output, quoted_names, viewer_closing
@@ -40,7 +40,6 @@ from .tracks_panel import TracksPanel
 DOCK_TITLE = "Particle detection"
 # A dragged point fires an event per mouse step; write it to disk once the drag pauses this long.
 MOVE_SAVE_DELAY_MS = 150
-START_HINT = "open an image (File > Open, or File > Open Sample) to start"
 # What an image whose project could not be opened still allows: the project repaired, or another one.
 UNOPENED_WAY_OUT = "fix it and open the image again, or choose another folder with Folder…"
 
@@ -123,6 +122,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         view_row.addWidget(self.view_button)
         self._view_row = QWidget()
         self._view_row.setLayout(view_row)
+        self._view_row.setVisible(False)  # shown for an image with views (show_view_choice): none yet
         project = QHBoxLayout()
         project.addWidget(self.project_label, 1)
         project.addWidget(self.project_button)
