@@ -657,6 +657,7 @@ class Annotation:
         self.replace_frames({frame: saved.table})
         if saved.merged:
             self._say_kept([int(frame)])
+        self._sync_edited(frame)
         self.regions.clear_draft(frame)
         self.regions.show_accepted(self.project.regions())
         self.viewer.layers.selection.active = self.points
@@ -664,18 +665,45 @@ class Annotation:
 
     def unaccept_region(self, region: Region) -> None:
         self._refuse_off_screen()
-        self.project.unaccept_region(region.frame, region)
+        self._region_unaccepted(region)
         self.regions.show_accepted(self.project.regions())
         self._changed()
 
     def _regions_deleted(self, regions: list[Region]) -> None:
         """Outlines deleted in the reviewed-regions layer: those regions are no longer accepted."""
         for region in regions:
-            self.project.unaccept_region(region.frame, region)
+            self._region_unaccepted(region)
         self.regions.show_accepted(self.project.regions())
         show_info(f"{len(regions)} reviewed region{'s' if len(regions) != 1 else ''} deleted from the outlines: "
                   "un-accepted (Draw box and Shift+Enter accept one again)")
         self._changed()
+
+    def _region_unaccepted(self, region: Region) -> None:
+        """Un-accept ``region``: edits inside it are no longer learned, so its frame is edited again where they
+        were. Not known for a frame this session did not edit (its table as detected is gone): points the user
+        placed inside the region are edits, so the frame is marked, and Detect keeps them one undo away."""
+        frame = int(region.frame)
+        self.project.unaccept_region(frame, region)
+        if frame in self._detected:
+            self._sync_edited(frame)
+        elif frame not in self.project.edited_frames:
+            table = self._on_disk.get(frame, empty_table())
+            inside = table[region.contains(table["y"], table["x"])]
+            if (inside["source"] == "added").any():
+                self.project.mark_edited(frame)
+
+    def _sync_edited(self, frame: int) -> None:
+        """Mark ``frame`` edited in the project while this session's edits of it reach outside its accepted
+        regions, and not otherwise: a round learns what lies inside them, and a user who accepted a region around
+        their only edit was told the round had not learned it. A frame whose table as detected is not known
+        (edits of an earlier session, see _as_detected) stays as marked."""
+        frame = int(frame)
+        if self._detected.get(frame) is None:
+            return
+        if self._edited_outside(frame, self._on_disk.get(frame, empty_table()), self.project.regions(frame)):
+            self.project.mark_edited(frame)
+        else:
+            self.project.clear_edited([frame])
 
     def reviewed_masks(self) -> dict[int, np.ndarray]:
         """Each frame's pixels inside accepted regions (frames reviewed whole are not listed)."""
@@ -727,6 +755,7 @@ class Annotation:
             # undo away, not replace them and forget their steps.
             self._detected[frame] = self._as_detected(frame, before)
         self._forget_undone_edits(frame)
+        self._sync_edited(frame)
         return True
 
     def _forget_undone_edits(self, frame: int) -> None:
@@ -933,6 +962,9 @@ class Annotation:
                 if (saved is None and len(current)) or (saved is not None and not same_centres(current, saved)):
                     if frame not in self._detected:  # the first edit since the frame was detected: what it had
                         self._detected[frame] = self._as_detected(frame, saved)
+                    elif (frame not in self.project.edited_frames
+                          and self._edited_outside(frame, current, self.project.regions(frame))):
+                        self.project.mark_edited(frame)  # before it is written, as _as_detected marks
                     save = self._write_frame(frame, current, record=True,
                                              detected_by=self.project.detected_by.get(frame))
                     if save.merged:
@@ -949,6 +981,8 @@ class Annotation:
                 self._changed()
             if refused is not None:  # last: the dock's lines just refreshed do not cover it
                 self._say_refused(refused)
+        for frame in written:  # once written: edits undone by hand, or made inside accepted regions only
+            self._sync_edited(frame)
         return written
 
     def _take_off_points_outside_stack(self) -> str | None:

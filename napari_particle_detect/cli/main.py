@@ -616,13 +616,13 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
     given = {"steps_per_epoch": args.steps_per_epoch, "batch_size": args.batch_size, "learning_rate": args.lr}
     config = replace(config, **{name: value for name, value in round_defaults(config.device).items()
                                 if name in given and given[name] is None})
+    examples = load_examples(args.data, base.card.canonical_diameter, args.diameter)
     unlabelled = None
     if args.unlabelled:
         from ..learning.pseudo_labels import read_unlabelled
 
-        config = replace(config, unlabelled_frames=_unlabelled_count(args, config))
+        config = replace(config, unlabelled_frames=_unlabelled_count(args, config, examples))
         unlabelled = read_unlabelled(args.unlabelled, base.card.canonical_diameter, args.diameter)
-    examples = load_examples(args.data, base.card.canonical_diameter, args.diameter)
     validation = load_examples(args.validate, base.card.canonical_diameter, args.diameter) if args.validate else None
     _log_rescaling(examples + (validation or []), base.card.canonical_diameter)
     with RoundBar(args.quiet, config.epochs * config.steps_per_epoch) as bar:  # the round's own lines above it
@@ -635,16 +635,25 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
     return 0
 
 
-def _unlabelled_count(args: argparse.Namespace, config) -> int:
+def _unlabelled_count(args: argparse.Namespace, config, examples: list) -> int:
     """How many --unlabelled frames a round asks for: --unlabelled-frames, else the default but no more than the
-    files hold; a default of 8 over fewer frames was warned of as a round short of what was asked, though the
-    user had asked for no number."""
+    files hold unreviewed (a frame of ``examples``, known by its pixels, is never learned from: --unlabelled may be
+    the annotated movie itself); a default of 8 over fewer frames was warned of as a round short of what was asked,
+    though the user had asked for no number. Where none is left unreviewed, what the files hold is asked, so the
+    round says it found none."""
     from ..learning.pseudo_labels import DEFAULT_FRAMES, stacks_at
+    from ..learning.training import frame_digest
 
     if args.unlabelled_frames is not None:
         return int(args.unlabelled_frames)
-    held = sum(len(frames) for _, frames in stacks_at(args.unlabelled))
-    return min(int(config.unlabelled_frames or DEFAULT_FRAMES), held)
+    wanted = int(config.unlabelled_frames or DEFAULT_FRAMES)
+    stacks = stacks_at(args.unlabelled)
+    held = sum(len(frames) for _, frames in stacks)
+    if held - len(examples) >= wanted:  # enough even were every reviewed frame among them: no frame read
+        return wanted
+    reviewed = {frame_digest(example.image) for example in examples}
+    unreviewed = sum(frame_digest(frames[i]) not in reviewed for _, frames in stacks for i in range(len(frames)))
+    return min(wanted, unreviewed or held)
 
 
 # Below this held-out F1 for the starting model, the truth tables more likely describe other positions than

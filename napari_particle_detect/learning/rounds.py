@@ -105,9 +105,10 @@ def unlabelled_frames(project: Project, stack, scale: float, how: str = "spread"
     to pseudo-label: spread over the stack, or (``how="confident"``) those the saved detections
     rank least uncertain. A frame with reviewed regions is among them unless the user edited it: the
     round labels it only outside its regions and held-out tiles (finetune.fine_tune knows it by its
-    pixels). A frame the user edited but did not accept whole is not, whatever regions of it were
-    accepted: the project does not know where the edits lie, so the teacher could find the points
-    deleted there again, and the round learn them back."""
+    pixels). A frame the project holds as edited (Project.edited_frames) is not, whatever regions of it
+    were accepted: the teacher could find the points deleted there again, and the round learn them back.
+    The dock clears that mark where every edit lies inside the frame's accepted regions (those are learned),
+    and keeps it where it cannot tell."""
     from .pseudo_labels import choose_frames
 
     frames = as_frames(stack)

@@ -946,7 +946,8 @@ class Project:
     # ---- which frames hold edits their last detection did not give ------------------------------
     @property
     def edited_frames(self) -> list[int]:
-        """Frames the user edited since they were last detected, in this session or an earlier one."""
+        """Frames the user edited since they were last detected, in this session or an earlier one: edits a round
+        does not learn, or may not (the dock clears a frame whose every edit lies inside its accepted regions)."""
         return list(self.state().edited)
 
     def mark_edited(self, frame: int) -> None:
