@@ -25,7 +25,7 @@ from ..kinds import rods
 from ..kinds.columns import KIND_COLUMNS
 from ..projects.chain_edits import RING_BEADS, close_index_gaps, ring_sizes
 from ..synthetic.rods import rod_table, tips
-from .layers import READ_ROW, SOURCE_COLOURS, copies_as_added
+from .layers import READ_ROW, SOURCE_COLOURS, copies_as_added, extras_as_read
 from .reader import kept_physical, with_extra_features
 
 # Unlike the beads' rings (SOURCE_COLOURS) and the review box and regions (regions.DRAFT_COLOUR, ACCEPTED_COLOUR):
@@ -42,9 +42,6 @@ CHAINS_PAIR_KEY = "chains_pair"
 PATHS_DRAWN_BY_DOCK: weakref.WeakSet = weakref.WeakSet()
 # A layer's edits finished (napari also sends ADDING, CHANGING while a bead is dragged, REMOVING).
 DONE_ACTIONS = {ActionType.ADDED, ActionType.REMOVED, ActionType.CHANGED}
-# In the metadata of a rods or chains layer read from a table: its extra columns of whole numbers (trackpy's
-# particle, a count). napari makes them floats for the NaN of a rod or bead added, and particle 7 was saved 7.000.
-WHOLE_NUMBER_EXTRAS_KEY = "whole_number_columns"
 
 # A rod's line is drawn as wide as the rod, see-through, so the rod under it shows whether its width is right
 # (the width a round learns); a rod of unknown width (drawn before widths could be set) at its table's
@@ -82,32 +79,15 @@ def _extra_names(columns, kind: str) -> list[str]:
 def _with_extras(table: pd.DataFrame, features: pd.DataFrame, rows: list[int], kind: str,
                  metadata: dict | None) -> pd.DataFrame:
     """``table`` with the extra columns of ``features`` (its ``rows``, in the order of ``table``'s rows) after its
-    own, those of whole numbers when read whole again (:func:`_whole_as_read`), the physical ones (``y_um``,
+    own, those of whole numbers or true/false when read so again (layers.extras_as_read), the physical ones (``y_um``,
     ``x_um``) of a rod or bead moved or added since written anew from its pixels (the map its layer's
     ``metadata`` keeps, reader.kept_physical)."""
     extras = _extra_names(features.columns, kind)
     if not extras:
         return table
-    carried = _whole_as_read(features[extras].iloc[rows].reset_index(drop=True), metadata)
+    carried = extras_as_read(features[extras].iloc[rows].reset_index(drop=True), metadata)
     return with_physical_refreshed(pd.concat([table.reset_index(drop=True), carried], axis=1),
                                    **kept_physical(metadata))
-
-
-def _whole_numbers(extras: pd.DataFrame) -> dict:
-    """The layer metadata that keeps which of a table's extra columns hold whole numbers (WHOLE_NUMBER_EXTRAS_KEY)."""
-    return {WHOLE_NUMBER_EXTRAS_KEY: [c for c in extras.columns if pd.api.types.is_integer_dtype(extras[c])]}
-
-
-def _whole_as_read(extras: pd.DataFrame, metadata: dict | None) -> pd.DataFrame:
-    """``extras`` with the columns read as whole numbers (:func:`_whole_numbers`) whole again, empty for a rod or
-    bead added since; one given a fraction since (in napari's features table) stays as it is."""
-    whole = (metadata or {}).get(WHOLE_NUMBER_EXTRAS_KEY) or []
-    back = {}
-    for column in (c for c in whole if c in extras and not pd.api.types.is_integer_dtype(extras[c])):
-        values = pd.to_numeric(extras[column], errors="coerce")
-        if (values.dropna() % 1 == 0).all():
-            back[column] = values.astype("Int64")
-    return extras.assign(**back) if back else extras
 
 
 def rods_layer_data(table: pd.DataFrame, name: str, ndim: int = 2) -> tuple:
@@ -125,7 +105,7 @@ def rods_layer_data(table: pd.DataFrame, name: str, ndim: int = 2) -> tuple:
     widths = rod_line_widths(features["width"].to_numpy(float))
     kwargs = {"name": name, "shape_type": "line", "features": features,
               "feature_defaults": {"score": np.nan, "width": np.nan, "source": "added"},
-              "metadata": {ROD_GEOMETRY_KEY: rods_geometry(table), **_whole_numbers(extras)},
+              "metadata": {ROD_GEOMETRY_KEY: rods_geometry(table)},
               "edge_width": list(widths) if len(widths) else ROD_EDGE_WIDTH, "opacity": ROD_OPACITY,
               # One colour per line by source (Shapes take no colour-cycle dictionary); new lines: 'added'.
               "edge_color": [SOURCE_COLOURS.get(s, "cyan") for s in source] if len(table) else SOURCE_COLOURS["added"]}
@@ -237,7 +217,7 @@ def chain_layers_data(table: pd.DataFrame, name: str, ndim: int = 2) -> list[tup
     pair = uuid.uuid4().hex
     kwargs = {"name": f"{name} beads", "features": features, "size": 6.0, "face_color": "transparent",
               "border_color": "source", "border_color_cycle": SOURCE_COLOURS, "border_width": 0.15,
-              "feature_defaults": PLACED_BEAD, "metadata": {CHAINS_PAIR_KEY: pair, **_whole_numbers(extras)}}
+              "feature_defaults": PLACED_BEAD, "metadata": {CHAINS_PAIR_KEY: pair}}
     beads = (table[columns].to_numpy(float).reshape(-1, ndim), with_extra_features(kwargs, extras), "points")
     return [beads, (chain_paths(table, ndim), {"name": f"{name} chains", "shape_type": "path", "edge_width": 1.5,
                                                "edge_color": PATH_COLOUR,

@@ -105,32 +105,83 @@ def table_from_points(data: np.ndarray, features: pd.DataFrame | None) -> pd.Dat
 
 def copies_as_added(features: pd.DataFrame, placed: dict) -> pd.DataFrame:
     """``features`` with the points that repeat an earlier point's READ_ROW (napari's copy of the point selected
-    when one was placed) as points placed by hand: ``placed`` where it names the column, no value (NaN, '') in
-    the others, as :func:`reader.with_extra_features` gives a placed point's measurements."""
+    when one was placed, in a layer no viewer hook marked as it was placed: :func:`keep_placed_defaults_in`) as
+    points placed by hand (:func:`with_rows_placed`)."""
     if READ_ROW not in features or not len(features):
         return features
     row = features[READ_ROW].to_numpy()
     copies = (row >= 0) & pd.Series(row).duplicated().to_numpy()
-    if not copies.any():
-        return features
+    return with_rows_placed(features, copies, placed) if copies.any() else features
+
+
+def with_rows_placed(features: pd.DataFrame, rows: np.ndarray, placed: dict) -> pd.DataFrame:
+    """``features`` with its ``rows`` (a mask) as a point placed by hand has them: ``placed`` where it names the
+    column, no value (NaN, '') in the others, as :func:`reader.with_extra_features` gives a placed point's
+    measurements. The other rows keep their values and their type: an integer or true/false column takes its
+    missing value as pandas' nullable one (Int64, boolean), or its track ids and flags were saved 4.0 and 1.0."""
     features = features.copy()
     for column in features.columns:
-        if column in placed:
-            features.loc[copies, column] = placed[column]
-        elif pd.api.types.is_numeric_dtype(features[column]):
-            features[column] = features[column].astype(float).where(~copies, np.nan)
-        else:
-            features[column] = features[column].where(~copies, "")
+        series = features[column]
+        value = placed.get(column, np.nan if pd.api.types.is_numeric_dtype(series) else "")
+        if pd.isna(value):
+            series, value = _nullable(series), _missing_of(series)
+        features[column] = series.mask(rows, value)
     return features
 
 
+def _nullable(series: pd.Series) -> pd.Series:
+    """``series`` as a type that holds a missing value: numpy's integers and booleans hold none."""
+    if pd.api.types.is_bool_dtype(series) and not isinstance(series.dtype, pd.BooleanDtype):
+        return series.astype("boolean")
+    if pd.api.types.is_integer_dtype(series) and isinstance(series.dtype, np.dtype):
+        return series.astype("Int64")
+    return series
+
+
+def _missing_of(series: pd.Series):
+    """The missing value of ``series``'s type: pandas' NA for its nullable types, NaN otherwise."""
+    return getattr(series.dtype, "na_value", np.nan)
+
+
+# In the metadata of a layer read from a table: its extra columns of whole numbers (trackpy's particle, a count) and
+# of true/false values. napari makes them floats (or objects) for the missing value of a point added, and particle 7
+# was saved 7.000 (:func:`extras_as_read`).
+WHOLE_NUMBER_EXTRAS_KEY = "whole_number_columns"
+TRUE_FALSE_EXTRAS_KEY = "true_false_columns"
+
+
+def extras_types(extras: pd.DataFrame) -> dict:
+    """The layer metadata that keeps which of a table's extra columns hold whole numbers, and which true/false
+    (none where it has none)."""
+    typed = {WHOLE_NUMBER_EXTRAS_KEY: [c for c in extras.columns if pd.api.types.is_integer_dtype(extras[c])],
+             TRUE_FALSE_EXTRAS_KEY: [c for c in extras.columns if pd.api.types.is_bool_dtype(extras[c])]}
+    return {key: columns for key, columns in typed.items() if columns}
+
+
+def extras_as_read(extras: pd.DataFrame, metadata: dict | None) -> pd.DataFrame:
+    """``extras`` with the columns read as whole numbers or true/false (:func:`extras_types`) so again, empty for
+    a point added since; one given other values since (in napari's features table) stays as it is."""
+    metadata = metadata if isinstance(metadata, dict) else {}
+    back = {}
+    for column in (c for c in metadata.get(WHOLE_NUMBER_EXTRAS_KEY) or [] if c in extras):
+        values = pd.to_numeric(extras[column], errors="coerce")
+        if not pd.api.types.is_integer_dtype(extras[column]) and (values.dropna() % 1 == 0).all():
+            back[column] = values.astype("Int64")
+    for column in (c for c in metadata.get(TRUE_FALSE_EXTRAS_KEY) or [] if c in extras):
+        values = extras[column]
+        if not pd.api.types.is_bool_dtype(values) and values.dropna().isin([True, False]).all():
+            back[column] = values.astype("boolean")
+    return extras.assign(**back) if back else extras
+
+
 def keep_placed_defaults_in(viewer) -> None:
-    """In ``viewer`` (None: none), each Points layer read from a table (features with READ_ROW) given back the
-    feature defaults it was made with whenever its selection empties (a click beside the points, the selected
-    points deleted): napari leaves the last selected point's features as the defaults, and a point placed after
-    that point was deleted took its chain, score and measurements, with no second point of its READ_ROW left to
-    tell it a copy (:func:`copies_as_added`). The layers are found as they are inserted: a reader gives napari
-    layer data, and only the viewer makes layers of them."""
+    """In ``viewer`` (None: none), each Points layer read from a table (features with READ_ROW) has the points
+    placed in it (napari's add tool) marked as placed at once (:func:`with_rows_placed`): napari gives a point
+    placed the features of the point selected then (its score, source, measurements, chain), and once that point
+    was deleted (select the wrong one, place the right one, delete the wrong one) no second point of its READ_ROW
+    told the copy at File > Save (:func:`copies_as_added`), saved as the model's. Its feature defaults are also
+    given back whenever its selection empties, so a point placed then is drawn as placed. The layers are found as
+    they are inserted: a reader gives napari layer data, and only the viewer makes layers of them."""
     if viewer is not None:
         viewer.layers.events.inserted.connect(_keep_placed_defaults)  # once: napari connects a callback once
 
@@ -145,29 +196,49 @@ def _keep_placed_defaults(event) -> None:
         return
     _PLACED_DEFAULTS_KEPT.add(layer)
     placed = _PlacedDefaults(layer)
-    # A function, not the object: psygnal keeps a callable object (a bound method's too) by a weak reference only.
+    # Functions, not the object: psygnal and napari keep a callable object (a bound method's too) by a weak
+    # reference only.
     layer.selected_data.events.items_changed.connect(lambda *_: placed())
+    layer.events.data.connect(lambda data_event: placed.mark_added(data_event))
 
 
 class _PlacedDefaults:
     """A Points layer's feature defaults as it was made (its placed point's), set again when its selection is
-    empty; by a weak reference, so the layer is not kept alive by its own selection's callback."""
+    empty, and given to each point placed; by a weak reference, so the layer is not kept alive by its own
+    callbacks."""
 
     def __init__(self, layer) -> None:
         self._layer = weakref.ref(layer)
         self._placed = layer.feature_defaults.iloc[0].to_dict()
 
+    def placed_of(self, features: pd.DataFrame) -> dict:
+        """The features of a point placed, for each of ``features``' columns: those given since (a dock's
+        measurements) have no value for it."""
+        return {c: self._placed.get(c, np.nan if pd.api.types.is_numeric_dtype(features[c]) else "")
+                for c in features.columns}
+
     def __call__(self) -> None:
         layer = self._layer()
         if layer is None or len(layer.selected_data):
             return
-        features = layer.features
-        # Columns given since (a dock's measurements) have no value for a point placed by hand.
-        placed = {c: self._placed.get(c, np.nan if pd.api.types.is_numeric_dtype(features[c]) else "")
-                  for c in features.columns}
+        placed = self.placed_of(layer.features)
         now = layer.feature_defaults.iloc[0].to_dict()
         if any(not _same_value(placed[c], now.get(c)) for c in placed):
             layer.feature_defaults = placed
+
+    def mark_added(self, event) -> None:
+        """The points an add (napari's add tool) appended, as placed by hand, whatever they copied."""
+        layer = self._layer()
+        if layer is None or getattr(event, "action", None) != ActionType.ADDED:
+            return
+        features = layer.features
+        rows = np.zeros(len(features), dtype=bool)
+        rows[np.asarray(event.data_indices, dtype=int)] = True
+        placed = self.placed_of(features)
+        layer.features = with_rows_placed(features, rows, placed)
+        # Setting the features takes the defaults from the last row; napari selects the new points next anyway.
+        layer.feature_defaults = placed
+        layer.refresh_colors()
 
 
 def _same_value(a, b) -> bool:

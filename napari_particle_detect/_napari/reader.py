@@ -16,8 +16,8 @@ from ..files.tables import TABLE_COLUMNS, Placement, normalise_table, physical_m
 from ..files.tables import physical_units
 from ..files.tables import recorded_of_files, shared_value, table_voxel_placement, table_voxel_size
 from ..files.tracks import tracks_layer_data
-from .layers import READ_ROW, extra_columns, is_dock_output, keep_placed_defaults_in, points_data
-from .layers import points_layer_kwargs
+from .layers import READ_ROW, TRUE_FALSE_EXTRAS_KEY, extra_columns, extras_types, is_dock_output
+from .layers import keep_placed_defaults_in, points_data, points_layer_kwargs
 
 if TYPE_CHECKING:
     from napari.layers import Image
@@ -119,7 +119,8 @@ def centres_layers_data(path: str | Path) -> list[tuple]:
     # top image (none is named as the table), each file's own image open or not.
     placed = [placed_over(path, part, file) if kind == "spheres" else (DrawnOver(), None) for _, part, file in parts]
     say_placements(path, [(file, note) for (_, _, file), (_, note) in zip(parts, placed)])
-    keep_placed_defaults_in(_current_viewer())
+    for viewer in _open_viewers():
+        keep_placed_defaults_in(viewer)
     return [layer for (name, part, file), (drawn, _) in zip(parts, placed)
             for layer in layers_of_table(part, name, kind, has_frames, path, drawn, file)]
 
@@ -223,11 +224,16 @@ def tracks_layer_name(name: str) -> str:
 
 
 def with_extra_features(kwargs: dict, extras: pd.DataFrame) -> dict:
-    """Points layer keywords with a table's other columns (measurements, track ids) as features too."""
+    """Points (or Shapes) layer keywords with a table's other columns (measurements, track ids, flags) as features
+    too, its whole number and true/false columns named in its metadata (layers.extras_types) for File > Save."""
+    typed = extras_types(extras)
+    # A column of numpy's booleans holds no missing value: napari made a point added with nothing selected True.
+    extras = extras.astype({c: "boolean" for c in typed.get(TRUE_FALSE_EXTRAS_KEY, [])})
     features = pd.concat([kwargs["features"], extras], axis=1)
     # A point added by hand has no measurement or track yet.
     defaults = {c: np.nan if pd.api.types.is_numeric_dtype(extras[c]) else "" for c in extras.columns}
-    return {**kwargs, "features": features, "feature_defaults": {**kwargs["feature_defaults"], **defaults}}
+    return {**kwargs, "features": features, "feature_defaults": {**kwargs["feature_defaults"], **defaults},
+            "metadata": {**kwargs.get("metadata", {}), **typed}}
 
 
 def table_placement(table: pd.DataFrame, drawn: DrawnOver) -> Placement | None:
@@ -249,11 +255,27 @@ def with_physical_kept(kwargs: dict, table: pd.DataFrame, placement: Placement |
     where not. ``placement``: that map where already found (None: found here)."""
     if placement is None:
         placement = physical_placement(table) if physical_units(table) else None
-    if placement is None:
+    if placement is None or not map_to_keep(table, placement):
         return kwargs
     kept = {"unit": placement.unit, "scale": list(placement.scale), "translate": list(placement.translate),
             "misses": list(physical_misses(table, placement))}
     return {**kwargs, "metadata": {**kwargs.get("metadata", {}), PHYSICAL_COLUMNS_KEY: kept}}
+
+
+def map_to_keep(table: pd.DataFrame, placement: Placement) -> bool:
+    """Whether ``placement``, fitted to ``table``, is a map of its physical columns worth writing them anew from:
+    one fitted over rows more than a pixel apart on each axis, and no identity (scale 1, no offset: ``y_raw``, the
+    pixels before a correction, equal to them). One row fits a scale to any pair of columns (``y_err, x_err``), and
+    a point added was saved with an error invented from its position."""
+    if placement.scale + placement.translate == (1.0, 1.0, 0.0, 0.0):
+        return False
+    for axis in "yx":
+        pixels = pd.to_numeric(table[axis], errors="coerce").to_numpy(float)
+        physical = pd.to_numeric(table[f"{axis}_{placement.unit}"], errors="coerce").to_numpy(float)
+        fitted = pixels[np.isfinite(pixels) & np.isfinite(physical)]
+        if not len(fitted) or np.ptp(fitted) <= 1.0:
+            return False
+    return True
 
 
 def kept_physical(metadata: dict | None) -> dict:
@@ -334,7 +356,8 @@ def kind_layers_data(table: pd.DataFrame, name: str, kind: str, has_frames: bool
         layers = [rods_layer_data(table, name, ndim)]
     else:
         layers = chain_layers_data(table, name, ndim)
-        follow_beads_in(_current_viewer())
+        for viewer in _open_viewers():
+            follow_beads_in(viewer)
     (data, kwargs, layer_type), *others = layers
     return [(data, with_physical_kept(kwargs, table), layer_type), *others]
 
@@ -598,6 +621,19 @@ def image_to_place_over(viewer, stem: str, spatial: int, own_only: bool = False)
     if own_only:
         return None
     return images[-1] if images else None
+
+
+def _open_viewers() -> list:
+    """Every open viewer, any of which may be the one a reader's layers go into: napari asks a reader for layer
+    data, and a script's ``viewer.open`` reads into its own viewer, not napari's current one (the last made)."""
+    try:
+        from napari import Viewer
+
+        viewers = list(Viewer._instances)
+    except Exception:  # noqa: BLE001 - no Qt: read as a script reads, with no viewer to follow
+        viewers = []
+    current = _current_viewer()
+    return viewers + [current] if current is not None and current not in viewers else viewers
 
 
 def _current_viewer():

@@ -14,8 +14,8 @@ import pandas as pd
 from ..errors import ParticleDetectError
 from ..files.centre_csv import write_centres
 from ..files.tables import ORIGIN_COLUMNS, with_physical, with_physical_refreshed
-from .layers import ADDED_DEFAULTS, VOLUME_POINTS_KEY, copies_as_added, extra_columns, table_from_points
-from .layers import unit_suffix_of
+from .layers import ADDED_DEFAULTS, VOLUME_POINTS_KEY, copies_as_added, extra_columns, extras_as_read
+from .layers import table_from_points, unit_suffix_of
 from .reader import kept_physical, kept_voxel_placement
 
 
@@ -35,9 +35,9 @@ def write_points(path: str, data: Any, meta: dict) -> list[str]:
     if features is not None and len(features) == len(table):
         # Measurements and track ids the layer carries go with it, as Export writes them.
         extras = [c for c in extra_columns(features) if c not in table.columns]
+        carried = extras_as_read(features[extras].reset_index(drop=True), meta.get("metadata"))
         # Physical columns kept as features (drawn in pixels): those of points moved or added since, anew.
-        table = with_physical_refreshed(pd.concat([table, features[extras].reset_index(drop=True)], axis=1),
-                                        **kept_physical(meta.get("metadata")))
+        table = with_physical_refreshed(pd.concat([table, carried], axis=1), **kept_physical(meta.get("metadata")))
     shown = meta.get("shown")
     if shown is not None and len(shown) == len(table):
         table = table[np.asarray(shown, dtype=bool)].reset_index(drop=True)
@@ -80,7 +80,7 @@ def _write_volume_points(target: Path, data: np.ndarray, meta: dict) -> Path:
         "z": data[:, -3], "y": data[:, -2], "x": data[:, -1],
         "score": features["score"].to_numpy(float) if has and "score" in features else np.nan,
         "source": features["source"].astype(str).to_numpy() if has and "source" in features else "added"})
-    extras = _volume_extras(features) if has else pd.DataFrame(index=range(n))
+    extras = extras_as_read(_volume_extras(features), meta.get("metadata")) if has else pd.DataFrame(index=range(n))
     shown = meta.get("shown")
     if shown is not None and len(shown) == n:
         keep = np.asarray(shown, dtype=bool)
