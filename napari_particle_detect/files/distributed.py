@@ -68,6 +68,9 @@ from .io import atomic_write_text, remove_stale_temporaries
 
 # Memory a worker process needs beyond torch itself for everyday images; bounds the default count.
 WORKER_MEMORY_BYTES = 2 * 1024**3
+# A dask worker's memory limit said as enough (torch and the model, and WORKER_MEMORY_BYTES beyond them) where a
+# smaller one paused or killed the workers.
+WORKER_MEMORY_LIMIT = "3GiB"
 # Write errors no later file gets past: the disk, or the user's quota on it, is full.
 OUT_OF_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 # Nor past a disk the system remounted read-only (as it does after an I/O error) or one mounted so.
@@ -93,6 +96,10 @@ LOST_WORKER_TIMEOUT = "1 day"
 # often they restart (a worker dying as it starts), saying every NO_WORKER_REPEAT_S meanwhile that it waits.
 NO_LIVE_WORKER_STOP_S = 10.0
 LOCAL_NO_WORKER_STOP_S = 300.0
+# Every worker paused by dask for memory (above its pause threshold, 80 % of its limit) and idle starts no file: the
+# run waited unsaid for ever, its bar still. Asked this often (a scheduler_info of every worker), said once two asks
+# running found it (a pause that passes, memory freed, is not), again every NO_WORKER_REPEAT_S it lasts.
+PAUSED_CHECK_S = 5.0
 # Said in place of dask's tracebacks when Ctrl-C comes while a cluster of this process's own is starting.
 CLUSTER_START_INTERRUPTED = "the dask cluster was still starting: nothing was written"
 
@@ -852,6 +859,9 @@ class _NoWorkerNotice:
         self.last_said = float("-inf")
         self.none_since: float | None = None  # first seen without a worker (a cluster in this process)
         self.dead_since: float | None = None  # first seen without a live worker process either
+        self.paused_asked = float("-inf")
+        self.paused_since: float | None = None  # first seen with every worker paused for memory, none working
+        self.paused_said = float("-inf")
 
     def check(self) -> NoWorkerLeft | None:
         now = time.monotonic()
@@ -865,6 +875,7 @@ class _NoWorkerNotice:
         if workers:  # a worker again: should all of them go, that is said afresh
             self.first_said = self.none_since = self.dead_since = None
             self.last_said = float("-inf")
+            self._say_if_paused(now)
             return None
         own = _workers_in_this_process(self.client)
         if own is None:
@@ -887,6 +898,28 @@ class _NoWorkerNotice:
             self.last_said = now
         return None
 
+    def _say_if_paused(self, now: float) -> None:
+        """Say, while it lasts, that every worker is paused for memory with no task running: dask starts no file on
+        one, and a worker holding the model seldom frees enough to resume."""
+        if now - self.paused_asked < PAUSED_CHECK_S:
+            return
+        self.paused_asked = now
+        paused = _paused_workers(self.client)
+        if not paused:
+            self.paused_since, self.paused_said = None, float("-inf")
+            return
+        if self.paused_since is None:
+            self.paused_since = now
+        if now - self.paused_since < PAUSED_CHECK_S or now - self.paused_said < NO_WORKER_REPEAT_S:
+            return
+        own = _workers_in_this_process(self.client) is not None
+        remedy = ("run with fewer --workers (each gets a larger share of the memory)" if own else
+                  f"start workers with more memory, at least {WORKER_MEMORY_LIMIT} each (dask worker {self.address} "
+                  f"--memory-limit {WORKER_MEMORY_LIMIT})")
+        log.warning("%s: every dask worker is paused for want of memory, no file can start (%s); waiting for one to "
+                    "have memory again: %s", self.address, paused, remedy)
+        self.paused_said = now
+
     def _say_waiting(self, now: float) -> None:
         if now - self.last_said < NO_WORKER_REPEAT_S:
             return
@@ -899,6 +932,35 @@ class _NoWorkerNotice:
             log.warning("%s: still no dask worker after %.0f s; waiting for one to join (%s)", self.address,
                         now - self.first_said, start)
         self.last_said = now
+
+
+def _paused_workers(client) -> str:
+    """Where every worker of ``client``'s scheduler is paused by dask for memory and runs no task, what each uses of
+    its limit ("tcp://HOST:PORT uses 418 MiB, its limit 429 MiB", the first three); "" where one is not, or the
+    scheduler does not say."""
+    try:
+        try:
+            answer = client.scheduler_info(n_workers=-1)  # every worker: some versions list the first 5 by default
+        except TypeError:  # versions before n_workers list them all
+            answer = client.scheduler_info()
+    except Exception:  # noqa: BLE001 - a scheduler lost meanwhile: the run says that itself
+        return ""
+    workers = answer.get("workers") or {}
+    stuck = [(address, info) for address, info in workers.items() if info.get("status") == "paused"
+             and not _running_tasks(info)]
+    if not stuck or len(stuck) < len(workers):
+        return ""
+    mib = 2**20
+    said = [f"{address} uses {(info.get('metrics') or {}).get('memory', 0) / mib:.0f} MiB, its limit "
+            f"{(info.get('memory_limit') or 0) / mib:.0f} MiB" for address, info in stuck[:3]]
+    return ", ".join(said) + (f" and {len(stuck) - 3} more" if len(stuck) > 3 else "")
+
+
+def _running_tasks(info: dict) -> int:
+    """Tasks a worker (its scheduler_info entry) runs now, as of its last heartbeat: a paused worker finishes those,
+    and resumes as the file that filled its memory ends."""
+    counts = (info.get("metrics") or {}).get("task_counts") or {}
+    return sum(counts.get(state, 0) for state in ("executing", "long-running"))
 
 
 def _workers_in_this_process(client) -> list | None:
@@ -968,9 +1030,25 @@ def failure_line(path: Path, exc: BaseException | None, sent: Path | None = None
     if type(exc).__name__ == "KilledWorker":  # dask's names a task key and a worker's address, not the file
         deaths = getattr(exc, "allowed_failures", 0) + 1
         return (f"{path}: the dask worker detecting it died {deaths} time{'s' if deaths > 1 else ''} (out of memory, "
-                "or a crash); not detected")
+                f"or a crash{_low_memory_limit(exc)}); not detected")
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{path}: {type(exc).__name__}{': ' + text if text else ''}"
+
+
+def _low_memory_limit(killed: BaseException) -> str:
+    """Where the worker a KilledWorker names had a memory limit below what a worker needs (WORKER_MEMORY_LIMIT), that
+    limit and the remedy, to end its line: dask's nanny kills a worker past 95 % of it, every file alike, and the
+    line said nothing of why. "" for any other limit, or none."""
+    from dask.utils import parse_bytes
+
+    try:
+        limit = getattr(killed.last_worker, "memory_limit", None)  # a WorkerState, sent with the exception
+    except (AttributeError, IndexError):  # an exception made otherwise: nothing to say
+        return ""
+    if not isinstance(limit, (int, float)) or not 0 < limit < parse_bytes(WORKER_MEMORY_LIMIT):
+        return ""
+    return (f"; its memory limit, {limit / 2**20:.0f} MiB, is below the {WORKER_MEMORY_LIMIT} a worker needs: give "
+            f"the workers more with dask worker ... --memory-limit {WORKER_MEMORY_LIMIT}")
 
 
 def default_workers() -> int:
@@ -1112,7 +1190,9 @@ def scheduler_client(address: str, timeout: str = "20s"):
     text = str(address).strip()
     try:
         if not text.startswith("inproc://"):  # one process's own address: no host and port to check
-            get_address_host_port(text)  # dask's own parser: a scheme it knows, a host and a numeric port
+            _, port = get_address_host_port(text)  # dask's own parser: a scheme it knows, a host and a numeric port
+            if isinstance(port, int) and not 0 < port < 2**16:  # else the socket takes it modulo 65536, another port, refused or someone else's
+                raise ValueError(f"port {port} is out of range 1-65535")
     except ValueError as exc:
         raise ParticleDetectError(f"{address}: not a scheduler address ({exc}); give tcp://HOST:PORT") from None
     _check_listening(address, text, timeout)
