@@ -111,7 +111,8 @@ def cmd_synth_volumes(args: argparse.Namespace) -> int:
         raise ParticleDetectError(f"--volume-fraction {args.volume_fraction}: the packing reaches "
                                   f"{MAX_VOLUME_FRACTION:g} at most")
     if min(args.volume_shape) < 2 or min(args.volume_shape[1:]) < 8 or max(args.volume_shape) > 1024:
-        raise ParticleDetectError(f"--volume-shape {args.volume_shape}: need 2-1024 slices and 8-1024 voxels in y, x")
+        shape = " ".join(map(str, args.volume_shape))  # as typed, as the other --volume-shape refusals say it
+        raise ParticleDetectError(f"--volume-shape {shape}: need 2-1024 slices and 8-1024 voxels in y, x")
     config = VolumeConfig(shape=tuple(args.volume_shape), volume_fraction=args.volume_fraction,
                           diameter=args.sphere_diameter, z_step=args.z_step, psf_z_ratio=args.psf_z_ratio, dye=args.dye)
     check_synth_folder(args.outdir)
@@ -730,7 +731,8 @@ def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: 
     from ..learning.training import annotated_files, check_centres_inside, reviewed_indices, say_unlabelled_images
     from ..detection.volume_detection import refuse_subvoxel, volume_sizing
     from ..learning.volume_finetune import volume_example
-    from ..detection.volume_resampling import normalise_volume, resample_volume, to_working, working_factors
+    from ..detection.volume_resampling import (normalise_volume, prepared_volume, resample_volume, to_working,
+                                               working_factors)
 
     table_kind = "centre table (frame,z,y,x)"
     say_unlabelled_images(paths, table_kind)  # 2D and rods/chains training say so too: a volume left out unseen
@@ -760,7 +762,9 @@ def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: 
                 # Before resampling, as detect does: a voxel size in mixed units (z in nm, y and x in µm) makes
                 # particles a fraction of a slice deep, and z enlarged a thousand times or more costs minutes.
                 refuse_subvoxel(sizing, voxel, str(image_path))
-            working, applied = resample_volume(volume, working_factors(sizing.diameter, working_diameter))
+            factors = working_factors(sizing.diameter, working_diameter)
+            # As detect prepares it: a hot line resampled first would squash the volume's contrast, unlike detect's.
+            working, applied = resample_volume(prepared_volume(volume), factors)
             centres = table.loc[table["frame"] == t, ["z", "y", "x"]].to_numpy(float)
             check_centres_inside(csv, centres, volume.shape, f" volume {t}" if data.shape[0] > 1 else "")
             examples.append(volume_example(normalise_volume(working), to_working(centres, applied),

@@ -29,8 +29,9 @@ from ..files.frame_ranges import checked_frames, frames_in_range
 from ..files.tables import VoxelSize, same_voxel_size
 from ..errors import ParticleDetectError
 from ..kinds.heatmap3d import decode3d
-from .volume_resampling import from_working, normalise_volume, own_voxels, resample_volume, working_factors
-from .preprocessing import GapRecord, clear_of_gaps, frame_indices, refuse_file_name, refuse_masked
+from .volume_resampling import (despiked_volume, from_working, normalise_volume, own_voxels, refilled_slices,
+                                resample_volume, working_factors)
+from .preprocessing import FrameRecord, GapRecord, clear_of_gaps, frame_indices, refuse_file_name, refuse_masked
 from .choices import DEVICE_CHOICES, RUNTIME_CHOICES, applied_threshold, check_count, check_progress, check_threshold
 from .threads import keeps_torch_threads
 
@@ -393,8 +394,9 @@ def detect_volume(volume: np.ndarray, model: DetectorModel | str | Path | None =
     (:func:`check_volume_options`). ``sizing``: a sizing found before (a series' first volume), used as it
     is. Every mistake in the input (a 2D or 4D array, a diameter of zero, a threshold of 2, cuda without a
     GPU, a 2D model) is a ParticleDetectError (a TypeError for a value of another type) before any work.
-    NaN or infinite voxels are read as missing, said in a warning. :func:`detect_volumes` gives a table of one
-    volume or a series.
+    NaN or infinite voxels are read as missing, a constant slice between others (dropped by the microscope) is
+    refilled from the slices beside it and outlying spikes (a hot line) are left out of the range, each said in a
+    warning (:class:`Prepared`). :func:`detect_volumes` gives a table of one volume or a series.
     """
     options = check_volume_options(VolumeOptions() if options is None else options)
     check_volume_shape(volume, name)
@@ -426,9 +428,11 @@ def gaps_gathered() -> Iterator[GapRecord]:
 
 def _detect_filled(filled: tuple[np.ndarray, np.ndarray | None], model: DetectorModel | str | Path | None,
                    options: VolumeOptions, name: str, sizing: VolumeSizing | None,
-                   gaps: GapRecord) -> tuple[np.ndarray, np.ndarray, VolumeSizing]:
+                   gaps: GapRecord, prepared: Prepared | None = None,
+                   ) -> tuple[np.ndarray, np.ndarray, VolumeSizing]:
     """:func:`detect_volume` of a volume whose gaps are filled (``filled``: files.axes.volume_and_gaps'), its
-    options checked; its missing voxels are added to ``gaps``, for the caller to say once."""
+    options checked; its missing voxels are added to ``gaps``, for the caller to say once, and what was done to it
+    before resampling to ``prepared`` (None: said here)."""
     from .volume_inference import predict_heatmap3d
 
     volume, missing = filled
@@ -437,7 +441,12 @@ def _detect_filled(filled: tuple[np.ndarray, np.ndarray | None], model: Detector
     stride = 2 ** (len(model.card.channels) - 1)
     check_window(options.window, stride)
     device = volume_device(options.device)
+    record = Prepared() if prepared is None else prepared
+    volume = record.refill(name, volume, missing)
     sizing = sizing or volume_sizing(volume, options.diameter, options.voxel_size)
+    volume = record.despike(volume, missing)
+    if prepared is None:
+        record.say(name)
     refuse_subvoxel(sizing, options.voxel_size, name)
     factors = working_factors(sizing.diameter, model.card.canonical_diameter)
     working, applied = resample_volume(volume, factors)
@@ -487,6 +496,41 @@ def _too_few_voxels(name: str, sizing: VolumeSizing, working_shape: tuple[int, .
               if sizing.source.startswith("given") else "give a larger volume or the diameter")
     return (f"{name}: too few voxels for particles of {size} voxels (z, y, x; working grid "
             f"{'x'.join(map(str, working_shape))}): {remedy}")
+
+
+class Prepared:
+    """What was done to volumes before resampling (:func:`~.volume_resampling.refilled_slices`,
+    :func:`~.volume_resampling.despiked_volume`), said once per file: done silently, a sensor's defect would look
+    like no defect at all."""
+
+    def __init__(self) -> None:
+        self.spikes = FrameRecord()
+        self.refilled: list[tuple[str, list[int]]] = []  # (volume's name, its slices refilled)
+
+    def refill(self, name: str, volume: np.ndarray, missing: np.ndarray | None) -> np.ndarray:
+        """``volume`` (named ``name``) with its constant slices refilled."""
+        volume, slices = refilled_slices(volume, missing)
+        if slices:
+            self.refilled.append((name, slices))
+        return volume
+
+    def despike(self, volume: np.ndarray, missing: np.ndarray | None) -> np.ndarray:
+        """``volume`` with its spikes left out of its range (after sizing: the 2D size estimate has its own rule,
+        and read a hot line set to the top of the range as particles of 2 px)."""
+        volume, found = despiked_volume(volume, missing)
+        self.spikes.add(found)
+        return volume
+
+    def say(self, name: str) -> None:
+        if self.refilled:
+            shown = "; ".join(f"{label}: slice(s) {', '.join(map(str, slices))}" for label, slices in self.refilled[:3])
+            log.warning("%s%s constant (blank or saturated: dropped by the microscope?), each filled from the slices "
+                        "beside it", shown, "; ..." if len(self.refilled) > 3 else "")
+        if self.spikes.first is not None:
+            found = self.spikes.first.describe().replace(" px at ", " voxels at ").replace("other pixels",
+                                                                                            "other voxels")
+            log.warning("%s: %s left out of the intensity range in %d volume(s) (a hot line, a saturated patch or "
+                        "zero padding?)", name, found, self.spikes.frames)
 
 
 def say_gaps(name: str, gaps: GapRecord) -> None:
@@ -553,7 +597,7 @@ def _detect_series(data, model: DetectorModel, options: VolumeOptions, name: str
     sizing = _series_sizing(data, options, name, time_points, ready)
     if sizing is not None:
         _say_thin_series(tuple(data.shape), sizing, name, pick_channel)
-    parts, skipped, pending, gaps = [], [], [], GapRecord()
+    parts, skipped, pending, gaps, prepared = [], [], [], GapRecord(), Prepared()
     twins = _TwinVolumes()
     for t in time_points:
         label = _volume_name(name, data, t)
@@ -561,7 +605,7 @@ def _detect_series(data, model: DetectorModel, options: VolumeOptions, name: str
             filled = ready.pop(t, None) or volume_and_gaps(np.asarray(data[t]), label)
             twins.add(t, filled[0])
             # Passed on, not named here: _detect_filled lets go of the volume once it is resampled.
-            centres, scores, sizing = _detect_filled(filled, model, options, label, sizing, gaps)
+            centres, scores, sizing = _detect_filled(filled, model, options, label, sizing, gaps, prepared)
         except ConstantVolumeError as exc:
             pending.append(blank_volume(data, t, exc))
             skipped.append(t)
@@ -573,6 +617,7 @@ def _detect_series(data, model: DetectorModel, options: VolumeOptions, name: str
         if progress is not None:
             progress(len(parts) + len(skipped), len(time_points))
     say_gaps(name, gaps)
+    prepared.say(name)
     twins.say(name, twin_hint)
     if not parts:
         raise ParticleDetectError(f"{name}: every volume is constant; nothing to detect")
@@ -623,7 +668,8 @@ def _series_sizing(data, options: VolumeOptions, name: str, time_points: list[in
             continue  # said in its turn where it is among the time points detected
         if t in time_points:
             ready[t] = filled
-        return volume_sizing(filled[0], options.diameter, options.voxel_size)
+        # Sized as a single volume is, its constant slices refilled (said when it is detected).
+        return volume_sizing(refilled_slices(*filled)[0], options.diameter, options.voxel_size)
     return None
 
 

@@ -7,13 +7,54 @@ import numpy as np
 from scipy import ndimage
 
 from .percentiles import selected
-from .preprocessing import PERCENTILES, percentile_scaling, without_spikes
+from .preprocessing import PERCENTILES, Spikes, percentile_scaling, without_spikes
 
 
 def working_factors(diameter_voxels: tuple[float, float, float], working_diameter: float) -> np.ndarray:
     """Per-axis zoom factors that make particles of ``diameter_voxels`` (z, y, x) ``working_diameter``
     voxels across."""
     return working_diameter / np.asarray(diameter_voxels, dtype=float)
+
+
+def refilled_slices(volume: np.ndarray, missing: np.ndarray | None = None) -> tuple[np.ndarray, list[int]]:
+    """``volume`` (Z, Y, X) with each constant slice between two others (one value in every voxel: a slice the
+    microscope dropped, blank or saturated) replaced by the slices beside it, interpolated linearly, as a float32
+    copy, and those slices (none: the volume itself). No real slice is constant, its noise differs voxel for voxel;
+    left as it was, a blank slice read as a dark plane through the spheres it crossed (F1 0.955 against 1.000 once
+    filled, a 24-slice generator volume), and a saturated one as a bright plane. Constant slices at a face are
+    left as they are: padding, whose copies of the face would draw its spheres longer. ``missing``: the volume's
+    gaps, a slice missing whole left to them."""
+    flat = np.asarray(volume).reshape(volume.shape[0], -1)
+    constant = flat.min(axis=1) == flat.max(axis=1)
+    if missing is not None:
+        constant &= ~np.asarray(missing).reshape(volume.shape[0], -1).all(axis=1)
+    kept = np.flatnonzero(~constant)
+    dead = np.flatnonzero(constant)
+    dead = dead[(dead > kept[0]) & (dead < kept[-1])] if len(kept) else dead[:0]
+    if not len(dead):
+        return volume, []
+    out = np.array(volume, dtype=np.float32)
+    for z in dead:
+        hi = kept[np.searchsorted(kept, z)]
+        lo = kept[np.searchsorted(kept, z) - 1]
+        weight = (z - lo) / (hi - lo)
+        out[z] = (1 - weight) * out[lo] + weight * out[hi]
+    return out, dead.tolist()
+
+
+def despiked_volume(volume: np.ndarray, missing: np.ndarray | None = None) -> tuple[np.ndarray, Spikes | None]:
+    """``volume`` with its outlying spikes (a hot line, a saturated patch, zero padding) set to the ends of its other
+    voxels' range (preprocessing.without_spikes; a float32 copy where it has any, never the caller's array changed),
+    and the spikes; ``missing``: its gaps, left out of the judgement. Before resampling: blurred and interpolated
+    onto the working grid, a spike no longer sits at one value apart from the rest, so normalising kept it in the
+    range, and one saturated row through every slice squashed every sphere of a 24-slice volume to 0 centres."""
+    return without_spikes(volume, where=None if missing is None else ~np.asarray(missing, dtype=bool))
+
+
+def prepared_volume(volume: np.ndarray) -> np.ndarray:
+    """``volume`` as detection prepares it before resampling (:func:`refilled_slices`, then :func:`despiked_volume`),
+    unsaid: training then learns from a volume as detect reads it."""
+    return despiked_volume(refilled_slices(volume)[0])[0]
 
 
 def resample_volume(volume: np.ndarray, factors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -263,7 +263,9 @@ def file_axes(path: str | Path, given: str | None = None, channel: int | None = 
         # The data's own axes: length-1 axes other than the last two may be dropped (a one-time-point TZYX).
         if len(dims) != len(given):
             squeezed = tuple(n for i, n in enumerate(dims) if n != 1 or i >= len(dims) - 2)
-            if len(squeezed) != len(given):
+            # A series of one time point whose T its metadata (or tifffile) dropped: read_volumes adds it back.
+            one_time_point = given == "TZYX" and known == "ZYX"
+            if len(squeezed) != len(given) and not one_time_point:
                 image = "the image has" if channels is None else f"each of its {channels.count} channels has"
                 raise ParticleDetectError(f"{path}: --axes {given} names {len(given)} axes, but {image} "
                                           f"{len(squeezed)} (shape {'x'.join(map(str, squeezed))})")

@@ -27,7 +27,8 @@ from ..projects.project_state import FieldChecker
 from ..projects.review import hesitation
 from .training import Example
 from .volume_finetune import VOLUME_FINE_TUNE, VolumeRoundConfig, fine_tune_volumes, volume_example
-from ..detection.volume_resampling import normalise_volume, resample_volume, to_working, working_factors
+from ..detection.volume_resampling import (normalise_volume, prepared_volume, resample_volume, to_working,
+                                           working_factors)
 
 SETTINGS_FILE = "volume.json"  # listed in project.SIDE_FILES, so a half-written one is tidied away
 # A proposed box is this many particle diameters along every axis: a few dozen spheres.
@@ -184,7 +185,8 @@ def project_volume_examples(project: Project, volumes, diameter: tuple[float, fl
             raise ParticleDetectError(f"{project.frame_path(frame)}: no z column; this project's frames are 2D")
         raw = np.asarray(volumes[frame])
         refuse_gaps(raw, f"volume {frame} (reviewed)")
-        volume, applied = resample_volume(raw, factors)
+        # As detect prepares it: a hot line resampled first would squash the volume's contrast, unlike detect's.
+        volume, applied = resample_volume(prepared_volume(raw), factors)
         area = None if boxes[frame] is None else working_area(
             [region_box(r, volumes.shape[1]) for r in boxes[frame]], volume.shape, applied)
         examples.append(volume_example(normalise_volume(volume), to_working(table[["z", "y", "x"]].to_numpy(float),
