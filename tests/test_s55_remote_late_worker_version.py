@@ -1,6 +1,8 @@
 """A remote round started while its scheduler has no worker yet is trained by the first worker that joins: one that
 runs another napari-particle-detect is refused in one line as one there at the start is, not left to train the
-round unsaid, and nothing changes."""
+round unsaid, and nothing changes. So is it where the round asks the worker's defaults first (the dock's way): its
+defaults task ran on the late worker, and another version's defaults failed in this computer's settings with a
+TypeError."""
 
 from __future__ import annotations
 
@@ -22,12 +24,19 @@ from helpers import reviewed_project
 
 distributed = pytest.importorskip("distributed")
 DASK = Path(sys.executable).with_name("dask")
+# The worker's install as another version's would be: its version, and defaults naming a field this one lacks.
+OLDER = """import napari_particle_detect
+napari_particle_detect.__version__ = '0.0.1'
+import napari_particle_detect.learning.finetune as finetune
+finetune.round_defaults = lambda device='auto': {'steps_per_epoch': 20, 'crops_per_step_old_name': 8}
+"""
 
 
-def test_a_worker_of_another_version_that_joins_after_the_round_started_is_refused(tmp_path):
+@pytest.mark.parametrize("worker_defaults", [False, True], ids=["own settings", "worker's defaults"])
+def test_a_worker_of_another_version_that_joins_after_the_round_started_is_refused(tmp_path, worker_defaults):
     project, stack = reviewed_project(tmp_path)
-    older = tmp_path / "older_version.py"  # the worker's install, as another version's would say it
-    older.write_text("import napari_particle_detect\nnapari_particle_detect.__version__ = '0.0.1'\n")
+    older = tmp_path / "older_version.py"
+    older.write_text(OLDER)
     outcome = {}
     with distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1",
                                   dashboard_address=":0") as cluster:
@@ -36,7 +45,7 @@ def test_a_worker_of_another_version_that_joins_after_the_round_started_is_refus
         def run() -> None:
             try:
                 outcome["result"] = run_round_remote(project, stack, address, replace(FINE_TUNE, steps_per_epoch=3),
-                                                     device="cpu")
+                                                     device="cpu", worker_defaults=worker_defaults)
             except BaseException as exc:  # noqa: BLE001 - handed to the test
                 outcome["error"] = exc
 
