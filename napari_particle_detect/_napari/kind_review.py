@@ -22,14 +22,14 @@ from qtpy.QtCore import QTimer
 
 from ..errors import ParticleDetectError
 from ..kinds import chains
-from ..projects.chain_edits import RING_BEADS, ring_sizes
+from ..projects.chain_edits import RING_BEADS, bonded_beads, ring_sizes
 from ..projects.kinds_project import (
     accept_kind_frame, accept_kind_region, all_kind_frames, detections, kind_model_path, load_kind_frame,
     open_kind_project, save_kind_frame, saved_kind_frames, typical_size,
 )
 from ..projects.project import Region
 from ..projects.review import Proposal, rank_frames, rank_regions
-from .annotation import check_image_layer, image_path, outside_stack_refusal, placement, project_name
+from .annotation import Annotation, check_image_layer, image_path, outside_stack_refusal, placement, project_name
 from .history import FrameHistory
 from .image_views import layer_pixels
 from .kind_layers import (
@@ -81,6 +81,11 @@ class KindSession:
         # a later session's Detect must keep an earlier one's edits one Undo away too.
         self.replaced_edits: list[int] = []  # of those, the frames the last detection replaced
         self.kept_edits: list[int] = []  # of those, the frames the last detection, ending unshown, left alone
+        # Each frame edited since it was last detected: its table as detected, None where an earlier session's
+        # edits were already there (that table went with it). The project's mark is kept to edits reaching outside
+        # the frame's accepted regions, as the spheres dock keeps it (annotation.py _sync_edited): a round learns
+        # what lies inside them, and a user who accepted a region around their only edit was told it had not.
+        self._detected: dict[int, pd.DataFrame | None] = {}
         self._quiet = False
         self._passed: set = set()
         self._heard: list = []  # the layers whose edits reach this session (until it is put away)
@@ -501,11 +506,16 @@ class KindSession:
                 continue
             if before is None and not len(now):
                 continue
-            self.history.record(frame, before if before is not None else now.iloc[:0])
-            held_edits = frame in self.project.edited_frames
-            self.project.mark_edited(frame)  # before the edit is written: a session closed after it still knows
+            before = before if before is not None else now.iloc[:0]
+            self.history.record(frame, before)
+            held_edits = frame in self.project.edited_frames or frame in self._detected
+            if frame not in self._detected:  # the first edit since the frame was detected: what it had
+                self._detected[frame] = None if frame in self.project.edited_frames else before
+            if self._edited_outside(frame, now):
+                self.project.mark_edited(frame)  # before the edit is written: a session closed after it still knows
             self._save(frame, now)
             self.actions.append(("edit", frame, held_edits))
+            self._sync_edited(frame)  # an edit undone by hand, or made inside accepted regions only
             changed.append(frame)
         if changed and self.kind == "chains":
             self._redraw_paths()
@@ -585,6 +595,51 @@ class KindSession:
         save_kind_frame(self.project, frame, table)
         self.tables[frame] = load_kind_frame(self.project, frame)
 
+    # ---- edited frames -----------------------------------------------------------------------
+    def _edited_outside(self, frame: int, current: pd.DataFrame) -> bool:
+        """Whether ``current`` differs from ``frame``'s table as detected outside its accepted regions (rods centred
+        there, beads there and their bonds), sources aside: accepting turns the model's into 'accepted'."""
+        detected = self._detected.get(int(frame))
+        if detected is None:  # edits of an earlier session: counted, as a missed notice costs the user's edits
+            return True
+        regions = self.project.regions(int(frame))
+        outside = [~Annotation._in_any(regions, table) for table in (current, detected)]
+        if self.kind == "chains":
+            return bonded_beads(current, outside[0]) != bonded_beads(detected, outside[1])
+        return not _same(current[outside[0]].assign(source=""), detected[outside[1]].assign(source=""),
+                         COMPARED[self.kind])
+
+    def _sync_edited(self, frame: int) -> None:
+        """Mark ``frame`` edited in the project while this session's edits of it reach outside its accepted regions,
+        and not otherwise (edits undone, by Undo or by hand, or inside those regions). A frame whose table as
+        detected is not known (edits of an earlier session) stays as marked."""
+        frame = int(frame)
+        if self._detected.get(frame) is None or frame not in self.tables:
+            return
+        if self._edited_outside(frame, self.tables[frame]):
+            self.project.mark_edited(frame)
+        else:
+            self.project.clear_edited([frame])
+
+    def _region_unaccepted(self, frame: int, region: Region) -> None:
+        """Un-accept ``region``: edits inside it are no longer learned, so its frame is edited again where they
+        were. For a frame this session did not edit (its table as detected is gone), rods or beads drawn by hand
+        inside the region are edits (as the spheres dock judges: annotation.py _region_unaccepted)."""
+        self.project.unaccept_region(frame, region)
+        if frame in self._detected:
+            self._sync_edited(frame)
+        elif frame not in self.project.edited_frames and frame in self.tables:
+            table = self.tables[frame]
+            if (table["source"][region.contains(table["y"], table["x"])] == "added").any():
+                self.project.mark_edited(frame)
+
+    def _detected_again(self, frame: int, regions: list[Region], new: pd.DataFrame) -> None:
+        """``frame`` detected again, ``new`` put outside its accepted ``regions``: its table as detected is that,
+        with what it was detected as inside them, where this session's edits there stay."""
+        old = self._detected.pop(frame, None)
+        if old is not None and regions:
+            self._detected[frame] = self._joined(self._kept(old, Annotation._in_any(regions, old)), new)
+
     # ---- detection ---------------------------------------------------------------------------
     def model_path(self):
         return kind_model_path(self.project)
@@ -598,7 +653,8 @@ class KindSession:
         edits (``kept_edits``): their Undo would stay in this session, which nobody sees again."""
         self.sync()
         kept, self.replaced_edits, self.kept_edits = [], [], []
-        edited = set(self.project.edited_frames)
+        marked = set(self.project.edited_frames)  # edits outside accepted regions, which a detection replaces
+        edited = marked | set(self._detected)  # and edits inside them: their Undo steps stand
         table = table.assign(source="model")
         # A frame detected empty is saved empty: it was detected (and may be accepted as holding nothing).
         for frame in sorted(set(table["frame"].astype(int)) if frames is None else set(map(int, frames))):
@@ -609,15 +665,11 @@ class KindSession:
             saved = self.tables.get(frame)
             replaced, new = saved, found  # what the detection takes off the frame, and what it puts there
             if regions and saved is not None:
-                inside = np.zeros(len(saved), bool)
-                outside = np.ones(len(found), bool)
-                for region in regions:
-                    inside |= region.contains(saved["y"], saved["x"])
-                    outside &= ~region.contains(found["y"], found["x"])
+                inside, outside = Annotation._in_any(regions, saved), ~Annotation._in_any(regions, found)
                 replaced, new = self._kept(saved, ~inside), self._kept(found, outside)
                 found = self._joined(self._kept(saved, inside), new)
             # Edits that all lie where the detection changes nothing (inside accepted boxes) are not detected over.
-            over_edits = frame in edited and saved is not None and not _same(replaced, new, COMPARED[self.kind])
+            over_edits = frame in marked and saved is not None and not _same(replaced, new, COMPARED[self.kind])
             if over_edits and not shown:  # still marked edited: Detect there, shown, replaces them one Undo away
                 self.kept_edits.append(frame)
                 continue
@@ -631,6 +683,7 @@ class KindSession:
             self._save(frame, found)
             # Only once replaced: a detection that could not be saved leaves the frame's edits marked.
             self.project.clear_edited([frame])
+            self._detected_again(frame, regions if saved is not None else [], new)
             kept.append(frame)
         if shown:
             self.redraw()
@@ -641,7 +694,8 @@ class KindSession:
         """Take this project's Undo steps from ``kept`` (per project folder), or leave this session's there: the
         image or kind worked on again (in the same dock) is undone as far back as before, as the Particle detection
         dock keeps each image's history while another is worked on."""
-        self.history, self.actions = kept.setdefault(self.project.folder, (self.history, self.actions))
+        self.history, self.actions, self._detected = kept.setdefault(self.project.folder,
+                                                                     (self.history, self.actions, self._detected))
 
     def put_away(self) -> list[str]:
         """Another image or kind is worked on, or the dock closed: save the edits, stop hearing this
@@ -707,6 +761,7 @@ class KindSession:
         accept_kind_region(self.project, frame, box, self.frame_table(frame))
         region = self.project.regions(frame)[-1]
         self.tables[frame] = load_kind_frame(self.project, frame)
+        self._sync_edited(frame)
         self.actions.append(("accept", frame, region, before))
         self.regions.clear_draft(frame)
         self.regions.show_accepted(self.project.regions())
@@ -746,6 +801,7 @@ class KindSession:
             if not held_edits:  # only once saved: a frame that could not be is as edited as it was
                 self.project.clear_edited([frame])
             what = f"the last edit of frame {frame} undone"
+        self._sync_edited(frame)
         self.regions.show_accepted(self.project.regions())
         self.redraw()
         self._changed()
@@ -769,7 +825,7 @@ class KindSession:
         if region is None:
             self.project.unaccept_frame(frame)
         else:
-            self.project.unaccept_region(frame, region)
+            self._region_unaccepted(int(frame), region)
         if not by_undo:
             # Taken back otherwise than by Undo, this session's acceptances of it are no longer Undo's to take
             # back: undoing one would put back the table from before it, over the edits made since.

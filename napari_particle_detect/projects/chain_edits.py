@@ -232,3 +232,15 @@ def cut_bond(beads: pd.DataFrame, a: int, b: int) -> pd.DataFrame:
     beads.loc[tail, "chain"] = int(beads.loc[frame, "chain"].max()) + 1
     beads.loc[tail, "index"] = np.arange(len(tail))
     return beads
+
+
+def bonded_beads(beads: pd.DataFrame, where: np.ndarray, decimals: int = 2) -> tuple[set, set]:
+    """What one frame's chains table says at the beads ``where`` (one bool per row): their positions, and the
+    bonds reaching one of them as pairs of positions. Two tables give the same where the same beads are bonded
+    alike, whatever their chains' numbers and indices: a cut or a deleted bead elsewhere renumbers those."""
+    beads = beads.reset_index(drop=True)
+    where = np.asarray(where, bool)
+    spots = [tuple(p) for p in np.round(beads[["y", "x"]].to_numpy(float), decimals).tolist()]
+    kept = {spots[i] for i in np.flatnonzero(where)}
+    bonds = {tuple(sorted((spots[a], spots[b]))) for a, b in bonds_of(beads).tolist() if where[a] or where[b]}
+    return kept, bonds
