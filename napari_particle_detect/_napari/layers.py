@@ -200,6 +200,9 @@ def _keep_placed_defaults(event) -> None:
     # reference only.
     layer.selected_data.events.items_changed.connect(lambda *_: placed())
     layer.events.data.connect(lambda data_event: placed.mark_added(data_event))
+    # napari's paste (Ctrl+V) sends no data event: a point copied from the model's, pasted, and the original
+    # deleted (another way to move one) was saved as the model's, its score and measurements.
+    placed.pasted = PastedPoints(layer, placed.mark_pasted)
 
 
 class _PlacedDefaults:
@@ -210,6 +213,7 @@ class _PlacedDefaults:
     def __init__(self, layer) -> None:
         self._layer = weakref.ref(layer)
         self._placed = layer.feature_defaults.iloc[0].to_dict()
+        self.pasted: PastedPoints | None = None  # kept here: napari holds its bound methods weakly
 
     def placed_of(self, features: pd.DataFrame) -> dict:
         """The features of a point placed, for each of ``features``' columns: those given since (a dock's
@@ -228,12 +232,24 @@ class _PlacedDefaults:
 
     def mark_added(self, event) -> None:
         """The points an add (napari's add tool) appended, as placed by hand, whatever they copied."""
+        if getattr(event, "action", None) == ActionType.ADDED:
+            self.mark_rows(event.data_indices)
+
+    def mark_pasted(self, rows: list[int]) -> None:
+        """The points napari's paste added, as placed by hand, unless a dock hears the layer's pastes: the Rods and
+        chains dock keeps pasted beads as copies of their chains, which one chain each would undo."""
         layer = self._layer()
-        if layer is None or getattr(event, "action", None) != ActionType.ADDED:
+        if layer is not None and not hears_pastes(layer, besides=self.pasted):
+            self.mark_rows(rows)
+
+    def mark_rows(self, indices) -> None:
+        """The points at ``indices`` (placed or pasted), as placed by hand, whatever they copied."""
+        layer = self._layer()
+        if layer is None:
             return
         features = layer.features
         rows = np.zeros(len(features), dtype=bool)
-        rows[np.asarray(event.data_indices, dtype=int)] = True
+        rows[np.asarray(indices, dtype=int)] = True
         placed = self.placed_of(features)
         layer.features = with_rows_placed(features, rows, placed)
         # Setting the features takes the defaults from the last row; napari selects the new points next anyway.
@@ -302,6 +318,7 @@ class PastedPoints:
         self._editing = False
         layer.events.data.connect(self._on_data)
         layer.selected_data.events.items_changed.connect(self._on_selection)
+        _LISTENING.add(self)
 
     def _on_data(self, event) -> None:
         self._editing = event.action in (ActionType.ADDING, ActionType.REMOVING, ActionType.CHANGING)
@@ -317,6 +334,16 @@ class PastedPoints:
     def close(self) -> None:
         self.layer.events.data.disconnect(self._on_data)
         self.layer.selected_data.events.items_changed.disconnect(self._on_selection)
+        _LISTENING.discard(self)
+
+
+# Every PastedPoints not closed (their owners keep them).
+_LISTENING: weakref.WeakSet = weakref.WeakSet()
+
+
+def hears_pastes(layer, besides: PastedPoints | None = None) -> bool:
+    """Whether a PastedPoints other than ``besides`` hears napari's paste into ``layer`` (a dock's)."""
+    return any(each.layer is layer and each is not besides for each in list(_LISTENING))
 
 
 # In the metadata of a Points layer of a volume's 3D centres (the Volume dock's, or a frame,z,y,x CSV read): its

@@ -238,7 +238,7 @@ def with_extra_features(kwargs: dict, extras: pd.DataFrame) -> dict:
 
 def table_placement(table: pd.DataFrame, drawn: DrawnOver) -> Placement | None:
     """A 2D table's physical_placement: as :func:`placed_over` found it where ``drawn`` keeps it, else found now."""
-    return drawn.placement if drawn.placement_known else physical_placement(table)
+    return drawn.placement if drawn.placement_known else placement_to_draw(table)
 
 
 def with_read_rows(kwargs: dict) -> dict:
@@ -269,6 +269,12 @@ def map_to_keep(table: pd.DataFrame, placement: Placement) -> bool:
     a point added was saved with an error invented from its position."""
     if placement.scale + placement.translate == (1.0, 1.0, 0.0, 0.0):
         return False
+    return fitted_apart(table, placement)
+
+
+def fitted_apart(table: pd.DataFrame, placement: Placement) -> bool:
+    """Whether ``placement`` was fitted to rows of ``table`` more than a pixel apart on each axis: one position fits
+    a scale to any pair of columns."""
     for axis in "yx":
         pixels = pd.to_numeric(table[axis], errors="coerce").to_numpy(float)
         physical = pd.to_numeric(table[f"{axis}_{placement.unit}"], errors="coerce").to_numpy(float)
@@ -276,6 +282,27 @@ def map_to_keep(table: pd.DataFrame, placement: Placement) -> bool:
         if not len(fitted) or np.ptp(fitted) <= 1.0:
             return False
     return True
+
+
+def placement_to_draw(table: pd.DataFrame) -> Placement | None:
+    """A 2D table's physical_placement where it can place the table: fitted over rows apart (:func:`fitted_apart`),
+    or, of one position, in columns whose suffix names a length (``y_um``, one detection). A one-row table's
+    ``y_err, x_err`` fit a scale as well, and by them its point was drawn at (y_err, x_err), in a corner of the
+    image, the errors themselves dropped."""
+    placement = physical_placement(table)
+    if placement is None or fitted_apart(table, placement) or _names_a_length(placement.unit):
+        return placement
+    return None
+
+
+def _names_a_length(unit: str) -> bool:
+    """Whether a physical column's suffix is a unit of length as pint reads it (um, nm, mm), not 'err' or 'sd'."""
+    try:
+        from pint import get_application_registry
+
+        return get_application_registry().Unit(unit).dimensionality == {"[length]": 1}
+    except Exception:  # noqa: BLE001 - a suffix that names no unit (err, scaled), or a table read with no pint
+        return False
 
 
 def kept_physical(metadata: dict | None) -> dict:
@@ -505,7 +532,7 @@ def placed_over(path: Path, table: pd.DataFrame, file: str | None = None) -> tup
     if "z" in table.columns:
         columns = physical_columns(table, 3)
         return _placed_by_columns(path, columns, 3, file) if columns is not None else voxels_over_image(path, file)
-    placement = physical_placement(table)
+    placement = placement_to_draw(table)
     drawn, note = (_placed_by_columns(path, _columns_named(placement), 2, file) if placement is not None
                    else (DrawnOver(), None))
     return replace(drawn, placement=placement, placement_known=True), note
@@ -593,7 +620,7 @@ def physical_columns(table: pd.DataFrame, spatial: int) -> str | None:
     of a 2D one's), as a user reads them; None where it has none that do."""
     if spatial == 3:
         return "z_um,y_um,x_um" if table_voxel_size(table) is not None else None
-    placement = physical_placement(table)
+    placement = placement_to_draw(table)
     return _columns_named(placement) if placement is not None else None
 
 
