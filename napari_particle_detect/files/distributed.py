@@ -29,6 +29,7 @@ import signal
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -47,6 +48,7 @@ from .file_detection import (
     edited_tables,
     expand_inputs,
     is_finished,
+    lock_path,
     mark_failed,
     metadata_path,
     holding_output,
@@ -102,6 +104,11 @@ LOCAL_NO_WORKER_STOP_S = 300.0
 PAUSED_CHECK_S = 5.0
 # Said in place of dask's tracebacks when Ctrl-C comes while a cluster of this process's own is starting.
 CLUSTER_START_INTERRUPTED = "the dask cluster was still starting: nothing was written"
+# The outputs of the files a run on a client left (interrupted, stopped), by client: a worker may still hold their locks,
+# which close_local_client removes once it has killed the workers.
+_LEFT_OUTPUTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# dask's logs silenced from a local_client's start to its close_local_client, by client.
+_QUIET_WHILE_OPEN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 log = logging.getLogger("napari_particle_detect")
 
@@ -255,6 +262,7 @@ def detect_files(
         summary.left.extend(path for path, _ in todo if path not in reached)
         in_order()
         record_run(interrupted=True)
+        _note_left(client, summary, outputs)
         raise
     if stop is not None:
         came_back = len(summary.done)
@@ -268,7 +276,15 @@ def detect_files(
     elif stop is not None:
         summary.stopped = stop.line(summary)
     record_run()
+    _note_left(client, summary, outputs)
     return summary
+
+
+def _note_left(client, summary: FilesSummary, outputs: dict[Path, Path]) -> None:
+    """The outputs of ``summary``'s files left, noted for :func:`close_local_client` (``client`` None: none)."""
+    if client is not None and summary.left:
+        with contextlib.suppress(TypeError):  # a client that cannot be weakly referred to: nothing to close
+            _LEFT_OUTPUTS.setdefault(client, set()).update(outputs[path] for path in summary.left if path in outputs)
 
 
 def with_temporaries(files: list[Path]) -> list[Path]:
@@ -1068,12 +1084,25 @@ def default_workers() -> int:
 
 def local_client(workers: int | None = None):
     """A ``dask.distributed`` client on a LocalCluster of ``workers`` processes (default: sized to
-    the machine), one thread each; close it with :func:`close_local_client` when done."""
+    the machine), one thread each; close it with :func:`close_local_client` when done. dask's logs are silenced
+    until then (:data:`quiet_distributed_logs`), not after: a notebook using dask after the run heard none of its
+    warnings."""
+    quiet = contextlib.ExitStack()
+    quiet.enter_context(quiet_distributed_logs())  # its chatter is not ours
+    try:
+        client = _start_local_client(workers)
+    except BaseException:
+        quiet.close()
+        raise
+    _QUIET_WHILE_OPEN[client] = quiet
+    return client
+
+
+def _start_local_client(workers: int | None):
     import dask
     from distributed import Client, LocalCluster
 
     workers = workers or default_workers()
-    logging.getLogger("distributed").setLevel(logging.ERROR)  # its start-up and shut-down chatter is not ours
     # Ctrl-C (or the command line's SIGTERM or SIGHUP) while the cluster starts would leave it half made, its threads
     # and its exit printing tracebacks: it is held until the cluster has started, then the cluster is closed and the
     # interrupt raised.
@@ -1172,13 +1201,44 @@ def _act_on_held(held: HeldStopSignals) -> None:
 
 
 def close_local_client(client, quietly: bool = False) -> None:
-    """Close a :func:`local_client` client and its cluster. ``quietly`` (after an interrupt or a failure):
-    an error while closing is not raised, since the one thing to say is why the run stopped."""
+    """Close a :func:`local_client` client and its cluster, without dask's shut-down chatter. ``quietly`` (after an
+    interrupt or a failure): an error while closing is not raised, since the one thing to say is why the run stopped,
+    and the worker processes are killed, not waited for: dask gave a busy one 4 s to finish its file, which it never
+    would, so a Ctrl-C took seconds to end the command. Then the locks of the outputs a run on it left (their files
+    not done: :func:`detect_files`) that no one holds any more are removed, the killed workers' among them."""
     cluster = client.cluster
-    with contextlib.suppress(Exception) if quietly else contextlib.nullcontext(), \
-            quiet_distributed_logs() if quietly else contextlib.nullcontext():
-        client.close()
-        cluster.close()
+    try:
+        with contextlib.suppress(Exception) if quietly else contextlib.nullcontext(), quiet_distributed_logs():
+            if quietly:
+                with contextlib.suppress(Exception):  # its workers changing meanwhile: closed as ever, waited for
+                    _kill_worker_processes(cluster)
+            client.close()
+            cluster.close()
+    finally:
+        release_left_locks(_LEFT_OUTPUTS.pop(client, ()))
+        _QUIET_WHILE_OPEN.pop(client, contextlib.ExitStack()).close()  # dask's log levels back as they were
+
+
+def _kill_worker_processes(cluster) -> None:
+    """Kill the worker process of each nanny of ``cluster`` (a LocalCluster), told first not to start another."""
+    for nanny in list(getattr(cluster, "workers", {}).values()):
+        pid = getattr(getattr(nanny, "process", None), "pid", None)  # None: no live worker process
+        if pid is None or not hasattr(nanny, "close_gracefully"):  # a worker in this process's threads: no process
+            continue
+        nanny.close_gracefully(reason="particle-detect-interrupted")  # else the nanny restarts the worker it lost
+        with contextlib.suppress(OSError):  # gone meanwhile
+            os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))  # SIGTERM: TerminateProcess on Windows
+
+
+def release_left_locks(outputs: Iterable[Path]) -> None:
+    """Remove the lock file (file_detection.holding_output) of each of ``outputs`` that no process holds: one a
+    killed worker held stayed, hidden in the output folder, until a run again took it. One another run holds now
+    stays."""
+    for output in outputs:
+        if not lock_path(output).exists():
+            continue
+        with contextlib.suppress(Timeout, OSError), holding_output(output, blocking=False):
+            pass  # its last hold removes the file
 
 
 def scheduler_client(address: str, timeout: str = "20s"):
@@ -1252,12 +1312,15 @@ def _check_answers_as_scheduler(address: str, text: str, timeout: str) -> None:
 
     from dask.utils import parse_timedelta
     from distributed.core import rpc
+    from distributed.security import Security
     from distributed.utils import LoopRunner
 
     seconds = parse_timedelta(timeout, "s")
+    # As Client() connects: with dask's TLS settings, where it has some (else tls:// was refused whatever they were).
+    connection_args = Security().get_connection_args("client")
 
     async def identity() -> dict:
-        async with rpc(text, timeout=seconds) as server:
+        async with rpc(text, timeout=seconds, connection_args=connection_args) as server:
             return await server.identity()
 
     def not_dask(why: str) -> ParticleDetectError:
@@ -1268,16 +1331,50 @@ def _check_answers_as_scheduler(address: str, text: str, timeout: str) -> None:
     try:
         # Past the deadline of the attempts to connect (an OSError), which does not bound the handshake after them.
         answer = LoopRunner(asynchronous=False).run_sync(identity, callback_timeout=seconds + HANDSHAKE_S)
-    except (TimeoutError, asyncio.TimeoutError):  # before OSError (TimeoutError's base): connected, no handshake
-        raise not_dask("no answer to dask's handshake") from None
+    except (TimeoutError, asyncio.TimeoutError) as exc:  # before OSError (TimeoutError's base): no handshake
+        raise _security_mismatch(address, text, exc) or not_dask("no answer to dask's handshake") from None
     except OSError as exc:
-        raise ParticleDetectError(f"{address}: cannot reach the dask scheduler ({exc})") from None
+        raise _security_mismatch(address, text, exc) or ParticleDetectError(
+            f"{address}: cannot reach the dask scheduler ({exc})") from None
     except Exception as exc:
-        raise not_dask(f"its answer is not dask's: {type(exc).__name__}") from None
+        raise _security_mismatch(address, text, exc) or not_dask(
+            f"its answer is not dask's: {type(exc).__name__}") from None
     kind = answer.get("type") if isinstance(answer, dict) else None
     if kind != "Scheduler":
         raise ParticleDetectError(f"{address}: a dask {kind or 'server'} answers there, not its scheduler; "
                                   "give the scheduler's address (the one each worker connects to)")
+
+
+# Each scheme with TLS and its plain counterpart: a scheduler listens on one of them only.
+WITH_TLS = {"tls": "tcp", "wss": "ws"}
+TLS_SETTINGS = "distributed.comm.tls.ca-file, distributed.comm.tls.client.cert and .client.key"
+
+
+def _security_mismatch(address: str, text: str, exc: BaseException) -> ParticleDetectError | None:
+    """Where dask's handshake at ``text`` failed (``exc``) as it does when the address's scheme and the scheduler's
+    disagree on TLS, or this client has no TLS settings, the one line that says so and what to give; None otherwise.
+    tls:// against a plain scheduler was said to be no dask scheduler (a TypeError, "its dashboard's port?"), and
+    tcp:// against one that requires TLS could not reach it ("... before comm was established")."""
+    from distributed.comm import parse_address
+    from distributed.comm.core import CommClosedError
+
+    scheme, where = parse_address(text)
+    if scheme in WITH_TLS:
+        plain = f"{WITH_TLS[scheme]}://{where}"
+        if isinstance(exc, TypeError) and "ssl_context" in str(exc):  # no TLS settings: no context to connect with
+            return ParticleDetectError(f"{address}: {scheme}:// needs this client's TLS certificates, and dask's "
+                                       f"configuration names none ({TLS_SETTINGS}); a scheduler without TLS: give "
+                                       f"{plain}")
+        return ParticleDetectError(f"{address}: no dask scheduler answers there over TLS; a scheduler without TLS (its "
+                                   f"log names it as 'Scheduler at: {WITH_TLS[scheme]}://...'): give {plain}; else "
+                                   f"check this client's TLS certificates ({TLS_SETTINGS} in dask's configuration)")
+    secure = next((tls for tls, plain in WITH_TLS.items() if plain == scheme), None)
+    if secure is not None and isinstance(exc, CommClosedError):  # a TLS listener drops a plain handshake
+        return ParticleDetectError(f"{address}: the connection was closed before dask's handshake: a scheduler that "
+                                   f"requires TLS (its log names it as 'Scheduler at: {secure}://...')? give "
+                                   f"{secure}://{where}, with this client's TLS certificates in dask's configuration "
+                                   f"({TLS_SETTINGS})")
+    return None
 
 
 @functools.cache

@@ -468,6 +468,11 @@ def _finish(path: Path, output: str | Path | None, record: dict, table: pd.DataF
     return FileResult(path, output, record, None, time.perf_counter() - start, meta)
 
 
+def lock_path(output: Path) -> Path:
+    """The hidden file beside ``output`` whose lock a run holds while it detects into it (:func:`holding_output`)."""
+    return Path(output).parent / f".{Path(output).name}{LOCK_SUFFIX}"
+
+
 @contextlib.contextmanager
 def holding_output(output: Path, blocking: bool = True) -> Iterator[None]:
     """``output``'s lock (LOCK_SUFFIX) held for the block, its folder made as writing the output would; taken again
@@ -475,7 +480,7 @@ def holding_output(output: Path, blocking: bool = True) -> Iterator[None]:
     Not ``blocking``: filelock.Timeout at once where another process holds it."""
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(output.parent / f".{output.name}{LOCK_SUFFIX}"), is_singleton=True)
+    lock = FileLock(str(lock_path(output)), is_singleton=True)
     lock.acquire(blocking=blocking)
     try:
         yield
