@@ -32,7 +32,7 @@ from ..errors import ParticleDetectError
 from ..files.axes import MICROMETRE, Axes, ConstantVolumeError, file_axes
 from ..files.io import ChannelAxis
 from ..projects.project import project_folder_for_data
-from ..detection.volume_detection import VolumeOptions, blank_volume, gaps_gathered, load_volume_model, say_gaps
+from ..detection.volume_detection import VolumeOptions, blank_volume, load_volume_model, notes_gathered
 from ..projects.volume_review import VolumeReview, check_recorded_volume_shape, detect_for_review
 from ..learning.volume_rounds import (
     VolumeSettings, ensure_volume_round, open_volume_project, read_settings, remember_settings, volume_project_folder,
@@ -106,13 +106,14 @@ def centres_name(image: Image) -> str:
 def detect_volumes(volumes: np.ndarray, model_path: str | Path, options: VolumeOptions, name: str,
                    stop: threading.Event, ended: threading.Event) -> tuple | None:
     """Worker body: (shown centres, hidden near misses, sizing, volumes detected, notes on the blank
-    volumes skipped, the line saying the voxels read as missing, if any) of every volume, or None once ``stop`` is
-    set; ``ended`` is set when it is done."""
+    volumes skipped, the lines saying the voxels read as missing, the slices refilled and the spikes left out, if
+    any) of every volume, or None once ``stop`` is set; ``ended`` is set when it is done."""
     try:
         model = load_volume_model(model_path)
         parts, hidden, detected, notes, sizing = [], [], [], [], None
-        # A mosaic's gaps said once for the press, as the command line says them once a file: not once a volume.
-        with gaps_gathered() as gaps:
+        # A mosaic's gaps, dropped slices and a hot line said once for the press, as the command line says them once
+        # a file: not once a volume.
+        with notes_gathered() as gathered:
             for t in range(volumes.shape[0]):
                 if stop.is_set():
                     return None
@@ -129,7 +130,7 @@ def detect_volumes(volumes: np.ndarray, model_path: str | Path, options: VolumeO
             raise ParticleDetectError(f"{name}: every volume is constant; nothing to detect")
         said: list[str] = []
         with warnings_logged(said):
-            say_gaps(name, gaps)
+            gathered.say(name)
         return (pd.concat(parts, ignore_index=True), pd.concat(hidden, ignore_index=True), sizing, detected, notes,
                 said)
     finally:

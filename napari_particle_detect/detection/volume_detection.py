@@ -29,9 +29,10 @@ from ..files.frame_ranges import checked_frames, frames_in_range
 from ..files.tables import VoxelSize, same_voxel_size
 from ..errors import ParticleDetectError
 from ..kinds.heatmap3d import decode3d
-from .volume_resampling import (despiked_volume, from_working, normalise_volume, own_voxels, refilled_slices,
-                                resample_volume, working_factors)
-from .preprocessing import FrameRecord, GapRecord, clear_of_gaps, frame_indices, refuse_file_name, refuse_masked
+from .volume_resampling import (despiked_volume, from_working, normalise_volume, own_voxels, refilled_gaps,
+                                refilled_slices, resample_volume, working_factors)
+from .preprocessing import (FrameRecord, GapRecord, clear_of_gaps, find_spikes, frame_indices, refuse_file_name,
+                            refuse_masked)
 from .choices import DEVICE_CHOICES, RUNTIME_CHOICES, applied_threshold, check_count, check_progress, check_threshold
 from .threads import keeps_torch_threads
 
@@ -356,6 +357,7 @@ def _apparent_anisotropy(volume: np.ndarray) -> tuple[float, float]:
     nz, ny, nx = volume.shape
     block = np.asarray(volume[:, ny // 2 - min(ny, 128) // 2: ny // 2 + min(ny, 128) // 2,
                               nx // 2 - min(nx, 128) // 2: nx // 2 + min(nx, 128) // 2], dtype=np.float32)
+    block = _spikes_levelled(block)
     block = block - block.mean()
     spectrum = np.abs(np.fft.rfftn(block, s=[2 * n for n in block.shape], axes=(0, 1, 2))) ** 2
     corr = np.fft.irfftn(spectrum)[: block.shape[0], : block.shape[1], : block.shape[2]]
@@ -370,6 +372,21 @@ def _apparent_anisotropy(volume: np.ndarray) -> tuple[float, float]:
 
     z_half_width = half(corr[:, 0, 0])
     return z_half_width / max(half(corr[0, :, 0]), 1e-6), z_half_width
+
+
+def _spikes_levelled(block: np.ndarray) -> np.ndarray:
+    """``block`` with its outlying spikes (preprocessing.find_spikes) set to its other voxels' mean, so that they
+    correlate with nothing: a hot row of the sensor through every slice is one structure the volume's depth long,
+    and read as such it sized spheres of 9 px 92 voxels deep (then refused: too few voxels for them)."""
+    spikes = find_spikes(block)
+    if spikes is None:
+        return block
+    hit = np.zeros(block.shape, dtype=bool)
+    if spikes.above:
+        hit |= block == np.float32(spikes.brightest)
+    if spikes.below:
+        hit |= block == np.float32(spikes.darkest)
+    return np.where(hit, block[~hit].mean(), block).astype(np.float32)
 
 
 def volume_network(model, device, runtime: str = "auto", threads: int | None = None):
@@ -394,45 +411,46 @@ def detect_volume(volume: np.ndarray, model: DetectorModel | str | Path | None =
     (:func:`check_volume_options`). ``sizing``: a sizing found before (a series' first volume), used as it
     is. Every mistake in the input (a 2D or 4D array, a diameter of zero, a threshold of 2, cuda without a
     GPU, a 2D model) is a ParticleDetectError (a TypeError for a value of another type) before any work.
-    NaN or infinite voxels are read as missing, a constant slice between others (dropped by the microscope) is
-    refilled from the slices beside it and outlying spikes (a hot line) are left out of the range, each said in a
-    warning (:class:`Prepared`). :func:`detect_volumes` gives a table of one volume or a series.
+    NaN or infinite voxels are read as missing, a constant slice or one missing whole between others (dropped by the
+    microscope) is refilled from the slices beside it and outlying spikes (a hot line) are left out of the range, each
+    said in a warning (:class:`VolumeNotes`; gathered for the caller by :func:`notes_gathered`).
+    :func:`detect_volumes` gives a table of one volume or a series.
     """
     options = check_volume_options(VolumeOptions() if options is None else options)
     check_volume_shape(volume, name)
     volume = numeric_voxels(volume, name)
-    gathered = _GATHERED_GAPS.get()
-    gaps = GapRecord() if gathered is None else gathered
-    found = _detect_filled(volume_and_gaps(volume, name), model, options, name, sizing, gaps)
-    if gathered is None:
-        say_gaps(name, gaps)
-    return found
+    gathered = _GATHERED_NOTES.get()
+    notes = VolumeNotes() if gathered is None else gathered
+    try:
+        return _detect_filled(volume_and_gaps(volume, name), model, options, name, sizing, notes)
+    finally:
+        if gathered is None:
+            notes.say(name)
 
 
-# The record of :func:`gaps_gathered` in force, on this thread.
-_GATHERED_GAPS: ContextVar[GapRecord | None] = ContextVar("gathered_gaps", default=None)
+# The record of :func:`notes_gathered` in force, on this thread.
+_GATHERED_NOTES: ContextVar[VolumeNotes | None] = ContextVar("gathered_notes", default=None)
 
 
 @contextmanager
-def gaps_gathered() -> Iterator[GapRecord]:
-    """A record of the missing voxels of every volume :func:`detect_volume` detects meanwhile on this thread, which
-    then says none of them: a caller detecting a series a volume at a time (the 3D dock) says them once
-    (:func:`say_gaps`), as a file's are."""
-    gaps = GapRecord()
-    token = _GATHERED_GAPS.set(gaps)
+def notes_gathered() -> Iterator[VolumeNotes]:
+    """A record of what :func:`detect_volume` finds to say of every volume it detects meanwhile on this thread (its
+    missing voxels, slices refilled, spikes), which then says none of it: a caller detecting a series a volume at a
+    time (the 3D dock) says it once (:meth:`VolumeNotes.say`), as a file's is, not a line per volume."""
+    notes = VolumeNotes()
+    token = _GATHERED_NOTES.set(notes)
     try:
-        yield gaps
+        yield notes
     finally:
-        _GATHERED_GAPS.reset(token)
+        _GATHERED_NOTES.reset(token)
 
 
 def _detect_filled(filled: tuple[np.ndarray, np.ndarray | None], model: DetectorModel | str | Path | None,
                    options: VolumeOptions, name: str, sizing: VolumeSizing | None,
-                   gaps: GapRecord, prepared: Prepared | None = None,
-                   ) -> tuple[np.ndarray, np.ndarray, VolumeSizing]:
+                   notes: VolumeNotes) -> tuple[np.ndarray, np.ndarray, VolumeSizing]:
     """:func:`detect_volume` of a volume whose gaps are filled (``filled``: files.axes.volume_and_gaps'), its
-    options checked; its missing voxels are added to ``gaps``, for the caller to say once, and what was done to it
-    before resampling to ``prepared`` (None: said here)."""
+    options checked; its missing voxels and what was done to it before resampling are added to ``notes``, for the
+    caller to say once."""
     from .volume_inference import predict_heatmap3d
 
     volume, missing = filled
@@ -441,12 +459,9 @@ def _detect_filled(filled: tuple[np.ndarray, np.ndarray | None], model: Detector
     stride = 2 ** (len(model.card.channels) - 1)
     check_window(options.window, stride)
     device = volume_device(options.device)
-    record = Prepared() if prepared is None else prepared
-    volume = record.refill(name, volume, missing)
+    volume, missing = notes.prepared.refill(name, volume, missing)
     sizing = sizing or volume_sizing(volume, options.diameter, options.voxel_size)
-    volume = record.despike(volume, missing)
-    if prepared is None:
-        record.say(name)
+    volume = notes.prepared.despike(volume, missing)
     refuse_subvoxel(sizing, options.voxel_size, name)
     factors = working_factors(sizing.diameter, model.card.canonical_diameter)
     working, applied = resample_volume(volume, factors)
@@ -463,7 +478,7 @@ def _detect_filled(filled: tuple[np.ndarray, np.ndarray | None], model: Detector
     # Spheres cut by a face whose centre lies outside the volume are not this volume's particles.
     shape = np.array(heat.shape) / applied
     inside = np.all((centres >= -0.5) & (centres <= shape - 0.5), axis=1)
-    gaps.add(missing)
+    notes.gaps.add(missing)
     inside &= clear_of_gaps(centres, missing, tuple(d / 2 for d in sizing.diameter))
     return centres[inside], scores[inside], sizing
 
@@ -505,14 +520,18 @@ class Prepared:
 
     def __init__(self) -> None:
         self.spikes = FrameRecord()
-        self.refilled: list[tuple[str, list[int]]] = []  # (volume's name, its slices refilled)
+        # (volume's name, its constant slices refilled, its slices missing whole refilled)
+        self.refilled: list[tuple[str, list[int], list[int]]] = []
 
-    def refill(self, name: str, volume: np.ndarray, missing: np.ndarray | None) -> np.ndarray:
-        """``volume`` (named ``name``) with its constant slices refilled."""
-        volume, slices = refilled_slices(volume, missing)
+    def refill(self, name: str, volume: np.ndarray, missing: np.ndarray | None,
+               ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``volume`` (named ``name``) with its constant slices and those missing whole refilled, and its gaps
+        left (:func:`~.volume_resampling.refilled_gaps`)."""
+        out, left, slices = refilled_gaps(volume, missing)
         if slices:
-            self.refilled.append((name, slices))
-        return volume
+            lost = [] if missing is None else [z for z in slices if np.asarray(missing[z]).all()]
+            self.refilled.append((name, [z for z in slices if z not in lost], lost))
+        return out, left
 
     def despike(self, volume: np.ndarray, missing: np.ndarray | None) -> np.ndarray:
         """``volume`` with its spikes left out of its range (after sizing: the 2D size estimate has its own rule,
@@ -523,14 +542,38 @@ class Prepared:
 
     def say(self, name: str) -> None:
         if self.refilled:
-            shown = "; ".join(f"{label}: slice(s) {', '.join(map(str, slices))}" for label, slices in self.refilled[:3])
-            log.warning("%s%s constant (blank or saturated: dropped by the microscope?), each filled from the slices "
-                        "beside it", shown, "; ..." if len(self.refilled) > 3 else "")
+            log.warning("%s, each filled from the slices beside it", "; ".join(filter(None, (
+                _refilled_words(self.refilled, 1, "constant (blank or saturated: dropped by the microscope?)"),
+                _refilled_words(self.refilled, 2, "NaN or infinite throughout (dropped by the microscope?)")))))
         if self.spikes.first is not None:
             found = self.spikes.first.describe().replace(" px at ", " voxels at ").replace("other pixels",
                                                                                             "other voxels")
             log.warning("%s: %s left out of the intensity range in %d volume(s) (a hot line, a saturated patch or "
                         "zero padding?)", name, found, self.spikes.frames)
+
+
+def _refilled_words(refilled: list[tuple[str, list[int], list[int]]], kind: int, words: str) -> str:
+    """The volumes of ``refilled`` (:class:`Prepared`) with slices of ``kind`` (1: constant, 2: missing whole)
+    refilled, the first three named, in words; "" where none has."""
+    hit = [(entry[0], entry[kind]) for entry in refilled if entry[kind]]
+    if not hit:
+        return ""
+    shown = "; ".join(f"{label}: slice(s) {', '.join(map(str, slices))}" for label, slices in hit[:3])
+    more = f"; ... ({len(hit)} volumes in all)" if len(hit) > 3 else ""
+    return f"{shown}{more} {words}"
+
+
+@dataclass
+class VolumeNotes:
+    """What detecting the volumes of one image found to say: their missing voxels and what was done to them before
+    resampling, said once for the image."""
+
+    gaps: GapRecord = field(default_factory=GapRecord)
+    prepared: Prepared = field(default_factory=Prepared)
+
+    def say(self, name: str) -> None:
+        say_gaps(name, self.gaps)
+        self.prepared.say(name)
 
 
 def say_gaps(name: str, gaps: GapRecord) -> None:
@@ -597,7 +640,7 @@ def _detect_series(data, model: DetectorModel, options: VolumeOptions, name: str
     sizing = _series_sizing(data, options, name, time_points, ready)
     if sizing is not None:
         _say_thin_series(tuple(data.shape), sizing, name, pick_channel)
-    parts, skipped, pending, gaps, prepared = [], [], [], GapRecord(), Prepared()
+    parts, skipped, pending, notes = [], [], [], VolumeNotes()
     twins = _TwinVolumes()
     for t in time_points:
         label = _volume_name(name, data, t)
@@ -605,7 +648,7 @@ def _detect_series(data, model: DetectorModel, options: VolumeOptions, name: str
             filled = ready.pop(t, None) or volume_and_gaps(np.asarray(data[t]), label)
             twins.add(t, filled[0])
             # Passed on, not named here: _detect_filled lets go of the volume once it is resampled.
-            centres, scores, sizing = _detect_filled(filled, model, options, label, sizing, gaps, prepared)
+            centres, scores, sizing = _detect_filled(filled, model, options, label, sizing, notes)
         except ConstantVolumeError as exc:
             pending.append(blank_volume(data, t, exc))
             skipped.append(t)
@@ -616,8 +659,7 @@ def _detect_series(data, model: DetectorModel, options: VolumeOptions, name: str
         parts.append(volume_table(t, centres, scores, microns))
         if progress is not None:
             progress(len(parts) + len(skipped), len(time_points))
-    say_gaps(name, gaps)
-    prepared.say(name)
+    notes.say(name)
     twins.say(name, twin_hint)
     if not parts:
         raise ParticleDetectError(f"{name}: every volume is constant; nothing to detect")

@@ -23,23 +23,36 @@ def refilled_slices(volume: np.ndarray, missing: np.ndarray | None = None) -> tu
     left as it was, a blank slice read as a dark plane through the spheres it crossed (F1 0.955 against 1.000 once
     filled, a 24-slice generator volume), and a saturated one as a bright plane. Constant slices at a face are
     left as they are: padding, whose copies of the face would draw its spheres longer. ``missing``: the volume's
-    gaps, a slice missing whole left to them."""
+    gaps, a slice missing whole (NaN throughout) refilled as a constant one is (:func:`refilled_gaps`)."""
+    volume, _, slices = refilled_gaps(volume, missing)
+    return volume, slices
+
+
+def refilled_gaps(volume: np.ndarray, missing: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None, list[int]]:
+    """:func:`refilled_slices`' volume and slices, and ``missing`` less those slices (None where no gap is left; a
+    refilled slice keeps the gaps of the slices it was filled from). A slice missing whole between others is a
+    dropped slice too: left a gap, filled with the background, it read as a dark plane and every centre within
+    half a radius of it was dropped (recall 0.73 of the spheres it crossed, a 20-slice generator volume)."""
     flat = np.asarray(volume).reshape(volume.shape[0], -1)
-    constant = flat.min(axis=1) == flat.max(axis=1)
-    if missing is not None:
-        constant &= ~np.asarray(missing).reshape(volume.shape[0], -1).all(axis=1)
-    kept = np.flatnonzero(~constant)
-    dead = np.flatnonzero(constant)
+    gone = flat.min(axis=1) == flat.max(axis=1)
+    holes = None if missing is None else np.asarray(missing, dtype=bool).reshape(volume.shape[0], -1)
+    if holes is not None:
+        gone |= holes.all(axis=1)
+    kept = np.flatnonzero(~gone)
+    dead = np.flatnonzero(gone)
     dead = dead[(dead > kept[0]) & (dead < kept[-1])] if len(kept) else dead[:0]
     if not len(dead):
-        return volume, []
+        return volume, missing, []
     out = np.array(volume, dtype=np.float32)
+    left = None if holes is None else holes.reshape(np.shape(missing)).copy()
     for z in dead:
         hi = kept[np.searchsorted(kept, z)]
         lo = kept[np.searchsorted(kept, z) - 1]
         weight = (z - lo) / (hi - lo)
         out[z] = (1 - weight) * out[lo] + weight * out[hi]
-    return out, dead.tolist()
+        if left is not None:
+            left[z] = left[lo] | left[hi]
+    return out, None if left is None or not left.any() else left, dead.tolist()
 
 
 def despiked_volume(volume: np.ndarray, missing: np.ndarray | None = None) -> tuple[np.ndarray, Spikes | None]:

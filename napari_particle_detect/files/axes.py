@@ -385,7 +385,8 @@ def volume_and_gaps(volume: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarr
     """:func:`check_volume`'s volume, its NaN and infinite voxels (a mosaic's gaps) read as missing and set to
     the local background (detection.preprocessing.filled_gaps, in blocks of FLATTEN_BLOCK voxels), and the mask
     of those voxels (None where there are none). A volume with too few other voxels (MIN_FINITE_SHARE) is
-    blank, as a constant one is: a ConstantVolumeError."""
+    blank, as a constant one is: a ConstantVolumeError. Detection then refills a slice missing whole between others
+    from its neighbours and clears it from the mask (detection.volume_resampling.refilled_gaps): a dropped slice."""
     from ..detection.preprocessing import FLATTEN_BLOCK, filled_gaps, missing_pixels, mostly_missing, non_finite_note
 
     volume = np.asarray(volume)
