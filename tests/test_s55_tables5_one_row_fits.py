@@ -30,11 +30,14 @@ def _open_over(viewer, path, **image) -> tuple:
 def test_a_one_row_tables_error_columns_neither_place_it_nor_are_said_to(make_napari_viewer, tmp_path, image):
     _one_row(tmp_path / "one.csv", y_err=[0.05], x_err=[0.04])
     points, said = _open_over(make_napari_viewer(), tmp_path / "one.csv", **image)
-    np.testing.assert_allclose(points.scale, 1.0)
+    # Drawn in the image's pixels, at its scale (a table with no columns to place it by: tables6), never by y_err.
+    np.testing.assert_allclose(points.scale, image.get("scale", 1.0))
     assert list(points.features[["y_err", "x_err"]].iloc[0]) == [0.05, 0.04]
     assert not [m for m in said if "y_err" in m], said
     saved = open(points.save(str(tmp_path / "saved.csv"), plugin=PLUGIN)[0]).read().splitlines()
-    assert saved[1:] == ["0,40.000,60.000,0.900,model,0.05,0.04"]
+    # Saved as Export writes a layer drawn in um: its pixels, and their micrometres after the table's own columns.
+    assert saved[1:] == (["0,40.000,60.000,0.900,model,0.05,0.04,8.0,12.0"] if image
+                         else ["0,40.000,60.000,0.900,model,0.05,0.04"])
 
 
 def test_a_one_row_table_in_micrometres_is_still_drawn_by_them(make_napari_viewer, tmp_path):

@@ -65,6 +65,29 @@ _FRAME_APART = 1e9
 PLACED_BEAD = {"chain": -1, "index": 0, "closed": 0, RING_BEADS: 0, "score": np.nan, "source": "added", READ_ROW: -1}
 
 
+def renumbered_copies(chains: np.ndarray, rows: list[int]) -> np.ndarray:
+    """New chain numbers for the beads in ``rows``, copies of chains numbered ``chains[rows]``: each chain copied
+    gets a number no other bead has, its beads' indices (and a ring's closure) kept, so the copy is the chain's
+    shape; a part of a chain is split or opened where beads are missing (:func:`table_from_beads`). A bead
+    of no chain yet (below 0) stays a chain of its own."""
+    copied = chains[rows]
+    others = np.delete(chains, rows)
+    first = int(others.max(initial=-1)) + 1
+    _, which = np.unique(copied, return_inverse=True)
+    return np.where(copied < 0, copied, first + which)
+
+
+def as_pasted_beads(placed: pd.DataFrame, copied: pd.DataFrame, rows: list[int]) -> pd.DataFrame:
+    """``placed`` (a beads layer's features with the beads at ``rows`` marked as placed by hand: added, unscored,
+    no measurement) with those beads the copies napari's paste made of ``copied``'s chains, as the Rods and chains
+    dock keeps them (:func:`renumbered_copies`): a chain pasted stays a chain, not a bead each."""
+    placed = placed.copy()
+    shape = [c for c in ("index", "closed", RING_BEADS) if c in copied and c in placed]
+    placed.loc[rows, shape] = copied.loc[rows, shape].to_numpy()
+    placed.loc[rows, "chain"] = renumbered_copies(copied["chain"].to_numpy(int), rows)
+    return placed
+
+
 def _with_frame(table: pd.DataFrame) -> pd.DataFrame:
     return table if "frame" in table else table.assign(frame=0)
 
@@ -242,7 +265,11 @@ def _pair_paths_with_beads(event) -> None:
     paths = [layer for layer in mates if layer.metadata.get(CHAIN_PATHS_KEY)]
     beads = [layer for layer in mates if not layer.metadata.get(CHAIN_PATHS_KEY)]
     if len(paths) == 1 and len(beads) == 1:
-        beads[0].events.data.connect(_PathsFollowBeads(beads[0], paths[0], event.source))
+        follow = _PathsFollowBeads(beads[0], paths[0], event.source)
+        beads[0].events.data.connect(follow)
+        # napari's paste sends no data event: beads pasted as a chain's copy (layers.mark_pasted) are told by
+        # their features, set as they are marked; a lambda, as napari holds a bound method weakly.
+        beads[0].events.features.connect(lambda _event: follow.redraw())
 
 
 class _PathsFollowBeads:
@@ -253,8 +280,13 @@ class _PathsFollowBeads:
         self._beads, self._paths, self._layers = weakref.ref(beads), weakref.ref(paths), weakref.ref(layers)
 
     def __call__(self, event) -> None:
+        if getattr(event, "action", None) in DONE_ACTIONS:
+            self.redraw()
+
+    def redraw(self) -> None:
+        """The paths drawn from the beads as they are now, where no dock draws them."""
         beads, paths, layers = self._beads(), self._paths(), self._layers()
-        if getattr(event, "action", None) not in DONE_ACTIONS or None in (beads, paths, layers):
+        if None in (beads, paths, layers) or len(beads.features) != len(beads.data):
             return
         if paths in layers and beads not in PATHS_DRAWN_BY_DOCK:
             draw_paths(paths, chain_paths(table_from_beads(beads.data, beads.features), beads.ndim))
@@ -266,6 +298,8 @@ def draw_paths(paths, drawn: list[np.ndarray]) -> None:
     paths.data = drawn
     if drawn:
         paths.shape_type = ["path"] * len(drawn)
+        # napari draws the paths beyond those the layer held (a chain split or pasted) 1 wide, not as the others.
+        paths.edge_width = [paths.current_edge_width] * len(drawn)
 
 
 def chain_paths(table: pd.DataFrame, ndim: int = 2) -> list[np.ndarray]:

@@ -34,7 +34,7 @@ from .history import FrameHistory
 from .image_views import layer_pixels
 from .kind_layers import (
     DONE_ACTIONS, PATHS_DRAWN_BY_DOCK, READ_ROW, chain_layers_data, chain_paths, draw_paths, refill, rod_line_widths,
-    rods_layer_data, table_from_beads, table_from_rod_lines, why_not_a_rod,
+    renumbered_copies, rods_layer_data, table_from_beads, table_from_rod_lines, why_not_a_rod,
 )
 from .layers import SOURCE_COLOURS, PastedPoints, guard_canvas_from_removed_layers, place_over_image
 from .proposals import key, proposal_box
@@ -320,7 +320,7 @@ class KindSession:
         if READ_ROW in features:  # copies of no bead read: pasted ones stay the chains they were pasted as
             features.loc[rows, READ_ROW] = -1
         if self.kind == "chains" and pasted:
-            features.loc[rows, "chain"] = _renumbered_copies(features["chain"].to_numpy(int), rows)
+            features.loc[rows, "chain"] = renumbered_copies(features["chain"].to_numpy(int), rows)
         elif self.kind == "chains":
             features.loc[rows, "chain"] = -1
             features.loc[rows, "index"] = 0
@@ -940,18 +940,6 @@ class KindRegionLayers(RegionLayers):
             self.accepted.events.data.disconnect(self._on_accepted_data)
         self.draft = self.accepted = None
         return released
-
-
-def _renumbered_copies(chains: np.ndarray, rows: list[int]) -> np.ndarray:
-    """New chain numbers for the beads in ``rows``, copies of chains numbered ``chains[rows]``: each chain copied
-    gets a number no other bead has, its beads' indices (and a ring's closure) kept, so the copy is the chain's
-    shape; a part of a chain is split or opened where beads are missing (kind_layers.table_from_beads). A bead
-    of no chain yet (below 0) stays a chain of its own."""
-    copied = chains[rows]
-    others = np.delete(chains, rows)
-    first = int(others.max(initial=-1)) + 1
-    _, which = np.unique(copied, return_inverse=True)
-    return np.where(copied < 0, copied, first + which)
 
 
 def _same(a: pd.DataFrame, b: pd.DataFrame, columns: list[str]) -> bool:

@@ -236,14 +236,14 @@ class _PlacedDefaults:
             self.mark_rows(event.data_indices)
 
     def mark_pasted(self, rows: list[int]) -> None:
-        """The points napari's paste added, as placed by hand, unless a dock hears the layer's pastes: the Rods and
-        chains dock keeps pasted beads as copies of their chains, which one chain each would undo."""
+        """The points napari's paste added, as placed by hand, unless a dock hears the layer's pastes (it marks them
+        itself); beads pasted stay copies of their chains, as the Rods and chains dock keeps them, not a chain each."""
         layer = self._layer()
         if layer is not None and not hears_pastes(layer, besides=self.pasted):
-            self.mark_rows(rows)
+            self.mark_rows(rows, pasted=True)
 
-    def mark_rows(self, indices) -> None:
-        """The points at ``indices`` (placed or pasted), as placed by hand, whatever they copied."""
+    def mark_rows(self, indices, pasted: bool = False) -> None:
+        """The points at ``indices`` (placed, or ``pasted``), as placed by hand, whatever they copied."""
         layer = self._layer()
         if layer is None:
             return
@@ -251,7 +251,12 @@ class _PlacedDefaults:
         rows = np.zeros(len(features), dtype=bool)
         rows[np.asarray(indices, dtype=int)] = True
         placed = self.placed_of(features)
-        layer.features = with_rows_placed(features, rows, placed)
+        marked = with_rows_placed(features, rows, placed)
+        if pasted and {"chain", "index"} <= set(features.columns):
+            from .kind_layers import as_pasted_beads  # kind_layers builds on this module
+
+            marked = as_pasted_beads(marked, features, list(indices))
+        layer.features = marked
         # Setting the features takes the defaults from the last row; napari selects the new points next anyway.
         layer.feature_defaults = placed
         layer.refresh_colors()

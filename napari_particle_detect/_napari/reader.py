@@ -44,8 +44,8 @@ class DrawnOver:
 
     by_columns: bool = True
     units: bool = True
-    # A volume table with no physical columns: the scale, translate and units (z, y, x) of the image it is read over,
-    # whose voxels its z, y, x are (:func:`voxels_over_image`); None: at scale 1.
+    # A table with no physical columns to place it: the scale, translate and units (z, y, x; y, x) of the image it is
+    # read over, whose voxels (pixels) its z, y, x (y, x) are (:func:`pixels_over_image`); None: at scale 1.
     over: dict | None = None
     # A 2D table's physical_placement as :func:`placed_over` found it (None: none), where ``placement_known``: a fit
     # over every row, not done again for the layer (:func:`table_placement`).
@@ -204,7 +204,7 @@ def layers_of_table(table: pd.DataFrame, name: str, kind: str, has_frames: bool,
     found = table_placement(table, drawn)
     placement = found if drawn.by_columns else None
     extras = table[extra_columns(table, placement)].reset_index(drop=True)
-    placed = placement_kwargs(placement, 3 if has_frames else 2, drawn.units)
+    placed = layer_placement(placement, 3 if has_frames else 2, drawn)
     table = normalise_table(table)
     ndim = 3 if has_frames else 2
     kwargs = with_read_rows(with_extra_features(points_layer_kwargs(table, name, **placed), extras))
@@ -339,6 +339,21 @@ def tracks_layer_of(table: pd.DataFrame, particle: pd.Series, name: str, placed:
                                         "colormap": "turbo", **placed}, "tracks")
 
 
+def layer_placement(placement: Placement | None, ndim: int, drawn: DrawnOver) -> dict:
+    """Layer scale, translate (and units) of a 2D table's points: by its physical columns' ``placement`` where
+    it is drawn by them (:func:`placement_kwargs`), else over the image ``drawn`` says its pixels are of."""
+    if placement is None and drawn.over is not None:
+        return over_image_kwargs(drawn.over, ndim - 2)
+    return placement_kwargs(placement, ndim, drawn.units)
+
+
+def over_image_kwargs(over: dict, lead: int) -> dict:
+    """Layer scale, translate (and units where the image has them) that draw points in the pixels (voxels) of the
+    image ``over`` (DrawnOver.over) was taken from, after ``lead`` axes (frames) at scale 1."""
+    kwargs = {"scale": (1.0,) * lead + over["scale"], "translate": (0.0,) * lead + over["translate"]}
+    return {**kwargs, "units": ("pixel",) * lead + over["units"]} if "units" in over else kwargs
+
+
 def placement_kwargs(placement: Placement | None, ndim: int, units: bool = True) -> dict:
     """Layer scale, translate (and, where ``units``, the units where napari knows them) that draw a table's
     pixels where its physical columns say; {} where it has none."""
@@ -420,9 +435,7 @@ def volume_placement(table: pd.DataFrame, ndim: int, drawn: DrawnOver = DrawnOve
     placed = table_voxel_placement(table) if drawn.by_columns else None
     lead = ndim - 3
     if placed is None and drawn.over is not None:
-        over = drawn.over
-        kwargs = {"scale": (1.0,) * lead + over["scale"], "translate": (0.0,) * lead + over["translate"]}
-        return {**kwargs, "units": ("pixel",) * lead + over["units"]} if "units" in over else kwargs
+        return over_image_kwargs(drawn.over, lead)
     if placed is None:
         return {}
     scale = {"scale": (1.0,) * lead + placed[0], "translate": (0.0,) * lead + placed[1]}
@@ -528,13 +541,14 @@ def placed_over(path: Path, table: pd.DataFrame, file: str | None = None) -> tup
     or at another scale (set without a unit: the table's unit left out, so napari sees one unit); by its
     columns where no image is open, or no viewer (:class:`DrawnOver`'s default). ``file``: the input whose rows
     ``table`` holds, of a folder run's table, read over that file's image. A 2D table's physical_placement, found
-    here, goes with it (DrawnOver.placement)."""
+    here, goes with it (DrawnOver.placement). A table with no physical columns to place it is drawn in the pixels
+    (voxels) of that image, at its scale (:func:`pixels_over_image`)."""
     if "z" in table.columns:
         columns = physical_columns(table, 3)
-        return _placed_by_columns(path, columns, 3, file) if columns is not None else voxels_over_image(path, file)
+        return _placed_by_columns(path, columns, 3, file) if columns is not None else pixels_over_image(path, 3, file)
     placement = placement_to_draw(table)
     drawn, note = (_placed_by_columns(path, _columns_named(placement), 2, file) if placement is not None
-                   else (DrawnOver(), None))
+                   else pixels_over_image(path, 2, file))
     return replace(drawn, placement=placement, placement_known=True), note
 
 
@@ -570,28 +584,30 @@ def _placed_by_columns(path: Path, columns: str, spatial: int,
         f"drawn by their {columns} columns, as their images are drawn {how}")
 
 
-def voxels_over_image(path: Path, file: str | None = None) -> tuple[DrawnOver, PlacementNote | None]:
-    """How a volume table with no ``z_um, y_um, x_um`` is drawn: in the voxels of the image it is read over
-    (:func:`image_to_place_over`), at that image's scale and translate, and the note that says so. Its z, y, x are
-    that image's voxels, and the Volume dock exports none of those columns for an image drawn at a z/xy aspect in
-    napari's 'pixel' (``scale=(2, 1, 1)``): read back at scale 1, every centre lay at half its depth. ``file``: as
-    :func:`placed_over`'s."""
+def pixels_over_image(path: Path, spatial: int, file: str | None = None) -> tuple[DrawnOver, PlacementNote | None]:
+    """How a table with no physical columns to place it (``z_um, y_um, x_um`` of a volume's, ``spatial`` 3;
+    ``y_um, x_um`` of a 2D one's) is drawn: in the voxels (pixels) of the image it is read over
+    (:func:`image_to_place_over`), at that image's scale and translate, and the note that says so. Its z, y, x (y, x)
+    are that image's voxels (pixels): the Volume dock exports no such columns for an image drawn at a z/xy aspect in
+    napari's 'pixel' (``scale=(2, 1, 1)``), and read back at scale 1 every centre lay at half its depth; a trackpy
+    table in pixels lay 3x off the bulk-water sample, drawn at 0.351 µm a pixel. ``file``: as :func:`placed_over`'s."""
     viewer = _current_viewer()
-    image = _image_of(viewer, path, file, 3) if viewer is not None else None
+    image = _image_of(viewer, path, file, spatial) if viewer is not None else None
     if image is None:
         return DrawnOver(), None
     from .annotation import placement
 
-    placed = placement(image)
-    over = {key: tuple(value[-3:]) for key, value in placed.items()}
+    over = {key: tuple(value[-spatial:]) for key, value in placement(image).items()}
     if np.allclose(over["scale"], 1.0) and np.allclose(over["translate"], 0.0):
-        return DrawnOver(), None  # drawn in voxels at scale 1 either way
+        return DrawnOver(), None  # drawn in pixels at scale 1 either way
     scale = " x ".join(f"{float(v):g}" for v in over["scale"])
+    pixels, axes = ("voxels", "z,y,x") if spatial == 3 else ("pixels", "y,x")
+    physical = ",".join(f"{axis}_um" for axis in axes.split(","))
     return DrawnOver(over=over), PlacementNote(
-        f"{_named(path, file)}: drawn in the voxels of '{image.name}' (at scale {scale}), as its z,y,x columns are, "
-        "having no z_um,y_um,x_um columns to place it by",
-        f"drawn in the voxels of their images (at scale {scale}), as their z,y,x columns are, having no "
-        "z_um,y_um,x_um columns to place them by")
+        f"{_named(path, file)}: drawn in the {pixels} of '{image.name}' (at scale {scale}), as its {axes} columns "
+        f"are, having no {physical} columns to place it by",
+        f"drawn in the {pixels} of their images (at scale {scale}), as their {axes} columns are, having no "
+        f"{physical} columns to place them by")
 
 
 def say_placements(path: Path, notes: list[tuple[str | None, PlacementNote | None]]) -> None:
