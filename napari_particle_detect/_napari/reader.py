@@ -116,8 +116,9 @@ def centres_layers_data(path: str | Path) -> list[tuple]:
     else:
         parts = [(path.stem, table, None)]
     # Each part over its own file's image: placed by the table's name, a folder run's parts all went over the
-    # top image (none is named as the table), each file's own image open or not.
-    placed = [placed_over(path, part, file) if kind == "spheres" else (DrawnOver(), None) for _, part, file in parts]
+    # top image (none is named as the table), each file's own image open or not. Rods and chains too: drawn at
+    # scale 1, they lay off an image drawn in µm.
+    placed = [placed_over(path, part, file) for _, part, file in parts]
     say_placements(path, [(file, note) for (_, _, file), (_, note) in zip(parts, placed)])
     for viewer in _open_viewers():
         keep_placed_defaults_in(viewer)
@@ -194,7 +195,7 @@ def layers_of_table(table: pd.DataFrame, name: str, kind: str, has_frames: bool,
     table (``particle``) with its Tracks layer, placed as its points, in 2D as in 3D. ``file``: the input
     whose rows ``table`` holds, of a table of several (its ``file`` column)."""
     if kind != "spheres":
-        return kind_layers_data(table, name, kind, has_frames)
+        return kind_layers_data(table, name, kind, has_frames, drawn)
     if "z" in table.columns:
         return volume_layers_data(path, table, name, drawn, file)
     if not has_frames:
@@ -385,23 +386,29 @@ def _header(path: Path) -> pd.Index | None:
         return None
 
 
-def kind_layers_data(table: pd.DataFrame, name: str, kind: str, has_frames: bool) -> list[tuple]:
-    """A rods table as a Shapes layer of lines; a chains table as beads (Points) and paths (Shapes)."""
+def kind_layers_data(table: pd.DataFrame, name: str, kind: str, has_frames: bool,
+                     drawn: DrawnOver = DrawnOver()) -> list[tuple]:
+    """A rods table as a Shapes layer of lines; a chains table as beads (Points) and paths (Shapes); their data in
+    pixels, every layer placed as a 2D centre table's points are (``drawn``: :func:`placed_over`, by its physical
+    columns or over the image its pixels are of; :func:`layer_placement`)."""
     from .kind_layers import chain_layers_data, follow_beads_in, rods_layer_data
 
     if "source" not in table.columns:
         table = table.assign(source="added")
     ndim = 3 if has_frames else 2
-    # Drawn in pixels, their physical columns are features: the map is kept for the writer (the first layer,
-    # the lines or beads, holds the table).
+    found = table_placement(table, drawn)
+    placed = layer_placement(found if drawn.by_columns else None, ndim, drawn)
+    # Their physical columns stay features, placed by them or not: the rods and chains writers write the data's
+    # pixels and those columns as they are (the map is kept for the rows moved; the first layer, the lines or
+    # beads, holds the table), never from the layer's scale.
     if kind == "rods":
         layers = [rods_layer_data(table, name, ndim)]
     else:
         layers = chain_layers_data(table, name, ndim)
         for viewer in _open_viewers():
             follow_beads_in(viewer)
-    (data, kwargs, layer_type), *others = layers
-    return [(data, with_physical_kept(kwargs, table), layer_type), *others]
+    (data, kwargs, layer_type), *others = [(data, {**kwargs, **placed}, kind_) for data, kwargs, kind_ in layers]
+    return [(data, with_physical_kept(kwargs, table, found), layer_type), *others]
 
 
 def volume_layers_data(path: Path, table: pd.DataFrame, name: str, drawn: DrawnOver = DrawnOver(),
