@@ -729,10 +729,9 @@ def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: 
     from ..files.axes import check_volume, read_volumes
     from ..files.centre_csv import finite_column, read_centres
     from ..learning.training import annotated_files, check_centres_inside, reviewed_indices, say_unlabelled_images
-    from ..detection.volume_detection import refuse_subvoxel, volume_sizing
+    from ..detection.volume_detection import Prepared, refuse_subvoxel, volume_sizing
     from ..learning.volume_finetune import volume_example
-    from ..detection.volume_resampling import (normalise_volume, prepared_volume, resample_volume, to_working,
-                                               working_factors)
+    from ..detection.volume_resampling import normalise_volume, resample_volume, to_working, working_factors
 
     table_kind = "centre table (frame,z,y,x)"
     say_unlabelled_images(paths, table_kind)  # 2D and rods/chains training say so too: a volume left out unseen
@@ -754,9 +753,13 @@ def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: 
         # would be taught as background (2D and rods/chains training read source the same way).
         frames = reviewed_indices(csv, table.assign(frame=table["frame"].astype(int)), frames, data.shape[0] > 1)
         voxel = voxel_size or found.voxel_size
-        sizing = None
+        sizing, prepared = None, Prepared()
         for t in frames:
             volume = check_volume(np.asarray(data[t]), f"{image_path} volume {t}")
+            # Refilled before sizing, as detect does: a blank slice read as an edge every sphere stops at sized them
+            # 0.6 voxels deep (4.1 once refilled), and the working grid then stretched z 14 times.
+            volume = prepared.refill(f"{image_path} volume {t}" if data.shape[0] > 1 else str(image_path),
+                                     volume, None)[0]
             if sizing is None:
                 sizing = volume_sizing(volume, (diameter,) if diameter else None, voxel)
                 # Before resampling, as detect does: a voxel size in mixed units (z in nm, y and x in µm) makes
@@ -764,11 +767,12 @@ def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: 
                 refuse_subvoxel(sizing, voxel, str(image_path))
             factors = working_factors(sizing.diameter, working_diameter)
             # As detect prepares it: a hot line resampled first would squash the volume's contrast, unlike detect's.
-            working, applied = resample_volume(prepared_volume(volume), factors)
+            working, applied = resample_volume(prepared.despike(volume, None), factors)
             centres = table.loc[table["frame"] == t, ["z", "y", "x"]].to_numpy(float)
             check_centres_inside(csv, centres, volume.shape, f" volume {t}" if data.shape[0] > 1 else "")
             examples.append(volume_example(normalise_volume(working), to_working(centres, applied),
                                            f"{image_path.name} volume {t}"))
+        prepared.say(str(image_path))  # what detect says of the same file, so a user sees it was read alike
         log.info("%s: %d volume(s), diameter z %.1f, y %.1f, x %.1f voxels (%s)", image_path, len(frames),
                  *sizing.diameter, sizing.source)
     return examples

@@ -637,10 +637,11 @@ def _detect_series(data, model: DetectorModel, options: VolumeOptions, name: str
     time_points = list(range(data.shape[0])) if time_points is None else time_points
     ready = {} if ready is None else ready
     # Sized as a run of every time point is: the tables of ranges then join into its table, as a 2D stack's do.
-    sizing = _series_sizing(data, options, name, time_points, ready)
+    notes = VolumeNotes()
+    sizing = _series_sizing(data, options, name, time_points, ready, notes)
     if sizing is not None:
         _say_thin_series(tuple(data.shape), sizing, name, pick_channel)
-    parts, skipped, pending, notes = [], [], [], VolumeNotes()
+    parts, skipped, pending = [], [], []
     twins = _TwinVolumes()
     for t in time_points:
         label = _volume_name(name, data, t)
@@ -700,18 +701,23 @@ def _volume_name(name: str, data, t: int) -> str:
 
 
 def _series_sizing(data, options: VolumeOptions, name: str, time_points: list[int],
-                   ready: dict[int, tuple[np.ndarray, np.ndarray | None]]) -> VolumeSizing | None:
+                   ready: dict[int, tuple[np.ndarray, np.ndarray | None]], notes: VolumeNotes) -> VolumeSizing | None:
     """The sizing a run of every volume of ``data`` finds, on the first that is not constant (None: none is). A
-    volume filled for it that is among ``time_points`` is kept in ``ready``, not filled again when detected."""
+    volume filled for it that is among ``time_points`` is kept in ``ready``, not filled again when detected; one
+    that is not has its refilled slices added to ``notes``, as nothing else says them."""
     for t in range(data.shape[0]):
+        label = _volume_name(name, data, t)
         try:
-            filled = ready.get(t) or volume_and_gaps(np.asarray(data[t]), _volume_name(name, data, t))
+            filled = ready.get(t) or volume_and_gaps(np.asarray(data[t]), label)
         except ConstantVolumeError:
             continue  # said in its turn where it is among the time points detected
         if t in time_points:
             ready[t] = filled
-        # Sized as a single volume is, its constant slices refilled (said when it is detected).
-        return volume_sizing(refilled_slices(*filled)[0], options.diameter, options.voxel_size)
+            volume = refilled_slices(*filled)[0]  # said when it is detected
+        else:
+            volume = notes.prepared.refill(f"{label} (the series is sized on it, not detected)", *filled)[0]
+        # Sized as a single volume is, its constant slices refilled.
+        return volume_sizing(volume, options.diameter, options.voxel_size)
     return None
 
 

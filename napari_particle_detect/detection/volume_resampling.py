@@ -33,18 +33,15 @@ def refilled_gaps(volume: np.ndarray, missing: np.ndarray | None) -> tuple[np.nd
     refilled slice keeps the gaps of the slices it was filled from). A slice missing whole between others is a
     dropped slice too: left a gap, filled with the background, it read as a dark plane and every centre within
     half a radius of it was dropped (recall 0.73 of the spheres it crossed, a 20-slice generator volume)."""
-    flat = np.asarray(volume).reshape(volume.shape[0], -1)
-    gone = flat.min(axis=1) == flat.max(axis=1)
-    holes = None if missing is None else np.asarray(missing, dtype=bool).reshape(volume.shape[0], -1)
-    if holes is not None:
-        gone |= holes.all(axis=1)
+    holes = None if missing is None else np.asarray(missing, dtype=bool)
+    gone = _constant_slices(np.asarray(volume), holes)
     kept = np.flatnonzero(~gone)
     dead = np.flatnonzero(gone)
     dead = dead[(dead > kept[0]) & (dead < kept[-1])] if len(kept) else dead[:0]
     if not len(dead):
         return volume, missing, []
     out = np.array(volume, dtype=np.float32)
-    left = None if holes is None else holes.reshape(np.shape(missing)).copy()
+    left = None if holes is None else holes.copy()
     for z in dead:
         hi = kept[np.searchsorted(kept, z)]
         lo = kept[np.searchsorted(kept, z) - 1]
@@ -53,6 +50,28 @@ def refilled_gaps(volume: np.ndarray, missing: np.ndarray | None) -> tuple[np.nd
         if left is not None:
             left[z] = left[lo] | left[hi]
     return out, None if left is None or not left.any() else left, dead.tolist()
+
+
+def _constant_slices(volume: np.ndarray, holes: np.ndarray | None) -> np.ndarray:
+    """Per slice of ``volume`` (Z, Y, X): whether its own voxels (those not in ``holes``, its gaps) are one value
+    or none at all. Judged on its own voxels: its gaps were filled with the local background first, so a blank
+    slice through a volume with a gap anywhere was no longer constant, and was left a dark plane. Reduced over
+    axes (1, 2), not a reshape: that copied a whole non-contiguous volume (one channel of a file) every detect."""
+    if holes is None:
+        return volume.min(axis=(1, 2)) == volume.max(axis=(1, 2))
+    own = ~holes
+    low, high = _dtype_ends(volume.dtype)
+    lo = volume.min(axis=(1, 2), where=own, initial=high)
+    hi = volume.max(axis=(1, 2), where=own, initial=low)
+    return (lo == hi) | holes.all(axis=(1, 2))
+
+
+def _dtype_ends(dtype: np.dtype) -> tuple[float, float]:
+    """The lowest and highest values of ``dtype``: the start of a masked min and max, which integers can hold."""
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        return info.min, info.max
+    return -np.inf, np.inf
 
 
 def despiked_volume(volume: np.ndarray, missing: np.ndarray | None = None) -> tuple[np.ndarray, Spikes | None]:
@@ -66,7 +85,7 @@ def despiked_volume(volume: np.ndarray, missing: np.ndarray | None = None) -> tu
 
 def prepared_volume(volume: np.ndarray) -> np.ndarray:
     """``volume`` as detection prepares it before resampling (:func:`refilled_slices`, then :func:`despiked_volume`),
-    unsaid: training then learns from a volume as detect reads it."""
+    unsaid: a round (learning.volume_rounds) then learns from a volume as detect reads it."""
     return despiked_volume(refilled_slices(volume)[0])[0]
 
 
