@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from napari_particle_detect._napari import kind_layers, reader
+from napari_particle_detect._napari import kind_layers, layers, reader
 from napari_particle_detect.files.centre_csv import write_centres
 
 PLUGIN = "napari-particle-detect"
@@ -29,7 +29,7 @@ def test_a_2d_tables_physical_columns_are_fitted_once(make_napari_viewer, tmp_pa
     assert fits == [6]
     assert tuple(points.scale[-2:]) == ((1.0, 1.0) if over == "pixels" else (0.5, 0.5))
     if over == "pixels":  # the map found once is the one kept for File > Save
-        assert reader.kept_physical(points.metadata)["placement"].scale == (0.5, 0.5)
+        assert layers.kept_physical(points.metadata)["placement"].scale == (0.5, 0.5)
 
 
 def test_chains_layer_data_leaves_the_viewer_alone(make_napari_viewer):

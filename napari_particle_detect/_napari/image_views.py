@@ -64,6 +64,16 @@ _CHANNELS: weakref.WeakKeyDictionary[Image, tuple[Path, int | None]] = weakref.W
 START_HINT = "open an image (File > Open, or File > Open Sample) to start"
 
 
+def labelled_3d_axes(layer) -> str:
+    """'ZYX' or 'TYX' where a 3D layer's axis labels name its first axis as the Volume dock names its sliders (z: a
+    volume, t: frames; volume_panel.name_volume_axes), else '' (napari's numbers, '0' or '-3', say nothing)."""
+    labels = tuple(getattr(layer, "axis_labels", ()) or ())
+    if len(labels) != 3:
+        return ""
+    first = str(labels[0]).strip()
+    return {"z": "ZYX", "t": "TYX"}.get(first, "")
+
+
 def layer_axes(layer: Image) -> LayerAxes:
     """The axes of ``layer`` as its file's metadata names them (:func:`layer_file_layout`, as the command line
     reads it): napari's reader opens a file's channels as one more axis, a TCYX OME-TIFF as a 4D layer; a layer
@@ -153,7 +163,6 @@ def other_dock_note(layer: Image) -> str:
     metadata says so), a volume (its axis labels or its file's axes say z). '' for any other layer. Said, not
     refused: Detect still finds sphere centres in it for a user who wants them (a volume's z slices as 2D frames)."""
     from .sample_data import KIND_HINT
-    from .volume_panel import labelled_3d_axes
 
     kind = layer.metadata.get(KIND_HINT) if isinstance(layer.metadata, dict) else None
     if kind in ("rods", "chains"):

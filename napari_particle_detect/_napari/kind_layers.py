@@ -25,8 +25,8 @@ from ..kinds import rods
 from ..kinds.columns import KIND_COLUMNS
 from ..projects.chain_edits import RING_BEADS, close_index_gaps, ring_sizes
 from ..synthetic.rods import rod_table, tips
-from .layers import READ_ROW, SOURCE_COLOURS, copies_as_added, extras_as_read
-from .reader import kept_physical, with_extra_features
+from .layers import READ_ROW, SOURCE_COLOURS, copies_as_added, extras_as_read, kept_physical, with_extra_features
+from .layers import renumbered_copies  # noqa: F401 - kind_review takes it from here (for now)
 
 # Unlike the beads' rings (SOURCE_COLOURS) and the review box and regions (regions.DRAFT_COLOUR, ACCEPTED_COLOUR):
 # orange paths hid Review next's orange box on a frame crowded with chains.
@@ -65,29 +65,6 @@ _FRAME_APART = 1e9
 PLACED_BEAD = {"chain": -1, "index": 0, "closed": 0, RING_BEADS: 0, "score": np.nan, "source": "added", READ_ROW: -1}
 
 
-def renumbered_copies(chains: np.ndarray, rows: list[int]) -> np.ndarray:
-    """New chain numbers for the beads in ``rows``, copies of chains numbered ``chains[rows]``: each chain copied
-    gets a number no other bead has, its beads' indices (and a ring's closure) kept, so the copy is the chain's
-    shape; a part of a chain is split or opened where beads are missing (:func:`table_from_beads`). A bead
-    of no chain yet (below 0) stays a chain of its own."""
-    copied = chains[rows]
-    others = np.delete(chains, rows)
-    first = int(others.max(initial=-1)) + 1
-    _, which = np.unique(copied, return_inverse=True)
-    return np.where(copied < 0, copied, first + which)
-
-
-def as_pasted_beads(placed: pd.DataFrame, copied: pd.DataFrame, rows: list[int]) -> pd.DataFrame:
-    """``placed`` (a beads layer's features with the beads at ``rows`` marked as placed by hand: added, unscored,
-    no measurement) with those beads the copies napari's paste made of ``copied``'s chains, as the Rods and chains
-    dock keeps them (:func:`renumbered_copies`): a chain pasted stays a chain, not a bead each."""
-    placed = placed.copy()
-    shape = [c for c in ("index", "closed", RING_BEADS) if c in copied and c in placed]
-    placed.loc[rows, shape] = copied.loc[rows, shape].to_numpy()
-    placed.loc[rows, "chain"] = renumbered_copies(copied["chain"].to_numpy(int), rows)
-    return placed
-
-
 def _with_frame(table: pd.DataFrame) -> pd.DataFrame:
     return table if "frame" in table else table.assign(frame=0)
 
@@ -104,7 +81,7 @@ def _with_extras(table: pd.DataFrame, features: pd.DataFrame, rows: list[int], k
     """``table`` with the extra columns of ``features`` (its ``rows``, in the order of ``table``'s rows) after its
     own, those of whole numbers or true/false when read so again (layers.extras_as_read), the physical ones (``y_um``,
     ``x_um``) of a rod or bead moved or added since written anew from its pixels (the map its layer's
-    ``metadata`` keeps, reader.kept_physical)."""
+    ``metadata`` keeps, layers.kept_physical)."""
     extras = _extra_names(features.columns, kind)
     if not extras:
         return table

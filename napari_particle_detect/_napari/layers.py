@@ -12,6 +12,7 @@ from napari.layers import Image
 from napari.layers.base import ActionType
 
 from ..files.tables import TABLE_COLUMNS, Placement, empty_table, normalise_table
+from ..projects.chain_edits import RING_BEADS
 
 SOURCE_COLOURS = {"model": "yellow", "added": "cyan", "accepted": "lime"}
 DEFAULT_SIZE = 10.0
@@ -253,8 +254,6 @@ class _PlacedDefaults:
         placed = self.placed_of(features)
         marked = with_rows_placed(features, rows, placed)
         if pasted and {"chain", "index"} <= set(features.columns):
-            from .kind_layers import as_pasted_beads  # kind_layers builds on this module
-
             marked = as_pasted_beads(marked, features, list(indices))
         layer.features = marked
         # Setting the features takes the defaults from the last row; napari selects the new points next anyway.
@@ -406,3 +405,58 @@ def quoted_names(names: list[str], shown: int = 3) -> str:
     """Layer names for a one-line notice: the first ``shown`` quoted, then '…' for the rest (a long list would
     fill the notification and hide what it says of them)."""
     return ", ".join(f"'{name}'" for name in names[:shown]) + (" …" if len(names) > shown else "")
+
+
+# In the metadata of a layer drawn in pixels that keeps its table's physical columns (y_um, x_um) as features: the
+# map they were read on (unit, scale, translate) and how far its rows missed it (their rounding), so File > Save
+# writes those of the points moved or added since from where they are (files.tables.with_physical_refreshed).
+PHYSICAL_COLUMNS_KEY = "napari_particle_detect_physical_columns"
+
+
+def with_extra_features(kwargs: dict, extras: pd.DataFrame) -> dict:
+    """Points (or Shapes) layer keywords with a table's other columns (measurements, track ids, flags) as features
+    too, its whole number and true/false columns named in its metadata (layers.extras_types) for File > Save."""
+    typed = extras_types(extras)
+    # A column of numpy's booleans holds no missing value: napari made a point added with nothing selected True.
+    extras = extras.astype({c: "boolean" for c in typed.get(TRUE_FALSE_EXTRAS_KEY, [])})
+    features = pd.concat([kwargs["features"], extras], axis=1)
+    # A point added by hand has no measurement or track yet.
+    defaults = {c: np.nan if pd.api.types.is_numeric_dtype(extras[c]) else "" for c in extras.columns}
+    return {**kwargs, "features": features, "feature_defaults": {**kwargs["feature_defaults"], **defaults},
+            "metadata": {**kwargs.get("metadata", {}), **typed}}
+
+
+def kept_physical(metadata: dict | None) -> dict:
+    """The keywords of files.tables.with_physical_refreshed (placement, misses) that a layer's ``metadata``
+    keeps (:func:`with_physical_kept`); {} where it keeps none (a layer not read from a table, or read by an
+    older version): the columns are then saved as they are."""
+    kept = metadata.get(PHYSICAL_COLUMNS_KEY) if isinstance(metadata, dict) else None
+    try:
+        placement = Placement(tuple(float(v) for v in kept["scale"]), tuple(float(v) for v in kept["translate"]),
+                              str(kept["unit"]))
+        return {"placement": placement, "misses": tuple(float(v) for v in kept["misses"])}
+    except (TypeError, KeyError, ValueError):
+        return {}
+
+
+def renumbered_copies(chains: np.ndarray, rows: list[int]) -> np.ndarray:
+    """New chain numbers for the beads in ``rows``, copies of chains numbered ``chains[rows]``: each chain copied
+    gets a number no other bead has, its beads' indices (and a ring's closure) kept, so the copy is the chain's
+    shape; a part of a chain is split or opened where beads are missing (kind_layers.table_from_beads). A bead
+    of no chain yet (below 0) stays a chain of its own."""
+    copied = chains[rows]
+    others = np.delete(chains, rows)
+    first = int(others.max(initial=-1)) + 1
+    _, which = np.unique(copied, return_inverse=True)
+    return np.where(copied < 0, copied, first + which)
+
+
+def as_pasted_beads(placed: pd.DataFrame, copied: pd.DataFrame, rows: list[int]) -> pd.DataFrame:
+    """``placed`` (a beads layer's features with the beads at ``rows`` marked as placed by hand: added, unscored,
+    no measurement) with those beads the copies napari's paste made of ``copied``'s chains, as the Rods and chains
+    dock keeps them (:func:`renumbered_copies`): a chain pasted stays a chain, not a bead each."""
+    placed = placed.copy()
+    shape = [c for c in ("index", "closed", RING_BEADS) if c in copied and c in placed]
+    placed.loc[rows, shape] = copied.loc[rows, shape].to_numpy()
+    placed.loc[rows, "chain"] = renumbered_copies(copied["chain"].to_numpy(int), rows)
+    return placed

@@ -16,7 +16,8 @@ from ..files.tables import TABLE_COLUMNS, Placement, normalise_table, physical_m
 from ..files.tables import physical_units
 from ..files.tables import recorded_of_files, shared_value, table_voxel_placement, table_voxel_size
 from ..files.tracks import tracks_layer_data
-from .layers import READ_ROW, TRUE_FALSE_EXTRAS_KEY, extra_columns, extras_types, is_dock_output
+from .layers import PHYSICAL_COLUMNS_KEY, READ_ROW, extra_columns, is_dock_output
+from .layers import with_extra_features
 from .layers import keep_placed_defaults_in, points_data, points_layer_kwargs
 
 if TYPE_CHECKING:
@@ -25,10 +26,6 @@ if TYPE_CHECKING:
 _CENTRE_COLUMNS = ({"y", "x"}, {"axis-0", "axis-1"})
 # The xy diameter (voxels) volume centres are drawn at where nothing records the one they were detected at.
 DEFAULT_VOLUME_DIAMETER = 10.0
-# In the metadata of a layer drawn in pixels that keeps its table's physical columns (y_um, x_um) as features: the
-# map they were read on (unit, scale, translate) and how far its rows missed it (their rounding), so File > Save
-# writes those of the points moved or added since from where they are (files.tables.with_physical_refreshed).
-PHYSICAL_COLUMNS_KEY = "napari_particle_detect_physical_columns"
 # In the metadata of a volume's points drawn in voxels (over an image at scale 1) that its table placed by its
 # z_um, y_um, x_um columns: their voxel size and origin (micrometres, files.tables.table_voxel_placement), so File >
 # Save writes those columns again (the layer's scale, 1 in pixels, gives none) from where the points are.
@@ -224,19 +221,6 @@ def tracks_layer_name(name: str) -> str:
     return f"{base} tracks" if base and base != name else f"{name} tracks"
 
 
-def with_extra_features(kwargs: dict, extras: pd.DataFrame) -> dict:
-    """Points (or Shapes) layer keywords with a table's other columns (measurements, track ids, flags) as features
-    too, its whole number and true/false columns named in its metadata (layers.extras_types) for File > Save."""
-    typed = extras_types(extras)
-    # A column of numpy's booleans holds no missing value: napari made a point added with nothing selected True.
-    extras = extras.astype({c: "boolean" for c in typed.get(TRUE_FALSE_EXTRAS_KEY, [])})
-    features = pd.concat([kwargs["features"], extras], axis=1)
-    # A point added by hand has no measurement or track yet.
-    defaults = {c: np.nan if pd.api.types.is_numeric_dtype(extras[c]) else "" for c in extras.columns}
-    return {**kwargs, "features": features, "feature_defaults": {**kwargs["feature_defaults"], **defaults},
-            "metadata": {**kwargs.get("metadata", {}), **typed}}
-
-
 def table_placement(table: pd.DataFrame, drawn: DrawnOver) -> Placement | None:
     """A 2D table's physical_placement: as :func:`placed_over` found it where ``drawn`` keeps it, else found now."""
     return drawn.placement if drawn.placement_known else placement_to_draw(table)
@@ -304,19 +288,6 @@ def _names_a_length(unit: str) -> bool:
         return get_application_registry().Unit(unit).dimensionality == {"[length]": 1}
     except Exception:  # noqa: BLE001 - a suffix that names no unit (err, scaled), or a table read with no pint
         return False
-
-
-def kept_physical(metadata: dict | None) -> dict:
-    """The keywords of files.tables.with_physical_refreshed (placement, misses) that a layer's ``metadata``
-    keeps (:func:`with_physical_kept`); {} where it keeps none (a layer not read from a table, or read by an
-    older version): the columns are then saved as they are."""
-    kept = metadata.get(PHYSICAL_COLUMNS_KEY) if isinstance(metadata, dict) else None
-    try:
-        placement = Placement(tuple(float(v) for v in kept["scale"]), tuple(float(v) for v in kept["translate"]),
-                              str(kept["unit"]))
-        return {"placement": placement, "misses": tuple(float(v) for v in kept["misses"])}
-    except (TypeError, KeyError, ValueError):
-        return {}
 
 
 def kept_voxel_placement(metadata: dict | None) -> tuple[tuple[float, ...], tuple[float, ...]] | None:

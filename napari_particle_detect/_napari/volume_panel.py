@@ -39,7 +39,7 @@ from ..learning.volume_rounds import (
 )
 from .annotation import image_path, placement, project_name
 from .image_picks import last_worked_on, register_dock, remember_worked_on, show_picked
-from .image_views import file_read_from, layer_file_layout, layer_pixels, remember_copied_files
+from .image_views import file_read_from, labelled_3d_axes, layer_file_layout, layer_pixels, remember_copied_files
 from .exact_spin_box import ExactSpinBox
 from .labels import WholeLabel
 from .layers import (
@@ -87,16 +87,6 @@ def name_volume_axes(viewer, ndim: int) -> None:
     renamed = [letter if label.lstrip("-").isdigit() else label for label, letter in zip(labels[start:], named)]
     if renamed != labels[start:] and len(set(labels[:start] + renamed)) == len(labels):
         viewer.dims.axis_labels = tuple(labels[:start] + renamed)
-
-
-def labelled_3d_axes(layer) -> str:
-    """'ZYX' or 'TYX' where a 3D layer's axis labels name its first axis as this dock names its sliders (z: a
-    volume, t: frames; see name_volume_axes), else '' (napari's numbers, '0' or '-3', say nothing)."""
-    labels = tuple(getattr(layer, "axis_labels", ()) or ())
-    if len(labels) != 3:
-        return ""
-    first = str(labels[0]).strip()
-    return {"z": "ZYX", "t": "TYX"}.get(first, "")
 
 
 def centres_name(image: Image) -> str:

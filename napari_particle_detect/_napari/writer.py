@@ -16,7 +16,8 @@ from ..files.centre_csv import write_centres
 from ..files.tables import ORIGIN_COLUMNS, with_physical, with_physical_refreshed
 from .layers import ADDED_DEFAULTS, VOLUME_POINTS_KEY, copies_as_added, extra_columns, extras_as_read
 from .layers import table_from_points, unit_suffix_of
-from .reader import kept_physical, kept_voxel_placement
+from .layers import kept_physical
+from .reader import kept_voxel_placement
 
 
 

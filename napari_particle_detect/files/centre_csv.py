@@ -15,7 +15,8 @@ import pandas as pd
 from ..errors import ParticleDetectError
 from ..kinds.columns import KIND_COLUMNS, KIND_SIGNATURES, table_kind
 from .io import atomic_write_text, read_csv_table
-from .tables import NOT_PHYSICAL, TABLE_COLUMNS, first_bad_row, without_noise
+from .fixed_precision import FIXED_PRECISION, with_fixed_precision
+from .tables import TABLE_COLUMNS, first_bad_row
 
 # Column names other tools use, mapped to ours (napari's Points CSV, trackpy).
 COLUMN_ALIASES = {"axis-0": "frame", "axis-1": "y", "axis-2": "x", "mass": "score", "t": "frame", "z": "frame"}
@@ -108,13 +109,6 @@ def finite_column(table: pd.DataFrame, column: str, source: str) -> np.ndarray:
 # Columns that make a table one of centres, which read_centres must read back (an MSD's lagt,msd,N or
 # per-frame counts frame,count,reviewed, also written here, are other tables).
 CENTRE_COLUMNS = ("y", "x", "score")
-POSITIONS = ("z", "y", "x")
-# Columns whose precision the project fixes (write_centres' float_format, 3 decimals): positions in pixels
-# (drift-corrected too), a rod's tips, length, width and angle, and the network's score. Every other float
-# column (physical units, an MSD, another program's measurements) is written with all its digits: at 3
-# decimals an MSD of 0.00041 µm² read 0.000.
-FIXED_PRECISION = (*POSITIONS, *(f"{c}_corrected" for c in POSITIONS), "score",
-                   *(c for c in KIND_COLUMNS["rods"] if c not in ("frame", *POSITIONS, "score")))
 # Columns of the tables write_centres writes (centres, tracks, an MSD, per-frame counts): a pandas index of
 # one of these names (t.set_index("frame")) is written as the column it was.
 KNOWN_COLUMNS = frozenset((*TABLE_COLUMNS, *FIXED_PRECISION, *(c for kind in KIND_COLUMNS.values() for c in kind),
@@ -173,31 +167,7 @@ def centres_csv_text(table: pd.DataFrame, path: str | Path, float_format: str | 
         # No file that read_centres or `evaluate --kind` would refuse (a chain with a gap in its index), checked
         # as it will be read back: after an angle written as 180 became 0.
         check_kind_table(ordered, source)
-    return _with_fixed_precision(ordered, float_format).to_csv(index=False)
-
-
-def _with_fixed_precision(table: pd.DataFrame, float_format: str | None) -> pd.DataFrame:
-    """``table`` with its FIXED_PRECISION float columns as text in ``float_format`` (missing ones empty, as
-    to_csv leaves them), so that to_csv, given no float_format of the whole table, writes every other float
-    with all its digits; ``table`` itself where ``float_format`` is None."""
-    if float_format is None:
-        return table
-    table = table.assign(**{c: without_noise(table[c].to_numpy(float)) for c in _physical_positions(table)})
-    fixed = [c for c in FIXED_PRECISION if c in table.columns and pd.api.types.is_float_dtype(table[c])]
-    texts = {}
-    for column in fixed:
-        values = table[column].to_numpy(dtype=float, na_value=np.nan)
-        text = np.char.mod(float_format, values).astype(object)  # printf's rounding, as to_csv's float_format
-        text[np.isnan(values)] = ""
-        texts[column] = text
-    return table.assign(**texts)
-
-
-def _physical_positions(table: pd.DataFrame) -> list[str]:
-    """The float columns of positions in physical units (``y_um``, ``x_nm``, ``z_scaled`` beside ``y, x, z``)."""
-    return [c for c in table.columns if isinstance(c, str) and c[:2] in ("z_", "y_", "x_") and c[0] in table.columns
-            and c[2:] and c[2:] not in NOT_PHYSICAL and c not in FIXED_PRECISION
-            and pd.api.types.is_float_dtype(table[c])]
+    return with_fixed_precision(ordered, float_format).to_csv(index=False)
 
 
 def _index_as_columns(table: pd.DataFrame, source: str) -> pd.DataFrame:

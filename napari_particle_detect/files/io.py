@@ -1161,7 +1161,8 @@ def _zarr_image_path(path: Path, group, multiscale: dict | None) -> str:
 # kinds/columns.py): still importable from here, loaded when asked for (importing them at the top would bring the
 # kinds back into this module's imports, which the kinds' modules import in turn).
 _MOVED = {**dict.fromkeys(("read_centres", "write_centres", "COLUMN_ALIASES", "SAVED_INDEX", "without_saved_index",
-                           "CENTRE_COLUMNS", "POSITIONS", "FIXED_PRECISION", "KNOWN_COLUMNS"), ".centre_csv"),
+                           "CENTRE_COLUMNS", "KNOWN_COLUMNS"), ".centre_csv"),
+          **dict.fromkeys(("POSITIONS", "FIXED_PRECISION"), ".fixed_precision"),
           **dict.fromkeys(("KIND_SIGNATURES", "KIND_COLUMNS", "table_kind"), "..kinds.columns"),
           "TABLE_COLUMNS": ".tables"}
 

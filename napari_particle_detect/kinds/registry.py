@@ -130,9 +130,9 @@ def table_csv(table: pd.DataFrame) -> str:
     and measures in pixels, score) with three decimals, an angle that would be written 180.000 written as 0
     (rods.as_written); other columns (a user's measurements, physical positions) with all their digits, as
     write_centres writes them: three decimals wrote an MSD of 0.00041 as 0.000."""
-    from ..files.centre_csv import _with_fixed_precision
+    from ..files.fixed_precision import with_fixed_precision
 
-    return _with_fixed_precision(rods.as_written(table), rods.TABLE_FLOAT_FORMAT).to_csv(index=False)
+    return with_fixed_precision(rods.as_written(table), rods.TABLE_FLOAT_FORMAT).to_csv(index=False)
 
 
 def read_kind_table(path, kind: str) -> pd.DataFrame:
