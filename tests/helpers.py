@@ -148,6 +148,18 @@ def notification_count() -> int:
     return len(notification_manager.records)
 
 
+def opened_with_messages(viewer, path) -> tuple[list, list[str]]:
+    """``path`` opened with the plugin's reader in ``viewer``: its layers, and what was said meanwhile (warnings such
+    as napari's "Inconsistent units", then the plugin's notifications)."""
+    import warnings
+
+    seen = notification_count()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        layers = viewer.open(str(path), plugin="napari-particle-detect")
+    return layers, [str(w.message) for w in caught] + notifications_since(seen)
+
+
 def shown_plugin_dock(make_napari_viewer, qtbot):
     """The dock as napari adds it from the Plugins menu, in a shown 1280 x 720 window (napari's style, as
     measured once shown) holding a small stack: the viewer, the widget and its QDockWidget."""

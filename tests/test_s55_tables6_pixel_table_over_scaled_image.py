@@ -6,23 +6,13 @@ Save still writes y, x in pixels."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
-from helpers import notification_count, notifications_since
+from helpers import opened_with_messages
 
 PLUGIN = "napari-particle-detect"
 TRACKPY = pd.DataFrame({"frame": [0, 0, 1], "y": [10.0, 30.0, 20.0], "x": [12.0, 40.0, 25.0],
                         "mass": [120.0, 80.0, 95.0], "particle": [0, 1, 0]})
-
-
-def _open(viewer, path) -> tuple[list, list[str]]:
-    seen = notification_count()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        layers = viewer.open(str(path), plugin=PLUGIN)
-    return layers, [str(w.message) for w in caught] + notifications_since(seen)
 
 
 def _world(layer) -> np.ndarray:
@@ -34,7 +24,7 @@ def test_a_pixel_table_lies_on_an_image_drawn_in_micrometres(make_napari_viewer,
     image = viewer.add_image(np.zeros((2, 48, 64), np.uint16), name="water", scale=(1, 0.351, 0.351),
                              translate=(0, 2.0, 3.0), units=("pixel", "um", "um"))
     TRACKPY.to_csv(tmp_path / "water_tp.csv", index=False)
-    (points, tracks), said = _open(viewer, tmp_path / "water_tp.csv")
+    (points, tracks), said = opened_with_messages(viewer, tmp_path / "water_tp.csv")
     pixels = TRACKPY[["y", "x"]].to_numpy()
     np.testing.assert_allclose(_world(points), pixels * 0.351 + [2.0, 3.0])  # where the image draws those pixels
     np.testing.assert_allclose(tracks.scale, image.scale)  # the tracks go with their points
@@ -53,7 +43,7 @@ def test_a_pixel_table_without_frames_over_an_image_at_a_scale_in_pixels(make_na
     viewer = make_napari_viewer()
     viewer.add_image(np.zeros((48, 64), np.uint16), name="cells", scale=(2.0, 2.0))
     TRACKPY.drop(columns=["frame", "particle"]).to_csv(tmp_path / "cells_tp.csv", index=False)
-    [points], said = _open(viewer, tmp_path / "cells_tp.csv")
+    [points], said = opened_with_messages(viewer, tmp_path / "cells_tp.csv")
     np.testing.assert_allclose(_world(points), TRACKPY[["y", "x"]].to_numpy() * 2.0)
     assert any(line.startswith("cells_tp.csv: drawn in the pixels of 'cells' (at scale 2 x 2)") for line in said)
 
@@ -62,5 +52,5 @@ def test_over_an_image_at_scale_1_a_pixel_table_is_drawn_as_before(make_napari_v
     viewer = make_napari_viewer()
     viewer.add_image(np.zeros((2, 48, 64), np.uint16), name="plain")
     TRACKPY.to_csv(tmp_path / "plain_tp.csv", index=False)
-    (points, _tracks), said = _open(viewer, tmp_path / "plain_tp.csv")
+    (points, _tracks), said = opened_with_messages(viewer, tmp_path / "plain_tp.csv")
     assert tuple(points.scale) == (1.0, 1.0, 1.0) and not [line for line in said if "plain_tp.csv" in line]

@@ -6,11 +6,9 @@ and a table saved unchanged is the same file."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
-from helpers import notification_count, notifications_since
+from helpers import opened_with_messages
 
 from napari_particle_detect.kinds.registry import write_kind_table
 from napari_particle_detect.synthetic.rods import rod_table
@@ -31,14 +29,6 @@ def _chains() -> pd.DataFrame:
                          "chain": [0, 0, 0, 1], "index": [0, 1, 2, 0], "closed": 0, "source": "model"})
 
 
-def _open(viewer, path) -> tuple[list, list[str]]:
-    seen = notification_count()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        layers = viewer.open(str(path), plugin=PLUGIN)
-    return layers, [str(w.message) for w in caught] + notifications_since(seen)
-
-
 def _scaled_image(viewer, name: str, shape=(64, 64)):
     lead = len(shape) - 2
     return viewer.add_image(np.zeros(shape, np.float32), name=name, scale=(1.0,) * lead + SCALE,
@@ -55,7 +45,7 @@ def test_rods_in_pixels_lie_on_an_image_drawn_in_micrometres(make_napari_viewer,
     image = _scaled_image(viewer, "rods_img")
     path = tmp_path / "rods_img_rods.csv"
     write_kind_table(_rods(), path, "rods")
-    [lines], said = _open(viewer, path)
+    [lines], said = opened_with_messages(viewer, path)
     _on_image(lines, image)
     tip = np.asarray(lines.data[0])[0]
     np.testing.assert_allclose(image.data_to_world(tip), lines.data_to_world(tip))  # the same pixel of the image
@@ -73,7 +63,7 @@ def test_a_stack_of_rods_lies_on_its_frames_at_their_scale(make_napari_viewer, t
     image = _scaled_image(viewer, "movie", (2, 64, 64))
     path = tmp_path / "movie_rods.csv"
     write_kind_table(_rods(frames=True), path, "rods")
-    [lines], _ = _open(viewer, path)
+    [lines], _ = opened_with_messages(viewer, path)
     _on_image(lines, image)
 
 
@@ -82,7 +72,7 @@ def test_chains_beads_and_paths_lie_on_an_image_drawn_in_micrometres(make_napari
     image = _scaled_image(viewer, "beads_img")
     path = tmp_path / "beads_img_chains.csv"
     write_kind_table(_chains(), path, "chains")
-    (beads, paths), said = _open(viewer, path)
+    (beads, paths), said = opened_with_messages(viewer, path)
     _on_image(beads, image)
     _on_image(paths, image)
     assert any(line.startswith("beads_img_chains.csv: drawn in the pixels of 'beads_img'") for line in said)
@@ -99,7 +89,7 @@ def test_rods_with_micrometre_columns_are_placed_by_them_as_centres_are(make_nap
     rods = _rods()
     path = tmp_path / "um_img_rods.csv"
     write_kind_table(rods.assign(y_um=rods["y"] * 0.5 + 3.0, x_um=rods["x"] * 0.5 + 4.0), path, "rods")
-    [lines], said = _open(viewer, path)
+    [lines], said = opened_with_messages(viewer, path)
     np.testing.assert_allclose(lines.scale, (0.5, 0.5))
     np.testing.assert_allclose(lines.translate, (3.0, 4.0))
     assert [str(u) for u in lines.units] == ["micrometer", "micrometer"]
@@ -114,5 +104,5 @@ def test_over_an_image_at_scale_1_rods_are_drawn_as_before(make_napari_viewer, t
     viewer = make_napari_viewer()
     viewer.add_image(np.zeros((64, 64), np.float32), name="plain")
     write_kind_table(_rods(), tmp_path / "plain_rods.csv", "rods")
-    [lines], said = _open(viewer, tmp_path / "plain_rods.csv")
+    [lines], said = opened_with_messages(viewer, tmp_path / "plain_rods.csv")
     assert tuple(lines.scale) == (1.0, 1.0) and not [line for line in said if "plain_rods.csv" in line]
