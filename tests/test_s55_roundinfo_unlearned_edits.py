@@ -49,7 +49,7 @@ def test_a_round_names_the_edited_frames_whose_edits_it_did_not_learn(tmp_path, 
     project, stack = edited_project(tmp_path, light_model)
     info = commit(project, run_round(project, stack, replace(TINY_TUNE, unlabelled_frames=unreviewed), "cpu"))
     assert (info.edited_not_accepted, info.edited_in_regions) == ([1], [2])
-    said = ("did not learn the edits of frame 1 (not accepted) nor those of frame 2 outside its accepted regions: "
+    said = ("did not learn the edits of frame 1 (not accepted) nor any edits of frame 2 outside its accepted regions: "
             "accept them (or regions around the edits) to teach a round")
     assert unlearned_edits_text(info) == said
     # A supervised round's verdict said nothing of them: the user believed the round had learned the deletions.

@@ -680,17 +680,19 @@ class Annotation:
 
     def _region_unaccepted(self, region: Region) -> None:
         """Un-accept ``region``: edits inside it are no longer learned, so its frame is edited again where they
-        were. Not known for a frame this session did not edit (its table as detected is gone): points the user
-        placed inside the region are edits, so the frame is marked, and Detect keeps them one undo away."""
+        were. Not known for a frame this session did not edit (its table as detected is gone): the project marks
+        one it recorded edited inside its regions (points deleted there cannot be seen), points the user placed
+        inside the region are edits too, and Detect keeps them one undo away."""
         frame = int(region.frame)
         self.project.unaccept_region(frame, region)
         if frame in self._detected:
             self._sync_edited(frame)
         elif frame not in self.project.edited_frames:
             table = self._on_disk.get(frame, empty_table())
-            inside = table[region.contains(table["y"], table["x"])]
-            if (inside["source"] == "added").any():
-                self.project.mark_edited(frame)
+            added = region.contains(table["y"], table["x"]) & (table["source"] == "added").to_numpy()
+            if added.any():
+                self.project.mark_edited(frame, outside=bool((added & ~self._in_any(self.project.regions(frame),
+                                                                                     table)).any()))
 
     def _sync_edited(self, frame: int) -> None:
         """Mark ``frame`` edited in the project while this session's edits of it reach outside its accepted
@@ -698,12 +700,16 @@ class Annotation:
         their only edit was told the round had not learned it. A frame whose table as detected is not known
         (edits of an earlier session, see _as_detected) stays as marked."""
         frame = int(frame)
-        if self._detected.get(frame) is None:
+        detected = self._detected.get(frame)
+        if detected is None:
             return
-        if self._edited_outside(frame, self._on_disk.get(frame, empty_table()), self.project.regions(frame)):
-            self.project.mark_edited(frame)
-        else:
-            self.project.clear_edited([frame])
+        current = self._on_disk.get(frame, empty_table())
+        if self._edited_outside(frame, current, self.project.regions(frame)):
+            self.project.mark_edited(frame, outside=True)
+        else:  # recorded edited inside the regions where it is: a later session's un-accepting one marks it again
+            # Sources aside: accepting turns the network's points 'accepted'.
+            edited = not same_centres(*(normalise_table(t, frame).assign(source="") for t in (current, detected)))
+            self.project.clear_edited([frame], inside=edited)
 
     def reviewed_masks(self) -> dict[int, np.ndarray]:
         """Each frame's pixels inside accepted regions (frames reviewed whole are not listed)."""
@@ -964,7 +970,7 @@ class Annotation:
                         self._detected[frame] = self._as_detected(frame, saved)
                     elif (frame not in self.project.edited_frames
                           and self._edited_outside(frame, current, self.project.regions(frame))):
-                        self.project.mark_edited(frame)  # before it is written, as _as_detected marks
+                        self.project.mark_edited(frame, outside=True)  # before it is written, as _as_detected marks
                     save = self._write_frame(frame, current, record=True,
                                              detected_by=self.project.detected_by.get(frame))
                     if save.merged:

@@ -512,7 +512,9 @@ class KindSession:
             if frame not in self._detected:  # the first edit since the frame was detected: what it had
                 self._detected[frame] = None if frame in self.project.edited_frames else before
             if self._edited_outside(frame, now):
-                self.project.mark_edited(frame)  # before the edit is written: a session closed after it still knows
+                # Before the edit is written: a session closed after it still knows. Known outside only where the
+                # frame's table as detected is.
+                self.project.mark_edited(frame, outside=self._detected[frame] is not None)
             self._save(frame, now)
             self.actions.append(("edit", frame, held_edits))
             self._sync_edited(frame)  # an edit undone by hand, or made inside accepted regions only
@@ -596,13 +598,14 @@ class KindSession:
         self.tables[frame] = load_kind_frame(self.project, frame)
 
     # ---- edited frames -----------------------------------------------------------------------
-    def _edited_outside(self, frame: int, current: pd.DataFrame) -> bool:
+    def _edited_outside(self, frame: int, current: pd.DataFrame, regions: list[Region] | None = None) -> bool:
         """Whether ``current`` differs from ``frame``'s table as detected outside its accepted regions (rods centred
-        there, beads there and their bonds), sources aside: accepting turns the model's into 'accepted'."""
+        there, beads there and their bonds), sources aside: accepting turns the model's into 'accepted'.
+        ``regions``: other regions than those (none: anywhere on the frame)."""
         detected = self._detected.get(int(frame))
         if detected is None:  # edits of an earlier session: counted, as a missed notice costs the user's edits
             return True
-        regions = self.project.regions(int(frame))
+        regions = self.project.regions(int(frame)) if regions is None else regions
         outside = [~Annotation._in_any(regions, table) for table in (current, detected)]
         if self.kind == "chains":
             return bonded_beads(current, outside[0]) != bonded_beads(detected, outside[1])
@@ -617,21 +620,24 @@ class KindSession:
         if self._detected.get(frame) is None or frame not in self.tables:
             return
         if self._edited_outside(frame, self.tables[frame]):
-            self.project.mark_edited(frame)
-        else:
-            self.project.clear_edited([frame])
+            self.project.mark_edited(frame, outside=True)
+        else:  # recorded edited inside the regions where it is: a later session's un-accepting one marks it again
+            self.project.clear_edited([frame], inside=self._edited_outside(frame, self.tables[frame], []))
 
     def _region_unaccepted(self, frame: int, region: Region) -> None:
         """Un-accept ``region``: edits inside it are no longer learned, so its frame is edited again where they
-        were. For a frame this session did not edit (its table as detected is gone), rods or beads drawn by hand
-        inside the region are edits (as the spheres dock judges: annotation.py _region_unaccepted)."""
+        were. For a frame this session did not edit (its table as detected is gone), the project marks one it
+        recorded edited inside its regions, and rods or beads drawn by hand inside the region are edits (as the
+        spheres dock judges: annotation.py _region_unaccepted)."""
         self.project.unaccept_region(frame, region)
         if frame in self._detected:
             self._sync_edited(frame)
         elif frame not in self.project.edited_frames and frame in self.tables:
             table = self.tables[frame]
-            if (table["source"][region.contains(table["y"], table["x"])] == "added").any():
-                self.project.mark_edited(frame)
+            added = region.contains(table["y"], table["x"]) & (table["source"] == "added").to_numpy()
+            if added.any():
+                outside = added & ~Annotation._in_any(self.project.regions(frame), table)
+                self.project.mark_edited(frame, outside=bool(outside.any()))
 
     def _detected_again(self, frame: int, regions: list[Region], new: pd.DataFrame) -> None:
         """``frame`` detected again, ``new`` put outside its accepted ``regions``: its table as detected is that,

@@ -167,6 +167,8 @@ class TrainedOn:
     edited: list[int] = field(default_factory=list)
     # Those of ``edited`` with accepted regions: the round learns what lies inside them.
     edited_in_regions: list[int] = field(default_factory=list)
+    # Those of ``edited_in_regions`` whose edits are not known to reach outside them (Project.edited_where_unknown).
+    where_unknown: list[int] = field(default_factory=list)
 
     @classmethod
     def now(cls, project: Project) -> TrainedOn:
@@ -176,9 +178,10 @@ class TrainedOn:
         reviewed = set(project.reviewed_frames)
         regions = project.regions()
         edited = sorted(set(project.edited_frames) - reviewed)
-        with_regions = {r.frame for r in regions}
+        with_regions = [f for f in edited if f in {r.frame for r in regions}]
+        unknown = set(project.edited_where_unknown)
         return cls(sorted(f for f in reviewed if f in saved), len([r for r in regions if r.frame in saved]),
-                   edited, [f for f in edited if f in with_regions])
+                   edited, with_regions, [f for f in with_regions if f in unknown])
 
 
 def round_info(parent: RoundInfo, result: RoundResult, trained_on: TrainedOn) -> RoundInfo:
@@ -195,7 +198,7 @@ def round_info(parent: RoundInfo, result: RoundResult, trained_on: TrainedOn) ->
         unreviewed_frames=sorted(frame_number(name) for name in names), unreviewed_asked=asked,
         unreviewed_unsure=unsure, edited_left_out=trained_on.edited if asked else [],
         edited_not_accepted=[f for f in trained_on.edited if f not in trained_on.edited_in_regions],
-        edited_in_regions=list(trained_on.edited_in_regions),
+        edited_in_regions=list(trained_on.edited_in_regions), edited_where_unknown=list(trained_on.where_unknown),
     )
 
 
@@ -215,17 +218,20 @@ def unlearned_edits_text(info: RoundInfo) -> str:
     """Which frames the user had edited without the round learning the edits, said after the round's name
     ("" when it learned them all, and for rounds recorded before this was): the Fine-tune button takes only
     what was accepted, so a user who deleted false points and pressed it without accepting believed otherwise."""
-    parts = []
-    if info.edited_not_accepted:
-        parts.append(f"of {_frames_named(info.edited_not_accepted, True)} (not accepted)")
-    if info.edited_in_regions:
-        its = "its" if len(info.edited_in_regions) == 1 else "their"
-        parts.append(f"of {_frames_named(info.edited_in_regions, True)} outside {its} accepted regions")
+    known = [f for f in info.edited_in_regions if f not in info.edited_where_unknown]
+    unknown = [f for f in info.edited_in_regions if f in info.edited_where_unknown]
+    # Where the project did not know that a frame's edits reach outside its regions, they may all lie inside
+    # (learned): "any edits" of it, not "the edits", which told such a user the round had missed them.
+    parts = [(what, frames) for what, frames in (("the edits of {} (not accepted)", info.edited_not_accepted),
+                                                 ("the edits of {} outside {} accepted regions", known),
+                                                 ("any edits of {} outside {} accepted regions", unknown)) if frames]
     if not parts:
         return ""
+    said = [what.format(_frames_named(frames, True), "its" if len(frames) == 1 else "their") for what, frames in parts]
+    # A second "the edits of" reads "those of", as it always did.
+    said = [said[0]] + [s.replace("the edits of", "those of", 1) for s in said[1:]]
     them = "it" if unlearned_edits_count(info) == 1 else "them"
-    return (f"did not learn the edits {' nor those '.join(parts)}: accept {them} (or regions around the edits) "
-            "to teach a round")
+    return f"did not learn {' nor '.join(said)}: accept {them} (or regions around the edits) to teach a round"
 
 
 def frame_name(frame: int) -> str:

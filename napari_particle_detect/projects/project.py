@@ -470,7 +470,7 @@ class Project:
             found = lost_state(path)
             if found is None:
                 return replace(self._defaults, accepted=[], rounds=[], detected_by={}, round_thresholds={},
-                               edited=[], unknown={})
+                               edited=[], edited_outside=[], edited_inside=[], unknown={})
             state, problem = found
             self._problem(problem + self._recover_rounds_in(state))
             self._cached = (_NO_STATE_FILE, self._completed(state))
@@ -484,6 +484,7 @@ class Project:
         # A rebuilt state counts every frame file as edited, a file beyond the image's frames too: written so,
         # the state would be refused at the next reading.
         state.edited = [f for f in state.edited if f < (state.n_frames or MAX_FRAMES)]
+        state.edited_outside = [f for f in state.edited_outside if f in state.edited]
         return state
 
     def _recover_rounds_in(self, state: ProjectState) -> str:
@@ -768,14 +769,22 @@ class Project:
             saved = self._accept_merged(region.frame, table, base, region)
             entry = (region.frame, region)
             state.accepted = [a for a in state.accepted if a != entry] + [entry]
+            # The new region may hold every edit known outside the others: a dock that knows says so again.
+            state.edited_outside = [f for f in state.edited_outside if f != region.frame]
             return saved
 
         return self._update(change)
 
     def unaccept_region(self, frame: int, box: Sequence[float] | Region) -> None:
         region = make_region(frame, box, source=str(self.folder))
-        self._update(lambda state: setattr(state, "accepted",
-                                           [a for a in state.accepted if a != (region.frame, region)]))
+
+        def change(state: ProjectState) -> None:
+            state.accepted = [a for a in state.accepted if a != (region.frame, region)]
+            if region.frame in state.edited_inside:  # the edits it held, points deleted too, are no longer learned
+                state.edited_inside.remove(region.frame)
+                state.edited = sorted(set(state.edited) | {region.frame})
+
+        self._update(change)
 
     def corrections(self, frames: list[int] | None = None) -> pd.DataFrame:
         """The reviewed centres (the user's ground truth) of whole ``frames`` (default: all reviewed)."""
@@ -950,18 +959,46 @@ class Project:
         does not learn, or may not (the dock clears a frame whose every edit lies inside its accepted regions)."""
         return list(self.state().edited)
 
-    def mark_edited(self, frame: int) -> None:
-        """``frame`` holds the user's edits from now on (written once: a frame already marked is left as it is)."""
-        frame = self._check_frame(frame)
-        if frame not in self.state().edited:
-            self._update(lambda state: setattr(state, "edited", sorted(set(state.edited) | {frame})))
+    @property
+    def edited_where_unknown(self) -> list[int]:
+        """Of :attr:`edited_frames`, those whose edits are not known to reach outside their accepted regions: marked
+        in an earlier session or through this API, they may all lie inside them (and a round learn them)."""
+        state = self.state()
+        return [f for f in state.edited if f not in state.edited_outside]
 
-    def clear_edited(self, frames: Sequence[int]) -> None:
+    def mark_edited(self, frame: int, outside: bool = False) -> None:
+        """``frame`` holds the user's edits from now on; ``outside``: some are known to lie outside its accepted
+        regions (a dock that saw it detected compared them). Written once: marking it again without ``outside``
+        leaves it as it is (the edits known outside are still there)."""
+        frame = self._check_frame(frame)
+        state = self.state()
+        if frame in state.edited and (not outside or frame in state.edited_outside):
+            return
+
+        def change(state: ProjectState) -> None:
+            state.edited = sorted(set(state.edited) | {frame})
+            state.edited_outside = sorted(set(state.edited_outside) | ({frame} if outside else set()))
+            state.edited_inside = [f for f in state.edited_inside if f != frame]
+
+        self._update(change)
+
+    def clear_edited(self, frames: Sequence[int], inside: bool = False) -> None:
         """``frames`` were detected again: what they hold now is the network's (their edits, where they had
-        any, are in the window's undo steps)."""
+        any, are in the window's undo steps). ``inside``: rather, their edits all lie inside their accepted
+        regions (learned, so not marked), which un-accepting one of those regions marks again."""
         frames = {int(f) for f in frames}
-        if frames & set(self.state().edited):
-            self._update(lambda state: setattr(state, "edited", [f for f in state.edited if f not in frames]))
+        state = self.state()
+        if not frames & set(state.edited) and (frames <= set(state.edited_inside) if inside
+                                               else not frames & set(state.edited_inside)):
+            return
+
+        def change(state: ProjectState) -> None:
+            state.edited = [f for f in state.edited if f not in frames]
+            state.edited_outside = [f for f in state.edited_outside if f not in frames]
+            state.edited_inside = sorted(set(state.edited_inside) | frames if inside
+                                         else set(state.edited_inside) - frames)
+
+        self._update(change)
 
     def held_thresholds(self) -> dict[int, float]:
         """Frame -> threshold, for the frames whose network points another round than the one in use
@@ -1250,7 +1287,8 @@ def _copied(state: ProjectState) -> ProjectState:
     """A copy of a cached ``state`` that its reader may change without changing the cache."""
     return replace(state, accepted=list(state.accepted), rounds=[replace(r) for r in state.rounds],
                    detected_by=dict(state.detected_by), round_thresholds=dict(state.round_thresholds),
-                   edited=list(state.edited), unknown=dict(state.unknown))
+                   edited=list(state.edited), edited_outside=list(state.edited_outside),
+                   edited_inside=list(state.edited_inside), unknown=dict(state.unknown))
 
 
 def _mark_accepted(table: pd.DataFrame, region: Region | None = None) -> pd.DataFrame:

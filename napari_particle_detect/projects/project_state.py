@@ -113,6 +113,9 @@ class RoundInfo:
     # before these were.
     edited_not_accepted: list[int] = field(default_factory=list)
     edited_in_regions: list[int] = field(default_factory=list)
+    # Those of ``edited_in_regions`` whose edits were not known to reach outside the regions (an earlier session's,
+    # or marked through the API): they may all lie inside, learned, so the round says "any edits" of them.
+    edited_where_unknown: list[int] = field(default_factory=list)
     # What another version recorded of the round that this one does not know: written back as it was read.
     unknown: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -158,6 +161,12 @@ class ProjectState:
     # Frames the user edited since they were last detected, sorted: a later session's Detect over them keeps
     # the edits one undo away and says so, as within the session that made them.
     edited: list[int] = field(default_factory=list)
+    # Of ``edited``, the frames whose edits a dock saw reach outside their accepted regions (it knew the frame as
+    # detected); the others' may all lie inside them, learned. A project recorded before this knows none.
+    edited_outside: list[int] = field(default_factory=list)
+    # Frames not in ``edited`` whose edits all lie inside their accepted regions (learned, so not marked): an
+    # un-accepted region may have held them, and a later session cannot see the points deleted there.
+    edited_inside: list[int] = field(default_factory=list)
     # Top-level keys of state.json this version does not know (a later version's, which added them without
     # raising the version): written back as they were read, so a shared project's older copy of the plugin
     # never removes what a newer one recorded.
@@ -179,6 +188,8 @@ class ProjectState:
             "detected_by": {str(f): r for f, r in sorted(self.detected_by.items())},
             "round_thresholds": {str(r): t for r, t in sorted(self.round_thresholds.items())},
             "edited": sorted(set(self.edited)),
+            "edited_outside": sorted(set(self.edited_outside) & set(self.edited)),
+            "edited_inside": sorted(set(self.edited_inside) - set(self.edited)),
         }
 
 
@@ -323,6 +334,7 @@ def parse_round(data: Any, index: int, check: FieldChecker) -> RoundInfo:
         edited_left_out=_frame_list(kept, "edited_left_out", where, check),
         edited_not_accepted=_frame_list(kept, "edited_not_accepted", where, check),
         edited_in_regions=_frame_list(kept, "edited_in_regions", where, check),
+        edited_where_unknown=_frame_list(kept, "edited_where_unknown", where, check),
         unknown={k: v for k, v in data.items() if k not in known and k != "held_out_frames"},
     )
 
@@ -330,6 +342,11 @@ def parse_round(data: Any, index: int, check: FieldChecker) -> RoundInfo:
 def _frame_list(kept: dict, key: str, where: str, check: FieldChecker) -> list[int]:
     """A round's list of frame numbers under ``key`` (none where it was not recorded)."""
     return [check.integer(f, f"{where}.{key}", 0, MAX_FRAMES) for f in check.array(kept.get(key, []), f"{where}.{key}")]
+
+
+def _frames_of(data: dict, key: str, n_frames: int | None, check: FieldChecker) -> list[int]:
+    """The state's sorted frame numbers under ``key`` (none where it was not recorded)."""
+    return sorted({check.integer(f, key, 0, (n_frames or MAX_FRAMES) - 1) for f in check.array(data.get(key, []), key)})
 
 
 def parse_state(data: Any, source: Path) -> ProjectState:
@@ -399,6 +416,8 @@ def parse_state(data: Any, source: Path) -> ProjectState:
         edited=(sorted({check.integer(f, "edited", 0, (n_frames or MAX_FRAMES) - 1)
                         for f in check.array(data["edited"], "edited")}) if "edited" in data
                 else edits_before_recording(source.parent, n_frames, accepted)),
+        edited_outside=_frames_of(data, "edited_outside", n_frames, check),
+        edited_inside=_frames_of(data, "edited_inside", n_frames, check),
         # A version 1 state's keys are all known: those it renamed ("reviewed") are not kept beside the new ones.
         unknown={k: v for k, v in data.items() if k not in _STATE_KEYS} if version == STATE_VERSION else {},
     )
