@@ -26,7 +26,6 @@ from ..kinds.columns import KIND_COLUMNS
 from ..projects.chain_edits import RING_BEADS, close_index_gaps, ring_sizes
 from ..synthetic.rods import rod_table, tips
 from .layers import READ_ROW, SOURCE_COLOURS, copies_as_added, extras_as_read, kept_physical, with_extra_features
-from .layers import renumbered_copies  # noqa: F401 - kind_review takes it from here (for now)
 
 # Unlike the beads' rings (SOURCE_COLOURS) and the review box and regions (regions.DRAFT_COLOUR, ACCEPTED_COLOUR):
 # orange paths hid Review next's orange box on a frame crowded with chains.

@@ -34,9 +34,9 @@ from .history import FrameHistory
 from .image_views import layer_pixels
 from .kind_layers import (
     DONE_ACTIONS, PATHS_DRAWN_BY_DOCK, READ_ROW, chain_layers_data, chain_paths, draw_paths, refill, rod_line_widths,
-    renumbered_copies, rods_layer_data, table_from_beads, table_from_rod_lines, why_not_a_rod,
+    rods_layer_data, table_from_beads, table_from_rod_lines, why_not_a_rod,
 )
-from .layers import SOURCE_COLOURS, PastedPoints, guard_canvas_from_removed_layers, place_over_image
+from .layers import SOURCE_COLOURS, PastedPoints, guard_canvas_from_removed_layers, place_over_image, renumbered_copies
 from .proposals import key, proposal_box
 from .regions import Box, RegionLayers, zoom_to_box
 
