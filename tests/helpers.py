@@ -351,3 +351,25 @@ steps_per_epoch = 2
 batch_size = 2
 crop = 48
 """
+
+
+def four_detected_frames(folder, model):
+    """A project of four 64 px generator frames, each saved with its true centres as the network's points (source
+    "model", score 0.9), frame 0 accepted whole; and the frames. For tests of what a round learns from each frame."""
+    import numpy as np
+    import pandas as pd
+
+    from napari_particle_detect.projects.project import Project
+    from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
+
+    samples = [synthesize(benchmark_config("fluorescent", 0.4, (64, 64)), seed=s) for s in range(4)]
+    project = Project.open(folder / "img.tif", n_frames=4, frame_shape=(64, 64))
+    project.ensure_initial_round(model)
+    project.remember_detection(12.0, "auto")
+    project.remember_threshold(0.5)
+    for frame, sample in enumerate(samples):
+        c = sample.centres
+        project.save_frame(frame, pd.DataFrame({"frame": frame, "y": c[:, 0], "x": c[:, 1], "score": 0.9,
+                                                "source": "model"}))
+    project.accept_frame(0, project.load_frame(0))
+    return project, np.stack([s.image for s in samples])

@@ -4,14 +4,14 @@ teacher pseudo-labelled them as unreviewed, found the points deleted there again
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
 from napari_particle_detect.learning.finetune import FINE_TUNE
 from napari_particle_detect.learning.rounds import commit, run_round, unlabelled_frames, unreviewed_text
 from napari_particle_detect.projects.project import Project
-from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
+
+from helpers import four_detected_frames
 
 TINY_SEMI = replace(FINE_TUNE, steps_per_epoch=2, batch_size=2, crop=32, threads=1, learn_criterion=False,
                     unlabelled_frames=3)
@@ -26,19 +26,10 @@ def tiny_model(tmp_path_factory):
 def detected_project(folder, model) -> tuple[Project, np.ndarray]:
     """Four 64 px frames, each saved with the network's points (source "model"); frame 0 accepted whole, and
     frame 2 edited as the dock saves an edit: marked edited, one network point deleted, not accepted."""
-    samples = [synthesize(benchmark_config("fluorescent", 0.4, (64, 64)), seed=s) for s in range(4)]
-    project = Project.open(folder / "img.tif", n_frames=4, frame_shape=(64, 64))
-    project.ensure_initial_round(model)
-    project.remember_detection(12.0, "auto")
-    project.remember_threshold(0.5)
-    for frame, sample in enumerate(samples):
-        c = sample.centres
-        project.save_frame(frame, pd.DataFrame({"frame": frame, "y": c[:, 0], "x": c[:, 1], "score": 0.9,
-                                                "source": "model"}))
-    project.accept_frame(0, project.load_frame(0))
+    project, frames = four_detected_frames(folder, model)
     project.mark_edited(2)
     project.save_frame(2, project.load_frame(2).iloc[1:])
-    return project, np.stack([s.image for s in samples])
+    return project, frames
 
 
 def test_a_round_does_not_pseudo_label_a_frame_edited_but_not_accepted(tmp_path, tiny_model):

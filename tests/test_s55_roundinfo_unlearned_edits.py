@@ -6,7 +6,6 @@ import json
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
@@ -17,7 +16,7 @@ from napari_particle_detect.learning.rounds import commit, run_round, unlearned_
 from napari_particle_detect.projects.project import Project
 from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
-from helpers import make_widget, run_detect
+from helpers import four_detected_frames, make_widget, run_detect
 
 TINY_TUNE = replace(FINE_TUNE, steps_per_epoch=2, batch_size=2, crop=32, threads=1, learn_criterion=False)
 
@@ -25,22 +24,13 @@ TINY_TUNE = replace(FINE_TUNE, steps_per_epoch=2, batch_size=2, crop=32, threads
 def edited_project(folder, model) -> tuple[Project, np.ndarray]:
     """Four 64 px frames saved with the network's points: frame 0 accepted whole; frame 1 edited (a point
     deleted) and not accepted; frame 2 with a region accepted, then edited; frame 3 untouched."""
-    samples = [synthesize(benchmark_config("fluorescent", 0.4, (64, 64)), seed=s) for s in range(4)]
-    project = Project.open(folder / "img.tif", n_frames=4, frame_shape=(64, 64))
-    project.ensure_initial_round(model)
-    project.remember_detection(12.0, "auto")
-    project.remember_threshold(0.5)
-    for frame, sample in enumerate(samples):
-        c = sample.centres
-        project.save_frame(frame, pd.DataFrame({"frame": frame, "y": c[:, 0], "x": c[:, 1], "score": 0.9,
-                                                "source": "model"}))
-    project.accept_frame(0, project.load_frame(0))
+    project, frames = four_detected_frames(folder, model)
     for frame in (1, 2):
         if frame == 2:
             project.accept_region(2, (0.5, 0.5, 30.5, 30.5), project.load_frame(2))
         project.mark_edited(frame)
         project.save_frame(frame, project.load_frame(frame).iloc[1:])
-    return project, np.stack([s.image for s in samples])
+    return project, frames
 
 
 @pytest.mark.parametrize("unreviewed", [0, 2])
