@@ -74,6 +74,12 @@ RIDGE_MARGIN = 2.0
 RIDGE_FAINT = 0.5
 RIDGE_MIN_ASPECT = 3.0
 RIDGE_REACH = 3.0  # ridges are followed up to this many times the longest object's regressed length either way
+# Pieces without tips are merged (_loose_pieces_merged) only this near in angle: two pieces of one rod, each
+# measured to within MAX_SLOPE_ERROR, agree to within twice that (the long rods' pieces lay 0.1-0.3 degrees
+# apart). At merge_pieces' 8 degrees it joined pieces cut by the frame's edge that were two rods 3-8 degrees
+# apart (tuning seeds 950000-980000, 32 images a cell: 6 rods lost, F1 below stop 54's at bright-field 0.30);
+# at 2-3 degrees no tuning image changed against no merge at all, and the long-rod sweeps changed no row.
+LOOSE_MAX_ANGLE = 2.0 * MAX_SLOPE_ERROR  # degrees
 
 
 def measure_axes(table: pd.DataFrame, image: np.ndarray, maps: np.ndarray) -> pd.DataFrame:
@@ -173,7 +179,7 @@ def _loose_pieces_merged(maps: np.ndarray, ends: np.ndarray, centres: np.ndarray
     centres, length, ends = centres.copy(), length.copy(), ends.copy()
     alive, centres[loose], length[loose], _ = rods.merged_pieces(
         maps[rods.HEADS.index("centre")], centres[loose], scores[loose], angle[loose], length[loose], width[loose],
-        maps[rods.HEADS.index("tips")])
+        maps[rods.HEADS.index("tips")], LOOSE_MAX_ANGLE)
     kept[loose[~alive]] = False
     merged = loose[alive]
     ends[merged] = rods.tip_ends(maps[rods.HEADS.index("tips")], centres[merged], angle[merged], length[merged],

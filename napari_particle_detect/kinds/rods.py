@@ -330,10 +330,11 @@ def merge_pieces(centre_map: np.ndarray, centres, scores, angle, length, width, 
     return centres[alive], np.asarray(scores, float)[alive], np.asarray(angle, float)[alive], length[alive], width[alive]
 
 
-def merged_pieces(centre_map: np.ndarray, centres, scores, angle, length, width,
-                  tips: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def merged_pieces(centre_map: np.ndarray, centres, scores, angle, length, width, tips: np.ndarray | None = None,
+                  max_angle: float = 8.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`merge_pieces` as (kept, centres, lengths, widths) of every object given: the pieces merged into
-    another are not kept, the others hold the merged rods' centres and sizes."""
+    another are not kept, the others hold the merged rods' centres and sizes. Pieces more than ``max_angle``
+    degrees apart are never merged."""
     centres, scores, angle, length, width = (np.array(v, dtype=float, copy=True) for v in (centres, scores, angle, length, width))
     alive = np.ones(len(centres), bool)
     theta = np.radians(angle)  # merging never turns a piece
@@ -347,13 +348,13 @@ def merged_pieces(centre_map: np.ndarray, centres, scores, angle, length, width,
             break
         tree = cKDTree(centres)
         reach = 0.5 * float(length.max(initial=0.0)) + float(width.max(initial=0.0))
-        # Only pieces whose ends can meet: within half of both lengths and a width, and at most 8 degrees
+        # Only pieces whose ends can meet: within half of both lengths and a width, and at most max_angle
         # off. All tested at once (this loop runs thousands of times a frame): an object's centre and length
         # change only in its own turn, after its query.
         near = tree.query_ball_point(centres[order], 0.5 * length[order] + reach, return_sorted=False)
         owner = np.repeat(np.arange(len(order)), [len(n) for n in near])
         flat = np.concatenate([np.asarray(n, dtype=int) for n in near])
-        aligned = ~(angle_error(angle[order][owner], angle[flat]) > 8)
+        aligned = ~(angle_error(angle[order][owner], angle[flat]) > max_angle)
         candidates = np.split(flat[aligned], np.cumsum(np.bincount(owner[aligned], minlength=len(order)))[:-1])
         for i, partners in zip(order.tolist(), candidates):
             if not alive[i]:
