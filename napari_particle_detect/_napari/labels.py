@@ -24,6 +24,19 @@ class WholeLabel(QLabel):
         self._fit()
 
     def _fit(self) -> None:
-        needed = max(self.heightForWidth(self.width()), 0) if self.text() else 0
+        needed = self._text_height()
         if needed != self.minimumHeight():
             self.setMinimumHeight(needed)
+
+    def _text_height(self) -> int:
+        """The height the text needs at the label's width, whatever least height the label keeps now."""
+        if not self.text():
+            return 0
+        kept = self.minimumHeight()
+        # QLabel's heightForWidth answers at least the minimum height: measured with it in place, a height kept
+        # for a narrower width or a longer text never shrank, and the text stood centred in a blank band.
+        self.setMinimumHeight(0)
+        try:
+            return max(self.heightForWidth(self.width()), 0)
+        finally:
+            self.setMinimumHeight(kept)
