@@ -35,7 +35,7 @@ from ..detection.stages import laid_out_for
 from .training import (VALIDATION_SEED_BASE, EpochCut, _augment, _check_same_start, _saved_best, _start_record, adam,
                        check_epochs_to_resume, check_same_settings, ctrl_c_between_steps, cut_epoch_mark,
                        epoch_cut_fields, lineage_with, log_already_finished, log_time_limit_stop, made_ahead,
-                       read_epoch_cut, read_training_state, refuse_validating_on_training_frames,
+                       read_epoch_cut, read_training_state, refuse_validating_on_training_frames, tell_step,
                        restore_finished_best, resume_state_path, run_card_fields, run_progress,
                        run_settings, say_other_scorers, session_fields, session_pause, paused_mark, steps_from,
                        stop_between_steps, trains_channels_last, training_layout, was_cut)
@@ -377,11 +377,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
                 losses.append(loss.item())
                 steps_done = epoch * config.steps_per_epoch + step + 1
                 stop_early = bool(config.time_limit_s and time.monotonic() - started > config.time_limit_s)
-                # The session's first step too: a resumed run's bar starts where its steps do.
-                if steps is not None and (step % 10 == 0 or step + 1 == config.steps_per_epoch or stop_early
-                                          or steps_done == first_session_step + 1):
-                    steps({"event": "step", "epoch": epoch + 1, "epochs": config.epochs, "step": step + 1,
-                           "steps": config.steps_per_epoch, "loss": float(np.mean(losses[-10:]))})
+                tell_step(steps, config, epoch, step, losses, stop_early, first_session_step)
                 if stop_early:
                     break
             # Cut by the time limit: its weights are scored, as this session's result may be them.

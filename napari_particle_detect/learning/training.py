@@ -631,6 +631,18 @@ def stop_between_steps(out: Path | None, save_resume_state: Callable[[int, dict]
         f"; the state after {state_after(epoch, len(losses))} is kept: resume to go on" if kept else ""))
 
 
+def tell_step(progress: Callable[[dict], None] | None, config, epoch: int, step: int, losses: list[float],
+              stop_early: bool, first_session_step: int) -> None:
+    """A training step's progress event (every kind's training): every tenth step, and the epoch's last, so a
+    progress bar ends full; the one a time limit stops at; the session's first too, so a run resumed inside an
+    epoch opens its bar where its steps stand."""
+    done = epoch * config.steps_per_epoch + step + 1
+    if progress is not None and (step % 10 == 0 or step + 1 == config.steps_per_epoch or stop_early
+                                 or done == first_session_step + 1):
+        progress({"event": "step", "epoch": epoch + 1, "epochs": config.epochs, "step": step + 1,
+                  "steps": config.steps_per_epoch, "loss": float(np.mean(losses[-10:]))})
+
+
 def state_after(epochs_finished: int, steps_done: int) -> str:
     """Where a resume state stands, as messages name it: after a step of the next epoch, or after a whole epoch."""
     return f"step {steps_done} of epoch {epochs_finished + 1}" if steps_done else f"epoch {epochs_finished}"
@@ -957,12 +969,7 @@ def train(
                                         f"{step + 1}", "check the images or lower the learning rate"))
                 steps_done = epoch * config.steps_per_epoch + step + 1
                 stop_early = bool(config.time_limit_s and time.monotonic() - started > config.time_limit_s)
-                # Every tenth step, and the epoch's last, so a progress bar ends full; the session's first too, so a
-                # run resumed inside an epoch opens its bar where its steps stand (as kinds_training's).
-                if progress is not None and (step % 10 == 0 or step + 1 == config.steps_per_epoch or stop_early
-                                             or steps_done == first_session_step + 1):
-                    progress({"event": "step", "epoch": epoch + 1, "epochs": config.epochs, "step": step + 1,
-                              "steps": config.steps_per_epoch, "loss": float(np.mean(losses[-10:]))})
+                tell_step(progress, config, epoch, step, losses, stop_early, first_session_step)
                 if stop_early:
                     break
             # Cut by the time limit: its weights are scored, as this session's result may be them.
