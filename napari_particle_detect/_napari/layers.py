@@ -117,7 +117,7 @@ def copies_as_added(features: pd.DataFrame, placed: dict) -> pd.DataFrame:
 
 def with_rows_placed(features: pd.DataFrame, rows: np.ndarray, placed: dict) -> pd.DataFrame:
     """``features`` with its ``rows`` (a mask) as a point placed by hand has them: ``placed`` where it names the
-    column, no value (NaN, '') in the others, as :func:`reader.with_extra_features` gives a placed point's
+    column, no value (NaN, '') in the others, as :func:`with_extra_features` gives a placed point's
     measurements. The other rows keep their values and their type: an integer or true/false column takes its
     missing value as pandas' nullable one (Int64, boolean), or its track ids and flags were saved 4.0 and 1.0."""
     features = features.copy()
@@ -415,7 +415,7 @@ PHYSICAL_COLUMNS_KEY = "napari_particle_detect_physical_columns"
 
 def with_extra_features(kwargs: dict, extras: pd.DataFrame) -> dict:
     """Points (or Shapes) layer keywords with a table's other columns (measurements, track ids, flags) as features
-    too, its whole number and true/false columns named in its metadata (layers.extras_types) for File > Save."""
+    too, its whole number and true/false columns named in its metadata (:func:`extras_types`) for File > Save."""
     typed = extras_types(extras)
     # A column of numpy's booleans holds no missing value: napari made a point added with nothing selected True.
     extras = extras.astype({c: "boolean" for c in typed.get(TRUE_FALSE_EXTRAS_KEY, [])})
@@ -428,7 +428,7 @@ def with_extra_features(kwargs: dict, extras: pd.DataFrame) -> dict:
 
 def kept_physical(metadata: dict | None) -> dict:
     """The keywords of files.tables.with_physical_refreshed (placement, misses) that a layer's ``metadata``
-    keeps (:func:`with_physical_kept`); {} where it keeps none (a layer not read from a table, or read by an
+    keeps (reader.with_physical_kept); {} where it keeps none (a layer not read from a table, or read by an
     older version): the columns are then saved as they are."""
     kept = metadata.get(PHYSICAL_COLUMNS_KEY) if isinstance(metadata, dict) else None
     try:
