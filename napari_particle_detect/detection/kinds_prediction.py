@@ -27,6 +27,7 @@ from ..kinds.registry import get_kind
 from ..kinds.rod_axis import measure_axes
 from ..kinds.rods import TIP_COLUMNS
 from ..kinds.rod_width import measure_widths
+from ..kinds.tables import unlike_kind_note
 from ..models import DetectorModel, load_model_cached
 from ..models.registry import require_kind, warn_unfinished_training
 from .networks import prepare_network
@@ -361,6 +362,8 @@ def detect_kind_file(path, options, model_path, device: torch.device,
     table = detect_kind(image, options.kind, model, device, options.threshold, options.polarity, frames=frames,
                         tile=options.tile, name=str(path), progress=progress, runtime=options.runtime,
                         precision=options.precision, diameter=options.diameter)
+    if note := unlike_kind_note(table, options.kind):
+        log.warning("%s: %s", path, note)
     count = count_chains(table) if options.kind == "chains" else len(table)
     sizing = {SIZING_RECORD_NAMES[key]: table.attrs[key] for key in SIZING_RECORD_NAMES if key in table.attrs}
     record = {"file": str(path), "frames": n_frames, "kind": options.kind, "objects": count, "rows": len(table),

@@ -31,6 +31,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import ParticleDetectError
 from ..detection.choices import is_number
+from ..kinds.columns import table_kind
 from .tables import FROM_COLUMNS, physical_placement, resolve_voxel_size
 
 log = logging.getLogger(__name__)
@@ -191,8 +192,19 @@ def _link_one(table: pd.DataFrame, options: LinkOptions) -> pd.DataFrame:
                                   "(trackpy could not solve who went where); give a smaller one") from None
     if options.min_length > 1:
         lengths = linked.groupby("particle")["frame"].transform("size")
-        linked = linked[lengths >= options.min_length]
+        linked = _rows_kept(linked, (lengths >= options.min_length).to_numpy())
     return linked.drop(columns=[*at, LINKED_FRAME])
+
+
+def _rows_kept(linked: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The rows of ``linked`` where ``keep``. A chains table's beads through keep_beads: a chain that lost a bead
+    is cut there into chains of their own, where plain row selection left a gap in its index, which no chains
+    table may hold (the tracks could not be written, the error sending a command-line user to a Python function)."""
+    if table_kind(linked.columns) != "chains":
+        return linked[keep]
+    from ..kinds.chains import keep_beads
+
+    return keep_beads(linked, keep)
 
 
 LINKED_FRAME = "_link_frame"  # the frame numbers trackpy links by (dropped after)
@@ -236,7 +248,9 @@ def link_centres(table: pd.DataFrame, options: LinkOptions | float | None = None
     ``options.voxel_size``, by default the table's z_um,y_um,x_um columns', see :func:`voxel_size_of` and the
     module's note) with a ``particle`` column: the
     trajectory each centre belongs to, numbered 0, 1, ... in order of first appearance. Rows of tracks shorter than
-    ``options.min_length`` frames are dropped; the rest are sorted by particle, then frame.
+    ``options.min_length`` frames are dropped; the rest are sorted by particle, then frame. A chains table's beads
+    are linked one by one, and get a ``chain_track`` column besides (their chain followed over frames, where
+    ``chain`` numbers each frame's chains afresh); a chain that loses a bead to ``min_length`` is cut there.
 
     The options as a :class:`LinkOptions`, or as trackpy's ``link`` takes them: ``link_centres(table, 5,
     memory=3)`` or ``link_centres(table, search_range=5)`` (keywords override those of ``options``; the rest
@@ -262,13 +276,14 @@ def link_centres(table: pd.DataFrame, options: LinkOptions | float | None = None
     table = _numbers(table, "linking")
     if is_given(options.voxel_size) and "z" not in table.columns:
         raise ParticleDetectError("a voxel size is for centres with a z column (frame,z,y,x); these are 2D")
-    if "particle" in table.columns:
-        table = table.drop(columns="particle")
+    table = table.drop(columns=[c for c in ("particle", CHAIN_TRACK) if c in table.columns])
     _quiet_trackpy()
+    chains = table_kind(table.columns) == "chains"
     if not len(table):
-        return table.assign(particle=pd.Series(dtype=np.int64))
+        return table.assign(particle=pd.Series(dtype=np.int64),
+                            **({CHAIN_TRACK: pd.Series(dtype=np.int64)} if chains else {}))
     options = replace(options, voxel_size=voxel_size_of(table, options.voxel_size, "linked"))
-    parts, offset = [], 0
+    parts, offset, chain_offset = [], 0, 0
     for group in _movies(table):
         linked = _link_one(group.reset_index(drop=True), options)
         if len(linked):
@@ -278,9 +293,53 @@ def link_centres(table: pd.DataFrame, options: LinkOptions | float | None = None
             numbers = {old: offset + new for new, old in enumerate(first)}
             linked = linked.assign(particle=linked["particle"].map(numbers).astype(np.int64))
             offset += len(numbers)
+        if chains:
+            linked = linked.assign(**{CHAIN_TRACK: chain_offset + _chain_tracks(linked)})
+            chain_offset = int(linked[CHAIN_TRACK].max()) + 1 if len(linked) else chain_offset
         parts.append(linked)
     out = pd.concat(parts, ignore_index=True)
     return out.sort_values(["particle", "frame"], kind="stable").reset_index(drop=True)
+
+
+# A chains table's chains followed over frames: chain is each frame's own numbering (as detect's .chains.csv has it).
+CHAIN_TRACK = "chain_track"
+
+
+def _chain_tracks(linked: pd.DataFrame) -> np.ndarray:
+    """Each bead's chain track in one movie's linked beads (a ``particle`` each): its chain followed over frames
+    through its beads' own tracks, numbered from 0 in order of first appearance. A chain carries on the chain
+    track most of its beads were last seen in; where two chains would, the one with more such beads does (a
+    chain broken in two: the larger piece), the other its next choice or a chain track of its own."""
+    frames, chains = linked["frame"].to_numpy(np.int64), linked["chain"].to_numpy(np.int64)
+    beads = linked["particle"].to_numpy(np.int64)
+    tracks = np.zeros(len(linked), np.int64)
+    last_seen_in: dict[int, int] = {}  # bead track -> the chain track it was last seen in
+    count = 0
+    order = np.lexsort((chains, frames))
+    for rows in np.split(order, np.flatnonzero(np.diff(frames[order])) + 1):
+        carried = _carried_on(chains[rows], beads[rows], last_seen_in)
+        for chain in dict.fromkeys(chains[rows].tolist()):
+            if chain not in carried:
+                carried[chain], count = count, count + 1
+        tracks[rows] = [carried[chain] for chain in chains[rows].tolist()]
+        last_seen_in.update(zip(beads[rows].tolist(), tracks[rows].tolist()))
+    return tracks
+
+
+def _carried_on(chains: np.ndarray, beads: np.ndarray, last_seen_in: dict[int, int]) -> dict[int, int]:
+    """The earlier chain track each of one frame's chains (``chains``, with their ``beads``' tracks) carries on,
+    claimed by the most beads first, each taken once; chains none of whose beads was seen before are left out."""
+    from collections import Counter
+
+    votes = Counter((chain, last_seen_in[bead]) for chain, bead in zip(chains.tolist(), beads.tolist())
+                    if bead in last_seen_in)
+    carried: dict[int, int] = {}
+    taken: set[int] = set()
+    for (chain, track), _ in sorted(votes.items(), key=lambda vote: (-vote[1], vote[0])):
+        if chain not in carried and track not in taken:
+            carried[chain] = track
+            taken.add(track)
+    return carried
 
 
 def _several_movies(table: pd.DataFrame) -> bool:
@@ -706,12 +765,25 @@ def tracks_layer_data(tracks: pd.DataFrame) -> np.ndarray:
     return ordered[columns].to_numpy(float)
 
 
+# What one track follows in a table of each kind, where it is not a sphere's centre.
+TRACKED = {"rods": "rod", "chains": "bead"}
+
+
 def describe_tracks(tracks: pd.DataFrame) -> str:
-    """'37 tracks, 4-10 frames long (median 10)'; '10 tracks, each 6 frames long' (not '6-6 ... (median 6)')."""
+    """'37 tracks, 4-10 frames long (median 10)'; '10 tracks, each 6 frames long' (not '6-6 ... (median 6)'). Of rods,
+    '37 rod tracks, ...' (their centres); of chains' beads, '37 bead tracks, ... in 9 chain tracks', since each bead
+    is linked on its own."""
+    kind = table_kind(tracks.columns)
+    what = f"{TRACKED[kind]} tracks" if kind in TRACKED else "tracks"
     if not len(tracks):
-        return "no tracks"
+        return f"no {what}"
     lengths = tracks.groupby("particle").size()
-    count = f"{len(lengths)} track{'s' if len(lengths) != 1 else ''}"
+    count = f"{len(lengths)} {what if len(lengths) != 1 else what[:-1]}"
     if lengths.min() == lengths.max():
-        return f"{count}, {'each ' if len(lengths) > 1 else ''}{lengths.min()} frame{'s' if lengths.min() != 1 else ''} long"
-    return f"{count}, {lengths.min()}-{lengths.max()} frames long (median {lengths.median():g})"
+        said = f"{count}, {'each ' if len(lengths) > 1 else ''}{lengths.min()} frame{'s' if lengths.min() != 1 else ''} long"
+    else:
+        said = f"{count}, {lengths.min()}-{lengths.max()} frames long (median {lengths.median():g})"
+    if CHAIN_TRACK not in tracks.columns:
+        return said
+    chains = tracks[CHAIN_TRACK].nunique()
+    return f"{said}, in {chains} chain track{'s' if chains != 1 else ''}"
