@@ -116,29 +116,41 @@ class ScaleSpace:
     def blobs(self) -> Blobs:
         """The peaks that are maxima over scale too and blob-like (not a ridge), strongest first,
         none inside a stronger one's radius."""
-        parts = []
-        for i, f in enumerate(self.factors):
-            ys, xs = self.peaks[i].T
-            if len(ys) == 0:
-                continue
-            full_y, full_x = ys * f, xs * f
-            values = np.abs(self.unnormalised[i][ys, xs] * self.normalisers[i])
-            keep = np.ones(len(ys), bool)
-            for j in (i - 1, i + 1):
-                if 0 <= j < len(self.factors):
-                    keep &= values >= self._sample(self.neighbourhoods, j, full_y, full_x)
-            keep[keep] = _blob_like(self.image[::f, ::f], self.sigmas[i] / f, ys[keep], xs[keep])
-            full_y, full_x, values = full_y[keep], full_x[keep], values[keep]
-            shift = np.zeros(len(values))
-            if 0 < i < len(self.factors) - 1:
-                lower = np.abs(self._sample(self.unnormalised, i - 1, full_y, full_x))
-                upper = np.abs(self._sample(self.unnormalised, i + 1, full_y, full_x))
-                shift = parabola_vertices(lower, values, upper)
-            parts.append((full_y, full_x, self._refined(i, shift), values))
+        mirrored = self._mirrored()
+        parts = [part for i in range(len(self.factors)) if (part := self._scale_blobs(mirrored, i)) is not None]
         if not parts:
             return Blobs(*(np.zeros(0) for _ in range(4)))
         found = Blobs(*(np.concatenate(column).astype(float) for column in zip(*parts)))
         return _prune(found[np.argsort(-found.response, kind="stable")])
+
+    def _mirrored(self) -> dict[int, tuple[np.ndarray, int]]:
+        """Per reduction factor: the reduced image mirrored out once by the widest Hessian kernel of its scales, and
+        that reach (a narrower kernel's mirrored image is the middle of it: :func:`_blob_like`)."""
+        reaches: dict[int, int] = {}
+        for s, f in zip(self.sigmas, self.factors):
+            reaches[f] = max(reaches.get(f, 0), _hessian_radius(s / f))
+        return {f: (np.pad(self.image[::f, ::f], r, mode="symmetric"), r) for f, r in reaches.items()}
+
+    def _scale_blobs(self, mirrored: dict[int, tuple[np.ndarray, int]], i: int) -> tuple | None:
+        """Scale ``i``'s peaks that are maxima over scale too and blob-like: (y, x, refined sigma, response), or None."""
+        f = self.factors[i]
+        ys, xs = self.peaks[i].T
+        if len(ys) == 0:
+            return None
+        full_y, full_x = ys * f, xs * f
+        values = np.abs(self.unnormalised[i][ys, xs] * self.normalisers[i])
+        keep = np.ones(len(ys), bool)
+        for j in (i - 1, i + 1):
+            if 0 <= j < len(self.factors):
+                keep &= values >= self._sample(self.neighbourhoods, j, full_y, full_x)
+        keep[keep] = _blob_like(self.image[::f, ::f], self.sigmas[i] / f, ys[keep], xs[keep], mirrored[f])
+        full_y, full_x, values = full_y[keep], full_x[keep], values[keep]
+        shift = np.zeros(len(values))
+        if 0 < i < len(self.factors) - 1:
+            lower = np.abs(self._sample(self.unnormalised, i - 1, full_y, full_x))
+            upper = np.abs(self._sample(self.unnormalised, i + 1, full_y, full_x))
+            shift = parabola_vertices(lower, values, upper)
+        return full_y, full_x, self._refined(i, shift), values
 
     def _sample(self, arrays: list[np.ndarray], j: int, y: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Scale ``j``'s ``arrays`` (Laplacians or their neighbourhoods) at full-grid (y, x), scale-normalised."""
@@ -217,13 +229,16 @@ def maximum_3x3(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _blob_like(image: np.ndarray, sigma: float, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+def _blob_like(image: np.ndarray, sigma: float, ys: np.ndarray, xs: np.ndarray,
+               mirrored: tuple[np.ndarray, int] | None = None) -> np.ndarray:
     """Whether the Hessian at scale ``sigma`` is a blob's at each (y, x): eigenvalues of one sign, at
     most BLOB_MAX_ELONGATION apart (a ridge, such as a ring's arc, has one large eigenvalue).
-    Computed at those points only, with the Gaussian derivative kernels SciPy's filters use."""
+    Computed at those points only, with the Gaussian derivative kernels SciPy's filters use. ``mirrored``:
+    ``image`` mirrored out ('symmetric') by a reach at least the kernels', and that reach."""
     if len(ys) == 0:
         return np.zeros(0, bool)
-    radius = int(4.0 * sigma + 0.5)
+    radius = _hessian_radius(sigma)
+    padded, reach = mirrored if mirrored is not None else (np.pad(image, radius, mode="symmetric"), radius)
     t = np.arange(-radius, radius + 1, dtype=float)
     g = np.exp(-0.5 * (t / sigma) ** 2)
     g /= g.sum()
@@ -233,13 +248,18 @@ def _blob_like(image: np.ndarray, sigma: float, ys: np.ndarray, xs: np.ndarray) 
     side = 2 * radius + 1
     # A strided view gathers the windows 10x faster than index arithmetic, and contracting the columns by
     # matrix product before the rows, 4x faster than einsum: 0.3 ms against 3.4 for 300 windows of 43 px.
-    windows = sliding_window_view(np.pad(image, radius, mode="symmetric"), (side, side))[ys, xs]
+    windows = sliding_window_view(padded, (side, side))[ys + (reach - radius), xs + (reach - radius)]
     columns = windows @ np.stack([g, g2, g1], axis=1)  # (points, rows, kernel)
     hyy, hxx, hxy = columns[:, :, 0] @ g2, columns[:, :, 1] @ g, columns[:, :, 2] @ g1
     trace, det = hyy + hxx, hyy * hxx - hxy**2
     # Eigenvalue ratio at most r: tr^2 / det <= (r + 1)^2 / r, with det > 0.
     r = BLOB_MAX_ELONGATION
     return (det > 0) & (trace**2 * r <= det * (r + 1) ** 2)
+
+
+def _hessian_radius(sigma: float) -> int:
+    """The reach of :func:`_blob_like`'s kernels at scale ``sigma``."""
+    return int(4.0 * sigma + 0.5)
 
 
 def pixel_noise_level(image: np.ndarray) -> float:
