@@ -18,13 +18,22 @@ from ..learning.volume_finetune import VOLUME_FINE_TUNE, VolumeRoundConfig
 from ..learning.volume_rounds import train_volume_round
 from .kind_rounds_panel import chosen_steps, show_steps
 from .labels import WholeLabel
-from .notify import reports_errors
+from .notify import reports_errors, show_warnings, warnings_logged
 from .round_reports import ProgressRelay, RoundReports, told_verdict
 from .this_version_offer import ThisVersionOffer
 from .warm_up import warm_up_training
 
 TO_USE = "Detect again to use it."  # what a verdict of a round put in use adds
 VOLUME = "volume"  # the volume rounds' steps among the kinds' (kind_rounds_panel.chosen_steps)
+
+
+def train_telling(*args, **kwargs) -> tuple[RoundInfo, list[str]]:
+    """Worker body: train_volume_round's round and the warnings it logged (its volumes' dropped slices refilled,
+    a hot line left out), for the window to show as a Detect's are: they reached only a terminal."""
+    said: list[str] = []
+    with warnings_logged(said):
+        info = train_volume_round(*args, **kwargs)
+    return info, said
 
 
 class VolumeRoundPanel(RoundReports, QGroupBox):
@@ -135,7 +144,7 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
         self.status.setText(f"fine-tuning {review.project.current_round.name}…")
         self._status_for = review.project.folder
         self._project, self._subject = review.project, self.host.layer().name
-        self.worker = create_worker(train_volume_round, review.project, self.host.volumes(), config, "cpu",
+        self.worker = create_worker(train_telling, review.project, self.host.volumes(), config, "cpu",
                                     progress=self._relay.event.emit, cancel=self._cancel.is_set, ended=self._ended,
                                     _ignore_errors=True)
         self.worker.returned.connect(self._on_done)
@@ -156,7 +165,9 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
         review = self.host.review
         return "" if review is not None and review.project.folder == self._project.folder else self._subject
 
-    def _on_done(self, info: RoundInfo) -> None:
+    def _on_done(self, result: tuple[RoundInfo, list[str]]) -> None:
+        info, said = result
+        show_warnings(said)
         # No rounds table here to pick a round from: the verdict does not offer one (table=False).
         subject = self._elsewhere()
         message = self.show_verdict(info, self._project.current_round, to_use=TO_USE, table=False, subject=subject)

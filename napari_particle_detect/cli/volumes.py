@@ -726,7 +726,7 @@ def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: 
     """Every volume of ``volume.tif`` + ``volume.csv`` pairs (whole volumes, corrected), on the model's
     working grid; the CSV's ``frame`` says which volume of a TZYX file (none: volume 0). A ``source`` column
     (the dock's Export) keeps only the volumes a person reviewed (learning.training.reviewed_indices)."""
-    from ..files.axes import check_volume, read_volumes
+    from ..files.axes import read_volumes
     from ..files.centre_csv import finite_column, read_centres
     from ..learning.training import annotated_files, check_centres_inside, reviewed_indices, say_unlabelled_images
     from ..detection.volume_detection import Prepared, refuse_subvoxel, volume_sizing
@@ -755,11 +755,10 @@ def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: 
         voxel = voxel_size or found.voxel_size
         sizing, prepared = None, Prepared()
         for t in frames:
-            volume = check_volume(np.asarray(data[t]), f"{image_path} volume {t}")
             # Refilled before sizing, as detect does: a blank slice read as an edge every sphere stops at sized them
             # 0.6 voxels deep (4.1 once refilled), and the working grid then stretched z 14 times.
-            volume = prepared.refill(f"{image_path} volume {t}" if data.shape[0] > 1 else str(image_path),
-                                     volume, None)[0]
+            volume = prepared.training_volume(f"{image_path} volume {t}" if data.shape[0] > 1 else str(image_path),
+                                              np.asarray(data[t]))
             if sizing is None:
                 sizing = volume_sizing(volume, (diameter,) if diameter else None, voxel)
                 # Before resampling, as detect does: a voxel size in mixed units (z in nm, y and x in µm) makes

@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..files.axes import Axes, ConstantVolumeError, read_volumes, volume_and_gaps
+from ..files.axes import Axes, ConstantVolumeError, read_volumes, refuse_gaps, volume_and_gaps
 from ..files.calibration import Calibration, file_calibration
 from ..files.frame_ranges import checked_frames, frames_in_range
 from ..files.tables import VoxelSize, same_voxel_size
 from ..errors import ParticleDetectError
 from ..kinds.heatmap3d import decode3d
 from .volume_resampling import (despiked_volume, from_working, normalise_volume, own_voxels, refilled_gaps,
-                                refilled_slices, resample_volume, working_factors)
+                                resample_volume, working_factors)
 from .preprocessing import (FrameRecord, GapRecord, clear_of_gaps, find_spikes, frame_indices, refuse_file_name,
                             refuse_masked)
 from .choices import DEVICE_CHOICES, RUNTIME_CHOICES, applied_threshold, check_count, check_progress, check_threshold
@@ -447,10 +447,10 @@ def notes_gathered() -> Iterator[VolumeNotes]:
 
 def _detect_filled(filled: tuple[np.ndarray, np.ndarray | None], model: DetectorModel | str | Path | None,
                    options: VolumeOptions, name: str, sizing: VolumeSizing | None,
-                   notes: VolumeNotes) -> tuple[np.ndarray, np.ndarray, VolumeSizing]:
+                   notes: VolumeNotes, refilled: bool = False) -> tuple[np.ndarray, np.ndarray, VolumeSizing]:
     """:func:`detect_volume` of a volume whose gaps are filled (``filled``: files.axes.volume_and_gaps'), its
     options checked; its missing voxels and what was done to it before resampling are added to ``notes``, for the
-    caller to say once."""
+    caller to say once. ``refilled``: its dropped slices are refilled already (and added to ``notes``)."""
     from .volume_inference import predict_heatmap3d
 
     volume, missing = filled
@@ -459,15 +459,17 @@ def _detect_filled(filled: tuple[np.ndarray, np.ndarray | None], model: Detector
     stride = 2 ** (len(model.card.channels) - 1)
     check_window(options.window, stride)
     device = volume_device(options.device)
-    volume, missing = notes.prepared.refill(name, volume, missing)
+    if not refilled:
+        volume, missing = notes.prepared.refill(name, volume, missing)
     sizing = sizing or volume_sizing(volume, options.diameter, options.voxel_size)
     volume = notes.prepared.despike(volume, missing)
     refuse_subvoxel(sizing, options.voxel_size, name)
     factors = working_factors(sizing.diameter, model.card.canonical_diameter)
     working, applied = resample_volume(volume, factors)
+    depth = volume.shape[0]
     del volume
     if min(working.shape) < 4:
-        raise ParticleDetectError(_too_few_voxels(name, sizing, working.shape))
+        raise ParticleDetectError(_too_few_voxels(name, sizing, working.shape, depth))
     working = normalise_volume(working, own_voxels(missing, factors))
     network = volume_network(model, device, options.runtime, options.threads)
     heat = predict_heatmap3d(network, working, stride=stride, window=options.window, device=device)
@@ -502,13 +504,19 @@ def refuse_subvoxel(sizing: VolumeSizing, voxel_size: tuple[float, float, float]
                               f"{check}")
 
 
-def _too_few_voxels(name: str, sizing: VolumeSizing, working_shape: tuple[int, ...]) -> str:
+def _too_few_voxels(name: str, sizing: VolumeSizing, working_shape: tuple[int, ...], depth: int) -> str:
     """Why a volume too small for its particles is refused, and what to give. A diameter given already is not
     asked for again: the volume's axes (a (z, c, y, x) array read as volumes of a few slices) or that diameter are
-    then what is wrong."""
+    then what is wrong; nor is one where z was sized from the voxel size and the volume (``depth`` slices) is too
+    thin along z alone: a 2-slice volume was told to give the diameter, and given it, was refused again."""
     size = " x ".join(f"{d:.1f}" for d in sizing.diameter)
-    remedy = ("give a larger volume, or check that its axes are (z, y, x) and the diameter given"
-              if sizing.source.startswith("given") else "give a larger volume or the diameter")
+    if sizing.source.startswith("given"):
+        remedy = "give a larger volume, or check that its axes are (z, y, x) and the diameter given"
+    elif sizing.source not in Z_ESTIMATED and working_shape[0] < 4 <= min(working_shape[1:]):
+        remedy = (f"its {depth} slices are too thin for particles {sizing.diameter[0]:.1f} slices deep; detect its "
+                  "slices as 2D frames instead (axes TYX), or check its axes and the voxel size")
+    else:
+        remedy = "give a larger volume or the diameter"
     return (f"{name}: too few voxels for particles of {size} voxels (z, y, x; working grid "
             f"{'x'.join(map(str, working_shape))}): {remedy}")
 
@@ -532,6 +540,18 @@ class Prepared:
             lost = [] if missing is None else [z for z in slices if np.asarray(missing[z]).all()]
             self.refilled.append((name, [z for z in slices if z not in lost], lost))
         return out, left
+
+    def training_volume(self, name: str, volume: np.ndarray) -> np.ndarray:
+        """``volume`` (named ``name``) as a round learns from it, before sizing and :meth:`despike`: a float32 volume
+        whose dropped slices (constant, or NaN throughout, between others) are refilled as detection refills them.
+        NaN or infinite voxels left after that are refused (files.axes.refuse_gaps): a gap filled with the background
+        would teach background where particles may lie. A slice dropped as NaN was refused whole before, though
+        detect read the volume, and a blank one was refilled and learnt from."""
+        filled, missing = volume_and_gaps(volume, name)
+        filled, left = self.refill(name, filled, missing)
+        if left is not None:
+            refuse_gaps(volume, name)
+        return filled
 
     def despike(self, volume: np.ndarray, missing: np.ndarray | None) -> np.ndarray:
         """``volume`` with its spikes left out of its range (after sizing: the 2D size estimate has its own rule,
@@ -638,7 +658,8 @@ def _detect_series(data, model: DetectorModel, options: VolumeOptions, name: str
     ready = {} if ready is None else ready
     # Sized as a run of every time point is: the tables of ranges then join into its table, as a 2D stack's do.
     notes = VolumeNotes()
-    sizing = _series_sizing(data, options, name, time_points, ready, notes)
+    refilled: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+    sizing = _series_sizing(data, options, name, time_points, ready, refilled, notes)
     if sizing is not None:
         _say_thin_series(tuple(data.shape), sizing, name, pick_channel)
     parts, skipped, pending = [], [], []
@@ -647,9 +668,11 @@ def _detect_series(data, model: DetectorModel, options: VolumeOptions, name: str
         label = _volume_name(name, data, t)
         try:
             filled = ready.pop(t, None) or volume_and_gaps(np.asarray(data[t]), label)
-            twins.add(t, filled[0])
+            twins.add(t, filled[0])  # as read: a refilled copy's digest would differ from its twin's
+            done = t in refilled
+            filled = refilled.pop(t, filled)
             # Passed on, not named here: _detect_filled lets go of the volume once it is resampled.
-            centres, scores, sizing = _detect_filled(filled, model, options, label, sizing, notes)
+            centres, scores, sizing = _detect_filled(filled, model, options, label, sizing, notes, done)
         except ConstantVolumeError as exc:
             pending.append(blank_volume(data, t, exc))
             skipped.append(t)
@@ -701,21 +724,26 @@ def _volume_name(name: str, data, t: int) -> str:
 
 
 def _series_sizing(data, options: VolumeOptions, name: str, time_points: list[int],
-                   ready: dict[int, tuple[np.ndarray, np.ndarray | None]], notes: VolumeNotes) -> VolumeSizing | None:
+                   ready: dict[int, tuple[np.ndarray, np.ndarray | None]],
+                   refilled: dict[int, tuple[np.ndarray, np.ndarray | None]], notes: VolumeNotes) -> VolumeSizing | None:
     """The sizing a run of every volume of ``data`` finds, on the first that is not constant (None: none is). A
-    volume filled for it that is among ``time_points`` is kept in ``ready``, not filled again when detected; one
-    that is not has its refilled slices added to ``notes``, as nothing else says them."""
+    volume filled for it that is among ``time_points`` is kept in ``ready``, not filled again when detected, and
+    with its dropped slices refilled in ``refilled`` where it has any: refilled once, not again for detection. Its
+    refilled slices are added to ``notes``, as one not detected is named so."""
     for t in range(data.shape[0]):
         label = _volume_name(name, data, t)
         try:
             filled = ready.get(t) or volume_and_gaps(np.asarray(data[t]), label)
         except ConstantVolumeError:
             continue  # said in its turn where it is among the time points detected
-        if t in time_points:
+        detected = t in time_points
+        said = label if detected else f"{label} (the series is sized on it, not detected)"
+        prepared = notes.prepared.refill(said, *filled)
+        if detected:
             ready[t] = filled
-            volume = refilled_slices(*filled)[0]  # said when it is detected
-        else:
-            volume = notes.prepared.refill(f"{label} (the series is sized on it, not detected)", *filled)[0]
+            if prepared[0] is not filled[0]:
+                refilled[t] = prepared
+        volume = prepared[0]
         # Sized as a single volume is, its constant slices refilled.
         return volume_sizing(volume, options.diameter, options.voxel_size)
     return None

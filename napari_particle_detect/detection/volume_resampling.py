@@ -7,7 +7,7 @@ import numpy as np
 from scipy import ndimage
 
 from .percentiles import selected
-from .preprocessing import PERCENTILES, Spikes, percentile_scaling, without_spikes
+from .preprocessing import PERCENTILES, Spikes, find_spikes, percentile_scaling, without_spikes
 
 
 def working_factors(diameter_voxels: tuple[float, float, float], working_diameter: float) -> np.ndarray:
@@ -54,16 +54,52 @@ def refilled_gaps(volume: np.ndarray, missing: np.ndarray | None) -> tuple[np.nd
 
 def _constant_slices(volume: np.ndarray, holes: np.ndarray | None) -> np.ndarray:
     """Per slice of ``volume`` (Z, Y, X): whether its own voxels (those not in ``holes``, its gaps) are one value
-    or none at all. Judged on its own voxels: its gaps were filled with the local background first, so a blank
-    slice through a volume with a gap anywhere was no longer constant, and was left a dark plane. Reduced over
-    axes (1, 2), not a reshape: that copied a whole non-contiguous volume (one channel of a file) every detect."""
-    if holes is None:
-        return volume.min(axis=(1, 2)) == volume.max(axis=(1, 2))
-    own = ~holes
-    low, high = _dtype_ends(volume.dtype)
-    lo = volume.min(axis=(1, 2), where=own, initial=high)
-    hi = volume.max(axis=(1, 2), where=own, initial=low)
-    return (lo == hi) | holes.all(axis=(1, 2))
+    or none at all, the volume's outlying spikes (:func:`despiked_volume`'s) left out. Judged on its own voxels: its
+    gaps were filled with the local background first, so a blank slice through a volume with a gap anywhere was no
+    longer constant, and was left a dark plane; and a sensor's hot row runs through a dropped slice too, which then
+    read as a real one, a dark plane with a bright line. Reduced over axes (1, 2), not a reshape: that copied a whole
+    non-contiguous volume (one channel of a file) every detect."""
+    own = None if holes is None else ~holes
+    lo, hi = _ends(volume, own, (1, 2))
+    constant = lo >= hi  # one value, or none (the ends start past each other)
+    if constant.all() or not _may_be_constant_but_spikes(volume, own, lo, hi, constant):
+        return constant
+    spikes = find_spikes(selected(volume, own))
+    if spikes is None:
+        return constant
+    kept = np.ones(volume.shape, dtype=bool) if own is None else own.copy()
+    if spikes.above:
+        kept &= volume != volume.dtype.type(spikes.brightest)
+    if spikes.below:
+        kept &= volume != volume.dtype.type(spikes.darkest)
+    lo, hi = _ends(volume, kept, (1, 2))
+    return constant | (lo >= hi)
+
+
+def _may_be_constant_but_spikes(volume: np.ndarray, own: np.ndarray | None, lo: np.ndarray, hi: np.ndarray,
+                                constant: np.ndarray) -> bool:
+    """Whether a slice that is not constant (``lo``, ``hi``: each slice's ends) is one value or none once the
+    volume's extremes are left out: spikes sit there, so no other slice can be constant without its spikes. Slice by
+    slice, on the slices that reach an extreme: a whole-volume check copied every volume (spikes are rare)."""
+    low, high = lo.min(), hi.max()
+    for z in np.flatnonzero(~constant & ((lo == low) | (hi == high))):
+        plane = volume[z]
+        rest = (plane != low) & (plane != high)
+        if own is not None:
+            rest &= own[z]
+        first, last = _ends(plane, rest, None)
+        if first >= last:
+            return True
+    return False
+
+
+def _ends(values: np.ndarray, where: np.ndarray | None, axis: tuple[int, ...] | None) -> tuple:
+    """The smallest and largest of ``values`` at ``where`` (None: all) over ``axis``; where none is selected, the
+    smallest is the dtype's largest and the largest its smallest."""
+    if where is None:
+        return values.min(axis=axis), values.max(axis=axis)
+    low, high = _dtype_ends(values.dtype)
+    return values.min(axis=axis, where=where, initial=high), values.max(axis=axis, where=where, initial=low)
 
 
 def _dtype_ends(dtype: np.dtype) -> tuple[float, float]:
@@ -81,12 +117,6 @@ def despiked_volume(volume: np.ndarray, missing: np.ndarray | None = None) -> tu
     onto the working grid, a spike no longer sits at one value apart from the rest, so normalising kept it in the
     range, and one saturated row through every slice squashed every sphere of a 24-slice volume to 0 centres."""
     return without_spikes(volume, where=None if missing is None else ~np.asarray(missing, dtype=bool))
-
-
-def prepared_volume(volume: np.ndarray) -> np.ndarray:
-    """``volume`` as detection prepares it before resampling (:func:`refilled_slices`, then :func:`despiked_volume`),
-    unsaid: a round (learning.volume_rounds) then learns from a volume as detect reads it."""
-    return despiked_volume(refilled_slices(volume)[0])[0]
 
 
 def resample_volume(volume: np.ndarray, factors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -21,14 +21,13 @@ import pandas as pd
 
 from . import rounds
 from ..errors import ParticleDetectError
-from ..files.axes import MICROMETRE, refuse_gaps
+from ..files.axes import MICROMETRE
 from ..projects.project import PROJECT_SUFFIX, Project, Region, RoundInfo, project_folder_for_image
 from ..projects.project_state import FieldChecker
 from ..projects.review import hesitation
 from .training import Example
 from .volume_finetune import VOLUME_FINE_TUNE, VolumeRoundConfig, fine_tune_volumes, volume_example
-from ..detection.volume_resampling import (normalise_volume, prepared_volume, resample_volume, to_working,
-                                           working_factors)
+from ..detection.volume_resampling import normalise_volume, resample_volume, to_working, working_factors
 
 SETTINGS_FILE = "volume.json"  # listed in project.SIDE_FILES, so a half-written one is tidied away
 # A proposed box is this many particle diameters along every axis: a few dozen spheres.
@@ -164,7 +163,11 @@ def project_volume_examples(project: Project, volumes, diameter: tuple[float, fl
     each, named "volume T"); a volume with boxes teaches only inside them. Volumes that are not the ones the
     project reviewed (another count, depth or size, other voxels) are refused in one line first: their
     examples would put the reviewed centres on other voxels. So are particles under half a voxel along an
-    axis (``voxel_size``: the one they were sized with, named in the refusal)."""
+    axis (``voxel_size``: the one they were sized with, named in the refusal). Each volume is prepared as detect
+    prepares it (dropped slices refilled, a hot line left out of the range), said once for the round in a warning
+    as detect says it: done silently, the user never learnt the round trained on slices it made up."""
+    from ..detection.volume_detection import Prepared
+
     refuse_subvoxel_sizes(project, diameter, voxel_size)
     volumes = as_volumes(volumes)
     rounds.check_round_image(project, volumes)
@@ -176,21 +179,21 @@ def project_volume_examples(project: Project, volumes, diameter: tuple[float, fl
         elif boxes.get(frame, []) is not None:
             boxes.setdefault(frame, []).append(region)
     factors = working_factors(diameter, working_diameter)
-    examples = []
+    examples, prepared = [], Prepared()
     for frame in sorted(boxes):
         table = project.load_frame(frame)
         if table is None:
             continue  # reported in project.problems
         if "z" not in table.columns:
             raise ParticleDetectError(f"{project.frame_path(frame)}: no z column; this project's frames are 2D")
-        raw = np.asarray(volumes[frame])
-        refuse_gaps(raw, f"volume {frame} (reviewed)")
+        volume = prepared.training_volume(f"volume {frame} (reviewed)", np.asarray(volumes[frame]))
         # As detect prepares it: a hot line resampled first would squash the volume's contrast, unlike detect's.
-        volume, applied = resample_volume(prepared_volume(raw), factors)
+        volume, applied = resample_volume(prepared.despike(volume, None), factors)
         area = None if boxes[frame] is None else working_area(
             [region_box(r, volumes.shape[1]) for r in boxes[frame]], volume.shape, applied)
         examples.append(volume_example(normalise_volume(volume), to_working(table[["z", "y", "x"]].to_numpy(float),
                                                                             applied), f"volume {frame}", area))
+    prepared.say("the round's reviewed volumes")
     return examples
 
 
