@@ -303,8 +303,10 @@ def _fixed_axis(view: View) -> tuple[int, int]:
 def layer_pixels(layer: Image) -> np.ndarray:
     """The pixels of ``layer`` a dock reads: a pyramid's (multiscale) full-resolution level. numpy reads napari's
     pyramid as its smallest level, so its centres came out at a fraction of their place, and indexing it picks a
-    level, not a frame."""
-    return layer.data[0] if layer.multiscale else layer.data
+    level, not a frame. A TIFF stack read a frame at a time: as tiff_stacks.pixels_to_read gives it."""
+    from .tiff_stacks import pixels_to_read
+
+    return layer.data[0] if layer.multiscale else pixels_to_read(layer)
 
 
 def view_data(layer: Image, view: View) -> np.ndarray:
@@ -432,10 +434,41 @@ def _split_channel_key(layer: Image, path: Path) -> str | None:
         return None
     known = _CHANNELS.get(layer)
     if known is None or known[0] != path:
-        known = _CHANNELS[layer] = (path, _channel_shown(layer, path, channels.count))
+        known = _CHANNELS[layer] = (path, _channel_of(layer, path, channels))
     if known[1] is None:
         return None
     return _channel_view_key(channels.index, _frames_axis(len(channels.shape), channels.index), known[1])
+
+
+def _channel_of(layer: Image, path: Path, channels) -> int | None:
+    """Which of the ``channels`` (files.axes' of ``path``) ``layer`` shows: the part of the file's array it views,
+    else the channel of the layer it copies (napari's Duplicate Layer copies the pixels, not where they lay), else
+    the channel whose pixels it holds (:func:`_channel_shown`)."""
+    viewed = _channel_viewed(layer_pixels(layer), channels.shape, channels.index)
+    if viewed is not None:
+        return viewed
+    parent = layer.source.parent() if layer.source.parent is not None else None
+    if isinstance(parent, Image) and _split_channel_key(parent, path) is not None:
+        return _CHANNELS[parent][1]
+    return _channel_shown(layer, path, channels.count)
+
+
+def _channel_viewed(data, shape: tuple[int, ...], channel_axis: int) -> int | None:
+    """Which channel of an array of the file's ``shape`` (channels along ``channel_axis``) ``data`` is a view of, as
+    napari's channel_axis slices the array its reader read: told by where it lies in that array, so channels of the
+    same pixels (a file whose channels are copies) are told apart, which comparing pixels cannot do (each was
+    channel 0, one project for all). None where ``data`` is no such view."""
+    whole = data.base if isinstance(data, np.ndarray) else None
+    while isinstance(whole, np.ndarray) and whole.shape != tuple(shape):
+        whole = whole.base
+    if not isinstance(whole, np.ndarray):
+        return None
+    start = data.__array_interface__["data"][0]
+    for channel in range(whole.shape[channel_axis]):
+        sliced = whole[(slice(None),) * channel_axis + (channel,)]
+        if sliced.__array_interface__["data"][0] == start and sliced.strides == data.strides:
+            return channel
+    return None
 
 
 def _channel_shown(layer: Image, path: Path, count: int) -> int | None:

@@ -94,7 +94,7 @@ def _frame_or_blank(stack: LazyTiffStack, key: tuple, asarray: bool = True, lock
     """dask's read of a chunk of ``stack``, a frame that cannot be read (files.io.UnreadableFrameError, a garbled
     page) given as zeros where napari draws it, and named once: napari's drawing of a damaged frame raised, so a
     stack whose middle frame (the one shown first) was damaged did not open at all, and going to another one was
-    an error each time. Read otherwise (a dock's detection, which skips such a frame and says so), it raises."""
+    an error each time. Read otherwise, it raises (the docks read another array, :func:`pixels_to_read`)."""
     from dask.array.core import getter
 
     try:
@@ -119,16 +119,32 @@ def _say_shown_blank(text: str) -> None:
     ensure_main_thread(show_warning)(text)
 
 
-def _one_frame_per_chunk(stack: LazyTiffStack) -> tuple[dask.array.Array, SerializableLock]:
-    """The stack as a dask array of one frame per chunk, and the lock its reads take; a damaged frame is drawn
-    blank (:func:`_frame_or_blank`)."""
+def _one_frame_per_chunk(stack: LazyTiffStack) -> tuple[dask.array.Array, dask.array.Array, SerializableLock]:
+    """The stack as dask arrays of one frame per chunk: the one napari draws, a damaged frame drawn blank
+    (:func:`_frame_or_blank`), the one the docks read (:func:`pixels_to_read`), where it raises; and the lock their
+    reads take."""
     import dask.array as da
     from dask.utils import SerializableLock
 
     # One file handle: a lock keeps the canvas's reads and a detection's (another thread) from interleaving
     # their seeks, and the file from being closed in the middle of a read.
     lock = SerializableLock()
-    return da.from_array(stack, chunks=(1, *stack.shape[1:]), lock=lock, getitem=_frame_or_blank), lock
+    chunks = (1, *stack.shape[1:])
+    return (da.from_array(stack, chunks=chunks, lock=lock, getitem=_frame_or_blank),
+            da.from_array(stack, chunks=chunks, lock=lock), lock)
+
+
+# Each stack layer opened here: the array it was given (napari draws it) and the one its pixels are read from.
+_READ_APART: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def pixels_to_read(layer: Image) -> dask.array.Array | np.ndarray:
+    """``layer``'s pixels as a dock reads them: a stack opened here from a twin of the array napari draws, whose damaged
+    frames always raise. Read from the drawn one, a detection running while napari drew (its sign that it draws,
+    dask's configuration, is global, seen by every thread) was given the blank drawn for a damaged frame, or napari's
+    cached copy of it, and took that frame for an empty one. The layer's own data where it was replaced since."""
+    kept = _READ_APART.get(layer)
+    return kept[1] if kept is not None and kept[0] is layer.data else layer.data
 
 
 def grey_range(pixels: dask.array.Array | np.ndarray) -> tuple[float, float]:
@@ -181,12 +197,13 @@ def open_tiff(viewer, path: str | Path, plugin: str) -> list[Image] | None:
     if read is None:
         return None
     stack = read if isinstance(read, LazyTiffStack) else None
-    pixels, lock = _one_frame_per_chunk(stack) if stack is not None else (read, None)
+    pixels, to_read, lock = _one_frame_per_chunk(stack) if stack is not None else (read, read, None)
     # napari's only way to give a new layer its file (what its readers use); the docks look the file up there.
     from napari.layers._source import layer_source
 
     with layer_source(path=os.fspath(path), reader_plugin=plugin):
         layer = viewer.add_image(pixels, name=Path(path).stem, contrast_limits=grey_range(pixels))
     if stack is not None:
+        _READ_APART[layer] = (pixels, to_read)
         close_with_window(viewer, stack, lock)
     return [layer]

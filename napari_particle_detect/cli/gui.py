@@ -42,40 +42,61 @@ def _check_display() -> None:
 def open_images(viewer, images: Sequence[str | Path]) -> list:
     """Open each file with napari's readers; centre CSVs with this plugin's, TIFFs as detect reads them (a stack
     a frame at a time: _napari.tiff_stacks). Returns the new layers."""
-    from napari.errors import MultipleReaderError, NoAvailableReaderError, ReaderPluginError
+    from napari.errors import NoAvailableReaderError, ReaderPluginError
     from napari.layers import Image
-    from napari.plugins.utils import get_preferred_reader
-
-    from .._napari.reader import get_reader
-    from .._napari.tiff_stacks import open_tiff
 
     layers = []
     for image in images:
         path = str(image)
         try:
-            if get_reader(path) is not None:
-                layers += viewer.open(path, plugin=PLUGIN)
-                continue
-            # A plugin the user chose in napari's settings for such files still reads them; napari's own, chosen
-            # so, would read the whole file, so it is passed over.
-            opened = open_tiff(viewer, path, PLUGIN) if get_preferred_reader(path) in (None, "napari") else None
-            if opened is not None:
-                layers += opened
-                continue
-            try:
-                layers += viewer.open(path, plugin=None)  # the user's preferred reader, or the only one
-            except MultipleReaderError:
-                layers += viewer.open(path, plugin="napari")
+            opened = _open_one(viewer, path)
         except NoAvailableReaderError:
             raise ParticleDetectError(f"{path}: no napari reader opens this kind of file") from None
         except ReaderPluginError as exc:
             raise _cannot_open(path, exc.original_error or exc) from None
         except (OSError, ValueError) as exc:
             raise _cannot_open(path, exc) from None
+        if any(isinstance(layer, Image) for layer in opened):
+            say_pixels_not_square(path)
+        layers += opened
     for layer in layers:
         if isinstance(layer, Image) and not layer.rgb and not layer.multiscale:
             show_grey_levels(layer)
     return layers
+
+
+def _open_one(viewer, path: str) -> list:
+    """The layers of the file at ``path``, as :func:`open_images` opens each."""
+    from napari.errors import MultipleReaderError
+    from napari.plugins.utils import get_preferred_reader
+
+    from .._napari.reader import get_reader
+    from .._napari.tiff_stacks import open_tiff
+
+    if get_reader(path) is not None:
+        return viewer.open(path, plugin=PLUGIN)
+    # A plugin the user chose in napari's settings for such files still reads them; napari's own, chosen so, would
+    # read the whole file, so it is passed over.
+    opened = open_tiff(viewer, path, PLUGIN) if get_preferred_reader(path) in (None, "napari") else None
+    if opened is not None:
+        return opened
+    try:
+        return viewer.open(path, plugin=None)  # the user's preferred reader, or the only one
+    except MultipleReaderError:
+        return viewer.open(path, plugin="napari")
+
+
+def say_pixels_not_square(path: str | Path) -> None:
+    """Warn where the metadata of the image at ``path`` gives pixels that are not square, in detect's words: napari
+    draws them square (at scale 1, as its own reader does), the particles stretched on the canvas, and the docks
+    detect them so; unsaid, the stretched particles passed for the particles' own shape."""
+    from napari.utils.notifications import show_warning
+
+    from ..files.calibration import file_calibration, not_square
+
+    words = not_square(file_calibration(path))
+    if words is not None:
+        show_warning(f"{Path(path).name}: {words}")
 
 
 def _cannot_open(path: str, exc: BaseException) -> ParticleDetectError:
@@ -88,12 +109,29 @@ def _cannot_open(path: str, exc: BaseException) -> ParticleDetectError:
 
 def show_grey_levels(layer) -> None:
     """Contrast over the grey levels of an image layer's first frame (its 0.1-99.9th percentiles): napari spans
-    an 8 or 16 bit image's whole type, and real frames of grey levels 93-140 showed as a flat grey canvas."""
-    data = layer.data
-    frame = np.asarray(data[(0,) * (data.ndim - 2)] if data.ndim > 2 else data)
+    an 8 or 16 bit image's whole type, and real frames of grey levels 93-140 showed as a flat grey canvas. Its first
+    frame that reads: a damaged first frame (drawn blank, as a damaged frame further on is) raised here."""
+    frame = _first_readable_frame(layer.data)
+    if frame is None:
+        return  # no frame reads: napari's limits, the frames drawn blank and each named
     low, high = (float(v) for v in np.percentile(frame, (0.1, 99.9)))
     if high > low:
         layer.contrast_limits = (low, high)
+
+
+def _first_readable_frame(data) -> np.ndarray | None:
+    """The first 2D frame of ``data`` that can be read (a frame of a TIFF stack whose page is damaged,
+    files.io.UnreadableFrameError, is passed over); None where none can."""
+    from ..files.io import UnreadableFrameError
+
+    if data.ndim <= 2:
+        return np.asarray(data)
+    for index in np.ndindex(*data.shape[:-2]):
+        try:
+            return np.asarray(data[index])
+        except UnreadableFrameError:
+            continue
+    return None
 
 
 def _check_files(images: Sequence[str | Path]) -> list[Path]:
