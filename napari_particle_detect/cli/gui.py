@@ -108,12 +108,18 @@ def _cannot_open(path: str, exc: BaseException) -> ParticleDetectError:
 
 
 def show_grey_levels(layer) -> None:
-    """Contrast over the grey levels of an image layer's first frame (its 0.1-99.9th percentiles): napari spans
+    """Contrast over the grey levels of an image layer's first frame (its 0.1-99.9th percentiles, a hot line or
+    saturated patch left out): napari spans
     an 8 or 16 bit image's whole type, and real frames of grey levels 93-140 showed as a flat grey canvas. Its first
     frame that reads: a damaged first frame (drawn blank, as a damaged frame further on is) raised here."""
+    from ..detection.preprocessing import without_spikes
+
     frame = _first_readable_frame(layer.data)
     if frame is None:
         return  # no frame reads: napari's limits, the frames drawn blank and each named
+    # A sensor's hot line (a row at 65535) is more than 0.1 % of a frame: its level, read as the top, showed the
+    # particles nearly black. Read without such spikes, as detection normalises.
+    frame, _ = without_spikes(frame)
     low, high = (float(v) for v in np.percentile(frame, (0.1, 99.9)))
     if high > low:
         layer.contrast_limits = (low, high)
