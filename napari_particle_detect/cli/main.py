@@ -241,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="what to find (default spheres); rods and chains use their shipped models")
     detect.add_argument("--overlay", type=Path, default=None,
                         help="PNG of the first frame detected (with --frames, the first of those) with its centres "
-                             "drawn")
+                             "drawn; replaces only an overlay detect drew")
     detect.add_argument("--tile", type=number_in(256, 65536, whole=True), default=DEFAULT_TILE,
                         help=f"tile size in pixels (bounds memory; default {DEFAULT_TILE})")
     detect.add_argument("--batch-size", type=number_in(1, 4096, whole=True), default=None,
@@ -793,6 +793,10 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
     if not args.replace_edited:  # first: check_detect_outputs removes a stale per-chain table, edited or not
         check_unedited([args.output])
     check_detect_outputs(args.output, args.overlay, inputs, args.model, args.kind)
+    if args.overlay is not None:
+        from ..files.overlay import check_replaceable
+
+        check_replaceable(args.overlay)
     unreadable = {}
     frame_counts: dict[Path, int] = {}  # each input's frames to detect: its bar's length from the start
     for path in inputs:  # every input opens before any work (frames are read later)

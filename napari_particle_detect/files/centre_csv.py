@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..errors import ParticleDetectError
 from ..kinds.columns import KIND_COLUMNS, KIND_SIGNATURES, table_kind
-from .io import atomic_write_text, read_csv_table
+from .io import IMAGE_FORMATS, atomic_write_text, read_csv_table
 from .fixed_precision import FIXED_PRECISION, with_fixed_precision
 from .tables import TABLE_COLUMNS, first_bad_row
 
@@ -31,6 +31,7 @@ def read_centres(path: str | Path, spheres_only: bool = False) -> pd.DataFrame:
     it: one ParticleDetectError naming the file for a chain with a gap in its index or an angle out of
     [0, 180)."""
     path = Path(path)
+    _refuse_other_files(path)
     table = without_saved_index(read_csv_table(path, "y,x columns"), path)
     table = table.rename(columns={c: str(c).strip() for c in table.columns})
     kind = table_kind(table.columns)
@@ -54,6 +55,21 @@ def read_centres(path: str | Path, spheres_only: bool = False) -> pd.DataFrame:
         # not read as if it were valid; the table itself is returned as read.
         check_kind_table(table, str(path))
     return table
+
+
+def _refuse_other_files(path: Path) -> None:
+    """An image, or a JSON record, given where a table of centres is read (the .json beside detect's CSV is a tab
+    away from it) is said as such in one line: read as CSV, one read as a decoding error and the other as a parser's
+    count of fields, or a header of "{"."""
+    suffix = path.suffix.lower()
+    if not path.is_file() or (suffix not in IMAGE_FORMATS and suffix != ".json"):
+        return
+    if suffix != ".json":
+        raise ParticleDetectError(f"{path}: a {IMAGE_FORMATS[suffix]} image, not a table of centres; give a CSV of "
+                                  "centres (detect writes one)")
+    beside = path.with_suffix(".csv")
+    raise ParticleDetectError(f"{path}: a JSON record, not a table of centres; give "
+                              + (f"the table beside it, {beside}" if beside.is_file() else "a CSV of centres"))
 
 
 # What pandas names a first column without a header: the index that DataFrame.to_csv writes by default.

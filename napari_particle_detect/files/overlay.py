@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 
 from .io import save_figure
 from ..detection.preprocessing import missing_pixels, mostly_missing, normalise
+from ..errors import ParticleDetectError
 
 # Where the frame has no value (NaN or infinite pixels, a mosaic's gaps): a colour no grey pixel takes.
 MISSING_COLOUR = "#3050c0"
 # Written into the picture, where its format has room for text, so that a detect run over the folder it went into
 # passes it over (:func:`is_overlay`): read as an input, the colour picture failed, and the same command run again
-# was refused for an overlay that would replace an input.
+# was refused for an overlay that would replace an input. By it too, --overlay replaces no picture it did not draw
+# (:func:`check_replaceable`).
 MARK = "napari-particle-detect overlay"
 _MARKED = {"png": {"metadata": {"Software": MARK}}, "jpg": {"pil_kwargs": {"comment": MARK}},
            "jpeg": {"pil_kwargs": {"comment": MARK}}, "tif": {"pil_kwargs": {"description": MARK}},
-           "tiff": {"pil_kwargs": {"description": MARK}}}
+           "tiff": {"pil_kwargs": {"description": MARK}}, "pdf": {"metadata": {"Creator": MARK}},
+           "svg": {"metadata": {"Creator": MARK}}}
+# Where a PDF's or SVG's text holds the mark: matplotlib writes a PDF's Info dictionary last, an SVG's metadata
+# first; only that end is read, as only the header of the pictures Pillow reads is.
+_TEXT_MARK_AT = {"pdf": "end", "svg": "start"}
+_TEXT_MARK_SPAN = 65536
 
 
 def save_overlay(frame: np.ndarray, centres: np.ndarray, path: str | Path, diameter: float | None = None,
@@ -59,8 +67,30 @@ def is_overlay(path: str | Path) -> bool:
     kind = Path(path).suffix.lower().lstrip(".")
     if kind not in _MARKED:  # no other format carries the mark
         return False
+    if kind in _TEXT_MARK_AT:
+        return _text_holds_mark(path, _TEXT_MARK_AT[kind])
     text = _tiff_description(path) if kind in ("tif", "tiff") else _picture_text(path)
     return text in (MARK, MARK.encode())
+
+
+def check_replaceable(path: str | Path) -> None:
+    """Refuse, before any work, an ``--overlay`` over a file detect did not draw: a picture of the user's, or an
+    image of the data not among the inputs, was replaced without a word (the CSV beside it is refused alike)."""
+    path = Path(path)
+    if path.is_file() and not is_overlay(path):
+        raise ParticleDetectError(f"{path}: exists and is not an overlay detect drew; move it or give --overlay "
+                                  "another name")
+
+
+def _text_holds_mark(path: str | Path, where: str) -> bool:
+    """Whether the first or last (``where``: "start", "end") _TEXT_MARK_SPAN bytes of ``path`` hold the mark."""
+    try:
+        with open(path, "rb") as handle:
+            if where == "end":
+                handle.seek(max(handle.seek(0, os.SEEK_END) - _TEXT_MARK_SPAN, 0))
+            return MARK.encode() in handle.read(_TEXT_MARK_SPAN)
+    except OSError:
+        return False
 
 
 def _tiff_description(path: str | Path) -> str | bytes | None:
