@@ -498,6 +498,8 @@ class Annotation:
         self.flush()
         tables, self.replaced_edits = {}, []
         edited = set(self._detected) | set(self.project.edited_frames)  # an earlier session's edits too
+        edited_inside = set(self.project.edited_inside_frames)
+        kept_inside = []  # frames whose edits inside their accepted regions the detection leaves there
         whole = None  # the stack's table, built once and only where a frame needs it (once per frame: quadratic)
         for frame, (centres, scores) in results.items():
             if self.project.is_reviewed(frame):
@@ -513,6 +515,8 @@ class Annotation:
                                 ignore_index=True)
             if frame in edited and self._edited_outside(frame, current, regions):
                 self.replaced_edits.append(int(frame))
+            if regions and (frame in edited_inside or frame in edited and self._edited_inside(frame, current, regions)):
+                kept_inside.append(int(frame))
             tables[frame] = new
         if tables:
             rounds_before = self.project.detected_by
@@ -521,8 +525,10 @@ class Annotation:
                 self.held = self._held_now()
             self.replace_frames(tables, {f: "record" if f in edited else "forget" for f in tables},
                                 {f: rounds_before.get(f) for f in tables})
-            # Only once replaced: a detection that could not be saved leaves its frames' edits marked.
-            self.project.clear_edited(sorted(tables))
+            # Only once replaced: a detection that could not be saved leaves its frames' edits marked. Edits kept
+            # inside accepted regions stay recorded: un-accepting the region must find the points deleted there.
+            self.project.clear_edited(sorted(set(tables) - set(kept_inside)))
+            self.project.clear_edited(kept_inside, inside=True)
             for frame in tables:
                 self._detected.pop(frame, None)
         return sorted(tables)
@@ -537,6 +543,16 @@ class Annotation:
             return True
         return not same_centres(normalise_table(current[~self._in_any(regions, current)]),
                                 normalise_table(detected[~self._in_any(regions, detected)]))
+
+    def _edited_inside(self, frame: int, current: pd.DataFrame, regions: list[Region]) -> bool:
+        """Whether the user's edits of ``frame`` include some inside its accepted ``regions`` (what Detect keeps);
+        sources aside, as accepting turns the network's points 'accepted'. Edits of an earlier session count (the
+        table as detected went with it)."""
+        detected = self._detected.get(frame)
+        if detected is None:
+            return True
+        inside = [normalise_table(t[self._in_any(regions, t)], frame).assign(source="") for t in (current, detected)]
+        return not same_centres(*inside)
 
     @staticmethod
     def _in_any(regions: list[Region], table: pd.DataFrame) -> np.ndarray:

@@ -202,6 +202,8 @@ class KindSession:
             for data, kwargs, layer_type in layers:
                 name = kwargs["name"]
                 if name in self.viewer.layers:
+                    self._set_aside_unfit(self.viewer.layers[name], layer_type, ndim)
+                if name in self.viewer.layers:
                     # Refilled, not replaced: the layer keeps its place and the user's settings, and napari's
                     # canvas can crash under software OpenGL when a layer just drawn in is removed
                     # (scripts/napari_points_removal_segfault.py).
@@ -228,6 +230,19 @@ class KindSession:
         self._seen = len(self.main_layer.data)
         self._note_widths()
         self.viewer.layers.selection.active = self.main_layer
+
+    def _set_aside_unfit(self, layer, layer_type: str, ndim: int) -> None:
+        """Rename ``layer``, which has this session's layer's name but cannot hold its data (a table opened with
+        File > Open, its rows by frame over a single image, or none over a stack): refilled, it raised and the dock
+        did not open. Kept under another name: it is what the user opened."""
+        if layer.ndim == ndim and type(layer).__name__.lower() == layer_type:
+            return
+        old, number = layer.name, 1
+        while f"{old} [{number}]" in self.viewer.layers:
+            number += 1
+        layer.name = f"{old} [{number}]"
+        show_info(f"'{old}' ({layer.ndim}D) cannot show the {self.kind} of '{self.image.name}' ({ndim}D): renamed "
+                  f"'{layer.name}', and the dock draws its own '{old}'")
 
     def layer_table(self) -> pd.DataFrame:
         """Every frame's rods or beads as the layer shows them now."""
@@ -602,14 +617,23 @@ class KindSession:
         """Whether ``current`` differs from ``frame``'s table as detected outside its accepted regions (rods centred
         there, beads there and their bonds), sources aside: accepting turns the model's into 'accepted'.
         ``regions``: other regions than those (none: anywhere on the frame)."""
+        regions = self.project.regions(int(frame)) if regions is None else regions
+        return self._differs(frame, current, lambda table: ~Annotation._in_any(regions, table))
+
+    def _edited_inside(self, frame: int, current: pd.DataFrame, regions: list[Region]) -> bool:
+        """Whether ``current`` differs from ``frame``'s table as detected inside its accepted ``regions`` (what a
+        detection keeps there): edits an un-accepted region no longer teaches."""
+        return self._differs(frame, current, lambda table: Annotation._in_any(regions, table))
+
+    def _differs(self, frame: int, current: pd.DataFrame, where) -> bool:
+        """Whether ``current`` differs from ``frame``'s table as detected at the rows ``where(table)`` picks."""
         detected = self._detected.get(int(frame))
         if detected is None:  # edits of an earlier session: counted, as a missed notice costs the user's edits
             return True
-        regions = self.project.regions(int(frame)) if regions is None else regions
-        outside = [~Annotation._in_any(regions, table) for table in (current, detected)]
+        picked = [where(table) for table in (current, detected)]
         if self.kind == "chains":
-            return bonded_beads(current, outside[0]) != bonded_beads(detected, outside[1])
-        return not _same(current[outside[0]].assign(source=""), detected[outside[1]].assign(source=""),
+            return bonded_beads(current, picked[0]) != bonded_beads(detected, picked[1])
+        return not _same(current[picked[0]].assign(source=""), detected[picked[1]].assign(source=""),
                          COMPARED[self.kind])
 
     def _sync_edited(self, frame: int) -> None:
@@ -661,6 +685,7 @@ class KindSession:
         kept, self.replaced_edits, self.kept_edits = [], [], []
         marked = set(self.project.edited_frames)  # edits outside accepted regions, which a detection replaces
         edited = marked | set(self._detected)  # and edits inside them: their Undo steps stand
+        edited_inside = set(self.project.edited_inside_frames)
         table = table.assign(source="model")
         # A frame detected empty is saved empty: it was detected (and may be accepted as holding nothing).
         for frame in sorted(set(table["frame"].astype(int)) if frames is None else set(map(int, frames))):
@@ -686,9 +711,12 @@ class KindSession:
             elif frame not in edited:
                 self.history.forget(frame)
             # else: the frame's edits stand as they were, and so do their Undo steps.
+            inside = bool(regions) and saved is not None and (
+                frame in edited_inside or frame in edited and self._edited_inside(frame, saved, regions))
             self._save(frame, found)
-            # Only once replaced: a detection that could not be saved leaves the frame's edits marked.
-            self.project.clear_edited([frame])
+            # Only once replaced: a detection that could not be saved leaves the frame's edits marked. Edits kept
+            # inside accepted regions stay recorded: un-accepting the region must find the rods or beads deleted there.
+            self.project.clear_edited([frame], inside=inside)
             self._detected_again(frame, regions if saved is not None else [], new)
             kept.append(frame)
         if shown:
@@ -789,10 +817,13 @@ class KindSession:
             self._save(frame, before)
             what = f"frame {frame} un-accepted" if region is None else f"a region of frame {frame} un-accepted"
         elif action[0] == "unaccept":
-            _, frame, _, accepted = action
-            accept_kind_frame(self.project, frame, accepted)
+            _, frame, region, accepted = action
+            if region is None:
+                accept_kind_frame(self.project, frame, accepted)
+            else:
+                accept_kind_region(self.project, frame, region, accepted)
             self.tables[frame] = load_kind_frame(self.project, frame)
-            what = f"frame {frame} accepted again"
+            what = f"frame {frame} accepted again" if region is None else f"a region of frame {frame} accepted again"
         else:
             _, frame, held_edits = action
             restored = self.history.undo(frame, self.tables.get(frame, self.frame_table(frame).iloc[:0]))
@@ -826,6 +857,23 @@ class KindSession:
         # An Undo step like Accept: the acceptances before it stay Undo's to take back, once it is undone.
         self.actions.append(("unaccept", frame, None, accepted))
         self._changed()
+
+    def unaccept_regions(self, frame: int) -> list[Region]:
+        """Un-accept the regions selected in the outlines layer, else the last one accepted on ``frame``: also those
+        accepted in an earlier session, which this session's Undo does not reach (as the spheres dock's Un-accept
+        region). Their rods or beads stay as they are; Undo accepts each again."""
+        self.sync()
+        self._refuse_off_screen()
+        chosen = self.regions.selected_accepted() or self.project.regions(int(frame))[-1:]
+        if not chosen:
+            raise ParticleDetectError(f"frame {frame} has no accepted region")
+        for region in chosen:
+            accepted = self.tables[region.frame] if region.frame in self.tables else self.frame_table(region.frame)
+            self._unaccept(region.frame, region)
+            self.actions.append(("unaccept", region.frame, region, accepted))
+        self.regions.show_accepted(self.project.regions())
+        self._changed()
+        return chosen
 
     def _unaccept(self, frame: int, region: Region | None, by_undo: bool = False) -> None:
         if region is None:

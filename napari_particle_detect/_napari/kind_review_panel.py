@@ -39,8 +39,9 @@ class KindReviewPanel(QGroupBox):
         # (label, action, tooltip, row, column, columns spanned): the buttons in their grid.
         buttons = [
             ("Accept frame", self.accept_frame, "This frame's objects are right: keep them as training data", 1, 0, 1),
-            ("Un-accept", self.unaccept, "This frame back to unreviewed, its objects as they are now (also a frame "
-             "accepted before the dock was last opened)", 1, 1, 1),
+            ("Un-accept", self.unaccept, "This frame back to unreviewed, its objects as they are now; on a frame not "
+             "accepted whole, the regions selected in the reviewed regions layer, else the last one accepted there "
+             "(also what was accepted before the dock was last opened)", 1, 1, 1),
             ("Undo", self.undo, "Take back the last acceptance (un-accept) or edit of this image and kind since the "
              "dock was opened", 1, 2, 1),
             ("Draw box", self.draw_box, "Drag a rectangle around the part of the frame you have checked", 2, 0, 1),
@@ -114,7 +115,7 @@ class KindReviewPanel(QGroupBox):
         self.hint.setText(HINT[session.kind])
         self.undo_button.setEnabled(bool(session.actions))
         # Past the stack's last frame nothing is accepted or un-accepted unseen: the session refuses it.
-        self.unaccept_button.setEnabled(project.is_reviewed(here) and not unseen)
+        self.unaccept_button.setEnabled((project.is_reviewed(here) or bool(project.regions(here))) and not unseen)
         for label in ("Accept frame", "Accept box"):
             self.buttons[label].setEnabled(not unseen)
 
@@ -130,9 +131,14 @@ class KindReviewPanel(QGroupBox):
     def unaccept(self) -> None:
         session = self.session()
         frame = session.current_frame()
-        session.unaccept_frame(frame)
+        if session.project.is_reviewed(frame):
+            session.unaccept_frame(frame)
+            said = f"frame {frame} un-accepted"
+        else:  # a region accepted before the dock was reopened was reached by no button (Undo stops at the session)
+            regions = session.unaccept_regions(frame)
+            said = ", ".join(f"region {box_text(r.box)} of frame {r.frame}" for r in regions) + " un-accepted"
         self.refresh()
-        show_info(f"frame {frame} un-accepted, its {_objects(session.kind)} kept as they are")
+        show_info(f"{said}, its {_objects(session.kind)} kept as they are (Undo accepts it again)")
 
     def show_selected_width(self) -> None:
         """The width box shows the selected rods' width (their median, where they differ)."""

@@ -10,14 +10,22 @@ class WholeLabel(QLabel):
     width. Qt's layouts give a wrapped label no more than its one-width guess when a dock is crowded (three docks
     stacked), and its status was drawn cut through the middle of its words."""
 
-    def __init__(self, text: str = "") -> None:
+    def __init__(self, text: str = "", hidden_when_empty: bool = False) -> None:
         super().__init__(text)
+        # An empty label still takes its row and the layout's spacing around it: a blank band under the buttons.
+        self._hidden_when_empty = hidden_when_empty
         self.setWordWrap(True)
         self._fit()
+        self._show_if_said()
 
     def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
         super().setText(text)
         self._fit()
+        self._show_if_said()
+
+    def _show_if_said(self) -> None:
+        if self._hidden_when_empty and self.isHidden() == bool(self.text()):
+            self.setVisible(bool(self.text()))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)

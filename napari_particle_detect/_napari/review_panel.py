@@ -60,7 +60,7 @@ class ReviewPanel(QGroupBox):
         self.mode_combo = QComboBox()
         self.mode_combo.addItems([f"by {mode}" for mode in MODES])
         self.mode_combo.setToolTip("Propose a region to check (a few dozen particles) or a whole frame")
-        self.suggestion = WholeLabel()
+        self.suggestion = WholeLabel(hidden_when_empty=True)
         hint = WholeLabel(SHORT_HINT)
         hint.setToolTip(SHORTCUTS)
         hint.setStyleSheet("color: gray; font-size: 10px")

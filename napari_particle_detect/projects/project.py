@@ -966,6 +966,12 @@ class Project:
         state = self.state()
         return [f for f in state.edited if f not in state.edited_outside]
 
+    @property
+    def edited_inside_frames(self) -> list[int]:
+        """Frames whose edits all lie inside their accepted regions (learned, so not :attr:`edited_frames`):
+        un-accepting one of those regions marks the frame edited again."""
+        return list(self.state().edited_inside)
+
     def mark_edited(self, frame: int, outside: bool = False) -> None:
         """``frame`` holds the user's edits from now on; ``outside``: some are known to lie outside its accepted
         regions (a dock that saw it detected compared them). Written once: marking it again without ``outside``
