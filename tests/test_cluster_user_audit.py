@@ -41,7 +41,7 @@ import time
 import distributed
 import napari_particle_detect.files.distributed, napari_particle_detect.learning.remote  # before any task
 cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
-                                   host="127.0.0.1", scheduler_port=0, dashboard_address=None)
+                                   host="127.0.0.1", scheduler_port=0, dashboard_address=":0")
 print(cluster.scheduler_address, flush=True)
 time.sleep(300)
 """
@@ -126,7 +126,7 @@ def until(condition, limit_s: float) -> bool:
 
 
 def test_a_scheduler_lost_mid_run_stops_it_in_one_line_and_a_run_again_goes_on(tmp_path, tiny_model, capsys):
-    paths = write_images(tmp_path / "in", FILES)
+    write_images(tmp_path / "in", FILES)
     out = tmp_path / "out"
     with cluster_in_another_process(tmp_path) as (address, process):
         command = ["-q", "detect", str(tmp_path / "in"), "-o", str(out), "--model", str(tiny_model), "--device", "cpu",

@@ -77,7 +77,7 @@ def test_on_a_cluster_a_full_disk_cancels_the_files_not_started(tmp_path, tiny_m
     out, attempts = tmp_path / "out", tmp_path / "attempts.txt"
     monkeypatch.setattr(file_detection, "write_centres", disk_holding(ROOM, out, attempts))
     # A worker in this process, so that it writes on the small disk too.
-    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0")
     try:
         with Client(cluster) as client:
             summary = detect_files(paths, out, OPTIONS, tiny_model, client)

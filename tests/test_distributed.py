@@ -199,7 +199,7 @@ def test_relative_paths_reach_workers_that_run_in_another_folder(tmp_path, tiny_
     write_images(tmp_path / "run" / "data" / "a", 2)
     elsewhere = tmp_path / "elsewhere"
     (elsewhere / "data" / "a").mkdir(parents=True)  # the same names there, but no images
-    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0")
     try:
         from distributed import Client
 
@@ -301,7 +301,7 @@ def test_a_shipped_model_travels_by_name_to_a_worker_installed_elsewhere(tmp_pat
         s.WEIGHTS_DIR = r.WEIGHTS_DIR = k.WEIGHTS_DIR = Path(weights)
 
     sent = []
-    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0")
     try:
         with Client(cluster) as client:
             client.run(use_install, str(worker_weights))

@@ -119,7 +119,7 @@ def test_on_a_cluster_the_json_and_failure_lines_name_the_inputs_as_a_run_here_d
     write_images(Path("in"), 2, corrupt=1)
     names = [Path("in/image_00.tif"), Path("in/image_01.tif")]
     here = detect_files(names, "here", OPTIONS, tiny_model)
-    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0")
     try:
         with Client(cluster) as client:
             there = detect_files(names, "there", OPTIONS, tiny_model, client)

@@ -93,7 +93,7 @@ def test_failed_files_on_a_users_cluster_fail_as_values_not_as_dask_errors(tmp_p
     files = [tmp_path / "notes.txt", tmp_path / "bad.tif"]
     options = DetectOptions(diameter=10, device="cpu", threads=1)
     here = detect_files(files, tmp_path / "here", options)
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, \
             Client(cluster) as client:
         summary = detect_files(files, tmp_path / "there", options, client=client)
         erred = list(cluster.scheduler.erred_tasks)

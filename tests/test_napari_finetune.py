@@ -176,7 +176,7 @@ def test_a_round_can_train_on_a_dask_worker(reviewed, qtbot):
     distributed = pytest.importorskip("distributed")
     viewer, widget = reviewed
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=":0") as cluster:
         widget.finetune.where_edit.setText(cluster.scheduler_address)
         start_round(widget, TINY_TUNE)
         qtbot.waitUntil(lambda: not widget.finetune.running(), timeout=120_000)
@@ -201,7 +201,7 @@ def test_a_dask_worker_trains_its_own_round_length_while_the_boxes_hold_this_com
     monkeypatch.setattr(finetune, "GPU_ROUND_BATCH", 2)
     monkeypatch.setattr(finetune, "GPU_ROUND_UNLABELLED", 0)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=":0") as cluster:
         widget.finetune.where_edit.setText(cluster.scheduler_address)
         widget.finetune.run()
         qtbot.waitUntil(lambda: not widget.finetune.running(), timeout=120_000)

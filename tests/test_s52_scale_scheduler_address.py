@@ -79,7 +79,7 @@ def test_a_workers_address_is_refused_naming_what_answers_and_the_schedulers_wor
     from distributed import LocalCluster
 
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
-                      dashboard_address=None) as cluster:
+                      dashboard_address=":0") as cluster:
         worker = next(iter(cluster.scheduler_info["workers"]))
         line = refusal_within(worker, 15)
         assert line.startswith(f"{worker}: a dask Worker answers there, not its scheduler")

@@ -147,7 +147,7 @@ def test_a_cluster_run_does_other_files_first_while_another_run_holds_one_output
         deadline = time.monotonic() + 60
         while not held.exists() and time.monotonic() < deadline:
             time.sleep(0.02)
-        cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
+        cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0")
         with cluster, Client(cluster) as client:
             start = time.monotonic()
             summary = detect_files(paths, out, OPTIONS, tiny_model, client=client, progress=note)

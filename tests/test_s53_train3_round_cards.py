@@ -77,7 +77,7 @@ def test_a_remote_round_names_the_worker_it_trained_on(tmp_path):
 
     project, stack = reviewed_project(tmp_path)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
         (worker,) = client.scheduler_info()["workers"]
         outcome = run_round_remote(project, stack, client, replace(TINY_ROUND, steps_per_epoch=3), device="cpu")
     record = load_model(outcome.workspace / "model.pt").card.training["fine_tuned"]
@@ -95,7 +95,7 @@ def test_a_worker_of_another_version_is_refused_before_the_round_in_one_line(tmp
     project, stack = reviewed_project(tmp_path)
     events = []
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
         (worker,) = client.scheduler_info()["workers"]
         monkeypatch.setattr(napari_particle_detect, "__version__", "0.1.0")  # what the worker's install says
         with pytest.raises(ParticleDetectError) as refused:

@@ -48,7 +48,7 @@ def test_a_folder_run_on_a_cluster_says_it_once(tmp_path, capsys, tiny_model):
 
     image = _stretched(tmp_path / "stretched.tif")
     # Its worker in this process: a warning logged there as well as said from the record would show twice.
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster:
         code = main(["-q", "detect", str(image), "-o", f"{tmp_path}/out/", "--scheduler", cluster.scheduler_address,
                      "--model", str(tiny_model), "--diameter", "7"])
     assert code == 0

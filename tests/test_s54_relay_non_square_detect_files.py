@@ -29,7 +29,7 @@ def test_detect_files_on_a_cluster_says_each_stretched_file_once(tmp_path, caplo
     square = _imagej_tiff(tmp_path / "square.tif", 0.25, 0.25)
     options = DetectOptions(diameter=7, device="cpu")
     # Its worker in this process: a warning logged there as well as said from the record would show twice.
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, \
             Client(cluster) as client, caplog.at_level(logging.WARNING, logger="napari_particle_detect"):
         summary = detect_files([stretched, square], tmp_path / "out", options, tiny_model, client)
     assert summary.ok and len(summary.done) == 2

@@ -30,7 +30,7 @@ def stuck_worker():
     """A scheduler's address whose one worker process is stopped (SIGSTOP) within the block: it is still
     registered, and never answers; with the worker's address."""
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
         ((worker, pid),) = client.run(os.getpid).items()
         os.kill(pid, signal.SIGSTOP)
         try:

@@ -24,7 +24,7 @@ SETTINGS = "distributed.comm.tls.ca-file, distributed.comm.tls.client.cert and .
 @contextlib.contextmanager
 def scheduler(**kwargs) -> Iterator[str]:
     with files_distributed.quiet_distributed_logs(), distributed.LocalCluster(
-            n_workers=0, processes=False, dashboard_address=None, scheduler_kwargs={"dashboard": False},
+            n_workers=0, processes=False, dashboard_address=":0", scheduler_kwargs={"dashboard": False},
             **kwargs) as cluster:
         yield cluster.scheduler_address
 

@@ -4,10 +4,7 @@ its teacher was unsure all over (it was sent exactly N, and learned from fewer).
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,8 +18,9 @@ from napari_particle_detect.models.registry import WEIGHTS_DIR
 from napari_particle_detect.projects.project import Project
 from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
+from remote_setups import scheduler_with_worker_process
+
 distributed = pytest.importorskip("distributed")
-DASK = Path(sys.executable).with_name("dask")
 # As tests/test_s55_rounds_unsure_frames_replaced.py: the parent teaches, and with pseudo_low 0.01 it is unsure all
 # over a fine checkerboard, and sure of the synthetic frames.
 ROUND = replace(FINE_TUNE, steps_per_epoch=4, batch_size=2, crop=32, threads=1, learn_criterion=False,
@@ -43,17 +41,8 @@ def test_a_remote_round_takes_another_frame_in_place_of_one_its_teacher_was_unsu
     project.remember_detection(load_model(WEIGHTS_DIR / "unet.pt").card.canonical_diameter, "auto")
     for frame, sample in enumerate(truth):
         project.accept_frame(frame, pd.DataFrame({"y": sample.centres[:, 0], "x": sample.centres[:, 1]}))
-    with distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1",
-                                  dashboard_address=":0") as cluster, \
-            distributed.Client(cluster) as client:
-        worker = subprocess.Popen([str(DASK), "worker", cluster.scheduler_address, "--no-nanny", "--nthreads", "1",
-                                   "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            client.wait_for_workers(1, timeout=30)
-            outcome = run_round_remote(project, stack, client, ROUND, device="cpu")
-        finally:
-            worker.kill()
-            worker.wait()
+    with scheduler_with_worker_process() as (_, client, _):
+        outcome = run_round_remote(project, stack, client, ROUND, device="cpu")
     info = commit(project, outcome)
     # Frames 2 (the checkerboard) and 5 first, as a local round; frame 3, a spare, takes frame 2's place.
     assert (info.unreviewed_frames, info.unreviewed_asked, info.unreviewed_unsure) == ([3, 5], 2, 1)  # was [5]

@@ -3,12 +3,9 @@ they left, not that no worker ever joined: the user who just saw one there was t
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -18,21 +15,17 @@ from napari_particle_detect.learning.finetune import FINE_TUNE
 from napari_particle_detect.learning.remote import run_round_remote
 
 from helpers import reviewed_project
+from remote_setups import scheduler_with_worker_process
 
 distributed = pytest.importorskip("distributed")
-DASK = Path(sys.executable).with_name("dask")
 
 
 def test_workers_that_passed_the_version_check_and_left_are_said_to_have_left(tmp_path, monkeypatch):
     project, stack = reviewed_project(tmp_path)
     monkeypatch.setattr(remote, "CONNECT_TIMEOUT_S", 2)  # how long the round waits with no worker
     outcome = {}
-    with distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1",
-                                  dashboard_address=":0") as cluster, \
-            distributed.Client(cluster) as client:
+    with scheduler_with_worker_process() as (cluster, client, worker):
         address = cluster.scheduler_address
-        worker = subprocess.Popen([str(DASK), "worker", address, "--no-nanny", "--nthreads", "1",
-                                   "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
         def gone_once_asked(event: dict) -> None:
             # Its version asked and the round preparing: the only worker killed before the round's task is sent.
@@ -43,22 +36,16 @@ def test_workers_that_passed_the_version_check_and_left_are_said_to_have_left(tm
                 while client.nthreads() and time.monotonic() < deadline:
                     time.sleep(0.05)
 
-        try:
-            client.wait_for_workers(1, timeout=30)
+        def run() -> None:
+            try:
+                run_round_remote(project, stack, address, replace(FINE_TUNE, steps_per_epoch=3), device="cpu",
+                                 progress=gone_once_asked)
+            except BaseException as exc:  # noqa: BLE001 - handed to the test
+                outcome["error"] = exc
 
-            def run() -> None:
-                try:
-                    run_round_remote(project, stack, address, replace(FINE_TUNE, steps_per_epoch=3), device="cpu",
-                                     progress=gone_once_asked)
-                except BaseException as exc:  # noqa: BLE001 - handed to the test
-                    outcome["error"] = exc
-
-            thread = threading.Thread(target=run, daemon=True)
-            thread.start()
-            thread.join(30)
-        finally:
-            worker.kill()
-            worker.wait()
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        thread.join(30)
     assert not thread.is_alive()
     assert isinstance(outcome.get("error"), ParticleDetectError), outcome
     assert str(outcome["error"]) == (f"{address}: every dask worker left this scheduler before the round started "

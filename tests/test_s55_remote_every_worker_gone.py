@@ -3,12 +3,9 @@ with one line and changes nothing, instead of waiting for ever while the dock sa
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -18,9 +15,9 @@ from napari_particle_detect.learning.finetune import FINE_TUNE
 from napari_particle_detect.learning.remote import run_round_remote
 
 from helpers import reviewed_project
+from remote_setups import scheduler_with_worker_process
 
 distributed = pytest.importorskip("distributed")
-DASK = Path(sys.executable).with_name("dask")
 
 
 def test_a_queued_round_whose_every_worker_is_killed_stops_in_one_line(tmp_path, monkeypatch):
@@ -31,34 +28,25 @@ def test_a_queued_round_whose_every_worker_is_killed_stops_in_one_line(tmp_path,
     monkeypatch.setattr(remote, "QUEUED_AFTER_S", 1.5)
     monkeypatch.setattr(remote, "WORKER_CHECK_S", 0.2)
     events, outcome = [], {}
-    with distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1",
-                                  dashboard_address=":0") as cluster, \
-            distributed.Client(cluster) as client:
+    with scheduler_with_worker_process() as (cluster, client, worker):
         address = cluster.scheduler_address
-        worker = subprocess.Popen([str(DASK), "worker", address, "--no-nanny", "--nthreads", "1",
-                                   "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            client.wait_for_workers(1, timeout=30)
-            client.submit(time.sleep, 60, pure=False)  # another user's work on the only worker
+        client.submit(time.sleep, 60, pure=False)  # another user's work on the only worker
 
-            def run() -> None:
-                try:
-                    run_round_remote(project, stack, address, replace(FINE_TUNE, steps_per_epoch=5), device="cpu",
-                                     progress=events.append)
-                except BaseException as exc:  # noqa: BLE001 - handed to the test
-                    outcome["error"] = exc
+        def run() -> None:
+            try:
+                run_round_remote(project, stack, address, replace(FINE_TUNE, steps_per_epoch=5), device="cpu",
+                                 progress=events.append)
+            except BaseException as exc:  # noqa: BLE001 - handed to the test
+                outcome["error"] = exc
 
-            thread = threading.Thread(target=run, daemon=True)
-            thread.start()
-            deadline = time.monotonic() + 30
-            while not any(event["phase"] == "queued" for event in events) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert any(event["phase"] == "queued" for event in events), events
-            worker.kill()
-            thread.join(10)
-        finally:
-            worker.kill()
-            worker.wait()
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not any(event["phase"] == "queued" for event in events) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any(event["phase"] == "queued" for event in events), events
+        worker.kill()
+        thread.join(10)
     assert not thread.is_alive(), "the round still waits for a worker that is gone"
     assert isinstance(outcome.get("error"), ParticleDetectError), outcome
     assert str(outcome["error"]) == (f"{address}: every dask worker left this scheduler before the round started "

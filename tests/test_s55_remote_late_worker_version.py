@@ -6,24 +6,22 @@ TypeError."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from napari_particle_detect import __version__
 from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.learning.finetune import FINE_TUNE
+from napari_particle_detect.learning import remote
 from napari_particle_detect.learning.remote import run_round_remote
 
 from helpers import reviewed_project
+from remote_setups import empty_scheduler, worker_process
 
 distributed = pytest.importorskip("distributed")
-DASK = Path(sys.executable).with_name("dask")
 # The worker's install as another version's would be: its version, and defaults naming a field this one lacks.
 OLDER = """import napari_particle_detect
 napari_particle_detect.__version__ = '0.0.1'
@@ -33,13 +31,16 @@ finetune.round_defaults = lambda device='auto': {'steps_per_epoch': 20, 'crops_p
 
 
 @pytest.mark.parametrize("worker_defaults", [False, True], ids=["own settings", "worker's defaults"])
-def test_a_worker_of_another_version_that_joins_after_the_round_started_is_refused(tmp_path, worker_defaults):
+def test_a_worker_of_another_version_that_joins_after_the_round_started_is_refused(tmp_path, worker_defaults,
+                                                                                    monkeypatch):
+    # A `dask worker` process importing torch took over the round's 10 s wait for a worker on a loaded 2-core
+    # machine: the round gave up before the late worker joined.
+    monkeypatch.setattr(remote, "CONNECT_TIMEOUT_S", 40)
     project, stack = reviewed_project(tmp_path)
     older = tmp_path / "older_version.py"
     older.write_text(OLDER)
     outcome = {}
-    with distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1",
-                                  dashboard_address=":0") as cluster:
+    with empty_scheduler() as cluster:
         address = cluster.scheduler_address
 
         def run() -> None:
@@ -52,13 +53,8 @@ def test_a_worker_of_another_version_that_joins_after_the_round_started_is_refus
         thread = threading.Thread(target=run, daemon=True)
         thread.start()
         time.sleep(0.5)  # the round asked the versions of no worker, and waits for one
-        worker = subprocess.Popen([str(DASK), "worker", address, "--no-nanny", "--nthreads", "1", "--no-dashboard",
-                                   "--preload", str(older)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            thread.join(40)
-        finally:
-            worker.kill()
-            worker.wait()
+        with worker_process(address, "--preload", str(older)):
+            thread.join(60)
     assert not thread.is_alive()
     assert isinstance(outcome.get("error"), ParticleDetectError), outcome
     assert str(outcome["error"]).startswith(f"{address}: the dask worker tcp://"), outcome["error"]

@@ -832,6 +832,14 @@ def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOption
             elif error is not None:
                 record_failure(summary, path, target, failure_line(path, error, sent=inputs[index]), progress)
             future.release()
+    except BaseException:
+        # Interrupted (Ctrl-C in a notebook, the caller's progress failing): a cluster that outlives the run went
+        # on with every file not started, while the run's record said them left; a notebook's traceback keeps the
+        # futures. Released, not cancelled: asking a scheduler that stopped answering would hold the interrupt.
+        for other in futures:
+            if not other.done():
+                other.release()
+        raise
     finally:
         summary.done.extend(result for _, result in sorted(finished, key=lambda item: item[0]))
         summary.left.extend(todo[index][0] for index in sorted(left))
@@ -1385,6 +1393,10 @@ def quietly_closing_client() -> type:
 
     class QuietlyClosingClient(Client):
         def close(self, *args, **kwargs):
+            # Closed already, it has nothing to log; and the collector closes it again at the interpreter's exit,
+            # where the silencing (its import) failed: "Exception ignored in: Client.__del__ ... ImportError".
+            if self.status in ("closed", "newly-created"):
+                return super().close(*args, **kwargs)
             with quiet_distributed_logs():
                 return super().close(*args, **kwargs)
 

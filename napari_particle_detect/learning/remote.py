@@ -20,12 +20,15 @@ from concurrent.futures import Future, wait
 from dataclasses import replace
 from functools import partial
 
+import numpy as np
+
 from .. import __version__
 from ..errors import ParticleDetectError
 from .finetune import FINE_TUNE, RoundResult, fine_tune, round_defaults
 from ..models import DetectorModel, save_model
 from ..models.registry import ModelCard, network_for_weights
 from ..projects.project import Project
+from ..detection.preprocessing import as_frames
 from ..detection.rescoring import Criterion
 from .rounds import RoundOutcome, TrainedOn, prepare_round, retry_seed, round_info, unlabelled_frames
 from .pseudo_labels import spread
@@ -160,12 +163,30 @@ def unreviewed_to_send(project: Project, stack, examples: list[Example],
     count = int(config.unlabelled_frames)
     if count <= 0 or not examples:
         return None
-    give = unlabelled_frames(project, stack, examples[0].scale, config.pseudo_choice)
+    # The spares are asked for as a local round asks (2 * count, the first frames among them): each frame read once.
+    give = unlabelled_frames(project, _ReadOnce(as_frames(stack)), examples[0].scale, config.pseudo_choice)
     first = give(count)
     taken = {frame.name for frame in first}
     # Fewer than asked: the stack has no other frame to spare.
     others = [frame for frame in give(2 * count) if frame.name not in taken] if len(first) == count else []
     return SentUnreviewed(first, [others[i] for i in spread(count, range(len(others)))])
+
+
+class _ReadOnce:
+    """A (T, Y, X) stack whose frames are read from it once, however often asked: a lazy stack (a TIFF read page by
+    page, zarr) is read from disk, or a network share, each time."""
+
+    def __init__(self, frames) -> None:
+        self.frames, self.read = frames, {}
+        self.shape, self.ndim, self.dtype = tuple(frames.shape), frames.ndim, frames.dtype
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, frame: int) -> np.ndarray:
+        if frame not in self.read:
+            self.read[frame] = np.asarray(self.frames[frame])
+        return self.read[frame]
 
 
 class SentUnreviewed:
@@ -298,6 +319,30 @@ def _close_connected(connected: Future) -> None:
 
 def _wait(client, future, events, stop, cancel: Callable[[], bool] | None, report: Callable[[dict], None],
           vetted: set[str]) -> None:
+    """:func:`_wait_on`, the task stopped where anything else ends the wait (Ctrl-C, the caller's ``report``
+    failing): its worker trained the round given up to its last step, and the next round queued behind it."""
+    try:
+        _wait_on(client, future, events, stop, cancel, report, vetted)
+    except (TrainingCancelled, ParticleDetectError):
+        raise  # the task stopped where it still runs, and a lost scheduler not asked again
+    except BaseException:
+        _stop_task(client, future, stop)
+        raise
+
+
+def _stop_task(client, future, stop) -> None:
+    """The round's task told to stop (it polls ``stop`` every step) and cancelled, as far as the scheduler answers."""
+    if client.status != "running":
+        return
+    try:
+        stop.set()
+        future.cancel()
+    except Exception:  # noqa: BLE001 - the error being raised says what went wrong, not this
+        pass
+
+
+def _wait_on(client, future, events, stop, cancel: Callable[[], bool] | None, report: Callable[[dict], None],
+             vetted: set[str]) -> None:
     """Until ``future`` is done, in slices of POLL_S: progress events passed on, the user's Cancel obeyed
     (the worker told through ``stop``; TrainingCancelled), and a scheduler that has had no worker for
     CONNECT_TIMEOUT_S while the task waits to start (none joined, or every one left) one ParticleDetectError (its

@@ -1,0 +1,50 @@
+"""Test set-ups of remote rounds and cluster runs: a dask scheduler on this machine whose workers are `dask worker`
+processes of their own, to be killed, stopped or started late as a GPU node's are."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+DASK = Path(sys.executable).with_name("dask")
+# Test clusters' schedulers serve HTTP on any free port: on dask's 8787, taken by a cluster of a test running beside
+# (pytest-xdist), each warned "Port 8787 is already in use".
+DASHBOARD = ":0"
+
+
+@contextmanager
+def empty_scheduler() -> Iterator[object]:
+    """A LocalCluster without workers (its scheduler in this process, on a TCP port of 127.0.0.1)."""
+    import distributed
+
+    with distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1",
+                                  dashboard_address=DASHBOARD) as cluster:
+        yield cluster
+
+
+@contextmanager
+def worker_process(address: str, *options: str) -> Iterator[subprocess.Popen]:
+    """A `dask worker` process of one thread without a nanny (killed, it stays dead) joining ``address``; killed when
+    the block ends."""
+    worker = subprocess.Popen([str(DASK), "worker", address, "--no-nanny", "--nthreads", "1", "--no-dashboard",
+                               *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield worker
+    finally:
+        worker.kill()
+        worker.wait()
+
+
+@contextmanager
+def scheduler_with_worker_process() -> Iterator[tuple[object, object, subprocess.Popen]]:
+    """(cluster, a client of it, its one worker process), the worker joined; the worker is killed before the client
+    and the scheduler close."""
+    import distributed
+
+    with empty_scheduler() as cluster, distributed.Client(cluster) as client, \
+            worker_process(cluster.scheduler_address) as worker:
+        client.wait_for_workers(1, timeout=30)
+        yield cluster, client, worker
