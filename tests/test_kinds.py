@@ -159,8 +159,8 @@ def test_bad_tables_are_one_line_naming_the_problem():
     rod_rows = rod_table([1.0], [2.0], [10.0], [20.0], [4.0])
     with pytest.raises(ParticleDetectError, match="r.csv: not a chains table: no chain, index column"):
         chains.check_table(rod_rows, "r.csv")
-    with pytest.raises(ParticleDetectError, match=r"r.csv: angle 180 on row 1 is out of range \[0, 180\)"):
-        rods.check_table(rod_rows.assign(angle=180.0), "r.csv")
+    with pytest.raises(ParticleDetectError, match=r"r.csv: angle 180.5 on row 1 is out of range \[0, 180\)"):
+        rods.check_table(rod_rows.assign(angle=180.5), "r.csv")
     gap = _two_touching_chains()
     gap = gap[~((gap.chain == 1) & (gap["index"] == 2))]
     with pytest.raises(ParticleDetectError, match="c.csv: chain 1 .* gap or repeat in its index at 2"):

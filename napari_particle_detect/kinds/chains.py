@@ -12,6 +12,7 @@ their bonds, or would turn a chain sharply.
 from __future__ import annotations
 
 import heapq
+import os
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -22,7 +23,7 @@ from ..errors import ParticleDetectError
 from .border_band import ImageShape, checked_kind_tables, kept_within_border, left_out
 from .evaluation import f1_score, match
 from .heatmap import DEFAULT_SIGMA, find_peaks, refine, stencil_values
-from .rods import gaussians
+from .rods import columns_read, gaussians, refuse_infinite, whole_numbers
 from .tables import WHOLE_NUMBER_COLUMNS, describe_key, group_keys, numeric_columns
 from .columns import KIND_COLUMNS
 from ..synthetic.chains import bonds_of
@@ -256,16 +257,20 @@ def chain_summary(table: pd.DataFrame, source: str = "chain_summary") -> pd.Data
 
 
 def check_table(table: pd.DataFrame, source: str) -> pd.DataFrame:
-    """A chains table with the right columns, every chain's indices 0..n-1 without a gap, and one
-    ``closed`` value per chain (1 only for a ring of three beads or more); a chain is numbered within its
-    frame (and its file, where the table has a file column)."""
+    """A chains table with the right columns, whole frame, chain and index numbers, every chain's indices 0..n-1
+    without a gap, and one ``closed`` value per chain (1 only for a ring of three beads or more); a chain is
+    numbered within its frame (and its file, where the table has a file column)."""
     missing = [c for c in ("y", "x", "chain", "index") if c not in table.columns]
     if missing:
         hint = " (it looks like a rods table)" if "angle" in table.columns else ""
-        raise ParticleDetectError(f"{source}: not a chains table: no {', '.join(missing)} column{hint}")
+        raise ParticleDetectError(f"{source}: not a chains table: no {', '.join(missing)} column{hint}"
+                                  f"{columns_read(table.columns)}")
     # An empty closed cell reads as an open chain (as synthetic.chains.bonds_of reads it).
     table = numeric_columns(table, ("frame", "y", "x", "score", "chain", "index", "closed"), source,
-                            gaps_allowed=("score", "closed")).copy()
+                            gaps_allowed=("score", "closed"))
+    # Chain -1 is what the dock gives a bead placed by hand until it is numbered.
+    table = whole_numbers(table, source, ("frame", "chain", "index"), signed=("chain",)).copy()
+    refuse_infinite(table, source, ("y", "x"))
     if "frame" not in table.columns:
         table.insert(0, "frame", 0)
     table["closed"] = table["closed"].fillna(0) if "closed" in table.columns else 0
@@ -292,12 +297,10 @@ def _check_chains(table: pd.DataFrame, source: str) -> None:
         row = per_chain.loc[key]
         name = _chain_name(key, keys)
         if gapped.loc[key]:
-            index = np.sort(groups.get_group(key)["index"].to_numpy())
-            gap = next((i for i, v in enumerate(index) if v != i), len(index))
-            raise ParticleDetectError(f"{source}: {name} has a gap or repeat in its index at {gap} (indices must run "
-                                      f"0..{len(index) - 1}); to drop beads from a chains table use "
-                                      "napari_particle_detect.keep_beads(table, keep), not table[keep]: it cuts a "
-                                      "chain where beads are left out and numbers each piece from 0")
+            elsewhere = _numbered_elsewhere(per_chain.index, key, keys)
+            raise ParticleDetectError(_gap_message(source, name, groups.get_group(key)["index"].to_numpy(),
+                                                   f"chain {key[-1]} of frame {', '.join(map(str, elsewhere))}"
+                                                   if elsewhere else ""))
         if flag.loc[key]:
             bad = row["closed_max"] if row["closed_max"] not in (0, 1) else row["closed_min"]
             raise ParticleDetectError(f"{source}: {name} has closed {bad:g}; closed is 1 for a ring, 0 otherwise")
@@ -306,6 +309,36 @@ def _check_chains(table: pd.DataFrame, source: str) -> None:
                                       "its beads one closed value (1 for a ring)")
         raise ParticleDetectError(f"{source}: {name} is closed (a ring) with {int(row['beads'])} "
                                   f"bead{'s' if row['beads'] > 1 else ''}; a ring needs at least 3")
+
+
+def _gap_message(source: str, name: str, index: np.ndarray, elsewhere: str) -> str:
+    """The refusal of a chain whose indices are not 0..n-1: for a file (``source`` names one), how to mend the
+    file; for a table given in Python, how to drop beads without leaving a gap (keep_beads). ``elsewhere``: the
+    chain of the same number in other frames ('chain 3 of frame 0'; one chain written across frames), or ''."""
+    index = np.sort(index)
+    gap = next((i for i, v in enumerate(index) if v != i), len(index))
+    said = f"{source}: {name} has a gap or repeat in its index at {gap} (indices must run 0..{len(index) - 1}"
+    if not os.path.isfile(source):
+        return (said + "); to drop beads from a chains table use napari_particle_detect.keep_beads(table, keep), not "
+                "table[keep]: it cuts a chain where beads are left out and numbers each piece from 0")
+    across = f", and {elsewhere} is another chain: a chain lies in one frame" if elsewhere and index[0] > 0 else ""
+    return (f"{said}; it has {_listed(index)}{across}); in the file, number its beads 0..{len(index) - 1} from one "
+            "end, or split it into two chains, each indexed from 0")
+
+
+def _numbered_elsewhere(chain_keys: pd.Index, key: tuple, keys: list[str]) -> list:
+    """The other frames (of the same file) holding a chain numbered as ``key``'s."""
+    if "frame" not in keys:
+        return []
+    at = keys.index("frame")
+    return [other[at] for other in chain_keys
+            if other[-1] == key[-1] and other[:at] == key[:at] and other[at] != key[at]]
+
+
+def _listed(index: np.ndarray, most: int = 8) -> str:
+    """A chain's indices for a message, the middle of a long chain left out."""
+    values = [str(int(v)) for v in index]
+    return ", ".join(values if len(values) <= most else values[:most // 2] + ["..."] + values[-most // 2:])
 
 
 def keep_beads(table: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from ..errors import ParticleDetectError
+from ..files.tables import first_bad_row
 from .border_band import ImageShape, checked_kind_tables, kept_within_border, left_out
 from .evaluation import f1_score, match
 from .heatmap import find_peaks, refine, stencil_values
@@ -809,31 +810,82 @@ def empty_table() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=int if c == "frame" else float) for c in COLUMNS})
 
 
+def columns_read(columns: pd.Index) -> str:
+    """What a table's header gave, for a refusal of its missing columns: a header of one column holding ';' or
+    tabs is a file separated by them (Excel's CSV where a comma is the decimal mark), which reads as one column."""
+    names = [str(c) for c in columns]
+    if len(names) == 1 and any(sep in names[0] for sep in (";", "\t")):
+        sep = "';'" if ";" in names[0] else "tabs"
+        return f" (its header reads as one column, {names[0][:60]!r}: separate its columns with commas, not {sep})"
+    return f" (its columns: {', '.join(names)})" if names else " (it has no columns)"
+
+
+def whole_numbers(table: pd.DataFrame, source: str, columns: tuple[str, ...],
+                  signed: tuple[str, ...] = ()) -> pd.DataFrame:
+    """``table`` (numbers, as :func:`tables.numeric_columns` checked them) with those of ``columns`` it has
+    (frame numbers, chain ids, bead indices) as int64, or one ParticleDetectError naming ``source``, the column
+    and the first row holding anything but a whole number from 0 (of any sign in ``signed``): read as they were,
+    frame 1.5 was scored as a frame of its own and chain 0.0 named so in messages."""
+    present = [c for c in columns if c in table.columns]
+    for column in present:
+        values = table[column].to_numpy(float)
+        bad = ~np.isfinite(values) | (values != np.round(values)) | ((values < 0) & (column not in signed))
+        if bad.any():
+            what = "whole numbers" if column in signed else "whole numbers from 0"
+            raise ParticleDetectError(f"{source}: column {column} holds values that are not {what}"
+                                      f"{first_bad_row(table[[column]], pd.DataFrame({column: bad}, table.index))}")
+    return table.astype({c: "int64" for c in present}) if present else table
+
+
+def refuse_infinite(table: pd.DataFrame, source: str, columns: tuple[str, ...]) -> None:
+    """One ParticleDetectError naming ``source``, the column and the first row where one of ``columns`` holds an
+    infinite number: it passed as a number, then failed later in words about another table or column."""
+    for column in (c for c in columns if c in table.columns):
+        bad = np.isinf(table[column].to_numpy(float))
+        if bad.any():
+            raise ParticleDetectError(f"{source}: column {column} holds infinite values"
+                                      f"{first_bad_row(table[[column]], pd.DataFrame({column: bad}, table.index))}")
+
+
 def check_table(table: pd.DataFrame, source: str) -> pd.DataFrame:
-    """A rods table with the right columns and values, or one ParticleDetectError naming ``source``."""
+    """A rods table with the right columns and values, or one ParticleDetectError naming ``source``, the column or
+    row and the problem. An angle of 180 (Fit Ellipse in ImageJ gives [0, 180]) is read as 0, the same orientation;
+    angles below 0 or beyond 180 are refused."""
     missing = [c for c in ("y", "x", "angle", "length") if c not in table.columns]
     if missing:
         hint = " (it looks like a chains table)" if {"chain", "index"} <= set(table.columns) else ""
-        raise ParticleDetectError(f"{source}: not a rods table: no {', '.join(missing)} column{hint}")
+        raise ParticleDetectError(f"{source}: not a rods table: no {', '.join(missing)} column{hint}"
+                                  f"{columns_read(table.columns)}")
+    given = [c for c in TIP_COLUMNS if c in table.columns]
+    if 0 < len(given) < len(TIP_COLUMNS):
+        # Else the tips given were replaced, without a word, by those of the centre, angle and length.
+        raise ParticleDetectError(f"{source}: has tip column{'s' if len(given) > 1 else ''} {', '.join(given)} but no "
+                                  f"{', '.join(c for c in TIP_COLUMNS if c not in given)}: give all four tips "
+                                  "(y1, x1, y2, x2) or none (then drawn from the centre, angle and length)")
     table = numeric_columns(table, ("frame", "y", "x", "angle", "length", "width", "score") + TIP_COLUMNS, source,
                             gaps_allowed=("width", "score"))
+    table = whole_numbers(table, source, ("frame",))
+    refuse_infinite(table, source, ("y", "x", "angle", "length", "width") + TIP_COLUMNS)
     angle = table["angle"].to_numpy(float)
-    bad = ~((angle >= 0) & (angle < 180))
+    bad = ~((angle >= 0) & (angle <= 180))
     if bad.any():
         row = int(np.argmax(bad))
-        raise ParticleDetectError(f"{source}: angle {angle[row]:g} on row {row + 1} is out of range [0, 180) degrees")
-    length = table["length"].to_numpy(float)
-    if np.any(~(length > 0)):
-        row = int(np.argmax(~(length > 0)))
-        raise ParticleDetectError(f"{source}: length {length[row]:g} on row {row + 1} is not positive")
-    table = table.copy()
+        raise ParticleDetectError(f"{source}: angle {angle[row]:g} on row {row + 1} is out of range [0, 180) degrees "
+                                  "(180 is read as 0); an orientation from -90 to 90 or from 0 to 360 is the same rod "
+                                  "at angle % 180")
+    for column in ("length", "width"):
+        if column in table.columns:
+            _refuse_not_positive(table[column].to_numpy(float), column, source)
+    tips_given = set(TIP_COLUMNS) <= set(table.columns)
+    if tips_given:
+        check_tips(table, source)  # before 180 is read as 0: a refusal names the angle as the file gives it
+    # Fit Ellipse (ImageJ) and others give [0, 180]: 180 is the orientation of 0.
+    table = half_turned(table, angle == 180.0, 0.0).copy()
     if "width" not in table.columns:
         table["width"] = np.nan
     if "frame" not in table.columns:
         table.insert(0, "frame", 0)
-    if set(TIP_COLUMNS) <= set(table.columns):
-        check_tips(table, source)
-    else:
+    if not tips_given:
         full = rod_table(table["y"], table["x"], table["angle"], table["length"], table["width"])
         for c in TIP_COLUMNS:
             table[c] = full[c].to_numpy()
@@ -853,16 +905,31 @@ def as_written(table: pd.DataFrame, float_format: str = TABLE_FLOAT_FORMAT) -> p
     # The writer's own formatting decides (NumPy's rounding can differ from printf's in the last digit).
     written = np.char.mod(float_format, table["angle"].to_numpy(float)).astype(float)
     wraps = written >= 180.0
-    if not wraps.any():
+    return half_turned(table, wraps, written[wraps] % 180.0)
+
+
+def half_turned(table: pd.DataFrame, rows: np.ndarray, angle: np.ndarray | float) -> pd.DataFrame:
+    """``table`` with the rods of ``rows`` (a mask) given ``angle``, their orientation half a turn on (180 as 0),
+    their tips swapped so that tip 2 - tip 1 still points along the angle; ``table`` itself where no row is."""
+    if not rows.any():
         return table
     table = table.copy()
-    table.loc[wraps, "angle"] = written[wraps] % 180.0
+    table.loc[rows, "angle"] = angle
     if set(TIP_COLUMNS) <= set(table.columns):
-        first = table.loc[wraps, ["y1", "x1"]].to_numpy(copy=True)  # copies: the rows are overwritten in turn
-        second = table.loc[wraps, ["y2", "x2"]].to_numpy(copy=True)
-        table.loc[wraps, ["y1", "x1"]] = second
-        table.loc[wraps, ["y2", "x2"]] = first
+        first = table.loc[rows, ["y1", "x1"]].to_numpy(copy=True)  # copies: the rows are overwritten in turn
+        second = table.loc[rows, ["y2", "x2"]].to_numpy(copy=True)
+        table.loc[rows, ["y1", "x1"]] = second
+        table.loc[rows, ["y2", "x2"]] = first
     return table
+
+
+def _refuse_not_positive(values: np.ndarray, column: str, source: str) -> None:
+    """One ParticleDetectError naming the first row whose ``column`` (a rod's length or width) is zero or less
+    (a width may be missing: not measured)."""
+    bad = ~(values > 0) & ~(np.isnan(values) & (column == "width"))
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise ParticleDetectError(f"{source}: {column} {values[row]:g} on row {row + 1} is not positive")
 
 
 # Tables are written with three decimals (TABLE_FLOAT_FORMAT): each coordinate is
