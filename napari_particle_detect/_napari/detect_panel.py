@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from napari.qt.threading import create_worker
-from napari.utils.notifications import show_info
+from napari.utils.notifications import show_info, show_warning
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QApplication, QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
@@ -19,6 +21,7 @@ from superqt.utils import ensure_main_thread
 
 from ..detection.devices import DEVICE_CHOICES
 from ..errors import ParticleDetectError
+from ..files.calibration import SQUARE_TOLERANCE, file_calibration, not_square
 from ..frame_runs import runs_text
 from ..learning.eta import Eta
 from ..models import load_model
@@ -29,9 +32,9 @@ from ..projects.shipped_rounds import (
 from ..projects.size_estimate import RememberedEstimate, remember_estimate, remembered_estimate
 from ..detection.prediction import iter_detect
 from ..detection.unreadable import check_any_read, said_once
-from ..detection.sizing import SAME_DETECTION, with_advice
+from ..detection.sizing import SAME_DETECTION, SQUARE_PIXELS_ADVICE, with_advice
 from .exact_spin_box import ExactSpinBox
-from .image_views import layer_pixels
+from .image_views import VIEW_KEY, file_read_from, layer_pixels
 from .labels import WholeLabel
 from .notify import report, reports_errors, show_warnings, warnings_logged
 from .state import CHOSEN_ELSEWHERE, DockState
@@ -100,6 +103,8 @@ class DetectPanel(QGroupBox):
         self._round_used: int | None = None  # the round a running detection detects with
         self._progress_text = ""  # the bar's format, before the image it is about is named
         self._other_version_said: set[Path] = set()  # projects told this session that they hold an older model
+        # Each image's words on its pixels not being square, as last said: said again only where they change.
+        self._not_square_said: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
         self.model_combo = QComboBox()
         self.model_combo.setToolTip("Model round to detect with: round-001 is the model the project started "
@@ -457,6 +462,7 @@ class DetectPanel(QGroupBox):
         self.progress.setValue(0)
         self._show_progress("%v / %m frames")
         self._say_stage(LOADING)  # at once: the worker's first word comes once its thread is scheduled
+        self._say_not_square(annotation.image)
         self._eta = Eta()
         self._stop, self._ended, self._said = threading.Event(), threading.Event(), []
         self.worker = create_worker(
@@ -469,6 +475,14 @@ class DetectPanel(QGroupBox):
         self.worker.finished.connect(self._on_finished)
         self.worker.start()
         self._set_running(True)
+
+    def _say_not_square(self, image) -> None:
+        """Once per image, detect's warning where its pixels are not square: the dock detects the layer's pixels,
+        never reading its file as detect does, and so said nothing while the particles it read were stretched."""
+        words = pixels_not_square(image)
+        if words is not None and self._not_square_said.get(image) != words:
+            self._not_square_said[image] = words
+            show_warning(words)
 
     def stop(self, wait_s: float = 0.0) -> bool:
         """Ask a running detection to stop after its current frame; ``wait_s``: wait that long for it.
@@ -548,6 +562,33 @@ class DetectPanel(QGroupBox):
         self.worker, self._target = None, None
         self._say_stage("")  # a run that failed or was stopped before its first frame
         self._set_running(False)
+
+
+def pixels_not_square(image) -> str | None:
+    """Why the pixels of the image layer ``image`` are not square, as detect says it of a file
+    (calibration.not_square, after the file's name), else of the layer's own y and x scale (set by a reader that
+    reads the pixel size, or by hand); None where both are square or unknown. napari's own reader opens a file at
+    scale 1 whatever its metadata says, so the file is asked first."""
+    path = _file_of(image)
+    words = not_square(file_calibration(path)) if path is not None else None
+    if words is not None:
+        return f"{path.name}: {words}"
+    y, x = (float(v) for v in image.scale[-2:])
+    if math.isclose(y, x, rel_tol=SQUARE_TOLERANCE):
+        return None
+    units = tuple(getattr(image, "units", ()) or ())[-2:]
+    unit = f" {units[-1]}" if len(units) == 2 and units[0] == units[1] and str(units[-1]) != "pixel" else ""
+    return (f"'{image.name}': the layer's scale gives pixels of {y:.4g}{unit} in y and {x:.4g}{unit} in x, not "
+            f"square, and detection reads them as square: particles look stretched {max(y, x) / min(y, x):.2g} "
+            f"times along {'x' if y > x else 'y'}; {SQUARE_PIXELS_ADVICE}, or the sizes and positions found may be off")
+
+
+def _file_of(image) -> Path | None:
+    """The file whose metadata gives ``image``'s pixel size: the one read, or the one a dock's view shows."""
+    view = image.metadata.get(VIEW_KEY) if isinstance(image.metadata, dict) else None
+    if isinstance(view, dict) and view.get("path"):
+        return Path(view["path"])
+    return file_read_from(image)
 
 
 def rounds_note(rounds: dict[int, list[int]], held: dict[int, float], in_use: str) -> str:

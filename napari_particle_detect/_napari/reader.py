@@ -15,7 +15,7 @@ from ..kinds.columns import table_kind as kind_of_columns
 from ..files.tables import TABLE_COLUMNS, Placement, normalise_table, physical_misses, physical_placement
 from ..files.tables import physical_units
 from ..files.tables import recorded_of_files, shared_value, table_voxel_placement, table_voxel_size
-from ..files.tracks import tracks_layer_data
+from ..files.tracks import CHAIN_TRACK, tracks_layer_data
 from .layers import PHYSICAL_COLUMNS_KEY, READ_ROW, extra_columns, is_dock_output
 from .layers import with_extra_features
 from .layers import keep_placed_defaults_in, points_data, points_layer_kwargs
@@ -301,14 +301,21 @@ def kept_voxel_placement(metadata: dict | None) -> tuple[tuple[float, ...], tupl
     return (size, origin) if len(size) == len(origin) == 3 and all(v > 0 for v in size) else None
 
 
-def tracks_layer_of(table: pd.DataFrame, particle: pd.Series, name: str, placed: dict) -> tuple:
+def tracks_layer_of(table: pd.DataFrame, particle: pd.Series, name: str, placed: dict,
+                    colour_by: str | None = None) -> tuple:
     """The Tracks layer of a table's rows with a track id (``particle``, row for row with ``table``): (id,
-    frame, y, x), or (id, frame, z, y, x) for a volume's tracks, placed as its points are."""
+    frame, y, x), or (id, frame, z, y, x) for a volume's tracks, placed as its points are. ``colour_by``: a
+    column of ``table`` the tracks are coloured by (a chains table's ``chain_track``), kept as their feature."""
     ids = pd.to_numeric(particle, errors="coerce").to_numpy(float)
     tracks = table.reset_index(drop=True).assign(particle=ids).dropna(subset=["particle"])
-    return (tracks_layer_data(tracks), {"name": tracks_layer_name(name), "tail_width": 2,
-                                        "tail_length": int(max(2, tracks["frame"].nunique())),
-                                        "colormap": "turbo", **placed}, "tracks")
+    # In the order tracks_layer_data gives the rows (its sort is stable), so a feature stays with its vertex.
+    tracks = tracks.sort_values(["particle", "frame"], kind="stable")
+    kwargs = {"name": tracks_layer_name(name), "tail_width": 2, "tail_length": int(max(2, tracks["frame"].nunique())),
+              "colormap": "turbo", **placed}
+    if colour_by is not None and colour_by in tracks.columns:
+        colours = pd.to_numeric(tracks[colour_by], errors="coerce").fillna(-1).to_numpy(float)
+        kwargs = {**kwargs, "features": pd.DataFrame({colour_by: colours}), "color_by": colour_by}
+    return tracks_layer_data(tracks), kwargs, "tracks"
 
 
 def layer_placement(placement: Placement | None, ndim: int, drawn: DrawnOver) -> dict:
@@ -361,7 +368,8 @@ def kind_layers_data(table: pd.DataFrame, name: str, kind: str, has_frames: bool
                      drawn: DrawnOver = DrawnOver()) -> list[tuple]:
     """A rods table as a Shapes layer of lines; a chains table as beads (Points) and paths (Shapes); their data in
     pixels, every layer placed as a 2D centre table's points are (``drawn``: :func:`placed_over`, by its physical
-    columns or over the image its pixels are of; :func:`layer_placement`)."""
+    columns or over the image its pixels are of; :func:`layer_placement`). A tracks table of either (``particle``,
+    from ``particle-detect link``) with its Tracks layer, of the rods' centres or the beads, as a spheres' one."""
     from .kind_layers import chain_layers_data, follow_beads_in, rods_layer_data
 
     if "source" not in table.columns:
@@ -379,7 +387,11 @@ def kind_layers_data(table: pd.DataFrame, name: str, kind: str, has_frames: bool
         for viewer in _open_viewers():
             follow_beads_in(viewer)
     (data, kwargs, layer_type), *others = [(data, {**kwargs, **placed}, kind_) for data, kwargs, kind_ in layers]
-    return [(data, with_physical_kept(kwargs, table, found), layer_type), *others]
+    layers = [(data, with_physical_kept(kwargs, table, found), layer_type), *others]
+    if has_frames and "particle" in table.columns:
+        # A rod is followed by its centre, a chain's bead by its own position; one chain's beads share a colour.
+        layers.append(tracks_layer_of(table, table["particle"], name, placed, CHAIN_TRACK))
+    return layers
 
 
 def volume_layers_data(path: Path, table: pd.DataFrame, name: str, drawn: DrawnOver = DrawnOver(),
