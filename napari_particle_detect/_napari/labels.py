@@ -16,7 +16,10 @@ class WholeLabel(QLabel):
         self._hidden_when_empty = hidden_when_empty
         self.setWordWrap(True)
         self._fit()
-        self._show_if_said()
+        if hidden_when_empty and not text:
+            # A widget not yet shown reads as hidden, so _show_if_said left it be, and showing its panel showed it
+            # empty: hidden explicitly it stays so (hide() opens no window, as setVisible(True) would).
+            self.hide()
 
     def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
         super().setText(text)
