@@ -46,15 +46,24 @@ def read_centres(path: str | Path, spheres_only: bool = False) -> pd.DataFrame:
             # A 2D napari Points CSV: axis-0 is y, axis-1 is x.
             table = table.rename(columns={"axis-0": "y", "axis-1": "x"})
         else:
-            raise ParticleDetectError(f"{path}: needs columns y and x (got {', '.join(map(str, table.columns))})")
+            raise ParticleDetectError(f"{path}: needs columns y and x{_columns_got(table.columns)}")
     table = _centre_values(table, str(path))
     if kind != "spheres":
         from ..kinds.registry import check_kind_table  # here: it loads scipy, which a table of spheres never needs
 
         # Refused as `evaluate --kind` refuses it (a chain with a gap in its index, an angle out of [0, 180)),
         # not read as if it were valid; the table itself is returned as read.
-        check_kind_table(table, str(path))
+        check_kind_table(table, str(path), from_file=True)
     return table
+
+
+def _columns_got(columns: pd.Index) -> str:
+    """The columns a table without y and x gave, or, for a header that reads as one column holding ';' or tabs,
+    how to separate them (as the rods and chains readers say it)."""
+    from ..kinds.rods import separator_hint  # here: it loads scipy, which a table read well never needs
+
+    names = [str(c) for c in columns]
+    return separator_hint(names) or f" (got {', '.join(names)})"
 
 
 def _refuse_other_files(path: Path) -> None:

@@ -1,4 +1,5 @@
-"""A PNG of a frame with detected centres drawn as rings, for reports and the README."""
+"""A PNG of a frame with detected centres drawn as rings, for reports and the README; the marks by which the
+pictures particle-detect draws (these overlays, evaluate's plots) are told from any other file."""
 
 from __future__ import annotations
 
@@ -18,10 +19,15 @@ MISSING_COLOUR = "#3050c0"
 # was refused for an overlay that would replace an input. By it too, --overlay replaces no picture it did not draw
 # (:func:`check_replaceable`).
 MARK = "napari-particle-detect overlay"
-_MARKED = {"png": {"metadata": {"Software": MARK}}, "jpg": {"pil_kwargs": {"comment": MARK}},
-           "jpeg": {"pil_kwargs": {"comment": MARK}}, "tif": {"pil_kwargs": {"description": MARK}},
-           "tiff": {"pil_kwargs": {"description": MARK}}, "pdf": {"metadata": {"Creator": MARK}},
-           "svg": {"metadata": {"Creator": MARK}}}
+# evaluate's --plot, marked alike: a real image given as --plot was replaced without a word, while a rerun of the
+# same command must still replace its own plot. Neither mark holds the other, so each picture is told by its own.
+PLOT_MARK = "napari-particle-detect plot"
+# Whose picture a mark says, and the option that names another file, for a refusal to replace a picture.
+DRAWN_BY = {MARK: ("an overlay detect drew", "--overlay"), PLOT_MARK: ("a plot evaluate drew", "--plot")}
+# Where each format has room for the mark: matplotlib's savefig keyword and the field in it.
+_MARK_FIELDS = {"png": ("metadata", "Software"), "jpg": ("pil_kwargs", "comment"),
+                "jpeg": ("pil_kwargs", "comment"), "tif": ("pil_kwargs", "description"),
+                "tiff": ("pil_kwargs", "description"), "pdf": ("metadata", "Creator"), "svg": ("metadata", "Creator")}
 # Where a PDF's or SVG's text holds the mark: matplotlib writes a PDF's Info dictionary last, an SVG's metadata
 # first; only that end is read, as only the header of the pictures Pillow reads is.
 _TEXT_MARK_AT = {"pdf": "end", "svg": "start"}
@@ -54,9 +60,16 @@ def save_overlay(frame: np.ndarray, centres: np.ndarray, path: str | Path, diame
     ax.set_ylim(h - 0.5, -0.5)
     ax.axis("off")
     try:
-        return save_figure(fig, path, dpi=dpi, **_MARKED.get(Path(path).suffix.lower().lstrip("."), {}))
+        return save_figure(fig, path, dpi=dpi, **marked(path))
     finally:
         plt.close(fig)
+
+
+def marked(path: str | Path, mark: str = MARK) -> dict:
+    """The keyword arguments of files.io.save_figure that write ``mark`` into the picture at ``path``, by its
+    suffix (none for a format without room for it)."""
+    field = _MARK_FIELDS.get(Path(path).suffix.lower().lstrip("."))
+    return {} if field is None else {field[0]: {field[1]: mark}}
 
 
 def is_overlay(path: str | Path) -> bool:
@@ -64,31 +77,43 @@ def is_overlay(path: str | Path) -> bool:
     written before the mark, are not recognised). Only the file's header is read, never its pixels: detect asks
     this of every file of a folder it is given, and a mosaic TIFF too large for Pillow stopped the run before any
     work (Pillow refuses to open one over its pixel limit, whatever is read of it)."""
+    return has_mark(path, MARK)
+
+
+def is_drawn(path: str | Path) -> bool:
+    """Whether ``path`` is any picture particle-detect drew (an overlay, an evaluate plot), by its mark: no image
+    of the data, which a detect run over its folder passes over (a plot read as an input failed as a colour image)."""
+    return any(has_mark(path, mark) for mark in DRAWN_BY)
+
+
+def has_mark(path: str | Path, mark: str) -> bool:
+    """Whether ``path`` is a picture written with ``mark`` (:func:`marked`), read as :func:`is_overlay` reads it."""
     kind = Path(path).suffix.lower().lstrip(".")
-    if kind not in _MARKED:  # no other format carries the mark
+    if kind not in _MARK_FIELDS:  # no other format carries a mark
         return False
     if kind in _TEXT_MARK_AT:
-        return _text_holds_mark(path, _TEXT_MARK_AT[kind])
+        return _text_holds_mark(path, _TEXT_MARK_AT[kind], mark)
     text = _tiff_description(path) if kind in ("tif", "tiff") else _picture_text(path)
-    return text in (MARK, MARK.encode())
+    return text in (mark, mark.encode())
 
 
-def check_replaceable(path: str | Path) -> None:
-    """Refuse, before any work, an ``--overlay`` over a file detect did not draw: a picture of the user's, or an
-    image of the data not among the inputs, was replaced without a word (the CSV beside it is refused alike)."""
+def check_replaceable(path: str | Path, mark: str = MARK) -> None:
+    """Refuse, before any work, an ``--overlay`` (or, ``mark`` PLOT_MARK, evaluate's ``--plot``) over a file that
+    command did not draw: a picture of the user's, or an image of the data not among the inputs, was replaced
+    without a word (the CSV beside an overlay is refused alike)."""
     path = Path(path)
-    if path.is_file() and not is_overlay(path):
-        raise ParticleDetectError(f"{path}: exists and is not an overlay detect drew; move it or give --overlay "
-                                  "another name")
+    if path.is_file() and not has_mark(path, mark):
+        drawn, option = DRAWN_BY[mark]
+        raise ParticleDetectError(f"{path}: exists and is not {drawn}; move it or give {option} another name")
 
 
-def _text_holds_mark(path: str | Path, where: str) -> bool:
-    """Whether the first or last (``where``: "start", "end") _TEXT_MARK_SPAN bytes of ``path`` hold the mark."""
+def _text_holds_mark(path: str | Path, where: str, mark: str) -> bool:
+    """Whether the first or last (``where``: "start", "end") _TEXT_MARK_SPAN bytes of ``path`` hold ``mark``."""
     try:
         with open(path, "rb") as handle:
             if where == "end":
                 handle.seek(max(handle.seek(0, os.SEEK_END) - _TEXT_MARK_SPAN, 0))
-            return MARK.encode() in handle.read(_TEXT_MARK_SPAN)
+            return mark.encode() in handle.read(_TEXT_MARK_SPAN)
     except OSError:
         return False
 

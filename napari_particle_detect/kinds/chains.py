@@ -12,7 +12,6 @@ their bonds, or would turn a chain sharply.
 from __future__ import annotations
 
 import heapq
-import os
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -256,10 +255,12 @@ def chain_summary(table: pd.DataFrame, source: str = "chain_summary") -> pd.Data
                            for c in CHAIN_SUMMARY_COLUMNS})
 
 
-def check_table(table: pd.DataFrame, source: str) -> pd.DataFrame:
+def check_table(table: pd.DataFrame, source: str, from_file: bool = False) -> pd.DataFrame:
     """A chains table with the right columns, whole frame, chain and index numbers, every chain's indices 0..n-1
     without a gap, and one ``closed`` value per chain (1 only for a ring of three beads or more); a chain is
-    numbered within its frame (and its file, where the table has a file column)."""
+    numbered within its frame (and its file, where the table has a file column). ``from_file``: the table was
+    read from the file ``source`` names, so a gap is said with how to mend the file, not how to filter a table
+    in Python (a file's name does not tell: a table given in Python may be named after the file it came from)."""
     missing = [c for c in ("y", "x", "chain", "index") if c not in table.columns]
     if missing:
         hint = " (it looks like a rods table)" if "angle" in table.columns else ""
@@ -274,11 +275,11 @@ def check_table(table: pd.DataFrame, source: str) -> pd.DataFrame:
     if "frame" not in table.columns:
         table.insert(0, "frame", 0)
     table["closed"] = table["closed"].fillna(0) if "closed" in table.columns else 0
-    _check_chains(table, source)
+    _check_chains(table, source, from_file)
     return table
 
 
-def _check_chains(table: pd.DataFrame, source: str) -> None:
+def _check_chains(table: pd.DataFrame, source: str, from_file: bool = False) -> None:
     """One ParticleDetectError for the first chain with a gap or repeat in its indices, or with a closed
     value that is not one 0 or 1 for all its beads, or closed with fewer than three beads."""
     if not len(table):
@@ -300,7 +301,7 @@ def _check_chains(table: pd.DataFrame, source: str) -> None:
             elsewhere = _numbered_elsewhere(per_chain.index, key, keys)
             raise ParticleDetectError(_gap_message(source, name, groups.get_group(key)["index"].to_numpy(),
                                                    f"chain {key[-1]} of frame {', '.join(map(str, elsewhere))}"
-                                                   if elsewhere else ""))
+                                                   if elsewhere else "", from_file))
         if flag.loc[key]:
             bad = row["closed_max"] if row["closed_max"] not in (0, 1) else row["closed_min"]
             raise ParticleDetectError(f"{source}: {name} has closed {bad:g}; closed is 1 for a ring, 0 otherwise")
@@ -311,14 +312,14 @@ def _check_chains(table: pd.DataFrame, source: str) -> None:
                                   f"bead{'s' if row['beads'] > 1 else ''}; a ring needs at least 3")
 
 
-def _gap_message(source: str, name: str, index: np.ndarray, elsewhere: str) -> str:
-    """The refusal of a chain whose indices are not 0..n-1: for a file (``source`` names one), how to mend the
+def _gap_message(source: str, name: str, index: np.ndarray, elsewhere: str, from_file: bool) -> str:
+    """The refusal of a chain whose indices are not 0..n-1: for a file (``from_file``), how to mend the
     file; for a table given in Python, how to drop beads without leaving a gap (keep_beads). ``elsewhere``: the
     chain of the same number in other frames ('chain 3 of frame 0'; one chain written across frames), or ''."""
     index = np.sort(index)
     gap = next((i for i, v in enumerate(index) if v != i), len(index))
     said = f"{source}: {name} has a gap or repeat in its index at {gap} (indices must run 0..{len(index) - 1}"
-    if not os.path.isfile(source):
+    if not from_file:
         return (said + "); to drop beads from a chains table use napari_particle_detect.keep_beads(table, keep), not "
                 "table[keep]: it cuts a chain where beads are left out and numbers each piece from 0")
     across = f", and {elsewhere} is another chain: a chain lies in one frame" if elsewhere and index[0] > 0 else ""

@@ -491,8 +491,12 @@ def plot_report(
     border: float = 0.0, shape: ImageShape | None = None,
 ) -> None:
     """F1 against tolerance and a histogram of localisation errors, saved as a PNG; ``border`` and ``shape``
-    leave out the centres at the image edge as :func:`evaluate_frames` does."""
+    leave out the centres at the image edge as :func:`evaluate_frames` does. The picture carries the mark
+    files.overlay.PLOT_MARK (where its format has room), by which ``evaluate --plot`` replaces its own plot and
+    refuses any other file (files.overlay.check_replaceable)."""
     import matplotlib
+
+    from ..files.overlay import PLOT_MARK, marked
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -512,6 +516,6 @@ def plot_report(
     b.set(xlabel="localisation error (px)", ylabel="matched centres", title="error histogram")
     fig.tight_layout()
     try:
-        save_figure(fig, path, dpi=100)
+        save_figure(fig, path, dpi=100, **marked(path, PLOT_MARK))
     finally:
         plt.close(fig)

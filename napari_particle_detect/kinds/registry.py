@@ -30,7 +30,8 @@ class Kind:
     columns: list[str]
     encode: Callable[[pd.DataFrame, tuple[int, int]], tuple[np.ndarray, np.ndarray]]
     decode: Callable[..., pd.DataFrame]
-    check_table: Callable[[pd.DataFrame, str], pd.DataFrame]
+    # (table, source, from_file=False): from_file, the table was read from the file source names.
+    check_table: Callable[..., pd.DataFrame]
     # (image, truth table) of one varied training example of this side: (rng, crop, seed, looks), looks
     # () for the generator's own spread of looks or the looks to draw from.
     example: Callable[[np.random.Generator, int, int, tuple[str, ...]], tuple[np.ndarray, pd.DataFrame]]
@@ -96,14 +97,15 @@ def get_kind(name: str) -> Kind:
         raise ParticleDetectError(f"unknown kind {name!r}; choose one of {', '.join(KIND_NAMES)}") from None
 
 
-def check_kind_table(table: pd.DataFrame, source: str) -> pd.DataFrame:
+def check_kind_table(table: pd.DataFrame, source: str, from_file: bool = False) -> pd.DataFrame:
     """``table`` checked by its kind's ``check_table`` where its columns make it a rods or chains table
     (kinds.columns.table_kind), by the rules ``evaluate --kind`` reads a CSV by: one ParticleDetectError naming
-    ``source`` and the problem otherwise. A table of sphere centres is returned as it is."""
+    ``source`` and the problem otherwise (``from_file``: read from the file ``source`` names, and said so). A
+    table of sphere centres is returned as it is."""
     from .columns import table_kind
 
     kind = table_kind(table.columns)
-    return table if kind == "spheres" else get_kind(kind).check_table(table, source)
+    return table if kind == "spheres" else get_kind(kind).check_table(table, source, from_file=from_file)
 
 
 def write_kind_table(table: pd.DataFrame, path, kind: str) -> None:
@@ -144,4 +146,4 @@ def read_kind_table(path, kind: str) -> pd.DataFrame:
     path = Path(path)
     table = read_csv_table(path, f"the {kind} columns")
     table = table.rename(columns={c: str(c).strip() for c in table.columns})
-    return get_kind(kind).check_table(table, str(path))
+    return get_kind(kind).check_table(table, str(path), from_file=True)

@@ -814,10 +814,18 @@ def columns_read(columns: pd.Index) -> str:
     """What a table's header gave, for a refusal of its missing columns: a header of one column holding ';' or
     tabs is a file separated by them (Excel's CSV where a comma is the decimal mark), which reads as one column."""
     names = [str(c) for c in columns]
+    hint = separator_hint(names)
+    if hint:
+        return hint
+    return f" (its columns: {', '.join(names)})" if names else " (it has no columns)"
+
+
+def separator_hint(names: list[str]) -> str:
+    """:func:`columns_read`'s words for a header of one column holding ';' or tabs, else ''."""
     if len(names) == 1 and any(sep in names[0] for sep in (";", "\t")):
         sep = "';'" if ";" in names[0] else "tabs"
         return f" (its header reads as one column, {names[0][:60]!r}: separate its columns with commas, not {sep})"
-    return f" (its columns: {', '.join(names)})" if names else " (it has no columns)"
+    return ""
 
 
 def whole_numbers(table: pd.DataFrame, source: str, columns: tuple[str, ...],
@@ -847,10 +855,13 @@ def refuse_infinite(table: pd.DataFrame, source: str, columns: tuple[str, ...]) 
                                       f"{first_bad_row(table[[column]], pd.DataFrame({column: bad}, table.index))}")
 
 
-def check_table(table: pd.DataFrame, source: str) -> pd.DataFrame:
+def check_table(table: pd.DataFrame, source: str, from_file: bool = False) -> pd.DataFrame:
     """A rods table with the right columns and values, or one ParticleDetectError naming ``source``, the column or
     row and the problem. An angle of 180 (Fit Ellipse in ImageJ gives [0, 180]) is read as 0, the same orientation;
-    angles below 0 or beyond 180 are refused."""
+    angles below 0 or beyond 180 are refused. A table of tips alone (y1, x1, y2, x2) is read with the centre,
+    angle and length they give (:func:`from_tips`). ``from_file``: the table was read from the file ``source``
+    names; taken for the kinds' one signature (kinds.registry), as no rods refusal differs by it."""
+    table = from_tips(table, source)
     missing = [c for c in ("y", "x", "angle", "length") if c not in table.columns]
     if missing:
         hint = " (it looks like a chains table)" if {"chain", "index"} <= set(table.columns) else ""
@@ -893,6 +904,31 @@ def check_table(table: pd.DataFrame, source: str) -> pd.DataFrame:
 
 
 TIP_COLUMNS = ("y1", "x1", "y2", "x2")
+# What a rods table gives of each rod besides its tips; a table of tips alone gives them by its tips.
+MEASURED_COLUMNS = ("y", "x", "angle", "length")
+
+
+def from_tips(table: pd.DataFrame, source: str) -> pd.DataFrame:
+    """A table of tips alone (all of y1, x1, y2, x2, none of MEASURED_COLUMNS: ImageJ's line selections exported
+    as CSV, refused before for want of columns it gives) with the centre at its tips' midpoint, the angle of
+    their direction in [0, 180) (tip 2 - tip 1 along it, as every writer gives them) and the length from tip to
+    tip (a line selection's length, which is what ``length`` means here); any other table as it is."""
+    if not set(TIP_COLUMNS) <= set(table.columns) or any(c in table.columns for c in MEASURED_COLUMNS):
+        return table
+    table = numeric_columns(table, TIP_COLUMNS, source)
+    refuse_infinite(table, source, TIP_COLUMNS)
+    y1, x1, y2, x2 = (table[c].to_numpy(float) for c in TIP_COLUMNS)
+    length = np.hypot(y2 - y1, x2 - x1)
+    if (length == 0).any():
+        row = int(np.argmax(length == 0))
+        raise ParticleDetectError(f"{source}: the tips on row {row + 1} are one point ({y1[row]:g}, {x1[row]:g}); a "
+                                  "rod's two tips lie apart")
+    turn = np.degrees(np.arctan2(y2 - y1, x2 - x1))
+    table = table.assign(y=0.5 * (y1 + y2), x=0.5 * (x1 + x2), angle=turn, length=length)
+    backward = (turn < 0) | (turn >= 180)
+    return half_turned(table, backward, np.mod(turn[backward], 180.0))
+
+
 TABLE_FLOAT_FORMAT = "%.3f"  # how rods and chains tables are written (kinds.registry.table_csv)
 
 

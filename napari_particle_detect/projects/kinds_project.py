@@ -94,7 +94,7 @@ def load_kind_frame(project: Project, frame: int) -> pd.DataFrame | None:
         return None
     if not len(table):  # a frame accepted empty: its header alone reads back as text columns
         table = table.astype({c: float for c in table.columns if c not in ("frame", "source")})
-    return get_kind(project_kind(project)).check_table(table, str(project.frame_path(frame)))
+    return get_kind(project_kind(project)).check_table(table, str(project.frame_path(frame)), from_file=True)
 
 
 def saved_kind_frames(project: Project) -> dict[int, pd.DataFrame]:
