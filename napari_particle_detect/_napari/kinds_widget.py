@@ -11,6 +11,8 @@ as the Particle detection dock offers it (image_views): why, and a view to Use.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandas as pd
 from napari.layers import Image
@@ -21,6 +23,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..errors import ParticleDetectError
+from .detect_panel import pixels_not_square
 from .dock_closing import STOP_WAIT_S, ClosingDock, put_away_words
 from .image_picks import last_worked_on, register_dock, remember_worked_on, show_picked
 from .image_views import (
@@ -32,7 +35,7 @@ from .kind_review_panel import KindReviewPanel
 from .kind_rounds_panel import KindRoundsPanel
 from .labels import WholeLabel
 from .layers import guard_canvas_from_removed_layers, is_dock_output, viewer_closing
-from .notify import report, reports_errors, say_problems
+from .notify import report, reports_errors, say_problems, show_warnings, warn_once, warnings_logged
 
 
 def detect_in(image: np.ndarray, kind: str, model, threshold: float | None, frame: int | None,
@@ -43,6 +46,16 @@ def detect_in(image: np.ndarray, kind: str, model, threshold: float | None, fram
 
     frames = None if frame is None else [frame]
     return detect_kind(image, kind, model, "cpu", threshold, frames=frames, name=name)
+
+
+def detect_telling(*args) -> tuple[pd.DataFrame, list[str]]:
+    """Worker body: :func:`detect_in`'s table and the warnings it logged (a blank frame, uneven illumination
+    subtracted, beads resampled to the size the chains model reads), for the window to show as the other docks
+    show their Detect's: they reached only a terminal."""
+    said: list[str] = []
+    with warnings_logged(said):
+        table = detect_in(*args)
+    return table, said
 
 
 DOCK_TITLE = "Rods and chains"
@@ -63,6 +76,8 @@ class KindsWidget(ClosingDock, QWidget):
         # and back, its edits and acceptances stay Undo's to take back.
         self._undo: dict = {}
         self._said_problems: dict = {}  # each project folder's problems last said (notify.say_problems)
+        # Each image layer's non-square pixels warning last said: once per image, as the spheres dock says it.
+        self._not_square_said: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._detected_with: str | None = None  # the round that found what the status line counts
         self._status_frame: int | None = None  # the frame whose rods or beads the status line counts
         self.image_combo = QComboBox()  # each item's data: its layer's name
@@ -352,12 +367,14 @@ class KindsWidget(ClosingDock, QWidget):
             report(exc)
             return
         round_name = session.project.current_round.name
+        # The model reads the layer's pixels as square: in stretched pixels, rods' lengths and angles come out off.
+        warn_once(self._not_square_said, session.image, pixels_not_square(session.image))
         self.status.setText(f"finding {session.kind} in {session.image.name} with {round_name}…")
         self.detect_button.setEnabled(False)
         # Its errors are said by _detect_failed, not also raised again as a traceback in the console.
-        self.worker = create_worker(detect_in, data, session.kind, model, threshold, frame, session.image.name,
+        self.worker = create_worker(detect_telling, data, session.kind, model, threshold, frame, session.image.name,
                                     _ignore_errors=True)
-        self.worker.returned.connect(lambda table: self._show(session, table, round_name, frame or 0))
+        self.worker.returned.connect(lambda result: self._detected(session, result, round_name, frame or 0))
         self.worker.errored.connect(lambda exc: self._detect_failed(session, exc))
         self.worker.finished.connect(self._finished)
         self.worker.start()
@@ -368,6 +385,12 @@ class KindsWidget(ClosingDock, QWidget):
         if session is self.session and not self.closed:
             self.status.setText(_frame_text(session))
             self._status_frame = session.current_frame()
+
+    def _detected(self, session: KindSession, result: tuple[pd.DataFrame, list[str]], round_name: str,
+                  detected_frame: int) -> None:
+        table, said = result
+        show_warnings(said)
+        self._show(session, table, round_name, detected_frame)
 
     def _finished(self) -> None:
         self.worker = None

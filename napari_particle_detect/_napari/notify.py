@@ -121,9 +121,18 @@ def warnings_logged(into: list[str]) -> Iterator[None]:
         log.removeHandler(handler)
 
 
-def show_warnings(messages: list[str]) -> None:
-    """A job's warnings as napari notifications: the first SHOWN_WARNINGS, then how many more."""
+def show_warnings(messages: list[str], job: str = "detection") -> None:
+    """A job's warnings as napari notifications: the first SHOWN_WARNINGS, then how many more of the same
+    ``job`` (a fine-tune round's are not a detection's)."""
     for message in messages[:SHOWN_WARNINGS]:
         show_warning(message)
     if len(messages) > SHOWN_WARNINGS:
-        show_warning(f"and {len(messages) - SHOWN_WARNINGS} more warning(s) of the same detection (in the log)")
+        show_warning(f"and {len(messages) - SHOWN_WARNINGS} more warning(s) of the same {job} (in the log)")
+
+
+def warn_once(said: MutableMapping, key: Any, words: str | None) -> None:
+    """Show the warning ``words`` (None: nothing to say) unless it is what ``said`` last said under ``key``: a
+    Detect pressed again on the same image does not repeat it, and a changed warning is said again."""
+    if words is not None and said.get(key) != words:
+        said[key] = words
+        show_warning(words)

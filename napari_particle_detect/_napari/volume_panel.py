@@ -15,7 +15,9 @@ and come back once when either is opened again.
 
 from __future__ import annotations
 
+import math
 import threading
+import weakref
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QPushButton, 
 
 from ..errors import ParticleDetectError
 from ..files.axes import MICROMETRE, Axes, ConstantVolumeError, file_axes
+from ..files.calibration import SQUARE_TOLERANCE
 from ..files.io import ChannelAxis
 from ..projects.project import project_folder_for_data
 from ..detection.volume_detection import VolumeOptions, blank_volume, load_volume_model, notes_gathered
@@ -46,7 +49,8 @@ from .layers import (
     VOLUME_POINTS_KEY, PastedPoints, guard_canvas_from_removed_layers, is_dock_output, place_over_image,
     points_layer_kwargs, viewer_closing,
 )
-from .notify import report, show_warnings, warnings_logged
+from .detect_panel import pixels_not_square
+from .notify import report, show_warnings, warn_once, warnings_logged
 from .volume_review_panel import VolumeReviewPanel
 from .volume_round_panel import VolumeRoundPanel
 from .dock_closing import STOP_WAIT_S, ClosingDock, put_away_words
@@ -147,6 +151,16 @@ def layer_voxel_size(layer: Image) -> tuple[tuple[float, float, float], str] | N
     return axes.voxel_size, axes.voxel_unit or "no unit"
 
 
+def not_square_read_as_square(layer: Image, voxel_size: tuple[float, float, float] | None) -> str | None:
+    """Why ``layer``'s pixels are not square in y and x (as the spheres dock says it), where the voxel size Detect
+    uses reads them as square (none given, or y and x typed alike); None otherwise: 3D detection sizes y and x
+    apart by the voxel size, so a warning then would be false."""
+    if voxel_size is not None and not math.isclose(voxel_size[1], voxel_size[2], rel_tol=SQUARE_TOLERANCE):
+        return None
+    words = pixels_not_square(layer)
+    return None if words is None else f"{words}; or give the voxel size (z, y, x) in the dock: 3D detection uses it"
+
+
 def scale_in_micrometres(scale: tuple[float, ...], units: tuple) -> tuple[float, ...] | None:
     """``scale`` in micrometres where each of ``units`` (napari's, pint units) is a length; else None."""
     if len(units) != len(scale):
@@ -197,6 +211,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self.worker = None
         self._stop, self._ended = threading.Event(), threading.Event()
         self._ended.set()
+        # Each image layer's non-square pixels warning last said: once per image, as the spheres dock says it.
+        self._not_square_said: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.review: VolumeReview | None = None  # the selected volume image's project, once it is a volume
         # Why the selected volume's project was not opened (too few slices, another depth than its project's):
         # Detect says it again, not "select a ZYX image" over the volume selected.
@@ -466,6 +482,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             self.status.setText(str(exc))  # the line under Detect says why nothing runs, not an earlier result
             report(exc)
             return
+        warn_once(self._not_square_said, layer, not_square_read_as_square(layer, options.voxel_size))
         self.button.setEnabled(False)
         self.status.setText(f"detecting in {len(volumes)} volume(s) with {review.project.current_round.name}…")
         self._stop, self._ended = threading.Event(), threading.Event()

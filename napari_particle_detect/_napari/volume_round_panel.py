@@ -167,7 +167,7 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
 
     def _on_done(self, result: tuple[RoundInfo, list[str]]) -> None:
         info, said = result
-        show_warnings(said)
+        show_warnings(said, "fine-tune round")
         # No rounds table here to pick a round from: the verdict does not offer one (table=False).
         subject = self._elsewhere()
         message = self.show_verdict(info, self._project.current_round, to_use=TO_USE, table=False, subject=subject)
