@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from napari.qt.threading import create_worker
-from napari.utils.notifications import show_info, show_warning
+from napari.utils.notifications import show_info
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QApplication, QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
@@ -36,7 +36,7 @@ from ..detection.sizing import SAME_DETECTION, SQUARE_PIXELS_ADVICE, with_advice
 from .exact_spin_box import ExactSpinBox
 from .image_views import VIEW_KEY, file_read_from, layer_pixels
 from .labels import WholeLabel
-from .notify import report, reports_errors, show_warnings, warnings_logged
+from .notify import report, reports_errors, show_warnings, warn_once, warnings_logged
 from .state import CHOSEN_ELSEWHERE, DockState
 
 # Peaks are decoded down to this score, so the threshold slider can show or hide them without re-running
@@ -462,7 +462,9 @@ class DetectPanel(QGroupBox):
         self.progress.setValue(0)
         self._show_progress("%v / %m frames")
         self._say_stage(LOADING)  # at once: the worker's first word comes once its thread is scheduled
-        self._say_not_square(annotation.image)
+        # Once per image: the dock detects the layer's pixels, never reading its file as detect does, and so said
+        # nothing while the particles it read were stretched.
+        warn_once(self._not_square_said, annotation.image, pixels_not_square(annotation.image))
         self._eta = Eta()
         self._stop, self._ended, self._said = threading.Event(), threading.Event(), []
         self.worker = create_worker(
@@ -475,14 +477,6 @@ class DetectPanel(QGroupBox):
         self.worker.finished.connect(self._on_finished)
         self.worker.start()
         self._set_running(True)
-
-    def _say_not_square(self, image) -> None:
-        """Once per image, detect's warning where its pixels are not square: the dock detects the layer's pixels,
-        never reading its file as detect does, and so said nothing while the particles it read were stretched."""
-        words = pixels_not_square(image)
-        if words is not None and self._not_square_said.get(image) != words:
-            self._not_square_said[image] = words
-            show_warning(words)
 
     def stop(self, wait_s: float = 0.0) -> bool:
         """Ask a running detection to stop after its current frame; ``wait_s``: wait that long for it.
