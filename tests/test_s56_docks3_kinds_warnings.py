@@ -26,4 +26,5 @@ def test_a_blank_frame_detected_is_said_in_the_window(make_napari_viewer, qtbot)
     qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
     said = [message for message in notifications_since(before) if "blank frame" in message]
     assert len(said) == 1 and said[0].startswith("dropped frame 1: "), notifications_since(before)
+    assert "the rest of the stack" not in said[0]  # one frame was asked for: there is no rest to detect
     assert widget.session.tables[1].empty  # still saved as searched, nothing found

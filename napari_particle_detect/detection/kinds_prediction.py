@@ -156,8 +156,9 @@ def detect_kind(
             # reached, would otherwise throw away every frame detected before it.
             if stack.shape[0] == 1:
                 raise
-            log.warning("%s frame %d: %s (a blank frame): nothing found; the rest of the stack is detected",
-                        name, index, exc.held)
+            # The dock detects one frame of a stack: "the rest of the stack" is said only where there is a rest.
+            rest = "; the rest of the stack is detected" if len(indices) > 1 else ""
+            log.warning("%s frame %d: %s (a blank frame): nothing found%s", name, index, exc.held, rest)
         else:
             if scale is None:  # from the stack's first frame with something in it, for the whole stack
                 scale, bead_diameter = (stack_bead_sizing(stack, index, frame, name, diameter) if kind == "chains"
