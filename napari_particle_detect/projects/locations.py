@@ -30,8 +30,8 @@ from pathlib import Path
 from ..errors import ParticleDetectError
 from ..files.io import atomic_write_text, read_image
 from .project import (
-    PROJECT_SUFFIX, ProjectState, image_record, pixels_record, project_folder_for_image, projects_home,
-    projects_made_for_image,
+    PROJECT_SUFFIX, ProjectState, image_record, made_for_image, pixels_record, project_folder_for_image,
+    project_state_of, project_states_in, projects_home, projects_made_for_image,
 )
 from .project_state import backup_path
 
@@ -164,8 +164,10 @@ def projects_elsewhere(path: str | Path, image: ProjectState | None = None,
     """Projects made for the image file ``path`` (``image``: what Project.open would record of it, its pixels'
     fingerprint included; by default its name only) where a user would have put them: beside it under another
     name, in its folder's parent and that parent's other folders (one level, as a renamed or copied folder of
-    images and projects leaves them), in the folders ``also`` and in the projects home. Only
-    ``*.particle-detect/state.json`` files are read."""
+    images and projects leaves them), in the folders ``also``, in the projects home and in the folders chosen with
+    Folder… (:func:`remembered_folders`: the image moved since its folder was chosen, the note keyed by its old
+    path); and beside it, the project of the image before it was renamed (:func:`renamed_image_projects`). Only
+    project folders' state.json files are read."""
     path = Path(os.path.abspath(Path(path).expanduser()))
     image = image if image is not None else image_record(str(path))
     here, parent = path.parent, path.parent.parent
@@ -179,7 +181,41 @@ def projects_elsewhere(path: str | Path, image: ProjectState | None = None,
         except OSError:
             siblings = []
         places += [Path(folder) for folder in siblings[:MAX_SIBLINGS]]
-    return projects_made_for_image([*places, *also, projects_home()], image)
+    chosen = remembered_folders()
+    found = projects_made_for_image([*places, *also, projects_home(), *chosen], image)
+    found += [folder for folder in chosen if folder not in found and _made_for(folder, image)]
+    return found + [folder for folder in renamed_image_projects(here, image) if folder not in found]
+
+
+def _made_for(folder: Path, image: ProjectState) -> bool:
+    state = project_state_of(folder)
+    return state is not None and made_for_image(state, image)
+
+
+def remembered_folders() -> list[Path]:
+    """The folders every chosen-folder note in the projects home names (:func:`remember_chosen_folder`), that are
+    there: projects, or folders keeping them inside. At most MAX_SIBLINGS notes are read."""
+    try:
+        notes = sorted(entry.path for entry in os.scandir(projects_home())
+                       if entry.name.endswith(_CHOSEN_SUFFIX) and entry.is_file(follow_symlinks=False))
+    except OSError:
+        return []
+    folders = [_noted_folder(Path(note)) for note in notes[:MAX_SIBLINGS]]
+    return list(dict.fromkeys(folder for folder in folders if folder is not None and folder.is_dir()))
+
+
+def renamed_image_projects(folder: Path, image: ProjectState) -> list[Path]:
+    """The projects in ``folder`` made for an image of another name that is not in ``folder`` any more, and of the
+    size and pixels of ``image`` (its fingerprint known to both): the image, renamed since, whose project kept the
+    old name. Only projects that record the fingerprint ``image`` has are decoded. A copy of an image (a blank or
+    synthetic one shares its pixels) is not taken for it: the copy's original is still there."""
+    if image.image is None or image.fingerprint is None:
+        return []
+    name = Path(image.image).name
+    return [project for project, state in project_states_in(folder, image.fingerprint)
+            if state.image is not None and Path(state.image).name != name and state.fingerprint is not None
+            and not (folder / Path(state.image).name).exists()
+            and made_for_image(state, replace(image, image=state.image))]
 
 
 def remember_chosen_folder(path: str | Path, folder: str | Path) -> bool:
@@ -194,8 +230,12 @@ def remember_chosen_folder(path: str | Path, folder: str | Path) -> bool:
 def remembered_folder(path: str | Path) -> Path | None:
     """The project folder the note remembers for the image file (see :func:`remember_chosen_folder`), whether
     or not it is still there; None when none was chosen or the note cannot be read."""
+    return _noted_folder(chosen_folder_note(path))
+
+
+def _noted_folder(note: Path) -> Path | None:
     try:
-        text = chosen_folder_note(path).read_text(encoding="utf-8", errors="surrogateescape").strip()
+        text = note.read_text(encoding="utf-8", errors="surrogateescape").strip()
     except OSError:
         return None
     folder = Path(text) if text else None

@@ -40,7 +40,7 @@ import pandas as pd
 from filelock import FileLock, Timeout
 
 from ..errors import ParticleDetectError
-from ..files.io import atomic_write_bytes, atomic_write_text, fsync_directory
+from ..files.io import UnreadableFrameError, atomic_write_bytes, atomic_write_text, fsync_directory
 from ..files.centre_csv import read_centres, write_centres
 from .project_state import (  # Region, RoundInfo and ProjectState are this module's API too
     MAX_DIAMETER, MAX_FRAMES, MAX_ROUND, POLARITIES, FieldChecker, ProjectState, Region, RoundInfo,
@@ -183,7 +183,20 @@ def image_record(image: str | None = None, n_frames: int | None = None, frame_sh
     matched with it (:func:`made_for_image`)."""
     return ProjectState(image=image, n_frames=int(n_frames) if n_frames else None,
                         frame_shape=tuple(int(v) for v in frame_shape) if frame_shape else None, kind=kind,
-                        fingerprint=pixel_fingerprint(first_frame) if first_frame is not None else None)
+                        fingerprint=_readable_fingerprint(first_frame))
+
+
+def _readable_fingerprint(first_frame) -> str | None:
+    """pixel_fingerprint of ``first_frame``; None when it is not given or cannot be read (a garbled page of a stack
+    the dock opens all the same, drawing it blank). Another frame's fingerprint would not do: it differs from the one
+    a project made before the damage recorded, and rounds check frame 0's (learning/rounds.check_round_image); with
+    none, the image is known by its name and size, and the fingerprint is recorded once the frame reads."""
+    if first_frame is None:
+        return None
+    try:
+        return pixel_fingerprint(first_frame)
+    except UnreadableFrameError:
+        return None
 
 
 def made_for_image(recorded: ProjectState, image: ProjectState) -> bool:
@@ -209,24 +222,36 @@ def projects_made_for_image(places: Iterable[Path], image: ProjectState) -> list
     # A state.json without the image's name (as JSON writes it) cannot match: not decoded at all, so looking
     # through a full projects home stays quick.
     clue = json.dumps(Path(image.image).name)[1:-1]
-    found: list[Path] = []
-    for place in dict.fromkeys(Path(p) for p in places):
-        try:
-            entries = sorted(entry.name for entry in os.scandir(place)
-                             if entry.name.endswith(PROJECT_SUFFIX) and entry.is_dir(follow_symlinks=False))
-        except OSError:
-            continue
-        for name in entries:
-            state_path = place / name / "state.json"
-            try:
-                if state_path.is_symlink():
-                    continue
-                text = state_path.read_text(encoding="utf-8")
-                if clue in text and made_for_image(parse_state(json.loads(text), state_path), image):
-                    found.append(place / name)
-            except (OSError, ValueError, ParticleDetectError):
-                continue
-    return found
+    return [folder for place in dict.fromkeys(Path(p) for p in places)
+            for folder, state in project_states_in(place, clue) if made_for_image(state, image)]
+
+
+def project_states_in(place: Path, clue: str = "") -> Iterator[tuple[Path, ProjectState]]:
+    """(folder, state) of each project folder (``*.particle-detect`` holding a state.json) directly inside
+    ``place`` whose state.json's text holds ``clue``, sorted by name. What cannot be read, and links, are passed
+    over, as :func:`projects_made_for_image` passes them."""
+    try:
+        entries = sorted(entry.name for entry in os.scandir(place)
+                         if entry.name.endswith(PROJECT_SUFFIX) and entry.is_dir(follow_symlinks=False))
+    except OSError:
+        return
+    for name in entries:
+        state = project_state_of(place / name, clue)
+        if state is not None:
+            yield place / name, state
+
+
+def project_state_of(folder: Path, clue: str = "") -> ProjectState | None:
+    """The state of the project in ``folder`` where its state.json's text holds ``clue``; None where it holds none,
+    not that, or one that cannot be read (or reached through a link): this looks, it never says what is wrong."""
+    state_path = folder / "state.json"
+    try:
+        if state_path.is_symlink():
+            return None
+        text = state_path.read_text(encoding="utf-8")
+        return parse_state(json.loads(text), state_path) if clue in text else None
+    except (OSError, ValueError, ParticleDetectError):
+        return None
 
 
 def _project_folder_inside(folder: Path, image: ProjectState) -> Path:
@@ -267,6 +292,9 @@ class Project:
         self._sound_frames: dict[int, FrameStamp] = {}
         self._lock = FileLock(str(self.folder / LOCK_FILE), timeout=LOCK_TIMEOUT_S)
         self._workspace_locks: dict[Path, FileLock] = {}
+        # The last state this object read from or wrote to state.json: a state.json gone since, with nothing to go
+        # back to (the project folder deleted or moved while open), is said with what it held.
+        self._last_on_disk: ProjectState | None = None
 
     # ---- opening -------------------------------------------------------------------------------
     @classmethod
@@ -460,6 +488,7 @@ class Project:
                 self._problem(problem + self._recover_rounds_in(state))
                 self._damaged_stamp = stamp
             self._cached = (stamp, self._completed(state))
+            self._last_on_disk = self._cached[1]
         return _copied(self._cached[1])
 
     def _state_without_its_file(self, path: Path) -> ProjectState:
@@ -469,12 +498,24 @@ class Project:
         if self._cached is None or self._cached[0] != _NO_STATE_FILE:
             found = lost_state(path)
             if found is None:
+                self._say_gone(path)
                 return replace(self._defaults, accepted=[], rounds=[], detected_by={}, round_thresholds={},
                                edited=[], edited_outside=[], edited_inside=[], unknown={})
             state, problem = found
             self._problem(problem + self._recover_rounds_in(state))
             self._cached = (_NO_STATE_FILE, self._completed(state))
         return _copied(self._cached[1])
+
+    def _say_gone(self, path: Path) -> None:
+        """A state.json this object saw, gone with nothing to go back to: without a word, the project started
+        afresh at the next change, its reviews and rounds lost, while a dock still showed them as saved."""
+        before, self._last_on_disk = self._last_on_disk, None
+        if before is None:
+            return
+        self._problem(f"{path}: gone while the project was open (its folder deleted or moved?), with no backup or "
+                      f"frame file left to go back to: its saved centres, reviews ({len(before.accepted)} accepted "
+                      f"frames and regions) and rounds ({len(before.rounds)}) are not in it, and it starts anew there "
+                      "at its next change (only what is saved from then on is in it)")
 
     def _completed(self, state: ProjectState) -> ProjectState:
         """``state`` as read, with what it leaves out of the image taken from the image opened."""
@@ -505,6 +546,7 @@ class Project:
         self._keep_previous_state(path)
         atomic_write_text(path, json.dumps(state.to_dict(), indent=2))
         self._cached = self._damaged_stamp = None
+        self._last_on_disk = state
 
     def _keep_previous_state(self, path: Path) -> None:
         """Copy the state.json about to be replaced to state.json.bak (a damaged one to state.json.damaged,

@@ -39,7 +39,13 @@ def check_recorded_volume_shape(folder: Path, shape: tuple[int, int, int], name:
     depth unsaid (its accepted boxes then lay at other slices) and recorded that volume's fingerprint, refusing its
     own image from then on."""
     # Only the folder is read: no Project.open, which would record the fingerprint of the volume refused here.
-    settings = read_settings(Project(folder, ProjectState())) if (folder / SETTINGS_FILE).is_file() else None
+    try:
+        settings = read_settings(Project(folder, ProjectState())) if (folder / SETTINGS_FILE).is_file() else None
+    except ParticleDetectError as exc:
+        # Said without a way out, a damaged volume.json (cut short by a copy or a sync) locked the whole review out.
+        raise ParticleDetectError(f"{exc}; move it aside to open the project: its centres, accepted volumes and boxes "
+                                  "and rounds are kept apart from it, and the next Detect writes the sizes it held "
+                                  "again") from None
     if settings is None or settings.volume_shape is None:
         return
     mismatch = image_mismatch(ProjectState(frame_shape=settings.volume_shape), None, shape, None, name)
@@ -115,8 +121,11 @@ class VolumeReview:
         (annotation.set_detections). ``shown`` False: the detection ended after its image left the dock,
         so an edited volume keeps its edits instead: their Undo would stay in this review, which no dock
         shows again. Returns every saved volume's table, the volumes whose edits were replaced and those
-        whose edits were kept."""
+        whose edits were kept. A volume with accepted boxes keeps the record of its edits (Project.clear_edited's
+        ``inside``), as the 2D dock's does: the edits inside the boxes stay, and un-accepting a box must find the
+        points deleted there again."""
         replaced, kept, marked = [], [], set(self.project.edited_frames)
+        marked_inside = set(self.project.edited_inside_frames)
         for frame in sorted(int(f) for f in frames):
             saved = self.project.load_frame(frame)
             if self.project.is_reviewed(frame) and saved is not None:
@@ -135,8 +144,11 @@ class VolumeReview:
                 self.steps.append(Redetection(frame, saved))
                 replaced.append(frame)
             self.project.save_frame(frame, found)
-            # Only once replaced: a detection that could not be saved leaves the volume's edits marked.
-            self.project.clear_edited([frame])
+            # Only once replaced: a detection that could not be saved leaves the volume's edits marked. The table
+            # as detected is not kept here, so edits are counted inside the boxes wherever there are boxes: the
+            # 2D dock's rule for edits of an earlier session.
+            edits_in_boxes = bool(boxes) and saved is not None and (edited or frame in marked_inside)
+            self.project.clear_edited([frame], inside=edits_in_boxes)
         return self.project.load_all(), replaced, kept
 
     def accept_volume(self, frame: int, table: pd.DataFrame) -> pd.DataFrame:
