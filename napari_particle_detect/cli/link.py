@@ -8,11 +8,15 @@ import argparse
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ParticleDetectError
 from ..kinds.file_pairing import recorded_files
+
+if TYPE_CHECKING:  # for annotations alone
+    import pandas as pd
 
 log = logging.getLogger("particle-detect")
 
@@ -39,9 +43,9 @@ def cmd_link(args: argparse.Namespace) -> int:
     if args.file is not None:
         table = _one_file_of(args, table)
     sequence = None
-    # Read once: --sequence, the MSD's units and a one-frame table's note take detect's .json beside the table.
-    wanted = args.sequence or args.msd is not None or table["frame"].nunique() == 1 or "z" in table.columns
-    detected = _detect_metadata_of(args.centres) if wanted else {}
+    # Read once: a stopped run's mark, --sequence, the MSD's units and a one-frame table's note take detect's .json.
+    detected = _detect_metadata_of(args.centres)
+    _warn_if_unfinished(args.centres, detected, table if args.file is not None else None)
     if args.sequence:
         try:
             sequence = sequence_order(table, _sequence_files(detected, table))
@@ -95,6 +99,27 @@ def cmd_link(args: argparse.Namespace) -> int:
     if msd is not None:
         log.info("MSD -> %s (%s)", args.msd, describe_msd(fit_power_law(msd), record["units"], msd))
     return 0
+
+
+def _warn_if_unfinished(centres: Path, meta: dict, picked: pd.DataFrame | None = None) -> None:
+    """One warning line where detect's .json (``meta``) marks ``centres`` left unfinished by a stopped run, as
+    evaluate says it (cli/detected_frames.py): linked without a word, its tracks ended at the last frame done as if
+    the particles had. ``picked``: the rows --file chose, said of only where their file was stopped partway."""
+    from ..files.tables import input_records
+    from .detected_frames import _frames_detected, _frames_text, _why_left_out
+
+    if meta.get("unfinished") is not True:
+        return
+    files = set(picked["file"].astype(str)) if picked is not None and "file" in picked.columns else None
+    partial = [f"{_frames_text(frames)} of {name} detected ({_why_left_out(record)})"
+               for name, record in input_records(meta, files).items()
+               if "frames_done" in record and (frames := _frames_detected(record)) is not None]
+    go_on = "run the same detect command again to finish it"
+    if partial:
+        log.warning("%s: %s: its tracks end there; %s", centres, "; ".join(partial), go_on)
+    elif picked is None:  # stopped between files: those it had not come to are missing, not partly there
+        log.warning("%s: left unfinished by a stopped detect (its .json says so): the files it had not come to are "
+                    "not in it; %s", centres, go_on)
 
 
 def _one_frame_note(centres: Path, table, meta: dict, consequence: str) -> str:

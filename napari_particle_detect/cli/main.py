@@ -1323,18 +1323,21 @@ def _stop_signals_as_ctrl_c(stopped_by: list[int]) -> Iterator[None]:
     keeps it; each one's number is appended to ``stopped_by``. By default they ended the process at once, losing
     every frame done. The handlers before are put back after the block: the library used from Python keeps its
     process's own. files/distributed.py holds and shields its cluster's workers from the same signals. A repeat within
-    stop_signals.SAME_STOP_S of the stop is the same stop (``timeout`` sends SIGTERM to the process, then to its
-    group): acted on, it would raise again while the run keeps its work, losing the line saying how to go on. Each,
+    stop_signals.SAME_STOP_S of the stop, Ctrl-C's too, is the same stop (``timeout`` sends its signal to the process,
+    then to its group): acted on, it would raise again while the run keeps its work, losing the line saying how to go
+    on, or a folder run's record and the release of its outputs' locks. Each,
     Ctrl-C too, stops an import under way only once it is done (:func:`_interrupt`)."""
     from ..stop_signals import SAME_STOP_S, same_stop
 
     stopping_since: list[float] = []
 
     def stop(signum: int, frame) -> None:
-        if signum != signal.SIGINT:  # Ctrl-C stops as Python's own handler stops it, each time, and unnamed
-            if same_stop(stopping_since[0] if stopping_since else None):
-                return
-            stopping_since[:] = [time.monotonic()]
+        # Ctrl-C too: ``timeout -s INT`` signals the process and then its group, and the repeat, raised while the
+        # stopped run wrote its record and released its outputs, left them half done.
+        if same_stop(stopping_since[0] if stopping_since else None):
+            return
+        stopping_since[:] = [time.monotonic()]
+        if signum != signal.SIGINT:  # Ctrl-C stops unnamed, as Python's own handler stops it
             stopped_by.append(signum)
         _interrupt(frame)
 
@@ -1350,7 +1353,7 @@ def _stop_signals_as_ctrl_c(stopped_by: list[int]) -> Iterator[None]:
     try:
         yield
     finally:
-        if previous and stopping_since:
+        if previous and stopping_since and stopped_by:
             # The repeat of a stop (``timeout``'s SIGTERM to the process group, sent after the one to the process)
             # reached the handler put back (the default) once a quick stop was over, and ended the process with
             # -15, not 143: it is waited for as long as it is the same stop.

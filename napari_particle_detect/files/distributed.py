@@ -104,8 +104,8 @@ LOCAL_NO_WORKER_STOP_S = 300.0
 PAUSED_CHECK_S = 5.0
 # Said in place of dask's tracebacks when Ctrl-C comes while a cluster of this process's own is starting.
 CLUSTER_START_INTERRUPTED = "the dask cluster was still starting: nothing was written"
-# The outputs of the files a run on a client left (interrupted, stopped), by client: a worker may still hold their locks,
-# which close_local_client removes once it has killed the workers.
+# The outputs whose locks a client's workers may still hold, by client: noted as a run on it starts, those it finished
+# let go when it ends; close_local_client removes the locks no one holds once it has killed the workers.
 _LEFT_OUTPUTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 # dask's logs silenced from a local_client's start to its close_local_client, by client.
 _QUIET_WHILE_OPEN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -216,7 +216,6 @@ def detect_files(
     model = _model_weights(model_path)
     folder = Path(output)
     summary = FilesSummary() if started is None else FilesSummary(started=started)
-    todo: list[tuple[Path, Path]] = []
     missing = [path for path in paths if not path.exists()]
     present = [p for p in paths if p not in missing]
     targets = output_paths(present, folder)
@@ -228,13 +227,8 @@ def detect_files(
     tell_earlier_versions(folder, [target for target, done in zip(targets, finished) if not done], options, model)
     for path in missing:  # said as the reader says it; the job would fail first on the input's size
         summary.failed[path] = f"{path}: file not found"
-        _tell(progress, path, "failed")
-    for path, target, done in zip(present, targets, finished):
-        if done:
-            summary.skipped.append(path)
-            _tell(progress, path, "skipped")
-        else:
-            todo.append((path, target))
+    summary.skipped.extend(path for path, done in zip(present, finished) if done)
+    todo = [(path, target) for path, target, done in zip(present, targets, finished) if not done]
     # A killed run can leave a half-written temporary beside an output it was writing, whether this run
     # writes that output again or skips it as finished; the age rule spares a live writer's.
     remove_stale_temporaries(with_temporaries(
@@ -246,7 +240,14 @@ def detect_files(
     before = {target: _written(target) for _, target in todo}
     # Files another run held are done (or skipped, finished by it) last: listed back in the inputs' order.
     in_order = functools.partial(summary.in_order, {path: index for index, path in enumerate(present)})
+    # Noted before a worker can take their locks: a stop landing anywhere from here on (a second Ctrl-C while the
+    # first is handled) left a killed worker's lock, noted only once the run had stopped.
+    _note_outputs(client, [target for _, target in todo])
     try:
+        # Told once the summary holds them all: a stop while they are told (an error in ``progress``, a Ctrl-C at a
+        # folder's thousandth skipped file) wrote no record.
+        for path in [*missing, *summary.skipped]:
+            _tell(progress, path, "failed" if path in summary.failed else "skipped")
         if client is None:
             stop = _run_here(todo, options, model, summary, progress, folder)
         else:
@@ -261,8 +262,10 @@ def detect_files(
                    | set(summary.left))  # skipped too: a file another run finished meanwhile is not left
         summary.left.extend(path for path, _ in todo if path not in reached)
         in_order()
-        record_run(interrupted=True)
-        _note_left(client, summary, outputs)
+        # A repeat of the stop (timeout's SIGINT to the process, then its group; a second Ctrl-C) is the same stop:
+        # acted on, it cut the record short. Held, then dropped, as the stop is under way.
+        with held_stop_signals():
+            record_run(interrupted=True)
         raise
     if stop is not None:
         came_back = len(summary.done)
@@ -276,15 +279,24 @@ def detect_files(
     elif stop is not None:
         summary.stopped = stop.line(summary)
     record_run()
-    _note_left(client, summary, outputs)
+    left = set(summary.left)
+    _forget_outputs(client, [target for path, target in todo if path not in left])  # their workers let go of them
     return summary
 
 
-def _note_left(client, summary: FilesSummary, outputs: dict[Path, Path]) -> None:
-    """The outputs of ``summary``'s files left, noted for :func:`close_local_client` (``client`` None: none)."""
-    if client is not None and summary.left:
+def _note_outputs(client, targets: list[Path]) -> None:
+    """``targets``, whose locks ``client``'s workers may take, noted for :func:`close_local_client` (None: no
+    client, nothing to note)."""
+    if client is not None and targets:
         with contextlib.suppress(TypeError):  # a client that cannot be weakly referred to: nothing to close
-            _LEFT_OUTPUTS.setdefault(client, set()).update(outputs[path] for path in summary.left if path in outputs)
+            _LEFT_OUTPUTS.setdefault(client, set()).update(targets)
+
+
+def _forget_outputs(client, targets: list[Path]) -> None:
+    """``targets`` no longer noted for ``client``'s close: a run that ended let go of their locks."""
+    if client is not None:
+        with contextlib.suppress(TypeError, KeyError):  # not weakly referable, or nothing noted
+            _LEFT_OUTPUTS[client].difference_update(targets)
 
 
 def with_temporaries(files: list[Path]) -> list[Path]:
@@ -1256,6 +1268,8 @@ def scheduler_client(address: str, timeout: str = "20s"):
     from distributed.comm import get_address_host_port
 
     text = str(address).strip()
+    if not text:  # dask's parser said "missing port number in address ''" after a line starting ": "
+        raise ParticleDetectError("an empty scheduler address; give tcp://HOST:PORT")
     try:
         if not text.startswith("inproc://"):  # one process's own address: no host and port to check
             _, port = get_address_host_port(text)  # dask's own parser: a scheme it knows, a host and a numeric port

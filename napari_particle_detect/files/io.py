@@ -759,10 +759,29 @@ def read_csv_table(path: str | Path, expected: str) -> pd.DataFrame:
         return pd.read_csv(path)
     except pd.errors.EmptyDataError:
         raise ParticleDetectError(f"{path}: empty file (expected a header with {expected})") from None
+    except UnicodeDecodeError:
+        # Not read as Latin-1 instead: any bytes pass as Latin-1, so a file column's names in another code page
+        # would be read wrong and pair with no image or truth, unsaid.
+        raise ParticleDetectError(f"{path}: not UTF-8 text{_first_non_utf8(path)}; save it as UTF-8 (CSV UTF-8 in "
+                                  "Excel)") from None
     except Exception as exc:  # noqa: BLE001 - any parser failure is one line about this file
         # pandas' parser messages span lines ("Error tokenizing data. C error: ...\n"); ours is one line.
         text = " ".join(str(exc).split())[:200]
         raise ParticleDetectError(f"{path}: cannot read CSV ({type(exc).__name__}: {text})") from None
+
+
+def _first_non_utf8(path: Path) -> str:
+    """Where ``path``'s first byte that is no UTF-8 lies, as " (byte 0xB5 on line 1)", to find it by; "" where the
+    file cannot be read again."""
+    try:
+        raw = path.read_bytes()
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:  # its start counts from the file's first byte, not from pandas' chunk's
+        line = raw.count(b"\n", 0, exc.start) + 1
+        return f" (byte 0x{raw[exc.start]:02X} on line {line})"
+    except OSError:
+        pass
+    return ""
 
 
 def _umask() -> int:

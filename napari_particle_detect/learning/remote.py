@@ -20,8 +20,6 @@ from concurrent.futures import Future, wait
 from dataclasses import replace
 from functools import partial
 
-import numpy as np
-
 from .. import __version__
 from ..errors import ParticleDetectError
 from .finetune import FINE_TUNE, RoundResult, fine_tune, round_defaults
@@ -30,7 +28,9 @@ from ..models.registry import ModelCard, network_for_weights
 from ..projects.project import Project
 from ..detection.preprocessing import as_frames
 from ..detection.rescoring import Criterion
-from .rounds import RoundOutcome, TrainedOn, prepare_round, retry_seed, round_info, unlabelled_frames
+from .rounds import (
+    RoundOutcome, TrainedOn, prepare_round, retry_seed, round_info, unlabelled_example, unlabelled_frame_numbers,
+)
 from .pseudo_labels import spread
 from .training import Example, TrainConfig, TrainingCancelled
 
@@ -163,30 +163,16 @@ def unreviewed_to_send(project: Project, stack, examples: list[Example],
     count = int(config.unlabelled_frames)
     if count <= 0 or not examples:
         return None
-    # The spares are asked for as a local round asks (2 * count, the first frames among them): each frame read once.
-    give = unlabelled_frames(project, _ReadOnce(as_frames(stack)), examples[0].scale, config.pseudo_choice)
-    first = give(count)
-    taken = {frame.name for frame in first}
+    # The spares are chosen as a local round asks for them (2 * count, the first frames among them); only the frames
+    # sent are read: those not among the spares were read and dropped.
+    frames = as_frames(stack)
+    choose = unlabelled_frame_numbers(project, len(frames), config.pseudo_choice)
+    first = choose(count)
     # Fewer than asked: the stack has no other frame to spare.
-    others = [frame for frame in give(2 * count) if frame.name not in taken] if len(first) == count else []
-    return SentUnreviewed(first, [others[i] for i in spread(count, range(len(others)))])
-
-
-class _ReadOnce:
-    """A (T, Y, X) stack whose frames are read from it once, however often asked: a lazy stack (a TIFF read page by
-    page, zarr) is read from disk, or a network share, each time."""
-
-    def __init__(self, frames) -> None:
-        self.frames, self.read = frames, {}
-        self.shape, self.ndim, self.dtype = tuple(frames.shape), frames.ndim, frames.dtype
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __getitem__(self, frame: int) -> np.ndarray:
-        if frame not in self.read:
-            self.read[frame] = np.asarray(self.frames[frame])
-        return self.read[frame]
+    others = [frame for frame in choose(2 * count) if frame not in first] if len(first) == count else []
+    spares = [others[i] for i in spread(count, range(len(others)))]
+    read = partial(unlabelled_example, project, frames, scale=examples[0].scale)
+    return SentUnreviewed([read(frame) for frame in first], [read(frame) for frame in spares])
 
 
 class SentUnreviewed:

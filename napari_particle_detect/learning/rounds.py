@@ -101,9 +101,18 @@ def round_image(project: Project, frames, frame: int) -> np.ndarray:
 
 
 def unlabelled_frames(project: Project, stack, scale: float, how: str = "spread") -> Callable[[int], list[Example]]:
-    """A callable giving ``n`` frames nobody reviewed whole (read only when asked), for the teacher
-    to pseudo-label: spread over the stack, or (``how="confident"``) those the saved detections
-    rank least uncertain. A frame with reviewed regions is among them unless the user edited it: the
+    """A callable giving ``n`` frames nobody reviewed whole (read only when asked), for the teacher to pseudo-label:
+    those :func:`unlabelled_frame_numbers` chooses."""
+    frames = as_frames(stack)
+    choose = unlabelled_frame_numbers(project, len(frames), how)
+    return lambda count: [unlabelled_example(project, frames, frame, scale) for frame in choose(count)]
+
+
+def unlabelled_frame_numbers(project: Project, n_frames: int, how: str = "spread") -> Callable[[int], list[int]]:
+    """A callable giving the numbers of ``n`` frames of ``n_frames`` nobody reviewed whole, for the teacher to
+    pseudo-label: spread over the stack, or (``how="confident"``) those the saved detections rank least uncertain.
+    Numbers, not frames, so that a caller reads only those it keeps (a remote round chooses spares among more).
+    A frame with reviewed regions is among them unless the user edited it: the
     round labels it only outside its regions and held-out tiles (finetune.fine_tune knows it by its
     pixels). A frame the project holds as edited (Project.edited_frames) is not, whatever regions of it
     were accepted: the teacher could find the points deleted there again, and the round learn them back.
@@ -111,10 +120,9 @@ def unlabelled_frames(project: Project, stack, scale: float, how: str = "spread"
     and keeps it where it cannot tell."""
     from .pseudo_labels import choose_frames
 
-    frames = as_frames(stack)
     left_out = set(project.reviewed_frames) | set(project.edited_frames)
 
-    def give(count: int) -> list[Example]:
+    def choose(count: int) -> list[int]:
         detections = None
         if how == "confident" and project.threshold is not None:
             detections = {}
@@ -125,11 +133,14 @@ def unlabelled_frames(project: Project, stack, scale: float, how: str = "spread"
                 if table is not None and "score" in table:
                     shift = project.threshold - held[frame] if frame in held else 0.0
                     detections[frame] = (table[["y", "x"]].to_numpy(float), table["score"].to_numpy(float) + shift)
-        chosen = choose_frames(len(frames), count, left_out, how, detections, project.threshold or 0.5)
-        return [Example(round_image(project, frames, frame), np.zeros((0, 2)), scale=scale, name=frame_name(frame))
-                for frame in chosen]
+        return choose_frames(n_frames, count, left_out, how, detections, project.threshold or 0.5)
 
-    return give
+    return choose
+
+
+def unlabelled_example(project: Project, frames, frame: int, scale: float) -> Example:
+    """Frame ``frame`` of ``frames`` (T, Y, X) as an unreviewed example for the teacher: no centres."""
+    return Example(round_image(project, frames, frame), np.zeros((0, 2)), scale=scale, name=frame_name(frame))
 
 
 def prepare_round(project: Project, stack) -> tuple[RoundInfo, DetectorModel, list[Example]]:
