@@ -714,14 +714,15 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 
 def _without_overlays(arguments: list[str], inputs: list[Path]) -> list[Path]:
-    """``inputs`` but for the overlays an earlier --overlay drew into a folder or glob given (files.overlay.MARK):
-    pictures of centres, not images to detect. One named on its own is kept, and read as the user asked."""
-    from ..files.overlay import is_overlay
+    """``inputs`` but for the overlays an earlier --overlay drew into a folder or glob given (files.overlay.MARK), and
+    evaluate's --plot pictures (PLOT_MARK): pictures of centres and scores, not images to detect. One named on its
+    own is kept, and read as the user asked."""
+    from ..files.overlay import is_drawn
 
     named = {Path(argument) for argument in arguments}
-    overlays = [path for path in inputs if path not in named and path.is_file() and is_overlay(path)]
+    overlays = [path for path in inputs if path not in named and path.is_file() and is_drawn(path)]
     for path in overlays:
-        log.info("%s: an overlay detect drew, not an image; left out", path)
+        log.info("%s: a picture particle-detect drew (an overlay or a plot), not an image; left out", path)
     if overlays and len(overlays) == len(inputs):
         raise ParticleDetectError(f"{' '.join(map(str, arguments))}: no images to detect, only overlays detect drew")
     return [path for path in inputs if path not in overlays]
@@ -1131,7 +1132,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
         return cmd_evaluate_kind(args)
     if args.plot is not None:
+        from ..files.overlay import PLOT_MARK, check_replaceable
+
         check_output(args.plot, [args.predicted, args.truth], "plot", FIGURE_SUFFIXES)
+        check_replaceable(args.plot, PLOT_MARK)  # a picture of the user's given as --plot: refused before any work
     predicted = read_centres(args.predicted, spheres_only=True)
     truth = read_centres(args.truth, spheres_only=True)
     sizes, size_source = border_sizes(args, predicted, truth)  # before pairing renames the files
