@@ -82,7 +82,7 @@ def test_rods_dock_edits_accepts_undoes_fine_tunes_exports_and_comes_back(make_n
     widget.review.accept_region()
     # Review next proposes an unreviewed region of frame 1 (frame 0 is reviewed whole).
     widget.review.review_next()
-    assert "next: frame 1" in widget.review.status.text()
+    assert "Next: frame 1" in widget.review.suggestion.text()
     # A round: it is listed with its verdict; not better means kept, not used. Its steps box shows the rods'
     # round's own default.
     assert widget.rounds.steps_spin.value() == round_config("rods").steps_per_epoch == 100

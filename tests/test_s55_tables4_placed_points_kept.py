@@ -56,7 +56,7 @@ def test_a_point_placed_with_one_selected_then_deleted_is_saved_as_added(make_na
 
 def test_a_bead_placed_with_one_selected_then_deleted_is_a_chain_of_its_own(make_napari_viewer, tmp_path):
     _chains_csv(tmp_path / "c.csv")
-    beads, _paths = _open(make_napari_viewer(), tmp_path / "c.csv")
+    beads, _paths, _tracks = _open(make_napari_viewer(), tmp_path / "c.csv")
     _moved_by_placing(beads, 1, [0, 70.0, 70.0])
     saved = pd.read_csv(beads.save(str(tmp_path / "saved.csv"), plugin=PLUGIN)[0], keep_default_na=False)
     placed = saved[(saved["y"] == 70.0) & (saved["x"] == 70.0)].iloc[0]
@@ -69,7 +69,7 @@ def test_a_table_opened_in_a_viewer_not_current_is_followed_there(make_napari_vi
     _spheres_csv(tmp_path / "s.csv")
     first = make_napari_viewer()
     make_napari_viewer()  # napari's current viewer now
-    beads, paths = _open(first, tmp_path / "c.csv")
+    beads, paths, _tracks = _open(first, tmp_path / "c.csv")
     beads.selected_data = {4}
     beads.remove_selected()
     assert len(paths.data) == 1  # chain 1 is one bead now: no path

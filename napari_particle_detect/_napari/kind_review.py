@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,10 +34,12 @@ from .annotation import Annotation, check_image_layer, image_path, outside_stack
 from .history import FrameHistory
 from .image_views import layer_pixels
 from .kind_layers import (
-    DONE_ACTIONS, PATHS_DRAWN_BY_DOCK, READ_ROW, chain_layers_data, chain_paths, draw_paths, refill, rod_line_widths,
+    DONE_ACTIONS, PATHS_DRAWN_BY_DOCK, PLACED_BEAD, chain_layers_data, chain_paths, draw_paths, refill, rod_line_widths,
     rods_layer_data, table_from_beads, table_from_rod_lines, why_not_a_rod,
 )
-from .layers import SOURCE_COLOURS, PastedPoints, guard_canvas_from_removed_layers, place_over_image, renumbered_copies
+from .layers import (
+    SOURCE_COLOURS, PastedPoints, as_pasted_beads, guard_canvas_from_removed_layers, place_over_image, with_rows_placed,
+)
 from .proposals import key, proposal_box
 from .regions import Box, RegionLayers, zoom_to_box
 
@@ -199,10 +202,9 @@ class KindSession:
             chain_layers_data(table, self.image.name, ndim)
         self._quiet = True
         try:
+            self._set_aside(layers, ndim)
             for data, kwargs, layer_type in layers:
                 name = kwargs["name"]
-                if name in self.viewer.layers:
-                    self._set_aside_unfit(self.viewer.layers[name], layer_type, ndim)
                 if name in self.viewer.layers:
                     # Refilled, not replaced: the layer keeps its place and the user's settings, and napari's
                     # canvas can crash under software OpenGL when a layer just drawn in is removed
@@ -231,18 +233,37 @@ class KindSession:
         self._note_widths()
         self.viewer.layers.selection.active = self.main_layer
 
-    def _set_aside_unfit(self, layer, layer_type: str, ndim: int) -> None:
-        """Rename ``layer``, which has this session's layer's name but cannot hold its data (a table opened with
-        File > Open, its rows by frame over a single image, or none over a stack): refilled, it raised and the dock
-        did not open. Kept under another name: it is what the user opened."""
-        if layer.ndim == ndim and type(layer).__name__.lower() == layer_type:
-            return
-        old, number = layer.name, 1
-        while f"{old} [{number}]" in self.viewer.layers:
+    def _set_aside(self, layers: list[tuple], ndim: int) -> None:
+        """Rename the layers of ``layers``' names (this session's) that are not the dock's to refill, saying so: one
+        that cannot hold its data (a table opened with File > Open, its rows by frame over a single image, or none
+        over a stack; refilled, it raised and the dock did not open), or a table opened from a file (refilled, its
+        rows and the edits made in it since were gone, unsaid). Kept under another name: it is what the user
+        opened."""
+        said, read = [], {}
+        for _, kwargs, layer_type in layers:
+            layer = self.viewer.layers[kwargs["name"]] if kwargs["name"] in self.viewer.layers else None
+            read_from = getattr(getattr(layer, "source", None), "path", None)
+            fits = layer is not None and layer.ndim == ndim and type(layer).__name__.lower() == layer_type
+            if layer is None or fits and read_from is None:
+                continue
+            old, layer.name = layer.name, self._free_name(layer.name)
+            if not fits:
+                said.append(f"'{old}' ({layer.ndim}D) cannot show the {self.kind} of '{self.image.name}' ({ndim}D): "
+                            f"renamed '{layer.name}', and the dock draws its own '{old}'")
+            else:
+                read.setdefault(Path(read_from).name, []).append(f"'{old}' as '{layer.name}'")
+        said += [f"the table opened from {file} is kept, with any edits made in it ({', '.join(kept)}): the dock "
+                 f"draws its own layers of those names from the project of '{self.image.name}'"
+                 for file, kept in read.items()]
+        if said:
+            show_info("; ".join(said))
+
+    def _free_name(self, name: str) -> str:
+        """``name [n]``, the first such name no layer has."""
+        number = 1
+        while f"{name} [{number}]" in self.viewer.layers:
             number += 1
-        layer.name = f"{old} [{number}]"
-        show_info(f"'{old}' ({layer.ndim}D) cannot show the {self.kind} of '{self.image.name}' ({ndim}D): renamed "
-                  f"'{layer.name}', and the dock draws its own '{old}'")
+        return f"{name} [{number}]"
 
     def layer_table(self) -> pd.DataFrame:
         """Every frame's rods or beads as the layer shows them now."""
@@ -322,26 +343,22 @@ class KindSession:
         return [row - sum(gone < row for gone in refused) for row in kept]
 
     def _mark_added(self, rows: list[int], pasted: bool = False) -> None:
-        """A rod drawn or a bead placed by hand is 'added', unscored, a rod as wide as the image shows it
-        (drawn so, to be seen and set), and a bead a chain of its own, whatever napari copied from
-        the last selection into the new one's features. Beads ``pasted`` keep the chains they were copied from
+        """A rod drawn or a bead placed by hand is 'added', unscored, with no measurement or track id, a rod as wide
+        as the image shows it (drawn so, to be seen and set), and a bead a chain of its own, whatever napari copied
+        from the last selection into the new one's features. Beads ``pasted`` keep the chains they were copied from
         as copies of them, numbered apart."""
         layer = self.main_layer
         if not rows:
             return
-        features = layer.features.copy()
-        features.loc[rows, "source"] = "added"
-        features.loc[rows, "score"] = np.nan
-        if READ_ROW in features:  # copies of no bead read: pasted ones stay the chains they were pasted as
-            features.loc[rows, READ_ROW] = -1
+        mask = np.zeros(len(layer.features), bool)
+        mask[rows] = True
+        # Measurements and track ids copied from the one selected (a table's extra columns) are not the new one's:
+        # blanked, as the reader's hook blanks them in a layer no dock listens to (layers.keep_placed_defaults_in).
+        placed = PLACED_BEAD if self.kind == "chains" else {"source": "added", "score": np.nan}
+        features = with_rows_placed(layer.features, mask, placed)
         if self.kind == "chains" and pasted:
-            features.loc[rows, "chain"] = renumbered_copies(features["chain"].to_numpy(int), rows)
-        elif self.kind == "chains":
-            features.loc[rows, "chain"] = -1
-            features.loc[rows, "index"] = 0
-            features.loc[rows, "closed"] = 0
-            features.loc[rows, RING_BEADS] = 0
-        else:
+            features = as_pasted_beads(features, layer.features, rows)
+        elif self.kind == "rods":
             features.loc[rows, "width"] = self._drawn_widths(rows, features["width"].to_numpy(float))
         self._quiet = True
         try:
@@ -859,12 +876,12 @@ class KindSession:
         self._changed()
 
     def unaccept_regions(self, frame: int) -> list[Region]:
-        """Un-accept the regions selected in the outlines layer, else the last one accepted on ``frame``: also those
-        accepted in an earlier session, which this session's Undo does not reach (as the spheres dock's Un-accept
-        region). Their rods or beads stay as they are; Undo accepts each again."""
+        """Un-accept the regions of ``frame`` selected in the outlines layer, else the last one accepted there: also
+        those accepted in an earlier session, which this session's Undo does not reach (as the spheres dock's
+        Un-accept region). Their rods or beads stay as they are; Undo accepts each again."""
         self.sync()
         self._refuse_off_screen()
-        chosen = self.regions.selected_accepted() or self.project.regions(int(frame))[-1:]
+        chosen = self.regions.selected_accepted(int(frame)) or self.project.regions(int(frame))[-1:]
         if not chosen:
             raise ParticleDetectError(f"frame {frame} has no accepted region")
         for region in chosen:

@@ -3,6 +3,7 @@ A thin skin over kind_review.KindSession."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,13 +35,17 @@ class KindReviewPanel(QGroupBox):
         super().__init__("Review")
         self._session, self._threshold = session, threshold
         self.status = WholeLabel()
+        # Review next's proposal, on a line of its own as the spheres dock's: said in the status line, it was gone
+        # at the next edit's refresh, before the user had read where to look.
+        self.suggestion = WholeLabel(hidden_when_empty=True)
+        self._proposed: tuple[weakref.ref, int] | None = None  # (the session, the frame) Review next proposed
         self.hint = WholeLabel()
         self.hint.setStyleSheet("color: gray; font-size: 10px")
         # (label, action, tooltip, row, column, columns spanned): the buttons in their grid.
         buttons = [
             ("Accept frame", self.accept_frame, "This frame's objects are right: keep them as training data", 1, 0, 1),
             ("Un-accept", self.unaccept, "This frame back to unreviewed, its objects as they are now; on a frame not "
-             "accepted whole, the regions selected in the reviewed regions layer, else the last one accepted there "
+             "accepted whole, its regions selected in the reviewed regions layer, else the last one accepted there "
              "(also what was accepted before the dock was last opened)", 1, 1, 1),
             ("Undo", self.undo, "Take back the last acceptance (un-accept) or edit of this image and kind since the "
              "dock was opened", 1, 2, 1),
@@ -54,9 +59,9 @@ class KindReviewPanel(QGroupBox):
             ("Cut between 2", self.cut, "Remove the bond between the two selected neighbouring beads: the chain "
              "becomes two (a ring opens)", 3, 1, 1),
             ("Set width", self.set_width, "Give the rods selected in the rods layer this width (what fine-tuning "
-             "learns as their width); their lines are drawn that wide", 4, 2, 1),
+             "learns as their width); their lines are drawn that wide", 5, 2, 1),
             ("Export CSV…", self.export, "Every frame's objects as the kind's CSV (chains: with the per-chain table "
-             "beside it, NAME.chains.csv)", 5, 0, 3),
+             "beside it, NAME.chains.csv)", 6, 0, 3),
         ]
         grid = QGridLayout(self)
         grid.addWidget(self.status, 0, 0, 1, 3)
@@ -79,9 +84,10 @@ class KindReviewPanel(QGroupBox):
         self.width_spin.setSingleStep(0.5)
         self.width_spin.setSuffix(" px")
         self.width_spin.setToolTip("The selected rods' width, as saved; change it and press Set width")
-        grid.addWidget(self.width_label, 4, 0)
-        grid.addWidget(self.width_spin, 4, 1)
-        grid.addWidget(self.hint, 6, 0, 1, 3)
+        grid.addWidget(self.suggestion, 4, 0, 1, 3)
+        grid.addWidget(self.width_label, 5, 0)
+        grid.addWidget(self.width_spin, 5, 1)
+        grid.addWidget(self.hint, 7, 0, 1, 3)
         self.undo_button, self.unaccept_button = self.buttons["Undo"], self.buttons["Un-accept"]
         self.refresh()
 
@@ -93,6 +99,7 @@ class KindReviewPanel(QGroupBox):
 
     def refresh(self) -> None:
         session = self._session()
+        self._forget_passed_proposal(session)
         for button in self.buttons.values():
             button.setEnabled(session is not None)
         for label in ("Link 2 ends", "Cut between 2"):
@@ -124,6 +131,7 @@ class KindReviewPanel(QGroupBox):
         session = self.session()
         frame = session.current_frame()
         table = session.accept_frame(frame)
+        self._proposal_done()
         self.refresh()
         self.status.setText(f"frame {frame} accepted with {len(table)} {_objects(session.kind)}; " + self.status.text())
 
@@ -174,6 +182,7 @@ class KindReviewPanel(QGroupBox):
     def accept_region(self) -> None:
         session = self.session()
         region = session.accept_region(session.current_frame())
+        self._proposal_done()
         self.refresh()
         show_info(f"region {box_text(region.box)} of frame {region.frame} accepted")
 
@@ -200,10 +209,26 @@ class KindReviewPanel(QGroupBox):
         session = self.session()
         mode = self.mode_combo.currentText().removeprefix("by ")
         proposal = session.next_proposal(self._threshold(), mode)
+        self._proposed = (weakref.ref(session), int(proposal.frame))
         session.show_proposal(proposal)
         self.refresh()
         what = proposal.why.replace("centre", _objects(session.kind)[:-1])
-        self.status.setText(f"next: {what}; correct it, then {'Accept box' if proposal.box else 'Accept frame'}")
+        self.suggestion.setText(f"Next: {what}; correct it, then {'Accept box' if proposal.box else 'Accept frame'}")
+
+    def _forget_passed_proposal(self, session: KindSession | None) -> None:
+        """Review next's proposal goes once another image, kind or frame is shown: it no longer speaks of what is
+        on screen (Review next proposes again; its box stays drawn on its frame)."""
+        if self._proposed is None:
+            return
+        proposed, frame = self._proposed
+        if session is None or proposed() is not session or session.current_frame() != frame:
+            self._proposed = None
+            self.suggestion.setText("")
+
+    def _proposal_done(self) -> None:
+        """The frame or box accepted: what Review next proposed is reviewed."""
+        self._proposed = None
+        self.suggestion.setText("")
 
     @reports_errors
     def export(self, path: str | Path | None = None) -> Path | None:

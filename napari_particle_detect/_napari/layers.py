@@ -232,15 +232,19 @@ class _PlacedDefaults:
             layer.feature_defaults = placed
 
     def mark_added(self, event) -> None:
-        """The points an add (napari's add tool) appended, as placed by hand, whatever they copied."""
-        if getattr(event, "action", None) == ActionType.ADDED:
+        """The points an add (napari's add tool) appended, as placed by hand, whatever they copied; not in a layer a
+        dock listens to (the Rods and chains dock's beads carry READ_ROW too): the dock marks them itself, and two
+        handlers of one placement ran in no set order."""
+        layer = self._layer()
+        if getattr(event, "action", None) == ActionType.ADDED and layer is not None and \
+                not dock_listens_to(layer, besides=self.pasted):
             self.mark_rows(event.data_indices)
 
     def mark_pasted(self, rows: list[int]) -> None:
-        """The points napari's paste added, as placed by hand, unless a dock hears the layer's pastes (it marks them
+        """The points napari's paste added, as placed by hand, unless a dock listens to the layer (it marks them
         itself); beads pasted stay copies of their chains, as the Rods and chains dock keeps them, not a chain each."""
         layer = self._layer()
-        if layer is not None and not hears_pastes(layer, besides=self.pasted):
+        if layer is not None and not dock_listens_to(layer, besides=self.pasted):
             self.mark_rows(rows, pasted=True)
 
     def mark_rows(self, indices, pasted: bool = False) -> None:
@@ -345,8 +349,9 @@ class PastedPoints:
 _LISTENING: weakref.WeakSet = weakref.WeakSet()
 
 
-def hears_pastes(layer, besides: PastedPoints | None = None) -> bool:
-    """Whether a PastedPoints other than ``besides`` hears napari's paste into ``layer`` (a dock's)."""
+def dock_listens_to(layer, besides: PastedPoints | None = None) -> bool:
+    """Whether a dock listens to ``layer``'s edits: every dock that does hears napari's paste into it with a
+    PastedPoints (one other than ``besides``, the reader's own)."""
     return any(each.layer is layer and each is not besides for each in list(_LISTENING))
 
 

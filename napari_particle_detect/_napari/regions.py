@@ -176,12 +176,13 @@ class RegionLayers:
             if deleted and self._on_deleted is not None:
                 self._on_deleted(deleted)
 
-    def selected_accepted(self) -> list[Region]:
-        """The accepted regions selected in their layer."""
+    def selected_accepted(self, frame: int) -> list[Region]:
+        """The accepted regions of ``frame`` selected in their layer: napari keeps a selection as the slider moves,
+        and a region selected on another frame, off screen, was un-accepted unseen."""
         if not self._live(self.accepted):
             return []
         return [self._accepted_regions[i] for i in sorted(self.accepted.selected_data)
-                if i < len(self._accepted_regions)]
+                if i < len(self._accepted_regions) and self._accepted_regions[i].frame == int(frame)]
 
     def owns(self, layer) -> bool:
         return layer is self.draft or layer is self.accepted

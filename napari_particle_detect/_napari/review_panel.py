@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 from napari.layers.base import ActionType
 from napari.utils.notifications import show_info
 from qtpy.QtCore import Qt, QTimer
@@ -34,7 +36,9 @@ class ReviewPanel(QGroupBox):
         self._passed: set = set()  # proposals already shown (N again moves on to the next)
         self._proposed: tuple | None = None  # (annotation, frame) of the last proposed box
         self._last_accepted: int | None = None  # the frame Enter last accepted (U takes it back)
-        self._watched_drafts: set[int] = set()  # review-box layers whose drawing we follow
+        # The review-box layers whose drawing we follow, held weakly: by id(), a removed layer's id could be a new
+        # layer's, whose boxes then never gave the keys back to the centres.
+        self._watched_drafts: weakref.WeakSet = weakref.WeakSet()
         self.dialog: QMessageBox | None = None  # the question being asked, if any
 
         self.status = WholeLabel()
@@ -53,8 +57,8 @@ class ReviewPanel(QGroupBox):
             "training data; the rest of the frame is not learned from (Shift+Enter)")
         self.unaccept_region_button = QPushButton("Un-accept region")
         self.unaccept_region_button.setToolTip(
-            "Un-accept the regions selected in the 'reviewed regions' layer, or else the last one accepted on "
-            "this frame")
+            "Un-accept this frame's regions selected in the 'reviewed regions' layer, or else the last one accepted "
+            "on it")
         self.suggest_button = QPushButton("Review next (N)")
         self.suggest_button.setToolTip("Go to where the model hesitates most: centres scored near the threshold")
         self.mode_combo = QComboBox()
@@ -272,8 +276,8 @@ class ReviewPanel(QGroupBox):
     @reports_errors
     def draw_box(self) -> None:
         layer = self.state.require_annotation().regions.start_drawing()
-        if id(layer) not in self._watched_drafts:
-            self._watched_drafts.add(id(layer))
+        if layer not in self._watched_drafts:
+            self._watched_drafts.add(layer)
             layer.events.data.connect(self._on_box_data)
 
     def _on_box_data(self, event) -> None:
@@ -322,7 +326,7 @@ class ReviewPanel(QGroupBox):
     def unaccept_region(self) -> None:
         annotation = self.state.require_annotation()
         frame = annotation.current_frame()
-        chosen = annotation.regions.selected_accepted() or annotation.project.regions(frame)[-1:]
+        chosen = annotation.regions.selected_accepted(frame) or annotation.project.regions(frame)[-1:]
         if not chosen:
             raise ParticleDetectError(f"frame {frame} has no accepted region")
         for region in chosen:
