@@ -18,6 +18,7 @@ from filelock import Timeout
 
 from ..files.axes import AXES_CHOICES, MICROMETRE, STACK_HINT, Axes, axes_hint, file_axes
 from ..errors import ParticleDetectError
+from ..stop_signals import held_stop_signals
 from .recorded import RecordsBesideTables
 
 if TYPE_CHECKING:
@@ -407,7 +408,10 @@ class _VolumeRun:
                 raise
             self.summary.left.extend(_not_reached(self.inputs, self.summary))
             self.summary.in_order(self._order())
-            self.record_run(interrupted=True)
+            # A repeat of the stop (timeout's SIGINT to the process, then its group) is the same stop: acted on
+            # here, it cut the record short. Held, then dropped, as a 2D folder run's is.
+            with held_stop_signals():
+                self.record_run(interrupted=True)
             if isinstance(interrupt, KeyboardInterrupt) and (self.summary.done or self.summary.skipped):
                 # How far it got and how to go on, as a 2D folder run stopped inside a stack says it.
                 raise KeyboardInterrupt(f"{how_far(self.summary)}; the finished files' outputs are in {self.output}: "
