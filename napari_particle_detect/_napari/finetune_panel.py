@@ -27,7 +27,7 @@ from .image_views import layer_pixels
 from .labels import WholeLabel
 from .notify import reports_errors
 from .plots import LossCurve, LossPlot, RoundsPlot
-from .round_actions import RoundActions
+from .round_actions import RoundActions, round_change_refusal
 from .round_progress import areas_text, train_round, trained_text
 from .round_reports import ProgressRelay, RoundReports, told_verdict
 from .warm_up import warm_up_training
@@ -138,6 +138,7 @@ class FineTunePanel(RoundReports, QGroupBox):
         self.table.setToolTip(HOLD_OUT_NOTE)
         self.table.setMaximumHeight(130)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self._rows_of: tuple[Path | None, int] = (None, 0)  # the project the table shows, and its rounds then
 
         size_row = QHBoxLayout()
         size_row.addWidget(QLabel("steps"))
@@ -306,6 +307,7 @@ class FineTunePanel(RoundReports, QGroupBox):
                 if col == TRAINED_COLUMN:
                     item.setToolTip("\n".join(filter(None, [trained_tooltip(info), item.toolTip()])))
                 self.table.setItem(row, col, item)
+        self._show_newest(project, len(rounds))
         self.rounds_plot.show_rounds(rounds)
         areas = project.reviewed_areas() if project is not None else []
         frames = sum(1 for _, region in areas if region is None)
@@ -317,6 +319,15 @@ class FineTunePanel(RoundReports, QGroupBox):
         if project is not None:
             self._drop_deleted_verdict(project)
         self._drop_done_advice()
+
+    def _show_newest(self, project, count: int) -> None:
+        """The newest rounds scrolled into view when rounds were added or another project is shown: the table
+        holds three rows, and a fourth round's verdict spoke of a row below them, out of sight."""
+        folder = project.folder if project is not None else None
+        shown, before = self._rows_of
+        self._rows_of = (folder, count)
+        if folder != shown or count > before:
+            self.table.scrollToBottom()
 
     @staticmethod
     def _cells(info: RoundInfo, in_use: bool, origin: str = "", problem: str | None = None) -> list[str]:
@@ -345,6 +356,9 @@ class FineTunePanel(RoundReports, QGroupBox):
     @reports_errors
     def _use_row(self, row: int) -> None:
         number = self.table.item(row, 0).data(ROUND_ROLE)
+        refused = round_change_refusal(self.state, f"switching to round-{number:03d}")
+        if refused is not None:
+            raise ParticleDetectError(refused)
         self.state.use_round(number, how="chosen in the table")  # the line and its image's verdict: _on_round_chosen
         show_info(f"detecting with round-{number:03d} from now on")
 

@@ -18,6 +18,16 @@ from .state import DockState
 ROUND_ROLE = Qt.ItemDataRole.UserRole  # where the Fine-tune table keeps each row's round number
 
 
+def round_change_refusal(state: DockState, doing: str) -> str | None:
+    """Why the rounds cannot be switched or deleted now (``doing``: which, in words), or None. A running Detect goes
+    on with the round it started with, as the Detect panel's Model list, disabled meanwhile, says: a round chosen in
+    the table then was told "in use from now on" while the frames left were still detected with the other, and the
+    round Detect was reading could be deleted from under it."""
+    if state.is_busy("detecting"):
+        return f"Detect is running: wait for it to end (or Stop it) before {doing}"
+    return None
+
+
 class RoundActions(QWidget):
     def __init__(self, state: DockState, table: QTableWidget) -> None:
         super().__init__()
@@ -55,7 +65,7 @@ class RoundActions(QWidget):
         reason = None
         if annotation is not None and number is not None:
             try:
-                reason = deletable(annotation.project, number)
+                reason = round_change_refusal(self.state, "deleting a round") or deletable(annotation.project, number)
             except ParticleDetectError as exc:
                 reason = str(exc)
         self.delete_button.setEnabled(annotation is not None and number is not None and reason is None
@@ -98,6 +108,9 @@ class RoundActions(QWidget):
         number = self._chosen()
         if self.state.is_busy("fine-tuning"):
             raise ParticleDetectError("wait for the running round to finish before deleting one")
+        refused = round_change_refusal(self.state, "deleting a round")
+        if refused is not None:
+            raise ParticleDetectError(refused)
         reason = deletable(project, number)
         if reason is not None:
             raise ParticleDetectError(deletion_refusal(reason))

@@ -86,21 +86,37 @@ def verdict(info: RoundInfo, in_use: RoundInfo | None, metric: str = "F1", table
 
 def _scored_verdict(info: RoundInfo, in_use: RoundInfo | None, metric: str, table: bool) -> str:
     parent = f"round-{info.parent:03d}" if info.parent else "its parent"
-    still = in_use.name if in_use is not None else parent
     offer = (f"(double-click {info.name} in the table to use it anyway)" if table
              else f"({info.name} stays in the project, not used)")
+    since = _chosen_since(info, in_use, offer)
     if info.f1 is None or info.parent_f1 is None:
         why = ("nothing could be held out to score it (review more frames or larger regions)" if not info.held_out
                else f"its {info.held_out} held-out tile{'s hold' if info.held_out != 1 else ' holds'} no corrected particle, "
                     "so nothing tells whether it is better (was a frame accepted with its centres hidden?)")
-        return f"{info.name}: {why}; kept but not used, still using {still} {offer}"
+        if since:
+            return f"{info.name}: {why}; kept but not switched in; {since}"
+        return f"{info.name}: {why}; kept but not used, still using {parent} {offer}"
     tiles = f"{info.held_out} held-out tile{'s' if info.held_out != 1 else ''}"
     scores = f"{info.name}: held-out {metric} {info.f1:.3f} vs {info.parent_f1:.3f} for {parent} on {tiles}"
     if info.improved:
         if in_use is not None and in_use.number != info.number:  # told again after another round was chosen
             return f"{scores}{tie_note(info.improved, info.f1, info.parent_f1)}: put in use; {in_use.name} chosen since"
         return f"{scores}{tie_note(info.improved, info.f1, info.parent_f1)}: in use"
-    return f"{scores}: not better than {parent}, so still using {still} {offer}"
+    if since:
+        return f"{scores}: not better than {parent}, so not switched in; {since}"
+    return f"{scores}: not better than {parent}, so still using {parent} {offer}"
+
+
+def _chosen_since(info: RoundInfo, in_use: RoundInfo | None, offer: str) -> str:
+    """What a round left out of use says of the round chosen by hand after it ("" where its parent is still in
+    use): told again (a dock or napari opened again), "still using round-003 (double-click round-003 ... to use
+    it anyway)" of the very round in use contradicted the table's ◀, and "so still using round-001" of a round
+    whose parent was round-003 gave the verdict as the reason for a choice made since."""
+    if in_use is None or in_use.number == info.parent:
+        return ""
+    if in_use.number == info.number:
+        return "chosen since, in use"
+    return f"{in_use.name} chosen since {offer}"
 
 
 def train_round(
