@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import uuid
+import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..files.centre_csv import finite_column, read_centres
-from ..kinds.columns import table_kind as kind_of_columns
+from ..kinds.columns import is_tips_table, table_kind as kind_of_columns
 from ..files.tables import TABLE_COLUMNS, Placement, normalise_table, physical_misses, physical_placement
 from ..files.tables import physical_units
 from ..files.tables import recorded_of_files, shared_value, table_voxel_placement, table_voxel_size
@@ -30,6 +32,8 @@ DEFAULT_VOLUME_DIAMETER = 10.0
 # z_um, y_um, x_um columns: their voxel size and origin (micrometres, files.tables.table_voxel_placement), so File >
 # Save writes those columns again (the layer's scale, 1 in pixels, gives none) from where the points are.
 VOXEL_COLUMNS_KEY = "napari_particle_detect_voxel_columns"
+# In the metadata of a table's points (lines, beads) and its Tracks layer read together: what pairs them in a viewer.
+TRACKS_PAIR_KEY = "napari_particle_detect_tracks_pair"
 
 
 @dataclass(frozen=True)
@@ -52,9 +56,10 @@ class DrawnOver:
 
 def looks_like_centres(header: pd.Index | None) -> bool:
     """A cheap check of a CSV's columns (:func:`_header`), so other plugins still get the CSVs that are not
-    centre tables (None: unreadable or not CSV, not ours to claim)."""
+    centre tables (None: unreadable or not CSV, not ours to claim). A rods table of tips alone (ImageJ's line
+    selections) is one: napari's own reader refused it."""
     columns = {str(c).strip() for c in header} if header is not None else set()
-    return any(needed <= columns for needed in _CENTRE_COLUMNS)
+    return any(needed <= columns for needed in _CENTRE_COLUMNS) or is_tips_table(columns)
 
 
 def is_chain_summary(header: pd.Index | None) -> bool:
@@ -119,6 +124,7 @@ def centres_layers_data(path: str | Path) -> list[tuple]:
     say_placements(path, [(file, note) for (_, _, file), (_, note) in zip(parts, placed)])
     for viewer in _open_viewers():
         keep_placed_defaults_in(viewer)
+        say_stale_tracks_in(viewer)
     return [layer for (name, part, file), (drawn, _) in zip(parts, placed)
             for layer in layers_of_table(part, name, kind, has_frames, path, drawn, file)]
 
@@ -210,8 +216,63 @@ def layers_of_table(table: pd.DataFrame, name: str, kind: str, has_frames: bool,
         kwargs = with_physical_kept(kwargs, extras.assign(y=table["y"].to_numpy(), x=table["x"].to_numpy()), found)
     layers = [(points_data(table, ndim), kwargs, "points")]
     if has_frames and "particle" in extras.columns:
-        layers.append(tracks_layer_of(table, extras["particle"], name, placed))
+        layers = with_tracks_paired(layers, tracks_layer_of(table, extras["particle"], name, placed))
     return layers
+
+
+def with_tracks_paired(layers: list[tuple], tracks: tuple) -> list[tuple]:
+    """``layers`` (the table's points, lines or beads first) and its Tracks layer after them, the first and the tracks
+    marked as one pair (TRACKS_PAIR_KEY: napari renames a second copy's layers), for :func:`say_stale_tracks_in`."""
+    pair = uuid.uuid4().hex
+    (data, kwargs, kind), *others = layers
+    marked = [(d, {**k, "metadata": {**k.get("metadata", {}), TRACKS_PAIR_KEY: pair}}, t) for d, k, t in
+              ((data, kwargs, kind), tracks)]
+    return [marked[0], *others, marked[1]]
+
+
+def say_stale_tracks_in(viewer) -> None:
+    """In ``viewer``, the first edit of a table's points, lines or beads read with its Tracks layer says, once, that
+    the tracks stay the file's: they were drawn on as if the centres had never moved. Not redrawn from the edit: a
+    point moved, added or deleted may break a track, which only linking again tells. The pair is found as it is
+    inserted: a reader gives napari layer data, and only the viewer makes layers of them."""
+    viewer.layers.events.inserted.connect(_pair_with_tracks)  # once: napari connects a callback once
+
+
+def _pair_with_tracks(event) -> None:
+    pair = getattr(event.value, "metadata", {}).get(TRACKS_PAIR_KEY)
+    if pair is None:
+        return
+    from napari.layers import Tracks
+
+    mates = [layer for layer in event.source if layer.metadata.get(TRACKS_PAIR_KEY) == pair]
+    tracks = [layer for layer in mates if isinstance(layer, Tracks)]
+    edited = [layer for layer in mates if not isinstance(layer, Tracks)]
+    if len(tracks) == 1 and len(edited) == 1:  # the second of the pair inserted
+        stale = _StaleTracks(edited[0], tracks[0], event.source)
+        edited[0].events.data.connect(lambda data_event: stale(data_event))  # napari holds a bound method weakly
+
+
+class _StaleTracks:
+    """Says once, at the first finished edit of a table's layer, that its Tracks layer (still in the viewer) shows
+    the file's tracks; by weak references, so neither layer nor viewer is kept alive by the other."""
+
+    def __init__(self, edited, tracks, layers) -> None:
+        self._edited, self._tracks, self._layers = weakref.ref(edited), weakref.ref(tracks), weakref.ref(layers)
+        self.said = False
+
+    def __call__(self, event) -> None:
+        from .kind_layers import DONE_ACTIONS
+
+        edited, tracks, layers = self._edited(), self._tracks(), self._layers()
+        if self.said or getattr(event, "action", None) not in DONE_ACTIONS or None in (edited, tracks, layers):
+            return
+        if tracks in layers and edited in layers:
+            from napari.utils.notifications import show_warning
+
+            self.said = True
+            show_warning(f"'{edited.name}' edited: '{tracks.name}' still shows the tracks as its file holds them, not "
+                         "the edit; save the table (File > Save Selected Layer(s)) and link it again (particle-detect "
+                         "link) for tracks of the positions as they are now")
 
 
 def tracks_layer_name(name: str) -> str:
@@ -357,11 +418,17 @@ def read_centre_files(path: str | list[str]) -> list[tuple]:
 
 
 def _header(path: Path) -> pd.Index | None:
-    """A CSV's column names, or None where it cannot be read as one."""
-    try:
-        return pd.read_csv(path, nrows=0).columns
-    except Exception:  # noqa: BLE001 - read_centres says what is wrong with it
-        return None
+    """A CSV's column names, or None where it cannot be read as one. One that is not UTF-8 (Excel's Latin-1, "µm" in
+    a column name) is claimed by its columns read as Latin-1, for its reader to refuse it saying how to save it
+    (files.io.read_csv_table): left to napari's own reader, it failed with a bare UnicodeDecodeError."""
+    for encoding in ("utf-8", "latin-1"):  # Latin-1 decodes any bytes
+        try:
+            return pd.read_csv(path, nrows=0, encoding=encoding).columns
+        except UnicodeDecodeError:
+            continue
+        except Exception:  # noqa: BLE001 - read_centres says what is wrong with it
+            return None
+    return None
 
 
 def kind_layers_data(table: pd.DataFrame, name: str, kind: str, has_frames: bool,
@@ -390,7 +457,7 @@ def kind_layers_data(table: pd.DataFrame, name: str, kind: str, has_frames: bool
     layers = [(data, with_physical_kept(kwargs, table, found), layer_type), *others]
     if has_frames and "particle" in table.columns:
         # A rod is followed by its centre, a chain's bead by its own position; one chain's beads share a colour.
-        layers.append(tracks_layer_of(table, table["particle"], name, placed, CHAIN_TRACK))
+        layers = with_tracks_paired(layers, tracks_layer_of(table, table["particle"], name, placed, CHAIN_TRACK))
     return layers
 
 
@@ -414,7 +481,8 @@ def volume_layers_data(path: Path, table: pd.DataFrame, name: str, drawn: DrawnO
     layers = [(data, kwargs, kind)]
     if "frame" in table.columns and "particle" in extras.columns:
         numeric = table.assign(z=pd.to_numeric(table["z"], errors="coerce"))  # checked by the points above
-        layers.append(tracks_layer_of(numeric, extras["particle"], name, volume_placement(table, 4, drawn)))
+        layers = with_tracks_paired(layers, tracks_layer_of(numeric, extras["particle"], name,
+                                                            volume_placement(table, 4, drawn)))
     return layers
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Collection
 
 import pandas as pd
 
@@ -61,15 +62,15 @@ def detected_frames_only(args: argparse.Namespace, read: pd.DataFrame, predicted
                 unreached.add(label)
                 leave.add(number)
             continue
-        detected = _frames_detected(inputs[name])
+        detected = frames_detected_in(inputs[name])
         if detected is not None and frame not in detected:
             by_input.setdefault(name, []).append(frame)
             leave.add(number)
     for name, frames in by_input.items():
         record = inputs[name]
-        why = _why_left_out(record)
+        why = why_frames_left_out(record)
         log.warning("%s: %s of %s detected (%s): the truth's %s left out of the scores", args.predicted,
-                    _frames_text(_frames_detected(record)), name, why, _frames_text(frames))
+                    frames_text(frames_detected_in(record)), name, why, frames_text(frames))
     for name in dict.fromkeys(failed_on.values()):
         log.warning("%s: detect failed on %s (see %s): its truth left out of the scores", args.predicted, name,
                     records.detect_path)
@@ -80,7 +81,7 @@ def detected_frames_only(args: argparse.Namespace, read: pd.DataFrame, predicted
             {name: source for name, source in alone.items() if name not in unreached and name not in failed_on})
 
 
-def _why_left_out(record: dict) -> str:
+def why_frames_left_out(record: dict) -> str:
     """Why detect's ``record`` of an input lists only some of its frames: a run left unfinished, --frames, or frames
     it could not read (``unreadable_frames``: skipped, the rest detected), with --frames where that left out more."""
     if "frames_done" in record:
@@ -88,12 +89,12 @@ def _why_left_out(record: dict) -> str:
     unreadable = record.get("unreadable_frames")
     if not (isinstance(unreadable, list) and unreadable and all(isinstance(frame, int) for frame in unreadable)):
         return "--frames"
-    said = f"{_frames_text(unreadable)} unreadable"
-    asked = set(_frames_detected(record) or ()) | set(unreadable)
+    said = f"{frames_text(unreadable)} unreadable"
+    asked = set(frames_detected_in(record) or ()) | set(unreadable)
     return said if asked == set(range(record.get("frames", 0))) else f"--frames; {said}"
 
 
-def _frames_detected(record: dict) -> frozenset[int] | None:
+def frames_detected_in(record: dict) -> frozenset[int] | None:
     """The frames detect's ``record`` of an input says were detected where they are part of its stack: those
     --frames named (``frames_detected``), or the first ``frames_done`` an unfinished run had done; None for every
     frame (or a record of an earlier detect, saying neither)."""
@@ -144,6 +145,6 @@ def _whole_frames(table: pd.DataFrame) -> pd.Series | None:
     return numbers.astype(int)
 
 
-def _frames_text(frames) -> str:
+def frames_text(frames: Collection[int]) -> str:
     """Frames as a message lists them, in runs: "frames 0-9, 20-29"; after four runs, how many in all."""
     return ("frame " if len(frames) == 1 else "frames ") + runs_text(list(frames))

@@ -23,7 +23,7 @@ log = logging.getLogger("particle-detect")
 
 def cmd_link(args: argparse.Namespace) -> int:
     from .checks import refuse_tables_of_another_sort
-    from ..files.centre_csv import finite_column, read_centres
+    from ..files.centre_csv import finite_column
     from ..files.tables import VoxelSize, resolve_voxel_size
     from ..files.tracks import (
         LINK_COMMAND, LinkOptions, compute_drift, describe_msd, describe_tracks, ensemble_msd, fit_power_law,
@@ -35,7 +35,7 @@ def cmd_link(args: argparse.Namespace) -> int:
         raise ParticleDetectError("--mpp, --fps and --max-lag set the MSD: give --msd too")
     _check_link_outputs(args)
     refuse_tables_of_another_sort([args.centres], "spheres")
-    table = read_centres(args.centres)
+    table = _centres_to_link(args.centres)
     if "frame" not in table.columns:
         raise ParticleDetectError(f"{args.centres}: no frame column; linking needs centres of several frames")
     if "z" in table.columns:  # read_centres checks y and x; the library's own check names no file ("linking:")
@@ -101,19 +101,35 @@ def cmd_link(args: argparse.Namespace) -> int:
     return 0
 
 
+def _centres_to_link(centres: Path) -> pd.DataFrame:
+    """The table at ``centres`` as read_centres reads it; a rods table of tips alone (ImageJ's line
+    selections) as the rods reader reads it, with the centres its tips give: its rods linked by their centres,
+    as any rods table's are, where read_centres found no y and x to link."""
+    from .checks import table_columns
+    from ..files.centre_csv import read_centres
+    from ..kinds.columns import is_tips_table
+
+    names = table_columns(centres)
+    if names is None or not is_tips_table(names):
+        return read_centres(centres)
+    from ..kinds.registry import read_kind_table
+
+    return read_kind_table(centres, "rods")
+
+
 def _warn_if_unfinished(centres: Path, meta: dict, picked: pd.DataFrame | None = None) -> None:
     """One warning line where detect's .json (``meta``) marks ``centres`` left unfinished by a stopped run, as
     evaluate says it (cli/detected_frames.py): linked without a word, its tracks ended at the last frame done as if
     the particles had. ``picked``: the rows --file chose, said of only where their file was stopped partway."""
     from ..files.tables import input_records
-    from .detected_frames import _frames_detected, _frames_text, _why_left_out
+    from .detected_frames import frames_detected_in, frames_text, why_frames_left_out
 
     if meta.get("unfinished") is not True:
         return
     files = set(picked["file"].astype(str)) if picked is not None and "file" in picked.columns else None
-    partial = [f"{_frames_text(frames)} of {name} detected ({_why_left_out(record)})"
+    partial = [f"{frames_text(frames)} of {name} detected ({why_frames_left_out(record)})"
                for name, record in input_records(meta, files).items()
-               if "frames_done" in record and (frames := _frames_detected(record)) is not None]
+               if "frames_done" in record and (frames := frames_detected_in(record)) is not None]
     go_on = "run the same detect command again to finish it"
     if partial:
         log.warning("%s: %s: its tracks end there; %s", centres, "; ".join(partial), go_on)

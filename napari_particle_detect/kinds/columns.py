@@ -10,9 +10,21 @@ KIND_SIGNATURES = {"rods": ("angle", "length"), "chains": ("chain", "index")}
 # Each kind's table columns in the order detect, the command line and write_centres give them.
 KIND_COLUMNS = {"rods": ("frame", "y", "x", "angle", "length", "width", "y1", "x1", "y2", "x2", "score"),
                 "chains": ("frame", "y", "x", "score", "chain", "index", "closed")}
+# A rods table of tips alone (ImageJ's line selections), read by its tips (kinds.rods.from_tips); with y or x
+# it is no such table: sphere centres with extra columns stay spheres.
+ROD_TIPS = ("y1", "x1", "y2", "x2")
 
 
 def table_kind(columns) -> str:
-    """rods (angle and length columns), chains (chain and index) or spheres, from a table's columns."""
+    """rods (angle and length columns, or the tips y1, x1, y2, x2 without y and x), chains (chain and index) or
+    spheres, from a table's columns."""
     names = {str(c).strip() for c in columns}
-    return next((kind for kind, needed in KIND_SIGNATURES.items() if set(needed) <= names), "spheres")
+    found = next((kind for kind, needed in KIND_SIGNATURES.items() if set(needed) <= names), "spheres")
+    return "rods" if found == "spheres" and is_tips_table(names) else found
+
+
+def is_tips_table(columns) -> bool:
+    """Whether a table's columns are a rods table's tips alone (ROD_TIPS, no y or x), as kinds.rods.from_tips
+    reads them."""
+    names = {str(c).strip() for c in columns}
+    return set(ROD_TIPS) <= names and not {"y", "x"} & names
