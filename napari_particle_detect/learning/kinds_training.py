@@ -33,8 +33,9 @@ from ..detection.devices import select_device
 from ..errors import ParticleDetectError
 from ..detection.stages import laid_out_for
 from .training import (VALIDATION_SEED_BASE, EpochCut, _augment, _check_same_start, _saved_best, _start_record, adam,
-                       check_epochs_to_resume, check_same_settings, ctrl_c_between_steps, cut_epoch_mark,
-                       epoch_cut_fields, lineage_with, log_already_finished, log_time_limit_stop, made_ahead,
+                       check_epochs_to_resume, check_same_data, check_same_settings, ctrl_c_between_steps,
+                       cut_epoch_mark, data_record, epoch_cut_fields, frames_digest, lineage_with,
+                       log_already_finished, log_time_limit_stop, made_ahead,
                        read_epoch_cut, read_training_state, refuse_validating_on_training_frames, tell_step,
                        restore_finished_best, resume_state_path, run_card_fields, run_progress,
                        run_settings, say_other_scorers, session_fields, session_pause, paused_mark, steps_from,
@@ -280,6 +281,8 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
     examples, example_scales = annotated_at_detection_scale(kind, examples or [], "annotated example", config.diameter)
     validation_examples, validation_scales = annotated_at_detection_scale(kind, validation_examples or [],
                                                                           "validation example", config.diameter)
+    data = data_record(_named_digests(examples, "annotated frame"),
+                       _named_digests(validation_examples, "validation frame"))
     if init is not None:
         base = load_model(init, "cpu")
         # A sphere UNet has no heads to train: unrefused, it failed deep in the first step.
@@ -318,7 +321,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
     if resume:
         # Before the validation set is drawn: a resume from another start fails at once, in one line.
         first_epoch, best, history, card.threshold, cut = _resume_kind(resume_state_path(out), network, optimiser,
-                                                                       config, start)
+                                                                       config, start, data)
         if first_epoch == config.epochs:
             log_already_finished(out, config.epochs)
             return load_model(out, "cpu")
@@ -338,7 +341,8 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
     def save_resume_state(epochs_finished: int, cut_fields: dict) -> None:
         state = {"network": network.state_dict(), "optimiser": optimiser.state_dict(), "epoch": epochs_finished,
                  "best_score": float(best), "threshold": float(card.threshold), "history": history,
-                 "settings": run_settings(config.to_dict()), "card_fields": card_fields, **start, **cut_fields}
+                 "settings": run_settings(config.to_dict()), "card_fields": card_fields, "data": data, **start,
+                 **cut_fields}
         save_tensors(state, resume_state_path(out))  # a full disk: one OSError naming the file
 
     if init is not None and not resume:
@@ -432,6 +436,11 @@ def _epoch_batches(pool: ThreadPoolExecutor, kind: Kind, config: KindTrainConfig
                                               tuple(config.looks)), config.steps_per_epoch)
 
 
+def _named_digests(examples: list[tuple[np.ndarray, pd.DataFrame]], what: str) -> Iterator[tuple[str, str]]:
+    """Each (image, table) frame at its detection scale named as a resume refusal names it, with its digest."""
+    return ((f"{what} {i}", frames_digest(image, table)) for i, (image, table) in enumerate(examples))
+
+
 def _on_cpu(network: torch.nn.Module) -> torch.nn.Module:
     """The network to save: itself on a CPU, a CPU copy from a GPU (training goes on there)."""
     import copy
@@ -440,7 +449,7 @@ def _on_cpu(network: torch.nn.Module) -> torch.nn.Module:
 
 
 def _resume_kind(path: Path, network: torch.nn.Module, optimiser: torch.optim.Optimizer,
-                 config: KindTrainConfig, start: dict) -> tuple[int, float, list[dict], float, EpochCut]:
+                 config: KindTrainConfig, start: dict, data: dict) -> tuple[int, float, list[dict], float, EpochCut]:
     """(epochs finished, best score, history, threshold of the best, where the time limit cut the next epoch)
     from a kind run's resume state, which must have started from ``start`` (training._start_record) as the
     spheres' does."""
@@ -449,6 +458,7 @@ def _resume_kind(path: Path, network: torch.nn.Module, optimiser: torch.optim.Op
     state = read_training_state(path)
     _check_same_start(path, state, start)
     check_same_settings(path, state, run_settings(config.to_dict()))
+    check_same_data(path, state, data)
     try:
         epoch, best, history = state["epoch"], state["best_score"], state["history"]
         check_epochs_to_resume(path, epoch, config.epochs)

@@ -870,6 +870,7 @@ def train(
     validation_examples = with_detection_scale(validation_examples or [], card.canonical_diameter)
     refuse_validating_on_training_frames(((e.name, e.image) for e in examples),
                                          ((e.name, e.image) for e in validation_examples))
+    data = examples_record(examples, validation_examples)
     training_layout(network.to(device).train(), device)
     optimiser = adam(network.parameters(), config.learning_rate)
     total_steps = config.epochs * config.steps_per_epoch
@@ -906,7 +907,8 @@ def train(
     if resume:
         if out is None or not resume_state_path(out).exists():
             raise ParticleDetectError(f"nothing to resume: {out and resume_state_path(out)} does not exist")
-        start_epoch, best_f1, history, best_epoch, cut = _resume(out, network, optimiser, scheduler, config, start)
+        start_epoch, best_f1, history, best_epoch, cut = _resume(out, network, optimiser, scheduler, config, start,
+                                                                  data)
         if start_epoch == config.epochs:
             log_already_finished(out, config.epochs)
             saved = load_model(out, "cpu")
@@ -943,7 +945,7 @@ def train(
         save_tensors({"network": network.state_dict(), "optimiser": optimiser.state_dict(),
                       "scheduler": scheduler.state_dict(), "epoch": epochs_finished, "best_f1": float(best_f1),
                       "history": history, "best_epoch": best_epoch, "settings": run_settings(config.to_dict()),
-                      "version": __version__, "card_fields": card_fields, **start, **cut_fields},
+                      "version": __version__, "card_fields": card_fields, "data": data, **start, **cut_fields},
                      resume_state_path(out))
 
     with ctrl_c_between_steps() as interrupted, ThreadPoolExecutor(max_workers=1) as pool:
@@ -1031,7 +1033,7 @@ def read_training_state(path: Path) -> dict:
 
 
 def _resume(out: Path, network: nn.Module, optimiser: torch.optim.Optimizer, scheduler,
-            config: TrainConfig, start: dict) -> tuple[int, float, list[dict], int, EpochCut]:
+            config: TrainConfig, start: dict, data: dict) -> tuple[int, float, list[dict], int, EpochCut]:
     """Restore the interrupted run saving to ``out`` from its ``.state.pt``: tensors and plain values only,
     never code. (epochs finished, best F1, history, best epoch: 0 for the starting model, where the time limit
     cut the next epoch)."""
@@ -1039,6 +1041,7 @@ def _resume(out: Path, network: nn.Module, optimiser: torch.optim.Optimizer, sch
     state = read_training_state(path)
     _check_same_start(path, state, start)
     check_same_settings(path, state, run_settings(config.to_dict()))
+    check_same_data(path, state, data)
     try:
         if not isinstance(state, dict) or not {"network", "optimiser", "scheduler", "epoch", "best_f1", "history"} <= set(state):
             raise ValueError("keys are missing")
@@ -1155,6 +1158,66 @@ def _check_same_start(path: Path, state: dict, start: dict) -> None:
     if state.get("start_sha256") != start["start_sha256"]:
         raise ParticleDetectError(f"{path}: the interrupted run started from other weights ({was}); resume it "
                                   "from the same model")
+
+
+def frames_digest(*parts: object) -> str:
+    """A digest of what one annotated frame teaches (its pixels, truth table, scale, reviewed area, ...): the same
+    files read again give the same digest; an edited table, another image or another diameter, another."""
+    import pandas as pd
+
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        if isinstance(part, pd.DataFrame):  # a kind's table may hold text (its source column)
+            digest.update(",".join(map(str, part.columns)).encode())
+            part = pd.util.hash_pandas_object(part, index=False).to_numpy()
+        array = np.ascontiguousarray(np.asarray(part if part is not None else np.empty(0)))
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def data_record(training: Iterable[tuple[str, str]], validation: Iterable[tuple[str, str]]) -> dict:
+    """What a resume state keeps of a run's annotated frames: each one's name and :func:`frames_digest`, in order."""
+    return {"training": [[name, digest] for name, digest in training],
+            "validation": [[name, digest] for name, digest in validation]}
+
+
+def examples_record(examples: Iterable[Example], validation: Iterable[Example]) -> dict:
+    """:func:`data_record` of a sphere run's examples, their scales resolved."""
+    def named(example: Example) -> tuple[str, str]:
+        return (example.name or "an example",
+                frames_digest(example.image, example.centres, example.scale, example.area, example.focus))
+
+    return data_record(map(named, examples), map(named, validation))
+
+
+def check_same_data(path: Path, state: dict, data: dict) -> None:
+    """Refuse to resume the run of the state at ``path`` on other annotated frames than it started with (``data``:
+    :func:`data_record`), naming the first that differs: its epochs so far learned the old ones, so the resumed run
+    would end as no uninterrupted run on either, and its card would count the new. A table edited, an image replaced
+    or a folder given with more or fewer files between the sessions was taken silently. A state written before data
+    were kept resumes as before."""
+    saved = state.get("data") if isinstance(state, dict) else None
+    if not isinstance(saved, dict):
+        return
+    for role in ("training", "validation"):
+        old, new = saved.get(role), [tuple(pair) for pair in data[role]]
+        if isinstance(old, list) and [tuple(pair) for pair in old] != new:
+            change = _first_change([tuple(pair) for pair in old], new)
+            raise ParticleDetectError(f"{path}: the interrupted run started on other {role} data: {change}; resume it "
+                                      "with the files (and --diameter) it started with, or start again (--overwrite)")
+
+
+def _first_change(old: list[tuple], new: list[tuple]) -> str:
+    """How the (name, digest) pairs ``new`` differ from ``old``, for the first frame that does."""
+    before, after = dict(old), dict(new)
+    for name, digest in new:
+        if name not in before:
+            return f"{name} is new"
+        if before[name] != digest:
+            return f"{name} changed since (its image, its table or its scale)"
+    gone = next((name for name, _ in old if name not in after), None)
+    return f"{gone} is gone" if gone is not None else "its frames come in another order"
 
 
 def _saved_best(out: Path) -> dict:
@@ -1291,13 +1354,19 @@ def say_no_centres(paths: list[str | Path], counts: Sequence[int], particle: str
 
 def annotated_frames(csv: Path, table: pd.DataFrame, count: int, image: str) -> list[int]:
     """The frames of a ``count``-frame ``image`` that its truth table annotates: those its ``frame`` column names.
-    A table without that column annotates the first frame, and one of no rows a single frame reviewed empty (nothing
+    A table without that column annotates a single frame, and one of no rows a single frame reviewed empty (nothing
     to find there), with or without the column: a header-only ``frame,y,x`` once failed with an IndexError. A stack's
-    table of no rows names no frame to train on: refused in one line."""
+    table of no rows names no frame to train on, and one without a frame column does not say which frame each row is
+    (every frame's particles were taught as frame 0's, the mistake shown only as a starting model scoring near 0):
+    both refused in one line, as evaluate refuses such a table against a stack's."""
     if "frame" in table and len(table):
         return sorted(set(table["frame"]))
-    if "frame" not in table or count == 1:
+    if count == 1:
         return [0]
+    if "frame" not in table and len(table):
+        raise ParticleDetectError(f"{csv}: no frame column, while {image} holds {count} frames: its {len(table)} rows "
+                                  "would be taught as frame 0's; give it a frame column (the frame of each row, 0 "
+                                  "for the first frame's)")
     raise ParticleDetectError(f"{csv}: no rows, so it names none of the {count} frames of {image} to train on; give "
                               "its rows for the frames reviewed, or leave the file out")
 

@@ -201,6 +201,23 @@ def _card_path(weights: Path) -> Path:
     return weights.with_suffix(".json")
 
 
+def card_json(card: Any) -> bytes:
+    """A card's text, standard JSON: a value that is no number (the loss of epoch 0, the starting model, never
+    trained) as null. Written as NaN it was JSON only to Python and jq; JavaScript's JSON.parse, R's jsonlite and
+    Python's own json with parse_constant refusing it could not read the card at all."""
+    return json.dumps(_finite_or_null(card), indent=2, allow_nan=False).encode()
+
+
+def _finite_or_null(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite_or_null(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_null(item) for item in value]
+    return value
+
+
 def save_model(model: DetectorModel, path: str | Path) -> Path:
     """Write ``path`` (.pt), its criterion if it has one, and its .json card (:func:`_write_model_files`:
     a save cut short never leaves the new weights beside the old card)."""
@@ -213,7 +230,7 @@ def save_model(model: DetectorModel, path: str | Path) -> Path:
         data = model.criterion.to_bytes()
         files.append((criterion_file, lambda fh: fh.write(data)))
         model.card.criterion = criterion_file.name
-    card = json.dumps(model.card.to_dict(), indent=2).encode()
+    card = card_json(model.card.to_dict())
     files.append((_card_path(path), lambda fh: fh.write(card)))
     _write_model_files(files)
     return path
@@ -471,6 +488,8 @@ def copy_model(source: str | Path, destination: str | Path, note: dict | None = 
         card["criterion"] = criterion.name
     if note:
         card["training"] = {**card.get("training", {}), **note}
+    # As read, not through card_json: a copy of a shipped model (a project's round-001) is told from this version's
+    # by comparing the two cards, and an older card's NaN written as null would read as another model.
     text = json.dumps(card, indent=2).encode()
     files.append((destination.with_suffix(".json"), lambda fh: fh.write(text)))
     _write_model_files(files)
