@@ -77,7 +77,8 @@ class KindSession:
         self.regions.adopt()  # left by a dock closed without its X (its close() called, or removed unshown)
         self.history = FrameHistory()
         # What Undo takes back, last first: ("accept", frame, region or None, table before), ("unaccept", frame,
-        # None, table accepted) or ("edit", frame, whether the frame held edits before).
+        # region or None, table accepted, the project's edit record of the frame before: _edit_record) or ("edit",
+        # frame, whether the frame held edits before).
         self.actions: list[tuple] = []
         self.tables: dict[int, pd.DataFrame] = {}
         # Which frames the user edited since they were last detected is the project's (Project.edited_frames):
@@ -248,8 +249,8 @@ class KindSession:
                 continue
             old, layer.name = layer.name, self._free_name(layer.name)
             if not fits:
-                said.append(f"'{old}' ({layer.ndim}D) cannot show the {self.kind} of '{self.image.name}' ({ndim}D): "
-                            f"renamed '{layer.name}', and the dock draws its own '{old}'")
+                said.append(f"{self._misfit(old, layer, layer_type, ndim)}: renamed '{layer.name}', and the dock draws "
+                            f"its own '{old}'")
             else:
                 read.setdefault(Path(read_from).name, []).append(f"'{old}' as '{layer.name}'")
         said += [f"the table opened from {file} is kept, with any edits made in it ({', '.join(kept)}): the dock "
@@ -257,6 +258,19 @@ class KindSession:
                  for file, kept in read.items()]
         if said:
             show_info("; ".join(said))
+
+    def _misfit(self, name: str, layer, layer_type: str, ndim: int) -> str:
+        """Why the layer ``name`` cannot be the dock's: what differs of its dimensions and its layer type alone (a
+        points layer named as the chains' shapes is of the image's dimensions: saying those explained nothing)."""
+        have, need = [], []
+        if layer.ndim != ndim:
+            have.append(f"{layer.ndim}D")
+            need.append(f"{ndim}D")
+        if type(layer).__name__.lower() != layer_type:
+            have.append(type(layer).__name__.lower())
+            need.append(layer_type)
+        return (f"'{name}' is a {' '.join(have)} layer, and the {self.kind} of '{self.image.name}' are drawn in a "
+                f"{' '.join(need)} one")
 
     def _free_name(self, name: str) -> str:
         """``name [n]``, the first such name no layer has."""
@@ -834,12 +848,13 @@ class KindSession:
             self._save(frame, before)
             what = f"frame {frame} un-accepted" if region is None else f"a region of frame {frame} un-accepted"
         elif action[0] == "unaccept":
-            _, frame, region, accepted = action
+            _, frame, region, accepted, record = action
             if region is None:
                 accept_kind_frame(self.project, frame, accepted)
             else:
                 accept_kind_region(self.project, frame, region, accepted)
             self.tables[frame] = load_kind_frame(self.project, frame)
+            self._restore_edit_record(frame, record)
             what = f"frame {frame} accepted again" if region is None else f"a region of frame {frame} accepted again"
         else:
             _, frame, held_edits = action
@@ -870,9 +885,10 @@ class KindSession:
         if not self.project.is_reviewed(frame):
             raise ParticleDetectError(f"frame {frame} is not accepted")
         accepted = self.tables[frame] if frame in self.tables else self.frame_table(frame)
+        record = self._edit_record(frame)
         self.project.unaccept_frame(frame)
         # An Undo step like Accept: the acceptances before it stay Undo's to take back, once it is undone.
-        self.actions.append(("unaccept", frame, None, accepted))
+        self.actions.append(("unaccept", frame, None, accepted, record))
         self._changed()
 
     def unaccept_regions(self, frame: int) -> list[Region]:
@@ -886,11 +902,27 @@ class KindSession:
             raise ParticleDetectError(f"frame {frame} has no accepted region")
         for region in chosen:
             accepted = self.tables[region.frame] if region.frame in self.tables else self.frame_table(region.frame)
+            record = self._edit_record(region.frame)
             self._unaccept(region.frame, region)
-            self.actions.append(("unaccept", region.frame, region, accepted))
+            self.actions.append(("unaccept", region.frame, region, accepted, record))
         self.regions.show_accepted(self.project.regions())
         self._changed()
         return chosen
+
+    def _edit_record(self, frame: int) -> tuple[bool, bool, bool]:
+        """The project's record of ``frame``'s edits: (edited, edits known outside its regions, edited inside them
+        only). Un-accepting a region changes it, and a later session's Undo cannot judge it again (_sync_edited
+        needs the frame's table as detected): Undo puts it back as it was."""
+        project, frame = self.project, int(frame)
+        edited = frame in project.edited_frames
+        return edited, edited and frame not in project.edited_where_unknown(), frame in project.edited_inside_frames
+
+    def _restore_edit_record(self, frame: int, record: tuple[bool, bool, bool]) -> None:
+        edited, outside, inside = record
+        if edited:
+            self.project.mark_edited(frame, outside=outside)
+        else:
+            self.project.clear_edited([frame], inside=inside)
 
     def _unaccept(self, frame: int, region: Region | None, by_undo: bool = False) -> None:
         if region is None:

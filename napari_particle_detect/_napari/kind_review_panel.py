@@ -133,7 +133,8 @@ class KindReviewPanel(QGroupBox):
         table = session.accept_frame(frame)
         self._proposal_done()
         self.refresh()
-        self.status.setText(f"frame {frame} accepted with {len(table)} {_objects(session.kind)}; " + self.status.text())
+        # Not in the status line: the next edit's refresh wrote over it before it was read (as the spheres dock says).
+        show_info(f"frame {frame} accepted with {len(table)} {_objects(session.kind)}")
 
     @reports_errors
     def unaccept(self) -> None:

@@ -224,7 +224,8 @@ class _PlacedDefaults:
 
     def __call__(self) -> None:
         layer = self._layer()
-        if layer is None or len(layer.selected_data):
+        # Nor in a layer a dock listens to (as mark_added): the dock keeps its defaults and marks what is placed there.
+        if layer is None or len(layer.selected_data) or dock_listens_to(layer, besides=self.pasted):
             return
         placed = self.placed_of(layer.features)
         now = layer.feature_defaults.iloc[0].to_dict()

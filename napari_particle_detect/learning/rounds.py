@@ -15,6 +15,7 @@ from typing import TypeVar
 import numpy as np
 
 from ..errors import ParticleDetectError
+from ..files.io import UnreadableFrameError
 from .finetune import FINE_TUNE, RoundResult, fine_tune, unreviewed_note, unreviewed_record
 from ..models import DetectorModel, load_model, save_model
 from ..detection.preprocessing import as_frames
@@ -79,7 +80,7 @@ def check_round_image(project: Project, frames) -> None:
     centres of one image over the pixels of another."""
     state = project.state()
     shape = tuple(int(v) for v in frames.shape[1:])
-    fingerprint = pixel_fingerprint(frames[0]) if state.fingerprint is not None else None
+    fingerprint = _first_frame_fingerprint(frames) if state.fingerprint is not None else None
     mismatch = image_mismatch(state, len(frames), shape, fingerprint, "the image to train on")
     beyond = sorted({f for f, _ in state.accepted if f >= len(frames)})
     if mismatch is None and beyond:
@@ -88,6 +89,16 @@ def check_round_image(project: Project, frames) -> None:
     if mismatch is not None:
         raise ParticleDetectError(f"{project.folder}: {mismatch}; no round was trained (open the project with the "
                                   "image it was made for)")
+
+
+def _first_frame_fingerprint(frames) -> str | None:
+    """pixel_fingerprint of frame 0; None where it cannot be read (a page garbled since the project was made): the
+    image is then matched by frame count and shape alone, as a project made over it records no fingerprint
+    (projects.project._readable_fingerprint), and the round trains on the frames that read."""
+    try:
+        return pixel_fingerprint(frames[0])
+    except UnreadableFrameError:
+        return None
 
 
 def round_image(project: Project, frames, frame: int) -> np.ndarray:

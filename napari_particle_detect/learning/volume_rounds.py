@@ -83,8 +83,10 @@ def settings_path(project: Project) -> Path:
     return project.folder / SETTINGS_FILE
 
 
-def read_settings(project: Project) -> VolumeSettings | None:
-    """The saved sizes (None until a detection saved them); a damaged file is one clear error."""
+def read_settings(project: Project, report_damaged: bool = False) -> VolumeSettings | None:
+    """The saved sizes (None until a detection saved them); a damaged file is one clear error. ``report_damaged``:
+    for a caller that can go on at the default sizes, a file that does not decode (cut short by a copy or a sync) is
+    reported in the project's problems instead, and read as none saved; the next Detect writes it anew."""
     path = settings_path(project)
     if path.is_symlink():
         raise ParticleDetectError(f"{path}: is a symbolic link; a project never reads or writes through links")
@@ -94,7 +96,12 @@ def read_settings(project: Project) -> VolumeSettings | None:
     try:
         data = check.mapping(json.loads(path.read_text("utf-8")), "volume settings")
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ParticleDetectError(f"{path}: unreadable volume settings ({str(exc)[:80]})") from None
+        unreadable = f"{path}: unreadable volume settings ({str(exc)[:80]})"
+        if not report_damaged or isinstance(exc, OSError):  # a disk's refusal is no damaged file
+            raise ParticleDetectError(unreadable) from None
+        project.report_problem(f"{unreadable}; the default particle sizes are used until the next Detect writes "
+                               "them again")
+        return None
 
     def triple(key: str, optional: bool, whole: bool = False):
         value = data.get(key)
@@ -295,7 +302,7 @@ def rank_volume_areas(project: Project, shape: tuple[int, int, int], threshold: 
     """Unreviewed volumes (``boxes`` False) or 3D boxes of them about BOX_DIAMETERS particles wide,
     most hesitant first, from the saved detections (``detections``: frame -> table, default the
     project's saved frames). A box whose middle lies in an accepted box is left out."""
-    settings = read_settings(project)
+    settings = read_settings(project, report_damaged=True)  # proposals at the default sizes beat none
     diameter = np.array(settings.diameter if settings else (5.0, 10.0, 10.0), float)
     whole = set(project.reviewed_frames)
     if detections is None:
