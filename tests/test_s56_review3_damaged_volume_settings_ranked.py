@@ -28,3 +28,18 @@ def test_a_damaged_volume_json_is_reported_and_the_ranking_goes_on_at_the_defaul
     with pytest.raises(ParticleDetectError, match="unreadable volume settings"):
         read_settings(project)
     assert read_settings(project, report_damaged=True) is None
+
+
+def test_review_nexts_tables_go_on_at_the_default_sizes_over_a_damaged_volume_json(tmp_path):
+    from napari_particle_detect.projects.volume_review import VolumeReview
+
+    volumes = np.zeros((1, *SHAPE), np.float32)
+    review = VolumeReview(open_volume_project(tmp_path / "cells.tif", volumes), SHAPE)
+    review.project.save_frame(0, pd.DataFrame({"frame": 0, "z": [3.0], "y": [10.0], "x": [12.0], "score": [0.9],
+                                               "source": "model"}))
+    remember_settings(review.project, VolumeSettings((5.0, 10.0, 10.0), None, SHAPE))
+    settings = review.project.folder / "volume.json"
+    settings.write_text(settings.read_text()[:20])  # damaged while the review is open
+    with pytest.warns(UserWarning, match="volume.json"):
+        tables = review.ranked_tables()
+    assert list(tables) == [0]

@@ -221,7 +221,7 @@ class VolumeReview:
     def ranked_tables(self) -> dict[int, pd.DataFrame]:
         """Per saved volume, what review-next ranks: its saved centres and the hidden candidates
         farther than half a particle from all of them (one the user placed a point on is settled)."""
-        settings = read_settings(self.project)
+        settings = read_settings(self.project, report_damaged=True)  # at the default sizes, said
         diameter = np.array(settings.diameter if settings else (5.0, 10.0, 10.0), float)
         hidden = self.hidden()
         out = {}
