@@ -167,10 +167,12 @@ def refuse_tables_of_another_sort(paths: list[Path], kind: str) -> None:
     """``evaluate`` and ``link`` given the per-chain summary detect writes beside a chains table, a rods table
     against a chains one, or (``--kind rods|chains``) sphere centres: one line saying which table it is and what to
     give, where the readers named only the columns it lacks (and each --kind sent the user to the other). Where
-    a table cannot be read, its reader says why first, in the order given."""
+    a table cannot be read, its reader says why, in the order given (the tables before it checked here first)."""
     columns = [table_columns(path) for path in paths]
-    if any(names is None for names in columns):
-        return
+    # The tables before the first unreadable one are still checked: else a per-chain summary scored against a CSV
+    # that is not UTF-8 was refused by the centres reader for want of y and x, not as the summary it is.
+    readable = len(columns) if None not in columns else columns.index(None)
+    paths, columns = paths[:readable], columns[:readable]
     _refuse_chain_summaries(paths, columns)
     _refuse_two_kinds(paths, columns)
     for path, names in zip(paths, columns):
@@ -223,14 +225,14 @@ KIND_TABLE_USES = {"evaluate": "scores two tables that detect --kind {kind} writ
 def _refuse_another_kind(path: Path, names: set[str], kind: str, command: str) -> None:
     """Under --kind rods|chains, a table of another kind or of centres alone (a sphere evaluate's reader names
     the --kind of a rods or chains table itself)."""
-    from ..kinds.columns import KIND_SIGNATURES, table_kind
+    from ..kinds.columns import KIND_SIGNATURES, columns_said, table_kind
 
     found = table_kind(names)
     if kind == "spheres" or found == kind:
         return
     if found != "spheres":
         raise ParticleDetectError(f"{path}: not a {kind} table: no {', '.join(KIND_SIGNATURES[kind])} column; a "
-                                  f"{found} table ({', '.join(KIND_SIGNATURES[found])} columns): give --kind {found}")
+                                  f"{found} table ({columns_said(found, names)} columns): give --kind {found}")
     if {"y", "x"} <= names and not set(KIND_SIGNATURES[kind]) & names:
         raise ParticleDetectError(f"{path}: sphere centres (no {', '.join(KIND_SIGNATURES[kind])} columns), not a "
                                   f"{kind} table; {command} --kind {kind} {KIND_TABLE_USES[command].format(kind=kind)}")

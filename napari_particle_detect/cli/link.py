@@ -23,7 +23,7 @@ log = logging.getLogger("particle-detect")
 
 def cmd_link(args: argparse.Namespace) -> int:
     from .checks import refuse_tables_of_another_sort
-    from ..files.centre_csv import finite_column
+    from ..files.centre_csv import finite_column, read_centres
     from ..files.tables import VoxelSize, resolve_voxel_size
     from ..files.tracks import (
         LINK_COMMAND, LinkOptions, compute_drift, describe_msd, describe_tracks, ensemble_msd, fit_power_law,
@@ -35,7 +35,7 @@ def cmd_link(args: argparse.Namespace) -> int:
         raise ParticleDetectError("--mpp, --fps and --max-lag set the MSD: give --msd too")
     _check_link_outputs(args)
     refuse_tables_of_another_sort([args.centres], "spheres")
-    table = _centres_to_link(args.centres)
+    table = read_centres(args.centres)  # a rods table of tips alone with the centres its tips give
     if "frame" not in table.columns:
         raise ParticleDetectError(f"{args.centres}: no frame column; linking needs centres of several frames")
     if "z" in table.columns:  # read_centres checks y and x; the library's own check names no file ("linking:")
@@ -99,22 +99,6 @@ def cmd_link(args: argparse.Namespace) -> int:
     if msd is not None:
         log.info("MSD -> %s (%s)", args.msd, describe_msd(fit_power_law(msd), record["units"], msd))
     return 0
-
-
-def _centres_to_link(centres: Path) -> pd.DataFrame:
-    """The table at ``centres`` as read_centres reads it; a rods table of tips alone (ImageJ's line
-    selections) as the rods reader reads it, with the centres its tips give: its rods linked by their centres,
-    as any rods table's are, where read_centres found no y and x to link."""
-    from .checks import table_columns
-    from ..files.centre_csv import read_centres
-    from ..kinds.columns import is_tips_table
-
-    names = table_columns(centres)
-    if names is None or not is_tips_table(names):
-        return read_centres(centres)
-    from ..kinds.registry import read_kind_table
-
-    return read_kind_table(centres, "rods")
 
 
 def _warn_if_unfinished(centres: Path, meta: dict, picked: pd.DataFrame | None = None) -> None:

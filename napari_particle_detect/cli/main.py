@@ -532,19 +532,15 @@ def _refuse_project_folders(paths: list[Path]) -> None:
 
 def _refuse_kind_tables(paths: list[Path]) -> None:
     """Sphere training on a rods or chains table would learn its centres as spheres': refused, by its header."""
-    import pandas as pd
-
-    from ..kinds.columns import KIND_SIGNATURES, table_kind
+    from .checks import table_columns
+    from ..kinds.columns import columns_said, table_kind
     from ..learning.training import annotated_files
 
     for _, csv in annotated_files(paths, "centre table"):
-        try:
-            columns = pd.read_csv(csv, nrows=0).columns
-        except Exception:  # noqa: BLE001 - the reader says what is wrong with it, later
-            continue
-        kind = table_kind(columns)
+        columns = table_columns(csv)
+        kind = table_kind(columns) if columns is not None else "spheres"  # unreadable: the reader says why, later
         if kind != "spheres":
-            raise ParticleDetectError(f"{csv}: a {kind} table ({', '.join(KIND_SIGNATURES[kind])} columns), read "
+            raise ParticleDetectError(f"{csv}: a {kind} table ({columns_said(kind, columns)} columns), read "
                                       f"here as sphere centres; give --kind {kind}")
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParticleDetectError
-from ..kinds.columns import KIND_COLUMNS, KIND_SIGNATURES, table_kind
+from ..kinds.columns import KIND_COLUMNS, columns_said, table_kind
 from .io import IMAGE_FORMATS, atomic_write_text, read_csv_table
 from .fixed_precision import FIXED_PRECISION, with_fixed_precision
 from .tables import TABLE_COLUMNS, first_bad_row
@@ -29,15 +29,22 @@ def read_centres(path: str | Path, spheres_only: bool = False) -> pd.DataFrame:
     may lie between two particles), where the caller takes sphere centres and nothing else. A rods or
     chains table (recognised by its columns) is checked by its kind's rules, as ``evaluate --kind`` reads
     it: one ParticleDetectError naming the file for a chain with a gap in its index or an angle out of
-    [0, 180)."""
+    [0, 180). A rods table of tips alone (y1, x1, y2, x2) is read with the centre, angle and length its tips give
+    (kinds.rods.from_tips)."""
     path = Path(path)
     _refuse_other_files(path)
     table = without_saved_index(read_csv_table(path, "y,x columns"), path)
     table = table.rename(columns={c: str(c).strip() for c in table.columns})
     kind = table_kind(table.columns)
     if spheres_only and kind != "spheres":
-        raise ParticleDetectError(f"{path}: a {kind} table ({', '.join(KIND_SIGNATURES[kind])} columns), read here "
+        raise ParticleDetectError(f"{path}: a {kind} table ({columns_said(kind, table.columns)} columns), read here "
                                   f"as sphere centres; give --kind {kind}")
+    if kind == "rods" and not {"y", "x"} <= set(table.columns):
+        from ..kinds.rods import from_tips  # here: it loads scipy, which a table of spheres never needs
+
+        # A table of tips alone (ImageJ's line selections) has its centres at its tips' midpoints: every caller
+        # (link among them) reads it as the rods reader does, not as a table without y and x.
+        table = from_tips(table, str(path))
     if not {"y", "x"} <= set(table.columns):
         renamed = table.rename(columns=COLUMN_ALIASES)
         if {"y", "x"} <= set(renamed.columns):

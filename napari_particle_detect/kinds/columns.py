@@ -28,3 +28,9 @@ def is_tips_table(columns) -> bool:
     reads them."""
     names = {str(c).strip() for c in columns}
     return set(ROD_TIPS) <= names and not {"y", "x"} & names
+
+
+def columns_said(kind: str, columns) -> str:
+    """The columns that make a table of ``columns`` one of ``kind``, as a refusal names them ("angle, length"): a
+    rods table of tips alone by its tips, which has no angle or length column to name."""
+    return ", ".join(ROD_TIPS if kind == "rods" and is_tips_table(columns) else KIND_SIGNATURES[kind])

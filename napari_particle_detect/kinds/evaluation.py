@@ -437,11 +437,11 @@ def require_sphere_table(table: pd.DataFrame, name: str) -> None:
     """Refuse a rods or chains table where sphere centres are scored: its y, x alone would be scored, silently
     leaving out the angles, lengths or chains that its own evaluator scores."""
     from ..errors import ParticleDetectError
-    from .columns import KIND_SIGNATURES, table_kind
+    from .columns import columns_said, table_kind
 
     kind = table_kind(table.columns)
     if kind != "spheres":
-        raise ParticleDetectError(f"{name}: a {kind} table ({', '.join(KIND_SIGNATURES[kind])} columns), not sphere "
+        raise ParticleDetectError(f"{name}: a {kind} table ({columns_said(kind, table.columns)} columns), not sphere "
                                   f"centres; score it with kinds.{kind}.evaluate_{kind}")
 
 
