@@ -24,7 +24,7 @@ from ..projects.project import Project, RoundInfo
 from ..projects.shipped_rounds import round_origin
 from .image_views import layer_pixels
 from .kind_review import KindSession
-from .notify import reports_errors
+from .notify import reports_errors, show_warnings, warnings_logged
 from .round_progress import trained_text
 from .round_reports import ProgressRelay, RoundReports, told_verdict
 from .state import viewer_choices
@@ -221,7 +221,9 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         if shown is not None:
             self.status.setText(shown.text)
 
-    def _on_done(self, info: RoundInfo) -> None:
+    def _on_done(self, result: tuple[RoundInfo, list[str]]) -> None:
+        info, said = result
+        show_warnings(said, "fine-tune round")
         stack = self._target.image.ndim == 3
         self.show_verdict(info, self._target.project.current_round, ROUND_METRIC[self._target.kind],
                           to_use="Detect the frames not reviewed to use it." if stack else "Detect again to use it.",
@@ -244,9 +246,15 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         self._on_round()
 
 
-def _job(project, stack, config, progress, cancel, ended) -> RoundInfo:
+def _job(project, stack, config, progress, cancel, ended) -> tuple[RoundInfo, list[str]]:
+    """Worker body: the round and the warnings it logged (beads resampled to the size the chains model reads,
+    its held-out tiles detected), for the window to show as the volume dock's round shows them
+    (volume_round_panel.train_telling): they reached only a terminal."""
+    said: list[str] = []
     try:
-        return train_kind_round(project, stack, config, "auto", progress=progress, cancel=cancel)
+        with warnings_logged(said):
+            info = train_kind_round(project, stack, config, "auto", progress=progress, cancel=cancel)
+        return info, said
     finally:
         ended.set()
 

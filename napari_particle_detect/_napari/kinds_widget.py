@@ -12,6 +12,9 @@ as the Particle detection dock offers it (image_views): why, and a view to Use.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,6 +26,9 @@ from qtpy.QtWidgets import (
 )
 
 from ..errors import ParticleDetectError
+from ..projects.locations import found_note, holds_state, projects_elsewhere
+from ..projects.project import ProjectState, image_record, pixels_record
+from .annotation import image_path
 from .detect_panel import pixels_not_square
 from .dock_closing import STOP_WAIT_S, ClosingDock, put_away_words
 from .image_picks import last_worked_on, register_dock, remember_worked_on, show_picked
@@ -76,6 +82,7 @@ class KindsWidget(ClosingDock, QWidget):
         # and back, its edits and acceptances stay Undo's to take back.
         self._undo: dict = {}
         self._said_problems: dict = {}  # each project folder's problems last said (notify.say_problems)
+        self._said_found: set[str] = set()  # the projects found elsewhere named (found_elsewhere_note)
         # Each image layer's non-square pixels warning last said: once per image, as the spheres dock says it.
         self._not_square_said: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._detected_with: str | None = None  # the round that found what the status line counts
@@ -237,7 +244,7 @@ class KindsWidget(ClosingDock, QWidget):
         self._show_views(layer)
         if layer is not None and layer_kind(layer) == "ready":
             from ..projects.kinds_project import KINDS, existing_kinds
-            from .annotation import image_path, project_name
+            from .annotation import project_name
             from .sample_data import KIND_HINT
 
             found = existing_kinds(image_path(layer), project_name(layer), layer_pixels(layer))
@@ -303,7 +310,8 @@ class KindsWidget(ClosingDock, QWidget):
         if self.session is not None:
             # Each image or kind chosen again opens its project again: the same problems are said once.
             say_problems(self.session.project, self._said_problems, self.session.project.folder)
-            self.status.setText(self._project_text(self.session))
+            self.status.setText(_opened_text(self.session, self._project_text(self.session)
+                                             + self._found_elsewhere(self.session)))
             self._status_frame = self.session.current_frame()
         elif layer is None:
             self.status.setText(START_HINT)
@@ -315,6 +323,16 @@ class KindsWidget(ClosingDock, QWidget):
     def _show_detect_ready(self) -> None:
         # With no image, Detect was enabled and its click did nothing and said nothing.
         self.detect_button.setEnabled(self.worker is None and self.chosen_image() is not None)
+
+    def _found_elsewhere(self, session: KindSession) -> str:
+        """'; ' and the projects of this kind made for the image found elsewhere (it was moved or renamed), where
+        its own holds nothing yet; '' when none."""
+        layer = session.image
+        path = image_path(layer)
+        # Recorded as open_kind_project records it, so a project elsewhere is known by its pixels too.
+        record = partial(image_record, str(path), kind=session.kind, **pixels_record(layer_pixels(layer)))
+        note = found_elsewhere_note(layer.name, path, session.project.folder, record, self._said_found)
+        return f"; {note}" if note else ""
 
     def _project_text(self, session: KindSession) -> str:
         """What the image's project holds: frames saved, rounds, the one in use."""
@@ -468,6 +486,36 @@ class KindsWidget(ClosingDock, QWidget):
                 session.sync()
         except ParticleDetectError as exc:
             report(exc)
+
+
+def found_elsewhere_note(name: str, path: Path | None, folder: Path, record: Callable[[], ProjectState],
+                         said: set[str]) -> str:
+    """Projects made for the image file ``path`` (``record()``: what its project at ``folder`` records of it, called
+    only when they are looked for: it reads a frame) where a user would have put them (locations.projects_elsewhere,
+    as the Particle detection dock looks), while the one at ``folder`` holds nothing yet: the image moved or renamed
+    since found an empty project, its work looking lost. Named, never taken on (one may be someone else's copy);
+    said in a notification once (``said``: the notes said so far) and returned for the dock's line; '' when none is
+    found. ``name``: the image's layer."""
+    if path is None or holds_state(folder):
+        return ""
+    found = [project for project in projects_elsewhere(path, record()) if project != folder]
+    if not found:
+        return ""
+    which = "it" if len(found) == 1 else "the one to carry on with"
+    note = f"{found_note(found)}: move {which} to {folder} before working on this image to carry on with its work"
+    if note not in said:
+        said.add(note)
+        show_info(f"'{name}': {note}")
+    return note
+
+
+def _opened_text(session: KindSession, summary: str) -> str:
+    """The status line of a project just opened (the dock reopened, or its image or kind chosen again): the frame
+    shown's line where it holds rods or beads saved, as it was before, else the project's ``summary``, which says
+    nothing of what is on screen."""
+    if session.frame_off_screen() is None and session.current_frame() in session.tables:
+        return _frame_text(session)
+    return summary
 
 
 def _frame_text(session: KindSession) -> str:

@@ -19,6 +19,7 @@ import math
 import threading
 import weakref
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ from ..errors import ParticleDetectError
 from ..files.axes import MICROMETRE, Axes, ConstantVolumeError, file_axes
 from ..files.calibration import SQUARE_TOLERANCE
 from ..files.io import ChannelAxis
-from ..projects.project import project_folder_for_data
+from ..projects.project import image_record, project_folder_for_data
 from ..detection.volume_detection import VolumeOptions, blank_volume, load_volume_model, notes_gathered
 from ..projects.volume_review import VolumeReview, check_recorded_volume_shape, detect_for_review
 from ..learning.volume_rounds import (
@@ -44,6 +45,7 @@ from .annotation import image_path, placement, project_name
 from .image_picks import last_worked_on, register_dock, remember_worked_on, show_picked
 from .image_views import file_read_from, labelled_3d_axes, layer_file_layout, layer_pixels, remember_copied_files
 from .exact_spin_box import ExactSpinBox
+from .kinds_widget import found_elsewhere_note
 from .labels import WholeLabel
 from .layers import (
     VOLUME_POINTS_KEY, PastedPoints, guard_canvas_from_removed_layers, is_dock_output, place_over_image,
@@ -217,6 +219,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         # Why the selected volume's project was not opened (too few slices, another depth than its project's):
         # Detect says it again, not "select a ZYX image" over the volume selected.
         self._refused: str | None = None
+        self._said_found: set[str] = set()  # the projects found elsewhere named (kinds_widget.found_elsewhere_note)
         self.points: Points | None = None
         self._pasted: PastedPoints | None = None  # hears napari's paste into the centres layer
         # The image name the centres layer was named after: it follows the image's renames, not a user's own.
@@ -688,8 +691,18 @@ class VolumeDetectWidget(ClosingDock, QWidget):
                 else:
                     name_volume_axes(self.viewer, layer.ndim)
                     self._restore_points(layer)
+                    self._say_found_elsewhere(layer, path, volumes)
         self.review_panel.refresh()
         self.round_panel.refresh()
+
+    def _say_found_elsewhere(self, layer: Image, path: Path | None, volumes: np.ndarray) -> None:
+        """The image's volume projects made elsewhere (it was moved or renamed), named while its own holds nothing:
+        as the Particle detection dock names its image's."""
+        # Recorded as open_volume_project opens it, so a project elsewhere is known by its pixels too.
+        record = partial(image_record, str(path), volumes.shape[0], volumes.shape[1:], first_frame=volumes[0])
+        note = found_elsewhere_note(layer.name, path, self.review.project.folder, record, self._said_found)
+        if note and self.worker is None:  # a running detection's line stays, as _clear_status keeps it
+            self.status.setText(note)
 
     def _project_path(self, layer: Image) -> Path | None:
         """The path naming the layer's project: its file's, or for one of a file's channels opened as a layer of its

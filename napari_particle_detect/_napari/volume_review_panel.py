@@ -11,7 +11,7 @@ from napari.utils.notifications import show_info
 from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QGroupBox, QLabel, QPushButton
 
 from ..errors import ParticleDetectError
-from ..projects.volume_review import Redetection
+from ..projects.volume_review import Redetection, VolumeReview
 from .annotation import placement
 from .labels import WholeLabel
 from .layers import place_over_image
@@ -80,9 +80,11 @@ class VolumeReviewPanel(QGroupBox):
 
     def update_status(self) -> None:
         review = self.host.review
-        for button in (self.accept_volume_button, self.draw_button, self.accept_box_button, self.undo_button,
-                       self.next_button, self.export_button):
+        for button in (self.accept_volume_button, self.draw_button, self.accept_box_button, self.next_button,
+                       self.export_button):
             button.setEnabled(review is not None)
+        # Enabled with nothing to take back, it read as an edit there to undo, and its click only said so.
+        self.undo_button.setEnabled(review is not None and _can_undo(review))
         if review is None:
             # The line of the image closed or left is no longer true; a volume refused is still refused.
             self.status.setText(self.host._refused or NO_REVIEW)
@@ -262,3 +264,9 @@ class VolumeReviewPanel(QGroupBox):
         show_info(f"exported the centres of every volume to {written}")
         self.status.setText(f"exported to {written}")
         return written
+
+
+def _can_undo(review: VolumeReview) -> bool:
+    """Whether Undo has something to take back: a step of this session, or (a restart, none remembered) an
+    accepted area, as VolumeReview.undo finds them."""
+    return bool(review.steps) or bool(review.project.reviewed_areas())
