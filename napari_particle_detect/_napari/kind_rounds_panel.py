@@ -24,7 +24,7 @@ from ..projects.project import Project, RoundInfo
 from ..projects.shipped_rounds import round_origin
 from .image_views import layer_pixels
 from .kind_review import KindSession
-from .notify import reports_errors, show_warnings, warnings_logged
+from .notify import reports_errors, show_warnings, telling
 from .round_progress import trained_text
 from .round_reports import ProgressRelay, RoundReports, told_verdict
 from .state import viewer_choices
@@ -248,13 +248,10 @@ class KindRoundsPanel(RoundReports, QGroupBox):
 
 def _job(project, stack, config, progress, cancel, ended) -> tuple[RoundInfo, list[str]]:
     """Worker body: the round and the warnings it logged (beads resampled to the size the chains model reads,
-    its held-out tiles detected), for the window to show as the volume dock's round shows them
-    (volume_round_panel.train_telling): they reached only a terminal."""
-    said: list[str] = []
+    its held-out tiles detected), for the window to show as the volume dock's round shows them (notify.telling);
+    ``ended`` is set however it ends."""
     try:
-        with warnings_logged(said):
-            info = train_kind_round(project, stack, config, "auto", progress=progress, cancel=cancel)
-        return info, said
+        return telling(train_kind_round, project, stack, config, "auto", progress=progress, cancel=cancel)
     finally:
         ended.set()
 

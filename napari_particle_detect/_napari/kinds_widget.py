@@ -12,9 +12,7 @@ as the Particle detection dock offers it (image_views): why, and a view to Use.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,8 +24,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..errors import ParticleDetectError
-from ..projects.locations import found_note, holds_state, projects_elsewhere
-from ..projects.project import ProjectState, image_record, pixels_record
+from ..projects.project import image_record, pixels_record
 from .annotation import image_path
 from .detect_panel import pixels_not_square
 from .dock_closing import STOP_WAIT_S, ClosingDock, put_away_words
@@ -41,7 +38,7 @@ from .kind_review_panel import KindReviewPanel
 from .kind_rounds_panel import KindRoundsPanel
 from .labels import WholeLabel
 from .layers import guard_canvas_from_removed_layers, is_dock_output, viewer_closing
-from .notify import report, reports_errors, say_problems, show_warnings, warn_once, warnings_logged
+from .notify import found_elsewhere_note, report, reports_errors, say_problems, show_warnings, telling, warn_once
 
 
 def detect_in(image: np.ndarray, kind: str, model, threshold: float | None, frame: int | None,
@@ -52,16 +49,6 @@ def detect_in(image: np.ndarray, kind: str, model, threshold: float | None, fram
 
     frames = None if frame is None else [frame]
     return detect_kind(image, kind, model, "cpu", threshold, frames=frames, name=name)
-
-
-def detect_telling(*args) -> tuple[pd.DataFrame, list[str]]:
-    """Worker body: :func:`detect_in`'s table and the warnings it logged (a blank frame, uneven illumination
-    subtracted, beads resampled to the size the chains model reads), for the window to show as the other docks
-    show their Detect's: they reached only a terminal."""
-    said: list[str] = []
-    with warnings_logged(said):
-        table = detect_in(*args)
-    return table, said
 
 
 DOCK_TITLE = "Rods and chains"
@@ -389,8 +376,9 @@ class KindsWidget(ClosingDock, QWidget):
         warn_once(self._not_square_said, session.image, pixels_not_square(session.image))
         self.status.setText(f"finding {session.kind} in {session.image.name} with {round_name}…")
         self.detect_button.setEnabled(False)
-        # Its errors are said by _detect_failed, not also raised again as a traceback in the console.
-        self.worker = create_worker(detect_telling, data, session.kind, model, threshold, frame, session.image.name,
+        # Its errors are said by _detect_failed, not also raised again as a traceback in the console; its warnings
+        # (a blank frame, uneven illumination subtracted, beads resampled) are shown as the other docks' Detect's.
+        self.worker = create_worker(telling, detect_in, data, session.kind, model, threshold, frame, session.image.name,
                                     _ignore_errors=True)
         self.worker.returned.connect(lambda result: self._detected(session, result, round_name, frame or 0))
         self.worker.errored.connect(lambda exc: self._detect_failed(session, exc))
@@ -486,27 +474,6 @@ class KindsWidget(ClosingDock, QWidget):
                 session.sync()
         except ParticleDetectError as exc:
             report(exc)
-
-
-def found_elsewhere_note(name: str, path: Path | None, folder: Path, record: Callable[[], ProjectState],
-                         said: set[str]) -> str:
-    """Projects made for the image file ``path`` (``record()``: what its project at ``folder`` records of it, called
-    only when they are looked for: it reads a frame) where a user would have put them (locations.projects_elsewhere,
-    as the Particle detection dock looks), while the one at ``folder`` holds nothing yet: the image moved or renamed
-    since found an empty project, its work looking lost. Named, never taken on (one may be someone else's copy);
-    said in a notification once (``said``: the notes said so far) and returned for the dock's line; '' when none is
-    found. ``name``: the image's layer."""
-    if path is None or holds_state(folder):
-        return ""
-    found = [project for project in projects_elsewhere(path, record()) if project != folder]
-    if not found:
-        return ""
-    which = "it" if len(found) == 1 else "the one to carry on with"
-    note = f"{found_note(found)}: move {which} to {folder} before working on this image to carry on with its work"
-    if note not in said:
-        said.add(note)
-        show_info(f"'{name}': {note}")
-    return note
 
 
 def _opened_text(session: KindSession, summary: str) -> str:

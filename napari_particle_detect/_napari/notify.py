@@ -9,12 +9,14 @@ import threading
 from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QMessageBox, QWidget
 
 from ..errors import ParticleDetectError
+from ..projects.locations import found_note, holds_state, projects_elsewhere
+from ..projects.project import ProjectState
 
 log = logging.getLogger("napari_particle_detect")
 # A sphere project that cannot be written (projects/project.py words it so): the dock's Folder… moves it.
@@ -41,6 +43,27 @@ def say_problems(project: Any, said: MutableMapping, key: Any) -> None:
     if new:
         show_info(f"{project.folder.name}: {len(new)} problem(s): {new[0]}")
     said[key] = problems
+
+
+def found_elsewhere_note(name: str, path: Path | None, folder: Path, record: Callable[[], ProjectState],
+                         said: set[str]) -> str:
+    """Projects made for the image file ``path`` (``record()``: what its project at ``folder`` records of it, called
+    only when they are looked for: it reads a frame) where a user would have put them (locations.projects_elsewhere,
+    as the Particle detection dock looks), while the one at ``folder`` holds nothing yet: the image moved or renamed
+    since found an empty project, its work looking lost. Named, never taken on (one may be someone else's copy);
+    said in a notification once (``said``: the notes said so far) and returned for the dock's line; '' when none is
+    found. ``name``: the image's layer."""
+    if path is None or holds_state(folder):
+        return ""
+    found = [project for project in projects_elsewhere(path, record()) if project != folder]
+    if not found:
+        return ""
+    which = "it" if len(found) == 1 else "the one to carry on with"
+    note = f"{found_note(found)}: move {which} to {folder} before working on this image to carry on with its work"
+    if note not in said:
+        said.add(note)
+        show_info(f"'{name}': {note}")
+    return note
 
 
 def report(exc: BaseException) -> None:
@@ -119,6 +142,18 @@ def warnings_logged(into: list[str]) -> Iterator[None]:
         yield
     finally:
         log.removeHandler(handler)
+
+
+Result = TypeVar("Result")
+
+
+def telling(job: Callable[..., Result], *args: Any, **kwargs: Any) -> tuple[Result, list[str]]:
+    """Worker body: ``job(*args, **kwargs)``'s result and the warnings it logged meanwhile (:func:`warnings_logged`),
+    for the window to show (:func:`show_warnings`): on napari's worker thread they reached only a terminal."""
+    said: list[str] = []
+    with warnings_logged(said):
+        result = job(*args, **kwargs)
+    return result, said
 
 
 def show_warnings(messages: list[str], job: str = "detection") -> None:

@@ -45,14 +45,13 @@ from .annotation import image_path, placement, project_name
 from .image_picks import last_worked_on, register_dock, remember_worked_on, show_picked
 from .image_views import file_read_from, labelled_3d_axes, layer_file_layout, layer_pixels, remember_copied_files
 from .exact_spin_box import ExactSpinBox
-from .kinds_widget import found_elsewhere_note
 from .labels import WholeLabel
 from .layers import (
     VOLUME_POINTS_KEY, PastedPoints, guard_canvas_from_removed_layers, is_dock_output, place_over_image,
     points_layer_kwargs, viewer_closing,
 )
 from .detect_panel import pixels_not_square
-from .notify import report, show_warnings, warn_once, warnings_logged
+from .notify import found_elsewhere_note, report, show_warnings, warn_once, warnings_logged
 from .volume_review_panel import VolumeReviewPanel
 from .volume_round_panel import VolumeRoundPanel
 from .dock_closing import STOP_WAIT_S, ClosingDock, put_away_words
@@ -219,7 +218,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         # Why the selected volume's project was not opened (too few slices, another depth than its project's):
         # Detect says it again, not "select a ZYX image" over the volume selected.
         self._refused: str | None = None
-        self._said_found: set[str] = set()  # the projects found elsewhere named (kinds_widget.found_elsewhere_note)
+        self._said_found: set[str] = set()  # the projects found elsewhere named (notify.found_elsewhere_note)
         self.points: Points | None = None
         self._pasted: PastedPoints | None = None  # hears napari's paste into the centres layer
         # The image name the centres layer was named after: it follows the image's renames, not a user's own.
@@ -507,8 +506,10 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             review = self.review  # its image opened again since Detect: the Undo the user reaches is this one's
         table, hidden, sizing, detected, notes, gaps_said = result
         show_warnings(gaps_said)
-        earlier = read_settings(review.project)
         try:
+            # A volume.json damaged since it was read (cut short by a sync) is reported and written anew here: it
+            # only tells whether the diameter was the project's, and raised out of this slot the detection was lost.
+            earlier = read_settings(review.project, report_damaged=True)
             remember_settings(review.project, VolumeSettings(sizing.diameter, options.voxel_size, shape, unit))
             review.remember_hidden(hidden)
             table, replaced, kept = review.set_detections(table, detected, shown)
@@ -728,7 +729,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         project = self.review.project
         if not project.saved_frames():
             return
-        settings = read_settings(project)
+        settings = read_settings(project, report_damaged=True)  # the points come back at the default sizes
         diameter = settings.diameter if settings else (5.0, 10.0, 10.0)
         if settings is not None and not self.diameter.value():
             self.diameter.show_exact(float(diameter[1]))  # detecting again sizes as the review did
@@ -791,7 +792,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self.viewer.dims.set_point(self.viewer.dims.ndim - layer.ndim + axis, float(world[axis]))
 
     def diameter_zyx(self) -> tuple[float, float, float]:
-        settings = read_settings(self.require_review().project)
+        # Damaged since (a sync), the points and review boxes are drawn at the default sizes, as before any Detect.
+        settings = read_settings(self.require_review().project, report_damaged=True)
         return settings.diameter if settings else (5.0, 10.0, 10.0)
 
     def review_threshold(self) -> float:

@@ -18,22 +18,13 @@ from ..learning.volume_finetune import VOLUME_FINE_TUNE, VolumeRoundConfig
 from ..learning.volume_rounds import train_volume_round
 from .kind_rounds_panel import chosen_steps, show_steps
 from .labels import WholeLabel
-from .notify import reports_errors, show_warnings, warnings_logged
+from .notify import reports_errors, show_warnings, telling
 from .round_reports import ProgressRelay, RoundReports, told_verdict
 from .this_version_offer import ThisVersionOffer
 from .warm_up import warm_up_training
 
 TO_USE = "Detect again to use it."  # what a verdict of a round put in use adds
 VOLUME = "volume"  # the volume rounds' steps among the kinds' (kind_rounds_panel.chosen_steps)
-
-
-def train_telling(*args, **kwargs) -> tuple[RoundInfo, list[str]]:
-    """Worker body: train_volume_round's round and the warnings it logged (its volumes' dropped slices refilled,
-    a hot line left out), for the window to show as a Detect's are: they reached only a terminal."""
-    said: list[str] = []
-    with warnings_logged(said):
-        info = train_volume_round(*args, **kwargs)
-    return info, said
 
 
 class VolumeRoundPanel(RoundReports, QGroupBox):
@@ -144,7 +135,8 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
         self.status.setText(f"fine-tuning {review.project.current_round.name}…")
         self._status_for = review.project.folder
         self._project, self._subject = review.project, self.host.layer().name
-        self.worker = create_worker(train_telling, review.project, self.host.volumes(), config, "cpu",
+        # Its warnings (its volumes' dropped slices refilled, a hot line left out) are shown as a Detect's are.
+        self.worker = create_worker(telling, train_volume_round, review.project, self.host.volumes(), config, "cpu",
                                     progress=self._relay.event.emit, cancel=self._cancel.is_set, ended=self._ended,
                                     _ignore_errors=True)
         self.worker.returned.connect(self._on_done)
