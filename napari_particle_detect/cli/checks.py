@@ -7,8 +7,11 @@ checked before the first image is read, so a bad ``-o`` never costs a run and ne
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import math
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..errors import ParticleDetectError
@@ -85,6 +88,24 @@ def check_synth_count(expected: float, what: str, hint: str, limit: int = MAX_SY
                                   f"{limit:,}); {hint}")
 
 
+def warn_of_empty_images(counts: list[int], what: str, largest: float, shape: tuple[int, int], area_fraction: float,
+                         smaller: str) -> None:
+    """``synth``: images that list none of their ``what`` (``counts``: each image's) said in one warning, with why
+    and the options that give some (``smaller``: those that shrink them); only its count ("0 centres") said so."""
+    empty = sum(count == 0 for count in counts)
+    if not empty:
+        return
+    h, w = shape
+    if largest > min(h, w):
+        why = (f"{what} of up to {largest:g} px are larger than the {h} x {w} px images, and their truth lists "
+               f"only the centres inside; give a larger --shape or a smaller {smaller}")
+    else:
+        why = (f"at --area-fraction {area_fraction:g} few {what} of up to {largest:g} px fall inside {h} x {w} px; "
+               "give a larger --area-fraction or --shape")
+    logging.getLogger("napari_particle_detect").warning("%d of %d images %s no %s: %s", empty, len(counts),
+                                                        "holds" if empty == 1 else "hold", what, why)
+
+
 def check_synth_output(outdir: Path, config, n: int) -> None:
     """``synth``: the folder can be written, and the images are of a size that finishes."""
     check_synth_folder(outdir)
@@ -96,11 +117,13 @@ def check_synth_output(outdir: Path, config, n: int) -> None:
                       "use larger particles or smaller images")
 
 
-def check_train_outputs(output: Path, data: list[Path], init: Path | None) -> None:
-    """``train -o``: the weights, card and resume state it writes replace no input and are no folder."""
+def check_train_outputs(output: str | Path, data: list[Path], init: Path | None) -> None:
+    """``train -o``: the weights, card and resume state it writes replace no input and are no folder (``output``
+    as given: a trailing separator, which a Path drops, names a folder as detect -o reads it)."""
+    given = str(output)
     output = Path(output)
-    if output.is_dir():
-        raise ParticleDetectError(f"{output}: is a folder; name the model inside it, e.g. {output / 'model'}")
+    if output.is_dir() or given.endswith(tuple(sep for sep in ("/", os.sep, os.altsep) if sep)):
+        raise ParticleDetectError(f"{given}: is a folder; name the model inside it, e.g. {output / 'model'}")
     inputs = input_files(data)
     inputs += [p.with_suffix(".csv") for p in inputs if p.suffix.lower() in (".tif", ".tiff", ".png")]
     if init is not None:
@@ -151,6 +174,17 @@ def refuse_resuming_a_round(args: argparse.Namespace) -> None:
         raise ParticleDetectError("--resume continues an interrupted run from the state it kept beside -o "
                                   "(MODEL.state.pt); a fine-tuning round (--from with DATA) is short and keeps none: "
                                   "run it again")
+
+
+@contextlib.contextmanager
+def round_unsaved_at_ctrl_c(output: Path) -> Iterator[None]:
+    """Re-raise a Ctrl-C out of a fine-tuning round's work (before its model is saved) with what became of it, for
+    the command line to say: a round keeps no state, so nothing was written, and the same command starts it again."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(f"nothing saved to {Path(output).with_suffix('.pt')}; run the same command "
+                                "again") from None
 
 
 def table_columns(path: Path) -> set[str] | None:

@@ -29,7 +29,7 @@ log = logging.getLogger("napari_particle_detect")
 def cmd_synth_kind(args: argparse.Namespace) -> int:
     import tifffile
 
-    from .checks import check_synth_count, check_synth_folder, check_synth_output
+    from .checks import check_synth_count, check_synth_folder, check_synth_output, warn_of_empty_images
     from ..files.io import atomic_write_text, staged_folder
     from ..kinds.registry import table_csv
     from ..synthetic.chains import synthesize_chains
@@ -65,6 +65,8 @@ def cmd_synth_kind(args: argparse.Namespace) -> int:
                                                         "benchmark": args.benchmark,
                                                         **config.to_dict()}, indent=2, default=str))
     log.info("wrote %d image(s) with %s to %s", args.n, _drawn(samples, args), args.outdir)
+    warn_of_empty_images([len(s.table) for s in samples], *_largest(config), config.optics.shape,
+                         config.area_fraction, "--radius" if args.kind == "chains" else "--width or --aspect")
     return 0
 
 
@@ -132,6 +134,13 @@ def _drawn(samples: list, args: argparse.Namespace) -> str:
     lo, hi = samples[0].config.beads_range  # --benchmark's 3-20 where --beads is not given
     return (f"{int(sizes.sum())} beads: {int((sizes > 1).sum())} chains and rings of {lo}-{hi} beads and "
             f"{int((sizes == 1).sum())} single beads")
+
+
+def _largest(config: ChainConfig | RodConfig) -> tuple[str, float]:
+    """What a kind's images hold and the longest one drawn, in px (a chain's: its bead; a rod's: its length)."""
+    if hasattr(config, "beads_range"):
+        return "beads", 2 * config.optics.radius_range[1]
+    return config.shape, config.width_range[1] * config.aspect_range[1]
 
 
 def _ordered(table: pd.DataFrame) -> pd.DataFrame:
@@ -205,7 +214,7 @@ def saved_line(model, validate_frames: int) -> str:
 
 def _kind_round(args: argparse.Namespace) -> int:
     """A round on corrected frames, exactly as the dock runs it (kinds_rounds.fine_tune_kind)."""
-    from .checks import refuse_kind_training_tables, refuse_resuming_a_round
+    from .checks import refuse_kind_training_tables, refuse_resuming_a_round, round_unsaved_at_ctrl_c
 
     refuse_resuming_a_round(args)
     from ..learning.kinds_rounds import STATISTICS_FRAMES, Reviewed, fine_tune_kind, round_config
@@ -219,16 +228,17 @@ def _kind_round(args: argparse.Namespace) -> int:
         raise ParticleDetectError(f"{args.init}: a {base.card.kind} model, not a {args.kind} one; "
                                   f"give --kind {base.card.kind} or a {args.kind} model")
     refuse_kind_training_tables(args.data, args.kind)  # after the model's kind: a wrong --kind is said as such
-    reviewed = [Reviewed(Example(image, table[["y", "x"]].to_numpy(float), name=f"frame {i}"), table)
-                for i, (image, table) in enumerate(load_kind_examples(args.data, args.kind))]
-    given = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch, "batch_size": args.batch_size,
-             "crop": args.crop, "learning_rate": args.lr, "synthetic_fraction": args.synthetic_fraction,
-             "threads": args.threads, "diameter": args.diameter}
-    config = round_config(args.kind, seed=args.seed, **{k: v for k, v in given.items() if v is not None})
-    count = STATISTICS_FRAMES if args.unlabelled_frames is None else args.unlabelled_frames
-    unlabelled = unlabelled_images(args.unlabelled, count) if args.unlabelled else None
-    with RoundBar(args.quiet, config.epochs * config.steps_per_epoch) as bar:
-        result = fine_tune_kind(base, reviewed, config, args.device, progress=bar.event, unlabelled=unlabelled)
+    with round_unsaved_at_ctrl_c(args.output):
+        reviewed = [Reviewed(Example(image, table[["y", "x"]].to_numpy(float), name=f"frame {i}"), table)
+                    for i, (image, table) in enumerate(load_kind_examples(args.data, args.kind))]
+        given = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch, "batch_size": args.batch_size,
+                 "crop": args.crop, "learning_rate": args.lr, "synthetic_fraction": args.synthetic_fraction,
+                 "threads": args.threads, "diameter": args.diameter}
+        config = round_config(args.kind, seed=args.seed, **{k: v for k, v in given.items() if v is not None})
+        count = STATISTICS_FRAMES if args.unlabelled_frames is None else args.unlabelled_frames
+        unlabelled = unlabelled_images(args.unlabelled, count) if args.unlabelled else None
+        with RoundBar(args.quiet, config.epochs * config.steps_per_epoch) as bar:
+            result = fine_tune_kind(base, reviewed, config, args.device, progress=bar.event, unlabelled=unlabelled)
     tuned = result.model.card.training["fine_tuned"]
     log.info("the round's model: %s (statistics candidate from %d frames)", tuned["candidate"], tuned["statistics_frames"])
     save_round(result, args.init, args.output, score="score")
@@ -292,8 +302,11 @@ def refuse_frames_against_none(predicted_path: Path, predicted: pd.DataFrame, tr
 
     The tables as paired (cli.file_pairs.paired_files), so only the frames of the files scored count: with
     ``labels`` (the (file, frame) of each frame number, tables paired file by file) each file's own."""
+    from .checks import table_columns
+
     for path, other_path, other in ((truth_path, predicted_path, predicted), (predicted_path, truth_path, truth)):
-        if "frame" in {str(c).strip() for c in pd.read_csv(path, nrows=0).columns}:
+        columns = table_columns(path)
+        if columns is None or "frame" in columns:  # None: its reader said what is wrong with it
             continue
         frames = _most_frames_of_one_image(other, labels)
         if frames > 1:

@@ -139,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "chains round: 150 steps of four crops at 5e-4; a quarter of each batch from the generator).")
     train.add_argument("data", nargs="*", type=Path, help="image.tif + image.csv pairs or folders of them "
                        "(none: synthetic data only)")
-    train.add_argument("-o", "--output", type=Path, required=True, help="model path to write (MODEL.pt + MODEL.json)")
+    train.add_argument("-o", "--output", required=True,  # a string: a trailing / names a folder, refused
+                       help="model path to write (MODEL.pt + MODEL.json)")
     train.add_argument("--epochs", type=number_in(1, 100_000, whole=True), default=None,
                        help="default 20; a fine-tuning round is one epoch")
     train.add_argument("--steps-per-epoch", type=number_in(1, 1_000_000, whole=True), default=None,
@@ -418,7 +419,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
         from .kinds import cmd_synth_kind
 
         return cmd_synth_kind(args)
-    from .checks import check_synth_output
+    from .checks import check_synth_output, warn_of_empty_images
     from .kinds import write_stack
     from ..files.io import staged_folder
     from ..files.centre_csv import write_centres
@@ -444,6 +445,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
                               staging / f"image_{i:03d}.csv")
         (staging / "synth.json").write_text(json.dumps({"seed": args.seed, "n": args.n, **config.to_dict()}, indent=2))
     log.info("wrote %d image(s) with %d centres to %s", args.n, sum(len(s.centres) for s in samples), args.outdir)
+    warn_of_empty_images([len(s.centres) for s in samples], "particles", 2 * config.radius_range[1], config.shape,
+                         config.area_fraction, "--radius")
     return 0
 
 
@@ -454,6 +457,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..projects.round_files import refuse_inside_project
     from ..shipped import refuse_shipped_output
 
+    # As given, for its trailing separator; every step after it takes a path.
+    output_text, args.output = str(args.output), Path(args.output)
     check_model_path(args.init, "--from")
     for path in args.data + args.validate + args.unlabelled:
         if not path.exists():  # said before "no centre table beside it" could name its table instead
@@ -461,7 +466,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     _refuse_project_folders(args.data + args.validate)
     refuse_shipped_output(args.output)  # before --overwrite could replace a shipped model
     refuse_inside_project(args.output)
-    check_train_outputs(args.output, args.data + args.validate, args.init)
+    check_train_outputs(output_text, args.data + args.validate, args.init)
     _refuse_replacing_a_model(args)
     handled = volume_cli.train_volumes_if_any(args)  # a 3D round (--axes ZYX, or --from a 3D model)
     if handled is not None:
@@ -563,10 +568,35 @@ def _train_config(args: argparse.Namespace, preset=None):
 
 
 def _log_rescaling(examples: list, working: float) -> None:
+    """One line for the files rescaled to the model's working size: a file's factor, or the range of several
+    files' (each file's own estimated size; the first file's factor alone read as everyone's)."""
+    files = _files_of(examples)
+    rescaled = [(name, scale) for name, scale in files if scale != 1.0]
+    if not rescaled:
+        return
+    to = f"to the model's working particle size {working:.1f} px"
+    if len(rescaled) == 1:
+        log.info("%s: rescaled by %.3f %s", *rescaled[0], to)
+        return
+    (low, lowest), (high, highest) = min(rescaled, key=lambda f: f[1]), max(rescaled, key=lambda f: f[1])
+    factors = f"by {lowest:.3f}" if lowest == highest else \
+        f"by {lowest:.3f} ({low}) to {highest:.3f} ({high}), each file by its own particle size"
+    count = f"all {len(files)}" if len(rescaled) == len(files) else f"{len(rescaled)} of {len(files)}"
+    log.info("%s files rescaled %s %s", count, to, factors)
+
+
+def _files_of(examples: list) -> list[tuple[str, float]]:
+    """Each file's name and factor, from its examples (one a frame, named FILE[frame], a file's frames in a row
+    and rising: a frame number that does not rise starts another file of the same name, in another folder)."""
+    files: list[tuple[str, float]] = []
+    last = None
     for ex in examples:
-        if ex.scale != 1.0:
-            log.info("%s: rescaled by %.3f to the model's working particle size %.1f px", ex.name, ex.scale, working)
-            break
+        name, _, index = str(ex.name).rpartition("[")
+        frame = int(index.rstrip("]")) if index.rstrip("]").isdigit() else -1
+        if last is None or name != last[0] or frame <= last[1]:
+            files.append((name or str(ex.name), ex.scale))
+        last = (name, frame)
+    return files
 
 
 def _train(args: argparse.Namespace, config, base, examples, validation) -> int:
@@ -604,7 +634,7 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
     from .rounds import save_round
     from ..learning.finetune import FINE_TUNE, fine_tune, round_defaults
     from ..learning.training import load_examples
-    from .checks import refuse_resuming_a_round
+    from .checks import refuse_resuming_a_round, round_unsaved_at_ctrl_c
 
     refuse_resuming_a_round(args)
     config = _train_config(args, FINE_TUNE)
@@ -612,18 +642,20 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
     given = {"steps_per_epoch": args.steps_per_epoch, "batch_size": args.batch_size, "learning_rate": args.lr}
     config = replace(config, **{name: value for name, value in round_defaults(config.device).items()
                                 if name in given and given[name] is None})
-    examples = load_examples(args.data, base.card.canonical_diameter, args.diameter)
-    unlabelled = None
-    if args.unlabelled:
-        from ..learning.pseudo_labels import read_unlabelled
+    with round_unsaved_at_ctrl_c(args.output):
+        examples = load_examples(args.data, base.card.canonical_diameter, args.diameter)
+        unlabelled = None
+        if args.unlabelled:
+            from ..learning.pseudo_labels import read_unlabelled
 
-        config = replace(config, unlabelled_frames=_unlabelled_count(args, config, examples))
-        unlabelled = read_unlabelled(args.unlabelled, base.card.canonical_diameter, args.diameter)
-    validation = load_examples(args.validate, base.card.canonical_diameter, args.diameter) if args.validate else None
-    _log_rescaling(examples + (validation or []), base.card.canonical_diameter)
-    with RoundBar(args.quiet, config.epochs * config.steps_per_epoch) as bar:  # the round's own lines above it
-        result = fine_tune(base, examples, config, args.device, progress=bar.event, validation=validation,
-                           unlabelled=unlabelled)
+            config = replace(config, unlabelled_frames=_unlabelled_count(args, config, examples))
+            unlabelled = read_unlabelled(args.unlabelled, base.card.canonical_diameter, args.diameter)
+        validation = load_examples(args.validate, base.card.canonical_diameter, args.diameter) if args.validate \
+            else None
+        _log_rescaling(examples + (validation or []), base.card.canonical_diameter)
+        with RoundBar(args.quiet, config.epochs * config.steps_per_epoch) as bar:  # the round's own lines above it
+            result = fine_tune(base, examples, config, args.device, progress=bar.event, validation=validation,
+                               unlabelled=unlabelled)
     # With --validate the verdict is measured on those images alone (finetune.fine_tune): said so.
     scored_on = f"--validate image{'s' if result.held_out_tiles != 1 else ''}" if validation else "held-out tiles"
     _warn_if_truth_looks_mismatched(result, args.init, "the --validate images" if validation else "the data")

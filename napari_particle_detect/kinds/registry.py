@@ -141,9 +141,10 @@ def read_kind_table(path, kind: str) -> pd.DataFrame:
     """A rods or chains CSV, checked: one ParticleDetectError naming the file and the problem otherwise."""
     from pathlib import Path
 
+    from ..files.centre_csv import without_saved_index  # here: a circular import at the top (kinds <-> files)
     from ..files.io import read_csv_table
 
     path = Path(path)
-    table = read_csv_table(path, f"the {kind} columns")
+    table = without_saved_index(read_csv_table(path, f"the {kind} columns"), path)
     table = table.rename(columns={c: str(c).strip() for c in table.columns})
     return get_kind(kind).check_table(table, str(path), from_file=True)
