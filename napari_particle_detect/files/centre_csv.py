@@ -6,7 +6,6 @@ CSV text and atomic writes, which kinds/ uses in turn."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ from ..errors import ParticleDetectError
 from ..kinds.columns import KIND_COLUMNS, columns_said, table_kind
 from .io import IMAGE_FORMATS, atomic_write_text, read_csv_table
 from .fixed_precision import FIXED_PRECISION, with_fixed_precision
-from .tables import TABLE_COLUMNS, first_bad_row
+from .tables import TABLE_COLUMNS, first_bad_row, without_saved_index
 
 # Column names other tools use, mapped to ours (napari's Points CSV, trackpy).
 COLUMN_ALIASES = {"axis-0": "frame", "axis-1": "y", "axis-2": "x", "mass": "score", "t": "frame", "z": "frame"}
@@ -86,20 +85,6 @@ def _refuse_other_files(path: Path) -> None:
     beside = path.with_suffix(".csv")
     raise ParticleDetectError(f"{path}: a JSON record, not a table of centres; give "
                               + (f"the table beside it, {beside}" if beside.is_file() else "a CSV of centres"))
-
-
-# What pandas names a first column without a header: the index that DataFrame.to_csv writes by default.
-SAVED_INDEX = "Unnamed: 0"
-
-
-def without_saved_index(table: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """``table`` without the pandas index a table saved with ``to_csv()`` carries (trackpy users' tables) as its
-    first, unnamed column: numbers of rows, no property of the particles (said in one line)."""
-    if len(table.columns) and table.columns[0] == SAVED_INDEX:
-        logging.getLogger(__name__).info("%s: its first column has no name (a pandas index saved with the table): "
-                                         "left out", path)
-        return table.drop(columns=SAVED_INDEX)
-    return table
 
 
 def _centre_values(table: pd.DataFrame, source: str) -> pd.DataFrame:

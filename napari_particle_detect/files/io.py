@@ -1179,11 +1179,11 @@ def _zarr_image_path(path: Path, group, multiscale: dict | None) -> str:
 # Names this module held before centre tables and the kinds' columns had modules of their own (files/centre_csv.py,
 # kinds/columns.py): still importable from here, loaded when asked for (importing them at the top would bring the
 # kinds back into this module's imports, which the kinds' modules import in turn).
-_MOVED = {**dict.fromkeys(("read_centres", "write_centres", "COLUMN_ALIASES", "SAVED_INDEX", "without_saved_index",
-                           "CENTRE_COLUMNS", "KNOWN_COLUMNS"), ".centre_csv"),
+_MOVED = {**dict.fromkeys(("read_centres", "write_centres", "COLUMN_ALIASES", "CENTRE_COLUMNS", "KNOWN_COLUMNS"),
+                          ".centre_csv"),
           **dict.fromkeys(("POSITIONS", "FIXED_PRECISION"), ".fixed_precision"),
           **dict.fromkeys(("KIND_SIGNATURES", "KIND_COLUMNS", "table_kind"), "..kinds.columns"),
-          "TABLE_COLUMNS": ".tables"}
+          **dict.fromkeys(("TABLE_COLUMNS", "SAVED_INDEX", "without_saved_index"), ".tables")}
 
 
 def __getattr__(name: str):

@@ -512,3 +512,17 @@ def first_bad_row(read: pd.DataFrame, bad: pd.DataFrame) -> str:
 
 def _as_read(value: object) -> str:
     return "missing" if pd.isna(value) else f"'{value}'"
+
+
+# What pandas names a first column without a header: the index that DataFrame.to_csv writes by default.
+SAVED_INDEX = "Unnamed: 0"
+
+
+def without_saved_index(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``table`` without the pandas index a table saved with ``to_csv()`` carries (trackpy users' tables) as its
+    first, unnamed column: numbers of rows, no property of the particles (said in one line)."""
+    if len(table.columns) and table.columns[0] == SAVED_INDEX:
+        logging.getLogger(__name__).info("%s: its first column has no name (a pandas index saved with the table): "
+                                         "left out", path)
+        return table.drop(columns=SAVED_INDEX)
+    return table

@@ -16,6 +16,7 @@ import pandas as pd
 from . import chains
 from . import rods
 from ..errors import ParticleDetectError
+from ..files.tables import without_saved_index
 from ..synthetic.chains import random_chain_config, synthesize_chains
 from ..synthetic.rods import ROD_LOOKS, random_rod_config, synthesize_rods
 from ..synthetic.spheres import LOOKS
@@ -141,7 +142,6 @@ def read_kind_table(path, kind: str) -> pd.DataFrame:
     """A rods or chains CSV, checked: one ParticleDetectError naming the file and the problem otherwise."""
     from pathlib import Path
 
-    from ..files.centre_csv import without_saved_index  # here: a circular import at the top (kinds <-> files)
     from ..files.io import read_csv_table
 
     path = Path(path)
