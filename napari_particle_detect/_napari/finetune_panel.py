@@ -9,7 +9,7 @@ from pathlib import Path
 
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QEvent, QObject, Qt
 from qtpy.QtWidgets import (
     QAbstractItemView, QCheckBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton,
     QSpinBox, QTableWidget, QTableWidgetItem,
@@ -35,6 +35,9 @@ from .state import DockState, round_threshold
 
 ROUND_COLUMNS = ["round", "from", "trained", "held out", "F1 before", "F1 after", "result"]
 TRAINED_COLUMN = ROUND_COLUMNS.index("trained")
+# "held out", "F1 before" and "F1 after" on two lines: on one their headers, wider than their numbers, left the
+# trained column less than its own header at the dock's usual width (about 490 px).
+ROUND_HEADERS = [name.replace(" ", "\n") for name in ROUND_COLUMNS]
 HOLD_OUT_NOTE = ("Each round is scored on tiles of the reviewed areas that no round ever trains on: 'F1 before' "
                  "is the round it started from, 'F1 after' the new one, each at its best threshold. A round "
                  "that is not better is kept but not used; double-click a row to detect with that round. Each "
@@ -61,11 +64,12 @@ def trained_cell(info: RoundInfo) -> str:
 
 
 def trained_tooltip(info: RoundInfo) -> str:
-    """The rounds table's trained cell in words, where the cell says less than there is: the unreviewed
-    frames the round learned from, the edits it did not learn ("" where it says it all)."""
-    learned, unlearned = unreviewed_text(info), unlearned_edits_text(info)
-    if not learned and not unlearned:
+    """The rounds table's trained cell in words: what the round trained on, the unreviewed frames it learned
+    from, the edits it did not learn ("" for a round not trained here). Always said, as the cell may be elided
+    to leave the other columns room."""
+    if info.parent is None:
         return ""
+    learned, unlearned = unreviewed_text(info), unlearned_edits_text(info)
     said = f"{info.name} trained on {trained_text(info)}" + (f"; it {learned}" if learned else "")
     return f"{said}. It {unlearned}" if unlearned else said
 
@@ -131,13 +135,16 @@ class FineTunePanel(RoundReports, QGroupBox):
         self.loss_plot = LossPlot()
         self.rounds_plot = RoundsPlot()
         self.table = QTableWidget(0, len(ROUND_COLUMNS))
-        self.table.setHorizontalHeaderLabels(ROUND_COLUMNS)
+        self.table.setHorizontalHeaderLabels(ROUND_HEADERS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
         self.table.setToolTip(HOLD_OUT_NOTE)
-        self.table.setMaximumHeight(130)
+        self.table.setMaximumHeight(146)  # three rows and a half under the two-line header
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Sized by _fit_trained_column: "3f + 2u, 1e not learned" pushed 'F1 after' and 'result' out of sight.
+        self.table.horizontalHeader().setSectionResizeMode(TRAINED_COLUMN, QHeaderView.ResizeMode.Fixed)
+        self.table.viewport().installEventFilter(self)  # the dock resized, or a vertical scrollbar came or went
         self._rows_of: tuple[Path | None, int] = (None, 0)  # the project the table shows, and its rounds then
 
         size_row = QHBoxLayout()
@@ -268,16 +275,19 @@ class FineTunePanel(RoundReports, QGroupBox):
 
     def _drop_deleted_verdict(self, project) -> None:
         """The last verdict goes, from the status line too, once the round it speaks of is deleted: it offered a
-        row no longer in the table."""
+        row no longer in the table. The last round left is told in its place, as a dock opened again tells it
+        (the line was blank until then, and a reopened dock then told another verdict)."""
         folder = project.folder
         number = self._verdict_rounds.get(folder)
         if number is None or any(info.number == number for info in project.rounds):
             return
         said = self._verdicts.pop(folder, "")
         del self._verdict_rounds[folder]
+        annotation = self.state.annotation
         if said and self.status.text() == said and not self.running():
-            self.status.setText("")
-            self.progress.setValue(0)
+            told = self._verdict_of(annotation) if annotation is not None and annotation.project is project else ""
+            self.status.setText(told)
+            self.progress.setValue(1 if told else 0)
 
     # ---- the rounds ------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -307,6 +317,7 @@ class FineTunePanel(RoundReports, QGroupBox):
                 if col == TRAINED_COLUMN:
                     item.setToolTip("\n".join(filter(None, [trained_tooltip(info), item.toolTip()])))
                 self.table.setItem(row, col, item)
+        self._fit_trained_column()
         self._show_newest(project, len(rounds))
         self.rounds_plot.show_rounds(rounds)
         areas = project.reviewed_areas() if project is not None else []
@@ -319,6 +330,25 @@ class FineTunePanel(RoundReports, QGroupBox):
         if project is not None:
             self._drop_deleted_verdict(project)
         self._drop_done_advice()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and watched is self.table.viewport():
+            self._fit_trained_column()
+        return super().eventFilter(watched, event)
+
+    def _fit_trained_column(self) -> None:
+        """The trained column as wide as its cells, or only as wide as the other columns leave it (its cells
+        elided, their tooltips say it all), never narrower than its header."""
+        header = self.table.horizontalHeader()
+        others = sum(self._column_width(col) for col in range(len(ROUND_COLUMNS)) if col != TRAINED_COLUMN)
+        room = self.table.viewport().width() - others
+        header.resizeSection(TRAINED_COLUMN, max(header.sectionSizeHint(TRAINED_COLUMN),
+                                                 min(self._column_width(TRAINED_COLUMN), room)))
+
+    def _column_width(self, col: int) -> int:
+        """The width a column's cells and header ask for, as QHeaderView.ResizeToContents gives it."""
+        header = self.table.horizontalHeader()
+        return max(self.table.sizeHintForColumn(col), header.sectionSizeHint(col), header.minimumSectionSize())
 
     def _show_newest(self, project, count: int) -> None:
         """The newest rounds scrolled into view when rounds were added or another project is shown: the table
@@ -356,6 +386,11 @@ class FineTunePanel(RoundReports, QGroupBox):
     @reports_errors
     def _use_row(self, row: int) -> None:
         number = self.table.item(row, 0).data(ROUND_ROLE)
+        current = self.state.require_annotation().project.current_round
+        if current is not None and current.number == number:
+            # Put in use again, it was told "in use from now on" and went back to its tuned threshold.
+            show_info(f"round-{number:03d} is already in use")
+            return
         refused = round_change_refusal(self.state, f"switching to round-{number:03d}")
         if refused is not None:
             raise ParticleDetectError(refused)

@@ -1,7 +1,7 @@
 """What the Fine-tune boxes of the sphere, rods and chains, and volume docks share: progress events
 relayed to the GUI thread, the bar and the phases seen, Cancel, and how a finished or failed round
 is told (the bar full or empty, the verdict or the failure in the status line and a notification).
-A mixin for a panel with ``progress`` (QProgressBar), ``status`` (QLabel), ``phases`` (list),
+A mixin for a panel with ``progress`` (QProgressBar), ``status`` (QLabel), ``cancel_button``, ``phases`` (list),
 ``running()`` and the events ``_cancel`` (set to stop the round) and ``_ended`` (set when it stopped)."""
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class RoundReports:
         if self.running() and not self._cancel.is_set():
             self._cancel.set()
             self.status.setText("cancelling…")
+            self.cancel_button.setEnabled(False)  # a second click did nothing (the next round enables it)
         return self._ended.wait(wait_s) if wait_s else self._ended.is_set()
 
     def show_progress(self, event: dict) -> Progress | None:
