@@ -47,6 +47,8 @@ def test_a_3d_round_stopped_by_ctrl_c_closes_its_bar_before_the_interrupted_line
     said = err.getvalue()
     assert code == 128 + signal.SIGINT and err.pressed and not (tmp_path / "tuned.pt").exists(), said
     before, interrupted, after = said.rpartition("particle-detect: interrupted")
-    assert interrupted and before.endswith("\n") and after == "\n", said  # no bar state on its line, none after it
+    # No bar state on its line, none after it: only what became of the round (nothing was saved).
+    assert interrupted and before.endswith("\n"), said
+    assert after == f"; nothing saved to {tmp_path / 'tuned'}.pt; run the same command again\n", said
     assert re.search(r"training:.*\| \d+/50 \[[^\n]*\n$", before), said  # the bar, closed where it stopped
     assert not re.search(r"(^|[\r\n]) *0%\|", said), said  # each state of the bar names what the round is doing

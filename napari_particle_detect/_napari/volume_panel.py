@@ -444,7 +444,9 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             return
         (review, typed), self._typed_voxel = self._typed_voxel, None
         try:
-            settings = read_settings(review.project)
+            # Damaged (a sync cut it short): said once in the project's problems, not as an error before every
+            # Detect, which writes it again with the size typed.
+            settings = read_settings(review.project, report_damaged=True)
             if settings is None or not all(typed) or (settings.voxel_size, settings.voxel_unit) == (typed, MICROMETRE):
                 return
             remember_settings(review.project, replace(settings, voxel_size=typed, voxel_unit=MICROMETRE))

@@ -117,13 +117,20 @@ def check_synth_output(outdir: Path, config, n: int) -> None:
                       "use larger particles or smaller images")
 
 
-def check_train_outputs(output: str | Path, data: list[Path], init: Path | None) -> None:
-    """``train -o``: the weights, card and resume state it writes replace no input and are no folder (``output``
-    as given: a trailing separator, which a Path drops, names a folder as detect -o reads it)."""
+def refuse_a_model_folder(output: str | Path, example: str) -> Path:
+    """``output`` (a model's -o, as given) as a path, refused where it names a folder: a trailing separator, which
+    a Path drops, names one as detect -o reads it (``example``: a model's name inside it, for the message)."""
     given = str(output)
     output = Path(output)
     if output.is_dir() or given.endswith(tuple(sep for sep in ("/", os.sep, os.altsep) if sep)):
-        raise ParticleDetectError(f"{given}: is a folder; name the model inside it, e.g. {output / 'model'}")
+        raise ParticleDetectError(f"{given}: is a folder; name the model inside it, e.g. {output / example}")
+    return output
+
+
+def check_train_outputs(output: str | Path, data: list[Path], init: Path | None) -> None:
+    """``train -o``: the weights, card and resume state it writes replace no input and are no folder (``output``
+    as given: a trailing separator, which a Path drops, names a folder as detect -o reads it)."""
+    output = refuse_a_model_folder(output, "model")
     inputs = input_files(data)
     inputs += [p.with_suffix(".csv") for p in inputs if p.suffix.lower() in (".tif", ".tiff", ".png")]
     if init is not None:

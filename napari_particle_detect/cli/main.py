@@ -349,7 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     action.add_argument("--export", type=number_in(1, 99_999, whole=True), metavar="N", help="export round N")
     action.add_argument("--delete", type=number_in(1, 99_999, whole=True), metavar="N",
                         help="delete round N (not the one in use, not the shipped model)")
-    rounds.add_argument("-o", "--output", type=Path, default=None, help="with --export: the model file to write (.pt)")
+    rounds.add_argument("-o", "--output", default=None,  # a string: a trailing / names a folder, refused
+                        help="with --export: the model file to write (.pt)")
     rounds.add_argument("--name", default=None, help="with --export: a name for the model, kept in its card")
     rounds.add_argument("--overwrite", action="store_true", help="with --export: replace the model file at -o")
 
@@ -1231,8 +1232,9 @@ def cmd_rounds(args: argparse.Namespace) -> int:
         if args.output is None:
             raise ParticleDetectError("--export N needs -o MODEL.pt")
         from ..shipped import refuse_shipped_output
-        from .checks import check_output
+        from .checks import check_output, refuse_a_model_folder
 
+        args.output = refuse_a_model_folder(args.output, "model.pt")  # as train -o refuses it
         check_output(args.output, [], "model", (".pt",))
         refuse_shipped_output(args.output)  # as train's -o: a round exported there would replace a shipped model
         if args.output.exists() and not args.overwrite:

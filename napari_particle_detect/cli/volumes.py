@@ -783,6 +783,7 @@ def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: 
 
 def _volume_round(args: argparse.Namespace) -> int:
     from .bars import RoundBar
+    from .checks import round_unsaved_at_ctrl_c
     from .rounds import save_round
     from ..models import load_model
     from ..learning.volume_finetune import VOLUME_FINE_TUNE, fine_tune_volumes, with_config
@@ -792,12 +793,14 @@ def _volume_round(args: argparse.Namespace) -> int:
                          learning_rate=args.lr, threads=args.threads, seed=args.seed)
     if config.crop % base.network.stride:  # said before the volumes are read: large ones take a while
         raise ParticleDetectError(f"--crop {config.crop}: must be a multiple of {base.network.stride} for this model")
-    examples = load_volume_examples(args.data, args.axes, base.card.canonical_diameter, args.diameter,
-                                    tuple(args.voxel_size) if args.voxel_size else None)
-    # As the 2D round's (main._fine_tune_round): opened at the round's first event, closed before a failure's or a
-    # Ctrl-C's line, the round's own log lines printed above it.
-    with RoundBar(args.quiet, config.steps) as bar:
-        result = fine_tune_volumes(base, examples, config, "cuda" if args.device == "cuda" else "cpu",
-                                   progress=bar.event)
+    # Nothing is written before save_round: a Ctrl-C says so and how to start again, as the 2D round's does.
+    with round_unsaved_at_ctrl_c(args.output):
+        examples = load_volume_examples(args.data, args.axes, base.card.canonical_diameter, args.diameter,
+                                        tuple(args.voxel_size) if args.voxel_size else None)
+        # As the 2D round's (main._fine_tune_round): opened at the round's first event, closed before a failure's
+        # or a Ctrl-C's line, the round's own log lines printed above it.
+        with RoundBar(args.quiet, config.steps) as bar:
+            result = fine_tune_volumes(base, examples, config, "cuda" if args.device == "cuda" else "cpu",
+                                       progress=bar.event)
     save_round(result, args.init, args.output, tiles="held-out 3D tiles")
     return 0

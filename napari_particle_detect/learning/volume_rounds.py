@@ -99,7 +99,7 @@ def read_settings(project: Project, report_damaged: bool = False) -> VolumeSetti
         unreadable = f"{path}: unreadable volume settings ({str(exc)[:80]})"
         if not report_damaged or isinstance(exc, OSError):  # a disk's refusal is no damaged file
             raise ParticleDetectError(unreadable) from None
-        project.report_problem(f"{unreadable}; the default particle sizes are used until the next Detect writes "
+        project.report_problem(f"{unreadable}; the default particle sizes are used until a Detect writes "
                                "them again")
         return None
 

@@ -39,10 +39,12 @@ def check_recorded_volume_shape(folder: Path, shape: tuple[int, int, int], name:
     depth unsaid (its accepted boxes then lay at other slices) and recorded that volume's fingerprint, refusing its
     own image from then on."""
     # Only the folder is read: no Project.open, which would record the fingerprint of the volume refused here.
+    # A volume.json cut short (by a copy or a sync) only skips this check, said as a warning: refused, it locked
+    # the whole review out although the dock's next Detect writes it again.
     try:
-        settings = read_settings(Project(folder, ProjectState())) if (folder / SETTINGS_FILE).is_file() else None
+        settings = (read_settings(Project(folder, ProjectState()), report_damaged=True)
+                    if (folder / SETTINGS_FILE).is_file() else None)
     except ParticleDetectError as exc:
-        # Said without a way out, a damaged volume.json (cut short by a copy or a sync) locked the whole review out.
         raise ParticleDetectError(f"{exc}; move it aside to open the project: its centres, accepted volumes and boxes "
                                   "and rounds are kept apart from it, and the next Detect writes the sizes it held "
                                   "again") from None
@@ -258,7 +260,11 @@ class VolumeReview:
         when the voxel size is known in micrometres, then source; ``trackpy.link(df, r, pos_columns=["z","y","x"])`` reads it.
         ``origin``: where the image's voxel (0, 0, 0) lies, in voxels (see :func:`export_volume_table`)."""
         table = self.project.load_all() if tables is None else tables
-        settings = read_settings(self.project)
+        try:
+            settings = read_settings(self.project)  # strict: the micrometre columns come from it
+        except ParticleDetectError as exc:
+            raise ParticleDetectError(f"{exc}; press Detect to write it again (centres it detects over your edits "
+                                      "stay one Undo away), or move it aside to export in voxels only") from None
         return export_volume_table(table, path, settings.voxel_um if settings else None, origin)
 
 
