@@ -51,7 +51,7 @@ from .layers import (
     points_layer_kwargs, viewer_closing,
 )
 from .detect_panel import pixels_not_square
-from .notify import found_elsewhere_note, report, show_warnings, warn_once, warnings_logged
+from .notify import found_elsewhere_note, report, say_problems, show_warnings, warn_once, warnings_logged
 from .volume_review_panel import VolumeReviewPanel
 from .volume_round_panel import VolumeRoundPanel
 from .dock_closing import STOP_WAIT_S, ClosingDock, put_away_words
@@ -219,6 +219,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         # Detect says it again, not "select a ZYX image" over the volume selected.
         self._refused: str | None = None
         self._said_found: set[str] = set()  # the projects found elsewhere named (notify.found_elsewhere_note)
+        self._said_problems: dict = {}  # each project folder's problems last said (notify.say_problems)
         self.points: Points | None = None
         self._pasted: PastedPoints | None = None  # hears napari's paste into the centres layer
         # The image name the centres layer was named after: it follows the image's renames, not a user's own.
@@ -694,6 +695,9 @@ class VolumeDetectWidget(ClosingDock, QWidget):
                 else:
                     name_volume_axes(self.viewer, layer.ndim)
                     self._restore_points(layer)
+                    # What opening it left out (a damaged volume's centres file, found as its centres are read back),
+                    # said as the 2D docks say theirs.
+                    say_problems(self.review.project, self._said_problems, self.review.project.folder)
                     self._say_found_elsewhere(layer, path, volumes)
         self.review_panel.refresh()
         self.round_panel.refresh()
