@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import ParticleDetectError
 from ..files.output_checks import check_output, check_output_folder  # noqa: F401 (the CLI imports them from here)
+from ..files.tables import table_columns
 
 # What matplotlib writes by name; a figure path must say which one.
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".tif", ".tiff")
@@ -192,16 +193,6 @@ def round_unsaved_at_ctrl_c(output: Path) -> Iterator[None]:
     except KeyboardInterrupt:
         raise KeyboardInterrupt(f"nothing saved to {Path(output).with_suffix('.pt')}; run the same command "
                                 "again") from None
-
-
-def table_columns(path: Path) -> set[str] | None:
-    """A CSV's column names as its readers strip them; None where it cannot be read (its reader says why)."""
-    import pandas as pd
-
-    try:
-        return {str(c).strip() for c in pd.read_csv(path, nrows=0).columns}
-    except Exception:  # noqa: BLE001 - the reader says what is wrong with it, later
-        return None
 
 
 def refuse_tables_of_another_sort(paths: list[Path], kind: str) -> None:

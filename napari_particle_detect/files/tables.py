@@ -526,3 +526,11 @@ def without_saved_index(table: pd.DataFrame, path: Path) -> pd.DataFrame:
                                          "left out", path)
         return table.drop(columns=SAVED_INDEX)
     return table
+
+
+def table_columns(path: Path) -> set[str] | None:
+    """A CSV's column names as its readers strip them; None where it cannot be read (its reader says why)."""
+    try:
+        return {str(c).strip() for c in pd.read_csv(path, nrows=0).columns}
+    except Exception:  # noqa: BLE001 - the reader says what is wrong with it, later
+        return None

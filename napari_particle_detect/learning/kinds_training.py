@@ -498,6 +498,7 @@ def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.Data
     for image_path, csv in annotated_files(paths, f"{kind} table"):
         stack = read_image(image_path)
         frames = stack[None] if stack.ndim == 2 else stack
+        _refuse_stack_table_without_frames(csv, kind, len(frames), image_path.name)
         table = read_kind_table(csv, kind)
         # A single frame reviewed empty is an example too (nothing to find here): its table has no rows
         # to name a frame, but an image of one frame has no other; a stack's names none, refused.
@@ -513,3 +514,16 @@ def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.Data
         raise ParticleDetectError(f"no image + {kind} CSV pairs found in {', '.join(map(str, paths))}")
     say_no_centres(paths, [len(rows) for _, rows in out], kind.removesuffix("s"))
     return out
+
+
+def _refuse_stack_table_without_frames(csv: Path, kind: str, count: int, image: str) -> None:
+    """A stack's table whose file has no frame column refused as :func:`annotated_frames` refuses it, read by its
+    header before the kind's check_table: that numbers such a table frame 0, so its rows of every frame were taught
+    as frame 0's, and a chains table was refused for chains repeated in frame 0, the frames unsaid."""
+    from ..files.tables import table_columns
+    from ..files.io import read_csv_table
+    from .training import annotated_frames
+
+    columns = table_columns(csv)
+    if count > 1 and columns is not None and "frame" not in columns:  # None: the kind's reader says why
+        annotated_frames(csv, read_csv_table(csv, f"the {kind} columns"), count, image)

@@ -12,6 +12,7 @@ is lost stops with one line and changes nothing: dask would start it over on ano
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import uuid
@@ -34,6 +35,8 @@ from .rounds import (
 from .pseudo_labels import spread
 from .training import Example, TrainConfig, TrainingCancelled
 
+log = logging.getLogger(__name__)
+
 # How often the laptop side looks for progress and for the user's Cancel.
 POLL_S = 0.2
 # How long the scheduler has to answer, and then to have a worker for the round's tasks.
@@ -46,6 +49,9 @@ QUEUED_AFTER_S = 2.0
 # How long every worker has to say which version it runs: a worker whose process is stuck (stopped, swapping, its
 # event loop blocked) never answers, and the round waited for it for ever, deaf to Cancel.
 VERSION_TIMEOUT_S = 20
+# How long the scheduler has to take the round's task's stop: it answers in milliseconds, but one stalled (its process
+# stopped or swapping, its event loop blocked) keeps its connection open and never answers, and Ctrl-C waited for it.
+STOP_WAIT_S = 5.0
 # The first thing the round's task puts on its Queue: the address of the worker it runs on (no progress event).
 RUNNING_ON = "running_on"
 
@@ -318,13 +324,20 @@ def _wait(client, future, events, stop, cancel: Callable[[], bool] | None, repor
 
 def _stop_task(client, future, stop) -> None:
     """The round's task told to stop (it polls ``stop`` every step) and cancelled, as far as the scheduler answers."""
-    if client.status != "running":
-        return
-    try:
+    if client.status == "running":
+        _tell_stop(future, stop)
+
+
+def _tell_stop(future, stop) -> None:
+    """The round's task told to stop (it polls ``stop`` every step) and cancelled, in a thread of its own waited for
+    STOP_WAIT_S at most: what fails there is not raised (the error or cancel being raised says what went wrong)."""
+    def tell() -> None:
         stop.set()
         future.cancel()
-    except Exception:  # noqa: BLE001 - the error being raised says what went wrong, not this
-        pass
+
+    if wait([_in_thread(tell)], timeout=STOP_WAIT_S).not_done:
+        log.warning("the dask scheduler did not answer in %g s: the round's task was not told to stop, and may run "
+                    "on its worker until the scheduler answers", STOP_WAIT_S)
 
 
 def _wait_on(client, future, events, stop, cancel: Callable[[], bool] | None, report: Callable[[dict], None],
@@ -355,8 +368,7 @@ def _wait_on(client, future, events, stop, cancel: Callable[[], bool] | None, re
         if not waiting():  # lost while the progress was read
             break
         if cancel is not None and cancel():
-            stop.set()
-            future.cancel()
+            _tell_stop(future, stop)
             raise TrainingCancelled("fine-tuning cancelled")
         _refuse_joined_since(client, running_on, vetted, cancel, future, stop)
         if not running_on and not told_queued and time.monotonic() - started > QUEUED_AFTER_S:
@@ -371,8 +383,7 @@ def _wait_on(client, future, events, stop, cancel: Callable[[], bool] | None, re
             asked = time.monotonic()
             if (len(running_on) > 1 or not _still_there(client, running_on[0])) and not future.done():
                 # dask would start the round over on another worker, from its first step, unsaid.
-                stop.set()
-                future.cancel()
+                _tell_stop(future, stop)
                 raise ParticleDetectError(f"{address}: the dask worker training the round ({running_on[0]}) was "
                                           "lost; nothing was changed: start the round again")
     if not future.done() or future.cancelled():
@@ -426,8 +437,7 @@ def _refuse_joined_since(client, running_on: list[str], vetted: set[str], cancel
     try:
         vetted.update(refuse_other_versions(client, cancel, VERSION_TIMEOUT_S, workers=joined))
     except BaseException:
-        stop.set()
-        future.cancel()
+        _tell_stop(future, stop)
         raise
 
 

@@ -17,6 +17,7 @@ Nothing here imports Qt or napari.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -43,6 +44,9 @@ _DATE = "%Y-%m-%d %H:%M"
 # Sibling folders of an image's folder looked through for its project at most: a parent of thousands (a shared
 # /tmp, a home of many users) would make opening an image slow, and a project is rarely put that far.
 MAX_SIBLINGS = 200
+# Chosen-folder notes read at most when looking for an image's project elsewhere (on the dock's main thread): the
+# projects home keeps a note for every image a folder was ever chosen for, many of them gone since.
+MAX_NOTES_READ = 10 * MAX_SIBLINGS
 
 
 @dataclass(frozen=True)
@@ -88,8 +92,12 @@ def home_folder_for_image(path: str | Path) -> Path:
     its absolute path (the same image always gets the same folder; namesakes elsewhere do not)."""
     path = Path(os.path.abspath(Path(path).expanduser()))
     digest = hashlib.sha1(str(path).encode(errors="surrogateescape")).hexdigest()[:10]
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.stem).strip("._")[:100] or "image"
-    return projects_home() / f"{safe}-{digest}{PROJECT_SUFFIX}"
+    return projects_home() / f"{_safe_stem(path)}-{digest}{PROJECT_SUFFIX}"
+
+
+def _safe_stem(path: Path) -> str:
+    """The image's name as the projects home's folders and notes for it begin (then a dash and the fingerprint)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", path.stem).strip("._")[:100] or "image"
 
 
 def _note_file(path: str | Path, suffix: str) -> Path:
@@ -181,7 +189,7 @@ def projects_elsewhere(path: str | Path, image: ProjectState | None = None,
         except OSError:
             siblings = []
         places += [Path(folder) for folder in siblings[:MAX_SIBLINGS]]
-    chosen = remembered_folders()
+    chosen = remembered_folders(path)
     found = projects_made_for_image([*places, *also, projects_home(), *chosen], image)
     found += [folder for folder in chosen if folder not in found and _made_for(folder, image)]
     return found + [folder for folder in renamed_image_projects(here, image) if folder not in found]
@@ -192,16 +200,36 @@ def _made_for(folder: Path, image: ProjectState) -> bool:
     return state is not None and made_for_image(state, image)
 
 
-def remembered_folders() -> list[Path]:
-    """The folders every chosen-folder note in the projects home names (:func:`remember_chosen_folder`), that are
-    there: projects, or folders keeping them inside. At most MAX_SIBLINGS notes are read."""
+def remembered_folders(path: str | Path) -> list[Path]:
+    """The folders chosen-folder notes in the projects home name (:func:`remember_chosen_folder`) that are there:
+    projects, or folders keeping them inside; at most MAX_SIBLINGS of them, from at most MAX_NOTES_READ notes.
+    The notes of images named as ``path`` come first (an image moved since keeps its name, only the fingerprint of
+    its path in its note's name changed), then the newest: once the first MAX_SIBLINGS by name were read, the notes
+    of folders deleted since hid the one that mattered."""
+    prefix = f"{_safe_stem(Path(path))}-"
+    notes = sorted(_chosen_notes(), key=lambda note: (not note[0].name.startswith(prefix), -note[1]))
+    folders: list[Path] = []
+    for note, _ in notes[:MAX_NOTES_READ]:
+        folder = _noted_folder(note)
+        if folder is not None and folder not in folders and folder.is_dir():
+            folders.append(folder)
+            if len(folders) == MAX_SIBLINGS:
+                break
+    return folders
+
+
+def _chosen_notes() -> list[tuple[Path, float]]:
+    """Every chosen-folder note in the projects home, with when it was written."""
+    notes = []
     try:
-        notes = sorted(entry.path for entry in os.scandir(projects_home())
-                       if entry.name.endswith(_CHOSEN_SUFFIX) and entry.is_file(follow_symlinks=False))
+        with os.scandir(projects_home()) as entries:
+            for entry in entries:
+                if entry.name.endswith(_CHOSEN_SUFFIX) and entry.is_file(follow_symlinks=False):
+                    with contextlib.suppress(OSError):  # removed since it was listed
+                        notes.append((Path(entry.path), entry.stat(follow_symlinks=False).st_mtime))
     except OSError:
-        return []
-    folders = [_noted_folder(Path(note)) for note in notes[:MAX_SIBLINGS]]
-    return list(dict.fromkeys(folder for folder in folders if folder is not None and folder.is_dir()))
+        pass
+    return notes
 
 
 def renamed_image_projects(folder: Path, image: ProjectState) -> list[Path]:
