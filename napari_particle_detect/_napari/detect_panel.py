@@ -35,7 +35,7 @@ from ..detection.unreadable import check_any_read, said_once
 from ..detection.sizing import SAME_DETECTION, SQUARE_PIXELS_ADVICE, with_advice
 from .exact_spin_box import ExactSpinBox
 from .image_views import VIEW_KEY, file_read_from, layer_pixels
-from .labels import WholeLabel
+from .labels import ElidedComboBox, WholeLabel
 from .notify import report, reports_errors, show_warnings, warn_once, warnings_logged
 from .state import CHOSEN_ELSEWHERE, DockState
 
@@ -44,6 +44,7 @@ from .state import CHOSEN_ELSEWHERE, DockState
 SCORE_FLOOR = 0.1
 SLIDER_STEPS = 100
 APPLY_INTERVAL_S = 0.5
+MODEL_LIST_CHARACTERS = 20  # the Model list's least width, in characters: a round's name and the start of its note
 
 
 def detect_frames(image, model_path, device: str, diameter: float | None, polarity: str, frames: list[int], name: str,
@@ -106,7 +107,9 @@ class DetectPanel(QGroupBox):
         # Each image's words on its pixels not being square, as last said: said again only where they change.
         self._not_square_said: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-        self.model_combo = QComboBox()
+        # A round's entry names the file it came from: sized to its whole text, a deep folder's path widened the
+        # dock past the window.
+        self.model_combo = ElidedComboBox(MODEL_LIST_CHARACTERS)
         self.model_combo.setToolTip("Model round to detect with: round-001 is the model the project started "
                                     "from, the shipped one of the version that made it")
         self.load_button = QPushButton("Add…")
@@ -344,6 +347,7 @@ class DetectPanel(QGroupBox):
             else:
                 label = f"{info.name} (held-out F1 {info.f1:.3f}{'' if info.improved is not False else ', not better'})"
             self.model_combo.addItem(label, info.number)
+            self.model_combo.setItemData(self.model_combo.count() - 1, label, Qt.ItemDataRole.ToolTipRole)
         if rounds and other_version_note(annotation.project):
             # After an upgrade the project's rounds all descend from the model the older version shipped.
             self.model_combo.addItem(THIS_VERSION, THIS_VERSION)

@@ -1,8 +1,12 @@
-"""The docks' shared label: a word-wrapped line of status or advice that is never drawn cut."""
+"""The docks' shared labels: a word-wrapped line of status or advice that is never drawn cut, one that may break a
+path anywhere, and a list whose long entries are shown elided."""
 
 from __future__ import annotations
 
-from qtpy.QtWidgets import QLabel
+import re
+
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QComboBox, QLabel, QStyle, QStyleOptionComboBox, QStylePainter
 
 
 class WholeLabel(QLabel):
@@ -51,3 +55,49 @@ class WholeLabel(QLabel):
             return max(self.heightForWidth(self.width()), 0)
         finally:
             self.setMinimumHeight(kept)
+
+
+# Where a shown path may break: a folder's name holds no space, and the whole path unbroken widened the dock to its
+# length. A zero-width space after each is invisible and gives the wrap a place.
+PATH_BREAKS = re.compile(r"([/\\_.-])(?=\S)")
+ZERO_WIDTH_SPACE = "\u200b"
+
+
+class PathLabel(WholeLabel):
+    """A WholeLabel whose text holds paths: shown, it may break after any separator of a path, so a deep folder
+    keeps the dock its usual width; ``text()`` gives the text as set, without the invisible breaks."""
+
+    _whole = ""  # read by WholeLabel's __init__, before this one's could set it
+
+    def __init__(self, text: str = "", hidden_when_empty: bool = False) -> None:
+        super().__init__("", hidden_when_empty)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        self._whole = text
+        super().setText(PATH_BREAKS.sub(rf"\1{ZERO_WIDTH_SPACE}", text))
+
+    def text(self) -> str:
+        return self._whole
+
+
+class ElidedComboBox(QComboBox):
+    """A list as wide as ``least_characters`` wants, not as its longest entry: the entry shown is elided in its
+    middle (a path's start and its file's name stay), the popup and each item's tooltip keep it whole. Qt clips a
+    too long entry at the edge without a mark, and the file's name was the part cut."""
+
+    def __init__(self, least_characters: int) -> None:
+        super().__init__()
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(least_characters)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        painter = QStylePainter(self)
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
+        # The label is drawn a pixel in from each side of the edit field.
+        room = self.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                           QStyle.SubControl.SC_ComboBoxEditField, self).width() - 2
+        option.currentText = self.fontMetrics().elidedText(option.currentText, Qt.TextElideMode.ElideMiddle, room)
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)

@@ -29,7 +29,7 @@ from .image_views import (
     START_HINT, add_view_layer, explain, kind_suffix, layer_frames, layer_kind, other_dock_note,
     remember_copied_files, shared_file_projects, show_view_choice,
 )
-from .labels import WholeLabel
+from .labels import PathLabel, WholeLabel
 from .layers import guard_canvas_from_removed_layers, is_dock_output, quoted_names, viewer_closing
 from .measure_panel import MeasurePanel
 from .notify import report, reports_errors, say_problems
@@ -103,7 +103,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self.view_combo = QComboBox()
         self.view_button = QPushButton("Use")
         self.view_button.setToolTip("Add the chosen greyscale image or stack as a new layer and work on it")
-        self.project_label = WholeLabel(START_HINT)
+        self.project_label = PathLabel(START_HINT)
         self.project_label.setStyleSheet("color: gray")
         self.project_button = QPushButton("Folder…")
         self.project_button.setToolTip("Keep this image's corrections and models in another folder")
