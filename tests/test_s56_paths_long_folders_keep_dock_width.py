@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tifffile
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QApplication
+from qtpy.QtWidgets import QApplication, QLabel
 
 from napari_particle_detect.projects.project import Project
 
@@ -61,3 +61,18 @@ def test_a_deep_folder_keeps_the_dock_its_width(make_napari_viewer, light_model,
     assert str(model) in entry and combo.itemData(combo.currentIndex(), Qt.ItemDataRole.ToolTipRole) == entry
     # The path is given whole to whoever reads or copies it: the breaks are only in what is drawn.
     assert widget.project_label.text() == f"Project: {widget.annotation.project.folder}"
+
+
+def test_a_long_path_is_shown_cut_in_its_middle_whole_in_the_tooltip(qtbot):
+    from napari_particle_detect._napari.labels import SHOWN_PATH_CHARACTERS, ZERO_WIDTH_SPACE, PathLabel
+
+    folder = "/data/" + "/".join(["experiment_2024_session"] * 6) + "/cells.particle-detect"
+    label = PathLabel()
+    qtbot.addWidget(label)
+    label.setText(f"Project: {folder}")
+    shown = QLabel.text(label).replace(ZERO_WIDTH_SPACE, "")
+    assert label.text() == f"Project: {folder}" and label.toolTip() == label.text()
+    assert shown.startswith("Project: /data/exp") and shown.endswith("/cells.particle-detect") and "…" in shown
+    assert len(shown) == len("Project: ") + SHOWN_PATH_CHARACTERS
+    label.setText("Project: /data/cells.particle-detect")  # a short one: whole, and no tooltip left from before
+    assert QLabel.text(label).replace(ZERO_WIDTH_SPACE, "") == label.text() and label.toolTip() == ""

@@ -61,11 +61,26 @@ class WholeLabel(QLabel):
 # length. A zero-width space after each is invisible and gives the wrap a place.
 PATH_BREAKS = re.compile(r"([/\\_.-])(?=\S)")
 ZERO_WIDTH_SPACE = "\u200b"
+# A path longer than this is shown with its middle cut ("…"; the label's tooltip holds it whole): wrapped whole, a
+# deep folder took three lines and pushed the rounds table below a 1000 px window's edge.
+SHOWN_PATH_CHARACTERS = 72
+PATHS = re.compile(r"(?:[A-Za-z]:)?[/\\]\S+")
+
+
+def _shortened(path: re.Match) -> str:
+    """A path of more than SHOWN_PATH_CHARACTERS with its middle cut: its start (where it lies) and its end (the
+    folder's own name) kept."""
+    whole = path.group(0)
+    if len(whole) <= SHOWN_PATH_CHARACTERS:
+        return whole
+    start = SHOWN_PATH_CHARACTERS // 3
+    return f"{whole[:start]}…{whole[len(whole) - (SHOWN_PATH_CHARACTERS - start - 1):]}"
 
 
 class PathLabel(WholeLabel):
     """A WholeLabel whose text holds paths: shown, it may break after any separator of a path, so a deep folder
-    keeps the dock its usual width; ``text()`` gives the text as set, without the invisible breaks."""
+    keeps the dock its usual width, and a path longer than SHOWN_PATH_CHARACTERS is cut in its middle (whole in the
+    tooltip); ``text()`` gives the text as set, without the invisible breaks or the cut."""
 
     _whole = ""  # read by WholeLabel's __init__, before this one's could set it
 
@@ -75,7 +90,9 @@ class PathLabel(WholeLabel):
 
     def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
         self._whole = text
-        super().setText(PATH_BREAKS.sub(rf"\1{ZERO_WIDTH_SPACE}", text))
+        shown = PATHS.sub(_shortened, text)
+        self.setToolTip(text if shown != text else "")
+        super().setText(PATH_BREAKS.sub(rf"\1{ZERO_WIDTH_SPACE}", shown))
 
     def text(self) -> str:
         return self._whole
