@@ -52,6 +52,11 @@ VERSION_TIMEOUT_S = 20
 # How long the scheduler has to take the round's task's stop: it answers in milliseconds, but one stalled (its process
 # stopped or swapping, its event loop blocked) keeps its connection open and never answers, and Ctrl-C waited for it.
 STOP_WAIT_S = 5.0
+# How long a call the scheduler answers at once (the progress Queue's beyond its own time-out, the workers it has) is
+# waited for: the Queue's time-out is the scheduler's to keep, and one stalled kept the round's wait, deaf to Cancel,
+# for ever. Seconds, not one: a reply given up on may still take an event off the Queue, lost, and a local scheduler on a
+# loaded 2-core machine answers in well under that.
+ANSWER_S = 3.0
 # The first thing the round's task puts on its Queue: the address of the worker it runs on (no progress event).
 RUNNING_ON = "running_on"
 
@@ -328,9 +333,10 @@ def _stop_task(client, future, stop) -> None:
         _tell_stop(future, stop)
 
 
-def _tell_stop(future, stop) -> None:
+def _tell_stop(future, stop) -> bool:
     """The round's task told to stop (it polls ``stop`` every step) and cancelled, in a thread of its own waited for
-    STOP_WAIT_S at most: what fails there is not raised (the error or cancel being raised says what went wrong)."""
+    STOP_WAIT_S at most: what fails there is not raised (the error or cancel being raised says what went wrong).
+    Whether the scheduler answered in time."""
     def tell() -> None:
         stop.set()
         future.cancel()
@@ -338,6 +344,8 @@ def _tell_stop(future, stop) -> None:
     if wait([_in_thread(tell)], timeout=STOP_WAIT_S).not_done:
         log.warning("the dask scheduler did not answer in %g s: the round's task was not told to stop, and may run "
                     "on its worker until the scheduler answers", STOP_WAIT_S)
+        return False
+    return True
 
 
 def _wait_on(client, future, events, stop, cancel: Callable[[], bool] | None, report: Callable[[dict], None],
@@ -368,12 +376,15 @@ def _wait_on(client, future, events, stop, cancel: Callable[[], bool] | None, re
         if not waiting():  # lost while the progress was read
             break
         if cancel is not None and cancel():
-            _tell_stop(future, stop)
+            if not _tell_stop(future, stop):
+                # Not "cancelled": the task may train on, and the next round wait behind it, until it answers.
+                raise ParticleDetectError(f"{address}: the dask scheduler stopped answering (its process stopped or "
+                                          "overloaded?); the round was cancelled and nothing was changed, but its "
+                                          "task may run on its worker until the scheduler answers")
             raise TrainingCancelled("fine-tuning cancelled")
         _refuse_joined_since(client, running_on, vetted, cancel, future, stop)
         if not running_on and not told_queued and time.monotonic() - started > QUEUED_AFTER_S:
-            told_queued = True
-            report({"phase": "queued", "where": address, "workers": len(client.nthreads())})
+            told_queued = _tell_queued(client, address, report)
         # Asked until the task starts, not once: a busy worker is no fault, but every worker gone while the task
         # waited (killed, retired) left the round waiting for ever, the dock saying the workers were busy.
         if not running_on and workers.none_for() >= CONNECT_TIMEOUT_S:
@@ -393,6 +404,17 @@ def _wait_on(client, future, events, stop, cancel: Callable[[], bool] | None, re
         raise ParticleDetectError(f"{address}: {why} during the round; nothing was changed: start the round again")
 
 
+def _tell_queued(client, address: str, report: Callable[[dict], None]) -> bool:
+    """The round's task said to wait for a worker, and how many the scheduler has; False where it did not answer
+    (to be told at the next poll)."""
+    try:
+        workers = len(client.nthreads(callback_timeout=ANSWER_S))
+    except OSError:
+        return False
+    report({"phase": "queued", "where": address, "workers": workers})
+    return True
+
+
 class _WorkerWatch:
     """How long ``client``'s scheduler has had no worker at all, asked at most every WORKER_CHECK_S: counted from
     ``started`` until one is seen, and again from the first time none is seen after that. ``joined``: workers were
@@ -408,8 +430,8 @@ class _WorkerWatch:
         if now - self.asked >= WORKER_CHECK_S and self.client.status == "running":  # a lost scheduler: no answer
             self.asked = now
             try:
-                present = bool(self.client.nthreads())
-            except OSError:
+                present = bool(self.client.nthreads(callback_timeout=ANSWER_S))
+            except OSError:  # TimeoutError among them: a stalled scheduler
                 present = self.none_since is None  # as it was: the task comes back cancelled if the scheduler is lost
             if present:
                 self.none_since, self.joined = None, True
@@ -447,8 +469,8 @@ def _still_there(client, worker: str) -> bool:
     if client.status != "running":
         return True
     try:
-        return bool(client.nthreads([worker]))
-    except OSError:
+        return bool(client.nthreads([worker], callback_timeout=ANSWER_S))
+    except OSError:  # TimeoutError among them: a stalled scheduler
         return True
 
 
@@ -465,13 +487,15 @@ def _pass_on(events, timeout: float, report: Callable[[dict], None]) -> list[str
 
 
 def _drain(events, timeout: float) -> list[dict]:
-    """Every event waiting in the Queue, after waiting up to ``timeout`` for the first."""
+    """Every event waiting in the Queue, after waiting up to ``timeout`` for the first; none more where the scheduler
+    has not answered ANSWER_S after its time-out (stalled: the caller's Cancel is to be heard)."""
     out = []
+    first = timeout or 0.01
     try:
-        out.append(events.get(timeout=timeout) if timeout else events.get(timeout=0.01))
-        while events.qsize():
-            out.append(events.get(timeout=0.01))
-    except Exception:  # the Queue's time-out: nothing (more) to read  # noqa: BLE001
+        out.append(events.get(timeout=first, callback_timeout=first + ANSWER_S))
+        while events.qsize(callback_timeout=ANSWER_S):
+            out.append(events.get(timeout=0.01, callback_timeout=0.01 + ANSWER_S))
+    except Exception:  # the Queue's time-out (or ours): nothing (more) to read  # noqa: BLE001
         pass
     return out
 
