@@ -60,5 +60,5 @@ def test_a_project_put_in_a_store_chosen_for_another_image_is_found_past_older_n
     # The store was chosen for another image, later; this image's project was put there by hand (no note of its own).
     chosen_folder_note(image).unlink()
     assert remember_chosen_folder(tmp_path / "x" / "zebra.tif", tmp_path / "store")
-    _stale_notes(tmp_path, day_old)  # older than the store's note, and named before it: the newest is read first
+    _stale_notes(tmp_path, day_old)  # named before the store's note: gone folders are passed over, not counted in the cap
     assert _found_after_move(tmp_path, image, "movie.tif") == (project.folder,)

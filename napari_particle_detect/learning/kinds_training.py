@@ -519,11 +519,21 @@ def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.Data
 def _refuse_stack_table_without_frames(csv: Path, kind: str, count: int, image: str) -> None:
     """A stack's table whose file has no frame column refused as :func:`annotated_frames` refuses it, read by its
     header before the kind's check_table: that numbers such a table frame 0, so its rows of every frame were taught
-    as frame 0's, and a chains table was refused for chains repeated in frame 0, the frames unsaid."""
+    as frame 0's, and a chains table was refused for chains repeated in frame 0, the frames unsaid. Only a table of
+    the kind by its header: another kind's is refused as such by the kind's reader, not first asked for frames."""
     from ..files.tables import table_columns
     from ..files.io import read_csv_table
     from .training import annotated_frames
 
     columns = table_columns(csv)
-    if count > 1 and columns is not None and "frame" not in columns:  # None: the kind's reader says why
+    if count > 1 and columns is not None and "frame" not in columns and _of_kind(columns, kind):
         annotated_frames(csv, read_csv_table(csv, f"the {kind} columns"), count, image)
+
+
+def _of_kind(columns, kind: str) -> bool:
+    """Whether a table's header holds ``kind``'s own columns (a rods table: also its tips alone), whatever else
+    it holds."""
+    from ..kinds.columns import KIND_SIGNATURES, is_tips_table
+
+    names = {str(c).strip() for c in columns}
+    return set(KIND_SIGNATURES.get(kind, ())) <= names or (kind == "rods" and is_tips_table(names))

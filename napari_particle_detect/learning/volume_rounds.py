@@ -229,7 +229,11 @@ def run_volume_round(project: Project, volumes, config: VolumeRoundConfig = VOLU
     parent = project.current_round
     if parent is None:
         raise ParticleDetectError("run Detect first: there is no 3D model round to fine-tune yet")
-    settings = read_settings(project)
+    try:
+        settings = read_settings(project)  # strict: a round trains at the sizes the last Detect found
+    except ParticleDetectError as exc:  # the project opens over a damaged file: say how to get past it here too
+        raise ParticleDetectError(f"{exc}; press Detect to write it again (centres it detects over your edits "
+                                  "stay one Undo away), then fine-tune") from None
     if settings is None:
         raise ParticleDetectError("run Detect first, so the particle size of these volumes is known")
     if not project.reviewed_areas():

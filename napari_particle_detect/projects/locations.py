@@ -17,7 +17,6 @@ Nothing here imports Qt or napari.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
@@ -44,9 +43,9 @@ _DATE = "%Y-%m-%d %H:%M"
 # Sibling folders of an image's folder looked through for its project at most: a parent of thousands (a shared
 # /tmp, a home of many users) would make opening an image slow, and a project is rarely put that far.
 MAX_SIBLINGS = 200
-# Chosen-folder notes read at most when looking for an image's project elsewhere (on the dock's main thread): the
-# projects home keeps a note for every image a folder was ever chosen for, many of them gone since.
-MAX_NOTES_READ = 10 * MAX_SIBLINGS
+# Other images' chosen-folder notes read at most when looking for an image's project elsewhere (on the dock's main
+# thread): the projects home keeps a note for every image a folder was ever chosen for, many of them gone since.
+MAX_NOTES_READ = 2 * MAX_SIBLINGS
 
 
 @dataclass(frozen=True)
@@ -202,15 +201,14 @@ def _made_for(folder: Path, image: ProjectState) -> bool:
 
 def remembered_folders(path: str | Path) -> list[Path]:
     """The folders chosen-folder notes in the projects home name (:func:`remember_chosen_folder`) that are there:
-    projects, or folders keeping them inside; at most MAX_SIBLINGS of them, from at most MAX_NOTES_READ notes.
-    The notes of images named as ``path`` come first (an image moved since keeps its name, only the fingerprint of
-    its path in its note's name changed), then the newest: once the first MAX_SIBLINGS by name were read, the notes
-    of folders deleted since hid the one that mattered."""
-    prefix = f"{_safe_stem(Path(path))}-"
-    notes = sorted(_chosen_notes(), key=lambda note: (not note[0].name.startswith(prefix), -note[1]))
+    projects, or folders keeping them inside; at most MAX_SIBLINGS of them. The notes of images named as ``path``
+    come first (an image moved since keeps its name, only the fingerprint of its path in its note's name changed),
+    then the others by name, at most MAX_NOTES_READ of those read: the notes of folders deleted since are passed
+    over, not counted, so they cannot hide the one that mattered."""
+    own, others = _chosen_notes(Path(path))
     folders: list[Path] = []
-    for note, _ in notes[:MAX_NOTES_READ]:
-        folder = _noted_folder(note)
+    for note in [*own, *others[:MAX_NOTES_READ]]:
+        folder = _noted_folder(Path(note))
         if folder is not None and folder not in folders and folder.is_dir():
             folders.append(folder)
             if len(folders) == MAX_SIBLINGS:
@@ -218,18 +216,20 @@ def remembered_folders(path: str | Path) -> list[Path]:
     return folders
 
 
-def _chosen_notes() -> list[tuple[Path, float]]:
-    """Every chosen-folder note in the projects home, with when it was written."""
-    notes = []
+def _chosen_notes(path: Path) -> tuple[list[str], list[str]]:
+    """The chosen-folder notes in the projects home of images named as ``path``, and the others, each by name.
+    Only the names are listed: this runs on the dock's main thread, over a note for every image a folder was
+    ever chosen for (plain strings: a Path made and compared for each costs more than the listing)."""
+    own = re.compile(rf"{re.escape(_safe_stem(path))}-[0-9a-f]{{10}}{re.escape(_CHOSEN_SUFFIX)}")
+    mine, others = [], []
     try:
         with os.scandir(projects_home()) as entries:
             for entry in entries:
                 if entry.name.endswith(_CHOSEN_SUFFIX) and entry.is_file(follow_symlinks=False):
-                    with contextlib.suppress(OSError):  # removed since it was listed
-                        notes.append((Path(entry.path), entry.stat(follow_symlinks=False).st_mtime))
+                    (mine if own.fullmatch(entry.name) else others).append(entry.path)
     except OSError:
         pass
-    return notes
+    return sorted(mine), sorted(others)
 
 
 def renamed_image_projects(folder: Path, image: ProjectState) -> list[Path]:
