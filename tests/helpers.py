@@ -233,6 +233,30 @@ def kinds_dock_detected(viewer, qtbot, image, kind: str, name: str = "img"):
     return widget
 
 
+def small_rods_image():
+    """A 96 px image of rods (the benchmark's fluorescent look at area fraction 0.15, seed 97)."""
+    from dataclasses import replace
+
+    from napari_particle_detect.synthetic.rods import benchmark_rod_config, synthesize_rods
+
+    config = benchmark_rod_config("fluorescent", 0.15)
+    return synthesize_rods(replace(config, optics=replace(config.optics, shape=(96, 96))), seed=97).image
+
+
+def rod_deleted_in_an_accepted_region(viewer, widget) -> None:
+    """The Rods and chains dock's first rod deleted and a region accepted around where it was (an edit learned
+    there), then the dock closed: the frame's table as detected is gone with it, the project's record alone says."""
+    import numpy as np
+
+    layer = viewer.layers["img rods"]
+    y, x = np.asarray(layer.data[0]).mean(axis=0)
+    layer.selected_data = {0}
+    layer.remove_selected()
+    widget.session.regions.propose(0, (y - 12.0, x - 12.0, y + 12.0, x + 12.0))
+    widget.review.accept_region()
+    viewer.window.remove_dock_widget(widget)
+
+
 def signalling_in_step(step, at: int, *signals: int, steps: list[int] | None = None):
     """training.take_step ``step`` raising ``signals`` inside step ``at`` (counted from 1), as a signal landing
     mid-step does; each step's number is appended to ``steps``."""

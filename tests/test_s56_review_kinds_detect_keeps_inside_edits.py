@@ -3,25 +3,17 @@ project's record of them (as the spheres dock does): it was dropped, so deleting
 in a dock opened again (which no longer knows the frame's table as detected) left the rod deleted there unmarked,
 an edit no round learns."""
 
-from dataclasses import replace
-
 import numpy as np
 
-from napari_particle_detect.synthetic.rods import benchmark_rod_config, synthesize_rods
+from helpers import kinds_dock_detected, small_rods_image
 
 PLUGIN = "napari-particle-detect"
 
 
 def test_a_rod_deleted_inside_a_region_is_an_edit_again_when_its_outline_goes_after_detect(
         make_napari_viewer, qtbot, project_home):
-    config = benchmark_rod_config("fluorescent", 0.15)
-    image = synthesize_rods(replace(config, optics=replace(config.optics, shape=(96, 96))), seed=97).image
     viewer = make_napari_viewer()
-    viewer.add_image(image, name="img")
-    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Rods and chains")
-    widget.kind_combo.setCurrentText("rods")
-    widget.detect()
-    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    widget = kinds_dock_detected(viewer, qtbot, small_rods_image(), "rods")
     session, layer = widget.session, viewer.layers["img rods"]
     project = session.project
     y, x = np.asarray(layer.data[0]).mean(axis=0)
