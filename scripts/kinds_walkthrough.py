@@ -98,7 +98,7 @@ def walk(kind: str, app) -> None:
     session.regions.propose(0, (-0.5, -0.5, 127.5, 127.5))
     widget.review.accept_region()
     widget.review.review_next()
-    check("next: frame 0" in widget.review.status.text(), f"{kind}: Review next: {widget.review.status.text()}")
+    check("Next: frame 0" in widget.review.suggestion.text(), f"{kind}: Review next: {widget.review.suggestion.text()}")
     widget.review.accept_frame()
     check(session.project.reviewed_frames == [0], f"{kind}: frame accepted ({widget.review.status.text()})")
     config = replace(KIND_ROUND, steps_per_epoch=STEPS) if STEPS else None
