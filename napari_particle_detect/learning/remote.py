@@ -54,8 +54,8 @@ VERSION_TIMEOUT_S = 20
 STOP_WAIT_S = 5.0
 # How long a call the scheduler answers at once (the progress Queue's beyond its own time-out, the workers it has) is
 # waited for: the Queue's time-out is the scheduler's to keep, and one stalled kept the round's wait, deaf to Cancel,
-# for ever. Seconds, not one: a reply given up on may still take an event off the Queue, lost, and a local scheduler on a
-# loaded 2-core machine answers in well under that.
+# for ever. Seconds, not one: a reply given up on may still take an event off the Queue, lost, and a local scheduler
+# on a loaded 2-core machine answers in well under that.
 ANSWER_S = 3.0
 # The first thing the round's task puts on its Queue: the address of the worker it runs on (no progress event).
 RUNNING_ON = "running_on"
