@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 import weakref
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -233,19 +234,27 @@ def follow_beads_in(viewer) -> None:
         viewer.layers.events.inserted.connect(_pair_paths_with_beads)  # once: napari connects a callback once
 
 
-def _pair_paths_with_beads(event) -> None:
-    pair = getattr(event.value, "metadata", {}).get(CHAINS_PAIR_KEY)
+def inserted_pair(event, key: str, is_second: Callable[[object], bool]) -> tuple | None:
+    """(first, second) of the two layers a reader marked as one pair (metadata ``key``), once ``event`` (a layer
+    inserted) brings the second into the viewer; ``is_second`` tells the second's kind. None otherwise."""
+    pair = getattr(event.value, "metadata", {}).get(key)
     if pair is None:
-        return
-    mates = [layer for layer in event.source if layer.metadata.get(CHAINS_PAIR_KEY) == pair]
-    paths = [layer for layer in mates if layer.metadata.get(CHAIN_PATHS_KEY)]
-    beads = [layer for layer in mates if not layer.metadata.get(CHAIN_PATHS_KEY)]
-    if len(paths) == 1 and len(beads) == 1:
-        follow = _PathsFollowBeads(beads[0], paths[0], event.source)
-        beads[0].events.data.connect(follow)
+        return None
+    mates = [layer for layer in event.source if layer.metadata.get(key) == pair]
+    seconds = [layer for layer in mates if is_second(layer)]
+    firsts = [layer for layer in mates if not is_second(layer)]
+    return (firsts[0], seconds[0]) if len(firsts) == 1 and len(seconds) == 1 else None
+
+
+def _pair_paths_with_beads(event) -> None:
+    pair = inserted_pair(event, CHAINS_PAIR_KEY, lambda layer: bool(layer.metadata.get(CHAIN_PATHS_KEY)))
+    if pair is not None:
+        beads, paths = pair
+        follow = _PathsFollowBeads(beads, paths, event.source)
+        beads.events.data.connect(follow)
         # napari's paste sends no data event: beads pasted as a chain's copy (layers.mark_pasted) are told by
         # their features, set as they are marked; a lambda, as napari holds a bound method weakly.
-        beads[0].events.features.connect(lambda _event: follow.redraw())
+        beads.events.features.connect(lambda _event: follow.redraw())
 
 
 class _PathsFollowBeads:

@@ -239,17 +239,15 @@ def say_stale_tracks_in(viewer) -> None:
 
 
 def _pair_with_tracks(event) -> None:
-    pair = getattr(event.value, "metadata", {}).get(TRACKS_PAIR_KEY)
-    if pair is None:
-        return
     from napari.layers import Tracks
 
-    mates = [layer for layer in event.source if layer.metadata.get(TRACKS_PAIR_KEY) == pair]
-    tracks = [layer for layer in mates if isinstance(layer, Tracks)]
-    edited = [layer for layer in mates if not isinstance(layer, Tracks)]
-    if len(tracks) == 1 and len(edited) == 1:  # the second of the pair inserted
-        stale = _StaleTracks(edited[0], tracks[0], event.source)
-        edited[0].events.data.connect(lambda data_event: stale(data_event))  # napari holds a bound method weakly
+    from .kind_layers import inserted_pair
+
+    pair = inserted_pair(event, TRACKS_PAIR_KEY, lambda layer: isinstance(layer, Tracks))
+    if pair is not None:
+        edited, tracks = pair
+        stale = _StaleTracks(edited, tracks, event.source)
+        edited.events.data.connect(lambda data_event: stale(data_event))  # napari holds a bound method weakly
 
 
 class _StaleTracks:
