@@ -6,16 +6,19 @@ CSV text and atomic writes, which kinds/ uses in turn."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ParticleDetectError
-from ..kinds.columns import KIND_COLUMNS, columns_said, table_kind
+from ..kinds.columns import BOXES_HINT, KIND_COLUMNS, columns_said, is_tips_table, table_kind, tips_note
 from .io import IMAGE_FORMATS, atomic_write_text, read_csv_table
 from .fixed_precision import FIXED_PRECISION, with_fixed_precision
 from .tables import TABLE_COLUMNS, first_bad_row, without_saved_index
+
+log = logging.getLogger(__name__)
 
 # Column names other tools use, mapped to ours (napari's Points CSV, trackpy).
 COLUMN_ALIASES = {"axis-0": "frame", "axis-1": "y", "axis-2": "x", "mass": "score", "t": "frame", "z": "frame"}
@@ -36,13 +39,16 @@ def read_centres(path: str | Path, spheres_only: bool = False) -> pd.DataFrame:
     table = table.rename(columns={c: str(c).strip() for c in table.columns})
     kind = table_kind(table.columns)
     if spheres_only and kind != "spheres":
+        boxes = f"; {BOXES_HINT}" if is_tips_table(table.columns) else ""
         raise ParticleDetectError(f"{path}: a {kind} table ({columns_said(kind, table.columns)} columns), read here "
-                                  f"as sphere centres; give --kind {kind}")
+                                  f"as sphere centres; give --kind {kind}{boxes}")
     if kind == "rods" and not {"y", "x"} <= set(table.columns):
         from ..kinds.rods import from_tips  # here: it loads scipy, which a table of spheres never needs
 
         # A table of tips alone (ImageJ's line selections) has its centres at its tips' midpoints: every caller
-        # (link among them) reads it as the rods reader does, not as a table without y and x.
+        # (link among them) reads it as the rods reader does, not as a table without y and x. Said, as no --kind
+        # rods asked for it: a detector's boxes (y1, x1, y2, x2 corners) were read as their diagonals unsaid.
+        log.warning("%s: %s", path, tips_note(table.columns))
         table = from_tips(table, str(path))
     if not {"y", "x"} <= set(table.columns):
         renamed = table.rename(columns=COLUMN_ALIASES)

@@ -3,6 +3,7 @@ line and the library's own runs (a recipe's run folder, the 3D training program)
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from collections.abc import Iterable
@@ -33,9 +34,29 @@ def check_output(path: Path, inputs: Iterable[Path] = (), what: str = "output",
         if same_file(path, Path(other)):
             raise ParticleDetectError(f"{path}: the {what} would overwrite an input file; choose another name")
     _check_writable_from(path, path.parent, "cannot write there")
+    _refuse_case_twin(path, what)
     if len(path.name.encode()) > 255:
         raise ParticleDetectError(f"{path.name[:40]}...: file name too long ({len(path.name.encode())} bytes, at most 255)")
     return path
+
+
+def _refuse_case_twin(path: Path, what: str) -> None:
+    """One ParticleDetectError where another file beside ``path``, a table or a model, has its name but for the case
+    of its suffix (A.csv for A.CSV): the files written beside it are named by its stem (A.json, A.chains.csv,
+    M.state.pt), so the two would share them, each run replacing the other's record. Where case is ignored, the two
+    are one file."""
+    if path.suffix.lower() not in _NAMING_SIDE_FILES:
+        return
+    for twin in (path.with_suffix("." + "".join(spelling)) for spelling in
+                 itertools.product(*((c.lower(), c.upper()) for c in path.suffix[1:]))):
+        if twin.name != path.name and twin.is_file() and not same_file(twin, path):
+            raise ParticleDetectError(f"{path}: {twin.name} is beside it, its name but for case: the two would share "
+                                      f"the files written beside them ({path.stem}.json, ...); give the {what} "
+                                      "another name")
+
+
+# The outputs whose stem names files written beside them: tables (their .json record) and models (card, state).
+_NAMING_SIDE_FILES = (".csv", ".pt")
 
 
 def _writable(folder: Path) -> bool:

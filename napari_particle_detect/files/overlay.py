@@ -104,7 +104,21 @@ def check_replaceable(path: str | Path, mark: str = MARK) -> None:
     path = Path(path)
     if path.is_file() and not has_mark(path, mark):
         drawn, option = DRAWN_BY[mark]
+        if _drawn_by_matplotlib(path) and not is_drawn(path):
+            # Ours drawn before the marks were, or a figure of the user's: which one, only the user can tell.
+            raise ParticleDetectError(f"{path}: exists, a matplotlib picture without the mark of {drawn} (one drawn "
+                                      f"before such marks, or a figure of yours); delete or move it to draw there, or "
+                                      f"give {option} another name")
         raise ParticleDetectError(f"{path}: exists and is not {drawn}; move it or give {option} another name")
+
+
+def _drawn_by_matplotlib(path: Path) -> bool:
+    """Whether matplotlib wrote the picture at ``path``, by the name it writes into a PNG, PDF or SVG."""
+    kind = path.suffix.lower().lstrip(".")
+    if kind in _TEXT_MARK_AT:
+        return _text_holds_mark(path, _TEXT_MARK_AT[kind], "atplotlib")
+    text = _picture_text(path) if kind == "png" else None
+    return isinstance(text, str) and text.startswith("Matplotlib")
 
 
 def _text_holds_mark(path: str | Path, where: str, mark: str) -> bool:

@@ -30,6 +30,19 @@ def is_tips_table(columns) -> bool:
     return set(ROD_TIPS) <= names and not {"y", "x"} & names
 
 
+# What a table of tips alone may be instead: many detectors (and ImageJ's, CellProfiler's boxes) write boxes' corners
+# so, which read as rods are their diagonals, drawn and scored without a word.
+BOXES_HINT = "if they are boxes' corners, not rods' tips, add columns y and x (the boxes' centres) to read them as centres"
+
+
+def tips_note(columns) -> str:
+    """For a table of tips alone (:func:`is_tips_table`) read as rods without the user saying so (no --kind rods),
+    how it is read and what to add where its y1, x1, y2, x2 are boxes' corners; '' for any other table."""
+    if not is_tips_table(columns):
+        return ""
+    return f"y1, x1, y2, x2 without y and x read as rods' tips (line ends); {BOXES_HINT}"
+
+
 def columns_said(kind: str, columns) -> str:
     """The columns that make a table of ``columns`` one of ``kind``, as a refusal names them ("angle, length"): a
     rods table of tips alone by its tips, which has no angle or length column to name."""
