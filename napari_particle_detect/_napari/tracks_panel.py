@@ -383,6 +383,16 @@ class TracksPanel(QGroupBox):
         self.export_button.setEnabled(False)
         if not self.status.text().startswith(OUT_OF_DATE):
             self.status.setText(f"{OUT_OF_DATE} {self.status.text()}")
+            self._say_layer_stale()
+
+    def _say_layer_stale(self) -> None:
+        """Said where the user looks, once a Link: the panel's line lies below the fold of the dock, and the Tracks
+        layer on the canvas kept drawing the tracks of centres since moved or deleted as if they were these."""
+        annotation = self._annotation
+        drawn = self._tracks_of(annotation.image) if annotation is not None else []
+        if drawn:
+            show_info(f"'{drawn[0].name}' shows the tracks of the centres as they were linked, not as they are "
+                      "now: Link again (Tracks panel) for tracks of these centres; Export tracks waits for it")
 
     def _on_layer_removed(self, event) -> None:
         """Closing an image takes its tracks with it, as it takes its centres."""

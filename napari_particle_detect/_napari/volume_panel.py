@@ -45,7 +45,7 @@ from .annotation import image_path, placement, project_name
 from .image_picks import last_worked_on, register_dock, remember_worked_on, show_picked
 from .image_views import file_read_from, labelled_3d_axes, layer_file_layout, layer_pixels, remember_copied_files
 from .exact_spin_box import ExactSpinBox
-from .labels import WholeLabel
+from .labels import PathLabel
 from .layers import (
     VOLUME_POINTS_KEY, PastedPoints, guard_canvas_from_removed_layers, is_dock_output, place_over_image,
     points_layer_kwargs, viewer_closing,
@@ -54,6 +54,7 @@ from .detect_panel import pixels_not_square
 from .notify import found_elsewhere_note, report, say_problems, show_warnings, warn_once, warnings_logged
 from .volume_review_panel import VolumeReviewPanel
 from .volume_round_panel import VolumeRoundPanel
+from .widget import NameList
 from .dock_closing import STOP_WAIT_S, ClosingDock, put_away_words
 
 AXES_FOR_3D = ("ZYX (one volume)", "TYX (frames: use the Particle detection dock)")
@@ -184,10 +185,18 @@ def layer_file_axes(layer: Image) -> Axes | None:
         return None
 
 
+# What names an unsaved image's volume project apart from its Particle detection dock's project (same pixels).
+VOLUMES_SUFFIX = ".volumes"
+# project_folder_for_data keeps this many characters of a name: past them, the suffix was cut off, and the volume
+# project of a long-named image (napari names a layer after its file) was the spheres project, refused as one.
+FOLDER_NAME_CHARACTERS = 100
+
+
 def project_folder_by_name(layer: Image) -> Path:
     """The volume project of an image without a file, in the projects home under the name the layer had when its
-    project was first opened and its pixels' fingerprint."""
-    return project_folder_for_data(f"{project_name(layer)}.volumes", np.asarray(layer_pixels(layer)))
+    project was first opened (cut to leave room for VOLUMES_SUFFIX) and its pixels' fingerprint."""
+    name = project_name(layer)[:FOLDER_NAME_CHARACTERS - len(VOLUMES_SUFFIX)]
+    return project_folder_for_data(f"{name}{VOLUMES_SUFFIX}", np.asarray(layer_pixels(layer)))
 
 
 def channels_refusal(layer: Image, channels: ChannelAxis) -> str:
@@ -239,9 +248,11 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self._voxel_save_timer.timeout.connect(self.save_typed_voxel_size)
         self._init_closing()
         register_dock(self)
-        self.layer_combo = QComboBox()
+        self.layer_combo = NameList("The ZYX or TZYX image to detect 3D centres in")
         self.axes_combo = QComboBox()
-        self.axes_note = WholeLabel("")  # a layer of channels is refused in a sentence
+        # Path labels, as the lines under the spheres dock's list: they name the layer and its project's folder, and a
+        # long name (a microscopy export's file) wrapped only at spaces widened the dock past the window.
+        self.axes_note = PathLabel("")  # a layer of channels is refused in a sentence
         self.voxel = [QDoubleSpinBox() for _ in range(3)]
         for spin in self.voxel:
             spin.setRange(0.0, 1e4)
@@ -263,7 +274,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self.threshold.setSingleStep(0.05)
         self.threshold.setSpecialValueText("model's")
         self.button = QPushButton("Detect 3D centres")
-        self.status = WholeLabel("")
+        self.status = PathLabel("")
         form = QFormLayout(self)
         form.addRow("Image", self.layer_combo)
         form.addRow("Axes", self.axes_combo)
