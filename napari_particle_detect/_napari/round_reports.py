@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from napari.utils.notifications import show_info
+from napari.utils.notifications import show_info, show_warning
 from qtpy.QtCore import QObject, Signal
 
 from ..errors import ParticleDetectError
@@ -101,12 +101,14 @@ class RoundReports:
         name = f"{name} for {subject}" if subject else name
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
+        # The reason stays on the status line: the notification saying it goes away.
+        why = str(exc).splitlines()[0] if isinstance(exc, ParticleDetectError) and str(exc) else ""
         if isinstance(exc, TrainingCancelled):
-            self.status.setText(f"cancelled; still using {name}")
-            show_info(f"fine-tuning cancelled; still using {name}")
+            # One with a reason (a remote round whose scheduler stalled: its task may train on) is still a cancel:
+            # told as "failed", it read as an error of the round's own.
+            said = f"cancelled; still using {name}" + (f" ({why})" if why else "")
+            self.status.setText(said)
+            (show_warning if why else show_info)(f"fine-tuning {said}")
         else:
-            # The reason stays on the status line: the notification saying it goes away.
-            why = str(exc).splitlines()[0] if isinstance(exc, ParticleDetectError) and str(exc) else \
-                f"unexpectedly: {type(exc).__name__}"
-            self.status.setText(f"failed ({why}); still using {name}")
+            self.status.setText(f"failed ({why or f'unexpectedly: {type(exc).__name__}'}); still using {name}")
             report(exc)

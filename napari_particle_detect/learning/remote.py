@@ -54,11 +54,16 @@ VERSION_TIMEOUT_S = 20
 STOP_WAIT_S = 5.0
 # How long a call the scheduler answers at once (the progress Queue's beyond its own time-out, the workers it has) is
 # waited for: the Queue's time-out is the scheduler's to keep, and one stalled kept the round's wait, deaf to Cancel,
-# for ever. Seconds, not one: a reply given up on may still take an event off the Queue, lost, and a local scheduler
-# on a loaded 2-core machine answers in well under that.
+# for ever. Seconds, not one: a local scheduler on a loaded 2-core machine answers in well under that (a Queue's
+# request not answered in time is kept, not given up: see _ProgressEvents).
 ANSWER_S = 3.0
 # The first thing the round's task puts on its Queue: the address of the worker it runs on (no progress event).
 RUNNING_ON = "running_on"
+
+
+class CancelledUnconfirmed(TrainingCancelled, ParticleDetectError):
+    """A round cancelled (nothing changed) whose task the scheduler was not able to tell to stop: a cancel to the
+    dock, with its one line of why, and a ParticleDetectError to a caller that tells those."""
 
 
 def pack_model(model: DetectorModel) -> dict:
@@ -123,7 +128,8 @@ def run_round_remote(
     # A lost scheduler's tracebacks (its client reconnecting, then closed) say nothing: the one line said is ours.
     with quiet_distributed_logs():
         try:
-            events, stop = Queue(f"progress-{key}", client=client), Event(f"cancel-{key}", client=client)
+            events = _ProgressEvents(_answered(client, partial(Queue, f"progress-{key}", client=client), cancel))
+            stop = Event(f"cancel-{key}", client=client)
             vetted = refuse_other_versions(client, cancel, VERSION_TIMEOUT_S)
             if worker_defaults:
                 # Asked on the worker: a GPU's long rounds there, whatever this computer has.
@@ -132,7 +138,8 @@ def run_round_remote(
                 # It says no worker (no RUNNING_ON): one that joined since the versions were asked (none was there
                 # yet) may have run it, and another version's defaults failed in this TrainConfig or passed unsaid.
                 vetted |= refuse_other_versions(client, cancel, VERSION_TIMEOUT_S,
-                                                workers=[w for w in client.nthreads() if w not in vetted])
+                                                workers=[w for w in _listed_workers(client, cancel)
+                                                         if w not in vetted])
                 config = replace(config, **asked.result())
             config = retry_seed(project, parent, config)
             report({"phase": "preparing", "where": scheduler_address(client),
@@ -212,7 +219,7 @@ def refuse_other_versions(client, cancel: Callable[[], bool] | None = None,
     # Each worker asked on its own: one broadcast waits for its slowest worker, and could not name the one stuck.
     asked = {worker: _in_thread(partial(client.run, _version_here(), workers=[worker], on_error="return"))
              # every worker: some dask versions list only 5 in scheduler_info()
-             for worker in (client.nthreads() if workers is None else workers)}
+             for worker in (_listed_workers(client, cancel) if workers is None else workers)}
     _wait_cancellably(list(asked.values()), cancel, timeout)
     # A worker that left the scheduler since it was listed answers with the error of reaching it, or not at all: it
     # runs no part of the round, and was refused as one stuck or unable to import this package.
@@ -249,11 +256,33 @@ def _left_since(client, workers: list[str]) -> set[str]:
     """Those of ``workers`` the scheduler no longer lists; none asked about, the scheduler is not asked."""
     if not workers:
         return set()
-    try:
-        present = set(client.nthreads())
-    except Exception:  # noqa: BLE001 - the scheduler gone too: each worker's own error tells
-        return set()
-    return {worker for worker in workers if worker not in present}
+    listing = _in_thread(client.nthreads)
+    if wait([listing], timeout=ANSWER_S).not_done or listing.exception() is not None:
+        return set()  # the scheduler gone (or stalled) too: each worker's own error tells
+    return {worker for worker in workers if worker not in listing.result()}
+
+
+def _listed_workers(client, cancel: Callable[[], bool] | None) -> list[str]:
+    """The workers the scheduler has (:func:`_answered`)."""
+    return list(_answered(client, client.nthreads, cancel))
+
+
+def _answered(client, call: Callable[[], object], cancel: Callable[[], bool] | None) -> object:
+    """``call()``, a request the scheduler answers at once, waited for CONNECT_TIMEOUT_S at most, ``cancel()`` obeyed
+    meanwhile (TrainingCancelled): a scheduler stalled with its connection open (its process stopped, swapping) never
+    answers, and the round hung there before it began, deaf to Cancel. Not answered, one ParticleDetectError."""
+    from ..files.distributed import scheduler_address
+
+    answer = _in_thread(call)
+    _wait_cancellably([answer], cancel, CONNECT_TIMEOUT_S)
+    if not answer.done():
+        raise ParticleDetectError(f"{_stalled(scheduler_address(client))} in {CONNECT_TIMEOUT_S} s; nothing was "
+                                  "changed: start the round again")
+    return answer.result()
+
+
+def _stalled(address: str) -> str:
+    return f"{address}: the dask scheduler stopped answering (its process stopped or overloaded?)"
 
 
 def _version_here() -> Callable[[], str]:
@@ -333,17 +362,18 @@ def _stop_task(client, future, stop) -> None:
         _tell_stop(future, stop)
 
 
-def _tell_stop(future, stop) -> bool:
+def _tell_stop(future, stop, warn: bool = True) -> bool:
     """The round's task told to stop (it polls ``stop`` every step) and cancelled, in a thread of its own waited for
     STOP_WAIT_S at most: what fails there is not raised (the error or cancel being raised says what went wrong).
-    Whether the scheduler answered in time."""
+    Whether the scheduler answered in time; not, a warning says so where ``warn``."""
     def tell() -> None:
         stop.set()
         future.cancel()
 
     if wait([_in_thread(tell)], timeout=STOP_WAIT_S).not_done:
-        log.warning("the dask scheduler did not answer in %g s: the round's task was not told to stop, and may run "
-                    "on its worker until the scheduler answers", STOP_WAIT_S)
+        if warn:
+            log.warning("the dask scheduler did not answer in %g s: the round's task was not told to stop, and may "
+                        "run on its worker until the scheduler answers", STOP_WAIT_S)
         return False
     return True
 
@@ -376,11 +406,10 @@ def _wait_on(client, future, events, stop, cancel: Callable[[], bool] | None, re
         if not waiting():  # lost while the progress was read
             break
         if cancel is not None and cancel():
-            if not _tell_stop(future, stop):
-                # Not "cancelled": the task may train on, and the next round wait behind it, until it answers.
-                raise ParticleDetectError(f"{address}: the dask scheduler stopped answering (its process stopped or "
-                                          "overloaded?); the round was cancelled and nothing was changed, but its "
-                                          "task may run on its worker until the scheduler answers")
+            if not _tell_stop(future, stop, warn=False):  # the error says so: the warning said it again
+                # Cancelled, but not plainly: the task may train on, and the next round wait behind it.
+                raise CancelledUnconfirmed(f"{_stalled(address)}; the round was cancelled and nothing was changed, "
+                                           "but its task may run on its worker until the scheduler answers")
             raise TrainingCancelled("fine-tuning cancelled")
         _refuse_joined_since(client, running_on, vetted, cancel, future, stop)
         if not running_on and not told_queued and time.monotonic() - started > QUEUED_AFTER_S:
@@ -474,11 +503,11 @@ def _still_there(client, worker: str) -> bool:
         return True
 
 
-def _pass_on(events, timeout: float, report: Callable[[dict], None]) -> list[str]:
+def _pass_on(events: _ProgressEvents, timeout: float, report: Callable[[dict], None]) -> list[str]:
     """Every progress event waiting in the Queue to ``report``, after waiting up to ``timeout`` for the first; the
     addresses of the workers whose task said among them that it started the round."""
     running_on = []
-    for event in _drain(events, timeout):
+    for event in events.read(timeout):
         if RUNNING_ON in event:
             running_on.append(event[RUNNING_ON])
         else:
@@ -486,16 +515,37 @@ def _pass_on(events, timeout: float, report: Callable[[dict], None]) -> list[str
     return running_on
 
 
-def _drain(events, timeout: float) -> list[dict]:
-    """Every event waiting in the Queue, after waiting up to ``timeout`` for the first; none more where the scheduler
-    has not answered ANSWER_S after its time-out (stalled: the caller's Cancel is to be heard)."""
-    out = []
-    first = timeout or 0.01
-    try:
-        out.append(events.get(timeout=first, callback_timeout=first + ANSWER_S))
-        while events.qsize(callback_timeout=ANSWER_S):
-            out.append(events.get(timeout=0.01, callback_timeout=0.01 + ANSWER_S))
-    except Exception:  # the Queue's time-out (or ours): nothing (more) to read  # noqa: BLE001
-        pass
-    return out
+class _ProgressEvents:
+    """The round's progress Queue, asked one request at a time. A request the scheduler has not answered ANSWER_S
+    after its time-out (stalled: the caller's Cancel is to be heard) is not given up but kept, and its answer read at
+    the next look: given up, it still took an event off the Queue once the scheduler answered, and that event was
+    lost (a lost RUNNING_ON skipped the check that the round's worker is still there)."""
 
+    def __init__(self, queue) -> None:
+        self.queue = queue
+        self.asking: Future | None = None
+
+    def read(self, timeout: float) -> list[dict]:
+        """Every event waiting, after waiting up to ``timeout`` for the first."""
+        first = timeout or 0.01
+        ask = partial(self.queue.get, timeout=first)
+        kept = self.asking is not None
+        got = self._answer(ask, first + ANSWER_S)
+        if not got and kept and self.asking is None:
+            # The kept request's "none" is older than this look: the round's last events may have come since.
+            got = self._answer(ask, first + ANSWER_S)
+        # The rest at once (batch: what the Queue holds, no waiting); those put since are the next look's.
+        return got + self._answer(partial(self.queue.get, batch=True), ANSWER_S) if got else got
+
+    def _answer(self, ask: Callable[[], object], wait_s: float) -> list[dict]:
+        """The events of the request under way, ``ask`` made where none is; none where it is not answered in
+        ``wait_s`` (kept for the next look) or failed (the Queue's time-out: none came; or the scheduler lost)."""
+        if self.asking is None:
+            self.asking = _in_thread(ask)
+        if wait([self.asking], timeout=wait_s).not_done:
+            return []
+        asked, self.asking = self.asking, None
+        if asked.exception() is not None:
+            return []
+        answer = asked.result()
+        return answer if isinstance(answer, list) else [answer]
