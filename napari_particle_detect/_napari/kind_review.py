@@ -248,14 +248,16 @@ class KindSession:
             if layer is None or fits and read_from is None:
                 continue
             old, layer.name = layer.name, self._free_name(layer.name)
+            # Hidden: shown over the dock's own, its rods or beads read as a second set of the image's.
+            layer.visible = False
             if not fits:
-                said.append(f"{self._misfit(old, layer, layer_type, ndim)}: renamed '{layer.name}', and the dock draws "
-                            f"its own '{old}'")
+                said.append(f"{self._misfit(old, layer, layer_type, ndim)}: renamed '{layer.name}' and hidden, and the "
+                            f"dock draws its own '{old}'")
             else:
                 read.setdefault(Path(read_from).name, []).append(f"'{old}' as '{layer.name}'")
-        said += [f"the table opened from {file} is kept, with any edits made in it ({', '.join(kept)}): the dock "
-                 f"draws its own layers of those names from the project of '{self.image.name}'"
-                 for file, kept in read.items()]
+        said += [f"the table opened from {file} is kept, hidden, with any edits made in it ({', '.join(kept)}; its "
+                 f"eye in the layer list shows it): the dock draws its own layers of those names from the project of "
+                 f"'{self.image.name}'" for file, kept in read.items()]
         if said:
             show_info("; ".join(said))
 
@@ -915,11 +917,15 @@ class KindSession:
         needs the frame's table as detected): Undo puts it back as it was."""
         project, frame = self.project, int(frame)
         edited = frame in project.edited_frames
-        return edited, edited and frame not in project.edited_where_unknown(), frame in project.edited_inside_frames
+        return edited, edited and frame not in project.edited_where_unknown, frame in project.edited_inside_frames
 
     def _restore_edit_record(self, frame: int, record: tuple[bool, bool, bool]) -> None:
         edited, outside, inside = record
         if edited:
+            if not outside and frame in self.project.edited_frames:
+                # Marking is written once (Project.mark_edited): an 'edits outside' mark gained since the record
+                # stays unless the frame is cleared first, and the rounds' line then spoke of edits outside regions.
+                self.project.clear_edited([frame])
             self.project.mark_edited(frame, outside=outside)
         else:
             self.project.clear_edited([frame], inside=inside)

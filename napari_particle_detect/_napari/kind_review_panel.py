@@ -15,7 +15,7 @@ from ..errors import ParticleDetectError
 from ..kinds.registry import write_kind_table
 from .annotation import image_path
 from .kind_review import KindSession
-from .labels import WholeLabel
+from .labels import PathLabel, WholeLabel
 from .notify import reports_errors
 from .proposals import MODES
 from .regions import box_text
@@ -34,7 +34,7 @@ class KindReviewPanel(QGroupBox):
     def __init__(self, session: Callable[[], KindSession | None], threshold: Callable[[], float]) -> None:
         super().__init__("Review")
         self._session, self._threshold = session, threshold
-        self.status = WholeLabel()
+        self.status = PathLabel()  # it names the project folder, after the image (a long name breaks there)
         # Review next's proposal, on a line of its own as the spheres dock's: said in the status line, it was gone
         # at the next edit's refresh, before the user had read where to look.
         self.suggestion = WholeLabel(hidden_when_empty=True)

@@ -24,6 +24,7 @@ from ..projects.project import Project, RoundInfo
 from ..projects.shipped_rounds import round_origin
 from .image_views import layer_pixels
 from .kind_review import KindSession
+from .labels import PathLabel
 from .notify import reports_errors, show_warnings, telling
 from .round_progress import trained_text
 from .round_reports import ProgressRelay, RoundReports, told_verdict
@@ -74,8 +75,7 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         self.add_button.setToolTip("Detect with a saved model of this kind from now on (a round exported from "
                                    "another image with `particle-detect rounds IMAGE --export N`)")
         self.progress = QProgressBar()
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = PathLabel("")  # it names the image: a long name breaks after its separators
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

@@ -36,9 +36,10 @@ from .image_views import (
 from .kind_review import KindSession
 from .kind_review_panel import KindReviewPanel
 from .kind_rounds_panel import KindRoundsPanel
-from .labels import WholeLabel
+from .labels import PathLabel
 from .layers import guard_canvas_from_removed_layers, is_dock_output, viewer_closing
 from .notify import found_elsewhere_note, report, reports_errors, say_problems, show_warnings, telling, warn_once
+from .widget import NameList
 
 
 def detect_in(image: np.ndarray, kind: str, model, threshold: float | None, frame: int | None,
@@ -74,13 +75,16 @@ class KindsWidget(ClosingDock, QWidget):
         self._not_square_said: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._detected_with: str | None = None  # the round that found what the status line counts
         self._status_frame: int | None = None  # the frame whose rods or beads the status line counts
-        self.image_combo = QComboBox()  # each item's data: its layer's name
+        # Elided as the spheres dock's lists: a long layer name (a microscopy export's) shown whole widened the dock.
+        self.image_combo = NameList("The image or T/Z stack to find rods or chains in")  # item data: its layer's name
         # The layers listed, in the list's order: renamed, the one chosen is still known (its old name is gone).
         self._listed: list[Image] = []
         # For an image not taken as it is: why, and the views of it offered instead, as in the spheres dock.
-        self.image_note = WholeLabel("")
+        # Path labels, which break a long name after its separators: wrapped only at its spaces, a layer named after
+        # its file (150 characters is common) widened the dock past the window.
+        self.image_note = PathLabel("")
         self.image_note.setVisible(False)
-        self.view_combo = QComboBox()
+        self.view_combo = NameList("How to read the image as grey frames")
         self.view_button = QPushButton("Use")
         self.view_button.setToolTip("Add the chosen greyscale image or stack as a new layer and work on it")
         view_row = QHBoxLayout()
@@ -98,7 +102,7 @@ class KindsWidget(ClosingDock, QWidget):
         self.threshold_spin.setSingleStep(0.05)
         self.threshold_spin.setSpecialValueText("model's")
         self.detect_button = QPushButton("Detect (this frame)")
-        self.status = WholeLabel("")
+        self.status = PathLabel("")
         self.review = KindReviewPanel(lambda: self.session, self.review_threshold)
         self.rounds = KindRoundsPanel(lambda: self.session, self._round_changed)
         form = QFormLayout()
@@ -298,7 +302,7 @@ class KindsWidget(ClosingDock, QWidget):
             # Each image or kind chosen again opens its project again: the same problems are said once.
             say_problems(self.session.project, self._said_problems, self.session.project.folder)
             self.status.setText(_opened_text(self.session, self._project_text(self.session)
-                                             + self._found_elsewhere(self.session)))
+                                             + self._found_elsewhere(self.session) + self._kept_home(self.session)))
             self._status_frame = self.session.current_frame()
         elif layer is None:
             self.status.setText(START_HINT)
@@ -320,6 +324,21 @@ class KindsWidget(ClosingDock, QWidget):
         record = partial(image_record, str(path), kind=session.kind, **pixels_record(layer_pixels(layer)))
         note = found_elsewhere_note(layer.name, path, session.project.folder, record, self._said_found)
         return f"; {note}" if note else ""
+
+    def _kept_home(self, session: KindSession) -> str:
+        """'; ' and where the project is kept when the image's folder cannot be written (kinds_project.kind_folder_of),
+        said in a notification once per folder too; '' when it is beside the image."""
+        from ..projects.kinds_project import kind_folder
+        from ..projects.locations import home_folder_for_image, home_note
+
+        path, folder = image_path(session.image), session.project.folder
+        if path is None or folder != kind_folder(home_folder_for_image(path), session.kind):
+            return ""
+        note = f"its {session.kind} project {folder} is {home_note(path)} ({path.parent})"
+        if note not in self._said_found:
+            self._said_found.add(note)
+            show_info(f"'{session.image.name}': {note}")
+        return f"; {note}"
 
     def _project_text(self, session: KindSession) -> str:
         """What the image's project holds: frames saved, rounds, the one in use."""
@@ -413,12 +432,15 @@ class KindsWidget(ClosingDock, QWidget):
         if session is not self.session or self.closed:  # another image or kind, or the dock closed: saved, not drawn
             saved = session.set_detections(table, frames, shown=False)
             found = f"{len(table)} {session.kind} found in {session.image.name} with {round_name}"
-            text = f"{found}: kept in its project, shown when it is chosen again"
+            when = "the dock is opened again" if self.closed else "it is chosen again"
+            text = f"{found}: kept in its project, shown when {when}"
             if session.kept_edits:
                 edits = (f"frame{'s' * (len(session.kept_edits) != 1)} {', '.join(map(str, session.kept_edits))} "
                          "kept your edits: Detect again there to replace them")
                 text = f"{text}; {edits}" if saved else f"{found}, not saved: {edits}"
             self.status.setText(text)
+            if self.closed:  # its status line went with the dock: the rods or chains looked lost until it reopened
+                show_info(text)
             return
         kept = session.set_detections(table, frames)
         self._detected_with = round_name

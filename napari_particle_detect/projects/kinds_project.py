@@ -19,6 +19,7 @@ import pandas as pd
 from ..errors import ParticleDetectError
 from ..kinds.chains import open_short_rings
 from ..kinds.registry import get_kind
+from .locations import _copy_project, can_write, holds_state, home_folder_for_image
 from .project import PROJECT_SUFFIX, Project, RoundInfo, project_folder_for_data, project_folder_for_image
 
 KINDS = ("rods", "chains")
@@ -41,6 +42,8 @@ def open_kind_project(kind: str, image_path: str | Path | None = None, name: str
     if image_path is None and data is None:
         raise ParticleDetectError("a kind project needs an image file or the image's pixels")
     folder, image = kind_folder_of(kind, image_path, name, data), str(image_path) if image_path else None
+    if image_path is not None:
+        folder = _carried_home(image_path, kind, folder)
     shape = np.shape(data) if data is not None else None
     n_frames = (shape[0] if len(shape) == 3 else 1) if shape is not None else None
     frame_shape = tuple(int(v) for v in shape[-2:]) if shape is not None else None
@@ -51,10 +54,27 @@ def open_kind_project(kind: str, image_path: str | Path | None = None, name: str
 
 def kind_folder_of(kind: str, image_path: str | Path | None = None, name: str = "image",
                    data: np.ndarray | None = None) -> Path:
-    """Where the ``kind`` project of an image file or of unsaved pixels lives (nothing is opened)."""
-    if image_path is not None:
-        return kind_folder(project_folder_for_image(image_path), kind)
-    return kind_folder(project_folder_for_data(name, data), kind)
+    """Where the ``kind`` project of an image file or of unsaved pixels lives (nothing is opened). An image file's
+    is beside it, or in the projects home where its folder cannot be written (a read-only share or stick), as the
+    spheres' project is (locations.project_location): beside it, every save failed and the dock kept no edit. One
+    made in the home before is found there first: the work done since is there."""
+    if image_path is None:
+        return kind_folder(project_folder_for_data(name, data), kind)
+    beside = kind_folder(project_folder_for_image(image_path), kind)
+    home = kind_folder(home_folder_for_image(image_path), kind)
+    if holds_state(home) or not (holds_state(beside) or can_write(beside)):
+        return home
+    return beside
+
+
+def _carried_home(image_path: str | Path, kind: str, folder: Path) -> Path:
+    """``folder``, or where a project found beside an image in a folder that cannot be written goes on: a copy of
+    it in the projects home (the spheres' project is carried on so, locations._find_location), else it is read
+    where it is and saving says why it cannot."""
+    home = kind_folder(home_folder_for_image(image_path), kind)
+    if folder == home or not holds_state(folder) or can_write(folder):
+        return folder
+    return home if _copy_project(folder, home) else folder
 
 
 def existing_kinds(image_path: str | Path | None = None, name: str = "image",
