@@ -39,7 +39,7 @@ from .kind_rounds_panel import KindRoundsPanel
 from .labels import PathLabel
 from .layers import guard_canvas_from_removed_layers, is_dock_output, viewer_closing
 from .notify import found_elsewhere_note, report, reports_errors, say_problems, show_warnings, telling, warn_once
-from .widget import NameList
+from .labels import NameList
 
 
 def detect_in(image: np.ndarray, kind: str, model, threshold: float | None, frame: int | None,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QEvent, Qt
+from qtpy.QtGui import QPalette
 from qtpy.QtWidgets import QComboBox, QLabel, QStyle, QStyleOptionComboBox, QStylePainter
 
 
@@ -118,3 +119,40 @@ class ElidedComboBox(QComboBox):
                                            QStyle.SubControl.SC_ComboBoxEditField, self).width() - 2
         option.currentText = self.fontMetrics().elidedText(option.currentText, Qt.TextElideMode.ElideMiddle, room)
         painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
+
+    def initStyleOption(self, option) -> None:  # noqa: N802 (Qt's name)
+        # Its placeholder drawn as QComboBox draws it: the painting above left it out, an empty field where a dock
+        # asks for a choice.
+        super().initStyleOption(option)
+        if self.currentIndex() < 0 and self.placeholderText():
+            option.palette.setBrush(QPalette.ColorRole.ButtonText, option.palette.placeholderText())
+            option.currentText = self.placeholderText()
+
+
+# A list of layer names' least width, in characters: napari names a layer after its file, and a 150-character name
+# (common in microscopy exports) shown whole widened the dock past the window.
+NAME_LIST_CHARACTERS = 24
+
+
+class NameList(ElidedComboBox):
+    """A dock's list of layers (or of a layer's views): the entry shown elided in its middle, whole in the list's
+    tooltip (after ``about``, what the list is for) and in each entry's tooltip in the popup."""
+
+    def __init__(self, about: str) -> None:
+        super().__init__(NAME_LIST_CHARACTERS)
+        self._about = about
+        self.setToolTip(about)
+        self.model().rowsInserted.connect(self._tip_rows)
+
+    def whole_tip(self) -> str:
+        """What the list is for, and the entry shown, whole."""
+        return f"{self._about}: {self.currentText()}" if self.currentText() else self._about
+
+    def _tip_rows(self, _parent, first: int, last: int) -> None:
+        for row in range(first, last + 1):
+            self.setItemData(row, self.itemText(row), Qt.ItemDataRole.ToolTipRole)
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ToolTip:  # the entry shown now: the lists are refilled with signals blocked
+            self.setToolTip(self.whole_tip())
+        return super().event(event)

@@ -54,7 +54,7 @@ from .detect_panel import pixels_not_square
 from .notify import found_elsewhere_note, report, say_problems, show_warnings, warn_once, warnings_logged
 from .volume_review_panel import VolumeReviewPanel
 from .volume_round_panel import VolumeRoundPanel
-from .widget import NameList
+from .labels import NameList
 from .dock_closing import STOP_WAIT_S, ClosingDock, put_away_words
 
 AXES_FOR_3D = ("ZYX (one volume)", "TYX (frames: use the Particle detection dock)")

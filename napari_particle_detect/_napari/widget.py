@@ -11,8 +11,7 @@ from pathlib import Path
 
 from napari.layers import Image, Points
 from napari.utils.notifications import show_info
-from qtpy.QtCore import QEvent, Qt, QTimer
-from qtpy.QtGui import QPalette
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget,
 )
@@ -30,7 +29,7 @@ from .image_views import (
     START_HINT, add_view_layer, explain, kind_suffix, layer_frames, layer_kind, other_dock_note,
     remember_copied_files, shared_file_projects, show_view_choice,
 )
-from .labels import ElidedComboBox, PathLabel
+from .labels import NameList, PathLabel
 from .layers import guard_canvas_from_removed_layers, is_dock_output, quoted_names, viewer_closing
 from .measure_panel import MeasurePanel
 from .notify import report, reports_errors, say_problems
@@ -43,41 +42,6 @@ DOCK_TITLE = "Particle detection"
 MOVE_SAVE_DELAY_MS = 150
 # What an image whose project could not be opened still allows: the project repaired, or another one.
 UNOPENED_WAY_OUT = "fix it and open the image again, or choose another folder with Folder…"
-# A list of layer names' least width, in characters: napari names a layer after its file, and a 150-character name
-# (common in microscopy exports) shown whole widened the dock past the window.
-NAME_LIST_CHARACTERS = 24
-
-
-class NameList(ElidedComboBox):
-    """A dock's list of layers (or of a layer's views): the entry shown elided in its middle, whole in the list's
-    tooltip (after ``about``, what the list is for) and in each entry's tooltip in the popup. Its placeholder is
-    drawn as QComboBox draws it: ElidedComboBox's own painting left it out, an empty field where the dock asks for
-    a choice."""
-
-    def __init__(self, about: str) -> None:
-        super().__init__(NAME_LIST_CHARACTERS)
-        self._about = about
-        self.setToolTip(about)
-        self.model().rowsInserted.connect(self._tip_rows)
-
-    def whole_tip(self) -> str:
-        """What the list is for, and the entry shown, whole."""
-        return f"{self._about}: {self.currentText()}" if self.currentText() else self._about
-
-    def _tip_rows(self, _parent, first: int, last: int) -> None:
-        for row in range(first, last + 1):
-            self.setItemData(row, self.itemText(row), Qt.ItemDataRole.ToolTipRole)
-
-    def event(self, event) -> bool:
-        if event.type() == QEvent.Type.ToolTip:  # the entry shown now: the lists are refilled with signals blocked
-            self.setToolTip(self.whole_tip())
-        return super().event(event)
-
-    def initStyleOption(self, option) -> None:  # noqa: N802 (Qt's name)
-        super().initStyleOption(option)
-        if self.currentIndex() < 0 and self.placeholderText():
-            option.palette.setBrush(QPalette.ColorRole.ButtonText, option.palette.placeholderText())
-            option.currentText = self.placeholderText()
 
 
 class ImageState(DockState):
