@@ -55,3 +55,20 @@ def test_a_long_named_images_volume_project_is_not_its_spheres_project(make_napa
     assert dock.review is not None, dock.status.text()  # refused: "this project was made for an image of 4 frames"
     assert dock.review.project.folder != widget.annotation.project.folder
     assert len(widget.annotation.project.load_all()) == 2
+
+
+def test_a_volume_project_named_whole_before_stays_where_its_work_is(make_napari_viewer):
+    """Names of 93-99 characters had a volume folder of their own, the suffix only partly cut: their work stays found."""
+    from napari_particle_detect._napari.volume_panel import project_folder_by_name
+    from napari_particle_detect.projects.project import project_folder_for_data
+
+    viewer = make_napari_viewer()
+    pixels = small_stack(4, 48)
+    for length in (40, 95, 99, 120):
+        name = "v" * length
+        layer = viewer.add_image(pixels, name=name)
+        folder = project_folder_by_name(layer)
+        assert folder != project_folder_for_data(name, pixels), length
+        if length < 100:
+            assert folder == project_folder_for_data(f"{name}.volumes", pixels), length
+        viewer.layers.remove(layer)

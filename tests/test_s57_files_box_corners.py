@@ -34,3 +34,13 @@ def test_evaluate_without_kind_names_both_readings_of_a_table_of_corners(tmp_pat
     assert capsys.readouterr().err.splitlines() == [
         f"particle-detect: error: {table}: a rods table (y1, x1, y2, x2 columns), read here as sphere centres; give "
         f"--kind rods; {BOXES_HINT}"]
+
+
+def test_a_table_of_corners_opened_in_napari_says_how_it_was_read(make_napari_viewer, tmp_path):
+    from helpers import opened_with_messages
+
+    table = tmp_path / "boxes.csv"
+    BOXES.to_csv(table, index=False)
+    layers, said = opened_with_messages(make_napari_viewer(), table)
+    assert [layer.name for layer in layers] == ["boxes"]
+    assert f"boxes.csv: y1, x1, y2, x2 without y and x read as rods' tips (line ends); {BOXES_HINT}" in said

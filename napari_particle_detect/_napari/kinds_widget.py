@@ -36,10 +36,9 @@ from .image_views import (
 from .kind_review import KindSession
 from .kind_review_panel import KindReviewPanel
 from .kind_rounds_panel import KindRoundsPanel
-from .labels import PathLabel
+from .labels import NameList, PathLabel
 from .layers import guard_canvas_from_removed_layers, is_dock_output, viewer_closing
 from .notify import found_elsewhere_note, report, reports_errors, say_problems, show_warnings, telling, warn_once
-from .labels import NameList
 
 
 def detect_in(image: np.ndarray, kind: str, model, threshold: float | None, frame: int | None,

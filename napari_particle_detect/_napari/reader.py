@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..files.centre_csv import finite_column, read_centres
-from ..kinds.columns import is_tips_table, table_kind as kind_of_columns
+from ..kinds.columns import is_tips_table, table_kind as kind_of_columns, tips_note
 from ..files.tables import TABLE_COLUMNS, Placement, normalise_table, physical_misses, physical_placement
 from ..files.tables import physical_units
 from ..files.tables import recorded_of_files, shared_value, table_voxel_placement, table_voxel_size
@@ -107,6 +107,10 @@ def centres_layers_data(path: str | Path) -> list[tuple]:
 
         table = read_kind_table(path, kind)
         has_frames = "frame" in header
+        if tips_note(header):  # a box detector's corners would be drawn as diagonals without a word
+            from napari.utils.notifications import show_warning
+
+            show_warning(f"{path.name}: {tips_note(header)}")
     if "source" not in table.columns:
         table = table.assign(source=unmarked_source(path))
     # An empty cell is someone's point, as normalise_table reads it: a rods table's was saved back as 'nan'.

@@ -45,7 +45,7 @@ from .annotation import image_path, placement, project_name
 from .image_picks import last_worked_on, register_dock, remember_worked_on, show_picked
 from .image_views import file_read_from, labelled_3d_axes, layer_file_layout, layer_pixels, remember_copied_files
 from .exact_spin_box import ExactSpinBox
-from .labels import PathLabel
+from .labels import NameList, PathLabel
 from .layers import (
     VOLUME_POINTS_KEY, PastedPoints, guard_canvas_from_removed_layers, is_dock_output, place_over_image,
     points_layer_kwargs, viewer_closing,
@@ -54,7 +54,6 @@ from .detect_panel import pixels_not_square
 from .notify import found_elsewhere_note, report, say_problems, show_warnings, warn_once, warnings_logged
 from .volume_review_panel import VolumeReviewPanel
 from .volume_round_panel import VolumeRoundPanel
-from .labels import NameList
 from .dock_closing import STOP_WAIT_S, ClosingDock, put_away_words
 
 AXES_FOR_3D = ("ZYX (one volume)", "TYX (frames: use the Particle detection dock)")
@@ -194,9 +193,13 @@ FOLDER_NAME_CHARACTERS = 100
 
 def project_folder_by_name(layer: Image) -> Path:
     """The volume project of an image without a file, in the projects home under the name the layer had when its
-    project was first opened (cut to leave room for VOLUMES_SUFFIX) and its pixels' fingerprint."""
-    name = project_name(layer)[:FOLDER_NAME_CHARACTERS - len(VOLUMES_SUFFIX)]
-    return project_folder_for_data(f"{name}{VOLUMES_SUFFIX}", np.asarray(layer_pixels(layer)))
+    project was first opened (cut to leave room for VOLUMES_SUFFIX only where, cut whole, it named the spheres
+    project) and its pixels' fingerprint."""
+    name, pixels = project_name(layer), np.asarray(layer_pixels(layer))
+    whole = project_folder_for_data(f"{name}{VOLUMES_SUFFIX}", pixels)
+    if whole != project_folder_for_data(name, pixels):  # the folder it always was, where work may be
+        return whole
+    return project_folder_for_data(f"{name[:FOLDER_NAME_CHARACTERS - len(VOLUMES_SUFFIX)]}{VOLUMES_SUFFIX}", pixels)
 
 
 def channels_refusal(layer: Image, channels: ChannelAxis) -> str:
