@@ -79,8 +79,13 @@ def _carried_home(image_path: str | Path, kind: str, folder: Path) -> Path:
 
 def existing_kinds(image_path: str | Path | None = None, name: str = "image",
                    data: np.ndarray | None = None) -> list[str]:
-    """The kinds whose project an image (a file, or unsaved pixels) already has."""
-    return [k for k in KINDS if (kind_folder_of(k, image_path, name, data) / "state.json").exists()]
+    """The kinds whose project an image (a file, or unsaved pixels) already has. An image file's is looked for both
+    beside it and in the projects home, without kind_folder_of's trial write in its folder: the docks ask this at
+    every image picked, and a probe made and removed there each time touched a network share's folder."""
+    if image_path is None:
+        return [k for k in KINDS if (kind_folder_of(k, None, name, data) / "state.json").exists()]
+    return [k for k in KINDS if any((folder / "state.json").exists() for folder in (
+        kind_folder(home_folder_for_image(image_path), k), kind_folder(project_folder_for_image(image_path), k)))]
 
 
 def project_kind(project: Project) -> str:
