@@ -350,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     action.add_argument("--delete", type=number_in(1, 99_999, whole=True), metavar="N",
                         help="delete round N (not the one in use, not the shipped model)")
     rounds.add_argument("-o", "--output", default=None,  # a string: a trailing / names a folder, refused
-                        help="with --export: the model file to write (.pt)")
+                        help="with --export: the model file to write (NAME or NAME.pt)")
     rounds.add_argument("--name", default=None, help="with --export: a name for the model, kept in its card")
     rounds.add_argument("--overwrite", action="store_true", help="with --export: replace the model file at -o")
 
@@ -453,8 +453,6 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .checks import check_model_path, check_train_outputs
-    from ..models import load_model
-    from ..learning.training import load_examples, working_diameter
     from ..projects.round_files import refuse_inside_project
     from ..shipped import refuse_shipped_output
 
@@ -468,6 +466,44 @@ def cmd_train(args: argparse.Namespace) -> int:
     refuse_shipped_output(args.output)  # before --overwrite could replace a shipped model
     refuse_inside_project(args.output)
     check_train_outputs(output_text, args.data + args.validate, args.init)
+    with _model_output_held(args.output):
+        return _train_held(args)
+
+
+@contextlib.contextmanager
+def _model_output_held(output: Path) -> Iterator[None]:
+    """``train -o``'s model held by this run for the block. Two runs to one -o at once each trained and saved its
+    epochs and resume state over the other's: both said they wrote the model, which held whichever saved last, and
+    its resume state mixed the two runs."""
+    from filelock import Timeout
+
+    from ..files.file_detection import holding_output
+
+    # The lock makes -o's folder: a run refused before it wrote anything (no data found) leaves none behind.
+    made = [folder for folder in output.absolute().parents if not folder.exists()]
+    with contextlib.ExitStack() as held:
+        held.callback(_remove_empty_folders, made)
+        try:
+            held.enter_context(holding_output(output.with_suffix(".pt"), blocking=False))
+        except Timeout:
+            raise ParticleDetectError(
+                f"{output.with_suffix('.pt')}: another training is writing this model now; let it finish or stop it "
+                "(then --resume goes on from where it got), or give another -o") from None
+        yield
+
+
+def _remove_empty_folders(folders: list[Path]) -> None:
+    """Remove each of ``folders`` (deepest first) that is empty; one holding anything stays."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def _train_held(args: argparse.Namespace) -> int:
+    """:func:`cmd_train` once its output is checked and held."""
+    from ..models import load_model
+    from ..learning.training import load_examples, working_diameter
+
     _refuse_replacing_a_model(args)
     handled = volume_cli.train_volumes_if_any(args)  # a 3D round (--axes ZYX, or --from a 3D model)
     if handled is not None:
@@ -1232,10 +1268,13 @@ def cmd_rounds(args: argparse.Namespace) -> int:
         if args.output is None:
             raise ParticleDetectError("--export N needs -o MODEL.pt")
         from ..shipped import refuse_shipped_output
-        from .checks import check_output, refuse_a_model_folder
+        from .checks import check_train_outputs, refuse_a_model_folder
 
-        args.output = refuse_a_model_folder(args.output, "model.pt")  # as train -o refuses it
-        check_output(args.output, [], "model", (".pt",))
+        refuse_a_model_folder(args.output, "model.pt")  # as train -o refuses it
+        # As train -o: a name without .pt gets it (it was refused here, taken by train), another ending is refused
+        # in train's words.
+        check_train_outputs(args.output, [], None)
+        args.output = Path(args.output).with_suffix(".pt")
         refuse_shipped_output(args.output)  # as train's -o: a round exported there would replace a shipped model
         if args.output.exists() and not args.overwrite:
             raise ParticleDetectError(f"{args.output}: already there; give --overwrite to replace it, or another -o")

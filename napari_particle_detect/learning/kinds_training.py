@@ -9,7 +9,7 @@ on unseen seeds is kept and saved with a card naming the kind and its heads.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -275,14 +275,15 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
         check_bead_diameter(config.diameter, kind.name)
         raise ParticleDetectError("diameter is the beads' size in the annotated examples; without them it would be "
                                   "ignored (the generator draws beads of the sizes the model learns)")
+    given, given_validation = examples or [], validation_examples or []
     refuse_validating_on_training_frames(
-        [(f"annotated example {i}", image) for i, (image, _) in enumerate(examples or [])],
-        [(f"validation example {i}", image) for i, (image, _) in enumerate(validation_examples or [])])
-    examples, example_scales = annotated_at_detection_scale(kind, examples or [], "annotated example", config.diameter)
-    validation_examples, validation_scales = annotated_at_detection_scale(kind, validation_examples or [],
+        [(frame_name(frame, "annotated example", i), frame[0]) for i, frame in enumerate(given)],
+        [(frame_name(frame, "validation example", i), frame[0]) for i, frame in enumerate(given_validation)])
+    examples, example_scales = annotated_at_detection_scale(kind, given, "annotated example", config.diameter)
+    validation_examples, validation_scales = annotated_at_detection_scale(kind, given_validation,
                                                                           "validation example", config.diameter)
-    data = data_record(_named_digests(examples, "annotated frame"),
-                       _named_digests(validation_examples, "validation frame"))
+    data = data_record(_named_digests(given, example_scales.values(), "annotated frame"),
+                       _named_digests(given_validation, validation_scales.values(), "validation frame"))
     if init is not None:
         base = load_model(init, "cpu")
         # A sphere UNet has no heads to train: unrefused, it failed deep in the first step.
@@ -436,9 +437,34 @@ def _epoch_batches(pool: ThreadPoolExecutor, kind: Kind, config: KindTrainConfig
                                               tuple(config.looks)), config.steps_per_epoch)
 
 
-def _named_digests(examples: list[tuple[np.ndarray, pd.DataFrame]], what: str) -> Iterator[tuple[str, str]]:
-    """Each (image, table) frame at its detection scale named as a resume refusal names it, with its digest."""
-    return ((f"{what} {i}", frames_digest(image, table)) for i, (image, table) in enumerate(examples))
+def _named_digests(examples: list[tuple[np.ndarray, pd.DataFrame]], scales: Iterable[float],
+                   what: str) -> Iterator[tuple[str, str, float]]:
+    """Each (image, table) frame as given, named as a resume refusal names it (:func:`frame_name`), with its digest
+    and the scale detection reads it at: digested once resampled, a scale's last digit changed its pixels."""
+    return ((frame_name(frame, what, i), frames_digest(*frame), scale)
+            for i, (frame, scale) in enumerate(zip(examples, scales, strict=True)))
+
+
+class NamedFrame(tuple):
+    """An annotated (image, table) frame read from a file, named as the user knows it (``rods.tif[2]``: the file and
+    frame): what is said of it named 'annotated frame 2', a number nobody gave. It unpacks as the pair every reader
+    takes."""
+
+    name: str
+
+    def __new__(cls, image: np.ndarray, table: pd.DataFrame, name: str) -> NamedFrame:
+        frame = super().__new__(cls, (image, table))
+        frame.name = name
+        return frame
+
+    def __getnewargs__(self) -> tuple:  # pickled (a worker process) with its name
+        return (*self, self.name)
+
+
+def frame_name(frame: tuple, what: str, index: int) -> str:
+    """How what is said of an annotated ``frame`` names it: its file and frame where it was read from one
+    (:class:`NamedFrame`), else ``what`` and its number among those given."""
+    return getattr(frame, "name", None) or f"{what} {index}"
 
 
 def _on_cpu(network: torch.nn.Module) -> torch.nn.Module:
@@ -457,8 +483,10 @@ def _resume_kind(path: Path, network: torch.nn.Module, optimiser: torch.optim.Op
         raise ParticleDetectError(f"nothing to resume: {path} does not exist")
     state = read_training_state(path)
     _check_same_start(path, state, start)
-    check_same_settings(path, state, run_settings(config.to_dict()))
+    # The data first: a resume that left out DATA was refused for --synthetic-fraction, a setting nobody gave, whose
+    # default follows whether DATA is given.
     check_same_data(path, state, data)
+    check_same_settings(path, state, run_settings(config.to_dict()))
     try:
         epoch, best, history = state["epoch"], state["best_score"], state["history"]
         check_epochs_to_resume(path, epoch, config.epochs)
@@ -509,7 +537,7 @@ def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.Data
             if index >= len(frames):
                 raise ParticleDetectError(f"{csv}: frame {index} is beyond the {len(frames)} frames of {image_path.name}")
             rows = table[table["frame"] == index].reset_index(drop=True)
-            out.append((np.asarray(frames[index]), rows))
+            out.append(NamedFrame(np.asarray(frames[index]), rows, f"{image_path.name}[{index}]"))
     if not out:
         raise ParticleDetectError(f"no image + {kind} CSV pairs found in {', '.join(map(str, paths))}")
     say_no_centres(paths, [len(rows) for _, rows in out], kind.removesuffix("s"))

@@ -1040,8 +1040,10 @@ def _resume(out: Path, network: nn.Module, optimiser: torch.optim.Optimizer, sch
     path = resume_state_path(out)
     state = read_training_state(path)
     _check_same_start(path, state, start)
-    check_same_settings(path, state, run_settings(config.to_dict()))
+    # The data first: a resume that left out DATA was refused for --synthetic-fraction, a setting nobody gave, whose
+    # default follows whether DATA is given.
     check_same_data(path, state, data)
+    check_same_settings(path, state, run_settings(config.to_dict()))
     try:
         if not isinstance(state, dict) or not {"network", "optimiser", "scheduler", "epoch", "best_f1", "history"} <= set(state):
             raise ValueError("keys are missing")
@@ -1161,8 +1163,9 @@ def _check_same_start(path: Path, state: dict, start: dict) -> None:
 
 
 def frames_digest(*parts: object) -> str:
-    """A digest of what one annotated frame teaches (its pixels, truth table, scale, reviewed area, ...): the same
-    files read again give the same digest; an edited table, another image or another diameter, another."""
+    """A digest of what one annotated frame teaches (its pixels, truth table, reviewed area, ...): the same files read
+    again give the same digest; an edited table or another image, another. Its scale is kept beside it
+    (:func:`data_record`): a digest cannot tell a scale's last digit from another diameter."""
     import pandas as pd
 
     digest = hashlib.blake2b(digest_size=16)
@@ -1176,19 +1179,26 @@ def frames_digest(*parts: object) -> str:
     return digest.hexdigest()
 
 
-def data_record(training: Iterable[tuple[str, str]], validation: Iterable[tuple[str, str]]) -> dict:
-    """What a resume state keeps of a run's annotated frames: each one's name and :func:`frames_digest`, in order."""
-    return {"training": [[name, digest] for name, digest in training],
-            "validation": [[name, digest] for name, digest in validation]}
+def data_record(training: Iterable[tuple[str, str, float]], validation: Iterable[tuple[str, str, float]]) -> dict:
+    """What a resume state keeps of a run's annotated frames, in order: each one's name, :func:`frames_digest` of
+    all it teaches but its scale, and that scale (compared within SCALE_TOLERANCE: :func:`check_same_data`)."""
+    return {"training": [[name, digest, float(scale)] for name, digest, scale in training],
+            "validation": [[name, digest, float(scale)] for name, digest, scale in validation]}
 
 
 def examples_record(examples: Iterable[Example], validation: Iterable[Example]) -> dict:
     """:func:`data_record` of a sphere run's examples, their scales resolved."""
-    def named(example: Example) -> tuple[str, str]:
+    def named(example: Example) -> tuple[str, str, float]:
         return (example.name or "an example",
-                frames_digest(example.image, example.centres, example.scale, example.area, example.focus))
+                frames_digest(example.image, example.centres, example.area, example.focus), example.scale)
 
     return data_record(map(named, examples), map(named, validation))
+
+
+# Two readings of a frame's scale this close are one: a scale is worked out in floats (a diameter estimated, divided
+# into the model's), whose last digits may differ on another machine or library (1.2500000000000002 against 1.25),
+# and hashed with the pixels such a resume was refused. Another --diameter moves it by far more.
+SCALE_TOLERANCE = 1e-6
 
 
 def check_same_data(path: Path, state: dict, data: dict) -> None:
@@ -1201,23 +1211,51 @@ def check_same_data(path: Path, state: dict, data: dict) -> None:
     if not isinstance(saved, dict):
         return
     for role in ("training", "validation"):
-        old, new = saved.get(role), [tuple(pair) for pair in data[role]]
-        if isinstance(old, list) and [tuple(pair) for pair in old] != new:
-            change = _first_change([tuple(pair) for pair in old], new)
+        old = saved.get(role)
+        change = _first_change(list(map(_frame_entry, old)), list(map(_frame_entry, data[role]))) \
+            if isinstance(old, list) else None
+        if change is not None:
             raise ParticleDetectError(f"{path}: the interrupted run started on other {role} data: {change}; resume it "
                                       "with the files (and --diameter) it started with, or start again (--overwrite)")
 
 
-def _first_change(old: list[tuple], new: list[tuple]) -> str:
-    """How the (name, digest) pairs ``new`` differ from ``old``, for the first frame that does."""
-    before, after = dict(old), dict(new)
-    for name, digest in new:
+def _frame_entry(entry: Sequence) -> tuple[str, str | None, float | None]:
+    """(name, digest, scale) of a frame in a resume state. A state written before the scale was kept apart (name and
+    one digest of both) names its frames only: that digest moved with a scale's last digit."""
+    name, *rest = entry
+    return (str(name), str(rest[0]), float(rest[1])) if len(rest) == 2 else (str(name), None, None)
+
+
+def _first_change(old: list[tuple], new: list[tuple]) -> str | None:
+    """How the (name, digest, scale) frames ``new`` differ from ``old``, for the first frame that does; None where
+    they are the same."""
+    # Frame by frame first: two files of one name in two folders share a name, not a digest.
+    if len(old) == len(new) and all(_frame_change(was, now) is None for was, now in zip(old, new)):
+        return None
+    before = {name: (name, digest, scale) for name, digest, scale in old}
+    for name, digest, scale in new:
         if name not in before:
             return f"{name} is new"
-        if before[name] != digest:
-            return f"{name} changed since (its image, its table or its scale)"
-    gone = next((name for name, _ in old if name not in after), None)
-    return f"{gone} is gone" if gone is not None else "its frames come in another order"
+        change = _frame_change(before[name], (name, digest, scale))
+        if change is not None:
+            return change
+    after = {name for name, _, _ in new}
+    gone = next((name for name, _, _ in old if name not in after), None)
+    if gone is not None:
+        return f"{gone} is gone"
+    return "its frames come in another order"
+
+
+def _frame_change(was: tuple, now: tuple) -> str | None:
+    """How frame ``now`` (name, digest, scale) differs from ``was``; None where it is the same frame."""
+    (name, was_digest, was_scale), (now_name, digest, scale) = was, now
+    if name != now_name:
+        return f"{now_name} is where {name} was"
+    if was_digest is not None and was_digest != digest:
+        return f"{name} changed since (its image or its table)"
+    if was_scale is not None and not math.isclose(was_scale, scale, rel_tol=SCALE_TOLERANCE):
+        return f"{name} changed since (its scale: {was_scale:.6g} then, {scale:.6g} now)"
+    return None
 
 
 def _saved_best(out: Path) -> dict:

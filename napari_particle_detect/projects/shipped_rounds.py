@@ -92,10 +92,17 @@ def _same_model(stamp: tuple, other: tuple) -> bool:
     (other_weights, _, other_size), (other_card, _, _) = other
     if size != other_size or Path(weights).read_bytes() != Path(other_weights).read_bytes():
         return False
-    cards = [json.loads(Path(path).read_text("utf-8")) for path in (card, other_card)]
+    cards = [_card_as_values(Path(path)) for path in (card, other_card)]
     for loaded in cards:
         loaded.pop("criterion", None)
     return cards[0] == cards[1]
+
+
+def _card_as_values(path: Path) -> dict:
+    """A card read with a value that is no number (an older card's NaN: the loss of its epoch 0) as null, as cards
+    are written now: a project's copy of a shipped card written with NaN is the same model as today's, written with
+    null. NaN compared equal only because Python's json hands back one NaN object for every NaN it reads."""
+    return json.loads(path.read_text("utf-8"), parse_constant=lambda constant: None)
 
 
 @dataclass(frozen=True)
