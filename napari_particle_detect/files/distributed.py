@@ -1354,7 +1354,9 @@ def _check_answers_as_scheduler(address: str, text: str, timeout: str) -> None:
         # Past the deadline of the attempts to connect (an OSError), which does not bound the handshake after them.
         answer = LoopRunner(asynchronous=False).run_sync(identity, callback_timeout=seconds + HANDSHAKE_S)
     except (TimeoutError, asyncio.TimeoutError) as exc:  # before OSError (TimeoutError's base): no handshake
-        raise _security_mismatch(address, text, exc) or not_dask("no answer to dask's handshake") from None
+        if _answers_http(text):
+            raise not_dask("an HTTP server") from None
+        raise _security_mismatch(address, text, exc) or _silent(address, seconds + HANDSHAKE_S) from None
     except OSError as exc:
         raise _security_mismatch(address, text, exc) or ParticleDetectError(
             f"{address}: cannot reach the dask scheduler ({exc})") from None
@@ -1365,6 +1367,37 @@ def _check_answers_as_scheduler(address: str, text: str, timeout: str) -> None:
     if kind != "Scheduler":
         raise ParticleDetectError(f"{address}: a dask {kind or 'server'} answers there, not its scheduler; "
                                   "give the scheduler's address (the one each worker connects to)")
+
+
+def _silent(address: str, waited_s: float) -> ParticleDetectError:
+    """The line for a port that takes connections and says nothing: a dask scheduler whose process is stopped or
+    swapping does just that (the kernel accepts for it), as does a server waiting for another protocol's first
+    words; told as "not a dask scheduler", its user looked for another address while the right one was stuck."""
+    return ParticleDetectError(f"{address}: something answers there, but not a dask scheduler that answers its "
+                               f"handshake (none in {waited_s:g} s): a dask scheduler that stopped answering (its "
+                               "process stopped or overloaded? try again once it answers), or another server's port "
+                               "(a scheduler listens on 8786 unless told otherwise; its log names it as 'Scheduler "
+                               "at')")
+
+
+HTTP_PROBE_S = 2.0  # an HTTP server (a dashboard) answers a request at once
+
+
+def _answers_http(text: str) -> bool:
+    """Whether an HTTP server answers at the TCP address ``text`` (a dashboard's port, given for the scheduler's):
+    it says nothing to dask's handshake, as a stalled scheduler does, but answers an HTTP request."""
+    import socket
+
+    from distributed.comm import get_address_host_port, parse_address
+
+    if parse_address(text)[0] != "tcp":
+        return False
+    try:
+        with socket.create_connection(get_address_host_port(text), timeout=HTTP_PROBE_S) as probe:
+            probe.sendall(b"HEAD / HTTP/1.0\r\n\r\n")
+            return probe.recv(5) == b"HTTP/"
+    except OSError:  # no answer in time among them
+        return False
 
 
 # Each scheme with TLS and its plain counterpart: a scheduler listens on one of them only.
