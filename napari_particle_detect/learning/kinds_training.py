@@ -145,11 +145,12 @@ def annotated_at_detection_scale(kind: Kind, examples: list[tuple[np.ndarray, pd
                                  diameter: float | None = None
                                  ) -> tuple[list[tuple[np.ndarray, pd.DataFrame]], dict[str, float]]:
     """Annotated (image, table) frames each at the scale detection reads it at (:func:`frame_detection_scale`),
-    and that scale by the name each is given in what is said of it (``what`` and its number). Trained or scored
-    at the image's own scale, chains of beads detection resamples taught bead sizes the network never gets in
-    use, and a validation score said nothing of what detection does."""
-    scales = {f"{what} {i}": frame_detection_scale(kind.name, image, f"{what} {i}", diameter)
-              for i, (image, _) in enumerate(examples)}
+    and that scale by ``what`` and its number (the card's ``scales``). Trained or scored at the image's own scale,
+    chains of beads detection resamples taught bead sizes the network never gets in use, and a validation score
+    said nothing of what detection does. A size estimate's warning or a diameter's refusal names the file and frame
+    where one was read (:func:`frame_name`): 'annotated example 3' was a number nobody gave."""
+    scales = {f"{what} {i}": frame_detection_scale(kind.name, frame[0], frame_name(frame, what, i), diameter)
+              for i, frame in enumerate(examples)}
     resampled = [annotated_at_scale(kind, image, table, scale)[:2]
                  for (image, table), scale in zip(examples, scales.values())]
     return resampled, scales

@@ -13,12 +13,13 @@ import logging
 import math
 import numbers
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from itertools import islice
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, NamedTuple, NoReturn, TypeVar
 
 import numpy as np
@@ -90,6 +91,10 @@ class Example:
     area: np.ndarray | None = None
     # (y, x) points where training should look harder: where the model being tuned was wrong.
     focus: np.ndarray | None = None
+    # Its file as the user gave its path, and frame (``a/img.tif[0]``): what is said of it where another example of
+    # the run has its ``name`` (:func:`said_names`). ``name`` stays the file's name: a round draws its held-out
+    # tiles by it, the same wherever the folder is and however its path is typed.
+    given_as: str = ""
 
     def prepared(self) -> PreparedExample:
         if self.scale is None:
@@ -868,8 +873,9 @@ def train(
     # Before anything is written: an image no size can be read from is refused while the old state stands.
     examples = with_detection_scale(examples or [], card.canonical_diameter)
     validation_examples = with_detection_scale(validation_examples or [], card.canonical_diameter)
-    refuse_validating_on_training_frames(((e.name, e.image) for e in examples),
-                                         ((e.name, e.image) for e in validation_examples))
+    trained_names, validation_names = said_names(examples, validation_examples)
+    refuse_validating_on_training_frames(zip(trained_names, (e.image for e in examples)),
+                                         zip(validation_names, (e.image for e in validation_examples)))
     data = examples_record(examples, validation_examples)
     training_layout(network.to(device).train(), device)
     optimiser = adam(network.parameters(), config.learning_rate)
@@ -1186,13 +1192,27 @@ def data_record(training: Iterable[tuple[str, str, float]], validation: Iterable
             "validation": [[name, digest, float(scale)] for name, digest, scale in validation]}
 
 
-def examples_record(examples: Iterable[Example], validation: Iterable[Example]) -> dict:
-    """:func:`data_record` of a sphere run's examples, their scales resolved."""
-    def named(example: Example) -> tuple[str, str, float]:
-        return (example.name or "an example",
-                frames_digest(example.image, example.centres, example.area, example.focus), example.scale)
+def examples_record(examples: Sequence[Example], validation: Sequence[Example]) -> dict:
+    """:func:`data_record` of a sphere run's examples (named by :func:`said_names`), their scales resolved."""
+    def named(example: Example, name: str) -> tuple[str, str, float]:
+        return name, frames_digest(example.image, example.centres, example.area, example.focus), example.scale
 
-    return data_record(map(named, examples), map(named, validation))
+    trained_names, validation_names = said_names(examples, validation)
+    return data_record(map(named, examples, trained_names), map(named, validation, validation_names))
+
+
+def said_names(examples: Sequence[Example], validation: Sequence[Example]) -> tuple[list[str], list[str]]:
+    """How what is said of a run's examples and validation frames names each: its file and frame (``img.tif[0]``),
+    but where another has that name too, the path the user gave (``a/img.tif[0]``, ``b/img.tif[0]``): named
+    alike, a refusal of one read as of the other."""
+    shared = Counter(example.name for example in (*examples, *validation))
+
+    def said(example: Example) -> str:
+        if shared[example.name] > 1 and example.given_as:
+            return example.given_as
+        return example.name or "an example"
+
+    return [said(example) for example in examples], [said(example) for example in validation]
 
 
 # Two readings of a frame's scale this close are one: a scale is worked out in floats (a diameter estimated, divided
@@ -1232,29 +1252,47 @@ def _first_change(old: list[tuple], new: list[tuple]) -> str | None:
     # Frame by frame first: two files of one name in two folders share a name, not a digest.
     if len(old) == len(new) and all(_frame_change(was, now) is None for was, now in zip(old, new)):
         return None
-    before = {name: (name, digest, scale) for name, digest, scale in old}
-    for name, digest, scale in new:
-        if name not in before:
-            return f"{name} is new"
-        change = _frame_change(before[name], (name, digest, scale))
+    for place, now in enumerate(new):
+        was = _counterpart(now[0], old, place)
+        if was is None:
+            return f"{now[0]} is new"
+        change = _frame_change(was, now)
         if change is not None:
             return change
-    after = {name for name, _, _ in new}
-    gone = next((name for name, _, _ in old if name not in after), None)
+    gone = next((name for place, (name, _, _) in enumerate(old) if _counterpart(name, new, place) is None), None)
     if gone is not None:
         return f"{gone} is gone"
     return "its frames come in another order"
 
 
+def _counterpart(name: str, frames: list[tuple], place: int) -> tuple | None:
+    """The frame of ``frames`` named ``name``; else of its file and frame (:func:`_file_and_frame`), the one at
+    ``place`` (two files of one name, in their order) or the only one; None where there is none."""
+    same = [frame for frame in frames if frame[0] == name]
+    if len(same) == 1:
+        return same[0]
+    if place < len(frames) and _file_and_frame(frames[place][0]) == _file_and_frame(name):
+        return frames[place]
+    alike = [frame for frame in frames if _file_and_frame(frame[0]) == _file_and_frame(name)]
+    return alike[0] if len(alike) == 1 else None
+
+
+def _file_and_frame(name: str) -> str:
+    """A frame's name without the folders of its path (``a/img.tif[0]``: ``img.tif[0]``). A state written before
+    frames of one file name were named by their path names them so, and a run's folder moved (a recipe's, another
+    machine) names them by another path: the same frames still, their digests say."""
+    return PurePath(name).name
+
+
 def _frame_change(was: tuple, now: tuple) -> str | None:
     """How frame ``now`` (name, digest, scale) differs from ``was``; None where it is the same frame."""
     (name, was_digest, was_scale), (now_name, digest, scale) = was, now
-    if name != now_name:
+    if _file_and_frame(name) != _file_and_frame(now_name):
         return f"{now_name} is where {name} was"
     if was_digest is not None and was_digest != digest:
-        return f"{name} changed since (its image or its table)"
+        return f"{now_name} changed since (its image or its table)"
     if was_scale is not None and not math.isclose(was_scale, scale, rel_tol=SCALE_TOLERANCE):
-        return f"{name} changed since (its scale: {was_scale:.6g} then, {scale:.6g} now)"
+        return f"{now_name} changed since (its scale: {was_scale:.6g} then, {scale:.6g} now)"
     return None
 
 
@@ -1371,7 +1409,8 @@ def load_examples(
             check_frame(frames[index], name)  # a NaN or blank image would train a model that finds nothing
             centres = rows[["y", "x"]].to_numpy(float)
             check_centres_inside(csv, centres, frames.shape[1:], f" frame {index}" if stack.ndim == 3 else "")
-            examples.append(Example(frames[index], centres, scale=scale, name=f"{image_path.name}[{index}]"))
+            examples.append(Example(frames[index], centres, scale=scale, name=f"{image_path.name}[{index}]",
+                                    given_as=f"{image_path}[{index}]"))
         trained = table[table["frame"].isin(indices)] if "frame" in table else table
         check_centres_spread(csv, trained[["y", "x"]].to_numpy(float), frames.shape[1:])
     if not examples:

@@ -488,9 +488,10 @@ def copy_model(source: str | Path, destination: str | Path, note: dict | None = 
         card["criterion"] = criterion.name
     if note:
         card["training"] = {**card.get("training", {}), **note}
-    # As read, not through card_json: a copy of a shipped model (a project's round-001) is told from this version's
-    # by comparing the two cards, and an older card's NaN written as null would read as another model.
-    text = json.dumps(card, indent=2).encode()
+    # Through card_json as every saved card: an older round's card (NaN for the untrained epoch's loss) was exported
+    # as read, a card JavaScript's JSON.parse and R's jsonlite cannot read. A copy of a shipped model written so is
+    # still told to be one (shipped_rounds reads NaN as null).
+    text = card_json(card)
     files.append((destination.with_suffix(".json"), lambda fh: fh.write(text)))
     _write_model_files(files)
     return destination
