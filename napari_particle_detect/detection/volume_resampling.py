@@ -52,6 +52,78 @@ def refilled_gaps(volume: np.ndarray, missing: np.ndarray | None) -> tuple[np.nd
     return out, None if left is None or not left.any() else left, dead.tolist()
 
 
+# A slice whose top stands this many times further above the background of the slices around it than theirs does was
+# over-exposed (a laser or gain jump, a saturated slab), not a brighter part of the sample: none of 40 varied generator
+# volumes (depth loss to 0.3, sparse and dense) nor a layer of spheres between empty slices has one. Left as it was,
+# three such slices through a 40-slice volume read its spheres 0.2 voxels deep and the rest of it too dim (F1
+# 0.14-0.22 against 1.000).
+BRIGHT_SLICE_RATIO = 3.0
+# The slices around must hold particles, their contrast this many times their pixel noise (pure noise stands 3.6
+# times its noise from its 10th to its 99th percentile): a layer of particles between empty slices is the sample.
+HELD_PARTICLES_NOISE = 6.0
+# Slices on each side read as the ones around a slice: a slab of up to this many slices is outvoted by them.
+SLICES_AROUND = 8
+# Voxels per slice its levels are read from (a subsample of a larger slice).
+LEVEL_SAMPLE = 65536
+
+
+def levelled_slices(volume: np.ndarray, missing: np.ndarray | None = None) -> tuple[np.ndarray, list[int], float]:
+    """``volume`` (Z, Y, X) with its over-exposed slices (BRIGHT_SLICE_RATIO) scaled so that their background and top
+    match those of the slices around them, as a float32 copy; those slices and how many times brighter the worst
+    stood (none: the volume itself, [] and 1.0). ``missing``: its gaps, left out of every level. Read again after
+    each levelling, until none is left: a slab's outer slices stand among its inner ones, outvoting the slices beside."""
+    own = None if missing is None else ~np.asarray(missing, dtype=bool)
+    out, levelled, worst = volume, set(), 1.0
+    for _ in range(SLICES_AROUND):
+        levels = _slice_levels(out, own)
+        background, top, noise = (_around(levels[:, i]) for i in range(3))
+        contrast = top - background
+        stands = (levels[:, 1] - background) / np.where(contrast > 0, contrast, np.inf)
+        bright = np.flatnonzero((stands > BRIGHT_SLICE_RATIO) & (contrast > HELD_PARTICLES_NOISE * noise))
+        if not len(bright):
+            break
+        out = np.array(out, dtype=np.float32, copy=out is volume)
+        for z in bright:
+            own_background, own_top = levels[z, :2]
+            out[z] = background[z] + (out[z] - own_background) * contrast[z] / max(own_top - own_background, 1e-12)
+        levelled.update(bright.tolist())
+        worst = max(worst, float(stands[bright].max()))
+    return out, sorted(levelled), worst
+
+
+def _slice_levels(volume: np.ndarray, own: np.ndarray | None) -> np.ndarray:
+    """Per slice (Z, 3): its background (10th percentile), top (99th) and pixel noise (from neighbouring pixels'
+    differences, robustly), read from its own voxels less those at the volume's extremes (a hot line, a saturated
+    patch); NaN where too few are left."""
+    low, high = _ends(volume, own, None)
+    levels = np.full((volume.shape[0], 3), np.nan)
+    step = max(1, int(np.ceil(np.sqrt(volume[0].size / LEVEL_SAMPLE))))
+    for z in range(volume.shape[0]):
+        plane = np.asarray(volume[z, ::step, ::step], dtype=np.float64)
+        keep = (plane != low) & (plane != high)
+        if own is not None:
+            keep &= own[z, ::step, ::step]
+        if keep.sum() < 16:
+            continue
+        rows = np.asarray(volume[z, ::step], dtype=np.float64)
+        steps = np.diff(rows, axis=1)[(rows[:, 1:] != high) & (rows[:, :-1] != high)]
+        noise = 1.4826 * float(np.median(np.abs(steps))) / np.sqrt(2) if steps.size else 0.0
+        levels[z] = (*np.percentile(plane[keep], (10, 99)), noise)
+    return levels
+
+
+def _around(values: np.ndarray) -> np.ndarray:
+    """Per slice, the median of ``values`` over the SLICES_AROUND slices on each side of it (itself left out, and
+    NaNs): what the slices around it read."""
+    out = np.full(len(values), np.nan)
+    for z in range(len(values)):
+        near = np.r_[values[max(0, z - SLICES_AROUND): z], values[z + 1: z + 1 + SLICES_AROUND]]
+        near = near[~np.isnan(near)]
+        if near.size:
+            out[z] = np.median(near)
+    return out
+
+
 def _constant_slices(volume: np.ndarray, holes: np.ndarray | None) -> np.ndarray:
     """Per slice of ``volume`` (Z, Y, X): whether its own voxels (those not in ``holes``, its gaps) are one value
     or none at all, the volume's outlying spikes (:func:`despiked_volume`'s) left out. Judged on its own voxels: its
