@@ -156,11 +156,11 @@ def check_detect_outputs(output: Path, overlay: Path | None, inputs: list[Path],
                          kind: str = "spheres") -> None:
     """``detect``: the centres CSV, its metadata (.json beside it), a chains run's per-chain table and the
     overlay replace no input, the model's card, each other, nor a file an earlier detect did not write."""
-    from ..files.file_detection import check_targets, kind_tables
+    from ..files.file_detection import check_targets, kind_tables, metadata_path
 
     output = Path(output)
     protected = input_files(inputs) + model_files(model)
-    meta = output.with_suffix(".json")
+    meta = metadata_path(output)
     if meta == output:
         raise ParticleDetectError(f"{output}: the run's metadata is written to OUTPUT.json; name the centres "
                                   "file .csv")
@@ -254,6 +254,14 @@ KIND_TABLE_USES = {"evaluate": "scores two tables that detect --kind {kind} writ
                             "without --kind learns from sphere centres"}
 
 
+def boxes_hint(names: set[str]) -> str:
+    """For a table of tips alone (kinds.columns.is_tips_table), refused as the rods table it reads as: how to read
+    it as the boxes' corners it may be instead (BOXES_HINT, as evaluate says it), after "; "; else ''."""
+    from ..kinds.columns import BOXES_HINT, is_tips_table
+
+    return f"; {BOXES_HINT}" if is_tips_table(names) else ""
+
+
 def _refuse_another_kind(path: Path, names: set[str], kind: str, command: str) -> None:
     """Under --kind rods|chains, a table of another kind or of centres alone (a sphere evaluate's reader names
     the --kind of a rods or chains table itself)."""
@@ -264,7 +272,8 @@ def _refuse_another_kind(path: Path, names: set[str], kind: str, command: str) -
         return
     if found != "spheres":
         raise ParticleDetectError(f"{path}: not a {kind} table: no {', '.join(KIND_SIGNATURES[kind])} column; a "
-                                  f"{found} table ({columns_said(found, names)} columns): give --kind {found}")
+                                  f"{found} table ({columns_said(found, names)} columns): give --kind {found}"
+                                  f"{boxes_hint(names)}")
     if {"y", "x"} <= names and not set(KIND_SIGNATURES[kind]) & names:
         raise ParticleDetectError(f"{path}: sphere centres (no {', '.join(KIND_SIGNATURES[kind])} columns), not a "
                                   f"{kind} table; {command} --kind {kind} {KIND_TABLE_USES[command].format(kind=kind)}")

@@ -24,7 +24,7 @@ from ..arguments import DefaultsHelpFormatter, OneLineParser, number_in
 from . import volumes as volume_cli
 from .border import add_border_options
 from .link import cmd_link
-from ..errors import ParticleDetectError
+from ..errors import ParticleDetectError, one_line
 from . import command_line, report_failed
 from ..synthetic.spheres import LOOKS
 
@@ -574,7 +574,7 @@ def _refuse_project_folders(paths: list[Path]) -> None:
 
 def _refuse_kind_tables(paths: list[Path]) -> None:
     """Sphere training on a rods or chains table would learn its centres as spheres': refused, by its header."""
-    from .checks import table_columns
+    from .checks import boxes_hint, table_columns
     from ..kinds.columns import columns_said, table_kind
     from ..learning.training import annotated_files
 
@@ -583,7 +583,7 @@ def _refuse_kind_tables(paths: list[Path]) -> None:
         kind = table_kind(columns) if columns is not None else "spheres"  # unreadable: the reader says why, later
         if kind != "spheres":
             raise ParticleDetectError(f"{csv}: a {kind} table ({columns_said(kind, columns)} columns), read "
-                                      f"here as sphere centres; give --kind {kind}")
+                                      f"here as sphere centres; give --kind {kind}{boxes_hint(columns)}")
 
 
 def _train_config(args: argparse.Namespace, preset=None):
@@ -853,7 +853,8 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
     from ..detection.prediction import COLUMNS
 
     from ..files.file_detection import (
-        FramesSoFar, check_diameter_fits, check_unedited, detected_frames, frames_to_detect, table_digests,
+        FramesSoFar, check_diameter_fits, check_unedited, detected_frames, frames_to_detect, metadata_path,
+        side_tables, table_digests,
     )
 
     if not args.replace_edited:  # first: check_detect_outputs removes a stale per-chain table, edited or not
@@ -935,7 +936,7 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
     meta = {**meta, "inputs": [record for _, record, _ in done]}
     if failed:  # the table holds the other files only; its metadata says which are missing and why
         meta["failed"] = [{"file": str(path), "reason": line} for path, line in failed.items()]
-    atomic_write_text(args.output.with_suffix(".json"), json.dumps({**meta, "unfinished": True}, indent=2))
+    atomic_write_text(metadata_path(args.output), json.dumps({**meta, "unfinished": True}, indent=2))
     if args.kind != "spheres":
         from ..kinds.registry import write_kind_table
 
@@ -943,9 +944,9 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
     else:
         write_centres(out, args.output)
     meta["tables"] = table_digests(args.output, args.kind)
-    atomic_write_text(args.output.with_suffix(".json"), json.dumps(meta, indent=2))
-    extras = [args.output.with_suffix(".chains.csv").name] if args.kind == "chains" else []
-    log.info("wrote %s (and %s)", args.output, " and ".join(extras + [args.output.with_suffix(".json").name]))
+    atomic_write_text(metadata_path(args.output), json.dumps(meta, indent=2))
+    beside = [path.name for path in [*side_tables(args.output, args.kind), metadata_path(args.output)]]
+    log.info("wrote %s (and %s)", args.output, " and ".join(beside))
     return report_failed(failed)
 
 
@@ -1051,7 +1052,7 @@ def _detect_with_bar(args: argparse.Namespace, path: Path, options, so_far: "Fra
     initial = so_far.done if so_far is not None else 0
     # Warnings during the run (a blank frame) print on lines of their own, above the bar, not glued to it.
     with (logging_redirect_tqdm(),
-          tqdm(total=total, disable=args.quiet, unit="frame", desc=path.name, initial=initial) as bar):
+          tqdm(total=total, disable=args.quiet, unit="frame", desc=one_line(path.name), initial=initial) as bar):
         def progress(count: int, total: int) -> None:
             bar.total = total
             bar.update(count - bar.n)
@@ -1140,7 +1141,7 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
     log.info("%d file(s) into %s: %s", len(inputs), args.output, summary.describe())
     status = report_failed(summary.failed)
     if summary.stopped:  # last, after the files' own failures: why the rest were not done, and how to go on
-        print(f"particle-detect: error: {summary.stopped}", file=sys.stderr)
+        print(one_line(f"particle-detect: error: {summary.stopped}"), file=sys.stderr)
         return 2
     return status
 
@@ -1364,7 +1365,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.given = _given_options(argv)
     # force: a second main() in one process (tests, notebooks) logs to today's stderr, not a closed one.
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s", force=True)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, handlers=[_one_line_handler()],
+                        force=True)
     stopped_by: list[int] = []  # the signals that stopped the run as Ctrl-C does, first first
     try:
         # Not the viewer's: Qt's event loop would take the KeyboardInterrupt for an error in whichever slot it hit.
@@ -1375,7 +1377,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except OSError as exc:  # disk full, read-only folder, name too long: the file and the reason
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"particle-detect: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        print(one_line(f"particle-detect: error: {where}{exc.strerror or exc}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt as stop:  # its message, where there is one: how to go on (train --resume)
         # The one line said; not what modules log as the process ends (torch's cache statistics, at INFO, when
@@ -1385,8 +1387,23 @@ def main(argv: list[str] | None = None) -> int:
         by = f" by {signal.Signals(stopped_by[0]).name}" if stopped_by else ""
         # A closed terminal (SIGHUP) takes stderr with it: the frames are kept all the same, and the status says it.
         with contextlib.suppress(OSError):
-            print(f"particle-detect: interrupted{by}{how_to_go_on}", file=sys.stderr)
+            print(one_line(f"particle-detect: interrupted{by}{how_to_go_on}"), file=sys.stderr)
         return 128 + (stopped_by[0] if stopped_by else signal.SIGINT)  # as a shell reports a process the signal ended
+
+
+class OneLineFormatter(logging.Formatter):
+    """Each log record's message on one line (errors.one_line): a file name holding a line break split a warning
+    over two lines, the second read as a message of its own. A traceback logged with it keeps its lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging.Formatter's name
+        return one_line(super().formatMessage(record))
+
+
+def _one_line_handler() -> logging.Handler:
+    """The command line's log handler, on today's stderr (tqdm's redirect takes its formatter over to the bars')."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(OneLineFormatter("%(message)s"))
+    return handler
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ import logging
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -72,6 +72,7 @@ class FrameResult:
     scale: float
     dropped_at_gaps: int = 0  # centres dropped within preprocessing.GAP_REACH radii of the frame's gaps
     unreadable: bool = False  # the frame could not be read from its file: skipped, its (no) centres not a finding
+    constant: str = ""  # a constant frame of a stack: what it holds (``NAME frame I: every pixel is 7``), else ""
 
     @property
     def heatmap(self) -> np.ndarray | None:
@@ -177,12 +178,13 @@ def frame_result(
     """Centres in the original frame's pixels from its decoded heatmap (the per-frame last stage)."""
     peaks, values = decoder.peaks()
     if prepared.blank:
+        constant = "" if prepared.unreadable or _non_finite(prepared.blank) else prepared.blank
         if prepared.unreadable:  # as kinds_prediction.UnreadableFrames says it
             log.warning("%s: %s", prepared.blank, SKIPPED_UNREADABLE)
-        else:
+        elif not constant:  # constant frames are said once per stack, by iter_detect (ConstantFrames)
             log.warning("%s (a blank frame): no centres; the rest of the stack is detected", prepared.blank)
         return FrameResult(centres=np.zeros((0, 2)), scores=np.zeros(0), raw_heatmap=decoder.heatmap, scale=scale,
-                           unreadable=prepared.unreadable)
+                           unreadable=prepared.unreadable, constant=constant)
     ringed = ringed(prepared.image, peaks, values[0]) if callable(ringed) else ringed
     shadow_radius = SHADOW_REACH * model.card.canonical_diameter if ringed else None
     centres, scores = decode_peaks(peaks, values, shadow_radius, SHADOW_RATIO)
@@ -203,6 +205,43 @@ def frame_result(
                        dropped_at_gaps=found - len(centres))
 
 
+def _non_finite(blank: str) -> bool:
+    """Whether stages.PreparedFrame's ``blank`` (``NAME frame I: HELD``, HELD as preprocessing.frame_and_gaps says
+    it) is a frame of (almost) only NaN or infinite pixels rather than a constant one."""
+    held = blank.rsplit(": ", 1)[-1]
+    return "NaN or infinite" in held and not held.endswith("but the NaN or infinite ones")
+
+
+@dataclass
+class ConstantFrames:
+    """The constant frames of one call's stack, said in one warning at its end: a dropped or shutter frame every
+    few frames gave a line each, and a stack of nothing but such frames a page of them."""
+
+    name: str
+    detected: int  # the frames the call detects
+    said: list[tuple[int, str]] = field(default_factory=list)  # (index, FrameResult.constant)
+
+    def add(self, index: int, result: FrameResult) -> None:
+        if result.constant:
+            self.said.append((index, result.constant))
+
+    def warn(self) -> None:
+        if not self.said:
+            return
+        rest = "; the rest of the stack is detected" if self.detected > len(self.said) else ""
+        if len(self.said) == 1:  # its value told: a dark frame (0) reads as a shutter, a bright one as an overflow
+            log.warning("%s (a blank frame): no centres%s", self.said[0][1], rest)
+            return
+        indices = [str(index) for index, _ in self.said]
+        shown = ", ".join(indices[:FRAMES_LISTED]) + (", ..." if len(indices) > FRAMES_LISTED else "")
+        log.warning("%s: frames %s (%d of %d) are constant: nothing detected in them%s", self.name, shown,
+                    len(indices), self.detected, rest)
+
+
+# The constant frames a warning names before "...": its count says how many there are in all.
+FRAMES_LISTED = 8
+
+
 def steps_on_device(device: torch.device) -> bool:
     """Whether normalising, resampling and peak finding run on ``device`` (GPUs) or in NumPy (CPU)."""
     return device.type != "cpu"
@@ -213,8 +252,11 @@ def resolve_sizing(
 ) -> Sizing:
     """The user's diameter, or one estimated from up to three frames and whether particles are ringed
     (with a given diameter, the look is read once the first frame is detected: look.StackLook). A frame of a
-    stack that is blank, or cannot be read from its file (files.io.UnreadableFrameError), is passed over."""
+    stack that is blank, or cannot be read from its file (files.io.UnreadableFrameError), is passed over; a stack
+    with no other frame is refused (:func:`next_unblank_frame`), a diameter given or not."""
     if diameter is not None:
+        if frames.shape[0] > 1:  # a stack of nothing but constant frames is refused as it is without a diameter
+            next_unblank_frame(frames, name, unreadable_ends=True)
         return given_sizing(model, diameter)
     count = frames.shape[0]
     picks = np.unique(np.linspace(0, count - 1, min(3, count)).astype(int))
@@ -251,9 +293,11 @@ def resolve_sizing(
                   "low" if reason else "high", reason)
 
 
-def next_unblank_frame(frames, name: str) -> int:
+def next_unblank_frame(frames, name: str, unreadable_ends: bool = False) -> int:
     """The first frame that is not constant (nor holds NaN or infinite pixels) and can be read; a
-    ParticleDetectError when there is none (an image's own problem, for an image of one frame)."""
+    ParticleDetectError when there is none (an image's own problem, for an image of one frame).
+    ``unreadable_ends``: a frame that cannot be read ends the search, its index returned, for a caller whose
+    detection reads every frame anyway and says those it cannot read (detect's check_any_read)."""
     not_finite, unreadable = False, []
     for i in range(frames.shape[0]):
         try:
@@ -264,6 +308,8 @@ def next_unblank_frame(frames, name: str) -> int:
         except (NonFiniteFrameError, UnreadableFrameError) as exc:
             if frames.shape[0] == 1:
                 raise
+            if unreadable_ends and isinstance(exc, UnreadableFrameError):
+                return i
             if isinstance(exc, UnreadableFrameError):
                 unreadable.append(exc)
             else:
@@ -387,16 +433,19 @@ def iter_detect(
             # One frame has nothing to overlap with: handing it to the reader thread and back only cost the wait
             # for both threads to be scheduled (a 512 px image: 9-18 ms of 140-200 on a loaded 2-core CPU).
             ready = prefetched(reader, prepare, indices, depth) if len(indices) > 1 else map(prepare, indices)
+            constant = ConstantFrames(name, len(indices))
             for prepared, decoder in decoded_heatmaps(ready, network, steps, tile, TILE_MARGIN, batch_size,
                                                       candidate_floor(model, thr),
                                                       model.card.min_distance, heatmaps,
                                                       RESIDUAL if split_close else None, model.card.sigma):
                 result = frame_result(model, prepared, decoder, scale, look, thr)
+                constant.add(prepared.index, result)
                 unmeasured = reaching_gaps(result.centres, prepared.missing, sizing.diameter) if measured else ()
                 steps.gaps.add_centres(result.dropped_at_gaps, int(np.count_nonzero(unmeasured)))
                 if isinstance(look, StackLook):
                     sizing = replace(sizing, ringed=bool(look.ringed))
                 yield prepared.index, result, sizing
+        constant.warn()
         if isinstance(look, StackLook) and look.core_ring is not None:
             # Rims then read as particles of their own (a second centre on each): the size is the user's to fix.
             log.warning("%s: the particles look ringed, a core inside a rim about %.0f px across: the diameter "

@@ -286,12 +286,15 @@ def detect_file(
     so_far.total = len(frames)
     so_far.frames = frames if options.frames is not None else None
     every_frame, asked = list(range(n_frames)), frames
+    # Detection's lines name the input as the caller did: a worker's absolute name read as another file's, and
+    # a lone frame's "NAME frame 0: ..." failure kept it where failure_line gives the rest the caller's.
+    said = str(name or path)
 
     def detect_frames(frames: list[int], look: StackLook | None):
         return iter_detect(
             image, model, device, options.threshold, options.diameter, options.polarity,
             frames=None if frames == every_frame else frames,
-            tile=options.tile, batch_size=options.batch_size, name=str(path), precision=options.precision,
+            tile=options.tile, batch_size=options.batch_size, name=said, precision=options.precision,
             heatmaps=False, compile=options.compile, runtime=options.runtime, split_close=options.split_close,
             stack_look=look, measured=options.measure,
             # Only the one frame asked for is refused where it cannot be read; the last of several, left to go
@@ -301,7 +304,7 @@ def detect_file(
     look = given_look(model, options.diameter) if options.diameter is not None else None
     sizing = None
     try:
-        for index, result, sizing in _detected_from(detect_frames, frames[so_far.done:], look, so_far, str(path)):
+        for index, result, sizing in _detected_from(detect_frames, frames[so_far.done:], look, so_far, said):
             so_far.parts.append((index, result.centres, result.scores))
             so_far.dropped_at_gaps[index] = result.dropped_at_gaps
             so_far.unreadable += [index] if result.unreadable else []
@@ -316,7 +319,7 @@ def detect_file(
     if len(so_far.unreadable) == len(frames):  # nothing read: no frames to keep, nor to go on from
         unreadable = so_far.unreadable
         so_far.keep_first(0)
-        check_any_read(unreadable, len(frames), str(path))
+        check_any_read(unreadable, len(frames), said)
     parts = so_far.parts
     # The pixel size goes into the .json, not into y_um,x_um columns: napari opens such a TIFF at scale 1,
     # and the reader places a table with those columns by them, so its centres would land off the particles.
@@ -516,6 +519,8 @@ def _write_output(output: Path, record: dict, table: pd.DataFrame, meta: dict, f
 
 
 def metadata_path(output: Path) -> Path:
+    """The metadata detect writes beside its table ``output`` (OUT.json): every writer and reader of it names it
+    here, as :func:`kind_tables` names a chains run's per-chain table, so a table and its records never part."""
     return Path(output).with_suffix(".json")
 
 

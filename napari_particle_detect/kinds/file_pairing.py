@@ -96,8 +96,11 @@ def chosen_file(table: pd.DataFrame, name: str, source: str) -> str:
 def _failed_by_detect(name: str, source: str) -> tuple[str | None, PurePath]:
     """The input that ``name`` names (as :func:`chosen_file` names files) among those detect's .json beside the
     table ``source`` lists as ``failed`` (an unreadable image of a folder run), or None; and that .json's path.
-    Read here, not through files/file_detection, which imports this package's tables."""
-    record = Path(source).with_suffix(".json")
+    Read here, not through files/file_detection, which imports this package's tables (its naming of the .json
+    alone is imported, when called)."""
+    from ..files.file_detection import metadata_path
+
+    record = metadata_path(Path(source))
     try:
         meta = json.loads(record.read_text())
     except (OSError, ValueError):

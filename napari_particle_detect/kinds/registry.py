@@ -114,6 +114,7 @@ def write_kind_table(table: pd.DataFrame, path, kind: str) -> None:
     chains also the per-chain table beside it, ``NAME.chains.csv``, the two all or nothing."""
     from pathlib import Path
 
+    from ..files.file_detection import kind_tables
     from ..files.io import atomic_write_texts
 
     spec = get_kind(kind)
@@ -124,7 +125,7 @@ def write_kind_table(table: pd.DataFrame, path, kind: str) -> None:
         # Checked there as read back: a chain with a gap in its index is refused, neither file written.
         summary = chains.chain_summary(table, f"{path} (not written)")
         # Every column of it the project's own measures in pixels: all with three decimals, as always written.
-        texts[path.with_suffix(".chains.csv")] = summary.to_csv(index=False, float_format=rods.TABLE_FLOAT_FORMAT)
+        texts[kind_tables(path)] = summary.to_csv(index=False, float_format=rods.TABLE_FLOAT_FORMAT)
     atomic_write_texts(texts)  # both files or neither: never a new table beside an old summary
 
 
