@@ -284,7 +284,7 @@ def test_a_round_of_another_image_says_whose_it_is(reviewed, qtbot):
     assert text.startswith("'cells': round-002"), text  # the verdict names the image it is about
     widget.image_combo.setCurrentText("cells")
     # and is that image's: shown with it again (it was gone from it, shown only where it did not belong)
-    assert widget.finetune.status.text() == text.removeprefix("'cells': ")
+    assert widget.finetune.status.text() == text.removeprefix("'cells': ").replace("pick 'cells', then ", "")
     widget.image_combo.setCurrentText("other")
     assert widget.finetune.status.text() == ""
 

@@ -462,7 +462,8 @@ class FineTunePanel(RoundReports, QGroupBox):
             self.loss_plot.start(event["steps"])  # a remote worker may train its own number of steps
         phase = event.get("phase", "")
         left = eta_text(self._eta.update(event))
-        if phase == "training" and not self._cancel.is_set():
+        # A step told "again" (learning.remote: its scheduler answers after a silence) is on the curve already.
+        if phase == "training" and not self._cancel.is_set() and not event.get("again"):
             self.loss_plot.add(event["step"], event["loss"])
         shown = self.show_progress(event)
         if shown is None:
@@ -488,9 +489,8 @@ class FineTunePanel(RoundReports, QGroupBox):
             else:  # in use for its image, which the dock does not show: its threshold waits there for it
                 project.remember_threshold(round_threshold(project, info.number))
         self._curves[project.folder] = self.loss_plot.kept()
-        subject = self._subject()
-        message = self.show_verdict(info, project.current_round, to_use=TO_USE, subject=subject)
-        self._keep_verdict(project.folder, message.removeprefix(f"{subject}: ") if subject else message, info)
+        said = self.show_verdict(info, project.current_round, to_use=TO_USE, subject=self._subject())
+        self._keep_verdict(project.folder, said, info)
 
     def _on_error(self, exc: BaseException) -> None:
         # Cancelled or failed, the round left nothing in the project: its curve, left drawn, read as a round

@@ -38,9 +38,14 @@ def describe(event: dict) -> Progress:
         return Progress(f"preparing the reviewed frames and regions{where}…")
     if phase == "queued":  # a remote round's task not started yet (learning.remote)
         where = event.get("where", "the scheduler")
+        if event.get("starting_on"):  # given to an idle worker, which loads its code and data first
+            return Progress(f"starting the round on the dask worker {event['starting_on']}…")
         if not event.get("workers"):
             return Progress(f"waiting for a dask worker to join {where}…")
         return Progress(f"waiting for a free dask worker on {where} (busy with other work)…")
+    if phase == "unanswered":  # a remote round's scheduler silent (learning.remote: the network gone?)
+        return Progress(f"no answer from the dask scheduler {event.get('where', '')} since {event.get('since', '?')} "
+                        "(network down?): waiting for it; Cancel gives the round up")
     if phase == "scoring":
         done, total = int(event.get("done", 0)), int(event.get("total", 0))
         which = SCORED_MODELS.get(event.get("model", ""), event.get("model", "a model"))
@@ -74,19 +79,22 @@ def trained_text(info: RoundInfo) -> str:
     return areas_text(len(info.trained_frames), info.trained_regions)
 
 
-def verdict(info: RoundInfo, in_use: RoundInfo | None, metric: str = "F1", table: bool = True) -> str:
+def verdict(info: RoundInfo, in_use: RoundInfo | None, metric: str = "F1", table: bool = True,
+            pick: str = "") -> str:
     """The honest one-line result of a finished round. ``metric`` names the score (the kinds' are not all
     F1); a dock with no rounds ``table`` has no row to double-click, so a round not used is said to stay
-    in the project instead of being offered. A round that asked for unreviewed frames says how many it
-    learned from (:func:`rounds.unreviewed_text`)."""
-    said = _scored_verdict(info, in_use, metric, table)
+    in the project instead of being offered; ``pick``: the image (and kind) to pick first, where the table
+    shown is another image's. A round that asked for unreviewed frames says how many it learned from
+    (:func:`rounds.unreviewed_text`)."""
+    said = _scored_verdict(info, in_use, metric, table, pick)
     learned = unreviewed_text(info)
     return f"{said}. It {learned}" if learned else said
 
 
-def _scored_verdict(info: RoundInfo, in_use: RoundInfo | None, metric: str, table: bool) -> str:
+def _scored_verdict(info: RoundInfo, in_use: RoundInfo | None, metric: str, table: bool, pick: str = "") -> str:
     parent = f"round-{info.parent:03d}" if info.parent else "its parent"
-    offer = (f"(double-click {info.name} in the table to use it anyway)" if table
+    first = f"pick {pick}, then " if pick else ""
+    offer = (f"({first}double-click {info.name} in the table to use it anyway)" if table
              else f"({info.name} stays in the project, not used)")
     since = _chosen_since(info, in_use, offer)
     if info.f1 is None or info.parent_f1 is None:

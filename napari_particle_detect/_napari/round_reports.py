@@ -32,10 +32,12 @@ class ProgressRelay(QObject):
     event = Signal(dict)
 
 
-def told_verdict(info: RoundInfo, in_use: RoundInfo | None, metric: str = "F1", table: bool = True) -> str:
+def told_verdict(info: RoundInfo, in_use: RoundInfo | None, metric: str = "F1", table: bool = True,
+                 pick: str = "") -> str:
     """:func:`round_progress.verdict`, and the edits the round did not learn where there were any
-    (:func:`rounds.unlearned_edits_text`): the docks' status line and notification at a round's end."""
-    said = verdict(info, in_use, metric, table)
+    (:func:`rounds.unlearned_edits_text`): the docks' status line and notification at a round's end.
+    ``pick``: the round's image, where the dock shows another one's table."""
+    said = verdict(info, in_use, metric, table, pick)
     unlearned = unlearned_edits_text(info)
     return f"{said}. It {unlearned}" if unlearned else said
 
@@ -74,16 +76,17 @@ class RoundReports:
                      subject: str = "") -> str:
         """The round's honest verdict (``metric`` names the score: the kinds' are not all F1; without a
         rounds ``table`` a round not used is said to stay in the project). ``subject``: the image the
-        round was for, named when the dock shows another one by then."""
+        round was for, named when the dock shows another one by then: its table is that image's, and its
+        bar too (the round's full bar read as that image's round). Returns the verdict as said on the
+        round's own image."""
+        ending = ". " + to_use if info.improved is True else ""
+        own = told_verdict(info, in_use, metric, table) + ending
+        message = f"{subject}: {told_verdict(info, in_use, metric, table, subject)}{ending}" if subject else own
         self.progress.setRange(0, 1)
-        self.progress.setValue(1)
-        message = told_verdict(info, in_use, metric, table)
-        if info.improved is True:
-            message += ". " + to_use
-        message = f"{subject}: {message}" if subject else message
+        self.progress.setValue(0 if subject else 1)
         self.status.setText(message)
         show_info(message)
-        return message
+        return own
 
     def show_round_chosen(self, info: RoundInfo, how: str = "chosen in the table") -> str:
         """A round put in use by hand: the status line says so, where the last verdict's "still using

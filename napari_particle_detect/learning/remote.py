@@ -59,6 +59,12 @@ STOP_WAIT_S = 5.0
 ANSWER_S = 3.0
 # The first thing the round's task puts on its Queue: the address of the worker it runs on (no progress event).
 RUNNING_ON = "running_on"
+# How long the scheduler may leave the round's progress request unanswered before the round says it waits for it: the
+# laptop's network gone (or the scheduler's process stopped), the line stayed on the last training step, its time left
+# running out, for as long as the silence lasted.
+SILENT_TOLD_S = 5.0
+# The progress event of a round waiting for its silent scheduler (round_progress.describe words it).
+UNANSWERED = "unanswered"
 
 
 class CancelledUnconfirmed(TrainingCancelled, ParticleDetectError):
@@ -150,7 +156,7 @@ def run_round_remote(
             _wait(client, future, events, stop, cancel, report, vetted)
             _pass_on(events, 0, report)
             try:
-                returned = future.result()
+                returned = _fetched(future, cancel)
             except (TrainingCancelled, ParticleDetectError):
                 raise
             except Exception as exc:  # the worker's error, raised here
@@ -171,6 +177,15 @@ def run_round_remote(
         finally:
             if own_client:
                 client.close()
+
+
+def _fetched(future, cancel: Callable[[], bool] | None) -> dict:
+    """The finished task's result, fetched in a thread of its own, ``cancel()`` obeyed meanwhile (TrainingCancelled):
+    the trained model comes back through the scheduler, and one that stopped answering as the round ended (the
+    laptop's network gone) kept the round there, deaf to Cancel, until it answered again."""
+    fetching = _in_thread(future.result)
+    _wait_cancellably([fetching], cancel)
+    return fetching.result()
 
 
 def unreviewed_to_send(project: Project, stack, examples: list[Example],
@@ -391,6 +406,8 @@ def _wait_on(client, future, events, stop, cancel: Callable[[], bool] | None, re
     from ..files.distributed import SCHEDULER_LOST, cancel_reason, scheduler_address
 
     address = scheduler_address(client)  # now: a client that lost its scheduler may no longer say it
+    silence = _Silence(report, address)
+    report = silence.passed
     started = time.monotonic()
     workers = _WorkerWatch(client, started, joined=bool(vetted))
     running_on: list[str] = []  # one worker, unless dask started the task again elsewhere
@@ -405,6 +422,7 @@ def _wait_on(client, future, events, stop, cancel: Callable[[], bool] | None, re
         running_on += _pass_on(events, POLL_S, report)
         if not waiting():  # lost while the progress was read
             break
+        silence.check(events.unanswered_for())
         if cancel is not None and cancel():
             if not _tell_stop(future, stop, warn=False):  # the error says so: the warning said it again
                 # Cancelled, but not plainly: the task may train on, and the next round wait behind it.
@@ -413,7 +431,7 @@ def _wait_on(client, future, events, stop, cancel: Callable[[], bool] | None, re
             raise TrainingCancelled("fine-tuning cancelled")
         _refuse_joined_since(client, running_on, vetted, cancel, future, stop)
         if not running_on and not told_queued and time.monotonic() - started > QUEUED_AFTER_S:
-            told_queued = _tell_queued(client, address, report)
+            told_queued = _tell_queued(client, address, report, future)
         # Asked until the task starts, not once: a busy worker is no fault, but every worker gone while the task
         # waited (killed, retired) left the round waiting for ever, the dock saying the workers were busy.
         if not running_on and workers.none_for() >= CONNECT_TIMEOUT_S:
@@ -433,15 +451,28 @@ def _wait_on(client, future, events, stop, cancel: Callable[[], bool] | None, re
         raise ParticleDetectError(f"{address}: {why} during the round; nothing was changed: start the round again")
 
 
-def _tell_queued(client, address: str, report: Callable[[dict], None]) -> bool:
-    """The round's task said to wait for a worker, and how many the scheduler has; False where it did not answer
-    (to be told at the next poll)."""
+def _tell_queued(client, address: str, report: Callable[[dict], None], future) -> bool:
+    """The round's task said to wait for a worker, how many the scheduler has, and the worker starting it where one
+    is; False where the scheduler did not answer (to be told at the next poll)."""
     try:
-        workers = len(client.nthreads(callback_timeout=ANSWER_S))
+        nthreads = client.nthreads(callback_timeout=ANSWER_S)
     except OSError:
         return False
-    report({"phase": "queued", "where": address, "workers": workers})
+    report({"phase": "queued", "where": address, "workers": len(nthreads),
+            "starting_on": _starting_on(client, future, nthreads)})
     return True
+
+
+def _starting_on(client, future, nthreads: dict) -> str | None:
+    """The worker the scheduler gave ``future``'s task to, where that worker has no more tasks than threads: it is
+    starting the round, not busy with other work (a worker's first task loads torch and this package, a GPU node's
+    CUDA too: the dock said the idle node was "busy with other work" meanwhile). None where none is, or the scheduler
+    does not answer in ANSWER_S."""
+    asked = _in_thread(client.processing)
+    if wait([asked], timeout=ANSWER_S).not_done or asked.exception() is not None:
+        return None
+    return next((worker for worker, keys in asked.result().items()
+                 if future.key in keys and len(keys) <= nthreads.get(worker, 0)), None)
 
 
 class _WorkerWatch:
@@ -515,6 +546,33 @@ def _pass_on(events: _ProgressEvents, timeout: float, report: Callable[[dict], N
     return running_on
 
 
+class _Silence:
+    """A scheduler that leaves the round's progress unanswered SILENT_TOLD_S told once (one UNANSWERED event, one
+    warning), and the line it replaced told again once it answers where no newer event came to replace it. Events
+    pass through :meth:`passed` to be remembered."""
+
+    def __init__(self, report: Callable[[dict], None], address: str) -> None:
+        self.report, self.address = report, address
+        self.last: dict | None = None  # the last event passed on
+        self.told = False  # whether the UNANSWERED line is the last one said
+
+    def passed(self, event: dict) -> None:
+        self.last, self.told = event, False
+        self.report(event)
+
+    def check(self, unanswered_s: float) -> None:
+        if unanswered_s >= SILENT_TOLD_S and not self.told:
+            since = time.strftime("%H:%M:%S", time.localtime(time.time() - unanswered_s))
+            log.warning("%s: no answer from the dask scheduler since %s (this computer's network down, or its "
+                        "process stopped?): the round waits for it; Cancel (Ctrl-C) gives it up", self.address, since)
+            self.told = True
+            self.report({"phase": UNANSWERED, "where": self.address, "since": since})
+        elif unanswered_s == 0 and self.told:
+            self.told = False
+            if self.last is not None:  # marked: a training step told again is no second step of the loss curve
+                self.report({**self.last, "again": True})
+
+
 class _ProgressEvents:
     """The round's progress Queue, asked one request at a time. A request the scheduler has not answered ANSWER_S
     after its time-out (stalled: the caller's Cancel is to be heard) is not given up but kept, and its answer read at
@@ -524,6 +582,11 @@ class _ProgressEvents:
     def __init__(self, queue) -> None:
         self.queue = queue
         self.asking: Future | None = None
+        self.due = 0.0  # when the request under way was to be answered at the latest (its own time-out)
+
+    def unanswered_for(self) -> float:
+        """How long the request under way has gone unanswered past its own time-out; 0 where none is."""
+        return 0.0 if self.asking is None else max(0.0, time.monotonic() - self.due)
 
     def read(self, timeout: float) -> list[dict]:
         """Every event waiting, after waiting up to ``timeout`` for the first."""
@@ -542,6 +605,7 @@ class _ProgressEvents:
         ``wait_s`` (kept for the next look) or failed (the Queue's time-out: none came; or the scheduler lost)."""
         if self.asking is None:
             self.asking = _in_thread(ask)
+            self.due = time.monotonic() + wait_s - ANSWER_S
         if wait([self.asking], timeout=wait_s).not_done:
             return []
         asked, self.asking = self.asking, None
