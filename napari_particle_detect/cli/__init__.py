@@ -2,6 +2,8 @@
 
 import sys
 
+from ..errors import one_line
+
 
 def command_line() -> str:
     """The command as typed, for the records of what it made (a model's card, a folder run's record)."""
@@ -12,5 +14,6 @@ def report_failed(failed: dict) -> int:
     """Each file that failed (path -> its line), one line each after the work, as every run of files ends; the
     exit status (1 if any failed)."""
     for line in failed.values():
-        print(f"particle-detect: failed: {line}", file=sys.stderr)
+        # A line names the file as given: a line break in its name would split it, the rest read as a line apart.
+        print(one_line(f"particle-detect: failed: {line}"), file=sys.stderr)
     return 1 if failed else 0

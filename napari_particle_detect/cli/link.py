@@ -164,14 +164,14 @@ def _check_link_outputs(args: argparse.Namespace) -> None:
     --overwrite (a ground truth, notes, or detect's output, whose .json left behind would let a later detect
     replace the tracks)."""
     from .checks import check_distinct, check_output
-    from ..files.file_detection import is_detect_metadata, read_metadata
+    from ..files.file_detection import is_detect_metadata, metadata_path, read_metadata
 
     outputs, options = {}, {}
     for what, path, option in (("tracks", args.output, "-o"), ("MSD", args.msd, "--msd")):
         if path is None:
             continue
         outputs[what] = check_output(path, [args.centres], what, (".csv",))
-        outputs[_parameters_of(what)] = check_output(path.with_suffix(".json"), [args.centres], _parameters_of(what))
+        outputs[_parameters_of(what)] = check_output(metadata_path(path), [args.centres], _parameters_of(what))
         options[what] = options[_parameters_of(what)] = option
     check_distinct(outputs)
     if not args.overwrite:

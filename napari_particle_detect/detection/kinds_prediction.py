@@ -34,9 +34,10 @@ from .networks import prepare_network
 from .unreadable import SKIPPED_UNREADABLE, check_any_read, detected_and_unreadable
 from .choices import check_diameter, check_diameter_fits
 from .runtimes import runtime_record
+from .prediction import ConstantFrames, next_unblank_frame
 from .preprocessing import (
-    FLATTEN_BLOCK, BlankFrameError, FrameRecord, GapRecord, as_frames, clear_of_gaps, frame_and_gaps,
-    frame_indices, normalise, without_spikes,
+    FLATTEN_BLOCK, BlankFrameError, ConstantFrameError, FrameRecord, GapRecord, as_frames, clear_of_gaps,
+    frame_and_gaps, frame_indices, normalise, without_spikes,
 )
 from ..shipped import WEIGHTS_DIR
 from .sizing import estimate_size, rescale_centres_back, rescale_frame, scale_for_diameter
@@ -120,7 +121,8 @@ def detect_kind(
     float32 by default. ``frames`` and ``progress`` as prediction.detect's: the indices of the frames to
     detect (negative ones from the end, each once), and ``progress(done, total)`` over them. ``diameter``:
     of chains, the beads' diameter (px) where it is known, taken instead of the estimate (:func:`bead_sizing`);
-    rods are detected at any width as they come."""
+    rods are detected at any width as they come. A stack of nothing but constant frames is refused, as for spheres
+    (prediction.next_unblank_frame); a few among others are said in one line at its end (prediction.ConstantFrames)."""
     if polarity not in ("auto", "bright", "dark"):
         raise ParticleDetectError(f"polarity must be auto, bright or dark, got {polarity!r}")
     check_threshold(threshold)
@@ -136,12 +138,15 @@ def detect_kind(
     device = select_device(device)
     model = model_for(kind, model, device)
     warn_unfinished_training(model.card, str(model.path) if model.path else "the model")
+    if stack.shape[0] > 1:  # as spheres (prediction.resolve_sizing): not an empty table and a line per frame
+        next_unblank_frame(stack, name, unreadable_ends=True)
 
     # As for spheres: batch norm folded into the convolutions, on the runtime made for the device.
     network = prepare_network(model, device, precision, runtime=runtime)
     thr = applied_threshold(model.card, threshold)
     parts, unreadable = [], UnreadableFrames(stack.shape[0], len(indices))
     scale, bead_diameter, flattened, gaps = None, None, FrameRecord(), GapRecord()
+    constant = ConstantFrames(name, len(indices))
     for count, index in enumerate(indices, start=1):
         raw = unreadable.read(stack, index)
         if raw is None:
@@ -156,9 +161,12 @@ def detect_kind(
             # reached, would otherwise throw away every frame detected before it.
             if stack.shape[0] == 1:
                 raise
-            # The dock detects one frame of a stack: "the rest of the stack" is said only where there is a rest.
-            rest = "; the rest of the stack is detected" if len(indices) > 1 else ""
-            log.warning("%s frame %d: %s (a blank frame): nothing found%s", name, index, exc.held, rest)
+            if isinstance(exc, ConstantFrameError):  # said once for the stack, as spheres' are
+                constant.add_held(index, f"{name} frame {index}: {exc.held}")
+            else:
+                # The dock detects one frame of a stack: "the rest of the stack" is said only where there is a rest.
+                rest = "; the rest of the stack is detected" if len(indices) > 1 else ""
+                log.warning("%s frame %d: %s (a blank frame): nothing found%s", name, index, exc.held, rest)
         else:
             if scale is None:  # from the stack's first frame with something in it, for the whole stack
                 scale, bead_diameter = (stack_bead_sizing(stack, index, frame, name, diameter) if kind == "chains"
@@ -177,6 +185,7 @@ def detect_kind(
             parts.append(objects_clear_of_gaps(found, missing, kind, bead_radius))
         if progress is not None:
             progress(count, len(indices))
+    constant.warn()
     if flattened.first is not None:
         # As for spheres (prediction.iter_detect): a ramp subtracted unsaid would pass for the objects' own look.
         log.warning("%s: uneven illumination, %s: subtracted before normalising in %d frame(s)", name,

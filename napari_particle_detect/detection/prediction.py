@@ -223,7 +223,11 @@ class ConstantFrames:
 
     def add(self, index: int, result: FrameResult) -> None:
         if result.constant:
-            self.said.append((index, result.constant))
+            self.add_held(index, result.constant)
+
+    def add_held(self, index: int, said: str) -> None:
+        """Frame ``index``, constant, as one line would have said it ("NAME frame I: every pixel is V")."""
+        self.said.append((index, said))
 
     def warn(self) -> None:
         if not self.said:
