@@ -134,7 +134,9 @@ class DetectPanel(QGroupBox):
             "around each ring. 0 ('auto') estimates it from the image."
         )
         self.diameter_spin.setMinimumWidth(120)
-        self.estimate_label = QLabel("")
+        # Wraps beside the box: one line, "estimated: 2.3 px, low confidence" (as it read then) widened the dock past its
+        # column after Detect, a sideways scrollbar hiding "Add…", "Next ▶" and "Folder…" at its right edge.
+        self.estimate_label = WholeLabel("")
         # A diameter guessed from too few particle-like blobs (flat noise, an empty field) must not
         # look like a confident result: its reason, in warning colours, under the field.
         self.estimate_warning = WholeLabel("")
@@ -616,7 +618,9 @@ def estimate_texts(estimate: RememberedEstimate) -> tuple[str, str]:
     """The diameter box's label for an estimated diameter, and the warning when the estimate is a guess."""
     look = ", ringed" if estimate.ringed else ""
     low = not estimate.confident
-    text = f"estimated: {estimate.diameter:.1f} px{look}{', low confidence' if low else ''}"
+    # A guess is marked, not said again: the warning under the box says it ("⚠ Low confidence ..."), and said here
+    # too the line wrapped beside the box, pushing the rounds table out of a 1000 px window.
+    text = f"estimated: {estimate.diameter:.1f} px{look}{' ⚠' if low else ''}"
     if not low:
         return text, ""
     reason = estimate.reason or "few particle-like blobs"

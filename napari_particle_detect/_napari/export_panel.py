@@ -15,7 +15,7 @@ from ..files.io import atomic_write_texts
 from ..files.tables import Placement, export_tables
 from .annotation import Annotation, image_path
 from .image_views import pixels_file
-from .labels import WholeLabel
+from .labels import PathLabel
 from .layers import SAVE_RULE, unit_suffix_of
 from .notify import reports_errors, written_to
 from .state import DockState
@@ -135,7 +135,9 @@ class ExportPanel(QGroupBox):
         self.button.setToolTip("All frames: frame,y,x,score,source in pixels (and physical units when the "
                                "layer, or else its file's metadata, gives a pixel size), plus a count per frame in "
                                f"*_counts.csv. {SAVE_RULE}")
-        self.summary = WholeLabel()
+        # Names the files written after the image: one long unbroken word, it widened the dock's rows past the
+        # dock, a sideways scrollbar hiding every control at its right edge.
+        self.summary = PathLabel()
         self._summaries: dict[Path, str] = {}  # the last export's summary per project, shown with its image
         layout = QVBoxLayout(self)
         layout.addWidget(self.button)

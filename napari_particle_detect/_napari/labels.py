@@ -66,6 +66,8 @@ ZERO_WIDTH_SPACE = "\u200b"
 # deep folder took three lines and pushed the rounds table below a 1000 px window's edge.
 SHOWN_PATH_CHARACTERS = 72
 PATHS = re.compile(r"(?:[A-Za-z]:)?[/\\]\S+")
+# A rich text's tags (the review line's "<b>reviewed ✓</b>"): left whole, or "</b>" broken showed as text.
+TAGS = re.compile(r"(<[^<>]*>)")
 
 
 def _shortened(path: re.Match) -> str:
@@ -78,10 +80,17 @@ def _shortened(path: re.Match) -> str:
     return f"{whole[:start]}…{whole[len(whole) - (SHOWN_PATH_CHARACTERS - start - 1):]}"
 
 
+def breakable(text: str) -> str:
+    """``text`` with an invisible break after each separator of a path or name, outside any rich text's tags."""
+    return "".join(part if TAGS.fullmatch(part) else PATH_BREAKS.sub(rf"\1{ZERO_WIDTH_SPACE}", part)
+                   for part in TAGS.split(text))
+
+
 class PathLabel(WholeLabel):
-    """A WholeLabel whose text holds paths: shown, it may break after any separator of a path, so a deep folder
-    keeps the dock its usual width, and a path longer than SHOWN_PATH_CHARACTERS is cut in its middle (whole in the
-    tooltip); ``text()`` gives the text as set, without the invisible breaks or the cut."""
+    """A WholeLabel whose text holds paths or file and layer names: shown, it may break after any separator of a
+    path or name (outside a rich text's tags), so a deep folder or a long name keeps the dock its usual width, and a
+    path longer than SHOWN_PATH_CHARACTERS is cut in its middle (whole in the tooltip); ``text()`` gives the text
+    as set, without the invisible breaks or the cut."""
 
     _whole = ""  # read by WholeLabel's __init__, before this one's could set it
 
@@ -93,7 +102,7 @@ class PathLabel(WholeLabel):
         self._whole = text
         shown = PATHS.sub(_shortened, text)
         self.setToolTip(text if shown != text else "")
-        super().setText(PATH_BREAKS.sub(rf"\1{ZERO_WIDTH_SPACE}", shown))
+        super().setText(breakable(shown))
 
     def text(self) -> str:
         return self._whole

@@ -11,7 +11,7 @@ from qtpy.QtWidgets import QApplication, QComboBox, QGridLayout, QGroupBox, QMes
 
 from ..errors import ParticleDetectError
 from .image_picks import forget_hidden, hidden_by_pick
-from .labels import WholeLabel
+from .labels import PathLabel, WholeLabel
 from .notify import ask_no_default, reports_errors
 from .proposals import MODES, key, next_proposal, proposal_box
 from .regions import box_text, zoom_to_box
@@ -41,7 +41,9 @@ class ReviewPanel(QGroupBox):
         self._watched_drafts: weakref.WeakSet = weakref.WeakSet()
         self.dialog: QMessageBox | None = None  # the question being asked, if any
 
-        self.status = WholeLabel()
+        # Names the image and its centres layer when they are hidden: may break inside a long name, which widened
+        # the dock past its column.
+        self.status = PathLabel()
         self.previous_button = QPushButton("◀ Previous")
         self.accept_button = QPushButton("Accept frame")
         self.accept_button.setToolTip("This frame's centres are right: keep them as training data (Enter)")

@@ -35,7 +35,7 @@ from .annotation import follow_changes, image_path, placement
 from .exact_spin_box import ExactSpinBox
 from .export_panel import unit_suffix
 from .image_views import pixels_file
-from .labels import WholeLabel
+from .labels import PathLabel
 from .notify import report, reports_errors, written_to
 from .plots import BETTER, INK, SmallPlot
 from .sample_data import sample_file
@@ -201,7 +201,9 @@ class TracksPanel(QGroupBox):
                                       "the lag times are its exact multiples. It and fps fill each other; read "
                                       "from the image file's metadata where it has one")
         # Where the boxes' values came from (the image file's metadata, or nowhere: typed, or none).
-        self.calibration_note = WholeLabel()
+        # Names the image's file (its status line names the image): may break inside a long name, which widened the
+        # dock past its column.
+        self.calibration_note = PathLabel()
         self.calibration_note.setStyleSheet("color: gray; font-size: 10px")
         self._file_calibration: tuple[str, Calibration] | None = None  # the image file's name and calibration
         self._filling_rate = False
@@ -218,7 +220,7 @@ class TracksPanel(QGroupBox):
                                       "pixel size),...,particle (and the drift-corrected positions), plus the "
                                       "MSD in *_msd.csv; the parameters and units in a .json beside each")
         self.export_button.setEnabled(False)
-        self.status = WholeLabel()
+        self.status = PathLabel()
         self.plot = MsdPlot()
 
         buttons = QHBoxLayout()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from napari.layers import Image, Points
 from napari.utils.notifications import show_info
-from qtpy.QtCore import QTimer
+from qtpy.QtCore import QEvent, QTimer
 from qtpy.QtWidgets import (
     QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget,
 )
@@ -79,6 +79,11 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self._save_timer.setInterval(MOVE_SAVE_DELAY_MS)
         self._pending_save = None
         self._save_timer.timeout.connect(self._run_pending_save)
+        # One refit for the burst of style changes a new napari style sheet sends, dying with the dock.
+        self._fit_timer = QTimer(self)
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.setInterval(0)
+        self._fit_timer.timeout.connect(self._fit_width)
         self._init_closing()
         register_dock(self)
         self._chosen: Image | None = None  # the layer the panels were last set up for
@@ -117,6 +122,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         top.addWidget(QLabel("Image"))
         top.addWidget(self.image_combo, 1)
         view_row = QHBoxLayout()
+        view_row.setContentsMargins(0, 0, 0, 0)  # in line with the rows above and below, not inset within the column
         view_row.addWidget(self.view_combo, 1)
         view_row.addWidget(self.view_button)
         self._view_row = QWidget()
@@ -506,10 +512,19 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self._fit_width()
         super().showEvent(event)  # ClosingDock's: watches the window
 
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        # napari's font size (Preferences > Appearance) comes as a new style sheet: the rows grew wider than the
+        # width fitted as the dock was shown, and a sideways scroll hid "Folder…", "Add…" and "Next ▶". Measured
+        # once the new style has reached the panels (after this event).
+        if event.type() in (QEvent.Type.StyleChange, QEvent.Type.FontChange) and self.isVisible():
+            self._fit_timer.start()
+        super().changeEvent(event)
+
     def _fit_width(self) -> None:
         """As wide as the panels' rows. Measured once shown, in napari's style (larger than Qt's
-        default): under Qt 6 napari's dock otherwise starts narrower than them and hides the
-        threshold value, "show heatmap" and "Next" behind a sideways scroll."""
+        default), and again when that style changes (changeEvent): under Qt 6 napari's dock otherwise
+        starts narrower than them and hides the threshold value, "show heatmap" and "Next" behind a
+        sideways scroll."""
         scroll = self._scroll
         needed = (scroll.widget().minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
                   + 2 * scroll.frameWidth())
