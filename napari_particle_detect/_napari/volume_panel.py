@@ -152,6 +152,13 @@ def layer_voxel_size(layer: Image) -> tuple[tuple[float, float, float], str] | N
     return axes.voxel_size, axes.voxel_unit or "no unit"
 
 
+def same_voxel_size(shown: tuple[float, ...] | None, saved: tuple[float, ...] | None) -> bool:
+    """Whether the dock's voxel size boxes (three decimals) show ``saved``; both None: neither known."""
+    if shown is None or saved is None:
+        return shown is None and saved is None
+    return bool(np.allclose(shown, saved, rtol=1e-3, atol=1e-3))
+
+
 def not_square_read_as_square(layer: Image, voxel_size: tuple[float, float, float] | None) -> str | None:
     """Why ``layer``'s pixels are not square in y and x (as the spheres dock says it), where the voxel size Detect
     uses reads them as square (none given, or y and x typed alike); None otherwise: 3D detection sizes y and x
@@ -269,6 +276,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             spin.editingFinished.connect(self.save_typed_voxel_size)
         self.diameter = ExactSpinBox()  # a review's estimate, shown rounded, detects again exactly
         self._restored_diameter: tuple[float, ...] | None = None  # (z, y, x) of the review, while the box shows it
+        self._restored_voxel: tuple[float, float, float] | None = None  # the voxel size shown as it was put back
         self.diameter.setRange(0.0, 500.0)
         self.diameter.setSpecialValueText("auto")
         self.diameter.setSuffix(" px (xy)")
@@ -293,8 +301,9 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         form.addRow(self.review_panel)
         form.addRow(self.round_panel)
         self.layer_combo.currentTextChanged.connect(self._layer_changed)
-        # The user's pick, not ours: every dock's layers of other images are hidden, as the spheres dock's pick does.
-        self.layer_combo.activated.connect(lambda *_: show_picked(self.viewer, self.layer()))
+        # The user's pick, not ours: every dock's layers of other images are hidden, as the spheres dock's pick does, and
+        # so are the volumes opened after it: one lying over it hid the picked volume and the centres detected in it.
+        self.layer_combo.activated.connect(lambda *_: show_picked(self.viewer, self.layer(), self._images()))
         self.axes_combo.currentTextChanged.connect(lambda *_: self._open_review())
         self.button.clicked.connect(lambda *_: self.detect())
         self.viewer.dims.events.current_step.connect(self._on_step)
@@ -381,7 +390,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         # Sizes are the image's: another image's diameter left in the box was used as if given for this one
         # (its own project, if it has one, puts back the size its review was detected at).
         self.diameter.setValue(0.0)
-        self._restored_diameter = None
+        self._restored_diameter = self._restored_voxel = None
         self.review_panel.reset_z_range(layer.data.shape[-3] if layer is not None else None)
         self.axes_combo.blockSignals(True)  # a half-filled list must not close the review
         self.axes_combo.clear()
@@ -469,15 +478,22 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             report(exc)
 
     def options(self) -> VolumeOptions:
-        voxel = tuple(s.value() for s in self.voxel)
         return VolumeOptions(threshold=self.threshold.value() or None, diameter=self._diameter_option(),
-                             voxel_size=voxel if all(voxel) else None, device="cpu")
+                             voxel_size=self._voxel_option(), device="cpu")
+
+    def _voxel_option(self) -> tuple[float, float, float] | None:
+        voxel = tuple(s.value() for s in self.voxel)
+        return voxel if all(voxel) else None
 
     def _diameter_option(self) -> tuple[float, ...] | None:
         """The xy diameter typed, or the (z, y, x) diameter the review detected at while the box still shows
         it untouched (its z was estimated or came from a voxel size: sizing z again could differ)."""
         if self.diameter.holds_exact() and self._restored_diameter is not None:
-            return self._restored_diameter
+            if self._voxel_option() == self._restored_voxel:
+                return self._restored_diameter
+            # A voxel size given since: the review's z came from the old one (or an estimate), and kept, it
+            # detected the calibrated volume at the old depth. Its xy stays; z follows the voxel size now.
+            return self._restored_diameter[1:2]
         return (self.diameter.value(),) if self.diameter.value() else None
 
     def detect(self) -> None:
@@ -503,7 +519,9 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             return
         warn_once(self._not_square_said, layer, not_square_read_as_square(layer, options.voxel_size))
         self.button.setEnabled(False)
-        self.status.setText(f"detecting in {len(volumes)} volume(s) with {review.project.current_round.name}…")
+        # Named: the line stays while another image is chosen (it is still true), and unnamed it read as that one's.
+        self.status.setText(f"detecting in {len(volumes)} volume(s) of '{layer.name}' with "
+                            f"{review.project.current_round.name}…")
         self._stop, self._ended = threading.Event(), threading.Event()
         # Errors are ours to tell (one line through report): napari's own would add a traceback.
         self.worker = create_worker(detect_volumes, volumes, model_path, options, layer.name, self._stop,
@@ -535,6 +553,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             return
         z, y, x = sizing.diameter
         source = sizing.source
+        if source == "given" and options.diameter is not None and len(options.diameter) == 1 and options.voxel_size:
+            source = "given xy, z from voxel size"  # 'given' alone claimed a z nobody gave
         if source.startswith("given") and earlier is not None and abs(earlier.diameter[1] - y) < 0.05:
             # Put in the box by the image's project, not typed: 'given' said the user chose it.
             source = source.replace("given xy", "xy as this image was detected before").replace(
@@ -751,13 +771,16 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             return
         settings = read_settings(project, report_damaged=True)  # the points come back at the default sizes
         diameter = settings.diameter if settings else (5.0, 10.0, 10.0)
-        if settings is not None and not self.diameter.value():
-            self.diameter.show_exact(float(diameter[1]))  # detecting again sizes as the review did
-            self._restored_diameter = tuple(float(d) for d in diameter)
         # Typed last time: not in the layer, or the file's spacing is no length (micrometres typed win over it).
         uncalibrated = not any(s.value() for s in self.voxel) or self._voxel_unit != MICROMETRE
         if settings is not None and settings.voxel_size and uncalibrated:
             self.set_voxel_size(settings.voxel_size, settings.voxel_unit)
+        if settings is not None and not self.diameter.value():
+            self.diameter.show_exact(float(diameter[1]))  # detecting again sizes as the review did
+            self._restored_diameter = tuple(float(d) for d in diameter)
+            # The review's z holds at the voxel size it was detected at: one the layer says otherwise now never matches.
+            shown = self._voxel_option()
+            self._restored_voxel = shown if same_voxel_size(shown, settings.voxel_size) else ()
         self.show_points(layer, project.load_all(), diameter[1], diameter[0])
         self.status.setText(f"{len(project.load_all())} saved centres of {len(project.saved_frames())} volume(s) "
                             f"from the project {project.folder.name}")

@@ -35,6 +35,7 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
         self._project, self._subject = None, ""  # the project a running round trains, and its image
         self._verdicts: dict[Path, str] = {}  # the last round's verdict per project, shown with its image
         self._status_for: Path | None = None  # the project whose image the status line speaks of
+        self._running_line = ""  # what the running round last said, without its image's name
         self.phases: list[str] = []
         self._cancel, self._ended = threading.Event(), threading.Event()
         self._ended.set()
@@ -95,7 +96,12 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
         (a running round keeps reporting: it is about its own image)."""
         review = self.host.review
         folder = self._shown_folder()
-        if self.running() or folder == self._status_for:
+        if self.running():
+            # Its last line, naming its image now that another is shown (or no more, shown again): under another
+            # image, 'training: step 5 of 10' read as a round of that image, its Cancel as stopping one there.
+            self._say_running("cancelling…" if self._cancel.is_set() else self._running_line)
+            return
+        if folder == self._status_for:
             return
         self._status_for = folder
         said = self._verdict_of(review.project) if review is not None else ""
@@ -132,9 +138,9 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
         config = config or replace(VOLUME_FINE_TUNE, steps=self.steps_spin.value())
         self._cancel, self._ended = threading.Event(), threading.Event()
         self.phases = []
-        self.status.setText(f"fine-tuning {review.project.current_round.name}…")
         self._status_for = review.project.folder
         self._project, self._subject = review.project, self.host.layer().name
+        self._say_running(f"fine-tuning {review.project.current_round.name}…")
         # Its warnings (its volumes' dropped slices refilled, a hot line left out) are shown as a Detect's are.
         self.worker = create_worker(telling, train_volume_round, review.project, self.host.volumes(), config, "cpu",
                                     progress=self._relay.event.emit, cancel=self._cancel.is_set, ended=self._ended,
@@ -150,7 +156,13 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
     def _on_progress(self, event: dict) -> None:
         shown = self.show_progress(event)
         if shown is not None:
-            self.status.setText(shown.text.replace("frames", "volumes"))
+            self._say_running(shown.text.replace("frames", "volumes"))
+
+    def _say_running(self, text: str) -> None:
+        """A running round's line, led by its image's name while the dock shows another image (as its verdict is)."""
+        self._running_line = text
+        subject = self._elsewhere()
+        self.status.setText(f"{subject}: {text}" if subject else text)
 
     def _elsewhere(self) -> str:
         """The round's image, when the dock shows another one (or none) by the time it ends."""
