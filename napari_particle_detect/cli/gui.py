@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -42,10 +43,15 @@ def _check_display() -> None:
 def open_images(viewer, images: Sequence[str | Path]) -> list:
     """Open each file with napari's readers; centre CSVs with this plugin's, TIFFs as detect reads them (a stack
     a frame at a time: _napari.tiff_stacks). Returns the new layers."""
+    return [layer for _, opened in _open_each(viewer, images) for layer in opened]
+
+
+def _open_each(viewer, images: Sequence[str | Path]) -> list[tuple[Path, list]]:
+    """:func:`open_images`, each file with the layers it opened as."""
     from napari.errors import NoAvailableReaderError, ReaderPluginError
     from napari.layers import Image
 
-    layers = []
+    files = []
     for image in images:
         path = str(image)
         try:
@@ -56,13 +62,22 @@ def open_images(viewer, images: Sequence[str | Path]) -> list:
             raise _cannot_open(path, exc.original_error or exc) from None
         except (OSError, ValueError) as exc:
             raise _cannot_open(path, exc) from None
+        except ParticleDetectError:
+            raise  # this plugin's reader's own line (a per-chain summary: which table to open instead)
+        except Exception:
+            # napari's CSV reader failed on an empty CSV with a bare StopIteration, a traceback instead of a line.
+            refusal = _table_refusal(path)
+            if refusal is None:
+                raise
+            raise ParticleDetectError(refusal) from None
         if any(isinstance(layer, Image) for layer in opened):
             say_pixels_not_square(path)
-        layers += opened
-    for layer in layers:
-        if isinstance(layer, Image) and not layer.rgb and not layer.multiscale:
-            show_grey_levels(layer)
-    return layers
+        files.append((Path(path), opened))
+    for _, opened in files:
+        for layer in opened:
+            if isinstance(layer, Image) and not layer.rgb and not layer.multiscale:
+                show_grey_levels(layer)
+    return files
 
 
 def _open_one(viewer, path: str) -> list:
@@ -104,7 +119,25 @@ def _cannot_open(path: str, exc: BaseException) -> ParticleDetectError:
     truncated file), not napari's reader's (which suggested installing video backends for a damaged TIFF)."""
     from .._napari.tiff_stacks import tiff_refusal
 
-    return ParticleDetectError(tiff_refusal(path) or f"{path}: cannot open ({type(exc).__name__}: {exc})")
+    return ParticleDetectError(tiff_refusal(path) or _table_refusal(path)
+                               or f"{path}: cannot open ({type(exc).__name__}: {exc})")
+
+
+def _table_refusal(path: str) -> str | None:
+    """Why the CSV at ``path`` is no table this plugin reads, in detect's and evaluate's words (files.centre_csv):
+    left to napari's own reader, a table without y, x columns failed as "Reader 'napari' was selected to open
+    ['cells.csv'], but returned no data". None for any other file, or a table that reads."""
+    from ..files.centre_csv import read_centres
+
+    if not path.lower().endswith(".csv"):
+        return None
+    try:
+        read_centres(path)
+    except ParticleDetectError as exc:
+        return str(exc)
+    except Exception:  # noqa: BLE001 - unread here, napari's reader's words stand
+        return None
+    return None
 
 
 def show_grey_levels(layer) -> None:
@@ -160,15 +193,19 @@ def build_viewer(images: Sequence[str | Path] = (), show: bool = True):
     napari = _napari()
     from napari.layers import Image
 
+    from .._napari.image_picks import show_picked
+
     viewer = napari.Viewer(show=show, title="napari-particle-detect")
     try:
         viewer.window.add_plugin_dock_widget(PLUGIN, DOCK)
-        opened = [layer for layer in open_images(viewer, paths) if isinstance(layer, Image)]
+        files = _open_each(viewer, paths)
+        opened = [layer for _, layers in files for layer in layers if isinstance(layer, Image)]
+        _follow_picks(viewer, _tables_over_images(viewer, files))
         # The dock picks the first image, the one napari draws under the others: a folder's last image covered it,
-        # and its Detect ran on pixels the canvas did not show.
-        for layer in opened[1:]:
-            layer.visible = False
+        # and its Detect ran on pixels the canvas did not show. The tables read over the others go with them: a
+        # 640 px image's centres, left shown, ran past the 512 px image shown.
         if len(opened) > 1:
+            show_picked(viewer, opened[0], opened)
             viewer.layers.selection.active = opened[0]  # not a hidden layer's controls beside the canvas
     except BaseException:
         try:
@@ -177,6 +214,88 @@ def build_viewer(images: Sequence[str | Path] = (), show: bool = True):
             pass  # that hid the one line saying which file did not open
         raise
     return viewer
+
+
+class _TablesOfImages:
+    """The layers of the tables opened with the images, each with the image the reader drew it over, as image_picks
+    knows a dock's layers: an image picked in any dock shows its tables and hides the others' (they are no dock's,
+    and another image's centres stayed drawn over the image picked)."""
+
+    def __init__(self, viewer, pairs: list[tuple]) -> None:
+        self._viewer = weakref.ref(viewer)
+        self._pairs = [(weakref.ref(layer), weakref.ref(image)) for layer, image in pairs]
+
+    @property
+    def viewer(self):
+        return self._viewer()
+
+    @property
+    def closed(self) -> bool:
+        return self._viewer() is None
+
+    def outputs_by_image(self) -> list[tuple]:
+        viewer = self._viewer()
+        pairs = [(layer(), image()) for layer, image in self._pairs]
+        return [(layer, image) for layer, image in pairs
+                if viewer is not None and layer in viewer.layers and image in viewer.layers]
+
+
+# By viewer: image_picks holds its docks weakly, and these tables have no dock to keep them.
+_TABLES: dict[int, _TablesOfImages] = {}
+
+
+def _follow_picks(viewer, pairs: list[tuple]) -> None:
+    """Each of ``pairs`` (a table's layer, the image it lies on) shown and hidden with its image as a dock picks it."""
+    from .._napari.image_picks import register_dock
+
+    for key in [key for key, tables in _TABLES.items() if tables.closed]:
+        del _TABLES[key]
+    if pairs:
+        _TABLES[id(viewer)] = tables = _TablesOfImages(viewer, pairs)
+        register_dock(tables)
+
+
+def _tables_over_images(viewer, files: list[tuple[Path, list]]) -> list[tuple]:
+    """Each layer of the CSVs among ``files`` with the image the reader drew it over (reader.image_to_place_over:
+    a folder run's part over its own file's image, a table over the image its name begins with, else the top one)."""
+    from .._napari.reader import image_to_place_over
+
+    pairs = []
+    for path, layers in files:
+        if path.suffix.lower() != ".csv":
+            continue
+        columns = _csv_columns(path)
+        spatial = 3 if "z" in columns else 2
+        parts = _parts_of(path) if "file" in columns else {}
+        for layer in layers:
+            named = [prefix for prefix in parts if layer.name.startswith(prefix)]
+            image = (image_to_place_over(viewer, parts[max(named, key=len)], spatial, own_only=True) if named
+                     else image_to_place_over(viewer, path.stem, spatial))
+            if image is not None:
+                pairs.append((layer, image))
+    return pairs
+
+
+def _csv_columns(path: Path) -> set[str]:
+    """The column names of the CSV at ``path`` (empty where it does not read; the reader said why)."""
+    import pandas as pd
+
+    try:
+        return {str(name).strip() for name in pd.read_csv(path, nrows=0).columns}
+    except Exception:  # noqa: BLE001 - the reader opened it, or said why not
+        return set()
+
+
+def _parts_of(path: Path) -> dict[str, str]:
+    """A folder run's table (a ``file`` column of several files): the name the reader gives each file's layers
+    begin with, and the stem of the image they are read over."""
+    import pandas as pd
+
+    files = pd.read_csv(path, usecols=lambda name: str(name).strip() == "file").iloc[:, 0]
+    files = files.dropna().unique()
+    if len(files) < 2:
+        return {}
+    return {f"{path.stem} [{Path(str(file)).name}]": Path(str(file)).stem for file in files}
 
 
 def run(images: Sequence[str | Path] = ()) -> int:
