@@ -252,14 +252,16 @@ def steps_on_device(device: torch.device) -> bool:
 
 
 def resolve_sizing(
-    model: DetectorModel, frames: np.ndarray, diameter: float | None, name: str = "image"
+    model: DetectorModel, frames: np.ndarray, diameter: float | None, name: str = "image", whole_stack: bool = True,
 ) -> Sizing:
     """The user's diameter, or one estimated from up to three frames and whether particles are ringed
     (with a given diameter, the look is read once the first frame is detected: look.StackLook). A frame of a
     stack that is blank, or cannot be read from its file (files.io.UnreadableFrameError), is passed over; a stack
-    with no other frame is refused (:func:`next_unblank_frame`), a diameter given or not."""
+    with no other frame is refused (:func:`next_unblank_frame`), a diameter given or not, where the call detects the
+    ``whole_stack``: a call for some frames (napari's one-frame Detect, --frames, a resumed run's rest) would read the
+    stack from frame 0 for it at every call, and its own constant frames are said as detection meets them."""
     if diameter is not None:
-        if frames.shape[0] > 1:  # a stack of nothing but constant frames is refused as it is without a diameter
+        if frames.shape[0] > 1 and whole_stack:  # nothing but constant frames: refused as without a diameter
             next_unblank_frame(frames, name, unreadable_ends=True)
         return given_sizing(model, diameter)
     count = frames.shape[0]
@@ -424,7 +426,7 @@ def iter_detect(
     steps = steps_for(device)
     thr = applied_threshold(model.card, threshold)
     try:
-        sizing = resolve_sizing(model, stack, diameter, name)
+        sizing = resolve_sizing(model, stack, diameter, name, whole_stack=len(indices) == stack.shape[0])
         scale = sizing.scale
         # A given diameter fixes the scale; the look (ringed or not) is read around the first
         # frame's peaks, in the pixels the network reads.
@@ -438,18 +440,22 @@ def iter_detect(
             # for both threads to be scheduled (a 512 px image: 9-18 ms of 140-200 on a loaded 2-core CPU).
             ready = prefetched(reader, prepare, indices, depth) if len(indices) > 1 else map(prepare, indices)
             constant = ConstantFrames(name, len(indices))
-            for prepared, decoder in decoded_heatmaps(ready, network, steps, tile, TILE_MARGIN, batch_size,
-                                                      candidate_floor(model, thr),
-                                                      model.card.min_distance, heatmaps,
-                                                      RESIDUAL if split_close else None, model.card.sigma):
-                result = frame_result(model, prepared, decoder, scale, look, thr)
-                constant.add(prepared.index, result)
-                unmeasured = reaching_gaps(result.centres, prepared.missing, sizing.diameter) if measured else ()
-                steps.gaps.add_centres(result.dropped_at_gaps, int(np.count_nonzero(unmeasured)))
-                if isinstance(look, StackLook):
-                    sizing = replace(sizing, ringed=bool(look.ringed))
-                yield prepared.index, result, sizing
-        constant.warn()
+            # Said in a finally: a caller that stops early (the dock's Stop, Ctrl-C, a break) closes this generator,
+            # and the frames met so far were said by none.
+            try:
+                for prepared, decoder in decoded_heatmaps(ready, network, steps, tile, TILE_MARGIN, batch_size,
+                                                          candidate_floor(model, thr),
+                                                          model.card.min_distance, heatmaps,
+                                                          RESIDUAL if split_close else None, model.card.sigma):
+                    result = frame_result(model, prepared, decoder, scale, look, thr)
+                    constant.add(prepared.index, result)
+                    unmeasured = reaching_gaps(result.centres, prepared.missing, sizing.diameter) if measured else ()
+                    steps.gaps.add_centres(result.dropped_at_gaps, int(np.count_nonzero(unmeasured)))
+                    if isinstance(look, StackLook):
+                        sizing = replace(sizing, ringed=bool(look.ringed))
+                    yield prepared.index, result, sizing
+            finally:
+                constant.warn()
         if isinstance(look, StackLook) and look.core_ring is not None:
             # Rims then read as particles of their own (a second centre on each): the size is the user's to fix.
             log.warning("%s: the particles look ringed, a core inside a rim about %.0f px across: the diameter "
