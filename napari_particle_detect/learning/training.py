@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 import numbers
 import time
 from collections import Counter
@@ -1271,7 +1272,8 @@ def _counterpart(name: str, frames: list[tuple], place: int) -> tuple | None:
     same = [frame for frame in frames if frame[0] == name]
     if len(same) == 1:
         return same[0]
-    if place < len(frames) and _file_and_frame(frames[place][0]) == _file_and_frame(name):
+    if place < len(frames) and (_file_and_frame(frames[place][0]) == _file_and_frame(name)
+                                or _named_by_place(frames[place][0])):
         return frames[place]
     alike = [frame for frame in frames if _file_and_frame(frame[0]) == _file_and_frame(name)]
     return alike[0] if len(alike) == 1 else None
@@ -1284,10 +1286,16 @@ def _file_and_frame(name: str) -> str:
     return PurePath(name).name
 
 
+def _named_by_place(name: str) -> bool:
+    """Whether a frame of a resume state is named by its place alone: rods and chains states written before their
+    frames were named by file ("annotated frame 3", "validation frame 0"), matched by place to today's names."""
+    return re.fullmatch(r"(annotated|validation) frame \d+", name) is not None
+
+
 def _frame_change(was: tuple, now: tuple) -> str | None:
     """How frame ``now`` (name, digest, scale) differs from ``was``; None where it is the same frame."""
     (name, was_digest, was_scale), (now_name, digest, scale) = was, now
-    if _file_and_frame(name) != _file_and_frame(now_name):
+    if _file_and_frame(name) != _file_and_frame(now_name) and not _named_by_place(name):
         return f"{now_name} is where {name} was"
     if was_digest is not None and was_digest != digest:
         return f"{now_name} changed since (its image or its table)"
