@@ -105,7 +105,9 @@ class RoundReports:
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         # The reason stays on the status line: the notification saying it goes away.
-        why = str(exc).splitlines()[0] if isinstance(exc, ParticleDetectError) and str(exc) else ""
+        # Its first line as raised (Exception's own str): ParticleDetectError's writes a detail's line break as "\n".
+        raw = Exception.__str__(exc) if isinstance(exc, ParticleDetectError) else ""
+        why = raw.splitlines()[0] if raw.strip() else ""
         if isinstance(exc, TrainingCancelled):
             # One with a reason (a remote round whose scheduler stalled: its task may train on) is still a cancel:
             # told as "failed", it read as an error of the round's own.
