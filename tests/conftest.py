@@ -2,6 +2,7 @@
 release does nothing without a Qt application; the garbage collector's freeze serves every test)."""
 
 import gc
+import os
 
 import pytest
 
@@ -25,6 +26,16 @@ def garbage_collected_over_this_tests_objects_only():
     gc.collect()
     gc.freeze()
     yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_flush_to_the_disk():
+    """The projects' and models' files are flushed to the disk as written (os.fsync), some 16 times a test at 1 to
+    5 ms each on a busy disk. A flush keeps writes over a power cut only, which no test makes (a killed process's
+    writes reach the files without it), so the tests' own process skips it; child processes flush as ever."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "fsync", lambda fd: None)
+        yield
 
 
 @pytest.fixture(scope="session")
