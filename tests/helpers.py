@@ -415,3 +415,14 @@ def four_detected_frames(folder, model):
                                                 "source": "model"}))
     project.accept_frame(0, project.load_frame(0))
     return project, np.stack([s.image for s in samples])
+
+
+def stop_at_check(count: int):
+    """A cancel that turns true at its ``count``-th question (training asks one before each step)."""
+    asked = {"n": 0}
+
+    def cancel() -> bool:
+        asked["n"] += 1
+        return asked["n"] >= count
+
+    return cancel

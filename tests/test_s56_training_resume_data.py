@@ -15,21 +15,10 @@ from napari_particle_detect.learning.kinds_training import KindTrainConfig, trai
 from napari_particle_detect.learning.training import Example, TrainingCancelled, train
 from napari_particle_detect.synthetic.spheres import SynthConfig, synthesize
 
-from helpers import TINY
+from helpers import TINY, stop_at_check
 
 TWO_EPOCHS = replace(TINY, epochs=2, steps_per_epoch=2, validation_images=1, validation_size=48)
 REFUSED = "the interrupted run started on other training data: {}"
-
-
-def stop_at_check(count: int):
-    """A cancel that turns true at its ``count``-th question (one question before each step)."""
-    asked = {"n": 0}
-
-    def cancel() -> bool:
-        asked["n"] += 1
-        return asked["n"] >= count
-
-    return cancel
 
 
 def frame(seed: int) -> Example:

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from helpers import TINY
+from helpers import TINY, stop_at_check
 from napari_particle_detect.cli.main import main
 from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.learning.training import (TrainingCancelled, load_examples, read_training_state,
@@ -34,16 +34,6 @@ def folders(tmp_path, monkeypatch, same: bool) -> tuple[str, str]:
 
 def examples(*paths: str) -> list:
     return load_examples(list(paths), 12.0, DIAMETER)
-
-
-def stop_at_check(count: int):
-    asked = {"n": 0}
-
-    def cancel() -> bool:
-        asked["n"] += 1
-        return asked["n"] >= count
-
-    return cancel
 
 
 def test_a_validation_frame_trained_on_is_named_by_its_folder(tmp_path, monkeypatch):

@@ -11,20 +11,11 @@ from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.kinds.registry import get_kind
 from napari_particle_detect.learning.kinds_training import KindTrainConfig, load_kind_examples, train_kind
 from napari_particle_detect.learning.training import TrainingCancelled
+from helpers import stop_at_check
 
 CONFIG = KindTrainConfig(kind="rods", epochs=2, steps_per_epoch=2, batch_size=2, crop=32, validation_images=1,
                          validation_size=48, threads=1)
 REFUSED = "the interrupted run started on other {} data: {}"
-
-
-def stop_at_check(count: int):
-    asked = {"n": 0}
-
-    def cancel() -> bool:
-        asked["n"] += 1
-        return asked["n"] >= count
-
-    return cancel
 
 
 def write_rods(folder, names, seed=0):

@@ -11,19 +11,9 @@ from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.learning.training import Example, TrainingCancelled, train
 from napari_particle_detect.synthetic.spheres import SynthConfig, synthesize
 
-from helpers import TINY
+from helpers import TINY, stop_at_check
 
 TWO_EPOCHS = replace(TINY, epochs=2, steps_per_epoch=2, validation_images=1, validation_size=48)
-
-
-def stop_at_check(count: int):
-    asked = {"n": 0}
-
-    def cancel() -> bool:
-        asked["n"] += 1
-        return asked["n"] >= count
-
-    return cancel
 
 
 def same_named_frames() -> list[Example]:

@@ -14,21 +14,11 @@ from napari_particle_detect.learning.kinds_training import KindTrainConfig, trai
 from napari_particle_detect.learning.training import Example, TrainingCancelled, train
 from napari_particle_detect.synthetic.spheres import SynthConfig, synthesize
 
-from helpers import TINY
+from helpers import TINY, stop_at_check
 
 TWO_EPOCHS = replace(TINY, epochs=2, steps_per_epoch=2, validation_images=1, validation_size=48)
 SCALE = 1.25
 NEXT_FLOAT = float(np.nextafter(SCALE, 2.0))  # 1.2500000000000002
-
-
-def stop_at_check(count: int):
-    asked = {"n": 0}
-
-    def cancel() -> bool:
-        asked["n"] += 1
-        return asked["n"] >= count
-
-    return cancel
 
 
 def frames(scale: float) -> list[Example]:

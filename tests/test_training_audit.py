@@ -17,7 +17,7 @@ from napari_particle_detect.learning.kinds_training import KindTrainConfig, trai
 from napari_particle_detect.learning.training import TrainingCancelled, train
 from napari_particle_detect.models import load_model
 
-from helpers import TINY, ctrl_c_once_written
+from helpers import TINY, ctrl_c_once_written, stop_at_check
 from test_time_limit_resume import SPHERES, one_thread, straight  # noqa: F401 - the same runs, as fixtures
 
 # A decaying learning rate, which the time limit used to drive.
@@ -45,17 +45,6 @@ def assert_ends_as(out, straight_out) -> None:
     """The same last weights and saved model as the uninterrupted run's."""
     assert_same(state(out)["network"], state(straight_out)["network"])
     assert_same(load_model(out, "cpu").network.state_dict(), load_model(straight_out, "cpu").network.state_dict())
-
-
-def stop_at_check(count: int):
-    """A cancel that turns true at its ``count``-th question (one question before each step)."""
-    asked = {"n": 0}
-
-    def cancel() -> bool:
-        asked["n"] += 1
-        return asked["n"] >= count
-
-    return cancel
 
 
 # ---- 1: the learning rate follows the steps, never the clock ----------------------------------------------------
