@@ -11,7 +11,7 @@ import tifffile
 
 from napari_particle_detect.cli.main import main
 from napari_particle_detect.errors import ParticleDetectError
-from napari_particle_detect.files import file_detection
+from napari_particle_detect.files import file_detection, side_files
 from napari_particle_detect.kinds.file_pairing import select_file
 from napari_particle_detect.kinds.registry import write_kind_table
 from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
@@ -22,8 +22,10 @@ from helpers import tiny_model_file
 @pytest.fixture
 def renamed(monkeypatch):
     """Side files named otherwise than their default, as a later version might name them."""
-    monkeypatch.setattr(file_detection, "metadata_path", lambda output: Path(output).with_suffix(".meta.json"))
-    monkeypatch.setattr(file_detection, "kind_tables", lambda output: Path(output).with_suffix(".per-chain.csv"))
+    # Named in files/side_files, and taken into file_detection's own names (its callers import them from there).
+    for module in (side_files, file_detection):
+        monkeypatch.setattr(module, "metadata_path", lambda output: Path(output).with_suffix(".meta.json"))
+        monkeypatch.setattr(module, "kind_tables", lambda output: Path(output).with_suffix(".per-chain.csv"))
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,13 @@ written would replace a file there without --overwrite."""
 import pandas as pd
 
 from napari_particle_detect.cli.main import main
-from napari_particle_detect.files import file_detection
+from napari_particle_detect.files import file_detection, side_files
 
 
 def test_link_refuses_the_record_it_would_write_by_the_name_it_writes(tmp_path, capsys, monkeypatch):
     # Another naming of the record, taken up by every writer and reader of it alike: link's check among them.
-    monkeypatch.setattr(file_detection, "metadata_path", lambda output: output.with_name(f"{output.stem}.record.json"))
+    for module in (side_files, file_detection):
+        monkeypatch.setattr(module, "metadata_path", lambda output: output.with_name(f"{output.stem}.record.json"))
     pd.DataFrame({"frame": [0, 1], "y": [5.0, 5.5], "x": [5.0, 5.5]}).to_csv(tmp_path / "c.csv", index=False)
     kept = tmp_path / "t.record.json"
     kept.write_text("{}")

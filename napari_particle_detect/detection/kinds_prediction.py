@@ -34,7 +34,7 @@ from .networks import prepare_network
 from .unreadable import SKIPPED_UNREADABLE, check_any_read, detected_and_unreadable
 from .choices import check_diameter, check_diameter_fits
 from .runtimes import runtime_record
-from .prediction import ConstantFrames, next_unblank_frame
+from .constant_frames import ConstantFrames, next_unblank_frame
 from .preprocessing import (
     FLATTEN_BLOCK, BlankFrameError, ConstantFrameError, FrameRecord, GapRecord, as_frames, clear_of_gaps,
     frame_and_gaps, frame_indices, normalise, without_spikes,
@@ -122,7 +122,7 @@ def detect_kind(
     detect (negative ones from the end, each once), and ``progress(done, total)`` over them. ``diameter``:
     of chains, the beads' diameter (px) where it is known, taken instead of the estimate (:func:`bead_sizing`);
     rods are detected at any width as they come. A stack of nothing but constant frames is refused, as for spheres
-    (prediction.next_unblank_frame); a few among others are said in one line at its end (prediction.ConstantFrames)."""
+    (constant_frames.next_unblank_frame); a few among others are said in one line at its end (constant_frames.ConstantFrames)."""
     if polarity not in ("auto", "bright", "dark"):
         raise ParticleDetectError(f"polarity must be auto, bright or dark, got {polarity!r}")
     check_threshold(threshold)

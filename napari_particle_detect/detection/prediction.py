@@ -13,7 +13,7 @@ import logging
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,7 @@ from .stages import (
 )
 from .steps import DeviceSteps, HostSteps
 from .tiling import BandDecoder, plan_tiles
+from .constant_frames import ConstantFrames, next_unblank_frame
 from .unreadable import SKIPPED_UNREADABLE, check_any_read
 
 log = logging.getLogger(__name__)
@@ -212,40 +213,6 @@ def _non_finite(blank: str) -> bool:
     return "NaN or infinite" in held and not held.endswith("but the NaN or infinite ones")
 
 
-@dataclass
-class ConstantFrames:
-    """The constant frames of one call's stack, said in one warning at its end: a dropped or shutter frame every
-    few frames gave a line each, and a stack of nothing but such frames a page of them."""
-
-    name: str
-    detected: int  # the frames the call detects
-    said: list[tuple[int, str]] = field(default_factory=list)  # (index, FrameResult.constant)
-
-    def add(self, index: int, result: FrameResult) -> None:
-        if result.constant:
-            self.add_held(index, result.constant)
-
-    def add_held(self, index: int, said: str) -> None:
-        """Frame ``index``, constant, as one line would have said it ("NAME frame I: every pixel is V")."""
-        self.said.append((index, said))
-
-    def warn(self) -> None:
-        if not self.said:
-            return
-        rest = "; the rest of the stack is detected" if self.detected > len(self.said) else ""
-        if len(self.said) == 1:  # its value told: a dark frame (0) reads as a shutter, a bright one as an overflow
-            log.warning("%s (a blank frame): no centres%s", self.said[0][1], rest)
-            return
-        indices = [str(index) for index, _ in self.said]
-        shown = ", ".join(indices[:FRAMES_LISTED]) + (", ..." if len(indices) > FRAMES_LISTED else "")
-        log.warning("%s: frames %s (%d of %d) are constant: nothing detected in them%s", self.name, shown,
-                    len(indices), self.detected, rest)
-
-
-# The constant frames a warning names before "...": its count says how many there are in all.
-FRAMES_LISTED = 8
-
-
 def steps_on_device(device: torch.device) -> bool:
     """Whether normalising, resampling and peak finding run on ``device`` (GPUs) or in NumPy (CPU)."""
     return device.type != "cpu"
@@ -297,34 +264,6 @@ def resolve_sizing(
         reason = "frames disagree: " + ", ".join(f"{e.diameter:.1f}" for e in estimates) + " px"
     return Sizing(used, scale_for_diameter(used, model.card.canonical_diameter), ringed, "estimated",
                   "low" if reason else "high", reason)
-
-
-def next_unblank_frame(frames, name: str, unreadable_ends: bool = False) -> int:
-    """The first frame that is not constant (nor holds NaN or infinite pixels) and can be read; a
-    ParticleDetectError when there is none (an image's own problem, for an image of one frame).
-    ``unreadable_ends``: a frame that cannot be read ends the search, its index returned, for a caller whose
-    detection reads every frame anyway and says those it cannot read (detect's check_any_read)."""
-    not_finite, unreadable = False, []
-    for i in range(frames.shape[0]):
-        try:
-            check_frame(np.asarray(frames[i]), f"{name} frame {i}", gaps=True)
-            return i
-        except ConstantFrameError:
-            continue
-        except (NonFiniteFrameError, UnreadableFrameError) as exc:
-            if frames.shape[0] == 1:
-                raise
-            if unreadable_ends and isinstance(exc, UnreadableFrameError):
-                return i
-            if isinstance(exc, UnreadableFrameError):
-                unreadable.append(exc)
-            else:
-                not_finite = True
-    check_any_read([exc.frame for exc in unreadable], frames.shape[0], name, asked_for=False,
-                   why=str(unreadable[0]) if unreadable else "")
-    held = " or holds NaN or infinite pixels" if not_finite else ""
-    held += f" or cannot be read (frame {unreadable[0].frame} first)" if unreadable else ""
-    raise ParticleDetectError(f"{name}: every frame is constant{held}; nothing to detect")
 
 
 def given_sizing(model: DetectorModel, diameter: float) -> Sizing:

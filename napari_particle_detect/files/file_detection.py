@@ -40,6 +40,7 @@ from ..shipped import is_shipped, model_digest
 from .calibration import Calibration, file_calibration, not_square
 from .io import IMAGE_SUFFIXES, atomic_write_text, check_channel_number, is_zarr, read_image
 from .centre_csv import write_centres
+from .side_files import kind_tables, metadata_path, side_tables
 from ..detection.threads import keeps_torch_threads
 
 if TYPE_CHECKING:
@@ -516,12 +517,6 @@ def _write_output(output: Path, record: dict, table: pd.DataFrame, meta: dict, f
     meta = {**meta, "tables": table_digests(output, record.get("kind", "spheres"))}
     atomic_write_text(metadata_path(output), json.dumps({**meta, "fingerprint": fingerprint}, indent=2))
     return meta
-
-
-def metadata_path(output: Path) -> Path:
-    """The metadata detect writes beside its table ``output`` (OUT.json): every writer and reader of it names it
-    here, as :func:`kind_tables` names a chains run's per-chain table, so a table and its records never part."""
-    return Path(output).with_suffix(".json")
 
 
 def file_digest(path: Path) -> dict:
@@ -1131,16 +1126,6 @@ def check_targets(outputs: list[Path], kind: str = "spheres") -> None:
         stale = stale_side_table(output, kind, meta)
         if stale is not None:
             stale.unlink()
-
-
-def kind_tables(output: Path) -> Path:
-    """The per-chain table written beside a chains output (kinds.registry.write_kind_table)."""
-    return Path(output).with_suffix(".chains.csv")
-
-
-def side_tables(output: Path, kind: str) -> list[Path]:
-    """The tables a ``kind`` run writes beside ``output`` besides its metadata: a chains run's per-chain table."""
-    return [kind_tables(output)] if kind == "chains" else []
 
 
 def check_distinct_targets(outputs: list[Path], kind: str) -> None:

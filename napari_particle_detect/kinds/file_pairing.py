@@ -98,7 +98,7 @@ def _failed_by_detect(name: str, source: str) -> tuple[str | None, PurePath]:
     table ``source`` lists as ``failed`` (an unreadable image of a folder run), or None; and that .json's path.
     Read here, not through files/file_detection, which imports this package's tables (its naming of the .json
     alone is imported, when called)."""
-    from ..files.file_detection import metadata_path
+    from ..files.side_files import metadata_path
 
     record = metadata_path(Path(source))
     try:

@@ -114,7 +114,7 @@ def write_kind_table(table: pd.DataFrame, path, kind: str) -> None:
     chains also the per-chain table beside it, ``NAME.chains.csv``, the two all or nothing."""
     from pathlib import Path
 
-    from ..files.file_detection import kind_tables
+    from ..files.side_files import kind_tables
     from ..files.io import atomic_write_texts
 
     spec = get_kind(kind)
