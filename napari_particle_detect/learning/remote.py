@@ -271,10 +271,19 @@ def _left_since(client, workers: list[str]) -> set[str]:
     """Those of ``workers`` the scheduler no longer lists; none asked about, the scheduler is not asked."""
     if not workers:
         return set()
-    listing = _in_thread(client.nthreads)
-    if wait([listing], timeout=ANSWER_S).not_done or listing.exception() is not None:
+    present = _answered_at_once(client.nthreads)
+    if present is None:
         return set()  # the scheduler gone (or stalled) too: each worker's own error tells
-    return {worker for worker in workers if worker not in listing.result()}
+    return {worker for worker in workers if worker not in present}
+
+
+def _answered_at_once(call: Callable[[], object]) -> object | None:
+    """``call()``, a request the scheduler answers at once, where it does within ANSWER_S; None where it does not
+    (stalled) or fails (gone)."""
+    asked = _in_thread(call)
+    if wait([asked], timeout=ANSWER_S).not_done or asked.exception() is not None:
+        return None
+    return asked.result()
 
 
 def _listed_workers(client, cancel: Callable[[], bool] | None) -> list[str]:
@@ -454,9 +463,8 @@ def _wait_on(client, future, events, stop, cancel: Callable[[], bool] | None, re
 def _tell_queued(client, address: str, report: Callable[[dict], None], future) -> bool:
     """The round's task said to wait for a worker, how many the scheduler has, and the worker starting it where one
     is; False where the scheduler did not answer (to be told at the next poll)."""
-    try:
-        nthreads = client.nthreads(callback_timeout=ANSWER_S)
-    except OSError:
+    nthreads = _answered_at_once(client.nthreads)
+    if nthreads is None:
         return False
     report({"phase": "queued", "where": address, "workers": len(nthreads),
             "starting_on": _starting_on(client, future, nthreads)})
@@ -468,10 +476,10 @@ def _starting_on(client, future, nthreads: dict) -> str | None:
     starting the round, not busy with other work (a worker's first task loads torch and this package, a GPU node's
     CUDA too: the dock said the idle node was "busy with other work" meanwhile). None where none is, or the scheduler
     does not answer in ANSWER_S."""
-    asked = _in_thread(client.processing)
-    if wait([asked], timeout=ANSWER_S).not_done or asked.exception() is not None:
+    processing = _answered_at_once(client.processing)
+    if processing is None:
         return None
-    return next((worker for worker, keys in asked.result().items()
+    return next((worker for worker, keys in processing.items()
                  if future.key in keys and len(keys) <= nthreads.get(worker, 0)), None)
 
 
