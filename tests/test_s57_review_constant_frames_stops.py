@@ -42,3 +42,13 @@ def test_one_frame_asked_for_with_a_diameter_reads_not_the_frames_before_it(ligh
     found = list(iter_detect(stack, model=light_model, device="cpu", diameter=6.0, frames=[7]))
     assert [index for index, _, _ in found] == [7]
     assert all(key in (7, -1) or not isinstance(key, int) for key in stack.read), stack.read
+
+
+def test_one_rods_frame_asked_for_reads_not_the_frames_before_it():
+    from napari_particle_detect.detection.kinds_prediction import detect_kind
+
+    frames = small_stack(8, 64)
+    frames[:6] = 0
+    stack = CountedFrames(frames)
+    detect_kind(stack, "rods", device="cpu", frames=[7])
+    assert all(key in (7, -1) or not isinstance(key, int) for key in stack.read), stack.read

@@ -138,7 +138,9 @@ def detect_kind(
     device = select_device(device)
     model = model_for(kind, model, device)
     warn_unfinished_training(model.card, str(model.path) if model.path else "the model")
-    if stack.shape[0] > 1:  # as spheres (prediction.resolve_sizing): not an empty table and a line per frame
+    if stack.shape[0] > 1 and len(indices) == stack.shape[0]:
+        # As spheres (prediction.resolve_sizing): not an empty table and a line per frame; only where the whole stack
+        # is detected, or the dock's one-frame Detect read the stack from frame 0 at every click.
         next_unblank_frame(stack, name, unreadable_ends=True)
 
     # As for spheres: batch norm folded into the convolutions, on the runtime made for the device.
