@@ -2,6 +2,7 @@
 release does nothing without a Qt application; the garbage collector's freeze serves every test)."""
 
 import gc
+import logging
 import os
 
 import pytest
@@ -25,6 +26,18 @@ def garbage_collected_over_this_tests_objects_only():
     The earlier tests' garbage is collected first, so nothing of it is kept."""
     gc.collect()
     gc.freeze()
+    yield
+
+
+_ROOT_LEVEL = logging.getLogger().level
+
+
+@pytest.fixture(autouse=True)
+def root_logging_level_as_at_start():
+    """The root logger's level as the session began, for each test: main() stopped by Ctrl-C in a test's process sets
+    it to CRITICAL (a stopped command says one line), and a later test's warnings (the docks show the package's
+    warnings from the records they catch) never came, depending on which test ran before it."""
+    logging.getLogger().setLevel(_ROOT_LEVEL)
     yield
 
 
