@@ -19,7 +19,9 @@ from ..errors import ParticleDetectError
 from ..kinds.tables import frames_against_none, most_frames_of_one_image
 from ..synthetic.rods import MAX_AREA_FRACTION  # the generator's own limit
 
-if TYPE_CHECKING:  # annotations only: the generators load with the commands that draw
+if TYPE_CHECKING:  # annotations only: the generators and training load with the commands that use them
+    from ..learning.kinds_rounds import Reviewed
+    from ..learning.kinds_training import NamedFrame
     from ..synthetic.chains import ChainConfig
     from ..synthetic.rods import RodConfig
 
@@ -217,11 +219,10 @@ def _kind_round(args: argparse.Namespace) -> int:
     from .checks import refuse_kind_training_tables, refuse_resuming_a_round, round_unsaved_at_ctrl_c
 
     refuse_resuming_a_round(args)
-    from ..learning.kinds_rounds import STATISTICS_FRAMES, Reviewed, fine_tune_kind, round_config
+    from ..learning.kinds_rounds import STATISTICS_FRAMES, fine_tune_kind, round_config
     from ..learning.kinds_training import load_kind_examples
     from .rounds import save_round
     from ..models import load_model
-    from ..learning.training import Example
 
     base = load_model(args.init, "cpu")
     if base.card.kind != args.kind:
@@ -229,8 +230,7 @@ def _kind_round(args: argparse.Namespace) -> int:
                                   f"give --kind {base.card.kind} or a {args.kind} model")
     refuse_kind_training_tables(args.data, args.kind)  # after the model's kind: a wrong --kind is said as such
     with round_unsaved_at_ctrl_c(args.output):
-        reviewed = [Reviewed(Example(image, table[["y", "x"]].to_numpy(float), name=f"frame {i}"), table)
-                    for i, (image, table) in enumerate(load_kind_examples(args.data, args.kind))]
+        reviewed = [_reviewed_frame(frame, i) for i, frame in enumerate(load_kind_examples(args.data, args.kind))]
         given = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch, "batch_size": args.batch_size,
                  "crop": args.crop, "learning_rate": args.lr, "synthetic_fraction": args.synthetic_fraction,
                  "threads": args.threads, "diameter": args.diameter}
@@ -243,6 +243,17 @@ def _kind_round(args: argparse.Namespace) -> int:
     log.info("the round's model: %s (statistics candidate from %d frames)", tuned["candidate"], tuned["statistics_frames"])
     save_round(result, args.init, args.output, score="score")
     return 0
+
+
+def _reviewed_frame(frame: NamedFrame, index: int) -> Reviewed:
+    """A file's annotated frame as a round's reviewed one: named by its place (its held-out tiles, the card's
+    scales), said by its file as the user gave it ('frame 0' alone did not say which file's frame was refused)."""
+    from ..learning.kinds_rounds import Reviewed
+    from ..learning.training import Example
+
+    image, table = frame
+    return Reviewed(Example(image, table[["y", "x"]].to_numpy(float), name=f"frame {index}",
+                            given_as=frame.given_as), table)
 
 
 def unlabelled_images(paths: list, count: int) -> list[np.ndarray]:

@@ -44,8 +44,8 @@ from ..detection.sizing import rescale_centres
 from ..detection.steps import network_input
 from .training import (NAMED_FRAMES, BatchSource, Example, TrainConfig, TrainingCancelled, adam, check_train_config,
                        detection_scale, forward_in, lineage_with, made_ahead,
-                       refuse_validating_on_training_frames, require_sphere_model, session_fields, standard_layout,
-                       take_step, training_layout, weighted_mse)
+                       refuse_validating_on_training_frames, require_sphere_model, said_names, session_fields,
+                       standard_layout, take_step, training_layout, weighted_mse)
 from ..detection.threads import keeps_torch_threads, round_threads
 
 # What a round trains, chosen by measurement (benchmarks/loop_options.py): every layer (the
@@ -290,7 +290,9 @@ def checked_examples(examples: Sequence[Example], working_diameter: float, what:
                         + ("; pass [example]" if isinstance(examples, Example) else ""))
     checked = []
     for i, example in enumerate(list(examples)):
-        where = f"{what}[{i}]" + (f" ({example.name})" if isinstance(example, Example) and example.name else "")
+        # The path the user gave where there is one: two folders' img.tif[0] read alike by name.
+        said = (example.given_as or example.name) if isinstance(example, Example) else ""
+        where = f"{what}[{i}]" + (f" ({said})" if said else "")
         if not isinstance(example, Example):
             raise TypeError(f"fine_tune: {where} must be an Example, got {type(example).__name__}")
         shape = tuple(np.shape(example.image))
@@ -393,8 +395,9 @@ def fine_tune(
         unlabelled = checked_examples(unlabelled, working, "unlabelled", truth=False)
     if not examples:
         raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")
-    refuse_validating_on_training_frames(((e.name, e.image) for e in examples),
-                                         ((e.name, e.image) for e in validation or []))
+    trained_names, validation_names = said_names(examples, validation or [])
+    refuse_validating_on_training_frames(zip(trained_names, (e.image for e in examples)),
+                                         zip(validation_names, (e.image for e in validation or [])))
     # The round trains the parent's network: its card records that architecture, not the config's default.
     config = replace(config, architecture=model.card.architecture, channels=tuple(model.card.channels))
     report({"phase": "preparing"})

@@ -129,10 +129,11 @@ def reviewed_examples(project: Project, stack) -> list[Reviewed]:
 
 def detection_scale(kind: str, example: Example, diameter: float | None = None) -> float:
     """The factor detection resamples ``example``'s frame by, its beads ``diameter`` px where given
-    (kinds_training.frame_detection_scale). A scale the example gives stays as it is."""
+    (kinds_training.frame_detection_scale). A scale the example gives stays as it is. A refusal names the
+    example's file as the user gave it where it has one: 'frame 0' of a round on files was a number nobody gave."""
     if example.scale is not None:
         return float(example.scale)
-    return frame_detection_scale(kind, example.image, example.name or "example", diameter)
+    return frame_detection_scale(kind, example.image, example.given_as or example.name or "example", diameter)
 
 
 def at_detection_scale(kind: Kind, reviewed: Reviewed, scale: float) -> Reviewed:

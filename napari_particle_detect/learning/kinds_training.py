@@ -9,7 +9,7 @@ on unseen seeds is kept and saved with a card naming the kind and its heads.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,8 +38,8 @@ from .training import (VALIDATION_SEED_BASE, EpochCut, _augment, _check_same_sta
                        log_already_finished, log_time_limit_stop, made_ahead,
                        read_epoch_cut, read_training_state, refuse_validating_on_training_frames, tell_step,
                        restore_finished_best, resume_state_path, run_card_fields, run_progress,
-                       run_settings, say_other_scorers, session_fields, session_pause, paused_mark, steps_from,
-                       stop_between_steps, trains_channels_last, training_layout, was_cut)
+                       run_settings, said_names, say_other_scorers, session_fields, session_pause, paused_mark,
+                       steps_from, stop_between_steps, trains_channels_last, training_layout, was_cut)
 from ..shipped import refuse_shipped_output
 from ..detection.threads import keeps_torch_threads
 
@@ -276,7 +276,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
         check_bead_diameter(config.diameter, kind.name)
         raise ParticleDetectError("diameter is the beads' size in the annotated examples; without them it would be "
                                   "ignored (the generator draws beads of the sizes the model learns)")
-    given, given_validation = examples or [], validation_examples or []
+    given, given_validation = said_frames(examples or [], validation_examples or [])
     refuse_validating_on_training_frames(
         [(frame_name(frame, "annotated example", i), frame[0]) for i, frame in enumerate(given)],
         [(frame_name(frame, "validation example", i), frame[0]) for i, frame in enumerate(given_validation)])
@@ -448,18 +448,34 @@ def _named_digests(examples: list[tuple[np.ndarray, pd.DataFrame]], scales: Iter
 
 class NamedFrame(tuple):
     """An annotated (image, table) frame read from a file, named as the user knows it (``rods.tif[2]``: the file and
-    frame): what is said of it named 'annotated frame 2', a number nobody gave. It unpacks as the pair every reader
-    takes."""
+    frame): what is said of it named 'annotated frame 2', a number nobody gave. ``given_as``: its file's path as the
+    user gave it (``a/rods.tif[2]``), said where another frame has its name (:func:`said_frames`). It unpacks as
+    the pair every reader takes."""
 
     name: str
+    given_as: str
 
-    def __new__(cls, image: np.ndarray, table: pd.DataFrame, name: str) -> NamedFrame:
+    def __new__(cls, image: np.ndarray, table: pd.DataFrame, name: str, given_as: str = "") -> NamedFrame:
         frame = super().__new__(cls, (image, table))
         frame.name = name
+        frame.given_as = given_as
         return frame
 
-    def __getnewargs__(self) -> tuple:  # pickled (a worker process) with its name
-        return (*self, self.name)
+    def __getnewargs__(self) -> tuple:  # pickled (a worker process) with its names
+        return (*self, self.name, self.given_as)
+
+
+def said_frames(given: Sequence[tuple], validation: Sequence[tuple]) -> tuple[list[tuple], list[tuple]]:
+    """``given`` and ``validation`` with each :class:`NamedFrame` whose name another frame has too (two folders'
+    ``rods.tif[0]``) renamed to the path the user gave it, as training.said_names names a sphere run's examples:
+    named alike, a refusal of one read as of the other."""
+    trained_names, validation_names = said_names(given, validation)
+
+    def renamed(frames: Sequence[tuple], names: list[str]) -> list[tuple]:
+        return [NamedFrame(*frame, said, frame.given_as) if isinstance(frame, NamedFrame) else frame
+                for frame, said in zip(frames, names)]
+
+    return renamed(given, trained_names), renamed(validation, validation_names)
 
 
 def frame_name(frame: tuple, what: str, index: int) -> str:
@@ -538,7 +554,8 @@ def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.Data
             if index >= len(frames):
                 raise ParticleDetectError(f"{csv}: frame {index} is beyond the {len(frames)} frames of {image_path.name}")
             rows = table[table["frame"] == index].reset_index(drop=True)
-            out.append(NamedFrame(np.asarray(frames[index]), rows, f"{image_path.name}[{index}]"))
+            out.append(NamedFrame(np.asarray(frames[index]), rows, f"{image_path.name}[{index}]",
+                                  f"{image_path}[{index}]"))
     if not out:
         raise ParticleDetectError(f"no image + {kind} CSV pairs found in {', '.join(map(str, paths))}")
     say_no_centres(paths, [len(rows) for _, rows in out], kind.removesuffix("s"))

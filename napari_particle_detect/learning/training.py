@@ -1205,13 +1205,15 @@ def examples_record(examples: Sequence[Example], validation: Sequence[Example]) 
 def said_names(examples: Sequence[Example], validation: Sequence[Example]) -> tuple[list[str], list[str]]:
     """How what is said of a run's examples and validation frames names each: its file and frame (``img.tif[0]``),
     but where another has that name too, the path the user gave (``a/img.tif[0]``, ``b/img.tif[0]``): named
-    alike, a refusal of one read as of the other."""
-    shared = Counter(example.name for example in (*examples, *validation))
+    alike, a refusal of one read as of the other. Read by attribute, so a rods or chains run's frames read from files
+    (kinds_training.NamedFrame) are named alike."""
+    shared = Counter(getattr(example, "name", "") for example in (*examples, *validation))
 
     def said(example: Example) -> str:
-        if shared[example.name] > 1 and example.given_as:
-            return example.given_as
-        return example.name or "an example"
+        name, given_as = getattr(example, "name", ""), getattr(example, "given_as", "")
+        if shared[name] > 1 and given_as:
+            return given_as
+        return name or "an example"
 
     return [said(example) for example in examples], [said(example) for example in validation]
 
@@ -1253,30 +1255,44 @@ def _first_change(old: list[tuple], new: list[tuple]) -> str | None:
     # Frame by frame first: two files of one name in two folders share a name, not a digest.
     if len(old) == len(new) and all(_frame_change(was, now) is None for was, now in zip(old, new)):
         return None
+    old_frames, new_frames = _FramesByName(old), _FramesByName(new)
     for place, now in enumerate(new):
-        was = _counterpart(now[0], old, place)
+        was = old_frames.counterpart(now[0], place)
         if was is None:
             return f"{now[0]} is new"
         change = _frame_change(was, now)
         if change is not None:
             return change
-    gone = next((name for place, (name, _, _) in enumerate(old) if _counterpart(name, new, place) is None), None)
+    gone = next((name for place, (name, _, _) in enumerate(old) if new_frames.counterpart(name, place) is None), None)
     if gone is not None:
         return f"{gone} is gone"
     return "its frames come in another order"
 
 
-def _counterpart(name: str, frames: list[tuple], place: int) -> tuple | None:
-    """The frame of ``frames`` named ``name``; else of its file and frame (:func:`_file_and_frame`), the one at
-    ``place`` (two files of one name, in their order) or the only one; None where there is none."""
-    same = [frame for frame in frames if frame[0] == name]
-    if len(same) == 1:
-        return same[0]
-    if place < len(frames) and (_file_and_frame(frames[place][0]) == _file_and_frame(name)
-                                or _named_by_place(frames[place][0])):
-        return frames[place]
-    alike = [frame for frame in frames if _file_and_frame(frame[0]) == _file_and_frame(name)]
-    return alike[0] if len(alike) == 1 else None
+class _FramesByName:
+    """A resume state's (name, digest, scale) frames looked up by name and by file and frame: a run over
+    thousands of frames took seconds to refuse when each frame searched all the others."""
+
+    def __init__(self, frames: list[tuple]) -> None:
+        self._frames = frames
+        self._named: dict[str, list[tuple]] = {}
+        self._filed: dict[str, list[tuple]] = {}
+        for frame in frames:
+            self._named.setdefault(frame[0], []).append(frame)
+            self._filed.setdefault(_file_and_frame(frame[0]), []).append(frame)
+
+    def counterpart(self, name: str, place: int) -> tuple | None:
+        """The frame named ``name``; else of its file and frame (:func:`_file_and_frame`), the one at ``place``
+        (two files of one name, in their order) or the only one; None where there is none."""
+        same = self._named.get(name, [])
+        if len(same) == 1:
+            return same[0]
+        file_and_frame = _file_and_frame(name)
+        if place < len(self._frames) and (_file_and_frame(self._frames[place][0]) == file_and_frame
+                                          or _named_by_place(self._frames[place][0])):
+            return self._frames[place]
+        alike = self._filed.get(file_and_frame, [])
+        return alike[0] if len(alike) == 1 else None
 
 
 def _file_and_frame(name: str) -> str:
