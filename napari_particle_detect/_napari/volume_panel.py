@@ -29,14 +29,16 @@ from napari.layers.base import ActionType
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info
 from qtpy.QtCore import QTimer
-from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QPushButton, QWidget
+from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from ..errors import ParticleDetectError
 from ..files.axes import MICROMETRE, Axes, ConstantVolumeError, file_axes
 from ..files.calibration import SQUARE_TOLERANCE
 from ..files.io import ChannelAxis
 from ..projects.project import image_record, project_folder_for_data
-from ..detection.volume_detection import VolumeOptions, blank_volume, load_volume_model, notes_gathered
+from ..detection.volume_detection import (
+    VolumeOptions, blank_volume, diameter_by_voxel_size, load_volume_model, notes_gathered,
+)
 from ..projects.volume_review import VolumeReview, check_recorded_volume_shape, detect_for_review
 from ..learning.volume_rounds import (
     VolumeSettings, ensure_volume_round, open_volume_project, read_settings, remember_settings, volume_project_folder,
@@ -286,7 +288,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self.threshold.setSpecialValueText("model's")
         self.button = QPushButton("Detect 3D centres")
         self.status = PathLabel("")
-        form = QFormLayout(self)
+        inner = QWidget()
+        form = QFormLayout(inner)
         form.addRow("Image", self.layer_combo)
         form.addRow("Axes", self.axes_combo)
         form.addRow("", self.axes_note)
@@ -300,6 +303,14 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self.round_panel = VolumeRoundPanel(self)
         form.addRow(self.review_panel)
         form.addRow(self.round_panel)
+        # Scrolled, as the Particle detection dock is: in a 1024x700 window the review and round controls below
+        # Detect were cut off, out of reach.
+        self._scroll = QScrollArea()
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setWidget(inner)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self._scroll)
         self.layer_combo.currentTextChanged.connect(self._layer_changed)
         # The user's pick, not ours: every dock's layers of other images are hidden, as the spheres dock's pick does, and
         # so are the volumes opened after it: one lying over it hid the picked volume and the centres detected in it.
@@ -312,6 +323,13 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self.viewer.layers.events.inserted.connect(self._refresh)
         self.viewer.layers.events.removed.connect(self._on_layer_removed)
         self._refresh()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        # As wide as the rows, measured once shown in napari's style: no sideways scroll hides the right-hand buttons.
+        scroll = self._scroll
+        self.setMinimumWidth(scroll.widget().minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+                             + 2 * scroll.frameWidth())
+        super().showEvent(event)  # ClosingDock's: watches the window
 
     def _on_step(self, event=None) -> None:
         self.review_panel.update_status()
@@ -473,9 +491,17 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             settings = read_settings(review.project, report_damaged=True)
             if settings is None or not all(typed) or (settings.voxel_size, settings.voxel_unit) == (typed, MICROMETRE):
                 return
-            remember_settings(review.project, replace(settings, voxel_size=typed, voxel_unit=MICROMETRE))
+            # The saved z came from the old voxel size (or was estimated without one): kept, the next round resampled
+            # the reviewed volumes at a depth the voxel size shown no longer gives. Sized as a Detect with it would.
+            diameter = diameter_by_voxel_size(settings.diameter[1], typed)
+            remember_settings(review.project, replace(settings, diameter=diameter, voxel_size=typed,
+                                                      voxel_unit=MICROMETRE))
         except ParticleDetectError as exc:
             report(exc)
+            return
+        if review is self.review and not math.isclose(diameter[0], settings.diameter[0], rel_tol=0.01):
+            self.status.setText(f"voxel size saved: particles are {diameter[0]:.1f} voxels deep by it now (were "
+                                f"{settings.diameter[0]:.1f}), for rounds and the next Detect")
 
     def options(self) -> VolumeOptions:
         return VolumeOptions(threshold=self.threshold.value() or None, diameter=self._diameter_option(),

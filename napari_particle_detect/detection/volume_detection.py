@@ -293,8 +293,7 @@ def volume_sizing(volume: np.ndarray, diameter: tuple[float, ...] | None,
     else:
         (xy, confident, reason), source = _estimated_xy(volume, voxel_size), "estimated"
     if voxel_size is not None:
-        vz, vy, vx = voxel_size
-        return VolumeSizing((xy * vy / vz, xy, xy * vy / vx),
+        return VolumeSizing(diameter_by_voxel_size(xy, voxel_size),
                             source if diameter is not None else "estimated xy, z from voxel size", confident, reason)
     ratio, z_half_width = _apparent_anisotropy(volume)
     z = xy * ratio / APPARENT_Z_WIDENING
@@ -303,6 +302,13 @@ def volume_sizing(volume: np.ndarray, diameter: tuple[float, ...] | None,
         confident, reason = False, "; ".join(filter(None, (reason, doubt)))
     return VolumeSizing((z, xy, xy), "estimated" if diameter is None else "given xy, z estimated", confident, reason,
                         {"apparent_z_over_y": round(ratio, 3)})
+
+
+def diameter_by_voxel_size(xy: float, voxel_size: tuple[float, float, float]) -> tuple[float, float, float]:
+    """The diameter (z, y, x voxels) of a particle ``xy`` y voxels across, where voxels are ``voxel_size`` (z, y, x in
+    one unit): a voxel size typed after Detect sizes a project's z as a Detect with it would."""
+    vz, vy, vx = voxel_size
+    return xy * vy / vz, xy, xy * vy / vx
 
 
 def _estimated_xy(volume: np.ndarray, voxel_size: tuple[float, float, float] | None) -> tuple[float, bool, str]:

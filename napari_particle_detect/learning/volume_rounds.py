@@ -76,7 +76,7 @@ def open_volume_project(target: str | Path, volumes) -> Project:
     if not (target.suffix == PROJECT_SUFFIX or target.is_dir()):
         image, target = str(target), volume_project_folder(target)
     return Project.open(target, image=image, n_frames=volumes.shape[0], frame_shape=tuple(volumes.shape[1:]),
-                        first_frame=volumes[0])
+                        first_frame=volumes[0], folder_choosable=False)
 
 
 def settings_path(project: Project) -> Path:

@@ -300,7 +300,7 @@ class Project:
     @classmethod
     def open(cls, target: str | Path, image: str | None = None, n_frames: int | None = None,
              frame_shape: tuple[int, ...] | None = None, kind: str = "spheres",
-             first_frame: np.ndarray | None = None) -> "Project":
+             first_frame: np.ndarray | None = None, folder_choosable: bool = True) -> "Project":
         """Open the project at ``target``: a project folder (one named ``*.particle-detect``, an empty folder, or
         one holding a project), an ordinary folder chosen to keep it in (the project there made for ``image``,
         else ``<folder>/<image stem>.particle-detect``), or an image file beside which it lives. Nothing is
@@ -310,7 +310,9 @@ class Project:
         A project records the size of its image and (given ``first_frame``, the image's first frame or
         volume, lazy or not: a sparse grid of it is read) a fingerprint of its pixels: an image of another
         frame count or frame shape, or other pixels, is refused in one line rather than shown the centres
-        another image was reviewed with. A project made before fingerprints gets one recorded now."""
+        another image was reviewed with. A project made before fingerprints gets one recorded now.
+        ``folder_choosable``: whether that line offers Folder… (the Particle detection dock's; a project of another
+        kind, or a volume project, has no such button in its dock)."""
         target = Path(target)
         is_image_file = not (target.suffix == PROJECT_SUFFIX or target.is_dir())
         if is_image_file and image is None:
@@ -327,22 +329,25 @@ class Project:
             project._refuse_link(folder / part)
         if project.state().kind != kind:  # a damaged state is reported now, not at the first click
             raise ParticleDetectError(f"{folder}: this project holds {project.state().kind}, not {kind}")
-        project._refuse_another_image()
+        project._refuse_another_image(folder_choosable and kind == "spheres")
         project._tidy()
         project._report_reviews_without_files()
         project._record_fingerprint()
         return project
 
-    def _refuse_another_image(self) -> None:
+    def _refuse_another_image(self, folder_choosable: bool) -> None:
         """One line when the image opened is not the one this project was made for (another frame count,
-        frame shape or first frame): its centres and reviews would be shown, and trained on, over other pixels."""
+        frame shape or first frame): its centres and reviews would be shown, and trained on, over other pixels.
+        ``folder_choosable``: Folder… is a way out (the volume and rods/chains docks have none: named there, it sent
+        the user looking for a button their dock lacks)."""
         state, given = self.state(), self._defaults
         name = f"'{Path(given.image).name}'" if given.image else "this image"
         mismatch = image_mismatch(state, given.n_frames, given.frame_shape, given.fingerprint, name)
         if mismatch is not None:
+            choose = " or choose another for this image (Folder… in the Particle detection dock)" * folder_choosable
             raise ParticleDetectError(
                 f"{self.folder}: {mismatch}; open it with that image, or move the project folder aside (a new one "
-                "starts) or choose another for this image (Folder… in the dock)")
+                f"starts){choose}")
 
     def _record_fingerprint(self) -> None:
         """Give a project made before fingerprints (or opened without pixels until now) the one of its image."""
