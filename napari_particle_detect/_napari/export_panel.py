@@ -137,7 +137,7 @@ class ExportPanel(QGroupBox):
                                f"*_counts.csv. {SAVE_RULE}")
         # Names the files written after the image: one long unbroken word, it widened the dock's rows past the
         # dock, a sideways scrollbar hiding every control at its right edge.
-        self.summary = PathLabel()
+        self.summary = PathLabel(hidden_when_empty=True)  # before an export: no blank band under Export
         self._summaries: dict[Path, str] = {}  # the last export's summary per project, shown with its image
         layout = QVBoxLayout(self)
         layout.addWidget(self.button)

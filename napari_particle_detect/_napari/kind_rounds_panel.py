@@ -75,13 +75,23 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         self.add_button.setToolTip("Detect with a saved model of this kind from now on (a round exported from "
                                    "another image with `particle-detect rounds IMAGE --export N`)")
         self.progress = QProgressBar()
-        self.status = PathLabel("")  # it names the image: a long name breaks after its separators
+        # It names the image: a long name breaks after its separators. Empty (no round yet), it takes no room:
+        # a blank band lay between the bar and the table.
+        self.status = PathLabel("", hidden_when_empty=True)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)  # the round column names each row: its numbers pushed 'result' out of view
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # 'result' takes the room the numbers leave, elided (each row's tooltip says it whole): sized to its contents,
+        # a model added from a long file name ("in use, rods_finetuned_on_….pt") pushed it out of the dock behind a
+        # sideways scroll, its header and the verdict with it.
+        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        # One line elided in its middle: "in use, " and the file's ".pt" both stay (wrapped, the name was lost whole).
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.setMaximumHeight(150)
         self.table.cellDoubleClicked.connect(lambda row, _col: self.use_row(row))
         # After an upgrade an older project's rounds start from the model the older version shipped: said

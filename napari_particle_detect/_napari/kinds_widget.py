@@ -36,7 +36,7 @@ from .image_views import (
 from .kind_review import KindSession
 from .kind_review_panel import KindReviewPanel
 from .kind_rounds_panel import KindRoundsPanel
-from .labels import NameList, PathLabel
+from .labels import DockScroll, NameList, PathLabel
 from .layers import guard_canvas_from_removed_layers, is_dock_output, viewer_closing
 from .notify import found_elsewhere_note, report, reports_errors, say_problems, show_warnings, telling, warn_once
 
@@ -110,13 +110,14 @@ class KindsWidget(ClosingDock, QWidget):
         form.addRow(self._view_row)
         form.addRow("Kind", self.kind_combo)
         form.addRow("Threshold", self.threshold_spin)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.detect_button)
-        layout.addWidget(self.status)
-        layout.addWidget(self.review)
-        layout.addWidget(self.rounds)
-        layout.addStretch(1)
+        column = QVBoxLayout()
+        column.addLayout(form)
+        column.addWidget(self.detect_button)
+        column.addWidget(self.status)
+        column.addWidget(self.review)
+        column.addWidget(self.rounds)
+        column.addStretch(1)
+        self._scroll = DockScroll(self, column)  # as the spheres dock's: a 700 px window squeezed its labels cut
         self.detect_button.clicked.connect(self.detect)
         self.view_button.clicked.connect(lambda *_: self.use_view())
         self.viewer.layers.events.inserted.connect(self._refresh_images)

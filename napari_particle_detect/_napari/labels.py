@@ -1,13 +1,15 @@
 """The docks' shared labels: a word-wrapped line of status or advice that is never drawn cut, one that may break a
-path anywhere, and a list whose long entries are shown elided."""
+path anywhere, a list whose long entries are shown elided, and the scroll area that holds a dock's panels."""
 
 from __future__ import annotations
 
 import re
 
-from qtpy.QtCore import QEvent, Qt
+from qtpy.QtCore import QEvent, QObject, Qt, QTimer
 from qtpy.QtGui import QPalette
-from qtpy.QtWidgets import QComboBox, QLabel, QStyle, QStyleOptionComboBox, QStylePainter
+from qtpy.QtWidgets import (
+    QComboBox, QLabel, QLayout, QScrollArea, QStyle, QStyleOptionComboBox, QStylePainter, QVBoxLayout, QWidget,
+)
 
 
 class WholeLabel(QLabel):
@@ -17,6 +19,9 @@ class WholeLabel(QLabel):
 
     def __init__(self, text: str = "", hidden_when_empty: bool = False) -> None:
         super().__init__(text)
+        # Plain unless a dock asks for rich text (and escapes what it shows): Qt's guess read a layer or file named
+        # "a<b>.tif" as markup, and the name was drawn as "a" and a bold ".tif".
+        self.setTextFormat(Qt.TextFormat.PlainText)
         # An empty label still takes its row and the layout's spacing around it: a blank band under the buttons.
         self._hidden_when_empty = hidden_when_empty
         self.setWordWrap(True)
@@ -165,3 +170,49 @@ class NameList(ElidedComboBox):
         if event.type() == QEvent.Type.ToolTip:  # the entry shown now: the lists are refilled with signals blocked
             self.setToolTip(self.whole_tip())
         return super().event(event)
+
+
+# A dock's least width: its panels' rows at Qt's default style.
+DOCK_LEAST_WIDTH = 380
+
+
+class DockScroll(QScrollArea):
+    """A dock's ``column`` of panels in a vertical scroll filling ``host``, the host kept as wide as the column's rows.
+    Without it a dock taller than a laptop's window (1024 x 700) squeezed its labels through their words and pushed
+    the window past the screen's foot. The width is measured once shown, in napari's style (larger than Qt's
+    default), and again when that style or the font changes: under Qt 6 a dock otherwise starts narrower than its
+    rows and hides their ends behind a sideways scroll."""
+
+    def __init__(self, host: QWidget, column: QLayout, least_width: int = DOCK_LEAST_WIDTH) -> None:
+        super().__init__()
+        # Before the widget is set: QScrollArea filters its widget's events through eventFilter from then on.
+        self._host, self._least_width = host, least_width
+        self.setWidgetResizable(True)
+        inner = QWidget()
+        inner.setLayout(column)
+        self.setWidget(inner)
+        outer = QVBoxLayout(host)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self)
+        host.setMinimumWidth(least_width)
+        # One refit for the burst of style changes a new napari style sheet sends, after they reach the panels.
+        self._fit_timer = QTimer(self)
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.setInterval(0)
+        self._fit_timer.timeout.connect(self.fit_width)
+        host.installEventFilter(self)
+
+    def fit_width(self) -> None:
+        needed = (self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
+                  + 2 * self.frameWidth())
+        self._host.setMinimumWidth(max(self._least_width, needed))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self._host:
+            if event.type() == QEvent.Type.Show:
+                self.fit_width()
+            elif event.type() in (QEvent.Type.StyleChange, QEvent.Type.FontChange) and self._host.isVisible():
+                # napari's font size (Preferences > Appearance) comes as a new style sheet: the rows grew wider than
+                # the width fitted as the dock was shown, and a sideways scroll hid "Folder…", "Add…" and "Next ▶".
+                self._fit_timer.start()
+        return super().eventFilter(watched, event)

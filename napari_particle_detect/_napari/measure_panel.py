@@ -60,7 +60,7 @@ class MeasurePanel(QGroupBox):
         self.colour_combo = QComboBox()
         self.colour_combo.addItems(list(COLOUR_CHOICES))
         self.colour_combo.setToolTip("Colour the centres' rings by their source, score or a measurement")
-        self.legend = WholeLabel()
+        self.legend = WholeLabel(hidden_when_empty=True)
         self.legend.setStyleSheet("color: gray; font-size: 10px")
         form = QFormLayout(self)
         form.addRow(self.measure_check)

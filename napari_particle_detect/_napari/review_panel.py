@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from html import escape
 
 from napari.layers.base import ActionType
 from napari.utils.notifications import show_info
@@ -44,6 +45,8 @@ class ReviewPanel(QGroupBox):
         # Names the image and its centres layer when they are hidden: may break inside a long name, which widened
         # the dock past its column.
         self.status = PathLabel()
+        # Rich for its bold "reviewed": whatever it shows of the user's (layer names) goes through html.escape.
+        self.status.setTextFormat(Qt.TextFormat.RichText)
         self.previous_button = QPushButton("◀ Previous")
         self.accept_button = QPushButton("Accept frame")
         self.accept_button.setToolTip("This frame's centres are right: keep them as training data (Enter)")
@@ -145,7 +148,7 @@ class ReviewPanel(QGroupBox):
         if earlier and not reviewed and not annotation.layer_closed:
             shown += f" ({earlier})"
         self.status.setText(
-            f"Frame {frame + 1} of {annotation.n_frames} (index {frame}): {review}, {shown} · "
+            f"Frame {frame + 1} of {annotation.n_frames} (index {frame}): {review}, {escape(shown, quote=False)} · "
             f"{len(project.reviewed_frames)} of {annotation.n_frames} frames"
             + (f" and {all_regions} region{'s' if all_regions != 1 else ''}" if all_regions else "") + " reviewed"
         )

@@ -203,7 +203,8 @@ class TracksPanel(QGroupBox):
         # Where the boxes' values came from (the image file's metadata, or nowhere: typed, or none).
         # Names the image's file (its status line names the image): may break inside a long name, which widened the
         # dock past its column.
-        self.calibration_note = PathLabel()
+        # Hidden while empty, as the status line: each kept a blank band in the box's rows.
+        self.calibration_note = PathLabel(hidden_when_empty=True)
         self.calibration_note.setStyleSheet("color: gray; font-size: 10px")
         self._file_calibration: tuple[str, Calibration] | None = None  # the image file's name and calibration
         self._filling_rate = False
@@ -220,7 +221,7 @@ class TracksPanel(QGroupBox):
                                       "pixel size),...,particle (and the drift-corrected positions), plus the "
                                       "MSD in *_msd.csv; the parameters and units in a .json beside each")
         self.export_button.setEnabled(False)
-        self.status = PathLabel()
+        self.status = PathLabel(hidden_when_empty=True)
         self.plot = MsdPlot()
 
         buttons = QHBoxLayout()

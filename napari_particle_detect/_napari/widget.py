@@ -11,9 +11,9 @@ from pathlib import Path
 
 from napari.layers import Image, Points
 from napari.utils.notifications import show_info
-from qtpy.QtCore import QEvent, QTimer
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
-    QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget,
+    QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
 )
 
 from ..errors import ParticleDetectError
@@ -29,7 +29,7 @@ from .image_views import (
     START_HINT, add_view_layer, explain, kind_suffix, layer_frames, layer_kind, other_dock_note,
     remember_copied_files, shared_file_projects, show_view_choice,
 )
-from .labels import NameList, PathLabel
+from .labels import DockScroll, NameList, PathLabel
 from .layers import guard_canvas_from_removed_layers, is_dock_output, quoted_names, viewer_closing
 from .measure_panel import MeasurePanel
 from .notify import report, reports_errors, say_problems
@@ -79,11 +79,6 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self._save_timer.setInterval(MOVE_SAVE_DELAY_MS)
         self._pending_save = None
         self._save_timer.timeout.connect(self._run_pending_save)
-        # One refit for the burst of style changes a new napari style sheet sends, dying with the dock.
-        self._fit_timer = QTimer(self)
-        self._fit_timer.setSingleShot(True)
-        self._fit_timer.setInterval(0)
-        self._fit_timer.timeout.connect(self._fit_width)
         self._init_closing()
         register_dock(self)
         self._chosen: Image | None = None  # the layer the panels were last set up for
@@ -139,16 +134,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         for panel in (self.detect, self.review, self.finetune, self.export, self.measure, self.tracks):
             column.addWidget(panel)
         column.addStretch(1)
-        inner = QWidget()
-        inner.setLayout(column)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(inner)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
-        self._scroll = scroll
-        self.setMinimumWidth(380)
+        self._scroll = DockScroll(self, column)
 
         self.image_combo.currentIndexChanged.connect(lambda *_: self._on_image_chosen())
         self.image_combo.activated.connect(lambda *_: self.show_chosen())  # the user's pick, not ours
@@ -508,28 +494,6 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         return self.state.is_busy()
 
     # ---- closing -----------------------------------------------------------------------------------
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        self._fit_width()
-        super().showEvent(event)  # ClosingDock's: watches the window
-
-    def changeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        # napari's font size (Preferences > Appearance) comes as a new style sheet: the rows grew wider than the
-        # width fitted as the dock was shown, and a sideways scroll hid "Folder…", "Add…" and "Next ▶". Measured
-        # once the new style has reached the panels (after this event).
-        if event.type() in (QEvent.Type.StyleChange, QEvent.Type.FontChange) and self.isVisible():
-            self._fit_timer.start()
-        super().changeEvent(event)
-
-    def _fit_width(self) -> None:
-        """As wide as the panels' rows. Measured once shown, in napari's style (larger than Qt's
-        default), and again when that style changes (changeEvent): under Qt 6 napari's dock otherwise
-        starts narrower than them and hides the threshold value, "show heatmap" and "Next" behind a
-        sideways scroll."""
-        scroll = self._scroll
-        needed = (scroll.widget().minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
-                  + 2 * scroll.frameWidth())
-        self.setMinimumWidth(max(380, needed))
-
     def hideEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         # Closing the viewer hides the dock first: the last moments of a drag reach the disk too.
         # The dock only hidden (tabbed away) tries again later; a closing one has already given up.
