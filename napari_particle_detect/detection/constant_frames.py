@@ -30,6 +30,7 @@ class ConstantFrames:
 
     name: str
     detected: int  # the frames the call detects
+    nothing: str = "no centres"  # what a lone constant frame gave: rods and chains have no centres to speak of
     said: list[tuple[int, str]] = field(default_factory=list)  # (index, FrameResult.constant)
 
     def add(self, index: int, result: SaysConstant) -> None:
@@ -45,7 +46,7 @@ class ConstantFrames:
             return
         rest = "; the rest of the stack is detected" if self.detected > len(self.said) else ""
         if len(self.said) == 1:  # its value told: a dark frame (0) reads as a shutter, a bright one as an overflow
-            log.warning("%s (a blank frame): no centres%s", self.said[0][1], rest)
+            log.warning("%s (a blank frame): %s%s", self.said[0][1], self.nothing, rest)
             return
         indices = [str(index) for index, _ in self.said]
         shown = ", ".join(indices[:FRAMES_LISTED]) + (", ..." if len(indices) > FRAMES_LISTED else "")

@@ -148,46 +148,50 @@ def detect_kind(
     thr = applied_threshold(model.card, threshold)
     parts, unreadable = [], UnreadableFrames(stack.shape[0], len(indices))
     scale, bead_diameter, flattened, gaps = None, None, FrameRecord(), GapRecord()
-    constant = ConstantFrames(name, len(indices))
-    for count, index in enumerate(indices, start=1):
-        raw = unreadable.read(stack, index)
-        if raw is None:
+    constant = ConstantFrames(name, len(indices), nothing="nothing found")
+    # Said in a finally, as spheres do (prediction.iter_detect): a Ctrl-C or a failed frame after a constant one
+    # would otherwise lose its line.
+    try:
+        for count, index in enumerate(indices, start=1):
+            raw = unreadable.read(stack, index)
+            if raw is None:
+                if progress is not None:
+                    progress(count, len(indices))
+                continue
+            try:
+                # Gaps read in blocks of the working scale's FLATTEN_BLOCK, as for spheres (stages.prepare_frame).
+                frame, missing = frame_and_gaps(raw, f"{name} frame {index}", block=FLATTEN_BLOCK / (scale or 1.0))
+            except BlankFrameError as exc:
+                # As for spheres (stages.prepare_frame): a dropped frame, or one (almost) all NaN, found only when
+                # reached, would otherwise throw away every frame detected before it.
+                if stack.shape[0] == 1:
+                    raise
+                if isinstance(exc, ConstantFrameError):  # said once for the stack, as spheres' are
+                    constant.add_held(index, f"{name} frame {index}: {exc.held}")
+                else:
+                    # The dock detects one frame of a stack: "the rest of the stack" is said only where there is a rest.
+                    rest = "; the rest of the stack is detected" if len(indices) > 1 else ""
+                    log.warning("%s frame %d: %s (a blank frame): nothing found%s", name, index, exc.held, rest)
+            else:
+                if scale is None:  # from the stack's first frame with something in it, for the whole stack
+                    scale, bead_diameter = (stack_bead_sizing(stack, index, frame, name, diameter) if kind == "chains"
+                                            else (1.0, None))
+                    if missing is not None and scale != 1.0:  # its gaps filled before the scale was known
+                        frame, missing = frame_and_gaps(raw, f"{name} frame {index}", block=FLATTEN_BLOCK / scale)
+                gaps.add(missing)
+                prepared, factors = network_frame(frame, scale, polarity == "dark", flattened, missing)
+                maps = predict_maps(network, prepared, device, tile)
+                found = in_image_pixels(spec.decode(maps, thr, model.card.min_distance, frame=index), factors)
+                # The heads read rods along the rows about 5 degrees off and widths pulled toward 8 px: both are
+                # measured in the frame as it came (its look told by its polarity, so never the inverted or
+                # flattened network input), the axis first so that the width is measured across it.
+                found = measure_widths(measure_axes(found, frame, maps), frame) if kind == "rods" else found
+                bead_radius = (bead_diameter or WORKING_BEAD_DIAMETER / scale) / 2
+                parts.append(objects_clear_of_gaps(found, missing, kind, bead_radius))
             if progress is not None:
                 progress(count, len(indices))
-            continue
-        try:
-            # Gaps read in blocks of the working scale's FLATTEN_BLOCK, as for spheres (stages.prepare_frame).
-            frame, missing = frame_and_gaps(raw, f"{name} frame {index}", block=FLATTEN_BLOCK / (scale or 1.0))
-        except BlankFrameError as exc:
-            # As for spheres (stages.prepare_frame): a dropped frame, or one (almost) all NaN, found only when
-            # reached, would otherwise throw away every frame detected before it.
-            if stack.shape[0] == 1:
-                raise
-            if isinstance(exc, ConstantFrameError):  # said once for the stack, as spheres' are
-                constant.add_held(index, f"{name} frame {index}: {exc.held}")
-            else:
-                # The dock detects one frame of a stack: "the rest of the stack" is said only where there is a rest.
-                rest = "; the rest of the stack is detected" if len(indices) > 1 else ""
-                log.warning("%s frame %d: %s (a blank frame): nothing found%s", name, index, exc.held, rest)
-        else:
-            if scale is None:  # from the stack's first frame with something in it, for the whole stack
-                scale, bead_diameter = (stack_bead_sizing(stack, index, frame, name, diameter) if kind == "chains"
-                                        else (1.0, None))
-                if missing is not None and scale != 1.0:  # its gaps filled before the scale was known
-                    frame, missing = frame_and_gaps(raw, f"{name} frame {index}", block=FLATTEN_BLOCK / scale)
-            gaps.add(missing)
-            prepared, factors = network_frame(frame, scale, polarity == "dark", flattened, missing)
-            maps = predict_maps(network, prepared, device, tile)
-            found = in_image_pixels(spec.decode(maps, thr, model.card.min_distance, frame=index), factors)
-            # The heads read rods along the rows about 5 degrees off and widths pulled toward 8 px: both are
-            # measured in the frame as it came (its look told by its polarity, so never the inverted or
-            # flattened network input), the axis first so that the width is measured across it.
-            found = measure_widths(measure_axes(found, frame, maps), frame) if kind == "rods" else found
-            bead_radius = (bead_diameter or WORKING_BEAD_DIAMETER / scale) / 2
-            parts.append(objects_clear_of_gaps(found, missing, kind, bead_radius))
-        if progress is not None:
-            progress(count, len(indices))
-    constant.warn()
+    finally:
+        constant.warn()
     if flattened.first is not None:
         # As for spheres (prediction.iter_detect): a ramp subtracted unsaid would pass for the objects' own look.
         log.warning("%s: uneven illumination, %s: subtracted before normalising in %d frame(s)", name,
