@@ -129,8 +129,21 @@ def centres_layers_data(path: str | Path) -> list[tuple]:
     for viewer in _open_viewers():
         keep_placed_defaults_in(viewer)
         say_stale_tracks_in(viewer)
-    return [layer for (name, part, file), (drawn, _) in zip(parts, placed)
-            for layer in layers_of_table(part, name, kind, has_frames, path, drawn, file)]
+    layers = [layer for (name, part, file), (drawn, _) in zip(parts, placed)
+              for layer in layers_of_table(part, name, kind, has_frames, path, drawn, file)]
+    return named_apart_from_images(layers, path)
+
+
+def named_apart_from_images(layers: list[tuple], path: Path) -> list[tuple]:
+    """``layers`` of the table at ``path`` with each named as an open image is (detect's IMAGE.csv beside IMAGE.tif)
+    named as the file is (IMAGE.csv): napari made it 'IMAGE [1]', read as a second copy of the image. Not as the docks
+    name the image's own ('IMAGE centres', 'IMAGE rods'): the dock's own layer then became 'IMAGE centres [1]', and
+    the Rods and chains dock took the table for its own."""
+    from napari.layers import Image
+
+    images = {layer.name for viewer in _open_viewers() for layer in viewer.layers if isinstance(layer, Image)}
+    return [(data, {**kwargs, "name": path.name} if kwargs.get("name") in images else kwargs, layer_type)
+            for data, kwargs, layer_type in layers]
 
 
 def say_unknown_sources(table: pd.DataFrame, path: Path) -> None:

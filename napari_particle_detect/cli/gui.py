@@ -201,6 +201,9 @@ def build_viewer(images: Sequence[str | Path] = (), show: bool = True):
         files = _open_each(viewer, paths)
         opened = [layer for _, layers in files for layer in layers if isinstance(layer, Image)]
         _follow_picks(viewer, _tables_over_images(viewer, files))
+        _dock_kinds_of(viewer, files)
+        if not opened:
+            _fit_tables_alone(viewer, files)
         # The dock picks the first image, the one napari draws under the others: a folder's last image covered it,
         # and its Detect ran on pixels the canvas did not show. The tables read over the others go with them: a
         # 640 px image's centres, left shown, ran past the 512 px image shown.
@@ -214,6 +217,59 @@ def build_viewer(images: Sequence[str | Path] = (), show: bool = True):
             pass  # that hid the one line saying which file did not open
         raise
     return viewer
+
+
+def _dock_kinds_of(viewer, files: list[tuple[Path, list]]) -> None:
+    """The dock that works on the kind of the tables among ``files``, docked in front: the Rods and chains dock (its
+    kind the first such table's) for a rods or chains table, the Volume detection (3D) dock for a 3D one. Their layers
+    opened with the spheres dock alone, which neither detects nor reviews them, and nothing said which dock does."""
+    from ..kinds.columns import table_kind
+    from .._napari.kinds_widget import DOCK_TITLE as KINDS_DOCK
+    from .._napari.volume_panel import DOCK_TITLE as VOLUME_DOCK
+
+    tables = [_csv_columns(path) for path, _ in files if path.suffix.lower() == ".csv"]
+    kinds = [table_kind(columns) for columns in tables]
+    kind = next((kind for kind in kinds if kind in ("rods", "chains")), None)
+    if any(each == "spheres" and "z" in columns for each, columns in zip(kinds, tables)):
+        viewer.window.add_plugin_dock_widget(PLUGIN, VOLUME_DOCK, tabify=True)
+    if kind is not None:
+        _, dock = viewer.window.add_plugin_dock_widget(PLUGIN, KINDS_DOCK, tabify=True)
+        dock.kind_combo.setCurrentText(kind)
+
+
+def _fit_tables_alone(viewer, files: list[tuple[Path, list]]) -> None:
+    """Tables opened with no image: said, where drawn in pixels, that no image lies under them and how to open it
+    (they opened on a blank canvas without a word), and the view fitted to their points, rings and all (napari
+    fits their centres, and the rings at the edges were cut)."""
+    from napari.utils.notifications import show_info
+
+    tables = [(path, layers) for path, layers in files if path.suffix.lower() == ".csv" and layers]
+    if not tables:
+        return
+    in_pixels = [path for path, layers in tables if all(_in_pixels(layer) for layer in layers)]
+    if in_pixels:
+        names = " ".join(path.name for path in in_pixels)
+        show_info(f"{names}: drawn in pixels, with no image under {'it' if len(in_pixels) == 1 else 'them'}; "
+                  f"to see the particles open the image too (particle-detect gui IMAGE {names}, or File > Open)")
+    viewer.reset_view(margin=_margin_for_rings(viewer))
+
+
+def _in_pixels(layer) -> bool:
+    """Whether ``layer`` is drawn in pixels at scale 1 (not by a table's physical columns)."""
+    units = tuple(getattr(layer, "units", ()) or ())
+    return np.allclose(layer.scale, 1.0) and all(str(unit) == "pixel" for unit in units)
+
+
+def _margin_for_rings(viewer) -> float:
+    """The margin (of the canvas) that keeps the rings of the points at the edges of ``viewer``'s layers on it."""
+    from napari.layers import Points
+
+    spans = np.ptp(viewer.layers.extent.world[:, -2:], axis=0)
+    sizes = [float(np.max(layer.size)) * float(np.max(layer.scale[-2:])) for layer in viewer.layers
+             if isinstance(layer, Points) and len(layer.data)]
+    size = max(sizes, default=0.0)
+    # A ring's width more on each side than the centres span, kept clear of the canvas's edge.
+    return float(np.clip(2 * size / (float(np.min(spans)) + 2 * size), 0.05, 0.5)) if size else 0.05
 
 
 class _TablesOfImages:
