@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 
 
@@ -21,6 +22,14 @@ def one_line(text: str) -> str:
 
 def _breaks(character: str) -> bool:
     return character != "\t" and unicodedata.category(character) in ("Cc", "Zl", "Zp")
+
+
+class OneLineFormatter(logging.Formatter):
+    """Each log record's message on one line (:func:`one_line`): a file name holding a line break split a warning
+    over two lines, the second read as a message of its own. A traceback logged with it keeps its lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging.Formatter's name
+        return one_line(super().formatMessage(record))
 
 
 def listed(names: list[str], most: int = 4) -> str:

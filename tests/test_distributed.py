@@ -352,8 +352,11 @@ def test_a_shipped_models_fingerprint_holds_wherever_the_package_is_installed(tm
     assert prints[0] == prints[1]
     assert prints[0]["model"]["shipped"] == "unet-wide" and "path" not in prints[0]["model"]
     # Another version's weights of that name is another model; a user's own file is still known by path.
-    (tmp_path / "worker-site" / "weights" / "unet-wide.json").write_text(
-        (tmp_path / "worker-site" / "weights" / "unet-wide.json").read_text() + " ")
+    # (A setting the detection reads: a card's spaces or training record alone leave the model the same.)
+    card_file = tmp_path / "worker-site" / "weights" / "unet-wide.json"
+    card = json.loads(card_file.read_text())
+    card["threshold"] = card["threshold"] / 2
+    card_file.write_text(json.dumps(card))
     assert job_fingerprint(path, OPTIONS, tmp_path / "worker-site" / "weights" / "unet-wide.pt") != prints[0]
     assert job_fingerprint(path, OPTIONS, tiny_model)["model"]["path"] == str(tiny_model.resolve())
 

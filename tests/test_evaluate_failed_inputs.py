@@ -2,7 +2,7 @@
 it could not read (or that failed at a frame), and its .json lists that file as ``failed``; scored, its truth
 counted as all missed (F1 0.60 where the image detected scores 0.91), said only as "only in the truth". Each such
 input is said in one line instead, for every kind. An earlier output a folder run marked failed keeps that run's
-table and is scored as ever."""
+table and is scored as ever, saying so."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def test_rods_and_volumes_leave_out_the_truth_of_an_input_detect_failed_on(tmp_p
 
 def test_an_earlier_output_marked_failed_is_scored_against_the_whole_truth(tmp_path, monkeypatch, capsys):
     """A folder run's output of b.tif from an earlier run, b.tif failing since: its table is that run's, of the
-    whole image, so nothing of the truth is left out."""
+    whole image, so nothing of the truth is left out; that it is an earlier run's is said in one line."""
     monkeypatch.chdir(tmp_path)
     truth = pd.DataFrame({"frame": [0, 0, 1], "y": [10.0, 40.0, 20.0], "x": [10.0, 40.0, 20.0]})
     truth.to_csv("truth.csv", index=False)
@@ -98,7 +98,10 @@ def test_an_earlier_output_marked_failed_is_scored_against_the_whole_truth(tmp_p
                                           "failed": [{"file": "b.tif", "reason": "b.tif: cannot read image"}]}))
 
     out, err = evaluate(capsys, "b.csv", "truth.csv", "--json")
-    assert err == [] and json.loads(out)["fn"] == 1
+    # Said, not silent: its centres are of b.tif as it was, which reads no more.
+    assert err == ["b.csv: detect failed on b.tif since this table was made (see b.json): its centres are an earlier "
+                   "run's, of the file as it was then; scored as they are"]
+    assert json.loads(out)["fn"] == 1
     assert np.isclose(json.loads(out)["recall"], 2 / 3)
 
 

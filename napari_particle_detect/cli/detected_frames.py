@@ -12,10 +12,11 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Collection
+from pathlib import Path
 
 import pandas as pd
 
-from ..errors import ParticleDetectError
+from ..errors import ParticleDetectError, listed
 from ..frame_runs import runs_text
 from .recorded import RecordsBesideTables
 
@@ -45,6 +46,7 @@ def detected_frames_only(args: argparse.Namespace, read: pd.DataFrame, predicted
         return truth, alone
     unfinished = records.detect_metadata.get("unfinished") is True
     names = _input_names(args, read, inputs, labels, alone, failed)
+    warn_failed_since(args.predicted, records.detect_metadata, set(names.values()), "scored as they are")
     leave: set[int] = set()  # the frame numbers of the truth left out
     by_input: dict[str, list[int]] = {}  # the frames of each input left out
     failed_on: dict[str, str] = {}  # the truth's files detect failed on, each with its name in the .json
@@ -79,6 +81,23 @@ def detected_frames_only(args: argparse.Namespace, read: pd.DataFrame, predicted
                     name)
     return (truth[~truth_frames.isin(leave)] if leave else truth,
             {name: source for name, source in alone.items() if name not in unreached and name not in failed_on})
+
+
+def warn_failed_since(table: Path, meta: dict, used: Collection[str] | None, consequence: str) -> None:
+    """One warning line where detect's .json ``meta`` beside ``table`` lists an input the table holds, of those
+    ``used`` (None: every one), as failed: an earlier output a folder run kept when the file failed since
+    (files.distributed.record_failure). Its centres are that earlier run's, of the file as it was then, and used
+    without a word they read as the file's results now; ``consequence``: what is done with them all the same."""
+    from ..files.file_detection import metadata_path
+    from ..files.tables import input_records
+    from ..kinds.file_pairing import recorded_files
+
+    inputs = input_records(meta)
+    since = [name for name in dict.fromkeys(recorded_files(meta, "failed"))
+             if name in inputs and (used is None or name in used)]
+    if since:
+        log.warning("%s: detect failed on %s since this table was made (see %s): its centres are an earlier run's, "
+                    "of the file as it was then; %s", table, listed(since), metadata_path(table), consequence)
 
 
 def why_frames_left_out(record: dict) -> str:

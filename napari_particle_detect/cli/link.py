@@ -23,6 +23,7 @@ log = logging.getLogger("particle-detect")
 
 def cmd_link(args: argparse.Namespace) -> int:
     from .checks import refuse_tables_of_another_sort
+    from .detected_frames import warn_failed_since
     from ..files.centre_csv import finite_column, read_centres
     from ..files.tables import VoxelSize, resolve_voxel_size
     from ..files.tracks import (
@@ -46,6 +47,8 @@ def cmd_link(args: argparse.Namespace) -> int:
     # Read once: a stopped run's mark, --sequence, the MSD's units and a one-frame table's note take detect's .json.
     detected = _detect_metadata_of(args.centres)
     _warn_if_unfinished(args.centres, detected, table if args.file is not None else None)
+    warn_failed_since(args.centres, detected, set(table["file"].astype(str)) if "file" in table.columns else None,
+                      "linked as they are")
     if args.sequence:
         try:
             sequence = sequence_order(table, _sequence_files(detected, table))

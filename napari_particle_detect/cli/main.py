@@ -24,7 +24,7 @@ from ..arguments import DefaultsHelpFormatter, OneLineParser, number_in
 from . import volumes as volume_cli
 from .border import add_border_options
 from .link import cmd_link
-from ..errors import ParticleDetectError, one_line
+from ..errors import OneLineFormatter, ParticleDetectError, one_line
 from . import command_line, report_failed
 from ..synthetic.spheres import LOOKS
 
@@ -1389,14 +1389,6 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(OSError):
             print(one_line(f"particle-detect: interrupted{by}{how_to_go_on}"), file=sys.stderr)
         return 128 + (stopped_by[0] if stopped_by else signal.SIGINT)  # as a shell reports a process the signal ended
-
-
-class OneLineFormatter(logging.Formatter):
-    """Each log record's message on one line (errors.one_line): a file name holding a line break split a warning
-    over two lines, the second read as a message of its own. A traceback logged with it keeps its lines."""
-
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging.Formatter's name
-        return one_line(super().formatMessage(record))
 
 
 def _one_line_handler() -> logging.Handler:

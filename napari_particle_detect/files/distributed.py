@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -63,7 +64,7 @@ from .file_detection import (
     warn_if_not_square,
 )
 from .calibration import Calibration
-from ..errors import ParticleDetectError
+from ..errors import OneLineFormatter, ParticleDetectError, one_line
 from ..shipped import is_shipped, model_digest
 from ..stop_signals import STOP_SIGNALS, HeldStopSignals, held_stop_signals
 from .io import atomic_write_text, remove_stale_temporaries
@@ -226,7 +227,7 @@ def detect_files(
     tell_moved(present, targets)  # once past every refusal
     tell_earlier_versions(folder, [target for target, done in zip(targets, finished) if not done], options, model)
     for path in missing:  # said as the reader says it; the job would fail first on the input's size
-        summary.failed[path] = f"{path}: file not found"
+        summary.failed[path] = one_line(f"{path}: file not found")
     summary.skipped.extend(path for path, done in zip(present, finished) if done)
     todo = [(path, target) for path, target, done in zip(present, targets, finished) if not done]
     # A killed run can leave a half-written temporary beside an output it was writing, whether this run
@@ -746,6 +747,7 @@ def _detect_job(path: Path, options: DetectOptions, model: str | ShippedModel | 
     meanwhile by another run, which a ``blocking`` task waits for), the input recorded as ``name`` (the caller's,
     where ``path`` is its absolute name). Anything unforeseen is still raised, its traceback left in the worker's log
     to be looked into."""
+    _one_line_last_resort()
     try:
         return detect_unless_done(path, options, model.weights() if isinstance(model, ShippedModel) else model,
                                   output, name=name, blocking=blocking)
@@ -753,6 +755,32 @@ def _detect_job(path: Path, options: DetectOptions, model: str | ShippedModel | 
         return HeldElsewhere()
     except (ParticleDetectError, OSError) as exc:
         return FileFailure(exc)
+
+
+class _OneLineLastResort(logging.Handler):
+    """What Python's last resort prints of our warnings where a process has no handler set up (a dask worker's,
+    spawned by a local cluster or started by ``dask worker``): the message, to stderr, but on one line
+    (errors.OneLineFormatter), as the command line says it; a file name's line break split it over two. Silent once
+    the process's own logging is set up (a handler on the root logger), which then says them as it was told to."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.setFormatter(OneLineFormatter("%(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if logging.getLogger().handlers:
+            return
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:  # noqa: BLE001 - as logging's own handlers: a message never fails the file
+            self.handleError(record)
+
+
+def _one_line_last_resort() -> None:
+    """:class:`_OneLineLastResort` on our package's logger, once per process."""
+    package = logging.getLogger("napari_particle_detect")
+    if not any(isinstance(handler, _OneLineLastResort) for handler in package.handlers):
+        package.addHandler(_OneLineLastResort())
 
 
 def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOptions, model: str | None,
@@ -1052,17 +1080,24 @@ def record_failure(summary: FilesSummary, path: Path, target: Path, line: str,
     try:
         mark_failed(target, path, line)
     except OSError as exc:  # the failure is still said; the line says the old output was left unmarked
-        line += f"; its earlier output {target} could not be marked failed ({exc.strerror or exc})"
+        line += one_line(f"; its earlier output {target} could not be marked failed ({exc.strerror or exc})")
     summary.failed[path] = line
     _tell(progress, path, "failed")
 
 
 def failure_line(path: Path, exc: BaseException | None, sent: Path | None = None) -> str:
     """One line: our own errors already name the file; anything else gets its name and type. ``sent``: the
-    name the job was given for ``path`` (its absolute one, on a worker), said as ``path`` instead."""
+    name the job was given for ``path`` (its absolute one, on a worker), said as ``path`` instead. On one line
+    (errors.one_line) however the file is named: the line goes to the summary, the run's record and the output's
+    metadata, and a line break in a name split it there."""
+    return one_line(_failure_text(path, exc, sent))
+
+
+def _failure_text(path: Path, exc: BaseException | None, sent: Path | None) -> str:
     if isinstance(exc, ParticleDetectError):
-        text = str(exc)
-        return str(path) + text[len(str(sent)):] if sent is not None and text.startswith(f"{sent}:") else text
+        # Its text is already on one line (ParticleDetectError.__str__): ``sent`` is found in it as written there.
+        text, prefix = str(exc), one_line(f"{sent}:")
+        return str(path) + text[len(prefix) - 1:] if sent is not None and text.startswith(prefix) else text
     if type(exc).__name__ == "KilledWorker":  # dask's names a task key and a worker's address, not the file
         deaths = getattr(exc, "allowed_failures", 0) + 1
         return (f"{path}: the dask worker detecting it died {deaths} time{'s' if deaths > 1 else ''} (out of memory, "

@@ -769,14 +769,28 @@ def _below_shared_folder(path: Path, output: Path) -> tuple[str, ...] | None:
 
 
 def same_model(recorded: object, now: dict, output: Path) -> bool:
-    """Whether a fingerprint's ``model`` (:func:`model_fingerprint`) is the one ``now`` names: the same, or a model
-    file of the user's moved or copied together with ``output`` since, as :func:`same_input` takes an input (its
-    path below the folder shared with the output, its files' sizes and dates unchanged)."""
+    """Whether a fingerprint's ``model`` (:func:`model_fingerprint`) is the one ``now`` names: the same, a shipped
+    model recorded under an earlier version's digest of it (:func:`_earlier_shipped_digest`), or a model file of the
+    user's moved or copied together with ``output`` since, as :func:`same_input` takes an input (its path below the
+    folder shared with the output, its files' sizes and dates unchanged)."""
     if recorded == now:
         return True
+    if isinstance(recorded, dict) and "shipped" in now and recorded.keys() == now.keys():
+        return recorded["shipped"] == now["shipped"] and _earlier_shipped_digest(now["shipped"], recorded["sha256"])
     return (isinstance(recorded, dict) and "path" in now and recorded.keys() == now.keys()
             and all(recorded[key] == now[key] for key in now if key != "path")
             and _same_place_below(recorded["path"], Path(now["path"]), output))
+
+
+def _earlier_shipped_digest(name: str, digest: object) -> bool:
+    """Whether ``digest`` is one an earlier version recorded of the shipped model ``name`` as it detects now
+    (shipped.earlier_digests): its outputs are not detected again for a card rewritten since."""
+    from ..shipped import WEIGHTS_DIR, earlier_digests
+
+    try:
+        return isinstance(digest, str) and digest in earlier_digests(WEIGHTS_DIR / f"{name}.pt")
+    except OSError:
+        return False
 
 
 def moved_from(path: Path, output: Path, meta: dict | None = None) -> str | None:
