@@ -11,6 +11,7 @@ import tifffile
 from qtpy.QtCore import Qt
 
 from napari_particle_detect._napari.finetune_panel import TRAINED_COLUMN
+from napari_particle_detect._napari.round_reports import CANCELLING
 from napari_particle_detect.learning.finetune import FINE_TUNE
 from napari_particle_detect.learning.rounds import run_round
 
@@ -116,7 +117,7 @@ def test_cancel_is_clicked_once_and_offered_again_for_the_next_round(make_napari
     panel.run(TINY_TUNE)
     assert panel.cancel_button.isEnabled()
     panel.cancel_button.click()
-    assert panel.status.text() == "cancelling…"
+    assert panel.status.text() == CANCELLING
     assert not panel.cancel_button.isEnabled()  # a second click did nothing
     qtbot.waitUntil(lambda: not panel.running(), timeout=60_000)
     panel.run(replace(TINY_TUNE, steps_per_epoch=500))

@@ -29,7 +29,7 @@ from .notify import reports_errors
 from .plots import LossCurve, LossPlot, RoundsPlot
 from .round_actions import RoundActions, round_change_refusal
 from .round_progress import areas_text, train_round, trained_text
-from .round_reports import ProgressRelay, RoundReports, told_verdict
+from .round_reports import CANCELLING, ProgressRelay, RoundReports, told_verdict
 from .warm_up import warm_up_training
 from .state import DockState, round_threshold
 
@@ -215,7 +215,7 @@ class FineTunePanel(RoundReports, QGroupBox):
         if self.running():
             # Its last line, naming its image now that another is picked (or no more, picked again): the next
             # progress shown could be a long phase away.
-            self._say_running("cancelling…" if self._cancel.is_set() else self._running_line)
+            self._say_running(CANCELLING if self._cancel.is_set() else self._running_line)
             return
         annotation = self.state.annotation
         said = self._verdict_of(annotation) if annotation is not None else ""

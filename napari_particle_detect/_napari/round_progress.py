@@ -33,6 +33,8 @@ def describe(event: dict) -> Progress:
     if phase == "waiting":
         # Held for longer than a save takes: a round being saved elsewhere, or a command-line run.
         return Progress("waiting for the project, held by another window or program…")
+    if phase == "preparing" and event.get("versions"):  # a remote round reaching its scheduler (train_round)
+        return Progress(f"asking the dask workers of {event.get('where', 'the scheduler')} which version they run…")
     if phase == "preparing":
         where = f" for {event['where']}" if event.get("where") else ""
         return Progress(f"preparing the reviewed frames and regions{where}…")
@@ -146,7 +148,9 @@ def train_round(
     report = progress or (lambda event: None)
     stop = cancel or (lambda: False)
     try:
-        report({"phase": "preparing"})
+        # A remote round's first seconds go to reaching its scheduler and asking every worker its version (up to
+        # VERSION_TIMEOUT_S): "preparing the reviewed frames…" meanwhile did not say what was waited for.
+        report({"phase": "preparing", "where": scheduler, "versions": True} if scheduler else {"phase": "preparing"})
 
         def run() -> rounds.RoundOutcome:
             if scheduler:

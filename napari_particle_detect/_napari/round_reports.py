@@ -24,6 +24,9 @@ from .round_progress import Progress, describe, verdict
 # makes Qt compose the whole window through it) took about 6 ms of the interface thread, four
 # times a second through a round.
 PROGRESS_SHOWN_EVERY_S = 0.5
+# What a Cancel clicked says until the round stops: a bare "cancelling…" left the user asking what of the round, and
+# of the project, was kept (nothing: rounds.run_and_commit_cancellably adds no round cancelled, even one trained).
+CANCELLING = "cancelling the fine-tuning round: nothing of it is saved, the project stays as it was…"
 
 
 class ProgressRelay(QObject):
@@ -48,7 +51,7 @@ class RoundReports:
         Returns whether nothing runs any more."""
         if self.running() and not self._cancel.is_set():
             self._cancel.set()
-            self.status.setText("cancelling…")
+            self.status.setText(CANCELLING)
             self.cancel_button.setEnabled(False)  # a second click did nothing (the next round enables it)
         return self._ended.wait(wait_s) if wait_s else self._ended.is_set()
 

@@ -109,10 +109,22 @@ def projects_inside_note(folder: Path) -> str:
 
 
 def round_phase_label(event: dict) -> str | None:
-    """What a round's progress bar says it is doing at ``event`` (finetune.fine_tune's), or None: keep it."""
+    """What a round's progress bar says it is doing at ``event`` (finetune.fine_tune's), or None: keep it. In the
+    dock's words (round_progress.describe), but short and of the --from model, not "the current round": the raw
+    phase names ("scoring (parent)", "criterion", "done") were the code's."""
+    from .._napari.round_progress import SCORED_MODELS, describe
+
     phase = event["phase"]
     if phase == "teacher":
         return f"teacher pass {event['done']} / {event['total']} frames"
     if phase == "scoring":
-        return f"scoring ({event['model']})" if event["done"] == 0 else None
-    return phase  # preparing, training, criterion, done
+        if event["done"] == 0:
+            model = {**SCORED_MODELS, "parent": "the --from model"}.get(event["model"], event["model"])
+            return f"scoring {model}"
+        # The parent's scoring ends where the training begins: its first event comes steps later (a step in five).
+        return "training" if event["model"] == "parent" and event["done"] >= event["total"] else None
+    if phase == "preparing":
+        return "preparing the examples"
+    if phase in ("criterion", "done"):
+        return describe(event).text.rstrip("…").removesuffix(" in 0 s")
+    return phase  # training

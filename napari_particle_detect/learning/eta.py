@@ -12,6 +12,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+# Training events that come this soon after the last one after a silence are a backlog the scheduler held, not steps
+# just trained: their steps ran at times unknown, and timed on arrival they made the rate look hundreds of times faster.
+BACKLOG_S = 0.05
+
 
 def eta_text(seconds: float | None) -> str:
     """'about 40 s left', 'about 3 min left', '' when unknown or done."""
@@ -32,7 +36,9 @@ class Eta:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._first: tuple[float, int] | None = None  # (time, count) when the first step was done
+        self._first: tuple[float, int] | None = None  # (time, count) where the steps timed now began
+        self._before = (0.0, 0)  # (seconds, steps) timed before a restart
+        self._last: tuple[float, int] | None = None  # (time, count) of the last step told
 
     def left(self, done: int, total: int) -> float | None:
         """None until two steps are done (one step's time includes the start-up); 0 when all are."""
@@ -42,13 +48,25 @@ class Eta:
         if done <= 0:
             return None
         if self._first is None or done < self._first[1]:
-            self._first = (now, done)
+            self._first, self._before, self._last = (now, done), (0.0, 0), (now, done)
             return None
+        self._last = (now, done)
         start, counted = self._first
-        if done == counted:
+        steps = self._before[1] + done - counted
+        if steps <= 0:
             return None
-        per_step = (now - start) / (done - counted)
-        return per_step * (total - done)
+        return (self._before[0] + now - start) / steps * (total - done)
+
+    def restart(self, done: int) -> None:
+        """Time the steps from ``done`` afresh, keeping the rate of those timed up to the last step told: the time
+        since it (a silence) and the steps done meanwhile are left out of the rate (its steps ran at times unknown)."""
+        if self._first is None:
+            return
+        if self._last is not None:
+            start, counted = self._first
+            self._before = (self._before[0] + self._last[0] - start, self._before[1] + self._last[1] - counted)
+        now = self._clock()
+        self._first, self._last = (now, done), None
 
     def text(self, done: int, total: int) -> str:
         return eta_text(self.left(done, total))
@@ -69,6 +87,8 @@ class RoundEta:
         self._training = Eta(clock)
         self._new_scorings: dict[str, Eta] = {}  # each candidate's own rate (a kinds round scores two)
         self._teacher: tuple[float, float] | None = None  # (first, last) teacher event since the last step
+        self._silenced = False  # a remote round's scheduler said silent (learning.remote's "unanswered") since
+        self._backlog_at: float | None = None  # when the last step after a silence came, while a backlog may follow
 
     def update(self, event: dict) -> float | None:
         now = self._clock()
@@ -88,7 +108,11 @@ class RoundEta:
         if phase == "teacher":
             self._teacher = (self._teacher[0] if self._teacher else now, now)
             return None
+        if phase == "unanswered":
+            self._silenced = True
+            return None
         if phase == "training":
+            self._after_silence(now, int(event["step"]))
             if self._teacher is not None:
                 # Labelling 8 large frames can outlast a hundred steps: counted as steps, it swelled every
                 # estimate for the rest of the round.
@@ -102,3 +126,13 @@ class RoundEta:
         if phase == "done":
             return 0.0
         return None
+
+    def _after_silence(self, now: float, step: int) -> None:
+        """The training's timing taken up again after a silence: the silent seconds, and the backlog of steps told
+        at once when the scheduler answers again, left out of the rate (the estimate jumped to hours, or fell to
+        seconds), the rate before the silence kept meanwhile."""
+        if self._silenced or (self._backlog_at is not None and now - self._backlog_at < BACKLOG_S):
+            self._training.restart(step)
+            self._silenced, self._backlog_at = False, now
+        else:
+            self._backlog_at = None

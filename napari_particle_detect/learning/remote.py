@@ -52,6 +52,9 @@ VERSION_TIMEOUT_S = 20
 # How long the scheduler has to take the round's task's stop: it answers in milliseconds, but one stalled (its process
 # stopped or swapping, its event loop blocked) keeps its connection open and never answers, and Ctrl-C waited for it.
 STOP_WAIT_S = 5.0
+# How long the scheduler may leave the round's progress unanswered, past its own time-out, while a Cancel's stop waits
+# for it: it has stopped answering, and waiting out STOP_WAIT_S kept the round on "cancelling…" for 5 s more.
+CANCEL_SILENT_S = 1.0
 # How long a call the scheduler answers at once (the progress Queue's beyond its own time-out, the workers it has) is
 # waited for: the Queue's time-out is the scheduler's to keep, and one stalled kept the round's wait, deaf to Cancel,
 # for ever. Seconds, not one: a local scheduler on a loaded 2-core machine answers in well under that (a Queue's
@@ -134,7 +137,8 @@ def run_round_remote(
     # A lost scheduler's tracebacks (its client reconnecting, then closed) say nothing: the one line said is ours.
     with quiet_distributed_logs():
         try:
-            events = _ProgressEvents(_answered(client, partial(Queue, f"progress-{key}", client=client), cancel))
+            events = _ProgressEvents(_answered(client, partial(Queue, f"progress-{key}", client=client), cancel),
+                                     cancel)
             stop = Event(f"cancel-{key}", client=client)
             vetted = refuse_other_versions(client, cancel, VERSION_TIMEOUT_S)
             if worker_defaults:
@@ -277,11 +281,12 @@ def _left_since(client, workers: list[str]) -> set[str]:
     return {worker for worker in workers if worker not in present}
 
 
-def _answered_at_once(call: Callable[[], object]) -> object | None:
+def _answered_at_once(call: Callable[[], object], cancel: Callable[[], bool] | None = None) -> object | None:
     """``call()``, a request the scheduler answers at once, where it does within ANSWER_S; None where it does not
-    (stalled) or fails (gone)."""
+    (stalled), fails (gone), or ``cancel()`` says so first (a stalled scheduler's question kept Cancel waiting)."""
     asked = _in_thread(call)
-    if wait([asked], timeout=ANSWER_S).not_done or asked.exception() is not None:
+    _until_done([asked], ANSWER_S, cancel)
+    if not asked.done() or asked.exception() is not None:
         return None
     return asked.result()
 
@@ -354,12 +359,24 @@ def _wait_cancellably(futures: list[Future], cancel: Callable[[], bool] | None,
                       timeout: float | None = None) -> None:
     """Until every one of ``futures`` is done or ``timeout`` seconds have passed, ``cancel()`` asked every POLL_S
     (TrainingCancelled)."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while wait(futures, timeout=POLL_S).not_done:
+    if not _until_done(futures, timeout, cancel):
         if cancel is not None and cancel():
             raise TrainingCancelled("fine-tuning cancelled")
+
+
+def _until_done(futures: list[Future], timeout: float | None, cancel: Callable[[], bool] | None,
+                given_up: Callable[[], bool] | None = None) -> bool:
+    """Waits until every one of ``futures`` is done, ``timeout`` seconds have passed, or ``cancel()`` (or
+    ``given_up()``) says so, both asked every POLL_S at most; whether every one is done."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        left = POLL_S if deadline is None else min(POLL_S, deadline - time.monotonic())
+        if not wait(futures, timeout=max(0.0, left)).not_done:
+            return True
+        if (cancel is not None and cancel()) or (given_up is not None and given_up()):
+            return False
         if deadline is not None and time.monotonic() >= deadline:
-            return
+            return False
 
 
 def _close_connected(connected: Future) -> None:
@@ -386,15 +403,16 @@ def _stop_task(client, future, stop) -> None:
         _tell_stop(future, stop)
 
 
-def _tell_stop(future, stop, warn: bool = True) -> bool:
+def _tell_stop(future, stop, warn: bool = True, silent: Callable[[], bool] | None = None) -> bool:
     """The round's task told to stop (it polls ``stop`` every step) and cancelled, in a thread of its own waited for
-    STOP_WAIT_S at most: what fails there is not raised (the error or cancel being raised says what went wrong).
-    Whether the scheduler answered in time; not, a warning says so where ``warn``."""
+    STOP_WAIT_S at most, or until ``silent()`` says the scheduler has stopped answering: what fails there is not
+    raised (the error or cancel being raised says what went wrong). Whether the scheduler answered in time; not, a
+    warning says so where ``warn``."""
     def tell() -> None:
         stop.set()
         future.cancel()
 
-    if wait([_in_thread(tell)], timeout=STOP_WAIT_S).not_done:
+    if not _until_done([_in_thread(tell)], STOP_WAIT_S, None, silent):
         if warn:
             log.warning("the dask scheduler did not answer in %g s: the round's task was not told to stop, and may "
                         "run on its worker until the scheduler answers", STOP_WAIT_S)
@@ -421,7 +439,7 @@ def _wait_on(client, future, events, stop, cancel: Callable[[], bool] | None, re
     workers = _WorkerWatch(client, started, joined=bool(vetted))
     running_on: list[str] = []  # one worker, unless dask started the task again elsewhere
     asked = started
-    told_queued = False
+    told_queued = told_none = False
 
     def waiting() -> bool:
         # A client that lost its scheduler has cancelled every future of its own, and asks nothing more of it.
@@ -433,22 +451,31 @@ def _wait_on(client, future, events, stop, cancel: Callable[[], bool] | None, re
             break
         silence.check(events.unanswered_for())
         if cancel is not None and cancel():
-            if not _tell_stop(future, stop, warn=False):  # the error says so: the warning said it again
+            if not _tell_stop(future, stop, warn=False, silent=events.silent_at_cancel):  # the error says so
                 # Cancelled, but not plainly: the task may train on, and the next round wait behind it.
                 raise CancelledUnconfirmed(f"{_stalled(address)}; the round was cancelled and nothing was changed, "
                                            "but its task may run on its worker until the scheduler answers")
             raise TrainingCancelled("fine-tuning cancelled")
         _refuse_joined_since(client, running_on, vetted, cancel, future, stop)
         if not running_on and not told_queued and time.monotonic() - started > QUEUED_AFTER_S:
-            told_queued = _tell_queued(client, address, report, future)
+            told_queued = _tell_queued(client, address, report, future, cancel)
+            told_none = workers.none_seen  # said so already, where no worker was there
         # Asked until the task starts, not once: a busy worker is no fault, but every worker gone while the task
         # waited (killed, retired) left the round waiting for ever, the dock saying the workers were busy.
-        if not running_on and workers.none_for() >= CONNECT_TIMEOUT_S:
+        if not running_on and workers.none_for(cancel) >= CONNECT_TIMEOUT_S:
             future.cancel()
             raise ParticleDetectError(workers.none_line(address))
+        if told_queued and not running_on and workers.none_seen != told_none:
+            # The worker starting the round killed: its line stayed on "starting the round on the dask worker X…"
+            # until the round gave up on it; one joining since is told anew (the task goes to it).
+            told_none = workers.none_seen
+            if told_none:
+                report({"phase": "queued", "where": address, "workers": 0, "starting_on": None})
+            else:
+                told_queued = _tell_queued(client, address, report, future, cancel)
         if running_on and (len(running_on) > 1 or time.monotonic() - asked > WORKER_CHECK_S):
             asked = time.monotonic()
-            if (len(running_on) > 1 or not _still_there(client, running_on[0])) and not future.done():
+            if (len(running_on) > 1 or not _still_there(client, running_on[0], cancel)) and not future.done():
                 # dask would start the round over on another worker, from its first step, unsaid.
                 _tell_stop(future, stop)
                 raise ParticleDetectError(f"{address}: the dask worker training the round ({running_on[0]}) was "
@@ -460,23 +487,24 @@ def _wait_on(client, future, events, stop, cancel: Callable[[], bool] | None, re
         raise ParticleDetectError(f"{address}: {why} during the round; nothing was changed: start the round again")
 
 
-def _tell_queued(client, address: str, report: Callable[[dict], None], future) -> bool:
+def _tell_queued(client, address: str, report: Callable[[dict], None], future,
+                 cancel: Callable[[], bool] | None = None) -> bool:
     """The round's task said to wait for a worker, how many the scheduler has, and the worker starting it where one
     is; False where the scheduler did not answer (to be told at the next poll)."""
-    nthreads = _answered_at_once(client.nthreads)
+    nthreads = _answered_at_once(client.nthreads, cancel)
     if nthreads is None:
         return False
     report({"phase": "queued", "where": address, "workers": len(nthreads),
-            "starting_on": _starting_on(client, future, nthreads)})
+            "starting_on": _starting_on(client, future, nthreads, cancel)})
     return True
 
 
-def _starting_on(client, future, nthreads: dict) -> str | None:
+def _starting_on(client, future, nthreads: dict, cancel: Callable[[], bool] | None = None) -> str | None:
     """The worker the scheduler gave ``future``'s task to, where that worker has no more tasks than threads: it is
     starting the round, not busy with other work (a worker's first task loads torch and this package, a GPU node's
     CUDA too: the dock said the idle node was "busy with other work" meanwhile). None where none is, or the scheduler
     does not answer in ANSWER_S."""
-    processing = _answered_at_once(client.processing)
+    processing = _answered_at_once(client.processing, cancel)
     if processing is None:
         return None
     return next((worker for worker, keys in processing.items()
@@ -492,15 +520,16 @@ class _WorkerWatch:
         self.client, self.asked = client, started
         self.none_since: float | None = started
         self.joined = joined
+        self.none_seen = False  # whether the scheduler said, when last asked, that it has no worker
 
-    def none_for(self) -> float:
+    def none_for(self, cancel: Callable[[], bool] | None = None) -> float:
         now = time.monotonic()
         if now - self.asked >= WORKER_CHECK_S and self.client.status == "running":  # a lost scheduler: no answer
             self.asked = now
-            try:
-                present = bool(self.client.nthreads(callback_timeout=ANSWER_S))
-            except OSError:  # TimeoutError among them: a stalled scheduler
-                present = self.none_since is None  # as it was: the task comes back cancelled if the scheduler is lost
+            answer = _answered_at_once(self.client.nthreads, cancel)
+            # Not answered (a stalled scheduler, or Cancel first): as it was; a lost one's task comes back cancelled.
+            present = self.none_since is None if answer is None else bool(answer)
+            self.none_seen = answer is not None and not answer
             if present:
                 self.none_since, self.joined = None, True
             elif self.none_since is None:
@@ -531,15 +560,13 @@ def _refuse_joined_since(client, running_on: list[str], vetted: set[str], cancel
         raise
 
 
-def _still_there(client, worker: str) -> bool:
+def _still_there(client, worker: str, cancel: Callable[[], bool] | None = None) -> bool:
     """Whether the scheduler still has ``worker``; True where it cannot say (its connection lost: the round's task
-    comes back cancelled)."""
+    comes back cancelled; stalled; or ``cancel()`` said so first)."""
     if client.status != "running":
         return True
-    try:
-        return bool(client.nthreads([worker], callback_timeout=ANSWER_S))
-    except OSError:  # TimeoutError among them: a stalled scheduler
-        return True
+    answer = _answered_at_once(partial(client.nthreads, [worker]), cancel)
+    return True if answer is None else bool(answer)
 
 
 def _pass_on(events: _ProgressEvents, timeout: float, report: Callable[[dict], None]) -> list[str]:
@@ -587,14 +614,23 @@ class _ProgressEvents:
     the next look: given up, it still took an event off the Queue once the scheduler answered, and that event was
     lost (a lost RUNNING_ON skipped the check that the round's worker is still there)."""
 
-    def __init__(self, queue) -> None:
-        self.queue = queue
+    def __init__(self, queue, cancel: Callable[[], bool] | None = None) -> None:
+        self.queue, self.cancel = queue, cancel  # a request waited for is given up (kept) at once on Cancel
         self.asking: Future | None = None
         self.due = 0.0  # when the request under way was to be answered at the latest (its own time-out)
 
     def unanswered_for(self) -> float:
         """How long the request under way has gone unanswered past its own time-out; 0 where none is."""
         return 0.0 if self.asking is None else max(0.0, time.monotonic() - self.due)
+
+    def silent_at_cancel(self) -> bool:
+        """Whether the scheduler has left a request unanswered CANCEL_SILENT_S past its time-out, one made where none
+        is under way: a Cancel's stop is not waited for from a scheduler that has stopped answering (what this
+        request takes off the Queue is of a round given up)."""
+        if self.asking is None or self.asking.done():  # answered: the scheduler is heard, and asked again
+            self.asking = _in_thread(partial(self.queue.get, timeout=POLL_S))
+            self.due = time.monotonic() + POLL_S
+        return self.unanswered_for() >= CANCEL_SILENT_S
 
     def read(self, timeout: float) -> list[dict]:
         """Every event waiting, after waiting up to ``timeout`` for the first."""
@@ -614,7 +650,7 @@ class _ProgressEvents:
         if self.asking is None:
             self.asking = _in_thread(ask)
             self.due = time.monotonic() + wait_s - ANSWER_S
-        if wait([self.asking], timeout=wait_s).not_done:
+        if not _until_done([self.asking], wait_s, self.cancel):
             return []
         asked, self.asking = self.asking, None
         if asked.exception() is not None:
