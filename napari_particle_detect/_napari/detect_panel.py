@@ -35,7 +35,7 @@ from ..detection.unreadable import check_any_read, said_once
 from ..detection.sizing import SAME_DETECTION, SQUARE_PIXELS_ADVICE, with_advice
 from .exact_spin_box import ExactSpinBox
 from .image_views import VIEW_KEY, file_read_from, layer_pixels
-from .labels import ElidedComboBox, WholeLabel
+from .labels import ElidedComboBox, WholeLabel, plain_tip
 from .notify import report, reports_errors, show_warnings, warn_once, warnings_logged
 from .state import CHOSEN_ELSEWHERE, DockState
 
@@ -296,7 +296,7 @@ class DetectPanel(QGroupBox):
                                  else (f"last used: {annotation.project.diameter:.1f} px", ""))
         self.estimate_label.setText(text)
         self.estimate_warning.setText(shown_warning(warning))
-        self.estimate_warning.setToolTip(warning)
+        self.estimate_warning.setToolTip(plain_tip(warning))
         self.estimate_warning.setVisible(bool(warning))
         if annotation is None or not self.running() or self._target is None:  # None: its image was closed
             self._reset_progress()
@@ -349,7 +349,8 @@ class DetectPanel(QGroupBox):
             else:
                 label = f"{info.name} (held-out F1 {info.f1:.3f}{'' if info.improved is not False else ', not better'})"
             self.model_combo.addItem(label, info.number)
-            self.model_combo.setItemData(self.model_combo.count() - 1, label, Qt.ItemDataRole.ToolTipRole)
+            # An added model file's name in the label is shown as it is, not read as markup.
+            self.model_combo.setItemData(self.model_combo.count() - 1, plain_tip(label), Qt.ItemDataRole.ToolTipRole)
         if rounds and other_version_note(annotation.project):
             # After an upgrade the project's rounds all descend from the model the older version shipped.
             self.model_combo.addItem(THIS_VERSION, THIS_VERSION)

@@ -118,13 +118,18 @@ def calibration_note(placed: Placement, path: Path | None) -> str:
     return f"\ny_um, x_um at {size} µm per pixel, from {path.name}'s metadata (the layer is at scale 1)"
 
 
+def safe_stem(name: str, default: str = "image") -> str:
+    """A layer's or file's ``name`` fit to start a file's name: a layer named by hand may hold "/" (a path into a
+    folder that is not there) or other characters a file system refuses."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip("._") or default
+
+
 def default_export_path(annotation: Annotation, working_folder: Path | None = None) -> Path:
     """Beside the image file; for an image without one (a sample, a view), in the working folder."""
     path = image_path(annotation.image)
     stem = path.stem if path is not None else annotation.image.name
     folder = path.parent if path is not None else (working_folder or Path.cwd())
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem).strip("._") or "image"
-    return folder / f"{safe}_centres.csv"
+    return folder / f"{safe_stem(stem)}_centres.csv"
 
 
 class ExportPanel(QGroupBox):

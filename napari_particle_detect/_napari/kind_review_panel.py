@@ -14,6 +14,7 @@ from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, 
 from ..errors import ParticleDetectError
 from ..kinds.registry import write_kind_table
 from .annotation import image_path
+from .export_panel import safe_stem
 from .kind_review import KindSession
 from .labels import PathLabel, WholeLabel
 from .notify import reports_errors
@@ -237,7 +238,8 @@ class KindReviewPanel(QGroupBox):
         if path is None:
             image = image_path(session.image)
             folder = image.parent if image is not None else Path.cwd()
-            stem = image.stem if image is not None else session.image.name
+            # A layer's name as the spheres dock's Export makes it a file's: one named by hand may hold a "/".
+            stem = image.stem if image is not None else safe_stem(session.image.name)
             suggested = str(folder / f"{stem}.{session.kind}.csv")
             path, _ = QFileDialog.getSaveFileName(self, f"Export the {session.kind}", suggested,
                                                   "CSV (*.csv)")

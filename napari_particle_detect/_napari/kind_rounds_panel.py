@@ -24,7 +24,7 @@ from ..projects.project import Project, RoundInfo
 from ..projects.shipped_rounds import round_origin
 from .image_views import layer_pixels
 from .kind_review import KindSession
-from .labels import PathLabel
+from .labels import PathLabel, plain_tip
 from .notify import reports_errors, show_warnings, telling
 from .round_progress import trained_text
 from .round_reports import ProgressRelay, RoundReports, told_verdict
@@ -75,6 +75,9 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         self.add_button.setToolTip("Detect with a saved model of this kind from now on (a round exported from "
                                    "another image with `particle-detect rounds IMAGE --export N`)")
         self.progress = QProgressBar()
+        # The status line below says the round's progress in words (as the spheres dock's Fine-tune box): the bar's
+        # own "0%" after Add… or a failed round read as a round started and stuck.
+        self.progress.setTextVisible(False)
         # It names the image: a long name breaks after its separators. Empty (no round yet), it takes no room:
         # a blank band lay between the bar and the table.
         self.status = PathLabel("", hidden_when_empty=True)
@@ -157,7 +160,7 @@ class KindRoundsPanel(RoundReports, QGroupBox):
             for col, text in enumerate(_cells(info, info.number == in_use, origin.word, problem)):
                 item = QTableWidgetItem(text)
                 item.setData(ROUND_ROLE, info.number)
-                item.setToolTip(tip)
+                item.setToolTip(plain_tip(tip))  # a model file's name in it shown as it is
                 self.table.setItem(row, col, item)
         last = project.rounds[-1] if project.rounds else None
         if not self.running() and not self.status.text() and last is not None and last.parent:

@@ -3,6 +3,7 @@ path anywhere, a list whose long entries are shown elided, and the scroll area t
 
 from __future__ import annotations
 
+import html
 import re
 
 from qtpy.QtCore import QEvent, QObject, Qt, QTimer
@@ -10,6 +11,14 @@ from qtpy.QtGui import QPalette
 from qtpy.QtWidgets import (
     QComboBox, QLabel, QLayout, QScrollArea, QStyle, QStyleOptionComboBox, QStylePainter, QVBoxLayout, QWidget,
 )
+
+
+def plain_tip(text: str) -> str:
+    """``text`` as a tooltip shows it as it is: Qt reads a tip it guesses to be rich text as markup, and a layer or
+    file named "x<b>y" showed as "x" and a bold "y". Only such a tip is escaped: any other stays as it was set."""
+    if not Qt.mightBeRichText(text):
+        return text
+    return f'<p style="white-space:pre-wrap">{html.escape(text, quote=False)}</p>'
 
 
 class WholeLabel(QLabel):
@@ -106,7 +115,7 @@ class PathLabel(WholeLabel):
     def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
         self._whole = text
         shown = PATHS.sub(_shortened, text)
-        self.setToolTip(text if shown != text else "")
+        self.setToolTip(plain_tip(text) if shown != text else "")
         super().setText(breakable(shown))
 
     def text(self) -> str:
@@ -155,7 +164,7 @@ class NameList(ElidedComboBox):
     def __init__(self, about: str) -> None:
         super().__init__(NAME_LIST_CHARACTERS)
         self._about = about
-        self.setToolTip(about)
+        self.setToolTip(plain_tip(about))
         self.model().rowsInserted.connect(self._tip_rows)
 
     def whole_tip(self) -> str:
@@ -164,11 +173,11 @@ class NameList(ElidedComboBox):
 
     def _tip_rows(self, _parent, first: int, last: int) -> None:
         for row in range(first, last + 1):
-            self.setItemData(row, self.itemText(row), Qt.ItemDataRole.ToolTipRole)
+            self.setItemData(row, plain_tip(self.itemText(row)), Qt.ItemDataRole.ToolTipRole)
 
     def event(self, event) -> bool:
         if event.type() == QEvent.Type.ToolTip:  # the entry shown now: the lists are refilled with signals blocked
-            self.setToolTip(self.whole_tip())
+            self.setToolTip(plain_tip(self.whole_tip()))
         return super().event(event)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from napari.utils.notifications import show_error, show_info, show_warning
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QMessageBox, QWidget
 
 from ..errors import ParticleDetectError
@@ -106,6 +107,8 @@ def ask_no_default(owner: QWidget, title: str, text: str) -> bool:
     box = QMessageBox(QMessageBox.Icon.Warning, title, text,
                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, owner)
     box.setDefaultButton(QMessageBox.StandardButton.No)
+    # Plain: Qt's guess read a name in the question (a layer or file "x<b>y") as markup and showed it as "xy".
+    box.setTextFormat(Qt.TextFormat.PlainText)
     owner.dialog = box
     try:
         return box.exec() == QMessageBox.StandardButton.Yes

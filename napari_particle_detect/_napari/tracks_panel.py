@@ -33,7 +33,7 @@ from ..files.tracks import (
 )
 from .annotation import follow_changes, image_path, placement
 from .exact_spin_box import ExactSpinBox
-from .export_panel import unit_suffix
+from .export_panel import safe_stem, unit_suffix
 from .image_views import pixels_file
 from .labels import PathLabel
 from .notify import report, reports_errors, written_to
@@ -535,8 +535,7 @@ class TracksPanel(QGroupBox):
         path = image_path(annotation.image)
         stem = path.stem if path is not None else annotation.image.name
         folder = path.parent if path is not None else Path.cwd()
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem).strip("._") or "image"
-        return folder / f"{safe}_tracks.csv"
+        return folder / f"{safe_stem(stem)}_tracks.csv"
 
     @reports_errors
     def export(self, path: str | Path | None = None) -> Path | None:
