@@ -34,6 +34,11 @@ DEFAULT_VOLUME_DIAMETER = 10.0
 VOXEL_COLUMNS_KEY = "napari_particle_detect_voxel_columns"
 # In the metadata of a table's points (lines, beads) and its Tracks layer read together: what pairs them in a viewer.
 TRACKS_PAIR_KEY = "napari_particle_detect_tracks_pair"
+# In the metadata of each layer of a table read over an image it is the table of (its name, its file's part, the input
+# its .json names; :func:`own_image`): that image's napari unique_id, so ``particle-detect gui`` hides and shows the
+# table with it. Paired by recomputing, a napari 4D points CSV was taken for 2D and hidden with another image, and a
+# table merely laid over the top image was hidden with that image, the image it belongs to left without it.
+PLACED_OVER_KEY = "napari_particle_detect_placed_over"
 
 
 @dataclass(frozen=True)
@@ -129,9 +134,33 @@ def centres_layers_data(path: str | Path) -> list[tuple]:
     for viewer in _open_viewers():
         keep_placed_defaults_in(viewer)
         say_stale_tracks_in(viewer)
+        make_way_for_images_in(viewer)
     layers = [layer for (name, part, file), (drawn, _) in zip(parts, placed)
-              for layer in layers_of_table(part, name, kind, has_frames, path, drawn, file)]
+              for layer in marked_over(layers_of_table(part, name, kind, has_frames, path, drawn, file),
+                                       path, file, 3 if "z" in part.columns else 2)]
     return named_apart_from_images(layers, path)
+
+
+def marked_over(layers: list[tuple], path: Path, file: str | None, spatial: int) -> list[tuple]:
+    """``layers`` of the table at ``path`` (``file``'s part of it) each marked with the image it is the table of
+    (PLACED_OVER_KEY, :func:`own_image`); as they are where no such image is open (laid over the top one, or none)."""
+    viewer = _current_viewer()
+    image = own_image(viewer, path, file, spatial) if viewer is not None else None
+    image_id = getattr(image, "unique_id", None)
+    if image_id is None:
+        return layers
+    return [(data, {**kwargs, "metadata": {**kwargs.get("metadata", {}), PLACED_OVER_KEY: str(image_id)}}, kind)
+            for data, kwargs, kind in layers]
+
+
+def placed_over_image(layer, viewer):
+    """The image of ``viewer`` the reader marked ``layer`` as the table of (:func:`marked_over`); None: none."""
+    from napari.layers import Image
+
+    metadata = layer.metadata if isinstance(layer.metadata, dict) else {}
+    image_id = metadata.get(PLACED_OVER_KEY)
+    return next((other for other in viewer.layers if isinstance(other, Image) and image_id is not None
+                 and str(getattr(other, "unique_id", "")) == image_id), None)
 
 
 def named_apart_from_images(layers: list[tuple], path: Path) -> list[tuple]:
@@ -144,6 +173,50 @@ def named_apart_from_images(layers: list[tuple], path: Path) -> list[tuple]:
     images = {layer.name for viewer in _open_viewers() for layer in viewer.layers if isinstance(layer, Image)}
     return [(data, {**kwargs, "name": path.name} if kwargs.get("name") in images else kwargs, layer_type)
             for data, kwargs, layer_type in layers]
+
+
+def make_way_for_images_in(viewer) -> None:
+    """In ``viewer``, an image opened after its own table (the table named as it, or for it: IMAGE.csv,
+    IMAGE_centres.csv, the input its .json names) goes under the table, as ``particle-detect gui`` orders them: on top,
+    it hid every centre. The table named as it takes its file's name (IMAGE.csv, as :func:`named_apart_from_images`
+    names one read after the image), the image its own: napari named the image 'IMAGE [1]', read as a second copy,
+    and the docks worked on 'IMAGE [1]'."""
+    viewer.layers.events.inserted.connect(_make_way_for_image)  # once: napari connects a callback once
+
+
+def _make_way_for_image(event) -> None:
+    from napari.layers import Image
+
+    image, layers = event.value, event.source
+    if not isinstance(image, Image) or is_dock_output(image):
+        return
+    copy = re.fullmatch(r"(.+) \[\d+\]", image.name)
+    name = copy.group(1) if copy is not None else image.name
+    tables = [layer for layer in layers if _is_table_of(layer, name)]
+    named_as = [layer for layer in tables if layer.name == name]
+    if copy is not None and named_as and _read_table_path(named_as[0]).name not in layers:
+        named_as[0].name = _read_table_path(named_as[0]).name
+        image.name = name
+    below = min((layers.index(layer) for layer in tables), default=None)
+    if below is not None and below < layers.index(image):
+        layers.move(layers.index(image), below)
+
+
+def _read_table_path(layer) -> Path | None:
+    """The CSV this plugin's reader read ``layer`` from (napari's record of it); None for any other layer."""
+    source = getattr(layer, "source", None)
+    path = getattr(source, "path", None)
+    if path is None or getattr(source, "reader_plugin", None) != "napari-particle-detect":
+        return None
+    return Path(str(path)) if str(path).lower().endswith(".csv") else None
+
+
+def _is_table_of(layer, name: str) -> bool:
+    """Whether ``layer`` is read from a table of the image ``name``, as :func:`own_image` finds one: named as it, the
+    input its .json names, or its name beginning with the image's."""
+    path = _read_table_path(layer)
+    return path is not None and (layer.name == name or path.stem.startswith(name)
+                                 or recorded_input_stem(path) == name)
 
 
 def say_unknown_sources(table: pd.DataFrame, path: Path) -> None:
@@ -292,9 +365,13 @@ class _StaleTracks:
 
 def tracks_layer_name(name: str) -> str:
     """The Tracks layer's name for the table ``name``: the dock exports image X's tracks as X_tracks.csv, read
-    back as 'X_tracks tracks'; named as the dock names X's own ('X tracks'), apart from the points' 'X_tracks'."""
-    base = re.sub(r"[\s_.-]*tracks$", "", name, flags=re.IGNORECASE)
-    return f"{base} tracks" if base and base != name else f"{name} tracks"
+    back as 'X_tracks tracks'; named as the dock names X's own ('X tracks'), apart from the points' 'X_tracks';
+    a table named 'tracks' alone, 'track lines'."""
+    stem, part = re.fullmatch(r"(.*?)( \[[^\]]*\])?", name).groups()  # a folder run's part: 'X_tracks [a.tif]'
+    base = re.sub(r"[\s_.-]*tracks$", "", stem, flags=re.IGNORECASE)
+    # link's tracks.csv: its points are 'tracks', and 'tracks tracks' read as a slip; 'my tracks' as its points are.
+    named = f"{base} tracks" if base and f"{base} tracks" != stem else f"{base} track lines".strip()
+    return named + (part or "")
 
 
 def table_placement(table: pd.DataFrame, drawn: DrawnOver) -> Placement | None:
@@ -533,7 +610,9 @@ def volume_centres_layer_data(path: Path, table: pd.DataFrame, name: str | None 
         table = table.assign(source="added")  # someone else's centres, as a 2D table's (layers_of_table)
     size = recorded_xy_diameter(path, file) or DEFAULT_VOLUME_DIAMETER
     data, kwargs = volume_points_kwargs(table, name or path.stem, ndim, size, **volume_placement(table, ndim, drawn))
-    return data, kwargs, "points"
+    # Its sliders named as the Volume dock names them (volume_panel.name_volume_axes): napari numbered them, and a
+    # table opened alone showed '-3' beside its z slider, read as where z starts.
+    return data, {**kwargs, "axis_labels": tuple("tzyx"[-ndim:])}, "points"
 
 
 def recorded_xy_diameter(path: Path, file: str | None = None) -> float | None:
@@ -559,9 +638,35 @@ def _stem(path: Path, file: str | None) -> str:
 
 
 def _image_of(viewer, path: Path, file: str | None, spatial: int):
-    """The image the table at ``path`` (``file``'s part of it) is read over (:func:`image_to_place_over`): a part's
-    own file's image alone, another file's drawing it at that image's scale."""
-    return image_to_place_over(viewer, _stem(path, file), spatial, own_only=file is not None)
+    """The image the table at ``path`` (``file``'s part of it) is read over: its own (:func:`own_image`), else, of a
+    whole table, the top one with ``spatial`` axes (:func:`image_to_place_over`); a part never over another file's
+    image, which would draw it at that image's scale."""
+    image = own_image(viewer, path, file, spatial)
+    return image if image is not None or file is not None else image_to_place_over(viewer, path.stem, spatial)
+
+
+def own_image(viewer, path: Path, file: str | None, spatial: int):
+    """The image of ``viewer`` the table at ``path`` (``file``'s part of it) is the table of: ``file``'s own, else the
+    input detect's .json beside it names (of the table a linking read, for its tracks), else the one its name begins
+    with; None where none is open. A table of a.tif named centres.csv was laid over whichever image was on top."""
+    if file is not None:
+        return image_to_place_over(viewer, _stem(path, file), spatial, own_only=True)
+    recorded = recorded_input_stem(path)
+    image = image_to_place_over(viewer, recorded, spatial, own_only=True) if recorded is not None else None
+    return image if image is not None else named_image(viewer, path.stem, spatial)
+
+
+def recorded_input_stem(path: Path) -> str | None:
+    """The stem of the one input detect's .json beside the table at ``path`` names (or beside the table a linking
+    read to write it); None where it records none, or several."""
+    from ..files.file_detection import is_detect_metadata, read_metadata
+
+    meta = read_metadata(linked_input(path) or path)
+    if not is_detect_metadata(meta):
+        return None
+    records = meta.get("inputs") or []
+    files = {str(record["file"]) for record in records if isinstance(record, dict) and "file" in record}
+    return Path(files.pop()).stem if len(files) == 1 else None
 
 
 def _named(path: Path, file: str | None) -> str:
@@ -724,19 +829,30 @@ def image_to_place_over(viewer, stem: str, spatial: int, own_only: bool = False)
     there is none. ``own_only`` (a folder run's part, ``stem`` its input file's): that file's image alone (its
     channels too), never another file's (img1 for img10's part), which would draw the part at that image's scale.
     Never a dock's output (a heatmap, drawn in its own pixels over the image it was made of)."""
-    from napari.layers import Image
+    named = named_image(viewer, stem, spatial, own_only)
+    if named is not None or own_only:
+        return named
+    images = _placeable_images(viewer, spatial)
+    return images[-1] if images else None
 
-    images = [layer for layer in viewer.layers
-              if isinstance(layer, Image) and layer.ndim >= spatial and not is_dock_output(layer)]
+
+def named_image(viewer, stem: str, spatial: int, own_only: bool = False):
+    """:func:`image_to_place_over`'s image found by name alone (never the top one): None where none is so named."""
+    images = _placeable_images(viewer, spatial)
     if own_only:
         named = [layer for layer in images if layer.name == stem or layer.name.startswith(f"{stem} [")]
     else:
         named = [layer for layer in images if stem.startswith(layer.name)]
-    if named:
-        return max(named, key=lambda layer: len(layer.name))
-    if own_only:
-        return None
-    return images[-1] if images else None
+    return max(named, key=lambda layer: len(layer.name)) if named else None
+
+
+def _placeable_images(viewer, spatial: int) -> list:
+    """The image layers of ``viewer`` of ``spatial`` axes at least a table can be read over: none of a dock's
+    outputs."""
+    from napari.layers import Image
+
+    return [layer for layer in viewer.layers
+            if isinstance(layer, Image) and layer.ndim >= spatial and not is_dock_output(layer)]
 
 
 def _open_viewers() -> list:

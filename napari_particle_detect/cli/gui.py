@@ -227,14 +227,23 @@ def _dock_kinds_of(viewer, files: list[tuple[Path, list]]) -> None:
     from .._napari.kinds_widget import DOCK_TITLE as KINDS_DOCK
     from .._napari.volume_panel import DOCK_TITLE as VOLUME_DOCK
 
-    tables = [_csv_columns(path) for path, _ in files if path.suffix.lower() == ".csv"]
-    kinds = [table_kind(columns) for columns in tables]
+    tables = [(_csv_columns(path), layers) for path, layers in files if path.suffix.lower() == ".csv"]
+    kinds = [table_kind(columns) for columns, _ in tables]
     kind = next((kind for kind in kinds if kind in ("rods", "chains")), None)
-    if any(each == "spheres" and "z" in columns for each, columns in zip(kinds, tables)):
+    # By the layers the reader made, not the header: napari's own 4D points CSV (axis-0..axis-3) is read as a volume's.
+    if any(each == "spheres" and any(_volume_points(layer) for layer in layers)
+           for each, (_, layers) in zip(kinds, tables)):
         viewer.window.add_plugin_dock_widget(PLUGIN, VOLUME_DOCK, tabify=True)
     if kind is not None:
         _, dock = viewer.window.add_plugin_dock_widget(PLUGIN, KINDS_DOCK, tabify=True)
         dock.kind_combo.setCurrentText(kind)
+
+
+def _volume_points(layer) -> bool:
+    """Whether ``layer`` is a volume's 3D centres as the reader draws them (layers.VOLUME_POINTS_KEY)."""
+    from .._napari.layers import VOLUME_POINTS_KEY
+
+    return isinstance(layer.metadata, dict) and bool(layer.metadata.get(VOLUME_POINTS_KEY))
 
 
 def _fit_tables_alone(viewer, files: list[tuple[Path, list]]) -> None:
@@ -273,9 +282,9 @@ def _margin_for_rings(viewer) -> float:
 
 
 class _TablesOfImages:
-    """The layers of the tables opened with the images, each with the image the reader drew it over, as image_picks
-    knows a dock's layers: an image picked in any dock shows its tables and hides the others' (they are no dock's,
-    and another image's centres stayed drawn over the image picked)."""
+    """The layers of the tables opened with the images, each with the image the reader marked it as the table of, as
+    image_picks knows a dock's layers: an image picked in any dock shows its tables and hides the others' (they are no
+    dock's, and another image's centres stayed drawn over the image picked)."""
 
     def __init__(self, viewer, pairs: list[tuple]) -> None:
         self._viewer = weakref.ref(viewer)
@@ -312,21 +321,17 @@ def _follow_picks(viewer, pairs: list[tuple]) -> None:
 
 
 def _tables_over_images(viewer, files: list[tuple[Path, list]]) -> list[tuple]:
-    """Each layer of the CSVs among ``files`` with the image the reader drew it over (reader.image_to_place_over:
-    a folder run's part over its own file's image, a table over the image its name begins with, else the top one)."""
-    from .._napari.reader import image_to_place_over
+    """Each layer of the CSVs among ``files`` with the image the reader marked it as the table of
+    (reader.placed_over_image: by its name, its file's part, the input its .json names). A table the reader merely
+    laid over the top image is no image's: hidden with that image, its own was left shown without it."""
+    from .._napari.reader import placed_over_image
 
     pairs = []
     for path, layers in files:
         if path.suffix.lower() != ".csv":
             continue
-        columns = _csv_columns(path)
-        spatial = 3 if "z" in columns else 2
-        parts = _parts_of(path) if "file" in columns else {}
         for layer in layers:
-            named = [prefix for prefix in parts if layer.name.startswith(prefix)]
-            image = (image_to_place_over(viewer, parts[max(named, key=len)], spatial, own_only=True) if named
-                     else image_to_place_over(viewer, path.stem, spatial))
+            image = placed_over_image(layer, viewer)
             if image is not None:
                 pairs.append((layer, image))
     return pairs
@@ -340,18 +345,6 @@ def _csv_columns(path: Path) -> set[str]:
         return {str(name).strip() for name in pd.read_csv(path, nrows=0).columns}
     except Exception:  # noqa: BLE001 - the reader opened it, or said why not
         return set()
-
-
-def _parts_of(path: Path) -> dict[str, str]:
-    """A folder run's table (a ``file`` column of several files): the name the reader gives each file's layers
-    begin with, and the stem of the image they are read over."""
-    import pandas as pd
-
-    files = pd.read_csv(path, usecols=lambda name: str(name).strip() == "file").iloc[:, 0]
-    files = files.dropna().unique()
-    if len(files) < 2:
-        return {}
-    return {f"{path.stem} [{Path(str(file)).name}]": Path(str(file)).stem for file in files}
 
 
 def run(images: Sequence[str | Path] = ()) -> int:
