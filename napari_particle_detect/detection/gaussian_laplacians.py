@@ -8,6 +8,8 @@ transform's wrap-around never reaches a pixel that is kept. On a 384 px image, e
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy import fft
 
@@ -47,18 +49,28 @@ class GaussianLaplacians:
     def view(self, sigma: float) -> np.ndarray:
         """As calling it, but a view into the inverse transform's output, not a copy: the caller keeps the whole padded
         output alive while it holds the view (the size estimate's scale space does, for its few scales of a crop)."""
-        radius = kernel_radius(sigma)
         if not self.reaches(sigma):
             raise ValueError(f"sigma {sigma} reaches further than the image was mirrored for ({self.reach} px)")
-        smooth, second = gaussian_kernels(float(sigma), radius)
-        rows = [_kernel_spectrum(k, self.size[0], fft.fft) for k in (smooth, second)]
-        columns = [_kernel_spectrum(k, self.size[1], fft.rfft) for k in (smooth, second)]
+        rows, columns = _kernel_spectra(float(sigma), self.size)
         # d2/dy2 of the Gaussian along rows, smoothed along columns, plus the same the other way round.
         transfer = np.outer(rows[1], columns[0])
         transfer += np.outer(rows[0], columns[1])
         full = fft.irfft2(self.spectrum * transfer, s=self.size)
         h, w = self.shape
         return full[self.reach : self.reach + h, self.reach : self.reach + w]
+
+
+@lru_cache(maxsize=256)
+def _kernel_spectra(sigma: float, size: tuple[int, int]) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """The transforms of the Gaussian and its second derivative at ``sigma`` along the rows and along the columns of a
+    transform of ``size``: made once per scale and size, a few kB each (the size estimate reads the same scales on
+    crops of the same size in every frame; these four transforms cost a third of each scale's Laplacian)."""
+    kernels = gaussian_kernels(sigma, kernel_radius(sigma))
+    rows = tuple(_kernel_spectrum(k, size[0], fft.fft) for k in kernels)
+    columns = tuple(_kernel_spectrum(k, size[1], fft.rfft) for k in kernels)
+    for spectrum in rows + columns:
+        spectrum.flags.writeable = False  # shared by every image read at this scale and size
+    return rows, columns
 
 
 def _kernel_spectrum(kernel: np.ndarray, size: int, transform) -> np.ndarray:

@@ -332,7 +332,7 @@ def elongation(image: np.ndarray, centres: np.ndarray, diameter: float) -> float
     if len(centres) < MIN_CONVINCING_BLOBS:
         return 1.0
     side = 2 * reach + 1
-    patch = _window_values(image, centres, reach, np.arange(side * side)).mean(axis=0).reshape(side, side)
+    patch = _windows(image, centres, reach).mean(axis=0, dtype=_window_type(image)).reshape(side, side)
     offsets = np.arange(-reach, reach + 1, dtype=float)
     squared = offsets[:, None] ** 2 + offsets[None, :] ** 2
     core = patch - np.median(patch[squared > (reach - 1) ** 2])
@@ -528,10 +528,13 @@ def radial_profile(image: np.ndarray, centres: np.ndarray, reach: int) -> np.nda
     seen = rows_in.any(axis=1) & cols_in.any(axis=1)  # a window wholly outside adds nothing
     centres, rows_in, cols_in = centres[seen], rows_in[seen], cols_in[seen]
     # Windows from a zero-padded copy, not clipped index arrays into the image (4-8x slower on the look's 200
-    # centres), summed over the centres in an array of the type and layout the clipped values had: NumPy's sum then
-    # adds in the same order, so the profile is the same bit for bit (tests/test_s53_speed_exact.py).
-    values = _window_values(image, centres, reach, np.flatnonzero(near))
-    total = np.bincount(ring, weights=values.sum(axis=0, dtype=float), minlength=reach)
+    # centres), summed over the centres in float64 as the clipped values were: NumPy's sum over the first axis adds
+    # them in the same order, so the profile is the same bit for bit (tests/test_s53_speed_exact.py). Summed whole
+    # before the ring's pixels are picked: no copy of each window's pixels (the look's 200 centres at reach 35:
+    # 4 MB). One pixel a window (reach 1) is summed as the clipped values were: pairwise, as a single run.
+    sums = (_windows(image, centres, reach).sum(axis=0, dtype=float).reshape(-1)[np.flatnonzero(near)] if reach > 1
+            else _window_values(image, centres, reach, np.flatnonzero(near)).sum(axis=0, dtype=float))
+    total = np.bincount(ring, weights=sums, minlength=reach)
     # Pixels inside the image per window pixel, over the centres: all of a window wholly inside, of the others
     # those inside along both axes.
     whole = rows_in.all(axis=1) & cols_in.all(axis=1)
@@ -543,15 +546,25 @@ def radial_profile(image: np.ndarray, centres: np.ndarray, reach: int) -> np.nda
 
 def _window_values(image: np.ndarray, centres: np.ndarray, reach: int, pixels: np.ndarray) -> np.ndarray:
     """(centres, pixels): the image at each of the flat ``pixels`` of a square window of ``reach`` around each centre,
-    0 outside the image, C-ordered, in the type ``np.where(inside, values, 0.0)`` gives. Every centre's window
-    reaches the image, so it lies within a margin of twice ``reach``."""
+    0 outside the image, C-ordered, in the type ``np.where(inside, values, 0.0)`` gives."""
+    side = 2 * reach + 1
+    values = _windows(image, centres, reach).reshape(len(centres), side * side).take(pixels, axis=1)
+    return np.ascontiguousarray(values, dtype=_window_type(image))
+
+
+def _windows(image: np.ndarray, centres: np.ndarray, reach: int) -> np.ndarray:
+    """(centres, side, side): the square window of ``reach`` around each centre, 0 outside the image, in the image's
+    type. Every centre's window reaches the image, so it lies within a margin of twice ``reach``."""
     side, pad = 2 * reach + 1, 2 * reach
     h, w = image.shape
     padded = np.zeros((h + 2 * pad, w + 2 * pad), dtype=image.dtype)
     padded[pad : pad + h, pad : pad + w] = image
-    windows = sliding_window_view(padded, (side, side))[centres[:, 0] + reach, centres[:, 1] + reach]
-    values = windows.reshape(len(centres), side * side).take(pixels, axis=1)
-    return np.ascontiguousarray(values, dtype=np.result_type(values.dtype, 0.0))
+    return sliding_window_view(padded, (side, side))[centres[:, 0] + reach, centres[:, 1] + reach]
+
+
+def _window_type(image: np.ndarray) -> np.dtype:
+    """The type the clipped values ``np.where(inside, values, 0.0)`` had: float32 stays, integers become float64."""
+    return np.result_type(image.dtype, 0.0)
 
 
 def central_corner(shape: tuple[int, ...], size: tuple[int, int]) -> tuple[int, int]:
