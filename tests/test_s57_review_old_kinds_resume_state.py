@@ -12,12 +12,14 @@ import pytest
 
 from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.learning.kinds_training import NamedFrame, _named_digests
-from napari_particle_detect.learning.training import check_same_data, data_record
+from napari_particle_detect.learning.training import check_same_data, data_record, frames_digest
 
 IMAGE = np.random.default_rng(0).random((64, 64)).astype(np.float32)
 TABLE = pd.DataFrame({"y": [10.0], "x": [10.0], "angle": [0.0], "length": [8.0], "width": [2.0]})
-OLD_STATE = {"data": {"training": [["annotated frame 0", "d0"], ["annotated frame 1", "d1"]],
-                      "validation": [["validation frame 0", "d2"]]}}
+# The digests such states hold: of each frame at scale 1 (rods' always), as today's record takes them.
+OLD_STATE = {"data": {"training": [["annotated frame 0", frames_digest(IMAGE, TABLE)],
+                                   ["annotated frame 1", frames_digest(IMAGE, TABLE)]],
+                      "validation": [["validation frame 0", frames_digest(IMAGE, TABLE)]]}}
 
 
 def record(count: int) -> dict:

@@ -232,8 +232,10 @@ def propose(model: DetectorModel, example: Example, device: torch.device, ringed
     threshold, so a parent scored in it no longer finds exactly the centres a user accepted as
     detected (held-out F1 0.93 instead of 1.0), and the verdict would judge another model than the
     one detection runs."""
+    # The path the user gave: two folders' img.tif[0] said alike could not be told apart.
+    said = example.given_as or example.name or "example"
     result = detect_frame(model, example.image, device, SCORE_FLOOR, example.scale, ringed=ringed,
-                          network=prepare_network(model, device), name=example.name or "example", heatmap=False)
+                          network=prepare_network(model, device), name=said, heatmap=False)
     features = None
     if measure:
         image, factors = network_input(example.image, example.scale)

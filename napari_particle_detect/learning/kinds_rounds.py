@@ -48,7 +48,7 @@ from ..detection.kinds_prediction import predict_maps
 from ..detection.sizing import rescale_centres
 from ..projects.kinds_project import kind_model_path, load_kind_frame, project_kind, typical_size
 from .kinds_training import (THRESHOLDS, KindTrainConfig, annotated_at_scale, batch, detection_input,
-                             frame_detection_scale, loss_of, resampled_as_detection)
+                             frame_detection_scale, frame_files, loss_of, resampled_as_detection)
 from ..models import DetectorModel, load_model, save_model
 from ..detection.preprocessing import as_frames
 from ..detection.runtimes import inherit_bfloat16_gate
@@ -351,6 +351,7 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
                        "statistics_frames": len(counted),
                        # The factor each reviewed frame was resampled by, as detection resamples it (1: as it came).
                        "scales": {r.example.name: scale for r, scale in zip(reviewed, scales)},
+                       **frame_files([r.example.name for r in reviewed], [r.example for r in reviewed]),
                        "metric": ROUND_METRIC[kind.name],
                        "score": score.f1 if score else None, "parent_score": parent_score.f1 if parent_score else None,
                        **session},  # where it trained (device, CPU threads, version)

@@ -317,6 +317,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
                 "annotated_validation_examples": len(validation_examples),
                 # The factor each annotated frame was resampled by, as detection resamples it (1: as it came).
                 "scales": {**example_scales, **validation_scales},
+                **frame_files([*example_scales, *validation_scales], [*given, *given_validation]),
                 "generator": f"napari_particle_detect.kinds.registry.KINDS[{kind.name!r}].example",
                 "init": str(init) if init is not None else "shipped sphere UNet (weights/unet.pt)", **progress_mark}
 
@@ -476,6 +477,15 @@ def said_frames(given: Sequence[tuple], validation: Sequence[tuple]) -> tuple[li
                 for frame, said in zip(frames, names)]
 
     return renamed(given, trained_names), renamed(validation, validation_names)
+
+
+def frame_files(names: Iterable[str], frames: Iterable) -> dict[str, dict[str, str]]:
+    """A card's ``frame_files``: which file and frame each of its ``scales`` keys (``names``, 'frame 0', 'annotated
+    example 1') is, the path the user gave of each of ``frames`` read from a file (a NamedFrame's or an Example's
+    ``given_as``). The keys stay as they were; without this, nothing in the card said which file's frame was
+    resampled. Empty where no frame came from a file (given in Python): nothing to name."""
+    files = {name: given for name, given in zip(names, (getattr(frame, "given_as", "") for frame in frames)) if given}
+    return {"frame_files": files} if files else {}
 
 
 def frame_name(frame: tuple, what: str, index: int) -> str:

@@ -1244,9 +1244,14 @@ def check_same_data(path: Path, state: dict, data: dict) -> None:
 
 def _frame_entry(entry: Sequence) -> tuple[str, str | None, float | None]:
     """(name, digest, scale) of a frame in a resume state. A state written before the scale was kept apart (name and
-    one digest of both) names its frames only: that digest moved with a scale's last digit."""
+    one digest of both) names its frames only: that digest moved with a scale's last digit. But a rods or chains
+    state of that time (frames named by place) digested each frame as resampled, which at scale 1 is the frame as
+    given: its digest is kept, scale unknown, for :func:`_frame_change` to compare where today's scale is 1."""
     name, *rest = entry
-    return (str(name), str(rest[0]), float(rest[1])) if len(rest) == 2 else (str(name), None, None)
+    if len(rest) == 2:
+        return str(name), str(rest[0]), float(rest[1])
+    kept = str(rest[0]) if len(rest) == 1 and _named_by_place(str(name)) else None
+    return str(name), kept, None
 
 
 def _first_change(old: list[tuple], new: list[tuple]) -> str | None:
@@ -1313,7 +1318,10 @@ def _frame_change(was: tuple, now: tuple) -> str | None:
     (name, was_digest, was_scale), (now_name, digest, scale) = was, now
     if _file_and_frame(name) != _file_and_frame(now_name) and not _named_by_place(name):
         return f"{now_name} is where {name} was"
-    if was_digest is not None and was_digest != digest:
+    # A digest of unknown scale (an old rods or chains state's) is of the frame as given only where it was not
+    # resampled: matched by place alone, any other files of as many frames were taken unchecked.
+    comparable = was_scale is not None or scale == 1.0
+    if was_digest is not None and comparable and was_digest != digest:
         return f"{now_name} changed since (its image or its table)"
     if was_scale is not None and not math.isclose(was_scale, scale, rel_tol=SCALE_TOLERANCE):
         return f"{now_name} changed since (its scale: {was_scale:.6g} then, {scale:.6g} now)"
@@ -1369,13 +1377,18 @@ def _cpu_copy(card: ModelCard, state: dict) -> nn.Module:
 
 def annotated_files(paths: list[str | Path], table: str = "centre table") -> Iterator[tuple[Path, Path]]:
     """(image, CSV beside it) pairs from image files and folders of them; a named image without its
-    CSV is one error (``table`` says what was expected), an image in a folder without one is skipped."""
+    CSV is one error (``table`` says what was expected), an image in a folder without one is skipped. A file
+    given twice (its folder and itself, overlapping globs) is one pair: each copy was trained on and held out of,
+    weighing that file twice and counting its held-out tiles twice in the verdict."""
+    seen: set[Path] = set()
     for path in map(Path, paths):
         images = sorted(p for p in path.iterdir() if p.suffix.lower() in (".tif", ".tiff", ".png")) if path.is_dir() else [path]
         for image_path in images:
             csv = image_path.with_suffix(".csv")
             if csv.exists():
-                yield image_path, csv
+                if image_path.resolve() not in seen:
+                    seen.add(image_path.resolve())
+                    yield image_path, csv
             elif not path.is_dir():
                 raise ParticleDetectError(f"{image_path}: no {table} {csv.name} beside it")
 
