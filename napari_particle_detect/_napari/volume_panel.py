@@ -59,6 +59,7 @@ from .volume_round_panel import VolumeRoundPanel
 from .dock_closing import STOP_WAIT_S, ClosingDock, put_away_words
 
 AXES_FOR_3D = ("ZYX (one volume)", "TYX (frames: use the Particle detection dock)")
+AXES_QUESTION = "3D layer: a volume, or frames? choose"  # nothing in the layer says which
 # A voxel size is typed a keystroke or an arrow step at a time: the project's settings file is written
 # once the typing pauses this long (or at once when the box is left, or before anything reads it).
 VOXEL_SAVE_DELAY_MS = 500
@@ -257,7 +258,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self._voxel_save_timer = QTimer(self)
         self._voxel_save_timer.setSingleShot(True)
         self._voxel_save_timer.setInterval(VOXEL_SAVE_DELAY_MS)
-        self._voxel_save_timer.timeout.connect(self.save_typed_voxel_size)
+        self._voxel_save_timer.timeout.connect(self._voxel_edit_done)
         self._init_closing()
         register_dock(self)
         self.layer_combo = NameList("The ZYX or TZYX image to detect 3D centres in")
@@ -275,7 +276,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
                             "values are micrometres. Sizes z from xy; in µm it adds z_um,y_um,x_um to the export (a "
                             "scale or a file's spacing in 'pixel' units does not)")
             spin.valueChanged.connect(self._voxel_typed)
-            spin.editingFinished.connect(self.save_typed_voxel_size)
+            spin.editingFinished.connect(self._voxel_edit_done)
         self.diameter = ExactSpinBox()  # a review's estimate, shown rounded, detects again exactly
         self._restored_diameter: tuple[float, ...] | None = None  # (z, y, x) of the review, while the box shows it
         self._restored_voxel: tuple[float, float, float] | None = None  # the voxel size shown as it was put back
@@ -316,6 +317,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         # so are the volumes opened after it: one lying over it hid the picked volume and the centres detected in it.
         self.layer_combo.activated.connect(lambda *_: show_picked(self.viewer, self.layer(), self._images()))
         self.axes_combo.currentTextChanged.connect(lambda *_: self._open_review())
+        self.axes_combo.activated.connect(self._axes_chosen)
         self.button.clicked.connect(lambda *_: self.detect())
         self.viewer.dims.events.current_step.connect(self._on_step)
         self.viewer.dims.events.ndisplay.connect(self._on_ndisplay)
@@ -443,11 +445,15 @@ class VolumeDetectWidget(ClosingDock, QWidget):
                 self.axes_combo.setCurrentIndex(0 if labelled == "ZYX" else 1)
                 self.axes_note.setText(f"3D layer: {labelled}, as its axis labels say")
             else:  # a volume or a stack of frames: nothing in the layer says which
-                self.axes_note.setText("3D layer: a volume, or frames? choose")
+                self.axes_note.setText(AXES_QUESTION)
         self.axes_combo.blockSignals(False)
         found = layer_voxel_size(layer)
         self.set_voxel_size(*(found or ((0.0, 0.0, 0.0), MICROMETRE)))
         self._open_review()
+        if self.axes_note.text() == AXES_QUESTION and self._project_holds_work():
+            # Answered when its centres were detected and kept: asked again after reopening the dock, or picking the
+            # image again, it read as if the saved work were in doubt.
+            self.axes_note.setText("3D layer: ZYX, as its project's saved 3D centres are")
 
     def _clear_status(self) -> None:
         """Forget the status line of the image or project left (its saved centres, its Detect's result), so
@@ -477,20 +483,34 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             self._typed_voxel = (self.review, tuple(s.value() for s in self.voxel))
             self._voxel_save_timer.start()
 
-    def save_typed_voxel_size(self) -> None:
+    def _axes_chosen(self, _index: int) -> None:
+        """The user's pick answers the question the note asked ("a volume, or frames? choose"): left asking, it
+        read as if nothing was chosen yet. Files' channels and 4D layers offer no choice, and keep their note."""
+        layer = self.layer()
+        if layer is not None and layer.ndim == 3 and self._channels is None:
+            self.axes_note.setText(f"3D layer: {self.axes_combo.currentText().split()[0]}, as chosen")
+
+    def _voxel_edit_done(self) -> None:
+        """A typed voxel size saved: the centres are redrawn when it changed their z size, as their slab (the
+        slices a point shows on) is one diameter deep; it stayed the old depth until the next Detect or reopen."""
+        if self.save_typed_voxel_size() and self.points is not None:
+            self.reload_points()
+
+    def save_typed_voxel_size(self) -> bool:
         """Write a voxel size typed and not yet saved. A voxel size typed after Detect is the project's from
         now on: Export writes micrometres from it (it read the size saved at the last Detect, so one typed
-        later never reached the export) and a reopened project shows it, not the file's uncalibrated spacing."""
+        later never reached the export) and a reopened project shows it, not the file's uncalibrated spacing.
+        Returns whether it changed the z size of the project shown."""
         self._voxel_save_timer.stop()
         if self._typed_voxel is None:
-            return
+            return False
         (review, typed), self._typed_voxel = self._typed_voxel, None
         try:
             # Damaged (a sync cut it short): said once in the project's problems, not as an error before every
             # Detect, which writes it again with the size typed.
             settings = read_settings(review.project, report_damaged=True)
             if settings is None or not all(typed) or (settings.voxel_size, settings.voxel_unit) == (typed, MICROMETRE):
-                return
+                return False
             # The saved z came from the old voxel size (or was estimated without one): kept, the next round resampled
             # the reviewed volumes at a depth the voxel size shown no longer gives. Sized as a Detect with it would.
             diameter = diameter_by_voxel_size(settings.diameter[1], typed)
@@ -498,10 +518,12 @@ class VolumeDetectWidget(ClosingDock, QWidget):
                                                       voxel_unit=MICROMETRE))
         except ParticleDetectError as exc:
             report(exc)
-            return
-        if review is self.review and not math.isclose(diameter[0], settings.diameter[0], rel_tol=0.01):
+            return False
+        changed = review is self.review and not math.isclose(diameter[0], settings.diameter[0], rel_tol=0.01)
+        if changed:
             self.status.setText(f"voxel size saved: particles are {diameter[0]:.1f} voxels deep by it now (were "
                                 f"{settings.diameter[0]:.1f}), for rounds and the next Detect")
+        return changed
 
     def options(self) -> VolumeOptions:
         return VolumeOptions(threshold=self.threshold.value() or None, diameter=self._diameter_option(),
