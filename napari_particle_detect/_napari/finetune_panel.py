@@ -24,7 +24,7 @@ from ..projects.project import RoundInfo
 from ..projects.shipped_rounds import round_origin
 from ..learning.training import TrainConfig
 from .image_views import layer_pixels
-from .labels import WholeLabel
+from .labels import PathLabel
 from .notify import reports_errors
 from .plots import LossCurve, LossPlot, RoundsPlot
 from .round_actions import RoundActions, round_change_refusal
@@ -35,6 +35,10 @@ from .state import DockState, round_threshold
 
 ROUND_COLUMNS = ["round", "from", "trained", "held out", "F1 before", "F1 after", "result"]
 TRAINED_COLUMN = ROUND_COLUMNS.index("trained")
+FROM_COLUMN = ROUND_COLUMNS.index("from")
+# Sized by _fit_elastic_columns to the room the others leave: "3f + 2u, 1e not learned", and a model added from a
+# long file name ("unet_finetuned_…_view.pt", 441 px), pushed 'F1 after' and 'result' behind a sideways scroll.
+ELASTIC_COLUMNS = (FROM_COLUMN, TRAINED_COLUMN)
 # "held out", "F1 before" and "F1 after" on two lines: on one their headers, wider than their numbers, left the
 # trained column less than its own header at the dock's usual width (about 490 px).
 ROUND_HEADERS = [name.replace(" ", "\n") for name in ROUND_COLUMNS]
@@ -130,7 +134,8 @@ class FineTunePanel(RoundReports, QGroupBox):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setTextVisible(False)
-        self.status = WholeLabel("")
+        # A PathLabel: "(added from unet_finetuned_…_view.pt)" was one unbreakable word, and widened the dock to it.
+        self.status = PathLabel("")
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.loss_plot = LossPlot()
         self.rounds_plot = RoundsPlot()
@@ -142,8 +147,11 @@ class FineTunePanel(RoundReports, QGroupBox):
         self.table.setToolTip(HOLD_OUT_NOTE)
         self.table.setMaximumHeight(146)  # three rows and a half under the two-line header
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        # Sized by _fit_trained_column: "3f + 2u, 1e not learned" pushed 'F1 after' and 'result' out of sight.
-        self.table.horizontalHeader().setSectionResizeMode(TRAINED_COLUMN, QHeaderView.ResizeMode.Fixed)
+        for col in ELASTIC_COLUMNS:
+            self.table.horizontalHeader().setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
+        # One line cut in its middle, as the Rods and chains rounds table does: a file's start and its ".pt" both stay.
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.viewport().installEventFilter(self)  # the dock resized, or a vertical scrollbar came or went
         self._rows_of: tuple[Path | None, int] = (None, 0)  # the project the table shows, and its rounds then
 
@@ -316,8 +324,10 @@ class FineTunePanel(RoundReports, QGroupBox):
                                     "in; double-click to detect with it anyway")
                 if col == TRAINED_COLUMN:
                     item.setToolTip("\n".join(filter(None, [trained_tooltip(info), item.toolTip()])))
+                elif col == FROM_COLUMN and not item.toolTip() and not info.parent:  # its file's name, maybe elided
+                    item.setToolTip(f"{info.name}: {origin.label}")
                 self.table.setItem(row, col, item)
-        self._fit_trained_column()
+        self._fit_elastic_columns()
         self._show_newest(project, len(rounds))
         self.rounds_plot.show_rounds(rounds)
         areas = project.reviewed_areas() if project is not None else []
@@ -333,17 +343,21 @@ class FineTunePanel(RoundReports, QGroupBox):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Resize and watched is self.table.viewport():
-            self._fit_trained_column()
+            self._fit_elastic_columns()
         return super().eventFilter(watched, event)
 
-    def _fit_trained_column(self) -> None:
-        """The trained column as wide as its cells, or only as wide as the other columns leave it (its cells
-        elided, their tooltips say it all), never narrower than its header."""
+    def _fit_elastic_columns(self) -> None:
+        """The 'from' and 'trained' columns as wide as their cells, or only as wide as the other columns leave them
+        (their cells elided, their tooltips say it all; the narrower one whole where it fits in half), never
+        narrower than their headers."""
         header = self.table.horizontalHeader()
-        others = sum(self._column_width(col) for col in range(len(ROUND_COLUMNS)) if col != TRAINED_COLUMN)
+        others = sum(self._column_width(col) for col in range(len(ROUND_COLUMNS)) if col not in ELASTIC_COLUMNS)
         room = self.table.viewport().width() - others
-        header.resizeSection(TRAINED_COLUMN, max(header.sectionSizeHint(TRAINED_COLUMN),
-                                                 min(self._column_width(TRAINED_COLUMN), room)))
+        wanted = sorted(ELASTIC_COLUMNS, key=self._column_width)
+        for left, col in enumerate(wanted):
+            width = max(header.sectionSizeHint(col), min(self._column_width(col), room // (len(wanted) - left)))
+            header.resizeSection(col, width)
+            room -= width
 
     def _column_width(self, col: int) -> int:
         """The width a column's cells and header ask for, as QHeaderView.ResizeToContents gives it."""
@@ -494,9 +508,8 @@ class FineTunePanel(RoundReports, QGroupBox):
 
     def _on_error(self, exc: BaseException) -> None:
         # Cancelled or failed, the round left nothing in the project: its curve, left drawn, read as a round
-        # that happened (the last finished round's curve was already replaced by this one's).
-        self.loss_plot.clear()
-        self._curves.pop(self._target.project.folder, None)
+        # that happened; the last finished round's comes back (dropped, the plot stayed empty beside its verdict).
+        self.loss_plot.show_curve(self._curves.get(self._target.project.folder))
         self.show_failure(exc, self._target.project.current_round, subject=self._subject())
 
     def _on_finished(self) -> None:

@@ -35,6 +35,8 @@ def describe(event: dict) -> Progress:
         return Progress("waiting for the project, held by another window or program…")
     if phase == "preparing" and event.get("versions"):  # a remote round reaching its scheduler (train_round)
         return Progress(f"asking the dask workers of {event.get('where', 'the scheduler')} which version they run…")
+    if phase == "preparing" and event.get("worker"):  # on the remote round's worker (learning.remote)
+        return Progress(f"preparing the round on the dask worker {event['worker']}…")
     if phase == "preparing":
         where = f" for {event['where']}" if event.get("where") else ""
         return Progress(f"preparing the reviewed frames and regions{where}…")
@@ -62,8 +64,20 @@ def describe(event: dict) -> Progress:
     if phase == "criterion":
         return Progress("learning which candidates you keep and which you delete…")
     if phase == "done":
-        return Progress(f"finished in {event.get('seconds', 0):.0f} s", 1, 1)
+        return Progress(f"finished in {finished_text(event)}", 1, 1)
     return Progress(str(phase or "working…"))
+
+
+def finished_text(event: dict) -> str:
+    """How long a round's "done" ``event`` says it took: a remote round's as long as it was waited for, its time on
+    the worker beside it ("8 s" alone was said of a round waited for 19 s)."""
+    seconds = float(event.get("seconds", 0))
+    waited = event.get("waited")
+    if waited is None:
+        return f"{seconds:.0f} s"
+    if round(float(waited)) <= round(seconds):  # "4 s (4 s of it on the dask worker)" said the same twice
+        return f"{float(waited):.0f} s on the dask worker"
+    return f"{float(waited):.0f} s ({seconds:.0f} s of it on the dask worker)"
 
 
 def areas_text(frames: int, regions: int) -> str:

@@ -11,7 +11,7 @@ import time
 from napari.utils.notifications import show_info, show_warning
 from qtpy.QtCore import QObject, Signal
 
-from ..errors import ParticleDetectError
+from ..errors import ParticleDetectError, one_line
 from ..projects.project import RoundInfo
 from ..learning.rounds import unlearned_edits_text
 from ..learning.training import TrainingCancelled
@@ -43,6 +43,21 @@ def told_verdict(info: RoundInfo, in_use: RoundInfo | None, metric: str = "F1", 
     said = verdict(info, in_use, metric, table, pick)
     unlearned = unlearned_edits_text(info)
     return f"{said}. It {unlearned}" if unlearned else said
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A ParticleDetectError's reason for a status line, on one line (errors.one_line): its file names whole, a line
+    break in one written "\\n" (its first line alone cut "/data/run" of "/data/run\\n3: ..."), up to a detail's line
+    set off as details are (blank, indented or bracketed), which the notification tells. "" for another error."""
+    if not isinstance(exc, ParticleDetectError):
+        return ""
+    lines = Exception.__str__(exc).strip().splitlines(keepends=True)
+    detail = next((i for i, line in enumerate(lines) if i and _sets_off(line)), len(lines))
+    return one_line("".join(lines[:detail]).rstrip())
+
+
+def _sets_off(line: str) -> bool:
+    return not line.strip() or line[0].isspace() or line[0] in "([{"
 
 
 class RoundReports:
@@ -108,9 +123,7 @@ class RoundReports:
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         # The reason stays on the status line: the notification saying it goes away.
-        # Its first line as raised (Exception's own str): ParticleDetectError's writes a detail's line break as "\n".
-        raw = Exception.__str__(exc) if isinstance(exc, ParticleDetectError) else ""
-        why = raw.splitlines()[0] if raw.strip() else ""
+        why = failure_reason(exc)
         if isinstance(exc, TrainingCancelled):
             # One with a reason (a remote round whose scheduler stalled: its task may train on) is still a cancel:
             # told as "failed", it read as an error of the round's own.

@@ -100,12 +100,19 @@ def remote_fine_tune(packed: dict, examples: list[Example], config: TrainConfig,
     worker = get_worker().address
     events.put({RUNNING_ON: worker})
     result = fine_tune(unpack_model(packed), examples, config, device,
-                       progress=lambda event: events.put(event), cancel=stop.is_set, unlabelled=unlabelled)
+                       progress=lambda event: events.put(_on_worker(event, worker)), cancel=stop.is_set,
+                       unlabelled=unlabelled)
     # Its device alone does not say which machine: a remote round's card names the worker it trained on.
     result.model.card.training["fine_tuned"]["worker"] = worker
     return {"model": pack_model(result.model), "trained_examples": result.trained_examples,
             "held_out_tiles": result.held_out_tiles, "score": result.score, "parent_score": result.parent_score,
             "history": result.history, "seconds": result.seconds, "pseudo_frames": result.pseudo_frames}
+
+
+def _on_worker(event: dict, worker: str) -> dict:
+    """A worker's progress event, its "preparing" naming the worker: told after "starting the round on the dask worker
+    X…", the bare "preparing the reviewed frames…" read as a step back to the laptop's own preparing."""
+    return {**event, "worker": worker} if event.get("phase") == "preparing" else event
 
 
 def run_round_remote(
@@ -127,7 +134,7 @@ def run_round_remote(
 
     from ..files.distributed import quiet_distributed_logs, scheduler_address
 
-    report = progress or (lambda event: None)
+    report = _with_time_waited(progress or (lambda event: None), time.monotonic())
     trained_on = TrainedOn.now(project)
     parent, base, examples = prepare_round(project, stack)
     own_client = not hasattr(scheduler, "submit")
@@ -181,6 +188,15 @@ def run_round_remote(
         finally:
             if own_client:
                 client.close()
+
+
+def _with_time_waited(report: Callable[[dict], None], started: float) -> Callable[[dict], None]:
+    """``report``, its "done" event given the seconds waited since ``started`` ("waited"): its own "seconds" are the
+    worker's, and "finished in 8 s" was said of a round the user had waited 19 s for (connecting, the versions asked,
+    the examples sent, the worker starting)."""
+    def passed(event: dict) -> None:
+        report({**event, "waited": time.monotonic() - started} if event.get("phase") == "done" else event)
+    return passed
 
 
 def _fetched(future, cancel: Callable[[], bool] | None) -> dict:
@@ -514,11 +530,14 @@ def _starting_on(client, future, nthreads: dict, cancel: Callable[[], bool] | No
 class _WorkerWatch:
     """How long ``client``'s scheduler has had no worker at all, asked at most every WORKER_CHECK_S: counted from
     ``started`` until one is seen, and again from the first time none is seen after that. ``joined``: workers were
-    seen before (asked their version), so none now means they left, not that none ever came."""
+    seen before (asked their version), so none now means they left, not that none ever came; the count then starts
+    once the scheduler says it has none."""
 
     def __init__(self, client, started: float, joined: bool = False) -> None:
         self.client, self.asked = client, started
-        self.none_since: float | None = started
+        # Not from ``started`` where workers were just seen: a scheduler slow to answer (a loaded laptop's client, a
+        # stall) as the task started was counted as having none, and the round said every worker had left.
+        self.none_since: float | None = None if joined else started
         self.joined = joined
         self.none_seen = False  # whether the scheduler said, when last asked, that it has no worker
 
