@@ -192,7 +192,8 @@ def _make_way_for_image(event) -> None:
         return
     copy = re.fullmatch(r"(.+) \[\d+\]", image.name)
     name = copy.group(1) if copy is not None else image.name
-    tables = [layer for layer in layers if _is_table_of(layer, name)]
+    images = [name] + [layer.name for layer in layers if isinstance(layer, Image) and not is_dock_output(layer)]
+    tables = [layer for layer in layers if _is_table_of(layer, name, images)]
     named_as = [layer for layer in tables if layer.name == name]
     if copy is not None and named_as and _read_table_path(named_as[0]).name not in layers:
         named_as[0].name = _read_table_path(named_as[0]).name
@@ -211,12 +212,31 @@ def _read_table_path(layer) -> Path | None:
     return Path(str(path)) if str(path).lower().endswith(".csv") else None
 
 
-def _is_table_of(layer, name: str) -> bool:
+def _is_table_of(layer, name: str, images: list[str]) -> bool:
     """Whether ``layer`` is read from a table of the image ``name``, as :func:`own_image` finds one: named as it, the
-    input its .json names, or its name beginning with the image's."""
+    input its .json names, or named for it (:func:`claimed_by`) and for none of the longer-named ``images``."""
     path = _read_table_path(layer)
-    return path is not None and (layer.name == name or path.stem.startswith(name)
+    return path is not None and (layer.name == name or claimed_by(path.stem, images) == name
                                  or recorded_input_stem(path) == name)
+
+
+# What may follow an image's name in the name of its table: a_centres, a-tracks, 'a centres' (napari's save of the
+# dock's layer), a.chains.
+_NAME_ENDS = ("_", "-", " ", ".")
+
+
+def names_table_of(stem: str, image: str) -> bool:
+    """Whether a table named ``stem`` is, by its name, a table of the image named ``image``: named as it, or as it and
+    a separator. Merely begun by it, image 'a' took all_centres.csv: it was drawn at a's scale, hidden and shown with
+    a, and a opened after it was moved under it."""
+    return stem == image or (bool(image) and stem.startswith(image) and stem[len(image)] in _NAME_ENDS)
+
+
+def claimed_by(stem: str, images: list[str]) -> str | None:
+    """The one of ``images`` (names) a table named ``stem`` is the table of by name (:func:`names_table_of`): the
+    longest such (a_2 for a_2_centres, not a); None where none."""
+    named = [image for image in images if names_table_of(stem, image)]
+    return max(named, key=len) if named else None
 
 
 def say_unknown_sources(table: pd.DataFrame, path: Path) -> None:
@@ -647,8 +667,9 @@ def _image_of(viewer, path: Path, file: str | None, spatial: int):
 
 def own_image(viewer, path: Path, file: str | None, spatial: int):
     """The image of ``viewer`` the table at ``path`` (``file``'s part of it) is the table of: ``file``'s own, else the
-    input detect's .json beside it names (of the table a linking read, for its tracks), else the one its name begins
-    with; None where none is open. A table of a.tif named centres.csv was laid over whichever image was on top."""
+    input detect's .json beside it names (of the table a linking read, for its tracks), else the one it is named
+    for (:func:`names_table_of`); None where none is open. A table of a.tif named centres.csv was laid over whichever
+    image was on top."""
     if file is not None:
         return image_to_place_over(viewer, _stem(path, file), spatial, own_only=True)
     recorded = recorded_input_stem(path)
@@ -824,8 +845,8 @@ def _columns_named(placement: Placement) -> str:
 
 
 def image_to_place_over(viewer, stem: str, spatial: int, own_only: bool = False):
-    """The image layer of ``viewer`` a table named ``stem`` is read over: the one its name begins with
-    (vol for vol_3d_centres; the longest such), else the top one with ``spatial`` axes at least; None where
+    """The image layer of ``viewer`` a table named ``stem`` is read over: the one it is named for (vol for
+    vol_3d_centres; :func:`claimed_by`), else the top one with ``spatial`` axes at least; None where
     there is none. ``own_only`` (a folder run's part, ``stem`` its input file's): that file's image alone (its
     channels too), never another file's (img1 for img10's part), which would draw the part at that image's scale.
     Never a dock's output (a heatmap, drawn in its own pixels over the image it was made of)."""
@@ -842,7 +863,8 @@ def named_image(viewer, stem: str, spatial: int, own_only: bool = False):
     if own_only:
         named = [layer for layer in images if layer.name == stem or layer.name.startswith(f"{stem} [")]
     else:
-        named = [layer for layer in images if stem.startswith(layer.name)]
+        name = claimed_by(stem, [layer.name for layer in images])
+        named = [layer for layer in images if layer.name == name]
     return max(named, key=lambda layer: len(layer.name)) if named else None
 
 

@@ -96,9 +96,25 @@ def _open_one(viewer, path: str) -> list:
     if opened is not None:
         return opened
     try:
-        return viewer.open(path, plugin=None)  # the user's preferred reader, or the only one
+        opened = viewer.open(path, plugin=None)  # the user's preferred reader, or the only one
     except MultipleReaderError:
-        return viewer.open(path, plugin="napari")
+        opened = viewer.open(path, plugin="napari")
+    return _labelled_as_its_file(path, opened)
+
+
+def _labelled_as_its_file(path: str, layers: list) -> list:
+    """``layers`` (another reader's, of the file at ``path``) with their sliders labelled as open_tiff labels a
+    stack's, where that reader left napari's numbers: a TZYX hyperstack showed '-4' beside its time slider."""
+    from napari.layers import Image
+
+    from .._napari.tiff_stacks import metadata_axis_labels
+
+    for layer in layers:
+        if isinstance(layer, Image) and all(str(label).lstrip("-").isdigit() for label in layer.axis_labels):
+            labels = metadata_axis_labels(path, layer.ndim)
+            if labels is not None:
+                layer.axis_labels = labels
+    return layers
 
 
 def say_pixels_not_square(path: str | Path) -> None:
@@ -204,6 +220,8 @@ def build_viewer(images: Sequence[str | Path] = (), show: bool = True):
         _dock_kinds_of(viewer, files)
         if not opened:
             _fit_tables_alone(viewer, files)
+        else:  # fitted by napari as the first image came, to a canvas the docks' contents then narrowed, it was cut
+            viewer.canvas.events.size.connect(_FittedUntilMoved(viewer, 0.05))
         # The dock picks the first image, the one napari draws under the others: a folder's last image covered it,
         # and its Detect ran on pixels the canvas did not show. The tables read over the others go with them: a
         # 640 px image's centres, left shown, ran past the 512 px image shown.
@@ -260,7 +278,33 @@ def _fit_tables_alone(viewer, files: list[tuple[Path, list]]) -> None:
         names = " ".join(path.name for path in in_pixels)
         show_info(f"{names}: drawn in pixels, with no image under {'it' if len(in_pixels) == 1 else 'them'}; "
                   f"to see the particles open the image too (particle-detect gui IMAGE {names}, or File > Open)")
-    viewer.reset_view(margin=_margin_for_rings(viewer))
+    viewer.canvas.events.size.connect(_FittedUntilMoved(viewer, _margin_for_rings(viewer)))
+
+
+class _FittedUntilMoved:
+    """The view of ``viewer`` fitted to its layers (napari's reset_view, with ``margin``) now, and again each time its
+    canvas is resized while the view is still as fitted (the user has not zoomed or panned, nor opened a layer): fitted
+    to the canvas as built, a window shown or maximised after showed the points cut off or tiny. Holds the viewer
+    weakly, so a closed viewer is not kept alive by its canvas's callback."""
+
+    def __init__(self, viewer, margin: float) -> None:
+        self._viewer, self._margin = weakref.ref(viewer), margin
+        self._fitted = self._fit(viewer)
+
+    def _fit(self, viewer) -> tuple:
+        viewer.reset_view(margin=self._margin)
+        return self._view_of(viewer)
+
+    @staticmethod
+    def _view_of(viewer) -> tuple:
+        return float(viewer.camera.zoom), tuple(float(v) for v in viewer.camera.center), len(viewer.layers)
+
+    def __call__(self, event=None) -> None:
+        viewer = self._viewer()
+        if viewer is None or self._fitted is None:
+            return
+        # Moved by the user since: their view stays, as napari keeps it at any resize.
+        self._fitted = self._fit(viewer) if self._view_of(viewer) == self._fitted else None
 
 
 def _in_pixels(layer) -> bool:
