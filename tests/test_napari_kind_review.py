@@ -627,7 +627,7 @@ def test_the_chains_sample_opens_the_dock_on_chains_and_a_bead_added_is_counted_
     viewer.open_sample(PLUGIN, "chains")
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Rods and chains")
     assert widget.kind_combo.currentText() == "chains"
-    assert widget.status.text() == "Detect finds chains in synthetic bead chains with the shipped model"
+    assert widget.status.text() == "Detect finds chains in 'synthetic bead chains' with the shipped model"
     detect(widget, qtbot)
     beads = widget.session.main_layer
     table = widget.session.tables[0]

@@ -27,7 +27,7 @@ def test_the_dock_works_on_the_kind_chosen_while_a_round_runs_and_the_round_name
 
     widget.kind_combo.setCurrentText("chains")
     assert widget.session is not None and widget.session.kind == "chains"
-    assert widget.status.text() == "Detect finds chains in img with the shipped model"
+    assert widget.status.text() == "Detect finds chains in 'img' with the shipped model"
     assert widget.rounds.status.text() == "fine-tuning round-001…"  # the round still running says so
     qtbot.waitUntil(lambda: not widget.rounds.running(), timeout=120_000)
     assert widget.rounds.status.text().startswith("'img' rods: round-002")  # not the chains project's round

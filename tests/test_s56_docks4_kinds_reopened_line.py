@@ -20,7 +20,7 @@ def test_the_reopened_dock_says_the_frame_shown_not_the_projects_summary(make_na
     viewer.add_image(sample.image, name="img")
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Rods and chains")
     widget.kind_combo.setCurrentText("rods")
-    assert widget.status.text() == "Detect finds rods in img with the shipped model"  # nothing saved yet
+    assert widget.status.text() == "Detect finds rods in 'img' with the shipped model"  # nothing saved yet
     widget.session.set_detections(sample.table.assign(frame=0, score=0.9), [0])
     widget.review.accept_frame()
     said = widget.status.text()

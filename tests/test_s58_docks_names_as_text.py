@@ -45,4 +45,4 @@ def test_the_rods_dock_line_shows_the_image_name_as_it_is(make_napari_viewer):
     viewer.add_image(small_stack(1, 64)[0], name=NAME)
     _, widget = viewer.window.add_plugin_dock_widget("napari-particle-detect", "Rods and chains")
     assert widget.session is not None and NAME in widget.status.text()
-    assert f"in {NAME} with" in shown_text(widget.status)
+    assert f"in '{NAME}' with" in shown_text(widget.status)

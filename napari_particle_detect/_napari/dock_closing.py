@@ -17,6 +17,9 @@ from .layers import quoted_names
 STOP_WAIT_S = 10.0
 
 
+# How each dock's review box layer is named (regions.RegionLayers, volume_review_panel.BOX_LAYER).
+REVIEW_BOX = "review box"
+
 # The close watchers of a never-shown window (by id) that heard its Close while one of them passes it on.
 _DECIDING: dict[int, list["_CloseWatcher"]] = {}
 
@@ -24,13 +27,20 @@ _DECIDING: dict[int, list["_CloseWatcher"]] = {}
 def put_away_words(dock: str, removed: list[str], kept: str, projects: int = 1, staying: Sequence[str] = ()) -> str:
     """What a dock closed with its X says of the layers it took away: one wording for the three docks (each said
     it its own way, one "removed", as if deleted), ``kept`` (its centres, rods or beads) kept in the project(s)
-    and back when it opens again; ``staying``: layers it leaves shown, kept in no project (said, or they read as
-    put away too)."""
+    and back when it opens again, its review box said not kept (no project keeps a box not accepted); ``staying``:
+    layers it leaves shown, kept in no project (said, or they read as put away too)."""
     # Reopened, a dock works on the image it closed on: another image's layers come back once it is picked.
     where, back = (("the project", "they come back when the dock is opened again") if projects == 1 else
                    ("their projects", "each image's come back when the dock, opened again, works on it"))
-    said = (f"the {dock} dock was closed: its layers are put away ({quoted_names(removed)}), their {kept} kept in "
-            f"{where}; {back}")
+    # A review box not accepted is kept in no project: listed with the layers that come back, it was looked for.
+    boxes = [name for name in removed if name.endswith(REVIEW_BOX)]
+    kept_back = [name for name in removed if name not in boxes]
+    said = f"the {dock} dock was closed"
+    if kept_back:
+        said += f": its layers are put away ({quoted_names(kept_back)}), their {kept} kept in {where}; {back}"
+    if boxes:
+        said += (f"{';' if kept_back else ':'} {quoted_names(boxes)} {'is' if len(boxes) == 1 else 'are'} not kept "
+                 "(no project keeps a box not accepted: Review next or Draw box again)")
     if staying:
         verb = "stays" if len(staying) == 1 else "stay"
         said += f"; {quoted_names(list(staying))} {verb} shown (Link again to export)"

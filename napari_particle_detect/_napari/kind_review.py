@@ -547,6 +547,7 @@ class KindSession:
     def _save_changed_frames(self) -> list[int]:
         table = self.layer_table()
         changed = []
+        found_by = self.project.detected_by
         for frame in sorted(set(self.tables) | set(table["frame"].astype(int))):
             now = table[table["frame"] == frame].reset_index(drop=True)
             before = self.tables.get(frame)
@@ -555,7 +556,7 @@ class KindSession:
             if before is None and not len(now):
                 continue
             before = before if before is not None else now.iloc[:0]
-            self.history.record(frame, before)
+            self.history.record(frame, before, found_by.get(frame))
             held_edits = frame in self.project.edited_frames or frame in self._detected
             if frame not in self._detected:  # the first edit since the frame was detected: what it had
                 self._detected[frame] = None if frame in self.project.edited_frames else before
@@ -707,14 +708,17 @@ class KindSession:
     def model_path(self):
         return kind_model_path(self.project)
 
-    def set_detections(self, table: pd.DataFrame, frames: list[int] | None = None, shown: bool = True) -> list[int]:
+    def set_detections(self, table: pd.DataFrame, frames: list[int] | None = None, shown: bool = True,
+                       detected_by: int | None = None) -> list[int]:
         """The model's rods or beads into the project and layers, frame by frame; returns the frames saved.
         A frame reviewed whole is left as reviewed; on a frame with accepted regions what is inside them
         stays. A frame the user had edited since it was last detected, in this session or an earlier one,
         keeps those edits one Undo away (``replaced_edits``). ``shown`` False: the detection ended after
         this session was put away (or its dock closed), so nothing is drawn and an edited frame keeps its
-        edits (``kept_edits``): their Undo would stay in this session, which nobody sees again."""
+        edits (``kept_edits``): their Undo would stay in this session, which nobody sees again. ``detected_by``: the
+        round that found ``table``, recorded for the frames saved (None: not recorded)."""
         self.sync()
+        found_by = self.project.detected_by
         kept, self.replaced_edits, self.kept_edits = [], [], []
         marked = set(self.project.edited_frames)  # edits outside accepted regions, which a detection replaces
         edited = marked | set(self._detected)  # and edits inside them: their Undo steps stand
@@ -738,7 +742,7 @@ class KindSession:
                 self.kept_edits.append(frame)
                 continue
             if over_edits:
-                self.history.record(frame, saved)
+                self.history.record(frame, saved, found_by.get(frame))
                 self.actions.append(("edit", frame, True))
                 self.replaced_edits.append(frame)
             elif frame not in edited:
@@ -752,6 +756,10 @@ class KindSession:
             self.project.clear_edited([frame], inside=inside)
             self._detected_again(frame, regions if saved is not None else [], new)
             kept.append(frame)
+        if detected_by is not None and kept:
+            # Kept in the project, not the dock: the line names the round once the frame is shown again, in a later
+            # session too, and Undo past a detection names the round of what it brings back.
+            self.project.record_detections(kept, detected_by)
         if shown:
             self.redraw()
             self._changed()
@@ -860,7 +868,8 @@ class KindSession:
             what = f"frame {frame} accepted again" if region is None else f"a region of frame {frame} accepted again"
         else:
             _, frame, held_edits = action
-            restored = self.history.undo(frame, self.tables.get(frame, self.frame_table(frame).iloc[:0]))
+            found_by = self.project.detected_by.get(frame)
+            restored = self.history.undo(frame, self.tables.get(frame, self.frame_table(frame).iloc[:0]), found_by)
             if restored is None:
                 raise ParticleDetectError("nothing to undo")
             # The frame is edited as it was before this edit: its detection again when that edit was the first,
@@ -871,6 +880,8 @@ class KindSession:
             self._save(frame, restored.table)
             if not held_edits:  # only once saved: a frame that could not be is as edited as it was
                 self.project.clear_edited([frame])
+            if restored.detected_by != found_by:  # back past a detection: its rods or beads are the earlier round's
+                self.project.set_detected_by(frame, restored.detected_by)
             what = f"the last edit of frame {frame} undone"
         self._sync_edited(frame)
         self.regions.show_accepted(self.project.regions())

@@ -72,7 +72,6 @@ class KindsWidget(ClosingDock, QWidget):
         self._said_found: set[str] = set()  # the projects found elsewhere named (found_elsewhere_note)
         # Each image layer's non-square pixels warning last said: once per image, as the spheres dock says it.
         self._not_square_said: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self._detected_with: str | None = None  # the round that found what the status line counts
         self._status_frame: int | None = None  # the frame whose rods or beads the status line counts
         # Elided as the spheres dock's lists: a long layer name (a microscopy export's) shown whole widened the dock.
         self.image_combo = NameList("The image or T/Z stack to find rods or chains in")  # item data: its layer's name
@@ -283,7 +282,7 @@ class KindsWidget(ClosingDock, QWidget):
             return self.session
         if self.session is not None:
             self.session.put_away()  # its layers would lie over the next image or kind
-        self.session, self._detected_with = None, None
+        self.session = None
         if not self.rounds.running():  # a round running keeps reporting: it names its image when it ends
             self.rounds.status.setText("")
         self.status.setText("")
@@ -345,10 +344,10 @@ class KindsWidget(ClosingDock, QWidget):
         project, kind, name = session.project, session.kind, session.image.name
         rounds, saved = project.rounds, project.saved_frames()
         if not saved and not rounds:
-            return f"Detect finds {kind} in {name} with the shipped model"
+            return f"Detect finds {kind} in '{name}' with the shipped model"
         current = project.current_round
         in_use = f" ({current.name} in use)" if current is not None else ""
-        return (f"{kind} project of {name}: {len(saved)} frame{'s' * (len(saved) != 1)} saved, "
+        return (f"{kind} project of '{name}': {len(saved)} frame{'s' * (len(saved) != 1)} saved, "
                 f"{len(rounds)} round{'s' * (len(rounds) != 1)}{in_use}")
 
     def _round_changed(self) -> None:
@@ -357,10 +356,10 @@ class KindsWidget(ClosingDock, QWidget):
         session = self.session
         if session is None:
             return
-        current = session.project.current_round
-        if current is not None and self._detected_with not in (None, current.name):
+        current, found = session.project.current_round, _found_by(session)
+        if current is not None and found not in (None, current.number):
             self.status.setText(f"{current.name} in use from now on; the {session.kind} shown were found with "
-                                f"{self._detected_with}: Detect to find them with {current.name}")
+                                f"{_round_name(found)}: Detect to find them with {current.name}")
         else:
             self.status.setText(self._project_text(session))
 
@@ -390,16 +389,16 @@ class KindsWidget(ClosingDock, QWidget):
         except ParticleDetectError as exc:
             report(exc)
             return
-        round_name = session.project.current_round.name
+        round_used = session.project.current_round
         # The model reads the layer's pixels as square: in stretched pixels, rods' lengths and angles come out off.
         warn_once(self._not_square_said, session.image, pixels_not_square(session.image))
-        self.status.setText(f"finding {session.kind} in {session.image.name} with {round_name}…")
+        self.status.setText(f"finding {session.kind} in '{session.image.name}' with {round_used.name}…")
         self.detect_button.setEnabled(False)
         # Its errors are said by _detect_failed, not also raised again as a traceback in the console; its warnings
         # (a blank frame, uneven illumination subtracted, beads resampled) are shown as the other docks' Detect's.
         self.worker = create_worker(telling, detect_in, data, session.kind, model, threshold, frame, session.image.name,
                                     _ignore_errors=True)
-        self.worker.returned.connect(lambda result: self._detected(session, result, round_name, frame or 0))
+        self.worker.returned.connect(lambda result: self._detected(session, result, round_used.number, frame or 0))
         self.worker.errored.connect(lambda exc: self._detect_failed(session, exc))
         self.worker.finished.connect(self._finished)
         self.worker.start()
@@ -411,27 +410,28 @@ class KindsWidget(ClosingDock, QWidget):
             self.status.setText(_frame_text(session))
             self._status_frame = session.current_frame()
 
-    def _detected(self, session: KindSession, result: tuple[pd.DataFrame, list[str]], round_name: str,
+    def _detected(self, session: KindSession, result: tuple[pd.DataFrame, list[str]], round_number: int,
                   detected_frame: int) -> None:
         table, said = result
         show_warnings(said)
-        self._show(session, table, round_name, detected_frame)
+        self._show(session, table, round_number, detected_frame)
 
     def _finished(self) -> None:
         self.worker = None
         self._show_detect_ready()
 
-    def _show(self, session: KindSession, table, round_name: str, detected_frame: int) -> None:
+    def _show(self, session: KindSession, table, round_number: int, detected_frame: int) -> None:
         # Nothing found is saved to the frame searched, not to the one on screen when the result arrives.
         frames = sorted(set(table["frame"].astype(int))) or [detected_frame]
+        round_name = _round_name(round_number)
         current = self.session
         if current is not None and current.project.folder == session.project.folder:
             # Switched away and back before it ended: the image's new session, the one seen, takes it (and its
             # Undo); the one put away would save it under layers that still show the frames as they were.
             session = current
         if session is not self.session or self.closed:  # another image or kind, or the dock closed: saved, not drawn
-            saved = session.set_detections(table, frames, shown=False)
-            found = f"{len(table)} {session.kind} found in {session.image.name} with {round_name}"
+            saved = session.set_detections(table, frames, shown=False, detected_by=round_number)
+            found = f"{len(table)} {session.kind} found in '{session.image.name}' with {round_name}"
             when = "the dock is opened again" if self.closed else "it is chosen again"
             text = f"{found}: kept in its project, shown when {when}"
             if session.kept_edits:
@@ -442,8 +442,7 @@ class KindsWidget(ClosingDock, QWidget):
             if self.closed:  # its status line went with the dock: the rods or chains looked lost until it reopened
                 show_info(text)
             return
-        kept = session.set_detections(table, frames)
-        self._detected_with = round_name
+        kept = session.set_detections(table, frames, detected_by=round_number)
         skipped = [f for f in frames if f not in kept]
         # What the frames show: more than was found where accepted boxes or a reviewed frame keep theirs.
         shown = session.frames_table(frames)
@@ -489,7 +488,11 @@ class KindsWidget(ClosingDock, QWidget):
             if put_layers_away:
                 self.session = None
                 remember_worked_on(self.viewer, DOCK_TITLE, session.image, session.kind)
-                names = session.put_away()
+                # A review box emptied by accepting it holds nothing to lose: said "not kept", it read as the
+                # acceptance lost (the reviewed regions are kept).
+                draft = session.regions.draft
+                emptied = draft.name if draft in self.viewer.layers and not len(draft.data) else None
+                names = [name for name in session.put_away() if name != emptied]
                 if names:
                     show_info(put_away_words(DOCK_TITLE, names, session.kind))
             elif session.main_layer is not None and session.image in self.viewer.layers:
@@ -515,7 +518,7 @@ def _frame_text(session: KindSession) -> str:
     frame, project = session.current_frame(), session.project
     table = session.tables.get(frame)
     if table is None:
-        place = f"frame {frame}" if session.stack else session.image.name
+        place = f"frame {frame}" if session.stack else f"'{session.image.name}'"
         return f"{place} not detected yet: Detect finds {session.kind} in it"
     if project.is_reviewed(frame):
         state = "reviewed"
@@ -526,7 +529,25 @@ def _frame_text(session: KindSession) -> str:
             done.append(f"{boxes} box{'es' * (boxes != 1)} accepted")
         state = ", ".join(done) or "not reviewed"
     where = f" on frame {frame}" if session.stack else ""
+    found, current = _found_by(session), project.current_round
+    if found is not None and current is not None and found != current.number:
+        # As the spheres dock says it: rods or beads another round found than the one Detect uses now.
+        return _counted(session.kind, table, f"{where} with {_round_name(found)} ({state}; {current.name} in use)")
     return _counted(session.kind, table, f"{where} ({state})")
+
+
+def _found_by(session: KindSession) -> int | None:
+    """The round whose rods or beads the current frame shows, as the project recorded it; None for a frame reviewed
+    whole (what it shows is what was accepted) or one no detection was recorded for."""
+    if session.frame_off_screen() is not None:
+        return None
+    frame, project = session.current_frame(), session.project
+    return None if project.is_reviewed(frame) else project.detected_by.get(frame)
+
+
+def _round_name(number: int) -> str:
+    """A round's name, also a deleted round's (RoundInfo.name)."""
+    return f"round-{number:03d}"
 
 
 def _counted(kind: str, table: pd.DataFrame, said: str) -> str:

@@ -22,7 +22,7 @@ from qtpy.QtWidgets import (
     QCheckBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QPushButton, QSpinBox,
 )
 
-from ..errors import ParticleDetectError
+from ..errors import ParticleDetectError, one_line
 from ..files.calibration import Calibration, file_calibration
 from ..files.file_detection import metadata_path
 from ..files.tables import TABLE_COLUMNS, with_physical
@@ -522,7 +522,9 @@ class TracksPanel(QGroupBox):
         return layer
 
     def _on_error(self, exc: BaseException) -> None:
-        self.status.setText("linking failed")
+        # The reason stays on the line: the notification saying it goes away.
+        why = str(exc) if isinstance(exc, ParticleDetectError) else f"unexpectedly: {type(exc).__name__}: {exc}"
+        self.status.setText(f"linking failed: {one_line(why)}")
         report(exc)
 
     def _on_finished(self) -> None:
