@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .sizing import MIN_CONVINCING_BLOBS, GreyLevels, central_corner, ring_diameter
+from .sizing import MIN_CONVINCING_BLOBS, GreyLevels, central_corner, radial_profile, ring_diameter, ring_reach
 
 # The strongest peaks whose mean profile is read: hundreds of particles, bounded time.
 LOOK_PEAKS = 200
@@ -65,11 +65,14 @@ def _strongest_peaks(image: np.ndarray | torch.Tensor, peaks: np.ndarray, scores
     return crop, centres
 
 
-def _ring(crop: np.ndarray, centres: np.ndarray, core: float, levels: GreyLevels | None = None) -> float | None:
+def _ring(crop: np.ndarray, centres: np.ndarray, core: float, levels: GreyLevels | None = None,
+          profile: np.ndarray | None = None) -> float | None:
     # A ringed particle's blob is its core, about half its diameter (sizing.RING_MAX_REACH). The grey
     # levels it is judged against are the crop's every other pixel: the same levels in a quarter of the time;
-    # ``levels`` given where the same crop is read twice (a core's ring after the particles'), read once.
-    return ring_diameter(crop, core, centres, levels if levels is not None else GreyLevels.of(crop[::2, ::2]))
+    # ``levels`` and ``profile`` given where the same crop is read twice (a core's ring after the particles'),
+    # read once.
+    return ring_diameter(crop, core, centres, levels if levels is not None else GreyLevels.of(crop[::2, ::2]),
+                         profile)
 
 
 class StackLook:
@@ -88,9 +91,12 @@ class StackLook:
             profile = _strongest_peaks(image, peaks, scores, self.diameter)
             if profile is not None:
                 levels = GreyLevels.of(profile[0][::2, ::2])
-                self.ringed = _ring(*profile, 0.5 * self.diameter, levels) is not None
+                # Read once to the core's reach, the further one: most particles are plain, and read at both
+                # (the rings out to the particles' reach are the same bit for bit, 0.3 ms less on 12 px ones).
+                rings = radial_profile(*profile, ring_reach(CORE_GIVEN * self.diameter))
+                self.ringed = _ring(*profile, 0.5 * self.diameter, levels, rings) is not None
                 if not self.ringed:
-                    self.core_ring = _ring(*profile, CORE_GIVEN * self.diameter, levels)
+                    self.core_ring = _ring(*profile, CORE_GIVEN * self.diameter, levels, rings)
                     self.ringed = self.core_ring is not None
         return bool(self.ringed)
 

@@ -439,11 +439,13 @@ class GreyLevels:
 
 
 def ring_diameter(image: np.ndarray, blob: float, centres: np.ndarray | None = None,
-                  levels: GreyLevels | None = None) -> float | None:
+                  levels: GreyLevels | None = None, profile: np.ndarray | None = None) -> float | None:
     """Twice the radius of an opposite-signed ring around the blobs' cores, or None if there is none.
 
     ``centres`` are the cores' (y, x); by default the strongest Laplacian-of-Gaussian extrema at
-    the ``blob`` scale. ``levels``: the image's (GreyLevels.of it by default).
+    the ``blob`` scale. ``levels``: the image's (GreyLevels.of it by default). ``profile``: the
+    :func:`radial_profile` of ``centres`` (whole pixels inside ``image``) to ``ring_reach(blob)`` or
+    further, where the caller reads it for several blobs; its first rings are that reach's bit for bit.
 
     A ring counts when it is at least RING_MIN_CONTRAST of the core's contrast, lies within
     RING_MAX_REACH blob radii, fades to RING_FADE of its depth further out, is among the image's
@@ -455,8 +457,8 @@ def ring_diameter(image: np.ndarray, blob: float, centres: np.ndarray | None = N
         centres = _strongest_blobs(ndimage.gaussian_laplace(image, blob / DISC_SIGMA_TO_DIAMETER), blob, RING_PROFILE_BLOBS)
     if len(centres) == 0:
         return None
-    reach = int(np.ceil(RING_MAX_REACH * blob)) + 2
-    profile = radial_profile(image, centres, reach)
+    reach = ring_reach(blob)
+    profile = radial_profile(image, centres, reach) if profile is None else profile[:reach]
     levels = GreyLevels.of(image) if levels is None else levels
     median = levels.median
     # The core's sign against its own surroundings: in crowded bright-field the core can sit on
@@ -474,6 +476,11 @@ def ring_diameter(image: np.ndarray, blob: float, centres: np.ndarray | None = N
         return None
     shift = parabola_vertex(*opposite[k - 1 : k + 2]) if k + 1 < reach else 0.0
     return float(2 * (k + 0.5 + shift))  # ring k covers radii [k, k + 1)
+
+
+def ring_reach(blob: float) -> int:
+    """Rings of the radial profile :func:`ring_diameter` reads around cores of ``blob`` px."""
+    return int(np.ceil(RING_MAX_REACH * blob)) + 2
 
 
 # A bright-field ring is about half as deep as its core or deeper; noise lobes are far weaker.
