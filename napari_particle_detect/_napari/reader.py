@@ -387,7 +387,8 @@ def tracks_layer_name(name: str) -> str:
     """The Tracks layer's name for the table ``name``: the dock exports image X's tracks as X_tracks.csv, read
     back as 'X_tracks tracks'; named as the dock names X's own ('X tracks'), apart from the points' 'X_tracks';
     a table named 'tracks' alone, 'track lines'."""
-    stem, part = re.fullmatch(r"(.*?)( \[[^\]]*\])?", name).groups()  # a folder run's part: 'X_tracks [a.tif]'
+    # A folder run's part: 'X_tracks [a.tif]'; DOTALL: a file name may hold a line break.
+    stem, part = re.fullmatch(r"(.*?)( \[[^\]]*\])?", name, flags=re.DOTALL).groups()
     base = re.sub(r"[\s_.-]*tracks$", "", stem, flags=re.IGNORECASE)
     # link's tracks.csv: its points are 'tracks', and 'tracks tracks' read as a slip; 'my tracks' as its points are.
     named = f"{base} tracks" if base and f"{base} tracks" != stem else f"{base} track lines".strip()
