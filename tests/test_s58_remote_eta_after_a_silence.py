@@ -55,3 +55,25 @@ def test_a_backlog_told_at_once_after_a_silence_is_not_timed_as_training():
     left = steps_until(eta, clock, 65, 75)
     truth = (STEPS - 75) * STEP_S
     assert abs(left - truth) < 0.2 * truth, f"{left:.1f} s left, truly {truth:.1f} s"
+
+
+def test_fast_steps_after_a_silence_get_an_estimate_again():
+    """A fast GPU tells 5 steps every 30 ms: after the backlog, those steps are timed again (a rolling backlog
+    window kept treating them as backlog, and the estimate never came back)."""
+    from napari_particle_detect.learning.eta import RoundEta
+
+    now = [0.0]
+    eta = RoundEta(clock=lambda: now[0])
+    steps, step = 2000, 5
+    eta.update({"phase": "training", "step": step, "steps": steps})
+    now[0] += 10
+    eta.update({"phase": "unanswered"})
+    for _ in range(10):  # the backlog, told at once
+        step += 5
+        now[0] += 0.001
+        eta.update({"phase": "training", "step": step, "steps": steps})
+    for _ in range(300):
+        step += 5
+        now[0] += 0.03
+        left = eta.update({"phase": "training", "step": step, "steps": steps})
+    assert left is not None and abs(left - (steps - step) / 5 * 0.03) < 0.2

@@ -88,7 +88,7 @@ class RoundEta:
         self._new_scorings: dict[str, Eta] = {}  # each candidate's own rate (a kinds round scores two)
         self._teacher: tuple[float, float] | None = None  # (first, last) teacher event since the last step
         self._silenced = False  # a remote round's scheduler said silent (learning.remote's "unanswered") since
-        self._backlog_at: float | None = None  # when the last step after a silence came, while a backlog may follow
+        self._backlog_at: float | None = None  # when the first step after a silence came, while a backlog may follow
 
     def update(self, event: dict) -> float | None:
         now = self._clock()
@@ -131,8 +131,12 @@ class RoundEta:
         """The training's timing taken up again after a silence: the silent seconds, and the backlog of steps told
         at once when the scheduler answers again, left out of the rate (the estimate jumped to hours, or fell to
         seconds), the rate before the silence kept meanwhile."""
-        if self._silenced or (self._backlog_at is not None and now - self._backlog_at < BACKLOG_S):
+        # The backlog is what came within BACKLOG_S of the first step after the silence, not of the one before it:
+        # a fast GPU's steps told every 30 ms would otherwise be backlog for ever and the estimate never come back.
+        if self._silenced:
             self._training.restart(step)
             self._silenced, self._backlog_at = False, now
+        elif self._backlog_at is not None and now - self._backlog_at < BACKLOG_S:
+            self._training.restart(step)
         else:
             self._backlog_at = None
