@@ -1,7 +1,8 @@
 """What picking an image in any dock does to the layers every dock made: those made for other images are hidden
 wherever they lie, as another image's centres, rods or boxes show through whatever lies over them (an additive
-channel, a translucent or smaller image) and read as the picked image's; those made for the picked image that a pick
-hid come back. Layers the user made or hid are left alone. No Qt widgets here."""
+channel, a translucent or smaller image) and read as the picked image's, and so are the dock's other images lying
+over it or showing around it; those made for the picked image that a pick hid come back. Layers the user made or hid
+are left alone. No Qt widgets here."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import weakref
 from collections.abc import Sequence
 from typing import Protocol
 
+import numpy as np
 from napari.layers import Image, Layer
 from napari.utils.notifications import show_info
 
@@ -69,13 +71,15 @@ def hidden_by_pick(layer: Layer) -> bool:
 
 def show_picked(viewer, image: Image | None, listed: Sequence[Layer] = ()) -> list[str]:
     """``image`` was picked in a dock of ``viewer``: show it, hide those of the dock's ``listed`` images lying over it
-    (one opened after it covered it while the dock spoke of it) and the layers every open dock made for other images,
-    show again those made for ``image`` that an earlier pick hid, and say what was hidden. The layer order stays the
-    user's. Returns the names hidden, in the layer list's order."""
+    (one opened after it covered it while the dock spoke of it) or under it and reaching beyond it
+    (:func:`_reaches_beyond`) and the layers every open dock made for other images, show again those made for
+    ``image`` that an earlier pick hid, and say what was hidden. The layer order stays the user's. Returns the names
+    hidden, in the layer list's order."""
     if image is None or image not in viewer.layers:
         return []
     at = viewer.layers.index(image)
-    hidden = [other for other in listed if other is not image and other.visible and viewer.layers.index(other) > at]
+    hidden = [other for other in listed if other is not image and other.visible
+              and (viewer.layers.index(other) > at or _reaches_beyond(other, image))]
     for other in hidden:
         other.visible = False
     image.visible = True
@@ -96,3 +100,15 @@ def show_picked(viewer, image: Image | None, listed: Sequence[Layer] = ()) -> li
         again = "its eye in the layer list shows it" if len(hidden) == 1 else "their eyes in the layer list show them"
         show_info(f"showing '{image.name}': hid {names} ({again} again)")
     return [layer.name for layer in hidden]
+
+
+def _reaches_beyond(other: Layer, image: Image) -> bool:
+    """Whether ``other`` covers ground ``image`` does not, along the last axes they share (as napari lines layers up),
+    by more than half a pixel of the coarser: a larger volume opened before a smaller one showed its particles all
+    around the one picked, as if they were its own and its detection had missed them. One of the same ground stays (a
+    channel beside it, a translucent image under it, the same volume at another voxel size: the user's layout)."""
+    axes = min(other.ndim, image.ndim)
+    theirs, ours = (np.asarray(layer.extent.world, dtype=float)[:, -axes:] for layer in (other, image))
+    slack = 0.5 * np.maximum(*(np.asarray(layer.extent.step, dtype=float)[-axes:] for layer in (other, image)))
+    slack += 1e-6 * np.abs(ours).max(initial=1.0)  # rounding in the scales is no ground
+    return bool((theirs[0] < ours[0] - slack).any() or (theirs[1] > ours[1] + slack).any())

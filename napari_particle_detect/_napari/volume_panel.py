@@ -44,6 +44,7 @@ from ..learning.volume_rounds import (
     VolumeSettings, ensure_volume_round, open_volume_project, read_settings, remember_settings, volume_project_folder,
 )
 from .annotation import image_path, placement, project_name
+from .export_panel import safe_stem
 from .image_picks import last_worked_on, register_dock, remember_worked_on, show_picked
 from .image_views import file_read_from, labelled_3d_axes, layer_file_layout, layer_pixels, remember_copied_files
 from .exact_spin_box import ExactSpinBox
@@ -981,8 +982,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
     def default_export_path(self) -> Path:
         path = self._project_path(self.layer())
         stem = path.stem if path is not None else self.layer().name
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem).strip("._") or "volume"
-        return (path.parent if path is not None else Path.cwd()) / f"{safe}_3d_centres.csv"
+        return (path.parent if path is not None else Path.cwd()) / f"{safe_stem(stem, 'volume')}_3d_centres.csv"
 
     # ---- closing -----------------------------------------------------------------------------------
     def shut_down(self, put_layers_away: bool = False) -> None:

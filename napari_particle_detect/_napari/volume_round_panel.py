@@ -19,7 +19,7 @@ from ..learning.volume_rounds import train_volume_round
 from .kind_rounds_panel import chosen_steps, show_steps
 from .labels import WholeLabel
 from .notify import reports_errors, show_warnings, telling
-from .round_reports import ProgressRelay, RoundReports, told_verdict
+from .round_reports import CANCELLING, ProgressRelay, RoundReports, told_verdict
 from .this_version_offer import ThisVersionOffer
 from .warm_up import warm_up_training
 
@@ -99,7 +99,7 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
         if self.running():
             # Its last line, naming its image now that another is shown (or no more, shown again): under another
             # image, 'training: step 5 of 10' read as a round of that image, its Cancel as stopping one there.
-            self._say_running("cancelling…" if self._cancel.is_set() else self._running_line)
+            self._say_running(CANCELLING if self._cancel.is_set() else self._running_line)
             return
         if folder == self._status_for:
             return

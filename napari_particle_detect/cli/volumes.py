@@ -782,17 +782,6 @@ def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: 
     return examples
 
 
-class VolumeRoundBar(RoundBar):
-    """A 3D round's bar, saying 'training' from the parent's last scored tile on: the first step's event comes five
-    steps in, and the bar read 'scoring (parent)' through them, then first showed the training at 50 % of a
-    ten-step round."""
-
-    def event(self, event: dict) -> None:
-        super().event(event)
-        if event["phase"] == "scoring" and event.get("model") == "parent" and event["done"] == event["total"]:
-            self._bar.set_description("training")  # at the steps done: none; the rate still starts at the first
-
-
 def _volume_round(args: argparse.Namespace) -> int:
     from .checks import round_unsaved_at_ctrl_c
     from .rounds import save_round
@@ -810,7 +799,7 @@ def _volume_round(args: argparse.Namespace) -> int:
                                         tuple(args.voxel_size) if args.voxel_size else None)
         # As the 2D round's (main._fine_tune_round): opened at the round's first event, closed before a failure's
         # or a Ctrl-C's line, the round's own log lines printed above it.
-        with VolumeRoundBar(args.quiet, config.steps) as bar:
+        with RoundBar(args.quiet, config.steps) as bar:
             result = fine_tune_volumes(base, examples, config, "cuda" if args.device == "cuda" else "cpu",
                                        progress=bar.event)
     save_round(result, args.init, args.output, tiles="held-out 3D tiles")

@@ -328,8 +328,9 @@ def _estimated_xy(volume: np.ndarray, voxel_size: tuple[float, float, float] | N
     smoothed = raw / SECTION_FACTOR < ESTIMATE_RANGE[0]
     if smoothed:
         estimates = _section_estimates(volume, voxel_size, NOISY_SECTION_SMOOTHING)
-    ringed = _ring_estimates(volume, voxel_size, estimates, smoothed)
+    ringed, rings = _ring_estimates(volume, voxel_size, estimates, smoothed), ""
     if ringed is not None:
+        rings = _rings_note(estimates, ringed)
         estimates, smoothed = ringed, False  # the plain reading was the rings' wall, or noise
     sizes = [e.diameter for e in estimates]
     xy = float(np.median(sizes)) / SECTION_FACTOR
@@ -350,7 +351,15 @@ def _estimated_xy(volume: np.ndarray, voxel_size: tuple[float, float, float] | N
             f"the slices read {raw:.1f} px as they are (their noise?), {xy * SECTION_FACTOR:.1f} px smoothed", reason)))
     if voxel_size is not None:
         xy *= min(voxel_size[1:]) / voxel_size[1]  # the estimate was in units of the finer of y and x
-    return xy, confident, reason
+    return xy, confident, "; ".join(filter(None, (rings, reason)))
+
+
+def _rings_note(plain: list, ringed: list) -> str:
+    """Why a size is some times larger than the slices read: without it, a low-confidence size twice what the user
+    sees in a slice's rings came with only the filled slices' doubts."""
+    as_read, filled = (float(np.median([e.diameter for e in read])) for read in (plain, ringed))
+    return (f"the slices read as rings (hollow particles?): {as_read:.1f} px their wall, {filled:.1f} px with their "
+            "centres filled, used")
 
 
 def _ring_estimates(volume: np.ndarray, voxel_size: tuple[float, float, float] | None, plain: list,
@@ -360,27 +369,51 @@ def _ring_estimates(volume: np.ndarray, voxel_size: tuple[float, float, float] |
     tried too), else None."""
     reading = float(np.median([e.diameter for e in plain]))
     for smoothing, times in RING_READINGS[: 2 if noisy else 1]:
-        ringed = _section_estimates(volume, voxel_size, smoothing, rings_filled=True)
-        if np.median([e.diameter for e in ringed]) >= times * reading:
+        ringed = _ringed_reading(volume, voxel_size, smoothing, times * reading)
+        if ringed is not None:
             return ringed
     return None
 
 
-def _section_estimates(volume: np.ndarray, voxel_size: tuple[float, float, float] | None, smoothing: float = 0.0,
-                       rings_filled: bool = False):
-    """The 2D size estimates (sizing.estimate_size) of five slices through the middle half of ``volume`` (least depth
-    loss; their median is the size: one slice alone can read twice it, measured on the generator at volume fraction
-    0.45), each smoothed first by a Gaussian of ``smoothing`` pixels where that is not 0, and the centre of its
-    ``estimate_size`` crop with its dark ring-enclosed centres filled (:func:`_rings_filled`) where ``rings_filled``."""
-    from scipy import ndimage
-
+def _ringed_reading(volume: np.ndarray, voxel_size: tuple[float, float, float] | None, smoothing: float,
+                    needed: float) -> list | None:
+    """The estimates of :func:`_section_estimates`'s slices with their rings filled where their median reads
+    ``needed`` or more, else None. Filled spheres (most volumes) stop as soon as most slices read under it, as
+    their median cannot reach it then: read whole, the filled rings doubled every volume's sizing time."""
     from .sizing import ESTIMATE_CROP, estimate_size
 
-    nz = volume.shape[0]
-    picks = np.unique(np.linspace(0.25 * (nz - 1), 0.75 * (nz - 1), 5).round().astype(int))
-    sections = (_square_pixels(volume[i], voxel_size) for i in picks)
-    smoothed = (ndimage.gaussian_filter(s, smoothing) if smoothing else s for s in sections)
-    return [estimate_size(_rings_filled(_centre(s, ESTIMATE_CROP)) if rings_filled else s) for s in smoothed]
+    picks = _slice_picks(volume.shape[0])
+    estimates, under = [], 0
+    for i in picks:
+        estimates.append(estimate_size(_rings_filled(_centre(_section(volume, i, voxel_size, smoothing),
+                                                             ESTIMATE_CROP))))
+        under += estimates[-1].diameter < needed
+        if 2 * under > len(picks):  # more than half under: so is the median
+            return None
+    return estimates if np.median([e.diameter for e in estimates]) >= needed else None
+
+
+def _section_estimates(volume: np.ndarray, voxel_size: tuple[float, float, float] | None, smoothing: float = 0.0):
+    """The 2D size estimates (sizing.estimate_size) of five slices through the middle half of ``volume`` (least depth
+    loss; their median is the size: one slice alone can read twice it, measured on the generator at volume fraction
+    0.45), each as :func:`_section` prepares it."""
+    from .sizing import estimate_size
+
+    return [estimate_size(_section(volume, i, voxel_size, smoothing)) for i in _slice_picks(volume.shape[0])]
+
+
+def _slice_picks(nz: int) -> np.ndarray:
+    return np.unique(np.linspace(0.25 * (nz - 1), 0.75 * (nz - 1), 5).round().astype(int))
+
+
+def _section(volume: np.ndarray, i: int, voxel_size: tuple[float, float, float] | None,
+             smoothing: float) -> np.ndarray:
+    """Slice ``i`` of ``volume`` in square pixels, smoothed first by a Gaussian of ``smoothing`` pixels where that is
+    not 0."""
+    from scipy import ndimage
+
+    section = _square_pixels(volume[i], voxel_size)
+    return ndimage.gaussian_filter(section, smoothing) if smoothing else section
 
 
 def _centre(section: np.ndarray, size: int) -> np.ndarray:
@@ -394,14 +427,18 @@ def _rings_filled(section: np.ndarray) -> np.ndarray:
     dependency): at each level, the darker regions that touch no edge are holes."""
     from scipy import ndimage
 
-    out = section.copy()
+    # Levels rise: the last that finds a pixel in a hole is the highest, the one it is raised to (as raising it at
+    # each level was, without reading and writing every hole's pixels 63 times).
+    raised = np.full(section.shape, -np.inf, dtype=section.dtype)
+    labels = np.empty(section.shape, dtype=np.int32)
     for level in np.linspace(*np.percentile(section, (1.0, 99.9)), RING_FILL_LEVELS)[1:]:
-        labels, count = ndimage.label(section < level)
+        count = ndimage.label(section < level, output=labels)
         enclosed = np.ones(count + 1, dtype=bool)
-        enclosed[[0, *labels[0], *labels[-1], *labels[:, 0], *labels[:, -1]]] = False
-        holes = enclosed[labels]
-        out[holes] = np.maximum(out[holes], level)
-    return out
+        enclosed[0] = False
+        for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+            enclosed[edge] = False
+        raised[enclosed[labels]] = level
+    return np.maximum(section, raised)
 
 
 def _square_pixels(section: np.ndarray, voxel_size: tuple[float, float, float] | None) -> np.ndarray:
