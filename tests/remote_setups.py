@@ -1,11 +1,15 @@
 """Test set-ups of remote rounds and cluster runs: a dask scheduler on this machine whose workers are `dask worker`
-processes of their own, to be killed, stopped or started late as a GPU node's are."""
+processes of their own, to be killed, stopped or started late as a GPU node's are, or workers in a thread of the
+test's process where a test needs no process."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -46,5 +50,47 @@ def scheduler_with_worker_process() -> Iterator[tuple[object, object, subprocess
 
     with empty_scheduler() as cluster, distributed.Client(cluster) as client, \
             worker_process(cluster.scheduler_address) as worker:
+        client.wait_for_workers(1, timeout=30)
+        yield cluster, client, worker
+
+
+@contextmanager
+def worker_in_thread(address: str) -> Iterator[str]:
+    """A dask worker of one thread in this process (its own event loop in a thread) joining ``address``, its address
+    yielded once it joined: a `dask worker` process imports torch and this package for the round's first task, seconds
+    on a loaded machine, where this process has both already."""
+    import distributed
+
+    joined: Future = Future()
+
+    async def serve() -> None:
+        try:
+            async with distributed.Worker(address, nthreads=1, dashboard=False) as worker:
+                closing = asyncio.Event()
+                joined.set_result((worker.address, asyncio.get_running_loop(), closing))
+                await closing.wait()
+        except BaseException as exc:  # noqa: BLE001 - raised in the test's thread
+            if not joined.done():
+                joined.set_exception(exc)
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    worker, loop, closing = joined.result(timeout=30)
+    try:
+        yield worker
+    finally:
+        loop.call_soon_threadsafe(closing.set)
+        thread.join(10)
+
+
+@contextmanager
+def scheduler_with_worker_thread() -> Iterator[tuple[object, object, str]]:
+    """(cluster, a client of it, its one worker's address) as scheduler_with_worker_process, the worker in a thread of
+    this process (worker_in_thread): for a test that neither kills nor stops the worker. Its tasks still reach it over
+    TCP, pickled as a remote node's are."""
+    import distributed
+
+    with empty_scheduler() as cluster, distributed.Client(cluster) as client, \
+            worker_in_thread(cluster.scheduler_address) as worker:
         client.wait_for_workers(1, timeout=30)
         yield cluster, client, worker

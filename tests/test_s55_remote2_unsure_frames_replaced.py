@@ -18,7 +18,7 @@ from napari_particle_detect.models.registry import WEIGHTS_DIR
 from napari_particle_detect.projects.project import Project
 from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
-from remote_setups import scheduler_with_worker_process
+from remote_setups import scheduler_with_worker_thread
 
 distributed = pytest.importorskip("distributed")
 # As tests/test_s55_rounds_unsure_frames_replaced.py: the parent teaches, and with pseudo_low 0.01 it is unsure all
@@ -41,7 +41,7 @@ def test_a_remote_round_takes_another_frame_in_place_of_one_its_teacher_was_unsu
     project.remember_detection(load_model(WEIGHTS_DIR / "unet.pt").card.canonical_diameter, "auto")
     for frame, sample in enumerate(truth):
         project.accept_frame(frame, pd.DataFrame({"y": sample.centres[:, 0], "x": sample.centres[:, 1]}))
-    with scheduler_with_worker_process() as (_, client, _):
+    with scheduler_with_worker_thread() as (_, client, _):
         outcome = run_round_remote(project, stack, client, ROUND, device="cpu")
     info = commit(project, outcome)
     # Frames 2 (the checkerboard) and 5 first, as a local round; frame 3, a spare, takes frame 2's place.

@@ -12,7 +12,7 @@ from napari_particle_detect.learning.finetune import FINE_TUNE
 from napari_particle_detect.learning.remote import run_round_remote
 
 from helpers import reviewed_project
-from remote_setups import scheduler_with_worker_process
+from remote_setups import scheduler_with_worker_thread
 
 pytest.importorskip("distributed")
 LONG = replace(FINE_TUNE, steps_per_epoch=3000, batch_size=2, crop=32, threads=1)
@@ -25,7 +25,7 @@ def ctrl_c_once_training(event: dict) -> None:
 
 def test_a_remote_round_interrupted_while_it_trains_frees_its_worker(tmp_path):
     project, stack = reviewed_project(tmp_path)
-    with scheduler_with_worker_process() as (_, client, _):
+    with scheduler_with_worker_thread() as (_, client, _):
         with pytest.raises(KeyboardInterrupt):
             run_round_remote(project, stack, client, LONG, device="cpu", progress=ctrl_c_once_training)
         # The worker takes other work within seconds (was: busy with the round's 3000 steps for minutes).

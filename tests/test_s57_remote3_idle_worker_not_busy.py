@@ -14,13 +14,12 @@ from napari_particle_detect.learning.remote import run_round_remote
 from napari_particle_detect._napari.round_progress import describe
 
 from helpers import reviewed_project
-from remote_setups import empty_scheduler
-from test_s57_remote_progress_not_lost import worker_in_thread
+from remote_setups import empty_scheduler, worker_in_thread
 
 distributed = pytest.importorskip("distributed")
 pytestmark = pytest.mark.usefixtures("project_home")
 TINY = replace(FINE_TUNE, steps_per_epoch=5, batch_size=1, crop=32, unlabelled_frames=0)
-SLOW_START_S = 1.5
+SLOW_START_S = 0.9  # three times QUEUED_AFTER_S below: the round is still starting when its queued line is due
 
 
 def queued_lines(project, stack, client) -> list[str]:

@@ -15,8 +15,8 @@ from napari_particle_detect.learning.remote import run_round_remote
 from napari_particle_detect._napari.round_progress import describe
 
 from helpers import reviewed_project
+from remote_setups import worker_in_thread
 from test_s56_fix3_remote_stalled_scheduler_stop import scheduler_process
-from test_s57_remote_progress_not_lost import worker_in_thread
 
 distributed = pytest.importorskip("distributed")
 pytestmark = pytest.mark.usefixtures("project_home")

@@ -3,13 +3,9 @@ round gave up on (to hear Cancel) still took an event off the Queue once the sch
 lost: a training step missing from the dock, or the task's RUNNING_ON (then the worker's loss went unnoticed). Every
 event comes through."""
 
-import asyncio
 import os
 import signal
 import threading
-from collections.abc import Iterator
-from concurrent.futures import Future
-from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
@@ -19,38 +15,12 @@ from napari_particle_detect.learning.finetune import FINE_TUNE
 from napari_particle_detect.learning.remote import run_round_remote
 
 from helpers import reviewed_project
+from remote_setups import worker_in_thread
 from test_s56_fix3_remote_stalled_scheduler_stop import scheduler_process
 
 distributed = pytest.importorskip("distributed")
 pytestmark = pytest.mark.usefixtures("project_home")
 STALL_S = 1.2  # several of the round's reads given up on (ANSWER_S below) before the scheduler answers again
-
-
-@contextmanager
-def worker_in_thread(address: str) -> Iterator[str]:
-    """A dask worker of one thread in this process (its own event loop in a thread) joining ``address``, its address
-    yielded once it joined: a `dask worker` process imports torch and this package for the round's first task, seconds
-    on a loaded machine, where this process has both already."""
-    joined: Future = Future()
-
-    async def serve() -> None:
-        try:
-            async with distributed.Worker(address, nthreads=1, dashboard=False) as worker:
-                closing = asyncio.Event()
-                joined.set_result((worker.address, asyncio.get_running_loop(), closing))
-                await closing.wait()
-        except BaseException as exc:  # noqa: BLE001 - raised in the test's thread
-            if not joined.done():
-                joined.set_exception(exc)
-
-    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
-    thread.start()
-    worker, loop, closing = joined.result(timeout=30)
-    try:
-        yield worker
-    finally:
-        loop.call_soon_threadsafe(closing.set)
-        thread.join(10)
 
 
 def test_no_progress_event_is_lost_while_the_scheduler_stalls(tmp_path, monkeypatch):
