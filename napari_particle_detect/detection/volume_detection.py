@@ -66,6 +66,10 @@ NOISY_SECTION_SMOOTHING = 1.0
 # broken) must read larger still: smoothed that much, packed 6 px shells merge, 1.8 times larger.
 RING_READINGS = ((1.0, 1.75), (2.0, 2.0))  # (smoothing, pixels; times the plain reading), the second on noisy slices
 RING_FILL_LEVELS = 64
+# Under this plain reading (slice pixels) the rings are not read at all: 5-5.5 px solid spheres packed at 0.45 read
+# 4.0-4.9 px, and their dark gaps, enclosed by the spheres around them, filled read twice that (10 px; F1 0.92 ->
+# 0.05); the shells the filling is for read 5.2 px and more (their walls).
+RING_MIN_READING = 5.0
 # The z autocorrelation is read over the volume's own slices, fewer pairs at each longer lag, so a shallow
 # volume reads z small: under 5 half-widths deep by a quarter or more, against about 15 % at 10 half-widths
 # (generator, z steps 1 and 2.5 px). Shallower, the estimate is said to be of low confidence.
@@ -368,6 +372,8 @@ def _ring_estimates(volume: np.ndarray, voxel_size: tuple[float, float, float] |
     (RING_READINGS: enough larger than the ``plain`` reading; ``noisy``: it read noise, and a smoother look is
     tried too), else None."""
     reading = float(np.median([e.diameter for e in plain]))
+    if reading < RING_MIN_READING:
+        return None
     for smoothing, times in RING_READINGS[: 2 if noisy else 1]:
         ringed = _ringed_reading(volume, voxel_size, smoothing, times * reading)
         if ringed is not None:
