@@ -14,6 +14,6 @@ def test_a_detection_ending_after_the_dock_closed_is_said(make_napari_viewer, qt
     seen = notification_count()
     qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
 
-    said = [m for m in notifications_since(seen) if "found in img" in m]
+    said = [m for m in notifications_since(seen) if "found in 'img'" in m]
     assert len(said) == 1 and "kept in its project" in said[0]
     assert widget.session is None and kinds_dock(viewer, "rods", "img").session.tables[0] is not None
