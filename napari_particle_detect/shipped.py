@@ -136,9 +136,12 @@ def _tensors(weights: Path) -> list[tuple[str, str, tuple, bytes]]:
              .tobytes()) for name, t in sorted(state.items(), key=lambda item: str(item[0]))]
 
 
-def _prediction_card(card: Path) -> dict:
-    from .detection.runtimes import BFLOAT16_INHERITED
+# The card's training record key a round's model inherits its runtime precision by (detection.runtimes
+# BFLOAT16_INHERITED): it changes what the model detects with, so it counts in the digest.
+BFLOAT16_GATE_FROM = "bfloat16_gate_from"
 
+
+def _prediction_card(card: Path) -> dict:
     try:
         values = json.loads(card.read_bytes())
     except ValueError:  # not JSON: loading the model says so
@@ -146,6 +149,6 @@ def _prediction_card(card: Path) -> dict:
     if not isinstance(values, dict):
         return {"card": values}
     training = values.pop("training", None)
-    if isinstance(training, dict) and BFLOAT16_INHERITED in training:
-        values[BFLOAT16_INHERITED] = training[BFLOAT16_INHERITED]
+    if isinstance(training, dict) and BFLOAT16_GATE_FROM in training:
+        values[BFLOAT16_GATE_FROM] = training[BFLOAT16_GATE_FROM]
     return values

@@ -33,6 +33,7 @@ from torch import nn
 from ..errors import ParticleDetectError
 from ..models import DetectorModel
 from ..models.unet import UNet
+from ..shipped import BFLOAT16_GATE_FROM
 from .choices import RUNTIME_CHOICES
 from .devices import native_bfloat16_cpu, select_precision
 from .openvino_runtime import OPENVINO_PRECISIONS, compile_openvino, openvino_available
@@ -129,7 +130,7 @@ def auto_onnx_precision(model: DetectorModel | None) -> str:
 # than the shipped one on a CPU with native bfloat16. Measured on loop.py's four domains, one round each from
 # the shipped UNet: unseen F1 in bfloat16 against float32 -0.0001 / 0.0000 / 0.0000 / -0.0011, RMS within
 # 0.001 px (the shipped model's own: -0.0005 to +0.0021; benchmarks/round_runtimes.py, results/round_runtimes.txt).
-BFLOAT16_INHERITED = "bfloat16_gate_from"
+BFLOAT16_INHERITED = BFLOAT16_GATE_FROM  # kept in shipped.py: its model digest reads it, below detection
 
 
 def bfloat16_gate_passed(model: DetectorModel | None) -> bool:
