@@ -29,7 +29,7 @@ from napari.layers.base import ActionType
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info
 from qtpy.QtCore import QTimer
-from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QPushButton, QWidget
 
 from ..errors import ParticleDetectError
 from ..files.axes import MICROMETRE, Axes, ConstantVolumeError, file_axes
@@ -48,7 +48,7 @@ from .export_panel import safe_stem
 from .image_picks import last_worked_on, register_dock, remember_worked_on, show_picked
 from .image_views import file_read_from, labelled_3d_axes, layer_file_layout, layer_pixels, remember_copied_files
 from .exact_spin_box import ExactSpinBox
-from .labels import NameList, PathLabel
+from .labels import DockScroll, NameList, PathLabel
 from .layers import (
     VOLUME_POINTS_KEY, PastedPoints, guard_canvas_from_removed_layers, is_dock_output, place_over_image,
     points_layer_kwargs, viewer_closing,
@@ -290,8 +290,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self.threshold.setSpecialValueText("model's")
         self.button = QPushButton("Detect 3D centres")
         self.status = PathLabel("")
-        inner = QWidget()
-        form = QFormLayout(inner)
+        form = QFormLayout()
         form.addRow("Image", self.layer_combo)
         form.addRow("Axes", self.axes_combo)
         form.addRow("", self.axes_note)
@@ -306,13 +305,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         form.addRow(self.review_panel)
         form.addRow(self.round_panel)
         # Scrolled, as the Particle detection dock is: in a 1024x700 window the review and round controls below
-        # Detect were cut off, out of reach.
-        self._scroll = QScrollArea()
-        self._scroll.setWidgetResizable(True)
-        self._scroll.setWidget(inner)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(self._scroll)
+        # Detect were cut off, out of reach. As wide as its rows (no least width of its own, as before).
+        self._scroll = DockScroll(self, form, least_width=0)
         self.layer_combo.currentTextChanged.connect(self._layer_changed)
         # The user's pick, not ours: every dock's layers of other images are hidden, as the spheres dock's pick does, and
         # so are the volumes opened after it: one lying over it hid the picked volume and the centres detected in it.
@@ -326,13 +320,6 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self.viewer.layers.events.inserted.connect(self._refresh)
         self.viewer.layers.events.removed.connect(self._on_layer_removed)
         self._refresh()
-
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        # As wide as the rows, measured once shown in napari's style: no sideways scroll hides the right-hand buttons.
-        scroll = self._scroll
-        self.setMinimumWidth(scroll.widget().minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
-                             + 2 * scroll.frameWidth())
-        super().showEvent(event)  # ClosingDock's: watches the window
 
     def _on_step(self, event=None) -> None:
         self.review_panel.update_status()
