@@ -220,7 +220,7 @@ def test_training_steps_repaint_the_dock_sparingly_and_lose_no_loss_point(make_n
     from napari_particle_detect._napari.round_reports import PROGRESS_SHOWN_EVERY_S
     from napari_particle_detect.learning.eta import RoundEta
 
-    viewer = make_napari_viewer()
+    viewer = make_napari_viewer(show=True)  # a plot out of sight draws when next shown, not as it changes
     widget = ParticleDetectWidget(viewer, default_model=light_model)
     viewer.window.add_dock_widget(widget)
     panel = widget.finetune

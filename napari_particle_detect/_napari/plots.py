@@ -33,8 +33,30 @@ class SmallPlot(FigureCanvasQTAgg):
         # The figure's title, centred over the canvas: constrained layout keeps the axes' title inside the
         # figure's height only, and centred over axes pushed right by their tick labels it was cut on the right.
         self.heading = figure.suptitle(title, fontsize=TITLE_POINTS, color=INK)
+        self._drawn_key: object = None
+        self._stale = False  # changed while out of sight: drawn when shown
         self._style()
         self._fit_title()
+
+    def draw_idle(self) -> None:
+        """Drawn now where the plot shows, else when it is next shown (its paint event draws what is pending): the
+        panels fill their plots in docks not open or scrolled away, at 20 ms of the interface thread a draw."""
+        self._stale = not self.isVisible()
+        if not self._stale:
+            super().draw_idle()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if self._stale:
+            self.draw_idle()
+
+    def already_shows(self, key: object) -> bool:
+        """Whether the plot shows what ``key`` stands for, which it is taken to show from now on: clearing and
+        laying out the axes again costs 10-15 ms, and the panels refresh their plots on every change of state."""
+        if key == self._drawn_key:
+            return True
+        self._drawn_key = key
+        return False
 
     def _style(self) -> None:
         axes = self.axes
@@ -168,6 +190,8 @@ class RoundsPlot(SmallPlot):
     def show_rounds(self, rounds: list[RoundInfo]) -> None:
         scored = [r for r in rounds if r.f1 is not None]
         self.shown = [(r.number, r.parent_f1, r.f1) for r in scored]
+        if self.already_shows([(*shown, r.improved) for shown, r in zip(self.shown, scored)]):
+            return
         axes = self.axes
         axes.clear()
         self._style()

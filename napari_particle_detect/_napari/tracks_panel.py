@@ -124,10 +124,13 @@ class MsdPlot(SmallPlot):
     def show_msd(self, msd: pd.DataFrame | None, fit: tuple[float, float] | None,
                  units: dict[str, str] | None) -> None:
         """``units``: of ``lagt`` and ``msd``, as :func:`msd_units` gives them."""
+        placeholder = msd is None or not len(msd)
+        if self.already_shows("placeholder" if placeholder else object()):
+            return
         axes = self.axes
         axes.clear()
         self._style()
-        if msd is None or not len(msd):
+        if placeholder:
             axes.text(0.5, 0.5, "shown after Link", ha="center", va="center", fontsize=7, color=INK,
                       transform=axes.transAxes)
             axes.set_xticks([])
