@@ -29,6 +29,7 @@ import tempfile
 import threading
 import time
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -74,6 +75,8 @@ SIDE_FILES = ("volume.json",)
 # How often a change waiting for another program's under waiting_cancellably looks at its cancel: a user's
 # Cancel is noticed within this, not after LOCK_TIMEOUT_S.
 CANCEL_POLL_S = 0.1
+# The frames read kept for reading again, at most this many centres in all (a few tens of MB): most recently read first.
+READ_FRAMES_KEPT_ROWS = 500_000
 # What a list of rounds says of a round whose model cannot be used (Project.round_model_problem).
 MODEL_MISSING = "model file missing"
 MODEL_DAMAGED = "model file damaged"
@@ -290,6 +293,10 @@ class Project:
         # Frame files as this object last read or wrote them whole: a save over one of these stamps replaces a
         # sound file, any other is read first, so a damaged one is kept aside rather than overwritten.
         self._sound_frames: dict[int, FrameStamp] = {}
+        # Frames as last read, by their file's stamp: the docks read every saved frame on many a refresh (10 ms a
+        # frame through pandas), and a stamp still matching means the file holds what was read (every save renames).
+        self._read_frames: OrderedDict[int, tuple[FrameStamp, pd.DataFrame]] = OrderedDict()
+        self._read_frames_lock = threading.Lock()
         self._lock = FileLock(str(self.folder / LOCK_FILE), timeout=LOCK_TIMEOUT_S)
         self._workspace_locks: dict[Path, FileLock] = {}
         # The last state this object read from or wrote to state.json: a state.json gone since, with nothing to go
@@ -683,15 +690,31 @@ class Project:
         stamp = file_stamp(path)  # before reading: a save in between reads as unknown, never as sound
         if stamp is None:
             return None
+        table = self._read_frame(int(frame), path, stamp)
+        self._report_outside_frame(path, table)
+        self._sound_frames[int(frame)] = stamp
+        return table
+
+    def _read_frame(self, frame: int, path: Path, stamp: FrameStamp) -> pd.DataFrame:
+        """``frame``'s file read and checked, or a copy of it as read before under the same stamp."""
+        with self._read_frames_lock:  # a dock's thread and a worker's may read at once
+            kept = self._read_frames.get(frame)
+            if kept is not None and kept[0] == stamp:
+                self._read_frames.move_to_end(frame)
+                return kept[1].copy()
         if not _ends_with_newline(path):
             # Every save ends the file with a newline: a last line without one was cut short (a copy or a
             # disk that failed), and its cut number would read as a wrong point, learned as ground truth.
             raise ParticleDetectError(f"{path}: truncated: its last line is incomplete")
         table = read_centres(path)
-        table = normalise_table(table, int(frame))
+        table = normalise_table(table, frame)
         check_sources(table, str(path))
-        self._report_outside_frame(path, table)
-        self._sound_frames[int(frame)] = stamp
+        with self._read_frames_lock:
+            self._read_frames[frame] = (stamp, table.copy())
+            self._read_frames.move_to_end(frame)
+            rows = sum(len(t) for _, t in self._read_frames.values())
+            while rows > READ_FRAMES_KEPT_ROWS and len(self._read_frames) > 1:
+                rows -= len(self._read_frames.popitem(last=False)[1][1])
         return table
 
     def _report_outside_frame(self, path: Path, table: pd.DataFrame) -> None:
