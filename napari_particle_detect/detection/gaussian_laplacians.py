@@ -51,13 +51,38 @@ class GaussianLaplacians:
         output alive while it holds the view (the size estimate's scale space does, for its few scales of a crop)."""
         if not self.reaches(sigma):
             raise ValueError(f"sigma {sigma} reaches further than the image was mirrored for ({self.reach} px)")
-        rows, columns = _kernel_spectra(float(sigma), self.size)
-        # d2/dy2 of the Gaussian along rows, smoothed along columns, plus the same the other way round.
-        transfer = np.outer(rows[1], columns[0])
-        transfer += np.outer(rows[0], columns[1])
-        full = fft.irfft2(self.spectrum * transfer, s=self.size)
+        full = fft.irfft2(self.spectrum * _transfer(float(sigma), self.size), s=self.size)
         h, w = self.shape
         return full[self.reach : self.reach + h, self.reach : self.reach + w]
+
+
+# Transforms up to this many values have their 2D transfer kept (:func:`_transfer`): the size estimate's crops
+# (384 px and their reduced copies) are, at half a MB each or less; a 1024 px sparse crop's (2.4 MB a scale) is not.
+KEPT_TRANSFER_VALUES = 512 * 512
+
+
+def _transfer(sigma: float, size: tuple[int, int]) -> np.ndarray:
+    """The Laplacian of Gaussian's transfer function at ``sigma`` on a transform of ``size`` (float32): kept per scale
+    and size where small (the estimate reads the same scales on crops of the same size in every frame, and building
+    it cost as much as scaling the spectrum by it)."""
+    if size[0] * size[1] <= KEPT_TRANSFER_VALUES:
+        return _kept_transfer(sigma, size)
+    return _transfer_of(sigma, size)
+
+
+@lru_cache(maxsize=32)
+def _kept_transfer(sigma: float, size: tuple[int, int]) -> np.ndarray:
+    transfer = _transfer_of(sigma, size)
+    transfer.flags.writeable = False  # shared by every image read at this scale and size
+    return transfer
+
+
+def _transfer_of(sigma: float, size: tuple[int, int]) -> np.ndarray:
+    rows, columns = _kernel_spectra(sigma, size)
+    # d2/dy2 of the Gaussian along rows, smoothed along columns, plus the same the other way round.
+    transfer = np.outer(rows[1], columns[0])
+    transfer += np.outer(rows[0], columns[1])
+    return transfer
 
 
 @lru_cache(maxsize=256)
