@@ -4,10 +4,26 @@ release does nothing without a Qt application; the garbage collector's freeze se
 import gc
 import logging
 import os
+import sys
 
 import pytest
 
-from napari_particle_detect.learning.training import TrainConfig, train  # first: it sets torch's OpenMP waiting policy
+
+def _plugin_packages_imported_as_they_are() -> None:
+    """pytest rewrites the asserts of every module of a package that ships a pytest plugin (napari, zarr, npe2 and
+    six more: some 640 modules) as a worker imports them, and with PYTHONDONTWRITEBYTECODE set it keeps no rewritten
+    copy: every worker parsed and compiled them all again, about 3 s of CPU each. Their asserts are no test's; the
+    tests' own modules and conftest are still rewritten (pytest matches those by name, not by this mark)."""
+    for finder in sys.meta_path:
+        marked = getattr(finder, "_must_rewrite", None)
+        if isinstance(marked, set):
+            marked.clear()
+
+
+_plugin_packages_imported_as_they_are()
+
+# first: it sets torch's OpenMP waiting policy
+from napari_particle_detect.learning.training import TrainConfig, train  # noqa: E402
 
 import torch  # noqa: E402, I001
 
@@ -52,26 +68,40 @@ def no_flush_to_the_disk():
 
 
 @pytest.fixture(scope="session", autouse=True)
-def plugin_manifests_parsed_once():
-    """napari's make_napari_viewer discovers the installed plugins again for every viewer, parsing each manifest's
-    YAML in pure Python: 0.12 s a viewer, over a thousand viewers. The parse is kept by the file's bytes, so a
-    manifest that changes is parsed again; each discovery gets its own copy."""
+def plugins_discovered_once():
+    """napari's make_napari_viewer discovers the installed plugins again for every viewer: every distribution's
+    metadata read, each plugin's manifest parsed (pure-Python YAML) and validated, 0.15 s a viewer over a thousand
+    viewers. No test installs a plugin: what a process's first discovery found is given to each later one, each
+    time as a copy of its own (unpickled: a plugin manager's changes to its manifests stay its own)."""
     import pickle
 
-    from npe2.manifest import _bases
+    from npe2.manifest.schema import PluginManifest
 
-    parse = _bases._load_yaml_no_duplicates
-    parsed: dict[bytes, bytes] = {}
+    discover = PluginManifest.discover
+    found: dict[tuple[str, ...], bytes] = {}
 
-    def parsed_once(stream):
-        text = stream.read()
-        if text not in parsed:
-            parsed[text] = pickle.dumps(parse(text))
-        return pickle.loads(parsed[text])  # a copy, ten times faster than copy.deepcopy
+    def discovered_once(paths=()):
+        key = tuple(map(str, paths))
+        if key not in found:
+            found[key] = pickle.dumps(list(discover(paths)))
+        return iter(pickle.loads(found[key]))
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_bases, "_load_yaml_no_duplicates", parsed_once)
+        patch.setattr(PluginManifest, "discover", staticmethod(discovered_once))
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def napari_settings_kept_off_the_disk():
+    """napari writes its settings file (a pydantic dump and YAML) at every change, and make_napari_viewer resets them
+    before and after each viewer: some 0.05 s a viewer, over a thousand viewers, all into the user's own napari
+    settings file. No test reads that file back; a `particle-detect gui` child process keeps its own."""
+    from napari.settings import get_settings
+
+    settings = get_settings()
+    saving, settings._save_on_change = settings._save_on_change, False
+    yield
+    settings._save_on_change = saving
 
 
 @pytest.fixture(scope="session")

@@ -35,6 +35,7 @@ def test_a_frame_is_read_once_until_its_file_changes(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(first, again)
 
     mine = project.load_frame(0)
+    assert mine[["y", "x"]].to_numpy().flags.writeable  # as read: napari's layers write into the arrays given
     mine.loc[:, "y"] = -1.0  # a caller's own copy
     assert (project.load_frame(0)["y"] >= 0).all()
 
@@ -60,4 +61,4 @@ def test_the_frames_kept_are_bounded(tmp_path, monkeypatch):
     project.load_all()
     project.load_all()
     assert len(reads) == 8  # 16 centres never fit in 10: each frame read each time
-    assert sum(len(table) for _, table in project._read_frames.values()) <= 10
+    assert sum(rows for _, _, rows in project._read_frames.values()) <= 10

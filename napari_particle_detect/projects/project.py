@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import re
 import shutil
 import tempfile
@@ -295,7 +296,7 @@ class Project:
         self._sound_frames: dict[int, FrameStamp] = {}
         # Frames as last read, by their file's stamp: the docks read every saved frame on many a refresh (10 ms a
         # frame through pandas), and a stamp still matching means the file holds what was read (every save renames).
-        self._read_frames: OrderedDict[int, tuple[FrameStamp, pd.DataFrame]] = OrderedDict()
+        self._read_frames: OrderedDict[int, tuple[FrameStamp, bytes, int]] = OrderedDict()
         self._read_frames_lock = threading.Lock()
         self._lock = FileLock(str(self.folder / LOCK_FILE), timeout=LOCK_TIMEOUT_S)
         self._workspace_locks: dict[Path, FileLock] = {}
@@ -701,7 +702,7 @@ class Project:
             kept = self._read_frames.get(frame)
             if kept is not None and kept[0] == stamp:
                 self._read_frames.move_to_end(frame)
-                return kept[1].copy()
+                return pickle.loads(kept[1])
         if not _ends_with_newline(path):
             # Every save ends the file with a newline: a last line without one was cut short (a copy or a
             # disk that failed), and its cut number would read as a wrong point, learned as ground truth.
@@ -710,11 +711,13 @@ class Project:
         table = normalise_table(table, frame)
         check_sources(table, str(path))
         with self._read_frames_lock:
-            self._read_frames[frame] = (stamp, table.copy())
+            # Pickled: each reader gets a table of its own laid out as read (a DataFrame.copy() shares its columns
+            # until written, and pandas then hands out read-only arrays, which napari's layers write into).
+            self._read_frames[frame] = (stamp, pickle.dumps(table), len(table))
             self._read_frames.move_to_end(frame)
-            rows = sum(len(t) for _, t in self._read_frames.values())
+            rows = sum(kept[2] for kept in self._read_frames.values())
             while rows > READ_FRAMES_KEPT_ROWS and len(self._read_frames) > 1:
-                rows -= len(self._read_frames.popitem(last=False)[1][1])
+                rows -= self._read_frames.popitem(last=False)[1][2]
         return table
 
     def _report_outside_frame(self, path: Path, table: pd.DataFrame) -> None:
