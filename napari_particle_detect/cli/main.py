@@ -1149,11 +1149,16 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
 def _frames_kept_line(args: argparse.Namespace, inputs: list[Path], options, told: dict[Path, str]) -> str:
     """How far a folder run stopped by Ctrl-C got, and the frames kept of the stacks it stopped in (detect_file wrote
     them at their outputs, marked unfinished; the same command goes on from them: file_detection.earlier_frames), as
-    part of one line; "" where none were kept (stopped between files), which the bare 'interrupted' says as ever.
-    ``told``: the status detect_files gave each file it got to (done, skipped or failed)."""
-    from ..files.distributed import FilesSummary, how_far
+    part of one line; else the files it finished and that the same command skips them; "" where it kept nothing,
+    which the bare 'interrupted' says as ever. ``told``: the status detect_files gave each file it got to (done,
+    skipped or failed)."""
+    from ..files.distributed import FilesSummary, finished_files_line, how_far
     from ..files.file_detection import FileResult, earlier_frames, output_paths
 
+    summary = FilesSummary(done=[FileResult(path, None, {}) for path, status in told.items() if status == "done"],
+                           skipped=[path for path, status in told.items() if status == "skipped"],
+                           failed={path: status for path, status in told.items() if status == "failed"},
+                           left=[path for path in inputs if path not in told])
     present = [path for path in inputs if path.exists()]
     kept = []
     for path, target in zip(present, output_paths(present, args.output)):
@@ -1161,11 +1166,7 @@ def _frames_kept_line(args: argparse.Namespace, inputs: list[Path], options, tol
         if earlier is not None and earlier.record is None:  # frames of a stack, not a file finished
             kept.append(f"{earlier.so_far.done} of {earlier.so_far.total} frames of {path} are kept in {target}")
     if not kept:
-        return ""
-    summary = FilesSummary(done=[FileResult(path, None, {}) for path, status in told.items() if status == "done"],
-                           skipped=[path for path, status in told.items() if status == "skipped"],
-                           failed={path: status for path, status in told.items() if status == "failed"},
-                           left=[path for path in inputs if path not in told])
+        return finished_files_line(summary, args.output)
     return f"{how_far(summary)}; {', '.join(kept)}: run the same command again to go on"
 
 

@@ -165,6 +165,7 @@ def detect_volumes_if_any(args: argparse.Namespace, inputs: list[Path]) -> int |
             if card.exists() and read_card(card).spatial_dims == 3:
                 raise ParticleDetectError(f"{args.model}: a model for volumes, and {inputs[0]} is read as 2D; "
                                           "give --axes ZYX (or TZYX) if it is a volume")
+        stacks: dict[Path, int] = {}  # the 3D files read as stacks, by their frames
         for path, axes in zip(inputs, found):
             if axes is None or axes.source == "default":  # an unreadable one: the reader says why
                 try:
@@ -177,10 +178,23 @@ def detect_volumes_if_any(args: argparse.Namespace, inputs: list[Path]) -> int |
                         log.warning("%s: %s", path, hint)
                     continue  # the per-file runner reports it, and goes on with the others
                 if len(shape) == 3:
-                    log.info("%s: read as a stack of %d 2D frames (its metadata names no axes); %s",
-                             path, shape[0], STACK_HINT)
+                    stacks[path] = shape[0]
+        _say_read_as_stacks(stacks)
         return None
     return detect_volumes_among(args, inputs, found, unreadable)
+
+
+def _say_read_as_stacks(stacks: dict[Path, int]) -> None:
+    """That the 3D files ``stacks`` (each one's frames) were read as stacks of 2D frames, in one line however many:
+    a folder of them said one line each before its bar."""
+    if len(stacks) == 1:
+        (path, frames), = stacks.items()
+        log.info("%s: read as a stack of %d 2D frames (its metadata names no axes); %s", path, frames, STACK_HINT)
+    elif stacks:
+        low, high = min(stacks.values()), max(stacks.values())
+        frames = f"{low}" if low == high else f"{low} to {high}"
+        log.info("%s: read as stacks of %s 2D frames (their metadata names no axes); give --axes ZYX if each is one "
+                 "volume", _some_files(list(stacks)), frames)
 
 
 def read_axes(inputs: list[Path], given: str | None,
@@ -399,7 +413,7 @@ class _VolumeRun:
     def take_turns(self) -> Exception | None:
         """Every file's turn (:func:`_take_turns`); the failure that stopped the run, None where none did. Interrupted
         (Ctrl-C), a folder run's record says which files were not done by then."""
-        from ..files.distributed import how_far
+        from ..files.distributed import finished_files_line
 
         busy: list[int] = []  # files whose output another run holds: done after the others, as a 2D folder run does
         try:
@@ -413,10 +427,9 @@ class _VolumeRun:
             # here, it cut the record short. Held, then dropped, as a 2D folder run's is.
             with held_stop_signals():
                 self.record_run(interrupted=True)
-            if isinstance(interrupt, KeyboardInterrupt) and (self.summary.done or self.summary.skipped):
-                # How far it got and how to go on, as a 2D folder run stopped inside a stack says it.
-                raise KeyboardInterrupt(f"{how_far(self.summary)}; the finished files' outputs are in {self.output}: "
-                                        "run the same command again to go on (finished files are skipped)") from None
+            said = finished_files_line(self.summary, self.output) if isinstance(interrupt, KeyboardInterrupt) else ""
+            if said:  # how far it got and how to go on, as a 2D folder run says it
+                raise KeyboardInterrupt(said) from None
             raise
 
     def _order(self) -> dict[Path, int]:

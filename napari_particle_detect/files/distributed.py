@@ -593,6 +593,15 @@ def how_far(summary: FilesSummary) -> str:
     return f"stopped with {finished} of {total} files done{skipped}{failed}, {len(summary.left)} left"
 
 
+def finished_files_line(summary: FilesSummary, output: Path) -> str:
+    """What a folder run into ``output`` stopped by Ctrl-C kept and how to go on, as part of the command line's one
+    line; "" where it finished no file. Shared by the 2D and the volume runs, which say it alike."""
+    if not summary.done and not summary.skipped:
+        return ""
+    return (f"{how_far(summary)}; the finished files' outputs are in {output}: run the same command again to go on "
+            "(finished files are skipped)")
+
+
 @dataclass(frozen=True)
 class CancelledOnCluster:
     """A cluster run whose tasks dask cancelled, not this run: ``reason`` as dask gives it (SCHEDULER_LOST where
@@ -757,11 +766,46 @@ def _detect_job(path: Path, options: DetectOptions, model: str | ShippedModel | 
         return FileFailure(exc)
 
 
+@dataclass(frozen=True)
+class _Told:
+    """A file task's result and the warnings its worker said meanwhile (:func:`_detect_job_telling`)."""
+
+    result: FileResult | FileFailure | HeldElsewhere | None
+    lines: list[str]
+
+
+def _detect_job_telling(*args) -> _Told:
+    """:func:`_detect_job`, the warnings it says kept for the caller to say (:func:`_said_here`): a local cluster's
+    worker wrote them to the terminal it shares with the command line, into the line of its progress bar. Where the
+    task fails unforeseen, they are written as before."""
+    _one_line_last_resort()
+    kept = _OneLineLastResort.kept
+    kept.lines = []
+    try:
+        return _Told(_detect_job(*args), kept.lines)
+    except BaseException:
+        sys.stderr.write("".join(f"{line}\n" for line in kept.lines))
+        raise
+    finally:
+        kept.lines = None
+
+
+def _said_here(told: _Told) -> FileResult | FileFailure | HeldElsewhere | None:
+    """``told``'s result, once its worker's warnings are said through this process's logging (the command line's
+    above its bar)."""
+    for line in told.lines:
+        log.warning("%s", line)
+    return told.result
+
+
 class _OneLineLastResort(logging.Handler):
     """What Python's last resort prints of our warnings where a process has no handler set up (a dask worker's,
     spawned by a local cluster or started by ``dask worker``): the message, to stderr, but on one line
     (errors.OneLineFormatter), as the command line says it; a file name's line break split it over two. Silent once
-    the process's own logging is set up (a handler on the root logger), which then says them as it was told to."""
+    the process's own logging is set up (a handler on the root logger), which then says them as it was told to.
+    In a thread whose ``kept.lines`` is a list, kept there instead (:func:`_detect_job_telling`)."""
+
+    kept = threading.local()
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
@@ -769,6 +813,10 @@ class _OneLineLastResort(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if logging.getLogger().handlers:
+            return
+        kept = getattr(self.kept, "lines", None)
+        if kept is not None:
+            kept.append(self.format(record))
             return
         try:
             sys.stderr.write(self.format(record) + "\n")
@@ -801,7 +849,7 @@ def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOption
     sent = _model_for_workers(model)
     # pure=False: a file's task runs again if asked again (its input may have changed on disk). Not blocking: a worker
     # meeting an output another run holds goes on to other files (HeldElsewhere), not waiting while they queue.
-    futures = client.map(_detect_job, inputs, [options] * len(todo), [sent] * len(todo), outputs, names,
+    futures = client.map(_detect_job_telling, inputs, [options] * len(todo), [sent] * len(todo), outputs, names,
                          [False] * len(todo), pure=False)
     order = {future.key: index for index, future in enumerate(futures)}
     finished: list[tuple[int, FileResult]] = []
@@ -832,7 +880,7 @@ def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOption
             error = None
             if future.status == "finished":
                 try:
-                    result = future.result()
+                    result = _said_here(future.result())
                 except OSError:  # the scheduler lost as the result came: finished on disk, a run again skips it
                     left.append(index)
                     stop = stop or CancelledOnCluster(address, SCHEDULER_LOST)
@@ -841,7 +889,7 @@ def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOption
                         error = result.error
                     elif isinstance(result, HeldElsewhere):
                         if stop is None:  # asked again after the files queued now (dask runs them in order)
-                            futures[index] = client.submit(_detect_job, inputs[index], options, sent, outputs[index],
+                            futures[index] = client.submit(_detect_job_telling, inputs[index], options, sent, outputs[index],
                                                            names[index], True, pure=False)
                             order[futures[index].key] = index
                             handled.discard(index)
