@@ -20,6 +20,7 @@ import copy
 import functools
 import hashlib
 import itertools
+import logging
 import math
 import numbers
 import os
@@ -47,6 +48,8 @@ from .training import (NAMED_FRAMES, BatchSource, Example, TrainConfig, Training
                        refuse_validating_on_training_frames, require_sphere_model, said_names, session_fields,
                        standard_layout, take_step, training_layout, weighted_mse)
 from ..detection.threads import keeps_torch_threads, round_threads
+
+log = logging.getLogger(__name__)
 
 # What a round trains, chosen by measurement (benchmarks/loop_options.py): every layer (the
 # decoder alone learned less and saved little time), from the user's frames alone (synthetic
@@ -397,6 +400,8 @@ def fine_tune(
         unlabelled = checked_examples(unlabelled, working, "unlabelled", truth=False)
     if not examples:
         raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")
+    kept, twins = distinct_frames(examples)
+    examples = [examples[i] for i in kept]
     trained_names, validation_names = said_names(examples, validation or [])
     refuse_validating_on_training_frames(zip(trained_names, (e.image for e in examples)),
                                          zip(validation_names, (e.image for e in validation or [])))
@@ -458,6 +463,7 @@ def fine_tune(
                        "unlabelled_asked": int(config.unlabelled_frames) if unlabelled is not None else 0,
                        # Frames the teacher labelled but was unsure all over: offered, yet nothing learned from them.
                        "pseudo_unsure": sum(labelled) - len(pseudo),
+                       **twins_record(twins),
                        # Where it trained: a GPU worker's round and a laptop's CPU one read alike without it.
                        **session},
     }
@@ -467,6 +473,36 @@ def fine_tune(
                          pseudo_frames=len(pseudo))
     report({"phase": "done", "seconds": result.seconds})
     return result
+
+
+def distinct_frames(examples: Sequence[Example],
+                    names: Sequence[str] | None = None) -> tuple[list[int], dict[str, str]]:
+    """Which of a round's ``examples`` it keeps, by index, and {left out: kept} for each frame with the pixels of an
+    earlier one (training.frame_digest), said in the log by ``names`` (default: training.said_names). The same image
+    copied into two folders, both reviewed, was learned twice, and its held-out tiles, drawn by name, differed: one
+    copy trained where the other was scored, so the verdict was not honest."""
+    from .training import frame_digest
+
+    names = said_names(examples, [])[0] if names is None else names
+    first: dict[bytes, str] = {}
+    kept, twins = [], {}
+    for i, (example, name) in enumerate(zip(examples, names)):
+        digest = frame_digest(example.image)
+        if digest in first:
+            twins[name] = first[digest]
+            continue
+        first[digest] = name
+        kept.append(i)
+    if twins:
+        copies = "; ".join(f"{twin} has the pixels of {kept_as}" for twin, kept_as in twins.items())
+        log.warning("%s: a round learns and scores each frame once, so the %s left out", copies,
+                    "copy is" if len(twins) == 1 else "copies are")
+    return kept, twins
+
+
+def twins_record(twins: dict[str, str]) -> dict[str, dict[str, str]]:
+    """The card's ``identical_frames`` ({left out: kept}, :func:`distinct_frames`); nothing where none was."""
+    return {"identical_frames": dict(twins)} if twins else {}
 
 
 def unreviewed_frames(model: DetectorModel, splits: list[Split], unlabelled, config: TrainConfig) -> list[Example]:

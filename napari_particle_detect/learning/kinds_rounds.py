@@ -42,7 +42,8 @@ from ..detection.devices import select_device
 from ..errors import ParticleDetectError
 from ..kinds.evaluation import Counts, best_threshold_index, mask_value_at
 from .batch_norm_adaptation import with_frame_statistics
-from .finetune import RoundResult, Scored, Split, _tiles, split_for_scoring, train_steps
+from .finetune import (RoundResult, Scored, Split, _tiles, distinct_frames, split_for_scoring, train_steps,
+                       twins_record)
 from ..kinds.registry import Kind, get_kind
 from ..detection.kinds_prediction import predict_maps
 from ..detection.sizing import rescale_centres
@@ -306,6 +307,10 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
     report = progress or (lambda event: None)
     if not reviewed:
         raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")
+    # A round on files names its frames by number ('frame 1'): their files say which copy is left out.
+    examples = [r.example for r in reviewed]
+    kept, twins = distinct_frames(examples, [e.given_as or e.name for e in examples])
+    reviewed = [reviewed[i] for i in kept]
     kind = get_kind(model.card.kind)
     config = round_config(kind.name) if config is None else config
     trainable = round_trainable(kind.name) if trainable is None else trainable
@@ -354,7 +359,7 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
                        **frame_files([r.example.name for r in reviewed], [r.example for r in reviewed]),
                        "metric": ROUND_METRIC[kind.name],
                        "score": score.f1 if score else None, "parent_score": parent_score.f1 if parent_score else None,
-                       **session},  # where it trained (device, CPU threads, version)
+                       **twins_record(twins), **session},  # where it trained (device, CPU threads, version)
     }
     inherit_bfloat16_gate(model, child)
     result = RoundResult(model=child, trained_examples=len(training), held_out_tiles=held_tiles, score=score,

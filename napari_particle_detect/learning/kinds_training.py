@@ -8,6 +8,7 @@ on unseen seeds is kept and saved with a card naming the kind and its heads.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +43,8 @@ from .training import (VALIDATION_SEED_BASE, EpochCut, _augment, _check_same_sta
                        steps_from, stop_between_steps, trains_channels_last, training_layout, was_cut)
 from ..shipped import refuse_shipped_output
 from ..detection.threads import keeps_torch_threads
+
+log = logging.getLogger(__name__)
 
 THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55)
 
@@ -202,10 +205,18 @@ def validation_set(kind: Kind, config: KindTrainConfig) -> list[tuple[np.ndarray
     return [kind.example(rng, config.validation_size, VALIDATION_SEED_BASE + i) for i in range(config.validation_images)]
 
 
-def validation_score(kind: Kind, network, validation, device: torch.device | str = "cpu",
-                     thresholds=THRESHOLDS) -> list[float]:
-    """Per threshold: rods, F1 minus the median orientation error / 20 degrees minus the median relative
-    length error; chains, the mean of bead F1 and bond F1."""
+# What an epoch's validation score is, in the words a log line can say once (the epoch lines give the number alone):
+# a rods score below zero, as every epoch of a short run has, read as a fault.
+SCORE_MEANING = {
+    "rods": "F1 minus the median orientation error / 20 degrees minus the median relative length error (1 is "
+            "perfect; below 0 where those errors outweigh F1; each error counts 1 where no rod is matched)",
+    "chains": "the mean of bead F1 and bond F1 (1 is perfect)",
+}
+
+
+def validation_scores(kind: Kind, network, validation, device: torch.device | str = "cpu",
+                      thresholds=THRESHOLDS) -> list[tuple[float, float | None]]:
+    """Per threshold, (the score SCORE_MEANING says, the rods' F1 in it; None for chains, whose score is F1s)."""
     from ..kinds import chains
     from ..kinds import rods
 
@@ -219,15 +230,21 @@ def validation_score(kind: Kind, network, validation, device: torch.device | str
             for m, (_, truth) in zip(maps, validation):
                 rods.add_errors(errors, rods.decode(m, thr), truth)
             s = rods.scores_from(errors)
-            out.append(s.f1 - (s.angle_median / 20 if np.isfinite(s.angle_median) else 1.0)
-                       - (s.length_error_median if np.isfinite(s.length_error_median) else 1.0))
+            out.append((s.f1 - (s.angle_median / 20 if np.isfinite(s.angle_median) else 1.0)
+                        - (s.length_error_median if np.isfinite(s.length_error_median) else 1.0), s.f1))
         else:
             total: dict = {}
             for m, (_, truth) in zip(maps, validation):
                 total = chains.add_counts(total, chains.chain_counts(chains.decode(m, thr), truth))
             s = chains.scores_from(total)
-            out.append(0.5 * (s.bead_f1 + s.bond_f1))
+            out.append((0.5 * (s.bead_f1 + s.bond_f1), None))
     return out
+
+
+def rod_f1(scored: tuple[float, float | None]) -> dict[str, float]:
+    """An epoch record's ``rod_f1``: the F1 inside a rods score (:func:`validation_scores`), the number of it a user
+    reads; nothing for chains."""
+    return {} if scored[1] is None else {"rod_f1": float(scored[1])}
 
 
 @keeps_torch_threads
@@ -348,11 +365,14 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
                  **cut_fields}
         save_tensors(state, resume_state_path(out))  # a full disk: one OSError naming the file
 
+    log.info("%s validation score: %s", kind.name, SCORE_MEANING[kind.name])
     if init is not None and not resume:
         # The starting model is a candidate too: a round must not hand back something worse.
-        best = float(max(validation_score(kind, network, validation, device)))
-        history.append({"epoch": 0, "loss": float("nan"), "score": best, "threshold": card.threshold, "seconds": 0.0,
-                        "version": __version__})
+        scored = validation_scores(kind, network, validation, device)
+        k = int(np.argmax([score for score, _ in scored]))
+        best = float(scored[k][0])
+        history.append({"epoch": 0, "loss": float("nan"), "score": best, **rod_f1(scored[k]),
+                        "threshold": card.threshold, "seconds": 0.0, "version": __version__})
         if progress is not None:
             progress({**history[-1], "epochs": config.epochs})
         card.training = training_record(best, run_progress(0, config.epochs))
@@ -389,10 +409,12 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
                     break
             # Cut by the time limit: its weights are scored, as this session's result may be them.
             cut_short = len(losses) < config.steps_per_epoch
-            scores = validation_score(kind, network, validation, device)
+            scored = validation_scores(kind, network, validation, device)
+            scores = [score for score, _ in scored]
             k = best_threshold_index(scores)
             record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "score": float(scores[k]),
-                      "threshold": THRESHOLDS[k], "seconds": round(time.monotonic() - started, 1), **session,
+                      **rod_f1(scored[k]), "threshold": THRESHOLDS[k], "seconds": round(time.monotonic() - started, 1),
+                      **session,
                       **(cut_epoch_mark(len(losses), config.steps_per_epoch) if cut_short else {}),
                       **paused_mark(paused)}
             history.append(record)
