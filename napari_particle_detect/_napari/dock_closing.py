@@ -5,13 +5,15 @@ first two cases."""
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from qtpy.QtCore import QCoreApplication, QEvent, QObject
 from qtpy.QtWidgets import QApplication
 
 from ..projects.project import mark_window_thread, waiting_as_a_worker
 from .layers import quoted_names
+from .regions import REVIEW_BOXES
 
 # On closing, how long every dock waits for a running detection or round to notice it was stopped.
 STOP_WAIT_S = 10.0
@@ -22,19 +24,49 @@ REVIEW_BOX = "review box"
 
 # The close watchers of a never-shown window (by id) that heard its Close while one of them passes it on.
 _DECIDING: dict[int, list["_CloseWatcher"]] = {}
+# While a dock closed with its X puts its layers away: the viewer's layers by name as it began to close. The docks
+# say what they removed by name, the layers gone by then: a box renamed by the user, or emptied by accepting it, is
+# told apart through these.
+_CLOSING_LAYERS: dict[str, object] = {}
+
+
+@contextmanager
+def _layers_kept_by_name(viewer) -> Iterator[None]:
+    """_CLOSING_LAYERS holds ``viewer``'s layers meanwhile (None: no viewer, nothing held)."""
+    held = dict(_CLOSING_LAYERS)
+    if viewer is not None:
+        _CLOSING_LAYERS.update((layer.name, layer) for layer in viewer.layers)
+    try:
+        yield
+    finally:
+        _CLOSING_LAYERS.clear()
+        _CLOSING_LAYERS.update(held)
+
+
+def _review_boxes(removed: list[str]) -> tuple[list[str], list[str]]:
+    """The review box layers among ``removed``: those holding a box, and those emptied (accepting a box takes it off
+    its layer, the region kept with the reviewed ones: nothing in them is lost). A box the user renamed is still one:
+    named otherwise, it was said to come back with the layers its project keeps, and it did not."""
+    held, emptied = [], []
+    for name in removed:
+        layer = _CLOSING_LAYERS.get(name)
+        if layer in REVIEW_BOXES or name.endswith(REVIEW_BOX):
+            (emptied if layer is not None and not len(layer.data) else held).append(name)
+    return held, emptied
 
 
 def put_away_words(dock: str, removed: list[str], kept: str, projects: int = 1, staying: Sequence[str] = ()) -> str:
     """What a dock closed with its X says of the layers it took away: one wording for the three docks (each said
     it its own way, one "removed", as if deleted), ``kept`` (its centres, rods or beads) kept in the project(s)
-    and back when it opens again, its review box said not kept (no project keeps a box not accepted); ``staying``:
-    layers it leaves shown, kept in no project (said, or they read as put away too)."""
+    and back when it opens again, its review box said not kept (no project keeps a box not accepted), an emptied
+    one not named (nothing of it is lost); ``staying``: layers it leaves shown, kept in no project (said, or they
+    read as put away too)."""
     # Reopened, a dock works on the image it closed on: another image's layers come back once it is picked.
     where, back = (("the project", "they come back when the dock is opened again") if projects == 1 else
                    ("their projects", "each image's come back when the dock, opened again, works on it"))
     # A review box not accepted is kept in no project: listed with the layers that come back, it was looked for.
-    boxes = [name for name in removed if name.endswith(REVIEW_BOX)]
-    kept_back = [name for name in removed if name not in boxes]
+    boxes, emptied = _review_boxes(removed)
+    kept_back = [name for name in removed if name not in boxes and name not in emptied]
     said = f"the {dock} dock was closed"
     if kept_back:
         said += f": its layers are put away ({quoted_names(kept_back)}), their {kept} kept in {where}; {back}"
@@ -128,7 +160,7 @@ class ClosingDock:
     def _shut_down_saving(self, put_layers_away: bool = False) -> None:
         # Closing is the edits' last chance to be saved: worth a frozen moment while another program
         # finishes with the project, where an edit at work is only put off to the next change.
-        with waiting_as_a_worker():
+        with waiting_as_a_worker(), _layers_kept_by_name(getattr(self, "viewer", None) if put_layers_away else None):
             self.shut_down(put_layers_away=put_layers_away)
 
     @property

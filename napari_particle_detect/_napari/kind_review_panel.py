@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from napari.utils.notifications import show_info
 from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QGroupBox, QLabel, QPushButton
 
 from ..errors import ParticleDetectError
@@ -17,7 +16,7 @@ from .annotation import image_path
 from .export_panel import safe_stem
 from .kind_review import KindSession
 from .labels import PathLabel, WholeLabel
-from .notify import reports_errors
+from .notify import reports_errors, show_info
 from .proposals import MODES
 from .regions import box_text
 

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from napari.qt.threading import create_worker
-from napari.utils.notifications import show_info
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QAbstractItemView, QFileDialog, QGridLayout, QGroupBox, QHeaderView, QLabel, QProgressBar, QPushButton, QSpinBox,
@@ -25,7 +24,7 @@ from ..projects.shipped_rounds import round_origin
 from .image_views import layer_pixels
 from .kind_review import KindSession
 from .labels import PathLabel, plain_tip
-from .notify import reports_errors, show_warnings, telling
+from .notify import reports_errors, show_info, show_warnings, telling
 from .round_progress import trained_text
 from .round_reports import ProgressRelay, RoundReports, told_verdict
 from .state import viewer_choices
@@ -35,6 +34,10 @@ from .warm_up import warm_up_training
 # Narrow enough for the dock: where a round came from and what it learned from are in each row's tooltip.
 COLUMNS = ["round", "before", "after", "tiles", "result"]
 ROUND_ROLE = Qt.ItemDataRole.UserRole
+# What a round's verdict adds when the round is put in use, for a stack and for one image.
+TO_USE_FRAMES, TO_USE = "Detect the frames not reviewed to use it.", "Detect again to use it."
+
+
 def chosen_steps(viewer) -> dict[str, int]:
     """The round steps set in ``viewer``'s docks, by kind (state.DockChoices.kind_steps); a kind not there is at
     its default."""
@@ -54,6 +57,7 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         self._session, self._on_round = session, on_round
         self.worker = None
         self._target: KindSession | None = None
+        self._advised: Path | None = None  # the project whose round's verdict says to Detect again
         self._cancel, self._ended = threading.Event(), threading.Event()
         self._ended.set()
         self._relay = ProgressRelay()
@@ -239,8 +243,19 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         show_warnings(said, "fine-tune round")
         stack = self._target.image.ndim == 3
         self.show_verdict(info, self._target.project.current_round, ROUND_METRIC[self._target.kind],
-                          to_use="Detect the frames not reviewed to use it." if stack else "Detect again to use it.",
-                          subject=self._subject())
+                          to_use=TO_USE_FRAMES if stack else TO_USE, subject=self._subject())
+        self._advised = self._target.project.folder
+
+    def drop_done_advice(self) -> None:
+        """The verdict's "Detect again to use it." goes once a Detect has used the round: no frame not reviewed
+        shows an earlier round's rods or beads any more (as the spheres dock's Fine-tune box drops its own). Left,
+        it read as the Detect just run not having used the new round."""
+        session, said = self._session(), self.status.text()
+        ending = next((f". {to_use}" for to_use in (TO_USE_FRAMES, TO_USE) if said.endswith(f". {to_use}")), None)
+        if (session is None or self.running() or ending is None or session.project.folder != self._advised
+                or _earlier_rounds_shown(session.project)):
+            return
+        self.status.setText(said[:-len(ending)])
 
     def _on_error(self, exc: BaseException) -> None:
         self.show_failure(exc, self._target.project.current_round, subject=self._subject())
@@ -267,6 +282,15 @@ def _job(project, stack, config, progress, cancel, ended) -> tuple[RoundInfo, li
         return telling(train_kind_round, project, stack, config, "auto", progress=progress, cancel=cancel)
     finally:
         ended.set()
+
+
+def _earlier_rounds_shown(project: Project) -> bool:
+    """Whether a frame not reviewed shows what another round than the one in use found."""
+    in_use = project.current_round
+    if in_use is None:
+        return False
+    return any(number != in_use.number for frame, number in project.detected_by.items()
+               if not project.is_reviewed(frame))
 
 
 def _cells(info: RoundInfo, in_use: bool, origin: str = "", problem: str | None = None) -> list[str]:

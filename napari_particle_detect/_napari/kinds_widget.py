@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 from napari.layers import Image
 from napari.qt.threading import create_worker
-from napari.utils.notifications import show_info
 from qtpy.QtWidgets import (
     QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QPushButton, QVBoxLayout, QWidget,
 )
@@ -38,7 +37,9 @@ from .kind_review_panel import KindReviewPanel
 from .kind_rounds_panel import KindRoundsPanel
 from .labels import DockScroll, NameList, PathLabel
 from .layers import guard_canvas_from_removed_layers, is_dock_output, viewer_closing
-from .notify import found_elsewhere_note, report, reports_errors, say_problems, show_warnings, telling, warn_once
+from .notify import (
+    found_elsewhere_note, report, reports_errors, say_problems, show_info, show_warnings, telling, warn_once,
+)
 
 
 def detect_in(image: np.ndarray, kind: str, model, threshold: float | None, frame: int | None,
@@ -463,6 +464,7 @@ class KindsWidget(ClosingDock, QWidget):
         self._status_frame = frames[0]
         self.review.refresh()
         self.rounds.refresh()
+        self.rounds.drop_done_advice()
 
     # ---- closing -----------------------------------------------------------------------------------
     def shut_down(self, put_layers_away: bool = False) -> None:
@@ -488,11 +490,9 @@ class KindsWidget(ClosingDock, QWidget):
             if put_layers_away:
                 self.session = None
                 remember_worked_on(self.viewer, DOCK_TITLE, session.image, session.kind)
-                # A review box emptied by accepting it holds nothing to lose: said "not kept", it read as the
-                # acceptance lost (the reviewed regions are kept).
-                draft = session.regions.draft
-                emptied = draft.name if draft in self.viewer.layers and not len(draft.data) else None
-                names = [name for name in session.put_away() if name != emptied]
+                # A review box emptied by accepting it is left unnamed by put_away_words: said "not kept", it read
+                # as the acceptance lost (the reviewed regions are kept).
+                names = session.put_away()
                 if names:
                     show_info(put_away_words(DOCK_TITLE, names, session.kind))
             elif session.main_layer is not None and session.image in self.viewer.layers:

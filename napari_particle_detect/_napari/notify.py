@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import html
 import logging
 import re
 import threading
@@ -11,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from napari.utils.notifications import show_error, show_info, show_warning
+from napari.utils import notifications
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QMessageBox, QWidget
 
@@ -27,6 +28,32 @@ log = logging.getLogger("napari_particle_detect")
 _UNSAVED = re.compile(r"^(?!.*\.(?:rods|chains|volumes)(?:-[0-9a-f]+)?\.particle-detect: )"
                       r".*: cannot save the project \(", re.S)
 FOLDER_HINT = "; Folder… in the Particle detection dock keeps the image's project in a folder you can write"
+
+
+def show_info(message: str) -> None:
+    """napari's show_info, ``message`` shown as it is (:func:`shown_as_is`)."""
+    notifications.show_info(shown_as_is(message))
+
+
+def show_warning(message: str) -> None:
+    """napari's show_warning, ``message`` shown as it is (:func:`shown_as_is`)."""
+    notifications.show_warning(shown_as_is(message))
+
+
+def show_error(message: str) -> None:
+    """napari's show_error, ``message`` shown as it is (:func:`shown_as_is`)."""
+    notifications.show_error(shown_as_is(message))
+
+
+def shown_as_is(message: str) -> str:
+    """``message`` as napari's popup shows it as it is: its label guesses the format, and a file or layer named
+    "a<b>c.tif" showed as "a" and a bold "c.tif" (an "&lt;" in a name as "<"). Escaped only where Qt would guess
+    markup: any other message is dispatched as it was."""
+    if not Qt.mightBeRichText(message):
+        return message
+    # "<qt>" keeps it rich text however much of its end the popup elides. Not labels.plain_tip's paragraph: its
+    # style, counted as text where the popup fits its one line, left room for a few letters of the message.
+    return "<qt>" + html.escape(message, quote=False).replace("\n", "<br>")
 
 
 def with_hint(message: str) -> str:

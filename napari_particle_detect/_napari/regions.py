@@ -8,6 +8,7 @@ as :class:`~napari_particle_detect.projects.project.Region` keeps them: a point 
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -20,6 +21,15 @@ from .layers import place_over_image
 DRAFT_COLOUR = "orange"
 ACCEPTED_COLOUR = "lime"
 Box = tuple[float, float, float, float]
+# The review box layers the docks made, known as such whatever the user renames them: a dock closing removes its box,
+# and a box renamed was said to come back with the layers its project keeps (dock_closing.put_away_words).
+REVIEW_BOXES: weakref.WeakSet = weakref.WeakSet()
+
+
+def mark_review_box(layer: Shapes) -> Shapes:
+    """``layer``, a dock's review box, known as one from now on (REVIEW_BOXES)."""
+    REVIEW_BOXES.add(layer)
+    return layer
 
 
 def frame_extent(shape: tuple[int, int]) -> Box:
@@ -92,6 +102,7 @@ class RegionLayers:
                 ndim=self.image.ndim, name=f"{self.label} review box", edge_color=DRAFT_COLOUR,
                 face_color="transparent", edge_width=self.edge_width, **self._layer_kwargs,
             )
+            mark_review_box(self.draft)
             self.draft.current_edge_color = DRAFT_COLOUR
             self.draft.current_face_color = "transparent"
             self.draft.current_edge_width = self.edge_width

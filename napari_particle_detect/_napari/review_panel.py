@@ -6,14 +6,13 @@ import weakref
 from html import escape
 
 from napari.layers.base import ActionType
-from napari.utils.notifications import show_info
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import QApplication, QComboBox, QGridLayout, QGroupBox, QMessageBox, QPushButton
 
 from ..errors import ParticleDetectError
 from .image_picks import forget_hidden, hidden_by_pick
 from .labels import PathLabel, WholeLabel
-from .notify import ask_no_default, reports_errors
+from .notify import ask_no_default, reports_errors, show_info
 from .proposals import MODES, key, next_proposal, proposal_box
 from .regions import box_text, zoom_to_box
 from .state import DockState
