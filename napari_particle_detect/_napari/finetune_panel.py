@@ -28,8 +28,8 @@ from .labels import PathLabel
 from .notify import reports_errors
 from .plots import LossCurve, LossPlot, RoundsPlot
 from .round_actions import RoundActions, round_change_refusal
-from .round_progress import areas_text, train_round, trained_text
-from .round_reports import CANCELLING, ProgressRelay, RoundReports, told_verdict
+from .round_progress import areas_text, train_round, trained_text, with_time
+from .round_reports import CANCELLING, ProgressRelay, RoundReports, recorded_time, told_verdict
 from .warm_up import warm_up_training
 from .state import DockState, round_threshold
 
@@ -38,7 +38,9 @@ TRAINED_COLUMN = ROUND_COLUMNS.index("trained")
 FROM_COLUMN = ROUND_COLUMNS.index("from")
 # Sized by _fit_elastic_columns to the room the others leave: "3f + 2u, 1e not learned", and a model added from a
 # long file name ("unet_finetuned_…_view.pt", 441 px), pushed 'F1 after' and 'result' behind a sideways scroll.
-ELASTIC_COLUMNS = (FROM_COLUMN, TRAINED_COLUMN)
+# 'trained' first: every round's row says it, and halving the room with a long 'from' cut it to "1 fr…gion" in a
+# dock with room for it whole; only the first row's 'from' is long, a file name its tooltip gives whole.
+ELASTIC_COLUMNS = (TRAINED_COLUMN, FROM_COLUMN)
 # "held out", "F1 before" and "F1 after" on two lines: on one their headers, wider than their numbers, left the
 # trained column less than its own header at the dock's usual width (about 490 px).
 ROUND_HEADERS = [name.replace(" ", "\n") for name in ROUND_COLUMNS]
@@ -248,6 +250,8 @@ class FineTunePanel(RoundReports, QGroupBox):
             return ""
         current = project.current_round
         said = told_verdict(last, current)
+        if current is not None and current.number == (last.number if last.improved else last.parent):
+            said = with_time(said, recorded_time(last))  # nothing chosen since: as the round's end told it
         if last.improved and current is not None and current.number == last.number and self._detect_to_use(annotation):
             said += ". " + TO_USE
         self._keep_verdict(project.folder, said, last)
@@ -347,15 +351,14 @@ class FineTunePanel(RoundReports, QGroupBox):
         return super().eventFilter(watched, event)
 
     def _fit_elastic_columns(self) -> None:
-        """The 'from' and 'trained' columns as wide as their cells, or only as wide as the other columns leave them
-        (their cells elided, their tooltips say it all; the narrower one whole where it fits in half), never
-        narrower than their headers."""
+        """The 'trained' and 'from' columns as wide as their cells, or only as wide as the other columns leave them
+        (their cells elided, their tooltips say it all), 'trained' served first, never narrower than their headers."""
         header = self.table.horizontalHeader()
         others = sum(self._column_width(col) for col in range(len(ROUND_COLUMNS)) if col not in ELASTIC_COLUMNS)
         room = self.table.viewport().width() - others
-        wanted = sorted(ELASTIC_COLUMNS, key=self._column_width)
-        for left, col in enumerate(wanted):
-            width = max(header.sectionSizeHint(col), min(self._column_width(col), room // (len(wanted) - left)))
+        for left, col in enumerate(ELASTIC_COLUMNS):
+            later = sum(header.sectionSizeHint(after) for after in ELASTIC_COLUMNS[left + 1:])
+            width = max(header.sectionSizeHint(col), min(self._column_width(col), room - later))
             header.resizeSection(col, width)
             room -= width
 
@@ -482,7 +485,7 @@ class FineTunePanel(RoundReports, QGroupBox):
         shown = self.show_progress(event)
         if shown is None:
             return
-        text = f"{shown.text} ({left})" if left and phase != "done" else shown.text
+        text = f"{shown.text} ({left})" if left else shown.text
         self._say_running(text)
 
     def _say_running(self, text: str) -> None:

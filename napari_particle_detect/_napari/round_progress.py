@@ -80,6 +80,12 @@ def finished_text(event: dict) -> str:
     return f"{float(waited):.0f} s ({seconds:.0f} s of it on the dask worker)"
 
 
+def with_time(said: str, took: str) -> str:
+    """A round's verdict and how long it took (``took``: :func:`finished_text`; "" for none), one line told once: its
+    "finished in 3 s" shown on its own was replaced by the verdict a moment later, a flash the user could not read."""
+    return f"{said}. Finished in {took}" if took else said
+
+
 def areas_text(frames: int, regions: int) -> str:
     """'2 frames, 3 regions'."""
     parts = []

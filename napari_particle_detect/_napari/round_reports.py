@@ -16,7 +16,7 @@ from ..projects.project import RoundInfo
 from ..learning.rounds import unlearned_edits_text
 from ..learning.training import TrainingCancelled
 from .notify import report
-from .round_progress import Progress, describe, verdict
+from .round_progress import Progress, describe, finished_text, verdict, with_time
 
 
 # Training steps are shown at most this often (other phases' events are few and all shown): each
@@ -43,6 +43,14 @@ def told_verdict(info: RoundInfo, in_use: RoundInfo | None, metric: str = "F1", 
     said = verdict(info, in_use, metric, table, pick)
     unlearned = unlearned_edits_text(info)
     return f"{said}. It {unlearned}" if unlearned else said
+
+
+def recorded_time(info: RoundInfo, done: dict | None = None) -> str:
+    """How long ``info``'s round took (:func:`round_progress.finished_text`), its "done" event's wait where ``done``
+    is given (a remote round's), in seconds as recorded: a dock opened again tells the same; "" where none is."""
+    if info.seconds is None:
+        return ""
+    return finished_text({**(done or {}), "seconds": info.seconds})
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -79,6 +87,9 @@ class RoundReports:
         new_phase = not self.phases or self.phases[-1] != phase
         if new_phase:
             self.phases.append(phase)
+        if phase == "done":  # its time is told with the verdict that follows at once
+            self._done = event
+            return None
         now = time.monotonic()
         if (phase == "training" and not new_phase
                 and now - getattr(self, "_shown_at", -float("inf")) < PROGRESS_SHOWN_EVERY_S):
@@ -96,10 +107,13 @@ class RoundReports:
         rounds ``table`` a round not used is said to stay in the project). ``subject``: the image the
         round was for, named when the dock shows another one by then: its table is that image's, and its
         bar too (the round's full bar read as that image's round). Returns the verdict as said on the
-        round's own image."""
+        round's own image, with the time the round took where its "done" event told it."""
         ending = ". " + to_use if info.improved is True else ""
-        own = told_verdict(info, in_use, metric, table) + ending
-        message = f"{subject}: {told_verdict(info, in_use, metric, table, subject)}{ending}" if subject else own
+        done, self._done = getattr(self, "_done", None), None
+        took = recorded_time(info, done) if done is not None else ""
+        own = with_time(told_verdict(info, in_use, metric, table), took) + ending
+        message = (f"{subject}: {with_time(told_verdict(info, in_use, metric, table, subject), took)}{ending}"
+                   if subject else own)
         self.progress.setRange(0, 1)
         self.progress.setValue(0 if subject else 1)
         self.status.setText(message)
@@ -118,6 +132,7 @@ class RoundReports:
 
     def show_failure(self, exc: BaseException, in_use: RoundInfo | None, subject: str = "") -> None:
         """Cancelled or failed: nothing changed, and which round is still used (of ``subject``, when named)."""
+        self._done = None  # a round that failed after training: no time for the next round's verdict
         name = in_use.name if in_use is not None else "the model as it was"
         name = f"{name} for {subject}" if subject else name
         self.progress.setRange(0, 1)
