@@ -1,7 +1,7 @@
 """The docks' small plots are drawn where they show: a dock's refresh (every change of state) redrew its plots out of
 sight and cleared the rounds plot's axes again for the same rounds, 10-20 ms of the interface thread each time."""
 
-from napari_particle_detect._napari.plots import RoundsPlot
+from napari_particle_detect._napari.plots import LossPlot, RoundsPlot
 from napari_particle_detect._napari.tracks_panel import MsdPlot
 from napari_particle_detect.projects.project_state import RoundInfo
 
@@ -46,3 +46,13 @@ def test_the_same_rounds_or_no_msd_again_leave_the_axes_as_they_are(qtbot):
                                   improved=False)]
     rounds.show_rounds(worse)  # another verdict: drawn again, red
     assert len(rounds_cleared) == 1 and rounds.shown == [(2, 0.88, 0.86)]
+
+
+def test_a_round_of_one_logged_step_shows_its_loss_as_a_dot(qtbot):
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.start(5)
+    plot.add(5, 0.4)  # a 5-step round logs one loss point: a line through it draws nothing
+    assert plot.line.get_marker() == "o"
+    plot.add(10, 0.3)
+    assert plot.line.get_marker() == "None"

@@ -129,7 +129,7 @@ class LossPlot(SmallPlot):
         self.steps: list[int] = []
         self.losses: list[float] = []
         self._total = 1
-        (self.line,) = self.axes.plot([], [], color=BETTER, linewidth=1.2)
+        (self.line,) = self.axes.plot([], [], color=BETTER, linewidth=1.2, markersize=3)
         self._placeholder = self.axes.text(0.5, 0.5, "shown while a round trains", ha="center", va="center",
                                            fontsize=7, color=INK, transform=self.axes.transAxes)
         self.axes.set_xticks([])
@@ -173,6 +173,7 @@ class LossPlot(SmallPlot):
         self.steps.append(int(step))
         self.losses.append(float(loss))
         self.line.set_data(self.steps, self.losses)
+        self.line.set_marker("o" if len(self.steps) == 1 else "None")  # a round of one logged step: a dot, not nothing
         low, high = min(self.losses), max(self.losses)
         pad = 0.05 * (high - low) or 0.05 * abs(high) or 1e-3
         self.axes.set_ylim(low - pad, high + pad)
