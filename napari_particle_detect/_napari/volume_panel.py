@@ -39,7 +39,7 @@ from ..projects.project import image_record, project_folder_for_data
 from ..detection.volume_detection import (
     VolumeOptions, blank_volume, diameter_by_voxel_size, load_volume_model, notes_gathered,
 )
-from ..projects.volume_review import VolumeReview, check_recorded_volume_shape, detect_for_review
+from ..projects.volume_review import VolumeReview, check_recorded_volume_shape, detect_for_review, sizing_doubt
 from ..learning.volume_rounds import (
     VolumeSettings, ensure_volume_round, open_volume_project, read_settings, remember_settings, volume_project_folder,
 )
@@ -577,25 +577,36 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             review = self.review  # its image opened again since Detect: the Undo the user reaches is this one's
         table, hidden, sizing, detected, notes, gaps_said = result
         show_warnings(gaps_said)
+        z, y, x = sizing.diameter
         try:
             # A volume.json damaged since it was read (cut short by a sync) is reported and written anew here: it
             # only tells whether the diameter was the project's, and raised out of this slot the detection was lost.
             earlier = read_settings(review.project, report_damaged=True)
+            reused = sizing.source.startswith("given") and earlier is not None and abs(earlier.diameter[1] - y) < 0.05
             remember_settings(review.project, VolumeSettings(sizing.diameter, options.voxel_size, shape, unit))
             review.remember_hidden(hidden)
             table, replaced, kept = review.set_detections(table, detected, shown)
         except ParticleDetectError as exc:
             report(exc)
             return
-        z, y, x = sizing.diameter
+        try:
+            if not reused:  # a reused size keeps the doubt of the estimate that gave it
+                review.remember_sizing(sizing)
+        except ParticleDetectError as exc:  # only a label of the size: the detection is saved and shown all the same
+            report(exc)
         source = sizing.source
         if source == "given" and options.diameter is not None and len(options.diameter) == 1 and options.voxel_size:
             source = "given xy, z from voxel size"  # 'given' alone claimed a z nobody gave
-        if source.startswith("given") and earlier is not None and abs(earlier.diameter[1] - y) < 0.05:
+        if reused:
             # Put in the box by the image's project, not typed: 'given' said the user chose it.
             source = source.replace("given xy", "xy as this image was detected before").replace(
                 "given", "as this image was detected before")
         text = f"{len(table)} centres; diameter z {z:.1f}, y {y:.1f}, x {x:.1f} voxels ({source})"
+        # Said as the command line says it: without it, centres placed at a doubtful size gave no hint why.
+        estimated = review.kept_doubt(y, options.voxel_size is not None) if reused else ""
+        doubt = sizing_doubt(estimated, "" if sizing.confident else sizing.reason)
+        if doubt:
+            text += f"; {doubt}"
         if replaced:
             said = (f"detected again over your edits on volume(s) {', '.join(map(str, replaced))}: "
                     "Undo brings them back")
@@ -818,8 +829,10 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             shown = self._voxel_option()
             self._restored_voxel = shown if same_voxel_size(shown, settings.voxel_size) else ()
         self.show_points(layer, project.load_all(), diameter[1], diameter[0])
-        self.status.setText(f"{len(project.load_all())} saved centres of {len(project.saved_frames())} volume(s) "
-                            f"from the project {project.folder.name}")
+        text = (f"{len(project.load_all())} saved centres of {len(project.saved_frames())} volume(s) from the project "
+                f"{project.folder.name}")
+        doubt = sizing_doubt(self.review.kept_doubt(diameter[1], bool(settings.voxel_size))) if settings else ""
+        self.status.setText(f"{text}; {doubt}" if doubt else text)
 
     def require_review(self) -> VolumeReview:
         """The selected image's review. Every action on the project (Detect, accept, Export, a round)

@@ -70,6 +70,8 @@ RING_FILL_LEVELS = 64
 # 4.0-4.9 px, and their dark gaps, enclosed by the spheres around them, filled read twice that (10 px; F1 0.92 ->
 # 0.05); the shells the filling is for read 5.2 px and more (their walls).
 RING_MIN_READING = 5.0
+RINGS_NOTE = "the slices read as rings"  # how a sizing's reason begins where the rings' reading was used
+Z_DOUBT = "z: "  # how the z size's doubt begins in a sizing's reason (:func:`_z_doubt`)
 # The z autocorrelation is read over the volume's own slices, fewer pairs at each longer lag, so a shallow
 # volume reads z small: under 5 half-widths deep by a quarter or more, against about 15 % at 10 half-widths
 # (generator, z steps 1 and 2.5 px). Shallower, the estimate is said to be of low confidence.
@@ -362,7 +364,7 @@ def _rings_note(plain: list, ringed: list) -> str:
     """Why a size is some times larger than the slices read: without it, a low-confidence size twice what the user
     sees in a slice's rings came with only the filled slices' doubts."""
     as_read, filled = (float(np.median([e.diameter for e in read])) for read in (plain, ringed))
-    return (f"the slices read as rings (hollow particles?): {as_read:.1f} px their wall, {filled:.1f} px with their "
+    return (f"{RINGS_NOTE} (hollow particles?): {as_read:.1f} px their wall, {filled:.1f} px with their "
             "centres filled, used")
 
 
@@ -437,13 +439,17 @@ def _rings_filled(section: np.ndarray) -> np.ndarray:
     # each level was, without reading and writing every hole's pixels 63 times).
     raised = np.full(section.shape, -np.inf, dtype=section.dtype)
     labels = np.empty(section.shape, dtype=np.int32)
+    below = np.empty(section.shape, dtype=bool)  # each level's mask, then its holes: no new arrays per level
     for level in np.linspace(*np.percentile(section, (1.0, 99.9)), RING_FILL_LEVELS)[1:]:
-        count = ndimage.label(section < level, output=labels)
+        np.less(section, level, out=below)
+        count = ndimage.label(below, output=labels)
         enclosed = np.ones(count + 1, dtype=bool)
         enclosed[0] = False
         for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
             enclosed[edge] = False
-        raised[enclosed[labels]] = level
+        if enclosed.any():  # a level whose regions all reach an edge (a third of them on the generator) raises nothing
+            np.take(enclosed, labels, out=below)
+            raised[below] = level
     return np.maximum(section, raised)
 
 
@@ -460,16 +466,23 @@ def _square_pixels(section: np.ndarray, voxel_size: tuple[float, float, float] |
                         grid_mode=True).astype(np.float32)
 
 
+def xy_doubt(reason: str) -> str:
+    """A sizing's ``reason`` without its z part (:func:`_z_doubt`, said last): for a size whose z a voxel size
+    gives since."""
+    cut = 0 if reason.startswith(Z_DOUBT) else reason.find("; " + Z_DOUBT)
+    return reason if cut < 0 else reason[:cut]
+
+
 def _z_doubt(z_half_width: float, depth: int) -> str:
     """Why the z size the autocorrelation gives is not to be trusted ('' when it is): a volume too shallow to
     read it on (the measure, short of pairs at long lags, reads small), or the image alike over less than one
     slice along z (no z extent to measure: slices far apart, or of something else, channels say)."""
     needed = math.ceil(SLICES_PER_Z_HALF_WIDTH * max(z_half_width, 1.0))
     if depth < needed:
-        return (f"z: {depth} slices, too few to measure the z size on (the image stays alike over "
+        return (f"{Z_DOUBT}{depth} slices, too few to measure the z size on (the image stays alike over "
                 f"{z_half_width:.1f} slices; {needed} or more are needed)")
     if z_half_width < 1.0:
-        return (f"z: the image changes from each slice to the next (alike over {z_half_width:.2f} slice), no z "
+        return (f"{Z_DOUBT}the image changes from each slice to the next (alike over {z_half_width:.2f} slice), no z "
                 "size to measure: are the slices far apart, or channels?")
     return ""
 

@@ -21,15 +21,19 @@ from .project import Project, Region
 from .project_state import ProjectState, image_mismatch, make_region
 from ..files.tables import ORIGIN_COLUMNS, normalise_table, same_centres
 from ..detection.choices import applied_threshold
-from ..detection.volume_detection import VolumeOptions, VolumeSizing, detect_volume, volume_table
+from ..detection.sizing import with_advice
+from ..detection.volume_detection import (RINGS_NOTE, VolumeOptions, VolumeSizing, detect_volume, volume_table,
+                                          xy_doubt)
 from ..learning.volume_rounds import SETTINGS_FILE, VolumeProposal, rank_volume_areas, read_settings
 from .review import HESITATION_WIDTH
+from .size_estimate import RememberedEstimate, remember_estimate, remembered_estimate
 
 EXPORT_COLUMNS = ["frame", "z", "y", "x", "score"]
 # The candidates scored just under the threshold at the last Detect: not shown, but review-next
 # weighs them as the 2D dock weighs its hidden points (a particle the model nearly found).
 HIDDEN_FILE = "volume_hidden_candidates.csv"
 HIDDEN_COLUMNS = ["frame", "z", "y", "x", "score"]
+SIZING_ADVICE = "type the diameter or the voxel size if known"
 
 
 def check_recorded_volume_shape(folder: Path, shape: tuple[int, int, int], name: str = "this image") -> None:
@@ -55,6 +59,12 @@ def check_recorded_volume_shape(folder: Path, shape: tuple[int, int, int], name:
         raise ParticleDetectError(f"{folder}: {mismatch} (its volume.json); open it with that image, or move the "
                                   "project folder aside, then pick another image and this one again in the "
                                   "Volume detection (3D) dock (a new project starts)")
+
+
+def sizing_doubt(*reasons: str) -> str:
+    """The low-confidence note of a volume's size ('' where no reason is given), as the command line words it."""
+    reasons = tuple(dict.fromkeys(filter(None, reasons)))  # a reused estimate's z doubt is read again by its Detect
+    return f"low confidence: {with_advice('; '.join(reasons), SIZING_ADVICE)}" if reasons else ""
 
 
 def detect_for_review(volume: np.ndarray, model, options: VolumeOptions, frame: int, name: str = "volume",
@@ -205,6 +215,22 @@ class VolumeReview:
         review-next in place of the last Detect's."""
         out = table[HIDDEN_COLUMNS] if len(table) else pd.DataFrame(columns=HIDDEN_COLUMNS)
         return self.project.save_side_file(HIDDEN_FILE, out.to_csv(index=False, float_format="%.4f"))
+
+    def remember_sizing(self, sizing: VolumeSizing) -> None:
+        """Keep how sure a Detect's estimated size was: a reopened project, and the Detects that reuse its diameter
+        (sized as given then), still say why it is doubtful. A size the user gave wholly is no estimate."""
+        if sizing.source != "given":
+            remember_estimate(self.project, RememberedEstimate(float(sizing.diameter[1]), RINGS_NOTE in sizing.reason,
+                                                               sizing.confident, sizing.reason))
+
+    def kept_doubt(self, diameter_xy: float, z_by_voxel_size: bool) -> str:
+        """Why the estimate that gave ``diameter_xy`` (y voxels) was of low confidence; '' where it was sure, or
+        where no estimate gave it. ``z_by_voxel_size``: a voxel size gives z now, and the estimate's doubt of z,
+        typed away as its advice says, is no longer said."""
+        kept = remembered_estimate(self.project, diameter_xy)
+        if kept is None or kept.confident:
+            return ""
+        return xy_doubt(kept.reason) if z_by_voxel_size else kept.reason
 
     def hidden(self) -> pd.DataFrame:
         """The hidden candidates of the last Detect (an empty table before any)."""
