@@ -101,7 +101,20 @@ def _known_layout(layer: Image) -> ImageLayout | None:
     known = _LAYOUTS.get(layer)
     if known is None or known[0] != path:
         known = _LAYOUTS[layer] = (path, layer_file_layout(layer))
+        _named_as_its_file(layer, known[1])
     return known[1]
+
+
+def _named_as_its_file(layer: Image, layout: ImageLayout | None) -> None:
+    """``layer``'s sliders named as its file's metadata names its axes (t of a TYX stack, z of a volume), where napari
+    numbered them, as ``particle-detect gui`` names a stack's: opened by napari's own reader, a stack showed '-3' beside
+    its frame slider under the docks' centres. Labels the user or a reader gave stay."""
+    if layout is None or not layout.known or layout.channels is not None:
+        return
+    if tuple(n for n in layout.shape if n != 1) != tuple(layer.data.shape):
+        return  # not the file's shape: a view of it, or one of its channels
+    if all(str(label).lstrip("-").isdigit() for label in layer.axis_labels):
+        layer.axis_labels = tuple(layout.known.lower())
 
 
 def frames_axis_of(layer: Image, axes: LayerAxes) -> int | None:

@@ -413,6 +413,39 @@ def quoted_names(names: list[str], shown: int = 3) -> str:
     return ", ".join(f"'{name}'" for name in names[:shown]) + (" …" if len(names) > shown else "")
 
 
+# The slider labels this plugin's tables and samples gave in each viewer (by id, with the viewer held weakly): the next
+# one names those axes again as it names napari's numbers; a label the user or a file's metadata gave is never one.
+_OUR_LABELS: dict[int, tuple[weakref.ref, set[str]]] = {}
+# The labels that name another axis than each letter does: over a movie labelled 't', a volume's table or sample took
+# its 't' for their z, and the Volume dock read the volume as frames. A stack's frames may be T or Z (the spheres dock
+# reads a volume's slices as frames).
+_OTHER_AXES = {"t": {"y", "x"}, "z": {"t", "y", "x"}, "y": {"t", "z", "x"}, "x": {"t", "z", "y"}}
+
+
+def named_axis_labels(viewer, letters: str) -> tuple[str, ...]:
+    """The axis labels of a layer of a table or sample of ``len(letters)`` axes (``letters``: 'tyx' for frames,
+    'zyx', 'tzyx'), lined up with ``viewer``'s last axes as napari lines layers up: its label of an axis where one
+    was given otherwise, else the letter (napari numbered it, or a table named it). napari shows the labels of the
+    layer added last: a table named its axes 'z, y, x' over a volume the user had labelled, and their labels were
+    gone; a table with frames named none, and its slider read '-3'."""
+    held = _OUR_LABELS.get(id(viewer)) if viewer is not None else None
+    named = held[1] if held is not None and held[0]() is viewer else set()
+    shown = tuple(str(label) for label in viewer.dims.axis_labels) if viewer is not None else ()
+    labels = []
+    for axis, letter in enumerate(letters):
+        at = len(shown) - len(letters) + axis
+        label = shown[at] if at >= 0 else ""
+        given = (bool(label) and not label.lstrip("-").isdigit() and label not in named
+                 and label.lower() not in _OTHER_AXES.get(letter, ()))
+        labels.append(label if given else letter)
+    if viewer is not None:
+        for key in [key for key, (ref, _) in _OUR_LABELS.items() if ref() is None]:
+            del _OUR_LABELS[key]
+        named |= {label for label in labels if label in letters and label not in shown}
+        _OUR_LABELS[id(viewer)] = (weakref.ref(viewer), named)
+    return tuple(labels)
+
+
 # In the metadata of a layer drawn in pixels that keeps its table's physical columns (y_um, x_um) as features: the
 # map they were read on (unit, scale, translate) and how far its rows missed it (their rounding), so File > Save
 # writes those of the points moved or added since from where they are (files.tables.with_physical_refreshed).

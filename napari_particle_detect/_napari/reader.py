@@ -20,7 +20,7 @@ from ..files.tables import recorded_of_files, shared_value, table_voxel_placemen
 from ..files.tracks import CHAIN_TRACK, tracks_layer_data
 from .layers import PHYSICAL_COLUMNS_KEY, READ_ROW, extra_columns, is_dock_output
 from .layers import with_extra_features
-from .layers import keep_placed_defaults_in, points_data, points_layer_kwargs
+from .layers import keep_placed_defaults_in, points_data, points_layer_kwargs, named_axis_labels
 
 if TYPE_CHECKING:
     from napari.layers import Image
@@ -322,6 +322,8 @@ def layers_of_table(table: pd.DataFrame, name: str, kind: str, has_frames: bool,
     table = normalise_table(table)
     ndim = 3 if has_frames else 2
     kwargs = with_read_rows(with_extra_features(points_layer_kwargs(table, name, **placed), extras))
+    if has_frames:
+        kwargs = {**kwargs, "axis_labels": named_axis_labels(_current_viewer(), "tyx")}
     if not drawn.by_columns:
         kwargs = with_physical_kept(kwargs, extras.assign(y=table["y"].to_numpy(), x=table["x"].to_numpy()), found)
     layers = [(points_data(table, ndim), kwargs, "points")]
@@ -567,6 +569,8 @@ def kind_layers_data(table: pd.DataFrame, name: str, kind: str, has_frames: bool
         for viewer in _open_viewers():
             follow_beads_in(viewer)
     (data, kwargs, layer_type), *others = [(data, {**kwargs, **placed}, kind_) for data, kwargs, kind_ in layers]
+    if has_frames:  # its frames' slider named, as a centre table's (layers_of_table)
+        kwargs = {**kwargs, "axis_labels": named_axis_labels(_current_viewer(), "tyx")}
     layers = [(data, with_physical_kept(kwargs, table, found), layer_type), *others]
     if has_frames and "particle" in table.columns:
         # A rod is followed by its centre, a chain's bead by its own position; one chain's beads share a colour.
@@ -633,7 +637,7 @@ def volume_centres_layer_data(path: Path, table: pd.DataFrame, name: str | None 
     data, kwargs = volume_points_kwargs(table, name or path.stem, ndim, size, **volume_placement(table, ndim, drawn))
     # Its sliders named as the Volume dock names them (volume_panel.name_volume_axes): napari numbered them, and a
     # table opened alone showed '-3' beside its z slider, read as where z starts.
-    return data, {**kwargs, "axis_labels": tuple("tzyx"[-ndim:])}, "points"
+    return data, {**kwargs, "axis_labels": named_axis_labels(_current_viewer(), "tzyx"[-ndim:])}, "points"
 
 
 def recorded_xy_diameter(path: Path, file: str | None = None) -> float | None:

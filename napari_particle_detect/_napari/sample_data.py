@@ -29,11 +29,22 @@ def synthetic_stack(shape: tuple[int, int] = (256, 256), area_fraction: float = 
     samples = [synthesize(benchmark_config("fluorescent", area_fraction, shape), seed) for seed in SYNTHETIC_SEEDS]
     stack = np.stack([s.image for s in samples])
     truth = np.concatenate([np.column_stack([np.full(len(s.centres), i), s.centres]) for i, s in enumerate(samples)])
+    labels = _sample_axis_labels("tyx")
     return [
-        (stack, {"name": "synthetic particles"}, "image"),
+        (stack, {"name": "synthetic particles", "axis_labels": labels}, "image"),
         (truth, {"name": "synthetic particles truth", "symbol": "cross", "size": 4, "face_color": "magenta",
-                 "border_width": 0, "visible": False}, "points"),
+                 "border_width": 0, "visible": False, "axis_labels": labels}, "points"),
     ]
+
+
+def _sample_axis_labels(letters: str) -> tuple[str, ...]:
+    """A sample's slider labels in the viewer it opens into (layers.named_axis_labels): napari numbered a stack's, and
+    '-3' stood beside its frame slider; labels the user gave that viewer's axes stay."""
+    from napari import current_viewer
+
+    from .layers import named_axis_labels
+
+    return named_axis_labels(current_viewer(), letters)
 
 
 def _bundled(filename: str, name: str) -> list[tuple]:
@@ -45,6 +56,8 @@ def _bundled(filename: str, name: str) -> list[tuple]:
         raise ParticleDetectError(f"{path}: bundled sample image missing from the installed package")
     image = read_image(path)
     kwargs = {"name": name, "metadata": {SAMPLE_FILE_KEY: str(path)}, **_calibrated_scale(path, image.ndim)}
+    if image.ndim == 3:  # a stack of frames, as detect reads it
+        kwargs["axis_labels"] = _sample_axis_labels("tyx")
     # Over its own grey levels, as napari shows a 16-bit image and particle-detect gui the same file: at the 0-255
     # napari gives 8 bits the latex spheres (grey levels 93-140) were a flat grey canvas. Given limits are also the
     # slider's range, so it spans the levels the image has, not a narrower part of them.
@@ -113,4 +126,4 @@ def volume_sample() -> list[tuple]:
     sample = synthesize_volume(VolumeConfig(shape=(24, 96, 96), volume_fraction=0.35), seed=920)
     # Its axes named: napari's default labels put '-3' beside the z slider, read as the slider's first position.
     return [(sample.image, {"name": "synthetic spheres (3D)", "scale": sample.config.voxel_size,
-                            "axis_labels": ("z", "y", "x")}, "image")]
+                            "axis_labels": _sample_axis_labels("zyx")}, "image")]

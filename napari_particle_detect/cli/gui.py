@@ -213,6 +213,8 @@ def build_viewer(images: Sequence[str | Path] = (), show: bool = True):
 
     viewer = napari.Viewer(show=show, title="napari-particle-detect")
     try:
+        if show:
+            fit_window_to_screen(viewer)
         viewer.window.add_plugin_dock_widget(PLUGIN, DOCK)
         files = _open_each(viewer, paths)
         opened = [layer for _, layers in files for layer in layers if isinstance(layer, Image)]
@@ -235,6 +237,24 @@ def build_viewer(images: Sequence[str | Path] = (), show: bool = True):
             pass  # that hid the one line saying which file did not open
         raise
     return viewer
+
+
+def fit_window_to_screen(viewer) -> None:
+    """``viewer``'s window over its screen's free area, where napari restored no size the user left it at: at napari's
+    first size (its layout's, about 1090 x 630 px) the docks took all but a strip of canvas 240 px wide."""
+    from napari.settings import get_settings
+    from qtpy.QtCore import QPoint
+    from qtpy.QtGui import QGuiApplication
+
+    application = get_settings().application
+    if application.save_window_geometry and application.window_size:
+        return
+    left, top, width, height = viewer.window.geometry()
+    screen = QGuiApplication.screenAt(QPoint(left + width // 2, top + height // 2)) or QGuiApplication.primaryScreen()
+    if screen is None:
+        return
+    free = screen.availableGeometry()
+    viewer.window.set_geometry(free.left(), free.top(), free.width(), free.height())
 
 
 def _dock_kinds_of(viewer, files: list[tuple[Path, list]]) -> None:
