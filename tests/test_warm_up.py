@@ -6,33 +6,44 @@ import sys
 import pytest
 
 FIRST_OPTIMISER = """
-import sys
+import os, sys, traceback
 import napari_particle_detect, torch
 from napari_particle_detect.learning.training import adam
 from napari_particle_detect.learning.warm_up import prepare_training, training_prepared
 assert not training_prepared()
-if {warm}:
-    prepare_training()
-    assert training_prepared()
-before = set(sys.modules)
-optimiser = adam([torch.nn.Parameter(torch.zeros(3))], 1e-3)
-optimiser.step()
-print(len(set(sys.modules) - before))
+for warm in (False, True):
+    child = os.fork()  # each its own first optimiser, as a fresh process's: one start of Python and torch for both
+    if child == 0:
+        try:
+            if warm:
+                prepare_training()
+                assert training_prepared()
+            before = set(sys.modules)
+            optimiser = adam([torch.nn.Parameter(torch.zeros(3))], 1e-3)
+            optimiser.step()
+            print(len(set(sys.modules) - before), flush=True)
+        except BaseException:
+            traceback.print_exc()
+            os._exit(1)
+        os._exit(0)
+    assert os.waitpid(child, 0)[1] == 0
 """
 
 
-def modules_the_first_optimiser_imports(warm: bool) -> int:
-    done = subprocess.run([sys.executable, "-c", FIRST_OPTIMISER.format(warm=warm)], capture_output=True, text=True,
-                          timeout=300)
+def modules_the_first_optimiser_imports() -> tuple[int, int]:
+    """How many modules a process's first optimiser imports: (cold, after prepare_training)."""
+    done = subprocess.run([sys.executable, "-c", FIRST_OPTIMISER], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    return int(done.stdout.split()[-1])
+    cold, warm = map(int, done.stdout.split()[-2:])
+    return cold, warm
 
 
 def test_after_the_warm_up_the_first_optimiser_imports_next_to_nothing():
     # In a fresh process the first optimiser imports hundreds of modules (torch._dynamo: about a second);
     # after prepare_training, next to none.
-    assert modules_the_first_optimiser_imports(warm=False) > 100
-    assert modules_the_first_optimiser_imports(warm=True) < 10
+    cold, warm = modules_the_first_optimiser_imports()
+    assert cold > 100
+    assert warm < 10
 
 
 @pytest.mark.parametrize("dock", ["Particle detection", "Rods and chains"])
