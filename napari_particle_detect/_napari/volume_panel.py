@@ -27,7 +27,6 @@ import pandas as pd
 from napari.layers import Image, Points
 from napari.layers.base import ActionType
 from napari.qt.threading import create_worker
-from napari.utils.notifications import show_info
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QPushButton, QWidget
 
@@ -54,7 +53,7 @@ from .layers import (
     points_layer_kwargs, viewer_closing,
 )
 from .detect_panel import pixels_not_square
-from .notify import found_elsewhere_note, report, say_problems, show_warnings, warn_once, warnings_logged
+from .notify import found_elsewhere_note, report, say_problems, show_info, show_warnings, warn_once, warnings_logged
 from .volume_review_panel import VolumeReviewPanel
 from .volume_round_panel import VolumeRoundPanel
 from .dock_closing import STOP_WAIT_S, ClosingDock, put_away_words

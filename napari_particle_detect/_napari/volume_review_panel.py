@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 from napari.layers import Shapes
-from napari.utils.notifications import show_info
 from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QGroupBox, QLabel, QPushButton
 
 from ..errors import ParticleDetectError
@@ -15,8 +14,8 @@ from ..projects.volume_review import Redetection, VolumeReview
 from .annotation import placement
 from .labels import WholeLabel
 from .layers import place_over_image
-from .notify import reports_errors
-from .regions import bounding_box, box_text
+from .notify import reports_errors, show_info
+from .regions import bounding_box, box_text, mark_review_box
 
 BOX_LAYER = "3D review box"
 ACCEPTED_LAYER = "accepted 3D boxes"
@@ -110,8 +109,10 @@ class VolumeReviewPanel(QGroupBox):
         if not create:
             return None
         image = self.host.layer()
-        self.draft = viewer.add_shapes(ndim=image.ndim, name=BOX_LAYER, **placement(image), edge_color="yellow",
-                                       face_color="transparent", edge_width=1.5)
+        # Marked: closing the dock tells a review box by the mark (dock_closing._review_boxes), whatever the user
+        # renamed it; unmarked and renamed, it was said to come back with the project's layers.
+        self.draft = mark_review_box(viewer.add_shapes(ndim=image.ndim, name=BOX_LAYER, **placement(image),
+                                                       edge_color="yellow", face_color="transparent", edge_width=1.5))
         place_over_image(viewer, self.draft, image)
         return self.draft
 
@@ -236,6 +237,11 @@ class VolumeReviewPanel(QGroupBox):
             self.status.setText(message)
             return message
         self.host.go_to(proposal.frame)
+        stale = self._box_layer(create=False)
+        if proposal.box is None and stale is not None:
+            # A whole volume proposed: an earlier proposal's box left drawn read as part of this one, and Accept box
+            # accepted it (on the volume shown now, wherever it was drawn).
+            stale.data = []
         if proposal.box is not None:
             z0, y0, x0, z1, y1, x1 = proposal.box
             self.set_z_range(z0 + 0.5, z1 - 0.5)

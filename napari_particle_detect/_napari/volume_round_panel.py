@@ -19,7 +19,8 @@ from ..learning.volume_rounds import train_volume_round
 from .kind_rounds_panel import chosen_steps, show_steps
 from .labels import WholeLabel
 from .notify import reports_errors, show_warnings, telling
-from .round_reports import CANCELLING, ProgressRelay, RoundReports, told_verdict
+from .round_progress import with_time
+from .round_reports import CANCELLING, ProgressRelay, RoundReports, recorded_time, told_verdict
 from .this_version_offer import ThisVersionOffer
 from .warm_up import warm_up_training
 
@@ -114,7 +115,7 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
 
     def _verdict_of(self, project) -> str:
         """The last verdict said for ``project`` in this session; else (a dock opened again) its last round's,
-        worded as the round's end said it: no rounds table here (table=False)."""
+        worded as the round's end said it, its time included: no rounds table here (table=False)."""
         if project.folder in self._verdicts:
             return self._verdicts[project.folder]
         last = project.rounds[-1] if project.rounds else None
@@ -122,6 +123,8 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
             return ""
         current = project.current_round
         said = told_verdict(last, current, table=False)
+        if current is not None and current.number == (last.number if last.improved else last.parent):
+            said = with_time(said, recorded_time(last))  # nothing chosen since: as the round's end told it
         if last.improved is True and current is not None and current.number == last.number:
             said += ". " + TO_USE
         self._verdicts[project.folder] = said
