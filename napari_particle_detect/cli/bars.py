@@ -13,11 +13,17 @@ def epoch_line(record: dict) -> str:
     if "val_f1" in record:
         return (f"epoch {record['epoch']}/{record['epochs']}{cut_epoch_note(record)}: loss {record['loss']:.5f}, "
                 f"validation F1 {record['val_f1']:.4f} ({record['seconds']} s)")
-    scored = f"validation score {record['score']:.4f} at threshold {record['threshold']:.2f}"
+    scored = f"validation score {record['score']:.4f}{rod_f1_note(record)} at threshold {record['threshold']:.2f}"
     if record["epoch"] == 0:
         return f"starting model: {scored}"
     return (f"epoch {record['epoch']}/{record['epochs']}{cut_epoch_note(record)}: loss {record['loss']:.4f}, "
             f"{scored} ({record['seconds']:.0f} s)")
+
+
+def rod_f1_note(record: dict) -> str:
+    """A rods record's F1 beside its validation score (" (rod F1 0.46)"), '' for other kinds: the score, F1 less the
+    orientation and length errors, reads below zero all through a short run, which said nothing of the rods found."""
+    return f" (rod F1 {record['rod_f1']:.2f})" if "rod_f1" in record else ""
 
 
 class StepBar:

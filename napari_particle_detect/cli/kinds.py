@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .bars import RoundBar, StepBar, epoch_line
+from .bars import RoundBar, StepBar, epoch_line, rod_f1_note
 from ..errors import ParticleDetectError
 from ..kinds.tables import frames_against_none, most_frames_of_one_image
 from ..synthetic.rods import MAX_AREA_FRACTION  # the generator's own limit
@@ -210,8 +210,10 @@ def saved_line(model, validate_frames: int) -> str:
     count, what = (validate_frames, "--validate frame") if validate_frames else \
         (config.get("validation_images", 0), "generator image")
     kept = "; the starting model's: no epoch beat it" if training.get("best_epoch") == 0 else ""
+    best = next((r for r in training.get("history", []) if r.get("epoch") == training.get("best_epoch")), {})
     return (f"saved {model.path} ({model.card.kind} model, validation score "
-            f"{training.get('validation_score', float('nan')):.4f} on {count} {what}{'s' if count != 1 else ''}{kept})")
+            f"{training.get('validation_score', float('nan')):.4f}{rod_f1_note(best)} on {count} "
+            f"{what}{'s' if count != 1 else ''}{kept})")
 
 
 def _kind_round(args: argparse.Namespace) -> int:
@@ -239,10 +241,16 @@ def _kind_round(args: argparse.Namespace) -> int:
         unlabelled = unlabelled_images(args.unlabelled, count) if args.unlabelled else None
         with RoundBar(args.quiet, config.epochs * config.steps_per_epoch) as bar:
             result = fine_tune_kind(base, reviewed, config, args.device, progress=bar.event, unlabelled=unlabelled)
-    tuned = result.model.card.training["fine_tuned"]
-    log.info("the round's model: %s (statistics candidate from %d frames)", tuned["candidate"], tuned["statistics_frames"])
+    log.info("%s", round_model_line(result.model.card.training["fine_tuned"]))
     save_round(result, args.init, args.output, score="score")
     return 0
+
+
+def round_model_line(tuned: dict) -> str:
+    """Which of a kind round's two candidates it kept, from its card's ``fine_tuned`` record, and how many frames
+    the batch-norm statistics candidate read."""
+    frames = tuned["statistics_frames"]
+    return f"the round's model: {tuned['candidate']} (statistics candidate from {frames} frame{'s' * (frames != 1)})"
 
 
 def _reviewed_frame(frame: NamedFrame, index: int) -> Reviewed:

@@ -157,7 +157,7 @@ def detect_frame(
     device = torch.device(device)
     network = prepare_network(model, device) if network is None else network
     steps = steps_for(device)
-    ready = prepare_frame(np.asarray(frame)[None], 0, steps, scale, invert, name)
+    ready = prepare_frame(np.asarray(frame)[None], 0, steps, scale, invert, name, frame_named=True)
     thr = applied_threshold(model.card, threshold)
     for prepared, decoder in decoded_heatmaps([ready], network, steps, tile, TILE_MARGIN, batch_size,
                                               candidate_floor(model, thr), model.card.min_distance, heatmap,
@@ -174,16 +174,19 @@ def candidate_floor(model: DetectorModel, threshold: float) -> float:
 
 def frame_result(
     model: DetectorModel, prepared: PreparedFrame, decoder: BandDecoder, scale: float,
-    ringed: bool | Look, threshold: float,
+    ringed: bool | Look, threshold: float, alone: bool = False,
 ) -> FrameResult:
-    """Centres in the original frame's pixels from its decoded heatmap (the per-frame last stage)."""
+    """Centres in the original frame's pixels from its decoded heatmap (the per-frame last stage). ``alone``: the
+    one frame the call detects (--frames 3, the dock's one-frame Detect), so a blank one has no rest of the stack to
+    speak of."""
     peaks, values = decoder.peaks()
     if prepared.blank:
         constant = "" if prepared.unreadable or _non_finite(prepared.blank) else prepared.blank
         if prepared.unreadable:  # as kinds_prediction.UnreadableFrames says it
             log.warning("%s: %s", prepared.blank, SKIPPED_UNREADABLE)
         elif not constant:  # constant frames are said once per stack, by iter_detect (ConstantFrames)
-            log.warning("%s (a blank frame): no centres; the rest of the stack is detected", prepared.blank)
+            rest = "" if alone else "; the rest of the stack is detected"  # as kinds_prediction.detect_kind says it
+            log.warning("%s (a blank frame): no centres%s", prepared.blank, rest)
         return FrameResult(centres=np.zeros((0, 2)), scores=np.zeros(0), raw_heatmap=decoder.heatmap, scale=scale,
                            unreadable=prepared.unreadable, constant=constant)
     ringed = ringed(prepared.image, peaks, values[0]) if callable(ringed) else ringed
@@ -386,7 +389,7 @@ def iter_detect(
                                                           candidate_floor(model, thr),
                                                           model.card.min_distance, heatmaps,
                                                           RESIDUAL if split_close else None, model.card.sigma):
-                    result = frame_result(model, prepared, decoder, scale, look, thr)
+                    result = frame_result(model, prepared, decoder, scale, look, thr, alone=len(indices) == 1)
                     constant.add(prepared.index, result)
                     unmeasured = reaching_gaps(result.centres, prepared.missing, sizing.diameter) if measured else ()
                     steps.gaps.add_centres(result.dropped_at_gaps, int(np.count_nonzero(unmeasured)))

@@ -58,7 +58,7 @@ class PreparedFrame:
 
 
 def prepare_frame(stack, index: int, steps, scale: float, invert: bool, name: str,
-                  skip_unreadable: bool = False) -> PreparedFrame:
+                  skip_unreadable: bool = False, frame_named: bool = False) -> PreparedFrame:
     """Read frame ``index`` of ``stack`` and make it ready for the network.
 
     NaN and infinite pixels (a mosaic's gaps) are set to the local background, read in blocks of about four
@@ -68,7 +68,8 @@ def prepare_frame(stack, index: int, steps, scale: float, invert: bool, name: st
     whose file cannot be read there (files.io.UnreadableFrameError, a garbled page or chunk), marked
     ``unreadable`` too, with ``skip_unreadable`` (a caller that tells such frames apart, where other frames are
     asked for): failing there threw away the frames detected before it, and a run gone on from them failed at the
-    same frame."""
+    same frame. ``frame_named``: ``name`` is the frame's own (detect_frame's caller's, such as "PATH[3]"), not its
+    stack's: a refusal names it as it is, where "PATH[3] frame 0" named it twice."""
     try:
         raw = np.asarray(stack[index])
     except UnreadableFrameError as exc:
@@ -80,7 +81,8 @@ def prepare_frame(stack, index: int, steps, scale: float, invert: bool, name: st
     blank, missing = "", None
     try:
         # 16 bit stays 16 bit until resampled.
-        frame, missing = frame_and_gaps(raw, f"{name} frame {index}", convert=False, block=FLATTEN_BLOCK / scale)
+        said = name if frame_named else f"{name} frame {index}"
+        frame, missing = frame_and_gaps(raw, said, convert=False, block=FLATTEN_BLOCK / scale)
     except BlankFrameError as exc:
         if stack.shape[0] == 1:
             raise

@@ -18,6 +18,7 @@ augmentation (benchmarks/results/loop_semi.txt), so it is off by default. No Qt,
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +31,13 @@ from ..errors import ParticleDetectError
 from ..models import DetectorModel
 from ..detection.networks import prepare_network
 from ..detection.prediction import detect_frame
+from ..detection.preprocessing import BlankFrameError
 from ..projects.review import rank_frames
 from ..detection.sizing import resampled_shape
 from ..kinds.evaluation import mask_value_at
 from .training import Example, with_detection_scale
+
+log = logging.getLogger(__name__)
 
 # Unreviewed frames a round labels when asked to and no count is given (train --unlabelled).
 DEFAULT_FRAMES = 8
@@ -76,8 +80,15 @@ def label_frame(
     if not low < high:
         raise ParticleDetectError(f"the pseudo-label thresholds must satisfy low < high, got {low} and {high}")
     image = np.asarray(image, dtype=np.float32)
-    found = detect_frame(teacher, image, device, low, scale, name=name or "unreviewed frame",
-                         network=network if network is not None else prepare_network(teacher, device))
+    try:
+        found = detect_frame(teacher, image, device, low, scale, name=name or "unreviewed frame",
+                             network=network if network is not None else prepare_network(teacher, device))
+    except BlankFrameError as exc:
+        # A dropped or shutter frame of a movie nobody reviewed teaches nothing: failing here threw away the round's
+        # training, done before the teacher's pass. Masked all over, it is passed over as a frame the teacher was
+        # unsure of everywhere, and another takes its place (finetune.label_with_spares).
+        log.warning("%s: %s (a blank frame): nothing to learn from it", name or "unreviewed frame", exc.held)
+        return PseudoLabel(Example(image, np.zeros((0, 2)), scale, name, np.zeros(image.shape, bool)), 0, 0, 1.0)
     heat = _on_grid(found.heatmap, image.shape, scale)
     radius = teacher.card.canonical_diameter / scale / 2.0  # a particle's radius in the frame's pixels
     centres, area = pseudo_targets(found.centres, found.scores, heat, radius, high, low, exclude)
@@ -146,15 +157,16 @@ def read_unlabelled(paths: Sequence, working_diameter: float,
                     diameter: float | None = None) -> Callable[[int], list[Example]]:
     """The frames of the images or stacks at ``paths``, as a callable giving ``n`` of them spread over
     all (read only then: long stacks stay on disk), rescaled to the model's ``working_diameter``
-    from ``diameter`` or each file's estimate on its first frame, and named "PATH[frame]" (the round's
-    record says which were learned from). A frame also annotated in the round's data is
+    from ``diameter`` or each file's estimate on its first frame that is not blank, and named "PATH[frame]" (the
+    round's record says which were learned from). A frame also annotated in the round's data is
     pseudo-labelled only where it was not reviewed, whatever the file is called: finetune.fine_tune
-    knows it by its pixels. Bad files fail here, before any training."""
-    from ..detection.sizing import estimate_diameter, scale_for_diameter
+    knows it by its pixels. Bad files fail here, before any training (a blank frame of a stack is passed over when
+    labelled: :func:`label_frame`)."""
+    from ..detection.sizing import scale_for_diameter
 
     where = []  # (frames, index, scale, name)
     for path, frames in stacks_at(paths):
-        size = diameter if diameter is not None else estimate_diameter(np.asarray(frames[0], dtype=np.float32))
+        size = diameter if diameter is not None else _first_frames_diameter(frames, str(path))
         scale = scale_for_diameter(size, working_diameter)
         for index in range(len(frames)):
             where.append((frames, index, scale, f"{path}[{index}]"))
@@ -164,6 +176,18 @@ def read_unlabelled(paths: Sequence, working_diameter: float,
                         where[k][3]) for k in spread(count, range(len(where)))]
 
     return give
+
+
+def _first_frames_diameter(frames, name: str) -> float:
+    """The particles' diameter (px) estimated on the first of ``frames`` that is not blank: a movie's dark or dropped
+    first frame (a shutter's) read as the most the model may enlarge, and every frame was pseudo-labelled at that
+    scale, unsaid. A file with no such frame fails, naming it."""
+    from ..detection.constant_frames import next_unblank_frame
+    from ..detection.preprocessing import check_frame
+    from ..detection.sizing import estimate_diameter
+
+    index = next_unblank_frame(frames, name) if len(frames) > 1 else 0
+    return estimate_diameter(check_frame(np.asarray(frames[index]), f"{name}[{index}]", gaps=True))
 
 
 def stacks_at(paths: Sequence) -> list[tuple[Path, np.ndarray]]:
