@@ -192,7 +192,12 @@ class VolumeReviewPanel(QGroupBox):
             layer = self._box_layer(create=False)
             if layer is None or not len(layer.data):
                 raise ParticleDetectError("draw a box first (Draw box, then drag on the slice)")
-            box = bounding_box(np.asarray(layer.data[-1])[:, -2:])
+            drawn = np.asarray(layer.data[-1])
+            drawn_on = int(round(drawn[0, 0])) if drawn.shape[1] == 4 else frame  # (volume, z, y, x) in a stack
+            if drawn_on != frame:  # out of sight now: accepted here it would be another volume's box
+                raise ParticleDetectError(f"the box was drawn on volume {drawn_on}, and volume {frame} is shown: go "
+                                          f"back to volume {drawn_on} to accept it, or draw a box on this one")
+            box = bounding_box(drawn[:, -2:])
         z0, z1 = self.z_from.value(), self.z_to.value()
         if z1 < z0:
             raise ParticleDetectError(f"the z range {z0:g}-{z1:g} is empty; set the first slice before the last")
