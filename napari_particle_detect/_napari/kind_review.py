@@ -18,7 +18,6 @@ import pandas as pd
 from napari.layers import Image
 from napari.layers.base import ActionType
 from napari.utils.colormaps.standardize_color import transform_color
-from napari.utils.notifications import show_info
 from qtpy.QtCore import QTimer
 
 from ..errors import ParticleDetectError
@@ -40,8 +39,9 @@ from .kind_layers import (
 from .layers import (
     SOURCE_COLOURS, PastedPoints, as_pasted_beads, guard_canvas_from_removed_layers, place_over_image, with_rows_placed,
 )
-from .proposals import key, proposal_box
-from .regions import Box, RegionLayers, zoom_to_box
+from .notify import show_info
+from .proposals import key, nothing_left, proposal_box
+from .regions import Box, RegionLayers, mark_review_box, zoom_to_box
 
 # Tools whose drawing napari is still finishing when it reports the shape added: a shape taken off the
 # layer then breaks napari's own finishing (it looks the drawn shape up again), so that waits a moment.
@@ -973,7 +973,8 @@ class KindSession:
         detected = detections(self.project)
         found = {f: d for f, d in detected.items() if not self.project.is_reviewed(f)}
         if not found:
-            raise ParticleDetectError(self._all_reviewed() if detected else "nothing to rank yet: run Detect first")
+            raise ParticleDetectError(self._all_reviewed(detected) if detected
+                                      else "nothing to rank yet: run Detect first")
         if mode == "frame":
             ranked = rank_frames(found, threshold)
         else:
@@ -982,8 +983,9 @@ class KindSession:
             size = size / 2 if self.kind == "rods" else size
             ranked = rank_regions(found, self.regions.shape, threshold, size, self.reviewed_masks())
         if not ranked:
-            raise ParticleDetectError("every detected frame is reviewed" if mode == "frame"
-                                      else "no unreviewed region left in the detected frames")
+            raise ParticleDetectError(nothing_left("every detected frame is reviewed" if mode == "frame"
+                                                   else "no unreviewed region left in the detected frames",
+                                                   self._undetected(detected), self.current_frame()))
         fresh = [proposal for proposal in ranked if key(proposal) not in self._passed]
         if not fresh:  # every one shown once: round again from the most uncertain, as the other docks do
             self._passed.clear()
@@ -991,11 +993,20 @@ class KindSession:
         self._passed.add(key(fresh[0]))
         return fresh[0]
 
-    def _all_reviewed(self) -> str:
+    def _undetected(self, detected: dict) -> list[int]:
+        """The frames neither in ``detected`` (saved frames) nor reviewed: Review next has nothing of theirs to rank."""
+        reviewed = self.project.is_reviewed
+        return [frame for frame in range(self.n_frames) if frame not in detected and not reviewed(frame)]
+
+    def _all_reviewed(self, detected: dict) -> str:
         """Why Review next has nothing to propose once all that was detected is accepted: a single image has no
-        other frame to detect."""
+        other frame to detect, nor a stack whose every frame is reviewed ("run Detect on another frame" sent its
+        user looking for one)."""
         if self.stack:
-            return "every detected frame is reviewed: run Detect on another frame"
+            undetected = self._undetected(detected)
+            if undetected:
+                return nothing_left("every detected frame is reviewed", undetected, self.current_frame())
+            return "every frame is reviewed: nothing left to propose (Un-accept one to review it again)"
         return f"'{self.image.name}' is reviewed: nothing left to propose (Un-accept it to review it again)"
 
     def show_proposal(self, proposal: Proposal) -> None:
@@ -1043,7 +1054,8 @@ class KindRegionLayers(RegionLayers):
         """Take over the layers of these names (their outlines are redrawn by ``show_accepted``)."""
         names = self._names()
         if names["draft"] in self.viewer.layers:
-            self.draft = self.viewer.layers[names["draft"]]
+            # Marked as ensure_draft marks its own: renamed later, a box still held was said to come back on close.
+            self.draft = mark_review_box(self.viewer.layers[names["draft"]])
             self.draft.visible = self.draft.editable = True
             place_over_image(self.viewer, self.draft, self.image)
         if names["accepted"] in self.viewer.layers:

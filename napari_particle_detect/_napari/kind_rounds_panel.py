@@ -25,8 +25,8 @@ from .image_views import layer_pixels
 from .kind_review import KindSession
 from .labels import PathLabel, plain_tip
 from .notify import reports_errors, show_info, show_warnings, telling
-from .round_progress import trained_text
-from .round_reports import ProgressRelay, RoundReports, told_verdict
+from .round_progress import trained_text, with_time
+from .round_reports import ProgressRelay, RoundReports, recorded_time, told_verdict
 from .state import viewer_choices
 from .this_version_offer import ThisVersionOffer
 from .warm_up import warm_up_training
@@ -168,8 +168,21 @@ class KindRoundsPanel(RoundReports, QGroupBox):
                 self.table.setItem(row, col, item)
         last = project.rounds[-1] if project.rounds else None
         if not self.running() and not self.status.text() and last is not None and last.parent:
-            # Reopened: the last round's verdict, as it was said when it ended.
-            self.status.setText(told_verdict(last, project.current_round, ROUND_METRIC[session.kind]))
+            self.status.setText(self._reopened_verdict(session, last))
+
+    def _reopened_verdict(self, session: KindSession, last: RoundInfo) -> str:
+        """The last round's verdict as its end said it (a dock opened again, the image or kind chosen again), as the
+        spheres dock's FineTunePanel._verdict_of tells it: its time while nothing was chosen since, and "Detect again"
+        while frames not reviewed show an earlier round (drop_done_advice takes it off once Detect used the round)."""
+        project = session.project
+        current = project.current_round
+        said = told_verdict(last, current, ROUND_METRIC[session.kind])
+        if current is not None and current.number == (last.number if last.improved else last.parent):
+            said = with_time(said, recorded_time(last))
+        if last.improved and current is not None and current.number == last.number and _earlier_rounds_shown(project):
+            said += ". " + (TO_USE_FRAMES if session.stack else TO_USE)
+            self._advised = project.folder
+        return said
 
     @reports_errors
     def use_row(self, row: int) -> None:

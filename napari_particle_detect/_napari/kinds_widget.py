@@ -36,7 +36,7 @@ from .kind_review import KindSession
 from .kind_review_panel import KindReviewPanel
 from .kind_rounds_panel import KindRoundsPanel
 from .labels import DockScroll, NameList, PathLabel
-from .layers import guard_canvas_from_removed_layers, is_dock_output, viewer_closing
+from .layers import guard_canvas_from_removed_layers, is_dock_output, quoted_names, viewer_closing
 from .notify import (
     found_elsewhere_note, report, reports_errors, say_problems, show_info, show_warnings, telling, warn_once,
 )
@@ -282,7 +282,7 @@ class KindsWidget(ClosingDock, QWidget):
         if self.session is not None and self.session.image is layer and self.session.kind == kind:
             return self.session
         if self.session is not None:
-            self.session.put_away()  # its layers would lie over the next image or kind
+            self._put_away(self.session)  # its layers would lie over the next image or kind
         self.session = None
         if not self.rounds.running():  # a round running keeps reporting: it names its image when it ends
             self.rounds.status.setText("")
@@ -310,6 +310,16 @@ class KindsWidget(ClosingDock, QWidget):
         self.review.refresh()
         self.rounds.refresh()
         return self.session
+
+    def _put_away(self, session: KindSession) -> None:
+        """``session`` put away for another image or kind, the review box it held said not kept, as closing the dock
+        says it: no project keeps a box not accepted, and rods -> chains -> rods lost the one drawn without a word."""
+        draft = session.regions.draft
+        held = draft.name if draft is not None and draft in self.viewer.layers and len(draft.data) else None
+        session.put_away()
+        if held is not None:
+            show_info(f"{quoted_names([held])} is not kept (no project keeps a box not accepted: Review next or "
+                      "Draw box again)")
 
     def _show_detect_ready(self) -> None:
         # With no image, Detect was enabled and its click did nothing and said nothing.

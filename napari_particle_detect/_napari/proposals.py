@@ -32,8 +32,28 @@ def next_proposal(annotation: Annotation, threshold: float, mode: str = "region"
     for proposal in ranked:
         if key(proposal) not in skip:
             return proposal
-    raise ParticleDetectError("every detected frame is reviewed" if mode == "frame"
-                              else "no unreviewed region left in the detected frames")
+    project = annotation.project
+    undetected = [frame for frame in range(annotation.n_frames)
+                  if frame not in project.detected_by and not project.is_reviewed(frame)]
+    raise ParticleDetectError(nothing_left("every detected frame is reviewed" if mode == "frame"
+                                           else "no unreviewed region left in the detected frames",
+                                           undetected, annotation.current_frame()))
+
+
+def nothing_left(reason: str, undetected: list[int], shown: int) -> str:
+    """Why Review next has nothing to propose (``reason``), led by the frame to Detect next of ``undetected`` (frames
+    neither detected nor reviewed): the one ``shown`` where it is one, else the first. Review next ranks detected
+    frames only: on a frame never detected, "no unreviewed region left in the detected frames" alone read as that
+    frame having nothing to review (and the popup, cut at its width, showed no more than that)."""
+    if not undetected:
+        return reason
+    frame = shown if shown in undetected else undetected[0]
+    named = f"frame {frame}{' (shown)' if frame == shown else ''}"
+    others = len(undetected) - 1
+    if not others:
+        return f"{named} is not detected yet: run Detect on it ({reason})"
+    plural = "s" if others > 1 else ""
+    return f"{named} and {others} other frame{plural} are not detected yet: run Detect on frame {frame} ({reason})"
 
 
 def key(proposal: Proposal) -> tuple:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import time
 
-from napari.utils.notifications import show_info, show_warning
 from qtpy.QtCore import QObject, Signal
 
 from ..errors import ParticleDetectError, one_line
 from ..projects.project import RoundInfo
 from ..learning.rounds import unlearned_edits_text
 from ..learning.training import TrainingCancelled
-from .notify import report
+from .notify import report, show_info, show_warning
 from .round_progress import Progress, describe, finished_text, verdict, with_time
 
 
@@ -46,11 +45,13 @@ def told_verdict(info: RoundInfo, in_use: RoundInfo | None, metric: str = "F1", 
 
 
 def recorded_time(info: RoundInfo, done: dict | None = None) -> str:
-    """How long ``info``'s round took (:func:`round_progress.finished_text`), its "done" event's wait where ``done``
-    is given (a remote round's), in seconds as recorded: a dock opened again tells the same; "" where none is."""
+    """How long ``info``'s round took (:func:`round_progress.finished_text`), a remote round's wait as recorded
+    (RoundInfo.waited), else its "done" event's where ``done`` is given: a dock opened again tells the same; ""
+    where none is."""
     if info.seconds is None:
         return ""
-    return finished_text({**(done or {}), "seconds": info.seconds})
+    waited = {"waited": info.waited} if info.waited is not None else {}
+    return finished_text({**(done or {}), "seconds": info.seconds, **waited})
 
 
 def failure_reason(exc: BaseException) -> str:

@@ -10,7 +10,6 @@ import weakref
 from pathlib import Path
 
 from napari.layers import Image, Points
-from napari.utils.notifications import show_info
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
@@ -32,7 +31,7 @@ from .image_views import (
 from .labels import DockScroll, NameList, PathLabel
 from .layers import guard_canvas_from_removed_layers, is_dock_output, quoted_names, viewer_closing
 from .measure_panel import MeasurePanel
-from .notify import report, reports_errors, say_problems
+from .notify import report, reports_errors, say_problems, show_info
 from .review_panel import ReviewPanel
 from .state import DockChoices, DockState, viewer_choices
 from .tracks_panel import TracksPanel

@@ -7,6 +7,7 @@ a workspace of its own until :func:`commit` publishes it in one step.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -309,6 +310,22 @@ def commit_unless_cancelled(project: Project, outcome: RoundOutcome, cancel: Cal
     return commit(project, outcome)
 
 
+def with_time_waited(outcome: RoundOutcome, started: float) -> RoundOutcome:
+    """``outcome``, a remote round's recording the seconds waited for it since ``started`` (RoundInfo.waited): its
+    own "seconds" are the worker's, and a dock opened again said "finished in 3 s" of a round its end had said was
+    waited for 19 s. A round trained here is left as it is."""
+    if trained_on_worker(outcome.result):
+        outcome.info = replace(outcome.info, waited=round(time.monotonic() - started, 1))
+    return outcome
+
+
+def trained_on_worker(result: object) -> bool:
+    """Whether ``result``'s model was trained on a dask worker (learning.remote names it in the model's card)."""
+    training = getattr(getattr(getattr(result, "model", None), "card", None), "training", None)
+    record = training.get("fine_tuned") if isinstance(training, dict) else None
+    return isinstance(record, dict) and bool(record.get("worker"))
+
+
 def run_and_commit_cancellably(project: Project, run: Callable[[], RoundOutcome], cancel: Callable[[], bool],
                                report: Callable[[dict], None]) -> RoundInfo:
     """A docks' round: ``run()`` trains it into a workspace and :func:`commit_unless_cancelled` adds it. While
@@ -317,7 +334,8 @@ def run_and_commit_cancellably(project: Project, run: Callable[[], RoundOutcome]
     raised and the project is as it was."""
     try:
         with waiting_cancellably(cancel, lambda: report({"phase": "waiting"})):
-            outcome = run()
+            started = time.monotonic()
+            outcome = with_time_waited(run(), started)
             try:
                 return commit_unless_cancelled(project, outcome, cancel)
             except WaitCancelled:  # cancelled while the commit waited: the finished round goes too

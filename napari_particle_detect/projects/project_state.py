@@ -101,6 +101,9 @@ class RoundInfo:
     threshold: float | None = None
     improved: bool | None = None
     seconds: float | None = None
+    # A remote round's: the seconds its user waited for it (connecting, the examples sent, the model fetched back),
+    # where ``seconds`` are its dask worker's. None for a round trained here, and for rounds recorded before this was.
+    waited: float | None = None
     # The unreviewed frames the round also learned from (pseudo-labelled) and how many it asked for (0: none).
     unreviewed_frames: list[int] = field(default_factory=list)
     unreviewed_asked: int = 0
@@ -327,6 +330,7 @@ def parse_round(data: Any, index: int, check: FieldChecker) -> RoundInfo:
         threshold=check.number(kept.get("threshold"), f"{where}.threshold", 0.0, 1.0, optional=True),
         improved=check.boolean(kept.get("improved"), f"{where}.improved", optional=True),
         seconds=check.number(kept.get("seconds"), f"{where}.seconds", 0.0, 1e9, optional=True),
+        waited=check.number(kept.get("waited"), f"{where}.waited", 0.0, 1e9, optional=True),
         unreviewed_frames=[check.integer(f, f"{where}.unreviewed_frames", 0, MAX_FRAMES)
                            for f in check.array(kept.get("unreviewed_frames", []), f"{where}.unreviewed_frames")],
         unreviewed_asked=check.integer(kept.get("unreviewed_asked", 0), f"{where}.unreviewed_asked", 0, MAX_FRAMES),
