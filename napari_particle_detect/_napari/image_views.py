@@ -105,10 +105,17 @@ def _known_layout(layer: Image) -> ImageLayout | None:
     return known[1]
 
 
-def _named_as_its_file(layer: Image, layout: ImageLayout | None) -> None:
+def name_sliders_as_its_file(layer: Image) -> None:
     """``layer``'s sliders named as its file's metadata names its axes (t of a TYX stack, z of a volume), where napari
-    numbered them, as ``particle-detect gui`` names a stack's: opened by napari's own reader, a stack showed '-3' beside
-    its frame slider under the docks' centres. Labels the user or a reader gave stay."""
+    numbered them: as ``particle-detect gui`` opens a file, and as a dock lists an image napari's own reader opened
+    (:func:`_known_layout`), a stack showed '-3' beside its frame slider under the docks' centres. Labels the user or
+    a reader gave stay; a file whose metadata names no axes (frames or a volume: the Volume dock asks which), or
+    holds channels, keeps napari's numbers."""
+    _named_as_its_file(layer, _known_layout(layer))
+
+
+def _named_as_its_file(layer: Image, layout: ImageLayout | None) -> None:
+    """:func:`name_sliders_as_its_file` of ``layer`` whose file's layout is ``layout`` (None: no file read)."""
     if layout is None or not layout.known or layout.channels is not None:
         return
     if tuple(n for n in layout.shape if n != 1) != tuple(layer.data.shape):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -359,6 +359,28 @@ def dock_listens_to(layer, besides: PastedPoints | None = None) -> bool:
 # In the metadata of a Points layer of a volume's 3D centres (the Volume dock's, or a frame,z,y,x CSV read): its
 # (z, y, x) are no (frame, y, x), which a 3D layer's points are otherwise taken for.
 VOLUME_POINTS_KEY = "napari_particle_detect_volume_centres"
+# In the metadata of a volume table's Points layer (the reader's): its spheres' diameter along z in the layer's own
+# data units (voxels), which sets the viewer's z slab once the layer is in a viewer (:func:`show_spheres_slab`).
+SPHERE_DEPTH_KEY = "napari_particle_detect_sphere_depth"
+
+
+def show_spheres_slab(viewer, depth: float, images: Iterable[Image]) -> None:
+    """Draw a volume's centres (projection_mode 'rescale_spherical') on every slice their spheres cross: ``viewer``'s
+    z slab ``depth`` thick (world units: a sphere's z diameter times the z scale), and each of ``images`` shown as its
+    own slice.
+
+    napari keeps a point only on the slab it lies in: without one, a ring showed on its centre slice alone. An image
+    projects through the slab (napari 0.9's default projection_mode is 'mean'), so the user would judge centres on
+    the mean of about five slices: it shows its own."""
+    if viewer.dims.ndim < 3 or not np.isfinite(depth) or depth <= 0:
+        return
+    axis = viewer.dims.ndim - 3  # z in world axes (a volume's last three)
+    thickness = list(viewer.dims.thickness)
+    thickness[axis] = float(depth)
+    viewer.dims.thickness = tuple(thickness)
+    for image in images:
+        if image.ndim >= 3:
+            image.projection_mode = "none"
 
 # Canvases whose viewer makes them current before a layer leaves (one hook each).
 _GUARDED_CANVASES: weakref.WeakSet = weakref.WeakSet()

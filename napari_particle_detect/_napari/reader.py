@@ -6,6 +6,7 @@ import re
 import uuid
 import weakref
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,8 @@ from ..files.tables import TABLE_COLUMNS, Placement, normalise_table, physical_m
 from ..files.tables import physical_units
 from ..files.tables import recorded_of_files, shared_value, table_voxel_placement, table_voxel_size
 from ..files.tracks import CHAIN_TRACK, tracks_layer_data
-from .layers import PHYSICAL_COLUMNS_KEY, READ_ROW, extra_columns, is_dock_output
+from .layers import PHYSICAL_COLUMNS_KEY, READ_ROW, SPHERE_DEPTH_KEY, extra_columns, is_dock_output
+from .layers import show_spheres_slab
 from .layers import with_extra_features
 from .layers import keep_placed_defaults_in, points_data, points_layer_kwargs, named_axis_labels
 
@@ -135,6 +137,7 @@ def centres_layers_data(path: str | Path) -> list[tuple]:
         keep_placed_defaults_in(viewer)
         say_stale_tracks_in(viewer)
         make_way_for_images_in(viewer)
+        show_spheres_slab_in(viewer)
     layers = [layer for (name, part, file), (drawn, _) in zip(parts, placed)
               for layer in marked_over(layers_of_table(part, name, kind, has_frames, path, drawn, file),
                                        path, file, 3 if "z" in part.columns else 2)]
@@ -201,6 +204,58 @@ def _make_way_for_image(event) -> None:
     below = min((layers.index(layer) for layer in tables), default=None)
     if below is not None and below < layers.index(image):
         layers.move(layers.index(image), below)
+
+
+def show_spheres_slab_in(viewer) -> None:
+    """In ``viewer``, a volume table's rings drawn on every slice their spheres cross, as the Volume dock draws its
+    centres (layers.show_spheres_slab), as the table comes and as an image comes after it: without the slab a ring
+    showed on its centre slice alone, the particle seemingly gone one slice off its centre."""
+    viewer.layers.events.inserted.connect(_show_spheres_slab)  # once: napari connects a callback once
+    viewer.layers.events.removed.connect(_slab_gone_with_centres)
+
+
+def _show_spheres_slab(event) -> None:
+    from napari.layers import Image
+
+    layers = event.source
+    if not isinstance(event.value, Image) and SPHERE_DEPTH_KEY not in _metadata_of(event.value):
+        return
+    depths = [float(_metadata_of(layer)[SPHERE_DEPTH_KEY]) * float(layer.scale[-3]) for layer in layers
+              if SPHERE_DEPTH_KEY in _metadata_of(layer)]
+    viewer = _viewer_of(layers)
+    if not depths or viewer is None or viewer.dims.ndim < 3:
+        return
+    # Never narrower than it is: each ring's own size bounds the slices it shows on, and the Volume dock's larger
+    # spheres, or another table's, would lose their outer slices.
+    depth = max(*depths, viewer.dims.thickness[viewer.dims.ndim - 3])
+    # Every image, not only the table's own: the slab is the viewer's, and would average any image through it.
+    show_spheres_slab(viewer, depth, [layer for layer in layers if isinstance(layer, Image)])
+
+
+def _slab_gone_with_centres(event) -> None:
+    """The z slab back to napari's none once the last volume's centres (the reader's or the Volume dock's) leave:
+    kept, a TYX movie opened next showed each frame as the mean of the ten about it."""
+    from .layers import VOLUME_POINTS_KEY, viewer_closing
+
+    layers = event.source
+    if not _metadata_of(event.value).get(VOLUME_POINTS_KEY) or any(
+            _metadata_of(layer).get(VOLUME_POINTS_KEY) for layer in layers):
+        return
+    viewer = _viewer_of(layers)
+    if viewer is None or viewer_closing(viewer) or viewer.dims.ndim < 3:
+        return
+    thickness = list(viewer.dims.thickness)
+    thickness[viewer.dims.ndim - 3] = 0.0
+    viewer.dims.thickness = tuple(thickness)
+
+
+def _viewer_of(layers):
+    """The open viewer whose layer list is ``layers``; None where none is."""
+    return next((each for each in _open_viewers() if each.layers is layers), None)
+
+
+def _metadata_of(layer) -> dict:
+    return layer.metadata if isinstance(getattr(layer, "metadata", None), dict) else {}
 
 
 def _read_table_path(layer) -> Path | None:
@@ -633,28 +688,35 @@ def volume_centres_layer_data(path: Path, table: pd.DataFrame, name: str | None 
         table = table.assign(score=np.nan)
     if "source" not in table.columns:
         table = table.assign(source="added")  # someone else's centres, as a 2D table's (layers_of_table)
-    size = recorded_xy_diameter(path, file) or DEFAULT_VOLUME_DIAMETER
-    data, kwargs = volume_points_kwargs(table, name or path.stem, ndim, size, **volume_placement(table, ndim, drawn))
+    size = recorded_diameter(path, file) or DEFAULT_VOLUME_DIAMETER
+    placed = volume_placement(table, ndim, drawn)
+    data, kwargs = volume_points_kwargs(table, name or path.stem, ndim, size, **placed)
+    # The z slab the rings need to show on every slice their spheres cross is the viewer's, set as the layer joins
+    # one (:func:`show_spheres_slab_in`). Where nothing records the z diameter, the xy one in the table's lengths.
+    scale = placed.get("scale") or (1.0,) * ndim
+    depth = recorded_diameter(path, file, axis=0) or size * float(scale[-2]) / float(scale[-3])
+    kwargs = {**kwargs, "metadata": {**kwargs.get("metadata", {}), SPHERE_DEPTH_KEY: depth}}
     # Its sliders named as the Volume dock names them (volume_panel.name_volume_axes): napari numbered them, and a
     # table opened alone showed '-3' beside its z slider, read as where z starts.
     return data, {**kwargs, "axis_labels": named_axis_labels(_current_viewer(), "tzyx"[-ndim:])}, "points"
 
 
-def recorded_xy_diameter(path: Path, file: str | None = None) -> float | None:
-    """The xy diameter (voxels) the centres of the volume table at ``path`` were detected at, so they are drawn as
-    the Volume dock draws them: as detect's .json beside it records it (``file``'s, of a folder run's table: each
-    input is sized on its own; else one shared by every input), else as the volume project of the image it is read
-    over records it (a dock's Export); None where neither tells."""
+def recorded_diameter(path: Path, file: str | None = None, axis: int = 1) -> float | None:
+    """The diameter (voxels) along ``axis`` (0: z, 1: y, which is x's too) the centres of the volume table at ``path``
+    were detected at, so they are drawn as the Volume dock draws them: as detect's .json beside it records it
+    (``file``'s, of a folder run's table: each input is sized on its own; else one shared by every input), else as the
+    volume project of the image it is read over records it (a dock's Export); None where neither tells."""
     from ..files.file_detection import is_detect_metadata, read_metadata
 
     meta = read_metadata(path)
+    along = partial(_diameter_along, axis=axis)
     if is_detect_metadata(meta):
-        sizes = (file is not None and recorded_of_files(meta, "diameter_voxels_zyx", _xy_of, {file})
-                 or recorded_of_files(meta, "diameter_voxels_zyx", _xy_of))
+        sizes = (file is not None and recorded_of_files(meta, "diameter_voxels_zyx", along, {file})
+                 or recorded_of_files(meta, "diameter_voxels_zyx", along))
         return shared_value(sizes)
     viewer = _current_viewer()
     image = _image_of(viewer, path, file, 3) if viewer is not None else None
-    return project_xy_diameter(image) if image is not None else None
+    return project_diameter(image, axis) if image is not None else None
 
 
 def _stem(path: Path, file: str | None) -> str:
@@ -700,8 +762,9 @@ def _named(path: Path, file: str | None) -> str:
     return path.name if file is None else f"{path.name} [{Path(str(file)).name}]"
 
 
-def project_xy_diameter(image: Image) -> float | None:
-    """The xy diameter the Volume dock's project of ``image`` (a layer of a file) detected at; None without one."""
+def project_diameter(image: Image, axis: int = 1) -> float | None:
+    """The diameter along ``axis`` (0: z, 1: xy) the Volume dock's project of ``image`` (a layer of a file) detected
+    at; None without one."""
     from ..errors import ParticleDetectError
     from ..learning.volume_rounds import SETTINGS_FILE, read_settings, volume_project_folder
     from ..projects.project import Project, ProjectState
@@ -715,13 +778,13 @@ def project_xy_diameter(image: Image) -> float | None:
         settings = read_settings(Project(folder, ProjectState()))
     except ParticleDetectError:
         return None  # a damaged project is the dock's to say; the rings are drawn at the default size
-    return _xy_of(settings.diameter) if settings is not None else None
+    return _diameter_along(settings.diameter, axis) if settings is not None else None
 
 
-def _xy_of(diameter) -> float | None:
-    """The y (xy) diameter of a recorded (z, y, x) one; None for anything else."""
+def _diameter_along(diameter, axis: int) -> float | None:
+    """The diameter along ``axis`` of a recorded (z, y, x) one; None for anything else."""
     try:
-        value = float(diameter[1])
+        value = float(diameter[axis])
     except (TypeError, ValueError, IndexError):
         return None
     return value if np.isfinite(value) and value > 0 else None

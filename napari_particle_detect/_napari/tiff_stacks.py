@@ -188,22 +188,6 @@ def close_with_window(viewer, stack: LazyTiffStack, lock: SerializableLock) -> N
     window.destroyed.connect(close)
 
 
-def metadata_axis_labels(path: str | Path, ndim: int) -> tuple[str, ...] | None:
-    """The sliders' labels of the ``ndim`` layer of the TIFF at ``path`` as its metadata names its axes ('t', 'y', 'x'
-    of a TYX stack; 'z' of a volume), as the reader labels its tables' (reader.volume_centres_layer_data): napari
-    showed '-3' beside a stack's frame slider. None (napari's numbers) where the metadata names none: a 3D stack
-    without is frames or a volume, which the Volume dock asks, and labelled 't' it was taken for frames unasked."""
-    from ..files.axes import file_axes
-
-    try:
-        axes = file_axes(path)
-    except ParticleDetectError:
-        return None
-    if axes.source != "metadata" or ndim < 3 or len(axes.axes) != ndim:
-        return None
-    return tuple(axes.axes.lower())
-
-
 def open_tiff(viewer, path: str | Path, plugin: str) -> list[Image] | None:
     """Add the TIFF at ``path`` to ``viewer`` as :func:`_read_tiff` reads it (a stack as a dask array of one frame
     per chunk, read when shown or detected), with ``path`` as its source and ``plugin`` as its reader, as napari's
@@ -217,9 +201,11 @@ def open_tiff(viewer, path: str | Path, plugin: str) -> list[Image] | None:
     # napari's only way to give a new layer its file (what its readers use); the docks look the file up there.
     from napari.layers._source import layer_source
 
+    from .image_views import name_sliders_as_its_file
+
     with layer_source(path=os.fspath(path), reader_plugin=plugin):
-        layer = viewer.add_image(pixels, name=Path(path).stem, contrast_limits=grey_range(pixels),
-                                 axis_labels=metadata_axis_labels(path, pixels.ndim))
+        layer = viewer.add_image(pixels, name=Path(path).stem, contrast_limits=grey_range(pixels))
+    name_sliders_as_its_file(layer)  # napari showed '-3' beside a stack's frame slider
     if stack is not None:
         _READ_APART[layer] = (pixels, to_read)
         close_with_window(viewer, stack, lock)

@@ -99,21 +99,19 @@ def _open_one(viewer, path: str) -> list:
         opened = viewer.open(path, plugin=None)  # the user's preferred reader, or the only one
     except MultipleReaderError:
         opened = viewer.open(path, plugin="napari")
-    return _labelled_as_its_file(path, opened)
+    return _labelled_as_its_file(opened)
 
 
-def _labelled_as_its_file(path: str, layers: list) -> list:
-    """``layers`` (another reader's, of the file at ``path``) with their sliders labelled as open_tiff labels a
-    stack's, where that reader left napari's numbers: a TZYX hyperstack showed '-4' beside its time slider."""
+def _labelled_as_its_file(layers: list) -> list:
+    """``layers`` (another reader's) with their sliders labelled as open_tiff labels a stack's, where that reader left
+    napari's numbers: a TZYX hyperstack showed '-4' beside its time slider."""
     from napari.layers import Image
 
-    from .._napari.tiff_stacks import metadata_axis_labels
+    from .._napari.image_views import name_sliders_as_its_file
 
     for layer in layers:
-        if isinstance(layer, Image) and all(str(label).lstrip("-").isdigit() for label in layer.axis_labels):
-            labels = metadata_axis_labels(path, layer.ndim)
-            if labels is not None:
-                layer.axis_labels = labels
+        if isinstance(layer, Image):
+            name_sliders_as_its_file(layer)
     return layers
 
 
