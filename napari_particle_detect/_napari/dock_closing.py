@@ -55,6 +55,12 @@ def _review_boxes(removed: list[str]) -> tuple[list[str], list[str]]:
     return held, emptied
 
 
+def boxes_not_kept(names: Sequence[str]) -> str:
+    """What is said of review boxes taken away with a box in them (a dock closed, another image or kind picked)."""
+    return (f"{quoted_names(list(names))} {'is' if len(names) == 1 else 'are'} not kept (no project keeps a box not "
+            "accepted: Review next or Draw box again)")
+
+
 def put_away_words(dock: str, removed: list[str], kept: str, projects: int = 1, staying: Sequence[str] = ()) -> str:
     """What a dock closed with its X says of the layers it took away: one wording for the three docks (each said
     it its own way, one "removed", as if deleted), ``kept`` (its centres, rods or beads) kept in the project(s)
@@ -71,8 +77,7 @@ def put_away_words(dock: str, removed: list[str], kept: str, projects: int = 1, 
     if kept_back:
         said += f": its layers are put away ({quoted_names(kept_back)}), their {kept} kept in {where}; {back}"
     if boxes:
-        said += (f"{';' if kept_back else ':'} {quoted_names(boxes)} {'is' if len(boxes) == 1 else 'are'} not kept "
-                 "(no project keeps a box not accepted: Review next or Draw box again)")
+        said += f"{';' if kept_back else ':'} {boxes_not_kept(boxes)}"
     if staying:
         verb = "stays" if len(staying) == 1 else "stay"
         said += f"; {quoted_names(list(staying))} {verb} shown (Link again to export)"

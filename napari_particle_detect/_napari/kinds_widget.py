@@ -26,7 +26,7 @@ from ..errors import ParticleDetectError
 from ..projects.project import image_record, pixels_record
 from .annotation import image_path
 from .detect_panel import pixels_not_square
-from .dock_closing import STOP_WAIT_S, ClosingDock, put_away_words
+from .dock_closing import STOP_WAIT_S, ClosingDock, boxes_not_kept, put_away_words
 from .image_picks import last_worked_on, register_dock, remember_worked_on, show_picked
 from .image_views import (
     START_HINT, add_view_layer, explain, kind_suffix, layer_kind, layer_pixels, remember_copied_files,
@@ -36,7 +36,7 @@ from .kind_review import KindSession
 from .kind_review_panel import KindReviewPanel
 from .kind_rounds_panel import KindRoundsPanel
 from .labels import DockScroll, NameList, PathLabel
-from .layers import guard_canvas_from_removed_layers, is_dock_output, quoted_names, viewer_closing
+from .layers import guard_canvas_from_removed_layers, is_dock_output, viewer_closing
 from .notify import (
     found_elsewhere_note, report, reports_errors, say_problems, show_info, show_warnings, telling, warn_once,
 )
@@ -318,8 +318,7 @@ class KindsWidget(ClosingDock, QWidget):
         held = draft.name if draft is not None and draft in self.viewer.layers and len(draft.data) else None
         session.put_away()
         if held is not None:
-            show_info(f"{quoted_names([held])} is not kept (no project keeps a box not accepted: Review next or "
-                      "Draw box again)")
+            show_info(boxes_not_kept([held]))
 
     def _show_detect_ready(self) -> None:
         # With no image, Detect was enabled and its click did nothing and said nothing.

@@ -382,6 +382,7 @@ def show_spheres_slab(viewer, depth: float, images: Iterable[Image]) -> None:
         if image.ndim >= 3:
             image.projection_mode = "none"
 
+
 # Canvases whose viewer makes them current before a layer leaves (one hook each).
 _GUARDED_CANVASES: weakref.WeakSet = weakref.WeakSet()
 

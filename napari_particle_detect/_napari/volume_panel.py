@@ -50,7 +50,7 @@ from .exact_spin_box import ExactSpinBox
 from .labels import DockScroll, NameList, PathLabel
 from .layers import (
     VOLUME_POINTS_KEY, PastedPoints, guard_canvas_from_removed_layers, is_dock_output, place_over_image,
-    points_layer_kwargs, viewer_closing,
+    points_layer_kwargs, show_spheres_slab, viewer_closing,
 )
 from .detect_panel import pixels_not_square
 from .notify import found_elsewhere_note, report, say_problems, show_info, show_warnings, warn_once, warnings_logged
@@ -675,14 +675,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         points.events.data.connect(self._on_points_edited)
         self._pasted = PastedPoints(points, self._on_pasted)
         if size_z is not None:
-            axis = self.viewer.dims.ndim - 3  # z in world axes (the points' and the image's last three)
-            thickness = list(self.viewer.dims.thickness)
-            thickness[axis] = float(size_z * layer.scale[-3])
-            self.viewer.dims.thickness = tuple(thickness)
-            # The slab lets a point show on every slice its sphere crosses; an image projects through it
-            # (napari 0.9's default projection_mode is 'mean'), so the user would judge centres on the mean
-            # of about five slices. The image shows its own slice, the points their slab.
-            layer.projection_mode = "none"
+            show_spheres_slab(self.viewer, float(size_z * layer.scale[-3]), [layer])
         return points
 
     def put_layers_away(self) -> list[str]:
