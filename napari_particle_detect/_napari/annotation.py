@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from napari.layers import Image, Points
 from napari.layers.base import ActionType
-from napari.utils.notifications import show_info
+from .notify import show_info
 
 from ..errors import ParticleDetectError
 from ..files.io import UnreadableFrameError

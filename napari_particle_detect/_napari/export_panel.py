@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from napari.utils.notifications import show_info
+from .notify import show_info
 from qtpy.QtWidgets import QFileDialog, QGroupBox, QPushButton, QVBoxLayout
 
 from ..errors import ParticleDetectError

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from napari.qt.threading import create_worker
-from napari.utils.notifications import show_info
+from .notify import show_info
 from qtpy.QtCore import QEvent, QObject, Qt
 from qtpy.QtWidgets import (
     QAbstractItemView, QCheckBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton,

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 from napari.layers import Image, Layer
-from napari.utils.notifications import show_info
+from .notify import show_info
 
 from .layers import quoted_names
 

@@ -115,7 +115,7 @@ def centres_layers_data(path: str | Path) -> list[tuple]:
         table = read_kind_table(path, kind)
         has_frames = "frame" in header
         if tips_note(header):  # a box detector's corners would be drawn as diagonals without a word
-            from napari.utils.notifications import show_warning
+            from .notify import show_warning
 
             show_warning(f"{path.name}: {tips_note(header)}")
     if "source" not in table.columns:
@@ -303,7 +303,7 @@ def say_unknown_sources(table: pd.DataFrame, path: Path) -> None:
     try:
         check_sources(table, path.name, "; drawn, but a dock's project would refuse it: set it to one of those")
     except ParticleDetectError as exc:
-        from napari.utils.notifications import show_warning
+        from .notify import show_warning
 
         show_warning(str(exc))
 
@@ -432,7 +432,7 @@ class _StaleTracks:
         if self.said or getattr(event, "action", None) not in DONE_ACTIONS or None in (edited, tracks, layers):
             return
         if tracks in layers and edited in layers:
-            from napari.utils.notifications import show_warning
+            from .notify import show_warning
 
             self.said = True
             show_warning(f"'{edited.name}' edited: '{tracks.name}' still shows the tracks as its file holds them, not "
@@ -887,7 +887,7 @@ def say_placements(path: Path, notes: list[tuple[str | None, PlacementNote | Non
             by_how.setdefault(note.of_parts, []).append((file, note))
     if not by_how:
         return
-    from napari.utils.notifications import show_info
+    from .notify import show_info
 
     from ..errors import listed
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from napari.utils.notifications import show_info
+from .notify import show_info
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QMessageBox, QPushButton, QTableWidget, QWidget
 

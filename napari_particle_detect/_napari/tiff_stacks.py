@@ -113,7 +113,7 @@ def _frame_or_blank(stack: LazyTiffStack, key: tuple, asarray: bool = True, lock
 
 def _say_shown_blank(text: str) -> None:
     """``text`` as a napari warning, from the main thread (dask reads chunks on its own threads)."""
-    from napari.utils.notifications import show_warning
+    from .notify import show_warning
     from superqt.utils import ensure_main_thread
 
     ensure_main_thread(show_warning)(text)

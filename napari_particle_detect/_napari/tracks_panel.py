@@ -17,7 +17,7 @@ import pandas as pd
 from matplotlib.ticker import NullFormatter
 from napari.layers import Image, Tracks
 from napari.qt.threading import create_worker
-from napari.utils.notifications import show_info
+from .notify import show_info
 from qtpy.QtWidgets import (
     QCheckBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QPushButton, QSpinBox,
 )

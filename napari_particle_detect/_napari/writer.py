@@ -184,7 +184,8 @@ def write_rod_lines(path: str, data: Any, meta: dict) -> list[str]:
 def _warn(message: str) -> None:
     """A Python warning, and a notification where napari would not show it: File > Save records the writer's
     warnings and shows them only when nothing was saved, so a shape left out went unsaid."""
-    from napari.utils.notifications import notification_manager, show_warning
+    from napari.utils.notifications import notification_manager
+    from .notify import show_warning
 
     warnings.warn(message, stacklevel=3)
     if getattr(warnings.showwarning, "__self__", None) is not notification_manager:

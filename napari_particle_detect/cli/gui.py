@@ -119,7 +119,7 @@ def say_pixels_not_square(path: str | Path) -> None:
     """Warn where the metadata of the image at ``path`` gives pixels that are not square, in detect's words: napari
     draws them square (at scale 1, as its own reader does), the particles stretched on the canvas, and the docks
     detect them so; unsaid, the stretched particles passed for the particles' own shape."""
-    from napari.utils.notifications import show_warning
+    from .._napari.notify import show_warning
 
     from ..files.calibration import file_calibration, not_square
 
@@ -286,7 +286,7 @@ def _fit_tables_alone(viewer, files: list[tuple[Path, list]]) -> None:
     """Tables opened with no image: said, where drawn in pixels, that no image lies under them and how to open it
     (they opened on a blank canvas without a word), and the view fitted to their points, rings and all (napari
     fits their centres, and the rings at the edges were cut)."""
-    from napari.utils.notifications import show_info
+    from .._napari.notify import show_info
 
     tables = [(path, layers) for path, layers in files if path.suffix.lower() == ".csv" and layers]
     if not tables:
