@@ -484,20 +484,40 @@ def distinct_frames(examples: Sequence[Example],
     from .training import frame_digest
 
     names = said_names(examples, [])[0] if names is None else names
-    first: dict[bytes, str] = {}
-    kept, twins = [], {}
+    first: dict[bytes, tuple[str, Example]] = {}
+    kept, twins, other_reviews = [], {}, []
     for i, (example, name) in enumerate(zip(examples, names)):
         digest = frame_digest(example.image)
         if digest in first:
-            twins[name] = first[digest]
+            kept_as, original = first[digest]
+            twins[name] = kept_as
+            if not _same_review(example, original):
+                other_reviews.append(name)
             continue
-        first[digest] = name
+        first[digest] = (name, example)
         kept.append(i)
     if twins:
         copies = "; ".join(f"{twin} has the pixels of {kept_as}" for twin, kept_as in twins.items())
         log.warning("%s: a round learns and scores each frame once, so the %s left out", copies,
                     "copy is" if len(twins) == 1 else "copies are")
+    if other_reviews:
+        # Reviewed apart (other areas or centres), the copy's reviews are not learned: said, not lost in silence.
+        log.warning("%s: reviewed otherwise than the frame kept, and those reviews are not learned this round: "
+                    "review the frame in one place (its reviews saved there are kept)", ", ".join(other_reviews))
     return kept, twins
+
+
+def _same_review(example: Example, other: Example) -> bool:
+    """Whether two examples of the same pixels were reviewed alike: the same area and the same centres."""
+    if (example.area is None) != (other.area is None):
+        return False
+    if example.area is not None and not np.array_equal(example.area, other.area):
+        return False
+    ours, theirs = (np.asarray(e.centres, float).reshape(-1, 2) for e in (example, other))
+    if ours.shape != theirs.shape:
+        return False
+    rows = (lambda c: c[np.lexsort(c.T[::-1])])  # in order of y, then x: the same centres in any order
+    return bool(np.allclose(rows(ours), rows(theirs)))
 
 
 def twins_record(twins: dict[str, str]) -> dict[str, dict[str, str]]:
