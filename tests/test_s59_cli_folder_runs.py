@@ -75,3 +75,14 @@ def test_a_folder_of_stacks_without_axes_is_said_to_be_read_as_stacks_in_one_lin
     assert [record.getMessage() for record in caplog.records] == [
         f"4 files ({paths[0]}, {paths[1]}, {paths[2]} and 1 more): read as stacks of 2 to 3 2D frames (their metadata "
         "names no axes); give --axes ZYX if each is one volume"]
+
+
+def test_a_run_stopped_once_every_file_was_done_says_no_more_is_left(tmp_path):
+    # A Ctrl-C after the last file (as the run record is written) said "8 of 8 files done, 0 left ... run the same
+    # command again to go on".
+    from napari_particle_detect.files.distributed import FilesSummary, finished_files_line
+
+    summary = FilesSummary(skipped=[tmp_path / "a.tif", tmp_path / "b.tif"])
+    assert finished_files_line(summary, tmp_path) == f"stopped after every file was done; their outputs are in {tmp_path}"
+    summary.left.append(tmp_path / "c.tif")
+    assert "run the same command again to go on" in finished_files_line(summary, tmp_path)

@@ -598,6 +598,8 @@ def finished_files_line(summary: FilesSummary, output: Path) -> str:
     line; "" where it finished no file. Shared by the 2D and the volume runs, which say it alike."""
     if not summary.done and not summary.skipped:
         return ""
+    if not summary.left and not summary.failed:  # stopped as the run ended: nothing to go on with
+        return f"stopped after every file was done; their outputs are in {output}"
     return (f"{how_far(summary)}; the finished files' outputs are in {output}: run the same command again to go on "
             "(finished files are skipped)")
 
