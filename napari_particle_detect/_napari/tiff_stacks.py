@@ -201,11 +201,8 @@ def open_tiff(viewer, path: str | Path, plugin: str) -> list[Image] | None:
     # napari's only way to give a new layer its file (what its readers use); the docks look the file up there.
     from napari.layers._source import layer_source
 
-    from .image_views import name_sliders_as_its_file
-
     with layer_source(path=os.fspath(path), reader_plugin=plugin):
         layer = viewer.add_image(pixels, name=Path(path).stem, contrast_limits=grey_range(pixels))
-    name_sliders_as_its_file(layer)  # napari showed '-3' beside a stack's frame slider
     if stack is not None:
         _READ_APART[layer] = (pixels, to_read)
         close_with_window(viewer, stack, lock)

@@ -94,7 +94,7 @@ def _open_one(viewer, path: str) -> list:
     # read the whole file, so it is passed over.
     opened = open_tiff(viewer, path, PLUGIN) if get_preferred_reader(path) in (None, "napari") else None
     if opened is not None:
-        return opened
+        return _labelled_as_its_file(opened)  # napari showed '-3' beside a stack's frame slider
     try:
         opened = viewer.open(path, plugin=None)  # the user's preferred reader, or the only one
     except MultipleReaderError:
@@ -103,8 +103,8 @@ def _open_one(viewer, path: str) -> list:
 
 
 def _labelled_as_its_file(layers: list) -> list:
-    """``layers`` (another reader's) with their sliders labelled as open_tiff labels a stack's, where that reader left
-    napari's numbers: a TZYX hyperstack showed '-4' beside its time slider."""
+    """``layers`` with their sliders labelled as their file names its axes, where the reader left napari's numbers: a
+    TZYX hyperstack showed '-4' beside its time slider."""
     from napari.layers import Image
 
     from .._napari.image_views import name_sliders_as_its_file
