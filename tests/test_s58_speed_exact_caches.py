@@ -5,7 +5,6 @@ call, the blob test's kernels made at every call, the profile's and the shape's 
 summing, and the scale space's scales handed to the pool one task each."""
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -144,9 +143,15 @@ def test_scales_shared_out_come_back_in_order_with_the_calling_thread_taking_par
     for threads in (1, 2, 3):
         for count in (0, 1, 2, 5, 12, 13):
             ran = {}
+            caller_took = threading.Event()
 
             def work(i, j):
-                time.sleep(0.001)  # long enough for a pool thread to start beside the caller
+                # A pool thread waits for the caller's first share: however the threads are scheduled (a loaded CI's
+                # pool threads took every item before the caller's turn), an item is left for a caller that works.
+                if threading.get_ident() == caller:
+                    caller_took.set()
+                elif not caller_took.wait(10):
+                    raise AssertionError("the calling thread took no share")
                 ran[i] = threading.get_ident()
                 return i * 10 + j
 
