@@ -28,8 +28,8 @@ from .labels import PathLabel
 from .notify import reports_errors
 from .plots import LossCurve, LossPlot, RoundsPlot
 from .round_actions import RoundActions, round_change_refusal
-from .round_progress import areas_text, train_round, trained_text, with_time
-from .round_reports import CANCELLING, ProgressRelay, RoundReports, recorded_time, told_verdict
+from .round_progress import areas_text, train_round, trained_text
+from .round_reports import CANCELLING, ProgressRelay, RoundReports, told_again
 from .warm_up import warm_up_training
 from .state import DockState, round_threshold
 
@@ -249,9 +249,7 @@ class FineTunePanel(RoundReports, QGroupBox):
         if last is None or not last.parent:
             return ""
         current = project.current_round
-        said = told_verdict(last, current)
-        if current is not None and current.number == (last.number if last.improved else last.parent):
-            said = with_time(said, recorded_time(last))  # nothing chosen since: as the round's end told it
+        said = told_again(last, current)
         if last.improved and current is not None and current.number == last.number and self._detect_to_use(annotation):
             said += ". " + TO_USE
         self._keep_verdict(project.folder, said, last)

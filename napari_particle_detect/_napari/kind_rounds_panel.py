@@ -25,8 +25,8 @@ from .image_views import layer_pixels
 from .kind_review import KindSession
 from .labels import PathLabel, plain_tip
 from .notify import reports_errors, show_info, show_warnings, telling
-from .round_progress import trained_text, with_time
-from .round_reports import ProgressRelay, RoundReports, recorded_time, told_verdict
+from .round_progress import trained_text
+from .round_reports import ProgressRelay, RoundReports, told_again
 from .state import viewer_choices
 from .this_version_offer import ThisVersionOffer
 from .warm_up import warm_up_training
@@ -176,9 +176,7 @@ class KindRoundsPanel(RoundReports, QGroupBox):
         while frames not reviewed show an earlier round (drop_done_advice takes it off once Detect used the round)."""
         project = session.project
         current = project.current_round
-        said = told_verdict(last, current, ROUND_METRIC[session.kind])
-        if current is not None and current.number == (last.number if last.improved else last.parent):
-            said = with_time(said, recorded_time(last))
+        said = told_again(last, current, ROUND_METRIC[session.kind])
         if last.improved and current is not None and current.number == last.number and _earlier_rounds_shown(project):
             said += ". " + (TO_USE_FRAMES if session.stack else TO_USE)
             self._advised = project.folder

@@ -44,6 +44,15 @@ def told_verdict(info: RoundInfo, in_use: RoundInfo | None, metric: str = "F1", 
     return f"{said}. It {unlearned}" if unlearned else said
 
 
+def told_again(last: RoundInfo, in_use: RoundInfo | None, metric: str = "F1", table: bool = True) -> str:
+    """The last round's verdict (:func:`told_verdict`) as a dock opened again tells it: with the round's time while
+    nothing was chosen since (the round in use is the one its end put in use), as the round's end told it."""
+    said = told_verdict(last, in_use, metric, table)
+    if in_use is not None and in_use.number == (last.number if last.improved else last.parent):
+        said = with_time(said, recorded_time(last))
+    return said
+
+
 def recorded_time(info: RoundInfo, done: dict | None = None) -> str:
     """How long ``info``'s round took (:func:`round_progress.finished_text`), a remote round's wait as recorded
     (RoundInfo.waited), else its "done" event's where ``done`` is given: a dock opened again tells the same; ""

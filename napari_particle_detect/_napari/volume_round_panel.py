@@ -19,8 +19,7 @@ from ..learning.volume_rounds import train_volume_round
 from .kind_rounds_panel import chosen_steps, show_steps
 from .labels import WholeLabel
 from .notify import reports_errors, show_warnings, telling
-from .round_progress import with_time
-from .round_reports import CANCELLING, ProgressRelay, RoundReports, recorded_time, told_verdict
+from .round_reports import CANCELLING, ProgressRelay, RoundReports, told_again
 from .this_version_offer import ThisVersionOffer
 from .warm_up import warm_up_training
 
@@ -122,9 +121,7 @@ class VolumeRoundPanel(RoundReports, QGroupBox):
         if last is None or last.origin != "fine-tuned":
             return ""
         current = project.current_round
-        said = told_verdict(last, current, table=False)
-        if current is not None and current.number == (last.number if last.improved else last.parent):
-            said = with_time(said, recorded_time(last))  # nothing chosen since: as the round's end told it
+        said = told_again(last, current, table=False)
         if last.improved is True and current is not None and current.number == last.number:
             said += ". " + TO_USE
         self._verdicts[project.folder] = said
