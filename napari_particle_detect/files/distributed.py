@@ -891,8 +891,8 @@ def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOption
                         error = result.error
                     elif isinstance(result, HeldElsewhere):
                         if stop is None:  # asked again after the files queued now (dask runs them in order)
-                            futures[index] = client.submit(_detect_job_telling, inputs[index], options, sent, outputs[index],
-                                                           names[index], True, pure=False)
+                            futures[index] = client.submit(_detect_job_telling, inputs[index], options, sent,
+                                                           outputs[index], names[index], True, pure=False)
                             order[futures[index].key] = index
                             handled.discard(index)
                             pending.add(futures[index])
