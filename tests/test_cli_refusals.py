@@ -405,16 +405,18 @@ def test_one_bad_file_of_several_into_one_table_leaves_the_others_rows(tmp_path,
     images = [spheres / "image_000.tif", bad, spheres / "image_001.tif"]
     code, _, err = run_cli(capsys, "detect", *images, "-o", tmp_path / "all.csv", "--model", tiny_model,
                            "--diameter", "10", "--threshold", "0")
-    assert code == 1 and err.strip() == (f"particle-detect: failed: {bad} frame 0: every pixel is NaN or infinite; "
+    # One 2D image, not a stack: its line names no frame 0 to look for.
+    assert code == 1 and err.strip() == (f"particle-detect: failed: {bad}: every pixel is NaN or infinite; "
                                          "nothing to detect")
     table = pd.read_csv(tmp_path / "all.csv")
     assert sorted(table["file"].unique()) == [str(images[0]), str(images[2])] and len(table) > 0
     meta = json.loads((tmp_path / "all.json").read_text())
     assert [r["file"] for r in meta["inputs"]] == [str(images[0]), str(images[2])]
-    assert meta["failed"] == [{"file": str(bad), "reason": f"{bad} frame 0: every pixel is NaN or infinite; "
+    assert meta["failed"] == [{"file": str(bad), "reason": f"{bad}: every pixel is NaN or infinite; "
                                                            "nothing to detect"}]
     # One image alone is still a plain error, and a model that cannot load fails once, before any file.
-    assert "every pixel is NaN" in refused(capsys, "detect", bad, "-o", tmp_path / "one.csv", "--model", tiny_model)
+    assert refused(capsys, "detect", bad, "-o", tmp_path / "one.csv", "--model", tiny_model) == (
+        f"particle-detect: error: {bad}: every pixel is NaN or infinite; nothing to detect")
     line = refused(capsys, "detect", *images, "-o", tmp_path / "again.csv", "--model", tmp_path / "nosuch.pt")
     assert line.endswith("nosuch.pt: model weights file not found") and not (tmp_path / "again.csv").exists()
 

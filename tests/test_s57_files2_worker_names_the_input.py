@@ -3,6 +3,7 @@ a lone image's "frame 0" refusal) named it so, where every other line of the run
 gave it (in/constant.tif)."""
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,10 @@ def test_a_constant_image_sent_by_its_absolute_name_fails_naming_it_as_given(tmp
     with pytest.raises(ParticleDetectError) as refused:
         detect_file(sent, OPTIONS, tiny_model, tmp_path / "out" / "constant.csv", name=given)
     line = failure_line(given, refused.value, sent)
-    assert line == "in/constant.tif frame 0: image is constant (every pixel is 7); nothing to detect"
+    assert line == "in/constant.tif: image is constant (every pixel is 7); nothing to detect"  # one image: no frame 0
+    with pytest.raises(ParticleDetectError) as refused:  # so is a rods run's
+        detect_file(sent, replace(OPTIONS, kind="rods", diameter=None), None, tmp_path / "out" / "constant-rods.csv")
+    assert str(refused.value) == f"{sent}: image is constant (every pixel is 7); nothing to detect"
 
 
 def test_a_stacks_constant_frames_are_said_by_the_name_given(tmp_path, tiny_model, caplog):
