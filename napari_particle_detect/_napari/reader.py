@@ -22,6 +22,7 @@ from ..files.tracks import CHAIN_TRACK, tracks_layer_data
 from .layers import PHYSICAL_COLUMNS_KEY, READ_ROW, SPHERE_DEPTH_KEY, extra_columns, is_dock_output
 from .layers import show_spheres_slab
 from .layers import with_extra_features
+from .table_sliders import count_sliders_from_origin_in
 from .layers import keep_placed_defaults_in, points_data, points_layer_kwargs, named_axis_labels
 
 if TYPE_CHECKING:
@@ -138,6 +139,7 @@ def centres_layers_data(path: str | Path) -> list[tuple]:
         say_stale_tracks_in(viewer)
         make_way_for_images_in(viewer)
         show_spheres_slab_in(viewer)
+        count_sliders_from_origin_in(viewer)
     layers = [layer for (name, part, file), (drawn, _) in zip(parts, placed)
               for layer in marked_over(layers_of_table(part, name, kind, has_frames, path, drawn, file),
                                        path, file, 3 if "z" in part.columns else 2)]
