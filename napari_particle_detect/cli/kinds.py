@@ -266,13 +266,33 @@ def _reviewed_frame(frame: NamedFrame, index: int) -> Reviewed:
 
 def unlabelled_images(paths: list, count: int) -> list[np.ndarray]:
     """``count`` frames spread over the images or stacks at ``paths`` (read only then), as they are: a
-    kinds round reads their images for its batch-norm statistics candidate. Bad files fail here."""
-    from ..detection.preprocessing import check_frame
+    kinds round reads their images for its batch-norm statistics candidate. Bad files fail here. A blank frame
+    (constant, or NaN or infinite all over: a movie's dropped one) is passed over with a warning, as the sphere
+    round passes it over, and another spread over the rest takes its place (as many spares as frames asked, at
+    most): refusing the whole stack for it threw away every good frame. A few NaN pixels (a mosaic's gaps) are
+    filled as detection fills them; NaN left in would spoil the statistics. None usable: one line."""
+    from ..detection.preprocessing import BlankFrameError, check_frame
     from ..learning.pseudo_labels import spread, stacks_at
 
     where = [(path, frames, index) for path, frames in stacks_at(paths) for index in range(len(frames))]
-    return [check_frame(np.asarray(frames[index]), f"{path} frame {index}")
-            for path, frames, index in (where[k] for k in spread(count, range(len(where))))]
+    picks = spread(count, range(len(where)))
+    spares = spread(len(picks), [k for k in range(len(where)) if k not in set(picks)])
+    images: list[np.ndarray] = []
+    for path, frames, index in (where[k] for k in picks + spares):
+        if len(images) == len(picks):
+            break
+        said = f"{path} frame {index}" if len(frames) > 1 else str(path)
+        try:
+            images.append(check_frame(np.asarray(frames[index]), said, gaps=True))
+        except BlankFrameError as exc:
+            log.warning("%s: %s (a blank frame): nothing to learn from it", said, exc.held)
+    if picks and not images:
+        files = str(paths[0]) if len(paths) == 1 else f"--unlabelled's {len(paths)} files"
+        tried = len(picks) + len(spares)
+        read = "the frame read is" if tried == 1 else f"all {tried} frames read are"
+        raise ParticleDetectError(f"{files}: {read} blank (constant, or NaN or infinite all over); give "
+                                  "--unlabelled images with particles in them, or leave --unlabelled out")
+    return images
 
 
 def cmd_evaluate_kind(args: argparse.Namespace) -> int:
