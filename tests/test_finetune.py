@@ -477,6 +477,7 @@ def test_a_rounds_progress_bar_names_its_phases():
     assert round_phase_label({"phase": "scoring", "model": "parent", "done": 0, "total": 2}) == "scoring the --from model"
     assert round_phase_label({"phase": "scoring", "model": "parent", "done": 1, "total": 2}) is None
     assert round_phase_label({"phase": "teacher", "done": 2, "total": 2}) == "teacher pass 2 / 2 frames"
+    assert round_phase_label({"phase": "teacher", "done": 0, "total": 1}) == "teacher pass 0 / 1 frame"
     assert round_phase_label({"phase": "training", "step": 5, "steps": 10, "loss": 0.1}) == "training"
 
 

@@ -116,7 +116,7 @@ def round_phase_label(event: dict) -> str | None:
 
     phase = event["phase"]
     if phase == "teacher":
-        return f"teacher pass {event['done']} / {event['total']} frames"
+        return f"teacher pass {event['done']} / {event['total']} frame{'s' * (event['total'] != 1)}"
     if phase == "scoring":
         if event["done"] == 0:
             model = {**SCORED_MODELS, "parent": "the --from model"}.get(event["model"], event["model"])
