@@ -61,7 +61,7 @@ def test_a_rounds_notification_shows_the_image_named_as_it_is(qtbot):
     seen = notification_count()
     panel.show_verdict(info, None, subject="'a<b>c' rods")
     said = notifications_since(seen)
-    assert len(said) == 1 and said[0].startswith("<qt>'a&lt;b&gt;c' rods: round-002")  # "<b>" not read as bold
+    assert len(said) == 1 and said[0].startswith("'a<b>c' rods: round-002")  # as written, plain text
 
 
 def test_a_box_taken_over_is_one_whatever_its_name_and_review_next_names_the_frame_never_detected(

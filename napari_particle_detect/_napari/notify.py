@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import html
 import logging
 import re
 import threading
@@ -13,7 +12,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from napari.utils import notifications
-from qtpy.QtCore import Qt
+from superqt import ensure_main_thread
+from qtpy.QtCore import QCoreApplication, Qt
 from qtpy.QtWidgets import QMessageBox, QWidget
 
 from ..errors import ParticleDetectError
@@ -31,29 +31,54 @@ FOLDER_HINT = "; Folder… in the Particle detection dock keeps the image's proj
 
 
 def show_info(message: str) -> None:
-    """napari's show_info, ``message`` shown as it is (:func:`shown_as_is`)."""
-    notifications.show_info(shown_as_is(message))
+    """napari's show_info, ``message`` shown as it is written (:class:`AsWritten`)."""
+    _dispatch(message, notifications.NotificationSeverity.INFO)
 
 
 def show_warning(message: str) -> None:
-    """napari's show_warning, ``message`` shown as it is (:func:`shown_as_is`)."""
-    notifications.show_warning(shown_as_is(message))
+    """napari's show_warning, ``message`` shown as it is written (:class:`AsWritten`)."""
+    _dispatch(message, notifications.NotificationSeverity.WARNING)
 
 
 def show_error(message: str) -> None:
-    """napari's show_error, ``message`` shown as it is (:func:`shown_as_is`)."""
-    notifications.show_error(shown_as_is(message))
+    """napari's show_error, ``message`` shown as it is written (:class:`AsWritten`)."""
+    _dispatch(message, notifications.NotificationSeverity.ERROR)
 
 
-def shown_as_is(message: str) -> str:
-    """``message`` as napari's popup shows it as it is: its label guesses the format, and a file or layer named
-    "a<b>c.tif" showed as "a" and a bold "c.tif" (an "&lt;" in a name as "<"). Escaped only where Qt would guess
-    markup: any other message is dispatched as it was."""
-    if not Qt.mightBeRichText(message):
-        return message
-    # "<qt>" keeps it rich text however much of its end the popup elides. Not labels.plain_tip's paragraph: its
-    # style, counted as text where the popup fits its one line, left room for a few letters of the message.
-    return "<qt>" + html.escape(message, quote=False).replace("\n", "<br>")
+class AsWritten(notifications.Notification):
+    """A notification of ours: its message plain text everywhere, its popup's label told so
+    (:func:`_popup_as_written`). napari's popup guesses the format, and a file or layer named "a<b>c.tif" showed as
+    "a" and a bold "c.tif"; escaped as rich text instead, the terminal and napari's record of notifications showed a
+    literal "<qt>" and "&lt;"."""
+
+
+def _dispatch(message: str, severity: notifications.NotificationSeverity) -> None:
+    manager = notifications.notification_manager
+    # After napari's own popup handler (connected as its QApplication was made): the popup exists by then.
+    manager.notification_ready.connect(_popup_as_written, position="last")  # once: napari connects a callback once
+    manager.dispatch(AsWritten(message, severity=severity))
+
+
+def _popup_as_written(notification: notifications.Notification) -> None:
+    if isinstance(notification, AsWritten) and QCoreApplication.instance() is not None:
+        _label_as_written(notification.message)
+
+
+@ensure_main_thread
+def _label_as_written(message: str) -> None:
+    """The label of napari's popup of ``message`` drawn as plain text. On the main thread, as napari makes its popups:
+    a worker's notification reaches both queued, napari's first."""
+    try:
+        from napari._qt.dialogs.qt_notification import NapariQtNotification
+
+        popups = list(NapariQtNotification._instances)
+    except (ImportError, AttributeError):  # another napari's popups: drawn as it draws them
+        return
+    for popup in reversed(popups):
+        label = getattr(popup, "message", None)
+        if label is not None and label.text() == message:
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            return
 
 
 def with_hint(message: str) -> str:
