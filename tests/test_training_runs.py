@@ -171,7 +171,12 @@ def test_a_time_limit_stop_is_said_and_recorded_as_unfinished(tmp_path, caplog):
     caplog.clear()
     with caplog.at_level(logging.WARNING):
         train_kind(replace(CHAINS, time_limit_s=1e-6), tmp_path / "c.pt")
-    assert f"{tmp_path / 'c.pt'}: stopped at the time limit after 1 of 2 steps, before its learning rate schedule ended; --resume continues" in caplog.messages
+    # A kind run's rate is constant unless final_lr_fraction asks it to decay: no schedule was cut short.
+    assert f"{tmp_path / 'c.pt'}: stopped at the time limit after 1 of 2 steps; --resume continues" in caplog.messages
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        train_kind(replace(CHAINS, time_limit_s=1e-6, final_lr_fraction=0.1), tmp_path / "d.pt")
+    assert f"{tmp_path / 'd.pt'}: stopped at the time limit after 1 of 2 steps, before its learning rate schedule ended; --resume continues" in caplog.messages
     record = load_model(tmp_path / "c.pt").card.training
     assert record["finished"] is False and record["stopped_at_time_limit"] == {"steps_done": 1, "steps": 2}
 

@@ -440,7 +440,7 @@ def train_kind(config: KindTrainConfig, out, init=None, progress: Callable[[dict
         all_steps = config.epochs * config.steps_per_epoch
         finished = steps_done >= all_steps
         if not finished:
-            log_time_limit_stop(out, steps_done, all_steps)
+            log_time_limit_stop(out, steps_done, all_steps, scheduled=config.final_lr_fraction != 1.0)
         # The best epoch's model, its card now telling the whole run (the epochs after it too).
         model = load_model(out, "cpu")
         model.card.training = training_record(best, run_progress(epochs_done, config.epochs, finished,

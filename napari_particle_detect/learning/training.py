@@ -745,10 +745,13 @@ def run_progress(epochs_done: int, epochs: int, finished: bool = False,
     return progress
 
 
-def log_time_limit_stop(out: Path | None, steps_done: int, steps: int) -> None:
-    """Say that a run stopped at its time limit, which else looks like a finished one."""
-    log.warning("%s: stopped at the time limit after %d of %d steps, before its learning rate schedule ended%s",
-                out or "training", steps_done, steps, "; --resume continues" if out is not None else "")
+def log_time_limit_stop(out: Path | None, steps_done: int, steps: int, scheduled: bool = True) -> None:
+    """Say that a run stopped at its time limit, which else looks like a finished one. ``scheduled``: its learning
+    rate decays over the run's steps (a sphere run's always; a rods or chains run's only with final_lr_fraction
+    below 1), so a stop cut the schedule short; a constant rate has none to cut, and saying so misled."""
+    cut = ", before its learning rate schedule ended" if scheduled else ""
+    log.warning("%s: stopped at the time limit after %d of %d steps%s%s", out or "training", steps_done, steps, cut,
+                "; --resume continues" if out is not None else "")
 
 
 def log_already_finished(out: Path, epochs: int) -> None:
