@@ -374,13 +374,19 @@ def show_spheres_slab(viewer, depth: float, images: Iterable[Image]) -> None:
     the mean of about five slices: it shows its own."""
     if viewer.dims.ndim < 3 or not np.isfinite(depth) or depth <= 0:
         return
-    axis = viewer.dims.ndim - 3  # z in world axes (a volume's last three)
-    thickness = list(viewer.dims.thickness)
-    thickness[axis] = float(depth)
-    viewer.dims.thickness = tuple(thickness)
+    set_z_slab(viewer, depth)
     for image in images:
         if image.ndim >= 3:
             image.projection_mode = "none"
+
+
+def set_z_slab(viewer, depth: float) -> None:
+    """``viewer``'s z slab (z: the first of a volume's last three world axes) ``depth`` thick (world units); 0:
+    napari's none. ``viewer`` has three axes at least."""
+    axis = viewer.dims.ndim - 3
+    thickness = list(viewer.dims.thickness)
+    thickness[axis] = float(depth)
+    viewer.dims.thickness = tuple(thickness)
 
 
 # Canvases whose viewer makes them current before a layer leaves (one hook each).

@@ -237,7 +237,7 @@ def _show_spheres_slab(event) -> None:
 def _slab_gone_with_centres(event) -> None:
     """The z slab back to napari's none once the last volume's centres (the reader's or the Volume dock's) leave:
     kept, a TYX movie opened next showed each frame as the mean of the ten about it."""
-    from .layers import VOLUME_POINTS_KEY, viewer_closing
+    from .layers import VOLUME_POINTS_KEY, set_z_slab, viewer_closing
 
     layers = event.source
     if not _metadata_of(event.value).get(VOLUME_POINTS_KEY) or any(
@@ -246,9 +246,7 @@ def _slab_gone_with_centres(event) -> None:
     viewer = _viewer_of(layers)
     if viewer is None or viewer_closing(viewer) or viewer.dims.ndim < 3:
         return
-    thickness = list(viewer.dims.thickness)
-    thickness[viewer.dims.ndim - 3] = 0.0
-    viewer.dims.thickness = tuple(thickness)
+    set_z_slab(viewer, 0.0)
 
 
 def _viewer_of(layers):
@@ -690,35 +688,39 @@ def volume_centres_layer_data(path: Path, table: pd.DataFrame, name: str | None 
         table = table.assign(score=np.nan)
     if "source" not in table.columns:
         table = table.assign(source="added")  # someone else's centres, as a 2D table's (layers_of_table)
-    size = recorded_diameter(path, file) or DEFAULT_VOLUME_DIAMETER
+    recorded_depth, recorded_size = recorded_diameters(path, file)
+    size = recorded_size or DEFAULT_VOLUME_DIAMETER
     placed = volume_placement(table, ndim, drawn)
     data, kwargs = volume_points_kwargs(table, name or path.stem, ndim, size, **placed)
     # The z slab the rings need to show on every slice their spheres cross is the viewer's, set as the layer joins
     # one (:func:`show_spheres_slab_in`). Where nothing records the z diameter, the xy one in the table's lengths.
     scale = placed.get("scale") or (1.0,) * ndim
-    depth = recorded_diameter(path, file, axis=0) or size * float(scale[-2]) / float(scale[-3])
+    depth = recorded_depth or size * float(scale[-2]) / float(scale[-3])
     kwargs = {**kwargs, "metadata": {**kwargs.get("metadata", {}), SPHERE_DEPTH_KEY: depth}}
     # Its sliders named as the Volume dock names them (volume_panel.name_volume_axes): napari numbered them, and a
     # table opened alone showed '-3' beside its z slider, read as where z starts.
     return data, {**kwargs, "axis_labels": named_axis_labels(_current_viewer(), "tzyx"[-ndim:])}, "points"
 
 
-def recorded_diameter(path: Path, file: str | None = None, axis: int = 1) -> float | None:
-    """The diameter (voxels) along ``axis`` (0: z, 1: y, which is x's too) the centres of the volume table at ``path``
-    were detected at, so they are drawn as the Volume dock draws them: as detect's .json beside it records it
-    (``file``'s, of a folder run's table: each input is sized on its own; else one shared by every input), else as the
-    volume project of the image it is read over records it (a dock's Export); None where neither tells."""
+def recorded_diameters(path: Path, file: str | None = None) -> tuple[float | None, float | None]:
+    """The diameters (voxels; z, then y, which is x's too) the centres of the volume table at ``path`` were detected
+    at, so they are drawn as the Volume dock draws them: as detect's .json beside it records them (``file``'s, of a
+    folder run's table: each input is sized on its own; else those shared by every input), else as the volume
+    project of the image it is read over records them (a dock's Export); None for each neither tells. Both from one
+    reading of the .json (or the project's settings): asked axis by axis, each was read twice."""
     from ..files.file_detection import is_detect_metadata, read_metadata
 
     meta = read_metadata(path)
-    along = partial(_diameter_along, axis=axis)
     if is_detect_metadata(meta):
-        sizes = (file is not None and recorded_of_files(meta, "diameter_voxels_zyx", along, {file})
-                 or recorded_of_files(meta, "diameter_voxels_zyx", along))
-        return shared_value(sizes)
+        def recorded(axis: int) -> float | None:
+            along = partial(_diameter_along, axis=axis)
+            return shared_value(file is not None and recorded_of_files(meta, "diameter_voxels_zyx", along, {file})
+                                or recorded_of_files(meta, "diameter_voxels_zyx", along))
+
+        return recorded(0), recorded(1)
     viewer = _current_viewer()
     image = _image_of(viewer, path, file, 3) if viewer is not None else None
-    return project_diameter(image, axis) if image is not None else None
+    return project_diameters(image) if image is not None else (None, None)
 
 
 def _stem(path: Path, file: str | None) -> str:
@@ -764,9 +766,9 @@ def _named(path: Path, file: str | None) -> str:
     return path.name if file is None else f"{path.name} [{Path(str(file)).name}]"
 
 
-def project_diameter(image: Image, axis: int = 1) -> float | None:
-    """The diameter along ``axis`` (0: z, 1: xy) the Volume dock's project of ``image`` (a layer of a file) detected
-    at; None without one."""
+def project_diameters(image: Image) -> tuple[float | None, float | None]:
+    """The diameters (z, then xy) the Volume dock's project of ``image`` (a layer of a file) detected at; None for
+    each without one."""
     from ..errors import ParticleDetectError
     from ..learning.volume_rounds import SETTINGS_FILE, read_settings, volume_project_folder
     from ..projects.project import Project, ProjectState
@@ -775,12 +777,14 @@ def project_diameter(image: Image, axis: int = 1) -> float | None:
     path = image_path(image)
     folder = volume_project_folder(path) if path is not None else None
     if folder is None or not (folder / SETTINGS_FILE).is_file():
-        return None
+        return None, None
     try:  # only its settings are read: no Project.open, which would record this image in it
         settings = read_settings(Project(folder, ProjectState()))
     except ParticleDetectError:
-        return None  # a damaged project is the dock's to say; the rings are drawn at the default size
-    return _diameter_along(settings.diameter, axis) if settings is not None else None
+        return None, None  # a damaged project is the dock's to say; the rings are drawn at the default size
+    if settings is None:
+        return None, None
+    return _diameter_along(settings.diameter, 0), _diameter_along(settings.diameter, 1)
 
 
 def _diameter_along(diameter, axis: int) -> float | None:
