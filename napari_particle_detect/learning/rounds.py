@@ -192,6 +192,8 @@ class TrainedOn:
     edited_in_regions: list[int] = field(default_factory=list)
     # Those of ``edited_in_regions`` whose edits are not known to reach outside them (Project.edited_where_unknown).
     where_unknown: list[int] = field(default_factory=list)
+    # The frame of each of the ``regions``: a region of a frame the round leaves out (a twin) is not counted.
+    region_frames: list[int] = field(default_factory=list)
 
     @classmethod
     def now(cls, project: Project) -> TrainedOn:
@@ -203,8 +205,18 @@ class TrainedOn:
         edited = sorted(set(project.edited_frames) - reviewed)
         with_regions = [f for f in edited if f in {r.frame for r in regions}]
         unknown = set(project.edited_where_unknown)
-        return cls(sorted(f for f in reviewed if f in saved), len([r for r in regions if r.frame in saved]),
-                   edited, with_regions, [f for f in with_regions if f in unknown])
+        region_frames = [r.frame for r in regions if r.frame in saved]
+        return cls(sorted(f for f in reviewed if f in saved), len(region_frames),
+                   edited, with_regions, [f for f in with_regions if f in unknown], region_frames)
+
+    def less(self, left_out: set[int]) -> TrainedOn:
+        """What the round trained on once the frames ``left_out`` (twins of others: finetune.distinct_frames) are
+        taken away: listed, a frame left out was counted as learned in the round's record and the dock."""
+        if not left_out:
+            return self
+        return replace(self, frames=[f for f in self.frames if f not in left_out],
+                       regions=self.regions - sum(f in left_out for f in self.region_frames),
+                       region_frames=[f for f in self.region_frames if f not in left_out])
 
 
 def round_info(parent: RoundInfo, result: RoundResult, trained_on: TrainedOn) -> RoundInfo:
@@ -212,6 +224,7 @@ def round_info(parent: RoundInfo, result: RoundResult, trained_on: TrainedOn) ->
     what was reviewed when it gathered its examples. The unreviewed frames it learned from are read from
     its model's card, which a remote round's model brings back too."""
     names, asked, unsure = unreviewed_record(result.model)
+    trained_on = trained_on.less(twins_left_out(result.model))
     return RoundInfo(
         number=0, origin="fine-tuned", parent=parent.number,
         trained_frames=trained_on.frames, trained_regions=trained_on.regions,
@@ -223,6 +236,14 @@ def round_info(parent: RoundInfo, result: RoundResult, trained_on: TrainedOn) ->
         edited_not_accepted=[f for f in trained_on.edited if f not in trained_on.edited_in_regions],
         edited_in_regions=list(trained_on.edited_in_regions), edited_where_unknown=list(trained_on.where_unknown),
     )
+
+
+def twins_left_out(model: DetectorModel) -> set[int]:
+    """The frames the round that made ``model`` left out as twins of others (its card's ``identical_frames``,
+    named by :func:`frame_name`); none for any other model."""
+    record = model.card.training.get("fine_tuned") or {}
+    return {frame_number(name) for name in record.get("identical_frames", {})
+            if name.startswith("frame ") and name.removeprefix("frame ").isdigit()}
 
 
 def unreviewed_text(info: RoundInfo) -> str:
