@@ -6,8 +6,9 @@ from napari_particle_detect.detection.volume_detection import volume_sizing
 from napari_particle_detect.synthetic.volumes import VolumeConfig, synthesize_volume
 
 
-# One of the three volumes the review found sized twice (5 px, seed 1; also 5 px seed 4 and 5.5 px seed 1).
-def test_small_packed_solid_spheres_are_sized_as_spheres(diameter=5.0, seed=1):
-    config = VolumeConfig(shape=(32, 96, 96), volume_fraction=0.45, diameter=diameter, photons=200.0, z_step=2.0)
+# The review found 32 x 96 x 96 volumes sized twice (5 px seeds 1 and 4, 5.5 px seed 1); their packing took 7 s of
+# the test. This smaller one read twice too (11.6 px) before RING_MIN_READING, in a quarter of the time.
+def test_small_packed_solid_spheres_are_sized_as_spheres(diameter=5.0, seed=3):
+    config = VolumeConfig(shape=(16, 64, 64), volume_fraction=0.45, diameter=diameter, photons=200.0, z_step=2.0)
     sizing = volume_sizing(synthesize_volume(config, seed=seed).image, None, (2.0, 1.0, 1.0))
     assert sizing.diameter[1] == pytest.approx(diameter, rel=0.15)
