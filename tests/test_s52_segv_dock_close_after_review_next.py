@@ -19,7 +19,12 @@ import napari
 import numpy as np
 from qtpy.QtWidgets import QApplication, QDockWidget
 
+from napari_particle_detect._napari import warm_up
 from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
+
+# The docks' training warm-up (an import of torch._dynamo, some 4 s of CPU) would run beside the window for
+# nothing: no round is trained here, and the crash is the canvas's.
+warm_up._started = True
 
 
 def settle(seconds):
