@@ -94,6 +94,15 @@ def outside_stack_refusal(frames: np.ndarray, objects: tuple[str, str, str], add
             f"it back onto the stack to add {adds}")
 
 
+def frames_of(table: pd.DataFrame) -> dict[int, pd.DataFrame]:
+    """``table``'s rows frame by frame, each normalised (files.tables.normalise_table): the whole normalised once,
+    not each frame's rows apart, which a save of every frame did once a frame."""
+    if not len(table):
+        return {}
+    normal = normalise_table(table)
+    return {int(frame): rows.reset_index(drop=True) for frame, rows in normal.groupby("frame", sort=False)}
+
+
 def pixels_key(data) -> tuple:
     """What tells an image's pixels from others cheaply: their shape and a fingerprint of the first, middle and
     last frames (the frames project_folder_for_data reads; a lazy stack reads a sparse grid of those three)."""
@@ -366,7 +375,7 @@ class Annotation:
         place_over_image(self.viewer, self.points, self.image)
         self.points.events.data.connect(self._on_data)
         self._pasted = PastedPoints(self.points, self._on_pasted)
-        loaded = {int(f): normalise_table(t) for f, t in table.groupby("frame")} if len(table) else {}
+        loaded = frames_of(table)
         for frame in set(loaded) | set(self._on_disk):  # a layer made again: what others saved meanwhile
             if stamps.get(frame) != self._stamps.get(frame):
                 self._rebase(frame, self._on_disk.get(frame, empty_table()), loaded.get(frame, empty_table()))
@@ -444,13 +453,15 @@ class Annotation:
         self.ensure_points_layer()
         new = self._with_frames(tables)
         self._fill_layer(new)
+        by_frame = frames_of(new)
         merged = {}
         for frame in tables:
             how = history.get(frame, "forget") if isinstance(history, dict) else history
             if how == "forget":
                 self.history.forget(frame)
             found_by = (rounds_before if rounds_before is not None else self.project.detected_by).get(frame)
-            saved = self._write_frame(frame, new[new["frame"] == frame], record=how == "record", detected_by=found_by)
+            saved = self._write_frame(frame, by_frame.get(int(frame), empty_table()), record=how == "record",
+                                      detected_by=found_by)
             if saved.merged:
                 merged[int(frame)] = saved.table
         self._show_merged(merged)
@@ -971,11 +982,9 @@ class Annotation:
         else:
             frames, self._touched = frames | self._touched, set()
         table = self.table()
+        now = frames_of(table)
         if frames is None:
-            now = {int(f): normalise_table(t) for f, t in table.groupby("frame")} if len(table) else {}
             frames = set(now) | set(self._on_disk)
-        else:
-            now = {f: normalise_table(table[table["frame"] == f]) for f in frames}
         written, merged = [], {}
         try:
             for frame in sorted(frames):

@@ -34,11 +34,12 @@ SAVE_RULE = "saves the centres shown: network points hidden by the threshold are
 
 
 def points_data(table: pd.DataFrame, ndim: int) -> np.ndarray:
-    """(frame, y, x) rows for stacks, (y, x) for single images."""
+    """(frame, y, x) rows for stacks, (y, x) for single images: a writable array of their own, as napari writes into
+    the data it is given (a point moved) and pandas' copy-on-write hands out read-only views of a table's blocks."""
     columns = ["frame", "y", "x"] if ndim == 3 else ["y", "x"]
     if not len(table):
         return np.zeros((0, ndim))
-    return table[columns].to_numpy(float)
+    return table[columns].to_numpy(float, copy=True)
 
 
 def marker_size(diameter: float | None) -> float:

@@ -74,7 +74,8 @@ def volume_points_kwargs(table: pd.DataFrame, name: str, ndim: int, size: float,
     (source 'model') unless its ``source`` column says whose; ``placed``: the scale, translate and units that put
     them where their image is (annotation.placement)."""
     columns = ["z", "y", "x"] if ndim == 3 else ["frame", "z", "y", "x"]
-    data = table[columns].to_numpy(float) if len(table) else np.zeros((0, ndim))
+    # Writable, of its own (layers.points_data): napari writes into it.
+    data = table[columns].to_numpy(float, copy=True) if len(table) else np.zeros((0, ndim))
     # A table's own sources stand: read back, an export's added and accepted centres all came back as 'model'.
     sourced = table if "source" in table.columns else table.assign(source="model")
     # Each drawn on the slices its sphere crosses, shrinking away from its centre: an export read back drew a full ring

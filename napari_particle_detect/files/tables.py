@@ -52,7 +52,12 @@ def same_centres(a: pd.DataFrame, b: pd.DataFrame, atol: float = 0.0) -> bool:
 
 def normalise_table(table: pd.DataFrame, frame: int | None = None) -> pd.DataFrame:
     """``frame,y,x,score,source`` with the right types; missing score is NaN, missing source 'added'.
-    A volume's table keeps its ``z`` column (``frame,z,y,x,score,source``)."""
+    A volume's table keeps its ``z`` column (``frame,z,y,x,score,source``). A copy, whose arrays may be read-only
+    (pandas' copy-on-write): take ``to_numpy(copy=True)`` of what napari writes into (layers.points_data)."""
+    if _already_normal(table, frame):
+        # A dock's detection of one stack normalised tables already normal some thirty times, each rebuilt column
+        # by column; a copy is all it takes.
+        return table.copy()
     table = table.copy()
     if frame is not None:
         table["frame"] = frame
@@ -61,12 +66,36 @@ def normalise_table(table: pd.DataFrame, frame: int | None = None) -> pd.DataFra
     if "source" not in table.columns:
         table["source"] = "added"
     table["source"] = table["source"].fillna("added").astype(str)
-    columns = TABLE_COLUMNS[:1] + ["z"] + TABLE_COLUMNS[1:] if "z" in table.columns else TABLE_COLUMNS
-    out = table[columns + [c for c in KIND_COLUMNS if c in table.columns]].reset_index(drop=True)
+    out = table[_normal_columns(table)].reset_index(drop=True)
     out["frame"] = out["frame"].astype(int)
-    floats = [c for c in ("z", "y", "x", "score") if c in columns]
+    floats = [c for c in ("z", "y", "x", "score") if c in out.columns]
     out[floats] = out[floats].astype(float)
     return out
+
+
+# The dtype normalise_table gives ``source``: pandas 3's string dtype (object before it).
+_SOURCE_DTYPE = pd.Series(["added"]).astype(str).dtype
+
+
+def _normal_columns(table: pd.DataFrame) -> list[str]:
+    """The columns, in order, of ``table`` normalised: the centre table's (a volume's with ``z``), then the kinds'
+    it has."""
+    columns = TABLE_COLUMNS[:1] + ["z"] + TABLE_COLUMNS[1:] if "z" in table.columns else TABLE_COLUMNS
+    return columns + [c for c in KIND_COLUMNS if c in table.columns]
+
+
+def _already_normal(table: pd.DataFrame, frame: int | None) -> bool:
+    """Whether :func:`normalise_table` would give ``table`` back as it is: its columns, their order and types, a
+    ``source`` in every row, rows numbered from 0, and every row of ``frame`` where one is given."""
+    if list(table.columns) != _normal_columns(table) or not table.index.equals(pd.RangeIndex(len(table))):
+        return False
+    dtypes = table.dtypes
+    floats = [c for c in ("z", "y", "x", "score") if c in table.columns]
+    if dtypes["frame"] != np.dtype(int) or any(dtypes[c] != np.dtype(float) for c in floats):
+        return False
+    if dtypes["source"] != _SOURCE_DTYPE or table["source"].hasnans:
+        return False
+    return frame is None or bool((table["frame"] == frame).all())
 
 
 def export_tables(table: pd.DataFrame, scale: tuple[float, float] = (1.0, 1.0), unit: str = "",
