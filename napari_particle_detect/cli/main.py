@@ -936,15 +936,20 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
     meta = {**meta, "inputs": [record for _, record, _ in done]}
     if failed:  # the table holds the other files only; its metadata says which are missing and why
         meta["failed"] = [{"file": str(path), "reason": line} for path, line in failed.items()]
-    atomic_write_text(metadata_path(args.output), json.dumps({**meta, "unfinished": True}, indent=2))
-    if args.kind != "spheres":
-        from ..kinds.registry import write_kind_table
+    try:
+        atomic_write_text(metadata_path(args.output), json.dumps({**meta, "unfinished": True}, indent=2))
+        if args.kind != "spheres":
+            from ..kinds.registry import write_kind_table
 
-        write_kind_table(out, args.output, args.kind)
-    else:
-        write_centres(out, args.output)
-    meta["tables"] = table_digests(args.output, args.kind)
-    atomic_write_text(metadata_path(args.output), json.dumps(meta, indent=2))
+            write_kind_table(out, args.output, args.kind)
+        else:
+            write_centres(out, args.output)
+        meta["tables"] = table_digests(args.output, args.kind)
+        atomic_write_text(metadata_path(args.output), json.dumps(meta, indent=2))
+    except KeyboardInterrupt:
+        # Every frame was detected: lost with a table half written, a long stack's whole run was to do again.
+        kept = _keep_stopped(args, options, done, meta, None, failed, len(inputs) > 1, writing=True)
+        raise KeyboardInterrupt(kept or "") from None
     beside = [path.name for path in [*side_tables(args.output, args.kind), metadata_path(args.output)]]
     log.info("wrote %s (and %s)", args.output, " and ".join(beside))
     return report_failed(failed)
@@ -978,13 +983,14 @@ def _earlier_frames(args: argparse.Namespace, inputs: list[Path], options) -> tu
 
 
 def _keep_stopped(args: argparse.Namespace, options, done: list[tuple[Path, dict, "pd.DataFrame"]], meta: dict,
-                  current: "tuple[Path, FramesSoFar] | None", failed: dict[Path, str], several: bool) -> str:
+                  current: "tuple[Path, FramesSoFar] | None", failed: dict[Path, str], several: bool,
+                  writing: bool = False) -> str:
     """Write what a single-table run stopped by Ctrl-C or a failure had done at its output, marked unfinished
     (file_detection.write_unfinished): the inputs ``done`` (with their records) and the frames of the one being
     detected (``current``), each with the fingerprint the same command finds again to go on from them; ``several``:
     the table has a file column (several inputs). How far it got and how to go on, as part of a line ('after 57
     of 150 frames: they are in ...'); "" where nothing was done, or could be kept (a rods or chains run keeps
-    nothing)."""
+    nothing). ``writing``: stopped as the finished table was written, every input done."""
     import pandas as pd
 
     from ..files.file_detection import detected_frames, job_fingerprint, keep_unfinished, unfinished_entry
@@ -1022,6 +1028,8 @@ def _keep_stopped(args: argparse.Namespace, options, done: list[tuple[Path, dict
         path, so_far = partial
         before = f", {len(done)} file(s) before it done" if done else ""
         how_far = f"after {so_far.done} of {so_far.total} frames" + (f" of {path}{before}" if several else "")
+    elif writing:
+        how_far = "as the table was written, every frame detected"
     else:
         how_far = f"after {len(done)} file(s)"
     return f"{how_far}: they are in {args.output}; run the same command again to go on"
