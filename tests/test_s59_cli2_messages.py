@@ -59,6 +59,11 @@ def test_a_rods_epoch_and_its_saved_model_say_the_rods_f1():
     model = SimpleNamespace(path="r.pt", card=SimpleNamespace(kind="rods", training=training))
     assert saved_line(model, 0) == ("saved r.pt (rods model, validation score -2.0643 (rod F1 0.50) on 8 generator "
                                     "images)")
+    # Epoch 1 stopped by --minutes and resumed: a record of each part; the rod F1 is the kept score's own.
+    training["history"] = [{**record, "epoch": 1, "score": -2.0864, "rod_f1": 0.5031},
+                           {**record, "epoch": 1, "score": -2.0643, "rod_f1": 0.5192}, record]
+    assert saved_line(model, 0) == ("saved r.pt (rods model, validation score -2.0643 (rod F1 0.52) on 8 generator "
+                                    "images)")
 
 
 def test_a_kind_rounds_statistics_frames_are_counted_in_words():

@@ -210,7 +210,11 @@ def saved_line(model, validate_frames: int) -> str:
     count, what = (validate_frames, "--validate frame") if validate_frames else \
         (config.get("validation_images", 0), "generator image")
     kept = "; the starting model's: no epoch beat it" if training.get("best_epoch") == 0 else ""
-    best = next((r for r in training.get("history", []) if r.get("epoch") == training.get("best_epoch")), {})
+    # The best epoch's record of the score kept: a run stopped inside that epoch and resumed has a record of each
+    # session's part (the first one's rod F1 was said beside the other's score).
+    of_best = [r for r in training.get("history", []) if r.get("epoch") == training.get("best_epoch")]
+    best = next((r for r in reversed(of_best) if r.get("score") == training.get("validation_score")),
+                of_best[-1] if of_best else {})
     return (f"saved {model.path} ({model.card.kind} model, validation score "
             f"{training.get('validation_score', float('nan')):.4f}{rod_f1_note(best)} on {count} "
             f"{what}{'s' if count != 1 else ''}{kept})")
