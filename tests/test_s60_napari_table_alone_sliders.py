@@ -14,6 +14,7 @@ def test_a_table_alone_counts_its_z_and_frame_sliders_as_over_its_image(make_nap
                   "score": [0.9, 0.8, 0.9]}).to_csv(volume, index=False)
     viewer = make_napari_viewer()
     points, = viewer.open(volume, plugin=PLUGIN)
+    assert viewer.dims.point[1] == 20.0  # opened in the middle of its centres, as napari opens it, not of 0 to 30
     viewer.dims.set_point(1, 20.0)
     assert viewer.dims.current_step[1] == 20  # the slider's number: z in voxels, not 10 steps from z = 10
     assert viewer.dims.range[1].start == 0.0 and viewer.dims.range[1].stop == 30.0
@@ -39,6 +40,7 @@ def test_a_table_alone_counts_its_z_and_frame_sliders_as_over_its_image(make_nap
     movie = tmp_path / "movie_centres.csv"
     pd.DataFrame({"frame": [5, 6, 7], "y": [10.0, 11.0, 12.0], "x": [10.0, 11.0, 12.0]}).to_csv(movie, index=False)
     viewer.open(movie, plugin=PLUGIN)
+    assert viewer.dims.point[0] == 6.0  # on a frame of its centres, not on frame 3, the middle of 0 to 7
     viewer.dims.set_point(0, 5.0)
     assert viewer.dims.current_step[0] == 5
 

@@ -28,30 +28,56 @@ def count_sliders_from_origin_in(viewer) -> None:
         if live is not None:
             start_at_tables_origin(live)
 
+    def on_inserted(_event=None) -> None:
+        live = ref()
+        if live is not None:
+            centred_on_tables(live)
+
     viewer.dims.events.range.connect(on_range)
+    # After napari's own handler, which sets the sliders to the middle of their ranges as the first layer comes.
+    viewer.layers.events.inserted.connect(on_inserted, position="last")
 
 
 def start_at_tables_origin(viewer) -> None:
     """``viewer``'s slider ranges started at the origin of its layers where it holds tables alone
     (:func:`count_sliders_from_origin_in`); as napari set them otherwise. Started earlier, never later: a
     position below the origin (a point dragged past the image's edge) keeps its slider reachable."""
-    from napari.layers import Points, Shapes, Tracks
-
-    from .reader import _read_table_path
-
-    layers = list(viewer.layers)
-    if not layers or not all(isinstance(layer, (Points, Shapes, Tracks)) for layer in layers):
+    if not _tables_alone(viewer):
         return
-    if not any(_read_table_path(layer) is not None for layer in layers):
-        return  # the user's own points alone: napari's ranges, as everywhere else
     ranges = list(viewer.dims.range)
-    origins = [_world_origin(layer, len(ranges)) for layer in layers]
+    origins = [_world_origin(layer, len(ranges)) for layer in viewer.layers]
     started = [
         each._replace(start=min(each.start, float(np.nanmin(column))))
         if np.isfinite(each.start) and np.isfinite(column).any() and np.nanmin(column) < each.start else each
         for each, column in zip(ranges, np.array(origins).T)]
     if started != ranges:
         viewer.dims.range = tuple(started)
+
+
+def centred_on_tables(viewer) -> None:
+    """``viewer``'s sliders, as its first layer (a table alone) comes, in the middle of the table's positions, as
+    napari puts them in the middle of their ranges: those ranges started at the origin, a table of frames 5 to 7
+    opened on frame 3, which holds none of its centres."""
+    if len(viewer.layers) != 1 or not _tables_alone(viewer):
+        return
+    extent = viewer.layers.extent
+    (lows, highs), steps = np.asarray(extent.world, dtype=float), np.asarray(extent.step, dtype=float)
+    if not (np.isfinite(lows).all() and np.isfinite(highs).all()):
+        return  # an empty table: napari's middle stands
+    middle = lows + steps * ((((highs - lows) / steps).astype(int)) // 2)
+    viewer.dims.point = tuple(float(value) for value in middle)
+
+
+def _tables_alone(viewer) -> bool:
+    """Whether ``viewer`` holds tables this plugin read and nothing drawn from an origin of its own (no image)."""
+    from napari.layers import Points, Shapes, Tracks
+
+    from .reader import _read_table_path
+
+    layers = list(viewer.layers)
+    if not layers or not all(isinstance(layer, (Points, Shapes, Tracks)) for layer in layers):
+        return False
+    return any(_read_table_path(layer) is not None for layer in layers)  # not the user's own points alone
 
 
 def _world_origin(layer, ndim: int) -> np.ndarray:
