@@ -184,6 +184,14 @@ def refuse_resuming_a_round(args: argparse.Namespace) -> None:
                                   "run it again")
 
 
+def refuse_a_time_limit_in_a_round(args: argparse.Namespace) -> None:
+    """A fine-tuning round runs its steps in full, to score what they made: --minutes was silently ignored there."""
+    if args.minutes is not None:
+        raise ParticleDetectError("--minutes stops a training run, which --resume then continues; a fine-tuning round "
+                                  "(--from with DATA) runs its steps in full: leave --minutes out, or give fewer "
+                                  "--steps-per-epoch")
+
+
 @contextlib.contextmanager
 def round_unsaved_at_ctrl_c(output: Path) -> Iterator[None]:
     """Re-raise a Ctrl-C out of a fine-tuning round's work (before its model is saved) with what became of it, for

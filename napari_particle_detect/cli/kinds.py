@@ -222,9 +222,11 @@ def saved_line(model, validate_frames: int) -> str:
 
 def _kind_round(args: argparse.Namespace) -> int:
     """A round on corrected frames, exactly as the dock runs it (kinds_rounds.fine_tune_kind)."""
-    from .checks import refuse_kind_training_tables, refuse_resuming_a_round, round_unsaved_at_ctrl_c
+    from .checks import (refuse_a_time_limit_in_a_round, refuse_kind_training_tables, refuse_resuming_a_round,
+                         round_unsaved_at_ctrl_c)
 
     refuse_resuming_a_round(args)
+    refuse_a_time_limit_in_a_round(args)
     from ..learning.kinds_rounds import STATISTICS_FRAMES, fine_tune_kind, round_config
     from ..learning.kinds_training import load_kind_examples
     from .rounds import save_round

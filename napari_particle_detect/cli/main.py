@@ -671,9 +671,10 @@ def _fine_tune_round(args: argparse.Namespace, base) -> int:
     from .rounds import save_round
     from ..learning.finetune import FINE_TUNE, fine_tune, round_defaults
     from ..learning.training import load_examples
-    from .checks import refuse_resuming_a_round, round_unsaved_at_ctrl_c
+    from .checks import refuse_a_time_limit_in_a_round, refuse_resuming_a_round, round_unsaved_at_ctrl_c
 
     refuse_resuming_a_round(args)
+    refuse_a_time_limit_in_a_round(args)
     config = _train_config(args, FINE_TUNE)
     # What the device affords (a GPU: more crops a step), where the command line does not say.
     given = {"steps_per_epoch": args.steps_per_epoch, "batch_size": args.batch_size, "learning_rate": args.lr}

@@ -1,0 +1,22 @@
+"""`train --from MODEL DATA --minutes N` (a fine-tuning round, spheres or rods/chains) ran its steps in full and said
+nothing of the limit: a round has no time limit to stop at, nor anything for --resume to continue. Refused in one
+line, before anything is written."""
+
+from __future__ import annotations
+
+from napari_particle_detect.cli.main import main
+
+from test_cli_refusals import refused
+
+SAID = ("particle-detect: error: --minutes stops a training run, which --resume then continues; a fine-tuning round "
+        "(--from with DATA) runs its steps in full: leave --minutes out, or give fewer --steps-per-epoch")
+
+
+def test_a_round_given_minutes_is_refused_in_one_line(tmp_path, capsys):
+    for kind in ("spheres", "rods"):
+        data = tmp_path / kind
+        assert main(["-q", "synth", str(data), "--kind", kind, "--n", "1", "--shape", "64", "64"]) == 0
+        start = "unet" if kind == "spheres" else "rods"
+        out = tmp_path / f"{kind}-round"
+        assert refused(capsys, "train", "--kind", kind, data, "--from", start, "-o", out, "--minutes", "1") == SAID
+        assert not list(tmp_path.glob(f"{kind}-round*"))
