@@ -33,3 +33,18 @@ def test_a_blank_unlabelled_frame_is_passed_over_with_a_warning_and_a_spare_take
         unlabelled_images([blank], 8)
     assert str(refused.value) == (f"{blank}: all 2 frames read are blank (constant, or NaN or infinite all over); "
                                   "give --unlabelled images with particles in them, or leave --unlabelled out")
+
+
+def test_the_docks_kind_round_passes_a_blank_unreviewed_frame_over_for_its_statistics(caplog):
+    from types import SimpleNamespace
+
+    from napari_particle_detect.learning.kinds_rounds import unreviewed_images
+
+    stack = np.random.default_rng(1).random((6, 48, 48)).astype(np.float32)
+    stack[3] = np.nan  # a dropped frame: left in, every normalised pixel of it was NaN, and the statistics with it
+    project = SimpleNamespace(reviewed_frames=[0], polarity="bright")
+    with caplog.at_level(logging.WARNING, logger="napari_particle_detect"):
+        images = list(unreviewed_images(project, stack, 3))  # frames 1, 3 and 5, then a spare
+    assert len(images) == 3 and all(np.isfinite(image).all() for image in images)
+    assert [r.getMessage() for r in caplog.records] == [
+        "frame 3: every pixel is NaN or infinite (a blank frame): nothing to learn from it"]

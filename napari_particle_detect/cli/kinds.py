@@ -273,25 +273,18 @@ def _reviewed_frame(frame: NamedFrame, index: int) -> Reviewed:
 def unlabelled_images(paths: list, count: int) -> list[np.ndarray]:
     """``count`` frames spread over the images or stacks at ``paths`` (read only then), as they are: a
     kinds round reads their images for its batch-norm statistics candidate. Bad files fail here. A blank frame
-    (constant, or NaN or infinite all over: a movie's dropped one) is passed over with a warning, as the sphere
-    round passes it over, and another spread over the rest takes its place (as many spares as frames asked, at
-    most): refusing the whole stack for it threw away every good frame. A few NaN pixels (a mosaic's gaps) are
-    filled as detection fills them; NaN left in would spoil the statistics. None usable: one line."""
-    from ..detection.preprocessing import BlankFrameError, check_frame
+    (a movie's dropped one) is passed over with a warning, and a spare spread over the rest taken in its place, as
+    many spares as frames asked at most (kinds_rounds.usable_images): refusing the whole stack for it threw away
+    every good frame. None usable: one line."""
+    from ..learning.kinds_rounds import usable_images
     from ..learning.pseudo_labels import spread, stacks_at
 
     where = [(path, frames, index) for path, frames in stacks_at(paths) for index in range(len(frames))]
     picks = spread(count, range(len(where)))
     spares = spread(len(picks), [k for k in range(len(where)) if k not in set(picks)])
-    images: list[np.ndarray] = []
-    for path, frames, index in (where[k] for k in picks + spares):
-        if len(images) == len(picks):
-            break
-        said = f"{path} frame {index}" if len(frames) > 1 else str(path)
-        try:
-            images.append(check_frame(np.asarray(frames[index]), said, gaps=True))
-        except BlankFrameError as exc:
-            log.warning("%s: %s (a blank frame): nothing to learn from it", said, exc.held)
+    named = ((f"{path} frame {index}" if len(frames) > 1 else str(path), lambda frames=frames, index=index:
+              frames[index]) for path, frames, index in (where[k] for k in picks + spares))
+    images = list(usable_images(named, len(picks)))
     if picks and not images:
         files = str(paths[0]) if len(paths) == 1 else f"--unlabelled's {len(paths)} files"
         tried = len(picks) + len(spares)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -55,11 +56,13 @@ from ..detection.preprocessing import as_frames
 from ..detection.runtimes import inherit_bfloat16_gate
 from ..projects.project import Project, RoundInfo
 from .pseudo_labels import choose_frames
-from .rounds import (RoundOutcome, TrainedOn, project_examples, round_image, round_info,
+from .rounds import (RoundOutcome, TrainedOn, frame_name, project_examples, round_image, round_info,
                      run_and_commit_cancellably)
 from .training import (Example, TrainConfig, TrainingCancelled, _augment, lineage_with, resampled_area,
                        session_fields)
 from ..detection.threads import keeps_torch_threads, round_threads
+
+log = logging.getLogger("napari_particle_detect")
 
 # A round, chosen by measurement (benchmarks/anisotropic_round.py: two corrected frames of rods in
 # optics the shipped model never saw, F1 on unseen frames; one run each, under load). With the first
@@ -383,10 +386,35 @@ def statistics_candidate(model: DetectorModel, images: Iterable[np.ndarray], dev
 # ---- a project's round --------------------------------------------------------------------------
 def unreviewed_images(project: Project, stack, count: int) -> Iterator[np.ndarray]:
     """Up to ``count`` frames nobody reviewed whole, spread over the stack, read one at a time
-    (rounds.round_image, as the reviewed examples hold theirs)."""
+    (rounds.round_image, as the reviewed examples hold theirs); a blank one passed over for a spare
+    (:func:`usable_images`)."""
     frames = as_frames(stack)
-    for frame in choose_frames(len(frames), count, set(project.reviewed_frames)):
-        yield round_image(project, frames, frame)
+    reviewed = set(project.reviewed_frames)
+    picks = choose_frames(len(frames), count, reviewed)
+    spares = choose_frames(len(frames), len(picks), reviewed | set(picks))
+    yield from usable_images(((frame_name(f), lambda f=f: round_image(project, frames, f)) for f in picks + spares),
+                             len(picks))
+
+
+def usable_images(frames: Iterable[tuple[str, Callable[[], np.ndarray]]], count: int) -> Iterator[np.ndarray]:
+    """Up to ``count`` images of ``frames`` ((name, read) pairs, in the order to try them: the frames chosen, then
+    spares), each read only when reached and checked as detection checks a frame. A blank one (constant, or NaN or
+    infinite all over: a movie's dropped frame) is passed over with a warning naming it, as the sphere round's
+    teacher passes it over, and the next taken; a few NaN pixels (a mosaic's gaps) are filled as detection fills
+    them. Any NaN left in made the whole frame NaN once normalised, and the statistics candidate with it."""
+    from ..detection.preprocessing import BlankFrameError, check_frame
+
+    given = 0
+    for name, read in frames:
+        if given == count:
+            return
+        try:
+            image = check_frame(np.asarray(read()), name, gaps=True)
+        except BlankFrameError as exc:
+            log.warning("%s: %s (a blank frame): nothing to learn from it", name, exc.held)
+            continue
+        given += 1
+        yield image
 
 
 def run_kind_round(project: Project, stack, config: KindTrainConfig | None = None, device: str = "auto",
