@@ -28,6 +28,18 @@ def tiny_model(tmp_path_factory) -> Path:
     return tiny_model_file(tmp_path_factory.mktemp("tiny"))
 
 
+@pytest.fixture(scope="module")
+def worker_process_cluster():
+    """A LocalCluster of one worker process, for the tests that need a worker outside this process: a worker
+    process's start (torch and this package imported) took seconds of each. Each test puts back what it changed in
+    the worker."""
+    from distributed import LocalCluster
+
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0")
+    yield cluster
+    cluster.close()
+
+
 def write_images(folder: Path, n: int, corrupt: int | None = None) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -193,23 +205,24 @@ def test_a_rerun_clears_what_a_killed_run_left_half_written_and_nothing_else(tmp
     assert not any(p.exists() for p in leftovers) and all(p.exists() for p in others)
 
 
-def test_relative_paths_reach_workers_that_run_in_another_folder(tmp_path, tiny_model, monkeypatch):
-    from distributed import LocalCluster
+def test_relative_paths_reach_workers_that_run_in_another_folder(tmp_path, tiny_model, monkeypatch,
+                                                                worker_process_cluster):
+    from distributed import Client
 
     write_images(tmp_path / "run" / "data" / "a", 2)
     elsewhere = tmp_path / "elsewhere"
     (elsewhere / "data" / "a").mkdir(parents=True)  # the same names there, but no images
-    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0")
+    cluster = worker_process_cluster
+    with Client(cluster) as client:
+        (started_in,) = client.run(os.getcwd).values()
+        client.run(os.chdir, str(elsewhere))  # a worker started from another working folder
     try:
-        from distributed import Client
-
-        with Client(cluster) as client:
-            client.run(os.chdir, str(elsewhere))  # a worker started from another working folder
         monkeypatch.chdir(tmp_path / "run")
         code = main(["-q", "detect", "data/a", "-o", "out/", "--scheduler", cluster.scheduler_address, "--model",
                      str(tiny_model), "--device", "cpu", "--diameter", "12"])
     finally:
-        cluster.close()
+        with Client(cluster) as client:
+            client.run(os.chdir, started_in)
     assert code == 0
     out = tmp_path / "run" / "out"
     assert sorted(p.name for p in out.iterdir()) == ["image_00.csv", "image_00.json", "image_01.csv", "image_01.json",
@@ -267,12 +280,13 @@ def test_detect_files_takes_a_file_named_twice_once_and_says_a_missing_one_is_mi
     assert [r.path for r in summary.done] == [path] and sorted(seen) == [("gone.tif", "failed"), (path.name, "done")]
 
 
-def test_a_shipped_model_travels_by_name_to_a_worker_installed_elsewhere(tmp_path, tiny_model, monkeypatch):
+def test_a_shipped_model_travels_by_name_to_a_worker_installed_elsewhere(tmp_path, tiny_model, monkeypatch,
+                                                                       worker_process_cluster):
     """`--model unet-wide` on a cluster: the worker's package lives elsewhere (another machine's virtualenv),
     where the client's path to the shipped weights names nothing; the worker reads its own copy."""
     import shutil
 
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     import napari_particle_detect.detection.kinds_prediction as kinds_prediction
     import napari_particle_detect.models.registry as registry
@@ -287,6 +301,7 @@ def test_a_shipped_model_travels_by_name_to_a_worker_installed_elsewhere(tmp_pat
             shutil.copy(shipped.WEIGHTS_DIR / name, weights / name)
         return weights
 
+    shipped_weights = shipped.WEIGHTS_DIR
     client_weights, worker_weights = install(tmp_path / "client-site"), install(tmp_path / "worker-site")
     for module in (shipped, registry, kinds_prediction):
         monkeypatch.setattr(module, "WEIGHTS_DIR", client_weights)
@@ -301,10 +316,9 @@ def test_a_shipped_model_travels_by_name_to_a_worker_installed_elsewhere(tmp_pat
         s.WEIGHTS_DIR = r.WEIGHTS_DIR = k.WEIGHTS_DIR = Path(weights)
 
     sent = []
-    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0")
-    try:
-        with Client(cluster) as client:
-            client.run(use_install, str(worker_weights))
+    with Client(worker_process_cluster) as client:
+        client.run(use_install, str(worker_weights))
+        try:
             map_on_workers = client.map
 
             def submit_from_another_machine(function, *arguments, **keywords):
@@ -314,8 +328,8 @@ def test_a_shipped_model_travels_by_name_to_a_worker_installed_elsewhere(tmp_pat
 
             client.map = submit_from_another_machine
             summary = detect_files([path], tmp_path / "out", OPTIONS, "unet-wide", client)
-    finally:
-        cluster.close()
+        finally:
+            client.run(use_install, str(shipped_weights))  # the worker's own install again, for the next test
     assert summary.ok, summary.failed
     assert not [value for value in sent if str(client_weights) in str(value)]  # no client path in the task
     assert json.loads((tmp_path / "out" / "image_00.json").read_text())["model"] == str(worker_weights / "unet-wide.pt")
