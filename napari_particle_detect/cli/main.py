@@ -1039,13 +1039,15 @@ def _keep_stopped(args: argparse.Namespace, options, done: list[tuple[Path, dict
 def _log_sizing(path: Path, record: dict, found: str = "") -> None:
     """The particle size a file was detected at, and how it was found; a doubtful estimate is a warning,
     so it shows even with --quiet (and in folder runs, which log nothing else per file)."""
-    from ..detection.sizing import with_advice
+    from ..detection.sizing import DIAMETER_ADVICE, with_advice
 
     low = record.get("diameter_confidence") == "low"
+    # The reason's own advice (the library's and the dock's words) names the option to give here.
+    reason = with_advice(record.get("diameter_reason", ""), "give --diameter").replace(
+        DIAMETER_ADVICE, "give --diameter if it is known")
     (log.warning if low else log.info)(
         "%s: %sparticle diameter %.1f px (%s%s)%s", path, found, record["diameter_px"], record["diameter_source"],
-        ", ringed" if record.get("ringed") else "",
-        f"; low confidence: {with_advice(record['diameter_reason'], 'give --diameter')}" if low else "")
+        ", ringed" if record.get("ringed") else "", f"; low confidence: {reason}" if low else "")
 
 
 def _detect_with_bar(args: argparse.Namespace, path: Path, options, so_far: "FramesSoFar | None" = None,
