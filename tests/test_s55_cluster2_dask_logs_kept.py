@@ -17,6 +17,11 @@ distributed = pytest.importorskip("distributed")
 def test_a_run_on_a_local_cluster_leaves_dasks_log_levels_as_they_were(tmp_path, tiny_model, monkeypatch):  # noqa: F811
     # A Ctrl-C'd command line run earlier in this process keeps them silenced for good, by design: not this case.
     monkeypatch.setattr(files_distributed.quiet_distributed_logs, "_until_exit", False)
+    # Its worker in this process: the levels are set and put back around local_client, whichever kind its workers
+    # are, and a worker process's start (torch imported again) took seconds.
+    threads = distributed.LocalCluster
+    monkeypatch.setattr(distributed, "LocalCluster", lambda *args, **kwargs: threads(*args, **{**kwargs,
+                                                                                             "processes": False}))
     logger = logging.getLogger("distributed")
     before = logger.level
     logger.setLevel(logging.INFO)  # dask's own default
