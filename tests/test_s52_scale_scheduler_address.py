@@ -64,6 +64,8 @@ def refusal_within(address: str, limit_s: float) -> str:
 
 def test_a_port_that_never_answers_the_handshake_is_refused_soon(monkeypatch):
     monkeypatch.setattr(distributed, "HANDSHAKE_S", 1, raising=False)
+    # Asked whether an HTTP server answers there, this port never does: the probe's whole wait, shortened.
+    monkeypatch.setattr(distributed, "HTTP_PROBE_S", 0.5, raising=False)
     with listening(None) as address:
         line = refusal_within(address, 15)
     assert line.startswith(f"{address}: something answers there, but not a dask scheduler")

@@ -28,6 +28,8 @@ def _refusal(address: str) -> str:
 
 def test_a_stalled_scheduler_is_said_to_maybe_have_stopped_answering(monkeypatch):
     monkeypatch.setattr(distributed, "HANDSHAKE_S", 0.5)
+    # Asked whether an HTTP server answers there, a stopped process never does: the probe's whole wait, shortened.
+    monkeypatch.setattr(distributed, "HTTP_PROBE_S", 0.5, raising=False)  # absent before the probe
     with scheduler_process() as (address, scheduler):
         distributed.scheduler_client(address, timeout="30s").close()  # up and answering
         os.kill(scheduler.pid, signal.SIGSTOP)
