@@ -22,8 +22,9 @@ def test_a_table_alone_counts_its_z_and_frame_sliders_as_over_its_image(make_nap
     assert viewer.dims.current_step[1] == 20  # the same over its volume
     viewer.layers.remove(image)
     assert viewer.dims.current_step[1] == 20 and viewer.dims.range[1].start == 0.0
-    points.add([1, 25.0, 30.0, 30.0])  # an edit recomputes napari's ranges: still counted from z = 0
-    assert viewer.dims.range[1].start == 0.0
+    viewer.dims.set_point(1, 25.0)
+    points.add([1, 25.0, 30.0, 30.0])  # an edit recomputes napari's ranges: still counted from z = 0, and
+    assert viewer.dims.range[1].start == 0.0 and viewer.dims.point[1] == 25.0  # the view stays on its slice
     viewer.layers.remove(points)
 
     # Placed by its z_um, y_um, x_um columns (voxels 2 µm deep): the slider counts voxels, not 2 µm steps from 20 µm.

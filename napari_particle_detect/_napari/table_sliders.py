@@ -10,7 +10,7 @@ import weakref
 
 import numpy as np
 
-# Viewers whose dims are already followed (one hook each; held weakly, so a closed viewer goes).
+# Viewers whose dims are already followed (one follower each; held weakly, so a closed viewer goes).
 _FOLLOWED: weakref.WeakSet = weakref.WeakSet()
 
 
@@ -21,37 +21,59 @@ def count_sliders_from_origin_in(viewer) -> None:
     if viewer in _FOLLOWED:
         return
     _FOLLOWED.add(viewer)
-    ref = weakref.ref(viewer)
-
-    def on_range(_event=None) -> None:
-        live = ref()
-        if live is not None:
-            start_at_tables_origin(live)
-
-    def on_inserted(_event=None) -> None:
-        live = ref()
-        if live is not None:
-            centred_on_tables(live)
-
-    viewer.dims.events.range.connect(on_range)
+    follower = _SlidersFromOrigin(viewer)
+    # Held by the callbacks alone, which napari holds strongly: the follower lives as long as the viewer's dims.
+    viewer.dims.events.range.connect(lambda _event=None: follower.on_range())
+    viewer.dims.events.point.connect(lambda _event=None: follower.on_point())
     # After napari's own handler, which sets the sliders to the middle of their ranges as the first layer comes.
-    viewer.layers.events.inserted.connect(on_inserted, position="last")
+    viewer.layers.events.inserted.connect(lambda _event=None: follower.on_inserted(), position="last")
 
 
-def start_at_tables_origin(viewer) -> None:
+class _SlidersFromOrigin:
+    """One viewer's sliders kept counted from its tables' origin, and at the position the user left them.
+
+    napari sets the ranges of the layers' own extent at each change of a layer (a point added) before this widens
+    them again, and its slider, narrowed meanwhile, moved the view: a point added at z = 24 of centres from z = 10
+    on showed z = 30. The position last seen with the ranges settled is put back."""
+
+    def __init__(self, viewer) -> None:
+        self._viewer = weakref.ref(viewer)
+        self._point = tuple(viewer.dims.point)
+
+    def on_range(self) -> None:
+        viewer = self._viewer()
+        started = widened_ranges(viewer) if viewer is not None else None
+        if started is None:
+            return
+        viewer.dims.range = started
+        if len(self._point) == viewer.dims.ndim:
+            viewer.dims.point = tuple(float(np.clip(value, each.start, each.stop))
+                                      for value, each in zip(self._point, started))
+
+    def on_point(self) -> None:
+        viewer = self._viewer()
+        if viewer is not None and widened_ranges(viewer) is None:  # settled: not napari's passing ranges
+            self._point = tuple(viewer.dims.point)
+
+    def on_inserted(self) -> None:
+        viewer = self._viewer()
+        if viewer is not None:
+            centred_on_tables(viewer)
+
+
+def widened_ranges(viewer) -> tuple | None:
     """``viewer``'s slider ranges started at the origin of its layers where it holds tables alone
-    (:func:`count_sliders_from_origin_in`); as napari set them otherwise. Started earlier, never later: a
-    position below the origin (a point dragged past the image's edge) keeps its slider reachable."""
+    (:func:`count_sliders_from_origin_in`); None where they need no change (or it holds more than tables). Started
+    earlier, never later: a position below the origin (a point dragged past the image's edge) stays reachable."""
     if not _tables_alone(viewer):
-        return
+        return None
     ranges = list(viewer.dims.range)
-    origins = [_world_origin(layer, len(ranges)) for layer in viewer.layers]
+    origins = np.array([_world_origin(layer, len(ranges)) for layer in viewer.layers]).T
     started = [
         each._replace(start=min(each.start, float(np.nanmin(column))))
         if np.isfinite(each.start) and np.isfinite(column).any() and np.nanmin(column) < each.start else each
-        for each, column in zip(ranges, np.array(origins).T)]
-    if started != ranges:
-        viewer.dims.range = tuple(started)
+        for each, column in zip(ranges, origins)]
+    return tuple(started) if started != ranges else None
 
 
 def centred_on_tables(viewer) -> None:
