@@ -104,6 +104,22 @@ def napari_settings_kept_off_the_disk():
     settings._save_on_change = saving
 
 
+@pytest.fixture(scope="session", autouse=True)
+def layer_removal_without_a_full_collection():
+    """napari's canvas collects all the garbage at every layer removal (a Windows OpenGL driver's race, which
+    Xvfb's software OpenGL does not have): a full collection over all a GUI test had made, several times a test
+    (a viewer's close removes each layer), about a tenth of the GUI tests' CPU. Their garbage is still collected,
+    once, as the next test starts (garbage_collected_over_this_tests_objects_only), and make_napari_viewer still
+    collects in full before it calls a viewer left alive a leak."""
+    import types
+
+    from napari._vispy import canvas
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(canvas, "gc", types.SimpleNamespace(collect=lambda *_: 0))
+        yield
+
+
 @pytest.fixture(scope="session")
 def light_model(tmp_path_factory):
     """A real model file, trained for a few seconds; its accuracy is irrelevant."""
