@@ -27,6 +27,7 @@ WOKEN_AFTER_S = 12
 def test_cancel_while_the_scheduler_is_stalled_ends_the_round_within_seconds(tmp_path, monkeypatch):
     monkeypatch.setattr(remote, "STOP_WAIT_S", 1.0)
     monkeypatch.setattr(remote, "ANSWER_S", 1.0)
+    monkeypatch.setattr(remote, "QUEUED_AFTER_S", 0.3)  # the round without a worker says it waits for one sooner
     project, stack = reviewed_project(tmp_path)
     with scheduler_process() as (address, scheduler), \
             distributed.Client(address, timeout="30s", set_as_default=False) as client:

@@ -46,6 +46,7 @@ def scheduler_process():
 
 def test_ctrl_c_while_the_scheduler_is_stalled_is_raised_within_seconds(tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(remote, "STOP_WAIT_S", 1.0, raising=False)  # absent before the stop was bounded
+    monkeypatch.setattr(remote, "QUEUED_AFTER_S", 0.3)  # the round without a worker says it waits for one sooner
     project, stack = reviewed_project(tmp_path)
     with scheduler_process() as (address, scheduler), \
             distributed.Client(address, timeout="30s", set_as_default=False) as client:
