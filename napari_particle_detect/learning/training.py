@@ -7,6 +7,7 @@ within one step when the ``cancel`` callable returns true.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import logging
@@ -1402,10 +1403,22 @@ def say_unlabelled_images(paths: list[str | Path], table: str = "centre table") 
     unseen beside the others."""
     for folder in (Path(path) for path in paths if Path(path).is_dir()):
         images = [p for p in folder.iterdir() if p.suffix.lower() in (".tif", ".tiff", ".png")]
-        skipped = sorted(p.name for p in images if not p.with_suffix(".csv").exists())
+        skipped = sorted(p for p in images if not p.with_suffix(".csv").exists())
         if skipped:
-            log.warning("%s: %s left out: no %s beside %s", folder, _names(skipped), table,
-                        "it" if len(skipped) == 1 else "them")
+            log.warning("%s: %s left out: no %s beside %s%s", folder, _names([p.name for p in skipped]), table,
+                        "it" if len(skipped) == 1 else "them", _misnamed_table(skipped))
+
+
+def _misnamed_table(images: list[Path]) -> str:
+    """Where a CSV beside one of ``images`` is named after it but not as its table (``img_truth.csv`` beside
+    ``img.tif``, as a generator or another program names truth), the rename that pairs them: the user saw the
+    table right there and the image left out for want of one. "" where there is none."""
+    for image in images:
+        named_after = sorted(p for p in image.parent.glob(f"{glob.escape(image.stem)}?*.csv")
+                             if p.stem[len(image.stem)] in "_-. ")
+        if named_after:
+            return f" (an image's table is NAME.csv: rename {named_after[0].name} to {image.stem}.csv to pair them)"
+    return ""
 
 
 def _names(names: list[str]) -> str:
