@@ -20,3 +20,14 @@ def test_a_round_given_minutes_is_refused_in_one_line(tmp_path, capsys):
         out = tmp_path / f"{kind}-round"
         assert refused(capsys, "train", "--kind", kind, data, "--from", start, "-o", out, "--minutes", "1") == SAID
         assert not list(tmp_path.glob(f"{kind}-round*"))
+
+
+def test_train_help_says_what_minutes_keeps_and_where_it_is_refused(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert ("--minutes MINUTES stop after this many minutes of wall time, the best model so far saved and the state "
+            "--resume goes on from (not a fine-tuning round's: it runs its steps in full)") in text
+    assert "--seed SEED draws the generator's images and the crops (default 0)" in text

@@ -150,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--crop", type=number_in(16, 4096, whole=True), default=None, help="default 96 (64 fine-tuning)")
     train.add_argument("--lr", type=number_in(0, 1, low_open=True), default=None,
                        help="learning rate (default 2e-3; fine-tuning 2e-3 on a CPU, 4e-3 on a GPU; --from without DATA 5e-4)")
-    train.add_argument("--arch", choices=("unet", "resnet"), default="unet")
+    train.add_argument("--arch", choices=("unet", "resnet"), default="unet",
+                       help="the network of a sphere model trained anew (--from keeps its model's)")
     train.add_argument("--from", dest="init", type=Path, help="fine-tune from this model")
     train.add_argument("--validate", nargs="+", type=Path, default=[], metavar="DATA",
                        help="annotated pairs or folders used only for validation (which epoch is kept, threshold)")
@@ -172,10 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="share of synthetic images in each batch when DATA is given (default 0.5; a "
                             "fine-tuning round 0, a rods or chains round 0.25)")
     train.add_argument("--minutes", type=number_in(0, 1e6, low_open=True), default=None,
-                       help="stop after this much wall time")
+                       help="stop after this many minutes of wall time, the best model so far saved and the "
+                            "state --resume goes on from (not a fine-tuning round's: it runs its steps in full)")
     train.add_argument("--threads", type=number_in(1, 1024, whole=True), default=None, help="CPU threads for torch")
     train.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
-    train.add_argument("--seed", type=SEED, default=0)
+    train.add_argument("--seed", type=SEED, default=0,
+                       help="draws the generator's images and the crops (default 0)")
     train.add_argument("--kind", type=kind_name, choices=KIND_NAMES, default="spheres", help="train a rods or chains model's heads")
     volume_cli.add_train_options(train, number_in(0, 1e6, low_open=True))  # --axes ZYX: a 3D round
 
