@@ -22,7 +22,7 @@ distributed = pytest.importorskip("distributed")
 
 def test_workers_that_passed_the_version_check_and_left_are_said_to_have_left(tmp_path, monkeypatch):
     project, stack = reviewed_project(tmp_path)
-    monkeypatch.setattr(remote, "CONNECT_TIMEOUT_S", 2)  # how long the round waits with no worker
+    monkeypatch.setattr(remote, "CONNECT_TIMEOUT_S", 1)  # how long the round waits with no worker
     outcome = {}
     with scheduler_with_worker_process() as (cluster, client, worker):
         address = cluster.scheduler_address
@@ -49,6 +49,6 @@ def test_workers_that_passed_the_version_check_and_left_are_said_to_have_left(tm
     assert not thread.is_alive()
     assert isinstance(outcome.get("error"), ParticleDetectError), outcome
     assert str(outcome["error"]) == (f"{address}: every dask worker left this scheduler before the round started "
-                                     f"(none for 2 s); nothing was changed: start one (dask worker {address}) and "
+                                     f"(none for 1 s); nothing was changed: start one (dask worker {address}) and "
                                      "start the round again")
     assert not project.leftover_workspaces() and [r.number for r in project.rounds] == [1]
