@@ -568,7 +568,8 @@ def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.Data
     folders of them; a ``frame`` column annotates the frames of a stack."""
     from ..files.io import read_image
     from ..kinds.registry import read_kind_table
-    from .training import annotated_files, annotated_frames, reviewed_indices, say_no_centres, say_unlabelled_images
+    from .training import (annotated_files, annotated_frames, frame_beyond, reviewed_indices, say_no_centres,
+                           say_unlabelled_images)
 
     say_unlabelled_images(paths, f"{kind} table")
     out = []
@@ -584,7 +585,7 @@ def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.Data
         annotated = reviewed_indices(csv, table, annotated, len(frames) > 1)
         for index in annotated:
             if index >= len(frames):
-                raise ParticleDetectError(f"{csv}: frame {index} is beyond the {len(frames)} frames of {image_path.name}")
+                raise frame_beyond(csv, index, len(frames), image_path.name)
             rows = table[table["frame"] == index].reset_index(drop=True)
             out.append(NamedFrame(np.asarray(frames[index]), rows, f"{image_path.name}[{index}]",
                                   f"{image_path}[{index}]"))

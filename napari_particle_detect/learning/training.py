@@ -1397,6 +1397,13 @@ def annotated_files(paths: list[str | Path], table: str = "centre table") -> Ite
                 raise ParticleDetectError(f"{image_path}: no {table} {csv.name} beside it")
 
 
+def frame_beyond(csv: Path, index: int, count: int, image: str) -> ParticleDetectError:
+    """The refusal of a training table naming frame ``index`` of an image of ``count`` frames: "beyond the 1
+    frames of" a single 2D image read as a slip."""
+    held = f"{image}, one image (frame 0)" if count == 1 else f"the {count} frames of {image} (0 to {count - 1})"
+    return ParticleDetectError(f"{csv}: frame {index} is beyond {held}")
+
+
 def say_unlabelled_images(paths: list[str | Path], table: str = "centre table") -> None:
     """Warn, one line a folder, of the images in ``paths``' folders that :func:`annotated_files` skips (no CSV beside
     them): the card counts only the pairs, so an image (or a folder) the user meant to train on was left out
@@ -1449,7 +1456,7 @@ def load_examples(
         indices = annotated_frames(csv, table, len(frames), image_path.name)
         for index in indices:
             if index >= len(frames):
-                raise ParticleDetectError(f"{csv}: frame {index} is beyond the {len(frames)} frames of {image_path.name}")
+                raise frame_beyond(csv, index, len(frames), image_path.name)
         indices = reviewed_indices(csv, table, indices, stack.ndim == 3)
         scale = 1.0
         if working_diameter is not None:
