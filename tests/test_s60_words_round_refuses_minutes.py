@@ -31,3 +31,5 @@ def test_train_help_says_what_minutes_keeps_and_where_it_is_refused(capsys):
     assert ("--minutes MINUTES stop after this many minutes of wall time, the best model so far saved and the state "
             "--resume goes on from (not a fine-tuning round's: it runs its steps in full)") in text
     assert "--seed SEED draws the generator's images and the crops (default 0)" in text
+    assert ("--device {auto,cpu,cuda,mps} auto: a CUDA GPU where there is one, else Apple's MPS, else the CPU"
+            in text)

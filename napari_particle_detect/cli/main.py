@@ -70,6 +70,7 @@ def frames_value_joined(argv: list[str]) -> list[str]:
     return joined
 
 
+DEVICE_HELP = "auto: a CUDA GPU where there is one, else Apple's MPS, else the CPU"
 # Ranges checked while parsing: beyond them a run fails late, takes minutes, or runs out of memory.
 DIAMETER = number_in(1.0, 1000.0)  # px
 SEED = number_in(0, 2**31 - 1, whole=True)
@@ -176,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="stop after this many minutes of wall time, the best model so far saved and the "
                             "state --resume goes on from (not a fine-tuning round's: it runs its steps in full)")
     train.add_argument("--threads", type=number_in(1, 1024, whole=True), default=None, help="CPU threads for torch")
-    train.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    train.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help=DEVICE_HELP)
     train.add_argument("--seed", type=SEED, default=0,
                        help="draws the generator's images and the crops (default 0)")
     train.add_argument("--kind", type=kind_name, choices=KIND_NAMES, default="spheres", help="train a rods or chains model's heads")
@@ -190,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     recipe.add_argument("--minutes", type=number_in(0, 1e6, low_open=True), default=None,
                         help="pause after this much wall time (within one step); run again to resume")
     recipe.add_argument("--threads", type=number_in(1, 1024, whole=True), default=None, help="CPU threads for torch")
-    recipe.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    recipe.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help=DEVICE_HELP)
 
     detect = sub.add_parser("detect", help="find particle centres in images or stacks")
     detect.add_argument("inputs", nargs="+", type=Path,
@@ -200,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a .csv to write (frame,y,x,score; with several inputs one table with a file column), "
                              "or a folder (NAME/): one CSV per input inside it, an interrupted run resumes")
     detect.add_argument("--model", type=Path, default=None, help="model .pt (default: shipped UNet)")
-    detect.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    detect.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help=DEVICE_HELP)
     # What auto picks is runtimes.resolve_runtime's rule; the run's .json records the runtime and precision used.
     detect.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
                         help="auto: bfloat16 on OpenVINO on a CPU that computes in it natively, for a model "
