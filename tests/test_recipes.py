@@ -131,7 +131,8 @@ def test_a_finished_phase_of_a_changed_recipe_is_refused(tmp_path):
     ('name = "x"\n[[phase]]\nname = "a"\nlr = 1\n', "unknown key\\(s\\) lr"),
     ('name = "x"\n[[phase]]\nname = "a"\n[[phase]]\nname = "a"\n', "phase names must differ"),
     ('name = "a/b"\n[[phase]]\nname = "a"\n', "without slashes"),
-    ('name = [\n', "unreadable recipe"),
+    ('name = [\n', "^[^ ]*bad.toml: not a TOML recipe \\(.*\\); a recipe is a TOML file"),
+    ('phases:\n  - name: a\n', "not a TOML recipe"),  # YAML, read as TOML
     ('name = "x"\n[[phase]]\nname = "a"\nspot_min_separation = [1.2, 0.35]\n',
      "spot_min_separation must be two positive numbers, smallest first"),
     ('name = "x"\n[[phase]]\nname = "a"\nspot_share = 2\n', "spot_share must be between 0 and 1"),

@@ -90,7 +90,11 @@ def load_recipe(path: str | Path) -> Recipe:
         data = tomllib.loads(text)
     except FileNotFoundError:
         raise ParticleDetectError(f"{path}: recipe not found") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except tomllib.TOMLDecodeError as exc:
+        # A recipe is TOML: said, as a YAML or JSON file given here failed on a parser error alone.
+        raise ParticleDetectError(f"{path}: not a TOML recipe ({str(exc)[:100]}); a recipe is a TOML file "
+                                  "(as those in the repository's recipes/ are)") from None
+    except (OSError, UnicodeDecodeError) as exc:
         raise ParticleDetectError(f"{path}: unreadable recipe ({str(exc)[:100]})") from None
     lines = text.splitlines()
 
