@@ -21,7 +21,9 @@ def _project_of_two_rounds(tmp_path) -> Project:
 
 def test_a_round_the_project_lacks_is_refused_with_the_rounds_it_has(tmp_path, capsys):
     project = _project_of_two_rounds(tmp_path)
-    for action in (["--delete", "9"], ["--export", "9", "-o", str(tmp_path / "m.pt")]):
+    (tmp_path / "old.pt").write_bytes(b"")  # an -o already there: the round it lacks is said first, not --overwrite
+    for action in (["--delete", "9"], ["--export", "9", "-o", str(tmp_path / "m.pt")],
+                   ["--export", "9", "-o", str(tmp_path / "old.pt")]):
         assert main(["rounds", str(project.folder), *action]) == 2
         assert capsys.readouterr().err.strip() == (
             f"particle-detect: error: {project.folder}: no model round 9 (rounds: 1, 2)")

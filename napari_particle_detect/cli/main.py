@@ -1284,6 +1284,7 @@ def cmd_rounds(args: argparse.Namespace) -> int:
     if args.export is not None:
         if args.output is None:
             raise ParticleDetectError("--export N needs -o MODEL.pt")
+        project.round(args.export)  # a round it lacks said first: "give --overwrite" was no way to export it
         from ..shipped import refuse_shipped_output
         from .checks import check_train_outputs, refuse_a_model_folder
 
