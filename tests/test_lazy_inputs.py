@@ -170,6 +170,17 @@ def test_a_truncated_tiff_stack_is_one_error_not_fewer_frames(tmp_path, how, say
     assert not (tmp_path / "t.csv").exists()
 
 
+def test_a_single_image_cut_short_is_not_said_as_frames(tmp_path):
+    # It said "the file says 1 frame, only 0 readable" of a 2D image.
+    path = tmp_path / "one.tif"
+    tifffile.imwrite(path, NOISE[0], compression="zlib")
+    cut = _cut(path, 0.5)
+    for lazy in (True, False):
+        with pytest.raises(ParticleDetectError) as refused:
+            read_image(cut, lazy=lazy)
+        assert str(refused.value) == f"{cut}: corrupt or truncated: the file is cut short inside its one image"
+
+
 @pytest.mark.parametrize("how", ["imagej", "zlib", "appended", "bigtiff", "ome", "memmap"])
 def test_whole_tiff_stacks_are_read_page_by_page(tmp_path, how):
     path = _write_stack(tmp_path / "stack.tif", NOISE, how)

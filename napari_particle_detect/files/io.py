@@ -489,6 +489,8 @@ class CutShort:
 
     def refusal(self) -> str:
         said, readable = self.said, self.readable
+        if said == 1 and readable == 0:  # "the file says 1 frame, only 0 readable" of a single image
+            return f"{self.path}: corrupt or truncated: the file is cut short inside its one image"
         if said is not None and said > readable:
             return (f"{self.path}: corrupt or truncated: the file says {said} frame{'s' * (said > 1)}, only {readable} "
                     "readable")
