@@ -5,6 +5,7 @@ import sys
 from dataclasses import replace
 
 from napari_particle_detect.cli.main import main
+from napari_particle_detect.learning import training
 from napari_particle_detect.learning.kinds_training import KindTrainConfig, train_kind
 from napari_particle_detect.learning.training import lineage_with, train
 from napari_particle_detect.models import load_model
@@ -45,6 +46,11 @@ def run(monkeypatch, capsys, *args: str) -> None:
 
 
 def test_the_command_line_card_names_the_options_the_run_started_with(tmp_path, capsys, monkeypatch):
+    # Two validation images, not train's 24: each epoch's network passes over them were most of the test, and the
+    # card's commands are the same.
+    validation_set = training.synthetic_validation_set
+    monkeypatch.setattr(training, "synthetic_validation_set",
+                        lambda config: validation_set(replace(config, validation_images=2)))
     options = ["train", "-o", str(tmp_path / "m.pt"), "--epochs", "2", "--steps-per-epoch", "1", "--batch-size", "2",
                "--crop", "32", "--threads", "1", "--device", "cpu", "-q"]
     run(monkeypatch, capsys, *options, "--minutes", "0.000001")
