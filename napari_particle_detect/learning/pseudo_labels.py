@@ -186,7 +186,21 @@ def _first_frames_diameter(frames, name: str) -> float:
     from ..detection.preprocessing import check_frame
     from ..detection.sizing import estimate_diameter
 
-    index = next_unblank_frame(frames, name) if len(frames) > 1 else 0
+    # Said in the round's words: "nothing to detect" (detection's) of a file given to learn from, and "img.tif[0]"
+    # of a single image, left the user unsure what the round wanted.
+    advice = "nothing to learn from; give --unlabelled images with particles in them, or leave --unlabelled out"
+    if len(frames) == 1:
+        try:
+            return estimate_diameter(check_frame(np.asarray(frames[0]), name, gaps=True))
+        except BlankFrameError as exc:
+            raise ParticleDetectError(f"{name}: a blank image ({exc.held}): {advice}") from None
+    try:
+        index = next_unblank_frame(frames, name)
+    except ParticleDetectError as exc:
+        if not str(exc).startswith(f"{name}: every frame is constant"):
+            raise  # frames that cannot be read: said as they are
+        raise ParticleDetectError(f"{name}: every frame is blank (constant, or NaN or infinite all over): "
+                                  f"{advice}") from None
     return estimate_diameter(check_frame(np.asarray(frames[index]), f"{name}[{index}]", gaps=True))
 
 
