@@ -23,3 +23,18 @@ def test_an_unlabelled_file_with_nothing_to_learn_from_is_refused_in_the_rounds_
     with pytest.raises(ParticleDetectError) as refused:
         read_unlabelled([one], 15.0)
     assert str(refused.value) == f"{one}: a blank image (every pixel is NaN or infinite): {ADVICE}"
+
+
+def test_a_blank_unlabelled_file_beside_others_is_passed_over_with_a_warning(tmp_path, caplog):
+    import logging
+
+    from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
+
+    blank, good = tmp_path / "blank.tif", tmp_path / "good.tif"
+    tifffile.imwrite(blank, np.zeros((64, 64), np.float32))
+    tifffile.imwrite(good, synthesize(benchmark_config("fluorescent", 0.4, (64, 64)), seed=0).image)
+    with caplog.at_level(logging.WARNING, logger="napari_particle_detect"):
+        examples = read_unlabelled([blank, good], 15.0)(4)
+    assert [e.name for e in examples] == [f"{good}[0]"]
+    assert caplog.messages == [f"{blank}: a blank image (every pixel is 0): nothing to learn from it; the other "
+                               "--unlabelled files are used"]

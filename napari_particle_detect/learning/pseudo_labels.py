@@ -165,17 +165,36 @@ def read_unlabelled(paths: Sequence, working_diameter: float,
     from ..detection.sizing import scale_for_diameter
 
     where = []  # (frames, index, scale, name)
+    blank: list[BlankUnlabelled] = []
     for path, frames in stacks_at(paths):
-        size = diameter if diameter is not None else _first_frames_diameter(frames, str(path))
+        try:
+            size = diameter if diameter is not None else _first_frames_diameter(frames, str(path))
+        except BlankUnlabelled as exc:  # one file of several with nothing in it fails no round: the others teach
+            blank.append(exc)
+            continue
         scale = scale_for_diameter(size, working_diameter)
         for index in range(len(frames)):
             where.append((frames, index, scale, f"{path}[{index}]"))
+
+    if blank and not where:
+        raise blank[0]
+    for exc in blank:
+        log.warning("%s: %s: nothing to learn from it; the other --unlabelled files are used", exc.name, exc.what)
 
     def give(count: int) -> list[Example]:
         return [Example(np.asarray(where[k][0][where[k][1]], dtype=np.float32), np.zeros((0, 2)), where[k][2],
                         where[k][3]) for k in spread(count, range(len(where)))]
 
     return give
+
+
+class BlankUnlabelled(ParticleDetectError):
+    """An --unlabelled file with nothing in it to learn from: ``what`` it holds instead, in words."""
+
+    def __init__(self, name: str, what: str) -> None:
+        super().__init__(f"{name}: {what}: nothing to learn from; give --unlabelled images with particles in them, "
+                         "or leave --unlabelled out")
+        self.name, self.what = name, what
 
 
 def _first_frames_diameter(frames, name: str) -> float:
@@ -188,19 +207,17 @@ def _first_frames_diameter(frames, name: str) -> float:
 
     # Said in the round's words: "nothing to detect" (detection's) of a file given to learn from, and "img.tif[0]"
     # of a single image, left the user unsure what the round wanted.
-    advice = "nothing to learn from; give --unlabelled images with particles in them, or leave --unlabelled out"
     if len(frames) == 1:
         try:
             return estimate_diameter(check_frame(np.asarray(frames[0]), name, gaps=True))
         except BlankFrameError as exc:
-            raise ParticleDetectError(f"{name}: a blank image ({exc.held}): {advice}") from None
+            raise BlankUnlabelled(name, f"a blank image ({exc.held})") from None
     try:
         index = next_unblank_frame(frames, name)
     except ParticleDetectError as exc:
         if not str(exc).startswith(f"{name}: every frame is constant"):
             raise  # frames that cannot be read: said as they are
-        raise ParticleDetectError(f"{name}: every frame is blank (constant, or NaN or infinite all over): "
-                                  f"{advice}") from None
+        raise BlankUnlabelled(name, "every frame is blank (constant, or NaN or infinite all over)") from None
     return estimate_diameter(check_frame(np.asarray(frames[index]), f"{name}[{index}]", gaps=True))
 
 
