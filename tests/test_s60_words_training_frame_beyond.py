@@ -27,3 +27,12 @@ def test_a_table_naming_a_frame_past_its_image_says_what_the_image_holds(tmp_pat
     with pytest.raises(ParticleDetectError) as refused:
         load_kind_examples([rods], "rods")
     assert str(refused.value) == f"{rods / 's.csv'}: frame 2 is beyond the 2 frames of s.tif (0 to 1)"
+
+
+def test_a_table_of_one_centre_outside_its_image_is_said_in_the_singular(tmp_path):
+    tifffile.imwrite(tmp_path / "a.tif", np.random.default_rng(0).random((32, 32)).astype(np.float32))
+    pd.DataFrame({"y": [100.0], "x": [5.0]}).to_csv(tmp_path / "a.csv", index=False)
+    with pytest.raises(ParticleDetectError) as refused:
+        load_examples([tmp_path])
+    assert str(refused.value) == (f"{tmp_path / 'a.csv'}: its one centre lies outside the 32x32 image; check the "
+                                  "table's y and x columns (pixels, y first)")

@@ -43,8 +43,8 @@ from ..detection.rescoring import Criterion, candidate_features
 from ..detection.runtimes import inherit_bfloat16_gate
 from ..detection.sizing import rescale_centres
 from ..detection.steps import network_input
-from .training import (NAMED_FRAMES, BatchSource, Example, TrainConfig, TrainingCancelled, adam, check_train_config,
-                       detection_scale, forward_in, lineage_with, made_ahead,
+from .training import (NAMED_FRAMES, BatchSource, Example, TrainConfig, TrainingCancelled, adam, all_outside,
+                       check_train_config, detection_scale, forward_in, lineage_with, made_ahead,
                        refuse_validating_on_training_frames, require_sphere_model, said_names, session_fields,
                        standard_layout, take_step, training_layout, weighted_mse)
 from ..detection.threads import keeps_torch_threads, round_threads
@@ -333,8 +333,8 @@ def _checked_centres(centres: object, shape: tuple[int, int], where: str) -> np.
         raise ParticleDetectError(str(exc)) from None
     inside = np.all((points >= -0.5) & (points < np.asarray(shape, float) - 0.5), axis=1)
     if len(points) and not inside.any():
-        raise ParticleDetectError(f"{where}: its {len(points)} centres all lie outside the {_size(shape)} image; check "
-                                  "the centres (pixels, y first)")
+        raise ParticleDetectError(f"{where}: {all_outside(len(points))} the {_size(shape)} image; check the centres "
+                                  "(pixels, y first)")
     return points
 
 

@@ -1598,6 +1598,11 @@ def check_rescaled_size(image_path: Path, shape: tuple[int, ...], diameter: floa
         f"train on; check the diameter (--diameter)")
 
 
+def all_outside(count: int) -> str:
+    """'its 3 centres all lie outside' ("its 1 centres all lie" of a table of one centre read as a slip)."""
+    return "its one centre lies outside" if count == 1 else f"its {count} centres all lie outside"
+
+
 def check_centres_inside(csv: Path, centres: np.ndarray, shape: tuple[int, ...], where: str = "") -> None:
     """Refuse a truth table whose centres all lie outside its image (training would teach that everything
     is background); warn when some do (they are ignored). Centres of three columns are a volume's (z, y, x)."""
@@ -1609,7 +1614,7 @@ def check_centres_inside(csv: Path, centres: np.ndarray, shape: tuple[int, ...],
     what, hint = (("(z, y, x) volume", "check that the table is this volume's (z, y and x columns, voxels)")
                   if dims == 3 else ("image", "check the table's y and x columns (pixels, y first)"))
     if not inside.any():
-        raise ParticleDetectError(f"{csv}{where}: its {len(centres)} centres all lie outside the {size} {what}; {hint}")
+        raise ParticleDetectError(f"{csv}{where}: {all_outside(len(centres))} the {size} {what}; {hint}")
     if not inside.all():
         log.warning("%s%s: %d of its %d centres lie outside the %s %s; they are ignored", csv, where,
                     int((~inside).sum()), len(centres), size, what)
