@@ -7,15 +7,20 @@ import sys
 
 import pytest
 
-PROBE = ("import json, os, napari_particle_detect, torch; "
-         "print(json.dumps({k: os.environ.get(k) for k in ('GOMP_SPINCOUNT', 'OMP_WAIT_POLICY', 'KMP_BLOCKTIME')}))")
+# The policy as the package's import leaves it, and whether torch had loaded by then (it reads the policy as it
+# loads, once). Without torch itself imported: its second and more in each of these processes told nothing more.
+PROBE = ("import json, os, sys, napari_particle_detect; "
+         "print(json.dumps({k: os.environ.get(k) for k in ('GOMP_SPINCOUNT', 'OMP_WAIT_POLICY', 'KMP_BLOCKTIME')}), "
+         "'torch' in sys.modules)")
 
 
 def _policy(**env: str) -> dict:
     clean = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "KMP_BLOCKTIME")}
     out = subprocess.run([sys.executable, "-c", PROBE], env={**clean, **env}, capture_output=True, text=True,
                          check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    policy, torch_loaded = out.stdout.strip().splitlines()[-1].rsplit(" ", 1)
+    assert torch_loaded == "False", "torch loaded before the package set how its threads wait"
+    return json.loads(policy)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="libgomp's spin count is set on Linux only")
