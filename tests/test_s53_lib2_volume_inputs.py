@@ -6,6 +6,7 @@ import pytest
 
 from napari_particle_detect import ParticleDetectError, detect_volumes
 from napari_particle_detect.detection.volume_detection import VolumeOptions, detect_volume
+from napari_particle_detect.synthetic import volumes
 from napari_particle_detect.synthetic.volumes import VolumeConfig, VolumeSample, synthesize_volume
 
 
@@ -48,9 +49,20 @@ def test_one_voxel_size_number_says_which_three_are_wanted(sample):
     assert message.endswith("(for cubic voxels: voxel_size=(0.5, 0.5, 0.5))")
 
 
-def test_synthesize_volume_takes_the_default_config_as_the_2d_generators_do():
+def test_synthesize_volume_takes_the_default_config_as_the_2d_generators_do(monkeypatch):
+    # Which config is used is what is checked: the default volume's packing (thousands of spheres, 3 s) is one
+    # sphere here, asked for with the default's fraction and sizes.
+    asked = []
+
+    def one_sphere(box, fraction, diameter, polydispersity, rng):
+        asked.append((fraction, diameter, polydispersity))
+        return np.array([box]) / 2, np.array([diameter]), fraction
+
+    monkeypatch.setattr(volumes, "pack_spheres", one_sphere)
     sample = synthesize_volume(seed=1)
-    assert sample.config == VolumeConfig() and sample.image.shape == VolumeConfig().shape
+    default = VolumeConfig()
+    assert sample.config == default and sample.image.shape == default.shape
+    assert asked == [(default.volume_fraction, default.diameter, default.polydispersity)] and len(sample.centres) == 1
 
 
 def test_time_points_of_a_series_keep_their_numbers_and_the_whole_series_sizing():
