@@ -648,7 +648,7 @@ def test_a_nan_frame_of_a_stack_is_a_blank_frame_and_one_nan_image_is_refused(ki
     said = [r.getMessage() for r in caplog.records if "NaN or infinite" in r.getMessage()]
     assert said == ["st.tif frame 1: every pixel is NaN or infinite (a blank frame): nothing found; the rest of the "
                     "stack is detected"], said
-    with pytest.raises(ParticleDetectError, match=r"^image frame 0: every pixel is NaN or infinite; nothing to "
+    with pytest.raises(ParticleDetectError, match=r"^image: every pixel is NaN or infinite; nothing to "
                                                   r"detect$"):
         detect(stack[1], kind=kind, device="cpu")
 

@@ -129,7 +129,7 @@ def test_an_all_nan_frame_is_blank_and_recorded_as_blank(tmp_path, capsys):
     assert f"{path} frame 1: every pixel is NaN or infinite (a blank frame): no centres" in err
     assert f"{path}: 1600 NaN or infinite pixel(s) in 1 frame(s), 6.25 % of their pixels" in err
     # One image all NaN is refused as a constant one is, in one line naming it.
-    with pytest.raises(ParticleDetectError, match=r"^one\.tif frame 0: every pixel is NaN or infinite; nothing to "
+    with pytest.raises(ParticleDetectError, match=r"^one\.tif: every pixel is NaN or infinite; nothing to "
                                                   r"detect$"):
         detect(stack[1], diameter=DIAMETER, device="cpu", name="one.tif")
     almost = stack[0].copy()

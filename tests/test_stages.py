@@ -208,5 +208,5 @@ def test_a_frame_with_nan_pixels_late_in_a_stack_loses_only_itself(model, stack,
     said = [r.getMessage() for r in caplog.records if "NaN or infinite" in r.getMessage()]
     assert len(said) == 2 and all("every pixel is NaN or infinite (a blank frame): no centres; the rest of the "
                                   "stack is detected" in m for m in said), said
-    with pytest.raises(ParticleDetectError, match="frame 0: every pixel is NaN or infinite; nothing to detect"):
+    with pytest.raises(ParticleDetectError, match="^image: every pixel is NaN or infinite; nothing to detect"):
         prediction.detect(damaged[-1], model, "cpu", diameter=diameter)  # one image: refused, as before

@@ -36,7 +36,7 @@ from ..files.calibration import SQUARE_TOLERANCE
 from ..files.io import ChannelAxis
 from ..projects.project import image_record, project_folder_for_data
 from ..detection.volume_detection import (
-    VolumeOptions, blank_volume, diameter_by_voxel_size, load_volume_model, notes_gathered,
+    VolumeOptions, blank_volume, diameter_by_voxel_size, load_volume_model, notes_gathered, volume_name,
 )
 from ..projects.volume_review import VolumeReview, check_recorded_volume_shape, detect_for_review, sizing_doubt
 from ..learning.volume_rounds import (
@@ -117,8 +117,9 @@ def detect_volumes(volumes: np.ndarray, model_path: str | Path, options: VolumeO
                 if stop.is_set():
                     return None
                 try:
+                    # One volume is named as the image alone, as detect_volumes names it: "vol volume 0" it had not.
                     shown, near, sizing = detect_for_review(np.asarray(volumes[t]), model, options, t,
-                                                            f"{name} volume {t}", sizing)
+                                                            volume_name(name, volumes, t), sizing)
                 except ConstantVolumeError as exc:
                     notes.append(blank_volume(volumes, t, exc))
                     continue

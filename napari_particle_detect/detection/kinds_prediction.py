@@ -37,7 +37,7 @@ from .runtimes import runtime_record
 from .constant_frames import ConstantFrames, next_unblank_frame
 from .preprocessing import (
     FLATTEN_BLOCK, BlankFrameError, ConstantFrameError, FrameRecord, GapRecord, as_frames, clear_of_gaps,
-    frame_and_gaps, frame_indices, normalise, without_spikes,
+    frame_and_gaps, frame_indices, frame_name, normalise, without_spikes,
 )
 from ..shipped import WEIGHTS_DIR
 from .sizing import estimate_size, rescale_centres_back, rescale_frame, scale_for_diameter
@@ -160,7 +160,8 @@ def detect_kind(
                 continue
             try:
                 # Gaps read in blocks of the working scale's FLATTEN_BLOCK, as for spheres (stages.prepare_frame).
-                frame, missing = frame_and_gaps(raw, f"{name} frame {index}", block=FLATTEN_BLOCK / (scale or 1.0))
+                frame, missing = frame_and_gaps(raw, frame_name(name, stack, index),
+                                                 block=FLATTEN_BLOCK / (scale or 1.0))
             except BlankFrameError as exc:
                 # As for spheres (stages.prepare_frame): a dropped frame, or one (almost) all NaN, found only when
                 # reached, would otherwise throw away every frame detected before it.
@@ -177,7 +178,8 @@ def detect_kind(
                     scale, bead_diameter = (stack_bead_sizing(stack, index, frame, name, diameter) if kind == "chains"
                                             else (1.0, None))
                     if missing is not None and scale != 1.0:  # its gaps filled before the scale was known
-                        frame, missing = frame_and_gaps(raw, f"{name} frame {index}", block=FLATTEN_BLOCK / scale)
+                        frame, missing = frame_and_gaps(raw, frame_name(name, stack, index),
+                                                         block=FLATTEN_BLOCK / scale)
                 gaps.add(missing)
                 prepared, factors = network_frame(frame, scale, polarity == "dark", flattened, missing)
                 maps = predict_maps(network, prepared, device, tile)

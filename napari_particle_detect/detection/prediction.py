@@ -32,7 +32,9 @@ from ..models.registry import require_kind, saved_card, warn_unfinished_training
 from .look import StackLook
 from .measurements import reaching_gaps
 from .networks import prepare_network
-from .preprocessing import ConstantFrameError, NonFiniteFrameError, as_frames, check_frame, frame_indices
+from .preprocessing import (
+    ConstantFrameError, NonFiniteFrameError, as_frames, check_frame, frame_indices, frame_name,
+)
 from .rescoring import candidate_features
 from .sizing import (
     DIAMETER_ADVICE, SAME_DETECTION, estimate_size, rescale_centres_back, scale_for_diameter, span_matters,
@@ -239,7 +241,7 @@ def resolve_sizing(
     picked = []  # (frame, its estimate); a blank (constant) frame of a stack has none
     for i in picks:
         try:
-            frame = check_frame(np.asarray(frames[i]), f"{name} frame {i}", gaps=True)
+            frame = check_frame(np.asarray(frames[i]), frame_name(name, frames, i), gaps=True)
             picked.append((i, estimate_size(frame)))
         except (ConstantFrameError, NonFiniteFrameError, UnreadableFrameError):
             if count == 1:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .preprocessing import FLATTEN_BLOCK, BlankFrameError, clear_of_gaps, frame_and_gaps
+from .preprocessing import FLATTEN_BLOCK, BlankFrameError, clear_of_gaps, frame_and_gaps, frame_name
 from ..files.io import UnreadableFrameError
 from ..kinds.heatmap import DEFAULT_SIGMA, ResidualRule
 from .tiling import BandDecoder, TilePlan, plan_tiles
@@ -81,7 +81,7 @@ def prepare_frame(stack, index: int, steps, scale: float, invert: bool, name: st
     blank, missing = "", None
     try:
         # 16 bit stays 16 bit until resampled.
-        said = name if frame_named else f"{name} frame {index}"
+        said = name if frame_named else frame_name(name, stack, index)
         frame, missing = frame_and_gaps(raw, said, convert=False, block=FLATTEN_BLOCK / scale)
     except BlankFrameError as exc:
         if stack.shape[0] == 1:

@@ -813,7 +813,7 @@ def _detect_series(data, model: DetectorModel, options: VolumeOptions, name: str
     parts, skipped, pending = [], [], []
     twins = _TwinVolumes()
     for t in time_points:
-        label = _volume_name(name, data, t)
+        label = volume_name(name, data, t)
         try:
             filled = ready.pop(t, None) or volume_and_gaps(np.asarray(data[t]), label)
             twins.add(t, filled[0])  # as read: a refilled copy's digest would differ from its twin's
@@ -863,7 +863,7 @@ class _TwinVolumes:
         log.warning("%s: volumes %s are identical voxel for voxel, so are their centres; %s", name, shown, hint)
 
 
-def _volume_name(name: str, data, t: int) -> str:
+def volume_name(name: str, data, t: int) -> str:
     """Volume ``t`` of ``name`` as messages name it: the file alone where it holds one volume; an array given
     no name (the default, "volume") is "volume 3", not "volume volume 3"."""
     if data.shape[0] == 1:
@@ -879,7 +879,7 @@ def _series_sizing(data, options: VolumeOptions, name: str, time_points: list[in
     with its dropped slices refilled in ``refilled`` where it has any: refilled once, not again for detection. Its
     refilled slices are added to ``notes``, as one not detected is named so."""
     for t in range(data.shape[0]):
-        label = _volume_name(name, data, t)
+        label = volume_name(name, data, t)
         try:
             filled = ready.get(t) or volume_and_gaps(np.asarray(data[t]), label)
         except ConstantVolumeError:
