@@ -53,11 +53,12 @@ def describe(event: dict) -> Progress:
     if phase == "scoring":
         done, total = int(event.get("done", 0)), int(event.get("total", 0))
         which = SCORED_MODELS.get(event.get("model", ""), event.get("model", "a model"))
-        return Progress(f"scoring {which} on the held-out tiles: {done} of {total} areas", done, total)
+        return Progress(f"scoring {which} on the held-out tiles: {done} of {total} {noun(total, 'area')}", done, total)
     if phase == "teacher":
         done, total = int(event.get("done", 0)), int(event.get("total", 0))
         # Short enough for one line of the dock: its status line was cut there at about 60 characters.
-        return Progress(f"teacher pass {done} / {total} frames: labelling unreviewed frames", done, total)
+        return Progress(f"teacher pass {done} / {total} {noun(total, 'frame')}: labelling unreviewed frames", done,
+                        total)
     if phase == "training":
         step, steps = int(event["step"]), int(event["steps"])
         return Progress(f"training: step {step} of {steps}, loss {event['loss']:.4f}", step, steps)
@@ -66,6 +67,12 @@ def describe(event: dict) -> Progress:
     if phase == "done":
         return Progress(f"finished in {finished_text(event)}", 1, 1)
     return Progress(str(phase or "working…"))
+
+
+def noun(count: int, word: str) -> str:
+    """``word`` as a count of ``count`` takes it: "1 of 1 areas" was said of one (as the command line's
+    cli.rounds.round_phase_label says it)."""
+    return word if count == 1 else f"{word}s"
 
 
 def finished_text(event: dict) -> str:
@@ -90,9 +97,9 @@ def areas_text(frames: int, regions: int) -> str:
     """'2 frames, 3 regions'."""
     parts = []
     if frames:
-        parts.append(f"{frames} frame{'s' if frames != 1 else ''}")
+        parts.append(f"{frames} {noun(frames, 'frame')}")
     if regions:
-        parts.append(f"{regions} region{'s' if regions != 1 else ''}")
+        parts.append(f"{regions} {noun(regions, 'region')}")
     return ", ".join(parts) or "–"
 
 
