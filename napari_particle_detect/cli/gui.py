@@ -239,9 +239,12 @@ def build_viewer(images: Sequence[str | Path] = (), show: bool = True):
 
 def fit_window_to_screen(viewer) -> None:
     """``viewer``'s window over its screen's free area, where napari restored no size the user left it at: at napari's
-    first size (its layout's, about 1090 x 630 px) the docks took all but a strip of canvas 240 px wide."""
+    first size (its layout's, about 1090 x 630 px) the docks took all but a strip of canvas 240 px wide. It is
+    maximised too: the geometry set is the window's inside, so a window manager's title bar landed above the screen;
+    maximised, the window manager fits frame and window in the free area (with none, the geometry stands), and the
+    window brought back from maximised has the free area's size."""
     from napari.settings import get_settings
-    from qtpy.QtCore import QPoint
+    from qtpy.QtCore import QPoint, Qt
     from qtpy.QtGui import QGuiApplication
 
     application = get_settings().application
@@ -253,6 +256,9 @@ def fit_window_to_screen(viewer) -> None:
         return
     free = screen.availableGeometry()
     viewer.window.set_geometry(free.left(), free.top(), free.width(), free.height())
+    # As showMaximized, without showing a window not shown yet (it is maximised once shown).
+    window = viewer.window._qt_window
+    window.setWindowState(window.windowState() | Qt.WindowState.WindowMaximized)
 
 
 def _dock_kinds_of(viewer, files: list[tuple[Path, list]]) -> None:
