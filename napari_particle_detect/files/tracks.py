@@ -762,7 +762,9 @@ def tracks_layer_data(tracks: pd.DataFrame) -> np.ndarray:
     if not len(tracks):
         return np.zeros((0, len(columns)))
     ordered = tracks.sort_values(["particle", "frame"], kind="stable")
-    return ordered[columns].to_numpy(float)
+    # A copy: of a table whose columns are all float (one block), pandas' copy-on-write gives a read-only view,
+    # and napari writes into the layer data it is given.
+    return ordered[columns].to_numpy(float, copy=True)
 
 
 # What one track follows in a table of each kind, where it is not a sphere's centre.
