@@ -897,7 +897,7 @@ class Annotation:
         in the layer yet: the caller shows it (:meth:`_show_merged`), once for all the frames it saves."""
         frame = int(frame)
         base = self._snapshot(frame)
-        saved = self._take(frame, base, self.project.save_frame_merging(frame, normalise_table(table, frame), base))
+        saved = self._take(frame, base, self.project.save_frame_merging(frame, table, base))  # normalised there
         if record:  # what it replaces is the frame as the other window left it, where one did
             self.history.record(frame, saved.theirs if saved.merged else base.table, detected_by)
         return saved

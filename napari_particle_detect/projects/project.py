@@ -607,7 +607,9 @@ class Project:
         table = self._writable(frame, table)
         with self._writing(), self._locked():
             table, theirs = self._merged(frame, table, base)
-            self.save_frame(frame, table)  # the lock is ours already; every edit is written through save_frame
+            # The lock is ours already; every edit is written through save_frame. Its normalise_table finds the
+            # table normal (a check and a copy); a merged one, not yet normalised, is normalised there once.
+            self.save_frame(frame, table)
             return FrameSave(table, self.frame_stamp(frame), theirs)
 
     def frame_stamp(self, frame: int) -> FrameStamp:
@@ -629,8 +631,8 @@ class Project:
     def _merged(self, frame: int, table: pd.DataFrame,
                 base: FrameSnapshot | None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
         """Under the lock: (``table``, or ``table``'s changes since ``base`` applied to the file where another
-        save changed it; the file as that save left it, or None where none did)."""
-        table = normalise_table(table, frame)
+        save changed it, not normalised; the file as that save left it, or None where none did). ``table``:
+        :meth:`_writable`'s."""
         if base is None or self.frame_stamp(frame) == base.stamp:  # the file is only read when it changed
             return table, None
         try:
@@ -643,6 +645,8 @@ class Project:
                        region: Region | None = None) -> FrameSave:
         """Under the lock: :meth:`_merged`, its network points (inside ``region``) marked accepted, written."""
         table, theirs = self._merged(frame, table, base)
+        if theirs is not None:  # a table of both saves' rows
+            table = normalise_table(table, frame)
         table = _mark_accepted(table, region)
         self._write_frame(frame, table)
         return FrameSave(table, self.frame_stamp(frame), theirs)
@@ -655,7 +659,8 @@ class Project:
         return table
 
     def _write_frame(self, frame: int, table: pd.DataFrame) -> Path:
-        table = normalise_table(table, frame)
+        """Under the lock: ``table`` (normalised, as :meth:`_writable` gives it: a frame save normalised the same
+        table up to four times) written as ``frame``'s file."""
         axes = [c for c in ("z", "y", "x") if c in table.columns]  # z: a volume's frame
         if not np.isfinite(table[axes].to_numpy(float)).all():
             raise ParticleDetectError(f"frame {frame}: centres must have finite {', '.join(axes)}")
