@@ -22,6 +22,9 @@ DEFAULT_SIZE = 10.0
 # be picked instead, closer than the network ever places two centres.
 MARKER_SHARE = 0.5
 RING_SYMBOL = "disc"
+# A table opened from a file is drawn in squares, coloured by source as the docks' rings are: in rings, a detect CSV
+# opened over the dock's own centres of the image drew a second set of yellow rings no one could tell apart.
+READ_TABLE_SYMBOL = "square"
 RING_WIDTH = 0.12  # of the marker size
 # What a point placed with napari's add tool gets.
 ADDED_DEFAULTS = {"score": np.nan, "source": "added"}

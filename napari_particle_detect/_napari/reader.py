@@ -23,7 +23,7 @@ from .layers import PHYSICAL_COLUMNS_KEY, READ_ROW, SPHERE_DEPTH_KEY, extra_colu
 from .layers import show_spheres_slab
 from .layers import with_extra_features
 from .table_sliders import count_sliders_from_origin_in
-from .layers import keep_placed_defaults_in, points_data, points_layer_kwargs, named_axis_labels
+from .layers import READ_TABLE_SYMBOL, keep_placed_defaults_in, points_data, points_layer_kwargs, named_axis_labels
 
 if TYPE_CHECKING:
     from napari.layers import Image
@@ -376,7 +376,8 @@ def layers_of_table(table: pd.DataFrame, name: str, kind: str, has_frames: bool,
     placed = layer_placement(placement, 3 if has_frames else 2, drawn)
     table = normalise_table(table)
     ndim = 3 if has_frames else 2
-    kwargs = with_read_rows(with_extra_features(points_layer_kwargs(table, name, **placed), extras))
+    kwargs = with_read_rows(with_extra_features(points_layer_kwargs(table, name, symbol=READ_TABLE_SYMBOL, **placed),
+                                                extras))
     if has_frames:
         kwargs = {**kwargs, "axis_labels": named_axis_labels(_current_viewer(), "tyx")}
     if not drawn.by_columns:
@@ -692,6 +693,7 @@ def volume_centres_layer_data(path: Path, table: pd.DataFrame, name: str | None 
     size = recorded_size or DEFAULT_VOLUME_DIAMETER
     placed = volume_placement(table, ndim, drawn)
     data, kwargs = volume_points_kwargs(table, name or path.stem, ndim, size, **placed)
+    kwargs = {**kwargs, "symbol": READ_TABLE_SYMBOL}  # told from the Volume dock's own rings
     # The z slab the rings need to show on every slice their spheres cross is the viewer's, set as the layer joins
     # one (:func:`show_spheres_slab_in`). Where nothing records the z diameter, the xy one in the table's lengths.
     scale = placed.get("scale") or (1.0,) * ndim
