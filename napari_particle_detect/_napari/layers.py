@@ -1,4 +1,5 @@
-"""Centre tables <-> napari Points layers: one look for detections everywhere (dock, reader, samples)."""
+"""Centre tables <-> napari Points layers: one look for detections everywhere (dock, reader, samples), rings coloured
+by source; a table opened from a file in squares (READ_TABLE_SYMBOL)."""
 
 from __future__ import annotations
 
