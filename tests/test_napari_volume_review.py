@@ -219,11 +219,11 @@ def test_a_blank_time_point_is_skipped_and_a_nan_volume_is_one_line(make_napari_
     seen = notification_count()
     dock.button.click()
     qtbot.waitUntil(lambda: dock.button.isEnabled() and dock.worker is None, timeout=60_000)
-    assert dock.status.text() == "error: nan volume 0: every voxel is NaN or infinite; nothing to detect"
+    assert dock.status.text() == "error: nan: every voxel is NaN or infinite; nothing to detect"
     from napari.utils.notifications import notification_manager
 
     new = notification_manager.records[seen:]
-    assert [str(n.message) for n in new] == ["nan volume 0: every voxel is NaN or infinite; nothing to detect"]
+    assert [str(n.message) for n in new] == ["nan: every voxel is NaN or infinite; nothing to detect"]
     assert not any(isinstance(n, ErrorNotification) for n in new)  # no "View Traceback": an expected error
 
 
