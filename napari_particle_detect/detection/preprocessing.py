@@ -546,8 +546,8 @@ def percentile_scaling(values: np.ndarray | torch.Tensor, lo: float, hi: float,
 
 def frame_name(name: str, stack, index: int) -> str:
     """Frame ``index`` of ``stack`` (as_frames') as messages name it: ``name`` alone where the stack is one image,
-    as the command line names a single image file (files.file_detection.named_as_one_image); "image frame 0" sent
-    the user looking for frames in an image that has none."""
+    as the command line names a single image file; "image frame 0" sent the user looking for frames in an image
+    that has none."""
     return name if stack.shape[0] == 1 else f"{name} frame {index}"
 
 

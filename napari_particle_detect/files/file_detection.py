@@ -33,7 +33,7 @@ import pandas as pd
 from filelock import FileLock
 
 from ..detection.choices import DEFAULT_TILE
-from ..detection.preprocessing import BlankFrameError, is_blank
+from ..detection.preprocessing import is_blank
 from ..errors import ParticleDetectError
 from .frame_ranges import checked_frames, frames_to_detect
 from ..shipped import is_shipped, model_digest
@@ -262,8 +262,7 @@ def detect_file(
 
         image = read_image(path, lazy=True, channel=options.channel, axes=options.axes, frames=options.frames)
         calibration = said_calibration(path, name)
-        with named_as_one_image(image, str(path)):
-            table, record, meta = detect_kind_file(path, options, model_path, device, progress)
+        table, record, meta = detect_kind_file(path, options, model_path, device, progress)
         meta = {**meta, **model_record(meta["model"])}
         record["file"] = str(name or path)  # the same dict as the metadata's inputs[0]
         record.update({**image_record(image, calibration),
@@ -306,13 +305,12 @@ def detect_file(
     look = given_look(model, options.diameter) if options.diameter is not None else None
     sizing = None
     try:
-        with named_as_one_image(image, said):
-            for index, result, sizing in _detected_from(detect_frames, frames[so_far.done:], look, so_far, said):
-                so_far.parts.append((index, result.centres, result.scores))
-                so_far.dropped_at_gaps[index] = result.dropped_at_gaps
-                so_far.unreadable += [index] if result.unreadable else []
-                if progress is not None:
-                    progress(so_far.done, so_far.total)
+        for index, result, sizing in _detected_from(detect_frames, frames[so_far.done:], look, so_far, said):
+            so_far.parts.append((index, result.centres, result.scores))
+            so_far.dropped_at_gaps[index] = result.dropped_at_gaps
+            so_far.unreadable += [index] if result.unreadable else []
+            if progress is not None:
+                progress(so_far.done, so_far.total)
     except BaseException:
         if output is not None and so_far.done:
             file = str(name or path)
@@ -354,20 +352,6 @@ def detect_file(
     meta["runtime"], meta["precision"] = runtime_record(options.runtime, options.precision, device, options.compile,
                                                         model)
     return _finish(path, output, record, table, meta, fingerprint, start)
-
-
-@contextlib.contextmanager
-def named_as_one_image(image, name: str) -> Iterator[None]:
-    """A single 2D image's refusal as blank (all NaN, or constant) named as the image: detection reads any input
-    as a stack of frames, and "NAME frame 0: ..." sent the user looking for frames in a file that has none. A
-    stack's lines keep their frame."""
-    try:
-        yield
-    except BlankFrameError as exc:
-        stacked = f"{name} frame 0: "
-        if image.ndim != 2 or not str(exc).startswith(stacked):
-            raise
-        raise type(exc)(f"{name}: {str(exc)[len(stacked):]}", exc.held) from None
 
 
 def _detected_from(detect: Callable[[list[int], StackLook | None], Iterator], left: list[int],
