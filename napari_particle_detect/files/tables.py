@@ -52,12 +52,16 @@ def same_centres(a: pd.DataFrame, b: pd.DataFrame, atol: float = 0.0) -> bool:
 
 def normalise_table(table: pd.DataFrame, frame: int | None = None) -> pd.DataFrame:
     """``frame,y,x,score,source`` with the right types; missing score is NaN, missing source 'added'.
-    A volume's table keeps its ``z`` column (``frame,z,y,x,score,source``). A copy, whose arrays may be read-only
-    (pandas' copy-on-write): take ``to_numpy(copy=True)`` of what napari writes into (layers.points_data)."""
+    A volume's table keeps its ``z`` column (``frame,z,y,x,score,source``). A copy, each column apart, as the
+    columns are rebuilt: ``table[["y", "x"]].to_numpy()`` is then an array of its own, writable (of one block of
+    several columns, pandas' copy-on-write hands out a read-only view, and napari's layers write into the arrays
+    they are given)."""
     if _already_normal(table, frame):
         # A dock's detection of one stack normalised tables already normal some thirty times, each rebuilt column
-        # by column; a copy is all it takes.
-        return table.copy()
+        # by column; a copy of each column is all it takes (DataFrame.copy() would join them into one block).
+        out = pd.concat([table[column].copy() for column in table.columns], axis=1)
+        out.attrs = dict(table.attrs)
+        return out
     table = table.copy()
     if frame is not None:
         table["frame"] = frame
