@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import ParticleDetectError
 from ..files.io import UnreadableFrameError
-from .preprocessing import ConstantFrameError, NonFiniteFrameError, check_frame
+from .preprocessing import BlankFrameError, ConstantFrameError, NonFiniteFrameError, check_frame
 from .unreadable import check_any_read
 
 log = logging.getLogger(__name__)
@@ -83,4 +83,7 @@ def next_unblank_frame(frames, name: str, unreadable_ends: bool = False) -> int:
                    why=str(unreadable[0]) if unreadable else "")
     held = " or holds NaN or infinite pixels" if not_finite else ""
     held += f" or cannot be read (frame {unreadable[0].frame} first)" if unreadable else ""
-    raise ParticleDetectError(f"{name}: every frame is constant{held}; nothing to detect")
+    # Blank frames alone: a BlankFrameError, which a caller that passes blank images over catches as such.
+    if unreadable:
+        raise ParticleDetectError(f"{name}: every frame is constant{held}; nothing to detect")
+    raise BlankFrameError(f"{name}: every frame is constant{held}; nothing to detect", f"every frame is constant{held}")

@@ -214,9 +214,7 @@ def _first_frames_diameter(frames, name: str) -> float:
             raise BlankUnlabelled(name, f"a blank image ({exc.held})") from None
     try:
         index = next_unblank_frame(frames, name)
-    except ParticleDetectError as exc:
-        if not str(exc).startswith(f"{name}: every frame is constant"):
-            raise  # frames that cannot be read: said as they are
+    except BlankFrameError:  # not frames that cannot be read: those are said as they are
         raise BlankUnlabelled(name, "every frame is blank (constant, or NaN or infinite all over)") from None
     return estimate_diameter(check_frame(np.asarray(frames[index]), f"{name}[{index}]", gaps=True))
 
