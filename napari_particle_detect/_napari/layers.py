@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import weakref
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,15 @@ ADDED_DEFAULTS = {"score": np.nan, "source": "added"}
 READ_ROW = "read_row"
 # One rule for File > Save and Export, stated in both dialogs.
 SAVE_RULE = "saves the centres shown: network points hidden by the threshold are left out"
+
+
+def read_table_path(layer) -> Path | None:
+    """The CSV this plugin's reader read ``layer`` from (napari's record of it); None for any other layer."""
+    source = getattr(layer, "source", None)
+    path = getattr(source, "path", None)
+    if path is None or getattr(source, "reader_plugin", None) != "napari-particle-detect":
+        return None
+    return Path(str(path)) if str(path).lower().endswith(".csv") else None
 
 
 def points_data(table: pd.DataFrame, ndim: int) -> np.ndarray:

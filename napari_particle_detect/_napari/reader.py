@@ -21,7 +21,7 @@ from ..files.tables import recorded_of_files, shared_value, table_voxel_placemen
 from ..files.tracks import CHAIN_TRACK, tracks_layer_data
 from .layers import PHYSICAL_COLUMNS_KEY, READ_ROW, SPHERE_DEPTH_KEY, extra_columns, is_dock_output
 from .layers import show_spheres_slab
-from .layers import with_extra_features
+from .layers import read_table_path, with_extra_features
 from .table_sliders import count_sliders_from_origin_in
 from .layers import READ_TABLE_SYMBOL, keep_placed_defaults_in, points_data, points_layer_kwargs, named_axis_labels
 
@@ -200,8 +200,8 @@ def _make_way_for_image(event) -> None:
     images = [name] + [layer.name for layer in layers if isinstance(layer, Image) and not is_dock_output(layer)]
     tables = [layer for layer in layers if _is_table_of(layer, name, images)]
     named_as = [layer for layer in tables if layer.name == name]
-    if copy is not None and named_as and _read_table_path(named_as[0]).name not in layers:
-        named_as[0].name = _read_table_path(named_as[0]).name
+    if copy is not None and named_as and read_table_path(named_as[0]).name not in layers:
+        named_as[0].name = read_table_path(named_as[0]).name
         image.name = name
     below = min((layers.index(layer) for layer in tables), default=None)
     if below is not None and below < layers.index(image):
@@ -258,19 +258,10 @@ def _metadata_of(layer) -> dict:
     return layer.metadata if isinstance(getattr(layer, "metadata", None), dict) else {}
 
 
-def _read_table_path(layer) -> Path | None:
-    """The CSV this plugin's reader read ``layer`` from (napari's record of it); None for any other layer."""
-    source = getattr(layer, "source", None)
-    path = getattr(source, "path", None)
-    if path is None or getattr(source, "reader_plugin", None) != "napari-particle-detect":
-        return None
-    return Path(str(path)) if str(path).lower().endswith(".csv") else None
-
-
 def _is_table_of(layer, name: str, images: list[str]) -> bool:
     """Whether ``layer`` is read from a table of the image ``name``, as :func:`own_image` finds one: named as it, the
     input its .json names, or named for it (:func:`claimed_by`) and for none of the longer-named ``images``."""
-    path = _read_table_path(layer)
+    path = read_table_path(layer)
     return path is not None and (layer.name == name or claimed_by(path.stem, images) == name
                                  or recorded_input_stem(path) == name)
 

@@ -94,12 +94,12 @@ def _tables_alone(viewer) -> bool:
     """Whether ``viewer`` holds tables this plugin read and nothing drawn from an origin of its own (no image)."""
     from napari.layers import Points, Shapes, Tracks
 
-    from .reader import _read_table_path
+    from .layers import read_table_path
 
     layers = list(viewer.layers)
     if not layers or not all(isinstance(layer, (Points, Shapes, Tracks)) for layer in layers):
         return False
-    return any(_read_table_path(layer) is not None for layer in layers)  # not the user's own points alone
+    return any(read_table_path(layer) is not None for layer in layers)  # not the user's own points alone
 
 
 def _world_origin(layer, ndim: int) -> np.ndarray:
