@@ -63,17 +63,26 @@ class _SlidersFromOrigin:
 
 def widened_ranges(viewer) -> tuple | None:
     """``viewer``'s slider ranges started at the origin of its layers where it holds tables alone
-    (:func:`count_sliders_from_origin_in`); None where they need no change (or it holds more than tables). Started
-    earlier, never later: a position below the origin (a point dragged past the image's edge) stays reachable."""
+    (:func:`count_sliders_from_origin_in`); None where they need no change (or it holds more than tables)."""
     if not _tables_alone(viewer):
         return None
     ranges = list(viewer.dims.range)
     origins = np.array([_world_origin(layer, len(ranges)) for layer in viewer.layers]).T
-    started = [
-        each._replace(start=min(each.start, float(np.nanmin(column))))
-        if np.isfinite(each.start) and np.isfinite(column).any() and np.nanmin(column) < each.start else each
-        for each, column in zip(ranges, origins)]
+    started = [_started_on_the_origins_grid(each, column) for each, column in zip(ranges, origins)]
     return tuple(started) if started != ranges else None
+
+
+def _started_on_the_origins_grid(axis_range, origins: np.ndarray):
+    """``axis_range`` started on a whole step from the layers' lowest origin: at the origin, or at the slice below it
+    that holds the lowest position where that lies half a step or more below it (a point dragged past the image's
+    edge stays reachable). A centre fitted at z = -0.4 lies in slice 0, as over its image: a range started there
+    put every slice 0.4 off the voxels (a point added on slice '5' landed at z = 4.6)."""
+    if not (np.isfinite(axis_range.start) and np.isfinite(origins).any()):
+        return axis_range
+    origin, step = float(np.nanmin(origins)), float(axis_range.step or 1.0)
+    slices_below = max(0, int(np.floor((origin - axis_range.start) / step + 0.5)))
+    start = origin - slices_below * step
+    return axis_range._replace(start=start) if start != axis_range.start else axis_range
 
 
 def centred_on_tables(viewer) -> None:
@@ -87,7 +96,14 @@ def centred_on_tables(viewer) -> None:
     if not (np.isfinite(lows).all() and np.isfinite(highs).all()):
         return  # an empty table: napari's middle stands
     middle = lows + steps * ((((highs - lows) / steps).astype(int)) // 2)
-    viewer.dims.point = tuple(float(value) for value in middle)
+    viewer.dims.point = tuple(_on_a_slice(value, each) for value, each in zip(middle, viewer.dims.range))
+
+
+def _on_a_slice(position: float, axis_range) -> float:
+    """``position`` moved to the nearest of the slider's slices (a table from z = -0.4 opened on z = 5.6 showed slice
+    '6' with z = 5.6 under the cursor and points added there)."""
+    step = float(axis_range.step or 1.0)
+    return float(axis_range.start + step * round((position - axis_range.start) / step))
 
 
 def _tables_alone(viewer) -> bool:
