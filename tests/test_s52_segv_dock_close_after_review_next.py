@@ -19,12 +19,7 @@ import napari
 import numpy as np
 from qtpy.QtWidgets import QApplication, QDockWidget
 
-from napari_particle_detect._napari import warm_up
 from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
-
-# The docks' training warm-up (an import of torch._dynamo, some 4 s of CPU) would run beside the window for
-# nothing: no round is trained here, and the crash is the canvas's.
-warm_up._started = True
 
 
 def settle(seconds):
@@ -71,6 +66,9 @@ def close_dock_in_a_window(tmp_path, steps: str) -> subprocess.CompletedProcess:
         env.pop("QT_QPA_PLATFORM")  # offscreen draws nothing: the crash needs the X display's OpenGL
     env["NAPARI_PARTICLE_DETECT_HOME"] = str(tmp_path / "home")
     env["NAPARI_CONFIG"] = str(tmp_path / "napari-settings.yaml")  # the user's napari settings stay untouched
+    # The docks' training warm-up (an import of torch._dynamo, some 4 s of CPU) would run beside the window for
+    # nothing: no round is trained here, and the crash is the canvas's.
+    env["NAPARI_PARTICLE_DETECT_NO_WARM_UP"] = "1"
     return subprocess.run([sys.executable, "-X", "faulthandler", str(script), steps], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
 
