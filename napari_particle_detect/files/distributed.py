@@ -182,7 +182,9 @@ def detect_files(
     restarts one that died, but the run stops alike, its files not done left, once none has a live worker process
     for NO_LIVE_WORKER_STOP_S (it could not start one: out of memory) or none has joined for LOCAL_NO_WORKER_STOP_S.
     dask.distributed's own logs are silenced meanwhile: their tracebacks of a lost connection say nothing
-    that ``stopped`` does not. A file named twice is detected once; a missing one fails as ``PATH: file
+    that ``stopped`` does not. A file whose particle size was estimated with low confidence is a warning as it is
+    done (``PATH: particle diameter 9.8 px (estimated), low confidence: REASON``), as detect() warns of an array; its
+    other warnings, said on a worker, are said here as its result comes back. A file named twice is detected once; a missing one fails as ``PATH: file
     not found``. ``model_path``: a weights file, a model folder, or a bare name that is no file here for
     the shipped weights of that name (as :func:`file_detection.detect_file`).
 
@@ -274,6 +276,7 @@ def detect_files(
         if client is not None:  # written by a worker, its result lost on the way: its record read from the disk
             for result in summary.done[came_back:]:
                 _say_not_square(result)
+                _say_doubtful_size(result)
     in_order()
     if isinstance(stop, OSError):
         summary.stopped = full_disk_line(stop, folder, summary)
@@ -359,6 +362,7 @@ def _run_one_here(path: Path, target: Path, options: DetectOptions, model: str |
         _tell(progress, path, "skipped")
     else:
         summary.done.append(result)
+        _say_doubtful_size(result)
         _tell(progress, path, "done")
     return None
 
@@ -904,6 +908,7 @@ def _run_on_cluster(client, todo: list[tuple[Path, Path]], options: DetectOption
                     else:
                         finished.append((index, replace(result, path=path)))  # the input as the caller named it
                         _say_not_square(finished[-1][1])
+                        _say_doubtful_size(finished[-1][1])
                         _tell(progress, path, "done")
             elif future.status == "cancelled":
                 # Not the file's failure: its earlier output stays as it was, unmarked, for a run again.
@@ -940,6 +945,19 @@ def _say_not_square(result: FileResult) -> None:
     """The warning of pixels that are not square (file_detection.said_calibration), said here, on the caller's side,
     from the record of a file a worker detected: the worker says nothing of it, its log may never reach the user."""
     warn_if_not_square(result.path, Calibration.from_record(result.record))
+
+
+def _say_doubtful_size(result: FileResult) -> None:
+    """A file's particle size estimated with low confidence, said as detect() says it of an array, once the file is
+    done (here or on a worker): only its record held the doubt, which a library caller never heard of."""
+    record = result.record
+    if record.get("diameter_confidence") != "low" or "diameter_px" not in record:
+        return
+    from ..detection.sizing import DIAMETER_ADVICE, with_advice
+
+    log.warning("%s: particle diameter %.1f px (%s), low confidence: %s", result.path, record["diameter_px"],
+                record.get("diameter_source", "estimated"),
+                with_advice(record.get("diameter_reason", ""), DIAMETER_ADVICE))
 
 
 def _wait_for_one(pending) -> None:
