@@ -27,6 +27,7 @@ from ..projects.project import image_record, pixels_record
 from .annotation import image_path
 from .detect_panel import pixels_not_square
 from .dock_closing import STOP_WAIT_S, ClosingDock, boxes_not_kept, put_away_words
+from .docked_view import keep_layers_whole_as_docked
 from .image_picks import last_worked_on, register_dock, remember_worked_on, show_picked
 from .image_views import (
     START_HINT, add_view_layer, explain, kind_suffix, layer_kind, layer_pixels, remember_copied_files,
@@ -63,6 +64,7 @@ class KindsWidget(ClosingDock, QWidget):
         # identity tests against them fail (see widget.py): work on the viewer itself.
         self.viewer = napari_viewer = getattr(napari_viewer, "__wrapped__", napari_viewer)
         guard_canvas_from_removed_layers(self.viewer)  # as the spheres dock: its closing removes its layers
+        keep_layers_whole_as_docked(self.viewer)  # napari keeps its zoom as the dock narrows the canvas
         register_dock(self)
         self.worker = None
         self.session: KindSession | None = None

@@ -57,6 +57,7 @@ from .notify import found_elsewhere_note, report, say_problems, show_info, show_
 from .volume_review_panel import VolumeReviewPanel
 from .volume_round_panel import VolumeRoundPanel
 from .dock_closing import STOP_WAIT_S, ClosingDock, put_away_words
+from .docked_view import keep_layers_whole_as_docked
 
 AXES_FOR_3D = ("ZYX (one volume)", "TYX (frames: use the Particle detection dock)")
 AXES_QUESTION = "3D layer: a volume, or frames? choose"  # nothing in the layer says which
@@ -233,6 +234,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         # detection dock does (widget.py), work on the viewer itself.
         self.viewer = getattr(napari_viewer, "__wrapped__", napari_viewer)
         guard_canvas_from_removed_layers(self.viewer)  # as the spheres dock: its closing removes its layers
+        keep_layers_whole_as_docked(self.viewer)  # napari keeps its zoom as the dock narrows the canvas
         self.worker = None
         self._stop, self._ended = threading.Event(), threading.Event()
         self._ended.set()

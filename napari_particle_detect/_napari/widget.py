@@ -20,6 +20,7 @@ from ..projects.locations import ProjectLocation, found_note, home_note, project
 from ..projects.project import image_record, waiting_as_a_worker
 from .annotation import METADATA_KEY, Annotation, image_path
 from .dock_closing import STOP_WAIT_S, ClosingDock, put_away_words
+from .docked_view import keep_layers_whole_as_docked
 from .detect_panel import DetectPanel
 from .export_panel import ExportPanel
 from .finetune_panel import FineTunePanel
@@ -71,6 +72,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         self.viewer = napari_viewer = getattr(napari_viewer, "__wrapped__", napari_viewer)
         # Before any of its layers is removed: closing the dock removes them (software OpenGL crashed after).
         guard_canvas_from_removed_layers(napari_viewer)
+        keep_layers_whole_as_docked(napari_viewer)  # napari keeps its zoom as the dock narrows the canvas
         self.state = ImageState(default_model, viewer_choices(napari_viewer))
         self._annotations: dict[int, Annotation] = {}
         self._save_timer = QTimer(self)
