@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from ..detection.volume_detection import VolumeOptions
     from ..files.distributed import FilesSummary
+    from ..files.io import ChannelAxis
 
 log = logging.getLogger("particle-detect")
 
@@ -150,6 +151,7 @@ def detect_volumes_if_any(args: argparse.Namespace, inputs: list[Path]) -> int |
     from ..files.io import read_image
 
     given = getattr(args, "axes", None)
+    channel = getattr(args, "channel", None)
     found, unreadable = read_axes(inputs, given)
     if not any(axes is not None and axes.is_volume for axes in found):
         if given is not None and unreadable:  # --axes that a file refuses: said before any work, as ever for 2D
@@ -168,20 +170,71 @@ def detect_volumes_if_any(args: argparse.Namespace, inputs: list[Path]) -> int |
         stacks: dict[Path, int] = {}  # the 3D files read as stacks, by their frames
         for path, axes in zip(inputs, found):
             if axes is None or axes.source == "default":  # an unreadable one: the reader says why
+                samples = colour_samples(path)
                 try:
-                    shape = getattr(read_image(path, lazy=True), "shape", ())
+                    shape = getattr(read_image(path, lazy=True, channel=channel), "shape", ())
                 except ParticleDetectError as exc:
                     hint = axes_hint(path)  # a 4D file read as 2D: the reader's refusal does not say what to do
+                    if hint and channel is None and _rgb_planes(samples):
+                        hint += ", or --channel N, N from 0 to 2, if each frame's planes are colours"
                     if hint and len(inputs) == 1:
                         raise ParticleDetectError(f"{exc}: {hint}") from None
                     if hint:
                         log.warning("%s: %s", path, hint)
                     continue  # the per-file runner reports it, and goes on with the others
-                if len(shape) == 3:
+                if samples is not None and channel is not None:
+                    _say_colour_chosen(path, *samples, channel, stack=len(shape) == 3)
+                elif len(shape) == 3:
                     stacks[path] = shape[0]
         _say_read_as_stacks(stacks)
         return None
     return detect_volumes_among(args, inputs, found, unreadable)
+
+
+def colour_samples(path: Path) -> tuple[ChannelAxis, bool] | None:
+    """The RGB(A) samples of a TIFF's pixels (interleaved or planar) that ``--channel`` picks one of, and whether its
+    planes are read as frames without it (tifffile writes a stack of 3 or 4 frames as RGB planes:
+    io.tiff_channel_axis); None for any other file."""
+    if path.suffix.lower() not in (".tif", ".tiff"):
+        return None
+    import tifffile
+
+    from ..files.io import _quiet_tifffile, tiff_channel_axis
+
+    try:
+        with _quiet_tifffile(), tifffile.TiffFile(path) as tif:
+            chosen = tiff_channel_axis(path, tif, channel=0)
+            if chosen is None or chosen.axes[chosen.index] != "S":
+                return None
+            return chosen, tiff_channel_axis(path, tif) is None
+    except Exception:  # noqa: BLE001 - an unreadable file: the reader names its problem
+        return None
+
+
+def _rgb_planes(samples: tuple[ChannelAxis, bool] | None) -> bool:
+    """Whether :func:`colour_samples` found three planes per frame, as likely colours as slices; four, which tifffile
+    writes as RGB and alpha, are more often a volume's slices than colours and opacity."""
+    return samples is not None and samples[0].shape[samples[0].index] == 3 and not samples[0].alpha
+
+
+def _say_colour_chosen(path: Path, samples: ChannelAxis, planes_are_frames: bool, channel: int, stack: bool) -> None:
+    """That ``--channel`` read one colour of each pixel of ``path`` (:func:`colour_samples`), in each frame of a
+    stack, and what the file's planes would be read as otherwise: frames, or volumes' slices (--axes TZYX)."""
+    size = "x".join(map(str, samples.shape))
+    planar = samples.index < len(samples.shape) - 1
+    colours = f"{samples.count} colour{' plane' * planar}s{' and alpha' * samples.alpha} (RGB{'A' * samples.alpha})"
+    colour = f"{'plane' if planar else 'colour'} {channel}"
+    held = samples.shape[samples.index]
+    if stack:
+        frames = int(np.prod([n for a, n in zip(samples.axes, samples.shape) if a not in "SYX"]))
+        volumes = (f"; give --axes TZYX without --channel if they are {frames} volumes of {held} slices"
+                   if planar and len(samples.shape) == 4 else "")
+        log.info("%s: shape %s read as %d frames of %s, %s of each detected (--channel %d)%s", path, size, frames,
+                 colours, colour, channel, volumes)
+    else:
+        frames = f"; without --channel its {held} planes are frames" if planes_are_frames else ""
+        log.info("%s: shape %s read as one image of %s, %s detected (--channel %d)%s", path, size, colours, colour,
+                 channel, frames)
 
 
 def _say_read_as_stacks(stacks: dict[Path, int]) -> None:
