@@ -37,8 +37,8 @@ from .preprocessing import (
 )
 from .rescoring import candidate_features
 from .sizing import (
-    DIAMETER_ADVICE, SAME_DETECTION, estimate_size, rescale_centres_back, scale_for_diameter, span_matters,
-    with_advice,
+    DIAMETER_ADVICE, ELONGATED, MIN_CONVINCING_BLOBS, SAME_DETECTION, elongation, estimate_size, rescale_centres_back,
+    scale_for_diameter, span_matters, stretched, with_advice,
 )
 from .stages import (
     PreparedFrame,
@@ -478,6 +478,10 @@ def detect(
     logged as a warning (logger ``napari_particle_detect``), once per call. An estimate larger than
     the image (too few pixels to read a size from) is refused: give the diameter.
 
+    Pixels are read as square (an array carries no pixel size): particles that read stretched along y or x, as they
+    do in an image of pixels taller than wide, are a warning, the estimate's low confidence or, with a diameter given,
+    one line of its own; resample such an image to square pixels first.
+
     A stack is sized once: one diameter, the median of the estimates of its first, middle and last
     frames, is used for every frame, so a frame detected alone (sized on its own) may give slightly
     different centres. ``detect(stack, frames=[i])`` gives frame ``i``'s rows of the stack's table
@@ -529,6 +533,8 @@ def detect(
     if sizing is not None and sizing.confidence == "low":  # the command line says it as its own warning
         log.warning("%s: particle diameter %.1f px (estimated), low confidence: %s", name, sizing.diameter,
                     with_advice(sizing.reason, "give diameter= (px) if it is known"))
+    if sizing is not None and sizing.source == "given":
+        warn_if_stretched(stack, parts, sizing.diameter, name)
     table = frames_table(parts)
     table.attrs["diameter"] = sizing.diameter if sizing else float("nan")
     table.attrs["scale"] = sizing.scale if sizing else float("nan")
@@ -541,6 +547,20 @@ def detect(
     if unreadable:  # as a rods or chains table keeps them (kinds_prediction.detect_kind)
         table.attrs["unreadable_frames"] = unreadable
     return table
+
+
+def warn_if_stretched(stack, parts: list[tuple[int, np.ndarray, np.ndarray]], diameter: float, name: str) -> None:
+    """A warning where the particles found at a ``diameter`` given read stretched along y or x (pixels not square):
+    the estimate says so of its own (sizing.stretched), but a diameter given skipped it, and an array carries no pixel
+    size, so detect found centres at a size that fits neither axis without a word. Read on the first frame of
+    ``parts`` (detect's (index, centres, scores)) that has particles enough to tell."""
+    for index, centres, _ in parts:
+        if len(centres) >= MIN_CONVINCING_BLOBS:
+            with np.errstate(all="ignore"):  # values near float64's limits, NaN pixels: no reading, no warning
+                ratio = elongation(np.asarray(stack[index]), centres, diameter)
+            if np.isfinite(ratio) and ratio > 0 and abs(np.log(ratio)) > np.log(ELONGATED):
+                log.warning("%s: %s", name, stretched(ratio))
+            return
 
 
 def centres_table(frame: int, centres: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
