@@ -216,6 +216,7 @@ def detect_files(
     # One file named twice (relative and absolute, through a link) is detected once, as on the command line.
     paths, _ = unique_inputs(expand_inputs(paths))
     options = check_options(options)
+    check_caller_arguments(client, progress)
     model = _model_weights(model_path)
     folder = Path(output)
     summary = FilesSummary() if started is None else FilesSummary(started=started)
@@ -286,6 +287,19 @@ def detect_files(
     left = set(summary.left)
     _forget_outputs(client, [target for path, target in todo if path not in left])  # their workers let go of them
     return summary
+
+
+def check_caller_arguments(client: object, progress: object) -> None:
+    """A TypeError before any work for a ``client`` that is no dask client (a scheduler's address given as one failed
+    deep in the run as "'str' object has no attribute 'map'") or a ``progress`` that cannot be called (raised once
+    the first file was done)."""
+    if client is not None and not all(callable(getattr(client, name, None)) for name in ("map", "submit", "cancel")):
+        raise TypeError(f"client must be a dask.distributed Client, or None to run here, got {type(client).__name__} "
+                        f"{client!r:.60}" + ("; connect to a scheduler's address with distributed.Client(address)"
+                                             if isinstance(client, str) else ""))
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a callable taking (path, status) or None, got {type(progress).__name__} "
+                        f"{progress!r:.40}")
 
 
 def _note_outputs(client, targets: list[Path]) -> None:
