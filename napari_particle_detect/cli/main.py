@@ -1150,9 +1150,7 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
                 client.close()  # the cluster is someone else's, and goes on
             elif client is not None:
                 close_local_client(client, quietly=not finished)
-    for result in summary.done:
-        if result.record.get("diameter_confidence") == "low":
-            _log_sizing(result.path, result.record)
+    # Each file's doubtful size estimate was said as it was done (files.distributed), not again here.
     log.info("%d file(s) into %s: %s", len(inputs), args.output, summary.describe())
     status = report_failed(summary.failed)
     if summary.stopped:  # last, after the files' own failures: why the rest were not done, and how to go on
