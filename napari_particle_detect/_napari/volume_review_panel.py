@@ -271,10 +271,19 @@ class VolumeReviewPanel(QGroupBox):
         layer = self.host.layer()
         # Where napari draws the image (a crop placed at its stage position), in voxels: the micrometres follow it.
         origin = tuple(float(t) / float(s) for t, s in zip(layer.translate[-3:], layer.scale[-3:]))
-        written = review.export(path, origin=origin)
-        show_info(f"exported the centres of every volume to {written}")
+        table = review.project.load_all()
+        written = review.export(path, tables=table, origin=origin)
+        show_info(f"exported {exported_words(len(table), 1 if layer.ndim == 3 else int(layer.data.shape[0]))} "
+                  f"to {written}")
         self.status.setText(f"exported to {written}")
         return written
+
+
+def exported_words(centres: int, volumes: int) -> str:
+    """What an export wrote, as the Particle detection dock counts it: 'the centres of every volume' was said of a
+    single volume too, and of none, with no count to check the file by."""
+    counted = f"{centres} centre{'' if centres == 1 else 's'}"
+    return counted if volumes == 1 else f"{counted} of {volumes} volumes"
 
 
 def _can_undo(review: VolumeReview) -> bool:
