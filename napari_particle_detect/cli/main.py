@@ -1462,26 +1462,35 @@ def _stop_signals_as_ctrl_c(stopped_by: list[int]) -> Iterator[None]:
 def _interrupt(frame) -> None:
     """Raise KeyboardInterrupt in the frame a stop signal came to, or, within an import, as soon as the imports under
     way are done: a C extension being imported (onnxruntime's, or any that imports numpy's C API) turns it into an
-    ImportError ('initialization failed'), which a folder run took for its file's failure, going on with the rest."""
-    if frame is None or not _importing(frame):
+    ImportError ('initialization failed'), which a folder run took for its file's failure, going on with the rest.
+    The imports are over once the outermost of importlib's frames returns: told by that frame alone, as looking for
+    importlib's frames at every call tripled the time torch's import took, and a Ctrl-C then took seconds more than
+    the run it stopped would have."""
+    outermost = _outermost_import(frame) if frame is not None else None
+    if outermost is None:
         raise KeyboardInterrupt
     before = sys.getprofile()
+    imported: list[bool] = []
 
     def after_imports(current, event: str, arg: object) -> None:
-        if not _importing(current):
+        if imported:  # the first event after: back in the code that imported
             sys.setprofile(before)
             raise KeyboardInterrupt
+        if event == "return" and current is outermost:
+            imported.append(True)
 
     sys.setprofile(after_imports)
 
 
-def _importing(frame) -> bool:
-    """Whether ``frame`` runs within an import: one of importlib's frames below it."""
+def _outermost_import(frame):
+    """The outermost of importlib's frames below ``frame`` (the import under way that all others run within); None
+    where ``frame`` runs within no import."""
+    outermost = None
     while frame is not None:
         if "importlib" in frame.f_code.co_filename and "_bootstrap" in frame.f_code.co_filename:
-            return True
+            outermost = frame
         frame = frame.f_back
-    return False
+    return outermost
 
 
 if __name__ == "__main__":
