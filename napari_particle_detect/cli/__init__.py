@@ -10,6 +10,13 @@ def command_line() -> str:
     return "particle-detect " + " ".join(sys.argv[1:])
 
 
+def written_images(count: int, stack: bool) -> str:
+    """What synth wrote, as its line says it: 'a stack of 3 frames (stack.tif)', '1 image', '4 images'."""
+    if stack:
+        return f"a stack of {count} frame{'s' * (count != 1)} (stack.tif)"
+    return f"{count} image{'s' * (count != 1)}"
+
+
 def report_failed(failed: dict) -> int:
     """Each file that failed (path -> its line), one line each after the work, as every run of files ends; the
     exit status (1 if any failed)."""

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from . import written_images
 from .bars import RoundBar, StepBar, epoch_line, rod_f1_note
 from ..errors import ParticleDetectError
 from ..kinds.tables import frames_against_none, most_frames_of_one_image
@@ -66,7 +67,7 @@ def cmd_synth_kind(args: argparse.Namespace) -> int:
         (staging / "synth.json").write_text(json.dumps({"seed": args.seed, "n": args.n, "kind": args.kind,
                                                         "benchmark": args.benchmark,
                                                         **config.to_dict()}, indent=2, default=str))
-    log.info("wrote %d image(s) with %s to %s", args.n, _drawn(samples, args), args.outdir)
+    log.info("wrote %s with %s to %s", written_images(args.n, args.stack), _drawn(samples, args), args.outdir)
     warn_of_empty_images([len(s.table) for s in samples], *_largest(config), config.optics.shape,
                          config.area_fraction, "--radius" if args.kind == "chains" else "--width or --aspect")
     return 0

@@ -25,7 +25,7 @@ from . import volumes as volume_cli
 from .border import add_border_options
 from .link import cmd_link
 from ..errors import OneLineFormatter, ParticleDetectError, one_line
-from . import command_line, report_failed
+from . import command_line, report_failed, written_images
 from ..synthetic.spheres import LOOKS
 
 if TYPE_CHECKING:  # annotations only: pandas and the detection stack load on the commands that use them
@@ -449,7 +449,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
                 write_centres(pd.DataFrame({"y": sample.centres[:, 0], "x": sample.centres[:, 1]}),
                               staging / f"image_{i:03d}.csv")
         (staging / "synth.json").write_text(json.dumps({"seed": args.seed, "n": args.n, **config.to_dict()}, indent=2))
-    log.info("wrote %d image(s) with %d centres to %s", args.n, sum(len(s.centres) for s in samples), args.outdir)
+    log.info("wrote %s with %d centres to %s", written_images(args.n, args.stack), sum(len(s.centres) for s in samples),
+             args.outdir)
     warn_of_empty_images([len(s.centres) for s in samples], "particles", 2 * config.radius_range[1], config.shape,
                          config.area_fraction, "--radius")
     return 0
