@@ -359,7 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     rounds.add_argument("--overwrite", action="store_true", help="with --export: replace the model file at -o")
 
     gui = sub.add_parser("gui", help="open napari with the Particle detection dock and these images")
-    gui.add_argument("images", nargs="*", type=Path, help="images or stacks (napari's readers) and centre CSVs")
+    gui.add_argument("images", nargs="*", type=Path,
+                     help="images or stacks (napari's readers), folders (each of their images) and centre CSVs")
     for command in sub.choices.values():  # -q after the subcommand too; SUPPRESS: absent, the first one's stands
         command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
                              help="no progress bars or info messages")
