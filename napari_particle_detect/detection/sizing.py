@@ -273,12 +273,7 @@ def _estimate_in(image: np.ndarray, sigmas: np.ndarray, pixel: float = 1.0, fine
     # levels in a quarter of the time.
     ring = ring_diameter(detail, blob / detail_pixel, centres, None if fine is None else GreyLevels.of(fine[::2, ::2]))
     diameter, ringed = (blob, False) if ring is None else (ring * detail_pixel, True)
-    # A ringed particle's blob is its core: said so, beside the diameter reported (its rim's).
-    cores = f" (their cores; their rims {diameter:.1f} px)" if ringed else ""
-    reason = "" if confident else (
-        f"only {near} particle-like blob(s) of about {blob:.1f} px{cores} stand out of the noise"
-        + (f" ({len(blobs)} of any size)" if len(blobs) != near else "")
-    )
+    reason = "" if confident else too_few_blobs(near, len(blobs), blob, diameter if ringed else None)
     span: tuple[float, ...] = ()
     if confident and crowding >= 0.5 and abs(np.log(own / percentile)) > np.log(CROWDED_DISAGREEMENT):
         confident = False
@@ -298,6 +293,25 @@ def _estimate_in(image: np.ndarray, sigmas: np.ndarray, pixel: float = 1.0, fine
         reason = "; ".join(filter(None, (stretched(stretch), reason)))
     estimate = SizeEstimate(diameter, ringed, confident, reason, len(blobs), span, stretch)
     return _Reading(estimate, float(sigma * pixel), near)
+
+
+def too_few_blobs(near: int, found: int, blob: float, rim: float | None = None) -> str:
+    """Why an estimate from ``near`` blobs of about ``blob`` px (``found`` of any size) is a guess, in words that
+    read right for none and for one; ``rim``: a ringed particle's diameter, its blob being its core."""
+    if found == 0:
+        return "no particle-like blobs stand out of the noise"
+    if near == 0:
+        counted = "no particle-like blobs"
+    elif near == 1:
+        counted = "only 1 particle-like blob"
+    else:
+        counted = f"only {near} particle-like blobs"
+    # A ringed particle's blob is its core: said so, beside the diameter reported (its rim's).
+    cores = "" if rim is None else (f" (its core; its rim {rim:.1f} px)" if near == 1
+                                    else f" (their cores; their rims {rim:.1f} px)")
+    verb = "stands" if near == 1 else "stand"
+    others = f" ({found} of any size)" if found != near else ""
+    return f"{counted} of about {blob:.1f} px{cores} {verb} out of the noise{others}"
 
 
 def _in_blocks(centres: np.ndarray, laplacian: np.ndarray, pixel: float) -> np.ndarray:
