@@ -52,7 +52,7 @@ from ..projects.kinds_project import kind_model_path, load_kind_frame, project_k
 from .kinds_training import (THRESHOLDS, KindTrainConfig, annotated_at_scale, batch, detection_input,
                              frame_detection_scale, frame_files, loss_of, resampled_as_detection)
 from ..models import DetectorModel, load_model, save_model
-from ..detection.preprocessing import as_frames
+from ..detection.preprocessing import as_frames, check_frame
 from ..detection.runtimes import inherit_bfloat16_gate
 from ..projects.project import Project, RoundInfo
 from .pseudo_labels import choose_frames
@@ -312,6 +312,8 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
         raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")
     # A round on files names its frames by number ('frame 1'): their files say which copy is left out.
     examples = [r.example for r in reviewed]
+    for example in examples:  # NaN pixels made the first step's loss NaN: "diverged", no frame named
+        check_frame(np.asarray(example.image), example.given_as or example.name or "example")
     kept, twins = distinct_frames(examples, [e.given_as or e.name for e in examples])
     reviewed = [reviewed[i] for i in kept]
     kind = get_kind(model.card.kind)

@@ -568,8 +568,9 @@ def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.Data
     folders of them; a ``frame`` column annotates the frames of a stack."""
     from ..files.io import read_image
     from ..kinds.registry import read_kind_table
-    from .training import (annotated_files, annotated_frames, frame_beyond, reviewed_indices, say_no_centres,
-                           say_unlabelled_images)
+    from ..detection.preprocessing import check_frame
+    from .training import (annotated_files, annotated_frames, check_inside, frame_beyond, reviewed_indices,
+                           say_no_centres, say_unlabelled_images)
 
     say_unlabelled_images(paths, f"{kind} table")
     out = []
@@ -587,12 +588,36 @@ def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.Data
             if index >= len(frames):
                 raise frame_beyond(csv, index, len(frames), image_path.name)
             rows = table[table["frame"] == index].reset_index(drop=True)
+            where = f" frame {index}" if len(frames) > 1 else ""
+            # A NaN or blank frame trained a round that failed as "diverged" (NaN) or learnt that nothing is there.
+            check_frame(np.asarray(frames[index]), f"{image_path}" + where)
+            check_inside(csv, objects_inside(kind, rows, frames.shape[1:]), frames.shape[1:], where,
+                         "rod" if kind == "rods" else "bead")
             out.append(NamedFrame(np.asarray(frames[index]), rows, f"{image_path.name}[{index}]",
                                   f"{image_path}[{index}]"))
     if not out:
         raise ParticleDetectError(f"no image + {kind} CSV pairs found in {', '.join(map(str, paths))}")
     say_no_centres(paths, [len(rows) for _, rows in out], kind.removesuffix("s"))
     return out
+
+
+# Points along a rod at which it is looked for in the image: a rod centred outside it may cross it.
+ROD_SAMPLES = 9
+
+
+def objects_inside(kind: str, rows: pd.DataFrame, shape: tuple[int, ...]) -> np.ndarray:
+    """One bool per row of a ``kind`` table: whether the object lies in an image of ``shape`` (y, x), in part at
+    least: a bead's centre, any point of a rod's axis from tip to tip. Those wholly outside teach nothing (the
+    targets are drawn in the frame), and a table of only such rows, in other pixels or another image's, would
+    train the round that the frame holds nothing."""
+    if kind == "rods" and {"y1", "x1", "y2", "x2"} <= set(rows.columns):
+        share = np.linspace(0.0, 1.0, ROD_SAMPLES)[None, :]
+        ys = rows["y1"].to_numpy(float)[:, None] * (1 - share) + rows["y2"].to_numpy(float)[:, None] * share
+        xs = rows["x1"].to_numpy(float)[:, None] * (1 - share) + rows["x2"].to_numpy(float)[:, None] * share
+    else:
+        ys, xs = rows["y"].to_numpy(float)[:, None], rows["x"].to_numpy(float)[:, None]
+    height, width = shape[-2:]
+    return np.any((ys >= -0.5) & (ys < height - 0.5) & (xs >= -0.5) & (xs < width - 0.5), axis=1)
 
 
 def _refuse_stack_table_without_frames(csv: Path, kind: str, count: int, image: str) -> None:

@@ -1598,9 +1598,9 @@ def check_rescaled_size(image_path: Path, shape: tuple[int, ...], diameter: floa
         f"train on; check the diameter (--diameter)")
 
 
-def all_outside(count: int) -> str:
+def all_outside(count: int, noun: str = "centre") -> str:
     """'its 3 centres all lie outside' ("its 1 centres all lie" of a table of one centre read as a slip)."""
-    return "its one centre lies outside" if count == 1 else f"its {count} centres all lie outside"
+    return f"its one {noun} lies outside" if count == 1 else f"its {count} {noun}s all lie outside"
 
 
 def check_centres_inside(csv: Path, centres: np.ndarray, shape: tuple[int, ...], where: str = "") -> None:
@@ -1610,14 +1610,26 @@ def check_centres_inside(csv: Path, centres: np.ndarray, shape: tuple[int, ...],
         return
     dims = np.asarray(centres).shape[1]
     inside = np.all((centres >= -0.5) & (centres < np.asarray(shape[:dims], float) - 0.5), axis=1)
-    size = "x".join(str(int(n)) for n in shape[:dims])
+    check_inside(csv, inside, shape[:dims], where)
+
+
+def check_inside(csv: Path, inside: np.ndarray, shape: tuple[int, ...], where: str = "",
+                 noun: str = "centre") -> None:
+    """Refuse a truth table none of whose rows (``inside``: one bool each, a ``noun`` each) lies in its image or
+    volume of ``shape``; warn, in one line, when some do not (they are ignored)."""
+    if not len(inside):  # a frame reviewed empty: nothing to find there
+        return
+    size = "x".join(str(int(n)) for n in shape)
     what, hint = (("(z, y, x) volume", "check that the table is this volume's (z, y and x columns, voxels)")
-                  if dims == 3 else ("image", "check the table's y and x columns (pixels, y first)"))
+                  if len(shape) == 3 else ("image", "check the table's y and x columns (pixels, y first)"))
     if not inside.any():
-        raise ParticleDetectError(f"{csv}{where}: {all_outside(len(centres))} the {size} {what}; {hint}")
-    if not inside.all():
-        log.warning("%s%s: %d of its %d centres lie outside the %s %s; they are ignored", csv, where,
-                    int((~inside).sum()), len(centres), size, what)
+        raise ParticleDetectError(f"{csv}{where}: {all_outside(len(inside), noun)} the {size} {what}; {hint}")
+    outside = int((~inside).sum())
+    if outside:
+        # "1 of its 115 centres lie outside ...; they are ignored" read as a slip.
+        verb, ignored = ("lies", "it is") if outside == 1 else ("lie", "they are")
+        log.warning("%s%s: %d of its %d %ss %s outside the %s %s; %s ignored", csv, where, outside, len(inside), noun,
+                    verb, size, what, ignored)
 
 
 # Centres given in micrometres (0.25 µm per pixel: a quarter of each side) crowd into the image's top-left
