@@ -443,8 +443,8 @@ def test_a_multichannel_tiff_is_refused_in_one_line_and_detected_in_the_channel_
                                          "channels (0-1)")
     code, _, err = run_cli(capsys, "detect", tmp_path / "alone.tif", "-o", tmp_path / "c.csv", "--channel", "0",
                            *common)
-    assert code == 2 and ("alone.tif: channel=0 (--channel 0), but it has no channels (shape 96x96); leave out "
-                          "channel= (--channel)") in err
+    assert code == 2 and ("alone.tif: channel=0 (--channel 0), but it has no channels (shape 96x96); "
+                          "leave it out\n") in err
 
 
 @pytest.mark.parametrize("name", ["rgb_planar.tif", "rgb.tif", "yxc.tif"])

@@ -305,8 +305,10 @@ def no_pixel_data(path: Path) -> ParticleDetectError:
 
 def no_channels(path: Path, channel: int, shape: tuple[int, ...]) -> ParticleDetectError:
     """The refusal of ``--channel`` for a file with one channel."""
+    # "it": the choice named just before in both spellings, so a Python caller and the command line each read
+    # their own (it said "leave out channel= (--channel)", a keyword no call spells).
     return ParticleDetectError(f"{path}: {channel_option(channel)}, but it has no channels (shape "
-                               f"{'x'.join(map(str, shape))}); leave out channel= (--channel)")
+                               f"{'x'.join(map(str, shape))}); leave it out")
 
 
 def chosen_channel(path: Path, channels: ChannelAxis | None, channel: int | None, axes: str | None,
