@@ -64,7 +64,7 @@ _PUBLIC = {
     "evaluate_chains": ".kinds.chains",
     "chain_summary": ".kinds.chains",
     "keep_beads": ".kinds.chains",
-    "read_image": ".files.io",
+    "read_image": ".files.reading",
     "read_centres": ".files.centre_csv",
     "write_centres": ".files.centre_csv",
     "link_centres": ".files.tracks",

@@ -18,6 +18,7 @@ from scipy import ndimage
 from ..kinds.heatmap import local_maxima
 from .blobs import (DISC_SIGMA_TO_DIAMETER, Blobs, ScaleSpace, noise_responses, parabola_vertex, parabola_vertices,
                     pixel_noise_level)
+from ..files.calibration import SQUARE_PIXELS_ADVICE
 from .percentiles import percentiles
 from .preprocessing import normalise
 
@@ -66,8 +67,6 @@ DIAMETER_ADVICE = "give the diameter if it is known"
 SAME_DETECTION = "either size gives the same centres (both are enlarged the most the model does)"
 
 
-# Said of particles read stretched (:func:`stretched`): a diameter given would not make them round.
-SQUARE_PIXELS_ADVICE = "resample the image to square pixels first"
 
 
 def with_advice(reason: str, advice: str) -> str:

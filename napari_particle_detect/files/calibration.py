@@ -10,6 +10,7 @@ interval counts only in a unit of time.
 
 from __future__ import annotations
 
+import logging
 import math
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable
@@ -27,6 +28,9 @@ SECONDS = {
 }
 # y and x pixel sizes this close (relative) are one size: ImageJ keeps each as a rounded fraction.
 SQUARE_TOLERANCE = 0.01
+# Said of pixels that are not square, and of particles read stretched (sizing.stretched): a diameter given would
+# not make them round. Here, not in detection.sizing, so that warning of a file's pixels needs no torch.
+SQUARE_PIXELS_ADVICE = "resample the image to square pixels first"
 # The keys of detect's .json ``inputs[i]`` that hold a Calibration.
 PIXEL_KEY, INTERVAL_KEY = "pixel_size_yx_um", "frame_interval_s"
 
@@ -56,8 +60,6 @@ def not_square(calibration: Calibration) -> str | None:
     """Words for a calibration whose pixels are not square (a y size other than the x size), which detection
     reads as square: round particles look stretched, and neither a given diameter nor the centres fit them;
     None for square pixels or none known."""
-    from ..detection.sizing import SQUARE_PIXELS_ADVICE
-
     if calibration.pixel_um is None:
         return None
     y, x = calibration.pixel_um
@@ -66,6 +68,14 @@ def not_square(calibration: Calibration) -> str | None:
     return (f"its metadata gives pixels of {y:.4g} µm in y and {x:.4g} µm in x, not square, and detection reads "
             f"them as square: particles look stretched {max(y, x) / min(y, x):.2g} times along {'x' if y > x else 'y'}; "
             f"{SQUARE_PIXELS_ADVICE}, or the sizes and positions found may be off")
+
+
+def warn_if_not_square(name: str | Path, calibration: Calibration) -> None:
+    """The warning of a file (``name``) whose pixels are not square (:func:`not_square`), as detect and
+    read_image give it; nothing for square ones or none known."""
+    words = not_square(calibration)
+    if words is not None:
+        logging.getLogger(__name__).warning("%s: %s", name, words)
 
 
 def _positive(value: object) -> bool:

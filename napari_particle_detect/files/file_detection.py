@@ -37,7 +37,7 @@ from ..detection.preprocessing import is_blank
 from ..errors import ParticleDetectError
 from .frame_ranges import checked_frames, frames_to_detect
 from ..shipped import is_shipped, model_digest
-from .calibration import Calibration, file_calibration, not_square
+from .calibration import Calibration, file_calibration, warn_if_not_square
 from .io import IMAGE_SUFFIXES, atomic_write_text, check_channel_number, is_zarr, read_image
 from .centre_csv import write_centres
 from .side_files import kind_tables, metadata_path, side_tables
@@ -418,14 +418,6 @@ def said_calibration(path: Path, name: str | Path | None = None) -> Calibration:
     if not on_dask_worker():
         warn_if_not_square(name or path, calibration)
     return calibration
-
-
-def warn_if_not_square(name: str | Path, calibration: Calibration) -> None:
-    """The warning :func:`said_calibration` gives of a file (``name``) whose pixels are not square; nothing for
-    square ones or none known."""
-    words = not_square(calibration)
-    if words is not None:
-        logging.getLogger(__name__).warning("%s: %s", name, words)
 
 
 def on_dask_worker() -> bool:
