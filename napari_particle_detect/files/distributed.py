@@ -188,8 +188,9 @@ def detect_files(
     not found``. ``model_path``: a weights file, a model folder, or a bare name that is no file here for
     the shipped weights of that name (as :func:`file_detection.detect_file`).
 
-    Refused before any work (one ParticleDetectError naming the file): an output that would replace a
-    file detect did not write; unless ``overwrite``, an output that holds another file's results (its .json
+    Refused before any work: no ``paths`` at all (a ValueError); and in one ParticleDetectError naming the file, a
+    model file that is not there (unless ``client``'s scheduler runs elsewhere, whose workers may see it), an output
+    that would replace a file detect did not write; unless ``overwrite``, an output that holds another file's results (its .json
     names another input: ``day1/x.tif``'s, where ``day2/x.tif``'s would go; an input folder moved or copied
     together with the output folder, sizes and dates kept, is the same files, said in one line, one moved alone
     is other files: file_detection.same_input); and unless ``replace_edited``, a table detect wrote but that was
@@ -215,9 +216,12 @@ def detect_files(
                                   "(one table of several files: particle-detect detect FILES -o TABLE.csv)")
     # One file named twice (relative and absolute, through a link) is detected once, as on the command line.
     paths, _ = unique_inputs(expand_inputs(paths))
+    if not paths:  # a glob.glob() that matched nothing: "0 done" would read as a finished run
+        raise ValueError("detect_files got no paths (an empty list): give image files, folders or glob patterns")
     options = check_options(options)
     check_caller_arguments(client, progress)
     model = _model_weights(model_path)
+    check_model_here(model, client)
     folder = Path(output)
     summary = FilesSummary() if started is None else FilesSummary(started=started)
     missing = [path for path in paths if not path.exists()]
@@ -741,6 +745,17 @@ class ShippedModel:
             raise ParticleDetectError(f"{path}: this worker's shipped {self.name!r} is not the client's (another "
                                       f"napari-particle-detect version; {install})")
         return path
+
+
+def check_model_here(model: str | None, client: object) -> None:
+    """One ParticleDetectError before any work where the model file ``model`` (resolved by :func:`_model_weights`)
+    is missing or has no readable card: each file failed alike, one line per file. As the command line checks it:
+    not for a scheduler elsewhere, whose workers may see the model at a path this machine lacks."""
+    if model is None or (client is not None and _workers_in_this_process(client) is None):
+        return
+    from ..models.registry import saved_card
+
+    saved_card(model)
 
 
 def _model_for_workers(model: str | None) -> str | ShippedModel | None:
