@@ -40,9 +40,12 @@ class AcceptCheck:
 
     def question(self, frame: int, threshold: float) -> str:
         own = f" at its own threshold {self.detected_threshold:.2f}" if self.detected_threshold is not None else ""
-        return (f"Accept frame {frame} with {self.kept} centres? The threshold {threshold:.2f} hides "
-                f"{self.dropped} of the {self.detected} centres the model detected{own}; accepting drops them, "
-                "and a round would learn that they are not particles.")
+        # "with 1 centres", "hides 1 of the 1 centres ... drops them": a threshold pushed up hides all but one or two.
+        hidden = ("the one centre" if self.detected == 1 else f"{self.dropped} of the {self.detected} centres")
+        them, they, are = ("it", "it", "is") if self.dropped == 1 else ("them", "they", "are")
+        return (f"Accept frame {frame} with {_centres(self.kept)}? The threshold {threshold:.2f} hides {hidden} the "
+                f"model detected{own}; accepting drops {them}, and a round would learn that {they} {are} not "
+                f"{'a particle' if self.dropped == 1 else 'particles'}.")
 
     def dropped_text(self, threshold: float) -> str:
         """'86 hidden detections (score ≤ 0.90) dropped as not particles'; empty when none is."""
@@ -61,3 +64,7 @@ def check_accept(table: pd.DataFrame, threshold: float, detected_threshold: floa
     detected = from_model & (score > detected_threshold)
     return AcceptCheck(kept=int(shown.sum()), detected=int(detected.sum()), dropped=int((detected & ~shown).sum()),
                        detected_threshold=float(detected_threshold))
+
+
+def _centres(count: int) -> str:
+    return f"{count} centre" if count == 1 else f"{count} centres"

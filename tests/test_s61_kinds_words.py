@@ -1,0 +1,14 @@
+"""Messages of the review projects said in good English where a count is one."""
+
+from napari_particle_detect.projects.acceptance import AcceptCheck
+
+
+def test_accepting_a_frame_with_one_centre_left_asks_in_the_singular():
+    # A threshold pushed up by mistake hides all but one centre: the question read "Accept frame 0 with 1 centres?
+    # ... hides 1 of the 1 centres ...; accepting drops them".
+    assert AcceptCheck(kept=1, detected=2, dropped=1, detected_threshold=0.35).question(0, 0.53) == (
+        "Accept frame 0 with 1 centre? The threshold 0.53 hides 1 of the 2 centres the model detected at its own "
+        "threshold 0.35; accepting drops it, and a round would learn that it is not a particle.")
+    assert "hides the one centre the model detected" in AcceptCheck(0, 1, 1, 0.35).question(4, 0.9)
+    assert AcceptCheck(15, 20, 5, 0.35).question(0, 0.53).startswith(
+        "Accept frame 0 with 15 centres? The threshold 0.53 hides 5 of the 20 centres the model detected")
