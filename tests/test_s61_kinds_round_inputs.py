@@ -73,7 +73,9 @@ def test_beads_outside_a_stack_frame_name_the_frame(tmp_path, caplog):
 
 @pytest.mark.parametrize("pixels, problem", [
     (np.zeros((64, 64), np.uint16), "image is constant (every pixel is 0)"),
-    (np.where(np.eye(64, dtype=bool), np.nan, 100.0).astype(np.float32), "image contains NaN or infinite values"),
+    (np.where(np.eye(64, dtype=bool), np.nan, 100.0).astype(np.float32),
+     "image contains NaN or infinite pixels; training learns from every pixel: fill them first (numpy.nan_to_num) or "
+     "leave this frame out"),
 ])
 def test_a_blank_or_nan_image_is_refused_before_a_round_naming_it(tmp_path, pixels, problem):
     path = rods_image(tmp_path, pixels)
@@ -91,7 +93,7 @@ def test_the_docks_round_on_nan_pixels_names_the_frame_before_training():
     table = pd.read_csv(io.StringIO(HEADER + "\n".join(RODS) + "\n")).assign(score=1.0, source="accepted")
     example = Example(image=image, centres=table[["y", "x"]].to_numpy(float), name="frame 3")
     model = load_model(shipped_model_path("rods"), "cpu")
-    with pytest.raises(ParticleDetectError, match=r"^frame 3: image contains NaN or infinite values"):
+    with pytest.raises(ParticleDetectError, match=r"^frame 3: image contains NaN or infinite pixels; training learns from every pixel"):
         fine_tune_kind(model, [Reviewed(example, table)], replace(KIND_ROUND, kind="rods", steps_per_epoch=2,
                                                                   batch_size=2, crop=64), "cpu")
 

@@ -49,10 +49,10 @@ from ..kinds.registry import Kind, get_kind
 from ..detection.kinds_prediction import predict_maps
 from ..detection.sizing import rescale_centres
 from ..projects.kinds_project import kind_model_path, load_kind_frame, project_kind, typical_size
-from .kinds_training import (THRESHOLDS, KindTrainConfig, annotated_at_scale, batch, detection_input,
-                             frame_detection_scale, frame_files, loss_of, resampled_as_detection)
+from .kinds_training import (THRESHOLDS, KindTrainConfig, annotated_at_scale, batch, check_training_frame,
+                             detection_input, frame_detection_scale, frame_files, loss_of, resampled_as_detection)
 from ..models import DetectorModel, load_model, save_model
-from ..detection.preprocessing import as_frames, check_frame
+from ..detection.preprocessing import as_frames
 from ..detection.runtimes import inherit_bfloat16_gate
 from ..projects.project import Project, RoundInfo
 from .pseudo_labels import choose_frames
@@ -313,7 +313,7 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
     # A round on files names its frames by number ('frame 1'): their files say which copy is left out.
     examples = [r.example for r in reviewed]
     for example in examples:  # NaN pixels made the first step's loss NaN: "diverged", no frame named
-        check_frame(np.asarray(example.image), example.given_as or example.name or "example")
+        check_training_frame(np.asarray(example.image), example.given_as or example.name or "example")
     kept, twins = distinct_frames(examples, [e.given_as or e.name for e in examples])
     reviewed = [reviewed[i] for i in kept]
     kind = get_kind(model.card.kind)

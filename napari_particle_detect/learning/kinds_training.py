@@ -568,7 +568,6 @@ def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.Data
     folders of them; a ``frame`` column annotates the frames of a stack."""
     from ..files.io import read_image
     from ..kinds.registry import read_kind_table
-    from ..detection.preprocessing import check_frame
     from .training import (annotated_files, annotated_frames, check_inside, frame_beyond, reviewed_indices,
                            say_no_centres, say_unlabelled_images)
 
@@ -590,7 +589,7 @@ def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.Data
             rows = table[table["frame"] == index].reset_index(drop=True)
             where = f" frame {index}" if len(frames) > 1 else ""
             # A NaN or blank frame trained a round that failed as "diverged" (NaN) or learnt that nothing is there.
-            check_frame(np.asarray(frames[index]), f"{image_path}" + where)
+            check_training_frame(np.asarray(frames[index]), f"{image_path}" + where)
             check_inside(csv, objects_inside(kind, rows, frames.shape[1:]), frames.shape[1:], where,
                          "rod" if kind == "rods" else "bead")
             out.append(NamedFrame(np.asarray(frames[index]), rows, f"{image_path.name}[{index}]",
@@ -599,6 +598,19 @@ def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.Data
         raise ParticleDetectError(f"no image + {kind} CSV pairs found in {', '.join(map(str, paths))}")
     say_no_centres(paths, [len(rows) for _, rows in out], kind.removesuffix("s"))
     return out
+
+
+def check_training_frame(image: np.ndarray, name: str) -> None:
+    """One ParticleDetectError naming ``name`` for a frame a round or training cannot learn from: blank, or holding
+    NaN or infinite pixels (detection reads those as gaps; a round learns from every pixel, so they made its first
+    loss NaN, said as 'diverged' naming no frame). Said as the volumes' refusal says it (files.axes.refuse_gaps)."""
+    from ..detection.preprocessing import NonFiniteFrameError, check_frame
+
+    try:
+        check_frame(image, name)
+    except NonFiniteFrameError:
+        raise ParticleDetectError(f"{name}: image contains NaN or infinite pixels; training learns from every pixel: "
+                                  "fill them first (numpy.nan_to_num) or leave this frame out") from None
 
 
 # Points along a rod at which it is looked for in the image: a rod centred outside it may cross it.
