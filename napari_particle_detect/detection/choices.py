@@ -56,6 +56,17 @@ def check_count(value: object, name: str, unit: str, none: str = "") -> None:
         raise ParticleDetectError(f"{name} must be {allowed}, got {value}")
 
 
+def check_names(device: object, precision: object, runtime: object) -> None:
+    """The ``device``, ``precision`` and ``runtime`` names detection knows, refused in its own words
+    (devices.select_device, runtimes) without torch, so that a run of many files refuses an unknown one before
+    any work. Only names: whether this machine has the device is for the machine that runs detection to say."""
+    if isinstance(device, str) and not (device.lower() in DEVICE_CHOICES or device.lower().startswith("cuda")):
+        raise ParticleDetectError(f"unknown device {device!r}; choose one of {', '.join(DEVICE_CHOICES)}")
+    for name, value, choices in (("precision", precision, PRECISION_CHOICES), ("runtime", runtime, RUNTIME_CHOICES)):
+        if value is not None and (not isinstance(value, str) or value.lower() not in choices):
+            raise ParticleDetectError(f"unknown {name} {value!r}; choose one of {', '.join(choices)}")
+
+
 def check_progress(progress: object) -> None:
     """A progress callback is called as ``progress(done, total)``; checked before any work, not at the
     first frame's end."""

@@ -210,7 +210,7 @@ def check_options(options: object) -> DetectOptions:
 def check_detection_choices(options: DetectOptions) -> None:
     """The choices detect() checks of its own arguments, checked of ``options`` before any work: a folder run failed
     every file alike with the same line (``diameter="12"`` as a raw "TypeError: '>' not supported ..." per file)."""
-    from ..detection.choices import check_count, check_diameter, check_threshold
+    from ..detection.choices import check_count, check_diameter, check_names, check_threshold
     from ..kinds.registry import KIND_NAMES
 
     if options.kind not in KIND_NAMES:
@@ -222,6 +222,8 @@ def check_detection_choices(options: DetectOptions) -> None:
         check_diameter(options.diameter)
     check_count(options.tile, "tile", "pixels")
     check_count(options.batch_size, "batch_size", "tiles", "by device")
+    check_count(options.threads, "threads", "threads", "torch's threads as they are")
+    check_names(options.device, options.precision, options.runtime)
 
 
 def detected_frames(record: dict) -> list[int]:
