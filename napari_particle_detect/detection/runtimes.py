@@ -19,6 +19,7 @@ import io
 import importlib.util
 import logging
 import os
+import shutil
 import tempfile
 import threading
 import warnings
@@ -33,7 +34,7 @@ from torch import nn
 from ..errors import ParticleDetectError
 from ..models import DetectorModel
 from ..models.unet import UNet
-from ..shipped import BFLOAT16_GATE_FROM
+from ..shipped import BFLOAT16_GATE_FROM, WEIGHTS_DIR
 from .choices import RUNTIME_CHOICES
 from .devices import native_bfloat16_cpu, select_precision
 from .openvino_runtime import OPENVINO_PRECISIONS, compile_openvino, openvino_available
@@ -328,6 +329,13 @@ def cache_folder(model: DetectorModel) -> Path:
         return Path(os.environ[CACHE_ENV])
     if model.path is not None and os.access(Path(model.path).parent, os.W_OK):
         return Path(model.path).parent
+    return user_cache_folder()
+
+
+def user_cache_folder() -> Path:
+    """Where exports go whose weights lie in a folder that cannot be written (an installed package's)."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "napari-particle-detect" / "onnx"
 
@@ -342,20 +350,52 @@ def exported_path(model: DetectorModel, precision: str) -> Path:
     return cache_folder(model) / f"{stem}.{weights_digest(model)}.form{EXPORT_FORM}.{precision}.onnx"
 
 
-def export(model: DetectorModel, precision: str = "float32", path: Path | None = None) -> Path:
-    """The model's network as an ONNX file in ``precision`` (made now unless already cached)."""
+def export(model: DetectorModel, precision: str = "float32", path: Path | None = None, reuse: bool = True) -> Path:
+    """The model's network as an ONNX file in ``precision`` (made now unless already cached). With ``reuse``, the
+    same weights' export made elsewhere (another copy of the model file) is copied rather than made again."""
     if precision not in ONNX_PRECISIONS:
         raise ParticleDetectError(f"unknown ONNX precision {precision!r}; choose {' or '.join(ONNX_PRECISIONS)}")
     if precision == "int8" and network_dims(model) == 3:
         # Its calibration images are 2D, and no benchmark has checked int8 on volumes.
         raise ParticleDetectError("precision 'int8' is for 2D models; a 3D model runs in float32")
     path = Path(path) if path is not None else exported_path(model, precision)
-    if path.exists():
-        return path
-    with _EXPORTING:
-        if not path.exists():  # another thread's export, waited for
-            _export_to(model, precision, path)
+    key = (weights_digest(model), precision)
+    if not path.exists():
+        with _EXPORTING:
+            if not path.exists():  # another thread's export, waited for
+                made = _same_export_elsewhere(key) if reuse else None
+                if made is not None:
+                    _copy_to(made, path)
+                else:
+                    _export_to(model, precision, path)
+    _EXPORTS_MADE[key] = path
     return path
+
+
+# A project starts its rounds from a copy of the model it was opened with (rounds/round-001/model.pt), so the same
+# weights lie in many folders: each exported them again, 1-3 s of a new image's first detection for the shipped UNet.
+# The export is the same file wherever the weights lie: (digest, precision) -> a file of it, made or found.
+_EXPORTS_MADE: dict[tuple[str, str], Path] = {}
+
+
+def _same_export_elsewhere(key: tuple[str, str]) -> Path | None:
+    known = _EXPORTS_MADE.get(key)
+    if known is not None and known.is_file():
+        return known
+    digest, precision = key
+    for folder in (WEIGHTS_DIR, user_cache_folder()):
+        for found in folder.glob(f"*.{digest}.form{EXPORT_FORM}.{precision}.onnx"):
+            return found
+    return None
+
+
+def _copy_to(source: Path, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".export-", delete=False) as copy:
+        with open(source, "rb") as read:
+            shutil.copyfileobj(read, copy)
+    os.replace(copy.name, path)
+    log.info("copied the export of the same weights %s to %s", source, path)
 
 
 # torch's ONNX exporter keeps its state in module globals: two threads exporting at once (a dask worker's threads
@@ -500,7 +540,7 @@ def onnx_network(model: DetectorModel, precision: str = "float32", threads: int 
     except Exception as exc:  # noqa: BLE001 - a damaged cache file: export again once
         log.warning("%s: cannot load the exported network (%s); exporting it again", path, str(exc)[:80])
         path.unlink(missing_ok=True)
-        path = export(model, precision)
+        path = export(model, precision, reuse=False)
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     return OnnxNetwork(session, int(getattr(model.network, "stride", 8)), precision, path)
 
@@ -515,6 +555,6 @@ def openvino_network(model: DetectorModel, precision: str = "float32", threads: 
     except Exception as exc:  # noqa: BLE001 - a damaged cache file: export again once
         log.warning("%s: cannot load the exported network (%s); exporting it again", path, str(exc)[:80])
         path.unlink(missing_ok=True)
-        path = export(model, form)
+        path = export(model, form, reuse=False)
         compiled = compile_openvino(path, precision, threads)
     return OpenVinoNetwork(compiled, stride, precision, path)
