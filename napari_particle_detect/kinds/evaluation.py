@@ -402,7 +402,7 @@ def _frame_tables(predicted: pd.DataFrame, truth: pd.DataFrame, caller: str
     checked = _frame_table(predicted, "predicted", caller), _frame_table(truth, "truth", caller)
     refuse_frames_against_none(predicted, truth, "centres")  # the tables as given: checked ones all have frames
     predicted, truth = checked
-    _warn_without_common_frame(predicted, truth)
+    warn_frame_numbering(predicted, truth)
     return paired_by_file(predicted, truth)
 
 
@@ -418,14 +418,22 @@ def paired_by_file(predicted: pd.DataFrame, truth: pd.DataFrame
     return predicted, truth, labels
 
 
-def _warn_without_common_frame(predicted: pd.DataFrame, truth: pd.DataFrame) -> None:
-    """Tables numbered from different frames (truth from 1, detect's from 0) pair no frame: every frame
-    scores F1 0, which reads as a failed detection, not as numbering; said with both tables' frames."""
+def warn_frame_numbering(predicted: pd.DataFrame, truth: pd.DataFrame) -> None:
+    """Tables numbered from different frames pair frames that do not belong together, which reads as a failed
+    detection, not as numbering; said with both tables' frames. Sharing no frame (truth from 1, detect's from 0),
+    every frame scores F1 0; numbered one apart over several frames (a stack's truth exported with ImageJ's slice
+    numbers, from 1), every frame is scored against its neighbour's truth."""
     predicted_frames, true_frames = set(predicted["frame"]), set(truth["frame"])
-    if predicted_frames and true_frames and not predicted_frames & true_frames:
+    if not (predicted_frames and true_frames):
+        return
+    spans = _frame_span(predicted_frames), _frame_span(true_frames)
+    if not predicted_frames & true_frames:
         log.warning("predicted and truth share no frame number (predicted: %s; truth: %s): every frame scores "
-                    "F1 0; number both tables' frames alike", _frame_span(predicted_frames),
-                    _frame_span(true_frames))
+                    "F1 0; number both tables' frames alike", *spans)
+    elif len(predicted_frames) > 1 and any({f + step for f in predicted_frames} == true_frames for step in (-1, 1)):
+        log.warning("predicted and truth number their frames one apart (predicted: %s; truth: %s): one counted "
+                    "from 1, as ImageJ's slices are? Frames pair by number, so each is scored against its "
+                    "neighbour's truth; number both tables' frames alike (from 0, as detect does)", *spans)
 
 
 def _frame_span(frames: set) -> str:

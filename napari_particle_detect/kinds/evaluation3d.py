@@ -16,7 +16,7 @@ from ..errors import ParticleDetectError
 from ..files.tables import FROM_COLUMNS, VoxelSize, resolve_voxel_size, table_voxel_size
 from .border_band import LEFT_OUT, check_border, inside_border, per_frame
 from .evaluation import (border_row, check_tolerance, f1_score, frame_numbers, match_points, paired_by_file,
-                         with_pooled_row)
+                         warn_frame_numbering, with_pooled_row)
 from .file_pairing import label_frames
 from .tables import refuse_frames_against_none
 
@@ -140,6 +140,8 @@ def evaluate_volumes(predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: fl
     refuse_frames_against_none(predicted, truth, "centres")
     predicted = predicted if "frame" in predicted.columns else predicted.assign(frame=0)
     truth = truth if "frame" in truth.columns else truth.assign(frame=0)
+    if "file" not in predicted.columns and "file" not in truth.columns:  # paired by file: numbered anew alike
+        warn_frame_numbering(predicted, truth)
     # Without pairing, frame 0 of every file was pooled into one volume and matched across files.
     predicted, truth, labels = paired_by_file(predicted, truth)
     frames = frame_numbers(predicted, truth)

@@ -112,6 +112,10 @@ def evaluation_tables(predicted: pd.DataFrame, truth: pd.DataFrame, kind: str,
     predicted, truth = check_table(predicted, "predicted"), check_table(truth, "truth")
     if "file" in predicted.columns or "file" in truth.columns:
         predicted, truth, _, _ = pair_files(predicted, truth, "predicted", "truth")
+    else:  # paired by file, frames are numbered anew for both tables alike
+        from .evaluation import warn_frame_numbering
+
+        warn_frame_numbering(predicted, truth)
     return predicted, truth
 
 
