@@ -44,14 +44,22 @@ class _WholeUntilMoved:
         self._view, self._whole = _view_of(viewer), whole
 
 
-def _camera(viewer):
-    scene = getattr(viewer, "scene", None)  # napari 0.9 moved the camera there (viewer.camera warns)
+def camera_of(viewer):
+    """``viewer``'s camera: napari 0.9 moved it to ``viewer.scene.camera``, and ``viewer.camera`` warns there that it
+    is deprecated; earlier versions have it on the viewer alone."""
+    scene = getattr(viewer, "scene", None)
     return scene.camera if scene is not None and hasattr(scene, "camera") else viewer.camera
 
 
+def camera_view(viewer) -> tuple[float, tuple[float, ...]]:
+    """Where ``viewer``'s camera looks (its zoom and centre): a view unchanged since it was fitted has not been moved
+    by the user."""
+    camera = camera_of(viewer)
+    return float(camera.zoom), tuple(float(value) for value in camera.center)
+
+
 def _view_of(viewer) -> tuple:
-    camera = _camera(viewer)
-    return float(camera.zoom), tuple(float(value) for value in camera.center), viewer.dims.ndisplay
+    return *camera_view(viewer), viewer.dims.ndisplay
 
 
 def _layers_whole_on(viewer) -> bool:
@@ -63,7 +71,7 @@ def _layers_whole_on(viewer) -> bool:
     if not np.isfinite(world).all():
         return True  # nothing drawn yet: nothing to cut
     low, high = world[0] - step / 2, world[1] + step / 2
-    camera = _camera(viewer)
+    camera = camera_of(viewer)
     zoom = float(camera.zoom)
     centre = np.asarray(camera.center, dtype=float)[-2:]
     half_view = np.asarray(viewer.canvas.size, dtype=float)[-2:] / (2 * zoom)

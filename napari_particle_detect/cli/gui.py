@@ -321,7 +321,9 @@ class _FittedUntilMoved:
 
     @staticmethod
     def _view_of(viewer) -> tuple:
-        return float(viewer.camera.zoom), tuple(float(v) for v in viewer.camera.center), len(viewer.layers)
+        from .._napari.docked_view import camera_view
+
+        return *camera_view(viewer), len(viewer.layers)
 
     def __call__(self, event=None) -> None:
         viewer = self._viewer()
