@@ -1,12 +1,19 @@
 """Tables numbered from other frames than each other (a truth exported with ImageJ's slice numbers, from 1) are
 scored with a warning naming both tables' frames, by every evaluator: rods and chains said nothing where their
-frames shared no number, and no evaluator said anything where a stack's frames were numbered one apart."""
+frames shared no number, and no evaluator said anything where a stack's frames were numbered one apart. A training
+table so numbered asks whether it was."""
 
 import logging
 
+import numpy as np
 import pandas as pd
+import pytest
+import tifffile
 
 from napari_particle_detect import evaluate_chains, evaluate_frames, evaluate_rods, evaluate_volumes
+from napari_particle_detect.errors import ParticleDetectError
+from napari_particle_detect.learning.kinds_training import load_kind_examples
+from napari_particle_detect.learning.training import load_examples
 
 LOGGER = "napari_particle_detect"
 RODS = pd.DataFrame({"frame": [0, 1, 2], "y": [20.0, 30, 40], "x": [20.0, 30, 40], "angle": [0.0, 45, 90],
@@ -57,3 +64,20 @@ def test_volume_centres_sharing_no_frame_are_said(caplog):
         evaluate_volumes(truth.assign(frame=1), truth, scale=(1.0, 1.0, 1.0))
     assert said(caplog) == ["predicted and truth share no frame number (predicted: frame 1; truth: frame 0): every "
                             "frame scores F1 0; number both tables' frames alike"]
+
+
+def test_a_training_table_numbered_from_one_is_asked_about(tmp_path):
+    stack = np.random.default_rng(0).poisson(100, (3, 48, 48)).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "s.tif", stack, photometric="minisblack")
+    RODS.assign(frame=RODS["frame"] + 1).to_csv(tmp_path / "s.csv", index=False)
+    with pytest.raises(ParticleDetectError) as refused:
+        load_kind_examples([tmp_path], "rods")
+    assert str(refused.value) == (f"{tmp_path / 's.csv'}: frame 3 is beyond the 3 frames of s.tif (0 to 2); its frames "
+                                  "run 1 to 3: numbered from 1, as ImageJ numbers its slices? Frames count from 0")
+    RODS[["frame", "y", "x"]].assign(frame=[1, 2, 3]).to_csv(tmp_path / "s.csv", index=False)
+    with pytest.raises(ParticleDetectError, match="its frames run 1 to 3: numbered from 1"):
+        load_examples([tmp_path])
+    RODS[["frame", "y", "x"]].assign(frame=[0, 2, 3]).to_csv(tmp_path / "s.csv", index=False)  # a frame too many
+    with pytest.raises(ParticleDetectError) as refused:
+        load_examples([tmp_path])
+    assert str(refused.value) == f"{tmp_path / 's.csv'}: frame 3 is beyond the 3 frames of s.tif (0 to 2)"

@@ -585,7 +585,7 @@ def load_kind_examples(paths: list, kind: str) -> list[tuple[np.ndarray, pd.Data
         annotated = reviewed_indices(csv, table, annotated, len(frames) > 1)
         for index in annotated:
             if index >= len(frames):
-                raise frame_beyond(csv, index, len(frames), image_path.name)
+                raise frame_beyond(csv, index, len(frames), image_path.name, annotated)
             rows = table[table["frame"] == index].reset_index(drop=True)
             where = f" frame {index}" if len(frames) > 1 else ""
             # A NaN or blank frame trained a round that failed as "diverged" (NaN) or learnt that nothing is there.

@@ -1397,11 +1397,20 @@ def annotated_files(paths: list[str | Path], table: str = "centre table") -> Ite
                 raise ParticleDetectError(f"{image_path}: no {table} {csv.name} beside it")
 
 
-def frame_beyond(csv: Path, index: int, count: int, image: str) -> ParticleDetectError:
+def frame_beyond(csv: Path, index: int, count: int, image: str, frames: Iterable[int] = ()) -> ParticleDetectError:
     """The refusal of a training table naming frame ``index`` of an image of ``count`` frames: "beyond the 1
-    frames of" a single 2D image read as a slip."""
+    frames of" a single 2D image read as a slip. ``frames``: all the table names; where they run from 1 to the
+    image's count, the table was numbered from 1 (ImageJ numbers its slices so), which the refusal asks."""
     held = f"{image}, one image (frame 0)" if count == 1 else f"the {count} frames of {image} (0 to {count - 1})"
-    return ParticleDetectError(f"{csv}: frame {index} is beyond {held}")
+    named = sorted(set(int(f) for f in frames))
+    from_one = bool(named) and named[0] == 1 and named[-1] == count and index == count
+    hint = (f"; {_said_frames(named)}: numbered from 1, as ImageJ numbers its slices? Frames count from 0"
+            if from_one else "")
+    return ParticleDetectError(f"{csv}: frame {index} is beyond {held}{hint}")
+
+
+def _said_frames(frames: list[int]) -> str:
+    return f"its frames run 1 to {frames[-1]}" if len(frames) > 1 else "its frame is 1"
 
 
 def say_unlabelled_images(paths: list[str | Path], table: str = "centre table") -> None:
@@ -1456,7 +1465,7 @@ def load_examples(
         indices = annotated_frames(csv, table, len(frames), image_path.name)
         for index in indices:
             if index >= len(frames):
-                raise frame_beyond(csv, index, len(frames), image_path.name)
+                raise frame_beyond(csv, index, len(frames), image_path.name, indices)
         indices = reviewed_indices(csv, table, indices, stack.ndim == 3)
         scale = 1.0
         if working_diameter is not None:
