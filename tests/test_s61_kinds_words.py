@@ -1,5 +1,9 @@
 """Messages of the review projects said in good English where a count is one."""
 
+from dataclasses import replace
+
+from helpers import tiny_recipe
+from napari_particle_detect.learning.recipes import RunStatus, load_recipe
 from napari_particle_detect.projects.acceptance import AcceptCheck
 
 
@@ -12,3 +16,13 @@ def test_accepting_a_frame_with_one_centre_left_asks_in_the_singular():
     assert "hides the one centre the model detected" in AcceptCheck(0, 1, 1, 0.35).question(4, 0.9)
     assert AcceptCheck(15, 20, 5, 0.35).question(0, 0.53).startswith(
         "Accept frame 0 with 15 centres? The threshold 0.53 hides 5 of the 20 centres the model detected")
+
+
+def test_a_finished_recipe_of_one_phase_is_said_in_the_singular(tmp_path):
+    path = tiny_recipe(tmp_path, "one-phase")
+    recipe = load_recipe(path)
+    assert len(recipe.phases) == 1
+    done = RunStatus(recipe, [recipe.phases[0].name], None, False, tmp_path / "model.pt")
+    assert done.describe() == f"one-phase: its one phase done -> {tmp_path / 'model.pt'}"
+    two = replace(recipe, phases=recipe.phases * 2)
+    assert RunStatus(two, [], None, False, tmp_path / "model.pt").describe().startswith("one-phase: all 2 phases done")

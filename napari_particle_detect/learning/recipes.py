@@ -295,7 +295,8 @@ class RunStatus:
 
     def describe(self) -> str:
         if self.model is not None:
-            return f"{self.recipe.name}: all {len(self.recipe.phases)} phases done -> {self.model}"
+            count = len(self.recipe.phases)  # "all 1 phases done" of a recipe of one phase read as a slip
+            return f"{self.recipe.name}: {'its one phase' if count == 1 else f'all {count} phases'} done -> {self.model}"
         # A pause keeps the steps of an epoch under way: "at its last finished epoch" was untrue of most.
         where = f"; it resumes at {self.resumes_at}" if self.resumes_at else " before its first step"
         return (f"{self.recipe.name}: {len(self.finished_phases)}/{len(self.recipe.phases)} phases done; "
