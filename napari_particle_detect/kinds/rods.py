@@ -913,8 +913,11 @@ def from_tips(table: pd.DataFrame, source: str) -> pd.DataFrame:
     as CSV, refused before for want of columns it gives) with the centre at its tips' midpoint, the angle of
     their direction in [0, 180) (tip 2 - tip 1 along it, as every writer gives them) and the length from tip to
     tip (a line selection's length, which is what ``length`` means here); any other table as it is."""
-    if not set(TIP_COLUMNS) <= set(table.columns) or any(c in table.columns for c in MEASURED_COLUMNS):
+    if not set(TIP_COLUMNS) <= set(table.columns):
         return table
+    measured = [c for c in MEASURED_COLUMNS if c in table.columns]
+    if measured:
+        return _rows_from_tips(table, source, measured)
     table = numeric_columns(table, TIP_COLUMNS, source)
     refuse_infinite(table, source, TIP_COLUMNS)
     y1, x1, y2, x2 = (table[c].to_numpy(float) for c in TIP_COLUMNS)
@@ -927,6 +930,33 @@ def from_tips(table: pd.DataFrame, source: str) -> pd.DataFrame:
     table = table.assign(y=0.5 * (y1 + y2), x=0.5 * (x1 + x2), angle=turn, length=length)
     backward = (turn < 0) | (turn >= 180)
     return half_turned(table, backward, np.mod(turn[backward], 180.0))
+
+
+def _rows_from_tips(table: pd.DataFrame, source: str, measured: list[str]) -> pd.DataFrame:
+    """``table`` with each row that gives its tips and leaves every one of ``measured`` (its columns of
+    MEASURED_COLUMNS) empty measured from its tips, as :func:`from_tips` measures a table of tips alone: a rod added
+    to a table by hand where its two ends were read off the image (a line drawn in ImageJ) was refused as 'column y
+    holds missing values'. A row left empty in part is refused by the checks after, as before."""
+    tips = table[list(TIP_COLUMNS)].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+    rows = table[measured].isna().all(axis=1).to_numpy() & np.isfinite(tips).all(axis=1)
+    if not rows.any():
+        return table
+    y1, x1, y2, x2 = tips[rows].T
+    length = np.hypot(y2 - y1, x2 - x1)
+    if (length == 0).any():
+        row = int(np.flatnonzero(rows)[np.argmax(length == 0)])
+        raise ParticleDetectError(f"{source}: the tips on row {row + 1} are one point ({tips[row, 0]:g}, "
+                                  f"{tips[row, 1]:g}); a rod's two tips lie apart")
+    turn = np.degrees(np.arctan2(y2 - y1, x2 - x1))
+    table = table.copy()
+    for column, values in zip(TIP_COLUMNS + MEASURED_COLUMNS, (y1, x1, y2, x2, 0.5 * (y1 + y2), 0.5 * (x1 + x2),
+                                                               turn, length)):
+        if column not in table.columns:
+            table[column] = np.nan
+        table.loc[rows, column] = values
+    backward = rows.copy()
+    backward[rows] = (turn < 0) | (turn >= 180)
+    return half_turned(table, backward, np.mod(table.loc[backward, "angle"].to_numpy(float), 180.0))
 
 
 TABLE_FLOAT_FORMAT = "%.3f"  # how rods and chains tables are written (kinds.registry.table_csv)
