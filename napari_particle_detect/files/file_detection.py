@@ -75,6 +75,13 @@ class DetectOptions:
     # --frames: the stack's frames to detect, as frame_range writes them ("0:10", "3,7,9"); None: every frame.
     frames: str | None = None
 
+    def __post_init__(self) -> None:
+        # Refused as built, in detect()'s words: a mistake found only when detect_files ran named no line of the
+        # caller's that made it.
+        check_channel_number(self.channel)
+        check_detection_choices(self)
+        checked_frames(self.frames)
+
     def affecting_results(self) -> dict:
         """The options that change the centres found (device, batching and threads do not)."""
         return {"threshold": self.threshold, "diameter": self.diameter, "polarity": self.polarity,
