@@ -868,6 +868,8 @@ def check_table(table: pd.DataFrame, source: str, from_file: bool = False) -> pd
         raise ParticleDetectError(f"{source}: not a rods table: no {', '.join(missing)} column{hint}"
                                   f"{columns_read(table.columns)}")
     given = [c for c in TIP_COLUMNS if c in table.columns]
+    if len(given) == len(TIP_COLUMNS):
+        table = _tips_of_rows_without_them(table)
     if 0 < len(given) < len(TIP_COLUMNS):
         # Else the tips given were replaced, without a word, by those of the centre, angle and length.
         raise ParticleDetectError(f"{source}: has tip column{'s' if len(given) > 1 else ''} {', '.join(given)} but no "
@@ -900,6 +902,24 @@ def check_table(table: pd.DataFrame, source: str, from_file: bool = False) -> pd
         full = rod_table(table["y"], table["x"], table["angle"], table["length"], table["width"])
         for c in TIP_COLUMNS:
             table[c] = full[c].to_numpy()
+    return table
+
+
+def _tips_of_rows_without_them(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with each row that leaves its four tips empty but gives its centre, angle and length given the tips
+    these draw, as a table without tip columns is given them: a rod added by hand to a table with tips was refused
+    as 'column y1 holds missing values'. Its angle of 180 is read as 0 here, so the tips drawn point along it."""
+    measured = table[list(MEASURED_COLUMNS)].apply(pd.to_numeric, errors="coerce")
+    rows = (table[list(TIP_COLUMNS)].isna().all(axis=1) & np.isfinite(measured.to_numpy(float)).all(axis=1)).to_numpy()
+    if not rows.any():
+        return table
+    y, x, angle, length = (measured.loc[rows, c].to_numpy(float) for c in MEASURED_COLUMNS)
+    angle = np.where(angle == 180.0, 0.0, angle)
+    drawn = rod_columns(y, x, angle, length, np.full(len(y), np.nan))
+    table = table.copy()
+    table.loc[rows, "angle"] = angle  # out of range is refused after, as the row says it
+    for column in TIP_COLUMNS:
+        table.loc[rows, column] = drawn[column]
     return table
 
 
