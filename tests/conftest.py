@@ -120,6 +120,51 @@ def layer_removal_without_a_full_collection():
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def callback_signatures_read_once():
+    """napari reads a callback's signature (inspect.signature) at every connection to one of its events, some 1,700
+    times a GUI test (every layer's controls, every dock widget), 2-3 % of the GUI tests' CPU. Whether a callback
+    takes the event depends on its code and how many defaults it has and whether it is bound, so a plain function
+    or method is read once; anything else (wrapped, partial, callable objects) is read each time as before."""
+    from napari.utils.events.event import EventEmitter
+
+    check = EventEmitter._check_signature
+    taking: dict[tuple, bool] = {}
+
+    def checked_once(fun) -> bool:
+        function = getattr(fun, "__func__", fun)
+        code = getattr(function, "__code__", None)
+        if code is None or hasattr(fun, "__wrapped__") or hasattr(fun, "__signature__"):
+            return check(fun)
+        key = (code, hasattr(fun, "__self__"), len(getattr(function, "__defaults__", None) or ()))
+        if key not in taking:
+            taking[key] = check(fun)
+        return taking[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(EventEmitter, "_check_signature", staticmethod(checked_once))
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_application_wide_event_filter_per_window():
+    """Each napari window filters every event of the whole application through Python (to show a hidden menu bar
+    as the mouse nears it in full-screen mode, which no test uses): some 20,000 calls a GUI test, about 2 % of
+    its CPU. The filter is taken off as each window is made."""
+    from napari._qt.qt_event_loop import get_qapp
+    from napari._qt.qt_main_window import Window
+
+    make = Window.__init__
+
+    def made_without_the_filter(self, *args, **kwargs):
+        make(self, *args, **kwargs)
+        get_qapp().removeEventFilter(self._qt_window)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Window, "__init__", made_without_the_filter)
+        yield
+
+
 @pytest.fixture(scope="session")
 def light_model(tmp_path_factory):
     """A real model file, trained for a few seconds; its accuracy is irrelevant."""
