@@ -2,7 +2,13 @@
 
 from dataclasses import replace
 
+import numpy as np
+import pandas as pd
+import pytest
+
 from helpers import tiny_recipe
+from napari_particle_detect.errors import ParticleDetectError
+from napari_particle_detect.projects.project import Project
 from napari_particle_detect.learning.recipes import RunStatus, load_recipe
 from napari_particle_detect.projects.acceptance import AcceptCheck
 
@@ -26,3 +32,16 @@ def test_a_finished_recipe_of_one_phase_is_said_in_the_singular(tmp_path):
     assert done.describe() == f"one-phase: its one phase done -> {tmp_path / 'model.pt'}"
     two = replace(recipe, phases=recipe.phases * 2)
     assert RunStatus(two, [], None, False, tmp_path / "model.pt").describe().startswith("one-phase: all 2 phases done")
+
+
+def test_a_frame_beyond_a_single_image_project_is_said_in_the_singular(tmp_path):
+    data = np.random.default_rng(0).random((32, 32)).astype(np.float32)
+    project = Project.open(tmp_path / "one.particle-detect", n_frames=1, frame_shape=(32, 32), first_frame=data)
+    with pytest.raises(ParticleDetectError) as refused:
+        project.save_frame(1, pd.DataFrame({"y": [5.0], "x": [5.0], "score": [1.0], "source": ["added"]}))
+    assert str(refused.value).endswith("frame 1 is beyond this image, one frame (frame 0)")
+    project.save_frame(0, pd.DataFrame({"y": [5.0], "x": [5.0], "score": [1.0], "source": ["added"]}))
+    (project.folder / "frames" / "frame-0003.csv").write_text("frame,y,x,score,source\n3,5,5,1,added\n")
+    again = Project.open(project.folder, n_frames=1, frame_shape=(32, 32), first_frame=data)
+    with pytest.warns(UserWarning, match=r"frame 3 is beyond this image, one frame \(frame 0\) \(left out\)"):
+        assert again.saved_frames() == [0]

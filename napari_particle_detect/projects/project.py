@@ -46,7 +46,7 @@ from ..files.io import UnreadableFrameError, atomic_write_bytes, atomic_write_te
 from ..files.centre_csv import read_centres, write_centres
 from .project_state import (  # Region, RoundInfo and ProjectState are this module's API too
     MAX_DIAMETER, MAX_FRAMES, MAX_ROUND, POLARITIES, FieldChecker, ProjectState, Region, RoundInfo,
-    check_frame_number, make_region, parse_round, parse_state,
+    check_frame_number, frames_of_this_image, make_region, parse_round, parse_state,
 )
 from .project_state import (  # which image a project is of; the state before the last change, or in place of a lost one
     DAMAGED_SUFFIX, backup_path, image_mismatch, lost_state, pixel_fingerprint, read_state_with_backup,
@@ -772,7 +772,7 @@ class Project:
             if match is None:
                 continue
             if int(match.group(1)) >= limit:
-                self._problem(f"{path}: frame {int(match.group(1))} is beyond the {limit} frames of this image (left out)")
+                self._problem(f"{path}: frame {int(match.group(1))} is beyond {frames_of_this_image(limit)} (left out)")
                 continue
             frames.append(int(match.group(1)))
         return sorted(frames)

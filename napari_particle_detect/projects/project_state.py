@@ -303,8 +303,13 @@ def check_frame_number(frame: Any, n_frames: int | None, source: str) -> int:
             raise ParticleDetectError(f"{source}: frame must be a whole number from 0, got {frame!r:.40}")
     limit = n_frames if n_frames is not None else MAX_FRAMES
     if int(frame) >= limit:
-        raise ParticleDetectError(f"{source}: frame {int(frame)} is beyond the {limit} frames of this image")
+        raise ParticleDetectError(f"{source}: frame {int(frame)} is beyond {frames_of_this_image(limit)}")
     return int(frame)
+
+
+def frames_of_this_image(count: int) -> str:
+    """'the 3 frames of this image'; of a single image 'this image, one frame (frame 0)', not 'the 1 frames'."""
+    return "this image, one frame (frame 0)" if count == 1 else f"the {count} frames of this image"
 
 
 def parse_round(data: Any, index: int, check: FieldChecker) -> RoundInfo:
