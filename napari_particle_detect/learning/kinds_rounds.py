@@ -189,12 +189,12 @@ def held_rod_bodies(table: pd.DataFrame, held_area: np.ndarray, margin: float) -
     """The pixels within ``margin`` of the body of each rod of ``table`` centred in ``held_area``: where its maps
     (centre, orientation, sizes, tips) are drawn, and a band as wide as the tiles' guard beyond."""
     reach = np.zeros(held_area.shape, dtype=bool)
+    height, width_px = held_area.shape
     held = _inside(table, held_area)
     widths = np.nan_to_num(held["width"].to_numpy(float), nan=DEFAULT_WIDTH) if "width" in held else \
         np.full(len(held), DEFAULT_WIDTH)
     for (y1, x1, y2, x2), width in zip(held[["y1", "x1", "y2", "x2"]].to_numpy(float), widths):
         radius = max(0.5 * width, rods.REGRESSION_RADIUS) + margin
-        height, width_px = held_area.shape
         rows = slice(max(int(np.floor(min(y1, y2) - radius)), 0), min(int(np.ceil(max(y1, y2) + radius)) + 1, height))
         cols = slice(max(int(np.floor(min(x1, x2) - radius)), 0), min(int(np.ceil(max(x1, x2) + radius)) + 1, width_px))
         yy, xx = np.mgrid[rows, cols]
