@@ -26,6 +26,9 @@ from test_stop_signals_and_lazy_index import cli_in, stderr_read_aside
 
 distributed = pytest.importorskip("distributed")
 
+# SAME_STOP_S for the tests whose repeat comes at once: the stopped command waits out the window before it ends.
+SHORT_SAME_STOP_S = 0.25
+
 TINY_TRAINING = ("--epochs", "1", "--steps-per-epoch", "100000", "--batch-size", "2", "--crop", "32", "--threads", "1",
                  "--device", "cpu")
 
@@ -88,7 +91,11 @@ def test_training_and_the_cluster_start_stop_on_sigterm_sent_as_timeout_sends_it
 def test_a_stop_signal_repeated_at_once_stops_training_at_the_steps_end_as_one_would(tmp_path):
     # Two SIGTERMs inside step 3: the second stopped training mid-step, the steps lost. In a process of its own: a
     # test worker raising SIGTERM in itself died in the suite now and then.
+    # The two come microseconds apart, well within SAME_STOP_S however short: shortened, since the stopped command
+    # waits out that window before it exits (a later repeat would reach the default handler), 1 s of this test.
     setup = ("import signal\nimport napari_particle_detect.learning.training as training\n"
+             "import napari_particle_detect.stop_signals as stop_signals\n"
+             f"stop_signals.SAME_STOP_S = {SHORT_SAME_STOP_S}\n"
              "from helpers import signalling_in_step\n"
              "training.take_step = signalling_in_step(training.take_step, 3, signal.SIGTERM, signal.SIGTERM)")
     code, err = main_in_child(tmp_path, setup, "train", "-o", "m.pt", "--epochs", "1", "--steps-per-epoch", "20",
@@ -142,7 +149,8 @@ def test_a_ctrl_c_after_a_stop_signal_that_lets_the_cluster_start_go_on_stops_it
         for number in (signal.SIGTERM, signal.SIGINT):  # to the main thread, which holds them
             signal.pthread_kill(threading.main_thread().ident, number)
             time.sleep(0.1)  # the first held before the second comes
-        return real(*args, **kwargs)
+        # Its worker a thread, not a process: what is checked happens around the start, whatever it starts.
+        return real(*args, **{**kwargs, "processes": False})
 
     monkeypatch.setattr(distributed, "LocalCluster", signalled_while_starting)
     try:
@@ -165,10 +173,12 @@ def test_a_stop_signal_repeated_after_a_moment_is_someone_insisting_and_acted_on
     assert went_on == []
 
 
-def test_the_command_lines_stop_takes_a_repeat_at_once_as_the_same_stop_while_the_run_unwinds():
+def test_the_command_lines_stop_takes_a_repeat_at_once_as_the_same_stop_while_the_run_unwinds(monkeypatch):
     # timeout's second SIGTERM (to the process group) landing while a stopped run saved its work and wrote how to go
     # on raised again: the line lost its '--resume continues at ...' (seen under load in the suite).
     from napari_particle_detect.cli.main import _stop_signals_as_ctrl_c
+
+    monkeypatch.setattr(stop_signals, "SAME_STOP_S", SHORT_SAME_STOP_S)  # the block's end waits out the window
 
     before = signal.signal(signal.SIGTERM, lambda signum, frame: None)  # a Python handler, put back after the block
     stopped_by: list[int] = []
