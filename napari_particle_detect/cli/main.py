@@ -33,6 +33,8 @@ if TYPE_CHECKING:  # annotations only: pandas and the detection stack load on th
 
     from ..files.file_detection import FramesSoFar
 
+# As a shell reports a process SIGPIPE ended (`yes | head -1`): the reader closed the pipe (Windows has no SIGPIPE).
+CLOSED_PIPE = 128 + getattr(signal, "SIGPIPE", 13)
 KIND_NAMES = ("spheres", "rods", "chains")  # kinds.KIND_NAMES, without importing torch to parse
 
 
@@ -1392,6 +1394,9 @@ def main(argv: list[str] | None = None) -> int:
     except ParticleDetectError as exc:
         print(f"particle-detect: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the output piped into a reader that stopped early (head): Unix tools end unsaid
+        _output_to_nowhere()
+        return CLOSED_PIPE
     except OSError as exc:  # disk full, read-only folder, name too long: the file and the reason
         where = f"{exc.filename}: " if exc.filename else ""
         print(one_line(f"particle-detect: error: {where}{exc.strerror or exc}"), file=sys.stderr)
@@ -1406,6 +1411,18 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(OSError):
             print(one_line(f"particle-detect: interrupted{by}{how_to_go_on}"), file=sys.stderr)
         return 128 + (stopped_by[0] if stopped_by else signal.SIGINT)  # as a shell reports a process the signal ended
+
+
+def _output_to_nowhere() -> None:
+    """Send what stdout still holds to the null device: flushed at exit into the closed pipe, it raised once more
+    ("Exception ignored ... BrokenPipeError"). Python's documented way, on the file descriptor itself."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stream (a program's own, pythonw): nothing flushed there
+        return
+    nowhere = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(nowhere, descriptor)
+    os.close(nowhere)
 
 
 def _one_line_handler() -> logging.Handler:
