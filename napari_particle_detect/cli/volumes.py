@@ -140,7 +140,7 @@ def cmd_synth_volumes(args: argparse.Namespace) -> int:
             total += len(c)
             log.info("volume_%03d: %d spheres, volume fraction %.3f", i, len(c), sample.volume_fraction)
         (staging / "synth.json").write_text(json.dumps({"seed": args.seed, "n": args.n, **config.to_dict()}, indent=2))
-    log.info("wrote %d volume(s) with %d centres to %s", args.n, total, args.outdir)
+    log.info("wrote %s with %d centres to %s", _volumes(args.n), total, args.outdir)
     return 0
 
 
@@ -596,10 +596,10 @@ def _detect_one_volume_file(path: Path, axes: Axes, options, model: str | None):
     low = record["diameter_confidence"] == "low"
     # Without a voxel size z was estimated too, and one --diameter (xy) leaves it so.
     advice = "give --diameter" if record["voxel_size_zyx"] else "give --diameter Z Y X or --voxel-size Z Y X"
-    volumes = (f"{len(record['frames_detected'])} of {record['volumes']}" if "frames_detected" in record
-               else str(record["volumes"]))
+    volumes = (f"{len(record['frames_detected'])} of {_volumes(record['volumes'])}" if "frames_detected" in record
+               else _volumes(record["volumes"]))
     (log.warning if low else log.info)(
-        "%s: %d centres in %s volume(s) (axes %s from %s); diameter z %.1f, y %.1f, x %.1f voxels (%s)%s",
+        "%s: %d centres in %s (axes %s from %s); diameter z %.1f, y %.1f, x %.1f voxels (%s)%s",
         path, len(table), volumes, axes.axes, axes.source, z, y, x, record["diameter_source"],
         f"; low confidence: {with_advice(record['diameter_reason'], advice)}" if low else "")
     return table, record
@@ -799,7 +799,8 @@ def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: 
     (the dock's Export) keeps only the volumes a person reviewed (learning.training.reviewed_indices)."""
     from ..files.axes import read_volumes
     from ..files.centre_csv import finite_column, read_centres
-    from ..learning.training import annotated_files, check_centres_inside, reviewed_indices, say_unlabelled_images
+    from ..learning.training import (annotated_files, check_centres_inside, frame_beyond, reviewed_indices,
+                                     say_unlabelled_images)
     from ..detection.volume_detection import Prepared, refuse_subvoxel, volume_sizing
     from ..learning.volume_finetune import volume_example
     from ..detection.volume_resampling import normalise_volume, resample_volume, to_working, working_factors
@@ -819,7 +820,8 @@ def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: 
         table = table.assign(z=finite_column(table, "z", str(csv)), frame=table["frame"] if "frame" in table else 0)
         frames = sorted(set(int(f) for f in table["frame"])) or [0]
         if frames[-1] >= data.shape[0]:
-            raise ParticleDetectError(f"{csv}: frame {frames[-1]}, but {image_path} holds {data.shape[0]} volume(s)")
+            # A table numbered from 1 (as ImageJ numbers its frames) is asked about, as 2D training asks.
+            raise frame_beyond(csv, frames[-1], data.shape[0], str(image_path), frames, volumes=True)
         # A dock export's volumes nobody reviewed hold the model's detections: taught as truth, its misses
         # would be taught as background (2D and rods/chains training read source the same way).
         frames = reviewed_indices(csv, table.assign(frame=table["frame"].astype(int)), frames, data.shape[0] > 1)
@@ -843,9 +845,14 @@ def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: 
             examples.append(volume_example(normalise_volume(working), to_working(centres, applied),
                                            f"{image_path.name} volume {t}"))
         prepared.say(str(image_path))  # what detect says of the same file, so a user sees it was read alike
-        log.info("%s: %d volume(s), diameter z %.1f, y %.1f, x %.1f voxels (%s)", image_path, len(frames),
+        log.info("%s: %s, diameter z %.1f, y %.1f, x %.1f voxels (%s)", image_path, _volumes(len(frames)),
                  *sizing.diameter, sizing.source)
     return examples
+
+
+def _volumes(count: int) -> str:
+    """'1 volume', '3 volumes'."""
+    return f"{count} volume{'s' * (count != 1)}"
 
 
 def _volume_round(args: argparse.Namespace) -> int:

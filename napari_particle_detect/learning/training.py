@@ -1397,14 +1397,21 @@ def annotated_files(paths: list[str | Path], table: str = "centre table") -> Ite
                 raise ParticleDetectError(f"{image_path}: no {table} {csv.name} beside it")
 
 
-def frame_beyond(csv: Path, index: int, count: int, image: str, frames: Iterable[int] = ()) -> ParticleDetectError:
+def frame_beyond(csv: Path, index: int, count: int, image: str, frames: Iterable[int] = (),
+                 volumes: bool = False) -> ParticleDetectError:
     """The refusal of a training table naming frame ``index`` of an image of ``count`` frames: "beyond the 1
     frames of" a single 2D image read as a slip. ``frames``: all the table names; where they run from 1 to the
-    image's count, the table was numbered from 1 (ImageJ numbers its slices so), which the refusal asks."""
-    held = f"{image}, one image (frame 0)" if count == 1 else f"the {count} frames of {image} (0 to {count - 1})"
+    image's count, the table was numbered from 1 (ImageJ numbers its slices so), which the refusal asks.
+    ``volumes``: each frame of the file is a volume (ZYX or TZYX), said so."""
+    if volumes:
+        held = (f"{image}, one volume (frame 0)" if count == 1
+                else f"the {count} volumes of {image} (frames 0 to {count - 1})")
+    else:
+        held = f"{image}, one image (frame 0)" if count == 1 else f"the {count} frames of {image} (0 to {count - 1})"
     named = sorted(set(int(f) for f in frames))
     from_one = bool(named) and named[0] == 1 and named[-1] == count and index == count
-    hint = (f"; {_said_frames(named)}: numbered from 1, as ImageJ numbers its slices? Frames count from 0"
+    numbered = "its frames" if volumes else "its slices"  # a volume's slices are its z
+    hint = (f"; {_said_frames(named)}: numbered from 1, as ImageJ numbers {numbered}? Frames count from 0"
             if from_one else "")
     return ParticleDetectError(f"{csv}: frame {index} is beyond {held}{hint}")
 
