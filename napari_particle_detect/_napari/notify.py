@@ -112,11 +112,15 @@ def found_elsewhere_note(name: str, path: Path | None, folder: Path, record: Cal
     if not found:
         return ""
     which = "it" if len(found) == 1 else "the one to carry on with"
-    note = f"{found_note(found)}: move {which} to {folder} before working on this image to carry on with its work"
+    move = f"move {which} to {folder} before working on this image to carry on with its work"
+    note = f"{found_note(found)}: {move}"
     if note not in said:
         said.add(note)
         show_info(f"'{name}': {note}")
-    return note
+    if len(found) == 1:
+        return note
+    # Several folders with their dates filled seven lines of the dock: the line counts them, the message names them.
+    return f"found {len(found)} projects made for this image (named in the message): {move}"
 
 
 def report(exc: BaseException) -> None:

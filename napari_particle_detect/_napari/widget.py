@@ -29,7 +29,7 @@ from .image_views import (
     START_HINT, add_view_layer, explain, kind_suffix, layer_frames, layer_kind, other_dock_note,
     remember_copied_files, shared_file_projects, show_view_choice,
 )
-from .labels import DockScroll, NameList, PathLabel
+from .labels import DockScroll, NameList, PathLabel, plain_tip
 from .layers import guard_canvas_from_removed_layers, is_dock_output, quoted_names, viewer_closing
 from .measure_panel import MeasurePanel
 from .notify import report, reports_errors, say_problems, show_info
@@ -89,6 +89,7 @@ class ParticleDetectWidget(ClosingDock, QWidget):
         # What the project line adds about a project folder (kept in the projects home, projects made for its image
         # found elsewhere): each part said once, when first found.
         self._project_notes: dict[Path, tuple[str, ...]] = {}
+        self._project_tips: dict[Path, str] = {}  # the notes as notified, whole: the project line's tooltip
         # Folders chosen with Folder… that were gone when their image was opened (said once each).
         self._said_missing: set[Path] = set()
         self._unopened_folder: Path | None = None  # the picked image's project folder that could not be opened
@@ -252,12 +253,13 @@ class ParticleDetectWidget(ClosingDock, QWidget):
                           "Folder… chooses another place (remembered for this image)"))
         if elsewhere:
             found = f"{found_note(elsewhere)}: Folder… to use it"
-            parts.append((found, f"'{image.name}': {found}"))
+            parts.append((found_briefly(elsewhere), f"'{image.name}': {found}"))
         said = self._project_notes.get(location.folder, ())
         for part, line in parts:
             if part not in said:
                 show_info(line)
         self._project_notes[location.folder] = tuple(part for part, _ in parts)
+        self._project_tips[location.folder] = "\n".join(line for _, line in parts)
         if location.missing_chosen is not None and location.missing_chosen not in self._said_missing:
             self._said_missing.add(location.missing_chosen)
             self._say_missing_chosen(image, location)
@@ -372,6 +374,8 @@ class ParticleDetectWidget(ClosingDock, QWidget):
             folder = annotation.project.folder
             note = "; ".join(self._project_notes.get(folder, ()))
             self.project_label.setText(f"Project: {folder}" + (f" ({note})" if note else ""))
+            if note:  # the notes whole, where the line names several projects found by their count alone
+                self.project_label.setToolTip(plain_tip(f"Project: {folder}\n{self._project_tips.get(folder, '')}"))
             say_problems(annotation.project, self._said_problems, annotation.project)
         elif self.selected_image() is None:
             self.project_label.setText(START_HINT)
@@ -576,3 +580,12 @@ def bind_shortcuts(viewer, widget: ParticleDetectWidget) -> None:
     }
     for key, action in keys.items():
         viewer.bind_key(key, call(action), overwrite=True)
+
+
+def found_briefly(found: list[Path]) -> str:
+    """The project line's note of projects made for the image found elsewhere: one named with its folder, several
+    counted (each with its folder and date in the notification and the line's tooltip), as four paths filled seven
+    lines of the dock."""
+    if len(found) == 1:
+        return f"{found_note(found)}: Folder… to use it"
+    return f"found {len(found)} projects made for this image (hover for where): Folder… to use one"
