@@ -98,12 +98,6 @@ def test_two_project_objects_in_one_process_lose_nothing(tmp_path, fake_model):
     assert (a.number, b.number) == (1, 2) and [r.number for r in first.rounds] == [1, 2]
 
 
-def test_two_processes_keep_every_acceptance(killed):
-    result = killed("writers")
-    assert result["errors"] == []
-    assert result["kept"] == 100 and result["lost"] == 0
-
-
 # ---- crashes between steps, and what they leave ----------------------------------------------------
 def test_an_orphan_round_is_recovered_and_never_blocks_the_next(tmp_path, fake_model):
     project = Project.open(tmp_path / "img.tif")
@@ -168,26 +162,6 @@ def test_an_interrupted_rounds_work_removed_on_open_is_said_once(tmp_path):
     assert said.startswith(f"{project.folder / 'rounds'}: an interrupted round's work (.building-k1ll3d)")
     assert "was discarded" in said and "deleted" not in said
     assert not Project.open(project.folder).problems  # said when it was removed, not at every opening
-
-
-def test_a_workspace_another_program_builds_in_survives_until_it_dies(killed):
-    result = killed("live")
-    assert result["live_kept"] and result["dead_removed"]
-
-
-def test_kills_during_saves_lose_nothing_and_leave_nothing(killed):
-    result = killed("saves")
-    assert result["kills"] == KILLS and result["completed_calls"] > 0
-    assert result["errors"] == [] and result["unreadable"] == 0 and result["lost"] == 0
-    assert result["leftovers_after"] == [] and result["problems"] == []
-
-
-def test_kills_during_rounds_keep_disk_and_state_in_step(killed):
-    result = killed("rounds")
-    assert result["kills"] == KILLS and result["completed_calls"] > 0
-    assert result["errors"] == [] and result["unreadable"] == 0 and result["lost"] == 0
-    assert result["leftovers_after"] == []
-    assert result["rounds_on_disk"] == result["rounds_in_state"] == result["next_round"]
 
 
 def test_one_unreadable_frame_is_reported_and_the_rest_load(tmp_path):
@@ -341,3 +315,30 @@ def test_tiff_pages_saved_one_by_one_are_all_read(tmp_path):
             tif.write(frame)  # three separate images in one file, as some acquisition programs write them
     for lazy in (False, True):
         np.testing.assert_array_equal(np.asarray(read_image(tmp_path / "pages.tif", lazy=lazy)), np.stack(frames))
+
+
+# ---- the kill scenarios' results, last: the child process running them overlaps every test above -------
+def test_two_processes_keep_every_acceptance(killed):
+    result = killed("writers")
+    assert result["errors"] == []
+    assert result["kept"] == 100 and result["lost"] == 0
+
+
+def test_a_workspace_another_program_builds_in_survives_until_it_dies(killed):
+    result = killed("live")
+    assert result["live_kept"] and result["dead_removed"]
+
+
+def test_kills_during_saves_lose_nothing_and_leave_nothing(killed):
+    result = killed("saves")
+    assert result["kills"] == KILLS and result["completed_calls"] > 0
+    assert result["errors"] == [] and result["unreadable"] == 0 and result["lost"] == 0
+    assert result["leftovers_after"] == [] and result["problems"] == []
+
+
+def test_kills_during_rounds_keep_disk_and_state_in_step(killed):
+    result = killed("rounds")
+    assert result["kills"] == KILLS and result["completed_calls"] > 0
+    assert result["errors"] == [] and result["unreadable"] == 0 and result["lost"] == 0
+    assert result["leftovers_after"] == []
+    assert result["rounds_on_disk"] == result["rounds_in_state"] == result["next_round"]
