@@ -20,12 +20,12 @@ from test_s56_fix3_remote_stalled_scheduler_stop import scheduler_process
 
 distributed = pytest.importorskip("distributed")
 pytestmark = pytest.mark.usefixtures("project_home")
-STALL_S = 4.0  # longer than the (shortened) CONNECT_TIMEOUT_S: a second is margin enough; each second more, waited
+STALL_S = 2.5  # longer than the (shortened) CONNECT_TIMEOUT_S: a second is margin enough; each second more, waited
 
 
 def test_a_scheduler_silent_as_the_task_is_sent_is_no_worker_gone(tmp_path, monkeypatch):
     monkeypatch.setattr(remote, "ANSWER_S", 0.2)
-    monkeypatch.setattr(remote, "CONNECT_TIMEOUT_S", 3)
+    monkeypatch.setattr(remote, "CONNECT_TIMEOUT_S", 1.5)
     events, timers = [], []
     with scheduler_process() as (address, scheduler):
         project, stack = reviewed_project(tmp_path)
