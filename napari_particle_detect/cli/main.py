@@ -182,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help=DEVICE_HELP)
     train.add_argument("--seed", type=SEED, default=0,
                        help="draws the generator's images and the crops (default 0)")
-    train.add_argument("--kind", type=kind_name, choices=KIND_NAMES, default="spheres", help="train a rods or chains model's heads")
+    train.add_argument("--kind", type=kind_name, choices=KIND_NAMES, default="spheres",
+                       help="train a rods or chains model's heads (default: the kind --from's card names, else spheres)")
     volume_cli.add_train_options(train, number_in(0, 1e6, low_open=True))  # --axes ZYX: a 3D round
 
     recipe = sub.add_parser(
@@ -245,7 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "refused (of several files, that one fails and the others go on); a folder run skips "
                              "a file done with the same range and redoes one done with another")
     detect.add_argument("--kind", type=kind_name, choices=KIND_NAMES, default="spheres",
-                        help="what to find (default spheres); rods and chains use their shipped models")
+                        help="what to find (default: the kind --model's card names, else spheres); rods and chains use "
+                             "their shipped models")
     detect.add_argument("--overlay", type=Path, default=None,
                         help="PNG of the first frame detected (with --frames, the first of those) with its centres "
                              "drawn; replaces only an overlay detect drew")
@@ -1390,6 +1392,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Not the viewer's: Qt's event loop would take the KeyboardInterrupt for an error in whichever slot it hit.
         with _stop_signals_as_ctrl_c(stopped_by) if args.command != "gui" else contextlib.nullcontext():
+            _kind_from_model_card(args)
             return COMMANDS[args.command](args)
     except ParticleDetectError as exc:
         print(f"particle-detect: error: {exc}", file=sys.stderr)
@@ -1411,6 +1414,23 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(OSError):
             print(one_line(f"particle-detect: interrupted{by}{how_to_go_on}"), file=sys.stderr)
         return 128 + (stopped_by[0] if stopped_by else signal.SIGINT)  # as a shell reports a process the signal ended
+
+
+def _kind_from_model_card(args: argparse.Namespace) -> None:
+    """Without --kind, the kind of the model given (detect's --model, train's --from) is its card's: a rods model
+    given alone was refused as 'finds rods, not spheres; give --kind rods', though its card said so. A --kind
+    given is kept, and a model of another kind refused as before."""
+    model = {"detect": "model", "train": "init"}.get(args.command)
+    if model is None or getattr(args, model, None) is None or "kind" in args.given:
+        return
+    from ..models.registry import saved_card
+
+    try:
+        kind = saved_card(getattr(args, model)).kind
+    except (ParticleDetectError, OSError):  # missing or unreadable: loading the model says why, as before
+        return
+    if kind in KIND_NAMES:
+        args.kind = kind
 
 
 def _output_to_nowhere() -> None:
