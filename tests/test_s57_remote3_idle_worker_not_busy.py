@@ -31,9 +31,12 @@ def queued_lines(project, stack, client) -> list[str]:
 def test_a_round_starting_on_an_idle_worker_is_not_said_to_wait_for_a_busy_one(tmp_path, monkeypatch):
     monkeypatch.setattr(remote, "QUEUED_AFTER_S", 0.3)
     loaded = remote.remote_fine_tune
+    started = []
 
     def slow_to_start(*args, **kwargs) -> dict:
-        time.sleep(SLOW_START_S)  # as a worker loading torch (and CUDA) for its first task
+        if not started:  # as a worker loading torch (and CUDA) for its first task; its later tasks start at once
+            time.sleep(SLOW_START_S)
+        started.append(True)
         return loaded(*args, **kwargs)
 
     monkeypatch.setattr(remote, "remote_fine_tune", slow_to_start)
