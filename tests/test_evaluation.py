@@ -128,7 +128,7 @@ def test_score_takes_n_by_2_points_or_a_table_of_one_image_and_refuses_other_sha
         matched_offsets(np.zeros((4, 3)), np.zeros((4, 3)))
     with pytest.raises(TypeError, match="truth must be an"):
         score(np.zeros((1, 2)), "centres.csv")
-    with pytest.raises(ParticleDetectError, match="truth: 1 of 3 points have a missing"):
+    with pytest.raises(ParticleDetectError, match="truth: 1 of 3 points has a missing"):
         score(pred, truth.assign(y=[1.0, np.nan, 2.0]))
     with pytest.raises(ParticleDetectError, match="predicted: a table of centres needs columns y and x"):
         score(pred.drop(columns="x"), truth)
@@ -148,7 +148,7 @@ def test_evaluate_frames_names_the_table_and_the_problem():
     pred, truth = _pair_tables()
     with pytest.raises(ParticleDetectError, match="truth: needs columns frame, y and x \\(no x"):
         evaluate_frames(pred, truth.drop(columns="x"))
-    with pytest.raises(ParticleDetectError, match="predicted: 1 of 3 rows have a missing, non-numeric or infinite y or x"):
+    with pytest.raises(ParticleDetectError, match="predicted: 1 of 3 rows has a missing, non-numeric or infinite y or x"):
         evaluate_frames(pred.assign(y=[1.0, np.nan, 2.0]), truth)
     for bad in (-1, float("nan")):
         with pytest.raises(ValueError, match="tolerance must be a positive number"):

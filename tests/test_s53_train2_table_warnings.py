@@ -39,7 +39,7 @@ def test_rods_and_chains_tables_without_one_particle_are_said(tmp_path, caplog):
         image_with_table(folder, "e", header + "\n")
         with caplog.at_level(logging.WARNING):
             load_kind_examples([folder], kind)
-        assert (f"{folder}: not one {kind[:-1]} in its tables: its 1 frame(s) are read as holding no particles"
+        assert (f"{folder}: not one {kind[:-1]} in its tables: its 1 frame is read as holding no particles"
                 in caplog.text)
         caplog.clear()
 

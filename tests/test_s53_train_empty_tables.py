@@ -42,7 +42,7 @@ def test_tables_without_one_centre_are_said_and_one_centre_silences_it(tmp_path,
     empty, _ = image_with_table(tmp_path, "e", "y,x")
     with caplog.at_level(logging.WARNING):
         load_examples([tmp_path], 15.0, diameter=12.0)
-    assert f"{tmp_path}: not one centre in its tables: its 1 frame(s) are read as holding no particles" in caplog.text
+    assert f"{tmp_path}: not one centre in its tables: its 1 frame is read as holding no particles" in caplog.text
     caplog.clear()
     full, sample = image_with_table(tmp_path, "f", "y,x")
     full.with_suffix(".csv").write_text("y,x\n" + "".join(f"{y},{x}\n" for y, x in sample.centres))

@@ -1501,8 +1501,9 @@ def say_no_centres(paths: list[str | Path], counts: Sequence[int], particle: str
     table exported or written wrongly, trains a model that finds nothing, and a round then had no particle to be
     scored on, said only as "nothing to score"."""
     if not any(counts):
-        log.warning("%s: not one %s in its tables: its %d frame(s) are read as holding no particles (a table "
-                    "meant to list them that lists none?)", ", ".join(map(str, paths)), particle, len(counts))
+        read = "its 1 frame is" if len(counts) == 1 else f"its {len(counts)} frames are"
+        log.warning("%s: not one %s in its tables: %s read as holding no particles (a table meant to list them "
+                    "that lists none?)", ", ".join(map(str, paths)), particle, read)
 
 
 def annotated_frames(csv: Path, table: pd.DataFrame, count: int, image: str) -> list[int]:
