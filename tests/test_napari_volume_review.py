@@ -189,7 +189,7 @@ def test_detect_again_keeps_unaccepted_edits_one_undo_away(make_napari_viewer, q
     seen = notification_count()
     points = detect(dock, viewer, qtbot)
     assert set(project.load_frame(0)["source"]) == {"model"}
-    said = "detected again over your edits on volume(s) 0: Undo brings them back"
+    said = "detected again over your edits on volume 0: Undo brings them back"
     assert said in dock.status.text() and said in notifications_since(seen)
     dock.review_panel.undo()  # the edits come back, on disk and on screen
     pd.testing.assert_frame_equal(project.load_frame(0), edited)
@@ -284,7 +284,7 @@ def test_detect_in_a_later_session_keeps_an_earlier_sessions_edits_one_undo_away
     project = dock.review.project
     edited = project.load_frame(0)
     assert "added" not in set(edited["source"]) and len(edited) == len(dock.points.data)
-    said = "detected again over your edits on volume(s) 0: Undo brings them back"
+    said = "detected again over your edits on volume 0: Undo brings them back"
     seen = notification_count()
     dock.button.click()
     qtbot.waitUntil(lambda: dock.button.isEnabled() and "centres;" in dock.status.text(), timeout=60_000)
@@ -326,7 +326,7 @@ def test_a_detection_ending_after_its_image_was_closed_keeps_the_edits_of_the_vo
     assert (dock.points.features["source"] == "added").sum() == 1
     # Arriving once the image is open again, the result is this dock's: it replaces them, one Undo away here.
     dock._detected(result, review, image, options, dock._voxel_unit, series.shape[1:])
-    assert "detected again over your edits on volume(s) 0: Undo brings them back" in dock.status.text()
+    assert "detected again over your edits on volume 0: Undo brings them back" in dock.status.text()
     dock.review_panel.undo()
     pd.testing.assert_frame_equal(dock.review.project.load_frame(0), edited)
     assert (dock.points.features["source"] == "added").sum() == 1

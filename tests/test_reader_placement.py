@@ -127,7 +127,7 @@ def test_the_volume_dock_speaks_of_the_image_shown(make_napari_viewer, project_h
     saved_project_of(dock, viewer, "vol")
     dock.layer_combo.setCurrentText("fresh")
     dock.layer_combo.setCurrentText("vol")
-    assert dock.status.text().startswith("3 saved centres of 1 volume(s) from the project")
+    assert dock.status.text().startswith("3 saved centres of 1 volume from the project")
     dock.layer_combo.setCurrentText("fresh")
     assert dock.status.text() == ""
     assert dock.review_panel.status.text().startswith("volume 0: not accepted")

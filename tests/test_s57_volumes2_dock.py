@@ -85,6 +85,6 @@ def test_a_detection_running_for_another_image_is_said_as_its(make_napari_viewer
     pick(dock, "vol")
     dock.button.click()
     pick(dock, "other")
-    assert "detecting in 1 volume(s) of 'vol'" in dock.status.text(), dock.status.text()
+    assert "detecting in 1 volume of 'vol'" in dock.status.text(), dock.status.text()
     qtbot.waitUntil(lambda: dock.worker is None, timeout=60_000)
     assert dock.status.text().startswith("vol: "), dock.status.text()

@@ -58,6 +58,7 @@ from .volume_review_panel import VolumeReviewPanel
 from .volume_round_panel import VolumeRoundPanel
 from .dock_closing import STOP_WAIT_S, ClosingDock, put_away_words
 from .docked_view import keep_layers_whole_as_docked
+from .round_progress import noun
 
 AXES_FOR_3D = ("ZYX (one volume)", "TYX (frames: use the Particle detection dock)")
 AXES_QUESTION = "3D layer: a volume, or frames? choose"  # nothing in the layer says which
@@ -559,7 +560,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         warn_once(self._not_square_said, layer, not_square_read_as_square(layer, options.voxel_size))
         self.button.setEnabled(False)
         # Named: the line stays while another image is chosen (it is still true), and unnamed it read as that one's.
-        self.status.setText(f"detecting in {len(volumes)} volume(s) of '{layer.name}' with "
+        self.status.setText(f"detecting in {len(volumes)} {noun(len(volumes), 'volume')} of '{layer.name}' with "
                             f"{review.project.current_round.name}…")
         self._stop, self._ended = threading.Event(), threading.Event()
         # Errors are ours to tell (one line through report): napari's own would add a traceback.
@@ -611,7 +612,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         if doubt:
             text += f"; {doubt}"
         if replaced:
-            said = (f"detected again over your edits on volume(s) {', '.join(map(str, replaced))}: "
+            said = (f"detected again over your edits on {noun(len(replaced), 'volume')} {', '.join(map(str, replaced))}: "
                     "Undo brings them back")
             text += f"; {said}"
             show_info(said)
@@ -825,7 +826,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             shown = self._voxel_option()
             self._restored_voxel = shown if same_voxel_size(shown, settings.voxel_size) else ()
         self.show_points(layer, project.load_all(), diameter[1], diameter[0])
-        text = (f"{len(project.load_all())} saved centres of {len(project.saved_frames())} volume(s) from the project "
+        volumes = len(project.saved_frames())
+        text = (f"{len(project.load_all())} saved centres of {volumes} {noun(volumes, 'volume')} from the project "
                 f"{project.folder.name}")
         doubt = sizing_doubt(self.review.kept_doubt(diameter[1], bool(settings.voxel_size))) if settings else ""
         self.status.setText(f"{text}; {doubt}" if doubt else text)

@@ -16,6 +16,7 @@ from .labels import WholeLabel
 from .layers import place_over_image
 from .notify import reports_errors, show_info
 from .regions import bounding_box, box_text, mark_review_box
+from .round_progress import noun
 
 BOX_LAYER = "3D review box"
 ACCEPTED_LAYER = "accepted 3D boxes"
@@ -93,9 +94,9 @@ class VolumeReviewPanel(QGroupBox):
         boxes = [r for r in project.regions() if r.frame == frame]
         whole = project.is_reviewed(frame)
         total = len(project.reviewed_areas())
-        self.status.setText(f"volume {frame}: {'accepted' if whole else 'not accepted'}"
-                            f"{f', {len(boxes)} accepted box(es)' if boxes else ''}; "
-                            f"{total} accepted area(s) in this project")
+        accepted_boxes = f", {len(boxes)} accepted {'box' if len(boxes) == 1 else 'boxes'}" if boxes else ""
+        self.status.setText(f"volume {frame}: {'accepted' if whole else 'not accepted'}{accepted_boxes}; "
+                            f"{total} accepted {noun(total, 'area')} in this project")
 
     def layers(self) -> list[Shapes]:
         """The panel's layers in the viewer now (the review box, the accepted boxes), whatever they are named."""
