@@ -324,9 +324,16 @@ def test_polarity_says_what_each_choice_does_for_every_kind(capsys):
     assert "dark ones need no flag" in polarity and "--measure" in polarity
 
 
-def test_a_kind_run_resumes_only_from_the_start_it_had(tmp_path, capsys):
-    from napari_particle_detect.detection.kinds_prediction import shipped_model_path
+def test_a_kind_run_resumes_only_from_the_start_it_had(tmp_path, capsys, monkeypatch):
+    from dataclasses import replace
 
+    from napari_particle_detect.detection.kinds_prediction import shipped_model_path
+    from napari_particle_detect.learning import kinds_training
+
+    # Each epoch's score, which this test never reads, on 2 generated images, not 8: 4 scorings took most of its time.
+    full_validation_set = kinds_training.validation_set
+    monkeypatch.setattr(kinds_training, "validation_set",
+                        lambda kind, config: full_validation_set(kind, replace(config, validation_images=2)))
     common = ["train", "--kind", "chains", "--steps-per-epoch", "1", "--batch-size", "2", "--crop", "48",
               "--threads", "1", "--device", "cpu"]
     fresh, tuned, shipped = tmp_path / "fresh.pt", tmp_path / "tuned.pt", shipped_model_path("chains")
