@@ -13,16 +13,17 @@ from napari_particle_detect.learning.rounds import commit
 from napari_particle_detect.learning.training import TrainingCancelled
 
 from helpers import reviewed_project
+from remote_setups import scheduler_with_worker_thread
 
 distributed = pytest.importorskip("distributed")
 
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0")
-    with distributed.Client(cluster) as client:
+    # The worker in a thread of this process, its tasks still sent over TCP and pickled: a worker process imported
+    # torch and this package for the first round, about 4 s, and no test here kills or stops it.
+    with scheduler_with_worker_thread() as (_, client, _):
         yield client
-    cluster.close()
 
 
 @pytest.fixture
@@ -57,15 +58,27 @@ def test_cancelling_a_remote_round_stops_it_and_leaves_nothing(client, project):
     assert client.submit(lambda: 1 + 1, pure=False).result(timeout=30) == 2
 
 
+def _in_a_worker_s_task() -> bool:
+    """Whether this runs as a task of a dask worker (not the test's own calls)."""
+    try:
+        distributed.get_worker()
+    except ValueError:
+        return False
+    return True
+
+
 def _pretend_gpu_defaults(on: bool) -> None:
-    """On the worker: round defaults as if it trained on a GPU (12 steps, 1 frame: short for a test)."""
+    """On the worker: round defaults as if it trained on a GPU (12 steps, 1 frame: short for a test). The worker runs
+    in this process (a thread), so only its tasks see a GPU: the test's own side still has this computer's CPU
+    defaults, and a round that took those instead of the worker's is told apart."""
     from napari_particle_detect.learning import finetune
 
     if on:
         finetune._saved_defaults = (finetune._on_gpu, finetune.GPU_ROUND_STEPS, finetune.GPU_ROUND_BATCH,
                                     finetune.GPU_ROUND_UNLABELLED)
+        on_cpu = finetune._on_gpu
         finetune._on_gpu, finetune.GPU_ROUND_STEPS, finetune.GPU_ROUND_BATCH, finetune.GPU_ROUND_UNLABELLED = (
-            (lambda device: True), 12, 2, 1)
+            (lambda device: _in_a_worker_s_task() or on_cpu(device)), 12, 2, 1)
     else:
         (finetune._on_gpu, finetune.GPU_ROUND_STEPS, finetune.GPU_ROUND_BATCH,
          finetune.GPU_ROUND_UNLABELLED) = finetune._saved_defaults
@@ -113,7 +126,7 @@ def test_a_round_at_the_worker_s_defaults_without_a_worker_obeys_cancel_and_then
     from napari_particle_detect.learning import remote
 
     project, stack = project
-    monkeypatch.setattr(remote, "CONNECT_TIMEOUT_S", 2, raising=False)  # a short wait for the test
+    monkeypatch.setattr(remote, "CONNECT_TIMEOUT_S", 1, raising=False)  # a short wait for the test
     cluster = distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None,
                                        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})  # 8787 may be taken
     try:
@@ -128,7 +141,7 @@ def test_a_round_at_the_worker_s_defaults_without_a_worker_obeys_cancel_and_then
             failed = _in_thread(lambda: run_round_remote(project, stack, empty, config, device="cpu",
                                                          worker_defaults=True), 20)
             assert isinstance(failed, ParticleDetectError), failed
-            assert "no dask worker has joined this scheduler in 2 s" in str(failed)
+            assert "no dask worker has joined this scheduler in 1 s" in str(failed)
             assert str(cluster.scheduler_address) in str(failed)
     finally:
         cluster.close()
