@@ -19,7 +19,7 @@ from test_s57_remote_progress_not_lost import worker_in_thread
 
 distributed = pytest.importorskip("distributed")
 pytestmark = pytest.mark.usefixtures("project_home")
-SILENT_BEFORE_CANCEL_S = 1.0
+SILENT_BEFORE_CANCEL_S = 0.5
 
 
 def test_cancel_during_a_silent_scheduler_ends_the_round_within_about_a_second(tmp_path):
