@@ -294,11 +294,12 @@ def test_the_3d_training_program_resumes_from_its_state(tmp_path):
 
     write_pool(tmp_path / "pool", 1, 1)
     write_pool(tmp_path / "val", 100, 1)
-    config = VolumeTrainConfig(minutes=0.02, validate_every=2, batch_size=1, crop=16, cache=1)
+    # A small network for a short time: a few steps, their state saved, are all a resume needs.
+    config = VolumeTrainConfig(channels=(4, 8), minutes=0.01, validate_every=2, batch_size=1, crop=16, cache=1)
     out = train_volumes(tmp_path / "pool", tmp_path / "val", tmp_path / "m.pt", config, log=lambda *_: None)
     assert out.exists() and out.with_suffix(".state.pt").exists()
     steps = []
-    train_volumes(tmp_path / "pool", tmp_path / "val", out, VolumeTrainConfig(**{**config.__dict__, "minutes": 0.03}),
+    train_volumes(tmp_path / "pool", tmp_path / "val", out, VolumeTrainConfig(**{**config.__dict__, "minutes": 0.015}),
                   resume=True, log=steps.append)
     assert steps and int(steps[0].split()[1]) > 2  # it went on from the saved step
 
