@@ -26,13 +26,16 @@ reviewed = test_napari_finetune.reviewed  # the dock with two frames accepted
 
 
 @contextmanager
-def stuck_worker():
+def stuck_worker(clients: list | None = None):
     """A scheduler's address whose one worker process is stopped (SIGSTOP) within the block: it is still
-    registered, and never answers; with the worker's address."""
+    registered, and never answers; with the worker's address. ``clients``, if given, is filled with a callable
+    that counts the clients connected to the scheduler (it runs in this process)."""
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                                   dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
         ((worker, pid),) = client.run(os.getpid).items()
         os.kill(pid, signal.SIGSTOP)
+        if clients is not None:
+            clients.append(lambda: len(cluster.scheduler.clients))
         try:
             yield cluster.scheduler_address, worker
         finally:
@@ -82,10 +85,14 @@ def test_cancel_while_a_stuck_worker_is_asked_its_version_stops_the_round_at_onc
 def test_the_dock_s_cancel_stops_a_round_waiting_for_a_stuck_worker(reviewed, qtbot):
     viewer, widget = reviewed
     panel = widget.finetune
-    with stuck_worker() as (address, _):
+    clients = []
+    with stuck_worker(clients) as (address, _):
         panel.where_edit.setText(address)
+        before = clients[0]()
         start_round(widget, TINY_TUNE)
-        qtbot.wait(1500)  # connected, asking the worker its version
+        # Connected (the round's client reached the scheduler), then asking the worker its version.
+        qtbot.waitUntil(lambda: clients[0]() > before, timeout=10_000)
+        qtbot.wait(300)
         assert panel.running()
         panel.cancel_button.click()
         qtbot.waitUntil(lambda: not panel.running(), timeout=5_000)
