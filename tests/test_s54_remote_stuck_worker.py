@@ -62,12 +62,12 @@ def _round_in_thread(project, stack, address, cancel=lambda: False) -> dict:
 
 def test_a_worker_that_never_says_its_version_is_refused_in_one_line_naming_it(tmp_path, monkeypatch):
     project, stack = reviewed_project(tmp_path)
-    monkeypatch.setattr(remote, "VERSION_TIMEOUT_S", 1, raising=False)
+    monkeypatch.setattr(remote, "VERSION_TIMEOUT_S", 0.5, raising=False)
     with stuck_worker() as (address, worker):
         outcome = _round_in_thread(project, stack, address)
     assert "after_s" in outcome, "the round still waits for the stuck worker"
     assert str(outcome["error"]) == (f"{address}: the dask worker {worker} did not say which napari-particle-detect "
-                                     "it runs in 1 s (stuck or overloaded?); restart it, or stop it, and start the "
+                                     "it runs in 0.5 s (stuck or overloaded?); restart it, or stop it, and start the "
                                      "round again")
     assert not project.leftover_workspaces() and [r.number for r in project.rounds] == [1]
 
