@@ -436,9 +436,10 @@ def test_refusals_up_front_come_before_any_progress_bar(tmp_path, capsys, sphere
              "nope.pt: model weights file not found"),
             ([image, "-o", f"{tmp_path}/out/", "--model", mismatched], "do not match the resnet in its card"),
             ([image, "-o", tmp_path / "out.csv", "--model", mismatched], "do not match the resnet in its card"),
-            ([image, "-o", f"{tmp_path}/out/", "--model", "rods"], "this model finds rods, not spheres; give a "
-                                                                   "sphere model, or kind='rods' (--kind rods)"),
-            ([image, "-o", tmp_path / "out.csv", "--model", "rods"],
+            # --kind spheres said: a rods model without --kind is taken at its card's kind (0dec96a)
+            ([image, "-o", f"{tmp_path}/out/", "--model", "rods", "--kind", "spheres"],
+             "this model finds rods, not spheres; give a sphere model, or kind='rods' (--kind rods)"),
+            ([image, "-o", tmp_path / "out.csv", "--model", "rods", "--kind", "spheres"],
              "give a sphere model, or kind='rods' (--kind rods)"),
             # The output folder is the inputs' own, where their truth tables lie.
             ([spheres, "-o", spheres, "--model", tiny_model], "move it or choose another output")]:
