@@ -342,7 +342,10 @@ def _estimated_xy(volume: np.ndarray, voxel_size: tuple[float, float, float] | N
     xy = float(np.median(sizes)) / SECTION_FACTOR
     doubtful = [e for e in estimates if not e.confident]
     if 2 * len(doubtful) > len(estimates):
-        confident, reason = False, doubtful[0].reason
+        # Each slice cuts only some of the particles: one slice's reading ("only 1 blob stands out") said of three
+        # clean spheres read as the volume's.
+        confident, reason = False, (f"{len(doubtful)} of the {len(estimates)} slices read are doubtful, the first: "
+                                    f"{doubtful[0].reason}")
     elif max(sizes) > 1.3 * min(sizes):
         confident, reason = False, "slices disagree: " + ", ".join(f"{d:.1f}" for d in sizes) + " px"
     if not ESTIMATE_RANGE[0] <= xy <= ESTIMATE_RANGE[1]:
