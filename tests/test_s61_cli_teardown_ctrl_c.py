@@ -5,10 +5,9 @@ then is said in the one 'interrupted' line with status 130 (tests/test_s60_words
 
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from test_s52_cli_launch import ROOT, console_script
 
 # The console script as pip writes it, with a Ctrl-C pressed while Python's teardown frees the modules (here, as
 # __main__'s globals are freed): after every atexit callback, where torch's teardown took its 1.3 s.
@@ -26,11 +25,6 @@ module, _, function = sys.argv[1].partition(":")
 sys.argv = ["particle-detect", *sys.argv[2:]]
 sys.exit(getattr(importlib.import_module(module), function)())
 """
-
-
-def console_script() -> str:
-    with open(ROOT / "pyproject.toml", "rb") as file:
-        return tomllib.load(file)["project"]["scripts"]["particle-detect"]
 
 
 def run_command(folder: Path, *args: str) -> subprocess.CompletedProcess:
