@@ -14,7 +14,7 @@ from scipy.spatial import cKDTree
 from ..errors import listed
 from ..files.io import save_figure
 from .file_pairing import label_frames, pair_files
-from .tables import refuse_frames_against_none
+from .tables import refuse_frames_against_none, warn_frame_numbering
 # The border's rules live in border_band; they are named here too, where evaluate_frames' callers find them.
 from .border_band import (LEFT_OUT, ImageShape, Pairs, check_border, frame_shapes, image_size,  # noqa: F401
                           inside_border, kept_at_border)
@@ -421,29 +421,6 @@ def paired_by_file(predicted: pd.DataFrame, truth: pd.DataFrame
     for name in alone:
         warnings.warn(f"file {name} is only in the truth table: its centres count as missed", stacklevel=4)
     return predicted, truth, labels
-
-
-def warn_frame_numbering(predicted: pd.DataFrame, truth: pd.DataFrame) -> None:
-    """Tables numbered from different frames pair frames that do not belong together, which reads as a failed
-    detection, not as numbering; said with both tables' frames. Sharing no frame (truth from 1, detect's from 0),
-    every frame scores F1 0; numbered one apart over several frames (a stack's truth exported with ImageJ's slice
-    numbers, from 1), every frame is scored against its neighbour's truth."""
-    predicted_frames, true_frames = set(predicted["frame"]), set(truth["frame"])
-    if not (predicted_frames and true_frames):
-        return
-    spans = _frame_span(predicted_frames), _frame_span(true_frames)
-    if not predicted_frames & true_frames:
-        log.warning("predicted and truth share no frame number (predicted: %s; truth: %s): every frame scores "
-                    "F1 0; number both tables' frames alike", *spans)
-    elif len(predicted_frames) > 1 and any({f + step for f in predicted_frames} == true_frames for step in (-1, 1)):
-        log.warning("predicted and truth number their frames one apart (predicted: %s; truth: %s): one counted "
-                    "from 1, as ImageJ's slices are? Frames pair by number, so each is scored against its "
-                    "neighbour's truth; number both tables' frames alike (from 0, as detect does)", *spans)
-
-
-def _frame_span(frames: set) -> str:
-    first, last = int(min(frames)), int(max(frames))
-    return f"frame {first}" if first == last else f"frames {first}-{last}"
 
 
 def require_sphere_table(table: pd.DataFrame, name: str) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import pandas as pd
 
 from ..errors import ParticleDetectError
 from ..files.tables import first_bad_row
+
+log = logging.getLogger(__name__)
 
 # Columns that hold whole numbers wherever they appear: frame numbers, chain ids, bead indices, ring flags.
 WHOLE_NUMBER_COLUMNS = ("frame", "chain", "index", "closed")
@@ -113,8 +116,6 @@ def evaluation_tables(predicted: pd.DataFrame, truth: pd.DataFrame, kind: str,
     if "file" in predicted.columns or "file" in truth.columns:
         predicted, truth, _, _ = pair_files(predicted, truth, "predicted", "truth")
     else:  # paired by file, frames are numbered anew for both tables alike
-        from .evaluation import warn_frame_numbering
-
         warn_frame_numbering(predicted, truth)
     return predicted, truth
 
@@ -149,3 +150,26 @@ def unlike_kind_note(table: pd.DataFrame, kind: str) -> str | None:
             return (f"its {len(table)} beads read with little confidence (median score {score:.2f}; beads of chains "
                     f"read {CHAIN_BEAD_SCORE:g} or more): if it holds rods or ellipsoids, --kind rods finds them")
     return None
+
+
+def warn_frame_numbering(predicted: pd.DataFrame, truth: pd.DataFrame) -> None:
+    """Tables numbered from different frames pair frames that do not belong together, which reads as a failed
+    detection, not as numbering; said with both tables' frames. Sharing no frame (truth from 1, detect's from 0),
+    every frame scores F1 0; numbered one apart over several frames (a stack's truth exported with ImageJ's slice
+    numbers, from 1), every frame is scored against its neighbour's truth."""
+    predicted_frames, true_frames = set(predicted["frame"]), set(truth["frame"])
+    if not (predicted_frames and true_frames):
+        return
+    spans = _frame_span(predicted_frames), _frame_span(true_frames)
+    if not predicted_frames & true_frames:
+        log.warning("predicted and truth share no frame number (predicted: %s; truth: %s): every frame scores "
+                    "F1 0; number both tables' frames alike", *spans)
+    elif len(predicted_frames) > 1 and any({f + step for f in predicted_frames} == true_frames for step in (-1, 1)):
+        log.warning("predicted and truth number their frames one apart (predicted: %s; truth: %s): one counted "
+                    "from 1, as ImageJ's slices are? Frames pair by number, so each is scored against its "
+                    "neighbour's truth; number both tables' frames alike (from 0, as detect does)", *spans)
+
+
+def _frame_span(frames: set) -> str:
+    first, last = int(min(frames)), int(max(frames))
+    return f"frame {first}" if first == last else f"frames {first}-{last}"
