@@ -87,6 +87,8 @@ def test_a_typed_voxel_size_is_written_once_the_typing_stops_and_is_never_lost(
     from napari_particle_detect._napari import volume_panel
     from napari_particle_detect.learning.volume_rounds import read_settings
 
+    # A shorter pause (read as the dock is made) waited for: the four changes below still come within it.
+    monkeypatch.setattr(volume_panel, "VOXEL_SAVE_DELAY_MS", 150, raising=False)  # absent before
     viewer = make_napari_viewer()
     sample = synthesize_volume(VolumeConfig(shape=(12, 40, 40), volume_fraction=0.3, diameter=10.0, z_step=2.0), seed=5)
     viewer.add_image(sample.image, name="vol", scale=(2.0, 1.0, 1.0))
