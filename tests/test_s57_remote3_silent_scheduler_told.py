@@ -20,7 +20,7 @@ from test_s56_fix3_remote_stalled_scheduler_stop import scheduler_process
 
 distributed = pytest.importorskip("distributed")
 pytestmark = pytest.mark.usefixtures("project_home")
-SILENT_S = 3.0  # past the (shortened) time after which the round tells the silence
+SILENT_S = 3.0  # at most, past the (shortened) time after which the round tells the silence; it ends once told
 
 
 def test_a_silent_scheduler_is_told_once_and_the_round_goes_on(tmp_path, monkeypatch):
@@ -36,6 +36,9 @@ def test_a_silent_scheduler_is_told_once_and_the_round_goes_on(tmp_path, monkeyp
                 os.kill(scheduler.pid, signal.SIGSTOP)
                 timers.append(threading.Timer(SILENT_S, os.kill, (scheduler.pid, signal.SIGCONT)))
                 timers[0].start()
+            elif event.get("phase") == "unanswered" and timers:  # the silence told: it may end now
+                timers[0].cancel()
+                os.kill(scheduler.pid, signal.SIGCONT)
 
         try:
             with worker_in_thread(address):
