@@ -435,7 +435,7 @@ def test_volume_scores_take_z_y_x_points_and_tables_and_refuse_other_shapes():
     with pytest.raises(ValueError, match=r"predicted must be an \(N, 3\) array of z, y, x points, got shape \(3, 2\); "
                                          r"\(y, x\) points are scored by kinds.evaluation.score"):
         score_nd(np.zeros((3, 2)), truth, 2.0)
-    with pytest.raises(ParticleDetectError, match="truth: 1 of 2 points have a missing"):
+    with pytest.raises(ParticleDetectError, match="truth: 1 of 2 points has a missing"):
         score_nd(truth, [[5.0, 10.0, np.nan], [9.0, 30.0, 20.0]], 2.0)
     with pytest.raises(ValueError, match="tolerance must be a positive number"):
         score_nd(truth, truth, -1)

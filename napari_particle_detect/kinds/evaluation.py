@@ -99,12 +99,12 @@ def as_points(points: object, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be an (N, 2) array of y, x points, got shape {values.shape}{hint}")
     bad = ~np.isfinite(values).all(axis=1)
     if bad.any():
-        raise ParticleDetectError(f"{name}: {_some_of(int(bad.sum()), len(values), 'points')} a missing (NaN) or "
+        raise ParticleDetectError(f"{name}: {some_of(int(bad.sum()), len(values), 'points')} a missing (NaN) or "
                                   f"infinite coordinate (the first: point {int(np.argmax(bad))})")
     return values
 
 
-def _some_of(some: int, total: int, things: str) -> str:
+def some_of(some: int, total: int, things: str) -> str:
     """'1 of 3 rows has', '2 of 3 rows have': the verb agrees with the ones counted."""
     return f"{some} of {total} {things} {'has' if some == 1 else 'have'}"
 
@@ -454,7 +454,7 @@ def _frame_table(table: pd.DataFrame, name: str, caller: str) -> pd.DataFrame:
     coords = table[["y", "x"]].apply(pd.to_numeric, errors="coerce").to_numpy(float)
     bad = ~np.isfinite(coords).all(axis=1)
     if bad.any():
-        raise ParticleDetectError(f"{name}: {_some_of(int(bad.sum()), len(table), 'rows')} a missing, non-numeric or "
+        raise ParticleDetectError(f"{name}: {some_of(int(bad.sum()), len(table), 'rows')} a missing, non-numeric or "
                                   f"infinite y or x (the first at index {table.index[int(np.argmax(bad))]!r})")
     table = table.assign(y=coords[:, 0], x=coords[:, 1])
     if "frame" not in table.columns:

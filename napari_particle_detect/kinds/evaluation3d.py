@@ -16,7 +16,7 @@ from ..errors import ParticleDetectError
 from ..files.tables import FROM_COLUMNS, VoxelSize, resolve_voxel_size, table_voxel_size
 from .border_band import LEFT_OUT, check_border, inside_border, per_frame
 from .evaluation import (border_row, check_tolerance, f1_score, frame_numbers, match_points, paired_by_file,
-                         warn_frame_numbering, with_pooled_row)
+                         some_of, warn_frame_numbering, with_pooled_row)
 from .file_pairing import label_frames
 from .tables import refuse_frames_against_none
 
@@ -92,8 +92,9 @@ def zyx_points(points: object, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be an (N, 3) array of z, y, x points, got shape {values.shape}"
                          + ("; (y, x) points are scored by kinds.evaluation.score" if values.shape[1:] == (2,) else ""))
     if not np.isfinite(values).all():
-        raise ParticleDetectError(f"{name}: {int((~np.isfinite(values)).any(axis=1).sum())} of {len(values)} points "
-                                  "have a missing (NaN) or infinite coordinate")
+        bad = int((~np.isfinite(values)).any(axis=1).sum())
+        raise ParticleDetectError(f"{name}: {some_of(bad, len(values), 'points')} a missing (NaN) or infinite "
+                                  "coordinate")
     return values
 
 
