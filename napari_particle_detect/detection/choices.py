@@ -56,6 +56,15 @@ def check_count(value: object, name: str, unit: str, none: str = "") -> None:
         raise ParticleDetectError(f"{name} must be {allowed}, got {value}")
 
 
+POLARITIES = ("auto", "bright", "dark")
+
+
+def check_polarity(polarity: object) -> None:
+    """Refuse a polarity detection does not know, in one line."""
+    if polarity not in POLARITIES:
+        raise ParticleDetectError(f"polarity must be auto, bright or dark, got {polarity!r}")
+
+
 def check_names(device: object, precision: object, runtime: object) -> None:
     """The ``device``, ``precision`` and ``runtime`` names detection knows, refused in its own words
     (devices.select_device, runtimes) without torch, so that a run of many files refuses an unknown one before

@@ -18,7 +18,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .choices import DEFAULT_TILE, applied_threshold, check_count, check_progress, check_threshold
+from .choices import (DEFAULT_TILE, applied_threshold, check_count, check_polarity, check_progress,
+                      check_threshold)
 from .devices import select_device
 from ..errors import ParticleDetectError
 from ..files.io import UnreadableFrameError
@@ -123,8 +124,7 @@ def detect_kind(
     of chains, the beads' diameter (px) where it is known, taken instead of the estimate (:func:`bead_sizing`);
     rods are detected at any width as they come. A stack of nothing but constant frames is refused, as for spheres
     (constant_frames.next_unblank_frame); a few among others are said in one line at its end (constant_frames.ConstantFrames)."""
-    if polarity not in ("auto", "bright", "dark"):
-        raise ParticleDetectError(f"polarity must be auto, bright or dark, got {polarity!r}")
+    check_polarity(polarity)
     check_threshold(threshold)
     check_count(tile, "tile", "pixels")
     check_progress(progress)

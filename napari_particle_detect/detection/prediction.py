@@ -21,7 +21,8 @@ import torch
 from torch import nn
 
 from .choices import (
-    DEFAULT_TILE, applied_threshold, check_count, check_diameter, check_diameter_fits, check_progress, check_threshold,
+    DEFAULT_TILE, applied_threshold, check_count, check_diameter, check_diameter_fits, check_polarity, check_progress,
+    check_threshold,
 )
 from .devices import select_device
 from ..errors import ParticleDetectError
@@ -350,8 +351,7 @@ def iter_detect(
     apart would take it for a frame found empty).
     """
     # The arguments are checked before any work: the model is loaded, and frames read, after.
-    if polarity not in ("auto", "bright", "dark"):
-        raise ParticleDetectError(f"polarity must be auto, bright or dark, got {polarity!r}")
+    check_polarity(polarity)
     check_threshold(threshold)
     if diameter is not None:
         check_diameter(diameter)  # here, since the scale is taken from it before the look check ends

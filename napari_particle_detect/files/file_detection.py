@@ -209,21 +209,19 @@ def check_options(options: object) -> DetectOptions:
     if not isinstance(options, DetectOptions):
         raise TypeError(f"options must be a DetectOptions (file_detection.DetectOptions(diameter=12, ...)), got "
                         f"{type(options).__name__}")
-    check_channel_number(options.channel)
-    check_detection_choices(options)
+    # Its fields were checked as it was built (DetectOptions is frozen), its frames named as the caller gave them.
     return replace(options, frames=checked_frames(options.frames, "options.frames"))
 
 
 def check_detection_choices(options: DetectOptions) -> None:
     """The choices detect() checks of its own arguments, checked of ``options`` before any work: a folder run failed
     every file alike with the same line (``diameter="12"`` as a raw "TypeError: '>' not supported ..." per file)."""
-    from ..detection.choices import check_count, check_diameter, check_names, check_threshold
+    from ..detection.choices import check_count, check_diameter, check_names, check_polarity, check_threshold
     from ..kinds.registry import KIND_NAMES
 
     if options.kind not in KIND_NAMES:
         raise ParticleDetectError(f"unknown kind {options.kind!r}; choose one of {', '.join(KIND_NAMES)}")
-    if options.polarity not in ("auto", "bright", "dark"):
-        raise ParticleDetectError(f"polarity must be auto, bright or dark, got {options.polarity!r}")
+    check_polarity(options.polarity)
     check_threshold(options.threshold)
     if options.diameter is not None:
         check_diameter(options.diameter)
