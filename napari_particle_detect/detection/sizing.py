@@ -67,8 +67,6 @@ DIAMETER_ADVICE = "give the diameter if it is known"
 SAME_DETECTION = "either size gives the same centres (both are enlarged the most the model does)"
 
 
-
-
 def with_advice(reason: str, advice: str) -> str:
     """``reason``, then "; ``advice``" unless the reason already says what to do of the diameter."""
     own = (DIAMETER_ADVICE, SAME_DETECTION, SQUARE_PIXELS_ADVICE)
