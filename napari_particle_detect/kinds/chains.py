@@ -20,7 +20,7 @@ from scipy.spatial import cKDTree
 
 from ..errors import ParticleDetectError
 from .border_band import ImageShape, checked_kind_tables, kept_within_border, left_out
-from .evaluation import f1_score, match
+from .evaluation import Counts, match
 from .heatmap import DEFAULT_SIGMA, find_peaks, refine, stencil_values
 from .rods import columns_read, gaussians, refuse_infinite, whole_numbers
 from .tables import WHOLE_NUMBER_COLUMNS, describe_key, group_keys, numeric_columns
@@ -429,7 +429,11 @@ def count_chains(table: pd.DataFrame) -> int:
 
 @dataclass
 class ChainScores:
+    bead_precision: float
+    bead_recall: float
     bead_f1: float
+    bond_precision: float
+    bond_recall: float
     bond_f1: float
     chains_exact: float  # share of true chains of two or more beads recovered exactly
     beads_right_chain: float  # share of true beads matched and given their chain's predicted chain
@@ -490,8 +494,10 @@ def add_counts(total: dict, more: dict) -> dict:
 
 
 def scores_from(c: dict) -> ChainScores:
+    beads = Counts(c["bead_tp"], c["bead_fp"], c["bead_fn"])
+    bonds = Counts(c["bond_tp"], c["bond_fp"], c["bond_fn"])
     return ChainScores(
-        f1_score(c["bead_tp"], c["bead_fp"], c["bead_fn"]), f1_score(c["bond_tp"], c["bond_fp"], c["bond_fn"]),
+        beads.precision, beads.recall, beads.f1, bonds.precision, bonds.recall, bonds.f1,
         c["chains_exact"] / c["chains"] if c["chains"] else 1.0, c["beads_right"] / c["beads"] if c["beads"] else 1.0,
         c["beads"], c["bond_tp"] + c["bond_fn"], c["chains"])
 

@@ -25,7 +25,7 @@ from scipy.spatial import cKDTree
 from ..errors import ParticleDetectError
 from ..files.tables import first_bad_row
 from .border_band import ImageShape, checked_kind_tables, kept_within_border, left_out
-from .evaluation import f1_score, match
+from .evaluation import Counts, match
 from .heatmap import find_peaks, refine, stencil_values
 from .tables import numeric_columns
 from .columns import KIND_COLUMNS
@@ -1062,6 +1062,8 @@ class RodScores:
     tp: int
     fp: int
     fn: int
+    precision: float
+    recall: float
     f1: float
     angle_median: float  # degrees, min(|d|, 180 - |d|)
     angle_p90: float
@@ -1218,7 +1220,8 @@ def scores_from(errors: dict) -> RodScores:
         values = values[np.isfinite(values)]
         return float(np.percentile(values, q)) if len(values) else float("nan")
 
-    return RodScores(errors["tp"], errors["fp"], errors["fn"], f1_score(errors["tp"], errors["fp"], errors["fn"]),
+    found = Counts(errors["tp"], errors["fp"], errors["fn"])
+    return RodScores(found.tp, found.fp, found.fn, found.precision, found.recall, found.f1,
                      stat(errors["angle"], 50), stat(errors["angle"], 90), stat(errors["length"], 50),
                      stat(errors["width"], 50))
 
