@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -329,9 +330,50 @@ def cmd_evaluate_kind(args: argparse.Namespace) -> int:
         what, counted = ("rods", "") if args.kind == "rods" else ("beads", "bead_")
         found = {key: counts[counted + key] for key in ("tp", "fp", "fn")}
         note = border_note(args, {**found, **pooled}, size_source, what=what)
-    print_scores(args, pooled, "\n".join(f"{k:>22}  {v:.4f}" if isinstance(v, float) else f"{k:>22}  {v}"
-                                         for k, v in pooled.items()), note)
+    text = "\n".join(f"{k:>22}  {v:.4f}" if isinstance(v, float) else f"{k:>22}  {v}" for k, v in pooled.items())
+    if not args.json:
+        # A stack's frames each get a row, as the spheres' table has them: which frame went wrong is what a
+        # user reviewing a stack looks for.
+        rows = frame_rows(args.kind, predicted, truth, args.tolerance, args.border, shape, labels)
+        if rows:
+            text = rows + "\n\nall frames:\n" + text
+    print_scores(args, pooled, text, note)
     return 0
+
+
+def frame_rows(kind: str, predicted: pd.DataFrame, truth: pd.DataFrame, tolerance: float, border: float,
+               shape, labels: list[tuple[str, int]] | None) -> str:
+    """The scores of each frame of ``truth`` as a table (rods or chains; ``shape`` as evaluate_rods and
+    evaluate_chains take it), or "" for tables of one frame."""
+    from ..kinds import chains
+    from ..kinds import rods
+    from ..kinds.border_band import LEFT_OUT
+    from ..kinds.file_pairing import label_frames
+
+    frames = sorted(set(truth["frame"].astype(int)) | set(predicted["frame"].astype(int))) \
+        if "frame" in truth and "frame" in predicted else []
+    if len(frames) < 2:
+        return ""
+    rows = []
+    # What the tables' scoring has to say (radians for degrees, a file in one table only) was said once, pooled.
+    scoring = logging.getLogger("napari_particle_detect.kinds")
+    said = scoring.level
+    scoring.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for frame in frames:
+                one_predicted, one_truth = predicted[predicted["frame"] == frame], truth[truth["frame"] == frame]
+                if kind == "rods":
+                    scores, counts = rods.evaluate_rods(one_predicted, one_truth, border, shape)
+                else:
+                    scores, counts = chains.evaluate_chains(one_predicted, one_truth, tolerance, border, shape)
+                left_out = {key: counts[key] for key in LEFT_OUT} if border else {}
+                rows.append({"frame": frame, **scores.to_dict(), **left_out})
+    finally:
+        scoring.setLevel(said)
+    table = label_frames(pd.DataFrame(rows), labels)
+    return table.to_string(index=False, float_format=lambda v: f"{v:.4f}")
 
 
 def refuse_frames_against_none(predicted_path: Path, predicted: pd.DataFrame, truth_path: Path, truth: pd.DataFrame,
