@@ -171,7 +171,7 @@ def test_a_table_of_several_files_goes_on_at_the_file_and_frame_it_stopped(movie
         code, _, err = detect(capsys, movie, second, "-o", "out/centres.csv", *common)
     assert code == 130
     assert err.strip().splitlines() == [
-        f"particle-detect: interrupted; after {STOP_AT} of {FRAMES} frames of {second}, 1 file(s) before it done: "
+        f"particle-detect: interrupted; after {STOP_AT} of {FRAMES} frames of {second}, 1 file before it done: "
         f"they are in out/centres.csv; {GO_ON}"]
     frames_asked.clear()
     assert detect(capsys, movie, second, "-o", "out/centres.csv", *common)[0] == 0

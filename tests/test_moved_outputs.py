@@ -54,7 +54,7 @@ def test_a_folder_run_copied_elsewhere_is_skipped_with_its_edits_and_overwrite_k
     code, err = detect_told(capsys, "images/", "-o", "results/", *common, "--threshold", "0.5")
     assert code == 0, err
     assert (f"moved: {old / 'images' / 'image_00.tif'} is now {Path('images/image_00.tif')} (same name, size and "
-            "date), and 1 more input(s) alike: taken as the same files") in err
+            "date), and 1 more input alike: taken as the same files") in err
     assert "0 done, 2 unchanged and skipped, 0 failed" in err
     assert Path("results/image_01.csv").read_text() == edited
     # --overwrite, given to get past another refusal, does not replace a table edited by hand.

@@ -284,14 +284,14 @@ def test_detect_again_over_edits_keeps_them_one_undo_away(make_napari_viewer, qt
     run_detect(widget, qtbot, scope=1)  # both frames again: frame 1 had edits, frame 0 none
     assert "added" not in set(annotation.frame_table(1)["source"])
     said = notifications_since(seen)
-    assert any("detected again over your edits on frame(s) 1:" in m for m in said), said
+    assert any("detected again over your edits on frame 1:" in m for m in said), said
     assert widget.annotation.undo(1)  # the edits come back, on screen and on disk
     np.testing.assert_allclose(annotation.frame_table(1)[["y", "x"]], edited[["y", "x"]], atol=1e-3)
     assert (annotation.project.load_frame(1)["source"] == "added").sum() == 1
     assert not widget.annotation.undo(0)  # frame 0 had nothing of the user's to keep
     seen = notification_count()
     run_detect(widget, qtbot, scope=1)  # the edits the undo brought back are replaced again, and said so...
-    assert any("detected again over your edits on frame(s) 1:" in m for m in notifications_since(seen))
+    assert any("detected again over your edits on frame 1:" in m for m in notifications_since(seen))
     assert widget.annotation.undo(1)  # ...and again one undo away (they were forgotten: lost)
     assert (annotation.project.load_frame(1)["source"] == "added").sum() == 1
     seen = notification_count()
@@ -398,7 +398,7 @@ def test_edits_kept_inside_accepted_regions_are_not_called_replaced(make_napari_
     seen = notification_count()
     run_detect(widget, qtbot, scope=1)
     said = [m for m in notifications_since(seen) if "over your edits" in m]
-    assert len(said) == 1 and "frame(s) 1:" in said[0]
+    assert len(said) == 1 and "frame 1:" in said[0]
 
 
 # ---- an image whose folder cannot be written; picking an image shows it; the dock's width ---------------
@@ -799,7 +799,7 @@ def test_the_export_summary_names_the_frames_never_detected(make_napari_viewer, 
     assert summary == f"{shown} centres in 1 of 3 frames (2 not detected); per detected frame {shown}–{shown}, median {shown}"
     run_detect(widget, qtbot, scope=1)
     widget.export.export(tmp_path / "movie.csv")
-    assert " centres in 3 frame(s); per frame " in widget.export.summary.text()
+    assert " centres in 3 frames; per frame " in widget.export.summary.text()
 
 
 def test_edits_kept_from_a_second_layer_of_the_same_file_name_that_layer_not_another_window(

@@ -246,7 +246,7 @@ def test_export_matches_the_layer_with_physical_units(make_napari_viewer, qtbot,
     counts = pd.read_csv(tmp_path / "beads_counts.csv")
     assert counts["frame"].tolist() == [0, 1, 2]
     assert counts["count"].tolist() == [int((visible[:, 0] == f).sum()) for f in range(3)]
-    assert "centres in 3 frame(s)" in widget.export.summary.text()
+    assert "centres in 3 frames" in widget.export.summary.text()
 
 
 def test_single_image_gets_2d_points(make_napari_viewer, qtbot, light_model):
@@ -527,7 +527,7 @@ def test_detect_in_a_later_session_keeps_an_earlier_sessions_edits_one_undo_away
     run_detect(second, qtbot, scope=1)  # every unreviewed frame: 0 and 1
     assert "added" not in set(annotation.frame_table(0)["source"])
     said = [m for m in notifications_since(seen) if "over your edits" in m]
-    assert len(said) == 1 and "frame(s) 0:" in said[0], said  # frame 1's edits went in the first session
+    assert len(said) == 1 and "frame 0:" in said[0], said  # frame 1's edits went in the first session
 
     second.viewer.dims.set_current_step(0, 0)
     seen = notification_count()

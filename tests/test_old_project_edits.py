@@ -88,7 +88,7 @@ def test_detect_keeps_an_older_projects_unaccepted_edits_one_undo_away(make_napa
     seen = notification_count()
     run_detect(widget, qtbot, scope=1)  # frames 1 and 2, the unreviewed ones
     said = notifications_since(seen)
-    assert any("detected again over your edits on frame(s) 1, 2:" in m for m in said), said
+    assert any("detected again over your edits on frames 1, 2:" in m for m in said), said
     assert "added" not in set(annotation.frame_table(2)["source"])
     for frame in (2, 1):  # the point placed, and the network point deleted outside the box, come back
         assert annotation.undo(frame)

@@ -136,7 +136,7 @@ def test_an_older_versions_folder_run_keeps_edited_tables_and_says_why_the_rest_
     (out / "image_00.csv").unlink()  # moved aside by the user: the others, untouched, are detected again
     code, err = detect_told(capsys, tmp_path / "in", "-o", f"{out}/", *COMMON)
     assert code == 0, err
-    assert (f"{out}: 2 output(s) written by an earlier version (their record predates this version's): detected "
+    assert (f"{out}: 2 outputs written by an earlier version (their record predates this version's): detected "
             "again") in err
     assert "3 done, 0 unchanged and skipped, 0 failed" in err
     # This version's outputs: skipped, or with other options detected again, as ever, the version unsaid.
@@ -203,6 +203,6 @@ def test_an_older_versions_volume_output_edited_is_refused_and_an_untouched_one_
     untouched = table.read_text()
     code, err = detect_told(capsys, *common)
     assert code == 0, err
-    assert (f"{out}: 1 output(s) written by an earlier version (their record predates this version's): detected "
+    assert (f"{out}: 1 output written by an earlier version (its record predates this version's): detected "
             "again") in err
     assert table.read_text() != untouched

@@ -240,7 +240,7 @@ def test_the_dock_says_a_reviewed_frame_lost_its_file(make_napari_viewer, light_
     viewer.open(path, plugin="napari")
     with pytest.warns(UserWarning, match="frame-0001.csv"):
         make_widget(viewer, light_model)
-    assert any("1 problem(s)" in m and "no centres file for reviewed frame 1 (frame-0001.csv)" in m
+    assert any("1 problem:" in m and "no centres file for reviewed frame 1 (frame-0001.csv)" in m
                for m in notifications_since(seen))
 
 

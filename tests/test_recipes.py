@@ -128,7 +128,7 @@ def test_a_finished_phase_of_a_changed_recipe_is_refused(tmp_path):
 @pytest.mark.parametrize("text, words", [
     ('name = "x"\n', "no \\[\\[phase\\]\\]"),
     ('name = "x"\n[[phase]]\nname = "a"\nepochs = 0\n', "epochs must be a whole number of at least 1"),
-    ('name = "x"\n[[phase]]\nname = "a"\nlr = 1\n', "unknown key\\(s\\) lr"),
+    ('name = "x"\n[[phase]]\nname = "a"\nlr = 1\n', "unknown key lr"),
     ('name = "x"\n[[phase]]\nname = "a"\n[[phase]]\nname = "a"\n', "phase names must differ"),
     ('name = "a/b"\n[[phase]]\nname = "a"\n', "without slashes"),
     ('name = [\n', "^[^ ]*bad.toml: not a TOML recipe \\(.*\\); a recipe is a TOML file"),
@@ -224,7 +224,7 @@ def test_a_rods_recipe_paused_and_resumed_ends_with_the_weights_of_one_uninterru
 def test_a_kind_recipe_takes_only_the_kind_s_settings(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text('name = "x"\nkind = "rods"\n[[phase]]\nname = "a"\nradius_range = [3, 5]\n')
-    with pytest.raises(ParticleDetectError, match="unknown key\\(s\\) radius_range; a phase of a rods recipe"):
+    with pytest.raises(ParticleDetectError, match="unknown key radius_range; a phase of a rods recipe"):
         load_recipe(path)
     path.write_text('name = "x"\nkind = "cubes"\n[[phase]]\nname = "a"\n')
     with pytest.raises(ParticleDetectError, match="kind must be one of spheres, rods, chains"):

@@ -54,5 +54,5 @@ def test_a_projects_problems_are_said_once_as_it_opens(make_napari_viewer, tmp_p
     viewer.add_image(small_stack(1, 48), name="other")
     pick(widget, "other")
     pick(widget, "movie")  # the same opening of its project: nothing new to say
-    said = [m for m in notifications_since(seen) if "problem(s)" in m]
+    said = [m for m in notifications_since(seen) if " problem: " in m]
     assert len(said) == 1 and "frame-0001.csv" in said[0]

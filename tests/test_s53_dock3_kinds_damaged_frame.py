@@ -36,6 +36,6 @@ def test_a_cut_short_frame_is_left_out_and_said_once(make_napari_viewer):
         assert len(shapes.data) == 1 and shapes.data[0][0][0] == 1  # frame 1's rod, drawn
         widget.image_combo.setCurrentText("other")
         widget.image_combo.setCurrentText("img")  # opened again: the same problem, not said again
-    said = [m for m in notifications_since(seen) if "problem(s)" in m]
-    assert said == [f"{project.folder.name}: 1 problem(s): {path}: truncated: its last line is incomplete "
+    said = [m for m in notifications_since(seen) if " problem: " in m]
+    assert said == [f"{project.folder.name}: 1 problem: {path}: truncated: its last line is incomplete "
                     "(frame 0 left out)"]

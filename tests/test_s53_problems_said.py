@@ -16,5 +16,5 @@ def test_a_problem_found_later_is_said_not_the_first_again():
     project.problems.append("frame 3 damaged")
     say_problems(project, said, "img")
     shown = [str(n.message) for n in notification_manager.records[start:]]
-    assert shown == ["img.particle-detect: 1 problem(s): frame 0 damaged",
-                     "img.particle-detect: 1 problem(s): frame 3 damaged"]
+    assert shown == ["img.particle-detect: 1 problem: frame 0 damaged",
+                     "img.particle-detect: 1 problem: frame 3 damaged"]

@@ -64,5 +64,5 @@ def test_detect_runs_on_the_frames_asked_for_of_a_stack_cut_short(tmp_path, caps
     # A frame past those known of a file that says not how many it holds is missing, not past its end.
     assert main(["-q", "detect", str(path), "--frames", "6:8", "-o", str(tmp_path / "m.csv"), "--model",
                  str(tiny_model)]) == 2
-    assert "only 6 frame(s) readable, the rest of the file is missing; frames 0-5 can be detected alone" in \
+    assert "only 6 frames readable, the rest of the file is missing; frames 0-5 can be detected alone" in \
         capsys.readouterr().err

@@ -13,7 +13,7 @@ def test_the_count_of_more_warnings_names_the_job_that_had_them():
     before = notification_count()
     show_warnings(messages, "fine-tune round")
     said = notifications_since(before)
-    assert said == messages[:SHOWN_WARNINGS] + ["and 2 more warning(s) of the same fine-tune round (in the log)"]
+    assert said == messages[:SHOWN_WARNINGS] + ["and 2 more warnings of the same fine-tune round (in the log)"]
     before = notification_count()
     show_warnings(messages)  # a Detect's, as before
-    assert notifications_since(before)[-1] == "and 2 more warning(s) of the same detection (in the log)"
+    assert notifications_since(before)[-1] == "and 2 more warnings of the same detection (in the log)"

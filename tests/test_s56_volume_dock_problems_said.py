@@ -34,5 +34,5 @@ def test_a_volume_projects_damaged_centres_file_is_said_once(make_napari_viewer)
         dock.layer_combo.setCurrentText("vol")  # opened again: the problem found and said
         dock.layer_combo.setCurrentText("other")
         dock.layer_combo.setCurrentText("vol")  # and again: not said twice
-    said = [m for m in notifications_since(seen) if "problem(s)" in m]
-    assert len(said) == 1 and str(path) in said[0] and said[0].startswith(f"{project.folder.name}: 1 problem(s): ")
+    said = [m for m in notifications_since(seen) if " problem: " in m]
+    assert len(said) == 1 and str(path) in said[0] and said[0].startswith(f"{project.folder.name}: 1 problem: ")

@@ -36,7 +36,7 @@ def test_log_lines_name_a_file_with_a_line_break_on_one_line(tmp_path, capsys, t
     assert code == 0, err
     lines = [line.rsplit("\r", 1)[-1] for line in err.splitlines()]  # a progress bar's redraws end in the last
     assert f"wrote {tmp_path}/o\\nut.csv (and o\\nut.json)" in lines, lines
-    assert any(line.startswith(f"{tmp_path}/im\\nage.tif: ") and "centres in 1 frame(s)" in line for line in lines)
+    assert any(line.startswith(f"{tmp_path}/im\\nage.tif: ") and "centres in 1 frame;" in line for line in lines)
     assert not [line for line in lines if line.startswith(("ut.", "age."))], lines
 
 

@@ -76,7 +76,7 @@ def test_link_drift_across_a_dropped_frame_gives_the_msd_of_every_frame(tmp_path
     # The first 10 lags, each of hundreds of displacements (the longest, of a few, differ by the frame left out).
     ratio = (pd.read_csv(tmp_path / "gap_msd.csv")["msd"] / pd.read_csv(tmp_path / "all_msd.csv")["msd"])[:10]
     assert ratio.between(0.95, 1.05).all(), ratio.round(3).tolist()
-    assert "drift: 2 frame(s) reached by no particle from the frame before (20, 21)" in capsys.readouterr().err
+    assert "drift: 2 frames reached by no particle from the frame before (20, 21)" in capsys.readouterr().err
 
 
 def test_link_msd_of_one_frame_says_so_and_a_volume_read_from_slices_is_detected_again_as_frames(tmp_path, capsys):

@@ -556,7 +556,8 @@ class DetectPanel(QGroupBox):
         edited, self._replaced_edits = sorted(self._replaced_edits), []
         if edited and self._target is not None:  # one notice for the run, not one per batch of frames
             frames = ", ".join(str(f) for f in edited[:5]) + (" …" if len(edited) > 5 else "")
-            show_info(f"detected again over your edits on frame(s) {frames}: Ctrl+Z on a frame brings its edits back")
+            show_info(f"detected again over your edits on frame{'s' if len(edited) != 1 else ''} {frames}: Ctrl+Z on a "
+                      "frame brings its edits back")
         if self._target is not None:  # the time left is about frames no longer coming
             done, total = self.progress.value(), self.progress.maximum()
             self._show_progress("%v / %m frames" + (", stopped" if self._stop.is_set() and done < total else ""))

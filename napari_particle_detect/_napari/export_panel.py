@@ -100,7 +100,7 @@ def export_summary(annotation: Annotation) -> str:
     table = annotation.visible_table()
     detected = sorted(annotation.detected_frames())
     n = annotation.n_frames
-    frames = f"{n} frame(s)" if len(detected) == n else f"{len(detected)} of {n} frames ({n - len(detected)} not detected)"
+    frames = f"{n} frame{'s' if n != 1 else ''}" if len(detected) == n else f"{len(detected)} of {n} frames ({n - len(detected)} not detected)"
     if not detected:
         return f"{len(table)} centres in {frames}"
     per_frame = table.groupby("frame").size().reindex(detected, fill_value=0)

@@ -94,7 +94,7 @@ def say_problems(project: Any, said: MutableMapping, key: Any) -> None:
     problems = tuple(project.problems)
     new = [problem for problem in problems if problem not in said.get(key, ())]  # said before: not again
     if new:
-        show_info(f"{project.folder.name}: {len(new)} problem(s): {new[0]}")
+        show_info(f"{project.folder.name}: {len(new)} problem{'s' if len(new) != 1 else ''}: {new[0]}")
     said[key] = problems
 
 
@@ -221,7 +221,8 @@ def show_warnings(messages: list[str], job: str = "detection") -> None:
     for message in messages[:SHOWN_WARNINGS]:
         show_warning(message)
     if len(messages) > SHOWN_WARNINGS:
-        show_warning(f"and {len(messages) - SHOWN_WARNINGS} more warning(s) of the same {job} (in the log)")
+        more = len(messages) - SHOWN_WARNINGS
+        show_warning(f"and {more} more warning{'s' if more != 1 else ''} of the same {job} (in the log)")
 
 
 def warn_once(said: MutableMapping, key: Any, words: str | None) -> None:

@@ -917,11 +917,11 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
                     continue
                 record, table, meta = result.record, result.table, result.meta
             if args.kind != "spheres":
-                log.info("%s: %d %s (%d rows) in %d frame(s)", path, record["objects"], args.kind, record["rows"],
-                         len(detected_frames(record)))
+                log.info("%s: %d %s (%d rows) in %s", path, record["objects"], args.kind, record["rows"],
+                         _frames(len(detected_frames(record))))
                 table = table.assign(file=str(path)) if len(inputs) > 1 else table
             else:
-                _log_sizing(path, record, f"{len(table)} centres in {len(detected_frames(record))} frame(s); ")
+                _log_sizing(path, record, f"{len(table)} centres in {_frames(len(detected_frames(record)))}; ")
                 if len(inputs) > 1:
                     table["file"] = str(path)
             done.append((path, record, table))
@@ -1037,13 +1037,21 @@ def _keep_stopped(args: argparse.Namespace, options, done: list[tuple[Path, dict
         return ""
     if partial is not None:
         path, so_far = partial
-        before = f", {len(done)} file(s) before it done" if done else ""
+        before = f", {_files(len(done))} before it done" if done else ""
         how_far = f"after {so_far.done} of {so_far.total} frames" + (f" of {path}{before}" if several else "")
     elif writing:
         how_far = "as the table was written, every frame detected"
     else:
-        how_far = f"after {len(done)} file(s)"
+        how_far = f"after {_files(len(done))}"
     return f"{how_far}: they are in {args.output}; run the same command again to go on"
+
+
+def _frames(count: int) -> str:
+    return f"{count} frame{'s' if count != 1 else ''}"
+
+
+def _files(count: int) -> str:
+    return f"{count} file{'s' if count != 1 else ''}"
 
 
 def _log_sizing(path: Path, record: dict, found: str = "") -> None:
@@ -1157,7 +1165,7 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
             elif client is not None:
                 close_local_client(client, quietly=not finished)
     # Each file's doubtful size estimate was said as it was done (files.distributed), not again here.
-    log.info("%d file(s) into %s: %s", len(inputs), args.output, summary.describe())
+    log.info("%s into %s: %s", _files(len(inputs)), args.output, summary.describe())
     status = report_failed(summary.failed)
     if summary.stopped:  # last, after the files' own failures: why the rest were not done, and how to go on
         print(one_line(f"particle-detect: error: {summary.stopped}"), file=sys.stderr)

@@ -502,8 +502,10 @@ def write_run_record(folder: Path, summary: FilesSummary, outputs: dict[Path, Pa
         with holding_output(folder / RUN_RECORD):
             beside = runs_beside(folder / RUN_RECORD, summary.started)
             if beside:
-                log.info("%s: %d other run(s) into %s ran while this one did; their records are kept in this one's "
-                         "(concurrent_runs)", folder / RUN_RECORD, len(beside), folder)
+                one = len(beside) == 1
+                log.info("%s: %d other run%s into %s ran while this one did; %s kept in this one's "
+                         "(concurrent_runs)", folder / RUN_RECORD, len(beside), "" if one else "s", folder,
+                         "its record is" if one else "their records are")
             return atomic_write_text(folder / RUN_RECORD, json.dumps({**record, "concurrent_runs": beside},
                                                                      indent=2))
     except OSError as exc:

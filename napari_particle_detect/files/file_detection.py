@@ -701,7 +701,8 @@ def check_same_inputs(paths: Iterable[Path], outputs: Iterable[Path], remedy: st
         if len(held) == 1 and (Path(held[0]).resolve() == Path(path).resolve() or any(
                 same_input(fingerprint["input"], path, output) for fingerprint in recorded_fingerprints(meta))):
             continue
-        more = f" and {len(held) - 1} more file(s)" if len(held) > 1 else ""
+        others = len(held) - 1
+        more = f" and {others} more file{'s' if others != 1 else ''}" if others else ""
         raise ParticleDetectError(f"{output}: holds the results of another file, {held[0]}{more}, which {path}'s "
                                   f"would replace; choose another output folder, or {remedy} to replace them")
 
@@ -833,8 +834,9 @@ def tell_moved(paths: Iterable[Path], outputs: Iterable[Path]) -> None:
              if (old := moved_from(path, output, meta)) is not None]
     if moved:
         path, _, _, old = moved[0]
-        more = f", and {len(moved) - 1} more input(s) alike: taken as the same files" if len(moved) > 1 else (
-            ": taken as the same file")
+        others = len(moved) - 1
+        more = (f", and {others} more input{'s' if others != 1 else ''} alike: taken as the same files" if others
+                else ": taken as the same file")
         logging.getLogger(__name__).info("moved: %s is now %s (same name, size and date)%s", old, path, more)
     for path, output, meta, _ in moved:
         record_new_place(path, output, meta)
@@ -931,8 +933,9 @@ def tell_earlier_versions(folder: Path, outputs: Iterable[Path], options: RunOpt
         model_now = None
     older = [output for output in outputs if predates_this_version(output, options, model_now)]
     if older:
-        logging.getLogger(__name__).info("%s: %d output(s) written by an earlier version (their record predates this "
-                                         "version's): detected again", folder, len(older))
+        logging.getLogger(__name__).info("%s: %d output%s written by an earlier version (%s record predates this "
+                                         "version's): detected again", folder, len(older),
+                                         "" if len(older) == 1 else "s", "its" if len(older) == 1 else "their")
 
 
 def model_fingerprint(model_path: str | Path | None, kind: str = "spheres") -> dict:

@@ -487,7 +487,8 @@ class CutShort:
         """Why a frame past the readable ones cannot be read."""
         of = f" of {self.said}" if self.said is not None and self.said > self.readable else ""
         rest = "" if of else ", the rest of the file is missing"
-        return f"the file is cut short: only {self.readable}{of} frames readable{rest}"
+        frames = "frame" if self.readable == 1 and not of else "frames"  # "only 1 of 3 frames", "only 1 frame"
+        return f"the file is cut short: only {self.readable}{of} {frames} readable{rest}"
 
     def refusal(self) -> str:
         said, readable = self.said, self.readable
@@ -496,8 +497,8 @@ class CutShort:
         if said is not None and said > readable:
             return (f"{self.path}: corrupt or truncated: the file says {said} frame{'s' * (said > 1)}, only {readable} "
                     "readable")
-        return (f"{self.path}: corrupt or truncated: only {readable} frame(s) readable, the rest of the file is "
-                "missing")
+        return (f"{self.path}: corrupt or truncated: only {readable} frame{'s' * (readable != 1)} readable, the rest "
+                "of the file is missing")
 
     def check_asked(self, frames: str | None) -> None:
         """Nothing where ``frames`` (a --frames range, None for every frame) are all readable; else the refusal,

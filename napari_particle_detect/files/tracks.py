@@ -228,11 +228,27 @@ def _linked_frames(table: pd.DataFrame, memory: int) -> np.ndarray:
         return frames
     distinct = np.unique(frames)
     whose = f"{table['file'].iloc[0]}'s" if "file" in table.columns else f"{GIVEN_TABLE}'s"
-    log.warning("%s frames are every %d%s of the movie (%s%s), farther apart than the memory of %d frame(s) "
-                "bridges: linked from each of them to the next, the memory counted in them (%d frames)", whose, step,
+    log.warning("%s frames are every %d%s of the movie (%s%s), farther apart than the memory of %s "
+                "bridges: linked from each of them to the next, the memory counted in them (%s)", whose, step,
                 _ordinal_suffix(step), ", ".join(map(str, distinct[:3])), ", ..." if len(distinct) > 3 else "",
-                int(memory), int(memory) * step)
+                _counted(int(memory), "frame"), _counted(int(memory) * step, "frame"))
     return (frames - distinct[0]) // step
+
+
+def _plural(count: int, word: str, words: str | None = None) -> str:
+    """``word`` as a count of ``count`` takes it ("frame 3", "frames 3, 4"); ``words`` where the plural is not
+    ``word`` + s."""
+    return word if count == 1 else words or f"{word}s"
+
+
+def _counted(count: int, word: str) -> str:
+    """'1 frame', '2 frames'."""
+    return f"{count} {_plural(count, word)}"
+
+
+def _not_whole(count: int) -> str:
+    """'1 value that is not a whole number', '2 values that are not whole numbers'."""
+    return "1 value that is not a whole number" if count == 1 else f"{count} values that are not whole numbers"
 
 
 def _ordinal_suffix(number: int) -> str:
@@ -433,17 +449,18 @@ def _numbers(table: pd.DataFrame, what: str) -> pd.DataFrame:
     frames = pd.to_numeric(table["frame"], errors="coerce").to_numpy(float)
     bad = ~(np.isfinite(frames) & (frames == np.round(frames)))
     if bad.any():
-        raise ParticleDetectError(f"{what}: the frame column holds {int(bad.sum())} value(s) that are not whole "
-                                  f"numbers (the first: {table['frame'].iloc[int(np.argmax(bad))]!r} at index "
-                                  f"{table.index[int(np.argmax(bad))]!r})")
+        first = table["frame"].tolist()[int(np.argmax(bad))]  # 0.5, not np.float64(0.5)
+        raise ParticleDetectError(f"{what}: the frame column holds {_not_whole(int(bad.sum()))} (the first: "
+                                  f"{first!r} at index {table.index[int(np.argmax(bad))]!r})")
     out = table.assign(frame=frames.astype(np.int64))
     for column in position_columns(table):
         values = pd.to_numeric(table[column], errors="coerce").to_numpy(float)
         bad = ~np.isfinite(values)
         if bad.any():
             raise ParticleDetectError(f"{what}: the {column} column holds {int(bad.sum())} missing, non-numeric or "
-                                      f"infinite value(s) (the first at index {table.index[int(np.argmax(bad))]!r}); "
-                                      "drop those rows")
+                                      f"infinite {_plural(int(bad.sum()), 'value')} (the first at index "
+                                      f"{table.index[int(np.argmax(bad))]!r}); "
+                                      f"drop {_plural(int(bad.sum()), 'that row', 'those rows')}")
         out[column] = values
     return out
 
@@ -523,9 +540,11 @@ def _across_gaps(positions: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
         begin = start[axis].to_numpy(float)[row]
         filled[axis] = begin + (end[axis].to_numpy(float)[row] - begin) * fraction
     if len(unreached):
-        log.info("drift: %d frame(s) reached by no particle from the frame before (%s); their drift is the motion "
-                 "of the %d particle(s) linked across them, spread evenly over the frames skipped", len(unreached),
-                 ", ".join(map(str, unreached[:6])) + (" ..." if len(unreached) > 6 else ""), len(start))
+        one = len(unreached) == 1
+        log.info("drift: %s reached by no particle from the frame before (%s); %s drift is the motion of the %s "
+                 "linked across %s, spread evenly over the frames skipped", _counted(len(unreached), "frame"),
+                 ", ".join(map(str, unreached[:6])) + (" ..." if len(unreached) > 6 else ""), "its" if one else "their",
+                 _counted(len(start), "particle"), "it" if one else "them")
     return filled
 
 
@@ -540,8 +559,8 @@ def subtract_drift(tracks: pd.DataFrame, drift: pd.DataFrame) -> pd.DataFrame:
     absent = sorted(set(tracks["frame"].tolist()) - set(drift.index.tolist()))
     if absent:
         listed = ", ".join(map(str, absent[:6])) + (f", ... ({len(absent)} in all)" if len(absent) > 6 else "")
-        raise ParticleDetectError(f"subtract_drift: the drift has no row for frame(s) {listed} of the tracks; "
-                                  "compute it from these tracks (compute_drift gives every frame)")
+        raise ParticleDetectError(f"subtract_drift: the drift has no row for {_plural(len(absent), 'frame')} {listed} "
+                                  "of the tracks; compute it from these tracks (compute_drift gives every frame)")
     shift = drift.reindex(tracks["frame"].to_numpy())
     out = tracks.copy()
     for axis, corrected in zip(position_columns(tracks), corrected_columns(tracks)):
@@ -587,9 +606,9 @@ def ensemble_msd(tracks: pd.DataFrame, microns_per_pixel: float = 1.0, frames_pe
     result = result[result["N"] > 0]
     if not len(result):
         shortest = int(positions[moving].sort_values("frame").groupby("particle")["frame"].diff().min())
-        raise ParticleDetectError(f"no track moves within the maximum lag of {int(max_lag)} frame(s): the tracks' "
-                                  f"shortest step spans {shortest} frames; give a maximum lag (max_lag=, --max-lag) "
-                                  f"of {shortest} or more")
+        raise ParticleDetectError(f"no track moves within the maximum lag of {_counted(int(max_lag), 'frame')}: "
+                                  f"the tracks' shortest step spans {shortest} frames; give a maximum lag (max_lag=, "
+                                  f"--max-lag) of {shortest} or more")
     out = pd.DataFrame({"lagt": result["lagt"].to_numpy(float), "msd": result["msd"].to_numpy(float),
                         "N": result["N"].to_numpy(float)})
     return out.reset_index(drop=True)

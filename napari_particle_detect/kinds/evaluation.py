@@ -109,6 +109,11 @@ def some_of(some: int, total: int, things: str) -> str:
     return f"{some} of {total} {things} {'has' if some == 1 else 'have'}"
 
 
+def _not_whole(count: int) -> str:
+    """'1 value that is not a whole number', '2 values that are not whole numbers'."""
+    return "1 value that is not a whole number" if count == 1 else f"{count} values that are not whole numbers"
+
+
 def match_points(predicted: np.ndarray, truth: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
     """:func:`match` for (N, D) points in any number of dimensions D (already in the units of ``tolerance``).
 
@@ -462,9 +467,9 @@ def _frame_table(table: pd.DataFrame, name: str, caller: str) -> pd.DataFrame:
     frames = pd.to_numeric(table["frame"], errors="coerce").to_numpy(float)
     bad = ~(np.isfinite(frames) & (frames == np.round(frames)))
     if bad.any():
-        first = table["frame"].iloc[int(np.argmax(bad))]
-        raise ParticleDetectError(f"{name}: its frame column holds {int(bad.sum())} value(s) that are not whole "
-                                  f"numbers (the first: {first!r})")
+        first = table["frame"].tolist()[int(np.argmax(bad))]  # 0.5, not np.float64(0.5)
+        raise ParticleDetectError(f"{name}: its frame column holds {_not_whole(int(bad.sum()))} (the first: "
+                                  f"{first!r})")
     return table.assign(frame=frames.astype(np.int64))
 
 
