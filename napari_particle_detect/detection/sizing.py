@@ -270,7 +270,7 @@ def _estimate_in(image: np.ndarray, sigmas: np.ndarray, pixel: float = 1.0, fine
     # levels in a quarter of the time.
     ring = ring_diameter(detail, blob / detail_pixel, centres, None if fine is None else GreyLevels.of(fine[::2, ::2]))
     diameter, ringed = (blob, False) if ring is None else (ring * detail_pixel, True)
-    reason = "" if confident else too_few_blobs(near, len(blobs), blob, diameter if ringed else None)
+    reason = "" if confident else _too_few(space, blobs, sigma, blob, diameter if ringed else None)
     span: tuple[float, ...] = ()
     if confident and crowding >= 0.5 and abs(np.log(own / percentile)) > np.log(CROWDED_DISAGREEMENT):
         confident = False
@@ -292,9 +292,45 @@ def _estimate_in(image: np.ndarray, sigmas: np.ndarray, pixel: float = 1.0, fine
     return _Reading(estimate, float(sigma * pixel), near)
 
 
+def _too_few(space: ScaleSpace, blobs: Blobs, sigma: float, blob: float, rim: float | None) -> str:
+    """:func:`too_few_blobs` of ``blobs``, of the particles' polarity only (:func:`_particles_polarity`)."""
+    if not len(blobs):
+        return too_few_blobs(0, 0, blob, rim)
+    particles = _particles_polarity(space, blobs, sigma)
+    return too_few_blobs(_near(particles, sigma), len(particles), blob, rim)
+
+
+def _particles_polarity(space: ScaleSpace, blobs: Blobs, sigma: float) -> Blobs:
+    """The ``blobs`` of the sign that most of the response of those about scale ``sigma`` has (of the strongest
+    blob's where none is): the dark gap between three bright particles stands out as a blob too, and was counted as
+    one more particle-like blob "of any size"."""
+    bright = _bright(space, blobs)
+    near = _near_mask(blobs, sigma)
+    if near.any():
+        particles_bright = float(np.sum(np.where(bright[near], 1.0, -1.0) * blobs.response[near])) >= 0
+    else:
+        particles_bright = bool(bright[0])
+    return blobs[bright == particles_bright]
+
+
+def _bright(space: ScaleSpace, blobs: Blobs) -> np.ndarray:
+    """Whether each of ``blobs`` is brighter than its surround: the Laplacian at its centre, on the scale nearest
+    its own, is negative (the blob's response is its magnitude alone)."""
+    scales = np.argmin(np.abs(np.log(blobs.sigma[:, None] / space.sigmas[None, :])), axis=1)
+    bright = np.zeros(len(blobs), bool)
+    for i in np.unique(scales):
+        at = scales == i
+        f, laplacian = space.factors[i], space.unnormalised[i]
+        y = np.minimum(blobs.y[at].astype(int) // f, laplacian.shape[0] - 1)
+        x = np.minimum(blobs.x[at].astype(int) // f, laplacian.shape[1] - 1)
+        bright[at] = laplacian[y, x] < 0
+    return bright
+
+
 def too_few_blobs(near: int, found: int, blob: float, rim: float | None = None) -> str:
-    """Why an estimate from ``near`` blobs of about ``blob`` px (``found`` of any size) is a guess, in words that
-    read right for none and for one; ``rim``: a ringed particle's diameter, its blob being its core."""
+    """Why an estimate from ``near`` blobs of about ``blob`` px (``found`` of any size, all of the particles'
+    polarity) is a guess, in words that read right for none and for one; ``rim``: a ringed particle's diameter, its
+    blob being its core."""
     if found == 0:
         return "no particle-like blobs stand out of the noise"
     if near == 0:
@@ -408,7 +444,11 @@ def blob_coverage(blobs: Blobs, sigma: float, shape: tuple[int, int]) -> float:
 
 def _near(blobs: Blobs, sigma: float) -> int:
     """How many blobs are within BLOB_SIZE_AGREEMENT of scale ``sigma``."""
-    return int(np.sum(np.abs(np.log(blobs.sigma / sigma)) < np.log(BLOB_SIZE_AGREEMENT)))
+    return int(np.sum(_near_mask(blobs, sigma)))
+
+
+def _near_mask(blobs: Blobs, sigma: float) -> np.ndarray:
+    return np.abs(np.log(blobs.sigma / sigma)) < np.log(BLOB_SIZE_AGREEMENT)
 
 
 def _ramp(value: float, low: float, high: float) -> float:
