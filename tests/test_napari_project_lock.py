@@ -19,6 +19,9 @@ from helpers import make_widget, notification_count, notifications_since, small_
 
 # Far under LOCK_TIMEOUT_S: a window that waited for the lock as the CLI does would stall this long and more.
 FROZEN_S = 3 * WINDOW_LOCK_TIMEOUT_S
+# The window's wait in these tests: what they check holds for any wait far under LOCK_TIMEOUT_S, and each
+# held lock costs the tests a few of these.
+WINDOW_WAIT_S = 0.3
 
 HOLDER = """
 import sys, time
@@ -43,6 +46,15 @@ def held_by_another_program(folder: Path, for_s: float = 600.0):
         holder.wait(timeout=10)
 
 
+@pytest.fixture
+def window_wait(monkeypatch) -> float:
+    """A window's change waits WINDOW_WAIT_S (the module constant the lock reads) for another program's lock."""
+    from napari_particle_detect.projects import project as project_module
+
+    monkeypatch.setattr(project_module, "WINDOW_LOCK_TIMEOUT_S", WINDOW_WAIT_S)
+    return WINDOW_WAIT_S
+
+
 def timed(action) -> float:
     started = time.monotonic()
     action()
@@ -55,7 +67,8 @@ def _points(*yx) -> pd.DataFrame:
 
 
 @pytest.mark.usefixtures("project_home")
-def test_a_project_held_by_another_program_never_freezes_the_dock_and_loses_nothing(make_napari_viewer, light_model):
+def test_a_project_held_by_another_program_never_freezes_the_dock_and_loses_nothing(make_napari_viewer, light_model,
+                                                                                    window_wait):
     viewer = make_napari_viewer()
     viewer.add_image(small_stack(3, 64), name="cells")
     widget = make_widget(viewer, light_model)
@@ -92,7 +105,7 @@ def test_a_project_held_by_another_program_never_freezes_the_dock_and_loses_noth
     assert project.reviewed_frames == [0, 1]
 
 
-def test_workers_and_the_cli_wait_for_the_project_where_a_window_says_it_is_busy(tmp_path):
+def test_workers_and_the_cli_wait_for_the_project_where_a_window_says_it_is_busy(tmp_path, window_wait):
     project = Project.open(tmp_path / "img.particle-detect", n_frames=1, frame_shape=(64, 64))
     project.save_frame(0, _points((5, 5)))
     outcome: dict[str, object] = {}
@@ -107,7 +120,7 @@ def test_workers_and_the_cli_wait_for_the_project_where_a_window_says_it_is_busy
         except ParticleDetectError as exc:
             outcome[who] = (str(exc), time.monotonic() - started)
 
-    held_s = WINDOW_LOCK_TIMEOUT_S + 1.5
+    held_s = window_wait + 0.8
     with held_by_another_program(project.folder, for_s=held_s):
         threads = [threading.Thread(target=save, args=(who, who == "window")) for who in ("window", "worker")]
         for thread in threads:
@@ -116,9 +129,9 @@ def test_workers_and_the_cli_wait_for_the_project_where_a_window_says_it_is_busy
             thread.join(timeout=LOCK_TIMEOUT_S)
     said, waited = outcome["window"]
     assert "another napari window or program" in said and str(project.folder) in said
-    assert WINDOW_LOCK_TIMEOUT_S * 0.9 < waited < held_s
+    assert window_wait * 0.9 < waited < held_s
     done, waited = outcome["worker"]
-    assert done == "saved" and waited > WINDOW_LOCK_TIMEOUT_S  # it waited for the holder to finish
+    assert done == "saved" and waited > window_wait  # it waited for the holder to finish
     assert len(project.load_frame(0)) == 2
 
 
@@ -133,25 +146,26 @@ def dock_with_a_saved_point(make_napari_viewer, light_model):
 
 
 @pytest.mark.usefixtures("project_home")
-def test_closing_the_window_waits_for_the_project_to_save_what_it_could_not(make_napari_viewer, light_model):
+def test_closing_the_window_waits_for_the_project_to_save_what_it_could_not(make_napari_viewer, light_model,
+                                                                             window_wait):
     viewer, project, points = dock_with_a_saved_point(make_napari_viewer, light_model)
-    held_s = WINDOW_LOCK_TIMEOUT_S + 2.0
+    held_s = window_wait + 1.0
     with held_by_another_program(project.folder, for_s=held_s) as holder:
         with pytest.raises(ParticleDetectError):
             points.add([[0, 40, 40]])  # not saved now: the window would not wait
         # Closing is its last chance: it waits, as a worker does, for the holder to finish.
         closing = timed(viewer.close)
         assert holder.poll() is not None  # the holder was done before closing returned
-    assert WINDOW_LOCK_TIMEOUT_S < closing < LOCK_TIMEOUT_S
+    assert window_wait < closing < LOCK_TIMEOUT_S
     assert sorted(project.load_frame(0)[["y", "x"]].values.tolist()) == [[20, 20], [40, 40]]
 
 
 @pytest.mark.usefixtures("project_home")
 def test_closing_while_the_project_stays_held_says_the_last_edits_were_not_saved(make_napari_viewer, light_model,
-                                                                                 monkeypatch):
+                                                                                 monkeypatch, window_wait):
     from napari_particle_detect.projects import project as project_module
 
-    monkeypatch.setattr(project_module, "LOCK_TIMEOUT_S", WINDOW_LOCK_TIMEOUT_S + 0.5)  # a hung holder, sooner
+    monkeypatch.setattr(project_module, "LOCK_TIMEOUT_S", window_wait + 0.5)  # a hung holder, sooner
     viewer, project, points = dock_with_a_saved_point(make_napari_viewer, light_model)
     with held_by_another_program(project.folder):
         with pytest.raises(ParticleDetectError):
@@ -166,14 +180,15 @@ def test_closing_while_the_project_stays_held_says_the_last_edits_were_not_saved
 
 
 @pytest.mark.usefixtures("project_home")
-def test_closing_an_image_waits_for_the_project_to_save_what_it_could_not(make_napari_viewer, light_model):
+def test_closing_an_image_waits_for_the_project_to_save_what_it_could_not(make_napari_viewer, light_model,
+                                                                          window_wait):
     viewer, project, points = dock_with_a_saved_point(make_napari_viewer, light_model)
-    with held_by_another_program(project.folder, for_s=WINDOW_LOCK_TIMEOUT_S + 2.0) as holder:
+    with held_by_another_program(project.folder, for_s=window_wait + 1.0) as holder:
         with pytest.raises(ParticleDetectError):
             points.add([[0, 40, 40]])  # not saved now: the window would not wait
         closing = timed(lambda: viewer.layers.remove("cells"))  # the image alone; its centres layer stays
         # The holder ran its whole hold (not ended by the block's exit); the edit is saved below, which needed its
         # lock. (poll() right after the close raced the holder's exit: its lock goes before the process does.)
         assert holder.wait(timeout=10) == 0
-    assert WINDOW_LOCK_TIMEOUT_S < closing < LOCK_TIMEOUT_S
+    assert window_wait < closing < LOCK_TIMEOUT_S
     assert sorted(project.load_frame(0)[["y", "x"]].values.tolist()) == [[20, 20], [40, 40]]
