@@ -21,6 +21,9 @@ from .round_progress import noun
 BOX_LAYER = "3D review box"
 ACCEPTED_LAYER = "accepted 3D boxes"
 NO_REVIEW = "detect first; then edit the points (P add, S select, Delete) – every edit is saved"
+# The z range's "auto", one below its first slice: unset, Draw box proposes one around the slice shown. Shown as
+# "z 0 0" it read as a range set to slice 0 alone.
+UNSET_Z = -1
 
 
 class VolumeReviewPanel(QGroupBox):
@@ -39,8 +42,13 @@ class VolumeReviewPanel(QGroupBox):
         self.z_from, self.z_to = QDoubleSpinBox(), QDoubleSpinBox()
         for spin in (self.z_from, self.z_to):
             spin.setDecimals(0)
-            spin.setRange(0, 1e5)
-            spin.setToolTip("slices the 3D box spans (both included)")
+            spin.setRange(UNSET_Z, 1e5)
+            spin.setSpecialValueText("auto")
+            spin.setValue(UNSET_Z)
+            spin.setToolTip("slices the 3D box spans (both included); auto: Draw box proposes them around the slice "
+                            "shown")
+        self.z_from.valueChanged.connect(lambda *_: self._pair_z(self.z_from, self.z_to))
+        self.z_to.valueChanged.connect(lambda *_: self._pair_z(self.z_to, self.z_from))
         self.accept_box_button = QPushButton("Accept box")
         self.accept_box_button.setToolTip("The centres inside the 3D box are right; only the box becomes training data")
         self.undo_button = QPushButton("Undo")
@@ -177,8 +185,20 @@ class VolumeReviewPanel(QGroupBox):
         image's range stayed, out of this one's slices or on slices nobody chose for it, and Draw box kept it."""
         for spin in (self.z_from, self.z_to):
             if slices is not None:
-                spin.setRange(0, max(0, slices - 1))
-            spin.setValue(0)  # unset: Draw box proposes its range around the slice shown
+                spin.setRange(UNSET_Z, max(0, slices - 1))
+            spin.setValue(UNSET_Z)
+
+    def _pair_z(self, changed: QDoubleSpinBox, other: QDoubleSpinBox) -> None:
+        """Both ends of the z range set, or neither: one set beside "auto" makes the other 0, as the range
+        started before it could be unset (so Draw box and Accept box treat it as before); one stepped down to
+        "auto" unsets both."""
+        if changed.value() == UNSET_Z and other.value() != UNSET_Z:
+            other.setValue(UNSET_Z)
+        elif changed.value() != UNSET_Z and other.value() == UNSET_Z:
+            other.setValue(0)
+
+    def _z_range_set(self) -> bool:
+        return self.z_from.value() != UNSET_Z and self.z_to.value() != UNSET_Z
 
     def set_z_range(self, z0: float, z1: float) -> None:
         self.z_from.setValue(round(z0))
@@ -199,6 +219,9 @@ class VolumeReviewPanel(QGroupBox):
                 raise ParticleDetectError(f"the box was drawn on volume {drawn_on}, and volume {frame} is shown: go "
                                           f"back to volume {drawn_on} to accept it, or draw a box on this one")
             box = bounding_box(drawn[:, -2:])
+        if not self._z_range_set():  # it was taken as slice 0 alone
+            raise ParticleDetectError("set the z range the box spans first (Draw box proposes one around the slice "
+                                      "shown)")
         z0, z1 = self.z_from.value(), self.z_to.value()
         if z1 < z0:
             raise ParticleDetectError(f"the z range {z0:g}-{z1:g} is empty; set the first slice before the last")
