@@ -93,7 +93,7 @@ def test_link_says_sequence_is_for_one_field_of_view_and_warns_of_unlike_files(t
     code, lines = run_cli(capsys, "link", tmp_path / "all.csv", "-o", tmp_path / "tracks.csv", "--sequence")
     assert code == 0, lines
     assert lines[1:3] == [
-        f"{tmp_path / 'all.csv'}: --sequence: detect failed on 1 file(s), their frames left empty: "
+        f"{tmp_path / 'all.csv'}: --sequence: detect failed on 1 file, its frame left empty: "
         f"{frames / 'frame3.png'} (frame 3)",
         f"{tmp_path / 'all.csv'}: --sequence: the files' images have 2 different sizes ({frames / 'frame0.png'} "
         f"64 x 64 px, {frames / 'frame2.png'} 48 x 80 px): different images, not the frames of one field of view; "

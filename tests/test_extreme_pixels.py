@@ -91,7 +91,7 @@ def test_a_defect_left_out_is_said_once_per_call_and_an_ordinary_image_says_noth
         prediction.detect(stack, model, device="cpu", diameter=12.0, name="hot.tif")
     said = [r.getMessage() for r in caplog.records if "left out of the intensity range" in r.getMessage()]
     assert said == ["hot.tif: 256 px at 65535 (the other pixels at most %g) left out of the intensity range in 2 "
-                    "frame(s) (a hot column, a saturated patch or zero padding?)" % sample.image.max()], said
+                    "frames (a hot column, a saturated patch or zero padding?)" % sample.image.max()], said
     caplog.clear()
     with caplog.at_level("WARNING", logger="napari_particle_detect"):
         prediction.detect(sample.image, model, device="cpu", diameter=12.0)

@@ -115,7 +115,7 @@ def test_rods_and_chains_are_detected_around_gaps_and_none_that_a_gap_cuts_is_ke
         found = detect_kind(gapped, kind, device="cpu", name="mosaic.tif")
     share = f"{100 * missing.mean():.3g} %"
     assert gap_lines(caplog) == [
-        f"mosaic.tif: {missing.sum()} NaN or infinite pixel(s) in 1 frame(s), {share} of their pixels (a mosaic's "
+        f"mosaic.tif: {missing.sum()} NaN or infinite pixels in 1 frame, {share} of their pixels (a mosaic's "
         "gaps?), read as missing: detected around them, and no centre kept within half a particle radius"]
     truth = sample.table.assign(frame=0)
     if kind == "rods":
@@ -143,7 +143,7 @@ def test_a_rods_stack_with_a_gapped_frame_and_an_all_nan_one_on_the_command_line
     assert err.strip().splitlines() == [
         f"{path} frame 2: every pixel is NaN or infinite (a blank frame): nothing found; the rest of the stack is "
         "detected",
-        f"{path}: 2680 NaN or infinite pixel(s) in 1 frame(s), 29.1 % of their pixels (a mosaic's gaps?), read as "
+        f"{path}: 2680 NaN or infinite pixels in 1 frame, 29.1 % of their pixels (a mosaic's gaps?), read as "
         "missing: detected around them, and no centre kept within half a particle radius"]
 
 

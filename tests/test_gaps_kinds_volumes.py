@@ -112,7 +112,7 @@ def test_the_volume_dock_says_a_series_gaps_once_a_detect_press(make_napari_view
     with caplog.at_level(logging.WARNING, logger="napari_particle_detect"):
         dock.button.click()
         qtbot.waitUntil(lambda: "mosaic 3D centres" in viewer.layers and dock.button.isEnabled(), timeout=60_000)
-    line = (f"mosaic: {series.size // 2} NaN or infinite voxel(s) in 3 volume(s), 50 % of their voxels (a mosaic's "
+    line = (f"mosaic: {series.size // 2} NaN or infinite voxels in 3 volumes, 50 % of their voxels (a mosaic's "
             "gaps?), read as missing: detected around them, and no centre kept within half a particle radius")
     assert [r.getMessage() for r in caplog.records if "NaN or infinite" in r.getMessage()] == [line]
     assert [m for m in notifications_since(before) if "NaN or infinite" in m] == [line]

@@ -590,7 +590,7 @@ def test_kind_detection_refuses_a_3d_model_bad_frames_and_heatmaps_and_counts_th
                                                   r"volumes with napari_particle_detect\.detect_volumes or .*--axes ZYX$"):
         detect(image, kind="chains", model="unet3d", device="cpu")  # not "give --kind spheres"
     stack = np.stack([image] * 3)
-    with pytest.raises(ParticleDetectError, match=r"^image: frame 5 is out of range: 3 frame\(s\), so 0 to 2"):
+    with pytest.raises(ParticleDetectError, match=r"^image: frame 5 is out of range: 3 frames, so 0 to 2"):
         detect(stack, kind="rods", device="cpu", frames=[5])
     with pytest.raises(ParticleDetectError, match="image: frame 1 is given twice in frames"):
         detect(stack, kind="rods", device="cpu", frames=[1, 1])

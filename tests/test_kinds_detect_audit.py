@@ -50,7 +50,7 @@ def test_rods_under_a_strong_ramp_are_found_as_evenly_lit_and_it_is_said(caplog)
     # Before, none of its 21 rods was found under it, with no word.
     assert rods.evaluate_rods(found, truth)[0].f1 >= even - 0.05 > 0.8
     said = [r.getMessage() for r in caplog.records if "uneven illumination" in r.getMessage()]
-    assert len(said) == 1 and said[0].startswith("ramp.tif: uneven illumination") and "1 frame(s)" in said[0]
+    assert len(said) == 1 and said[0].startswith("ramp.tif: uneven illumination") and "1 frame" in said[0]
 
 
 def test_an_evenly_lit_frame_reaches_the_network_exactly_as_before(caplog):

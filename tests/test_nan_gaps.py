@@ -61,7 +61,7 @@ def test_a_few_nan_pixels_keep_the_frames_centres(model, caplog):
     assert score(found, truth[1]).f1 > 0.9
     assert score(found, truth[1]).f1 >= score(whole[whole["frame"] == 1][["y", "x"]].to_numpy(), truth[1]).f1 - 0.02
     assert gap_lines(caplog) == [
-        "mosaic.tif: 4 NaN or infinite pixel(s) in 1 frame(s), 0.0156 % of their pixels (a mosaic's gaps?), read as "
+        "mosaic.tif: 4 NaN or infinite pixels in 1 frame, 0.0156 % of their pixels (a mosaic's gaps?), read as "
         "missing: detected around them, and no centre kept within half a particle radius"]
 
 
@@ -127,7 +127,7 @@ def test_an_all_nan_frame_is_blank_and_recorded_as_blank(tmp_path, capsys):
     record = json.loads((tmp_path / "out.json").read_text())["inputs"][0]
     assert record["blank_frames"] == [1] and record["frames_without_centres"] == [1]
     assert f"{path} frame 1: every pixel is NaN or infinite (a blank frame): no centres" in err
-    assert f"{path}: 1600 NaN or infinite pixel(s) in 1 frame(s), 6.25 % of their pixels" in err
+    assert f"{path}: 1600 NaN or infinite pixels in 1 frame, 6.25 % of their pixels" in err
     # One image all NaN is refused as a constant one is, in one line naming it.
     with pytest.raises(ParticleDetectError, match=r"^one\.tif: every pixel is NaN or infinite; nothing to "
                                                   r"detect$"):
@@ -153,5 +153,5 @@ def test_a_volume_with_nan_voxels_detects(caplog):
     outside = sample.centres[clear_of_gaps(sample.centres, missing, radii)]
     assert score_nd(centres, outside, 3.0).f1 > 0.85
     assert gap_lines(caplog) == [
-        "vol: 6144 NaN or infinite voxel(s) in 1 volume(s), 9.38 % of their voxels (a mosaic's gaps?), read as "
+        "vol: 6144 NaN or infinite voxels in 1 volume, 9.38 % of their voxels (a mosaic's gaps?), read as "
         "missing: detected around them, and no centre kept within half a particle radius"]

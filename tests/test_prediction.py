@@ -209,7 +209,7 @@ def test_a_given_diameter_larger_than_the_image_is_refused_as_the_command_line_r
 def test_frames_are_checked_counted_from_the_end_as_python_does_and_progress_counts_the_frames_detected(tiny_model):
     config = benchmark_config("fluorescent", 0.3, shape=(64, 64))
     stack = np.stack([synthesize(config, seed=s).image for s in (1, 2, 3)])
-    with pytest.raises(ParticleDetectError, match=r"^image: frame 5 is out of range: 3 frame\(s\), so 0 to 2 "
+    with pytest.raises(ParticleDetectError, match=r"^image: frame 5 is out of range: 3 frames, so 0 to 2 "
                                                   r"\(or -3 to -1 from the end\)$"):
         detect(stack, model="no-such-model", device="cpu", frames=[5])
     with pytest.raises(ParticleDetectError, match="frame -4 is out of range"):

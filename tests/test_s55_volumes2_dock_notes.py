@@ -33,11 +33,11 @@ def test_the_volume_dock_says_a_series_refilled_slices_and_hot_line_once(make_na
     with caplog.at_level(logging.WARNING, logger="napari_particle_detect"):
         dock.button.click()
         qtbot.waitUntil(lambda: "worn 3D centres" in viewer.layers and dock.button.isEnabled(), timeout=60_000)
-    refilled = ("worn volume 0: slice(s) 4; worn volume 1: slice(s) 4 constant (blank or saturated: dropped by the "
-                "microscope?); worn volume 0: slice(s) 7; worn volume 1: slice(s) 7 NaN or infinite throughout "
+    refilled = ("worn volume 0: slice 4; worn volume 1: slice 4 constant (blank or saturated: dropped by the "
+                "microscope?); worn volume 0: slice 7; worn volume 1: slice 7 NaN or infinite throughout "
                 "(dropped by the microscope?), each filled from the slices beside it")
     spikes = ("worn: 384 voxels at 65535 (the other voxels at most 3100) left out of the intensity range in 2 "
-              "volume(s) (a hot line, a saturated patch or zero padding?)")
+              "volumes (a hot line, a saturated patch or zero padding?)")
     logged = [r.getMessage() for r in caplog.records]
     assert [m for m in logged if "microscope" in m or "intensity range" in m] == [refilled, spikes]
     shown = notifications_since(before)

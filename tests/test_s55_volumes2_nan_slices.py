@@ -44,10 +44,10 @@ def test_a_nan_slice_is_refilled_and_said_while_a_nan_patch_stays_a_gap(sample, 
     assert near.sum() >= 10
     assert _recall(centres, sample.centres[near]) >= _recall(clean, sample.centres[near]) - 0.05
     said = [r.getMessage() for r in caplog.records]
-    assert "nan.tif: slice(s) 8 NaN or infinite throughout (dropped by the microscope?), each filled from the slices " \
+    assert "nan.tif: slice 8 NaN or infinite throughout (dropped by the microscope?), each filled from the slices " \
            "beside it" in said
     gaps = [m for m in said if "read as missing" in m]
-    assert len(gaps) == 1 and gaps[0].startswith("nan.tif: 144 NaN or infinite voxel(s) in 1 volume(s)")
+    assert len(gaps) == 1 and gaps[0].startswith("nan.tif: 144 NaN or infinite voxels in 1 volume")
 
 
 def test_a_nan_slice_is_not_read_by_the_size_estimate(sample):

@@ -40,7 +40,7 @@ def test_a_saturated_patch_leaves_the_spheres_found_and_is_said(sample, caplog):
     assert _recall(centres, sample.centres) > 0.8 * _recall(clean, sample.centres)
     said = [r.getMessage() for r in caplog.records if "intensity range" in r.getMessage()]
     assert said == [f"sat.tif: {24 * 48} voxels at 65535 (the other voxels at most {int(volume[volume < 65535].max())})"
-                    " left out of the intensity range in 1 volume(s) (a hot line, a saturated patch or zero padding?)"]
+                    " left out of the intensity range in 1 volume (a hot line, a saturated patch or zero padding?)"]
 
 
 def test_a_hot_line_through_a_series_is_said_once(sample, caplog):
@@ -50,7 +50,7 @@ def test_a_hot_line_through_a_series_is_said_once(sample, caplog):
         table = detect_volumes(np.stack([volume, volume[:, ::-1]]), voxel_size=(2.0, 1.0, 1.0), name="hot.tif")
     assert _recall(table.loc[table["frame"] == 0, ["z", "y", "x"]].to_numpy(), sample.centres) > 0.8
     said = [r.getMessage() for r in caplog.records if "intensity range" in r.getMessage()]
-    assert len(said) == 1 and "in 2 volume(s)" in said[0]
+    assert len(said) == 1 and "in 2 volumes" in said[0]
 
 
 def test_a_blank_slice_is_filled_from_its_neighbours_and_said(sample, caplog):
@@ -65,7 +65,7 @@ def test_a_blank_slice_is_filled_from_its_neighbours_and_said(sample, caplog):
     assert _recall(centres, sample.centres[near]) >= _recall(clean, sample.centres[near]) - 0.05
     assert len(centres) <= len(clean) + 2  # no dark plane read as the spheres' edges
     said = [r.getMessage() for r in caplog.records if "constant" in r.getMessage()]
-    assert said == ["dead.tif: slice(s) 8 constant (blank or saturated: dropped by the microscope?), each filled from "
+    assert said == ["dead.tif: slice 8 constant (blank or saturated: dropped by the microscope?), each filled from "
                     "the slices beside it"]
 
 

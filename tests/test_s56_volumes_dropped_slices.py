@@ -56,7 +56,7 @@ def test_a_dropped_slice_carrying_the_hot_row_is_refilled(sample, caplog):
     with caplog.at_level(logging.WARNING, logger="napari_particle_detect"):
         detect_volume(volume, options=volume_detection.VolumeOptions(diameter=(5.0, 10.0, 10.0), device="cpu"),
                       name="worn")
-    assert said(caplog, f"slice(s) {DROPPED} constant"), [r.getMessage() for r in caplog.records]
+    assert said(caplog, f"slice {DROPPED} constant"), [r.getMessage() for r in caplog.records]
 
 
 def test_a_real_slice_of_a_volume_with_a_hot_row_is_not_refilled(sample):
@@ -94,10 +94,10 @@ def test_a_round_says_once_that_its_volumes_were_refilled_and_despiked(sample, t
         examples = project_volume_examples(project, series, (5.0, 10.0, 10.0), 6.0)
     assert len(examples) == 2
     assert said(caplog, "microscope") == [
-        f"volume 0 (reviewed): slice(s) {DROPPED}; volume 1 (reviewed): slice(s) {DROPPED} constant (blank or "
+        f"volume 0 (reviewed): slice {DROPPED}; volume 1 (reviewed): slice {DROPPED} constant (blank or "
         "saturated: dropped by the microscope?), each filled from the slices beside it"]
     [spikes] = said(caplog, "intensity range")
-    assert spikes.startswith("the round's reviewed volumes: ") and "in 2 volume(s)" in spikes
+    assert spikes.startswith("the round's reviewed volumes: ") and "in 2 volumes" in spikes
 
 
 @pytest.mark.usefixtures("project_home")
@@ -121,6 +121,6 @@ def test_the_docks_round_shows_that_its_volumes_were_refilled(make_napari_viewer
     qtbot.waitUntil(lambda: dock.round_panel.worker is None, timeout=60_000)
     shown = notifications_since(before)
     assert [m for m in shown if "microscope" in m] == [
-        f"volume 0 (reviewed): slice(s) {DROPPED} constant (blank or saturated: dropped by the microscope?), each "
+        f"volume 0 (reviewed): slice {DROPPED} constant (blank or saturated: dropped by the microscope?), each "
         "filled from the slices beside it"], shown
     assert any("held-out F1" in m for m in shown), shown  # the verdict still said after them

@@ -56,7 +56,7 @@ def test_a_round_refills_a_slice_dropped_as_nan_and_says_so(sample, tmp_path, ca
         [example] = project_volume_examples(project, volume, (5.0, 10.0, 10.0), 6.0)
     assert np.isfinite(example.image).all()
     assert [r.getMessage() for r in caplog.records if "microscope" in r.getMessage()] == [
-        f"volume 0 (reviewed): slice(s) {DROPPED} NaN or infinite throughout (dropped by the microscope?), each "
+        f"volume 0 (reviewed): slice {DROPPED} NaN or infinite throughout (dropped by the microscope?), each "
         "filled from the slices beside it"]
 
 
@@ -76,4 +76,4 @@ def test_train_from_a_3d_model_refills_a_slice_dropped_as_nan(sample, tmp_path, 
     with caplog.at_level(logging.WARNING, logger="napari_particle_detect"):
         [example] = load_volume_examples([tmp_path / "vol.tif"], None, 6.0, 10.0, None)
     assert np.isfinite(example.image).all()
-    assert any(f"slice(s) {DROPPED} NaN or infinite throughout" in r.getMessage() for r in caplog.records)
+    assert any(f"slice {DROPPED} NaN or infinite throughout" in r.getMessage() for r in caplog.records)

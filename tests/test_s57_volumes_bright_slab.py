@@ -43,7 +43,7 @@ def test_over_exposed_slices_are_levelled_sized_right_and_said(sample, caplog):
     assert sizing.diameter[0] == pytest.approx(clean_sizing.diameter[0], rel=0.15)
     assert _f1(centres, sample) >= _f1(clean, sample) - 0.03 > 0.9
     said = [r.getMessage() for r in caplog.records if "over-exposed" in r.getMessage()]
-    assert len(said) == 1 and said[0].startswith("flash.tif: slice(s) 11, 12, 13 over-exposed")
+    assert len(said) == 1 and said[0].startswith("flash.tif: slices 11, 12, 13 over-exposed")
 
 
 def test_a_volume_without_over_exposure_is_left_as_it_is(sample):

@@ -56,4 +56,4 @@ def test_a_workers_warning_about_a_name_with_a_line_break_is_one_line(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines() == [f"{tmp_path}/ramp\\nname.tif: uneven illumination, a background varying "
                                         f"{done.stderr.split('varying ')[1].split(' ')[0]} times the particles' "
-                                        "contrast across the frame: subtracted before normalising in 1 frame(s)"]
+                                        "contrast across the frame: subtracted before normalising in 1 frame"]

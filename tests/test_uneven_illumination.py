@@ -77,7 +77,7 @@ def test_the_flattening_is_said_once_per_call_and_an_ordinary_image_says_nothing
     assert len(said) == 1, said
     assert said[0].startswith("ramp.tif: uneven illumination, a background varying ")
     assert said[0].endswith(" times the particles' contrast across the frame: subtracted before normalising in 2 "
-                            "frame(s)")
+                            "frames")
     caplog.clear()
     with caplog.at_level("WARNING", logger="napari_particle_detect"):
         prediction.detect(lit("fluorescent", 0.0).image, model, device="cpu", diameter=DIAMETER)

@@ -131,6 +131,6 @@ def test_a_series_with_gaps_fills_each_volume_once_and_says_the_share_missing_on
     assert len(filled) == TIME_POINTS  # was one more: the first volume's, filled for the check before the model loads
     lines = [r.getMessage() for r in caplog.records if "NaN or infinite" in r.getMessage()]
     voxels = 8 * 32 * 3  # the slab in each volume
-    assert lines == [f"{series}: {TIME_POINTS * voxels} NaN or infinite voxel(s) in {TIME_POINTS} volume(s), 9.38 % "
+    assert lines == [f"{series}: {TIME_POINTS * voxels} NaN or infinite voxels in {TIME_POINTS} volumes, 9.38 % "
                      "of their voxels (a mosaic's gaps?), read as missing: detected around them, and no centre kept "
                      "within half a particle radius"]  # was one line per volume

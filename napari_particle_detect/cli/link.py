@@ -217,8 +217,8 @@ def _warn_of_unlike_frames(centres: Path, sequence: list[str], meta: dict) -> No
     failed = set(recorded_files(meta, "failed"))
     empty = [f"{name} (frame {frame})" for frame, name in enumerate(sequence) if name in failed]
     if empty:
-        log.warning("%s: --sequence: detect failed on %d file(s), their frames left empty: %s", centres, len(empty),
-                    _some_of(empty))
+        files = f"{len(empty)} file{'s' if len(empty) != 1 else ''}, {'their frames' if len(empty) != 1 else 'its frame'}"
+        log.warning("%s: --sequence: detect failed on %s left empty: %s", centres, files, _some_of(empty))
     recorded = _recorded_sizes(meta)
     first_of_size: dict[tuple[int, int], str] = {}
     for name in sequence:

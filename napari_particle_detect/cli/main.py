@@ -917,7 +917,9 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
                     continue
                 record, table, meta = result.record, result.table, result.meta
             if args.kind != "spheres":
-                log.info("%s: %d %s (%d rows) in %s", path, record["objects"], args.kind, record["rows"],
+                # Chains count their beads as rows too; rods are a row each, so their count is said once.
+                rows = f" ({record['rows']} rows)" if record["rows"] != record["objects"] else ""
+                log.info("%s: %d %s%s in %s", path, record["objects"], args.kind, rows,
                          _frames(len(detected_frames(record))))
                 table = table.assign(file=str(path)) if len(inputs) > 1 else table
             else:

@@ -502,7 +502,8 @@ class _VolumeRun:
         self.summary.in_order(self._order())  # busy ones were done (or skipped) last
         if self.record_run is not None:
             self.record_run()
-            log.info("%d file(s) into %s: %s", len(self.inputs), self.output, self.summary.describe())
+            log.info("%d file%s into %s: %s", len(self.inputs), "s" if len(self.inputs) != 1 else "", self.output,
+                     self.summary.describe())
             status = report_failed(self.summary.failed)
             if self.summary.stopped:  # last, after the files' own failures, as a 2D folder run says it
                 print(f"particle-detect: error: {self.summary.stopped}", file=sys.stderr)

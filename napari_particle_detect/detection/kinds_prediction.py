@@ -196,8 +196,8 @@ def detect_kind(
         constant.warn()
     if flattened.first is not None:
         # As for spheres (prediction.iter_detect): a ramp subtracted unsaid would pass for the objects' own look.
-        log.warning("%s: uneven illumination, %s: subtracted before normalising in %d frame(s)", name,
-                    flattened.first.describe(), flattened.frames)
+        log.warning("%s: uneven illumination, %s: subtracted before normalising in %d frame%s", name,
+                    flattened.first.describe(), flattened.frames, "s" if flattened.frames != 1 else "")
     if gaps.frames:
         log.warning("%s: %s", name, gaps.describe())
     check_any_read(unreadable.frames, len(indices), name, why=unreadable.first)

@@ -168,7 +168,8 @@ def measure_table(stack, table: pd.DataFrame, diameter: float, invert: bool | No
     frame_numbers = table["frame"].to_numpy(int) if "frame" in table else np.zeros(len(table), dtype=int)
     bad = (frame_numbers < 0) | (frame_numbers >= len(frames))
     if bad.any():
-        raise ParticleDetectError(f"centre in frame {int(frame_numbers[bad][0])}, but the image has {len(frames)} frame(s)")
+        raise ParticleDetectError(f"centre in frame {int(frame_numbers[bad][0])}, but the image has {len(frames)} "
+                                  f"frame{'s' if len(frames) != 1 else ''}")
     if invert is None:
         invert = stack_inversion(frames, table)
     for number in np.unique(frame_numbers):

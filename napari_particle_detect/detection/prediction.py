@@ -407,12 +407,14 @@ def iter_detect(
                         look.core_ring / scale, diameter)
         if steps.spikes.first is not None:
             # Left out silently, a sensor's defect would look like no defect at all: say it once per call.
-            log.warning("%s: %s left out of the intensity range in %d frame(s) (a hot column, a saturated patch "
-                        "or zero padding?)", name, steps.spikes.first.describe(), steps.spikes.frames)
+            log.warning("%s: %s left out of the intensity range in %d frame%s (a hot column, a saturated patch "
+                        "or zero padding?)", name, steps.spikes.first.describe(), steps.spikes.frames,
+                        "s" if steps.spikes.frames != 1 else "")
         if steps.flattened.first is not None:
             # Subtracted silently, a ramp in the light would pass for the particles' own look: say it once.
-            log.warning("%s: uneven illumination, %s: subtracted before normalising in %d frame(s)", name,
-                        steps.flattened.first.describe(), steps.flattened.frames)
+            log.warning("%s: uneven illumination, %s: subtracted before normalising in %d frame%s", name,
+                        steps.flattened.first.describe(), steps.flattened.frames,
+                        "s" if steps.flattened.frames != 1 else "")
         if steps.gaps.frames:
             log.warning("%s: %s", name, steps.gaps.describe())
     except OUT_OF_MEMORY as exc:

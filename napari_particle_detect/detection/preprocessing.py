@@ -604,8 +604,9 @@ def refuse_masked(image: object, name: str) -> None:
     frames = image if isinstance(image, (list, tuple)) else [image]
     masked = sum(int(np.ma.count_masked(frame)) for frame in frames if np.ma.is_masked(frame))
     if masked:
-        raise ParticleDetectError(f"{name}: a masked array with {masked} masked pixel(s), which detection would "
-                                  "read as valid; fill them (image.filled(value)) or crop them away first")
+        pixels, them = (f"{masked} masked pixel", "it") if masked == 1 else (f"{masked} masked pixels", "them")
+        raise ParticleDetectError(f"{name}: a masked array with {pixels}, which detection would read as valid; fill "
+                                  f"{them} (image.filled(value)) or crop {them} away first")
 
 
 def frames_of_sequence(image: object, name: str) -> np.ndarray:
@@ -662,8 +663,8 @@ def frame_indices(frames: object, count: int, name: str = "image") -> list[int]:
         if not isinstance(frame, numbers.Integral) or isinstance(frame, bool):
             raise TypeError(f"frames must hold whole numbers (frame indices), got {type(frame).__name__} {frame!r:.40}")
         if not -count <= frame < count:
-            raise ParticleDetectError(f"{name}: frame {frame} is out of range: {count} frame(s), so 0 to {count - 1} "
-                                      f"(or -{count} to -1 from the end)")
+            raise ParticleDetectError(f"{name}: frame {frame} is out of range: {count} frame{'s' if count != 1 else ''}, "
+                                      f"so 0 to {count - 1} (or -{count} to -1 from the end)")
         index = int(frame) + count if frame < 0 else int(frame)
         if index in indices:
             twice = (f"frame {frame} is given twice in frames" if indices[index] == frame
@@ -720,6 +721,8 @@ class GapRecord:
         if self.unmeasured:
             counts.append(f"{self.unmeasured} kept within a whole radius, where trackpy's measurements are NaN")
         centres = f" ({'; '.join(counts)})" if counts else ""
-        return (f"{self.missing} NaN or infinite {unit}(s) in {self.frames} {item}(s), {share} of their {unit}s (a "
+        units = f"{self.missing} NaN or infinite {unit}{'s' if self.missing != 1 else ''}"
+        items = f"{self.frames} {item}{'s' if self.frames != 1 else ''}"
+        return (f"{units} in {items}, {share} of their {unit}s (a "
                 "mosaic's gaps?), read as missing: detected around them, and no centre kept within half a particle "
                 f"radius{centres}")

@@ -719,8 +719,8 @@ class Prepared:
         if self.spikes.first is not None:
             found = self.spikes.first.describe().replace(" px at ", " voxels at ").replace("other pixels",
                                                                                             "other voxels")
-            log.warning("%s: %s left out of the intensity range in %d volume(s) (a hot line, a saturated patch or "
-                        "zero padding?)", name, found, self.spikes.frames)
+            log.warning("%s: %s left out of the intensity range in %d volume%s (a hot line, a saturated patch or "
+                        "zero padding?)", name, found, self.spikes.frames, "s" if self.spikes.frames != 1 else "")
 
 
 def _refilled_words(refilled: list[tuple[str, list[int], list[int]]], kind: int, words: str) -> str:
@@ -729,7 +729,8 @@ def _refilled_words(refilled: list[tuple[str, list[int], list[int]]], kind: int,
     hit = [(entry[0], entry[kind]) for entry in refilled if entry[kind]]
     if not hit:
         return ""
-    shown = "; ".join(f"{label}: slice(s) {', '.join(map(str, slices))}" for label, slices in hit[:3])
+    shown = "; ".join(f"{label}: slice{'s' if len(slices) != 1 else ''} {', '.join(map(str, slices))}"
+                      for label, slices in hit[:3])
     more = f"; ... ({len(hit)} volumes in all)" if len(hit) > 3 else ""
     return f"{shown}{more} {words}"
 
