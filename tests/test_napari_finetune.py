@@ -17,6 +17,9 @@ from napari_particle_detect.synthetic.spheres import benchmark_config, synthesiz
 from helpers import answer_questions, event_loop_ticks
 
 TINY_TUNE = replace(FINE_TUNE, steps_per_epoch=5, batch_size=2, crop=32, threads=1)
+# For tests about what a round does to the dock, not what it learns: no criterion learned after training
+# (about a second of gradient boosting per round on 2 cores).
+QUICK_TUNE = replace(TINY_TUNE, learn_criterion=False)
 
 
 pytestmark = pytest.mark.usefixtures("project_home")
@@ -266,7 +269,7 @@ def test_detect_after_a_round_runs_on_as_many_threads_as_before(reviewed, qtbot,
     widget.detect.run_button.click()  # frame 2, the one not reviewed
     qtbot.waitUntil(lambda: not widget.detect.running(), timeout=60_000)
     for _ in range(2):  # twice: the pool may hand the next job another thread
-        widget.finetune.run(replace(TINY_TUNE, threads=torch.get_num_threads() + 1))
+        widget.finetune.run(replace(QUICK_TUNE, threads=torch.get_num_threads() + 1))
         qtbot.waitUntil(lambda: not widget.finetune.running(), timeout=120_000)
         widget.detect.run_button.click()
         qtbot.waitUntil(lambda: not widget.detect.running(), timeout=60_000)
@@ -275,7 +278,7 @@ def test_detect_after_a_round_runs_on_as_many_threads_as_before(reviewed, qtbot,
 
 def test_a_round_of_another_image_says_whose_it_is(reviewed, qtbot):
     viewer, widget = reviewed
-    start_round(widget, replace(TINY_TUNE, steps_per_epoch=60))
+    start_round(widget, replace(QUICK_TUNE, steps_per_epoch=60))
     viewer.add_image(np.random.default_rng(1).normal(10, 1, (2, 64, 64)).astype(np.float32), name="other")
     widget.image_combo.setCurrentText("other")
     assert widget.annotation.image.name == "other"
@@ -295,7 +298,7 @@ def test_a_round_switched_in_for_an_image_not_shown_brings_its_threshold(reviewe
     from napari_particle_detect._napari.state import round_threshold
 
     viewer, widget = reviewed
-    start_round(widget, replace(TINY_TUNE, steps_per_epoch=20))
+    start_round(widget, replace(QUICK_TUNE, steps_per_epoch=20))
     cells = widget.annotation
     qtbot.waitUntil(lambda: not widget.finetune.running(), timeout=120_000)
     project = cells.project
@@ -469,7 +472,7 @@ def test_the_verdict_comes_back_with_the_dock_and_drops_its_detect_advice_once_d
     from helpers import make_widget, run_detect
 
     viewer, widget = reviewed
-    start_round(widget, TINY_TUNE)
+    start_round(widget, QUICK_TUNE)
     qtbot.waitUntil(lambda: not widget.finetune.running(), timeout=60_000)
     project = widget.annotation.project
     said = widget.finetune.status.text()
