@@ -9,7 +9,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from napari_particle_detect.files.distributed import (
     FilesSummary, close_local_client, detect_files, how_far, local_client,
 )
 
+from helpers_proc import particle_detect_argv
 from test_cluster_user_audit import cluster_in_another_process, finished, lose, until
 from test_distributed import OPTIONS, tiny_model, write_images  # noqa: F401 - tiny_model: the module's fixture
 
@@ -176,13 +176,15 @@ def started_worker_processes(process: psutil.Process) -> list[psutil.Process]:
         return []
 
 
-def detect_command(tmp_path: Path, tiny_model: Path, out: Path) -> subprocess.Popen:
+def detect_command(tmp_path: Path, tiny_model: Path, out: Path, same_stop_s: float | None = None) -> subprocess.Popen:
+    """``particle-detect -q detect`` of tmp_path/in into ``out`` with one local worker; ``same_stop_s`` as
+    particle_detect_argv takes it."""
     env = {**os.environ, "HOME": str(tmp_path), "NAPARI_PARTICLE_DETECT_HOME": str(tmp_path)}
     # A process group of its own, signalled as a terminal signals its foreground group.
-    return subprocess.Popen([sys.executable, "-m", "napari_particle_detect.cli.main", "-q", "detect",
-                             str(tmp_path / "in"), "-o", str(out), "--model", str(tiny_model), "--device", "cpu",
-                             "--diameter", "12", "--workers", "1"], stderr=subprocess.PIPE, text=True, env=env,
-                            start_new_session=True)
+    return subprocess.Popen(particle_detect_argv("-q", "detect", str(tmp_path / "in"), "-o", str(out), "--model",
+                                                 str(tiny_model), "--device", "cpu", "--diameter", "12", "--workers",
+                                                 "1", same_stop_s=same_stop_s),
+                            stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
 
 
 def test_ctrl_c_while_the_local_cluster_starts_says_one_line_and_writes_nothing(tmp_path, tiny_model):

@@ -10,7 +10,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -19,12 +18,14 @@ import pytest
 import tifffile
 
 import napari_particle_detect.detection.prediction as prediction
+from napari_particle_detect import stop_signals
 from napari_particle_detect.cli.kinds import write_stack
 from napari_particle_detect.cli.main import main
 from napari_particle_detect.errors import ParticleDetectError
 from napari_particle_detect.files.io import LazyTiffStack, read_image
 from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
+from helpers_proc import particle_detect_argv
 from test_cluster_run_counts_and_crashes import detect_command
 from test_cluster_user_audit import finished, until
 from test_distributed import tiny_model, write_images  # noqa: F401 - tiny_model: the module's fixture
@@ -35,13 +36,17 @@ COMMON = ("--device", "cpu", "--diameter", "12", "--threshold", "0.3")
 # Far more frames than a run does between its first frame shown and a signal sent then (tens a second): it is still
 # going when the signal comes, however busy the machine. Ten frames over and over, written at once.
 LONG_RUN_FRAMES = 400
+# stop_signals.SAME_STOP_S where a test sends one stop signal: the stopped command waits that window out before it ends,
+# a second of each such test by default.
+ONE_STOP_S = 0.1
 
 
-def cli_in(folder: Path, *args: str) -> subprocess.Popen:
-    """``particle-detect ARGS`` in a process of its own working in ``folder``, its stderr piped."""
+def cli_in(folder: Path, *args: str, same_stop_s: float | None = None) -> subprocess.Popen:
+    """``particle-detect ARGS`` in a process of its own working in ``folder``, its stderr piped; ``same_stop_s`` as
+    particle_detect_argv takes it."""
     env = {**os.environ, "HOME": str(folder), "NAPARI_PARTICLE_DETECT_HOME": str(folder),
            "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen([sys.executable, "-m", "napari_particle_detect.cli.main", *args], cwd=folder, env=env,
+    return subprocess.Popen(particle_detect_argv(*args, same_stop_s=same_stop_s), cwd=folder, env=env,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
@@ -63,7 +68,8 @@ def test_sigterm_from_outside_keeps_the_frames_done_and_says_so_in_one_line(tmp_
     config = benchmark_config("fluorescent", 0.4, shape=(96, 80))
     frames = np.stack([synthesize(config, seed=seed).image for seed in range(10)])
     write_stack(tmp_path / "movie.tif", list(np.tile(frames, (LONG_RUN_FRAMES // len(frames), 1, 1))))
-    cli = cli_in(tmp_path, "detect", "movie.tif", "-o", "out/centres.csv", "--model", str(tiny_model), *COMMON)
+    cli = cli_in(tmp_path, "detect", "movie.tif", "-o", "out/centres.csv", "--model", str(tiny_model), *COMMON,
+                 same_stop_s=ONE_STOP_S)
     try:
         err, reader = stderr_read_aside(cli)
         # The bar showing a frame done.
@@ -97,6 +103,7 @@ def test_a_stop_signal_keeps_the_frames_done_and_the_same_command_goes_on_to_the
         return ["-q", "detect", "movie.tif", "-o", output, "--model", str(tiny_model), *COMMON]
 
     assert main(command("whole.csv")) == 0  # to compare with
+    monkeypatch.setattr(stop_signals, "SAME_STOP_S", ONE_STOP_S)
     real = prediction.iter_detect
 
     def signalled_after_two_frames(*args, **kwargs):
@@ -128,7 +135,7 @@ def test_a_stop_signal_keeps_the_frames_done_and_the_same_command_goes_on_to_the
 def test_sigterm_to_a_local_clusters_run_says_one_line_and_writes_the_record(tmp_path, tiny_model):
     write_images(tmp_path / "in", 8)
     out = tmp_path / "out"
-    cli = detect_command(tmp_path, tiny_model, out)  # --workers 1, a process group of its own
+    cli = detect_command(tmp_path, tiny_model, out, same_stop_s=ONE_STOP_S)  # --workers 1, a process group of its own
     try:
         assert until(lambda: cli.poll() is not None or finished(out) >= 1, 120) and cli.poll() is None
         os.killpg(cli.pid, signal.SIGTERM)  # as a batch system's time limit or timeout: every process of the run
