@@ -14,11 +14,12 @@ import pytest
 import tifffile
 
 from napari_particle_detect.cli.main import main
-from napari_particle_detect.files.distributed import detect_files, local_client
+from napari_particle_detect.files.distributed import close_local_client, detect_files, local_client
 from napari_particle_detect.files.file_detection import DetectOptions, detect_file, expand_inputs, output_paths
 from napari_particle_detect.synthetic.spheres import benchmark_config, synthesize
 
 from helpers import tiny_model_file
+from helpers_proc import closed_at_once
 
 OPTIONS = DetectOptions(threshold=0.0, diameter=12.0, device="cpu", threads=1)
 
@@ -37,7 +38,7 @@ def worker_process_cluster():
 
     cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0")
     yield cluster
-    cluster.close()
+    closed_at_once(cluster)
 
 
 def write_images(folder: Path, n: int, corrupt: int | None = None) -> list[Path]:
@@ -62,9 +63,7 @@ def test_two_worker_processes_over_six_files_one_corrupt(tmp_path, tiny_model):
         summary = detect_files(paths, tmp_path / "out", OPTIONS, tiny_model, client,
                                progress=lambda path, status: seen.append((path.name, status)))
     finally:
-        cluster = client.cluster
-        client.close()
-        cluster.close()
+        close_local_client(client, quietly=True)  # its workers killed: closed gracefully, they took a second or more
     assert [r.path for r in summary.done] == [p for i, p in enumerate(paths) if i != 3]
     assert list(summary.failed) == [paths[3]] and "image_03.tif: cannot read image" in summary.failed[paths[3]]
     assert sorted(seen) == sorted((p.name, "failed" if i == 3 else "done") for i, p in enumerate(paths))
