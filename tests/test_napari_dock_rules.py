@@ -71,7 +71,7 @@ def test_on_a_single_image_the_threshold_changes_what_is_drawn_exported_and_acce
 
 
 def test_an_accept_that_drops_most_of_a_frame_is_asked_and_u_takes_it_back(make_napari_viewer, qtbot, light_model):
-    viewer = make_napari_viewer(show=True)
+    viewer = make_napari_viewer()
     viewer.add_image(small_stack(2, 64), name="cells")
     widget = make_widget(viewer, light_model)
     run_detect(widget, qtbot, scope=1)
@@ -154,7 +154,7 @@ def test_nothing_said_about_the_last_image_stays(make_napari_viewer, qtbot, ligh
 def test_keys_reach_the_centres_after_a_box_and_on_reopening(make_napari_viewer, qtbot, light_model, tmp_path):
     path = tmp_path / "movie.tif"
     tifffile.imwrite(path, small_stack(2, 64))
-    viewer = make_napari_viewer(show=True)
+    viewer = make_napari_viewer()
     viewer.open(path, plugin="napari")
     widget = make_widget(viewer, light_model)
     run_detect(widget, qtbot, scope=1)
@@ -182,7 +182,7 @@ def test_keys_reach_the_centres_after_a_box_and_on_reopening(make_napari_viewer,
 
 
 def test_deleting_an_accepted_outline_unaccepts_its_region(make_napari_viewer, qtbot, light_model):
-    viewer = make_napari_viewer(show=True)
+    viewer = make_napari_viewer()
     viewer.add_image(small_stack(2, 64), name="cells")
     widget = make_widget(viewer, light_model)
     run_detect(widget, qtbot, scope=1)
@@ -311,7 +311,7 @@ def test_a_new_image_shows_the_models_own_threshold_before_and_after_the_first_d
     from napari_particle_detect.models.registry import default_model_path, read_card
 
     shipped = read_card(default_model_path().with_suffix(".json")).threshold
-    viewer = make_napari_viewer(show=True)
+    viewer = make_napari_viewer()
     viewer.add_image(small_stack(1, 96)[0], name="still")
     widget = ParticleDetectWidget(viewer)
     assert widget.detect.threshold() == pytest.approx(shipped) and widget.detect.threshold_label.text() == f"{shipped:.2f}"

@@ -210,7 +210,7 @@ def test_closing_the_image_during_detection_stops_it_and_takes_its_layers(make_n
 
 
 def test_ctrl_z_undoes_and_redoes_point_edits_frame_by_frame(make_napari_viewer, qtbot, light_model):
-    viewer = make_napari_viewer(show=True)
+    viewer = make_napari_viewer()
     viewer.add_image(small_stack(2, 64), name="cells")
     widget = make_widget(viewer, light_model)
     run_detect(widget, qtbot, scope=1)

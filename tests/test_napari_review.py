@@ -206,7 +206,7 @@ def test_edits_are_saved_at_once_and_restored_in_a_new_viewer(make_napari_viewer
 def test_shortcuts_accept_and_move_between_frames(make_napari_viewer, qtbot, light_model):
     from qtpy.QtCore import Qt
 
-    viewer = make_napari_viewer(show=True)
+    viewer = make_napari_viewer()
     viewer.add_image(small_stack(3, 64), name="cells")
     widget = make_widget(viewer, light_model)
     viewer.dims.set_current_step(0, 0)
@@ -324,7 +324,7 @@ def test_accept_after_a_selection_on_another_frame_then_detect_does_not_crash(ma
     selection after Accept dropped hidden points, and Detect failed with an index error."""
     from qtpy.QtCore import Qt
 
-    viewer = make_napari_viewer(show=True)
+    viewer = make_napari_viewer()
     viewer.add_image(small_stack(3, 64), name="cells")
     widget = make_widget(viewer, light_model)
     run_detect(widget, qtbot, scope=1)
