@@ -117,7 +117,7 @@ def test_the_size_estimate_is_shown_for_its_own_image(make_napari_viewer, qtbot,
 def test_a_reopened_project_detects_at_its_exact_diameter_not_the_rounded_box(make_napari_viewer, qtbot,
                                                                               light_model):
     viewer = make_napari_viewer()
-    viewer.add_image(small_stack(2, 96), name="cells")
+    viewer.add_image(small_stack(2, 64), name="cells")
     viewer.add_image(small_stack(1, 64)[0], name="other")
     widget = make_widget(viewer, light_model)
     widget.image_combo.setCurrentIndex(0)
