@@ -513,8 +513,10 @@ def _train_held(args: argparse.Namespace) -> int:
     """:func:`cmd_train` once its output is checked and held."""
     from ..models import load_model
     from ..learning.training import load_examples, working_diameter
+    from ..learning.warm_up import prepare_training_meanwhile
 
     _refuse_replacing_a_model(args)
+    prepare_training_meanwhile()  # about 1.5 s of imports the first optimiser step would wait for, done meanwhile
     handled = volume_cli.train_volumes_if_any(args)  # a 3D round (--axes ZYX, or --from a 3D model)
     if handled is not None:
         return handled
