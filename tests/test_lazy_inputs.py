@@ -157,7 +157,7 @@ NOISE = (np.random.default_rng(2).random((10, 96, 112)) * 4000).astype(np.uint16
 
 @pytest.mark.parametrize("how, says", [("imagej", "the file says 10 frames, only 1 readable"),
                                        ("zlib", "the file says 10 frames, only 5 readable"),
-                                       ("appended", "only 5 frame.s. readable, the rest of the file is missing")])
+                                       ("appended", "only 5 frames readable, the rest of the file is missing")])
 def test_a_truncated_tiff_stack_is_one_error_not_fewer_frames(tmp_path, how, says):
     whole = _write_stack(tmp_path / "stack.tif", NOISE, how)
     cut = _cut(whole, 0.2 if how == "imagej" else 0.55)
