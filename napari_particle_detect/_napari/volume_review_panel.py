@@ -260,7 +260,9 @@ class VolumeReviewPanel(QGroupBox):
         if proposal is None:
             # Only areas left unaccepted are proposed, and "by box" only those with centres scored near the
             # threshold: finding none does not mean every volume was reviewed.
-            message = ("nothing left to propose: every volume with centres is accepted" if not boxes else
+            # Every volume accepted, 'by box' sent the user to review a rest there was not.
+            message = ("nothing left to propose: every volume with centres is accepted"
+                       if not boxes or _every_volume_accepted(review) else
                        "nothing left to propose: no area left unaccepted holds centres scored near the threshold "
                        "(review the rest with Accept volume or Draw box, or Review next 'by volume')")
             self.status.setText(message)
@@ -308,6 +310,12 @@ def exported_words(centres: int, volumes: int) -> str:
     single volume too, and of none, with no count to check the file by."""
     counted = f"{centres} centre{'' if centres == 1 else 's'}"
     return counted if volumes == 1 else f"{counted} of {volumes} volumes"
+
+
+def _every_volume_accepted(review: VolumeReview) -> bool:
+    """Whether every volume holding centres is accepted as a whole (none left for a box to be proposed in)."""
+    frames = review.project.saved_frames()
+    return bool(frames) and all(review.project.is_reviewed(frame) for frame in frames)
 
 
 def _can_undo(review: VolumeReview) -> bool:
