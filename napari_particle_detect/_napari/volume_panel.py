@@ -698,6 +698,14 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self.points = None
         return removed
 
+    def remove_own_layer(self, layer) -> None:
+        """Take one of the dock's layers out of the viewer, the image chosen staying (as put_layers_away does)."""
+        self._putting_away = True
+        try:
+            self.viewer.layers.remove(layer)
+        finally:
+            self._putting_away = False
+
     def _on_layer_removed(self, event) -> None:
         layer = event.value
         if layer is self.points:

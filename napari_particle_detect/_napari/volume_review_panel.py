@@ -140,11 +140,14 @@ class VolumeReviewPanel(QGroupBox):
             for z in slices:
                 corners = [(region.y0, region.x0), (region.y0, region.x1), (region.y1, region.x1), (region.y1, region.x0)]
                 shapes.append(np.array([[*prefix, z, y, x] for y, x in corners]))
-        if self.accepted is not None and self.accepted in viewer.layers:
+        if self.accepted is not None and self.accepted in viewer.layers and not shapes:
+            # The last box un-accepted: left empty in the list, it read as accepted boxes, and closing the dock said it
+            # came back when opened again (it did not: no box to draw).
+            self.host.remove_own_layer(self.accepted)
+        elif self.accepted is not None and self.accepted in viewer.layers:
             layer = self.accepted  # updated in place: adding a layer moves the dims, which refresh
             layer.data = []
-            if shapes:
-                layer.add_rectangles(shapes, edge_width=1.0, edge_color="lime", face_color="transparent")
+            layer.add_rectangles(shapes, edge_width=1.0, edge_color="lime", face_color="transparent")
         elif shapes:
             self.accepted = viewer.add_shapes(shapes, shape_type="rectangle", ndim=image.ndim, name=ACCEPTED_LAYER,
                                               **placement(image), edge_color="lime", face_color="transparent",
