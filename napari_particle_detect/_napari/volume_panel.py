@@ -574,8 +574,12 @@ class VolumeDetectWidget(ClosingDock, QWidget):
 
     def _detected(self, result, review: VolumeReview, layer: Image, options: VolumeOptions, unit: str,
                   shape: tuple[int, int, int]) -> None:
-        if result is None or self._shut:
-            return  # stopped: its image or the dock was closed
+        if self._shut:
+            return  # stopped: the dock was closed
+        if result is None:  # stopped: its image was closed; 'detecting…' stayed under Detect for good
+            self.status.setText(f"'{layer.name}' was closed while detecting: detection stopped, nothing it found was "
+                                "saved")
+            return
         shown = self.review is not None and self.review.project.folder == review.project.folder
         if shown:
             review = self.review  # its image opened again since Detect: the Undo the user reaches is this one's
