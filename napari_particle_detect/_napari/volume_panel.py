@@ -216,6 +216,26 @@ def project_folder_by_name(layer: Image) -> Path:
     return project_folder_for_data(f"{name[:FOLDER_NAME_CHARACTERS - len(VOLUMES_SUFFIX)]}{VOLUMES_SUFFIX}", pixels)
 
 
+def accepted_volumes(project, frames) -> list[int]:
+    """The volumes among ``frames`` accepted as a whole: Detect keeps their centres as accepted."""
+    return [int(frame) for frame in frames if project.is_reviewed(int(frame))]
+
+
+def accepted_words(accepted: list[int]) -> str:
+    """What a Detect says of the accepted volumes it left as they were."""
+    one = len(accepted) == 1
+    return (f"{noun(len(accepted), 'volume')} {', '.join(map(str, accepted))} {'is' if one else 'are'} accepted: kept "
+            f"as you accepted {'it' if one else 'them'}, not detected again (Undo the acceptance to detect "
+            f"{'it' if one else 'them'} again)")
+
+
+def nothing_to_detect(name: str, volumes: int) -> str:
+    """What Detect says of an image whose every volume is accepted."""
+    every = f"'{name}' is" if volumes == 1 else f"all {volumes} volumes of '{name}' are"
+    return (f"{every} accepted: nothing to detect (Undo the acceptance to detect "
+            f"{'it' if volumes == 1 else 'a volume'} again)")
+
+
 def channels_refusal(layer: Image, channels: ChannelAxis) -> str:
     """Why ``layer`` is not detected in (one line), and how to make volumes of it in napari."""
     axis = channels.index
@@ -557,6 +577,13 @@ class VolumeDetectWidget(ClosingDock, QWidget):
             self.status.setText(str(exc))  # the line under Detect says why nothing runs, not an earlier result
             report(exc)
             return
+        if len(accepted_volumes(review.project, range(len(volumes)))) == len(volumes):
+            # Each accepted volume keeps its centres: the network ran over all of them for nothing, and the line said
+            # their count as if just detected.
+            said = nothing_to_detect(layer.name, len(volumes))
+            self.status.setText(said)
+            show_info(said)
+            return
         warn_once(self._not_square_said, layer, not_square_read_as_square(layer, options.voxel_size))
         self.button.setEnabled(False)
         # Named: the line stays while another image is chosen (it is still true), and unnamed it read as that one's.
@@ -615,6 +642,9 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         doubt = sizing_doubt(estimated, "" if sizing.confident else sizing.reason)
         if doubt:
             text += f"; {doubt}"
+        accepted = accepted_volumes(review.project, detected)
+        if accepted:  # kept as accepted: unsaid, a Detect with a new round seemed to find the very same centres
+            text += f"; {accepted_words(accepted)}"
         if replaced:
             said = (f"detected again over your edits on {noun(len(replaced), 'volume')} {', '.join(map(str, replaced))}: "
                     "Undo brings them back")
