@@ -191,6 +191,7 @@ class ReviewPanel(QGroupBox):
         threshold = annotation.frame_threshold(frame)
         accepted = annotation.accept(frame)
         self._last_accepted = frame
+        self._drop_proposal_of(annotation, frame)
         dropped = check.dropped_text(threshold)  # said every time: a round learns them as background
         show_info(f"frame {frame} accepted with {len(accepted)} centres{f'; {dropped}' if dropped else ''} "
                   "(U takes it back)")
@@ -199,6 +200,15 @@ class ReviewPanel(QGroupBox):
         elif annotation.n_frames > 1:
             show_info(self._last_frame_note(annotation, frame))
         self.state.project_changed.emit()
+
+    def _drop_proposal_of(self, annotation, frame: int) -> None:
+        """The frame N proposed, accepted whole: its 'Next: … Shift+Enter to accept it' and orange box went on
+        asking for a box that a reviewed frame no longer takes (a single image's Enter stays on the frame)."""
+        if self._proposed is None or self._proposed[0] is not annotation or self._proposed[1] != frame:
+            return
+        self._proposed = None
+        self.suggestion.setText("")
+        annotation.regions.clear_draft(frame)
 
     @staticmethod
     def _last_frame_note(annotation, frame: int) -> str:
