@@ -430,6 +430,8 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         self._channels, self._one_channel = None, False
         if layer is None:
             self.axes_note.setText("open a ZYX or TZYX image")
+            # The image closed had its voxel size shown on: left, it read as that of an image still open.
+            self.set_voxel_size((0.0, 0.0, 0.0), MICROMETRE)
             self._open_review()
             return
         self.axes_combo.blockSignals(True)
