@@ -494,12 +494,19 @@ class FineTunePanel(RoundReports, QGroupBox):
     def _subject(self) -> str:
         """The image a running round is for, quoted, when the dock now shows another one; else empty."""
         target = self._target
-        return f"'{target.image.name}'" if target is not None and target is not self.state.annotation else ""
+        return f"'{target.image.name}'" if target is not None and not self._shows_target() else ""
+
+    def _shows_target(self) -> bool:
+        """Whether the dock shows the running round's project: its image, or that image closed and opened again
+        while the round ran (a new annotation of the same project), which was told "pick 'cells'" over itself."""
+        target, shown = self._target, self.state.annotation
+        return target is not None and shown is not None and (
+            shown is target or shown.project.folder == target.project.folder)
 
     def _on_done(self, info: RoundInfo) -> None:
         project = self._target.project
         if info.improved is True:
-            if self._target is self.state.annotation:
+            if self._shows_target():
                 self.state.use_round(info.number, how="fine-tuned")  # and its threshold; its verdict follows
             else:  # in use for its image, which the dock does not show: its threshold waits there for it
                 project.remember_threshold(round_threshold(project, info.number))
@@ -514,7 +521,7 @@ class FineTunePanel(RoundReports, QGroupBox):
         self.show_failure(exc, self._target.project.current_round, subject=self._subject())
 
     def _on_finished(self) -> None:
-        elsewhere = self._target is not self.state.annotation
+        elsewhere = not self._shows_target()
         self.worker, self._target = None, None
         self._set_running(False)
         if elsewhere:
