@@ -455,6 +455,9 @@ class KindsWidget(ClosingDock, QWidget):
                 show_info(text)
             return
         kept = session.set_detections(table, frames, detected_by=round_number)
+        # What Detect found is shown as a pick of its image shows it: the dock's own choice (the first of two images
+        # opened) lay under the other, and the rods or beads the status line counted were not seen.
+        self.show_chosen(session.image)
         skipped = [f for f in frames if f not in kept]
         # What the frames show: more than was found where accepted boxes or a reviewed frame keep theirs.
         shown = session.frames_table(frames)
