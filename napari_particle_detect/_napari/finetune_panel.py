@@ -511,7 +511,9 @@ class FineTunePanel(RoundReports, QGroupBox):
             else:  # in use for its image, which the dock does not show: its threshold waits there for it
                 project.remember_threshold(round_threshold(project, info.number))
         self._curves[project.folder] = self.loss_plot.kept()
-        said = self.show_verdict(info, project.current_round, to_use=TO_USE, subject=self._subject())
+        image = self._target.image
+        said = self.show_verdict(info, project.current_round, to_use=TO_USE, subject=self._subject(),
+                                 subject_closed=image not in self._target.viewer.layers)
         self._keep_verdict(project.folder, said, info)
 
     def _on_error(self, exc: BaseException) -> None:

@@ -109,20 +109,21 @@ def trained_text(info: RoundInfo) -> str:
 
 
 def verdict(info: RoundInfo, in_use: RoundInfo | None, metric: str = "F1", table: bool = True,
-            pick: str = "") -> str:
+            pick: str = "", closed: bool = False) -> str:
     """The honest one-line result of a finished round. ``metric`` names the score (the kinds' are not all
     F1); a dock with no rounds ``table`` has no row to double-click, so a round not used is said to stay
     in the project instead of being offered; ``pick``: the image (and kind) to pick first, where the table
-    shown is another image's. A round that asked for unreviewed frames says how many it learned from
-    (:func:`rounds.unreviewed_text`)."""
-    said = _scored_verdict(info, in_use, metric, table, pick)
+    shown is another image's; ``closed``: that image was closed since, so it is opened again rather than picked. A
+    round that asked for unreviewed frames says how many it learned from (:func:`rounds.unreviewed_text`)."""
+    said = _scored_verdict(info, in_use, metric, table, pick, closed)
     learned = unreviewed_text(info)
     return f"{said}. It {learned}" if learned else said
 
 
-def _scored_verdict(info: RoundInfo, in_use: RoundInfo | None, metric: str, table: bool, pick: str = "") -> str:
+def _scored_verdict(info: RoundInfo, in_use: RoundInfo | None, metric: str, table: bool, pick: str = "",
+                    closed: bool = False) -> str:
     parent = f"round-{info.parent:03d}" if info.parent else "its parent"
-    first = f"pick {pick}, then " if pick else ""
+    first = (f"open {pick} again, then " if closed else f"pick {pick}, then ") if pick else ""
     offer = (f"({first}double-click {info.name} in the table to use it anyway)" if table
              else f"({info.name} stays in the project, not used)")
     since = _chosen_since(info, in_use, offer)

@@ -35,11 +35,11 @@ class ProgressRelay(QObject):
 
 
 def told_verdict(info: RoundInfo, in_use: RoundInfo | None, metric: str = "F1", table: bool = True,
-                 pick: str = "") -> str:
+                 pick: str = "", closed: bool = False) -> str:
     """:func:`round_progress.verdict`, and the edits the round did not learn where there were any
     (:func:`rounds.unlearned_edits_text`): the docks' status line and notification at a round's end.
-    ``pick``: the round's image, where the dock shows another one's table."""
-    said = verdict(info, in_use, metric, table, pick)
+    ``pick``: the round's image, where the dock shows another one's table; ``closed``: that image is closed."""
+    said = verdict(info, in_use, metric, table, pick, closed)
     unlearned = unlearned_edits_text(info)
     return f"{said}. It {unlearned}" if unlearned else said
 
@@ -112,17 +112,19 @@ class RoundReports:
 
     def show_verdict(self, info: RoundInfo, in_use: RoundInfo | None, metric: str = "F1",
                      to_use: str = "Run Detect on the unreviewed frames to use it.", table: bool = True,
-                     subject: str = "") -> str:
+                     subject: str = "", subject_closed: bool = False) -> str:
         """The round's honest verdict (``metric`` names the score: the kinds' are not all F1; without a
         rounds ``table`` a round not used is said to stay in the project). ``subject``: the image the
         round was for, named when the dock shows another one by then: its table is that image's, and its
-        bar too (the round's full bar read as that image's round). Returns the verdict as said on the
+        bar too (the round's full bar read as that image's round); ``subject_closed``: that image was closed
+        meanwhile ("pick 'cells'" offered an image no longer in the list). Returns the verdict as said on the
         round's own image, with the time the round took where its "done" event told it."""
         ending = ". " + to_use if info.improved is True else ""
         done, self._done = getattr(self, "_done", None), None
         took = recorded_time(info, done) if done is not None else ""
         own = with_time(told_verdict(info, in_use, metric, table), took) + ending
-        message = (f"{subject}: {with_time(told_verdict(info, in_use, metric, table, subject), took)}{ending}"
+        told = told_verdict(info, in_use, metric, table, subject, subject_closed)
+        message = (f"{subject}: {with_time(told, took)}{ending}"
                    if subject else own)
         self.progress.setRange(0, 1)
         self.progress.setValue(0 if subject else 1)
