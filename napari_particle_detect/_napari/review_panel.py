@@ -148,7 +148,7 @@ class ReviewPanel(QGroupBox):
             shown += f" ({earlier})"
         self.status.setText(
             f"Frame {frame + 1} of {annotation.n_frames} (index {frame}): {review}, {escape(shown, quote=False)} · "
-            f"{len(project.reviewed_frames)} of {annotation.n_frames} frames"
+            f"{len(project.reviewed_frames)} of {annotation.n_frames} frame{'s' if annotation.n_frames != 1 else ''}"
             + (f" and {all_regions} region{'s' if all_regions != 1 else ''}" if all_regions else "") + " reviewed"
         )
         # Past the stack's last frame nothing is accepted or un-accepted unseen: the annotation refuses it.
