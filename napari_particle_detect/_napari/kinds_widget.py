@@ -202,6 +202,10 @@ class KindsWidget(ClosingDock, QWidget):
             self._show_note(chosen)  # renamed, or another layer came or went: the views left as the user set them
         else:
             self._image_chosen()
+        if session is not None and session.image not in self.viewer.layers and self.chosen_image() is not None:
+            # The image the dock moves on to once its own was closed is shown as a pick of it shows it (as the spheres
+            # dock does): one the closed image's pick hid stayed hidden, and the dock spoke of it over an empty canvas.
+            self.show_chosen(self.chosen_image())
 
     def _listed_chosen(self, images: list[Image]) -> Image | None:
         """The layer chosen in the list as it was last filled, where it is still one of ``images``."""
