@@ -448,7 +448,9 @@ class KindsWidget(ClosingDock, QWidget):
         if session is not self.session or self.closed:  # another image or kind, or the dock closed: saved, not drawn
             saved = session.set_detections(table, frames, shown=False, detected_by=round_number)
             found = f"{len(table)} {session.kind} found in '{session.image.name}' with {round_name}"
-            when = "the dock is opened again" if self.closed else "it is chosen again"
+            # An image closed is no longer in the list to choose: it is opened again.
+            when = ("the dock is opened again" if self.closed else "it is chosen again"
+                    if session.image in self.viewer.layers else "it is opened again")
             text = f"{found}: kept in its project, shown when {when}"
             if session.kept_edits:
                 edits = (f"frame{'s' * (len(session.kept_edits) != 1)} {', '.join(map(str, session.kept_edits))} "
