@@ -347,9 +347,11 @@ def fine_tune_kind(model: DetectorModel, reviewed: list[Reviewed], config: KindT
     if not reviewed:
         raise ParticleDetectError("accept at least one corrected frame or region before fine-tuning")
     # A round on files names its frames by number ('frame 1'): their files say which copy is left out.
+    reviewed = [r for r in reviewed if _trainable(r.example)]
+    if not reviewed:
+        raise ParticleDetectError("every reviewed frame is blank (one value in every pixel): nothing to learn from; "
+                                  "accept a frame or region that shows what the model should find")
     examples = [r.example for r in reviewed]
-    for example in examples:  # NaN pixels made the first step's loss NaN: "diverged", no frame named
-        check_training_frame(np.asarray(example.image), example.given_as or example.name or "example")
     kept, twins = distinct_frames(examples, [e.given_as or e.name for e in examples])
     reviewed = [reviewed[i] for i in kept]
     kind = get_kind(model.card.kind)
@@ -432,6 +434,21 @@ def unreviewed_images(project: Project, stack, count: int) -> Iterator[np.ndarra
     spares = choose_frames(len(frames), len(picks), reviewed | set(picks))
     yield from usable_images(((frame_name(f), lambda f=f: round_image(project, frames, f)) for f in picks + spares),
                              len(picks))
+
+
+def _trainable(example) -> bool:
+    """Whether a reviewed frame can be trained on. One with NaN pixels is refused (they made the first step's loss NaN,
+    said as "diverged", no frame named); a blank one (constant: a dropped or shutter frame, accepted with nothing on
+    it) is passed over with a warning naming it: it made every round fail until it was un-accepted, unsaid."""
+    from ..detection.preprocessing import ConstantFrameError
+
+    name = example.given_as or example.name or "example"
+    try:
+        check_training_frame(np.asarray(example.image), name)
+    except ConstantFrameError as exc:
+        log.warning("%s: %s (a blank frame): nothing to learn from it, passed over", name, exc.held)
+        return False
+    return True
 
 
 def usable_images(frames: Iterable[tuple[str, Callable[[], np.ndarray]]], count: int) -> Iterator[np.ndarray]:
