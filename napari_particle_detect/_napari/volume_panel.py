@@ -62,6 +62,7 @@ from .round_progress import noun
 
 AXES_FOR_3D = ("ZYX (one volume)", "TYX (frames: use the Particle detection dock)")
 AXES_QUESTION = "3D layer: a volume, or frames? choose"  # nothing in the layer says which
+SAVED_AS_VOLUME = "3D layer: ZYX, as its project's saved 3D centres are"
 # A voxel size is typed a keystroke or an arrow step at a time: the project's settings file is written
 # once the typing pauses this long (or at once when the box is left, or before anything reads it).
 VOXEL_SAVE_DELAY_MS = 500
@@ -467,7 +468,7 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         if self.axes_note.text() == AXES_QUESTION and self._project_holds_work():
             # Answered when its centres were detected and kept: asked again after reopening the dock, or picking the
             # image again, it read as if the saved work were in doubt.
-            self.axes_note.setText("3D layer: ZYX, as its project's saved 3D centres are")
+            self.axes_note.setText(SAVED_AS_VOLUME)
 
     def _clear_status(self) -> None:
         """Forget the status line of the image or project left (its saved centres, its Detect's result), so
@@ -626,6 +627,10 @@ class VolumeDetectWidget(ClosingDock, QWidget):
         except ParticleDetectError as exc:
             report(exc)
             return
+        if shown and self.axes_note.text() == AXES_QUESTION:
+            # Detected as one volume: the question is answered, as it is when the dock comes back to these centres
+            # (asked on beside them, it read as if nothing had been chosen).
+            self.axes_note.setText(SAVED_AS_VOLUME)
         try:
             if not reused:  # a reused size keeps the doubt of the estimate that gave it
                 review.remember_sizing(sizing)
