@@ -243,7 +243,7 @@ def main() -> int:
     said = [str(n.message) for n in notification_manager.records[seen:]]
     annotation.undo(2)
     settle(app)
-    check(any("over your edits on frame(s) 2" in m for m in said) and len(annotation.frame_table(2)) == len(edited),
+    check(any("over your edits on frame 2:" in m for m in said) and len(annotation.frame_table(2)) == len(edited),
           "Detect again over frame 2's edits says so; Ctrl+Z brings the edits back")
     dock = next(d for d in viewer.window._qt_window.findChildren(QDockWidget) if "Particle detection" in d.windowTitle())
     dock.title.close_button.click()  # the dock's X
