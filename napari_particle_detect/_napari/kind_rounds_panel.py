@@ -252,10 +252,12 @@ class KindRoundsPanel(RoundReports, QGroupBox):
     def _on_done(self, result: tuple[RoundInfo, list[str]]) -> None:
         info, said = result
         show_warnings(said, "fine-tune round")
-        stack = self._target.image.ndim == 3
-        self.show_verdict(info, self._target.project.current_round, ROUND_METRIC[self._target.kind],
-                          to_use=TO_USE_FRAMES if stack else TO_USE, subject=self._subject())
-        self._advised = self._target.project.folder
+        target = self._target
+        # Every frame reviewed, Detect keeps each as accepted: "Detect again" had nothing to use the round on.
+        to_use = (TO_USE_FRAMES if target.stack else TO_USE) if _some_frame_not_reviewed(target) else ""
+        self.show_verdict(info, target.project.current_round, ROUND_METRIC[target.kind], to_use=to_use,
+                          subject=self._subject())
+        self._advised = target.project.folder
 
     def drop_done_advice(self) -> None:
         """The verdict's "Detect again to use it." goes once a Detect has used the round: no frame not reviewed
@@ -302,6 +304,12 @@ def _earlier_rounds_shown(project: Project) -> bool:
         return False
     reviewed = set(project.reviewed_frames)  # read once: asked per frame, a 10 000-frame project froze the dock 1.5 s
     return any(number != in_use.number for frame, number in project.detected_by.items() if frame not in reviewed)
+
+
+def _some_frame_not_reviewed(session: KindSession) -> bool:
+    """Whether a Detect on ``session``'s image would detect a frame (one not accepted whole) with the round in use."""
+    reviewed = set(session.project.reviewed_frames)
+    return any(frame not in reviewed for frame in range(session.n_frames))
 
 
 def _cells(info: RoundInfo, in_use: bool, origin: str = "", problem: str | None = None) -> list[str]:

@@ -119,7 +119,7 @@ class RoundReports:
         bar too (the round's full bar read as that image's round); ``subject_closed``: that image was closed
         meanwhile ("pick 'cells'" offered an image no longer in the list). Returns the verdict as said on the
         round's own image, with the time the round took where its "done" event told it."""
-        ending = ". " + to_use if info.improved is True else ""
+        ending = ". " + to_use if info.improved is True and to_use else ""  # no hint, no stray ". "
         done, self._done = getattr(self, "_done", None), None
         took = recorded_time(info, done) if done is not None else ""
         own = with_time(told_verdict(info, in_use, metric, table), took) + ending
