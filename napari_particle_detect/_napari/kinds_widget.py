@@ -572,6 +572,9 @@ def _round_name(number: int) -> str:
 
 def _counted(kind: str, table: pd.DataFrame, said: str) -> str:
     """The status line's count of ``table``'s rods or beads, ``said`` after it, then how to edit them."""
+    if table.empty:  # "0 beads in 0 chains ... (free beads are chains of one)" told of none what to do with some
+        return (f"no rods{said}: draw a line to add one" if kind == "rods"
+                else f"no beads{said}: add one with P")
     if kind == "rods":
         return (f"{len(table)} rods{said}: drag a tip to fix a rod, draw a line to add one, select and Delete to "
                 "remove")
