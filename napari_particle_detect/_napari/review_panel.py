@@ -273,7 +273,19 @@ class ReviewPanel(QGroupBox):
         annotation = self.state.require_annotation()
         frame = annotation.current_frame()
         if not annotation.undo(frame):
-            show_info(f"nothing to undo on frame {frame}")
+            show_info(f"nothing to undo on frame {frame}{self._acceptance_undone_by(annotation, frame)}")
+
+    def _acceptance_undone_by(self, annotation, frame: int) -> str:
+        """What takes back an acceptance on ``frame`` (or the frame Enter just accepted), said after "nothing to
+        undo": Ctrl+Z undoes point edits only, and a user who pressed it right after Shift+Enter was told nothing
+        of the button that does."""
+        accepted = frame if annotation.project.is_reviewed(frame) else self._undoable_accept()
+        what = [f"accepting frame {accepted}"] if accepted is not None else []
+        how = ["Un-accept (U)"] if accepted is not None else []
+        if annotation.project.regions(frame):
+            what.append(f"a region accepted on frame {frame}")
+            how.append("Un-accept region")
+        return f": {' or '.join(what)} is taken back with {' or '.join(how)}, not Ctrl+Z" if what else ""
 
     @reports_errors
     def redo(self) -> None:
