@@ -846,12 +846,15 @@ class KindSession:
 
     def undo(self) -> str:
         """Take back the last acceptance or edit of this session; says what it did. Not with the slider past the
-        stack's last frame, as the spheres dock's Undo: what it takes back would change unseen."""
+        stack's last frame, as the spheres dock's Undo: what it takes back would change unseen. A step of another
+        frame is taken back on it, the slider moved there (as the spheres dock's Un-accept goes to the frame it
+        un-accepts): on frame 2, an Undo un-accepted frame 0 out of sight."""
         self._refuse_off_screen()
         if not self.actions:
             raise ParticleDetectError("nothing to undo")
         action = self.actions.pop()
         frame = action[1]
+        self.go_to_frame(frame)
         if action[0] == "accept":
             _, frame, region, before = action
             self._unaccept(frame, region, by_undo=True)
@@ -1009,11 +1012,15 @@ class KindSession:
             return "every frame is reviewed: nothing left to propose (Un-accept one to review it again)"
         return f"'{self.image.name}' is reviewed: nothing left to propose (Un-accept it to review it again)"
 
-    def show_proposal(self, proposal: Proposal) -> None:
-        if self.stack:
+    def go_to_frame(self, frame: int) -> None:
+        """Show ``frame`` of the stack (the slider moved there)."""
+        if self.stack and self.current_frame() != frame:
             step = list(self.viewer.dims.current_step)
-            step[0] = proposal.frame
+            step[0] = int(frame)
             self.viewer.dims.current_step = tuple(step)
+
+    def show_proposal(self, proposal: Proposal) -> None:
+        self.go_to_frame(proposal.frame)
         box = proposal_box(proposal)
         if box is not None:
             self.regions.propose(proposal.frame, box)
