@@ -21,7 +21,7 @@ from ..learning.finetune import FINE_TUNE, round_defaults, tie_note
 from ..learning.pseudo_labels import DEFAULT_FRAMES
 from ..learning.rounds import unlearned_edits_count, unlearned_edits_text, unreviewed_text
 from ..projects.project import RoundInfo
-from ..projects.shipped_rounds import round_origin
+from ..projects.shipped_rounds import FROM_FILE, round_origin
 from ..learning.training import TrainConfig
 from .image_views import layer_pixels
 from .labels import PathLabel
@@ -53,6 +53,8 @@ HOLD_OUT_NOTE = ("Each round is scored on tiles of the reviewed areas that no ro
                  "', 3e not learned': 3 frames you had edited whose edits it did not learn, not accepted or "
                  "outside their accepted regions (hover it for which).")
 ROUND_ROLE = Qt.ItemDataRole.UserRole
+# On a cell that the table keeps whole however narrow the dock: a word ('shipped', a round's number), not a file name.
+WHOLE_ROLE = Qt.ItemDataRole.UserRole + 1
 # What a verdict of a round put in use adds while frames still show an earlier round's detections.
 TO_USE = "Run Detect on the unreviewed frames to use it."
 
@@ -328,6 +330,8 @@ class FineTunePanel(RoundReports, QGroupBox):
                     item.setToolTip("\n".join(filter(None, [trained_tooltip(info), item.toolTip()])))
                 elif col == FROM_COLUMN and not item.toolTip() and not info.parent:  # its file's name, maybe elided
                     item.setToolTip(f"{info.name}: {origin.label}")
+                if col == FROM_COLUMN:
+                    item.setData(WHOLE_ROLE, bool(info.parent) or not info.origin.startswith(FROM_FILE))
                 self.table.setItem(row, col, item)
         self._fit_elastic_columns()
         self._show_newest(project, len(rounds))
@@ -350,15 +354,24 @@ class FineTunePanel(RoundReports, QGroupBox):
 
     def _fit_elastic_columns(self) -> None:
         """The 'trained' and 'from' columns as wide as their cells, or only as wide as the other columns leave them
-        (their cells elided, their tooltips say it all), 'trained' served first, never narrower than their headers."""
+        (their cells elided, their tooltips say it all), 'trained' served first, never narrower than their headers
+        nor than their cells kept whole: round-001's 'shipped' read "sh…ed" at the dock's usual width."""
         header = self.table.horizontalHeader()
         others = sum(self._column_width(col) for col in range(len(ROUND_COLUMNS)) if col not in ELASTIC_COLUMNS)
         room = self.table.viewport().width() - others
         for left, col in enumerate(ELASTIC_COLUMNS):
-            later = sum(header.sectionSizeHint(after) for after in ELASTIC_COLUMNS[left + 1:])
-            width = max(header.sectionSizeHint(col), min(self._column_width(col), room - later))
+            later = sum(self._least_width(after) for after in ELASTIC_COLUMNS[left + 1:])
+            width = max(self._least_width(col), min(self._column_width(col), room - later))
             header.resizeSection(col, width)
             room -= width
+
+    def _least_width(self, col: int) -> int:
+        """The narrowest a column goes: its header, and its cells marked whole (WHOLE_ROLE) uncut."""
+        table = self.table
+        grid = 1 if table.showGrid() else 0  # its line takes a pixel of the section, as in sizeHintForColumn
+        whole = [table.sizeHintForIndex(table.model().index(row, col)).width() + grid for row in range(table.rowCount())
+                 if table.item(row, col) is not None and table.item(row, col).data(WHOLE_ROLE)]
+        return max([self.table.horizontalHeader().sectionSizeHint(col), *whole])
 
     def _column_width(self, col: int) -> int:
         """The width a column's cells and header ask for, as QHeaderView.ResizeToContents gives it."""
