@@ -4,10 +4,11 @@
 from dataclasses import replace
 
 import pytest
+from qtpy.QtCore import Qt
 from qtpy.QtGui import QFontMetrics
 from qtpy.QtWidgets import QStyle
 
-from napari_particle_detect._napari.finetune_panel import FROM_COLUMN
+from napari_particle_detect._napari.finetune_panel import FROM_COLUMN, FULL_ROLE, TRAINED_COLUMN
 from napari_particle_detect.learning.finetune import FINE_TUNE
 
 from helpers import answer_questions, run_detect, shown_plugin_dock
@@ -38,6 +39,15 @@ def test_shipped_stays_whole_in_the_rounds_table_at_the_docks_usual_width(make_n
     qtbot.waitUntil(lambda: not panel.running(), timeout=60_000)
     table = panel.table
     assert table.item(0, FROM_COLUMN).text() == "shipped"
-    assert table.item(2, 2).text() == "1 frame, 1 region"  # the long 'trained' cell that left 'from' no room
+    # The long 'trained' cell that left 'from' no room: where its words would be cut ("1 fram…region") it says them
+    # short, as the table says a round that learned from unreviewed frames.
+    assert table.item(2, TRAINED_COLUMN).data(FULL_ROLE) == "1 frame, 1 region"
+    assert table.item(2, TRAINED_COLUMN).text() in ("1 frame, 1 region", "1f 1r")
     qtbot.waitUntil(lambda: table.horizontalHeader().length() <= table.viewport().width(), timeout=3000)
     assert shown_whole(table, 0, FROM_COLUMN), [table.horizontalHeader().sectionSize(c) for c in range(7)]
+    assert shown_whole(table, 2, TRAINED_COLUMN), (table.item(2, TRAINED_COLUMN).text(),
+                                                   [table.horizontalHeader().sectionSize(c) for c in range(7)])
+    # Room for it again, it is said in full.
+    viewer.window._qt_window.resizeDocks([dock], [dock.width() + 200], Qt.Orientation.Horizontal)
+    qtbot.waitUntil(lambda: table.item(2, TRAINED_COLUMN).text() == "1 frame, 1 region", timeout=3000)
+    assert shown_whole(table, 2, TRAINED_COLUMN)

@@ -55,6 +55,10 @@ HOLD_OUT_NOTE = ("Each round is scored on tiles of the reviewed areas that no ro
 ROUND_ROLE = Qt.ItemDataRole.UserRole
 # On a cell that the table keeps whole however narrow the dock: a word ('shipped', a round's number), not a file name.
 WHOLE_ROLE = Qt.ItemDataRole.UserRole + 1
+# On a 'trained' cell: its words in full and in short ('1 frame, 1 region', '1f 1r'); the short form is shown where the
+# full one would be cut ("1 fr…gion"), as the table already says a round that learned from unreviewed frames.
+FULL_ROLE = Qt.ItemDataRole.UserRole + 2
+SHORT_ROLE = Qt.ItemDataRole.UserRole + 3
 # What a verdict of a round put in use adds while frames still show an earlier round's detections.
 TO_USE = "Run Detect on the unreviewed frames to use it."
 
@@ -63,9 +67,14 @@ def trained_cell(info: RoundInfo) -> str:
     """What the rounds table says a round trained on: '2 frames, 1 region'; '2f 1r + 4u' for a round that
     asked for unreviewed frames (4 learned from), '2f 1r, 3e not learned' for one that left 3 edited frames'
     edits unlearned: short so the table still fits the dock's width."""
-    unlearned = unlearned_edits_count(info)
-    if not info.unreviewed_asked and not unlearned:
+    if not info.unreviewed_asked and not unlearned_edits_count(info):
         return trained_text(info)
+    return short_trained_cell(info)
+
+
+def short_trained_cell(info: RoundInfo) -> str:
+    """:func:`trained_cell` in its short form: '2f 1r', '2f 1r + 4u', '2f 1r, 3e not learned'."""
+    unlearned = unlearned_edits_count(info)
     reviewed = [f"{n}{unit}" for n, unit in ((len(info.trained_frames), "f"), (info.trained_regions, "r")) if n]
     said = " ".join(reviewed) + (f" + {len(info.unreviewed_frames)}u" if info.unreviewed_asked else "")
     return f"{said}, {unlearned}e not learned" if unlearned else said
@@ -328,6 +337,9 @@ class FineTunePanel(RoundReports, QGroupBox):
                                     "in; double-click to detect with it anyway")
                 if col == TRAINED_COLUMN:
                     item.setToolTip("\n".join(filter(None, [trained_tooltip(info), item.toolTip()])))
+                    if info.parent:
+                        item.setData(FULL_ROLE, text)
+                        item.setData(SHORT_ROLE, short_trained_cell(info))
                 elif col == FROM_COLUMN and not item.toolTip() and not info.parent:  # its file's name, maybe elided
                     item.setToolTip(f"{info.name}: {origin.label}")
                 if col == FROM_COLUMN:
@@ -357,6 +369,11 @@ class FineTunePanel(RoundReports, QGroupBox):
         (their cells elided, their tooltips say it all), 'trained' served first, never narrower than their headers
         nor than their cells kept whole: round-001's 'shipped' read "sh…ed" at the dock's usual width."""
         header = self.table.horizontalHeader()
+        trained = [item for row in range(self.table.rowCount())
+                   if (item := self.table.item(row, TRAINED_COLUMN)) is not None and item.data(FULL_ROLE)]
+        for item in trained:  # measured in full, so a wider dock shows the full words again
+            if item.text() != item.data(FULL_ROLE):
+                item.setText(item.data(FULL_ROLE))
         others = sum(self._column_width(col) for col in range(len(ROUND_COLUMNS)) if col not in ELASTIC_COLUMNS)
         room = self.table.viewport().width() - others
         for left, col in enumerate(ELASTIC_COLUMNS):
@@ -364,6 +381,11 @@ class FineTunePanel(RoundReports, QGroupBox):
             width = max(self._least_width(col), min(self._column_width(col), room - later))
             header.resizeSection(col, width)
             room -= width
+        grid = 1 if self.table.showGrid() else 0
+        for item in trained:
+            if self.table.sizeHintForIndex(self.table.indexFromItem(item)).width() + grid > header.sectionSize(
+                    TRAINED_COLUMN):
+                item.setText(item.data(SHORT_ROLE))
 
     def _least_width(self, col: int) -> int:
         """The narrowest a column goes: its header, and its cells marked whole (WHOLE_ROLE) uncut."""
