@@ -12,6 +12,7 @@ from ..learning.rounds import unreviewed_text
 from ..learning.finetune import FINE_TUNE, tie_note
 from ..projects.project import Project, RoundInfo
 from ..learning.training import TrainConfig
+from ..wording import plural
 
 SCORED_MODELS = {"parent": "the current round", "new model": "the new round",
                  "new model with criterion": "the new round with your keep/drop rule",
@@ -72,7 +73,7 @@ def describe(event: dict) -> Progress:
 def noun(count: int, word: str) -> str:
     """``word`` as a count of ``count`` takes it: "1 of 1 areas" was said of one (as the command line's
     cli.rounds.round_phase_label says it)."""
-    return word if count == 1 else f"{word}s"
+    return plural(count, word)
 
 
 def finished_text(event: dict) -> str:

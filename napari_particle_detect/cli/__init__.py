@@ -3,6 +3,7 @@
 import sys
 
 from ..errors import one_line
+from ..wording import counted
 
 
 def command_line() -> str:
@@ -12,9 +13,7 @@ def command_line() -> str:
 
 def written_images(count: int, stack: bool) -> str:
     """What synth wrote, as its line says it: 'a stack of 3 frames (stack.tif)', '1 image', '4 images'."""
-    if stack:
-        return f"a stack of {count} frame{'s' * (count != 1)} (stack.tif)"
-    return f"{count} image{'s' * (count != 1)}"
+    return f"a stack of {counted(count, 'frame')} (stack.tif)" if stack else counted(count, "image")
 
 
 def report_failed(failed: dict) -> int:

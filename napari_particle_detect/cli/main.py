@@ -27,6 +27,7 @@ from .link import cmd_link
 from ..errors import OneLineFormatter, ParticleDetectError, one_line
 from . import command_line, report_failed, written_images
 from ..synthetic.spheres import LOOKS
+from ..wording import counted
 
 if TYPE_CHECKING:  # annotations only: pandas and the detection stack load on the commands that use them
     import pandas as pd
@@ -922,10 +923,10 @@ def _detect_into_csv(args: argparse.Namespace, inputs: list[Path], options) -> i
                 # Chains count their beads as rows too; rods are a row each, so their count is said once.
                 rows = f" ({record['rows']} rows)" if record["rows"] != record["objects"] else ""
                 log.info("%s: %d %s%s in %s", path, record["objects"], args.kind, rows,
-                         _frames(len(detected_frames(record))))
+                         counted(len(detected_frames(record)), "frame"))
                 table = table.assign(file=str(path)) if len(inputs) > 1 else table
             else:
-                _log_sizing(path, record, f"{len(table)} centres in {_frames(len(detected_frames(record)))}; ")
+                _log_sizing(path, record, f"{len(table)} centres in {counted(len(detected_frames(record)), 'frame')}; ")
                 if len(inputs) > 1:
                     table["file"] = str(path)
             done.append((path, record, table))
@@ -1041,21 +1042,13 @@ def _keep_stopped(args: argparse.Namespace, options, done: list[tuple[Path, dict
         return ""
     if partial is not None:
         path, so_far = partial
-        before = f", {_files(len(done))} before it done" if done else ""
+        before = f", {counted(len(done), 'file')} before it done" if done else ""
         how_far = f"after {so_far.done} of {so_far.total} frames" + (f" of {path}{before}" if several else "")
     elif writing:
         how_far = "as the table was written, every frame detected"
     else:
-        how_far = f"after {_files(len(done))}"
+        how_far = f"after {counted(len(done), 'file')}"
     return f"{how_far}: they are in {args.output}; run the same command again to go on"
-
-
-def _frames(count: int) -> str:
-    return f"{count} frame{'s' if count != 1 else ''}"
-
-
-def _files(count: int) -> str:
-    return f"{count} file{'s' if count != 1 else ''}"
 
 
 def _log_sizing(path: Path, record: dict, found: str = "") -> None:
@@ -1169,7 +1162,7 @@ def _detect_into_folder(args: argparse.Namespace, inputs: list[Path], options) -
             elif client is not None:
                 close_local_client(client, quietly=not finished)
     # Each file's doubtful size estimate was said as it was done (files.distributed), not again here.
-    log.info("%s into %s: %s", _files(len(inputs)), args.output, summary.describe())
+    log.info("%s into %s: %s", counted(len(inputs), "file"), args.output, summary.describe())
     status = report_failed(summary.failed)
     if summary.stopped:  # last, after the files' own failures: why the rest were not done, and how to go on
         print(one_line(f"particle-detect: error: {summary.stopped}"), file=sys.stderr)

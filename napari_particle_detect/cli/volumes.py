@@ -21,6 +21,7 @@ from ..errors import ParticleDetectError
 from ..stop_signals import held_stop_signals
 from .bars import RoundBar
 from .recorded import RecordsBesideTables
+from ..wording import counted
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -140,7 +141,7 @@ def cmd_synth_volumes(args: argparse.Namespace) -> int:
             total += len(c)
             log.info("volume_%03d: %d spheres, volume fraction %.3f", i, len(c), sample.volume_fraction)
         (staging / "synth.json").write_text(json.dumps({"seed": args.seed, "n": args.n, **config.to_dict()}, indent=2))
-    log.info("wrote %s with %d centres to %s", _volumes(args.n), total, args.outdir)
+    log.info("wrote %s with %d centres to %s", counted(args.n, "volume"), total, args.outdir)
     return 0
 
 
@@ -502,8 +503,7 @@ class _VolumeRun:
         self.summary.in_order(self._order())  # busy ones were done (or skipped) last
         if self.record_run is not None:
             self.record_run()
-            log.info("%d file%s into %s: %s", len(self.inputs), "s" if len(self.inputs) != 1 else "", self.output,
-                     self.summary.describe())
+            log.info("%s into %s: %s", counted(len(self.inputs), "file"), self.output, self.summary.describe())
             status = report_failed(self.summary.failed)
             if self.summary.stopped:  # last, after the files' own failures, as a 2D folder run says it
                 print(f"particle-detect: error: {self.summary.stopped}", file=sys.stderr)
@@ -597,8 +597,8 @@ def _detect_one_volume_file(path: Path, axes: Axes, options, model: str | None):
     low = record["diameter_confidence"] == "low"
     # Without a voxel size z was estimated too, and one --diameter (xy) leaves it so.
     advice = "give --diameter" if record["voxel_size_zyx"] else "give --diameter Z Y X or --voxel-size Z Y X"
-    volumes = (f"{len(record['frames_detected'])} of {_volumes(record['volumes'])}" if "frames_detected" in record
-               else _volumes(record["volumes"]))
+    volumes = (f"{len(record['frames_detected'])} of {counted(record['volumes'], 'volume')}" if "frames_detected" in record
+               else counted(record["volumes"], "volume"))
     (log.warning if low else log.info)(
         "%s: %d centres in %s (axes %s from %s); diameter z %.1f, y %.1f, x %.1f voxels (%s)%s",
         path, len(table), volumes, axes.axes, axes.source, z, y, x, record["diameter_source"],
@@ -846,14 +846,9 @@ def load_volume_examples(paths: list[Path], axes: str | None, working_diameter: 
             examples.append(volume_example(normalise_volume(working), to_working(centres, applied),
                                            f"{image_path.name} volume {t}"))
         prepared.say(str(image_path))  # what detect says of the same file, so a user sees it was read alike
-        log.info("%s: %s, diameter z %.1f, y %.1f, x %.1f voxels (%s)", image_path, _volumes(len(frames)),
+        log.info("%s: %s, diameter z %.1f, y %.1f, x %.1f voxels (%s)", image_path, counted(len(frames), "volume"),
                  *sizing.diameter, sizing.source)
     return examples
-
-
-def _volumes(count: int) -> str:
-    """'1 volume', '3 volumes'."""
-    return f"{count} volume{'s' * (count != 1)}"
 
 
 def _volume_round(args: argparse.Namespace) -> int:

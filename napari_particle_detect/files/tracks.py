@@ -33,6 +33,7 @@ from ..errors import ParticleDetectError
 from ..detection.choices import is_number
 from ..kinds.columns import table_kind
 from .tables import FROM_COLUMNS, physical_placement, resolve_voxel_size
+from ..wording import counted, not_whole, plural
 
 log = logging.getLogger(__name__)
 
@@ -231,24 +232,8 @@ def _linked_frames(table: pd.DataFrame, memory: int) -> np.ndarray:
     log.warning("%s frames are every %d%s of the movie (%s%s), farther apart than the memory of %s "
                 "bridges: linked from each of them to the next, the memory counted in them (%s)", whose, step,
                 _ordinal_suffix(step), ", ".join(map(str, distinct[:3])), ", ..." if len(distinct) > 3 else "",
-                _counted(int(memory), "frame"), _counted(int(memory) * step, "frame"))
+                counted(int(memory), "frame"), counted(int(memory) * step, "frame"))
     return (frames - distinct[0]) // step
-
-
-def _plural(count: int, word: str, words: str | None = None) -> str:
-    """``word`` as a count of ``count`` takes it ("frame 3", "frames 3, 4"); ``words`` where the plural is not
-    ``word`` + s."""
-    return word if count == 1 else words or f"{word}s"
-
-
-def _counted(count: int, word: str) -> str:
-    """'1 frame', '2 frames'."""
-    return f"{count} {_plural(count, word)}"
-
-
-def _not_whole(count: int) -> str:
-    """'1 value that is not a whole number', '2 values that are not whole numbers'."""
-    return "1 value that is not a whole number" if count == 1 else f"{count} values that are not whole numbers"
 
 
 def _ordinal_suffix(number: int) -> str:
@@ -450,7 +435,7 @@ def _numbers(table: pd.DataFrame, what: str) -> pd.DataFrame:
     bad = ~(np.isfinite(frames) & (frames == np.round(frames)))
     if bad.any():
         first = table["frame"].tolist()[int(np.argmax(bad))]  # 0.5, not np.float64(0.5)
-        raise ParticleDetectError(f"{what}: the frame column holds {_not_whole(int(bad.sum()))} (the first: "
+        raise ParticleDetectError(f"{what}: the frame column holds {not_whole(int(bad.sum()))} (the first: "
                                   f"{first!r} at index {table.index[int(np.argmax(bad))]!r})")
     out = table.assign(frame=frames.astype(np.int64))
     for column in position_columns(table):
@@ -458,9 +443,9 @@ def _numbers(table: pd.DataFrame, what: str) -> pd.DataFrame:
         bad = ~np.isfinite(values)
         if bad.any():
             raise ParticleDetectError(f"{what}: the {column} column holds {int(bad.sum())} missing, non-numeric or "
-                                      f"infinite {_plural(int(bad.sum()), 'value')} (the first at index "
+                                      f"infinite {plural(int(bad.sum()), 'value')} (the first at index "
                                       f"{table.index[int(np.argmax(bad))]!r}); "
-                                      f"drop {_plural(int(bad.sum()), 'that row', 'those rows')}")
+                                      f"drop {plural(int(bad.sum()), 'that row', 'those rows')}")
         out[column] = values
     return out
 
@@ -542,9 +527,9 @@ def _across_gaps(positions: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
     if len(unreached):
         one = len(unreached) == 1
         log.info("drift: %s reached by no particle from the frame before (%s); %s drift is the motion of the %s "
-                 "linked across %s, spread evenly over the frames skipped", _counted(len(unreached), "frame"),
+                 "linked across %s, spread evenly over the frames skipped", counted(len(unreached), "frame"),
                  ", ".join(map(str, unreached[:6])) + (" ..." if len(unreached) > 6 else ""), "its" if one else "their",
-                 _counted(len(start), "particle"), "it" if one else "them")
+                 counted(len(start), "particle"), "it" if one else "them")
     return filled
 
 
@@ -559,7 +544,7 @@ def subtract_drift(tracks: pd.DataFrame, drift: pd.DataFrame) -> pd.DataFrame:
     absent = sorted(set(tracks["frame"].tolist()) - set(drift.index.tolist()))
     if absent:
         listed = ", ".join(map(str, absent[:6])) + (f", ... ({len(absent)} in all)" if len(absent) > 6 else "")
-        raise ParticleDetectError(f"subtract_drift: the drift has no row for {_plural(len(absent), 'frame')} {listed} "
+        raise ParticleDetectError(f"subtract_drift: the drift has no row for {plural(len(absent), 'frame')} {listed} "
                                   "of the tracks; compute it from these tracks (compute_drift gives every frame)")
     shift = drift.reindex(tracks["frame"].to_numpy())
     out = tracks.copy()
@@ -606,7 +591,7 @@ def ensemble_msd(tracks: pd.DataFrame, microns_per_pixel: float = 1.0, frames_pe
     result = result[result["N"] > 0]
     if not len(result):
         shortest = int(positions[moving].sort_values("frame").groupby("particle")["frame"].diff().min())
-        raise ParticleDetectError(f"no track moves within the maximum lag of {_counted(int(max_lag), 'frame')}: "
+        raise ParticleDetectError(f"no track moves within the maximum lag of {counted(int(max_lag), 'frame')}: "
                                   f"the tracks' shortest step spans {shortest} frames; give a maximum lag (max_lag=, "
                                   f"--max-lag) of {shortest} or more")
     out = pd.DataFrame({"lagt": result["lagt"].to_numpy(float), "msd": result["msd"].to_numpy(float),

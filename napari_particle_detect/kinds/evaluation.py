@@ -18,6 +18,7 @@ from .tables import refuse_frames_against_none, warn_frame_numbering
 # The border's rules live in border_band; they are named here too, where evaluate_frames' callers find them.
 from .border_band import (LEFT_OUT, ImageShape, Pairs, check_border, frame_shapes, image_size,  # noqa: F401
                           inside_border, kept_at_border)
+from ..wording import not_whole
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +108,6 @@ def as_points(points: object, name: str) -> np.ndarray:
 def some_of(some: int, total: int, things: str) -> str:
     """'1 of 3 rows has', '2 of 3 rows have': the verb agrees with the ones counted."""
     return f"{some} of {total} {things} {'has' if some == 1 else 'have'}"
-
-
-def _not_whole(count: int) -> str:
-    """'1 value that is not a whole number', '2 values that are not whole numbers'."""
-    return "1 value that is not a whole number" if count == 1 else f"{count} values that are not whole numbers"
 
 
 def match_points(predicted: np.ndarray, truth: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
@@ -468,7 +464,7 @@ def _frame_table(table: pd.DataFrame, name: str, caller: str) -> pd.DataFrame:
     bad = ~(np.isfinite(frames) & (frames == np.round(frames)))
     if bad.any():
         first = table["frame"].tolist()[int(np.argmax(bad))]  # 0.5, not np.float64(0.5)
-        raise ParticleDetectError(f"{name}: its frame column holds {_not_whole(int(bad.sum()))} (the first: "
+        raise ParticleDetectError(f"{name}: its frame column holds {not_whole(int(bad.sum()))} (the first: "
                                   f"{first!r})")
     return table.assign(frame=frames.astype(np.int64))
 

@@ -30,6 +30,7 @@ from .. import __version__
 from ..errors import ParticleDetectError
 from ..files.io import atomic_write_text
 from ..kinds.registry import KINDS
+from ..wording import plural
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -107,7 +108,7 @@ def load_recipe(path: str | Path) -> Recipe:
     known = {"name", "kind", "architecture", "channels", "init", "output", "validation", "phase"}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise problem(f"{_unknown_keys(unknown)} {_named(unknown, known)}; a recipe has {', '.join(sorted(known))}",
+        raise problem(f"{plural(len(unknown), 'unknown key')} {_named(unknown, known)}; a recipe has {', '.join(sorted(known))}",
                       unknown[0])
     name = data.get("name")
     if not isinstance(name, str) or not name or "/" in name or "\\" in name:
@@ -121,7 +122,7 @@ def load_recipe(path: str | Path) -> Recipe:
         raise problem("[validation] must be a table setting images, size, data and threshold_images", "validation")
     extra = sorted(set(validation) - {"images", "size", "data", "threshold_images"})
     if extra:
-        raise problem(f"{_unknown_keys(extra)} {_named(extra, ('images', 'size', 'data', 'threshold_images'))}; "
+        raise problem(f"{plural(len(extra), 'unknown key')} {_named(extra, ('images', 'size', 'data', 'threshold_images'))}; "
                       "[validation] may set images, size, data and "
                       "threshold_images only", extra[0], "validation")
     kind = data.get("kind", "spheres")
@@ -145,7 +146,7 @@ def load_recipe(path: str | Path) -> Recipe:
 
         extra = sorted(set(item) - {"name", "data", "note", *fields})
         if extra:
-            raise phase_problem(f"{_unknown_keys(extra)} {_named(extra, fields)}; a phase "
+            raise phase_problem(f"{plural(len(extra), 'unknown key')} {_named(extra, fields)}; a phase "
                                 f"{'' if kind == 'spheres' else f'of a {kind} recipe '}sets {', '.join(fields)}, "
                                 "data, note", extra[0])
         settings = {k: item[k] for k in fields if k in item}
@@ -199,10 +200,6 @@ def _key_line(lines: list[str], key: str, table: str | int | None) -> int | None
         elif here == table and setting.match(line):
             return number
     return None
-
-
-def _unknown_keys(unknown: Sequence[str]) -> str:
-    return "unknown key" if len(unknown) == 1 else "unknown keys"
 
 
 def _named(unknown: Sequence[str], known: Iterable[str]) -> str:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..wording import counted
+
 # Ask before accepting a frame that drops more than this share of what the model detected: a few per
 # cent of particles learned as background is about what a careful review misses anyway; an 18 % share
 # (the 86 of 481 above) cost a round 6 points of held-out F1. Nudging the threshold a little above the
@@ -43,7 +45,7 @@ class AcceptCheck:
         # "with 1 centres", "hides 1 of the 1 centres ... drops them": a threshold pushed up hides all but one or two.
         hidden = ("the one centre" if self.detected == 1 else f"{self.dropped} of the {self.detected} centres")
         them, they, are = ("it", "it", "is") if self.dropped == 1 else ("them", "they", "are")
-        return (f"Accept frame {frame} with {_centres(self.kept)}? The threshold {threshold:.2f} hides {hidden} the "
+        return (f"Accept frame {frame} with {counted(self.kept, 'centre')}? The threshold {threshold:.2f} hides {hidden} the "
                 f"model detected{own}; accepting drops {them}, and a round would learn that {they} {are} not "
                 f"{'a particle' if self.dropped == 1 else 'particles'}.")
 
@@ -64,7 +66,3 @@ def check_accept(table: pd.DataFrame, threshold: float, detected_threshold: floa
     detected = from_model & (score > detected_threshold)
     return AcceptCheck(kept=int(shown.sum()), detected=int(detected.sum()), dropped=int((detected & ~shown).sum()),
                        detected_threshold=float(detected_threshold))
-
-
-def _centres(count: int) -> str:
-    return f"{count} centre" if count == 1 else f"{count} centres"

@@ -22,6 +22,7 @@ from filelock import FileLock, Timeout
 from ..errors import ParticleDetectError
 from ..files.io import atomic_write_bytes, atomic_write_text
 from ..project_layout import ROUND_FOLDER
+from ..wording import counted
 
 STATE_VERSION = 2
 POLARITIES = ("auto", "bright", "dark")
@@ -563,17 +564,13 @@ def pixel_fingerprint(frame: Any) -> str:
     return digest.hexdigest()[:16]
 
 
-def _count(n: int, thing: str) -> str:
-    return f"{n} {thing}{'s' if n != 1 else ''}"
-
-
 def describe_size(n_frames: int | None, frame_shape: Sequence[int] | None) -> str:
     """"4 frames of 256 x 256 pixels", "2 volumes of 30 z-slices of 256 x 256 pixels" (the parts known)."""
     volumes = frame_shape is not None and len(frame_shape) == 3
-    frames = "" if n_frames is None else _count(n_frames, "volume" if volumes else "frame")
+    frames = "" if n_frames is None else counted(n_frames, "volume" if volumes else "frame")
     pixels = "" if not frame_shape else " x ".join(str(int(v)) for v in frame_shape[-2:]) + " pixels"
     if volumes:
-        pixels = f"{_count(int(frame_shape[0]), 'z-slice')} of {pixels}"
+        pixels = f"{counted(int(frame_shape[0]), 'z-slice')} of {pixels}"
     return " of ".join(part for part in (frames, pixels) if part) or "unknown size"
 
 
@@ -593,7 +590,7 @@ def image_mismatch(recorded: ProjectState, n_frames: int | None, frame_shape: Se
                 f"but {name} has {describe_size(n_frames, frame_shape)}")
     depths_known = both_shapes and len(recorded_shape) == len(given_shape) == 3
     if depths_known and given_shape[0] != recorded_shape[0]:
-        return (f"{name} has {_count(given_shape[0], 'z-slice')} per volume, this project was made for "
+        return (f"{name} has {counted(given_shape[0], 'z-slice')} per volume, this project was made for "
                 f"{recorded_shape[0]}")
     if recorded.fingerprint is not None and fingerprint is not None and fingerprint != recorded.fingerprint:
         if both_shapes and len(recorded_shape) != len(given_shape):
